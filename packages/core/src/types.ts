@@ -1,0 +1,147 @@
+import type { KeyType } from '@pkim/shared';
+
+/** One RDN attribute; a DN is an ordered list of them (RFC 4514 string order is reversed from DER order; we keep DER order: most significant first, e.g. C, O, CN). */
+export interface DnAttribute {
+  type: 'C' | 'ST' | 'L' | 'O' | 'OU' | 'CN' | 'serialNumber' | 'emailAddress' | 'DC' | 'UID' | string;
+  value: string;
+}
+export type DistinguishedName = DnAttribute[];
+
+export interface SubjectAltNames {
+  dns?: string[];
+  ip?: string[];
+  uri?: string[];
+  email?: string[];
+}
+
+export interface NameConstraints {
+  permittedDns?: string[];
+  excludedDns?: string[];
+  permittedIp?: string[]; // CIDR, e.g. 10.0.0.0/8, fd00::/8
+  excludedIp?: string[];
+  permittedUri?: string[]; // host constraints per RFC 5280 (e.g. .example.com, spiffe trust domain host)
+  excludedUri?: string[];
+  permittedEmail?: string[];
+  excludedEmail?: string[];
+}
+
+export type KeyUsageName =
+  | 'digitalSignature' | 'nonRepudiation' | 'keyEncipherment' | 'dataEncipherment' | 'keyAgreement'
+  | 'keyCertSign' | 'cRLSign' | 'encipherOnly' | 'decipherOnly';
+
+export type ExtKeyUsageName =
+  | 'serverAuth' | 'clientAuth' | 'codeSigning' | 'emailProtection' | 'timeStamping' | 'OCSPSigning';
+
+/** A certificate profile (built-in or custom, validated by profileSchema). */
+export interface Profile {
+  name: string;
+  description?: string;
+  isCa: boolean;
+  /** for CA profiles: default pathLen (null = unlimited) */
+  pathLen?: number | null;
+  keyUsage: KeyUsageName[];
+  extKeyUsage: ExtKeyUsageName[];
+  /** which SAN types may appear; `sanRequired` demands at least one SAN */
+  allowedSanTypes: Array<keyof SubjectAltNames>;
+  sanRequired: boolean;
+  allowedKeyTypes: KeyType[];
+  defaultLifetimeMs: number;
+  maxLifetimeMs: number;
+  /** adds id-pkix-ocsp-nocheck (ocsp-signing profile) */
+  ocspNoCheck?: boolean;
+}
+
+/** What the issuer contributes to a certificate it signs. For a self-signed root pass `selfSigned`. */
+export interface IssuerInfo {
+  /** DER of the issuer certificate (its subject becomes our issuer, its SKI our AKI). */
+  certificateDer: Uint8Array;
+  keyType: KeyType;
+}
+
+export interface CertificatePlanInput {
+  profile: Profile;
+  subject: DistinguishedName;
+  sans?: SubjectAltNames;
+  /** SubjectPublicKeyInfo DER of the subject key */
+  publicKey: Uint8Array;
+  /** issuer; omit for a self-signed root (then issuerKeyType = subject key type) */
+  issuer?: IssuerInfo;
+  /** required for self-signed roots */
+  selfSignedKeyType?: KeyType;
+  serial: Uint8Array; // positive, ≤ 20 bytes (use generateSerial)
+  notBefore: number; // epoch ms
+  notAfter: number; // epoch ms
+  /** CA profiles: override the profile's pathLen */
+  pathLen?: number | null;
+  nameConstraints?: NameConstraints;
+  crlDistributionPoints?: string[];
+  ocspUrls?: string[];
+  caIssuersUrls?: string[];
+}
+
+/** The fully planned certificate, ready to encode + lint. */
+export interface CertificatePlan extends CertificatePlanInput {
+  issuerName: DistinguishedName;
+  issuerKeyType: KeyType;
+  subjectKeyType: KeyType;
+  subjectKeyIdentifier: Uint8Array;
+  authorityKeyIdentifier: Uint8Array;
+}
+
+export interface LintFinding {
+  code: string; // lint.*
+  message: string;
+}
+
+/** Parsed view of a certificate (DER or PEM). */
+export interface CertificateInfo {
+  der: Uint8Array;
+  serialHex: string;
+  subject: DistinguishedName;
+  subjectDn: string; // RFC 4514
+  issuerDn: string;
+  notBefore: number;
+  notAfter: number;
+  sans: SubjectAltNames;
+  keyType: KeyType | 'unknown';
+  publicKey: Uint8Array; // SPKI DER
+  isCa: boolean;
+  pathLen: number | null;
+  keyUsage: KeyUsageName[];
+  extKeyUsage: string[];
+  nameConstraints: NameConstraints | null;
+  subjectKeyIdentifierHex: string | null;
+  authorityKeyIdentifierHex: string | null;
+  fingerprintSha256: string; // lowercase hex of DER
+  /** TBS bytes, signature algorithm OID and signature value, for verification */
+  tbs: Uint8Array;
+  signatureAlgorithmOid: string;
+  signature: Uint8Array;
+}
+
+export interface DecodedCsr {
+  der: Uint8Array;
+  subject: DistinguishedName;
+  subjectDn: string;
+  publicKey: Uint8Array; // SPKI DER
+  keyType: KeyType;
+  /** SANs requested in the extensionRequest attribute */
+  sans: SubjectAltNames;
+}
+
+export interface CrlEntryInput {
+  serialHex: string;
+  revokedAt: number;
+  reason?: number; // RFC 5280 reason code; omitted for unspecified
+}
+
+export interface CrlInput {
+  issuer: IssuerInfo;
+  thisUpdate: number;
+  nextUpdate: number;
+  crlNumber: number | bigint;
+  entries: CrlEntryInput[];
+}
+
+/** X.509-ready signature over `data` with the issuer key (hash implied by key type). */
+export type SignFn = (data: Uint8Array) => Promise<Uint8Array> | Uint8Array;

@@ -1,0 +1,138 @@
+/**
+ * The one error type of PKI Manager. Every layer throws PkiError with a stable code from the
+ * catalog below; each transport maps it once (tRPC code, HTTP status, Vault errors, CLI exit code).
+ */
+export type ErrorKind =
+  | 'invalid_input' // 400: the caller sent something malformed
+  | 'unauthenticated' // 401
+  | 'forbidden' // 403
+  | 'not_found' // 404
+  | 'conflict' // 409: state does not allow it (already revoked, ...)
+  | 'policy' // 422: well-formed but refused by profile/policy/lint
+  | 'rate_limited' // 429
+  | 'unavailable' // 503: a dependency (key backend, database) is down; may be retried
+  | 'timeout' // 504
+  | 'internal'; // 500
+
+export interface PkiErrorOptions {
+  kind?: ErrorKind;
+  retryable?: boolean;
+  details?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class PkiError extends Error {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: string, message: string, options: PkiErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PkiError';
+    this.code = code;
+    this.kind = options.kind ?? ERROR_CATALOG[code]?.kind ?? kindFromCode(code);
+    this.retryable = options.retryable ?? (this.kind === 'unavailable' || this.kind === 'timeout');
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): { code: string; message: string; kind: ErrorKind; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, kind: this.kind, details: this.details };
+  }
+}
+
+export function isPkiError(e: unknown): e is PkiError {
+  return e instanceof PkiError;
+}
+
+/** Wraps any thrown value into a PkiError (unknown errors become `internal.error`). */
+export function toPkiError(e: unknown): PkiError {
+  if (e instanceof PkiError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new PkiError('internal.error', message, { kind: 'internal', cause: e });
+}
+
+function kindFromCode(code: string): ErrorKind {
+  const prefix = code.split('.')[0];
+  if (prefix === 'lint' || prefix === 'policy') return 'policy';
+  return 'internal';
+}
+
+export const HTTP_STATUS_BY_KIND: Record<ErrorKind, number> = {
+  invalid_input: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  policy: 422,
+  rate_limited: 429,
+  unavailable: 503,
+  timeout: 504,
+  internal: 500,
+};
+
+/**
+ * The catalog of stable error codes. `docs/errors.md` is generated from / checked against this
+ * list by a test. Codes with prefix `lint.` and `policy.` default to kind `policy`.
+ */
+export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: string }> = {
+  'input.invalid': { kind: 'invalid_input', description: 'The input failed validation.' },
+  'input.invalid_json': { kind: 'invalid_input', description: 'The request body is not valid JSON.' },
+  'input.unsupported_media_type': { kind: 'invalid_input', description: 'The content type is not accepted here.' },
+  'input.too_large': { kind: 'invalid_input', description: 'The request body exceeds the size limit.' },
+  'dn.invalid': { kind: 'invalid_input', description: 'A distinguished name could not be parsed or is invalid.' },
+  'csr.invalid': { kind: 'invalid_input', description: 'The CSR is not valid DER/PEM PKCS#10.' },
+  'csr.invalid_signature': { kind: 'invalid_input', description: 'The CSR signature does not match its public key (no proof of possession).' },
+  'csr.weak_key': { kind: 'policy', description: 'The CSR key is too weak or of an unsupported type (RSA < 2048, unknown curve).' },
+  'csr.unsupported_key': { kind: 'policy', description: 'The key algorithm is not supported.' },
+  'certificate.invalid': { kind: 'invalid_input', description: 'A certificate could not be parsed.' },
+  'certificate.not_found': { kind: 'not_found', description: 'No such certificate.' },
+  'certificate.already_revoked': { kind: 'conflict', description: 'The certificate is already revoked.' },
+  'certificate.not_deletable': { kind: 'conflict', description: 'Only revoked or expired certificates can be deleted.' },
+  'certificate.verify_failed': { kind: 'internal', description: 'The signed certificate did not verify against the CA public key.' },
+  'ca.not_found': { kind: 'not_found', description: 'No such certificate authority.' },
+  'ca.not_active': { kind: 'conflict', description: 'The CA is disabled, expired, revoked or awaiting its certificate.' },
+  'ca.already_revoked': { kind: 'conflict', description: 'The CA is already revoked.' },
+  'ca.not_deletable': { kind: 'conflict', description: 'Only revoked or expired CAs can be deleted.' },
+  'ca.name_taken': { kind: 'conflict', description: 'A CA with this name already exists.' },
+  'ca.certificate_mismatch': { kind: 'invalid_input', description: 'The imported certificate does not match the pending CA key or subject.' },
+  'profile.not_found': { kind: 'not_found', description: 'No such certificate profile.' },
+  'profile.invalid': { kind: 'invalid_input', description: 'A custom profile definition is invalid.' },
+  'request.not_found': { kind: 'not_found', description: 'No such certificate request.' },
+  'request.not_pending': { kind: 'conflict', description: 'The certificate request is no longer pending.' },
+  'revocation.invalid_reason': { kind: 'invalid_input', description: 'Unknown revocation reason.' },
+  'policy.key_type_not_allowed': { kind: 'policy', description: 'The profile does not allow this key type.' },
+  'policy.san_not_allowed': { kind: 'policy', description: 'A subject alternative name is not allowed by the profile.' },
+  'policy.san_required': { kind: 'policy', description: 'The profile requires at least one subject alternative name.' },
+  'policy.lifetime_exceeded': { kind: 'policy', description: 'The requested lifetime exceeds the profile maximum.' },
+  'policy.name_not_allowed': { kind: 'policy', description: 'A name is outside the issuer name constraints.' },
+  'lint.lifetime_beyond_issuer': { kind: 'policy', description: 'The certificate would outlive its issuer.' },
+  'lint.tls_without_san': { kind: 'policy', description: 'A TLS certificate must carry a subject alternative name.' },
+  'lint.ca_flag_on_leaf': { kind: 'policy', description: 'A leaf profile must not set the CA flag.' },
+  'lint.key_usage_key_type_mismatch': { kind: 'policy', description: 'Key usage is inconsistent with the key type.' },
+  'lint.path_length_exceeded': { kind: 'policy', description: "The issuer's path length constraint forbids this CA." },
+  'lint.name_constraints_violation': { kind: 'policy', description: "A name is outside the issuer's name constraints." },
+  'lint.issuer_not_ca': { kind: 'policy', description: 'The issuer is not a CA or lacks keyCertSign.' },
+  'lint.invalid_validity': { kind: 'policy', description: 'notBefore is after notAfter, or the issuer is not yet/no longer valid.' },
+  'lint.invalid_san': { kind: 'policy', description: 'A subject alternative name is syntactically invalid.' },
+  'lint.empty_subject': { kind: 'policy', description: 'A certificate without SAN needs a non-empty subject.' },
+  'lint.serial_invalid': { kind: 'policy', description: 'The serial number is not a positive integer of at most 20 bytes.' },
+  'audit.chain_broken': { kind: 'conflict', description: 'The audit hash chain does not verify.' },
+  'kms.unavailable': { kind: 'unavailable', description: 'The key backend cannot be reached.' },
+  'kms.timeout': { kind: 'timeout', description: 'The key backend did not answer in time.' },
+  'kms.key_not_found': { kind: 'not_found', description: 'The key does not exist in the backend (unknown or destroyed).' },
+  'kms.auth_failed': { kind: 'forbidden', description: 'The key backend refused our credentials (wrong PIN, API key, client certificate).' },
+  'kms.operation_failed': { kind: 'internal', description: 'The key backend refused the operation.' },
+  'kms.unsupported': { kind: 'invalid_input', description: 'The key backend does not support this key type or operation.' },
+  'kms.config_invalid': { kind: 'invalid_input', description: 'The key backend configuration is incomplete or wrong.' },
+  'store.write_failed': { kind: 'internal', description: 'The database write failed; nothing was committed.' },
+  'store.unavailable': { kind: 'unavailable', description: 'The database cannot be reached.' },
+  'auth.unauthenticated': { kind: 'unauthenticated', description: 'No valid session or token.' },
+  'auth.invalid_credentials': { kind: 'unauthenticated', description: 'Wrong user name or password.' },
+  'auth.locked': { kind: 'rate_limited', description: 'Too many failed logins; the account is locked for a while.' },
+  'auth.forbidden': { kind: 'forbidden', description: 'The role or token scope does not allow this.' },
+  'auth.csrf': { kind: 'forbidden', description: 'Missing or wrong CSRF token.' },
+  'rate.limited': { kind: 'rate_limited', description: 'Too many requests.' },
+  'ocsp.malformed_request': { kind: 'invalid_input', description: 'The OCSP request could not be decoded.' },
+  'internal.error': { kind: 'internal', description: 'An unexpected error.' },
+};

@@ -1,0 +1,13 @@
+import { randomBytes } from 'node:crypto';
+
+export type IdPrefix = 'ca' | 'crt' | 'req' | 'key' | 'evt' | 'usr' | 'tok' | 'ses';
+
+/** Prefixed, URL-safe, sortable-enough random id, e.g. `ca_01h2x...`. 16 random bytes. */
+export function newId(prefix: IdPrefix): string {
+  const time = Date.now().toString(36).padStart(9, '0');
+  return `${prefix}_${time}${randomBytes(10).toString('hex')}`;
+}
+
+export function hasPrefix(id: string, prefix: IdPrefix): boolean {
+  return id.startsWith(`${prefix}_`);
+}

@@ -1,0 +1,40 @@
+/** Key types PKI Manager can generate and sign with. */
+export const KEY_TYPES = ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ec-p256', 'ec-p384', 'ed25519'] as const;
+export type KeyType = (typeof KEY_TYPES)[number];
+
+export type KeyAlgorithm = 'rsa' | 'ec' | 'ed25519';
+export type HashName = 'sha256' | 'sha384' | null;
+
+export interface KeyTypeInfo {
+  algorithm: KeyAlgorithm;
+  /** RSA modulus bits */
+  bits?: number;
+  /** node:crypto / OpenSSL curve name */
+  curve?: 'prime256v1' | 'secp384r1';
+  /** The hash used when this key signs X.509 objects (null for Ed25519: pure signature). */
+  hash: HashName;
+}
+
+export const KEY_TYPE_INFO: Record<KeyType, KeyTypeInfo> = {
+  'rsa-2048': { algorithm: 'rsa', bits: 2048, hash: 'sha256' },
+  'rsa-3072': { algorithm: 'rsa', bits: 3072, hash: 'sha256' },
+  'rsa-4096': { algorithm: 'rsa', bits: 4096, hash: 'sha256' },
+  'ec-p256': { algorithm: 'ec', curve: 'prime256v1', hash: 'sha256' },
+  'ec-p384': { algorithm: 'ec', curve: 'secp384r1', hash: 'sha384' },
+  ed25519: { algorithm: 'ed25519', hash: null },
+};
+
+export function isKeyType(v: unknown): v is KeyType {
+  return typeof v === 'string' && (KEY_TYPES as readonly string[]).includes(v);
+}
+
+/** Accepts the spellings users type: `ECDSA-P256`, `RSA-4096`, `ec-p256`, `p256`. */
+export function normalizeKeyType(v: string): KeyType | undefined {
+  const s = v.trim().toLowerCase().replace(/_/g, '-');
+  const aliases: Record<string, KeyType> = {
+    'ecdsa-p256': 'ec-p256', 'ecdsa-p384': 'ec-p384', p256: 'ec-p256', p384: 'ec-p384',
+    'ec-256': 'ec-p256', 'ec-384': 'ec-p384', rsa2048: 'rsa-2048', rsa3072: 'rsa-3072', rsa4096: 'rsa-4096',
+  };
+  if (isKeyType(s)) return s;
+  return aliases[s];
+}

@@ -1,0 +1,294 @@
+import type { KeyType, RevocationReason, AuditEventContent } from '@pkim/shared';
+
+/**
+ * Logical model shared by the SQLite and PostgreSQL dialects. All times are integer epoch ms.
+ * Repositories expose intent-revealing methods; every write that must be atomic with its audit
+ * event goes through `Store.commit(unitOfWork)`, which runs in ONE database transaction:
+ * synchronous on better-sqlite3, `BEGIN … COMMIT` with an advisory lock on PostgreSQL.
+ */
+
+export type CaStatus = 'active' | 'pending' | 'disabled' | 'expired' | 'revoked';
+export type CertificateStatus = 'active' | 'revoked' | 'expired';
+export type RequestStatus = 'pending' | 'approved' | 'rejected' | 'issued';
+export type UserRole = 'admin' | 'operator' | 'auditor' | 'requester';
+
+export interface CaRow {
+  id: string; // ca_…
+  name: string; // unique
+  parentId: string | null;
+  subjectDn: string;
+  issuerDn: string;
+  serialHex: string | null; // null while pending (external CSR exported)
+  notBefore: number | null;
+  notAfter: number | null;
+  keyUri: string;
+  keyType: KeyType;
+  keyBackend: string; // software | pkcs11 | kmip
+  status: CaStatus;
+  pathLen: number | null;
+  nameConstraints: NameConstraintsJson | null;
+  certificatePem: string | null;
+  csrPem: string | null; // for pending external intermediates
+  skiHex: string | null;
+  fingerprintSha256: string | null;
+  crlNumber: number; // last CRL number issued
+  revokedAt: number | null;
+  revocationReason: RevocationReason | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NameConstraintsJson {
+  permittedDns?: string[];
+  excludedDns?: string[];
+  permittedIp?: string[]; // CIDR
+  excludedIp?: string[];
+  permittedUri?: string[];
+  excludedUri?: string[];
+  permittedEmail?: string[];
+  excludedEmail?: string[];
+}
+
+export interface SanJson {
+  dns?: string[];
+  ip?: string[];
+  uri?: string[];
+  email?: string[];
+}
+
+export interface CertificateRow {
+  id: string; // crt_…
+  caId: string;
+  serialHex: string; // lowercase hex, unique per CA
+  subjectDn: string;
+  commonName: string | null;
+  sans: SanJson;
+  profile: string;
+  keyType: KeyType;
+  notBefore: number;
+  notAfter: number;
+  status: CertificateStatus;
+  revokedAt: number | null;
+  revocationReason: RevocationReason | null;
+  fingerprintSha256: string; // lowercase hex
+  certificatePem: string;
+  requestId: string | null;
+  issuedBy: string; // actor
+  createdAt: number;
+}
+
+export interface CertificateRequestRow {
+  id: string; // req_…
+  caId: string;
+  csrPem: string;
+  subjectDn: string;
+  sans: SanJson;
+  profile: string;
+  validityMs: number | null;
+  status: RequestStatus;
+  requester: string;
+  reviewer: string | null;
+  reason: string | null;
+  certificateId: string | null;
+  createdAt: number;
+  reviewedAt: number | null;
+  updatedAt: number;
+}
+
+export interface AuditEventRow extends AuditEventContent {
+  prevHash: string;
+  hash: string;
+}
+
+/** An audit event before the store assigns seq/prevHash/hash inside the transaction. */
+export interface NewAuditEvent {
+  id: string; // evt_…
+  time: number;
+  actor: string;
+  action: string;
+  target: string | null;
+  outcome: 'success' | 'failure';
+  details: Record<string, unknown>;
+}
+
+export interface UserRow {
+  id: string; // usr_…
+  username: string;
+  passwordHash: string;
+  role: UserRole;
+  disabled: boolean;
+  failedLogins: number;
+  lockedUntil: number | null;
+  mustChangePassword: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ApiTokenRow {
+  id: string; // tok_…
+  name: string;
+  tokenHash: string; // sha256 hex of the secret
+  userId: string | null;
+  role: UserRole;
+  scopes: string[];
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+  createdAt: number;
+}
+
+export interface SessionRow {
+  id: string; // ses_… (the cookie value is a secret; only its hash is stored)
+  tokenHash: string;
+  userId: string;
+  csrfToken: string;
+  expiresAt: number;
+  createdAt: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque keyset cursor for the next page, null at the end. */
+  nextCursor: string | null;
+}
+
+export interface CertificateQuery {
+  caId?: string;
+  status?: CertificateStatus;
+  profile?: string;
+  /** notAfter < expiringBefore (and still active) */
+  expiringBefore?: number;
+  /** substring match on subject DN / common name */
+  search?: string;
+  limit?: number; // default 100, max 1000
+  cursor?: string | null;
+}
+
+/** One atomic unit: all writes + audit events commit together or not at all. */
+export interface UnitOfWork {
+  insertCa?: CaRow[];
+  updateCa?: Array<{ id: string; patch: Partial<Omit<CaRow, 'id' | 'createdAt'>> }>;
+  insertCertificates?: CertificateRow[];
+  /** status/revocation changes; `onlyIfStatus` guards against races (no-op rows → conflict error) */
+  updateCertificates?: Array<{ id: string; patch: Partial<Pick<CertificateRow, 'status' | 'revokedAt' | 'revocationReason'>>; onlyIfStatus?: CertificateStatus }>;
+  /** revoke every active certificate issued by these CAs; the count is returned */
+  revokeAllIssuedBy?: { caIds: string[]; revokedAt: number; reason: RevocationReason };
+  deleteCertificates?: string[];
+  deleteCas?: string[];
+  insertRequests?: CertificateRequestRow[];
+  updateRequests?: Array<{ id: string; patch: Partial<Omit<CertificateRequestRow, 'id' | 'createdAt'>>; onlyIfStatus?: RequestStatus }>;
+  /** increments and returns the CA's CRL number */
+  bumpCrlNumber?: string;
+  insertUsers?: UserRow[];
+  updateUsers?: Array<{ id: string; patch: Partial<Omit<UserRow, 'id' | 'createdAt'>> }>;
+  insertTokens?: ApiTokenRow[];
+  updateTokens?: Array<{ id: string; patch: Partial<Omit<ApiTokenRow, 'id' | 'createdAt'>> }>;
+  insertSessions?: SessionRow[];
+  deleteSessions?: string[];
+  setSettings?: Record<string, string>;
+  /** appended last, in order, to the hash chain */
+  audit?: NewAuditEvent[];
+}
+
+export interface CommitResult {
+  revokedCount: number;
+  crlNumber: number | null;
+  audit: AuditEventRow[];
+}
+
+export interface CaRepository {
+  findById(id: string): Promise<CaRow | undefined>;
+  findByName(name: string): Promise<CaRow | undefined>;
+  list(): Promise<CaRow[]>; // CAs are few; ordered by createdAt
+  /** all descendants (children, grandchildren …) of a CA */
+  listDescendants(id: string): Promise<CaRow[]>;
+}
+
+export interface CertificateRepository {
+  findById(id: string): Promise<CertificateRow | undefined>;
+  findBySerial(caId: string, serialHex: string): Promise<CertificateRow | undefined>;
+  /** serial lookup across CAs (serials are random, collisions across CAs are possible but rare) */
+  findAllBySerial(serialHex: string): Promise<CertificateRow[]>;
+  findByFingerprint(sha256Hex: string): Promise<CertificateRow | undefined>;
+  list(query: CertificateQuery): Promise<Page<CertificateRow>>;
+  findExpiringBefore(t: number, limit?: number): Promise<CertificateRow[]>;
+  /** revoked entries for the CRL of a CA: serial, time, reason (not expired beyond `notAfterAfter`) */
+  listRevoked(caId: string): Promise<Array<Pick<CertificateRow, 'serialHex' | 'revokedAt' | 'revocationReason' | 'notAfter'>>>;
+  countByStatus(caId?: string): Promise<Record<CertificateStatus, number>>;
+  /** count of active certificates expiring before t, grouped by nothing */
+  countExpiringBefore(t: number): Promise<number>;
+  /** counts for metrics: issued per CA and profile */
+  countsByCaAndProfile(): Promise<Array<{ caId: string; profile: string; status: CertificateStatus; count: number }>>;
+  /** marks active certificates whose notAfter <= now as expired; returns how many */
+  markExpired(now: number): Promise<number>;
+}
+
+export interface RequestRepository {
+  findById(id: string): Promise<CertificateRequestRow | undefined>;
+  list(query: { status?: RequestStatus; requester?: string; caId?: string; limit?: number; cursor?: string | null }): Promise<Page<CertificateRequestRow>>;
+}
+
+export interface AuditRepository {
+  /** appends one event on its own (e.g. *.failed events); runs in its own transaction */
+  append(event: NewAuditEvent): Promise<AuditEventRow>;
+  list(query: { afterSeq?: number; action?: string; actor?: string; target?: string; limit?: number; order?: 'asc' | 'desc' }): Promise<AuditEventRow[]>;
+  /** walks the whole chain in batches; reports the first broken link */
+  verify(): Promise<{ ok: true; count: number; lastHash: string } | { ok: false; count: number; brokenAtSeq: number; brokenEventId: string; reason: string }>;
+  count(): Promise<number>;
+}
+
+export interface UserRepository {
+  findById(id: string): Promise<UserRow | undefined>;
+  findByUsername(username: string): Promise<UserRow | undefined>;
+  list(): Promise<UserRow[]>;
+  count(): Promise<number>;
+}
+
+export interface TokenRepository {
+  findById(id: string): Promise<ApiTokenRow | undefined>;
+  findByHash(tokenHash: string): Promise<ApiTokenRow | undefined>;
+  list(): Promise<ApiTokenRow[]>;
+  touch(id: string, t: number): Promise<void>;
+}
+
+export interface SessionRepository {
+  findByHash(tokenHash: string): Promise<SessionRow | undefined>;
+  deleteExpired(now: number): Promise<number>;
+}
+
+export interface SettingsRepository {
+  get(key: string): Promise<string | undefined>;
+}
+
+export type StoreDialect = 'sqlite' | 'postgres';
+
+export interface Store {
+  readonly dialect: StoreDialect;
+  cas: CaRepository;
+  certificates: CertificateRepository;
+  requests: RequestRepository;
+  audit: AuditRepository;
+  users: UserRepository;
+  tokens: TokenRepository;
+  sessions: SessionRepository;
+  settings: SettingsRepository;
+  /** runs all writes of the unit + audit appends in one transaction; throws PkiError('store.write_failed') and commits nothing on any failure */
+  commit(unit: UnitOfWork): Promise<CommitResult>;
+  /** readiness: a trivial query */
+  ping(): Promise<boolean>;
+  /**
+   * Runs fn only if this instance holds the named leader lock (PostgreSQL advisory lock; SQLite: always,
+   * one writer). Returns undefined when another instance holds it.
+   */
+  withLeaderLock<T>(name: string, fn: () => Promise<T>): Promise<T | undefined>;
+  /** online backup to a file (SQLite) / pg_dump custom format (PostgreSQL) */
+  backup(toPath: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** `sqlite:/path/to/pkim.db`, a plain path, `:memory:`, or `postgres://…` */
+  url: string;
+  /** test hook: throw inside the transaction after all writes (to test rollback) */
+  faultInjection?: { failCommit?: boolean };
+}
