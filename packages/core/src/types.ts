@@ -49,6 +49,14 @@ export interface Profile {
   maxLifetimeMs: number;
   /** adds id-pkix-ocsp-nocheck (ocsp-signing profile) */
   ocspNoCheck?: boolean;
+  /** key usages added only when the subject key is RSA (e.g. keyEncipherment for TLS 1.2 RSA key transport) */
+  rsaKeyUsage?: KeyUsageName[];
+  /** SAN types of which at least one entry must be present (e.g. `uri` for SPIFFE SVIDs) */
+  requiredSanTypes?: Array<keyof SubjectAltNames>;
+  /** allowed URI SAN schemes, lowercase without colon (e.g. ['spiffe']); absent = any absolute URI */
+  allowedUriSchemes?: string[];
+  /** maximum number of URI SANs (SPIFFE: exactly one) */
+  maxUriSans?: number;
 }
 
 /** What the issuer contributes to a certificate it signs. For a self-signed root pass `selfSigned`. */
@@ -81,11 +89,33 @@ export interface CertificatePlanInput {
 
 /** The fully planned certificate, ready to encode + lint. */
 export interface CertificatePlan extends CertificatePlanInput {
+  /** effective key usage (profile keyUsage + rsaKeyUsage for RSA keys) */
+  keyUsage: KeyUsageName[];
+  extKeyUsage: ExtKeyUsageName[];
+  /** DER of the issuer Name, byte-identical to the issuer certificate's subject */
+  issuerNameDer: Uint8Array;
+  /** what the linter needs to know about the issuer (null for self-signed roots) */
+  issuerFacts: IssuerFacts | null;
   issuerName: DistinguishedName;
   issuerKeyType: KeyType;
   subjectKeyType: KeyType;
   subjectKeyIdentifier: Uint8Array;
   authorityKeyIdentifier: Uint8Array;
+}
+
+/** Facts about an issuer certificate, extracted once and cached. */
+export interface IssuerFacts {
+  subject: DistinguishedName;
+  subjectDer: Uint8Array;
+  notBefore: number;
+  notAfter: number;
+  isCa: boolean;
+  pathLen: number | null;
+  /** null when the issuer has no keyUsage extension */
+  keyUsage: KeyUsageName[] | null;
+  nameConstraints: NameConstraints | null;
+  subjectKeyIdentifier: Uint8Array;
+  publicKey: Uint8Array;
 }
 
 export interface LintFinding {

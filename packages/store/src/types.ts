@@ -231,6 +231,7 @@ export interface RequestRepository {
 export interface AuditRepository {
   /** appends one event on its own (e.g. *.failed events); runs in its own transaction */
   append(event: NewAuditEvent): Promise<AuditEventRow>;
+  /** `afterSeq` is a keyset cursor in the listing order: seq > afterSeq for 'asc' (default), seq < afterSeq for 'desc'; limit default 100, max 1000 */
   list(query: { afterSeq?: number; action?: string; actor?: string; target?: string; limit?: number; order?: 'asc' | 'desc' }): Promise<AuditEventRow[]>;
   /** walks the whole chain in batches; reports the first broken link */
   verify(): Promise<{ ok: true; count: number; lastHash: string } | { ok: false; count: number; brokenAtSeq: number; brokenEventId: string; reason: string }>;
@@ -262,6 +263,37 @@ export interface SettingsRepository {
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
+/** Encrypted PKCS#8 blobs of the software key backend, shared by every instance on the database. */
+export interface KeyBlobRepository {
+  get(id: string): Promise<string | undefined>;
+  /** inserts or replaces */
+  put(id: string, data: string): Promise<void>;
+  /** true when a blob was deleted */
+  delete(id: string): Promise<boolean>;
+}
+
+/** SQL names of every table of the store, in foreign-key-safe insertion order. */
+export type StoreTableName =
+  | 'certificate_authorities'
+  | 'users'
+  | 'certificates'
+  | 'certificate_requests'
+  | 'api_tokens'
+  | 'sessions'
+  | 'settings'
+  | 'key_blobs'
+  | 'audit_events';
+
+/** Keyset key of a raw row: `seq` for audit_events, `key` for settings, `id` otherwise. */
+export type RowKey = string | number;
+
+export interface ExportedRows {
+  /** rows with the same shape as the typed repository rows (JSON columns decoded, booleans as boolean) */
+  rows: Array<Record<string, unknown>>;
+  /** key of the last row, to pass as `afterKey` for the next page; null when this was the last page */
+  nextKey: RowKey | null;
+}
+
 export interface Store {
   readonly dialect: StoreDialect;
   cas: CaRepository;
@@ -272,6 +304,7 @@ export interface Store {
   tokens: TokenRepository;
   sessions: SessionRepository;
   settings: SettingsRepository;
+  keyBlobs: KeyBlobRepository;
   /** runs all writes of the unit + audit appends in one transaction; throws PkiError('store.write_failed') and commits nothing on any failure */
   commit(unit: UnitOfWork): Promise<CommitResult>;
   /** readiness: a trivial query */
@@ -284,6 +317,16 @@ export interface Store {
   /** online backup to a file (SQLite) / pg_dump custom format (PostgreSQL) */
   backup(toPath: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * INTERNAL (used by `copyStore`, not by services): one page of raw rows of a table in key order,
+   * strictly after `afterKey` (null = from the start). Pages are read by primary key, never all at once.
+   */
+  exportRows(table: StoreTableName, afterKey: RowKey | null, limit: number): Promise<ExportedRows>;
+  /**
+   * INTERNAL (used by `copyStore`): inserts rows exactly as given (ids, audit seq and hashes
+   * preserved, no audit event written) in one transaction. Throws PkiError('store.write_failed').
+   */
+  importRows(table: StoreTableName, rows: Array<Record<string, unknown>>): Promise<number>;
 }
 
 export interface OpenStoreOptions {

@@ -1,0 +1,66 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import {
+  PkiError, normalizeKeyType, normalizeRevocationReason, parseDuration, type KeyType, type RevocationReason,
+} from '@pkim/shared';
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function keyTypeOption(v: string): KeyType {
+  const k = normalizeKeyType(v);
+  if (!k) throw new PkiError('input.invalid', `unknown key type '${v}' (use rsa-2048, rsa-3072, rsa-4096, ec-p256, ec-p384, ed25519)`);
+  return k;
+}
+
+export function durationOption(v: string): number {
+  return parseDuration(v);
+}
+
+export function reasonOption(v: string): RevocationReason {
+  const r = normalizeRevocationReason(v);
+  if (!r) {
+    throw new PkiError('revocation.invalid_reason', `unknown revocation reason '${v}' (use unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn)`);
+  }
+  return r;
+}
+
+export function intOption(v: string): number {
+  if (!/^\d+$/.test(v)) throw new PkiError('input.invalid', `expected a non-negative integer, got '${v}'`);
+  return Number(v);
+}
+
+/** `--san dns:x`, `ip:…`, `uri:…`, `email:…`, or a bare value (type guessed). */
+export function parseSans(values: string[] | undefined): { dns?: string[]; ip?: string[]; uri?: string[]; email?: string[] } | undefined {
+  if (!values || values.length === 0) return undefined;
+  const out: { dns: string[]; ip: string[]; uri: string[]; email: string[] } = { dns: [], ip: [], uri: [], email: [] };
+  for (const raw of values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)) {
+    const m = /^(dns|ip|uri|email):(.*)$/i.exec(raw);
+    if (m && !(m[1].toLowerCase() === 'uri' ? false : raw.includes('://'))) {
+      (out[m[1].toLowerCase() as keyof typeof out]).push(m[2]);
+    } else if (isIP(raw)) out.ip.push(raw);
+    else if (raw.includes('://')) out.uri.push(raw);
+    else if (raw.includes('@')) out.email.push(raw);
+    else out.dns.push(raw);
+  }
+  const result: { dns?: string[]; ip?: string[]; uri?: string[]; email?: string[] } = {};
+  for (const k of ['dns', 'ip', 'uri', 'email'] as const) if (out[k].length) result[k] = out[k];
+  return result;
+}
+
+export function readInputFile(path: string, what: string): string {
+  try {
+    return path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new PkiError('input.invalid', `cannot read ${what} file '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export function writeOutputFile(path: string, content: string | Uint8Array, mode = 0o644): void {
+  try {
+    writeFileSync(path, content, { mode });
+  } catch (e) {
+    throw new PkiError('input.invalid', `cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}

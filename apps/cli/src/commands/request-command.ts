@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import type { CertificateRequestRow } from '@pkim/authority';
+import { PkiError } from '@pkim/shared';
+import type { CliContext } from '../cli-context';
+import { durationOption, intOption, readInputFile, writeOutputFile } from '../cli-parsers';
+import { date, keyValues, sansText, table } from '../format';
+import { certSummary } from './cert-command';
+
+function requestSummary(r: CertificateRequestRow) {
+  return {
+    id: r.id, caId: r.caId, status: r.status, profile: r.profile, subject: r.subjectDn, sans: r.sans, validityMs: r.validityMs,
+    requester: r.requester, reviewer: r.reviewer, reason: r.reason, certificateId: r.certificateId, createdAt: r.createdAt, reviewedAt: r.reviewedAt,
+  };
+}
+
+function requestDetails(r: CertificateRequestRow): string {
+  return keyValues([
+    ['id', r.id], ['status', r.status], ['CA', r.caId], ['profile', r.profile], ['subject', r.subjectDn], ['SANs', sansText(r.sans)],
+    ['requester', r.requester], ['submitted', date(r.createdAt)], ['reviewer', r.reviewer], ['reviewed', date(r.reviewedAt)],
+    ['reason', r.reason], ['certificate', r.certificateId],
+  ]);
+}
+
+export function registerRequestCommand(program: Command, ctx: CliContext): void {
+  const req = program.command('request').description('certificate requests with approval');
+
+  req.command('submit')
+    .description('submit a CSR for approval')
+    .requiredOption('--ca <ca>', 'CA id or name')
+    .requiredOption('--csr <file>', 'PKCS#10 CSR (PEM or DER; - for stdin)')
+    .option('--profile <profile>', 'certificate profile', 'tls-server')
+    .option('--validity <duration>', 'requested lifetime', durationOption)
+    .action(async (o: { ca: string; csr: string; profile: string; validity?: number }) => {
+      const a = await ctx.openAuthority();
+      const r = await a.requests.submit({ caId: o.ca, csrPem: readInputFile(o.csr, 'CSR'), profile: o.profile, validityMs: o.validity }, ctx.actor);
+      ctx.output(requestSummary(r), () => requestDetails(r));
+    });
+
+  req.command('list')
+    .description('list requests')
+    .option('--status <status>', 'pending|approved|rejected|issued')
+    .option('--limit <n>', 'page size', intOption, 100)
+    .option('--cursor <cursor>', 'continue after this page cursor')
+    .action(async (o: { status?: string; limit: number; cursor?: string }) => {
+      if (o.status && !['pending', 'approved', 'rejected', 'issued'].includes(o.status)) {
+        throw new PkiError('input.invalid', `unknown status '${o.status}' (use pending, approved, rejected or issued)`);
+      }
+      const a = await ctx.openAuthority();
+      const page = await a.requests.list({ status: o.status as CertificateRequestRow['status'] | undefined, limit: o.limit, cursor: o.cursor }, ctx.actor);
+      ctx.output({ items: page.items.map(requestSummary), nextCursor: page.nextCursor }, () => table(
+        ['ID', 'STATUS', 'PROFILE', 'SUBMITTED', 'REQUESTER', 'SUBJECT'],
+        page.items.map((r) => [r.id, r.status, r.profile, date(r.createdAt), r.requester, r.subjectDn]),
+      ));
+    });
+
+  req.command('show <id>')
+    .description('show a request')
+    .action(async (id: string) => {
+      const a = await ctx.openAuthority();
+      const r = await a.requests.get(id, ctx.actor);
+      ctx.output(requestSummary(r), () => requestDetails(r));
+    });
+
+  req.command('approve <id>')
+    .description('approve a pending request (issues the certificate)')
+    .option('--out <file>', 'write the certificate PEM here')
+    .action(async (id: string, o: { out?: string }) => {
+      const a = await ctx.openAuthority();
+      const r = await a.requests.approve(id, ctx.actor);
+      if (o.out) writeOutputFile(o.out, r.issued.certificatePem);
+      ctx.output({ request: requestSummary(r.request), certificate: certSummary(r.issued.certificate), certificatePem: r.issued.certificatePem },
+        () => `request ${id} approved; certificate ${r.issued.certificate.id} serial ${r.issued.certificate.serialHex}${o.out ? ` written to ${o.out}` : ''}`);
+    });
+
+  req.command('reject <id>')
+    .description('reject a pending request')
+    .requiredOption('--reason <text>', 'why')
+    .action(async (id: string, o: { reason: string }) => {
+      const a = await ctx.openAuthority();
+      const r = await a.requests.reject(id, o.reason, ctx.actor);
+      ctx.output(requestSummary(r), () => `request ${id} rejected: ${r.reason}`);
+    });
+}

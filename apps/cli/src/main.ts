@@ -1,0 +1,46 @@
+import { Command, CommanderError } from 'commander';
+
+import { createCliContext, reportError } from './cli-context';
+import { registerInitCommand } from './commands/init-command';
+import { registerCaCommand } from './commands/ca-command';
+import { registerCertCommand } from './commands/cert-command';
+import { registerCrlCommand } from './commands/crl-command';
+import { registerRequestCommand } from './commands/request-command';
+import { registerAuditCommand } from './commands/audit-command';
+import { registerExtraCommands } from './extra-commands';
+
+const program = new Command();
+program
+  .name('pkim')
+  .description('PKI Manager: a self-hosted certificate authority')
+  .version('0.1.0')
+  .option('--data-dir <dir>', 'data directory (env PKIM_DATA_DIR, default ./data)')
+  .option('--database-url <url>', 'postgres://… to use PostgreSQL (env PKIM_DATABASE_URL; default SQLite in the data dir)')
+  .option('--json', 'machine-readable JSON output')
+  .showHelpAfterError()
+  .exitOverride();
+
+const ctx = createCliContext(program);
+registerInitCommand(program, ctx);
+registerCaCommand(program, ctx);
+registerCertCommand(program, ctx);
+registerCrlCommand(program, ctx);
+registerRequestCommand(program, ctx);
+registerAuditCommand(program, ctx);
+await registerExtraCommands(program, ctx);
+
+let code = 0;
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // help / version exit 0; usage errors were already printed by commander
+    code = e.exitCode === 0 ? 0 : 2;
+  } else {
+    code = reportError(e, !!program.opts().json);
+  }
+} finally {
+  await ctx.close().catch(() => undefined);
+}
+// long-running commands (serve) keep the process alive themselves
+if (code !== 0 || !(globalThis as { pkimKeepAlive?: boolean }).pkimKeepAlive) process.exitCode = code;

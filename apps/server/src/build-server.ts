@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { Logger } from 'pino';
+import { PkiError } from '@pkim/shared';
+import type { Authority } from '@pkim/authority';
+import { httpStatusFor, toHttpPkiError } from './error-mapping';
+import { createServerMetrics, type ServerMetrics } from './server-metrics';
+import { startBackgroundJobs, type BackgroundJobs, type BackgroundJobsOptions } from './background-jobs';
+import { authPlugin } from './plugins/auth-plugin';
+import { trpcPlugin } from './plugins/trpc-plugin';
+import { restPkiPlugin } from './plugins/rest-pki-plugin';
+import { ocspPlugin } from './plugins/ocsp-plugin';
+import { crlPlugin } from './plugins/crl-plugin';
+import { healthPlugin } from './plugins/health-plugin';
+import { metricsPlugin } from './plugins/metrics-plugin';
+
+export interface BuildServerOptions {
+  /** pino logger (redacting); default: the authority's logger; `false` disables logging */
+  logger?: Logger | false;
+  /** external base URL (shown by system.info) */
+  publicBaseUrl?: string;
+  /** JSON body limit in bytes (default 1 MiB; OCSP requests are capped at 64 KiB) */
+  bodyLimit?: number;
+  /** Fastify trustProxy (X-Forwarded-For/Proto) */
+  trustProxy?: boolean | string | string[];
+  /** per-IP rate limit over all routes except health/metrics (default 1200 per minute); false disables */
+  rateLimit?: { max: number; timeWindowMs: number } | false;
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  /** serve HTTPS with this PEM certificate and key */
+  https?: { cert: string | Buffer; key: string | Buffer };
+  /** mark the session cookie Secure (default: when serving HTTPS, or per request when the protocol is https) */
+  secureCookies?: boolean;
+  /** max-age of CRL and OCSP GET answers in seconds (default 5, never beyond nextUpdate) */
+  relyingPartyMaxAgeSeconds?: number;
+  /** maintenance jobs (expiry marking, CRL pre-generation); false disables (default on) */
+  backgroundJobs?: BackgroundJobsOptions | false;
+  /** include Node process metrics in /metrics (default true) */
+  processMetrics?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    pkim: { authority: Authority; metrics: ServerMetrics; jobs?: BackgroundJobs };
+  }
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+const UNMETERED = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * The app factory: one Fastify instance with encapsulated plugins per transport. Transports
+ * validate and translate; business rules live in the authority.
+ */
+export async function buildServer(authority: Authority, options: BuildServerOptions = {}): Promise<FastifyInstance> {
+  const logger = options.logger === undefined ? authority.logger : options.logger;
+  const fastifyOptions: FastifyServerOptions & { https?: unknown } = {
+    ...(logger === false ? { logger: false } : { loggerInstance: logger }),
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    trustProxy: options.trustProxy ?? false,
+    connectionTimeout: options.connectionTimeoutMs ?? 30_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const h = req.headers['x-request-id'];
+      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : randomUUID();
+    },
+    ...(options.https ? { https: { cert: options.https.cert, key: options.https.key } } : {}),
+  };
+  const app = Fastify(fastifyOptions) as unknown as FastifyInstance;
+  const metrics = createServerMetrics(authority, { defaultMetrics: options.processMetrics });
+  const secureCookies = options.secureCookies ?? !!options.https;
+  const maxAge = options.relyingPartyMaxAgeSeconds ?? 5;
+  app.decorate('pkim', { authority, metrics });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    if (UNMETERED.has(route)) return;
+    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+
+  // ONE REST error handler: { code, message, requestId } with the HTTP status of the error kind
+  app.setErrorHandler((error, request, reply) => {
+    const e = toHttpPkiError(error);
+    const status = httpStatusFor(e);
+    if (status >= 500) request.log.error({ err: error, code: e.code }, 'request failed');
+    else request.log.info({ code: e.code, status }, 'request refused');
+    const message = e.kind === 'internal' ? 'internal error' : e.message;
+    if (e.code === 'rate.limited' && (error as { headers?: Record<string, string> }).headers) {
+      reply.headers((error as { headers: Record<string, string> }).headers);
+    }
+    return reply.code(status).type('application/json').send({ code: e.code, message, requestId: request.id, ...(Object.keys(e.details).length && e.kind !== 'internal' ? { details: e.details } : {}) });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ code: 'route.not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, requestId: request.id });
+  });
+
+  await app.register(helmet, {
+    // the API serves no HTML; the web console (separate plugin) sets its own policy
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'cross-origin' }, // CRLs/AIA/OCSP are fetched from anywhere
+    hsts: options.https ? { maxAge: 31_536_000 } : false,
+  });
+  if (options.rateLimit !== false) {
+    const rl = options.rateLimit ?? { max: 1200, timeWindowMs: 60_000 };
+    await app.register(rateLimit, {
+      global: true,
+      max: rl.max,
+      timeWindow: rl.timeWindowMs,
+      allowList: (request) => UNMETERED.has(request.routeOptions.url ?? ''),
+      errorResponseBuilder: (_request, context) => Object.assign(new PkiError('rate.limited', `too many requests; retry in ${context.after}`), { statusCode: 429 }),
+    });
+  }
+
+  await app.register(healthPlugin, { authority });
+  await app.register(metricsPlugin, { metrics });
+  await app.register(crlPlugin, { authority, maxAgeSeconds: maxAge });
+  await app.register(ocspPlugin, { authority, metrics, maxAgeSeconds: maxAge });
+  // the authenticated API: cookie + auth hook live only in this scope
+  await app.register(async (api) => {
+    await api.register(cookie);
+    await api.register(authPlugin, { authority });
+    await api.register(trpcPlugin, { prefix: '/trpc', authority, publicBaseUrl: options.publicBaseUrl, secureCookies });
+    await api.register(restPkiPlugin, { prefix: '/api/v1', authority });
+  });
+
+  if (options.backgroundJobs !== false) {
+    const jobs = startBackgroundJobs(authority, options.backgroundJobs ?? {});
+    app.pkim.jobs = jobs;
+    app.addHook('onClose', async () => jobs.stop());
+  }
+  return app;
+}

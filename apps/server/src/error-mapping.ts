@@ -1,0 +1,86 @@
+import { TRPCError } from '@trpc/server';
+import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { HTTP_STATUS_BY_KIND, PkiError, type ErrorKind } from '@pkim/shared';
+
+/**
+ * The ONE mapping from PkiError to each transport's error vocabulary of this server:
+ * tRPC codes (with `data.pkiCode`) and REST `{ code, message, requestId }` + HTTP status.
+ */
+export const TRPC_CODE_BY_KIND: Record<ErrorKind, TRPC_ERROR_CODE_KEY> = {
+  invalid_input: 'BAD_REQUEST',
+  unauthenticated: 'UNAUTHORIZED',
+  forbidden: 'FORBIDDEN',
+  not_found: 'NOT_FOUND',
+  conflict: 'CONFLICT',
+  policy: 'UNPROCESSABLE_CONTENT',
+  rate_limited: 'TOO_MANY_REQUESTS',
+  unavailable: 'SERVICE_UNAVAILABLE',
+  timeout: 'TIMEOUT',
+  internal: 'INTERNAL_SERVER_ERROR',
+};
+
+/** A key backend that is down or does not answer is a dependency outage: 503 either way. */
+function isDependencyOutage(e: PkiError): boolean {
+  return (e.code.startsWith('kms.') || e.code.startsWith('store.')) && (e.kind === 'unavailable' || e.kind === 'timeout');
+}
+
+export function trpcCodeFor(e: PkiError): TRPC_ERROR_CODE_KEY {
+  if (isDependencyOutage(e)) return 'SERVICE_UNAVAILABLE';
+  return TRPC_CODE_BY_KIND[e.kind] ?? 'INTERNAL_SERVER_ERROR';
+}
+
+/** HTTP statuses that are more precise than the kind's default. */
+const HTTP_STATUS_BY_CODE: Record<string, number> = {
+  'input.too_large': 413,
+  'input.unsupported_media_type': 415,
+};
+
+export function httpStatusFor(e: PkiError): number {
+  if (isDependencyOutage(e)) return 503;
+  return HTTP_STATUS_BY_CODE[e.code] ?? HTTP_STATUS_BY_KIND[e.kind] ?? 500;
+}
+
+export function pkiErrorToTrpc(e: PkiError): TRPCError {
+  return new TRPCError({ code: trpcCodeFor(e), message: e.message, cause: e });
+}
+
+/** Finds a PkiError in a thrown value or its cause chain. */
+export function findPkiError(e: unknown): PkiError | undefined {
+  let cur: unknown = e;
+  for (let i = 0; i < 5 && cur; i++) {
+    if (cur instanceof PkiError) return cur;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Translates framework errors (Fastify content-type/body errors, rate limiting, validation) into PkiErrors. */
+export function toHttpPkiError(err: unknown): PkiError {
+  const pki = findPkiError(err);
+  if (pki) return pki;
+  const e = err as { code?: string; statusCode?: number; message?: string; validation?: unknown };
+  switch (e.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+        ? new PkiError('input.unsupported_media_type', 'unsupported content type')
+        : new PkiError('input.invalid', 'invalid content length');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new PkiError('input.too_large', 'request body too large');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new PkiError('input.invalid_json', 'the request body is not valid JSON');
+    default:
+      break;
+  }
+  if (err instanceof SyntaxError || (e.statusCode === 400 && /JSON/i.test(e.message ?? ''))) {
+    return new PkiError('input.invalid_json', 'the request body is not valid JSON');
+  }
+  if (e.validation) return new PkiError('input.invalid', e.message ?? 'invalid input');
+  if (e.statusCode === 429) return new PkiError('rate.limited', 'too many requests');
+  if (e.statusCode === 413) return new PkiError('input.too_large', 'request body too large');
+  if (e.statusCode === 415) return new PkiError('input.unsupported_media_type', 'unsupported content type');
+  if (e.statusCode === 404) return new PkiError('route.not_found', 'not found');
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new PkiError('input.invalid', e.message ?? 'bad request');
+  return new PkiError('internal.error', 'internal error', { kind: 'internal', cause: err });
+}

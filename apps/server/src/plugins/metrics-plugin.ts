@@ -1,0 +1,11 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { ServerMetrics } from '../server-metrics';
+
+/** `GET /metrics` in the Prometheus text format. */
+export const metricsPlugin: FastifyPluginAsync<{ metrics: ServerMetrics }> = async (app, { metrics }) => {
+  app.get('/metrics', async (_request, reply) => {
+    const body = await metrics.registry.metrics();
+    reply.header('cache-control', 'no-store').type(metrics.registry.contentType);
+    return body;
+  });
+};

@@ -1,0 +1,47 @@
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { Authority } from '@pkim/authority';
+import type { ServerMetrics } from '../server-metrics';
+import { sendCacheable } from './relying-party-cache';
+
+export const OCSP_BODY_LIMIT = 64 * 1024;
+
+/**
+ * RFC 6960 / RFC 5019 responder transport: `POST /ocsp` (application/ocsp-request, ≤ 64 KiB)
+ * and `GET /ocsp/<base64 of the DER request, URL-encoded>`. `authority.ocsp.respond` never
+ * throws: undecodable requests become an OCSP `malformedRequest` response.
+ */
+export const ocspPlugin: FastifyPluginAsync<{ authority: Authority; metrics: ServerMetrics; maxAgeSeconds: number }> = async (app, opts) => {
+  const { authority, metrics } = opts;
+  app.addContentTypeParser('application/ocsp-request', { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT }, (_req, body, done) => done(null, body));
+
+  const answer = async (der: Uint8Array) => {
+    const r = await authority.ocsp.respond(der);
+    if (r.errorStatus) metrics.ocspResponses.inc({ status: r.errorStatus });
+    else for (const s of r.statuses) metrics.ocspResponses.inc({ status: s });
+    return r;
+  };
+
+  const send = (reply: FastifyReply, der: Uint8Array) =>
+    reply.type('application/ocsp-response').header('cache-control', 'no-store').send(Buffer.from(der.buffer, der.byteOffset, der.byteLength));
+
+  app.post('/ocsp', { bodyLimit: OCSP_BODY_LIMIT }, async (request, reply) => {
+    const body = request.body as Buffer | undefined;
+    const r = await answer(body ?? new Uint8Array());
+    return send(reply, r.der);
+  });
+
+  app.get<{ Params: { '*': string } }>('/ocsp/*', async (request, reply) => {
+    let der: Uint8Array;
+    try {
+      const text = decodeURIComponent(request.params['*']).replace(/-/g, '+').replace(/_/g, '/').replace(/\s/g, '');
+      der = /^[A-Za-z0-9+/]*={0,2}$/.test(text) ? Buffer.from(text, 'base64') : new Uint8Array();
+    } catch {
+      der = new Uint8Array();
+    }
+    if (der.length > OCSP_BODY_LIMIT) der = new Uint8Array();
+    const r = await answer(der);
+    if (r.errorStatus) return send(reply, r.der);
+    // GET answers are cacheable (RFC 5019), but only briefly: a revocation must show within seconds
+    return sendCacheable(request, reply, r.der, 'application/ocsp-response', { maxAgeSeconds: opts.maxAgeSeconds, now: authority.clock.now() });
+  });
+};

@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * Cache headers for CRL/AIA/OCSP GET answers: a short, bounded max-age (never beyond the
+ * object's nextUpdate) and a strong ETag so revalidation is a 304. The server itself keeps no
+ * copy: freshness after a revocation is the authority's job.
+ */
+export function etagOf(der: Uint8Array): string {
+  return `"${createHash('sha256').update(der).digest('base64url').slice(0, 27)}"`;
+}
+
+export function sendCacheable(
+  request: FastifyRequest, reply: FastifyReply, body: Uint8Array, contentType: string,
+  opts: { maxAgeSeconds: number; nextUpdate?: number; now: number },
+): FastifyReply {
+  const etag = etagOf(body);
+  let maxAge = opts.maxAgeSeconds;
+  if (opts.nextUpdate !== undefined) maxAge = Math.max(0, Math.min(maxAge, Math.floor((opts.nextUpdate - opts.now) / 1000)));
+  reply.header('cache-control', `public, max-age=${maxAge}, no-transform`).header('etag', etag);
+  if (opts.nextUpdate !== undefined) reply.header('expires', new Date(opts.nextUpdate).toUTCString());
+  const inm = request.headers['if-none-match'];
+  if (typeof inm === 'string' && inm.split(',').map((s) => s.trim()).includes(etag)) return reply.code(304).send();
+  return reply.type(contentType).send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+}

@@ -1,0 +1,43 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
+import type { Authority } from '@pkim/authority';
+import { appRouter, type AppRouter } from '../trpc/app-router';
+import type { TrpcContext } from '../trpc/trpc-context';
+import { findPkiError } from '../error-mapping';
+import { clearSessionCookie, setSessionCookie } from './auth-plugin';
+
+export interface TrpcPluginOptions {
+  authority: Authority;
+  publicBaseUrl?: string;
+  secureCookies: boolean;
+}
+
+/** tRPC v11 at `/trpc` (register with that prefix). */
+export const trpcPlugin: FastifyPluginAsync<TrpcPluginOptions> = async (app, opts) => {
+  const options: FastifyTRPCPluginOptions<AppRouter> = {
+    prefix: '',
+    trpcOptions: {
+      router: appRouter,
+      createContext: ({ req, res }): TrpcContext => ({
+        authority: opts.authority,
+        actor: req.actor,
+        authMethod: req.authMethod,
+        sessionToken: req.sessionToken,
+        requestId: req.id,
+        ip: req.ip,
+        publicBaseUrl: opts.publicBaseUrl,
+        setSessionCookie: (token, expiresAt) => setSessionCookie(req, res, token, expiresAt, opts.secureCookies),
+        clearSessionCookie: () => clearSessionCookie(req, res, opts.secureCookies),
+      }),
+      onError({ error, path, req }) {
+        const pki = findPkiError(error);
+        if (error.code === 'INTERNAL_SERVER_ERROR' && (!pki || pki.kind === 'internal')) {
+          req.log.error({ err: error.cause ?? error, path }, 'tRPC procedure failed');
+        } else {
+          req.log.info({ path, code: error.code, pkiCode: pki?.code }, 'tRPC procedure refused');
+        }
+      },
+    },
+  };
+  await app.register(fastifyTRPCPlugin, options);
+};

@@ -1,0 +1,120 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { PkiError } from '@pkim/shared';
+import { createAuthority, LOG_REDACT_PATHS, type Authority, type AuthorityConfig } from '@pkim/authority';
+import { buildServer, type BuildServerOptions } from './build-server';
+
+export interface StartServerOptions {
+  host?: string;
+  port?: number;
+  dataDir?: string;
+  publicBaseUrl?: string;
+  logLevel?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  databaseUrl?: string;
+  /** where the one-time admin credential and the listen address are printed (default stdout) */
+  print?: (line: string) => void;
+  /** install SIGTERM/SIGINT handlers that close gracefully (default true) */
+  handleSignals?: boolean;
+  /** extra authority settings (tests) */
+  authority?: Partial<AuthorityConfig>;
+  server?: Partial<BuildServerOptions>;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  authority: Authority;
+  /** e.g. http://127.0.0.1:8443 */
+  url: string;
+  /** stops accepting connections, finishes in-flight requests, stops jobs, closes the authority */
+  close(): Promise<void>;
+}
+
+/** Resolves options with the PKIM_* environment as fallback. */
+export function serverOptionsFromEnv(opts: StartServerOptions, env: Record<string, string | undefined> = process.env): Required<Pick<StartServerOptions, 'host' | 'port' | 'dataDir' | 'logLevel'>> & StartServerOptions {
+  const port = opts.port ?? (env.PKIM_PORT ? Number(env.PKIM_PORT) : 8443);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new PkiError('input.invalid', `invalid port '${env.PKIM_PORT ?? opts.port}'`);
+  return {
+    ...opts,
+    host: opts.host ?? env.PKIM_HOST ?? '127.0.0.1',
+    port,
+    dataDir: opts.dataDir ?? env.PKIM_DATA_DIR ?? './data',
+    publicBaseUrl: opts.publicBaseUrl ?? (env.PKIM_PUBLIC_URL || undefined),
+    logLevel: opts.logLevel ?? env.PKIM_LOG_LEVEL ?? 'info',
+    tlsCert: opts.tlsCert ?? (env.PKIM_TLS_CERT || undefined),
+    tlsKey: opts.tlsKey ?? (env.PKIM_TLS_KEY || undefined),
+    databaseUrl: opts.databaseUrl ?? (env.PKIM_DATABASE_URL || undefined),
+  };
+}
+
+/**
+ * `pkim serve`: opens the authority, creates the bootstrap admin on first boot (printing its
+ * one-time password once), listens, and shuts down gracefully on SIGTERM/SIGINT.
+ */
+export async function startServer(input: StartServerOptions = {}): Promise<RunningServer> {
+  const o = serverOptionsFromEnv(input);
+  const print = o.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  if (!!o.tlsCert !== !!o.tlsKey) throw new PkiError('input.invalid', 'TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
+  let https: BuildServerOptions['https'];
+  if (o.tlsCert && o.tlsKey) {
+    try {
+      https = { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) };
+    } catch (e) {
+      throw new PkiError('input.invalid', `cannot read TLS files: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  const logger: Logger = pino({ level: o.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, pino.destination(2));
+  const authority = await createAuthority({
+    dataDir: o.dataDir, databaseUrl: o.databaseUrl, publicBaseUrl: o.publicBaseUrl, logger, ...o.authority,
+  });
+  let app: FastifyInstance;
+  try {
+    const boot = await authority.auth.ensureBootstrapAdmin();
+    app = await buildServer(authority, { logger, publicBaseUrl: o.publicBaseUrl, https, ...o.server });
+    await app.listen({ host: o.host, port: o.port });
+    if (boot.created) {
+      print('First boot: created the administrator account. This password is shown ONCE:');
+      print(`  username: ${boot.username}`);
+      print(`  password: ${boot.password}`);
+      print('Log in and change it (pkim user reset-password / the console).');
+    }
+  } catch (e) {
+    await authority.close();
+    throw e;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : o.port;
+  const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
+  const url = `${https ? 'https' : 'http'}://${hostForUrl}:${port}`;
+  print(`pkim listening on ${url} (tRPC ${url}/trpc, REST ${url}/api/v1, OCSP ${url}/ocsp, CRL ${url}/crl/<ca>.crl)`);
+  if (o.publicBaseUrl) print(`public URL: ${o.publicBaseUrl}`);
+  void app.pkim.jobs?.runOnce();
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await app.close(); // stops listening, waits for in-flight requests, runs onClose (jobs)
+      await authority.close();
+    })();
+    return closing;
+  };
+  if (o.handleSignals !== false) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'shutting down');
+      const force = setTimeout(() => {
+        logger.error('graceful shutdown timed out');
+        process.exit(1);
+      }, 30_000);
+      force.unref();
+      close().then(
+        () => { print('pkim stopped'); process.exit(0); },
+        (e: unknown) => { logger.error({ err: e }, 'shutdown failed'); process.exit(1); },
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return { app, authority, url, close };
+}

@@ -1,0 +1,23 @@
+import { router, createCallerFactory } from './trpc-init';
+import { caRouter } from './routers/ca-router';
+import { certificateRouter } from './routers/certificate-router';
+import { requestRouter } from './routers/request-router';
+import { auditRouter } from './routers/audit-router';
+import { userRouter } from './routers/user-router';
+import { tokenRouter } from './routers/token-router';
+import { systemRouter } from './routers/system-router';
+
+/** One router per domain. The web console imports `type AppRouter` for end-to-end types. */
+export const appRouter = router({
+  ca: caRouter,
+  certificate: certificateRouter,
+  request: requestRouter,
+  audit: auditRouter,
+  user: userRouter,
+  token: tokenRouter,
+  system: systemRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+export const createAppCaller = createCallerFactory(appRouter);

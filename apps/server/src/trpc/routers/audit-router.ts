@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { auditEventSchema, auditListInputSchema, auditVerifyOutputSchema } from '@pkim/shared';
+import { procedure, router } from '../trpc-init';
+
+export const auditRouter = router({
+  list: procedure('audit:read')
+    .input(auditListInputSchema.optional())
+    .output(z.array(auditEventSchema))
+    .query(({ ctx, input }) => ctx.authority.audit.list({ limit: 100, order: 'desc', ...input })),
+
+  /** walks the hash chain and reports the first broken link */
+  verify: procedure('audit:read')
+    .output(auditVerifyOutputSchema)
+    .query(({ ctx }) => ctx.authority.audit.verify()),
+});

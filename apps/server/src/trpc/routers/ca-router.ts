@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { PkiError, normalizeKeyType, type KeyType } from '@pkim/shared';
+import {
+  caCreateInputSchema, caDeleteInputSchema, caExportChainOutputSchema, caGetInputSchema, caRevokeInputSchema,
+  caRevokeOutputSchema, caSchema, caSetStatusInputSchema, caViewSchema, okSchema,
+} from '@pkim/shared';
+import type { CaView } from '@pkim/authority';
+import { procedure, router } from '../trpc-init';
+
+const DAY_MS = 86_400_000;
+
+export function toKeyType(v: string): KeyType {
+  const k = normalizeKeyType(v);
+  if (!k) throw new PkiError('input.invalid', `unsupported key type '${v}'`);
+  return k;
+}
+
+const flattenView = (v: CaView) => ({ ...v.ca, certificatePem: v.certificatePem, chainPem: v.chainPem });
+
+export const caRouter = router({
+  list: procedure('ca:read')
+    .output(z.array(caSchema))
+    .query(({ ctx }) => ctx.authority.cas.list()),
+
+  get: procedure('ca:read')
+    .input(caGetInputSchema)
+    .output(caViewSchema)
+    .query(async ({ ctx, input }) => flattenView(await ctx.authority.cas.get(input.ref))),
+
+  /** ca-create-endpoint: key in the chosen backend, self-signed (or parent-signed) certificate, row + audit in one transaction */
+  create: procedure('ca:write')
+    .input(caCreateInputSchema)
+    .output(caViewSchema)
+    .mutation(async ({ ctx, input }) => {
+      const view = await ctx.authority.cas.create({
+        name: input.name,
+        subject: input.subject,
+        keyType: toKeyType(input.keyType),
+        backend: input.backend,
+        validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
+        parentId: input.parentId,
+        pathLen: input.pathLen,
+        nameConstraints: input.nameConstraints,
+        kmsCertify: input.kmsCertify,
+      }, ctx.actor);
+      return flattenView(view);
+    }),
+
+  setStatus: procedure('ca:write')
+    .input(caSetStatusInputSchema)
+    .output(caSchema)
+    .mutation(({ ctx, input }) => ctx.authority.cas.setStatus(input.id, input.status, ctx.actor)),
+
+  revoke: procedure('ca:write')
+    .input(caRevokeInputSchema)
+    .output(caRevokeOutputSchema)
+    .mutation(({ ctx, input }) => ctx.authority.cas.revokeCa(input.id, input.reason, ctx.actor)),
+
+  delete: procedure('ca:write')
+    .input(caDeleteInputSchema)
+    .output(okSchema)
+    .mutation(async ({ ctx, input }) => {
+      await ctx.authority.cas.delete(input.id, { destroyKey: input.destroyKey }, ctx.actor);
+      return { ok: true as const };
+    }),
+
+  exportChain: procedure('ca:read')
+    .input(caGetInputSchema)
+    .output(caExportChainOutputSchema)
+    .query(async ({ ctx, input }) => {
+      const v = await ctx.authority.cas.get(input.ref);
+      return { id: v.ca.id, chainPem: v.chainPem };
+    }),
+});

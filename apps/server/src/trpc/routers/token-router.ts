@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { parseDuration } from '@pkim/shared';
+import { okSchema, tokenCreateInputSchema, tokenCreatedSchema, tokenRevokeInputSchema, tokenSchema } from '@pkim/shared';
+import { procedure, router } from '../trpc-init';
+
+export const tokenRouter = router({
+  /** the secret (`pkim_…`) is in this response only */
+  create: procedure('token:manage')
+    .input(tokenCreateInputSchema)
+    .output(tokenCreatedSchema)
+    .mutation(({ ctx, input }) => ctx.authority.auth.createToken({
+      name: input.name, role: input.role, scopes: input.scopes,
+      expiresInMs: input.expiresIn === undefined ? undefined : parseDuration(input.expiresIn),
+    }, ctx.actor)),
+
+  list: procedure('token:manage')
+    .output(z.array(tokenSchema))
+    .query(({ ctx }) => ctx.authority.auth.listTokens()),
+
+  revoke: procedure('token:manage')
+    .input(tokenRevokeInputSchema)
+    .output(okSchema)
+    .mutation(async ({ ctx, input }) => {
+      await ctx.authority.auth.revokeToken(input.id, ctx.actor);
+      return { ok: true as const };
+    }),
+});

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { effectivePermissions } from '@pkim/authority';
+import {
+  loginInputSchema, loginOutputSchema, meSchema, okSchema, userChangePasswordInputSchema, userCreateInputSchema,
+  userCreatedSchema, userDisableInputSchema, userSchema, userSetRoleInputSchema,
+} from '@pkim/shared';
+import { procedure, publicProcedure, router } from '../trpc-init';
+
+export const userRouter = router({
+  me: procedure('account:self')
+    .output(meSchema)
+    .query(({ ctx }) => ({
+      id: ctx.actor.id,
+      name: ctx.actor.name ?? null,
+      role: ctx.actor.role,
+      scopes: ctx.actor.scopes ?? null,
+      permissions: effectivePermissions(ctx.actor),
+      authMethod: ctx.authMethod ?? 'local',
+    })),
+
+  list: procedure('user:manage')
+    .output(z.array(userSchema))
+    .query(({ ctx }) => ctx.authority.auth.listUsers()),
+
+  create: procedure('user:manage')
+    .input(userCreateInputSchema)
+    .output(userCreatedSchema)
+    .mutation(({ ctx, input }) => ctx.authority.auth.createUser(input, ctx.actor)),
+
+  setRole: procedure('user:manage')
+    .input(userSetRoleInputSchema)
+    .output(okSchema)
+    .mutation(async ({ ctx, input }) => {
+      await ctx.authority.auth.setUserRole(input.id, input.role, ctx.actor);
+      return { ok: true as const };
+    }),
+
+  disable: procedure('user:manage')
+    .input(userDisableInputSchema)
+    .output(okSchema)
+    .mutation(async ({ ctx, input }) => {
+      await ctx.authority.auth.setUserDisabled(input.id, input.disabled, ctx.actor);
+      return { ok: true as const };
+    }),
+
+  /** own password (old one required); another user's needs user:manage (checked by the auth service) */
+  changePassword: procedure('account:self')
+    .input(userChangePasswordInputSchema)
+    .output(okSchema)
+    .mutation(async ({ ctx, input }) => {
+      await ctx.authority.auth.changePassword(input.id ?? ctx.actor.id, input.oldPassword, input.newPassword, ctx.actor);
+      return { ok: true as const };
+    }),
+
+  /** sets the HttpOnly session cookie; the CSRF token is returned for the x-csrf-token header */
+  login: publicProcedure
+    .input(loginInputSchema)
+    .output(loginOutputSchema)
+    .mutation(async ({ ctx, input }) => {
+      const r = await ctx.authority.auth.login(input.username, input.password, { ip: ctx.ip });
+      ctx.setSessionCookie?.(r.sessionToken, r.expiresAt);
+      return { user: { id: r.actor.id, name: r.actor.name ?? null, role: r.actor.role }, csrfToken: r.csrfToken, expiresAt: r.expiresAt };
+    }),
+
+  logout: publicProcedure
+    .output(okSchema)
+    .mutation(async ({ ctx }) => {
+      if (ctx.sessionToken) await ctx.authority.auth.logout(ctx.sessionToken);
+      ctx.clearSessionCookie?.();
+      return { ok: true as const };
+    }),
+});

@@ -1,0 +1,79 @@
+import { PkiError, toPkiError, type Clock } from '@pkim/shared';
+import { fromPem, parseCertificate, type CertificateInfo, type IssuerInfo } from '@pkim/core';
+import type { CaRow, Store } from '@pkim/store';
+import type { Logger } from 'pino';
+import type { Actor } from './types';
+import { auditEvent } from './audit-service';
+
+/** A CA row plus its parsed certificate, cached by certificate fingerprint (parsing is not free). */
+export interface CaContext {
+  ca: CaRow;
+  certificateDer: Uint8Array;
+  info: CertificateInfo;
+  issuer: IssuerInfo;
+}
+
+export interface CaContextLoader {
+  /** loads a CA that may sign now: exists, active, has a certificate, within validity */
+  loadActive(caId: string, now: number): Promise<CaContext>;
+  /** loads any CA with a certificate (for CRL/OCSP/export) */
+  load(caId: string): Promise<CaContext>;
+  fromRow(ca: CaRow): CaContext;
+}
+
+export function createCaContextLoader(store: Store): CaContextLoader {
+  const parsed = new Map<string, { fingerprint: string; certificateDer: Uint8Array; info: CertificateInfo }>();
+
+  function fromRow(ca: CaRow): CaContext {
+    if (!ca.certificatePem) {
+      throw new PkiError('ca.not_active', `CA ${ca.id} has no certificate yet (status ${ca.status}): import the signed certificate first`);
+    }
+    let entry = parsed.get(ca.id);
+    if (!entry || entry.fingerprint !== ca.fingerprintSha256) {
+      const certificateDer = fromPem(ca.certificatePem, 'CERTIFICATE');
+      const info = parseCertificate(certificateDer);
+      entry = { fingerprint: ca.fingerprintSha256 ?? info.fingerprintSha256, certificateDer, info };
+      parsed.set(ca.id, entry);
+    }
+    return { ca, certificateDer: entry.certificateDer, info: entry.info, issuer: { certificateDer: entry.certificateDer, keyType: ca.keyType } };
+  }
+
+  async function load(caId: string): Promise<CaContext> {
+    const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
+    if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${caId}'`);
+    return fromRow(ca);
+  }
+
+  return {
+    load,
+    fromRow,
+    async loadActive(caId, now) {
+      const ctx = await load(caId);
+      const { ca } = ctx;
+      if (ca.status !== 'active') throw new PkiError('ca.not_active', `CA ${ca.name} (${ca.id}) is ${ca.status} and cannot sign`);
+      if (ca.notAfter !== null && ca.notAfter <= now) throw new PkiError('ca.not_active', `CA ${ca.name} (${ca.id}) expired at ${new Date(ca.notAfter).toISOString()}`);
+      return ctx;
+    },
+  };
+}
+
+/** Records a `*.failed` audit event for an error and returns the error as PkiError. Never throws. */
+export async function recordFailure(
+  deps: { store: Store; clock: Clock; logger: Logger },
+  actor: Actor,
+  action: string,
+  target: string | null,
+  error: unknown,
+  details: Record<string, unknown> = {},
+): Promise<PkiError> {
+  const e = toPkiError(error);
+  try {
+    await deps.store.audit.append(
+      auditEvent(deps.clock, actor, action, target, { ...details, code: e.code, message: e.message }, 'failure'),
+    );
+  } catch (auditError) {
+    deps.logger.error({ err: toPkiError(auditError).toJSON(), action }, 'could not record failure audit event');
+  }
+  deps.logger.warn({ action, target, code: e.code, msg: e.message }, 'operation failed');
+  return e;
+}

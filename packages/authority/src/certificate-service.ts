@@ -1,0 +1,92 @@
+import { PkiError, type Clock, type RevocationReason } from '@pkim/shared';
+import { normalizeSerialHex } from '@pkim/core';
+import type { CertificateRow, Store } from '@pkim/store';
+import type { Logger } from 'pino';
+import type { Actor, CertificateService } from './types';
+import { auditEvent } from './audit-service';
+import { recordFailure } from './ca-context';
+
+export interface CertificateServiceDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+}
+
+
+export function createCertificateService(deps: CertificateServiceDeps): CertificateService {
+  const { store, clock } = deps;
+
+  async function find(ref: string): Promise<CertificateRow> {
+    const r = ref.trim();
+    if (r.startsWith('crt_')) {
+      const row = await store.certificates.findById(r);
+      if (row) return row;
+      throw new PkiError('certificate.not_found', `no certificate with id ${r}`);
+    }
+    const flat = r.toLowerCase().replace(/[:\s-]/g, '');
+    if (/^[0-9a-f]{64}$/.test(flat)) {
+      const byFp = await store.certificates.findByFingerprint(flat);
+      if (byFp) return byFp;
+    }
+    let hex: string;
+    try {
+      hex = normalizeSerialHex(r);
+    } catch {
+      throw new PkiError('certificate.not_found', `'${ref}' is neither a certificate id, a serial number nor a fingerprint`);
+    }
+    const matches = await store.certificates.findAllBySerial(hex);
+    if (matches.length === 1) return matches[0];
+    if (matches.length > 1) {
+      throw new PkiError('input.invalid', `serial ${hex} exists under several CAs: use the certificate id (${matches.map((m) => m.id).join(', ')})`);
+    }
+    throw new PkiError('certificate.not_found', `no certificate with serial or fingerprint ${hex}`);
+  }
+
+  async function revoke(ref: string, reason: RevocationReason, actor: Actor): Promise<CertificateRow> {
+    try {
+      const row = await find(ref);
+      if (row.status === 'revoked') {
+        throw new PkiError('certificate.already_revoked', `certificate ${row.serialHex} was already revoked at ${new Date(row.revokedAt ?? 0).toISOString()} (${row.revocationReason})`);
+      }
+      const t = clock.now();
+      await store.commit({
+        updateCertificates: [{ id: row.id, patch: { status: 'revoked', revokedAt: t, revocationReason: reason }, onlyIfStatus: row.status }],
+        audit: [auditEvent(clock, actor, 'certificate.revoked', row.id, { caId: row.caId, serial: row.serialHex, reason })],
+      });
+      return { ...row, status: 'revoked', revokedAt: t, revocationReason: reason };
+    } catch (e) {
+      throw await recordFailure(deps, actor, 'certificate.revoke_failed', ref, e, { reason });
+    }
+  }
+
+  async function remove(ref: string, actor: Actor): Promise<void> {
+    try {
+      const row = await find(ref);
+      const expired = row.notAfter <= clock.now();
+      if (row.status !== 'revoked' && row.status !== 'expired' && !expired) {
+        throw new PkiError('certificate.not_deletable', `certificate ${row.serialHex} is ${row.status}: only revoked or expired certificates can be deleted`);
+      }
+      if (row.status === 'revoked' && !expired) {
+        throw new PkiError('certificate.not_deletable', `certificate ${row.serialHex} is revoked but not yet expired: it must stay on the CRL until ${new Date(row.notAfter).toISOString()}`);
+      }
+      await store.commit({
+        deleteCertificates: [row.id],
+        audit: [auditEvent(clock, actor, 'certificate.deleted', row.id, { caId: row.caId, serial: row.serialHex, fingerprint: row.fingerprintSha256 })],
+      });
+    } catch (e) {
+      throw await recordFailure(deps, actor, 'certificate.delete_failed', ref, e);
+    }
+  }
+
+  return {
+    async get(id) {
+      const certificate = await find(id);
+      return { certificate, certificatePem: certificate.certificatePem };
+    },
+    find,
+    list: (q) => store.certificates.list(q),
+    expiringBefore: (t, limit) => store.certificates.findExpiringBefore(t, limit),
+    revoke,
+    delete: remove,
+  };
+}

@@ -1,0 +1,109 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { systemClock, toPkiError, type Clock } from '@pkim/shared';
+import {
+  createKeyBackends, createSoftwareBackend, loadKeyEncryptionKey,
+  type KeyBackend, type KeyBackendEvents,
+} from '@pkim/keys';
+import { openStore, type Store } from '@pkim/store';
+import type { Authority, AuthorityConfig } from './types';
+import { auditEvent, createAuditService } from './audit-service';
+import { createCaContextLoader } from './ca-context';
+import { createCaService } from './ca-service';
+import { createIssuanceService } from './issuance-service';
+import { createCertificateService } from './certificate-service';
+import { createRequestService } from './request-service';
+import { createCrlService } from './crl-service';
+import { createOcspService } from './ocsp-service';
+import { createAuthService } from './auth-service';
+import { createOptionalBackends } from './optional-backends';
+
+/** Paths of redacted log fields: never log keys, tokens or certificate bodies. */
+export const LOG_REDACT_PATHS = [
+  'password', '*.password', 'token', '*.token', 'privateKey', '*.privateKey', 'privateKeyPem', '*.privateKeyPem',
+  'certificatePem', '*.certificatePem', 'csrPem', '*.csrPem', 'pin', '*.pin', 'apiKey', '*.apiKey',
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-vault-token"]', 'res.headers["set-cookie"]',
+];
+
+export function createLogger(level = process.env.PKIM_LOG_LEVEL ?? 'info'): Logger {
+  return pino({ level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } });
+}
+
+export function resolveDatabaseUrl(config: Pick<AuthorityConfig, 'dataDir' | 'databaseUrl'>): string {
+  if (config.databaseUrl) return config.databaseUrl;
+  return join(resolve(config.dataDir), 'pkim.db');
+}
+
+/**
+ * The ONE wiring function used by the server and the CLI, so they can never disagree:
+ * store (SQLite or PostgreSQL) → key backends (software + PKCS#11/KMIP from env) → services.
+ */
+export async function createAuthority(config: AuthorityConfig): Promise<Authority> {
+  const clock: Clock = config.clock ?? systemClock;
+  const logger = config.logger ?? createLogger();
+  const env = config.env ?? process.env;
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const store: Store = await openStore({ url: resolveDatabaseUrl(config), faultInjection: config.faultInjection });
+
+  // key backend operations are logged; failures are also audited as kms.<operation>_failed
+  const events: KeyBackendEvents = {
+    onOperation(e) {
+      const fields = { backend: e.backend, operation: e.operation, uri: e.uri, attempt: e.attempt, durationMs: e.durationMs, outcome: e.outcome, code: e.error?.code };
+      if (e.outcome === 'failure') {
+        logger.warn(fields, `key backend ${e.operation} failed: ${e.error?.message ?? ''}`);
+        store.audit
+          .append(auditEvent(clock, 'system', `kms.${e.operation}_failed`, e.uri ?? null, { backend: e.backend, attempt: e.attempt, code: e.error?.code, message: e.error?.message }, 'failure'))
+          .catch((err) => logger.error({ err: toPkiError(err).message }, 'could not audit key backend failure'));
+      } else {
+        logger.debug(fields, `key backend ${e.operation}`);
+      }
+    },
+  };
+
+  let backends: KeyBackend[];
+  try {
+    const { kek } = await loadKeyEncryptionKey({ envValue: config.masterKey ?? env.PKIM_MASTER_KEY, dataDir });
+    backends = [createSoftwareBackend({ kek, storage: store.keyBlobs, events })];
+    const overrides = config.keyBackends ?? [];
+    backends = backends.filter((b) => !overrides.some((o) => o.name === b.name)).concat(overrides);
+    for (const extra of await createOptionalBackends(env, events, logger)) {
+      if (!backends.some((b) => b.name === extra.name)) backends.push(extra);
+    }
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const keys = createKeyBackends(backends);
+
+  const contexts = createCaContextLoader(store);
+  const common = { store, keys, clock, logger, contexts, publicBaseUrl: config.publicBaseUrl, customProfiles: config.customProfiles };
+  const audit = createAuditService({ store, clock });
+  const cas = createCaService(common);
+  const issuance = createIssuanceService(common);
+  const certificates = createCertificateService({ store, clock, logger });
+  const requests = createRequestService({ ...common, issuance });
+  const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs });
+  const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs });
+  const auth = createAuthService({ store, clock, logger, audit });
+
+  return {
+    config, store, keys, clock, logger,
+    cas, issuance, certificates, requests, crl, ocsp, audit, auth,
+    async health() {
+      let database = false;
+      try {
+        database = await store.ping();
+      } catch {
+        database = false;
+      }
+      const keyBackends = await keys.health();
+      return { ok: database && keyBackends.every((k) => k.ok), database, keyBackends };
+    },
+    async close() {
+      await keys.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,120 @@
+import { REVOCATION_REASONS, type Clock } from '@pkim/shared';
+import { buildCrl, type CrlEntryInput } from '@pkim/core';
+import type { KeyBackends } from '@pkim/keys';
+import type { Store } from '@pkim/store';
+import type { Logger } from 'pino';
+import { SYSTEM_ACTOR, type Actor, type CrlService } from './types';
+import { auditEvent } from './audit-service';
+import { recordFailure, type CaContextLoader } from './ca-context';
+
+export interface CrlServiceDeps {
+  store: Store;
+  keys: KeyBackends;
+  clock: Clock;
+  logger: Logger;
+  contexts: CaContextLoader;
+  /** nextUpdate - thisUpdate; default 24 h */
+  crlValidityMs?: number;
+  /** how long a cached CRL is served before the revocation state is re-checked in the database; default 1 s */
+  recheckMs?: number;
+}
+
+interface CachedCrl {
+  der: Uint8Array;
+  crlNumber: number;
+  thisUpdate: number;
+  nextUpdate: number;
+  stamp: string;
+  checkedAt: number;
+}
+
+/**
+ * CRLs are regenerated when the revocation state of the CA changed — through ANY path: this
+ * process, the CLI on the same database or another server instance — detected by a cheap
+ * "revocation stamp" query at most every `recheckMs`, and before nextUpdate is near.
+ */
+export function createCrlService(deps: CrlServiceDeps): CrlService & { revocationStamp(caId: string): Promise<string> } {
+  const { store, keys, clock, contexts } = deps;
+  const validity = deps.crlValidityMs ?? 24 * 3_600_000;
+  const recheckMs = deps.recheckMs ?? 1000;
+  const cache = new Map<string, CachedCrl>();
+  const inflight = new Map<string, Promise<CachedCrl>>();
+
+  async function revocationStamp(caId: string): Promise<string> {
+    const counts = await store.certificates.countByStatus(caId);
+    const childCas = (await store.cas.list()).filter((c) => c.parentId === caId && c.status === 'revoked').length;
+    return `${counts.revoked}/${childCas}`;
+  }
+
+  async function entriesFor(caId: string): Promise<CrlEntryInput[]> {
+    const certs = await store.certificates.listRevoked(caId);
+    const entries: CrlEntryInput[] = certs.map((c) => ({
+      serialHex: c.serialHex, revokedAt: c.revokedAt ?? 0,
+      reason: c.revocationReason && c.revocationReason !== 'unspecified' ? REVOCATION_REASONS[c.revocationReason] : undefined,
+    }));
+    for (const child of await store.cas.list()) {
+      if (child.parentId === caId && child.status === 'revoked' && child.serialHex) {
+        entries.push({
+          serialHex: child.serialHex, revokedAt: child.revokedAt ?? 0,
+          reason: child.revocationReason && child.revocationReason !== 'unspecified' ? REVOCATION_REASONS[child.revocationReason] : undefined,
+        });
+      }
+    }
+    return entries;
+  }
+
+  async function generateCached(caId: string, actor: Actor): Promise<CachedCrl> {
+    try {
+      const ctx = await contexts.load(caId);
+      const stamp = await revocationStamp(ctx.ca.id);
+      const entries = await entriesFor(ctx.ca.id);
+      const { crlNumber } = await store.commit({ bumpCrlNumber: ctx.ca.id });
+      const thisUpdate = clock.now();
+      const nextUpdate = thisUpdate + validity;
+      const der = await buildCrl(
+        { issuer: ctx.issuer, thisUpdate, nextUpdate, crlNumber: crlNumber ?? 1, entries },
+        (data) => keys.sign(ctx.ca.keyUri, ctx.ca.keyType, data),
+      );
+      await store.audit.append(auditEvent(clock, actor, 'crl.generated', ctx.ca.id, { crlNumber, entries: entries.length, nextUpdate }));
+      const entry: CachedCrl = { der, crlNumber: crlNumber ?? 1, thisUpdate, nextUpdate, stamp, checkedAt: clock.now() };
+      cache.set(ctx.ca.id, entry);
+      return entry;
+    } catch (e) {
+      throw await recordFailure(deps, actor, 'crl.generate_failed', caId, e);
+    }
+  }
+
+  function generateOnce(caId: string, actor: Actor): Promise<CachedCrl> {
+    let p = inflight.get(caId);
+    if (!p) {
+      p = generateCached(caId, actor).finally(() => inflight.delete(caId));
+      inflight.set(caId, p);
+    }
+    return p;
+  }
+
+  const strip = (c: CachedCrl) => ({ der: c.der, crlNumber: c.crlNumber, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate });
+
+  return {
+    revocationStamp,
+    async generate(caId, actor) {
+      return strip(await generateCached(caId, actor));
+    },
+    async current(caId) {
+      const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
+      const id = ca?.id ?? caId;
+      const now = clock.now();
+      const entry = cache.get(id);
+      // refresh when a quarter of the validity is left
+      const fresh = (c: CachedCrl) => now < c.nextUpdate - validity / 4;
+      if (entry && fresh(entry)) {
+        if (now - entry.checkedAt < recheckMs) return strip(entry);
+        if ((await revocationStamp(id)) === entry.stamp) {
+          entry.checkedAt = now;
+          return strip(entry);
+        }
+      }
+      return strip(await generateOnce(id, SYSTEM_ACTOR));
+    },
+  };
+}

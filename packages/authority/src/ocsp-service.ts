@@ -1,0 +1,128 @@
+import { REVOCATION_REASONS, type Clock } from '@pkim/shared';
+import { buildOcspResponse, ocspErrorResponse, ocspIssuerHashes, parseOcspRequest } from '@pkim/core';
+import type { KeyBackends } from '@pkim/keys';
+import type { CaRow, Store } from '@pkim/store';
+import type { Logger } from 'pino';
+import type { OcspService } from './types';
+import type { CaContextLoader } from './ca-context';
+
+export interface OcspServiceDeps {
+  store: Store;
+  keys: KeyBackends;
+  clock: Clock;
+  logger: Logger;
+  contexts: CaContextLoader;
+  /** nextUpdate - thisUpdate of responses; default 1 h */
+  ocspValidityMs?: number;
+  /** how long a signed response without nonce may be reused while the status is unchanged; default 60 s */
+  responseReuseMs?: number;
+}
+
+type Status = 'good' | 'revoked' | 'unknown';
+
+interface Lookup {
+  status: Status;
+  revokedAt?: number;
+  reason?: number;
+}
+
+/**
+ * RFC 6960 responder. The certificate status is read from the database on every request (an
+ * indexed lookup), so a revocation made through any path is reflected immediately; only the
+ * signature over an unchanged status is reused for a short time when the request has no nonce.
+ */
+export function createOcspService(deps: OcspServiceDeps): OcspService {
+  const { store, keys, clock, logger, contexts } = deps;
+  const validity = deps.ocspValidityMs ?? 3_600_000;
+  const reuseMs = deps.responseReuseMs ?? 60_000;
+  const hashIndex = new Map<string, string>(); // `${alg}:${nameHash}:${keyHash}` → caId
+  const indexedFingerprints = new Map<string, string>(); // caId → fingerprint indexed
+  const responses = new Map<string, { der: Uint8Array; producedAt: number }>();
+
+  function indexCa(ca: CaRow): void {
+    if (!ca.certificatePem || indexedFingerprints.get(ca.id) === ca.fingerprintSha256) return;
+    const ctx = contexts.fromRow(ca);
+    for (const alg of ['1.3.14.3.2.26', '2.16.840.1.101.3.4.2.1']) {
+      const { nameHash, keyHash } = ocspIssuerHashes(ctx.certificateDer, alg);
+      hashIndex.set(`${alg}:${Buffer.from(nameHash).toString('hex')}:${Buffer.from(keyHash).toString('hex')}`, ca.id);
+    }
+    indexedFingerprints.set(ca.id, ca.fingerprintSha256 ?? '');
+  }
+
+  async function findCaId(alg: string, nameHash: Uint8Array, keyHash: Uint8Array): Promise<string | undefined> {
+    const key = `${alg}:${Buffer.from(nameHash).toString('hex')}:${Buffer.from(keyHash).toString('hex')}`;
+    let id = hashIndex.get(key);
+    if (!id) {
+      // a CA created since (possibly by another process): refresh the index
+      for (const ca of await store.cas.list()) indexCa(ca);
+      id = hashIndex.get(key);
+    }
+    return id;
+  }
+
+  async function lookup(caId: string, serialHex: string): Promise<Lookup> {
+    const cert = await store.certificates.findBySerial(caId, serialHex);
+    if (cert) {
+      if (cert.status === 'revoked') {
+        return { status: 'revoked', revokedAt: cert.revokedAt ?? 0, reason: cert.revocationReason ? REVOCATION_REASONS[cert.revocationReason] : undefined };
+      }
+      return { status: 'good' };
+    }
+    // a subordinate CA certificate issued by this CA
+    const child = (await store.cas.list()).find((c) => c.parentId === caId && c.serialHex === serialHex);
+    if (child) {
+      if (child.status === 'revoked') {
+        return { status: 'revoked', revokedAt: child.revokedAt ?? 0, reason: child.revocationReason ? REVOCATION_REASONS[child.revocationReason] : undefined };
+      }
+      return { status: 'good' };
+    }
+    return { status: 'unknown' };
+  }
+
+  return {
+    async respond(requestDer) {
+      let parsed: ReturnType<typeof parseOcspRequest>;
+      try {
+        parsed = parseOcspRequest(requestDer);
+      } catch {
+        return { der: ocspErrorResponse('malformedRequest'), statuses: [], errorStatus: 'malformedRequest' };
+      }
+      try {
+        if (parsed.requests.length === 0) return { der: ocspErrorResponse('malformedRequest'), statuses: [], errorStatus: 'malformedRequest' };
+        const resolved = await Promise.all(parsed.requests.map(async (r) => ({ r, caId: await findCaId(r.hashAlgorithmOid, r.issuerNameHash, r.issuerKeyHash) })));
+        const responderCaId = resolved.find((x) => x.caId)?.caId;
+        if (!responderCaId) return { der: ocspErrorResponse('unauthorized'), statuses: [], errorStatus: 'unauthorized' };
+        const ctx = await contexts.load(responderCaId);
+        const now = clock.now();
+        const items = await Promise.all(resolved.map(async ({ r, caId }) => {
+          const l: Lookup = caId === responderCaId ? await lookup(caId, r.serialHex) : { status: 'unknown' };
+          return { r, l };
+        }));
+        const statuses = items.map((i) => i.l.status);
+        const cacheKey = !parsed.nonce && items.length === 1
+          ? `${responderCaId}:${items[0].r.serialHex}:${Buffer.from(items[0].r.certIdDer).toString('hex')}:${items[0].l.status}:${items[0].l.revokedAt ?? ''}`
+          : undefined;
+        if (cacheKey) {
+          const hit = responses.get(cacheKey);
+          if (hit && now - hit.producedAt < reuseMs) return { der: hit.der, statuses };
+        }
+        const der = await buildOcspResponse({
+          responderCertDer: ctx.certificateDer, responderKeyType: ctx.ca.keyType,
+          responses: items.map(({ r, l }) => ({
+            certIdDer: r.certIdDer, status: l.status, revokedAt: l.revokedAt, reason: l.reason,
+            thisUpdate: now, nextUpdate: now + validity,
+          })),
+          nonce: parsed.nonce, producedAt: now,
+        }, (data) => keys.sign(ctx.ca.keyUri, ctx.ca.keyType, data));
+        if (cacheKey) {
+          if (responses.size > 10_000) responses.clear();
+          responses.set(cacheKey, { der, producedAt: now });
+        }
+        return { der, statuses };
+      } catch (e) {
+        logger.error({ err: (e as Error).message }, 'OCSP responder failed');
+        return { der: ocspErrorResponse('internalError'), statuses: [], errorStatus: 'internalError' };
+      }
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { PkiError } from '@pkim/shared';
+import type { UserRole } from '@pkim/store';
+import type { Actor } from './types';
+
+export type { UserRole };
+
+/**
+ * The ONE permission layer of PKI Manager. Transports (tRPC middleware, REST routes) and services
+ * call `authorize(actor, permission)`; nothing else decides who may do what.
+ */
+export const PERMISSIONS = [
+  'ca:read',
+  'ca:write',
+  'certificate:read',
+  'certificate:issue',
+  'certificate:revoke',
+  'request:submit',
+  'request:read',
+  'request:review',
+  'audit:read',
+  'user:manage',
+  'token:manage',
+  'system:read',
+  /** acting on one's own account (me, change own password): every authenticated actor */
+  'account:self',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const USER_ROLES: readonly UserRole[] = ['admin', 'operator', 'auditor', 'requester'];
+
+export const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
+  admin: PERMISSIONS,
+  operator: [
+    'ca:read', 'certificate:read', 'certificate:issue', 'certificate:revoke',
+    'request:submit', 'request:read', 'request:review', 'system:read', 'account:self',
+  ],
+  auditor: ['ca:read', 'certificate:read', 'request:read', 'audit:read', 'system:read', 'account:self'],
+  /** submits requests and reads its own (the request service filters by requester) */
+  requester: ['ca:read', 'request:submit', 'request:read', 'system:read', 'account:self'],
+};
+
+export function isPermission(v: unknown): v is Permission {
+  return typeof v === 'string' && (PERMISSIONS as readonly string[]).includes(v);
+}
+
+/** A token scope is a permission (`certificate:issue`), a wildcard per noun (`certificate:*`) or `*`. */
+export function isValidScope(scope: string): boolean {
+  if (scope === '*') return true;
+  if (scope.endsWith(':*')) {
+    const noun = scope.slice(0, -2);
+    return PERMISSIONS.some((p) => p.startsWith(`${noun}:`));
+  }
+  return isPermission(scope);
+}
+
+function scopeAllows(scope: string, permission: Permission): boolean {
+  if (scope === '*' || scope === permission) return true;
+  return scope.endsWith(':*') && permission.startsWith(scope.slice(0, -1));
+}
+
+/** Role grants the permission and (for API tokens with scopes) a scope covers it. */
+export function hasPermission(actor: Actor | undefined, permission: Permission): boolean {
+  if (!actor) return false;
+  const granted = ROLE_PERMISSIONS[actor.role];
+  if (!granted || !granted.includes(permission)) return false;
+  if (actor.scopes === undefined) return true;
+  // account:self is implied for any authenticated actor, scoped or not
+  if (permission === 'account:self') return true;
+  return actor.scopes.some((s) => scopeAllows(s, permission));
+}
+
+/** Throws `auth.unauthenticated` without an actor, `auth.forbidden` when the permission is missing. */
+export function authorize(actor: Actor | undefined, permission: Permission): asserts actor is Actor {
+  if (!actor) throw new PkiError('auth.unauthenticated', 'authentication required');
+  if (!hasPermission(actor, permission)) {
+    throw new PkiError('auth.forbidden', `'${permission}' is not allowed for this ${actor.scopes ? 'token scope' : 'role'}`, {
+      details: { permission, role: actor.role },
+    });
+  }
+}
+
+/** All permissions an actor effectively holds (for `user.me` and the UI). */
+export function effectivePermissions(actor: Actor | undefined): Permission[] {
+  return PERMISSIONS.filter((p) => hasPermission(actor, p));
+}

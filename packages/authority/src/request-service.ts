@@ -1,0 +1,101 @@
+import { PkiError, newId, type Clock } from '@pkim/shared';
+import { decodeCsr, formatDn, resolveProfile, type Profile } from '@pkim/core';
+import type { CertificateRequestRow, Store } from '@pkim/store';
+import type { Logger } from 'pino';
+import type { Actor, IssuedCertificate, RequestService } from './types';
+import { auditEvent } from './audit-service';
+import { recordFailure, type CaContextLoader } from './ca-context';
+import type { createIssuanceService } from './issuance-service';
+
+export interface RequestServiceDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  contexts: CaContextLoader;
+  issuance: ReturnType<typeof createIssuanceService>;
+  customProfiles?: Profile[];
+}
+
+export function createRequestService(deps: RequestServiceDeps): RequestService {
+  const { store, clock, contexts, issuance } = deps;
+
+  async function load(id: string, actor: Actor): Promise<CertificateRequestRow> {
+    const row = await store.requests.findById(id);
+    // requesters only see their own requests; answer as if it did not exist
+    if (!row || (actor.role === 'requester' && row.requester !== actor.id)) {
+      throw new PkiError('request.not_found', `no certificate request ${id}`);
+    }
+    return row;
+  }
+
+  return {
+    async submit(input, actor) {
+      try {
+        await contexts.loadActive(input.caId, clock.now());
+        resolveProfile(input.profile, deps.customProfiles);
+        const csr = decodeCsr(input.csrPem);
+        const t = clock.now();
+        const row: CertificateRequestRow = {
+          id: newId('req'), caId: (await contexts.load(input.caId)).ca.id, csrPem: input.csrPem.trim(), subjectDn: formatDn(csr.subject), sans: csr.sans,
+          profile: input.profile, validityMs: input.validityMs ?? null, status: 'pending', requester: actor.id,
+          reviewer: null, reason: null, certificateId: null, createdAt: t, reviewedAt: null, updatedAt: t,
+        };
+        await store.commit({
+          insertRequests: [row],
+          audit: [auditEvent(clock, actor, 'request.submitted', row.id, { caId: row.caId, profile: row.profile, subject: row.subjectDn, sans: row.sans })],
+        });
+        return row;
+      } catch (e) {
+        throw await recordFailure(deps, actor, 'request.submit_failed', input.caId, e, { profile: input.profile });
+      }
+    },
+
+    async approve(id, actor) {
+      try {
+        const req = await load(id, actor);
+        if (req.status !== 'pending') throw new PkiError('request.not_pending', `request ${id} is ${req.status}, not pending`);
+        const csr = decodeCsr(req.csrPem);
+        const t = clock.now();
+        const certificateId = newId('crt');
+        // request status, certificate row and both audit events commit in one transaction
+        const issued: IssuedCertificate = await issuance.signPlanned({
+          caId: req.caId, profile: req.profile, subject: csr.subject, sans: csr.sans, publicKey: csr.publicKey,
+          validityMs: req.validityMs ?? undefined, requestId: req.id, certificateId,
+          extraUnit: {
+            updateRequests: [{
+              id: req.id, onlyIfStatus: 'pending',
+              patch: { status: 'issued', reviewer: actor.id, reviewedAt: t, updatedAt: t, certificateId },
+            }],
+          },
+          extraAudit: [auditEvent(clock, actor, 'request.approved', req.id, { certificateId })],
+        }, actor);
+        return { request: { ...req, status: 'issued', reviewer: actor.id, reviewedAt: t, updatedAt: t, certificateId: issued.certificate.id }, issued };
+      } catch (e) {
+        throw await recordFailure(deps, actor, 'request.approve_failed', id, e);
+      }
+    },
+
+    async reject(id, reason, actor) {
+      try {
+        if (!reason || !reason.trim()) throw new PkiError('input.invalid', 'a rejection needs a reason');
+        const req = await load(id, actor);
+        if (req.status !== 'pending') throw new PkiError('request.not_pending', `request ${id} is ${req.status}, not pending`);
+        const t = clock.now();
+        const patch = { status: 'rejected' as const, reviewer: actor.id, reason: reason.trim(), reviewedAt: t, updatedAt: t };
+        await store.commit({
+          updateRequests: [{ id, patch, onlyIfStatus: 'pending' }],
+          audit: [auditEvent(clock, actor, 'request.rejected', id, { reason: patch.reason })],
+        });
+        return { ...req, ...patch };
+      } catch (e) {
+        throw await recordFailure(deps, actor, 'request.reject_failed', id, e);
+      }
+    },
+
+    get: (id, actor) => load(id, actor),
+
+    list(query, actor) {
+      return store.requests.list({ ...query, requester: actor.role === 'requester' ? actor.id : undefined });
+    },
+  };
+}

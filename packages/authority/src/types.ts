@@ -1,0 +1,217 @@
+import type { Logger } from 'pino';
+import type { Clock, KeyType, RevocationReason } from '@pkim/shared';
+import type { KeyBackend, KeyBackends, BackendName } from '@pkim/keys';
+import type {
+  Store, CaRow, CertificateRow, CertificateRequestRow, AuditEventRow, CertificateQuery, Page,
+  NameConstraintsJson, SanJson, UserRole, CertificateStatus, RequestStatus,
+} from '@pkim/store';
+import type { Profile } from '@pkim/core';
+
+/** Who performs an action. The CLI acts as `{ id: 'cli:<os-user>', role: 'admin' }`. */
+export interface Actor {
+  /** stable id recorded in audit events: `usr_…`, `tok_…`, `cli:root`, `system` */
+  id: string;
+  /** display name (username) */
+  name?: string;
+  role: UserRole;
+  /** API-token scopes; undefined = everything the role allows */
+  scopes?: string[];
+}
+
+export const SYSTEM_ACTOR: Actor = { id: 'system', role: 'admin' };
+
+export interface AuthorityConfig {
+  /** data directory (SQLite file, master.key, software key blobs). Default ./data */
+  dataDir: string;
+  /** `postgres://…` or a SQLite path; default `<dataDir>/pkim.db` */
+  databaseUrl?: string;
+  /** base64 of 32 bytes; default: `<dataDir>/master.key` created on first use */
+  masterKey?: string;
+  /** e.g. https://pki.example.com — issued certificates then carry CDP and AIA URLs */
+  publicBaseUrl?: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** extra/override key backends (tests); by default software + pkcs11/kmip from env */
+  keyBackends?: KeyBackend[];
+  /** environment to read PKIM_PKCS11_* / PKIM_KMIP_* from (default process.env) */
+  env?: Record<string, string | undefined>;
+  /** CRL validity (nextUpdate - thisUpdate); default 24h */
+  crlValidityMs?: number;
+  /** OCSP response validity; default 1h */
+  ocspValidityMs?: number;
+  customProfiles?: Profile[];
+  /** test hook passed to the store */
+  faultInjection?: { failCommit?: boolean };
+}
+
+export interface SubjectInput {
+  /** RFC 4514 string, e.g. `CN=Example Root CA,O=Example,C=US` … */
+  dn?: string;
+  /** … or fields */
+  commonName?: string;
+  organization?: string;
+  organizationalUnit?: string;
+  country?: string;
+  state?: string;
+  locality?: string;
+}
+
+export interface CreateCaInput {
+  name: string;
+  subject: SubjectInput | string;
+  keyType: KeyType;
+  backend?: BackendName; // default software
+  /** ms; default from the CA profile */
+  validityMs?: number;
+  /** parent CA id for an intermediate signed here */
+  parentId?: string;
+  pathLen?: number | null;
+  nameConstraints?: NameConstraintsJson;
+  /** Cosmian KMS option: let the KMS self-sign the root (kmip backend only) */
+  kmsCertify?: boolean;
+}
+
+export interface CaView {
+  ca: CaRow;
+  certificatePem: string | null;
+  /** PEM chain from this CA up to its root (this CA first) */
+  chainPem: string;
+}
+
+export interface IssueFromCsrInput {
+  caId: string;
+  csrPem: string;
+  profile: string;
+  validityMs?: number;
+  /** override/add SANs (default: the CSR's requested SANs) */
+  sans?: SanJson;
+  /** override the subject (default: the CSR subject) */
+  subject?: SubjectInput | string;
+  requestId?: string;
+}
+
+export interface IssueWithKeyInput {
+  caId: string;
+  profile: string;
+  subject: SubjectInput | string;
+  sans?: SanJson;
+  keyType: KeyType;
+  validityMs?: number;
+}
+
+export interface IssuedCertificate {
+  certificate: CertificateRow;
+  certificatePem: string;
+  /** issuer chain (issuing CA first, root last) */
+  chainPem: string;
+  /** only for server-generated keys; returned once, never stored */
+  privateKeyPem?: string;
+}
+
+export interface CaService {
+  create(input: CreateCaInput, actor: Actor): Promise<CaView>;
+  /** external intermediate: key generated here, CSR returned for an outside CA to sign; status `pending` */
+  createExternalIntermediate(input: Omit<CreateCaInput, 'parentId' | 'kmsCertify'>, actor: Actor): Promise<{ ca: CaRow; csrPem: string }>;
+  importCertificate(caId: string, certificatePem: string, actor: Actor): Promise<CaView>;
+  list(): Promise<CaRow[]>;
+  get(idOrName: string): Promise<CaView>;
+  setStatus(caId: string, status: 'active' | 'disabled', actor: Actor): Promise<CaRow>;
+  /** deletes a revoked/expired CA; optionally destroys its key in the backend */
+  delete(caId: string, opts: { destroyKey?: boolean }, actor: Actor): Promise<void>;
+}
+
+export interface IssuanceService {
+  issueFromCsr(input: IssueFromCsrInput, actor: Actor): Promise<IssuedCertificate>;
+  issueWithKey(input: IssueWithKeyInput, actor: Actor): Promise<IssuedCertificate>;
+}
+
+export interface CertificateService {
+  get(id: string): Promise<{ certificate: CertificateRow; certificatePem: string }>;
+  /** accepts crt_ id, serial hex (colons allowed) or SHA-256 fingerprint */
+  find(ref: string): Promise<CertificateRow>;
+  list(query: CertificateQuery): Promise<Page<CertificateRow>>;
+  expiringBefore(t: number, limit?: number): Promise<CertificateRow[]>;
+  revoke(ref: string, reason: RevocationReason, actor: Actor): Promise<CertificateRow>;
+  delete(ref: string, actor: Actor): Promise<void>;
+}
+
+export interface RequestService {
+  submit(input: { caId: string; csrPem: string; profile: string; validityMs?: number }, actor: Actor): Promise<CertificateRequestRow>;
+  approve(id: string, actor: Actor): Promise<{ request: CertificateRequestRow; issued: IssuedCertificate }>;
+  reject(id: string, reason: string, actor: Actor): Promise<CertificateRequestRow>;
+  get(id: string, actor: Actor): Promise<CertificateRequestRow>;
+  list(query: { status?: RequestStatus; caId?: string; limit?: number; cursor?: string | null }, actor: Actor): Promise<Page<CertificateRequestRow>>;
+}
+
+export interface RevocationResult {
+  ca: CaRow;
+  /** how many certificates (and sub-CAs) issued below it were revoked too */
+  revokedCertificates: number;
+  revokedCas: number;
+}
+
+export interface CaRevocationService {
+  revokeCa(caId: string, reason: RevocationReason, actor: Actor): Promise<RevocationResult>;
+}
+
+export interface CrlService {
+  /** builds and signs a fresh CRL (bumps the CRL number), audited as `crl.generated` */
+  generate(caId: string, actor: Actor): Promise<{ der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number }>;
+  /** current CRL: cached; regenerated when a revocation happened (any process) or nextUpdate is near */
+  current(caId: string): Promise<{ der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number }>;
+}
+
+export interface OcspService {
+  /** answers a DER OCSP request with a DER OCSP response (never throws; errors become OCSP error statuses) */
+  respond(requestDer: Uint8Array): Promise<{ der: Uint8Array; statuses: Array<'good' | 'revoked' | 'unknown'>; errorStatus?: string }>;
+}
+
+export interface AuditService {
+  list(query: { afterSeq?: number; action?: string; actor?: string; target?: string; limit?: number; order?: 'asc' | 'desc' }): Promise<AuditEventRow[]>;
+  verify(): ReturnType<Store['audit']['verify']>;
+  /** records a standalone event (e.g. auth events) */
+  record(event: { actor: Actor | string; action: string; target?: string | null; outcome?: 'success' | 'failure'; details?: Record<string, unknown> }): Promise<AuditEventRow>;
+}
+
+export interface Authority {
+  readonly config: AuthorityConfig;
+  readonly store: Store;
+  readonly keys: KeyBackends;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  cas: CaService & CaRevocationService;
+  issuance: IssuanceService;
+  certificates: CertificateService;
+  requests: RequestService;
+  crl: CrlService;
+  ocsp: OcspService;
+  audit: AuditService;
+  auth: AuthService;
+  /** readiness: database + key backends */
+  health(): Promise<{ ok: boolean; database: boolean; keyBackends: Array<{ backend: string; ok: boolean; detail?: string }> }>;
+  close(): Promise<void>;
+}
+
+export type { CertificateStatus, RequestStatus, CertificateRow, CaRow, CertificateRequestRow, AuditEventRow };
+
+/** Users, passwords, sessions, API tokens. Implemented in auth-service.ts. */
+export interface AuthService {
+  /** first boot: creates the bootstrap admin if no user exists; returns the one-time password only then */
+  ensureBootstrapAdmin(): Promise<{ created: true; username: string; password: string } | { created: false }>;
+  createUser(input: { username: string; password: string; role: UserRole }, actor: Actor): Promise<{ id: string; username: string; role: UserRole }>;
+  listUsers(): Promise<Array<{ id: string; username: string; role: UserRole; disabled: boolean; lockedUntil: number | null; createdAt: number }>>;
+  setUserRole(userId: string, role: UserRole, actor: Actor): Promise<void>;
+  setUserDisabled(userId: string, disabled: boolean, actor: Actor): Promise<void>;
+  changePassword(userId: string, oldPassword: string, newPassword: string, actor: Actor): Promise<void>;
+  /** password login with rate limiting/lockout; returns a session secret (cookie value) and CSRF token */
+  login(username: string, password: string, meta: { ip?: string }): Promise<{ sessionToken: string; csrfToken: string; actor: Actor; expiresAt: number }>;
+  logout(sessionToken: string): Promise<void>;
+  /** resolves a session cookie value to an actor (+ its CSRF token) */
+  authenticateSession(sessionToken: string): Promise<{ actor: Actor; csrfToken: string } | undefined>;
+  /** API token: secret shown once; stored hashed */
+  createToken(input: { name: string; role: UserRole; scopes?: string[]; expiresInMs?: number }, actor: Actor): Promise<{ id: string; token: string; expiresAt: number | null }>;
+  listTokens(): Promise<Array<{ id: string; name: string; role: UserRole; scopes: string[]; expiresAt: number | null; lastUsedAt: number | null; revokedAt: number | null; createdAt: number }>>;
+  revokeToken(id: string, actor: Actor): Promise<void>;
+  /** resolves `Authorization: Bearer <token>` / `X-Vault-Token` to an actor */
+  authenticateToken(token: string): Promise<Actor | undefined>;
+}

@@ -1,0 +1,296 @@
+/** Certificate parsing (DER reader; raw slices kept byte-exact) and signature verification. */
+import { createHash, hash as oneShotHash } from 'node:crypto';
+import { PkiError } from '@pkim/shared';
+import type { CertificateInfo, IssuerFacts, KeyUsageName, NameConstraints, SubjectAltNames } from './types';
+import { children, content, decodeOid, readWhole, raw, toHex, type Tlv } from './der-reader';
+import { decodeName, formatDn } from './dn-codec';
+import { bytesToIp, cidrFromBytes } from './general-names';
+import { keyTypeFromSpki, SIGNATURE_ALGORITHMS, verifyWithAlgorithm, computeSki } from './key-inspector';
+import { fromPem } from './pem-codec';
+import { serialToHex } from './serial-number';
+
+export const KEY_USAGE_BITS: KeyUsageName[] = ['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly'];
+
+export const EKU_OIDS: Record<string, string> = {
+  serverAuth: '1.3.6.1.5.5.7.3.1',
+  clientAuth: '1.3.6.1.5.5.7.3.2',
+  codeSigning: '1.3.6.1.5.5.7.3.3',
+  emailProtection: '1.3.6.1.5.5.7.3.4',
+  timeStamping: '1.3.6.1.5.5.7.3.8',
+  OCSPSigning: '1.3.6.1.5.5.7.3.9',
+};
+const EKU_NAMES = new Map(Object.entries(EKU_OIDS).map(([k, v]) => [v, k]));
+
+const latin1 = new TextDecoder('latin1');
+
+/** UTCTime / GeneralizedTime TLV → epoch ms. */
+export function decodeTime(buf: Uint8Array, t: Tlv): number {
+  const s = latin1.decode(content(buf, t));
+  let m: RegExpExecArray | null;
+  if (t.tag === 0x17 && (m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s))) {
+    const yy = Number(m[1]);
+    return Date.UTC(yy >= 50 ? 1900 + yy : 2000 + yy, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  }
+  if (t.tag === 0x18 && (m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d+))?Z$/.exec(s))) {
+    const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
+    return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms);
+  }
+  throw new Error(`bad time '${s}'`);
+}
+
+export function decodeGeneralNames(buf: Uint8Array, seqTlv: Tlv): SubjectAltNames {
+  const out: SubjectAltNames = {};
+  for (const g of children(buf, seqTlv)) {
+    const c = content(buf, g);
+    if (g.tag === 0x82) (out.dns ??= []).push(latin1.decode(c));
+    else if (g.tag === 0x87) (out.ip ??= []).push(bytesToIp(c));
+    else if (g.tag === 0x86) (out.uri ??= []).push(latin1.decode(c));
+    else if (g.tag === 0x81) (out.email ??= []).push(latin1.decode(c));
+  }
+  return out;
+}
+
+function decodeNameConstraints(buf: Uint8Array, t: Tlv): NameConstraints {
+  const nc: NameConstraints = {};
+  for (const part of children(buf, t)) {
+    const permitted = part.tag === 0xa0;
+    for (const subtree of children(buf, part)) {
+      const [g] = children(buf, subtree);
+      const c = content(buf, g);
+      const push = (k: keyof NameConstraints, v: string): void => {
+        (nc[k] ??= []).push(v);
+      };
+      if (g.tag === 0x82) push(permitted ? 'permittedDns' : 'excludedDns', latin1.decode(c));
+      else if (g.tag === 0x87) push(permitted ? 'permittedIp' : 'excludedIp', cidrFromBytes(c));
+      else if (g.tag === 0x86) push(permitted ? 'permittedUri' : 'excludedUri', latin1.decode(c));
+      else if (g.tag === 0x81) push(permitted ? 'permittedEmail' : 'excludedEmail', latin1.decode(c));
+    }
+  }
+  return nc;
+}
+
+export interface RawCertificate {
+  der: Uint8Array;
+  tbs: Uint8Array;
+  serial: Uint8Array;
+  issuerDer: Uint8Array;
+  subjectDer: Uint8Array;
+  issuerTlv: Tlv;
+  subjectTlv: Tlv;
+  notBefore: number;
+  notAfter: number;
+  publicKey: Uint8Array;
+  extensions: Array<{ oid: string; critical: boolean; value: Uint8Array }>;
+  signatureAlgorithmOid: string;
+  signature: Uint8Array;
+}
+
+/** Splits a certificate into its raw parts. Throws `certificate.invalid`. */
+export function readCertificate(input: string | Uint8Array): RawCertificate {
+  let der: Uint8Array;
+  try {
+    der = fromPem(input, 'CERTIFICATE');
+  } catch (e) {
+    throw new PkiError('certificate.invalid', `not a certificate: ${(e as Error).message}`);
+  }
+  try {
+    const top = readWhole(der);
+    const [tbsT, algT, sigT] = children(der, top);
+    if (top.tag !== 0x30 || tbsT?.tag !== 0x30 || algT?.tag !== 0x30 || sigT?.tag !== 0x03) throw new Error('not an X.509 Certificate structure');
+    const f = children(der, tbsT);
+    let i = 0;
+    if (f[0].tag === 0xa0) i++;
+    const serialT = f[i++];
+    i++; // signature AlgorithmIdentifier (inner)
+    const issuerT = f[i++];
+    const validityT = f[i++];
+    const subjectT = f[i++];
+    const spkiT = f[i++];
+    if (serialT.tag !== 0x02 || issuerT.tag !== 0x30 || validityT.tag !== 0x30 || subjectT.tag !== 0x30 || spkiT.tag !== 0x30) throw new Error('malformed TBSCertificate');
+    const [nb, na] = children(der, validityT);
+    const extensions: RawCertificate['extensions'] = [];
+    for (; i < f.length; i++) {
+      if (f[i].tag !== 0xa3) continue;
+      const [extSeq] = children(der, f[i]);
+      for (const ext of children(der, extSeq)) {
+        const parts = children(der, ext);
+        const critical = parts.length === 3 && parts[1].tag === 0x01 && der[parts[1].contentStart] !== 0;
+        extensions.push({ oid: decodeOid(content(der, parts[0])), critical, value: content(der, parts[parts.length - 1]) });
+      }
+    }
+    const sig = content(der, sigT);
+    return {
+      der,
+      tbs: raw(der, tbsT),
+      serial: content(der, serialT),
+      issuerDer: raw(der, issuerT),
+      subjectDer: raw(der, subjectT),
+      issuerTlv: issuerT,
+      subjectTlv: subjectT,
+      notBefore: decodeTime(der, nb),
+      notAfter: decodeTime(der, na),
+      publicKey: raw(der, spkiT),
+      extensions,
+      signatureAlgorithmOid: decodeOid(content(der, children(der, algT)[0])),
+      signature: sig.subarray(1),
+    };
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    throw new PkiError('certificate.invalid', `malformed certificate: ${(e as Error).message}`);
+  }
+}
+
+interface DecodedExtensions {
+  isCa: boolean;
+  pathLen: number | null;
+  keyUsage: KeyUsageName[] | null;
+  extKeyUsage: string[];
+  sans: SubjectAltNames;
+  nameConstraints: NameConstraints | null;
+  ski: Uint8Array | null;
+  aki: Uint8Array | null;
+}
+
+function decodeExtensions(exts: RawCertificate['extensions']): DecodedExtensions {
+  const r: DecodedExtensions = { isCa: false, pathLen: null, keyUsage: null, extKeyUsage: [], sans: {}, nameConstraints: null, ski: null, aki: null };
+  for (const e of exts) {
+    const v = e.value;
+    const t = readWhole(v);
+    switch (e.oid) {
+      case '2.5.29.19': {
+        for (const c of children(v, t)) {
+          if (c.tag === 0x01) r.isCa = v[c.contentStart] !== 0;
+          if (c.tag === 0x02) r.pathLen = Number(BigInt(`0x${toHex(content(v, c)) || '0'}`));
+        }
+        break;
+      }
+      case '2.5.29.15': {
+        const c = content(v, t);
+        const ku: KeyUsageName[] = [];
+        KEY_USAGE_BITS.forEach((name, bit) => {
+          const byte = 1 + (bit >> 3);
+          if (byte < c.length && c[byte] & (0x80 >> (bit & 7))) ku.push(name);
+        });
+        r.keyUsage = ku;
+        break;
+      }
+      case '2.5.29.37':
+        r.extKeyUsage = children(v, t).map((c) => {
+          const o = decodeOid(content(v, c));
+          return EKU_NAMES.get(o) ?? o;
+        });
+        break;
+      case '2.5.29.17':
+        r.sans = decodeGeneralNames(v, t);
+        break;
+      case '2.5.29.30':
+        r.nameConstraints = decodeNameConstraints(v, t);
+        break;
+      case '2.5.29.14':
+        r.ski = content(v, t);
+        break;
+      case '2.5.29.35': {
+        const k = children(v, t).find((c) => c.tag === 0x80);
+        r.aki = k ? content(v, k) : null;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return r;
+}
+
+/** Parses a certificate (PEM or DER). Throws `certificate.invalid`. */
+export function parseCertificate(input: string | Uint8Array): CertificateInfo {
+  const c = readCertificate(input);
+  try {
+    const x = decodeExtensions(c.extensions);
+    const subject = decodeName(c.der, c.subjectTlv);
+    const issuer = decodeName(c.der, c.issuerTlv);
+    let keyType: CertificateInfo['keyType'];
+    try {
+      keyType = keyTypeFromSpki(c.publicKey);
+    } catch {
+      keyType = 'unknown';
+    }
+    return {
+      der: c.der,
+      serialHex: serialToHex(c.serial),
+      subject,
+      subjectDn: formatDn(subject),
+      issuerDn: formatDn(issuer),
+      notBefore: c.notBefore,
+      notAfter: c.notAfter,
+      sans: x.sans,
+      keyType,
+      publicKey: c.publicKey,
+      isCa: x.isCa,
+      pathLen: x.isCa ? x.pathLen : null,
+      keyUsage: x.keyUsage ?? [],
+      extKeyUsage: x.extKeyUsage,
+      nameConstraints: x.nameConstraints,
+      subjectKeyIdentifierHex: x.ski ? toHex(x.ski) : null,
+      authorityKeyIdentifierHex: x.aki ? toHex(x.aki) : null,
+      fingerprintSha256: createHash('sha256').update(c.der).digest('hex'),
+      tbs: c.tbs,
+      signatureAlgorithmOid: c.signatureAlgorithmOid,
+      signature: c.signature,
+    };
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    throw new PkiError('certificate.invalid', `malformed certificate extensions: ${(e as Error).message}`);
+  }
+}
+
+const factsCache = new Map<string, IssuerFacts>();
+const factsByIdentity = new WeakMap<Uint8Array, { copy: Uint8Array; facts: IssuerFacts }>();
+/** What the planner and linter need about an issuer certificate; memoised by identity and by SHA-1 of the DER. */
+export function issuerFactsOf(certDer: Uint8Array): IssuerFacts {
+  const same = factsByIdentity.get(certDer);
+  // identity hit, guarded against in-place mutation of the caller's buffer
+  if (same && same.copy.length === certDer.length && Buffer.compare(same.copy, certDer) === 0) return same.facts;
+  const key = oneShotHash('sha1', certDer, 'base64');
+  const hit = factsCache.get(key);
+  if (hit) {
+    factsByIdentity.set(certDer, { copy: new Uint8Array(certDer), facts: hit });
+    return hit;
+  }
+  const c = readCertificate(certDer);
+  let x: DecodedExtensions;
+  try {
+    x = decodeExtensions(c.extensions);
+  } catch (e) {
+    throw new PkiError('certificate.invalid', `malformed issuer certificate extensions: ${(e as Error).message}`);
+  }
+  const facts: IssuerFacts = {
+    subject: decodeName(c.der, c.subjectTlv),
+    subjectDer: new Uint8Array(c.subjectDer),
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    isCa: x.isCa,
+    pathLen: x.isCa ? x.pathLen : null,
+    keyUsage: x.keyUsage,
+    nameConstraints: x.nameConstraints,
+    // RFC 5280: AKI must equal the issuer's SKI; compute it when the issuer lacks the extension
+    subjectKeyIdentifier: x.ski ? new Uint8Array(x.ski) : computeSki(c.publicKey),
+    publicKey: new Uint8Array(c.publicKey),
+  };
+  if (factsCache.size > 512) factsCache.clear();
+  factsCache.set(key, facts);
+  factsByIdentity.set(certDer, { copy: new Uint8Array(certDer), facts });
+  return facts;
+}
+
+/** Verifies a certificate's signature with the issuer's SPKI (hash from the certificate's signature algorithm). */
+export function verifyCertificateSignature(certDer: Uint8Array, issuerSpki: Uint8Array): boolean {
+  let c: RawCertificate;
+  try {
+    c = readCertificate(certDer);
+  } catch {
+    return false;
+  }
+  const alg = SIGNATURE_ALGORITHMS[c.signatureAlgorithmOid];
+  if (!alg) return false;
+  return verifyWithAlgorithm(alg, issuerSpki, c.tbs, c.signature);
+}

@@ -1,0 +1,91 @@
+/** PKCS#10 certification requests: decoding with proof-of-possession check, and building. */
+import { PkiError, type KeyType } from '@pkim/shared';
+import type { DecodedCsr, DistinguishedName, SignFn, SubjectAltNames } from './types';
+import { children, content, decodeOid, raw, readWhole } from './der-reader';
+import { bitString, explicit, integer, octetString, oid, seq, set, tlv } from './der-writer';
+import { decodeName, encodeDn, formatDn, validateDn } from './dn-codec';
+import { decodeGeneralNames } from './certificate-parser';
+import { encodeGeneralNames, invalidSans } from './general-names';
+import { keyTypeFromSpki, SIGNATURE_ALGORITHMS, signatureAlgorithmDer, verifyWithAlgorithm } from './key-inspector';
+import { fromPem } from './pem-codec';
+
+const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
+const SAN_OID = '2.5.29.17';
+
+/**
+ * Decodes a PKCS#10 CSR (PEM `CERTIFICATE REQUEST` or DER), checks its key (`csr.weak_key`,
+ * `csr.unsupported_key`) and verifies its self-signature (`csr.invalid_signature`), and returns
+ * the subject, SPKI, key type and requested SANs. Anything unparseable is `csr.invalid`.
+ */
+export function decodeCsr(input: string | Uint8Array): DecodedCsr {
+  let der: Uint8Array;
+  try {
+    der = fromPem(input, 'CERTIFICATE REQUEST');
+  } catch (e) {
+    throw new PkiError('csr.invalid', `not a CSR: ${(e as Error).message}`);
+  }
+  let parts: { info: Uint8Array; subject: DistinguishedName; spki: Uint8Array; sans: SubjectAltNames; sigOid: string; signature: Uint8Array };
+  try {
+    const top = readWhole(der);
+    const [infoT, algT, sigT] = children(der, top);
+    if (top.tag !== 0x30 || infoT?.tag !== 0x30 || algT?.tag !== 0x30 || sigT?.tag !== 0x03) throw new Error('not a CertificationRequest');
+    const [verT, subjT, spkiT, attrsT] = children(der, infoT);
+    if (verT?.tag !== 0x02 || subjT?.tag !== 0x30 || spkiT?.tag !== 0x30) throw new Error('malformed CertificationRequestInfo');
+    let sans: SubjectAltNames = {};
+    if (attrsT && attrsT.tag === 0xa0) {
+      for (const attr of children(der, attrsT)) {
+        const [typeT, valuesT] = children(der, attr);
+        if (decodeOid(content(der, typeT)) !== EXTENSION_REQUEST) continue;
+        for (const exts of children(der, valuesT)) {
+          for (const ext of children(der, exts)) {
+            const ep = children(der, ext);
+            if (decodeOid(content(der, ep[0])) !== SAN_OID) continue;
+            const v = content(der, ep[ep.length - 1]);
+            sans = decodeGeneralNames(v, readWhole(v));
+          }
+        }
+      }
+    }
+    const sig = content(der, sigT);
+    parts = {
+      info: raw(der, infoT),
+      subject: decodeName(der, subjT),
+      spki: new Uint8Array(raw(der, spkiT)),
+      sans,
+      sigOid: decodeOid(content(der, children(der, algT)[0])),
+      signature: sig.subarray(1),
+    };
+  } catch (e) {
+    throw new PkiError('csr.invalid', `malformed CSR: ${(e as Error).message}`);
+  }
+  const keyType = keyTypeFromSpki(parts.spki);
+  const alg = SIGNATURE_ALGORITHMS[parts.sigOid];
+  if (!alg) throw new PkiError('csr.invalid_signature', `unsupported CSR signature algorithm ${parts.sigOid}`, { details: { algorithm: parts.sigOid } });
+  if (!verifyWithAlgorithm(alg, parts.spki, parts.info, parts.signature)) {
+    throw new PkiError('csr.invalid_signature', 'the CSR signature does not verify with its public key (no proof of possession)');
+  }
+  return { der: new Uint8Array(der), subject: parts.subject, subjectDn: formatDn(parts.subject), publicKey: parts.spki, keyType, sans: parts.sans };
+}
+
+/**
+ * Builds a PKCS#10 CSR for a key held elsewhere (HSM/KMS): e.g. an intermediate CA whose
+ * certificate will be signed by an external root. `sign` signs with that key.
+ */
+export async function buildCsr(
+  input: { subject: DistinguishedName; sans?: SubjectAltNames; publicKey: Uint8Array; keyType: KeyType },
+  sign: SignFn,
+): Promise<Uint8Array> {
+  validateDn(input.subject);
+  const actual = keyTypeFromSpki(input.publicKey);
+  if (actual !== input.keyType) throw new PkiError('input.invalid', `keyType ${input.keyType} does not match the public key (${actual})`);
+  const sans = input.sans ?? {};
+  const bad = invalidSans(sans);
+  if (bad.length) throw new PkiError('input.invalid', `invalid subject alternative names: ${bad.join(', ')}`);
+  const hasSan = Object.values(sans).some((v) => v && v.length > 0);
+  const attributes = hasSan
+    ? tlv(0xa0, seq(oid(EXTENSION_REQUEST), set(seq(seq(oid(SAN_OID), octetString(encodeGeneralNames(sans)))))))
+    : explicit(0);
+  const info = seq(integer(0), encodeDn(input.subject), input.publicKey, attributes);
+  const signature = await sign(info);
+  return seq(info, signatureAlgorithmDer(input.keyType), bitString(signature));
+}

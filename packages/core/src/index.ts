@@ -1,0 +1,22 @@
+/** @pkim/core — the pure X.509 engine: no disk, network, clock or CA private key. */
+export * from './types';
+export { toPem, fromPem, splitPemBundle } from './pem-codec';
+export { parseDn, formatDn, validateDn, encodeDn, decodeNameDer } from './dn-codec';
+export { BUILT_IN_PROFILES, profileSchema, parseProfile, resolveProfile } from './profile-catalog';
+export { generateSerial, serialToHex, normalizeSerialHex, serialHexToBytes } from './serial-number';
+export {
+  keyTypeFromSpki, generateKeyPair, computeSki, verifySignature, signatureAlgorithmOid, SIGNATURE_ALGORITHMS,
+} from './key-inspector';
+export { decodeCsr, buildCsr } from './csr-codec';
+export { planCertificate } from './certificate-planner';
+export { lintCertificate, assertLintClean } from './certificate-linter';
+export { encodeTbsCertificate, assembleCertificate, issueCertificate } from './certificate-encoder';
+export { parseCertificate, verifyCertificateSignature, issuerFactsOf } from './certificate-parser';
+export { buildCrl, parseCrl, verifyCrlSignature, type ParsedCrl } from './crl-codec';
+export {
+  parseOcspRequest, ocspIssuerHashes, buildOcspResponse, ocspErrorResponse, OCSP_HASH_OIDS,
+  type ParsedOcspRequest, type OcspResponseInput, type OcspSingleResponseInput,
+} from './ocsp-codec';
+export {
+  isValidDnsName, isValidIp, isValidUri, isValidEmail, dnsMatches, ipMatches, uriMatches, emailMatches, nameConstraintViolations,
+} from './general-names';

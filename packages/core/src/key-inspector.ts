@@ -1,0 +1,182 @@
+/** Key types, SPKI inspection, SKI, signature algorithms and signature verification. */
+import { createHash, hash as oneShotHash, createPublicKey, generateKeyPairSync, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { KEY_TYPE_INFO, PkiError, type KeyAlgorithm, type KeyType } from '@pkim/shared';
+import { children, content, decodeOid, readWhole, DerError, type Tlv } from './der-reader';
+import { NULL, oid, seq } from './der-writer';
+
+export const OID = {
+  rsaEncryption: '1.2.840.113549.1.1.1',
+  ecPublicKey: '1.2.840.10045.2.1',
+  ed25519: '1.3.101.112',
+  p256: '1.2.840.10045.3.1.7',
+  p384: '1.3.132.0.34',
+  sha256WithRSA: '1.2.840.113549.1.1.11',
+  ecdsaWithSha256: '1.2.840.10045.4.3.2',
+  ecdsaWithSha384: '1.2.840.10045.4.3.3',
+} as const;
+
+export interface SignatureAlgorithmInfo {
+  algorithm: KeyAlgorithm;
+  hash: 'sha1' | 'sha256' | 'sha384' | 'sha512' | null;
+}
+
+/** Signature algorithms we can verify (certificates, CSRs, CRLs made by others). */
+export const SIGNATURE_ALGORITHMS: Record<string, SignatureAlgorithmInfo> = {
+  '1.2.840.113549.1.1.5': { algorithm: 'rsa', hash: 'sha1' },
+  '1.2.840.113549.1.1.11': { algorithm: 'rsa', hash: 'sha256' },
+  '1.2.840.113549.1.1.12': { algorithm: 'rsa', hash: 'sha384' },
+  '1.2.840.113549.1.1.13': { algorithm: 'rsa', hash: 'sha512' },
+  '1.2.840.10045.4.1': { algorithm: 'ec', hash: 'sha1' },
+  '1.2.840.10045.4.3.2': { algorithm: 'ec', hash: 'sha256' },
+  '1.2.840.10045.4.3.3': { algorithm: 'ec', hash: 'sha384' },
+  '1.2.840.10045.4.3.4': { algorithm: 'ec', hash: 'sha512' },
+  '1.3.101.112': { algorithm: 'ed25519', hash: null },
+};
+
+/** The signature algorithm OID PKI Manager uses when a key of this type signs. */
+export function signatureAlgorithmOid(keyType: KeyType): string {
+  const info = KEY_TYPE_INFO[keyType];
+  if (info.algorithm === 'rsa') return OID.sha256WithRSA;
+  if (info.algorithm === 'ed25519') return OID.ed25519;
+  return info.hash === 'sha384' ? OID.ecdsaWithSha384 : OID.ecdsaWithSha256;
+}
+
+const algIdCache = new Map<KeyType, Uint8Array>();
+/** DER AlgorithmIdentifier: RSA with NULL parameters; ECDSA and Ed25519 with absent parameters (RFC 5758, RFC 8410). */
+export function signatureAlgorithmDer(keyType: KeyType): Uint8Array {
+  let v = algIdCache.get(keyType);
+  if (!v) {
+    const o = oid(signatureAlgorithmOid(keyType));
+    v = KEY_TYPE_INFO[keyType].algorithm === 'rsa' ? seq(o, NULL) : seq(o);
+    algIdCache.set(keyType, v);
+  }
+  return v;
+}
+
+interface SpkiParts {
+  algorithmOid: string;
+  paramsOid?: string;
+  /** subjectPublicKey BIT STRING content without the unused-bits octet */
+  keyBits: Uint8Array;
+}
+
+function splitSpki(spki: Uint8Array): SpkiParts {
+  try {
+    const top = readWhole(spki);
+    if (top.tag !== 0x30) throw new DerError('SPKI is not a SEQUENCE');
+    const [alg, bits] = children(spki, top);
+    if (!alg || !bits || alg.tag !== 0x30 || bits.tag !== 0x03) throw new DerError('bad SPKI structure');
+    const algParts = children(spki, alg);
+    const algorithmOid = decodeOid(content(spki, algParts[0]));
+    const p: Tlv | undefined = algParts[1];
+    const paramsOid = p && p.tag === 0x06 ? decodeOid(content(spki, p)) : undefined;
+    const bitContent = content(spki, bits);
+    if (bitContent.length < 2 || bitContent[0] !== 0) throw new DerError('bad subjectPublicKey BIT STRING');
+    return { algorithmOid, paramsOid, keyBits: bitContent.subarray(1) };
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    throw new PkiError('csr.invalid', `malformed SubjectPublicKeyInfo: ${(e as Error).message}`);
+  }
+}
+
+function rsaModulusBits(keyBits: Uint8Array): number {
+  const top = readWhole(keyBits);
+  const [n] = children(keyBits, top);
+  let i = n.contentStart;
+  while (i < n.end && keyBits[i] === 0) i++;
+  if (i >= n.end) return 0;
+  return (n.end - i - 1) * 8 + (32 - Math.clz32(keyBits[i]));
+}
+
+/**
+ * The PKI Manager key type of a SubjectPublicKeyInfo. Throws `csr.weak_key` for RSA moduli below
+ * 2048 bits or of non-standard sizes (only 2048/3072/4096 are accepted), `csr.unsupported_key` for
+ * other algorithms or curves (P-521, secp256k1, RSA-PSS keys, DSA, Ed448, RSA > 4096), and
+ * `csr.invalid` for malformed DER.
+ */
+export function keyTypeFromSpki(spki: Uint8Array): KeyType {
+  const parts = splitSpki(spki);
+  switch (parts.algorithmOid) {
+    case OID.rsaEncryption: {
+      let bits: number;
+      try {
+        bits = rsaModulusBits(parts.keyBits);
+      } catch (e) {
+        throw new PkiError('csr.invalid', `malformed RSA public key: ${(e as Error).message}`);
+      }
+      if (bits === 2048) return 'rsa-2048';
+      if (bits === 3072) return 'rsa-3072';
+      if (bits === 4096) return 'rsa-4096';
+      if (bits > 4096) throw new PkiError('csr.unsupported_key', `RSA keys larger than 4096 bits are not supported (got ${bits})`, { details: { bits } });
+      throw new PkiError('csr.weak_key', `RSA key of ${bits} bits is not allowed (use 2048, 3072 or 4096)`, { details: { bits } });
+    }
+    case OID.ecPublicKey: {
+      const len = parts.keyBits.length;
+      if (parts.paramsOid === OID.p256 && (len === 65 || len === 33)) return 'ec-p256';
+      if (parts.paramsOid === OID.p384 && (len === 97 || len === 49)) return 'ec-p384';
+      throw new PkiError('csr.unsupported_key', `unsupported EC curve ${parts.paramsOid ?? '(implicit/explicit parameters)'}`, { details: { curve: parts.paramsOid } });
+    }
+    case OID.ed25519:
+      if (parts.keyBits.length !== 32) throw new PkiError('csr.invalid', 'Ed25519 public key must be 32 bytes');
+      return 'ed25519';
+    default:
+      throw new PkiError('csr.unsupported_key', `unsupported public key algorithm ${parts.algorithmOid}`, { details: { algorithm: parts.algorithmOid } });
+  }
+}
+
+/** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value (without unused-bits octet). */
+export function computeSki(spki: Uint8Array): Uint8Array {
+  const { keyBits } = splitSpki(spki);
+  return new Uint8Array(oneShotHash('sha1', keyBits, 'buffer'));
+}
+
+/** SHA-1 of the subjectPublicKey bits with a caller-chosen hash (OCSP issuerKeyHash). */
+export function hashSubjectPublicKey(spki: Uint8Array, hash: 'sha1' | 'sha256'): Uint8Array {
+  return new Uint8Array(createHash(hash).update(splitSpki(spki).keyBits).digest());
+}
+
+/** Generates a leaf key pair server-side. The private key is returned once, as PKCS#8 PEM; never log it. */
+export function generateKeyPair(keyType: KeyType): { publicKey: Uint8Array; privateKeyPem: string } {
+  const info = KEY_TYPE_INFO[keyType];
+  if (!info) throw new PkiError('csr.unsupported_key', `unknown key type ${String(keyType)}`);
+  const publicKeyEncoding = { type: 'spki', format: 'der' } as const;
+  const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
+  const pair =
+    info.algorithm === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: info.bits!, publicExponent: 0x10001, publicKeyEncoding, privateKeyEncoding })
+      : info.algorithm === 'ec'
+        ? generateKeyPairSync('ec', { namedCurve: info.curve!, publicKeyEncoding, privateKeyEncoding })
+        : generateKeyPairSync('ed25519', { publicKeyEncoding, privateKeyEncoding });
+  return { publicKey: new Uint8Array(pair.publicKey), privateKeyPem: pair.privateKey };
+}
+
+const keyObjectCache = new Map<string, KeyObject>();
+function publicKeyObject(spki: Uint8Array): KeyObject {
+  const k = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength).toString('base64');
+  let ko = keyObjectCache.get(k);
+  if (!ko) {
+    ko = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    if (keyObjectCache.size > 256) keyObjectCache.clear();
+    keyObjectCache.set(k, ko);
+  }
+  return ko;
+}
+
+/** Verifies an X.509-style signature (RSA PKCS#1 v1.5, ECDSA DER, Ed25519) with an explicit hash. */
+export function verifyWithAlgorithm(alg: SignatureAlgorithmInfo, spki: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    const key = publicKeyObject(spki);
+    const kt = key.asymmetricKeyType;
+    if ((alg.algorithm === 'rsa' && kt !== 'rsa') || (alg.algorithm === 'ec' && kt !== 'ec') || (alg.algorithm === 'ed25519' && kt !== 'ed25519')) return false;
+    const hash: string | null = alg.hash;
+    return cryptoVerify(hash, data, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+/** Verifies `signature` over `data` made by a key of `keyType` (hash implied by the key type). */
+export function verifySignature(keyType: KeyType, spki: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
+  const info = KEY_TYPE_INFO[keyType];
+  return verifyWithAlgorithm({ algorithm: info.algorithm, hash: info.hash }, spki, data, signature);
+}

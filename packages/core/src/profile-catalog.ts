@@ -1,0 +1,114 @@
+/** Built-in certificate profiles and the schema for custom profiles defined as data. */
+import { z } from 'zod';
+import { KEY_TYPES, PkiError } from '@pkim/shared';
+import type { Profile } from './types';
+
+const H = 3_600_000;
+const D = 24 * H;
+const Y = 365 * D;
+const ALL = [...KEY_TYPES];
+
+export const BUILT_IN_PROFILES: Record<string, Profile> = {
+  'root-ca': {
+    name: 'root-ca', description: 'Self-signed root CA', isCa: true, pathLen: null,
+    keyUsage: ['keyCertSign', 'cRLSign'], extKeyUsage: [], allowedSanTypes: [], sanRequired: false,
+    allowedKeyTypes: ALL, defaultLifetimeMs: 10 * Y, maxLifetimeMs: 25 * Y,
+  },
+  'intermediate-ca': {
+    name: 'intermediate-ca', description: 'Subordinate CA that issues end-entity certificates (pathLen 0)', isCa: true, pathLen: 0,
+    keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'], extKeyUsage: [], allowedSanTypes: [], sanRequired: false,
+    allowedKeyTypes: ALL, defaultLifetimeMs: 5 * Y, maxLifetimeMs: 10 * Y,
+  },
+  'tls-server': {
+    name: 'tls-server', description: 'TLS server (serverAuth); DNS/IP SANs', isCa: false,
+    keyUsage: ['digitalSignature'], rsaKeyUsage: ['keyEncipherment'], extKeyUsage: ['serverAuth'],
+    allowedSanTypes: ['dns', 'ip'], sanRequired: true, allowedKeyTypes: ALL,
+    defaultLifetimeMs: 90 * D, maxLifetimeMs: 398 * D,
+  },
+  'tls-client': {
+    name: 'tls-client', description: 'TLS client (clientAuth)', isCa: false,
+    keyUsage: ['digitalSignature'], extKeyUsage: ['clientAuth'],
+    allowedSanTypes: ['dns', 'ip', 'uri', 'email'], sanRequired: false, allowedKeyTypes: ALL,
+    defaultLifetimeMs: 365 * D, maxLifetimeMs: 825 * D,
+  },
+  'tls-server-client': {
+    name: 'tls-server-client', description: 'TLS server and client (mTLS between services)', isCa: false,
+    keyUsage: ['digitalSignature'], rsaKeyUsage: ['keyEncipherment'], extKeyUsage: ['serverAuth', 'clientAuth'],
+    allowedSanTypes: ['dns', 'ip', 'uri'], sanRequired: true, allowedKeyTypes: ALL,
+    defaultLifetimeMs: 90 * D, maxLifetimeMs: 398 * D,
+  },
+  'code-signing': {
+    name: 'code-signing', description: 'Code signing', isCa: false,
+    keyUsage: ['digitalSignature'], extKeyUsage: ['codeSigning'],
+    allowedSanTypes: ['email', 'uri'], sanRequired: false, allowedKeyTypes: ALL,
+    defaultLifetimeMs: 365 * D, maxLifetimeMs: 3 * Y,
+  },
+  'email-protection': {
+    name: 'email-protection', description: 'S/MIME signing (and RSA encryption); email SAN required', isCa: false,
+    keyUsage: ['digitalSignature', 'nonRepudiation'], rsaKeyUsage: ['keyEncipherment'], extKeyUsage: ['emailProtection'],
+    allowedSanTypes: ['email'], sanRequired: true, requiredSanTypes: ['email'], allowedKeyTypes: ALL,
+    defaultLifetimeMs: 365 * D, maxLifetimeMs: 825 * D,
+  },
+  'ocsp-signing': {
+    name: 'ocsp-signing', description: 'Delegated OCSP responder (id-pkix-ocsp-nocheck)', isCa: false,
+    keyUsage: ['digitalSignature'], extKeyUsage: ['OCSPSigning'], allowedSanTypes: [], sanRequired: false,
+    allowedKeyTypes: ALL, defaultLifetimeMs: 30 * D, maxLifetimeMs: 365 * D, ocspNoCheck: true,
+  },
+  'spiffe-svid': {
+    name: 'spiffe-svid', description: 'SPIFFE X.509-SVID: exactly one spiffe:// URI SAN', isCa: false,
+    keyUsage: ['digitalSignature'], rsaKeyUsage: ['keyEncipherment'], extKeyUsage: ['serverAuth', 'clientAuth'],
+    allowedSanTypes: ['uri', 'dns'], sanRequired: true, requiredSanTypes: ['uri'], allowedUriSchemes: ['spiffe'], maxUriSans: 1,
+    allowedKeyTypes: ALL, defaultLifetimeMs: H, maxLifetimeMs: 24 * H,
+  },
+};
+
+const keyUsageName = z.enum(['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly']);
+const extKeyUsageName = z.enum(['serverAuth', 'clientAuth', 'codeSigning', 'emailProtection', 'timeStamping', 'OCSPSigning']);
+const sanType = z.enum(['dns', 'ip', 'uri', 'email']);
+
+/** zod schema for custom profiles stored as data (JSON/YAML). */
+export const profileSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
+    description: z.string().max(500).optional(),
+    isCa: z.boolean(),
+    pathLen: z.number().int().min(0).max(32).nullable().optional(),
+    keyUsage: z.array(keyUsageName).min(1),
+    extKeyUsage: z.array(extKeyUsageName),
+    allowedSanTypes: z.array(sanType),
+    sanRequired: z.boolean(),
+    allowedKeyTypes: z.array(z.enum(KEY_TYPES)).min(1),
+    defaultLifetimeMs: z.number().int().positive(),
+    maxLifetimeMs: z.number().int().positive(),
+    ocspNoCheck: z.boolean().optional(),
+    rsaKeyUsage: z.array(keyUsageName).optional(),
+    requiredSanTypes: z.array(sanType).optional(),
+    allowedUriSchemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*$/)).optional(),
+    maxUriSans: z.number().int().min(0).optional(),
+  })
+  .strict()
+  .refine((p) => p.defaultLifetimeMs <= p.maxLifetimeMs, { message: 'defaultLifetimeMs must not exceed maxLifetimeMs', path: ['defaultLifetimeMs'] })
+  .refine((p) => !p.isCa || p.keyUsage.includes('keyCertSign'), { message: 'a CA profile needs keyCertSign', path: ['keyUsage'] })
+  .refine((p) => p.isCa || !p.keyUsage.includes('keyCertSign'), { message: 'keyCertSign requires isCa', path: ['keyUsage'] })
+  .refine((p) => (p.requiredSanTypes ?? []).every((t) => p.allowedSanTypes.includes(t)), { message: 'requiredSanTypes must be allowed', path: ['requiredSanTypes'] });
+
+/** Validates a custom profile definition; throws `profile.invalid` with the zod issues in details. */
+export function parseProfile(data: unknown): Profile {
+  const r = profileSchema.safeParse(data);
+  if (!r.success) {
+    throw new PkiError('profile.invalid', `invalid profile: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
+      details: { issues: r.error.issues },
+    });
+  }
+  return r.data as Profile;
+}
+
+/** A built-in profile or one of `custom` (custom profiles shadow built-ins of the same name). Throws `profile.not_found`. */
+export function resolveProfile(name: string, custom: Profile[] = []): Profile {
+  const c = custom.find((p) => p.name === name);
+  if (c) return c;
+  if (Object.prototype.hasOwnProperty.call(BUILT_IN_PROFILES, name)) return BUILT_IN_PROFILES[name];
+  throw new PkiError('profile.not_found', `no such certificate profile '${name}'`, {
+    details: { name, available: [...Object.keys(BUILT_IN_PROFILES), ...custom.map((p) => p.name)] },
+  });
+}

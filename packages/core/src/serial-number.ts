@@ -1,0 +1,65 @@
+/**
+ * Serial numbers.
+ *
+ * CANONICAL FORM (used in the database, APIs, CRL/OCSP lookups and the UI): the DER INTEGER
+ * content octets as lowercase hex, without separators and without a leading `00` sign octet
+ * (unless the value is exactly zero). `serialToHex` always produces that form; `normalizeSerialHex`
+ * converts what users type (`0A:1B…`, `0x…`, uppercase, leading zeros) into it.
+ */
+import { randomFillSync } from 'node:crypto';
+import { PkiError } from '@pkim/shared';
+
+/** 20 random bytes, positive and minimally encoded: top bit cleared, first byte non-zero (RFC 5280 §4.1.2.2). */
+const pool = new Uint8Array(20 * 256);
+let poolPos = pool.length;
+export function generateSerial(): Uint8Array {
+  if (poolPos >= pool.length) {
+    randomFillSync(pool);
+    poolPos = 0;
+  }
+  const b = pool.slice(poolPos, poolPos + 20);
+  poolPos += 20;
+  b[0] &= 0x7f;
+  if (b[0] === 0) b[0] = 0x01 + (b[1] % 0x7f);
+  return b;
+}
+
+/** Canonical lowercase hex of a serial's INTEGER content octets (leading `00` pad octets stripped). */
+export function serialToHex(bytes: Uint8Array): string {
+  let i = 0;
+  while (i < bytes.length - 1 && bytes[i] === 0) i++;
+  return Buffer.from(bytes.subarray(i)).toString('hex');
+}
+
+/** Normalises user input (`0A:1B`, `0x0a1b`, `0A1B`) to the canonical form. Throws `input.invalid`. */
+export function normalizeSerialHex(s: string): string {
+  const clean = s.trim().replace(/^0x/i, '').replace(/[:\s-]/g, '').toLowerCase();
+  if (!/^[0-9a-f]+$/.test(clean)) throw new PkiError('input.invalid', `not a hex serial number: '${s}'`);
+  const even = clean.length % 2 ? `0${clean}` : clean;
+  return serialToHex(new Uint8Array(Buffer.from(even, 'hex')));
+}
+
+/**
+ * INTEGER content octets for a canonical hex serial (adds a `00` octet when the top bit is set,
+ * so the INTEGER stays positive).
+ */
+export function serialHexToBytes(hex: string): Uint8Array {
+  const canonical = normalizeSerialHex(hex);
+  const b = new Uint8Array(Buffer.from(canonical.length % 2 ? `0${canonical}` : canonical, 'hex'));
+  if (b[0] & 0x80) {
+    const out = new Uint8Array(b.length + 1);
+    out.set(b, 1);
+    return out;
+  }
+  return b;
+}
+
+/** Why a serial's content octets are not a valid certificate serial, or null if valid. */
+export function serialProblem(bytes: Uint8Array): string | null {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0) return 'serial is empty';
+  if (bytes.length > 20) return `serial is ${bytes.length} bytes (max 20)`;
+  if (bytes[0] & 0x80) return 'serial is negative (top bit set)';
+  if (bytes.length > 1 && bytes[0] === 0 && !(bytes[1] & 0x80)) return 'serial is not minimally encoded (leading zero byte)';
+  if (bytes.every((b) => b === 0)) return 'serial is zero';
+  return null;
+}

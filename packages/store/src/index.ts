@@ -1,0 +1,6 @@
+export * from './types';
+export { openStore, migrateStore, restoreStore } from './open-store';
+export { copyStore, pemFingerprintSha256, type CopyStoreResult } from './copy-store';
+export { parseStoreUrl, type ParsedStoreUrl } from './store-url';
+export { STORE_TABLES } from './query-db';
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination-cursor';

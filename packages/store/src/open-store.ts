@@ -1,0 +1,40 @@
+import { PkiError } from '@pkim/shared';
+import type { OpenStoreOptions, Store } from './types';
+import { parseStoreUrl } from './store-url';
+import { migrateSqlite, openSqliteDatabase, openSqliteStore, restoreSqlite } from './sqlite-store';
+import { migratePg, openPgStore, restorePg } from './pg-store';
+
+/** Opens (and migrates) the store named by `url`: SQLite path / `sqlite:` / `:memory:`, or `postgres://`. */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const parsed = parseStoreUrl(options.url);
+  return parsed.dialect === 'sqlite'
+    ? openSqliteStore(parsed.path, options)
+    : openPgStore(parsed.connectionString, options);
+}
+
+/** Applies pending migrations (for `pkim db migrate`); returns the tags of the migrations applied. */
+export async function migrateStore(url: string): Promise<{ dialect: 'sqlite' | 'postgres'; applied: string[] }> {
+  const parsed = parseStoreUrl(url);
+  if (parsed.dialect === 'postgres') return { dialect: 'postgres', applied: await migratePg(parsed.connectionString) };
+  let sqlite;
+  try {
+    sqlite = openSqliteDatabase(parsed.path);
+  } catch (e) {
+    throw new PkiError('store.unavailable', `Cannot open the SQLite database '${parsed.path}': ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    return { dialect: 'sqlite', applied: migrateSqlite(sqlite) };
+  } finally {
+    sqlite.close();
+  }
+}
+
+/**
+ * Restores a backup made by `Store.backup` while no store has the database open. SQLite: copies
+ * the file into place (removing stale -wal/-shm); PostgreSQL: `pg_restore --clean --if-exists --no-owner`.
+ */
+export async function restoreStore({ url, fromPath }: { url: string; fromPath: string }): Promise<void> {
+  const parsed = parseStoreUrl(url);
+  if (parsed.dialect === 'sqlite') restoreSqlite(parsed.path, fromPath);
+  else await restorePg(parsed.connectionString, fromPath);
+}

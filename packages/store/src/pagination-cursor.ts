@@ -1,0 +1,27 @@
+import { PkiError } from '@pkim/shared';
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+
+export function pageSize(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(limit) || limit < 1) throw new PkiError('input.invalid', `limit must be a positive integer, got ${limit}`);
+  return Math.min(limit, MAX_PAGE_SIZE);
+}
+
+/** Opaque keyset cursor over (created_at desc, id desc): base64url of `[createdAt, id]`. */
+export function encodeCursor(createdAt: number, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt, id]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && typeof v[1] === 'string') {
+      return { createdAt: v[0] as number, id: v[1] };
+    }
+  } catch {
+    // fall through
+  }
+  throw new PkiError('input.invalid', 'The page cursor is not valid (pass back the nextCursor of a previous page)');
+}

@@ -1,0 +1,195 @@
+/**
+ * PostgreSQL engine: pg Pool + drizzle-orm/node-postgres. Migrations run under a session
+ * advisory lock; `commit` runs `BEGIN`, takes `pg_advisory_xact_lock` on the audit-chain key
+ * before any write when the unit appends audit events (so concurrent instances append one
+ * linear chain and never deadlock against it), then `COMMIT`.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { getTableColumns, sql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { migrate } from 'drizzle-orm/node-postgres/migrator';
+import { PkiError } from '@pkim/shared';
+import * as schema from './pg-schema';
+import type { CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
+import { createRepositories } from './repositories';
+import { affectedRows, asQueryDb, tableByName } from './query-db';
+import { unitOfWork, type SqlStep } from './unit-of-work';
+import { toWriteError } from './store-errors';
+import { pendingMigrations } from './migrations-journal';
+import { findPgBinary } from './pg-binaries';
+
+const execFileAsync = promisify(execFile);
+
+export const PG_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/pg', import.meta.url));
+
+/** Two-int advisory keys (a key space distinct from the one-bigint keys of `withLeaderLock`). */
+const LOCK_CLASS = 0x706b696d; // 'pkim'
+const AUDIT_CHAIN_LOCK = 1;
+const MIGRATION_LOCK = 2;
+
+async function connectClient(connectionString: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString });
+  client.on('error', () => { /* reported by the failing query */ });
+  try {
+    await client.connect();
+  } catch (e) {
+    throw new PkiError('store.unavailable', `Cannot connect to PostgreSQL: ${(e as Error).message}`, { cause: e });
+  }
+  return client;
+}
+
+/** Applies pending migrations with drizzle's migrator under an advisory lock; returns the tags applied. */
+export async function migratePg(connectionString: string): Promise<string[]> {
+  const client = await connectClient(connectionString);
+  try {
+    await client.query('select pg_advisory_lock($1::int, $2::int)', [LOCK_CLASS, MIGRATION_LOCK]);
+    const exists = await client.query("select to_regclass('drizzle.__drizzle_migrations') is not null as ok");
+    let last: number | null = null;
+    if (exists.rows[0].ok) {
+      const r = await client.query('select created_at from drizzle.__drizzle_migrations order by created_at desc limit 1');
+      last = r.rows[0] ? Number(r.rows[0].created_at) : null;
+    }
+    const pending = pendingMigrations(PG_MIGRATIONS_FOLDER, last);
+    if (pending.length) await migrate(drizzle({ client }), { migrationsFolder: PG_MIGRATIONS_FOLDER });
+    return pending;
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    throw new PkiError('store.migration_failed', `Applying PostgreSQL migrations failed: ${(e as Error).message}`, { cause: e });
+  } finally {
+    await client.query('select pg_advisory_unlock($1::int, $2::int)', [LOCK_CLASS, MIGRATION_LOCK]).catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function runStepAsync(step: SqlStep): Promise<unknown> {
+  const out = await (step.q as PromiseLike<unknown>);
+  return step.mode === 'exec' ? affectedRows(out) : out;
+}
+
+export async function openPgStore(connectionString: string, options: OpenStoreOptions): Promise<Store> {
+  await migratePg(connectionString);
+  const pool = new pg.Pool({ connectionString, max: 10 });
+  // An idle client losing its connection (server restart, terminated backend) must not crash the process.
+  pool.on('error', () => undefined);
+  const pgDb = drizzle({ client: pool, schema });
+  const { db, t } = asQueryDb(pgDb, schema);
+  const repos = createRepositories(db, t);
+  const failCommit = options.faultInjection?.failCommit === true;
+
+  const commit = async (unit: UnitOfWork): Promise<CommitResult> => {
+    try {
+      return await pgDb.transaction(async (tx) => {
+        if (unit.audit?.length) await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
+        const gen = unitOfWork(asQueryDb(tx, schema).db, t, unit, {}, failCommit);
+        let r = gen.next();
+        while (!r.done) r = gen.next(await runStepAsync(r.value));
+        return r.value;
+      });
+    } catch (e) {
+      throw toWriteError(e);
+    }
+  };
+
+  /** leader-lock clients currently held, so close() can drop them (which releases their locks) */
+  const held = new Map<pg.PoolClient, { destroyed: boolean }>();
+  let closed = false;
+
+  return {
+    dialect: 'postgres',
+    ...repos,
+    audit: {
+      ...repos.audit,
+      async append(event) {
+        const r = await commit({ audit: [event] });
+        return r.audit[0]!;
+      },
+    },
+    commit,
+    async ping() {
+      try {
+        await pool.query('select 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async withLeaderLock(name, fn) {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (e) {
+        throw new PkiError('store.unavailable', `Cannot connect to PostgreSQL: ${(e as Error).message}`, { cause: e });
+      }
+      let state: { destroyed: boolean } | undefined;
+      try {
+        const r = await client.query('select pg_try_advisory_lock(hashtext($1)) as ok', [name]);
+        if (r.rows[0]?.ok !== true) return undefined;
+        state = { destroyed: false };
+        held.set(client, state);
+        return await fn();
+      } finally {
+        if (!state) {
+          client.release();
+        } else if (!state.destroyed) {
+          held.delete(client);
+          try {
+            await client.query('select pg_advisory_unlock(hashtext($1))', [name]);
+            client.release();
+          } catch (e) {
+            client.release(e as Error); // drop the connection: that releases the lock too
+          }
+        }
+      }
+    },
+    async backup(toPath) {
+      try {
+        await execFileAsync(findPgBinary('pg_dump'), ['-Fc', '--no-owner', '-f', toPath, '-d', connectionString], { maxBuffer: 16 * 1024 * 1024 });
+      } catch (e) {
+        if (e instanceof PkiError) throw e;
+        const stderr = (e as { stderr?: string }).stderr?.trim();
+        throw new PkiError('store.backup_failed', `pg_dump to '${toPath}' failed: ${stderr || (e as Error).message}`, { cause: e });
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const [client, state] of held) {
+        state.destroyed = true;
+        client.release(true); // ends the session: PostgreSQL releases its advisory locks
+      }
+      held.clear();
+      await pool.end();
+    },
+    exportRows: repos.exportRows,
+    async importRows(table, rows) {
+      if (rows.length === 0) return 0;
+      try {
+        await pgDb.transaction(async (tx) => {
+          const { table: tbl } = tableByName(t, table);
+          const cols = Object.keys(getTableColumns(tbl)).length;
+          const perStatement = Math.max(1, Math.floor(30_000 / cols));
+          for (let i = 0; i < rows.length; i += perStatement) {
+            await asQueryDb(tx, schema).db.insert(tbl).values(rows.slice(i, i + perStatement) as never);
+          }
+        });
+        return rows.length;
+      } catch (e) {
+        throw toWriteError(e, `Importing ${rows.length} row(s) into ${table} failed`);
+      }
+    },
+  };
+}
+
+/** pg_restore --clean --if-exists --no-owner in one transaction. Run it with every store on the database closed. */
+export async function restorePg(connectionString: string, fromPath: string): Promise<void> {
+  try {
+    await execFileAsync(findPgBinary('pg_restore'), ['--clean', '--if-exists', '--no-owner', '--single-transaction', '-d', connectionString, fromPath], { maxBuffer: 16 * 1024 * 1024 });
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    const stderr = (e as { stderr?: string }).stderr?.trim();
+    throw new PkiError('store.restore_failed', `pg_restore of '${fromPath}' failed: ${stderr || (e as Error).message}`, { cause: e });
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The dialect-neutral view of a Drizzle database used by the shared repository and
+ * unit-of-work code. Drizzle's SQLite and PostgreSQL query builders expose the same surface for
+ * everything used here (select/insert/update/delete, where/orderBy/limit, returning,
+ * onConflictDoUpdate, awaiting a builder runs it), and both schema files have identical keys, so
+ * the code is typed against the SQLite flavour and the PostgreSQL store passes its database and
+ * schema through `asQueryDb`. The shared test suite runs every repository method on both engines.
+ *
+ * Differences handled explicitly: the result of a write (`RunResult.changes` on better-sqlite3,
+ * `QueryResult.rowCount` on node-postgres) → `affectedRows`; synchronous execution inside a
+ * better-sqlite3 transaction → `SqlStep` run by each dialect's executor.
+ */
+import type { BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
+import type * as sqliteSchema from './sqlite-schema';
+import type { StoreTableName } from './types';
+
+export type Tables = typeof sqliteSchema;
+export type QueryDb = BetterSQLite3Database;
+
+export function asQueryDb(db: unknown, tables: unknown): { db: QueryDb; t: Tables } {
+  return { db: db as QueryDb, t: tables as Tables };
+}
+
+/** Rows changed by an awaited write builder, on either driver. */
+export function affectedRows(result: unknown): number {
+  const r = result as { changes?: number; rowCount?: number | null };
+  return Number(r.changes ?? r.rowCount ?? 0);
+}
+
+/** Table objects by SQL name, with the key column used for paging raw rows. */
+export function tableByName(t: Tables, name: StoreTableName) {
+  switch (name) {
+    case 'certificate_authorities': return { table: t.certificateAuthorities, key: t.certificateAuthorities.id };
+    case 'users': return { table: t.users, key: t.users.id };
+    case 'certificates': return { table: t.certificates, key: t.certificates.id };
+    case 'certificate_requests': return { table: t.certificateRequests, key: t.certificateRequests.id };
+    case 'api_tokens': return { table: t.apiTokens, key: t.apiTokens.id };
+    case 'sessions': return { table: t.sessions, key: t.sessions.id };
+    case 'settings': return { table: t.settings, key: t.settings.key };
+    case 'key_blobs': return { table: t.keyBlobs, key: t.keyBlobs.id };
+    case 'audit_events': return { table: t.auditEvents, key: t.auditEvents.seq };
+    default: {
+      const never: never = name;
+      throw new Error(`unknown table ${String(never)}`);
+    }
+  }
+}
+
+/** Every table, in foreign-key-safe insertion order (parents first, audit last). */
+export const STORE_TABLES: readonly StoreTableName[] = [
+  'certificate_authorities', 'users', 'certificates', 'certificate_requests', 'api_tokens',
+  'sessions', 'settings', 'key_blobs', 'audit_events',
+];

@@ -1,0 +1,263 @@
+/**
+ * Read repositories (and the few single-statement writes that need no audit event), written once
+ * over the dialect-neutral Drizzle view (see query-db.ts) and shared by both engines.
+ */
+import { and, asc, count, desc, eq, gt, inArray, lt, lte, max, or, sql, type SQL } from 'drizzle-orm';
+import type {
+  ApiTokenRow, AuditRepository, CaRepository, CaRow, CertificateRepository, CertificateRequestRow,
+  CertificateRow, CertificateStatus, ExportedRows, KeyBlobRepository, Page, RequestRepository,
+  RowKey, SessionRepository, SettingsRepository, StoreTableName, TokenRepository, UserRepository,
+} from './types';
+import { affectedRows, tableByName, type QueryDb, type Tables } from './query-db';
+import { decodeCursor, encodeCursor, pageSize } from './pagination-cursor';
+import { verifyAuditChain } from './audit-verify';
+
+export interface Repositories {
+  cas: CaRepository;
+  certificates: CertificateRepository;
+  requests: RequestRepository;
+  users: UserRepository;
+  tokens: TokenRepository;
+  sessions: SessionRepository;
+  settings: SettingsRepository;
+  keyBlobs: KeyBlobRepository;
+  /** every AuditRepository method except `append`, which goes through the store's commit */
+  audit: Omit<AuditRepository, 'append'>;
+  exportRows(table: StoreTableName, afterKey: RowKey | null, limit: number): Promise<ExportedRows>;
+}
+
+const STATUSES: CertificateStatus[] = ['active', 'revoked', 'expired'];
+
+/** `%term%` for LIKE with the wildcards of the term escaped (ESCAPE '\'). */
+function likeTerm(term: string): string {
+  return `%${term.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** keyset condition for (created_at desc, id desc) */
+function afterCursor(createdAt: SQL.Aliased | any, id: any, cursor: string | null | undefined): SQL | undefined {
+  if (!cursor) return undefined;
+  const c = decodeCursor(cursor);
+  return or(lt(createdAt, c.createdAt), and(eq(createdAt, c.createdAt), lt(id, c.id)));
+}
+
+function toPage<T extends { createdAt: number; id: string }>(items: T[], limit: number): Page<T> {
+  const more = items.length > limit;
+  const page = more ? items.slice(0, limit) : items;
+  const last = page[page.length - 1];
+  return { items: page, nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
+}
+
+export function createRepositories(db: QueryDb, t: Tables): Repositories {
+  const CA = t.certificateAuthorities;
+  const C = t.certificates;
+  const R = t.certificateRequests;
+  const A = t.auditEvents;
+
+  const cas: CaRepository = {
+    async findById(id) {
+      const [row] = await db.select().from(CA).where(eq(CA.id, id));
+      return row as CaRow | undefined;
+    },
+    async findByName(name) {
+      const [row] = await db.select().from(CA).where(eq(CA.name, name));
+      return row as CaRow | undefined;
+    },
+    async list() {
+      return (await db.select().from(CA).orderBy(asc(CA.createdAt), asc(CA.id))) as CaRow[];
+    },
+    async listDescendants(id) {
+      // CAs are few: walk the tree in memory (breadth first, cycle-safe).
+      const all = (await db.select().from(CA).orderBy(asc(CA.createdAt), asc(CA.id))) as CaRow[];
+      const out: CaRow[] = [];
+      const seen = new Set([id]);
+      let frontier = [id];
+      while (frontier.length) {
+        const children = all.filter((c) => c.parentId !== null && frontier.includes(c.parentId) && !seen.has(c.id));
+        for (const c of children) seen.add(c.id);
+        out.push(...children);
+        frontier = children.map((c) => c.id);
+      }
+      return out;
+    },
+  };
+
+  const certificates: CertificateRepository = {
+    async findById(id) {
+      const [row] = await db.select().from(C).where(eq(C.id, id));
+      return row as CertificateRow | undefined;
+    },
+    async findBySerial(caId, serialHex) {
+      const [row] = await db.select().from(C).where(and(eq(C.caId, caId), eq(C.serialHex, serialHex.toLowerCase())));
+      return row as CertificateRow | undefined;
+    },
+    async findAllBySerial(serialHex) {
+      return (await db.select().from(C).where(eq(C.serialHex, serialHex.toLowerCase())).orderBy(asc(C.createdAt), asc(C.id))) as CertificateRow[];
+    },
+    async findByFingerprint(sha256Hex) {
+      const [row] = await db.select().from(C).where(eq(C.fingerprintSha256, sha256Hex.toLowerCase())).limit(1);
+      return row as CertificateRow | undefined;
+    },
+    async list(query) {
+      const limit = pageSize(query.limit);
+      const conds: Array<SQL | undefined> = [];
+      if (query.caId) conds.push(eq(C.caId, query.caId));
+      if (query.status) conds.push(eq(C.status, query.status));
+      if (query.profile) conds.push(eq(C.profile, query.profile));
+      if (query.expiringBefore !== undefined) conds.push(and(eq(C.status, 'active'), lt(C.notAfter, query.expiringBefore)));
+      if (query.search) {
+        const term = likeTerm(query.search);
+        conds.push(or(
+          sql`lower(${C.subjectDn}) like ${term} escape '\\'`,
+          sql`lower(coalesce(${C.commonName}, '')) like ${term} escape '\\'`,
+        ));
+      }
+      conds.push(afterCursor(C.createdAt, C.id, query.cursor));
+      const items = (await db.select().from(C).where(and(...conds))
+        .orderBy(desc(C.createdAt), desc(C.id)).limit(limit + 1)) as CertificateRow[];
+      return toPage(items, limit);
+    },
+    async findExpiringBefore(t0, limit = 1000) {
+      return (await db.select().from(C).where(and(eq(C.status, 'active'), lt(C.notAfter, t0)))
+        .orderBy(asc(C.notAfter), asc(C.id)).limit(Math.max(1, Math.min(limit, 10_000)))) as CertificateRow[];
+    },
+    async listRevoked(caId) {
+      return (await db.select({ serialHex: C.serialHex, revokedAt: C.revokedAt, revocationReason: C.revocationReason, notAfter: C.notAfter })
+        .from(C).where(and(eq(C.caId, caId), eq(C.status, 'revoked'))).orderBy(asc(C.serialHex))) as Awaited<ReturnType<CertificateRepository['listRevoked']>>;
+    },
+    async countByStatus(caId) {
+      const q = db.select({ status: C.status, n: count() }).from(C);
+      const grouped = await (caId ? q.where(eq(C.caId, caId)) : q).groupBy(C.status);
+      const out = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<CertificateStatus, number>;
+      for (const g of grouped) out[g.status] = Number(g.n);
+      return out;
+    },
+    async countExpiringBefore(t0) {
+      const [row] = await db.select({ n: count() }).from(C).where(and(eq(C.status, 'active'), lt(C.notAfter, t0)));
+      return Number(row?.n ?? 0);
+    },
+    async countsByCaAndProfile() {
+      const grouped = await db.select({ caId: C.caId, profile: C.profile, status: C.status, n: count() })
+        .from(C).groupBy(C.caId, C.profile, C.status).orderBy(asc(C.caId), asc(C.profile), asc(C.status));
+      return grouped.map((g) => ({ caId: g.caId, profile: g.profile, status: g.status, count: Number(g.n) }));
+    },
+    async markExpired(now) {
+      return affectedRows(await db.update(C).set({ status: 'expired' }).where(and(eq(C.status, 'active'), lte(C.notAfter, now))));
+    },
+  };
+
+  const requests: RequestRepository = {
+    async findById(id) {
+      const [row] = await db.select().from(R).where(eq(R.id, id));
+      return row as CertificateRequestRow | undefined;
+    },
+    async list(query) {
+      const limit = pageSize(query.limit);
+      const items = (await db.select().from(R).where(and(
+        query.status ? eq(R.status, query.status) : undefined,
+        query.requester ? eq(R.requester, query.requester) : undefined,
+        query.caId ? eq(R.caId, query.caId) : undefined,
+        afterCursor(R.createdAt, R.id, query.cursor),
+      )).orderBy(desc(R.createdAt), desc(R.id)).limit(limit + 1)) as CertificateRequestRow[];
+      return toPage(items, limit);
+    },
+  };
+
+  const audit: Repositories['audit'] = {
+    async list(query) {
+      const limit = pageSize(query.limit);
+      const order = query.order ?? 'asc';
+      return db.select().from(A).where(and(
+        query.afterSeq !== undefined ? (order === 'asc' ? gt(A.seq, query.afterSeq) : lt(A.seq, query.afterSeq)) : undefined,
+        query.action ? eq(A.action, query.action) : undefined,
+        query.actor ? eq(A.actor, query.actor) : undefined,
+        query.target ? eq(A.target, query.target) : undefined,
+      )).orderBy(order === 'asc' ? asc(A.seq) : desc(A.seq)).limit(limit);
+    },
+    verify() {
+      return verifyAuditChain(async (afterSeq, limit) => db.select().from(A).where(gt(A.seq, afterSeq)).orderBy(asc(A.seq)).limit(limit));
+    },
+    async count() {
+      // seq is contiguous from 1 (verify() checks it), so the head seq is the count: O(1) via the primary key.
+      const [row] = await db.select({ n: max(A.seq) }).from(A);
+      return Number(row?.n ?? 0);
+    },
+  };
+
+  const users: UserRepository = {
+    async findById(id) {
+      const [row] = await db.select().from(t.users).where(eq(t.users.id, id));
+      return row;
+    },
+    async findByUsername(username) {
+      const [row] = await db.select().from(t.users).where(eq(t.users.username, username));
+      return row;
+    },
+    async list() {
+      return db.select().from(t.users).orderBy(asc(t.users.createdAt), asc(t.users.id));
+    },
+    async count() {
+      const [row] = await db.select({ n: count() }).from(t.users);
+      return Number(row?.n ?? 0);
+    },
+  };
+
+  const tokens: TokenRepository = {
+    async findById(id) {
+      const [row] = await db.select().from(t.apiTokens).where(eq(t.apiTokens.id, id));
+      return row as ApiTokenRow | undefined;
+    },
+    async findByHash(tokenHash) {
+      const [row] = await db.select().from(t.apiTokens).where(eq(t.apiTokens.tokenHash, tokenHash));
+      return row as ApiTokenRow | undefined;
+    },
+    async list() {
+      return (await db.select().from(t.apiTokens).orderBy(asc(t.apiTokens.createdAt), asc(t.apiTokens.id))) as ApiTokenRow[];
+    },
+    async touch(id, at) {
+      await db.update(t.apiTokens).set({ lastUsedAt: at }).where(eq(t.apiTokens.id, id));
+    },
+  };
+
+  const sessions: SessionRepository = {
+    async findByHash(tokenHash) {
+      const [row] = await db.select().from(t.sessions).where(eq(t.sessions.tokenHash, tokenHash));
+      return row;
+    },
+    async deleteExpired(now) {
+      return affectedRows(await db.delete(t.sessions).where(lte(t.sessions.expiresAt, now)));
+    },
+  };
+
+  const settings: SettingsRepository = {
+    async get(key) {
+      const [row] = await db.select({ value: t.settings.value }).from(t.settings).where(eq(t.settings.key, key));
+      return row?.value;
+    },
+  };
+
+  const keyBlobs: KeyBlobRepository = {
+    async get(id) {
+      const [row] = await db.select({ data: t.keyBlobs.data }).from(t.keyBlobs).where(eq(t.keyBlobs.id, id));
+      return row?.data;
+    },
+    async put(id, data) {
+      await db.insert(t.keyBlobs).values({ id, data }).onConflictDoUpdate({ target: t.keyBlobs.id, set: { data } });
+    },
+    async delete(id) {
+      return affectedRows(await db.delete(t.keyBlobs).where(eq(t.keyBlobs.id, id))) > 0;
+    },
+  };
+
+  async function exportRows(table: StoreTableName, afterKey: RowKey | null, limit: number): Promise<ExportedRows> {
+    const { table: tbl, key } = tableByName(t, table);
+    const n = Math.max(1, Math.min(limit, 10_000));
+    const rowsOut = (await db.select().from(tbl)
+      .where(afterKey === null ? undefined : gt(key, afterKey as never))
+      .orderBy(asc(key)).limit(n)) as Array<Record<string, unknown>>;
+    const last = rowsOut[rowsOut.length - 1];
+    const keyName = table === 'audit_events' ? 'seq' : table === 'settings' ? 'key' : 'id';
+    return { rows: rowsOut, nextKey: rowsOut.length === n && last ? (last[keyName] as RowKey) : null };
+  }
+
+  return { cas, certificates, requests, audit, users, tokens, sessions, settings, keyBlobs, exportRows };
+}

@@ -1,0 +1,78 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getTableConfig as pgConfig, type PgTable } from 'drizzle-orm/pg-core';
+import { getTableConfig as sqliteConfig, type SQLiteTable } from 'drizzle-orm/sqlite-core';
+import { describe, expect, it } from 'vitest';
+import * as pgSchema from '../src/pg-schema';
+import * as sqliteSchema from '../src/sqlite-schema';
+import { STORE_TABLES } from '../src/index';
+
+function describeSqlite() {
+  return Object.fromEntries(Object.values(sqliteSchema).map((t) => {
+    const c = sqliteConfig(t as SQLiteTable);
+    return [c.name, {
+      columns: c.columns.map((col) => ({ name: col.name, notNull: col.notNull, primary: col.primary })).sort((a, b) => a.name.localeCompare(b.name)),
+      indexes: c.indexes.map((i) => ({ name: i.config.name, unique: i.config.unique, on: i.config.columns.map((x) => (x as { name: string }).name) })).sort((a, b) => a.name.localeCompare(b.name)),
+      foreignKeys: c.foreignKeys.map((f) => f.reference().columns.map((x) => x.name).join(',')).sort(),
+    }];
+  }));
+}
+
+function describePg() {
+  return Object.fromEntries(Object.values(pgSchema).map((t) => {
+    const c = pgConfig(t as PgTable);
+    return [c.name, {
+      columns: c.columns.map((col) => ({ name: col.name, notNull: col.notNull, primary: col.primary })).sort((a, b) => a.name.localeCompare(b.name)),
+      indexes: c.indexes.map((i) => ({ name: i.config.name!, unique: i.config.unique, on: i.config.columns.map((x) => (x as { name: string }).name) })).sort((a, b) => a.name.localeCompare(b.name)),
+      foreignKeys: c.foreignKeys.map((f) => f.reference().columns.map((x) => x.name).join(',')).sort(),
+    }];
+  }));
+}
+
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+
+describe('store schema', () => {
+  it('describes the same tables, columns, indexes and foreign keys for SQLite and PostgreSQL', () => {
+    const s = describeSqlite();
+    const p = describePg();
+    expect(Object.keys(s).sort()).toEqual([...STORE_TABLES].sort());
+    expect(p).toEqual(s);
+    expect(Object.keys(sqliteSchema).sort()).toEqual(Object.keys(pgSchema).sort());
+  });
+
+  it('has the indexes the service queries need on certificates, requests and audit events', () => {
+    const s = describeSqlite();
+    const on = (table: string) => s[table]!.indexes.map((i) => `${i.unique ? 'unique ' : ''}${i.on.join(',')}`);
+    expect(on('certificates')).toEqual(expect.arrayContaining([
+      'unique ca_id,serial_hex', 'fingerprint_sha256', 'serial_hex', 'ca_id,status', 'status,not_after', 'created_at,id',
+    ]));
+    expect(on('certificate_requests')).toEqual(expect.arrayContaining(['status,created_at,id']));
+    expect(s.audit_events!.columns.find((c) => c.name === 'seq')?.primary).toBe(true);
+  });
+
+  it.each([
+    { dialect: 'sqlite', kitDialect: 'sqlite', schema: './src/sqlite-schema.ts' },
+    { dialect: 'pg', kitDialect: 'postgresql', schema: './src/pg-schema.ts' },
+  ])('has committed $dialect migrations that match the schema file (drizzle-kit generate finds no changes)', ({ dialect, kitDialect, schema }) => {
+    const folder = fileURLToPath(new URL(`../migrations/${dialect}`, import.meta.url));
+    const sqlFiles = readdirSync(folder).filter((f) => f.endsWith('.sql'));
+    const all = sqlFiles.map((f) => readFileSync(join(folder, f), 'utf8')).join('\n');
+    for (const table of STORE_TABLES) expect(all).toMatch(new RegExp(`CREATE TABLE [\`"]${table}[\`"]`));
+
+    // Generate into a scratch copy: any schema drift shows up as a new migration file there.
+    const scratch = mkdtempSync(join(tmpdir(), 'pkim-drift-'));
+    try {
+      cpSync(folder, join(scratch, dialect), { recursive: true });
+      const out = execFileSync('npx', ['drizzle-kit', 'generate', '--dialect', kitDialect, '--schema', schema, '--out', relative(packageDir, join(scratch, dialect))], {
+        cwd: packageDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      expect(out).toMatch(/No schema changes/);
+      expect(readdirSync(join(scratch, dialect)).filter((f) => f.endsWith('.sql')).sort()).toEqual(sqlFiles.sort());
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  });
+});

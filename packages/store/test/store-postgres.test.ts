@@ -1,0 +1,192 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyStore, migrateStore, openStore, type Store } from '../src/index';
+import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
+import { defineStoreSuite, type StoreEngine } from './store-suite';
+import { T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
+
+let cluster: TestPostgres;
+let dir = '';
+let n = 0;
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+const engine: StoreEngine = {
+  dialect: 'postgres',
+  newDatabaseUrl: () => cluster.createDatabase(),
+  async rawSql(url, statement) {
+    await withClient(url, (c) => c.query(statement));
+  },
+  async wipe(url) {
+    await withClient(url, (c) => c.query('drop schema public cascade; create schema public; drop schema if exists drizzle cascade'));
+  },
+  backupPath() {
+    return join(dir, `backup-${++n}.dump`);
+  },
+};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pkim-store-pg-'));
+  cluster = await startPostgres();
+});
+afterAll(async () => {
+  await cluster?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const deferred = () => {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => { resolve = r; });
+  return { promise, resolve };
+};
+
+describe('PostgreSQL store', () => {
+  defineStoreSuite(() => engine);
+
+  it('migrates once when two instances open a fresh database together, and reports what it applied', async () => {
+    const url = await cluster.createDatabase();
+    const [a, b] = await Promise.all([openStore({ url }), openStore({ url })]);
+    await Promise.all([a.close(), b.close()]);
+    expect(await migrateStore(url)).toEqual({ dialect: 'postgres', applied: [] });
+    const fresh = await cluster.createDatabase();
+    expect(await migrateStore(fresh)).toEqual({ dialect: 'postgres', applied: ['0000_init'] });
+    const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
+    expect(rows.rows[0].n).toBe(1);
+  });
+
+  describe('leader lock', () => {
+    let a: Store;
+    let b: Store;
+    beforeAll(async () => {
+      const url = await cluster.createDatabase();
+      a = await openStore({ url });
+      b = await openStore({ url });
+    });
+    afterAll(async () => {
+      await a.close();
+      await b.close();
+    });
+
+    it('runs the job on one instance only while it holds the lock, and on the other once it is released', async () => {
+      const gate = deferred();
+      const entered = deferred();
+      const holder = a.withLeaderLock('crl-publisher', async () => {
+        entered.resolve();
+        await gate.promise;
+        return 'a';
+      });
+      await entered.promise;
+      expect(await b.withLeaderLock('crl-publisher', async () => 'b')).toBeUndefined();
+      expect(await a.withLeaderLock('crl-publisher', async () => 'a-again')).toBeUndefined(); // a session lock, not re-entrant across calls
+      expect(await b.withLeaderLock('other-job', async () => 'b-other')).toBe('b-other');
+      gate.resolve();
+      expect(await holder).toBe('a');
+      expect(await b.withLeaderLock('crl-publisher', async () => 'b')).toBe('b');
+    });
+
+    it('releases the lock when the job throws', async () => {
+      await expect(a.withLeaderLock('expiry-scan', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+      expect(await b.withLeaderLock('expiry-scan', async () => 'b')).toBe('b');
+    });
+  });
+
+  it('lets another instance take the leader lock over when the holder closes', async () => {
+    const url = await cluster.createDatabase();
+    const a = await openStore({ url });
+    const b = await openStore({ url });
+    const gate = deferred();
+    const entered = deferred();
+    const holder = a.withLeaderLock('ocsp-refresh', async () => {
+      entered.resolve();
+      await gate.promise;
+    });
+    await entered.promise;
+    expect(await b.withLeaderLock('ocsp-refresh', async () => 'b')).toBeUndefined();
+    await a.close();
+    let got: string | undefined;
+    for (let i = 0; i < 50 && got === undefined; i++) {
+      got = await b.withLeaderLock('ocsp-refresh', async () => 'b');
+      if (got === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(got).toBe('b');
+    gate.resolve();
+    await holder;
+    await b.close();
+  });
+
+  it('backs up with pg_dump and fails clearly for an unwritable path', async () => {
+    const store = await openStore({ url: await cluster.createDatabase() });
+    const e = await store.backup('/nonexistent-dir/x.dump').catch((x: unknown) => x);
+    expect((e as { code: string }).code).toBe('store.backup_failed');
+    expect((e as Error).message).toMatch(/pg_dump/);
+    await store.close();
+  });
+
+  describe('copyStore from SQLite to PostgreSQL', () => {
+    it('copies every table preserving ids, audit seq and hashes, and verifies the target', async () => {
+      const sqliteUrl = `sqlite:${join(dir, 'source.sqlite')}`;
+      const from = await openStore({ url: sqliteUrl });
+      const root = makeCa({ nameConstraints: { permittedDns: ['example.com'] } });
+      const sub = makeCa({ parentId: root.id, createdAt: T0 + 1 });
+      const user = makeUser({ disabled: true });
+      const certs = Array.from({ length: 2300 }, (_, i) => makeCert(i % 2 ? root.id : sub.id, { createdAt: T0 + i }));
+      await from.commit({
+        insertCa: [root, sub], insertUsers: [user], insertCertificates: certs, insertRequests: [makeRequest(sub.id)],
+        insertTokens: [{ id: 'tok_1', name: 'ci', tokenHash: 'h', userId: user.id, role: 'operator', scopes: ['a'], expiresAt: null, lastUsedAt: null, revokedAt: null, createdAt: T0 }],
+        insertSessions: [{ id: 'ses_1', tokenHash: 's', userId: user.id, csrfToken: 'c', expiresAt: T0, createdAt: T0 }],
+        setSettings: { a: '1' },
+        audit: Array.from({ length: 1500 }, () => makeEvent()),
+      });
+      await from.keyBlobs.put('key_1', 'blob');
+      await from.commit({ bumpCrlNumber: root.id, audit: [makeEvent({ action: 'crl.generated' })] });
+
+      const to = await openStore({ url: await cluster.createDatabase() });
+      const result = await copyStore({ from, to });
+      expect(result).toEqual({
+        counts: {
+          certificate_authorities: 2, users: 1, certificates: 2300, certificate_requests: 1, api_tokens: 1,
+          sessions: 1, settings: 1, key_blobs: 1, audit_events: 1501,
+        },
+        verified: true,
+        problems: [],
+      });
+      expect(await to.audit.verify()).toEqual(await from.audit.verify());
+      expect(await to.certificates.findById(certs[1234]!.id)).toEqual(certs[1234]);
+      expect(await to.cas.findById(root.id)).toEqual(await from.cas.findById(root.id));
+      expect(await to.users.findById(user.id)).toEqual(user);
+      const next = await to.audit.append(makeEvent());
+      expect(next.seq).toBe(1502);
+      expect(await to.audit.verify()).toMatchObject({ ok: true, count: 1502 });
+
+      // a second copy into the now non-empty target is refused
+      const e = await copyStore({ from, to }).catch((x: unknown) => x);
+      expect((e as { code: string }).code).toBe('store.target_not_empty');
+      await from.close();
+      await to.close();
+    });
+
+    it('reports a certificate whose stored fingerprint does not match its PEM', async () => {
+      const from = await openStore({ url: `sqlite:${join(dir, 'bad-source.sqlite')}` });
+      const ca = makeCa();
+      const bad = makeCert(ca.id, { fingerprintSha256: 'ee'.repeat(32) });
+      await from.commit({ insertCa: [ca], insertCertificates: [makeCert(ca.id), bad] });
+      const to = await openStore({ url: await cluster.createDatabase() });
+      const result = await copyStore({ from, to });
+      expect(result.verified).toBe(false);
+      expect(result.problems).toEqual([expect.stringContaining(`certificate ${bad.id}: fingerprint of its PEM is`)]);
+      await from.close();
+      await to.close();
+    });
+  });
+});

@@ -1,0 +1,383 @@
+// The repository suite, written once and run for every engine (store-sqlite.test.ts,
+// store-postgres.test.ts). Each test gets its own fresh database.
+import { afterEach, describe, expect, it } from 'vitest';
+import { PkiError } from '@pkim/shared';
+import { openStore, restoreStore } from '../src/index';
+import type { Store } from '../src/types';
+import { DAY, T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
+
+export interface StoreEngine {
+  dialect: 'sqlite' | 'postgres';
+  /** URL of a fresh, empty database */
+  newDatabaseUrl(): Promise<string>;
+  /** runs SQL on the database directly, bypassing the store (tamper tests) */
+  rawSql(url: string, statement: string): Promise<void>;
+  /** destroys the database's content and schema (restore tests) */
+  wipe(url: string): Promise<void>;
+  /** a fresh path to write a backup to */
+  backupPath(): string;
+}
+
+async function expectPkiError(p: Promise<unknown>, code: string): Promise<PkiError> {
+  const e = await p.then(() => undefined, (err: unknown) => err);
+  expect(e, `expected PkiError ${code}`).toBeInstanceOf(PkiError);
+  expect((e as PkiError).code).toBe(code);
+  return e as PkiError;
+}
+
+export function defineStoreSuite(getEngine: () => StoreEngine): void {
+  const open: Store[] = [];
+  let url = '';
+  const newStore = async (opts: { failCommit?: boolean; sameDb?: boolean } = {}) => {
+    if (!opts.sameDb) url = await getEngine().newDatabaseUrl();
+    const s = await openStore({ url, faultInjection: opts.failCommit ? { failCommit: true } : undefined });
+    open.push(s);
+    return s;
+  };
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+
+  describe('lookups', () => {
+    it('stores and finds CAs, certificates, users, tokens, sessions, settings and key blobs with their types intact', async () => {
+      const store = await newStore();
+      const root = makeCa({ nameConstraints: { permittedDns: ['example.com'], excludedIp: ['10.0.0.0/8'] }, pathLen: 1 });
+      const sub = makeCa({ parentId: root.id, createdAt: T0 + 1 });
+      const leafOfSub = makeCa({ parentId: sub.id, createdAt: T0 + 2 });
+      const other = makeCa({ createdAt: T0 + 3 });
+      const cert = makeCert(sub.id);
+      const sameSerialOtherCa = makeCert(other.id, { serialHex: cert.serialHex });
+      const user = makeUser({ disabled: true, mustChangePassword: false, lockedUntil: T0 + 5 });
+      await store.commit({
+        insertCa: [root, sub, leafOfSub, other],
+        insertCertificates: [cert, sameSerialOtherCa],
+        insertUsers: [user],
+        insertTokens: [{ id: 'tok_1', name: 'ci', tokenHash: 'h1', userId: user.id, role: 'operator', scopes: ['cert:issue', 'cert:read'], expiresAt: null, lastUsedAt: null, revokedAt: null, createdAt: T0 }],
+        insertSessions: [{ id: 'ses_1', tokenHash: 'sh1', userId: user.id, csrfToken: 'csrf', expiresAt: T0 + DAY, createdAt: T0 }],
+        setSettings: { 'crl.interval': '3600', theme: 'dark' },
+      });
+
+      expect(await store.cas.findById(root.id)).toEqual(root);
+      expect(await store.cas.findByName(sub.name)).toEqual(sub);
+      expect(await store.cas.findById('ca_missing')).toBeUndefined();
+      expect((await store.cas.list()).map((c) => c.id)).toEqual([root.id, sub.id, leafOfSub.id, other.id]);
+      expect((await store.cas.listDescendants(root.id)).map((c) => c.id)).toEqual([sub.id, leafOfSub.id]);
+
+      expect(await store.certificates.findById(cert.id)).toEqual(cert);
+      expect(await store.certificates.findBySerial(sub.id, cert.serialHex.toUpperCase())).toEqual(cert);
+      expect(await store.certificates.findBySerial(root.id, cert.serialHex)).toBeUndefined();
+      expect((await store.certificates.findAllBySerial(cert.serialHex)).map((c) => c.id).sort()).toEqual([cert.id, sameSerialOtherCa.id].sort());
+      expect(await store.certificates.findByFingerprint(cert.fingerprintSha256)).toEqual(cert);
+
+      expect(await store.users.findById(user.id)).toEqual(user);
+      expect(await store.users.findByUsername(user.username)).toEqual(user);
+      expect(await store.users.count()).toBe(1);
+      const token = await store.tokens.findByHash('h1');
+      expect(token?.scopes).toEqual(['cert:issue', 'cert:read']);
+      await store.tokens.touch('tok_1', T0 + 42);
+      expect((await store.tokens.findById('tok_1'))?.lastUsedAt).toBe(T0 + 42);
+      expect(await store.sessions.findByHash('sh1')).toMatchObject({ id: 'ses_1', userId: user.id });
+      expect(await store.sessions.deleteExpired(T0 + DAY)).toBe(1);
+      expect(await store.sessions.findByHash('sh1')).toBeUndefined();
+      expect(await store.settings.get('crl.interval')).toBe('3600');
+      await store.commit({ setSettings: { 'crl.interval': '60' } });
+      expect(await store.settings.get('crl.interval')).toBe('60');
+
+      expect(await store.keyBlobs.get('key_1')).toBeUndefined();
+      await store.keyBlobs.put('key_1', 'blob-v1');
+      await store.keyBlobs.put('key_1', 'blob-v2');
+      expect(await store.keyBlobs.get('key_1')).toBe('blob-v2');
+      expect(await store.keyBlobs.delete('key_1')).toBe(true);
+      expect(await store.keyBlobs.delete('key_1')).toBe(false);
+      expect(await store.ping()).toBe(true);
+    });
+
+    it('rejects a second certificate with the same serial from the same CA with certificate.serial_taken', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const first = makeCert(ca.id);
+      await store.commit({ insertCa: [ca], insertCertificates: [first] });
+      const e = await expectPkiError(store.commit({ insertCertificates: [makeCert(ca.id, { serialHex: first.serialHex })], audit: [makeEvent()] }), 'certificate.serial_taken');
+      expect(e.message).toMatch(/serial/);
+      expect(await store.audit.count()).toBe(0);
+    });
+
+    it('turns a database error into store.write_failed and commits none of the unit', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      await store.commit({ insertCa: [ca] });
+      const good = makeCert(ca.id);
+      const orphan = makeCert('ca_does_not_exist');
+      const e = await expectPkiError(store.commit({ insertCertificates: [good], insertRequests: [makeRequest('ca_does_not_exist')], audit: [makeEvent()] }), 'store.write_failed');
+      expect(e.message).toMatch(/nothing was committed/);
+      expect(e.cause).toBeDefined();
+      expect(await store.certificates.findById(good.id)).toBeUndefined();
+      expect(await store.audit.count()).toBe(0);
+      await expectPkiError(store.commit({ insertCertificates: [orphan] }), 'store.write_failed');
+    });
+  });
+
+  describe('certificate listing', () => {
+    it('pages through every certificate newest first with no duplicates or gaps, including equal timestamps', async () => {
+      const store = await newStore();
+      const a = makeCa();
+      const b = makeCa({ createdAt: T0 + 1 });
+      const certs = Array.from({ length: 245 }, (_, i) => makeCert(i % 3 === 0 ? b.id : a.id, { createdAt: T0 + Math.floor(i / 4) }));
+      await store.commit({ insertCa: [a, b], insertCertificates: certs });
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const page = await store.certificates.list({ limit: 100, cursor });
+        seen.push(...page.items.map((c) => c.id));
+        cursor = page.nextCursor;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(3);
+      expect(new Set(seen).size).toBe(245);
+      const expected = [...certs].sort((x, y) => y.createdAt - x.createdAt || (y.id < x.id ? -1 : y.id > x.id ? 1 : 0)).map((c) => c.id);
+      expect(seen).toEqual(expected);
+
+      const onlyB: string[] = [];
+      cursor = null;
+      do {
+        const page = await store.certificates.list({ caId: b.id, limit: 30, cursor });
+        onlyB.push(...page.items.map((c) => c.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(onlyB.sort()).toEqual(certs.filter((c) => c.caId === b.id).map((c) => c.id).sort());
+
+      expect((await store.certificates.list({})).items).toHaveLength(100);
+      expect((await store.certificates.list({ limit: 5000 })).items).toHaveLength(245); // capped at 1000
+      await expectPkiError(store.certificates.list({ cursor: 'not-a-cursor' }), 'input.invalid');
+    });
+
+    it('filters by status, profile and a case-insensitive substring of the subject or common name', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const web = makeCert(ca.id, { subjectDn: 'CN=Web.Example.org,O=Acme', commonName: 'Web.Example.org' });
+      const mail = makeCert(ca.id, { subjectDn: 'CN=mail,O=Acme', commonName: 'mail', profile: 'email' });
+      const pct = makeCert(ca.id, { subjectDn: 'CN=100%_done', commonName: null, status: 'revoked', revokedAt: T0, revocationReason: 'superseded' });
+      await store.commit({ insertCa: [ca], insertCertificates: [web, mail, pct] });
+      expect((await store.certificates.list({ search: 'web.EXAMPLE' })).items.map((c) => c.id)).toEqual([web.id]);
+      expect((await store.certificates.list({ search: '%' })).items.map((c) => c.id)).toEqual([pct.id]);
+      expect((await store.certificates.list({ search: 'acme', profile: 'email' })).items.map((c) => c.id)).toEqual([mail.id]);
+      expect((await store.certificates.list({ status: 'revoked' })).items.map((c) => c.id)).toEqual([pct.id]);
+      expect(await store.certificates.listRevoked(ca.id)).toEqual([{ serialHex: pct.serialHex, revokedAt: T0, revocationReason: 'superseded', notAfter: pct.notAfter }]);
+      expect(await store.certificates.countsByCaAndProfile()).toEqual([
+        { caId: ca.id, profile: 'email', status: 'active', count: 1 },
+        { caId: ca.id, profile: 'tls-server', status: 'active', count: 1 },
+        { caId: ca.id, profile: 'tls-server', status: 'revoked', count: 1 },
+      ]);
+    });
+
+    it('finds, counts and expires the active certificates that expire before a time', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const soon = makeCert(ca.id, { notAfter: T0 + 1 * DAY });
+      const later = makeCert(ca.id, { notAfter: T0 + 10 * DAY });
+      const soonButRevoked = makeCert(ca.id, { notAfter: T0 + 1 * DAY, status: 'revoked', revokedAt: T0, revocationReason: 'keyCompromise' });
+      const soonest = makeCert(ca.id, { notAfter: T0 + DAY / 2 });
+      await store.commit({ insertCa: [ca], insertCertificates: [soon, later, soonButRevoked, soonest] });
+
+      expect((await store.certificates.findExpiringBefore(T0 + 2 * DAY)).map((c) => c.id)).toEqual([soonest.id, soon.id]);
+      expect((await store.certificates.findExpiringBefore(T0 + 2 * DAY, 1)).map((c) => c.id)).toEqual([soonest.id]);
+      expect(await store.certificates.countExpiringBefore(T0 + 2 * DAY)).toBe(2);
+      expect((await store.certificates.list({ expiringBefore: T0 + 2 * DAY })).items.map((c) => c.id).sort()).toEqual([soon.id, soonest.id].sort());
+
+      expect(await store.certificates.markExpired(T0 + DAY)).toBe(2);
+      expect((await store.certificates.findById(soon.id))?.status).toBe('expired');
+      expect(await store.certificates.countByStatus(ca.id)).toEqual({ active: 1, revoked: 1, expired: 2 });
+      expect(await store.certificates.countByStatus('ca_other')).toEqual({ active: 0, revoked: 0, expired: 0 });
+    });
+  });
+
+  describe('commit guards and bulk updates', () => {
+    it('revokes once and refuses a second revocation with certificate.already_revoked, appending no audit event', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const cert = makeCert(ca.id);
+      await store.commit({ insertCa: [ca], insertCertificates: [cert] });
+      const revoke = () => store.commit({
+        updateCertificates: [{ id: cert.id, patch: { status: 'revoked', revokedAt: T0 + 5, revocationReason: 'keyCompromise' }, onlyIfStatus: 'active' }],
+        audit: [makeEvent({ action: 'certificate.revoked', target: cert.id })],
+      });
+      await revoke();
+      const e = await expectPkiError(revoke(), 'certificate.already_revoked');
+      expect(e.details).toMatchObject({ id: cert.id, status: 'revoked' });
+      expect(await store.audit.count()).toBe(1);
+      expect(await store.certificates.findById(cert.id)).toMatchObject({ status: 'revoked', revokedAt: T0 + 5, revocationReason: 'keyCompromise' });
+      await expectPkiError(store.commit({ updateCertificates: [{ id: 'crt_missing', patch: { status: 'revoked' }, onlyIfStatus: 'active' }] }), 'certificate.not_found');
+    });
+
+    it('approves a pending request once and refuses the second decision with request.not_pending', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const req = makeRequest(ca.id);
+      const older = makeRequest(ca.id, { createdAt: T0 - 1, requester: 'usr_other' });
+      await store.commit({ insertCa: [ca], insertRequests: [req, older] });
+      const approve = () => store.commit({ updateRequests: [{ id: req.id, patch: { status: 'approved', reviewer: 'usr_admin', reviewedAt: T0 + 1, updatedAt: T0 + 1 }, onlyIfStatus: 'pending' }] });
+      await approve();
+      await expectPkiError(approve(), 'request.not_pending');
+      expect(await store.requests.findById(req.id)).toMatchObject({ status: 'approved', reviewer: 'usr_admin', sans: { dns: ['req.example.com'] } });
+      expect((await store.requests.list({ status: 'pending' })).items.map((r) => r.id)).toEqual([older.id]);
+      expect((await store.requests.list({ caId: ca.id })).items.map((r) => r.id)).toEqual([req.id, older.id]);
+      const first = await store.requests.list({ limit: 1 });
+      expect(first.items.map((r) => r.id)).toEqual([req.id]);
+      expect((await store.requests.list({ limit: 1, cursor: first.nextCursor })).items.map((r) => r.id)).toEqual([older.id]);
+      expect((await store.requests.list({ requester: 'usr_other' })).items.map((r) => r.id)).toEqual([older.id]);
+    });
+
+    it('revokes every active certificate of the given CAs and returns how many', async () => {
+      const store = await newStore();
+      const a = makeCa();
+      const b = makeCa();
+      const c = makeCa();
+      await store.commit({
+        insertCa: [a, b, c],
+        insertCertificates: [
+          makeCert(a.id), makeCert(a.id), makeCert(a.id, { status: 'revoked', revokedAt: T0, revocationReason: 'superseded' }),
+          makeCert(a.id, { status: 'expired' }), makeCert(b.id), makeCert(c.id),
+        ],
+      });
+      const r = await store.commit({
+        revokeAllIssuedBy: { caIds: [a.id, b.id], revokedAt: T0 + 9, reason: 'cACompromise' },
+        updateCa: [{ id: a.id, patch: { status: 'revoked', revokedAt: T0 + 9, revocationReason: 'cACompromise', updatedAt: T0 + 9 } }],
+        audit: [makeEvent({ action: 'ca.revoked', target: a.id })],
+      });
+      expect(r.revokedCount).toBe(3);
+      expect(await store.certificates.countByStatus(a.id)).toEqual({ active: 0, revoked: 3, expired: 1 });
+      expect(await store.certificates.countByStatus(c.id)).toEqual({ active: 1, revoked: 0, expired: 0 });
+      expect((await store.cas.findById(a.id))?.status).toBe('revoked');
+      expect((await store.certificates.listRevoked(a.id)).filter((x) => x.revocationReason === 'cACompromise')).toHaveLength(2);
+    });
+
+    it('increments the CRL number by one per commit and fails for an unknown CA', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      await store.commit({ insertCa: [ca] });
+      expect((await store.commit({ bumpCrlNumber: ca.id })).crlNumber).toBe(1);
+      expect((await store.commit({ bumpCrlNumber: ca.id })).crlNumber).toBe(2);
+      expect((await store.cas.findById(ca.id))?.crlNumber).toBe(2);
+      await expectPkiError(store.commit({ bumpCrlNumber: 'ca_missing' }), 'ca.not_found');
+    });
+
+    it('deletes certificates, and CAs together with their certificates', async () => {
+      const store = await newStore();
+      const a = makeCa();
+      const b = makeCa();
+      const ca1 = makeCert(a.id);
+      const cb1 = makeCert(b.id);
+      const cb2 = makeCert(b.id);
+      await store.commit({ insertCa: [a, b], insertCertificates: [ca1, cb1, cb2] });
+      await store.commit({ deleteCertificates: [cb1.id], deleteCas: [a.id] });
+      expect(await store.cas.findById(a.id)).toBeUndefined();
+      expect(await store.certificates.findById(ca1.id)).toBeUndefined();
+      expect(await store.certificates.findById(cb1.id)).toBeUndefined();
+      expect(await store.certificates.findById(cb2.id)).toBeDefined();
+    });
+
+    it('rolls back every write and every audit event when the commit fails inside the transaction', async () => {
+      await newStore();
+      const faulty = await newStore({ sameDb: true, failCommit: true });
+      const healthy = await newStore({ sameDb: true });
+      const ca = makeCa();
+      const e = await expectPkiError(faulty.commit({ insertCa: [ca], insertCertificates: [makeCert(ca.id)], bumpCrlNumber: ca.id, audit: [makeEvent(), makeEvent()] }), 'store.write_failed');
+      expect(e.message).toMatch(/fault injection/);
+      expect(await healthy.cas.list()).toEqual([]);
+      expect(await healthy.certificates.countByStatus()).toEqual({ active: 0, revoked: 0, expired: 0 });
+      expect(await healthy.audit.count()).toBe(0);
+      expect(await healthy.audit.list({})).toEqual([]);
+    });
+  });
+
+  describe('audit chain', () => {
+    it('appends events in one linear hash chain that verifies, and lists them by filter and order', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const r1 = await store.commit({ insertCa: [ca], audit: [makeEvent({ action: 'ca.created', target: ca.id }), makeEvent({ action: 'kms.key_created', details: { when: new Date(T0) as unknown as string } })] });
+      expect(r1.audit.map((e) => e.seq)).toEqual([1, 2]);
+      expect(r1.audit[0]!.prevHash).toBe('0'.repeat(64));
+      expect(r1.audit[1]!.prevHash).toBe(r1.audit[0]!.hash);
+      const failed = await store.audit.append(makeEvent({ action: 'certificate.issue_failed', outcome: 'failure', actor: 'usr_bob' }));
+      expect(failed.seq).toBe(3);
+      expect(failed.prevHash).toBe(r1.audit[1]!.hash);
+
+      const v = await store.audit.verify();
+      expect(v).toEqual({ ok: true, count: 3, lastHash: failed.hash });
+      expect(await store.audit.count()).toBe(3);
+      const all = await store.audit.list({});
+      expect(all.map((e) => e.seq)).toEqual([1, 2, 3]);
+      expect(all[1]!.details).toEqual({ when: new Date(T0).toISOString() });
+      expect((await store.audit.list({ order: 'desc', limit: 2 })).map((e) => e.seq)).toEqual([3, 2]);
+      expect((await store.audit.list({ afterSeq: 1 })).map((e) => e.seq)).toEqual([2, 3]);
+      expect((await store.audit.list({ actor: 'usr_bob' })).map((e) => e.seq)).toEqual([3]);
+      expect((await store.audit.list({ target: ca.id, action: 'ca.created' })).map((e) => e.seq)).toEqual([1]);
+    });
+
+    it('verifies a chain longer than one batch and names the first modified event after tampering with raw SQL', async () => {
+      const store = await newStore();
+      for (let i = 0; i < 5; i++) await store.commit({ audit: Array.from({ length: 250 }, () => makeEvent()) });
+      expect(await store.audit.verify()).toMatchObject({ ok: true, count: 1250 });
+      const [victim] = await store.audit.list({ afterSeq: 1106, limit: 1 });
+      await getEngine().rawSql(url, `update audit_events set details = '{"note":"forged"}' where seq = 1107`);
+      await getEngine().rawSql(url, `update audit_events set actor = 'mallory' where seq = 1200`);
+      const v = await store.audit.verify();
+      expect(v).toEqual({ ok: false, count: 1106, brokenAtSeq: 1107, brokenEventId: victim!.id, reason: expect.stringMatching(/modified/) });
+    });
+
+    it('detects a deleted event as a gap in the sequence', async () => {
+      const store = await newStore();
+      await store.commit({ audit: Array.from({ length: 5 }, () => makeEvent()) });
+      const [fourth] = await store.audit.list({ afterSeq: 3, limit: 1 });
+      await getEngine().rawSql(url, 'delete from audit_events where seq = 3');
+      expect(await store.audit.verify()).toMatchObject({ ok: false, brokenAtSeq: 4, brokenEventId: fourth!.id, reason: expect.stringMatching(/missing/) });
+    });
+
+    it('serialises 50 concurrent commits from two store instances on one database into one verifiable chain', async () => {
+      const a = await newStore();
+      const b = await newStore({ sameDb: true });
+      const ca = makeCa();
+      await a.commit({ insertCa: [ca] });
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).commit({
+        insertCertificates: [makeCert(ca.id)],
+        audit: [makeEvent({ action: 'certificate.issued', details: { i } })],
+      })));
+      expect(results.map((r) => r.audit[0]!.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      expect(await a.audit.verify()).toMatchObject({ ok: true, count: 50 });
+      expect((await b.certificates.countByStatus()).active).toBe(50);
+    });
+  });
+
+  describe('backup and restore', () => {
+    it('restores a backup into a wiped database with the data and the audit chain intact', async () => {
+      const engine = getEngine();
+      const store = await newStore();
+      const ca = makeCa();
+      const certs = Array.from({ length: 20 }, () => makeCert(ca.id));
+      await store.commit({ insertCa: [ca], insertCertificates: certs, audit: [makeEvent(), makeEvent()] });
+      await store.keyBlobs.put('key_x', 'encrypted-pkcs8');
+      const before = await store.audit.verify();
+      const path = engine.backupPath();
+      await store.backup(path);
+      await store.commit({ audit: [makeEvent()] }); // after the backup: must not come back
+      await store.close();
+
+      await engine.wipe(url);
+      const empty = await openStore({ url });
+      expect(await empty.cas.list()).toEqual([]);
+      await empty.close();
+
+      await restoreStore({ url, fromPath: path });
+      const restored = await openStore({ url });
+      open.push(restored);
+      expect(await restored.audit.verify()).toEqual(before);
+      expect(await restored.certificates.findById(certs[7]!.id)).toEqual(certs[7]);
+      expect((await restored.certificates.countByStatus()).active).toBe(20);
+      expect(await restored.keyBlobs.get('key_x')).toBe('encrypted-pkcs8');
+      const next = await restored.audit.append(makeEvent());
+      expect(next.seq).toBe(3);
+    });
+  });
+}

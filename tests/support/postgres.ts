@@ -1,0 +1,177 @@
+// Test helper: a REAL throw-away PostgreSQL cluster from the Debian `postgresql` package.
+//
+// One cluster per test file (start it in beforeAll, stop it in afterAll), one database per suite
+// (`createDatabase()`) for isolation. The cluster listens on 127.0.0.1 on a free port with a
+// private socket directory, trusts local connections, and runs with fsync off. initdb/postgres
+// refuse to run as root: as root (CI) the cluster runs as the `postgres` system user created by
+// the Debian package, with its temp directory chowned to it.
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtemp, mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const execFileAsync = promisify(execFile);
+
+const INSTALL_HINT = 'install the Debian package postgresql with scripts/install-test-peers.sh';
+
+export interface TestPostgres {
+  /** URL of the `postgres` maintenance database (superuser `postgres`, no password) */
+  url: string;
+  /** creates a fresh empty database and returns its URL */
+  createDatabase(name?: string): Promise<string>;
+  /** `pg_ctl stop -m immediate` and removes the cluster directory; idempotent */
+  stop(): Promise<void>;
+}
+
+/** `/usr/lib/postgresql/<newest>/bin`; throws with install instructions when missing. */
+export function findPostgresBinDir(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root)
+    ? readdirSync(root).filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a))
+    : [];
+  for (const v of versions) {
+    const dir = join(root, v, 'bin');
+    if (['initdb', 'pg_ctl', 'postgres'].every((b) => existsSync(join(dir, b)))) return dir;
+  }
+  throw new Error(`PostgreSQL server binaries (initdb, pg_ctl, postgres) not found under ${root}/<version>/bin: ${INSTALL_HINT}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (addr && typeof addr === 'object' ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface RunAs {
+  cmd(bin: string, args: string[]): [string, string[]];
+  chown(path: string): void;
+}
+
+function runAsUnprivileged(): RunAs {
+  if (process.getuid?.() !== 0) {
+    return { cmd: (bin, args) => [bin, args], chown: () => undefined };
+  }
+  let uid: number;
+  let gid: number;
+  try {
+    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+    if (!line) throw new Error('no postgres user');
+    const f = line.split(':');
+    uid = Number(f[2]);
+    gid = Number(f[3]);
+  } catch {
+    throw new Error(`running as root but there is no 'postgres' system user to run the test cluster as: ${INSTALL_HINT}`);
+  }
+  return {
+    cmd: (bin, args) => ['runuser', ['-u', 'postgres', '--', bin, ...args]],
+    chown: (path) => chownSync(path, uid, gid),
+  };
+}
+
+export async function startPostgres(): Promise<TestPostgres> {
+  const bin = findPostgresBinDir();
+  const as = runAsUnprivileged();
+  const base = await mkdtemp(join(tmpdir(), 'pkim-pg-'));
+  const dataDir = join(base, 'data');
+  const socketDir = join(base, 'sock');
+  const logFile = join(base, 'postgres.log');
+  let stopped = false;
+
+  const run = async (name: string, args: string[]): Promise<void> => {
+    const [cmd, argv] = as.cmd(join(bin, name), args);
+    try {
+      await execFileAsync(cmd, argv, { cwd: base, maxBuffer: 8 * 1024 * 1024 });
+    } catch (e) {
+      const err = e as { stderr?: string; stdout?: string; message: string };
+      let log = '';
+      try {
+        log = readFileSync(logFile, 'utf8').slice(-2000);
+      } catch {
+        // no log yet
+      }
+      throw new Error(`${name} ${args.join(' ')} failed: ${err.stderr || err.stdout || err.message}${log ? `\n--- postgres.log ---\n${log}` : ''}`);
+    }
+  };
+
+  const stopSync = (): void => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      const [cmd, argv] = as.cmd(join(bin, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'immediate', '-w']);
+      execFileSync(cmd, argv, { stdio: 'ignore', cwd: base });
+    } catch {
+      // not running
+    }
+    rmSync(base, { recursive: true, force: true });
+  };
+  // A crashed test worker must not leave a cluster behind.
+  process.once('exit', stopSync);
+
+  try {
+    await mkdir(socketDir);
+    as.chown(base);
+    as.chown(socketDir);
+    await run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
+
+    let port = 0;
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      const opts = [
+        '-c listen_addresses=127.0.0.1', `-p ${port}`, `-k ${socketDir}`,
+        '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c max_connections=200',
+      ].join(' ');
+      try {
+        await run('pg_ctl', ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', opts]);
+        break;
+      } catch (e) {
+        if (attempt >= 3) throw e; // the port may have been taken between probe and bind: retry
+      }
+    }
+
+    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    // pg_ctl -w waited for readiness; confirm over TCP the way the tests connect.
+    const probe = new pg.Client({ connectionString: url });
+    await probe.connect();
+    await probe.end();
+
+    return {
+      url,
+      async createDatabase(name) {
+        const db = name ?? `t_${randomBytes(6).toString('hex')}`;
+        if (!/^[a-z_][a-z0-9_]{0,62}$/.test(db)) throw new Error(`invalid database name '${db}'`);
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          await client.query(`CREATE DATABASE "${db}"`);
+        } finally {
+          await client.end();
+        }
+        return `postgres://postgres@127.0.0.1:${port}/${db}`;
+      },
+      async stop() {
+        process.removeListener('exit', stopSync);
+        stopSync();
+      },
+    };
+  } catch (e) {
+    process.removeListener('exit', stopSync);
+    stopSync();
+    throw e;
+  }
+}
+
+/** for messages: who the cluster runs as */
+export function postgresRunUser(): string {
+  return process.getuid?.() === 0 ? 'postgres' : userInfo().username;
+}

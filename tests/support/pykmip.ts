@@ -1,0 +1,173 @@
+/**
+ * Starts a throwaway PyKMIP server (KMIP binary TTLV over TLS) for tests: a fresh CA, server and client
+ * certificates (openssl) in a temp dir, a config with auth_suite TLS1.2 (PyKMIP's default "Basic" suite
+ * is TLS 1.0, refused by OpenSSL 3), 127.0.0.1 on an ephemeral port. `stop()` SIGKILLs the server (it
+ * honours SIGTERM only after a 10 s accept timeout) together with its forked policy monitor (own process
+ * group) and removes the directory.
+ *
+ * Needs Debian's python3-pykmip and openssl: scripts/install-test-peers.sh installs them.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface PyKmipServer {
+  /** kmip://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  caPem: string;
+  clientCertPem: string;
+  clientKeyPem: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+const PYTHON = '/usr/bin/python3';
+const SERVER = '/usr/bin/pykmip-server';
+
+function run(cmd: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd }, (err, _stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')} failed: ${stderr || err.message}`));
+      else resolve();
+    });
+  });
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function assertPeersInstalled(): void {
+  const missing = [PYTHON, SERVER].filter((p) => !existsSync(p));
+  if (missing.length) {
+    throw new Error(
+      `PyKMIP test peer missing (${missing.join(', ')}): run scripts/install-test-peers.sh ` +
+        `(apt-get install -y python3-pykmip openssl). PyKMIP must run under Debian's ${PYTHON}.`,
+    );
+  }
+}
+
+/** Creates a CA (optional) and a clientAuth certificate signed by it, in `dir` with file prefix `name`. */
+export async function makeClientCert(
+  dir: string,
+  name: string,
+  opts: { cn?: string; caName?: string } = {},
+): Promise<{ certPem: string; keyPem: string; caPem: string }> {
+  const ca = opts.caName ?? `${name}-ca`;
+  if (!existsSync(join(dir, `${ca}.crt`))) {
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-sha256', '-keyout', `${ca}.key`, '-out', `${ca}.crt`,
+      '-subj', `/CN=${ca} test CA`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+  }
+  await writeFile(join(dir, `${name}.ext`), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${opts.cn ?? 'pki-client'}`], dir);
+  await run('openssl', ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '30', '-sha256',
+    '-extfile', `${name}.ext`, '-out', `${name}.crt`], dir);
+  return {
+    certPem: await readFile(join(dir, `${name}.crt`), 'utf8'),
+    keyPem: await readFile(join(dir, `${name}.key`), 'utf8'),
+    caPem: await readFile(join(dir, `${ca}.crt`), 'utf8'),
+  };
+}
+
+async function waitForPort(port: number, child: ChildProcess, dir: string, deadlineMs: number): Promise<void> {
+  const start = Date.now();
+  while (Date.now() - start < deadlineMs) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const log = await readFile(join(dir, 'stdout.log'), 'utf8').catch(() => '');
+      throw new Error(`pykmip-server exited early (code ${child.exitCode}): ${log.slice(-2000)}`);
+    }
+    const up = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`timeout waiting for pykmip-server on 127.0.0.1:${port}`);
+}
+
+export async function startPyKmip(): Promise<PyKmipServer> {
+  assertPeersInstalled();
+  const dir = await mkdtemp(join(tmpdir(), 'pkim-pykmip-'));
+  let child: ChildProcess | undefined;
+  const cleanup = async (): Promise<void> => {
+    if (child?.pid !== undefined) {
+      // PyKMIP forks a policy-monitor process (multiprocessing): kill the whole process group.
+      const running = child.exitCode === null && child.signalCode === null;
+      const exited = running ? new Promise((r) => child!.once('exit', r)) : Promise.resolve();
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // group already gone
+      }
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await mkdir(join(dir, 'policies'));
+    // CA + server certificate (SAN localhost / 127.0.0.1, EKU serverAuth)
+    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-sha256', '-keyout', 'ca.key', '-out', 'ca.crt',
+      '-subj', '/CN=PyKMIP Test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+    await writeFile(join(dir, 'server.ext'),
+      'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n');
+    await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'], dir);
+    await run('openssl', ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-sha256',
+      '-extfile', 'server.ext', '-out', 'server.crt'], dir);
+    // client certificate (PyKMIP requires EKU clientAuth; the CN is the object owner)
+    const client = await makeClientCert(dir, 'client', { caName: 'ca' });
+
+    const port = await freePort();
+    await writeFile(join(dir, 'server.conf'), [
+      '[server]',
+      'hostname=127.0.0.1',
+      `port=${port}`,
+      `certificate_path=${join(dir, 'server.crt')}`,
+      `key_path=${join(dir, 'server.key')}`,
+      `ca_path=${join(dir, 'ca.crt')}`,
+      'auth_suite=TLS1.2',
+      `policy_path=${join(dir, 'policies')}`,
+      'enable_tls_client_auth=True',
+      'logging_level=INFO',
+      `database_path=${join(dir, 'pykmip.db')}`,
+      '',
+    ].join('\n'));
+    const { openSync, closeSync } = await import('node:fs');
+    const out = openSync(join(dir, 'stdout.log'), 'a');
+    child = spawn(PYTHON, [SERVER, '-f', join(dir, 'server.conf'), '-l', join(dir, 'server.log')], {
+      cwd: dir,
+      stdio: ['ignore', out, out],
+      detached: true, // own process group, so stop() also reaches PyKMIP's forked children
+    });
+    child.unref();
+    closeSync(out);
+    await waitForPort(port, child, dir, 30_000);
+    return {
+      url: `kmip://127.0.0.1:${port}`,
+      port,
+      caPem: client.caPem,
+      clientCertPem: client.certPem,
+      clientKeyPem: client.keyPem,
+      dir,
+      stop: cleanup,
+    };
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
