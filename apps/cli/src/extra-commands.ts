@@ -1,7 +1,17 @@
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context';
+import { registerDbCommand } from './commands/db-command';
+import { registerBackupCommands } from './commands/backup-command';
+import { registerServeCommand } from './commands/serve-command';
+import { registerTokenCommand } from './commands/token-command';
+import { registerUserCommand } from './commands/user-command';
 
 /** Commands that live with other parts of the system (server, users, tokens, database operations). */
-export async function registerExtraCommands(_program: Command, _ctx: CliContext): Promise<void> {
+export async function registerExtraCommands(program: Command, ctx: CliContext): Promise<void> {
+  registerDbCommand(program, ctx);
+  registerBackupCommands(program, ctx);
+  registerServeCommand(program, ctx);
+  registerTokenCommand(program, ctx);
+  registerUserCommand(program, ctx);
   // wired as those modules land
 }

@@ -295,12 +295,14 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         throw new PkiError('input.invalid', 'token expiry must be positive');
       }
       const now = clock.now();
+      // a token minted by a user dies with that user (disabled owner → token refused)
+      const ownerId = actor.id.startsWith('usr_') && (await store.users.findById(actor.id)) ? actor.id : null;
       const token = `${TOKEN_PREFIX}${randomSecret(32)}`;
       const id = newId('tok');
       const expiresAt = input.expiresInMs !== undefined ? now + input.expiresInMs : null;
       await store.commit({
         insertTokens: [{
-          id, name: input.name.trim(), tokenHash: sha256Hex(token), userId: actor.id.startsWith('usr_') ? actor.id : null,
+          id, name: input.name.trim(), tokenHash: sha256Hex(token), userId: ownerId,
           role: input.role, scopes, expiresAt, lastUsedAt: null, revokedAt: null, createdAt: now,
         }],
         audit: [event(actor, 'token.created', id, { name: input.name.trim(), role: input.role, scopes, expiresAt })],

@@ -7,12 +7,12 @@ import { copyFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, ren
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { desc, getTableColumns, sql } from 'drizzle-orm';
+import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { PkiError } from '@pkim/shared';
 import * as schema from './sqlite-schema';
-import type { AuditEventRow, OpenStoreOptions, Store, UnitOfWork, CommitResult } from './types';
+import type { ApiTokenRow, AuditEventRow, CaRow, CertificateRow, CommitResult, OpenStoreOptions, SessionRow, Store, UnitOfWork } from './types';
 import { createRepositories } from './repositories';
 import { tableByName, type QueryDb } from './query-db';
 import { unitOfWork, type FastSteps, type SqlStep } from './unit-of-work';
@@ -74,6 +74,29 @@ function fastSteps(db: QueryDb): FastSteps {
   };
 }
 
+/**
+ * Hot-path lookups (issuance, OCSP, authentication) as prepared statements: building a Drizzle
+ * query costs ~100 µs per call, more than the SQLite lookup itself.
+ */
+function preparedHotReads(db: QueryDb, repos: ReturnType<typeof createRepositories>): void {
+  const CA = schema.certificateAuthorities;
+  const C = schema.certificates;
+  const T = schema.apiTokens;
+  const S = schema.sessions;
+  const caById = db.select().from(CA).where(eq(CA.id, sql.placeholder('id'))).prepare();
+  const caByName = db.select().from(CA).where(eq(CA.name, sql.placeholder('name'))).prepare();
+  const certById = db.select().from(C).where(eq(C.id, sql.placeholder('id'))).prepare();
+  const certBySerial = db.select().from(C).where(and(eq(C.caId, sql.placeholder('caId')), eq(C.serialHex, sql.placeholder('serialHex')))).prepare();
+  const tokenByHash = db.select().from(T).where(eq(T.tokenHash, sql.placeholder('h'))).prepare();
+  const sessionByHash = db.select().from(S).where(eq(S.tokenHash, sql.placeholder('h'))).prepare();
+  repos.cas.findById = async (id) => caById.get({ id }) as CaRow | undefined;
+  repos.cas.findByName = async (name) => caByName.get({ name }) as CaRow | undefined;
+  repos.certificates.findById = async (id) => certById.get({ id }) as CertificateRow | undefined;
+  repos.certificates.findBySerial = async (caId, serialHex) => certBySerial.get({ caId, serialHex: serialHex.toLowerCase() }) as CertificateRow | undefined;
+  repos.tokens.findByHash = async (h) => tokenByHash.get({ h }) as ApiTokenRow | undefined;
+  repos.sessions.findByHash = async (h) => sessionByHash.get({ h }) as SessionRow | undefined;
+}
+
 interface SyncRunnable {
   run(params?: Record<string, unknown>): { changes: number };
   all(params?: Record<string, unknown>): unknown[];
@@ -99,22 +122,51 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   }
   const db = drizzle({ client: sqlite });
   const repos = createRepositories(db, schema);
+  preparedHotReads(db, repos);
   const fast = fastSteps(db);
   const failCommit = options.faultInjection?.failCommit === true;
 
-  const commitTx = sqlite.transaction((unit: UnitOfWork): CommitResult => {
+  const unitTx = sqlite.transaction((unit: UnitOfWork): CommitResult => {
     const gen = unitOfWork(db, schema, unit, fast, failCommit);
     let r = gen.next();
     while (!r.done) r = gen.next(runStepSync(r.value));
     return r.value;
   });
-  const commit = async (unit: UnitOfWork): Promise<CommitResult> => {
-    try {
-      return commitTx.immediate(unit);
-    } catch (e) {
-      throw toWriteError(e);
+  /**
+   * Group commit: units submitted in the same turn of the event loop (e.g. concurrent
+   * issuances) are written in ONE `BEGIN IMMEDIATE` transaction, in submission order (so the
+   * audit chain is appended in that order). If any unit of a batch fails, the whole batch is
+   * rolled back and every unit is retried in a transaction of its own, so a failing unit never
+   * takes others down and never leaves partial writes.
+   */
+  type Pending = { unit: UnitOfWork; resolve: (r: CommitResult) => void; reject: (e: unknown) => void };
+  let queue: Pending[] = [];
+  const batchTx = sqlite.transaction((items: Pending[]) => items.map((it) => unitTx(it.unit)));
+  const flush = (): void => {
+    const items = queue;
+    queue = [];
+    if (items.length > 1) {
+      try {
+        const results = batchTx.immediate(items);
+        results.forEach((r, i) => items[i].resolve(r));
+        return;
+      } catch {
+        // fall through: isolate the failing unit
+      }
+    }
+    for (const it of items) {
+      try {
+        it.resolve(unitTx.immediate(it.unit));
+      } catch (e) {
+        it.reject(toWriteError(e));
+      }
     }
   };
+  const commit = (unit: UnitOfWork): Promise<CommitResult> =>
+    new Promise<CommitResult>((resolve, reject) => {
+      queue.push({ unit, resolve, reject });
+      if (queue.length === 1) setImmediate(flush);
+    });
 
   const importTx = sqlite.transaction((tableName: Parameters<Store['importRows']>[0], rows: Array<Record<string, unknown>>) => {
     const { table } = tableByName(schema, tableName);
@@ -158,6 +210,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     async close() {
       if (closed) return;
       closed = true;
+      if (queue.length) flush();
       sqlite.close();
     },
     exportRows: repos.exportRows,

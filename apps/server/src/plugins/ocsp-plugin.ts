@@ -12,6 +12,8 @@ export const OCSP_BODY_LIMIT = 64 * 1024;
  */
 export const ocspPlugin: FastifyPluginAsync<{ authority: Authority; metrics: ServerMetrics; maxAgeSeconds: number }> = async (app, opts) => {
   const { authority, metrics } = opts;
+  // only DER OCSP requests are accepted here (anything else is 415)
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/ocsp-request', { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
   const answer = async (der: Uint8Array) => {

@@ -1,0 +1,175 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { PkiError, toPkiError } from '@pkim/shared';
+import { resolveDatabaseUrl } from '@pkim/authority';
+import { STORE_TABLES, copyStore, migrateStore, openStore, parseStoreUrl, type Store } from '@pkim/store';
+import type { CliContext } from '../cli-context';
+import { table } from '../format';
+
+/** `postgres://user:secret@host/db` → `postgres://user:***@host/db` (also `?password=`); SQLite paths unchanged. */
+export function redactDatabaseUrl(url: string): string {
+  const trimmed = url.trim();
+  if (!/^postgres(ql)?:\/\//i.test(trimmed)) return trimmed;
+  try {
+    const u = new URL(trimmed);
+    if (u.password) u.password = 'xxxxx';
+    for (const key of [...u.searchParams.keys()]) if (/pass/i.test(key)) u.searchParams.set(key, 'xxxxx');
+    return u.toString().replace(/xxxxx/g, '***');
+  } catch {
+    return trimmed.replace(/(\/\/[^:@/]*):[^@/]*@/, '$1:***@').replace(/(pass[a-z]*=)[^&]*/gi, '$1***');
+  }
+}
+
+/** Every secret in the given database URLs (raw and percent-decoded), to scrub from messages. */
+function urlSecrets(urls: Array<string | undefined>): string[] {
+  const out = new Set<string>();
+  for (const url of urls) {
+    if (!url || !/^postgres(ql)?:\/\//i.test(url.trim())) continue;
+    const raw = /\/\/[^:@/]*:([^@/]*)@/.exec(url)?.[1];
+    const params = [...url.matchAll(/pass[a-z]*=([^&]*)/gi)].map((m) => m[1]);
+    for (const s of [raw, ...params]) {
+      if (!s) continue;
+      out.add(s);
+      try {
+        out.add(decodeURIComponent(s));
+      } catch {
+        /* not percent-encoded */
+      }
+    }
+  }
+  return [...out].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Runs a database command so that no password from the given URLs can leak into its error
+ * message (pg / pg_dump messages, a URL echoed back): errors are rethrown scrubbed.
+ */
+export async function withScrubbedErrors<T>(urls: Array<string | undefined>, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const secrets = urlSecrets(urls);
+    if (secrets.length === 0) throw e;
+    const err = toPkiError(e);
+    // whole URLs first (any password length), then bare secrets long enough not to hit ordinary words
+    const fullUrls = urls.filter((u): u is string => !!u && /^postgres(ql)?:\/\//i.test(u.trim())).map((u) => u.trim());
+    const scrub = (text: string) => secrets.filter((x) => x.length >= 4).reduce(
+      (acc, secret) => acc.split(secret).join('***'),
+      fullUrls.reduce((acc, u) => acc.split(u).join(redactDatabaseUrl(u)), text),
+    );
+    let details: Record<string, unknown> = {};
+    try {
+      details = JSON.parse(scrub(JSON.stringify(err.details ?? {}))) as Record<string, unknown>;
+    } catch {
+      details = {};
+    }
+    throw new PkiError(err.code, scrub(err.message), { kind: err.kind, retryable: err.retryable, details });
+  }
+}
+
+/** The database the CLI is configured for: --database-url / PKIM_DATABASE_URL, else `<data-dir>/pkim.db`. */
+export function configuredDatabaseUrl(ctx: CliContext): string {
+  const o = ctx.options();
+  return resolveDatabaseUrl({ dataDir: o.dataDir, databaseUrl: o.databaseUrl });
+}
+
+/** Human label of a database: `sqlite /abs/path` or the redacted `postgres://…`. */
+export function describeDatabase(url: string): string {
+  const parsed = parseStoreUrl(url);
+  return parsed.dialect === 'sqlite' ? `sqlite ${parsed.path === ':memory:' ? ':memory:' : resolve(parsed.path)}` : redactDatabaseUrl(url);
+}
+
+/** Opening a SQLite store creates the file: commands that READ a database refuse a missing one instead. */
+export function assertSqliteExists(url: string, what: string): void {
+  const parsed = parseStoreUrl(url);
+  if (parsed.dialect === 'sqlite' && parsed.path !== ':memory:' && !existsSync(parsed.path)) {
+    throw new PkiError('input.invalid', `${what}: there is no SQLite database at '${resolve(parsed.path)}'`);
+  }
+}
+
+/** Rows per table (paged by primary key, never loaded at once). */
+export async function countTables(store: Store): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const t of STORE_TABLES) {
+    let n = 0;
+    let after: string | number | null = null;
+    for (;;) {
+      const page = await store.exportRows(t, after, 5000);
+      n += page.rows.length;
+      if (page.nextKey === null) break;
+      after = page.nextKey;
+    }
+    counts[t] = n;
+  }
+  return counts;
+}
+
+/** true when any table of the store holds a row. */
+export async function storeHasData(store: Store): Promise<string | null> {
+  for (const t of STORE_TABLES) {
+    const probe = await store.exportRows(t, null, 1);
+    if (probe.rows.length > 0) return t;
+  }
+  return null;
+}
+
+/** `pkim db migrate|copy`: schema migrations and moving a database (e.g. SQLite → PostgreSQL). */
+export function registerDbCommand(program: Command, ctx: CliContext): void {
+  const db = program.command('db').description('database operations: migrations, copy SQLite → PostgreSQL');
+
+  db.command('migrate')
+    .description('apply pending schema migrations to the configured database (idempotent; servers also do this on start)')
+    .action(async () => {
+      const url = configuredDatabaseUrl(ctx);
+      await withScrubbedErrors([url], async () => {
+        const r = await migrateStore(url);
+        const database = describeDatabase(url);
+        ctx.output({ dialect: r.dialect, database, applied: r.applied, upToDate: r.applied.length === 0 }, () => (r.applied.length
+          ? `applied ${r.applied.length} migration(s) to ${database}:\n${r.applied.map((t) => `  ${t}`).join('\n')}`
+          : `${database} is up to date: no pending migrations`));
+      });
+    });
+
+  db.command('copy')
+    .description('copy every row (ids, serials, audit chain, encrypted CA keys) into a fresh, empty database and verify it')
+    .requiredOption('--from <url>', 'source database: SQLite path or sqlite:/path (or postgres://…)')
+    .option('--to <url>', 'target database: postgres://… (default: --database-url / PKIM_DATABASE_URL)')
+    .action(async (o: { from: string; to?: string }) => {
+      const to = o.to ?? ctx.options().databaseUrl;
+      await withScrubbedErrors([o.from, to], async () => {
+        if (!to) throw new PkiError('input.invalid', 'give the target database with --to postgres://… (or --database-url / PKIM_DATABASE_URL)');
+        const src = parseStoreUrl(o.from);
+        const dst = parseStoreUrl(to);
+        const same = src.dialect === 'sqlite' && dst.dialect === 'sqlite'
+          ? resolve(src.path) === resolve(dst.path)
+          : src.dialect === 'postgres' && dst.dialect === 'postgres' && src.connectionString === dst.connectionString;
+        if (same) throw new PkiError('input.invalid', '--from and --to name the same database');
+        assertSqliteExists(o.from, 'db copy --from');
+
+        const from = await openStore({ url: o.from });
+        let target: Store | undefined;
+        try {
+          target = await openStore({ url: to });
+          const r = await copyStore({ from, to: target });
+          const fromLabel = describeDatabase(o.from);
+          const toLabel = describeDatabase(to);
+          if (!r.verified) {
+            throw new PkiError('store.copy_verification_failed',
+              `the copy to ${toLabel} did not verify: ${r.problems[0]}${r.problems.length > 1 ? ` (and ${r.problems.length - 1} more problem(s))` : ''}`,
+              { details: { counts: r.counts, problems: r.problems } });
+          }
+          const audit = await target.audit.verify();
+          ctx.output({ from: fromLabel, to: toLabel, counts: r.counts, verified: r.verified, problems: r.problems, audit }, () => [
+            `copied ${fromLabel} → ${toLabel}`,
+            table(['TABLE', 'ROWS'], Object.entries(r.counts).map(([t, n]) => [t, n])),
+            `verification: OK (row counts match, every certificate fingerprint matches its PEM, audit chain verifies${audit.ok ? `: ${audit.count} events, head ${audit.lastHash.slice(0, 16)}…` : ''})`,
+            'CA keys of the software backend were copied encrypted: use the SAME master key (PKIM_MASTER_KEY or <data-dir>/master.key) with the new database.',
+          ].join('\n'));
+        } finally {
+          await target?.close().catch(() => undefined);
+          await from.close().catch(() => undefined);
+        }
+      });
+    });
+}

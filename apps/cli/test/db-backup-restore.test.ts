@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { runPkim } from '../../../tests/support/cli-runner';
+import { tempDir } from '../../../tests/support/openssl-tools';
+import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
+import { auditVerify, listedCertificates, ok, populate, type Pkim, type Populated } from './db-test-data';
+
+/** The same scenario on both engines: populate → backup → lose the data → restore → everything is back. */
+function roundTrip(engine: 'sqlite' | 'postgres', setup: (dataDir: string) => Promise<{ env: Record<string, string>; wipe(): Promise<void> }>) {
+  describe(`pkim backup / restore on ${engine}`, () => {
+    const tmp = tempDir(`pkim-br-${engine}-`);
+    const dataDir = join(tmp.dir, 'data');
+    const backupFile = join(tmp.dir, 'pkim.backup');
+    let env: Record<string, string> = {};
+    let wipe: () => Promise<void>;
+    const pkim: Pkim = (...args) => runPkim(args, { dataDir, env });
+    let data: Populated;
+    let certsBefore: Record<string, string>;
+    let auditBefore: { count: number; lastHash: string };
+
+    beforeAll(async () => {
+      ({ env, wipe } = await setup(dataDir));
+      data = populate(pkim, tmp.dir);
+      certsBefore = listedCertificates(pkim);
+      auditBefore = auditVerify(pkim);
+    });
+    afterAll(() => tmp.cleanup());
+
+    it('writes a backup, says the master key is not in it, and reports what it holds', () => {
+      const r = ok(pkim('backup', '--out', backupFile, '--json')).json();
+      expect(r.file).toBe(backupFile);
+      expect(r.format).toBe(engine === 'sqlite' ? 'sqlite-online-backup' : 'pg_dump-custom');
+      expect(r.bytes).toBe(statSync(backupFile).size);
+      expect(statSync(backupFile).mode & 0o077).toBe(0);
+      expect(r.contents.certificates).toBe(data.certificateIds.length);
+      expect(r.contents.cas).toBe(2);
+      expect(r.contents.auditHead.hash).toBe(auditBefore.lastHash);
+      expect(r.masterKey).toMatchObject({ includedInBackup: false, source: 'file', path: join(dataDir, 'master.key') });
+      const human = ok(pkim('backup', '--out', `${backupFile}.2`));
+      expect(human.stdout).toMatch(/does NOT include the master key/);
+      expect(human.stdout).toContain(join(dataDir, 'master.key'));
+    });
+
+    it('refuses to restore over a database that holds data unless --force', () => {
+      const r = pkim('restore', '--from', backupFile);
+      expect(r.code).toBe(4);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^error: store\.target_not_empty: .*--force/);
+      expect(listedCertificates(pkim)).toEqual(certsBefore);
+    });
+
+    it('restores into a wiped database: same certificates, audit chain verifies, CA keys still sign', async () => {
+      await wipe();
+      expect(Object.keys(listedCertificates(pkim))).toHaveLength(0); // really gone (and an empty schema exists again)
+      const r = ok(pkim('restore', '--from', backupFile, '--json')).json();
+      expect(r.overwritten).toBe(false);
+      expect(r.audit).toMatchObject({ ok: true, count: auditBefore.count, lastHash: auditBefore.lastHash });
+      expect(r.contents.certificates).toBe(data.certificateIds.length);
+
+      const certs = listedCertificates(pkim);
+      expect(certs).toEqual(certsBefore);
+      expect(certs[data.revokedId]).toBe('revoked');
+      expect(auditVerify(pkim)).toMatchObject({ ok: true, count: auditBefore.count, lastHash: auditBefore.lastHash });
+      const requests = ok(pkim('request', 'list', '--json')).json().items as Array<{ id: string; status: string }>;
+      expect(requests.map((q) => q.status).sort()).toEqual(['issued', 'rejected']);
+      // the software CA key came back from the database and decrypts with the data dir's master.key
+      ok(pkim('cert', 'issue', '--ca', 'issuing', '--subject', 'CN=after-restore.example.com', '--key-type', 'ec-p256',
+        '--out-key', join(tmp.dir, 'after.key'), '--json'));
+      expect(auditVerify(pkim).count).toBeGreaterThan(auditBefore.count);
+    });
+
+    it('--force overwrites newer data with the backup', () => {
+      expect(Object.keys(listedCertificates(pkim))).toHaveLength(data.certificateIds.length + 1);
+      const r = ok(pkim('restore', '--from', backupFile, '--force', '--json')).json();
+      expect(r.overwritten).toBe(true);
+      expect(listedCertificates(pkim)).toEqual(certsBefore);
+      expect(auditVerify(pkim)).toMatchObject({ count: auditBefore.count, lastHash: auditBefore.lastHash });
+    });
+
+    it('rejects a missing backup file with a one-line reason', () => {
+      const r = pkim('restore', '--from', join(tmp.dir, 'nope.backup'), '--force');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^error: input\.invalid: backup file .*nope\.backup' does not exist\n$/);
+    });
+
+    if (engine === 'sqlite') {
+      it('reports a broken audit chain in a restored backup (exit ≠ 0, first broken event named)', () => {
+        const tampered = join(tmp.dir, 'tampered.backup');
+        copyFileSync(backupFile, tampered);
+        const db = new Database(tampered);
+        db.prepare("update audit_events set actor = 'mallory' where seq = 3").run();
+        db.close();
+        const r = pkim('restore', '--from', tampered, '--force');
+        expect(r.code).toBe(4);
+        expect(r.stderr).toMatch(/^error: audit\.chain_broken: restored .* audit chain is broken at event #3 /);
+        expect(pkim('audit', 'verify').code).not.toBe(0);
+        ok(pkim('restore', '--from', backupFile, '--force'));
+        expect(auditVerify(pkim).lastHash).toBe(auditBefore.lastHash);
+      });
+
+      it('refuses to back up a database that does not exist instead of creating an empty one', () => {
+        const empty = join(tmp.dir, 'empty-data');
+        const r = runPkim(['backup', '--out', join(tmp.dir, 'x.backup')], { dataDir: empty });
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(/^error: input\.invalid: backup: there is no SQLite database at/);
+        expect(existsSync(join(empty, 'pkim.db'))).toBe(false);
+      });
+    }
+  });
+}
+
+roundTrip('sqlite', async (dataDir) => ({
+  env: {},
+  async wipe() {
+    // the database file is lost; the data dir keeps master.key
+    for (const suffix of ['', '-wal', '-shm']) rmSync(join(dataDir, `pkim.db${suffix}`), { force: true });
+  },
+}));
+
+let cluster: TestPostgres | undefined;
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+roundTrip('postgres', async () => {
+  cluster = await startPostgres();
+  const url = await cluster.createDatabase();
+  return {
+    env: { PKIM_DATABASE_URL: url },
+    async wipe() {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        await c.query('drop schema public cascade; create schema public; drop schema if exists drizzle cascade');
+      } finally {
+        await c.end();
+      }
+    },
+  };
+});

@@ -1,0 +1,76 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { PKIM_BIN, REPO_ROOT } from '../../../tests/support/cli-runner';
+import { tempDir } from '../../../tests/support/openssl-tools';
+
+interface Served { child: ChildProcess; url: string; stdout: () => string; exited: Promise<number | null> }
+
+/** Spawns `pkim serve --port 0` and waits for the listening line. */
+async function serve(dataDir: string): Promise<Served> {
+  const child = spawn(process.execPath, [PKIM_BIN, '--data-dir', dataDir, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'], {
+    cwd: REPO_ROOT, env: { ...process.env, PKIM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const started = Date.now();
+  while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`pkim serve exited early (${child.exitCode}):\n${out}\n${err}`);
+    if (Date.now() - started > 30_000) throw new Error(`pkim serve did not start:\n${out}\n${err}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1];
+  return { child, url, stdout: () => out, exited };
+}
+
+describe('pkim serve', () => {
+  const tmp = tempDir('pkim-serve-');
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    tmp.cleanup();
+  });
+
+  it('prints the one-time admin credential on first boot only, and finishes an in-flight request on SIGTERM', async () => {
+    const first = await serve(tmp.dir);
+    children.push(first.child);
+    const password = /password: (\S+)/.exec(first.stdout())?.[1];
+    expect(first.stdout()).toMatch(/username: admin/);
+    expect(password).toBeTruthy();
+    expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+
+    // the credential works
+    const login = await fetch(`${first.url}/trpc/user.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    expect(login.status).toBe(200);
+
+    // an OCSP request whose body is still arriving when SIGTERM comes
+    const { port } = new URL(first.url);
+    const body = Buffer.from('3003020100', 'hex'); // not a valid OCSP request: answered as malformedRequest
+    const sock = connect(Number(port), '127.0.0.1');
+    let response = '';
+    sock.on('data', (d) => { response += d.toString('latin1'); });
+    const closed = new Promise<void>((r) => sock.on('close', () => r()));
+    await new Promise<void>((r) => sock.on('connect', () => r()));
+    sock.write(`POST /ocsp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ocsp-request\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+    sock.write(body.subarray(0, 2));
+    await new Promise((r) => setTimeout(r, 300));
+    first.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    sock.write(body.subarray(2));
+    await closed;
+    expect(response).toMatch(/^HTTP\/1\.1 200/);
+    expect(response).toMatch(/content-type: application\/ocsp-response/i);
+    expect(await first.exited).toBe(0);
+    expect(first.stdout()).toMatch(/pkim stopped/);
+
+    const second = await serve(tmp.dir);
+    children.push(second.child);
+    expect(second.stdout()).not.toMatch(/password:/);
+    expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+  });
+});

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appRouter } from '@pkim/server';
+import { ROLE_PERMISSIONS, type Actor } from '@pkim/authority';
+import { ACTORS, ROLES, callerFor, openAuthorityFixture, trpcError, type AuthorityFixture, type RoleName } from './server-test-support';
+
+const ALL: RoleName[] = ['admin', 'operator', 'auditor', 'requester'];
+const READERS: RoleName[] = ['admin', 'operator', 'auditor'];
+const ISSUERS: RoleName[] = ['admin', 'operator'];
+const ADMIN: RoleName[] = ['admin'];
+
+/**
+ * The designed access of every procedure (written out by hand, not derived from ROLE_PERMISSIONS,
+ * so a change of the role table that changes who may call what makes this test fail).
+ */
+const ACCESS: Record<string, RoleName[] | 'public'> = {
+  'ca.list': ALL, 'ca.get': ALL, 'ca.exportChain': ALL,
+  'ca.create': ADMIN, 'ca.setStatus': ADMIN, 'ca.revoke': ADMIN, 'ca.delete': ADMIN,
+  'certificate.list': READERS, 'certificate.get': READERS, 'certificate.expiring': READERS,
+  'certificate.issue': ISSUERS, 'certificate.issueWithKey': ISSUERS, 'certificate.revoke': ISSUERS,
+  'request.submit': ['admin', 'operator', 'requester'], 'request.list': ALL, 'request.get': ALL,
+  'request.approve': ISSUERS, 'request.reject': ISSUERS,
+  'audit.list': ['admin', 'auditor'], 'audit.verify': ['admin', 'auditor'],
+  'user.me': ALL, 'user.changePassword': ALL,
+  'user.list': ADMIN, 'user.create': ADMIN, 'user.setRole': ADMIN, 'user.disable': ADMIN,
+  'user.login': 'public', 'user.logout': 'public',
+  'token.create': ADMIN, 'token.list': ADMIN, 'token.revoke': ADMIN,
+  'system.health': ALL, 'system.info': ALL, 'system.stats': ALL,
+};
+
+type AnyFn = (input?: unknown) => Promise<unknown>;
+function procedureOf(caller: unknown, path: string): AnyFn {
+  return path.split('.').reduce((o: any, k) => o[k], caller) as AnyFn;
+}
+
+describe('tRPC permission matrix', () => {
+  let fx: AuthorityFixture;
+  beforeAll(async () => {
+    fx = await openAuthorityFixture();
+  });
+  afterAll(async () => fx?.close());
+
+  it('covers every procedure of the app router, and only those', () => {
+    const procedures = Object.keys((appRouter as unknown as { _def: { procedures: Record<string, unknown> } })._def.procedures).sort();
+    expect(procedures).toEqual(Object.keys(ACCESS).sort());
+  });
+
+  it('declares a permission on every procedure that is not public', () => {
+    const procs = (appRouter as unknown as { _def: { procedures: Record<string, { _def: { meta?: { permission?: string; public?: boolean } } }> } })._def.procedures;
+    for (const [path, p] of Object.entries(procs)) {
+      if (ACCESS[path] === 'public') expect(p._def.meta?.public, path).toBe(true);
+      else expect(p._def.meta?.permission, path).toBeTruthy();
+    }
+  });
+
+  const cases = Object.entries(ACCESS).flatMap(([path, allowed]) =>
+    ROLES.map((role) => ({ path, role, allowed: allowed === 'public' || allowed.includes(role) })));
+
+  it.each(cases)('$role calling $path is allowed=$allowed', async ({ path, role, allowed }) => {
+    const fn = procedureOf(callerFor(fx.authority, ACTORS[role]), path);
+    let code: string | undefined;
+    try {
+      await fn(undefined); // undefined input: authorized calls fail validation (BAD_REQUEST) or succeed, nothing changes
+    } catch (e) {
+      code = (e as { code?: string }).code;
+    }
+    if (allowed) expect(['FORBIDDEN', 'UNAUTHORIZED']).not.toContain(code);
+    else expect(code).toBe('FORBIDDEN');
+  });
+
+  it.each(Object.keys(ACCESS).filter((p) => ACCESS[p] !== 'public'))('refuses %s without authentication (UNAUTHORIZED)', async (path) => {
+    const e = await trpcError(procedureOf(callerFor(fx.authority, undefined), path)(undefined));
+    expect(e.code).toBe('UNAUTHORIZED');
+  });
+
+  it('lets token scopes narrow a role: an operator token scoped to certificate:issue cannot revoke', async () => {
+    const scoped: Actor = { id: 'tok_scoped', name: 'ci', role: 'operator', scopes: ['certificate:issue'] };
+    const caller = callerFor(fx.authority, scoped);
+    expect((await trpcError(caller.certificate.issue(undefined as never))).code).toBe('BAD_REQUEST');
+    expect((await trpcError(caller.certificate.revoke({ ref: 'crt_x' }))).code).toBe('FORBIDDEN');
+    expect((await trpcError(caller.ca.list())).code).toBe('FORBIDDEN');
+    const me = await caller.user.me();
+    expect(me.permissions).toEqual(['certificate:issue', 'account:self']);
+  });
+
+  it('keeps the matrix consistent with ROLE_PERMISSIONS for the admin role (admin can do everything)', () => {
+    for (const [path, allowed] of Object.entries(ACCESS)) if (allowed !== 'public') expect(allowed, path).toContain('admin');
+    expect(ROLE_PERMISSIONS.admin.length).toBeGreaterThan(10);
+  });
+
+  it('changed nothing while running the matrix (no CA, certificate, user or token was created)', async () => {
+    expect(await fx.authority.store.cas.list()).toHaveLength(0);
+    expect(await fx.authority.store.users.count()).toBe(0);
+    expect(await fx.authority.store.tokens.list()).toHaveLength(0);
+  });
+});

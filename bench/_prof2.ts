@@ -1,0 +1,20 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { buildCsr, parseDn, toPem } from '@pkim/core';
+import { createAuthority } from '@pkim/authority';
+const admin = { id: 'bench', role: 'admin' as const };
+const csrs: string[] = [];
+for (let i = 0; i < 64; i++) {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  csrs.push(toPem(await buildCsr({ subject: parseDn(`CN=h${i}.example.com`), sans: { dns: [`h${i}.example.com`] }, publicKey: new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })), keyType: 'ec-p256' }, (d) => new Uint8Array(sign('sha256', d, privateKey))), 'CERTIFICATE REQUEST'));
+}
+const dir = mkdtempSync(join(tmpdir(), 'pkim-prof-'));
+const a = await createAuthority({ dataDir: dir, logger: pino({ level: 'silent' }) });
+const root = await a.cas.create({ name: 'r', subject: 'CN=R', keyType: 'ec-p256' }, admin);
+let n = 0; const end = Date.now() + 4000;
+await Promise.all(Array.from({ length: 16 }, async () => { while (Date.now() < end) { await a.issuance.issueFromCsr({ caId: root.ca.id, csrPem: csrs[n++ % 64], profile: 'tls-server' }, admin); } }));
+console.log('issued', n, (n / 4).toFixed(0), '/s');
+await a.close();

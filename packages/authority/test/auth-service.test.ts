@@ -1,0 +1,235 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { PkiError, fixedClock } from '@pkim/shared';
+import {
+  createAuthority, hashPassword, verifyPassword, needsRehash, sha256Hex, authorize, hasPermission, ROLE_PERMISSIONS,
+  PERMISSIONS, BOOTSTRAP_SETTING, type Authority, type Actor,
+} from '@pkim/authority';
+import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
+import { tempDir } from '../../../tests/support/openssl-tools';
+
+const silent = pino({ level: 'silent' });
+const cliAdmin: Actor = { id: 'cli:test', name: 'test', role: 'admin' };
+
+async function expectPkiError(p: Promise<unknown> | (() => unknown), code: string): Promise<PkiError> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    expect(e).toBeInstanceOf(PkiError);
+    expect((e as PkiError).code).toBe(code);
+    return e as PkiError;
+  }
+  throw new Error(`expected PkiError ${code}, but the call succeeded`);
+}
+
+describe('password hashing', () => {
+  it('stores scrypt$N$r$p$salt$hash with a per-user salt and verifies only the right password', async () => {
+    const a = await hashPassword('correct horse battery staple');
+    const b = await hashPassword('correct horse battery staple');
+    expect(a).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    expect(a).not.toBe(b); // different salts
+    expect(await verifyPassword('correct horse battery staple', a)).toBe(true);
+    expect(await verifyPassword('correct horse battery stapl', a)).toBe(false);
+    expect(await verifyPassword('x', 'not-a-hash')).toBe(false);
+    expect(await verifyPassword('x', 'scrypt$99999999$8$1$AA==$AA==')).toBe(false);
+    expect(needsRehash('scrypt$1024$8$1$AA$AA')).toBe(true);
+    expect(needsRehash(a)).toBe(false);
+  });
+});
+
+describe('permissions', () => {
+  it('grants admins everything and narrows other roles as designed', () => {
+    expect(ROLE_PERMISSIONS.admin).toEqual(PERMISSIONS);
+    expect(hasPermission({ id: 'u', role: 'operator' }, 'certificate:revoke')).toBe(true);
+    expect(hasPermission({ id: 'u', role: 'operator' }, 'ca:write')).toBe(false);
+    expect(hasPermission({ id: 'u', role: 'auditor' }, 'audit:read')).toBe(true);
+    expect(hasPermission({ id: 'u', role: 'auditor' }, 'certificate:issue')).toBe(false);
+    expect(hasPermission({ id: 'u', role: 'requester' }, 'request:submit')).toBe(true);
+    expect(hasPermission({ id: 'u', role: 'requester' }, 'certificate:read')).toBe(false);
+  });
+
+  it('lets token scopes narrow a role but never widen it', () => {
+    const scoped: Actor = { id: 'tok_1', role: 'operator', scopes: ['certificate:issue'] };
+    expect(hasPermission(scoped, 'certificate:issue')).toBe(true);
+    expect(hasPermission(scoped, 'certificate:revoke')).toBe(false);
+    expect(hasPermission({ id: 'tok_2', role: 'operator', scopes: ['certificate:*'] }, 'certificate:revoke')).toBe(true);
+    expect(hasPermission({ id: 'tok_3', role: 'requester', scopes: ['*'] }, 'ca:write')).toBe(false);
+  });
+
+  it('throws auth.unauthenticated without an actor and auth.forbidden without the permission', async () => {
+    await expectPkiError(() => authorize(undefined, 'ca:read'), 'auth.unauthenticated');
+    const e = await expectPkiError(() => authorize({ id: 'u', role: 'auditor' }, 'ca:write'), 'auth.forbidden');
+    expect(e.kind).toBe('forbidden');
+  });
+});
+
+describe.each(ENGINES)('auth service on $name', (engine) => {
+  let handle: EngineHandle;
+  let tmp: ReturnType<typeof tempDir>;
+  let databaseUrl: string | undefined;
+  let authority: Authority;
+  const clock = fixedClock(Date.UTC(2026, 0, 1));
+
+  const open = () => createAuthority({ dataDir: tmp.dir, databaseUrl, logger: silent, clock });
+  const actions = async () => (await authority.audit.list({ limit: 1000, order: 'asc' })).map((e) => e.action);
+
+  beforeAll(async () => {
+    handle = await engine.start();
+    databaseUrl = await handle.fresh();
+    tmp = tempDir();
+    authority = await open();
+  });
+
+  afterAll(async () => {
+    await authority?.close();
+    await handle?.stop();
+    tmp?.cleanup();
+  });
+
+  it('creates the bootstrap admin once, returns its password once, and not again after a restart', async () => {
+    const first = await authority.auth.ensureBootstrapAdmin();
+    expect(first.created).toBe(true);
+    if (!first.created) throw new Error('unreachable');
+    expect(first.username).toBe('admin');
+    expect(first.password.length).toBeGreaterThanOrEqual(20);
+    expect(await authority.auth.ensureBootstrapAdmin()).toEqual({ created: false });
+    expect(await authority.store.settings.get(BOOTSTRAP_SETTING)).toBeTruthy();
+    const row = await authority.store.users.findByUsername('admin');
+    expect(row?.passwordHash).toMatch(/^scrypt\$/);
+    expect(row?.passwordHash).not.toContain(first.password);
+
+    await authority.close();
+    authority = await open();
+    expect(await authority.auth.ensureBootstrapAdmin()).toEqual({ created: false });
+    const login = await authority.auth.login('admin', first.password, { ip: '127.0.0.1' });
+    expect(login.actor.role).toBe('admin');
+    const created = (await authority.audit.list({ action: 'user.created', limit: 10 }));
+    expect(created).toHaveLength(1);
+    expect(created[0].details).toMatchObject({ username: 'admin', bootstrap: true });
+    expect(JSON.stringify(created[0].details)).not.toContain(first.password);
+  });
+
+  it('creates users with validated names, roles and passwords; names are unique', async () => {
+    const u = await authority.auth.createUser({ username: 'olivia', password: 'operator-password-1', role: 'operator' }, cliAdmin);
+    expect(u).toMatchObject({ username: 'olivia', role: 'operator' });
+    expect(u.id).toMatch(/^usr_/);
+    await expectPkiError(authority.auth.createUser({ username: 'olivia', password: 'operator-password-1', role: 'operator' }, cliAdmin), 'user.name_taken');
+    await expectPkiError(authority.auth.createUser({ username: 'bob', password: 'short', role: 'operator' }, cliAdmin), 'user.weak_password');
+    await expectPkiError(authority.auth.createUser({ username: 'b ad', password: 'long-enough-password', role: 'operator' }, cliAdmin), 'input.invalid');
+    await expectPkiError(authority.auth.createUser({ username: 'bob', password: 'long-enough-password', role: 'root' as 'admin' }, cliAdmin), 'input.invalid');
+    await expectPkiError(authority.auth.createUser({ username: 'bob', password: 'long-enough-password', role: 'admin' }, { id: u.id, role: 'operator' }), 'auth.forbidden');
+    expect((await authority.auth.listUsers()).map((x) => x.username).sort()).toEqual(['admin', 'olivia']);
+  });
+
+  it('logs in with a random session secret of which only the SHA-256 is stored, and expires sessions after 12 h', async () => {
+    const r = await authority.auth.login('olivia', 'operator-password-1', { ip: '10.0.0.1' });
+    expect(r.sessionToken.length).toBeGreaterThanOrEqual(40);
+    expect(r.csrfToken.length).toBeGreaterThanOrEqual(30);
+    expect(r.expiresAt - clock.now()).toBe(12 * 3_600_000);
+    expect(await authority.store.sessions.findByHash(r.sessionToken)).toBeUndefined();
+    const stored = await authority.store.sessions.findByHash(sha256Hex(r.sessionToken));
+    expect(stored?.userId).toBe(r.actor.id);
+    const s = await authority.auth.authenticateSession(r.sessionToken);
+    expect(s?.actor).toMatchObject({ id: r.actor.id, name: 'olivia', role: 'operator' });
+    expect(s?.csrfToken).toBe(r.csrfToken);
+    expect(await authority.auth.authenticateSession(`${r.sessionToken}x`)).toBeUndefined();
+
+    clock.advance(12 * 3_600_000 + 1);
+    expect(await authority.auth.authenticateSession(r.sessionToken)).toBeUndefined();
+    expect(await authority.store.sessions.findByHash(sha256Hex(r.sessionToken))).toBeUndefined();
+  });
+
+  it('ends a session on logout and audits login and logout', async () => {
+    const r = await authority.auth.login('olivia', 'operator-password-1', {});
+    await authority.auth.logout(r.sessionToken);
+    expect(await authority.auth.authenticateSession(r.sessionToken)).toBeUndefined();
+    const all = await actions();
+    expect(all).toContain('auth.login');
+    expect(all).toContain('auth.logout');
+  });
+
+  it('locks an account after 5 failed logins for 15 minutes, even for the right password, and audits it', async () => {
+    await authority.auth.createUser({ username: 'mallory-target', password: 'target-password-1', role: 'auditor' }, cliAdmin);
+    for (let i = 0; i < 5; i++) {
+      await expectPkiError(authority.auth.login('mallory-target', `wrong-${i}`, { ip: `192.0.2.${i}` }), 'auth.invalid_credentials');
+    }
+    const locked = await expectPkiError(authority.auth.login('mallory-target', 'target-password-1', { ip: '192.0.2.9' }), 'auth.locked');
+    expect(locked.kind).toBe('rate_limited');
+    const events = await authority.audit.list({ action: 'auth.locked', limit: 10 });
+    expect(events).toHaveLength(1);
+    expect(events[0].target).toBe((await authority.store.users.findByUsername('mallory-target'))?.id);
+    expect((await authority.audit.list({ action: 'auth.login_failed', limit: 100 })).length).toBeGreaterThanOrEqual(6);
+    const listed = (await authority.auth.listUsers()).find((u) => u.username === 'mallory-target');
+    expect(listed?.lockedUntil).toBe(clock.now() + 15 * 60_000);
+
+    clock.advance(15 * 60_000 + 1);
+    const ok = await authority.auth.login('mallory-target', 'target-password-1', {});
+    expect(ok.actor.role).toBe('auditor');
+  });
+
+  it('refuses unknown users and disabled users with the same error', async () => {
+    await expectPkiError(authority.auth.login('nobody', 'whatever-password', {}), 'auth.invalid_credentials');
+    const u = await authority.auth.createUser({ username: 'dave', password: 'dave-password-12', role: 'requester' }, cliAdmin);
+    const s = await authority.auth.login('dave', 'dave-password-12', {});
+    await authority.auth.setUserDisabled(u.id, true, cliAdmin);
+    await expectPkiError(authority.auth.login('dave', 'dave-password-12', {}), 'auth.invalid_credentials');
+    expect(await authority.auth.authenticateSession(s.sessionToken)).toBeUndefined();
+    await authority.auth.setUserDisabled(u.id, false, cliAdmin);
+    expect((await authority.auth.login('dave', 'dave-password-12', {})).actor.id).toBe(u.id);
+  });
+
+  it('changes a password only with the old one, lets an admin reset it, and keeps the last admin', async () => {
+    const u = await authority.auth.createUser({ username: 'erin', password: 'erin-password-12', role: 'operator' }, cliAdmin);
+    const self: Actor = { id: u.id, name: 'erin', role: 'operator' };
+    await expectPkiError(authority.auth.changePassword(u.id, 'wrong-old-password', 'erin-password-34', self), 'auth.invalid_credentials');
+    await authority.auth.changePassword(u.id, 'erin-password-12', 'erin-password-34', self);
+    await expectPkiError(authority.auth.login('erin', 'erin-password-12', {}), 'auth.invalid_credentials');
+    await authority.auth.changePassword(u.id, '', 'erin-password-56', cliAdmin);
+    expect((await authority.auth.login('erin', 'erin-password-56', {})).actor.id).toBe(u.id);
+    await expectPkiError(authority.auth.changePassword((await authority.store.users.findByUsername('admin'))!.id, '', 'x-password-1234', self), 'auth.forbidden');
+
+    const adminId = (await authority.store.users.findByUsername('admin'))!.id;
+    await expectPkiError(authority.auth.setUserRole(adminId, 'operator', cliAdmin), 'user.last_admin');
+    await expectPkiError(authority.auth.setUserDisabled(adminId, true, cliAdmin), 'user.last_admin');
+    await authority.auth.setUserRole(u.id, 'admin', cliAdmin);
+    await authority.auth.setUserRole(adminId, 'operator', cliAdmin);
+    await authority.auth.setUserRole(adminId, 'admin', cliAdmin);
+    expect(await actions()).toEqual(expect.arrayContaining(['user.password_changed', 'user.password_reset', 'user.role_changed']));
+  });
+
+  it('issues pkim_ tokens shown once, stored as SHA-256, with role, scopes, expiry and lastUsedAt', async () => {
+    const t = await authority.auth.createToken({ name: 'ci', role: 'operator', scopes: ['certificate:issue'], expiresInMs: 3_600_000 }, cliAdmin);
+    expect(t.token).toMatch(/^pkim_[A-Za-z0-9_-]{40,}$/);
+    expect(t.id).toMatch(/^tok_/);
+    const row = await authority.store.tokens.findById(t.id);
+    expect(row?.tokenHash).toBe(sha256Hex(t.token));
+    expect(JSON.stringify(row)).not.toContain(t.token);
+    expect(row?.lastUsedAt).toBeNull();
+
+    const actor = await authority.auth.authenticateToken(t.token);
+    expect(actor).toEqual({ id: t.id, name: 'ci', role: 'operator', scopes: ['certificate:issue'] });
+    await new Promise((r) => setTimeout(r, 50)); // lastUsedAt is written in the background
+    expect((await authority.store.tokens.findById(t.id))?.lastUsedAt).toBe(clock.now());
+    expect(await authority.auth.authenticateToken('pkim_not-a-token')).toBeUndefined();
+    expect(await authority.auth.authenticateToken(t.token.replace('pkim_', 'xxxx_'))).toBeUndefined();
+
+    clock.advance(3_600_000);
+    expect(await authority.auth.authenticateToken(t.token)).toBeUndefined();
+  });
+
+  it('revokes tokens immediately, refuses bad scopes, and audits token events', async () => {
+    const t = await authority.auth.createToken({ name: 'revoke-me', role: 'auditor' }, cliAdmin);
+    expect((await authority.auth.authenticateToken(t.token))?.scopes).toBeUndefined();
+    await authority.auth.revokeToken(t.id, cliAdmin);
+    expect(await authority.auth.authenticateToken(t.token)).toBeUndefined();
+    await expectPkiError(authority.auth.revokeToken(t.id, cliAdmin), 'token.already_revoked');
+    await expectPkiError(authority.auth.revokeToken('tok_missing', cliAdmin), 'token.not_found');
+    await expectPkiError(authority.auth.createToken({ name: 'x', role: 'operator', scopes: ['root:everything'] }, cliAdmin), 'input.invalid');
+    await expectPkiError(authority.auth.createToken({ name: 'x', role: 'admin' }, { id: 'usr_x', role: 'operator' }), 'auth.forbidden');
+    const listed = (await authority.auth.listTokens()).find((x) => x.id === t.id);
+    expect(listed?.revokedAt).not.toBeNull();
+    expect(JSON.stringify(await authority.auth.listTokens())).not.toMatch(/pkim_/);
+    expect(await actions()).toEqual(expect.arrayContaining(['token.created', 'token.revoked']));
+    expect((await authority.audit.verify()).ok).toBe(true);
+  });
+});
