@@ -2,6 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { pino } from 'pino';
+import { createAuthority } from '@pkim/authority';
 import type { CliResult } from '../../../tests/support/cli-runner';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 
@@ -55,4 +57,33 @@ export function listedCertificates(pkim: Pkim): Record<string, string> {
 
 export function auditVerify(pkim: Pkim): { ok: boolean; count: number; lastHash: string } {
   return ok(pkim('audit', 'verify', '--json')).json();
+}
+
+/**
+ * The same data as `populate`, built in-process with the same wiring the CLI uses (`createAuthority`)
+ * — much faster than one CLI process per step, for tests whose subject is not the building itself.
+ */
+export async function populateInProcess(dataDir: string, databaseUrl?: string): Promise<Populated> {
+  const a = await createAuthority({ dataDir, databaseUrl, logger: pino({ level: 'silent' }) });
+  const actor = { id: 'test:populate', role: 'admin' as const };
+  try {
+    const root = await a.cas.create({ name: 'root', subject: 'CN=Copy Root CA,O=Example', keyType: 'ec-p256' }, actor);
+    const issuing = await a.cas.create({ name: 'issuing', subject: 'CN=Copy Issuing CA,O=Example', keyType: 'ec-p256', parentId: root.ca.id }, actor);
+    const certificateIds: string[] = [];
+    for (const host of ['a', 'b', 'c']) {
+      const r = await a.issuance.issueWithKey({ caId: issuing.ca.id, profile: 'tls-server', subject: `CN=${host}.example.com`, sans: { dns: [`${host}.example.com`] }, keyType: 'ec-p256' }, actor);
+      certificateIds.push(r.certificate.id);
+    }
+    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=csr.example.com', sans: ['DNS:csr.example.com'] });
+    certificateIds.push((await a.issuance.issueFromCsr({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, actor)).certificate.id);
+    const r1 = await a.requests.submit({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, actor);
+    const r2 = await a.requests.submit({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, actor);
+    certificateIds.push((await a.requests.approve(r1.id, actor)).issued.certificate.id);
+    await a.requests.reject(r2.id, 'duplicate', actor);
+    const revokedId = certificateIds[1]!;
+    await a.certificates.revoke(revokedId, 'keyCompromise', actor);
+    return { rootId: root.ca.id, issuingId: issuing.ca.id, certificateIds, revokedId, requestIds: [r1.id, r2.id] };
+  } finally {
+    await a.close();
+  }
 }

@@ -26,7 +26,7 @@ export interface StartServerOptions {
 export interface RunningServer {
   app: FastifyInstance;
   authority: Authority;
-  /** e.g. http://127.0.0.1:8443 */
+  /** e.g. http://127.0.0.1:8200 */
   url: string;
   /** stops accepting connections, finishes in-flight requests, stops jobs, closes the authority */
   close(): Promise<void>;
@@ -34,7 +34,7 @@ export interface RunningServer {
 
 /** Resolves options with the PKIM_* environment as fallback. */
 export function serverOptionsFromEnv(opts: StartServerOptions, env: Record<string, string | undefined> = process.env): Required<Pick<StartServerOptions, 'host' | 'port' | 'dataDir' | 'logLevel'>> & StartServerOptions {
-  const port = opts.port ?? (env.PKIM_PORT ? Number(env.PKIM_PORT) : 8443);
+  const port = opts.port ?? (env.PKIM_PORT ? Number(env.PKIM_PORT) : 8200);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new PkiError('input.invalid', `invalid port '${env.PKIM_PORT ?? opts.port}'`);
   return {
     ...opts,

@@ -10,7 +10,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
   program.command('serve')
     .description('run the PKI Manager server (first boot prints the one-time admin password)')
     .option('--host <host>', 'listen address (env PKIM_HOST, default 127.0.0.1)')
-    .option('--port <port>', 'listen port (env PKIM_PORT, default 8443)', intOption)
+    .option('--port <port>', 'listen port (env PKIM_PORT, default 8200)', intOption)
     .option('--public-url <url>', 'external base URL put into certificates (CRL, OCSP, AIA) (env PKIM_PUBLIC_URL)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env PKIM_LOG_LEVEL, default info)')
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (env PKIM_TLS_CERT)')
