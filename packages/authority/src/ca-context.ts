@@ -19,6 +19,8 @@ export interface CaContextLoader {
   /** loads any CA with a certificate (for CRL/OCSP/export) */
   load(caId: string): Promise<CaContext>;
   fromRow(ca: CaRow): CaContext;
+  /** PEM chain from this CA up to its root (this CA first), cached per CA certificate */
+  chainPem(ca: CaRow): Promise<string>;
 }
 
 export function createCaContextLoader(store: Store): CaContextLoader {
@@ -44,9 +46,27 @@ export function createCaContextLoader(store: Store): CaContextLoader {
     return fromRow(ca);
   }
 
+  const chains = new Map<string, { fingerprint: string | null; pem: string }>();
+  async function chainPem(ca: CaRow): Promise<string> {
+    const hit = chains.get(ca.id);
+    if (hit && hit.fingerprint === ca.fingerprintSha256) return hit.pem;
+    const pems: string[] = [];
+    const seen = new Set<string>();
+    let cur: CaRow | undefined = ca;
+    while (cur && !seen.has(cur.id)) {
+      seen.add(cur.id);
+      if (cur.certificatePem) pems.push(cur.certificatePem.trim());
+      cur = cur.parentId ? await store.cas.findById(cur.parentId) : undefined;
+    }
+    const pem = pems.length ? `${pems.join('\n')}\n` : '';
+    chains.set(ca.id, { fingerprint: ca.fingerprintSha256, pem });
+    return pem;
+  }
+
   return {
     load,
     fromRow,
+    chainPem,
     async loadActive(caId, now) {
       const ctx = await load(caId);
       const { ca } = ctx;

@@ -29,20 +29,8 @@ const CA_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
 export function createCaService(deps: CaServiceDeps): CaService & CaRevocationService {
   const { store, keys, clock, logger, contexts } = deps;
 
-  async function chainPemOf(ca: CaRow): Promise<string> {
-    const pems: string[] = [];
-    let cur: CaRow | undefined = ca;
-    const seen = new Set<string>();
-    while (cur && !seen.has(cur.id)) {
-      seen.add(cur.id);
-      if (cur.certificatePem) pems.push(cur.certificatePem.trim());
-      cur = cur.parentId ? await store.cas.findById(cur.parentId) : undefined;
-    }
-    return pems.length ? `${pems.join('\n')}\n` : '';
-  }
-
   async function view(ca: CaRow): Promise<CaView> {
-    return { ca, certificatePem: ca.certificatePem, chainPem: await chainPemOf(ca) };
+    return { ca, certificatePem: ca.certificatePem, chainPem: await contexts.chainPem(ca) };
   }
 
   async function checkName(name: string): Promise<void> {

@@ -98,21 +98,8 @@ export function createIssuanceService(deps: IssuanceServiceDeps): IssuanceServic
         notAfter: row.notAfter, requestId: row.requestId, fingerprint: row.fingerprintSha256,
       })],
     });
-    const chainPem = `${[ctx.ca.certificatePem!.trim(), ...(await parentChain(ctx.ca.parentId))].join('\n')}\n`;
+    const chainPem = await contexts.chainPem(ctx.ca);
     return { certificate: row, certificatePem: row.certificatePem, chainPem };
-  }
-
-  async function parentChain(parentId: string | null): Promise<string[]> {
-    const out: string[] = [];
-    const seen = new Set<string>();
-    while (parentId && !seen.has(parentId)) {
-      seen.add(parentId);
-      const p = await store.cas.findById(parentId);
-      if (!p) break;
-      if (p.certificatePem) out.push(p.certificatePem.trim());
-      parentId = p.parentId;
-    }
-    return out;
   }
 
   async function issueFromCsr(input: IssueFromCsrInput, actor: Actor): Promise<IssuedCertificate> {

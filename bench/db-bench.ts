@@ -1,0 +1,271 @@
+// `npm run bench:db`: SQLite vs PostgreSQL.
+//  (1) issuance/s (CSR → policy → lint → sign → verify → certificate + audit row) with 1 and 2
+//      "instances". An instance is a separate OS process with its own `createAuthority` (own store,
+//      own connection pool / SQLite handle, own key backend), all on the same database — exactly what
+//      two `pkim serve` processes are, minus HTTP. Each runs BENCH_IN_FLIGHT issuances at once.
+//  (2) certificate list/search page latency (p50/p99, page size 100) over BENCH_ROWS (default
+//      1,000,000) synthetic certificate rows: first page, a deep page via a keyset cursor, status
+//      filter, CA filter, CA+status, expiring-before, substring search.
+// Bounded: BENCH_SECONDS (default 5) per issuance configuration, BENCH_SAMPLES (default 30) per query.
+// Everything (PostgreSQL cluster, temp dirs) is removed at the end. Prints markdown tables.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { pino } from 'pino';
+import { createAuthority } from '@pkim/authority';
+import { openStore, type CertificateQuery, type Store } from '@pkim/store';
+import { opensslCsr } from '../tests/support/openssl-tools';
+import { startPostgres } from '../tests/support/postgres';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
+const SELF = fileURLToPath(import.meta.url);
+const silent = pino({ level: 'silent' });
+const actor = { id: 'bench', role: 'admin' as const };
+
+// ---------------------------------------------------------------------------------------------
+// worker process: one "instance"
+// ---------------------------------------------------------------------------------------------
+async function worker(): Promise<void> {
+  const cfg = JSON.parse(process.argv[3]!) as { dataDir: string; databaseUrl: string; caId: string; csrFile: string };
+  const csrs = JSON.parse(readFileSync(cfg.csrFile, 'utf8')) as string[];
+  const a = await createAuthority({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl, logger: silent });
+  // warm up (key load, prepared statements, JIT)
+  for (let i = 0; i < 5; i++) await a.issuance.issueFromCsr({ caId: cfg.caId, csrPem: csrs[i % csrs.length]!, profile: 'tls-server' }, actor);
+  process.stdout.write('ready\n');
+  await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+  let n = 0;
+  let errors = 0;
+  const start = performance.now();
+  const end = start + SECONDS * 1000;
+  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
+    while (performance.now() < end) {
+      try {
+        await a.issuance.issueFromCsr({ caId: cfg.caId, csrPem: csrs[n % csrs.length]!, profile: 'tls-server' }, actor);
+        n++;
+      } catch {
+        errors++;
+      }
+    }
+  }));
+  const seconds = (performance.now() - start) / 1000;
+  await a.close();
+  process.stdout.write(`${JSON.stringify({ n, errors, seconds })}\n`);
+}
+
+interface WorkerResult { n: number; errors: number; seconds: number }
+
+async function runInstances(count: number, cfg: { databaseUrl: string; caId: string; csrFile: string; dataDir: string }): Promise<WorkerResult[]> {
+  const procs = Array.from({ length: count }, () => spawn(process.execPath, ['--import', 'tsx', SELF, 'worker', JSON.stringify(cfg)], {
+    stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PKIM_LOG_LEVEL: 'silent' },
+  }));
+  const outputs = procs.map((p) => {
+    let buf = '';
+    const lines: string[] = [];
+    const waiters: Array<() => void> = [];
+    p.stdout!.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+        waiters.splice(0).forEach((w) => w());
+      }
+    });
+    const exited = new Promise<number | null>((r) => p.once('exit', r));
+    const nextLine = async (): Promise<string> => {
+      for (;;) {
+        if (lines.length) return lines.shift()!;
+        const code = await Promise.race([new Promise<'line'>((r) => waiters.push(() => r('line'))), exited.then(() => 'exit' as const)]);
+        if (code === 'exit' && !lines.length) throw new Error('bench worker exited early');
+      }
+    };
+    return { nextLine, exited };
+  });
+  for (const o of outputs) if ((await o.nextLine()) !== 'ready') throw new Error('bench worker did not get ready');
+  for (const p of procs) p.stdin!.write('go\n');
+  const results = await Promise.all(outputs.map(async (o) => JSON.parse(await o.nextLine()) as WorkerResult));
+  await Promise.all(outputs.map((o) => o.exited));
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// list/search latency over many rows
+// ---------------------------------------------------------------------------------------------
+const PEM = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(64)}\n-----END CERTIFICATE-----\n`;
+const NOW = Date.UTC(2026, 0, 1);
+const DAY = 86_400_000;
+
+function syntheticRow(i: number, caIds: string[]) {
+  const status = i % 20 === 0 ? 'revoked' : i % 20 === 1 ? 'expired' : 'active';
+  const cn = `host${i}.svc${i % 1000}.example.com`;
+  return {
+    id: `crt_bench${String(i).padStart(9, '0')}`, caId: caIds[i % caIds.length]!, serialHex: i.toString(16).padStart(40, '0'),
+    subjectDn: `CN=${cn}`, commonName: cn, sans: { dns: [cn] }, profile: i % 3 === 0 ? 'tls-client' : 'tls-server', keyType: 'ec-p256',
+    notBefore: NOW - 30 * DAY + i, notAfter: NOW + (i % 730) * DAY, status, revokedAt: status === 'revoked' ? NOW : null,
+    revocationReason: status === 'revoked' ? 'keyCompromise' : null, fingerprintSha256: i.toString(16).padStart(64, '0'),
+    certificatePem: PEM, requestId: null, issuedBy: 'bench', createdAt: NOW - ROWS + i,
+  };
+}
+
+/** SQLite: `importRows` in batches of 20,000 (one transaction each). */
+async function fillSqlite(store: Store, caIds: string[]): Promise<void> {
+  for (let i = 0; i < ROWS; i += 20_000) {
+    const rows = [];
+    for (let j = i; j < Math.min(ROWS, i + 20_000); j++) rows.push(syntheticRow(j, caIds));
+    await store.importRows('certificates', rows);
+  }
+}
+
+/** PostgreSQL: the same rows generated server-side in one INSERT … SELECT generate_series (COPY-class speed). */
+async function fillPostgres(url: string, caIds: string[]): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`insert into certificates (id, ca_id, serial_hex, subject_dn, common_name, sans, profile, key_type, not_before, not_after,
+        status, revoked_at, revocation_reason, fingerprint_sha256, certificate_pem, request_id, issued_by, created_at)
+      select 'crt_bench' || lpad(i::text, 9, '0'), ($1::text[])[(i % $2) + 1], lpad(to_hex(i), 40, '0'),
+        'CN=host' || i || '.svc' || (i % 1000) || '.example.com', 'host' || i || '.svc' || (i % 1000) || '.example.com',
+        json_build_object('dns', json_build_array('host' || i || '.svc' || (i % 1000) || '.example.com'))::text,
+        case when i % 3 = 0 then 'tls-client' else 'tls-server' end, 'ec-p256', $3::bigint - 30 * $4::bigint + i, $3::bigint + (i % 730) * $4::bigint,
+        case when i % 20 = 0 then 'revoked' when i % 20 = 1 then 'expired' else 'active' end,
+        case when i % 20 = 0 then $3::bigint end, case when i % 20 = 0 then 'keyCompromise' end,
+        lpad(to_hex(i), 64, '0'), $5, null, 'bench', $3::bigint - $6::bigint + i
+      from generate_series(0, $6::int - 1) as i`, [caIds, caIds.length, NOW, DAY, PEM, ROWS]);
+    await c.query('analyze certificates');
+  } finally {
+    await c.end();
+  }
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function latency(fn: () => Promise<unknown>): Promise<{ p50: number; p99: number }> {
+  await fn();
+  const t: number[] = [];
+  for (let i = 0; i < SAMPLES; i++) {
+    const s = performance.now();
+    await fn();
+    t.push(performance.now() - s);
+  }
+  t.sort((a, b) => a - b);
+  return { p50: pct(t, 50), p99: pct(t, 99) };
+}
+
+async function listLatencies(store: Store, caIds: string[]): Promise<Array<[string, { p50: number; p99: number }, number]>> {
+  // keyset cursor of the row in the middle: [createdAt, id] (what nextCursor holds), so the deep page starts at row ROWS/2
+  const mid = Math.floor(ROWS / 2);
+  const deepCursor = Buffer.from(JSON.stringify([NOW - ROWS + mid, `crt_bench${String(mid).padStart(9, '0')}`])).toString('base64url');
+  const queries: Array<[string, CertificateQuery]> = [
+    ['first page', {}],
+    [`deep page (cursor at row ${mid.toLocaleString('en')})`, { cursor: deepCursor }],
+    ['status = revoked', { status: 'revoked' }],
+    ['CA filter', { caId: caIds[1] }],
+    ['CA + status = revoked', { caId: caIds[1], status: 'revoked' }],
+    ['expiring before now+30d', { expiringBefore: NOW + 30 * DAY }],
+    ['search "svc42."', { search: 'svc42.' }],
+  ];
+  const out: Array<[string, { p50: number; p99: number }, number]> = [];
+  for (const [name, q] of queries) {
+    let items = 0;
+    const l = await latency(async () => {
+      const page = await store.certificates.list({ ...q, limit: 100 });
+      items = page.items.length;
+    });
+    out.push([name, l, items]);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'pkim-dbbench-'));
+  const cluster = await startPostgres();
+  const started = performance.now();
+  process.env.PKIM_MASTER_KEY = randomBytes(32).toString('base64'); // shared by every instance, as in production
+  try {
+    const csrFile = join(tmp, 'csrs.json');
+    writeFileSync(csrFile, JSON.stringify(Array.from({ length: 16 }, (_, i) =>
+      opensslCsr({ keyType: 'ec-p256', subject: `/CN=bench${i}.example.com`, sans: [`DNS:bench${i}.example.com`] }).csrPem)));
+
+    const engines = [
+      { name: 'SQLite', url: join(tmp, 'issue.db') },
+      { name: 'PostgreSQL', url: await cluster.createDatabase('bench_issue') },
+    ];
+    const issuance: string[] = [];
+    for (const e of engines) {
+      const a = await createAuthority({ dataDir: join(tmp, 'setup'), databaseUrl: e.url, logger: silent });
+      const root = await a.cas.create({ name: 'root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, actor);
+      const ca = await a.cas.create({ name: 'issuing', subject: 'CN=Bench Issuing', keyType: 'ec-p256', parentId: root.ca.id }, actor);
+      await a.close();
+      for (const count of [1, 2]) {
+        const r = await runInstances(count, { databaseUrl: e.url, caId: ca.ca.id, csrFile, dataDir: join(tmp, 'worker') });
+        const total = r.reduce((s, x) => s + x.n / x.seconds, 0);
+        const errors = r.reduce((s, x) => s + x.errors, 0);
+        issuance.push(`| ${e.name} | ${count} | ${count * IN_FLIGHT} | ${total.toFixed(0)} | ${r.map((x) => (x.n / x.seconds).toFixed(0)).join(' + ')} | ${errors} |`);
+        process.stderr.write(`issuance ${e.name} x${count}: ${total.toFixed(0)}/s\n`);
+      }
+      const check = await openStore({ url: e.url });
+      const v = await check.audit.verify();
+      await check.close();
+      if (!v.ok) throw new Error(`${e.name}: audit chain broken after the issuance bench`);
+    }
+
+    const lists: Array<{ engine: string; fillSeconds: number; rows: Array<[string, { p50: number; p99: number }, number]> }> = [];
+    for (const e of [{ name: 'SQLite', url: join(tmp, 'list.db') }, { name: 'PostgreSQL', url: await cluster.createDatabase('bench_list') }]) {
+      const a = await createAuthority({ dataDir: join(tmp, 'setup'), databaseUrl: e.url, logger: silent });
+      const caIds: string[] = [];
+      const root = await a.cas.create({ name: 'root', subject: 'CN=List Root', keyType: 'ec-p256' }, actor);
+      caIds.push(root.ca.id);
+      for (let i = 0; i < 3; i++) caIds.push((await a.cas.create({ name: `int${i}`, subject: `CN=List Int ${i}`, keyType: 'ec-p256', parentId: root.ca.id }, actor)).ca.id);
+      await a.close();
+      const store = await openStore({ url: e.url });
+      try {
+        const t0 = performance.now();
+        if (e.name === 'SQLite') await fillSqlite(store, caIds);
+        else await fillPostgres(e.url, caIds);
+        const fillSeconds = (performance.now() - t0) / 1000;
+        process.stderr.write(`${e.name}: ${ROWS} rows loaded in ${fillSeconds.toFixed(1)} s\n`);
+        lists.push({ engine: e.name, fillSeconds, rows: await listLatencies(store, caIds) });
+      } finally {
+        await store.close();
+      }
+    }
+
+    const lines = [
+      `## pkim database benchmark (${cpus().length} CPU ${cpus()[0]?.model.trim() ?? ''}, Node ${process.version}; PostgreSQL cluster on the same host, fsync off)`,
+      '',
+      `### Issuance (CSR → certificate + audit row, ECDSA P-256 CA), ${SECONDS} s per row, ${IN_FLIGHT} in flight per instance`,
+      '',
+      '"Instance" = a separate OS process with its own createAuthority/store (own pool / SQLite handle) on the SAME database; no HTTP.',
+      '',
+      '| engine | instances | in flight | certificates/s (total) | per instance | errors |',
+      '|---|---|---|---|---|---|',
+      ...issuance,
+      '',
+      `### Certificate list page latency (limit 100) over ${ROWS.toLocaleString('en')} rows, ${SAMPLES} samples, ms`,
+      '',
+      `| query | ${lists.map((l) => `${l.engine} p50 | ${l.engine} p99`).join(' | ')} | rows returned |`,
+      `|---|${lists.map(() => '---|---').join('|')}|---|`,
+      ...lists[0]!.rows.map(([name], i) => `| ${name} | ${lists.map((l) => `${l.rows[i]![1].p50.toFixed(2)} | ${l.rows[i]![1].p99.toFixed(2)}`).join(' | ')} | ${lists[0]!.rows[i]![2]} |`),
+      '',
+      `Load time for ${ROWS.toLocaleString('en')} rows: ${lists.map((l) => `${l.engine} ${l.fillSeconds.toFixed(1)} s`).join(', ')} (SQLite: Store.importRows in 20k batches; PostgreSQL: INSERT … SELECT generate_series).`,
+      `Total bench time ${((performance.now() - started) / 1000).toFixed(0)} s.`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await cluster.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'worker') await worker();
+else await main();
