@@ -12,9 +12,11 @@ for (let i = 0; i < 64; i++) {
   csrs.push(toPem(await buildCsr({ subject: parseDn(`CN=h${i}.example.com`), sans: { dns: [`h${i}.example.com`] }, publicKey: new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })), keyType: 'ec-p256' }, (d) => new Uint8Array(sign('sha256', d, privateKey))), 'CERTIFICATE REQUEST'));
 }
 const dir = mkdtempSync(join(tmpdir(), 'pkim-prof-'));
-const a = await createAuthority({ dataDir: dir, logger: pino({ level: 'silent' }) });
+const a = await createAuthority({ dataDir: dir, databaseUrl: process.env.DBURL, logger: pino({ level: 'silent' }) });
 const root = await a.cas.create({ name: 'r', subject: 'CN=R', keyType: 'ec-p256' }, admin);
 let n = 0; const end = Date.now() + 4000;
-await Promise.all(Array.from({ length: 16 }, async () => { while (Date.now() < end) { await a.issuance.issueFromCsr({ caId: root.ca.id, csrPem: csrs[n++ % 64], profile: 'tls-server' }, admin); } }));
+await Promise.all(Array.from({ length: Number(process.env.CONC ?? 16) }, async () => { while (Date.now() < end) { await a.issuance.issueFromCsr({ caId: root.ca.id, csrPem: csrs[n++ % 64], profile: 'tls-server' }, admin); } }));
 console.log('issued', n, (n / 4).toFixed(0), '/s');
 await a.close();
+const bs = (globalThis as any).__batches as number[] | undefined;
+if (bs) { const h = new Map<number, number>(); for (const b of bs) h.set(b, (h.get(b) ?? 0) + 1); console.log('batches', bs.length, [...h].sort((a, b) => a[0] - b[0])); }

@@ -1,5 +1,5 @@
 import { PkiError, toPkiError, type Clock } from '@pkim/shared';
-import { fromPem, parseCertificate, type CertificateInfo, type IssuerInfo } from '@pkim/core';
+import { fromPem, parseCertificate, type CertificateInfo, type IssuerInfo, type NameConstraints } from '@pkim/core';
 import type { CaRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import type { Actor } from './types';
@@ -21,6 +21,8 @@ export interface CaContextLoader {
   fromRow(ca: CaRow): CaContext;
   /** PEM chain from this CA up to its root (this CA first), cached per CA certificate */
   chainPem(ca: CaRow): Promise<string>;
+  /** name constraints of the CAs above this one (parent, grandparent, …) */
+  ancestorNameConstraints(ca: CaRow): Promise<NameConstraints[]>;
 }
 
 export function createCaContextLoader(store: Store): CaContextLoader {
@@ -46,27 +48,33 @@ export function createCaContextLoader(store: Store): CaContextLoader {
     return fromRow(ca);
   }
 
-  const chains = new Map<string, { fingerprint: string | null; pem: string }>();
-  async function chainPem(ca: CaRow): Promise<string> {
-    const hit = chains.get(ca.id);
-    if (hit && hit.fingerprint === ca.fingerprintSha256) return hit.pem;
-    const pems: string[] = [];
+  /** the CA and its ancestors, cached per CA certificate (a hierarchy changes only by creating CAs) */
+  const paths = new Map<string, { fingerprint: string | null; path: CaRow[]; pem: string }>();
+  async function pathOf(ca: CaRow): Promise<{ path: CaRow[]; pem: string }> {
+    const hit = paths.get(ca.id);
+    if (hit && hit.fingerprint === ca.fingerprintSha256) return hit;
+    const path: CaRow[] = [];
     const seen = new Set<string>();
     let cur: CaRow | undefined = ca;
     while (cur && !seen.has(cur.id)) {
       seen.add(cur.id);
-      if (cur.certificatePem) pems.push(cur.certificatePem.trim());
+      path.push(cur);
       cur = cur.parentId ? await store.cas.findById(cur.parentId) : undefined;
     }
-    const pem = pems.length ? `${pems.join('\n')}\n` : '';
-    chains.set(ca.id, { fingerprint: ca.fingerprintSha256, pem });
-    return pem;
+    const pems = path.filter((c) => c.certificatePem).map((c) => c.certificatePem!.trim());
+    const entry = { fingerprint: ca.fingerprintSha256, path, pem: pems.length ? `${pems.join('\n')}\n` : '' };
+    paths.set(ca.id, entry);
+    return entry;
   }
+  const chainPem = async (ca: CaRow) => (await pathOf(ca)).pem;
+  const ancestorNameConstraints = async (ca: CaRow) =>
+    (await pathOf(ca)).path.slice(1).map((c) => c.nameConstraints).filter((nc): nc is NonNullable<typeof nc> => !!nc);
 
   return {
     load,
     fromRow,
     chainPem,
+    ancestorNameConstraints,
     async loadActive(caId, now) {
       const ctx = await load(caId);
       const { ca } = ctx;

@@ -24,6 +24,9 @@ export interface CaServiceDeps {
   customProfiles?: Profile[];
 }
 
+/** X.509 times have whole seconds: plan and store exactly what the certificate will say. */
+export const wholeSeconds = (ms: number): number => Math.floor(ms / 1000) * 1000;
+
 const CA_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
 
 export function createCaService(deps: CaServiceDeps): CaService & CaRevocationService {
@@ -71,6 +74,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       const validityMs = input.validityMs ?? profile.defaultLifetimeMs;
       let notAfter = now + validityMs;
       if (parent && input.validityMs === undefined && parent.ca.notAfter !== null) notAfter = Math.min(notAfter, parent.ca.notAfter);
+      notAfter = wholeSeconds(notAfter);
       const nameConstraints = toCoreConstraints(input.nameConstraints);
       const pathLen = input.pathLen === undefined ? (parent ? 0 : null) : input.pathLen;
       if (pathLen !== null && (!Number.isInteger(pathLen) || pathLen < 0)) {
@@ -79,10 +83,11 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       const backend = keys.get(backendName);
       // validate everything that can be checked before creating a key in the backend
       const serial = generateSerial();
-      const notBefore = parent ? Math.max(now - 60_000, parent.ca.notBefore ?? 0) : now - 60_000;
+      const notBefore = wholeSeconds(parent ? Math.max(now - 60_000, parent.ca.notBefore ?? 0) : now - 60_000);
       keyRef = await backend.generateKey({ keyType: input.keyType, label: input.name });
       const plan = planCertificate({
         profile, subject, publicKey: keyRef.publicKey, issuer: parent?.issuer,
+        ancestorNameConstraints: parent ? await contexts.ancestorNameConstraints(parent.ca) : undefined,
         selfSignedKeyType: parent ? undefined : input.keyType,
         serial, notBefore, notAfter, pathLen, nameConstraints,
         ...publicUrlsFor(deps.publicBaseUrl, parent?.ca.id),

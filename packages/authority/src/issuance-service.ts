@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Actor, IssuanceService, IssuedCertificate, IssueFromCsrInput, IssueWithKeyInput } from './types';
 import { auditEvent } from './audit-service';
 import { recordFailure, type CaContextLoader } from './ca-context';
+import { wholeSeconds } from './ca-service';
 import { commonNameOf, subjectToDn } from './subject-input';
 import { publicUrlsFor } from './url-plan';
 
@@ -64,7 +65,7 @@ export function createIssuanceService(deps: IssuanceServiceDeps): IssuanceServic
       throw new PkiError('policy.profile_not_allowed', `profile ${profile.name} issues CA certificates: use 'pkim ca create --parent' instead`);
     }
     const subjectKeyType = keyTypeFromSpki(req.publicKey);
-    const notBefore = Math.max(now - BACKDATE_MS, ctx.ca.notBefore ?? 0);
+    const notBefore = wholeSeconds(Math.max(now - BACKDATE_MS, ctx.ca.notBefore ?? 0));
     let notAfter: number;
     if (req.validityMs !== undefined) {
       notAfter = now + req.validityMs;
@@ -72,9 +73,11 @@ export function createIssuanceService(deps: IssuanceServiceDeps): IssuanceServic
       // default lifetime, clamped to the issuer's own expiry
       notAfter = Math.min(now + profile.defaultLifetimeMs, ctx.ca.notAfter ?? Number.MAX_SAFE_INTEGER);
     }
+    notAfter = wholeSeconds(notAfter);
     const serial = generateSerial();
     const plan = planCertificate({
       profile, subject: req.subject, sans: req.sans, publicKey: req.publicKey, issuer: ctx.issuer,
+      ancestorNameConstraints: await contexts.ancestorNameConstraints(ctx.ca),
       serial, notBefore, notAfter, ...publicUrlsFor(deps.publicBaseUrl, ctx.ca.id),
     });
     assertLintClean(lintCertificate(plan, { now }));

@@ -105,6 +105,21 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
     expect(last.details.code).toBe('lint.name_constraints_violation');
   });
 
+  it("checks every ancestor's name constraints, not only the issuer's", async () => {
+    const mid = await authority.cas.create({ name: 'constrained-mid', subject: 'CN=Constrained Mid CA', keyType: 'ec-p256', parentId: rootId, pathLen: 1, nameConstraints: { permittedDns: ['.example.com'] } }, admin);
+    const sub = await authority.cas.create({ name: 'unconstrained-sub', subject: 'CN=Unconstrained Sub CA', keyType: 'ec-p256', parentId: mid.ca.id, pathLen: 0 }, admin);
+    const before = await counts();
+    const bad = opensslCsr({ keyType: 'ec-p256', subject: '/CN=www.other.org', sans: ['DNS:www.other.org'] }).csrPem;
+    await expectPkiError(authority.issuance.issueFromCsr({ caId: sub.ca.id, csrPem: bad, profile: 'tls-server' }, admin), 'lint.name_constraints_violation');
+    expect((await counts()).certs).toBe(before.certs);
+    const good = opensslCsr({ keyType: 'ec-p256', subject: '/CN=deep.example.com', sans: ['DNS:deep.example.com'] }).csrPem;
+    const issued = await authority.issuance.issueFromCsr({ caId: sub.ca.id, csrPem: good, profile: 'tls-server' }, admin);
+    const v = opensslVerify({ leafPem: issued.certificatePem, chainPems: [sub.certificatePem!, mid.certificatePem!], rootPem, purpose: 'sslserver' });
+    expect(v.ok, v.output).toBe(true);
+    const g = goVerify({ leafPem: issued.certificatePem, intermediatesPems: [sub.certificatePem!, mid.certificatePem!], rootPem, dnsName: 'deep.example.com', keyUsage: 'serverAuth' });
+    expect(g.ok, g.output).toBe(true);
+  });
+
   describe('bad input: a clear error that changes nothing but a failure audit event', () => {
     const good = () => opensslCsr({ keyType: 'ec-p256', subject: '/CN=api.example.com', sans: ['DNS:api.example.com'] }).csrPem;
     const cases: Array<{ name: string; code: string; run: (a: Authority) => Promise<unknown> }> = [

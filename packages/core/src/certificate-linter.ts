@@ -46,9 +46,11 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
       if (issuer.pathLen === 0) add('lint.path_length_exceeded', 'the issuer has pathLenConstraint 0 and cannot sign a CA certificate');
       else if (child === null || child >= issuer.pathLen) add('lint.path_length_exceeded', `pathLen ${child ?? 'unlimited'} must be below the issuer's pathLen ${issuer.pathLen}`);
     }
-    if (issuer.nameConstraints && !isEmptyNameConstraints(issuer.nameConstraints)) {
-      const cn = plan.subject.filter((a) => a.type === 'CN').map((a) => a.value).find((v) => looksLikeDnsName(v));
-      for (const v of nameConstraintViolations(issuer.nameConstraints, sans, cn)) add('lint.name_constraints_violation', v);
+    const pathConstraints = [issuer.nameConstraints, ...(plan.ancestorNameConstraints ?? [])];
+    const cn = plan.subject.filter((a) => a.type === 'CN').map((a) => a.value).find((v) => looksLikeDnsName(v));
+    for (const nc of pathConstraints) {
+      if (!nc || isEmptyNameConstraints(nc)) continue;
+      for (const v of nameConstraintViolations(nc, sans, cn)) add('lint.name_constraints_violation', v);
     }
   }
 

@@ -82,6 +82,11 @@ export interface CertificatePlanInput {
   /** CA profiles: override the profile's pathLen */
   pathLen?: number | null;
   nameConstraints?: NameConstraints;
+  /**
+   * name constraints of the CAs ABOVE the issuer (its parent, grandparent, …): relying parties
+   * apply every constraint on the path, so the linter checks them all, not only the issuer's
+   */
+  ancestorNameConstraints?: NameConstraints[];
   crlDistributionPoints?: string[];
   ocspUrls?: string[];
   caIssuersUrls?: string[];

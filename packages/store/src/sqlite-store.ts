@@ -28,6 +28,8 @@ export function openSqliteDatabase(path: string): Database.Database {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('cache_size = -65536');
+  sqlite.pragma('wal_autocheckpoint = 10000');
   return sqlite;
 }
 
@@ -145,6 +147,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   const flush = (): void => {
     const items = queue;
     queue = [];
+    if (process.env.PKIM_DEBUG_BATCH) (globalThis as any).__batches = ((globalThis as any).__batches ?? []).concat(items.length);
     if (items.length > 1) {
       try {
         const results = batchTx.immediate(items);
