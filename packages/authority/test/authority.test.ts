@@ -8,20 +8,11 @@ import { createAuthority, type Authority, type Actor } from '@pkim/authority';
 import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
 import { opensslCsr, openssl, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify, certtoolVerify, goVerify, opensslCrlVerify } from '../../../tests/support/verifiers';
+import { expectPkiError } from '../../../tests/support/test-kit';
 
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
 const silent = pino({ level: 'silent' });
 
-async function expectPkiError(p: Promise<unknown>, code: string): Promise<PkiError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(PkiError);
-    expect((e as PkiError).code).toBe(code);
-    return e as PkiError;
-  }
-  throw new Error(`expected PkiError ${code}, but the call succeeded`);
-}
 
 describe.each(ENGINES)('authority services on $name', (engine) => {
   let handle: EngineHandle;

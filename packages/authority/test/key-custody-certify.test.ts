@@ -16,6 +16,7 @@ import { FIXTURE_TBS_HEX, loadFixture, startCosmianResponder, type CosmianRespon
 import { makeClientCert } from '../../../tests/support/pykmip';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
+import { expectPkiError } from '../../../tests/support/test-kit';
 
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
 const silent = pino({ level: 'silent' });
@@ -44,16 +45,6 @@ const FIXTURE_SPKI_PEM = (() => {
   return toPem(Buffer.from(hex, 'hex'), 'PUBLIC KEY');
 })();
 
-async function expectPkiError(p: Promise<unknown>, code: string): Promise<PkiError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(PkiError);
-    expect((e as PkiError).code, (e as Error).message).toBe(code);
-    return e as PkiError;
-  }
-  throw new Error(`expected PkiError ${code}, but the call succeeded`);
-}
 
 /** Certificates made by openssl with a key that is not the fixture key (optionally forcing the fixture public key in). */
 function opensslCerts(dir: string): { otherKeyRoot: Uint8Array; forcedKeyCa: Uint8Array; forcedKeyLeaf: Uint8Array } {

@@ -16,36 +16,13 @@ import { createAuthority, type Actor, type Authority } from '@pkim/authority';
 import { createSoftHsmToken, type SoftHsmToken } from '../../../tests/support/softhsm';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { certtoolVerify, goVerify, opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
+import { expectPkiError, eventually, filesUnder } from '../../../tests/support/test-kit';
 
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
 const silent = pino({ level: 'silent' });
 
-async function expectPkiError(p: Promise<unknown>, code: string): Promise<PkiError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(PkiError);
-    expect((e as PkiError).code, (e as Error).message).toBe(code);
-    return e as PkiError;
-  }
-  throw new Error(`expected PkiError ${code}, but the call succeeded`);
-}
 
-async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 3000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((e) => {
-    const p = join(dir, e);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
 // PKCS#8 PrivateKeyInfo starts: version 0, then the algorithm; PKCS#1/SEC1 PEMs carry "PRIVATE KEY" too.
 const PKCS8_MARKERS = [
