@@ -1,7 +1,8 @@
 import { PkiError, toPkiError, type Clock } from '@pkim/shared';
-import { fromPem, parseCertificate, type CertificateInfo, type IssuerInfo, type NameConstraints } from '@pkim/core';
+import { fromPem, parseCertificate, type CertificateInfo, type IssuerInfo, type NameConstraints, type Profile } from '@pkim/core';
 import type { CaRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
+import type { KeyBackends } from '@pkim/keys';
 import type { Actor } from './types';
 import { auditEvent } from './audit-service';
 
@@ -83,6 +84,17 @@ export function createCaContextLoader(store: Store): CaContextLoader {
       return ctx;
     },
   };
+}
+
+/** What the signing services share (built once in createAuthority). */
+export interface SigningServiceDeps {
+  store: Store;
+  keys: KeyBackends;
+  clock: Clock;
+  logger: Logger;
+  contexts: CaContextLoader;
+  publicBaseUrl?: string;
+  customProfiles?: Profile[];
 }
 
 /** Records a `*.failed` audit event for an error and returns the error as PkiError. Never throws. */

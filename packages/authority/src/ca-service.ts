@@ -10,19 +10,11 @@ import type { CaRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import type { Actor, CaService, CaRevocationService, CaView, CreateCaInput, RevocationResult } from './types';
 import { auditEvent } from './audit-service';
-import { recordFailure, type CaContextLoader } from './ca-context';
+import { recordFailure, type SigningServiceDeps } from './ca-context';
 import { subjectToDn } from './subject-input';
 import { publicUrlsFor } from './url-plan';
 
-export interface CaServiceDeps {
-  store: Store;
-  keys: KeyBackends;
-  clock: Clock;
-  logger: Logger;
-  contexts: CaContextLoader;
-  publicBaseUrl?: string;
-  customProfiles?: Profile[];
-}
+export type CaServiceDeps = SigningServiceDeps;
 
 /** X.509 times have whole seconds: plan and store exactly what the certificate will say. */
 export const wholeSeconds = (ms: number): number => Math.floor(ms / 1000) * 1000;

@@ -10,20 +10,12 @@ import type { CertificateRow, NewAuditEvent, Store, UnitOfWork } from '@pkim/sto
 import type { Logger } from 'pino';
 import type { Actor, IssuanceService, IssuedCertificate, IssueFromCsrInput, IssueWithKeyInput } from './types';
 import { auditEvent } from './audit-service';
-import { recordFailure, type CaContextLoader } from './ca-context';
+import { recordFailure, type SigningServiceDeps } from './ca-context';
 import { wholeSeconds } from './ca-service';
 import { commonNameOf, subjectToDn } from './subject-input';
 import { publicUrlsFor } from './url-plan';
 
-export interface IssuanceServiceDeps {
-  store: Store;
-  keys: KeyBackends;
-  clock: Clock;
-  logger: Logger;
-  contexts: CaContextLoader;
-  publicBaseUrl?: string;
-  customProfiles?: Profile[];
-}
+export type IssuanceServiceDeps = SigningServiceDeps;
 
 /** Clock-skew allowance: certificates are valid from one minute before issuance. */
 const BACKDATE_MS = 60_000;
