@@ -1,6 +1,8 @@
 /**
  * `copyStore({ from, to })`: moves every row from one store to another (e.g. SQLite → PostgreSQL)
  * in pages by primary key, preserving ids, audit seq and hashes, then verifies the target.
+ * The derived `certificate_counts` table is not copied: the target maintains its own while
+ * importing, and it is checked against the copied certificates at the end.
  */
 import { createHash } from 'node:crypto';
 import { PkiError } from '@pkim/shared';
@@ -58,6 +60,10 @@ export async function copyStore({ from, to }: { from: Store; to: Store }): Promi
     const n = await countRows(to, table);
     if (n !== counts[table]) problems.push(`${table}: copied ${counts[table]} row(s) but the target has ${n}`);
   }
+
+  // importRows maintains the target's certificate counters; one grouped pass checks (and repairs) them.
+  const counters = await to.rebuildCertificateCounts();
+  if (counters.corrected > 0) problems.push(`certificate counters: ${counters.corrected} counter row(s) on the target did not match its certificates (rebuilt)`);
 
   let after: string | number | null = null;
   for (;;) {

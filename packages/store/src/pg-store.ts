@@ -13,10 +13,12 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { PkiError } from '@pkim/shared';
 import * as schema from './pg-schema';
-import type { CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
+import type { CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
 import { createRepositories } from './repositories';
 import { affectedRows, asQueryDb, tableByName } from './query-db';
-import { unitOfWork, type SqlStep } from './unit-of-work';
+import {
+  CountDeltas, applyCountDeltas, markExpiredSteps, rebuildCountsSteps, unitOfWork, type SqlStep, type UnitOfWorkOptions,
+} from './unit-of-work';
 import { toWriteError } from './store-errors';
 import { pendingMigrations } from './migrations-journal';
 import { findPgBinary } from './pg-binaries';
@@ -66,7 +68,15 @@ export async function migratePg(connectionString: string): Promise<string[]> {
 
 async function runStepAsync(step: SqlStep): Promise<unknown> {
   const out = await (step.q as PromiseLike<unknown>);
-  return step.mode === 'exec' ? affectedRows(out) : out;
+  if (step.mode === 'exec') return affectedRows(out);
+  return Array.isArray(out) ? out : (out as { rows: unknown[] }).rows; // builders → rows; raw `execute` → QueryResult
+}
+
+/** Awaits each SQL step of a generator in turn (inside a transaction). */
+async function runAsync<T>(gen: Generator<SqlStep, T, unknown>): Promise<T> {
+  let r = gen.next();
+  while (!r.done) r = gen.next(await runStepAsync(r.value));
+  return r.value;
 }
 
 export async function openPgStore(connectionString: string, options: OpenStoreOptions): Promise<Store> {
@@ -77,16 +87,13 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   const pgDb = drizzle({ client: pool, schema });
   const { db, t } = asQueryDb(pgDb, schema);
   const repos = createRepositories(db, t);
-  const failCommit = options.faultInjection?.failCommit === true;
+  const uowOptions: UnitOfWorkOptions = { dialect: 'postgres', failCommit: options.faultInjection?.failCommit === true };
 
   const commit = async (unit: UnitOfWork): Promise<CommitResult> => {
     try {
       return await pgDb.transaction(async (tx) => {
         if (unit.audit?.length) await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
-        const gen = unitOfWork(asQueryDb(tx, schema).db, t, unit, {}, failCommit);
-        let r = gen.next();
-        while (!r.done) r = gen.next(await runStepAsync(r.value));
-        return r.value;
+        return runAsync(unitOfWork(asQueryDb(tx, schema).db, t, unit, uowOptions));
       });
     } catch (e) {
       throw toWriteError(e);
@@ -100,6 +107,16 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   return {
     dialect: 'postgres',
     ...repos,
+    certificates: {
+      ...repos.certificates,
+      async markExpired(now) {
+        try {
+          return await pgDb.transaction(async (tx) => runAsync(markExpiredSteps(asQueryDb(tx, schema).db, t, now, uowOptions)));
+        } catch (e) {
+          throw toWriteError(e, 'Marking expired certificates failed');
+        }
+      },
+    },
     audit: {
       ...repos.audit,
       async append(event) {
@@ -163,6 +180,13 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       held.clear();
       await pool.end();
     },
+    async rebuildCertificateCounts() {
+      try {
+        return await pgDb.transaction(async (tx) => runAsync(rebuildCountsSteps(asQueryDb(tx, schema).db, t, 'postgres')));
+      } catch (e) {
+        throw toWriteError(e, 'Rebuilding the certificate counters failed');
+      }
+    },
     exportRows: repos.exportRows,
     async importRows(table, rows) {
       if (rows.length === 0) return 0;
@@ -171,8 +195,14 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
           const { table: tbl } = tableByName(t, table);
           const cols = Object.keys(getTableColumns(tbl)).length;
           const perStatement = Math.max(1, Math.floor(30_000 / cols));
+          const txDb = asQueryDb(tx, schema).db;
           for (let i = 0; i < rows.length; i += perStatement) {
-            await asQueryDb(tx, schema).db.insert(tbl).values(rows.slice(i, i + perStatement) as never);
+            await txDb.insert(tbl).values(rows.slice(i, i + perStatement) as never);
+          }
+          if (table === 'certificates') {
+            const deltas = new CountDeltas();
+            deltas.addRows(rows as unknown as CertificateRow[]);
+            await runAsync(applyCountDeltas(txDb, t, deltas));
           }
         });
         return rows.length;

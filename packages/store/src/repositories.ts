@@ -2,7 +2,7 @@
  * Read repositories (and the few single-statement writes that need no audit event), written once
  * over the dialect-neutral Drizzle view (see query-db.ts) and shared by both engines.
  */
-import { and, asc, count, desc, eq, gt, inArray, lt, lte, max, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, inArray, lt, lte, max, or, sql, sum, type SQL } from 'drizzle-orm';
 import type {
   ApiTokenRow, AuditRepository, CaRepository, CaRow, CertificateRepository, CertificateRequestRow,
   CertificateRow, CertificateStatus, ExportedRows, KeyBlobRepository, Page, RequestRepository,
@@ -14,7 +14,8 @@ import { verifyAuditChain } from './audit-verify';
 
 export interface Repositories {
   cas: CaRepository;
-  certificates: CertificateRepository;
+  /** `markExpired` is a write that maintains the counters: each store runs it in a transaction */
+  certificates: Omit<CertificateRepository, 'markExpired'>;
   requests: RequestRepository;
   users: UserRepository;
   tokens: TokenRepository;
@@ -45,6 +46,26 @@ function toPage<T extends { createdAt: number; id: string }>(items: T[], limit: 
   const page = more ? items.slice(0, limit) : items;
   const last = page[page.length - 1];
   return { items: page, nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
+}
+
+/** The query of `findAllBySerial` (exported for the query-plan test): one unique-index probe per CA. */
+export function findAllBySerialQuery(db: QueryDb, t: Tables, caIds: string[], serialHex: string) {
+  const C = t.certificates;
+  return db.select().from(C).where(and(inArray(C.caId, caIds), eq(C.serialHex, serialHex.toLowerCase())))
+    .orderBy(asc(C.createdAt), asc(C.id));
+}
+
+/** The query of `countByStatus` (exported for the query-plan test): reads the counters only. */
+export function countByStatusQuery(db: QueryDb, t: Tables, caId?: string) {
+  const CC = t.certificateCounts;
+  const q = db.select({ status: CC.status, n: sum(CC.count) }).from(CC);
+  return (caId ? q.where(eq(CC.caId, caId)) : q).groupBy(CC.status);
+}
+
+/** The query of `countsByCaAndProfile` (exported for the query-plan test): reads the counters only. */
+export function countsByCaAndProfileQuery(db: QueryDb, t: Tables) {
+  const CC = t.certificateCounts;
+  return db.select().from(CC).where(gt(CC.count, 0)).orderBy(asc(CC.caId), asc(CC.profile), asc(CC.status));
 }
 
 export function createRepositories(db: QueryDb, t: Tables): Repositories {
@@ -81,7 +102,7 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
     },
   };
 
-  const certificates: CertificateRepository = {
+  const certificates: Repositories['certificates'] = {
     async findById(id) {
       const [row] = await db.select().from(C).where(eq(C.id, id));
       return row as CertificateRow | undefined;
@@ -91,7 +112,11 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
       return row as CertificateRow | undefined;
     },
     async findAllBySerial(serialHex) {
-      return (await db.select().from(C).where(eq(C.serialHex, serialHex.toLowerCase())).orderBy(asc(C.createdAt), asc(C.id))) as CertificateRow[];
+      // No index on serial_hex alone (one random-key index fewer per insert): CAs are few, so probe
+      // the unique (ca_id, serial_hex) index once per CA.
+      const caIds = (await db.select({ id: CA.id }).from(CA)).map((r) => r.id);
+      if (caIds.length === 0) return [];
+      return (await findAllBySerialQuery(db, t, caIds, serialHex)) as CertificateRow[];
     },
     async findByFingerprint(sha256Hex) {
       const [row] = await db.select().from(C).where(eq(C.fingerprintSha256, sha256Hex.toLowerCase())).limit(1);
@@ -125,10 +150,9 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
         .from(C).where(and(eq(C.caId, caId), eq(C.status, 'revoked'))).orderBy(asc(C.serialHex))) as Awaited<ReturnType<CertificateRepository['listRevoked']>>;
     },
     async countByStatus(caId) {
-      const q = db.select({ status: C.status, n: count() }).from(C);
-      const grouped = await (caId ? q.where(eq(C.caId, caId)) : q).groupBy(C.status);
+      const grouped = await countByStatusQuery(db, t, caId);
       const out = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<CertificateStatus, number>;
-      for (const g of grouped) out[g.status] = Number(g.n);
+      for (const g of grouped) if (g.status in out) out[g.status] = Number(g.n ?? 0);
       return out;
     },
     async countExpiringBefore(t0) {
@@ -136,12 +160,8 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
       return Number(row?.n ?? 0);
     },
     async countsByCaAndProfile() {
-      const grouped = await db.select({ caId: C.caId, profile: C.profile, status: C.status, n: count() })
-        .from(C).groupBy(C.caId, C.profile, C.status).orderBy(asc(C.caId), asc(C.profile), asc(C.status));
-      return grouped.map((g) => ({ caId: g.caId, profile: g.profile, status: g.status, count: Number(g.n) }));
-    },
-    async markExpired(now) {
-      return affectedRows(await db.update(C).set({ status: 'expired' }).where(and(eq(C.status, 'active'), lte(C.notAfter, now))));
+      const counters = await countsByCaAndProfileQuery(db, t);
+      return counters.map((g) => ({ caId: g.caId, profile: g.profile, status: g.status, count: Number(g.count) }));
     },
   };
 

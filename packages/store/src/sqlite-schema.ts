@@ -5,7 +5,7 @@
  *
  * Times are integer epoch ms; JSON columns are stored as text.
  */
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { KeyType, RevocationReason } from '@pkim/shared';
 import type {
   CaStatus, CertificateStatus, NameConstraintsJson, RequestStatus, SanJson, UserRole,
@@ -64,12 +64,24 @@ export const certificates = sqliteTable('certificates', {
 }, (t) => [
   uniqueIndex('certificates_ca_serial_uq').on(t.caId, t.serialHex),
   index('certificates_fingerprint_idx').on(t.fingerprintSha256),
-  index('certificates_serial_idx').on(t.serialHex),
   index('certificates_ca_status_idx').on(t.caId, t.status),
   index('certificates_status_not_after_idx').on(t.status, t.notAfter),
   index('certificates_created_idx').on(t.createdAt, t.id),
   index('certificates_ca_created_idx').on(t.caId, t.createdAt, t.id),
-  index('certificates_ca_profile_status_idx').on(t.caId, t.profile, t.status),
+]);
+
+/**
+ * Certificate counts per (CA, profile, status), maintained by the unit of work in the same
+ * transaction as every certificate write, so counting never reads the certificates table
+ * (`countByStatus`, `countsByCaAndProfile`). `Store.rebuildCertificateCounts()` recomputes it.
+ */
+export const certificateCounts = sqliteTable('certificate_counts', {
+  caId: text('ca_id').notNull().references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+  profile: text('profile').notNull(),
+  status: text('status').$type<CertificateStatus>().notNull(),
+  count: integer('count').notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.caId, t.profile, t.status] }),
 ]);
 
 export const certificateRequests = sqliteTable('certificate_requests', {

@@ -7,7 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, ren
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { and, desc, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { PkiError } from '@pkim/shared';
@@ -15,7 +15,9 @@ import * as schema from './sqlite-schema';
 import type { ApiTokenRow, AuditEventRow, CaRow, CertificateRow, CommitResult, OpenStoreOptions, SessionRow, Store, UnitOfWork } from './types';
 import { createRepositories } from './repositories';
 import { tableByName, type QueryDb } from './query-db';
-import { unitOfWork, type FastSteps, type SqlStep } from './unit-of-work';
+import {
+  CountDeltas, applyCountDeltas, markExpiredSteps, rebuildCountsSteps, unitOfWork, type FastSteps, type SqlStep, type UnitOfWorkOptions,
+} from './unit-of-work';
 import { toWriteError } from './store-errors';
 import { pendingMigrations } from './migrations-journal';
 
@@ -55,24 +57,46 @@ export function migrateSqlite(sqlite: Database.Database): string[] {
   return pending;
 }
 
-function fastSteps(db: QueryDb): FastSteps {
-  const C = schema.certificates;
-  const A = schema.auditEvents;
-  const placeholders = (cols: Record<string, unknown>) => Object.fromEntries(Object.keys(cols).map((k) => [k, sql.placeholder(k)]));
-  const certCols = Object.keys(getTableColumns(C));
-  const auditCols = Object.keys(getTableColumns(A));
-  const insertCertificate = db.insert(C).values(placeholders(getTableColumns(C)) as never).prepare();
-  const insertAudit = db.insert(A).values(placeholders(getTableColumns(A)) as never).prepare();
-  const head = db.select({ seq: A.seq, hash: A.hash }).from(A).orderBy(desc(A.seq)).limit(1).prepare();
-  const fill = (cols: string[], row: Record<string, unknown>) => {
-    const out: Record<string, unknown> = {};
-    for (const k of cols) out[k] = row[k] ?? null;
-    return out;
-  };
+/** `INSERT INTO table ("col", …) VALUES (@key, …)` over every column of a Drizzle table (SQL names, TS keys as parameters). */
+function insertSql(table: typeof schema.certificates | typeof schema.auditEvents, name: string): string {
+  const cols = Object.entries(getTableColumns(table));
+  return `INSERT INTO "${name}" (${cols.map(([, c]) => `"${c.name}"`).join(', ')}) VALUES (${cols.map(([k]) => `@${k}`).join(', ')})`;
+}
+
+/**
+ * The hot issuance writes as raw better-sqlite3 prepared statements: Drizzle's per-call mapping
+ * (placeholder filling, per-column driver conversion) costs more than the inserts themselves.
+ * The conversions are done here: JSON columns stringified, absent values as null.
+ * A column added to the schema and not mapped here fails loudly (missing named parameter).
+ */
+function fastSteps(sqlite: Database.Database): FastSteps {
+  const insertCertificate = sqlite.prepare(insertSql(schema.certificates, 'certificates'));
+  const insertAudit = sqlite.prepare(insertSql(schema.auditEvents, 'audit_events'));
+  const head = sqlite.prepare('SELECT "seq", "hash" FROM "audit_events" ORDER BY "seq" DESC LIMIT 1');
+  const upsertCount = sqlite.prepare('INSERT INTO "certificate_counts" ("ca_id", "profile", "status", "count") VALUES (@caId, @profile, @status, @delta) '
+    + 'ON CONFLICT ("ca_id", "profile", "status") DO UPDATE SET "count" = "count" + excluded."count"');
   return {
-    auditHead: () => ({ mode: 'rows', q: head, params: {} }),
-    insertCertificate: (row) => ({ mode: 'exec', q: insertCertificate, params: fill(certCols, row) }),
-    insertAuditEvent: (row: AuditEventRow) => ({ mode: 'exec', q: insertAudit, params: fill(auditCols, row as unknown as Record<string, unknown>) }),
+    auditHead: () => ({ mode: 'rows', q: head }),
+    insertCertificate: (r: CertificateRow) => ({
+      mode: 'exec',
+      q: insertCertificate,
+      params: {
+        id: r.id, caId: r.caId, serialHex: r.serialHex, subjectDn: r.subjectDn, commonName: r.commonName ?? null,
+        sans: JSON.stringify(r.sans), profile: r.profile, keyType: r.keyType, notBefore: r.notBefore, notAfter: r.notAfter,
+        status: r.status, revokedAt: r.revokedAt ?? null, revocationReason: r.revocationReason ?? null,
+        fingerprintSha256: r.fingerprintSha256, certificatePem: r.certificatePem, requestId: r.requestId ?? null,
+        issuedBy: r.issuedBy, createdAt: r.createdAt,
+      },
+    }),
+    insertAuditEvent: (r: AuditEventRow) => ({
+      mode: 'exec',
+      q: insertAudit,
+      params: {
+        seq: r.seq, id: r.id, time: r.time, actor: r.actor, action: r.action, target: r.target ?? null, outcome: r.outcome,
+        details: JSON.stringify(r.details), prevHash: r.prevHash, hash: r.hash,
+      },
+    }),
+    upsertCount: (d) => ({ mode: 'exec', q: upsertCount, params: { caId: d.caId, profile: d.profile, status: d.status, delta: d.delta } }),
   };
 }
 
@@ -106,7 +130,15 @@ interface SyncRunnable {
 
 function runStepSync(step: SqlStep): unknown {
   const q = step.q as SyncRunnable;
+  if (step.params === undefined) return step.mode === 'exec' ? q.run().changes : q.all();
   return step.mode === 'exec' ? q.run(step.params).changes : q.all(step.params);
+}
+
+/** Runs a generator of SQL steps synchronously (inside a better-sqlite3 transaction). */
+function runSync<T>(gen: Generator<SqlStep, T, unknown>): T {
+  let r = gen.next();
+  while (!r.done) r = gen.next(runStepSync(r.value));
+  return r.value;
 }
 
 export async function openSqliteStore(path: string, options: OpenStoreOptions): Promise<Store> {
@@ -125,15 +157,11 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   const db = drizzle({ client: sqlite });
   const repos = createRepositories(db, schema);
   preparedHotReads(db, repos);
-  const fast = fastSteps(db);
-  const failCommit = options.faultInjection?.failCommit === true;
+  const uowOptions: UnitOfWorkOptions = { dialect: 'sqlite', fast: fastSteps(sqlite), failCommit: options.faultInjection?.failCommit === true };
 
-  const unitTx = sqlite.transaction((unit: UnitOfWork): CommitResult => {
-    const gen = unitOfWork(db, schema, unit, fast, failCommit);
-    let r = gen.next();
-    while (!r.done) r = gen.next(runStepSync(r.value));
-    return r.value;
-  });
+  const unitTx = sqlite.transaction((unit: UnitOfWork): CommitResult => runSync(unitOfWork(db, schema, unit, uowOptions)));
+  const markExpiredTx = sqlite.transaction((now: number): number => runSync(markExpiredSteps(db, schema, now, uowOptions)));
+  const rebuildCountsTx = sqlite.transaction(() => runSync(rebuildCountsSteps(db, schema, 'sqlite')));
   /**
    * Group commit: units submitted in the same turn of the event loop (e.g. concurrent
    * issuances) are written in ONE `BEGIN IMMEDIATE` transaction, in submission order (so the
@@ -147,7 +175,6 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   const flush = (): void => {
     const items = queue;
     queue = [];
-    if (process.env.PKIM_DEBUG_BATCH) (globalThis as any).__batches = ((globalThis as any).__batches ?? []).concat(items.length);
     if (items.length > 1) {
       try {
         const results = batchTx.immediate(items);
@@ -177,6 +204,11 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     for (let i = 0; i < rows.length; i += perStatement) {
       db.insert(table).values(rows.slice(i, i + perStatement) as never).run();
     }
+    if (tableName === 'certificates') {
+      const deltas = new CountDeltas();
+      deltas.addRows(rows as unknown as CertificateRow[]);
+      runSync(applyCountDeltas(db, schema, deltas, uowOptions.fast));
+    }
     return rows.length;
   });
 
@@ -184,6 +216,16 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   return {
     dialect: 'sqlite',
     ...repos,
+    certificates: {
+      ...repos.certificates,
+      async markExpired(now) {
+        try {
+          return markExpiredTx.immediate(now);
+        } catch (e) {
+          throw toWriteError(e, 'Marking expired certificates failed');
+        }
+      },
+    },
     audit: {
       ...repos.audit,
       async append(event) {
@@ -215,6 +257,13 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
       closed = true;
       if (queue.length) flush();
       sqlite.close();
+    },
+    async rebuildCertificateCounts() {
+      try {
+        return rebuildCountsTx.immediate();
+      } catch (e) {
+        throw toWriteError(e, 'Rebuilding the certificate counters failed');
+      }
     },
     exportRows: repos.exportRows,
     async importRows(table, rows) {

@@ -214,10 +214,11 @@ export interface CertificateRepository {
   findExpiringBefore(t: number, limit?: number): Promise<CertificateRow[]>;
   /** revoked entries for the CRL of a CA: serial, time, reason (not expired beyond `notAfterAfter`) */
   listRevoked(caId: string): Promise<Array<Pick<CertificateRow, 'serialHex' | 'revokedAt' | 'revocationReason' | 'notAfter'>>>;
+  /** served by the counters table: O(CAs × profiles), never reads the certificates */
   countByStatus(caId?: string): Promise<Record<CertificateStatus, number>>;
   /** count of active certificates expiring before t, grouped by nothing */
   countExpiringBefore(t: number): Promise<number>;
-  /** counts for metrics: issued per CA and profile */
+  /** counts for metrics: issued per CA and profile (non-zero counters, from the counters table) */
   countsByCaAndProfile(): Promise<Array<{ caId: string; profile: string; status: CertificateStatus; count: number }>>;
   /** marks active certificates whose notAfter <= now as expired; returns how many */
   markExpired(now: number): Promise<number>;
@@ -314,6 +315,14 @@ export interface Store {
    * one writer). Returns undefined when another instance holds it.
    */
   withLeaderLock<T>(name: string, fn: () => Promise<T>): Promise<T | undefined>;
+  /**
+   * Recomputes the certificate counters (`certificate_counts`, which serve `countByStatus` and
+   * `countsByCaAndProfile`) from the certificates table in one grouped pass, in one transaction.
+   * Commits and `importRows` keep them exact on their own: this is for data loaded around the store
+   * (raw SQL) and as a consistency check. Returns the certificates counted and how many counter
+   * rows were wrong (0 when the counters were right).
+   */
+  rebuildCertificateCounts(): Promise<{ certificates: number; corrected: number }>;
   /** online backup to a file (SQLite) / pg_dump custom format (PostgreSQL) */
   backup(toPath: string): Promise<void>;
   close(): Promise<void>;
@@ -324,7 +333,8 @@ export interface Store {
   exportRows(table: StoreTableName, afterKey: RowKey | null, limit: number): Promise<ExportedRows>;
   /**
    * INTERNAL (used by `copyStore`): inserts rows exactly as given (ids, audit seq and hashes
-   * preserved, no audit event written) in one transaction. Throws PkiError('store.write_failed').
+   * preserved, no audit event written) in one transaction; certificates update the certificate
+   * counters in the same transaction. Throws PkiError('store.write_failed').
    */
   importRows(table: StoreTableName, rows: Array<Record<string, unknown>>): Promise<number>;
 }

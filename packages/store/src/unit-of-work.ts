@@ -2,11 +2,16 @@
  * The body of `Store.commit`, written once for both engines as a generator of SQL steps: the
  * SQLite store runs each step synchronously inside `BEGIN IMMEDIATE` (no await in a
  * better-sqlite3 transaction), the PostgreSQL store awaits each step inside `BEGIN … COMMIT`.
+ *
+ * Certificate counters (`certificate_counts`) are maintained here, in the same transaction as
+ * the certificate writes: every step records its (CA, profile, status) deltas, and they are
+ * applied once at the end of the unit, in key order (so two PostgreSQL transactions always lock
+ * counter rows in the same order and cannot deadlock on them).
  */
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import { GENESIS_HASH, PkiError, computeAuditHash } from '@pkim/shared';
-import type { AuditEventRow, CommitResult, NewAuditEvent, UnitOfWork } from './types';
-import { affectedRows, type QueryDb, type Tables } from './query-db';
+import type { AuditEventRow, CertificateRow, CertificateStatus, CommitResult, NewAuditEvent, StoreDialect, UnitOfWork } from './types';
+import { type QueryDb, type Tables } from './query-db';
 
 /** A statement to run: `exec` → number of affected rows, `rows` → result rows. */
 export interface SqlStep {
@@ -19,8 +24,53 @@ export interface SqlStep {
 /** Optional dialect fast paths (prepared statements) for the hot issuance path. */
 export interface FastSteps {
   auditHead?: () => SqlStep;
-  insertCertificate?: (row: Record<string, unknown>) => SqlStep;
+  insertCertificate?: (row: CertificateRow) => SqlStep;
   insertAuditEvent?: (row: AuditEventRow) => SqlStep;
+  /** `count = count + delta` for one counter row (inserted when missing) */
+  upsertCount?: (delta: CountDelta) => SqlStep;
+}
+
+export interface UnitOfWorkOptions {
+  dialect: StoreDialect;
+  fast?: FastSteps;
+  /** test hook: throw inside the transaction after all writes */
+  failCommit?: boolean;
+}
+
+export interface CountDelta {
+  caId: string;
+  profile: string;
+  status: CertificateStatus;
+  delta: number;
+}
+
+/** Pending changes to `certificate_counts`, keyed by (CA, profile, status). */
+export class CountDeltas {
+  private readonly byKey = new Map<string, CountDelta>();
+
+  add(caId: string, profile: string, status: CertificateStatus, delta: number): void {
+    if (delta === 0) return;
+    const key = `${caId}\u0000${profile}\u0000${status}`;
+    const cur = this.byKey.get(key);
+    if (cur) cur.delta += delta;
+    else this.byKey.set(key, { caId, profile, status, delta });
+  }
+
+  addRows(rows: Iterable<Pick<CertificateRow, 'caId' | 'profile' | 'status'>>, delta = 1): void {
+    for (const r of rows) this.add(r.caId, r.profile, r.status, delta);
+  }
+
+  /** the CAs' counter rows are deleted with them: forget what was pending for them */
+  dropCas(caIds: string[]): void {
+    const gone = new Set(caIds);
+    for (const [k, d] of this.byKey) if (gone.has(d.caId)) this.byKey.delete(k);
+  }
+
+  /** non-zero deltas in a total order (the lock order on PostgreSQL) */
+  sorted(): CountDelta[] {
+    return [...this.byKey.entries()].filter(([, d]) => d.delta !== 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d);
+  }
 }
 
 type StepGen<T> = Generator<SqlStep, T, unknown>;
@@ -30,6 +80,89 @@ function* exec(q: unknown): StepGen<number> {
 }
 function* rows<T>(q: unknown): StepGen<T[]> {
   return (yield { mode: 'rows', q }) as T[];
+}
+
+/** Raw SQL as a step (PostgreSQL only here: `db` is a node-postgres Drizzle database at runtime). */
+function pgExecute(db: QueryDb, query: SQL): unknown {
+  return (db as unknown as { execute(q: SQL): unknown }).execute(query);
+}
+
+/** Applies the pending counter deltas: one upsert per key (fast path) or one multi-row upsert. */
+export function* applyCountDeltas(db: QueryDb, t: Tables, deltas: CountDeltas, fast: FastSteps = {}): StepGen<void> {
+  const list = deltas.sorted();
+  if (!list.length) return;
+  if (fast.upsertCount) {
+    for (const d of list) yield fast.upsertCount(d);
+    return;
+  }
+  const CC = t.certificateCounts;
+  for (let i = 0; i < list.length; i += 1000) {
+    yield* exec(db.insert(CC)
+      .values(list.slice(i, i + 1000).map((d) => ({ caId: d.caId, profile: d.profile, status: d.status, count: d.delta })))
+      .onConflictDoUpdate({ target: [CC.caId, CC.profile, CC.status], set: { count: sql`${CC.count} + excluded.count` } }));
+  }
+}
+
+/**
+ * Moves the ACTIVE certificates matching `filter` to `to` (revocation of whole CAs, expiry) and
+ * records the counter deltas per (CA, profile). Work is O(rows moved), through an index of the
+ * filter. PostgreSQL: one `WITH moved AS (UPDATE … RETURNING) SELECT … GROUP BY` statement, so the
+ * counted rows are exactly the updated ones even with concurrent writers. SQLite: a grouped SELECT
+ * then the UPDATE, exact because the transaction holds the write lock (`BEGIN IMMEDIATE`).
+ */
+function* moveActive(
+  db: QueryDb, t: Tables, dialect: StoreDialect, filter: SQL, set: Partial<Pick<CertificateRow, 'status' | 'revokedAt' | 'revocationReason'>>,
+  to: CertificateStatus, deltas: CountDeltas,
+): StepGen<number> {
+  const C = t.certificates;
+  const where = and(filter, eq(C.status, 'active'))!;
+  let groups: Array<{ caId: string; profile: string; n: number | string }>;
+  if (dialect === 'postgres') {
+    const update = db.update(C).set({ ...set, status: to }).where(where).returning({ caId: C.caId, profile: C.profile });
+    groups = yield* rows(pgExecute(db, sql`with moved as (${update.getSQL()}) select ca_id as "caId", profile, count(*) as n from moved group by ca_id, profile`));
+  } else {
+    groups = yield* rows(db.select({ caId: C.caId, profile: C.profile, n: count() }).from(C).where(where).groupBy(C.caId, C.profile));
+    if (groups.length) yield* exec(db.update(C).set({ ...set, status: to }).where(where));
+  }
+  let moved = 0;
+  for (const g of groups) {
+    const n = Number(g.n);
+    moved += n;
+    deltas.add(g.caId, g.profile, 'active', -n);
+    deltas.add(g.caId, g.profile, to, n);
+  }
+  return moved;
+}
+
+/** `certificates.markExpired(now)`: active certificates with notAfter <= now become expired (counters included). */
+export function* markExpiredSteps(db: QueryDb, t: Tables, now: number, opts: UnitOfWorkOptions): StepGen<number> {
+  const deltas = new CountDeltas();
+  const n = yield* moveActive(db, t, opts.dialect, lte(t.certificates.notAfter, now), {}, 'expired', deltas);
+  yield* applyCountDeltas(db, t, deltas, opts.fast);
+  return n;
+}
+
+/**
+ * Recomputes `certificate_counts` from the certificates table in one grouped pass (after bulk
+ * loads, restores of foreign data, or to repair drift); returns the number of certificates and
+ * how many counter rows were wrong. PostgreSQL: the counters table is locked against concurrent
+ * writers first (they wait at their counter update), so the result is exact.
+ */
+export function* rebuildCountsSteps(db: QueryDb, t: Tables, dialect: StoreDialect): StepGen<{ certificates: number; corrected: number }> {
+  const C = t.certificates;
+  const CC = t.certificateCounts;
+  if (dialect === 'postgres') yield* exec(pgExecute(db, sql`lock table ${CC} in share row exclusive mode`));
+  const actual = yield* rows<{ caId: string; profile: string; status: CertificateStatus; n: number | string }>(
+    db.select({ caId: C.caId, profile: C.profile, status: C.status, n: count() }).from(C).groupBy(C.caId, C.profile, C.status));
+  const stored = yield* rows<{ caId: string; profile: string; status: CertificateStatus; count: number | string }>(db.select().from(CC));
+  const diff = new CountDeltas();
+  for (const r of actual) diff.add(r.caId, r.profile, r.status, Number(r.n));
+  for (const r of stored) diff.add(r.caId, r.profile, r.status, -Number(r.count));
+  yield* exec(db.delete(CC));
+  const fresh = new CountDeltas();
+  for (const r of actual) fresh.add(r.caId, r.profile, r.status, Number(r.n));
+  yield* applyCountDeltas(db, t, fresh);
+  return { certificates: actual.reduce((a, r) => a + Number(r.n), 0), corrected: diff.sorted().length };
 }
 
 function hasKeys(o: object): boolean {
@@ -58,9 +191,11 @@ export function buildAuditRows(head: { seq: number; hash: string } | undefined, 
   });
 }
 
-export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, fast: FastSteps = {}, failCommit = false): StepGen<CommitResult> {
+export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: UnitOfWorkOptions): StepGen<CommitResult> {
+  const fast = opts.fast ?? {};
   const result: CommitResult = { revokedCount: 0, crlNumber: null, audit: [] };
   const C = t.certificates;
+  const deltas = new CountDeltas();
 
   if (unit.insertCa?.length) yield* exec(db.insert(t.certificateAuthorities).values(unit.insertCa));
   for (const u of unit.updateCa ?? []) {
@@ -71,31 +206,72 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, fast: Fast
 
   if (unit.insertCertificates?.length) {
     if (fast.insertCertificate) {
-      for (const row of unit.insertCertificates) yield fast.insertCertificate(row as unknown as Record<string, unknown>);
+      for (const row of unit.insertCertificates) yield fast.insertCertificate(row);
     } else {
       yield* exec(db.insert(C).values(unit.insertCertificates));
     }
+    deltas.addRows(unit.insertCertificates);
   }
   for (const u of unit.updateCertificates ?? []) {
     if (!hasKeys(u.patch)) continue;
-    const where = u.onlyIfStatus ? and(eq(C.id, u.id), eq(C.status, u.onlyIfStatus)) : eq(C.id, u.id);
-    const n = yield* exec(db.update(C).set(u.patch).where(where));
-    if (n === 0) {
+    const notChanged = (status: string) => new PkiError('certificate.already_revoked', `Certificate ${u.id} is ${status}, not ${u.onlyIfStatus}; nothing was changed`, {
+      details: { id: u.id, status, expectedStatus: u.onlyIfStatus },
+    });
+    const notFound = () => new PkiError('certificate.not_found', `Certificate ${u.id} does not exist`, { details: { id: u.id } });
+    const to = u.patch.status;
+    if (to === undefined) {
+      // no status change: the counters are not affected
+      const where = u.onlyIfStatus ? and(eq(C.id, u.id), eq(C.status, u.onlyIfStatus)) : eq(C.id, u.id);
+      const n = yield* exec(db.update(C).set(u.patch).where(where));
+      if (n === 0) {
+        const [cur] = yield* rows<{ status: string }>(db.select({ status: C.status }).from(C).where(eq(C.id, u.id)));
+        if (!cur) throw notFound();
+        throw notChanged(cur.status);
+      }
+      continue;
+    }
+    // A status change moves one count from the old status to the new: the update is guarded by
+    // the old status (given by `onlyIfStatus`, else read first), so the old status is known exactly.
+    for (let attempt = 0; ; attempt++) {
+      let from = u.onlyIfStatus;
+      if (from === undefined) {
+        const [cur] = yield* rows<{ status: CertificateStatus }>(db.select({ status: C.status }).from(C).where(eq(C.id, u.id)));
+        if (!cur) throw notFound();
+        from = cur.status;
+      }
+      const [hit] = yield* rows<{ caId: string; profile: string }>(db.update(C).set(u.patch)
+        .where(and(eq(C.id, u.id), eq(C.status, from))).returning({ caId: C.caId, profile: C.profile }));
+      if (hit) {
+        if (from !== to) {
+          deltas.add(hit.caId, hit.profile, from, -1);
+          deltas.add(hit.caId, hit.profile, to, 1);
+        }
+        break;
+      }
       const [cur] = yield* rows<{ status: string }>(db.select({ status: C.status }).from(C).where(eq(C.id, u.id)));
-      if (!cur) throw new PkiError('certificate.not_found', `Certificate ${u.id} does not exist`, { details: { id: u.id } });
-      throw new PkiError('certificate.already_revoked', `Certificate ${u.id} is ${cur.status}, not ${u.onlyIfStatus}; nothing was changed`, {
-        details: { id: u.id, status: cur.status, expectedStatus: u.onlyIfStatus },
-      });
+      if (!cur) throw notFound();
+      if (u.onlyIfStatus !== undefined) throw notChanged(cur.status);
+      // PostgreSQL only: another transaction changed the status between our read and our update
+      if (attempt >= 10) throw new PkiError('store.write_failed', `Certificate ${u.id} kept changing status concurrently; nothing was committed`, { retryable: true, details: { id: u.id } });
     }
   }
   if (unit.revokeAllIssuedBy && unit.revokeAllIssuedBy.caIds.length) {
     const r = unit.revokeAllIssuedBy;
-    result.revokedCount = yield* exec(db.update(C)
-      .set({ status: 'revoked', revokedAt: r.revokedAt, revocationReason: r.reason })
-      .where(and(inArray(C.caId, r.caIds), eq(C.status, 'active'))));
+    result.revokedCount = yield* moveActive(db, t, opts.dialect, inArray(C.caId, r.caIds),
+      { revokedAt: r.revokedAt, revocationReason: r.reason }, 'revoked', deltas);
   }
-  if (unit.deleteCertificates?.length) yield* exec(db.delete(C).where(inArray(C.id, unit.deleteCertificates)));
-  if (unit.deleteCas?.length) yield* exec(db.delete(t.certificateAuthorities).where(inArray(t.certificateAuthorities.id, unit.deleteCas)));
+  if (unit.deleteCertificates?.length) {
+    const gone = yield* rows<Pick<CertificateRow, 'caId' | 'profile' | 'status'>>(db.delete(C).where(inArray(C.id, unit.deleteCertificates))
+      .returning({ caId: C.caId, profile: C.profile, status: C.status }));
+    deltas.addRows(gone, -1);
+  }
+  if (unit.deleteCas?.length) {
+    // their certificates go by ON DELETE CASCADE; their counter rows go here (the FK would cascade too)
+    yield* exec(db.delete(t.certificateCounts).where(inArray(t.certificateCounts.caId, unit.deleteCas)));
+    deltas.dropCas(unit.deleteCas);
+    yield* exec(db.delete(t.certificateAuthorities).where(inArray(t.certificateAuthorities.id, unit.deleteCas)));
+  }
+  yield* applyCountDeltas(db, t, deltas, fast);
 
   const R = t.certificateRequests;
   if (unit.insertRequests?.length) yield* exec(db.insert(R).values(unit.insertRequests));
@@ -152,6 +328,6 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, fast: Fast
     result.audit = auditRows;
   }
 
-  if (failCommit) throw new Error('fault injection: failCommit (thrown inside the transaction after all writes)');
+  if (opts.failCommit) throw new Error('fault injection: failCommit (thrown inside the transaction after all writes)');
   return result;
 }

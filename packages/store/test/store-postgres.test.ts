@@ -2,8 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyStore, migrateStore, openStore, type Store } from '../src/index';
+import * as pgSchema from '../src/pg-schema';
+import { asQueryDb } from '../src/query-db';
+import { countByStatusQuery, countsByCaAndProfileQuery, findAllBySerialQuery } from '../src/repositories';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { defineStoreSuite, type StoreEngine } from './store-suite';
 import { T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
@@ -60,9 +64,9 @@ describe('PostgreSQL store', () => {
     await Promise.all([a.close(), b.close()]);
     expect(await migrateStore(url)).toEqual({ dialect: 'postgres', applied: [] });
     const fresh = await cluster.createDatabase();
-    expect(await migrateStore(fresh)).toEqual({ dialect: 'postgres', applied: ['0000_init'] });
+    expect(await migrateStore(fresh)).toEqual({ dialect: 'postgres', applied: ['0000_init', '0001_certificate_counts'] });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
-    expect(rows.rows[0].n).toBe(1);
+    expect(rows.rows[0].n).toBe(2);
   });
 
   describe('leader lock', () => {
@@ -125,6 +129,31 @@ describe('PostgreSQL store', () => {
     await b.close();
   });
 
+  it('plans serial lookups across CAs on the unique (ca_id, serial_hex) index and counts without reading certificates', async () => {
+    const url = await cluster.createDatabase();
+    const store = await openStore({ url });
+    const cas = [makeCa(), makeCa(), makeCa()];
+    await store.importRows('certificate_authorities', cas as unknown as Array<Record<string, unknown>>);
+    await store.importRows('certificates', cas.flatMap((ca) => Array.from({ length: 2000 }, () => makeCert(ca.id))) as unknown as Array<Record<string, unknown>>);
+    await store.close();
+    await withClient(url, async (c) => {
+      await c.query('analyze');
+      const { db, t } = asQueryDb(drizzle({ client: c }), pgSchema);
+      const plan = async (q: { toSQL(): { sql: string; params: unknown[] } }) => {
+        const { sql, params } = q.toSQL();
+        return (await c.query(`explain ${sql}`, params)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+      };
+      const bySerial = await plan(findAllBySerialQuery(db, t, cas.map((x) => x.id), 'ab'.repeat(20)));
+      expect(bySerial).toMatch(/Index Scan using certificates_ca_serial_uq on certificates/);
+      expect(bySerial).not.toMatch(/Seq Scan on certificates/);
+      for (const q of [countByStatusQuery(db, t), countByStatusQuery(db, t, cas[0]!.id), countsByCaAndProfileQuery(db, t)]) {
+        const p = await plan(q);
+        expect(p).toMatch(/on certificate_counts/);
+        expect(p).not.toMatch(/on certificates\b/);
+      }
+    });
+  });
+
   it('backs up with pg_dump and fails clearly for an unwritable path', async () => {
     const store = await openStore({ url: await cluster.createDatabase() });
     const e = await store.backup('/nonexistent-dir/x.dump').catch((x: unknown) => x);
@@ -162,6 +191,8 @@ describe('PostgreSQL store', () => {
         problems: [],
       });
       expect(await to.audit.verify()).toEqual(await from.audit.verify());
+      expect(await to.certificates.countsByCaAndProfile()).toEqual(await from.certificates.countsByCaAndProfile());
+      expect(await to.certificates.countByStatus(root.id)).toEqual({ active: 1150, revoked: 0, expired: 0 });
       expect(await to.certificates.findById(certs[1234]!.id)).toEqual(certs[1234]);
       expect(await to.cas.findById(root.id)).toEqual(await from.cas.findById(root.id));
       expect(await to.users.findById(user.id)).toEqual(user);

@@ -5,8 +5,11 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateStore, openStore, parseStoreUrl } from '../src/index';
+import * as sqliteSchema from '../src/sqlite-schema';
+import { countByStatusQuery, countsByCaAndProfileQuery, findAllBySerialQuery } from '../src/repositories';
 import { defineStoreSuite, type StoreEngine } from './store-suite';
 import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
 
@@ -78,7 +81,7 @@ describe('SQLite store', () => {
 
   it('reports the migrations it applied, then nothing on a migrated database', async () => {
     const url = await engine.newDatabaseUrl();
-    expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: ['0000_init'] });
+    expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: ['0000_init', '0001_certificate_counts'] });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });
     const [a, b] = await Promise.all([openStore({ url }), openStore({ url })]);
     await a.close();
@@ -111,6 +114,39 @@ describe('SQLite store', () => {
     await store.close();
   });
 
+  it('plans serial lookups across CAs on the unique (ca_id, serial_hex) index and counts without reading certificates', async () => {
+    const url = await engine.newDatabaseUrl();
+    const store = await openStore({ url });
+    const cas = [makeCa(), makeCa(), makeCa()];
+    await store.commit({ insertCa: cas, insertCertificates: cas.flatMap((ca) => Array.from({ length: 50 }, () => makeCert(ca.id))) });
+    await store.close();
+    const raw = new Database(pathOf(url));
+    try {
+      const db = drizzle({ client: raw });
+      const plan = (q: { toSQL(): { sql: string; params: unknown[] } }) => {
+        const { sql, params } = q.toSQL();
+        return (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join('\n');
+      };
+      for (const analyzed of [false, true]) {
+        if (analyzed) raw.exec('analyze');
+        const bySerial = plan(findAllBySerialQuery(db, sqliteSchema, cas.map((c) => c.id), 'ab'.repeat(20)));
+        expect(bySerial).toMatch(/SEARCH certificates USING INDEX certificates_ca_serial_uq \(ca_id=\? AND serial_hex=\?\)/);
+        expect(bySerial).not.toMatch(/SCAN certificates/);
+      }
+      for (const q of [countByStatusQuery(db, sqliteSchema), countByStatusQuery(db, sqliteSchema, cas[0]!.id), countsByCaAndProfileQuery(db, sqliteSchema)]) {
+        const p = plan(q);
+        expect(p).toMatch(/certificate_counts/);
+        expect(p).not.toMatch(/\bcertificates\b/);
+      }
+      // the counters upsert and the hot inserts never need the dropped indexes
+      const indexes = (raw.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'certificates'").all() as Array<{ name: string }>).map((r) => r.name);
+      expect(indexes).not.toContain('certificates_serial_idx');
+      expect(indexes).not.toContain('certificates_ca_profile_status_idx');
+    } finally {
+      raw.close();
+    }
+  });
+
   it('commits an issuance (certificate + audit event) in well under a millisecond', async () => {
     const store = await openStore({ url: await engine.newDatabaseUrl() });
     const ca = makeCa();
@@ -131,6 +167,7 @@ describe('SQLite store', () => {
     const p90 = times[Math.floor(N * 0.9)]!;
     console.log(`SQLite issuance commit: median ${median.toFixed(1)} µs, p90 ${p90.toFixed(1)} µs over ${N} commits`);
     expect(await store.audit.verify()).toMatchObject({ ok: true, count: N });
+    expect(await store.certificates.countByStatus(ca.id)).toEqual({ active: N, revoked: 0, expired: 0 });
     await store.close();
     // Loose bound (shared CI machines are noisy); the measured figure is printed above.
     expect(median).toBeLessThan(1000);

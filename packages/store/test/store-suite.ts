@@ -2,8 +2,8 @@
 // store-postgres.test.ts). Each test gets its own fresh database.
 import { afterEach, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
-import { openStore, restoreStore } from '../src/index';
-import type { Store } from '../src/types';
+import { copyStore, openStore, restoreStore } from '../src/index';
+import type { CertificateStatus, Store } from '../src/types';
 import { DAY, T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
 
 export interface StoreEngine {
@@ -23,6 +23,44 @@ async function expectPkiError(p: Promise<unknown>, code: string): Promise<PkiErr
   expect(e, `expected PkiError ${code}`).toBeInstanceOf(PkiError);
   expect((e as PkiError).code).toBe(code);
   return e as PkiError;
+}
+
+type Counter = { caId: string; profile: string; status: CertificateStatus; count: number };
+
+/** Ground truth for the counters: every certificate row, paged by id and grouped in memory. */
+async function countFromRows(store: Store): Promise<Counter[]> {
+  const m = new Map<string, Counter>();
+  let after: string | number | null = null;
+  for (;;) {
+    const page = await store.exportRows('certificates', after, 1000);
+    for (const r of page.rows as Array<{ caId: string; profile: string; status: CertificateStatus }>) {
+      const k = `${r.caId} ${r.profile} ${r.status}`;
+      const cur = m.get(k);
+      if (cur) cur.count++;
+      else m.set(k, { caId: r.caId, profile: r.profile, status: r.status, count: 1 });
+    }
+    if (page.nextKey === null) break;
+    after = page.nextKey;
+  }
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return [...m.values()].sort((a, b) => cmp(a.caId, b.caId) || cmp(a.profile, b.profile) || cmp(a.status, b.status));
+}
+
+/** The counters agree with the rows, per (CA, profile, status) and per CA / in total by status. */
+async function expectExactCounters(store: Store, label = ''): Promise<Counter[]> {
+  const truth = await countFromRows(store);
+  const sorted = (rows: Counter[]) => [...rows].sort((a, b) => `${a.caId} ${a.profile} ${a.status}`.localeCompare(`${b.caId} ${b.profile} ${b.status}`));
+  expect(sorted(await store.certificates.countsByCaAndProfile()), `countsByCaAndProfile ${label}`).toEqual(sorted(truth));
+  const byStatus = (rows: Counter[]) => {
+    const out = { active: 0, revoked: 0, expired: 0 };
+    for (const r of rows) out[r.status] += r.count;
+    return out;
+  };
+  expect(await store.certificates.countByStatus(), `countByStatus() ${label}`).toEqual(byStatus(truth));
+  for (const caId of new Set(truth.map((r) => r.caId))) {
+    expect(await store.certificates.countByStatus(caId), `countByStatus(${caId}) ${label}`).toEqual(byStatus(truth.filter((r) => r.caId === caId)));
+  }
+  return truth;
 }
 
 export function defineStoreSuite(getEngine: () => StoreEngine): void {
@@ -47,10 +85,11 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const other = makeCa({ createdAt: T0 + 3 });
       const cert = makeCert(sub.id);
       const sameSerialOtherCa = makeCert(other.id, { serialHex: cert.serialHex });
+      const sameSerialRoot = makeCert(root.id, { serialHex: cert.serialHex, createdAt: T0 + 1 });
       const user = makeUser({ disabled: true, mustChangePassword: false, lockedUntil: T0 + 5 });
       await store.commit({
         insertCa: [root, sub, leafOfSub, other],
-        insertCertificates: [cert, sameSerialOtherCa],
+        insertCertificates: [cert, sameSerialOtherCa, sameSerialRoot],
         insertUsers: [user],
         insertTokens: [{ id: 'tok_1', name: 'ci', tokenHash: 'h1', userId: user.id, role: 'operator', scopes: ['cert:issue', 'cert:read'], expiresAt: null, lastUsedAt: null, revokedAt: null, createdAt: T0 }],
         insertSessions: [{ id: 'ses_1', tokenHash: 'sh1', userId: user.id, csrfToken: 'csrf', expiresAt: T0 + DAY, createdAt: T0 }],
@@ -65,8 +104,9 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
 
       expect(await store.certificates.findById(cert.id)).toEqual(cert);
       expect(await store.certificates.findBySerial(sub.id, cert.serialHex.toUpperCase())).toEqual(cert);
-      expect(await store.certificates.findBySerial(root.id, cert.serialHex)).toBeUndefined();
-      expect((await store.certificates.findAllBySerial(cert.serialHex)).map((c) => c.id).sort()).toEqual([cert.id, sameSerialOtherCa.id].sort());
+      expect(await store.certificates.findBySerial(leafOfSub.id, cert.serialHex)).toBeUndefined();
+      expect((await store.certificates.findAllBySerial(cert.serialHex.toUpperCase())).map((c) => c.id).sort()).toEqual([cert.id, sameSerialOtherCa.id, sameSerialRoot.id].sort());
+      expect(await store.certificates.findAllBySerial('00ff')).toEqual([]);
       expect(await store.certificates.findByFingerprint(cert.fingerprintSha256)).toEqual(cert);
 
       expect(await store.users.findById(user.id)).toEqual(user);
@@ -292,6 +332,117 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
     });
   });
 
+  describe('certificate counters', () => {
+    it('keeps exact counts through inserts, revocations, revoke-all, markExpired, deletes and CA deletion', async () => {
+      const store = await newStore();
+      const a = makeCa();
+      const b = makeCa();
+      const c = makeCa();
+      const aCerts = [
+        ...Array.from({ length: 6 }, () => makeCert(a.id)),
+        ...Array.from({ length: 3 }, () => makeCert(a.id, { profile: 'tls-client', notAfter: T0 + DAY })),
+        makeCert(a.id, { status: 'revoked', revokedAt: T0, revocationReason: 'superseded' }),
+      ];
+      const bCerts = [...Array.from({ length: 4 }, () => makeCert(b.id, { notAfter: T0 + DAY })), makeCert(b.id, { profile: 'email' })];
+      const cCerts = Array.from({ length: 3 }, () => makeCert(c.id));
+      await store.commit({ insertCa: [a, b, c], insertCertificates: [...aCerts, ...bCerts] });
+      await store.commit({ insertCertificates: cCerts, audit: [makeEvent()] });
+      await expectExactCounters(store, 'after inserts');
+      expect(await store.certificates.countByStatus(a.id)).toEqual({ active: 9, revoked: 1, expired: 0 });
+
+      // single revocations: guarded (onlyIfStatus), unguarded (the store reads the old status), a refused one, a no-op status
+      await store.commit({ updateCertificates: [{ id: aCerts[0]!.id, patch: { status: 'revoked', revokedAt: T0 + 1, revocationReason: 'keyCompromise' }, onlyIfStatus: 'active' }] });
+      await store.commit({ updateCertificates: [{ id: aCerts[6]!.id, patch: { status: 'revoked', revokedAt: T0 + 1, revocationReason: 'keyCompromise' } }] });
+      await store.commit({ updateCertificates: [{ id: aCerts[1]!.id, patch: { status: 'active' } }, { id: aCerts[1]!.id, patch: { revokedAt: null } }] });
+      await expectPkiError(store.commit({
+        insertCertificates: [makeCert(a.id)],
+        updateCertificates: [{ id: aCerts[0]!.id, patch: { status: 'revoked' }, onlyIfStatus: 'active' }],
+      }), 'certificate.already_revoked');
+      await expectExactCounters(store, 'after single revocations');
+      expect(await store.certificates.countByStatus(a.id)).toEqual({ active: 7, revoked: 3, expired: 0 });
+
+      // markExpired: only active certificates with notAfter <= now, across CAs and profiles
+      expect(await store.certificates.markExpired(T0 + DAY)).toBe(6);
+      expect(await store.certificates.markExpired(T0 + DAY)).toBe(0);
+      await expectExactCounters(store, 'after markExpired');
+      expect(await store.certificates.countByStatus(b.id)).toEqual({ active: 1, revoked: 0, expired: 4 });
+
+      // revoke-all for two CAs together with an insert into one of them in the same unit
+      const late = makeCert(a.id, { profile: 'tls-client' });
+      const r = await store.commit({
+        insertCertificates: [late],
+        revokeAllIssuedBy: { caIds: [a.id, b.id], revokedAt: T0 + 9, reason: 'cACompromise' },
+        audit: [makeEvent({ action: 'ca.revoked', target: a.id })],
+      });
+      expect(r.revokedCount).toBe(5 + 1 + 1);
+      await expectExactCounters(store, 'after revokeAllIssuedBy');
+      expect(await store.certificates.countByStatus(a.id)).toEqual({ active: 0, revoked: 9, expired: 2 });
+
+      // deletes, then a CA deletion (its certificates cascade, its counters go)
+      await store.commit({ deleteCertificates: [aCerts[2]!.id, bCerts[0]!.id, 'crt_missing'] });
+      await expectExactCounters(store, 'after deleteCertificates');
+      await store.commit({ insertCertificates: [makeCert(b.id)], deleteCertificates: [bCerts[1]!.id], deleteCas: [b.id] });
+      const truth = await expectExactCounters(store, 'after deleteCas');
+      expect(truth.some((x) => x.caId === b.id)).toBe(false);
+      expect(await store.certificates.countByStatus(b.id)).toEqual({ active: 0, revoked: 0, expired: 0 });
+      expect(await store.rebuildCertificateCounts()).toEqual({ certificates: truth.reduce((n, x) => n + x.count, 0), corrected: 0 });
+    });
+
+    it('answers counts from the counters, not by reading certificates, and rebuilds them from the rows on demand', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      await store.commit({ insertCa: [ca], insertCertificates: [makeCert(ca.id), makeCert(ca.id, { profile: 'email', status: 'expired' })] });
+      // remove the rows behind the store's back: counts that read certificates would drop to zero
+      await getEngine().rawSql(url, 'delete from certificates');
+      expect(await store.certificates.countByStatus(ca.id)).toEqual({ active: 1, revoked: 0, expired: 1 });
+      expect(await store.certificates.countsByCaAndProfile()).toHaveLength(2);
+      expect(await store.rebuildCertificateCounts()).toEqual({ certificates: 0, corrected: 2 });
+      expect(await store.certificates.countByStatus()).toEqual({ active: 0, revoked: 0, expired: 0 });
+      expect(await store.certificates.countsByCaAndProfile()).toEqual([]);
+    });
+
+    it('counts bulk-imported certificates, and a copy to another store has the same counts', async () => {
+      const store = await newStore();
+      const a = makeCa();
+      const b = makeCa();
+      await store.commit({ insertCa: [a, b] });
+      const rows = Array.from({ length: 1500 }, (_, i) => makeCert(i % 3 ? a.id : b.id, {
+        profile: i % 5 ? 'tls-server' : 'tls-client',
+        ...(i % 7 === 0 ? { status: 'revoked' as const, revokedAt: T0, revocationReason: 'superseded' as const } : {}),
+      }));
+      await store.importRows('certificates', rows.slice(0, 700) as unknown as Array<Record<string, unknown>>);
+      await store.importRows('certificates', rows.slice(700) as unknown as Array<Record<string, unknown>>);
+      const truth = await expectExactCounters(store, 'after importRows');
+      expect(truth.reduce((n, x) => n + x.count, 0)).toBe(1500);
+      expect(await store.rebuildCertificateCounts()).toEqual({ certificates: 1500, corrected: 0 });
+
+      const target = await newStore();
+      const copied = await copyStore({ from: store, to: target });
+      expect(copied).toMatchObject({ verified: true, problems: [] });
+      expect(await target.certificates.countsByCaAndProfile()).toEqual(await store.certificates.countsByCaAndProfile());
+      await expectExactCounters(target, 'after copyStore');
+    });
+
+    it('seeds the counters from existing certificates when the counters migration runs on an older database', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      await store.commit({ insertCa: [ca], insertCertificates: [makeCert(ca.id), makeCert(ca.id), makeCert(ca.id, { status: 'revoked', revokedAt: T0, revocationReason: 'superseded' })] });
+      await store.close();
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 not applied
+      const engine = getEngine();
+      const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      for (const statement of [
+        'drop table certificate_counts',
+        'create index certificates_serial_idx on certificates (serial_hex)',
+        'create index certificates_ca_profile_status_idx on certificates (ca_id, profile, status)',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
+      ]) await engine.rawSql(url, statement);
+      const upgraded = await newStore({ sameDb: true });
+      expect(await upgraded.certificates.countByStatus(ca.id)).toEqual({ active: 2, revoked: 1, expired: 0 });
+      await expectExactCounters(upgraded);
+    });
+  });
+
   describe('audit chain', () => {
     it('appends events in one linear hash chain that verifies, and lists them by filter and order', async () => {
       const store = await newStore();
@@ -347,6 +498,32 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(results.map((r) => r.audit[0]!.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
       expect(await a.audit.verify()).toMatchObject({ ok: true, count: 50 });
       expect((await b.certificates.countByStatus()).active).toBe(50);
+      expect(await a.certificates.countsByCaAndProfile()).toEqual([{ caId: ca.id, profile: 'tls-server', status: 'active', count: 50 }]);
+    });
+
+    it('keeps the counters exact under concurrent issuances, revocations and revoke-all from two store instances', async () => {
+      const a = await newStore();
+      const b = await newStore({ sameDb: true });
+      const cas = [makeCa(), makeCa(), makeCa()];
+      const seed = cas.flatMap((ca) => Array.from({ length: 20 }, (_, i) => makeCert(ca.id, { profile: i % 2 ? 'tls-server' : 'tls-client' })));
+      await a.commit({ insertCa: cas, insertCertificates: seed });
+      const jobs: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 60; i++) {
+        const s = i % 2 ? a : b;
+        const ca = cas[i % 3]!;
+        // no audit events in half of them: on PostgreSQL those are not serialised by the audit-chain lock
+        const audit = i % 4 < 2 ? [makeEvent()] : undefined;
+        jobs.push(s.commit({ insertCertificates: [makeCert(ca.id, { profile: i % 3 ? 'tls-server' : 'tls-client' })], audit }));
+        const victim = seed[i]!;
+        jobs.push(s.commit({ updateCertificates: [{ id: victim.id, patch: { status: 'revoked', revokedAt: T0, revocationReason: 'superseded' }, ...(i % 2 ? { onlyIfStatus: 'active' as const } : {}) }] })
+          .catch((e: unknown) => e)); // may lose to the revoke-all
+        if (i === 30) jobs.push(s.commit({ revokeAllIssuedBy: { caIds: [cas[2]!.id], revokedAt: T0, reason: 'cACompromise' } }));
+      }
+      const settled = await Promise.all(jobs);
+      for (const x of settled) if (x instanceof Error) expect((x as PkiError).code).toBe('certificate.already_revoked');
+      await expectExactCounters(a, 'after concurrent commits');
+      expect((await b.certificates.countByStatus()).active + (await b.certificates.countByStatus()).revoked).toBe(120);
+      expect(await b.rebuildCertificateCounts()).toEqual({ certificates: 120, corrected: 0 });
     });
   });
 
