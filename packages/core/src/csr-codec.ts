@@ -61,7 +61,7 @@ export function decodeCsr(input: string | Uint8Array): DecodedCsr {
   const keyType = keyTypeFromSpki(parts.spki);
   const alg = SIGNATURE_ALGORITHMS[parts.sigOid];
   if (!alg) throw new PkiError('csr.invalid_signature', `unsupported CSR signature algorithm ${parts.sigOid}`, { details: { algorithm: parts.sigOid } });
-  if (!verifyWithAlgorithm(alg, parts.spki, parts.info, parts.signature)) {
+  if (!verifyWithAlgorithm(alg, parts.spki, parts.info, parts.signature, { cacheKey: false })) {
     throw new PkiError('csr.invalid_signature', 'the CSR signature does not verify with its public key (no proof of possession)');
   }
   return { der: new Uint8Array(der), subject: parts.subject, subjectDn: formatDn(parts.subject), publicKey: parts.spki, keyType, sans: parts.sans };

@@ -162,10 +162,14 @@ function publicKeyObject(spki: Uint8Array): KeyObject {
   return ko;
 }
 
-/** Verifies an X.509-style signature (RSA PKCS#1 v1.5, ECDSA DER, Ed25519) with an explicit hash. */
-export function verifyWithAlgorithm(alg: SignatureAlgorithmInfo, spki: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
+/**
+ * Verifies an X.509-style signature (RSA PKCS#1 v1.5, ECDSA DER, Ed25519) with an explicit hash.
+ * Issuer keys are verified again and again, so their KeyObjects are cached; pass
+ * `{ cacheKey: false }` for one-off keys (a CSR's) so they neither pay for nor evict the cache.
+ */
+export function verifyWithAlgorithm(alg: SignatureAlgorithmInfo, spki: Uint8Array, data: Uint8Array, signature: Uint8Array, opts: { cacheKey?: boolean } = {}): boolean {
   try {
-    const key = publicKeyObject(spki);
+    const key = opts.cacheKey === false ? createPublicKey({ key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength), format: 'der', type: 'spki' }) : publicKeyObject(spki);
     const kt = key.asymmetricKeyType;
     if ((alg.algorithm === 'rsa' && kt !== 'rsa') || (alg.algorithm === 'ec' && kt !== 'ec') || (alg.algorithm === 'ed25519' && kt !== 'ed25519')) return false;
     const hash: string | null = alg.hash;
