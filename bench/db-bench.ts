@@ -40,6 +40,7 @@ async function worker(): Promise<void> {
   for (let i = 0; i < 5; i++) await a.issuance.issueFromCsr({ caId: cfg.caId, csrPem: csrs[i % csrs.length]!, profile: 'tls-server' }, actor);
   process.stdout.write('ready\n');
   await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
+  process.stdin.destroy(); // nothing more to read: let the process exit when done
   let n = 0;
   let errors = 0;
   const start = performance.now();
@@ -89,7 +90,7 @@ async function runInstances(count: number, cfg: { databaseUrl: string; caId: str
     return { nextLine, exited };
   });
   for (const o of outputs) if ((await o.nextLine()) !== 'ready') throw new Error('bench worker did not get ready');
-  for (const p of procs) p.stdin!.write('go\n');
+  for (const p of procs) p.stdin!.end('go\n');
   const results = await Promise.all(outputs.map(async (o) => JSON.parse(await o.nextLine()) as WorkerResult));
   await Promise.all(outputs.map((o) => o.exited));
   return results;
@@ -103,7 +104,7 @@ const NOW = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
 
 function syntheticRow(i: number, caIds: string[]) {
-  const status = i % 20 === 0 ? 'revoked' : i % 20 === 1 ? 'expired' : 'active';
+  const status = i % 20 === 5 ? 'revoked' : i % 20 === 6 ? 'expired' : 'active'; // revoked rows all fall on caIds[1]
   const cn = `host${i}.svc${i % 1000}.example.com`;
   return {
     id: `crt_bench${String(i).padStart(9, '0')}`, caId: caIds[i % caIds.length]!, serialHex: i.toString(16).padStart(40, '0'),
@@ -134,8 +135,8 @@ async function fillPostgres(url: string, caIds: string[]): Promise<void> {
         'CN=host' || i || '.svc' || (i % 1000) || '.example.com', 'host' || i || '.svc' || (i % 1000) || '.example.com',
         json_build_object('dns', json_build_array('host' || i || '.svc' || (i % 1000) || '.example.com'))::text,
         case when i % 3 = 0 then 'tls-client' else 'tls-server' end, 'ec-p256', $3::bigint - 30 * $4::bigint + i, $3::bigint + (i % 730) * $4::bigint,
-        case when i % 20 = 0 then 'revoked' when i % 20 = 1 then 'expired' else 'active' end,
-        case when i % 20 = 0 then $3::bigint end, case when i % 20 = 0 then 'keyCompromise' end,
+        case when i % 20 = 5 then 'revoked' when i % 20 = 6 then 'expired' else 'active' end,
+        case when i % 20 = 5 then $3::bigint end, case when i % 20 = 5 then 'keyCompromise' end,
         lpad(to_hex(i), 64, '0'), $5, null, 'bench', $3::bigint - $6::bigint + i
       from generate_series(0, $6::int - 1) as i`, [caIds, caIds.length, NOW, DAY, PEM, ROWS]);
     await c.query('analyze certificates');

@@ -1,29 +1,94 @@
+import { PkiError } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
 import { SYSTEM_ACTOR } from '@pkim/authority';
 
+export const DEFAULT_JOBS_INTERVAL_MS = 60_000;
+const MIN_JOBS_INTERVAL_MS = 100;
+const MAX_JOBS_INTERVAL_MS = 86_400_000;
+
+/** The leader-only jobs, as named in metrics (`job` label) and lock names (`pkim.job.<name>`). */
+export const BACKGROUND_JOB_NAMES = ['mark-expired', 'crl-refresh', 'session-cleanup'] as const;
+export type BackgroundJobName = (typeof BACKGROUND_JOB_NAMES)[number];
+
+/** What one tick of a job did on this instance: ran it (leader), skipped it (another instance leads), or failed. */
+export type JobTickResult = 'ran' | 'skipped' | 'failed';
+
+/** Receives every tick (the server's Prometheus metrics implement it). */
+export interface BackgroundJobsObserver {
+  /** `leader`: this instance held the job's leader lock in this tick */
+  onTick(job: BackgroundJobName, result: JobTickResult, leader: boolean): void;
+}
+
 export interface BackgroundJobsOptions {
-  /** how often the jobs run (default 60 s) */
+  /** how often the jobs run (default 60 s, env PKIM_JOBS_INTERVAL_MS for `pkim serve`) */
   intervalMs?: number;
   /** regenerate a CRL when its nextUpdate is closer than this (default 1 h) */
   crlRefreshBeforeMs?: number;
+  observer?: BackgroundJobsObserver;
 }
 
 export interface BackgroundJobs {
-  /** runs every job once now (tests, startup) */
+  /**
+   * Runs one tick of every job now and resolves when it is done (tests, startup): the leader runs
+   * the job, a standby tries to take the lock (and skips when another instance holds it).
+   */
   runOnce(): Promise<void>;
+  /** whether this instance led each job in its last tick */
+  leadership(): Record<BackgroundJobName, boolean>;
+  /** stops the timers, awaits a run in progress and releases the leader locks */
   stop(): Promise<void>;
 }
 
+/** Validates a jobs interval (an option or the PKIM_JOBS_INTERVAL_MS text); throws `input.invalid`. */
+export function parseJobsIntervalMs(value: number | string | undefined, source = 'jobs interval'): number {
+  if (value === undefined || value === '') return DEFAULT_JOBS_INTERVAL_MS;
+  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < MIN_JOBS_INTERVAL_MS || n > MAX_JOBS_INTERVAL_MS) {
+    throw new PkiError('input.invalid',
+      `invalid ${source} '${String(value)}': expected whole milliseconds from ${MIN_JOBS_INTERVAL_MS} to ${MAX_JOBS_INTERVAL_MS} (default ${DEFAULT_JOBS_INTERVAL_MS})`);
+  }
+  return n;
+}
+
+interface JobState {
+  name: BackgroundJobName;
+  run: () => Promise<void>;
+  leader: boolean;
+  /** runOnce callers waiting for the next tick to complete */
+  waiters: Array<() => void>;
+  /** cancels the current pause (runOnce, stop) */
+  wake?: () => void;
+  /** a runOnce arrived while a tick was running: do not pause before the next one */
+  wakePending: boolean;
+}
+
 /**
- * Periodic maintenance under the store's leader lock (one instance does it when several share a
- * PostgreSQL database): mark expired certificates, pre-generate CRLs before their nextUpdate, drop
- * expired sessions. Timers are unref'd and stopped on close; a run in progress is awaited.
+ * Periodic maintenance, leader-only across instances sharing a PostgreSQL database: mark expired
+ * certificates, pre-generate CRLs before their nextUpdate, drop expired sessions.
+ *
+ * Leadership is LONG-LIVED, one lock per job (`store.withLeaderLock('pkim.job.<name>')`): the
+ * instance that takes a job's session advisory lock keeps it — the leader loop runs inside the
+ * lock callback, one run per tick — until the server closes or a run fails. A standby tries the
+ * lock once per tick and skips while another instance holds it, so exactly one instance runs each
+ * job and `pkim_leader` does not move between healthy instances (with per-run locks the job would
+ * wander between instances depending on timer phase). When the leader dies, PostgreSQL ends its
+ * session (SIGKILL closes the socket) and releases the lock; a standby takes over at its next tick.
+ * Costs and limits: each led job keeps one pooled connection checked out (3 of the pool's 10).
+ * A leader whose run fails steps down (releases the lock and contends again next tick): a failure
+ * is usually the database connection going away, which may also have dropped the lock's session.
+ * A lock session dropped alone while the process and its other connections stay healthy (e.g.
+ * `pg_terminate_backend` on it) is not detected until the next failure or restart; the jobs are
+ * idempotent, so the worst case is a job running on two instances. On SQLite the lock always
+ * succeeds (one writer): the instance leads every job.
+ *
+ * Timers are unref'd; stop() (server close) wakes the loops, awaits a run in progress and leaves
+ * the lock callbacks, which unlocks.
  */
 export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOptions = {}): BackgroundJobs {
-  const intervalMs = opts.intervalMs ?? 60_000;
+  const intervalMs = parseJobsIntervalMs(opts.intervalMs, 'background jobs interval (ms)');
   const refreshBefore = opts.crlRefreshBeforeMs ?? 3_600_000;
   const log = authority.logger.child({ component: 'jobs' });
-  let running: Promise<void> | undefined;
+  const observer = opts.observer;
   let stopped = false;
 
   const markExpired = async () => {
@@ -48,38 +113,109 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
   const cleanSessions = async () => {
     await authority.store.sessions.deleteExpired(authority.clock.now());
   };
+  const runs: Record<BackgroundJobName, () => Promise<void>> = {
+    'mark-expired': markExpired,
+    'crl-refresh': refreshCrls,
+    'session-cleanup': cleanSessions,
+  };
+  const jobs: JobState[] = BACKGROUND_JOB_NAMES.map((name) => ({ name, run: runs[name], leader: false, waiters: [], wakePending: false }));
 
-  const runOnce = (): Promise<void> => {
-    if (running) return running;
-    running = (async () => {
-      try {
-        await authority.store.withLeaderLock('pkim.maintenance', async () => {
-          for (const job of [markExpired, refreshCrls, cleanSessions]) {
-            if (stopped) return;
-            try {
-              await job();
-            } catch (e) {
-              log.warn({ job: job.name, err: (e as Error).message }, 'background job failed');
-            }
-          }
-        });
-      } catch (e) {
-        log.warn({ err: (e as Error).message }, 'background jobs skipped');
-      } finally {
-        running = undefined;
+  /** waits one interval (unref'd), or less when woken by runOnce/stop */
+  const pause = (job: JobState): Promise<void> => {
+    if (stopped) return Promise.resolve();
+    if (job.wakePending) {
+      job.wakePending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, intervalMs);
+      timer.unref();
+      function done() {
+        clearTimeout(timer);
+        job.wake = undefined;
+        resolve();
       }
-    })();
-    return running;
+      job.wake = done;
+    });
+  };
+  /** the runOnce callers a tick answers: those that arrived before it started */
+  const beginTick = (job: JobState) => {
+    const waiters = job.waiters;
+    job.waiters = [];
+    job.wakePending = false;
+    return waiters;
+  };
+  const endTick = (job: JobState, waiters: Array<() => void>, result: JobTickResult, leader: boolean) => {
+    job.leader = leader;
+    try {
+      observer?.onTick(job.name, result, leader);
+    } catch (e) {
+      log.warn({ job: job.name, err: (e as Error).message }, 'background job observer failed');
+    }
+    for (const w of waiters) w();
+  };
+  /** one run as the leader; false when it failed */
+  const runAsLeader = async (job: JobState): Promise<boolean> => {
+    try {
+      await job.run();
+      return true;
+    } catch (e) {
+      log.warn({ job: job.name, err: (e as Error).message }, 'background job failed; stepping down until the next tick');
+      return false;
+    }
   };
 
-  const timer = setInterval(() => void runOnce(), intervalMs);
-  timer.unref();
+  const loop = async (job: JobState) => {
+    await pause(job); // the first tick comes after one interval (or runOnce, which startServer calls at startup)
+    while (!stopped) {
+      let waiters = beginTick(job);
+      let led = false;
+      try {
+        await authority.store.withLeaderLock(`pkim.job.${job.name}`, async () => {
+          led = true;
+          for (;;) {
+            const ok = await runAsLeader(job);
+            endTick(job, waiters, ok ? 'ran' : 'failed', true);
+            if (!ok || stopped) return;
+            await pause(job);
+            if (stopped) return;
+            waiters = beginTick(job);
+          }
+        });
+        if (!led) endTick(job, waiters, 'skipped', false);
+      } catch (e) {
+        // could not contend (database unreachable) or unlocking failed after leading
+        log.warn({ job: job.name, err: (e as Error).message }, 'background job leader lock unavailable');
+        if (!led) endTick(job, waiters, 'failed', false);
+      }
+      if (stopped) break;
+      await pause(job);
+    }
+    job.leader = false;
+    for (const w of beginTick(job)) w();
+  };
+  const loops = jobs.map((job) => loop(job).catch((e: unknown) => {
+    log.error({ job: job.name, err: (e as Error).message }, 'background job loop crashed');
+  }));
+
   return {
-    runOnce,
+    async runOnce() {
+      if (stopped) return;
+      await Promise.all(jobs.map((job) => new Promise<void>((resolve) => {
+        job.waiters.push(resolve);
+        if (job.wake) job.wake();
+        else job.wakePending = true;
+      })));
+    },
+    leadership() {
+      return Object.fromEntries(jobs.map((j) => [j.name, j.leader])) as Record<BackgroundJobName, boolean>;
+    },
     async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
+      if (!stopped) {
+        stopped = true;
+        for (const job of jobs) job.wake?.();
+      }
+      await Promise.all(loops);
     },
   };
 }

@@ -135,7 +135,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   });
 
   if (options.backgroundJobs !== false) {
-    const jobs = startBackgroundJobs(authority, options.backgroundJobs ?? {});
+    const jobs = startBackgroundJobs(authority, { observer: metrics.jobsObserver, ...options.backgroundJobs });
     app.pkim.jobs = jobs;
     app.addHook('onClose', async () => jobs.stop());
   }

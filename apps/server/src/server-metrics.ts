@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Authority } from '@pkim/authority';
+import { BACKGROUND_JOB_NAMES, type BackgroundJobsObserver } from './background-jobs';
 
 const DAY_MS = 86_400_000;
 
@@ -7,6 +8,12 @@ export interface ServerMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   ocspResponses: Counter<'status'>;
+  /** `pkim_leader{job}`: 1 when this instance ran the job in its last tick, 0 when another instance held its lock */
+  jobLeader: Gauge<'job'>;
+  /** `pkim_background_job_runs_total{job,result}` */
+  jobRuns: Counter<'job' | 'result'>;
+  /** feeds jobLeader and jobRuns from the background jobs */
+  jobsObserver: BackgroundJobsObserver;
 }
 
 /**
@@ -86,5 +93,28 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
     labelNames: ['status'] as const,
     registers: [registry],
   });
-  return { registry, httpDuration, ocspResponses };
+  const jobLeader = new Gauge({
+    name: 'pkim_leader',
+    help: 'Background job leadership: 1 when this instance ran the job in its last tick, 0 when another instance held the job\'s leader lock',
+    labelNames: ['job'] as const,
+    registers: [registry],
+  });
+  const jobRuns = new Counter({
+    name: 'pkim_background_job_runs_total',
+    help: 'Background job ticks on this instance: ran (leader), skipped (another instance leads), failed',
+    labelNames: ['job', 'result'] as const,
+    registers: [registry],
+  });
+  // every series exists from the start (0), so rate()/increase() and absent-leader alerts work
+  for (const job of BACKGROUND_JOB_NAMES) {
+    jobLeader.set({ job }, 0);
+    for (const result of ['ran', 'skipped', 'failed'] as const) jobRuns.inc({ job, result }, 0);
+  }
+  const jobsObserver: BackgroundJobsObserver = {
+    onTick(job, result, leader) {
+      jobLeader.set({ job }, leader ? 1 : 0);
+      jobRuns.inc({ job, result });
+    },
+  };
+  return { registry, httpDuration, ocspResponses, jobLeader, jobRuns, jobsObserver };
 }

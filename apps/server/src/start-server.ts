@@ -4,6 +4,7 @@ import { pino, type Logger } from 'pino';
 import { PkiError } from '@pkim/shared';
 import { createAuthority, LOG_REDACT_PATHS, type Authority, type AuthorityConfig } from '@pkim/authority';
 import { buildServer, type BuildServerOptions } from './build-server';
+import { parseJobsIntervalMs } from './background-jobs';
 
 export interface StartServerOptions {
   host?: string;
@@ -14,6 +15,8 @@ export interface StartServerOptions {
   tlsCert?: string;
   tlsKey?: string;
   databaseUrl?: string;
+  /** interval of the leader-only background jobs in ms (env PKIM_JOBS_INTERVAL_MS, default 60000) */
+  jobsIntervalMs?: number;
   /** where the one-time admin credential and the listen address are printed (default stdout) */
   print?: (line: string) => void;
   /** install SIGTERM/SIGINT handlers that close gracefully (default true) */
@@ -46,6 +49,9 @@ export function serverOptionsFromEnv(opts: StartServerOptions, env: Record<strin
     tlsCert: opts.tlsCert ?? (env.PKIM_TLS_CERT || undefined),
     tlsKey: opts.tlsKey ?? (env.PKIM_TLS_KEY || undefined),
     databaseUrl: opts.databaseUrl ?? (env.PKIM_DATABASE_URL || undefined),
+    jobsIntervalMs: opts.jobsIntervalMs !== undefined
+      ? parseJobsIntervalMs(opts.jobsIntervalMs, 'jobs interval (ms)')
+      : parseJobsIntervalMs(env.PKIM_JOBS_INTERVAL_MS, 'PKIM_JOBS_INTERVAL_MS'),
   };
 }
 
@@ -72,7 +78,9 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
   let app: FastifyInstance;
   try {
     const boot = await authority.auth.ensureBootstrapAdmin();
-    app = await buildServer(authority, { logger, publicBaseUrl: o.publicBaseUrl, https, ...o.server });
+    const jobs = o.server?.backgroundJobs;
+    const backgroundJobs = jobs === false ? false : { ...jobs, intervalMs: jobs?.intervalMs ?? o.jobsIntervalMs };
+    app = await buildServer(authority, { logger, publicBaseUrl: o.publicBaseUrl, https, ...o.server, backgroundJobs });
     await app.listen({ host: o.host, port: o.port });
     if (boot.created) {
       print('First boot: created the administrator account. This password is shown ONCE:');

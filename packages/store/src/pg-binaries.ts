@@ -22,3 +22,14 @@ export function findPgBinary(name: string): string {
   }
   throw new PkiError('store.unavailable', `PostgreSQL binary '${name}' not found in /usr/lib/postgresql/*/bin or PATH: install the Debian 'postgresql' (server) or 'postgresql-client' package, e.g. scripts/install-test-peers.sh`);
 }
+
+/**
+ * Connection for pg_dump/pg_restore without the password on the command line (where `ps` shows
+ * it): the URL without password plus PGPASSWORD in the child's environment.
+ */
+export function pgToolConnection(connectionString: string): { dbArg: string; env: NodeJS.ProcessEnv } {
+  const url = new URL(connectionString);
+  const password = decodeURIComponent(url.password);
+  url.password = '';
+  return { dbArg: url.toString(), env: password ? { ...process.env, PGPASSWORD: password } : { ...process.env } };
+}

@@ -21,7 +21,7 @@ import {
 } from './unit-of-work';
 import { toWriteError } from './store-errors';
 import { pendingMigrations } from './migrations-journal';
-import { findPgBinary } from './pg-binaries';
+import { findPgBinary, pgToolConnection } from './pg-binaries';
 
 const execFileAsync = promisify(execFile);
 
@@ -163,7 +163,8 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     },
     async backup(toPath) {
       try {
-        await execFileAsync(findPgBinary('pg_dump'), ['-Fc', '--no-owner', '-f', toPath, '-d', connectionString], { maxBuffer: 16 * 1024 * 1024 });
+        const conn = pgToolConnection(connectionString);
+        await execFileAsync(findPgBinary('pg_dump'), ['-Fc', '--no-owner', '-f', toPath, '-d', conn.dbArg], { maxBuffer: 16 * 1024 * 1024, env: conn.env });
       } catch (e) {
         if (e instanceof PkiError) throw e;
         const stderr = (e as { stderr?: string }).stderr?.trim();
@@ -216,7 +217,8 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
 /** pg_restore --clean --if-exists --no-owner in one transaction. Run it with every store on the database closed. */
 export async function restorePg(connectionString: string, fromPath: string): Promise<void> {
   try {
-    await execFileAsync(findPgBinary('pg_restore'), ['--clean', '--if-exists', '--no-owner', '--single-transaction', '-d', connectionString, fromPath], { maxBuffer: 16 * 1024 * 1024 });
+    const conn = pgToolConnection(connectionString);
+    await execFileAsync(findPgBinary('pg_restore'), ['--clean', '--if-exists', '--no-owner', '--single-transaction', '-d', conn.dbArg, fromPath], { maxBuffer: 16 * 1024 * 1024, env: conn.env });
   } catch (e) {
     if (e instanceof PkiError) throw e;
     const stderr = (e as { stderr?: string }).stderr?.trim();

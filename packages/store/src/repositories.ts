@@ -38,7 +38,8 @@ function likeTerm(term: string): string {
 function afterCursor(createdAt: SQL.Aliased | any, id: any, cursor: string | null | undefined): SQL | undefined {
   if (!cursor) return undefined;
   const c = decodeCursor(cursor);
-  return or(lt(createdAt, c.createdAt), and(eq(createdAt, c.createdAt), lt(id, c.id)));
+  // a row-value comparison: both engines answer it with a range scan on (created_at, id)
+  return sql`(${createdAt}, ${id}) < (${c.createdAt}, ${c.id})`;
 }
 
 function toPage<T extends { createdAt: number; id: string }>(items: T[], limit: number): Page<T> {

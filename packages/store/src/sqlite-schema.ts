@@ -66,6 +66,7 @@ export const certificates = sqliteTable('certificates', {
   index('certificates_fingerprint_idx').on(t.fingerprintSha256),
   index('certificates_ca_status_idx').on(t.caId, t.status),
   index('certificates_status_not_after_idx').on(t.status, t.notAfter),
+  index('certificates_status_created_idx').on(t.status, t.createdAt, t.id),
   index('certificates_created_idx').on(t.createdAt, t.id),
   index('certificates_ca_created_idx').on(t.caId, t.createdAt, t.id),
 ]);

@@ -64,9 +64,9 @@ describe('PostgreSQL store', () => {
     await Promise.all([a.close(), b.close()]);
     expect(await migrateStore(url)).toEqual({ dialect: 'postgres', applied: [] });
     const fresh = await cluster.createDatabase();
-    expect(await migrateStore(fresh)).toEqual({ dialect: 'postgres', applied: ['0000_init', '0001_certificate_counts'] });
+    expect(await migrateStore(fresh)).toEqual({ dialect: 'postgres', applied: ['0000_init', '0001_certificate_counts', '0002_status_listing_index'] });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
-    expect(rows.rows[0].n).toBe(2);
+    expect(rows.rows[0].n).toBe(3);
   });
 
   describe('leader lock', () => {

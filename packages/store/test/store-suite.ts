@@ -428,11 +428,13 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const ca = makeCa();
       await store.commit({ insertCa: [ca], insertCertificates: [makeCert(ca.id), makeCert(ca.id), makeCert(ca.id, { status: 'revoked', revokedAt: T0, revocationReason: 'superseded' })] });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 not applied
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 and 0002 not applied
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
       for (const statement of [
         'drop table certificate_counts',
+        'drop index certificates_status_created_idx',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'create index certificates_serial_idx on certificates (serial_hex)',
         'create index certificates_ca_profile_status_idx on certificates (ca_id, profile, status)',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,

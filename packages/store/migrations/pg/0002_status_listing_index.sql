@@ -1,0 +1,1 @@
+CREATE INDEX "certificates_status_created_idx" ON "certificates" USING btree ("status","created_at","id");
