@@ -1,5 +1,6 @@
 // Several `pkim serve` instances on ONE PostgreSQL database: concurrent issuance, a SIGKILLed
-// instance, the hash-chained audit log, and leader locks that move to a survivor.
+// instance, the hash-chained audit log, and leader-only background jobs (seen through /metrics)
+// that move to the survivor.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,10 @@ import { startPostgres, type TestPostgres } from './support/postgres';
 
 const N = Number(process.env.PKIM_MULTI_INSTANCE_N ?? 1000); // acceptance number
 const IN_FLIGHT_PER_INSTANCE = 6;
+const JOBS_INTERVAL_MS = 300;
+const JOBS = ['mark-expired', 'crl-refresh', 'session-cleanup'] as const;
+type JobName = (typeof JOBS)[number];
+interface JobMetrics { leader: number; ran: number; skipped: number; failed: number }
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -67,6 +72,34 @@ async function startInstance(name: string, env: Record<string, string>): Promise
   return { ...child, url: m[1]! };
 }
 
+/** pkim_leader{job} and pkim_background_job_runs_total{job,result} from the instance's /metrics */
+async function jobMetrics(instance: Instance): Promise<Record<JobName, JobMetrics>> {
+  const res = await fetch(`${instance.url}/metrics`, { signal: AbortSignal.timeout(10_000) });
+  expect(res.status).toBe(200);
+  const body = await res.text();
+  const value = (re: RegExp) => {
+    const m = re.exec(body);
+    if (!m) throw new Error(`no ${re} in /metrics of ${instance.url}`);
+    return Number(m[1]);
+  };
+  return Object.fromEntries(JOBS.map((job) => [job, {
+    leader: value(new RegExp(`^pkim_leader\\{job="${job}"\\} (\\S+)$`, 'm')),
+    ...Object.fromEntries((['ran', 'skipped', 'failed'] as const).map((result) => [result,
+      value(new RegExp(`^pkim_background_job_runs_total\\{job="${job}",result="${result}"\\} (\\S+)$`, 'm'))])),
+  }])) as Record<JobName, JobMetrics>;
+}
+
+/** polls until `ok` holds (or throws with the last value after `ms`) */
+async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 interface SignOutcome { instance: string; ok: boolean; status?: number; serial?: string; id?: string; error?: string }
 
 /** Signs `count` CSRs against one instance with `inFlight` concurrent requests; stops early if `shouldStop()`. */
@@ -111,7 +144,6 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
   let env: Record<string, string>;
   let a: Instance | undefined;
   let b: Instance | undefined;
-  const children: Child[] = [];
   let caId: string;
   let token: string;
   let csrs: string[];
@@ -121,7 +153,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
   beforeAll(async () => {
     cluster = await startPostgres();
     dbUrl = await cluster.createDatabase();
-    env = { PKIM_DATABASE_URL: dbUrl, PKIM_MASTER_KEY: masterKey, PKIM_LOG_LEVEL: 'warn' };
+    env = { PKIM_DATABASE_URL: dbUrl, PKIM_MASTER_KEY: masterKey, PKIM_LOG_LEVEL: 'warn', PKIM_JOBS_INTERVAL_MS: String(JOBS_INTERVAL_MS) };
     const root = pkim('ca', 'create', '--name', 'root', '--subject', 'CN=Multi Root CA', '--key-type', 'ec-p256', '--json');
     expect(root.code, root.stderr).toBe(0);
     const issuing = pkim('ca', 'create', '--name', 'issuing', '--parent', 'root', '--subject', 'CN=Multi Issuing CA', '--key-type', 'ec-p256', '--json');
@@ -141,7 +173,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([stopChild(a), stopChild(b), ...children.map(stopChild)]);
+    await Promise.all([stopChild(a), stopChild(b)]);
     await db?.end().catch(() => undefined);
     await cluster?.stop();
     tmp.cleanup();
@@ -189,72 +221,76 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
     console.log(`multi-instance: ${N} signings over 2 instances in ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)}/s)`);
   }, 180_000);
 
-  it('SIGKILL of one instance mid-run leaves no partial rows; the other finishes its share; the chain still verifies', async () => {
+  /** the instance leading the jobs (and the other one); set by the leadership test */
+  let leader: { victim: Instance; survivor: Instance; victimName: string; survivorName: string } | undefined;
+
+  it('exactly one instance leads each background job, seen in both instances\' /metrics', async () => {
+    // both have been ticking every 300 ms through the issuance run; wait for a few more ticks on both
+    const [ma, mb] = await until('a few job ticks on both instances', () => Promise.all([jobMetrics(a!), jobMetrics(b!)]),
+      ([x, y]) => JOBS.every((j) => x[j].ran + x[j].skipped >= 3 && y[j].ran + y[j].skipped >= 3), 10_000);
+    for (const job of JOBS) {
+      expect([ma[job].leader, mb[job].leader].sort(), job).toEqual([0, 1]);
+      const [lead, standby] = ma[job].leader === 1 ? [ma[job], mb[job]] : [mb[job], ma[job]];
+      expect(lead.ran, job).toBeGreaterThan(0);
+      expect(lead.failed, job).toBe(0);
+      expect(standby.skipped, job).toBeGreaterThan(0);
+    }
+    // the jobs need not share a leader; the one killed next leads the first job
+    leader = ma[JOBS[0]].leader === 1
+      ? { victim: a!, survivor: b!, victimName: 'A', survivorName: 'B' }
+      : { victim: b!, survivor: a!, victimName: 'B', survivorName: 'A' };
+  }, 30_000);
+
+  it('SIGKILL of the job leader mid-run leaves no partial rows; the other finishes its share, the chain still verifies, and it takes over the jobs', async () => {
+    expect(leader, 'the leadership test ran first').toBeDefined();
+    const { victim, survivor, victimName, survivorName } = leader!;
+    const survivorBefore = await jobMetrics(survivor);
     const before = await count('select count(*) as n from certificates');
     const share = 150;
     let killedAt = -1;
+    let takeover: Promise<{ metrics: Record<JobName, JobMetrics>; ms: number }> | undefined;
     const [ra, rb] = await Promise.all([
-      signMany(a!, 'A', caId, token, csrs, share, IN_FLIGHT_PER_INSTANCE, (_r, done) => {
+      signMany(victim, victimName, caId, token, csrs, share, IN_FLIGHT_PER_INSTANCE, (_r, done) => {
         if (done === 40 && killedAt < 0) {
           killedAt = done;
-          a!.proc.kill('SIGKILL'); // requests are in flight on A right now
+          victim.proc.kill('SIGKILL'); // requests are in flight on it right now
+          // PostgreSQL ends the killed leader's sessions, which releases its job locks: the survivor
+          // must lead every job (and run it) within a few seconds, while it is under signing load
+          const t0 = Date.now();
+          takeover = until('the survivor to lead every job', () => jobMetrics(survivor),
+            (m) => JOBS.every((j) => m[j].leader === 1 && m[j].ran >= survivorBefore[j].ran + 2), 8_000)
+            .then((metrics) => ({ metrics, ms: Date.now() - t0 }));
+          takeover.catch(() => undefined); // awaited below
         }
       }),
-      signMany(b!, 'B', caId, token, csrs, share, IN_FLIGHT_PER_INSTANCE),
+      signMany(survivor, survivorName, caId, token, csrs, share, IN_FLIGHT_PER_INSTANCE),
     ]);
-    expect(await a!.exited).toBeNull(); // killed by signal
-    expect(a!.proc.signalCode).toBe('SIGKILL');
+    expect(await victim.exited).toBeNull(); // killed by signal
+    expect(victim.proc.signalCode).toBe('SIGKILL');
     expect(rb.filter((r) => !r.ok)).toEqual([]);
     expect(rb).toHaveLength(share);
-    const ackedA = ra.filter((r) => r.ok);
-    expect(ackedA.length).toBeGreaterThanOrEqual(killedAt - IN_FLIGHT_PER_INSTANCE);
-    expect(ra.some((r) => !r.ok)).toBe(true); // A really died under load
+    const ackedVictim = ra.filter((r) => r.ok);
+    expect(ackedVictim.length).toBeGreaterThanOrEqual(killedAt - IN_FLIGHT_PER_INSTANCE);
+    expect(ra.some((r) => !r.ok)).toBe(true); // the victim really died under load
 
     const added = (await count('select count(*) as n from certificates')) - before;
-    // every acknowledged certificate is there; at most the in-flight ones on A committed unacknowledged
-    expect(added).toBeGreaterThanOrEqual(share + ackedA.length);
-    expect(added).toBeLessThanOrEqual(share + ackedA.length + IN_FLIGHT_PER_INSTANCE);
+    // every acknowledged certificate is there; at most the in-flight ones on the victim committed unacknowledged
+    expect(added).toBeGreaterThanOrEqual(share + ackedVictim.length);
+    expect(added).toBeLessThanOrEqual(share + ackedVictim.length + IN_FLIGHT_PER_INSTANCE);
     const inDb = new Set((await db.query('select id from certificates')).rows.map((r) => r.id as string));
-    expect([...ackedA, ...rb].every((r) => inDb.has(r.id!))).toBe(true);
+    expect([...ackedVictim, ...rb].every((r) => inDb.has(r.id!))).toBe(true);
     await expectCertificatesMatchAudit();
     expectAuditChainVerifies();
 
     // the survivor keeps serving
-    const more = await signMany(b!, 'B', caId, token, csrs, 5, 2);
+    const more = await signMany(survivor, survivorName, caId, token, csrs, 5, 2);
     expect(more.every((r) => r.ok)).toBe(true);
+
+    const { metrics: after, ms } = await takeover!;
+    console.log(`multi-instance: the survivor led every job ${ms} ms after the SIGKILL`);
+    for (const job of JOBS) {
+      expect(after[job].leader, job).toBe(1);
+      expect(after[job].ran, job).toBeGreaterThan(survivorBefore[job].ran);
+    }
   }, 180_000);
-
-  it('a leader lock held by an instance moves to another instance when the holder is SIGKILLed', async () => {
-    // Two more processes that run a "leader-only job" under the store's withLeaderLock, the
-    // mechanism the server's maintenance jobs use: exactly one of them runs it; the other takes over after a kill.
-    const script = `
-      import { register } from 'tsx/esm/api';
-      register();
-      const { openStore } = await import('@pkim/store');
-      const store = await openStore({ url: process.env.PKIM_DATABASE_URL });
-      console.log('ready ' + process.pid);
-      for (;;) {
-        await store.withLeaderLock('pkim.test-leader-job', async () => {
-          console.log('leader ' + process.pid);
-          for (;;) { await new Promise((r) => setTimeout(r, 100)); console.log('tick ' + process.pid); }
-        });
-        console.log('follower ' + process.pid);
-        await new Promise((r) => setTimeout(r, 200));
-      }`;
-    const spawnContender = () => spawnChild(['--input-type=module', '-e', script], { PKIM_DATABASE_URL: dbUrl });
-    const first = spawnContender();
-    children.push(first);
-    await waitFor(first, /leader \d+/, 'first contender to lead');
-    const second = spawnContender();
-    children.push(second);
-    await waitFor(second, /follower \d+/, 'second contender to follow');
-    await new Promise((r) => setTimeout(r, 500));
-    expect(second.output()).not.toMatch(/leader/); // exactly one leader while both live
-
-    first.proc.kill('SIGKILL');
-    await first.exited;
-    const m = await waitFor(second, /leader (\d+)/, 'second contender to take over', 20_000);
-    expect(Number(m[1])).toBe(second.proc.pid);
-    await stopChild(second);
-  }, 60_000);
 });

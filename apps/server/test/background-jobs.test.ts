@@ -13,7 +13,7 @@ import { ACTORS, openAuthorityFixture, type AuthorityFixture } from './server-te
 interface JobMetrics { leader: number | undefined; ran: number; skipped: number; failed: number }
 
 /** pkim_leader and pkim_background_job_runs_total per job, from a Prometheus text body */
-export function parseJobMetrics(body: string): Record<string, JobMetrics> {
+function parseJobMetrics(body: string): Record<string, JobMetrics> {
   const out: Record<string, JobMetrics> = {};
   const get = (job: string) => (out[job] ??= { leader: undefined, ran: 0, skipped: 0, failed: 0 });
   for (const m of body.matchAll(/^pkim_leader\{job="([^"]+)"\} (\S+)$/gm)) get(m[1]!).leader = Number(m[2]);
@@ -139,6 +139,7 @@ describe('background jobs on one PostgreSQL database shared by two servers', () 
   it('exactly one server leads each job; closing it hands every job to the other within a few ticks', async () => {
     // same data dir (master key) and same database: two instances of one deployment
     const other = await fx.openSecond({ databaseUrl });
+    expect([fx.authority.store.dialect, other.store.dialect]).toEqual(['postgres', 'postgres']);
     const opts = { logger: false as const, processMetrics: false, backgroundJobs: { intervalMs: 200 } };
     const a = await buildServer(fx.authority, opts);
     apps.push(a);
@@ -161,9 +162,9 @@ describe('background jobs on one PostgreSQL database shared by two servers', () 
     // the leader closes (its locks are released): B leads every job within a few ticks
     const closedAt = Date.now();
     await a.close();
-    const after = await eventually(() => jobMetrics(b), (m) => BACKGROUND_JOB_NAMES.every((j) => m[j]?.leader === 1 && m[j]!.ran >= 2), 3000);
+    const after = await eventually(() => jobMetrics(b), (m) => BACKGROUND_JOB_NAMES.every((j) => m[j]?.leader === 1 && m[j]!.ran >= 2), 5000);
     expect(leaders(after)).toEqual(all(1));
     for (const job of BACKGROUND_JOB_NAMES) expect(after[job]!.ran).toBeGreaterThanOrEqual(2);
-    expect(Date.now() - closedAt).toBeLessThan(3000);
+    expect(Date.now() - closedAt).toBeLessThan(5000); // typically < 1 s: the next 200 ms tick takes the freed locks
   });
 });
