@@ -224,6 +224,30 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
   /** the instance leading the jobs (and the other one); set by the leadership test */
   let leader: { victim: Instance; survivor: Instance; victimName: string; survivorName: string } | undefined;
 
+  it('a console session made on one instance works on the other (sessions and CSRF live in the database)', async () => {
+    const created = pkim('user', 'create', 'olivia', '--role', 'operator', '--json');
+    expect(created.code, created.stderr).toBe(0);
+    const password = created.json().password as string;
+    const trpc = (base: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) =>
+      fetch(`${base}/trpc/${path}`, init.body === undefined
+        ? { headers: init.headers }
+        : { method: 'POST', headers: { 'content-type': 'application/json', ...init.headers }, body: JSON.stringify(init.body) });
+    const login = await trpc(a!.url, 'user.login', { body: { username: 'olivia', password } });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const { csrfToken } = ((await login.json()) as { result: { data: { csrfToken: string } } }).result.data;
+    const me = await trpc(b!.url, 'user.me', { headers: { cookie } });
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { result: { data: { name: string } } }).result.data.name).toBe('olivia');
+    // a mutation on B with the session and CSRF token issued by A
+    const submitted = await trpc(b!.url, 'request.submit', { body: { caId, csrPem: csrs[0], profile: 'tls-server' }, headers: { cookie, 'x-csrf-token': csrfToken } });
+    expect(submitted.status, await submitted.clone().text()).toBe(200);
+    // logging out on B ends the session on A too
+    const logout = await trpc(b!.url, 'user.logout', { body: {}, headers: { cookie, 'x-csrf-token': csrfToken } });
+    expect(logout.status).toBe(200);
+    expect((await trpc(a!.url, 'user.me', { headers: { cookie } })).status).toBe(401);
+  });
+
   it('exactly one instance leads each background job, seen in both instances\' /metrics', async () => {
     // both have been ticking every 300 ms through the issuance run; wait for a few more ticks on both
     const [ma, mb] = await until('a few job ticks on both instances', () => Promise.all([jobMetrics(a!), jobMetrics(b!)]),
