@@ -89,7 +89,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   const repos = createRepositories(db, t);
   const uowOptions: UnitOfWorkOptions = { dialect: 'postgres', failCommit: options.faultInjection?.failCommit === true };
 
-  const commit = async (unit: UnitOfWork): Promise<CommitResult> => {
+  const commitOne = async (unit: UnitOfWork): Promise<CommitResult> => {
     try {
       return await pgDb.transaction(async (tx) => {
         if (unit.audit?.length) await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
@@ -99,6 +99,50 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       throw toWriteError(e);
     }
   };
+
+  /**
+   * Group commit (as on SQLite): units that arrive while a transaction is in flight are written
+   * together in the next one, under one audit-chain lock, in arrival order. If any unit of a
+   * batch fails, the batch rolls back and each of its units is committed on its own, so one
+   * failure never takes others down and nothing is half-written.
+   */
+  type Pending = { unit: UnitOfWork; resolve: (r: CommitResult) => void; reject: (e: unknown) => void };
+  let queue: Pending[] = [];
+  let flushing = false;
+  const flush = async (): Promise<void> => {
+    flushing = true;
+    try {
+      while (queue.length) {
+        const items = queue;
+        queue = [];
+        if (items.length === 1) {
+          const [it] = items;
+          await commitOne(it!.unit).then(it!.resolve, it!.reject);
+          continue;
+        }
+        let results: CommitResult[] | undefined;
+        try {
+          results = await pgDb.transaction(async (tx) => {
+            if (items.some((it) => it.unit.audit?.length)) await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
+            const out: CommitResult[] = [];
+            for (const it of items) out.push(await runAsync(unitOfWork(asQueryDb(tx, schema).db, t, it.unit, uowOptions)));
+            return out;
+          });
+        } catch {
+          results = undefined; // isolate the failing unit below
+        }
+        if (results) results.forEach((r, i) => items[i]!.resolve(r));
+        else for (const it of items) await commitOne(it.unit).then(it.resolve, it.reject);
+      }
+    } finally {
+      flushing = false;
+    }
+  };
+  const commit = (unit: UnitOfWork): Promise<CommitResult> =>
+    new Promise<CommitResult>((resolve, reject) => {
+      queue.push({ unit, resolve, reject });
+      if (!flushing && queue.length === 1) setImmediate(() => void flush());
+    });
 
   /** leader-lock clients currently held, so close() can drop them (which releases their locks) */
   const held = new Map<pg.PoolClient, { destroyed: boolean }>();
@@ -174,6 +218,8 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     async close() {
       if (closed) return;
       closed = true;
+      // let commits already submitted finish before the pool goes away
+      while (flushing || queue.length) await new Promise((r) => setTimeout(r, 5));
       for (const [client, state] of held) {
         state.destroyed = true;
         client.release(true); // ends the session: PostgreSQL releases its advisory locks
