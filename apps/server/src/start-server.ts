@@ -31,6 +31,8 @@ export interface RunningServer {
   authority: Authority;
   /** e.g. http://127.0.0.1:8200 */
   url: string;
+  /** the one-time admin credential, only on first boot */
+  bootstrap?: { username: string; password: string };
   /** stops accepting connections, finishes in-flight requests, stops jobs, closes the authority */
   close(): Promise<void>;
 }
@@ -76,8 +78,10 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
     dataDir: o.dataDir, databaseUrl: o.databaseUrl, publicBaseUrl: o.publicBaseUrl, logger, ...o.authority,
   });
   let app: FastifyInstance;
+  let bootstrap: RunningServer['bootstrap'];
   try {
     const boot = await authority.auth.ensureBootstrapAdmin();
+    if (boot.created) bootstrap = { username: boot.username, password: boot.password };
     const jobs = o.server?.backgroundJobs;
     const backgroundJobs = jobs === false ? false : { ...jobs, intervalMs: jobs?.intervalMs ?? o.jobsIntervalMs };
     app = await buildServer(authority, { logger, publicBaseUrl: o.publicBaseUrl, https, ...o.server, backgroundJobs });
@@ -124,5 +128,5 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
     process.once('SIGTERM', onSignal);
     process.once('SIGINT', onSignal);
   }
-  return { app, authority, url, close };
+  return { app, authority, url, bootstrap, close };
 }

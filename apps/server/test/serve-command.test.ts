@@ -73,4 +73,38 @@ describe('pkim serve', () => {
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
   });
+
+  it('with --json prints one JSON line with the URL and, on first boot only, the admin credential', async () => {
+    const dir = tempDir('pkim-serve-json-');
+    try {
+      const start = async () => {
+        const child = spawn(process.execPath, [PKIM_BIN, '--data-dir', dir.dir, '--json', 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'], {
+          cwd: REPO_ROOT, env: { ...process.env, PKIM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        children.push(child);
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+        const t0 = Date.now();
+        while (!out.includes('\n')) {
+          if (child.exitCode !== null || Date.now() - t0 > 30_000) throw new Error(`pkim serve --json did not print: ${out}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return { child, exited, line: JSON.parse(out.trim().split('\n')[0]!) as { url: string; bootstrapAdmin: { username: string; password: string } | null } };
+      };
+      const first = await start();
+      expect(first.line.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(first.line.bootstrapAdmin?.username).toBe('admin');
+      expect(first.line.bootstrapAdmin?.password.length).toBeGreaterThan(12);
+      expect((await fetch(`${first.line.url}/healthz`)).status).toBe(200);
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      const second = await start();
+      expect(second.line.bootstrapAdmin).toBeNull();
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      dir.cleanup();
+    }
+  });
 });

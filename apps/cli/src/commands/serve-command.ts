@@ -17,10 +17,15 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--tls-key <file>', 'private key for --tls-cert (env PKIM_TLS_KEY)')
     .action(async (o: ServeOpts) => {
       const g = ctx.options();
-      await startServer({
+      const running = await startServer({
         host: o.host, port: o.port, publicBaseUrl: o.publicUrl, logLevel: o.logLevel, tlsCert: o.tlsCert, tlsKey: o.tlsKey,
         dataDir: g.dataDir, databaseUrl: g.databaseUrl,
+        // --json: one JSON line instead of the human banner
+        ...(g.json ? { print: () => undefined } : {}),
       });
+      if (g.json) {
+        process.stdout.write(`${JSON.stringify({ url: running.url, dataDir: g.dataDir, bootstrapAdmin: running.bootstrap ?? null })}\n`);
+      }
       // the listening server keeps the process alive; SIGTERM/SIGINT close it gracefully
       (globalThis as { pkimKeepAlive?: boolean }).pkimKeepAlive = true;
     });
