@@ -183,6 +183,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       if (disabled && user.role === 'admin') await ensureAnotherAdmin(user.id);
       await store.commit({
         updateUsers: [{ id: user.id, patch: { disabled, updatedAt: clock.now() } }],
+        deleteSessionsOfUsers: disabled ? [user.id] : undefined,
         audit: [event(actor, disabled ? 'user.disabled' : 'user.enabled', user.id, { username: user.username })],
       });
     },
@@ -205,6 +206,8 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
           id: user.id,
           patch: { passwordHash: await hashPassword(newPassword, scryptParams), failedLogins: 0, lockedUntil: null, mustChangePassword: !self, updatedAt: clock.now() },
         }],
+        // a changed or reset password ends every session of that user (log in again with the new one)
+        deleteSessionsOfUsers: [user.id],
         audit: [event(actor, self ? 'user.password_changed' : 'user.password_reset', user.id, { username: user.username })],
       });
     },

@@ -197,6 +197,23 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect(await actions()).toEqual(expect.arrayContaining(['user.password_changed', 'user.password_reset', 'user.role_changed']));
   });
 
+  it('ends every session of a user whose password is changed or reset, or who is disabled', async () => {
+    const u = await authority.auth.createUser({ username: 'frank', password: 'frank-password-12', role: 'auditor' }, cliAdmin);
+    const s1 = await authority.auth.login('frank', 'frank-password-12', {});
+    const s2 = await authority.auth.login('frank', 'frank-password-12', {});
+    expect(await authority.auth.authenticateSession(s1.sessionToken)).toBeDefined();
+    await authority.auth.changePassword(u.id, 'frank-password-12', 'frank-password-34', s1.actor);
+    expect(await authority.auth.authenticateSession(s1.sessionToken)).toBeUndefined();
+    expect(await authority.auth.authenticateSession(s2.sessionToken)).toBeUndefined();
+    const s3 = await authority.auth.login('frank', 'frank-password-34', {});
+    await authority.auth.changePassword(u.id, '', 'frank-password-56', cliAdmin);
+    expect(await authority.auth.authenticateSession(s3.sessionToken)).toBeUndefined();
+    const s4 = await authority.auth.login('frank', 'frank-password-56', {});
+    await authority.auth.setUserDisabled(u.id, true, cliAdmin);
+    await authority.auth.setUserDisabled(u.id, false, cliAdmin);
+    expect(await authority.auth.authenticateSession(s4.sessionToken)).toBeUndefined();
+  });
+
   it('issues pkim_ tokens shown once, stored as SHA-256, with role, scopes, expiry and lastUsedAt', async () => {
     const t = await authority.auth.createToken({ name: 'ci', role: 'operator', scopes: ['certificate:issue'], expiresInMs: 3_600_000 }, cliAdmin);
     expect(t.token).toMatch(/^pkim_[A-Za-z0-9_-]{40,}$/);

@@ -185,6 +185,8 @@ export interface UnitOfWork {
   updateTokens?: Array<{ id: string; patch: Partial<Omit<ApiTokenRow, 'id' | 'createdAt'>> }>;
   insertSessions?: SessionRow[];
   deleteSessions?: string[];
+  /** ends every console session of these users (password change/reset, disable) */
+  deleteSessionsOfUsers?: string[];
   setSettings?: Record<string, string>;
   /** appended last, in order, to the hash chain */
   audit?: NewAuditEvent[];

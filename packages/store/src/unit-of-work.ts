@@ -308,6 +308,7 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
   }
   if (unit.insertSessions?.length) yield* exec(db.insert(t.sessions).values(unit.insertSessions));
   if (unit.deleteSessions?.length) yield* exec(db.delete(t.sessions).where(inArray(t.sessions.id, unit.deleteSessions)));
+  if (unit.deleteSessionsOfUsers?.length) yield* exec(db.delete(t.sessions).where(inArray(t.sessions.userId, unit.deleteSessionsOfUsers)));
   const settingEntries = Object.entries(unit.setSettings ?? {});
   if (settingEntries.length) {
     yield* exec(db.insert(t.settings).values(settingEntries.map(([key, value]) => ({ key, value })))
