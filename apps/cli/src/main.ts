@@ -7,6 +7,7 @@ import { registerCertCommand } from './commands/cert-command';
 import { registerCrlCommand } from './commands/crl-command';
 import { registerRequestCommand } from './commands/request-command';
 import { registerAuditCommand } from './commands/audit-command';
+import { registerProfileCommand } from './commands/profile-command';
 import { registerExtraCommands } from './extra-commands';
 
 const program = new Command();
@@ -27,6 +28,7 @@ registerCertCommand(program, ctx);
 registerCrlCommand(program, ctx);
 registerRequestCommand(program, ctx);
 registerAuditCommand(program, ctx);
+registerProfileCommand(program, ctx);
 await registerExtraCommands(program, ctx);
 
 let code = 0;

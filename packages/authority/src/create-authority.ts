@@ -18,6 +18,8 @@ import { createCrlService } from './crl-service';
 import { createOcspService } from './ocsp-service';
 import { createAuthService } from './auth-service';
 import { createOptionalBackends } from './optional-backends';
+import { effectiveProfiles, loadCustomProfiles } from './profile-loader';
+import type { Profile } from '@pkim/core';
 
 /** Paths of redacted log fields: never log keys, tokens or certificate bodies. */
 export const LOG_REDACT_PATHS = [
@@ -77,8 +79,16 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   }
   const keys = createKeyBackends(backends);
 
+  let customProfiles: Profile[];
+  try {
+    customProfiles = config.customProfiles ?? loadCustomProfiles(dataDir, env).profiles;
+  } catch (e) {
+    await keys.close();
+    await store.close();
+    throw e;
+  }
   const contexts = createCaContextLoader(store);
-  const common = { store, keys, clock, logger, contexts, publicBaseUrl: config.publicBaseUrl, customProfiles: config.customProfiles };
+  const common = { store, keys, clock, logger, contexts, publicBaseUrl: config.publicBaseUrl, customProfiles };
   const audit = createAuditService({ store, clock });
   const cas = createCaService(common);
   const issuance = createIssuanceService(common);
@@ -91,6 +101,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   return {
     config, store, keys, clock, logger,
     cas, issuance, certificates, requests, crl, ocsp, audit, auth,
+    profiles: () => effectiveProfiles(customProfiles),
     async health() {
       let database = false;
       try {

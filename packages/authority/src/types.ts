@@ -187,6 +187,8 @@ export interface Authority {
   ocsp: OcspService;
   audit: AuditService;
   auth: AuthService;
+  /** every profile certificates can be issued with: built-ins plus custom ones (PKIM_PROFILES_FILE / <data dir>/profiles.json) */
+  profiles(): Profile[];
   /** readiness: database + key backends */
   health(): Promise<{ ok: boolean; database: boolean; keyBackends: Array<{ backend: string; ok: boolean; detail?: string }> }>;
   close(): Promise<void>;

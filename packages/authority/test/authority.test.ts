@@ -309,3 +309,30 @@ describe('time-dependent behaviour uses the injected clock', () => {
     }
   });
 });
+
+describe('custom profiles defined as data', () => {
+  it('loads <data dir>/profiles.json, issues with a custom profile within its caps, and refuses a broken file at start-up', async () => {
+    const tmp = tempDir();
+    try {
+      const { writeFileSync: write } = await import('node:fs');
+      write(`${tmp.dir}/profiles.json`, JSON.stringify([{
+        name: 'short-tls', description: 'internal TLS, one week', isCa: false, keyUsage: ['digitalSignature'], extKeyUsage: ['serverAuth', 'clientAuth'],
+        allowedSanTypes: ['dns'], sanRequired: true, allowedKeyTypes: ['ec-p256'], defaultLifetime: '2d', maxLifetime: '7d',
+      }]));
+      const a = await createAuthority({ dataDir: tmp.dir, logger: silent });
+      expect(a.profiles().map((p) => p.name)).toEqual(expect.arrayContaining(['tls-server', 'short-tls']));
+      const root = await a.cas.create({ name: 'r', subject: 'CN=Profiles Root', keyType: 'ec-p256' }, admin);
+      const issued = await a.issuance.issueWithKey({ caId: root.ca.id, profile: 'short-tls', subject: 'CN=svc.internal', sans: { dns: ['svc.internal'] }, keyType: 'ec-p256' }, admin);
+      expect(issued.certificate.notAfter - issued.certificate.notBefore).toBeLessThanOrEqual(parseDuration('2d') + 61_000);
+      const v = opensslVerify({ leafPem: issued.certificatePem, chainPems: [], rootPem: root.certificatePem!, purpose: 'sslclient' });
+      expect(v.ok, v.output).toBe(true);
+      await expectPkiError(a.issuance.issueWithKey({ caId: root.ca.id, profile: 'short-tls', subject: 'CN=svc.internal', sans: { dns: ['svc.internal'] }, keyType: 'ec-p256', validityMs: parseDuration('30d') }, admin), 'policy.lifetime_exceeded');
+      await expectPkiError(a.issuance.issueWithKey({ caId: root.ca.id, profile: 'short-tls', subject: 'CN=svc.internal', sans: { dns: ['svc.internal'] }, keyType: 'rsa-2048' }, admin), 'policy.key_type_not_allowed');
+      await a.close();
+      write(`${tmp.dir}/profiles.json`, JSON.stringify([{ name: 'Bad Name', isCa: false }]));
+      await expectPkiError(createAuthority({ dataDir: tmp.dir, logger: silent }), 'profile.invalid');
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
