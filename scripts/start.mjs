@@ -12,4 +12,6 @@ const child = spawn(process.execPath, [join(root, 'apps/cli/bin/pkim.mjs'), ...a
   env: { PKIM_DATA_DIR: join(root, 'data'), ...process.env },
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-child.on('exit', (code, signal) => process.exit(signal ? 0 : code ?? 0));
+child.on('exit', (code, signal) => {
+  process.exitCode = signal ? 0 : code ?? 0;
+});

@@ -5,16 +5,8 @@ import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { PkiError, type KeyType } from '@pkim/shared';
 import { buildCsr, computeSki, decodeCsr, fromPem, keyTypeFromSpki, parseCertificate, toPem, verifySignature } from '../src/index';
 import { opensslRaw, withTempDir } from '../../../tests/support/verifiers';
-import { cachedKey } from './helpers';
+import { cachedKey, codeOf } from './helpers';
 
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof PkiError ? e.code : `non-PkiError: ${String(e)}`;
-  }
-  return undefined;
-};
 
 /** A CSR made by `openssl req` (independent encoder). */
 function opensslCsr(keyArgs: string[], subj: string, san?: string): { pem: string; keyPem: string } {

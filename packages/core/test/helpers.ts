@@ -1,6 +1,6 @@
 /** Test fixtures for @pkim/core: a node:crypto test signer and a small CA hierarchy builder. */
 import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
-import { KEY_TYPE_INFO, type KeyType } from '@pkim/shared';
+import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
 import {
   BUILT_IN_PROFILES, generateKeyPair, generateSerial, issueCertificate, planCertificate, toPem,
   type CertificatePlanInput, type DistinguishedName, type Profile, type SignFn,
@@ -87,3 +87,13 @@ export function leafInput(issuer: IssuedCa, publicKey: Uint8Array, now: number, 
     ...over,
   };
 }
+
+/** The PkiError code `fn` throws (undefined if it does not throw). */
+export const codeOf = (fn: () => unknown): string | undefined => {
+  try {
+    fn();
+  } catch (e) {
+    return e instanceof PkiError ? e.code : `non-PkiError: ${String(e)}`;
+  }
+  return undefined;
+};

@@ -5,18 +5,10 @@ import {
   splitPemBundle, toPem, validateDn, type DistinguishedName,
 } from '../src/index';
 import { opensslRaw, withTempDir } from '../../../tests/support/verifiers';
-import { cachedKey, DAY } from './helpers';
+import { cachedKey, DAY, codeOf } from './helpers';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return e instanceof PkiError ? e.code : `non-PkiError: ${String(e)}`;
-  }
-  return undefined;
-};
 
 describe('PEM', () => {
   it('round-trips DER through PEM with 64-column lines and accepts DER unchanged', () => {

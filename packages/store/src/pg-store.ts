@@ -17,8 +17,7 @@ import type { CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork 
 import { createRepositories } from './repositories';
 import { affectedRows, asQueryDb, tableByName } from './query-db';
 import {
-  CountDeltas, applyCountDeltas, markExpiredSteps, rebuildCountsSteps, unitOfWork, type SqlStep, type UnitOfWorkOptions,
-} from './unit-of-work';
+  CountDeltas, applyCountDeltas, markExpiredSteps, rebuildCountsSteps, unitOfWork, type SqlStep, type UnitOfWorkOptions, appendViaCommit } from './unit-of-work';
 import { toWriteError } from './store-errors';
 import { pendingMigrations } from './migrations-journal';
 import { findPgBinary, pgToolConnection } from './pg-binaries';
@@ -163,10 +162,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     },
     audit: {
       ...repos.audit,
-      async append(event) {
-        const r = await commit({ audit: [event] });
-        return r.audit[0]!;
-      },
+      append: appendViaCommit(commit),
     },
     commit,
     async ping() {

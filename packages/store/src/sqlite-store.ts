@@ -16,8 +16,7 @@ import type { ApiTokenRow, AuditEventRow, CaRow, CertificateRow, CommitResult, O
 import { createRepositories } from './repositories';
 import { tableByName, type QueryDb } from './query-db';
 import {
-  CountDeltas, applyCountDeltas, markExpiredSteps, rebuildCountsSteps, unitOfWork, type FastSteps, type SqlStep, type UnitOfWorkOptions,
-} from './unit-of-work';
+  CountDeltas, applyCountDeltas, markExpiredSteps, rebuildCountsSteps, unitOfWork, type FastSteps, type SqlStep, type UnitOfWorkOptions, appendViaCommit } from './unit-of-work';
 import { toWriteError } from './store-errors';
 import { pendingMigrations } from './migrations-journal';
 
@@ -228,10 +227,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     },
     audit: {
       ...repos.audit,
-      async append(event) {
-        const r = await commit({ audit: [event] });
-        return r.audit[0]!;
-      },
+      append: appendViaCommit(commit),
     },
     commit,
     async ping() {

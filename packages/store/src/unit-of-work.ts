@@ -332,3 +332,8 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
   if (opts.failCommit) throw new Error('fault injection: failCommit (thrown inside the transaction after all writes)');
   return result;
 }
+
+/** `audit.append` on top of a store's commit: a standalone event in its own transaction. */
+export function appendViaCommit(commit: (unit: UnitOfWork) => Promise<CommitResult>) {
+  return async (event: NewAuditEvent): Promise<AuditEventRow> => (await commit({ audit: [event] })).audit[0]!;
+}

@@ -102,7 +102,8 @@ describe('SQLite store', () => {
     }
     for (let i = 0; i < 150; i++) {
       await store.commit({ insertCertificates: [makeCert(ca.id)], audit: [makeEvent({ actor: 'server', details: { i } })] });
-      await new Promise((r) => setImmediate(r));
+      // a real pause (not just a turn of the loop) so a slow, loaded worker still gets between our commits
+      await new Promise((r) => setTimeout(r, 2));
     }
     await child;
     expect(await store.audit.verify()).toMatchObject({ ok: true, count: 300 });
