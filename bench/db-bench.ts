@@ -37,7 +37,8 @@ async function worker(): Promise<void> {
   const csrs = JSON.parse(readFileSync(cfg.csrFile, 'utf8')) as string[];
   const a = await createAuthority({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl, logger: silent });
   // warm up (key load, prepared statements, JIT)
-  for (let i = 0; i < 5; i++) await a.issuance.issueFromCsr({ caId: cfg.caId, csrPem: csrs[i % csrs.length]!, profile: 'tls-server' }, actor);
+  for (let i = 0; i < 5; i++)
+    await a.issuance.issueFromCsr({ caId: cfg.caId, csrPem: csrs[i % csrs.length]!, profile: 'tls-server' }, actor);
   process.stdout.write('ready\n');
   await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
   process.stdin.destroy(); // nothing more to read: let the process exit when done
@@ -45,27 +46,42 @@ async function worker(): Promise<void> {
   let errors = 0;
   const start = performance.now();
   const end = start + SECONDS * 1000;
-  await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
-    while (performance.now() < end) {
-      try {
-        await a.issuance.issueFromCsr({ caId: cfg.caId, csrPem: csrs[n % csrs.length]!, profile: 'tls-server' }, actor);
-        n++;
-      } catch {
-        errors++;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (performance.now() < end) {
+        try {
+          await a.issuance.issueFromCsr(
+            { caId: cfg.caId, csrPem: csrs[n % csrs.length]!, profile: 'tls-server' },
+            actor,
+          );
+          n++;
+        } catch {
+          errors++;
+        }
       }
-    }
-  }));
+    }),
+  );
   const seconds = (performance.now() - start) / 1000;
   await a.close();
   process.stdout.write(`${JSON.stringify({ n, errors, seconds })}\n`);
 }
 
-interface WorkerResult { n: number; errors: number; seconds: number }
+interface WorkerResult {
+  n: number;
+  errors: number;
+  seconds: number;
+}
 
-async function runInstances(count: number, cfg: { databaseUrl: string; caId: string; csrFile: string; dataDir: string }): Promise<WorkerResult[]> {
-  const procs = Array.from({ length: count }, () => spawn(process.execPath, ['--import', 'tsx', SELF, 'worker', JSON.stringify(cfg)], {
-    stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, PKIM_LOG_LEVEL: 'silent' },
-  }));
+async function runInstances(
+  count: number,
+  cfg: { databaseUrl: string; caId: string; csrFile: string; dataDir: string },
+): Promise<WorkerResult[]> {
+  const procs = Array.from({ length: count }, () =>
+    spawn(process.execPath, ['--import', 'tsx', SELF, 'worker', JSON.stringify(cfg)], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { ...process.env, PKIM_LOG_LEVEL: 'silent' },
+    }),
+  );
   const outputs = procs.map((p) => {
     let buf = '';
     const lines: string[] = [];
@@ -83,7 +99,10 @@ async function runInstances(count: number, cfg: { databaseUrl: string; caId: str
     const nextLine = async (): Promise<string> => {
       for (;;) {
         if (lines.length) return lines.shift()!;
-        const code = await Promise.race([new Promise<'line'>((r) => waiters.push(() => r('line'))), exited.then(() => 'exit' as const)]);
+        const code = await Promise.race([
+          new Promise<'line'>((r) => waiters.push(() => r('line'))),
+          exited.then(() => 'exit' as const),
+        ]);
         if (code === 'exit' && !lines.length) throw new Error('bench worker exited early');
       }
     };
@@ -107,11 +126,24 @@ function syntheticRow(i: number, caIds: string[]) {
   const status = i % 20 === 5 ? 'revoked' : i % 20 === 6 ? 'expired' : 'active'; // revoked rows all fall on caIds[1]
   const cn = `host${i}.svc${i % 1000}.example.com`;
   return {
-    id: `crt_bench${String(i).padStart(9, '0')}`, caId: caIds[i % caIds.length]!, serialHex: i.toString(16).padStart(40, '0'),
-    subjectDn: `CN=${cn}`, commonName: cn, sans: { dns: [cn] }, profile: i % 3 === 0 ? 'tls-client' : 'tls-server', keyType: 'ec-p256',
-    notBefore: NOW - 30 * DAY + i, notAfter: NOW + (i % 730) * DAY, status, revokedAt: status === 'revoked' ? NOW : null,
-    revocationReason: status === 'revoked' ? 'keyCompromise' : null, fingerprintSha256: i.toString(16).padStart(64, '0'),
-    certificatePem: PEM, requestId: null, issuedBy: 'bench', createdAt: NOW - ROWS + i,
+    id: `crt_bench${String(i).padStart(9, '0')}`,
+    caId: caIds[i % caIds.length]!,
+    serialHex: i.toString(16).padStart(40, '0'),
+    subjectDn: `CN=${cn}`,
+    commonName: cn,
+    sans: { dns: [cn] },
+    profile: i % 3 === 0 ? 'tls-client' : 'tls-server',
+    keyType: 'ec-p256',
+    notBefore: NOW - 30 * DAY + i,
+    notAfter: NOW + (i % 730) * DAY,
+    status,
+    revokedAt: status === 'revoked' ? NOW : null,
+    revocationReason: status === 'revoked' ? 'keyCompromise' : null,
+    fingerprintSha256: i.toString(16).padStart(64, '0'),
+    certificatePem: PEM,
+    requestId: null,
+    issuedBy: 'bench',
+    createdAt: NOW - ROWS + i,
   };
 }
 
@@ -129,7 +161,8 @@ async function fillPostgres(url: string, caIds: string[]): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    await c.query(`insert into certificates (id, ca_id, serial_hex, subject_dn, common_name, sans, profile, key_type, not_before, not_after,
+    await c.query(
+      `insert into certificates (id, ca_id, serial_hex, subject_dn, common_name, sans, profile, key_type, not_before, not_after,
         status, revoked_at, revocation_reason, fingerprint_sha256, certificate_pem, request_id, issued_by, created_at)
       select 'crt_bench' || lpad(i::text, 9, '0'), ($1::text[])[(i % $2) + 1], lpad(to_hex(i), 40, '0'),
         'CN=host' || i || '.svc' || (i % 1000) || '.example.com', 'host' || i || '.svc' || (i % 1000) || '.example.com',
@@ -138,7 +171,9 @@ async function fillPostgres(url: string, caIds: string[]): Promise<void> {
         case when i % 20 = 5 then 'revoked' when i % 20 = 6 then 'expired' else 'active' end,
         case when i % 20 = 5 then $3::bigint end, case when i % 20 = 5 then 'keyCompromise' end,
         lpad(to_hex(i), 64, '0'), $5, null, 'bench', $3::bigint - $6::bigint + i
-      from generate_series(0, $6::int - 1) as i`, [caIds, caIds.length, NOW, DAY, PEM, ROWS]);
+      from generate_series(0, $6::int - 1) as i`,
+      [caIds, caIds.length, NOW, DAY, PEM, ROWS],
+    );
     await c.query('analyze certificates');
   } finally {
     await c.end();
@@ -161,10 +196,15 @@ async function latency(fn: () => Promise<unknown>): Promise<{ p50: number; p99: 
   return { p50: pct(t, 50), p99: pct(t, 99) };
 }
 
-async function listLatencies(store: Store, caIds: string[]): Promise<Array<[string, { p50: number; p99: number }, number]>> {
+async function listLatencies(
+  store: Store,
+  caIds: string[],
+): Promise<Array<[string, { p50: number; p99: number }, number]>> {
   // keyset cursor of the row in the middle: [createdAt, id] (what nextCursor holds), so the deep page starts at row ROWS/2
   const mid = Math.floor(ROWS / 2);
-  const deepCursor = Buffer.from(JSON.stringify([NOW - ROWS + mid, `crt_bench${String(mid).padStart(9, '0')}`])).toString('base64url');
+  const deepCursor = Buffer.from(
+    JSON.stringify([NOW - ROWS + mid, `crt_bench${String(mid).padStart(9, '0')}`]),
+  ).toString('base64url');
   const queries: Array<[string, CertificateQuery]> = [
     ['first page', {}],
     [`deep page (cursor at row ${mid.toLocaleString('en')})`, { cursor: deepCursor }],
@@ -194,8 +234,20 @@ async function main(): Promise<void> {
   process.env.PKIM_MASTER_KEY = randomBytes(32).toString('base64'); // shared by every instance, as in production
   try {
     const csrFile = join(tmp, 'csrs.json');
-    writeFileSync(csrFile, JSON.stringify(Array.from({ length: 16 }, (_, i) =>
-      opensslCsr({ keyType: 'ec-p256', subject: `/CN=bench${i}.example.com`, sans: [`DNS:bench${i}.example.com`] }).csrPem)));
+    writeFileSync(
+      csrFile,
+      JSON.stringify(
+        Array.from(
+          { length: 16 },
+          (_, i) =>
+            opensslCsr({
+              keyType: 'ec-p256',
+              subject: `/CN=bench${i}.example.com`,
+              sans: [`DNS:bench${i}.example.com`],
+            }).csrPem,
+        ),
+      ),
+    );
 
     const engines = [
       { name: 'SQLite', url: join(tmp, 'issue.db') },
@@ -205,13 +257,23 @@ async function main(): Promise<void> {
     for (const e of engines) {
       const a = await createAuthority({ dataDir: join(tmp, 'setup'), databaseUrl: e.url, logger: silent });
       const root = await a.cas.create({ name: 'root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, actor);
-      const ca = await a.cas.create({ name: 'issuing', subject: 'CN=Bench Issuing', keyType: 'ec-p256', parentId: root.ca.id }, actor);
+      const ca = await a.cas.create(
+        { name: 'issuing', subject: 'CN=Bench Issuing', keyType: 'ec-p256', parentId: root.ca.id },
+        actor,
+      );
       await a.close();
       for (const count of [1, 2]) {
-        const r = await runInstances(count, { databaseUrl: e.url, caId: ca.ca.id, csrFile, dataDir: join(tmp, 'worker') });
+        const r = await runInstances(count, {
+          databaseUrl: e.url,
+          caId: ca.ca.id,
+          csrFile,
+          dataDir: join(tmp, 'worker'),
+        });
         const total = r.reduce((s, x) => s + x.n / x.seconds, 0);
         const errors = r.reduce((s, x) => s + x.errors, 0);
-        issuance.push(`| ${e.name} | ${count} | ${count * IN_FLIGHT} | ${total.toFixed(0)} | ${r.map((x) => (x.n / x.seconds).toFixed(0)).join(' + ')} | ${errors} |`);
+        issuance.push(
+          `| ${e.name} | ${count} | ${count * IN_FLIGHT} | ${total.toFixed(0)} | ${r.map((x) => (x.n / x.seconds).toFixed(0)).join(' + ')} | ${errors} |`,
+        );
         process.stderr.write(`issuance ${e.name} x${count}: ${total.toFixed(0)}/s\n`);
       }
       const check = await openStore({ url: e.url });
@@ -220,13 +282,28 @@ async function main(): Promise<void> {
       if (!v.ok) throw new Error(`${e.name}: audit chain broken after the issuance bench`);
     }
 
-    const lists: Array<{ engine: string; fillSeconds: number; rows: Array<[string, { p50: number; p99: number }, number]> }> = [];
-    for (const e of [{ name: 'SQLite', url: join(tmp, 'list.db') }, { name: 'PostgreSQL', url: await cluster.createDatabase('bench_list') }]) {
+    const lists: Array<{
+      engine: string;
+      fillSeconds: number;
+      rows: Array<[string, { p50: number; p99: number }, number]>;
+    }> = [];
+    for (const e of [
+      { name: 'SQLite', url: join(tmp, 'list.db') },
+      { name: 'PostgreSQL', url: await cluster.createDatabase('bench_list') },
+    ]) {
       const a = await createAuthority({ dataDir: join(tmp, 'setup'), databaseUrl: e.url, logger: silent });
       const caIds: string[] = [];
       const root = await a.cas.create({ name: 'root', subject: 'CN=List Root', keyType: 'ec-p256' }, actor);
       caIds.push(root.ca.id);
-      for (let i = 0; i < 3; i++) caIds.push((await a.cas.create({ name: `int${i}`, subject: `CN=List Int ${i}`, keyType: 'ec-p256', parentId: root.ca.id }, actor)).ca.id);
+      for (let i = 0; i < 3; i++)
+        caIds.push(
+          (
+            await a.cas.create(
+              { name: `int${i}`, subject: `CN=List Int ${i}`, keyType: 'ec-p256', parentId: root.ca.id },
+              actor,
+            )
+          ).ca.id,
+        );
       await a.close();
       const store = await openStore({ url: e.url });
       try {
@@ -256,7 +333,10 @@ async function main(): Promise<void> {
       '',
       `| query | ${lists.map((l) => `${l.engine} p50 | ${l.engine} p99`).join(' | ')} | rows returned |`,
       `|---|${lists.map(() => '---|---').join('|')}|---|`,
-      ...lists[0]!.rows.map(([name], i) => `| ${name} | ${lists.map((l) => `${l.rows[i]![1].p50.toFixed(2)} | ${l.rows[i]![1].p99.toFixed(2)}`).join(' | ')} | ${lists[0]!.rows[i]![2]} |`),
+      ...lists[0]!.rows.map(
+        ([name], i) =>
+          `| ${name} | ${lists.map((l) => `${l.rows[i]![1].p50.toFixed(2)} | ${l.rows[i]![1].p99.toFixed(2)}`).join(' | ')} | ${lists[0]!.rows[i]![2]} |`,
+      ),
       '',
       `Load time for ${ROWS.toLocaleString('en')} rows: ${lists.map((l) => `${l.engine} ${l.fillSeconds.toFixed(1)} s`).join(', ')} (SQLite: Store.importRows in 20k batches; PostgreSQL: INSERT … SELECT generate_series).`,
       `Total bench time ${((performance.now() - started) / 1000).toFixed(0)} s.`,

@@ -35,38 +35,96 @@ async function run(name: string, opts: autocannon.Options) {
 
 const dir = mkdtempSync(join(tmpdir(), 'pkim-http-bench-'));
 const authority = await createAuthority({ dataDir: join(dir, 'data'), logger: pino({ level: 'silent' }) });
-const app = await buildServer(authority, { logger: false, rateLimit: false, backgroundJobs: false, processMetrics: false });
+const app = await buildServer(authority, {
+  logger: false,
+  rateLimit: false,
+  backgroundJobs: false,
+  processMetrics: false,
+});
 try {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root CA', keyType: 'ec-p256' }, SYSTEM_ACTOR);
+  const root = await authority.cas.create(
+    { name: 'bench-root', subject: 'CN=Bench Root CA', keyType: 'ec-p256' },
+    SYSTEM_ACTOR,
+  );
   const { token } = await authority.auth.createToken({ name: 'bench', role: 'operator' }, SYSTEM_ACTOR);
 
-  openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'csr.pem'),
-    '-subj', '/CN=bench.example.test', '-addext', 'subjectAltName=DNS:bench.example.test']);
+  openssl([
+    'req',
+    '-new',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    join(dir, 'k.pem'),
+    '-out',
+    join(dir, 'csr.pem'),
+    '-subj',
+    '/CN=bench.example.test',
+    '-addext',
+    'subjectAltName=DNS:bench.example.test',
+  ]);
   const csr = readFileSync(join(dir, 'csr.pem'), 'utf8');
-  const leaf = await authority.issuance.issueFromCsr({ caId: root.ca.id, csrPem: csr, profile: 'tls-server' }, SYSTEM_ACTOR);
+  const leaf = await authority.issuance.issueFromCsr(
+    { caId: root.ca.id, csrPem: csr, profile: 'tls-server' },
+    SYSTEM_ACTOR,
+  );
   const { writeFileSync } = await import('node:fs');
   writeFileSync(join(dir, 'leaf.pem'), leaf.certificatePem);
   writeFileSync(join(dir, 'ca.pem'), root.certificatePem!);
-  openssl(['ocsp', '-issuer', join(dir, 'ca.pem'), '-cert', join(dir, 'leaf.pem'), '-reqout', join(dir, 'req.der'), '-no_nonce']);
+  openssl([
+    'ocsp',
+    '-issuer',
+    join(dir, 'ca.pem'),
+    '-cert',
+    join(dir, 'leaf.pem'),
+    '-reqout',
+    join(dir, 'req.der'),
+    '-no_nonce',
+  ]);
   const ocspRequest = readFileSync(join(dir, 'req.der'));
-  openssl(['ocsp', '-issuer', join(dir, 'ca.pem'), '-cert', join(dir, 'leaf.pem'), '-reqout', join(dir, 'req-nonce.der')]);
+  openssl([
+    'ocsp',
+    '-issuer',
+    join(dir, 'ca.pem'),
+    '-cert',
+    join(dir, 'leaf.pem'),
+    '-reqout',
+    join(dir, 'req-nonce.der'),
+  ]);
   const ocspRequestNonce = readFileSync(join(dir, 'req-nonce.der'));
 
   const rows = [];
-  rows.push(await run('POST /api/v1/cas/:id/sign (CSR → cert)', {
-    url: `${base}/api/v1/cas/${root.ca.id}/sign`, method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ csr, profile: 'tls-server', ttl: '30d' }),
-  }));
-  rows.push(await run('POST /ocsp (no nonce: signed response reused)', {
-    url: `${base}/ocsp`, method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: ocspRequest,
-  }));
-  rows.push(await run('POST /ocsp (with nonce: signed per request)', {
-    url: `${base}/ocsp`, method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: ocspRequestNonce,
-  }));
-  console.log(`\nHTTP bench: ${seconds}s per scenario, ${connections} connections, Node ${process.version}, ${(await import('node:os')).cpus().length} CPUs\n`);
+  rows.push(
+    await run('POST /api/v1/cas/:id/sign (CSR → cert)', {
+      url: `${base}/api/v1/cas/${root.ca.id}/sign`,
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ csr, profile: 'tls-server', ttl: '30d' }),
+    }),
+  );
+  rows.push(
+    await run('POST /ocsp (no nonce: signed response reused)', {
+      url: `${base}/ocsp`,
+      method: 'POST',
+      headers: { 'content-type': 'application/ocsp-request' },
+      body: ocspRequest,
+    }),
+  );
+  rows.push(
+    await run('POST /ocsp (with nonce: signed per request)', {
+      url: `${base}/ocsp`,
+      method: 'POST',
+      headers: { 'content-type': 'application/ocsp-request' },
+      body: ocspRequestNonce,
+    }),
+  );
+  console.log(
+    `\nHTTP bench: ${seconds}s per scenario, ${connections} connections, Node ${process.version}, ${(await import('node:os')).cpus().length} CPUs\n`,
+  );
   console.table(rows);
   const issued = (await authority.store.certificates.countByStatus()).active;
   console.log(`certificates in the database after the run: ${issued}`);

@@ -13,8 +13,16 @@ import 'reflect-metadata';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import {
-  buildCsr, decodeCsr, generateSerial, planCertificate, lintCertificate, assertLintClean, issueCertificate,
-  resolveProfile, parseDn, toPem,
+  buildCsr,
+  decodeCsr,
+  generateSerial,
+  planCertificate,
+  lintCertificate,
+  assertLintClean,
+  issueCertificate,
+  resolveProfile,
+  parseDn,
+  toPem,
 } from '@pkim/core';
 import { createAuthority } from '@pkim/authority';
 
@@ -27,7 +35,10 @@ async function makeCsrs(n: number): Promise<Array<{ pem: string; der: Uint8Array
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
     const subject = parseDn(`CN=host${i}.example.com`);
-    const der = await buildCsr({ subject, sans: { dns: [`host${i}.example.com`] }, publicKey: spki, keyType: 'ec-p256' }, (d) => new Uint8Array(sign('sha256', d, privateKey)));
+    const der = await buildCsr(
+      { subject, sans: { dns: [`host${i}.example.com`] }, publicKey: spki, keyType: 'ec-p256' },
+      (d) => new Uint8Array(sign('sha256', d, privateKey)),
+    );
     out.push({ pem: toPem(der, 'CERTIFICATE REQUEST'), der });
   }
   return out;
@@ -75,7 +86,8 @@ const tbsSample = csrs[0].der; // a few hundred bytes, like a TBSCertificate
 const floor = await timeLoop((i) => {
   const p = csrParts[i % csrParts.length];
   // verify the CSR signature (importing the requester's key is part of it)
-  if (!verify('sha256', p.info, { key: Buffer.from(p.spki), format: 'der', type: 'spki' }, p.signature)) throw new Error('CSR verify failed');
+  if (!verify('sha256', p.info, { key: Buffer.from(p.spki), format: 'der', type: 'spki' }, p.signature))
+    throw new Error('CSR verify failed');
   const sig = sign('sha256', tbsSample, ca.privateKey);
   if (!verify('sha256', tbsSample, ca.publicKey, sig)) throw new Error('floor verify failed');
 });
@@ -86,15 +98,29 @@ const caSpki = new Uint8Array(ca.publicKey.export({ type: 'spki', format: 'der' 
 const rootProfile = resolveProfile('root-ca');
 const now = Date.now();
 const rootDer = await issueCertificate(
-  planCertificate({ profile: rootProfile, subject: parseDn('CN=Bench Root'), publicKey: caSpki, selfSignedKeyType: 'ec-p256', serial: generateSerial(), notBefore: now - 60_000, notAfter: now + 3650 * 86_400_000 }),
+  planCertificate({
+    profile: rootProfile,
+    subject: parseDn('CN=Bench Root'),
+    publicKey: caSpki,
+    selfSignedKeyType: 'ec-p256',
+    serial: generateSerial(),
+    notBefore: now - 60_000,
+    notAfter: now + 3650 * 86_400_000,
+  }),
   (d) => new Uint8Array(sign('sha256', d, caKey)),
 );
 const leafProfile = resolveProfile('tls-server');
 const core = await timeLoop(async (i) => {
   const c = decodeCsr(csrs[i % csrs.length].der);
   const plan = planCertificate({
-    profile: leafProfile, subject: c.subject, sans: c.sans, publicKey: c.publicKey, issuer: { certificateDer: rootDer, keyType: 'ec-p256' },
-    serial: generateSerial(), notBefore: now - 60_000, notAfter: now + 90 * 86_400_000,
+    profile: leafProfile,
+    subject: c.subject,
+    sans: c.sans,
+    publicKey: c.publicKey,
+    issuer: { certificateDer: rootDer, keyType: 'ec-p256' },
+    serial: generateSerial(),
+    notBefore: now - 60_000,
+    notAfter: now + 90 * 86_400_000,
   });
   assertLintClean(lintCertificate(plan, { now }));
   await issueCertificate(plan, (d) => new Uint8Array(sign('sha256', d, caKey)));
@@ -104,8 +130,20 @@ const core = await timeLoop(async (i) => {
 const dir = mkdtempSync(join(tmpdir(), 'pkim-bench-'));
 const authority = await createAuthority({ dataDir: dir, logger: pino({ level: 'silent' }) });
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
-const full1 = await timeLoop((i) => authority.issuance.issueFromCsr({ caId: root.ca.id, csrPem: csrs[i % csrs.length].pem, profile: 'tls-server' }, admin));
-const full16 = await timeConcurrent((i) => authority.issuance.issueFromCsr({ caId: root.ca.id, csrPem: csrs[i % csrs.length].pem, profile: 'tls-server' }, admin), 16);
+const full1 = await timeLoop((i) =>
+  authority.issuance.issueFromCsr(
+    { caId: root.ca.id, csrPem: csrs[i % csrs.length].pem, profile: 'tls-server' },
+    admin,
+  ),
+);
+const full16 = await timeConcurrent(
+  (i) =>
+    authority.issuance.issueFromCsr(
+      { caId: root.ca.id, csrPem: csrs[i % csrs.length].pem, profile: 'tls-server' },
+      admin,
+    ),
+  16,
+);
 const verified = await authority.audit.verify();
 await authority.close();
 rmSync(dir, { recursive: true, force: true });
@@ -123,4 +161,6 @@ console.log('| path | certificates/s | vs floor |');
 console.log('|---|---:|---:|');
 for (const [name, v] of rows) console.log(`| ${name} | ${fmt(v)} | ${(v / floor).toFixed(2)} |`);
 const best = Math.max(full1, full16);
-console.log(`\nfull/floor = ${(best / floor).toFixed(2)} (target ≥ 0.70); audit chain verified: ${verified.count} events`);
+console.log(
+  `\nfull/floor = ${(best / floor).toFixed(2)} (target ≥ 0.70); audit chain verified: ${verified.count} events`,
+);

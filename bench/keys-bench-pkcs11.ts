@@ -13,7 +13,13 @@ import { createPkcs11Backend, type KeyBackend } from '@pkim/keys';
 import { createSoftHsmToken } from '../tests/support/softhsm';
 import { benchBackend, formatBenchTable, type BenchRow } from './keys-bench';
 
-async function benchConcurrent(name: string, backend: KeyBackend, keyType: KeyType, inFlight: number, durationMs = 1000): Promise<BenchRow> {
+async function benchConcurrent(
+  name: string,
+  backend: KeyBackend,
+  keyType: KeyType,
+  inFlight: number,
+  durationMs = 1000,
+): Promise<BenchRow> {
   const data = randomBytes(1000);
   const ref = await backend.generateKey({ keyType, label: `bench concurrent ${keyType}` });
   try {
@@ -30,7 +36,14 @@ async function benchConcurrent(name: string, backend: KeyBackend, keyType: KeyTy
     await Promise.all(Array.from({ length: inFlight }, worker));
     const seconds = (performance.now() - t0) / 1000;
     lat.sort((a, b) => a - b);
-    return { backend: `${name} x${inFlight}`, keyType, signatures: lat.length, seconds, perSecond: lat.length / seconds, p50Ms: lat[Math.floor(lat.length / 2)] ?? 0 };
+    return {
+      backend: `${name} x${inFlight}`,
+      keyType,
+      signatures: lat.length,
+      seconds,
+      perSecond: lat.length / seconds,
+      p50Ms: lat[Math.floor(lat.length / 2)] ?? 0,
+    };
   } finally {
     await backend.destroy(ref.uri).catch(() => undefined);
   }
@@ -42,7 +55,8 @@ export async function runPkcs11Bench(durationMs = 1000): Promise<BenchRow[]> {
   try {
     const keyTypes: KeyType[] = ['rsa-2048', 'rsa-3072', 'ec-p256', 'ec-p384'];
     const rows = await benchBackend('pkcs11 (SoftHSM2)', backend, keyTypes, { durationMs });
-    for (const kt of ['rsa-2048', 'ec-p256'] as const) rows.push(await benchConcurrent('pkcs11 (SoftHSM2)', backend, kt, 8, durationMs));
+    for (const kt of ['rsa-2048', 'ec-p256'] as const)
+      rows.push(await benchConcurrent('pkcs11 (SoftHSM2)', backend, kt, 8, durationMs));
     return rows;
   } finally {
     await backend.close();

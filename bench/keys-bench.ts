@@ -80,7 +80,15 @@ export async function benchBackend(
         p50Ms: lat[Math.floor(lat.length / 2)] ?? 0,
       });
     } catch (e) {
-      rows.push({ backend: name, keyType, signatures: 0, seconds: 0, perSecond: 0, p50Ms: 0, error: (e as Error).message });
+      rows.push({
+        backend: name,
+        keyType,
+        signatures: 0,
+        seconds: 0,
+        perSecond: 0,
+        p50Ms: 0,
+        error: (e as Error).message,
+      });
     } finally {
       if (uri) await backend.destroy(uri).catch(() => undefined);
     }
@@ -96,7 +104,8 @@ export function formatBenchTable(rows: BenchRow[]): string {
       : [r.backend, r.keyType, String(r.signatures), r.seconds.toFixed(2), r.perSecond.toFixed(0), r.p50Ms.toFixed(3)],
   );
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 

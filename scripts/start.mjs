@@ -13,5 +13,5 @@ const child = spawn(process.execPath, [join(root, 'apps/cli/bin/pkim.mjs'), ...a
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => {
-  process.exitCode = signal ? 0 : code ?? 0;
+  process.exitCode = signal ? 0 : (code ?? 0);
 });

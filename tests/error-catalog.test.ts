@@ -12,7 +12,19 @@ describe('error code catalog', () => {
   });
 
   it('every code thrown in the source is in the catalog', () => {
-    const out = execFileSync('git', ['grep', '--untracked', '-hoE', "PkiError[(][[:space:]]*'[a-z0-9_]+[.][a-z0-9_]+'", '--', ':(glob)packages/*/src/**', ':(glob)apps/*/src/**'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const out = execFileSync(
+      'git',
+      [
+        'grep',
+        '--untracked',
+        '-hoE',
+        "PkiError[(][[:space:]]*'[a-z0-9_]+[.][a-z0-9_]+'",
+        '--',
+        ':(glob)packages/*/src/**',
+        ':(glob)apps/*/src/**',
+      ],
+      { cwd: REPO_ROOT, encoding: 'utf8' },
+    );
     const used = new Set([...out.matchAll(/'([a-z0-9_]+\.[a-z0-9_]+)'/g)].map((m) => m[1]));
     expect(used.size).toBeGreaterThan(30);
     const missing = [...used].filter((c) => !(c in ERROR_CATALOG));

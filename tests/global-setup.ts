@@ -6,7 +6,9 @@ export default function setup(): void {
     try {
       execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
     } catch {
-      throw new Error(`test peer '${bin}' is missing: run scripts/install-test-peers.sh (npm test does this in its pretest step)`);
+      throw new Error(
+        `test peer '${bin}' is missing: run scripts/install-test-peers.sh (npm test does this in its pretest step)`,
+      );
     }
   }
 }

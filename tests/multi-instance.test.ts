@@ -16,7 +16,12 @@ const IN_FLIGHT_PER_INSTANCE = 6;
 const JOBS_INTERVAL_MS = 300;
 const JOBS = ['mark-expired', 'crl-refresh', 'session-cleanup'] as const;
 type JobName = (typeof JOBS)[number];
-interface JobMetrics { leader: number; ran: number; skipped: number; failed: number }
+interface JobMetrics {
+  leader: number;
+  ran: number;
+  skipped: number;
+  failed: number;
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -36,10 +41,18 @@ interface Child {
 }
 
 function spawnChild(args: string[], env: Record<string, string>): Child {
-  const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  proc.stdout!.on('data', (d) => { out += d; });
-  proc.stderr!.on('data', (d) => { out += d; });
+  proc.stdout!.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr!.on('data', (d) => {
+    out += d;
+  });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   return { proc, output: () => out, exited };
 }
@@ -49,7 +62,8 @@ async function waitFor(child: Child, re: RegExp, what: string, timeoutMs = 60_00
   for (;;) {
     const m = re.exec(child.output());
     if (m) return m;
-    if (child.proc.exitCode !== null || child.proc.signalCode !== null) throw new Error(`${what} exited (${child.proc.exitCode ?? child.proc.signalCode}):\n${child.output()}`);
+    if (child.proc.exitCode !== null || child.proc.signalCode !== null)
+      throw new Error(`${what} exited (${child.proc.exitCode ?? child.proc.signalCode}):\n${child.output()}`);
     if (Date.now() > end) throw new Error(`timed out waiting for ${what} (${re}):\n${child.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -63,11 +77,16 @@ async function stopChild(child: Child | undefined): Promise<void> {
   clearTimeout(t);
 }
 
-interface Instance extends Child { url: string }
+interface Instance extends Child {
+  url: string;
+}
 
 async function startInstance(name: string, env: Record<string, string>): Promise<Instance> {
   const port = await freePort();
-  const child = spawnChild([PKIM_BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], env);
+  const child = spawnChild(
+    [PKIM_BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'],
+    env,
+  );
   const m = await waitFor(child, /pkim listening on (http:\/\/127\.0\.0\.1:\d+)/, `instance ${name}`);
   return { ...child, url: m[1]! };
 }
@@ -82,11 +101,20 @@ async function jobMetrics(instance: Instance): Promise<Record<JobName, JobMetric
     if (!m) throw new Error(`no ${re} in /metrics of ${instance.url}`);
     return Number(m[1]);
   };
-  return Object.fromEntries(JOBS.map((job) => [job, {
-    leader: value(new RegExp(`^pkim_leader\\{job="${job}"\\} (\\S+)$`, 'm')),
-    ...Object.fromEntries((['ran', 'skipped', 'failed'] as const).map((result) => [result,
-      value(new RegExp(`^pkim_background_job_runs_total\\{job="${job}",result="${result}"\\} (\\S+)$`, 'm'))])),
-  }])) as Record<JobName, JobMetrics>;
+  return Object.fromEntries(
+    JOBS.map((job) => [
+      job,
+      {
+        leader: value(new RegExp(`^pkim_leader\\{job="${job}"\\} (\\S+)$`, 'm')),
+        ...Object.fromEntries(
+          (['ran', 'skipped', 'failed'] as const).map((result) => [
+            result,
+            value(new RegExp(`^pkim_background_job_runs_total\\{job="${job}",result="${result}"\\} (\\S+)$`, 'm')),
+          ]),
+        ),
+      },
+    ]),
+  ) as Record<JobName, JobMetrics>;
 }
 
 /** polls until `ok` holds (or throws with the last value after `ms`) */
@@ -100,11 +128,26 @@ async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolea
   }
 }
 
-interface SignOutcome { instance: string; ok: boolean; status?: number; serial?: string; id?: string; error?: string }
+interface SignOutcome {
+  instance: string;
+  ok: boolean;
+  status?: number;
+  serial?: string;
+  id?: string;
+  error?: string;
+}
 
 /** Signs `count` CSRs against one instance with `inFlight` concurrent requests; stops early if `shouldStop()`. */
-async function signMany(instance: Instance, name: string, caId: string, token: string, csrs: string[], count: number, inFlight: number,
-  onResult?: (r: SignOutcome, done: number) => void): Promise<SignOutcome[]> {
+async function signMany(
+  instance: Instance,
+  name: string,
+  caId: string,
+  token: string,
+  csrs: string[],
+  count: number,
+  inFlight: number,
+  onResult?: (r: SignOutcome, done: number) => void,
+): Promise<SignOutcome[]> {
   const results: SignOutcome[] = [];
   let next = 0;
   let dead = false;
@@ -119,10 +162,11 @@ async function signMany(instance: Instance, name: string, caId: string, token: s
           body: JSON.stringify({ csr: csrs[i % csrs.length], profile: 'tls-server' }),
           signal: AbortSignal.timeout(30_000),
         });
-        const body = await res.json() as { serial?: string; id?: string; code?: string; message?: string };
-        r = res.status === 201
-          ? { instance: name, ok: true, status: res.status, serial: body.serial, id: body.id }
-          : { instance: name, ok: false, status: res.status, error: `${body.code}: ${body.message}` };
+        const body = (await res.json()) as { serial?: string; id?: string; code?: string; message?: string };
+        r =
+          res.status === 201
+            ? { instance: name, ok: true, status: res.status, serial: body.serial, id: body.id }
+            : { instance: name, ok: false, status: res.status, error: `${body.code}: ${body.message}` };
       } catch (e) {
         r = { instance: name, ok: false, error: (e as Error).message };
         dead = true; // the instance is gone: its remaining share is not sent
@@ -153,16 +197,48 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
   beforeAll(async () => {
     cluster = await startPostgres();
     dbUrl = await cluster.createDatabase();
-    env = { PKIM_DATABASE_URL: dbUrl, PKIM_MASTER_KEY: masterKey, PKIM_LOG_LEVEL: 'warn', PKIM_JOBS_INTERVAL_MS: String(JOBS_INTERVAL_MS) };
-    const root = pkim('ca', 'create', '--name', 'root', '--subject', 'CN=Multi Root CA', '--key-type', 'ec-p256', '--json');
+    env = {
+      PKIM_DATABASE_URL: dbUrl,
+      PKIM_MASTER_KEY: masterKey,
+      PKIM_LOG_LEVEL: 'warn',
+      PKIM_JOBS_INTERVAL_MS: String(JOBS_INTERVAL_MS),
+    };
+    const root = pkim(
+      'ca',
+      'create',
+      '--name',
+      'root',
+      '--subject',
+      'CN=Multi Root CA',
+      '--key-type',
+      'ec-p256',
+      '--json',
+    );
     expect(root.code, root.stderr).toBe(0);
-    const issuing = pkim('ca', 'create', '--name', 'issuing', '--parent', 'root', '--subject', 'CN=Multi Issuing CA', '--key-type', 'ec-p256', '--json');
+    const issuing = pkim(
+      'ca',
+      'create',
+      '--name',
+      'issuing',
+      '--parent',
+      'root',
+      '--subject',
+      'CN=Multi Issuing CA',
+      '--key-type',
+      'ec-p256',
+      '--json',
+    );
     expect(issuing.code, issuing.stderr).toBe(0);
     caId = issuing.json().ca.id;
     const t = pkim('token', 'create', '--name', 'multi-instance', '--role', 'operator', '--json');
     expect(t.code, t.stderr).toBe(0);
     token = t.json().token;
-    csrs = Array.from({ length: 6 }, (_, i) => opensslCsr({ keyType: 'ec-p256', subject: `/CN=host${i}.example.com`, sans: [`DNS:host${i}.example.com`] }).csrPem);
+    csrs = Array.from(
+      { length: 6 },
+      (_, i) =>
+        opensslCsr({ keyType: 'ec-p256', subject: `/CN=host${i}.example.com`, sans: [`DNS:host${i}.example.com`] })
+          .csrPem,
+    );
     // each instance has its OWN data dir: the shared CA keys are in the database, the shared master key in the environment
     [a, b] = await Promise.all([
       startInstance('A', { ...env, PKIM_DATA_DIR: join(tmp.dir, 'a') }),
@@ -211,14 +287,18 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
     expect(await count('select count(*) as n from certificates')).toBe(N);
     expect(await count('select count(distinct serial_hex) as n from certificates')).toBe(N);
     expect(await count("select count(*) as n from audit_events where action = 'certificate.issued'")).toBe(N);
-    const inDb = new Set((await db.query('select serial_hex from certificates')).rows.map((r) => r.serial_hex as string));
+    const inDb = new Set(
+      (await db.query('select serial_hex from certificates')).rows.map((r) => r.serial_hex as string),
+    );
     expect([...serials].every((s) => inDb.has(s!))).toBe(true);
     // audit seq is gap-free and strictly increasing: one linear chain despite two writers
     const seq = (await db.query('select min(seq) as lo, max(seq) as hi, count(*) as n from audit_events')).rows[0];
     expect(Number(seq.hi) - Number(seq.lo) + 1).toBe(Number(seq.n));
     await expectCertificatesMatchAudit();
     expectAuditChainVerifies();
-    console.log(`multi-instance: ${N} signings over 2 instances in ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)}/s)`);
+    console.log(
+      `multi-instance: ${N} signings over 2 instances in ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)}/s)`,
+    );
   }, 180_000);
 
   /** the instance leading the jobs (and the other one); set by the leadership test */
@@ -229,9 +309,16 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
     expect(created.code, created.stderr).toBe(0);
     const password = created.json().password as string;
     const trpc = (base: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) =>
-      fetch(`${base}/trpc/${path}`, init.body === undefined
-        ? { headers: init.headers }
-        : { method: 'POST', headers: { 'content-type': 'application/json', ...init.headers }, body: JSON.stringify(init.body) });
+      fetch(
+        `${base}/trpc/${path}`,
+        init.body === undefined
+          ? { headers: init.headers }
+          : {
+              method: 'POST',
+              headers: { 'content-type': 'application/json', ...init.headers },
+              body: JSON.stringify(init.body),
+            },
+      );
     const login = await trpc(a!.url, 'user.login', { body: { username: 'olivia', password } });
     expect(login.status).toBe(200);
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
@@ -240,7 +327,10 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
     expect(me.status).toBe(200);
     expect(((await me.json()) as { result: { data: { name: string } } }).result.data.name).toBe('olivia');
     // a mutation on B with the session and CSRF token issued by A
-    const submitted = await trpc(b!.url, 'request.submit', { body: { caId, csrPem: csrs[0], profile: 'tls-server' }, headers: { cookie, 'x-csrf-token': csrfToken } });
+    const submitted = await trpc(b!.url, 'request.submit', {
+      body: { caId, csrPem: csrs[0], profile: 'tls-server' },
+      headers: { cookie, 'x-csrf-token': csrfToken },
+    });
     expect(submitted.status, await submitted.clone().text()).toBe(200);
     // logging out on B ends the session on A too
     const logout = await trpc(b!.url, 'user.logout', { body: {}, headers: { cookie, 'x-csrf-token': csrfToken } });
@@ -248,10 +338,14 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
     expect((await trpc(a!.url, 'user.me', { headers: { cookie } })).status).toBe(401);
   });
 
-  it('exactly one instance leads each background job, seen in both instances\' /metrics', async () => {
+  it("exactly one instance leads each background job, seen in both instances' /metrics", async () => {
     // both have been ticking every 300 ms through the issuance run; wait for a few more ticks on both
-    const [ma, mb] = await until('a few job ticks on both instances', () => Promise.all([jobMetrics(a!), jobMetrics(b!)]),
-      ([x, y]) => JOBS.every((j) => x[j].ran + x[j].skipped >= 3 && y[j].ran + y[j].skipped >= 3), 10_000);
+    const [ma, mb] = await until(
+      'a few job ticks on both instances',
+      () => Promise.all([jobMetrics(a!), jobMetrics(b!)]),
+      ([x, y]) => JOBS.every((j) => x[j].ran + x[j].skipped >= 3 && y[j].ran + y[j].skipped >= 3),
+      10_000,
+    );
     for (const job of JOBS) {
       expect([ma[job].leader, mb[job].leader].sort(), job).toEqual([0, 1]);
       const [lead, standby] = ma[job].leader === 1 ? [ma[job], mb[job]] : [mb[job], ma[job]];
@@ -260,9 +354,10 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
       expect(standby.skipped, job).toBeGreaterThan(0);
     }
     // the jobs need not share a leader; the one killed next leads the first job
-    leader = ma[JOBS[0]].leader === 1
-      ? { victim: a!, survivor: b!, victimName: 'A', survivorName: 'B' }
-      : { victim: b!, survivor: a!, victimName: 'B', survivorName: 'A' };
+    leader =
+      ma[JOBS[0]].leader === 1
+        ? { victim: a!, survivor: b!, victimName: 'A', survivorName: 'B' }
+        : { victim: b!, survivor: a!, victimName: 'B', survivorName: 'A' };
   }, 30_000);
 
   it('SIGKILL of the job leader mid-run leaves no partial rows; the other finishes its share, the chain still verifies, and it takes over the jobs', async () => {
@@ -281,9 +376,12 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
           // PostgreSQL ends the killed leader's sessions, which releases its job locks: the survivor
           // must lead every job (and run it) within a few seconds, while it is under signing load
           const t0 = Date.now();
-          takeover = until('the survivor to lead every job', () => jobMetrics(survivor),
-            (m) => JOBS.every((j) => m[j].leader === 1 && m[j].ran >= survivorBefore[j].ran + 2), 8_000)
-            .then((metrics) => ({ metrics, ms: Date.now() - t0 }));
+          takeover = until(
+            'the survivor to lead every job',
+            () => jobMetrics(survivor),
+            (m) => JOBS.every((j) => m[j].leader === 1 && m[j].ran >= survivorBefore[j].ran + 2),
+            8_000,
+          ).then((metrics) => ({ metrics, ms: Date.now() - t0 }));
           takeover.catch(() => undefined); // awaited below
         }
       }),

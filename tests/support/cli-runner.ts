@@ -13,7 +13,10 @@ export interface CliResult {
   json<T = any>(): T;
 }
 
-export function runPkim(args: string[], opts: { dataDir: string; env?: Record<string, string>; input?: string; cwd?: string }): CliResult {
+export function runPkim(
+  args: string[],
+  opts: { dataDir: string; env?: Record<string, string>; input?: string; cwd?: string },
+): CliResult {
   const r = spawnSync(process.execPath, [PKIM_BIN, ...args], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, PKIM_DATA_DIR: opts.dataDir, PKIM_LOG_LEVEL: 'silent', ...opts.env },

@@ -20,22 +20,42 @@ const KEY_ARGS: Record<string, string[]> = {
 };
 
 /** A CSR made by `openssl req` (PEM), with its private key. */
-export function opensslCsr(opts: { keyType: string; subject: string; sans?: string[] }): { csrPem: string; keyPem: string } {
+export function opensslCsr(opts: { keyType: string; subject: string; sans?: string[] }): {
+  csrPem: string;
+  keyPem: string;
+} {
   const t = tempDir('pkim-csr-');
   try {
     const keyArgs = KEY_ARGS[opts.keyType];
     if (!keyArgs) throw new Error(`no openssl key args for ${opts.keyType}`);
-    const args = ['req', '-new', ...keyArgs, '-nodes', '-keyout', join(t.dir, 'key.pem'), '-out', join(t.dir, 'csr.pem'), '-subj', opts.subject];
+    const args = [
+      'req',
+      '-new',
+      ...keyArgs,
+      '-nodes',
+      '-keyout',
+      join(t.dir, 'key.pem'),
+      '-out',
+      join(t.dir, 'csr.pem'),
+      '-subj',
+      opts.subject,
+    ];
     if (opts.sans?.length) args.push('-addext', `subjectAltName=${opts.sans.join(',')}`);
     execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    return { csrPem: readFileSync(join(t.dir, 'csr.pem'), 'utf8'), keyPem: readFileSync(join(t.dir, 'key.pem'), 'utf8') };
+    return {
+      csrPem: readFileSync(join(t.dir, 'csr.pem'), 'utf8'),
+      keyPem: readFileSync(join(t.dir, 'key.pem'), 'utf8'),
+    };
   } finally {
     t.cleanup();
   }
 }
 
 /** Runs openssl with files written to a temp dir; returns stdout+stderr and the exit status. */
-export function openssl(args: string[], files: Record<string, string | Uint8Array> = {}): { ok: boolean; output: string; dir: string } {
+export function openssl(
+  args: string[],
+  files: Record<string, string | Uint8Array> = {},
+): { ok: boolean; output: string; dir: string } {
   const t = tempDir('pkim-ossl-');
   try {
     for (const [name, content] of Object.entries(files)) writeFileSync(join(t.dir, name), content);

@@ -32,13 +32,17 @@ export interface TestPostgres {
 export function findPostgresBinDir(): string {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root)
-    ? readdirSync(root).filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a))
+    ? readdirSync(root)
+        .filter((v) => /^\d+(\.\d+)?$/.test(v))
+        .sort((a, b) => Number(b) - Number(a))
     : [];
   for (const v of versions) {
     const dir = join(root, v, 'bin');
     if (['initdb', 'pg_ctl', 'postgres'].every((b) => existsSync(join(dir, b)))) return dir;
   }
-  throw new Error(`PostgreSQL server binaries (initdb, pg_ctl, postgres) not found under ${root}/<version>/bin: ${INSTALL_HINT}`);
+  throw new Error(
+    `PostgreSQL server binaries (initdb, pg_ctl, postgres) not found under ${root}/<version>/bin: ${INSTALL_HINT}`,
+  );
 }
 
 function freePort(): Promise<number> {
@@ -65,13 +69,17 @@ function runAsUnprivileged(): RunAs {
   let uid: number;
   let gid: number;
   try {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+    const line = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('postgres:'));
     if (!line) throw new Error('no postgres user');
     const f = line.split(':');
     uid = Number(f[2]);
     gid = Number(f[3]);
   } catch {
-    throw new Error(`running as root but there is no 'postgres' system user to run the test cluster as: ${INSTALL_HINT}`);
+    throw new Error(
+      `running as root but there is no 'postgres' system user to run the test cluster as: ${INSTALL_HINT}`,
+    );
   }
   return {
     cmd: (bin, args) => ['runuser', ['-u', 'postgres', '--', bin, ...args]],
@@ -100,7 +108,9 @@ export async function startPostgres(): Promise<TestPostgres> {
       } catch {
         // no log yet
       }
-      throw new Error(`${name} ${args.join(' ')} failed: ${err.stderr || err.stdout || err.message}${log ? `\n--- postgres.log ---\n${log}` : ''}`);
+      throw new Error(
+        `${name} ${args.join(' ')} failed: ${err.stderr || err.stdout || err.message}${log ? `\n--- postgres.log ---\n${log}` : ''}`,
+      );
     }
   };
 
@@ -128,8 +138,13 @@ export async function startPostgres(): Promise<TestPostgres> {
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
       const opts = [
-        '-c listen_addresses=127.0.0.1', `-p ${port}`, `-k ${socketDir}`,
-        '-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off', '-c max_connections=200',
+        '-c listen_addresses=127.0.0.1',
+        `-p ${port}`,
+        `-k ${socketDir}`,
+        '-c fsync=off',
+        '-c synchronous_commit=off',
+        '-c full_page_writes=off',
+        '-c max_connections=200',
       ].join(' ');
       try {
         await run('pg_ctl', ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', opts]);

@@ -66,13 +66,73 @@ export async function makeClientCert(
 ): Promise<{ certPem: string; keyPem: string; caPem: string }> {
   const ca = opts.caName ?? `${name}-ca`;
   if (!existsSync(join(dir, `${ca}.crt`))) {
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-sha256', '-keyout', `${ca}.key`, '-out', `${ca}.crt`,
-      '-subj', `/CN=${ca} test CA`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
+    await run(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '30',
+        '-sha256',
+        '-keyout',
+        `${ca}.key`,
+        '-out',
+        `${ca}.crt`,
+        '-subj',
+        `/CN=${ca} test CA`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ],
+      dir,
+    );
   }
-  await writeFile(join(dir, `${name}.ext`), 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
-  await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${opts.cn ?? 'pki-client'}`], dir);
-  await run('openssl', ['x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-days', '30', '-sha256',
-    '-extfile', `${name}.ext`, '-out', `${name}.crt`], dir);
+  await writeFile(
+    join(dir, `${name}.ext`),
+    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
+  );
+  await run(
+    'openssl',
+    [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${opts.cn ?? 'pki-client'}`,
+    ],
+    dir,
+  );
+  await run(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.crt`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-days',
+      '30',
+      '-sha256',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      `${name}.crt`,
+    ],
+    dir,
+  );
   return {
     certPem: await readFile(join(dir, `${name}.crt`), 'utf8'),
     keyPem: await readFile(join(dir, `${name}.key`), 'utf8'),
@@ -122,31 +182,82 @@ export async function startPyKmip(): Promise<PyKmipServer> {
   try {
     await mkdir(join(dir, 'policies'));
     // CA + server certificate (SAN localhost / 127.0.0.1, EKU serverAuth)
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '30', '-sha256', '-keyout', 'ca.key', '-out', 'ca.crt',
-      '-subj', '/CN=PyKMIP Test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
-    await writeFile(join(dir, 'server.ext'),
-      'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n');
-    await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'], dir);
-    await run('openssl', ['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '30', '-sha256',
-      '-extfile', 'server.ext', '-out', 'server.crt'], dir);
+    await run(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '30',
+        '-sha256',
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-subj',
+        '/CN=PyKMIP Test CA',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ],
+      dir,
+    );
+    await writeFile(
+      join(dir, 'server.ext'),
+      'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n',
+    );
+    await run(
+      'openssl',
+      ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'],
+      dir,
+    );
+    await run(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-days',
+        '30',
+        '-sha256',
+        '-extfile',
+        'server.ext',
+        '-out',
+        'server.crt',
+      ],
+      dir,
+    );
     // client certificate (PyKMIP requires EKU clientAuth; the CN is the object owner)
     const client = await makeClientCert(dir, 'client', { caName: 'ca' });
 
     const port = await freePort();
-    await writeFile(join(dir, 'server.conf'), [
-      '[server]',
-      'hostname=127.0.0.1',
-      `port=${port}`,
-      `certificate_path=${join(dir, 'server.crt')}`,
-      `key_path=${join(dir, 'server.key')}`,
-      `ca_path=${join(dir, 'ca.crt')}`,
-      'auth_suite=TLS1.2',
-      `policy_path=${join(dir, 'policies')}`,
-      'enable_tls_client_auth=True',
-      'logging_level=INFO',
-      `database_path=${join(dir, 'pykmip.db')}`,
-      '',
-    ].join('\n'));
+    await writeFile(
+      join(dir, 'server.conf'),
+      [
+        '[server]',
+        'hostname=127.0.0.1',
+        `port=${port}`,
+        `certificate_path=${join(dir, 'server.crt')}`,
+        `key_path=${join(dir, 'server.key')}`,
+        `ca_path=${join(dir, 'ca.crt')}`,
+        'auth_suite=TLS1.2',
+        `policy_path=${join(dir, 'policies')}`,
+        'enable_tls_client_auth=True',
+        'logging_level=INFO',
+        `database_path=${join(dir, 'pykmip.db')}`,
+        '',
+      ].join('\n'),
+    );
     const { openSync, closeSync } = await import('node:fs');
     const out = openSync(join(dir, 'stdout.log'), 'a');
     child = spawn(PYTHON, [SERVER, '-f', join(dir, 'server.conf'), '-l', join(dir, 'server.log')], {

@@ -48,7 +48,9 @@ export function findSoftHsmModule(): string {
   for (const p of candidates) if (existsSync(p)) return p;
   const found = searchFile('/usr/lib', 'libsofthsm2.so', 4);
   if (found) return found;
-  throw new Error(`SoftHSM2 module libsofthsm2.so not found (looked in ${candidates.join(', ')} and under /usr/lib): ${INSTALL_HINT}`);
+  throw new Error(
+    `SoftHSM2 module libsofthsm2.so not found (looked in ${candidates.join(', ')} and under /usr/lib): ${INSTALL_HINT}`,
+  );
 }
 
 function searchFile(dir: string, name: string, depth: number): string | undefined {
@@ -76,14 +78,20 @@ function searchFile(dir: string, name: string, depth: number): string | undefine
 
 async function initToken(confPath: string, label: string, pin: string, soPin: string): Promise<void> {
   try {
-    await execFileAsync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', soPin], {
-      env: { ...process.env, SOFTHSM2_CONF: confPath },
-    });
+    await execFileAsync(
+      'softhsm2-util',
+      ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', soPin],
+      {
+        env: { ...process.env, SOFTHSM2_CONF: confPath },
+      },
+    );
   } catch (e) {
     const err = e as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === 'ENOENT') throw new Error(`softhsm2-util not found: ${INSTALL_HINT}`);
     // never echo the command line: it carries the PINs
-    throw new Error(`softhsm2-util --init-token failed for token '${label}': ${String(err.stderr ?? err.message).trim()}`);
+    throw new Error(
+      `softhsm2-util --init-token failed for token '${label}': ${String(err.stderr ?? err.message).trim()}`,
+    );
   }
 }
 
@@ -95,7 +103,13 @@ export async function createSoftHsmToken(opts: SoftHsmTokenOptions = {}): Promis
   const confPath = join(dir, 'softhsm2.conf');
   await writeFile(
     confPath,
-    [`directories.tokendir = ${tokenDir}`, 'objectstore.backend = file', 'log.level = ERROR', 'slots.removable = false', ''].join('\n'),
+    [
+      `directories.tokendir = ${tokenDir}`,
+      'objectstore.backend = file',
+      'log.level = ERROR',
+      'slots.removable = false',
+      '',
+    ].join('\n'),
     { mode: 0o600 },
   );
   const tokenLabel = opts.label ?? `pkim-test-${randomBytes(4).toString('hex')}`;

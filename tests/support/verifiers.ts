@@ -23,7 +23,9 @@ export function requireBinary(bin: string): void {
   if (checkedBins.has(bin)) return;
   const r = spawnSync('sh', ['-c', `command -v ${bin}`], { encoding: 'utf8' });
   if (r.status !== 0) {
-    throw new Error(`test peer '${bin}' is not installed: run scripts/install-test-peers.sh (Debian: apt-get install openssl gnutls-bin golang-go)`);
+    throw new Error(
+      `test peer '${bin}' is not installed: run scripts/install-test-peers.sh (Debian: apt-get install openssl gnutls-bin golang-go)`,
+    );
   }
   checkedBins.add(bin);
 }
@@ -38,16 +40,36 @@ export function withTempDir<T>(fn: (dir: string) => T): T {
   }
 }
 
-function run(bin: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: Uint8Array } = {}): { status: number; output: string; stdout: string } {
+function run(
+  bin: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: Uint8Array } = {},
+): { status: number; output: string; stdout: string } {
   requireBinary(bin);
-  const r = spawnSync(bin, args, { cwd: opts.cwd, env: opts.env ?? process.env, input: opts.input, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(bin, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    input: opts.input,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (r.error) throw r.error;
   return { status: r.status ?? -1, output: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? '' };
 }
 
 const joinPems = (pems: string[] = []): string => pems.map((p) => (p.endsWith('\n') ? p : `${p}\n`)).join('');
 
-export type OpensslPurpose = 'sslserver' | 'sslclient' | 'nssslserver' | 'smimesign' | 'smimeencrypt' | 'crlsign' | 'any' | 'ocsphelper' | 'timestampsign' | 'codesign';
+export type OpensslPurpose =
+  | 'sslserver'
+  | 'sslclient'
+  | 'nssslserver'
+  | 'smimesign'
+  | 'smimeencrypt'
+  | 'crlsign'
+  | 'any'
+  | 'ocsphelper'
+  | 'timestampsign'
+  | 'codesign';
 
 /** `openssl verify -x509_strict` with the right purpose; optional CRL check of the leaf. */
 export function opensslVerify(o: {
@@ -82,7 +104,12 @@ export function opensslVerify(o: {
 }
 
 /** GnuTLS `certtool --verify --load-ca-certificate root.pem` on leaf + intermediates. */
-export function certtoolVerify(o: { leafPem: string; chainPems?: string[]; rootPem: string; purpose?: 'serverAuth' | 'clientAuth' }): VerifyResult {
+export function certtoolVerify(o: {
+  leafPem: string;
+  chainPems?: string[];
+  rootPem: string;
+  purpose?: 'serverAuth' | 'clientAuth';
+}): VerifyResult {
   return withTempDir((dir) => {
     writeFileSync(join(dir, 'root.pem'), o.rootPem);
     writeFileSync(join(dir, 'chain.pem'), joinPems([o.leafPem, ...(o.chainPems ?? [])]));
@@ -90,7 +117,10 @@ export function certtoolVerify(o: { leafPem: string; chainPems?: string[]; rootP
     if (o.purpose === 'serverAuth') args.push('--verify-purpose', '1.3.6.1.5.5.7.3.1');
     if (o.purpose === 'clientAuth') args.push('--verify-purpose', '1.3.6.1.5.5.7.3.2');
     const r = run('certtool', args);
-    return { ok: r.status === 0 && /Chain verification output: Verified/.test(r.output) && !/Not verified/.test(r.output), output: r.output };
+    return {
+      ok: r.status === 0 && /Chain verification output: Verified/.test(r.output) && !/Not verified/.test(r.output),
+      output: r.output,
+    };
   });
 }
 
@@ -101,7 +131,11 @@ export function goVerifyBinary(): string {
   requireBinary('go');
   const srcDir = join(HERE, 'go-verify');
   const src = readFileSync(join(srcDir, 'main.go'));
-  const tag = createHash('sha256').update(src).update(readFileSync(join(srcDir, 'go.mod'))).digest('hex').slice(0, 16);
+  const tag = createHash('sha256')
+    .update(src)
+    .update(readFileSync(join(srcDir, 'go.mod')))
+    .digest('hex')
+    .slice(0, 16);
   const cacheDir = join(tmpdir(), 'pkim-go-verify-cache');
   const bin = join(cacheDir, `go-verify-${tag}`);
   if (!existsSync(bin)) {
@@ -109,8 +143,15 @@ export function goVerifyBinary(): string {
     withTempDir((home) => {
       const out = join(home, 'go-verify');
       const env = {
-        ...process.env, HOME: home, GOPATH: join(home, 'gopath'), GOCACHE: join(home, 'gocache'), GOFLAGS: '-mod=mod',
-        GOTOOLCHAIN: 'local', GOPROXY: 'off', GO111MODULE: 'on', CGO_ENABLED: '0',
+        ...process.env,
+        HOME: home,
+        GOPATH: join(home, 'gopath'),
+        GOCACHE: join(home, 'gocache'),
+        GOFLAGS: '-mod=mod',
+        GOTOOLCHAIN: 'local',
+        GOPROXY: 'off',
+        GO111MODULE: 'on',
+        CGO_ENABLED: '0',
       };
       const r = run('go', ['build', '-o', out, '.'], { cwd: srcDir, env });
       if (r.status !== 0) throw new Error(`go build of tests/support/go-verify failed:\n${r.output}`);
@@ -123,13 +164,28 @@ export function goVerifyBinary(): string {
 }
 
 /** Go crypto/x509 `Certificate.Verify` (chain, EKU, optional DNS name, name constraints). */
-export function goVerify(o: { leafPem: string; intermediatesPems?: string[]; rootPem: string; dnsName?: string; keyUsage?: 'serverAuth' | 'clientAuth' | 'any' }): VerifyResult {
+export function goVerify(o: {
+  leafPem: string;
+  intermediatesPems?: string[];
+  rootPem: string;
+  dnsName?: string;
+  keyUsage?: 'serverAuth' | 'clientAuth' | 'any';
+}): VerifyResult {
   const bin = goVerifyBinary();
   return withTempDir((dir) => {
     writeFileSync(join(dir, 'leaf.pem'), o.leafPem);
     writeFileSync(join(dir, 'root.pem'), o.rootPem);
     writeFileSync(join(dir, 'chain.pem'), joinPems(o.intermediatesPems));
-    const args = ['-leaf', join(dir, 'leaf.pem'), '-chain', join(dir, 'chain.pem'), '-root', join(dir, 'root.pem'), '-purpose', o.keyUsage ?? 'any'];
+    const args = [
+      '-leaf',
+      join(dir, 'leaf.pem'),
+      '-chain',
+      join(dir, 'chain.pem'),
+      '-root',
+      join(dir, 'root.pem'),
+      '-purpose',
+      o.keyUsage ?? 'any',
+    ];
     if (o.dnsName) args.push('-host', o.dnsName);
     requireBinary('go');
     const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 60_000 });
@@ -143,7 +199,18 @@ export function opensslCrlVerify(crlDer: Uint8Array, issuerPem: string): { ok: b
   return withTempDir((dir) => {
     writeFileSync(join(dir, 'crl.der'), crlDer);
     writeFileSync(join(dir, 'issuer.pem'), issuerPem);
-    const r = run('openssl', ['crl', '-inform', 'DER', '-in', join(dir, 'crl.der'), '-CAfile', join(dir, 'issuer.pem'), '-verify', '-noout', '-text']);
+    const r = run('openssl', [
+      'crl',
+      '-inform',
+      'DER',
+      '-in',
+      join(dir, 'crl.der'),
+      '-CAfile',
+      join(dir, 'issuer.pem'),
+      '-verify',
+      '-noout',
+      '-text',
+    ]);
     return { ok: r.status === 0 && /verify OK/.test(r.output), text: r.output };
   });
 }
@@ -167,13 +234,29 @@ export function opensslRaw(args: string[], input?: Uint8Array): { status: number
  * `openssl ocsp -respin resp.der -issuer issuer.pem -CAfile ca.pem [-reqin req.der] -resp_text`
  * with `-serial`/`-cert` to name the certificate whose status is printed.
  */
-export function opensslOcspCheck(o: { responseDer: Uint8Array; issuerPem: string; caFilePem: string; leafPem?: string; requestDer?: Uint8Array; atTime?: number }): VerifyResult {
+export function opensslOcspCheck(o: {
+  responseDer: Uint8Array;
+  issuerPem: string;
+  caFilePem: string;
+  leafPem?: string;
+  requestDer?: Uint8Array;
+  atTime?: number;
+}): VerifyResult {
   return withTempDir((dir) => {
     writeFileSync(join(dir, 'resp.der'), o.responseDer);
     writeFileSync(join(dir, 'issuer.pem'), o.issuerPem);
     writeFileSync(join(dir, 'ca.pem'), o.caFilePem);
     if (o.leafPem) writeFileSync(join(dir, 'leaf.pem'), o.leafPem);
-    const args = ['ocsp', '-respin', join(dir, 'resp.der'), '-issuer', join(dir, 'issuer.pem'), '-CAfile', join(dir, 'ca.pem'), '-resp_text'];
+    const args = [
+      'ocsp',
+      '-respin',
+      join(dir, 'resp.der'),
+      '-issuer',
+      join(dir, 'issuer.pem'),
+      '-CAfile',
+      join(dir, 'ca.pem'),
+      '-resp_text',
+    ];
     // openssl builds a fresh request (with a new nonce) from -cert and then ignores -reqin, so
     // with a request the status is read from -resp_text ("Cert Status: …") and the nonce is
     // checked against the request; without one, -cert prints "<leaf>: good|revoked|unknown".
@@ -186,4 +269,3 @@ export function opensslOcspCheck(o: { responseDer: Uint8Array; issuerPem: string
     return { ok: r.status === 0 && /Response verify OK/.test(r.output), output: r.output };
   });
 }
-

@@ -64,7 +64,10 @@ export function createCliContext(program: Command): CliContext {
           pino.destination(2),
         );
         authority = createAuthority({
-          dataDir: o.dataDir, databaseUrl: o.databaseUrl, logger, publicBaseUrl: process.env.PKIM_PUBLIC_URL || undefined,
+          dataDir: o.dataDir,
+          databaseUrl: o.databaseUrl,
+          logger,
+          publicBaseUrl: process.env.PKIM_PUBLIC_URL || undefined,
         });
       }
       return authority;
@@ -89,7 +92,8 @@ export function createCliContext(program: Command): CliContext {
 /** Prints a one-line reason (and JSON with --json) and returns the exit code. */
 export function reportError(error: unknown, json: boolean): number {
   const e = error instanceof PkiError ? error : toPkiError(error);
-  if (json) process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, details: e.details } })}\n`);
+  if (json)
+    process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, details: e.details } })}\n`);
   process.stderr.write(`error: ${e.code}: ${e.message.split('\n')[0]}\n`);
   return EXIT_CODES[e.kind] ?? 1;
 }

@@ -1,7 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import {
-  PkiError, normalizeKeyType, normalizeRevocationReason, parseDuration, type KeyType, type RevocationReason,
+  PkiError,
+  normalizeKeyType,
+  normalizeRevocationReason,
+  parseDuration,
+  type KeyType,
+  type RevocationReason,
 } from '@pkim/shared';
 
 export function collect(value: string, previous: string[] = []): string[] {
@@ -10,7 +15,11 @@ export function collect(value: string, previous: string[] = []): string[] {
 
 export function keyTypeOption(v: string): KeyType {
   const k = normalizeKeyType(v);
-  if (!k) throw new PkiError('input.invalid', `unknown key type '${v}' (use rsa-2048, rsa-3072, rsa-4096, ec-p256, ec-p384, ed25519)`);
+  if (!k)
+    throw new PkiError(
+      'input.invalid',
+      `unknown key type '${v}' (use rsa-2048, rsa-3072, rsa-4096, ec-p256, ec-p384, ed25519)`,
+    );
   return k;
 }
 
@@ -21,7 +30,10 @@ export function durationOption(v: string): number {
 export function reasonOption(v: string): RevocationReason {
   const r = normalizeRevocationReason(v);
   if (!r) {
-    throw new PkiError('revocation.invalid_reason', `unknown revocation reason '${v}' (use unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn)`);
+    throw new PkiError(
+      'revocation.invalid_reason',
+      `unknown revocation reason '${v}' (use unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn)`,
+    );
   }
   return r;
 }
@@ -32,13 +44,18 @@ export function intOption(v: string): number {
 }
 
 /** `--san dns:x`, `ip:…`, `uri:…`, `email:…`, or a bare value (type guessed). */
-export function parseSans(values: string[] | undefined): { dns?: string[]; ip?: string[]; uri?: string[]; email?: string[] } | undefined {
+export function parseSans(
+  values: string[] | undefined,
+): { dns?: string[]; ip?: string[]; uri?: string[]; email?: string[] } | undefined {
   if (!values || values.length === 0) return undefined;
   const out: { dns: string[]; ip: string[]; uri: string[]; email: string[] } = { dns: [], ip: [], uri: [], email: [] };
-  for (const raw of values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean)) {
+  for (const raw of values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean)) {
     const m = /^(dns|ip|uri|email):(.*)$/i.exec(raw);
     if (m && !(m[1].toLowerCase() === 'uri' ? false : raw.includes('://'))) {
-      (out[m[1].toLowerCase() as keyof typeof out]).push(m[2]);
+      out[m[1].toLowerCase() as keyof typeof out].push(m[2]);
     } else if (isIP(raw)) out.ip.push(raw);
     else if (raw.includes('://')) out.uri.push(raw);
     else if (raw.includes('@')) out.email.push(raw);
@@ -53,7 +70,10 @@ export function readInputFile(path: string, what: string): string {
   try {
     return path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
   } catch (e) {
-    throw new PkiError('input.invalid', `cannot read ${what} file '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new PkiError(
+      'input.invalid',
+      `cannot read ${what} file '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }
 
@@ -61,6 +81,9 @@ export function writeOutputFile(path: string, content: string | Uint8Array, mode
   try {
     writeFileSync(path, content, { mode });
   } catch (e) {
-    throw new PkiError('input.invalid', `cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new PkiError(
+      'input.invalid',
+      `cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }

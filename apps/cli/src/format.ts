@@ -2,25 +2,35 @@
 export function table(headers: string[], rows: Array<Array<string | number | null | undefined>>): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   if (cells.length === 0) return `${line(headers)}\n(none)`;
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
 export function keyValues(pairs: Array<[string, string | number | null | undefined]>): string {
   const w = Math.max(...pairs.map(([k]) => k.length));
-  return pairs.map(([k, v]) => `${`${k}:`.padEnd(w + 2)}${v === null || v === undefined || v === '' ? '-' : v}`).join('\n');
+  return pairs
+    .map(([k, v]) => `${`${k}:`.padEnd(w + 2)}${v === null || v === undefined || v === '' ? '-' : v}`)
+    .join('\n');
 }
 
 export function date(ms: number | null | undefined): string {
   return ms === null || ms === undefined ? '-' : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export function sansText(s: { dns?: string[]; ip?: string[]; uri?: string[]; email?: string[] } | null | undefined): string {
+export function sansText(
+  s: { dns?: string[]; ip?: string[]; uri?: string[]; email?: string[] } | null | undefined,
+): string {
   if (!s) return '-';
   const parts = [
-    ...(s.dns ?? []).map((v) => `DNS:${v}`), ...(s.ip ?? []).map((v) => `IP:${v}`),
-    ...(s.uri ?? []).map((v) => `URI:${v}`), ...(s.email ?? []).map((v) => `email:${v}`),
+    ...(s.dns ?? []).map((v) => `DNS:${v}`),
+    ...(s.ip ?? []).map((v) => `IP:${v}`),
+    ...(s.uri ?? []).map((v) => `URI:${v}`),
+    ...(s.email ?? []).map((v) => `email:${v}`),
   ];
   return parts.length ? parts.join(', ') : '-';
 }

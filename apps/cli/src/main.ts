@@ -16,7 +16,10 @@ program
   .description('PKI Manager: a self-hosted certificate authority')
   .version('0.1.0')
   .option('--data-dir <dir>', 'data directory (env PKIM_DATA_DIR, default ./data)')
-  .option('--database-url <url>', 'postgres://… to use PostgreSQL (env PKIM_DATABASE_URL; default SQLite in the data dir)')
+  .option(
+    '--database-url <url>',
+    'postgres://… to use PostgreSQL (env PKIM_DATABASE_URL; default SQLite in the data dir)',
+  )
   .option('--json', 'machine-readable JSON output')
   .showHelpAfterError()
   .exitOverride();

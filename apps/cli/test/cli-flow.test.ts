@@ -22,11 +22,36 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
   afterAll(() => tmp.cleanup());
 
   it('creates a root ec-p384 CA and a name-constrained ec-p256 intermediate with path length 0', () => {
-    const root = pkim('ca', 'create', '--name', 'root', '--subject', 'CN=Example Root CA,O=Example,C=US', '--key-type', 'ec-p384', '--json');
+    const root = pkim(
+      'ca',
+      'create',
+      '--name',
+      'root',
+      '--subject',
+      'CN=Example Root CA,O=Example,C=US',
+      '--key-type',
+      'ec-p384',
+      '--json',
+    );
     expect(root.code, root.stderr).toBe(0);
     rootId = root.json().ca.id;
-    const int = pkim('ca', 'create', '--name', 'issuing', '--parent', rootId, '--subject', 'CN=Example Issuing CA,O=Example,C=US',
-      '--key-type', 'ec-p256', '--path-len', '0', '--permit-dns', '.example.com', '--json');
+    const int = pkim(
+      'ca',
+      'create',
+      '--name',
+      'issuing',
+      '--parent',
+      rootId,
+      '--subject',
+      'CN=Example Issuing CA,O=Example,C=US',
+      '--key-type',
+      'ec-p256',
+      '--path-len',
+      '0',
+      '--permit-dns',
+      '.example.com',
+      '--json',
+    );
     expect(int.code, int.stderr).toBe(0);
     intId = int.json().ca.id;
     expect(int.json().ca.pathLen).toBe(0);
@@ -37,9 +62,25 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
   });
 
   it('signs an openssl CSR; openssl -x509_strict, certtool and Go crypto/x509 accept the chain', () => {
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=www.example.com', sans: ['DNS:www.example.com'] });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=www.example.com',
+      sans: ['DNS:www.example.com'],
+    });
     writeFileSync(join(tmp.dir, 'www.csr'), csrPem);
-    const r = pkim('cert', 'sign', '--ca', intId, '--csr', join(tmp.dir, 'www.csr'), '--profile', 'tls-server', '--out', join(tmp.dir, 'www.pem'), '--json');
+    const r = pkim(
+      'cert',
+      'sign',
+      '--ca',
+      intId,
+      '--csr',
+      join(tmp.dir, 'www.csr'),
+      '--profile',
+      'tls-server',
+      '--out',
+      join(tmp.dir, 'www.pem'),
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     leafSerial = r.json().certificate.serial;
     leafId = r.json().certificate.id;
@@ -53,7 +94,13 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
     expect(o.ok, o.output).toBe(true);
     const c = certtoolVerify({ leafPem, chainPems: [intPem], rootPem });
     expect(c.ok, c.output).toBe(true);
-    const g = goVerify({ leafPem, intermediatesPems: [intPem], rootPem, dnsName: 'www.example.com', keyUsage: 'serverAuth' });
+    const g = goVerify({
+      leafPem,
+      intermediatesPems: [intPem],
+      rootPem,
+      dnsName: 'www.example.com',
+      keyUsage: 'serverAuth',
+    });
     expect(g.ok, g.output).toBe(true);
   });
 
@@ -74,8 +121,25 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
   it('issues with a server-generated key into --out-key/--out-cert files', () => {
     const key = join(tmp.dir, 'api.key');
     const cert = join(tmp.dir, 'api.pem');
-    const r = pkim('cert', 'issue', '--ca', 'issuing', '--subject', 'CN=api.example.com', '--san', 'api.example.com', '--san', 'ip:10.0.0.1',
-      '--key-type', 'ec-p256', '--out-key', key, '--out-cert', cert, '--json');
+    const r = pkim(
+      'cert',
+      'issue',
+      '--ca',
+      'issuing',
+      '--subject',
+      'CN=api.example.com',
+      '--san',
+      'api.example.com',
+      '--san',
+      'ip:10.0.0.1',
+      '--key-type',
+      'ec-p256',
+      '--out-key',
+      key,
+      '--out-cert',
+      cert,
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.json().privateKeyPem).toBeUndefined();
     expect(readFileSync(key, 'utf8')).toContain('PRIVATE KEY');
@@ -103,7 +167,11 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
   });
 
   it('runs the request workflow from the command line', () => {
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=queued.example.com', sans: ['DNS:queued.example.com'] });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=queued.example.com',
+      sans: ['DNS:queued.example.com'],
+    });
     writeFileSync(join(tmp.dir, 'q.csr'), csrPem);
     const s = pkim('request', 'submit', '--ca', intId, '--csr', join(tmp.dir, 'q.csr'), '--json');
     expect(s.code, s.stderr).toBe(0);
@@ -147,7 +215,10 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
     expect(count).toBeGreaterThan(5);
     expect(pkim('audit', 'verify').stdout).toContain(`${count} events verified`);
     const db = new Database(join(dataDir, 'pkim.db'));
-    const target = db.prepare('select seq, id from audit_events order by seq limit 1 offset 3').get() as { seq: number; id: string };
+    const target = db.prepare('select seq, id from audit_events order by seq limit 1 offset 3').get() as {
+      seq: number;
+      id: string;
+    };
     db.prepare("update audit_events set actor = 'mallory' where seq = ?").run(target.seq);
     db.close();
     const bad = pkim('audit', 'verify');

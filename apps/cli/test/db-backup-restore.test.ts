@@ -9,7 +9,10 @@ import { startPostgres, type TestPostgres } from '../../../tests/support/postgre
 import { auditVerify, listedCertificates, ok, populateInProcess, type Pkim, type Populated } from './db-test-data';
 
 /** The same scenario on both engines: populate → backup → lose the data → restore → everything is back. */
-function roundTrip(engine: 'sqlite' | 'postgres', setup: (dataDir: string) => Promise<{ env: Record<string, string>; wipe(): Promise<void> }>) {
+function roundTrip(
+  engine: 'sqlite' | 'postgres',
+  setup: (dataDir: string) => Promise<{ env: Record<string, string>; wipe(): Promise<void> }>,
+) {
   describe(`pkim backup / restore on ${engine}`, () => {
     const tmp = tempDir(`pkim-br-${engine}-`);
     const dataDir = join(tmp.dir, 'data');
@@ -66,8 +69,23 @@ function roundTrip(engine: 'sqlite' | 'postgres', setup: (dataDir: string) => Pr
       expect(certs[data.revokedId]).toBe('revoked');
       expect(auditVerify(pkim)).toMatchObject({ ok: true, count: auditBefore.count, lastHash: auditBefore.lastHash });
       // the software CA key came back from the database and decrypts with the data dir's master.key
-      ok(pkim('cert', 'issue', '--ca', 'issuing', '--subject', 'CN=after-restore.example.com', '--san', 'after-restore.example.com', '--key-type', 'ec-p256',
-        '--out-key', join(tmp.dir, 'after.key'), '--json'));
+      ok(
+        pkim(
+          'cert',
+          'issue',
+          '--ca',
+          'issuing',
+          '--subject',
+          'CN=after-restore.example.com',
+          '--san',
+          'after-restore.example.com',
+          '--key-type',
+          'ec-p256',
+          '--out-key',
+          join(tmp.dir, 'after.key'),
+          '--json',
+        ),
+      );
     });
 
     it('--force overwrites newer data with the backup', () => {

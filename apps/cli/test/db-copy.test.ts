@@ -60,13 +60,33 @@ describe('pkim db copy: a populated SQLite database moves to PostgreSQL', () => 
     expect(listedCertificates(onPg)).toEqual(certsBefore);
     expect(auditVerify(onPg)).toMatchObject({ ok: true, count: auditBefore.count, lastHash: auditBefore.lastHash });
     const requests = ok(onPg('request', 'list', '--json')).json().items as Array<{ id: string; status: string }>;
-    expect(Object.fromEntries(requests.map((q) => [q.id, q.status]))).toEqual({ [data.requestIds[0]!]: 'issued', [data.requestIds[1]!]: 'rejected' });
+    expect(Object.fromEntries(requests.map((q) => [q.id, q.status]))).toEqual({
+      [data.requestIds[0]!]: 'issued',
+      [data.requestIds[1]!]: 'rejected',
+    });
   });
 
   it('still issues with the copied software CA key; openssl verifies the new certificate against the original root', () => {
     const out = join(tmp.dir, 'pg-leaf.pem');
-    const r = ok(onPg('cert', 'issue', '--ca', 'issuing', '--subject', 'CN=on-pg.example.com', '--san', 'on-pg.example.com',
-      '--key-type', 'ec-p256', '--out-key', join(tmp.dir, 'pg-leaf.key'), '--out-cert', out, '--json'));
+    const r = ok(
+      onPg(
+        'cert',
+        'issue',
+        '--ca',
+        'issuing',
+        '--subject',
+        'CN=on-pg.example.com',
+        '--san',
+        'on-pg.example.com',
+        '--key-type',
+        'ec-p256',
+        '--out-key',
+        join(tmp.dir, 'pg-leaf.key'),
+        '--out-cert',
+        out,
+        '--json',
+      ),
+    );
     expect(r.json().certificate.caId).toBe(data.issuingId);
     const rootPem = ok(onSqlite('ca', 'export', data.rootId, '--json')).json().pem as string; // from the SQLite original
     const intPem = ok(onSqlite('ca', 'export', data.issuingId, '--json')).json().pem as string;
@@ -86,15 +106,21 @@ describe('pkim db copy: a populated SQLite database moves to PostgreSQL', () => 
   it('fails verification (exit ≠ 0, one-line reason) when a copied certificate does not match its fingerprint', async () => {
     const broken = join(tmp.dir, 'broken.db');
     copyFileSync(sqlitePath, broken);
-    for (const suffix of ['-wal', '-shm']) if (existsSync(`${sqlitePath}${suffix}`)) copyFileSync(`${sqlitePath}${suffix}`, `${broken}${suffix}`);
+    for (const suffix of ['-wal', '-shm'])
+      if (existsSync(`${sqlitePath}${suffix}`)) copyFileSync(`${sqlitePath}${suffix}`, `${broken}${suffix}`);
     const db = new Database(broken);
-    db.prepare('update certificates set fingerprint_sha256 = ? where id = ?').run('00'.repeat(32), data.certificateIds[0]);
+    db.prepare('update certificates set fingerprint_sha256 = ? where id = ?').run(
+      '00'.repeat(32),
+      data.certificateIds[0],
+    );
     db.close();
     const target = await cluster.createDatabase();
     const r = onSqlite('db', 'copy', '--from', broken, '--to', target);
     expect(r.code).toBe(4);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(new RegExp(`^error: store\\.copy_verification_failed: .*certificate ${data.certificateIds[0]}: fingerprint`));
+    expect(r.stderr).toMatch(
+      new RegExp(`^error: store\\.copy_verification_failed: .*certificate ${data.certificateIds[0]}: fingerprint`),
+    );
   });
 
   it('db migrate is idempotent on PostgreSQL and SQLite and says what it applied', async () => {
@@ -119,11 +145,21 @@ describe('pkim db copy: a populated SQLite database moves to PostgreSQL', () => 
     expect(scheme.stderr).not.toContain('hunter22');
 
     const port = Number(new URL(cluster.url).port);
-    const down = runPkim(['db', 'migrate'], { dataDir, env: { PKIM_DATABASE_URL: `postgres://pkim:${PASSWORD}@127.0.0.1:${port + 1}/pkim` } });
+    const down = runPkim(['db', 'migrate'], {
+      dataDir,
+      env: { PKIM_DATABASE_URL: `postgres://pkim:${PASSWORD}@127.0.0.1:${port + 1}/pkim` },
+    });
     expect(down.code).toBe(7);
     expect(down.stderr).toMatch(/^error: store\.unavailable: Cannot connect to PostgreSQL: .*ECONNREFUSED/);
 
-    const noDb = onSqlite('db', 'copy', '--from', sqlitePath, '--to', withPassword(cluster.url.replace(/\/postgres$/, '/no_such_db'), PASSWORD));
+    const noDb = onSqlite(
+      'db',
+      'copy',
+      '--from',
+      sqlitePath,
+      '--to',
+      withPassword(cluster.url.replace(/\/postgres$/, '/no_such_db'), PASSWORD),
+    );
     expect(noDb.code).toBe(7);
     expect(noDb.stderr).toMatch(/^error: store\.unavailable: .*no_such_db.* does not exist/);
 

@@ -28,20 +28,56 @@ export interface Populated {
  */
 export function populate(pkim: Pkim, workDir: string): Populated {
   ok(pkim('init', '--json'));
-  const rootId = ok(pkim('ca', 'create', '--name', 'root', '--subject', 'CN=Copy Root CA,O=Example', '--key-type', 'ec-p256', '--json')).json().ca.id as string;
-  const issuingId = ok(pkim('ca', 'create', '--name', 'issuing', '--parent', rootId, '--subject', 'CN=Copy Issuing CA,O=Example',
-    '--key-type', 'ec-p256', '--json')).json().ca.id as string;
+  const rootId = ok(
+    pkim('ca', 'create', '--name', 'root', '--subject', 'CN=Copy Root CA,O=Example', '--key-type', 'ec-p256', '--json'),
+  ).json().ca.id as string;
+  const issuingId = ok(
+    pkim(
+      'ca',
+      'create',
+      '--name',
+      'issuing',
+      '--parent',
+      rootId,
+      '--subject',
+      'CN=Copy Issuing CA,O=Example',
+      '--key-type',
+      'ec-p256',
+      '--json',
+    ),
+  ).json().ca.id as string;
   const certificateIds: string[] = [];
   for (const host of ['a', 'b', 'c']) {
-    const r = ok(pkim('cert', 'issue', '--ca', 'issuing', '--subject', `CN=${host}.example.com`, '--san', `${host}.example.com`,
-      '--key-type', 'ec-p256', '--out-key', join(workDir, `${host}.key`), '--json'));
+    const r = ok(
+      pkim(
+        'cert',
+        'issue',
+        '--ca',
+        'issuing',
+        '--subject',
+        `CN=${host}.example.com`,
+        '--san',
+        `${host}.example.com`,
+        '--key-type',
+        'ec-p256',
+        '--out-key',
+        join(workDir, `${host}.key`),
+        '--json',
+      ),
+    );
     certificateIds.push(r.json().certificate.id);
   }
   const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=csr.example.com', sans: ['DNS:csr.example.com'] });
   writeFileSync(join(workDir, 'csr.pem'), csrPem);
-  certificateIds.push(ok(pkim('cert', 'sign', '--ca', issuingId, '--csr', join(workDir, 'csr.pem'), '--profile', 'tls-server', '--json')).json().certificate.id);
-  const r1 = ok(pkim('request', 'submit', '--ca', issuingId, '--csr', join(workDir, 'csr.pem'), '--json')).json().id as string;
-  const r2 = ok(pkim('request', 'submit', '--ca', issuingId, '--csr', join(workDir, 'csr.pem'), '--json')).json().id as string;
+  certificateIds.push(
+    ok(
+      pkim('cert', 'sign', '--ca', issuingId, '--csr', join(workDir, 'csr.pem'), '--profile', 'tls-server', '--json'),
+    ).json().certificate.id,
+  );
+  const r1 = ok(pkim('request', 'submit', '--ca', issuingId, '--csr', join(workDir, 'csr.pem'), '--json')).json()
+    .id as string;
+  const r2 = ok(pkim('request', 'submit', '--ca', issuingId, '--csr', join(workDir, 'csr.pem'), '--json')).json()
+    .id as string;
   certificateIds.push(ok(pkim('request', 'approve', r1, '--json')).json().certificate.id);
   ok(pkim('request', 'reject', r2, '--reason', 'duplicate'));
   const revokedId = certificateIds[1]!;
@@ -51,7 +87,10 @@ export function populate(pkim: Pkim, workDir: string): Populated {
 
 /** id → status of every certificate the CLI lists. */
 export function listedCertificates(pkim: Pkim): Record<string, string> {
-  const items = ok(pkim('cert', 'list', '--limit', '1000', '--json')).json().items as Array<{ id: string; status: string }>;
+  const items = ok(pkim('cert', 'list', '--limit', '1000', '--json')).json().items as Array<{
+    id: string;
+    status: string;
+  }>;
   return Object.fromEntries(items.map((c) => [c.id, c.status]));
 }
 
@@ -68,14 +107,32 @@ export async function populateInProcess(dataDir: string, databaseUrl?: string): 
   const actor = { id: 'test:populate', role: 'admin' as const };
   try {
     const root = await a.cas.create({ name: 'root', subject: 'CN=Copy Root CA,O=Example', keyType: 'ec-p256' }, actor);
-    const issuing = await a.cas.create({ name: 'issuing', subject: 'CN=Copy Issuing CA,O=Example', keyType: 'ec-p256', parentId: root.ca.id }, actor);
+    const issuing = await a.cas.create(
+      { name: 'issuing', subject: 'CN=Copy Issuing CA,O=Example', keyType: 'ec-p256', parentId: root.ca.id },
+      actor,
+    );
     const certificateIds: string[] = [];
     for (const host of ['a', 'b', 'c']) {
-      const r = await a.issuance.issueWithKey({ caId: issuing.ca.id, profile: 'tls-server', subject: `CN=${host}.example.com`, sans: { dns: [`${host}.example.com`] }, keyType: 'ec-p256' }, actor);
+      const r = await a.issuance.issueWithKey(
+        {
+          caId: issuing.ca.id,
+          profile: 'tls-server',
+          subject: `CN=${host}.example.com`,
+          sans: { dns: [`${host}.example.com`] },
+          keyType: 'ec-p256',
+        },
+        actor,
+      );
       certificateIds.push(r.certificate.id);
     }
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=csr.example.com', sans: ['DNS:csr.example.com'] });
-    certificateIds.push((await a.issuance.issueFromCsr({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, actor)).certificate.id);
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=csr.example.com',
+      sans: ['DNS:csr.example.com'],
+    });
+    certificateIds.push(
+      (await a.issuance.issueFromCsr({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, actor)).certificate.id,
+    );
     const r1 = await a.requests.submit({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, actor);
     const r2 = await a.requests.submit({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, actor);
     certificateIds.push((await a.requests.approve(r1.id, actor)).issued.certificate.id);

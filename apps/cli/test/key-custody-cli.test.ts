@@ -24,15 +24,25 @@ describe('pkim CLI with CA keys in a PKCS#11 token and in a KMIP server', () => 
     const pinFile = join(tmp.dir, 'hsm.pin');
     writeFileSync(pinFile, hsm.pin, { mode: 0o600 });
     // SOFTHSM2_CONF is in process.env (set by createSoftHsmToken) and reaches the CLI child processes
-    Object.assign(pkcs11Env, { PKIM_PKCS11_MODULE: hsm.modulePath, PKIM_PKCS11_TOKEN_LABEL: hsm.tokenLabel, PKIM_PKCS11_PIN_FILE: pinFile });
+    Object.assign(pkcs11Env, {
+      PKIM_PKCS11_MODULE: hsm.modulePath,
+      PKIM_PKCS11_TOKEN_LABEL: hsm.tokenLabel,
+      PKIM_PKCS11_PIN_FILE: pinFile,
+    });
     const creds = join(tmp.dir, 'kmip');
     mkdirSync(creds);
-    for (const [f, pem] of [['ca.pem', kmip.caPem], ['client.pem', kmip.clientCertPem], ['client.key', kmip.clientKeyPem]] as const) {
+    for (const [f, pem] of [
+      ['ca.pem', kmip.caPem],
+      ['client.pem', kmip.clientCertPem],
+      ['client.key', kmip.clientKeyPem],
+    ] as const) {
       writeFileSync(join(creds, f), pem, { mode: 0o600 });
     }
     Object.assign(kmipEnv, {
-      PKIM_KMIP_URL: kmip.url, PKIM_KMIP_CA: join(creds, 'ca.pem'),
-      PKIM_KMIP_CLIENT_CERT: join(creds, 'client.pem'), PKIM_KMIP_CLIENT_KEY: join(creds, 'client.key'),
+      PKIM_KMIP_URL: kmip.url,
+      PKIM_KMIP_CA: join(creds, 'ca.pem'),
+      PKIM_KMIP_CLIENT_CERT: join(creds, 'client.pem'),
+      PKIM_KMIP_CLIENT_KEY: join(creds, 'client.key'),
     });
   });
 
@@ -46,20 +56,59 @@ describe('pkim CLI with CA keys in a PKCS#11 token and in a KMIP server', () => 
   function hierarchy(backend: 'pkcs11' | 'kmip', env: Record<string, string>, keyTypes: [string, string]) {
     const dataDir = join(tmp.dir, `data-${backend}`);
     const pkim = (...args: string[]) => runPkim(args, { dataDir, env });
-    const root = pkim('ca', 'create', '--name', `${backend}-root`, '--subject', `CN=${backend} Root CA,O=PKI Manager Tests`,
-      '--key-type', keyTypes[0], '--backend', backend, '--json');
+    const root = pkim(
+      'ca',
+      'create',
+      '--name',
+      `${backend}-root`,
+      '--subject',
+      `CN=${backend} Root CA,O=PKI Manager Tests`,
+      '--key-type',
+      keyTypes[0],
+      '--backend',
+      backend,
+      '--json',
+    );
     expect(root.code, root.stderr).toBe(0);
-    const int = pkim('ca', 'create', '--name', `${backend}-issuing`, '--parent', `${backend}-root`, '--subject', `CN=${backend} Issuing CA,O=PKI Manager Tests`,
-      '--key-type', keyTypes[1], '--backend', backend, '--json');
+    const int = pkim(
+      'ca',
+      'create',
+      '--name',
+      `${backend}-issuing`,
+      '--parent',
+      `${backend}-root`,
+      '--subject',
+      `CN=${backend} Issuing CA,O=PKI Manager Tests`,
+      '--key-type',
+      keyTypes[1],
+      '--backend',
+      backend,
+      '--json',
+    );
     expect(int.code, int.stderr).toBe(0);
     for (const r of [root, int]) {
       expect(r.json().ca.keyBackend).toBe(backend);
       expect(r.json().ca.keyUri.startsWith(`${backend}:`)).toBe(true);
     }
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: `/CN=${backend}.example.com`, sans: [`DNS:${backend}.example.com`] });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: `/CN=${backend}.example.com`,
+      sans: [`DNS:${backend}.example.com`],
+    });
     writeFileSync(join(tmp.dir, `${backend}.csr`), csrPem);
-    const signed = pkim('cert', 'sign', '--ca', `${backend}-issuing`, '--csr', join(tmp.dir, `${backend}.csr`), '--profile', 'tls-server',
-      '--out', join(tmp.dir, `${backend}.pem`), '--json');
+    const signed = pkim(
+      'cert',
+      'sign',
+      '--ca',
+      `${backend}-issuing`,
+      '--csr',
+      join(tmp.dir, `${backend}.csr`),
+      '--profile',
+      'tls-server',
+      '--out',
+      join(tmp.dir, `${backend}.pem`),
+      '--json',
+    );
     expect(signed.code, signed.stderr).toBe(0);
     // no key blob of these CAs in the database (only the key-encryption-key check value)
     const db = new Database(join(dataDir, 'pkim.db'), { readonly: true });
@@ -91,9 +140,26 @@ describe('pkim CLI with CA keys in a PKCS#11 token and in a KMIP server', () => 
   it('--backend pkcs11 without configuration: exit ≠ 0, one line kms.config_invalid naming the variables, no CA', () => {
     const dataDir = join(tmp.dir, 'data-unconfigured');
     // the PKIM_PKCS11_* of this process (if any) must not leak in: blank them
-    const env = { PKIM_PKCS11_MODULE: '', PKIM_PKCS11_TOKEN_LABEL: '', PKIM_PKCS11_PIN: '', PKIM_PKCS11_PIN_FILE: '', PKIM_KMIP_URL: '' };
+    const env = {
+      PKIM_PKCS11_MODULE: '',
+      PKIM_PKCS11_TOKEN_LABEL: '',
+      PKIM_PKCS11_PIN: '',
+      PKIM_PKCS11_PIN_FILE: '',
+      PKIM_KMIP_URL: '',
+    };
     const pkim = (...args: string[]) => runPkim(args, { dataDir, env });
-    const r = pkim('ca', 'create', '--name', 'nope', '--subject', 'CN=Nope', '--key-type', 'ec-p256', '--backend', 'pkcs11');
+    const r = pkim(
+      'ca',
+      'create',
+      '--name',
+      'nope',
+      '--subject',
+      'CN=Nope',
+      '--key-type',
+      'ec-p256',
+      '--backend',
+      'pkcs11',
+    );
     expect(r.code).not.toBe(0);
     const lines = r.stderr.trim().split('\n');
     expect(lines, r.stderr).toHaveLength(1);
@@ -103,7 +169,18 @@ describe('pkim CLI with CA keys in a PKCS#11 token and in a KMIP server', () => 
     const list = pkim('ca', 'list', '--json');
     expect(list.json()).toEqual([]);
     // the same for kmip
-    const k = pkim('ca', 'create', '--name', 'nope', '--subject', 'CN=Nope', '--key-type', 'rsa-2048', '--backend', 'kmip');
+    const k = pkim(
+      'ca',
+      'create',
+      '--name',
+      'nope',
+      '--subject',
+      'CN=Nope',
+      '--key-type',
+      'rsa-2048',
+      '--backend',
+      'kmip',
+    );
     expect(k.code).not.toBe(0);
     expect(k.stderr.trim().split('\n')).toHaveLength(1);
     expect(k.stderr).toMatch(/^error: kms\.config_invalid: .*PKIM_KMIP_URL/);

@@ -44,8 +44,10 @@ export function parseJobsIntervalMs(value: number | string | undefined, source =
   if (value === undefined || value === '') return DEFAULT_JOBS_INTERVAL_MS;
   const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < MIN_JOBS_INTERVAL_MS || n > MAX_JOBS_INTERVAL_MS) {
-    throw new PkiError('input.invalid',
-      `invalid ${source} '${String(value)}': expected whole milliseconds from ${MIN_JOBS_INTERVAL_MS} to ${MAX_JOBS_INTERVAL_MS} (default ${DEFAULT_JOBS_INTERVAL_MS})`);
+    throw new PkiError(
+      'input.invalid',
+      `invalid ${source} '${String(value)}': expected whole milliseconds from ${MIN_JOBS_INTERVAL_MS} to ${MAX_JOBS_INTERVAL_MS} (default ${DEFAULT_JOBS_INTERVAL_MS})`,
+    );
   }
   return n;
 }
@@ -118,7 +120,13 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
     'crl-refresh': refreshCrls,
     'session-cleanup': cleanSessions,
   };
-  const jobs: JobState[] = BACKGROUND_JOB_NAMES.map((name) => ({ name, run: runs[name], leader: false, waiters: [], wakePending: false }));
+  const jobs: JobState[] = BACKGROUND_JOB_NAMES.map((name) => ({
+    name,
+    run: runs[name],
+    leader: false,
+    waiters: [],
+    wakePending: false,
+  }));
 
   /** waits one interval (unref'd), or less when woken by runOnce/stop */
   const pause = (job: JobState): Promise<void> => {
@@ -160,7 +168,10 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
       await job.run();
       return true;
     } catch (e) {
-      log.warn({ job: job.name, err: (e as Error).message }, 'background job failed; stepping down until the next tick');
+      log.warn(
+        { job: job.name, err: (e as Error).message },
+        'background job failed; stepping down until the next tick',
+      );
       return false;
     }
   };
@@ -194,18 +205,25 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
     job.leader = false;
     for (const w of beginTick(job)) w();
   };
-  const loops = jobs.map((job) => loop(job).catch((e: unknown) => {
-    log.error({ job: job.name, err: (e as Error).message }, 'background job loop crashed');
-  }));
+  const loops = jobs.map((job) =>
+    loop(job).catch((e: unknown) => {
+      log.error({ job: job.name, err: (e as Error).message }, 'background job loop crashed');
+    }),
+  );
 
   return {
     async runOnce() {
       if (stopped) return;
-      await Promise.all(jobs.map((job) => new Promise<void>((resolve) => {
-        job.waiters.push(resolve);
-        if (job.wake) job.wake();
-        else job.wakePending = true;
-      })));
+      await Promise.all(
+        jobs.map(
+          (job) =>
+            new Promise<void>((resolve) => {
+              job.waiters.push(resolve);
+              if (job.wake) job.wake();
+              else job.wakePending = true;
+            }),
+        ),
+      );
     },
     leadership() {
       return Object.fromEntries(jobs.map((j) => [j.name, j.leader])) as Record<BackgroundJobName, boolean>;

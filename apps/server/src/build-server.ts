@@ -86,7 +86,10 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     if (UNMETERED.has(route)) return;
-    metrics.httpDuration.observe({ method: request.method, route, status_code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    metrics.httpDuration.observe(
+      { method: request.method, route, status_code: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
   });
 
   // ONE REST error handler: { code, message, requestId } with the HTTP status of the error kind
@@ -99,10 +102,22 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     if (e.code === 'rate.limited' && (error as { headers?: Record<string, string> }).headers) {
       reply.headers((error as { headers: Record<string, string> }).headers);
     }
-    return reply.code(status).type('application/json').send({ code: e.code, message, requestId: request.id, ...(Object.keys(e.details).length && e.kind !== 'internal' ? { details: e.details } : {}) });
+    return reply
+      .code(status)
+      .type('application/json')
+      .send({
+        code: e.code,
+        message,
+        requestId: request.id,
+        ...(Object.keys(e.details).length && e.kind !== 'internal' ? { details: e.details } : {}),
+      });
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ code: 'route.not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, requestId: request.id });
+    reply.code(404).send({
+      code: 'route.not_found',
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      requestId: request.id,
+    });
   });
 
   await app.register(helmet, {
@@ -118,7 +133,10 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
       max: rl.max,
       timeWindow: rl.timeWindowMs,
       allowList: (request) => UNMETERED.has(request.routeOptions.url ?? ''),
-      errorResponseBuilder: (_request, context) => Object.assign(new PkiError('rate.limited', `too many requests; retry in ${context.after}`), { statusCode: 429 }),
+      errorResponseBuilder: (_request, context) =>
+        Object.assign(new PkiError('rate.limited', `too many requests; retry in ${context.after}`), {
+          statusCode: 429,
+        }),
     });
   }
 

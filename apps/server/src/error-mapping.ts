@@ -21,7 +21,9 @@ export const TRPC_CODE_BY_KIND: Record<ErrorKind, TRPC_ERROR_CODE_KEY> = {
 
 /** A key backend that is down or does not answer is a dependency outage: 503 either way. */
 function isDependencyOutage(e: PkiError): boolean {
-  return (e.code.startsWith('kms.') || e.code.startsWith('store.')) && (e.kind === 'unavailable' || e.kind === 'timeout');
+  return (
+    (e.code.startsWith('kms.') || e.code.startsWith('store.')) && (e.kind === 'unavailable' || e.kind === 'timeout')
+  );
 }
 
 export function trpcCodeFor(e: PkiError): TRPC_ERROR_CODE_KEY {
@@ -81,6 +83,7 @@ export function toHttpPkiError(err: unknown): PkiError {
   if (e.statusCode === 413) return new PkiError('input.too_large', 'request body too large');
   if (e.statusCode === 415) return new PkiError('input.unsupported_media_type', 'unsupported content type');
   if (e.statusCode === 404) return new PkiError('route.not_found', 'not found');
-  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new PkiError('input.invalid', e.message ?? 'bad request');
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
+    return new PkiError('input.invalid', e.message ?? 'bad request');
   return new PkiError('internal.error', 'internal error', { kind: 'internal', cause: err });
 }

@@ -25,7 +25,8 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'pkim_process_' });
 
-  let countsCache: { at: number; rows: Awaited<ReturnType<Authority['store']['certificates']['countsByCaAndProfile']>> } | undefined;
+  let countsCache:
+    { at: number; rows: Awaited<ReturnType<Authority['store']['certificates']['countsByCaAndProfile']>> } | undefined;
   const counts = async () => {
     // issued and revoked are collected in the same scrape: one query
     if (!countsCache || Date.now() - countsCache.at > 1000) {
@@ -54,7 +55,8 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
     async collect() {
       const [rows, names] = await Promise.all([counts(), caNames()]);
       this.reset();
-      for (const r of rows) if (r.status === 'revoked') this.inc({ ca: names.get(r.caId) ?? r.caId, profile: r.profile }, r.count);
+      for (const r of rows)
+        if (r.status === 'revoked') this.inc({ ca: names.get(r.caId) ?? r.caId, profile: r.profile }, r.count);
     },
   });
   new Gauge({
@@ -95,7 +97,7 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
   });
   const jobLeader = new Gauge({
     name: 'pkim_leader',
-    help: 'Background job leadership: 1 when this instance ran the job in its last tick, 0 when another instance held the job\'s leader lock',
+    help: "Background job leadership: 1 when this instance ran the job in its last tick, 0 when another instance held the job's leader lock",
     labelNames: ['job'] as const,
     registers: [registry],
   });

@@ -38,9 +38,13 @@ export interface RunningServer {
 }
 
 /** Resolves options with the PKIM_* environment as fallback. */
-export function serverOptionsFromEnv(opts: StartServerOptions, env: Record<string, string | undefined> = process.env): Required<Pick<StartServerOptions, 'host' | 'port' | 'dataDir' | 'logLevel'>> & StartServerOptions {
+export function serverOptionsFromEnv(
+  opts: StartServerOptions,
+  env: Record<string, string | undefined> = process.env,
+): Required<Pick<StartServerOptions, 'host' | 'port' | 'dataDir' | 'logLevel'>> & StartServerOptions {
   const port = opts.port ?? (env.PKIM_PORT ? Number(env.PKIM_PORT) : 8200);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new PkiError('input.invalid', `invalid port '${env.PKIM_PORT ?? opts.port}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new PkiError('input.invalid', `invalid port '${env.PKIM_PORT ?? opts.port}'`);
   return {
     ...opts,
     host: opts.host ?? env.PKIM_HOST ?? '127.0.0.1',
@@ -51,9 +55,10 @@ export function serverOptionsFromEnv(opts: StartServerOptions, env: Record<strin
     tlsCert: opts.tlsCert ?? (env.PKIM_TLS_CERT || undefined),
     tlsKey: opts.tlsKey ?? (env.PKIM_TLS_KEY || undefined),
     databaseUrl: opts.databaseUrl ?? (env.PKIM_DATABASE_URL || undefined),
-    jobsIntervalMs: opts.jobsIntervalMs !== undefined
-      ? parseJobsIntervalMs(opts.jobsIntervalMs, 'jobs interval (ms)')
-      : parseJobsIntervalMs(env.PKIM_JOBS_INTERVAL_MS, 'PKIM_JOBS_INTERVAL_MS'),
+    jobsIntervalMs:
+      opts.jobsIntervalMs !== undefined
+        ? parseJobsIntervalMs(opts.jobsIntervalMs, 'jobs interval (ms)')
+        : parseJobsIntervalMs(env.PKIM_JOBS_INTERVAL_MS, 'PKIM_JOBS_INTERVAL_MS'),
   };
 }
 
@@ -64,18 +69,29 @@ export function serverOptionsFromEnv(opts: StartServerOptions, env: Record<strin
 export async function startServer(input: StartServerOptions = {}): Promise<RunningServer> {
   const o = serverOptionsFromEnv(input);
   const print = o.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  if (!!o.tlsCert !== !!o.tlsKey) throw new PkiError('input.invalid', 'TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
+  if (!!o.tlsCert !== !!o.tlsKey)
+    throw new PkiError('input.invalid', 'TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
   let https: BuildServerOptions['https'];
   if (o.tlsCert && o.tlsKey) {
     try {
       https = { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) };
     } catch (e) {
-      throw new PkiError('input.invalid', `cannot read TLS files: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new PkiError(
+        'input.invalid',
+        `cannot read TLS files: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     }
   }
-  const logger: Logger = pino({ level: o.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, pino.destination(2));
+  const logger: Logger = pino(
+    { level: o.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } },
+    pino.destination(2),
+  );
   const authority = await createAuthority({
-    dataDir: o.dataDir, databaseUrl: o.databaseUrl, publicBaseUrl: o.publicBaseUrl, logger, ...o.authority,
+    dataDir: o.dataDir,
+    databaseUrl: o.databaseUrl,
+    publicBaseUrl: o.publicBaseUrl,
+    logger,
+    ...o.authority,
   });
   let app: FastifyInstance;
   let bootstrap: RunningServer['bootstrap'];
@@ -121,8 +137,14 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
       }, 30_000);
       force.unref();
       close().then(
-        () => { print('pkim stopped'); process.exit(0); },
-        (e: unknown) => { logger.error({ err: e }, 'shutdown failed'); process.exit(1); },
+        () => {
+          print('pkim stopped');
+          process.exit(0);
+        },
+        (e: unknown) => {
+          logger.error({ err: e }, 'shutdown failed');
+          process.exit(1);
+        },
       );
     };
     process.once('SIGTERM', onSignal);

@@ -10,14 +10,21 @@ import { startPostgres, type TestPostgres } from '../../../tests/support/postgre
 import { eventually, expectPkiError } from '../../../tests/support/test-kit';
 import { ACTORS, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
 
-interface JobMetrics { leader: number | undefined; ran: number; skipped: number; failed: number }
+interface JobMetrics {
+  leader: number | undefined;
+  ran: number;
+  skipped: number;
+  failed: number;
+}
 
 /** pkim_leader and pkim_background_job_runs_total per job, from a Prometheus text body */
 function parseJobMetrics(body: string): Record<string, JobMetrics> {
   const out: Record<string, JobMetrics> = {};
   const get = (job: string) => (out[job] ??= { leader: undefined, ran: 0, skipped: 0, failed: 0 });
   for (const m of body.matchAll(/^pkim_leader\{job="([^"]+)"\} (\S+)$/gm)) get(m[1]!).leader = Number(m[2]);
-  for (const m of body.matchAll(/^pkim_background_job_runs_total\{job="([^"]+)",result="(ran|skipped|failed)"\} (\S+)$/gm)) {
+  for (const m of body.matchAll(
+    /^pkim_background_job_runs_total\{job="([^"]+)",result="(ran|skipped|failed)"\} (\S+)$/gm,
+  )) {
     get(m[1]!)[m[2] as 'ran' | 'skipped' | 'failed'] = Number(m[3]);
   }
   return out;
@@ -29,7 +36,8 @@ async function jobMetrics(app: FastifyInstance): Promise<Record<string, JobMetri
   return parseJobMetrics(r.body);
 }
 
-const leaders = (m: Record<string, JobMetrics>) => Object.fromEntries(BACKGROUND_JOB_NAMES.map((j) => [j, m[j]?.leader]));
+const leaders = (m: Record<string, JobMetrics>) =>
+  Object.fromEntries(BACKGROUND_JOB_NAMES.map((j) => [j, m[j]?.leader]));
 const all = (v: number) => Object.fromEntries(BACKGROUND_JOB_NAMES.map((j) => [j, v]));
 
 describe('background jobs on SQLite', () => {
@@ -46,22 +54,45 @@ describe('background jobs on SQLite', () => {
   afterAll(async () => fx?.close());
 
   it('exports every job series at 0 before the first tick', async () => {
-    app = await buildServer(fx.authority, { logger: false, processMetrics: false, backgroundJobs: { intervalMs: 60_000 } });
+    app = await buildServer(fx.authority, {
+      logger: false,
+      processMetrics: false,
+      backgroundJobs: { intervalMs: 60_000 },
+    });
     const m = await jobMetrics(app);
     for (const job of BACKGROUND_JOB_NAMES) expect(m[job]).toEqual({ leader: 0, ran: 0, skipped: 0, failed: 0 });
     expect(app.pkim.jobs!.leadership()).toEqual(Object.fromEntries(BACKGROUND_JOB_NAMES.map((j) => [j, false])));
   });
 
   it('runs the jobs every interval (the only instance leads them all) and marks expired certificates', async () => {
-    const ca = await fx.authority.cas.create({ name: 'jobs-root', subject: { commonName: 'Jobs Root CA' }, keyType: 'ec-p256' }, ACTORS.admin);
-    const issued = await fx.authority.issuance.issueWithKey({
-      caId: ca.ca.id, profile: 'tls-server', subject: { commonName: 'short.example.test' }, sans: { dns: ['short.example.test'] }, keyType: 'ec-p256', validityMs: 60_000,
-    }, ACTORS.admin);
+    const ca = await fx.authority.cas.create(
+      { name: 'jobs-root', subject: { commonName: 'Jobs Root CA' }, keyType: 'ec-p256' },
+      ACTORS.admin,
+    );
+    const issued = await fx.authority.issuance.issueWithKey(
+      {
+        caId: ca.ca.id,
+        profile: 'tls-server',
+        subject: { commonName: 'short.example.test' },
+        sans: { dns: ['short.example.test'] },
+        keyType: 'ec-p256',
+        validityMs: 60_000,
+      },
+      ACTORS.admin,
+    );
     expect(issued.certificate.status).toBe('active');
     clock.advance(120_000);
 
-    app = await buildServer(fx.authority, { logger: false, processMetrics: false, backgroundJobs: { intervalMs: 150 } });
-    const m = await eventually(() => jobMetrics(app!), (v) => BACKGROUND_JOB_NAMES.every((j) => (v[j]?.ran ?? 0) >= 2), 5000);
+    app = await buildServer(fx.authority, {
+      logger: false,
+      processMetrics: false,
+      backgroundJobs: { intervalMs: 150 },
+    });
+    const m = await eventually(
+      () => jobMetrics(app!),
+      (v) => BACKGROUND_JOB_NAMES.every((j) => (v[j]?.ran ?? 0) >= 2),
+      5000,
+    );
     expect(leaders(m)).toEqual(all(1));
     for (const job of BACKGROUND_JOB_NAMES) expect(m[job]).toMatchObject({ skipped: 0, failed: 0 });
     expect(app.pkim.jobs!.leadership()).toEqual(Object.fromEntries(BACKGROUND_JOB_NAMES.map((j) => [j, true])));
@@ -69,7 +100,11 @@ describe('background jobs on SQLite', () => {
   });
 
   it('runOnce runs one full tick now, after which the counters moved by one', async () => {
-    app = await buildServer(fx.authority, { logger: false, processMetrics: false, backgroundJobs: { intervalMs: 60_000 } });
+    app = await buildServer(fx.authority, {
+      logger: false,
+      processMetrics: false,
+      backgroundJobs: { intervalMs: 60_000 },
+    });
     await app.pkim.jobs!.runOnce();
     const first = await jobMetrics(app);
     for (const job of BACKGROUND_JOB_NAMES) expect(first[job]).toEqual({ leader: 1, ran: 1, skipped: 0, failed: 0 });
@@ -79,22 +114,42 @@ describe('background jobs on SQLite', () => {
   });
 
   it('a failing job counts as failed and is retried next tick', async () => {
-    const failing = { ...fx.authority, store: { ...fx.authority.store, sessions: { ...fx.authority.store.sessions, deleteExpired: async () => { throw new Error('boom'); } } } };
+    const failing = {
+      ...fx.authority,
+      store: {
+        ...fx.authority.store,
+        sessions: {
+          ...fx.authority.store.sessions,
+          deleteExpired: async () => {
+            throw new Error('boom');
+          },
+        },
+      },
+    };
     const ticks: Array<[BackgroundJobName, string, boolean]> = [];
-    const jobs = startBackgroundJobs(failing as typeof fx.authority, { intervalMs: 60_000, observer: { onTick: (j, r, l) => ticks.push([j, r, l]) } });
+    const jobs = startBackgroundJobs(failing as typeof fx.authority, {
+      intervalMs: 60_000,
+      observer: { onTick: (j, r, l) => ticks.push([j, r, l]) },
+    });
     try {
       await jobs.runOnce();
       await jobs.runOnce();
     } finally {
       await jobs.stop();
     }
-    expect(ticks.filter(([j]) => j === 'session-cleanup')).toEqual([['session-cleanup', 'failed', true], ['session-cleanup', 'failed', true]]);
+    expect(ticks.filter(([j]) => j === 'session-cleanup')).toEqual([
+      ['session-cleanup', 'failed', true],
+      ['session-cleanup', 'failed', true],
+    ]);
     expect(ticks.filter(([j, r]) => j === 'mark-expired' && r === 'ran')).toHaveLength(2);
   });
 
   it('stop() ends the loops: no tick after close, runOnce resolves at once', async () => {
     const ticks: string[] = [];
-    const jobs = startBackgroundJobs(fx.authority, { intervalMs: 100, observer: { onTick: (j, r) => ticks.push(`${j}:${r}`) } });
+    const jobs = startBackgroundJobs(fx.authority, {
+      intervalMs: 100,
+      observer: { onTick: (j, r) => ticks.push(`${j}:${r}`) },
+    });
     await jobs.runOnce();
     await jobs.stop();
     const n = ticks.length;
@@ -109,14 +164,24 @@ describe('background jobs on SQLite', () => {
     expect(parseJobsIntervalMs('300')).toBe(300);
     expect(parseJobsIntervalMs(250)).toBe(250);
     for (const bad of ['abc', '1.5', '-5', '0', '99', '1e3', '86400001']) {
-      expect(() => parseJobsIntervalMs(bad, 'PKIM_JOBS_INTERVAL_MS')).toThrow(new RegExp(`invalid PKIM_JOBS_INTERVAL_MS '${bad.replace('.', '\\.')}'`));
+      expect(() => parseJobsIntervalMs(bad, 'PKIM_JOBS_INTERVAL_MS')).toThrow(
+        new RegExp(`invalid PKIM_JOBS_INTERVAL_MS '${bad.replace('.', '\\.')}'`),
+      );
     }
     expect(serverOptionsFromEnv({}, { PKIM_JOBS_INTERVAL_MS: '300' }).jobsIntervalMs).toBe(300);
     expect(serverOptionsFromEnv({}, {}).jobsIntervalMs).toBe(60_000);
     expect(serverOptionsFromEnv({ jobsIntervalMs: 500 }, { PKIM_JOBS_INTERVAL_MS: '300' }).jobsIntervalMs).toBe(500);
-    expect(() => serverOptionsFromEnv({}, { PKIM_JOBS_INTERVAL_MS: 'soon' })).toThrow(/PKIM_JOBS_INTERVAL_MS 'soon'.*milliseconds/);
-    await expectPkiError(buildServer(fx.authority, { logger: false, backgroundJobs: { intervalMs: 5 } }), 'input.invalid');
-    await expectPkiError(startServer({ dataDir: fx.dataDir, jobsIntervalMs: Number.NaN, handleSignals: false, print: () => undefined }), 'input.invalid');
+    expect(() => serverOptionsFromEnv({}, { PKIM_JOBS_INTERVAL_MS: 'soon' })).toThrow(
+      /PKIM_JOBS_INTERVAL_MS 'soon'.*milliseconds/,
+    );
+    await expectPkiError(
+      buildServer(fx.authority, { logger: false, backgroundJobs: { intervalMs: 5 } }),
+      'input.invalid',
+    );
+    await expectPkiError(
+      startServer({ dataDir: fx.dataDir, jobsIntervalMs: Number.NaN, handleSignals: false, print: () => undefined }),
+      'input.invalid',
+    );
   });
 });
 
@@ -149,8 +214,11 @@ describe('background jobs on one PostgreSQL database shared by two servers', () 
     await b.pkim.jobs!.runOnce();
 
     // a few ticks on both: A keeps leading (long-lived leadership), B skips every tick
-    const [ma, mb] = await eventually(async () => Promise.all([jobMetrics(a), jobMetrics(b)]),
-      ([, m]) => BACKGROUND_JOB_NAMES.every((j) => (m[j]?.skipped ?? 0) >= 3), 5000);
+    const [ma, mb] = await eventually(
+      async () => Promise.all([jobMetrics(a), jobMetrics(b)]),
+      ([, m]) => BACKGROUND_JOB_NAMES.every((j) => (m[j]?.skipped ?? 0) >= 3),
+      5000,
+    );
     expect(leaders(ma)).toEqual(all(1));
     expect(leaders(mb)).toEqual(all(0));
     for (const job of BACKGROUND_JOB_NAMES) {
@@ -162,7 +230,11 @@ describe('background jobs on one PostgreSQL database shared by two servers', () 
     // the leader closes (its locks are released): B leads every job within a few ticks
     const closedAt = Date.now();
     await a.close();
-    const after = await eventually(() => jobMetrics(b), (m) => BACKGROUND_JOB_NAMES.every((j) => m[j]?.leader === 1 && m[j]!.ran >= 2), 5000);
+    const after = await eventually(
+      () => jobMetrics(b),
+      (m) => BACKGROUND_JOB_NAMES.every((j) => m[j]?.leader === 1 && m[j]!.ran >= 2),
+      5000,
+    );
     expect(leaders(after)).toEqual(all(1));
     for (const job of BACKGROUND_JOB_NAMES) expect(after[job]!.ran).toBeGreaterThanOrEqual(2);
     expect(Date.now() - closedAt).toBeLessThan(5000); // typically < 1 s: the next 200 ms tick takes the freed locks

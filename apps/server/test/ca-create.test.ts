@@ -2,12 +2,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createKmipBackend } from '@pkim/keys';
-import { ACTORS, callerFor, openAuthorityFixture, pkiCodeOf, trpcError, type AuthorityFixture } from './server-test-support';
+import {
+  ACTORS,
+  callerFor,
+  openAuthorityFixture,
+  pkiCodeOf,
+  trpcError,
+  type AuthorityFixture,
+} from './server-test-support';
 import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
 
 const valid = {
   name: 'Example Root',
-  subject: { commonName: 'Example Root CA', organization: 'Example Inc', organizationalUnit: 'PKI', country: 'US', state: 'CA', locality: 'San Francisco' },
+  subject: {
+    commonName: 'Example Root CA',
+    organization: 'Example Inc',
+    organizationalUnit: 'PKI',
+    country: 'US',
+    state: 'CA',
+    locality: 'San Francisco',
+  },
   keyType: 'ECDSA-P256' as const,
   validityDays: 3650,
 };
@@ -43,9 +57,14 @@ describe('ca.create (tRPC)', () => {
   });
 
   it.each([
-    ['RSA-2048', 'rsa-2048'], ['ECDSA-P384', 'ec-p384'],
+    ['RSA-2048', 'rsa-2048'],
+    ['ECDSA-P384', 'ec-p384'],
   ])('maps key type %s to %s', async (keyType, expected) => {
-    const ca = await callerFor(fx.authority, ACTORS.admin).ca.create({ ...valid, name: `kt-${keyType}`, keyType: keyType as 'RSA-2048' });
+    const ca = await callerFor(fx.authority, ACTORS.admin).ca.create({
+      ...valid,
+      name: `kt-${keyType}`,
+      keyType: keyType as 'RSA-2048',
+    });
     expect(ca.keyType).toBe(expected);
     expect(opensslText(ca.certificatePem!)).toContain(expected.startsWith('rsa') ? 'rsaEncryption' : 'id-ecPublicKey');
   });
@@ -74,8 +93,17 @@ describe('ca.create (tRPC)', () => {
   ];
 
   it.each(invalid)('rejects %s with BAD_REQUEST and writes nothing', async (_label, patch) => {
-    const before = { cas: (await fx.authority.store.cas.list()).length, events: await fx.authority.store.audit.count() };
-    const e = await trpcError(callerFor(fx.authority, ACTORS.admin).ca.create({ ...valid, name: `invalid-${Math.random()}`.replace('.', ''), ...patch } as never));
+    const before = {
+      cas: (await fx.authority.store.cas.list()).length,
+      events: await fx.authority.store.audit.count(),
+    };
+    const e = await trpcError(
+      callerFor(fx.authority, ACTORS.admin).ca.create({
+        ...valid,
+        name: `invalid-${Math.random()}`.replace('.', ''),
+        ...patch,
+      } as never),
+    );
     expect(e.code).toBe('BAD_REQUEST');
     expect((await fx.authority.store.cas.list()).length).toBe(before.cas);
     expect(await fx.authority.store.audit.count()).toBe(before.events);
@@ -101,7 +129,10 @@ describe('ca.create when the key backend fails (real KMIP backend against a dead
 
   beforeAll(async () => {
     // accepts connections and never answers
-    silentServer = createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+    silentServer = createServer((s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
     await new Promise<void>((r) => silentServer.listen(0, '127.0.0.1', r));
     silentPort = (silentServer.address() as AddressInfo).port;
     // a port nobody listens on
@@ -118,22 +149,27 @@ describe('ca.create when the key backend fails (real KMIP backend against a dead
   it.each([
     ['is down (connection refused)', () => deadPort, 'kms.unavailable'],
     ['never answers (per-attempt timeout)', () => silentPort, 'kms.timeout'],
-  ])('maps a KMS that %s to SERVICE_UNAVAILABLE with a stable code, a ca.create_failed audit event and no row', async (_label, port, code) => {
-    const kmip = createKmipBackend({ url: `http://127.0.0.1:${port()}`, timeoutMs: 300, retries: 1 });
-    const fx = await openAuthorityFixture({ keyBackends: [kmip] });
-    try {
-      const started = Date.now();
-      const e = await trpcError(callerFor(fx.authority, ACTORS.admin).ca.create({ ...valid, name: 'kms-root', backend: 'kmip' }));
-      expect(Date.now() - started).toBeLessThan(10_000);
-      expect(e.code).toBe('SERVICE_UNAVAILABLE');
-      expect(pkiCodeOf(e)).toBe(code);
-      expect(await fx.authority.store.cas.list()).toHaveLength(0);
-      const failed = await fx.authority.audit.list({ action: 'ca.create_failed', limit: 5 });
-      expect(failed).toHaveLength(1);
-      expect(failed[0].outcome).toBe('failure');
-      expect(JSON.stringify(failed[0].details)).toContain(code);
-    } finally {
-      await fx.close();
-    }
-  });
+  ])(
+    'maps a KMS that %s to SERVICE_UNAVAILABLE with a stable code, a ca.create_failed audit event and no row',
+    async (_label, port, code) => {
+      const kmip = createKmipBackend({ url: `http://127.0.0.1:${port()}`, timeoutMs: 300, retries: 1 });
+      const fx = await openAuthorityFixture({ keyBackends: [kmip] });
+      try {
+        const started = Date.now();
+        const e = await trpcError(
+          callerFor(fx.authority, ACTORS.admin).ca.create({ ...valid, name: 'kms-root', backend: 'kmip' }),
+        );
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(e.code).toBe('SERVICE_UNAVAILABLE');
+        expect(pkiCodeOf(e)).toBe(code);
+        expect(await fx.authority.store.cas.list()).toHaveLength(0);
+        const failed = await fx.authority.audit.list({ action: 'ca.create_failed', limit: 5 });
+        expect(failed).toHaveLength(1);
+        expect(failed[0].outcome).toBe('failure');
+        expect(JSON.stringify(failed[0].details)).toContain(code);
+      } finally {
+        await fx.close();
+      }
+    },
+  );
 });

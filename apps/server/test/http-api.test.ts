@@ -10,7 +10,11 @@ import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './s
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 
-interface ErrorBody { code: string; message: string; requestId: string }
+interface ErrorBody {
+  code: string;
+  message: string;
+  requestId: string;
+}
 
 describe('REST and tRPC over real HTTP', () => {
   let fx: AuthorityFixture;
@@ -26,7 +30,11 @@ describe('REST and tRPC over real HTTP', () => {
   const authed = (extra: Record<string, string> = {}) => ({ authorization: `Bearer ${token}`, ...extra });
   const trpc = (path: string, init: RequestInit = {}) => fetch(`${base}/trpc/${path}`, init);
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    trpc(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    trpc(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     fx = await openAuthorityFixture({ clock });
@@ -34,7 +42,10 @@ describe('REST and tRPC over real HTTP', () => {
     const boot = await authority.auth.ensureBootstrapAdmin();
     if (!boot.created) throw new Error('expected a bootstrap admin');
     adminPassword = boot.password;
-    const root = await authority.cas.create({ name: 'http-root', subject: { commonName: 'HTTP Root CA' }, keyType: 'ec-p256' }, ACTORS.admin);
+    const root = await authority.cas.create(
+      { name: 'http-root', subject: { commonName: 'HTTP Root CA' }, keyType: 'ec-p256' },
+      ACTORS.admin,
+    );
     caId = root.ca.id;
     rootPem = root.certificatePem!;
     token = (await authority.auth.createToken({ name: 'http-test', role: 'admin' }, ACTORS.admin)).token;
@@ -49,34 +60,127 @@ describe('REST and tRPC over real HTTP', () => {
   describe('bad input: a stable 4xx code, the server keeps serving, nothing is written but failure audit events', () => {
     const big = 'x'.repeat(1024 * 1024 + 10);
     const cases: Array<{ name: string; status: number; code: string; req: () => Promise<Response> }> = [
-      { name: 'a non-JSON body', status: 400, code: 'input.invalid_json',
-        req: () => fetch(`${base}/api/v1/cas/${caId}/sign`, { method: 'POST', headers: authed({ 'content-type': 'application/json' }), body: '{"csr": ' }) },
-      { name: 'an oversize body', status: 413, code: 'input.too_large',
-        req: () => fetch(`${base}/api/v1/cas/${caId}/sign`, { method: 'POST', headers: authed({ 'content-type': 'application/json' }), body: JSON.stringify({ csr: big }) }) },
-      { name: 'a wrong content type', status: 415, code: 'input.unsupported_media_type',
-        req: () => fetch(`${base}/api/v1/cas/${caId}/sign`, { method: 'POST', headers: authed({ 'content-type': 'text/plain' }), body: 'hello' }) },
-      { name: 'an OCSP request with a JSON content type', status: 415, code: 'input.unsupported_media_type',
-        req: () => fetch(`${base}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }) },
-      { name: 'an OCSP request over 64 KiB', status: 413, code: 'input.too_large',
-        req: () => fetch(`${base}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: new Uint8Array(65 * 1024) }) },
-      { name: 'a garbage CSR', status: 400, code: 'csr.invalid',
-        req: () => fetch(`${base}/api/v1/cas/${caId}/sign`, { method: 'POST', headers: authed({ 'content-type': 'application/json' }),
-          body: JSON.stringify({ csr: '-----BEGIN CERTIFICATE REQUEST-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE REQUEST-----\n', profile: 'tls-server' }) }) },
-      { name: 'a CSR field that is not a CSR', status: 400, code: 'input.invalid',
-        req: () => fetch(`${base}/api/v1/cas/${caId}/sign`, { method: 'POST', headers: authed({ 'content-type': 'application/json' }), body: JSON.stringify({ csr: 'nope' }) }) },
-      { name: 'an unknown CA', status: 404, code: 'ca.not_found',
-        req: () => fetch(`${base}/api/v1/cas/ca_doesnotexist/sign`, { method: 'POST', headers: authed({ 'content-type': 'application/json' }),
-          body: JSON.stringify({ csr: opensslCsr({ keyType: 'ec-p256', subject: '/CN=x.example', sans: ['DNS:x.example'] }).csrPem }) }) },
-      { name: 'an unknown certificate', status: 404, code: 'certificate.not_found',
-        req: () => fetch(`${base}/api/v1/certificates/crt_doesnotexist`, { headers: authed() }) },
-      { name: 'an unknown CRL', status: 404, code: 'ca.not_found', req: () => fetch(`${base}/crl/ca_doesnotexist.crl`) },
-      { name: 'an unknown route', status: 404, code: 'route.not_found', req: () => fetch(`${base}/api/v1/nothing-here`) },
+      {
+        name: 'a non-JSON body',
+        status: 400,
+        code: 'input.invalid_json',
+        req: () =>
+          fetch(`${base}/api/v1/cas/${caId}/sign`, {
+            method: 'POST',
+            headers: authed({ 'content-type': 'application/json' }),
+            body: '{"csr": ',
+          }),
+      },
+      {
+        name: 'an oversize body',
+        status: 413,
+        code: 'input.too_large',
+        req: () =>
+          fetch(`${base}/api/v1/cas/${caId}/sign`, {
+            method: 'POST',
+            headers: authed({ 'content-type': 'application/json' }),
+            body: JSON.stringify({ csr: big }),
+          }),
+      },
+      {
+        name: 'a wrong content type',
+        status: 415,
+        code: 'input.unsupported_media_type',
+        req: () =>
+          fetch(`${base}/api/v1/cas/${caId}/sign`, {
+            method: 'POST',
+            headers: authed({ 'content-type': 'text/plain' }),
+            body: 'hello',
+          }),
+      },
+      {
+        name: 'an OCSP request with a JSON content type',
+        status: 415,
+        code: 'input.unsupported_media_type',
+        req: () =>
+          fetch(`${base}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }),
+      },
+      {
+        name: 'an OCSP request over 64 KiB',
+        status: 413,
+        code: 'input.too_large',
+        req: () =>
+          fetch(`${base}/ocsp`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/ocsp-request' },
+            body: new Uint8Array(65 * 1024),
+          }),
+      },
+      {
+        name: 'a garbage CSR',
+        status: 400,
+        code: 'csr.invalid',
+        req: () =>
+          fetch(`${base}/api/v1/cas/${caId}/sign`, {
+            method: 'POST',
+            headers: authed({ 'content-type': 'application/json' }),
+            body: JSON.stringify({
+              csr: '-----BEGIN CERTIFICATE REQUEST-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE REQUEST-----\n',
+              profile: 'tls-server',
+            }),
+          }),
+      },
+      {
+        name: 'a CSR field that is not a CSR',
+        status: 400,
+        code: 'input.invalid',
+        req: () =>
+          fetch(`${base}/api/v1/cas/${caId}/sign`, {
+            method: 'POST',
+            headers: authed({ 'content-type': 'application/json' }),
+            body: JSON.stringify({ csr: 'nope' }),
+          }),
+      },
+      {
+        name: 'an unknown CA',
+        status: 404,
+        code: 'ca.not_found',
+        req: () =>
+          fetch(`${base}/api/v1/cas/ca_doesnotexist/sign`, {
+            method: 'POST',
+            headers: authed({ 'content-type': 'application/json' }),
+            body: JSON.stringify({
+              csr: opensslCsr({ keyType: 'ec-p256', subject: '/CN=x.example', sans: ['DNS:x.example'] }).csrPem,
+            }),
+          }),
+      },
+      {
+        name: 'an unknown certificate',
+        status: 404,
+        code: 'certificate.not_found',
+        req: () => fetch(`${base}/api/v1/certificates/crt_doesnotexist`, { headers: authed() }),
+      },
+      {
+        name: 'an unknown CRL',
+        status: 404,
+        code: 'ca.not_found',
+        req: () => fetch(`${base}/crl/ca_doesnotexist.crl`),
+      },
+      {
+        name: 'an unknown route',
+        status: 404,
+        code: 'route.not_found',
+        req: () => fetch(`${base}/api/v1/nothing-here`),
+      },
       { name: 'no credentials', status: 401, code: 'auth.unauthenticated', req: () => fetch(`${base}/api/v1/cas`) },
-      { name: 'an invalid bearer token', status: 401, code: 'auth.unauthenticated', req: () => fetch(`${base}/api/v1/cas`, { headers: { authorization: 'Bearer pkim_wrong' } }) },
+      {
+        name: 'an invalid bearer token',
+        status: 401,
+        code: 'auth.unauthenticated',
+        req: () => fetch(`${base}/api/v1/cas`, { headers: { authorization: 'Bearer pkim_wrong' } }),
+      },
     ];
 
     it.each(cases)('answers $name with $status $code', async ({ status, code, req }) => {
-      const before = { certs: (await authority.store.certificates.list({ limit: 1000 })).items.length, events: await authority.store.audit.count() };
+      const before = {
+        certs: (await authority.store.certificates.list({ limit: 1000 })).items.length,
+        events: await authority.store.audit.count(),
+      };
       const r = await req();
       expect(r.status).toBe(status);
       const body = (await r.json()) as ErrorBody;
@@ -91,11 +195,21 @@ describe('REST and tRPC over real HTTP', () => {
   });
 
   it('signs a CSR over REST and returns certificate, chain and serial (openssl verifies it)', async () => {
-    const { csrPem } = opensslCsr({ keyType: 'rsa-2048', subject: '/CN=rest.example.test', sans: ['DNS:rest.example.test'] });
-    const r = await fetch(`${base}/api/v1/cas/http-root/sign`, { method: 'POST', headers: authed({ 'content-type': 'application/json' }), body: JSON.stringify({ csr: csrPem, profile: 'tls-server', ttl: '7d' }) });
+    const { csrPem } = opensslCsr({
+      keyType: 'rsa-2048',
+      subject: '/CN=rest.example.test',
+      sans: ['DNS:rest.example.test'],
+    });
+    const r = await fetch(`${base}/api/v1/cas/http-root/sign`, {
+      method: 'POST',
+      headers: authed({ 'content-type': 'application/json' }),
+      body: JSON.stringify({ csr: csrPem, profile: 'tls-server', ttl: '7d' }),
+    });
     expect(r.status).toBe(201);
     const body = (await r.json()) as { certificate: string; chain: string; serial: string; id: string };
-    expect(opensslVerify({ leafPem: body.certificate, rootPem, purpose: 'sslserver', hostname: 'rest.example.test' }).ok).toBe(true);
+    expect(
+      opensslVerify({ leafPem: body.certificate, rootPem, purpose: 'sslserver', hostname: 'rest.example.test' }).ok,
+    ).toBe(true);
     const got = await fetch(`${base}/api/v1/certificates/${body.serial}`, { headers: authed() });
     expect(((await got.json()) as { certificate: { id: string } }).certificate.id).toBe(body.id);
   });
@@ -112,7 +226,11 @@ describe('REST and tRPC over real HTTP', () => {
   it('reports readiness from the database and key backends', async () => {
     const r = await fetch(`${base}/readyz`);
     expect(r.status).toBe(200);
-    const body = (await r.json()) as { status: string; database: boolean; keyBackends: Array<{ backend: string; ok: boolean }> };
+    const body = (await r.json()) as {
+      status: string;
+      database: boolean;
+      keyBackends: Array<{ backend: string; ok: boolean }>;
+    };
     expect(body).toMatchObject({ status: 'ready', database: true });
     expect(body.keyBackends.some((k) => k.backend === 'software' && k.ok)).toBe(true);
   });
@@ -130,14 +248,24 @@ describe('REST and tRPC over real HTTP', () => {
     const cookie = setCookie.split(';')[0];
 
     const me = await trpc('user.me', { headers: { cookie } });
-    expect(((await me.json()) as { result: { data: { name: string; authMethod: string } } }).result.data).toMatchObject({ name: 'admin', authMethod: 'session' });
+    expect(((await me.json()) as { result: { data: { name: string; authMethod: string } } }).result.data).toMatchObject(
+      { name: 'admin', authMethod: 'session' },
+    );
 
     const noCsrf = await post('token.create', { name: 'x', role: 'auditor' }, { cookie });
     expect(noCsrf.status).toBe(403);
     expect(((await noCsrf.json()) as ErrorBody).code).toBe('auth.csrf');
-    const wrongCsrf = await post('token.create', { name: 'x', role: 'auditor' }, { cookie, 'x-csrf-token': `${csrfToken}x` });
+    const wrongCsrf = await post(
+      'token.create',
+      { name: 'x', role: 'auditor' },
+      { cookie, 'x-csrf-token': `${csrfToken}x` },
+    );
     expect(wrongCsrf.status).toBe(403);
-    const ok = await post('token.create', { name: 'from-console', role: 'auditor' }, { cookie, 'x-csrf-token': csrfToken });
+    const ok = await post(
+      'token.create',
+      { name: 'from-console', role: 'auditor' },
+      { cookie, 'x-csrf-token': csrfToken },
+    );
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as { result: { data: { token: string } } }).result.data.token).toMatch(/^pkim_/);
 
@@ -146,7 +274,9 @@ describe('REST and tRPC over real HTTP', () => {
     expect(logout.headers.get('set-cookie')).toMatch(/pkim_session=;/);
     const after = await trpc('user.me', { headers: { cookie } });
     expect(after.status).toBe(401);
-    expect(((await after.json()) as { error: { data: { pkiCode: string } } }).error.data.pkiCode).toBe('auth.unauthenticated');
+    expect(((await after.json()) as { error: { data: { pkiCode: string } } }).error.data.pkiCode).toBe(
+      'auth.unauthenticated',
+    );
   });
 
   it('locks an account after repeated failed logins over HTTP (429 auth.locked)', async () => {
@@ -154,7 +284,9 @@ describe('REST and tRPC over real HTTP', () => {
     for (let i = 0; i < 5; i++) {
       const r = await post('user.login', { username: 'locky', password: `nope-${i}` });
       expect(r.status).toBe(401);
-      expect(((await r.json()) as { error: { data: { pkiCode: string } } }).error.data.pkiCode).toBe('auth.invalid_credentials');
+      expect(((await r.json()) as { error: { data: { pkiCode: string } } }).error.data.pkiCode).toBe(
+        'auth.invalid_credentials',
+      );
     }
     const locked = await post('user.login', { username: 'locky', password: 'locky-password-1' });
     expect(locked.status).toBe(429);
@@ -170,13 +302,19 @@ describe('REST and tRPC over real HTTP', () => {
     expect(expired.status).toBe(401);
     const t2 = await authority.auth.createToken({ name: 'revoked', role: 'auditor' }, ACTORS.admin);
     await authority.auth.revokeToken(t2.id, ACTORS.admin);
-    expect((await fetch(`${base}/trpc/ca.list`, { headers: { authorization: `Bearer ${t2.token}` } })).status).toBe(401);
+    expect((await fetch(`${base}/trpc/ca.list`, { headers: { authorization: `Bearer ${t2.token}` } })).status).toBe(
+      401,
+    );
   });
 
   it('maps tRPC errors to codes with data.pkiCode and never leaks internals', async () => {
-    const r = await trpc(`ca.get?input=${encodeURIComponent(JSON.stringify({ ref: 'no-such-ca' }))}`, { headers: authed() });
+    const r = await trpc(`ca.get?input=${encodeURIComponent(JSON.stringify({ ref: 'no-such-ca' }))}`, {
+      headers: authed(),
+    });
     expect(r.status).toBe(404);
-    const body = (await r.json()) as { error: { data: { code: string; pkiCode: string; requestId: string }; message: string } };
+    const body = (await r.json()) as {
+      error: { data: { code: string; pkiCode: string; requestId: string }; message: string };
+    };
     expect(body.error.data).toMatchObject({ code: 'NOT_FOUND', pkiCode: 'ca.not_found' });
     expect(body.error.data.requestId).toBe(r.headers.get('x-request-id'));
     expect(JSON.stringify(body)).not.toMatch(/stack|at \//);
@@ -184,12 +322,21 @@ describe('REST and tRPC over real HTTP', () => {
     expect(invalid.status).toBe(400);
     const ib = (await invalid.json()) as { error: { data: { pkiCode: string; issues: Array<{ path: string }> } } };
     expect(ib.error.data.pkiCode).toBe('input.invalid');
-    expect(ib.error.data.issues.map((i) => i.path)).toEqual(expect.arrayContaining(['name', 'subject.commonName', 'keyType']));
+    expect(ib.error.data.issues.map((i) => i.path)).toEqual(
+      expect.arrayContaining(['name', 'subject.commonName', 'keyType']),
+    );
   });
 
   it('exposes Prometheus metrics: issued/revoked counters, expiring gauges and the request histogram', async () => {
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=metrics.example.test', sans: ['DNS:metrics.example.test'] });
-    const issued = await authority.issuance.issueFromCsr({ caId, csrPem, profile: 'tls-server', validityMs: 3 * 86_400_000 }, ACTORS.admin);
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=metrics.example.test',
+      sans: ['DNS:metrics.example.test'],
+    });
+    const issued = await authority.issuance.issueFromCsr(
+      { caId, csrPem, profile: 'tls-server', validityMs: 3 * 86_400_000 },
+      ACTORS.admin,
+    );
     await authority.certificates.revoke(issued.certificate.id, 'superseded', ACTORS.admin);
     const r = await fetch(`${base}/metrics`);
     expect(r.status).toBe(200);
@@ -199,13 +346,19 @@ describe('REST and tRPC over real HTTP', () => {
     expect(text).toMatch(/pkim_certificates_revoked_total\{ca="http-root",profile="tls-server"\} 1/);
     expect(text).toMatch(/pkim_certificates_expiring\{within="7d"\} \d+/);
     expect(text).toMatch(/pkim_certificates_expiring\{within="30d"\} \d+/);
-    expect(text).toMatch(/pkim_http_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/api\/v1\/cas\/:id\/sign",status_code="201"\}/);
+    expect(text).toMatch(
+      /pkim_http_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/api\/v1\/cas\/:id\/sign",status_code="201"\}/,
+    );
     expect(text).toMatch(/pkim_ready 1/);
     expect(text).not.toContain(token);
   });
 
   it('rate limits per client address with 429 rate.limited', async () => {
-    const limited = await buildServer(authority, { logger: false, backgroundJobs: false, rateLimit: { max: 3, timeWindowMs: 60_000 } });
+    const limited = await buildServer(authority, {
+      logger: false,
+      backgroundJobs: false,
+      rateLimit: { max: 3, timeWindowMs: 60_000 },
+    });
     const url = await listen(limited);
     try {
       const codes: number[] = [];
@@ -223,13 +376,39 @@ describe('REST and tRPC over real HTTP', () => {
   it('marks the session cookie Secure when serving TLS', async () => {
     const t = tempDir('pkim-tls-');
     try {
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-        '-keyout', join(t.dir, 'key.pem'), '-out', join(t.dir, 'cert.pem')], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=localhost',
+          '-keyout',
+          join(t.dir, 'key.pem'),
+          '-out',
+          join(t.dir, 'cert.pem'),
+        ],
+        { stdio: 'ignore' },
+      );
       const tls = await buildServer(authority, {
-        logger: false, backgroundJobs: false, https: { cert: readFileSync(join(t.dir, 'cert.pem')), key: readFileSync(join(t.dir, 'key.pem')) },
+        logger: false,
+        backgroundJobs: false,
+        https: { cert: readFileSync(join(t.dir, 'cert.pem')), key: readFileSync(join(t.dir, 'key.pem')) },
       });
       try {
-        const r = await tls.inject({ method: 'POST', url: '/trpc/user.login', headers: { 'content-type': 'application/json' }, payload: { username: 'admin', password: adminPassword } });
+        const r = await tls.inject({
+          method: 'POST',
+          url: '/trpc/user.login',
+          headers: { 'content-type': 'application/json' },
+          payload: { username: 'admin', password: adminPassword },
+        });
         expect(r.statusCode).toBe(200);
         const sc = String(r.headers['set-cookie']);
         expect(sc).toMatch(/HttpOnly/);

@@ -18,16 +18,36 @@ const execFileAsync = promisify(execFile);
  * `openssl ocsp … -url` against our server. Asynchronous on purpose: the server runs in this
  * process, so a synchronous spawn would block it.
  */
-async function opensslOcspUrl(o: { url: string; issuerPem: string; rootPem: string; leafPem: string }): Promise<string> {
+async function opensslOcspUrl(o: {
+  url: string;
+  issuerPem: string;
+  rootPem: string;
+  leafPem: string;
+}): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'pkim-ocsp-'));
   try {
     writeFileSync(join(dir, 'issuer.pem'), o.issuerPem);
     writeFileSync(join(dir, 'root.pem'), o.rootPem);
     writeFileSync(join(dir, 'leaf.pem'), o.leafPem);
-    const { stdout, stderr } = await execFileAsync('openssl', [
-      'ocsp', '-issuer', join(dir, 'issuer.pem'), '-cert', join(dir, 'leaf.pem'), '-url', o.url,
-      '-CAfile', join(dir, 'root.pem'), '-verify_other', join(dir, 'issuer.pem'), '-timeout', '10',
-    ], { timeout: 20_000 }).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+    const { stdout, stderr } = await execFileAsync(
+      'openssl',
+      [
+        'ocsp',
+        '-issuer',
+        join(dir, 'issuer.pem'),
+        '-cert',
+        join(dir, 'leaf.pem'),
+        '-url',
+        o.url,
+        '-CAfile',
+        join(dir, 'root.pem'),
+        '-verify_other',
+        join(dir, 'issuer.pem'),
+        '-timeout',
+        '10',
+      ],
+      { timeout: 20_000 },
+    ).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
     return `${stdout}${stderr}`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -39,7 +59,16 @@ function ocspRequestDer(issuerPem: string, leafPem: string): Uint8Array {
   try {
     writeFileSync(join(dir, 'issuer.pem'), issuerPem);
     writeFileSync(join(dir, 'leaf.pem'), leafPem);
-    const r = opensslRaw(['ocsp', '-issuer', join(dir, 'issuer.pem'), '-cert', join(dir, 'leaf.pem'), '-reqout', join(dir, 'req.der'), '-no_nonce']);
+    const r = opensslRaw([
+      'ocsp',
+      '-issuer',
+      join(dir, 'issuer.pem'),
+      '-cert',
+      join(dir, 'leaf.pem'),
+      '-reqout',
+      join(dir, 'req.der'),
+      '-no_nonce',
+    ]);
     if (r.status !== 0) throw new Error(r.output);
     return readFileSync(join(dir, 'req.der'));
   } finally {
@@ -69,7 +98,8 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
   const issueLeaf = async (cn: string) => {
     const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: `/CN=${cn}`, sans: [`DNS:${cn}`] });
     const r = await fetch(`${base}/api/v1/cas/${intId}/sign`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ csr: csrPem, profile: 'tls-server', ttl: '30d' }),
     });
     expect(r.status).toBe(201);
@@ -79,8 +109,20 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
   beforeAll(async () => {
     fx = await openAuthorityFixture();
     authority = fx.authority;
-    const root = await authority.cas.create({ name: 'rp-root', subject: { commonName: 'RP Root CA', country: 'US' }, keyType: 'ec-p384' }, ACTORS.admin);
-    const int = await authority.cas.create({ name: 'rp-issuing', subject: { commonName: 'RP Issuing CA', country: 'US' }, keyType: 'ec-p256', parentId: root.ca.id, pathLen: 0 }, ACTORS.admin);
+    const root = await authority.cas.create(
+      { name: 'rp-root', subject: { commonName: 'RP Root CA', country: 'US' }, keyType: 'ec-p384' },
+      ACTORS.admin,
+    );
+    const int = await authority.cas.create(
+      {
+        name: 'rp-issuing',
+        subject: { commonName: 'RP Issuing CA', country: 'US' },
+        keyType: 'ec-p256',
+        parentId: root.ca.id,
+        pathLen: 0,
+      },
+      ACTORS.admin,
+    );
     rootPem = root.certificatePem!;
     intPem = int.certificatePem!;
     intId = int.ca.id;
@@ -99,7 +141,15 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
     const bundle = await fetch(`${base}/api/v1/cas/${intId}/bundle`, { headers: { authorization: `Bearer ${token}` } });
     expect(bundle.headers.get('content-type')).toContain('application/pem-certificate-chain');
     const chain = await bundle.text();
-    expect(opensslVerify({ leafPem: leaf.certificate, chainPems: [chain], rootPem, purpose: 'sslserver', hostname: 'www.example.test' }).ok).toBe(true);
+    expect(
+      opensslVerify({
+        leafPem: leaf.certificate,
+        chainPems: [chain],
+        rootPem,
+        purpose: 'sslserver',
+        hostname: 'www.example.test',
+      }).ok,
+    ).toBe(true);
   });
 
   it('answers openssl ocsp -url with good, then revoked with the reason after a revocation through the API', async () => {
@@ -109,12 +159,20 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
     expect(before).toMatch(/leaf\.pem: good/);
 
     const r = await fetch(`${base}/api/v1/certificates/${leaf.id}/revoke`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'keyCompromise' }),
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'keyCompromise' }),
     });
     expect(r.status).toBe(200);
     expect(((await r.json()) as { certificate: { status: string } }).certificate.status).toBe('revoked');
 
-    await until(async () => /leaf\.pem: revoked/.test(await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate })), 5000);
+    await until(
+      async () =>
+        /leaf\.pem: revoked/.test(
+          await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate }),
+        ),
+      5000,
+    );
     const after = await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate });
     expect(after).toMatch(/Response verify OK/);
     expect(after).toMatch(/Reason: keyCompromise/);
@@ -122,19 +180,31 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
 
   it('reflects a revocation made by another authority instance on the same database (the CLI) within 5 s, in OCSP and the CRL', async () => {
     const leaf = await issueLeaf('cli-revoked.example.test');
-    expect(await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate })).toMatch(/leaf\.pem: good/);
+    expect(
+      await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate }),
+    ).toMatch(/leaf\.pem: good/);
     const crlBefore = Buffer.from(await (await fetch(`${base}/crl/${intId}.crl`)).arrayBuffer());
 
     const cli = await fx.openSecond();
     await cli.certificates.revoke(leaf.serial, 'superseded', { id: 'cli:root', role: 'admin' });
 
-    const ms = await until(async () => /leaf\.pem: revoked/.test(await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate })), 5000);
+    const ms = await until(
+      async () =>
+        /leaf\.pem: revoked/.test(
+          await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate }),
+        ),
+      5000,
+    );
     expect(ms).toBeLessThanOrEqual(5000);
-    expect(await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate })).toMatch(/Reason: superseded/);
+    expect(
+      await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate }),
+    ).toMatch(/Reason: superseded/);
 
     await until(async () => {
       const der = Buffer.from(await (await fetch(`${base}/crl/${intId}.crl`)).arrayBuffer());
-      return !der.equals(crlBefore) && opensslCrlVerify(der, intPem).text.toUpperCase().includes(leaf.serial.toUpperCase());
+      return (
+        !der.equals(crlBefore) && opensslCrlVerify(der, intPem).text.toUpperCase().includes(leaf.serial.toUpperCase())
+      );
     }, 5000);
   });
 
@@ -142,8 +212,13 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
     const leaf = await issueLeaf('crl-listed.example.test');
     await authority.certificates.revoke(leaf.id, 'cessationOfOperation', ACTORS.admin);
     // the authority re-checks the revocation state at most every second: poll like a relying party would
-    await until(async () => opensslCrlVerify(new Uint8Array(await (await fetch(`${base}/crl/${intId}.crl`)).arrayBuffer()), intPem)
-      .text.toUpperCase().includes(leaf.serial.toUpperCase()), 5000);
+    await until(
+      async () =>
+        opensslCrlVerify(new Uint8Array(await (await fetch(`${base}/crl/${intId}.crl`)).arrayBuffer()), intPem)
+          .text.toUpperCase()
+          .includes(leaf.serial.toUpperCase()),
+      5000,
+    );
     const r = await fetch(`${base}/crl/${intId}.crl`);
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('application/pkix-crl');
@@ -163,7 +238,9 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
     const pem = await fetch(`${base}/crl/${intId}.pem`);
     const pemText = await pem.text();
     expect(pemText).toMatch(/^-----BEGIN X509 CRL-----/);
-    expect(opensslRaw(['crl', '-noout', '-text'], Buffer.from(pemText)).stdout.toUpperCase()).toContain(leaf.serial.toUpperCase());
+    expect(opensslRaw(['crl', '-noout', '-text'], Buffer.from(pemText)).stdout.toUpperCase()).toContain(
+      leaf.serial.toUpperCase(),
+    );
   });
 
   it('serves the issuing CA certificate at /aia/<caId>.crt, and it verifies the leaf', async () => {
@@ -172,7 +249,9 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('application/pkix-cert');
     const aiaPem = toPem(new Uint8Array(await r.arrayBuffer()), 'CERTIFICATE');
-    expect(opensslVerify({ leafPem: leaf.certificate, chainPems: [aiaPem], rootPem, purpose: 'sslserver' }).ok).toBe(true);
+    expect(opensslVerify({ leafPem: leaf.certificate, chainPems: [aiaPem], rootPem, purpose: 'sslserver' }).ok).toBe(
+      true,
+    );
     expect((await fetch(`${base}/aia/ca_doesnotexist.crt`)).status).toBe(404);
   });
 
@@ -183,7 +262,12 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('application/ocsp-response');
     expect(Number(/max-age=(\d+)/.exec(r.headers.get('cache-control') ?? '')?.[1])).toBeLessThanOrEqual(5);
-    const check = opensslOcspCheck({ responseDer: new Uint8Array(await r.arrayBuffer()), issuerPem: intPem, caFilePem: `${rootPem}\n${intPem}`, leafPem: leaf.certificate });
+    const check = opensslOcspCheck({
+      responseDer: new Uint8Array(await r.arrayBuffer()),
+      issuerPem: intPem,
+      caFilePem: `${rootPem}\n${intPem}`,
+      leafPem: leaf.certificate,
+    });
     expect(check.ok).toBe(true);
     expect(check.output).toMatch(/: good/);
   });
@@ -191,14 +275,20 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
   it('answers a truncated OCSP request with an OCSP malformedRequest response, and keeps serving', async () => {
     const leaf = await issueLeaf('truncated.example.test');
     const req = ocspRequestDer(intPem, leaf.certificate);
-    const r = await fetch(`${base}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: req.subarray(0, req.length - 7) });
+    const r = await fetch(`${base}/ocsp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/ocsp-request' },
+      body: req.subarray(0, req.length - 7),
+    });
     expect(r.status).toBe(200);
     const dir = mkdtempSync(join(tmpdir(), 'pkim-ocspresp-'));
     writeFileSync(join(dir, 'resp.der'), new Uint8Array(await r.arrayBuffer()));
     const out = opensslRaw(['ocsp', '-respin', join(dir, 'resp.der'), '-resp_text', '-noverify']);
     rmSync(dir, { recursive: true, force: true });
     expect(out.output.toLowerCase()).toContain('malformedrequest');
-    expect(await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate })).toMatch(/leaf\.pem: good/);
+    expect(
+      await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate }),
+    ).toMatch(/leaf\.pem: good/);
   });
 
   it('counts OCSP responses by status in /metrics', async () => {

@@ -4,17 +4,32 @@ import { connect } from 'node:net';
 import { PKIM_BIN, REPO_ROOT } from '../../../tests/support/cli-runner';
 import { tempDir } from '../../../tests/support/openssl-tools';
 
-interface Served { child: ChildProcess; url: string; stdout: () => string; exited: Promise<number | null> }
+interface Served {
+  child: ChildProcess;
+  url: string;
+  stdout: () => string;
+  exited: Promise<number | null>;
+}
 
 /** Spawns `pkim serve --port 0` and waits for the listening line. */
 async function serve(dataDir: string): Promise<Served> {
-  const child = spawn(process.execPath, [PKIM_BIN, '--data-dir', dataDir, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'], {
-    cwd: REPO_ROOT, env: { ...process.env, PKIM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [PKIM_BIN, '--data-dir', dataDir, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PKIM_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const started = Date.now();
   while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(out)) {
@@ -43,7 +58,11 @@ describe('pkim serve', () => {
     expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
 
     // the credential works
-    const login = await fetch(`${first.url}/trpc/user.login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    const login = await fetch(`${first.url}/trpc/user.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password }),
+    });
     expect(login.status).toBe(200);
 
     // an OCSP request whose body is still arriving when SIGTERM comes
@@ -51,10 +70,14 @@ describe('pkim serve', () => {
     const body = Buffer.from('3003020100', 'hex'); // not a valid OCSP request: answered as malformedRequest
     const sock = connect(Number(port), '127.0.0.1');
     let response = '';
-    sock.on('data', (d) => { response += d.toString('latin1'); });
+    sock.on('data', (d) => {
+      response += d.toString('latin1');
+    });
     const closed = new Promise<void>((r) => sock.on('close', () => r()));
     await new Promise<void>((r) => sock.on('connect', () => r()));
-    sock.write(`POST /ocsp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ocsp-request\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+    sock.write(
+      `POST /ocsp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ocsp-request\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+    );
     sock.write(body.subarray(0, 2));
     await new Promise((r) => setTimeout(r, 300));
     first.child.kill('SIGTERM');
@@ -78,19 +101,47 @@ describe('pkim serve', () => {
     const dir = tempDir('pkim-serve-json-');
     try {
       const start = async () => {
-        const child = spawn(process.execPath, [PKIM_BIN, '--data-dir', dir.dir, '--json', 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'], {
-          cwd: REPO_ROOT, env: { ...process.env, PKIM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
-        });
+        const child = spawn(
+          process.execPath,
+          [
+            PKIM_BIN,
+            '--data-dir',
+            dir.dir,
+            '--json',
+            'serve',
+            '--host',
+            '127.0.0.1',
+            '--port',
+            '0',
+            '--log-level',
+            'warn',
+          ],
+          {
+            cwd: REPO_ROOT,
+            env: { ...process.env, PKIM_LOG_LEVEL: 'warn' },
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
         children.push(child);
         let out = '';
-        child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
         const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
         const t0 = Date.now();
         while (!out.includes('\n')) {
-          if (child.exitCode !== null || Date.now() - t0 > 30_000) throw new Error(`pkim serve --json did not print: ${out}`);
+          if (child.exitCode !== null || Date.now() - t0 > 30_000)
+            throw new Error(`pkim serve --json did not print: ${out}`);
           await new Promise((r) => setTimeout(r, 100));
         }
-        return { child, exited, line: JSON.parse(out.trim().split('\n')[0]!) as { url: string; bootstrapAdmin: { username: string; password: string } | null } };
+        return {
+          child,
+          exited,
+          line: JSON.parse(out.trim().split('\n')[0]!) as {
+            url: string;
+            bootstrapAdmin: { username: string; password: string } | null;
+          },
+        };
       };
       const first = await start();
       expect(first.line.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -35,7 +35,12 @@ export async function openAuthorityFixture(extra: Partial<AuthorityConfig> = {})
     authority,
     dataDir: tmp.dir,
     async openSecond(more = {}) {
-      const a = await createAuthority({ dataDir: tmp.dir, logger: silent, publicBaseUrl: extra.publicBaseUrl, ...more });
+      const a = await createAuthority({
+        dataDir: tmp.dir,
+        logger: silent,
+        publicBaseUrl: extra.publicBaseUrl,
+        ...more,
+      });
       seconds.push(a);
       return a;
     },
@@ -73,7 +78,8 @@ export async function trpcError(p: Promise<unknown>): Promise<TRPCError> {
 export function pkiCodeOf(e: TRPCError): string | undefined {
   let cur: unknown = e;
   for (let i = 0; i < 5 && cur; i++) {
-    if ((cur as { code?: unknown; kind?: unknown }).kind && typeof (cur as { code?: unknown }).code === 'string') return (cur as { code: string }).code;
+    if ((cur as { code?: unknown; kind?: unknown }).kind && typeof (cur as { code?: unknown }).code === 'string')
+      return (cur as { code: string }).code;
     cur = (cur as { cause?: unknown }).cause;
   }
   return undefined;

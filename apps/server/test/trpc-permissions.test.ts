@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '@pkim/server';
 import { ROLE_PERMISSIONS, type Actor } from '@pkim/authority';
-import { ACTORS, ROLES, callerFor, openAuthorityFixture, trpcError, type AuthorityFixture, type RoleName } from './server-test-support';
+import {
+  ACTORS,
+  ROLES,
+  callerFor,
+  openAuthorityFixture,
+  trpcError,
+  type AuthorityFixture,
+  type RoleName,
+} from './server-test-support';
 
 const ALL: RoleName[] = ['admin', 'operator', 'auditor', 'requester'];
 const READERS: RoleName[] = ['admin', 'operator', 'auditor'];
@@ -13,18 +21,40 @@ const ADMIN: RoleName[] = ['admin'];
  * so a change of the role table that changes who may call what makes this test fail).
  */
 const ACCESS: Record<string, RoleName[] | 'public'> = {
-  'ca.list': ALL, 'ca.get': ALL, 'ca.exportChain': ALL,
-  'ca.create': ADMIN, 'ca.setStatus': ADMIN, 'ca.revoke': ADMIN, 'ca.delete': ADMIN,
-  'certificate.list': READERS, 'certificate.get': READERS, 'certificate.expiring': READERS,
-  'certificate.issue': ISSUERS, 'certificate.issueWithKey': ISSUERS, 'certificate.revoke': ISSUERS,
-  'request.submit': ['admin', 'operator', 'requester'], 'request.list': ALL, 'request.get': ALL,
-  'request.approve': ISSUERS, 'request.reject': ISSUERS,
-  'audit.list': ['admin', 'auditor'], 'audit.verify': ['admin', 'auditor'],
-  'user.me': ALL, 'user.changePassword': ALL,
-  'user.list': ADMIN, 'user.create': ADMIN, 'user.setRole': ADMIN, 'user.disable': ADMIN,
-  'user.login': 'public', 'user.logout': 'public',
-  'token.create': ADMIN, 'token.list': ADMIN, 'token.revoke': ADMIN,
-  'system.health': ALL, 'system.info': ALL, 'system.stats': ALL,
+  'ca.list': ALL,
+  'ca.get': ALL,
+  'ca.exportChain': ALL,
+  'ca.create': ADMIN,
+  'ca.setStatus': ADMIN,
+  'ca.revoke': ADMIN,
+  'ca.delete': ADMIN,
+  'certificate.list': READERS,
+  'certificate.get': READERS,
+  'certificate.expiring': READERS,
+  'certificate.issue': ISSUERS,
+  'certificate.issueWithKey': ISSUERS,
+  'certificate.revoke': ISSUERS,
+  'request.submit': ['admin', 'operator', 'requester'],
+  'request.list': ALL,
+  'request.get': ALL,
+  'request.approve': ISSUERS,
+  'request.reject': ISSUERS,
+  'audit.list': ['admin', 'auditor'],
+  'audit.verify': ['admin', 'auditor'],
+  'user.me': ALL,
+  'user.changePassword': ALL,
+  'user.list': ADMIN,
+  'user.create': ADMIN,
+  'user.setRole': ADMIN,
+  'user.disable': ADMIN,
+  'user.login': 'public',
+  'user.logout': 'public',
+  'token.create': ADMIN,
+  'token.list': ADMIN,
+  'token.revoke': ADMIN,
+  'system.health': ALL,
+  'system.info': ALL,
+  'system.stats': ALL,
 };
 
 type AnyFn = (input?: unknown) => Promise<unknown>;
@@ -40,12 +70,18 @@ describe('tRPC permission matrix', () => {
   afterAll(async () => fx?.close());
 
   it('covers every procedure of the app router, and only those', () => {
-    const procedures = Object.keys((appRouter as unknown as { _def: { procedures: Record<string, unknown> } })._def.procedures).sort();
+    const procedures = Object.keys(
+      (appRouter as unknown as { _def: { procedures: Record<string, unknown> } })._def.procedures,
+    ).sort();
     expect(procedures).toEqual(Object.keys(ACCESS).sort());
   });
 
   it('declares a permission on every procedure that is not public', () => {
-    const procs = (appRouter as unknown as { _def: { procedures: Record<string, { _def: { meta?: { permission?: string; public?: boolean } } }> } })._def.procedures;
+    const procs = (
+      appRouter as unknown as {
+        _def: { procedures: Record<string, { _def: { meta?: { permission?: string; public?: boolean } } }> };
+      }
+    )._def.procedures;
     for (const [path, p] of Object.entries(procs)) {
       if (ACCESS[path] === 'public') expect(p._def.meta?.public, path).toBe(true);
       else expect(p._def.meta?.permission, path).toBeTruthy();
@@ -53,7 +89,8 @@ describe('tRPC permission matrix', () => {
   });
 
   const cases = Object.entries(ACCESS).flatMap(([path, allowed]) =>
-    ROLES.map((role) => ({ path, role, allowed: allowed === 'public' || allowed.includes(role) })));
+    ROLES.map((role) => ({ path, role, allowed: allowed === 'public' || allowed.includes(role) })),
+  );
 
   it.each(cases)('$role calling $path is allowed=$allowed', async ({ path, role, allowed }) => {
     const fn = procedureOf(callerFor(fx.authority, ACTORS[role]), path);
@@ -67,10 +104,13 @@ describe('tRPC permission matrix', () => {
     else expect(code).toBe('FORBIDDEN');
   });
 
-  it.each(Object.keys(ACCESS).filter((p) => ACCESS[p] !== 'public'))('refuses %s without authentication (UNAUTHORIZED)', async (path) => {
-    const e = await trpcError(procedureOf(callerFor(fx.authority, undefined), path)(undefined));
-    expect(e.code).toBe('UNAUTHORIZED');
-  });
+  it.each(Object.keys(ACCESS).filter((p) => ACCESS[p] !== 'public'))(
+    'refuses %s without authentication (UNAUTHORIZED)',
+    async (path) => {
+      const e = await trpcError(procedureOf(callerFor(fx.authority, undefined), path)(undefined));
+      expect(e.code).toBe('UNAUTHORIZED');
+    },
+  );
 
   it('lets token scopes narrow a role: an operator token scoped to certificate:issue cannot revoke', async () => {
     const scoped: Actor = { id: 'tok_scoped', name: 'ci', role: 'operator', scopes: ['certificate:issue'] };
@@ -83,7 +123,8 @@ describe('tRPC permission matrix', () => {
   });
 
   it('keeps the matrix consistent with ROLE_PERMISSIONS for the admin role (admin can do everything)', () => {
-    for (const [path, allowed] of Object.entries(ACCESS)) if (allowed !== 'public') expect(allowed, path).toContain('admin');
+    for (const [path, allowed] of Object.entries(ACCESS))
+      if (allowed !== 'public') expect(allowed, path).toContain('admin');
     expect(ROLE_PERMISSIONS.admin.length).toBeGreaterThan(10);
   });
 

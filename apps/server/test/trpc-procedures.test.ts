@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACTORS, callerFor, openAuthorityFixture, pkiCodeOf, trpcError, type AuthorityFixture } from './server-test-support';
+import {
+  ACTORS,
+  callerFor,
+  openAuthorityFixture,
+  pkiCodeOf,
+  trpcError,
+  type AuthorityFixture,
+} from './server-test-support';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 
@@ -13,10 +20,19 @@ describe('tRPC procedures against a real authority', () => {
 
   beforeAll(async () => {
     fx = await openAuthorityFixture();
-    const root = await admin().ca.create({ name: 'proc-root', subject: { commonName: 'Proc Root CA', organization: 'Example', country: 'DE' }, keyType: 'ECDSA-P384' });
+    const root = await admin().ca.create({
+      name: 'proc-root',
+      subject: { commonName: 'Proc Root CA', organization: 'Example', country: 'DE' },
+      keyType: 'ECDSA-P384',
+    });
     const int = await admin().ca.create({
-      name: 'proc-issuing', subject: { commonName: 'Proc Issuing CA', country: 'DE' }, keyType: 'ECDSA-P256', parentId: root.id, pathLen: 0,
-      nameConstraints: { permittedDns: ['.example.test', 'example.test'] }, validityDays: 1825,
+      name: 'proc-issuing',
+      subject: { commonName: 'Proc Issuing CA', country: 'DE' },
+      keyType: 'ECDSA-P256',
+      parentId: root.id,
+      pathLen: 0,
+      nameConstraints: { permittedDns: ['.example.test', 'example.test'] },
+      validityDays: 1825,
     });
     rootId = root.id;
     rootPem = root.certificatePem!;
@@ -36,24 +52,66 @@ describe('tRPC procedures against a real authority', () => {
     expect(chain.chainPem.match(/BEGIN CERTIFICATE/g)).toHaveLength(2);
     expect(opensslVerify({ leafPem: intPem, rootPem, purpose: 'any' }).ok).toBe(true);
     expect((await admin().ca.setStatus({ id: intId, status: 'disabled' })).status).toBe('disabled');
-    expect(pkiCodeOf(await trpcError(callerFor(fx.authority, ACTORS.operator).certificate.issueWithKey({
-      caId: intId, profile: 'tls-server', subject: { commonName: 'x.example.test' }, sans: { dns: ['x.example.test'] }, keyType: 'ECDSA-P256',
-    })))).toBe('ca.not_active');
+    expect(
+      pkiCodeOf(
+        await trpcError(
+          callerFor(fx.authority, ACTORS.operator).certificate.issueWithKey({
+            caId: intId,
+            profile: 'tls-server',
+            subject: { commonName: 'x.example.test' },
+            sans: { dns: ['x.example.test'] },
+            keyType: 'ECDSA-P256',
+          }),
+        ),
+      ),
+    ).toBe('ca.not_active');
     expect((await admin().ca.setStatus({ id: intId, status: 'active' })).status).toBe('active');
   });
 
   it('certificate: issues from an openssl CSR and with a server-made key, lists, gets, revokes, lists expiring', async () => {
     const op = callerFor(fx.authority, ACTORS.operator);
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=api.example.test', sans: ['DNS:api.example.test'] });
-    const issued = await op.certificate.issue({ caId: 'proc-issuing', csrPem, profile: 'tls-server', validityDays: 10 });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=api.example.test',
+      sans: ['DNS:api.example.test'],
+    });
+    const issued = await op.certificate.issue({
+      caId: 'proc-issuing',
+      csrPem,
+      profile: 'tls-server',
+      validityDays: 10,
+    });
     expect(issued.certificate.issuedBy).toBe(ACTORS.operator.id);
-    expect(opensslVerify({ leafPem: issued.certificatePem, chainPems: [intPem], rootPem, purpose: 'sslserver', hostname: 'api.example.test' }).ok).toBe(true);
+    expect(
+      opensslVerify({
+        leafPem: issued.certificatePem,
+        chainPems: [intPem],
+        rootPem,
+        purpose: 'sslserver',
+        hostname: 'api.example.test',
+      }).ok,
+    ).toBe(true);
 
-    const withKey = await op.certificate.issueWithKey({ caId: intId, profile: 'tls-client', subject: { commonName: 'client.example.test' }, sans: { dns: ['client.example.test'] }, keyType: 'ECDSA-P256', validityDays: 60 });
+    const withKey = await op.certificate.issueWithKey({
+      caId: intId,
+      profile: 'tls-client',
+      subject: { commonName: 'client.example.test' },
+      sans: { dns: ['client.example.test'] },
+      keyType: 'ECDSA-P256',
+      validityDays: 60,
+    });
     expect(withKey.privateKeyPem).toMatch(/PRIVATE KEY/);
-    expect(opensslVerify({ leafPem: withKey.certificatePem, chainPems: [intPem], rootPem, purpose: 'sslclient' }).ok).toBe(true);
+    expect(
+      opensslVerify({ leafPem: withKey.certificatePem, chainPems: [intPem], rootPem, purpose: 'sslclient' }).ok,
+    ).toBe(true);
 
-    const outside = await trpcError(op.certificate.issue({ caId: intId, csrPem: opensslCsr({ keyType: 'ec-p256', subject: '/CN=evil.test', sans: ['DNS:evil.test'] }).csrPem, profile: 'tls-server' }));
+    const outside = await trpcError(
+      op.certificate.issue({
+        caId: intId,
+        csrPem: opensslCsr({ keyType: 'ec-p256', subject: '/CN=evil.test', sans: ['DNS:evil.test'] }).csrPem,
+        profile: 'tls-server',
+      }),
+    );
     expect(outside.code).toBe('UNPROCESSABLE_CONTENT');
 
     const page = await op.certificate.list({ caId: 'proc-issuing', limit: 1 });
@@ -61,7 +119,9 @@ describe('tRPC procedures against a real authority', () => {
     expect(page.nextCursor).not.toBeNull();
     const page2 = await op.certificate.list({ caId: intId, limit: 1, cursor: page.nextCursor });
     expect(page2.items[0].id).not.toBe(page.items[0].id);
-    expect((await op.certificate.list({ search: 'client.example' })).items.map((c) => c.id)).toEqual([withKey.certificate.id]);
+    expect((await op.certificate.list({ search: 'client.example' })).items.map((c) => c.id)).toEqual([
+      withKey.certificate.id,
+    ]);
 
     const got = await op.certificate.get({ ref: issued.certificate.serialHex });
     expect(got.certificate.id).toBe(issued.certificate.id);
@@ -81,8 +141,17 @@ describe('tRPC procedures against a real authority', () => {
   it('request: a requester submits and sees only their own; an operator approves one and rejects another', async () => {
     const rita = callerFor(fx.authority, ACTORS.requester);
     const other = callerFor(fx.authority, { id: 'usr_other', name: 'otto', role: 'requester' });
-    const a = await rita.request.submit({ caId: 'proc-issuing', csrPem: opensslCsr({ keyType: 'ec-p256', subject: '/CN=a.example.test', sans: ['DNS:a.example.test'] }).csrPem, profile: 'tls-server' });
-    const b = await rita.request.submit({ caId: intId, csrPem: opensslCsr({ keyType: 'ec-p256', subject: '/CN=b.example.test', sans: ['DNS:b.example.test'] }).csrPem, profile: 'tls-server', validityDays: 5 });
+    const a = await rita.request.submit({
+      caId: 'proc-issuing',
+      csrPem: opensslCsr({ keyType: 'ec-p256', subject: '/CN=a.example.test', sans: ['DNS:a.example.test'] }).csrPem,
+      profile: 'tls-server',
+    });
+    const b = await rita.request.submit({
+      caId: intId,
+      csrPem: opensslCsr({ keyType: 'ec-p256', subject: '/CN=b.example.test', sans: ['DNS:b.example.test'] }).csrPem,
+      profile: 'tls-server',
+      validityDays: 5,
+    });
     expect(a.status).toBe('pending');
     expect((await rita.request.list()).items.map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
     expect((await other.request.list()).items).toHaveLength(0);
@@ -93,7 +162,9 @@ describe('tRPC procedures against a real authority', () => {
     expect((await op.request.list({ status: 'pending' })).items.length).toBe(2);
     const approved = await op.request.approve({ id: a.id });
     expect(approved.request.status).toBe('issued');
-    expect(opensslVerify({ leafPem: approved.issued.certificatePem, chainPems: [intPem], rootPem, purpose: 'sslserver' }).ok).toBe(true);
+    expect(
+      opensslVerify({ leafPem: approved.issued.certificatePem, chainPems: [intPem], rootPem, purpose: 'sslserver' }).ok,
+    ).toBe(true);
     const rejected = await op.request.reject({ id: b.id, reason: 'not needed' });
     expect(rejected).toMatchObject({ status: 'rejected', reason: 'not needed', reviewer: ACTORS.operator.id });
     expect((await trpcError(op.request.approve({ id: b.id }))).code).toBe('CONFLICT');
@@ -121,19 +192,35 @@ describe('tRPC procedures against a real authority', () => {
     expect((await admin().user.list()).find((u) => u.id === created.id)?.disabled).toBe(true);
     expect(await callerFor(fx.authority).user.logout()).toEqual({ ok: true });
 
-    const t = await admin().token.create({ name: 'deploy', role: 'operator', scopes: ['certificate:issue'], expiresIn: '30d' });
+    const t = await admin().token.create({
+      name: 'deploy',
+      role: 'operator',
+      scopes: ['certificate:issue'],
+      expiresIn: '30d',
+    });
     expect(t.token).toMatch(/^pkim_/);
     const listed = await admin().token.list();
-    expect(listed.find((x) => x.id === t.id)).toMatchObject({ name: 'deploy', role: 'operator', scopes: ['certificate:issue'] });
+    expect(listed.find((x) => x.id === t.id)).toMatchObject({
+      name: 'deploy',
+      role: 'operator',
+      scopes: ['certificate:issue'],
+    });
     expect(JSON.stringify(listed)).not.toContain(t.token);
     await admin().token.revoke({ id: t.id });
     expect((await trpcError(admin().token.revoke({ id: t.id }))).code).toBe('CONFLICT');
-    expect((await trpcError(admin().token.create({ name: 'x', role: 'operator', scopes: ['bad scope'] }))).code).toBe('BAD_REQUEST');
+    expect((await trpcError(admin().token.create({ name: 'x', role: 'operator', scopes: ['bad scope'] }))).code).toBe(
+      'BAD_REQUEST',
+    );
   });
 
   it('system: health, info and dashboard stats', async () => {
     await callerFor(fx.authority, ACTORS.operator).certificate.issueWithKey({
-      caId: intId, profile: 'tls-server', subject: { commonName: 'soon.example.test' }, sans: { dns: ['soon.example.test'] }, keyType: 'ECDSA-P256', validityDays: 5,
+      caId: intId,
+      profile: 'tls-server',
+      subject: { commonName: 'soon.example.test' },
+      sans: { dns: ['soon.example.test'] },
+      keyType: 'ECDSA-P256',
+      validityDays: 5,
     });
     const c = callerFor(fx.authority, ACTORS.requester);
     expect(await c.system.health()).toMatchObject({ ok: true, database: true });
@@ -154,7 +241,11 @@ describe('tRPC procedures against a real authority', () => {
     // still listed on the root's CRL until it expires
     expect(pkiCodeOf(await trpcError(admin().ca.delete({ id: intId })))).toBe('ca.not_deletable');
     expect(pkiCodeOf(await trpcError(admin().ca.delete({ id: rootId })))).toBe('ca.not_deletable');
-    const spare = await admin().ca.create({ name: 'spare-root', subject: { commonName: 'Spare Root' }, keyType: 'ECDSA-P256' });
+    const spare = await admin().ca.create({
+      name: 'spare-root',
+      subject: { commonName: 'Spare Root' },
+      keyType: 'ECDSA-P256',
+    });
     await admin().ca.revoke({ id: spare.id, reason: 'cessationOfOperation' });
     expect(await admin().ca.delete({ id: spare.id, destroyKey: true })).toEqual({ ok: true });
     expect((await trpcError(admin().ca.get({ ref: spare.id }))).code).toBe('NOT_FOUND');

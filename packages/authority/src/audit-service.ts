@@ -24,6 +24,8 @@ export function createAuditService(deps: { store: Store; clock: Clock }): AuditS
     list: (query) => store.audit.list(query),
     verify: () => store.audit.verify(),
     record: (e) =>
-      store.audit.append(auditEvent(clock, e.actor, e.action, e.target ?? null, e.details ?? {}, e.outcome ?? 'success')),
+      store.audit.append(
+        auditEvent(clock, e.actor, e.action, e.target ?? null, e.details ?? {}, e.outcome ?? 'success'),
+      ),
   };
 }

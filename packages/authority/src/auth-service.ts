@@ -2,7 +2,13 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { PkiError, newId, type Clock } from '@pkim/shared';
 import type { NewAuditEvent, Store, UnitOfWork, UserRole, UserRow } from '@pkim/store';
-import { hashPassword, verifyPassword, generatePassword, DEFAULT_SCRYPT_PARAMS, type ScryptParams } from './password-hashing';
+import {
+  hashPassword,
+  verifyPassword,
+  generatePassword,
+  DEFAULT_SCRYPT_PARAMS,
+  type ScryptParams,
+} from './password-hashing';
 import { authorize, hasPermission, isValidScope, USER_ROLES } from './permissions';
 import type { Actor, AuditService, AuthService } from './types';
 
@@ -66,8 +72,20 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
   // a real hash so unknown users cost the same time as known ones
   const dummyHash = hashPassword(randomSecret(), scryptParams);
 
-  const event = (actor: Actor | string, action: string, target: string | null, details: Record<string, unknown> = {}, outcome: 'success' | 'failure' = 'success'): NewAuditEvent => ({
-    id: newId('evt'), time: clock.now(), actor: typeof actor === 'string' ? actor : actor.id, action, target, outcome, details,
+  const event = (
+    actor: Actor | string,
+    action: string,
+    target: string | null,
+    details: Record<string, unknown> = {},
+    outcome: 'success' | 'failure' = 'success',
+  ): NewAuditEvent => ({
+    id: newId('evt'),
+    time: clock.now(),
+    actor: typeof actor === 'string' ? actor : actor.id,
+    action,
+    target,
+    outcome,
+    details,
   });
 
   const requireUser = async (userId: string): Promise<UserRow> => {
@@ -83,13 +101,15 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
   };
 
   const checkRole = (role: string): void => {
-    if (!(USER_ROLES as readonly string[]).includes(role)) throw new PkiError('input.invalid', `unknown role '${role}'`);
+    if (!(USER_ROLES as readonly string[]).includes(role))
+      throw new PkiError('input.invalid', `unknown role '${role}'`);
   };
 
   /** refuses to remove the last active admin */
   const ensureAnotherAdmin = async (userId: string): Promise<void> => {
     const others = (await store.users.list()).filter((u) => u.role === 'admin' && !u.disabled && u.id !== userId);
-    if (others.length === 0) throw new PkiError('user.last_admin', 'the last active admin cannot be demoted or disabled');
+    if (others.length === 0)
+      throw new PkiError('user.last_admin', 'the last active admin cannot be demoted or disabled');
   };
 
   const recordIpFailure = (ip: string | undefined): void => {
@@ -109,12 +129,24 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
     return list.length >= maxFailuresPerIp;
   };
 
-  const insertUser = async (input: { username: string; password: string; role: UserRole; mustChangePassword: boolean }, actor: Actor | string, extra: Partial<UnitOfWork> = {}, details: Record<string, unknown> = {}) => {
+  const insertUser = async (
+    input: { username: string; password: string; role: UserRole; mustChangePassword: boolean },
+    actor: Actor | string,
+    extra: Partial<UnitOfWork> = {},
+    details: Record<string, unknown> = {},
+  ) => {
     const now = clock.now();
     const row: UserRow = {
-      id: newId('usr'), username: input.username, passwordHash: await hashPassword(input.password, scryptParams),
-      role: input.role, disabled: false, failedLogins: 0, lockedUntil: null, mustChangePassword: input.mustChangePassword,
-      createdAt: now, updatedAt: now,
+      id: newId('usr'),
+      username: input.username,
+      passwordHash: await hashPassword(input.password, scryptParams),
+      role: input.role,
+      disabled: false,
+      failedLogins: 0,
+      lockedUntil: null,
+      mustChangePassword: input.mustChangePassword,
+      createdAt: now,
+      updatedAt: now,
     };
     await store.commit({
       ...extra,
@@ -135,7 +167,9 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       try {
         await insertUser(
           { username: BOOTSTRAP_USERNAME, password, role: 'admin', mustChangePassword: true },
-          'system', { setSettings: { [BOOTSTRAP_SETTING]: String(clock.now()) } }, { bootstrap: true },
+          'system',
+          { setSettings: { [BOOTSTRAP_SETTING]: String(clock.now()) } },
+          { bootstrap: true },
         );
       } catch (e) {
         // another instance won the race (unique username): it printed the credential, not us
@@ -153,14 +187,20 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       }
       checkRole(input.role);
       checkPassword(input.password);
-      if (await store.users.findByUsername(input.username)) throw new PkiError('user.name_taken', `user '${input.username}' already exists`);
+      if (await store.users.findByUsername(input.username))
+        throw new PkiError('user.name_taken', `user '${input.username}' already exists`);
       const row = await insertUser({ ...input, mustChangePassword: false }, actor);
       return { id: row.id, username: row.username, role: row.role };
     },
 
     async listUsers() {
       return (await store.users.list()).map((u) => ({
-        id: u.id, username: u.username, role: u.role, disabled: u.disabled, lockedUntil: u.lockedUntil, createdAt: u.createdAt,
+        id: u.id,
+        username: u.username,
+        role: u.role,
+        disabled: u.disabled,
+        lockedUntil: u.lockedUntil,
+        createdAt: u.createdAt,
       }));
     },
 
@@ -196,26 +236,48 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       // changing one's own password always needs the old one; an admin resetting another user's does not
       if (self || !hasPermission(actor, 'user:manage')) {
         if (!(await verifyPassword(oldPassword ?? '', user.passwordHash))) {
-          await audit.record({ actor, action: 'user.password_change_failed', target: user.id, outcome: 'failure', details: { reason: 'wrong_password' } });
+          await audit.record({
+            actor,
+            action: 'user.password_change_failed',
+            target: user.id,
+            outcome: 'failure',
+            details: { reason: 'wrong_password' },
+          });
           throw new PkiError('auth.invalid_credentials', 'the current password is wrong');
         }
       }
       checkPassword(newPassword);
       await store.commit({
-        updateUsers: [{
-          id: user.id,
-          patch: { passwordHash: await hashPassword(newPassword, scryptParams), failedLogins: 0, lockedUntil: null, mustChangePassword: !self, updatedAt: clock.now() },
-        }],
+        updateUsers: [
+          {
+            id: user.id,
+            patch: {
+              passwordHash: await hashPassword(newPassword, scryptParams),
+              failedLogins: 0,
+              lockedUntil: null,
+              mustChangePassword: !self,
+              updatedAt: clock.now(),
+            },
+          },
+        ],
         // a changed or reset password ends every session of that user (log in again with the new one)
         deleteSessionsOfUsers: [user.id],
-        audit: [event(actor, self ? 'user.password_changed' : 'user.password_reset', user.id, { username: user.username })],
+        audit: [
+          event(actor, self ? 'user.password_changed' : 'user.password_reset', user.id, { username: user.username }),
+        ],
       });
     },
 
     async login(username, password, meta) {
       const ip = meta.ip;
       if (ipBlocked(ip)) {
-        await audit.record({ actor: `ip:${ip}`, action: 'auth.login_failed', target: null, outcome: 'failure', details: { username, ip, reason: 'ip_rate_limited' } });
+        await audit.record({
+          actor: `ip:${ip}`,
+          action: 'auth.login_failed',
+          target: null,
+          outcome: 'failure',
+          details: { username, ip, reason: 'ip_rate_limited' },
+        });
         throw new PkiError('rate.limited', 'too many failed logins from this address; try again later');
       }
       const user = typeof username === 'string' ? await store.users.findByUsername(username) : undefined;
@@ -223,13 +285,27 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       if (!user) {
         await verifyPassword(String(password ?? ''), await dummyHash);
         recordIpFailure(ip);
-        await audit.record({ actor: `ip:${ip ?? 'unknown'}`, action: 'auth.login_failed', target: null, outcome: 'failure', details: { username: String(username).slice(0, 64), ip, reason: 'unknown_user' } });
+        await audit.record({
+          actor: `ip:${ip ?? 'unknown'}`,
+          action: 'auth.login_failed',
+          target: null,
+          outcome: 'failure',
+          details: { username: String(username).slice(0, 64), ip, reason: 'unknown_user' },
+        });
         throw new PkiError('auth.invalid_credentials', 'wrong user name or password');
       }
       if (user.lockedUntil !== null && user.lockedUntil > now) {
         recordIpFailure(ip);
-        await audit.record({ actor: user.id, action: 'auth.login_failed', target: user.id, outcome: 'failure', details: { username, ip, reason: 'locked' } });
-        throw new PkiError('auth.locked', 'too many failed logins; the account is locked', { details: { lockedUntil: user.lockedUntil } });
+        await audit.record({
+          actor: user.id,
+          action: 'auth.login_failed',
+          target: user.id,
+          outcome: 'failure',
+          details: { username, ip, reason: 'locked' },
+        });
+        throw new PkiError('auth.locked', 'too many failed logins; the account is locked', {
+          details: { lockedUntil: user.lockedUntil },
+        });
       }
       const ok = await verifyPassword(String(password ?? ''), user.passwordHash);
       if (!ok || user.disabled) {
@@ -237,10 +313,32 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         // a lock that has run out starts a fresh count
         const failed = (user.lockedUntil !== null ? 0 : user.failedLogins) + 1;
         const lock = failed >= maxFailed;
-        const events = [event(user.id, 'auth.login_failed', user.id, { username, ip, reason: user.disabled ? 'disabled' : 'wrong_password', failedLogins: failed }, 'failure')];
-        if (lock) events.push(event('system', 'auth.locked', user.id, { username, ip, lockedUntil: now + lockoutMs, failedLogins: failed }, 'failure'));
+        const events = [
+          event(
+            user.id,
+            'auth.login_failed',
+            user.id,
+            { username, ip, reason: user.disabled ? 'disabled' : 'wrong_password', failedLogins: failed },
+            'failure',
+          ),
+        ];
+        if (lock)
+          events.push(
+            event(
+              'system',
+              'auth.locked',
+              user.id,
+              { username, ip, lockedUntil: now + lockoutMs, failedLogins: failed },
+              'failure',
+            ),
+          );
         await store.commit({
-          updateUsers: [{ id: user.id, patch: { failedLogins: lock ? 0 : failed, lockedUntil: lock ? now + lockoutMs : null, updatedAt: now } }],
+          updateUsers: [
+            {
+              id: user.id,
+              patch: { failedLogins: lock ? 0 : failed, lockedUntil: lock ? now + lockoutMs : null, updatedAt: now },
+            },
+          ],
           audit: events,
         });
         if (lock) logger.warn({ userId: user.id, ip }, 'account locked after failed logins');
@@ -251,7 +349,9 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       const expiresAt = now + sessionTtlMs;
       const sessionId = newId('ses');
       await store.commit({
-        insertSessions: [{ id: sessionId, tokenHash: sha256Hex(sessionToken), userId: user.id, csrfToken, expiresAt, createdAt: now }],
+        insertSessions: [
+          { id: sessionId, tokenHash: sha256Hex(sessionToken), userId: user.id, csrfToken, expiresAt, createdAt: now },
+        ],
         updateUsers: [{ id: user.id, patch: { failedLogins: 0, lockedUntil: null, updatedAt: now } }],
         audit: [event(user.id, 'auth.login', user.id, { username, ip, sessionId })],
       });
@@ -293,7 +393,8 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       }
       const scopes = [...new Set(input.scopes ?? [])];
       const bad = scopes.filter((s) => !isValidScope(s));
-      if (bad.length) throw new PkiError('input.invalid', `unknown scope(s): ${bad.join(', ')}`, { details: { scopes: bad } });
+      if (bad.length)
+        throw new PkiError('input.invalid', `unknown scope(s): ${bad.join(', ')}`, { details: { scopes: bad } });
       if (input.expiresInMs !== undefined && (!Number.isFinite(input.expiresInMs) || input.expiresInMs <= 0)) {
         throw new PkiError('input.invalid', 'token expiry must be positive');
       }
@@ -304,10 +405,20 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       const id = newId('tok');
       const expiresAt = input.expiresInMs !== undefined ? now + input.expiresInMs : null;
       await store.commit({
-        insertTokens: [{
-          id, name: input.name.trim(), tokenHash: sha256Hex(token), userId: ownerId,
-          role: input.role, scopes, expiresAt, lastUsedAt: null, revokedAt: null, createdAt: now,
-        }],
+        insertTokens: [
+          {
+            id,
+            name: input.name.trim(),
+            tokenHash: sha256Hex(token),
+            userId: ownerId,
+            role: input.role,
+            scopes,
+            expiresAt,
+            lastUsedAt: null,
+            revokedAt: null,
+            createdAt: now,
+          },
+        ],
         audit: [event(actor, 'token.created', id, { name: input.name.trim(), role: input.role, scopes, expiresAt })],
       });
       return { id, token, expiresAt };
@@ -315,7 +426,14 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
 
     async listTokens() {
       return (await store.tokens.list()).map((t) => ({
-        id: t.id, name: t.name, role: t.role, scopes: t.scopes, expiresAt: t.expiresAt, lastUsedAt: t.lastUsedAt, revokedAt: t.revokedAt, createdAt: t.createdAt,
+        id: t.id,
+        name: t.name,
+        role: t.role,
+        scopes: t.scopes,
+        expiresAt: t.expiresAt,
+        lastUsedAt: t.lastUsedAt,
+        revokedAt: t.revokedAt,
+        createdAt: t.createdAt,
       }));
     },
 
@@ -343,7 +461,9 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       const last = Math.max(lastTouch.get(row.id) ?? 0, row.lastUsedAt ?? 0);
       if (now - last >= touchInterval) {
         lastTouch.set(row.id, now);
-        store.tokens.touch(row.id, now).catch((e: unknown) => logger.warn({ err: e, tokenId: row.id }, 'could not record token use'));
+        store.tokens
+          .touch(row.id, now)
+          .catch((e: unknown) => logger.warn({ err: e, tokenId: row.id }, 'could not record token use'));
       }
       return { id: row.id, name: row.name, role: row.role, scopes: row.scopes.length > 0 ? row.scopes : undefined };
     },

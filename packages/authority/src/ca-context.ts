@@ -1,5 +1,12 @@
 import { PkiError, toPkiError, type Clock } from '@pkim/shared';
-import { fromPem, parseCertificate, type CertificateInfo, type IssuerInfo, type NameConstraints, type Profile } from '@pkim/core';
+import {
+  fromPem,
+  parseCertificate,
+  type CertificateInfo,
+  type IssuerInfo,
+  type NameConstraints,
+  type Profile,
+} from '@pkim/core';
 import type { CaRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import type { KeyBackends } from '@pkim/keys';
@@ -31,7 +38,10 @@ export function createCaContextLoader(store: Store): CaContextLoader {
 
   function fromRow(ca: CaRow): CaContext {
     if (!ca.certificatePem) {
-      throw new PkiError('ca.not_active', `CA ${ca.id} has no certificate yet (status ${ca.status}): import the signed certificate first`);
+      throw new PkiError(
+        'ca.not_active',
+        `CA ${ca.id} has no certificate yet (status ${ca.status}): import the signed certificate first`,
+      );
     }
     let entry = parsed.get(ca.id);
     if (!entry || entry.fingerprint !== ca.fingerprintSha256) {
@@ -40,7 +50,12 @@ export function createCaContextLoader(store: Store): CaContextLoader {
       entry = { fingerprint: ca.fingerprintSha256 ?? info.fingerprintSha256, certificateDer, info };
       parsed.set(ca.id, entry);
     }
-    return { ca, certificateDer: entry.certificateDer, info: entry.info, issuer: { certificateDer: entry.certificateDer, keyType: ca.keyType } };
+    return {
+      ca,
+      certificateDer: entry.certificateDer,
+      info: entry.info,
+      issuer: { certificateDer: entry.certificateDer, keyType: ca.keyType },
+    };
   }
 
   async function load(caId: string): Promise<CaContext> {
@@ -69,7 +84,10 @@ export function createCaContextLoader(store: Store): CaContextLoader {
   }
   const chainPem = async (ca: CaRow) => (await pathOf(ca)).pem;
   const ancestorNameConstraints = async (ca: CaRow) =>
-    (await pathOf(ca)).path.slice(1).map((c) => c.nameConstraints).filter((nc): nc is NonNullable<typeof nc> => !!nc);
+    (await pathOf(ca)).path
+      .slice(1)
+      .map((c) => c.nameConstraints)
+      .filter((nc): nc is NonNullable<typeof nc> => !!nc);
 
   return {
     load,
@@ -79,8 +97,13 @@ export function createCaContextLoader(store: Store): CaContextLoader {
     async loadActive(caId, now) {
       const ctx = await load(caId);
       const { ca } = ctx;
-      if (ca.status !== 'active') throw new PkiError('ca.not_active', `CA ${ca.name} (${ca.id}) is ${ca.status} and cannot sign`);
-      if (ca.notAfter !== null && ca.notAfter <= now) throw new PkiError('ca.not_active', `CA ${ca.name} (${ca.id}) expired at ${new Date(ca.notAfter).toISOString()}`);
+      if (ca.status !== 'active')
+        throw new PkiError('ca.not_active', `CA ${ca.name} (${ca.id}) is ${ca.status} and cannot sign`);
+      if (ca.notAfter !== null && ca.notAfter <= now)
+        throw new PkiError(
+          'ca.not_active',
+          `CA ${ca.name} (${ca.id}) expired at ${new Date(ca.notAfter).toISOString()}`,
+        );
       return ctx;
     },
   };

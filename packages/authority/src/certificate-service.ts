@@ -12,7 +12,6 @@ export interface CertificateServiceDeps {
   logger: Logger;
 }
 
-
 export function createCertificateService(deps: CertificateServiceDeps): CertificateService {
   const { store, clock } = deps;
 
@@ -32,12 +31,18 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     try {
       hex = normalizeSerialHex(r);
     } catch {
-      throw new PkiError('certificate.not_found', `'${ref}' is neither a certificate id, a serial number nor a fingerprint`);
+      throw new PkiError(
+        'certificate.not_found',
+        `'${ref}' is neither a certificate id, a serial number nor a fingerprint`,
+      );
     }
     const matches = await store.certificates.findAllBySerial(hex);
     if (matches.length === 1) return matches[0];
     if (matches.length > 1) {
-      throw new PkiError('input.invalid', `serial ${hex} exists under several CAs: use the certificate id (${matches.map((m) => m.id).join(', ')})`);
+      throw new PkiError(
+        'input.invalid',
+        `serial ${hex} exists under several CAs: use the certificate id (${matches.map((m) => m.id).join(', ')})`,
+      );
     }
     throw new PkiError('certificate.not_found', `no certificate with serial or fingerprint ${hex}`);
   }
@@ -46,12 +51,23 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     try {
       const row = await find(ref);
       if (row.status === 'revoked') {
-        throw new PkiError('certificate.already_revoked', `certificate ${row.serialHex} was already revoked at ${new Date(row.revokedAt ?? 0).toISOString()} (${row.revocationReason})`);
+        throw new PkiError(
+          'certificate.already_revoked',
+          `certificate ${row.serialHex} was already revoked at ${new Date(row.revokedAt ?? 0).toISOString()} (${row.revocationReason})`,
+        );
       }
       const t = clock.now();
       await store.commit({
-        updateCertificates: [{ id: row.id, patch: { status: 'revoked', revokedAt: t, revocationReason: reason }, onlyIfStatus: row.status }],
-        audit: [auditEvent(clock, actor, 'certificate.revoked', row.id, { caId: row.caId, serial: row.serialHex, reason })],
+        updateCertificates: [
+          {
+            id: row.id,
+            patch: { status: 'revoked', revokedAt: t, revocationReason: reason },
+            onlyIfStatus: row.status,
+          },
+        ],
+        audit: [
+          auditEvent(clock, actor, 'certificate.revoked', row.id, { caId: row.caId, serial: row.serialHex, reason }),
+        ],
       });
       return { ...row, status: 'revoked', revokedAt: t, revocationReason: reason };
     } catch (e) {
@@ -64,14 +80,26 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
       const row = await find(ref);
       const expired = row.notAfter <= clock.now();
       if (row.status !== 'revoked' && row.status !== 'expired' && !expired) {
-        throw new PkiError('certificate.not_deletable', `certificate ${row.serialHex} is ${row.status}: only revoked or expired certificates can be deleted`);
+        throw new PkiError(
+          'certificate.not_deletable',
+          `certificate ${row.serialHex} is ${row.status}: only revoked or expired certificates can be deleted`,
+        );
       }
       if (row.status === 'revoked' && !expired) {
-        throw new PkiError('certificate.not_deletable', `certificate ${row.serialHex} is revoked but not yet expired: it must stay on the CRL until ${new Date(row.notAfter).toISOString()}`);
+        throw new PkiError(
+          'certificate.not_deletable',
+          `certificate ${row.serialHex} is revoked but not yet expired: it must stay on the CRL until ${new Date(row.notAfter).toISOString()}`,
+        );
       }
       await store.commit({
         deleteCertificates: [row.id],
-        audit: [auditEvent(clock, actor, 'certificate.deleted', row.id, { caId: row.caId, serial: row.serialHex, fingerprint: row.fingerprintSha256 })],
+        audit: [
+          auditEvent(clock, actor, 'certificate.deleted', row.id, {
+            caId: row.caId,
+            serial: row.serialHex,
+            fingerprint: row.fingerprintSha256,
+          }),
+        ],
       });
     } catch (e) {
       throw await recordFailure(deps, actor, 'certificate.delete_failed', ref, e);

@@ -3,8 +3,11 @@ import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { systemClock, toPkiError, type Clock } from '@pkim/shared';
 import {
-  createKeyBackends, createSoftwareBackend, loadKeyEncryptionKey,
-  type KeyBackend, type KeyBackendEvents,
+  createKeyBackends,
+  createSoftwareBackend,
+  loadKeyEncryptionKey,
+  type KeyBackend,
+  type KeyBackendEvents,
 } from '@pkim/keys';
 import { openStore, type Store } from '@pkim/store';
 import type { Authority, AuthorityConfig } from './types';
@@ -23,9 +26,26 @@ import type { Profile } from '@pkim/core';
 
 /** Paths of redacted log fields: never log keys, tokens or certificate bodies. */
 export const LOG_REDACT_PATHS = [
-  'password', '*.password', 'token', '*.token', 'privateKey', '*.privateKey', 'privateKeyPem', '*.privateKeyPem',
-  'certificatePem', '*.certificatePem', 'csrPem', '*.csrPem', 'pin', '*.pin', 'apiKey', '*.apiKey',
-  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-vault-token"]', 'res.headers["set-cookie"]',
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'privateKey',
+  '*.privateKey',
+  'privateKeyPem',
+  '*.privateKeyPem',
+  'certificatePem',
+  '*.certificatePem',
+  'csrPem',
+  '*.csrPem',
+  'pin',
+  '*.pin',
+  'apiKey',
+  '*.apiKey',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-vault-token"]',
+  'res.headers["set-cookie"]',
 ];
 
 export function createLogger(level = process.env.PKIM_LOG_LEVEL ?? 'info'): Logger {
@@ -52,11 +72,28 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   // key backend operations are logged; failures are also audited as kms.<operation>_failed
   const events: KeyBackendEvents = {
     onOperation(e) {
-      const fields = { backend: e.backend, operation: e.operation, uri: e.uri, attempt: e.attempt, durationMs: e.durationMs, outcome: e.outcome, code: e.error?.code };
+      const fields = {
+        backend: e.backend,
+        operation: e.operation,
+        uri: e.uri,
+        attempt: e.attempt,
+        durationMs: e.durationMs,
+        outcome: e.outcome,
+        code: e.error?.code,
+      };
       if (e.outcome === 'failure') {
         logger.warn(fields, `key backend ${e.operation} failed: ${e.error?.message ?? ''}`);
         store.audit
-          .append(auditEvent(clock, 'system', `kms.${e.operation}_failed`, e.uri ?? null, { backend: e.backend, attempt: e.attempt, code: e.error?.code, message: e.error?.message }, 'failure'))
+          .append(
+            auditEvent(
+              clock,
+              'system',
+              `kms.${e.operation}_failed`,
+              e.uri ?? null,
+              { backend: e.backend, attempt: e.attempt, code: e.error?.code, message: e.error?.message },
+              'failure',
+            ),
+          )
           .catch((err) => logger.error({ err: toPkiError(err).message }, 'could not audit key backend failure'));
       } else {
         logger.debug(fields, `key backend ${e.operation}`);
@@ -99,8 +136,19 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const auth = createAuthService({ store, clock, logger, audit });
 
   return {
-    config, store, keys, clock, logger,
-    cas, issuance, certificates, requests, crl, ocsp, audit, auth,
+    config,
+    store,
+    keys,
+    clock,
+    logger,
+    cas,
+    issuance,
+    certificates,
+    requests,
+    crl,
+    ocsp,
+    audit,
+    auth,
     profiles: () => effectiveProfiles(customProfiles),
     async health() {
       let database = false;

@@ -33,7 +33,9 @@ interface CachedCrl {
  * process, the CLI on the same database or another server instance — detected by a cheap
  * "revocation stamp" query at most every `recheckMs`, and before nextUpdate is near.
  */
-export function createCrlService(deps: CrlServiceDeps): CrlService & { revocationStamp(caId: string): Promise<string> } {
+export function createCrlService(
+  deps: CrlServiceDeps,
+): CrlService & { revocationStamp(caId: string): Promise<string> } {
   const { store, keys, clock, contexts } = deps;
   const validity = deps.crlValidityMs ?? 24 * 3_600_000;
   const recheckMs = deps.recheckMs ?? 1000;
@@ -49,14 +51,20 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & { revocatio
   async function entriesFor(caId: string): Promise<CrlEntryInput[]> {
     const certs = await store.certificates.listRevoked(caId);
     const entries: CrlEntryInput[] = certs.map((c) => ({
-      serialHex: c.serialHex, revokedAt: c.revokedAt ?? 0,
-      reason: c.revocationReason && c.revocationReason !== 'unspecified' ? REVOCATION_REASONS[c.revocationReason] : undefined,
+      serialHex: c.serialHex,
+      revokedAt: c.revokedAt ?? 0,
+      reason:
+        c.revocationReason && c.revocationReason !== 'unspecified' ? REVOCATION_REASONS[c.revocationReason] : undefined,
     }));
     for (const child of await store.cas.list()) {
       if (child.parentId === caId && child.status === 'revoked' && child.serialHex) {
         entries.push({
-          serialHex: child.serialHex, revokedAt: child.revokedAt ?? 0,
-          reason: child.revocationReason && child.revocationReason !== 'unspecified' ? REVOCATION_REASONS[child.revocationReason] : undefined,
+          serialHex: child.serialHex,
+          revokedAt: child.revokedAt ?? 0,
+          reason:
+            child.revocationReason && child.revocationReason !== 'unspecified'
+              ? REVOCATION_REASONS[child.revocationReason]
+              : undefined,
         });
       }
     }
@@ -75,8 +83,17 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & { revocatio
         { issuer: ctx.issuer, thisUpdate, nextUpdate, crlNumber: crlNumber ?? 1, entries },
         (data) => keys.sign(ctx.ca.keyUri, ctx.ca.keyType, data),
       );
-      await store.audit.append(auditEvent(clock, actor, 'crl.generated', ctx.ca.id, { crlNumber, entries: entries.length, nextUpdate }));
-      const entry: CachedCrl = { der, crlNumber: crlNumber ?? 1, thisUpdate, nextUpdate, stamp, checkedAt: clock.now() };
+      await store.audit.append(
+        auditEvent(clock, actor, 'crl.generated', ctx.ca.id, { crlNumber, entries: entries.length, nextUpdate }),
+      );
+      const entry: CachedCrl = {
+        der,
+        crlNumber: crlNumber ?? 1,
+        thisUpdate,
+        nextUpdate,
+        stamp,
+        checkedAt: clock.now(),
+      };
       cache.set(ctx.ca.id, entry);
       return entry;
     } catch (e) {
@@ -93,7 +110,12 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & { revocatio
     return p;
   }
 
-  const strip = (c: CachedCrl) => ({ der: c.der, crlNumber: c.crlNumber, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate });
+  const strip = (c: CachedCrl) => ({
+    der: c.der,
+    crlNumber: c.crlNumber,
+    thisUpdate: c.thisUpdate,
+    nextUpdate: c.nextUpdate,
+  });
 
   return {
     revocationStamp,

@@ -2,6 +2,22 @@ export * from './types';
 export { createAuthority, createLogger, resolveDatabaseUrl, LOG_REDACT_PATHS } from './create-authority';
 export { subjectToDn } from './subject-input';
 export * from './permissions';
-export { createAuthService, sha256Hex, BOOTSTRAP_SETTING, BOOTSTRAP_USERNAME, TOKEN_PREFIX, MIN_PASSWORD_LENGTH, type AuthServiceDeps, type AuthServiceOptions } from './auth-service';
-export { hashPassword, verifyPassword, needsRehash, generatePassword, DEFAULT_SCRYPT_PARAMS, type ScryptParams } from './password-hashing';
+export {
+  createAuthService,
+  sha256Hex,
+  BOOTSTRAP_SETTING,
+  BOOTSTRAP_USERNAME,
+  TOKEN_PREFIX,
+  MIN_PASSWORD_LENGTH,
+  type AuthServiceDeps,
+  type AuthServiceOptions,
+} from './auth-service';
+export {
+  hashPassword,
+  verifyPassword,
+  needsRehash,
+  generatePassword,
+  DEFAULT_SCRYPT_PARAMS,
+  type ScryptParams,
+} from './password-hashing';
 export { loadCustomProfiles, effectiveProfiles } from './profile-loader';

@@ -64,7 +64,11 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
     const cert = await store.certificates.findBySerial(caId, serialHex);
     if (cert) {
       if (cert.status === 'revoked') {
-        return { status: 'revoked', revokedAt: cert.revokedAt ?? 0, reason: cert.revocationReason ? REVOCATION_REASONS[cert.revocationReason] : undefined };
+        return {
+          status: 'revoked',
+          revokedAt: cert.revokedAt ?? 0,
+          reason: cert.revocationReason ? REVOCATION_REASONS[cert.revocationReason] : undefined,
+        };
       }
       return { status: 'good' };
     }
@@ -72,7 +76,11 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
     const child = (await store.cas.list()).find((c) => c.parentId === caId && c.serialHex === serialHex);
     if (child) {
       if (child.status === 'revoked') {
-        return { status: 'revoked', revokedAt: child.revokedAt ?? 0, reason: child.revocationReason ? REVOCATION_REASONS[child.revocationReason] : undefined };
+        return {
+          status: 'revoked',
+          revokedAt: child.revokedAt ?? 0,
+          reason: child.revocationReason ? REVOCATION_REASONS[child.revocationReason] : undefined,
+        };
       }
       return { status: 'good' };
     }
@@ -88,32 +96,51 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
         return { der: ocspErrorResponse('malformedRequest'), statuses: [], errorStatus: 'malformedRequest' };
       }
       try {
-        if (parsed.requests.length === 0) return { der: ocspErrorResponse('malformedRequest'), statuses: [], errorStatus: 'malformedRequest' };
-        const resolved = await Promise.all(parsed.requests.map(async (r) => ({ r, caId: await findCaId(r.hashAlgorithmOid, r.issuerNameHash, r.issuerKeyHash) })));
+        if (parsed.requests.length === 0)
+          return { der: ocspErrorResponse('malformedRequest'), statuses: [], errorStatus: 'malformedRequest' };
+        const resolved = await Promise.all(
+          parsed.requests.map(async (r) => ({
+            r,
+            caId: await findCaId(r.hashAlgorithmOid, r.issuerNameHash, r.issuerKeyHash),
+          })),
+        );
         const responderCaId = resolved.find((x) => x.caId)?.caId;
-        if (!responderCaId) return { der: ocspErrorResponse('unauthorized'), statuses: [], errorStatus: 'unauthorized' };
+        if (!responderCaId)
+          return { der: ocspErrorResponse('unauthorized'), statuses: [], errorStatus: 'unauthorized' };
         const ctx = await contexts.load(responderCaId);
         const now = clock.now();
-        const items = await Promise.all(resolved.map(async ({ r, caId }) => {
-          const l: Lookup = caId === responderCaId ? await lookup(caId, r.serialHex) : { status: 'unknown' };
-          return { r, l };
-        }));
+        const items = await Promise.all(
+          resolved.map(async ({ r, caId }) => {
+            const l: Lookup = caId === responderCaId ? await lookup(caId, r.serialHex) : { status: 'unknown' };
+            return { r, l };
+          }),
+        );
         const statuses = items.map((i) => i.l.status);
-        const cacheKey = !parsed.nonce && items.length === 1
-          ? `${responderCaId}:${items[0].r.serialHex}:${Buffer.from(items[0].r.certIdDer).toString('hex')}:${items[0].l.status}:${items[0].l.revokedAt ?? ''}`
-          : undefined;
+        const cacheKey =
+          !parsed.nonce && items.length === 1
+            ? `${responderCaId}:${items[0].r.serialHex}:${Buffer.from(items[0].r.certIdDer).toString('hex')}:${items[0].l.status}:${items[0].l.revokedAt ?? ''}`
+            : undefined;
         if (cacheKey) {
           const hit = responses.get(cacheKey);
           if (hit && now - hit.producedAt < reuseMs) return { der: hit.der, statuses };
         }
-        const der = await buildOcspResponse({
-          responderCertDer: ctx.certificateDer, responderKeyType: ctx.ca.keyType,
-          responses: items.map(({ r, l }) => ({
-            certIdDer: r.certIdDer, status: l.status, revokedAt: l.revokedAt, reason: l.reason,
-            thisUpdate: now, nextUpdate: now + validity,
-          })),
-          nonce: parsed.nonce, producedAt: now,
-        }, (data) => keys.sign(ctx.ca.keyUri, ctx.ca.keyType, data));
+        const der = await buildOcspResponse(
+          {
+            responderCertDer: ctx.certificateDer,
+            responderKeyType: ctx.ca.keyType,
+            responses: items.map(({ r, l }) => ({
+              certIdDer: r.certIdDer,
+              status: l.status,
+              revokedAt: l.revokedAt,
+              reason: l.reason,
+              thisUpdate: now,
+              nextUpdate: now + validity,
+            })),
+            nonce: parsed.nonce,
+            producedAt: now,
+          },
+          (data) => keys.sign(ctx.ca.keyUri, ctx.ca.keyType, data),
+        );
         if (cacheKey) {
           if (responses.size > 10_000) responses.clear();
           responses.set(cacheKey, { der, producedAt: now });

@@ -1,8 +1,12 @@
 import type { Logger } from 'pino';
 import { PkiError } from '@pkim/shared';
 import {
-  createKmipBackend, createPkcs11Backend, kmipConfigFromEnv, pkcs11ConfigFromEnv,
-  type KeyBackend, type KeyBackendEvents,
+  createKmipBackend,
+  createPkcs11Backend,
+  kmipConfigFromEnv,
+  pkcs11ConfigFromEnv,
+  type KeyBackend,
+  type KeyBackendEvents,
 } from '@pkim/keys';
 
 /**
@@ -24,24 +28,43 @@ export async function createOptionalBackends(
   const pkcs11 = pkcs11ConfigFromEnv(env as NodeJS.ProcessEnv);
   if (pkcs11) {
     out.push(await createPkcs11Backend({ ...pkcs11, events }));
-    logger.info({ module: pkcs11.modulePath, token: pkcs11.tokenLabel, slot: pkcs11.slot }, 'PKCS#11 key backend configured');
+    logger.info(
+      { module: pkcs11.modulePath, token: pkcs11.tokenLabel, slot: pkcs11.slot },
+      'PKCS#11 key backend configured',
+    );
   }
   const kmip = kmipConfigFromEnv(env);
   if (kmip) {
     const retries = positiveInt(env, 'PKIM_KMIP_RETRIES', 1, 10);
     const retryBaseMs = positiveInt(env, 'PKIM_KMIP_RETRY_BASE_MS', 1, 60_000);
-    out.push(createKmipBackend({ ...kmip, ...(retries !== undefined ? { retries } : {}), ...(retryBaseMs !== undefined ? { retryBaseMs } : {}), events }));
+    out.push(
+      createKmipBackend({
+        ...kmip,
+        ...(retries !== undefined ? { retries } : {}),
+        ...(retryBaseMs !== undefined ? { retryBaseMs } : {}),
+        events,
+      }),
+    );
     logger.info({ url: kmip.url, timeoutMs: kmip.timeoutMs, retries, retryBaseMs }, 'KMIP key backend configured');
   }
   return out;
 }
 
-function positiveInt(env: Record<string, string | undefined>, name: string, min: number, max: number): number | undefined {
+function positiveInt(
+  env: Record<string, string | undefined>,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   const text = env[name]?.trim();
   if (!text) return undefined;
   const n = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(n >= min && n <= max)) {
-    throw new PkiError('kms.config_invalid', `KMIP configuration: ${name} must be an integer from ${min} to ${max}, got '${text}'`, { details: { variable: name } });
+    throw new PkiError(
+      'kms.config_invalid',
+      `KMIP configuration: ${name} must be an integer from ${min} to ${max}, got '${text}'`,
+      { details: { variable: name } },
+    );
   }
   return n;
 }

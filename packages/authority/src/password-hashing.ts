@@ -5,7 +5,13 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
  * Per-user random salt; verification recomputes with the stored parameters and compares in
  * constant time, so the default cost can be raised later without invalidating old hashes.
  */
-export interface ScryptParams { N: number; r: number; p: number; keyLength: number; saltLength: number }
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+  keyLength: number;
+  saltLength: number;
+}
 
 export const DEFAULT_SCRYPT_PARAMS: ScryptParams = { N: 32768, r: 8, p: 1, keyLength: 32, saltLength: 16 };
 

@@ -31,8 +31,15 @@ export const USER_ROLES: readonly UserRole[] = ['admin', 'operator', 'auditor', 
 export const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
   admin: PERMISSIONS,
   operator: [
-    'ca:read', 'certificate:read', 'certificate:issue', 'certificate:revoke',
-    'request:submit', 'request:read', 'request:review', 'system:read', 'account:self',
+    'ca:read',
+    'certificate:read',
+    'certificate:issue',
+    'certificate:revoke',
+    'request:submit',
+    'request:read',
+    'request:review',
+    'system:read',
+    'account:self',
   ],
   auditor: ['ca:read', 'certificate:read', 'request:read', 'audit:read', 'system:read', 'account:self'],
   /** submits requests and reads its own (the request service filters by requester) */
@@ -73,9 +80,13 @@ export function hasPermission(actor: Actor | undefined, permission: Permission):
 export function authorize(actor: Actor | undefined, permission: Permission): asserts actor is Actor {
   if (!actor) throw new PkiError('auth.unauthenticated', 'authentication required');
   if (!hasPermission(actor, permission)) {
-    throw new PkiError('auth.forbidden', `'${permission}' is not allowed for this ${actor.scopes ? 'token scope' : 'role'}`, {
-      details: { permission, role: actor.role },
-    });
+    throw new PkiError(
+      'auth.forbidden',
+      `'${permission}' is not allowed for this ${actor.scopes ? 'token scope' : 'role'}`,
+      {
+        details: { permission, role: actor.role },
+      },
+    );
   }
 }
 

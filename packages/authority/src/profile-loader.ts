@@ -10,7 +10,10 @@ import { BUILT_IN_PROFILES, parseProfile, type Profile } from '@pkim/core';
  * profile with the name of a built-in replaces it. A broken file stops start-up with
  * `profile.invalid` naming the file and the entry.
  */
-export function loadCustomProfiles(dataDir: string, env: Record<string, string | undefined>): { path: string | null; profiles: Profile[] } {
+export function loadCustomProfiles(
+  dataDir: string,
+  env: Record<string, string | undefined>,
+): { path: string | null; profiles: Profile[] } {
   const path = env.PKIM_PROFILES_FILE || join(dataDir, 'profiles.json');
   if (!existsSync(path)) {
     if (env.PKIM_PROFILES_FILE) throw new PkiError('profile.invalid', `PKIM_PROFILES_FILE ${path} does not exist`);
@@ -34,7 +37,10 @@ export function loadCustomProfiles(dataDir: string, env: Record<string, string |
       }
       return parseProfile(e);
     } catch (err) {
-      throw new PkiError('profile.invalid', `${path}, profile #${i + 1}${(entry as { name?: string })?.name ? ` (${(entry as { name?: string }).name})` : ''}: ${(err as Error).message}`);
+      throw new PkiError(
+        'profile.invalid',
+        `${path}, profile #${i + 1}${(entry as { name?: string })?.name ? ` (${(entry as { name?: string }).name})` : ''}: ${(err as Error).message}`,
+      );
     }
   });
   const names = new Set<string>();

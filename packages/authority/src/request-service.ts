@@ -36,13 +36,32 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
         const csr = decodeCsr(input.csrPem);
         const t = clock.now();
         const row: CertificateRequestRow = {
-          id: newId('req'), caId: (await contexts.load(input.caId)).ca.id, csrPem: input.csrPem.trim(), subjectDn: formatDn(csr.subject), sans: csr.sans,
-          profile: input.profile, validityMs: input.validityMs ?? null, status: 'pending', requester: actor.id,
-          reviewer: null, reason: null, certificateId: null, createdAt: t, reviewedAt: null, updatedAt: t,
+          id: newId('req'),
+          caId: (await contexts.load(input.caId)).ca.id,
+          csrPem: input.csrPem.trim(),
+          subjectDn: formatDn(csr.subject),
+          sans: csr.sans,
+          profile: input.profile,
+          validityMs: input.validityMs ?? null,
+          status: 'pending',
+          requester: actor.id,
+          reviewer: null,
+          reason: null,
+          certificateId: null,
+          createdAt: t,
+          reviewedAt: null,
+          updatedAt: t,
         };
         await store.commit({
           insertRequests: [row],
-          audit: [auditEvent(clock, actor, 'request.submitted', row.id, { caId: row.caId, profile: row.profile, subject: row.subjectDn, sans: row.sans })],
+          audit: [
+            auditEvent(clock, actor, 'request.submitted', row.id, {
+              caId: row.caId,
+              profile: row.profile,
+              subject: row.subjectDn,
+              sans: row.sans,
+            }),
+          ],
         });
         return row;
       } catch (e) {
@@ -53,23 +72,46 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     async approve(id, actor) {
       try {
         const req = await load(id, actor);
-        if (req.status !== 'pending') throw new PkiError('request.not_pending', `request ${id} is ${req.status}, not pending`);
+        if (req.status !== 'pending')
+          throw new PkiError('request.not_pending', `request ${id} is ${req.status}, not pending`);
         const csr = decodeCsr(req.csrPem);
         const t = clock.now();
         const certificateId = newId('crt');
         // request status, certificate row and both audit events commit in one transaction
-        const issued: IssuedCertificate = await issuance.signPlanned({
-          caId: req.caId, profile: req.profile, subject: csr.subject, sans: csr.sans, publicKey: csr.publicKey,
-          validityMs: req.validityMs ?? undefined, requestId: req.id, certificateId,
-          extraUnit: {
-            updateRequests: [{
-              id: req.id, onlyIfStatus: 'pending',
-              patch: { status: 'issued', reviewer: actor.id, reviewedAt: t, updatedAt: t, certificateId },
-            }],
+        const issued: IssuedCertificate = await issuance.signPlanned(
+          {
+            caId: req.caId,
+            profile: req.profile,
+            subject: csr.subject,
+            sans: csr.sans,
+            publicKey: csr.publicKey,
+            validityMs: req.validityMs ?? undefined,
+            requestId: req.id,
+            certificateId,
+            extraUnit: {
+              updateRequests: [
+                {
+                  id: req.id,
+                  onlyIfStatus: 'pending',
+                  patch: { status: 'issued', reviewer: actor.id, reviewedAt: t, updatedAt: t, certificateId },
+                },
+              ],
+            },
+            extraAudit: [auditEvent(clock, actor, 'request.approved', req.id, { certificateId })],
           },
-          extraAudit: [auditEvent(clock, actor, 'request.approved', req.id, { certificateId })],
-        }, actor);
-        return { request: { ...req, status: 'issued', reviewer: actor.id, reviewedAt: t, updatedAt: t, certificateId: issued.certificate.id }, issued };
+          actor,
+        );
+        return {
+          request: {
+            ...req,
+            status: 'issued',
+            reviewer: actor.id,
+            reviewedAt: t,
+            updatedAt: t,
+            certificateId: issued.certificate.id,
+          },
+          issued,
+        };
       } catch (e) {
         throw await recordFailure(deps, actor, 'request.approve_failed', id, e);
       }
@@ -79,9 +121,16 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       try {
         if (!reason || !reason.trim()) throw new PkiError('input.invalid', 'a rejection needs a reason');
         const req = await load(id, actor);
-        if (req.status !== 'pending') throw new PkiError('request.not_pending', `request ${id} is ${req.status}, not pending`);
+        if (req.status !== 'pending')
+          throw new PkiError('request.not_pending', `request ${id} is ${req.status}, not pending`);
         const t = clock.now();
-        const patch = { status: 'rejected' as const, reviewer: actor.id, reason: reason.trim(), reviewedAt: t, updatedAt: t };
+        const patch = {
+          status: 'rejected' as const,
+          reviewer: actor.id,
+          reason: reason.trim(),
+          reviewedAt: t,
+          updatedAt: t,
+        };
         await store.commit({
           updateRequests: [{ id, patch, onlyIfStatus: 'pending' }],
           audit: [auditEvent(clock, actor, 'request.rejected', id, { reason: patch.reason })],

@@ -2,8 +2,18 @@ import type { Logger } from 'pino';
 import type { Clock, KeyType, RevocationReason } from '@pkim/shared';
 import type { KeyBackend, KeyBackends, BackendName } from '@pkim/keys';
 import type {
-  Store, CaRow, CertificateRow, CertificateRequestRow, AuditEventRow, CertificateQuery, Page,
-  NameConstraintsJson, SanJson, UserRole, CertificateStatus, RequestStatus,
+  Store,
+  CaRow,
+  CertificateRow,
+  CertificateRequestRow,
+  AuditEventRow,
+  CertificateQuery,
+  Page,
+  NameConstraintsJson,
+  SanJson,
+  UserRole,
+  CertificateStatus,
+  RequestStatus,
 } from '@pkim/store';
 import type { Profile } from '@pkim/core';
 
@@ -111,7 +121,10 @@ export interface IssuedCertificate {
 export interface CaService {
   create(input: CreateCaInput, actor: Actor): Promise<CaView>;
   /** external intermediate: key generated here, CSR returned for an outside CA to sign; status `pending` */
-  createExternalIntermediate(input: Omit<CreateCaInput, 'parentId' | 'kmsCertify'>, actor: Actor): Promise<{ ca: CaRow; csrPem: string }>;
+  createExternalIntermediate(
+    input: Omit<CreateCaInput, 'parentId' | 'kmsCertify'>,
+    actor: Actor,
+  ): Promise<{ ca: CaRow; csrPem: string }>;
   importCertificate(caId: string, certificatePem: string, actor: Actor): Promise<CaView>;
   list(): Promise<CaRow[]>;
   get(idOrName: string): Promise<CaView>;
@@ -136,11 +149,17 @@ export interface CertificateService {
 }
 
 export interface RequestService {
-  submit(input: { caId: string; csrPem: string; profile: string; validityMs?: number }, actor: Actor): Promise<CertificateRequestRow>;
+  submit(
+    input: { caId: string; csrPem: string; profile: string; validityMs?: number },
+    actor: Actor,
+  ): Promise<CertificateRequestRow>;
   approve(id: string, actor: Actor): Promise<{ request: CertificateRequestRow; issued: IssuedCertificate }>;
   reject(id: string, reason: string, actor: Actor): Promise<CertificateRequestRow>;
   get(id: string, actor: Actor): Promise<CertificateRequestRow>;
-  list(query: { status?: RequestStatus; caId?: string; limit?: number; cursor?: string | null }, actor: Actor): Promise<Page<CertificateRequestRow>>;
+  list(
+    query: { status?: RequestStatus; caId?: string; limit?: number; cursor?: string | null },
+    actor: Actor,
+  ): Promise<Page<CertificateRequestRow>>;
 }
 
 export interface RevocationResult {
@@ -156,21 +175,39 @@ export interface CaRevocationService {
 
 export interface CrlService {
   /** builds and signs a fresh CRL (bumps the CRL number), audited as `crl.generated` */
-  generate(caId: string, actor: Actor): Promise<{ der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number }>;
+  generate(
+    caId: string,
+    actor: Actor,
+  ): Promise<{ der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number }>;
   /** current CRL: cached; regenerated when a revocation happened (any process) or nextUpdate is near */
   current(caId: string): Promise<{ der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number }>;
 }
 
 export interface OcspService {
   /** answers a DER OCSP request with a DER OCSP response (never throws; errors become OCSP error statuses) */
-  respond(requestDer: Uint8Array): Promise<{ der: Uint8Array; statuses: Array<'good' | 'revoked' | 'unknown'>; errorStatus?: string }>;
+  respond(
+    requestDer: Uint8Array,
+  ): Promise<{ der: Uint8Array; statuses: Array<'good' | 'revoked' | 'unknown'>; errorStatus?: string }>;
 }
 
 export interface AuditService {
-  list(query: { afterSeq?: number; action?: string; actor?: string; target?: string; limit?: number; order?: 'asc' | 'desc' }): Promise<AuditEventRow[]>;
+  list(query: {
+    afterSeq?: number;
+    action?: string;
+    actor?: string;
+    target?: string;
+    limit?: number;
+    order?: 'asc' | 'desc';
+  }): Promise<AuditEventRow[]>;
   verify(): ReturnType<Store['audit']['verify']>;
   /** records a standalone event (e.g. auth events) */
-  record(event: { actor: Actor | string; action: string; target?: string | null; outcome?: 'success' | 'failure'; details?: Record<string, unknown> }): Promise<AuditEventRow>;
+  record(event: {
+    actor: Actor | string;
+    action: string;
+    target?: string | null;
+    outcome?: 'success' | 'failure';
+    details?: Record<string, unknown>;
+  }): Promise<AuditEventRow>;
 }
 
 export interface Authority {
@@ -190,7 +227,11 @@ export interface Authority {
   /** every profile certificates can be issued with: built-ins plus custom ones (PKIM_PROFILES_FILE / <data dir>/profiles.json) */
   profiles(): Profile[];
   /** readiness: database + key backends */
-  health(): Promise<{ ok: boolean; database: boolean; keyBackends: Array<{ backend: string; ok: boolean; detail?: string }> }>;
+  health(): Promise<{
+    ok: boolean;
+    database: boolean;
+    keyBackends: Array<{ backend: string; ok: boolean; detail?: string }>;
+  }>;
   close(): Promise<void>;
 }
 
@@ -200,19 +241,49 @@ export type { CertificateStatus, RequestStatus, CertificateRow, CaRow, Certifica
 export interface AuthService {
   /** first boot: creates the bootstrap admin if no user exists; returns the one-time password only then */
   ensureBootstrapAdmin(): Promise<{ created: true; username: string; password: string } | { created: false }>;
-  createUser(input: { username: string; password: string; role: UserRole }, actor: Actor): Promise<{ id: string; username: string; role: UserRole }>;
-  listUsers(): Promise<Array<{ id: string; username: string; role: UserRole; disabled: boolean; lockedUntil: number | null; createdAt: number }>>;
+  createUser(
+    input: { username: string; password: string; role: UserRole },
+    actor: Actor,
+  ): Promise<{ id: string; username: string; role: UserRole }>;
+  listUsers(): Promise<
+    Array<{
+      id: string;
+      username: string;
+      role: UserRole;
+      disabled: boolean;
+      lockedUntil: number | null;
+      createdAt: number;
+    }>
+  >;
   setUserRole(userId: string, role: UserRole, actor: Actor): Promise<void>;
   setUserDisabled(userId: string, disabled: boolean, actor: Actor): Promise<void>;
   changePassword(userId: string, oldPassword: string, newPassword: string, actor: Actor): Promise<void>;
   /** password login with rate limiting/lockout; returns a session secret (cookie value) and CSRF token */
-  login(username: string, password: string, meta: { ip?: string }): Promise<{ sessionToken: string; csrfToken: string; actor: Actor; expiresAt: number }>;
+  login(
+    username: string,
+    password: string,
+    meta: { ip?: string },
+  ): Promise<{ sessionToken: string; csrfToken: string; actor: Actor; expiresAt: number }>;
   logout(sessionToken: string): Promise<void>;
   /** resolves a session cookie value to an actor (+ its CSRF token) */
   authenticateSession(sessionToken: string): Promise<{ actor: Actor; csrfToken: string } | undefined>;
   /** API token: secret shown once; stored hashed */
-  createToken(input: { name: string; role: UserRole; scopes?: string[]; expiresInMs?: number }, actor: Actor): Promise<{ id: string; token: string; expiresAt: number | null }>;
-  listTokens(): Promise<Array<{ id: string; name: string; role: UserRole; scopes: string[]; expiresAt: number | null; lastUsedAt: number | null; revokedAt: number | null; createdAt: number }>>;
+  createToken(
+    input: { name: string; role: UserRole; scopes?: string[]; expiresInMs?: number },
+    actor: Actor,
+  ): Promise<{ id: string; token: string; expiresAt: number | null }>;
+  listTokens(): Promise<
+    Array<{
+      id: string;
+      name: string;
+      role: UserRole;
+      scopes: string[];
+      expiresAt: number | null;
+      lastUsedAt: number | null;
+      revokedAt: number | null;
+      createdAt: number;
+    }>
+  >;
   revokeToken(id: string, actor: Actor): Promise<void>;
   /** resolves `Authorization: Bearer <token>` / `X-Vault-Token` to an actor */
   authenticateToken(token: string): Promise<Actor | undefined>;

@@ -2,8 +2,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { PkiError, fixedClock } from '@pkim/shared';
 import {
-  createAuthority, hashPassword, verifyPassword, needsRehash, sha256Hex, authorize, hasPermission, ROLE_PERMISSIONS,
-  PERMISSIONS, BOOTSTRAP_SETTING, type Authority, type Actor,
+  createAuthority,
+  hashPassword,
+  verifyPassword,
+  needsRehash,
+  sha256Hex,
+  authorize,
+  hasPermission,
+  ROLE_PERMISSIONS,
+  PERMISSIONS,
+  BOOTSTRAP_SETTING,
+  type Authority,
+  type Actor,
 } from '@pkim/authority';
 import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
 import { tempDir } from '../../../tests/support/openssl-tools';
@@ -52,7 +62,9 @@ describe('permissions', () => {
     const scoped: Actor = { id: 'tok_1', role: 'operator', scopes: ['certificate:issue'] };
     expect(hasPermission(scoped, 'certificate:issue')).toBe(true);
     expect(hasPermission(scoped, 'certificate:revoke')).toBe(false);
-    expect(hasPermission({ id: 'tok_2', role: 'operator', scopes: ['certificate:*'] }, 'certificate:revoke')).toBe(true);
+    expect(hasPermission({ id: 'tok_2', role: 'operator', scopes: ['certificate:*'] }, 'certificate:revoke')).toBe(
+      true,
+    );
     expect(hasPermission({ id: 'tok_3', role: 'requester', scopes: ['*'] }, 'ca:write')).toBe(false);
   });
 
@@ -103,21 +115,45 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect(await authority.auth.ensureBootstrapAdmin()).toEqual({ created: false });
     const login = await authority.auth.login('admin', first.password, { ip: '127.0.0.1' });
     expect(login.actor.role).toBe('admin');
-    const created = (await authority.audit.list({ action: 'user.created', limit: 10 }));
+    const created = await authority.audit.list({ action: 'user.created', limit: 10 });
     expect(created).toHaveLength(1);
     expect(created[0].details).toMatchObject({ username: 'admin', bootstrap: true });
     expect(JSON.stringify(created[0].details)).not.toContain(first.password);
   });
 
   it('creates users with validated names, roles and passwords; names are unique', async () => {
-    const u = await authority.auth.createUser({ username: 'olivia', password: 'operator-password-1', role: 'operator' }, cliAdmin);
+    const u = await authority.auth.createUser(
+      { username: 'olivia', password: 'operator-password-1', role: 'operator' },
+      cliAdmin,
+    );
     expect(u).toMatchObject({ username: 'olivia', role: 'operator' });
     expect(u.id).toMatch(/^usr_/);
-    await expectPkiError(authority.auth.createUser({ username: 'olivia', password: 'operator-password-1', role: 'operator' }, cliAdmin), 'user.name_taken');
-    await expectPkiError(authority.auth.createUser({ username: 'bob', password: 'short', role: 'operator' }, cliAdmin), 'user.weak_password');
-    await expectPkiError(authority.auth.createUser({ username: 'b ad', password: 'long-enough-password', role: 'operator' }, cliAdmin), 'input.invalid');
-    await expectPkiError(authority.auth.createUser({ username: 'bob', password: 'long-enough-password', role: 'root' as 'admin' }, cliAdmin), 'input.invalid');
-    await expectPkiError(authority.auth.createUser({ username: 'bob', password: 'long-enough-password', role: 'admin' }, { id: u.id, role: 'operator' }), 'auth.forbidden');
+    await expectPkiError(
+      authority.auth.createUser({ username: 'olivia', password: 'operator-password-1', role: 'operator' }, cliAdmin),
+      'user.name_taken',
+    );
+    await expectPkiError(
+      authority.auth.createUser({ username: 'bob', password: 'short', role: 'operator' }, cliAdmin),
+      'user.weak_password',
+    );
+    await expectPkiError(
+      authority.auth.createUser({ username: 'b ad', password: 'long-enough-password', role: 'operator' }, cliAdmin),
+      'input.invalid',
+    );
+    await expectPkiError(
+      authority.auth.createUser(
+        { username: 'bob', password: 'long-enough-password', role: 'root' as 'admin' },
+        cliAdmin,
+      ),
+      'input.invalid',
+    );
+    await expectPkiError(
+      authority.auth.createUser(
+        { username: 'bob', password: 'long-enough-password', role: 'admin' },
+        { id: u.id, role: 'operator' },
+      ),
+      'auth.forbidden',
+    );
     expect((await authority.auth.listUsers()).map((x) => x.username).sort()).toEqual(['admin', 'olivia']);
   });
 
@@ -149,11 +185,20 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
   });
 
   it('locks an account after 5 failed logins for 15 minutes, even for the right password, and audits it', async () => {
-    await authority.auth.createUser({ username: 'mallory-target', password: 'target-password-1', role: 'auditor' }, cliAdmin);
+    await authority.auth.createUser(
+      { username: 'mallory-target', password: 'target-password-1', role: 'auditor' },
+      cliAdmin,
+    );
     for (let i = 0; i < 5; i++) {
-      await expectPkiError(authority.auth.login('mallory-target', `wrong-${i}`, { ip: `192.0.2.${i}` }), 'auth.invalid_credentials');
+      await expectPkiError(
+        authority.auth.login('mallory-target', `wrong-${i}`, { ip: `192.0.2.${i}` }),
+        'auth.invalid_credentials',
+      );
     }
-    const locked = await expectPkiError(authority.auth.login('mallory-target', 'target-password-1', { ip: '192.0.2.9' }), 'auth.locked');
+    const locked = await expectPkiError(
+      authority.auth.login('mallory-target', 'target-password-1', { ip: '192.0.2.9' }),
+      'auth.locked',
+    );
     expect(locked.kind).toBe('rate_limited');
     const events = await authority.audit.list({ action: 'auth.locked', limit: 10 });
     expect(events).toHaveLength(1);
@@ -169,7 +214,10 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
 
   it('refuses unknown users and disabled users with the same error', async () => {
     await expectPkiError(authority.auth.login('nobody', 'whatever-password', {}), 'auth.invalid_credentials');
-    const u = await authority.auth.createUser({ username: 'dave', password: 'dave-password-12', role: 'requester' }, cliAdmin);
+    const u = await authority.auth.createUser(
+      { username: 'dave', password: 'dave-password-12', role: 'requester' },
+      cliAdmin,
+    );
     const s = await authority.auth.login('dave', 'dave-password-12', {});
     await authority.auth.setUserDisabled(u.id, true, cliAdmin);
     await expectPkiError(authority.auth.login('dave', 'dave-password-12', {}), 'auth.invalid_credentials');
@@ -179,14 +227,28 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
   });
 
   it('changes a password only with the old one, lets an admin reset it, and keeps the last admin', async () => {
-    const u = await authority.auth.createUser({ username: 'erin', password: 'erin-password-12', role: 'operator' }, cliAdmin);
+    const u = await authority.auth.createUser(
+      { username: 'erin', password: 'erin-password-12', role: 'operator' },
+      cliAdmin,
+    );
     const self: Actor = { id: u.id, name: 'erin', role: 'operator' };
-    await expectPkiError(authority.auth.changePassword(u.id, 'wrong-old-password', 'erin-password-34', self), 'auth.invalid_credentials');
+    await expectPkiError(
+      authority.auth.changePassword(u.id, 'wrong-old-password', 'erin-password-34', self),
+      'auth.invalid_credentials',
+    );
     await authority.auth.changePassword(u.id, 'erin-password-12', 'erin-password-34', self);
     await expectPkiError(authority.auth.login('erin', 'erin-password-12', {}), 'auth.invalid_credentials');
     await authority.auth.changePassword(u.id, '', 'erin-password-56', cliAdmin);
     expect((await authority.auth.login('erin', 'erin-password-56', {})).actor.id).toBe(u.id);
-    await expectPkiError(authority.auth.changePassword((await authority.store.users.findByUsername('admin'))!.id, '', 'x-password-1234', self), 'auth.forbidden');
+    await expectPkiError(
+      authority.auth.changePassword(
+        (await authority.store.users.findByUsername('admin'))!.id,
+        '',
+        'x-password-1234',
+        self,
+      ),
+      'auth.forbidden',
+    );
 
     const adminId = (await authority.store.users.findByUsername('admin'))!.id;
     await expectPkiError(authority.auth.setUserRole(adminId, 'operator', cliAdmin), 'user.last_admin');
@@ -194,11 +256,16 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     await authority.auth.setUserRole(u.id, 'admin', cliAdmin);
     await authority.auth.setUserRole(adminId, 'operator', cliAdmin);
     await authority.auth.setUserRole(adminId, 'admin', cliAdmin);
-    expect(await actions()).toEqual(expect.arrayContaining(['user.password_changed', 'user.password_reset', 'user.role_changed']));
+    expect(await actions()).toEqual(
+      expect.arrayContaining(['user.password_changed', 'user.password_reset', 'user.role_changed']),
+    );
   });
 
   it('ends every session of a user whose password is changed or reset, or who is disabled', async () => {
-    const u = await authority.auth.createUser({ username: 'frank', password: 'frank-password-12', role: 'auditor' }, cliAdmin);
+    const u = await authority.auth.createUser(
+      { username: 'frank', password: 'frank-password-12', role: 'auditor' },
+      cliAdmin,
+    );
     const s1 = await authority.auth.login('frank', 'frank-password-12', {});
     const s2 = await authority.auth.login('frank', 'frank-password-12', {});
     expect(await authority.auth.authenticateSession(s1.sessionToken)).toBeDefined();
@@ -215,7 +282,10 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
   });
 
   it('issues pkim_ tokens shown once, stored as SHA-256, with role, scopes, expiry and lastUsedAt', async () => {
-    const t = await authority.auth.createToken({ name: 'ci', role: 'operator', scopes: ['certificate:issue'], expiresInMs: 3_600_000 }, cliAdmin);
+    const t = await authority.auth.createToken(
+      { name: 'ci', role: 'operator', scopes: ['certificate:issue'], expiresInMs: 3_600_000 },
+      cliAdmin,
+    );
     expect(t.token).toMatch(/^pkim_[A-Za-z0-9_-]{40,}$/);
     expect(t.id).toMatch(/^tok_/);
     const row = await authority.store.tokens.findById(t.id);
@@ -241,8 +311,14 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect(await authority.auth.authenticateToken(t.token)).toBeUndefined();
     await expectPkiError(authority.auth.revokeToken(t.id, cliAdmin), 'token.already_revoked');
     await expectPkiError(authority.auth.revokeToken('tok_missing', cliAdmin), 'token.not_found');
-    await expectPkiError(authority.auth.createToken({ name: 'x', role: 'operator', scopes: ['root:everything'] }, cliAdmin), 'input.invalid');
-    await expectPkiError(authority.auth.createToken({ name: 'x', role: 'admin' }, { id: 'usr_x', role: 'operator' }), 'auth.forbidden');
+    await expectPkiError(
+      authority.auth.createToken({ name: 'x', role: 'operator', scopes: ['root:everything'] }, cliAdmin),
+      'input.invalid',
+    );
+    await expectPkiError(
+      authority.auth.createToken({ name: 'x', role: 'admin' }, { id: 'usr_x', role: 'operator' }),
+      'auth.forbidden',
+    );
     const listed = (await authority.auth.listTokens()).find((x) => x.id === t.id);
     expect(listed?.revokedAt).not.toBeNull();
     expect(JSON.stringify(await authority.auth.listTokens())).not.toMatch(/pkim_/);

@@ -13,7 +13,6 @@ import { expectPkiError } from '../../../tests/support/test-kit';
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
 const silent = pino({ level: 'silent' });
 
-
 describe.each(ENGINES)('authority services on $name', (engine) => {
   let handle: EngineHandle;
   let authority: Authority;
@@ -32,12 +31,27 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
   beforeAll(async () => {
     handle = await engine.start();
     tmp = tempDir();
-    authority = await createAuthority({ dataDir: tmp.dir, databaseUrl: await handle.fresh(), logger: silent, publicBaseUrl: 'http://127.0.0.1:9' });
-    const root = await authority.cas.create({ name: 'root', subject: 'CN=Test Root CA,O=PKI Manager Tests,C=US', keyType: 'ec-p384' }, admin);
-    const int = await authority.cas.create({
-      name: 'issuing', subject: { commonName: 'Test Issuing CA', organization: 'PKI Manager Tests', country: 'US' }, keyType: 'ec-p256',
-      parentId: root.ca.id, pathLen: 0, nameConstraints: { permittedDns: ['.example.com'] },
-    }, admin);
+    authority = await createAuthority({
+      dataDir: tmp.dir,
+      databaseUrl: await handle.fresh(),
+      logger: silent,
+      publicBaseUrl: 'http://127.0.0.1:9',
+    });
+    const root = await authority.cas.create(
+      { name: 'root', subject: 'CN=Test Root CA,O=PKI Manager Tests,C=US', keyType: 'ec-p384' },
+      admin,
+    );
+    const int = await authority.cas.create(
+      {
+        name: 'issuing',
+        subject: { commonName: 'Test Issuing CA', organization: 'PKI Manager Tests', country: 'US' },
+        keyType: 'ec-p256',
+        parentId: root.ca.id,
+        pathLen: 0,
+        nameConstraints: { permittedDns: ['.example.com'] },
+      },
+      admin,
+    );
     rootId = root.ca.id;
     intId = int.ca.id;
     rootPem = root.certificatePem!;
@@ -63,7 +77,11 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
   });
 
   it('issues a tls-server certificate from an openssl CSR that openssl, certtool and Go accept', async () => {
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=www.example.com', sans: ['DNS:www.example.com'] });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=www.example.com',
+      sans: ['DNS:www.example.com'],
+    });
     const issued = await authority.issuance.issueFromCsr({ caId: intId, csrPem, profile: 'tls-server' }, admin);
     expect(issued.certificate.serialHex).toMatch(/^[0-9a-f]{2,40}$/);
     expect(issued.certificate.sans.dns).toEqual(['www.example.com']);
@@ -71,7 +89,13 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
     expect(o.ok, o.output).toBe(true);
     const c = certtoolVerify({ leafPem: issued.certificatePem, chainPems: [intPem], rootPem });
     expect(c.ok, c.output).toBe(true);
-    const g = goVerify({ leafPem: issued.certificatePem, intermediatesPems: [intPem], rootPem, dnsName: 'www.example.com', keyUsage: 'serverAuth' });
+    const g = goVerify({
+      leafPem: issued.certificatePem,
+      intermediatesPems: [intPem],
+      rootPem,
+      dnsName: 'www.example.com',
+      keyUsage: 'serverAuth',
+    });
     expect(g.ok, g.output).toBe(true);
     const text = openssl(['x509', '-noout', '-text', '-in', '@c.pem'], { 'c.pem': issued.certificatePem }).output;
     expect(text).toContain(`http://127.0.0.1:9/crl/${intId}.crl`);
@@ -82,10 +106,13 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
     expect(events.map((e) => e.action)).toEqual(['certificate.issued']);
   });
 
-  it('refuses a name outside the intermediate\'s constraints before signing and records the failure', async () => {
+  it("refuses a name outside the intermediate's constraints before signing and records the failure", async () => {
     const before = await counts();
     const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=www.other.org', sans: ['DNS:www.other.org'] });
-    const e = await expectPkiError(authority.issuance.issueFromCsr({ caId: intId, csrPem, profile: 'tls-server' }, admin), 'lint.name_constraints_violation');
+    const e = await expectPkiError(
+      authority.issuance.issueFromCsr({ caId: intId, csrPem, profile: 'tls-server' }, admin),
+      'lint.name_constraints_violation',
+    );
     expect(e.message).toContain('www.other.org');
     const after = await counts();
     expect(after.certs).toBe(before.certs);
@@ -97,45 +124,157 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
   });
 
   it("checks every ancestor's name constraints, not only the issuer's", async () => {
-    const mid = await authority.cas.create({ name: 'constrained-mid', subject: 'CN=Constrained Mid CA', keyType: 'ec-p256', parentId: rootId, pathLen: 1, nameConstraints: { permittedDns: ['.example.com'] } }, admin);
-    const sub = await authority.cas.create({ name: 'unconstrained-sub', subject: 'CN=Unconstrained Sub CA', keyType: 'ec-p256', parentId: mid.ca.id, pathLen: 0 }, admin);
+    const mid = await authority.cas.create(
+      {
+        name: 'constrained-mid',
+        subject: 'CN=Constrained Mid CA',
+        keyType: 'ec-p256',
+        parentId: rootId,
+        pathLen: 1,
+        nameConstraints: { permittedDns: ['.example.com'] },
+      },
+      admin,
+    );
+    const sub = await authority.cas.create(
+      {
+        name: 'unconstrained-sub',
+        subject: 'CN=Unconstrained Sub CA',
+        keyType: 'ec-p256',
+        parentId: mid.ca.id,
+        pathLen: 0,
+      },
+      admin,
+    );
     const before = await counts();
     const bad = opensslCsr({ keyType: 'ec-p256', subject: '/CN=www.other.org', sans: ['DNS:www.other.org'] }).csrPem;
-    await expectPkiError(authority.issuance.issueFromCsr({ caId: sub.ca.id, csrPem: bad, profile: 'tls-server' }, admin), 'lint.name_constraints_violation');
+    await expectPkiError(
+      authority.issuance.issueFromCsr({ caId: sub.ca.id, csrPem: bad, profile: 'tls-server' }, admin),
+      'lint.name_constraints_violation',
+    );
     expect((await counts()).certs).toBe(before.certs);
-    const good = opensslCsr({ keyType: 'ec-p256', subject: '/CN=deep.example.com', sans: ['DNS:deep.example.com'] }).csrPem;
-    const issued = await authority.issuance.issueFromCsr({ caId: sub.ca.id, csrPem: good, profile: 'tls-server' }, admin);
-    const v = opensslVerify({ leafPem: issued.certificatePem, chainPems: [sub.certificatePem!, mid.certificatePem!], rootPem, purpose: 'sslserver' });
+    const good = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=deep.example.com',
+      sans: ['DNS:deep.example.com'],
+    }).csrPem;
+    const issued = await authority.issuance.issueFromCsr(
+      { caId: sub.ca.id, csrPem: good, profile: 'tls-server' },
+      admin,
+    );
+    const v = opensslVerify({
+      leafPem: issued.certificatePem,
+      chainPems: [sub.certificatePem!, mid.certificatePem!],
+      rootPem,
+      purpose: 'sslserver',
+    });
     expect(v.ok, v.output).toBe(true);
-    const g = goVerify({ leafPem: issued.certificatePem, intermediatesPems: [sub.certificatePem!, mid.certificatePem!], rootPem, dnsName: 'deep.example.com', keyUsage: 'serverAuth' });
+    const g = goVerify({
+      leafPem: issued.certificatePem,
+      intermediatesPems: [sub.certificatePem!, mid.certificatePem!],
+      rootPem,
+      dnsName: 'deep.example.com',
+      keyUsage: 'serverAuth',
+    });
     expect(g.ok, g.output).toBe(true);
   });
 
   describe('bad input: a clear error that changes nothing but a failure audit event', () => {
-    const good = () => opensslCsr({ keyType: 'ec-p256', subject: '/CN=api.example.com', sans: ['DNS:api.example.com'] }).csrPem;
+    const good = () =>
+      opensslCsr({ keyType: 'ec-p256', subject: '/CN=api.example.com', sans: ['DNS:api.example.com'] }).csrPem;
     const cases: Array<{ name: string; code: string; run: (a: Authority) => Promise<unknown> }> = [
-      { name: 'garbage CSR', code: 'csr.invalid', run: (a) => a.issuance.issueFromCsr({ caId: intId, csrPem: 'hello, I am not a CSR', profile: 'tls-server' }, admin) },
       {
-        name: 'truncated CSR', code: 'csr.invalid', run: (a) => {
+        name: 'garbage CSR',
+        code: 'csr.invalid',
+        run: (a) =>
+          a.issuance.issueFromCsr({ caId: intId, csrPem: 'hello, I am not a CSR', profile: 'tls-server' }, admin),
+      },
+      {
+        name: 'truncated CSR',
+        code: 'csr.invalid',
+        run: (a) => {
           const pem = good();
           const b64 = pem.replace(/-----[^-]+-----|\s/g, '');
           const cut = Buffer.from(b64, 'base64').subarray(0, 80).toString('base64');
-          return a.issuance.issueFromCsr({ caId: intId, csrPem: `-----BEGIN CERTIFICATE REQUEST-----\n${cut}\n-----END CERTIFICATE REQUEST-----\n`, profile: 'tls-server' }, admin);
+          return a.issuance.issueFromCsr(
+            {
+              caId: intId,
+              csrPem: `-----BEGIN CERTIFICATE REQUEST-----\n${cut}\n-----END CERTIFICATE REQUEST-----\n`,
+              profile: 'tls-server',
+            },
+            admin,
+          );
         },
       },
       {
-        name: 'CSR with a broken signature', code: 'csr.invalid_signature', run: (a) => {
+        name: 'CSR with a broken signature',
+        code: 'csr.invalid_signature',
+        run: (a) => {
           const der = Buffer.from(good().replace(/-----[^-]+-----|\s/g, ''), 'base64');
           der[der.length - 5] ^= 0xff; // inside the signature BIT STRING
-          return a.issuance.issueFromCsr({ caId: intId, csrPem: der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/^/, '-----BEGIN CERTIFICATE REQUEST-----\n') + '\n-----END CERTIFICATE REQUEST-----\n', profile: 'tls-server' }, admin);
+          return a.issuance.issueFromCsr(
+            {
+              caId: intId,
+              csrPem:
+                der
+                  .toString('base64')
+                  .replace(/(.{64})/g, '$1\n')
+                  .replace(/^/, '-----BEGIN CERTIFICATE REQUEST-----\n') + '\n-----END CERTIFICATE REQUEST-----\n',
+              profile: 'tls-server',
+            },
+            admin,
+          );
         },
       },
-      { name: 'RSA-1024 CSR', code: 'csr.weak_key', run: (a) => a.issuance.issueFromCsr({ caId: intId, csrPem: opensslCsr({ keyType: 'rsa-1024', subject: '/CN=weak.example.com', sans: ['DNS:weak.example.com'] }).csrPem, profile: 'tls-server' }, admin) },
-      { name: 'unknown profile', code: 'profile.not_found', run: (a) => a.issuance.issueFromCsr({ caId: intId, csrPem: good(), profile: 'no-such-profile' }, admin) },
-      { name: 'lifetime beyond the profile cap', code: 'policy.lifetime_exceeded', run: (a) => a.issuance.issueFromCsr({ caId: intId, csrPem: good(), profile: 'tls-server', validityMs: parseDuration('400d') }, admin) },
-      { name: "lifetime beyond the issuer's expiry", code: 'lint.lifetime_beyond_issuer', run: (a) => a.issuance.issueFromCsr({ caId: intId, csrPem: good(), profile: 'code-signing', validityMs: parseDuration('20y') }, admin) },
-      { name: 'unknown CA id', code: 'ca.not_found', run: (a) => a.issuance.issueFromCsr({ caId: 'ca_doesnotexist', csrPem: good(), profile: 'tls-server' }, admin) },
-      { name: 'revoking an unknown serial', code: 'certificate.not_found', run: (a) => a.certificates.revoke('0badc0ffee', 'keyCompromise', admin) },
+      {
+        name: 'RSA-1024 CSR',
+        code: 'csr.weak_key',
+        run: (a) =>
+          a.issuance.issueFromCsr(
+            {
+              caId: intId,
+              csrPem: opensslCsr({
+                keyType: 'rsa-1024',
+                subject: '/CN=weak.example.com',
+                sans: ['DNS:weak.example.com'],
+              }).csrPem,
+              profile: 'tls-server',
+            },
+            admin,
+          ),
+      },
+      {
+        name: 'unknown profile',
+        code: 'profile.not_found',
+        run: (a) => a.issuance.issueFromCsr({ caId: intId, csrPem: good(), profile: 'no-such-profile' }, admin),
+      },
+      {
+        name: 'lifetime beyond the profile cap',
+        code: 'policy.lifetime_exceeded',
+        run: (a) =>
+          a.issuance.issueFromCsr(
+            { caId: intId, csrPem: good(), profile: 'tls-server', validityMs: parseDuration('400d') },
+            admin,
+          ),
+      },
+      {
+        name: "lifetime beyond the issuer's expiry",
+        code: 'lint.lifetime_beyond_issuer',
+        run: (a) =>
+          a.issuance.issueFromCsr(
+            { caId: intId, csrPem: good(), profile: 'code-signing', validityMs: parseDuration('20y') },
+            admin,
+          ),
+      },
+      {
+        name: 'unknown CA id',
+        code: 'ca.not_found',
+        run: (a) => a.issuance.issueFromCsr({ caId: 'ca_doesnotexist', csrPem: good(), profile: 'tls-server' }, admin),
+      },
+      {
+        name: 'revoking an unknown serial',
+        code: 'certificate.not_found',
+        run: (a) => a.certificates.revoke('0badc0ffee', 'keyCompromise', admin),
+      },
     ];
     for (const c of cases) {
       it(`${c.name} → ${c.code}`, async () => {
@@ -153,12 +292,19 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
   });
 
   it('revokes with keyCompromise, refuses a second revocation, and the CRL lists the serial with its reason', async () => {
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=revoke.example.com', sans: ['DNS:revoke.example.com'] });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=revoke.example.com',
+      sans: ['DNS:revoke.example.com'],
+    });
     const issued = await authority.issuance.issueFromCsr({ caId: intId, csrPem, profile: 'tls-server' }, admin);
     const revoked = await authority.certificates.revoke(issued.certificate.serialHex, 'keyCompromise', admin);
     expect(revoked.status).toBe('revoked');
     const before = await counts();
-    await expectPkiError(authority.certificates.revoke(issued.certificate.id, 'superseded', admin), 'certificate.already_revoked');
+    await expectPkiError(
+      authority.certificates.revoke(issued.certificate.id, 'superseded', admin),
+      'certificate.already_revoked',
+    );
     expect((await counts()).events).toBe(before.events + 1);
     const crl = await authority.crl.generate(intId, admin);
     const v = opensslCrlVerify(crl.der, intPem);
@@ -171,7 +317,11 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
   });
 
   it('serves OCSP good, then revoked with the reason, as openssl reads it', async () => {
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=ocsp.example.com', sans: ['DNS:ocsp.example.com'] });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=ocsp.example.com',
+      sans: ['DNS:ocsp.example.com'],
+    });
     const issued = await authority.issuance.issueFromCsr({ caId: intId, csrPem, profile: 'tls-server' }, admin);
     const ask = async () => {
       const t = tempDir();
@@ -179,10 +329,30 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
         writeFileSync(`${t.dir}/ca.pem`, intPem);
         writeFileSync(`${t.dir}/leaf.pem`, issued.certificatePem);
         writeFileSync(`${t.dir}/chain.pem`, `${intPem}\n${rootPem}`);
-        execFileSync('openssl', ['ocsp', '-issuer', `${t.dir}/ca.pem`, '-cert', `${t.dir}/leaf.pem`, '-reqout', `${t.dir}/req.der`]);
+        execFileSync('openssl', [
+          'ocsp',
+          '-issuer',
+          `${t.dir}/ca.pem`,
+          '-cert',
+          `${t.dir}/leaf.pem`,
+          '-reqout',
+          `${t.dir}/req.der`,
+        ]);
         const res = await authority.ocsp.respond(readFileSync(`${t.dir}/req.der`));
         writeFileSync(`${t.dir}/res.der`, res.der);
-        return openssl(['ocsp', '-respin', `${t.dir}/res.der`, '-issuer', `${t.dir}/ca.pem`, '-cert', `${t.dir}/leaf.pem`, '-CAfile', `${t.dir}/chain.pem`, '-resp_text', '-no_nonce']);
+        return openssl([
+          'ocsp',
+          '-respin',
+          `${t.dir}/res.der`,
+          '-issuer',
+          `${t.dir}/ca.pem`,
+          '-cert',
+          `${t.dir}/leaf.pem`,
+          '-CAfile',
+          `${t.dir}/chain.pem`,
+          '-resp_text',
+          '-no_nonce',
+        ]);
       } finally {
         t.cleanup();
       }
@@ -198,7 +368,16 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
   });
 
   it('issues with a server-generated key that is returned once and matches the certificate', async () => {
-    const issued = await authority.issuance.issueWithKey({ caId: intId, profile: 'tls-client', subject: 'CN=client.example.com', sans: { dns: ['client.example.com'] }, keyType: 'ec-p256' }, admin);
+    const issued = await authority.issuance.issueWithKey(
+      {
+        caId: intId,
+        profile: 'tls-client',
+        subject: 'CN=client.example.com',
+        sans: { dns: ['client.example.com'] },
+        keyType: 'ec-p256',
+      },
+      admin,
+    );
     expect(issued.privateKeyPem).toContain('BEGIN PRIVATE KEY');
     const pubFromKey = createPublicKey(createPrivateKey(issued.privateKeyPem!)).export({ type: 'spki', format: 'der' });
     const pubFromCert = createPublicKey(issued.certificatePem).export({ type: 'spki', format: 'der' });
@@ -211,7 +390,11 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
 
   it('runs the request workflow: submit, approve issues, reject needs a reason, no second decision', async () => {
     const requester: Actor = { id: 'usr_req', name: 'bob', role: 'requester' };
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=req.example.com', sans: ['DNS:req.example.com'] });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=req.example.com',
+      sans: ['DNS:req.example.com'],
+    });
     const req = await authority.requests.submit({ caId: intId, csrPem, profile: 'tls-server' }, requester);
     expect(req.status).toBe('pending');
     const mine = await authority.requests.list({ status: 'pending' }, requester);
@@ -232,7 +415,17 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
   });
 
   it('finds certificates expiring before a date', async () => {
-    const soon = await authority.issuance.issueWithKey({ caId: intId, profile: 'tls-server', subject: 'CN=soon.example.com', sans: { dns: ['soon.example.com'] }, keyType: 'ec-p256', validityMs: parseDuration('2d') }, admin);
+    const soon = await authority.issuance.issueWithKey(
+      {
+        caId: intId,
+        profile: 'tls-server',
+        subject: 'CN=soon.example.com',
+        sans: { dns: ['soon.example.com'] },
+        keyType: 'ec-p256',
+        validityMs: parseDuration('2d'),
+      },
+      admin,
+    );
     const list = await authority.certificates.expiringBefore(Date.now() + parseDuration('3d'));
     expect(list.map((c) => c.id)).toContain(soon.certificate.id);
     const none = await authority.certificates.expiringBefore(Date.now() + parseDuration('1d'));
@@ -240,15 +433,33 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
   });
 
   it('revoking a CA revokes what it issued, says how many, and a revoked CA signs nothing', async () => {
-    const sub = await authority.cas.create({ name: 'to-revoke', subject: 'CN=Short Lived CA', keyType: 'ec-p256', parentId: rootId, pathLen: 0 }, admin);
+    const sub = await authority.cas.create(
+      { name: 'to-revoke', subject: 'CN=Short Lived CA', keyType: 'ec-p256', parentId: rootId, pathLen: 0 },
+      admin,
+    );
     for (const n of ['a', 'b', 'c']) {
-      await authority.issuance.issueWithKey({ caId: sub.ca.id, profile: 'tls-server', subject: `CN=${n}.test`, sans: { dns: [`${n}.test`] }, keyType: 'ec-p256' }, admin);
+      await authority.issuance.issueWithKey(
+        {
+          caId: sub.ca.id,
+          profile: 'tls-server',
+          subject: `CN=${n}.test`,
+          sans: { dns: [`${n}.test`] },
+          keyType: 'ec-p256',
+        },
+        admin,
+      );
     }
     const r = await authority.cas.revokeCa(sub.ca.id, 'cessationOfOperation', admin);
     expect(r.revokedCertificates).toBe(3);
     const page = await authority.certificates.list({ caId: sub.ca.id, limit: 10 });
     expect(page.items.every((c) => c.status === 'revoked')).toBe(true);
-    await expectPkiError(authority.issuance.issueWithKey({ caId: sub.ca.id, profile: 'tls-server', subject: 'CN=d.test', sans: { dns: ['d.test'] }, keyType: 'ec-p256' }, admin), 'ca.not_active');
+    await expectPkiError(
+      authority.issuance.issueWithKey(
+        { caId: sub.ca.id, profile: 'tls-server', subject: 'CN=d.test', sans: { dns: ['d.test'] }, keyType: 'ec-p256' },
+        admin,
+      ),
+      'ca.not_active',
+    );
     // the root's CRL lists the revoked sub-CA
     const crl = await authority.crl.generate(rootId, admin);
     const v = opensslCrlVerify(crl.der, rootPem);
@@ -278,7 +489,16 @@ describe('a forced failure at the database write', () => {
       await a.close();
       const broken = await createAuthority({ dataDir: tmp.dir, logger: silent, faultInjection: { failCommit: true } });
       await expectPkiError(
-        broken.issuance.issueWithKey({ caId: root.ca.id, profile: 'tls-server', subject: 'CN=x.test', sans: { dns: ['x.test'] }, keyType: 'ec-p256' }, admin),
+        broken.issuance.issueWithKey(
+          {
+            caId: root.ca.id,
+            profile: 'tls-server',
+            subject: 'CN=x.test',
+            sans: { dns: ['x.test'] },
+            keyType: 'ec-p256',
+          },
+          admin,
+        ),
         'store.write_failed',
       );
       await broken.close();
@@ -300,9 +520,24 @@ describe('time-dependent behaviour uses the injected clock', () => {
     const clock = fixedClock(Date.parse('2026-01-01T00:00:00Z'));
     try {
       const a = await createAuthority({ dataDir: tmp.dir, logger: silent, clock });
-      const root = await a.cas.create({ name: 'r', subject: 'CN=Clock Root', keyType: 'ec-p256', validityMs: parseDuration('10d') }, admin);
+      const root = await a.cas.create(
+        { name: 'r', subject: 'CN=Clock Root', keyType: 'ec-p256', validityMs: parseDuration('10d') },
+        admin,
+      );
       clock.advance(parseDuration('11d'));
-      await expectPkiError(a.issuance.issueWithKey({ caId: root.ca.id, profile: 'tls-server', subject: 'CN=late.test', sans: { dns: ['late.test'] }, keyType: 'ec-p256' }, admin), 'ca.not_active');
+      await expectPkiError(
+        a.issuance.issueWithKey(
+          {
+            caId: root.ca.id,
+            profile: 'tls-server',
+            subject: 'CN=late.test',
+            sans: { dns: ['late.test'] },
+            keyType: 'ec-p256',
+          },
+          admin,
+        ),
+        'ca.not_active',
+      );
       await a.close();
     } finally {
       tmp.cleanup();
@@ -315,19 +550,73 @@ describe('custom profiles defined as data', () => {
     const tmp = tempDir();
     try {
       const { writeFileSync: write } = await import('node:fs');
-      write(`${tmp.dir}/profiles.json`, JSON.stringify([{
-        name: 'short-tls', description: 'internal TLS, one week', isCa: false, keyUsage: ['digitalSignature'], extKeyUsage: ['serverAuth', 'clientAuth'],
-        allowedSanTypes: ['dns'], sanRequired: true, allowedKeyTypes: ['ec-p256'], defaultLifetime: '2d', maxLifetime: '7d',
-      }]));
+      write(
+        `${tmp.dir}/profiles.json`,
+        JSON.stringify([
+          {
+            name: 'short-tls',
+            description: 'internal TLS, one week',
+            isCa: false,
+            keyUsage: ['digitalSignature'],
+            extKeyUsage: ['serverAuth', 'clientAuth'],
+            allowedSanTypes: ['dns'],
+            sanRequired: true,
+            allowedKeyTypes: ['ec-p256'],
+            defaultLifetime: '2d',
+            maxLifetime: '7d',
+          },
+        ]),
+      );
       const a = await createAuthority({ dataDir: tmp.dir, logger: silent });
       expect(a.profiles().map((p) => p.name)).toEqual(expect.arrayContaining(['tls-server', 'short-tls']));
       const root = await a.cas.create({ name: 'r', subject: 'CN=Profiles Root', keyType: 'ec-p256' }, admin);
-      const issued = await a.issuance.issueWithKey({ caId: root.ca.id, profile: 'short-tls', subject: 'CN=svc.internal', sans: { dns: ['svc.internal'] }, keyType: 'ec-p256' }, admin);
-      expect(issued.certificate.notAfter - issued.certificate.notBefore).toBeLessThanOrEqual(parseDuration('2d') + 61_000);
-      const v = opensslVerify({ leafPem: issued.certificatePem, chainPems: [], rootPem: root.certificatePem!, purpose: 'sslclient' });
+      const issued = await a.issuance.issueWithKey(
+        {
+          caId: root.ca.id,
+          profile: 'short-tls',
+          subject: 'CN=svc.internal',
+          sans: { dns: ['svc.internal'] },
+          keyType: 'ec-p256',
+        },
+        admin,
+      );
+      expect(issued.certificate.notAfter - issued.certificate.notBefore).toBeLessThanOrEqual(
+        parseDuration('2d') + 61_000,
+      );
+      const v = opensslVerify({
+        leafPem: issued.certificatePem,
+        chainPems: [],
+        rootPem: root.certificatePem!,
+        purpose: 'sslclient',
+      });
       expect(v.ok, v.output).toBe(true);
-      await expectPkiError(a.issuance.issueWithKey({ caId: root.ca.id, profile: 'short-tls', subject: 'CN=svc.internal', sans: { dns: ['svc.internal'] }, keyType: 'ec-p256', validityMs: parseDuration('30d') }, admin), 'policy.lifetime_exceeded');
-      await expectPkiError(a.issuance.issueWithKey({ caId: root.ca.id, profile: 'short-tls', subject: 'CN=svc.internal', sans: { dns: ['svc.internal'] }, keyType: 'rsa-2048' }, admin), 'policy.key_type_not_allowed');
+      await expectPkiError(
+        a.issuance.issueWithKey(
+          {
+            caId: root.ca.id,
+            profile: 'short-tls',
+            subject: 'CN=svc.internal',
+            sans: { dns: ['svc.internal'] },
+            keyType: 'ec-p256',
+            validityMs: parseDuration('30d'),
+          },
+          admin,
+        ),
+        'policy.lifetime_exceeded',
+      );
+      await expectPkiError(
+        a.issuance.issueWithKey(
+          {
+            caId: root.ca.id,
+            profile: 'short-tls',
+            subject: 'CN=svc.internal',
+            sans: { dns: ['svc.internal'] },
+            keyType: 'rsa-2048',
+          },
+          admin,
+        ),
+        'policy.key_type_not_allowed',
+      );
       await a.close();
       write(`${tmp.dir}/profiles.json`, JSON.stringify([{ name: 'Bad Name', isCa: false }]));
       await expectPkiError(createAuthority({ dataDir: tmp.dir, logger: silent }), 'profile.invalid');

@@ -12,7 +12,13 @@ import { PkiError, fixedClock } from '@pkim/shared';
 import { assembleCertificate, fromPem, toPem } from '@pkim/core';
 import { createAuthority, subjectToDn, type Actor, type Authority } from '@pkim/authority';
 import { checkKmsCertifiedRoot } from '../src/ca-service';
-import { FIXTURE_TBS_HEX, loadFixture, startCosmianResponder, type CosmianResponder, type Json } from '../../keys/test/support/cosmian-responder';
+import {
+  FIXTURE_TBS_HEX,
+  loadFixture,
+  startCosmianResponder,
+  type CosmianResponder,
+  type Json,
+} from '../../keys/test/support/cosmian-responder';
 import { makeClientCert } from '../../../tests/support/pykmip';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
@@ -45,18 +51,52 @@ const FIXTURE_SPKI_PEM = (() => {
   return toPem(Buffer.from(hex, 'hex'), 'PUBLIC KEY');
 })();
 
-
 /** Certificates made by openssl with a key that is not the fixture key (optionally forcing the fixture public key in). */
 function opensslCerts(dir: string): { otherKeyRoot: Uint8Array; forcedKeyCa: Uint8Array; forcedKeyLeaf: Uint8Array } {
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other.key', '-out', 'other.crt', '-days', '30', '-subj', '/CN=Example Root CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  run([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'other.key',
+    '-out',
+    'other.crt',
+    '-days',
+    '30',
+    '-subj',
+    '/CN=Example Root CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   writeFileSync(join(dir, 'fixture.pub.pem'), FIXTURE_SPKI_PEM);
   writeFileSync(join(dir, 'ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
   writeFileSync(join(dir, 'leaf.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n');
   run(['req', '-new', '-key', 'other.key', '-subj', '/CN=Example Root CA', '-out', 'r.csr']);
-  for (const [ext, out] of [['ca.ext', 'forced-ca.crt'], ['leaf.ext', 'forced-leaf.crt']]) {
-    run(['x509', '-req', '-in', 'r.csr', '-signkey', 'other.key', '-force_pubkey', 'fixture.pub.pem', '-extfile', ext, '-days', '30', '-out', out]);
+  for (const [ext, out] of [
+    ['ca.ext', 'forced-ca.crt'],
+    ['leaf.ext', 'forced-leaf.crt'],
+  ]) {
+    run([
+      'x509',
+      '-req',
+      '-in',
+      'r.csr',
+      '-signkey',
+      'other.key',
+      '-force_pubkey',
+      'fixture.pub.pem',
+      '-extfile',
+      ext,
+      '-days',
+      '30',
+      '-out',
+      out,
+    ]);
   }
   const der = (f: string) => fromPem(readFileSync(join(dir, f), 'utf8'), 'CERTIFICATE');
   return { otherKeyRoot: der('other.crt'), forcedKeyCa: der('forced-ca.crt'), forcedKeyLeaf: der('forced-leaf.crt') };
@@ -68,20 +108,31 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
   const open: Array<{ authority: Authority; responder?: CosmianResponder }> = [];
 
   async function setup(opts: { certificateDer?: Uint8Array; now?: number; env?: Record<string, string> } = {}) {
-    const responder = await startCosmianResponder({ apiKey: API_KEY, certificateDer: opts.certificateDer ?? FIXTURE_ROOT_DER });
+    const responder = await startCosmianResponder({
+      apiKey: API_KEY,
+      certificateDer: opts.certificateDer ?? FIXTURE_ROOT_DER,
+    });
     const dataDir = join(tmp.dir, `data-${open.length}`);
     const authority = await createAuthority({
-      dataDir, logger: silent, clock: fixedClock(opts.now ?? JUNE_2027),
+      dataDir,
+      logger: silent,
+      clock: fixedClock(opts.now ?? JUNE_2027),
       env: opts.env ?? { PKIM_KMIP_URL: responder.url, PKIM_KMIP_API_KEY: API_KEY, PKIM_KMIP_TIMEOUT_MS: '5000' },
     });
     open.push({ authority, responder });
     return { authority, responder };
   }
 
-  const ops = (r: CosmianResponder) => r.requests.map((q) => {
-    const b = q.body as Json;
-    return b.tag === 'RequestMessage' ? kids(b).filter((c) => c.tag === 'BatchItem').map((i) => kid(i, 'Operation')!.value as string).join('+') : b.tag;
-  });
+  const ops = (r: CosmianResponder) =>
+    r.requests.map((q) => {
+      const b = q.body as Json;
+      return b.tag === 'RequestMessage'
+        ? kids(b)
+            .filter((c) => c.tag === 'BatchItem')
+            .map((i) => kid(i, 'Operation')!.value as string)
+            .join('+')
+        : b.tag;
+    });
 
   beforeAll(() => {
     certs = opensslCerts(tmp.dir);
@@ -98,7 +149,8 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
   it('creates a root whose certificate the KMS minted: row, key URI, audit, and openssl accepts the certificate', async () => {
     const { authority, responder } = await setup();
     const created = await authority.cas.create(
-      { name: 'cosmian-root', subject: 'CN=Example Root CA', keyType: 'rsa-2048', backend: 'kmip', kmsCertify: true }, admin,
+      { name: 'cosmian-root', subject: 'CN=Example Root CA', keyType: 'rsa-2048', backend: 'kmip', kmsCertify: true },
+      admin,
     );
     const row = created.ca;
     expect(row.keyBackend).toBe('kmip');
@@ -108,7 +160,9 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
     expect(row.serialHex).toBe('1234');
     expect(row.notBefore).toBe(Date.UTC(2026, 0, 1));
     expect(row.notAfter).toBe(Date.UTC(2036, 0, 1));
-    expect(Buffer.from(fromPem(created.certificatePem!, 'CERTIFICATE')).equals(Buffer.from(FIXTURE_ROOT_DER))).toBe(true);
+    expect(Buffer.from(fromPem(created.certificatePem!, 'CERTIFICATE')).equals(Buffer.from(FIXTURE_ROOT_DER))).toBe(
+      true,
+    );
     expect((await authority.store.cas.findById(row.id))?.certificatePem).toBe(created.certificatePem);
 
     // every request passed the strict schema; the KMS was asked to self-sign with the pair's own private key
@@ -120,8 +174,11 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
     expect(JSON.stringify(kid(attrs, 'Link'))).toContain(RSA_PAIR.priv);
     expect(kid(kid(attrs, 'CertificateAttributes'), 'CertificateSubjectCn')?.value).toBe('Example Root CA');
     const ini = Buffer.from(
-      kids(kid(attrs, 'VendorAttributes')).map((v) => v.value as Json[]).find((v) => v.some((c) => c.value === 'x509-extension'))!
-        .find((c) => c.tag === 'AttributeValue')!.value as string, 'hex',
+      kids(kid(attrs, 'VendorAttributes'))
+        .map((v) => v.value as Json[])
+        .find((v) => v.some((c) => c.value === 'x509-extension'))!
+        .find((c) => c.tag === 'AttributeValue')!.value as string,
+      'hex',
     ).toString('utf8');
     expect(ini).toMatch(/^\[v3_ca\]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n/);
 
@@ -135,26 +192,78 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
     expect(v.ok, v.output).toBe(true);
   });
 
-  const rejections: Array<{ name: string; cert: () => Uint8Array; subject?: string; now?: number; code: string; message: RegExp }> = [
-    { name: 'a certificate for a different key', cert: () => certs.otherKeyRoot, code: 'ca.certificate_mismatch', message: /public keys differ/ },
-    { name: 'a certificate for the key whose self-signature does not verify', cert: () => certs.forcedKeyCa, code: 'certificate.verify_failed', message: /self-signature/ },
-    { name: 'a non-CA certificate for the key', cert: () => certs.forcedKeyLeaf, code: 'ca.certificate_mismatch', message: /not a CA certificate/ },
-    { name: 'a certificate with another subject', cert: () => FIXTURE_ROOT_DER, subject: 'CN=Another Root CA', code: 'ca.certificate_mismatch', message: /subject/ },
-    { name: 'an expired certificate', cert: () => FIXTURE_ROOT_DER, now: Date.UTC(2036, 5, 1), code: 'ca.certificate_mismatch', message: /not valid now/ },
-    { name: 'a certificate not yet valid', cert: () => FIXTURE_ROOT_DER, now: Date.UTC(2025, 5, 1), code: 'ca.certificate_mismatch', message: /not valid now/ },
+  const rejections: Array<{
+    name: string;
+    cert: () => Uint8Array;
+    subject?: string;
+    now?: number;
+    code: string;
+    message: RegExp;
+  }> = [
+    {
+      name: 'a certificate for a different key',
+      cert: () => certs.otherKeyRoot,
+      code: 'ca.certificate_mismatch',
+      message: /public keys differ/,
+    },
+    {
+      name: 'a certificate for the key whose self-signature does not verify',
+      cert: () => certs.forcedKeyCa,
+      code: 'certificate.verify_failed',
+      message: /self-signature/,
+    },
+    {
+      name: 'a non-CA certificate for the key',
+      cert: () => certs.forcedKeyLeaf,
+      code: 'ca.certificate_mismatch',
+      message: /not a CA certificate/,
+    },
+    {
+      name: 'a certificate with another subject',
+      cert: () => FIXTURE_ROOT_DER,
+      subject: 'CN=Another Root CA',
+      code: 'ca.certificate_mismatch',
+      message: /subject/,
+    },
+    {
+      name: 'an expired certificate',
+      cert: () => FIXTURE_ROOT_DER,
+      now: Date.UTC(2036, 5, 1),
+      code: 'ca.certificate_mismatch',
+      message: /not valid now/,
+    },
+    {
+      name: 'a certificate not yet valid',
+      cert: () => FIXTURE_ROOT_DER,
+      now: Date.UTC(2025, 5, 1),
+      code: 'ca.certificate_mismatch',
+      message: /not valid now/,
+    },
   ];
   for (const r of rejections) {
     it(`rejects ${r.name}: ${r.code}, no CA row, ca.create_failed audited, KMS key and certificate destroyed`, async () => {
       const { authority, responder } = await setup({ certificateDer: r.cert(), now: r.now });
-      const err = await expectPkiError(authority.cas.create(
-        { name: 'bad-root', subject: r.subject ?? 'CN=Example Root CA', keyType: 'rsa-2048', backend: 'kmip', kmsCertify: true }, admin,
-      ), r.code);
+      const err = await expectPkiError(
+        authority.cas.create(
+          {
+            name: 'bad-root',
+            subject: r.subject ?? 'CN=Example Root CA',
+            keyType: 'rsa-2048',
+            backend: 'kmip',
+            kmsCertify: true,
+          },
+          admin,
+        ),
+        r.code,
+      );
       expect(err.message).toMatch(r.message);
       expect(await authority.store.cas.list()).toEqual([]);
       const failed = (await authority.audit.list({ action: 'ca.create_failed', limit: 5 }))[0];
       expect(failed?.details).toMatchObject({ code: r.code, kmsCertify: true, backend: 'kmip' });
       // best-effort clean-up in the KMS: the certificate object and both halves of the pair are revoked and destroyed
-      const destroyed = responder.requests.filter((q) => (q.body as Json).tag === 'Destroy').map((q) => kid(q.body as Json, 'UniqueIdentifier')?.value);
+      const destroyed = responder.requests
+        .filter((q) => (q.body as Json).tag === 'Destroy')
+        .map((q) => kid(q.body as Json, 'UniqueIdentifier')?.value);
       expect(destroyed).toEqual([CERT_UID, RSA_PAIR.priv, RSA_PAIR.pub]);
     });
   }
@@ -165,10 +274,19 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
     const soft = await expectPkiError(authority.cas.create({ ...base, backend: 'software' }, admin), 'input.invalid');
     expect(soft.message).toMatch(/needs backend kmip/);
     await expectPkiError(authority.cas.create({ ...base }, admin), 'input.invalid');
-    const parent = await expectPkiError(authority.cas.create({ ...base, backend: 'kmip', parentId: 'ca_x' }, admin), 'input.invalid');
+    const parent = await expectPkiError(
+      authority.cas.create({ ...base, backend: 'kmip', parentId: 'ca_x' }, admin),
+      'input.invalid',
+    );
     expect(parent.message).toMatch(/cannot have a parent/);
-    await expectPkiError(authority.cas.create({ ...base, backend: 'kmip', nameConstraints: { permittedDns: ['.example.com'] } }, admin), 'input.invalid');
-    await expectPkiError(authority.cas.create({ ...base, backend: 'kmip', subject: 'CN=Root,DC=example' }, admin), 'input.invalid');
+    await expectPkiError(
+      authority.cas.create({ ...base, backend: 'kmip', nameConstraints: { permittedDns: ['.example.com'] } }, admin),
+      'input.invalid',
+    );
+    await expectPkiError(
+      authority.cas.create({ ...base, backend: 'kmip', subject: 'CN=Root,DC=example' }, admin),
+      'input.invalid',
+    );
     expect(responder.requests).toEqual([]);
     expect(await authority.store.cas.list()).toEqual([]);
     expect((await authority.audit.list({ action: 'ca.create_failed', limit: 10 })).length).toBe(5);
@@ -178,13 +296,27 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
     const dir = join(tmp.dir, 'kmip-tls');
     execFileSync('mkdir', ['-p', dir]);
     const client = await makeClientCert(dir, 'client');
-    for (const [f, pem] of [['ca.pem', client.caPem], ['client.pem', client.certPem], ['client.key', client.keyPem]]) writeFileSync(join(dir, f!), pem!);
+    for (const [f, pem] of [
+      ['ca.pem', client.caPem],
+      ['client.pem', client.certPem],
+      ['client.key', client.keyPem],
+    ])
+      writeFileSync(join(dir, f!), pem!);
     const { authority } = await setup({
-      env: { PKIM_KMIP_URL: 'kmip://127.0.0.1:9', PKIM_KMIP_CA: join(dir, 'ca.pem'), PKIM_KMIP_CLIENT_CERT: join(dir, 'client.pem'), PKIM_KMIP_CLIENT_KEY: join(dir, 'client.key') },
+      env: {
+        PKIM_KMIP_URL: 'kmip://127.0.0.1:9',
+        PKIM_KMIP_CA: join(dir, 'ca.pem'),
+        PKIM_KMIP_CLIENT_CERT: join(dir, 'client.pem'),
+        PKIM_KMIP_CLIENT_KEY: join(dir, 'client.key'),
+      },
     });
-    const err = await expectPkiError(authority.cas.create(
-      { name: 'tls-root', subject: 'CN=Example Root CA', keyType: 'rsa-2048', backend: 'kmip', kmsCertify: true }, admin,
-    ), 'kms.unsupported');
+    const err = await expectPkiError(
+      authority.cas.create(
+        { name: 'tls-root', subject: 'CN=Example Root CA', keyType: 'rsa-2048', backend: 'kmip', kmsCertify: true },
+        admin,
+      ),
+      'kms.unsupported',
+    );
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/http\(s\):\/\/ Cosmian KMS URL/);
     const kmsFailures = (await authority.audit.list({ limit: 20 })).filter((e) => e.action.startsWith('kms.'));
@@ -197,6 +329,8 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
     const info = checkKmsCertifiedRoot(FIXTURE_ROOT_DER, { publicKey: spki }, dn, null, JUNE_2027);
     expect(info.isCa).toBe(true);
     expect(() => checkKmsCertifiedRoot(FIXTURE_ROOT_DER, { publicKey: spki }, dn, 1, JUNE_2027)).toThrow(/pathLen/);
-    expect(() => checkKmsCertifiedRoot(Buffer.from('not a certificate'), { publicKey: spki }, dn, null, JUNE_2027)).toThrow(/parsable/);
+    expect(() =>
+      checkKmsCertifiedRoot(Buffer.from('not a certificate'), { publicKey: spki }, dn, null, JUNE_2027),
+    ).toThrow(/parsable/);
   });
 });

@@ -22,9 +22,6 @@ import { expectPkiError, eventually, filesUnder } from '../../../tests/support/t
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
 const silent = pino({ level: 'silent' });
 
-
-
-
 /** The base64 characters that encode `m` whatever precedes it, when it starts `shift` bytes into a 3-byte group. */
 function base64Needles(m: Buffer): string[] {
   return [0, 1, 2].flatMap((shift) => {
@@ -41,7 +38,8 @@ function base64Needles(m: Buffer): string[] {
 function secretNeedles(pkcs8: Buffer): Array<{ what: string; bytes: Buffer }> {
   const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' });
   const out: Array<{ what: string; bytes: Buffer }> = [{ what: 'pkcs8', bytes: pkcs8 }];
-  for (const k of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const) out.push({ what: k, bytes: Buffer.from(jwk[k]!, 'base64url') });
+  for (const k of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const)
+    out.push({ what: k, bytes: Buffer.from(jwk[k]!, 'base64url') });
   return out;
 }
 function filesHolding(dir: string, secrets: Array<{ what: string; bytes: Buffer }>): string[] {
@@ -52,7 +50,11 @@ function filesHolding(dir: string, secrets: Array<{ what: string; bytes: Buffer 
     const compact = bytes.toString('latin1').replace(/[\s:]/g, '');
     const lower = compact.toLowerCase();
     for (const s of secrets) {
-      if (bytes.includes(s.bytes) || lower.includes(s.bytes.toString('hex')) || base64Needles(s.bytes).some((n) => compact.includes(n))) {
+      if (
+        bytes.includes(s.bytes) ||
+        lower.includes(s.bytes.toString('hex')) ||
+        base64Needles(s.bytes).some((n) => compact.includes(n))
+      ) {
         hits.push(`${f}: ${s.what}`);
       }
     }
@@ -64,7 +66,9 @@ function filesHolding(dir: string, secrets: Array<{ what: string; bytes: Buffer 
 function pykmipKeyValue(server: PyKmipServer, uid: string): Buffer {
   const db = new Database(join(server.dir, 'pykmip.db'), { readonly: true, fileMustExist: true });
   try {
-    const row = db.prepare("select value, class_type as classType from managed_objects where uid = ?").get(Number(uid)) as { value: Buffer; classType: string } | undefined;
+    const row = db
+      .prepare('select value, class_type as classType from managed_objects where uid = ?')
+      .get(Number(uid)) as { value: Buffer; classType: string } | undefined;
     if (!row) throw new Error(`PyKMIP has no managed object ${uid}`);
     expect(row.classType).toBe('PrivateKey');
     return Buffer.from(row.value);
@@ -87,17 +91,39 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
     server = await startPyKmip();
     const dir = join(tmp.dir, 'kmip-credentials');
     mkdirSync(dir);
-    for (const [name, pem] of [['ca.pem', server.caPem], ['client.pem', server.clientCertPem], ['client.key', server.clientKeyPem]] as const) {
+    for (const [name, pem] of [
+      ['ca.pem', server.caPem],
+      ['client.pem', server.clientCertPem],
+      ['client.key', server.clientKeyPem],
+    ] as const) {
       writeFileSync(join(dir, name), pem, { mode: 0o600 });
     }
-    Object.assign(credentials, { PKIM_KMIP_CA: join(dir, 'ca.pem'), PKIM_KMIP_CLIENT_CERT: join(dir, 'client.pem'), PKIM_KMIP_CLIENT_KEY: join(dir, 'client.key') });
+    Object.assign(credentials, {
+      PKIM_KMIP_CA: join(dir, 'ca.pem'),
+      PKIM_KMIP_CLIENT_CERT: join(dir, 'client.pem'),
+      PKIM_KMIP_CLIENT_KEY: join(dir, 'client.key'),
+    });
     authority = await createAuthority({
-      dataDir, logger: silent, publicBaseUrl: 'http://127.0.0.1:9',
+      dataDir,
+      logger: silent,
+      publicBaseUrl: 'http://127.0.0.1:9',
       env: { PKIM_KMIP_URL: server.url, ...credentials, PKIM_KMIP_TIMEOUT_MS: '20000' },
     });
-    const r = await authority.cas.create({ name: 'KMIP Root', subject: 'CN=KMIP Root CA,O=PKI Manager Tests', keyType: 'rsa-2048', backend: 'kmip' }, admin);
+    const r = await authority.cas.create(
+      { name: 'KMIP Root', subject: 'CN=KMIP Root CA,O=PKI Manager Tests', keyType: 'rsa-2048', backend: 'kmip' },
+      admin,
+    );
     root = { id: r.ca.id, pem: r.certificatePem!, keyUri: r.ca.keyUri };
-    const i = await authority.cas.create({ name: 'KMIP Issuing', subject: 'CN=KMIP Issuing CA,O=PKI Manager Tests', keyType: 'rsa-2048', backend: 'kmip', parentId: root.id }, admin);
+    const i = await authority.cas.create(
+      {
+        name: 'KMIP Issuing',
+        subject: 'CN=KMIP Issuing CA,O=PKI Manager Tests',
+        keyType: 'rsa-2048',
+        backend: 'kmip',
+        parentId: root.id,
+      },
+      admin,
+    );
     issuing = { id: i.ca.id, pem: i.certificatePem!, keyUri: i.ca.keyUri };
   });
 
@@ -121,16 +147,34 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
   });
 
   it('issues a leaf from an openssl CSR signed by the KMS-held issuing key, and openssl verifies the chain', async () => {
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=kms.example.com', sans: ['DNS:kms.example.com'] });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=kms.example.com',
+      sans: ['DNS:kms.example.com'],
+    });
     const issued = await authority.issuance.issueFromCsr({ caId: issuing.id, csrPem, profile: 'tls-server' }, admin);
-    const o = opensslVerify({ leafPem: issued.certificatePem, chainPems: [issuing.pem], rootPem: root.pem, purpose: 'sslserver' });
+    const o = opensslVerify({
+      leafPem: issued.certificatePem,
+      chainPems: [issuing.pem],
+      rootPem: root.pem,
+      purpose: 'sslserver',
+    });
     expect(o.ok, o.output).toBe(true);
-    const wrong = opensslVerify({ leafPem: issued.certificatePem, chainPems: [], rootPem: root.pem, purpose: 'sslserver' });
+    const wrong = opensslVerify({
+      leafPem: issued.certificatePem,
+      chainPems: [],
+      rootPem: root.pem,
+      purpose: 'sslserver',
+    });
     expect(wrong.ok).toBe(false); // without the intermediate it does not verify: the check can fail
   });
 
   it('signs CRLs with the KMS-held keys that openssl crl -verify accepts', async () => {
-    const { csrPem } = opensslCsr({ keyType: 'rsa-2048', subject: '/CN=revoked.kms.example.com', sans: ['DNS:revoked.kms.example.com'] });
+    const { csrPem } = opensslCsr({
+      keyType: 'rsa-2048',
+      subject: '/CN=revoked.kms.example.com',
+      sans: ['DNS:revoked.kms.example.com'],
+    });
     const issued = await authority.issuance.issueFromCsr({ caId: issuing.id, csrPem, profile: 'tls-server' }, admin);
     await authority.certificates.revoke(issued.certificate.serialHex, 'superseded', admin);
     const crl = await authority.crl.generate(issuing.id, admin);
@@ -148,7 +192,10 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
       const uid = parseKmipKeyUri(c.keyUri)!.privateKeyUid;
       const pkcs8 = pykmipKeyValue(server, uid);
       // this is the CA's key: its public half is the one in the CA certificate
-      const spki = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({ type: 'spki', format: 'der' });
+      const spki = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({
+        type: 'spki',
+        format: 'der',
+      });
       expect(Buffer.from(parseCertificate(c.pem).publicKey).equals(spki)).toBe(true);
       return secretNeedles(pkcs8);
     });
@@ -157,7 +204,9 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
     const db = new Database(join(dataDir, 'pkim.db'), { readonly: true, fileMustExist: true });
     try {
       expect((db.prepare('select count(*) as n from key_blobs').get() as { n: number }).n).toBe(0);
-      const rows = db.prepare('select key_uri as keyUri, key_backend as keyBackend from certificate_authorities').all() as Array<{ keyUri: string; keyBackend: string }>;
+      const rows = db
+        .prepare('select key_uri as keyUri, key_backend as keyBackend from certificate_authorities')
+        .all() as Array<{ keyUri: string; keyBackend: string }>;
       expect(rows.map((r) => r.keyBackend)).toEqual(['kmip', 'kmip']);
     } finally {
       db.close();
@@ -171,7 +220,10 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
     const control = join(tmp.dir, 'control');
     mkdirSync(control);
     const pkcs8 = secrets[0]!.bytes;
-    writeFileSync(join(control, 'key.pem'), createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs1', format: 'pem' }));
+    writeFileSync(
+      join(control, 'key.pem'),
+      createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs1', format: 'pem' }),
+    );
     writeFileSync(join(control, 'key.hex'), `xx${secrets[1]!.bytes.toString('hex').toUpperCase()}`);
     writeFileSync(join(control, 'key.b64'), `x${secrets[2]!.bytes.toString('base64url')}`);
     const hits = filesHolding(control, secrets).map((h) => h.slice(control.length + 1));
@@ -181,21 +233,38 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
   it('KMS unreachable during ca.create: kms.unavailable (retryable) after the retries, failures audited, no CA row', async () => {
     const port = await freePort(); // closed: nothing listens
     const a = await createAuthority({
-      dataDir: join(tmp.dir, 'down'), logger: silent,
-      env: { PKIM_KMIP_URL: `kmip://127.0.0.1:${port}`, ...credentials, PKIM_KMIP_TIMEOUT_MS: '2000', PKIM_KMIP_RETRIES: '3', PKIM_KMIP_RETRY_BASE_MS: '10' },
+      dataDir: join(tmp.dir, 'down'),
+      logger: silent,
+      env: {
+        PKIM_KMIP_URL: `kmip://127.0.0.1:${port}`,
+        ...credentials,
+        PKIM_KMIP_TIMEOUT_MS: '2000',
+        PKIM_KMIP_RETRIES: '3',
+        PKIM_KMIP_RETRY_BASE_MS: '10',
+      },
     });
     others.push(a);
     const t0 = Date.now();
-    const err = await expectPkiError(a.cas.create({ name: 'down-root', subject: 'CN=Down Root', keyType: 'rsa-2048', backend: 'kmip' }, admin), 'kms.unavailable');
+    const err = await expectPkiError(
+      a.cas.create({ name: 'down-root', subject: 'CN=Down Root', keyType: 'rsa-2048', backend: 'kmip' }, admin),
+      'kms.unavailable',
+    );
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(err.retryable).toBe(true);
     expect(await a.store.cas.list()).toEqual([]);
     const failed = await a.audit.list({ action: 'ca.create_failed', limit: 5 });
     expect(failed).toHaveLength(1);
     expect(failed[0]?.details).toMatchObject({ code: 'kms.unavailable', backend: 'kmip', name: 'down-root' });
-    const attempts = await eventually(() => a.audit.list({ action: 'kms.create_key_pair_failed', limit: 10, order: 'asc' }), (l) => l.length >= 3);
+    const attempts = await eventually(
+      () => a.audit.list({ action: 'kms.create_key_pair_failed', limit: 10, order: 'asc' }),
+      (l) => l.length >= 3,
+    );
     expect(attempts.map((e) => e.details.attempt)).toEqual([1, 2, 3]);
-    expect(attempts.every((e) => e.outcome === 'failure' && e.details.code === 'kms.unavailable' && e.details.backend === 'kmip')).toBe(true);
+    expect(
+      attempts.every(
+        (e) => e.outcome === 'failure' && e.details.code === 'kms.unavailable' && e.details.backend === 'kmip',
+      ),
+    ).toBe(true);
     expect(await a.audit.verify()).toMatchObject({ ok: true });
   });
 
@@ -209,19 +278,34 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
     const port = (silentServer.address() as net.AddressInfo).port;
     try {
       const a = await createAuthority({
-        dataDir: join(tmp.dir, 'silent'), logger: silent,
-        env: { PKIM_KMIP_URL: `kmip://127.0.0.1:${port}`, ...credentials, PKIM_KMIP_TIMEOUT_MS: '400', PKIM_KMIP_RETRIES: '2', PKIM_KMIP_RETRY_BASE_MS: '10' },
+        dataDir: join(tmp.dir, 'silent'),
+        logger: silent,
+        env: {
+          PKIM_KMIP_URL: `kmip://127.0.0.1:${port}`,
+          ...credentials,
+          PKIM_KMIP_TIMEOUT_MS: '400',
+          PKIM_KMIP_RETRIES: '2',
+          PKIM_KMIP_RETRY_BASE_MS: '10',
+        },
       });
       others.push(a);
       const t0 = Date.now();
-      const err = await expectPkiError(a.cas.create({ name: 'silent-root', subject: 'CN=Silent Root', keyType: 'rsa-2048', backend: 'kmip' }, admin), 'kms.timeout');
+      const err = await expectPkiError(
+        a.cas.create({ name: 'silent-root', subject: 'CN=Silent Root', keyType: 'rsa-2048', backend: 'kmip' }, admin),
+        'kms.timeout',
+      );
       const elapsed = Date.now() - t0;
       expect(elapsed).toBeGreaterThanOrEqual(2 * 400 - 50);
       expect(elapsed).toBeLessThan(2 * 400 + 1500);
       expect(err.retryable).toBe(true);
       expect(await a.store.cas.list()).toEqual([]);
-      expect((await a.audit.list({ action: 'ca.create_failed', limit: 5 }))[0]?.details).toMatchObject({ code: 'kms.timeout' });
-      const attempts = await eventually(() => a.audit.list({ action: 'kms.create_key_pair_failed', limit: 10 }), (l) => l.length >= 2);
+      expect((await a.audit.list({ action: 'ca.create_failed', limit: 5 }))[0]?.details).toMatchObject({
+        code: 'kms.timeout',
+      });
+      const attempts = await eventually(
+        () => a.audit.list({ action: 'kms.create_key_pair_failed', limit: 10 }),
+        (l) => l.length >= 2,
+      );
       expect(attempts.map((e) => e.details.code)).toEqual(['kms.timeout', 'kms.timeout']);
     } finally {
       for (const s of sockets) s.destroy();
@@ -230,9 +314,14 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
   });
 
   it('rejects a bad PKIM_KMIP_RETRIES at start-up with kms.config_invalid naming the variable', async () => {
-    const err = await expectPkiError(createAuthority({
-      dataDir: join(tmp.dir, 'bad-config'), logger: silent, env: { PKIM_KMIP_URL: server.url, ...credentials, PKIM_KMIP_RETRIES: 'many' },
-    }), 'kms.config_invalid');
+    const err = await expectPkiError(
+      createAuthority({
+        dataDir: join(tmp.dir, 'bad-config'),
+        logger: silent,
+        env: { PKIM_KMIP_URL: server.url, ...credentials, PKIM_KMIP_RETRIES: 'many' },
+      }),
+      'kms.config_invalid',
+    );
     expect(err.message).toMatch(/PKIM_KMIP_RETRIES/);
   });
 });

@@ -21,9 +21,6 @@ import { expectPkiError, eventually, filesUnder } from '../../../tests/support/t
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
 const silent = pino({ level: 'silent' });
 
-
-
-
 // PKCS#8 PrivateKeyInfo starts: version 0, then the algorithm; PKCS#1/SEC1 PEMs carry "PRIVATE KEY" too.
 const PKCS8_MARKERS = [
   Buffer.from('020100300d06092a864886f70d0101010500', 'hex'), // v0 + rsaEncryption
@@ -42,9 +39,10 @@ function privateKeyTraces(dir: string): string[] {
     const bytes = readFileSync(f);
     const text = bytes.toString('latin1');
     const compact = text.replace(/[\s:]/g, ''); // wrapped base64 (PEM bodies), colon-separated hex dumps
-    const found = /PRIVATE KEY-----/.test(text)
-      || PKCS8_MARKERS.some((m) => bytes.includes(m) || compact.toLowerCase().includes(m.toString('hex')))
-      || PKCS8_MARKERS.some((m) => [0, 1, 2].some((shift) => compact.includes(base64Needle(m, shift))));
+    const found =
+      /PRIVATE KEY-----/.test(text) ||
+      PKCS8_MARKERS.some((m) => bytes.includes(m) || compact.toLowerCase().includes(m.toString('hex'))) ||
+      PKCS8_MARKERS.some((m) => [0, 1, 2].some((shift) => compact.includes(base64Needle(m, shift))));
     if (found) hits.push(f);
   }
   return hits;
@@ -56,7 +54,8 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
   const tmp = tempDir('pkim-kc-pkcs11-');
   const dataDir = join(tmp.dir, 'data');
   let locked: { tokenLabel: string; pin: string };
-  const cas: Record<'ecRoot' | 'ecInt' | 'rsaRoot' | 'rsaInt', { id: string; pem: string; keyUri: string }> = {} as never;
+  const cas: Record<'ecRoot' | 'ecInt' | 'rsaRoot' | 'rsaInt', { id: string; pem: string; keyUri: string }> =
+    {} as never;
 
   beforeAll(async () => {
     hsm = await createSoftHsmToken({ label: 'pkim-custody' });
@@ -65,11 +64,20 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
     const pinFile = join(tmp.dir, 'pin');
     writeFileSync(pinFile, `${hsm.pin}\n`, { mode: 0o600 });
     authority = await createAuthority({
-      dataDir, logger: silent, publicBaseUrl: 'http://127.0.0.1:9',
-      env: { PKIM_PKCS11_MODULE: hsm.modulePath, PKIM_PKCS11_TOKEN_LABEL: hsm.tokenLabel, PKIM_PKCS11_PIN_FILE: pinFile },
+      dataDir,
+      logger: silent,
+      publicBaseUrl: 'http://127.0.0.1:9',
+      env: {
+        PKIM_PKCS11_MODULE: hsm.modulePath,
+        PKIM_PKCS11_TOKEN_LABEL: hsm.tokenLabel,
+        PKIM_PKCS11_PIN_FILE: pinFile,
+      },
     });
     const mk = async (name: string, keyType: 'ec-p384' | 'ec-p256' | 'rsa-2048', parentId?: string) => {
-      const v = await authority.cas.create({ name, subject: `CN=${name},O=PKI Manager Tests,C=US`, keyType, backend: 'pkcs11', parentId }, admin);
+      const v = await authority.cas.create(
+        { name, subject: `CN=${name},O=PKI Manager Tests,C=US`, keyType, backend: 'pkcs11', parentId },
+        admin,
+      );
       return { id: v.ca.id, pem: v.certificatePem!, keyUri: v.ca.keyUri };
     };
     cas.ecRoot = await mk('HSM EC Root', 'ec-p384');
@@ -102,28 +110,66 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
   });
 
   it('issues a TLS leaf from an openssl CSR under the EC chain (P-384 root, P-256 issuing CA) that openssl, certtool and Go accept', async () => {
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=hsm.example.com', sans: ['DNS:hsm.example.com'] });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=hsm.example.com',
+      sans: ['DNS:hsm.example.com'],
+    });
     const issued = await authority.issuance.issueFromCsr({ caId: cas.ecInt.id, csrPem, profile: 'tls-server' }, admin);
-    const o = opensslVerify({ leafPem: issued.certificatePem, chainPems: [cas.ecInt.pem], rootPem: cas.ecRoot.pem, purpose: 'sslserver' });
+    const o = opensslVerify({
+      leafPem: issued.certificatePem,
+      chainPems: [cas.ecInt.pem],
+      rootPem: cas.ecRoot.pem,
+      purpose: 'sslserver',
+    });
     expect(o.ok, o.output).toBe(true);
-    const c = certtoolVerify({ leafPem: issued.certificatePem, chainPems: [cas.ecInt.pem], rootPem: cas.ecRoot.pem, purpose: 'serverAuth' });
+    const c = certtoolVerify({
+      leafPem: issued.certificatePem,
+      chainPems: [cas.ecInt.pem],
+      rootPem: cas.ecRoot.pem,
+      purpose: 'serverAuth',
+    });
     expect(c.ok, c.output).toBe(true);
-    const g = goVerify({ leafPem: issued.certificatePem, intermediatesPems: [cas.ecInt.pem], rootPem: cas.ecRoot.pem, dnsName: 'hsm.example.com', keyUsage: 'serverAuth' });
+    const g = goVerify({
+      leafPem: issued.certificatePem,
+      intermediatesPems: [cas.ecInt.pem],
+      rootPem: cas.ecRoot.pem,
+      dnsName: 'hsm.example.com',
+      keyUsage: 'serverAuth',
+    });
     expect(g.ok, g.output).toBe(true);
     // the wrong root does not verify it (the check can fail)
-    const wrong = opensslVerify({ leafPem: issued.certificatePem, chainPems: [cas.ecInt.pem], rootPem: cas.rsaRoot.pem, purpose: 'sslserver' });
+    const wrong = opensslVerify({
+      leafPem: issued.certificatePem,
+      chainPems: [cas.ecInt.pem],
+      rootPem: cas.rsaRoot.pem,
+      purpose: 'sslserver',
+    });
     expect(wrong.ok).toBe(false);
   });
 
   it('issues an RSA leaf under the RSA-2048 chain that openssl accepts', async () => {
-    const { csrPem } = opensslCsr({ keyType: 'rsa-2048', subject: '/CN=rsa.hsm.example.com', sans: ['DNS:rsa.hsm.example.com'] });
+    const { csrPem } = opensslCsr({
+      keyType: 'rsa-2048',
+      subject: '/CN=rsa.hsm.example.com',
+      sans: ['DNS:rsa.hsm.example.com'],
+    });
     const issued = await authority.issuance.issueFromCsr({ caId: cas.rsaInt.id, csrPem, profile: 'tls-server' }, admin);
-    const o = opensslVerify({ leafPem: issued.certificatePem, chainPems: [cas.rsaInt.pem], rootPem: cas.rsaRoot.pem, purpose: 'sslserver' });
+    const o = opensslVerify({
+      leafPem: issued.certificatePem,
+      chainPems: [cas.rsaInt.pem],
+      rootPem: cas.rsaRoot.pem,
+      purpose: 'sslserver',
+    });
     expect(o.ok, o.output).toBe(true);
   });
 
   it('signs CRLs on the token (issuing CA with a revoked leaf, and a root) that openssl crl -verify accepts', async () => {
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=revoked.hsm.example.com', sans: ['DNS:revoked.hsm.example.com'] });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=revoked.hsm.example.com',
+      sans: ['DNS:revoked.hsm.example.com'],
+    });
     const issued = await authority.issuance.issueFromCsr({ caId: cas.ecInt.id, csrPem, profile: 'tls-server' }, admin);
     await authority.certificates.revoke(issued.certificate.serialHex, 'keyCompromise', admin);
     const crl = await authority.crl.generate(cas.ecInt.id, admin);
@@ -145,15 +191,33 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
     let session: graphene.Session | undefined;
     for (let i = 0; i < slots.length && !session; i++) {
       const slot = slots.items(i);
-      if (slot.getToken().label.trim() === hsm.tokenLabel) session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
+      if (slot.getToken().label.trim() === hsm.tokenLabel)
+        session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
     }
     expect(session).toBeDefined();
     try {
       for (const c of Object.values(cas)) {
-        const found = session!.find({ class: graphene.ObjectClass.PRIVATE_KEY, id: Buffer.from(parsePkcs11Uri(c.keyUri).id!) });
+        const found = session!.find({
+          class: graphene.ObjectClass.PRIVATE_KEY,
+          id: Buffer.from(parsePkcs11Uri(c.keyUri).id!),
+        });
         expect(found.length).toBe(1);
-        const attrs = found.items(0).getAttribute({ extractable: null, sensitive: null, neverExtractable: null, alwaysSensitive: null, token: null, private: null });
-        expect(attrs).toMatchObject({ extractable: false, sensitive: true, neverExtractable: true, alwaysSensitive: true, token: true, private: true });
+        const attrs = found.items(0).getAttribute({
+          extractable: null,
+          sensitive: null,
+          neverExtractable: null,
+          alwaysSensitive: null,
+          token: null,
+          private: null,
+        });
+        expect(attrs).toMatchObject({
+          extractable: false,
+          sensitive: true,
+          neverExtractable: true,
+          alwaysSensitive: true,
+          token: true,
+          private: true,
+        });
       }
     } finally {
       session!.close();
@@ -163,7 +227,9 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
     const db = new Database(join(dataDir, 'pkim.db'), { readonly: true, fileMustExist: true });
     try {
       expect((db.prepare('select count(*) as n from key_blobs').get() as { n: number }).n).toBe(0);
-      const rows = db.prepare('select key_uri as keyUri, key_backend as keyBackend from certificate_authorities').all() as Array<{ keyUri: string; keyBackend: string }>;
+      const rows = db
+        .prepare('select key_uri as keyUri, key_backend as keyBackend from certificate_authorities')
+        .all() as Array<{ keyUri: string; keyBackend: string }>;
       expect(rows).toHaveLength(4);
       expect(rows.every((r) => r.keyBackend === 'pkcs11' && r.keyUri.startsWith('pkcs11:'))).toBe(true);
     } finally {
@@ -178,23 +244,39 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
     writeFileSync(join(control, 'a.der'), ec.privateKey.export({ type: 'pkcs8', format: 'der' }));
-    writeFileSync(join(control, 'b.txt'), `x${(rsa.privateKey.export({ type: 'pkcs8', format: 'der' })).toString('base64')}`);
-    writeFileSync(join(control, 'c.hex'), (ec.privateKey.export({ type: 'pkcs8', format: 'der' })).toString('hex'));
+    writeFileSync(
+      join(control, 'b.txt'),
+      `x${rsa.privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64')}`,
+    );
+    writeFileSync(join(control, 'c.hex'), ec.privateKey.export({ type: 'pkcs8', format: 'der' }).toString('hex'));
     writeFileSync(join(control, 'd.pem'), ec.privateKey.export({ type: 'sec1', format: 'pem' }));
-    expect(privateKeyTraces(control).map((f) => f.slice(control.length + 1)).sort()).toEqual(['a.der', 'b.txt', 'c.hex', 'd.pem']);
+    expect(
+      privateKeyTraces(control)
+        .map((f) => f.slice(control.length + 1))
+        .sort(),
+    ).toEqual(['a.der', 'b.txt', 'c.hex', 'd.pem']);
   });
 
   it('a wrong PKCS#11 PIN gives kms.auth_failed, no CA, ca.create_failed audited, and the login is never retried', async () => {
     const other = locked;
     const dir = join(tmp.dir, 'wrong-pin');
     const wrong = await createAuthority({
-      dataDir: dir, logger: silent,
-      env: { PKIM_PKCS11_MODULE: hsm.modulePath, PKIM_PKCS11_TOKEN_LABEL: other.tokenLabel, PKIM_PKCS11_PIN: `${other.pin}x` },
+      dataDir: dir,
+      logger: silent,
+      env: {
+        PKIM_PKCS11_MODULE: hsm.modulePath,
+        PKIM_PKCS11_TOKEN_LABEL: other.tokenLabel,
+        PKIM_PKCS11_PIN: `${other.pin}x`,
+      },
     });
     try {
       for (let i = 0; i < 2; i++) {
         const err = await expectPkiError(
-          wrong.cas.create({ name: `wrong-pin-${i}`, subject: 'CN=Never', keyType: 'ec-p256', backend: 'pkcs11' }, admin), 'kms.auth_failed',
+          wrong.cas.create(
+            { name: `wrong-pin-${i}`, subject: 'CN=Never', keyType: 'ec-p256', backend: 'pkcs11' },
+            admin,
+          ),
+          'kms.auth_failed',
         );
         expect(err.retryable).toBe(false);
         expect(err.message).not.toContain(other.pin);
@@ -204,7 +286,10 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
       expect(failed).toHaveLength(2);
       expect(failed.every((e) => e.details.code === 'kms.auth_failed' && e.details.backend === 'pkcs11')).toBe(true);
       // exactly one C_Login attempt, audited as kms.login_failed; later operations reuse the final error
-      const logins = await eventually(() => wrong.audit.list({ action: 'kms.login_failed', limit: 5 }), (l) => l.length > 0);
+      const logins = await eventually(
+        () => wrong.audit.list({ action: 'kms.login_failed', limit: 5 }),
+        (l) => l.length > 0,
+      );
       expect(logins).toHaveLength(1);
       expect(logins[0]?.details).toMatchObject({ backend: 'pkcs11', code: 'kms.auth_failed', attempt: 1 });
       const h = await wrong.health();

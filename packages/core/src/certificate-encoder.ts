@@ -7,7 +7,20 @@ import type { CertificatePlan, KeyUsageName, SignFn } from './types';
 import { assertLintClean, lintCertificate } from './certificate-linter';
 import { EKU_OIDS, KEY_USAGE_BITS } from './certificate-parser';
 import { encodeDnCached } from './dn-codec';
-import { bitString, explicit, implicitPrimitive, integer, integerFromBytes, NULL, octetString, oid, seq, time, TRUE, tlv } from './der-writer';
+import {
+  bitString,
+  explicit,
+  implicitPrimitive,
+  integer,
+  integerFromBytes,
+  NULL,
+  octetString,
+  oid,
+  seq,
+  time,
+  TRUE,
+  tlv,
+} from './der-writer';
 import { encodeGeneralNames, encodeNameConstraints, isEmptyNameConstraints, uriGeneralName } from './general-names';
 import { signatureAlgorithmDer } from './key-inspector';
 
@@ -71,16 +84,25 @@ export function encodeTbsCertificate(plan: CertificatePlan): Uint8Array {
   const exts: Uint8Array[] = [];
   if (isCa) {
     const pl = plan.pathLen;
-    exts.push(extension(OIDS.basicConstraints, true, pl === null || pl === undefined ? seq(TRUE) : seq(TRUE, integer(pl))));
+    exts.push(
+      extension(OIDS.basicConstraints, true, pl === null || pl === undefined ? seq(TRUE) : seq(TRUE, integer(pl))),
+    );
   } else exts.push(LEAF_BC);
   exts.push(extension(OIDS.keyUsage, true, encodeKeyUsage(plan.keyUsage)));
   if (plan.extKeyUsage.length) exts.push(extension(OIDS.extKeyUsage, false, encodeEku(plan.extKeyUsage)));
   exts.push(extension(OIDS.ski, false, octetString(plan.subjectKeyIdentifier)));
   exts.push(extension(OIDS.aki, false, seq(implicitPrimitive(0, plan.authorityKeyIdentifier))));
   if (hasSan) exts.push(extension(OIDS.san, plan.subject.length === 0, encodeGeneralNames(sans)));
-  if (isCa && !isEmptyNameConstraints(plan.nameConstraints)) exts.push(extension(OIDS.nameConstraints, true, encodeNameConstraints(plan.nameConstraints!)));
+  if (isCa && !isEmptyNameConstraints(plan.nameConstraints))
+    exts.push(extension(OIDS.nameConstraints, true, encodeNameConstraints(plan.nameConstraints!)));
   if (plan.crlDistributionPoints?.length) {
-    exts.push(extension(OIDS.crlDp, false, seq(...plan.crlDistributionPoints.map((u) => seq(tlv(0xa0, tlv(0xa0, uriGeneralName(u))))))));
+    exts.push(
+      extension(
+        OIDS.crlDp,
+        false,
+        seq(...plan.crlDistributionPoints.map((u) => seq(tlv(0xa0, tlv(0xa0, uriGeneralName(u)))))),
+      ),
+    );
   }
   if (plan.ocspUrls?.length || plan.caIssuersUrls?.length) {
     const ads = [
@@ -112,7 +134,11 @@ export function assembleCertificate(tbs: Uint8Array, signerKeyType: KeyType, sig
  * Lints (throws the first finding as PkiError, before `sign` is ever called), encodes, signs and
  * assembles. `opts.now` is the lint time; it defaults to the plan's notBefore (no clock is read).
  */
-export async function issueCertificate(plan: CertificatePlan, sign: SignFn, opts: { now?: number } = {}): Promise<Uint8Array> {
+export async function issueCertificate(
+  plan: CertificatePlan,
+  sign: SignFn,
+  opts: { now?: number } = {},
+): Promise<Uint8Array> {
   assertLintClean(lintCertificate(plan, { now: opts.now ?? plan.notBefore }));
   const tbs = encodeTbsCertificate(plan);
   const signature = await sign(tbs);

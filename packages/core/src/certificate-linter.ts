@@ -4,7 +4,15 @@
  */
 import { KEY_TYPE_INFO, PkiError, type KeyAlgorithm } from '@pkim/shared';
 import type { CertificatePlan, KeyUsageName, LintFinding, SubjectAltNames } from './types';
-import { invalidSans, isEmptyNameConstraints, isValidCidr, isValidDnsName, isValidEmail, looksLikeDnsName, nameConstraintViolations } from './general-names';
+import {
+  invalidSans,
+  isEmptyNameConstraints,
+  isValidCidr,
+  isValidDnsName,
+  isValidEmail,
+  looksLikeDnsName,
+  nameConstraintViolations,
+} from './general-names';
 import { serialProblem } from './serial-number';
 
 /** Key usages that make no sense for a key algorithm (RFC 5480, RFC 8410, RFC 4055). */
@@ -36,73 +44,117 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
     add('lint.invalid_validity', `notBefore (${plan.notBefore}) must be before notAfter (${plan.notAfter})`);
   }
   if (issuer) {
-    if (opts.now < issuer.notBefore) add('lint.invalid_validity', `the issuer is not valid before ${day(issuer.notBefore)}`);
+    if (opts.now < issuer.notBefore)
+      add('lint.invalid_validity', `the issuer is not valid before ${day(issuer.notBefore)}`);
     if (opts.now > issuer.notAfter) add('lint.invalid_validity', `the issuer expired at ${day(issuer.notAfter)}`);
     if (!issuer.isCa) add('lint.issuer_not_ca', 'the issuer certificate is not a CA (basicConstraints cA is not true)');
-    else if (issuer.keyUsage && !issuer.keyUsage.includes('keyCertSign')) add('lint.issuer_not_ca', 'the issuer certificate lacks the keyCertSign key usage');
-    if (plan.notAfter > issuer.notAfter) add('lint.lifetime_beyond_issuer', `notAfter ${day(plan.notAfter)} is after the issuer's notAfter ${day(issuer.notAfter)}`);
+    else if (issuer.keyUsage && !issuer.keyUsage.includes('keyCertSign'))
+      add('lint.issuer_not_ca', 'the issuer certificate lacks the keyCertSign key usage');
+    if (plan.notAfter > issuer.notAfter)
+      add(
+        'lint.lifetime_beyond_issuer',
+        `notAfter ${day(plan.notAfter)} is after the issuer's notAfter ${day(issuer.notAfter)}`,
+      );
     if (isCa && issuer.pathLen !== null) {
       const child = plan.pathLen ?? null;
-      if (issuer.pathLen === 0) add('lint.path_length_exceeded', 'the issuer has pathLenConstraint 0 and cannot sign a CA certificate');
-      else if (child === null || child >= issuer.pathLen) add('lint.path_length_exceeded', `pathLen ${child ?? 'unlimited'} must be below the issuer's pathLen ${issuer.pathLen}`);
+      if (issuer.pathLen === 0)
+        add('lint.path_length_exceeded', 'the issuer has pathLenConstraint 0 and cannot sign a CA certificate');
+      else if (child === null || child >= issuer.pathLen)
+        add(
+          'lint.path_length_exceeded',
+          `pathLen ${child ?? 'unlimited'} must be below the issuer's pathLen ${issuer.pathLen}`,
+        );
     }
     const pathConstraints = [issuer.nameConstraints, ...(plan.ancestorNameConstraints ?? [])];
-    const cn = plan.subject.filter((a) => a.type === 'CN').map((a) => a.value).find((v) => looksLikeDnsName(v));
+    const cn = plan.subject
+      .filter((a) => a.type === 'CN')
+      .map((a) => a.value)
+      .find((v) => looksLikeDnsName(v));
     for (const nc of pathConstraints) {
       if (!nc || isEmptyNameConstraints(nc)) continue;
       for (const v of nameConstraintViolations(nc, sans, cn)) add('lint.name_constraints_violation', v);
     }
   }
 
-  if (isCa && !plan.keyUsage.includes('keyCertSign')) add('lint.ca_flag_on_leaf', 'the CA flag is set but keyCertSign is missing (a leaf profile must not be a CA)');
+  if (isCa && !plan.keyUsage.includes('keyCertSign'))
+    add('lint.ca_flag_on_leaf', 'the CA flag is set but keyCertSign is missing (a leaf profile must not be a CA)');
   if (!isCa && (plan.keyUsage.includes('keyCertSign') || (plan.pathLen !== undefined && plan.pathLen !== null))) {
     add('lint.ca_flag_on_leaf', 'a leaf certificate must not carry keyCertSign or a path length');
   }
-  if (!isCa && plan.nameConstraints && !isEmptyNameConstraints(plan.nameConstraints)) add('lint.ca_flag_on_leaf', 'name constraints are only allowed on CA certificates');
+  if (!isCa && plan.nameConstraints && !isEmptyNameConstraints(plan.nameConstraints))
+    add('lint.ca_flag_on_leaf', 'name constraints are only allowed on CA certificates');
 
   const alg = KEY_TYPE_INFO[plan.subjectKeyType].algorithm;
   for (const k of plan.keyUsage) {
-    if (FORBIDDEN_KU[alg].includes(k)) add('lint.key_usage_key_type_mismatch', `key usage ${k} is not possible with a ${plan.subjectKeyType} key`);
+    if (FORBIDDEN_KU[alg].includes(k))
+      add('lint.key_usage_key_type_mismatch', `key usage ${k} is not possible with a ${plan.subjectKeyType} key`);
   }
-  if ((plan.keyUsage.includes('encipherOnly') || plan.keyUsage.includes('decipherOnly')) && !plan.keyUsage.includes('keyAgreement')) {
+  if (
+    (plan.keyUsage.includes('encipherOnly') || plan.keyUsage.includes('decipherOnly')) &&
+    !plan.keyUsage.includes('keyAgreement')
+  ) {
     add('lint.key_usage_key_type_mismatch', 'encipherOnly/decipherOnly require keyAgreement');
   }
   if (plan.keyUsage.length === 0) add('lint.key_usage_key_type_mismatch', 'the key usage is empty');
 
-  if (plan.subject.length === 0 && (sanTotal === 0 || isCa)) add('lint.empty_subject', isCa ? 'a CA certificate needs a non-empty subject' : 'a certificate without SAN needs a non-empty subject');
+  if (plan.subject.length === 0 && (sanTotal === 0 || isCa))
+    add(
+      'lint.empty_subject',
+      isCa ? 'a CA certificate needs a non-empty subject' : 'a certificate without SAN needs a non-empty subject',
+    );
   for (const bad of invalidSans(sans)) add('lint.invalid_san', `invalid subject alternative name ${bad}`);
   const nc = plan.nameConstraints;
   if (nc) {
-    for (const d of [...(nc.permittedDns ?? []), ...(nc.excludedDns ?? [])]) if (d !== '' && !isValidDnsName(d.replace(/^\./, ''), false)) add('lint.invalid_san', `invalid DNS name constraint '${d}'`);
-    for (const c of [...(nc.permittedIp ?? []), ...(nc.excludedIp ?? [])]) if (!isValidCidr(c)) add('lint.invalid_san', `invalid IP name constraint '${c}' (use CIDR)`);
-    for (const u of [...(nc.permittedUri ?? []), ...(nc.excludedUri ?? [])]) if (!isValidDnsName(u.replace(/^\./, ''), false)) add('lint.invalid_san', `invalid URI name constraint '${u}' (a host or .domain)`);
-    for (const e of [...(nc.permittedEmail ?? []), ...(nc.excludedEmail ?? [])]) if (!(e.includes('@') ? isValidEmail(e) : isValidDnsName(e.replace(/^\./, ''), false))) add('lint.invalid_san', `invalid email name constraint '${e}'`);
+    for (const d of [...(nc.permittedDns ?? []), ...(nc.excludedDns ?? [])])
+      if (d !== '' && !isValidDnsName(d.replace(/^\./, ''), false))
+        add('lint.invalid_san', `invalid DNS name constraint '${d}'`);
+    for (const c of [...(nc.permittedIp ?? []), ...(nc.excludedIp ?? [])])
+      if (!isValidCidr(c)) add('lint.invalid_san', `invalid IP name constraint '${c}' (use CIDR)`);
+    for (const u of [...(nc.permittedUri ?? []), ...(nc.excludedUri ?? [])])
+      if (!isValidDnsName(u.replace(/^\./, ''), false))
+        add('lint.invalid_san', `invalid URI name constraint '${u}' (a host or .domain)`);
+    for (const e of [...(nc.permittedEmail ?? []), ...(nc.excludedEmail ?? [])])
+      if (!(e.includes('@') ? isValidEmail(e) : isValidDnsName(e.replace(/^\./, ''), false)))
+        add('lint.invalid_san', `invalid email name constraint '${e}'`);
   }
   for (const u of [...(plan.crlDistributionPoints ?? []), ...(plan.ocspUrls ?? []), ...(plan.caIssuersUrls ?? [])]) {
-    if (!/^https?:\/\//i.test(u) || /\s/.test(u)) add('lint.invalid_san', `distribution/access URL must be an http(s) URI: '${u}'`);
+    if (!/^https?:\/\//i.test(u) || /\s/.test(u))
+      add('lint.invalid_san', `distribution/access URL must be an http(s) URI: '${u}'`);
   }
   if (plan.extKeyUsage.includes('serverAuth') && count(sans, 'dns') + count(sans, 'ip') + count(sans, 'uri') === 0) {
     add('lint.tls_without_san', 'a TLS server certificate must carry a DNS, IP or URI subject alternative name');
   }
 
   // ---- profile policy ----
-  if (!profile.allowedKeyTypes.includes(plan.subjectKeyType)) add('policy.key_type_not_allowed', `profile ${profile.name} does not allow ${plan.subjectKeyType} keys (allowed: ${profile.allowedKeyTypes.join(', ')})`);
+  if (!profile.allowedKeyTypes.includes(plan.subjectKeyType))
+    add(
+      'policy.key_type_not_allowed',
+      `profile ${profile.name} does not allow ${plan.subjectKeyType} keys (allowed: ${profile.allowedKeyTypes.join(', ')})`,
+    );
   for (const t of SAN_TYPES) {
-    if (count(sans, t) > 0 && !profile.allowedSanTypes.includes(t)) add('policy.san_not_allowed', `profile ${profile.name} does not allow ${t} subject alternative names`);
+    if (count(sans, t) > 0 && !profile.allowedSanTypes.includes(t))
+      add('policy.san_not_allowed', `profile ${profile.name} does not allow ${t} subject alternative names`);
   }
   if (profile.allowedUriSchemes) {
     for (const u of sans.uri ?? []) {
       const scheme = u.split(':')[0].toLowerCase();
-      if (!profile.allowedUriSchemes.includes(scheme)) add('policy.san_not_allowed', `URI scheme '${scheme}' is not allowed by profile ${profile.name}`);
+      if (!profile.allowedUriSchemes.includes(scheme))
+        add('policy.san_not_allowed', `URI scheme '${scheme}' is not allowed by profile ${profile.name}`);
     }
   }
-  if (profile.maxUriSans !== undefined && count(sans, 'uri') > profile.maxUriSans) add('policy.san_not_allowed', `profile ${profile.name} allows at most ${profile.maxUriSans} URI SAN(s)`);
-  if (profile.sanRequired && sanTotal === 0) add('policy.san_required', `profile ${profile.name} requires a subject alternative name`);
+  if (profile.maxUriSans !== undefined && count(sans, 'uri') > profile.maxUriSans)
+    add('policy.san_not_allowed', `profile ${profile.name} allows at most ${profile.maxUriSans} URI SAN(s)`);
+  if (profile.sanRequired && sanTotal === 0)
+    add('policy.san_required', `profile ${profile.name} requires a subject alternative name`);
   for (const t of profile.requiredSanTypes ?? []) {
-    if (count(sans, t) === 0 && !(profile.sanRequired && sanTotal === 0)) add('policy.san_required', `profile ${profile.name} requires a ${t} subject alternative name`);
+    if (count(sans, t) === 0 && !(profile.sanRequired && sanTotal === 0))
+      add('policy.san_required', `profile ${profile.name} requires a ${t} subject alternative name`);
   }
   if (plan.notAfter - plan.notBefore > profile.maxLifetimeMs) {
-    add('policy.lifetime_exceeded', `lifetime ${Math.round((plan.notAfter - plan.notBefore) / 3_600_000)}h exceeds the profile maximum of ${Math.round(profile.maxLifetimeMs / 3_600_000)}h`);
+    add(
+      'policy.lifetime_exceeded',
+      `lifetime ${Math.round((plan.notAfter - plan.notBefore) / 3_600_000)}h exceeds the profile maximum of ${Math.round(profile.maxLifetimeMs / 3_600_000)}h`,
+    );
   }
   return f;
 }

@@ -9,7 +9,17 @@ import { keyTypeFromSpki, SIGNATURE_ALGORITHMS, verifyWithAlgorithm, computeSki 
 import { fromPem } from './pem-codec';
 import { serialToHex } from './serial-number';
 
-export const KEY_USAGE_BITS: KeyUsageName[] = ['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly'];
+export const KEY_USAGE_BITS: KeyUsageName[] = [
+  'digitalSignature',
+  'nonRepudiation',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+  'encipherOnly',
+  'decipherOnly',
+];
 
 export const EKU_OIDS: Record<string, string> = {
   serverAuth: '1.3.6.1.5.5.7.3.1',
@@ -29,7 +39,14 @@ export function decodeTime(buf: Uint8Array, t: Tlv): number {
   let m: RegExpExecArray | null;
   if (t.tag === 0x17 && (m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(s))) {
     const yy = Number(m[1]);
-    return Date.UTC(yy >= 50 ? 1900 + yy : 2000 + yy, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+    return Date.UTC(
+      yy >= 50 ? 1900 + yy : 2000 + yy,
+      Number(m[2]) - 1,
+      Number(m[3]),
+      Number(m[4]),
+      Number(m[5]),
+      Number(m[6]),
+    );
   }
   if (t.tag === 0x18 && (m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.(\d+))?Z$/.exec(s))) {
     const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
@@ -96,7 +113,8 @@ export function readCertificate(input: string | Uint8Array): RawCertificate {
   try {
     const top = readWhole(der);
     const [tbsT, algT, sigT] = children(der, top);
-    if (top.tag !== 0x30 || tbsT?.tag !== 0x30 || algT?.tag !== 0x30 || sigT?.tag !== 0x03) throw new Error('not an X.509 Certificate structure');
+    if (top.tag !== 0x30 || tbsT?.tag !== 0x30 || algT?.tag !== 0x30 || sigT?.tag !== 0x03)
+      throw new Error('not an X.509 Certificate structure');
     const f = children(der, tbsT);
     let i = 0;
     if (f[0].tag === 0xa0) i++;
@@ -106,7 +124,14 @@ export function readCertificate(input: string | Uint8Array): RawCertificate {
     const validityT = f[i++];
     const subjectT = f[i++];
     const spkiT = f[i++];
-    if (serialT.tag !== 0x02 || issuerT.tag !== 0x30 || validityT.tag !== 0x30 || subjectT.tag !== 0x30 || spkiT.tag !== 0x30) throw new Error('malformed TBSCertificate');
+    if (
+      serialT.tag !== 0x02 ||
+      issuerT.tag !== 0x30 ||
+      validityT.tag !== 0x30 ||
+      subjectT.tag !== 0x30 ||
+      spkiT.tag !== 0x30
+    )
+      throw new Error('malformed TBSCertificate');
     const [nb, na] = children(der, validityT);
     const extensions: RawCertificate['extensions'] = [];
     for (; i < f.length; i++) {
@@ -115,7 +140,11 @@ export function readCertificate(input: string | Uint8Array): RawCertificate {
       for (const ext of children(der, extSeq)) {
         const parts = children(der, ext);
         const critical = parts.length === 3 && parts[1].tag === 0x01 && der[parts[1].contentStart] !== 0;
-        extensions.push({ oid: decodeOid(content(der, parts[0])), critical, value: content(der, parts[parts.length - 1]) });
+        extensions.push({
+          oid: decodeOid(content(der, parts[0])),
+          critical,
+          value: content(der, parts[parts.length - 1]),
+        });
       }
     }
     const sig = content(der, sigT);
@@ -152,7 +181,16 @@ interface DecodedExtensions {
 }
 
 function decodeExtensions(exts: RawCertificate['extensions']): DecodedExtensions {
-  const r: DecodedExtensions = { isCa: false, pathLen: null, keyUsage: null, extKeyUsage: [], sans: {}, nameConstraints: null, ski: null, aki: null };
+  const r: DecodedExtensions = {
+    isCa: false,
+    pathLen: null,
+    keyUsage: null,
+    extKeyUsage: [],
+    sans: {},
+    nameConstraints: null,
+    ski: null,
+    aki: null,
+  };
   for (const e of exts) {
     const v = e.value;
     const t = readWhole(v);

@@ -21,19 +21,36 @@ export function planCertificate(input: CertificatePlanInput): CertificatePlan {
     for (const k of profile.rsaKeyUsage ?? []) if (!keyUsage.includes(k)) keyUsage.push(k);
   }
   const pathLen = profile.isCa ? (input.pathLen !== undefined ? input.pathLen : (profile.pathLen ?? null)) : undefined;
-  const common = { ...input, pathLen, keyUsage, extKeyUsage: [...profile.extKeyUsage], subjectKeyType, subjectKeyIdentifier: ski };
+  const common = {
+    ...input,
+    pathLen,
+    keyUsage,
+    extKeyUsage: [...profile.extKeyUsage],
+    subjectKeyType,
+    subjectKeyIdentifier: ski,
+  };
 
   if (!input.issuer) {
     const kt = input.selfSignedKeyType ?? subjectKeyType;
     if (kt !== subjectKeyType) {
       throw new PkiError('input.invalid', `selfSignedKeyType ${kt} does not match the subject key (${subjectKeyType})`);
     }
-    return { ...common, issuerName: input.subject, issuerNameDer: encodeDnCached(input.subject), issuerFacts: null, issuerKeyType: kt, authorityKeyIdentifier: ski };
+    return {
+      ...common,
+      issuerName: input.subject,
+      issuerNameDer: encodeDnCached(input.subject),
+      issuerFacts: null,
+      issuerKeyType: kt,
+      authorityKeyIdentifier: ski,
+    };
   }
   const facts = issuerFactsOf(input.issuer.certificateDer);
   const actual = keyTypeFromSpki(facts.publicKey);
   if (actual !== input.issuer.keyType) {
-    throw new PkiError('input.invalid', `issuer keyType ${input.issuer.keyType} does not match the issuer certificate key (${actual})`);
+    throw new PkiError(
+      'input.invalid',
+      `issuer keyType ${input.issuer.keyType} does not match the issuer certificate key (${actual})`,
+    );
   }
   return {
     ...common,

@@ -1,8 +1,20 @@
 /** CRL v2 (RFC 5280 §5) building with @peculiar/asn1-x509 classes, and parsing. */
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import {
-  AlgorithmIdentifier, AuthorityKeyIdentifier, CertificateList, CRLReason, Extension, KeyIdentifier, Name,
-  RevokedCertificate, TBSCertList, Time, Version, id_ce_authorityKeyIdentifier, id_ce_cRLNumber, id_ce_cRLReasons,
+  AlgorithmIdentifier,
+  AuthorityKeyIdentifier,
+  CertificateList,
+  CRLReason,
+  Extension,
+  KeyIdentifier,
+  Name,
+  RevokedCertificate,
+  TBSCertList,
+  Time,
+  Version,
+  id_ce_authorityKeyIdentifier,
+  id_ce_cRLNumber,
+  id_ce_cRLReasons,
 } from '@peculiar/asn1-x509';
 import { PkiError } from '@pkim/shared';
 import type { CrlInput, SignFn } from './types';
@@ -24,8 +36,13 @@ const ab = (u: Uint8Array): ArrayBuffer => u.buffer.slice(u.byteOffset, u.byteOf
 export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Array> {
   const facts = issuerFactsOf(input.issuer.certificateDer);
   const actual = keyTypeFromSpki(facts.publicKey);
-  if (actual !== input.issuer.keyType) throw new PkiError('input.invalid', `issuer keyType ${input.issuer.keyType} does not match the issuer certificate key (${actual})`);
-  if (!(input.thisUpdate < input.nextUpdate)) throw new PkiError('input.invalid', 'CRL thisUpdate must be before nextUpdate');
+  if (actual !== input.issuer.keyType)
+    throw new PkiError(
+      'input.invalid',
+      `issuer keyType ${input.issuer.keyType} does not match the issuer certificate key (${actual})`,
+    );
+  if (!(input.thisUpdate < input.nextUpdate))
+    throw new PkiError('input.invalid', 'CRL thisUpdate must be before nextUpdate');
   const sec = (ms: number): Date => new Date(Math.floor(ms / 1000) * 1000);
   const entries = input.entries.map((e) => {
     if (e.reason !== undefined && (!Number.isInteger(e.reason) || e.reason < 0 || e.reason > 10 || e.reason === 7)) {
@@ -35,7 +52,13 @@ export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Arra
       userCertificate: ab(serialHexToBytes(e.serialHex)),
       revocationDate: new Time(sec(e.revokedAt)),
       crlEntryExtensions: e.reason
-        ? [new Extension({ extnID: id_ce_cRLReasons, critical: false, extnValue: new OctetString(AsnConvert.serialize(new CRLReason(e.reason))) })]
+        ? [
+            new Extension({
+              extnID: id_ce_cRLReasons,
+              critical: false,
+              extnValue: new OctetString(AsnConvert.serialize(new CRLReason(e.reason))),
+            }),
+          ]
         : undefined,
     });
   });
@@ -50,7 +73,11 @@ export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Arra
       new Extension({
         extnID: id_ce_authorityKeyIdentifier,
         critical: false,
-        extnValue: new OctetString(AsnConvert.serialize(new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(ab(facts.subjectKeyIdentifier)) }))),
+        extnValue: new OctetString(
+          AsnConvert.serialize(
+            new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(ab(facts.subjectKeyIdentifier)) }),
+          ),
+        ),
       }),
       new Extension({ extnID: id_ce_cRLNumber, critical: false, extnValue: new OctetString(integer(input.crlNumber)) }),
     ],
@@ -91,7 +118,11 @@ export function parseCrl(input: string | Uint8Array): ParsedCrl {
     const entries = (t.revokedCertificates ?? []).map((r) => {
       const reasonExt = (r.crlEntryExtensions ?? []).find((e) => e.extnID === id_ce_cRLReasons);
       const reason = reasonExt ? AsnConvert.parse(reasonExt.extnValue, CRLReason).reason : undefined;
-      return { serialHex: serialToHex(new Uint8Array(r.userCertificate)), revokedAt: r.revocationDate.getTime().getTime(), ...(reason !== undefined ? { reason } : {}) };
+      return {
+        serialHex: serialToHex(new Uint8Array(r.userCertificate)),
+        revokedAt: r.revocationDate.getTime().getTime(),
+        ...(reason !== undefined ? { reason } : {}),
+      };
     });
     const top = readWhole(der);
     const [tbsT] = children(der, top);

@@ -24,13 +24,22 @@ export function decodeCsr(input: string | Uint8Array): DecodedCsr {
   } catch (e) {
     throw new PkiError('csr.invalid', `not a CSR: ${(e as Error).message}`);
   }
-  let parts: { info: Uint8Array; subject: DistinguishedName; spki: Uint8Array; sans: SubjectAltNames; sigOid: string; signature: Uint8Array };
+  let parts: {
+    info: Uint8Array;
+    subject: DistinguishedName;
+    spki: Uint8Array;
+    sans: SubjectAltNames;
+    sigOid: string;
+    signature: Uint8Array;
+  };
   try {
     const top = readWhole(der);
     const [infoT, algT, sigT] = children(der, top);
-    if (top.tag !== 0x30 || infoT?.tag !== 0x30 || algT?.tag !== 0x30 || sigT?.tag !== 0x03) throw new Error('not a CertificationRequest');
+    if (top.tag !== 0x30 || infoT?.tag !== 0x30 || algT?.tag !== 0x30 || sigT?.tag !== 0x03)
+      throw new Error('not a CertificationRequest');
     const [verT, subjT, spkiT, attrsT] = children(der, infoT);
-    if (verT?.tag !== 0x02 || subjT?.tag !== 0x30 || spkiT?.tag !== 0x30) throw new Error('malformed CertificationRequestInfo');
+    if (verT?.tag !== 0x02 || subjT?.tag !== 0x30 || spkiT?.tag !== 0x30)
+      throw new Error('malformed CertificationRequestInfo');
     let sans: SubjectAltNames = {};
     if (attrsT && attrsT.tag === 0xa0) {
       for (const attr of children(der, attrsT)) {
@@ -60,11 +69,24 @@ export function decodeCsr(input: string | Uint8Array): DecodedCsr {
   }
   const keyType = keyTypeFromSpki(parts.spki);
   const alg = SIGNATURE_ALGORITHMS[parts.sigOid];
-  if (!alg) throw new PkiError('csr.invalid_signature', `unsupported CSR signature algorithm ${parts.sigOid}`, { details: { algorithm: parts.sigOid } });
+  if (!alg)
+    throw new PkiError('csr.invalid_signature', `unsupported CSR signature algorithm ${parts.sigOid}`, {
+      details: { algorithm: parts.sigOid },
+    });
   if (!verifyWithAlgorithm(alg, parts.spki, parts.info, parts.signature, { cacheKey: false })) {
-    throw new PkiError('csr.invalid_signature', 'the CSR signature does not verify with its public key (no proof of possession)');
+    throw new PkiError(
+      'csr.invalid_signature',
+      'the CSR signature does not verify with its public key (no proof of possession)',
+    );
   }
-  return { der: new Uint8Array(der), subject: parts.subject, subjectDn: formatDn(parts.subject), publicKey: parts.spki, keyType, sans: parts.sans };
+  return {
+    der: new Uint8Array(der),
+    subject: parts.subject,
+    subjectDn: formatDn(parts.subject),
+    publicKey: parts.spki,
+    keyType,
+    sans: parts.sans,
+  };
 }
 
 /**
@@ -77,7 +99,8 @@ export async function buildCsr(
 ): Promise<Uint8Array> {
   validateDn(input.subject);
   const actual = keyTypeFromSpki(input.publicKey);
-  if (actual !== input.keyType) throw new PkiError('input.invalid', `keyType ${input.keyType} does not match the public key (${actual})`);
+  if (actual !== input.keyType)
+    throw new PkiError('input.invalid', `keyType ${input.keyType} does not match the public key (${actual})`);
   const sans = input.sans ?? {};
   const bad = invalidSans(sans);
   if (bad.length) throw new PkiError('input.invalid', `invalid subject alternative names: ${bad.join(', ')}`);

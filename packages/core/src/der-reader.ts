@@ -97,7 +97,8 @@ export function decodeString(buf: Uint8Array, t: Tlv): string {
     case 0x1c: {
       // UniversalString (UTF-32BE)
       let s = '';
-      for (let i = 0; i + 3 < c.length; i += 4) s += String.fromCodePoint(((c[i] << 24) | (c[i + 1] << 16) | (c[i + 2] << 8) | c[i + 3]) >>> 0);
+      for (let i = 0; i + 3 < c.length; i += 4)
+        s += String.fromCodePoint(((c[i] << 24) | (c[i + 1] << 16) | (c[i + 2] << 8) | c[i + 3]) >>> 0);
       return s;
     }
     default:

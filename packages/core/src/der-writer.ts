@@ -113,5 +113,10 @@ export function time(ms: number): Uint8Array {
 export function generalizedTime(ms: number): Uint8Array {
   const d = new Date(Math.floor(ms / 1000) * 1000);
   const y = String(d.getUTCFullYear()).padStart(4, '0');
-  return tlv(0x18, enc.encode(`${y}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`));
+  return tlv(
+    0x18,
+    enc.encode(
+      `${y}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`,
+    ),
+  );
 }

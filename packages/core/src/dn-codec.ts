@@ -51,7 +51,8 @@ for (const a of ATTRS) {
   BY_OID.set(a.oid, a);
 }
 
-const invalid = (message: string, details: Record<string, unknown> = {}): PkiError => new PkiError('dn.invalid', message, { details });
+const invalid = (message: string, details: Record<string, unknown> = {}): PkiError =>
+  new PkiError('dn.invalid', message, { details });
 
 function lookupType(t: string): AttrDef | undefined {
   const k = t.trim().replace(/^oid\./i, '');
@@ -150,7 +151,8 @@ export function parseDn(s: string): DistinguishedName {
     const eq = str.indexOf('=', i);
     if (eq < 0) throw invalid(`missing '=' in '${input}'`);
     const rawType = str.slice(i, eq);
-    if (/[,;/+\\]/.test(rawType) || rawType.trim() === '') throw invalid(`malformed attribute type '${rawType}' in '${input}'`);
+    if (/[,;/+\\]/.test(rawType) || rawType.trim() === '')
+      throw invalid(`malformed attribute type '${rawType}' in '${input}'`);
     const type = canonicalType(rawType, input);
     const { value, next } = readValue(str, eq + 1, seps, input);
     out.push({ type, value });
@@ -188,7 +190,8 @@ export function formatDn(dn: DistinguishedName): string {
 }
 
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
-const EMAIL = /^[^\s@]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const EMAIL =
+  /^[^\s@]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 /**
  * Checks a DN for issuance; throws `dn.invalid` on: unknown attribute type, empty value, value
@@ -200,16 +203,25 @@ export function validateDn(dn: DistinguishedName): void {
   for (const a of dn) {
     const def = a && typeof a.type === 'string' ? lookupType(a.type) : undefined;
     if (!def) throw invalid(`unknown attribute type '${a?.type}'`, { type: a?.type });
-    if (typeof a.value !== 'string' || a.value.trim() === '') throw invalid(`empty value for ${def.name}`, { type: def.name });
+    if (typeof a.value !== 'string' || a.value.trim() === '')
+      throw invalid(`empty value for ${def.name}`, { type: def.name });
     if (/[\u0000-\u001f\u007f]/.test(a.value)) throw invalid(`control character in ${def.name}`, { type: def.name });
     if ([...a.value].length > def.maxLength) {
-      throw invalid(`${def.name} is longer than ${def.maxLength} characters`, { type: def.name, maxLength: def.maxLength });
+      throw invalid(`${def.name} is longer than ${def.maxLength} characters`, {
+        type: def.name,
+        maxLength: def.maxLength,
+      });
     }
-    if (def.name === 'C' && !/^[A-Z]{2}$/.test(a.value)) throw invalid(`C must be two uppercase letters (ISO 3166), got '${a.value}'`, { type: 'C' });
-    if (def.kind === 'printable' && !PRINTABLE.test(a.value)) throw invalid(`${def.name} contains characters outside PrintableString`, { type: def.name });
-    if (def.kind === 'ia5' && !/^[\x20-\x7e]*$/.test(a.value)) throw invalid(`${def.name} must be ASCII`, { type: def.name });
-    if (def.name === 'emailAddress' && !EMAIL.test(a.value)) throw invalid(`invalid emailAddress '${a.value}'`, { type: def.name });
-    if (def.name === 'DC' && !/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/.test(a.value)) throw invalid(`invalid DC label '${a.value}'`, { type: 'DC' });
+    if (def.name === 'C' && !/^[A-Z]{2}$/.test(a.value))
+      throw invalid(`C must be two uppercase letters (ISO 3166), got '${a.value}'`, { type: 'C' });
+    if (def.kind === 'printable' && !PRINTABLE.test(a.value))
+      throw invalid(`${def.name} contains characters outside PrintableString`, { type: def.name });
+    if (def.kind === 'ia5' && !/^[\x20-\x7e]*$/.test(a.value))
+      throw invalid(`${def.name} must be ASCII`, { type: def.name });
+    if (def.name === 'emailAddress' && !EMAIL.test(a.value))
+      throw invalid(`invalid emailAddress '${a.value}'`, { type: def.name });
+    if (def.name === 'DC' && !/^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/.test(a.value))
+      throw invalid(`invalid DC label '${a.value}'`, { type: 'DC' });
   }
 }
 
@@ -220,7 +232,12 @@ export function encodeDn(dn: DistinguishedName): Uint8Array {
   for (const a of dn) {
     const def = lookupType(a.type);
     if (!def) throw invalid(`unknown attribute type '${a.type}'`, { type: a.type });
-    const value = def.kind === 'printable' ? printableString(a.value) : def.kind === 'ia5' ? ia5String(a.value) : utf8String(a.value);
+    const value =
+      def.kind === 'printable'
+        ? printableString(a.value)
+        : def.kind === 'ia5'
+          ? ia5String(a.value)
+          : utf8String(a.value);
     rdns.push(set(seq(oid(def.oid), value)));
   }
   return seq(...rdns);

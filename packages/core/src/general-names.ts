@@ -68,7 +68,10 @@ export function ipToBytes(ip: string): Uint8Array {
   let tail: number[] = [];
   const lastColon = s.lastIndexOf(':');
   if (s.slice(lastColon + 1).includes('.')) {
-    tail = s.slice(lastColon + 1).split('.').map(Number);
+    tail = s
+      .slice(lastColon + 1)
+      .split('.')
+      .map(Number);
     s = `${s.slice(0, lastColon + 1)}${((tail[0] << 8) | tail[1]).toString(16)}:${((tail[2] << 8) | tail[3]).toString(16)}`;
   }
   const [head, rest] = s.split('::');
@@ -92,7 +95,7 @@ export function bytesToIp(b: Uint8Array): string {
   // RFC 5952: compress the longest run (≥ 2) of zero groups
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -202,16 +205,29 @@ export function emailMatches(email: string, constraint: string): boolean {
  */
 export function nameConstraintViolations(nc: NameConstraints, sans: SubjectAltNames, cnAsDns?: string): string[] {
   const out: string[] = [];
-  const check = (type: string, names: string[], permitted: string[] | undefined, excluded: string[] | undefined, match: (n: string, c: string) => boolean): void => {
+  const check = (
+    type: string,
+    names: string[],
+    permitted: string[] | undefined,
+    excluded: string[] | undefined,
+    match: (n: string, c: string) => boolean,
+  ): void => {
     for (const n of names) {
-      if (permitted && permitted.length > 0 && !permitted.some((c) => match(n, c))) out.push(`${type}:${n} is not within the permitted subtrees (${permitted.join(', ')})`);
+      if (permitted && permitted.length > 0 && !permitted.some((c) => match(n, c)))
+        out.push(`${type}:${n} is not within the permitted subtrees (${permitted.join(', ')})`);
       const ex = (excluded ?? []).find((c) => match(n, c));
       if (ex !== undefined) out.push(`${type}:${n} is within the excluded subtree ${ex}`);
     }
   };
   const dns = [...(sans.dns ?? []), ...(cnAsDns ? [cnAsDns] : [])];
   check('dns', dns, nc.permittedDns, nc.excludedDns, dnsMatches);
-  check('ip', (sans.ip ?? []).filter(isValidIp), nc.permittedIp, nc.excludedIp, (n, c) => isValidCidr(c) && ipMatches(n, c));
+  check(
+    'ip',
+    (sans.ip ?? []).filter(isValidIp),
+    nc.permittedIp,
+    nc.excludedIp,
+    (n, c) => isValidCidr(c) && ipMatches(n, c),
+  );
   check('uri', sans.uri ?? [], nc.permittedUri, nc.excludedUri, uriMatches);
   check('email', sans.email ?? [], nc.permittedEmail, nc.excludedEmail, emailMatches);
   return out;

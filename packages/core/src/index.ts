@@ -5,7 +5,12 @@ export { parseDn, formatDn, validateDn, encodeDn, decodeNameDer } from './dn-cod
 export { BUILT_IN_PROFILES, profileSchema, parseProfile, resolveProfile } from './profile-catalog';
 export { generateSerial, serialToHex, normalizeSerialHex, serialHexToBytes } from './serial-number';
 export {
-  keyTypeFromSpki, generateKeyPair, computeSki, verifySignature, signatureAlgorithmOid, SIGNATURE_ALGORITHMS,
+  keyTypeFromSpki,
+  generateKeyPair,
+  computeSki,
+  verifySignature,
+  signatureAlgorithmOid,
+  SIGNATURE_ALGORITHMS,
 } from './key-inspector';
 export { decodeCsr, buildCsr } from './csr-codec';
 export { planCertificate } from './certificate-planner';
@@ -14,9 +19,23 @@ export { encodeTbsCertificate, assembleCertificate, issueCertificate } from './c
 export { parseCertificate, verifyCertificateSignature, issuerFactsOf } from './certificate-parser';
 export { buildCrl, parseCrl, verifyCrlSignature, type ParsedCrl } from './crl-codec';
 export {
-  parseOcspRequest, ocspIssuerHashes, buildOcspResponse, ocspErrorResponse, OCSP_HASH_OIDS,
-  type ParsedOcspRequest, type OcspResponseInput, type OcspSingleResponseInput,
+  parseOcspRequest,
+  ocspIssuerHashes,
+  buildOcspResponse,
+  ocspErrorResponse,
+  OCSP_HASH_OIDS,
+  type ParsedOcspRequest,
+  type OcspResponseInput,
+  type OcspSingleResponseInput,
 } from './ocsp-codec';
 export {
-  isValidDnsName, isValidIp, isValidUri, isValidEmail, dnsMatches, ipMatches, uriMatches, emailMatches, nameConstraintViolations,
+  isValidDnsName,
+  isValidIp,
+  isValidUri,
+  isValidEmail,
+  dnsMatches,
+  ipMatches,
+  uriMatches,
+  emailMatches,
+  nameConstraintViolations,
 } from './general-names';

@@ -1,5 +1,12 @@
 /** Key types, SPKI inspection, SKI, signature algorithms and signature verification. */
-import { createHash, hash as oneShotHash, createPublicKey, generateKeyPairSync, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  hash as oneShotHash,
+  createPublicKey,
+  generateKeyPairSync,
+  verify as cryptoVerify,
+  type KeyObject,
+} from 'node:crypto';
 import { KEY_TYPE_INFO, PkiError, type KeyAlgorithm, type KeyType } from '@pkim/shared';
 import { children, content, decodeOid, readWhole, DerError, type Tlv } from './der-reader';
 import { NULL, oid, seq } from './der-writer';
@@ -107,20 +114,31 @@ export function keyTypeFromSpki(spki: Uint8Array): KeyType {
       if (bits === 2048) return 'rsa-2048';
       if (bits === 3072) return 'rsa-3072';
       if (bits === 4096) return 'rsa-4096';
-      if (bits > 4096) throw new PkiError('csr.unsupported_key', `RSA keys larger than 4096 bits are not supported (got ${bits})`, { details: { bits } });
-      throw new PkiError('csr.weak_key', `RSA key of ${bits} bits is not allowed (use 2048, 3072 or 4096)`, { details: { bits } });
+      if (bits > 4096)
+        throw new PkiError('csr.unsupported_key', `RSA keys larger than 4096 bits are not supported (got ${bits})`, {
+          details: { bits },
+        });
+      throw new PkiError('csr.weak_key', `RSA key of ${bits} bits is not allowed (use 2048, 3072 or 4096)`, {
+        details: { bits },
+      });
     }
     case OID.ecPublicKey: {
       const len = parts.keyBits.length;
       if (parts.paramsOid === OID.p256 && (len === 65 || len === 33)) return 'ec-p256';
       if (parts.paramsOid === OID.p384 && (len === 97 || len === 49)) return 'ec-p384';
-      throw new PkiError('csr.unsupported_key', `unsupported EC curve ${parts.paramsOid ?? '(implicit/explicit parameters)'}`, { details: { curve: parts.paramsOid } });
+      throw new PkiError(
+        'csr.unsupported_key',
+        `unsupported EC curve ${parts.paramsOid ?? '(implicit/explicit parameters)'}`,
+        { details: { curve: parts.paramsOid } },
+      );
     }
     case OID.ed25519:
       if (parts.keyBits.length !== 32) throw new PkiError('csr.invalid', 'Ed25519 public key must be 32 bytes');
       return 'ed25519';
     default:
-      throw new PkiError('csr.unsupported_key', `unsupported public key algorithm ${parts.algorithmOid}`, { details: { algorithm: parts.algorithmOid } });
+      throw new PkiError('csr.unsupported_key', `unsupported public key algorithm ${parts.algorithmOid}`, {
+        details: { algorithm: parts.algorithmOid },
+      });
   }
 }
 
@@ -143,7 +161,12 @@ export function generateKeyPair(keyType: KeyType): { publicKey: Uint8Array; priv
   const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
   const pair =
     info.algorithm === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength: info.bits!, publicExponent: 0x10001, publicKeyEncoding, privateKeyEncoding })
+      ? generateKeyPairSync('rsa', {
+          modulusLength: info.bits!,
+          publicExponent: 0x10001,
+          publicKeyEncoding,
+          privateKeyEncoding,
+        })
       : info.algorithm === 'ec'
         ? generateKeyPairSync('ec', { namedCurve: info.curve!, publicKeyEncoding, privateKeyEncoding })
         : generateKeyPairSync('ed25519', { publicKeyEncoding, privateKeyEncoding });
@@ -167,11 +190,29 @@ function publicKeyObject(spki: Uint8Array): KeyObject {
  * Issuer keys are verified again and again, so their KeyObjects are cached; pass
  * `{ cacheKey: false }` for one-off keys (a CSR's) so they neither pay for nor evict the cache.
  */
-export function verifyWithAlgorithm(alg: SignatureAlgorithmInfo, spki: Uint8Array, data: Uint8Array, signature: Uint8Array, opts: { cacheKey?: boolean } = {}): boolean {
+export function verifyWithAlgorithm(
+  alg: SignatureAlgorithmInfo,
+  spki: Uint8Array,
+  data: Uint8Array,
+  signature: Uint8Array,
+  opts: { cacheKey?: boolean } = {},
+): boolean {
   try {
-    const key = opts.cacheKey === false ? createPublicKey({ key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength), format: 'der', type: 'spki' }) : publicKeyObject(spki);
+    const key =
+      opts.cacheKey === false
+        ? createPublicKey({
+            key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength),
+            format: 'der',
+            type: 'spki',
+          })
+        : publicKeyObject(spki);
     const kt = key.asymmetricKeyType;
-    if ((alg.algorithm === 'rsa' && kt !== 'rsa') || (alg.algorithm === 'ec' && kt !== 'ec') || (alg.algorithm === 'ed25519' && kt !== 'ed25519')) return false;
+    if (
+      (alg.algorithm === 'rsa' && kt !== 'rsa') ||
+      (alg.algorithm === 'ec' && kt !== 'ec') ||
+      (alg.algorithm === 'ed25519' && kt !== 'ed25519')
+    )
+      return false;
     const hash: string | null = alg.hash;
     return cryptoVerify(hash, data, key, signature);
   } catch {

@@ -3,8 +3,20 @@ import { createHash } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { AlgorithmIdentifier, Certificate, CRLReason, Extension } from '@peculiar/asn1-x509';
 import {
-  BasicOCSPResponse, CertID, CertStatus, KeyHash, OCSPRequest, OCSPResponse, OCSPResponseStatus, ResponderID, ResponseBytes,
-  ResponseData, RevokedInfo, SingleResponse, id_pkix_ocsp_basic, id_pkix_ocsp_nonce,
+  BasicOCSPResponse,
+  CertID,
+  CertStatus,
+  KeyHash,
+  OCSPRequest,
+  OCSPResponse,
+  OCSPResponseStatus,
+  ResponderID,
+  ResponseBytes,
+  ResponseData,
+  RevokedInfo,
+  SingleResponse,
+  id_pkix_ocsp_basic,
+  id_pkix_ocsp_nonce,
 } from '@peculiar/asn1-ocsp';
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { SignFn } from './types';
@@ -13,13 +25,23 @@ import { hashSubjectPublicKey, signatureAlgorithmDer } from './key-inspector';
 import { serialToHex } from './serial-number';
 
 export const OCSP_HASH_OIDS = { sha1: '1.3.14.3.2.26', sha256: '2.16.840.1.101.3.4.2.1' } as const;
-const HASH_BY_OID: Record<string, 'sha1' | 'sha256'> = { [OCSP_HASH_OIDS.sha1]: 'sha1', [OCSP_HASH_OIDS.sha256]: 'sha256' };
+const HASH_BY_OID: Record<string, 'sha1' | 'sha256'> = {
+  [OCSP_HASH_OIDS.sha1]: 'sha1',
+  [OCSP_HASH_OIDS.sha256]: 'sha256',
+};
 
-const u8 = (b: ArrayBuffer | ArrayBufferView): Uint8Array => (ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b));
+const u8 = (b: ArrayBuffer | ArrayBufferView): Uint8Array =>
+  ArrayBuffer.isView(b) ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b);
 const ab = (u: Uint8Array): ArrayBuffer => u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;
 
 export interface ParsedOcspRequest {
-  requests: Array<{ hashAlgorithmOid: string; issuerNameHash: Uint8Array; issuerKeyHash: Uint8Array; serialHex: string; certIdDer: Uint8Array }>;
+  requests: Array<{
+    hashAlgorithmOid: string;
+    issuerNameHash: Uint8Array;
+    issuerKeyHash: Uint8Array;
+    serialHex: string;
+    certIdDer: Uint8Array;
+  }>;
   /**
    * The nonce extension's extnValue contents exactly as received (for RFC 8954 clients such as
    * openssl this is the DER of an OCTET STRING). `buildOcspResponse` echoes it verbatim.
@@ -52,9 +74,15 @@ export function parseOcspRequest(der: Uint8Array): ParsedOcspRequest {
 }
 
 /** CertID hashes of an issuer: hash of its subject Name DER and of its subjectPublicKey bits. */
-export function ocspIssuerHashes(issuerCertDer: Uint8Array, hashAlgorithmOid: string): { nameHash: Uint8Array; keyHash: Uint8Array } {
+export function ocspIssuerHashes(
+  issuerCertDer: Uint8Array,
+  hashAlgorithmOid: string,
+): { nameHash: Uint8Array; keyHash: Uint8Array } {
   const hash = HASH_BY_OID[hashAlgorithmOid];
-  if (!hash) throw new PkiError('ocsp.malformed_request', `unsupported CertID hash algorithm ${hashAlgorithmOid}`, { details: { algorithm: hashAlgorithmOid } });
+  if (!hash)
+    throw new PkiError('ocsp.malformed_request', `unsupported CertID hash algorithm ${hashAlgorithmOid}`, {
+      details: { algorithm: hashAlgorithmOid },
+    });
   const facts = issuerFactsOf(issuerCertDer);
   return {
     nameHash: new Uint8Array(createHash(hash).update(facts.subjectDer).digest()),
@@ -93,7 +121,10 @@ export async function buildOcspResponse(input: OcspResponseInput, sign: SignFn):
     else {
       if (r.revokedAt === undefined) throw new PkiError('input.invalid', 'a revoked OCSP response needs revokedAt');
       certStatus = new CertStatus({
-        revoked: new RevokedInfo({ revocationTime: sec(r.revokedAt), revocationReason: r.reason ? new CRLReason(r.reason) : undefined }),
+        revoked: new RevokedInfo({
+          revocationTime: sec(r.revokedAt),
+          revocationReason: r.reason ? new CRLReason(r.reason) : undefined,
+        }),
       });
     }
     return new SingleResponse({
@@ -107,7 +138,9 @@ export async function buildOcspResponse(input: OcspResponseInput, sign: SignFn):
     responderID: new ResponderID({ byKey: new KeyHash(ab(hashSubjectPublicKey(facts.publicKey, 'sha1'))) }),
     producedAt: sec(input.producedAt),
     responses,
-    responseExtensions: input.nonce ? [new Extension({ extnID: id_pkix_ocsp_nonce, critical: false, extnValue: new OctetString(ab(input.nonce)) })] : undefined,
+    responseExtensions: input.nonce
+      ? [new Extension({ extnID: id_pkix_ocsp_nonce, critical: false, extnValue: new OctetString(ab(input.nonce)) })]
+      : undefined,
   });
   const tbs = new Uint8Array(AsnConvert.serialize(data));
   const signature = await sign(tbs);
@@ -126,6 +159,8 @@ export async function buildOcspResponse(input: OcspResponseInput, sign: SignFn):
 }
 
 /** An unsigned error OCSPResponse (no responseBytes). */
-export function ocspErrorResponse(status: 'malformedRequest' | 'internalError' | 'tryLater' | 'sigRequired' | 'unauthorized'): Uint8Array {
+export function ocspErrorResponse(
+  status: 'malformedRequest' | 'internalError' | 'tryLater' | 'sigRequired' | 'unauthorized',
+): Uint8Array {
   return new Uint8Array(AsnConvert.serialize(new OCSPResponse({ responseStatus: OCSPResponseStatus[status] })));
 }

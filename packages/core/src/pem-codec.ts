@@ -36,7 +36,9 @@ export function fromPem(pemOrDer: string | Uint8Array, label?: string): Uint8Arr
   if (!m) throw new PkiError('input.invalid', 'no PEM block found');
   const found = m[1];
   if (label && found !== label && !(label === 'CERTIFICATE REQUEST' && found === 'NEW CERTIFICATE REQUEST')) {
-    throw new PkiError('input.invalid', `expected PEM label '${label}', found '${found}'`, { details: { expected: label, found } });
+    throw new PkiError('input.invalid', `expected PEM label '${label}', found '${found}'`, {
+      details: { expected: label, found },
+    });
   }
   return decodeBody(m[2]);
 }

@@ -10,60 +10,145 @@ const ALL = [...KEY_TYPES];
 
 export const BUILT_IN_PROFILES: Record<string, Profile> = {
   'root-ca': {
-    name: 'root-ca', description: 'Self-signed root CA', isCa: true, pathLen: null,
-    keyUsage: ['keyCertSign', 'cRLSign'], extKeyUsage: [], allowedSanTypes: [], sanRequired: false,
-    allowedKeyTypes: ALL, defaultLifetimeMs: 10 * Y, maxLifetimeMs: 25 * Y,
+    name: 'root-ca',
+    description: 'Self-signed root CA',
+    isCa: true,
+    pathLen: null,
+    keyUsage: ['keyCertSign', 'cRLSign'],
+    extKeyUsage: [],
+    allowedSanTypes: [],
+    sanRequired: false,
+    allowedKeyTypes: ALL,
+    defaultLifetimeMs: 10 * Y,
+    maxLifetimeMs: 25 * Y,
   },
   'intermediate-ca': {
-    name: 'intermediate-ca', description: 'Subordinate CA that issues end-entity certificates (pathLen 0)', isCa: true, pathLen: 0,
-    keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'], extKeyUsage: [], allowedSanTypes: [], sanRequired: false,
-    allowedKeyTypes: ALL, defaultLifetimeMs: 5 * Y, maxLifetimeMs: 10 * Y,
+    name: 'intermediate-ca',
+    description: 'Subordinate CA that issues end-entity certificates (pathLen 0)',
+    isCa: true,
+    pathLen: 0,
+    keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
+    extKeyUsage: [],
+    allowedSanTypes: [],
+    sanRequired: false,
+    allowedKeyTypes: ALL,
+    defaultLifetimeMs: 5 * Y,
+    maxLifetimeMs: 10 * Y,
   },
   'tls-server': {
-    name: 'tls-server', description: 'TLS server (serverAuth); DNS/IP SANs', isCa: false,
-    keyUsage: ['digitalSignature'], rsaKeyUsage: ['keyEncipherment'], extKeyUsage: ['serverAuth'],
-    allowedSanTypes: ['dns', 'ip'], sanRequired: true, allowedKeyTypes: ALL,
-    defaultLifetimeMs: 90 * D, maxLifetimeMs: 398 * D,
+    name: 'tls-server',
+    description: 'TLS server (serverAuth); DNS/IP SANs',
+    isCa: false,
+    keyUsage: ['digitalSignature'],
+    rsaKeyUsage: ['keyEncipherment'],
+    extKeyUsage: ['serverAuth'],
+    allowedSanTypes: ['dns', 'ip'],
+    sanRequired: true,
+    allowedKeyTypes: ALL,
+    defaultLifetimeMs: 90 * D,
+    maxLifetimeMs: 398 * D,
   },
   'tls-client': {
-    name: 'tls-client', description: 'TLS client (clientAuth)', isCa: false,
-    keyUsage: ['digitalSignature'], extKeyUsage: ['clientAuth'],
-    allowedSanTypes: ['dns', 'ip', 'uri', 'email'], sanRequired: false, allowedKeyTypes: ALL,
-    defaultLifetimeMs: 365 * D, maxLifetimeMs: 825 * D,
+    name: 'tls-client',
+    description: 'TLS client (clientAuth)',
+    isCa: false,
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['clientAuth'],
+    allowedSanTypes: ['dns', 'ip', 'uri', 'email'],
+    sanRequired: false,
+    allowedKeyTypes: ALL,
+    defaultLifetimeMs: 365 * D,
+    maxLifetimeMs: 825 * D,
   },
   'tls-server-client': {
-    name: 'tls-server-client', description: 'TLS server and client (mTLS between services)', isCa: false,
-    keyUsage: ['digitalSignature'], rsaKeyUsage: ['keyEncipherment'], extKeyUsage: ['serverAuth', 'clientAuth'],
-    allowedSanTypes: ['dns', 'ip', 'uri'], sanRequired: true, allowedKeyTypes: ALL,
-    defaultLifetimeMs: 90 * D, maxLifetimeMs: 398 * D,
+    name: 'tls-server-client',
+    description: 'TLS server and client (mTLS between services)',
+    isCa: false,
+    keyUsage: ['digitalSignature'],
+    rsaKeyUsage: ['keyEncipherment'],
+    extKeyUsage: ['serverAuth', 'clientAuth'],
+    allowedSanTypes: ['dns', 'ip', 'uri'],
+    sanRequired: true,
+    allowedKeyTypes: ALL,
+    defaultLifetimeMs: 90 * D,
+    maxLifetimeMs: 398 * D,
   },
   'code-signing': {
-    name: 'code-signing', description: 'Code signing', isCa: false,
-    keyUsage: ['digitalSignature'], extKeyUsage: ['codeSigning'],
-    allowedSanTypes: ['email', 'uri'], sanRequired: false, allowedKeyTypes: ALL,
-    defaultLifetimeMs: 365 * D, maxLifetimeMs: 3 * Y,
+    name: 'code-signing',
+    description: 'Code signing',
+    isCa: false,
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['codeSigning'],
+    allowedSanTypes: ['email', 'uri'],
+    sanRequired: false,
+    allowedKeyTypes: ALL,
+    defaultLifetimeMs: 365 * D,
+    maxLifetimeMs: 3 * Y,
   },
   'email-protection': {
-    name: 'email-protection', description: 'S/MIME signing (and RSA encryption); email SAN required', isCa: false,
-    keyUsage: ['digitalSignature', 'nonRepudiation'], rsaKeyUsage: ['keyEncipherment'], extKeyUsage: ['emailProtection'],
-    allowedSanTypes: ['email'], sanRequired: true, requiredSanTypes: ['email'], allowedKeyTypes: ALL,
-    defaultLifetimeMs: 365 * D, maxLifetimeMs: 825 * D,
+    name: 'email-protection',
+    description: 'S/MIME signing (and RSA encryption); email SAN required',
+    isCa: false,
+    keyUsage: ['digitalSignature', 'nonRepudiation'],
+    rsaKeyUsage: ['keyEncipherment'],
+    extKeyUsage: ['emailProtection'],
+    allowedSanTypes: ['email'],
+    sanRequired: true,
+    requiredSanTypes: ['email'],
+    allowedKeyTypes: ALL,
+    defaultLifetimeMs: 365 * D,
+    maxLifetimeMs: 825 * D,
   },
   'ocsp-signing': {
-    name: 'ocsp-signing', description: 'Delegated OCSP responder (id-pkix-ocsp-nocheck)', isCa: false,
-    keyUsage: ['digitalSignature'], extKeyUsage: ['OCSPSigning'], allowedSanTypes: [], sanRequired: false,
-    allowedKeyTypes: ALL, defaultLifetimeMs: 30 * D, maxLifetimeMs: 365 * D, ocspNoCheck: true,
+    name: 'ocsp-signing',
+    description: 'Delegated OCSP responder (id-pkix-ocsp-nocheck)',
+    isCa: false,
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['OCSPSigning'],
+    allowedSanTypes: [],
+    sanRequired: false,
+    allowedKeyTypes: ALL,
+    defaultLifetimeMs: 30 * D,
+    maxLifetimeMs: 365 * D,
+    ocspNoCheck: true,
   },
   'spiffe-svid': {
-    name: 'spiffe-svid', description: 'SPIFFE X.509-SVID: exactly one spiffe:// URI SAN', isCa: false,
-    keyUsage: ['digitalSignature'], rsaKeyUsage: ['keyEncipherment'], extKeyUsage: ['serverAuth', 'clientAuth'],
-    allowedSanTypes: ['uri', 'dns'], sanRequired: true, requiredSanTypes: ['uri'], allowedUriSchemes: ['spiffe'], maxUriSans: 1,
-    allowedKeyTypes: ALL, defaultLifetimeMs: H, maxLifetimeMs: 24 * H,
+    name: 'spiffe-svid',
+    description: 'SPIFFE X.509-SVID: exactly one spiffe:// URI SAN',
+    isCa: false,
+    keyUsage: ['digitalSignature'],
+    rsaKeyUsage: ['keyEncipherment'],
+    extKeyUsage: ['serverAuth', 'clientAuth'],
+    allowedSanTypes: ['uri', 'dns'],
+    sanRequired: true,
+    requiredSanTypes: ['uri'],
+    allowedUriSchemes: ['spiffe'],
+    maxUriSans: 1,
+    allowedKeyTypes: ALL,
+    defaultLifetimeMs: H,
+    maxLifetimeMs: 24 * H,
   },
 };
 
-const keyUsageName = z.enum(['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'dataEncipherment', 'keyAgreement', 'keyCertSign', 'cRLSign', 'encipherOnly', 'decipherOnly']);
-const extKeyUsageName = z.enum(['serverAuth', 'clientAuth', 'codeSigning', 'emailProtection', 'timeStamping', 'OCSPSigning']);
+const keyUsageName = z.enum([
+  'digitalSignature',
+  'nonRepudiation',
+  'keyEncipherment',
+  'dataEncipherment',
+  'keyAgreement',
+  'keyCertSign',
+  'cRLSign',
+  'encipherOnly',
+  'decipherOnly',
+]);
+const extKeyUsageName = z.enum([
+  'serverAuth',
+  'clientAuth',
+  'codeSigning',
+  'emailProtection',
+  'timeStamping',
+  'OCSPSigning',
+]);
 const sanType = z.enum(['dns', 'ip', 'uri', 'email']);
 
 /** zod schema for custom profiles stored as data (JSON/YAML). */
@@ -87,18 +172,34 @@ export const profileSchema = z
     maxUriSans: z.number().int().min(0).optional(),
   })
   .strict()
-  .refine((p) => p.defaultLifetimeMs <= p.maxLifetimeMs, { message: 'defaultLifetimeMs must not exceed maxLifetimeMs', path: ['defaultLifetimeMs'] })
-  .refine((p) => !p.isCa || p.keyUsage.includes('keyCertSign'), { message: 'a CA profile needs keyCertSign', path: ['keyUsage'] })
-  .refine((p) => p.isCa || !p.keyUsage.includes('keyCertSign'), { message: 'keyCertSign requires isCa', path: ['keyUsage'] })
-  .refine((p) => (p.requiredSanTypes ?? []).every((t) => p.allowedSanTypes.includes(t)), { message: 'requiredSanTypes must be allowed', path: ['requiredSanTypes'] });
+  .refine((p) => p.defaultLifetimeMs <= p.maxLifetimeMs, {
+    message: 'defaultLifetimeMs must not exceed maxLifetimeMs',
+    path: ['defaultLifetimeMs'],
+  })
+  .refine((p) => !p.isCa || p.keyUsage.includes('keyCertSign'), {
+    message: 'a CA profile needs keyCertSign',
+    path: ['keyUsage'],
+  })
+  .refine((p) => p.isCa || !p.keyUsage.includes('keyCertSign'), {
+    message: 'keyCertSign requires isCa',
+    path: ['keyUsage'],
+  })
+  .refine((p) => (p.requiredSanTypes ?? []).every((t) => p.allowedSanTypes.includes(t)), {
+    message: 'requiredSanTypes must be allowed',
+    path: ['requiredSanTypes'],
+  });
 
 /** Validates a custom profile definition; throws `profile.invalid` with the zod issues in details. */
 export function parseProfile(data: unknown): Profile {
   const r = profileSchema.safeParse(data);
   if (!r.success) {
-    throw new PkiError('profile.invalid', `invalid profile: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, {
-      details: { issues: r.error.issues },
-    });
+    throw new PkiError(
+      'profile.invalid',
+      `invalid profile: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      {
+        details: { issues: r.error.issues },
+      },
+    );
   }
   return r.data as Profile;
 }

@@ -33,7 +33,11 @@ export function serialToHex(bytes: Uint8Array): string {
 
 /** Normalises user input (`0A:1B`, `0x0a1b`, `0A1B`) to the canonical form. Throws `input.invalid`. */
 export function normalizeSerialHex(s: string): string {
-  const clean = s.trim().replace(/^0x/i, '').replace(/[:\s-]/g, '').toLowerCase();
+  const clean = s
+    .trim()
+    .replace(/^0x/i, '')
+    .replace(/[:\s-]/g, '')
+    .toLowerCase();
   if (!/^[0-9a-f]+$/.test(clean)) throw new PkiError('input.invalid', `not a hex serial number: '${s}'`);
   const even = clean.length % 2 ? `0${clean}` : clean;
   return serialToHex(new Uint8Array(Buffer.from(even, 'hex')));
@@ -59,7 +63,8 @@ export function serialProblem(bytes: Uint8Array): string | null {
   if (!(bytes instanceof Uint8Array) || bytes.length === 0) return 'serial is empty';
   if (bytes.length > 20) return `serial is ${bytes.length} bytes (max 20)`;
   if (bytes[0] & 0x80) return 'serial is negative (top bit set)';
-  if (bytes.length > 1 && bytes[0] === 0 && !(bytes[1] & 0x80)) return 'serial is not minimally encoded (leading zero byte)';
+  if (bytes.length > 1 && bytes[0] === 0 && !(bytes[1] & 0x80))
+    return 'serial is not minimally encoded (leading zero byte)';
   if (bytes.every((b) => b === 0)) return 'serial is zero';
   return null;
 }

@@ -3,10 +3,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { PkiError, type KeyType } from '@pkim/shared';
-import { buildCsr, computeSki, decodeCsr, fromPem, keyTypeFromSpki, parseCertificate, toPem, verifySignature } from '../src/index';
+import {
+  buildCsr,
+  computeSki,
+  decodeCsr,
+  fromPem,
+  keyTypeFromSpki,
+  parseCertificate,
+  toPem,
+  verifySignature,
+} from '../src/index';
 import { opensslRaw, withTempDir } from '../../../tests/support/verifiers';
 import { cachedKey, codeOf } from './helpers';
-
 
 /** A CSR made by `openssl req` (independent encoder). */
 function opensslCsr(keyArgs: string[], subj: string, san?: string): { pem: string; keyPem: string } {
@@ -26,8 +34,16 @@ let ecCsr: string;
 let rsaCsr: string;
 let edCsr: string;
 beforeAll(() => {
-  ecCsr = opensslCsr(['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384'], '/C=US/O=Example Inc/CN=www.example.com', 'DNS:www.example.com,DNS:example.com,IP:192.0.2.1,URI:spiffe://example.com/x,email:ops@example.com').pem;
-  rsaCsr = opensslCsr(['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'], '/O=Example/CN=rsa.example.com', 'DNS:rsa.example.com').pem;
+  ecCsr = opensslCsr(
+    ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384'],
+    '/C=US/O=Example Inc/CN=www.example.com',
+    'DNS:www.example.com,DNS:example.com,IP:192.0.2.1,URI:spiffe://example.com/x,email:ops@example.com',
+  ).pem;
+  rsaCsr = opensslCsr(
+    ['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
+    '/O=Example/CN=rsa.example.com',
+    'DNS:rsa.example.com',
+  ).pem;
   edCsr = opensslCsr(['-algorithm', 'ED25519'], '/CN=ed.example.com').pem;
 });
 
@@ -37,11 +53,20 @@ describe('decodeCsr', () => {
     expect(csr.keyType).toBe('ec-p384');
     expect(csr.subjectDn).toBe('CN=www.example.com,O=Example Inc,C=US');
     expect(csr.subject[0]).toEqual({ type: 'C', value: 'US' });
-    expect(csr.sans).toEqual({ dns: ['www.example.com', 'example.com'], ip: ['192.0.2.1'], uri: ['spiffe://example.com/x'], email: ['ops@example.com'] });
+    expect(csr.sans).toEqual({
+      dns: ['www.example.com', 'example.com'],
+      ip: ['192.0.2.1'],
+      uri: ['spiffe://example.com/x'],
+      email: ['ops@example.com'],
+    });
     expect(keyTypeFromSpki(csr.publicKey)).toBe('ec-p384');
   });
   it('decodes RSA and Ed25519 CSRs from PEM and from DER', () => {
-    expect(decodeCsr(rsaCsr)).toMatchObject({ keyType: 'rsa-2048', subjectDn: 'CN=rsa.example.com,O=Example', sans: { dns: ['rsa.example.com'] } });
+    expect(decodeCsr(rsaCsr)).toMatchObject({
+      keyType: 'rsa-2048',
+      subjectDn: 'CN=rsa.example.com,O=Example',
+      sans: { dns: ['rsa.example.com'] },
+    });
     const der = fromPem(edCsr, 'CERTIFICATE REQUEST');
     expect(decodeCsr(der)).toMatchObject({ keyType: 'ed25519', sans: {} });
   });
@@ -61,7 +86,10 @@ describe('decodeCsr', () => {
     ['truncated DER', () => fromPem(ecCsr).subarray(0, 100)],
     ['a wrong PEM label', () => ecCsr.replace(/CERTIFICATE REQUEST/g, 'CERTIFICATE')],
     ['empty input', () => ''],
-    ['a certificate instead of a CSR (DER)', () => fromPem(toPem(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01]), 'X'), 'X')],
+    [
+      'a certificate instead of a CSR (DER)',
+      () => fromPem(toPem(new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01]), 'X'), 'X'),
+    ],
   ])('rejects %s as csr.invalid', (_l, make) => {
     expect(codeOf(() => decodeCsr(make() as string | Uint8Array))).toBe('csr.invalid');
   });
@@ -76,41 +104,87 @@ describe('decodeCsr', () => {
 });
 
 describe('buildCsr', () => {
-  it.each(['ec-p256', 'rsa-2048', 'ed25519'] as KeyType[])('builds a %s CSR that openssl req -verify accepts and decodeCsr reads back', async (kt) => {
-    const key = cachedKey(kt);
-    const der = await buildCsr({ subject: [{ type: 'O', value: 'PKIM' }, { type: 'CN', value: 'Issuing CA 1' }], sans: { dns: ['ca.example.com'] }, publicKey: key.publicKey, keyType: kt }, key.sign);
-    const out = withTempDir((dir) => {
-      writeFileSync(join(dir, 'r.der'), der);
-      return opensslRaw(['req', '-inform', 'DER', '-in', join(dir, 'r.der'), '-verify', '-noout', '-text']);
-    });
-    expect(out.status, out.output).toBe(0);
-    expect(out.output).toMatch(/verify OK/i);
-    expect(out.output).toContain('DNS:ca.example.com');
-    expect(decodeCsr(der)).toMatchObject({ keyType: kt, subjectDn: 'CN=Issuing CA 1,O=PKIM', sans: { dns: ['ca.example.com'] } });
-  });
+  it.each(['ec-p256', 'rsa-2048', 'ed25519'] as KeyType[])(
+    'builds a %s CSR that openssl req -verify accepts and decodeCsr reads back',
+    async (kt) => {
+      const key = cachedKey(kt);
+      const der = await buildCsr(
+        {
+          subject: [
+            { type: 'O', value: 'PKIM' },
+            { type: 'CN', value: 'Issuing CA 1' },
+          ],
+          sans: { dns: ['ca.example.com'] },
+          publicKey: key.publicKey,
+          keyType: kt,
+        },
+        key.sign,
+      );
+      const out = withTempDir((dir) => {
+        writeFileSync(join(dir, 'r.der'), der);
+        return opensslRaw(['req', '-inform', 'DER', '-in', join(dir, 'r.der'), '-verify', '-noout', '-text']);
+      });
+      expect(out.status, out.output).toBe(0);
+      expect(out.output).toMatch(/verify OK/i);
+      expect(out.output).toContain('DNS:ca.example.com');
+      expect(decodeCsr(der)).toMatchObject({
+        keyType: kt,
+        subjectDn: 'CN=Issuing CA 1,O=PKIM',
+        sans: { dns: ['ca.example.com'] },
+      });
+    },
+  );
 });
 
 describe('keys', () => {
   it.each([
-    ['rsa', { modulusLength: 2048 }, 'rsa-2048'], ['rsa', { modulusLength: 3072 }, 'rsa-3072'],
-    ['ec', { namedCurve: 'prime256v1' }, 'ec-p256'], ['ec', { namedCurve: 'secp384r1' }, 'ec-p384'], ['ed25519', {}, 'ed25519'],
+    ['rsa', { modulusLength: 2048 }, 'rsa-2048'],
+    ['rsa', { modulusLength: 3072 }, 'rsa-3072'],
+    ['ec', { namedCurve: 'prime256v1' }, 'ec-p256'],
+    ['ec', { namedCurve: 'secp384r1' }, 'ec-p384'],
+    ['ed25519', {}, 'ed25519'],
   ] as const)('identifies a node-generated %s key %j as %s', (alg, opts, expected) => {
-    const { publicKey } = generateKeyPairSync(alg as 'rsa', { ...(opts as { modulusLength: number }), publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const { publicKey } = generateKeyPairSync(alg as 'rsa', {
+      ...(opts as { modulusLength: number }),
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
     expect(keyTypeFromSpki(new Uint8Array(publicKey))).toBe(expected);
   });
   it.each([
-    ['rsa', { modulusLength: 1024 }, 'csr.weak_key'], ['rsa', { modulusLength: 2056 }, 'csr.weak_key'],
-    ['ec', { namedCurve: 'secp521r1' }, 'csr.unsupported_key'], ['ec', { namedCurve: 'secp256k1' }, 'csr.unsupported_key'],
-    ['ed448', {}, 'csr.unsupported_key'], ['rsa-pss', { modulusLength: 2048 }, 'csr.unsupported_key'],
+    ['rsa', { modulusLength: 1024 }, 'csr.weak_key'],
+    ['rsa', { modulusLength: 2056 }, 'csr.weak_key'],
+    ['ec', { namedCurve: 'secp521r1' }, 'csr.unsupported_key'],
+    ['ec', { namedCurve: 'secp256k1' }, 'csr.unsupported_key'],
+    ['ed448', {}, 'csr.unsupported_key'],
+    ['rsa-pss', { modulusLength: 2048 }, 'csr.unsupported_key'],
   ] as const)('rejects %s %j with %s', (alg, opts, code) => {
-    const { publicKey } = generateKeyPairSync(alg as 'rsa', { ...(opts as { modulusLength: number }), publicKeyEncoding: { type: 'spki', format: 'der' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    const { publicKey } = generateKeyPairSync(alg as 'rsa', {
+      ...(opts as { modulusLength: number }),
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
     expect(codeOf(() => keyTypeFromSpki(new Uint8Array(publicKey)))).toBe(code);
   });
   it('computes the same SKI as openssl (RFC 5280 method 1)', () => {
     withTempDir((dir) => {
       const key = join(dir, 'k.pem');
       opensslRaw(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
-      const r = opensslRaw(['req', '-x509', '-new', '-key', key, '-subj', '/CN=ski', '-days', '1', '-addext', 'subjectKeyIdentifier=hash', '-out', join(dir, 'c.pem')]);
+      const r = opensslRaw([
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        key,
+        '-subj',
+        '/CN=ski',
+        '-days',
+        '1',
+        '-addext',
+        'subjectKeyIdentifier=hash',
+        '-out',
+        join(dir, 'c.pem'),
+      ]);
       expect(r.status, r.output).toBe(0);
       const info = parseCertificate(readFileSync(join(dir, 'c.pem'), 'utf8'));
       expect(Buffer.from(computeSki(info.publicKey)).toString('hex')).toBe(info.subjectKeyIdentifierHex);
@@ -118,11 +192,14 @@ describe('keys', () => {
       expect(computeSki(spki)).toEqual(computeSki(info.publicKey));
     });
   });
-  it.each(['rsa-2048', 'ec-p256', 'ec-p384', 'ed25519'] as KeyType[])('verifySignature accepts a %s signature and rejects tampered data', async (kt) => {
-    const k = cachedKey(kt);
-    const data = new TextEncoder().encode('hello pkim');
-    const sig = await k.sign(data);
-    expect(verifySignature(kt, k.publicKey, data, sig)).toBe(true);
-    expect(verifySignature(kt, k.publicKey, new TextEncoder().encode('hello pkiM'), sig)).toBe(false);
-  });
+  it.each(['rsa-2048', 'ec-p256', 'ec-p384', 'ed25519'] as KeyType[])(
+    'verifySignature accepts a %s signature and rejects tampered data',
+    async (kt) => {
+      const k = cachedKey(kt);
+      const data = new TextEncoder().encode('hello pkim');
+      const sig = await k.sign(data);
+      expect(verifySignature(kt, k.publicKey, data, sig)).toBe(true);
+      expect(verifySignature(kt, k.publicKey, new TextEncoder().encode('hello pkiM'), sig)).toBe(false);
+    },
+  );
 });

@@ -2,8 +2,16 @@
 import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
 import {
-  BUILT_IN_PROFILES, generateKeyPair, generateSerial, issueCertificate, planCertificate, toPem,
-  type CertificatePlanInput, type DistinguishedName, type Profile, type SignFn,
+  BUILT_IN_PROFILES,
+  generateKeyPair,
+  generateSerial,
+  issueCertificate,
+  planCertificate,
+  toPem,
+  type CertificatePlanInput,
+  type DistinguishedName,
+  type Profile,
+  type SignFn,
 } from '../src/index';
 
 export const DAY = 86_400_000;
@@ -25,7 +33,11 @@ export function makeTestKey(keyType: KeyType): TestKey {
   const calls = { count: 0 };
   const hash = KEY_TYPE_INFO[keyType].hash;
   return {
-    keyType, publicKey, privateKeyPem, privateKey, calls,
+    keyType,
+    publicKey,
+    privateKeyPem,
+    privateKey,
+    calls,
     sign: (data) => {
       calls.count++;
       return new Uint8Array(nodeSign(hash, data, privateKey));
@@ -50,31 +62,59 @@ export interface IssuedCa {
   pem: string;
 }
 
-export async function makeRoot(key: TestKey, now: number, subject: DistinguishedName = [{ type: 'C', value: 'US' }, { type: 'O', value: 'PKIM Test' }, { type: 'CN', value: `Test Root ${key.keyType}` }]): Promise<IssuedCa> {
+export async function makeRoot(
+  key: TestKey,
+  now: number,
+  subject: DistinguishedName = [
+    { type: 'C', value: 'US' },
+    { type: 'O', value: 'PKIM Test' },
+    { type: 'CN', value: `Test Root ${key.keyType}` },
+  ],
+): Promise<IssuedCa> {
   const plan = planCertificate({
-    profile: BUILT_IN_PROFILES['root-ca'], subject, publicKey: key.publicKey, selfSignedKeyType: key.keyType,
-    serial: generateSerial(), notBefore: now - DAY, notAfter: now + 3650 * DAY,
+    profile: BUILT_IN_PROFILES['root-ca'],
+    subject,
+    publicKey: key.publicKey,
+    selfSignedKeyType: key.keyType,
+    serial: generateSerial(),
+    notBefore: now - DAY,
+    notAfter: now + 3650 * DAY,
   });
   const der = await issueCertificate(plan, key.sign, { now });
   return { key, der, pem: toPem(der, 'CERTIFICATE') };
 }
 
 export async function makeIntermediate(
-  parent: IssuedCa, key: TestKey, now: number,
+  parent: IssuedCa,
+  key: TestKey,
+  now: number,
   extra: Partial<CertificatePlanInput> = {},
 ): Promise<IssuedCa> {
   const plan = planCertificate({
     profile: BUILT_IN_PROFILES['intermediate-ca'],
-    subject: [{ type: 'C', value: 'US' }, { type: 'O', value: 'PKIM Test' }, { type: 'CN', value: `Test Intermediate ${key.keyType}` }],
-    publicKey: key.publicKey, issuer: { certificateDer: parent.der, keyType: parent.key.keyType },
-    serial: generateSerial(), notBefore: now - DAY, notAfter: now + 1825 * DAY, ...extra,
+    subject: [
+      { type: 'C', value: 'US' },
+      { type: 'O', value: 'PKIM Test' },
+      { type: 'CN', value: `Test Intermediate ${key.keyType}` },
+    ],
+    publicKey: key.publicKey,
+    issuer: { certificateDer: parent.der, keyType: parent.key.keyType },
+    serial: generateSerial(),
+    notBefore: now - DAY,
+    notAfter: now + 1825 * DAY,
+    ...extra,
   });
   const der = await issueCertificate(plan, parent.key.sign, { now });
   return { key, der, pem: toPem(der, 'CERTIFICATE') };
 }
 
 /** Plan input for a leaf under `issuer` (defaults: tls-server for www.example.com, 90 days). */
-export function leafInput(issuer: IssuedCa, publicKey: Uint8Array, now: number, over: Partial<CertificatePlanInput> & { profile?: Profile } = {}): CertificatePlanInput {
+export function leafInput(
+  issuer: IssuedCa,
+  publicKey: Uint8Array,
+  now: number,
+  over: Partial<CertificatePlanInput> & { profile?: Profile } = {},
+): CertificatePlanInput {
   return {
     profile: BUILT_IN_PROFILES['tls-server'],
     subject: [{ type: 'CN', value: 'www.example.com' }],

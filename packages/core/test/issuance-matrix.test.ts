@@ -8,10 +8,23 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { KEY_TYPES, type KeyType } from '@pkim/shared';
 import {
-  BUILT_IN_PROFILES, generateSerial, issueCertificate, parseCertificate, planCertificate, toPem, verifyCertificateSignature,
-  type CertificatePlanInput, type SubjectAltNames,
+  BUILT_IN_PROFILES,
+  generateSerial,
+  issueCertificate,
+  parseCertificate,
+  planCertificate,
+  toPem,
+  verifyCertificateSignature,
+  type CertificatePlanInput,
+  type SubjectAltNames,
 } from '../src/index';
-import { certtoolVerify, goVerify, opensslText, opensslVerify, type OpensslPurpose } from '../../../tests/support/verifiers';
+import {
+  certtoolVerify,
+  goVerify,
+  opensslText,
+  opensslVerify,
+  type OpensslPurpose,
+} from '../../../tests/support/verifiers';
 import { DAY, makeRoot, makeTestKey, type IssuedCa, type TestKey } from './helpers';
 
 const now = Date.now();
@@ -35,13 +48,49 @@ interface ProfileCase {
   dnsName?: string;
 }
 const PROFILE_CASES: ProfileCase[] = [
-  { profile: 'tls-server', sans: { dns: ['www.example.com', 'example.com'], ip: ['192.0.2.10', '2001:db8::1'] }, purposes: ['sslserver'], eku: ['serverAuth'], lifetime: 90 * DAY, go: 'serverAuth', dnsName: 'www.example.com' },
-  { profile: 'tls-client', sans: { email: ['alice@example.com'] }, purposes: ['sslclient'], eku: ['clientAuth'], lifetime: 365 * DAY, go: 'clientAuth' },
-  { profile: 'tls-server-client', sans: { dns: ['svc.internal.example.com'], uri: ['https://svc.example.com/id'] }, purposes: ['sslserver', 'sslclient'], eku: ['serverAuth', 'clientAuth'], lifetime: 90 * DAY, go: 'serverAuth', dnsName: 'svc.internal.example.com' },
+  {
+    profile: 'tls-server',
+    sans: { dns: ['www.example.com', 'example.com'], ip: ['192.0.2.10', '2001:db8::1'] },
+    purposes: ['sslserver'],
+    eku: ['serverAuth'],
+    lifetime: 90 * DAY,
+    go: 'serverAuth',
+    dnsName: 'www.example.com',
+  },
+  {
+    profile: 'tls-client',
+    sans: { email: ['alice@example.com'] },
+    purposes: ['sslclient'],
+    eku: ['clientAuth'],
+    lifetime: 365 * DAY,
+    go: 'clientAuth',
+  },
+  {
+    profile: 'tls-server-client',
+    sans: { dns: ['svc.internal.example.com'], uri: ['https://svc.example.com/id'] },
+    purposes: ['sslserver', 'sslclient'],
+    eku: ['serverAuth', 'clientAuth'],
+    lifetime: 90 * DAY,
+    go: 'serverAuth',
+    dnsName: 'svc.internal.example.com',
+  },
   { profile: 'code-signing', sans: {}, purposes: ['any'], eku: ['codeSigning'], lifetime: 365 * DAY },
-  { profile: 'email-protection', sans: { email: ['bob@example.com'] }, purposes: ['smimesign'], eku: ['emailProtection'], lifetime: 365 * DAY },
+  {
+    profile: 'email-protection',
+    sans: { email: ['bob@example.com'] },
+    purposes: ['smimesign'],
+    eku: ['emailProtection'],
+    lifetime: 365 * DAY,
+  },
   { profile: 'ocsp-signing', sans: {}, purposes: ['ocsphelper'], eku: ['OCSPSigning'], lifetime: 30 * DAY },
-  { profile: 'spiffe-svid', sans: { uri: ['spiffe://example.org/ns/prod/sa/web'] }, purposes: ['sslserver', 'sslclient'], eku: ['serverAuth', 'clientAuth'], lifetime: 3_600_000, go: 'clientAuth' },
+  {
+    profile: 'spiffe-svid',
+    sans: { uri: ['spiffe://example.org/ns/prod/sa/web'] },
+    purposes: ['sslserver', 'sslclient'],
+    eku: ['serverAuth', 'clientAuth'],
+    lifetime: 3_600_000,
+    go: 'clientAuth',
+  },
 ];
 
 describe.each([...KEY_TYPES])('key type %s', (kt) => {
@@ -64,8 +113,16 @@ describe.each([...KEY_TYPES])('key type %s', (kt) => {
     const root = roots.get(kt)!;
     const key = leafKeys.get(kt)!;
     const plan = planCertificate({
-      profile: BUILT_IN_PROFILES['intermediate-ca'], subject: [{ type: 'O', value: 'PKIM' }, { type: 'CN', value: `Sub ${kt}` }],
-      publicKey: key.publicKey, issuer: { certificateDer: root.der, keyType: kt }, serial: generateSerial(), notBefore: now - DAY, notAfter: now + 365 * DAY,
+      profile: BUILT_IN_PROFILES['intermediate-ca'],
+      subject: [
+        { type: 'O', value: 'PKIM' },
+        { type: 'CN', value: `Sub ${kt}` },
+      ],
+      publicKey: key.publicKey,
+      issuer: { certificateDer: root.der, keyType: kt },
+      serial: generateSerial(),
+      notBefore: now - DAY,
+      notAfter: now + 365 * DAY,
     });
     const der = await issueCertificate(plan, root.key.sign, { now });
     const pem = toPem(der, 'CERTIFICATE');
@@ -75,7 +132,8 @@ describe.each([...KEY_TYPES])('key type %s', (kt) => {
     for (const [name, r] of [
       ['openssl', opensslVerify({ leafPem: pem, rootPem: root.pem, purpose: 'crlsign' })],
       ['certtool', certtoolVerify({ leafPem: pem, rootPem: root.pem })],
-    ] as const) expect(r.ok, `${name}: ${r.output}`).toBe(true);
+    ] as const)
+      expect(r.ok, `${name}: ${r.output}`).toBe(true);
     expect(opensslText(pem)).toMatch(/CA:TRUE, pathlen:0/);
   });
 
@@ -84,10 +142,22 @@ describe.each([...KEY_TYPES])('key type %s', (kt) => {
     const key = leafKeys.get(kt)!;
     const input: CertificatePlanInput = {
       profile: BUILT_IN_PROFILES[c.profile],
-      subject: c.profile === 'spiffe-svid' ? [] : [{ type: 'O', value: 'PKIM Test' }, { type: 'CN', value: `${c.profile} ${kt}` }],
-      sans: c.sans, publicKey: key.publicKey, issuer: { certificateDer: root.der, keyType: kt },
-      serial: generateSerial(), notBefore: now - 60_000, notAfter: now - 60_000 + c.lifetime,
-      crlDistributionPoints: ['http://crl.example.com/root.crl'], ocspUrls: ['http://ocsp.example.com'], caIssuersUrls: ['http://ca.example.com/root.cer'],
+      subject:
+        c.profile === 'spiffe-svid'
+          ? []
+          : [
+              { type: 'O', value: 'PKIM Test' },
+              { type: 'CN', value: `${c.profile} ${kt}` },
+            ],
+      sans: c.sans,
+      publicKey: key.publicKey,
+      issuer: { certificateDer: root.der, keyType: kt },
+      serial: generateSerial(),
+      notBefore: now - 60_000,
+      notAfter: now - 60_000 + c.lifetime,
+      crlDistributionPoints: ['http://crl.example.com/root.crl'],
+      ocspUrls: ['http://ocsp.example.com'],
+      caIssuersUrls: ['http://ca.example.com/root.cer'],
     };
     const plan = planCertificate(input);
     const der = await issueCertificate(plan, root.key.sign, { now });
@@ -100,7 +170,11 @@ describe.each([...KEY_TYPES])('key type %s', (kt) => {
     expect(info.keyType).toBe(kt);
     expect(info.extKeyUsage).toEqual(c.eku);
     expect(info.sans).toEqual(Object.fromEntries(Object.entries(c.sans).filter(([, v]) => v.length)));
-    expect(info.keyUsage).toEqual(kt.startsWith('rsa') && BUILT_IN_PROFILES[c.profile].rsaKeyUsage ? [...BUILT_IN_PROFILES[c.profile].keyUsage, 'keyEncipherment'] : BUILT_IN_PROFILES[c.profile].keyUsage);
+    expect(info.keyUsage).toEqual(
+      kt.startsWith('rsa') && BUILT_IN_PROFILES[c.profile].rsaKeyUsage
+        ? [...BUILT_IN_PROFILES[c.profile].keyUsage, 'keyEncipherment']
+        : BUILT_IN_PROFILES[c.profile].keyUsage,
+    );
     expect(info.notAfter - info.notBefore).toBe(c.lifetime);
     expect(verifyCertificateSignature(der, root.key.publicKey)).toBe(true);
     expect(verifyCertificateSignature(der, key.publicKey)).toBe(false);
@@ -133,8 +207,17 @@ describe('independent verifiers can fail', () => {
     const other = roots.get('ec-p384')!;
     const key = leafKeys.get('ec-p256')!;
     const der = await issueCertificate(
-      planCertificate({ profile: BUILT_IN_PROFILES['tls-client'], subject: [{ type: 'CN', value: 'client' }], publicKey: key.publicKey, issuer: { certificateDer: root.der, keyType: 'ec-p256' }, serial: generateSerial(), notBefore: now - 1000, notAfter: now + DAY }),
-      root.key.sign, { now },
+      planCertificate({
+        profile: BUILT_IN_PROFILES['tls-client'],
+        subject: [{ type: 'CN', value: 'client' }],
+        publicKey: key.publicKey,
+        issuer: { certificateDer: root.der, keyType: 'ec-p256' },
+        serial: generateSerial(),
+        notBefore: now - 1000,
+        notAfter: now + DAY,
+      }),
+      root.key.sign,
+      { now },
     );
     const pem = toPem(der, 'CERTIFICATE');
     expect(opensslVerify({ leafPem: pem, rootPem: root.pem, purpose: 'sslclient' }).ok).toBe(true);

@@ -1,8 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
 import {
-  assertLintClean, BUILT_IN_PROFILES, generateSerial, lintCertificate, planCertificate, resolveProfile, parseProfile,
-  type CertificatePlan, type Profile,
+  assertLintClean,
+  BUILT_IN_PROFILES,
+  generateSerial,
+  lintCertificate,
+  planCertificate,
+  resolveProfile,
+  parseProfile,
+  type CertificatePlan,
+  type Profile,
 } from '../src/index';
 import { cachedKey, DAY, leafInput, makeIntermediate, makeRoot, type IssuedCa } from './helpers';
 
@@ -16,7 +23,11 @@ beforeAll(async () => {
   inter = await makeIntermediate(root, cachedKey('ec-p384'), now, { pathLen: 0, notAfter: now + 100 * DAY });
   // a non-CA certificate used as a would-be issuer
   const { issueCertificate } = await import('../src/index');
-  const der = await issueCertificate(planCertificate(leafInput(root, cachedKey('ed25519').publicKey, now)), root.key.sign, { now });
+  const der = await issueCertificate(
+    planCertificate(leafInput(root, cachedKey('ed25519').publicKey, now)),
+    root.key.sign,
+    { now },
+  );
   leafCert = { key: cachedKey('ed25519'), der, pem: '' };
 });
 
@@ -24,47 +35,282 @@ const custom = (over: Partial<Profile>): Profile => ({ ...BUILT_IN_PROFILES['tls
 
 type Case = [code: string, label: string, make: () => CertificatePlan, lintNow?: number];
 const cases: Case[] = [
-  ['lint.lifetime_beyond_issuer', 'a leaf outliving its issuer', () => planCertificate(leafInput(inter, cachedKey('ec-p256').publicKey, now, { notAfter: now + 200 * DAY, profile: custom({ maxLifetimeMs: 400 * DAY }) }))],
-  ['lint.tls_without_san', 'a TLS server certificate without SAN', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { sans: {} }))],
-  ['lint.ca_flag_on_leaf', 'a CA flag on a profile without keyCertSign', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: custom({ isCa: true }) }))],
-  ['lint.ca_flag_on_leaf', 'keyCertSign on a leaf', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: custom({ keyUsage: ['digitalSignature', 'keyCertSign'] }) }))],
-  ['lint.key_usage_key_type_mismatch', 'keyEncipherment on an EC key', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: custom({ keyUsage: ['digitalSignature', 'keyEncipherment'] }) }))],
-  ['lint.key_usage_key_type_mismatch', 'keyEncipherment on an Ed25519 key', () => planCertificate(leafInput(root, cachedKey('ed25519').publicKey, now, { profile: custom({ keyUsage: ['digitalSignature', 'keyEncipherment'] }) }))],
-  ['lint.key_usage_key_type_mismatch', 'keyAgreement on an RSA key', () => planCertificate(leafInput(root, cachedKey('rsa-2048').publicKey, now, { profile: custom({ keyUsage: ['digitalSignature', 'keyAgreement'] }) }))],
-  ['lint.path_length_exceeded', 'a CA under an issuer with pathLen 0', () => planCertificate(leafInput(inter, cachedKey('ec-p256').publicKey, now, { profile: BUILT_IN_PROFILES['intermediate-ca'], sans: {}, subject: [{ type: 'CN', value: 'Sub' }], notAfter: now + 50 * DAY }))],
-  ['lint.path_length_exceeded', 'an unlimited-pathLen CA under a pathLen 1 issuer', () => {
-    const p = planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: BUILT_IN_PROFILES['intermediate-ca'], sans: {}, subject: [{ type: 'CN', value: 'Sub' }], pathLen: null }));
-    return { ...p, issuerFacts: { ...p.issuerFacts!, pathLen: 1 } };
-  }],
-  ['lint.name_constraints_violation', 'a SAN outside the issuer permitted subtree', () => {
-    const p = planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { sans: { dns: ['www.other.org'] } }));
-    return { ...p, issuerFacts: { ...p.issuerFacts!, nameConstraints: { permittedDns: ['example.com'] } } };
-  }],
-  ['lint.issuer_not_ca', 'an issuer that is not a CA', () => planCertificate(leafInput(leafCert, cachedKey('ec-p256').publicKey, now, { notAfter: now + 30 * DAY }))],
-  ['lint.invalid_validity', 'notBefore after notAfter', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { notBefore: now + DAY, notAfter: now }))],
-  ['lint.invalid_validity', 'an issuer that has expired at lint time', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now)), now + 4000 * DAY],
-  ['lint.invalid_validity', 'an issuer that is not yet valid at lint time', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now)), now - 10 * DAY],
-  ['lint.invalid_san', 'a DNS SAN with a bad label', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { sans: { dns: ['-bad-.example.com'] } }))],
-  ['lint.invalid_san', 'a bad IP SAN', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { sans: { dns: ['a.example.com'], ip: ['300.1.1.1'] } }))],
-  ['lint.invalid_san', 'a relative URI SAN', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: BUILT_IN_PROFILES['tls-server-client'], sans: { dns: ['a.example.com'], uri: ['/relative/path'] } }))],
-  ['lint.invalid_san', 'a bad email SAN', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: BUILT_IN_PROFILES['email-protection'], sans: { email: ['bob@@example'] } }))],
-  ['lint.empty_subject', 'no subject and no SAN', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: BUILT_IN_PROFILES['code-signing'], subject: [], sans: {} }))],
-  ['lint.serial_invalid', 'a negative serial', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { serial: Uint8Array.of(0x80, 1) }))],
-  ['lint.serial_invalid', 'a 21-byte serial', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { serial: new Uint8Array(21).fill(1) }))],
-  ['lint.serial_invalid', 'a zero serial', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { serial: Uint8Array.of(0) }))],
-  ['policy.key_type_not_allowed', 'an RSA key on an EC-only profile', () => planCertificate(leafInput(root, cachedKey('rsa-2048').publicKey, now, { profile: custom({ allowedKeyTypes: ['ec-p256', 'ec-p384'] }) }))],
-  ['policy.san_not_allowed', 'an email SAN on tls-server', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { sans: { dns: ['a.example.com'], email: ['a@example.com'] } }))],
-  ['policy.san_not_allowed', 'an https URI on spiffe-svid', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: BUILT_IN_PROFILES['spiffe-svid'], sans: { uri: ['https://example.org/x'] }, notAfter: now + 3_000_000 }))],
-  ['policy.san_not_allowed', 'two URI SANs on spiffe-svid', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: BUILT_IN_PROFILES['spiffe-svid'], sans: { uri: ['spiffe://a.org/x', 'spiffe://a.org/y'] }, notAfter: now + 3_000_000 }))],
-  ['policy.san_required', 'spiffe-svid with only a DNS SAN', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: BUILT_IN_PROFILES['spiffe-svid'], sans: { dns: ['a.example.com'] }, notAfter: now + 3_000_000 }))],
-  ['policy.san_required', 'email-protection without an email SAN', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: BUILT_IN_PROFILES['email-protection'], sans: {} }))],
-  ['policy.lifetime_exceeded', 'a 399-day tls-server certificate', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { notAfter: now - 60_000 + 399 * DAY }))],
-  ['policy.lifetime_exceeded', 'a 25-hour SPIFFE SVID', () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: BUILT_IN_PROFILES['spiffe-svid'], sans: { uri: ['spiffe://a.org/x'] }, notAfter: now - 60_000 + 25 * 3_600_000 }))],
+  [
+    'lint.lifetime_beyond_issuer',
+    'a leaf outliving its issuer',
+    () =>
+      planCertificate(
+        leafInput(inter, cachedKey('ec-p256').publicKey, now, {
+          notAfter: now + 200 * DAY,
+          profile: custom({ maxLifetimeMs: 400 * DAY }),
+        }),
+      ),
+  ],
+  [
+    'lint.tls_without_san',
+    'a TLS server certificate without SAN',
+    () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { sans: {} })),
+  ],
+  [
+    'lint.ca_flag_on_leaf',
+    'a CA flag on a profile without keyCertSign',
+    () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { profile: custom({ isCa: true }) })),
+  ],
+  [
+    'lint.ca_flag_on_leaf',
+    'keyCertSign on a leaf',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, {
+          profile: custom({ keyUsage: ['digitalSignature', 'keyCertSign'] }),
+        }),
+      ),
+  ],
+  [
+    'lint.key_usage_key_type_mismatch',
+    'keyEncipherment on an EC key',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, {
+          profile: custom({ keyUsage: ['digitalSignature', 'keyEncipherment'] }),
+        }),
+      ),
+  ],
+  [
+    'lint.key_usage_key_type_mismatch',
+    'keyEncipherment on an Ed25519 key',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ed25519').publicKey, now, {
+          profile: custom({ keyUsage: ['digitalSignature', 'keyEncipherment'] }),
+        }),
+      ),
+  ],
+  [
+    'lint.key_usage_key_type_mismatch',
+    'keyAgreement on an RSA key',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('rsa-2048').publicKey, now, {
+          profile: custom({ keyUsage: ['digitalSignature', 'keyAgreement'] }),
+        }),
+      ),
+  ],
+  [
+    'lint.path_length_exceeded',
+    'a CA under an issuer with pathLen 0',
+    () =>
+      planCertificate(
+        leafInput(inter, cachedKey('ec-p256').publicKey, now, {
+          profile: BUILT_IN_PROFILES['intermediate-ca'],
+          sans: {},
+          subject: [{ type: 'CN', value: 'Sub' }],
+          notAfter: now + 50 * DAY,
+        }),
+      ),
+  ],
+  [
+    'lint.path_length_exceeded',
+    'an unlimited-pathLen CA under a pathLen 1 issuer',
+    () => {
+      const p = planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, {
+          profile: BUILT_IN_PROFILES['intermediate-ca'],
+          sans: {},
+          subject: [{ type: 'CN', value: 'Sub' }],
+          pathLen: null,
+        }),
+      );
+      return { ...p, issuerFacts: { ...p.issuerFacts!, pathLen: 1 } };
+    },
+  ],
+  [
+    'lint.name_constraints_violation',
+    'a SAN outside the issuer permitted subtree',
+    () => {
+      const p = planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, { sans: { dns: ['www.other.org'] } }),
+      );
+      return { ...p, issuerFacts: { ...p.issuerFacts!, nameConstraints: { permittedDns: ['example.com'] } } };
+    },
+  ],
+  [
+    'lint.issuer_not_ca',
+    'an issuer that is not a CA',
+    () => planCertificate(leafInput(leafCert, cachedKey('ec-p256').publicKey, now, { notAfter: now + 30 * DAY })),
+  ],
+  [
+    'lint.invalid_validity',
+    'notBefore after notAfter',
+    () =>
+      planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { notBefore: now + DAY, notAfter: now })),
+  ],
+  [
+    'lint.invalid_validity',
+    'an issuer that has expired at lint time',
+    () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now)),
+    now + 4000 * DAY,
+  ],
+  [
+    'lint.invalid_validity',
+    'an issuer that is not yet valid at lint time',
+    () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now)),
+    now - 10 * DAY,
+  ],
+  [
+    'lint.invalid_san',
+    'a DNS SAN with a bad label',
+    () =>
+      planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { sans: { dns: ['-bad-.example.com'] } })),
+  ],
+  [
+    'lint.invalid_san',
+    'a bad IP SAN',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, { sans: { dns: ['a.example.com'], ip: ['300.1.1.1'] } }),
+      ),
+  ],
+  [
+    'lint.invalid_san',
+    'a relative URI SAN',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, {
+          profile: BUILT_IN_PROFILES['tls-server-client'],
+          sans: { dns: ['a.example.com'], uri: ['/relative/path'] },
+        }),
+      ),
+  ],
+  [
+    'lint.invalid_san',
+    'a bad email SAN',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, {
+          profile: BUILT_IN_PROFILES['email-protection'],
+          sans: { email: ['bob@@example'] },
+        }),
+      ),
+  ],
+  [
+    'lint.empty_subject',
+    'no subject and no SAN',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, {
+          profile: BUILT_IN_PROFILES['code-signing'],
+          subject: [],
+          sans: {},
+        }),
+      ),
+  ],
+  [
+    'lint.serial_invalid',
+    'a negative serial',
+    () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { serial: Uint8Array.of(0x80, 1) })),
+  ],
+  [
+    'lint.serial_invalid',
+    'a 21-byte serial',
+    () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { serial: new Uint8Array(21).fill(1) })),
+  ],
+  [
+    'lint.serial_invalid',
+    'a zero serial',
+    () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { serial: Uint8Array.of(0) })),
+  ],
+  [
+    'policy.key_type_not_allowed',
+    'an RSA key on an EC-only profile',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('rsa-2048').publicKey, now, {
+          profile: custom({ allowedKeyTypes: ['ec-p256', 'ec-p384'] }),
+        }),
+      ),
+  ],
+  [
+    'policy.san_not_allowed',
+    'an email SAN on tls-server',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, {
+          sans: { dns: ['a.example.com'], email: ['a@example.com'] },
+        }),
+      ),
+  ],
+  [
+    'policy.san_not_allowed',
+    'an https URI on spiffe-svid',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, {
+          profile: BUILT_IN_PROFILES['spiffe-svid'],
+          sans: { uri: ['https://example.org/x'] },
+          notAfter: now + 3_000_000,
+        }),
+      ),
+  ],
+  [
+    'policy.san_not_allowed',
+    'two URI SANs on spiffe-svid',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, {
+          profile: BUILT_IN_PROFILES['spiffe-svid'],
+          sans: { uri: ['spiffe://a.org/x', 'spiffe://a.org/y'] },
+          notAfter: now + 3_000_000,
+        }),
+      ),
+  ],
+  [
+    'policy.san_required',
+    'spiffe-svid with only a DNS SAN',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, {
+          profile: BUILT_IN_PROFILES['spiffe-svid'],
+          sans: { dns: ['a.example.com'] },
+          notAfter: now + 3_000_000,
+        }),
+      ),
+  ],
+  [
+    'policy.san_required',
+    'email-protection without an email SAN',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, {
+          profile: BUILT_IN_PROFILES['email-protection'],
+          sans: {},
+        }),
+      ),
+  ],
+  [
+    'policy.lifetime_exceeded',
+    'a 399-day tls-server certificate',
+    () => planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { notAfter: now - 60_000 + 399 * DAY })),
+  ],
+  [
+    'policy.lifetime_exceeded',
+    'a 25-hour SPIFFE SVID',
+    () =>
+      planCertificate(
+        leafInput(root, cachedKey('ec-p256').publicKey, now, {
+          profile: BUILT_IN_PROFILES['spiffe-svid'],
+          sans: { uri: ['spiffe://a.org/x'] },
+          notAfter: now - 60_000 + 25 * 3_600_000,
+        }),
+      ),
+  ],
 ];
 
 describe('lintCertificate', () => {
   it('finds nothing wrong with a well-formed tls-server plan', () => {
-    const plan = planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { notAfter: now - 60_000 + 398 * DAY }));
+    const plan = planCertificate(
+      leafInput(root, cachedKey('ec-p256').publicKey, now, { notAfter: now - 60_000 + 398 * DAY }),
+    );
     expect(lintCertificate(plan, { now })).toEqual([]);
     expect(() => assertLintClean([])).not.toThrow();
   });
@@ -75,7 +321,9 @@ describe('lintCertificate', () => {
   });
 
   it('assertLintClean throws the first finding with all findings in details', () => {
-    const plan = planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now, { sans: {}, serial: Uint8Array.of(0x80) }));
+    const plan = planCertificate(
+      leafInput(root, cachedKey('ec-p256').publicKey, now, { sans: {}, serial: Uint8Array.of(0x80) }),
+    );
     const findings = lintCertificate(plan, { now });
     try {
       assertLintClean(findings);
@@ -89,8 +337,13 @@ describe('lintCertificate', () => {
   });
 
   it('adds keyEncipherment only for RSA subject keys on tls-server', () => {
-    expect(planCertificate(leafInput(root, cachedKey('rsa-2048').publicKey, now)).keyUsage).toEqual(['digitalSignature', 'keyEncipherment']);
-    expect(planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now)).keyUsage).toEqual(['digitalSignature']);
+    expect(planCertificate(leafInput(root, cachedKey('rsa-2048').publicKey, now)).keyUsage).toEqual([
+      'digitalSignature',
+      'keyEncipherment',
+    ]);
+    expect(planCertificate(leafInput(root, cachedKey('ec-p256').publicKey, now)).keyUsage).toEqual([
+      'digitalSignature',
+    ]);
   });
 });
 
@@ -98,18 +351,39 @@ describe('profiles', () => {
   it('resolves built-in and custom profiles and throws profile.not_found', () => {
     expect(resolveProfile('tls-server').maxLifetimeMs).toBe(398 * DAY);
     expect(resolveProfile('root-ca').defaultLifetimeMs).toBe(3650 * DAY);
-    const c = parseProfile({ ...BUILT_IN_PROFILES['tls-client'], name: 'partner-client', maxLifetimeMs: 30 * DAY, defaultLifetimeMs: 7 * DAY });
+    const c = parseProfile({
+      ...BUILT_IN_PROFILES['tls-client'],
+      name: 'partner-client',
+      maxLifetimeMs: 30 * DAY,
+      defaultLifetimeMs: 7 * DAY,
+    });
     expect(resolveProfile('partner-client', [c])).toBe(c);
     expect(() => resolveProfile('nope')).toThrow(expect.objectContaining({ code: 'profile.not_found' }));
   });
   it('rejects invalid custom profiles with profile.invalid', () => {
-    expect(() => parseProfile({ ...BUILT_IN_PROFILES['tls-server'], defaultLifetimeMs: 500 * DAY })).toThrow(expect.objectContaining({ code: 'profile.invalid' }));
-    expect(() => parseProfile({ ...BUILT_IN_PROFILES['tls-server'], keyUsage: ['keyCertSign'] })).toThrow(expect.objectContaining({ code: 'profile.invalid' }));
-    expect(() => parseProfile({ ...BUILT_IN_PROFILES['tls-server'], extra: 1 })).toThrow(expect.objectContaining({ code: 'profile.invalid' }));
+    expect(() => parseProfile({ ...BUILT_IN_PROFILES['tls-server'], defaultLifetimeMs: 500 * DAY })).toThrow(
+      expect.objectContaining({ code: 'profile.invalid' }),
+    );
+    expect(() => parseProfile({ ...BUILT_IN_PROFILES['tls-server'], keyUsage: ['keyCertSign'] })).toThrow(
+      expect.objectContaining({ code: 'profile.invalid' }),
+    );
+    expect(() => parseProfile({ ...BUILT_IN_PROFILES['tls-server'], extra: 1 })).toThrow(
+      expect.objectContaining({ code: 'profile.invalid' }),
+    );
   });
   it('accepts every built-in profile under profileSchema', () => {
     for (const p of Object.values(BUILT_IN_PROFILES)) expect(() => parseProfile(p)).not.toThrow();
-    expect(Object.keys(BUILT_IN_PROFILES).sort()).toEqual(['code-signing', 'email-protection', 'intermediate-ca', 'ocsp-signing', 'root-ca', 'spiffe-svid', 'tls-client', 'tls-server', 'tls-server-client']);
+    expect(Object.keys(BUILT_IN_PROFILES).sort()).toEqual([
+      'code-signing',
+      'email-protection',
+      'intermediate-ca',
+      'ocsp-signing',
+      'root-ca',
+      'spiffe-svid',
+      'tls-client',
+      'tls-server',
+      'tls-server-client',
+    ]);
   });
 });
 

@@ -1,14 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
 import {
-  BUILT_IN_PROFILES, formatDn, fromPem, generateSerial, issueCertificate, parseCertificate, parseDn, planCertificate,
-  splitPemBundle, toPem, validateDn, type DistinguishedName,
+  BUILT_IN_PROFILES,
+  formatDn,
+  fromPem,
+  generateSerial,
+  issueCertificate,
+  parseCertificate,
+  parseDn,
+  planCertificate,
+  splitPemBundle,
+  toPem,
+  validateDn,
+  type DistinguishedName,
 } from '../src/index';
 import { opensslRaw, withTempDir } from '../../../tests/support/verifiers';
 import { cachedKey, DAY, codeOf } from './helpers';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
 
 describe('PEM', () => {
   it('round-trips DER through PEM with 64-column lines and accepts DER unchanged', () => {
@@ -35,14 +44,64 @@ describe('PEM', () => {
 
 describe('distinguished names', () => {
   const cases: Array<{ input: string; dn: DistinguishedName; rfc4514: string }> = [
-    { input: 'CN=www.example.com,O=Example,C=US', dn: [{ type: 'C', value: 'US' }, { type: 'O', value: 'Example' }, { type: 'CN', value: 'www.example.com' }], rfc4514: 'CN=www.example.com,O=Example,C=US' },
-    { input: '/C=US/O=Example/CN=www.example.com', dn: [{ type: 'C', value: 'US' }, { type: 'O', value: 'Example' }, { type: 'CN', value: 'www.example.com' }], rfc4514: 'CN=www.example.com,O=Example,C=US' },
-    { input: 'cn = Smith\\, John , o=ACME\\+Co', dn: [{ type: 'O', value: 'ACME+Co' }, { type: 'CN', value: 'Smith, John' }], rfc4514: 'CN=Smith\\, John,O=ACME\\+Co' },
-    { input: 'CN=\\ lead and trail\\ ,OU=\\#hash', dn: [{ type: 'OU', value: '#hash' }, { type: 'CN', value: ' lead and trail ' }], rfc4514: 'CN=\\ lead and trail\\ ,OU=\\#hash' },
-    { input: 'CN=Caf\\C3\\A9,O=Zürich AG', dn: [{ type: 'O', value: 'Zürich AG' }, { type: 'CN', value: 'Café' }], rfc4514: 'CN=Café,O=Zürich AG' },
+    {
+      input: 'CN=www.example.com,O=Example,C=US',
+      dn: [
+        { type: 'C', value: 'US' },
+        { type: 'O', value: 'Example' },
+        { type: 'CN', value: 'www.example.com' },
+      ],
+      rfc4514: 'CN=www.example.com,O=Example,C=US',
+    },
+    {
+      input: '/C=US/O=Example/CN=www.example.com',
+      dn: [
+        { type: 'C', value: 'US' },
+        { type: 'O', value: 'Example' },
+        { type: 'CN', value: 'www.example.com' },
+      ],
+      rfc4514: 'CN=www.example.com,O=Example,C=US',
+    },
+    {
+      input: 'cn = Smith\\, John , o=ACME\\+Co',
+      dn: [
+        { type: 'O', value: 'ACME+Co' },
+        { type: 'CN', value: 'Smith, John' },
+      ],
+      rfc4514: 'CN=Smith\\, John,O=ACME\\+Co',
+    },
+    {
+      input: 'CN=\\ lead and trail\\ ,OU=\\#hash',
+      dn: [
+        { type: 'OU', value: '#hash' },
+        { type: 'CN', value: ' lead and trail ' },
+      ],
+      rfc4514: 'CN=\\ lead and trail\\ ,OU=\\#hash',
+    },
+    {
+      input: 'CN=Caf\\C3\\A9,O=Zürich AG',
+      dn: [
+        { type: 'O', value: 'Zürich AG' },
+        { type: 'CN', value: 'Café' },
+      ],
+      rfc4514: 'CN=Café,O=Zürich AG',
+    },
     { input: 'CN=#0c0568656c6c6f', dn: [{ type: 'CN', value: 'hello' }], rfc4514: 'CN=hello' },
-    { input: '2.5.4.3=x,emailAddress=a@example.com,DC=example,DC=com', dn: [{ type: 'DC', value: 'com' }, { type: 'DC', value: 'example' }, { type: 'emailAddress', value: 'a@example.com' }, { type: 'CN', value: 'x' }], rfc4514: 'CN=x,emailAddress=a@example.com,DC=example,DC=com' },
-    { input: 'CN=a\\<b\\>c\\;d\\"e\\\\f', dn: [{ type: 'CN', value: 'a<b>c;d"e\\f' }], rfc4514: 'CN=a\\<b\\>c\\;d\\"e\\\\f' },
+    {
+      input: '2.5.4.3=x,emailAddress=a@example.com,DC=example,DC=com',
+      dn: [
+        { type: 'DC', value: 'com' },
+        { type: 'DC', value: 'example' },
+        { type: 'emailAddress', value: 'a@example.com' },
+        { type: 'CN', value: 'x' },
+      ],
+      rfc4514: 'CN=x,emailAddress=a@example.com,DC=example,DC=com',
+    },
+    {
+      input: 'CN=a\\<b\\>c\\;d\\"e\\\\f',
+      dn: [{ type: 'CN', value: 'a<b>c;d"e\\f' }],
+      rfc4514: 'CN=a\\<b\\>c\\;d\\"e\\\\f',
+    },
   ];
   it.each(cases)('parses $input into DER order and prints RFC 4514', ({ input, dn, rfc4514 }) => {
     const parsed = parseDn(input);
@@ -54,13 +113,32 @@ describe('distinguished names', () => {
   it('encodes names that openssl prints identically (RFC 2253 form)', async () => {
     const key = cachedKey('ec-p256');
     const now = Date.now();
-    const subject = parseDn('CN=Smith\\, John+\\2B,OU=R&D \\<lab\\>,O=Zürich AG,L=Z\\;rich,C=CH'.replace('+\\2B', '\\+x'));
+    const subject = parseDn(
+      'CN=Smith\\, John+\\2B,OU=R&D \\<lab\\>,O=Zürich AG,L=Z\\;rich,C=CH'.replace('+\\2B', '\\+x'),
+    );
     validateDn(subject);
-    const plan = planCertificate({ profile: BUILT_IN_PROFILES['root-ca'], subject, publicKey: key.publicKey, serial: generateSerial(), notBefore: now, notAfter: now + DAY });
+    const plan = planCertificate({
+      profile: BUILT_IN_PROFILES['root-ca'],
+      subject,
+      publicKey: key.publicKey,
+      serial: generateSerial(),
+      notBefore: now,
+      notAfter: now + DAY,
+    });
     const der = await issueCertificate(plan, key.sign, { now });
     const printed = withTempDir((dir) => {
       writeFileSync(join(dir, 'c.der'), der);
-      return opensslRaw(['x509', '-inform', 'DER', '-in', join(dir, 'c.der'), '-noout', '-subject', '-nameopt', 'RFC2253,-esc_msb']).stdout.trim();
+      return opensslRaw([
+        'x509',
+        '-inform',
+        'DER',
+        '-in',
+        join(dir, 'c.der'),
+        '-noout',
+        '-subject',
+        '-nameopt',
+        'RFC2253,-esc_msb',
+      ]).stdout.trim();
     });
     expect(printed).toBe(`subject=${formatDn(subject)}`);
     expect(parseCertificate(der).subject).toEqual(subject);

@@ -20,7 +20,8 @@ export interface KeyBackends {
 const BACKEND_NAMES: readonly BackendName[] = ['software', 'pkcs11', 'kmip'];
 
 const HOW_TO_CONFIGURE: Record<BackendName, string> = {
-  software: 'it is enabled unless the server was started without a key-encryption key (PKIM_MASTER_KEY or <dataDir>/master.key)',
+  software:
+    'it is enabled unless the server was started without a key-encryption key (PKIM_MASTER_KEY or <dataDir>/master.key)',
   pkcs11: 'set PKIM_PKCS11_MODULE (path of the PKCS#11 library), the token and PKIM_PKCS11_PIN',
   kmip: 'set PKIM_KMIP_URL (and the client credentials of the KMIP server)',
 };
@@ -38,7 +39,9 @@ export function createKeyBackends(backends: KeyBackend[]): KeyBackends {
   const byName = new Map<BackendName, KeyBackend>();
   for (const b of backends) {
     if (byName.has(b.name)) {
-      throw new PkiError('kms.config_invalid', `key backend ${b.name} is configured twice`, { details: { backend: b.name } });
+      throw new PkiError('kms.config_invalid', `key backend ${b.name} is configured twice`, {
+        details: { backend: b.name },
+      });
     }
     byName.set(b.name, b);
   }
@@ -53,7 +56,9 @@ export function createKeyBackends(backends: KeyBackend[]): KeyBackends {
     if ((BACKEND_NAMES as readonly string[]).includes(scheme)) throw notConfigured(scheme as BackendName, scheme);
     throw new PkiError(
       'kms.unsupported',
-      scheme ? `unknown key URI scheme ${scheme}: (expected ${BACKEND_NAMES.join(':, ')}:)` : 'not a key URI (missing scheme)',
+      scheme
+        ? `unknown key URI scheme ${scheme}: (expected ${BACKEND_NAMES.join(':, ')}:)`
+        : 'not a key URI (missing scheme)',
       { details: { scheme } },
     );
   }

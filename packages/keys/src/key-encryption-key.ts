@@ -73,9 +73,13 @@ export async function loadKeyEncryptionKey(opts: LoadKeyEncryptionKeyOptions): P
 function decodeKek(value: string, where: string): Uint8Array {
   const hint = 'generate one with `openssl rand -base64 32`';
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || value.length % 4 !== 0) {
-    throw new PkiError('kms.config_invalid', `${where} is not valid base64; it must encode exactly ${KEK_BYTES} random bytes (${hint})`, {
-      details: { source: where },
-    });
+    throw new PkiError(
+      'kms.config_invalid',
+      `${where} is not valid base64; it must encode exactly ${KEK_BYTES} random bytes (${hint})`,
+      {
+        details: { source: where },
+      },
+    );
   }
   const bytes = Buffer.from(value, 'base64');
   if (bytes.length !== KEK_BYTES) {
@@ -114,7 +118,9 @@ async function readExisting(file: string): Promise<Uint8Array | undefined> {
     });
   }
   if (!st.isFile()) {
-    throw new PkiError('kms.config_invalid', `the master key path ${file} is not a regular file`, { details: { path: file } });
+    throw new PkiError('kms.config_invalid', `the master key path ${file} is not a regular file`, {
+      details: { path: file },
+    });
   }
   const mode = st.mode & 0o777;
   if (mode & 0o077) {

@@ -103,10 +103,14 @@ function acquireModule(modulePath: string): SharedModule {
     try {
       module = graphene.Module.load(modulePath, 'pkim');
     } catch (e) {
-      throw new PkiError('kms.config_invalid', `PKCS#11 module '${modulePath}' could not be loaded: ${(e as Error).message}`, {
-        details: { modulePath },
-        cause: e,
-      });
+      throw new PkiError(
+        'kms.config_invalid',
+        `PKCS#11 module '${modulePath}' could not be loaded: ${(e as Error).message}`,
+        {
+          details: { modulePath },
+          cause: e,
+        },
+      );
     }
     // Never dlclose: some modules (SoftHSM2 with OpenSSL) do not survive being unloaded and reloaded.
     loadedModules.set(modulePath, module);
@@ -114,10 +118,14 @@ function acquireModule(modulePath: string): SharedModule {
   try {
     module.initialize({ flags: CKF_OS_LOCKING_OK });
   } catch (e) {
-    throw new PkiError('kms.unavailable', `PKCS#11 module '${modulePath}' failed to initialise (${ckrName(e) ?? (e as Error).message})`, {
-      details: { modulePath },
-      cause: e,
-    });
+    throw new PkiError(
+      'kms.unavailable',
+      `PKCS#11 module '${modulePath}' failed to initialise (${ckrName(e) ?? (e as Error).message})`,
+      {
+        details: { modulePath },
+        cause: e,
+      },
+    );
   }
   const fresh: SharedModule = { module, refs: 1, logins: new Map() };
   initialisedModules.set(modulePath, fresh);
@@ -177,7 +185,10 @@ function ecPointFromAttribute(attr: Buffer, size: number): Buffer {
   if (attr.length === 2 * size + 1 && attr[0] === 0x04) return attr;
   const inner = Buffer.from(AsnConvert.parse(attr, OctetString).buffer);
   if (inner.length !== 2 * size + 1 || inner[0] !== 0x04) {
-    throw new PkiError('kms.operation_failed', 'PKCS#11 CKA_EC_POINT is not an uncompressed point of the expected curve');
+    throw new PkiError(
+      'kms.operation_failed',
+      'PKCS#11 CKA_EC_POINT is not an uncompressed point of the expected curve',
+    );
   }
   return inner;
 }
@@ -197,10 +208,14 @@ function unsignedIntegerBytes(b: Buffer): ArrayBuffer {
 
 /** Raw r‖s (PKCS#11 CKM_ECDSA output) → DER Ecdsa-Sig-Value (X.509 signatureValue contents). */
 export function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
-  if (raw.length === 0 || raw.length % 2 !== 0) throw new PkiError('kms.operation_failed', `ECDSA signature has odd length ${raw.length}`);
+  if (raw.length === 0 || raw.length % 2 !== 0)
+    throw new PkiError('kms.operation_failed', `ECDSA signature has odd length ${raw.length}`);
   const half = raw.length / 2;
   const buf = Buffer.from(raw);
-  const value = new ECDSASigValue({ r: unsignedIntegerBytes(buf.subarray(0, half)), s: unsignedIntegerBytes(buf.subarray(half)) });
+  const value = new ECDSASigValue({
+    r: unsignedIntegerBytes(buf.subarray(0, half)),
+    s: unsignedIntegerBytes(buf.subarray(half)),
+  });
   return new Uint8Array(AsnConvert.serialize(value));
 }
 
@@ -217,7 +232,8 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
   if (opts.tokenLabel === undefined && opts.slot === undefined) {
     throw new PkiError('kms.config_invalid', 'PKCS#11 backend: set tokenLabel (preferred) or slot');
   }
-  if (typeof opts.pin !== 'string' || opts.pin === '') throw new PkiError('kms.config_invalid', 'PKCS#11 backend: the PIN is empty');
+  if (typeof opts.pin !== 'string' || opts.pin === '')
+    throw new PkiError('kms.config_invalid', 'PKCS#11 backend: the PIN is empty');
   const poolSize = Math.max(1, Math.floor(opts.sessions ?? 2));
   const tokenWanted = opts.tokenLabel !== undefined ? `token '${opts.tokenLabel}'` : `slot ${opts.slot}`;
 
@@ -336,7 +352,8 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
     let failure: PkiError | undefined;
     if (existing) {
       if (timingSafeEqual(pinDigest(existing.salt, opts.pin), existing.pinDigest)) existing.holders++;
-      else failure = new PkiError('kms.auth_failed', `PKCS#11 login refused for ${tokenWanted}: wrong PIN; not retried`);
+      else
+        failure = new PkiError('kms.auth_failed', `PKCS#11 login refused for ${tokenWanted}: wrong PIN; not retried`);
     } else {
       try {
         c.sessions[0].login(opts.pin, graphene.UserType.USER);
@@ -345,7 +362,10 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
       } catch (e) {
         failure =
           ckrName(e) === 'CKR_USER_ALREADY_LOGGED_IN'
-            ? new PkiError('kms.auth_failed', `PKCS#11 ${tokenWanted} is already logged in by another component of this process; cannot verify the PIN`)
+            ? new PkiError(
+                'kms.auth_failed',
+                `PKCS#11 ${tokenWanted} is already logged in by another component of this process; cannot verify the PIN`,
+              )
             : toPkcs11PkiError(e, `login to ${tokenWanted}`);
       }
     }
@@ -399,7 +419,9 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
       const c = await ensureConnected();
       const idle = c.idle.pop();
       if (idle) return { c, session: idle };
-      const handed = await new Promise<{ c: Connection; session: graphene.Session } | null>((resolve) => waiters.push(resolve));
+      const handed = await new Promise<{ c: Connection; session: graphene.Session } | null>((resolve) =>
+        waiters.push(resolve),
+      );
       if (handed) return handed;
     }
   }
@@ -446,25 +468,39 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
   // ----- key lookup -------------------------------------------------------------------------
 
   function keyIdFromUri(uri: string, c: Connection): { id?: Buffer; label?: string } {
-    if (!isPkcs11Uri(uri)) throw new PkiError('kms.key_not_found', `not a PKCS#11 key URI: ${uri}`, { details: { uri } });
+    if (!isPkcs11Uri(uri))
+      throw new PkiError('kms.key_not_found', `not a PKCS#11 key URI: ${uri}`, { details: { uri } });
     let u;
     try {
       u = parsePkcs11Uri(uri);
     } catch (e) {
-      throw new PkiError('kms.key_not_found', `malformed PKCS#11 key URI: ${(e as Error).message}`, { details: { uri } });
-    }
-    if (u.token !== undefined && u.token !== c.tokenLabel) {
-      throw new PkiError('kms.key_not_found', `key ${uri} lives on token '${u.token}', this backend serves token '${c.tokenLabel}'`, {
+      throw new PkiError('kms.key_not_found', `malformed PKCS#11 key URI: ${(e as Error).message}`, {
         details: { uri },
       });
+    }
+    if (u.token !== undefined && u.token !== c.tokenLabel) {
+      throw new PkiError(
+        'kms.key_not_found',
+        `key ${uri} lives on token '${u.token}', this backend serves token '${c.tokenLabel}'`,
+        {
+          details: { uri },
+        },
+      );
     }
     if (u.id === undefined && u.object === undefined) {
       throw new PkiError('kms.key_not_found', `PKCS#11 key URI ${uri} has neither id nor object`, { details: { uri } });
     }
-    return { ...(u.id !== undefined ? { id: Buffer.from(u.id) } : {}), ...(u.object !== undefined ? { label: u.object } : {}) };
+    return {
+      ...(u.id !== undefined ? { id: Buffer.from(u.id) } : {}),
+      ...(u.object !== undefined ? { label: u.object } : {}),
+    };
   }
 
-  function findObjects(session: graphene.Session, cls: graphene.ObjectClass, sel: { id?: Buffer; label?: string }): graphene.SessionObject[] {
+  function findObjects(
+    session: graphene.Session,
+    cls: graphene.ObjectClass,
+    sel: { id?: Buffer; label?: string },
+  ): graphene.SessionObject[] {
     const tmpl: graphene.ITemplate = { class: cls, token: true };
     if (sel.id) tmpl.id = sel.id;
     else if (sel.label !== undefined) tmpl.label = sel.label;
@@ -481,18 +517,26 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
       const bits = modulus.length * 8;
       const t = (['rsa-2048', 'rsa-3072', 'rsa-4096'] as const).find((k) => KEY_TYPE_INFO[k].bits === bits);
       if (t) return t;
-      throw new PkiError('kms.unsupported', `PKCS#11 key ${uri} is RSA-${bits}, which PKI Manager does not use`, { details: { uri } });
+      throw new PkiError('kms.unsupported', `PKCS#11 key ${uri} is RSA-${bits}, which PKI Manager does not use`, {
+        details: { uri },
+      });
     }
     if (kt === CKK_EC) {
       // numeric CKA_EC_PARAMS: graphene maps 0x180 back to the legacy name 'paramsECDSA'
       const params = obj.getAttribute(CKA_EC_PARAMS) as Buffer;
       const curve = CURVES[AsnConvert.parse(params, ECParameters).namedCurve ?? ''];
       if (curve) return curve.keyType;
-      throw new PkiError('kms.unsupported', `PKCS#11 key ${uri} is on an EC curve PKI Manager does not use`, { details: { uri } });
+      throw new PkiError('kms.unsupported', `PKCS#11 key ${uri} is on an EC curve PKI Manager does not use`, {
+        details: { uri },
+      });
     }
-    throw new PkiError('kms.unsupported', `PKCS#11 key ${uri} has key type 0x${kt.toString(16)}, which PKI Manager does not use`, {
-      details: { uri },
-    });
+    throw new PkiError(
+      'kms.unsupported',
+      `PKCS#11 key ${uri} has key type 0x${kt.toString(16)}, which PKI Manager does not use`,
+      {
+        details: { uri },
+      },
+    );
   }
 
   function lookupPrivateKey(session: graphene.Session, c: Connection, uri: string): CachedKey {
@@ -500,11 +544,16 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
     if (cached) return cached;
     const sel = keyIdFromUri(uri, c);
     const found = findObjects(session, graphene.ObjectClass.PRIVATE_KEY, sel);
-    if (found.length === 0) throw new PkiError('kms.key_not_found', `no PKCS#11 private key for ${uri}`, { details: { uri } });
+    if (found.length === 0)
+      throw new PkiError('kms.key_not_found', `no PKCS#11 private key for ${uri}`, { details: { uri } });
     if (found.length > 1) {
-      throw new PkiError('kms.operation_failed', `PKCS#11 key URI ${uri} matches ${found.length} private keys; make it unique (id=)`, {
-        details: { uri },
-      });
+      throw new PkiError(
+        'kms.operation_failed',
+        `PKCS#11 key URI ${uri} matches ${found.length} private keys; make it unique (id=)`,
+        {
+          details: { uri },
+        },
+      );
     }
     const entry: CachedKey = { handle: found[0].handle, keyType: keyTypeOf(found[0], uri) };
     keyCache.set(uri, entry);
@@ -515,7 +564,11 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
     const info = KEY_TYPE_INFO[keyType];
     if (info.algorithm === 'rsa') {
       const a = obj.getAttribute({ modulus: null, publicExponent: null });
-      return spkiFromJwk({ kty: 'RSA', n: (a.modulus as Buffer).toString('base64url'), e: (a.publicExponent as Buffer).toString('base64url') });
+      return spkiFromJwk({
+        kty: 'RSA',
+        n: (a.modulus as Buffer).toString('base64url'),
+        e: (a.publicExponent as Buffer).toString('base64url'),
+      });
     }
     const curve = CURVES[keyType === 'ec-p256' ? id_secp256r1 : id_secp384r1];
     const point = ecPointFromAttribute(obj.getAttribute(CKA_EC_POINT) as Buffer, curve.size);
@@ -537,7 +590,11 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
       // the private key of RSA carries modulus and public exponent
       return publicKeyDer(new graphene.PrivateKey(key.handle, session, session.lib), key.keyType, uri);
     }
-    throw new PkiError('kms.operation_failed', `PKCS#11 public key object for ${uri} is missing; cannot build the SPKI`, { details: { uri } });
+    throw new PkiError(
+      'kms.operation_failed',
+      `PKCS#11 public key object for ${uri} is missing; cannot build the SPKI`,
+      { details: { uri } },
+    );
   }
 
   /** Runs a pkcs11js call on the libuv thread pool (callback form) as a promise. */
@@ -545,7 +602,8 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
     return new Promise<T>((resolve, reject) => {
       start((err, out) => {
         if (err) reject(err);
-        else if (out === null || out === undefined) reject(new PkiError('kms.operation_failed', 'PKCS#11 call returned no result'));
+        else if (out === null || out === undefined)
+          reject(new PkiError('kms.operation_failed', 'PKCS#11 call returned no result'));
         else resolve(out);
       });
     });
@@ -565,14 +623,26 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
         const info = KEY_TYPE_INFO[spec.keyType];
         if (!info) throw new PkiError('input.invalid', `unknown key type '${String(spec.keyType)}'`);
         if (info.algorithm === 'ed25519') {
-          throw new PkiError('kms.unsupported', 'the PKCS#11 backend does not support Ed25519 keys (SoftHSM2 EdDSA is unreliable); use rsa-* or ec-*', {
-            details: { keyType: spec.keyType },
-          });
+          throw new PkiError(
+            'kms.unsupported',
+            'the PKCS#11 backend does not support Ed25519 keys (SoftHSM2 EdDSA is unreliable); use rsa-* or ec-*',
+            {
+              details: { keyType: spec.keyType },
+            },
+          );
         }
         return withSession('key generation', async (session, c) => {
           const id = randomBytes(16);
           const label = spec.label ?? `pkim-${spec.keyType}-${hex(id).slice(0, 8)}`;
-          const pub: graphene.ITemplate = { token: true, private: false, label, id, verify: true, encrypt: false, wrap: false };
+          const pub: graphene.ITemplate = {
+            token: true,
+            private: false,
+            label,
+            id,
+            verify: true,
+            encrypt: false,
+            wrap: false,
+          };
           const priv: graphene.ITemplate = {
             token: true,
             private: true,
@@ -626,7 +696,9 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
           for (let round = 0; ; round++) {
             const key = lookupPrivateKey(session, c, uri);
             if (key.keyType !== keyType) {
-              throw new PkiError('kms.operation_failed', `PKCS#11 key ${uri} is ${key.keyType}, not ${keyType}`, { details: { uri } });
+              throw new PkiError('kms.operation_failed', `PKCS#11 key ${uri} is ${key.keyType}, not ${keyType}`, {
+                details: { uri },
+              });
             }
             const handle = new graphene.PrivateKey(key.handle, session, session.lib);
             try {
@@ -658,11 +730,16 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
           const sel = keyIdFromUri(uri, c);
           keyCache.delete(uri);
           const privs = findObjects(session, graphene.ObjectClass.PRIVATE_KEY, sel);
-          if (privs.length === 0) throw new PkiError('kms.key_not_found', `no PKCS#11 private key for ${uri}`, { details: { uri } });
+          if (privs.length === 0)
+            throw new PkiError('kms.key_not_found', `no PKCS#11 private key for ${uri}`, { details: { uri } });
           if (privs.length > 1) {
-            throw new PkiError('kms.operation_failed', `PKCS#11 key URI ${uri} matches ${privs.length} private keys; refusing to destroy`, {
-              details: { uri },
-            });
+            throw new PkiError(
+              'kms.operation_failed',
+              `PKCS#11 key URI ${uri} matches ${privs.length} private keys; refusing to destroy`,
+              {
+                details: { uri },
+              },
+            );
           }
           const pubs = findObjects(session, graphene.ObjectClass.PUBLIC_KEY, sel);
           privs[0].destroy();
@@ -678,7 +755,10 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
           const token = c.slot.getToken();
           const state = session.lib.C_GetSessionInfo(session.handle).state;
           if (state !== CKS_RW_USER_FUNCTIONS && state !== CKS_RO_USER_FUNCTIONS) {
-            throw new PkiError('kms.unavailable', `PKCS#11 session on token '${c.tokenLabel}' is not logged in (state ${state})`);
+            throw new PkiError(
+              'kms.unavailable',
+              `PKCS#11 session on token '${c.tokenLabel}' is not logged in (state ${state})`,
+            );
           }
           return `token '${token.label.trim()}' (slot ${c.slotId}) present, logged in`;
         });

@@ -34,7 +34,9 @@ export function pkcs11ConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pkcs1
     slot = Number(slotText);
   }
   if (tokenLabel === undefined && slot === undefined) {
-    throw fail('PKIM_PKCS11_MODULE is set but neither PKIM_PKCS11_TOKEN_LABEL nor PKIM_PKCS11_SLOT is: set the token label (preferred) or the slot index');
+    throw fail(
+      'PKIM_PKCS11_MODULE is set but neither PKIM_PKCS11_TOKEN_LABEL nor PKIM_PKCS11_SLOT is: set the token label (preferred) or the slot index',
+    );
   }
 
   const pinVar = env.PKIM_PKCS11_PIN;
@@ -56,5 +58,10 @@ export function pkcs11ConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pkcs1
   } else {
     throw fail('no PIN: set PKIM_PKCS11_PIN_FILE (preferred) or PKIM_PKCS11_PIN');
   }
-  return { modulePath, ...(tokenLabel !== undefined ? { tokenLabel } : {}), ...(slot !== undefined ? { slot } : {}), pin };
+  return {
+    modulePath,
+    ...(tokenLabel !== undefined ? { tokenLabel } : {}),
+    ...(slot !== undefined ? { slot } : {}),
+    pin,
+  };
 }

@@ -53,7 +53,10 @@ export function toPkcs11PkiError(e: unknown, what: string, details: Record<strin
     case 'CKR_PIN_INCORRECT':
     case 'CKR_PIN_INVALID':
     case 'CKR_PIN_LEN_RANGE':
-      return new PkiError('kms.auth_failed', `PKCS#11 login refused: wrong PIN (${ckr}); not retried`, { details: d, cause: e });
+      return new PkiError('kms.auth_failed', `PKCS#11 login refused: wrong PIN (${ckr}); not retried`, {
+        details: d,
+        cause: e,
+      });
     case 'CKR_PIN_LOCKED':
       return new PkiError(
         'kms.auth_failed',
@@ -61,13 +64,20 @@ export function toPkcs11PkiError(e: unknown, what: string, details: Record<strin
         { details: d, cause: e },
       );
     case 'CKR_PIN_EXPIRED':
-      return new PkiError('kms.auth_failed', 'PKCS#11 login refused: the user PIN has expired (CKR_PIN_EXPIRED); change it on the token', {
-        details: d,
-        cause: e,
-      });
+      return new PkiError(
+        'kms.auth_failed',
+        'PKCS#11 login refused: the user PIN has expired (CKR_PIN_EXPIRED); change it on the token',
+        {
+          details: d,
+          cause: e,
+        },
+      );
   }
   if (isUnavailableCkr(ckr)) {
-    return new PkiError('kms.unavailable', `PKCS#11 token unavailable during ${what} (${ckr}); retry later`, { details: d, cause: e });
+    return new PkiError('kms.unavailable', `PKCS#11 token unavailable during ${what} (${ckr}); retry later`, {
+      details: d,
+      cause: e,
+    });
   }
   if (isKeyGoneCkr(ckr)) {
     return new PkiError('kms.key_not_found', `PKCS#11 key not found during ${what} (${ckr})`, { details: d, cause: e });

@@ -44,8 +44,17 @@ import {
 } from './support/cosmian-responder';
 
 const FIXTURES = [
-  'query.json', 'create-key-pair-rsa.json', 'create-key-pair-ec.json', 'get-public-key-spki.json', 'sign-rsa.json',
-  'sign-ecdsa.json', 'certify.json', 'activate.json', 'revoke.json', 'destroy.json', 'locate.json',
+  'query.json',
+  'create-key-pair-rsa.json',
+  'create-key-pair-ec.json',
+  'get-public-key-spki.json',
+  'sign-rsa.json',
+  'sign-ecdsa.json',
+  'certify.json',
+  'activate.json',
+  'revoke.json',
+  'destroy.json',
+  'locate.json',
 ];
 const TBS = Buffer.from(FIXTURE_TBS_HEX, 'hex');
 const WHEN = new Date('2026-01-15T10:20:30Z');
@@ -85,7 +94,11 @@ function fixtureSpki(variant?: 'ec'): Buffer {
   const resp = variant === 'ec' ? ((get.variants as Record<string, Json>).ec_spki_response as Json) : get.response;
   const find = (n: Json): string | undefined => {
     if (n.tag === 'KeyMaterial') return n.value as string;
-    if (Array.isArray(n.value)) for (const c of n.value as Json[]) { const r = find(c); if (r) return r; }
+    if (Array.isArray(n.value))
+      for (const c of n.value as Json[]) {
+        const r = find(c);
+        if (r) return r;
+      }
     return undefined;
   };
   return Buffer.from(find(resp)!, 'hex');
@@ -98,14 +111,20 @@ function fixtureSignature(file: string): Buffer {
 /** Assembles Certificate = SEQUENCE{tbs, tbs.signature algorithm, BIT STRING sig} with @peculiar/asn1-x509. */
 function assembleCertificate(tbsDer: Uint8Array, signature: Uint8Array): Buffer {
   const tbs = AsnConvert.parse(Buffer.from(tbsDer), TBSCertificate);
-  const cert = new Certificate({ tbsCertificate: tbs, signatureAlgorithm: tbs.signature, signatureValue: new Uint8Array(signature).buffer });
+  const cert = new Certificate({
+    tbsCertificate: tbs,
+    signatureAlgorithm: tbs.signature,
+    signatureValue: new Uint8Array(signature).buffer,
+  });
   const der = Buffer.from(AsnConvert.serialize(cert));
   expect(der.includes(Buffer.from(tbsDer)), 'the TBS must be embedded byte for byte').toBe(true);
   return der;
 }
 
 function pem(der: Uint8Array, label: string): string {
-  return `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n')}-----END ${label}-----\n`;
+  return `-----BEGIN ${label}-----\n${Buffer.from(der)
+    .toString('base64')
+    .replace(/.{1,64}/g, '$&\n')}-----END ${label}-----\n`;
 }
 
 const uidOfFixture = (file: string, tag: string): string => kid(loadFixture(file).response, tag)!.value as string;
@@ -119,7 +138,8 @@ describe('Cosmian JSON TTLV codec', () => {
       const fx = loadFixture(file);
       const nodes: Array<[string, Json]> = [];
       for (const [k, v] of Object.entries(fx)) if (isNode(v)) nodes.push([k, v]);
-      for (const [k, v] of Object.entries((fx.variants ?? {}) as Record<string, unknown>)) if (isNode(v)) nodes.push([`variants.${k}`, v]);
+      for (const [k, v] of Object.entries((fx.variants ?? {}) as Record<string, unknown>))
+        if (isNode(v)) nodes.push([`variants.${k}`, v]);
       expect(nodes.length).toBeGreaterThanOrEqual(4);
       for (const [where, node] of nodes) {
         const back = encodeJsonTtlv(decodeJsonTtlv(node));
@@ -152,7 +172,11 @@ describe('Cosmian JSON TTLV codec', () => {
     expect(r!.value).toBe('Permission_Denied');
     expect(i!.value).toBe(2048);
     expect(encodeJsonTtlv(ttlv.long('L', 16n))).toEqual({ tag: 'L', type: 'LongInteger', value: '0x0000000000000010' });
-    expect(encodeJsonTtlv(ttlv.bytes('B', Buffer.from([0xab, 0x01])))).toEqual({ tag: 'B', type: 'ByteString', value: 'AB01' });
+    expect(encodeJsonTtlv(ttlv.bytes('B', Buffer.from([0xab, 0x01])))).toEqual({
+      tag: 'B',
+      type: 'ByteString',
+      value: 'AB01',
+    });
   });
 
   it('rejects a node with an unknown type or a non-array Structure value', () => {
@@ -167,17 +191,33 @@ describe('binary TTLV codec', () => {
     const bytes = encodeBinaryTtlv(buildRequestMessage({ major: 1, minor: 4 }, buildQuery()));
     const expected = [
       '42007801 00000080',
-      '42007701 00000038', '42006901 00000020', '42006A02 00000004 00000001 00000000', '42006B02 00000004 00000004 00000000',
+      '42007701 00000038',
+      '42006901 00000020',
+      '42006A02 00000004 00000001 00000000',
+      '42006B02 00000004 00000004 00000000',
       '42000D02 00000004 00000001 00000000',
-      '42000F01 00000038', '42005C05 00000004 00000018 00000000', '42007901 00000020',
-      '42007405 00000004 00000001 00000000', '42007405 00000004 00000003 00000000',
-    ].join('').replace(/\s/g, '');
+      '42000F01 00000038',
+      '42005C05 00000004 00000018 00000000',
+      '42007901 00000020',
+      '42007405 00000004 00000001 00000000',
+      '42007405 00000004 00000003 00000000',
+    ]
+      .join('')
+      .replace(/\s/g, '');
     expect(bytes.toString('hex').toUpperCase()).toBe(expected);
     expect(decodeBinaryTtlv(bytes)).toEqual(buildRequestMessage({ major: 1, minor: 4 }, buildQuery()));
   });
 
   it('round-trips the fixture request messages through binary TTLV (text, bytes, dates, enums, padding)', () => {
-    for (const file of ['sign-rsa.json', 'sign-ecdsa.json', 'create-key-pair-rsa.json', 'create-key-pair-ec.json', 'revoke.json', 'activate.json', 'destroy.json']) {
+    for (const file of [
+      'sign-rsa.json',
+      'sign-ecdsa.json',
+      'create-key-pair-rsa.json',
+      'create-key-pair-ec.json',
+      'revoke.json',
+      'activate.json',
+      'destroy.json',
+    ]) {
       const model = decodeJsonTtlv(loadFixture(file).request_message);
       const bin = encodeBinaryTtlv(model);
       expect(bin.length % 8, file).toBe(0);
@@ -214,18 +254,51 @@ describe('binary TTLV codec', () => {
 describe('Cosmian request encoder', () => {
   const cases: Array<[string, KmipRequest, () => Json]> = [
     ['Query', buildQuery(), () => loadFixture('query.json').request],
-    ['CreateKeyPair RSA-2048', buildCreateKeyPair('cosmian-2.1', { keyType: 'rsa-2048', name: 'pki-root-ca-key', activationDate: WHEN }), () => loadFixture('create-key-pair-rsa.json').request],
-    ['CreateKeyPair RSA-4096', buildCreateKeyPair('cosmian-2.1', { keyType: 'rsa-4096', name: 'pki-root-ca-key', activationDate: WHEN }), () => (loadFixture('create-key-pair-rsa.json').variants as Record<string, Json>).rsa4096_request],
-    ['CreateKeyPair P-256', buildCreateKeyPair('cosmian-2.1', { keyType: 'ec-p256', activationDate: WHEN }), () => loadFixture('create-key-pair-ec.json').request],
-    ['CreateKeyPair P-384', buildCreateKeyPair('cosmian-2.1', { keyType: 'ec-p384', activationDate: WHEN }), () => (loadFixture('create-key-pair-ec.json').variants as Record<string, Json>).p384_request],
+    [
+      'CreateKeyPair RSA-2048',
+      buildCreateKeyPair('cosmian-2.1', { keyType: 'rsa-2048', name: 'pki-root-ca-key', activationDate: WHEN }),
+      () => loadFixture('create-key-pair-rsa.json').request,
+    ],
+    [
+      'CreateKeyPair RSA-4096',
+      buildCreateKeyPair('cosmian-2.1', { keyType: 'rsa-4096', name: 'pki-root-ca-key', activationDate: WHEN }),
+      () => (loadFixture('create-key-pair-rsa.json').variants as Record<string, Json>).rsa4096_request,
+    ],
+    [
+      'CreateKeyPair P-256',
+      buildCreateKeyPair('cosmian-2.1', { keyType: 'ec-p256', activationDate: WHEN }),
+      () => loadFixture('create-key-pair-ec.json').request,
+    ],
+    [
+      'CreateKeyPair P-384',
+      buildCreateKeyPair('cosmian-2.1', { keyType: 'ec-p384', activationDate: WHEN }),
+      () => (loadFixture('create-key-pair-ec.json').variants as Record<string, Json>).p384_request,
+    ],
     ['Get SPKI', buildGetPublicKey('cosmian-2.1', RSA_PUB), () => loadFixture('get-public-key-spki.json').request],
     ['Sign RSA', buildSign('cosmian-2.1', RSA_PRIV, 'rsa-2048', TBS), () => loadFixture('sign-rsa.json').request],
     ['Sign ECDSA', buildSign('cosmian-2.1', EC_PRIV, 'ec-p256', TBS), () => loadFixture('sign-ecdsa.json').request],
-    ['Certify', buildCertify({ publicKeyUid: RSA_PUB, issuerPrivateKeyUid: RSA_PRIV, subject: { cn: 'Example Root CA', o: 'Example', c: 'FR' }, validityDays: 3650 }), () => loadFixture('certify.json').request],
+    [
+      'Certify',
+      buildCertify({
+        publicKeyUid: RSA_PUB,
+        issuerPrivateKeyUid: RSA_PRIV,
+        subject: { cn: 'Example Root CA', o: 'Example', c: 'FR' },
+        validityDays: 3650,
+      }),
+      () => loadFixture('certify.json').request,
+    ],
     ['Activate', buildActivate(RSA_PRIV), () => loadFixture('activate.json').request],
-    ['Revoke', buildRevoke(RSA_PRIV, { reason: 'KeyCompromise', message: 'CA key retired', compromiseDate: WHEN }), () => loadFixture('revoke.json').request],
+    [
+      'Revoke',
+      buildRevoke(RSA_PRIV, { reason: 'KeyCompromise', message: 'CA key retired', compromiseDate: WHEN }),
+      () => loadFixture('revoke.json').request,
+    ],
     ['Destroy', buildDestroy(RSA_PRIV), () => loadFixture('destroy.json').request],
-    ['Locate', buildLocate('cosmian-2.1', { maxItems: 16, objectType: 'PrivateKey', algorithm: 'RSA', name: 'pki-root-ca-key' }), () => loadFixture('locate.json').request],
+    [
+      'Locate',
+      buildLocate('cosmian-2.1', { maxItems: 16, objectType: 'PrivateKey', algorithm: 'RSA', name: 'pki-root-ca-key' }),
+      () => loadFixture('locate.json').request,
+    ],
   ];
   for (const [label, req, fixture] of cases) {
     it(`produces exactly the published ${label} request`, () => {
@@ -234,15 +307,29 @@ describe('Cosmian request encoder', () => {
   }
 
   it('wraps operations in exactly the published RequestMessage envelope', () => {
-    expect(encodeJsonTtlv(buildRequestMessage({ major: 2, minor: 1 }, buildSign('cosmian-2.1', RSA_PRIV, 'rsa-2048', TBS)))).toEqual(loadFixture('sign-rsa.json').request_message);
-    expect(encodeJsonTtlv(buildRequestMessage({ major: 2, minor: 1 }, buildQuery()))).toEqual(loadFixture('query.json').request_message);
+    expect(
+      encodeJsonTtlv(buildRequestMessage({ major: 2, minor: 1 }, buildSign('cosmian-2.1', RSA_PRIV, 'rsa-2048', TBS))),
+    ).toEqual(loadFixture('sign-rsa.json').request_message);
+    expect(encodeJsonTtlv(buildRequestMessage({ major: 2, minor: 1 }, buildQuery()))).toEqual(
+      loadFixture('query.json').request_message,
+    );
   });
 
   it('sends a CSR as CertificateRequestValue with CertificateRequestType PKCS10 (never the CertificateRequest tag)', () => {
     const csr = new Uint8Array([0x30, 0x82, 0x01, 0x02, 0xaa]);
-    const json = encodeJsonTtlv(buildBareRequest(buildCertify({ csr: { der: csr }, issuerPrivateKeyUid: RSA_PRIV, validityDays: 365 }))) as Json;
-    expect(kid(json, 'CertificateRequestType')).toEqual({ tag: 'CertificateRequestType', type: 'Enumeration', value: 'PKCS10' });
-    expect(kid(json, 'CertificateRequestValue')).toEqual({ tag: 'CertificateRequestValue', type: 'ByteString', value: '3082010' + '2AA' });
+    const json = encodeJsonTtlv(
+      buildBareRequest(buildCertify({ csr: { der: csr }, issuerPrivateKeyUid: RSA_PRIV, validityDays: 365 })),
+    ) as Json;
+    expect(kid(json, 'CertificateRequestType')).toEqual({
+      tag: 'CertificateRequestType',
+      type: 'Enumeration',
+      value: 'PKCS10',
+    });
+    expect(kid(json, 'CertificateRequestValue')).toEqual({
+      tag: 'CertificateRequestValue',
+      type: 'ByteString',
+      value: '3082010' + '2AA',
+    });
     expect(kid(json, 'CertificateRequest')).toBeUndefined();
     expect(kid(json, 'UniqueIdentifier')).toBeUndefined();
     expect(() => validateRequest(json)).not.toThrow();
@@ -259,7 +346,11 @@ describe('Cosmian responder (fixture-backed, strict schema)', () => {
   });
 
   async function post(body: unknown): Promise<{ status: number; text: string }> {
-    const res = await fetch(`${r.url}/kmip/2_1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${r.url}/kmip/2_1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, text: await res.text() };
   }
 
@@ -282,12 +373,51 @@ describe('Cosmian responder (fixture-backed, strict schema)', () => {
       return copy;
     };
     const bad: Array<[string, Json, RegExp]> = [
-      ['usage mask given as a name', mutate(ckp, (c) => { (kid(kid(c, 'PrivateKeyAttributes')!, 'CryptographicUsageMask')!).value = 'Sign'; }), /Integer/],
-      ['CSR under the CertificateRequest tag', mutate(certify, (c) => { (c.value as Json[]).push({ tag: 'CertificateRequest', type: 'ByteString', value: '3082' }); }), /unexpected tag CertificateRequest/],
-      ['Sign without UniqueIdentifier', mutate(sign, (c) => { c.value = (c.value as Json[]).filter((x) => x.tag !== 'UniqueIdentifier'); }), /missing required UniqueIdentifier/],
-      ['unknown signature algorithm name', mutate(sign, (c) => { kid(kid(c, 'CryptographicParameters')!, 'DigitalSignatureAlgorithm')!.value = 'SHA256WithRSA'; }), /not in/],
-      ['Data typed TextString', mutate(sign, (c) => { kid(c, 'Data')!.type = 'TextString'; }), /expected type ByteString/],
-      ['Init and Final both true', mutate(sign, (c) => { (c.value as Json[]).push({ tag: 'InitIndicator', type: 'Boolean', value: true }, { tag: 'FinalIndicator', type: 'Boolean', value: true }); }), /InitIndicator/],
+      [
+        'usage mask given as a name',
+        mutate(ckp, (c) => {
+          kid(kid(c, 'PrivateKeyAttributes')!, 'CryptographicUsageMask')!.value = 'Sign';
+        }),
+        /Integer/,
+      ],
+      [
+        'CSR under the CertificateRequest tag',
+        mutate(certify, (c) => {
+          (c.value as Json[]).push({ tag: 'CertificateRequest', type: 'ByteString', value: '3082' });
+        }),
+        /unexpected tag CertificateRequest/,
+      ],
+      [
+        'Sign without UniqueIdentifier',
+        mutate(sign, (c) => {
+          c.value = (c.value as Json[]).filter((x) => x.tag !== 'UniqueIdentifier');
+        }),
+        /missing required UniqueIdentifier/,
+      ],
+      [
+        'unknown signature algorithm name',
+        mutate(sign, (c) => {
+          kid(kid(c, 'CryptographicParameters')!, 'DigitalSignatureAlgorithm')!.value = 'SHA256WithRSA';
+        }),
+        /not in/,
+      ],
+      [
+        'Data typed TextString',
+        mutate(sign, (c) => {
+          kid(c, 'Data')!.type = 'TextString';
+        }),
+        /expected type ByteString/,
+      ],
+      [
+        'Init and Final both true',
+        mutate(sign, (c) => {
+          (c.value as Json[]).push(
+            { tag: 'InitIndicator', type: 'Boolean', value: true },
+            { tag: 'FinalIndicator', type: 'Boolean', value: true },
+          );
+        }),
+        /InitIndicator/,
+      ],
     ];
     for (const [label, body, why] of bad) {
       const res = await post(body);
@@ -313,7 +443,14 @@ describe('KMIP backend against the Cosmian responder', () => {
   it('verifies the fixture signature over the fixture TBS with the fixture SPKI (node:crypto and openssl verify of the assembled certificate)', async () => {
     const key = createPublicKey({ key: fixtureSpki(), format: 'der', type: 'spki' });
     expect(cryptoVerify('sha256', TBS, key, fixtureSignature('sign-rsa.json'))).toBe(true);
-    expect(cryptoVerify('sha256', TBS, { key: createPublicKey({ key: fixtureSpki('ec'), format: 'der', type: 'spki' }), dsaEncoding: 'der' }, fixtureSignature('sign-ecdsa.json'))).toBe(true);
+    expect(
+      cryptoVerify(
+        'sha256',
+        TBS,
+        { key: createPublicKey({ key: fixtureSpki('ec'), format: 'der', type: 'spki' }), dsaEncoding: 'der' },
+        fixtureSignature('sign-ecdsa.json'),
+      ),
+    ).toBe(true);
     const dir = await mkdtemp(join(tmpdir(), 'pkim-kmip-'));
     try {
       await writeFile(join(dir, 'ca.pem'), pem(certDer, 'CERTIFICATE'));
@@ -323,7 +460,13 @@ describe('KMIP backend against the Cosmian responder', () => {
       const tampered = Buffer.from(certDer);
       tampered[tampered.length - 1] ^= 1;
       await writeFile(join(dir, 'bad.pem'), pem(tampered, 'CERTIFICATE'));
-      const bad = await run('openssl', ['verify', '-check_ss_sig', '-CAfile', join(dir, 'bad.pem'), join(dir, 'bad.pem')]);
+      const bad = await run('openssl', [
+        'verify',
+        '-check_ss_sig',
+        '-CAfile',
+        join(dir, 'bad.pem'),
+        join(dir, 'bad.pem'),
+      ]);
       expect(bad.code, bad.out).not.toBe(0);
       expect(bad.out).toMatch(/signature failure/i);
     } finally {
@@ -336,7 +479,9 @@ describe('KMIP backend against the Cosmian responder', () => {
     try {
       const start = r.requests.length;
       const ref = await b.generateKey({ keyType: 'rsa-2048', label: 'pki-root-ca-key' });
-      expect(ref.uri).toBe(formatKmipKeyUri({ privateKeyUid: RSA_PRIV, publicKeyUid: RSA_PUB, server: new URL(r.url).host }));
+      expect(ref.uri).toBe(
+        formatKmipKeyUri({ privateKeyUid: RSA_PRIV, publicKeyUid: RSA_PUB, server: new URL(r.url).host }),
+      );
       expect(Buffer.from(ref.publicKey).equals(fixtureSpki())).toBe(true);
       expect(Buffer.from(await b.getPublicKey(ref.uri)).equals(fixtureSpki())).toBe(true);
       const sig = await b.sign(ref.uri, 'rsa-2048', TBS);
@@ -344,10 +489,24 @@ describe('KMIP backend against the Cosmian responder', () => {
       expect(nodeVerify('rsa-2048', ref.publicKey, TBS, sig)).toBe(true);
       await b.destroy(ref.uri);
       const seen = r.requests.slice(start);
-      expect(seen.map((q) => (q.body as Json).tag)).toEqual(['CreateKeyPair', 'Get', 'Get', 'Sign', 'Revoke', 'Destroy', 'Revoke', 'Destroy']);
-      expect(seen.every((q) => q.valid), JSON.stringify(seen.filter((q) => !q.valid).map((q) => q.error))).toBe(true);
+      expect(seen.map((q) => (q.body as Json).tag)).toEqual([
+        'CreateKeyPair',
+        'Get',
+        'Get',
+        'Sign',
+        'Revoke',
+        'Destroy',
+        'Revoke',
+        'Destroy',
+      ]);
+      expect(
+        seen.every((q) => q.valid),
+        JSON.stringify(seen.filter((q) => !q.valid).map((q) => q.error)),
+      ).toBe(true);
       // the Destroys name both halves of the pair
-      const destroyed = seen.filter((q) => (q.body as Json).tag === 'Destroy').map((q) => kid(q.body as Json, 'UniqueIdentifier')!.value);
+      const destroyed = seen
+        .filter((q) => (q.body as Json).tag === 'Destroy')
+        .map((q) => kid(q.body as Json, 'UniqueIdentifier')!.value);
       expect(destroyed).toEqual([RSA_PRIV, RSA_PUB]);
       await expectPkiError(b.sign(ref.uri, 'rsa-2048', TBS), 'kms.key_not_found', false);
       const ops = events.map((e) => e.operation);
@@ -355,7 +514,9 @@ describe('KMIP backend against the Cosmian responder', () => {
       const serialized = JSON.stringify(events);
       expect(serialized).not.toContain(fixtureSignature('sign-rsa.json').toString('hex').slice(0, 32));
       expect(serialized.toUpperCase()).not.toContain(FIXTURE_TBS_HEX.slice(0, 40));
-      expect(events.every((e) => e.backend === 'kmip' && e.attempt === 1 && typeof e.durationMs === 'number')).toBe(true);
+      expect(events.every((e) => e.backend === 'kmip' && e.attempt === 1 && typeof e.durationMs === 'number')).toBe(
+        true,
+      );
     } finally {
       await b.close();
     }
@@ -378,7 +539,11 @@ describe('KMIP backend against the Cosmian responder', () => {
     try {
       const ref = await b.generateKey({ keyType: 'rsa-2048', label: 'pki-root-ca-key' });
       const start = r.requests.length;
-      const out = await kmipCertify(b, { keyUri: ref.uri, subject: { cn: 'Example Root CA', o: 'Example', c: 'FR' }, validityDays: 3650 });
+      const out = await kmipCertify(b, {
+        keyUri: ref.uri,
+        subject: { cn: 'Example Root CA', o: 'Example', c: 'FR' },
+        validityDays: 3650,
+      });
       expect(out.certificateUid).toBe(uidOfFixture('certify.json', 'UniqueIdentifier'));
       expect(Buffer.from(out.certificateDer).equals(certDer)).toBe(true);
       expect(r.requests[start]!.body).toEqual(loadFixture('certify.json').request);
@@ -392,8 +557,23 @@ describe('KMIP backend against the Cosmian responder', () => {
     const dir = await mkdtemp(join(tmpdir(), 'pkim-kmip-csr-'));
     const b = createKmipBackend({ url: r.url });
     try {
-      const gen = await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'),
-        '-subj', '/CN=sub.example', '-outform', 'DER', '-out', join(dir, 'req.der')]);
+      const gen = await run('openssl', [
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        join(dir, 'k.pem'),
+        '-subj',
+        '/CN=sub.example',
+        '-outform',
+        'DER',
+        '-out',
+        join(dir, 'req.der'),
+      ]);
       expect(gen.code, gen.out).toBe(0);
       const csr = await readFile(join(dir, 'req.der'));
       const issuer = await b.generateKey({ keyType: 'rsa-2048', label: 'issuer' });
@@ -412,7 +592,11 @@ describe('KMIP backend against the Cosmian responder', () => {
 
   it('maps a bare 422 Item_Not_Found to kms.key_not_found and a ResponseMessage OperationFailed to the same code', async () => {
     const b = createKmipBackend({ url: r.url });
-    const unknown = formatKmipKeyUri({ privateKeyUid: '00000000-dead-beef', publicKeyUid: '00000000-dead-bef0', server: new URL(r.url).host });
+    const unknown = formatKmipKeyUri({
+      privateKeyUid: '00000000-dead-beef',
+      publicKeyUid: '00000000-dead-bef0',
+      server: new URL(r.url).host,
+    });
     try {
       await expectPkiError(b.sign(unknown, 'rsa-2048', TBS), 'kms.key_not_found', false);
       await expectPkiError(b.getPublicKey(unknown), 'kms.key_not_found', false);
@@ -420,7 +604,11 @@ describe('KMIP backend against the Cosmian responder', () => {
       await b.close();
     }
     const evs: Ev[] = [];
-    const c = createKmipClient({ transport: createKmipHttpTransport({ url: r.url }), envelope: 'message', events: { onOperation: (e) => evs.push(e) } });
+    const c = createKmipClient({
+      transport: createKmipHttpTransport({ url: r.url }),
+      envelope: 'message',
+      events: { onOperation: (e) => evs.push(e) },
+    });
     try {
       const err = await expectPkiError(c.sign('00000000-dead-beef', 'rsa-2048', TBS), 'kms.key_not_found', false);
       expect(err.message).toMatch(/Item_Not_Found/);
@@ -464,7 +652,12 @@ describe('KMIP backend against the Cosmian responder', () => {
 
   it('honours the timeout: a server that never answers yields kms.timeout after 3 bounded attempts', async () => {
     const evs: Ev[] = [];
-    const b = createKmipBackend({ url: r.url, timeoutMs: 300, retryBaseMs: 10, events: { onOperation: (e) => evs.push(e) } });
+    const b = createKmipBackend({
+      url: r.url,
+      timeoutMs: 300,
+      retryBaseMs: 10,
+      events: { onOperation: (e) => evs.push(e) },
+    });
     try {
       r.faults.push({ kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' });
       const t0 = Date.now();
@@ -472,7 +665,11 @@ describe('KMIP backend against the Cosmian responder', () => {
       const elapsed = Date.now() - t0;
       expect(elapsed).toBeGreaterThanOrEqual(900);
       expect(elapsed).toBeLessThan(2500);
-      expect(evs.map((e) => [e.attempt, e.error?.code])).toEqual([[1, 'kms.timeout'], [2, 'kms.timeout'], [3, 'kms.timeout']]);
+      expect(evs.map((e) => [e.attempt, e.error?.code])).toEqual([
+        [1, 'kms.timeout'],
+        [2, 'kms.timeout'],
+        [3, 'kms.timeout'],
+      ]);
       expect(evs.every((e) => e.durationMs >= 290 && e.durationMs < 1000)).toBe(true);
     } finally {
       await b.close();
@@ -487,7 +684,11 @@ describe('KMIP backend against the Cosmian responder', () => {
       });
     });
     const evs: Ev[] = [];
-    const b = createKmipBackend({ url: `http://127.0.0.1:${port}`, retryBaseMs: 10, events: { onOperation: (e) => evs.push(e) } });
+    const b = createKmipBackend({
+      url: `http://127.0.0.1:${port}`,
+      retryBaseMs: 10,
+      events: { onOperation: (e) => evs.push(e) },
+    });
     try {
       await expectPkiError(b.generateKey({ keyType: 'rsa-2048' }), 'kms.unavailable', true);
       expect(evs.map((e) => e.attempt)).toEqual([1, 2, 3]);
@@ -539,18 +740,42 @@ describe('KMIP key URIs and configuration', () => {
   });
 
   it('reads PKIM_KMIP_* variables, returns undefined without a URL and rejects inconsistent settings', async () => {
-    const files: Record<string, string> = { '/ca.pem': '-----BEGIN CERTIFICATE-----\nx\n', '/c.pem': '-----BEGIN CERTIFICATE-----\ny\n', '/k.pem': '-----BEGIN PRIVATE KEY-----\nz\n' };
+    const files: Record<string, string> = {
+      '/ca.pem': '-----BEGIN CERTIFICATE-----\nx\n',
+      '/c.pem': '-----BEGIN CERTIFICATE-----\ny\n',
+      '/k.pem': '-----BEGIN PRIVATE KEY-----\nz\n',
+    };
     const read = (p: string): string => {
       const v = files[p];
       if (v === undefined) throw Object.assign(new Error('nope'), { code: 'ENOENT' });
       return v;
     };
     expect(kmipConfigFromEnv({}, read)).toBeUndefined();
-    expect(kmipConfigFromEnv({ PKIM_KMIP_URL: 'http://127.0.0.1:9998', PKIM_KMIP_API_KEY: 'k', PKIM_KMIP_TIMEOUT_MS: '5000' }, read)).toEqual({
-      url: 'http://127.0.0.1:9998', apiKey: 'k', timeoutMs: 5000,
+    expect(
+      kmipConfigFromEnv(
+        { PKIM_KMIP_URL: 'http://127.0.0.1:9998', PKIM_KMIP_API_KEY: 'k', PKIM_KMIP_TIMEOUT_MS: '5000' },
+        read,
+      ),
+    ).toEqual({
+      url: 'http://127.0.0.1:9998',
+      apiKey: 'k',
+      timeoutMs: 5000,
     });
-    expect(kmipConfigFromEnv({ PKIM_KMIP_URL: 'kmip://kms:5696', PKIM_KMIP_CA: '/ca.pem', PKIM_KMIP_CLIENT_CERT: '/c.pem', PKIM_KMIP_CLIENT_KEY: '/k.pem' }, read)).toMatchObject({
-      url: 'kmip://kms:5696', caPem: files['/ca.pem'], clientCertPem: files['/c.pem'], clientKeyPem: files['/k.pem'],
+    expect(
+      kmipConfigFromEnv(
+        {
+          PKIM_KMIP_URL: 'kmip://kms:5696',
+          PKIM_KMIP_CA: '/ca.pem',
+          PKIM_KMIP_CLIENT_CERT: '/c.pem',
+          PKIM_KMIP_CLIENT_KEY: '/k.pem',
+        },
+        read,
+      ),
+    ).toMatchObject({
+      url: 'kmip://kms:5696',
+      caPem: files['/ca.pem'],
+      clientCertPem: files['/c.pem'],
+      clientKeyPem: files['/k.pem'],
     });
     const invalid = [
       { PKIM_KMIP_URL: 'kmip://kms:5696' },

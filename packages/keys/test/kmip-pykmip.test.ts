@@ -12,7 +12,13 @@ import { Certificate, SubjectPublicKeyInfo, TBSCertificate } from '@peculiar/asn
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, makeClientCert, startPyKmip, type PyKmipServer } from '../../../tests/support/pykmip';
 import type { KeyBackendEvents } from '../src/key-backend';
-import { createKmipBackend, formatKmipKeyUri, parseKmipKeyUri, type KmipBackend, type KmipBackendOptions } from '../src/kmip';
+import {
+  createKmipBackend,
+  formatKmipKeyUri,
+  parseKmipKeyUri,
+  type KmipBackend,
+  type KmipBackendOptions,
+} from '../src/kmip';
 import { defineBackendConformance, expectPkiError, nodeVerify } from './support/backend-conformance';
 import { FIXTURE_TBS_HEX } from './support/cosmian-responder';
 
@@ -32,7 +38,14 @@ afterAll(async () => {
 });
 
 function opts(extra: Partial<KmipBackendOptions> = {}): KmipBackendOptions {
-  return { url: srv.url, caPem: srv.caPem, clientCertPem: srv.clientCertPem, clientKeyPem: srv.clientKeyPem, retryBaseMs: 20, ...extra };
+  return {
+    url: srv.url,
+    caPem: srv.caPem,
+    clientCertPem: srv.clientCertPem,
+    clientKeyPem: srv.clientKeyPem,
+    retryBaseMs: 20,
+    ...extra,
+  };
 }
 
 function run(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
@@ -52,13 +65,23 @@ function tbsFor(spki: Uint8Array): Buffer {
 
 function assemble(tbsDer: Buffer, sig: Uint8Array): Buffer {
   const tbs = AsnConvert.parse(tbsDer, TBSCertificate);
-  const der = Buffer.from(AsnConvert.serialize(new Certificate({ tbsCertificate: tbs, signatureAlgorithm: tbs.signature, signatureValue: new Uint8Array(sig).buffer })));
+  const der = Buffer.from(
+    AsnConvert.serialize(
+      new Certificate({
+        tbsCertificate: tbs,
+        signatureAlgorithm: tbs.signature,
+        signatureValue: new Uint8Array(sig).buffer,
+      }),
+    ),
+  );
   expect(der.includes(tbsDer)).toBe(true);
   return der;
 }
 
 const pem = (der: Uint8Array): string =>
-  `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
+  `-----BEGIN CERTIFICATE-----\n${Buffer.from(der)
+    .toString('base64')
+    .replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
 
 describe('KMIP backend over binary TTLV against PyKMIP', () => {
   let b: KmipBackend;
@@ -73,7 +96,9 @@ describe('KMIP backend over binary TTLV against PyKMIP', () => {
   it('answers Query (connection test) with the PyKMIP vendor identification', async () => {
     const info = await b.client.query();
     expect(info.vendor).toMatch(/PyKMIP/);
-    expect(info.operations).toEqual(expect.arrayContaining(['CreateKeyPair', 'Get', 'Sign', 'Activate', 'Revoke', 'Destroy']));
+    expect(info.operations).toEqual(
+      expect.arrayContaining(['CreateKeyPair', 'Get', 'Sign', 'Activate', 'Revoke', 'Destroy']),
+    );
     const h = await b.health();
     expect(h.ok).toBe(true);
     expect(h.detail).toMatch(/PyKMIP/);
@@ -95,13 +120,25 @@ describe('KMIP backend over binary TTLV against PyKMIP', () => {
     const dir = await mkdtemp(join(tmpdir(), 'pkim-pykmip-cert-'));
     try {
       await writeFile(join(dir, 'root.pem'), pem(assemble(tbs, sig)));
-      const ok = await run('openssl', ['verify', '-check_ss_sig', '-CAfile', join(dir, 'root.pem'), join(dir, 'root.pem')]);
+      const ok = await run('openssl', [
+        'verify',
+        '-check_ss_sig',
+        '-CAfile',
+        join(dir, 'root.pem'),
+        join(dir, 'root.pem'),
+      ]);
       expect(ok.code, ok.out).toBe(0);
       expect(ok.out).toMatch(/: OK/);
       const other = tbsFor(ref.publicKey);
       other[other.length - 1] ^= 1;
       await writeFile(join(dir, 'bad.pem'), pem(assemble(other, sig)));
-      const bad = await run('openssl', ['verify', '-check_ss_sig', '-CAfile', join(dir, 'bad.pem'), join(dir, 'bad.pem')]);
+      const bad = await run('openssl', [
+        'verify',
+        '-check_ss_sig',
+        '-CAfile',
+        join(dir, 'bad.pem'),
+        join(dir, 'bad.pem'),
+      ]);
       expect(bad.code).not.toBe(0);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -147,7 +184,9 @@ describe('KMIP backend over binary TTLV against PyKMIP', () => {
         n += 4;
       }
       const concurrent = n / ((performance.now() - t0) / 1000);
-      console.info(`PyKMIP RSA-2048 signatures/s: sequential ${sequential.toFixed(1)}, 4 in flight ${concurrent.toFixed(1)}`);
+      console.info(
+        `PyKMIP RSA-2048 signatures/s: sequential ${sequential.toFixed(1)}, 4 in flight ${concurrent.toFixed(1)}`,
+      );
       expect(sequential).toBeGreaterThan(1);
       expect(concurrent).toBeGreaterThan(1);
     } finally {
@@ -158,10 +197,16 @@ describe('KMIP backend over binary TTLV against PyKMIP', () => {
   it('reports kms.unavailable after 3 attempts when the port is closed', async () => {
     const port = await freePort();
     const evs: Ev[] = [];
-    const down = createKmipBackend(opts({ url: `kmip://127.0.0.1:${port}`, events: { onOperation: (e) => evs.push(e) } }));
+    const down = createKmipBackend(
+      opts({ url: `kmip://127.0.0.1:${port}`, events: { onOperation: (e) => evs.push(e) } }),
+    );
     try {
       await expectPkiError(down.generateKey({ keyType: 'rsa-2048' }), 'kms.unavailable', true);
-      expect(evs.map((e) => [e.attempt, e.error?.code])).toEqual([[1, 'kms.unavailable'], [2, 'kms.unavailable'], [3, 'kms.unavailable']]);
+      expect(evs.map((e) => [e.attempt, e.error?.code])).toEqual([
+        [1, 'kms.unavailable'],
+        [2, 'kms.unavailable'],
+        [3, 'kms.unavailable'],
+      ]);
     } finally {
       await down.close();
     }
@@ -169,7 +214,13 @@ describe('KMIP backend over binary TTLV against PyKMIP', () => {
 
   it('reports kms.auth_failed (not retried) for a client certificate from another CA', async () => {
     const evs: Ev[] = [];
-    const intruder = createKmipBackend(opts({ clientCertPem: foreign.certPem, clientKeyPem: foreign.keyPem, events: { onOperation: (e) => evs.push(e) } }));
+    const intruder = createKmipBackend(
+      opts({
+        clientCertPem: foreign.certPem,
+        clientKeyPem: foreign.keyPem,
+        events: { onOperation: (e) => evs.push(e) },
+      }),
+    );
     try {
       const err = await expectPkiError(intruder.client.query(), 'kms.auth_failed', false);
       expect(err.message).toMatch(/TLS/);
@@ -194,7 +245,8 @@ defineBackendConformance({
   keyTypes: ['rsa-2048'],
   create: async () => createKmipBackend(opts()),
   makeUnavailable: async () => createKmipBackend(opts({ url: `kmip://127.0.0.1:${await freePort()}` })),
-  makeWrongCredentials: async () => createKmipBackend(opts({ clientCertPem: foreign.certPem, clientKeyPem: foreign.keyPem })),
+  makeWrongCredentials: async () =>
+    createKmipBackend(opts({ clientCertPem: foreign.certPem, clientKeyPem: foreign.keyPem })),
   // PyKMIP UIDs are small integers: name objects that do not exist
   unknownKeyUri: (existing) => {
     const k = parseKmipKeyUri(existing.uri)!;

@@ -37,7 +37,14 @@ import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
 import type { KeyBackend, KeyBackendEvents, KeyRef } from '../src/key-backend';
 import { createPkcs11Backend, ecdsaRawToDer, parsePkcs11Uri, formatPkcs11Uri } from '../src/pkcs11-backend';
 import { createSoftHsmToken, type SoftHsmToken } from '../../../tests/support/softhsm';
-import { assertSpkiMatchesKeyType, catchPkiError, expectPkiError, nodeVerify, opensslVerify, spkiKey } from './support/backend-conformance';
+import {
+  assertSpkiMatchesKeyType,
+  catchPkiError,
+  expectPkiError,
+  nodeVerify,
+  opensslVerify,
+  spkiKey,
+} from './support/backend-conformance';
 
 const execFileAsync = promisify(execFile);
 
@@ -182,11 +189,25 @@ describe('PKCS#11 backend on SoftHSM2: key generation and signing', () => {
     try {
       ({ stdout } = await execFileAsync(
         'pkcs11-tool',
-        ['--module', hsm.modulePath, '--token-label', hsm.tokenLabel, '--login', '--pin', hsm.pin, '--list-objects', '--type', 'privkey', '--id', idHex],
+        [
+          '--module',
+          hsm.modulePath,
+          '--token-label',
+          hsm.tokenLabel,
+          '--login',
+          '--pin',
+          hsm.pin,
+          '--list-objects',
+          '--type',
+          'privkey',
+          '--id',
+          idHex,
+        ],
         { env: { ...process.env, SOFTHSM2_CONF: hsm.confPath } },
       ));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('pkcs11-tool missing: run scripts/install-test-peers.sh (Debian package opensc)');
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new Error('pkcs11-tool missing: run scripts/install-test-peers.sh (Debian package opensc)');
       throw e;
     }
     expect(stdout).toContain('seen by pkcs11-tool');
@@ -197,9 +218,13 @@ describe('PKCS#11 backend on SoftHSM2: key generation and signing', () => {
   it('serves 50 concurrent sign calls per key type, every signature verifying for its own data', async () => {
     for (const keyType of ['ec-p256', 'rsa-2048'] as const) {
       const ref = await backend.generateKey({ keyType, label: `concurrent ${keyType}` });
-      const inputs = Array.from({ length: 50 }, (_, i) => Buffer.from(`message ${i} ${randomBytes(16).toString('hex')}`));
+      const inputs = Array.from({ length: 50 }, (_, i) =>
+        Buffer.from(`message ${i} ${randomBytes(16).toString('hex')}`),
+      );
       const sigs = await Promise.all(inputs.map((d) => backend.sign(ref.uri, keyType, d)));
-      sigs.forEach((sig, i) => expect(nodeVerify(keyType, ref.publicKey, inputs[i], sig), `${keyType} #${i}`).toBe(true));
+      sigs.forEach((sig, i) =>
+        expect(nodeVerify(keyType, ref.publicKey, inputs[i], sig), `${keyType} #${i}`).toBe(true),
+      );
       expect(nodeVerify(keyType, ref.publicKey, inputs[0], sigs[1])).toBe(false);
     }
   });
@@ -222,12 +247,22 @@ describe('PKCS#11 backend on SoftHSM2: an X.509 certificate signed on the token'
     const alg = KEY_TYPE_INFO[ref.keyType].algorithm;
     const sigAlg =
       alg === 'rsa'
-        ? new AlgorithmIdentifier({ algorithm: '1.2.840.113549.1.1.11', parameters: new Uint8Array([0x05, 0x00]).buffer }) // sha256WithRSAEncryption, NULL
-        : new AlgorithmIdentifier({ algorithm: ref.keyType === 'ec-p384' ? '1.2.840.10045.4.3.3' : '1.2.840.10045.4.3.2' }); // ecdsa-with-SHA384/256
+        ? new AlgorithmIdentifier({
+            algorithm: '1.2.840.113549.1.1.11',
+            parameters: new Uint8Array([0x05, 0x00]).buffer,
+          }) // sha256WithRSAEncryption, NULL
+        : new AlgorithmIdentifier({
+            algorithm: ref.keyType === 'ec-p384' ? '1.2.840.10045.4.3.3' : '1.2.840.10045.4.3.2',
+          }); // ecdsa-with-SHA384/256
     const spki = AsnConvert.parse(Buffer.from(ref.publicKey), SubjectPublicKeyInfo);
     const ski = createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest();
     const name = new Name([
-      new RelativeDistinguishedName([new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: `PKIM SoftHSM CA ${ref.keyType}` }) })]),
+      new RelativeDistinguishedName([
+        new AttributeTypeAndValue({
+          type: '2.5.4.3',
+          value: new AttributeValue({ utf8String: `PKIM SoftHSM CA ${ref.keyType}` }),
+        }),
+      ]),
     ]);
     const serial = randomBytes(20);
     serial[0] = (serial[0] & 0x7f) | 0x01; // positive, no leading zero
@@ -244,7 +279,11 @@ describe('PKCS#11 backend on SoftHSM2: an X.509 certificate signed on the token'
       subjectPublicKeyInfo: spki,
       extensions: new Extensions([
         ext(id_ce_basicConstraints, true, new BasicConstraints({ cA: true })),
-        ext(id_ce_keyUsage, true, new KeyUsage(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature)),
+        ext(
+          id_ce_keyUsage,
+          true,
+          new KeyUsage(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign | KeyUsageFlags.digitalSignature),
+        ),
         ext(id_ce_subjectKeyIdentifier, false, new SubjectKeyIdentifier(ski)),
         ext(id_ce_authorityKeyIdentifier, false, new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(ski) })),
       ]),
@@ -254,7 +293,10 @@ describe('PKCS#11 backend on SoftHSM2: an X.509 certificate signed on the token'
     const cert = new Certificate({
       tbsCertificate: tbs,
       signatureAlgorithm: sigAlg,
-      signatureValue: signature.buffer.slice(signature.byteOffset, signature.byteOffset + signature.length) as ArrayBuffer,
+      signatureValue: signature.buffer.slice(
+        signature.byteOffset,
+        signature.byteOffset + signature.length,
+      ) as ArrayBuffer,
     });
     return { der: Buffer.from(AsnConvert.serialize(cert)), serial };
   }
@@ -271,7 +313,14 @@ describe('PKCS#11 backend on SoftHSM2: an X.509 certificate signed on the token'
       try {
         const pem = join(dir, 'cert.pem');
         await writeFile(pem, x509.toString());
-        const { stdout } = await execFileAsync('openssl', ['verify', '-x509_strict', '-check_ss_sig', '-CAfile', pem, pem]);
+        const { stdout } = await execFileAsync('openssl', [
+          'verify',
+          '-x509_strict',
+          '-check_ss_sig',
+          '-CAfile',
+          pem,
+          pem,
+        ]);
         expect(stdout.trim()).toBe(`${pem}: OK`);
 
         // and a certificate with a tampered TBS (one serial-number byte flipped) is refused
@@ -280,8 +329,18 @@ describe('PKCS#11 backend on SoftHSM2: an X.509 certificate signed on the token'
         expect(at).toBeGreaterThan(0);
         tampered[at + 10] ^= 0x01;
         const badPem = join(dir, 'bad.pem');
-        await writeFile(badPem, `-----BEGIN CERTIFICATE-----\n${tampered.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`);
-        const res = await execFileAsync('openssl', ['verify', '-x509_strict', '-check_ss_sig', '-CAfile', badPem, badPem]).then(
+        await writeFile(
+          badPem,
+          `-----BEGIN CERTIFICATE-----\n${tampered.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`,
+        );
+        const res = await execFileAsync('openssl', [
+          'verify',
+          '-x509_strict',
+          '-check_ss_sig',
+          '-CAfile',
+          badPem,
+          badPem,
+        ]).then(
           () => ({ ok: true, out: '' }),
           (e: { stdout?: string; stderr?: string }) => ({ ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
         );
@@ -313,7 +372,8 @@ describe('PKCS#11 backend on SoftHSM2: key lifecycle and errors', () => {
     const ref = await backend.generateKey({ keyType: 'ec-p256', label: 'destroyed elsewhere' });
     await backend.sign(ref.uri, 'ec-p256', Buffer.from('cache the handle'));
     withRawSession((session) => {
-      for (const o of objectsWithId(session, parsePkcs11Uri(ref.uri).id!, graphene.ObjectClass.PRIVATE_KEY)) o.destroy();
+      for (const o of objectsWithId(session, parsePkcs11Uri(ref.uri).id!, graphene.ObjectClass.PRIVATE_KEY))
+        o.destroy();
     });
     await expectPkiError(backend.sign(ref.uri, 'ec-p256', Buffer.from('x')), 'kms.key_not_found', false);
   });
@@ -327,7 +387,11 @@ describe('PKCS#11 backend on SoftHSM2: key lifecycle and errors', () => {
     const otherToken = formatPkcs11Uri({ ...u, token: 'some-other-token' });
     const err = await expectPkiError(backend.sign(otherToken, 'ec-p256', Buffer.from('x')), 'kms.key_not_found', false);
     expect(err.message).toContain('some-other-token');
-    await expectPkiError(backend.sign('pkcs11:token=pkim-main', 'ec-p256', Buffer.from('x')), 'kms.key_not_found', false);
+    await expectPkiError(
+      backend.sign('pkcs11:token=pkim-main', 'ec-p256', Buffer.from('x')),
+      'kms.key_not_found',
+      false,
+    );
   });
 
   it('refuses to sign with a key type different from the key on the token', async () => {
@@ -355,12 +419,16 @@ describe('PKCS#11 backend on SoftHSM2: key lifecycle and errors', () => {
     expect(signEvent).toMatchObject({ backend: 'pkcs11', outcome: 'success' });
     expect(signEvent!.durationMs).toBeGreaterThanOrEqual(0);
     expect(events.some((e) => e.operation === 'create_key_pair' && e.outcome === 'success')).toBe(true);
-    expect(events.filter((e) => e.operation === 'login')).toEqual([expect.objectContaining({ outcome: 'success', attempt: 1 })]);
+    expect(events.filter((e) => e.operation === 'login')).toEqual([
+      expect.objectContaining({ outcome: 'success', attempt: 1 }),
+    ]);
     expect(JSON.stringify(events)).not.toContain(hsm.pin);
   });
 
   it('selects the token by CK_SLOT_ID when no token label is given', async () => {
-    const { stdout } = await execFileAsync('softhsm2-util', ['--show-slots'], { env: { ...process.env, SOFTHSM2_CONF: hsm.confPath } });
+    const { stdout } = await execFileAsync('softhsm2-util', ['--show-slots'], {
+      env: { ...process.env, SOFTHSM2_CONF: hsm.confPath },
+    });
     // "Slot 1234\n ... Token info: ... Label: pkim-main"
     const blocks = stdout.split(/^Slot /m).slice(1);
     const block = blocks.find((b) => new RegExp(`Label:\\s+${hsm.tokenLabel}\\s*$`, 'm').test(b));
@@ -395,8 +463,16 @@ describe('PKCS#11 backend on SoftHSM2: configuration and credential failures', (
       const e1 = await expectPkiError(wrong.generateKey({ keyType: 'ec-p256' }), 'kms.auth_failed', false);
       expect(e1.details.ckr).toBe('CKR_PIN_INCORRECT');
       expect(e1.message).not.toContain(wrongPin);
-      await expectPkiError(wrong.sign(`pkcs11:token=${lockedOut.tokenLabel};object=x`, 'ec-p256', Buffer.from('x')), 'kms.auth_failed', false);
-      await expectPkiError(wrong.getPublicKey(`pkcs11:token=${lockedOut.tokenLabel};object=x`), 'kms.auth_failed', false);
+      await expectPkiError(
+        wrong.sign(`pkcs11:token=${lockedOut.tokenLabel};object=x`, 'ec-p256', Buffer.from('x')),
+        'kms.auth_failed',
+        false,
+      );
+      await expectPkiError(
+        wrong.getPublicKey(`pkcs11:token=${lockedOut.tokenLabel};object=x`),
+        'kms.auth_failed',
+        false,
+      );
       const h = await wrong.health();
       expect(h.ok).toBe(false);
       expect(h.detail).toContain('kms.auth_failed');
@@ -409,7 +485,11 @@ describe('PKCS#11 backend on SoftHSM2: configuration and credential failures', (
     expect(JSON.stringify(seen)).not.toContain(wrongPin);
 
     // the token is not locked by our single failed attempt: the right PIN still works
-    const right = await createPkcs11Backend({ modulePath: hsm.modulePath, tokenLabel: lockedOut.tokenLabel, pin: lockedOut.pin });
+    const right = await createPkcs11Backend({
+      modulePath: hsm.modulePath,
+      tokenLabel: lockedOut.tokenLabel,
+      pin: lockedOut.pin,
+    });
     try {
       expect((await right.health()).ok).toBe(true);
     } finally {
@@ -419,7 +499,12 @@ describe('PKCS#11 backend on SoftHSM2: configuration and credential failures', (
 
   it('refuses a second backend on an already logged-in token when its PIN differs, without calling C_Login', async () => {
     const seen: OperationEvent[] = [];
-    const wrong = await createPkcs11Backend({ modulePath: hsm.modulePath, tokenLabel: hsm.tokenLabel, pin: 'not-the-pin', events: { onOperation: (e) => seen.push(e) } });
+    const wrong = await createPkcs11Backend({
+      modulePath: hsm.modulePath,
+      tokenLabel: hsm.tokenLabel,
+      pin: 'not-the-pin',
+      events: { onOperation: (e) => seen.push(e) },
+    });
     try {
       await expectPkiError(wrong.generateKey({ keyType: 'ec-p256' }), 'kms.auth_failed', false);
     } finally {
@@ -431,7 +516,9 @@ describe('PKCS#11 backend on SoftHSM2: configuration and credential failures', (
   });
 
   it('rejects a module path that does not exist with kms.config_invalid naming the path', async () => {
-    const err = await catchPkiError(createPkcs11Backend({ modulePath: '/nonexistent/libpkcs11.so', tokenLabel: 'x', pin: '1234' }));
+    const err = await catchPkiError(
+      createPkcs11Backend({ modulePath: '/nonexistent/libpkcs11.so', tokenLabel: 'x', pin: '1234' }),
+    );
     expect(err.code).toBe('kms.config_invalid');
     expect(err.retryable).toBe(false);
     expect(err.message).toContain('/nonexistent/libpkcs11.so');

@@ -28,7 +28,11 @@ defineBackendConformance({
   // with the retryable kms.unavailable (a missing module path would be kms.config_invalid instead).
   makeUnavailable: async () => {
     const t = await hsm();
-    return createPkcs11Backend({ modulePath: t.modulePath, tokenLabel: 'pkim-token-that-is-not-plugged-in', pin: t.pin });
+    return createPkcs11Backend({
+      modulePath: t.modulePath,
+      tokenLabel: 'pkim-token-that-is-not-plugged-in',
+      pin: t.pin,
+    });
   },
   makeWrongCredentials: async () => {
     const t = await hsm();

@@ -87,14 +87,21 @@ describe('pkcs11ConfigFromEnv', () => {
 
   it('reads module, token label, slot and PIN', () => {
     expect(
-      pkcs11ConfigFromEnv({ PKIM_PKCS11_MODULE: '/usr/lib/softhsm/libsofthsm2.so', PKIM_PKCS11_TOKEN_LABEL: 'pkim', PKIM_PKCS11_SLOT: '7', PKIM_PKCS11_PIN: '1234' }),
+      pkcs11ConfigFromEnv({
+        PKIM_PKCS11_MODULE: '/usr/lib/softhsm/libsofthsm2.so',
+        PKIM_PKCS11_TOKEN_LABEL: 'pkim',
+        PKIM_PKCS11_SLOT: '7',
+        PKIM_PKCS11_PIN: '1234',
+      }),
     ).toEqual({ modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'pkim', slot: 7, pin: '1234' });
   });
 
   it('reads the PIN from PKIM_PKCS11_PIN_FILE, trimmed', async () => {
     const pinFile = join(dir, 'pin');
     await writeFile(pinFile, '  s3cret-pin\n\n', { mode: 0o600 });
-    expect(pkcs11ConfigFromEnv({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_TOKEN_LABEL: 't', PKIM_PKCS11_PIN_FILE: pinFile })).toEqual({
+    expect(
+      pkcs11ConfigFromEnv({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_TOKEN_LABEL: 't', PKIM_PKCS11_PIN_FILE: pinFile }),
+    ).toEqual({
       modulePath: '/m.so',
       tokenLabel: 't',
       pin: 's3cret-pin',
@@ -102,27 +109,49 @@ describe('pkcs11ConfigFromEnv', () => {
   });
 
   it('refuses incomplete or contradictory settings with kms.config_invalid and a clear message', async () => {
-    expect(configError({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_PIN: '1' }).message).toMatch(/PKIM_PKCS11_TOKEN_LABEL.*PKIM_PKCS11_SLOT/);
-    expect(configError({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_TOKEN_LABEL: 't' }).message).toMatch(/PKIM_PKCS11_PIN_FILE.*PKIM_PKCS11_PIN/);
-    expect(configError({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_SLOT: 'one', PKIM_PKCS11_PIN: '1' }).message).toMatch(/PKIM_PKCS11_SLOT/);
+    expect(configError({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_PIN: '1' }).message).toMatch(
+      /PKIM_PKCS11_TOKEN_LABEL.*PKIM_PKCS11_SLOT/,
+    );
+    expect(configError({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_TOKEN_LABEL: 't' }).message).toMatch(
+      /PKIM_PKCS11_PIN_FILE.*PKIM_PKCS11_PIN/,
+    );
+    expect(configError({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_SLOT: 'one', PKIM_PKCS11_PIN: '1' }).message).toMatch(
+      /PKIM_PKCS11_SLOT/,
+    );
     const pinFile = join(dir, 'pin2');
     await writeFile(pinFile, '1234');
-    expect(configError({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_TOKEN_LABEL: 't', PKIM_PKCS11_PIN: '1234', PKIM_PKCS11_PIN_FILE: pinFile }).message).toMatch(
-      /not both/,
-    );
+    expect(
+      configError({
+        PKIM_PKCS11_MODULE: '/m.so',
+        PKIM_PKCS11_TOKEN_LABEL: 't',
+        PKIM_PKCS11_PIN: '1234',
+        PKIM_PKCS11_PIN_FILE: pinFile,
+      }).message,
+    ).toMatch(/not both/);
     const missing = join(dir, 'nope');
-    const err = configError({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_TOKEN_LABEL: 't', PKIM_PKCS11_PIN_FILE: missing });
+    const err = configError({
+      PKIM_PKCS11_MODULE: '/m.so',
+      PKIM_PKCS11_TOKEN_LABEL: 't',
+      PKIM_PKCS11_PIN_FILE: missing,
+    });
     expect(err.message).toContain(missing);
     expect(err.message).toContain('ENOENT');
     const empty = join(dir, 'empty');
     await writeFile(empty, ' \n');
-    expect(configError({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_TOKEN_LABEL: 't', PKIM_PKCS11_PIN_FILE: empty }).message).toMatch(/empty/);
+    expect(
+      configError({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_TOKEN_LABEL: 't', PKIM_PKCS11_PIN_FILE: empty }).message,
+    ).toMatch(/empty/);
   });
 
   it('never puts the PIN into an error', async () => {
     const pinFile = join(dir, 'pin3');
     await writeFile(pinFile, 'very-secret-1234');
-    const err = configError({ PKIM_PKCS11_MODULE: '/m.so', PKIM_PKCS11_TOKEN_LABEL: 't', PKIM_PKCS11_PIN: 'very-secret-1234', PKIM_PKCS11_PIN_FILE: pinFile });
+    const err = configError({
+      PKIM_PKCS11_MODULE: '/m.so',
+      PKIM_PKCS11_TOKEN_LABEL: 't',
+      PKIM_PKCS11_PIN: 'very-secret-1234',
+      PKIM_PKCS11_PIN_FILE: pinFile,
+    });
     expect(JSON.stringify(err.toJSON())).not.toContain('very-secret-1234');
   });
 });

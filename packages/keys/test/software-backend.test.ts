@@ -1,10 +1,4 @@
-import {
-  createDecipheriv,
-  createPrivateKey,
-  randomBytes,
-  sign as cryptoSign,
-  type KeyObject,
-} from 'node:crypto';
+import { createDecipheriv, createPrivateKey, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -171,25 +165,40 @@ describe('software backend: key-encryption key and blob integrity', () => {
   });
 
   it.each([
-    ['a flipped ciphertext byte', (b: Record<string, unknown>) => {
-      const ct = Buffer.from(b.ct as string, 'base64');
-      ct[5] ^= 0x80;
-      b.ct = ct.toString('base64');
-    }],
-    ['a flipped tag byte', (b: Record<string, unknown>) => {
-      const t = Buffer.from(b.tag as string, 'base64');
-      t[0] ^= 1;
-      b.tag = t.toString('base64');
-    }],
-    ['a relabelled key type', (b: Record<string, unknown>) => {
-      b.keyType = 'ec-p384';
-    }],
-    ['a substituted public key', (b: Record<string, unknown>, other: string) => {
-      b.spki = other;
-    }],
-    ['a changed label', (b: Record<string, unknown>) => {
-      b.label = 'evil';
-    }],
+    [
+      'a flipped ciphertext byte',
+      (b: Record<string, unknown>) => {
+        const ct = Buffer.from(b.ct as string, 'base64');
+        ct[5] ^= 0x80;
+        b.ct = ct.toString('base64');
+      },
+    ],
+    [
+      'a flipped tag byte',
+      (b: Record<string, unknown>) => {
+        const t = Buffer.from(b.tag as string, 'base64');
+        t[0] ^= 1;
+        b.tag = t.toString('base64');
+      },
+    ],
+    [
+      'a relabelled key type',
+      (b: Record<string, unknown>) => {
+        b.keyType = 'ec-p384';
+      },
+    ],
+    [
+      'a substituted public key',
+      (b: Record<string, unknown>, other: string) => {
+        b.spki = other;
+      },
+    ],
+    [
+      'a changed label',
+      (b: Record<string, unknown>) => {
+        b.label = 'evil';
+      },
+    ],
   ] as const)('refuses a blob with %s (kms.operation_failed, integrity)', async (_what, mutate) => {
     const kek = randomBytes(32);
     const storage = createMemoryKeyBlobStorage();
@@ -220,7 +229,10 @@ describe('software backend: key-encryption key and blob integrity', () => {
     ];
     for (const [raw, message] of cases) {
       await storage.put(id, raw);
-      const err = await expectPkiError(createSoftwareBackend({ kek, storage }).getPublicKey(ref.uri), 'kms.operation_failed');
+      const err = await expectPkiError(
+        createSoftwareBackend({ kek, storage }).getPublicKey(ref.uri),
+        'kms.operation_failed',
+      );
       expect(err.message).toContain(id);
       expect(err.message).toMatch(message);
     }
@@ -256,7 +268,9 @@ describe('software backend: behaviour', () => {
     const ref = await createSoftwareBackend({ kek, storage }).generateKey({ keyType: 'ec-p256' });
     const backend = createSoftwareBackend({ kek, storage });
     const before = storage.gets;
-    const sigs = await Promise.all(Array.from({ length: 10 }, () => backend.sign(ref.uri, 'ec-p256', Buffer.from('d'))));
+    const sigs = await Promise.all(
+      Array.from({ length: 10 }, () => backend.sign(ref.uri, 'ec-p256', Buffer.from('d'))),
+    );
     for (let i = 0; i < 10; i++) await backend.sign(ref.uri, 'ec-p256', Buffer.from('d'));
     // exactly one blob read: concurrent first uses share it, later signs hit the cache
     expect(storage.gets - before).toBe(1);
@@ -350,7 +364,10 @@ describe('file key blob storage', () => {
     const dir = join(tmp, 'nested', 'keys');
     const storage = createFileKeyBlobStorage(dir);
     const backend = createSoftwareBackend({ kek: randomBytes(32), storage });
-    const refs = await Promise.all([backend.generateKey({ keyType: 'ec-p256' }), backend.generateKey({ keyType: 'ed25519' })]);
+    const refs = await Promise.all([
+      backend.generateKey({ keyType: 'ec-p256' }),
+      backend.generateKey({ keyType: 'ed25519' }),
+    ]);
     expect((await stat(dir)).mode & 0o777).toBe(0o700);
     const files = await readdir(dir);
     expect(files.sort()).toEqual(['kek-check.json', ...refs.map((r) => `${idOf(r.uri)}.json`)].sort());
@@ -400,7 +417,11 @@ describe('loadKeyEncryptionKey', () => {
     ['not base64', 'this is not base64!', /not valid base64/],
     ['hex instead of base64', randomBytes(32).toString('hex'), /decodes to 48 bytes/],
   ])('rejects a PKIM_MASTER_KEY of %s with kms.config_invalid', async (_what, envValue, message) => {
-    const err = await expectPkiError(loadKeyEncryptionKey({ envValue, dataDir: join(tmp, 'd') }), 'kms.config_invalid', false);
+    const err = await expectPkiError(
+      loadKeyEncryptionKey({ envValue, dataDir: join(tmp, 'd') }),
+      'kms.config_invalid',
+      false,
+    );
     expect(err.message).toMatch(message);
     expect(err.message).toContain('PKIM_MASTER_KEY');
     expect(err.message).not.toContain(envValue);
@@ -517,7 +538,9 @@ describe('createKeyBackends (router)', () => {
   });
 
   it('names the missing configuration for a backend that is not configured', async () => {
-    const router = createKeyBackends([createSoftwareBackend({ kek: randomBytes(32), storage: createMemoryKeyBlobStorage() })]);
+    const router = createKeyBackends([
+      createSoftwareBackend({ kek: randomBytes(32), storage: createMemoryKeyBlobStorage() }),
+    ]);
     const err = (() => {
       try {
         router.get('pkcs11');
@@ -528,15 +551,23 @@ describe('createKeyBackends (router)', () => {
     })();
     expect(err.code).toBe('kms.config_invalid');
     expect(err.message).toMatch(/backend pkcs11 is not configured: set PKIM_PKCS11_MODULE/);
-    const viaUri = await expectPkiError(router.sign('pkcs11:token=x;object=y;pin-value=1234', 'ec-p256', Buffer.from('x')), 'kms.config_invalid');
+    const viaUri = await expectPkiError(
+      router.sign('pkcs11:token=x;object=y;pin-value=1234', 'ec-p256', Buffer.from('x')),
+      'kms.config_invalid',
+    );
     expect(viaUri.message).toMatch(/backend pkcs11 is not configured/);
     expect(viaUri.message).not.toContain('1234');
     await expectPkiError(router.getPublicKey('kmip:123@host'), 'kms.config_invalid');
   });
 
   it('refuses an unknown URI scheme with kms.unsupported', async () => {
-    const router = createKeyBackends([createSoftwareBackend({ kek: randomBytes(32), storage: createMemoryKeyBlobStorage() })]);
-    const err = await expectPkiError(router.sign('vault:transit/keys/ca', 'ec-p256', Buffer.from('x')), 'kms.unsupported');
+    const router = createKeyBackends([
+      createSoftwareBackend({ kek: randomBytes(32), storage: createMemoryKeyBlobStorage() }),
+    ]);
+    const err = await expectPkiError(
+      router.sign('vault:transit/keys/ca', 'ec-p256', Buffer.from('x')),
+      'kms.unsupported',
+    );
     expect(err.message).toMatch(/unknown key URI scheme vault:/);
     await expectPkiError(router.destroy('no-scheme-at-all'), 'kms.unsupported');
     expect(() => router.forUri('vault:x')).toThrow(PkiError);

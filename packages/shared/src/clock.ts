@@ -5,5 +5,13 @@ export interface Clock {
 export const systemClock: Clock = { now: () => Date.now() };
 export function fixedClock(t: number): Clock & { set(t: number): void; advance(ms: number): void } {
   let cur = t;
-  return { now: () => cur, set: (v) => { cur = v; }, advance: (ms) => { cur += ms; } };
+  return {
+    now: () => cur,
+    set: (v) => {
+      cur = v;
+    },
+    advance: (ms) => {
+      cur += ms;
+    },
+  };
 }

@@ -1,7 +1,12 @@
 import { PkiError } from './errors';
 
 const UNITS: Record<string, number> = {
-  s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000, y: 365 * 86_400_000,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 7 * 86_400_000,
+  y: 365 * 86_400_000,
 };
 
 /** Parses `90d`, `8760h`, `1y`, `30m`, `45s`, or a bare number of days. Returns milliseconds. */

@@ -32,8 +32,15 @@ export function isKeyType(v: unknown): v is KeyType {
 export function normalizeKeyType(v: string): KeyType | undefined {
   const s = v.trim().toLowerCase().replace(/_/g, '-');
   const aliases: Record<string, KeyType> = {
-    'ecdsa-p256': 'ec-p256', 'ecdsa-p384': 'ec-p384', p256: 'ec-p256', p384: 'ec-p384',
-    'ec-256': 'ec-p256', 'ec-384': 'ec-p384', rsa2048: 'rsa-2048', rsa3072: 'rsa-3072', rsa4096: 'rsa-4096',
+    'ecdsa-p256': 'ec-p256',
+    'ecdsa-p384': 'ec-p384',
+    p256: 'ec-p256',
+    p384: 'ec-p384',
+    'ec-256': 'ec-p256',
+    'ec-384': 'ec-p384',
+    rsa2048: 'rsa-2048',
+    rsa3072: 'rsa-3072',
+    rsa4096: 'rsa-4096',
   };
   if (isKeyType(s)) return s;
   return aliases[s];

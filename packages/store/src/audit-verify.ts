@@ -20,14 +20,28 @@ export async function verifyAuditChain(
     const rows = await readBatch(lastSeq, batch);
     for (const r of rows) {
       const seq = Number(r.seq);
-      const broken = (reason: string): VerifyResult => ({ ok: false, count, brokenAtSeq: seq, brokenEventId: r.id, reason });
-      if (seq !== lastSeq + 1) return broken(`seq ${seq} follows ${lastSeq}: ${seq - lastSeq - 1} event(s) missing`);
-      if (r.prevHash !== lastHash) return broken(`prevHash does not match the hash of event ${lastSeq === 0 ? 'genesis' : lastSeq}`);
-      const expected = computeAuditHash(r.prevHash, {
-        seq, id: r.id, time: Number(r.time), actor: r.actor, action: r.action,
-        target: r.target, outcome: r.outcome, details: r.details,
+      const broken = (reason: string): VerifyResult => ({
+        ok: false,
+        count,
+        brokenAtSeq: seq,
+        brokenEventId: r.id,
+        reason,
       });
-      if (expected !== r.hash) return broken('the stored hash does not match the event content (the event was modified)');
+      if (seq !== lastSeq + 1) return broken(`seq ${seq} follows ${lastSeq}: ${seq - lastSeq - 1} event(s) missing`);
+      if (r.prevHash !== lastHash)
+        return broken(`prevHash does not match the hash of event ${lastSeq === 0 ? 'genesis' : lastSeq}`);
+      const expected = computeAuditHash(r.prevHash, {
+        seq,
+        id: r.id,
+        time: Number(r.time),
+        actor: r.actor,
+        action: r.action,
+        target: r.target,
+        outcome: r.outcome,
+        details: r.details,
+      });
+      if (expected !== r.hash)
+        return broken('the stored hash does not match the event content (the event was modified)');
       count += 1;
       lastSeq = seq;
       lastHash = r.hash;

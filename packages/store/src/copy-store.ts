@@ -39,7 +39,11 @@ export async function copyStore({ from, to }: { from: Store; to: Store }): Promi
   for (const table of STORE_TABLES) {
     const probe = await to.exportRows(table, null, 1);
     if (probe.rows.length > 0) {
-      throw new PkiError('store.target_not_empty', `The target ${to.dialect} database is not empty (table ${table} has rows); copy only into a freshly migrated, empty database`, { details: { table } });
+      throw new PkiError(
+        'store.target_not_empty',
+        `The target ${to.dialect} database is not empty (table ${table} has rows); copy only into a freshly migrated, empty database`,
+        { details: { table } },
+      );
     }
   }
 
@@ -63,7 +67,10 @@ export async function copyStore({ from, to }: { from: Store; to: Store }): Promi
 
   // importRows maintains the target's certificate counters; one grouped pass checks (and repairs) them.
   const counters = await to.rebuildCertificateCounts();
-  if (counters.corrected > 0) problems.push(`certificate counters: ${counters.corrected} counter row(s) on the target did not match its certificates (rebuilt)`);
+  if (counters.corrected > 0)
+    problems.push(
+      `certificate counters: ${counters.corrected} counter row(s) on the target did not match its certificates (rebuilt)`,
+    );
 
   let after: string | number | null = null;
   for (;;) {
@@ -71,7 +78,8 @@ export async function copyStore({ from, to }: { from: Store; to: Store }): Promi
     for (const raw of page.rows) {
       const row = raw as unknown as CertificateRow;
       const fp = pemFingerprintSha256(row.certificatePem);
-      if (fp !== row.fingerprintSha256) problems.push(`certificate ${row.id}: fingerprint of its PEM is ${fp}, stored ${row.fingerprintSha256}`);
+      if (fp !== row.fingerprintSha256)
+        problems.push(`certificate ${row.id}: fingerprint of its PEM is ${fp}, stored ${row.fingerprintSha256}`);
     }
     if (page.nextKey === null) break;
     after = page.nextKey;
@@ -79,7 +87,9 @@ export async function copyStore({ from, to }: { from: Store; to: Store }): Promi
 
   const [source, target] = await Promise.all([from.audit.verify(), to.audit.verify()]);
   if (!target.ok) {
-    problems.push(`audit chain on the target is broken at seq ${target.brokenAtSeq} (${target.brokenEventId}): ${target.reason}`);
+    problems.push(
+      `audit chain on the target is broken at seq ${target.brokenAtSeq} (${target.brokenEventId}): ${target.reason}`,
+    );
   } else if (source.ok && source.lastHash !== target.lastHash) {
     problems.push(`audit chain head differs: source ${source.lastHash}, target ${target.lastHash}`);
   }

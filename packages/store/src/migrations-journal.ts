@@ -9,11 +9,15 @@ export interface JournalEntry {
 
 /** The drizzle-kit journal of a migrations folder (`meta/_journal.json`). */
 export function readJournal(migrationsFolder: string): JournalEntry[] {
-  const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: JournalEntry[] };
+  const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as {
+    entries: JournalEntry[];
+  };
   return journal.entries;
 }
 
 /** Tags of the migrations drizzle's migrator applies when the last applied one has `lastCreatedAt`. */
 export function pendingMigrations(migrationsFolder: string, lastCreatedAt: number | null): string[] {
-  return readJournal(migrationsFolder).filter((e) => lastCreatedAt === null || e.when > lastCreatedAt).map((e) => e.tag);
+  return readJournal(migrationsFolder)
+    .filter((e) => lastCreatedAt === null || e.when > lastCreatedAt)
+    .map((e) => e.tag);
 }

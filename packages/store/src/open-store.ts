@@ -20,7 +20,11 @@ export async function migrateStore(url: string): Promise<{ dialect: 'sqlite' | '
   try {
     sqlite = openSqliteDatabase(parsed.path);
   } catch (e) {
-    throw new PkiError('store.unavailable', `Cannot open the SQLite database '${parsed.path}': ${(e as Error).message}`, { cause: e });
+    throw new PkiError(
+      'store.unavailable',
+      `Cannot open the SQLite database '${parsed.path}': ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   try {
     return { dialect: 'sqlite', applied: migrateSqlite(sqlite) };

@@ -5,7 +5,8 @@ export const MAX_PAGE_SIZE = 1000;
 
 export function pageSize(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(limit) || limit < 1) throw new PkiError('input.invalid', `limit must be a positive integer, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new PkiError('input.invalid', `limit must be a positive integer, got ${limit}`);
   return Math.min(limit, MAX_PAGE_SIZE);
 }
 

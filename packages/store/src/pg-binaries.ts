@@ -9,7 +9,9 @@ import { PkiError } from '@pkim/shared';
 export function findPgBinary(name: string): string {
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
-    const versions = readdirSync(root).filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(root)
+      .filter((v) => /^\d+(\.\d+)?$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     for (const v of versions) {
       const p = join(root, v, 'bin', name);
       if (existsSync(p)) return p;
@@ -20,7 +22,10 @@ export function findPgBinary(name: string): string {
     const p = join(dir, name);
     if (existsSync(p)) return p;
   }
-  throw new PkiError('store.unavailable', `PostgreSQL binary '${name}' not found in /usr/lib/postgresql/*/bin or PATH: install the Debian 'postgresql' (server) or 'postgresql-client' package, e.g. scripts/install-test-peers.sh`);
+  throw new PkiError(
+    'store.unavailable',
+    `PostgreSQL binary '${name}' not found in /usr/lib/postgresql/*/bin or PATH: install the Debian 'postgresql' (server) or 'postgresql-client' package, e.g. scripts/install-test-peers.sh`,
+  );
 }
 
 /**

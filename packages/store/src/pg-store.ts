@@ -17,7 +17,15 @@ import type { CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork 
 import { createRepositories } from './repositories';
 import { affectedRows, asQueryDb, tableByName } from './query-db';
 import {
-  CountDeltas, applyCountDeltas, markExpiredSteps, rebuildCountsSteps, unitOfWork, type SqlStep, type UnitOfWorkOptions, appendViaCommit } from './unit-of-work';
+  CountDeltas,
+  applyCountDeltas,
+  markExpiredSteps,
+  rebuildCountsSteps,
+  unitOfWork,
+  type SqlStep,
+  type UnitOfWorkOptions,
+  appendViaCommit,
+} from './unit-of-work';
 import { toWriteError } from './store-errors';
 import { pendingMigrations } from './migrations-journal';
 import { findPgBinary, pgToolConnection } from './pg-binaries';
@@ -33,7 +41,9 @@ const MIGRATION_LOCK = 2;
 
 async function connectClient(connectionString: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString });
-  client.on('error', () => { /* reported by the failing query */ });
+  client.on('error', () => {
+    /* reported by the failing query */
+  });
   try {
     await client.connect();
   } catch (e) {
@@ -50,7 +60,9 @@ export async function migratePg(connectionString: string): Promise<string[]> {
     const exists = await client.query("select to_regclass('drizzle.__drizzle_migrations') is not null as ok");
     let last: number | null = null;
     if (exists.rows[0].ok) {
-      const r = await client.query('select created_at from drizzle.__drizzle_migrations order by created_at desc limit 1');
+      const r = await client.query(
+        'select created_at from drizzle.__drizzle_migrations order by created_at desc limit 1',
+      );
       last = r.rows[0] ? Number(r.rows[0].created_at) : null;
     }
     const pending = pendingMigrations(PG_MIGRATIONS_FOLDER, last);
@@ -58,9 +70,13 @@ export async function migratePg(connectionString: string): Promise<string[]> {
     return pending;
   } catch (e) {
     if (e instanceof PkiError) throw e;
-    throw new PkiError('store.migration_failed', `Applying PostgreSQL migrations failed: ${(e as Error).message}`, { cause: e });
+    throw new PkiError('store.migration_failed', `Applying PostgreSQL migrations failed: ${(e as Error).message}`, {
+      cause: e,
+    });
   } finally {
-    await client.query('select pg_advisory_unlock($1::int, $2::int)', [LOCK_CLASS, MIGRATION_LOCK]).catch(() => undefined);
+    await client
+      .query('select pg_advisory_unlock($1::int, $2::int)', [LOCK_CLASS, MIGRATION_LOCK])
+      .catch(() => undefined);
     await client.end().catch(() => undefined);
   }
 }
@@ -86,12 +102,16 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   const pgDb = drizzle({ client: pool, schema });
   const { db, t } = asQueryDb(pgDb, schema);
   const repos = createRepositories(db, t);
-  const uowOptions: UnitOfWorkOptions = { dialect: 'postgres', failCommit: options.faultInjection?.failCommit === true };
+  const uowOptions: UnitOfWorkOptions = {
+    dialect: 'postgres',
+    failCommit: options.faultInjection?.failCommit === true,
+  };
 
   const commitOne = async (unit: UnitOfWork): Promise<CommitResult> => {
     try {
       return await pgDb.transaction(async (tx) => {
-        if (unit.audit?.length) await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
+        if (unit.audit?.length)
+          await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
         return runAsync(unitOfWork(asQueryDb(tx, schema).db, t, unit, uowOptions));
       });
     } catch (e) {
@@ -122,9 +142,11 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
         let results: CommitResult[] | undefined;
         try {
           results = await pgDb.transaction(async (tx) => {
-            if (items.some((it) => it.unit.audit?.length)) await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
+            if (items.some((it) => it.unit.audit?.length))
+              await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
             const out: CommitResult[] = [];
-            for (const it of items) out.push(await runAsync(unitOfWork(asQueryDb(tx, schema).db, t, it.unit, uowOptions)));
+            for (const it of items)
+              out.push(await runAsync(unitOfWork(asQueryDb(tx, schema).db, t, it.unit, uowOptions)));
             return out;
           });
         } catch {
@@ -154,7 +176,9 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       ...repos.certificates,
       async markExpired(now) {
         try {
-          return await pgDb.transaction(async (tx) => runAsync(markExpiredSteps(asQueryDb(tx, schema).db, t, now, uowOptions)));
+          return await pgDb.transaction(async (tx) =>
+            runAsync(markExpiredSteps(asQueryDb(tx, schema).db, t, now, uowOptions)),
+          );
         } catch (e) {
           throw toWriteError(e, 'Marking expired certificates failed');
         }
@@ -204,11 +228,16 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     async backup(toPath) {
       try {
         const conn = pgToolConnection(connectionString);
-        await execFileAsync(findPgBinary('pg_dump'), ['-Fc', '--no-owner', '-f', toPath, '-d', conn.dbArg], { maxBuffer: 16 * 1024 * 1024, env: conn.env });
+        await execFileAsync(findPgBinary('pg_dump'), ['-Fc', '--no-owner', '-f', toPath, '-d', conn.dbArg], {
+          maxBuffer: 16 * 1024 * 1024,
+          env: conn.env,
+        });
       } catch (e) {
         if (e instanceof PkiError) throw e;
         const stderr = (e as { stderr?: string }).stderr?.trim();
-        throw new PkiError('store.backup_failed', `pg_dump to '${toPath}' failed: ${stderr || (e as Error).message}`, { cause: e });
+        throw new PkiError('store.backup_failed', `pg_dump to '${toPath}' failed: ${stderr || (e as Error).message}`, {
+          cause: e,
+        });
       }
     },
     async close() {
@@ -225,7 +254,9 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     },
     async rebuildCertificateCounts() {
       try {
-        return await pgDb.transaction(async (tx) => runAsync(rebuildCountsSteps(asQueryDb(tx, schema).db, t, 'postgres')));
+        return await pgDb.transaction(async (tx) =>
+          runAsync(rebuildCountsSteps(asQueryDb(tx, schema).db, t, 'postgres')),
+        );
       } catch (e) {
         throw toWriteError(e, 'Rebuilding the certificate counters failed');
       }
@@ -260,10 +291,18 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
 export async function restorePg(connectionString: string, fromPath: string): Promise<void> {
   try {
     const conn = pgToolConnection(connectionString);
-    await execFileAsync(findPgBinary('pg_restore'), ['--clean', '--if-exists', '--no-owner', '--single-transaction', '-d', conn.dbArg, fromPath], { maxBuffer: 16 * 1024 * 1024, env: conn.env });
+    await execFileAsync(
+      findPgBinary('pg_restore'),
+      ['--clean', '--if-exists', '--no-owner', '--single-transaction', '-d', conn.dbArg, fromPath],
+      { maxBuffer: 16 * 1024 * 1024, env: conn.env },
+    );
   } catch (e) {
     if (e instanceof PkiError) throw e;
     const stderr = (e as { stderr?: string }).stderr?.trim();
-    throw new PkiError('store.restore_failed', `pg_restore of '${fromPath}' failed: ${stderr || (e as Error).message}`, { cause: e });
+    throw new PkiError(
+      'store.restore_failed',
+      `pg_restore of '${fromPath}' failed: ${stderr || (e as Error).message}`,
+      { cause: e },
+    );
   }
 }

@@ -30,15 +30,24 @@ export function affectedRows(result: unknown): number {
 /** Table objects by SQL name, with the key column used for paging raw rows. */
 export function tableByName(t: Tables, name: StoreTableName) {
   switch (name) {
-    case 'certificate_authorities': return { table: t.certificateAuthorities, key: t.certificateAuthorities.id };
-    case 'users': return { table: t.users, key: t.users.id };
-    case 'certificates': return { table: t.certificates, key: t.certificates.id };
-    case 'certificate_requests': return { table: t.certificateRequests, key: t.certificateRequests.id };
-    case 'api_tokens': return { table: t.apiTokens, key: t.apiTokens.id };
-    case 'sessions': return { table: t.sessions, key: t.sessions.id };
-    case 'settings': return { table: t.settings, key: t.settings.key };
-    case 'key_blobs': return { table: t.keyBlobs, key: t.keyBlobs.id };
-    case 'audit_events': return { table: t.auditEvents, key: t.auditEvents.seq };
+    case 'certificate_authorities':
+      return { table: t.certificateAuthorities, key: t.certificateAuthorities.id };
+    case 'users':
+      return { table: t.users, key: t.users.id };
+    case 'certificates':
+      return { table: t.certificates, key: t.certificates.id };
+    case 'certificate_requests':
+      return { table: t.certificateRequests, key: t.certificateRequests.id };
+    case 'api_tokens':
+      return { table: t.apiTokens, key: t.apiTokens.id };
+    case 'sessions':
+      return { table: t.sessions, key: t.sessions.id };
+    case 'settings':
+      return { table: t.settings, key: t.settings.key };
+    case 'key_blobs':
+      return { table: t.keyBlobs, key: t.keyBlobs.id };
+    case 'audit_events':
+      return { table: t.auditEvents, key: t.auditEvents.seq };
     default: {
       const never: never = name;
       throw new Error(`unknown table ${String(never)}`);
@@ -48,6 +57,13 @@ export function tableByName(t: Tables, name: StoreTableName) {
 
 /** Every table, in foreign-key-safe insertion order (parents first, audit last). */
 export const STORE_TABLES: readonly StoreTableName[] = [
-  'certificate_authorities', 'users', 'certificates', 'certificate_requests', 'api_tokens',
-  'sessions', 'settings', 'key_blobs', 'audit_events',
+  'certificate_authorities',
+  'users',
+  'certificates',
+  'certificate_requests',
+  'api_tokens',
+  'sessions',
+  'settings',
+  'key_blobs',
+  'audit_events',
 ];

@@ -4,9 +4,24 @@
  */
 import { and, asc, count, desc, eq, gt, inArray, lt, lte, max, or, sql, sum, type SQL } from 'drizzle-orm';
 import type {
-  ApiTokenRow, AuditRepository, CaRepository, CaRow, CertificateRepository, CertificateRequestRow,
-  CertificateRow, CertificateStatus, ExportedRows, KeyBlobRepository, Page, RequestRepository,
-  RowKey, SessionRepository, SettingsRepository, StoreTableName, TokenRepository, UserRepository,
+  ApiTokenRow,
+  AuditRepository,
+  CaRepository,
+  CaRow,
+  CertificateRepository,
+  CertificateRequestRow,
+  CertificateRow,
+  CertificateStatus,
+  ExportedRows,
+  KeyBlobRepository,
+  Page,
+  RequestRepository,
+  RowKey,
+  SessionRepository,
+  SettingsRepository,
+  StoreTableName,
+  TokenRepository,
+  UserRepository,
 } from './types';
 import { affectedRows, tableByName, type QueryDb, type Tables } from './query-db';
 import { decodeCursor, encodeCursor, pageSize } from './pagination-cursor';
@@ -52,7 +67,10 @@ function toPage<T extends { createdAt: number; id: string }>(items: T[], limit: 
 /** The query of `findAllBySerial` (exported for the query-plan test): one unique-index probe per CA. */
 export function findAllBySerialQuery(db: QueryDb, t: Tables, caIds: string[], serialHex: string) {
   const C = t.certificates;
-  return db.select().from(C).where(and(inArray(C.caId, caIds), eq(C.serialHex, serialHex.toLowerCase())))
+  return db
+    .select()
+    .from(C)
+    .where(and(inArray(C.caId, caIds), eq(C.serialHex, serialHex.toLowerCase())))
     .orderBy(asc(C.createdAt), asc(C.id));
 }
 
@@ -109,7 +127,10 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
       return row as CertificateRow | undefined;
     },
     async findBySerial(caId, serialHex) {
-      const [row] = await db.select().from(C).where(and(eq(C.caId, caId), eq(C.serialHex, serialHex.toLowerCase())));
+      const [row] = await db
+        .select()
+        .from(C)
+        .where(and(eq(C.caId, caId), eq(C.serialHex, serialHex.toLowerCase())));
       return row as CertificateRow | undefined;
     },
     async findAllBySerial(serialHex) {
@@ -129,26 +150,45 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
       if (query.caId) conds.push(eq(C.caId, query.caId));
       if (query.status) conds.push(eq(C.status, query.status));
       if (query.profile) conds.push(eq(C.profile, query.profile));
-      if (query.expiringBefore !== undefined) conds.push(and(eq(C.status, 'active'), lt(C.notAfter, query.expiringBefore)));
+      if (query.expiringBefore !== undefined)
+        conds.push(and(eq(C.status, 'active'), lt(C.notAfter, query.expiringBefore)));
       if (query.search) {
         const term = likeTerm(query.search);
-        conds.push(or(
-          sql`lower(${C.subjectDn}) like ${term} escape '\\'`,
-          sql`lower(coalesce(${C.commonName}, '')) like ${term} escape '\\'`,
-        ));
+        conds.push(
+          or(
+            sql`lower(${C.subjectDn}) like ${term} escape '\\'`,
+            sql`lower(coalesce(${C.commonName}, '')) like ${term} escape '\\'`,
+          ),
+        );
       }
       conds.push(afterCursor(C.createdAt, C.id, query.cursor));
-      const items = (await db.select().from(C).where(and(...conds))
-        .orderBy(desc(C.createdAt), desc(C.id)).limit(limit + 1)) as CertificateRow[];
+      const items = (await db
+        .select()
+        .from(C)
+        .where(and(...conds))
+        .orderBy(desc(C.createdAt), desc(C.id))
+        .limit(limit + 1)) as CertificateRow[];
       return toPage(items, limit);
     },
     async findExpiringBefore(t0, limit = 1000) {
-      return (await db.select().from(C).where(and(eq(C.status, 'active'), lt(C.notAfter, t0)))
-        .orderBy(asc(C.notAfter), asc(C.id)).limit(Math.max(1, Math.min(limit, 10_000)))) as CertificateRow[];
+      return (await db
+        .select()
+        .from(C)
+        .where(and(eq(C.status, 'active'), lt(C.notAfter, t0)))
+        .orderBy(asc(C.notAfter), asc(C.id))
+        .limit(Math.max(1, Math.min(limit, 10_000)))) as CertificateRow[];
     },
     async listRevoked(caId) {
-      return (await db.select({ serialHex: C.serialHex, revokedAt: C.revokedAt, revocationReason: C.revocationReason, notAfter: C.notAfter })
-        .from(C).where(and(eq(C.caId, caId), eq(C.status, 'revoked'))).orderBy(asc(C.serialHex))) as Awaited<ReturnType<CertificateRepository['listRevoked']>>;
+      return (await db
+        .select({
+          serialHex: C.serialHex,
+          revokedAt: C.revokedAt,
+          revocationReason: C.revocationReason,
+          notAfter: C.notAfter,
+        })
+        .from(C)
+        .where(and(eq(C.caId, caId), eq(C.status, 'revoked')))
+        .orderBy(asc(C.serialHex))) as Awaited<ReturnType<CertificateRepository['listRevoked']>>;
     },
     async countByStatus(caId) {
       const grouped = await countByStatusQuery(db, t, caId);
@@ -157,7 +197,10 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
       return out;
     },
     async countExpiringBefore(t0) {
-      const [row] = await db.select({ n: count() }).from(C).where(and(eq(C.status, 'active'), lt(C.notAfter, t0)));
+      const [row] = await db
+        .select({ n: count() })
+        .from(C)
+        .where(and(eq(C.status, 'active'), lt(C.notAfter, t0)));
       return Number(row?.n ?? 0);
     },
     async countsByCaAndProfile() {
@@ -173,12 +216,19 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
     },
     async list(query) {
       const limit = pageSize(query.limit);
-      const items = (await db.select().from(R).where(and(
-        query.status ? eq(R.status, query.status) : undefined,
-        query.requester ? eq(R.requester, query.requester) : undefined,
-        query.caId ? eq(R.caId, query.caId) : undefined,
-        afterCursor(R.createdAt, R.id, query.cursor),
-      )).orderBy(desc(R.createdAt), desc(R.id)).limit(limit + 1)) as CertificateRequestRow[];
+      const items = (await db
+        .select()
+        .from(R)
+        .where(
+          and(
+            query.status ? eq(R.status, query.status) : undefined,
+            query.requester ? eq(R.requester, query.requester) : undefined,
+            query.caId ? eq(R.caId, query.caId) : undefined,
+            afterCursor(R.createdAt, R.id, query.cursor),
+          ),
+        )
+        .orderBy(desc(R.createdAt), desc(R.id))
+        .limit(limit + 1)) as CertificateRequestRow[];
       return toPage(items, limit);
     },
   };
@@ -187,15 +237,28 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
     async list(query) {
       const limit = pageSize(query.limit);
       const order = query.order ?? 'asc';
-      return db.select().from(A).where(and(
-        query.afterSeq !== undefined ? (order === 'asc' ? gt(A.seq, query.afterSeq) : lt(A.seq, query.afterSeq)) : undefined,
-        query.action ? eq(A.action, query.action) : undefined,
-        query.actor ? eq(A.actor, query.actor) : undefined,
-        query.target ? eq(A.target, query.target) : undefined,
-      )).orderBy(order === 'asc' ? asc(A.seq) : desc(A.seq)).limit(limit);
+      return db
+        .select()
+        .from(A)
+        .where(
+          and(
+            query.afterSeq !== undefined
+              ? order === 'asc'
+                ? gt(A.seq, query.afterSeq)
+                : lt(A.seq, query.afterSeq)
+              : undefined,
+            query.action ? eq(A.action, query.action) : undefined,
+            query.actor ? eq(A.actor, query.actor) : undefined,
+            query.target ? eq(A.target, query.target) : undefined,
+          ),
+        )
+        .orderBy(order === 'asc' ? asc(A.seq) : desc(A.seq))
+        .limit(limit);
     },
     verify() {
-      return verifyAuditChain(async (afterSeq, limit) => db.select().from(A).where(gt(A.seq, afterSeq)).orderBy(asc(A.seq)).limit(limit));
+      return verifyAuditChain(async (afterSeq, limit) =>
+        db.select().from(A).where(gt(A.seq, afterSeq)).orderBy(asc(A.seq)).limit(limit),
+      );
     },
     async count() {
       // seq is contiguous from 1 (verify() checks it), so the head seq is the count: O(1) via the primary key.
@@ -232,7 +295,10 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
       return row as ApiTokenRow | undefined;
     },
     async list() {
-      return (await db.select().from(t.apiTokens).orderBy(asc(t.apiTokens.createdAt), asc(t.apiTokens.id))) as ApiTokenRow[];
+      return (await db
+        .select()
+        .from(t.apiTokens)
+        .orderBy(asc(t.apiTokens.createdAt), asc(t.apiTokens.id))) as ApiTokenRow[];
     },
     async touch(id, at) {
       await db.update(t.apiTokens).set({ lastUsedAt: at }).where(eq(t.apiTokens.id, id));
@@ -272,9 +338,12 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
   async function exportRows(table: StoreTableName, afterKey: RowKey | null, limit: number): Promise<ExportedRows> {
     const { table: tbl, key } = tableByName(t, table);
     const n = Math.max(1, Math.min(limit, 10_000));
-    const rowsOut = (await db.select().from(tbl)
+    const rowsOut = (await db
+      .select()
+      .from(tbl)
       .where(afterKey === null ? undefined : gt(key, afterKey as never))
-      .orderBy(asc(key)).limit(n)) as Array<Record<string, unknown>>;
+      .orderBy(asc(key))
+      .limit(n)) as Array<Record<string, unknown>>;
     const last = rowsOut[rowsOut.length - 1];
     const keyName = table === 'audit_events' ? 'seq' : table === 'settings' ? 'key' : 'id';
     return { rows: rowsOut, nextKey: rowsOut.length === n && last ? (last[keyName] as RowKey) : null };

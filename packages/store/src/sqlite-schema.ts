@@ -7,161 +7,194 @@
  */
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { KeyType, RevocationReason } from '@pkim/shared';
-import type {
-  CaStatus, CertificateStatus, NameConstraintsJson, RequestStatus, SanJson, UserRole,
-} from './types';
+import type { CaStatus, CertificateStatus, NameConstraintsJson, RequestStatus, SanJson, UserRole } from './types';
 
 const json = <T>(name: string) => text(name, { mode: 'json' }).$type<T>();
 
-export const certificateAuthorities = sqliteTable('certificate_authorities', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  parentId: text('parent_id'),
-  subjectDn: text('subject_dn').notNull(),
-  issuerDn: text('issuer_dn').notNull(),
-  serialHex: text('serial_hex'),
-  notBefore: integer('not_before'),
-  notAfter: integer('not_after'),
-  keyUri: text('key_uri').notNull(),
-  keyType: text('key_type').$type<KeyType>().notNull(),
-  keyBackend: text('key_backend').notNull(),
-  status: text('status').$type<CaStatus>().notNull(),
-  pathLen: integer('path_len'),
-  nameConstraints: json<NameConstraintsJson>('name_constraints'),
-  certificatePem: text('certificate_pem'),
-  csrPem: text('csr_pem'),
-  skiHex: text('ski_hex'),
-  fingerprintSha256: text('fingerprint_sha256'),
-  crlNumber: integer('crl_number').notNull().default(0),
-  revokedAt: integer('revoked_at'),
-  revocationReason: text('revocation_reason').$type<RevocationReason>(),
-  createdAt: integer('created_at').notNull(),
-  updatedAt: integer('updated_at').notNull(),
-}, (t) => [
-  uniqueIndex('certificate_authorities_name_uq').on(t.name),
-  index('certificate_authorities_parent_idx').on(t.parentId),
-]);
+export const certificateAuthorities = sqliteTable(
+  'certificate_authorities',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    parentId: text('parent_id'),
+    subjectDn: text('subject_dn').notNull(),
+    issuerDn: text('issuer_dn').notNull(),
+    serialHex: text('serial_hex'),
+    notBefore: integer('not_before'),
+    notAfter: integer('not_after'),
+    keyUri: text('key_uri').notNull(),
+    keyType: text('key_type').$type<KeyType>().notNull(),
+    keyBackend: text('key_backend').notNull(),
+    status: text('status').$type<CaStatus>().notNull(),
+    pathLen: integer('path_len'),
+    nameConstraints: json<NameConstraintsJson>('name_constraints'),
+    certificatePem: text('certificate_pem'),
+    csrPem: text('csr_pem'),
+    skiHex: text('ski_hex'),
+    fingerprintSha256: text('fingerprint_sha256'),
+    crlNumber: integer('crl_number').notNull().default(0),
+    revokedAt: integer('revoked_at'),
+    revocationReason: text('revocation_reason').$type<RevocationReason>(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('certificate_authorities_name_uq').on(t.name),
+    index('certificate_authorities_parent_idx').on(t.parentId),
+  ],
+);
 
-export const certificates = sqliteTable('certificates', {
-  id: text('id').primaryKey(),
-  caId: text('ca_id').notNull().references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
-  serialHex: text('serial_hex').notNull(),
-  subjectDn: text('subject_dn').notNull(),
-  commonName: text('common_name'),
-  sans: json<SanJson>('sans').notNull(),
-  profile: text('profile').notNull(),
-  keyType: text('key_type').$type<KeyType>().notNull(),
-  notBefore: integer('not_before').notNull(),
-  notAfter: integer('not_after').notNull(),
-  status: text('status').$type<CertificateStatus>().notNull(),
-  revokedAt: integer('revoked_at'),
-  revocationReason: text('revocation_reason').$type<RevocationReason>(),
-  fingerprintSha256: text('fingerprint_sha256').notNull(),
-  certificatePem: text('certificate_pem').notNull(),
-  requestId: text('request_id'),
-  issuedBy: text('issued_by').notNull(),
-  createdAt: integer('created_at').notNull(),
-}, (t) => [
-  uniqueIndex('certificates_ca_serial_uq').on(t.caId, t.serialHex),
-  index('certificates_fingerprint_idx').on(t.fingerprintSha256),
-  index('certificates_ca_status_idx').on(t.caId, t.status),
-  index('certificates_status_not_after_idx').on(t.status, t.notAfter),
-  index('certificates_status_created_idx').on(t.status, t.createdAt, t.id),
-  index('certificates_created_idx').on(t.createdAt, t.id),
-  index('certificates_ca_created_idx').on(t.caId, t.createdAt, t.id),
-]);
+export const certificates = sqliteTable(
+  'certificates',
+  {
+    id: text('id').primaryKey(),
+    caId: text('ca_id')
+      .notNull()
+      .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+    serialHex: text('serial_hex').notNull(),
+    subjectDn: text('subject_dn').notNull(),
+    commonName: text('common_name'),
+    sans: json<SanJson>('sans').notNull(),
+    profile: text('profile').notNull(),
+    keyType: text('key_type').$type<KeyType>().notNull(),
+    notBefore: integer('not_before').notNull(),
+    notAfter: integer('not_after').notNull(),
+    status: text('status').$type<CertificateStatus>().notNull(),
+    revokedAt: integer('revoked_at'),
+    revocationReason: text('revocation_reason').$type<RevocationReason>(),
+    fingerprintSha256: text('fingerprint_sha256').notNull(),
+    certificatePem: text('certificate_pem').notNull(),
+    requestId: text('request_id'),
+    issuedBy: text('issued_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('certificates_ca_serial_uq').on(t.caId, t.serialHex),
+    index('certificates_fingerprint_idx').on(t.fingerprintSha256),
+    index('certificates_ca_status_idx').on(t.caId, t.status),
+    index('certificates_status_not_after_idx').on(t.status, t.notAfter),
+    index('certificates_status_created_idx').on(t.status, t.createdAt, t.id),
+    index('certificates_created_idx').on(t.createdAt, t.id),
+    index('certificates_ca_created_idx').on(t.caId, t.createdAt, t.id),
+  ],
+);
 
 /**
  * Certificate counts per (CA, profile, status), maintained by the unit of work in the same
  * transaction as every certificate write, so counting never reads the certificates table
  * (`countByStatus`, `countsByCaAndProfile`). `Store.rebuildCertificateCounts()` recomputes it.
  */
-export const certificateCounts = sqliteTable('certificate_counts', {
-  caId: text('ca_id').notNull().references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
-  profile: text('profile').notNull(),
-  status: text('status').$type<CertificateStatus>().notNull(),
-  count: integer('count').notNull(),
-}, (t) => [
-  primaryKey({ columns: [t.caId, t.profile, t.status] }),
-]);
+export const certificateCounts = sqliteTable(
+  'certificate_counts',
+  {
+    caId: text('ca_id')
+      .notNull()
+      .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+    profile: text('profile').notNull(),
+    status: text('status').$type<CertificateStatus>().notNull(),
+    count: integer('count').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.caId, t.profile, t.status] })],
+);
 
-export const certificateRequests = sqliteTable('certificate_requests', {
-  id: text('id').primaryKey(),
-  caId: text('ca_id').notNull().references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
-  csrPem: text('csr_pem').notNull(),
-  subjectDn: text('subject_dn').notNull(),
-  sans: json<SanJson>('sans').notNull(),
-  profile: text('profile').notNull(),
-  validityMs: integer('validity_ms'),
-  status: text('status').$type<RequestStatus>().notNull(),
-  requester: text('requester').notNull(),
-  reviewer: text('reviewer'),
-  reason: text('reason'),
-  certificateId: text('certificate_id'),
-  createdAt: integer('created_at').notNull(),
-  reviewedAt: integer('reviewed_at'),
-  updatedAt: integer('updated_at').notNull(),
-}, (t) => [
-  index('certificate_requests_status_created_idx').on(t.status, t.createdAt, t.id),
-  index('certificate_requests_created_idx').on(t.createdAt, t.id),
-  index('certificate_requests_requester_created_idx').on(t.requester, t.createdAt, t.id),
-]);
+export const certificateRequests = sqliteTable(
+  'certificate_requests',
+  {
+    id: text('id').primaryKey(),
+    caId: text('ca_id')
+      .notNull()
+      .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+    csrPem: text('csr_pem').notNull(),
+    subjectDn: text('subject_dn').notNull(),
+    sans: json<SanJson>('sans').notNull(),
+    profile: text('profile').notNull(),
+    validityMs: integer('validity_ms'),
+    status: text('status').$type<RequestStatus>().notNull(),
+    requester: text('requester').notNull(),
+    reviewer: text('reviewer'),
+    reason: text('reason'),
+    certificateId: text('certificate_id'),
+    createdAt: integer('created_at').notNull(),
+    reviewedAt: integer('reviewed_at'),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    index('certificate_requests_status_created_idx').on(t.status, t.createdAt, t.id),
+    index('certificate_requests_created_idx').on(t.createdAt, t.id),
+    index('certificate_requests_requester_created_idx').on(t.requester, t.createdAt, t.id),
+  ],
+);
 
-export const auditEvents = sqliteTable('audit_events', {
-  seq: integer('seq').primaryKey(),
-  id: text('id').notNull(),
-  time: integer('time').notNull(),
-  actor: text('actor').notNull(),
-  action: text('action').notNull(),
-  target: text('target'),
-  outcome: text('outcome').$type<'success' | 'failure'>().notNull(),
-  details: json<Record<string, unknown>>('details').notNull(),
-  prevHash: text('prev_hash').notNull(),
-  hash: text('hash').notNull(),
-}, (t) => [
-  uniqueIndex('audit_events_id_uq').on(t.id),
-  index('audit_events_action_seq_idx').on(t.action, t.seq),
-  index('audit_events_actor_seq_idx').on(t.actor, t.seq),
-  index('audit_events_target_seq_idx').on(t.target, t.seq),
-]);
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    seq: integer('seq').primaryKey(),
+    id: text('id').notNull(),
+    time: integer('time').notNull(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    target: text('target'),
+    outcome: text('outcome').$type<'success' | 'failure'>().notNull(),
+    details: json<Record<string, unknown>>('details').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    uniqueIndex('audit_events_id_uq').on(t.id),
+    index('audit_events_action_seq_idx').on(t.action, t.seq),
+    index('audit_events_actor_seq_idx').on(t.actor, t.seq),
+    index('audit_events_target_seq_idx').on(t.target, t.seq),
+  ],
+);
 
-export const users = sqliteTable('users', {
-  id: text('id').primaryKey(),
-  username: text('username').notNull(),
-  passwordHash: text('password_hash').notNull(),
-  role: text('role').$type<UserRole>().notNull(),
-  disabled: integer('disabled', { mode: 'boolean' }).notNull(),
-  failedLogins: integer('failed_logins').notNull().default(0),
-  lockedUntil: integer('locked_until'),
-  mustChangePassword: integer('must_change_password', { mode: 'boolean' }).notNull(),
-  createdAt: integer('created_at').notNull(),
-  updatedAt: integer('updated_at').notNull(),
-}, (t) => [uniqueIndex('users_username_uq').on(t.username)]);
+export const users = sqliteTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    username: text('username').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    role: text('role').$type<UserRole>().notNull(),
+    disabled: integer('disabled', { mode: 'boolean' }).notNull(),
+    failedLogins: integer('failed_logins').notNull().default(0),
+    lockedUntil: integer('locked_until'),
+    mustChangePassword: integer('must_change_password', { mode: 'boolean' }).notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('users_username_uq').on(t.username)],
+);
 
-export const apiTokens = sqliteTable('api_tokens', {
-  id: text('id').primaryKey(),
-  name: text('name').notNull(),
-  tokenHash: text('token_hash').notNull(),
-  userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
-  role: text('role').$type<UserRole>().notNull(),
-  scopes: json<string[]>('scopes').notNull(),
-  expiresAt: integer('expires_at'),
-  lastUsedAt: integer('last_used_at'),
-  revokedAt: integer('revoked_at'),
-  createdAt: integer('created_at').notNull(),
-}, (t) => [uniqueIndex('api_tokens_token_hash_uq').on(t.tokenHash)]);
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    role: text('role').$type<UserRole>().notNull(),
+    scopes: json<string[]>('scopes').notNull(),
+    expiresAt: integer('expires_at'),
+    lastUsedAt: integer('last_used_at'),
+    revokedAt: integer('revoked_at'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('api_tokens_token_hash_uq').on(t.tokenHash)],
+);
 
-export const sessions = sqliteTable('sessions', {
-  id: text('id').primaryKey(),
-  tokenHash: text('token_hash').notNull(),
-  userId: text('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-  csrfToken: text('csrf_token').notNull(),
-  expiresAt: integer('expires_at').notNull(),
-  createdAt: integer('created_at').notNull(),
-}, (t) => [
-  uniqueIndex('sessions_token_hash_uq').on(t.tokenHash),
-  index('sessions_expires_idx').on(t.expiresAt),
-]);
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    tokenHash: text('token_hash').notNull(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    csrfToken: text('csrf_token').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('sessions_token_hash_uq').on(t.tokenHash), index('sessions_expires_idx').on(t.expiresAt)],
+);
 
 export const settings = sqliteTable('settings', {
   key: text('key').primaryKey(),

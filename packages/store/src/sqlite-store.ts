@@ -12,11 +12,30 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { PkiError } from '@pkim/shared';
 import * as schema from './sqlite-schema';
-import type { ApiTokenRow, AuditEventRow, CaRow, CertificateRow, CommitResult, OpenStoreOptions, SessionRow, Store, UnitOfWork } from './types';
+import type {
+  ApiTokenRow,
+  AuditEventRow,
+  CaRow,
+  CertificateRow,
+  CommitResult,
+  OpenStoreOptions,
+  SessionRow,
+  Store,
+  UnitOfWork,
+} from './types';
 import { createRepositories } from './repositories';
 import { tableByName, type QueryDb } from './query-db';
 import {
-  CountDeltas, applyCountDeltas, markExpiredSteps, rebuildCountsSteps, unitOfWork, type FastSteps, type SqlStep, type UnitOfWorkOptions, appendViaCommit } from './unit-of-work';
+  CountDeltas,
+  applyCountDeltas,
+  markExpiredSteps,
+  rebuildCountsSteps,
+  unitOfWork,
+  type FastSteps,
+  type SqlStep,
+  type UnitOfWorkOptions,
+  appendViaCommit,
+} from './unit-of-work';
 import { toWriteError } from './store-errors';
 import { pendingMigrations } from './migrations-journal';
 
@@ -35,9 +54,13 @@ export function openSqliteDatabase(path: string): Database.Database {
 }
 
 function lastAppliedMigration(sqlite: Database.Database): number | null {
-  const table = sqlite.prepare("select 1 from sqlite_master where type = 'table' and name = '__drizzle_migrations'").get();
+  const table = sqlite
+    .prepare("select 1 from sqlite_master where type = 'table' and name = '__drizzle_migrations'")
+    .get();
   if (!table) return null;
-  const row = sqlite.prepare('select created_at as c from __drizzle_migrations order by created_at desc limit 1').get() as { c: number } | undefined;
+  const row = sqlite
+    .prepare('select created_at as c from __drizzle_migrations order by created_at desc limit 1')
+    .get() as { c: number } | undefined;
   return row ? Number(row.c) : null;
 }
 
@@ -51,7 +74,9 @@ export function migrateSqlite(sqlite: Database.Database): string[] {
   } catch (e) {
     // Another process may have migrated the same file between our read and its BEGIN: re-check.
     if (pendingMigrations(SQLITE_MIGRATIONS_FOLDER, lastAppliedMigration(sqlite)).length === 0) return [];
-    throw new PkiError('store.migration_failed', `Applying SQLite migrations failed: ${(e as Error).message}`, { cause: e });
+    throw new PkiError('store.migration_failed', `Applying SQLite migrations failed: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   return pending;
 }
@@ -72,30 +97,57 @@ function fastSteps(sqlite: Database.Database): FastSteps {
   const insertCertificate = sqlite.prepare(insertSql(schema.certificates, 'certificates'));
   const insertAudit = sqlite.prepare(insertSql(schema.auditEvents, 'audit_events'));
   const head = sqlite.prepare('SELECT "seq", "hash" FROM "audit_events" ORDER BY "seq" DESC LIMIT 1');
-  const upsertCount = sqlite.prepare('INSERT INTO "certificate_counts" ("ca_id", "profile", "status", "count") VALUES (@caId, @profile, @status, @delta) '
-    + 'ON CONFLICT ("ca_id", "profile", "status") DO UPDATE SET "count" = "count" + excluded."count"');
+  const upsertCount = sqlite.prepare(
+    'INSERT INTO "certificate_counts" ("ca_id", "profile", "status", "count") VALUES (@caId, @profile, @status, @delta) ' +
+      'ON CONFLICT ("ca_id", "profile", "status") DO UPDATE SET "count" = "count" + excluded."count"',
+  );
   return {
     auditHead: () => ({ mode: 'rows', q: head }),
     insertCertificate: (r: CertificateRow) => ({
       mode: 'exec',
       q: insertCertificate,
       params: {
-        id: r.id, caId: r.caId, serialHex: r.serialHex, subjectDn: r.subjectDn, commonName: r.commonName ?? null,
-        sans: JSON.stringify(r.sans), profile: r.profile, keyType: r.keyType, notBefore: r.notBefore, notAfter: r.notAfter,
-        status: r.status, revokedAt: r.revokedAt ?? null, revocationReason: r.revocationReason ?? null,
-        fingerprintSha256: r.fingerprintSha256, certificatePem: r.certificatePem, requestId: r.requestId ?? null,
-        issuedBy: r.issuedBy, createdAt: r.createdAt,
+        id: r.id,
+        caId: r.caId,
+        serialHex: r.serialHex,
+        subjectDn: r.subjectDn,
+        commonName: r.commonName ?? null,
+        sans: JSON.stringify(r.sans),
+        profile: r.profile,
+        keyType: r.keyType,
+        notBefore: r.notBefore,
+        notAfter: r.notAfter,
+        status: r.status,
+        revokedAt: r.revokedAt ?? null,
+        revocationReason: r.revocationReason ?? null,
+        fingerprintSha256: r.fingerprintSha256,
+        certificatePem: r.certificatePem,
+        requestId: r.requestId ?? null,
+        issuedBy: r.issuedBy,
+        createdAt: r.createdAt,
       },
     }),
     insertAuditEvent: (r: AuditEventRow) => ({
       mode: 'exec',
       q: insertAudit,
       params: {
-        seq: r.seq, id: r.id, time: r.time, actor: r.actor, action: r.action, target: r.target ?? null, outcome: r.outcome,
-        details: JSON.stringify(r.details), prevHash: r.prevHash, hash: r.hash,
+        seq: r.seq,
+        id: r.id,
+        time: r.time,
+        actor: r.actor,
+        action: r.action,
+        target: r.target ?? null,
+        outcome: r.outcome,
+        details: JSON.stringify(r.details),
+        prevHash: r.prevHash,
+        hash: r.hash,
       },
     }),
-    upsertCount: (d) => ({ mode: 'exec', q: upsertCount, params: { caId: d.caId, profile: d.profile, status: d.status, delta: d.delta } }),
+    upsertCount: (d) => ({
+      mode: 'exec',
+      q: upsertCount,
+      params: { caId: d.caId, profile: d.profile, status: d.status, delta: d.delta },
+    }),
   };
 }
 
@@ -108,16 +160,41 @@ function preparedHotReads(db: QueryDb, repos: ReturnType<typeof createRepositori
   const C = schema.certificates;
   const T = schema.apiTokens;
   const S = schema.sessions;
-  const caById = db.select().from(CA).where(eq(CA.id, sql.placeholder('id'))).prepare();
-  const caByName = db.select().from(CA).where(eq(CA.name, sql.placeholder('name'))).prepare();
-  const certById = db.select().from(C).where(eq(C.id, sql.placeholder('id'))).prepare();
-  const certBySerial = db.select().from(C).where(and(eq(C.caId, sql.placeholder('caId')), eq(C.serialHex, sql.placeholder('serialHex')))).prepare();
-  const tokenByHash = db.select().from(T).where(eq(T.tokenHash, sql.placeholder('h'))).prepare();
-  const sessionByHash = db.select().from(S).where(eq(S.tokenHash, sql.placeholder('h'))).prepare();
+  const caById = db
+    .select()
+    .from(CA)
+    .where(eq(CA.id, sql.placeholder('id')))
+    .prepare();
+  const caByName = db
+    .select()
+    .from(CA)
+    .where(eq(CA.name, sql.placeholder('name')))
+    .prepare();
+  const certById = db
+    .select()
+    .from(C)
+    .where(eq(C.id, sql.placeholder('id')))
+    .prepare();
+  const certBySerial = db
+    .select()
+    .from(C)
+    .where(and(eq(C.caId, sql.placeholder('caId')), eq(C.serialHex, sql.placeholder('serialHex'))))
+    .prepare();
+  const tokenByHash = db
+    .select()
+    .from(T)
+    .where(eq(T.tokenHash, sql.placeholder('h')))
+    .prepare();
+  const sessionByHash = db
+    .select()
+    .from(S)
+    .where(eq(S.tokenHash, sql.placeholder('h')))
+    .prepare();
   repos.cas.findById = async (id) => caById.get({ id }) as CaRow | undefined;
   repos.cas.findByName = async (name) => caByName.get({ name }) as CaRow | undefined;
   repos.certificates.findById = async (id) => certById.get({ id }) as CertificateRow | undefined;
-  repos.certificates.findBySerial = async (caId, serialHex) => certBySerial.get({ caId, serialHex: serialHex.toLowerCase() }) as CertificateRow | undefined;
+  repos.certificates.findBySerial = async (caId, serialHex) =>
+    certBySerial.get({ caId, serialHex: serialHex.toLowerCase() }) as CertificateRow | undefined;
   repos.tokens.findByHash = async (h) => tokenByHash.get({ h }) as ApiTokenRow | undefined;
   repos.sessions.findByHash = async (h) => sessionByHash.get({ h }) as SessionRow | undefined;
 }
@@ -145,7 +222,9 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   try {
     sqlite = openSqliteDatabase(path);
   } catch (e) {
-    throw new PkiError('store.unavailable', `Cannot open the SQLite database '${path}': ${(e as Error).message}`, { cause: e });
+    throw new PkiError('store.unavailable', `Cannot open the SQLite database '${path}': ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   try {
     migrateSqlite(sqlite);
@@ -156,10 +235,18 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   const db = drizzle({ client: sqlite });
   const repos = createRepositories(db, schema);
   preparedHotReads(db, repos);
-  const uowOptions: UnitOfWorkOptions = { dialect: 'sqlite', fast: fastSteps(sqlite), failCommit: options.faultInjection?.failCommit === true };
+  const uowOptions: UnitOfWorkOptions = {
+    dialect: 'sqlite',
+    fast: fastSteps(sqlite),
+    failCommit: options.faultInjection?.failCommit === true,
+  };
 
-  const unitTx = sqlite.transaction((unit: UnitOfWork): CommitResult => runSync(unitOfWork(db, schema, unit, uowOptions)));
-  const markExpiredTx = sqlite.transaction((now: number): number => runSync(markExpiredSteps(db, schema, now, uowOptions)));
+  const unitTx = sqlite.transaction((unit: UnitOfWork): CommitResult =>
+    runSync(unitOfWork(db, schema, unit, uowOptions)),
+  );
+  const markExpiredTx = sqlite.transaction((now: number): number =>
+    runSync(markExpiredSteps(db, schema, now, uowOptions)),
+  );
   const rebuildCountsTx = sqlite.transaction(() => runSync(rebuildCountsSteps(db, schema, 'sqlite')));
   /**
    * Group commit: units submitted in the same turn of the event loop (e.g. concurrent
@@ -197,19 +284,23 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
       if (queue.length === 1) setImmediate(flush);
     });
 
-  const importTx = sqlite.transaction((tableName: Parameters<Store['importRows']>[0], rows: Array<Record<string, unknown>>) => {
-    const { table } = tableByName(schema, tableName);
-    const perStatement = Math.max(1, Math.floor(30_000 / Object.keys(getTableColumns(table)).length));
-    for (let i = 0; i < rows.length; i += perStatement) {
-      db.insert(table).values(rows.slice(i, i + perStatement) as never).run();
-    }
-    if (tableName === 'certificates') {
-      const deltas = new CountDeltas();
-      deltas.addRows(rows as unknown as CertificateRow[]);
-      runSync(applyCountDeltas(db, schema, deltas, uowOptions.fast));
-    }
-    return rows.length;
-  });
+  const importTx = sqlite.transaction(
+    (tableName: Parameters<Store['importRows']>[0], rows: Array<Record<string, unknown>>) => {
+      const { table } = tableByName(schema, tableName);
+      const perStatement = Math.max(1, Math.floor(30_000 / Object.keys(getTableColumns(table)).length));
+      for (let i = 0; i < rows.length; i += perStatement) {
+        db.insert(table)
+          .values(rows.slice(i, i + perStatement) as never)
+          .run();
+      }
+      if (tableName === 'certificates') {
+        const deltas = new CountDeltas();
+        deltas.addRows(rows as unknown as CertificateRow[]);
+        runSync(applyCountDeltas(db, schema, deltas, uowOptions.fast));
+      }
+      return rows.length;
+    },
+  );
 
   let closed = false;
   return {
@@ -245,7 +336,9 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
         mkdirSync(dirname(toPath), { recursive: true });
         await sqlite.backup(toPath);
       } catch (e) {
-        throw new PkiError('store.backup_failed', `SQLite backup to '${toPath}' failed: ${(e as Error).message}`, { cause: e });
+        throw new PkiError('store.backup_failed', `SQLite backup to '${toPath}' failed: ${(e as Error).message}`, {
+          cause: e,
+        });
       }
     },
     async close() {
@@ -277,7 +370,8 @@ const SQLITE_HEADER = 'SQLite format 3\u0000';
 
 /** Copies a backup file into place while no store has the database open; removes stale -wal/-shm. */
 export function restoreSqlite(path: string, fromPath: string): void {
-  if (path === ':memory:') throw new PkiError('store.restore_failed', 'Cannot restore into an in-memory SQLite database');
+  if (path === ':memory:')
+    throw new PkiError('store.restore_failed', 'Cannot restore into an in-memory SQLite database');
   if (!existsSync(fromPath)) throw new PkiError('store.restore_failed', `Backup file '${fromPath}' does not exist`);
   const header = Buffer.alloc(16);
   const fd = openSync(fromPath, 'r');
@@ -296,6 +390,8 @@ export function restoreSqlite(path: string, fromPath: string): void {
     for (const suffix of ['-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
     renameSync(tmp, path);
   } catch (e) {
-    throw new PkiError('store.restore_failed', `Restoring '${fromPath}' to '${path}' failed: ${(e as Error).message}`, { cause: e });
+    throw new PkiError('store.restore_failed', `Restoring '${fromPath}' to '${path}' failed: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }

@@ -34,16 +34,27 @@ export function toWriteError(e: unknown, what = 'The database write failed'): Pk
   if (d && isUniqueViolation(d)) {
     const where = `${d.constraint ?? ''} ${d.message}`;
     if (/certificates_ca_serial_uq|certificates\.ca_id, certificates\.serial_hex/.test(where)) {
-      return new PkiError('certificate.serial_taken', 'A certificate with this serial number already exists for the issuing CA; nothing was committed', { cause: e, details: { constraint: 'certificates(ca_id, serial_hex)' } });
+      return new PkiError(
+        'certificate.serial_taken',
+        'A certificate with this serial number already exists for the issuing CA; nothing was committed',
+        { cause: e, details: { constraint: 'certificates(ca_id, serial_hex)' } },
+      );
     }
     if (/certificate_authorities_name_uq|certificate_authorities\.name/.test(where)) {
       return new PkiError('ca.name_taken', 'A CA with this name already exists; nothing was committed', { cause: e });
     }
-    return new PkiError('store.write_failed', `${what}: duplicate key (${original}); nothing was committed`, { cause: e, details: { driverCode: d.code, constraint: d.constraint } });
+    return new PkiError('store.write_failed', `${what}: duplicate key (${original}); nothing was committed`, {
+      cause: e,
+      details: { driverCode: d.code, constraint: d.constraint },
+    });
   }
   // Lost/refused connections are worth retrying; constraint and data errors are not.
-  const connectionLost = !!d?.code && (/^(08|57P0)/.test(d.code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY'].includes(d.code));
+  const connectionLost =
+    !!d?.code &&
+    (/^(08|57P0)/.test(d.code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'SQLITE_BUSY'].includes(d.code));
   return new PkiError('store.write_failed', `${what}: ${original}; nothing was committed`, {
-    cause: e, retryable: connectionLost, details: d ? { driverCode: d.code } : {},
+    cause: e,
+    retryable: connectionLost,
+    details: d ? { driverCode: d.code } : {},
   });
 }

@@ -16,7 +16,10 @@ export function parseStoreUrl(url: string): ParsedStoreUrl {
     return { dialect: 'sqlite', path };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
-    throw new PkiError('store.invalid_url', `Unsupported database URL scheme in '${trimmed.split('://')[0]}://…': use a SQLite path or postgres://`);
+    throw new PkiError(
+      'store.invalid_url',
+      `Unsupported database URL scheme in '${trimmed.split('://')[0]}://…': use a SQLite path or postgres://`,
+    );
   }
   return { dialect: 'sqlite', path: trimmed };
 }

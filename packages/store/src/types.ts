@@ -170,13 +170,21 @@ export interface UnitOfWork {
   updateCa?: Array<{ id: string; patch: Partial<Omit<CaRow, 'id' | 'createdAt'>> }>;
   insertCertificates?: CertificateRow[];
   /** status/revocation changes; `onlyIfStatus` guards against races (no-op rows → conflict error) */
-  updateCertificates?: Array<{ id: string; patch: Partial<Pick<CertificateRow, 'status' | 'revokedAt' | 'revocationReason'>>; onlyIfStatus?: CertificateStatus }>;
+  updateCertificates?: Array<{
+    id: string;
+    patch: Partial<Pick<CertificateRow, 'status' | 'revokedAt' | 'revocationReason'>>;
+    onlyIfStatus?: CertificateStatus;
+  }>;
   /** revoke every active certificate issued by these CAs; the count is returned */
   revokeAllIssuedBy?: { caIds: string[]; revokedAt: number; reason: RevocationReason };
   deleteCertificates?: string[];
   deleteCas?: string[];
   insertRequests?: CertificateRequestRow[];
-  updateRequests?: Array<{ id: string; patch: Partial<Omit<CertificateRequestRow, 'id' | 'createdAt'>>; onlyIfStatus?: RequestStatus }>;
+  updateRequests?: Array<{
+    id: string;
+    patch: Partial<Omit<CertificateRequestRow, 'id' | 'createdAt'>>;
+    onlyIfStatus?: RequestStatus;
+  }>;
   /** increments and returns the CA's CRL number */
   bumpCrlNumber?: string;
   insertUsers?: UserRow[];
@@ -215,7 +223,9 @@ export interface CertificateRepository {
   list(query: CertificateQuery): Promise<Page<CertificateRow>>;
   findExpiringBefore(t: number, limit?: number): Promise<CertificateRow[]>;
   /** revoked entries for the CRL of a CA: serial, time, reason (not expired beyond `notAfterAfter`) */
-  listRevoked(caId: string): Promise<Array<Pick<CertificateRow, 'serialHex' | 'revokedAt' | 'revocationReason' | 'notAfter'>>>;
+  listRevoked(
+    caId: string,
+  ): Promise<Array<Pick<CertificateRow, 'serialHex' | 'revokedAt' | 'revocationReason' | 'notAfter'>>>;
   /** served by the counters table: O(CAs × profiles), never reads the certificates */
   countByStatus(caId?: string): Promise<Record<CertificateStatus, number>>;
   /** count of active certificates expiring before t, grouped by nothing */
@@ -228,16 +238,32 @@ export interface CertificateRepository {
 
 export interface RequestRepository {
   findById(id: string): Promise<CertificateRequestRow | undefined>;
-  list(query: { status?: RequestStatus; requester?: string; caId?: string; limit?: number; cursor?: string | null }): Promise<Page<CertificateRequestRow>>;
+  list(query: {
+    status?: RequestStatus;
+    requester?: string;
+    caId?: string;
+    limit?: number;
+    cursor?: string | null;
+  }): Promise<Page<CertificateRequestRow>>;
 }
 
 export interface AuditRepository {
   /** appends one event on its own (e.g. *.failed events); runs in its own transaction */
   append(event: NewAuditEvent): Promise<AuditEventRow>;
   /** `afterSeq` is a keyset cursor in the listing order: seq > afterSeq for 'asc' (default), seq < afterSeq for 'desc'; limit default 100, max 1000 */
-  list(query: { afterSeq?: number; action?: string; actor?: string; target?: string; limit?: number; order?: 'asc' | 'desc' }): Promise<AuditEventRow[]>;
+  list(query: {
+    afterSeq?: number;
+    action?: string;
+    actor?: string;
+    target?: string;
+    limit?: number;
+    order?: 'asc' | 'desc';
+  }): Promise<AuditEventRow[]>;
   /** walks the whole chain in batches; reports the first broken link */
-  verify(): Promise<{ ok: true; count: number; lastHash: string } | { ok: false; count: number; brokenAtSeq: number; brokenEventId: string; reason: string }>;
+  verify(): Promise<
+    | { ok: true; count: number; lastHash: string }
+    | { ok: false; count: number; brokenAtSeq: number; brokenEventId: string; reason: string }
+  >;
   count(): Promise<number>;
 }
 

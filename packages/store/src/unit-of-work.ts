@@ -10,7 +10,15 @@
  */
 import { and, count, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
 import { GENESIS_HASH, PkiError, computeAuditHash } from '@pkim/shared';
-import type { AuditEventRow, CertificateRow, CertificateStatus, CommitResult, NewAuditEvent, StoreDialect, UnitOfWork } from './types';
+import type {
+  AuditEventRow,
+  CertificateRow,
+  CertificateStatus,
+  CommitResult,
+  NewAuditEvent,
+  StoreDialect,
+  UnitOfWork,
+} from './types';
 import { type QueryDb, type Tables } from './query-db';
 
 /** A statement to run: `exec` → number of affected rows, `rows` → result rows. */
@@ -68,8 +76,10 @@ export class CountDeltas {
 
   /** non-zero deltas in a total order (the lock order on PostgreSQL) */
   sorted(): CountDelta[] {
-    return [...this.byKey.entries()].filter(([, d]) => d.delta !== 0)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, d]) => d);
+    return [...this.byKey.entries()]
+      .filter(([, d]) => d.delta !== 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, d]) => d);
   }
 }
 
@@ -97,9 +107,17 @@ export function* applyCountDeltas(db: QueryDb, t: Tables, deltas: CountDeltas, f
   }
   const CC = t.certificateCounts;
   for (let i = 0; i < list.length; i += 1000) {
-    yield* exec(db.insert(CC)
-      .values(list.slice(i, i + 1000).map((d) => ({ caId: d.caId, profile: d.profile, status: d.status, count: d.delta })))
-      .onConflictDoUpdate({ target: [CC.caId, CC.profile, CC.status], set: { count: sql`${CC.count} + excluded.count` } }));
+    yield* exec(
+      db
+        .insert(CC)
+        .values(
+          list.slice(i, i + 1000).map((d) => ({ caId: d.caId, profile: d.profile, status: d.status, count: d.delta })),
+        )
+        .onConflictDoUpdate({
+          target: [CC.caId, CC.profile, CC.status],
+          set: { count: sql`${CC.count} + excluded.count` },
+        }),
+    );
   }
 }
 
@@ -111,18 +129,40 @@ export function* applyCountDeltas(db: QueryDb, t: Tables, deltas: CountDeltas, f
  * then the UPDATE, exact because the transaction holds the write lock (`BEGIN IMMEDIATE`).
  */
 function* moveActive(
-  db: QueryDb, t: Tables, dialect: StoreDialect, filter: SQL, set: Partial<Pick<CertificateRow, 'status' | 'revokedAt' | 'revocationReason'>>,
-  to: CertificateStatus, deltas: CountDeltas,
+  db: QueryDb,
+  t: Tables,
+  dialect: StoreDialect,
+  filter: SQL,
+  set: Partial<Pick<CertificateRow, 'status' | 'revokedAt' | 'revocationReason'>>,
+  to: CertificateStatus,
+  deltas: CountDeltas,
 ): StepGen<number> {
   const C = t.certificates;
   const where = and(filter, eq(C.status, 'active'))!;
   let groups: Array<{ caId: string; profile: string; n: number | string }>;
   if (dialect === 'postgres') {
-    const update = db.update(C).set({ ...set, status: to }).where(where).returning({ caId: C.caId, profile: C.profile });
-    groups = yield* rows(pgExecute(db, sql`with moved as (${update.getSQL()}) select ca_id as "caId", profile, count(*) as n from moved group by ca_id, profile`));
+    const update = db
+      .update(C)
+      .set({ ...set, status: to })
+      .where(where)
+      .returning({ caId: C.caId, profile: C.profile });
+    groups = yield* rows(
+      pgExecute(
+        db,
+        sql`with moved as (${update.getSQL()}) select ca_id as "caId", profile, count(*) as n from moved group by ca_id, profile`,
+      ),
+    );
   } else {
-    groups = yield* rows(db.select({ caId: C.caId, profile: C.profile, n: count() }).from(C).where(where).groupBy(C.caId, C.profile));
-    if (groups.length) yield* exec(db.update(C).set({ ...set, status: to }).where(where));
+    groups = yield* rows(
+      db.select({ caId: C.caId, profile: C.profile, n: count() }).from(C).where(where).groupBy(C.caId, C.profile),
+    );
+    if (groups.length)
+      yield* exec(
+        db
+          .update(C)
+          .set({ ...set, status: to })
+          .where(where),
+      );
   }
   let moved = 0;
   for (const g of groups) {
@@ -148,13 +188,23 @@ export function* markExpiredSteps(db: QueryDb, t: Tables, now: number, opts: Uni
  * how many counter rows were wrong. PostgreSQL: the counters table is locked against concurrent
  * writers first (they wait at their counter update), so the result is exact.
  */
-export function* rebuildCountsSteps(db: QueryDb, t: Tables, dialect: StoreDialect): StepGen<{ certificates: number; corrected: number }> {
+export function* rebuildCountsSteps(
+  db: QueryDb,
+  t: Tables,
+  dialect: StoreDialect,
+): StepGen<{ certificates: number; corrected: number }> {
   const C = t.certificates;
   const CC = t.certificateCounts;
   if (dialect === 'postgres') yield* exec(pgExecute(db, sql`lock table ${CC} in share row exclusive mode`));
   const actual = yield* rows<{ caId: string; profile: string; status: CertificateStatus; n: number | string }>(
-    db.select({ caId: C.caId, profile: C.profile, status: C.status, n: count() }).from(C).groupBy(C.caId, C.profile, C.status));
-  const stored = yield* rows<{ caId: string; profile: string; status: CertificateStatus; count: number | string }>(db.select().from(CC));
+    db
+      .select({ caId: C.caId, profile: C.profile, status: C.status, n: count() })
+      .from(C)
+      .groupBy(C.caId, C.profile, C.status),
+  );
+  const stored = yield* rows<{ caId: string; profile: string; status: CertificateStatus; count: number | string }>(
+    db.select().from(CC),
+  );
   const diff = new CountDeltas();
   for (const r of actual) diff.add(r.caId, r.profile, r.status, Number(r.n));
   for (const r of stored) diff.add(r.caId, r.profile, r.status, -Number(r.count));
@@ -175,14 +225,23 @@ function jsonRoundTrip(details: Record<string, unknown>): Record<string, unknown
   return JSON.parse(JSON.stringify(details ?? {})) as Record<string, unknown>;
 }
 
-export function buildAuditRows(head: { seq: number; hash: string } | undefined, events: NewAuditEvent[]): AuditEventRow[] {
+export function buildAuditRows(
+  head: { seq: number; hash: string } | undefined,
+  events: NewAuditEvent[],
+): AuditEventRow[] {
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
   return events.map((e) => {
     seq += 1;
     const content = {
-      seq, id: e.id, time: e.time, actor: e.actor, action: e.action,
-      target: e.target ?? null, outcome: e.outcome, details: jsonRoundTrip(e.details),
+      seq,
+      id: e.id,
+      time: e.time,
+      actor: e.actor,
+      action: e.action,
+      target: e.target ?? null,
+      outcome: e.outcome,
+      details: jsonRoundTrip(e.details),
     };
     const hash = computeAuditHash(prevHash, content);
     const row: AuditEventRow = { ...content, prevHash, hash };
@@ -200,7 +259,9 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
   if (unit.insertCa?.length) yield* exec(db.insert(t.certificateAuthorities).values(unit.insertCa));
   for (const u of unit.updateCa ?? []) {
     if (!hasKeys(u.patch)) continue;
-    const n = yield* exec(db.update(t.certificateAuthorities).set(u.patch).where(eq(t.certificateAuthorities.id, u.id)));
+    const n = yield* exec(
+      db.update(t.certificateAuthorities).set(u.patch).where(eq(t.certificateAuthorities.id, u.id)),
+    );
     if (n === 0) throw new PkiError('ca.not_found', `CA ${u.id} does not exist`, { details: { id: u.id } });
   }
 
@@ -214,10 +275,16 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
   }
   for (const u of unit.updateCertificates ?? []) {
     if (!hasKeys(u.patch)) continue;
-    const notChanged = (status: string) => new PkiError('certificate.already_revoked', `Certificate ${u.id} is ${status}, not ${u.onlyIfStatus}; nothing was changed`, {
-      details: { id: u.id, status, expectedStatus: u.onlyIfStatus },
-    });
-    const notFound = () => new PkiError('certificate.not_found', `Certificate ${u.id} does not exist`, { details: { id: u.id } });
+    const notChanged = (status: string) =>
+      new PkiError(
+        'certificate.already_revoked',
+        `Certificate ${u.id} is ${status}, not ${u.onlyIfStatus}; nothing was changed`,
+        {
+          details: { id: u.id, status, expectedStatus: u.onlyIfStatus },
+        },
+      );
+    const notFound = () =>
+      new PkiError('certificate.not_found', `Certificate ${u.id} does not exist`, { details: { id: u.id } });
     const to = u.patch.status;
     if (to === undefined) {
       // no status change: the counters are not affected
@@ -235,12 +302,19 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
     for (let attempt = 0; ; attempt++) {
       let from = u.onlyIfStatus;
       if (from === undefined) {
-        const [cur] = yield* rows<{ status: CertificateStatus }>(db.select({ status: C.status }).from(C).where(eq(C.id, u.id)));
+        const [cur] = yield* rows<{ status: CertificateStatus }>(
+          db.select({ status: C.status }).from(C).where(eq(C.id, u.id)),
+        );
         if (!cur) throw notFound();
         from = cur.status;
       }
-      const [hit] = yield* rows<{ caId: string; profile: string }>(db.update(C).set(u.patch)
-        .where(and(eq(C.id, u.id), eq(C.status, from))).returning({ caId: C.caId, profile: C.profile }));
+      const [hit] = yield* rows<{ caId: string; profile: string }>(
+        db
+          .update(C)
+          .set(u.patch)
+          .where(and(eq(C.id, u.id), eq(C.status, from)))
+          .returning({ caId: C.caId, profile: C.profile }),
+      );
       if (hit) {
         if (from !== to) {
           deltas.add(hit.caId, hit.profile, from, -1);
@@ -252,17 +326,33 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
       if (!cur) throw notFound();
       if (u.onlyIfStatus !== undefined) throw notChanged(cur.status);
       // PostgreSQL only: another transaction changed the status between our read and our update
-      if (attempt >= 10) throw new PkiError('store.write_failed', `Certificate ${u.id} kept changing status concurrently; nothing was committed`, { retryable: true, details: { id: u.id } });
+      if (attempt >= 10)
+        throw new PkiError(
+          'store.write_failed',
+          `Certificate ${u.id} kept changing status concurrently; nothing was committed`,
+          { retryable: true, details: { id: u.id } },
+        );
     }
   }
   if (unit.revokeAllIssuedBy && unit.revokeAllIssuedBy.caIds.length) {
     const r = unit.revokeAllIssuedBy;
-    result.revokedCount = yield* moveActive(db, t, opts.dialect, inArray(C.caId, r.caIds),
-      { revokedAt: r.revokedAt, revocationReason: r.reason }, 'revoked', deltas);
+    result.revokedCount = yield* moveActive(
+      db,
+      t,
+      opts.dialect,
+      inArray(C.caId, r.caIds),
+      { revokedAt: r.revokedAt, revocationReason: r.reason },
+      'revoked',
+      deltas,
+    );
   }
   if (unit.deleteCertificates?.length) {
-    const gone = yield* rows<Pick<CertificateRow, 'caId' | 'profile' | 'status'>>(db.delete(C).where(inArray(C.id, unit.deleteCertificates))
-      .returning({ caId: C.caId, profile: C.profile, status: C.status }));
+    const gone = yield* rows<Pick<CertificateRow, 'caId' | 'profile' | 'status'>>(
+      db
+        .delete(C)
+        .where(inArray(C.id, unit.deleteCertificates))
+        .returning({ caId: C.caId, profile: C.profile, status: C.status }),
+    );
     deltas.addRows(gone, -1);
   }
   if (unit.deleteCas?.length) {
@@ -281,20 +371,33 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
     const n = yield* exec(db.update(R).set(u.patch).where(where));
     if (n === 0) {
       const [cur] = yield* rows<{ status: string }>(db.select({ status: R.status }).from(R).where(eq(R.id, u.id)));
-      if (!cur) throw new PkiError('request.not_found', `Certificate request ${u.id} does not exist`, { details: { id: u.id } });
-      throw new PkiError('request.not_pending', `Certificate request ${u.id} is ${cur.status}, not ${u.onlyIfStatus}; nothing was changed`, {
-        details: { id: u.id, status: cur.status, expectedStatus: u.onlyIfStatus },
-      });
+      if (!cur)
+        throw new PkiError('request.not_found', `Certificate request ${u.id} does not exist`, {
+          details: { id: u.id },
+        });
+      throw new PkiError(
+        'request.not_pending',
+        `Certificate request ${u.id} is ${cur.status}, not ${u.onlyIfStatus}; nothing was changed`,
+        {
+          details: { id: u.id, status: cur.status, expectedStatus: u.onlyIfStatus },
+        },
+      );
     }
   }
 
   if (unit.bumpCrlNumber) {
     const CA = t.certificateAuthorities;
-    const [row] = yield* rows<{ crlNumber: number }>(db.update(CA)
-      .set({ crlNumber: sql`${CA.crlNumber} + 1` })
-      .where(eq(CA.id, unit.bumpCrlNumber))
-      .returning({ crlNumber: CA.crlNumber }));
-    if (!row) throw new PkiError('ca.not_found', `CA ${unit.bumpCrlNumber} does not exist`, { details: { id: unit.bumpCrlNumber } });
+    const [row] = yield* rows<{ crlNumber: number }>(
+      db
+        .update(CA)
+        .set({ crlNumber: sql`${CA.crlNumber} + 1` })
+        .where(eq(CA.id, unit.bumpCrlNumber))
+        .returning({ crlNumber: CA.crlNumber }),
+    );
+    if (!row)
+      throw new PkiError('ca.not_found', `CA ${unit.bumpCrlNumber} does not exist`, {
+        details: { id: unit.bumpCrlNumber },
+      });
     result.crlNumber = Number(row.crlNumber);
   }
 
@@ -307,19 +410,27 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
     if (hasKeys(u.patch)) yield* exec(db.update(t.apiTokens).set(u.patch).where(eq(t.apiTokens.id, u.id)));
   }
   if (unit.insertSessions?.length) yield* exec(db.insert(t.sessions).values(unit.insertSessions));
-  if (unit.deleteSessions?.length) yield* exec(db.delete(t.sessions).where(inArray(t.sessions.id, unit.deleteSessions)));
-  if (unit.deleteSessionsOfUsers?.length) yield* exec(db.delete(t.sessions).where(inArray(t.sessions.userId, unit.deleteSessionsOfUsers)));
+  if (unit.deleteSessions?.length)
+    yield* exec(db.delete(t.sessions).where(inArray(t.sessions.id, unit.deleteSessions)));
+  if (unit.deleteSessionsOfUsers?.length)
+    yield* exec(db.delete(t.sessions).where(inArray(t.sessions.userId, unit.deleteSessionsOfUsers)));
   const settingEntries = Object.entries(unit.setSettings ?? {});
   if (settingEntries.length) {
-    yield* exec(db.insert(t.settings).values(settingEntries.map(([key, value]) => ({ key, value })))
-      .onConflictDoUpdate({ target: t.settings.key, set: { value: sql`excluded.value` } }));
+    yield* exec(
+      db
+        .insert(t.settings)
+        .values(settingEntries.map(([key, value]) => ({ key, value })))
+        .onConflictDoUpdate({ target: t.settings.key, set: { value: sql`excluded.value` } }),
+    );
   }
 
   if (unit.audit?.length) {
     const A = t.auditEvents;
     const [head] = fast.auditHead
       ? ((yield fast.auditHead()) as Array<{ seq: number; hash: string }>)
-      : yield* rows<{ seq: number; hash: string }>(db.select({ seq: A.seq, hash: A.hash }).from(A).orderBy(desc(A.seq)).limit(1));
+      : yield* rows<{ seq: number; hash: string }>(
+          db.select({ seq: A.seq, hash: A.hash }).from(A).orderBy(desc(A.seq)).limit(1),
+        );
     const auditRows = buildAuditRows(head ? { seq: Number(head.seq), hash: head.hash } : undefined, unit.audit);
     if (fast.insertAuditEvent) {
       for (const row of auditRows) yield fast.insertAuditEvent(row);

@@ -11,25 +11,65 @@ import * as sqliteSchema from '../src/sqlite-schema';
 import { STORE_TABLES } from '../src/index';
 
 function describeSqlite() {
-  return Object.fromEntries(Object.values(sqliteSchema).map((t) => {
-    const c = sqliteConfig(t as SQLiteTable);
-    return [c.name, {
-      columns: c.columns.map((col) => ({ name: col.name, notNull: col.notNull, primary: col.primary })).sort((a, b) => a.name.localeCompare(b.name)),
-      indexes: c.indexes.map((i) => ({ name: i.config.name, unique: i.config.unique, on: i.config.columns.map((x) => (x as { name: string }).name) })).sort((a, b) => a.name.localeCompare(b.name)),
-      foreignKeys: c.foreignKeys.map((f) => f.reference().columns.map((x) => x.name).join(',')).sort(),
-    }];
-  }));
+  return Object.fromEntries(
+    Object.values(sqliteSchema).map((t) => {
+      const c = sqliteConfig(t as SQLiteTable);
+      return [
+        c.name,
+        {
+          columns: c.columns
+            .map((col) => ({ name: col.name, notNull: col.notNull, primary: col.primary }))
+            .sort((a, b) => a.name.localeCompare(b.name)),
+          indexes: c.indexes
+            .map((i) => ({
+              name: i.config.name,
+              unique: i.config.unique,
+              on: i.config.columns.map((x) => (x as { name: string }).name),
+            }))
+            .sort((a, b) => a.name.localeCompare(b.name)),
+          foreignKeys: c.foreignKeys
+            .map((f) =>
+              f
+                .reference()
+                .columns.map((x) => x.name)
+                .join(','),
+            )
+            .sort(),
+        },
+      ];
+    }),
+  );
 }
 
 function describePg() {
-  return Object.fromEntries(Object.values(pgSchema).map((t) => {
-    const c = pgConfig(t as PgTable);
-    return [c.name, {
-      columns: c.columns.map((col) => ({ name: col.name, notNull: col.notNull, primary: col.primary })).sort((a, b) => a.name.localeCompare(b.name)),
-      indexes: c.indexes.map((i) => ({ name: i.config.name!, unique: i.config.unique, on: i.config.columns.map((x) => (x as { name: string }).name) })).sort((a, b) => a.name.localeCompare(b.name)),
-      foreignKeys: c.foreignKeys.map((f) => f.reference().columns.map((x) => x.name).join(',')).sort(),
-    }];
-  }));
+  return Object.fromEntries(
+    Object.values(pgSchema).map((t) => {
+      const c = pgConfig(t as PgTable);
+      return [
+        c.name,
+        {
+          columns: c.columns
+            .map((col) => ({ name: col.name, notNull: col.notNull, primary: col.primary }))
+            .sort((a, b) => a.name.localeCompare(b.name)),
+          indexes: c.indexes
+            .map((i) => ({
+              name: i.config.name!,
+              unique: i.config.unique,
+              on: i.config.columns.map((x) => (x as { name: string }).name),
+            }))
+            .sort((a, b) => a.name.localeCompare(b.name)),
+          foreignKeys: c.foreignKeys
+            .map((f) =>
+              f
+                .reference()
+                .columns.map((x) => x.name)
+                .join(','),
+            )
+            .sort(),
+        },
+      ];
+    }),
+  );
 }
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
@@ -47,9 +87,15 @@ describe('store schema', () => {
   it('has the indexes the service queries need on certificates, requests and audit events', () => {
     const s = describeSqlite();
     const on = (table: string) => s[table]!.indexes.map((i) => `${i.unique ? 'unique ' : ''}${i.on.join(',')}`);
-    expect(on('certificates')).toEqual(expect.arrayContaining([
-      'unique ca_id,serial_hex', 'fingerprint_sha256', 'ca_id,status', 'status,not_after', 'created_at,id',
-    ]));
+    expect(on('certificates')).toEqual(
+      expect.arrayContaining([
+        'unique ca_id,serial_hex',
+        'fingerprint_sha256',
+        'ca_id,status',
+        'status,not_after',
+        'created_at,id',
+      ]),
+    );
     // each random-key index costs a page write per insert: serial lookups across CAs probe (ca_id, serial_hex)
     // once per CA, and counts come from certificate_counts
     expect(on('certificates')).not.toContain('serial_hex');
@@ -62,23 +108,45 @@ describe('store schema', () => {
   it.each([
     { dialect: 'sqlite', kitDialect: 'sqlite', schema: './src/sqlite-schema.ts' },
     { dialect: 'pg', kitDialect: 'postgresql', schema: './src/pg-schema.ts' },
-  ])('has committed $dialect migrations that match the schema file (drizzle-kit generate finds no changes)', ({ dialect, kitDialect, schema }) => {
-    const folder = fileURLToPath(new URL(`../migrations/${dialect}`, import.meta.url));
-    const sqlFiles = readdirSync(folder).filter((f) => f.endsWith('.sql'));
-    const all = sqlFiles.map((f) => readFileSync(join(folder, f), 'utf8')).join('\n');
-    for (const table of STORE_TABLES) expect(all).toMatch(new RegExp(`CREATE TABLE [\`"]${table}[\`"]`));
+  ])(
+    'has committed $dialect migrations that match the schema file (drizzle-kit generate finds no changes)',
+    ({ dialect, kitDialect, schema }) => {
+      const folder = fileURLToPath(new URL(`../migrations/${dialect}`, import.meta.url));
+      const sqlFiles = readdirSync(folder).filter((f) => f.endsWith('.sql'));
+      const all = sqlFiles.map((f) => readFileSync(join(folder, f), 'utf8')).join('\n');
+      for (const table of STORE_TABLES) expect(all).toMatch(new RegExp(`CREATE TABLE [\`"]${table}[\`"]`));
 
-    // Generate into a scratch copy: any schema drift shows up as a new migration file there.
-    const scratch = mkdtempSync(join(tmpdir(), 'pkim-drift-'));
-    try {
-      cpSync(folder, join(scratch, dialect), { recursive: true });
-      const out = execFileSync('npx', ['drizzle-kit', 'generate', '--dialect', kitDialect, '--schema', schema, '--out', relative(packageDir, join(scratch, dialect))], {
-        cwd: packageDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      expect(out).toMatch(/No schema changes/);
-      expect(readdirSync(join(scratch, dialect)).filter((f) => f.endsWith('.sql')).sort()).toEqual(sqlFiles.sort());
-    } finally {
-      rmSync(scratch, { recursive: true, force: true });
-    }
-  });
+      // Generate into a scratch copy: any schema drift shows up as a new migration file there.
+      const scratch = mkdtempSync(join(tmpdir(), 'pkim-drift-'));
+      try {
+        cpSync(folder, join(scratch, dialect), { recursive: true });
+        const out = execFileSync(
+          'npx',
+          [
+            'drizzle-kit',
+            'generate',
+            '--dialect',
+            kitDialect,
+            '--schema',
+            schema,
+            '--out',
+            relative(packageDir, join(scratch, dialect)),
+          ],
+          {
+            cwd: packageDir,
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        expect(out).toMatch(/No schema changes/);
+        expect(
+          readdirSync(join(scratch, dialect))
+            .filter((f) => f.endsWith('.sql'))
+            .sort(),
+        ).toEqual(sqlFiles.sort());
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    },
+  );
 });

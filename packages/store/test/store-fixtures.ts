@@ -11,17 +11,38 @@ const uniq = () => `${(++counter).toString(36)}${randomBytes(4).toString('hex')}
 
 /** A PEM-armoured blob of random "DER" bytes: the store only needs PEM → DER → SHA-256 to agree. */
 export function fakePem(): string {
-  const b64 = randomBytes(300).toString('base64').replace(/(.{64})/g, '$1\n');
+  const b64 = randomBytes(300)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n');
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
 }
 
 export function makeCa(patch: Partial<CaRow> = {}): CaRow {
   const id = patch.id ?? `ca_${uniq()}`;
   return {
-    id, name: `CA ${id}`, parentId: null, subjectDn: `CN=${id}`, issuerDn: `CN=${id}`, serialHex: randomBytes(20).toString('hex'),
-    notBefore: T0, notAfter: T0 + 3650 * DAY, keyUri: `software:key_${id}`, keyType: 'ec-p256', keyBackend: 'software',
-    status: 'active', pathLen: null, nameConstraints: null, certificatePem: fakePem(), csrPem: null, skiHex: 'ab'.repeat(20),
-    fingerprintSha256: 'cd'.repeat(32), crlNumber: 0, revokedAt: null, revocationReason: null, createdAt: T0, updatedAt: T0,
+    id,
+    name: `CA ${id}`,
+    parentId: null,
+    subjectDn: `CN=${id}`,
+    issuerDn: `CN=${id}`,
+    serialHex: randomBytes(20).toString('hex'),
+    notBefore: T0,
+    notAfter: T0 + 3650 * DAY,
+    keyUri: `software:key_${id}`,
+    keyType: 'ec-p256',
+    keyBackend: 'software',
+    status: 'active',
+    pathLen: null,
+    nameConstraints: null,
+    certificatePem: fakePem(),
+    csrPem: null,
+    skiHex: 'ab'.repeat(20),
+    fingerprintSha256: 'cd'.repeat(32),
+    crlNumber: 0,
+    revokedAt: null,
+    revocationReason: null,
+    createdAt: T0,
+    updatedAt: T0,
     ...patch,
   };
 }
@@ -30,34 +51,75 @@ export function makeCert(caId: string, patch: Partial<CertificateRow> = {}): Cer
   const pem = patch.certificatePem ?? fakePem();
   const id = patch.id ?? `crt_${uniq()}`;
   return {
-    id, caId, serialHex: randomBytes(20).toString('hex'), subjectDn: `CN=${id}.example.com`, commonName: `${id}.example.com`,
-    sans: { dns: [`${id}.example.com`], ip: ['192.0.2.1'] }, profile: 'tls-server', keyType: 'ec-p256',
-    notBefore: T0, notAfter: T0 + 90 * DAY, status: 'active', revokedAt: null, revocationReason: null,
-    fingerprintSha256: pemFingerprintSha256(pem), certificatePem: pem, requestId: null, issuedBy: 'usr_admin', createdAt: T0,
+    id,
+    caId,
+    serialHex: randomBytes(20).toString('hex'),
+    subjectDn: `CN=${id}.example.com`,
+    commonName: `${id}.example.com`,
+    sans: { dns: [`${id}.example.com`], ip: ['192.0.2.1'] },
+    profile: 'tls-server',
+    keyType: 'ec-p256',
+    notBefore: T0,
+    notAfter: T0 + 90 * DAY,
+    status: 'active',
+    revokedAt: null,
+    revocationReason: null,
+    fingerprintSha256: pemFingerprintSha256(pem),
+    certificatePem: pem,
+    requestId: null,
+    issuedBy: 'usr_admin',
+    createdAt: T0,
     ...patch,
   };
 }
 
 export function makeRequest(caId: string, patch: Partial<CertificateRequestRow> = {}): CertificateRequestRow {
   return {
-    id: `req_${uniq()}`, caId, csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nAA==\n-----END CERTIFICATE REQUEST-----\n',
-    subjectDn: 'CN=req.example.com', sans: { dns: ['req.example.com'] }, profile: 'tls-server', validityMs: 30 * DAY,
-    status: 'pending', requester: 'usr_requester', reviewer: null, reason: null, certificateId: null,
-    createdAt: T0, reviewedAt: null, updatedAt: T0, ...patch,
+    id: `req_${uniq()}`,
+    caId,
+    csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nAA==\n-----END CERTIFICATE REQUEST-----\n',
+    subjectDn: 'CN=req.example.com',
+    sans: { dns: ['req.example.com'] },
+    profile: 'tls-server',
+    validityMs: 30 * DAY,
+    status: 'pending',
+    requester: 'usr_requester',
+    reviewer: null,
+    reason: null,
+    certificateId: null,
+    createdAt: T0,
+    reviewedAt: null,
+    updatedAt: T0,
+    ...patch,
   };
 }
 
 export function makeUser(patch: Partial<UserRow> = {}): UserRow {
   const id = patch.id ?? `usr_${uniq()}`;
   return {
-    id, username: `user-${id}`, passwordHash: '$argon2id$fake', role: 'operator', disabled: false, failedLogins: 0,
-    lockedUntil: null, mustChangePassword: true, createdAt: T0, updatedAt: T0, ...patch,
+    id,
+    username: `user-${id}`,
+    passwordHash: '$argon2id$fake',
+    role: 'operator',
+    disabled: false,
+    failedLogins: 0,
+    lockedUntil: null,
+    mustChangePassword: true,
+    createdAt: T0,
+    updatedAt: T0,
+    ...patch,
   };
 }
 
 export function makeEvent(patch: Partial<NewAuditEvent> = {}): NewAuditEvent {
   return {
-    id: `evt_${uniq()}`, time: T0, actor: 'usr_admin', action: 'certificate.issued', target: null, outcome: 'success',
-    details: { note: 'test', nested: { b: 2, a: [1, 'x', null] } }, ...patch,
+    id: `evt_${uniq()}`,
+    time: T0,
+    actor: 'usr_admin',
+    action: 'certificate.issued',
+    target: null,
+    outcome: 'success',
+    details: { note: 'test', nested: { b: 2, a: [1, 'x', null] } },
+    ...patch,
   };
 }

@@ -33,7 +33,9 @@ const engine: StoreEngine = {
     await withClient(url, (c) => c.query(statement));
   },
   async wipe(url) {
-    await withClient(url, (c) => c.query('drop schema public cascade; create schema public; drop schema if exists drizzle cascade'));
+    await withClient(url, (c) =>
+      c.query('drop schema public cascade; create schema public; drop schema if exists drizzle cascade'),
+    );
   },
   backupPath() {
     return join(dir, `backup-${++n}.dump`);
@@ -51,7 +53,9 @@ afterAll(async () => {
 
 const deferred = () => {
   let resolve!: () => void;
-  const promise = new Promise<void>((r) => { resolve = r; });
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 };
 
@@ -64,7 +68,10 @@ describe('PostgreSQL store', () => {
     await Promise.all([a.close(), b.close()]);
     expect(await migrateStore(url)).toEqual({ dialect: 'postgres', applied: [] });
     const fresh = await cluster.createDatabase();
-    expect(await migrateStore(fresh)).toEqual({ dialect: 'postgres', applied: ['0000_init', '0001_certificate_counts', '0002_status_listing_index'] });
+    expect(await migrateStore(fresh)).toEqual({
+      dialect: 'postgres',
+      applied: ['0000_init', '0001_certificate_counts', '0002_status_listing_index'],
+    });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
     expect(rows.rows[0].n).toBe(3);
   });
@@ -100,7 +107,11 @@ describe('PostgreSQL store', () => {
     });
 
     it('releases the lock when the job throws', async () => {
-      await expect(a.withLeaderLock('expiry-scan', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+      await expect(
+        a.withLeaderLock('expiry-scan', async () => {
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
       expect(await b.withLeaderLock('expiry-scan', async () => 'b')).toBe('b');
     });
   });
@@ -134,19 +145,37 @@ describe('PostgreSQL store', () => {
     const store = await openStore({ url });
     const cas = [makeCa(), makeCa(), makeCa()];
     await store.importRows('certificate_authorities', cas as unknown as Array<Record<string, unknown>>);
-    await store.importRows('certificates', cas.flatMap((ca) => Array.from({ length: 2000 }, () => makeCert(ca.id))) as unknown as Array<Record<string, unknown>>);
+    await store.importRows(
+      'certificates',
+      cas.flatMap((ca) => Array.from({ length: 2000 }, () => makeCert(ca.id))) as unknown as Array<
+        Record<string, unknown>
+      >,
+    );
     await store.close();
     await withClient(url, async (c) => {
       await c.query('analyze');
       const { db, t } = asQueryDb(drizzle({ client: c }), pgSchema);
       const plan = async (q: { toSQL(): { sql: string; params: unknown[] } }) => {
         const { sql, params } = q.toSQL();
-        return (await c.query(`explain ${sql}`, params)).rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+        return (await c.query(`explain ${sql}`, params)).rows
+          .map((r: Record<string, string>) => r['QUERY PLAN'])
+          .join('\n');
       };
-      const bySerial = await plan(findAllBySerialQuery(db, t, cas.map((x) => x.id), 'ab'.repeat(20)));
+      const bySerial = await plan(
+        findAllBySerialQuery(
+          db,
+          t,
+          cas.map((x) => x.id),
+          'ab'.repeat(20),
+        ),
+      );
       expect(bySerial).toMatch(/Index Scan using certificates_ca_serial_uq on certificates/);
       expect(bySerial).not.toMatch(/Seq Scan on certificates/);
-      for (const q of [countByStatusQuery(db, t), countByStatusQuery(db, t, cas[0]!.id), countsByCaAndProfileQuery(db, t)]) {
+      for (const q of [
+        countByStatusQuery(db, t),
+        countByStatusQuery(db, t, cas[0]!.id),
+        countsByCaAndProfileQuery(db, t),
+      ]) {
         const p = await plan(q);
         expect(p).toMatch(/on certificate_counts/);
         expect(p).not.toMatch(/on certificates\b/);
@@ -171,9 +200,27 @@ describe('PostgreSQL store', () => {
       const user = makeUser({ disabled: true });
       const certs = Array.from({ length: 2300 }, (_, i) => makeCert(i % 2 ? root.id : sub.id, { createdAt: T0 + i }));
       await from.commit({
-        insertCa: [root, sub], insertUsers: [user], insertCertificates: certs, insertRequests: [makeRequest(sub.id)],
-        insertTokens: [{ id: 'tok_1', name: 'ci', tokenHash: 'h', userId: user.id, role: 'operator', scopes: ['a'], expiresAt: null, lastUsedAt: null, revokedAt: null, createdAt: T0 }],
-        insertSessions: [{ id: 'ses_1', tokenHash: 's', userId: user.id, csrfToken: 'c', expiresAt: T0, createdAt: T0 }],
+        insertCa: [root, sub],
+        insertUsers: [user],
+        insertCertificates: certs,
+        insertRequests: [makeRequest(sub.id)],
+        insertTokens: [
+          {
+            id: 'tok_1',
+            name: 'ci',
+            tokenHash: 'h',
+            userId: user.id,
+            role: 'operator',
+            scopes: ['a'],
+            expiresAt: null,
+            lastUsedAt: null,
+            revokedAt: null,
+            createdAt: T0,
+          },
+        ],
+        insertSessions: [
+          { id: 'ses_1', tokenHash: 's', userId: user.id, csrfToken: 'c', expiresAt: T0, createdAt: T0 },
+        ],
         setSettings: { a: '1' },
         audit: Array.from({ length: 1500 }, () => makeEvent()),
       });
@@ -184,8 +231,15 @@ describe('PostgreSQL store', () => {
       const result = await copyStore({ from, to });
       expect(result).toEqual({
         counts: {
-          certificate_authorities: 2, users: 1, certificates: 2300, certificate_requests: 1, api_tokens: 1,
-          sessions: 1, settings: 1, key_blobs: 1, audit_events: 1501,
+          certificate_authorities: 2,
+          users: 1,
+          certificates: 2300,
+          certificate_requests: 1,
+          api_tokens: 1,
+          sessions: 1,
+          settings: 1,
+          key_blobs: 1,
+          audit_events: 1501,
         },
         verified: true,
         problems: [],

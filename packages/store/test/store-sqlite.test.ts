@@ -70,8 +70,14 @@ describe('SQLite store', () => {
   it('accepts a plain path, sqlite: URLs and :memory:', async () => {
     expect(parseStoreUrl('/var/lib/pkim/pkim.db')).toEqual({ dialect: 'sqlite', path: '/var/lib/pkim/pkim.db' });
     expect(parseStoreUrl('sqlite:/var/lib/pkim/pkim.db')).toEqual({ dialect: 'sqlite', path: '/var/lib/pkim/pkim.db' });
-    expect(parseStoreUrl('sqlite:///var/lib/pkim/pkim.db')).toEqual({ dialect: 'sqlite', path: '/var/lib/pkim/pkim.db' });
-    expect(parseStoreUrl('postgresql://u@h/db')).toEqual({ dialect: 'postgres', connectionString: 'postgresql://u@h/db' });
+    expect(parseStoreUrl('sqlite:///var/lib/pkim/pkim.db')).toEqual({
+      dialect: 'sqlite',
+      path: '/var/lib/pkim/pkim.db',
+    });
+    expect(parseStoreUrl('postgresql://u@h/db')).toEqual({
+      dialect: 'postgres',
+      connectionString: 'postgresql://u@h/db',
+    });
     expect(() => parseStoreUrl('mysql://u@h/db')).toThrow(/Unsupported database URL scheme/);
     const mem = await openStore({ url: ':memory:' });
     expect(mem.dialect).toBe('sqlite');
@@ -81,7 +87,10 @@ describe('SQLite store', () => {
 
   it('reports the migrations it applied, then nothing on a migrated database', async () => {
     const url = await engine.newDatabaseUrl();
-    expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: ['0000_init', '0001_certificate_counts', '0002_status_listing_index'] });
+    expect(await migrateStore(url)).toEqual({
+      dialect: 'sqlite',
+      applied: ['0000_init', '0001_certificate_counts', '0002_status_listing_index'],
+    });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });
     const [a, b] = await Promise.all([openStore({ url }), openStore({ url })]);
     await a.close();
@@ -94,14 +103,19 @@ describe('SQLite store', () => {
     const ca = makeCa();
     await store.commit({ insertCa: [ca] });
     const worker = fileURLToPath(new URL('./fixtures/commit-worker.ts', import.meta.url));
-    const child = execFileAsync(process.execPath, ['--import', 'tsx', worker, url, ca.id, '150', 'cli'], { cwd: repoRoot });
+    const child = execFileAsync(process.execPath, ['--import', 'tsx', worker, url, ca.id, '150', 'cli'], {
+      cwd: repoRoot,
+    });
     // start writing once the other process is writing too
     for (let waited = 0; (await store.audit.count()) === 0; waited += 20) {
       if (waited > 30_000) throw new Error('the worker process did not start committing');
       await new Promise((r) => setTimeout(r, 20));
     }
     for (let i = 0; i < 150; i++) {
-      await store.commit({ insertCertificates: [makeCert(ca.id)], audit: [makeEvent({ actor: 'server', details: { i } })] });
+      await store.commit({
+        insertCertificates: [makeCert(ca.id)],
+        audit: [makeEvent({ actor: 'server', details: { i } })],
+      });
       // a real pause (not just a turn of the loop) so a slow, loaded worker still gets between our commits
       await new Promise((r) => setTimeout(r, 2));
     }
@@ -119,28 +133,50 @@ describe('SQLite store', () => {
     const url = await engine.newDatabaseUrl();
     const store = await openStore({ url });
     const cas = [makeCa(), makeCa(), makeCa()];
-    await store.commit({ insertCa: cas, insertCertificates: cas.flatMap((ca) => Array.from({ length: 50 }, () => makeCert(ca.id))) });
+    await store.commit({
+      insertCa: cas,
+      insertCertificates: cas.flatMap((ca) => Array.from({ length: 50 }, () => makeCert(ca.id))),
+    });
     await store.close();
     const raw = new Database(pathOf(url));
     try {
       const db = drizzle({ client: raw });
       const plan = (q: { toSQL(): { sql: string; params: unknown[] } }) => {
         const { sql, params } = q.toSQL();
-        return (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join('\n');
+        return (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>)
+          .map((r) => r.detail)
+          .join('\n');
       };
       for (const analyzed of [false, true]) {
         if (analyzed) raw.exec('analyze');
-        const bySerial = plan(findAllBySerialQuery(db, sqliteSchema, cas.map((c) => c.id), 'ab'.repeat(20)));
-        expect(bySerial).toMatch(/SEARCH certificates USING INDEX certificates_ca_serial_uq \(ca_id=\? AND serial_hex=\?\)/);
+        const bySerial = plan(
+          findAllBySerialQuery(
+            db,
+            sqliteSchema,
+            cas.map((c) => c.id),
+            'ab'.repeat(20),
+          ),
+        );
+        expect(bySerial).toMatch(
+          /SEARCH certificates USING INDEX certificates_ca_serial_uq \(ca_id=\? AND serial_hex=\?\)/,
+        );
         expect(bySerial).not.toMatch(/SCAN certificates/);
       }
-      for (const q of [countByStatusQuery(db, sqliteSchema), countByStatusQuery(db, sqliteSchema, cas[0]!.id), countsByCaAndProfileQuery(db, sqliteSchema)]) {
+      for (const q of [
+        countByStatusQuery(db, sqliteSchema),
+        countByStatusQuery(db, sqliteSchema, cas[0]!.id),
+        countsByCaAndProfileQuery(db, sqliteSchema),
+      ]) {
         const p = plan(q);
         expect(p).toMatch(/certificate_counts/);
         expect(p).not.toMatch(/\bcertificates\b/);
       }
       // the counters upsert and the hot inserts never need the dropped indexes
-      const indexes = (raw.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'certificates'").all() as Array<{ name: string }>).map((r) => r.name);
+      const indexes = (
+        raw
+          .prepare("select name from sqlite_master where type = 'index' and tbl_name = 'certificates'")
+          .all() as Array<{ name: string }>
+      ).map((r) => r.name);
       expect(indexes).not.toContain('certificates_serial_idx');
       expect(indexes).not.toContain('certificates_ca_profile_status_idx');
     } finally {

@@ -19,7 +19,10 @@ export interface StoreEngine {
 }
 
 async function expectPkiError(p: Promise<unknown>, code: string): Promise<PkiError> {
-  const e = await p.then(() => undefined, (err: unknown) => err);
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
   expect(e, `expected PkiError ${code}`).toBeInstanceOf(PkiError);
   expect((e as PkiError).code).toBe(code);
   return e as PkiError;
@@ -49,8 +52,11 @@ async function countFromRows(store: Store): Promise<Counter[]> {
 /** The counters agree with the rows, per (CA, profile, status) and per CA / in total by status. */
 async function expectExactCounters(store: Store, label = ''): Promise<Counter[]> {
   const truth = await countFromRows(store);
-  const sorted = (rows: Counter[]) => [...rows].sort((a, b) => `${a.caId} ${a.profile} ${a.status}`.localeCompare(`${b.caId} ${b.profile} ${b.status}`));
-  expect(sorted(await store.certificates.countsByCaAndProfile()), `countsByCaAndProfile ${label}`).toEqual(sorted(truth));
+  const sorted = (rows: Counter[]) =>
+    [...rows].sort((a, b) => `${a.caId} ${a.profile} ${a.status}`.localeCompare(`${b.caId} ${b.profile} ${b.status}`));
+  expect(sorted(await store.certificates.countsByCaAndProfile()), `countsByCaAndProfile ${label}`).toEqual(
+    sorted(truth),
+  );
   const byStatus = (rows: Counter[]) => {
     const out = { active: 0, revoked: 0, expired: 0 };
     for (const r of rows) out[r.status] += r.count;
@@ -58,7 +64,9 @@ async function expectExactCounters(store: Store, label = ''): Promise<Counter[]>
   };
   expect(await store.certificates.countByStatus(), `countByStatus() ${label}`).toEqual(byStatus(truth));
   for (const caId of new Set(truth.map((r) => r.caId))) {
-    expect(await store.certificates.countByStatus(caId), `countByStatus(${caId}) ${label}`).toEqual(byStatus(truth.filter((r) => r.caId === caId)));
+    expect(await store.certificates.countByStatus(caId), `countByStatus(${caId}) ${label}`).toEqual(
+      byStatus(truth.filter((r) => r.caId === caId)),
+    );
   }
   return truth;
 }
@@ -79,7 +87,10 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
   describe('lookups', () => {
     it('stores and finds CAs, certificates, users, tokens, sessions, settings and key blobs with their types intact', async () => {
       const store = await newStore();
-      const root = makeCa({ nameConstraints: { permittedDns: ['example.com'], excludedIp: ['10.0.0.0/8'] }, pathLen: 1 });
+      const root = makeCa({
+        nameConstraints: { permittedDns: ['example.com'], excludedIp: ['10.0.0.0/8'] },
+        pathLen: 1,
+      });
       const sub = makeCa({ parentId: root.id, createdAt: T0 + 1 });
       const leafOfSub = makeCa({ parentId: sub.id, createdAt: T0 + 2 });
       const other = makeCa({ createdAt: T0 + 3 });
@@ -91,8 +102,23 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         insertCa: [root, sub, leafOfSub, other],
         insertCertificates: [cert, sameSerialOtherCa, sameSerialRoot],
         insertUsers: [user],
-        insertTokens: [{ id: 'tok_1', name: 'ci', tokenHash: 'h1', userId: user.id, role: 'operator', scopes: ['cert:issue', 'cert:read'], expiresAt: null, lastUsedAt: null, revokedAt: null, createdAt: T0 }],
-        insertSessions: [{ id: 'ses_1', tokenHash: 'sh1', userId: user.id, csrfToken: 'csrf', expiresAt: T0 + DAY, createdAt: T0 }],
+        insertTokens: [
+          {
+            id: 'tok_1',
+            name: 'ci',
+            tokenHash: 'h1',
+            userId: user.id,
+            role: 'operator',
+            scopes: ['cert:issue', 'cert:read'],
+            expiresAt: null,
+            lastUsedAt: null,
+            revokedAt: null,
+            createdAt: T0,
+          },
+        ],
+        insertSessions: [
+          { id: 'ses_1', tokenHash: 'sh1', userId: user.id, csrfToken: 'csrf', expiresAt: T0 + DAY, createdAt: T0 },
+        ],
         setSettings: { 'crl.interval': '3600', theme: 'dark' },
       });
 
@@ -105,7 +131,9 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.certificates.findById(cert.id)).toEqual(cert);
       expect(await store.certificates.findBySerial(sub.id, cert.serialHex.toUpperCase())).toEqual(cert);
       expect(await store.certificates.findBySerial(leafOfSub.id, cert.serialHex)).toBeUndefined();
-      expect((await store.certificates.findAllBySerial(cert.serialHex.toUpperCase())).map((c) => c.id).sort()).toEqual([cert.id, sameSerialOtherCa.id, sameSerialRoot.id].sort());
+      expect((await store.certificates.findAllBySerial(cert.serialHex.toUpperCase())).map((c) => c.id).sort()).toEqual(
+        [cert.id, sameSerialOtherCa.id, sameSerialRoot.id].sort(),
+      );
       expect(await store.certificates.findAllBySerial('00ff')).toEqual([]);
       expect(await store.certificates.findByFingerprint(cert.fingerprintSha256)).toEqual(cert);
 
@@ -137,7 +165,10 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const ca = makeCa();
       const first = makeCert(ca.id);
       await store.commit({ insertCa: [ca], insertCertificates: [first] });
-      const e = await expectPkiError(store.commit({ insertCertificates: [makeCert(ca.id, { serialHex: first.serialHex })], audit: [makeEvent()] }), 'certificate.serial_taken');
+      const e = await expectPkiError(
+        store.commit({ insertCertificates: [makeCert(ca.id, { serialHex: first.serialHex })], audit: [makeEvent()] }),
+        'certificate.serial_taken',
+      );
       expect(e.message).toMatch(/serial/);
       expect(await store.audit.count()).toBe(0);
     });
@@ -148,7 +179,14 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await store.commit({ insertCa: [ca] });
       const good = makeCert(ca.id);
       const orphan = makeCert('ca_does_not_exist');
-      const e = await expectPkiError(store.commit({ insertCertificates: [good], insertRequests: [makeRequest('ca_does_not_exist')], audit: [makeEvent()] }), 'store.write_failed');
+      const e = await expectPkiError(
+        store.commit({
+          insertCertificates: [good],
+          insertRequests: [makeRequest('ca_does_not_exist')],
+          audit: [makeEvent()],
+        }),
+        'store.write_failed',
+      );
       expect(e.message).toMatch(/nothing was committed/);
       expect(e.cause).toBeDefined();
       expect(await store.certificates.findById(good.id)).toBeUndefined();
@@ -162,7 +200,9 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const store = await newStore();
       const a = makeCa();
       const b = makeCa({ createdAt: T0 + 1 });
-      const certs = Array.from({ length: 245 }, (_, i) => makeCert(i % 3 === 0 ? b.id : a.id, { createdAt: T0 + Math.floor(i / 4) }));
+      const certs = Array.from({ length: 245 }, (_, i) =>
+        makeCert(i % 3 === 0 ? b.id : a.id, { createdAt: T0 + Math.floor(i / 4) }),
+      );
       await store.commit({ insertCa: [a, b], insertCertificates: certs });
 
       const seen: string[] = [];
@@ -176,7 +216,9 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       } while (cursor);
       expect(pages).toBe(3);
       expect(new Set(seen).size).toBe(245);
-      const expected = [...certs].sort((x, y) => y.createdAt - x.createdAt || (y.id < x.id ? -1 : y.id > x.id ? 1 : 0)).map((c) => c.id);
+      const expected = [...certs]
+        .sort((x, y) => y.createdAt - x.createdAt || (y.id < x.id ? -1 : y.id > x.id ? 1 : 0))
+        .map((c) => c.id);
       expect(seen).toEqual(expected);
 
       const onlyB: string[] = [];
@@ -186,7 +228,12 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         onlyB.push(...page.items.map((c) => c.id));
         cursor = page.nextCursor;
       } while (cursor);
-      expect(onlyB.sort()).toEqual(certs.filter((c) => c.caId === b.id).map((c) => c.id).sort());
+      expect(onlyB.sort()).toEqual(
+        certs
+          .filter((c) => c.caId === b.id)
+          .map((c) => c.id)
+          .sort(),
+      );
 
       expect((await store.certificates.list({})).items).toHaveLength(100);
       expect((await store.certificates.list({ limit: 5000 })).items).toHaveLength(245); // capped at 1000
@@ -198,13 +245,23 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const ca = makeCa();
       const web = makeCert(ca.id, { subjectDn: 'CN=Web.Example.org,O=Acme', commonName: 'Web.Example.org' });
       const mail = makeCert(ca.id, { subjectDn: 'CN=mail,O=Acme', commonName: 'mail', profile: 'email' });
-      const pct = makeCert(ca.id, { subjectDn: 'CN=100%_done', commonName: null, status: 'revoked', revokedAt: T0, revocationReason: 'superseded' });
+      const pct = makeCert(ca.id, {
+        subjectDn: 'CN=100%_done',
+        commonName: null,
+        status: 'revoked',
+        revokedAt: T0,
+        revocationReason: 'superseded',
+      });
       await store.commit({ insertCa: [ca], insertCertificates: [web, mail, pct] });
       expect((await store.certificates.list({ search: 'web.EXAMPLE' })).items.map((c) => c.id)).toEqual([web.id]);
       expect((await store.certificates.list({ search: '%' })).items.map((c) => c.id)).toEqual([pct.id]);
-      expect((await store.certificates.list({ search: 'acme', profile: 'email' })).items.map((c) => c.id)).toEqual([mail.id]);
+      expect((await store.certificates.list({ search: 'acme', profile: 'email' })).items.map((c) => c.id)).toEqual([
+        mail.id,
+      ]);
       expect((await store.certificates.list({ status: 'revoked' })).items.map((c) => c.id)).toEqual([pct.id]);
-      expect(await store.certificates.listRevoked(ca.id)).toEqual([{ serialHex: pct.serialHex, revokedAt: T0, revocationReason: 'superseded', notAfter: pct.notAfter }]);
+      expect(await store.certificates.listRevoked(ca.id)).toEqual([
+        { serialHex: pct.serialHex, revokedAt: T0, revocationReason: 'superseded', notAfter: pct.notAfter },
+      ]);
       expect(await store.certificates.countsByCaAndProfile()).toEqual([
         { caId: ca.id, profile: 'email', status: 'active', count: 1 },
         { caId: ca.id, profile: 'tls-server', status: 'active', count: 1 },
@@ -217,14 +274,24 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const ca = makeCa();
       const soon = makeCert(ca.id, { notAfter: T0 + 1 * DAY });
       const later = makeCert(ca.id, { notAfter: T0 + 10 * DAY });
-      const soonButRevoked = makeCert(ca.id, { notAfter: T0 + 1 * DAY, status: 'revoked', revokedAt: T0, revocationReason: 'keyCompromise' });
+      const soonButRevoked = makeCert(ca.id, {
+        notAfter: T0 + 1 * DAY,
+        status: 'revoked',
+        revokedAt: T0,
+        revocationReason: 'keyCompromise',
+      });
       const soonest = makeCert(ca.id, { notAfter: T0 + DAY / 2 });
       await store.commit({ insertCa: [ca], insertCertificates: [soon, later, soonButRevoked, soonest] });
 
-      expect((await store.certificates.findExpiringBefore(T0 + 2 * DAY)).map((c) => c.id)).toEqual([soonest.id, soon.id]);
+      expect((await store.certificates.findExpiringBefore(T0 + 2 * DAY)).map((c) => c.id)).toEqual([
+        soonest.id,
+        soon.id,
+      ]);
       expect((await store.certificates.findExpiringBefore(T0 + 2 * DAY, 1)).map((c) => c.id)).toEqual([soonest.id]);
       expect(await store.certificates.countExpiringBefore(T0 + 2 * DAY)).toBe(2);
-      expect((await store.certificates.list({ expiringBefore: T0 + 2 * DAY })).items.map((c) => c.id).sort()).toEqual([soon.id, soonest.id].sort());
+      expect((await store.certificates.list({ expiringBefore: T0 + 2 * DAY })).items.map((c) => c.id).sort()).toEqual(
+        [soon.id, soonest.id].sort(),
+      );
 
       expect(await store.certificates.markExpired(T0 + DAY)).toBe(2);
       expect((await store.certificates.findById(soon.id))?.status).toBe('expired');
@@ -239,16 +306,32 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const ca = makeCa();
       const cert = makeCert(ca.id);
       await store.commit({ insertCa: [ca], insertCertificates: [cert] });
-      const revoke = () => store.commit({
-        updateCertificates: [{ id: cert.id, patch: { status: 'revoked', revokedAt: T0 + 5, revocationReason: 'keyCompromise' }, onlyIfStatus: 'active' }],
-        audit: [makeEvent({ action: 'certificate.revoked', target: cert.id })],
-      });
+      const revoke = () =>
+        store.commit({
+          updateCertificates: [
+            {
+              id: cert.id,
+              patch: { status: 'revoked', revokedAt: T0 + 5, revocationReason: 'keyCompromise' },
+              onlyIfStatus: 'active',
+            },
+          ],
+          audit: [makeEvent({ action: 'certificate.revoked', target: cert.id })],
+        });
       await revoke();
       const e = await expectPkiError(revoke(), 'certificate.already_revoked');
       expect(e.details).toMatchObject({ id: cert.id, status: 'revoked' });
       expect(await store.audit.count()).toBe(1);
-      expect(await store.certificates.findById(cert.id)).toMatchObject({ status: 'revoked', revokedAt: T0 + 5, revocationReason: 'keyCompromise' });
-      await expectPkiError(store.commit({ updateCertificates: [{ id: 'crt_missing', patch: { status: 'revoked' }, onlyIfStatus: 'active' }] }), 'certificate.not_found');
+      expect(await store.certificates.findById(cert.id)).toMatchObject({
+        status: 'revoked',
+        revokedAt: T0 + 5,
+        revocationReason: 'keyCompromise',
+      });
+      await expectPkiError(
+        store.commit({
+          updateCertificates: [{ id: 'crt_missing', patch: { status: 'revoked' }, onlyIfStatus: 'active' }],
+        }),
+        'certificate.not_found',
+      );
     });
 
     it('approves a pending request once and refuses the second decision with request.not_pending', async () => {
@@ -257,15 +340,30 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const req = makeRequest(ca.id);
       const older = makeRequest(ca.id, { createdAt: T0 - 1, requester: 'usr_other' });
       await store.commit({ insertCa: [ca], insertRequests: [req, older] });
-      const approve = () => store.commit({ updateRequests: [{ id: req.id, patch: { status: 'approved', reviewer: 'usr_admin', reviewedAt: T0 + 1, updatedAt: T0 + 1 }, onlyIfStatus: 'pending' }] });
+      const approve = () =>
+        store.commit({
+          updateRequests: [
+            {
+              id: req.id,
+              patch: { status: 'approved', reviewer: 'usr_admin', reviewedAt: T0 + 1, updatedAt: T0 + 1 },
+              onlyIfStatus: 'pending',
+            },
+          ],
+        });
       await approve();
       await expectPkiError(approve(), 'request.not_pending');
-      expect(await store.requests.findById(req.id)).toMatchObject({ status: 'approved', reviewer: 'usr_admin', sans: { dns: ['req.example.com'] } });
+      expect(await store.requests.findById(req.id)).toMatchObject({
+        status: 'approved',
+        reviewer: 'usr_admin',
+        sans: { dns: ['req.example.com'] },
+      });
       expect((await store.requests.list({ status: 'pending' })).items.map((r) => r.id)).toEqual([older.id]);
       expect((await store.requests.list({ caId: ca.id })).items.map((r) => r.id)).toEqual([req.id, older.id]);
       const first = await store.requests.list({ limit: 1 });
       expect(first.items.map((r) => r.id)).toEqual([req.id]);
-      expect((await store.requests.list({ limit: 1, cursor: first.nextCursor })).items.map((r) => r.id)).toEqual([older.id]);
+      expect((await store.requests.list({ limit: 1, cursor: first.nextCursor })).items.map((r) => r.id)).toEqual([
+        older.id,
+      ]);
       expect((await store.requests.list({ requester: 'usr_other' })).items.map((r) => r.id)).toEqual([older.id]);
     });
 
@@ -277,20 +375,31 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await store.commit({
         insertCa: [a, b, c],
         insertCertificates: [
-          makeCert(a.id), makeCert(a.id), makeCert(a.id, { status: 'revoked', revokedAt: T0, revocationReason: 'superseded' }),
-          makeCert(a.id, { status: 'expired' }), makeCert(b.id), makeCert(c.id),
+          makeCert(a.id),
+          makeCert(a.id),
+          makeCert(a.id, { status: 'revoked', revokedAt: T0, revocationReason: 'superseded' }),
+          makeCert(a.id, { status: 'expired' }),
+          makeCert(b.id),
+          makeCert(c.id),
         ],
       });
       const r = await store.commit({
         revokeAllIssuedBy: { caIds: [a.id, b.id], revokedAt: T0 + 9, reason: 'cACompromise' },
-        updateCa: [{ id: a.id, patch: { status: 'revoked', revokedAt: T0 + 9, revocationReason: 'cACompromise', updatedAt: T0 + 9 } }],
+        updateCa: [
+          {
+            id: a.id,
+            patch: { status: 'revoked', revokedAt: T0 + 9, revocationReason: 'cACompromise', updatedAt: T0 + 9 },
+          },
+        ],
         audit: [makeEvent({ action: 'ca.revoked', target: a.id })],
       });
       expect(r.revokedCount).toBe(3);
       expect(await store.certificates.countByStatus(a.id)).toEqual({ active: 0, revoked: 3, expired: 1 });
       expect(await store.certificates.countByStatus(c.id)).toEqual({ active: 1, revoked: 0, expired: 0 });
       expect((await store.cas.findById(a.id))?.status).toBe('revoked');
-      expect((await store.certificates.listRevoked(a.id)).filter((x) => x.revocationReason === 'cACompromise')).toHaveLength(2);
+      expect(
+        (await store.certificates.listRevoked(a.id)).filter((x) => x.revocationReason === 'cACompromise'),
+      ).toHaveLength(2);
     });
 
     it('increments the CRL number by one per commit and fails for an unknown CA', async () => {
@@ -323,7 +432,15 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const faulty = await newStore({ sameDb: true, failCommit: true });
       const healthy = await newStore({ sameDb: true });
       const ca = makeCa();
-      const e = await expectPkiError(faulty.commit({ insertCa: [ca], insertCertificates: [makeCert(ca.id)], bumpCrlNumber: ca.id, audit: [makeEvent(), makeEvent()] }), 'store.write_failed');
+      const e = await expectPkiError(
+        faulty.commit({
+          insertCa: [ca],
+          insertCertificates: [makeCert(ca.id)],
+          bumpCrlNumber: ca.id,
+          audit: [makeEvent(), makeEvent()],
+        }),
+        'store.write_failed',
+      );
       expect(e.message).toMatch(/fault injection/);
       expect(await healthy.cas.list()).toEqual([]);
       expect(await healthy.certificates.countByStatus()).toEqual({ active: 0, revoked: 0, expired: 0 });
@@ -343,7 +460,10 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ...Array.from({ length: 3 }, () => makeCert(a.id, { profile: 'tls-client', notAfter: T0 + DAY })),
         makeCert(a.id, { status: 'revoked', revokedAt: T0, revocationReason: 'superseded' }),
       ];
-      const bCerts = [...Array.from({ length: 4 }, () => makeCert(b.id, { notAfter: T0 + DAY })), makeCert(b.id, { profile: 'email' })];
+      const bCerts = [
+        ...Array.from({ length: 4 }, () => makeCert(b.id, { notAfter: T0 + DAY })),
+        makeCert(b.id, { profile: 'email' }),
+      ];
       const cCerts = Array.from({ length: 3 }, () => makeCert(c.id));
       await store.commit({ insertCa: [a, b, c], insertCertificates: [...aCerts, ...bCerts] });
       await store.commit({ insertCertificates: cCerts, audit: [makeEvent()] });
@@ -351,13 +471,33 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.certificates.countByStatus(a.id)).toEqual({ active: 9, revoked: 1, expired: 0 });
 
       // single revocations: guarded (onlyIfStatus), unguarded (the store reads the old status), a refused one, a no-op status
-      await store.commit({ updateCertificates: [{ id: aCerts[0]!.id, patch: { status: 'revoked', revokedAt: T0 + 1, revocationReason: 'keyCompromise' }, onlyIfStatus: 'active' }] });
-      await store.commit({ updateCertificates: [{ id: aCerts[6]!.id, patch: { status: 'revoked', revokedAt: T0 + 1, revocationReason: 'keyCompromise' } }] });
-      await store.commit({ updateCertificates: [{ id: aCerts[1]!.id, patch: { status: 'active' } }, { id: aCerts[1]!.id, patch: { revokedAt: null } }] });
-      await expectPkiError(store.commit({
-        insertCertificates: [makeCert(a.id)],
-        updateCertificates: [{ id: aCerts[0]!.id, patch: { status: 'revoked' }, onlyIfStatus: 'active' }],
-      }), 'certificate.already_revoked');
+      await store.commit({
+        updateCertificates: [
+          {
+            id: aCerts[0]!.id,
+            patch: { status: 'revoked', revokedAt: T0 + 1, revocationReason: 'keyCompromise' },
+            onlyIfStatus: 'active',
+          },
+        ],
+      });
+      await store.commit({
+        updateCertificates: [
+          { id: aCerts[6]!.id, patch: { status: 'revoked', revokedAt: T0 + 1, revocationReason: 'keyCompromise' } },
+        ],
+      });
+      await store.commit({
+        updateCertificates: [
+          { id: aCerts[1]!.id, patch: { status: 'active' } },
+          { id: aCerts[1]!.id, patch: { revokedAt: null } },
+        ],
+      });
+      await expectPkiError(
+        store.commit({
+          insertCertificates: [makeCert(a.id)],
+          updateCertificates: [{ id: aCerts[0]!.id, patch: { status: 'revoked' }, onlyIfStatus: 'active' }],
+        }),
+        'certificate.already_revoked',
+      );
       await expectExactCounters(store, 'after single revocations');
       expect(await store.certificates.countByStatus(a.id)).toEqual({ active: 7, revoked: 3, expired: 0 });
 
@@ -381,17 +521,27 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       // deletes, then a CA deletion (its certificates cascade, its counters go)
       await store.commit({ deleteCertificates: [aCerts[2]!.id, bCerts[0]!.id, 'crt_missing'] });
       await expectExactCounters(store, 'after deleteCertificates');
-      await store.commit({ insertCertificates: [makeCert(b.id)], deleteCertificates: [bCerts[1]!.id], deleteCas: [b.id] });
+      await store.commit({
+        insertCertificates: [makeCert(b.id)],
+        deleteCertificates: [bCerts[1]!.id],
+        deleteCas: [b.id],
+      });
       const truth = await expectExactCounters(store, 'after deleteCas');
       expect(truth.some((x) => x.caId === b.id)).toBe(false);
       expect(await store.certificates.countByStatus(b.id)).toEqual({ active: 0, revoked: 0, expired: 0 });
-      expect(await store.rebuildCertificateCounts()).toEqual({ certificates: truth.reduce((n, x) => n + x.count, 0), corrected: 0 });
+      expect(await store.rebuildCertificateCounts()).toEqual({
+        certificates: truth.reduce((n, x) => n + x.count, 0),
+        corrected: 0,
+      });
     });
 
     it('answers counts from the counters, not by reading certificates, and rebuilds them from the rows on demand', async () => {
       const store = await newStore();
       const ca = makeCa();
-      await store.commit({ insertCa: [ca], insertCertificates: [makeCert(ca.id), makeCert(ca.id, { profile: 'email', status: 'expired' })] });
+      await store.commit({
+        insertCa: [ca],
+        insertCertificates: [makeCert(ca.id), makeCert(ca.id, { profile: 'email', status: 'expired' })],
+      });
       // remove the rows behind the store's back: counts that read certificates would drop to zero
       await getEngine().rawSql(url, 'delete from certificates');
       expect(await store.certificates.countByStatus(ca.id)).toEqual({ active: 1, revoked: 0, expired: 1 });
@@ -406,10 +556,14 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const a = makeCa();
       const b = makeCa();
       await store.commit({ insertCa: [a, b] });
-      const rows = Array.from({ length: 1500 }, (_, i) => makeCert(i % 3 ? a.id : b.id, {
-        profile: i % 5 ? 'tls-server' : 'tls-client',
-        ...(i % 7 === 0 ? { status: 'revoked' as const, revokedAt: T0, revocationReason: 'superseded' as const } : {}),
-      }));
+      const rows = Array.from({ length: 1500 }, (_, i) =>
+        makeCert(i % 3 ? a.id : b.id, {
+          profile: i % 5 ? 'tls-server' : 'tls-client',
+          ...(i % 7 === 0
+            ? { status: 'revoked' as const, revokedAt: T0, revocationReason: 'superseded' as const }
+            : {}),
+        }),
+      );
       await store.importRows('certificates', rows.slice(0, 700) as unknown as Array<Record<string, unknown>>);
       await store.importRows('certificates', rows.slice(700) as unknown as Array<Record<string, unknown>>);
       const truth = await expectExactCounters(store, 'after importRows');
@@ -426,7 +580,14 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
     it('seeds the counters from existing certificates when the counters migration runs on an older database', async () => {
       const store = await newStore();
       const ca = makeCa();
-      await store.commit({ insertCa: [ca], insertCertificates: [makeCert(ca.id), makeCert(ca.id), makeCert(ca.id, { status: 'revoked', revokedAt: T0, revocationReason: 'superseded' })] });
+      await store.commit({
+        insertCa: [ca],
+        insertCertificates: [
+          makeCert(ca.id),
+          makeCert(ca.id),
+          makeCert(ca.id, { status: 'revoked', revokedAt: T0, revocationReason: 'superseded' }),
+        ],
+      });
       await store.close();
       // back to the 0000 schema: no counters table, the two dropped indexes, 0001 and 0002 not applied
       const engine = getEngine();
@@ -438,7 +599,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         'create index certificates_serial_idx on certificates (serial_hex)',
         'create index certificates_ca_profile_status_idx on certificates (ca_id, profile, status)',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
-      ]) await engine.rawSql(url, statement);
+      ])
+        await engine.rawSql(url, statement);
       const upgraded = await newStore({ sameDb: true });
       expect(await upgraded.certificates.countByStatus(ca.id)).toEqual({ active: 2, revoked: 1, expired: 0 });
       await expectExactCounters(upgraded);
@@ -449,11 +611,19 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
     it('appends events in one linear hash chain that verifies, and lists them by filter and order', async () => {
       const store = await newStore();
       const ca = makeCa();
-      const r1 = await store.commit({ insertCa: [ca], audit: [makeEvent({ action: 'ca.created', target: ca.id }), makeEvent({ action: 'kms.key_created', details: { when: new Date(T0) as unknown as string } })] });
+      const r1 = await store.commit({
+        insertCa: [ca],
+        audit: [
+          makeEvent({ action: 'ca.created', target: ca.id }),
+          makeEvent({ action: 'kms.key_created', details: { when: new Date(T0) as unknown as string } }),
+        ],
+      });
       expect(r1.audit.map((e) => e.seq)).toEqual([1, 2]);
       expect(r1.audit[0]!.prevHash).toBe('0'.repeat(64));
       expect(r1.audit[1]!.prevHash).toBe(r1.audit[0]!.hash);
-      const failed = await store.audit.append(makeEvent({ action: 'certificate.issue_failed', outcome: 'failure', actor: 'usr_bob' }));
+      const failed = await store.audit.append(
+        makeEvent({ action: 'certificate.issue_failed', outcome: 'failure', actor: 'usr_bob' }),
+      );
       expect(failed.seq).toBe(3);
       expect(failed.prevHash).toBe(r1.audit[1]!.hash);
 
@@ -477,7 +647,13 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await getEngine().rawSql(url, `update audit_events set details = '{"note":"forged"}' where seq = 1107`);
       await getEngine().rawSql(url, `update audit_events set actor = 'mallory' where seq = 1200`);
       const v = await store.audit.verify();
-      expect(v).toEqual({ ok: false, count: 1106, brokenAtSeq: 1107, brokenEventId: victim!.id, reason: expect.stringMatching(/modified/) });
+      expect(v).toEqual({
+        ok: false,
+        count: 1106,
+        brokenAtSeq: 1107,
+        brokenEventId: victim!.id,
+        reason: expect.stringMatching(/modified/),
+      });
     });
 
     it('detects a deleted event as a gap in the sequence', async () => {
@@ -485,7 +661,12 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await store.commit({ audit: Array.from({ length: 5 }, () => makeEvent()) });
       const [fourth] = await store.audit.list({ afterSeq: 3, limit: 1 });
       await getEngine().rawSql(url, 'delete from audit_events where seq = 3');
-      expect(await store.audit.verify()).toMatchObject({ ok: false, brokenAtSeq: 4, brokenEventId: fourth!.id, reason: expect.stringMatching(/missing/) });
+      expect(await store.audit.verify()).toMatchObject({
+        ok: false,
+        brokenAtSeq: 4,
+        brokenEventId: fourth!.id,
+        reason: expect.stringMatching(/missing/),
+      });
     });
 
     it('serialises 50 concurrent commits from two store instances on one database into one verifiable chain', async () => {
@@ -493,21 +674,31 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const b = await newStore({ sameDb: true });
       const ca = makeCa();
       await a.commit({ insertCa: [ca] });
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).commit({
-        insertCertificates: [makeCert(ca.id)],
-        audit: [makeEvent({ action: 'certificate.issued', details: { i } })],
-      })));
-      expect(results.map((r) => r.audit[0]!.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          (i % 2 ? a : b).commit({
+            insertCertificates: [makeCert(ca.id)],
+            audit: [makeEvent({ action: 'certificate.issued', details: { i } })],
+          }),
+        ),
+      );
+      expect(results.map((r) => r.audit[0]!.seq).sort((x, y) => x - y)).toEqual(
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
       expect(await a.audit.verify()).toMatchObject({ ok: true, count: 50 });
       expect((await b.certificates.countByStatus()).active).toBe(50);
-      expect(await a.certificates.countsByCaAndProfile()).toEqual([{ caId: ca.id, profile: 'tls-server', status: 'active', count: 50 }]);
+      expect(await a.certificates.countsByCaAndProfile()).toEqual([
+        { caId: ca.id, profile: 'tls-server', status: 'active', count: 50 },
+      ]);
     });
 
     it('keeps the counters exact under concurrent issuances, revocations and revoke-all from two store instances', async () => {
       const a = await newStore();
       const b = await newStore({ sameDb: true });
       const cas = [makeCa(), makeCa(), makeCa()];
-      const seed = cas.flatMap((ca) => Array.from({ length: 20 }, (_, i) => makeCert(ca.id, { profile: i % 2 ? 'tls-server' : 'tls-client' })));
+      const seed = cas.flatMap((ca) =>
+        Array.from({ length: 20 }, (_, i) => makeCert(ca.id, { profile: i % 2 ? 'tls-server' : 'tls-client' })),
+      );
       await a.commit({ insertCa: cas, insertCertificates: seed });
       const jobs: Array<Promise<unknown>> = [];
       for (let i = 0; i < 60; i++) {
@@ -515,11 +706,25 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         const ca = cas[i % 3]!;
         // no audit events in half of them: on PostgreSQL those are not serialised by the audit-chain lock
         const audit = i % 4 < 2 ? [makeEvent()] : undefined;
-        jobs.push(s.commit({ insertCertificates: [makeCert(ca.id, { profile: i % 3 ? 'tls-server' : 'tls-client' })], audit }));
+        jobs.push(
+          s.commit({ insertCertificates: [makeCert(ca.id, { profile: i % 3 ? 'tls-server' : 'tls-client' })], audit }),
+        );
         const victim = seed[i]!;
-        jobs.push(s.commit({ updateCertificates: [{ id: victim.id, patch: { status: 'revoked', revokedAt: T0, revocationReason: 'superseded' }, ...(i % 2 ? { onlyIfStatus: 'active' as const } : {}) }] })
-          .catch((e: unknown) => e)); // may lose to the revoke-all
-        if (i === 30) jobs.push(s.commit({ revokeAllIssuedBy: { caIds: [cas[2]!.id], revokedAt: T0, reason: 'cACompromise' } }));
+        jobs.push(
+          s
+            .commit({
+              updateCertificates: [
+                {
+                  id: victim.id,
+                  patch: { status: 'revoked', revokedAt: T0, revocationReason: 'superseded' },
+                  ...(i % 2 ? { onlyIfStatus: 'active' as const } : {}),
+                },
+              ],
+            })
+            .catch((e: unknown) => e),
+        ); // may lose to the revoke-all
+        if (i === 30)
+          jobs.push(s.commit({ revokeAllIssuedBy: { caIds: [cas[2]!.id], revokedAt: T0, reason: 'cACompromise' } }));
       }
       const settled = await Promise.all(jobs);
       for (const x of settled) if (x instanceof Error) expect((x as PkiError).code).toBe('certificate.already_revoked');

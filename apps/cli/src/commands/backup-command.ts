@@ -6,12 +6,23 @@ import { PkiError } from '@pkim/shared';
 import { migrateStore, openStore, parseStoreUrl, restoreStore, type Store } from '@pkim/store';
 import type { CliContext } from '../cli-context';
 import { keyValues } from '../format';
-import { assertSqliteExists, configuredDatabaseUrl, describeDatabase, storeHasData, withScrubbedErrors } from './db-command';
+import {
+  assertSqliteExists,
+  configuredDatabaseUrl,
+  describeDatabase,
+  storeHasData,
+  withScrubbedErrors,
+} from './db-command';
 
 const MASTER_KEY_FILE = 'master.key';
 
 /** Where the key-encryption key of the software CA keys comes from; the backup never contains it. */
-function masterKeyInfo(dataDir: string): { includedInBackup: false; source: 'env' | 'file' | 'none'; path: string | null; note: string } {
+function masterKeyInfo(dataDir: string): {
+  includedInBackup: false;
+  source: 'env' | 'file' | 'none';
+  path: string | null;
+  note: string;
+} {
   const path = join(dataDir, MASTER_KEY_FILE);
   const source = process.env.PKIM_MASTER_KEY?.trim() ? 'env' : existsSync(path) ? 'file' : 'none';
   const where = source === 'env' ? 'the PKIM_MASTER_KEY environment variable' : `${path}`;
@@ -19,16 +30,20 @@ function masterKeyInfo(dataDir: string): { includedInBackup: false; source: 'env
     includedInBackup: false,
     source,
     path: source === 'file' ? path : null,
-    note: source === 'none'
-      ? 'the backup does NOT include the master key (key-encryption key); none was found here (PKIM_MASTER_KEY unset, no master.key): restore on the machine that has it'
-      : `the backup does NOT include the master key (key-encryption key) from ${where}: software CA keys in the backup are encrypted under it, so keep a copy of it separately and securely; without it the CA keys cannot be used after a restore`,
+    note:
+      source === 'none'
+        ? 'the backup does NOT include the master key (key-encryption key); none was found here (PKIM_MASTER_KEY unset, no master.key): restore on the machine that has it'
+        : `the backup does NOT include the master key (key-encryption key) from ${where}: software CA keys in the backup are encrypted under it, so keep a copy of it separately and securely; without it the CA keys cannot be used after a restore`,
   };
 }
 
 function sha256File(path: string): Promise<string> {
   return new Promise((ok, fail) => {
     const h = createHash('sha256');
-    createReadStream(path).on('error', fail).on('data', (c) => h.update(c)).on('end', () => ok(h.digest('hex')));
+    createReadStream(path)
+      .on('error', fail)
+      .on('data', (c) => h.update(c))
+      .on('end', () => ok(h.digest('hex')));
   });
 }
 
@@ -48,8 +63,11 @@ async function summary(store: Store) {
 
 /** `pkim backup --out` and `pkim restore --from [--force]` for the configured database. */
 export function registerBackupCommands(program: Command, ctx: CliContext): void {
-  program.command('backup')
-    .description('back up the configured database (SQLite online backup / pg_dump custom format); the master key is NOT included')
+  program
+    .command('backup')
+    .description(
+      'back up the configured database (SQLite online backup / pg_dump custom format); the master key is NOT included',
+    )
     .requiredOption('--out <file>', 'backup file to write (mode 0600)')
     .action(async (o: { out: string }) => {
       const url = configuredDatabaseUrl(ctx);
@@ -72,31 +90,51 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
         }
         const masterKey = masterKeyInfo(ctx.options().dataDir);
         const result = {
-          file: out, dialect, database: describeDatabase(url),
+          file: out,
+          dialect,
+          database: describeDatabase(url),
           format: dialect === 'sqlite' ? 'sqlite-online-backup' : 'pg_dump-custom',
-          bytes: statSync(out).size, sha256: await sha256File(out), contents, masterKey,
+          bytes: statSync(out).size,
+          sha256: await sha256File(out),
+          contents,
+          masterKey,
         };
-        ctx.output(result, () => [
-          keyValues([
-            ['backup', result.file], ['database', result.database], ['format', result.format],
-            ['size', `${result.bytes} bytes`], ['sha256', result.sha256],
-            ['contents', `${contents.cas} CA(s), ${contents.certificates} certificate(s), ${contents.auditEvents} audit event(s)`],
-            ['audit head', contents.auditHead ? `#${contents.auditHead.seq} ${contents.auditHead.hash.slice(0, 16)}…` : '-'],
-          ]),
-          `NOTE: ${masterKey.note}.`,
-        ].join('\n'));
+        ctx.output(result, () =>
+          [
+            keyValues([
+              ['backup', result.file],
+              ['database', result.database],
+              ['format', result.format],
+              ['size', `${result.bytes} bytes`],
+              ['sha256', result.sha256],
+              [
+                'contents',
+                `${contents.cas} CA(s), ${contents.certificates} certificate(s), ${contents.auditEvents} audit event(s)`,
+              ],
+              [
+                'audit head',
+                contents.auditHead ? `#${contents.auditHead.seq} ${contents.auditHead.hash.slice(0, 16)}…` : '-',
+              ],
+            ]),
+            `NOTE: ${masterKey.note}.`,
+          ].join('\n'),
+        );
       });
     });
 
-  program.command('restore')
-    .description('restore the configured database from a `pkim backup` file (stop every server on it first); verifies the audit chain')
+  program
+    .command('restore')
+    .description(
+      'restore the configured database from a `pkim backup` file (stop every server on it first); verifies the audit chain',
+    )
     .requiredOption('--from <file>', 'backup file written by `pkim backup`')
     .option('--force', 'overwrite a database that already holds data')
     .action(async (o: { from: string; force?: boolean }) => {
       const url = configuredDatabaseUrl(ctx);
       await withScrubbedErrors([url], async () => {
         const from = resolve(o.from);
-        if (!existsSync(from) || !statSync(from).isFile()) throw new PkiError('input.invalid', `backup file '${from}' does not exist`);
+        if (!existsSync(from) || !statSync(from).isFile())
+          throw new PkiError('input.invalid', `backup file '${from}' does not exist`);
         const database = describeDatabase(url);
         const parsed = parseStoreUrl(url);
         const fresh = parsed.dialect === 'sqlite' && parsed.path !== ':memory:' && !existsSync(parsed.path);
@@ -106,9 +144,11 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
           try {
             const table = await storeHasData(current);
             if (table && !o.force) {
-              throw new PkiError('store.target_not_empty',
+              throw new PkiError(
+                'store.target_not_empty',
                 `${database} already holds data (table ${table} has rows): stop the servers using it and pass --force to overwrite it with the backup`,
-                { details: { table } });
+                { details: { table } },
+              );
             }
             overwritten = table !== null;
           } finally {
@@ -122,22 +162,40 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
           const audit = await store.audit.verify();
           const contents = await summary(store);
           if (!audit.ok) {
-            throw new PkiError('audit.chain_broken',
+            throw new PkiError(
+              'audit.chain_broken',
               `restored ${database} from ${from}, but its audit chain is broken at event #${audit.brokenAtSeq} (${audit.brokenEventId}): ${audit.reason}`,
-              { details: { audit, contents } });
+              { details: { audit, contents } },
+            );
           }
           const masterKey = masterKeyInfo(ctx.options().dataDir);
-          ctx.output({ restoredFrom: from, database, dialect: parsed.dialect, overwritten, migrationsApplied: migration.applied, audit, contents, masterKey }, () => [
-            `restored ${database} from ${from}${overwritten ? ' (previous data overwritten)' : ''}`,
-            keyValues([
-              ['contents', `${contents.cas} CA(s), ${contents.certificates} certificate(s), ${contents.auditEvents} audit event(s)`],
-              ['audit chain', `OK: ${audit.count} events verified (head ${audit.lastHash.slice(0, 16)}…)`],
-              ['migrations', migration.applied.length ? migration.applied.join(', ') : 'none needed'],
-            ]),
-            masterKey.source === 'none'
-              ? 'NOTE: no master key here (PKIM_MASTER_KEY unset, no master.key): software CA keys stay unusable until you put back the master key they were encrypted with.'
-              : 'NOTE: software CA keys decrypt only with the master key they were created under: it must be the one in use here.',
-          ].join('\n'));
+          ctx.output(
+            {
+              restoredFrom: from,
+              database,
+              dialect: parsed.dialect,
+              overwritten,
+              migrationsApplied: migration.applied,
+              audit,
+              contents,
+              masterKey,
+            },
+            () =>
+              [
+                `restored ${database} from ${from}${overwritten ? ' (previous data overwritten)' : ''}`,
+                keyValues([
+                  [
+                    'contents',
+                    `${contents.cas} CA(s), ${contents.certificates} certificate(s), ${contents.auditEvents} audit event(s)`,
+                  ],
+                  ['audit chain', `OK: ${audit.count} events verified (head ${audit.lastHash.slice(0, 16)}…)`],
+                  ['migrations', migration.applied.length ? migration.applied.join(', ') : 'none needed'],
+                ]),
+                masterKey.source === 'none'
+                  ? 'NOTE: no master key here (PKIM_MASTER_KEY unset, no master.key): software CA keys stay unusable until you put back the master key they were encrypted with.'
+                  : 'NOTE: software CA keys decrypt only with the master key they were created under: it must be the one in use here.',
+              ].join('\n'),
+          );
         } finally {
           await store.close().catch(() => undefined);
         }

@@ -2,49 +2,114 @@ import type { Command } from 'commander';
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { CaRow } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
-import { collect, durationOption, intOption, keyTypeOption, readInputFile, reasonOption, writeOutputFile } from '../cli-parsers';
+import {
+  collect,
+  durationOption,
+  intOption,
+  keyTypeOption,
+  readInputFile,
+  reasonOption,
+  writeOutputFile,
+} from '../cli-parsers';
 import { date, keyValues, table } from '../format';
 
 export function caSummary(ca: CaRow) {
   return {
-    id: ca.id, name: ca.name, status: ca.status, parentId: ca.parentId, subject: ca.subjectDn, issuer: ca.issuerDn,
-    serial: ca.serialHex, keyType: ca.keyType, keyBackend: ca.keyBackend, keyUri: ca.keyUri, pathLen: ca.pathLen,
-    nameConstraints: ca.nameConstraints, notBefore: ca.notBefore, notAfter: ca.notAfter, fingerprintSha256: ca.fingerprintSha256,
-    crlNumber: ca.crlNumber, revokedAt: ca.revokedAt, revocationReason: ca.revocationReason, createdAt: ca.createdAt,
+    id: ca.id,
+    name: ca.name,
+    status: ca.status,
+    parentId: ca.parentId,
+    subject: ca.subjectDn,
+    issuer: ca.issuerDn,
+    serial: ca.serialHex,
+    keyType: ca.keyType,
+    keyBackend: ca.keyBackend,
+    keyUri: ca.keyUri,
+    pathLen: ca.pathLen,
+    nameConstraints: ca.nameConstraints,
+    notBefore: ca.notBefore,
+    notAfter: ca.notAfter,
+    fingerprintSha256: ca.fingerprintSha256,
+    crlNumber: ca.crlNumber,
+    revokedAt: ca.revokedAt,
+    revocationReason: ca.revocationReason,
+    createdAt: ca.createdAt,
   };
 }
 
 function caDetails(ca: CaRow): string {
   const nc = ca.nameConstraints;
-  const ncText = nc ? Object.entries(nc).filter(([, v]) => v && v.length).map(([k, v]) => `${k}=${(v as string[]).join(' ')}`).join('; ') : '';
+  const ncText = nc
+    ? Object.entries(nc)
+        .filter(([, v]) => v && v.length)
+        .map(([k, v]) => `${k}=${(v as string[]).join(' ')}`)
+        .join('; ')
+    : '';
   return keyValues([
-    ['id', ca.id], ['name', ca.name], ['status', ca.status], ['subject', ca.subjectDn], ['issuer', ca.issuerDn],
-    ['parent', ca.parentId], ['serial', ca.serialHex], ['key', `${ca.keyType} (${ca.keyBackend}) ${ca.keyUri}`],
-    ['path length', ca.pathLen === null ? 'unlimited' : ca.pathLen], ['name constraints', ncText],
-    ['valid', `${date(ca.notBefore)} → ${date(ca.notAfter)}`], ['sha256', ca.fingerprintSha256],
-    ['crl number', ca.crlNumber], ['revoked', ca.revokedAt ? `${date(ca.revokedAt)} (${ca.revocationReason})` : ''],
+    ['id', ca.id],
+    ['name', ca.name],
+    ['status', ca.status],
+    ['subject', ca.subjectDn],
+    ['issuer', ca.issuerDn],
+    ['parent', ca.parentId],
+    ['serial', ca.serialHex],
+    ['key', `${ca.keyType} (${ca.keyBackend}) ${ca.keyUri}`],
+    ['path length', ca.pathLen === null ? 'unlimited' : ca.pathLen],
+    ['name constraints', ncText],
+    ['valid', `${date(ca.notBefore)} → ${date(ca.notAfter)}`],
+    ['sha256', ca.fingerprintSha256],
+    ['crl number', ca.crlNumber],
+    ['revoked', ca.revokedAt ? `${date(ca.revokedAt)} (${ca.revocationReason})` : ''],
   ]);
 }
 
 interface CreateOpts {
-  name?: string; subject: string; keyType: KeyType; parent?: string; validity?: number; pathLen?: number; backend?: string;
-  permitDns?: string[]; excludeDns?: string[]; permitIp?: string[]; excludeIp?: string[]; permitUri?: string[]; excludeUri?: string[];
-  permitEmail?: string[]; excludeEmail?: string[]; external?: boolean; csrOut?: string; out?: string;
+  name?: string;
+  subject: string;
+  keyType: KeyType;
+  parent?: string;
+  validity?: number;
+  pathLen?: number;
+  backend?: string;
+  permitDns?: string[];
+  excludeDns?: string[];
+  permitIp?: string[];
+  excludeIp?: string[];
+  permitUri?: string[];
+  excludeUri?: string[];
+  permitEmail?: string[];
+  excludeEmail?: string[];
+  external?: boolean;
+  csrOut?: string;
+  out?: string;
 }
 
 function defaultName(subject: string): string {
   const cn = /(?:^|[,/])\s*CN=([^,/]+)/i.exec(subject)?.[1] ?? 'ca';
-  return cn.trim().replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'ca';
+  return (
+    cn
+      .trim()
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 64) || 'ca'
+  );
 }
 
 export function registerCaCommand(program: Command, ctx: CliContext): void {
   const ca = program.command('ca').description('certificate authorities');
 
   ca.command('create')
-    .description('create a root CA, an intermediate signed by --parent, or (--external) an intermediate CSR for an outside CA')
+    .description(
+      'create a root CA, an intermediate signed by --parent, or (--external) an intermediate CSR for an outside CA',
+    )
     .requiredOption('--subject <dn>', 'subject DN, e.g. "CN=Example Root CA,O=Example,C=US"')
     .option('--name <name>', 'unique CA name (default: from the CN)')
-    .option('--key-type <type>', 'rsa-2048|rsa-3072|rsa-4096|ec-p256|ec-p384|ed25519', keyTypeOption, 'ec-p384' as KeyType)
+    .option(
+      '--key-type <type>',
+      'rsa-2048|rsa-3072|rsa-4096|ec-p256|ec-p384|ed25519',
+      keyTypeOption,
+      'ec-p384' as KeyType,
+    )
     .option('--parent <ca>', 'parent CA id or name (creates an intermediate signed here)')
     .option('--validity <duration>', 'lifetime, e.g. 10y, 1825d (default: profile default)', durationOption)
     .option('--path-len <n>', 'basicConstraints pathLenConstraint', intOption)
@@ -66,18 +131,32 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
         throw new PkiError('input.invalid', `unknown key backend '${o.backend}' (use software, pkcs11 or kmip)`);
       }
       const nameConstraints = {
-        permittedDns: o.permitDns, excludedDns: o.excludeDns, permittedIp: o.permitIp, excludedIp: o.excludeIp,
-        permittedUri: o.permitUri, excludedUri: o.excludeUri, permittedEmail: o.permitEmail, excludedEmail: o.excludeEmail,
+        permittedDns: o.permitDns,
+        excludedDns: o.excludeDns,
+        permittedIp: o.permitIp,
+        excludedIp: o.excludeIp,
+        permittedUri: o.permitUri,
+        excludedUri: o.excludeUri,
+        permittedEmail: o.permitEmail,
+        excludedEmail: o.excludeEmail,
       };
       const input = {
-        name: o.name ?? defaultName(o.subject), subject: o.subject, keyType: o.keyType, validityMs: o.validity,
-        pathLen: o.pathLen, backend: o.backend as 'software' | 'pkcs11' | 'kmip', nameConstraints,
+        name: o.name ?? defaultName(o.subject),
+        subject: o.subject,
+        keyType: o.keyType,
+        validityMs: o.validity,
+        pathLen: o.pathLen,
+        backend: o.backend as 'software' | 'pkcs11' | 'kmip',
+        nameConstraints,
       };
       if (o.external) {
         if (o.parent) throw new PkiError('input.invalid', '--external and --parent exclude each other');
         const r = await a.cas.createExternalIntermediate(input, ctx.actor);
         if (o.csrOut) writeOutputFile(o.csrOut, r.csrPem);
-        ctx.output({ ca: caSummary(r.ca), csrPem: r.csrPem }, () => `${caDetails(r.ca)}\n\n${o.csrOut ? `CSR written to ${o.csrOut}` : r.csrPem}`);
+        ctx.output(
+          { ca: caSummary(r.ca), csrPem: r.csrPem },
+          () => `${caDetails(r.ca)}\n\n${o.csrOut ? `CSR written to ${o.csrOut}` : r.csrPem}`,
+        );
         return;
       }
       const v = await a.cas.create({ ...input, parentId: o.parent }, ctx.actor);
@@ -90,10 +169,20 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .action(async () => {
       const a = await ctx.openAuthority();
       const rows = await a.cas.list();
-      ctx.output(rows.map(caSummary), () => table(
-        ['ID', 'NAME', 'STATUS', 'KEY', 'PARENT', 'NOT AFTER', 'SUBJECT'],
-        rows.map((c) => [c.id, c.name, c.status, `${c.keyType}/${c.keyBackend}`, c.parentId, date(c.notAfter), c.subjectDn]),
-      ));
+      ctx.output(rows.map(caSummary), () =>
+        table(
+          ['ID', 'NAME', 'STATUS', 'KEY', 'PARENT', 'NOT AFTER', 'SUBJECT'],
+          rows.map((c) => [
+            c.id,
+            c.name,
+            c.status,
+            `${c.keyType}/${c.keyBackend}`,
+            c.parentId,
+            date(c.notAfter),
+            c.subjectDn,
+          ]),
+        ),
+      );
     });
 
   ca.command('show <ca>')
@@ -111,7 +200,7 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .action(async (ref: string, o: { chain?: boolean; out?: string }) => {
       const a = await ctx.openAuthority();
       const v = await a.cas.get(ref);
-      const pem = o.chain ? v.chainPem : v.certificatePem ?? '';
+      const pem = o.chain ? v.chainPem : (v.certificatePem ?? '');
       if (!pem) throw new PkiError('ca.not_active', `CA ${v.ca.name} has no certificate yet`);
       if (o.out) writeOutputFile(o.out, pem);
       ctx.output({ id: v.ca.id, pem }, () => (o.out ? `written to ${o.out}` : pem));
@@ -126,7 +215,10 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
       ctx.output({ ca: caSummary(v.ca) }, () => caDetails(v.ca));
     });
 
-  for (const [cmd, status] of [['disable', 'disabled'], ['enable', 'active']] as const) {
+  for (const [cmd, status] of [
+    ['disable', 'disabled'],
+    ['enable', 'active'],
+  ] as const) {
     ca.command(`${cmd} <ca>`)
       .description(`${cmd} a CA (a disabled CA signs nothing)`)
       .action(async (ref: string) => {
@@ -142,8 +234,11 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .action(async (ref: string, o: { reason: ReturnType<typeof reasonOption> }) => {
       const a = await ctx.openAuthority();
       const r = await a.cas.revokeCa(ref, o.reason, ctx.actor);
-      ctx.output({ ca: caSummary(r.ca), revokedCertificates: r.revokedCertificates, revokedCas: r.revokedCas },
-        () => `CA ${r.ca.name} (${r.ca.id}) revoked (${o.reason}); also revoked ${r.revokedCertificates} certificate(s) and ${r.revokedCas} subordinate CA(s)`);
+      ctx.output(
+        { ca: caSummary(r.ca), revokedCertificates: r.revokedCertificates, revokedCas: r.revokedCas },
+        () =>
+          `CA ${r.ca.name} (${r.ca.id}) revoked (${o.reason}); also revoked ${r.revokedCertificates} certificate(s) and ${r.revokedCas} subordinate CA(s)`,
+      );
     });
 
   ca.command('delete <ca>')
@@ -152,6 +247,9 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .action(async (ref: string, o: { destroyKey?: boolean }) => {
       const a = await ctx.openAuthority();
       await a.cas.delete(ref, { destroyKey: o.destroyKey }, ctx.actor);
-      ctx.output({ deleted: ref, keyDestroyed: !!o.destroyKey }, () => `CA ${ref} deleted${o.destroyKey ? ' and its key destroyed' : ''}`);
+      ctx.output(
+        { deleted: ref, keyDestroyed: !!o.destroyKey },
+        () => `CA ${ref} deleted${o.destroyKey ? ' and its key destroyed' : ''}`,
+      );
     });
 }

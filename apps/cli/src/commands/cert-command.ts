@@ -2,42 +2,91 @@ import type { Command } from 'commander';
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { CertificateRow } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
-import { collect, durationOption, intOption, keyTypeOption, parseSans, readInputFile, reasonOption, writeOutputFile } from '../cli-parsers';
+import {
+  collect,
+  durationOption,
+  intOption,
+  keyTypeOption,
+  parseSans,
+  readInputFile,
+  reasonOption,
+  writeOutputFile,
+} from '../cli-parsers';
 import { date, keyValues, sansText, table } from '../format';
 
 export function certSummary(c: CertificateRow) {
   return {
-    id: c.id, caId: c.caId, serial: c.serialHex, subject: c.subjectDn, commonName: c.commonName, sans: c.sans,
-    profile: c.profile, keyType: c.keyType, notBefore: c.notBefore, notAfter: c.notAfter, status: c.status,
-    revokedAt: c.revokedAt, revocationReason: c.revocationReason, fingerprintSha256: c.fingerprintSha256,
-    requestId: c.requestId, issuedBy: c.issuedBy, createdAt: c.createdAt,
+    id: c.id,
+    caId: c.caId,
+    serial: c.serialHex,
+    subject: c.subjectDn,
+    commonName: c.commonName,
+    sans: c.sans,
+    profile: c.profile,
+    keyType: c.keyType,
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    status: c.status,
+    revokedAt: c.revokedAt,
+    revocationReason: c.revocationReason,
+    fingerprintSha256: c.fingerprintSha256,
+    requestId: c.requestId,
+    issuedBy: c.issuedBy,
+    createdAt: c.createdAt,
   };
 }
 
 export function certDetails(c: CertificateRow): string {
   return keyValues([
-    ['id', c.id], ['serial', c.serialHex], ['subject', c.subjectDn], ['SANs', sansText(c.sans)], ['profile', c.profile],
-    ['CA', c.caId], ['key', c.keyType], ['valid', `${date(c.notBefore)} → ${date(c.notAfter)}`], ['status', c.status],
-    ['revoked', c.revokedAt ? `${date(c.revokedAt)} (${c.revocationReason})` : ''], ['sha256', c.fingerprintSha256],
-    ['request', c.requestId], ['issued by', c.issuedBy],
+    ['id', c.id],
+    ['serial', c.serialHex],
+    ['subject', c.subjectDn],
+    ['SANs', sansText(c.sans)],
+    ['profile', c.profile],
+    ['CA', c.caId],
+    ['key', c.keyType],
+    ['valid', `${date(c.notBefore)} → ${date(c.notAfter)}`],
+    ['status', c.status],
+    ['revoked', c.revokedAt ? `${date(c.revokedAt)} (${c.revocationReason})` : ''],
+    ['sha256', c.fingerprintSha256],
+    ['request', c.requestId],
+    ['issued by', c.issuedBy],
   ]);
 }
 
-interface IssueOutputs { out?: string; outCert?: string; outKey?: string; outChain?: string }
+interface IssueOutputs {
+  out?: string;
+  outCert?: string;
+  outKey?: string;
+  outChain?: string;
+}
 
-function writeIssued(o: IssueOutputs, issued: { certificatePem: string; chainPem: string; privateKeyPem?: string }): string[] {
+function writeIssued(
+  o: IssueOutputs,
+  issued: { certificatePem: string; chainPem: string; privateKeyPem?: string },
+): string[] {
   const written: string[] = [];
   const certPath = o.outCert ?? o.out;
-  if (certPath) { writeOutputFile(certPath, issued.certificatePem); written.push(certPath); }
-  if (o.outChain) { writeOutputFile(o.outChain, issued.chainPem); written.push(o.outChain); }
-  if (o.outKey && issued.privateKeyPem) { writeOutputFile(o.outKey, issued.privateKeyPem, 0o600); written.push(o.outKey); }
+  if (certPath) {
+    writeOutputFile(certPath, issued.certificatePem);
+    written.push(certPath);
+  }
+  if (o.outChain) {
+    writeOutputFile(o.outChain, issued.chainPem);
+    written.push(o.outChain);
+  }
+  if (o.outKey && issued.privateKeyPem) {
+    writeOutputFile(o.outKey, issued.privateKeyPem, 0o600);
+    written.push(o.outKey);
+  }
   return written;
 }
 
 export function registerCertCommand(program: Command, ctx: CliContext): void {
   const cert = program.command('cert').description('certificates');
 
-  cert.command('issue')
+  cert
+    .command('issue')
     .description('issue a certificate with a server-generated key (the key is returned once, never stored)')
     .requiredOption('--ca <ca>', 'issuing CA id or name')
     .requiredOption('--subject <dn>', 'subject DN, e.g. CN=www.example.com')
@@ -48,20 +97,47 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .option('--out-cert <file>', 'write the certificate PEM here')
     .option('--out-key <file>', 'write the private key PEM here (mode 0600)')
     .option('--out-chain <file>', 'write the issuer chain PEM here')
-    .action(async (o: { ca: string; subject: string; profile: string; san?: string[]; keyType: KeyType; validity?: number } & IssueOutputs) => {
-      const a = await ctx.openAuthority();
-      const issued = await a.issuance.issueWithKey({
-        caId: o.ca, subject: o.subject, profile: o.profile, sans: parseSans(o.san), keyType: o.keyType, validityMs: o.validity,
-      }, ctx.actor);
-      const written = writeIssued(o, issued);
-      const keyShown = !o.outKey;
-      ctx.output(
-        { certificate: certSummary(issued.certificate), certificatePem: issued.certificatePem, chainPem: issued.chainPem, privateKeyPem: keyShown ? issued.privateKeyPem : undefined, written },
-        () => `${certDetails(issued.certificate)}${written.length ? `\nwritten: ${written.join(', ')}` : ''}${keyShown ? `\n\n${issued.certificatePem}${issued.privateKeyPem}` : ''}`,
-      );
-    });
+    .action(
+      async (
+        o: {
+          ca: string;
+          subject: string;
+          profile: string;
+          san?: string[];
+          keyType: KeyType;
+          validity?: number;
+        } & IssueOutputs,
+      ) => {
+        const a = await ctx.openAuthority();
+        const issued = await a.issuance.issueWithKey(
+          {
+            caId: o.ca,
+            subject: o.subject,
+            profile: o.profile,
+            sans: parseSans(o.san),
+            keyType: o.keyType,
+            validityMs: o.validity,
+          },
+          ctx.actor,
+        );
+        const written = writeIssued(o, issued);
+        const keyShown = !o.outKey;
+        ctx.output(
+          {
+            certificate: certSummary(issued.certificate),
+            certificatePem: issued.certificatePem,
+            chainPem: issued.chainPem,
+            privateKeyPem: keyShown ? issued.privateKeyPem : undefined,
+            written,
+          },
+          () =>
+            `${certDetails(issued.certificate)}${written.length ? `\nwritten: ${written.join(', ')}` : ''}${keyShown ? `\n\n${issued.certificatePem}${issued.privateKeyPem}` : ''}`,
+        );
+      },
+    );
 
-  cert.command('sign')
+  cert
+    .command('sign')
     .description('issue a certificate from a CSR (proof of possession is checked)')
     .requiredOption('--ca <ca>', 'issuing CA id or name')
     .requiredOption('--csr <file>', 'PKCS#10 CSR (PEM or DER; - for stdin)')
@@ -71,19 +147,45 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .option('--validity <duration>', 'lifetime, e.g. 90d', durationOption)
     .option('--out <file>', 'write the certificate PEM here')
     .option('--out-chain <file>', 'write the issuer chain PEM here')
-    .action(async (o: { ca: string; csr: string; profile: string; san?: string[]; subject?: string; validity?: number } & IssueOutputs) => {
-      const a = await ctx.openAuthority();
-      const issued = await a.issuance.issueFromCsr({
-        caId: o.ca, csrPem: readInputFile(o.csr, 'CSR'), profile: o.profile, sans: parseSans(o.san), subject: o.subject, validityMs: o.validity,
-      }, ctx.actor);
-      const written = writeIssued(o, issued);
-      ctx.output(
-        { certificate: certSummary(issued.certificate), certificatePem: issued.certificatePem, chainPem: issued.chainPem, written },
-        () => `${certDetails(issued.certificate)}${written.length ? `\nwritten: ${written.join(', ')}` : `\n\n${issued.certificatePem}`}`,
-      );
-    });
+    .action(
+      async (
+        o: {
+          ca: string;
+          csr: string;
+          profile: string;
+          san?: string[];
+          subject?: string;
+          validity?: number;
+        } & IssueOutputs,
+      ) => {
+        const a = await ctx.openAuthority();
+        const issued = await a.issuance.issueFromCsr(
+          {
+            caId: o.ca,
+            csrPem: readInputFile(o.csr, 'CSR'),
+            profile: o.profile,
+            sans: parseSans(o.san),
+            subject: o.subject,
+            validityMs: o.validity,
+          },
+          ctx.actor,
+        );
+        const written = writeIssued(o, issued);
+        ctx.output(
+          {
+            certificate: certSummary(issued.certificate),
+            certificatePem: issued.certificatePem,
+            chainPem: issued.chainPem,
+            written,
+          },
+          () =>
+            `${certDetails(issued.certificate)}${written.length ? `\nwritten: ${written.join(', ')}` : `\n\n${issued.certificatePem}`}`,
+        );
+      },
+    );
 
-  cert.command('list')
+  cert
+    .command('list')
     .description('list certificates')
     .option('--ca <ca>', 'only this CA (id or name)')
     .option('--status <status>', 'active|revoked|expired')
@@ -92,43 +194,82 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .option('--search <text>', 'substring of subject / common name')
     .option('--limit <n>', 'page size (max 1000)', intOption, 100)
     .option('--cursor <cursor>', 'continue after this page cursor')
-    .action(async (o: { ca?: string; status?: string; profile?: string; expiringWithin?: number; search?: string; limit: number; cursor?: string }) => {
-      const a = await ctx.openAuthority();
-      if (o.status && !['active', 'revoked', 'expired'].includes(o.status)) {
-        throw new PkiError('input.invalid', `unknown status '${o.status}' (use active, revoked or expired)`);
-      }
-      await a.store.certificates.markExpired(a.clock.now());
-      const caId = o.ca ? (await a.cas.get(o.ca)).ca.id : undefined;
-      const page = await a.certificates.list({
-        caId, status: o.status as CertificateRow['status'] | undefined, profile: o.profile, search: o.search,
-        expiringBefore: o.expiringWithin !== undefined ? a.clock.now() + o.expiringWithin : undefined,
-        limit: o.limit, cursor: o.cursor,
-      });
-      ctx.output({ items: page.items.map(certSummary), nextCursor: page.nextCursor }, () => table(
-        ['ID', 'SERIAL', 'STATUS', 'PROFILE', 'NOT AFTER', 'SUBJECT', 'SANS'],
-        page.items.map((c) => [c.id, c.serialHex.slice(0, 16) + (c.serialHex.length > 16 ? '…' : ''), c.status, c.profile, date(c.notAfter), c.subjectDn, sansText(c.sans)]),
-      ) + (page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''));
-    });
+    .action(
+      async (o: {
+        ca?: string;
+        status?: string;
+        profile?: string;
+        expiringWithin?: number;
+        search?: string;
+        limit: number;
+        cursor?: string;
+      }) => {
+        const a = await ctx.openAuthority();
+        if (o.status && !['active', 'revoked', 'expired'].includes(o.status)) {
+          throw new PkiError('input.invalid', `unknown status '${o.status}' (use active, revoked or expired)`);
+        }
+        await a.store.certificates.markExpired(a.clock.now());
+        const caId = o.ca ? (await a.cas.get(o.ca)).ca.id : undefined;
+        const page = await a.certificates.list({
+          caId,
+          status: o.status as CertificateRow['status'] | undefined,
+          profile: o.profile,
+          search: o.search,
+          expiringBefore: o.expiringWithin !== undefined ? a.clock.now() + o.expiringWithin : undefined,
+          limit: o.limit,
+          cursor: o.cursor,
+        });
+        ctx.output(
+          { items: page.items.map(certSummary), nextCursor: page.nextCursor },
+          () =>
+            table(
+              ['ID', 'SERIAL', 'STATUS', 'PROFILE', 'NOT AFTER', 'SUBJECT', 'SANS'],
+              page.items.map((c) => [
+                c.id,
+                c.serialHex.slice(0, 16) + (c.serialHex.length > 16 ? '…' : ''),
+                c.status,
+                c.profile,
+                date(c.notAfter),
+                c.subjectDn,
+                sansText(c.sans),
+              ]),
+            ) + (page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''),
+        );
+      },
+    );
 
-  cert.command('show <ref>')
+  cert
+    .command('show <ref>')
     .description('show a certificate (id, serial or SHA-256 fingerprint)')
     .option('--pem', 'print only the PEM')
     .action(async (ref: string, o: { pem?: boolean }) => {
       const a = await ctx.openAuthority();
       const { certificate, certificatePem } = await a.certificates.get(ref);
-      ctx.output({ certificate: certSummary(certificate), certificatePem }, () => (o.pem ? certificatePem : certDetails(certificate)));
+      ctx.output({ certificate: certSummary(certificate), certificatePem }, () =>
+        o.pem ? certificatePem : certDetails(certificate),
+      );
     });
 
-  cert.command('revoke <ref>')
+  cert
+    .command('revoke <ref>')
     .description('revoke a certificate (id, serial or fingerprint)')
-    .option('--reason <reason>', 'RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn', reasonOption, 'unspecified')
+    .option(
+      '--reason <reason>',
+      'RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn',
+      reasonOption,
+      'unspecified',
+    )
     .action(async (ref: string, o: { reason: ReturnType<typeof reasonOption> }) => {
       const a = await ctx.openAuthority();
       const row = await a.certificates.revoke(ref, o.reason, ctx.actor);
-      ctx.output(certSummary(row), () => `certificate ${row.serialHex} revoked (${row.revocationReason}) at ${date(row.revokedAt)}`);
+      ctx.output(
+        certSummary(row),
+        () => `certificate ${row.serialHex} revoked (${row.revocationReason}) at ${date(row.revokedAt)}`,
+      );
     });
 
-  cert.command('delete <ref>')
+  cert
+    .command('delete <ref>')
     .description('delete an expired certificate record (revoked ones stay until they expire)')
     .action(async (ref: string) => {
       const a = await ctx.openAuthority();

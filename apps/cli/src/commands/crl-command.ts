@@ -6,7 +6,8 @@ import { date, keyValues } from '../format';
 
 export function registerCrlCommand(program: Command, ctx: CliContext): void {
   const crl = program.command('crl').description('certificate revocation lists');
-  crl.command('generate')
+  crl
+    .command('generate')
     .description('sign a fresh CRL for a CA')
     .requiredOption('--ca <ca>', 'CA id or name')
     .option('--out <file>', 'write the CRL here (DER unless --pem)')
@@ -17,7 +18,23 @@ export function registerCrlCommand(program: Command, ctx: CliContext): void {
       const r = await a.crl.generate(caId, ctx.actor);
       const pem = toPem(r.der, 'X509 CRL');
       if (o.out) writeOutputFile(o.out, o.pem ? pem : r.der);
-      ctx.output({ caId, crlNumber: r.crlNumber, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate, out: o.out ?? null, pem: o.out ? undefined : pem },
-        () => `${keyValues([['CA', caId], ['CRL number', r.crlNumber], ['this update', date(r.thisUpdate)], ['next update', date(r.nextUpdate)], ['written', o.out]])}${o.out ? '' : `\n\n${pem}`}`);
+      ctx.output(
+        {
+          caId,
+          crlNumber: r.crlNumber,
+          thisUpdate: r.thisUpdate,
+          nextUpdate: r.nextUpdate,
+          out: o.out ?? null,
+          pem: o.out ? undefined : pem,
+        },
+        () =>
+          `${keyValues([
+            ['CA', caId],
+            ['CRL number', r.crlNumber],
+            ['this update', date(r.thisUpdate)],
+            ['next update', date(r.nextUpdate)],
+            ['written', o.out],
+          ])}${o.out ? '' : `\n\n${pem}`}`,
+      );
     });
 }

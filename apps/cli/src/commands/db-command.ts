@@ -54,10 +54,13 @@ export async function withScrubbedErrors<T>(urls: Array<string | undefined>, fn:
     const err = toPkiError(e);
     // whole URLs first (any password length), then bare secrets long enough not to hit ordinary words
     const fullUrls = urls.filter((u): u is string => !!u && /^postgres(ql)?:\/\//i.test(u.trim())).map((u) => u.trim());
-    const scrub = (text: string) => secrets.filter((x) => x.length >= 4).reduce(
-      (acc, secret) => acc.split(secret).join('***'),
-      fullUrls.reduce((acc, u) => acc.split(u).join(redactDatabaseUrl(u)), text),
-    );
+    const scrub = (text: string) =>
+      secrets
+        .filter((x) => x.length >= 4)
+        .reduce(
+          (acc, secret) => acc.split(secret).join('***'),
+          fullUrls.reduce((acc, u) => acc.split(u).join(redactDatabaseUrl(u)), text),
+        );
     let details: Record<string, unknown> = {};
     try {
       details = JSON.parse(scrub(JSON.stringify(err.details ?? {}))) as Record<string, unknown>;
@@ -77,7 +80,9 @@ export function configuredDatabaseUrl(ctx: CliContext): string {
 /** Human label of a database: `sqlite /abs/path` or the redacted `postgres://…`. */
 export function describeDatabase(url: string): string {
   const parsed = parseStoreUrl(url);
-  return parsed.dialect === 'sqlite' ? `sqlite ${parsed.path === ':memory:' ? ':memory:' : resolve(parsed.path)}` : redactDatabaseUrl(url);
+  return parsed.dialect === 'sqlite'
+    ? `sqlite ${parsed.path === ':memory:' ? ':memory:' : resolve(parsed.path)}`
+    : redactDatabaseUrl(url);
 }
 
 /** Opening a SQLite store creates the file: commands that READ a database refuse a missing one instead. */
@@ -119,31 +124,42 @@ export function registerDbCommand(program: Command, ctx: CliContext): void {
   const db = program.command('db').description('database operations: migrations, copy SQLite → PostgreSQL');
 
   db.command('migrate')
-    .description('apply pending schema migrations to the configured database (idempotent; servers also do this on start)')
+    .description(
+      'apply pending schema migrations to the configured database (idempotent; servers also do this on start)',
+    )
     .action(async () => {
       const url = configuredDatabaseUrl(ctx);
       await withScrubbedErrors([url], async () => {
         const r = await migrateStore(url);
         const database = describeDatabase(url);
-        ctx.output({ dialect: r.dialect, database, applied: r.applied, upToDate: r.applied.length === 0 }, () => (r.applied.length
-          ? `applied ${r.applied.length} migration(s) to ${database}:\n${r.applied.map((t) => `  ${t}`).join('\n')}`
-          : `${database} is up to date: no pending migrations`));
+        ctx.output({ dialect: r.dialect, database, applied: r.applied, upToDate: r.applied.length === 0 }, () =>
+          r.applied.length
+            ? `applied ${r.applied.length} migration(s) to ${database}:\n${r.applied.map((t) => `  ${t}`).join('\n')}`
+            : `${database} is up to date: no pending migrations`,
+        );
       });
     });
 
   db.command('copy')
-    .description('copy every row (ids, serials, audit chain, encrypted CA keys) into a fresh, empty database and verify it')
+    .description(
+      'copy every row (ids, serials, audit chain, encrypted CA keys) into a fresh, empty database and verify it',
+    )
     .requiredOption('--from <url>', 'source database: SQLite path or sqlite:/path (or postgres://…)')
     .option('--to <url>', 'target database: postgres://… (default: --database-url / PKIM_DATABASE_URL)')
     .action(async (o: { from: string; to?: string }) => {
       const to = o.to ?? ctx.options().databaseUrl;
       await withScrubbedErrors([o.from, to], async () => {
-        if (!to) throw new PkiError('input.invalid', 'give the target database with --to postgres://… (or --database-url / PKIM_DATABASE_URL)');
+        if (!to)
+          throw new PkiError(
+            'input.invalid',
+            'give the target database with --to postgres://… (or --database-url / PKIM_DATABASE_URL)',
+          );
         const src = parseStoreUrl(o.from);
         const dst = parseStoreUrl(to);
-        const same = src.dialect === 'sqlite' && dst.dialect === 'sqlite'
-          ? resolve(src.path) === resolve(dst.path)
-          : src.dialect === 'postgres' && dst.dialect === 'postgres' && src.connectionString === dst.connectionString;
+        const same =
+          src.dialect === 'sqlite' && dst.dialect === 'sqlite'
+            ? resolve(src.path) === resolve(dst.path)
+            : src.dialect === 'postgres' && dst.dialect === 'postgres' && src.connectionString === dst.connectionString;
         if (same) throw new PkiError('input.invalid', '--from and --to name the same database');
         assertSqliteExists(o.from, 'db copy --from');
 
@@ -155,17 +171,26 @@ export function registerDbCommand(program: Command, ctx: CliContext): void {
           const fromLabel = describeDatabase(o.from);
           const toLabel = describeDatabase(to);
           if (!r.verified) {
-            throw new PkiError('store.copy_verification_failed',
+            throw new PkiError(
+              'store.copy_verification_failed',
               `the copy to ${toLabel} did not verify: ${r.problems[0]}${r.problems.length > 1 ? ` (and ${r.problems.length - 1} more problem(s))` : ''}`,
-              { details: { counts: r.counts, problems: r.problems } });
+              { details: { counts: r.counts, problems: r.problems } },
+            );
           }
           const audit = await target.audit.verify();
-          ctx.output({ from: fromLabel, to: toLabel, counts: r.counts, verified: r.verified, problems: r.problems, audit }, () => [
-            `copied ${fromLabel} → ${toLabel}`,
-            table(['TABLE', 'ROWS'], Object.entries(r.counts).map(([t, n]) => [t, n])),
-            `verification: OK (row counts match, every certificate fingerprint matches its PEM, audit chain verifies${audit.ok ? `: ${audit.count} events, head ${audit.lastHash.slice(0, 16)}…` : ''})`,
-            'CA keys of the software backend were copied encrypted: use the SAME master key (PKIM_MASTER_KEY or <data-dir>/master.key) with the new database.',
-          ].join('\n'));
+          ctx.output(
+            { from: fromLabel, to: toLabel, counts: r.counts, verified: r.verified, problems: r.problems, audit },
+            () =>
+              [
+                `copied ${fromLabel} → ${toLabel}`,
+                table(
+                  ['TABLE', 'ROWS'],
+                  Object.entries(r.counts).map(([t, n]) => [t, n]),
+                ),
+                `verification: OK (row counts match, every certificate fingerprint matches its PEM, audit chain verifies${audit.ok ? `: ${audit.count} events, head ${audit.lastHash.slice(0, 16)}…` : ''})`,
+                'CA keys of the software backend were copied encrypted: use the SAME master key (PKIM_MASTER_KEY or <data-dir>/master.key) with the new database.',
+              ].join('\n'),
+          );
         } finally {
           await target?.close().catch(() => undefined);
           await from.close().catch(() => undefined);

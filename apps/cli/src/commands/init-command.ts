@@ -18,10 +18,16 @@ export function registerInitCommand(program: Command, ctx: CliContext): void {
         ready: health.ok,
         certificateAuthorities: (await a.cas.list()).length,
       };
-      ctx.output(data, () => `PKI Manager initialised\n${keyValues([
-        ['data dir', data.dataDir], ['database', data.database], ['key backends', data.keyBackends.join(', ')],
-        ['CAs', data.certificateAuthorities],
-      ])}`);
+      ctx.output(
+        data,
+        () =>
+          `PKI Manager initialised\n${keyValues([
+            ['data dir', data.dataDir],
+            ['database', data.database],
+            ['key backends', data.keyBackends.join(', ')],
+            ['CAs', data.certificateAuthorities],
+          ])}`,
+      );
     });
 }
 

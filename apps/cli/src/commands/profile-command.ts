@@ -5,30 +5,54 @@ import { keyValues, table } from '../format';
 
 /** `pkim profile list|show`: built-in and custom certificate profiles. */
 export function registerProfileCommand(program: Command, ctx: CliContext): void {
-  const profile = program.command('profile').description('certificate profiles (built-in, plus custom ones from PKIM_PROFILES_FILE or <data dir>/profiles.json)');
+  const profile = program
+    .command('profile')
+    .description(
+      'certificate profiles (built-in, plus custom ones from PKIM_PROFILES_FILE or <data dir>/profiles.json)',
+    );
 
-  profile.command('list')
+  profile
+    .command('list')
     .description('list profiles')
     .action(async () => {
       const a = await ctx.openAuthority();
       const rows = a.profiles();
-      ctx.output(rows, () => table(
-        ['NAME', 'CA', 'KEY USAGE', 'EXT KEY USAGE', 'SANS', 'DEFAULT', 'MAX'],
-        rows.map((p) => [p.name, p.isCa ? 'yes' : 'no', p.keyUsage.join(','), p.extKeyUsage.join(',') || '-',
-          `${p.allowedSanTypes.join(',') || '-'}${p.sanRequired ? ' (required)' : ''}`, formatDuration(p.defaultLifetimeMs), formatDuration(p.maxLifetimeMs)]),
-      ));
+      ctx.output(rows, () =>
+        table(
+          ['NAME', 'CA', 'KEY USAGE', 'EXT KEY USAGE', 'SANS', 'DEFAULT', 'MAX'],
+          rows.map((p) => [
+            p.name,
+            p.isCa ? 'yes' : 'no',
+            p.keyUsage.join(','),
+            p.extKeyUsage.join(',') || '-',
+            `${p.allowedSanTypes.join(',') || '-'}${p.sanRequired ? ' (required)' : ''}`,
+            formatDuration(p.defaultLifetimeMs),
+            formatDuration(p.maxLifetimeMs),
+          ]),
+        ),
+      );
     });
 
-  profile.command('show <name>')
+  profile
+    .command('show <name>')
     .description('show one profile')
     .action(async (name: string) => {
       const a = await ctx.openAuthority();
       const p = a.profiles().find((x) => x.name === name);
       if (!p) throw new PkiError('profile.not_found', `no profile '${name}' (see pkim profile list)`);
-      ctx.output(p, () => keyValues([
-        ['name', p.name], ['description', p.description], ['CA', p.isCa ? 'yes' : 'no'], ['key usage', p.keyUsage.join(', ')],
-        ['extended key usage', p.extKeyUsage.join(', ')], ['SAN types', p.allowedSanTypes.join(', ')], ['SAN required', p.sanRequired ? 'yes' : 'no'],
-        ['key types', p.allowedKeyTypes.join(', ')], ['default lifetime', formatDuration(p.defaultLifetimeMs)], ['max lifetime', formatDuration(p.maxLifetimeMs)],
-      ]));
+      ctx.output(p, () =>
+        keyValues([
+          ['name', p.name],
+          ['description', p.description],
+          ['CA', p.isCa ? 'yes' : 'no'],
+          ['key usage', p.keyUsage.join(', ')],
+          ['extended key usage', p.extKeyUsage.join(', ')],
+          ['SAN types', p.allowedSanTypes.join(', ')],
+          ['SAN required', p.sanRequired ? 'yes' : 'no'],
+          ['key types', p.allowedKeyTypes.join(', ')],
+          ['default lifetime', formatDuration(p.defaultLifetimeMs)],
+          ['max lifetime', formatDuration(p.maxLifetimeMs)],
+        ]),
+      );
     });
 }

@@ -8,23 +8,44 @@ import { certSummary } from './cert-command';
 
 function requestSummary(r: CertificateRequestRow) {
   return {
-    id: r.id, caId: r.caId, status: r.status, profile: r.profile, subject: r.subjectDn, sans: r.sans, validityMs: r.validityMs,
-    requester: r.requester, reviewer: r.reviewer, reason: r.reason, certificateId: r.certificateId, createdAt: r.createdAt, reviewedAt: r.reviewedAt,
+    id: r.id,
+    caId: r.caId,
+    status: r.status,
+    profile: r.profile,
+    subject: r.subjectDn,
+    sans: r.sans,
+    validityMs: r.validityMs,
+    requester: r.requester,
+    reviewer: r.reviewer,
+    reason: r.reason,
+    certificateId: r.certificateId,
+    createdAt: r.createdAt,
+    reviewedAt: r.reviewedAt,
   };
 }
 
 function requestDetails(r: CertificateRequestRow): string {
   return keyValues([
-    ['id', r.id], ['status', r.status], ['CA', r.caId], ['profile', r.profile], ['subject', r.subjectDn], ['SANs', sansText(r.sans)],
-    ['requester', r.requester], ['submitted', date(r.createdAt)], ['reviewer', r.reviewer], ['reviewed', date(r.reviewedAt)],
-    ['reason', r.reason], ['certificate', r.certificateId],
+    ['id', r.id],
+    ['status', r.status],
+    ['CA', r.caId],
+    ['profile', r.profile],
+    ['subject', r.subjectDn],
+    ['SANs', sansText(r.sans)],
+    ['requester', r.requester],
+    ['submitted', date(r.createdAt)],
+    ['reviewer', r.reviewer],
+    ['reviewed', date(r.reviewedAt)],
+    ['reason', r.reason],
+    ['certificate', r.certificateId],
   ]);
 }
 
 export function registerRequestCommand(program: Command, ctx: CliContext): void {
   const req = program.command('request').description('certificate requests with approval');
 
-  req.command('submit')
+  req
+    .command('submit')
     .description('submit a CSR for approval')
     .requiredOption('--ca <ca>', 'CA id or name')
     .requiredOption('--csr <file>', 'PKCS#10 CSR (PEM or DER; - for stdin)')
@@ -32,11 +53,15 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
     .option('--validity <duration>', 'requested lifetime', durationOption)
     .action(async (o: { ca: string; csr: string; profile: string; validity?: number }) => {
       const a = await ctx.openAuthority();
-      const r = await a.requests.submit({ caId: o.ca, csrPem: readInputFile(o.csr, 'CSR'), profile: o.profile, validityMs: o.validity }, ctx.actor);
+      const r = await a.requests.submit(
+        { caId: o.ca, csrPem: readInputFile(o.csr, 'CSR'), profile: o.profile, validityMs: o.validity },
+        ctx.actor,
+      );
       ctx.output(requestSummary(r), () => requestDetails(r));
     });
 
-  req.command('list')
+  req
+    .command('list')
     .description('list requests')
     .option('--status <status>', 'pending|approved|rejected|issued')
     .option('--limit <n>', 'page size', intOption, 100)
@@ -46,14 +71,20 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
         throw new PkiError('input.invalid', `unknown status '${o.status}' (use pending, approved, rejected or issued)`);
       }
       const a = await ctx.openAuthority();
-      const page = await a.requests.list({ status: o.status as CertificateRequestRow['status'] | undefined, limit: o.limit, cursor: o.cursor }, ctx.actor);
-      ctx.output({ items: page.items.map(requestSummary), nextCursor: page.nextCursor }, () => table(
-        ['ID', 'STATUS', 'PROFILE', 'SUBMITTED', 'REQUESTER', 'SUBJECT'],
-        page.items.map((r) => [r.id, r.status, r.profile, date(r.createdAt), r.requester, r.subjectDn]),
-      ));
+      const page = await a.requests.list(
+        { status: o.status as CertificateRequestRow['status'] | undefined, limit: o.limit, cursor: o.cursor },
+        ctx.actor,
+      );
+      ctx.output({ items: page.items.map(requestSummary), nextCursor: page.nextCursor }, () =>
+        table(
+          ['ID', 'STATUS', 'PROFILE', 'SUBMITTED', 'REQUESTER', 'SUBJECT'],
+          page.items.map((r) => [r.id, r.status, r.profile, date(r.createdAt), r.requester, r.subjectDn]),
+        ),
+      );
     });
 
-  req.command('show <id>')
+  req
+    .command('show <id>')
     .description('show a request')
     .action(async (id: string) => {
       const a = await ctx.openAuthority();
@@ -61,18 +92,27 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
       ctx.output(requestSummary(r), () => requestDetails(r));
     });
 
-  req.command('approve <id>')
+  req
+    .command('approve <id>')
     .description('approve a pending request (issues the certificate)')
     .option('--out <file>', 'write the certificate PEM here')
     .action(async (id: string, o: { out?: string }) => {
       const a = await ctx.openAuthority();
       const r = await a.requests.approve(id, ctx.actor);
       if (o.out) writeOutputFile(o.out, r.issued.certificatePem);
-      ctx.output({ request: requestSummary(r.request), certificate: certSummary(r.issued.certificate), certificatePem: r.issued.certificatePem },
-        () => `request ${id} approved; certificate ${r.issued.certificate.id} serial ${r.issued.certificate.serialHex}${o.out ? ` written to ${o.out}` : ''}`);
+      ctx.output(
+        {
+          request: requestSummary(r.request),
+          certificate: certSummary(r.issued.certificate),
+          certificatePem: r.issued.certificatePem,
+        },
+        () =>
+          `request ${id} approved; certificate ${r.issued.certificate.id} serial ${r.issued.certificate.serialHex}${o.out ? ` written to ${o.out}` : ''}`,
+      );
     });
 
-  req.command('reject <id>')
+  req
+    .command('reject <id>')
     .description('reject a pending request')
     .requiredOption('--reason <text>', 'why')
     .action(async (id: string, o: { reason: string }) => {

@@ -3,28 +3,47 @@ import { startServer } from '@pkim/server';
 import type { CliContext } from '../cli-context';
 import { intOption } from '../cli-parsers';
 
-interface ServeOpts { host?: string; port?: number; publicUrl?: string; logLevel?: string; tlsCert?: string; tlsKey?: string }
+interface ServeOpts {
+  host?: string;
+  port?: number;
+  publicUrl?: string;
+  logLevel?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+}
 
 /** `pkim serve`: the HTTP server (tRPC, REST, OCSP, CRL, metrics) on the data directory. */
 export function registerServeCommand(program: Command, ctx: CliContext): void {
-  program.command('serve')
+  program
+    .command('serve')
     .description('run the PKI Manager server (first boot prints the one-time admin password)')
     .option('--host <host>', 'listen address (env PKIM_HOST, default 127.0.0.1)')
     .option('--port <port>', 'listen port (env PKIM_PORT, default 8200)', intOption)
     .option('--public-url <url>', 'external base URL put into certificates (CRL, OCSP, AIA) (env PKIM_PUBLIC_URL)')
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env PKIM_LOG_LEVEL, default info); background jobs run every PKIM_JOBS_INTERVAL_MS (default 60000)')
+    .option(
+      '--log-level <level>',
+      'fatal|error|warn|info|debug|trace|silent (env PKIM_LOG_LEVEL, default info); background jobs run every PKIM_JOBS_INTERVAL_MS (default 60000)',
+    )
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (env PKIM_TLS_CERT)')
     .option('--tls-key <file>', 'private key for --tls-cert (env PKIM_TLS_KEY)')
     .action(async (o: ServeOpts) => {
       const g = ctx.options();
       const running = await startServer({
-        host: o.host, port: o.port, publicBaseUrl: o.publicUrl, logLevel: o.logLevel, tlsCert: o.tlsCert, tlsKey: o.tlsKey,
-        dataDir: g.dataDir, databaseUrl: g.databaseUrl,
+        host: o.host,
+        port: o.port,
+        publicBaseUrl: o.publicUrl,
+        logLevel: o.logLevel,
+        tlsCert: o.tlsCert,
+        tlsKey: o.tlsKey,
+        dataDir: g.dataDir,
+        databaseUrl: g.databaseUrl,
         // --json: one JSON line instead of the human banner
         ...(g.json ? { print: () => undefined } : {}),
       });
       if (g.json) {
-        process.stdout.write(`${JSON.stringify({ url: running.url, dataDir: g.dataDir, bootstrapAdmin: running.bootstrap ?? null })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ url: running.url, dataDir: g.dataDir, bootstrapAdmin: running.bootstrap ?? null })}\n`,
+        );
       }
       // the listening server keeps the process alive; SIGTERM/SIGINT close it gracefully
       (globalThis as { pkimKeepAlive?: boolean }).pkimKeepAlive = true;

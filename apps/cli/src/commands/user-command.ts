@@ -22,7 +22,8 @@ function passwordFrom(file: string | undefined): { password: string; generated: 
 export function registerUserCommand(program: Command, ctx: CliContext): void {
   const user = program.command('user').description('console user accounts');
 
-  user.command('create <username>')
+  user
+    .command('create <username>')
     .description('create a user (prints a generated password once unless --password-file is given)')
     .requiredOption('--role <role>', 'admin|operator|auditor|requester', roleOption)
     .option('--password-file <file>', 'read the password from a file (- for stdin)')
@@ -30,23 +31,40 @@ export function registerUserCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const { password, generated } = passwordFrom(o.passwordFile);
       const u = await a.auth.createUser({ username, password, role: o.role }, ctx.actor);
-      ctx.output({ ...u, ...(generated ? { password } : {}) }, () =>
-        `user ${u.username} (${u.role}) created: ${u.id}${generated ? `\npassword (shown once): ${password}` : ''}`);
+      ctx.output(
+        { ...u, ...(generated ? { password } : {}) },
+        () =>
+          `user ${u.username} (${u.role}) created: ${u.id}${generated ? `\npassword (shown once): ${password}` : ''}`,
+      );
     });
 
-  user.command('list')
+  user
+    .command('list')
     .description('list users')
     .action(async () => {
       const a = await ctx.openAuthority();
       const rows = await a.auth.listUsers();
       const now = a.clock.now();
-      ctx.output(rows, () => table(
-        ['ID', 'USERNAME', 'ROLE', 'STATE', 'CREATED'],
-        rows.map((u) => [u.id, u.username, u.role, u.disabled ? 'disabled' : u.lockedUntil && u.lockedUntil > now ? `locked until ${date(u.lockedUntil)}` : 'active', date(u.createdAt)]),
-      ));
+      ctx.output(rows, () =>
+        table(
+          ['ID', 'USERNAME', 'ROLE', 'STATE', 'CREATED'],
+          rows.map((u) => [
+            u.id,
+            u.username,
+            u.role,
+            u.disabled
+              ? 'disabled'
+              : u.lockedUntil && u.lockedUntil > now
+                ? `locked until ${date(u.lockedUntil)}`
+                : 'active',
+            date(u.createdAt),
+          ]),
+        ),
+      );
     });
 
-  user.command('set-role <user> <role>')
+  user
+    .command('set-role <user> <role>')
     .description('change the role of a user (id or username)')
     .action(async (ref: string, role: string) => {
       const a = await ctx.openAuthority();
@@ -55,17 +73,22 @@ export function registerUserCommand(program: Command, ctx: CliContext): void {
       ctx.output({ id: u.id, username: u.username, role }, () => `${u.username} is now ${role}`);
     });
 
-  user.command('disable <user>')
+  user
+    .command('disable <user>')
     .description('disable a user (sessions and tokens stop working); --enable reverses it')
     .option('--enable', 'enable the user again')
     .action(async (ref: string, o: { enable?: boolean }) => {
       const a = await ctx.openAuthority();
       const u = await findUser(a, ref);
       await a.auth.setUserDisabled(u.id, !o.enable, ctx.actor);
-      ctx.output({ id: u.id, username: u.username, disabled: !o.enable }, () => `${u.username} ${o.enable ? 'enabled' : 'disabled'}`);
+      ctx.output(
+        { id: u.id, username: u.username, disabled: !o.enable },
+        () => `${u.username} ${o.enable ? 'enabled' : 'disabled'}`,
+      );
     });
 
-  user.command('reset-password <user>')
+  user
+    .command('reset-password <user>')
     .description('set a new password (generated and printed once unless --password-file); clears a lockout')
     .option('--password-file <file>', 'read the new password from a file (- for stdin)')
     .action(async (ref: string, o: { passwordFile?: string }) => {
@@ -73,7 +96,9 @@ export function registerUserCommand(program: Command, ctx: CliContext): void {
       const u = await findUser(a, ref);
       const { password, generated } = passwordFrom(o.passwordFile);
       await a.auth.changePassword(u.id, '', password, ctx.actor);
-      ctx.output({ id: u.id, username: u.username, ...(generated ? { password } : {}) }, () =>
-        `password of ${u.username} reset${generated ? `\nnew password (shown once): ${password}` : ''}`);
+      ctx.output(
+        { id: u.id, username: u.username, ...(generated ? { password } : {}) },
+        () => `password of ${u.username} reset${generated ? `\nnew password (shown once): ${password}` : ''}`,
+      );
     });
 }

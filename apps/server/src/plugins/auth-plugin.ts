@@ -23,15 +23,29 @@ function safeEqual(a: string, b: string): boolean {
   return ab.length === bb.length && timingSafeEqual(ab, bb);
 }
 
-export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string, expiresAt: number, secure: boolean): void {
+export function setSessionCookie(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  token: string,
+  expiresAt: number,
+  secure: boolean,
+): void {
   reply.setCookie(SESSION_COOKIE, token, {
-    httpOnly: true, sameSite: 'strict', secure: secure || request.protocol === 'https', path: '/',
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: secure || request.protocol === 'https',
+    path: '/',
     expires: new Date(expiresAt),
   });
 }
 
 export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply, secure: boolean): void {
-  reply.clearCookie(SESSION_COOKIE, { httpOnly: true, sameSite: 'strict', secure: secure || request.protocol === 'https', path: '/' });
+  reply.clearCookie(SESSION_COOKIE, {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure: secure || request.protocol === 'https',
+    path: '/',
+  });
 }
 
 /**

@@ -11,13 +11,18 @@ const CA_ID_RE = /^(ca_[A-Za-z0-9]+)\.(crl|pem|crt|der)$/;
  * `/aia/<caId>.crt` (DER CA certificate). The CRL comes from `authority.crl.current`, which is
  * regenerated after any revocation (any process), so nothing is cached here.
  */
-export const crlPlugin: FastifyPluginAsync<{ authority: Authority; maxAgeSeconds: number }> = async (app, { authority, maxAgeSeconds }) => {
+export const crlPlugin: FastifyPluginAsync<{ authority: Authority; maxAgeSeconds: number }> = async (
+  app,
+  { authority, maxAgeSeconds },
+) => {
   app.get<{ Params: { file: string } }>('/crl/:file', async (request, reply) => {
     const m = CA_ID_RE.exec(request.params.file);
-    if (!m || (m[2] !== 'crl' && m[2] !== 'pem')) throw new PkiError('route.not_found', 'expected /crl/<caId>.crl or /crl/<caId>.pem');
+    if (!m || (m[2] !== 'crl' && m[2] !== 'pem'))
+      throw new PkiError('route.not_found', 'expected /crl/<caId>.crl or /crl/<caId>.pem');
     const crl = await authority.crl.current(m[1]);
     const opts = { maxAgeSeconds, nextUpdate: crl.nextUpdate, now: authority.clock.now() };
-    if (m[2] === 'pem') return sendCacheable(request, reply, Buffer.from(toPem(crl.der, 'X509 CRL')), 'application/x-pem-file', opts);
+    if (m[2] === 'pem')
+      return sendCacheable(request, reply, Buffer.from(toPem(crl.der, 'X509 CRL')), 'application/x-pem-file', opts);
     return sendCacheable(request, reply, crl.der, 'application/pkix-crl', opts);
   });
 
@@ -25,9 +30,11 @@ export const crlPlugin: FastifyPluginAsync<{ authority: Authority; maxAgeSeconds
     const m = CA_ID_RE.exec(request.params.file);
     if (!m || (m[2] !== 'crt' && m[2] !== 'der')) throw new PkiError('route.not_found', 'expected /aia/<caId>.crt');
     const view = await authority.cas.get(m[1]);
-    if (!view.certificatePem || view.ca.id !== m[1]) throw new PkiError('ca.not_found', `no certificate for CA '${m[1]}'`);
+    if (!view.certificatePem || view.ca.id !== m[1])
+      throw new PkiError('ca.not_found', `no certificate for CA '${m[1]}'`);
     return sendCacheable(request, reply, fromPem(view.certificatePem, 'CERTIFICATE'), 'application/pkix-cert', {
-      maxAgeSeconds: Math.max(maxAgeSeconds, 3600), now: authority.clock.now(),
+      maxAgeSeconds: Math.max(maxAgeSeconds, 3600),
+      now: authority.clock.now(),
     });
   });
 };

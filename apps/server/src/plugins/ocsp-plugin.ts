@@ -10,11 +10,19 @@ export const OCSP_BODY_LIMIT = 64 * 1024;
  * and `GET /ocsp/<base64 of the DER request, URL-encoded>`. `authority.ocsp.respond` never
  * throws: undecodable requests become an OCSP `malformedRequest` response.
  */
-export const ocspPlugin: FastifyPluginAsync<{ authority: Authority; metrics: ServerMetrics; maxAgeSeconds: number }> = async (app, opts) => {
+export const ocspPlugin: FastifyPluginAsync<{
+  authority: Authority;
+  metrics: ServerMetrics;
+  maxAgeSeconds: number;
+}> = async (app, opts) => {
   const { authority, metrics } = opts;
   // only DER OCSP requests are accepted here (anything else is 415)
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/ocsp-request', { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser(
+    'application/ocsp-request',
+    { parseAs: 'buffer', bodyLimit: OCSP_BODY_LIMIT },
+    (_req, body, done) => done(null, body),
+  );
 
   const answer = async (der: Uint8Array) => {
     const r = await authority.ocsp.respond(der);
@@ -24,7 +32,10 @@ export const ocspPlugin: FastifyPluginAsync<{ authority: Authority; metrics: Ser
   };
 
   const send = (reply: FastifyReply, der: Uint8Array) =>
-    reply.type('application/ocsp-response').header('cache-control', 'no-store').send(Buffer.from(der.buffer, der.byteOffset, der.byteLength));
+    reply
+      .type('application/ocsp-response')
+      .header('cache-control', 'no-store')
+      .send(Buffer.from(der.buffer, der.byteOffset, der.byteLength));
 
   app.post('/ocsp', { bodyLimit: OCSP_BODY_LIMIT }, async (request, reply) => {
     const body = request.body as Buffer | undefined;
@@ -44,6 +55,9 @@ export const ocspPlugin: FastifyPluginAsync<{ authority: Authority; metrics: Ser
     const r = await answer(der);
     if (r.errorStatus) return send(reply, r.der);
     // GET answers are cacheable (RFC 5019), but only briefly: a revocation must show within seconds
-    return sendCacheable(request, reply, r.der, 'application/ocsp-response', { maxAgeSeconds: opts.maxAgeSeconds, now: authority.clock.now() });
+    return sendCacheable(request, reply, r.der, 'application/ocsp-response', {
+      maxAgeSeconds: opts.maxAgeSeconds,
+      now: authority.clock.now(),
+    });
   });
 };

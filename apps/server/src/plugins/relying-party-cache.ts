@@ -11,15 +11,26 @@ export function etagOf(der: Uint8Array): string {
 }
 
 export function sendCacheable(
-  request: FastifyRequest, reply: FastifyReply, body: Uint8Array, contentType: string,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: Uint8Array,
+  contentType: string,
   opts: { maxAgeSeconds: number; nextUpdate?: number; now: number },
 ): FastifyReply {
   const etag = etagOf(body);
   let maxAge = opts.maxAgeSeconds;
-  if (opts.nextUpdate !== undefined) maxAge = Math.max(0, Math.min(maxAge, Math.floor((opts.nextUpdate - opts.now) / 1000)));
+  if (opts.nextUpdate !== undefined)
+    maxAge = Math.max(0, Math.min(maxAge, Math.floor((opts.nextUpdate - opts.now) / 1000)));
   reply.header('cache-control', `public, max-age=${maxAge}, no-transform`).header('etag', etag);
   if (opts.nextUpdate !== undefined) reply.header('expires', new Date(opts.nextUpdate).toUTCString());
   const inm = request.headers['if-none-match'];
-  if (typeof inm === 'string' && inm.split(',').map((s) => s.trim()).includes(etag)) return reply.code(304).send();
+  if (
+    typeof inm === 'string' &&
+    inm
+      .split(',')
+      .map((s) => s.trim())
+      .includes(etag)
+  )
+    return reply.code(304).send();
   return reply.type(contentType).send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
 }

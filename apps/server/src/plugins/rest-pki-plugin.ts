@@ -2,8 +2,14 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { z } from 'zod';
 import { PkiError, parseDuration } from '@pkim/shared';
 import {
-  caSchema, caViewSchema, certificateDetailSchema, certificateRefSchema, caRefSchema, restRevokeInputSchema,
-  restSignInputSchema, certificateSchema,
+  caSchema,
+  caViewSchema,
+  certificateDetailSchema,
+  certificateRefSchema,
+  caRefSchema,
+  restRevokeInputSchema,
+  restSignInputSchema,
+  certificateSchema,
 } from '@pkim/shared';
 import { authorize, type Authority } from '@pkim/authority';
 import { resolveCaId } from '../trpc/routers/certificate-router';
@@ -53,11 +59,22 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
     const caRef = parseInput(caRefSchema, request.params.id);
     const input = parseInput(restSignInputSchema, request.body);
     const caId = await resolveCaId(authority, caRef);
-    const issued = await authority.issuance.issueFromCsr({
-      caId, csrPem: input.csr, profile: input.profile, validityMs: input.ttl === undefined ? undefined : parseDuration(input.ttl),
-    }, request.actor);
+    const issued = await authority.issuance.issueFromCsr(
+      {
+        caId,
+        csrPem: input.csr,
+        profile: input.profile,
+        validityMs: input.ttl === undefined ? undefined : parseDuration(input.ttl),
+      },
+      request.actor,
+    );
     reply.code(201);
-    return { certificate: issued.certificatePem, chain: issued.chainPem, serial: issued.certificate.serialHex, id: issued.certificate.id };
+    return {
+      certificate: issued.certificatePem,
+      chain: issued.chainPem,
+      serial: issued.certificate.serialHex,
+      id: issued.certificate.id,
+    };
   });
 
   app.get<{ Params: { ref: string } }>('/certificates/:ref', async (request) => {
@@ -70,6 +87,8 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
     authorize(request.actor, 'certificate:revoke');
     const ref = parseInput(certificateRefSchema, request.params.ref);
     const input = parseInput(restRevokeInputSchema, request.body ?? {});
-    return { certificate: certificateSchema.parse(await authority.certificates.revoke(ref, input.reason, request.actor)) };
+    return {
+      certificate: certificateSchema.parse(await authority.certificates.revoke(ref, input.reason, request.actor)),
+    };
   });
 };

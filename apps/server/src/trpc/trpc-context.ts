@@ -18,7 +18,14 @@ export interface TrpcContext {
 }
 
 /** Context for `appRouter.createCaller(ctx)` outside HTTP (tests, in-process callers). */
-export function createTrpcContext(input: { authority: Authority; actor?: Actor; authMethod?: AuthMethod; requestId?: string; ip?: string; publicBaseUrl?: string }): TrpcContext {
+export function createTrpcContext(input: {
+  authority: Authority;
+  actor?: Actor;
+  authMethod?: AuthMethod;
+  requestId?: string;
+  ip?: string;
+  publicBaseUrl?: string;
+}): TrpcContext {
   return {
     authority: input.authority,
     actor: input.actor,

@@ -10,28 +10,33 @@ export interface ProcedureMeta {
   public?: boolean;
 }
 
-const t = initTRPC.context<TrpcContext>().meta<ProcedureMeta>().create({
-  isDev: false,
-  errorFormatter({ shape, error, ctx }) {
-    const pki = findPkiError(error);
-    const zod = error.cause instanceof ZodError ? error.cause : undefined;
-    const internal = error.code === 'INTERNAL_SERVER_ERROR' && (!pki || pki.kind === 'internal');
-    return {
-      ...shape,
-      // internal errors never leak their message to clients; the log has it
-      message: internal ? 'internal error' : shape.message,
-      data: {
-        code: shape.data.code,
-        httpStatus: shape.data.httpStatus,
-        path: shape.data.path,
-        pkiCode: pki?.code ?? (zod ? 'input.invalid' : internal ? 'internal.error' : undefined),
-        details: pki && !internal ? pki.details : undefined,
-        issues: zod ? zod.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message, code: i.code })) : undefined,
-        requestId: ctx?.requestId,
-      },
-    };
-  },
-});
+const t = initTRPC
+  .context<TrpcContext>()
+  .meta<ProcedureMeta>()
+  .create({
+    isDev: false,
+    errorFormatter({ shape, error, ctx }) {
+      const pki = findPkiError(error);
+      const zod = error.cause instanceof ZodError ? error.cause : undefined;
+      const internal = error.code === 'INTERNAL_SERVER_ERROR' && (!pki || pki.kind === 'internal');
+      return {
+        ...shape,
+        // internal errors never leak their message to clients; the log has it
+        message: internal ? 'internal error' : shape.message,
+        data: {
+          code: shape.data.code,
+          httpStatus: shape.data.httpStatus,
+          path: shape.data.path,
+          pkiCode: pki?.code ?? (zod ? 'input.invalid' : internal ? 'internal.error' : undefined),
+          details: pki && !internal ? pki.details : undefined,
+          issues: zod
+            ? zod.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message, code: i.code }))
+            : undefined,
+          requestId: ctx?.requestId,
+        },
+      };
+    },
+  });
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
@@ -48,7 +53,8 @@ const pkiErrors = t.middleware(async ({ next }) => {
 
 /** the one permission check: every non-public procedure declares its permission in meta */
 const permissionCheck = t.middleware(({ ctx, meta, next }) => {
-  if (!meta?.permission) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'procedure without permission' });
+  if (!meta?.permission)
+    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'procedure without permission' });
   authorize(ctx.actor, meta.permission);
   return next({ ctx: { ...ctx, actor: ctx.actor! } });
 });

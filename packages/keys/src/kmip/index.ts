@@ -5,7 +5,13 @@ export { decodeBinaryTtlv, encodeBinaryTtlv } from './kmip-binary-codec';
 export type { KmipTransport } from './kmip-transport';
 export { createKmipHttpTransport, type KmipHttpTransportOptions } from './kmip-http-transport';
 export { createKmipTlsTransport, type KmipTlsTransportOptions } from './kmip-tls-transport';
-export type { CertifyInput, CertifySubject, KmipDialect, KmipServerInfo, RevocationReasonCode } from './kmip-operations';
+export type {
+  CertifyInput,
+  CertifySubject,
+  KmipDialect,
+  KmipServerInfo,
+  RevocationReasonCode,
+} from './kmip-operations';
 export { createKmipClient, type KmipClient, type KmipClientConfig } from './kmip-client';
 export {
   createKmipBackend,

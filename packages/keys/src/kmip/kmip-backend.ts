@@ -96,7 +96,10 @@ export function createKmipTransport(opts: KmipBackendOptions): KmipTransport {
   }
   if (u.protocol === 'kmip:') {
     if (!opts.caPem || !opts.clientCertPem || !opts.clientKeyPem) {
-      throw new PkiError('kms.config_invalid', 'kmip:// needs a CA certificate, a client certificate and a client key (PKIM_KMIP_CA, PKIM_KMIP_CLIENT_CERT, PKIM_KMIP_CLIENT_KEY)');
+      throw new PkiError(
+        'kms.config_invalid',
+        'kmip:// needs a CA certificate, a client certificate and a client key (PKIM_KMIP_CA, PKIM_KMIP_CLIENT_CERT, PKIM_KMIP_CLIENT_KEY)',
+      );
     }
     const host = u.hostname.replace(/^\[|\]$/g, '');
     return createKmipTlsTransport({
@@ -166,7 +169,9 @@ export function createKmipBackend(opts: KmipBackendOptions): KmipBackend {
     },
     async generateKey(spec: KeySpec): Promise<KeyRef> {
       if (!kmipKeyType(spec.keyType)) {
-        throw new PkiError('kms.unsupported', `the KMIP backend does not create ${spec.keyType} keys`, { details: { keyType: spec.keyType } });
+        throw new PkiError('kms.unsupported', `the KMIP backend does not create ${spec.keyType} keys`, {
+          details: { keyType: spec.keyType },
+        });
       }
       const pair = await client.createKeyPair({ keyType: spec.keyType, name: spec.label ?? `pkim ${spec.keyType}` });
       const uri = formatKmipKeyUri({ ...pair, server });
@@ -199,7 +204,11 @@ export function createKmipBackend(opts: KmipBackendOptions): KmipBackend {
     },
     close: () => client.close(),
     async certify(req) {
-      const input: CertifyInput = { subject: req.subject, validityDays: req.validityDays, x509ExtensionsIni: req.x509ExtensionsIni };
+      const input: CertifyInput = {
+        subject: req.subject,
+        validityDays: req.validityDays,
+        x509ExtensionsIni: req.x509ExtensionsIni,
+      };
       if (req.keyUri) {
         const k = keyOf(req.keyUri);
         input.publicKeyUid = publicUid(k, req.keyUri);
@@ -207,7 +216,8 @@ export function createKmipBackend(opts: KmipBackendOptions): KmipBackend {
       }
       if (req.csrDer) input.csr = { der: req.csrDer, type: 'PKCS10' };
       if (req.issuerKeyUri) input.issuerPrivateKeyUid = keyOf(req.issuerKeyUri).privateKeyUid;
-      if (req.csrDer && !req.issuerKeyUri) throw new PkiError('input.invalid', 'certifying a CSR needs an issuer key (a CSR cannot be self-signed)');
+      if (req.csrDer && !req.issuerKeyUri)
+        throw new PkiError('input.invalid', 'certifying a CSR needs an issuer key (a CSR cannot be self-signed)');
       const certificateUid = await client.certify(input);
       const certificateDer = await client.getCertificate(certificateUid);
       return { certificateUid, certificateDer };

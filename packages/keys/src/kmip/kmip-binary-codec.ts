@@ -14,7 +14,9 @@ import {
 } from './kmip-ttlv';
 
 function codecError(message: string, details: Record<string, unknown> = {}): PkiError {
-  return new PkiError('kms.operation_failed', `KMIP binary TTLV: ${message}`, { details: { reason: 'codec', ...details } });
+  return new PkiError('kms.operation_failed', `KMIP binary TTLV: ${message}`, {
+    details: { reason: 'codec', ...details },
+  });
 }
 
 const pad8 = (n: number): number => (n + 7) & ~7;
@@ -50,7 +52,8 @@ export function encodeBinaryTtlv(node: TtlvNode): Buffer {
     }
     case 'Enumeration': {
       const n = enumNumber(node.tag, node.value);
-      if (n === undefined) throw codecError(`unknown enumeration ${String(node.value)} for ${node.tag}`, { tag: node.tag });
+      if (n === undefined)
+        throw codecError(`unknown enumeration ${String(node.value)} for ${node.tag}`, { tag: node.tag });
       const v = Buffer.alloc(8);
       v.writeUInt32BE(n >>> 0, 0);
       return Buffer.concat([header(node.tag, 'Enumeration', 4), v]);

@@ -87,13 +87,15 @@ const snake = (op: string): string => op.replace(/([a-z0-9])([A-Z])/g, '$1_$2').
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Reasons a server gives when it cannot make this kind of key pair (PyKMIP: Invalid_Field for EC). */
-const KEY_TYPE_REFUSED = /^(Invalid_Field|Invalid_Attribute|Invalid_Attribute_Value|Unsupported_Attribute|Bad_Cryptographic_Parameters|Feature_Not_Supported|Operation_Not_Supported|Unsupported_Cryptographic_Parameters)$/;
+const KEY_TYPE_REFUSED =
+  /^(Invalid_Field|Invalid_Attribute|Invalid_Attribute_Value|Unsupported_Attribute|Bad_Cryptographic_Parameters|Feature_Not_Supported|Operation_Not_Supported|Unsupported_Cryptographic_Parameters)$/;
 
 export function createKmipClient(config: KmipClientConfig): KmipClient {
   const { transport } = config;
   const dialect: KmipDialect = config.dialect ?? (transport.kind === 'http-json' ? 'cosmian-2.1' : 'kmip-1.4');
   const envelope = config.envelope ?? (transport.kind === 'http-json' ? 'bare' : 'message');
-  const version = config.protocolVersion ?? (dialect === 'cosmian-2.1' ? { major: 2, minor: 1 } : { major: 1, minor: 4 });
+  const version =
+    config.protocolVersion ?? (dialect === 'cosmian-2.1' ? { major: 2, minor: 1 } : { major: 1, minor: 4 });
   const timeoutMs = config.timeoutMs ?? 30_000;
   const attempts = Math.max(1, config.retries ?? 3);
   const baseMs = config.retryBaseMs ?? 100;
@@ -115,7 +117,14 @@ export function createKmipClient(config: KmipClientConfig): KmipClient {
       try {
         const res = await transport.roundTrip(node, { operation: req.operation, timeoutMs });
         const payload = unwrapResponse(req.operation, res);
-        emit({ backend: 'kmip', operation, uri: ctx.uri, outcome: 'success', attempt, durationMs: Math.round(performance.now() - t0) });
+        emit({
+          backend: 'kmip',
+          operation,
+          uri: ctx.uri,
+          outcome: 'success',
+          attempt,
+          durationMs: Math.round(performance.now() - t0),
+        });
         return payload;
       } catch (e) {
         const err = toPkiError(e);
@@ -152,11 +161,15 @@ export function createKmipClient(config: KmipClientConfig): KmipClient {
         const err = toPkiError(e);
         const reason = String(err.details.resultReason ?? '');
         if (err.code === 'kms.operation_failed' && KEY_TYPE_REFUSED.test(reason)) {
-          throw new PkiError('kms.unsupported', `the KMIP server cannot create ${input.keyType} key pairs (${err.message})`, {
-            retryable: false,
-            cause: err,
-            details: { ...err.details, keyType: input.keyType },
-          });
+          throw new PkiError(
+            'kms.unsupported',
+            `the KMIP server cannot create ${input.keyType} key pairs (${err.message})`,
+            {
+              retryable: false,
+              cause: err,
+              details: { ...err.details, keyType: input.keyType },
+            },
+          );
         }
         throw err;
       }

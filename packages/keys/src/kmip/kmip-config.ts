@@ -25,7 +25,8 @@ export function kmipConfigFromEnv(
   } catch {
     throw bad(`PKIM_KMIP_URL is not a URL: ${url}`);
   }
-  if (!['http:', 'https:', 'kmip:'].includes(u.protocol)) throw bad(`PKIM_KMIP_URL must start with http://, https:// or kmip:// (got ${u.protocol})`);
+  if (!['http:', 'https:', 'kmip:'].includes(u.protocol))
+    throw bad(`PKIM_KMIP_URL must start with http://, https:// or kmip:// (got ${u.protocol})`);
   const file = (name: string): string | undefined => {
     const p = env[name]?.trim();
     if (!p) return undefined;
@@ -41,7 +42,8 @@ export function kmipConfigFromEnv(
   const caPem = file('PKIM_KMIP_CA');
   const clientCertPem = file('PKIM_KMIP_CLIENT_CERT');
   const clientKeyPem = file('PKIM_KMIP_CLIENT_KEY');
-  if (Boolean(clientCertPem) !== Boolean(clientKeyPem)) throw bad('PKIM_KMIP_CLIENT_CERT and PKIM_KMIP_CLIENT_KEY must be set together');
+  if (Boolean(clientCertPem) !== Boolean(clientKeyPem))
+    throw bad('PKIM_KMIP_CLIENT_CERT and PKIM_KMIP_CLIENT_KEY must be set together');
   if (u.protocol === 'kmip:' && (!caPem || !clientCertPem)) {
     throw bad('kmip:// needs PKIM_KMIP_CA, PKIM_KMIP_CLIENT_CERT and PKIM_KMIP_CLIENT_KEY');
   }

@@ -8,10 +8,20 @@ import { KMIP_ENUMS, enumToName } from './kmip-ttlv';
 const norm = (s: string): string => s.toLowerCase().replace(/[_\s-]/g, '');
 
 const NOT_FOUND = new Set(['itemnotfound', 'objectnotfound', 'objectdestroyed']);
-const AUTH = new Set(['permissiondenied', 'authenticationnotsuccessful', 'notauthorised', 'notauthorized', 'badpassword']);
+const AUTH = new Set([
+  'permissiondenied',
+  'authenticationnotsuccessful',
+  'notauthorised',
+  'notauthorized',
+  'badpassword',
+]);
 const UNSUPPORTED = new Set([
-  'operationnotsupported', 'featurenotsupported', 'keyformattypenotsupported', 'unsupportedcryptographicparameters',
-  'unsupportedprotocolversion', 'keycompressiontypenotsupported',
+  'operationnotsupported',
+  'featurenotsupported',
+  'keyformattypenotsupported',
+  'unsupportedcryptographicparameters',
+  'unsupportedprotocolversion',
+  'keycompressiontypenotsupported',
 ]);
 
 export interface KmipFailure {
@@ -36,7 +46,12 @@ export function kmipOperationError(f: KmipFailure): PkiError {
   const text = (f.message ?? '').slice(0, 500);
   return new PkiError(code, `KMIP ${f.operation} failed: ${reason}${text ? `: ${text}` : ''}`, {
     retryable: false,
-    details: { backend: 'kmip', operation: f.operation, resultReason: reason, ...(f.httpStatus ? { httpStatus: f.httpStatus } : {}) },
+    details: {
+      backend: 'kmip',
+      operation: f.operation,
+      resultReason: reason,
+      ...(f.httpStatus ? { httpStatus: f.httpStatus } : {}),
+    },
   });
 }
 
@@ -72,10 +87,14 @@ export function httpStatusError(operation: string, status: number, body: string)
     return kmipOperationError({ operation, reason: reasonFromText(text), message: text, httpStatus: status });
   }
   if (status === 429 || status >= 500) {
-    return new PkiError('kms.unavailable', `KMIP ${operation}: the KMS answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`, {
-      retryable: true,
-      details: { backend: 'kmip', operation, httpStatus: status },
-    });
+    return new PkiError(
+      'kms.unavailable',
+      `KMIP ${operation}: the KMS answered HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`,
+      {
+        retryable: true,
+        details: { backend: 'kmip', operation, httpStatus: status },
+      },
+    );
   }
   return new PkiError('kms.operation_failed', `KMIP ${operation}: unexpected HTTP ${status}`, {
     retryable: false,
@@ -91,12 +110,22 @@ export function timeoutError(operation: string, timeoutMs: number): PkiError {
 }
 
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED',
-  'ETIMEDOUT', 'ERR_SOCKET_CLOSED', 'UND_ERR_SOCKET',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'ERR_SOCKET_CLOSED',
+  'UND_ERR_SOCKET',
 ]);
 
 /** TLS failures that mean "the peer does not accept/trust us or we do not trust it": credentials problem. */
-const TLS_AUTH = /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_REQUIRED|ACCESS_DENIED|HANDSHAKE_FAILURE|UNSUPPORTED_CERTIFICATE|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|DECRYPT_ERROR)|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_SIGNATURE_FAILURE|CERT_UNTRUSTED|KEY_VALUES_MISMATCH/;
+const TLS_AUTH =
+  /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_UNKNOWN|CERTIFICATE_REQUIRED|ACCESS_DENIED|HANDSHAKE_FAILURE|UNSUPPORTED_CERTIFICATE|CERTIFICATE_REVOKED|CERTIFICATE_EXPIRED|DECRYPT_ERROR)|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|SELF_SIGNED_CERT|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|ERR_TLS_CERT_ALTNAME_INVALID|CERT_SIGNATURE_FAILURE|CERT_UNTRUSTED|KEY_VALUES_MISMATCH/;
 
 /** Socket / TLS error → kms.unavailable (retryable) or kms.auth_failed (TLS trust/handshake failure). */
 export function networkError(operation: string, err: unknown): PkiError {
@@ -104,12 +133,20 @@ export function networkError(operation: string, err: unknown): PkiError {
   const e = err as NodeJS.ErrnoException & { reason?: string };
   const code = typeof e?.code === 'string' ? e.code : '';
   const msg = e instanceof Error ? e.message : String(err);
-  if (TLS_AUTH.test(code) || TLS_AUTH.test(msg) || /alert (unknown ca|bad certificate|certificate unknown|handshake failure)/i.test(msg)) {
-    return new PkiError('kms.auth_failed', `KMIP ${operation}: TLS authentication with the KMS failed (${code || msg})`, {
-      retryable: false,
-      cause: err,
-      details: { backend: 'kmip', operation, tlsError: code || msg },
-    });
+  if (
+    TLS_AUTH.test(code) ||
+    TLS_AUTH.test(msg) ||
+    /alert (unknown ca|bad certificate|certificate unknown|handshake failure)/i.test(msg)
+  ) {
+    return new PkiError(
+      'kms.auth_failed',
+      `KMIP ${operation}: TLS authentication with the KMS failed (${code || msg})`,
+      {
+        retryable: false,
+        cause: err,
+        details: { backend: 'kmip', operation, tlsError: code || msg },
+      },
+    );
   }
   const known = NETWORK_CODES.has(code) || /socket hang up|ECONNRESET|closed the connection/i.test(msg);
   return new PkiError('kms.unavailable', `KMIP ${operation}: cannot reach the KMS (${code || msg})`, {

@@ -20,12 +20,23 @@ export interface JsonEncodeOptions {
 }
 
 const TYPES: ReadonlySet<string> = new Set([
-  'Structure', 'Integer', 'LongInteger', 'BigInteger', 'Enumeration', 'Boolean', 'TextString', 'ByteString',
-  'DateTime', 'Interval', 'DateTimeExtended',
+  'Structure',
+  'Integer',
+  'LongInteger',
+  'BigInteger',
+  'Enumeration',
+  'Boolean',
+  'TextString',
+  'ByteString',
+  'DateTime',
+  'Interval',
+  'DateTimeExtended',
 ]);
 
 function codecError(path: string, message: string): PkiError {
-  return new PkiError('kms.operation_failed', `KMIP JSON TTLV: ${path}: ${message}`, { details: { reason: 'codec', path } });
+  return new PkiError('kms.operation_failed', `KMIP JSON TTLV: ${path}: ${message}`, {
+    details: { reason: 'codec', path },
+  });
 }
 
 export function hexToBytes(hex: string, path = 'value'): Uint8Array {
@@ -38,7 +49,8 @@ export function bytesToHex(bytes: Uint8Array): string {
 }
 
 function hexBig(s: string, path: string): bigint {
-  if (!/^0x[0-9a-fA-F]+$/.test(s)) throw codecError(path, `expected 0x-prefixed hex, got ${JSON.stringify(s).slice(0, 40)}`);
+  if (!/^0x[0-9a-fA-F]+$/.test(s))
+    throw codecError(path, `expected 0x-prefixed hex, got ${JSON.stringify(s).slice(0, 40)}`);
   return BigInt(s);
 }
 
@@ -49,7 +61,8 @@ export function formatKmipDateTime(d: Date): string {
 
 /** Decodes one JSON TTLV node (already parsed from JSON) into the message model. */
 export function decodeJsonTtlv(input: unknown, path = '$'): TtlvNode {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw codecError(path, 'node must be an object');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw codecError(path, 'node must be an object');
   const o = input as Record<string, unknown>;
   const tag = o.tag;
   if (typeof tag !== 'string' || tag === '') throw codecError(path, 'missing tag');
@@ -79,7 +92,8 @@ export function decodeJsonTtlv(input: unknown, path = '$'): TtlvNode {
       return { tag, type: type as 'LongInteger', value: n };
     }
     case 'BigInteger': {
-      if (typeof v !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(v)) throw codecError(here, 'BigInteger must be 0x + hex bytes');
+      if (typeof v !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(v))
+        throw codecError(here, 'BigInteger must be 0x + hex bytes');
       return { tag, type: 'BigInteger', value: hexToBytes(v.slice(2), here) };
     }
     case 'Enumeration': {
@@ -131,13 +145,18 @@ export function encodeJsonTtlv(node: TtlvNode, opts: JsonEncodeOptions = {}): Js
       return { tag: node.tag, type: node.type, value: node.value };
     case 'LongInteger':
     case 'DateTimeExtended':
-      return { tag: node.tag, type: node.type, value: `0x${BigInt.asUintN(64, node.value).toString(16).toUpperCase().padStart(16, '0')}` };
+      return {
+        tag: node.tag,
+        type: node.type,
+        value: `0x${BigInt.asUintN(64, node.value).toString(16).toUpperCase().padStart(16, '0')}`,
+      };
     case 'BigInteger':
       return { tag: node.tag, type: 'BigInteger', value: `0x${bytesToHex(node.value)}` };
     case 'ByteString':
       return { tag: node.tag, type: 'ByteString', value: bytesToHex(node.value) };
     case 'Enumeration': {
-      const value = typeof node.value === 'number' ? `0x${node.value.toString(16).toUpperCase().padStart(8, '0')}` : node.value;
+      const value =
+        typeof node.value === 'number' ? `0x${node.value.toString(16).toUpperCase().padStart(8, '0')}` : node.value;
       return { tag: node.tag, type: 'Enumeration', value };
     }
     case 'DateTime':

@@ -19,7 +19,10 @@ export function buildBareRequest(req: KmipRequest): TtlvNode {
 export function buildRequestMessage(version: ProtocolVersion, req: KmipRequest): TtlvNode {
   return ttlv.struct('RequestMessage', [
     ttlv.struct('RequestHeader', [
-      ttlv.struct('ProtocolVersion', [ttlv.int('ProtocolVersionMajor', version.major), ttlv.int('ProtocolVersionMinor', version.minor)]),
+      ttlv.struct('ProtocolVersion', [
+        ttlv.int('ProtocolVersionMajor', version.major),
+        ttlv.int('ProtocolVersionMinor', version.minor),
+      ]),
       ttlv.int('BatchCount', 1),
     ]),
     ttlv.struct('BatchItem', [ttlv.enum('Operation', req.operation), ttlv.struct('RequestPayload', req.payload)]),
@@ -33,18 +36,24 @@ export function buildRequestMessage(version: ProtocolVersion, req: KmipRequest):
 export function unwrapResponse(operation: string, res: TtlvNode): TtlvNode {
   if (res.tag === `${operation}Response`) return res;
   if (res.tag !== 'ResponseMessage') {
-    throw new PkiError('kms.operation_failed', `KMIP ${operation}: unexpected response ${res.tag}`, { details: { reason: 'codec' } });
+    throw new PkiError('kms.operation_failed', `KMIP ${operation}: unexpected response ${res.tag}`, {
+      details: { reason: 'codec' },
+    });
   }
   const items = childrenOf(res, 'BatchItem');
   if (items.length !== 1) {
-    throw new PkiError('kms.operation_failed', `KMIP ${operation}: expected one batch item, got ${items.length}`, { details: { reason: 'codec' } });
+    throw new PkiError('kms.operation_failed', `KMIP ${operation}: expected one batch item, got ${items.length}`, {
+      details: { reason: 'codec' },
+    });
   }
   const item = items[0]!;
   const status = childOf(item, 'ResultStatus')?.value;
   if (status === 'Success' || status === 0) {
     const op = childOf(item, 'Operation')?.value;
     if (op !== undefined && op !== operation) {
-      throw new PkiError('kms.operation_failed', `KMIP ${operation}: response is for ${String(op)}`, { details: { reason: 'codec' } });
+      throw new PkiError('kms.operation_failed', `KMIP ${operation}: response is for ${String(op)}`, {
+        details: { reason: 'codec' },
+      });
     }
     return childOf(item, 'ResponsePayload') ?? ttlv.struct('ResponsePayload', []);
   }

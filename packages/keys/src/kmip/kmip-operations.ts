@@ -8,16 +8,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
-import {
-  KMIP_ENUMS,
-  bytesOf,
-  childOf,
-  childrenOf,
-  findDeep,
-  textOf,
-  ttlv,
-  type TtlvNode,
-} from './kmip-ttlv';
+import { KMIP_ENUMS, bytesOf, childOf, childrenOf, findDeep, textOf, ttlv, type TtlvNode } from './kmip-ttlv';
 
 export type KmipDialect = 'cosmian-2.1' | 'kmip-1.4';
 
@@ -37,15 +28,21 @@ export interface KeyTypeKmip {
 /** How a PKI Manager key type is expressed in KMIP; undefined when KMIP key pairs of this type are not offered. */
 export function kmipKeyType(keyType: KeyType): KeyTypeKmip | undefined {
   const info = KEY_TYPE_INFO[keyType];
-  if (info.algorithm === 'rsa') return { algorithm: 'RSA', bits: info.bits, signatureAlgorithm: 'SHA256WithRSAEncryption' };
-  if (info.algorithm === 'ec' && info.curve === 'prime256v1') return { algorithm: 'ECDSA', curve: 'P256', signatureAlgorithm: 'ECDSAWithSHA256' };
-  if (info.algorithm === 'ec' && info.curve === 'secp384r1') return { algorithm: 'ECDSA', curve: 'P384', signatureAlgorithm: 'ECDSAWithSHA384' };
+  if (info.algorithm === 'rsa')
+    return { algorithm: 'RSA', bits: info.bits, signatureAlgorithm: 'SHA256WithRSAEncryption' };
+  if (info.algorithm === 'ec' && info.curve === 'prime256v1')
+    return { algorithm: 'ECDSA', curve: 'P256', signatureAlgorithm: 'ECDSAWithSHA256' };
+  if (info.algorithm === 'ec' && info.curve === 'secp384r1')
+    return { algorithm: 'ECDSA', curve: 'P384', signatureAlgorithm: 'ECDSAWithSHA384' };
   return undefined;
 }
 
 function requireKmipKeyType(keyType: KeyType): KeyTypeKmip {
   const k = kmipKeyType(keyType);
-  if (!k) throw new PkiError('kms.unsupported', `KMIP backend does not support key type ${keyType}`, { details: { keyType } });
+  if (!k)
+    throw new PkiError('kms.unsupported', `KMIP backend does not support key type ${keyType}`, {
+      details: { keyType },
+    });
   return k;
 }
 
@@ -97,7 +94,11 @@ export function buildCreateKeyPair(dialect: KmipDialect, input: CreateKeyPairInp
     return {
       operation: 'CreateKeyPair',
       payload: [
-        ttlv.struct('CommonAttributes', [...common, ttlv.enum('ObjectType', 'PrivateKey'), ttlv.date('ActivationDate', when)]),
+        ttlv.struct('CommonAttributes', [
+          ...common,
+          ttlv.enum('ObjectType', 'PrivateKey'),
+          ttlv.date('ActivationDate', when),
+        ]),
         ttlv.struct('PrivateKeyAttributes', [
           ttlv.enum('CryptographicAlgorithm', k.algorithm),
           size(),
@@ -119,7 +120,10 @@ export function buildCreateKeyPair(dialect: KmipDialect, input: CreateKeyPairInp
   const alg = attr1('Cryptographic Algorithm', ttlv.enum('x', enumValue('CryptographicAlgorithm', k.algorithm)));
   // KMIP 1.x: the curve is implied by Cryptographic Length (256 → P-256, 384 → P-384); servers differ on
   // whether they accept Cryptographic Domain Parameters in templates (PyKMIP cannot parse it), so it is not sent.
-  const size = attr1('Cryptographic Length', ttlv.int('x', k.algorithm === 'RSA' ? k.bits! : k.curve === 'P256' ? 256 : 384));
+  const size = attr1(
+    'Cryptographic Length',
+    ttlv.int('x', k.algorithm === 'RSA' ? k.bits! : k.curve === 'P256' ? 256 : 384),
+  );
   return {
     operation: 'CreateKeyPair',
     payload: [
@@ -140,7 +144,10 @@ export function buildCreateKeyPair(dialect: KmipDialect, input: CreateKeyPairInp
 export function buildGetPublicKey(dialect: KmipDialect, uid: string): KmipRequest {
   return {
     operation: 'Get',
-    payload: [ttlv.text('UniqueIdentifier', uid), ...(dialect === 'cosmian-2.1' ? [ttlv.enum('KeyFormatType', 'PKCS8')] : [])],
+    payload: [
+      ttlv.text('UniqueIdentifier', uid),
+      ...(dialect === 'cosmian-2.1' ? [ttlv.enum('KeyFormatType', 'PKCS8')] : []),
+    ],
   };
 }
 
@@ -160,7 +167,11 @@ export function buildSign(dialect: KmipDialect, uid: string, keyType: KeyType, d
         ];
   return {
     operation: 'Sign',
-    payload: [ttlv.text('UniqueIdentifier', uid), ttlv.struct('CryptographicParameters', params), ttlv.bytes('Data', data)],
+    payload: [
+      ttlv.text('UniqueIdentifier', uid),
+      ttlv.struct('CryptographicParameters', params),
+      ttlv.bytes('Data', data),
+    ],
   };
 }
 
@@ -230,7 +241,9 @@ export function buildLocate(dialect: KmipDialect, input: LocateInput): KmipReque
     payload: [
       ...max,
       ...(input.objectType ? [attr1('Object Type', ttlv.enum('x', enumValue('ObjectType', input.objectType)))] : []),
-      ...(input.algorithm ? [attr1('Cryptographic Algorithm', ttlv.enum('x', enumValue('CryptographicAlgorithm', input.algorithm)))] : []),
+      ...(input.algorithm
+        ? [attr1('Cryptographic Algorithm', ttlv.enum('x', enumValue('CryptographicAlgorithm', input.algorithm)))]
+        : []),
       ...(input.name ? [attr1('Name', nameStruct('x', input.name, true))] : []),
     ],
   };
@@ -288,13 +301,24 @@ export function buildCertify(input: CertifyInput): KmipRequest {
     : [];
   const links: TtlvNode[] = [];
   if (input.issuerPrivateKeyUid) {
-    links.push(ttlv.struct('Link', [ttlv.enum('LinkType', 'PrivateKeyLink'), ttlv.text('LinkedObjectIdentifier', input.issuerPrivateKeyUid)]));
+    links.push(
+      ttlv.struct('Link', [
+        ttlv.enum('LinkType', 'PrivateKeyLink'),
+        ttlv.text('LinkedObjectIdentifier', input.issuerPrivateKeyUid),
+      ]),
+    );
   }
   if (input.issuerCertificateUid) {
-    links.push(ttlv.struct('Link', [ttlv.enum('LinkType', 'CertificateLink'), ttlv.text('LinkedObjectIdentifier', input.issuerCertificateUid)]));
+    links.push(
+      ttlv.struct('Link', [
+        ttlv.enum('LinkType', 'CertificateLink'),
+        ttlv.text('LinkedObjectIdentifier', input.issuerCertificateUid),
+      ]),
+    );
   }
   const vendor: TtlvNode[] = [];
-  if (input.validityDays !== undefined) vendor.push(vendorAttr('requested_validity_days', Buffer.from(String(input.validityDays), 'ascii')));
+  if (input.validityDays !== undefined)
+    vendor.push(vendorAttr('requested_validity_days', Buffer.from(String(input.validityDays), 'ascii')));
   if (input.x509ExtensionsIni) vendor.push(vendorAttr('x509-extension', Buffer.from(input.x509ExtensionsIni, 'utf8')));
   const attributes = ttlv.struct('Attributes', [
     ...subjectAttrs,
@@ -305,7 +329,10 @@ export function buildCertify(input: CertifyInput): KmipRequest {
   const csr: TtlvNode[] = [];
   if (input.csr) {
     if ('pem' in input.csr) {
-      csr.push(ttlv.enum('CertificateRequestType', 'PEM'), ttlv.bytes('CertificateRequestValue', Buffer.from(input.csr.pem, 'utf8')));
+      csr.push(
+        ttlv.enum('CertificateRequestType', 'PEM'),
+        ttlv.bytes('CertificateRequestValue', Buffer.from(input.csr.pem, 'utf8')),
+      );
     } else {
       csr.push(ttlv.enum('CertificateRequestType', 'PKCS10'), ttlv.bytes('CertificateRequestValue', input.csr.der));
     }
@@ -320,7 +347,9 @@ export function buildCertify(input: CertifyInput): KmipRequest {
 // parsers (payload = the bare …Response node or the ResponsePayload structure)
 
 function malformed(op: string, what: string): PkiError {
-  return new PkiError('kms.operation_failed', `KMIP ${op}: malformed response (${what})`, { details: { reason: 'codec', operation: op } });
+  return new PkiError('kms.operation_failed', `KMIP ${op}: malformed response (${what})`, {
+    details: { reason: 'codec', operation: op },
+  });
 }
 
 export function parseCreateKeyPair(payload: TtlvNode): { privateKeyUid: string; publicKeyUid: string } {
@@ -348,8 +377,14 @@ export function parseGetPublicKey(payload: TtlvNode): Uint8Array {
   try {
     if (material.type === 'ByteString') {
       const der = Buffer.from(material.value);
-      if (fmt === 'PKCS8' || fmt === 'X509') return new Uint8Array(createPublicKey({ key: der, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' }));
-      if (fmt === 'PKCS1') return new Uint8Array(createPublicKey({ key: der, format: 'der', type: 'pkcs1' }).export({ type: 'spki', format: 'der' }));
+      if (fmt === 'PKCS8' || fmt === 'X509')
+        return new Uint8Array(
+          createPublicKey({ key: der, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' }),
+        );
+      if (fmt === 'PKCS1')
+        return new Uint8Array(
+          createPublicKey({ key: der, format: 'der', type: 'pkcs1' }).export({ type: 'spki', format: 'der' }),
+        );
     }
     if (fmt === 'TransparentECPublicKey' && material.type === 'Structure') {
       const curve = childOf(material, 'RecommendedCurve')?.value;
@@ -359,14 +394,19 @@ export function parseGetPublicKey(payload: TtlvNode): Uint8Array {
         const jwkCrv = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }[crv]!;
         const size = (q.length - 1) / 2;
         const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
-        const key = createPublicKey({ key: { kty: 'EC', crv: jwkCrv, x: b64(q.subarray(1, 1 + size)), y: b64(q.subarray(1 + size)) }, format: 'jwk' });
+        const key = createPublicKey({
+          key: { kty: 'EC', crv: jwkCrv, x: b64(q.subarray(1, 1 + size)), y: b64(q.subarray(1 + size)) },
+          format: 'jwk',
+        });
         return new Uint8Array(key.export({ type: 'spki', format: 'der' }));
       }
     }
   } catch (e) {
     throw new PkiError('kms.operation_failed', `KMIP Get: the public key (${fmt}) could not be decoded`, { cause: e });
   }
-  throw new PkiError('kms.unsupported', `KMIP Get: unsupported public key format ${fmt}`, { details: { keyFormatType: fmt } });
+  throw new PkiError('kms.unsupported', `KMIP Get: unsupported public key format ${fmt}`, {
+    details: { keyFormatType: fmt },
+  });
 }
 
 export function parseGetCertificate(payload: TtlvNode): Uint8Array {

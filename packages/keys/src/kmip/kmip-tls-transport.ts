@@ -37,7 +37,10 @@ interface Conn {
 
 export function createKmipTlsTransport(opts: KmipTlsTransportOptions): KmipTransport {
   if (!opts.caPem || !opts.clientCertPem || !opts.clientKeyPem) {
-    throw new PkiError('kms.config_invalid', 'KMIP over TLS needs a CA certificate, a client certificate and a client key');
+    throw new PkiError(
+      'kms.config_invalid',
+      'KMIP over TLS needs a CA certificate, a client certificate and a client key',
+    );
   }
   const port = opts.port ?? 5696;
   const server = `${opts.host}:${port}`;
@@ -102,7 +105,9 @@ export function createKmipTlsTransport(opts: KmipTlsTransportOptions): KmipTrans
         else cb?.(err);
       };
       socket.on('error', fail);
-      socket.on('close', () => fail(Object.assign(new Error('the KMIP server closed the connection'), { code: 'ECONNRESET' })));
+      socket.on('close', () =>
+        fail(Object.assign(new Error('the KMIP server closed the connection'), { code: 'ECONNRESET' })),
+      );
     });
   }
 

@@ -269,7 +269,11 @@ export function defineBackendConformance(opts: BackendConformanceOptions): void 
         });
 
         it('fails generateKey with kms.auth_failed, not retryable', async () => {
-          await expectPkiError(wrong.generateKey({ keyType: primary, label: 'wrong credentials' }), 'kms.auth_failed', false);
+          await expectPkiError(
+            wrong.generateKey({ keyType: primary, label: 'wrong credentials' }),
+            'kms.auth_failed',
+            false,
+          );
         });
 
         it('does not report health ok', async () => {
@@ -333,7 +337,9 @@ function assertSignatureShape(sig: Uint8Array, keyType: KeyType, key: KeyObject)
 }
 
 function toPem(spki: Uint8Array): string {
-  const b64 = Buffer.from(spki).toString('base64').replace(/.{1,64}/g, '$&\n');
+  const b64 = Buffer.from(spki)
+    .toString('base64')
+    .replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN PUBLIC KEY-----\n${b64}-----END PUBLIC KEY-----\n`;
 }
 

@@ -34,7 +34,13 @@ interface Field {
 type Schema = Record<string, Field>;
 
 const ALGS = ['RSA', 'ECDSA', 'EC', 'ECDH', 'Ed25519'] as const;
-const name: Field = { type: 'Structure', children: { NameValue: { type: 'TextString', required: true }, NameType: { type: 'Enumeration', enum: ['UninterpretedTextString', 'URI'], required: true } } };
+const name: Field = {
+  type: 'Structure',
+  children: {
+    NameValue: { type: 'TextString', required: true },
+    NameType: { type: 'Enumeration', enum: ['UninterpretedTextString', 'URI'], required: true },
+  },
+};
 const linkList: Field = {
   type: 'Structure',
   children: {
@@ -67,19 +73,32 @@ const keyAttributes = (objectTypes: string[]): Field => ({
   children: {
     CryptographicAlgorithm: { type: 'Enumeration', enum: ALGS, required: true },
     CryptographicLength: { type: 'Integer' },
-    CryptographicDomainParameters: { type: 'Structure', children: { RecommendedCurve: { type: 'Enumeration', enum: ['P256', 'P384', 'P521'], required: true } } },
+    CryptographicDomainParameters: {
+      type: 'Structure',
+      children: { RecommendedCurve: { type: 'Enumeration', enum: ['P256', 'P384', 'P521'], required: true } },
+    },
     CryptographicUsageMask: { type: 'Integer' },
     ObjectType: { type: 'Enumeration', enum: objectTypes },
     Name: { ...name, multiple: true },
     ActivationDate: { type: 'DateTime' },
-    KeyFormatType: { type: 'Enumeration', enum: ['TransparentRSAPrivateKey', 'TransparentECPrivateKey', 'PKCS8', 'PKCS1'] },
+    KeyFormatType: {
+      type: 'Enumeration',
+      enum: ['TransparentRSAPrivateKey', 'TransparentECPrivateKey', 'PKCS8', 'PKCS1'],
+    },
     Link: linkList,
     VendorAttributes: vendorAttributes,
   },
 });
 
 export const OPERATION_SCHEMAS: Record<string, Schema> = {
-  Query: { QueryFunction: { type: 'Enumeration', enum: ['QueryOperations', 'QueryObjects', 'QueryServerInformation'], multiple: true, required: true } },
+  Query: {
+    QueryFunction: {
+      type: 'Enumeration',
+      enum: ['QueryOperations', 'QueryObjects', 'QueryServerInformation'],
+      multiple: true,
+      required: true,
+    },
+  },
   CreateKeyPair: {
     CommonAttributes: { ...keyAttributes(['PrivateKey']), required: true },
     PrivateKeyAttributes: keyAttributes(['PrivateKey']),
@@ -87,7 +106,10 @@ export const OPERATION_SCHEMAS: Record<string, Schema> = {
   },
   Get: {
     UniqueIdentifier: { type: 'TextString', required: true },
-    KeyFormatType: { type: 'Enumeration', enum: ['Raw', 'PKCS1', 'PKCS8', 'X509', 'TransparentRSAPublicKey', 'TransparentECPublicKey'] },
+    KeyFormatType: {
+      type: 'Enumeration',
+      enum: ['Raw', 'PKCS1', 'PKCS8', 'X509', 'TransparentRSAPublicKey', 'TransparentECPublicKey'],
+    },
   },
   Sign: {
     UniqueIdentifier: { type: 'TextString', required: true },
@@ -98,7 +120,15 @@ export const OPERATION_SCHEMAS: Record<string, Schema> = {
         HashingAlgorithm: { type: 'Enumeration', enum: ['SHA256', 'SHA384', 'SHA512'] },
         DigitalSignatureAlgorithm: {
           type: 'Enumeration',
-          enum: ['SHA256WithRSAEncryption', 'SHA384WithRSAEncryption', 'SHA512WithRSAEncryption', 'RSASSAPSS', 'ECDSAWithSHA256', 'ECDSAWithSHA384', 'ECDSAWithSHA512'],
+          enum: [
+            'SHA256WithRSAEncryption',
+            'SHA384WithRSAEncryption',
+            'SHA512WithRSAEncryption',
+            'RSASSAPSS',
+            'ECDSAWithSHA256',
+            'ECDSAWithSHA384',
+            'ECDSAWithSHA512',
+          ],
         },
         CryptographicAlgorithm: { type: 'Enumeration', enum: ALGS },
         SaltLength: { type: 'Integer' },
@@ -120,7 +150,10 @@ export const OPERATION_SCHEMAS: Record<string, Schema> = {
         CertificateAttributes: {
           type: 'Structure',
           children: Object.fromEntries(
-            ['Cn', 'O', 'Ou', 'C', 'St', 'L', 'Email'].map((k) => [`CertificateSubject${k}`, { type: 'TextString' as const }]),
+            ['Cn', 'O', 'Ou', 'C', 'St', 'L', 'Email'].map((k) => [
+              `CertificateSubject${k}`,
+              { type: 'TextString' as const },
+            ]),
           ),
         },
         Link: linkList,
@@ -140,7 +173,15 @@ export const OPERATION_SCHEMAS: Record<string, Schema> = {
         RevocationReasonCode: {
           type: 'Enumeration',
           required: true,
-          enum: ['Unspecified', 'KeyCompromise', 'CACompromise', 'AffiliationChanged', 'Superseded', 'CessationOfOperation', 'PrivilegeWithdrawn'],
+          enum: [
+            'Unspecified',
+            'KeyCompromise',
+            'CACompromise',
+            'AffiliationChanged',
+            'Superseded',
+            'CessationOfOperation',
+            'PrivilegeWithdrawn',
+          ],
         },
         RevocationMessage: { type: 'TextString' },
       },
@@ -172,7 +213,10 @@ const MESSAGE_SCHEMA: Schema = {
       ProtocolVersion: {
         type: 'Structure',
         required: true,
-        children: { ProtocolVersionMajor: { type: 'Integer', required: true }, ProtocolVersionMinor: { type: 'Integer', required: true } },
+        children: {
+          ProtocolVersionMajor: { type: 'Integer', required: true },
+          ProtocolVersionMinor: { type: 'Integer', required: true },
+        },
       },
       ClientCorrelationValue: { type: 'TextString' },
       BatchCount: { type: 'Integer', required: true },
@@ -198,14 +242,20 @@ function checkValue(path: string, f: Field, v: unknown): void {
   };
   switch (f.type) {
     case 'Integer':
-      if (!(typeof v === 'number' && Number.isInteger(v)) && !(typeof v === 'string' && /^0x[0-9A-Fa-f]{8}([0-9A-Fa-f]{8})?$/.test(v))) fail('Integer must be a JSON number or 0x hex');
+      if (
+        !(typeof v === 'number' && Number.isInteger(v)) &&
+        !(typeof v === 'string' && /^0x[0-9A-Fa-f]{8}([0-9A-Fa-f]{8})?$/.test(v))
+      )
+        fail('Integer must be a JSON number or 0x hex');
       return;
     case 'LongInteger':
-      if (!(typeof v === 'string' && /^0x[0-9A-Fa-f]{16}$/.test(v)) && typeof v !== 'number') fail('LongInteger must be 0x + 16 hex digits');
+      if (!(typeof v === 'string' && /^0x[0-9A-Fa-f]{16}$/.test(v)) && typeof v !== 'number')
+        fail('LongInteger must be 0x + 16 hex digits');
       return;
     case 'Enumeration':
       if (typeof v !== 'string') fail('Enumeration must be a string');
-      if (f.enum && !f.enum.includes(v as string)) fail(`enumeration value ${JSON.stringify(v)} not in [${f.enum.join(', ')}]`);
+      if (f.enum && !f.enum.includes(v as string))
+        fail(`enumeration value ${JSON.stringify(v)} not in [${f.enum.join(', ')}]`);
       return;
     case 'Boolean':
       if (typeof v !== 'boolean') fail('Boolean must be true/false');
@@ -217,7 +267,8 @@ function checkValue(path: string, f: Field, v: unknown): void {
       if (typeof v !== 'string' || v.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(v)) fail('ByteString must be hex');
       return;
     case 'DateTime':
-      if (typeof v !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v)) fail('DateTime must be RFC 3339');
+      if (typeof v !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v))
+        fail('DateTime must be RFC 3339');
       return;
     case 'Structure':
       return;
@@ -227,14 +278,17 @@ function checkValue(path: string, f: Field, v: unknown): void {
 /** Validates the children of a structure node against `schema`; throws InvalidRequest with a path. */
 export function validateStructure(node: unknown, schema: Schema | undefined, path: string): void {
   const n = node as Json;
-  if (typeof n !== 'object' || n === null || typeof n.tag !== 'string') throw new InvalidRequest(`${path}: not a TTLV node`);
-  if (n.type !== undefined && n.type !== 'Structure') throw new InvalidRequest(`${path}/${n.tag}: expected Structure, got ${n.type}`);
+  if (typeof n !== 'object' || n === null || typeof n.tag !== 'string')
+    throw new InvalidRequest(`${path}: not a TTLV node`);
+  if (n.type !== undefined && n.type !== 'Structure')
+    throw new InvalidRequest(`${path}/${n.tag}: expected Structure, got ${n.type}`);
   if (!Array.isArray(n.value)) throw new InvalidRequest(`${path}/${n.tag}: Structure value must be an array`);
   if (!schema) return;
   const here = `${path}/${n.tag}`;
   const seen = new Map<string, number>();
   for (const c of n.value as Json[]) {
-    if (typeof c !== 'object' || c === null || typeof c.tag !== 'string') throw new InvalidRequest(`${here}: child is not a TTLV node`);
+    if (typeof c !== 'object' || c === null || typeof c.tag !== 'string')
+      throw new InvalidRequest(`${here}: child is not a TTLV node`);
     const f = schema[c.tag];
     if (!f) throw new InvalidRequest(`${here}: unexpected tag ${c.tag}`);
     seen.set(c.tag, (seen.get(c.tag) ?? 0) + 1);
@@ -250,7 +304,8 @@ export function validateStructure(node: unknown, schema: Schema | undefined, pat
 }
 
 const kids = (n: Json): Json[] => (Array.isArray(n.value) ? (n.value as Json[]) : []);
-const kid = (n: Json | undefined, tag: string): Json | undefined => (n ? kids(n).find((c) => c.tag === tag) : undefined);
+const kid = (n: Json | undefined, tag: string): Json | undefined =>
+  n ? kids(n).find((c) => c.tag === tag) : undefined;
 
 /** Semantic rules Cosmian enforces beyond the structure. */
 function checkSemantics(op: string, payload: Json): void {
@@ -266,14 +321,16 @@ function checkSemantics(op: string, payload: Json): void {
     const t = kid(payload, 'CertificateRequestType');
     const v = kid(payload, 'CertificateRequestValue');
     if (!t !== !v) throw new InvalidRequest('Certify: CertificateRequestType and CertificateRequestValue go together');
-    if (!v && !kid(payload, 'UniqueIdentifier')) throw new InvalidRequest('Certify: a public key UniqueIdentifier or a CSR is required');
+    if (!v && !kid(payload, 'UniqueIdentifier'))
+      throw new InvalidRequest('Certify: a public key UniqueIdentifier or a CSR is required');
   }
   if (op === 'CreateKeyPair') {
     for (const part of ['CommonAttributes', 'PrivateKeyAttributes', 'PublicKeyAttributes']) {
       const a = kid(payload, part);
       if (!a) continue;
       const alg = kid(a, 'CryptographicAlgorithm')?.value;
-      if (alg === 'RSA' && !kid(a, 'CryptographicLength')) throw new InvalidRequest(`CreateKeyPair/${part}: RSA needs CryptographicLength`);
+      if (alg === 'RSA' && !kid(a, 'CryptographicLength'))
+        throw new InvalidRequest(`CreateKeyPair/${part}: RSA needs CryptographicLength`);
       if (alg !== 'RSA' && !kid(a, 'CryptographicDomainParameters') && !kid(a, 'CryptographicLength')) {
         throw new InvalidRequest(`CreateKeyPair/${part}: EC needs CryptographicDomainParameters`);
       }
@@ -284,12 +341,14 @@ function checkSemantics(op: string, payload: Json): void {
 /** Validates a bare operation or a RequestMessage; returns the batch items as [operation, payload]. */
 export function validateRequest(body: unknown): Array<{ op: string; payload: Json }> {
   const n = body as Json;
-  if (typeof n !== 'object' || n === null || typeof n.tag !== 'string') throw new InvalidRequest('$: body is not a TTLV node');
+  if (typeof n !== 'object' || n === null || typeof n.tag !== 'string')
+    throw new InvalidRequest('$: body is not a TTLV node');
   if (n.tag === 'RequestMessage') {
     validateStructure(n, MESSAGE_SCHEMA, '$');
     const items = kids(n).filter((c) => c.tag === 'BatchItem');
     const count = kid(kid(n, 'RequestHeader'), 'BatchCount')?.value;
-    if (count !== items.length) throw new InvalidRequest(`$/RequestMessage: BatchCount ${String(count)} != ${items.length} items`);
+    if (count !== items.length)
+      throw new InvalidRequest(`$/RequestMessage: BatchCount ${String(count)} != ${items.length} items`);
     return items.map((item, index) => {
       const op = kid(item, 'Operation')!.value as string;
       const payload = kid(item, 'RequestPayload')!;
@@ -332,7 +391,10 @@ export interface CosmianResponderOptions {
 }
 
 class KmipFailure extends Error {
-  constructor(readonly reason: string, message: string) {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -350,8 +412,14 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
     error: loadFixture('error-response.json'),
   };
   const uidOf = (resp: Json, tag: string): string => kid(resp, tag)!.value as string;
-  const rsa = { priv: uidOf(fx.ckpRsa.response, 'PrivateKeyUniqueIdentifier'), pub: uidOf(fx.ckpRsa.response, 'PublicKeyUniqueIdentifier') };
-  const ec = { priv: uidOf(fx.ckpEc.response, 'PrivateKeyUniqueIdentifier'), pub: uidOf(fx.ckpEc.response, 'PublicKeyUniqueIdentifier') };
+  const rsa = {
+    priv: uidOf(fx.ckpRsa.response, 'PrivateKeyUniqueIdentifier'),
+    pub: uidOf(fx.ckpRsa.response, 'PublicKeyUniqueIdentifier'),
+  };
+  const ec = {
+    priv: uidOf(fx.ckpEc.response, 'PrivateKeyUniqueIdentifier'),
+    pub: uidOf(fx.ckpEc.response, 'PublicKeyUniqueIdentifier'),
+  };
   const certUid = uidOf(fx.certify.response, 'UniqueIdentifier');
   type State = 'Active' | 'Revoked' | 'Destroyed';
   const state = new Map<string, State>();
@@ -364,7 +432,11 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
   };
   const activeKey = (uid: string): void => {
     const s = state.get(uid);
-    if (s !== 'Active') throw new KmipFailure('Item_Not_Found', `no available key found (must be an active key) for object identifier ${uid}`);
+    if (s !== 'Active')
+      throw new KmipFailure(
+        'Item_Not_Found',
+        `no available key found (must be an active key) for object identifier ${uid}`,
+      );
   };
   const str = (n: Json | undefined): string | undefined => (typeof n?.value === 'string' ? n.value : undefined);
 
@@ -382,23 +454,33 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
       case 'Get': {
         const uid = str(kid(p, 'UniqueIdentifier'))!;
         const fmt = str(kid(p, 'KeyFormatType'));
-        if (uid === rsa.priv || uid === ec.priv) throw new KmipFailure('Permission_Denied', 'this responder never exports private keys');
+        if (uid === rsa.priv || uid === ec.priv)
+          throw new KmipFailure('Permission_Denied', 'this responder never exports private keys');
         if (uid === certUid && state.get(certUid) === 'Active') {
-          if (fmt !== 'X509' || !opts.certificateDer) throw new KmipFailure('Key_Format_Type_Not_Supported', 'certificates are served as X509');
+          if (fmt !== 'X509' || !opts.certificateDer)
+            throw new KmipFailure('Key_Format_Type_Not_Supported', 'certificates are served as X509');
           return {
             tag: 'GetResponse',
             value: [
               { tag: 'ObjectType', type: 'Enumeration', value: 'Certificate' },
               { tag: 'UniqueIdentifier', type: 'TextString', value: certUid },
-              { tag: 'Object', value: [
-                { tag: 'CertificateType', type: 'Enumeration', value: 'X509' },
-                { tag: 'CertificateValue', type: 'ByteString', value: Buffer.from(opts.certificateDer).toString('hex').toUpperCase() },
-              ] },
+              {
+                tag: 'Object',
+                value: [
+                  { tag: 'CertificateType', type: 'Enumeration', value: 'X509' },
+                  {
+                    tag: 'CertificateValue',
+                    type: 'ByteString',
+                    value: Buffer.from(opts.certificateDer).toString('hex').toUpperCase(),
+                  },
+                ],
+              },
             ],
           };
         }
         activeKey(uid);
-        if (fmt !== 'PKCS8') throw new KmipFailure('Key_Format_Type_Not_Supported', 'responder only holds the PKCS8 (SPKI) form');
+        if (fmt !== 'PKCS8')
+          throw new KmipFailure('Key_Format_Type_Not_Supported', 'responder only holds the PKCS8 (SPKI) form');
         if (uid === rsa.pub) return clone(fx.get.response);
         return clone((fx.get.variants as Record<string, Json>).ec_spki_response);
       }
@@ -407,13 +489,24 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
         activeKey(uid);
         const alg = str(kid(kid(p, 'CryptographicParameters'), 'DigitalSignatureAlgorithm'));
         const data = str(kid(p, 'Data'))?.toUpperCase();
-        if (uid === rsa.priv && alg !== 'SHA256WithRSAEncryption') throw new KmipFailure('Invalid_Field', `RSA signing here is SHA256WithRSAEncryption, got ${alg ?? '(default RSASSA-PSS)'}`);
-        if (uid === ec.priv && alg !== 'ECDSAWithSHA256') throw new KmipFailure('Invalid_Field', `P-256 signing is ECDSAWithSHA256, got ${alg ?? 'none'}`);
-        if (data !== FIXTURE_TBS_HEX) throw new KmipFailure('Cryptographic_Failure', 'the responder only holds signatures over the fixture TBSCertificate');
+        if (uid === rsa.priv && alg !== 'SHA256WithRSAEncryption')
+          throw new KmipFailure(
+            'Invalid_Field',
+            `RSA signing here is SHA256WithRSAEncryption, got ${alg ?? '(default RSASSA-PSS)'}`,
+          );
+        if (uid === ec.priv && alg !== 'ECDSAWithSHA256')
+          throw new KmipFailure('Invalid_Field', `P-256 signing is ECDSAWithSHA256, got ${alg ?? 'none'}`);
+        if (data !== FIXTURE_TBS_HEX)
+          throw new KmipFailure(
+            'Cryptographic_Failure',
+            'the responder only holds signatures over the fixture TBSCertificate',
+          );
         return withUid((uid === rsa.priv ? fx.signRsa : fx.signEc).response, uid);
       }
       case 'Certify': {
-        const issuer = kids(kid(kid(p, 'Attributes'), 'Link') ?? { tag: 'Link', value: [] }).map((l) => str(kid(l, 'LinkedObjectIdentifier')));
+        const issuer = kids(kid(kid(p, 'Attributes'), 'Link') ?? { tag: 'Link', value: [] }).map((l) =>
+          str(kid(l, 'LinkedObjectIdentifier')),
+        );
         for (const i of issuer) if (i) activeKey(i);
         const pub = str(kid(p, 'UniqueIdentifier'));
         if (pub) activeKey(pub);
@@ -422,7 +515,8 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
       }
       case 'Activate': {
         const uid = str(kid(p, 'UniqueIdentifier'))!;
-        if (!state.has(uid) || state.get(uid) === 'Destroyed') throw new KmipFailure('Item_Not_Found', `no object ${uid}`);
+        if (!state.has(uid) || state.get(uid) === 'Destroyed')
+          throw new KmipFailure('Item_Not_Found', `no object ${uid}`);
         state.set(uid, 'Active');
         return withUid(loadFixture('activate.json').response, uid);
       }
@@ -436,7 +530,8 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
         const uid = str(kid(p, 'UniqueIdentifier'))!;
         const s = state.get(uid);
         if (!s || s === 'Destroyed') throw new KmipFailure('Item_Not_Found', `no object ${uid}`);
-        if (s === 'Active') throw new KmipFailure('Permission_Denied', `object ${uid} is Active: revoke it before destroying it`);
+        if (s === 'Active')
+          throw new KmipFailure('Permission_Denied', `object ${uid} is Active: revoke it before destroying it`);
         state.set(uid, 'Destroyed');
         return withUid(loadFixture('destroy.json').response, uid);
       }
@@ -467,7 +562,11 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
       } catch {
         body = text;
       }
-      const entry: CosmianResponder['requests'][number] = { body, valid: false, authorization: req.headers.authorization };
+      const entry: CosmianResponder['requests'][number] = {
+        body,
+        valid: false,
+        authorization: req.headers.authorization,
+      };
       requests.push(entry);
       const fault = faults.shift();
       if (fault?.kind === 'hang') return; // accept and never answer
@@ -476,7 +575,9 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
         return;
       }
       if (fault?.kind === 'status') {
-        res.writeHead(fault.status, { 'content-type': 'text/html; charset=utf-8' }).end(fault.body ?? 'Service Unavailable');
+        res
+          .writeHead(fault.status, { 'content-type': 'text/html; charset=utf-8' })
+          .end(fault.body ?? 'Service Unavailable');
         return;
       }
       if (req.method !== 'POST' || req.url !== '/kmip/2_1') {
@@ -493,7 +594,9 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
         entry.valid = true;
       } catch (e) {
         entry.error = (e as Error).message;
-        res.writeHead(422, { 'content-type': 'text/html; charset=utf-8' }).end(`Invalid_Message: ${(e as Error).message}`);
+        res
+          .writeHead(422, { 'content-type': 'text/html; charset=utf-8' })
+          .end(`Invalid_Message: ${(e as Error).message}`);
         return;
       }
       const isMessage = (body as Json).tag === 'RequestMessage';
@@ -510,23 +613,29 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
       const outItems = items.map(({ op, payload }): Json => {
         try {
           const out = answer(op, payload);
-          return { tag: 'BatchItem', value: [
-            { tag: 'Operation', type: 'Enumeration', value: op },
-            { tag: 'ResultStatus', type: 'Enumeration', value: 'Success' },
-            { tag: 'ResponsePayload', value: kids(out) },
-          ] };
+          return {
+            tag: 'BatchItem',
+            value: [
+              { tag: 'Operation', type: 'Enumeration', value: op },
+              { tag: 'ResultStatus', type: 'Enumeration', value: 'Success' },
+              { tag: 'ResponsePayload', value: kids(out) },
+            ],
+          };
         } catch (e) {
           if (!(e instanceof KmipFailure)) throw e;
           if (op === 'Sign' && e.reason === 'Item_Not_Found') {
             // the published failure shape, verbatim
             return kid(fx.error.response_message_failure as Json, 'BatchItem')!;
           }
-          return { tag: 'BatchItem', value: [
-            { tag: 'Operation', type: 'Enumeration', value: op },
-            { tag: 'ResultStatus', type: 'Enumeration', value: 'OperationFailed' },
-            { tag: 'ResultReason', type: 'Enumeration', value: e.reason },
-            { tag: 'ResultMessage', type: 'TextString', value: e.message },
-          ] };
+          return {
+            tag: 'BatchItem',
+            value: [
+              { tag: 'Operation', type: 'Enumeration', value: op },
+              { tag: 'ResultStatus', type: 'Enumeration', value: 'OperationFailed' },
+              { tag: 'ResultReason', type: 'Enumeration', value: e.reason },
+              { tag: 'ResultMessage', type: 'TextString', value: e.message },
+            ],
+          };
         }
       });
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(responseMessage(outItems)));

@@ -13,15 +13,23 @@ export const auditEventSchema = z.object({
   prevHash: z.string(),
   hash: z.string(),
 });
-export const auditListInputSchema = z.object({
-  afterSeq: z.number().int().min(0).optional(),
-  action: z.string().max(128).optional(),
-  actor: z.string().max(128).optional(),
-  target: z.string().max(128).optional(),
-  limit: z.number().int().min(1).max(1000).default(100),
-  order: z.enum(['asc', 'desc']).default('desc'),
-}).strict();
+export const auditListInputSchema = z
+  .object({
+    afterSeq: z.number().int().min(0).optional(),
+    action: z.string().max(128).optional(),
+    actor: z.string().max(128).optional(),
+    target: z.string().max(128).optional(),
+    limit: z.number().int().min(1).max(1000).default(100),
+    order: z.enum(['asc', 'desc']).default('desc'),
+  })
+  .strict();
 export const auditVerifyOutputSchema = z.union([
   z.object({ ok: z.literal(true), count: z.number().int(), lastHash: z.string() }),
-  z.object({ ok: z.literal(false), count: z.number().int(), brokenAtSeq: z.number().int(), brokenEventId: z.string(), reason: z.string() }),
+  z.object({
+    ok: z.literal(false),
+    count: z.number().int(),
+    brokenAtSeq: z.number().int(),
+    brokenEventId: z.string(),
+    reason: z.string(),
+  }),
 ]);

@@ -1,20 +1,32 @@
 import { z } from 'zod';
 import {
-  caKeyTypeSchema, caRefSchema, caStatusSchema, keyBackendSchema, keyTypeSchema, nameConstraintsSchema,
-  revocationReasonSchema, subjectSchema, textField, timestampSchema, validityDaysSchema, idSchema,
+  caKeyTypeSchema,
+  caRefSchema,
+  caStatusSchema,
+  keyBackendSchema,
+  keyTypeSchema,
+  nameConstraintsSchema,
+  revocationReasonSchema,
+  subjectSchema,
+  textField,
+  timestampSchema,
+  validityDaysSchema,
+  idSchema,
 } from './common-schemas';
 
-export const caCreateInputSchema = z.object({
-  name: textField(128).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'CA names use letters, digits, space . _ -'),
-  subject: subjectSchema,
-  keyType: caKeyTypeSchema,
-  validityDays: validityDaysSchema.optional(),
-  backend: keyBackendSchema.default('software'),
-  parentId: idSchema.optional(),
-  pathLen: z.number().int().min(0).max(10).nullable().optional(),
-  nameConstraints: nameConstraintsSchema.optional(),
-  kmsCertify: z.boolean().optional(),
-}).strict();
+export const caCreateInputSchema = z
+  .object({
+    name: textField(128).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'CA names use letters, digits, space . _ -'),
+    subject: subjectSchema,
+    keyType: caKeyTypeSchema,
+    validityDays: validityDaysSchema.optional(),
+    backend: keyBackendSchema.default('software'),
+    parentId: idSchema.optional(),
+    pathLen: z.number().int().min(0).max(10).nullable().optional(),
+    nameConstraints: nameConstraintsSchema.optional(),
+    kmsCertify: z.boolean().optional(),
+  })
+  .strict();
 export type CaCreateInput = z.input<typeof caCreateInputSchema>;
 
 export const caSchema = z.object({
@@ -50,7 +62,13 @@ export const caViewSchema = caSchema.extend({
 
 export const caGetInputSchema = z.object({ ref: caRefSchema }).strict();
 export const caSetStatusInputSchema = z.object({ id: idSchema, status: z.enum(['active', 'disabled']) }).strict();
-export const caRevokeInputSchema = z.object({ id: idSchema, reason: revocationReasonSchema.default('unspecified') }).strict();
-export const caRevokeOutputSchema = z.object({ ca: caSchema, revokedCertificates: z.number().int(), revokedCas: z.number().int() });
+export const caRevokeInputSchema = z
+  .object({ id: idSchema, reason: revocationReasonSchema.default('unspecified') })
+  .strict();
+export const caRevokeOutputSchema = z.object({
+  ca: caSchema,
+  revokedCertificates: z.number().int(),
+  revokedCas: z.number().int(),
+});
 export const caDeleteInputSchema = z.object({ id: idSchema, destroyKey: z.boolean().default(false) }).strict();
 export const caExportChainOutputSchema = z.object({ id: z.string(), chainPem: z.string() });

@@ -1,8 +1,21 @@
 import { z } from 'zod';
 import {
-  caKeyTypeSchema, caRefSchema, certificateRefSchema, certificateStatusSchema, csrPemSchema, keyTypeSchema,
-  pageSchema, paginationInputSchema, profileNameSchema, revocationReasonSchema, sansSchema, sansOutputSchema, subjectSchema,
-  timestampSchema, validityDaysSchema, durationSchema,
+  caKeyTypeSchema,
+  caRefSchema,
+  certificateRefSchema,
+  certificateStatusSchema,
+  csrPemSchema,
+  keyTypeSchema,
+  pageSchema,
+  paginationInputSchema,
+  profileNameSchema,
+  revocationReasonSchema,
+  sansSchema,
+  sansOutputSchema,
+  subjectSchema,
+  timestampSchema,
+  validityDaysSchema,
+  durationSchema,
 } from './common-schemas';
 
 export const certificateSchema = z.object({
@@ -29,34 +42,40 @@ export type CertificateDto = z.infer<typeof certificateSchema>;
 export const certificateDetailSchema = z.object({ certificate: certificateSchema, certificatePem: z.string() });
 export const certificatePageSchema = pageSchema(certificateSchema);
 
-export const certificateListInputSchema = paginationInputSchema.extend({
-  caId: caRefSchema.optional(),
-  status: certificateStatusSchema.optional(),
-  profile: profileNameSchema.optional(),
-  /** active certificates expiring within this many days */
-  expiringWithinDays: z.number().int().min(0).max(36_500).optional(),
-  search: z.string().trim().max(128).optional(),
-}).strict();
+export const certificateListInputSchema = paginationInputSchema
+  .extend({
+    caId: caRefSchema.optional(),
+    status: certificateStatusSchema.optional(),
+    profile: profileNameSchema.optional(),
+    /** active certificates expiring within this many days */
+    expiringWithinDays: z.number().int().min(0).max(36_500).optional(),
+    search: z.string().trim().max(128).optional(),
+  })
+  .strict();
 
 export const certificateGetInputSchema = z.object({ ref: certificateRefSchema }).strict();
 
-export const certificateIssueInputSchema = z.object({
-  caId: caRefSchema,
-  csrPem: csrPemSchema,
-  profile: profileNameSchema,
-  validityDays: validityDaysSchema.optional(),
-  sans: sansSchema.optional(),
-  subject: subjectSchema.optional(),
-}).strict();
+export const certificateIssueInputSchema = z
+  .object({
+    caId: caRefSchema,
+    csrPem: csrPemSchema,
+    profile: profileNameSchema,
+    validityDays: validityDaysSchema.optional(),
+    sans: sansSchema.optional(),
+    subject: subjectSchema.optional(),
+  })
+  .strict();
 
-export const certificateIssueWithKeyInputSchema = z.object({
-  caId: caRefSchema,
-  profile: profileNameSchema,
-  subject: subjectSchema,
-  sans: sansSchema.optional(),
-  keyType: z.union([caKeyTypeSchema, keyTypeSchema]),
-  validityDays: validityDaysSchema.optional(),
-}).strict();
+export const certificateIssueWithKeyInputSchema = z
+  .object({
+    caId: caRefSchema,
+    profile: profileNameSchema,
+    subject: subjectSchema,
+    sans: sansSchema.optional(),
+    keyType: z.union([caKeyTypeSchema, keyTypeSchema]),
+    validityDays: validityDaysSchema.optional(),
+  })
+  .strict();
 
 export const issuedCertificateSchema = z.object({
   certificate: certificateSchema,
@@ -65,21 +84,32 @@ export const issuedCertificateSchema = z.object({
   privateKeyPem: z.string().optional(),
 });
 
-export const certificateRevokeInputSchema = z.object({
-  ref: certificateRefSchema,
-  reason: revocationReasonSchema.default('unspecified'),
-}).strict();
+export const certificateRevokeInputSchema = z
+  .object({
+    ref: certificateRefSchema,
+    reason: revocationReasonSchema.default('unspecified'),
+  })
+  .strict();
 
-export const certificateExpiringInputSchema = z.object({
-  withinDays: z.number().int().min(0).max(3650).default(30),
-  limit: z.number().int().min(1).max(1000).default(100),
-}).strict();
+export const certificateExpiringInputSchema = z
+  .object({
+    withinDays: z.number().int().min(0).max(3650).default(30),
+    limit: z.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
 
 /** REST `POST /api/v1/cas/:id/sign` */
-export const restSignInputSchema = z.object({
-  csr: csrPemSchema,
-  profile: profileNameSchema.default('tls-server'),
-  ttl: durationSchema.optional(),
-}).strict();
-export const restSignOutputSchema = z.object({ certificate: z.string(), chain: z.string(), serial: z.string(), id: z.string() });
+export const restSignInputSchema = z
+  .object({
+    csr: csrPemSchema,
+    profile: profileNameSchema.default('tls-server'),
+    ttl: durationSchema.optional(),
+  })
+  .strict();
+export const restSignOutputSchema = z.object({
+  certificate: z.string(),
+  chain: z.string(),
+  serial: z.string(),
+  id: z.string(),
+});
 export const restRevokeInputSchema = z.object({ reason: revocationReasonSchema.default('unspecified') }).strict();

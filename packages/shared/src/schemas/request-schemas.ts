@@ -1,7 +1,17 @@
 import { z } from 'zod';
 import {
-  caRefSchema, csrPemSchema, idSchema, pageSchema, paginationInputSchema, profileNameSchema, requestStatusSchema,
-  sansSchema, sansOutputSchema, textField, timestampSchema, validityDaysSchema,
+  caRefSchema,
+  csrPemSchema,
+  idSchema,
+  pageSchema,
+  paginationInputSchema,
+  profileNameSchema,
+  requestStatusSchema,
+  sansSchema,
+  sansOutputSchema,
+  textField,
+  timestampSchema,
+  validityDaysSchema,
 } from './common-schemas';
 import { issuedCertificateSchema } from './certificate-schemas';
 
@@ -24,16 +34,20 @@ export const requestSchema = z.object({
 });
 export const requestPageSchema = pageSchema(requestSchema);
 
-export const requestSubmitInputSchema = z.object({
-  caId: caRefSchema,
-  csrPem: csrPemSchema,
-  profile: profileNameSchema,
-  validityDays: validityDaysSchema.optional(),
-}).strict();
-export const requestListInputSchema = paginationInputSchema.extend({
-  status: requestStatusSchema.optional(),
-  caId: caRefSchema.optional(),
-}).strict();
+export const requestSubmitInputSchema = z
+  .object({
+    caId: caRefSchema,
+    csrPem: csrPemSchema,
+    profile: profileNameSchema,
+    validityDays: validityDaysSchema.optional(),
+  })
+  .strict();
+export const requestListInputSchema = paginationInputSchema
+  .extend({
+    status: requestStatusSchema.optional(),
+    caId: caRefSchema.optional(),
+  })
+  .strict();
 export const requestIdInputSchema = z.object({ id: idSchema }).strict();
 export const requestRejectInputSchema = z.object({ id: idSchema, reason: textField(1000) }).strict();
 export const requestApproveOutputSchema = z.object({ request: requestSchema, issued: issuedCertificateSchema });

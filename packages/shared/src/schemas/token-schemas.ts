@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { durationSchema, idSchema, textField, timestampSchema, userRoleSchema } from './common-schemas';
 
-export const tokenScopeSchema = z.string().regex(/^(\*|[a-z]+:(\*|[a-z]+))$/, 'scopes look like certificate:issue or certificate:*');
+export const tokenScopeSchema = z
+  .string()
+  .regex(/^(\*|[a-z]+:(\*|[a-z]+))$/, 'scopes look like certificate:issue or certificate:*');
 export const tokenSchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -12,13 +14,19 @@ export const tokenSchema = z.object({
   revokedAt: timestampSchema.nullable(),
   createdAt: timestampSchema,
 });
-export const tokenCreateInputSchema = z.object({
-  name: textField(128),
-  role: userRoleSchema,
-  scopes: z.array(tokenScopeSchema).max(32).optional(),
-  /** e.g. 30d; omitted: never expires */
-  expiresIn: durationSchema.optional(),
-}).strict();
+export const tokenCreateInputSchema = z
+  .object({
+    name: textField(128),
+    role: userRoleSchema,
+    scopes: z.array(tokenScopeSchema).max(32).optional(),
+    /** e.g. 30d; omitted: never expires */
+    expiresIn: durationSchema.optional(),
+  })
+  .strict();
 /** the secret is returned once and never again */
-export const tokenCreatedSchema = z.object({ id: z.string(), token: z.string(), expiresAt: timestampSchema.nullable() });
+export const tokenCreatedSchema = z.object({
+  id: z.string(),
+  token: z.string(),
+  expiresAt: timestampSchema.nullable(),
+});
 export const tokenRevokeInputSchema = z.object({ id: idSchema }).strict();

@@ -1,7 +1,12 @@
 import { z } from 'zod';
 import { idSchema, timestampSchema, userRoleSchema } from './common-schemas';
 
-export const usernameSchema = z.string().trim().min(2).max(64).regex(/^[a-z0-9][a-z0-9._@-]*$/i, 'user names use letters, digits, . _ @ -');
+export const usernameSchema = z
+  .string()
+  .trim()
+  .min(2)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._@-]*$/i, 'user names use letters, digits, . _ @ -');
 export const passwordSchema = z.string().min(12, 'passwords need at least 12 characters').max(1024);
 
 export const userSchema = z.object({
@@ -20,17 +25,23 @@ export const meSchema = z.object({
   permissions: z.array(z.string()),
   authMethod: z.enum(['session', 'token', 'local']),
 });
-export const userCreateInputSchema = z.object({ username: usernameSchema, password: passwordSchema, role: userRoleSchema }).strict();
+export const userCreateInputSchema = z
+  .object({ username: usernameSchema, password: passwordSchema, role: userRoleSchema })
+  .strict();
 export const userCreatedSchema = z.object({ id: z.string(), username: z.string(), role: userRoleSchema });
 export const userSetRoleInputSchema = z.object({ id: idSchema, role: userRoleSchema }).strict();
 export const userDisableInputSchema = z.object({ id: idSchema, disabled: z.boolean().default(true) }).strict();
-export const userChangePasswordInputSchema = z.object({
-  /** omitted: the caller's own account */
-  id: idSchema.optional(),
-  oldPassword: z.string().max(1024).default(''),
-  newPassword: passwordSchema,
-}).strict();
-export const loginInputSchema = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) }).strict();
+export const userChangePasswordInputSchema = z
+  .object({
+    /** omitted: the caller's own account */
+    id: idSchema.optional(),
+    oldPassword: z.string().max(1024).default(''),
+    newPassword: passwordSchema,
+  })
+  .strict();
+export const loginInputSchema = z
+  .object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) })
+  .strict();
 export const loginOutputSchema = z.object({
   user: z.object({ id: z.string(), name: z.string().nullable(), role: userRoleSchema }),
   csrfToken: z.string(),

@@ -1,8 +1,16 @@
 import { z } from 'zod';
 import { PkiError, normalizeKeyType, type KeyType } from '@pkim/shared';
 import {
-  caCreateInputSchema, caDeleteInputSchema, caExportChainOutputSchema, caGetInputSchema, caRevokeInputSchema,
-  caRevokeOutputSchema, caSchema, caSetStatusInputSchema, caViewSchema, okSchema,
+  caCreateInputSchema,
+  caDeleteInputSchema,
+  caExportChainOutputSchema,
+  caGetInputSchema,
+  caRevokeInputSchema,
+  caRevokeOutputSchema,
+  caSchema,
+  caSetStatusInputSchema,
+  caViewSchema,
+  okSchema,
 } from '@pkim/shared';
 import type { CaView } from '@pkim/authority';
 import { procedure, router } from '../trpc-init';
@@ -32,17 +40,20 @@ export const caRouter = router({
     .input(caCreateInputSchema)
     .output(caViewSchema)
     .mutation(async ({ ctx, input }) => {
-      const view = await ctx.authority.cas.create({
-        name: input.name,
-        subject: input.subject,
-        keyType: toKeyType(input.keyType),
-        backend: input.backend,
-        validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
-        parentId: input.parentId,
-        pathLen: input.pathLen,
-        nameConstraints: input.nameConstraints,
-        kmsCertify: input.kmsCertify,
-      }, ctx.actor);
+      const view = await ctx.authority.cas.create(
+        {
+          name: input.name,
+          subject: input.subject,
+          keyType: toKeyType(input.keyType),
+          backend: input.backend,
+          validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
+          parentId: input.parentId,
+          pathLen: input.pathLen,
+          nameConstraints: input.nameConstraints,
+          kmsCertify: input.kmsCertify,
+        },
+        ctx.actor,
+      );
       return flattenView(view);
     }),
 

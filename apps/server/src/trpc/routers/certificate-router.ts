@@ -1,8 +1,15 @@
 import type { Authority } from '@pkim/authority';
 import {
-  certificateDetailSchema, certificateExpiringInputSchema, certificateGetInputSchema, certificateIssueInputSchema,
-  certificateIssueWithKeyInputSchema, certificateListInputSchema, certificatePageSchema, certificateRevokeInputSchema,
-  certificateSchema, issuedCertificateSchema,
+  certificateDetailSchema,
+  certificateExpiringInputSchema,
+  certificateGetInputSchema,
+  certificateIssueInputSchema,
+  certificateIssueWithKeyInputSchema,
+  certificateListInputSchema,
+  certificatePageSchema,
+  certificateRevokeInputSchema,
+  certificateSchema,
+  issuedCertificateSchema,
 } from '@pkim/shared';
 import { z } from 'zod';
 import { procedure, router } from '../trpc-init';
@@ -20,15 +27,20 @@ export const certificateRouter = router({
   list: procedure('certificate:read')
     .input(certificateListInputSchema.optional())
     .output(certificatePageSchema)
-    .query(async ({ ctx, input = {} }) => ctx.authority.certificates.list({
-      caId: input.caId ? await resolveCaId(ctx.authority, input.caId) : undefined,
-      status: input.status,
-      profile: input.profile,
-      expiringBefore: input.expiringWithinDays === undefined ? undefined : ctx.authority.clock.now() + input.expiringWithinDays * DAY_MS,
-      search: input.search,
-      limit: input.limit,
-      cursor: input.cursor,
-    })),
+    .query(async ({ ctx, input = {} }) =>
+      ctx.authority.certificates.list({
+        caId: input.caId ? await resolveCaId(ctx.authority, input.caId) : undefined,
+        status: input.status,
+        profile: input.profile,
+        expiringBefore:
+          input.expiringWithinDays === undefined
+            ? undefined
+            : ctx.authority.clock.now() + input.expiringWithinDays * DAY_MS,
+        search: input.search,
+        limit: input.limit,
+        cursor: input.cursor,
+      }),
+    ),
 
   get: procedure('certificate:read')
     .input(certificateGetInputSchema)
@@ -41,27 +53,37 @@ export const certificateRouter = router({
   issue: procedure('certificate:issue')
     .input(certificateIssueInputSchema)
     .output(issuedCertificateSchema)
-    .mutation(async ({ ctx, input }) => ctx.authority.issuance.issueFromCsr({
-      caId: await resolveCaId(ctx.authority, input.caId),
-      csrPem: input.csrPem,
-      profile: input.profile,
-      validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
-      sans: input.sans,
-      subject: input.subject,
-    }, ctx.actor)),
+    .mutation(async ({ ctx, input }) =>
+      ctx.authority.issuance.issueFromCsr(
+        {
+          caId: await resolveCaId(ctx.authority, input.caId),
+          csrPem: input.csrPem,
+          profile: input.profile,
+          validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
+          sans: input.sans,
+          subject: input.subject,
+        },
+        ctx.actor,
+      ),
+    ),
 
   /** server-generated key: the private key is returned once and never stored */
   issueWithKey: procedure('certificate:issue')
     .input(certificateIssueWithKeyInputSchema)
     .output(issuedCertificateSchema)
-    .mutation(async ({ ctx, input }) => ctx.authority.issuance.issueWithKey({
-      caId: await resolveCaId(ctx.authority, input.caId),
-      profile: input.profile,
-      subject: input.subject,
-      sans: input.sans,
-      keyType: toKeyType(input.keyType),
-      validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
-    }, ctx.actor)),
+    .mutation(async ({ ctx, input }) =>
+      ctx.authority.issuance.issueWithKey(
+        {
+          caId: await resolveCaId(ctx.authority, input.caId),
+          profile: input.profile,
+          subject: input.subject,
+          sans: input.sans,
+          keyType: toKeyType(input.keyType),
+          validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
+        },
+        ctx.actor,
+      ),
+    ),
 
   revoke: procedure('certificate:revoke')
     .input(certificateRevokeInputSchema)
@@ -73,6 +95,9 @@ export const certificateRouter = router({
     .output(z.array(certificateSchema))
     .query(({ ctx, input }) => {
       const withinDays = input?.withinDays ?? 30;
-      return ctx.authority.certificates.expiringBefore(ctx.authority.clock.now() + withinDays * DAY_MS, input?.limit ?? 100);
+      return ctx.authority.certificates.expiringBefore(
+        ctx.authority.clock.now() + withinDays * DAY_MS,
+        input?.limit ?? 100,
+      );
     }),
 });

@@ -1,6 +1,11 @@
 import {
-  requestApproveOutputSchema, requestIdInputSchema, requestListInputSchema, requestPageSchema, requestRejectInputSchema,
-  requestSchema, requestSubmitInputSchema,
+  requestApproveOutputSchema,
+  requestIdInputSchema,
+  requestListInputSchema,
+  requestPageSchema,
+  requestRejectInputSchema,
+  requestSchema,
+  requestSubmitInputSchema,
 } from '@pkim/shared';
 import { procedure, router } from '../trpc-init';
 import { resolveCaId } from './certificate-router';
@@ -12,22 +17,32 @@ export const requestRouter = router({
   submit: procedure('request:submit')
     .input(requestSubmitInputSchema)
     .output(requestSchema)
-    .mutation(async ({ ctx, input }) => ctx.authority.requests.submit({
-      caId: await resolveCaId(ctx.authority, input.caId),
-      csrPem: input.csrPem,
-      profile: input.profile,
-      validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
-    }, ctx.actor)),
+    .mutation(async ({ ctx, input }) =>
+      ctx.authority.requests.submit(
+        {
+          caId: await resolveCaId(ctx.authority, input.caId),
+          csrPem: input.csrPem,
+          profile: input.profile,
+          validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
+        },
+        ctx.actor,
+      ),
+    ),
 
   list: procedure('request:read')
     .input(requestListInputSchema.optional())
     .output(requestPageSchema)
-    .query(async ({ ctx, input = {} }) => ctx.authority.requests.list({
-      status: input.status,
-      caId: input.caId ? await resolveCaId(ctx.authority, input.caId) : undefined,
-      limit: input.limit,
-      cursor: input.cursor,
-    }, ctx.actor)),
+    .query(async ({ ctx, input = {} }) =>
+      ctx.authority.requests.list(
+        {
+          status: input.status,
+          caId: input.caId ? await resolveCaId(ctx.authority, input.caId) : undefined,
+          limit: input.limit,
+          cursor: input.cursor,
+        },
+        ctx.actor,
+      ),
+    ),
 
   get: procedure('request:read')
     .input(requestIdInputSchema)

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { parseDuration } from '@pkim/shared';
-import { okSchema, tokenCreateInputSchema, tokenCreatedSchema, tokenRevokeInputSchema, tokenSchema } from '@pkim/shared';
+import {
+  okSchema,
+  tokenCreateInputSchema,
+  tokenCreatedSchema,
+  tokenRevokeInputSchema,
+  tokenSchema,
+} from '@pkim/shared';
 import { procedure, router } from '../trpc-init';
 
 export const tokenRouter = router({
@@ -8,10 +14,17 @@ export const tokenRouter = router({
   create: procedure('token:manage')
     .input(tokenCreateInputSchema)
     .output(tokenCreatedSchema)
-    .mutation(({ ctx, input }) => ctx.authority.auth.createToken({
-      name: input.name, role: input.role, scopes: input.scopes,
-      expiresInMs: input.expiresIn === undefined ? undefined : parseDuration(input.expiresIn),
-    }, ctx.actor)),
+    .mutation(({ ctx, input }) =>
+      ctx.authority.auth.createToken(
+        {
+          name: input.name,
+          role: input.role,
+          scopes: input.scopes,
+          expiresInMs: input.expiresIn === undefined ? undefined : parseDuration(input.expiresIn),
+        },
+        ctx.actor,
+      ),
+    ),
 
   list: procedure('token:manage')
     .output(z.array(tokenSchema))

@@ -1,8 +1,16 @@
 import { z } from 'zod';
 import { effectivePermissions } from '@pkim/authority';
 import {
-  loginInputSchema, loginOutputSchema, meSchema, okSchema, userChangePasswordInputSchema, userCreateInputSchema,
-  userCreatedSchema, userDisableInputSchema, userSchema, userSetRoleInputSchema,
+  loginInputSchema,
+  loginOutputSchema,
+  meSchema,
+  okSchema,
+  userChangePasswordInputSchema,
+  userCreateInputSchema,
+  userCreatedSchema,
+  userDisableInputSchema,
+  userSchema,
+  userSetRoleInputSchema,
 } from '@pkim/shared';
 import { procedure, publicProcedure, router } from '../trpc-init';
 
@@ -48,7 +56,12 @@ export const userRouter = router({
     .input(userChangePasswordInputSchema)
     .output(okSchema)
     .mutation(async ({ ctx, input }) => {
-      await ctx.authority.auth.changePassword(input.id ?? ctx.actor.id, input.oldPassword, input.newPassword, ctx.actor);
+      await ctx.authority.auth.changePassword(
+        input.id ?? ctx.actor.id,
+        input.oldPassword,
+        input.newPassword,
+        ctx.actor,
+      );
       return { ok: true as const };
     }),
 
@@ -59,14 +72,16 @@ export const userRouter = router({
     .mutation(async ({ ctx, input }) => {
       const r = await ctx.authority.auth.login(input.username, input.password, { ip: ctx.ip });
       ctx.setSessionCookie?.(r.sessionToken, r.expiresAt);
-      return { user: { id: r.actor.id, name: r.actor.name ?? null, role: r.actor.role }, csrfToken: r.csrfToken, expiresAt: r.expiresAt };
+      return {
+        user: { id: r.actor.id, name: r.actor.name ?? null, role: r.actor.role },
+        csrfToken: r.csrfToken,
+        expiresAt: r.expiresAt,
+      };
     }),
 
-  logout: publicProcedure
-    .output(okSchema)
-    .mutation(async ({ ctx }) => {
-      if (ctx.sessionToken) await ctx.authority.auth.logout(ctx.sessionToken);
-      ctx.clearSessionCookie?.();
-      return { ok: true as const };
-    }),
+  logout: publicProcedure.output(okSchema).mutation(async ({ ctx }) => {
+    if (ctx.sessionToken) await ctx.authority.auth.logout(ctx.sessionToken);
+    ctx.clearSessionCookie?.();
+    return { ok: true as const };
+  }),
 });
