@@ -4,6 +4,8 @@ import {
   PkiError,
   normalizeKeyType,
   normalizeRevocationReason,
+  ACCEPTED_REVOCATION_REASONS,
+  assertAcceptedRevocationReason,
   parseDuration,
   type KeyType,
   type RevocationReason,
@@ -32,9 +34,10 @@ export function reasonOption(v: string): RevocationReason {
   if (!r) {
     throw new PkiError(
       'revocation.invalid_reason',
-      `unknown revocation reason '${v}' (use unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn)`,
+      `unknown revocation reason '${v}' (use ${ACCEPTED_REVOCATION_REASONS.join(', ')})`,
     );
   }
+  assertAcceptedRevocationReason(r);
   return r;
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PkiError, newId, type Clock, type KeyType } from '@pkim/shared';
+import { PkiError, assertAcceptedRevocationReason, newId, type Clock, type KeyType } from '@pkim/shared';
 import {
   buildCsr,
   toPem,
@@ -481,6 +481,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     actor: Actor,
   ): Promise<RevocationResult> {
     try {
+      assertAcceptedRevocationReason(reason);
       const ca = await findCa(caId);
       if (ca.status === 'revoked') throw new PkiError('ca.already_revoked', `CA ${ca.name} is already revoked`);
       const descendants = await store.cas.listDescendants(ca.id);

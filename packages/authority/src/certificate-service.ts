@@ -1,4 +1,4 @@
-import { PkiError, type Clock, type RevocationReason } from '@pkim/shared';
+import { PkiError, assertAcceptedRevocationReason, type Clock, type RevocationReason } from '@pkim/shared';
 import { normalizeSerialHex } from '@pkim/core';
 import type { CertificateRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
@@ -49,6 +49,7 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
 
   async function revoke(ref: string, reason: RevocationReason, actor: Actor): Promise<CertificateRow> {
     try {
+      assertAcceptedRevocationReason(reason);
       const row = await find(ref);
       if (row.status === 'revoked') {
         throw new PkiError(

@@ -1,4 +1,10 @@
-import { REVOCATION_REASONS, type Clock } from '@pkim/shared';
+import { REVOCATION_REASONS, publishedRevocationReason, type Clock, type RevocationReason } from '@pkim/shared';
+
+/** the CRL reasonCode extension value (absent for unspecified, RFC 5280 §5.3.1) */
+function crlReason(stored: RevocationReason | null): number | undefined {
+  const r = publishedRevocationReason(stored);
+  return r === 'unspecified' ? undefined : REVOCATION_REASONS[r];
+}
 import { buildCrl, type CrlEntryInput } from '@pkim/core';
 import type { KeyBackends } from '@pkim/keys';
 import type { Store } from '@pkim/store';
@@ -53,18 +59,14 @@ export function createCrlService(
     const entries: CrlEntryInput[] = certs.map((c) => ({
       serialHex: c.serialHex,
       revokedAt: c.revokedAt ?? 0,
-      reason:
-        c.revocationReason && c.revocationReason !== 'unspecified' ? REVOCATION_REASONS[c.revocationReason] : undefined,
+      reason: crlReason(c.revocationReason),
     }));
     for (const child of await store.cas.list()) {
       if (child.parentId === caId && child.status === 'revoked' && child.serialHex) {
         entries.push({
           serialHex: child.serialHex,
           revokedAt: child.revokedAt ?? 0,
-          reason:
-            child.revocationReason && child.revocationReason !== 'unspecified'
-              ? REVOCATION_REASONS[child.revocationReason]
-              : undefined,
+          reason: crlReason(child.revocationReason),
         });
       }
     }

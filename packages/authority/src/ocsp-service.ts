@@ -1,4 +1,9 @@
-import { REVOCATION_REASONS, type Clock } from '@pkim/shared';
+import { REVOCATION_REASONS, publishedRevocationReason, type Clock, type RevocationReason } from '@pkim/shared';
+
+/** the OCSP revocationReason: the same reason the CRL publishes (legacy reasons as unspecified) */
+function ocspReason(stored: RevocationReason | null): number | undefined {
+  return stored ? REVOCATION_REASONS[publishedRevocationReason(stored)] : undefined;
+}
 import { buildOcspResponse, ocspErrorResponse, ocspIssuerHashes, parseOcspRequest } from '@pkim/core';
 import type { KeyBackends } from '@pkim/keys';
 import type { CaRow, Store } from '@pkim/store';
@@ -67,7 +72,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
         return {
           status: 'revoked',
           revokedAt: cert.revokedAt ?? 0,
-          reason: cert.revocationReason ? REVOCATION_REASONS[cert.revocationReason] : undefined,
+          reason: ocspReason(cert.revocationReason),
         };
       }
       return { status: 'good' };
@@ -79,7 +84,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
         return {
           status: 'revoked',
           revokedAt: child.revokedAt ?? 0,
-          reason: child.revocationReason ? REVOCATION_REASONS[child.revocationReason] : undefined,
+          reason: ocspReason(child.revocationReason),
         };
       }
       return { status: 'good' };

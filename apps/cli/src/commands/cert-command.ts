@@ -255,7 +255,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .description('revoke a certificate (id, serial or fingerprint)')
     .option(
       '--reason <reason>',
-      'RFC 5280 reason: unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn',
+      'RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn',
       reasonOption,
       'unspecified',
     )

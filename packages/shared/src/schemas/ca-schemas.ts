@@ -7,6 +7,7 @@ import {
   keyTypeSchema,
   nameConstraintsSchema,
   revocationReasonSchema,
+  storedRevocationReasonSchema,
   subjectSchema,
   textField,
   timestampSchema,
@@ -48,7 +49,7 @@ export const caSchema = z.object({
   fingerprintSha256: z.string().nullable(),
   crlNumber: z.number().int(),
   revokedAt: timestampSchema.nullable(),
-  revocationReason: revocationReasonSchema.nullable(),
+  revocationReason: storedRevocationReasonSchema.nullable(),
   createdAt: timestampSchema,
   updatedAt: timestampSchema,
 });

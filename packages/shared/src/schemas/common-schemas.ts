@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KEY_TYPES } from '../key-types';
-import { REVOCATION_REASONS, type RevocationReason } from '../revocation';
+import { ACCEPTED_REVOCATION_REASONS, REVOCATION_REASONS, type RevocationReason } from '../revocation';
 
 /** Zod schemas shared by the server (tRPC input/output) and the web console. */
 
@@ -30,7 +30,10 @@ export const keyTypeSchema = z.enum(KEY_TYPES);
 /** Key types offered when creating a CA (ca-create-endpoint). */
 export const caKeyTypeSchema = z.enum(['RSA-2048', 'RSA-4096', 'ECDSA-P256', 'ECDSA-P384']);
 export const keyBackendSchema = z.enum(['software', 'pkcs11', 'kmip']);
-export const revocationReasonSchema = z.enum(
+/** reasons a caller may revoke with (RFC 5280 minus removeFromCRL, aACompromise, certificateHold) */
+export const revocationReasonSchema = z.enum(ACCEPTED_REVOCATION_REASONS);
+/** reasons as stored (output): rows written by older versions may carry any RFC 5280 reason */
+export const storedRevocationReasonSchema = z.enum(
   Object.keys(REVOCATION_REASONS) as [RevocationReason, ...RevocationReason[]],
 );
 

@@ -1,0 +1,116 @@
+// Fixtures of the security regression suite (tests/security): a real authority on a temp data dir
+// (SQLite), a root and an issuing CA with software keys, and the Fastify server on 127.0.0.1.
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '@pkim/server';
+import type { Authority } from '@pkim/authority';
+import {
+  ACTORS,
+  listen,
+  openAuthorityFixture,
+  type AuthorityFixture,
+} from '../../apps/server/test/server-test-support';
+import { opensslCsr } from '../support/openssl-tools';
+
+export { ACTORS };
+
+export interface SecurityFixture {
+  fx: AuthorityFixture;
+  authority: Authority;
+  app: FastifyInstance;
+  base: string;
+  rootId: string;
+  rootPem: string;
+  intId: string;
+  intPem: string;
+  /** an operator API token (Bearer) */
+  operatorToken: string;
+  /** an admin API token (Bearer) */
+  adminToken: string;
+  /** a request through Fastify's inject (no sockets, so synchronous verifier runs cannot reset them) */
+  http(
+    method: string,
+    url: string,
+    o?: { token?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<HttpAnswer>;
+  close(): Promise<void>;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  text: string;
+  raw: Buffer;
+  json<T = any>(): T;
+}
+
+export async function openSecurityFixture(
+  opts: { server?: Parameters<typeof buildServer>[1]; listen?: boolean } = { listen: false },
+): Promise<SecurityFixture> {
+  const fx = await openAuthorityFixture();
+  const { authority } = fx;
+  const root = await authority.cas.create(
+    { name: 'sec-root', subject: { commonName: 'Security Root CA', country: 'US' }, keyType: 'ec-p256' },
+    ACTORS.admin,
+  );
+  const int = await authority.cas.create(
+    {
+      name: 'sec-issuing',
+      subject: { commonName: 'Security Issuing CA', country: 'US' },
+      keyType: 'ec-p256',
+      parentId: root.ca.id,
+      pathLen: 0,
+    },
+    ACTORS.admin,
+  );
+  const operatorToken = (await authority.auth.createToken({ name: 'sec-operator', role: 'operator' }, ACTORS.admin))
+    .token;
+  const adminToken = (await authority.auth.createToken({ name: 'sec-admin', role: 'admin' }, ACTORS.admin)).token;
+  const app = await buildServer(authority, { logger: false, backgroundJobs: false, ...opts.server });
+  const base = opts.listen === false ? '' : await listen(app);
+  return {
+    fx,
+    authority,
+    app,
+    base,
+    rootId: root.ca.id,
+    rootPem: root.certificatePem!,
+    intId: int.ca.id,
+    intPem: int.certificatePem!,
+    operatorToken,
+    adminToken,
+    async http(method, url, o = {}) {
+      const headers: Record<string, string> = { ...o.headers };
+      if (o.token) headers.authorization = `Bearer ${o.token}`;
+      let payload: string | Buffer | undefined;
+      if (o.body instanceof Uint8Array) payload = Buffer.from(o.body);
+      else if (typeof o.body === 'string') payload = o.body;
+      else if (o.body !== undefined) {
+        payload = JSON.stringify(o.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const r = await app.inject({ method: method as 'GET', url, headers, payload });
+      return {
+        status: r.statusCode,
+        headers: r.headers,
+        text: r.body,
+        raw: r.rawPayload,
+        json: () => JSON.parse(r.body),
+      };
+    },
+    async close() {
+      await app.close();
+      await fx.close();
+    },
+  };
+}
+
+/** A fresh EC P-256 CSR for `cn` with `DNS:<cn>`. */
+export function csrFor(cn: string, sans: string[] = [`DNS:${cn}`]): string {
+  return opensslCsr({ keyType: 'ec-p256', subject: `/CN=${cn}`, sans }).csrPem;
+}
+
+export function bearer(token: string, json = true): Record<string, string> {
+  return json
+    ? { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+    : { authorization: `Bearer ${token}` };
+}
