@@ -39,3 +39,4 @@ export {
   emailMatches,
   nameConstraintViolations,
 } from './general-names';
+export * from './ssh/index';

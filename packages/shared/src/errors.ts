@@ -208,5 +208,25 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'route.not_found': { kind: 'not_found', description: 'No such HTTP route.' },
   'rate.limited': { kind: 'rate_limited', description: 'Too many requests.' },
   'ocsp.malformed_request': { kind: 'invalid_input', description: 'The OCSP request could not be decoded.' },
+  'ssh.invalid_public_key': {
+    kind: 'invalid_input',
+    description: 'The SSH public key is malformed (expected an OpenSSH line such as `ssh-ed25519 AAAA… comment`).',
+  },
+  'ssh.unsupported_key': {
+    kind: 'invalid_input',
+    description: 'The SSH key type is not supported (DSA, unknown types).',
+  },
+  'ssh.weak_key': { kind: 'policy', description: 'The SSH key is too weak (RSA below 2048 bits).' },
+  'ssh.invalid_request': {
+    kind: 'invalid_input',
+    description: 'The SSH certificate request is invalid (principals, validity, critical options, extensions).',
+  },
+  'ssh.invalid_certificate': { kind: 'invalid_input', description: 'An OpenSSH certificate could not be parsed.' },
+  'ssh.signature_invalid': { kind: 'internal', description: 'The key backend returned a malformed SSH signature.' },
+  'ssh.verify_failed': {
+    kind: 'internal',
+    description: 'The signed SSH certificate did not verify against the SSH CA public key.',
+  },
+  'ssh.invalid_krl': { kind: 'invalid_input', description: 'An OpenSSH key revocation list could not be parsed.' },
   'internal.error': { kind: 'internal', description: 'An unexpected error.' },
 };
