@@ -45,7 +45,7 @@ async function benchConcurrent(
       p50Ms: lat[Math.floor(lat.length / 2)] ?? 0,
     };
   } finally {
-    await backend.destroy(ref.uri).catch(() => undefined);
+    await backend.destroy?.(ref.uri).catch(() => undefined);
   }
 }
 

@@ -90,7 +90,7 @@ export async function benchBackend(
         error: (e as Error).message,
       });
     } finally {
-      if (uri) await backend.destroy(uri).catch(() => undefined);
+      if (uri) await backend.destroy?.(uri).catch(() => undefined);
     }
   }
   return rows;

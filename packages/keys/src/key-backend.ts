@@ -1,18 +1,23 @@
 import type { KeyType } from '@pkim/shared';
+import type { BackendName } from './key-backend-registry';
+
+export type { BackendName } from './key-backend-registry';
 
 /**
- * The signer interface every key custody backend implements (software, pkcs11, kmip).
- * Keys are addressed by URI: `software:key_…`, `pkcs11:token=…;object=…;id=…`, `kmip:<uid>@<server>`.
+ * The interface every key custody backend implements (software, pkcs11, kmip, … — see
+ * key-backend-registry.ts). Keys are addressed by URI: `software:key_…`, `pkcs11:token=…;object=…;id=…`,
+ * `kmip:<uid>@<server>`. Callers sign through a {@link Signer} handle; powers only some backends have
+ * (destroying keys, having the KMS certify a root) are optional capabilities found with
+ * {@link hasCapability}, never by casting to a backend's own type.
  *
  * Errors are PkiError with codes `kms.*`:
  *  - kms.key_not_found (final)  unknown or destroyed key
  *  - kms.auth_failed   (final)  wrong PIN / API key / client certificate; never retried
  *  - kms.unavailable   (retryable) backend down / connection refused
  *  - kms.timeout       (retryable) no answer within the configured timeout
- *  - kms.unsupported   (final)  key type not supported by this backend
+ *  - kms.unsupported   (final)  key type or capability not supported by this backend
  *  - kms.operation_failed (final) the backend refused
  */
-export type BackendName = 'software' | 'pkcs11' | 'kmip';
 
 export interface KeySpec {
   keyType: KeyType;
@@ -27,6 +32,18 @@ export interface KeyRef {
   publicKey: Uint8Array;
 }
 
+/**
+ * A handle on one private key held by a backend: what a signing pipeline needs and nothing more.
+ * The private key never leaves the backend; `sign` returns an X.509-ready signature (RSA PKCS#1 v1.5,
+ * ECDSA as DER Ecdsa-Sig-Value, Ed25519 raw 64 bytes) over `data`, hashed as the key type prescribes
+ * (KEY_TYPE_INFO[keyType].hash).
+ */
+export interface Signer extends KeyRef {
+  /** Name of the backend holding the key. */
+  readonly backend: BackendName;
+  sign(data: Uint8Array): Promise<Uint8Array>;
+}
+
 export interface BackendHealth {
   ok: boolean;
   backend: BackendName;
@@ -37,19 +54,85 @@ export interface KeyBackend {
   readonly name: BackendName;
   /** True when this backend owns the URI (by scheme). */
   handles(uri: string): boolean;
-  generateKey(spec: KeySpec): Promise<KeyRef>;
+  /** Creates a key pair in the backend and returns the signer handle of the new key. */
+  generateKey(spec: KeySpec): Promise<Signer>;
   /** SubjectPublicKeyInfo DER of the key. */
   getPublicKey(uri: string): Promise<Uint8Array>;
   /**
    * Signs `data` (the bytes to be signed, e.g. a DER TBSCertificate) and returns an X.509-ready
-   * signature: RSA PKCS#1 v1.5, ECDSA as DER Ecdsa-Sig-Value, Ed25519 raw 64 bytes.
-   * The hash is implied by the key type (KEY_TYPE_INFO[keyType].hash): the backend hashes.
+   * signature. Prefer a {@link Signer} handle (`KeyBackends.signer`); this is what handles call.
    */
   sign(uri: string, keyType: KeyType, data: Uint8Array): Promise<Uint8Array>;
-  /** Destroys the key (and its public half where the backend stores one). Idempotent errors: kms.key_not_found. */
-  destroy(uri: string): Promise<void>;
   health(): Promise<BackendHealth>;
   close(): Promise<void>;
+  /** Optional capability {@link KeyDestroyer} (all built-in backends have it). */
+  destroy?(uri: string): Promise<void>;
+  /** Optional capability {@link RootCertifier} (the Cosmian KMS has it). */
+  certifyRoot?(req: CertifyRootRequest): Promise<CertifiedRoot>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optional capabilities
+
+/** Capability: the backend can destroy a key (and its public half where it stores one). */
+export interface KeyDestroyer {
+  /** Idempotent errors: a second call fails with kms.key_not_found. */
+  destroy(uri: string): Promise<void>;
+}
+
+/** What a backend that mints its own root certificates is asked for (backend-neutral). */
+export interface CertifyRootRequest {
+  keyType: KeyType;
+  /** Label of the new key pair in the backend (e.g. the CA name). */
+  label?: string;
+  /** Subject attributes in DER order (most significant first), e.g. [{type:'O',…},{type:'CN',…}]. */
+  subject: Array<{ type: string; value: string }>;
+  validityDays: number;
+  /** basicConstraints pathLen; null = unlimited. */
+  pathLen: number | null;
+  /** keyUsage names, e.g. ['keyCertSign', 'cRLSign']. */
+  keyUsage: string[];
+}
+
+export interface CertifiedRoot {
+  /** The key pair the certificate is for (created by certifyRoot). */
+  signer: Signer;
+  /** The self-signed certificate as the backend made it: the caller must check it before trusting it. */
+  certificateDer: Uint8Array;
+  /** The backend's identifier of the certificate object (for audit). */
+  certificateId: string;
+  /** Removes what certifyRoot created (certificate object and key pair), for a certificate that failed its checks. */
+  discard(): Promise<void>;
+}
+
+/**
+ * Capability: the backend creates a key pair and self-signs a root CA certificate for it itself
+ * (Cosmian KMS `Certify`). A request the backend cannot express (subject attributes, …) is refused
+ * with input.invalid before any key is created; on a failure after key creation the backend removes
+ * what it created.
+ */
+export interface RootCertifier {
+  certifyRoot(req: CertifyRootRequest): Promise<CertifiedRoot>;
+}
+
+export interface KeyBackendCapabilities {
+  destroy: KeyDestroyer;
+  certifyRoot: RootCertifier;
+}
+export type KeyBackendCapability = keyof KeyBackendCapabilities;
+
+/** Discovers an optional capability by its interface (the method is there), like a Go interface assertion. */
+export function hasCapability<C extends KeyBackendCapability>(
+  backend: KeyBackend,
+  capability: C,
+): backend is KeyBackend & KeyBackendCapabilities[C] {
+  return typeof (backend as unknown as Record<string, unknown>)[capability] === 'function';
+}
+
+/** The generic signer handle of a key: each signature goes to `backend.sign`. */
+export function signerOf(backend: KeyBackend, ref: KeyRef): Signer {
+  const { uri, keyType, publicKey } = ref;
+  return { uri, keyType, publicKey, backend: backend.name, sign: (data) => backend.sign(uri, keyType, data) };
 }
 
 /** Hooks a backend calls so the authority can log and audit KMS operations (no key material). */
@@ -63,4 +146,31 @@ export interface KeyBackendEvents {
     durationMs: number;
     error?: { code: string; message: string };
   }): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registration: a backend is one folder (src/<name>/) whose registration is listed in key-backend-registry.ts
+
+/** A backend built from configuration, with what may be logged about it (never secrets). */
+export interface ConfiguredKeyBackend {
+  backend: KeyBackend;
+  summary: Record<string, unknown>;
+}
+
+export interface KeyBackendRegistration<N extends string = string> {
+  readonly name: N;
+  /** The URI scheme of its keys, without the colon (`pkcs11`). */
+  readonly uriScheme: string;
+  /** One sentence: how an operator enables it (shown in kms.config_invalid errors). */
+  readonly howToConfigure: string;
+  /**
+   * Builds the backend from an environment map (PKIM_* variables, passed in, never read here).
+   * Undefined when its variables are absent (the backend is then not offered); kms.config_invalid
+   * when they are inconsistent. Absent for backends the authority builds itself (software: its key
+   * blobs live in the database).
+   */
+  fromEnvironment?(
+    env: Record<string, string | undefined>,
+    ctx: { events?: KeyBackendEvents },
+  ): Promise<ConfiguredKeyBackend | undefined>;
 }

@@ -1,5 +1,18 @@
 import { PkiError, type KeyType } from '@pkim/shared';
-import type { BackendHealth, BackendName, KeyBackend } from './key-backend';
+import {
+  hasCapability,
+  signerOf,
+  type BackendHealth,
+  type ConfiguredKeyBackend,
+  type KeyBackend,
+  type KeyBackendCapabilities,
+  type KeyBackendCapability,
+  type KeyBackendEvents,
+  type KeyRef,
+  type KeySpec,
+  type Signer,
+} from './key-backend';
+import { KEY_BACKEND_REGISTRY, keyBackendRegistration, type BackendName } from './key-backend-registry';
 
 /** The configured key backends, addressed by name or by key URI scheme. */
 export interface KeyBackends {
@@ -7,8 +20,27 @@ export interface KeyBackends {
   get(name: BackendName): KeyBackend;
   /** The backend owning the URI; kms.config_invalid / kms.unsupported when none does. */
   forUri(uri: string): KeyBackend;
+  /** Creates a key pair in the named backend; returns its signer handle. */
+  generateKey(backend: BackendName, spec: KeySpec): Promise<Signer>;
+  /**
+   * The signer handle of a stored key whose public key the caller knows (e.g. from the CA
+   * certificate): no backend round trip. Fails like `forUri` when no backend owns the URI.
+   */
+  signer(ref: KeyRef): Signer;
+  /** The signer handle of a stored key, its public key read from the backend. */
+  loadSigner(uri: string, keyType: KeyType): Promise<Signer>;
+  /**
+   * The named backend when it has the optional capability, else undefined (the backend exists but
+   * cannot); kms.config_invalid when the backend is not configured.
+   */
+  capability<C extends KeyBackendCapability>(
+    backend: BackendName,
+    capability: C,
+  ): (KeyBackend & KeyBackendCapabilities[C]) | undefined;
+  /** @deprecated sign through a handle: `signer(ref).sign(data)` */
   sign(uri: string, keyType: KeyType, data: Uint8Array): Promise<Uint8Array>;
   getPublicKey(uri: string): Promise<Uint8Array>;
+  /** Destroys the key through the owning backend's `destroy` capability (kms.unsupported without it). */
   destroy(uri: string): Promise<void>;
   /** One entry per backend; a backend whose health() throws is reported not ok. */
   health(): Promise<BackendHealth[]>;
@@ -17,18 +49,10 @@ export interface KeyBackends {
   names(): BackendName[];
 }
 
-const BACKEND_NAMES: readonly BackendName[] = ['software', 'pkcs11', 'kmip'];
-
-const HOW_TO_CONFIGURE: Record<BackendName, string> = {
-  software:
-    'it is enabled unless the server was started without a key-encryption key (PKIM_MASTER_KEY or <dataDir>/master.key)',
-  pkcs11: 'set PKIM_PKCS11_MODULE (path of the PKCS#11 library), the token and PKIM_PKCS11_PIN',
-  kmip: 'set PKIM_KMIP_URL (and the client credentials of the KMIP server)',
-};
-
-function notConfigured(name: BackendName, uriScheme?: string): PkiError {
+function notConfigured(name: string, uriScheme?: string): PkiError {
   const prefix = uriScheme ? `the key URI uses scheme ${uriScheme}: but ` : '';
-  return new PkiError('kms.config_invalid', `${prefix}backend ${name} is not configured: ${HOW_TO_CONFIGURE[name]}`, {
+  const how = keyBackendRegistration(name)?.howToConfigure ?? 'it is not a registered key backend';
+  return new PkiError('kms.config_invalid', `${prefix}backend ${name} is not configured: ${how}`, {
     retryable: false,
     details: { backend: name },
   });
@@ -47,32 +71,53 @@ export function createKeyBackends(backends: KeyBackend[]): KeyBackends {
   }
   const list = [...byName.values()];
 
+  function get(name: BackendName): KeyBackend {
+    const b = byName.get(name);
+    if (!b) throw notConfigured(name);
+    return b;
+  }
+
   function forUri(uri: string): KeyBackend {
     if (typeof uri === 'string') {
       for (const b of list) if (b.handles(uri)) return b;
     }
     // Only the scheme goes into the message: a pkcs11 URI may carry a pin-value.
     const scheme = typeof uri === 'string' && uri.includes(':') ? uri.slice(0, uri.indexOf(':')) : '';
-    if ((BACKEND_NAMES as readonly string[]).includes(scheme)) throw notConfigured(scheme as BackendName, scheme);
+    const registered = scheme ? KEY_BACKEND_REGISTRY.find((r) => r.uriScheme === scheme) : undefined;
+    if (registered) throw notConfigured(registered.name, scheme);
     throw new PkiError(
       'kms.unsupported',
       scheme
-        ? `unknown key URI scheme ${scheme}: (expected ${BACKEND_NAMES.join(':, ')}:)`
+        ? `unknown key URI scheme ${scheme}: (expected ${KEY_BACKEND_REGISTRY.map((r) => r.uriScheme).join(':, ')}:)`
         : 'not a key URI (missing scheme)',
       { details: { scheme } },
     );
   }
 
   return {
-    get(name) {
-      const b = byName.get(name);
-      if (!b) throw notConfigured(name);
-      return b;
-    },
+    get,
     forUri,
+    generateKey: (name, spec) => get(name).generateKey(spec),
+    signer: (ref) => signerOf(forUri(ref.uri), ref),
+    async loadSigner(uri, keyType) {
+      const backend = forUri(uri);
+      return signerOf(backend, { uri, keyType, publicKey: await backend.getPublicKey(uri) });
+    },
+    capability(name, capability) {
+      const b = get(name);
+      return hasCapability(b, capability) ? b : undefined;
+    },
     sign: async (uri, keyType, data) => forUri(uri).sign(uri, keyType, data),
     getPublicKey: async (uri) => forUri(uri).getPublicKey(uri),
-    destroy: async (uri) => forUri(uri).destroy(uri),
+    async destroy(uri) {
+      const b = forUri(uri);
+      if (!hasCapability(b, 'destroy')) {
+        throw new PkiError('kms.unsupported', `key backend ${b.name} cannot destroy keys`, {
+          details: { backend: b.name },
+        });
+      }
+      await b.destroy(uri);
+    },
     async health() {
       return Promise.all(
         list.map(async (b): Promise<BackendHealth> => {
@@ -91,4 +136,28 @@ export function createKeyBackends(backends: KeyBackend[]): KeyBackends {
     },
     names: () => list.map((b) => b.name),
   };
+}
+
+/**
+ * Every registered backend whose configuration is present in `env` (PKCS#11 and KMIP today), in
+ * registry order. A backend whose variables are absent is not offered; inconsistent variables fail
+ * with kms.config_invalid. Backends already built are closed when a later one fails.
+ */
+export async function configureKeyBackends(
+  env: Record<string, string | undefined>,
+  ctx: { events?: KeyBackendEvents; skip?: readonly string[] } = {},
+): Promise<ConfiguredKeyBackend[]> {
+  const out: ConfiguredKeyBackend[] = [];
+  try {
+    for (const registration of KEY_BACKEND_REGISTRY) {
+      if (!('fromEnvironment' in registration) || !registration.fromEnvironment) continue;
+      if (ctx.skip?.includes(registration.name)) continue;
+      const configured = await registration.fromEnvironment(env, { ...(ctx.events ? { events: ctx.events } : {}) });
+      if (configured) out.push(configured);
+    }
+  } catch (e) {
+    await Promise.allSettled(out.map((c) => c.backend.close()));
+    throw e;
+  }
+  return out;
 }

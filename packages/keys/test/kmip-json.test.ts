@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate, TBSCertificate } from '@peculiar/asn1-x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KeyBackendEvents } from '../src/key-backend';
+import { hasCapability, type KeyBackendEvents } from '../src/key-backend';
 import {
   createKmipBackend,
   createKmipClient,
@@ -548,6 +548,70 @@ describe('KMIP backend against the Cosmian responder', () => {
       expect(Buffer.from(out.certificateDer).equals(certDer)).toBe(true);
       expect(r.requests[start]!.body).toEqual(loadFixture('certify.json').request);
       expect(kid(r.requests[start + 1]!.body as Json, 'KeyFormatType')!.value).toBe('X509');
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('offers the certifyRoot capability on Cosmian (http) only; it creates the pair, has it self-certified and can discard both', async () => {
+    const binary = createKmipBackend({
+      url: 'kmip://127.0.0.1:9',
+      caPem: 'x',
+      clientCertPem: 'x',
+      clientKeyPem: 'x',
+    });
+    expect(hasCapability(binary, 'certifyRoot')).toBe(false);
+    expect(hasCapability(binary, 'destroy')).toBe(true);
+    await binary.close();
+    const b = createKmipBackend({ url: r.url });
+    try {
+      if (!hasCapability(b, 'certifyRoot')) throw new Error('a Cosmian backend must offer certifyRoot');
+      const start = r.requests.length;
+      const root = await b.certifyRoot({
+        keyType: 'rsa-2048',
+        label: 'root via capability',
+        subject: [
+          { type: 'C', value: 'FR' },
+          { type: 'O', value: 'Example' },
+          { type: 'CN', value: 'Example Root CA' },
+        ],
+        validityDays: 3650,
+        pathLen: 1,
+        keyUsage: ['keyCertSign', 'cRLSign'],
+      });
+      expect(Buffer.from(root.certificateDer).equals(certDer)).toBe(true);
+      expect(root.certificateId).toBe(uidOfFixture('certify.json', 'UniqueIdentifier'));
+      expect(Buffer.from(root.signer.publicKey).equals(fixtureSpki())).toBe(true);
+      expect(nodeVerify('rsa-2048', root.signer.publicKey, TBS, await root.signer.sign(TBS))).toBe(true);
+      const seen = r.requests.slice(start).map((q) => (q.body as Json).tag);
+      expect(seen).toEqual(['CreateKeyPair', 'Get', 'Certify', 'Get', 'Sign']);
+      const certify = r.requests[start + 2]!.body as Json;
+      expect(r.requests[start + 2]!.valid).toBe(true);
+      expect(JSON.stringify(certify)).toContain(
+        Buffer.from('basicConstraints=critical,CA:TRUE,pathlen:1').toString('hex').toUpperCase(),
+      );
+      const before = r.requests.length;
+      await root.discard();
+      const removal = r.requests.slice(before).map((q) => (q.body as Json).tag);
+      expect(removal).toEqual(['Revoke', 'Destroy', 'Revoke', 'Destroy', 'Revoke', 'Destroy']);
+      await expectPkiError(root.signer.sign(TBS), 'kms.key_not_found', false);
+      // a subject the KMS cannot express is refused before any key exists
+      const quiet = r.requests.length;
+      await expectPkiError(
+        b.certifyRoot({
+          keyType: 'rsa-2048',
+          subject: [
+            { type: 'DC', value: 'example' },
+            { type: 'CN', value: 'Root' },
+          ],
+          validityDays: 10,
+          pathLen: null,
+          keyUsage: [],
+        }),
+        'input.invalid',
+        false,
+      );
+      expect(r.requests.length).toBe(quiet);
     } finally {
       await b.close();
     }

@@ -34,8 +34,8 @@ import {
   Version,
 } from '@peculiar/asn1-x509';
 import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
-import type { KeyBackend, KeyBackendEvents, KeyRef } from '../src/key-backend';
-import { createPkcs11Backend, ecdsaRawToDer, parsePkcs11Uri, formatPkcs11Uri } from '../src/pkcs11-backend';
+import type { KeyBackend, KeyBackendEvents, KeyDestroyer, KeyRef } from '../src/key-backend';
+import { createPkcs11Backend, ecdsaRawToDer, parsePkcs11Uri, formatPkcs11Uri } from '../src/pkcs11';
 import { createSoftHsmToken, type SoftHsmToken } from '../../../tests/support/softhsm';
 import {
   assertSpkiMatchesKeyType,
@@ -52,7 +52,7 @@ type OperationEvent = Parameters<NonNullable<KeyBackendEvents['onOperation']>>[0
 
 let hsm: SoftHsmToken;
 let lockedOut: { tokenLabel: string; pin: string };
-let backend: KeyBackend;
+let backend: KeyBackend & KeyDestroyer;
 const events: OperationEvent[] = [];
 
 beforeAll(async () => {

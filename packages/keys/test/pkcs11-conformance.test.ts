@@ -1,7 +1,7 @@
 // The shared key-backend conformance suite, run against the PKCS#11 backend on a real SoftHSM2 token.
 import { randomBytes } from 'node:crypto';
 import { afterAll } from 'vitest';
-import { createPkcs11Backend, formatPkcs11Uri, parsePkcs11Uri } from '../src/pkcs11-backend';
+import { createPkcs11Backend, formatPkcs11Uri, parsePkcs11Uri } from '../src/pkcs11';
 import { createSoftHsmToken, type SoftHsmToken } from '../../../tests/support/softhsm';
 import { defineBackendConformance } from './support/backend-conformance';
 
@@ -20,6 +20,7 @@ afterAll(async () => {
 defineBackendConformance({
   name: 'pkcs11 (SoftHSM2)',
   keyTypes: ['rsa-2048', 'ec-p256', 'ec-p384'],
+  capabilities: ['destroy'],
   create: async () => {
     const t = await hsm();
     return createPkcs11Backend({ modulePath: t.modulePath, tokenLabel: t.tokenLabel, pin: t.pin });

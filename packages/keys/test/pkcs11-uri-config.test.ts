@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
-import { formatPkcs11Uri, isPkcs11Uri, parsePkcs11Uri, pkcs11ConfigFromEnv } from '../src/pkcs11-backend';
+import { formatPkcs11Uri, isPkcs11Uri, parsePkcs11Uri, pkcs11ConfigFromEnv } from '../src/pkcs11';
 
 describe('PKCS#11 URIs (RFC 7512)', () => {
   it('formats token, id and object with the id fully percent-encoded and parses them back', () => {

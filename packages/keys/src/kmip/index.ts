@@ -25,3 +25,5 @@ export {
   type KmipKeyUri,
 } from './kmip-backend';
 export { kmipConfigFromEnv } from './kmip-config';
+export { KMIP_REGISTRATION } from './kmip-registration';
+export { toCertifySubject, rootExtensionsIni } from './kmip-root-certifier';

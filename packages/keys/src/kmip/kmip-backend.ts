@@ -9,11 +9,20 @@
  * `http(s)://…` URLs select Cosmian JSON TTLV over HTTP; `kmip://host[:5696]` selects binary TTLV over TLS.
  */
 import { PkiError, toPkiError, type KeyType } from '@pkim/shared';
-import type { BackendHealth, KeyBackend, KeyBackendEvents, KeyRef, KeySpec } from '../key-backend';
+import {
+  signerOf,
+  type BackendHealth,
+  type KeyBackend,
+  type KeyBackendEvents,
+  type KeyDestroyer,
+  type KeySpec,
+  type Signer,
+} from '../key-backend';
 import { createKmipClient, type KmipClient } from './kmip-client';
 import { createKmipHttpTransport } from './kmip-http-transport';
 import { createKmipTlsTransport } from './kmip-tls-transport';
 import { kmipKeyType, type CertifyInput, type CertifySubject } from './kmip-operations';
+import { createKmipRootCertifier } from './kmip-root-certifier';
 import type { KmipTransport } from './kmip-transport';
 
 export interface KmipBackendOptions {
@@ -53,8 +62,14 @@ export interface KmipCertifyRequest {
   x509ExtensionsIni?: string;
 }
 
+/**
+ * The KMIP backend. Besides the KeyBackend interface it has the `destroy` capability and, on a Cosmian
+ * KMS (http(s):// URL) only, the `certifyRoot` capability (see kmip-root-certifier.ts). Callers discover
+ * both with `hasCapability`; `client` and `certify` are the low-level KMIP operations for tools and tests.
+ */
 export interface KmipBackend extends KeyBackend {
   readonly name: 'kmip';
+  destroy: KeyDestroyer['destroy'];
   readonly client: KmipClient;
   /** Cosmian only: the KMS mints the certificate. Returns the Certificate object UID and its DER. */
   certify(req: KmipCertifyRequest): Promise<{ certificateUid: string; certificateDer: Uint8Array }>;
@@ -167,7 +182,7 @@ export function createKmipBackend(opts: KmipBackendOptions): KmipBackend {
     handles(uri) {
       return parseKmipKeyUri(uri) !== undefined;
     },
-    async generateKey(spec: KeySpec): Promise<KeyRef> {
+    async generateKey(spec: KeySpec): Promise<Signer> {
       if (!kmipKeyType(spec.keyType)) {
         throw new PkiError('kms.unsupported', `the KMIP backend does not create ${spec.keyType} keys`, {
           details: { keyType: spec.keyType },
@@ -177,7 +192,7 @@ export function createKmipBackend(opts: KmipBackendOptions): KmipBackend {
       const uri = formatKmipKeyUri({ ...pair, server });
       try {
         const publicKey = await client.getPublicKey(pair.publicKeyUid);
-        return { uri, keyType: spec.keyType, publicKey };
+        return signerOf(backend, { uri, keyType: spec.keyType, publicKey });
       } catch (e) {
         await destroyPair(uri).catch(() => undefined);
         throw e;
@@ -223,6 +238,20 @@ export function createKmipBackend(opts: KmipBackendOptions): KmipBackend {
       return { certificateUid, certificateDer };
     },
   };
+  if (client.dialect === 'cosmian-2.1') {
+    backend.certifyRoot = createKmipRootCertifier({
+      generateKey: (spec) => backend.generateKey(spec),
+      destroyPair,
+      certifySelf: (keyUri, subject, validityDays, x509ExtensionsIni) =>
+        backend.certify({ keyUri, subject, validityDays, x509ExtensionsIni }),
+      async removeCertificate(uid) {
+        await client
+          .revoke(uid, { reason: 'CessationOfOperation', message: 'CA creation failed' })
+          .catch(() => undefined);
+        await client.destroy(uid);
+      },
+    });
+  }
   return backend;
 }
 

@@ -6,6 +6,8 @@
  *   PKIM_KMIP_CLIENT_CERT  path to the PEM client certificate (required for kmip://)
  *   PKIM_KMIP_CLIENT_KEY   path to the PEM client key (required for kmip://)
  *   PKIM_KMIP_TIMEOUT_MS   per-attempt deadline (default 30000)
+ *   PKIM_KMIP_RETRIES        total attempts per operation, first included (default 3; 1 = no retry)
+ *   PKIM_KMIP_RETRY_BASE_MS  exponential backoff base: base × 2^n between attempts (default 100)
  * Returns undefined when PKIM_KMIP_URL is unset; throws kms.config_invalid when the rest is inconsistent.
  */
 import { readFileSync } from 'node:fs';
@@ -55,6 +57,8 @@ export function kmipConfigFromEnv(
     if (!/^\d+$/.test(t) || Number(t) <= 0) throw bad(`PKIM_KMIP_TIMEOUT_MS must be a positive integer (ms), got ${t}`);
     timeoutMs = Number(t);
   }
+  const retries = boundedInt(env, 'PKIM_KMIP_RETRIES', 1, 10);
+  const retryBaseMs = boundedInt(env, 'PKIM_KMIP_RETRY_BASE_MS', 1, 60_000);
   return {
     url,
     ...(apiKey ? { apiKey } : {}),
@@ -62,5 +66,26 @@ export function kmipConfigFromEnv(
     ...(clientCertPem ? { clientCertPem } : {}),
     ...(clientKeyPem ? { clientKeyPem } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
+    ...(retries !== undefined ? { retries } : {}),
+    ...(retryBaseMs !== undefined ? { retryBaseMs } : {}),
   };
+}
+
+function boundedInt(
+  env: Record<string, string | undefined>,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const text = env[name]?.trim();
+  if (!text) return undefined;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new PkiError(
+      'kms.config_invalid',
+      `KMIP configuration: ${name} must be an integer from ${min} to ${max}, got '${text}'`,
+      { details: { variable: name } },
+    );
+  }
+  return n;
 }

@@ -19,13 +19,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
-import type { KeyBackend, KeyRef } from '../../src/key-backend';
+import {
+  hasCapability,
+  type KeyBackend,
+  type KeyBackendCapability,
+  type KeyDestroyer,
+  type KeyRef,
+  type Signer,
+} from '../../src/key-backend';
+import { createKeyBackends } from '../../src/key-backends';
 
 export interface BackendConformanceOptions {
   /** Shown in the describe title: `key backend conformance: ${name}`. */
   name: string;
-  /** A working backend. Created once in beforeAll, closed in afterAll. */
-  create: () => Promise<KeyBackend>;
+  /** A working backend. Created once in beforeAll, closed in afterAll. Every built-in backend can destroy keys. */
+  create: () => Promise<KeyBackend & KeyDestroyer>;
+  /** The optional capabilities `hasCapability` must discover on it (and no others). */
+  capabilities: KeyBackendCapability[];
   /** Key types this backend must generate and sign with. */
   keyTypes: KeyType[];
   /**
@@ -53,12 +63,12 @@ export function defineBackendConformance(opts: BackendConformanceOptions): void 
   const primary: KeyType = keyTypes.includes('ec-p256') ? 'ec-p256' : keyTypes[0]!;
 
   describe(`key backend conformance: ${name}`, () => {
-    let backend: KeyBackend;
-    const generated = new Map<string, Promise<KeyRef>>();
+    let backend: KeyBackend & KeyDestroyer;
+    const generated = new Map<string, Promise<Signer>>();
     const destroyed = new Set<string>();
 
     /** Generates (once) the key `slot` of `keyType`, so tests can run in any order or alone. */
-    function keyFor(keyType: KeyType, slot = 'a'): Promise<KeyRef> {
+    function keyFor(keyType: KeyType, slot = 'a'): Promise<Signer> {
       const k = `${keyType}/${slot}`;
       let p = generated.get(k);
       if (!p) {
@@ -93,6 +103,22 @@ export function defineBackendConformance(opts: BackendConformanceOptions): void 
           expect(backend.handles(ref.uri)).toBe(true);
           expect(ref.publicKey).toBeInstanceOf(Uint8Array);
           assertSpkiMatchesKeyType(spkiKey(ref.publicKey), keyType);
+        });
+
+        it('hands out a signer handle whose signatures verify under its public key (generated and re-opened)', async () => {
+          const handle = await keyFor(keyType);
+          expect(handle.backend).toBe(backend.name);
+          const data = randomBytes(200);
+          const sig = await handle.sign(data);
+          expect(nodeVerify(keyType, handle.publicKey, data, sig)).toBe(true);
+          expect(nodeVerify(keyType, handle.publicKey, randomBytes(200), sig)).toBe(false);
+          // a handle opened later from the URI alone (as after a restart) signs with the same key
+          const keys = createKeyBackends([backend]);
+          const reopened = await keys.loadSigner(handle.uri, keyType);
+          expect(Buffer.from(reopened.publicKey).equals(Buffer.from(handle.publicKey))).toBe(true);
+          expect(nodeVerify(keyType, handle.publicKey, data, await reopened.sign(data))).toBe(true);
+          const known = keys.signer({ uri: handle.uri, keyType, publicKey: handle.publicKey });
+          expect(nodeVerify(keyType, handle.publicKey, data, await known.sign(data))).toBe(true);
         });
 
         it('returns from getPublicKey the same SubjectPublicKeyInfo as the KeyRef', async () => {
@@ -164,6 +190,14 @@ export function defineBackendConformance(opts: BackendConformanceOptions): void 
     }
 
     describe('key lifecycle and errors', () => {
+      it('exposes exactly its declared optional capabilities, discovered by interface', () => {
+        const all: KeyBackendCapability[] = ['destroy', 'certifyRoot'];
+        for (const c of all) expect(hasCapability(backend, c), c).toBe(opts.capabilities.includes(c));
+        const keys = createKeyBackends([backend]);
+        for (const c of all)
+          expect(keys.capability(backend.name, c) !== undefined, c).toBe(opts.capabilities.includes(c));
+      });
+
       it('handles URIs of its own scheme and refuses other schemes', async () => {
         const ref = await keyFor(primary);
         expect(backend.handles(ref.uri)).toBe(true);

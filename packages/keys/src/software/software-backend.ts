@@ -14,7 +14,15 @@ import {
 } from 'node:crypto';
 import { promisify } from 'node:util';
 import { KEY_TYPE_INFO, PkiError, isKeyType, newId, type KeyType } from '@pkim/shared';
-import type { BackendHealth, KeyBackend, KeyBackendEvents, KeyRef, KeySpec } from './key-backend';
+import {
+  signerOf,
+  type BackendHealth,
+  type KeyBackend,
+  type KeyBackendEvents,
+  type KeyDestroyer,
+  type KeySpec,
+  type Signer,
+} from '../key-backend';
 import type { KeyBlobStorage } from './software-key-blob-storage';
 
 export interface SoftwareBackendOptions {
@@ -69,7 +77,7 @@ export function softwareBlobAad(id: string, blob: Pick<SoftwareKeyBlob, 'keyType
  * Decrypted keys are cached per key id (cleared on destroy/close) so `sign` is one
  * synchronous node:crypto call.
  */
-export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend {
+export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend & KeyDestroyer {
   if (!(opts.kek instanceof Uint8Array) || opts.kek.length !== 32) {
     throw new PkiError('kms.config_invalid', 'the software key backend needs a 32-byte key-encryption key', {
       details: { length: opts.kek instanceof Uint8Array ? opts.kek.length : null },
@@ -265,7 +273,7 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
     return p;
   }
 
-  async function generate(spec: KeySpec): Promise<KeyRef> {
+  async function generate(spec: KeySpec): Promise<Signer> {
     if (!spec || !isKeyType(spec.keyType)) {
       throw new PkiError('kms.unsupported', `unsupported key type ${String(spec?.keyType)}`, {
         details: { keyType: spec?.keyType },
@@ -308,7 +316,7 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
     await storage.put(id, JSON.stringify(blob));
     const pub = new Uint8Array(spki);
     cache.set(id, { keyType, privateKey, spki: pub });
-    return { uri: softwareKeyUri(id), keyType, publicKey: pub.slice() };
+    return signerOf(backend, { uri: softwareKeyUri(id), keyType, publicKey: pub.slice() });
   }
 
   function signWith(key: LoadedKey, id: string, keyType: KeyType, data: Uint8Array): Uint8Array {
@@ -327,7 +335,7 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
     return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
   }
 
-  const backend: KeyBackend = {
+  const backend: KeyBackend & KeyDestroyer = {
     name: 'software',
 
     handles(uri: string): boolean {

@@ -1,0 +1,23 @@
+import type { KeyBackendRegistration } from '../key-backend';
+import { createKmipBackend } from './kmip-backend';
+import { kmipConfigFromEnv } from './kmip-config';
+
+/** A KMIP server: Cosmian KMS (http(s)://, JSON TTLV) or KMIP 1.4 over mutual TLS (kmip://), from PKIM_KMIP_*. */
+export const KMIP_REGISTRATION: KeyBackendRegistration<'kmip'> = {
+  name: 'kmip',
+  uriScheme: 'kmip',
+  howToConfigure: 'set PKIM_KMIP_URL (and the client credentials of the KMIP server)',
+  async fromEnvironment(env, { events }) {
+    const config = kmipConfigFromEnv(env);
+    if (!config) return undefined;
+    return {
+      backend: createKmipBackend({ ...config, ...(events ? { events } : {}) }),
+      summary: {
+        url: config.url,
+        timeoutMs: config.timeoutMs,
+        retries: config.retries,
+        retryBaseMs: config.retryBaseMs,
+      },
+    };
+  },
+};

@@ -1,0 +1,181 @@
+/**
+ * How PKI Manager's key types map to PKCS#11: key-pair templates and mechanisms, the public key
+ * as SubjectPublicKeyInfo, and the signature format.
+ *
+ * - RSA 2048/3072/4096: CKM_RSA_PKCS_KEY_PAIR_GEN, signs with CKM_SHA256_RSA_PKCS.
+ * - EC P-256/P-384: CKM_EC_KEY_PAIR_GEN; ECDSA hashes in node (SHA-256 for P-256, SHA-384 for P-384;
+ *   SoftHSM2 has no CKM_ECDSA_SHA256/384), signs with CKM_ECDSA, and converts the raw r‖s to a DER
+ *   Ecdsa-Sig-Value.
+ * - Private keys are token objects, private, sensitive, non-extractable, sign-only.
+ */
+import { createHash, createPublicKey } from 'node:crypto';
+import * as graphene from 'graphene-pk11';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { ECDSASigValue, ECParameters, id_secp256r1, id_secp384r1 } from '@peculiar/asn1-ecc';
+import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
+
+export const CKK_RSA = 0x0;
+export const CKK_EC = 0x3;
+export const CKA_EC_PARAMS = 0x180;
+export const CKA_EC_POINT = 0x181;
+const RSA_F4 = Buffer.from([0x01, 0x00, 0x01]);
+
+export const CURVES: Record<string, { keyType: KeyType; crv: 'P-256' | 'P-384'; size: number }> = {
+  [id_secp256r1]: { keyType: 'ec-p256', crv: 'P-256', size: 32 },
+  [id_secp384r1]: { keyType: 'ec-p384', crv: 'P-384', size: 48 },
+};
+
+/** EC named-curve parameters (CKA_EC_PARAMS) as DER. */
+export function ecParamsDer(keyType: KeyType): Buffer {
+  const oid = keyType === 'ec-p256' ? id_secp256r1 : id_secp384r1;
+  return Buffer.from(AsnConvert.serialize(new ECParameters({ namedCurve: oid })));
+}
+
+/** The key type of CKA_EC_PARAMS, if PKI Manager uses that curve. */
+export function keyTypeOfEcParams(params: Buffer): KeyType | undefined {
+  return CURVES[AsnConvert.parse(params, ECParameters).namedCurve ?? '']?.keyType;
+}
+
+/** CKA_EC_POINT is a DER OCTET STRING wrapping the uncompressed point; some tokens return the bare point. */
+export function ecPointFromAttribute(attr: Buffer, size: number): Buffer {
+  if (attr.length === 2 * size + 1 && attr[0] === 0x04) return attr;
+  const inner = Buffer.from(AsnConvert.parse(attr, OctetString).buffer);
+  if (inner.length !== 2 * size + 1 || inner[0] !== 0x04) {
+    throw new PkiError(
+      'kms.operation_failed',
+      'PKCS#11 CKA_EC_POINT is not an uncompressed point of the expected curve',
+    );
+  }
+  return inner;
+}
+
+function spkiFromJwk(jwk: Record<string, string>): Uint8Array {
+  return new Uint8Array(createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'der' }));
+}
+
+/** SubjectPublicKeyInfo DER of a public (or RSA private) key object. */
+export function publicKeyDer(obj: graphene.SessionObject, keyType: KeyType, uri: string): Uint8Array {
+  const info = KEY_TYPE_INFO[keyType];
+  if (info.algorithm === 'rsa') {
+    const a = obj.getAttribute({ modulus: null, publicExponent: null });
+    return spkiFromJwk({
+      kty: 'RSA',
+      n: (a.modulus as Buffer).toString('base64url'),
+      e: (a.publicExponent as Buffer).toString('base64url'),
+    });
+  }
+  const curve = CURVES[keyType === 'ec-p256' ? id_secp256r1 : id_secp384r1];
+  const point = ecPointFromAttribute(obj.getAttribute(CKA_EC_POINT) as Buffer, curve.size);
+  if (!point) throw new PkiError('kms.operation_failed', `PKCS#11 key ${uri} has no EC point`);
+  return spkiFromJwk({
+    kty: 'EC',
+    crv: curve.crv,
+    x: point.subarray(1, 1 + curve.size).toString('base64url'),
+    y: point.subarray(1 + curve.size).toString('base64url'),
+  });
+}
+
+/** Minimal two's-complement big-endian INTEGER content for a non-negative number. */
+function unsignedIntegerBytes(b: Buffer): ArrayBuffer {
+  let i = 0;
+  while (i < b.length - 1 && b[i] === 0) i++;
+  const trimmed = b.subarray(i);
+  const out = trimmed[0] & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : Buffer.from(trimmed);
+  return out.buffer.slice(out.byteOffset, out.byteOffset + out.length) as ArrayBuffer;
+}
+
+/** Raw r‖s (PKCS#11 CKM_ECDSA output) → DER Ecdsa-Sig-Value (X.509 signatureValue contents). */
+export function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
+  if (raw.length === 0 || raw.length % 2 !== 0)
+    throw new PkiError('kms.operation_failed', `ECDSA signature has odd length ${raw.length}`);
+  const half = raw.length / 2;
+  const buf = Buffer.from(raw);
+  const value = new ECDSASigValue({
+    r: unsignedIntegerBytes(buf.subarray(0, half)),
+    s: unsignedIntegerBytes(buf.subarray(half)),
+  });
+  return new Uint8Array(AsnConvert.serialize(value));
+}
+
+/** Refuses key types the PKCS#11 backend does not create (Ed25519: SoftHSM2 EdDSA is unreliable). */
+export function assertPkcs11KeyType(keyType: KeyType): void {
+  const info = KEY_TYPE_INFO[keyType];
+  if (!info) throw new PkiError('input.invalid', `unknown key type '${String(keyType)}'`);
+  if (info.algorithm === 'ed25519') {
+    throw new PkiError(
+      'kms.unsupported',
+      'the PKCS#11 backend does not support Ed25519 keys (SoftHSM2 EdDSA is unreliable); use rsa-* or ec-*',
+      {
+        details: { keyType },
+      },
+    );
+  }
+}
+
+/** Key-pair generation mechanism and templates: token objects; the private half sensitive, non-extractable, sign-only. */
+export function keyPairTemplates(
+  keyType: KeyType,
+  id: Buffer,
+  label: string,
+): { mechanism: string; publicTemplate: graphene.ITemplate; privateTemplate: graphene.ITemplate } {
+  const info = KEY_TYPE_INFO[keyType];
+  const publicTemplate: graphene.ITemplate = {
+    token: true,
+    private: false,
+    label,
+    id,
+    verify: true,
+    encrypt: false,
+    wrap: false,
+  };
+  const privateTemplate: graphene.ITemplate = {
+    token: true,
+    private: true,
+    sensitive: true,
+    extractable: false,
+    sign: true,
+    decrypt: false,
+    unwrap: false,
+    derive: false,
+    label,
+    id,
+  };
+  if (info.algorithm === 'rsa') {
+    publicTemplate.modulusBits = info.bits;
+    publicTemplate.publicExponent = RSA_F4;
+    return { mechanism: 'RSA_PKCS_KEY_PAIR_GEN', publicTemplate, privateTemplate };
+  }
+  publicTemplate.paramsEC = ecParamsDer(keyType);
+  return { mechanism: 'EC_KEY_PAIR_GEN', publicTemplate, privateTemplate };
+}
+
+/** Runs a pkcs11js call on the libuv thread pool (callback form) as a promise. */
+export function runAsync<T>(start: (cb: (err: Error | null, out: T | null) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    start((err, out) => {
+      if (err) reject(err);
+      else if (out === null || out === undefined)
+        reject(new PkiError('kms.operation_failed', 'PKCS#11 call returned no result'));
+      else resolve(out);
+    });
+  });
+}
+
+/** An X.509-ready signature over `data` with the private key `handle` (off the event loop). */
+export async function signWithMechanism(
+  session: graphene.Session,
+  handle: graphene.PrivateKey,
+  keyType: KeyType,
+  data: Uint8Array,
+): Promise<Uint8Array> {
+  const info = KEY_TYPE_INFO[keyType];
+  if (info.algorithm === 'rsa') {
+    const signer = session.createSign('SHA256_RSA_PKCS', handle);
+    const sig = await runAsync<Buffer>((cb) => signer.once(Buffer.from(data), cb));
+    return new Uint8Array(sig);
+  }
+  const digest = createHash(info.hash!).update(data).digest();
+  const signer = session.createSign('ECDSA', handle);
+  const raw = await runAsync<Buffer>((cb) => signer.once(digest, cb));
+  return ecdsaRawToDer(raw);
+}

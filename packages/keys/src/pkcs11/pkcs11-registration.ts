@@ -1,0 +1,18 @@
+import type { KeyBackendRegistration } from '../key-backend';
+import { createPkcs11Backend } from './pkcs11-backend';
+import { pkcs11ConfigFromEnv } from './pkcs11-config';
+
+/** PKCS#11 HSM or token, configured by PKIM_PKCS11_MODULE, PKIM_PKCS11_TOKEN_LABEL|SLOT, PKIM_PKCS11_PIN[_FILE]. */
+export const PKCS11_REGISTRATION: KeyBackendRegistration<'pkcs11'> = {
+  name: 'pkcs11',
+  uriScheme: 'pkcs11',
+  howToConfigure: 'set PKIM_PKCS11_MODULE (path of the PKCS#11 library), the token and PKIM_PKCS11_PIN',
+  async fromEnvironment(env, { events }) {
+    const config = pkcs11ConfigFromEnv(env as NodeJS.ProcessEnv);
+    if (!config) return undefined;
+    return {
+      backend: await createPkcs11Backend({ ...config, ...(events ? { events } : {}) }),
+      summary: { module: config.modulePath, token: config.tokenLabel, slot: config.slot },
+    };
+  },
+};

@@ -1,0 +1,3 @@
+export * from './software-backend';
+export * from './software-key-blob-storage';
+export { SOFTWARE_REGISTRATION } from './software-registration';
