@@ -228,5 +228,52 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description: 'The signed SSH certificate did not verify against the SSH CA public key.',
   },
   'ssh.invalid_krl': { kind: 'invalid_input', description: 'An OpenSSH key revocation list could not be parsed.' },
+  'spiffe.not_initialized': {
+    kind: 'unavailable',
+    description: 'SPIFFE is not initialised on this server yet (`pkim spiffe init --trust-domain …`).',
+  },
+  'spiffe.trust_domain_mismatch': {
+    kind: 'conflict',
+    description: 'SPIFFE is already initialised for another trust domain.',
+  },
+  'spiffe.invalid_trust_domain': {
+    kind: 'invalid_input',
+    description: 'The trust domain is not a valid SPIFFE trust domain name (lowercase letters, digits, `.`, `-`, `_`).',
+  },
+  'spiffe.invalid_id': {
+    kind: 'invalid_input',
+    description: 'Not a valid SPIFFE ID of this trust domain (`spiffe://<trust domain>/<service type>/<instance id>`).',
+  },
+  'spiffe.unknown_service_type': {
+    kind: 'invalid_input',
+    description:
+      'The service type is not one SVIDs are issued for (orchestrator, auth, node, gateway, envoy/app, envoy/transport).',
+  },
+  'spiffe.identity_mismatch': {
+    kind: 'invalid_input',
+    description:
+      'The CSR does not carry exactly one URI SAN equal to the requested SPIFFE ID (or to the ID of the renewing SVID).',
+  },
+  'spiffe.key_type_not_allowed': {
+    kind: 'invalid_input',
+    description: 'The CSR key type is not allowed for SVIDs (default: ec-p384 only; PKIM_SPIFFE_KEY_TYPES).',
+  },
+  'spiffe.ttl_exceeded': {
+    kind: 'invalid_input',
+    description: 'The requested SVID lifetime exceeds the maximum (default 24 h; PKIM_SPIFFE_MAX_TTL).',
+  },
+  'spiffe.identity_denied': { kind: 'forbidden', description: 'The SPIFFE ID is on the deny list.' },
+  'spiffe.identity_not_allowed': {
+    kind: 'forbidden',
+    description: 'The API token may not request this SPIFFE ID (its `--spiffe-allow` patterns do not match).',
+  },
+  'spiffe.svid_invalid': {
+    kind: 'unauthenticated',
+    description: 'The client certificate is not a current SVID issued here (unknown, expired or not verifying).',
+  },
+  'spiffe.svid_revoked': {
+    kind: 'forbidden',
+    description: 'The client certificate presented for renewal has been revoked.',
+  },
   'internal.error': { kind: 'internal', description: 'An unexpected error.' },
 };

@@ -1,4 +1,6 @@
+import { sql, type SQL } from 'drizzle-orm';
 import { PkiError } from '@pkim/shared';
+import type { Page } from './types';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -25,4 +27,20 @@ export function decodeCursor(cursor: string): { createdAt: number; id: string } 
     // fall through
   }
   throw new PkiError('input.invalid', 'The page cursor is not valid (pass back the nextCursor of a previous page)');
+}
+
+/** keyset condition: rows strictly after the cursor in (created_at desc, id desc) order */
+export function afterCursor(createdAt: SQL.Aliased | any, id: any, cursor: string | null | undefined): SQL | undefined {
+  if (!cursor) return undefined;
+  const c = decodeCursor(cursor);
+  // a row-value comparison: both engines answer it with a range scan on (created_at, id)
+  return sql`(${createdAt}, ${id}) < (${c.createdAt}, ${c.id})`;
+}
+
+/** a page of `limit` items from `limit + 1` fetched ones */
+export function toPage<T extends { createdAt: number; id: string }>(items: T[], limit: number): Page<T> {
+  const more = items.length > limit;
+  const page = more ? items.slice(0, limit) : items;
+  const last = page[page.length - 1];
+  return { items: page, nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
 }

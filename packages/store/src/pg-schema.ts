@@ -17,7 +17,16 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import type { KeyType, RevocationReason } from '@pkim/shared';
-import type { CaStatus, CertificateStatus, NameConstraintsJson, RequestStatus, SanJson, UserRole } from './types';
+import type {
+  CaStatus,
+  CertificateStatus,
+  NameConstraintsJson,
+  RequestStatus,
+  SanJson,
+  SpiffeCaRole,
+  SpiffeCaStatus,
+  UserRole,
+} from './types';
 
 /** JSON stored as text (same representation as SQLite's `text({ mode: 'json' })`). */
 const json = <T>(name: string) =>
@@ -220,4 +229,49 @@ export const settings = pgTable('settings', {
 export const keyBlobs = pgTable('key_blobs', {
   id: text('id').primaryKey(),
   data: text('data').notNull(),
+});
+
+/** SPIFFE workload identity: see sqlite-schema.ts. */
+export const spiffeCas = pgTable(
+  'spiffe_cas',
+  {
+    id: text('id')
+      .primaryKey()
+      .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+    trustDomain: text('trust_domain').notNull(),
+    role: text('role').$type<SpiffeCaRole>().notNull(),
+    status: text('status').$type<SpiffeCaStatus>().notNull(),
+    rotatedAt: bigint('rotated_at', { mode: 'number' }),
+    keepUntil: bigint('keep_until', { mode: 'number' }),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('spiffe_cas_role_idx').on(t.role, t.status)],
+);
+
+export const spiffeSvids = pgTable(
+  'spiffe_svids',
+  {
+    id: text('id')
+      .primaryKey()
+      .references(() => certificates.id, { onDelete: 'cascade' }),
+    caId: text('ca_id').notNull(),
+    spiffeId: text('spiffe_id').notNull(),
+    serviceType: text('service_type').notNull(),
+    notAfter: bigint('not_after', { mode: 'number' }).notNull(),
+    supersededBy: text('superseded_by'),
+    supersededAt: bigint('superseded_at', { mode: 'number' }),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    index('spiffe_svids_spiffe_id_idx').on(t.spiffeId, t.createdAt),
+    index('spiffe_svids_not_after_idx').on(t.notAfter),
+    index('spiffe_svids_ca_idx').on(t.caId, t.notAfter),
+  ],
+);
+
+export const spiffeDeniedIds = pgTable('spiffe_denied_ids', {
+  id: text('id').primaryKey(),
+  reason: text('reason').notNull(),
+  deniedBy: text('denied_by').notNull(),
+  deniedAt: bigint('denied_at', { mode: 'number' }).notNull(),
 });

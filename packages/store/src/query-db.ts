@@ -46,6 +46,12 @@ export function tableByName(t: Tables, name: StoreTableName) {
       return { table: t.settings, key: t.settings.key };
     case 'key_blobs':
       return { table: t.keyBlobs, key: t.keyBlobs.id };
+    case 'spiffe_cas':
+      return { table: t.spiffeCas, key: t.spiffeCas.id };
+    case 'spiffe_svids':
+      return { table: t.spiffeSvids, key: t.spiffeSvids.id };
+    case 'spiffe_denied_ids':
+      return { table: t.spiffeDeniedIds, key: t.spiffeDeniedIds.id };
     case 'audit_events':
       return { table: t.auditEvents, key: t.auditEvents.seq };
     default: {
@@ -65,5 +71,8 @@ export const STORE_TABLES: readonly StoreTableName[] = [
   'sessions',
   'settings',
   'key_blobs',
+  'spiffe_cas',
+  'spiffe_svids',
+  'spiffe_denied_ids',
   'audit_events',
 ];

@@ -19,13 +19,15 @@ import type {
   RowKey,
   SessionRepository,
   SettingsRepository,
+  SpiffeRepository,
   StoreTableName,
   TokenRepository,
   UserRepository,
 } from './types';
 import { affectedRows, tableByName, type QueryDb, type Tables } from './query-db';
-import { decodeCursor, encodeCursor, pageSize } from './pagination-cursor';
+import { afterCursor, pageSize, toPage } from './pagination-cursor';
 import { verifyAuditChain } from './audit-verify';
+import { createSpiffeRepository } from './spiffe-repository';
 
 export interface Repositories {
   cas: CaRepository;
@@ -37,6 +39,7 @@ export interface Repositories {
   sessions: SessionRepository;
   settings: SettingsRepository;
   keyBlobs: KeyBlobRepository;
+  spiffe: SpiffeRepository;
   /** every AuditRepository method except `append`, which goes through the store's commit */
   audit: Omit<AuditRepository, 'append'>;
   exportRows(table: StoreTableName, afterKey: RowKey | null, limit: number): Promise<ExportedRows>;
@@ -47,21 +50,6 @@ const STATUSES: CertificateStatus[] = ['active', 'revoked', 'expired'];
 /** `%term%` for LIKE with the wildcards of the term escaped (ESCAPE '\'). */
 function likeTerm(term: string): string {
   return `%${term.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
-/** keyset condition for (created_at desc, id desc) */
-function afterCursor(createdAt: SQL.Aliased | any, id: any, cursor: string | null | undefined): SQL | undefined {
-  if (!cursor) return undefined;
-  const c = decodeCursor(cursor);
-  // a row-value comparison: both engines answer it with a range scan on (created_at, id)
-  return sql`(${createdAt}, ${id}) < (${c.createdAt}, ${c.id})`;
-}
-
-function toPage<T extends { createdAt: number; id: string }>(items: T[], limit: number): Page<T> {
-  const more = items.length > limit;
-  const page = more ? items.slice(0, limit) : items;
-  const last = page[page.length - 1];
-  return { items: page, nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
 }
 
 /** The query of `findAllBySerial` (exported for the query-plan test): one unique-index probe per CA. */
@@ -349,5 +337,6 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
     return { rows: rowsOut, nextKey: rowsOut.length === n && last ? (last[keyName] as RowKey) : null };
   }
 
-  return { cas, certificates, requests, audit, users, tokens, sessions, settings, keyBlobs, exportRows };
+  const spiffe = createSpiffeRepository(db, t);
+  return { cas, certificates, requests, audit, users, tokens, sessions, settings, keyBlobs, spiffe, exportRows };
 }

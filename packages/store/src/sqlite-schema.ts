@@ -7,7 +7,16 @@
  */
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { KeyType, RevocationReason } from '@pkim/shared';
-import type { CaStatus, CertificateStatus, NameConstraintsJson, RequestStatus, SanJson, UserRole } from './types';
+import type {
+  CaStatus,
+  CertificateStatus,
+  NameConstraintsJson,
+  RequestStatus,
+  SanJson,
+  SpiffeCaRole,
+  SpiffeCaStatus,
+  UserRole,
+} from './types';
 
 const json = <T>(name: string) => text(name, { mode: 'json' }).$type<T>();
 
@@ -204,4 +213,60 @@ export const settings = sqliteTable('settings', {
 export const keyBlobs = sqliteTable('key_blobs', {
   id: text('id').primaryKey(),
   data: text('data').notNull(),
+});
+
+/**
+ * SPIFFE workload identity (docs/spiffe.md). The CAs themselves are ordinary rows of
+ * `certificate_authorities` and the SVIDs ordinary rows of `certificates`; these tables hold what
+ * SPIFFE adds: which CA plays which role in which trust domain, the SPIFFE ID of every SVID and
+ * whether a renewal superseded it, and the deny list.
+ */
+export const spiffeCas = sqliteTable(
+  'spiffe_cas',
+  {
+    /** the CA's id (`ca_…`) */
+    id: text('id')
+      .primaryKey()
+      .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+    trustDomain: text('trust_domain').notNull(),
+    role: text('role').$type<SpiffeCaRole>().notNull(),
+    status: text('status').$type<SpiffeCaStatus>().notNull(),
+    /** set when a rotation replaced this CA */
+    rotatedAt: integer('rotated_at'),
+    /** a rotated CA stays in the bundle until then (its last SVID's notAfter) */
+    keepUntil: integer('keep_until'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('spiffe_cas_role_idx').on(t.role, t.status)],
+);
+
+export const spiffeSvids = sqliteTable(
+  'spiffe_svids',
+  {
+    /** the certificate's id (`crt_…`) */
+    id: text('id')
+      .primaryKey()
+      .references(() => certificates.id, { onDelete: 'cascade' }),
+    caId: text('ca_id').notNull(),
+    spiffeId: text('spiffe_id').notNull(),
+    serviceType: text('service_type').notNull(),
+    notAfter: integer('not_after').notNull(),
+    /** the certificate that replaced this one (a renewal of the same SPIFFE ID) */
+    supersededBy: text('superseded_by'),
+    supersededAt: integer('superseded_at'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    index('spiffe_svids_spiffe_id_idx').on(t.spiffeId, t.createdAt),
+    index('spiffe_svids_not_after_idx').on(t.notAfter),
+    index('spiffe_svids_ca_idx').on(t.caId, t.notAfter),
+  ],
+);
+
+export const spiffeDeniedIds = sqliteTable('spiffe_denied_ids', {
+  /** the denied SPIFFE ID */
+  id: text('id').primaryKey(),
+  reason: text('reason').notNull(),
+  deniedBy: text('denied_by').notNull(),
+  deniedAt: integer('denied_at').notNull(),
 });

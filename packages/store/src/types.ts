@@ -95,6 +95,70 @@ export interface CertificateRequestRow {
   updatedAt: number;
 }
 
+/** SPIFFE: the role a CA plays in a trust domain (docs/spiffe.md). */
+export type SpiffeCaRole = 'root' | 'services' | 'transport';
+/** `retiring`: replaced by a rotation, kept in the bundle until `keepUntil` */
+export type SpiffeCaStatus = 'active' | 'retiring';
+
+export interface SpiffeCaRow {
+  id: string; // the CA's id (ca_…)
+  trustDomain: string;
+  role: SpiffeCaRole;
+  status: SpiffeCaStatus;
+  rotatedAt: number | null;
+  keepUntil: number | null;
+  createdAt: number;
+}
+
+export interface SpiffeSvidRow {
+  id: string; // the certificate's id (crt_…)
+  caId: string;
+  spiffeId: string;
+  serviceType: string;
+  notAfter: number;
+  supersededBy: string | null;
+  supersededAt: number | null;
+  createdAt: number;
+}
+
+/** An SVID with what its certificate row says (serial, fingerprint, revocation). */
+export interface SpiffeSvidView extends SpiffeSvidRow {
+  serialHex: string;
+  fingerprintSha256: string;
+  notBefore: number;
+  status: CertificateStatus;
+}
+
+export interface SpiffeDeniedRow {
+  id: string; // the SPIFFE ID
+  reason: string;
+  deniedBy: string;
+  deniedAt: number;
+}
+
+export interface SpiffeRepository {
+  /** every SPIFFE CA role row (few), oldest first */
+  listCas(): Promise<SpiffeCaRow[]>;
+  findDenied(spiffeId: string): Promise<SpiffeDeniedRow | undefined>;
+  listDenied(): Promise<SpiffeDeniedRow[]>;
+  findSvid(certificateId: string): Promise<SpiffeSvidView | undefined>;
+  /** newest first; keyset cursor over (createdAt, id) */
+  listSvids(query: {
+    spiffeId?: string;
+    serviceType?: string;
+    /** only SVIDs whose notAfter is after this time and that were not superseded */
+    currentAt?: number;
+    limit?: number;
+    cursor?: string | null;
+  }): Promise<Page<SpiffeSvidView>>;
+  /** SVID counts at `now`: current (unexpired, not superseded), superseded (unexpired), expired */
+  countSvids(now: number): Promise<{ current: number; superseded: number; expired: number }>;
+  /** unexpired SVIDs per issuing CA, with the last notAfter */
+  svidsByCa(now: number): Promise<Array<{ caId: string; count: number; lastNotAfter: number }>>;
+  /** certificate ids of SVIDs whose notAfter is before `before` (oldest first) */
+  expiredSvidIds(before: number, limit: number): Promise<string[]>;
+}
+
 export interface AuditEventRow extends AuditEventContent {
   prevHash: string;
   hash: string;
@@ -196,6 +260,17 @@ export interface UnitOfWork {
   /** ends every console session of these users (password change/reset, disable) */
   deleteSessionsOfUsers?: string[];
   setSettings?: Record<string, string>;
+  /** SPIFFE state (docs/spiffe.md) */
+  insertSpiffeCas?: SpiffeCaRow[];
+  updateSpiffeCas?: Array<{ id: string; patch: Partial<Omit<SpiffeCaRow, 'id' | 'createdAt'>> }>;
+  /** written after `insertCertificates` (the SVID row references its certificate) */
+  insertSpiffeSvids?: SpiffeSvidRow[];
+  /** marks the other not yet superseded SVIDs of `spiffeId` as superseded by certificate `by` */
+  supersedeSpiffeSvids?: Array<{ spiffeId: string; by: string; at: number }>;
+  /** adds (or replaces) deny-list entries */
+  denySpiffeIds?: SpiffeDeniedRow[];
+  /** removes deny-list entries */
+  allowSpiffeIds?: string[];
   /** appended last, in order, to the hash chain */
   audit?: NewAuditEvent[];
 }
@@ -311,6 +386,9 @@ export type StoreTableName =
   | 'sessions'
   | 'settings'
   | 'key_blobs'
+  | 'spiffe_cas'
+  | 'spiffe_svids'
+  | 'spiffe_denied_ids'
   | 'audit_events';
 
 /** Keyset key of a raw row: `seq` for audit_events, `key` for settings, `id` otherwise. */
@@ -334,6 +412,7 @@ export interface Store {
   sessions: SessionRepository;
   settings: SettingsRepository;
   keyBlobs: KeyBlobRepository;
+  spiffe: SpiffeRepository;
   /** runs all writes of the unit + audit appends in one transaction; throws PkiError('store.write_failed') and commits nothing on any failure */
   commit(unit: UnitOfWork): Promise<CommitResult>;
   /** readiness: a trivial query */

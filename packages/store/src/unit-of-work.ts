@@ -20,6 +20,7 @@ import type {
   UnitOfWork,
 } from './types';
 import { type QueryDb, type Tables } from './query-db';
+import { spiffeSteps } from './spiffe-repository';
 
 /** A statement to run: `exec` → number of affected rows, `rows` → result rows. */
 export interface SqlStep {
@@ -423,6 +424,8 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
         .onConflictDoUpdate({ target: t.settings.key, set: { value: sql`excluded.value` } }),
     );
   }
+
+  yield* spiffeSteps(db, t, unit);
 
   if (unit.audit?.length) {
     const A = t.auditEvents;

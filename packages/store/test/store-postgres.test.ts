@@ -222,6 +222,30 @@ describe('PostgreSQL store', () => {
           { id: 'ses_1', tokenHash: 's', userId: user.id, csrfToken: 'c', expiresAt: T0, createdAt: T0 },
         ],
         setSettings: { a: '1' },
+        insertSpiffeCas: [
+          {
+            id: sub.id,
+            trustDomain: 'example.org',
+            role: 'services',
+            status: 'active',
+            rotatedAt: null,
+            keepUntil: null,
+            createdAt: T0,
+          },
+        ],
+        insertSpiffeSvids: [
+          {
+            id: certs[0]!.id,
+            caId: sub.id,
+            spiffeId: 'spiffe://example.org/node/n1',
+            serviceType: 'node',
+            notAfter: certs[0]!.notAfter,
+            supersededBy: null,
+            supersededAt: null,
+            createdAt: T0,
+          },
+        ],
+        denySpiffeIds: [{ id: 'spiffe://example.org/node/n2', reason: 'gone', deniedBy: 'usr_x', deniedAt: T0 }],
         audit: Array.from({ length: 1500 }, () => makeEvent()),
       });
       await from.keyBlobs.put('key_1', 'blob');
@@ -239,6 +263,9 @@ describe('PostgreSQL store', () => {
           sessions: 1,
           settings: 1,
           key_blobs: 1,
+          spiffe_cas: 1,
+          spiffe_svids: 1,
+          spiffe_denied_ids: 1,
           audit_events: 1501,
         },
         verified: true,

@@ -764,4 +764,88 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(next.seq).toBe(3);
     });
   });
+  describe('SPIFFE state', () => {
+    it('records SVIDs with their certificate, supersedes renewals, keeps a deny list, counts and purges by expiry', async () => {
+      const store = await newStore();
+      const root = makeCa();
+      const svc = makeCa({ parentId: root.id });
+      await store.commit({
+        insertCa: [root, svc],
+        insertSpiffeCas: [
+          {
+            id: root.id,
+            trustDomain: 'example.org',
+            role: 'root',
+            status: 'active',
+            rotatedAt: null,
+            keepUntil: null,
+            createdAt: T0,
+          },
+          {
+            id: svc.id,
+            trustDomain: 'example.org',
+            role: 'services',
+            status: 'active',
+            rotatedAt: null,
+            keepUntil: null,
+            createdAt: T0 + 1,
+          },
+        ],
+      });
+      expect((await store.spiffe.listCas()).map((c) => [c.id, c.role])).toEqual([
+        [root.id, 'root'],
+        [svc.id, 'services'],
+      ]);
+      const id = 'spiffe://example.org/orchestrator/node-a';
+      const first = makeCert(svc.id, { notAfter: T0 + 3_600_000, createdAt: T0 });
+      const svidRow = (c: typeof first) => ({
+        id: c.id,
+        caId: svc.id,
+        spiffeId: id,
+        serviceType: 'orchestrator',
+        notAfter: c.notAfter,
+        supersededBy: null,
+        supersededAt: null,
+        createdAt: c.createdAt,
+      });
+      await store.commit({ insertCertificates: [first], insertSpiffeSvids: [svidRow(first)] });
+      const second = makeCert(svc.id, { notAfter: T0 + 7_200_000, createdAt: T0 + 1000 });
+      await store.commit({
+        insertCertificates: [second],
+        insertSpiffeSvids: [svidRow(second)],
+        supersedeSpiffeSvids: [{ spiffeId: id, by: second.id, at: T0 + 1000 }],
+      });
+      const old = await store.spiffe.findSvid(first.id);
+      expect(old).toMatchObject({ supersededBy: second.id, supersededAt: T0 + 1000, serialHex: first.serialHex });
+      expect((await store.spiffe.findSvid(second.id))?.supersededBy).toBeNull();
+      const current = await store.spiffe.listSvids({ currentAt: T0 + 10 });
+      expect(current.items.map((s) => s.id)).toEqual([second.id]);
+      expect((await store.spiffe.listSvids({ spiffeId: id })).items.map((s) => s.id)).toEqual([second.id, first.id]);
+      expect(await store.spiffe.countSvids(T0 + 10)).toEqual({ current: 1, superseded: 1, expired: 0 });
+      expect(await store.spiffe.countSvids(T0 + 3_600_000)).toEqual({ current: 1, superseded: 0, expired: 1 });
+      expect(await store.spiffe.svidsByCa(T0 + 10)).toEqual([{ caId: svc.id, count: 2, lastNotAfter: T0 + 7_200_000 }]);
+
+      await store.commit({ denySpiffeIds: [{ id, reason: 'compromised', deniedBy: 'usr_x', deniedAt: T0 }] });
+      await store.commit({ denySpiffeIds: [{ id, reason: 'still compromised', deniedBy: 'usr_y', deniedAt: T0 + 5 }] });
+      expect(await store.spiffe.findDenied(id)).toEqual({
+        id,
+        reason: 'still compromised',
+        deniedBy: 'usr_y',
+        deniedAt: T0 + 5,
+      });
+      expect(await store.spiffe.listDenied()).toHaveLength(1);
+      await store.commit({ allowSpiffeIds: [id] });
+      expect(await store.spiffe.findDenied(id)).toBeUndefined();
+
+      // purge: deleting the certificate removes its SVID row in the same transaction
+      expect(await store.spiffe.expiredSvidIds(T0 + 3_600_000, 10)).toEqual([first.id]);
+      await store.commit({ deleteCertificates: [first.id] });
+      expect(await store.spiffe.findSvid(first.id)).toBeUndefined();
+      expect(await store.spiffe.countSvids(T0 + 10)).toEqual({ current: 1, superseded: 0, expired: 0 });
+      expect((await store.certificates.countByStatus()).active).toBe(1);
+      // the SPIFFE tables are part of exports (backup/copy)
+      expect((await store.exportRows('spiffe_svids', null, 10)).rows).toHaveLength(1);
+      expect((await store.exportRows('spiffe_cas', null, 10)).rows).toHaveLength(2);
+    });
+  });
 }
