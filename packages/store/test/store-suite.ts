@@ -589,10 +589,14 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 and 0002 not applied
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0003 not applied
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
       for (const statement of [
+        'drop table spiffe_svids',
+        'drop table spiffe_cas',
+        'drop table spiffe_denied_ids',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop table certificate_counts',
         'drop index certificates_status_created_idx',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
