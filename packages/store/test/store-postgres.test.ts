@@ -73,7 +73,7 @@ describe('PostgreSQL store', () => {
       applied: ['0000_init', '0001_certificate_counts', '0002_status_listing_index', '0003_spiffe'],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
-    expect(rows.rows[0].n).toBe(3);
+    expect(rows.rows[0].n).toBe(4);
   });
 
   describe('leader lock', () => {
