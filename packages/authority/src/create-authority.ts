@@ -15,6 +15,7 @@ import { auditEvent, createAuditService } from './audit-service';
 import { createCaContextLoader } from './ca-context';
 import { createCaService } from './ca-service';
 import { createIssuanceService } from './issuance-service';
+import { createSigningPipeline } from './signing/signing-pipeline';
 import { createCertificateService } from './certificate-service';
 import { createRequestService } from './request-service';
 import { createCrlService } from './crl-service';
@@ -127,10 +128,11 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const contexts = createCaContextLoader(store);
   const common = { store, keys, clock, logger, contexts, publicBaseUrl: config.publicBaseUrl, customProfiles };
   const audit = createAuditService({ store, clock });
-  const cas = createCaService(common);
-  const issuance = createIssuanceService(common);
+  const pipeline = createSigningPipeline(common);
+  const cas = createCaService({ ...common, pipeline });
+  const issuance = createIssuanceService({ pipeline });
   const certificates = createCertificateService({ store, clock, logger });
-  const requests = createRequestService({ ...common, issuance });
+  const requests = createRequestService({ ...common, pipeline });
   const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs });
   const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs });
   const auth = createAuthService({ store, clock, logger, audit });
@@ -141,6 +143,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     keys,
     clock,
     logger,
+    sign: pipeline.sign,
     cas,
     issuance,
     certificates,

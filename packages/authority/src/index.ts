@@ -21,3 +21,11 @@ export {
   type ScryptParams,
 } from './password-hashing';
 export { loadCustomProfiles, effectiveProfiles } from './profile-loader';
+export * from './signing/sign-request';
+export * from './signing/provisioner';
+export {
+  createProvisioner,
+  actorProvisioner,
+  provisionersFor,
+  validateResourceLimits,
+} from './signing/provisioner-registry';

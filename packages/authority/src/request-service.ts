@@ -2,22 +2,22 @@ import { PkiError, newId, type Clock } from '@pkim/shared';
 import { decodeCsr, formatDn, resolveProfile, type Profile } from '@pkim/core';
 import type { CertificateRequestRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
-import type { Actor, IssuedCertificate, RequestService } from './types';
+import type { Actor, RequestService } from './types';
 import { auditEvent } from './audit-service';
 import { recordFailure, type CaContextLoader } from './ca-context';
-import type { createIssuanceService } from './issuance-service';
+import type { SigningPipeline } from './signing/signing-pipeline';
 
 export interface RequestServiceDeps {
   store: Store;
   clock: Clock;
   logger: Logger;
   contexts: CaContextLoader;
-  issuance: ReturnType<typeof createIssuanceService>;
+  pipeline: SigningPipeline;
   customProfiles?: Profile[];
 }
 
 export function createRequestService(deps: RequestServiceDeps): RequestService {
-  const { store, clock, contexts, issuance } = deps;
+  const { store, clock, contexts, pipeline } = deps;
 
   async function load(id: string, actor: Actor): Promise<CertificateRequestRow> {
     const row = await store.requests.findById(id);
@@ -69,53 +69,8 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       }
     },
 
-    async approve(id, actor) {
-      try {
-        const req = await load(id, actor);
-        if (req.status !== 'pending')
-          throw new PkiError('request.not_pending', `request ${id} is ${req.status}, not pending`);
-        const csr = decodeCsr(req.csrPem);
-        const t = clock.now();
-        const certificateId = newId('crt');
-        // request status, certificate row and both audit events commit in one transaction
-        const issued: IssuedCertificate = await issuance.signPlanned(
-          {
-            caId: req.caId,
-            profile: req.profile,
-            subject: csr.subject,
-            sans: csr.sans,
-            publicKey: csr.publicKey,
-            validityMs: req.validityMs ?? undefined,
-            requestId: req.id,
-            certificateId,
-            extraUnit: {
-              updateRequests: [
-                {
-                  id: req.id,
-                  onlyIfStatus: 'pending',
-                  patch: { status: 'issued', reviewer: actor.id, reviewedAt: t, updatedAt: t, certificateId },
-                },
-              ],
-            },
-            extraAudit: [auditEvent(clock, actor, 'request.approved', req.id, { certificateId })],
-          },
-          actor,
-        );
-        return {
-          request: {
-            ...req,
-            status: 'issued',
-            reviewer: actor.id,
-            reviewedAt: t,
-            updatedAt: t,
-            certificateId: issued.certificate.id,
-          },
-          issued,
-        };
-      } catch (e) {
-        throw await recordFailure(deps, actor, 'request.approve_failed', id, e);
-      }
-    },
+    /** approval signs through the one pipeline: request status, certificate and audit commit together */
+    approve: (id, actor) => pipeline.sign({ kind: 'approved-request', requestId: id }, { actor }),
 
     async reject(id, reason, actor) {
       try {

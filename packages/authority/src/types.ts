@@ -16,6 +16,8 @@ import type {
   RequestStatus,
 } from '@pkim/store';
 import type { Profile } from '@pkim/core';
+import type { SignFunction } from './signing/sign-request';
+import type { ResourceLimits } from './signing/provisioner';
 
 /** Who performs an action. The CLI acts as `{ id: 'cli:<os-user>', role: 'admin' }`. */
 export interface Actor {
@@ -26,6 +28,8 @@ export interface Actor {
   role: UserRole;
   /** API-token scopes; undefined = everything the role allows */
   scopes?: string[];
+  /** CAs / profiles / name patterns / lifetime this token or user is limited to (enforced by the pipeline) */
+  resources?: ResourceLimits;
 }
 
 export const SYSTEM_ACTOR: Actor = { id: 'system', role: 'admin' };
@@ -216,6 +220,12 @@ export interface Authority {
   readonly keys: KeyBackends;
   readonly clock: Clock;
   readonly logger: Logger;
+  /**
+   * THE signing pipeline: every certificate (root, intermediate, leaf from CSR or generated key, approved
+   * request, and every later channel) is made here. `via` names the actor and, for channels such as Vault
+   * roles, SPIFFE or ACME, the provisioner that authorises the request. See docs/architecture.md.
+   */
+  sign: SignFunction;
   cas: CaService & CaRevocationService;
   issuance: IssuanceService;
   certificates: CertificateService;

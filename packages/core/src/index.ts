@@ -7,6 +7,7 @@ export { generateSerial, serialToHex, normalizeSerialHex, serialHexToBytes } fro
 export {
   keyTypeFromSpki,
   generateKeyPair,
+  generateKeyPairAsync,
   computeSki,
   verifySignature,
   signatureAlgorithmOid,

@@ -3,6 +3,7 @@ import {
   createHash,
   hash as oneShotHash,
   createPublicKey,
+  generateKeyPair as generateKeyPairCallback,
   generateKeyPairSync,
   verify as cryptoVerify,
   type KeyObject,
@@ -171,6 +172,34 @@ export function generateKeyPair(keyType: KeyType): { publicKey: Uint8Array; priv
         ? generateKeyPairSync('ec', { namedCurve: info.curve!, publicKeyEncoding, privateKeyEncoding })
         : generateKeyPairSync('ed25519', { publicKeyEncoding, privateKeyEncoding });
   return { publicKey: new Uint8Array(pair.publicKey), privateKeyPem: pair.privateKey };
+}
+
+/**
+ * Like generateKeyPair, but on libuv's thread pool: RSA generation takes tens to hundreds of milliseconds and
+ * must never block the event loop of a server. The private key is returned once, as PKCS#8 PEM; never log it.
+ */
+export function generateKeyPairAsync(keyType: KeyType): Promise<{ publicKey: Uint8Array; privateKeyPem: string }> {
+  const info = KEY_TYPE_INFO[keyType];
+  if (!info) return Promise.reject(new PkiError('csr.unsupported_key', `unknown key type ${String(keyType)}`));
+  const publicKeyEncoding = { type: 'spki', format: 'der' } as const;
+  const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, publicKey: Buffer, privateKey: string) => {
+      if (err) reject(err);
+      else resolve({ publicKey: new Uint8Array(publicKey), privateKeyPem: privateKey });
+    };
+    if (info.algorithm === 'rsa') {
+      generateKeyPairCallback(
+        'rsa',
+        { modulusLength: info.bits!, publicExponent: 0x10001, publicKeyEncoding, privateKeyEncoding },
+        done,
+      );
+    } else if (info.algorithm === 'ec') {
+      generateKeyPairCallback('ec', { namedCurve: info.curve!, publicKeyEncoding, privateKeyEncoding }, done);
+    } else {
+      generateKeyPairCallback('ed25519', { publicKeyEncoding, privateKeyEncoding }, done);
+    }
+  });
 }
 
 const keyObjectCache = new Map<string, KeyObject>();

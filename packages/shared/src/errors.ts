@@ -195,6 +195,30 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'auth.invalid_credentials': { kind: 'unauthenticated', description: 'Wrong user name or password.' },
   'auth.locked': { kind: 'rate_limited', description: 'Too many failed logins; the account is locked for a while.' },
   'auth.forbidden': { kind: 'forbidden', description: 'The role or token scope does not allow this.' },
+  'provisioner.ca_not_allowed': {
+    kind: 'forbidden',
+    description: 'The provisioner (user, token or channel) may not use this CA.',
+  },
+  'provisioner.profile_not_allowed': {
+    kind: 'forbidden',
+    description: 'The provisioner (user, token or channel) may not use this profile.',
+  },
+  'provisioner.name_not_allowed': {
+    kind: 'forbidden',
+    description: 'A requested name does not match the name patterns the provisioner may issue.',
+  },
+  'provisioner.lifetime_exceeded': {
+    kind: 'forbidden',
+    description: "The requested lifetime exceeds the provisioner's maximum.",
+  },
+  'provisioner.key_type_not_allowed': {
+    kind: 'forbidden',
+    description: 'The provisioner may not certify this key type.',
+  },
+  'provisioner.ca_certificates_not_allowed': {
+    kind: 'forbidden',
+    description: 'The provisioner may not create CA certificates.',
+  },
   'auth.csrf': { kind: 'forbidden', description: 'Missing or wrong CSRF token.' },
   'user.not_found': { kind: 'not_found', description: 'No such user.' },
   'user.name_taken': { kind: 'conflict', description: 'A user with this name already exists.' },

@@ -1,0 +1,125 @@
+import { PkiError, type KeyType } from '@pkim/shared';
+import type { Profile, SubjectAltNames, DistinguishedName } from '@pkim/core';
+import type { CaRow } from '@pkim/store';
+import { nameMatches, type NameKind, type Provisioner } from './provisioner';
+
+const HOSTNAME_LIKE = /^(\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_-]{1,63})+\.?$/;
+
+function refused(code: string, p: Provisioner, message: string, details: Record<string, unknown> = {}): PkiError {
+  return new PkiError(code, `${message} (provisioner ${p.kind} '${p.name}')`, {
+    details: { provisioner: { kind: p.kind, id: p.id }, ...details },
+  });
+}
+
+const caAllowed = (list: string[], ca: Pick<CaRow, 'id' | 'name'>) =>
+  list.some((x) => x === ca.id || x.toLowerCase() === ca.name.toLowerCase());
+
+/** Validator: may each provisioner use this CA (to sign with, or as a parent)? */
+export function checkCa(all: Provisioner[], ca: Pick<CaRow, 'id' | 'name'>): void {
+  for (const p of all) {
+    if (p.policy.cas && !caAllowed(p.policy.cas, ca)) {
+      throw refused('provisioner.ca_not_allowed', p, `CA '${ca.name}' is not among the CAs this channel may use`, {
+        caId: ca.id,
+      });
+    }
+  }
+}
+
+/** Validator: may each provisioner create CA certificates (roots, intermediates)? */
+export function checkCaCertificates(all: Provisioner[]): void {
+  for (const p of all) {
+    if (!(p.policy.allowCaCertificates ?? (p.kind === 'local' || p.kind === 'system'))) {
+      throw refused('provisioner.ca_certificates_not_allowed', p, 'this channel may not create CA certificates');
+    }
+  }
+}
+
+export function checkProfile(all: Provisioner[], profile: string): void {
+  for (const p of all) {
+    if (p.policy.profiles && !p.policy.profiles.includes(profile)) {
+      throw refused('provisioner.profile_not_allowed', p, `profile '${profile}' is not allowed for this channel`, {
+        profile,
+      });
+    }
+  }
+}
+
+export function checkKeyType(all: Provisioner[], keyType: KeyType): void {
+  for (const p of all) {
+    if (p.policy.keyTypes && !p.policy.keyTypes.includes(keyType)) {
+      throw refused('provisioner.key_type_not_allowed', p, `key type ${keyType} is not allowed for this channel`, {
+        keyType,
+      });
+    }
+  }
+}
+
+/** Every requested name (SANs and a host-name CN) must match a pattern of every provisioner that has patterns. */
+export function checkNames(all: Provisioner[], subject: DistinguishedName, sans: SubjectAltNames): void {
+  const names: Array<[NameKind, string]> = [
+    ...(sans.dns ?? []).map((v): [NameKind, string] => ['dns', v]),
+    ...(sans.ip ?? []).map((v): [NameKind, string] => ['ip', v]),
+    ...(sans.email ?? []).map((v): [NameKind, string] => ['email', v]),
+    ...(sans.uri ?? []).map((v): [NameKind, string] => ['uri', v]),
+  ];
+  for (const a of subject) {
+    if (a.type === 'CN' && HOSTNAME_LIKE.test(a.value)) names.push(['dns', a.value]);
+    if (a.type === 'emailAddress') names.push(['email', a.value]);
+  }
+  for (const p of all) {
+    const patterns = p.policy.names;
+    if (!patterns) continue;
+    for (const [kind, value] of names) {
+      if (!patterns.some((pat) => nameMatches(kind, value, pat))) {
+        throw refused('provisioner.name_not_allowed', p, `${kind} name '${value}' is not allowed for this channel`, {
+          name: value,
+          allowed: patterns,
+        });
+      }
+    }
+  }
+}
+
+/**
+ * Modifiers + validator for the lifetime: fills in the default, shortens to `capLifetimeMs`, and refuses
+ * beyond `maxLifetimeMs`. Returns the requested lifetime (undefined = the profile default, clamped to the CA).
+ */
+export function applyLifetime(
+  all: Provisioner[],
+  effective: Provisioner,
+  requested: number | undefined,
+  profile: Profile,
+): number | undefined {
+  let lifetime = requested ?? effective.modifiers?.defaultLifetimeMs;
+  const cap = effective.modifiers?.capLifetimeMs;
+  if (cap !== undefined) lifetime = Math.min(lifetime ?? profile.defaultLifetimeMs, cap);
+  for (const p of all) {
+    const max = p.policy.maxLifetimeMs;
+    if (max === undefined) continue;
+    const effectiveLifetime = lifetime ?? profile.defaultLifetimeMs;
+    if (effectiveLifetime > max) {
+      if (requested === undefined && lifetime === undefined) {
+        lifetime = max; // the profile default is longer than the channel allows: shorten the default
+        continue;
+      }
+      throw refused(
+        'provisioner.lifetime_exceeded',
+        p,
+        `a lifetime of ${Math.round(effectiveLifetime / 3_600_000)} h exceeds this channel's maximum of ${Math.round(max / 3_600_000)} h`,
+        { lifetimeMs: effectiveLifetime, maxLifetimeMs: max },
+      );
+    }
+  }
+  return lifetime;
+}
+
+/** Modifiers: the profile as this channel issues it (EKU / key usage overrides). */
+export function applyProfileModifiers(effective: Provisioner, profile: Profile): Profile {
+  const m = effective.modifiers;
+  if (!m?.extKeyUsage && !m?.keyUsage) return profile;
+  return {
+    ...profile,
+    extKeyUsage: m.extKeyUsage ? [...m.extKeyUsage] : profile.extKeyUsage,
+    keyUsage: m.keyUsage ? [...m.keyUsage] : profile.keyUsage,
+  };
+}

@@ -1,0 +1,161 @@
+import { PkiError, type KeyType } from '@pkim/shared';
+import type { ExtKeyUsageName, KeyUsageName } from '@pkim/core';
+
+/**
+ * A provisioner is the channel a signing request came through and what that channel may issue, as data.
+ * Every certificate names the provisioner that authorised it (audit `certificate.issued` / `ca.created`).
+ *
+ * - `user`: a local user acting through their role (console, CLI with --server, tRPC);
+ * - `token`: an API token (scopes decide WHICH operations, `resources` decide on WHICH CAs/profiles/names);
+ * - `local`: the local CLI operator (`cli:<os-user>`), unrestricted like an admin;
+ * - `system`: the authority itself (maintenance, tests);
+ * - `vault-role`, `spiffe`, `acme`: later channels; their transport builds the provisioner from its own data
+ *   (a Vault role, a SPIFFE registration entry, an ACME account's authorised identifiers).
+ */
+export type ProvisionerKind = 'user' | 'token' | 'local' | 'system' | 'vault-role' | 'spiffe' | 'acme' | 'bulk';
+
+/** Validators: may this channel get these names / this profile / this lifetime / this key type from this CA? */
+export interface ProvisionerPolicy {
+  /** CA ids or names this channel may sign with (leaf issuance, CA creation below them); absent = any */
+  cas?: string[];
+  /** profile names this channel may use; absent = any */
+  profiles?: string[];
+  /**
+   * name patterns every requested name (DNS/IP/email/URI SAN and a host-name CN) must match; absent = any.
+   * `payments.example.com` exact · `*.payments.example.com` any name below it (not the apex) ·
+   * `10.0.0.0/8` CIDR · `*@example.com` / `ops@example.com` e-mail · `spiffe://example.org/ns/*` URI prefix.
+   */
+  names?: string[];
+  /** longest lifetime this channel may get (ms) */
+  maxLifetimeMs?: number;
+  /** subject key types this channel may certify; absent = what the profile allows */
+  keyTypes?: KeyType[];
+  /** may create CA certificates (root/intermediate); default false for every kind but `local`/`system` and admins */
+  allowCaCertificates?: boolean;
+}
+
+/** Modifiers: defaults filled in when the request leaves them out, and template overrides of the profile. */
+export interface ProvisionerModifiers {
+  /** profile used when the request names none */
+  defaultProfile?: string;
+  /** lifetime used when the request names none (still capped by policy, profile and issuer) */
+  defaultLifetimeMs?: number;
+  /** replaces the profile's extended key usages (e.g. a Vault role's server_flag/client_flag, SPIFFE per service) */
+  extKeyUsage?: ExtKeyUsageName[];
+  /** replaces the profile's key usages */
+  keyUsage?: KeyUsageName[];
+  /** lifetimes longer than this are shortened instead of refused (Vault's `max_ttl` semantics) */
+  capLifetimeMs?: number;
+}
+
+export interface Provisioner {
+  kind: ProvisionerKind;
+  /** stable id recorded in audit events: `usr_…`, `tok_…`, `vault-role:web`, `spiffe:…`, `acme:acct_…` */
+  id: string;
+  /** display name */
+  name: string;
+  policy: ProvisionerPolicy;
+  modifiers?: ProvisionerModifiers;
+}
+
+/** What the audit event records about the provisioner. */
+export function provisionerRef(p: Provisioner): { kind: ProvisionerKind; id: string; name: string } {
+  return { kind: p.kind, id: p.id, name: p.name };
+}
+
+/** Resource limits stored with an API token or a user (the data behind a `token`/`user` provisioner). */
+export interface ResourceLimits {
+  cas?: string[];
+  profiles?: string[];
+  names?: string[];
+  maxLifetimeMs?: number;
+}
+
+const HOST_LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/** Checks a name pattern's syntax (used when a token/user is given resources). */
+export function validateNamePattern(pattern: string): void {
+  const p = pattern.trim().toLowerCase();
+  const bad = () => new PkiError('input.invalid', `invalid name pattern '${pattern}'`);
+  if (!p) throw bad();
+  if (p.includes('://')) return; // URI prefix pattern
+  if (p.includes('@')) {
+    const [local, domain] = p.split('@');
+    if (!domain || (local !== '*' && !local) || domain.split('.').some((l) => !HOST_LABEL.test(l))) throw bad();
+    return;
+  }
+  if (p.includes('/') || /^[0-9.]+$/.test(p) || p.includes(':')) {
+    if (!parseCidr(p)) throw bad();
+    return;
+  }
+  const labels = p.startsWith('*.') ? p.slice(2).split('.') : p.split('.');
+  if (labels.some((l) => !HOST_LABEL.test(l))) throw bad();
+}
+
+function ipToBigInt(ip: string): { v: bigint; bits: number } | undefined {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) {
+    const parts = ip.split('.').map(Number);
+    if (parts.some((n) => n > 255)) return undefined;
+    return { v: parts.reduce((a, n) => (a << 8n) | BigInt(n), 0n), bits: 32 };
+  }
+  if (!ip.includes(':')) return undefined;
+  const [head, tail] = ip.split('::');
+  if (ip.split('::').length > 2) return undefined;
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined ? (tail ? tail.split(':') : []) : [];
+  const groups = tail !== undefined ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/i.test(g))) return undefined;
+  return { v: groups.reduce((a, g) => (a << 16n) | BigInt(parseInt(g, 16)), 0n), bits: 128 };
+}
+
+function parseCidr(p: string): { v: bigint; bits: number; prefix: number } | undefined {
+  const [addr, len] = p.split('/');
+  const ip = ipToBigInt(addr);
+  if (!ip) return undefined;
+  const prefix = len === undefined ? ip.bits : Number(len);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > ip.bits) return undefined;
+  return { ...ip, prefix };
+}
+
+function ipMatches(ip: string, cidr: string): boolean {
+  const a = ipToBigInt(ip);
+  const c = parseCidr(cidr);
+  if (!a || !c || a.bits !== c.bits) return false;
+  const shift = BigInt(c.bits - c.prefix);
+  return a.v >> shift === c.v >> shift;
+}
+
+function dnsMatches(name: string, pattern: string): boolean {
+  const n = name.toLowerCase().replace(/\.$/, '');
+  const p = pattern.toLowerCase().replace(/\.$/, '');
+  if (p.startsWith('*.')) {
+    const suffix = p.slice(1); // ".payments.example.com"
+    return n.endsWith(suffix) && n.length > suffix.length;
+  }
+  return n === p;
+}
+
+export type NameKind = 'dns' | 'ip' | 'email' | 'uri';
+
+/** Does one requested name match one pattern? Patterns of another kind never match. */
+export function nameMatches(kind: NameKind, name: string, pattern: string): boolean {
+  const p = pattern.trim();
+  const isUri = p.includes('://');
+  const isEmail = !isUri && p.includes('@');
+  const isIp = !isUri && !isEmail && (p.includes('/') || /^[0-9.]+$/.test(p) || p.includes(':'));
+  switch (kind) {
+    case 'uri':
+      if (!isUri) return false;
+      return p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p;
+    case 'email': {
+      if (!isEmail) return false;
+      const [pl, pd] = p.toLowerCase().split('@');
+      const [nl, nd] = name.toLowerCase().split('@');
+      return nd !== undefined && dnsMatches(nd, pd) && (pl === '*' || pl === nl);
+    }
+    case 'ip':
+      return isIp && ipMatches(name, p);
+    case 'dns':
+      return !isUri && !isEmail && !isIp && dnsMatches(name, p);
+  }
+}

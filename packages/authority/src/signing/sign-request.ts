@@ -1,0 +1,97 @@
+import type { KeyType } from '@pkim/shared';
+import type { BackendName } from '@pkim/keys';
+import type { NameConstraintsJson, SanJson, CertificateRequestRow } from '@pkim/store';
+import type { Actor, CaView, IssuedCertificate, SubjectInput } from '../types';
+import type { Provisioner } from './provisioner';
+
+/** An extension added verbatim by a provisioner (e.g. a future SPIFFE/ACME/CT extension). */
+export interface ExtraExtension {
+  /** dotted OID; must not be one the profile already sets */
+  oid: string;
+  critical: boolean;
+  /** DER of the extension value (the content of the extnValue OCTET STRING) */
+  value: Uint8Array;
+}
+
+interface LeafCommon {
+  /** CA id or name (resolved inside the authority) */
+  ca: string;
+  /** profile name; default: the provisioner's `defaultProfile` */
+  profile?: string;
+  /** default: the provisioner's default lifetime, else the profile's, clamped to the issuer */
+  lifetimeMs?: number;
+  sans?: SanJson;
+  /** EKU override for this one request (must also be allowed by the provisioner if it fixes EKUs) */
+  extKeyUsage?: string[];
+  extraExtensions?: ExtraExtension[];
+}
+
+/** A leaf certificate for the public key in a CSR (proof of possession checked). */
+export interface LeafFromCsrRequest extends LeafCommon {
+  kind: 'leaf-csr';
+  csrPem: string;
+  /** override the CSR subject */
+  subject?: SubjectInput | string;
+}
+
+/** A leaf certificate for a key pair generated here (asynchronously); the private key is returned once. */
+export interface LeafWithGeneratedKeyRequest extends LeafCommon {
+  kind: 'leaf-generated-key';
+  keyType: KeyType;
+  subject: SubjectInput | string;
+}
+
+interface CaCommon {
+  name: string;
+  subject: SubjectInput | string;
+  keyType: KeyType;
+  backend?: BackendName;
+  lifetimeMs?: number;
+  pathLen?: number | null;
+  nameConstraints?: NameConstraintsJson;
+}
+
+/** A self-signed root CA (key generated in `backend`); `kmsCertify` lets a Cosmian KMS self-sign it. */
+export interface RootCaRequest extends CaCommon {
+  kind: 'root-ca';
+  kmsCertify?: boolean;
+}
+
+/** An intermediate CA signed by `parent` (CA id or name). */
+export interface IntermediateCaRequest extends CaCommon {
+  kind: 'intermediate-ca';
+  parent: string;
+}
+
+/** Approval of a pending certificate request: the request's CSR is signed and the request marked issued. */
+export interface ApprovedRequestRequest {
+  kind: 'approved-request';
+  requestId: string;
+}
+
+export type SignRequest =
+  LeafFromCsrRequest | LeafWithGeneratedKeyRequest | RootCaRequest | IntermediateCaRequest | ApprovedRequestRequest;
+
+/** Who asks (`actor`, recorded in the audit chain) and through which channel (`provisioner`). */
+export interface Via {
+  actor: Actor;
+  /**
+   * the channel's provisioner (Vault role, SPIFFE entry, ACME account…); absent = the actor's own
+   * (user role or API token, built by the provisioner registry). The actor's own limits apply in any case.
+   */
+  provisioner?: Provisioner;
+}
+
+export interface ApprovedRequestResult {
+  request: CertificateRequestRow;
+  issued: IssuedCertificate;
+}
+
+export type SignResult<R extends SignRequest> = R extends RootCaRequest | IntermediateCaRequest
+  ? CaView
+  : R extends ApprovedRequestRequest
+    ? ApprovedRequestResult
+    : IssuedCertificate;
+
+/** The ONE door through which every certificate is made. */
+export type SignFunction = <R extends SignRequest>(request: R, via: Via) => Promise<SignResult<R>>;

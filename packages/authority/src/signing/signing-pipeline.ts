@@ -1,0 +1,519 @@
+import { createHash } from 'node:crypto';
+import { PkiError, newId, type KeyType } from '@pkim/shared';
+import {
+  assembleCertificate,
+  assertLintClean,
+  decodeCsr,
+  encodeTbsCertificate,
+  formatDn,
+  generateKeyPairAsync,
+  generateSerial,
+  keyTypeFromSpki,
+  lintCertificate,
+  planCertificate,
+  resolveProfile,
+  serialToHex,
+  toPem,
+  verifyCertificateSignature,
+  type CertificatePlan,
+  type CertificatePlanInput,
+  type DistinguishedName,
+  type NameConstraints,
+  type Profile,
+  type SubjectAltNames,
+} from '@pkim/core';
+import type { KeyRef } from '@pkim/keys';
+import type { CaRow, CertificateRequestRow, CertificateRow, NewAuditEvent, UnitOfWork } from '@pkim/store';
+import { authorize } from '../permissions';
+import type { Actor, CaView, IssuedCertificate } from '../types';
+import { auditEvent } from '../audit-service';
+import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
+import { commonNameOf, subjectToDn } from '../subject-input';
+import { publicUrlsFor } from '../url-plan';
+import { createKmsCertifiedRoot } from './kms-certified-root';
+import { provisionerRef, type Provisioner } from './provisioner';
+import {
+  applyLifetime,
+  applyProfileModifiers,
+  checkCa,
+  checkCaCertificates,
+  checkKeyType,
+  checkNames,
+  checkProfile,
+} from './provisioner-policy';
+import { provisionersFor } from './provisioner-registry';
+import type {
+  ApprovedRequestResult,
+  IntermediateCaRequest,
+  RootCaRequest,
+  SignFunction,
+  SignRequest,
+  SignResult,
+  Via,
+} from './sign-request';
+
+/** X.509 times have whole seconds: plan and store exactly what the certificate will say. */
+export const wholeSeconds = (ms: number): number => Math.floor(ms / 1000) * 1000;
+
+/** Clock-skew allowance: certificates are valid from one minute before issuance. */
+const BACKDATE_MS = 60_000;
+
+export const CA_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
+
+export interface SigningPipeline {
+  sign: SignFunction;
+}
+
+function cleanSans(s: SubjectAltNames | undefined): SubjectAltNames {
+  const out: SubjectAltNames = {};
+  for (const k of ['dns', 'ip', 'uri', 'email'] as const) {
+    const v = s?.[k]?.map((x) => x.trim()).filter((x) => x.length > 0);
+    if (v && v.length) out[k] = [...new Set(v)];
+  }
+  return out;
+}
+
+function toCoreConstraints(nc: NameConstraints | undefined | null): NameConstraints | undefined {
+  if (!nc) return undefined;
+  const has = Object.values(nc).some((v) => Array.isArray(v) && v.length > 0);
+  return has ? nc : undefined;
+}
+
+/** A leaf, planned and about to be signed (what the three leaf kinds have in common after their first steps). */
+interface LeafSigning {
+  ctx: CaContext;
+  profile: Profile;
+  subject: DistinguishedName;
+  sans: SubjectAltNames;
+  publicKey: Uint8Array;
+  lifetimeMs?: number;
+  requestId?: string | null;
+  certificateId?: string;
+  extraUnit?: Omit<UnitOfWork, 'insertCertificates' | 'audit'>;
+  extraAudit?: NewAuditEvent[];
+  provisioner: Provisioner;
+  now: number;
+}
+
+/**
+ * THE signing pipeline. Every certificate PKI Manager makes — a root, an intermediate, a leaf from a CSR or
+ * a generated key, an approved request, and every later channel (Vault roles, SPIFFE, ACME, bulk) — is made
+ * by `sign(request, via)`:
+ *
+ *   resolve CA once → provisioner policy (validators + modifiers) → plan → lint ONCE → sign with the CA key
+ *   → verify the signature → commit row + audit event (naming the provisioner) in one transaction.
+ *
+ * A failure at any step records a `*.failed` audit event and writes no certificate. Nothing else in the code
+ * base calls the core certificate encoder or signs a certificate (tests/architecture.test.ts checks it).
+ */
+export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline {
+  const { store, keys, clock, logger, contexts } = deps;
+
+  /** plan → lint once → encode → sign → assemble → verify */
+  async function signPlan(
+    input: CertificatePlanInput,
+    now: number,
+    signer: { keyUri: string; keyType: KeyType; publicKey: Uint8Array },
+    what: string,
+  ): Promise<{ plan: CertificatePlan; der: Uint8Array }> {
+    const plan = planCertificate(input);
+    assertLintClean(lintCertificate(plan, { now }));
+    const tbs = encodeTbsCertificate(plan);
+    const signature = await keys.sign(signer.keyUri, signer.keyType, tbs);
+    const der = assembleCertificate(tbs, plan.issuerKeyType, signature);
+    if (!verifyCertificateSignature(der, signer.publicKey)) {
+      throw new PkiError('certificate.verify_failed', `${what} does not verify against the signing key`);
+    }
+    return { plan, der };
+  }
+
+  /** provisioner policy for a leaf on a resolved CA: CA, profile (+ modifiers), key type, names, lifetime */
+  function leafPolicy(
+    via: Via,
+    ctx: CaContext,
+    profileName: string | undefined,
+    lifetimeMs: number | undefined,
+  ): { all: Provisioner[]; effective: Provisioner; profile: Profile; lifetimeMs: number | undefined } {
+    const { all, effective } = provisionersFor(via);
+    checkCa(all, ctx.ca);
+    const name = profileName ?? effective.modifiers?.defaultProfile;
+    if (!name) throw new PkiError('input.invalid', 'a profile is required (this channel has no default profile)');
+    checkProfile(all, name);
+    const base = resolveProfile(name, deps.customProfiles);
+    if (base.isCa) {
+      throw new PkiError(
+        'policy.profile_not_allowed',
+        `profile ${base.name} issues CA certificates: use 'pkim ca create --parent' instead`,
+      );
+    }
+    const profile = applyProfileModifiers(effective, base);
+    return { all, effective, profile, lifetimeMs: applyLifetime(all, effective, lifetimeMs, profile) };
+  }
+
+  async function signLeaf(s: LeafSigning, actor: Actor): Promise<IssuedCertificate> {
+    const { ctx, profile, now } = s;
+    const subjectKeyType = keyTypeFromSpki(s.publicKey);
+    const notBefore = wholeSeconds(Math.max(now - BACKDATE_MS, ctx.ca.notBefore ?? 0));
+    const notAfter = wholeSeconds(
+      s.lifetimeMs !== undefined
+        ? now + s.lifetimeMs
+        : Math.min(now + profile.defaultLifetimeMs, ctx.ca.notAfter ?? Number.MAX_SAFE_INTEGER),
+    );
+    const serial = generateSerial();
+    const { der } = await signPlan(
+      {
+        profile,
+        subject: s.subject,
+        sans: s.sans,
+        publicKey: s.publicKey,
+        issuer: ctx.issuer,
+        ancestorNameConstraints: await contexts.ancestorNameConstraints(ctx.ca),
+        serial,
+        notBefore,
+        notAfter,
+        ...publicUrlsFor(deps.publicBaseUrl, ctx.ca.id),
+      },
+      now,
+      { keyUri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey },
+      `the signed certificate of CA ${ctx.ca.name}`,
+    );
+    const t = clock.now();
+    const row: CertificateRow = {
+      id: s.certificateId ?? newId('crt'),
+      caId: ctx.ca.id,
+      serialHex: serialToHex(serial),
+      subjectDn: formatDn(s.subject),
+      commonName: commonNameOf(s.subject),
+      sans: s.sans,
+      profile: profile.name,
+      keyType: subjectKeyType,
+      notBefore,
+      notAfter,
+      status: 'active',
+      revokedAt: null,
+      revocationReason: null,
+      fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+      certificatePem: toPem(der, 'CERTIFICATE'),
+      requestId: s.requestId ?? null,
+      issuedBy: actor.id,
+      createdAt: t,
+    };
+    await store.commit({
+      ...s.extraUnit,
+      insertCertificates: [row],
+      audit: [
+        ...(s.extraAudit ?? []),
+        auditEvent(clock, actor, 'certificate.issued', row.id, {
+          caId: row.caId,
+          serial: row.serialHex,
+          subject: row.subjectDn,
+          sans: row.sans,
+          profile: row.profile,
+          notAfter: row.notAfter,
+          requestId: row.requestId,
+          fingerprint: row.fingerprintSha256,
+          provisioner: provisionerRef(s.provisioner),
+        }),
+      ],
+    });
+    return { certificate: row, certificatePem: row.certificatePem, chainPem: await contexts.chainPem(ctx.ca) };
+  }
+
+  async function leafFromCsr(r: Extract<SignRequest, { kind: 'leaf-csr' }>, via: Via): Promise<IssuedCertificate> {
+    try {
+      authorize(via.actor, 'certificate:issue');
+      const now = clock.now();
+      const ctx = await contexts.loadActive(r.ca, now);
+      const csr = decodeCsr(r.csrPem);
+      const subject = r.subject !== undefined ? subjectToDn(r.subject) : csr.subject;
+      const sans = cleanSans(r.sans ?? csr.sans);
+      const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
+      checkKeyType(policy.all, csr.keyType);
+      checkNames(policy.all, subject, sans);
+      return await signLeaf(
+        {
+          ctx,
+          profile: policy.profile,
+          subject,
+          sans,
+          publicKey: csr.publicKey,
+          lifetimeMs: policy.lifetimeMs,
+          provisioner: policy.effective,
+          now,
+        },
+        via.actor,
+      );
+    } catch (e) {
+      throw await recordFailure(deps, via.actor, 'certificate.issue_failed', r.ca, e, {
+        profile: r.profile,
+        source: 'csr',
+      });
+    }
+  }
+
+  async function leafWithKey(
+    r: Extract<SignRequest, { kind: 'leaf-generated-key' }>,
+    via: Via,
+  ): Promise<IssuedCertificate> {
+    try {
+      authorize(via.actor, 'certificate:issue');
+      const now = clock.now();
+      const ctx = await contexts.loadActive(r.ca, now);
+      const subject = subjectToDn(r.subject);
+      const sans = cleanSans(r.sans);
+      // every check that needs no key first, so a refused request costs no key generation
+      const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
+      checkKeyType(policy.all, r.keyType);
+      checkNames(policy.all, subject, sans);
+      const pair = await generateKeyPairAsync(r.keyType);
+      const issued = await signLeaf(
+        {
+          ctx,
+          profile: policy.profile,
+          subject,
+          sans,
+          publicKey: pair.publicKey,
+          lifetimeMs: policy.lifetimeMs,
+          provisioner: policy.effective,
+          now,
+        },
+        via.actor,
+      );
+      return { ...issued, privateKeyPem: pair.privateKeyPem };
+    } catch (e) {
+      throw await recordFailure(deps, via.actor, 'certificate.issue_failed', r.ca, e, {
+        profile: r.profile,
+        source: 'server-generated-key',
+      });
+    }
+  }
+
+  async function approvedRequest(
+    r: Extract<SignRequest, { kind: 'approved-request' }>,
+    via: Via,
+  ): Promise<ApprovedRequestResult> {
+    const { actor } = via;
+    try {
+      authorize(actor, 'request:review');
+      const req = await store.requests.findById(r.requestId);
+      if (!req || (actor.role === 'requester' && req.requester !== actor.id)) {
+        throw new PkiError('request.not_found', `no certificate request ${r.requestId}`);
+      }
+      if (req.status !== 'pending') {
+        throw new PkiError('request.not_pending', `request ${req.id} is ${req.status}, not pending`);
+      }
+      const now = clock.now();
+      const ctx = await contexts.loadActive(req.caId, now);
+      const csr = decodeCsr(req.csrPem);
+      // the reviewer's channel must allow what the request asks for
+      const policy = leafPolicy(via, ctx, req.profile, req.validityMs ?? undefined);
+      checkKeyType(policy.all, csr.keyType);
+      checkNames(policy.all, csr.subject, csr.sans);
+      const t = clock.now();
+      const certificateId = newId('crt');
+      // request status, certificate row and both audit events commit in one transaction
+      const issued = await signLeaf(
+        {
+          ctx,
+          profile: policy.profile,
+          subject: csr.subject,
+          sans: csr.sans,
+          publicKey: csr.publicKey,
+          lifetimeMs: policy.lifetimeMs,
+          requestId: req.id,
+          certificateId,
+          provisioner: policy.effective,
+          now,
+          extraUnit: {
+            updateRequests: [
+              {
+                id: req.id,
+                onlyIfStatus: 'pending',
+                patch: { status: 'issued', reviewer: actor.id, reviewedAt: t, updatedAt: t, certificateId },
+              },
+            ],
+          },
+          extraAudit: [auditEvent(clock, actor, 'request.approved', req.id, { certificateId })],
+        },
+        actor,
+      );
+      const request: CertificateRequestRow = {
+        ...req,
+        status: 'issued',
+        reviewer: actor.id,
+        reviewedAt: t,
+        updatedAt: t,
+        certificateId: issued.certificate.id,
+      };
+      return { request, issued };
+    } catch (e) {
+      throw await recordFailure(deps, actor, 'request.approve_failed', r.requestId, e);
+    }
+  }
+
+  async function checkCaName(name: string): Promise<void> {
+    if (!CA_NAME.test(name)) {
+      throw new PkiError(
+        'input.invalid',
+        `invalid CA name '${name}': 1-64 characters, letters, digits, space, '.', '_' or '-'`,
+      );
+    }
+    if (await store.cas.findByName(name)) throw new PkiError('ca.name_taken', `a CA named '${name}' already exists`);
+  }
+
+  async function destroyQuietly(ref: KeyRef | undefined): Promise<void> {
+    if (!ref) return;
+    try {
+      await keys.destroy(ref.uri);
+    } catch (e) {
+      logger.warn(
+        { uri: ref.uri, err: (e as Error).message },
+        'could not destroy key of a CA that failed to be created',
+      );
+    }
+  }
+
+  async function caCertificate(r: RootCaRequest | IntermediateCaRequest, via: Via): Promise<CaView> {
+    const { actor } = via;
+    const parentRef = r.kind === 'intermediate-ca' ? r.parent : undefined;
+    const backendName = r.backend ?? 'software';
+    if (r.kind === 'root-ca' && r.kmsCertify) {
+      return createKmsCertifiedRoot(deps, r, via, { checkCaName, destroyQuietly });
+    }
+    let keyRef: KeyRef | undefined;
+    try {
+      authorize(actor, 'ca:write');
+      const { all, effective } = provisionersFor(via);
+      checkCaCertificates(all);
+      await checkCaName(r.name);
+      const subject = subjectToDn(r.subject);
+      const now = clock.now();
+      const parent = parentRef !== undefined ? await contexts.loadActive(parentRef, now) : undefined;
+      if (parent) checkCa(all, parent.ca);
+      const profile = resolveProfile(parent ? 'intermediate-ca' : 'root-ca', deps.customProfiles);
+      if (!profile.allowedKeyTypes.includes(r.keyType)) {
+        throw new PkiError(
+          'policy.key_type_not_allowed',
+          `key type ${r.keyType} is not allowed for profile ${profile.name}`,
+        );
+      }
+      checkKeyType(all, r.keyType);
+      const lifetimeMs = applyLifetime(all, effective, r.lifetimeMs, profile);
+      let notAfter = now + (lifetimeMs ?? profile.defaultLifetimeMs);
+      if (parent && lifetimeMs === undefined && parent.ca.notAfter !== null)
+        notAfter = Math.min(notAfter, parent.ca.notAfter);
+      notAfter = wholeSeconds(notAfter);
+      const nameConstraints = toCoreConstraints(r.nameConstraints);
+      const pathLen = r.pathLen === undefined ? (parent ? 0 : null) : r.pathLen;
+      if (pathLen !== null && (!Number.isInteger(pathLen) || pathLen < 0)) {
+        throw new PkiError('input.invalid', `path length must be a non-negative integer, got ${pathLen}`);
+      }
+      const backend = keys.get(backendName);
+      // everything that can be checked is checked before a key is created in the backend
+      const serial = generateSerial();
+      const notBefore = wholeSeconds(parent ? Math.max(now - 60_000, parent.ca.notBefore ?? 0) : now - 60_000);
+      keyRef = await backend.generateKey({ keyType: r.keyType, label: r.name });
+      const { plan, der } = await signPlan(
+        {
+          profile,
+          subject,
+          publicKey: keyRef.publicKey,
+          issuer: parent?.issuer,
+          ancestorNameConstraints: parent ? await contexts.ancestorNameConstraints(parent.ca) : undefined,
+          selfSignedKeyType: parent ? undefined : r.keyType,
+          serial,
+          notBefore,
+          notAfter,
+          pathLen,
+          nameConstraints,
+          ...publicUrlsFor(deps.publicBaseUrl, parent?.ca.id),
+        },
+        now,
+        parent
+          ? { keyUri: parent.ca.keyUri, keyType: parent.ca.keyType, publicKey: parent.info.publicKey }
+          : { keyUri: keyRef.uri, keyType: r.keyType, publicKey: keyRef.publicKey },
+        'the new CA certificate',
+      );
+      const t = clock.now();
+      const id = newId('ca');
+      const row: CaRow = {
+        id,
+        name: r.name,
+        parentId: parent?.ca.id ?? null,
+        subjectDn: formatDn(subject),
+        issuerDn: parent ? parent.ca.subjectDn : formatDn(subject),
+        serialHex: serialToHex(serial),
+        notBefore,
+        notAfter,
+        keyUri: keyRef.uri,
+        keyType: r.keyType,
+        keyBackend: backendName,
+        status: 'active',
+        pathLen,
+        nameConstraints: nameConstraints ?? null,
+        certificatePem: toPem(der, 'CERTIFICATE'),
+        csrPem: null,
+        skiHex: Buffer.from(plan.subjectKeyIdentifier).toString('hex'),
+        fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+        crlNumber: 0,
+        revokedAt: null,
+        revocationReason: null,
+        createdAt: t,
+        updatedAt: t,
+      };
+      await store.commit({
+        insertCa: [row],
+        audit: [
+          auditEvent(clock, actor, 'kms.key_created', keyRef.uri, {
+            backend: backendName,
+            keyType: r.keyType,
+            caId: id,
+          }),
+          auditEvent(clock, actor, 'ca.created', id, {
+            name: row.name,
+            subject: row.subjectDn,
+            parentId: row.parentId,
+            keyType: row.keyType,
+            backend: backendName,
+            keyUri: row.keyUri,
+            serial: row.serialHex,
+            notAfter: row.notAfter,
+            pathLen,
+            provisioner: provisionerRef(effective),
+          }),
+        ],
+      });
+      logger.info({ caId: id, name: row.name, backend: backendName }, 'CA created');
+      return { ca: row, certificatePem: row.certificatePem, chainPem: await contexts.chainPem(row) };
+    } catch (e) {
+      await destroyQuietly(keyRef);
+      // the parent's id when it resolves (audit targets are ids), else the reference as given
+      const target = parentRef === undefined ? null : ((await store.cas.findByName(parentRef))?.id ?? parentRef);
+      throw await recordFailure(deps, actor, 'ca.create_failed', target, e, {
+        name: r.name,
+        keyType: r.keyType,
+        backend: backendName,
+      });
+    }
+  }
+
+  const sign = (async (request: SignRequest, via: Via) => {
+    switch (request.kind) {
+      case 'leaf-csr':
+        return leafFromCsr(request, via);
+      case 'leaf-generated-key':
+        return leafWithKey(request, via);
+      case 'approved-request':
+        return approvedRequest(request, via);
+      case 'root-ca':
+      case 'intermediate-ca':
+        return caCertificate(request, via);
+      default: {
+        const kind = (request as { kind?: unknown }).kind;
+        throw new PkiError('input.invalid', `unknown signing request kind '${String(kind)}'`);
+      }
+    }
+  }) as <R extends SignRequest>(request: R, via: Via) => Promise<SignResult<R>>;
+
+  return { sign };
+}

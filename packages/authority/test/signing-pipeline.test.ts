@@ -1,0 +1,211 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PkiError } from '@pkim/shared';
+import { createAuthority, createProvisioner, type Actor, type Authority } from '@pkim/authority';
+import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
+import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
+import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
+
+const DAY = 86_400_000;
+
+describe('the one signing pipeline with provisioners', () => {
+  let authority: Authority;
+  let tmp: ReturnType<typeof tempDir>;
+  let rootPem: string;
+  let payments: { id: string; pem: string };
+  let other: { id: string; pem: string };
+
+  /** a token limited to the payments CA, the tls-server profile and names below payments.example.com */
+  const limited: Actor = {
+    id: 'tok_limited',
+    name: 'payments-ci',
+    role: 'operator',
+    resources: {
+      cas: ['payments'],
+      profiles: ['tls-server'],
+      names: ['*.payments.example.com'],
+      maxLifetimeMs: 30 * DAY,
+    },
+  };
+
+  async function issuedCount(): Promise<number> {
+    return (await authority.audit.list({ action: 'certificate.issued', limit: 1000 })).length;
+  }
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    authority = await createAuthority({ dataDir: tmp.dir, logger: silentLogger });
+    const root = await authority.sign(
+      { kind: 'root-ca', name: 'root', subject: 'CN=Pipeline Root,O=Tests', keyType: 'ec-p256' },
+      { actor: TEST_ADMIN },
+    );
+    rootPem = root.certificatePem!;
+    for (const name of ['payments', 'other']) {
+      const v = await authority.sign(
+        {
+          kind: 'intermediate-ca',
+          parent: 'root',
+          name,
+          subject: `CN=${name} CA,O=Tests`,
+          keyType: 'ec-p256',
+          pathLen: 1,
+        },
+        { actor: TEST_ADMIN },
+      );
+      const entry = { id: v.ca.id, pem: v.certificatePem! };
+      if (name === 'payments') payments = entry;
+      else other = entry;
+    }
+  });
+
+  afterAll(async () => {
+    await authority.close();
+    tmp.cleanup();
+  });
+
+  it('issues within the token resources, resolves the CA by name, and names the provisioner in the audit event', async () => {
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=api.payments.example.com',
+      sans: ['DNS:api.payments.example.com'],
+    });
+    const issued = await authority.sign(
+      { kind: 'leaf-csr', ca: 'payments', csrPem, profile: 'tls-server', lifetimeMs: 7 * DAY },
+      { actor: limited },
+    );
+    expect(issued.certificate.caId).toBe(payments.id);
+    const v = opensslVerify({
+      leafPem: issued.certificatePem,
+      chainPems: [payments.pem],
+      rootPem,
+      purpose: 'sslserver',
+    });
+    expect(v.ok, v.output).toBe(true);
+    const [event] = await authority.audit.list({ action: 'certificate.issued', target: issued.certificate.id });
+    expect(event.details.provisioner).toEqual({ kind: 'token', id: 'tok_limited', name: 'payments-ci' });
+    expect(event.actor).toBe('tok_limited');
+  });
+
+  it.each([
+    ['another CA', { ca: 'other' }, 'provisioner.ca_not_allowed'],
+    ['another profile', { profile: 'tls-client' }, 'provisioner.profile_not_allowed'],
+    ['a name outside its patterns', { dns: 'api.billing.example.com' }, 'provisioner.name_not_allowed'],
+    ['the apex of its pattern', { dns: 'payments.example.com' }, 'provisioner.name_not_allowed'],
+    ['a longer lifetime', { lifetimeMs: 31 * DAY }, 'provisioner.lifetime_exceeded'],
+  ])('refuses a token limited elsewhere: %s → %s, nothing issued', async (_label, change, code) => {
+    const dns = (change as { dns?: string }).dns ?? 'www.payments.example.com';
+    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: `/CN=${dns}`, sans: [`DNS:${dns}`] });
+    const before = await issuedCount();
+    const e = await expectPkiError(
+      authority.sign(
+        {
+          kind: 'leaf-csr',
+          ca: (change as { ca?: string }).ca ?? 'payments',
+          csrPem,
+          profile: (change as { profile?: string }).profile ?? 'tls-server',
+          lifetimeMs: (change as { lifetimeMs?: number }).lifetimeMs ?? DAY,
+        },
+        { actor: limited },
+      ),
+      code,
+    );
+    expect(e.kind).toBe('forbidden');
+    expect(await issuedCount()).toBe(before);
+    // positive control: the same request by an unrestricted admin is issued
+    const ok = await authority.sign(
+      {
+        kind: 'leaf-csr',
+        ca: (change as { ca?: string }).ca ?? 'payments',
+        csrPem,
+        profile: (change as { profile?: string }).profile ?? 'tls-server',
+        lifetimeMs: (change as { lifetimeMs?: number }).lifetimeMs ?? DAY,
+      },
+      { actor: TEST_ADMIN },
+    );
+    expect(ok.certificate.status).toBe('active');
+  });
+
+  it('a channel provisioner adds its policy and modifiers: default profile, lifetime cap, EKU override (openssl reads it)', async () => {
+    const vaultRole = createProvisioner({
+      kind: 'vault-role',
+      id: 'vault-role:internal-client',
+      name: 'internal-client',
+      policy: { cas: [payments.id], names: ['*.payments.example.com'], keyTypes: ['ec-p256'] },
+      modifiers: { defaultProfile: 'tls-server', extKeyUsage: ['clientAuth'], capLifetimeMs: 2 * DAY },
+    });
+    const issued = await authority.sign(
+      {
+        kind: 'leaf-generated-key',
+        ca: payments.id,
+        keyType: 'ec-p256',
+        subject: { commonName: 'svc.payments.example.com' },
+        sans: { dns: ['svc.payments.example.com'] },
+        lifetimeMs: 20 * DAY,
+      },
+      { actor: TEST_ADMIN, provisioner: vaultRole },
+    );
+    expect(issued.privateKeyPem).toMatch(/BEGIN PRIVATE KEY/);
+    expect(issued.certificate.notAfter - issued.certificate.notBefore).toBeLessThanOrEqual(2 * DAY + 61_000);
+    const text = opensslText(issued.certificatePem);
+    expect(text).toMatch(/TLS Web Client Authentication/);
+    expect(text).not.toMatch(/TLS Web Server Authentication/);
+    const [event] = await authority.audit.list({ action: 'certificate.issued', target: issued.certificate.id });
+    expect(event.details.provisioner).toMatchObject({ kind: 'vault-role', id: 'vault-role:internal-client' });
+    // the channel's key types apply before any key is generated
+    await expectPkiError(
+      authority.sign(
+        { kind: 'leaf-generated-key', ca: payments.id, keyType: 'rsa-2048', subject: 'CN=x.payments.example.com' },
+        { actor: TEST_ADMIN, provisioner: vaultRole },
+      ),
+      'provisioner.key_type_not_allowed',
+    );
+  });
+
+  it('only admins (and the local operator) create CA certificates; the pipeline checks the permission itself', async () => {
+    const operator: Actor = { id: 'usr_op', role: 'operator' };
+    await expectPkiError(
+      authority.sign({ kind: 'root-ca', name: 'rogue', subject: 'CN=Rogue', keyType: 'ec-p256' }, { actor: operator }),
+      'auth.forbidden',
+    );
+    const scopedAdmin: Actor = { id: 'tok_admin', role: 'admin', resources: { cas: ['other'] } };
+    await expectPkiError(
+      authority.sign(
+        { kind: 'intermediate-ca', parent: 'payments', name: 'sub', subject: 'CN=Sub', keyType: 'ec-p256' },
+        { actor: scopedAdmin },
+      ),
+      'provisioner.ca_not_allowed',
+    );
+    const cas = await authority.cas.list();
+    expect(cas.map((c) => c.name).sort()).toEqual(['other', 'payments', 'root']);
+    // positive control: the CLI operator may
+    const sub = await authority.sign(
+      { kind: 'intermediate-ca', parent: 'other', name: 'sub', subject: 'CN=Sub', keyType: 'ec-p256' },
+      { actor: { id: 'cli:test', role: 'admin' } },
+    );
+    const [event] = await authority.audit.list({ action: 'ca.created', target: sub.ca.id });
+    expect(event.details.provisioner).toEqual({ kind: 'local', id: 'cli:test', name: 'cli:test' });
+    expect(other.id).toBe(sub.ca.parentId);
+  });
+
+  it('approves a request through the pipeline, with the reviewer token limits applied', async () => {
+    const requester: Actor = { id: 'usr_req', role: 'requester' };
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=pay.payments.example.com',
+      sans: ['DNS:pay.payments.example.com'],
+    });
+    const req = await authority.requests.submit({ caId: 'payments', csrPem, profile: 'tls-server' }, requester);
+    const reviewerElsewhere: Actor = { id: 'tok_rev', role: 'operator', resources: { cas: ['other'] } };
+    await expectPkiError(authority.requests.approve(req.id, reviewerElsewhere), 'provisioner.ca_not_allowed');
+    expect((await authority.requests.get(req.id, TEST_ADMIN)).status).toBe('pending');
+    const done = await authority.sign({ kind: 'approved-request', requestId: req.id }, { actor: TEST_ADMIN });
+    expect(done.request.status).toBe('issued');
+    expect(done.issued.certificate.requestId).toBe(req.id);
+    const v = opensslVerify({ leafPem: done.issued.certificatePem, chainPems: [payments.pem], rootPem });
+    expect(v.ok, v.output).toBe(true);
+  });
+
+  it('rejects malformed provisioner data and unknown request kinds clearly', async () => {
+    expect(() => createProvisioner({ kind: 'spiffe', id: 'x', policy: { names: ['*.*.bad'] } })).toThrow(PkiError);
+    await expectPkiError(authority.sign({ kind: 'nope' } as never, { actor: TEST_ADMIN }), 'input.invalid');
+  });
+});
