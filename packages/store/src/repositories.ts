@@ -2,7 +2,7 @@
  * Read repositories (and the few single-statement writes that need no audit event), written once
  * over the dialect-neutral Drizzle view (see query-db.ts) and shared by both engines.
  */
-import { and, asc, count, desc, eq, gt, inArray, lt, lte, max, or, sql, sum, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, max, or, sql, sum, type SQL } from 'drizzle-orm';
 import type {
   ApiTokenRow,
   AuditRepository,
@@ -307,6 +307,14 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
     async get(key) {
       const [row] = await db.select({ value: t.settings.value }).from(t.settings).where(eq(t.settings.key, key));
       return row?.value;
+    },
+    async listByPrefix(prefix) {
+      // range scan on the primary key: [prefix, prefix + U+FFFF) — no LIKE escaping needed
+      return db
+        .select({ key: t.settings.key, value: t.settings.value })
+        .from(t.settings)
+        .where(and(gte(t.settings.key, prefix), lt(t.settings.key, `${prefix}\uffff`)))
+        .orderBy(asc(t.settings.key));
     },
   };
 

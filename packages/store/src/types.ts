@@ -271,6 +271,8 @@ export interface UnitOfWork {
   denySpiffeIds?: SpiffeDeniedRow[];
   /** removes deny-list entries */
   allowSpiffeIds?: string[];
+  /** removes these settings keys (absent keys are ignored) */
+  deleteSettings?: string[];
   /** appended last, in order, to the hash chain */
   audit?: NewAuditEvent[];
 }
@@ -363,6 +365,8 @@ export interface SessionRepository {
 
 export interface SettingsRepository {
   get(key: string): Promise<string | undefined>;
+  /** every setting whose key starts with `prefix`, in key order (small documents: mounts, roles, configs) */
+  listByPrefix(prefix: string): Promise<Array<{ key: string; value: string }>>;
 }
 
 export type StoreDialect = 'sqlite' | 'postgres';

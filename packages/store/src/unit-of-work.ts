@@ -426,6 +426,8 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
   }
 
   yield* spiffeSteps(db, t, unit);
+  if (unit.deleteSettings?.length)
+    yield* exec(db.delete(t.settings).where(inArray(t.settings.key, unit.deleteSettings)));
 
   if (unit.audit?.length) {
     const A = t.auditEvents;

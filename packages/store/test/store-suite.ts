@@ -150,6 +150,16 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.settings.get('crl.interval')).toBe('3600');
       await store.commit({ setSettings: { 'crl.interval': '60' } });
       expect(await store.settings.get('crl.interval')).toBe('60');
+      await store.commit({ setSettings: { 'vault.role.pki/b': '2', 'vault.role.pki/a': '1', 'vault.rolex': 'x' } });
+      expect(await store.settings.listByPrefix('vault.role.')).toEqual([
+        { key: 'vault.role.pki/a', value: '1' },
+        { key: 'vault.role.pki/b', value: '2' },
+      ]);
+      await store.commit({ deleteSettings: ['vault.role.pki/a', 'vault.absent'] });
+      expect((await store.settings.listByPrefix('vault.role')).map((r) => r.key)).toEqual([
+        'vault.role.pki/b',
+        'vault.rolex',
+      ]);
 
       expect(await store.keyBlobs.get('key_1')).toBeUndefined();
       await store.keyBlobs.put('key_1', 'blob-v1');
