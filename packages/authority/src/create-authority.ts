@@ -22,6 +22,7 @@ import { createCrlService } from './crl-service';
 import { createOcspService } from './ocsp-service';
 import { createAuthService } from './auth-service';
 import { createOptionalBackends } from './optional-backends';
+import { createVaultService } from './vault';
 import { effectiveProfiles, loadCustomProfiles } from './profile-loader';
 import type { Profile } from '@pkim/core';
 
@@ -136,6 +137,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs });
   const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs });
   const auth = createAuthService({ store, clock, logger, audit });
+  const vault = createVaultService({ store, clock, logger, contexts, cas, certificates, crl, auth, audit });
 
   return {
     config,
@@ -152,6 +154,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     ocsp,
     audit,
     auth,
+    vault,
     profiles: () => effectiveProfiles(customProfiles),
     async health() {
       let database = false;

@@ -29,3 +29,4 @@ export {
   provisionersFor,
   validateResourceLimits,
 } from './signing/provisioner-registry';
+export * from './vault';

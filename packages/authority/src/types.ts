@@ -18,6 +18,7 @@ import type {
 import type { Profile } from '@pkim/core';
 import type { SignFunction } from './signing/sign-request';
 import type { ResourceLimits } from './signing/provisioner';
+import type { VaultService } from './vault';
 
 /** Who performs an action. The CLI acts as `{ id: 'cli:<os-user>', role: 'admin' }`. */
 export interface Actor {
@@ -234,6 +235,8 @@ export interface Authority {
   ocsp: OcspService;
   audit: AuditService;
   auth: AuthService;
+  /** Vault/OpenBao-compatible PKI: mounts, roles, auth methods, issue/sign through the signing pipeline */
+  vault: VaultService;
   /** every profile certificates can be issued with: built-ins plus custom ones (PKIM_PROFILES_FILE / <data dir>/profiles.json) */
   profiles(): Profile[];
   /** readiness: database + key backends */

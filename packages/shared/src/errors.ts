@@ -300,4 +300,29 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description: 'The client certificate presented for renewal has been revoked.',
   },
   'internal.error': { kind: 'internal', description: 'An unexpected error.' },
+  'vault.invalid_parameter': {
+    kind: 'invalid_input',
+    description: 'A Vault API parameter is missing, of the wrong type or not supported (HTTP 400 on /v1/).',
+  },
+  'vault.mount_not_found': { kind: 'not_found', description: 'No Vault PKI mount at this path.' },
+  'vault.mount_exists': {
+    kind: 'invalid_input',
+    description: 'A Vault PKI mount already uses this path (or a parent/child of it).',
+  },
+  'vault.role_not_found': { kind: 'not_found', description: 'No such Vault role on this mount.' },
+  'vault.unknown_role': {
+    kind: 'invalid_input',
+    description: 'issue/sign named a role that does not exist (Vault answers 400, not 404).',
+  },
+  'vault.permission_denied': {
+    kind: 'forbidden',
+    description: 'Missing, invalid or expired Vault token, or a login that could not be verified (HTTP 403).',
+  },
+  'vault.unsupported_path': { kind: 'not_found', description: 'The Vault API has no such path (HTTP 404).' },
+  'vault.unsupported_operation': {
+    kind: 'invalid_input',
+    description: 'The Vault API path exists but not for this operation (HTTP 405).',
+  },
+  'vault.cert_not_found': { kind: 'invalid_input', description: 'revoke named a serial this mount never issued.' },
+  'vault.revoke_issuer': { kind: 'invalid_input', description: 'A CA cannot be added to its own CRL.' },
 };

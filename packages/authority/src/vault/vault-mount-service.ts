@@ -1,0 +1,325 @@
+import { randomUUID } from 'node:crypto';
+import { PkiError, type Clock } from '@pkim/shared';
+import type { Store } from '@pkim/store';
+import { authorize } from '../permissions';
+import type { Actor } from '../types';
+import { auditEvent } from '../audit-service';
+import { roleFromParams, roleToResponse, VAULT_ROLE_NAME_RE, type VaultRole } from './vault-role';
+import { coerceVaultField, formatShortDuration, parseVaultDuration } from './vault-params';
+
+/** A PKI mount: a Vault path (`pki`, `pki/prod`) bound to one CA of PKI Manager. */
+export interface VaultMount {
+  path: string;
+  caId: string;
+  description: string;
+  uuid: string;
+  accessor: string;
+  createdAt: number;
+  /** seconds: default TTL of roles without `ttl` (Vault's mount default lease TTL, 768h) */
+  defaultLeaseTtl: number;
+  /** seconds: cap for roles without `max_ttl` (Vault default 768h) */
+  maxLeaseTtl: number;
+  urls: VaultUrlsConfig;
+  crl: VaultCrlConfig;
+}
+
+export interface VaultUrlsConfig {
+  issuing_certificates: string[];
+  crl_distribution_points: string[];
+  ocsp_servers: string[];
+  enable_templating: boolean;
+}
+
+export interface VaultCrlConfig {
+  expiry: number;
+  disable: boolean;
+  ocsp_disable: boolean;
+  ocsp_expiry: number;
+  auto_rebuild: boolean;
+  auto_rebuild_grace_period: number;
+  enable_delta: boolean;
+  delta_rebuild_interval: number;
+}
+
+export const DEFAULT_LEASE_TTL = 768 * 3600;
+
+const MOUNT_PATH_RE = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
+/** Vault reserves these first path segments. */
+const RESERVED = new Set(['sys', 'auth', 'identity', 'cubbyhole']);
+
+const MOUNT_KEY = 'vault.mount.';
+const ROLE_KEY = 'vault.role.';
+const roleKey = (mount: string, name: string) => `${ROLE_KEY}${mount}|${name}`;
+
+const URL_FIELDS = { issuing_certificates: 'list', crl_distribution_points: 'list', ocsp_servers: 'list' } as const;
+const CRL_DURATIONS = ['expiry', 'ocsp_expiry', 'auto_rebuild_grace_period', 'delta_rebuild_interval'] as const;
+const CRL_BOOLS = ['disable', 'ocsp_disable', 'auto_rebuild', 'enable_delta'] as const;
+
+function defaultUrls(): VaultUrlsConfig {
+  return { issuing_certificates: [], crl_distribution_points: [], ocsp_servers: [], enable_templating: false };
+}
+
+function defaultCrl(): VaultCrlConfig {
+  return {
+    expiry: 72 * 3600,
+    disable: false,
+    ocsp_disable: false,
+    ocsp_expiry: 12 * 3600,
+    auto_rebuild: false,
+    auto_rebuild_grace_period: 12 * 3600,
+    enable_delta: false,
+    delta_rebuild_interval: 15 * 60,
+  };
+}
+
+export function normalizeMountPath(path: string): string {
+  return path.trim().replace(/^\/+|\/+$/g, '');
+}
+
+export interface VaultMountServiceDeps {
+  store: Store;
+  clock: Clock;
+}
+
+/** Mounts, roles and per-mount configuration, stored as small JSON documents in the settings table. */
+export function createVaultMountService(deps: VaultMountServiceDeps) {
+  const { store, clock } = deps;
+
+  async function listMounts(): Promise<VaultMount[]> {
+    return (await store.settings.listByPrefix(MOUNT_KEY)).map((r) => JSON.parse(r.value) as VaultMount);
+  }
+
+  async function getMount(path: string): Promise<VaultMount | undefined> {
+    const raw = await store.settings.get(MOUNT_KEY + normalizeMountPath(path));
+    return raw ? (JSON.parse(raw) as VaultMount) : undefined;
+  }
+
+  async function requireMount(path: string): Promise<VaultMount> {
+    const m = await getMount(path);
+    if (!m) throw new PkiError('vault.mount_not_found', `no PKI mount at '${normalizeMountPath(path)}'`);
+    return m;
+  }
+
+  async function resolveCa(ref: string): Promise<{ id: string; name: string }> {
+    const ca = (await store.cas.findById(ref)) ?? (await store.cas.findByName(ref));
+    if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${ref}'`);
+    return ca;
+  }
+
+  return {
+    listMounts,
+    getMount,
+    requireMount,
+
+    /** longest mount path that prefixes `requestPath` (a path below /v1/, without leading slash) */
+    async findMount(requestPath: string): Promise<{ mount: VaultMount; rest: string } | undefined> {
+      const p = normalizeMountPath(requestPath);
+      let best: VaultMount | undefined;
+      for (const m of await listMounts()) {
+        if ((p === m.path || p.startsWith(`${m.path}/`)) && (!best || m.path.length > best.path.length)) best = m;
+      }
+      return best ? { mount: best, rest: p.slice(best.path.length + 1) } : undefined;
+    },
+
+    async mount(
+      input: { path: string; ca: string; description?: string; defaultLeaseTtl?: unknown; maxLeaseTtl?: unknown },
+      actor: Actor,
+    ): Promise<VaultMount> {
+      authorize(actor, 'ca:write');
+      const path = normalizeMountPath(input.path);
+      if (!MOUNT_PATH_RE.test(path) || RESERVED.has(path.split('/')[0])) {
+        throw new PkiError('vault.invalid_parameter', `invalid mount path '${input.path}'`);
+      }
+      const existing = await listMounts();
+      const clash = existing.find(
+        (m) => m.path === path || m.path.startsWith(`${path}/`) || path.startsWith(`${m.path}/`),
+      );
+      if (clash) throw new PkiError('vault.mount_exists', `path is already in use at ${clash.path}/`);
+      const ca = await resolveCa(input.ca);
+      const defaultLeaseTtl = parseVaultDuration('default_lease_ttl', input.defaultLeaseTtl) || DEFAULT_LEASE_TTL;
+      const maxLeaseTtl = parseVaultDuration('max_lease_ttl', input.maxLeaseTtl) || DEFAULT_LEASE_TTL;
+      const mount: VaultMount = {
+        path,
+        caId: ca.id,
+        description: input.description ?? '',
+        uuid: randomUUID(),
+        accessor: `pki_${randomUUID().slice(0, 8)}`,
+        createdAt: clock.now(),
+        defaultLeaseTtl,
+        maxLeaseTtl: Math.max(maxLeaseTtl, defaultLeaseTtl),
+        urls: defaultUrls(),
+        crl: defaultCrl(),
+      };
+      await store.commit({
+        setSettings: { [MOUNT_KEY + path]: JSON.stringify(mount) },
+        audit: [auditEvent(clock, actor, 'vault.mount_created', path, { caId: ca.id, caName: ca.name })],
+      });
+      return mount;
+    },
+
+    async unmount(path: string, actor: Actor): Promise<void> {
+      authorize(actor, 'ca:write');
+      const m = await getMount(path);
+      if (!m) return;
+      const roles = await store.settings.listByPrefix(`${ROLE_KEY}${m.path}|`);
+      await store.commit({
+        deleteSettings: [MOUNT_KEY + m.path, ...roles.map((r) => r.key)],
+        audit: [auditEvent(clock, actor, 'vault.mount_deleted', m.path, { caId: m.caId, roles: roles.length })],
+      });
+    },
+
+    async tuneMount(path: string, params: Record<string, unknown>, actor: Actor): Promise<VaultMount> {
+      authorize(actor, 'ca:write');
+      const m = await requireMount(path);
+      if (params.default_lease_ttl !== undefined) {
+        m.defaultLeaseTtl = parseVaultDuration('default_lease_ttl', params.default_lease_ttl) || DEFAULT_LEASE_TTL;
+      }
+      if (params.max_lease_ttl !== undefined) {
+        m.maxLeaseTtl = parseVaultDuration('max_lease_ttl', params.max_lease_ttl) || DEFAULT_LEASE_TTL;
+      }
+      if (typeof params.description === 'string') m.description = params.description;
+      await store.commit({
+        setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
+        audit: [
+          auditEvent(clock, actor, 'vault.mount_tuned', m.path, {
+            defaultLeaseTtl: m.defaultLeaseTtl,
+            maxLeaseTtl: m.maxLeaseTtl,
+          }),
+        ],
+      });
+      return m;
+    },
+
+    async writeRole(mountPath: string, name: string, params: Record<string, unknown>, actor: Actor) {
+      authorize(actor, 'ca:write');
+      const m = await requireMount(mountPath);
+      if (!VAULT_ROLE_NAME_RE.test(name)) throw new PkiError('vault.invalid_parameter', `invalid role name "${name}"`);
+      const role = roleFromParams(params);
+      await store.commit({
+        setSettings: { [roleKey(m.path, name)]: JSON.stringify(role) },
+        audit: [auditEvent(clock, actor, 'vault.role_written', `${m.path}/roles/${name}`, { role })],
+      });
+      return roleToResponse(role);
+    },
+
+    /** PATCH: merges the given fields into the stored role */
+    async patchRole(mountPath: string, name: string, params: Record<string, unknown>, actor: Actor) {
+      authorize(actor, 'ca:write');
+      const m = await requireMount(mountPath);
+      const raw = await store.settings.get(roleKey(m.path, name));
+      if (!raw) throw new PkiError('vault.role_not_found', `no role ${name} on ${m.path}`);
+      const role = roleFromParams(params, JSON.parse(raw) as VaultRole);
+      await store.commit({
+        setSettings: { [roleKey(m.path, name)]: JSON.stringify(role) },
+        audit: [auditEvent(clock, actor, 'vault.role_written', `${m.path}/roles/${name}`, { role })],
+      });
+      return roleToResponse(role);
+    },
+
+    /** the stored role (no permission check: used by issue/sign, which the pipeline authorises) */
+    async getRole(mountPath: string, name: string): Promise<VaultRole | undefined> {
+      const raw = await store.settings.get(roleKey(normalizeMountPath(mountPath), name));
+      return raw ? (JSON.parse(raw) as VaultRole) : undefined;
+    },
+
+    async readRole(mountPath: string, name: string, actor: Actor) {
+      authorize(actor, 'ca:read');
+      const m = await requireMount(mountPath);
+      const raw = await store.settings.get(roleKey(m.path, name));
+      return raw ? roleToResponse(JSON.parse(raw) as VaultRole) : undefined;
+    },
+
+    async deleteRole(mountPath: string, name: string, actor: Actor): Promise<void> {
+      authorize(actor, 'ca:write');
+      const m = await requireMount(mountPath);
+      if (!(await store.settings.get(roleKey(m.path, name)))) return;
+      await store.commit({
+        deleteSettings: [roleKey(m.path, name)],
+        audit: [auditEvent(clock, actor, 'vault.role_deleted', `${m.path}/roles/${name}`)],
+      });
+    },
+
+    async listRoles(mountPath: string, actor: Actor): Promise<string[]> {
+      authorize(actor, 'ca:read');
+      const m = await requireMount(mountPath);
+      const prefix = `${ROLE_KEY}${m.path}|`;
+      return (await store.settings.listByPrefix(prefix)).map((r) => r.key.slice(prefix.length)).sort();
+    },
+
+    async readUrls(mountPath: string, actor: Actor): Promise<VaultUrlsConfig> {
+      authorize(actor, 'ca:read');
+      return (await requireMount(mountPath)).urls;
+    },
+
+    async writeUrls(mountPath: string, params: Record<string, unknown>, actor: Actor): Promise<VaultUrlsConfig> {
+      authorize(actor, 'ca:write');
+      const m = await requireMount(mountPath);
+      const urls = { ...m.urls };
+      for (const [field, type] of Object.entries(URL_FIELDS)) {
+        if (params[field] === undefined) continue;
+        const list = coerceVaultField(type, field, params[field]) as string[];
+        for (const u of list) {
+          if (!/^https?:\/\/\S+$/i.test(u)) {
+            throw new PkiError('vault.invalid_parameter', `invalid URL in ${field}: "${u}" (http or https)`);
+          }
+        }
+        urls[field as keyof typeof URL_FIELDS] = list;
+      }
+      if (params.enable_templating !== undefined) {
+        if (coerceVaultField('bool', 'enable_templating', params.enable_templating)) {
+          throw new PkiError('vault.invalid_parameter', 'enable_templating is not supported by PKI Manager');
+        }
+      }
+      m.urls = urls;
+      await store.commit({
+        setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
+        audit: [auditEvent(clock, actor, 'vault.urls_configured', m.path, { ...urls })],
+      });
+      return urls;
+    },
+
+    async readCrlConfig(mountPath: string, actor: Actor): Promise<VaultCrlConfig> {
+      authorize(actor, 'ca:read');
+      return (await requireMount(mountPath)).crl;
+    },
+
+    async writeCrlConfig(mountPath: string, params: Record<string, unknown>, actor: Actor): Promise<VaultCrlConfig> {
+      authorize(actor, 'ca:write');
+      const m = await requireMount(mountPath);
+      const crl = { ...defaultCrl(), ...m.crl };
+      for (const f of CRL_DURATIONS) {
+        if (params[f] !== undefined) crl[f] = parseVaultDuration(f, params[f]) || defaultCrl()[f];
+      }
+      for (const f of CRL_BOOLS)
+        if (params[f] !== undefined) crl[f] = coerceVaultField('bool', f, params[f]) as boolean;
+      if (crl.disable || crl.ocsp_disable || crl.enable_delta) {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          'PKI Manager always publishes a full CRL and answers OCSP: disable, ocsp_disable and enable_delta must be false',
+        );
+      }
+      m.crl = crl;
+      await store.commit({
+        setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
+        audit: [auditEvent(clock, actor, 'vault.crl_configured', m.path, { ...crl })],
+      });
+      return crl;
+    },
+  };
+}
+
+export type VaultMountService = ReturnType<typeof createVaultMountService>;
+
+/** config/crl as Vault returns it: durations as Go strings ("72h"). */
+export function crlConfigResponse(c: VaultCrlConfig): Record<string, unknown> {
+  return {
+    expiry: formatShortDuration(c.expiry),
+    disable: c.disable,
+    ocsp_disable: c.ocsp_disable,
+    ocsp_expiry: formatShortDuration(c.ocsp_expiry),
+    auto_rebuild: c.auto_rebuild,
+    auto_rebuild_grace_period: formatShortDuration(c.auto_rebuild_grace_period),
+    enable_delta: c.enable_delta,
+    delta_rebuild_interval: formatShortDuration(c.delta_rebuild_interval),
+  };
+}

@@ -1,0 +1,314 @@
+import { PkiError, type Clock } from '@pkim/shared';
+import { fromPem, parseCertificate, splitPemBundle, toPem } from '@pkim/core';
+import type { CertificateRow, Store } from '@pkim/store';
+import type { Logger } from 'pino';
+import { authorize } from '../permissions';
+import type { Actor, CaService, CertificateService, CrlService } from '../types';
+import type { CaContextLoader } from '../ca-context';
+import { auditEvent } from '../audit-service';
+import type { VaultMount, VaultMountService } from './vault-mount-service';
+import {
+  coerceVaultField,
+  fromVaultSerial,
+  parseVaultDuration,
+  parseVaultInt,
+  parseVaultString,
+  toVaultSerial,
+} from './vault-params';
+
+/** A JSON answer of the Vault API: `data` (null for none) and optional warnings. */
+export interface VaultResult {
+  data: Record<string, unknown> | null;
+  warnings?: string[];
+}
+
+export interface TidyStatus {
+  state: 'Inactive' | 'Running' | 'Finished' | 'Error';
+  error: string | null;
+  time_started: string | null;
+  time_finished: string | null;
+  message: string;
+  safety_buffer: number;
+  tidy_cert_store: boolean;
+  tidy_revoked_certs: boolean;
+  cert_store_deleted_count: number;
+  revoked_cert_deleted_count: number;
+  missing_issuer_cert_count: number;
+  current_cert_store_count: number;
+  current_revoked_cert_count: number;
+}
+
+/** Vault trims every PEM it emits. */
+export const trimPem = (pem: string) => pem.trim();
+
+export interface VaultPkiServiceDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  contexts: CaContextLoader;
+  cas: CaService;
+  certificates: CertificateService;
+  crl: CrlService;
+  mounts: VaultMountService;
+}
+
+const LIST_CAP = 100_000;
+
+/** Reads, revocation, CRL and tidy of a PKI mount, on top of the authority's certificate/CRL services. */
+export function createVaultPkiService(deps: VaultPkiServiceDeps) {
+  const { store, clock, logger, mounts } = deps;
+  const tidies = new Map<string, TidyStatus>();
+
+  /** the mount's CA certificate and its chain up to the root (issuing CA first), PEMs trimmed */
+  async function chainOf(mount: VaultMount): Promise<{ caPem: string; chain: string[] } | undefined> {
+    let view;
+    try {
+      view = await deps.cas.get(mount.caId);
+    } catch {
+      return undefined;
+    }
+    if (!view.certificatePem) return undefined;
+    const chain = splitPemBundle(view.chainPem).map((der) => trimPem(toPem(der, 'CERTIFICATE')));
+    return { caPem: trimPem(view.certificatePem), chain };
+  }
+
+  async function findIssued(mount: VaultMount, serial: string): Promise<CertificateRow | undefined> {
+    const hex = fromVaultSerial(serial);
+    if (!hex) return undefined;
+    return store.certificates.findBySerial(mount.caId, hex);
+  }
+
+  function revocationData(row: Pick<CertificateRow, 'revokedAt'>): Record<string, unknown> {
+    return {
+      revocation_time: row.revokedAt ? Math.floor(row.revokedAt / 1000) : 0,
+      revocation_time_rfc3339: row.revokedAt ? new Date(row.revokedAt).toISOString() : '',
+      state: 'revoked',
+    };
+  }
+
+  async function listSerials(mount: VaultMount, revoked: boolean, params: Record<string, unknown>): Promise<string[]> {
+    const serials: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await store.certificates.list({
+        caId: mount.caId,
+        status: revoked ? 'revoked' : undefined,
+        limit: 1000,
+        cursor,
+      });
+      for (const c of page.items) serials.push(toVaultSerial(c.serialHex));
+      cursor = page.nextCursor;
+    } while (cursor && serials.length < LIST_CAP);
+    serials.sort();
+    const after = params.after !== undefined ? parseVaultString('after', params.after) : '';
+    const limit = params.limit !== undefined ? parseVaultInt('limit', params.limit) : 0;
+    const from = after ? serials.filter((s) => s > after) : serials;
+    return limit > 0 ? from.slice(0, limit) : from;
+  }
+
+  async function runTidy(mount: VaultMount, status: TidyStatus, actor: Actor): Promise<void> {
+    const cutoff = clock.now() - status.safety_buffer * 1000;
+    const candidates: CertificateRow[] = [];
+    const collect = async (q: { status?: 'expired' | 'revoked'; expiringBefore?: number }) => {
+      let cursor: string | null = null;
+      do {
+        const page = await store.certificates.list({ caId: mount.caId, limit: 1000, cursor, ...q });
+        candidates.push(...page.items.filter((c) => c.notAfter < cutoff));
+        cursor = page.nextCursor;
+      } while (cursor);
+    };
+    if (status.tidy_cert_store) {
+      await collect({ status: 'expired' });
+      await collect({ expiringBefore: cutoff });
+    }
+    if (status.tidy_revoked_certs) await collect({ status: 'revoked' });
+    for (const c of candidates) {
+      await deps.certificates.delete(c.id, actor);
+      if (c.status === 'revoked') status.revoked_cert_deleted_count++;
+      else status.cert_store_deleted_count++;
+    }
+    const counts = await store.certificates.countByStatus(mount.caId);
+    status.current_cert_store_count = counts.active + counts.expired + counts.revoked;
+    status.current_revoked_cert_count = counts.revoked;
+  }
+
+  return {
+    chainOf,
+
+    /** cert/:serial — unauthenticated, like Vault; the mount's own CA certificate is served too */
+    async readCert(mount: VaultMount, serial: string): Promise<Record<string, unknown> | undefined> {
+      const row = await findIssued(mount, serial);
+      if (row) {
+        return {
+          certificate: trimPem(row.certificatePem),
+          revocation_time: row.revokedAt ? Math.floor(row.revokedAt / 1000) : 0,
+          revocation_time_rfc3339: row.revokedAt ? new Date(row.revokedAt).toISOString() : '',
+          issuer_id: mount.caId,
+        };
+      }
+      const ca = await store.cas.findById(mount.caId);
+      const hex = fromVaultSerial(serial);
+      if (ca?.certificatePem && hex && ca.serialHex === hex) {
+        return {
+          certificate: trimPem(ca.certificatePem),
+          revocation_time: 0,
+          revocation_time_rfc3339: '',
+          issuer_id: ca.id,
+        };
+      }
+      return undefined;
+    },
+
+    async listCerts(mount: VaultMount, revoked: boolean, params: Record<string, unknown>, actor: Actor) {
+      authorize(actor, 'certificate:read');
+      return listSerials(mount, revoked, params);
+    },
+
+    /** revoke by serial_number or certificate (PEM); idempotent; expired → no data + warning */
+    async revoke(mount: VaultMount, params: Record<string, unknown>, actor: Actor): Promise<VaultResult> {
+      authorize(actor, 'certificate:revoke');
+      const serialIn = parseVaultString('serial_number', params.serial_number);
+      const pemIn = parseVaultString('certificate', params.certificate);
+      if ((serialIn ? 1 : 0) + (pemIn ? 1 : 0) !== 1) {
+        throw new PkiError('vault.invalid_parameter', 'must provide exactly one of serial_number or certificate');
+      }
+      let serial = serialIn;
+      if (pemIn) {
+        let info;
+        try {
+          info = parseCertificate(fromPem(pemIn, 'CERTIFICATE'));
+        } catch {
+          throw new PkiError('vault.invalid_parameter', 'certificate could not be parsed');
+        }
+        serial = info.serialHex;
+      }
+      const hex = fromVaultSerial(serial);
+      const ca = await store.cas.findById(mount.caId);
+      if (hex && ca?.serialHex === hex) {
+        throw new PkiError('vault.revoke_issuer', `adding issuer (id: ${ca.id}) to its own CRL is not allowed`);
+      }
+      const row = await findIssued(mount, serial);
+      if (!row) throw new PkiError('vault.cert_not_found', `certificate with serial ${serial} not found.`);
+      if (pemIn && trimPem(row.certificatePem) !== trimPem(pemIn)) {
+        throw new PkiError('vault.invalid_parameter', 'certificate was not issued by this mount');
+      }
+      if (row.status === 'revoked') return { data: revocationData(row) };
+      if (row.notAfter <= clock.now()) {
+        return {
+          data: null,
+          warnings: [`certificate with serial ${toVaultSerial(row.serialHex)} already expired; refusing to add to CRL`],
+        };
+      }
+      try {
+        const revoked = await deps.certificates.revoke(row.id, 'unspecified', actor);
+        return { data: revocationData(revoked) };
+      } catch (e) {
+        // a concurrent revocation won: answer with its time, like Vault's idempotent revoke
+        const again = await store.certificates.findById(row.id);
+        if (again?.status === 'revoked') return { data: revocationData(again) };
+        throw e;
+      }
+    },
+
+    async crlDer(mount: VaultMount): Promise<Uint8Array | undefined> {
+      const ca = await store.cas.findById(mount.caId);
+      if (!ca?.certificatePem) return undefined;
+      return (await deps.crl.current(mount.caId)).der;
+    },
+
+    async rotateCrl(mount: VaultMount, actor: Actor): Promise<VaultResult> {
+      authorize(actor, 'ca:write');
+      await deps.crl.generate(mount.caId, actor);
+      return { data: { success: true } };
+    },
+
+    /** starts a tidy in the background; 'running' when one is already in progress on this mount */
+    async tidy(
+      mount: VaultMount,
+      params: Record<string, unknown>,
+      actor: Actor,
+    ): Promise<{ started: boolean; warnings: string[] }> {
+      authorize(actor, 'ca:write');
+      const flag = (f: string) =>
+        params[f] === undefined ? false : (coerceVaultField('bool', f, params[f]) as boolean);
+      const safety =
+        params.safety_buffer === undefined ? 72 * 3600 : parseVaultDuration('safety_buffer', params.safety_buffer);
+      if (safety < 1) throw new PkiError('vault.invalid_parameter', 'safety_buffer must be greater than zero');
+      const current = tidies.get(mount.path);
+      if (current?.state === 'Running') return { started: false, warnings: ['Tidy operation already in progress.'] };
+      const status: TidyStatus = {
+        state: 'Running',
+        error: null,
+        time_started: new Date(clock.now()).toISOString(),
+        time_finished: null,
+        message: 'Tidying certificate store',
+        safety_buffer: safety,
+        tidy_cert_store: flag('tidy_cert_store'),
+        tidy_revoked_certs: flag('tidy_revoked_certs'),
+        cert_store_deleted_count: 0,
+        revoked_cert_deleted_count: 0,
+        missing_issuer_cert_count: 0,
+        current_cert_store_count: 0,
+        current_revoked_cert_count: 0,
+      };
+      tidies.set(mount.path, status);
+      const warnings = [
+        'Tidy operation successfully started. Any information from the operation will be printed to the server logs.',
+      ];
+      if (!status.tidy_cert_store && !status.tidy_revoked_certs) {
+        warnings.push(
+          'No targets to tidy; specify tidy_cert_store=true or tidy_revoked_certs=true to start a tidy operation.',
+        );
+      }
+      setImmediate(() => {
+        runTidy(mount, status, actor)
+          .then(async () => {
+            status.state = 'Finished';
+            status.message = 'Tidy operation successfully completed';
+            await store.commit({
+              audit: [
+                auditEvent(clock, actor, 'vault.tidy_finished', mount.path, {
+                  certificatesDeleted: status.cert_store_deleted_count,
+                  revokedDeleted: status.revoked_cert_deleted_count,
+                }),
+              ],
+            });
+          })
+          .catch((e: unknown) => {
+            status.state = 'Error';
+            status.error = e instanceof Error ? e.message : String(e);
+            logger.warn({ mount: mount.path, err: status.error }, 'vault tidy failed');
+          })
+          .finally(() => {
+            status.time_finished = new Date(clock.now()).toISOString();
+          });
+      });
+      return { started: true, warnings };
+    },
+
+    tidyStatus(mount: VaultMount, actor: Actor): TidyStatus {
+      authorize(actor, 'ca:read');
+      return (
+        tidies.get(mount.path) ?? {
+          state: 'Inactive',
+          error: null,
+          time_started: null,
+          time_finished: null,
+          message: '',
+          safety_buffer: 0,
+          tidy_cert_store: false,
+          tidy_revoked_certs: false,
+          cert_store_deleted_count: 0,
+          revoked_cert_deleted_count: 0,
+          missing_issuer_cert_count: 0,
+          current_cert_store_count: 0,
+          current_revoked_cert_count: 0,
+        }
+      );
+    },
+
+    mounts,
+  };
+}
+
+export type VaultPkiService = ReturnType<typeof createVaultPkiService>;

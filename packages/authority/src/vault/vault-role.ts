@@ -1,0 +1,224 @@
+import { PkiError, type KeyType } from '@pkim/shared';
+import type { ExtKeyUsageName, KeyUsageName } from '@pkim/core';
+import { coerceVaultField, type VaultFieldType } from './vault-params';
+
+/** A PKI role with Vault semantics (field names and defaults as in Vault/OpenBao). Durations in seconds. */
+export interface VaultRole {
+  ttl: number;
+  max_ttl: number;
+  allow_localhost: boolean;
+  allowed_domains: string[];
+  allowed_domains_template: boolean;
+  allow_bare_domains: boolean;
+  allow_subdomains: boolean;
+  allow_glob_domains: boolean;
+  allow_wildcard_certificates: boolean;
+  allow_any_name: boolean;
+  enforce_hostnames: boolean;
+  allow_ip_sans: boolean;
+  allowed_uri_sans: string[];
+  allowed_uri_sans_template: boolean;
+  allowed_other_sans: string[];
+  allowed_serial_numbers: string[];
+  allowed_user_ids: string[];
+  server_flag: boolean;
+  client_flag: boolean;
+  code_signing_flag: boolean;
+  email_protection_flag: boolean;
+  key_type: 'rsa' | 'ec' | 'ed25519' | 'any';
+  key_bits: number;
+  signature_bits: number;
+  use_pss: boolean;
+  key_usage: string[];
+  ext_key_usage: string[];
+  ext_key_usage_oids: string[];
+  use_csr_common_name: boolean;
+  use_csr_sans: boolean;
+  ou: string[];
+  organization: string[];
+  country: string[];
+  locality: string[];
+  province: string[];
+  street_address: string[];
+  postal_code: string[];
+  generate_lease: boolean;
+  no_store: boolean;
+  require_cn: boolean;
+  cn_validations: string[];
+  policy_identifiers: string[];
+  basic_constraints_valid_for_non_ca: boolean;
+  not_before_duration: number;
+  not_after: string;
+  issuer_ref: string;
+  allow_token_displayname: boolean;
+}
+
+const ROLE_FIELDS: { [K in keyof VaultRole]: { type: VaultFieldType; default: VaultRole[K] } } = {
+  ttl: { type: 'duration', default: 0 },
+  max_ttl: { type: 'duration', default: 0 },
+  allow_localhost: { type: 'bool', default: true },
+  allowed_domains: { type: 'list', default: [] },
+  allowed_domains_template: { type: 'bool', default: false },
+  allow_bare_domains: { type: 'bool', default: false },
+  allow_subdomains: { type: 'bool', default: false },
+  allow_glob_domains: { type: 'bool', default: false },
+  allow_wildcard_certificates: { type: 'bool', default: true },
+  allow_any_name: { type: 'bool', default: false },
+  enforce_hostnames: { type: 'bool', default: true },
+  allow_ip_sans: { type: 'bool', default: true },
+  allowed_uri_sans: { type: 'list', default: [] },
+  allowed_uri_sans_template: { type: 'bool', default: false },
+  allowed_other_sans: { type: 'list', default: [] },
+  allowed_serial_numbers: { type: 'list', default: [] },
+  allowed_user_ids: { type: 'list', default: [] },
+  server_flag: { type: 'bool', default: true },
+  client_flag: { type: 'bool', default: true },
+  code_signing_flag: { type: 'bool', default: false },
+  email_protection_flag: { type: 'bool', default: false },
+  key_type: { type: 'string', default: 'rsa' },
+  key_bits: { type: 'int', default: 0 },
+  signature_bits: { type: 'int', default: 0 },
+  use_pss: { type: 'bool', default: false },
+  key_usage: { type: 'list', default: ['DigitalSignature', 'KeyAgreement', 'KeyEncipherment'] },
+  ext_key_usage: { type: 'list', default: [] },
+  ext_key_usage_oids: { type: 'list', default: [] },
+  use_csr_common_name: { type: 'bool', default: true },
+  use_csr_sans: { type: 'bool', default: true },
+  ou: { type: 'list', default: [] },
+  organization: { type: 'list', default: [] },
+  country: { type: 'list', default: [] },
+  locality: { type: 'list', default: [] },
+  province: { type: 'list', default: [] },
+  street_address: { type: 'list', default: [] },
+  postal_code: { type: 'list', default: [] },
+  generate_lease: { type: 'bool', default: false },
+  no_store: { type: 'bool', default: false },
+  require_cn: { type: 'bool', default: true },
+  cn_validations: { type: 'list', default: ['email', 'hostname'] },
+  policy_identifiers: { type: 'list', default: [] },
+  basic_constraints_valid_for_non_ca: { type: 'bool', default: false },
+  not_before_duration: { type: 'duration', default: 30 },
+  not_after: { type: 'string', default: '' },
+  issuer_ref: { type: 'string', default: 'default' },
+  allow_token_displayname: { type: 'bool', default: false },
+};
+
+/** Go key-usage names (without the `KeyUsage` prefix, case-insensitive) → PKI Manager names. */
+const KEY_USAGES: Record<string, KeyUsageName> = {
+  digitalsignature: 'digitalSignature',
+  contentcommitment: 'nonRepudiation',
+  keyencipherment: 'keyEncipherment',
+  dataencipherment: 'dataEncipherment',
+  keyagreement: 'keyAgreement',
+  certsign: 'keyCertSign',
+  crlsign: 'cRLSign',
+  encipheronly: 'encipherOnly',
+  decipheronly: 'decipherOnly',
+};
+
+const EXT_KEY_USAGES: Record<string, ExtKeyUsageName> = {
+  serverauth: 'serverAuth',
+  clientauth: 'clientAuth',
+  codesigning: 'codeSigning',
+  emailprotection: 'emailProtection',
+  timestamping: 'timeStamping',
+  ocspsigning: 'OCSPSigning',
+};
+
+export const VAULT_ROLE_NAME_RE = /^\w(([\w.-]+)?\w)?$/;
+
+function invalid(message: string): PkiError {
+  return new PkiError('vault.invalid_parameter', message);
+}
+
+/**
+ * Builds a role from a write body with Vault's replace semantics: omitted fields take their defaults. Values are
+ * coerced by field type; unknown fields are ignored (hvac adds `name`). Refuses what PKI Manager cannot honour.
+ */
+export function roleFromParams(params: Record<string, unknown>, base?: VaultRole): VaultRole {
+  const role: Record<string, unknown> = {};
+  for (const [field, spec] of Object.entries(ROLE_FIELDS)) {
+    const raw = params[field];
+    if (raw === undefined || raw === null) {
+      const fallback = base ? base[field as keyof VaultRole] : spec.default;
+      role[field] = Array.isArray(fallback) ? [...fallback] : fallback;
+    } else role[field] = coerceVaultField(spec.type, field, raw);
+  }
+  const r = role as unknown as VaultRole;
+  r.key_type = String(r.key_type).toLowerCase() as VaultRole['key_type'];
+  if (!['rsa', 'ec', 'ed25519', 'any'].includes(r.key_type)) {
+    throw invalid(`unknown key_type "${r.key_type}": use rsa, ec, ed25519 or any`);
+  }
+  if (r.key_type === 'rsa') {
+    if (r.key_bits === 0) r.key_bits = 2048;
+    if (![2048, 3072, 4096].includes(r.key_bits)) {
+      throw invalid(`unsupported bit length for RSA key: ${r.key_bits} (PKI Manager issues 2048, 3072 or 4096)`);
+    }
+  } else if (r.key_type === 'ec') {
+    if (r.key_bits === 0) r.key_bits = 256;
+    if (![256, 384].includes(r.key_bits)) {
+      throw invalid(`unsupported bit length for EC key: ${r.key_bits} (PKI Manager issues P-256 or P-384)`);
+    }
+  } else r.key_bits = 0;
+  if (![0, 256, 384, 512].includes(r.signature_bits)) throw invalid(`unsupported signature_bits ${r.signature_bits}`);
+  if (r.use_pss) throw invalid('use_pss is not supported: PKI Manager signs with PKCS#1 v1.5 / ECDSA / Ed25519');
+  if (r.max_ttl > 0 && r.ttl > r.max_ttl) throw invalid('"ttl" value must be less than "max_ttl" value');
+  for (const ku of r.key_usage) {
+    if (!KEY_USAGES[ku.toLowerCase().replace(/^keyusage/, '')]) throw invalid(`unknown key_usage "${ku}"`);
+  }
+  for (const eku of r.ext_key_usage) {
+    if (!EXT_KEY_USAGES[eku.toLowerCase().replace(/^extkeyusage/, '')]) {
+      throw invalid(`unsupported ext_key_usage "${eku}"`);
+    }
+  }
+  if (r.ext_key_usage_oids.length) throw invalid('ext_key_usage_oids is not supported by PKI Manager');
+  if (r.policy_identifiers.length) throw invalid('policy_identifiers is not supported by PKI Manager');
+  if (r.allowed_other_sans.length) throw invalid('allowed_other_sans is not supported by PKI Manager');
+  if (r.allowed_domains_template || r.allowed_uri_sans_template) {
+    throw invalid('identity templates in allowed_domains/allowed_uri_sans are not supported by PKI Manager');
+  }
+  if (r.not_after && Number.isNaN(Date.parse(r.not_after))) throw invalid(`not_after "${r.not_after}" is not RFC 3339`);
+  for (const v of r.cn_validations) {
+    if (!['email', 'hostname', 'disabled'].includes(v)) throw invalid(`unknown cn_validations value "${v}"`);
+  }
+  return r;
+}
+
+/** The role's key type as a PKI Manager key type (for `issue`; `any` is only for `sign`). */
+export function roleKeyType(role: VaultRole): KeyType | undefined {
+  if (role.key_type === 'rsa') return `rsa-${role.key_bits}` as KeyType;
+  if (role.key_type === 'ec') return role.key_bits === 384 ? 'ec-p384' : 'ec-p256';
+  if (role.key_type === 'ed25519') return 'ed25519';
+  return undefined;
+}
+
+/** Key types a CSR may carry under this role (Vault: key_type + minimum bits; `any` accepts every type). */
+export function roleAllowedKeyTypes(role: VaultRole): KeyType[] | undefined {
+  if (role.key_type === 'any') return undefined;
+  if (role.key_type === 'rsa') {
+    return (['rsa-2048', 'rsa-3072', 'rsa-4096'] as KeyType[]).filter((k) => Number(k.slice(4)) >= role.key_bits);
+  }
+  if (role.key_type === 'ec') return role.key_bits === 384 ? ['ec-p384'] : ['ec-p256', 'ec-p384'];
+  return ['ed25519'];
+}
+
+export function roleKeyUsage(role: VaultRole): KeyUsageName[] {
+  return role.key_usage.map((k) => KEY_USAGES[k.toLowerCase().replace(/^keyusage/, '')]);
+}
+
+export function roleExtKeyUsage(role: VaultRole): ExtKeyUsageName[] {
+  const out = new Set<ExtKeyUsageName>();
+  if (role.server_flag) out.add('serverAuth');
+  if (role.client_flag) out.add('clientAuth');
+  if (role.code_signing_flag) out.add('codeSigning');
+  if (role.email_protection_flag) out.add('emailProtection');
+  for (const e of role.ext_key_usage) out.add(EXT_KEY_USAGES[e.toLowerCase().replace(/^extkeyusage/, '')]);
+  return [...out];
+}
+
+/** Role read response: every field, durations as integer seconds, lists never null. */
+export function roleToResponse(role: VaultRole): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of Object.keys(ROLE_FIELDS)) out[field] = role[field as keyof VaultRole];
+  return out;
+}

@@ -1,0 +1,40 @@
+import type { Logger } from 'pino';
+import type { Clock } from '@pkim/shared';
+import type { Store } from '@pkim/store';
+import type { AuditService, AuthService, CaService, CertificateService, CrlService } from '../types';
+import type { CaContextLoader } from '../ca-context';
+import { createVaultMountService } from './vault-mount-service';
+import { createVaultAuthService } from './vault-auth-service';
+import { createVaultPkiService } from './vault-pki-service';
+
+export interface VaultServiceDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  contexts: CaContextLoader;
+  cas: CaService;
+  certificates: CertificateService;
+  crl: CrlService;
+  auth: AuthService;
+  audit: AuditService;
+}
+
+/**
+ * The `vault` service of the authority: Vault/OpenBao PKI semantics (mounts bound to CAs, roles, auth methods,
+ * issue/sign through the one signing pipeline with a Vault-role provisioner). The HTTP shapes live in the
+ * server's vault transport; this service speaks Vault's vocabulary but returns plain data.
+ */
+export function createVaultService(deps: VaultServiceDeps) {
+  const mounts = createVaultMountService({ store: deps.store, clock: deps.clock });
+  const auth = createVaultAuthService({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    auth: deps.auth,
+    audit: deps.audit,
+  });
+  const pki = createVaultPkiService({ ...deps, mounts });
+  return { mounts, auth, pki };
+}
+
+export type VaultService = ReturnType<typeof createVaultService>;
