@@ -16,6 +16,8 @@ import { ocspPlugin } from './plugins/ocsp-plugin';
 import { crlPlugin } from './plugins/crl-plugin';
 import { healthPlugin } from './plugins/health-plugin';
 import { metricsPlugin } from './plugins/metrics-plugin';
+import { vaultTransport } from './transports/vault/vault-transport';
+import { installListVerbShim } from './transports/vault/list-verb-shim';
 
 export interface BuildServerOptions {
   /** pino logger (redacting); default: the authority's logger; `false` disables logging */
@@ -75,6 +77,8 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     ...(options.https ? { https: { cert: options.https.cert, key: options.https.key } } : {}),
   };
   const app = Fastify(fastifyOptions) as unknown as FastifyInstance;
+  // Vault clients send the LIST verb, which Node's HTTP parser refuses: rewrite it below the parser
+  installListVerbShim(app.server);
   const metrics = createServerMetrics(authority, { defaultMetrics: options.processMetrics });
   const secureCookies = options.secureCookies ?? !!options.https;
   const maxAge = options.relyingPartyMaxAgeSeconds ?? 5;
@@ -144,6 +148,8 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   await app.register(metricsPlugin, { metrics });
   await app.register(crlPlugin, { authority, maxAgeSeconds: maxAge });
   await app.register(ocspPlugin, { authority, metrics, maxAgeSeconds: maxAge });
+  // the Vault/OpenBao-compatible PKI API under /v1/ (its own token handling and error envelope)
+  await app.register(vaultTransport, { authority });
   // the authenticated API: cookie + auth hook live only in this scope
   await app.register(async (api) => {
     await api.register(cookie);

@@ -48,6 +48,7 @@ const MOUNT_PATH_RE = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 const RESERVED = new Set(['sys', 'auth', 'identity', 'cubbyhole']);
 
 const MOUNT_KEY = 'vault.mount.';
+const CLUSTER_KEY = 'vault.cluster_id';
 const ROLE_KEY = 'vault.role.';
 const roleKey = (mount: string, name: string) => `${ROLE_KEY}${mount}|${name}`;
 
@@ -106,10 +107,24 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     return ca;
   }
 
+  let cluster: string | undefined;
+
   return {
     listMounts,
     getMount,
     requireMount,
+
+    /** a stable cluster id for sys/health, created once per database */
+    async clusterId(): Promise<string> {
+      if (cluster) return cluster;
+      cluster = await store.settings.get(CLUSTER_KEY);
+      if (!cluster) {
+        const id = randomUUID();
+        await store.commit({ setSettings: { [CLUSTER_KEY]: id } });
+        cluster = (await store.settings.get(CLUSTER_KEY)) ?? id;
+      }
+      return cluster;
+    },
 
     /** longest mount path that prefixes `requestPath` (a path below /v1/, without leading slash) */
     async findMount(requestPath: string): Promise<{ mount: VaultMount; rest: string } | undefined> {

@@ -1,0 +1,537 @@
+import type { FastifyRequest } from 'fastify';
+import { PkiError } from '@pkim/shared';
+import { crlConfigResponse, parseVaultBool, type Actor, type Authority, type VaultMount } from '@pkim/authority';
+import { fromPem, toPem } from '@pkim/core';
+import type { VaultOutcome } from './vault-reply';
+
+export type VaultOp = 'read' | 'write' | 'delete' | 'list' | 'patch';
+
+export interface VaultCall {
+  op: VaultOp;
+  /** JSON body merged over the query string (body wins) */
+  params: Record<string, unknown>;
+  query: Record<string, string>;
+  /** route parameters (`:name`, `*`) */
+  path: Record<string, string>;
+  mount?: VaultMount;
+  /** the actor of the presented token; guaranteed on routes with `auth` */
+  actor?: Actor;
+  token?: string;
+  rawBody?: Buffer;
+  authority: Authority;
+  request: FastifyRequest;
+}
+
+export type VaultHandler = (c: VaultCall) => Promise<VaultOutcome>;
+
+export interface VaultRoute {
+  /** path pattern below /v1/ (system routes) or below the mount (PKI routes), find-my-way syntax */
+  path: string;
+  /** false: no token needed (health, login, CA/CRL/cert reads); default true */
+  auth?: boolean;
+  ops: Partial<Record<VaultOp, VaultHandler>>;
+}
+
+const json = (data: unknown, warnings?: string[]): VaultOutcome => ({ kind: 'json', data, warnings });
+const actorOf = (c: VaultCall): Actor => c.actor!;
+
+function mountEntry(m: VaultMount): Record<string, unknown> {
+  return {
+    type: 'pki',
+    description: m.description,
+    accessor: m.accessor,
+    config: { default_lease_ttl: m.defaultLeaseTtl, max_lease_ttl: m.maxLeaseTtl, force_no_cache: false },
+    local: false,
+    seal_wrap: false,
+    external_entropy_access: false,
+    options: { ca: m.caId },
+    uuid: m.uuid,
+    plugin_version: '',
+    running_plugin_version: 'builtin',
+  };
+}
+
+/** sys/health query overrides are integers (activecode=…, sealedcode=…) */
+function codeParam(q: Record<string, string>, name: string, fallback: number): number {
+  const v = q[name];
+  return v !== undefined && /^\d{3}$/.test(v) ? Number(v) : fallback;
+}
+
+export const SYSTEM_ROUTES: VaultRoute[] = [
+  {
+    path: 'sys/health',
+    auth: false,
+    ops: {
+      async read(c) {
+        const health = await c.authority.health();
+        const body = {
+          initialized: true,
+          sealed: false,
+          standby: false,
+          performance_standby: false,
+          replication_performance_mode: 'disabled',
+          replication_dr_mode: 'disabled',
+          server_time_utc: Math.floor(c.authority.clock.now() / 1000),
+          version: '2.0.0+pkim',
+          cluster_name: 'pki-manager',
+          cluster_id: await c.authority.vault.mounts.clusterId(),
+        };
+        // a database or key backend outage is reported like a sealed Vault: not usable now
+        const status = health.ok ? codeParam(c.query, 'activecode', 200) : codeParam(c.query, 'sealedcode', 503);
+        return { kind: 'bare', status, body: health.ok ? body : { ...body, sealed: true } };
+      },
+    },
+  },
+  {
+    path: 'sys/seal-status',
+    auth: false,
+    ops: {
+      async read() {
+        return {
+          kind: 'bare',
+          status: 200,
+          body: {
+            type: 'shamir',
+            initialized: true,
+            sealed: false,
+            t: 1,
+            n: 1,
+            progress: 0,
+            nonce: '',
+            version: '2.0.0+pkim',
+            build_date: '',
+            migration: false,
+            recovery_seal: false,
+            storage_type: 'pkim',
+          },
+        };
+      },
+    },
+  },
+  {
+    path: 'sys/mounts',
+    ops: {
+      async read(c) {
+        const map: Record<string, unknown> = {};
+        for (const m of await c.authority.vault.mounts.listMounts()) map[`${m.path}/`] = mountEntry(m);
+        return { kind: 'json', data: map, top: map };
+      },
+    },
+  },
+  {
+    path: 'sys/mounts/*',
+    ops: {
+      async read(c) {
+        const { path, tune } = splitTune(c.path['*']);
+        const m = await c.authority.vault.mounts.getMount(path);
+        if (!m) return { kind: 'missing' };
+        if (!tune) return json(mountEntry(m));
+        return json({
+          default_lease_ttl: m.defaultLeaseTtl,
+          max_lease_ttl: m.maxLeaseTtl,
+          force_no_cache: false,
+          description: m.description,
+          options: { ca: m.caId },
+        });
+      },
+      async write(c) {
+        const { path, tune } = splitTune(c.path['*']);
+        if (tune) {
+          await c.authority.vault.mounts.tuneMount(path, c.params, actorOf(c));
+          return { kind: 'empty' };
+        }
+        const type = String(c.params.type ?? '');
+        if (type !== 'pki') throw new PkiError('vault.invalid_parameter', `plugin not found in the catalog: ${type}`);
+        const options = (c.params.options ?? {}) as Record<string, unknown>;
+        const config = (c.params.config ?? {}) as Record<string, unknown>;
+        const ca = options.ca ?? config.ca;
+        if (typeof ca !== 'string' || !ca) {
+          throw new PkiError(
+            'vault.invalid_parameter',
+            'PKI Manager mounts are bound to a CA: pass options {"ca":"<CA id or name>"} ' +
+              '(vault secrets enable -path=pki -options=ca=<CA> pki) or use pkim vault mount',
+          );
+        }
+        await c.authority.vault.mounts.mount(
+          {
+            path,
+            ca,
+            description: typeof c.params.description === 'string' ? c.params.description : '',
+            defaultLeaseTtl: config.default_lease_ttl,
+            maxLeaseTtl: config.max_lease_ttl,
+          },
+          actorOf(c),
+        );
+        return { kind: 'empty' };
+      },
+      async delete(c) {
+        await c.authority.vault.mounts.unmount(splitTune(c.path['*']).path, actorOf(c));
+        return { kind: 'empty' };
+      },
+    },
+  },
+  {
+    path: 'sys/internal/ui/mounts/*',
+    ops: {
+      async read(c) {
+        const found = await c.authority.vault.mounts.findMount(c.path['*']);
+        if (!found) return { kind: 'missing' };
+        return json({ type: 'pki', path: `${found.mount.path}/`, options: null });
+      },
+    },
+  },
+  {
+    path: 'auth/token/lookup-self',
+    ops: {
+      async read(c) {
+        const data = await c.authority.vault.auth.lookupSelf(c.token!);
+        if (!data) throw new PkiError('vault.permission_denied', 'permission denied');
+        return json(data);
+      },
+    },
+  },
+  {
+    path: 'auth/token/revoke-self',
+    ops: {
+      async write(c) {
+        await c.authority.vault.auth.revokeSelf(c.token!);
+        return { kind: 'empty' };
+      },
+    },
+  },
+  {
+    path: 'auth/token/renew-self',
+    ops: {
+      async write() {
+        throw new PkiError('vault.invalid_parameter', 'lease is not renewable: log in again for a new token');
+      },
+    },
+  },
+  {
+    path: 'auth/kubernetes/login',
+    auth: false,
+    ops: {
+      async write(c) {
+        return { kind: 'json', data: null, auth: await c.authority.vault.auth.kubernetesLogin(c.params) };
+      },
+    },
+  },
+  {
+    path: 'auth/approle/login',
+    auth: false,
+    ops: {
+      async write(c) {
+        return { kind: 'json', data: null, auth: await c.authority.vault.auth.approleLogin(c.params) };
+      },
+    },
+  },
+  {
+    path: 'auth/kubernetes/config',
+    ops: {
+      async read(c) {
+        const cfg = await c.authority.vault.auth.readKubernetesConfig(actorOf(c));
+        return cfg ? json(cfg) : { kind: 'missing' };
+      },
+      async write(c) {
+        await c.authority.vault.auth.writeKubernetesConfig(c.params, actorOf(c));
+        return { kind: 'empty' };
+      },
+    },
+  },
+  ...(['kubernetes', 'approle'] as const).flatMap((method): VaultRoute[] => [
+    {
+      path: `auth/${method}/role`,
+      ops: {
+        async list(c) {
+          const keys = await c.authority.vault.auth.listAuthRoles(method, actorOf(c));
+          return keys.length ? json({ keys }) : { kind: 'missing' };
+        },
+      },
+    },
+    {
+      path: `auth/${method}/role/:name`,
+      ops: {
+        async read(c) {
+          const r = await c.authority.vault.auth.readAuthRole(method, c.path.name, actorOf(c));
+          return r ? json(r) : { kind: 'missing' };
+        },
+        async write(c) {
+          await c.authority.vault.auth.writeAuthRole(method, c.path.name, c.params, actorOf(c));
+          return { kind: 'empty' };
+        },
+        async delete(c) {
+          await c.authority.vault.auth.deleteAuthRole(method, c.path.name, actorOf(c));
+          return { kind: 'empty' };
+        },
+      },
+    },
+  ]),
+  {
+    path: 'auth/approle/role/:name/role-id',
+    ops: {
+      async read(c) {
+        const id = await c.authority.vault.auth.approleRoleId(c.path.name, actorOf(c));
+        return id ? json({ role_id: id }) : { kind: 'missing' };
+      },
+    },
+  },
+  {
+    path: 'auth/approle/role/:name/secret-id',
+    ops: {
+      async write(c) {
+        return json(await c.authority.vault.auth.approleSecretId(c.path.name, actorOf(c)));
+      },
+    },
+  },
+];
+
+function splitTune(p: string): { path: string; tune: boolean } {
+  const clean = p.replace(/\/+$/, '');
+  return clean.endsWith('/tune') ? { path: clean.slice(0, -5), tune: true } : { path: clean, tune: false };
+}
+
+async function chainOrEmpty(c: VaultCall) {
+  return c.authority.vault.pki.chainOf(c.mount!);
+}
+
+/** Routes below a PKI mount. */
+export const MOUNT_ROUTES: VaultRoute[] = [
+  {
+    path: 'ca',
+    auth: false,
+    ops: {
+      async read(c) {
+        const ch = await chainOrEmpty(c);
+        return {
+          kind: 'raw',
+          contentType: 'application/pkix-cert',
+          body: ch ? Buffer.from(fromPem(ch.caPem, 'CERTIFICATE')) : null,
+        };
+      },
+    },
+  },
+  {
+    path: 'ca/pem',
+    auth: false,
+    ops: {
+      async read(c) {
+        const ch = await chainOrEmpty(c);
+        return { kind: 'raw', contentType: 'application/pem-certificate-chain', body: ch ? ch.caPem : null };
+      },
+    },
+  },
+  {
+    path: 'ca_chain',
+    auth: false,
+    ops: {
+      async read(c) {
+        const ch = await chainOrEmpty(c);
+        return { kind: 'raw', contentType: 'application/pkix-cert', body: ch ? ch.chain.join('\n') : null };
+      },
+    },
+  },
+  {
+    path: 'cert/ca',
+    auth: false,
+    ops: {
+      async read(c) {
+        const ch = await chainOrEmpty(c);
+        return ch ? json({ certificate: ch.caPem, revocation_time: 0 }) : { kind: 'missing' };
+      },
+    },
+  },
+  {
+    path: 'cert/ca_chain',
+    auth: false,
+    ops: {
+      async read(c) {
+        const ch = await chainOrEmpty(c);
+        if (!ch) return { kind: 'missing' };
+        const chain = ch.chain.join('\n');
+        return json({ certificate: chain, ca_chain: chain, revocation_time: 0 });
+      },
+    },
+  },
+  {
+    path: 'cert/crl',
+    auth: false,
+    ops: {
+      async read(c) {
+        const der = await c.authority.vault.pki.crlDer(c.mount!);
+        return der ? json({ certificate: toPem(der, 'X509 CRL').trim(), revocation_time: 0 }) : { kind: 'missing' };
+      },
+    },
+  },
+  {
+    path: 'cert/:serial',
+    auth: false,
+    ops: {
+      async read(c) {
+        const data = await c.authority.vault.pki.readCert(c.mount!, c.path.serial);
+        return data ? json(data) : { kind: 'missing' };
+      },
+    },
+  },
+  {
+    path: 'cert/:serial/raw',
+    auth: false,
+    ops: {
+      async read(c) {
+        const data = await c.authority.vault.pki.readCert(c.mount!, c.path.serial);
+        if (!data) return { kind: 'missing' };
+        return {
+          kind: 'raw',
+          contentType: 'application/pkix-cert',
+          body: Buffer.from(fromPem(String(data.certificate), 'CERTIFICATE')),
+        };
+      },
+    },
+  },
+  {
+    path: 'cert/:serial/raw/pem',
+    auth: false,
+    ops: {
+      async read(c) {
+        const data = await c.authority.vault.pki.readCert(c.mount!, c.path.serial);
+        if (!data) return { kind: 'missing' };
+        return { kind: 'raw', contentType: 'application/pem-certificate-chain', body: String(data.certificate) };
+      },
+    },
+  },
+  {
+    path: 'certs',
+    ops: {
+      async list(c) {
+        const keys = await c.authority.vault.pki.listCerts(c.mount!, false, c.params, actorOf(c));
+        return keys.length ? json({ keys }) : { kind: 'missing' };
+      },
+    },
+  },
+  {
+    path: 'certs/revoked',
+    ops: {
+      async list(c) {
+        const keys = await c.authority.vault.pki.listCerts(c.mount!, true, c.params, actorOf(c));
+        return keys.length ? json({ keys }) : { kind: 'missing' };
+      },
+    },
+  },
+  {
+    path: 'crl',
+    auth: false,
+    ops: {
+      async read(c) {
+        const der = await c.authority.vault.pki.crlDer(c.mount!);
+        return { kind: 'raw', contentType: 'application/pkix-crl', body: der ? Buffer.from(der) : null };
+      },
+    },
+  },
+  {
+    path: 'crl/pem',
+    auth: false,
+    ops: {
+      async read(c) {
+        const der = await c.authority.vault.pki.crlDer(c.mount!);
+        return { kind: 'raw', contentType: 'application/x-pem-file', body: der ? toPem(der, 'X509 CRL').trim() : null };
+      },
+    },
+  },
+  {
+    path: 'crl/rotate',
+    ops: {
+      async read(c) {
+        const r = await c.authority.vault.pki.rotateCrl(c.mount!, actorOf(c));
+        return json(r.data, r.warnings);
+      },
+    },
+  },
+  {
+    path: 'roles',
+    ops: {
+      async list(c) {
+        const keys = await c.authority.vault.mounts.listRoles(c.mount!.path, actorOf(c));
+        return keys.length ? json({ keys }) : { kind: 'missing' };
+      },
+    },
+  },
+  {
+    path: 'roles/:name',
+    ops: {
+      async read(c) {
+        const role = await c.authority.vault.mounts.readRole(c.mount!.path, c.path.name, actorOf(c));
+        return role ? json(role) : { kind: 'missing' };
+      },
+      async write(c) {
+        return json(await c.authority.vault.mounts.writeRole(c.mount!.path, c.path.name, c.params, actorOf(c)));
+      },
+      async patch(c) {
+        return json(await c.authority.vault.mounts.patchRole(c.mount!.path, c.path.name, c.params, actorOf(c)));
+      },
+      async delete(c) {
+        await c.authority.vault.mounts.deleteRole(c.mount!.path, c.path.name, actorOf(c));
+        return { kind: 'empty' };
+      },
+    },
+  },
+  {
+    path: 'revoke',
+    ops: {
+      async write(c) {
+        const r = await c.authority.vault.pki.revoke(c.mount!, c.params, actorOf(c));
+        return json(r.data, r.warnings);
+      },
+    },
+  },
+  {
+    path: 'config/urls',
+    ops: {
+      async read(c) {
+        return json(await c.authority.vault.mounts.readUrls(c.mount!.path, actorOf(c)));
+      },
+      async write(c) {
+        return json(await c.authority.vault.mounts.writeUrls(c.mount!.path, c.params, actorOf(c)));
+      },
+    },
+  },
+  {
+    path: 'config/crl',
+    ops: {
+      async read(c) {
+        return json(crlConfigResponse(await c.authority.vault.mounts.readCrlConfig(c.mount!.path, actorOf(c))));
+      },
+      async write(c) {
+        return json(
+          crlConfigResponse(await c.authority.vault.mounts.writeCrlConfig(c.mount!.path, c.params, actorOf(c))),
+        );
+      },
+    },
+  },
+  {
+    path: 'tidy',
+    ops: {
+      async write(c) {
+        const r = await c.authority.vault.pki.tidy(c.mount!, c.params, actorOf(c));
+        // Vault: 202 when started; 200 + warning when one is already running
+        return { kind: 'json', status: r.started ? 202 : 200, data: null, warnings: r.warnings };
+      },
+    },
+  },
+  {
+    path: 'tidy-status',
+    ops: {
+      async read(c) {
+        return json(c.authority.vault.pki.tidyStatus(c.mount!, actorOf(c)));
+      },
+    },
+  },
+];
+
+/** `?list=true|1|t…` (Go ParseBool) */
+export function isListQuery(q: Record<string, string>): boolean {
+  if (q.list === undefined) return false;
+  try {
+    return parseVaultBool('list', q.list);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,121 @@
+// Fixtures of the Vault API tests: a real authority (SQLite, software keys), a root + intermediate CA,
+// the mount `pki` bound to the intermediate, an admin API token used as X-Vault-Token, the server on 127.0.0.1.
+import { connect } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Authority, AuthorityConfig } from '@pkim/authority';
+import { buildServer } from '@pkim/server';
+import { listen, openAuthorityFixture, ACTORS, type AuthorityFixture } from '../server-test-support';
+
+export interface VaultFixture {
+  fx: AuthorityFixture;
+  authority: Authority;
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  token: string;
+  rootPem: string;
+  intermediatePem: string;
+  caId: string;
+  close(): Promise<void>;
+}
+
+export async function openVaultFixture(extra: Partial<AuthorityConfig> = {}): Promise<VaultFixture> {
+  const fx = await openAuthorityFixture(extra);
+  const { authority } = fx;
+  const admin = ACTORS.admin;
+  const root = await authority.cas.create(
+    { name: 'Vault Test Root', subject: { commonName: 'Vault Test Root' }, keyType: 'ec-p256' },
+    admin,
+  );
+  const inter = await authority.cas.create(
+    {
+      name: 'Vault Test Issuing',
+      subject: { commonName: 'Vault Test Issuing' },
+      keyType: 'ec-p256',
+      parentId: root.ca.id,
+    },
+    admin,
+  );
+  await authority.vault.mounts.mount({ path: 'pki', ca: inter.ca.id, maxLeaseTtl: '87600h' }, admin);
+  const { token } = await authority.auth.createToken({ name: 'vault admin', role: 'admin' }, admin);
+  const app = await buildServer(authority, { logger: false, rateLimit: false, backgroundJobs: false });
+  const url = await listen(app);
+  return {
+    fx,
+    authority,
+    app,
+    url,
+    port: Number(new URL(url).port),
+    token,
+    rootPem: root.certificatePem!,
+    intermediatePem: inter.certificatePem!,
+    caId: inter.ca.id,
+    async close() {
+      await app.close();
+      await fx.close();
+    },
+  };
+}
+
+export interface VaultHttpResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** One request to /v1/<path>; `token: null` sends none. */
+export async function vaultCall(
+  f: Pick<VaultFixture, 'url' | 'token'>,
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { token?: string | null; headers?: Record<string, string> } = {},
+): Promise<VaultHttpResponse> {
+  const token = opts.token === undefined ? f.token : opts.token;
+  const headers: Record<string, string> = { ...opts.headers };
+  if (token) headers['x-vault-token'] = token;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${f.url}/v1/${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, body: parsed };
+}
+
+/** Writes raw bytes on one TCP connection and collects every response until the server closes or `until` holds. */
+export function rawHttp(port: number, payload: string, until: (received: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`raw HTTP timed out; received so far:\n${received}`));
+    }, 10_000);
+    socket.on('data', (d) => {
+      received += d.toString('latin1');
+      if (until(received)) {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve(received);
+      }
+    });
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.write(payload);
+  });
+}

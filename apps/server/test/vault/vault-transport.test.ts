@@ -1,0 +1,184 @@
+// The Vault API transport: envelope, errors, LIST verb, parameter coercion, roles, auth tokens.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openVaultFixture, rawHttp, vaultCall, type VaultFixture } from './vault-test-support';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+let f: VaultFixture;
+beforeAll(async () => {
+  f = await openVaultFixture();
+  const r = await vaultCall(f, 'POST', 'pki/roles/web', {
+    allowed_domains: 'example.com',
+    allow_subdomains: true,
+    max_ttl: '72h',
+  });
+  expect(r.status, r.text).toBe(200);
+}, 60_000);
+afterAll(async () => f?.close());
+
+describe('Vault transport conventions', () => {
+  it('answers sys/health without a token as a bare JSON object', async () => {
+    const r = await vaultCall(f, 'GET', 'sys/health', undefined, { token: null });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/json');
+    expect(r.body).not.toHaveProperty('data');
+    expect(r.body).toMatchObject({ initialized: true, sealed: false, standby: false });
+    expect(Number.isInteger(r.body.server_time_utc)).toBe(true);
+    expect(r.body.cluster_id).toMatch(UUID_RE);
+  });
+
+  it('wraps JSON answers in the Vault envelope with exactly application/json', async () => {
+    const r = await vaultCall(f, 'GET', 'pki/roles/web');
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/json');
+    expect(r.body.request_id).toMatch(UUID_RE);
+    expect(r.body).toMatchObject({ lease_id: '', renewable: false, lease_duration: 0, wrap_info: null, auth: null });
+    expect(r.body.warnings).toBeNull();
+  });
+
+  it('refuses a missing or bad token with 403 permission denied, and accepts Bearer', async () => {
+    for (const token of [null, 'pkim_not-a-token', 'hvs.whatever']) {
+      const r = await vaultCall(f, 'GET', 'pki/roles/web', undefined, { token });
+      expect(r.status).toBe(403);
+      expect(r.body).toEqual({ errors: ['permission denied'] });
+    }
+    const bearer = await vaultCall(f, 'GET', 'pki/roles/web', undefined, {
+      token: null,
+      headers: { authorization: `Bearer ${f.token}` },
+    });
+    expect(bearer.status).toBe(200);
+  });
+
+  it('answers unknown paths 404 and unsupported operations 405', async () => {
+    const nope = await vaultCall(f, 'GET', 'pki/nope-path');
+    expect(nope.status).toBe(404);
+    expect(nope.body.errors[0]).toMatch(/unsupported path/);
+    const noMount = await vaultCall(f, 'GET', 'kv/data/x');
+    expect(noMount.status).toBe(404);
+    expect(noMount.body.errors.length).toBe(1);
+    const del = await vaultCall(f, 'DELETE', 'pki/revoke');
+    expect(del.status).toBe(405);
+    expect(del.body.errors[0]).toMatch(/unsupported operation/);
+  });
+
+  it('lists with ?list=true and ?list=1, with and without trailing slash', async () => {
+    const a = await vaultCall(f, 'GET', 'pki/roles?list=true');
+    const b = await vaultCall(f, 'GET', 'pki/roles/?list=1');
+    expect(a.status).toBe(200);
+    expect(a.body.data.keys).toContain('web');
+    expect(b.body.data.keys).toEqual(a.body.data.keys);
+  });
+
+  it('answers an empty LIST with 404 {"errors":[]}', async () => {
+    await f.authority.vault.mounts.mount({ path: 'pki2', ca: f.caId }, { id: 'usr_admin0', role: 'admin' });
+    const r = await vaultCall(f, 'GET', 'pki2/roles?list=true');
+    expect(r.status).toBe(404);
+    expect(r.text).toBe('{"errors":[]}');
+  });
+
+  it('accepts the raw LIST verb on a keep-alive connection followed by a GET and a POST', async () => {
+    const body = JSON.stringify({ note: 'LIST /v1/pki/roles HTTP/1.1 inside a body is just data' });
+    const payload =
+      `LIST /v1/pki/roles HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${f.token}\r\n\r\n` +
+      `POST /v1/pki/roles/raw HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${f.token}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}` +
+      `LIST /v1/pki/roles/?after=a HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${f.token}\r\n\r\n` +
+      `GET /v1/sys/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`;
+    const out = await rawHttp(
+      f.port,
+      payload,
+      (s) => (s.match(/HTTP\/1\.1 /g) ?? []).length >= 4 && s.includes('"initialized":true'),
+    );
+    const statuses = [...out.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+    expect(statuses).toEqual([200, 200, 200, 200]);
+    const bodies = [...out.matchAll(/\{"request_id".*?"auth":null\}/g)].map((m) => JSON.parse(m[0]));
+    expect(bodies[0].data.keys).toContain('web');
+    expect(bodies[1].data.allow_localhost).toBe(true); // the POST reached its route with its body intact
+    expect(bodies[2].data.keys).toContain('web');
+    // pipelined requests may run concurrently: check the POST's effect afterwards
+    expect((await vaultCall(f, 'GET', 'pki/roles?list=true')).body.data.keys).toContain('raw');
+  });
+});
+
+describe('Vault parameter coercion and roles', () => {
+  it('coerces string-valued fields by type', async () => {
+    const w = await vaultCall(f, 'POST', 'pki/roles/str', {
+      allow_any_name: 'true',
+      key_bits: '4096',
+      ttl: '30d',
+      max_ttl: '720h',
+      allowed_domains: 'a.com, b.com',
+    });
+    expect(w.status, w.text).toBe(200);
+    const r = await vaultCall(f, 'GET', 'pki/roles/str');
+    expect(r.body.data).toMatchObject({
+      allow_any_name: true,
+      key_bits: 4096,
+      ttl: 2592000,
+      max_ttl: 2592000,
+      allowed_domains: ['a.com', 'b.com'],
+    });
+  });
+
+  it('refuses 1d12h and accepts integer seconds as number or string', async () => {
+    expect((await vaultCall(f, 'POST', 'pki/roles/d', { ttl: '1d12h' })).status).toBe(400);
+    for (const ttl of [3600, '3600']) {
+      await vaultCall(f, 'POST', 'pki/roles/d', { ttl });
+      expect((await vaultCall(f, 'GET', 'pki/roles/d')).body.data.ttl).toBe(3600);
+    }
+  });
+
+  it('reads a role with every Vault default', async () => {
+    const r = await vaultCall(f, 'GET', 'pki/roles/web');
+    expect(r.body.data).toMatchObject({
+      allow_localhost: true,
+      allow_ip_sans: true,
+      server_flag: true,
+      client_flag: true,
+      key_type: 'rsa',
+      key_bits: 2048,
+      use_csr_common_name: true,
+      use_csr_sans: true,
+      require_cn: true,
+      enforce_hostnames: true,
+      key_usage: ['DigitalSignature', 'KeyAgreement', 'KeyEncipherment'],
+      not_before_duration: 30,
+      no_store: false,
+      generate_lease: false,
+      max_ttl: 259200,
+    });
+  });
+
+  it('answers a missing role 404 {"errors":[]} and deletes idempotently with 204', async () => {
+    const r = await vaultCall(f, 'GET', 'pki/roles/missing');
+    expect(r.status).toBe(404);
+    expect(r.text).toBe('{"errors":[]}');
+    const d = await vaultCall(f, 'DELETE', 'pki/roles/missing');
+    expect(d.status).toBe(204);
+    expect(d.text).toBe('');
+  });
+
+  it('refuses role fields PKI Manager cannot honour with 400', async () => {
+    for (const body of [{ key_type: 'ec', key_bits: 521 }, { key_usage: 'Bogus' }, { ttl: '2h', max_ttl: '1h' }]) {
+      const r = await vaultCall(f, 'POST', 'pki/roles/bad', body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.errors[0]).toBeTruthy();
+    }
+    expect((await vaultCall(f, 'GET', 'pki/roles/bad')).status).toBe(404);
+  });
+
+  it('looks up the token itself', async () => {
+    const r = await vaultCall(f, 'GET', 'auth/token/lookup-self');
+    expect(r.status).toBe(200);
+    expect(r.body.data.id).toBe(f.token);
+    expect(Array.isArray(r.body.data.policies)).toBe(true);
+    expect(Number.isInteger(r.body.data.ttl)).toBe(true);
+    expect((await vaultCall(f, 'GET', 'auth/token/lookup-self', undefined, { token: 'pkim_bad' })).status).toBe(403);
+  });
+
+  it('reports mounts like Vault (map keyed by path/, repeated at the top level)', async () => {
+    const r = await vaultCall(f, 'GET', 'sys/mounts');
+    expect(r.body.data['pki/']).toMatchObject({ type: 'pki', config: { max_lease_ttl: 87600 * 3600 } });
+    expect(r.body['pki/'].type).toBe('pki');
+  });
+});
