@@ -29,7 +29,7 @@ export interface CaContextLoader {
   fromRow(ca: CaRow): CaContext;
   /** PEM chain from this CA up to its root (this CA first), cached per CA certificate */
   chainPem(ca: CaRow): Promise<string>;
-  /** name constraints of the CAs above this one (parent, grandparent, …) */
+  /** name constraints of the CAs above this one (parent, grandparent, …) and this CA's policy-only ones */
   ancestorNameConstraints(ca: CaRow): Promise<NameConstraints[]>;
 }
 
@@ -83,11 +83,14 @@ export function createCaContextLoader(store: Store): CaContextLoader {
     return entry;
   }
   const chainPem = async (ca: CaRow) => (await pathOf(ca)).pem;
-  const ancestorNameConstraints = async (ca: CaRow) =>
-    (await pathOf(ca)).path
-      .slice(1)
-      .map((c) => c.nameConstraints)
-      .filter((nc): nc is NonNullable<typeof nc> => !!nc);
+  const ancestorNameConstraints = async (ca: CaRow) => {
+    const [own, ...above] = (await pathOf(ca)).path;
+    const out = above.map((c) => c.nameConstraints).filter((nc): nc is NonNullable<typeof nc> => !!nc);
+    // the CA's own policy-only constraints are not in its certificate: the linter gets them here
+    const prefixes = own?.nameConstraints?.permittedUriPrefixes;
+    if (prefixes?.length) out.push({ permittedUriPrefixes: prefixes });
+    return out;
+  };
 
   return {
     load,

@@ -21,7 +21,13 @@ import {
   TRUE,
   tlv,
 } from './der-writer';
-import { encodeGeneralNames, encodeNameConstraints, isEmptyNameConstraints, uriGeneralName } from './general-names';
+import {
+  encodableNameConstraints,
+  encodeGeneralNames,
+  encodeNameConstraints,
+  isEmptyNameConstraints,
+  uriGeneralName,
+} from './general-names';
 import { signatureAlgorithmDer } from './key-inspector';
 
 const V3 = explicit(0, integer(2));
@@ -93,8 +99,9 @@ export function encodeTbsCertificate(plan: CertificatePlan): Uint8Array {
   exts.push(extension(OIDS.ski, false, octetString(plan.subjectKeyIdentifier)));
   exts.push(extension(OIDS.aki, false, seq(implicitPrimitive(0, plan.authorityKeyIdentifier))));
   if (hasSan) exts.push(extension(OIDS.san, plan.subject.length === 0, encodeGeneralNames(sans)));
-  if (isCa && !isEmptyNameConstraints(plan.nameConstraints))
-    exts.push(extension(OIDS.nameConstraints, true, encodeNameConstraints(plan.nameConstraints!)));
+  const encodable = encodableNameConstraints(plan.nameConstraints);
+  if (isCa && !isEmptyNameConstraints(encodable))
+    exts.push(extension(OIDS.nameConstraints, true, encodeNameConstraints(encodable!)));
   if (plan.crlDistributionPoints?.length) {
     exts.push(
       extension(

@@ -10,6 +10,7 @@ import {
   isValidCidr,
   isValidDnsName,
   isValidEmail,
+  isValidUri,
   looksLikeDnsName,
   nameConstraintViolations,
 } from './general-names';
@@ -113,6 +114,8 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
     for (const u of [...(nc.permittedUri ?? []), ...(nc.excludedUri ?? [])])
       if (!isValidDnsName(u.replace(/^\./, ''), false))
         add('lint.invalid_san', `invalid URI name constraint '${u}' (a host or .domain)`);
+    for (const u of nc.permittedUriPrefixes ?? [])
+      if (!isValidUri(u)) add('lint.invalid_san', `invalid URI prefix constraint '${u}' (an absolute URI)`);
     for (const e of [...(nc.permittedEmail ?? []), ...(nc.excludedEmail ?? [])])
       if (!(e.includes('@') ? isValidEmail(e) : isValidDnsName(e.replace(/^\./, ''), false)))
         add('lint.invalid_san', `invalid email name constraint '${e}'`);

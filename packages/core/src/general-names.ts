@@ -230,6 +230,11 @@ export function nameConstraintViolations(nc: NameConstraints, sans: SubjectAltNa
   );
   check('uri', sans.uri ?? [], nc.permittedUri, nc.excludedUri, uriMatches);
   check('email', sans.email ?? [], nc.permittedEmail, nc.excludedEmail, emailMatches);
+  const prefixes = nc.permittedUriPrefixes ?? [];
+  for (const u of prefixes.length ? (sans.uri ?? []) : []) {
+    if (!prefixes.some((p) => u.startsWith(p)))
+      out.push(`uri:${u} is outside the CA's permitted URI prefixes (${prefixes.join(', ')})`);
+  }
   return out;
 }
 
@@ -269,6 +274,14 @@ export function encodeNameConstraints(nc: NameConstraints): Uint8Array {
   if (permitted.length) parts.push(tlv(0xa0, ...permitted));
   if (excluded.length) parts.push(tlv(0xa1, ...excluded));
   return seq(...parts);
+}
+
+/** The part of the constraints that goes into the certificate (RFC 5280 subtrees; not the policy-only prefixes). */
+export function encodableNameConstraints(nc: NameConstraints | undefined | null): NameConstraints | undefined {
+  if (!nc) return undefined;
+  const rfc = { ...nc };
+  delete rfc.permittedUriPrefixes;
+  return rfc;
 }
 
 export function isEmptyNameConstraints(nc: NameConstraints | undefined | null): boolean {

@@ -126,7 +126,8 @@ export const BUILT_IN_PROFILES: Record<string, Profile> = {
     maxUriSans: 1,
     allowedKeyTypes: ALL,
     defaultLifetimeMs: H,
-    maxLifetimeMs: 24 * H,
+    // 24 h from issuance, plus the one-minute backdating of notBefore (clock skew)
+    maxLifetimeMs: 24 * H + 60_000,
   },
 };
 

@@ -23,6 +23,13 @@ export interface NameConstraints {
   excludedUri?: string[];
   permittedEmail?: string[];
   excludedEmail?: string[];
+  /**
+   * PKI Manager policy, NOT encoded in the certificate: every URI SAN below the CA must start with one
+   * of these (e.g. `spiffe://example.org/envoy/`). RFC 5280 URI constraints cover only the host, so a
+   * path split (SPIFFE services vs transport CA) cannot be expressed to relying parties; the linter
+   * enforces it for every certificate the CA (or a CA below it) signs.
+   */
+  permittedUriPrefixes?: string[];
 }
 
 export type KeyUsageName =

@@ -47,6 +47,8 @@ export interface NameConstraintsJson {
   excludedUri?: string[];
   permittedEmail?: string[];
   excludedEmail?: string[];
+  /** not encoded: URI SANs below the CA must start with one of these (see core NameConstraints) */
+  permittedUriPrefixes?: string[];
 }
 
 export interface SanJson {
