@@ -2,7 +2,9 @@
 // (SQLite), a root and an issuing CA with software keys, and the Fastify server on 127.0.0.1.
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '@pkim/server';
-import type { Authority } from '@pkim/authority';
+import type { Authority, AuthorityConfig } from '@pkim/authority';
+
+export const FAST_SCRYPT = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
 import {
   ACTORS,
   listen,
@@ -44,9 +46,10 @@ export interface HttpAnswer {
 }
 
 export async function openSecurityFixture(
-  opts: { server?: Parameters<typeof buildServer>[1]; listen?: boolean } = { listen: false },
+  opts: { server?: Parameters<typeof buildServer>[1]; listen?: boolean; authority?: Partial<AuthorityConfig> } = {},
 ): Promise<SecurityFixture> {
-  const fx = await openAuthorityFixture();
+  // cheap password hashing: the suite creates many users
+  const fx = await openAuthorityFixture({ auth: { scrypt: FAST_SCRYPT }, ...opts.authority });
   const { authority } = fx;
   const root = await authority.cas.create(
     { name: 'sec-root', subject: { commonName: 'Security Root CA', country: 'US' }, keyType: 'ec-p256' },
@@ -66,7 +69,7 @@ export async function openSecurityFixture(
     .token;
   const adminToken = (await authority.auth.createToken({ name: 'sec-admin', role: 'admin' }, ACTORS.admin)).token;
   const app = await buildServer(authority, { logger: false, backgroundJobs: false, ...opts.server });
-  const base = opts.listen === false ? '' : await listen(app);
+  const base = opts.listen ? await listen(app) : '';
   return {
     fx,
     authority,

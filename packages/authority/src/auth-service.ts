@@ -9,7 +9,7 @@ import {
   DEFAULT_SCRYPT_PARAMS,
   type ScryptParams,
 } from './password-hashing';
-import { authorize, hasPermission, isValidScope, USER_ROLES } from './permissions';
+import { assertCanGrant, authorize, hasPermission, isValidScope, USER_ROLES } from './permissions';
 import type { Actor, AuditService, AuthService } from './types';
 
 export interface AuthServiceDeps {
@@ -186,6 +186,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         throw new PkiError('input.invalid', 'user names are 2-64 characters: letters, digits, . _ @ -');
       }
       checkRole(input.role);
+      assertCanGrant(actor, input.role, undefined, `create a user with role ${input.role}`);
       checkPassword(input.password);
       if (await store.users.findByUsername(input.username))
         throw new PkiError('user.name_taken', `user '${input.username}' already exists`);
@@ -208,6 +209,9 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       authorize(actor, 'user:manage');
       checkRole(role);
       const user = await requireUser(userId);
+      // the actor must hold everything of both roles: no promoting past itself, no demoting its betters
+      assertCanGrant(actor, user.role, undefined, `change the role of a ${user.role}`);
+      assertCanGrant(actor, role, undefined, `give the role ${role}`);
       if (user.role === role) return;
       if (user.role === 'admin') await ensureAnotherAdmin(user.id);
       await store.commit({
@@ -219,6 +223,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
     async setUserDisabled(userId, disabled, actor) {
       authorize(actor, 'user:manage');
       const user = await requireUser(userId);
+      assertCanGrant(actor, user.role, undefined, `${disabled ? 'disable' : 'enable'} a ${user.role}`);
       if (user.disabled === disabled) return;
       if (disabled && user.role === 'admin') await ensureAnotherAdmin(user.id);
       await store.commit({
@@ -233,6 +238,8 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       if (self) authorize(actor, 'account:self');
       else authorize(actor, 'user:manage');
       const user = await requireUser(userId);
+      // resetting someone's password is taking over their account: only for accounts the actor could create
+      if (!self) assertCanGrant(actor, user.role, undefined, `reset the password of a ${user.role}`);
       // changing one's own password always needs the old one; an admin resetting another user's does not
       if (self || !hasPermission(actor, 'user:manage')) {
         if (!(await verifyPassword(oldPassword ?? '', user.passwordHash))) {
@@ -387,14 +394,12 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       if (typeof input.name !== 'string' || input.name.trim().length === 0 || input.name.length > 128) {
         throw new PkiError('input.invalid', 'a token needs a name of 1-128 characters');
       }
-      // nobody mints a token stronger than themselves
-      if (actor.role !== 'admin' && input.role !== actor.role) {
-        throw new PkiError('auth.forbidden', `a ${actor.role} cannot create ${input.role} tokens`);
-      }
       const scopes = [...new Set(input.scopes ?? [])];
       const bad = scopes.filter((s) => !isValidScope(s));
       if (bad.length)
         throw new PkiError('input.invalid', `unknown scope(s): ${bad.join(', ')}`, { details: { scopes: bad } });
+      // nobody mints a token stronger than themselves (a scoped token included)
+      assertCanGrant(actor, input.role, scopes.length > 0 ? scopes : undefined, `create a ${input.role} token`);
       if (input.expiresInMs !== undefined && (!Number.isFinite(input.expiresInMs) || input.expiresInMs <= 0)) {
         throw new PkiError('input.invalid', 'token expiry must be positive');
       }

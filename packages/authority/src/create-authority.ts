@@ -136,7 +136,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const requests = createRequestService({ ...common, pipeline });
   const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs });
   const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs });
-  const auth = createAuthService({ store, clock, logger, audit });
+  const auth = createAuthService({ store, clock, logger, audit }, config.auth);
   const vault = createVaultService({ store, clock, logger, contexts, cas, certificates, crl, auth, audit });
 
   return {

@@ -94,3 +94,32 @@ export function authorize(actor: Actor | undefined, permission: Permission): ass
 export function effectivePermissions(actor: Actor | undefined): Permission[] {
   return PERMISSIONS.filter((p) => hasPermission(actor, p));
 }
+
+/** What a principal with this role and these token scopes (undefined = unscoped) may do, `account:self` aside. */
+export function grantedPermissions(role: UserRole, scopes?: readonly string[]): Permission[] {
+  return effectivePermissions({ id: 'grant', role, scopes: scopes ? [...scopes] : undefined }).filter(
+    (p) => p !== 'account:self',
+  );
+}
+
+/**
+ * No principal can grant what it does not hold: a token, user, role or password reset by `actor`
+ * may give at most the actor's own effective permissions. Refuses with `auth.forbidden` naming what
+ * the actor lacks. `what` names the operation in the message (`create a admin token`).
+ */
+export function assertCanGrant(
+  actor: Actor,
+  role: UserRole,
+  scopes: readonly string[] | undefined,
+  what: string,
+): void {
+  const held = new Set(effectivePermissions(actor));
+  const missing = grantedPermissions(role, scopes).filter((p) => !held.has(p));
+  if (missing.length > 0) {
+    throw new PkiError(
+      'auth.forbidden',
+      `cannot ${what}: it would grant ${missing.join(', ')}, which this ${actor.scopes ? 'token' : 'role'} does not hold`,
+      { details: { missing, role } },
+    );
+  }
+}

@@ -19,6 +19,7 @@ import type { Profile } from '@pkim/core';
 import type { SignFunction } from './signing/sign-request';
 import type { ResourceLimits } from './signing/provisioner';
 import type { VaultService } from './vault';
+import type { AuthServiceOptions } from './auth-service';
 
 /** Who performs an action. The CLI acts as `{ id: 'cli:<os-user>', role: 'admin' }`. */
 export interface Actor {
@@ -55,6 +56,8 @@ export interface AuthorityConfig {
   /** OCSP response validity; default 1h */
   ocspValidityMs?: number;
   customProfiles?: Profile[];
+  /** login throttling, session lifetime, password hashing cost (defaults in auth-service.ts) */
+  auth?: AuthServiceOptions;
   /** test hook passed to the store */
   faultInjection?: { failCommit?: boolean };
 }
