@@ -21,6 +21,10 @@ export const PERMISSIONS = [
   'user:manage',
   'token:manage',
   'system:read',
+  /** SPIFFE: get an SVID from a CSR (workload tokens: `--scope spiffe:sign`) */
+  'spiffe:sign',
+  /** SPIFFE: init, status, SVID list, deny list, rotation, purge (admin only) */
+  'spiffe:manage',
   /** acting on one's own account (me, change own password): every authenticated actor */
   'account:self',
 ] as const;
@@ -39,6 +43,7 @@ export const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
     'request:read',
     'request:review',
     'system:read',
+    'spiffe:sign',
     'account:self',
   ],
   auditor: ['ca:read', 'certificate:read', 'request:read', 'audit:read', 'system:read', 'account:self'],

@@ -208,4 +208,31 @@ describe('the one signing pipeline with provisioners', () => {
     expect(() => createProvisioner({ kind: 'spiffe', id: 'x', policy: { names: ['*.*.bad'] } })).toThrow(PkiError);
     await expectPkiError(authority.sign({ kind: 'nope' } as never, { actor: TEST_ADMIN }), 'input.invalid');
   });
+  it("commits a channel's own rows with the certificate, and lets a channel name the permission it requires", async () => {
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=chan.payments.example.com',
+      sans: ['DNS:chan.payments.example.com'],
+    });
+    const channel = createProvisioner({ kind: 'spiffe', id: 'spiffe:test', policy: { cas: ['payments'] } });
+    // a token whose only scope is the channel's permission: refused without the channel naming it …
+    const narrow: Actor = { id: 'tok_narrow', role: 'operator', scopes: ['spiffe:sign'] };
+    const request = { kind: 'leaf-csr' as const, ca: 'payments', profile: 'tls-server', csrPem };
+    await expectPkiError(authority.sign(request, { actor: narrow, provisioner: channel }), 'auth.forbidden');
+    // … accepted when it does; the channel's writes land in the certificate's transaction
+    const issued = await authority.sign(
+      { ...request, commitWith: (row) => ({ setSettings: { 'test.channel.certificate': row.id } }) },
+      { actor: narrow, provisioner: { ...channel, permission: 'spiffe:sign' } },
+    );
+    expect(await authority.store.settings.get('test.channel.certificate')).toBe(issued.certificate.id);
+    // a failing channel write rolls the certificate back
+    const before = await issuedCount();
+    await expect(
+      authority.sign(
+        { ...request, commitWith: () => ({ updateCa: [{ id: 'ca_missing', patch: { name: 'x' } }] }) },
+        { actor: TEST_ADMIN },
+      ),
+    ).rejects.toBeInstanceOf(PkiError);
+    expect(await issuedCount()).toBe(before);
+  });
 });

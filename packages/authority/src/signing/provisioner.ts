@@ -1,4 +1,5 @@
 import { PkiError, type KeyType } from '@pkim/shared';
+import type { Permission } from '../permissions';
 import type { ExtKeyUsageName, KeyUsageName } from '@pkim/core';
 
 /**
@@ -56,6 +57,11 @@ export interface Provisioner {
   name: string;
   policy: ProvisionerPolicy;
   modifiers?: ProvisionerModifiers;
+  /**
+   * the permission an actor needs to have a leaf signed through this channel (default `certificate:issue`);
+   * e.g. SPIFFE: `spiffe:sign`, so a workload token can get its SVID and nothing else
+   */
+  permission?: Permission;
 }
 
 /** What the audit event records about the provisioner. */

@@ -1,6 +1,13 @@
 import type { KeyType } from '@pkim/shared';
 import type { BackendName } from '@pkim/keys';
-import type { NameConstraintsJson, SanJson, CertificateRequestRow } from '@pkim/store';
+import type {
+  NameConstraintsJson,
+  SanJson,
+  CertificateRequestRow,
+  CertificateRow,
+  NewAuditEvent,
+  UnitOfWork,
+} from '@pkim/store';
 import type { Actor, CaView, IssuedCertificate, SubjectInput } from '../types';
 import type { Provisioner } from './provisioner';
 
@@ -24,7 +31,16 @@ interface LeafCommon {
   /** EKU override for this one request (must also be allowed by the provisioner if it fixes EKUs) */
   extKeyUsage?: string[];
   extraExtensions?: ExtraExtension[];
+  /**
+   * The channel's own rows, committed in the SAME transaction as the certificate row and its audit event
+   * (e.g. SPIFFE: the SVID row and the supersession of the previous SVID of that identity). Called with
+   * the certificate row once it is signed and verified.
+   */
+  commitWith?: (certificate: CertificateRow) => ChannelWrites;
 }
+
+/** Writes a channel adds to the certificate's transaction (never another certificate). */
+export type ChannelWrites = Omit<UnitOfWork, 'insertCertificates' | 'audit'> & { audit?: NewAuditEvent[] };
 
 /** A leaf certificate for the public key in a CSR (proof of possession checked). */
 export interface LeafFromCsrRequest extends LeafCommon {

@@ -44,6 +44,7 @@ import {
 import { provisionersFor } from './provisioner-registry';
 import type {
   ApprovedRequestResult,
+  ChannelWrites,
   IntermediateCaRequest,
   RootCaRequest,
   SignFunction,
@@ -91,6 +92,8 @@ interface LeafSigning {
   certificateId?: string;
   extraUnit?: Omit<UnitOfWork, 'insertCertificates' | 'audit'>;
   extraAudit?: NewAuditEvent[];
+  /** the channel's rows for this certificate (same transaction) */
+  commitWith?: (certificate: CertificateRow) => ChannelWrites;
   provisioner: Provisioner;
   now: number;
 }
@@ -198,11 +201,14 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       issuedBy: actor.id,
       createdAt: t,
     };
+    const { audit: channelAudit, ...channelUnit } = s.commitWith?.(row) ?? {};
     await store.commit({
       ...s.extraUnit,
+      ...channelUnit,
       insertCertificates: [row],
       audit: [
         ...(s.extraAudit ?? []),
+        ...(channelAudit ?? []),
         auditEvent(clock, actor, 'certificate.issued', row.id, {
           caId: row.caId,
           serial: row.serialHex,
@@ -221,7 +227,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
 
   async function leafFromCsr(r: Extract<SignRequest, { kind: 'leaf-csr' }>, via: Via): Promise<IssuedCertificate> {
     try {
-      authorize(via.actor, 'certificate:issue');
+      authorize(via.actor, via.provisioner?.permission ?? 'certificate:issue');
       const now = clock.now();
       const ctx = await contexts.loadActive(r.ca, now);
       const csr = decodeCsr(r.csrPem);
@@ -239,6 +245,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           publicKey: csr.publicKey,
           lifetimeMs: policy.lifetimeMs,
           provisioner: policy.effective,
+          commitWith: r.commitWith,
           now,
         },
         via.actor,
@@ -256,7 +263,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     via: Via,
   ): Promise<IssuedCertificate> {
     try {
-      authorize(via.actor, 'certificate:issue');
+      authorize(via.actor, via.provisioner?.permission ?? 'certificate:issue');
       const now = clock.now();
       const ctx = await contexts.loadActive(r.ca, now);
       const subject = subjectToDn(r.subject);
@@ -275,6 +282,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           publicKey: pair.publicKey,
           lifetimeMs: policy.lifetimeMs,
           provisioner: policy.effective,
+          commitWith: r.commitWith,
           now,
         },
         via.actor,
