@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { PkiError, newId, type Clock } from '@pkim/shared';
+import { PkiError, checkDurationMs, checkTimestampMs, newId, type Clock } from '@pkim/shared';
 import type { NewAuditEvent, Store, UnitOfWork, UserRole, UserRow } from '@pkim/store';
 import {
   hashPassword,
@@ -400,15 +400,13 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         throw new PkiError('input.invalid', `unknown scope(s): ${bad.join(', ')}`, { details: { scopes: bad } });
       // nobody mints a token stronger than themselves (a scoped token included)
       assertCanGrant(actor, input.role, scopes.length > 0 ? scopes : undefined, `create a ${input.role} token`);
-      if (input.expiresInMs !== undefined && (!Number.isFinite(input.expiresInMs) || input.expiresInMs <= 0)) {
-        throw new PkiError('input.invalid', 'token expiry must be positive');
-      }
+      if (input.expiresInMs !== undefined) checkDurationMs(input.expiresInMs, 'token expiry');
       const now = clock.now();
       // a token minted by a user dies with that user (disabled owner → token refused)
       const ownerId = actor.id.startsWith('usr_') && (await store.users.findById(actor.id)) ? actor.id : null;
       const token = `${TOKEN_PREFIX}${randomSecret(32)}`;
       const id = newId('tok');
-      const expiresAt = input.expiresInMs !== undefined ? now + input.expiresInMs : null;
+      const expiresAt = input.expiresInMs !== undefined ? checkTimestampMs(now + input.expiresInMs, 'expiresAt') : null;
       await store.commit({
         insertTokens: [
           {

@@ -1,4 +1,4 @@
-import { PkiError, newId, type Clock } from '@pkim/shared';
+import { PkiError, checkDurationMs, newId, type Clock } from '@pkim/shared';
 import { decodeCsr, formatDn, resolveProfile, type Profile } from '@pkim/core';
 import type { CertificateRequestRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
@@ -31,6 +31,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
   return {
     async submit(input, actor) {
       try {
+        if (input.validityMs !== undefined) checkDurationMs(input.validityMs, 'validity');
         await contexts.loadActive(input.caId, clock.now());
         resolveProfile(input.profile, deps.customProfiles);
         const csr = decodeCsr(input.csrPem);

@@ -1,4 +1,4 @@
-import { PkiError, type KeyType } from '@pkim/shared';
+import { PkiError, checkDurationMs, type KeyType } from '@pkim/shared';
 import type { Profile, SubjectAltNames, DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
 import { nameMatches, type NameKind, type Provisioner } from './provisioner';
@@ -90,6 +90,8 @@ export function applyLifetime(
   requested: number | undefined,
   profile: Profile,
 ): number | undefined {
+  // bounded (100 years) before it reaches Date, the linter or the database, whatever the channel
+  if (requested !== undefined) checkDurationMs(requested, 'lifetime');
   let lifetime = requested ?? effective.modifiers?.defaultLifetimeMs;
   const cap = effective.modifiers?.capLifetimeMs;
   if (cap !== undefined) lifetime = Math.min(lifetime ?? profile.defaultLifetimeMs, cap);

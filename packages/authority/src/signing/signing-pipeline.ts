@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PkiError, newId, type KeyType } from '@pkim/shared';
+import { PkiError, checkTimestampMs, newId, type KeyType } from '@pkim/shared';
 import {
   assembleCertificate,
   assertLintClean,
@@ -119,6 +119,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     signer: { keyUri: string; keyType: KeyType; publicKey: Uint8Array },
     what: string,
   ): Promise<{ plan: CertificatePlan; der: Uint8Array }> {
+    checkTimestampMs(input.notAfter, 'notAfter');
     const plan = planCertificate(input);
     assertLintClean(lintCertificate(plan, { now }));
     const tbs = encodeTbsCertificate(plan);

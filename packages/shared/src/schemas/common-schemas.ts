@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { KEY_TYPES } from '../key-types';
+import { parseDuration } from '../duration';
 import { ACCEPTED_REVOCATION_REASONS, REVOCATION_REASONS, type RevocationReason } from '../revocation';
 
 /** Zod schemas shared by the server (tRPC input/output) and the web console. */
@@ -125,7 +126,16 @@ export const validityDaysSchema = z.number().int().min(1).max(36_500);
 export const durationSchema = z
   .string()
   .trim()
-  .regex(/^\d+\s*[smhdwy]?$/i, 'expected a duration such as 90d, 24h or 1y');
+  .max(32)
+  .regex(/^\d+\s*[smhdwy]?$/i, 'expected a duration such as 90d, 24h or 1y')
+  .refine((v) => {
+    try {
+      parseDuration(v);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'durations are positive and at most 36500d (100 years)');
 
 export const paginationInputSchema = z.object({
   limit: z.number().int().min(1).max(1000).optional(),
