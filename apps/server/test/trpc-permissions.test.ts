@@ -55,6 +55,12 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'system.health': ALL,
   'system.info': ALL,
   'system.stats': ALL,
+  'insights.dashboard': ALL,
+  'insights.expiryTimeline': READERS,
+  'insights.search': READERS,
+  'insights.domains': READERS,
+  'insights.decodeCsr': ALL,
+  'insights.decodeCertificate': ALL,
 };
 
 type AnyFn = (input?: unknown) => Promise<unknown>;

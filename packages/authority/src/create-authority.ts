@@ -21,6 +21,7 @@ import { createRequestService } from './request-service';
 import { createCrlService } from './crl-service';
 import { createOcspService } from './ocsp-service';
 import { createAuthService } from './auth-service';
+import { createInsightsService } from './insights-service';
 import { createOptionalBackends } from './optional-backends';
 import { createVaultService } from './vault';
 import { effectiveProfiles, loadCustomProfiles } from './profile-loader';
@@ -139,6 +140,18 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const auth = createAuthService({ store, clock, logger, audit }, config.auth);
   const vault = createVaultService({ store, clock, logger, contexts, cas, certificates, crl, auth, audit });
 
+  async function health() {
+    let database = false;
+    try {
+      database = await store.ping();
+    } catch {
+      database = false;
+    }
+    const keyBackends = await keys.health();
+    return { ok: database && keyBackends.every((k) => k.ok), database, keyBackends };
+  }
+  const insights = createInsightsService({ store, clock, health });
+
   return {
     config,
     store,
@@ -155,17 +168,9 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     audit,
     auth,
     vault,
+    insights,
     profiles: () => effectiveProfiles(customProfiles),
-    async health() {
-      let database = false;
-      try {
-        database = await store.ping();
-      } catch {
-        database = false;
-      }
-      const keyBackends = await keys.health();
-      return { ok: database && keyBackends.every((k) => k.ok), database, keyBackends };
-    },
+    health,
     async close() {
       await keys.close();
       await store.close();

@@ -14,6 +14,8 @@ import type {
   UserRole,
   CertificateStatus,
   RequestStatus,
+  CaStatus,
+  NameCoverage,
 } from '@pkim/store';
 import type { Profile } from '@pkim/core';
 import type { SignFunction } from './signing/sign-request';
@@ -218,6 +220,73 @@ export interface AuditService {
   }): Promise<AuditEventRow>;
 }
 
+export interface DashboardWarning {
+  level: 'info' | 'warning' | 'critical';
+  code: string;
+  message: string;
+  target: string | null;
+}
+
+export interface DecodedSans {
+  dns: string[];
+  ip: string[];
+  uri: string[];
+  email: string[];
+}
+
+/** Read models of the web console (insights-service.ts). */
+export interface InsightsService {
+  /** `recentAudit` / `expiringSoon` are left empty unless the caller may read them */
+  dashboard(include?: { audit?: boolean; certificates?: boolean }): Promise<{
+    generatedAt: number;
+    cas: { total: number; byStatus: Record<CaStatus, number> };
+    certificates: Record<CertificateStatus, number>;
+    expiring: { within7d: number; within30d: number; within90d: number };
+    pendingRequests: number;
+    expiringSoon: CertificateRow[];
+    recentAudit: AuditEventRow[];
+    health: Awaited<ReturnType<Authority['health']>>;
+    warnings: DashboardWarning[];
+  }>;
+  /** active certificates per day (or `bucketDays`) from the start of today for `days` days, zeros included */
+  expiryTimeline(input?: { days?: number; bucketDays?: number }): Promise<{
+    from: number;
+    to: number;
+    bucketMs: number;
+    buckets: Array<{ start: number; count: number }>;
+    total: number;
+  }>;
+  /** CAs and certificates by id, name, CN, SAN, serial or fingerprint */
+  search(
+    q: string,
+    limit?: number,
+  ): Promise<{
+    cas: Array<{ id: string; name: string; subjectDn: string; status: CaStatus; match: string }>;
+    certificates: Array<CertificateRow & { match: string }>;
+  }>;
+  /** which DNS names active certificates cover, and until when */
+  domains(query: { search?: string; limit?: number; cursor?: string | null }): Promise<Page<NameCoverage>>;
+  decodeCsr(pem: string): { subjectDn: string; keyType: string; sans: DecodedSans; publicKeySha256: string };
+  decodeCertificate(pem: string): {
+    serialHex: string;
+    subjectDn: string;
+    issuerDn: string;
+    notBefore: number;
+    notAfter: number;
+    keyType: string;
+    sans: DecodedSans;
+    isCa: boolean;
+    pathLen: number | null;
+    keyUsage: string[];
+    extKeyUsage: string[];
+    subjectKeyIdentifierHex: string | null;
+    authorityKeyIdentifierHex: string | null;
+    fingerprintSha256: string;
+    signatureAlgorithmOid: string;
+    nameConstraints: unknown;
+  };
+}
+
 export interface Authority {
   readonly config: AuthorityConfig;
   readonly store: Store;
@@ -240,6 +309,8 @@ export interface Authority {
   auth: AuthService;
   /** Vault/OpenBao-compatible PKI: mounts, roles, auth methods, issue/sign through the signing pipeline */
   vault: VaultService;
+  /** console read models: dashboard, expiry timeline, search, domains, decoders */
+  insights: InsightsService;
   /** every profile certificates can be issued with: built-ins plus custom ones (PKIM_PROFILES_FILE / <data dir>/profiles.json) */
   profiles(): Profile[];
   /** readiness: database + key backends */

@@ -37,10 +37,23 @@ export function afterCursor(createdAt: SQL.Aliased | any, id: any, cursor: strin
   return sql`(${createdAt}, ${id}) < (${c.createdAt}, ${c.id})`;
 }
 
-/** a page of `limit` items from `limit + 1` fetched ones */
-export function toPage<T extends { createdAt: number; id: string }>(items: T[], limit: number): Page<T> {
+/** keyset condition for (key, id) in either direction (the certificate listing's expiry orders) */
+export function afterKeyCursor(key: any, id: any, cursor: string | null | undefined, direction: 'asc' | 'desc') {
+  if (!cursor) return undefined;
+  const c = decodeCursor(cursor);
+  return direction === 'desc'
+    ? sql`(${key}, ${id}) < (${c.createdAt}, ${c.id})`
+    : sql`(${key}, ${id}) > (${c.createdAt}, ${c.id})`;
+}
+
+/** a page of `limit` items from `limit + 1` fetched ones; the cursor holds `keyOf(last)` (default createdAt) */
+export function toPage<T extends { createdAt: number; id: string }>(
+  items: T[],
+  limit: number,
+  keyOf: (row: T) => number = (row) => row.createdAt,
+): Page<T> {
   const more = items.length > limit;
   const page = more ? items.slice(0, limit) : items;
   const last = page[page.length - 1];
-  return { items: page, nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
+  return { items: page, nextCursor: more && last ? encodeCursor(keyOf(last), last.id) : null };
 }

@@ -101,7 +101,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   pool.on('error', () => undefined);
   const pgDb = drizzle({ client: pool, schema });
   const { db, t } = asQueryDb(pgDb, schema);
-  const repos = createRepositories(db, t);
+  const repos = createRepositories(db, t, 'postgres');
   const uowOptions: UnitOfWorkOptions = {
     dialect: 'postgres',
     failCommit: options.faultInjection?.failCommit === true,

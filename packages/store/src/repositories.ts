@@ -14,20 +14,23 @@ import type {
   CertificateStatus,
   ExportedRows,
   KeyBlobRepository,
+  NameCoverage,
   Page,
   RequestRepository,
   RowKey,
   SessionRepository,
   SettingsRepository,
   SpiffeRepository,
+  StoreDialect,
   StoreTableName,
   TokenRepository,
   UserRepository,
 } from './types';
 import { affectedRows, tableByName, type QueryDb, type Tables } from './query-db';
-import { afterCursor, pageSize, toPage } from './pagination-cursor';
+import { afterCursor, afterKeyCursor, pageSize, toPage } from './pagination-cursor';
 import { verifyAuditChain } from './audit-verify';
 import { createSpiffeRepository } from './spiffe-repository';
+import { PkiError } from '@pkim/shared';
 
 export interface Repositories {
   cas: CaRepository;
@@ -50,6 +53,18 @@ const STATUSES: CertificateStatus[] = ['active', 'revoked', 'expired'];
 /** `%term%` for LIKE with the wildcards of the term escaped (ESCAPE '\'). */
 function likeTerm(term: string): string {
   return `%${term.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Cursor of the domains view: base64url of the last name of the page. */
+function decodeNameCursor(cursor: string): string {
+  const name = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!name || name.length > 300) throw new PkiError('input.invalid', 'The page cursor is not valid');
+  return name;
+}
+
+function safeInt(v: number, what: string): number {
+  if (!Number.isSafeInteger(v)) throw new PkiError('input.invalid', `${what} must be an integer, got ${v}`);
+  return v;
 }
 
 /** The query of `findAllBySerial` (exported for the query-plan test): one unique-index probe per CA. */
@@ -75,7 +90,7 @@ export function countsByCaAndProfileQuery(db: QueryDb, t: Tables) {
   return db.select().from(CC).where(gt(CC.count, 0)).orderBy(asc(CC.caId), asc(CC.profile), asc(CC.status));
 }
 
-export function createRepositories(db: QueryDb, t: Tables): Repositories {
+export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect = 'sqlite'): Repositories {
   const CA = t.certificateAuthorities;
   const C = t.certificates;
   const R = t.certificateRequests;
@@ -134,6 +149,7 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
     },
     async list(query) {
       const limit = pageSize(query.limit);
+      const sort = query.sort ?? 'issued_desc';
       const conds: Array<SQL | undefined> = [];
       if (query.caId) conds.push(eq(C.caId, query.caId));
       if (query.status) conds.push(eq(C.status, query.status));
@@ -146,17 +162,30 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
           or(
             sql`lower(${C.subjectDn}) like ${term} escape '\\'`,
             sql`lower(coalesce(${C.commonName}, '')) like ${term} escape '\\'`,
+            sql`lower(${C.sans}) like ${term} escape '\\'`,
           ),
         );
       }
-      conds.push(afterCursor(C.createdAt, C.id, query.cursor));
+      if (sort === 'issued_desc') {
+        conds.push(afterCursor(C.createdAt, C.id, query.cursor));
+        const items = (await db
+          .select()
+          .from(C)
+          .where(and(...conds))
+          .orderBy(desc(C.createdAt), desc(C.id))
+          .limit(limit + 1)) as CertificateRow[];
+        return toPage(items, limit);
+      }
+      const direction = sort === 'expiry_asc' ? 'asc' : 'desc';
+      conds.push(afterKeyCursor(C.notAfter, C.id, query.cursor, direction));
+      const order = direction === 'asc' ? [asc(C.notAfter), asc(C.id)] : [desc(C.notAfter), desc(C.id)];
       const items = (await db
         .select()
         .from(C)
         .where(and(...conds))
-        .orderBy(desc(C.createdAt), desc(C.id))
+        .orderBy(...order)
         .limit(limit + 1)) as CertificateRow[];
-      return toPage(items, limit);
+      return toPage(items, limit, (row) => row.notAfter);
     },
     async findExpiringBefore(t0, limit = 1000) {
       return (await db
@@ -165,6 +194,52 @@ export function createRepositories(db: QueryDb, t: Tables): Repositories {
         .where(and(eq(C.status, 'active'), lt(C.notAfter, t0)))
         .orderBy(asc(C.notAfter), asc(C.id))
         .limit(Math.max(1, Math.min(limit, 10_000)))) as CertificateRow[];
+    },
+    async expiryHistogram(from, to, bucketMs) {
+      safeInt(from, 'from');
+      safeInt(to, 'to');
+      if (safeInt(bucketMs, 'bucketMs') < 1) throw new PkiError('input.invalid', 'bucketMs must be positive');
+      // integer division on both engines (not_after is an integer / bigint); literals are checked integers
+      const bucket = sql<number>`(${C.notAfter} - ${sql.raw(String(from))}) / ${sql.raw(String(bucketMs))}`;
+      const rows = await db
+        .select({ b: bucket, n: count() })
+        .from(C)
+        .where(and(eq(C.status, 'active'), gte(C.notAfter, from), lt(C.notAfter, to)))
+        .groupBy(sql`1`)
+        .orderBy(sql`1`);
+      return rows.map((r) => ({ bucketStart: from + Number(r.b) * bucketMs, count: Number(r.n) }));
+    },
+    async listNames(query) {
+      const limit = pageSize(query.limit);
+      const after = query.cursor ? decodeNameCursor(query.cursor) : undefined;
+      const term = query.search ? likeTerm(query.search) : undefined;
+      // one row per (certificate, DNS SAN): json_each on SQLite, json_array_elements_text on PostgreSQL
+      const names =
+        dialect === 'sqlite'
+          ? sql`certificates c, json_each(c.sans, '$.dns') j`
+          : sql`certificates c cross join lateral json_array_elements_text((c.sans)::json -> 'dns') as j(value)`;
+      const q = sql`select j.value as name, count(*) as n, min(c.not_after) as first, max(c.not_after) as last
+        from ${names}
+        where c.status = 'active'
+        ${term ? sql`and lower(j.value) like ${term} escape '\\'` : sql``}
+        ${after !== undefined ? sql`and j.value > ${after}` : sql``}
+        group by j.value order by j.value limit ${limit + 1}`;
+      const raw =
+        dialect === 'sqlite'
+          ? (db.all(q) as Array<Record<string, unknown>>)
+          : ((
+              await (db as unknown as { execute(q: SQL): Promise<{ rows: Array<Record<string, unknown>> }> }).execute(q)
+            ).rows as Array<Record<string, unknown>>);
+      const items: NameCoverage[] = raw.map((r) => ({
+        name: String(r.name),
+        certificates: Number(r.n),
+        firstNotAfter: Number(r.first),
+        lastNotAfter: Number(r.last),
+      }));
+      const more = items.length > limit;
+      const page = more ? items.slice(0, limit) : items;
+      const last = page[page.length - 1];
+      return { items: page, nextCursor: more && last ? Buffer.from(last.name, 'utf8').toString('base64url') : null };
     },
     async listRevoked(caId) {
       return (await db

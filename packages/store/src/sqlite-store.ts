@@ -233,7 +233,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     throw e;
   }
   const db = drizzle({ client: sqlite });
-  const repos = createRepositories(db, schema);
+  const repos = createRepositories(db, schema, 'sqlite');
   preparedHotReads(db, repos);
   const uowOptions: UnitOfWorkOptions = {
     dialect: 'sqlite',

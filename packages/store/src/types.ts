@@ -224,10 +224,24 @@ export interface CertificateQuery {
   profile?: string;
   /** notAfter < expiringBefore (and still active) */
   expiringBefore?: number;
-  /** substring match on subject DN / common name */
+  /** substring match on subject DN, common name or SANs */
   search?: string;
+  /** order of the listing (default `issued_desc`: newest first); the cursor belongs to one order */
+  sort?: CertificateSort;
   limit?: number; // default 100, max 1000
   cursor?: string | null;
+}
+
+export type CertificateSort = 'issued_desc' | 'expiry_asc' | 'expiry_desc';
+
+/** One DNS name found in the SANs of active certificates (the domains view). */
+export interface NameCoverage {
+  name: string;
+  /** active certificates that carry the name */
+  certificates: number;
+  /** earliest and latest notAfter among them */
+  firstNotAfter: number;
+  lastNotAfter: number;
 }
 
 /** One atomic unit: all writes + audit events commit together or not at all. */
@@ -301,6 +315,10 @@ export interface CertificateRepository {
   findByFingerprint(sha256Hex: string): Promise<CertificateRow | undefined>;
   list(query: CertificateQuery): Promise<Page<CertificateRow>>;
   findExpiringBefore(t: number, limit?: number): Promise<CertificateRow[]>;
+  /** active certificates with from <= notAfter < to, counted per bucket of `bucketMs` (empty buckets omitted) */
+  expiryHistogram(from: number, to: number, bucketMs: number): Promise<Array<{ bucketStart: number; count: number }>>;
+  /** DNS names of active certificates, alphabetical, keyset-paged by name; `search` is a substring */
+  listNames(query: { search?: string; limit?: number; cursor?: string | null }): Promise<Page<NameCoverage>>;
   /** revoked entries for the CRL of a CA: serial, time, reason (not expired beyond `notAfterAfter`) */
   listRevoked(
     caId: string,

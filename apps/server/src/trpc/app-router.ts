@@ -6,6 +6,7 @@ import { auditRouter } from './routers/audit-router';
 import { userRouter } from './routers/user-router';
 import { tokenRouter } from './routers/token-router';
 import { systemRouter } from './routers/system-router';
+import { insightsRouter } from './routers/insights-router';
 
 /** One router per domain. The web console imports `type AppRouter` for end-to-end types. */
 export const appRouter = router({
@@ -16,6 +17,7 @@ export const appRouter = router({
   user: userRouter,
   token: tokenRouter,
   system: systemRouter,
+  insights: insightsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -51,6 +51,8 @@ export const certificateListInputSchema = paginationInputSchema
     /** active certificates expiring within this many days */
     expiringWithinDays: z.number().int().min(0).max(36_500).optional(),
     search: z.string().trim().max(128).optional(),
+    /** newest first (default), or by expiry */
+    sort: z.enum(['issued_desc', 'expiry_asc', 'expiry_desc']).optional(),
   })
   .strict();
 

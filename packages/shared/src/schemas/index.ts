@@ -6,3 +6,4 @@ export * from './audit-schemas';
 export * from './user-schemas';
 export * from './token-schemas';
 export * from './system-schemas';
+export * from './insights-schemas';

@@ -37,6 +37,7 @@ export const certificateRouter = router({
             ? undefined
             : ctx.authority.clock.now() + input.expiringWithinDays * DAY_MS,
         search: input.search,
+        sort: input.sort,
         limit: input.limit,
         cursor: input.cursor,
       }),

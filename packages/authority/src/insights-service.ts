@@ -1,0 +1,233 @@
+import { createHash } from 'node:crypto';
+import { PkiError, type Clock } from '@pkim/shared';
+import { decodeCsr, normalizeSerialHex, parseCertificate, type SubjectAltNames } from '@pkim/core';
+import type { CaRow, CaStatus, CertificateRow, Store } from '@pkim/store';
+import type { Authority, InsightsService, DashboardWarning } from './types';
+
+const DAY_MS = 86_400_000;
+const CA_STATUSES: CaStatus[] = ['active', 'pending', 'disabled', 'expired', 'revoked'];
+
+export interface InsightsServiceDeps {
+  store: Store;
+  clock: Clock;
+  health: Authority['health'];
+}
+
+const allSans = (s: SubjectAltNames) => ({ dns: s.dns ?? [], ip: s.ip ?? [], uri: s.uri ?? [], email: s.email ?? [] });
+
+/**
+ * Read models of the web console: dashboard counters, the expiry histogram, global search, the
+ * domains view and PEM decoders. Everything is answered by counters, indexes or bounded queries in
+ * the store; nothing here (or in the browser) walks the full certificate list.
+ */
+export function createInsightsService(deps: InsightsServiceDeps): InsightsService {
+  const { store, clock } = deps;
+
+  function caWarnings(cas: CaRow[], now: number): DashboardWarning[] {
+    const out: DashboardWarning[] = [];
+    for (const ca of cas) {
+      if (ca.status !== 'active' || ca.notAfter === null) continue;
+      const left = ca.notAfter - now;
+      if (left <= 0) {
+        out.push({ level: 'critical', code: 'ca.expired', message: `CA ${ca.name} has expired`, target: ca.id });
+      } else if (left <= 90 * DAY_MS) {
+        const days = Math.ceil(left / DAY_MS);
+        out.push({
+          level: left <= 30 * DAY_MS ? 'critical' : 'warning',
+          code: 'ca.expiring',
+          message: `CA ${ca.name} expires in ${days} day${days === 1 ? '' : 's'}`,
+          target: ca.id,
+        });
+      }
+    }
+    return out;
+  }
+
+  return {
+    async dashboard(include = { audit: true, certificates: true }) {
+      const now = clock.now();
+      const [cas, byStatus, within7d, within30d, within90d, pending, expiringSoon, recentAudit, health] =
+        await Promise.all([
+          store.cas.list(),
+          store.certificates.countByStatus(),
+          store.certificates.countExpiringBefore(now + 7 * DAY_MS),
+          store.certificates.countExpiringBefore(now + 30 * DAY_MS),
+          store.certificates.countExpiringBefore(now + 90 * DAY_MS),
+          store.requests.list({ status: 'pending', limit: 1000 }),
+          include.certificates ? store.certificates.findExpiringBefore(now + 30 * DAY_MS, 10) : [],
+          include.audit ? store.audit.list({ order: 'desc', limit: 10 }) : [],
+          deps.health(),
+        ]);
+      const casByStatus = Object.fromEntries(CA_STATUSES.map((s) => [s, 0])) as Record<CaStatus, number>;
+      for (const ca of cas) casByStatus[ca.status] += 1;
+
+      const warnings: DashboardWarning[] = [];
+      if (!health.database)
+        warnings.push({ level: 'critical', code: 'store.unavailable', message: 'database unreachable', target: null });
+      for (const kb of health.keyBackends) {
+        if (!kb.ok) {
+          warnings.push({
+            level: 'critical',
+            code: 'kms.unavailable',
+            message: `key backend ${kb.backend} is not healthy${kb.detail ? `: ${kb.detail}` : ''}`,
+            target: kb.backend,
+          });
+        }
+      }
+      if (cas.length === 0) {
+        warnings.push({
+          level: 'info',
+          code: 'ca.none',
+          message: 'No certificate authority yet: create a root CA to start issuing',
+          target: null,
+        });
+      }
+      warnings.push(...caWarnings(cas, now));
+      if (within7d > 0) {
+        warnings.push({
+          level: 'warning',
+          code: 'certificate.expiring',
+          message: `${within7d} active certificate${within7d === 1 ? '' : 's'} expire within 7 days`,
+          target: null,
+        });
+      }
+      const pendingCount = pending.items.length;
+      if (pendingCount > 0) {
+        warnings.push({
+          level: 'info',
+          code: 'request.pending',
+          message: `${pendingCount}${pending.nextCursor ? '+' : ''} certificate request${pendingCount === 1 ? '' : 's'} awaiting review`,
+          target: null,
+        });
+      }
+      return {
+        generatedAt: now,
+        cas: { total: cas.length, byStatus: casByStatus },
+        certificates: byStatus,
+        expiring: { within7d, within30d, within90d },
+        pendingRequests: pendingCount,
+        expiringSoon,
+        recentAudit,
+        health,
+        warnings,
+      };
+    },
+
+    async expiryTimeline({ days = 90, bucketDays = 1 } = {}) {
+      if (!Number.isInteger(days) || days < 1 || days > 730)
+        throw new PkiError('input.invalid', 'days must be an integer between 1 and 730');
+      if (!Number.isInteger(bucketDays) || bucketDays < 1 || bucketDays > days)
+        throw new PkiError('input.invalid', 'bucketDays must be an integer between 1 and days');
+      const now = clock.now();
+      const from = now - (now % DAY_MS); // start of the current UTC day
+      const to = from + days * DAY_MS;
+      const bucketMs = bucketDays * DAY_MS;
+      const counted = await store.certificates.expiryHistogram(Math.max(from, now), to, bucketMs);
+      // the query starts at `now`; buckets are aligned to day boundaries from `from`
+      const byBucket = new Map<number, number>();
+      for (const b of counted) {
+        const aligned = from + Math.floor((b.bucketStart - from) / bucketMs) * bucketMs;
+        byBucket.set(aligned, (byBucket.get(aligned) ?? 0) + b.count);
+      }
+      const buckets: Array<{ start: number; count: number }> = [];
+      let total = 0;
+      for (let start = from; start < to; start += bucketMs) {
+        const n = byBucket.get(start) ?? 0;
+        total += n;
+        buckets.push({ start, count: n });
+      }
+      return { from, to, bucketMs, buckets, total };
+    },
+
+    async search(q, limit = 10) {
+      const term = q.trim();
+      if (!term) throw new PkiError('input.invalid', 'search term is empty');
+      const lower = term.toLowerCase();
+      const flat = lower.replace(/[:\s-]/g, '');
+      const cas = (await store.cas.list())
+        .map((ca) => {
+          const match =
+            ca.id === term
+              ? 'id'
+              : ca.name.toLowerCase().includes(lower)
+                ? 'name'
+                : ca.subjectDn.toLowerCase().includes(lower)
+                  ? 'subject'
+                  : ca.serialHex && flat.length >= 4 && ca.serialHex.includes(flat)
+                    ? 'serial'
+                    : ca.fingerprintSha256 && flat.length === 64 && ca.fingerprintSha256 === flat
+                      ? 'fingerprint'
+                      : null;
+          return match ? { id: ca.id, name: ca.name, subjectDn: ca.subjectDn, status: ca.status, match } : null;
+        })
+        .filter((x): x is NonNullable<typeof x> => x !== null)
+        .slice(0, limit);
+
+      const seen = new Set<string>();
+      const certificates: Array<CertificateRow & { match: string }> = [];
+      const add = (rows: CertificateRow[], match: string) => {
+        for (const r of rows) {
+          if (seen.has(r.id) || certificates.length >= limit) continue;
+          seen.add(r.id);
+          certificates.push({ ...r, match });
+        }
+      };
+      if (/^crt_[A-Za-z0-9]+$/.test(term)) {
+        const row = await store.certificates.findById(term);
+        if (row) add([row], 'id');
+      }
+      if (/^[0-9a-f]{64}$/.test(flat)) {
+        const row = await store.certificates.findByFingerprint(flat);
+        if (row) add([row], 'fingerprint');
+      }
+      if (/^[0-9a-f]{2,}$/.test(flat)) {
+        let serial: string | undefined;
+        try {
+          serial = normalizeSerialHex(flat);
+        } catch {
+          serial = undefined;
+        }
+        if (serial) add(await store.certificates.findAllBySerial(serial), 'serial');
+      }
+      if (certificates.length < limit) {
+        const page = await store.certificates.list({ search: term, limit });
+        add(page.items, 'name');
+      }
+      return { cas, certificates };
+    },
+
+    domains: (query) => store.certificates.listNames(query),
+
+    decodeCsr(pem) {
+      const csr = decodeCsr(pem);
+      return {
+        subjectDn: csr.subjectDn,
+        keyType: csr.keyType,
+        sans: allSans(csr.sans),
+        publicKeySha256: createHash('sha256').update(csr.publicKey).digest('hex'),
+      };
+    },
+
+    decodeCertificate(pem) {
+      const c = parseCertificate(pem);
+      return {
+        serialHex: c.serialHex,
+        subjectDn: c.subjectDn,
+        issuerDn: c.issuerDn,
+        notBefore: c.notBefore,
+        notAfter: c.notAfter,
+        keyType: c.keyType,
+        sans: allSans(c.sans),
+        isCa: c.isCa,
+        pathLen: c.pathLen,
+        keyUsage: [...c.keyUsage],
+        extKeyUsage: [...c.extKeyUsage],
+        subjectKeyIdentifierHex: c.subjectKeyIdentifierHex,
+        authorityKeyIdentifierHex: c.authorityKeyIdentifierHex,
+        fingerprintSha256: c.fingerprintSha256,
+        signatureAlgorithmOid: c.signatureAlgorithmOid,
+        nameConstraints: c.nameConstraints,
+      };
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { auditEventSchema } from './audit-schemas';
+import {
+  caStatusSchema,
+  certificateStatusSchema,
+  pageSchema,
+  paginationInputSchema,
+  timestampSchema,
+} from './common-schemas';
+import { certificateSchema } from './certificate-schemas';
+import { healthSchema } from './system-schemas';
+
+/** Console read models (dashboard, expiry timeline, global search, domains view, decoders). */
+
+const count = z.number().int().min(0);
+
+export const dashboardWarningSchema = z.object({
+  level: z.enum(['info', 'warning', 'critical']),
+  code: z.string(),
+  message: z.string(),
+  /** the CA, certificate or key backend the warning is about */
+  target: z.string().nullable(),
+});
+
+export const dashboardSchema = z.object({
+  generatedAt: timestampSchema,
+  cas: z.object({ total: count, byStatus: z.record(caStatusSchema, count) }),
+  certificates: z.record(certificateStatusSchema, count),
+  expiring: z.object({ within7d: count, within30d: count, within90d: count }),
+  pendingRequests: count,
+  expiringSoon: z.array(certificateSchema),
+  recentAudit: z.array(auditEventSchema),
+  health: healthSchema,
+  warnings: z.array(dashboardWarningSchema),
+});
+export type DashboardDto = z.infer<typeof dashboardSchema>;
+
+export const expiryTimelineInputSchema = z
+  .object({
+    days: z.number().int().min(1).max(730).default(90),
+    bucketDays: z.number().int().min(1).max(90).default(1),
+  })
+  .strict();
+export const expiryTimelineSchema = z.object({
+  from: timestampSchema,
+  to: timestampSchema,
+  bucketMs: z.number().int(),
+  /** every bucket from `from` to `to`, zeros included */
+  buckets: z.array(z.object({ start: timestampSchema, count })),
+  total: count,
+});
+
+export const globalSearchInputSchema = z
+  .object({ q: z.string().trim().min(1).max(128), limit: z.number().int().min(1).max(50).default(10) })
+  .strict();
+export const globalSearchSchema = z.object({
+  cas: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string(),
+      subjectDn: z.string(),
+      status: caStatusSchema,
+      match: z.string(),
+    }),
+  ),
+  certificates: z.array(certificateSchema.extend({ match: z.string() })),
+});
+
+export const domainsInputSchema = paginationInputSchema
+  .extend({ search: z.string().trim().max(253).optional() })
+  .strict();
+export const nameCoverageSchema = z.object({
+  name: z.string(),
+  certificates: count,
+  firstNotAfter: timestampSchema,
+  lastNotAfter: timestampSchema,
+});
+export const domainsPageSchema = pageSchema(nameCoverageSchema);
+
+export const decodeInputSchema = z.object({ pem: z.string().trim().min(1).max(65_536) }).strict();
+const decodedSansSchema = z.object({
+  dns: z.array(z.string()),
+  ip: z.array(z.string()),
+  uri: z.array(z.string()),
+  email: z.array(z.string()),
+});
+export const decodedCsrSchema = z.object({
+  subjectDn: z.string(),
+  keyType: z.string(),
+  sans: decodedSansSchema,
+  publicKeySha256: z.string(),
+});
+export const decodedCertificateSchema = z.object({
+  serialHex: z.string(),
+  subjectDn: z.string(),
+  issuerDn: z.string(),
+  notBefore: timestampSchema,
+  notAfter: timestampSchema,
+  keyType: z.string(),
+  sans: decodedSansSchema,
+  isCa: z.boolean(),
+  pathLen: z.number().int().nullable(),
+  keyUsage: z.array(z.string()),
+  extKeyUsage: z.array(z.string()),
+  subjectKeyIdentifierHex: z.string().nullable(),
+  authorityKeyIdentifierHex: z.string().nullable(),
+  fingerprintSha256: z.string(),
+  signatureAlgorithmOid: z.string(),
+  nameConstraints: z.unknown().nullable(),
+});
