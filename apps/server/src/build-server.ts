@@ -18,6 +18,7 @@ import { healthPlugin } from './plugins/health-plugin';
 import { metricsPlugin } from './plugins/metrics-plugin';
 import { vaultTransport } from './transports/vault/vault-transport';
 import { installListVerbShim } from './transports/vault/list-verb-shim';
+import { consolePlugin, createConsoleHandle, resolveConsoleDir } from './transports/console/console-plugin';
 
 export interface BuildServerOptions {
   /** pino logger (redacting); default: the authority's logger; `false` disables logging */
@@ -43,6 +44,8 @@ export interface BuildServerOptions {
   backgroundJobs?: BackgroundJobsOptions | false;
   /** include Node process metrics in /metrics (default true) */
   processMetrics?: boolean;
+  /** the web console at `/`: its built files (default PKIM_CONSOLE_DIR or apps/web/dist); false disables */
+  console?: { dir?: string } | false;
 }
 
 declare module 'fastify' {
@@ -116,8 +119,12 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
         ...(Object.keys(e.details).length && e.kind !== 'internal' ? { details: e.details } : {}),
       });
   });
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({
+  const webConsole =
+    options.console === false ? undefined : createConsoleHandle(options.console?.dir ?? resolveConsoleDir());
+  app.setNotFoundHandler(async (request, reply) => {
+    // deep links of the single-page console (/certificates/crt_…) answer its index.html
+    if (webConsole && (await webConsole.fallback(request, reply))) return reply;
+    return reply.code(404).send({
       code: 'route.not_found',
       message: `no route ${request.method} ${request.url.split('?')[0]}`,
       requestId: request.id,
@@ -144,6 +151,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     });
   }
 
+  if (webConsole) await app.register(consolePlugin, { handle: webConsole });
   await app.register(healthPlugin, { authority });
   await app.register(metricsPlugin, { metrics });
   await app.register(crlPlugin, { authority, maxAgeSeconds: maxAge });

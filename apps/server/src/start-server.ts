@@ -5,6 +5,7 @@ import { PkiError } from '@pkim/shared';
 import { createAuthority, LOG_REDACT_PATHS, type Authority, type AuthorityConfig } from '@pkim/authority';
 import { buildServer, type BuildServerOptions } from './build-server';
 import { parseJobsIntervalMs } from './background-jobs';
+import { consoleIsBuilt, resolveConsoleDir } from './transports/console/console-plugin';
 
 export interface StartServerOptions {
   host?: string;
@@ -102,12 +103,6 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
     const backgroundJobs = jobs === false ? false : { ...jobs, intervalMs: jobs?.intervalMs ?? o.jobsIntervalMs };
     app = await buildServer(authority, { logger, publicBaseUrl: o.publicBaseUrl, https, ...o.server, backgroundJobs });
     await app.listen({ host: o.host, port: o.port });
-    if (boot.created) {
-      print('First boot: created the administrator account. This password is shown ONCE:');
-      print(`  username: ${boot.username}`);
-      print(`  password: ${boot.password}`);
-      print('Log in and change it (pkim user reset-password / the console).');
-    }
   } catch (e) {
     await authority.close();
     throw e;
@@ -116,7 +111,21 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
   const port = typeof address === 'object' && address ? address.port : o.port;
   const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
   const url = `${https ? 'https' : 'http'}://${hostForUrl}:${port}`;
+  if (bootstrap) {
+    print('First boot: created the administrator account. This password is shown ONCE:');
+    print(`  username: ${bootstrap.username}`);
+    print(`  password: ${bootstrap.password}`);
+    print(`Sign in to the web console at ${url}/ and change it (or: pkim user reset-password).`);
+  }
   print(`pkim listening on ${url} (tRPC ${url}/trpc, REST ${url}/api/v1, OCSP ${url}/ocsp, CRL ${url}/crl/<ca>.crl)`);
+  const consoleOption = o.server?.console;
+  if (consoleOption !== false) {
+    print(
+      consoleIsBuilt(consoleOption?.dir ?? resolveConsoleDir())
+        ? `web console: ${url}/`
+        : 'web console: not built (run `npm run build`, or start with `npm start`, which builds it)',
+    );
+  }
   if (o.publicBaseUrl) print(`public URL: ${o.publicBaseUrl}`);
   void app.pkim.jobs?.runOnce();
 

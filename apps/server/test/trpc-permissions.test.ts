@@ -60,6 +60,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'insights.search': READERS,
   'insights.domains': READERS,
   'insights.decodeCsr': ALL,
+  'insights.profiles': ALL,
   'insights.decodeCertificate': ALL,
 };
 

@@ -108,3 +108,14 @@ export const decodedCertificateSchema = z.object({
   signatureAlgorithmOid: z.string(),
   nameConstraints: z.unknown().nullable(),
 });
+
+export const profileSummarySchema = z.object({
+  name: z.string(),
+  description: z.string().nullable(),
+  isCa: z.boolean(),
+  allowedSanTypes: z.array(z.string()),
+  sanRequired: z.boolean(),
+  allowedKeyTypes: z.array(z.string()),
+  defaultLifetimeDays: z.number(),
+  maxLifetimeDays: z.number(),
+});

@@ -10,7 +10,9 @@ import {
   expiryTimelineSchema,
   globalSearchInputSchema,
   globalSearchSchema,
+  profileSummarySchema,
 } from '@pkim/shared';
+import { z } from 'zod';
 import { procedure, router } from '../trpc-init';
 
 /** Read models of the web console, answered by the authority's insights service. */
@@ -42,6 +44,22 @@ export const insightsRouter = router({
     .input(domainsInputSchema.optional())
     .output(domainsPageSchema)
     .query(({ ctx, input = {} }) => ctx.authority.insights.domains(input)),
+
+  /** certificate profiles (built-in and custom) for the issue and request forms */
+  profiles: procedure('ca:read')
+    .output(z.array(profileSummarySchema))
+    .query(({ ctx }) =>
+      ctx.authority.profiles().map((p) => ({
+        name: p.name,
+        description: p.description ?? null,
+        isCa: p.isCa,
+        allowedSanTypes: [...p.allowedSanTypes],
+        sanRequired: p.sanRequired,
+        allowedKeyTypes: [...p.allowedKeyTypes],
+        defaultLifetimeDays: p.defaultLifetimeMs / 86_400_000,
+        maxLifetimeDays: p.maxLifetimeMs / 86_400_000,
+      })),
+    ),
 
   /** decoded preview of a CSR (proof of possession checked) */
   decodeCsr: procedure('account:self')

@@ -1,0 +1,226 @@
+import { Suspense, useEffect, useRef, useState } from 'react';
+import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-router';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { DropdownMenu } from 'radix-ui';
+import {
+  Activity,
+  FileBadge,
+  FileClock,
+  Globe,
+  KeyRound,
+  LayoutDashboard,
+  LogOut,
+  Menu,
+  Moon,
+  Network,
+  ScrollText,
+  Search,
+  ShieldCheck,
+  Stamp,
+  Sun,
+  UserCog,
+  Users,
+} from 'lucide-react';
+import { trpc } from '../lib/trpc';
+import { useMe, type Permission } from '../lib/auth';
+import { setCsrfToken } from '../lib/session';
+import { useTheme } from '../lib/theme';
+import { cn } from '../lib/utils';
+import { Button } from './ui/button';
+import { Input } from './ui/input';
+import { PageSkeleton } from './page';
+import { ChangePasswordDialog } from './change-password-dialog';
+
+const NAV: Array<{ to: string; label: string; icon: typeof Activity; permission: Permission; exact?: boolean }> = [
+  { to: '/', label: 'Dashboard', icon: LayoutDashboard, permission: 'system:read', exact: true },
+  { to: '/cas', label: 'Authorities', icon: Network, permission: 'ca:read' },
+  { to: '/certificates', label: 'Certificates', icon: FileBadge, permission: 'certificate:read' },
+  { to: '/issue', label: 'Issue', icon: Stamp, permission: 'certificate:issue' },
+  { to: '/requests', label: 'Requests', icon: FileClock, permission: 'request:read' },
+  { to: '/domains', label: 'Domains', icon: Globe, permission: 'certificate:read' },
+  { to: '/audit', label: 'Audit log', icon: ScrollText, permission: 'audit:read' },
+  { to: '/access', label: 'Users & tokens', icon: Users, permission: 'user:manage' },
+  { to: '/key-backends', label: 'Key backends', icon: KeyRound, permission: 'system:read' },
+];
+
+function GlobalSearch() {
+  const navigate = useNavigate();
+  const ref = useRef<HTMLInputElement>(null);
+  const [q, setQ] = useState('');
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement;
+      if ((e.key === 'k' && (e.metaKey || e.ctrlKey)) || (e.key === '/' && !typing)) {
+        e.preventDefault();
+        ref.current?.focus();
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, []);
+  return (
+    <form
+      role="search"
+      className="relative w-full max-w-md"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (q.trim()) void navigate({ to: '/search', search: { q: q.trim() } });
+      }}
+    >
+      <Search className="pointer-events-none absolute left-2.5 top-2.5 size-4 text-muted-foreground" aria-hidden />
+      <Input
+        ref={ref}
+        value={q}
+        onChange={(e) => setQ(e.target.value)}
+        placeholder="Search CN, SAN, serial, fingerprint…  ( / )"
+        aria-label="Global search"
+        className="pl-8"
+      />
+    </form>
+  );
+}
+
+function ThemeToggle() {
+  const [theme, setTheme] = useTheme();
+  return (
+    <Button
+      variant="ghost"
+      size="icon"
+      aria-label={theme === 'dark' ? 'Switch to light theme' : 'Switch to dark theme'}
+      onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')}
+    >
+      {theme === 'dark' ? <Sun /> : <Moon />}
+    </Button>
+  );
+}
+
+function UserMenu() {
+  const { me } = useMe();
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const [pwOpen, setPwOpen] = useState(false);
+  const logout = useMutation(
+    trpc.user.logout.mutationOptions({
+      onSettled: async () => {
+        setCsrfToken(null);
+        qc.clear();
+        await navigate({ to: '/login', search: {} });
+      },
+    }),
+  );
+  return (
+    <>
+      <DropdownMenu.Root>
+        <DropdownMenu.Trigger asChild>
+          <Button variant="ghost" className="gap-2" aria-label="Account menu">
+            <UserCog />
+            <span className="hidden sm:inline">{me.name ?? me.id}</span>
+            <span className="rounded bg-muted px-1.5 text-xs text-muted-foreground" data-role={me.role}>
+              {me.role}
+            </span>
+          </Button>
+        </DropdownMenu.Trigger>
+        <DropdownMenu.Portal>
+          <DropdownMenu.Content
+            align="end"
+            sideOffset={6}
+            className="z-50 min-w-48 rounded-md border bg-popover p-1 text-popover-foreground shadow-md"
+          >
+            <DropdownMenu.Item
+              className="flex cursor-pointer items-center gap-2 rounded px-2 py-1.5 text-sm outline-none data-[highlighted]:bg-accent"
+              onSelect={() => setPwOpen(true)}
+            >
+              <KeyRound className="size-4" /> Change password
+            </DropdownMenu.Item>
+            <DropdownMenu.Item
+              className="flex cursor-pointer items-center gap-2 rounded px-2 py-1.5 text-sm outline-none data-[highlighted]:bg-accent"
+              onSelect={() => logout.mutate()}
+            >
+              <LogOut className="size-4" /> Sign out
+            </DropdownMenu.Item>
+          </DropdownMenu.Content>
+        </DropdownMenu.Portal>
+      </DropdownMenu.Root>
+      <ChangePasswordDialog open={pwOpen} onOpenChange={setPwOpen} />
+    </>
+  );
+}
+
+function Nav({ onNavigate }: { onNavigate?: () => void }) {
+  const { can } = useMe();
+  const path = useRouterState({ select: (s) => s.location.pathname });
+  return (
+    <nav aria-label="Main" className="flex flex-col gap-0.5 p-3">
+      {NAV.filter((n) => can(n.permission)).map((n) => {
+        const active = n.exact ? path === n.to : path === n.to || path.startsWith(`${n.to}/`);
+        return (
+          <Link
+            key={n.to}
+            to={n.to}
+            onClick={onNavigate}
+            aria-current={active ? 'page' : undefined}
+            className={cn(
+              'flex items-center gap-2.5 rounded-md px-3 py-2 text-sm font-medium text-muted-foreground transition-colors hover:bg-accent hover:text-accent-foreground',
+              active && 'bg-accent text-accent-foreground',
+            )}
+          >
+            <n.icon className="size-4" aria-hidden />
+            {n.label}
+          </Link>
+        );
+      })}
+    </nav>
+  );
+}
+
+export function AppShell() {
+  const [mobileOpen, setMobileOpen] = useState(false);
+  return (
+    <div className="flex min-h-screen">
+      <a
+        href="#main"
+        className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-card focus:p-2"
+      >
+        Skip to content
+      </a>
+      <aside
+        className={cn(
+          'fixed inset-y-0 left-0 z-40 w-60 shrink-0 border-r bg-card transition-transform lg:static lg:translate-x-0',
+          mobileOpen ? 'translate-x-0' : '-translate-x-full',
+        )}
+      >
+        <div className="flex h-14 items-center gap-2 border-b px-5">
+          <ShieldCheck className="size-5 text-primary" aria-hidden />
+          <span className="font-semibold tracking-tight">PKI Manager</span>
+        </div>
+        <Nav onNavigate={() => setMobileOpen(false)} />
+      </aside>
+      {mobileOpen ? (
+        <div className="fixed inset-0 z-30 bg-black/40 lg:hidden" onClick={() => setMobileOpen(false)} aria-hidden />
+      ) : null}
+      <div className="flex min-w-0 flex-1 flex-col">
+        <header className="sticky top-0 z-20 flex h-14 items-center gap-3 border-b bg-background/90 px-4 backdrop-blur">
+          <Button
+            variant="ghost"
+            size="icon"
+            className="lg:hidden"
+            aria-label="Open navigation"
+            onClick={() => setMobileOpen(true)}
+          >
+            <Menu />
+          </Button>
+          <GlobalSearch />
+          <div className="ml-auto flex items-center gap-1">
+            <ThemeToggle />
+            <UserMenu />
+          </div>
+        </header>
+        <main id="main" className="mx-auto w-full max-w-7xl flex-1 p-4 md:p-6">
+          <Suspense fallback={<PageSkeleton />}>
+            <Outlet />
+          </Suspense>
+        </main>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,90 @@
+import * as React from 'react';
+import { AlertDialog as A, Dialog as D } from 'radix-ui';
+import { X } from 'lucide-react';
+import { cn } from '../../lib/utils';
+import { Button } from './button';
+
+const overlay = 'fixed inset-0 z-50 bg-black/50 backdrop-blur-[1px]';
+const content =
+  'fixed left-1/2 top-1/2 z-50 grid w-[calc(100%-2rem)] max-w-lg -translate-x-1/2 -translate-y-1/2 gap-4 rounded-xl border bg-popover p-6 text-popover-foreground shadow-lg';
+
+export const Dialog = D.Root;
+export const DialogTrigger = D.Trigger;
+
+export function DialogContent({
+  title,
+  description,
+  children,
+  className,
+}: {
+  title: string;
+  description?: string;
+  children: React.ReactNode;
+  className?: string;
+}) {
+  return (
+    <D.Portal>
+      <D.Overlay className={overlay} />
+      <D.Content className={cn(content, className)}>
+        <div className="space-y-1">
+          <D.Title className="text-lg font-semibold">{title}</D.Title>
+          {description ? (
+            <D.Description className="text-sm text-muted-foreground">{description}</D.Description>
+          ) : (
+            <D.Description className="sr-only">{title}</D.Description>
+          )}
+        </div>
+        {children}
+        <D.Close asChild>
+          <Button variant="ghost" size="icon" className="absolute right-3 top-3" aria-label="Close">
+            <X />
+          </Button>
+        </D.Close>
+      </D.Content>
+    </D.Portal>
+  );
+}
+
+/** A confirmation for destructive actions: nothing happens until the user confirms. */
+export function ConfirmDialog({
+  open,
+  onOpenChange,
+  title,
+  description,
+  confirmLabel,
+  onConfirm,
+  pending,
+  children,
+}: {
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+  title: string;
+  description: React.ReactNode;
+  confirmLabel: string;
+  onConfirm: () => void;
+  pending?: boolean;
+  children?: React.ReactNode;
+}) {
+  return (
+    <A.Root open={open} onOpenChange={onOpenChange}>
+      <A.Portal>
+        <A.Overlay className={overlay} />
+        <A.Content className={content}>
+          <A.Title className="text-lg font-semibold">{title}</A.Title>
+          <A.Description asChild>
+            <div className="text-sm text-muted-foreground">{description}</div>
+          </A.Description>
+          {children}
+          <div className="flex justify-end gap-2">
+            <A.Cancel asChild>
+              <Button variant="outline">Cancel</Button>
+            </A.Cancel>
+            <Button variant="destructive" onClick={onConfirm} disabled={pending}>
+              {confirmLabel}
+            </Button>
+          </div>
+        </A.Content>
+      </A.Portal>
+    </A.Root>
+  );
+}

@@ -1,0 +1,30 @@
+import type { RevocationReason } from '@pkim/shared';
+
+/** Reasons offered when revoking (RFC 5280 CRLReason; removeFromCRL is not a revocation). */
+export const REVOCATION_REASON_OPTIONS: Array<{ value: RevocationReason; label: string }> = [
+  { value: 'unspecified', label: 'Unspecified' },
+  { value: 'keyCompromise', label: 'Key compromise' },
+  { value: 'cACompromise', label: 'CA compromise' },
+  { value: 'affiliationChanged', label: 'Affiliation changed' },
+  { value: 'superseded', label: 'Superseded' },
+  { value: 'cessationOfOperation', label: 'Cessation of operation' },
+  { value: 'certificateHold', label: 'Certificate hold' },
+  { value: 'privilegeWithdrawn', label: 'Privilege withdrawn' },
+];
+
+export const CA_KEY_TYPES = ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-4096'] as const;
+export const LEAF_KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'] as const;
+
+/** "a.example.com, 10.0.0.1" → { dns: [...], ip: [...] } (emails and URIs recognised too) */
+export function parseSanList(text: string): { dns?: string[]; ip?: string[]; email?: string[]; uri?: string[] } {
+  const out: { dns: string[]; ip: string[]; email: string[]; uri: string[] } = { dns: [], ip: [], email: [], uri: [] };
+  for (const raw of text.split(/[\s,]+/)) {
+    const v = raw.trim();
+    if (!v) continue;
+    if (/^\d{1,3}(\.\d{1,3}){3}$/.test(v) || (v.includes(':') && /^[0-9a-f:]+$/i.test(v))) out.ip.push(v);
+    else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || v.startsWith('spiffe:')) out.uri.push(v);
+    else if (v.includes('@')) out.email.push(v);
+    else out.dns.push(v);
+  }
+  return Object.fromEntries(Object.entries(out).filter(([, a]) => a.length > 0));
+}

@@ -1,0 +1,51 @@
+import { clsx, type ClassValue } from 'clsx';
+import { twMerge } from 'tailwind-merge';
+
+export function cn(...inputs: ClassValue[]): string {
+  return twMerge(clsx(inputs));
+}
+
+const DAY = 86_400_000;
+
+export function formatDate(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+export function formatDateTime(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  return new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+}
+
+/** "in 12 days", "3 days ago", "today" */
+export function relativeDays(ms: number, now = Date.now()): string {
+  const d = Math.round((ms - now) / DAY);
+  if (d === 0) return 'today';
+  if (d > 0) return `in ${d} day${d === 1 ? '' : 's'}`;
+  return `${-d} day${d === -1 ? '' : 's'} ago`;
+}
+
+/** aa:bb:cc… for serials and fingerprints */
+export function colonHex(hex: string): string {
+  return hex.replace(/(..)(?!$)/g, '$1:');
+}
+
+export function shortHex(hex: string, n = 16): string {
+  return hex.length > n ? `${hex.slice(0, n)}…` : hex;
+}
+
+/** offers text as a file download (PEM, keys); nothing leaves the browser */
+export function downloadText(filename: string, text: string, type = 'application/x-pem-file'): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function daysFromNow(ms: number, now = Date.now()): number {
+  return Math.floor((ms - now) / DAY);
+}

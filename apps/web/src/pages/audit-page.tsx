@@ -1,0 +1,163 @@
+import { useState } from 'react';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { ChevronLeft, ChevronRight, Link2, ScrollText, ShieldAlert, ShieldCheck } from 'lucide-react';
+import { trpc } from '../lib/trpc';
+import { formatDateTime, shortHex } from '../lib/utils';
+import { PageHeader } from '../components/page';
+import { Button } from '../components/ui/button';
+import { Card, CardContent } from '../components/ui/card';
+import { Input } from '../components/ui/input';
+import { StatusBadge } from '../components/ui/badge';
+import { Table, TBody, TD, TH, THead, TR } from '../components/ui/table';
+import { Skeleton, TableSkeleton } from '../components/ui/skeleton';
+import { EmptyState } from '../components/ui/empty-state';
+import { Alert, ErrorAlert } from '../components/ui/alert';
+
+const PAGE = 50;
+
+function ChainStatus() {
+  const v = useQuery(trpc.audit.verify.queryOptions(undefined, { staleTime: 0 }));
+  if (v.error) return <ErrorAlert error={v.error} />;
+  if (!v.data) return <Skeleton className="h-14" />;
+  const d = v.data;
+  return d.ok ? (
+    <Alert level="success" title={`Hash chain verified: ${d.count} events, no broken link`}>
+      <span className="inline-flex items-center gap-1" data-testid="audit-chain-ok">
+        <ShieldCheck className="size-3" /> head {shortHex(d.lastHash, 24)}
+      </span>
+      <Button variant="link" size="sm" className="ml-2 h-auto p-0" onClick={() => void v.refetch()}>
+        Verify again
+      </Button>
+    </Alert>
+  ) : (
+    <Alert level="critical" title={`Hash chain BROKEN at event #${d.brokenAtSeq} (${d.brokenEventId})`}>
+      <span className="inline-flex items-center gap-1">
+        <ShieldAlert className="size-3" /> {d.reason}
+      </span>
+    </Alert>
+  );
+}
+
+export function AuditPage() {
+  const [action, setAction] = useState('');
+  const [actor, setActor] = useState('');
+  const [target, setTarget] = useState('');
+  const [applied, setApplied] = useState({ action: '', actor: '', target: '' });
+  const [pages, setPages] = useState<Array<number | undefined>>([undefined]);
+  const afterSeq = pages[pages.length - 1];
+  const list = useQuery({
+    ...trpc.audit.list.queryOptions({
+      limit: PAGE,
+      order: 'desc',
+      afterSeq,
+      action: applied.action || undefined,
+      actor: applied.actor || undefined,
+      target: applied.target || undefined,
+    }),
+    placeholderData: keepPreviousData,
+  });
+  const items = list.data ?? [];
+  const last = items[items.length - 1];
+  return (
+    <div className="space-y-4">
+      <PageHeader title="Audit log" description="Every change, hash-chained: each event commits to the one before it" />
+      <ChainStatus />
+      <Card>
+        <form
+          className="flex flex-wrap items-center gap-2 border-b p-3"
+          onSubmit={(e) => {
+            e.preventDefault();
+            setApplied({ action: action.trim(), actor: actor.trim(), target: target.trim() });
+            setPages([undefined]);
+          }}
+        >
+          <Input
+            aria-label="Action"
+            placeholder="action, e.g. certificate.revoked"
+            value={action}
+            onChange={(e) => setAction(e.target.value)}
+            className="w-full sm:w-64"
+          />
+          <Input
+            aria-label="Actor"
+            placeholder="actor id"
+            value={actor}
+            onChange={(e) => setActor(e.target.value)}
+            className="w-full sm:w-48"
+          />
+          <Input
+            aria-label="Target"
+            placeholder="target id"
+            value={target}
+            onChange={(e) => setTarget(e.target.value)}
+            className="w-full sm:w-48"
+          />
+          <Button type="submit" variant="secondary">
+            Filter
+          </Button>
+        </form>
+        <CardContent className="p-0">
+          {list.error ? (
+            <ErrorAlert error={list.error} className="m-4" />
+          ) : !list.data ? (
+            <TableSkeleton />
+          ) : items.length === 0 ? (
+            <EmptyState icon={ScrollText} title="No audit events match" />
+          ) : (
+            <Table data-testid="audit-table">
+              <THead>
+                <TR>
+                  <TH>#</TH>
+                  <TH>Time</TH>
+                  <TH>Action</TH>
+                  <TH>Actor</TH>
+                  <TH className="hidden md:table-cell">Target</TH>
+                  <TH className="hidden lg:table-cell">Details</TH>
+                  <TH className="hidden xl:table-cell">Hash</TH>
+                </TR>
+              </THead>
+              <TBody>
+                {items.map((e) => (
+                  <TR key={e.seq} data-action={e.action}>
+                    <TD className="tabular-nums text-muted-foreground">{e.seq}</TD>
+                    <TD className="whitespace-nowrap font-mono text-xs">{formatDateTime(e.time)}</TD>
+                    <TD>
+                      <code className="font-medium">{e.action}</code>{' '}
+                      {e.outcome === 'failure' ? <StatusBadge status="failure" /> : null}
+                    </TD>
+                    <TD className="text-xs">{e.actor}</TD>
+                    <TD className="hidden font-mono text-xs md:table-cell">{e.target ?? '—'}</TD>
+                    <TD
+                      className="hidden max-w-72 truncate font-mono text-xs text-muted-foreground lg:table-cell"
+                      title={JSON.stringify(e.details)}
+                    >
+                      {JSON.stringify(e.details)}
+                    </TD>
+                    <TD className="hidden font-mono text-xs text-muted-foreground xl:table-cell">
+                      <span className="inline-flex items-center gap-1" title={`prev ${e.prevHash}`}>
+                        <Link2 className="size-3" aria-hidden /> {e.hash.slice(0, 12)}
+                      </span>
+                    </TD>
+                  </TR>
+                ))}
+              </TBody>
+            </Table>
+          )}
+        </CardContent>
+        <div className="flex justify-end gap-2 border-t p-3">
+          <Button variant="outline" size="sm" disabled={pages.length <= 1} onClick={() => setPages(pages.slice(0, -1))}>
+            <ChevronLeft /> Newer
+          </Button>
+          <Button
+            variant="outline"
+            size="sm"
+            disabled={items.length < PAGE || !last}
+            onClick={() => last && setPages([...pages, last.seq])}
+          >
+            Older <ChevronRight />
+          </Button>
+        </div>
+      </Card>
+    </div>
+  );
+}

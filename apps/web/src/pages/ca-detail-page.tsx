@@ -1,0 +1,228 @@
+import { useState } from 'react';
+import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
+import { Link, useParams } from '@tanstack/react-router';
+import { Ban, Download, FileBadge, Plus, Power, Stamp } from 'lucide-react';
+import { trpc } from '../lib/trpc';
+import { useMe } from '../lib/auth';
+import { REVOCATION_REASON_OPTIONS } from '../lib/pki';
+import { formatDate, formatDateTime } from '../lib/utils';
+import type { RevocationReason } from '@pkim/shared';
+import { DefinitionList, PageHeader } from '../components/page';
+import { Button } from '../components/ui/button';
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '../components/ui/card';
+import { StatusBadge } from '../components/ui/badge';
+import { ConfirmDialog } from '../components/ui/dialog';
+import { ErrorAlert, Alert } from '../components/ui/alert';
+import { Field, NativeSelect } from '../components/ui/input';
+import { PemBlock } from '../components/pem-block';
+import { DecodedCertificate } from '../components/decoded-certificate';
+import { Table, TBody, TD, TH, THead, TR } from '../components/ui/table';
+import { EmptyState } from '../components/ui/empty-state';
+
+export function CaDetailPage() {
+  const { caId } = useParams({ from: '/app/cas/$caId' });
+  const { can } = useMe();
+  const qc = useQueryClient();
+  const { data: ca } = useSuspenseQuery(trpc.ca.get.queryOptions({ ref: caId }));
+  const issued = useQuery({
+    ...trpc.certificate.list.queryOptions({ caId: ca.id, limit: 10 }),
+    enabled: can('certificate:read'),
+  });
+  const [revokeOpen, setRevokeOpen] = useState(false);
+  const [reason, setReason] = useState<RevocationReason>('unspecified');
+  const invalidate = () => qc.invalidateQueries({ queryKey: trpc.ca.pathKey() });
+  const setStatus = useMutation(trpc.ca.setStatus.mutationOptions({ onSuccess: invalidate }));
+  const revoke = useMutation(
+    trpc.ca.revoke.mutationOptions({
+      onSuccess: async () => {
+        setRevokeOpen(false);
+        await invalidate();
+        await qc.invalidateQueries({ queryKey: trpc.certificate.pathKey() });
+      },
+    }),
+  );
+  const fileBase = ca.name.replace(/[^A-Za-z0-9._-]+/g, '_');
+  return (
+    <div className="space-y-6">
+      <PageHeader
+        title={ca.name}
+        description={
+          <span className="flex flex-wrap items-center gap-2">
+            <StatusBadge status={ca.status} /> <code>{ca.subjectDn}</code>
+          </span>
+        }
+        actions={
+          <>
+            {can('certificate:issue') && ca.status === 'active' ? (
+              <Button asChild>
+                <Link to="/issue" search={{ caId: ca.id }}>
+                  <Stamp /> Issue certificate
+                </Link>
+              </Button>
+            ) : null}
+            {can('ca:write') && ca.status === 'active' ? (
+              <Button variant="outline" asChild>
+                <Link to="/cas/new" search={{ parentId: ca.id }}>
+                  <Plus /> Subordinate CA
+                </Link>
+              </Button>
+            ) : null}
+            {can('ca:write') && (ca.status === 'active' || ca.status === 'disabled') ? (
+              <Button
+                variant="outline"
+                onClick={() => setStatus.mutate({ id: ca.id, status: ca.status === 'active' ? 'disabled' : 'active' })}
+                disabled={setStatus.isPending}
+              >
+                <Power /> {ca.status === 'active' ? 'Disable' : 'Enable'}
+              </Button>
+            ) : null}
+            {can('ca:write') && ca.status !== 'revoked' && ca.parentId ? (
+              <Button variant="destructive" onClick={() => setRevokeOpen(true)}>
+                <Ban /> Revoke CA
+              </Button>
+            ) : null}
+          </>
+        }
+      />
+      <ErrorAlert error={setStatus.error ?? revoke.error} />
+      {ca.status === 'revoked' ? (
+        <Alert level="critical" title={`Revoked ${formatDateTime(ca.revokedAt)} (${ca.revocationReason})`}>
+          Everything it issued was revoked with it.
+        </Alert>
+      ) : null}
+      <div className="grid gap-6 lg:grid-cols-3">
+        <Card className="lg:col-span-2">
+          <CardHeader>
+            <CardTitle>Certificate</CardTitle>
+          </CardHeader>
+          <CardContent>
+            {ca.certificatePem ? (
+              <DecodedCertificate pem={ca.certificatePem} />
+            ) : (
+              <p className="text-sm text-muted-foreground">Pending: the CSR waits for an external CA to sign it.</p>
+            )}
+          </CardContent>
+        </Card>
+        <Card>
+          <CardHeader>
+            <CardTitle>Key and revocation</CardTitle>
+          </CardHeader>
+          <CardContent className="space-y-4">
+            <DefinitionList
+              items={[
+                ['Key', `${ca.keyType} (${ca.keyBackend})`],
+                ['Key URI', <code key="u">{ca.keyUri}</code>],
+                [
+                  'Parent',
+                  ca.parentId ? (
+                    <Link key="p" to="/cas/$caId" params={{ caId: ca.parentId }} className="hover:underline">
+                      {ca.parentId}
+                    </Link>
+                  ) : (
+                    'self-signed root'
+                  ),
+                ],
+                ['CRL number', String(ca.crlNumber)],
+                ['Created', formatDate(ca.createdAt)],
+              ]}
+            />
+            <div className="flex flex-wrap gap-2">
+              <Button variant="outline" size="sm" asChild>
+                <a href={`/crl/${ca.id}.crl`} download={`${fileBase}.crl`} data-testid="crl-download">
+                  <Download /> CRL (DER)
+                </a>
+              </Button>
+              <Button variant="outline" size="sm" asChild>
+                <a href={`/crl/${ca.id}.pem`} download={`${fileBase}.crl.pem`}>
+                  <Download /> CRL (PEM)
+                </a>
+              </Button>
+            </div>
+          </CardContent>
+        </Card>
+      </div>
+      {ca.certificatePem ? (
+        <Card>
+          <CardContent className="space-y-4 pt-5">
+            <PemBlock pem={ca.certificatePem} filename={`${fileBase}.crt`} label="CA certificate" />
+            <PemBlock pem={ca.chainPem} filename={`${fileBase}-chain.pem`} label="Chain (this CA up to the root)" />
+          </CardContent>
+        </Card>
+      ) : null}
+      {can('certificate:read') ? (
+        <Card>
+          <CardHeader className="flex-row items-center justify-between">
+            <div>
+              <CardTitle>Issued certificates</CardTitle>
+              <CardDescription>Newest first</CardDescription>
+            </div>
+            <Button variant="outline" size="sm" asChild>
+              <Link to="/certificates" search={{ caId: ca.id }}>
+                All certificates of this CA
+              </Link>
+            </Button>
+          </CardHeader>
+          <CardContent className="p-0">
+            {issued.data && issued.data.items.length === 0 ? (
+              <EmptyState icon={FileBadge} title="No certificates issued yet" />
+            ) : (
+              <Table>
+                <THead>
+                  <TR>
+                    <TH>Common name</TH>
+                    <TH>Status</TH>
+                    <TH>Profile</TH>
+                    <TH>Expires</TH>
+                  </TR>
+                </THead>
+                <TBody>
+                  {(issued.data?.items ?? []).map((c) => (
+                    <TR key={c.id}>
+                      <TD>
+                        <Link
+                          to="/certificates/$certId"
+                          params={{ certId: c.id }}
+                          className="font-medium hover:underline"
+                        >
+                          {c.commonName ?? c.subjectDn}
+                        </Link>
+                      </TD>
+                      <TD>
+                        <StatusBadge status={c.status} />
+                      </TD>
+                      <TD>{c.profile}</TD>
+                      <TD>{formatDate(c.notAfter)}</TD>
+                    </TR>
+                  ))}
+                </TBody>
+              </Table>
+            )}
+          </CardContent>
+        </Card>
+      ) : null}
+      <ConfirmDialog
+        open={revokeOpen}
+        onOpenChange={setRevokeOpen}
+        title={`Revoke CA ${ca.name}?`}
+        description="The CA and every certificate and sub-CA below it are revoked. This cannot be undone."
+        confirmLabel="Revoke CA"
+        pending={revoke.isPending}
+        onConfirm={() => revoke.mutate({ id: ca.id, reason })}
+      >
+        <Field label="Reason" htmlFor="ca-revoke-reason">
+          <NativeSelect
+            id="ca-revoke-reason"
+            value={reason}
+            onChange={(e) => setReason(e.target.value as RevocationReason)}
+          >
+            {REVOCATION_REASON_OPTIONS.map((r) => (
+              <option key={r.value} value={r.value}>
+                {r.label}
+              </option>
+            ))}
+          </NativeSelect>
+        </Field>
+      </ConfirmDialog>
+    </div>
+  );
+}

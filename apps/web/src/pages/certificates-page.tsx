@@ -1,0 +1,237 @@
+import { useEffect, useState } from 'react';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { Link, useNavigate, useSearch } from '@tanstack/react-router';
+import { ArrowDownUp, ChevronLeft, ChevronRight, FileBadge, Stamp } from 'lucide-react';
+import { trpc } from '../lib/trpc';
+import { useMe } from '../lib/auth';
+import { formatDate, relativeDays, shortHex } from '../lib/utils';
+import { PageHeader } from '../components/page';
+import { Button } from '../components/ui/button';
+import { Card, CardContent } from '../components/ui/card';
+import { Input, NativeSelect } from '../components/ui/input';
+import { StatusBadge } from '../components/ui/badge';
+import { Table, TBody, TD, TH, THead, TR } from '../components/ui/table';
+import { TableSkeleton } from '../components/ui/skeleton';
+import { EmptyState } from '../components/ui/empty-state';
+import { ErrorAlert } from '../components/ui/alert';
+
+export interface CertificatesSearch {
+  q?: string;
+  status?: 'active' | 'revoked' | 'expired';
+  caId?: string;
+  profile?: string;
+  expiring?: number;
+  sort?: 'issued_desc' | 'expiry_asc' | 'expiry_desc';
+}
+
+const PAGE = 50;
+
+export function CertificatesPage() {
+  const search = useSearch({ from: '/app/certificates' });
+  const navigate = useNavigate({ from: '/certificates' });
+  const { can } = useMe();
+  const [q, setQ] = useState(search.q ?? '');
+  // cursors of the pages before the current one (server-side keyset pagination)
+  const [cursors, setCursors] = useState<Array<string | null>>([null]);
+  const cursor = cursors[cursors.length - 1];
+  const filterKey = JSON.stringify(search);
+  useEffect(() => setCursors([null]), [filterKey]);
+  useEffect(() => {
+    const t = setTimeout(() => {
+      if ((search.q ?? '') !== q.trim())
+        void navigate({ search: (s) => ({ ...s, q: q.trim() || undefined }), replace: true });
+    }, 300);
+    return () => clearTimeout(t);
+  }, [q]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  const cas = useQuery(trpc.ca.list.queryOptions());
+  const profiles = useQuery(trpc.insights.profiles.queryOptions());
+  const list = useQuery({
+    ...trpc.certificate.list.queryOptions({
+      limit: PAGE,
+      cursor,
+      search: search.q,
+      status: search.status,
+      caId: search.caId,
+      profile: search.profile,
+      expiringWithinDays: search.expiring,
+      sort: search.sort,
+    }),
+    placeholderData: keepPreviousData,
+  });
+  const caName = new Map((cas.data ?? []).map((c) => [c.id, c.name]));
+  const set = (patch: Partial<CertificatesSearch>) => void navigate({ search: (s) => ({ ...s, ...patch }) });
+  const filtered = !!(search.q || search.status || search.caId || search.profile || search.expiring);
+
+  return (
+    <div>
+      <PageHeader
+        title="Certificates"
+        description="Every certificate issued by your CAs"
+        actions={
+          can('certificate:issue') ? (
+            <Button asChild>
+              <Link to="/issue" search={{}}>
+                <Stamp /> Issue certificate
+              </Link>
+            </Button>
+          ) : null
+        }
+      />
+      <Card>
+        <div className="flex flex-wrap items-center gap-2 border-b p-3">
+          <Input
+            value={q}
+            onChange={(e) => setQ(e.target.value)}
+            placeholder="Search CN, SAN or subject…"
+            aria-label="Search certificates"
+            className="w-full sm:w-72"
+          />
+          <NativeSelect
+            aria-label="Filter by CA"
+            className="w-auto"
+            value={search.caId ?? ''}
+            onChange={(e) => set({ caId: e.target.value || undefined })}
+          >
+            <option value="">All CAs</option>
+            {(cas.data ?? []).map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </NativeSelect>
+          <NativeSelect
+            aria-label="Filter by status"
+            className="w-auto"
+            value={search.status ?? ''}
+            onChange={(e) => set({ status: (e.target.value || undefined) as CertificatesSearch['status'] })}
+          >
+            <option value="">Any status</option>
+            <option value="active">Active</option>
+            <option value="revoked">Revoked</option>
+            <option value="expired">Expired</option>
+          </NativeSelect>
+          <NativeSelect
+            aria-label="Filter by profile"
+            className="w-auto"
+            value={search.profile ?? ''}
+            onChange={(e) => set({ profile: e.target.value || undefined })}
+          >
+            <option value="">Any profile</option>
+            {(profiles.data ?? [])
+              .filter((p) => !p.isCa)
+              .map((p) => (
+                <option key={p.name} value={p.name}>
+                  {p.name}
+                </option>
+              ))}
+          </NativeSelect>
+          <NativeSelect
+            aria-label="Expiry window"
+            className="w-auto"
+            value={search.expiring ? String(search.expiring) : ''}
+            onChange={(e) => set({ expiring: e.target.value ? Number(e.target.value) : undefined })}
+          >
+            <option value="">Any expiry</option>
+            <option value="7">Expiring in 7 days</option>
+            <option value="30">Expiring in 30 days</option>
+            <option value="90">Expiring in 90 days</option>
+          </NativeSelect>
+          <div className="ml-auto flex items-center gap-2">
+            <ArrowDownUp className="size-4 text-muted-foreground" aria-hidden />
+            <NativeSelect
+              aria-label="Sort"
+              className="w-auto"
+              value={search.sort ?? 'issued_desc'}
+              onChange={(e) =>
+                set({
+                  sort: e.target.value === 'issued_desc' ? undefined : (e.target.value as CertificatesSearch['sort']),
+                })
+              }
+            >
+              <option value="issued_desc">Newest first</option>
+              <option value="expiry_asc">Expires soonest</option>
+              <option value="expiry_desc">Expires latest</option>
+            </NativeSelect>
+          </div>
+        </div>
+        <CardContent className="p-0">
+          {list.error ? (
+            <ErrorAlert error={list.error} className="m-4" />
+          ) : !list.data ? (
+            <TableSkeleton rows={10} cols={6} />
+          ) : list.data.items.length === 0 ? (
+            <EmptyState icon={FileBadge} title={filtered ? 'No certificate matches' : 'No certificates yet'}>
+              {filtered ? 'Change the search or the filters.' : 'Issue one from a CSR or with a generated key.'}
+            </EmptyState>
+          ) : (
+            <Table aria-busy={list.isFetching} data-testid="certificates-table">
+              <THead>
+                <TR>
+                  <TH>Common name</TH>
+                  <TH>Status</TH>
+                  <TH className="hidden md:table-cell">CA</TH>
+                  <TH className="hidden lg:table-cell">Profile</TH>
+                  <TH className="hidden xl:table-cell">Serial</TH>
+                  <TH>Expires</TH>
+                </TR>
+              </THead>
+              <TBody>
+                {list.data.items.map((c) => (
+                  <TR key={c.id}>
+                    <TD className="max-w-80">
+                      <Link
+                        to="/certificates/$certId"
+                        params={{ certId: c.id }}
+                        className="block truncate font-medium hover:underline"
+                      >
+                        {c.commonName ?? c.subjectDn}
+                      </Link>
+                      {c.sans.dns?.length ? (
+                        <div className="truncate text-xs text-muted-foreground">{c.sans.dns.join(', ')}</div>
+                      ) : null}
+                    </TD>
+                    <TD>
+                      <StatusBadge status={c.status} />
+                    </TD>
+                    <TD className="hidden md:table-cell">{caName.get(c.caId) ?? c.caId}</TD>
+                    <TD className="hidden lg:table-cell">{c.profile}</TD>
+                    <TD className="hidden font-mono text-xs xl:table-cell">{shortHex(c.serialHex)}</TD>
+                    <TD className="whitespace-nowrap">
+                      {formatDate(c.notAfter)}
+                      <div className="text-xs text-muted-foreground">{relativeDays(c.notAfter)}</div>
+                    </TD>
+                  </TR>
+                ))}
+              </TBody>
+            </Table>
+          )}
+        </CardContent>
+        <div className="flex items-center justify-between border-t p-3 text-sm text-muted-foreground">
+          <span>
+            Page {cursors.length}
+            {list.data ? ` · ${list.data.items.length} shown` : ''}
+          </span>
+          <div className="flex gap-2">
+            <Button
+              variant="outline"
+              size="sm"
+              disabled={cursors.length <= 1}
+              onClick={() => setCursors(cursors.slice(0, -1))}
+            >
+              <ChevronLeft /> Previous
+            </Button>
+            <Button
+              variant="outline"
+              size="sm"
+              disabled={!list.data?.nextCursor}
+              onClick={() => list.data?.nextCursor && setCursors([...cursors, list.data.nextCursor])}
+            >
+              Next <ChevronRight />
+            </Button>
+          </div>
+        </div>
+      </Card>
+    </div>
+  );
+}

@@ -1,0 +1,210 @@
+import { useQuery, useSuspenseQuery } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
+import { AlertTriangle, CheckCircle2, Clock, FileBadge, FileClock, Network, ShieldOff, XCircle } from 'lucide-react';
+import { trpc } from '../lib/trpc';
+import { useMe } from '../lib/auth';
+import { formatDateTime, relativeDays } from '../lib/utils';
+import { PageHeader } from '../components/page';
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '../components/ui/card';
+import { Alert } from '../components/ui/alert';
+import { StatusBadge } from '../components/ui/badge';
+import { Skeleton } from '../components/ui/skeleton';
+import { ExpiryChart } from '../components/expiry-chart';
+import { EmptyState } from '../components/ui/empty-state';
+
+function Stat({
+  label,
+  value,
+  icon: Icon,
+  to,
+  search,
+  tone,
+}: {
+  label: string;
+  value: number;
+  icon: typeof FileBadge;
+  to: string;
+  search?: Record<string, unknown>;
+  tone?: string;
+}) {
+  return (
+    <Link
+      to={to}
+      search={search as never}
+      className="block rounded-xl focus-visible:outline-2 focus-visible:outline-ring"
+    >
+      <Card className="transition-colors hover:border-primary/40">
+        <CardContent className="flex items-center justify-between p-4">
+          <div>
+            <div className="text-xs font-medium text-muted-foreground">{label}</div>
+            <div className="mt-1 text-2xl font-semibold tabular-nums" data-stat={label}>
+              {value.toLocaleString('en-US')}
+            </div>
+          </div>
+          <Icon className={`size-6 ${tone ?? 'text-muted-foreground'}`} aria-hidden />
+        </CardContent>
+      </Card>
+    </Link>
+  );
+}
+
+export function DashboardPage() {
+  const { can } = useMe();
+  const { data: d } = useSuspenseQuery(trpc.insights.dashboard.queryOptions());
+  const timeline = useQuery({
+    ...trpc.insights.expiryTimeline.queryOptions({ days: 90 }),
+    enabled: can('certificate:read'),
+  });
+  return (
+    <div className="space-y-6">
+      <PageHeader title="Dashboard" description={`As of ${formatDateTime(d.generatedAt)}`} />
+      {d.warnings.length > 0 ? (
+        <section aria-label="Warnings" className="grid gap-2">
+          {d.warnings.map((w) => (
+            <Alert key={w.code + (w.target ?? '')} level={w.level} title={w.message}>
+              <code>{w.code}</code>
+            </Alert>
+          ))}
+        </section>
+      ) : null}
+      <section aria-label="Counts" className="grid grid-cols-2 gap-4 md:grid-cols-3 xl:grid-cols-6">
+        <Stat label="Certificate authorities" value={d.cas.total} icon={Network} to="/cas" />
+        <Stat
+          label="Active certificates"
+          value={d.certificates.active}
+          icon={CheckCircle2}
+          to="/certificates"
+          search={{ status: 'active' }}
+          tone="text-success"
+        />
+        <Stat
+          label="Expiring in 30 days"
+          value={d.expiring.within30d}
+          icon={Clock}
+          to="/certificates"
+          search={{ expiring: 30, sort: 'expiry_asc' }}
+          tone="text-warning"
+        />
+        <Stat
+          label="Revoked"
+          value={d.certificates.revoked}
+          icon={ShieldOff}
+          to="/certificates"
+          search={{ status: 'revoked' }}
+          tone="text-destructive"
+        />
+        <Stat
+          label="Expired"
+          value={d.certificates.expired}
+          icon={XCircle}
+          to="/certificates"
+          search={{ status: 'expired' }}
+        />
+        <Stat label="Pending requests" value={d.pendingRequests} icon={FileClock} to="/requests" />
+      </section>
+
+      {can('certificate:read') ? (
+        <Card>
+          <CardHeader>
+            <CardTitle>Expiry timeline</CardTitle>
+            <CardDescription>
+              Active certificates expiring per day over the next 90 days ({d.expiring.within7d} within 7 days,{' '}
+              {d.expiring.within90d} within 90)
+            </CardDescription>
+          </CardHeader>
+          <CardContent>
+            {timeline.data ? (
+              <ExpiryChart buckets={timeline.data.buckets} bucketMs={timeline.data.bucketMs} />
+            ) : (
+              <Skeleton className="h-48 w-full" />
+            )}
+          </CardContent>
+        </Card>
+      ) : null}
+
+      <div className="grid gap-6 lg:grid-cols-2">
+        {can('certificate:read') ? (
+          <Card>
+            <CardHeader>
+              <CardTitle>Expiring soon</CardTitle>
+              <CardDescription>The next 30 days</CardDescription>
+            </CardHeader>
+            <CardContent>
+              {d.expiringSoon.length === 0 ? (
+                <EmptyState icon={CheckCircle2} title="Nothing expires in the next 30 days" />
+              ) : (
+                <ul className="divide-y">
+                  {d.expiringSoon.map((c) => (
+                    <li key={c.id} className="flex items-center justify-between gap-3 py-2 text-sm">
+                      <Link
+                        to="/certificates/$certId"
+                        params={{ certId: c.id }}
+                        className="min-w-0 truncate font-medium hover:underline"
+                      >
+                        {c.commonName ?? c.subjectDn}
+                      </Link>
+                      <span className="shrink-0 text-muted-foreground">{relativeDays(c.notAfter)}</span>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </CardContent>
+          </Card>
+        ) : null}
+        <Card>
+          <CardHeader>
+            <CardTitle>Key backends</CardTitle>
+            <CardDescription>Health of the database and every key backend</CardDescription>
+          </CardHeader>
+          <CardContent>
+            <ul className="divide-y text-sm">
+              <li className="flex items-center justify-between py-2">
+                <span>Database</span>
+                <StatusBadge status={d.health.database ? 'active' : 'failure'} />
+              </li>
+              {d.health.keyBackends.map((k) => (
+                <li key={k.backend} className="flex items-center justify-between gap-3 py-2">
+                  <span>
+                    {k.backend}
+                    {k.detail ? <span className="ml-2 text-xs text-muted-foreground">{k.detail}</span> : null}
+                  </span>
+                  <StatusBadge status={k.ok ? 'active' : 'failure'} />
+                </li>
+              ))}
+            </ul>
+          </CardContent>
+        </Card>
+        {can('audit:read') ? (
+          <Card className="lg:col-span-2">
+            <CardHeader>
+              <CardTitle>Recent activity</CardTitle>
+              <CardDescription>
+                <Link to="/audit" className="hover:underline">
+                  The last audit events →
+                </Link>
+              </CardDescription>
+            </CardHeader>
+            <CardContent>
+              {d.recentAudit.length === 0 ? (
+                <EmptyState icon={AlertTriangle} title="No audit events yet" />
+              ) : (
+                <ul className="divide-y text-sm">
+                  {d.recentAudit.map((e) => (
+                    <li key={e.id} className="flex flex-wrap items-center gap-x-3 gap-y-1 py-2">
+                      <span className="w-44 shrink-0 font-mono text-xs text-muted-foreground">
+                        {formatDateTime(e.time)}
+                      </span>
+                      <code className="font-medium">{e.action}</code>
+                      <span className="text-muted-foreground">{e.actor}</span>
+                      {e.outcome === 'failure' ? <StatusBadge status="failure" /> : null}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </CardContent>
+          </Card>
+        ) : null}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,147 @@
+import {
+  createRootRouteWithContext,
+  createRoute,
+  createRouter,
+  Outlet,
+  redirect,
+  type ErrorComponentProps,
+} from '@tanstack/react-router';
+import type { QueryClient } from '@tanstack/react-query';
+import { queryClient, trpc, isUnauthenticated } from './lib/trpc';
+import { AppShell } from './components/app-shell';
+import { ErrorAlert } from './components/ui/alert';
+import { LoginPage } from './pages/login-page';
+import { DashboardPage } from './pages/dashboard-page';
+import { CaHierarchyPage } from './pages/ca-hierarchy-page';
+import { CaDetailPage } from './pages/ca-detail-page';
+import { CreateCaPage } from './pages/create-ca-page';
+import { CertificatesPage, type CertificatesSearch } from './pages/certificates-page';
+import { CertificateDetailPage } from './pages/certificate-detail-page';
+import { IssuePage } from './pages/issue-page';
+import { RequestsPage } from './pages/requests-page';
+import { AuditPage } from './pages/audit-page';
+import { AccessPage } from './pages/access-page';
+import { KeyBackendsPage } from './pages/key-backends-page';
+import { SearchPage } from './pages/search-page';
+import { DomainsPage } from './pages/domains-page';
+import { PageSkeleton } from './components/page';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+
+const rootRoute = createRootRouteWithContext<{ queryClient: QueryClient }>()({
+  component: Outlet,
+});
+
+export const loginRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/login',
+  validateSearch: (s: Record<string, unknown>): { redirect?: string } => ({ redirect: str(s.redirect) }),
+  component: LoginPage,
+});
+
+function RouteError({ error }: ErrorComponentProps) {
+  return <ErrorAlert error={error} className="m-6" />;
+}
+
+/** Everything behind sign-in: `user.me` must answer, else to /login. */
+const appRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  id: 'app',
+  beforeLoad: async ({ context, location }) => {
+    try {
+      await context.queryClient.ensureQueryData(trpc.user.me.queryOptions());
+    } catch (e) {
+      if (isUnauthenticated(e)) throw redirect({ to: '/login', search: { redirect: location.href } });
+      throw e;
+    }
+  },
+  component: AppShell,
+  errorComponent: RouteError,
+  pendingComponent: PageSkeleton,
+});
+
+const dashboardRoute = createRoute({ getParentRoute: () => appRoute, path: '/', component: DashboardPage });
+const casRoute = createRoute({ getParentRoute: () => appRoute, path: '/cas', component: CaHierarchyPage });
+export const createCaRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/cas/new',
+  validateSearch: (s: Record<string, unknown>): { parentId?: string } => ({ parentId: str(s.parentId) }),
+  component: CreateCaPage,
+});
+export const caDetailRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/cas/$caId',
+  component: CaDetailPage,
+});
+export const certificatesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/certificates',
+  validateSearch: (s: Record<string, unknown>): CertificatesSearch => ({
+    q: str(s.q),
+    status: str(s.status) as CertificatesSearch['status'],
+    caId: str(s.caId),
+    profile: str(s.profile),
+    expiring: typeof s.expiring === 'number' ? s.expiring : s.expiring ? Number(s.expiring) || undefined : undefined,
+    sort: str(s.sort) as CertificatesSearch['sort'],
+  }),
+  component: CertificatesPage,
+});
+export const certificateDetailRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/certificates/$certId',
+  component: CertificateDetailPage,
+});
+export const issueRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/issue',
+  validateSearch: (s: Record<string, unknown>): { caId?: string } => ({ caId: str(s.caId) }),
+  component: IssuePage,
+});
+const requestsRoute = createRoute({ getParentRoute: () => appRoute, path: '/requests', component: RequestsPage });
+const auditRoute = createRoute({ getParentRoute: () => appRoute, path: '/audit', component: AuditPage });
+const accessRoute = createRoute({ getParentRoute: () => appRoute, path: '/access', component: AccessPage });
+const keyBackendsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/key-backends',
+  component: KeyBackendsPage,
+});
+export const searchRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/search',
+  validateSearch: (s: Record<string, unknown>): { q?: string } => ({ q: str(s.q) }),
+  component: SearchPage,
+});
+const domainsRoute = createRoute({ getParentRoute: () => appRoute, path: '/domains', component: DomainsPage });
+
+const routeTree = rootRoute.addChildren([
+  loginRoute,
+  appRoute.addChildren([
+    dashboardRoute,
+    casRoute,
+    createCaRoute,
+    caDetailRoute,
+    certificatesRoute,
+    certificateDetailRoute,
+    issueRoute,
+    requestsRoute,
+    auditRoute,
+    accessRoute,
+    keyBackendsRoute,
+    searchRoute,
+    domainsRoute,
+  ]),
+]);
+
+export const router = createRouter({
+  routeTree,
+  context: { queryClient },
+  defaultPreload: 'intent',
+  defaultPendingMs: 150,
+  scrollRestoration: true,
+});
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: typeof router;
+  }
+}
