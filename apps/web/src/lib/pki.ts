@@ -1,6 +1,9 @@
-import type { RevocationReason } from '@pkim/shared';
+import type { RouterInputs } from './trpc';
 
-/** Reasons offered when revoking (RFC 5280 CRLReason; removeFromCRL is not a revocation). */
+/** the reasons the API accepts (RFC 5280 public-key reasons) */
+export type RevocationReason = NonNullable<RouterInputs['certificate']['revoke']['reason']>;
+
+/** Reasons offered when revoking. */
 export const REVOCATION_REASON_OPTIONS: Array<{ value: RevocationReason; label: string }> = [
   { value: 'unspecified', label: 'Unspecified' },
   { value: 'keyCompromise', label: 'Key compromise' },
@@ -8,7 +11,6 @@ export const REVOCATION_REASON_OPTIONS: Array<{ value: RevocationReason; label: 
   { value: 'affiliationChanged', label: 'Affiliation changed' },
   { value: 'superseded', label: 'Superseded' },
   { value: 'cessationOfOperation', label: 'Cessation of operation' },
-  { value: 'certificateHold', label: 'Certificate hold' },
   { value: 'privilegeWithdrawn', label: 'Privilege withdrawn' },
 ];
 
