@@ -138,7 +138,18 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs });
   const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs });
   const auth = createAuthService({ store, clock, logger, audit }, config.auth);
-  const vault = createVaultService({ store, clock, logger, contexts, cas, certificates, crl, auth, audit });
+  const vault = createVaultService({
+    store,
+    clock,
+    logger,
+    contexts,
+    cas,
+    certificates,
+    crl,
+    auth,
+    audit,
+    sign: pipeline.sign,
+  });
 
   async function health() {
     let database = false;

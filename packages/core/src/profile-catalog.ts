@@ -112,6 +112,19 @@ export const BUILT_IN_PROFILES: Record<string, Profile> = {
     maxLifetimeMs: 365 * D,
     ocspNoCheck: true,
   },
+  'vault-role': {
+    name: 'vault-role',
+    description:
+      'Leaf issued through a Vault/OpenBao-compatible role: key usage and EKU come from the role, lifetime from its ttl/max_ttl and the mount',
+    isCa: false,
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['serverAuth', 'clientAuth'],
+    allowedSanTypes: ['dns', 'ip', 'uri', 'email'],
+    sanRequired: false,
+    allowedKeyTypes: ALL,
+    defaultLifetimeMs: 32 * D,
+    maxLifetimeMs: 10 * Y,
+  },
   'spiffe-svid': {
     name: 'spiffe-svid',
     description: 'SPIFFE X.509-SVID: exactly one spiffe:// URI SAN',

@@ -383,6 +383,7 @@ describe('profiles', () => {
       'tls-client',
       'tls-server',
       'tls-server-client',
+      'vault-role',
     ]);
   });
 });

@@ -1,7 +1,7 @@
 import { PkiError, checkDurationMs, type KeyType } from '@pkim/shared';
 import type { Profile, SubjectAltNames, DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
-import { nameMatches, type NameKind, type Provisioner } from './provisioner';
+import { nameMatches, type LeafFacts, type NameKind, type Provisioner } from './provisioner';
 
 const HOSTNAME_LIKE = /^(\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_-]{1,63})+\.?$/;
 
@@ -124,4 +124,9 @@ export function applyProfileModifiers(effective: Provisioner, profile: Profile):
     extKeyUsage: m.extKeyUsage ? [...m.extKeyUsage] : profile.extKeyUsage,
     keyUsage: m.keyUsage ? [...m.keyUsage] : profile.keyUsage,
   };
+}
+
+/** Validators: every provisioner's channel-specific rules (before the generic name/key checks). */
+export function runValidators(all: Provisioner[], facts: LeafFacts): void {
+  for (const p of all) for (const v of p.policy.validators ?? []) v(facts);
 }

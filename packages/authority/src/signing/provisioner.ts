@@ -1,6 +1,23 @@
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { Permission } from '../permissions';
-import type { ExtKeyUsageName, KeyUsageName } from '@pkim/core';
+import type { DistinguishedName, ExtKeyUsageName, KeyUsageName, Profile, SubjectAltNames } from '@pkim/core';
+
+/** What a channel validator sees of a leaf about to be planned (CA, profile and lifetime resolved). */
+export interface LeafFacts {
+  ca: { id: string; name: string; notAfter: number | null };
+  /** the profile as this channel issues it (modifiers applied) */
+  profile: Profile;
+  subject: DistinguishedName;
+  sans: SubjectAltNames;
+  /** the subject key type (of the CSR, or of the key about to be generated) */
+  keyType: KeyType;
+  /** the lifetime after modifiers (undefined = the profile default, clamped to the issuer) */
+  lifetimeMs: number | undefined;
+  source: 'csr' | 'generated-key' | 'approved-request';
+}
+
+/** A channel-specific validator (e.g. a Vault role's name rules with Vault's messages); throws PkiError to refuse. */
+export type LeafValidator = (facts: LeafFacts) => void;
 
 /**
  * A provisioner is the channel a signing request came through and what that channel may issue, as data.
@@ -33,6 +50,12 @@ export interface ProvisionerPolicy {
   keyTypes?: KeyType[];
   /** may create CA certificates (root/intermediate); default false for every kind but `local`/`system` and admins */
   allowCaCertificates?: boolean;
+  /**
+   * channel rules that are not plain data (Vault's glob/bare-domain/localhost rules, its IP/URI SAN switches):
+   * run before the generic checks above (so the channel's own messages come first), before anything is planned
+   * or signed; the generic checks still apply afterwards
+   */
+  validators?: LeafValidator[];
 }
 
 /** Modifiers: defaults filled in when the request leaves them out, and template overrides of the profile. */
@@ -47,6 +70,11 @@ export interface ProvisionerModifiers {
   keyUsage?: KeyUsageName[];
   /** lifetimes longer than this are shortened instead of refused (Vault's `max_ttl` semantics) */
   capLifetimeMs?: number;
+  /**
+   * sign and audit, but do not store the certificate row (Vault's `no_store`): the certificate cannot be listed,
+   * looked up or revoked by serial afterwards. The audit event still records serial and fingerprint.
+   */
+  noStore?: boolean;
 }
 
 export interface Provisioner {

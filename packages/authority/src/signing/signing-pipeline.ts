@@ -40,6 +40,7 @@ import {
   checkKeyType,
   checkNames,
   checkProfile,
+  runValidators,
 } from './provisioner-policy';
 import { provisionersFor } from './provisioner-registry';
 import type {
@@ -203,10 +204,11 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       createdAt: t,
     };
     const { audit: channelAudit, ...channelUnit } = s.commitWith?.(row) ?? {};
+    const stored = s.provisioner.modifiers?.noStore !== true;
     await store.commit({
       ...s.extraUnit,
       ...channelUnit,
-      insertCertificates: [row],
+      insertCertificates: stored ? [row] : undefined,
       audit: [
         ...(s.extraAudit ?? []),
         ...(channelAudit ?? []),
@@ -220,6 +222,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           requestId: row.requestId,
           fingerprint: row.fingerprintSha256,
           provisioner: provisionerRef(s.provisioner),
+          ...(stored ? {} : { stored: false }),
         }),
       ],
     });
@@ -235,6 +238,15 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const subject = r.subject !== undefined ? subjectToDn(r.subject) : csr.subject;
       const sans = cleanSans(r.sans ?? csr.sans);
       const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
+      runValidators(policy.all, {
+        ca: ctx.ca,
+        profile: policy.profile,
+        subject,
+        sans,
+        keyType: csr.keyType,
+        lifetimeMs: policy.lifetimeMs,
+        source: 'csr',
+      });
       checkKeyType(policy.all, csr.keyType);
       checkNames(policy.all, subject, sans);
       return await signLeaf(
@@ -271,6 +283,15 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const sans = cleanSans(r.sans);
       // every check that needs no key first, so a refused request costs no key generation
       const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
+      runValidators(policy.all, {
+        ca: ctx.ca,
+        profile: policy.profile,
+        subject,
+        sans,
+        keyType: r.keyType,
+        lifetimeMs: policy.lifetimeMs,
+        source: 'generated-key',
+      });
       checkKeyType(policy.all, r.keyType);
       checkNames(policy.all, subject, sans);
       const pair = await generateKeyPairAsync(r.keyType);
@@ -316,6 +337,15 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const csr = decodeCsr(req.csrPem);
       // the reviewer's channel must allow what the request asks for
       const policy = leafPolicy(via, ctx, req.profile, req.validityMs ?? undefined);
+      runValidators(policy.all, {
+        ca: ctx.ca,
+        profile: policy.profile,
+        subject: csr.subject,
+        sans: csr.sans,
+        keyType: csr.keyType,
+        lifetimeMs: policy.lifetimeMs,
+        source: 'approved-request',
+      });
       checkKeyType(policy.all, csr.keyType);
       checkNames(policy.all, csr.subject, csr.sans);
       const t = clock.now();

@@ -20,6 +20,8 @@ import {
 export interface VaultResult {
   data: Record<string, unknown> | null;
   warnings?: string[];
+  /** role `generate_lease`: a lease id and its seconds until NotAfter */
+  lease?: { id: string; duration: number };
 }
 
 export interface TidyStatus {

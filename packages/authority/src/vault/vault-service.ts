@@ -6,6 +6,8 @@ import type { CaContextLoader } from '../ca-context';
 import { createVaultMountService } from './vault-mount-service';
 import { createVaultAuthService } from './vault-auth-service';
 import { createVaultPkiService } from './vault-pki-service';
+import { createVaultIssueService } from './vault-issue-service';
+import type { SignFunction } from '../signing/sign-request';
 
 export interface VaultServiceDeps {
   store: Store;
@@ -17,6 +19,8 @@ export interface VaultServiceDeps {
   crl: CrlService;
   auth: AuthService;
   audit: AuditService;
+  /** the one signing pipeline */
+  sign: SignFunction;
 }
 
 /**
@@ -33,7 +37,10 @@ export function createVaultService(deps: VaultServiceDeps) {
     auth: deps.auth,
     audit: deps.audit,
   });
-  const pki = createVaultPkiService({ ...deps, mounts });
+  const pki = {
+    ...createVaultPkiService({ ...deps, mounts }),
+    ...createVaultIssueService({ clock: deps.clock, sign: deps.sign, mounts }),
+  };
   return { mounts, auth, pki };
 }
 

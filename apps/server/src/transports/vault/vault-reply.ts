@@ -11,6 +11,8 @@ export type VaultOutcome =
       warnings?: string[];
       auth?: unknown;
       mountType?: string;
+      /** role generate_lease: lease id and seconds until NotAfter */
+      lease?: { id: string; duration: number };
       /** extra top-level keys (sys/mounts repeats its map at the top level, like Vault) */
       top?: Record<string, unknown>;
     }
@@ -40,9 +42,9 @@ export function render(reply: FastifyReply, out: VaultOutcome): FastifyReply {
       return sendJson(reply, out.status ?? 200, {
         ...out.top,
         request_id: randomUUID(),
-        lease_id: '',
+        lease_id: out.lease?.id ?? '',
         renewable: false,
-        lease_duration: 0,
+        lease_duration: out.lease?.duration ?? 0,
         data: out.data ?? null,
         wrap_info: null,
         warnings: out.warnings && out.warnings.length ? out.warnings : null,
@@ -75,6 +77,9 @@ export function vaultErrorFor(error: unknown): { status: number; errors: string[
   const e = error instanceof PkiError ? error : toPkiError(error);
   if (e.code === 'vault.unsupported_operation') return { status: 405, errors: [multiError('unsupported operation')] };
   if (e.code === 'vault.unsupported_path') return { status: 404, errors: [multiError('unsupported path')] };
+  // the Vault role refused (a role violation is a 400 in Vault); the token's own limits stay 403
+  const refusedBy = (e.details.provisioner as { kind?: string } | undefined)?.kind;
+  if (e.code.startsWith('provisioner.') && refusedBy === 'vault-role') return { status: 400, errors: [e.message] };
   switch (e.kind) {
     case 'invalid_input':
     case 'policy':

@@ -473,6 +473,20 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   },
+  ...(['issue', 'sign'] as const).map((kind): VaultRoute => ({
+    path: `${kind}/:role`,
+    ops: {
+      async write(c) {
+        const r = await c.authority.vault.pki[kind](c.mount!, c.path.role, c.params, actorOf(c));
+        return {
+          kind: 'json',
+          data: r.data,
+          warnings: r.warnings,
+          lease: r.lease,
+        };
+      },
+    },
+  })),
   {
     path: 'revoke',
     ops: {

@@ -1,0 +1,309 @@
+// issue/sign/revoke/CRL through the Vault API; every certificate checked by openssl.
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opensslCsr } from '../../../../tests/support/openssl-tools';
+import { opensslCrlVerify, opensslVerify } from '../../../../tests/support/verifiers';
+import { openVaultFixture, vaultCall, type VaultFixture } from './vault-test-support';
+
+const PEM_RE = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----$/;
+const SERIAL_RE = /^[0-9a-f]{2}(:[0-9a-f]{2})+$/;
+
+let f: VaultFixture;
+beforeAll(async () => {
+  f = await openVaultFixture();
+  const r = await vaultCall(f, 'POST', 'pki/roles/web', {
+    allowed_domains: 'example.com',
+    allow_subdomains: true,
+    max_ttl: '72h',
+  });
+  expect(r.status, r.text).toBe(200);
+}, 60_000);
+afterAll(async () => f?.close());
+
+function verifyChain(leafPem: string, chain: string[], purpose: 'sslserver' | 'sslclient' = 'sslserver') {
+  const root = chain[chain.length - 1];
+  const v = opensslVerify({ leafPem: `${leafPem}\n`, chainPems: chain.slice(0, -1), rootPem: `${root}\n`, purpose });
+  expect(v.ok, v.output).toBe(true);
+}
+
+describe('Vault issue', () => {
+  it('issues a leaf with a server-generated key, in Vault shapes, verified by openssl', async () => {
+    const r = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'a.example.com' });
+    expect(r.status, r.text).toBe(200);
+    const d = r.body.data;
+    expect(d.certificate).toMatch(PEM_RE);
+    expect(d.serial_number).toMatch(SERIAL_RE);
+    const cert = new X509Certificate(d.certificate);
+    expect(cert.subject).toContain('CN=a.example.com');
+    expect(cert.subjectAltName).toBe('DNS:a.example.com');
+    expect(d.serial_number).toBe(
+      cert.serialNumber
+        .toLowerCase()
+        .match(/../g)!
+        .join(':')
+        .replace(/^(00:)+/, ''),
+    );
+    expect(d.expiration).toBe(Math.floor(Date.parse(cert.validTo) / 1000));
+    expect(d.private_key).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
+    expect(d.private_key_type).toBe('rsa');
+    expect(
+      cert.checkPrivateKey(
+        createPublicKey(d.private_key) && (await import('node:crypto')).createPrivateKey(d.private_key),
+      ),
+    ).toBe(true);
+    expect(d.issuing_ca).toBe(f.intermediatePem.trim());
+    expect(d.ca_chain).toEqual([f.intermediatePem.trim(), f.rootPem.trim()]);
+    const caPem = await vaultCall(f, 'GET', 'pki/ca/pem', undefined, { token: null });
+    expect(caPem.text).toBe(d.issuing_ca);
+    verifyChain(d.certificate, d.ca_chain);
+    // PUT is the same operation as POST
+    const put = await vaultCall(f, 'PUT', 'pki/issue/web', { common_name: 'b.example.com' });
+    expect(Object.keys(put.body.data).sort()).toEqual(Object.keys(d).sort());
+  });
+
+  it('truncates a TTL beyond max_ttl with a warning', async () => {
+    const r = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'a.example.com', ttl: '8760h' });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.warnings[0]).toMatch(/maxTTL/);
+    const cert = new X509Certificate(r.body.data.certificate);
+    const hours = (Date.parse(cert.validTo) - Date.now()) / 3_600_000;
+    expect(hours).toBeGreaterThan(71.9);
+    expect(hours).toBeLessThanOrEqual(72);
+  });
+
+  it('refuses names outside the role with 400 "not allowed" and issues nothing', async () => {
+    const before = (await vaultCall(f, 'GET', 'pki/certs?list=true')).body?.data?.keys?.length ?? 0;
+    for (const body of [
+      { common_name: 'evil.org' },
+      { common_name: 'a.example.com', alt_names: 'x.evil.org' },
+      { common_name: 'example.com' },
+    ]) {
+      const r = await vaultCall(f, 'POST', 'pki/issue/web', body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.body.errors[0]).toMatch(/not allowed/);
+    }
+    const after = (await vaultCall(f, 'GET', 'pki/certs?list=true')).body.data.keys.length;
+    expect(after).toBe(before);
+  });
+
+  it('puts alt_names and ip_sans into the certificate', async () => {
+    const r = await vaultCall(f, 'POST', 'pki/issue/web', {
+      common_name: 'a.example.com',
+      ip_sans: '10.0.0.1',
+      alt_names: 'b.example.com,c.example.com',
+    });
+    expect(r.status, r.text).toBe(200);
+    const san = new X509Certificate(r.body.data.certificate).subjectAltName!;
+    for (const n of ['DNS:a.example.com', 'DNS:b.example.com', 'DNS:c.example.com', 'IP Address:10.0.0.1']) {
+      expect(san).toContain(n);
+    }
+  });
+
+  it('honours format der, pem_bundle, private_key_format pkcs8 and refuses an unknown format', async () => {
+    const der = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'a.example.com', format: 'der' });
+    expect(der.body.data.certificate).not.toMatch(/BEGIN/);
+    new X509Certificate(Buffer.from(der.body.data.certificate, 'base64'));
+    new X509Certificate(Buffer.from(der.body.data.issuing_ca, 'base64'));
+    for (const c of der.body.data.ca_chain) new X509Certificate(Buffer.from(c, 'base64'));
+    const bundle = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'a.example.com', format: 'pem_bundle' });
+    const cert = bundle.body.data.certificate as string;
+    expect(cert).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
+    expect(cert.match(/BEGIN CERTIFICATE/g)!.length).toBeGreaterThanOrEqual(2);
+    const p8 = await vaultCall(f, 'POST', 'pki/issue/web', {
+      common_name: 'a.example.com',
+      private_key_format: 'pkcs8',
+    });
+    expect(p8.body.data.private_key).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect((await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'a.example.com', format: 'xml' })).status).toBe(
+      400,
+    );
+  });
+
+  it('issues EC keys for an ec role', async () => {
+    await vaultCall(f, 'POST', 'pki/roles/ec', {
+      allowed_domains: 'example.com',
+      allow_subdomains: true,
+      key_type: 'ec',
+    });
+    const r = await vaultCall(f, 'POST', 'pki/issue/ec', { common_name: 'e.example.com' });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.data.private_key_type).toBe('ec');
+    expect(r.body.data.private_key).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+    const key = new X509Certificate(r.body.data.certificate).publicKey;
+    expect(key.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
+  });
+
+  it('answers an unknown role 400, not 500', async () => {
+    const r = await vaultCall(f, 'POST', 'pki/issue/nonexistent', { common_name: 'a.example.com' });
+    expect(r.status).toBe(400);
+    expect(r.body.errors[0]).toMatch(/unknown role/);
+  });
+});
+
+describe('Vault sign', () => {
+  it('signs a CSR without returning a private key; key_type rsa refuses an EC CSR like Vault, any accepts it', async () => {
+    const csr = opensslCsr({ keyType: 'ec-p256', subject: '/CN=s.example.com', sans: ['DNS:s.example.com'] });
+    const refused = await vaultCall(f, 'POST', 'pki/sign/web', { csr: csr.csrPem });
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors[0]).toMatch(/role requires keys of type rsa/);
+    await vaultCall(f, 'POST', 'pki/roles/any', {
+      allowed_domains: 'example.com',
+      allow_subdomains: true,
+      key_type: 'any',
+    });
+    const r = await vaultCall(f, 'POST', 'pki/sign/any', { csr: csr.csrPem });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.data).not.toHaveProperty('private_key');
+    const cert = new X509Certificate(r.body.data.certificate);
+    expect(cert.subject).toContain('CN=s.example.com');
+    expect(cert.publicKey.export({ type: 'spki', format: 'pem' })).toBe(
+      createPublicKey(csr.keyPem).export({ type: 'spki', format: 'pem' }),
+    );
+  });
+
+  it('accepts cert-manager’s all-string request and returns a chain that links leaf → root', async () => {
+    const csr = opensslCsr({ keyType: 'rsa-2048', subject: '/CN=s.example.com', sans: ['DNS:s.example.com'] });
+    const r = await vaultCall(f, 'POST', 'pki/sign/web', {
+      common_name: 's.example.com',
+      alt_names: 's.example.com',
+      ip_sans: '',
+      uri_sans: '',
+      ttl: '2160h0m0s',
+      csr: csr.csrPem,
+      exclude_cn_from_sans: 'true',
+    });
+    expect(r.status, r.text).toBe(200);
+    const { certificate, issuing_ca, ca_chain } = r.body.data;
+    expect(Array.isArray(ca_chain)).toBe(true);
+    expect(ca_chain[0]).toBe(issuing_ca);
+    // what cert-manager does: concatenate, de-duplicate, order leaf → root
+    const all = [...new Set([...ca_chain, issuing_ca, certificate])].map((p) => new X509Certificate(p));
+    const leaf = all.find((c) => c.subject.includes('s.example.com'))!;
+    const ordered = [leaf];
+    while (!ordered[ordered.length - 1].checkIssued(ordered[ordered.length - 1]) || ordered.length === 1) {
+      const cur = ordered[ordered.length - 1];
+      const parent = all.find((c) => c !== cur && cur.checkIssued(c) && cur.verify(c.publicKey));
+      if (!parent) break;
+      ordered.push(parent);
+      if (parent.checkIssued(parent)) break;
+    }
+    expect(ordered.length).toBe(3);
+    expect(ordered[2].subject).toContain('Vault Test Root');
+    verifyChain(certificate, ca_chain);
+    expect(r.body.warnings[0]).toMatch(/maxTTL/);
+  });
+
+  it('refuses a CSR with a broken signature and an RSA-1024 key', async () => {
+    const csr = opensslCsr({ keyType: 'ec-p256', subject: '/CN=s.example.com' });
+    const b64 = csr.csrPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+    const bytes = Buffer.from(b64, 'base64');
+    bytes[bytes.length - 5] ^= 0x01;
+    const broken = `-----BEGIN CERTIFICATE REQUEST-----\n${bytes
+      .toString('base64')
+      .match(/.{1,64}/g)!
+      .join('\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+    expect((await vaultCall(f, 'POST', 'pki/sign/web', { csr: broken })).status).toBe(400);
+    const weak = opensslCsr({ keyType: 'rsa-1024', subject: '/CN=s.example.com' });
+    expect((await vaultCall(f, 'POST', 'pki/sign/web', { csr: weak.csrPem })).status).toBe(400);
+  });
+});
+
+describe('Vault cert reads, revoke and CRL', () => {
+  it('reads a certificate by colon, hyphen and upper-case serial, lists it, revokes it idempotently, CRL lists it', async () => {
+    const issued = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'r.example.com' });
+    const serial: string = issued.body.data.serial_number;
+    for (const form of [serial, serial.replace(/:/g, '-'), serial.toUpperCase()]) {
+      const r = await vaultCall(f, 'GET', `pki/cert/${form}`, undefined, { token: null });
+      expect(r.status).toBe(200);
+      expect(r.body.data).toMatchObject({
+        certificate: issued.body.data.certificate,
+        revocation_time: 0,
+        revocation_time_rfc3339: '',
+      });
+    }
+    expect((await vaultCall(f, 'GET', 'pki/certs?list=true')).body.data.keys).toContain(serial);
+    const rev = await vaultCall(f, 'POST', 'pki/revoke', { serial_number: serial });
+    expect(rev.status, rev.text).toBe(200);
+    expect(rev.body.data.state).toBe('revoked');
+    expect(Math.abs(rev.body.data.revocation_time - Date.now() / 1000)).toBeLessThan(5);
+    expect(Date.parse(rev.body.data.revocation_time_rfc3339)).not.toBeNaN();
+    const again = await vaultCall(f, 'POST', 'pki/revoke', { serial_number: serial });
+    expect(again.body.data.revocation_time).toBe(rev.body.data.revocation_time);
+    const read = await vaultCall(f, 'GET', `pki/cert/${serial}`, undefined, { token: null });
+    expect(read.body.data.revocation_time).toBe(rev.body.data.revocation_time);
+    expect((await vaultCall(f, 'GET', 'pki/certs/revoked?list=true')).body.data.keys).toContain(serial);
+
+    const crl = await fetch(`${f.url}/v1/pki/crl`);
+    expect(crl.headers.get('content-type')).toBe('application/pkix-crl');
+    const der = new Uint8Array(await crl.arrayBuffer());
+    const check = opensslCrlVerify(der, f.intermediatePem);
+    expect(check.ok, check.text).toBe(true);
+    expect(check.text.toLowerCase().replace(/\s+/g, '')).toContain(serial.replace(/:/g, ''));
+    const crlPem = await fetch(`${f.url}/v1/pki/crl/pem`);
+    expect(await crlPem.text()).toMatch(/^-----BEGIN X509 CRL-----/);
+  });
+
+  it('revokes by certificate PEM, refuses the CA itself and unknown serials', async () => {
+    const issued = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'p.example.com' });
+    const r = await vaultCall(f, 'POST', 'pki/revoke', { certificate: issued.body.data.certificate });
+    expect(r.body.data.state).toBe('revoked');
+    const caSerial = new X509Certificate(f.intermediatePem).serialNumber.toLowerCase();
+    const ca = await vaultCall(f, 'POST', 'pki/revoke', { serial_number: caSerial });
+    expect(ca.status).toBe(400);
+    expect(ca.body.errors[0]).toMatch(/own CRL/);
+    expect((await vaultCall(f, 'POST', 'pki/revoke', { serial_number: '01:02:03' })).status).toBe(400);
+    expect((await vaultCall(f, 'POST', 'pki/revoke', {})).status).toBe(400);
+  });
+
+  it('serves CA material raw: ca (DER), ca/pem, ca_chain, cert/ca_chain; 204 on a mount whose CA has no certificate', async () => {
+    const der = await fetch(`${f.url}/v1/pki/ca`);
+    expect(der.headers.get('content-type')).toBe('application/pkix-cert');
+    new X509Certificate(Buffer.from(await der.arrayBuffer()));
+    const pem = await fetch(`${f.url}/v1/pki/ca/pem`);
+    expect(pem.headers.get('content-type')).toBe('application/pem-certificate-chain');
+    const pemText = await pem.text();
+    expect(pemText.endsWith('\n')).toBe(false);
+    const chain = await (await fetch(`${f.url}/v1/pki/ca_chain`)).text();
+    expect(chain).toBe(`${f.intermediatePem.trim()}\n${f.rootPem.trim()}`);
+    const j = await vaultCall(f, 'GET', 'pki/cert/ca_chain', undefined, { token: null });
+    expect(j.body.data.ca_chain).toBe(chain);
+  });
+
+  it('tidies expired certificates: 202 + warning, then tidy-status Finished', async () => {
+    const r = await vaultCall(f, 'POST', 'pki/tidy', { tidy_cert_store: true, safety_buffer: '1s' });
+    expect(r.status).toBe(202);
+    expect(Array.isArray(r.body.warnings)).toBe(true);
+    let status;
+    for (let i = 0; i < 100; i++) {
+      status = await vaultCall(f, 'GET', 'pki/tidy-status');
+      if (status.body.data.state !== 'Running') break;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    expect(status!.body.data.state).toBe('Finished');
+    expect((await vaultCall(f, 'POST', 'pki/tidy', { safety_buffer: '0s' })).status).toBe(400);
+  });
+
+  it('keeps no row for a no_store role, but audits the issuance', async () => {
+    await vaultCall(f, 'POST', 'pki/roles/ephemeral', {
+      allowed_domains: 'example.com',
+      allow_subdomains: true,
+      no_store: true,
+    });
+    const r = await vaultCall(f, 'POST', 'pki/issue/ephemeral', { common_name: 'n.example.com' });
+    expect(r.status, r.text).toBe(200);
+    const serial = r.body.data.serial_number;
+    expect((await vaultCall(f, 'GET', `pki/cert/${serial}`, undefined, { token: null })).status).toBe(404);
+    const events = await f.authority.audit.list({ action: 'certificate.issued', order: 'desc', limit: 1 });
+    expect(events[0].details).toMatchObject({ stored: false, provisioner: { kind: 'vault-role' } });
+  });
+
+  it('reads and writes config/urls and config/crl', async () => {
+    const w = await vaultCall(f, 'POST', 'pki/config/urls', { issuing_certificates: 'http://pki.example.com/ca' });
+    expect(w.status, w.text).toBe(200);
+    const r = await vaultCall(f, 'GET', 'pki/config/urls');
+    expect(r.body.data).toMatchObject({ issuing_certificates: ['http://pki.example.com/ca'], ocsp_servers: [] });
+    const crl = await vaultCall(f, 'GET', 'pki/config/crl');
+    expect(crl.body.data).toMatchObject({ expiry: '72h', disable: false });
+    expect((await vaultCall(f, 'POST', 'pki/config/crl', { expiry: '48h' })).body.data.expiry).toBe('48h');
+  });
+});

@@ -1,0 +1,330 @@
+import { createPrivateKey, randomUUID } from 'node:crypto';
+import { PkiError, KEY_TYPE_INFO, type Clock, type KeyType } from '@pkim/shared';
+import {
+  decodeCsr,
+  formatDn,
+  parseCertificate,
+  splitPemBundle,
+  toPem,
+  type DistinguishedName,
+  type KeyUsageName,
+} from '@pkim/core';
+import type { Actor, IssuedCertificate } from '../types';
+import type { SignFunction } from '../signing/sign-request';
+import { createProvisioner } from '../signing/provisioner-registry';
+import { validateNamePattern, type Provisioner } from '../signing/provisioner';
+import type { VaultMount, VaultMountService } from './vault-mount-service';
+import type { VaultResult } from './vault-pki-service';
+import {
+  formatGoDuration,
+  parseVaultBool,
+  parseVaultDuration,
+  parseVaultList,
+  parseVaultString,
+  toVaultSerial,
+} from './vault-params';
+import { roleAllowedKeyTypes, roleExtKeyUsage, roleKeyType, roleKeyUsage, type VaultRole } from './vault-role';
+import { checkRoleNames, sansWithCommonName, splitAltNames, vaultGlob } from './vault-role-policy';
+
+export const VAULT_PROFILE = 'vault-role';
+
+/** Key usages a key algorithm cannot carry (the linter refuses them); Vault's defaults list all three. */
+const IMPOSSIBLE_KU: Record<'rsa' | 'ec' | 'ed25519', KeyUsageName[]> = {
+  rsa: ['keyAgreement', 'encipherOnly', 'decipherOnly'],
+  ec: ['keyEncipherment', 'dataEncipherment'],
+  ed25519: ['keyEncipherment', 'dataEncipherment', 'keyAgreement', 'encipherOnly', 'decipherOnly'],
+};
+
+const trim = (pem: string) => pem.trim();
+const pemToBase64Der = (pem: string) =>
+  pem
+    .replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '')
+    .replace(/\s+/g, '')
+    .trim();
+
+function invalid(message: string): PkiError {
+  return new PkiError('vault.invalid_parameter', message);
+}
+
+/**
+ * The generic name patterns equivalent to a role's domain rules, when they can be written as provisioner patterns
+ * (exact names, `*.domain`, CIDRs, `*@domain`, URI prefixes). Undefined when the role needs rules the patterns cannot
+ * express (any name, globs inside a domain, sub-domain e-mail): the role's validator then carries the whole check.
+ */
+export function namePatternsForRole(
+  role: VaultRole,
+  request: { email: string[]; uri: string[] },
+): string[] | undefined {
+  if (role.allow_any_name) return undefined;
+  const patterns: string[] = [];
+  if (role.allow_localhost) {
+    patterns.push('localhost', 'localdomain');
+    if (role.allow_subdomains) patterns.push('*.localhost', '*.localdomain');
+  }
+  for (const d of role.allowed_domains) {
+    if (d.includes('*')) {
+      if (role.allow_glob_domains) return undefined;
+      continue;
+    }
+    if (role.allow_bare_domains) patterns.push(d, `*@${d}`);
+    if (role.allow_subdomains) {
+      patterns.push(`*.${d}`);
+      if (request.email.length) return undefined;
+    }
+  }
+  if (role.allow_ip_sans) patterns.push('0.0.0.0/0', '::/0');
+  for (const g of role.allowed_uri_sans) {
+    const star = g.indexOf('*');
+    if (!g.includes('://') || (star >= 0 && star !== g.length - 1)) {
+      if (request.uri.length) return undefined;
+      continue;
+    }
+    patterns.push(g);
+  }
+  try {
+    for (const p of patterns) validateNamePattern(p);
+  } catch {
+    return undefined;
+  }
+  return patterns;
+}
+
+/** The subject Vault stamps: the role's subject fields, the CN, and an optional subject serialNumber. */
+function subjectOf(role: VaultRole, cn: string, serialNumber: string): string {
+  const dn: DistinguishedName = [];
+  const add = (type: string, values: string[]) => values.forEach((value) => dn.push({ type, value }));
+  add('C', role.country);
+  add('ST', role.province);
+  add('L', role.locality);
+  add('STREET', role.street_address);
+  add('postalCode', role.postal_code);
+  add('O', role.organization);
+  add('OU', role.ou);
+  if (cn) dn.push({ type: 'CN', value: cn });
+  if (serialNumber) dn.push({ type: 'serialNumber', value: serialNumber });
+  if (dn.length === 0) throw invalid('the certificate would have an empty subject: give a common_name');
+  return formatDn(dn);
+}
+
+function isSelfSigned(pem: string): boolean {
+  const info = parseCertificate(pem);
+  return info.subjectDn === info.issuerDn;
+}
+
+export interface VaultIssueServiceDeps {
+  clock: Clock;
+  sign: SignFunction;
+  mounts: VaultMountService;
+}
+
+/** issue/:role and sign/:role: Vault request semantics around ONE call of the signing pipeline. */
+export function createVaultIssueService(deps: VaultIssueServiceDeps) {
+  const { clock, sign, mounts } = deps;
+
+  async function issueOrSign(
+    kind: 'issue' | 'sign',
+    mount: VaultMount,
+    roleName: string,
+    params: Record<string, unknown>,
+    actor: Actor,
+  ): Promise<VaultResult> {
+    const role = await mounts.getRole(mount.path, roleName);
+    if (!role) throw new PkiError('vault.unknown_role', `unknown role: ${roleName}`);
+    const format = parseVaultString('format', params.format) || 'pem';
+    if (!['pem', 'der', 'pem_bundle'].includes(format)) {
+      throw invalid('the "format" path parameter must be "pem", "der", or "pem_bundle"');
+    }
+    const keyFormat = parseVaultString('private_key_format', params.private_key_format) || 'der';
+    if (!['der', 'pkcs8', 'pem'].includes(keyFormat)) {
+      throw invalid('the "private_key_format" parameter must be "der" or "pkcs8"');
+    }
+    const flag = (f: string) => (params[f] === undefined ? false : parseVaultBool(f, params[f]));
+    const excludeCn = flag('exclude_cn_from_sans');
+    const removeRoots = flag('remove_roots_from_chain');
+    const ttlRequested = parseVaultDuration('ttl', params.ttl);
+    const notAfterRequested = parseVaultString('not_after', params.not_after);
+    if (ttlRequested && notAfterRequested) {
+      throw invalid('Either ttl or not_after should be provided. Both should not be provided in the same request.');
+    }
+    if (parseVaultList('other_sans', params.other_sans).length) {
+      throw invalid('other_sans are not supported by PKI Manager');
+    }
+    if (parseVaultList('user_ids', params.user_ids).length) throw invalid('user_ids are not supported by PKI Manager');
+    const serialNumber = parseVaultString('serial_number', params.serial_number);
+    if (serialNumber && !role.allowed_serial_numbers.some((g) => vaultGlob(g, serialNumber))) {
+      throw new PkiError('policy.name_not_allowed', `serial_number ${serialNumber} not allowed by this role`);
+    }
+
+    let cn = parseVaultString('common_name', params.common_name).trim();
+    let altNames = parseVaultList('alt_names', params.alt_names);
+    let ip = parseVaultList('ip_sans', params.ip_sans);
+    let uri = parseVaultList('uri_sans', params.uri_sans);
+    const warnings: string[] = [];
+
+    let csrPem: string | undefined;
+    let keyType: KeyType | undefined;
+    if (kind === 'sign') {
+      csrPem = parseVaultString('csr', params.csr);
+      if (!csrPem.trim()) throw invalid('certificate request could not be found');
+      const csr = decodeCsr(csrPem);
+      keyType = csr.keyType;
+      if (role.use_csr_common_name) {
+        const csrCn = csr.subject.find((a) => a.type === 'CN')?.value ?? '';
+        if (cn && cn !== csrCn) {
+          warnings.push(
+            'the common_name field was provided but the role is set with "use_csr_common_name" set to true',
+          );
+        }
+        cn = csrCn;
+      }
+      if (role.use_csr_sans) {
+        const fromCsr = [...(csr.sans.dns ?? []), ...(csr.sans.email ?? [])];
+        const same = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
+        if ((altNames.length && !same(altNames, fromCsr)) || (ip.length && !same(ip, csr.sans.ip ?? []))) {
+          warnings.push(
+            'the alt_names/ip_sans fields were provided but the role is set with "use_csr_sans" set to true',
+          );
+        }
+        altNames = fromCsr;
+        ip = csr.sans.ip ?? [];
+        uri = csr.sans.uri ?? [];
+      }
+      const allowed = roleAllowedKeyTypes(role);
+      if (allowed && !allowed.includes(keyType)) {
+        throw new PkiError(
+          'policy.key_type_not_allowed',
+          `role requires keys of type ${role.key_type}${role.key_bits ? ` with at least ${role.key_bits} bits` : ''}`,
+        );
+      }
+    } else {
+      keyType = roleKeyType(role);
+      if (!keyType) throw invalid('role key type "any" not allowed for issuing certificates, only signing');
+    }
+
+    const names = sansWithCommonName(cn, splitAltNames(altNames), excludeCn);
+    const sans = { dns: names.dns, email: names.email, ip, uri };
+
+    // lifetime: Vault truncates to max_ttl with a warning; the CA's own expiry stays a hard limit (lint)
+    const now = clock.now();
+    const maxTtl = role.max_ttl || mount.maxLeaseTtl;
+    let ttl = ttlRequested || role.ttl || mount.defaultLeaseTtl;
+    const fixedNotAfter = notAfterRequested || role.not_after;
+    if (fixedNotAfter) {
+      const t = Date.parse(fixedNotAfter);
+      if (Number.isNaN(t)) throw invalid(`not_after "${fixedNotAfter}" is not an RFC 3339 time`);
+      ttl = Math.floor((t - now) / 1000);
+      if (ttl <= 0) throw invalid(`not_after ${fixedNotAfter} is in the past`);
+    }
+    if (ttl > maxTtl) {
+      if (ttlRequested || notAfterRequested) {
+        warnings.push(
+          `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(maxTtl)}", so maxTTL is being used`,
+        );
+      }
+      ttl = maxTtl;
+    }
+
+    const algorithm = KEY_TYPE_INFO[keyType].algorithm;
+    const keyUsage = roleKeyUsage(role).filter((k) => !IMPOSSIBLE_KU[algorithm].includes(k));
+    const provisioner: Provisioner = createProvisioner({
+      kind: 'vault-role',
+      id: `vault-role:${mount.path}/${roleName}`,
+      name: `${mount.path}/roles/${roleName}`,
+      policy: {
+        cas: [mount.caId],
+        profiles: [VAULT_PROFILE],
+        keyTypes: kind === 'issue' ? [keyType] : roleAllowedKeyTypes(role),
+        names: namePatternsForRole(role, sans),
+        maxLifetimeMs: maxTtl * 1000,
+        validators: [
+          () =>
+            checkRoleNames(role, {
+              commonName: cn,
+              dns: sans.dns,
+              email: sans.email,
+              ip: sans.ip,
+              uri: sans.uri,
+            }),
+        ],
+      },
+      modifiers: {
+        defaultProfile: VAULT_PROFILE,
+        keyUsage: keyUsage.length ? keyUsage : ['digitalSignature'],
+        extKeyUsage: roleExtKeyUsage(role),
+        capLifetimeMs: maxTtl * 1000,
+        noStore: role.no_store,
+      },
+    });
+
+    const subject = subjectOf(role, cn, serialNumber);
+    const via = { actor, provisioner };
+    const common = { ca: mount.caId, profile: VAULT_PROFILE, lifetimeMs: ttl * 1000, sans, subject };
+    const issued: IssuedCertificate =
+      kind === 'issue'
+        ? await sign({ kind: 'leaf-generated-key', keyType, ...common }, via)
+        : await sign({ kind: 'leaf-csr', csrPem: csrPem!, ...common }, via);
+    return render(issued, { kind, format, keyFormat, removeRoots, warnings, mount, roleName, role });
+  }
+
+  function render(
+    issued: IssuedCertificate,
+    o: {
+      kind: 'issue' | 'sign';
+      format: string;
+      keyFormat: string;
+      removeRoots: boolean;
+      warnings: string[];
+      mount: VaultMount;
+      roleName: string;
+      role: VaultRole;
+    },
+  ): VaultResult {
+    const leaf = trim(issued.certificatePem);
+    let chain = splitPemBundle(issued.chainPem).map((der) => trim(toPem(der, 'CERTIFICATE')));
+    const issuingCa = chain[0];
+    if (o.removeRoots) chain = chain.filter((pem) => !isSelfSigned(pem));
+    let privateKey: string | undefined;
+    let privateKeyType: string | undefined;
+    if (o.kind === 'issue' && issued.privateKeyPem) {
+      const key = createPrivateKey(issued.privateKeyPem);
+      privateKeyType = key.asymmetricKeyType === 'ed25519' ? 'ed25519' : key.asymmetricKeyType;
+      const type =
+        o.keyFormat === 'pkcs8' || privateKeyType === 'ed25519' ? 'pkcs8' : privateKeyType === 'rsa' ? 'pkcs1' : 'sec1';
+      privateKey = trim(key.export({ format: 'pem', type } as never) as string);
+    }
+    const row = issued.certificate;
+    const der = o.format === 'der';
+    const enc = (pem: string) => (der ? pemToBase64Der(pem) : pem);
+    const data: Record<string, unknown> = {
+      certificate: enc(leaf),
+      issuing_ca: enc(issuingCa),
+      serial_number: toVaultSerial(row.serialHex),
+      expiration: Math.floor(row.notAfter / 1000),
+      not_before: Math.floor(row.notBefore / 1000),
+    };
+    if (chain.length) data.ca_chain = chain.map(enc);
+    if (privateKey) {
+      data.private_key = enc(privateKey);
+      data.private_key_type = privateKeyType;
+    }
+    if (o.format === 'pem_bundle') {
+      data.certificate = [...(privateKey ? [privateKey] : []), leaf, ...chain].join('\n');
+    }
+    const lease = o.role.generate_lease
+      ? {
+          id: `${o.mount.path}/${o.kind}/${o.roleName}/${randomUUID()}`,
+          duration: Math.max(0, Math.floor((row.notAfter - clock.now()) / 1000)),
+        }
+      : undefined;
+    return { data, warnings: o.warnings.length ? o.warnings : undefined, lease };
+  }
+
+  return {
+    issue: (mount: VaultMount, role: string, params: Record<string, unknown>, actor: Actor) =>
+      issueOrSign('issue', mount, role, params, actor),
+    sign: (mount: VaultMount, role: string, params: Record<string, unknown>, actor: Actor) =>
+      issueOrSign('sign', mount, role, params, actor),
+  };
+}
+
+export type VaultIssueService = ReturnType<typeof createVaultIssueService>;
