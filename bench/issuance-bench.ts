@@ -82,9 +82,9 @@ const csrParts = csrs.map((c) => {
     spki: new Uint8Array(AsnConvert.serialize(req.certificationRequestInfo.subjectPKInfo)),
   };
 });
-const tbsSample = csrs[0].der; // a few hundred bytes, like a TBSCertificate
+const tbsSample = csrs[0]!.der; // a few hundred bytes, like a TBSCertificate
 const floor = await timeLoop((i) => {
-  const p = csrParts[i % csrParts.length];
+  const p = csrParts[i % csrParts.length]!;
   // verify the CSR signature (importing the requester's key is part of it)
   if (!verify('sha256', p.info, { key: Buffer.from(p.spki), format: 'der', type: 'spki' }, p.signature))
     throw new Error('CSR verify failed');
@@ -111,7 +111,7 @@ const rootDer = await issueCertificate(
 );
 const leafProfile = resolveProfile('tls-server');
 const core = await timeLoop(async (i) => {
-  const c = decodeCsr(csrs[i % csrs.length].der);
+  const c = decodeCsr(csrs[i % csrs.length]!.der);
   const plan = planCertificate({
     profile: leafProfile,
     subject: c.subject,
@@ -132,14 +132,14 @@ const authority = await createAuthority({ dataDir: dir, logger: pino({ level: 's
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
 const full1 = await timeLoop((i) =>
   authority.issuance.issueFromCsr(
-    { caId: root.ca.id, csrPem: csrs[i % csrs.length].pem, profile: 'tls-server' },
+    { caId: root.ca.id, csrPem: csrs[i % csrs.length]!.pem, profile: 'tls-server' },
     admin,
   ),
 );
 const full16 = await timeConcurrent(
   (i) =>
     authority.issuance.issueFromCsr(
-      { caId: root.ca.id, csrPem: csrs[i % csrs.length].pem, profile: 'tls-server' },
+      { caId: root.ca.id, csrPem: csrs[i % csrs.length]!.pem, profile: 'tls-server' },
       admin,
     ),
   16,

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { REPO_ROOT } from './support/cli-runner';
 
-const ALLOWED: Record<string, string[]> = {
+const ALLOWED = {
   'packages/shared': [],
   'packages/core': ['@pkim/shared'],
   'packages/keys': ['@pkim/shared'],
@@ -14,7 +14,8 @@ const ALLOWED: Record<string, string[]> = {
   'apps/server': ['@pkim/shared', '@pkim/core', '@pkim/authority', '@pkim/store', '@pkim/keys'],
   'apps/cli': ['@pkim/shared', '@pkim/core', '@pkim/authority', '@pkim/server', '@pkim/store', '@pkim/keys'],
   'apps/web': ['@pkim/shared', '@pkim/server'],
-};
+} satisfies Record<string, string[]>;
+type Workspace = keyof typeof ALLOWED;
 
 function files(dir: string): string[] {
   let out: string[] = [];
@@ -29,10 +30,10 @@ function files(dir: string): string[] {
 function importsOf(source: string): string[] {
   return [
     ...source.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g),
-  ].map((m) => m[1] ?? m[2]);
+  ].flatMap((m) => m[1] ?? m[2] ?? []);
 }
 
-const workspaces = Object.keys(ALLOWED).filter((w) => {
+const workspaces = (Object.keys(ALLOWED) as Workspace[]).filter((w) => {
   try {
     return statSync(join(REPO_ROOT, w, 'src')).isDirectory();
   } catch {
@@ -59,7 +60,8 @@ describe('architecture: imports point inward only', () => {
           const where = relative(REPO_ROOT, f);
           if (spec.startsWith('@pkim/')) {
             const name = spec.split('/').slice(0, 2).join('/');
-            if (!ALLOWED[ws].includes(name)) violations.push(`${where} imports ${name} (outward or sideways)`);
+            if (!(ALLOWED[ws] as string[]).includes(name))
+              violations.push(`${where} imports ${name} (outward or sideways)`);
             else if (!declared.has(name)) violations.push(`${where} imports ${name}, missing from ${ws}/package.json`);
           } else if (spec.startsWith('.')) {
             const target = relative(join(REPO_ROOT, ws), join(f, '..', spec));

@@ -25,7 +25,7 @@ describe('error code catalog', () => {
       ],
       { cwd: REPO_ROOT, encoding: 'utf8' },
     );
-    const used = new Set([...out.matchAll(/'([a-z0-9_]+\.[a-z0-9_]+)'/g)].map((m) => m[1]));
+    const used = new Set([...out.matchAll(/'([a-z0-9_]+\.[a-z0-9_]+)'/g)].flatMap((m) => m[1] ?? []));
     expect(used.size).toBeGreaterThan(30);
     const missing = [...used].filter((c) => !(c in ERROR_CATALOG));
     expect(missing).toEqual([]);

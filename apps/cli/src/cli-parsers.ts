@@ -57,8 +57,9 @@ export function parseSans(
     .map((v) => v.trim())
     .filter(Boolean)) {
     const m = /^(dns|ip|uri|email):(.*)$/i.exec(raw);
-    if (m && !(m[1].toLowerCase() === 'uri' ? false : raw.includes('://'))) {
-      out[m[1].toLowerCase() as keyof typeof out].push(m[2]);
+    const kind = m?.[1]?.toLowerCase() as keyof typeof out | undefined;
+    if (m && kind && (kind === 'uri' || !raw.includes('://'))) {
+      out[kind].push(m[2] ?? '');
     } else if (isIP(raw)) out.ip.push(raw);
     else if (raw.includes('://')) out.uri.push(raw);
     else if (raw.includes('@')) out.email.push(raw);

@@ -4,7 +4,7 @@ export function table(headers: string[], rows: Array<Array<string | number | nul
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) =>
     r
-      .map((c, i) => c.padEnd(widths[i]))
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join('  ')
       .trimEnd();
   if (cells.length === 0) return `${line(headers)}\n(none)`;

@@ -53,7 +53,7 @@ describe('ca.create (tRPC)', () => {
     expect(row?.keyUri).toBe(ca.keyUri);
     const events = await fx.authority.audit.list({ action: 'ca.created', target: ca.id, limit: 5 });
     expect(events).toHaveLength(1);
-    expect(events[0].actor).toBe(ACTORS.admin.id);
+    expect(events[0]!.actor).toBe(ACTORS.admin.id);
   });
 
   it.each([
@@ -165,8 +165,8 @@ describe('ca.create when the key backend fails (real KMIP backend against a dead
         expect(await fx.authority.store.cas.list()).toHaveLength(0);
         const failed = await fx.authority.audit.list({ action: 'ca.create_failed', limit: 5 });
         expect(failed).toHaveLength(1);
-        expect(failed[0].outcome).toBe('failure');
-        expect(JSON.stringify(failed[0].details)).toContain(code);
+        expect(failed[0]!.outcome).toBe('failure');
+        expect(JSON.stringify(failed[0]!.details)).toContain(code);
       } finally {
         await fx.close();
       }

@@ -245,7 +245,7 @@ describe('REST and tRPC over real HTTP', () => {
     expect(setCookie).toMatch(/Path=\//);
     expect(setCookie).not.toMatch(/Secure/);
     const { csrfToken } = ((await login.json()) as { result: { data: { csrfToken: string } } }).result.data;
-    const cookie = setCookie.split(';')[0];
+    const cookie = setCookie.split(';')[0] ?? '';
 
     const me = await trpc('user.me', { headers: { cookie } });
     expect(((await me.json()) as { result: { data: { name: string; authMethod: string } } }).result.data).toMatchObject(

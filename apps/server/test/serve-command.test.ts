@@ -37,7 +37,7 @@ async function serve(dataDir: string): Promise<Served> {
     if (Date.now() - started > 30_000) throw new Error(`pkim serve did not start:\n${out}\n${err}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1];
+  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
   return { child, url, stdout: () => out, exited };
 }
 

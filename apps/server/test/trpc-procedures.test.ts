@@ -118,7 +118,7 @@ describe('tRPC procedures against a real authority', () => {
     expect(page.items).toHaveLength(1);
     expect(page.nextCursor).not.toBeNull();
     const page2 = await op.certificate.list({ caId: intId, limit: 1, cursor: page.nextCursor });
-    expect(page2.items[0].id).not.toBe(page.items[0].id);
+    expect(page2.items[0]!.id).not.toBe(page.items[0]!.id);
     expect((await op.certificate.list({ search: 'client.example' })).items.map((c) => c.id)).toEqual([
       withKey.certificate.id,
     ]);

@@ -37,7 +37,7 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
       );
     }
     const matches = await store.certificates.findAllBySerial(hex);
-    if (matches.length === 1) return matches[0];
+    if (matches.length === 1 && matches[0]) return matches[0];
     if (matches.length > 1) {
       throw new PkiError(
         'input.invalid',

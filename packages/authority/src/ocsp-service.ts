@@ -122,7 +122,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
         );
         const statuses = items.map((i) => i.l.status);
         const cacheKey =
-          !parsed.nonce && items.length === 1
+          !parsed.nonce && items.length === 1 && items[0]
             ? `${responderCaId}:${items[0].r.serialHex}:${Buffer.from(items[0].r.certIdDer).toString('hex')}:${items[0].l.status}:${items[0].l.revokedAt ?? ''}`
             : undefined;
         if (cacheKey) {

@@ -35,11 +35,12 @@ export async function hashPassword(password: string, params: ScryptParams = DEFA
 /** Constant-time verification; malformed stored hashes simply do not verify. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [N, r, p] = parts.slice(1, 4).map(Number);
+  const [scheme, nText, rText, pText, saltText, hashText, ...extra] = parts;
+  if (scheme !== 'scrypt' || hashText === undefined || saltText === undefined || extra.length > 0) return false;
+  const [N, r, p] = [nText, rText, pText].map(Number) as [number, number, number];
   if (![N, r, p].every((n) => Number.isInteger(n) && n > 0) || N > 2 ** 20 || r > 32 || p > 16) return false;
-  const salt = Buffer.from(parts[4], 'base64');
-  const expected = Buffer.from(parts[5], 'base64');
+  const salt = Buffer.from(saltText, 'base64');
+  const expected = Buffer.from(hashText, 'base64');
   if (salt.length === 0 || expected.length < 16) return false;
   const actual = await scryptAsync(password, salt, expected.length, { N, r, p, maxmem: maxmemFor(N, r, p) });
   return timingSafeEqual(actual, expected);

@@ -27,6 +27,5 @@ export function subjectToDn(subject: SubjectInput | string): DistinguishedName {
 }
 
 export function commonNameOf(dn: DistinguishedName): string | null {
-  for (let i = dn.length - 1; i >= 0; i--) if (dn[i].type === 'CN') return dn[i].value;
-  return null;
+  return dn.findLast((a) => a.type === 'CN')?.value ?? null;
 }

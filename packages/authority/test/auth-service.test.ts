@@ -117,8 +117,8 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect(login.actor.role).toBe('admin');
     const created = await authority.audit.list({ action: 'user.created', limit: 10 });
     expect(created).toHaveLength(1);
-    expect(created[0].details).toMatchObject({ username: 'admin', bootstrap: true });
-    expect(JSON.stringify(created[0].details)).not.toContain(first.password);
+    expect(created[0]!.details).toMatchObject({ username: 'admin', bootstrap: true });
+    expect(JSON.stringify(created[0]!.details)).not.toContain(first.password);
   });
 
   it('creates users with validated names, roles and passwords; names are unique', async () => {
@@ -202,7 +202,7 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect(locked.kind).toBe('rate_limited');
     const events = await authority.audit.list({ action: 'auth.locked', limit: 10 });
     expect(events).toHaveLength(1);
-    expect(events[0].target).toBe((await authority.store.users.findByUsername('mallory-target'))?.id);
+    expect(events[0]!.target).toBe((await authority.store.users.findByUsername('mallory-target'))?.id);
     expect((await authority.audit.list({ action: 'auth.login_failed', limit: 100 })).length).toBeGreaterThanOrEqual(6);
     const listed = (await authority.auth.listUsers()).find((u) => u.username === 'mallory-target');
     expect(listed?.lockedUntil).toBe(clock.now() + 15 * 60_000);

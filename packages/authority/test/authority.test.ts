@@ -118,6 +118,7 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
     expect(after.certs).toBe(before.certs);
     expect(after.events).toBe(before.events + 1);
     const [last] = await authority.audit.list({ limit: 1, order: 'desc' });
+    if (!last) throw new Error('no audit event');
     expect(last.action).toBe('certificate.issue_failed');
     expect(last.outcome).toBe('failure');
     expect(last.details.code).toBe('lint.name_constraints_violation');
@@ -210,7 +211,7 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
         code: 'csr.invalid_signature',
         run: (a) => {
           const der = Buffer.from(good().replace(/-----[^-]+-----|\s/g, ''), 'base64');
-          der[der.length - 5] ^= 0xff; // inside the signature BIT STRING
+          der[der.length - 5]! ^= 0xff; // inside the signature BIT STRING
           return a.issuance.issueFromCsr(
             {
               caId: intId,
@@ -284,6 +285,7 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
         expect(after.certs).toBe(before.certs);
         expect(after.events).toBe(before.events + 1);
         const [last] = await authority.audit.list({ limit: 1, order: 'desc' });
+        if (!last) throw new Error('no audit event');
         expect(last.outcome).toBe('failure');
         expect(last.action).toMatch(/\.(issue|revoke)_failed$/);
         expect(last.details.code).toBe(c.code);

@@ -80,7 +80,7 @@ function opensslCerts(dir: string): { otherKeyRoot: Uint8Array; forcedKeyCa: Uin
   for (const [ext, out] of [
     ['ca.ext', 'forced-ca.crt'],
     ['leaf.ext', 'forced-leaf.crt'],
-  ]) {
+  ] as const) {
     run([
       'x509',
       '-req',

@@ -64,7 +64,7 @@ export function encodeKeyUsage(ku: KeyUsageName[]): Uint8Array {
   for (let i = 0; i < 9; i++) if (bits & (1 << i)) highest = i;
   const nBytes = highest < 0 ? 0 : (highest >> 3) + 1;
   const bytes = new Uint8Array(nBytes);
-  for (let i = 0; i <= highest; i++) if (bits & (1 << i)) bytes[i >> 3] |= 0x80 >> (i & 7);
+  for (let i = 0; i <= highest; i++) if (bits & (1 << i)) bytes[i >> 3]! |= 0x80 >> (i & 7);
   const unused = highest < 0 ? 0 : 7 - (highest & 7);
   v = bitString(bytes, unused);
   kuCache.set(key, v);

@@ -140,7 +140,7 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
   }
   if (profile.allowedUriSchemes) {
     for (const u of sans.uri ?? []) {
-      const scheme = u.split(':')[0].toLowerCase();
+      const scheme = (u.split(':')[0] ?? '').toLowerCase();
       if (!profile.allowedUriSchemes.includes(scheme))
         add('policy.san_not_allowed', `URI scheme '${scheme}' is not allowed by profile ${profile.name}`);
     }
@@ -164,8 +164,8 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
 
 /** Throws a PkiError with the first finding's code (all findings in `details.findings`) unless clean. */
 export function assertLintClean(findings: LintFinding[]): void {
-  if (findings.length === 0) return;
   const first = findings[0];
+  if (first === undefined) return;
   const more = findings.length > 1 ? ` (and ${findings.length - 1} more)` : '';
   throw new PkiError(first.code, `${first.message}${more}`, { details: { findings } });
 }

@@ -2,7 +2,7 @@
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import { PkiError } from '@pkim/shared';
 import type { CertificateInfo, IssuerFacts, KeyUsageName, NameConstraints, SubjectAltNames } from './types';
-import { children, content, decodeOid, readWhole, raw, toHex, type Tlv } from './der-reader';
+import { at, children, content, decodeOid, readWhole, raw, toHex, type Tlv } from './der-reader';
 import { decodeName, formatDn } from './dn-codec';
 import { bytesToIp, cidrFromBytes } from './general-names';
 import { keyTypeFromSpki, SIGNATURE_ALGORITHMS, verifyWithAlgorithm, computeSki } from './key-inspector';
@@ -72,7 +72,7 @@ function decodeNameConstraints(buf: Uint8Array, t: Tlv): NameConstraints {
   for (const part of children(buf, t)) {
     const permitted = part.tag === 0xa0;
     for (const subtree of children(buf, part)) {
-      const [g] = children(buf, subtree);
+      const g = at(children(buf, subtree), 0, 'GeneralSubtree base');
       const c = content(buf, g);
       const push = (k: keyof NameConstraints, v: string): void => {
         (nc[k] ??= []).push(v);
@@ -117,13 +117,13 @@ export function readCertificate(input: string | Uint8Array): RawCertificate {
       throw new Error('not an X.509 Certificate structure');
     const f = children(der, tbsT);
     let i = 0;
-    if (f[0].tag === 0xa0) i++;
-    const serialT = f[i++];
+    if (f[0]?.tag === 0xa0) i++;
+    const serialT = at(f, i++, 'serialNumber');
     i++; // signature AlgorithmIdentifier (inner)
-    const issuerT = f[i++];
-    const validityT = f[i++];
-    const subjectT = f[i++];
-    const spkiT = f[i++];
+    const issuerT = at(f, i++, 'issuer');
+    const validityT = at(f, i++, 'validity');
+    const subjectT = at(f, i++, 'subject');
+    const spkiT = at(f, i++, 'subjectPublicKeyInfo');
     if (
       serialT.tag !== 0x02 ||
       issuerT.tag !== 0x30 ||
@@ -132,18 +132,21 @@ export function readCertificate(input: string | Uint8Array): RawCertificate {
       spkiT.tag !== 0x30
     )
       throw new Error('malformed TBSCertificate');
-    const [nb, na] = children(der, validityT);
+    const validity = children(der, validityT);
+    const nb = at(validity, 0, 'notBefore');
+    const na = at(validity, 1, 'notAfter');
     const extensions: RawCertificate['extensions'] = [];
-    for (; i < f.length; i++) {
-      if (f[i].tag !== 0xa3) continue;
-      const [extSeq] = children(der, f[i]);
+    for (const field of f.slice(i)) {
+      if (field.tag !== 0xa3) continue;
+      const extSeq = at(children(der, field), 0, 'extensions');
       for (const ext of children(der, extSeq)) {
         const parts = children(der, ext);
-        const critical = parts.length === 3 && parts[1].tag === 0x01 && der[parts[1].contentStart] !== 0;
+        const critFlag = parts.length === 3 ? parts[1] : undefined;
+        const critical = critFlag?.tag === 0x01 && der[critFlag.contentStart] !== 0;
         extensions.push({
-          oid: decodeOid(content(der, parts[0])),
+          oid: decodeOid(content(der, at(parts, 0, 'extnID'))),
           critical,
-          value: content(der, parts[parts.length - 1]),
+          value: content(der, at(parts, parts.length - 1, 'extnValue')),
         });
       }
     }
@@ -160,7 +163,7 @@ export function readCertificate(input: string | Uint8Array): RawCertificate {
       notAfter: decodeTime(der, na),
       publicKey: raw(der, spkiT),
       extensions,
-      signatureAlgorithmOid: decodeOid(content(der, children(der, algT)[0])),
+      signatureAlgorithmOid: decodeOid(content(der, at(children(der, algT), 0, 'signatureAlgorithm'))),
       signature: sig.subarray(1),
     };
   } catch (e) {
@@ -207,7 +210,7 @@ function decodeExtensions(exts: RawCertificate['extensions']): DecodedExtensions
         const ku: KeyUsageName[] = [];
         KEY_USAGE_BITS.forEach((name, bit) => {
           const byte = 1 + (bit >> 3);
-          if (byte < c.length && c[byte] & (0x80 >> (bit & 7))) ku.push(name);
+          if ((c[byte] ?? 0) & (0x80 >> (bit & 7))) ku.push(name);
         });
         r.keyUsage = ku;
         break;

@@ -19,7 +19,7 @@ import {
 import { PkiError } from '@pkim/shared';
 import type { CrlInput, SignFn } from './types';
 import { issuerFactsOf } from './certificate-parser';
-import { children, content, readWhole, toHex } from './der-reader';
+import { at, children, content, readWhole, toHex } from './der-reader';
 import { bitString, integer, seq } from './der-writer';
 import { formatDn, decodeNameDer } from './dn-codec';
 import { keyTypeFromSpki, SIGNATURE_ALGORITHMS, signatureAlgorithmDer, verifyWithAlgorithm } from './key-inspector';
@@ -125,7 +125,7 @@ export function parseCrl(input: string | Uint8Array): ParsedCrl {
       };
     });
     const top = readWhole(der);
-    const [tbsT] = children(der, top);
+    const tbsT = at(children(der, top), 0, 'tbsCertList');
     return {
       issuerDn: formatDn(decodeNameDer(new Uint8Array(AsnConvert.serialize(t.issuer)))),
       crlNumber,

@@ -1,7 +1,7 @@
 /** PKCS#10 certification requests: decoding with proof-of-possession check, and building. */
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { DecodedCsr, DistinguishedName, SignFn, SubjectAltNames } from './types';
-import { children, content, decodeOid, raw, readWhole } from './der-reader';
+import { at, children, content, decodeOid, raw, readWhole } from './der-reader';
 import { bitString, explicit, integer, octetString, oid, seq, set, tlv } from './der-writer';
 import { decodeName, encodeDn, formatDn, validateDn } from './dn-codec';
 import { decodeGeneralNames } from './certificate-parser';
@@ -43,13 +43,13 @@ export function decodeCsr(input: string | Uint8Array): DecodedCsr {
     let sans: SubjectAltNames = {};
     if (attrsT && attrsT.tag === 0xa0) {
       for (const attr of children(der, attrsT)) {
-        const [typeT, valuesT] = children(der, attr);
-        if (decodeOid(content(der, typeT)) !== EXTENSION_REQUEST) continue;
-        for (const exts of children(der, valuesT)) {
+        const attrParts = children(der, attr);
+        if (decodeOid(content(der, at(attrParts, 0, 'attribute type'))) !== EXTENSION_REQUEST) continue;
+        for (const exts of children(der, at(attrParts, 1, 'attribute values'))) {
           for (const ext of children(der, exts)) {
             const ep = children(der, ext);
-            if (decodeOid(content(der, ep[0])) !== SAN_OID) continue;
-            const v = content(der, ep[ep.length - 1]);
+            if (decodeOid(content(der, at(ep, 0, 'extnID'))) !== SAN_OID) continue;
+            const v = content(der, at(ep, ep.length - 1, 'extnValue'));
             sans = decodeGeneralNames(v, readWhole(v));
           }
         }
@@ -61,7 +61,7 @@ export function decodeCsr(input: string | Uint8Array): DecodedCsr {
       subject: decodeName(der, subjT),
       spki: new Uint8Array(raw(der, spkiT)),
       sans,
-      sigOid: decodeOid(content(der, children(der, algT)[0])),
+      sigOid: decodeOid(content(der, at(children(der, algT), 0, 'signatureAlgorithm'))),
       signature: sig.subarray(1),
     };
   } catch (e) {

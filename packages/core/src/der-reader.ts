@@ -14,16 +14,17 @@ export class DerError extends Error {}
 
 export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tlv {
   if (offset + 2 > limit) throw new DerError('truncated DER (header)');
-  const tag = buf[offset];
+  // offset + 1 < limit <= buf.length: both header bytes exist.
+  const tag = buf[offset]!;
   if ((tag & 0x1f) === 0x1f) throw new DerError('multi-byte tags are not supported');
   let p = offset + 1;
-  let len = buf[p++];
+  let len = buf[p++]!;
   if (len & 0x80) {
     const n = len & 0x7f;
     if (n === 0 || n > 4) throw new DerError('unsupported DER length');
     if (p + n > limit) throw new DerError('truncated DER (length)');
     len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[p++];
+    for (let i = 0; i < n; i++) len = len * 256 + buf[p++]!; // p + n <= limit checked above
   }
   const end = p + len;
   if (end > limit) throw new DerError('truncated DER (content)');
@@ -40,6 +41,13 @@ export function children(buf: Uint8Array, parent: Tlv): Tlv[] {
     p = t.end;
   }
   return out;
+}
+
+/** Element `i` of a parsed list; a missing element is malformed input (a `DerError`), not a crash. */
+export function at<T>(list: readonly T[], i: number, what = 'DER element'): T {
+  const v = list[i];
+  if (v === undefined) throw new DerError(`missing ${what}`);
+  return v;
 }
 
 /** Parses exactly one TLV spanning the whole buffer. */
@@ -59,15 +67,15 @@ export function decodeOid(bytes: Uint8Array): string {
   if (hit !== undefined) return hit;
   const arcs: bigint[] = [];
   let v = 0n;
-  for (let i = 0; i < bytes.length; i++) {
-    v = (v << 7n) | BigInt(bytes[i] & 0x7f);
-    if (!(bytes[i] & 0x80)) {
+  for (const b of bytes) {
+    v = (v << 7n) | BigInt(b & 0x7f);
+    if (!(b & 0x80)) {
       arcs.push(v);
       v = 0n;
     }
   }
-  if (arcs.length === 0) throw new DerError('empty OID');
   const first = arcs[0];
+  if (first === undefined) throw new DerError('empty OID');
   const head = first < 80n ? [first / 40n, first % 40n] : [2n, first - 80n];
   const out = [...head, ...arcs.slice(1)].map(String).join('.');
   if (bytes.length <= 32 && oidStrCache.size < 4096) oidStrCache.set(key, out);
@@ -91,14 +99,16 @@ export function decodeString(buf: Uint8Array, t: Tlv): string {
     case 0x1e: {
       // BMPString (UTF-16BE)
       let s = '';
-      for (let i = 0; i + 1 < c.length; i += 2) s += String.fromCharCode((c[i] << 8) | c[i + 1]);
+      // i + 1 < c.length: both bytes are in range.
+      for (let i = 0; i + 1 < c.length; i += 2) s += String.fromCharCode((c[i]! << 8) | c[i + 1]!);
       return s;
     }
     case 0x1c: {
       // UniversalString (UTF-32BE)
       let s = '';
+      // i + 3 < c.length: all four bytes are in range.
       for (let i = 0; i + 3 < c.length; i += 4)
-        s += String.fromCodePoint(((c[i] << 24) | (c[i + 1] << 16) | (c[i + 2] << 8) | c[i + 3]) >>> 0);
+        s += String.fromCodePoint(((c[i]! << 24) | (c[i + 1]! << 16) | (c[i + 2]! << 8) | c[i + 3]!) >>> 0);
       return s;
     }
     default:

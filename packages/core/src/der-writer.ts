@@ -69,7 +69,7 @@ export function integer(v: number | bigint): Uint8Array {
     bytes.unshift(Number(n & 0xffn));
     n >>= 8n;
   } while (n > 0n);
-  if (bytes[0] & 0x80) bytes.unshift(0);
+  if (bytes[0]! & 0x80) bytes.unshift(0); // the do-while pushed at least one byte
   return tlv(0x02, Uint8Array.from(bytes));
 }
 
@@ -81,8 +81,8 @@ const oidCache = new Map<string, Uint8Array>();
 export function oid(dotted: string): Uint8Array {
   const hit = oidCache.get(dotted);
   if (hit) return hit;
-  const arcs = dotted.split('.').map((a) => BigInt(a));
-  if (arcs.length < 2) throw new RangeError(`bad OID ${dotted}`);
+  const [a0, a1, ...rest] = dotted.split('.').map((a) => BigInt(a));
+  if (a0 === undefined || a1 === undefined) throw new RangeError(`bad OID ${dotted}`);
   const body: number[] = [];
   const push = (v: bigint): void => {
     const tmp: number[] = [Number(v & 0x7fn)];
@@ -93,8 +93,8 @@ export function oid(dotted: string): Uint8Array {
     }
     body.push(...tmp);
   };
-  push(arcs[0] * 40n + arcs[1]);
-  for (const a of arcs.slice(2)) push(a);
+  push(a0 * 40n + a1);
+  for (const a of rest) push(a);
   const out = tlv(0x06, Uint8Array.from(body));
   oidCache.set(dotted, out);
   return out;

@@ -14,7 +14,7 @@
 import { PkiError } from '@pkim/shared';
 import type { DistinguishedName, DnAttribute } from './types';
 import { oid, printableString, ia5String, utf8String, seq, set } from './der-writer';
-import { children, decodeOid, decodeString, readTlv, readWhole, type Tlv } from './der-reader';
+import { at, children, decodeOid, decodeString, readTlv, readWhole, type Tlv } from './der-reader';
 
 type StringKind = 'printable' | 'ia5' | 'utf8';
 interface AttrDef {
@@ -73,7 +73,7 @@ function readValue(s: string, i: number, seps: string, input: string): { value: 
   while (i < s.length && s[i] === ' ') i++;
   if (s[i] === '#') {
     let j = i + 1;
-    while (j < s.length && /[0-9a-fA-F]/.test(s[j])) j++;
+    while (j < s.length && /[0-9a-fA-F]/.test(s.charAt(j))) j++;
     const der = new Uint8Array(Buffer.from(s.slice(i + 1, j), 'hex'));
     let value: string;
     try {
@@ -89,7 +89,7 @@ function readValue(s: string, i: number, seps: string, input: string): { value: 
     let v = '';
     while (j < s.length && s[j] !== '"') {
       if (s[j] === '\\' && j + 1 < s.length) j++;
-      v += s[j++];
+      v += s.charAt(j++);
     }
     if (s[j] !== '"') throw invalid(`unterminated quoted value in '${input}'`);
     j++;
@@ -101,15 +101,15 @@ function readValue(s: string, i: number, seps: string, input: string): { value: 
   const pushStr = (str: string): void => {
     for (const b of Buffer.from(str, 'utf8')) bytes.push(b);
   };
-  while (i < s.length && !seps.includes(s[i])) {
-    const c = s[i];
+  while (i < s.length && !seps.includes(s.charAt(i))) {
+    const c = s.charAt(i);
     if (c === '\\') {
       const pair = s.slice(i + 1, i + 3);
       if (HEX.test(pair)) {
         bytes.push(parseInt(pair, 16));
         i += 3;
       } else if (i + 1 < s.length) {
-        pushStr(s[i + 1]);
+        pushStr(s.charAt(i + 1));
         i += 2;
       } else throw invalid(`dangling escape in '${input}'`);
       keep = bytes.length;
@@ -158,7 +158,7 @@ export function parseDn(s: string): DistinguishedName {
     out.push({ type, value });
     i = next;
     if (i < str.length) {
-      if (!seps.includes(str[i])) throw invalid(`unexpected '${str[i]}' in '${input}'`);
+      if (!seps.includes(str.charAt(i))) throw invalid(`unexpected '${str.charAt(i)}' in '${input}'`);
       i++;
       if (i >= str.length) throw invalid(`trailing separator in '${input}'`);
     }
@@ -169,7 +169,7 @@ export function parseDn(s: string): DistinguishedName {
 function escapeValue(v: string): string {
   let out = '';
   for (let i = 0; i < v.length; i++) {
-    const c = v[i];
+    const c = v.charAt(i);
     if (c === '\0') out += '\\00';
     else if ('"+,;<>\\'.includes(c)) out += `\\${c}`;
     else if ((c === '#' || c === ' ') && i === 0) out += `\\${c}`;
@@ -182,9 +182,9 @@ function escapeValue(v: string): string {
 /** RFC 4514 string (reverse of the DER order held in `dn`). */
 export function formatDn(dn: DistinguishedName): string {
   const parts: string[] = [];
-  for (let i = dn.length - 1; i >= 0; i--) {
-    const def = lookupType(dn[i].type);
-    parts.push(`${def ? def.name : dn[i].type}=${escapeValue(dn[i].value)}`);
+  for (const { type, value } of [...dn].reverse()) {
+    const def = lookupType(type);
+    parts.push(`${def ? def.name : type}=${escapeValue(value)}`);
   }
   return parts.join(',');
 }
@@ -260,7 +260,9 @@ export function decodeName(buf: Uint8Array, name: Tlv): DistinguishedName {
   const out: DnAttribute[] = [];
   for (const rdn of children(buf, name)) {
     for (const atv of children(buf, rdn)) {
-      const [t, v] = children(buf, atv);
+      const parts = children(buf, atv);
+      const t = at(parts, 0, 'attribute type');
+      const v = at(parts, 1, 'attribute value');
       const o = decodeOid(buf.subarray(t.contentStart, t.end));
       const def = BY_OID.get(o);
       let value: string;

@@ -12,12 +12,12 @@ const LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
 export function isValidDnsName(name: string, allowWildcard = true): boolean {
   if (typeof name !== 'string' || name.length === 0 || name.length > 253) return false;
   const labels = name.split('.');
-  for (let i = 0; i < labels.length; i++) {
-    if (i === 0 && allowWildcard && labels[0] === '*' && labels.length > 2) continue;
-    if (!LABEL.test(labels[i])) return false;
+  for (const [i, label] of labels.entries()) {
+    if (i === 0 && allowWildcard && label === '*' && labels.length > 2) continue;
+    if (!LABEL.test(label)) return false;
   }
   // a purely numeric last label would make an IP-looking name
-  return !/^\d+$/.test(labels[labels.length - 1]);
+  return !/^\d+$/.test(labels.at(-1) ?? '');
 }
 
 /** True for a string a human would read as a host name (used to treat a CN as a DNS name). */
@@ -72,7 +72,8 @@ export function ipToBytes(ip: string): Uint8Array {
       .slice(lastColon + 1)
       .split('.')
       .map(Number);
-    s = `${s.slice(0, lastColon + 1)}${((tail[0] << 8) | tail[1]).toString(16)}:${((tail[2] << 8) | tail[3]).toString(16)}`;
+    const [b0 = 0, b1 = 0, b2 = 0, b3 = 0] = tail;
+    s = `${s.slice(0, lastColon + 1)}${((b0 << 8) | b1).toString(16)}:${((b2 << 8) | b3).toString(16)}`;
   }
   const [head, rest] = s.split('::');
   const h = head ? head.split(':') : [];
@@ -91,7 +92,7 @@ export function bytesToIp(b: Uint8Array): string {
   if (b.length === 4) return Array.from(b).join('.');
   if (b.length !== 16) return Buffer.from(b).toString('hex');
   const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i] << 8) | b[i + 1]);
+  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!); // b.length === 16
   // RFC 5952: compress the longest run (≥ 2) of zero groups
   let bestStart = -1;
   let bestLen = 0;
@@ -116,13 +117,15 @@ export function bytesToIp(b: Uint8Array): string {
 /** `10.0.0.0/8` → address bytes + mask bytes. Throws RangeError on bad input. */
 export function parseCidr(cidr: string): { address: Uint8Array; mask: Uint8Array } {
   const m = /^([^/]+)\/(\d{1,3})$/.exec(cidr.trim());
-  if (!m || !isValidIp(m[1])) throw new RangeError(`not a CIDR: ${cidr}`);
-  const address = ipToBytes(m[1]);
+  const ip = m?.[1];
+  if (m === null || ip === undefined || !isValidIp(ip)) throw new RangeError(`not a CIDR: ${cidr}`);
+  const address = ipToBytes(ip);
   const prefix = Number(m[2]);
   if (prefix > address.length * 8) throw new RangeError(`prefix too long: ${cidr}`);
   const mask = new Uint8Array(address.length);
-  for (let i = 0; i < prefix; i++) mask[i >> 3] |= 0x80 >> (i & 7);
-  for (let i = 0; i < address.length; i++) address[i] &= mask[i];
+  // prefix <= address.length * 8 = mask.length * 8: every index below is in range
+  for (let i = 0; i < prefix; i++) mask[i >> 3]! |= 0x80 >> (i & 7);
+  for (let i = 0; i < address.length; i++) address[i]! &= mask[i]!;
   return { address, mask };
 }
 
@@ -159,7 +162,8 @@ export function ipMatches(ip: string, cidr: string): boolean {
   const a = ipToBytes(ip);
   const { address, mask } = parseCidr(cidr);
   if (a.length !== address.length) return false;
-  for (let i = 0; i < a.length; i++) if ((a[i] & mask[i]) !== address[i]) return false;
+  // a, mask and address have the same length
+  for (let i = 0; i < a.length; i++) if ((a[i]! & mask[i]!) !== address[i]) return false;
   return true;
 }
 

@@ -9,7 +9,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { KEY_TYPE_INFO, PkiError, type KeyAlgorithm, type KeyType } from '@pkim/shared';
-import { children, content, decodeOid, readWhole, DerError, type Tlv } from './der-reader';
+import { at, children, content, decodeOid, readWhole, DerError, type Tlv } from './der-reader';
 import { NULL, oid, seq } from './der-writer';
 
 export const OID = {
@@ -75,7 +75,7 @@ function splitSpki(spki: Uint8Array): SpkiParts {
     const [alg, bits] = children(spki, top);
     if (!alg || !bits || alg.tag !== 0x30 || bits.tag !== 0x03) throw new DerError('bad SPKI structure');
     const algParts = children(spki, alg);
-    const algorithmOid = decodeOid(content(spki, algParts[0]));
+    const algorithmOid = decodeOid(content(spki, at(algParts, 0, 'algorithm')));
     const p: Tlv | undefined = algParts[1];
     const paramsOid = p && p.tag === 0x06 ? decodeOid(content(spki, p)) : undefined;
     const bitContent = content(spki, bits);
@@ -89,11 +89,12 @@ function splitSpki(spki: Uint8Array): SpkiParts {
 
 function rsaModulusBits(keyBits: Uint8Array): number {
   const top = readWhole(keyBits);
-  const [n] = children(keyBits, top);
+  const n = at(children(keyBits, top), 0, 'RSA modulus');
   let i = n.contentStart;
   while (i < n.end && keyBits[i] === 0) i++;
-  if (i >= n.end) return 0;
-  return (n.end - i - 1) * 8 + (32 - Math.clz32(keyBits[i]));
+  const lead = keyBits[i];
+  if (i >= n.end || lead === undefined) return 0;
+  return (n.end - i - 1) * 8 + (32 - Math.clz32(lead));
 }
 
 /**

@@ -40,7 +40,7 @@ export function fromPem(pemOrDer: string | Uint8Array, label?: string): Uint8Arr
       details: { expected: label, found },
     });
   }
-  return decodeBody(m[2]);
+  return decodeBody(m[2] ?? '');
 }
 
 /** All `CERTIFICATE` blocks of a PEM bundle, in order (other block types are ignored). */
@@ -48,7 +48,7 @@ export function splitPemBundle(pem: string): Uint8Array[] {
   const out: Uint8Array[] = [];
   const re = new RegExp(PEM_RE.source, 'g');
   for (let m = re.exec(pem); m; m = re.exec(pem)) {
-    if (m[1] === 'CERTIFICATE' || m[1] === 'TRUSTED CERTIFICATE') out.push(decodeBody(m[2]));
+    if (m[1] === 'CERTIFICATE' || m[1] === 'TRUSTED CERTIFICATE') out.push(decodeBody(m[2] ?? ''));
   }
   return out;
 }

@@ -8,7 +8,18 @@ const D = 24 * H;
 const Y = 365 * D;
 const ALL = [...KEY_TYPES];
 
-export const BUILT_IN_PROFILES: Record<string, Profile> = {
+export type BuiltInProfileName =
+  | 'root-ca'
+  | 'intermediate-ca'
+  | 'tls-server'
+  | 'tls-client'
+  | 'tls-server-client'
+  | 'code-signing'
+  | 'email-protection'
+  | 'ocsp-signing'
+  | 'spiffe-svid';
+
+export const BUILT_IN_PROFILES: Readonly<Record<BuiltInProfileName, Profile>> = {
   'root-ca': {
     name: 'root-ca',
     description: 'Self-signed root CA',
@@ -222,7 +233,8 @@ export function parseProfile(data: unknown): Profile {
 export function resolveProfile(name: string, custom: Profile[] = []): Profile {
   const c = custom.find((p) => p.name === name);
   if (c) return c;
-  if (Object.prototype.hasOwnProperty.call(BUILT_IN_PROFILES, name)) return BUILT_IN_PROFILES[name];
+  if (Object.prototype.hasOwnProperty.call(BUILT_IN_PROFILES, name))
+    return BUILT_IN_PROFILES[name as BuiltInProfileName];
   throw new PkiError('profile.not_found', `no such certificate profile '${name}'`, {
     details: { name, available: [...Object.keys(BUILT_IN_PROFILES), ...custom.map((p) => p.name)] },
   });

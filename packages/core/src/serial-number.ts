@@ -19,8 +19,9 @@ export function generateSerial(): Uint8Array {
   }
   const b = pool.slice(poolPos, poolPos + 20);
   poolPos += 20;
-  b[0] &= 0x7f;
-  if (b[0] === 0) b[0] = 0x01 + (b[1] % 0x7f);
+  // b has 20 bytes (the pool length is a multiple of 20)
+  b[0]! &= 0x7f;
+  if (b[0] === 0) b[0] = 0x01 + (b[1]! % 0x7f);
   return b;
 }
 
@@ -50,7 +51,7 @@ export function normalizeSerialHex(s: string): string {
 export function serialHexToBytes(hex: string): Uint8Array {
   const canonical = normalizeSerialHex(hex);
   const b = new Uint8Array(Buffer.from(canonical.length % 2 ? `0${canonical}` : canonical, 'hex'));
-  if (b[0] & 0x80) {
+  if ((b[0] ?? 0) & 0x80) {
     const out = new Uint8Array(b.length + 1);
     out.set(b, 1);
     return out;
@@ -62,9 +63,9 @@ export function serialHexToBytes(hex: string): Uint8Array {
 export function serialProblem(bytes: Uint8Array): string | null {
   if (!(bytes instanceof Uint8Array) || bytes.length === 0) return 'serial is empty';
   if (bytes.length > 20) return `serial is ${bytes.length} bytes (max 20)`;
-  if (bytes[0] & 0x80) return 'serial is negative (top bit set)';
-  if (bytes.length > 1 && bytes[0] === 0 && !(bytes[1] & 0x80))
-    return 'serial is not minimally encoded (leading zero byte)';
+  const [b0 = 0, b1] = bytes;
+  if (b0 & 0x80) return 'serial is negative (top bit set)';
+  if (b1 !== undefined && b0 === 0 && !(b1 & 0x80)) return 'serial is not minimally encoded (leading zero byte)';
   if (bytes.every((b) => b === 0)) return 'serial is zero';
   return null;
 }

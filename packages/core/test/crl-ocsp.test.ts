@@ -66,8 +66,8 @@ describe('CRL', () => {
       'the EC intermediate',
       () => inter,
       () => [
-        { serialHex: leaves[0].serialHex, revokedAt: now - 5000, reason: REVOCATION_REASONS.keyCompromise },
-        { serialHex: leaves[1].serialHex, revokedAt: now - 4000 },
+        { serialHex: leaves[0]!.serialHex, revokedAt: now - 5000, reason: REVOCATION_REASONS.keyCompromise },
+        { serialHex: leaves[1]!.serialHex, revokedAt: now - 4000 },
         { serialHex: '00ff01', revokedAt: now - 3000, reason: REVOCATION_REASONS.superseded },
       ],
     ],
@@ -123,7 +123,7 @@ describe('CRL', () => {
         thisUpdate: now - 1000,
         nextUpdate: now + DAY,
         crlNumber: 1,
-        entries: [{ serialHex: leaves[0].serialHex, revokedAt: now - 1000, reason: 1 }],
+        entries: [{ serialHex: leaves[0]!.serialHex, revokedAt: now - 1000, reason: 1 }],
       },
       inter.key.sign,
     );
@@ -139,7 +139,7 @@ describe('CRL', () => {
     );
     const crlPems = [toPem(crl, 'X509 CRL'), toPem(rootCrl, 'X509 CRL')];
     const revoked = opensslVerify({
-      leafPem: leaves[0].pem,
+      leafPem: leaves[0]!.pem,
       chainPems: [inter.pem],
       rootPem: root.pem,
       purpose: 'sslserver',
@@ -148,7 +148,7 @@ describe('CRL', () => {
     expect(revoked.ok).toBe(false);
     expect(revoked.output).toMatch(/certificate revoked/);
     const good = opensslVerify({
-      leafPem: leaves[2].pem,
+      leafPem: leaves[2]!.pem,
       chainPems: [inter.pem],
       rootPem: root.pem,
       purpose: 'sslserver',
@@ -198,11 +198,11 @@ describe('OCSP', () => {
     ['SHA-1', [], OCSP_HASH_OIDS.sha1],
     ['SHA-256', ['-sha256'], OCSP_HASH_OIDS.sha256],
   ] as const)('parses an openssl %s request and matches the issuer hashes', (_l, extra, oid) => {
-    const req = parseOcspRequest(opensslOcspRequest(leaves[0].pem, inter.pem, [...extra]));
+    const req = parseOcspRequest(opensslOcspRequest(leaves[0]!.pem, inter.pem, [...extra]));
     expect(req.requests).toHaveLength(1);
-    const r = req.requests[0];
+    const r = req.requests[0]!;
     expect(r.hashAlgorithmOid).toBe(oid);
-    expect(r.serialHex).toBe(leaves[0].serialHex);
+    expect(r.serialHex).toBe(leaves[0]!.serialHex);
     const h = ocspIssuerHashes(inter.der, oid);
     expect(r.issuerNameHash).toEqual(h.nameHash);
     expect(r.issuerKeyHash).toEqual(h.keyHash);
@@ -221,7 +221,7 @@ describe('OCSP', () => {
   ] as const)(
     'builds a %s response that openssl ocsp verifies, echoing the nonce',
     async (_l, status, reason, expected) => {
-      const reqDer = opensslOcspRequest(leaves[1].pem, inter.pem);
+      const reqDer = opensslOcspRequest(leaves[1]!.pem, inter.pem);
       const req = parseOcspRequest(reqDer);
       const resp = await buildOcspResponse(
         {
@@ -243,7 +243,7 @@ describe('OCSP', () => {
         responseDer: resp,
         issuerPem: inter.pem,
         caFilePem: root.pem,
-        leafPem: leaves[1].pem,
+        leafPem: leaves[1]!.pem,
         requestDer: reqDer,
       });
       expect(v.ok, v.output).toBe(true);
@@ -255,7 +255,7 @@ describe('OCSP', () => {
   );
 
   it('answers a request without nonce; openssl prints the revoked status for the leaf', async () => {
-    const req = parseOcspRequest(opensslOcspRequest(leaves[0].pem, inter.pem, ['-no_nonce']));
+    const req = parseOcspRequest(opensslOcspRequest(leaves[0]!.pem, inter.pem, ['-no_nonce']));
     expect(req.nonce).toBeUndefined();
     const resp = await buildOcspResponse(
       {
@@ -264,7 +264,7 @@ describe('OCSP', () => {
         producedAt: now,
         responses: [
           {
-            certIdDer: req.requests[0].certIdDer,
+            certIdDer: req.requests[0]!.certIdDer,
             status: 'revoked',
             revokedAt: now - 1000,
             reason: REVOCATION_REASONS.superseded,
@@ -279,24 +279,24 @@ describe('OCSP', () => {
       responseDer: resp,
       issuerPem: inter.pem,
       caFilePem: root.pem,
-      leafPem: leaves[0].pem,
+      leafPem: leaves[0]!.pem,
     });
     expect(v.ok, v.output).toBe(true);
     expect(v.output).toMatch(/leaf\.pem: revoked\s+This Update: [^\n]+\s+Next Update: [^\n]+\s+Reason: superseded/);
   });
 
   it('detects a response whose nonce differs from the request (openssl reports a nonce error)', async () => {
-    const reqDer = opensslOcspRequest(leaves[1].pem, inter.pem);
+    const reqDer = opensslOcspRequest(leaves[1]!.pem, inter.pem);
     const req = parseOcspRequest(reqDer);
     const wrong = new Uint8Array(req.nonce!);
-    wrong[wrong.length - 1] ^= 0xff;
+    wrong[wrong.length - 1]! ^= 0xff;
     const resp = await buildOcspResponse(
       {
         responderCertDer: inter.der,
         responderKeyType: 'ec-p256',
         producedAt: now,
         nonce: wrong,
-        responses: [{ certIdDer: req.requests[0].certIdDer, status: 'good', thisUpdate: now }],
+        responses: [{ certIdDer: req.requests[0]!.certIdDer, status: 'good', thisUpdate: now }],
       },
       inter.key.sign,
     );
@@ -304,7 +304,7 @@ describe('OCSP', () => {
       responseDer: resp,
       issuerPem: inter.pem,
       caFilePem: root.pem,
-      leafPem: leaves[1].pem,
+      leafPem: leaves[1]!.pem,
       requestDer: reqDer,
     });
     expect(v.output).toMatch(/nonce verify error/i);
@@ -323,7 +323,7 @@ describe('OCSP', () => {
       inter.key.sign,
       { now },
     );
-    const reqDer = opensslOcspRequest(leaves[2].pem, inter.pem);
+    const reqDer = opensslOcspRequest(leaves[2]!.pem, inter.pem);
     const req = parseOcspRequest(reqDer);
     const resp = await buildOcspResponse(
       {
@@ -332,7 +332,7 @@ describe('OCSP', () => {
         producedAt: now,
         nonce: req.nonce,
         certs: [responderDer],
-        responses: [{ certIdDer: req.requests[0].certIdDer, status: 'good', thisUpdate: now }],
+        responses: [{ certIdDer: req.requests[0]!.certIdDer, status: 'good', thisUpdate: now }],
       },
       responderKey.sign,
     );
@@ -340,7 +340,7 @@ describe('OCSP', () => {
       responseDer: resp,
       issuerPem: inter.pem,
       caFilePem: root.pem,
-      leafPem: leaves[2].pem,
+      leafPem: leaves[2]!.pem,
       requestDer: reqDer,
     });
     expect(v.ok, v.output).toBe(true);

@@ -72,7 +72,7 @@ describe('decodeCsr', () => {
   });
   it('rejects a CSR whose signature does not match its key (flipped signature byte)', () => {
     const der = new Uint8Array(fromPem(ecCsr));
-    der[der.length - 5] ^= 0x01;
+    der[der.length - 5]! ^= 0x01;
     expect(codeOf(() => decodeCsr(der))).toBe('csr.invalid_signature');
   });
   it('rejects a CSR whose subject was altered after signing', () => {

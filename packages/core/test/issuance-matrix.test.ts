@@ -9,6 +9,7 @@ import { Certificate } from '@peculiar/asn1-x509';
 import { KEY_TYPES, type KeyType } from '@pkim/shared';
 import {
   BUILT_IN_PROFILES,
+  type BuiltInProfileName,
   generateSerial,
   issueCertificate,
   parseCertificate,
@@ -39,7 +40,7 @@ beforeAll(async () => {
 }, 120_000);
 
 interface ProfileCase {
-  profile: string;
+  profile: BuiltInProfileName;
   sans: SubjectAltNames;
   purposes: OpensslPurpose[];
   eku: string[];

@@ -330,7 +330,7 @@ describe('lintCertificate', () => {
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(PkiError);
-      expect((e as PkiError).code).toBe(findings[0].code);
+      expect((e as PkiError).code).toBe(findings[0]!.code);
       expect((e as PkiError).kind).toBe('policy');
       expect((e as PkiError).details.findings).toEqual(findings);
     }
@@ -394,7 +394,7 @@ describe('generateSerial', () => {
     for (let i = 0; i < 2000; i++) {
       const s = generateSerial();
       expect(s.length).toBe(20);
-      expect(s[0] & 0x80).toBe(0);
+      expect(s[0]! & 0x80).toBe(0);
       expect(s[0]).not.toBe(0);
       seen.add(Buffer.from(s).toString('hex'));
     }

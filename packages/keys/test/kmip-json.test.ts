@@ -262,7 +262,7 @@ describe('Cosmian request encoder', () => {
     [
       'CreateKeyPair RSA-4096',
       buildCreateKeyPair('cosmian-2.1', { keyType: 'rsa-4096', name: 'pki-root-ca-key', activationDate: WHEN }),
-      () => (loadFixture('create-key-pair-rsa.json').variants as Record<string, Json>).rsa4096_request,
+      () => (loadFixture('create-key-pair-rsa.json').variants as Record<string, Json>).rsa4096_request as Json,
     ],
     [
       'CreateKeyPair P-256',
@@ -272,7 +272,7 @@ describe('Cosmian request encoder', () => {
     [
       'CreateKeyPair P-384',
       buildCreateKeyPair('cosmian-2.1', { keyType: 'ec-p384', activationDate: WHEN }),
-      () => (loadFixture('create-key-pair-ec.json').variants as Record<string, Json>).p384_request,
+      () => (loadFixture('create-key-pair-ec.json').variants as Record<string, Json>).p384_request as Json,
     ],
     ['Get SPKI', buildGetPublicKey('cosmian-2.1', RSA_PUB), () => loadFixture('get-public-key-spki.json').request],
     ['Sign RSA', buildSign('cosmian-2.1', RSA_PRIV, 'rsa-2048', TBS), () => loadFixture('sign-rsa.json').request],
@@ -458,7 +458,7 @@ describe('KMIP backend against the Cosmian responder', () => {
       expect(ok.out).toMatch(/: OK/);
       expect(ok.code).toBe(0);
       const tampered = Buffer.from(certDer);
-      tampered[tampered.length - 1] ^= 1;
+      tampered[tampered.length - 1]! ^= 1;
       await writeFile(join(dir, 'bad.pem'), pem(tampered, 'CERTIFICATE'));
       const bad = await run('openssl', [
         'verify',

@@ -130,7 +130,7 @@ describe('KMIP backend over binary TTLV against PyKMIP', () => {
       expect(ok.code, ok.out).toBe(0);
       expect(ok.out).toMatch(/: OK/);
       const other = tbsFor(ref.publicKey);
-      other[other.length - 1] ^= 1;
+      other[other.length - 1]! ^= 1;
       await writeFile(join(dir, 'bad.pem'), pem(assemble(other, sig)));
       const bad = await run('openssl', [
         'verify',

@@ -139,7 +139,7 @@ describe('PKCS#11 backend on SoftHSM2: key generation and signing', () => {
       for (const ref of [rsa, ec]) {
         const privs = objectsWithId(session, parsePkcs11Uri(ref.uri).id!, graphene.ObjectClass.PRIVATE_KEY);
         expect(privs).toHaveLength(1);
-        const a = privs[0].getAttribute({
+        const a = privs[0]!.getAttribute({
           token: null,
           private: null,
           sensitive: null,
@@ -167,17 +167,17 @@ describe('PKCS#11 backend on SoftHSM2: key generation and signing', () => {
         expect(a.label).toBe(ref === rsa ? 'attrs rsa' : 'attrs ec');
         if (ref === ec) {
           // CKA_VALUE of an EC private key is the private scalar
-          expect(() => privs[0].getAttribute('value')).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
+          expect(() => privs[0]!.getAttribute('value')).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
         } else {
           // RSA private keys have no CKA_VALUE; their secret parts are the exponent and primes
-          expect(() => privs[0].getAttribute('value')).toThrow(/CKR_ATTRIBUTE_/);
+          expect(() => privs[0]!.getAttribute('value')).toThrow(/CKR_ATTRIBUTE_/);
           for (const secret of ['privateExponent', 'prime1', 'prime2', 'exp1', 'exp2', 'coefficient']) {
-            expect(() => privs[0].getAttribute(secret), secret).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
+            expect(() => privs[0]!.getAttribute(secret), secret).toThrow(/CKR_ATTRIBUTE_SENSITIVE/);
           }
         }
         const pubs = objectsWithId(session, parsePkcs11Uri(ref.uri).id!, graphene.ObjectClass.PUBLIC_KEY);
         expect(pubs).toHaveLength(1);
-        expect(pubs[0].getAttribute('token')).toBe(true);
+        expect(pubs[0]!.getAttribute('token')).toBe(true);
       }
     });
   });
@@ -223,9 +223,9 @@ describe('PKCS#11 backend on SoftHSM2: key generation and signing', () => {
       );
       const sigs = await Promise.all(inputs.map((d) => backend.sign(ref.uri, keyType, d)));
       sigs.forEach((sig, i) =>
-        expect(nodeVerify(keyType, ref.publicKey, inputs[i], sig), `${keyType} #${i}`).toBe(true),
+        expect(nodeVerify(keyType, ref.publicKey, inputs[i]!, sig), `${keyType} #${i}`).toBe(true),
       );
-      expect(nodeVerify(keyType, ref.publicKey, inputs[0], sigs[1])).toBe(false);
+      expect(nodeVerify(keyType, ref.publicKey, inputs[0]!, sigs[1]!)).toBe(false);
     }
   });
 
@@ -265,7 +265,7 @@ describe('PKCS#11 backend on SoftHSM2: an X.509 certificate signed on the token'
       ]),
     ]);
     const serial = randomBytes(20);
-    serial[0] = (serial[0] & 0x7f) | 0x01; // positive, no leading zero
+    serial[0] = (serial[0]! & 0x7f) | 0x01; // positive, no leading zero
     const now = Date.now();
     const ext = (extnID: string, critical: boolean, value: object) =>
       new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
@@ -327,7 +327,7 @@ describe('PKCS#11 backend on SoftHSM2: an X.509 certificate signed on the token'
         const tampered = Buffer.from(der);
         const at = tampered.indexOf(serial);
         expect(at).toBeGreaterThan(0);
-        tampered[at + 10] ^= 0x01;
+        tampered[at + 10]! ^= 0x01;
         const badPem = join(dir, 'bad.pem');
         await writeFile(
           badPem,

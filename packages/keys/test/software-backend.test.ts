@@ -170,7 +170,7 @@ describe('software backend: key-encryption key and blob integrity', () => {
       'a flipped ciphertext byte',
       (b: Record<string, unknown>) => {
         const ct = Buffer.from(b.ct as string, 'base64');
-        ct[5] ^= 0x80;
+        ct[5]! ^= 0x80;
         b.ct = ct.toString('base64');
       },
     ],
@@ -178,7 +178,7 @@ describe('software backend: key-encryption key and blob integrity', () => {
       'a flipped tag byte',
       (b: Record<string, unknown>) => {
         const t = Buffer.from(b.tag as string, 'base64');
-        t[0] ^= 1;
+        t[0]! ^= 1;
         b.tag = t.toString('base64');
       },
     ],

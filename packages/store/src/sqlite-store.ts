@@ -264,7 +264,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     if (items.length > 1) {
       try {
         const results = batchTx.immediate(items);
-        results.forEach((r, i) => items[i].resolve(r));
+        results.forEach((r, i) => items[i]?.resolve(r));
         return;
       } catch {
         // fall through: isolate the failing unit

@@ -61,9 +61,9 @@ const plugin: FastifyPluginAsync<{ authority: Authority }> = async (app, { autho
   app.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
     if (header !== undefined) {
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      if (!m) throw new PkiError('auth.unauthenticated', 'expected Authorization: Bearer <token>');
-      const actor = await authority.auth.authenticateToken(m[1]);
+      const token = /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1];
+      if (token === undefined) throw new PkiError('auth.unauthenticated', 'expected Authorization: Bearer <token>');
+      const actor = await authority.auth.authenticateToken(token);
       if (!actor) throw new PkiError('auth.unauthenticated', 'invalid, expired or revoked token');
       request.actor = actor;
       request.authMethod = 'token';

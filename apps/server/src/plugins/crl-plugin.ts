@@ -17,9 +17,10 @@ export const crlPlugin: FastifyPluginAsync<{ authority: Authority; maxAgeSeconds
 ) => {
   app.get<{ Params: { file: string } }>('/crl/:file', async (request, reply) => {
     const m = CA_ID_RE.exec(request.params.file);
-    if (!m || (m[2] !== 'crl' && m[2] !== 'pem'))
+    const caId = m?.[1];
+    if (!m || caId === undefined || (m[2] !== 'crl' && m[2] !== 'pem'))
       throw new PkiError('route.not_found', 'expected /crl/<caId>.crl or /crl/<caId>.pem');
-    const crl = await authority.crl.current(m[1]);
+    const crl = await authority.crl.current(caId);
     const opts = { maxAgeSeconds, nextUpdate: crl.nextUpdate, now: authority.clock.now() };
     if (m[2] === 'pem')
       return sendCacheable(request, reply, Buffer.from(toPem(crl.der, 'X509 CRL')), 'application/x-pem-file', opts);
@@ -28,9 +29,11 @@ export const crlPlugin: FastifyPluginAsync<{ authority: Authority; maxAgeSeconds
 
   app.get<{ Params: { file: string } }>('/aia/:file', async (request, reply) => {
     const m = CA_ID_RE.exec(request.params.file);
-    if (!m || (m[2] !== 'crt' && m[2] !== 'der')) throw new PkiError('route.not_found', 'expected /aia/<caId>.crt');
-    const view = await authority.cas.get(m[1]);
-    if (!view.certificatePem || view.ca.id !== m[1])
+    const caId = m?.[1];
+    if (!m || caId === undefined || (m[2] !== 'crt' && m[2] !== 'der'))
+      throw new PkiError('route.not_found', 'expected /aia/<caId>.crt');
+    const view = await authority.cas.get(caId);
+    if (!view.certificatePem || view.ca.id !== caId)
       throw new PkiError('ca.not_found', `no certificate for CA '${m[1]}'`);
     return sendCacheable(request, reply, fromPem(view.certificatePem, 'CERTIFICATE'), 'application/pkix-cert', {
       maxAgeSeconds: Math.max(maxAgeSeconds, 3600),

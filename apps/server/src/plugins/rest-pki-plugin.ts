@@ -18,7 +18,8 @@ function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> 
   const r = schema.safeParse(value);
   if (!r.success) {
     const first = r.error.issues[0];
-    throw new PkiError('input.invalid', `${first.path.length ? `${first.path.join('.')}: ` : ''}${first.message}`, {
+    const where = first?.path.length ? `${first.path.join('.')}: ` : '';
+    throw new PkiError('input.invalid', `${where}${first?.message ?? 'invalid input'}`, {
       details: { issues: r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },
     });
   }

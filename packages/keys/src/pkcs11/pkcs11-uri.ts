@@ -41,7 +41,7 @@ function invalid(uri: string, why: string): PkiError {
 function decode(uri: string, value: string): Uint8Array {
   const out: number[] = [];
   for (let i = 0; i < value.length; i++) {
-    const c = value[i];
+    const c = value.charAt(i);
     if (c === '%') {
       const hex = value.slice(i + 1, i + 3);
       if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw invalid(uri, `bad percent-encoding '%${hex}'`);

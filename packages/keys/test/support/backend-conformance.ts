@@ -155,7 +155,7 @@ export function defineBackendConformance(opts: BackendConformanceOptions): void 
           const sig = await backend.sign(ref.uri, keyType, data);
           expect(nodeVerify(keyType, ref.publicKey, data, sig)).toBe(true);
           const flipped = Buffer.from(data);
-          flipped[0] ^= 0x01;
+          flipped[0]! ^= 0x01;
           expect(nodeVerify(keyType, ref.publicKey, flipped, sig)).toBe(false);
           expect(nodeVerify(keyType, other.publicKey, data, sig)).toBe(false);
           // and the other key's own signature verifies only under the other key

@@ -482,7 +482,7 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
         if (fmt !== 'PKCS8')
           throw new KmipFailure('Key_Format_Type_Not_Supported', 'responder only holds the PKCS8 (SPKI) form');
         if (uid === rsa.pub) return clone(fx.get.response);
-        return clone((fx.get.variants as Record<string, Json>).ec_spki_response);
+        return clone((fx.get.variants as Record<string, Json>).ec_spki_response as Json);
       }
       case 'Sign': {
         const uid = str(kid(p, 'UniqueIdentifier'))!;
