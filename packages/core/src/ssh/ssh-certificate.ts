@@ -98,7 +98,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function validateSourceAddress(value: string): void {
   for (const entry of value.split(',')) {
-    const [addr, prefix, ...more] = entry.trim().split('/');
+    const [addr = '', prefix, ...more] = entry.trim().split('/');
     const max = addr.includes(':') ? 128 : 32;
     const okPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= max);
     if (more.length > 0 || !isValidIp(addr) || !okPrefix) {
@@ -158,8 +158,7 @@ function encodeOptions(opts: Readonly<Record<string, SshOptionValue>> = {}): Uin
   const enc = new TextEncoder();
   const names = Object.keys(opts).sort((a, b) => compareBytes(enc.encode(a), enc.encode(b)));
   const parts: Uint8Array[] = [];
-  for (const name of names) {
-    const v = opts[name];
+  for (const [name, v] of names.map((n) => [n, opts[n] ?? true] as const)) {
     parts.push(sshString(name), sshString(v === true ? new Uint8Array(0) : sshString(v)));
   }
   return concatBytes(...parts);
@@ -250,10 +249,11 @@ export function parseSshCertificate(input: string | Uint8Array): ParsedSshCertif
   let comment = '';
   if (typeof input === 'string') {
     const parts = input.trim().split(/\s+/);
-    if (parts.length < 2 || !/^[A-Za-z0-9+/]+={0,2}$/.test(parts[1])) {
+    const b64 = parts[1];
+    if (b64 === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
       throw new PkiError('ssh.invalid_certificate', 'expected "<cert type> <base64> [comment]"');
     }
-    blob = new Uint8Array(Buffer.from(parts[1], 'base64'));
+    blob = new Uint8Array(Buffer.from(b64, 'base64'));
     comment = parts.slice(2).join(' ');
   } else blob = input;
   const r = createSshReader(blob, 'ssh.invalid_certificate', 'OpenSSH certificate');

@@ -72,9 +72,10 @@ function compress(serials: readonly bigint[]): { list: bigint[]; ranges: { from:
   const ranges: { from: bigint; to: bigint }[] = [];
   for (let i = 0; i < sorted.length;) {
     let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1n) j++;
-    if (j - i >= 2) ranges.push({ from: sorted[i], to: sorted[j] });
-    else for (let k = i; k <= j; k++) list.push(sorted[k]);
+    // i <= j < sorted.length throughout: every index below is in range
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1n) j++;
+    if (j - i >= 2) ranges.push({ from: sorted[i]!, to: sorted[j]! });
+    else list.push(...sorted.slice(i, j + 1));
     i = j + 1;
   }
   return { list, ranges };
@@ -126,7 +127,7 @@ export function encodeKrl(input: KrlInput): Uint8Array {
 
 function uniqueSorted(blobs: readonly Uint8Array[]): Uint8Array[] {
   const sorted = [...blobs].sort(compareBytes);
-  return sorted.filter((b, i) => i === 0 || !bytesEqual(b, sorted[i - 1]));
+  return sorted.filter((b, i) => i === 0 || !bytesEqual(b, sorted[i - 1]!)); // i >= 1 here
 }
 
 /** Parses a KRL (the parts PKI Manager and `ssh-keygen -k` write). Throws `ssh.invalid_krl`. */
@@ -169,7 +170,7 @@ export function parseKrl(data: Uint8Array): ParsedKrl {
           const offset = sr.uint64();
           const bitmap = sr.mpint();
           for (let i = 0; i < bitmap.length * 8; i++) {
-            if (bitmap[bitmap.length - 1 - (i >> 3)] & (1 << (i & 7))) section.serials.push(offset + BigInt(i));
+            if (bitmap[bitmap.length - 1 - (i >> 3)]! & (1 << (i & 7))) section.serials.push(offset + BigInt(i));
           }
         } else if (sub === CERT_KEY_ID) while (sr.remaining > 0) section.keyIds.push(sr.text());
         else throw new PkiError('ssh.invalid_krl', `unknown KRL certificate subsection 0x${sub.toString(16)}`);

@@ -66,10 +66,10 @@ function inspectBlob(blob: Uint8Array): { algorithm: SshKeyAlgorithm; bits: numb
     case 'ssh-rsa': {
       const e = r.mpint();
       const n = r.mpint();
-      if (e.length === 0 || (e[e.length - 1] & 1) === 0) {
+      if (((e.at(-1) ?? 0) & 1) === 0) {
         throw new PkiError('ssh.invalid_public_key', 'RSA public exponent must be odd');
       }
-      bits = n.length === 0 ? 0 : (n.length - 1) * 8 + (32 - Math.clz32(n[0]));
+      bits = n[0] === undefined ? 0 : (n.length - 1) * 8 + (32 - Math.clz32(n[0]));
       if (bits < SSH_MIN_RSA_BITS) {
         throw new PkiError('ssh.weak_key', `RSA key of ${bits} bits is too weak (at least ${SSH_MIN_RSA_BITS})`, {
           details: { bits },

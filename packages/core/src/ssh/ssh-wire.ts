@@ -35,7 +35,7 @@ export function sshMpint(unsigned: Uint8Array): Uint8Array {
   while (i < unsigned.length && unsigned[i] === 0) i++;
   const body = unsigned.subarray(i);
   if (body.length === 0) return sshUint32(0);
-  return body[0] & 0x80 ? sshString(concatBytes(Uint8Array.of(0), body)) : sshString(body);
+  return (body[0] ?? 0) & 0x80 ? sshString(concatBytes(Uint8Array.of(0), body)) : sshString(body);
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
@@ -53,7 +53,7 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 /** Lexicographic byte comparison (memcmp order, shorter first on a common prefix). */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!; // i < min(a.length, b.length)
   return a.length - b.length;
 }
 
@@ -99,7 +99,7 @@ export function createSshReader(data: Uint8Array, code = 'ssh.invalid_public_key
     },
     byte() {
       need(1);
-      return data[pos++];
+      return data[pos++]!; // need(1) checked the bounds
     },
     uint32() {
       need(4);
@@ -130,7 +130,7 @@ export function createSshReader(data: Uint8Array, code = 'ssh.invalid_public_key
     },
     mpint() {
       const raw = reader.string();
-      if (raw.length > 0 && raw[0] & 0x80) fail('negative mpint');
+      if ((raw[0] ?? 0) & 0x80) fail('negative mpint');
       let i = 0;
       while (i < raw.length && raw[i] === 0) i++;
       return raw.subarray(i);

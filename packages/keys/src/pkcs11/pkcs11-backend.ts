@@ -189,7 +189,8 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
           const sel = keySelectorOf(uri, c);
           keys.forget(uri);
           const privs = findObjects(session, graphene.ObjectClass.PRIVATE_KEY, sel);
-          if (privs.length === 0)
+          const priv = privs[0];
+          if (priv === undefined)
             throw new PkiError('kms.key_not_found', `no PKCS#11 private key for ${uri}`, { details: { uri } });
           if (privs.length > 1) {
             throw new PkiError(
@@ -201,7 +202,7 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
             );
           }
           const pubs = findObjects(session, graphene.ObjectClass.PUBLIC_KEY, sel);
-          privs[0].destroy();
+          priv.destroy();
           for (const p of pubs) p.destroy();
         }),
       );

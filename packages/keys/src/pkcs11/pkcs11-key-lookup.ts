@@ -111,7 +111,8 @@ export function createPkcs11KeyLookup(): Pkcs11KeyLookup {
     if (cached) return cached;
     const sel = keySelectorOf(uri, c);
     const found = findObjects(session, graphene.ObjectClass.PRIVATE_KEY, sel);
-    if (found.length === 0)
+    const key = found[0];
+    if (key === undefined)
       throw new PkiError('kms.key_not_found', `no PKCS#11 private key for ${uri}`, { details: { uri } });
     if (found.length > 1) {
       throw new PkiError(
@@ -122,7 +123,7 @@ export function createPkcs11KeyLookup(): Pkcs11KeyLookup {
         },
       );
     }
-    const entry: CachedPkcs11Key = { handle: found[0].handle, keyType: keyTypeOf(found[0], uri) };
+    const entry: CachedPkcs11Key = { handle: key.handle, keyType: keyTypeOf(key, uri) };
     cache.set(uri, entry);
     return entry;
   }
@@ -131,7 +132,8 @@ export function createPkcs11KeyLookup(): Pkcs11KeyLookup {
     const key = privateKey(session, c, uri);
     const sel = keySelectorOf(uri, c);
     const pubs = findObjects(session, graphene.ObjectClass.PUBLIC_KEY, sel);
-    if (pubs.length >= 1) return publicKeyDer(pubs[0], key.keyType, uri);
+    const pub = pubs[0];
+    if (pub) return publicKeyDer(pub, key.keyType, uri);
     if (KEY_TYPE_INFO[key.keyType].algorithm === 'rsa') {
       // the private key of RSA carries modulus and public exponent
       return publicKeyDer(new graphene.PrivateKey(key.handle, session, session.lib), key.keyType, uri);

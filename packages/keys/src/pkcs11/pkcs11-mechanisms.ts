@@ -64,7 +64,7 @@ export function publicKeyDer(obj: graphene.SessionObject, keyType: KeyType, uri:
       e: (a.publicExponent as Buffer).toString('base64url'),
     });
   }
-  const curve = CURVES[keyType === 'ec-p256' ? id_secp256r1 : id_secp384r1];
+  const curve = CURVES[keyType === 'ec-p256' ? id_secp256r1 : id_secp384r1]!; // both OIDs are keys of CURVES
   const point = ecPointFromAttribute(obj.getAttribute(CKA_EC_POINT) as Buffer, curve.size);
   if (!point) throw new PkiError('kms.operation_failed', `PKCS#11 key ${uri} has no EC point`);
   return spkiFromJwk({
@@ -80,7 +80,7 @@ function unsignedIntegerBytes(b: Buffer): ArrayBuffer {
   let i = 0;
   while (i < b.length - 1 && b[i] === 0) i++;
   const trimmed = b.subarray(i);
-  const out = trimmed[0] & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : Buffer.from(trimmed);
+  const out = (trimmed[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : Buffer.from(trimmed);
   return out.buffer.slice(out.byteOffset, out.byteOffset + out.length) as ArrayBuffer;
 }
 

@@ -98,9 +98,10 @@ export function createPkcs11SessionPool(opts: Pkcs11SessionPoolOptions): Pkcs11S
       login.holders--;
       if (login.holders <= 0) {
         c.shared.logins.delete(c.slotId);
-        if (logout && c.sessions.length > 0) {
+        const first = c.sessions[0];
+        if (logout && first) {
           try {
-            c.sessions[0].logout();
+            first.logout();
           } catch {
             // session already gone
           }
@@ -155,7 +156,7 @@ export function createPkcs11SessionPool(opts: Pkcs11SessionPoolOptions): Pkcs11S
         failure = new PkiError('kms.auth_failed', `PKCS#11 login refused for ${tokenWanted}: wrong PIN; not retried`);
     } else {
       try {
-        c.sessions[0].login(opts.pin, graphene.UserType.USER);
+        c.sessions[0]!.login(opts.pin, graphene.UserType.USER); // poolSize >= 1 sessions were opened above
         const salt = randomBytes(16);
         shared.logins.set(c.slotId, { salt, pinDigest: pinDigest(salt, opts.pin), holders: 1 });
       } catch (e) {
