@@ -85,8 +85,8 @@ async function runInstances(
   const outputs = procs.map((p) => {
     let buf = '';
     const lines: string[] = [];
-    const waiters: Array<() => void> = [];
-    p.stdout!.on('data', (d) => {
+    const waiters: (() => void)[] = [];
+    p.stdout.on('data', (d) => {
       buf += d;
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
@@ -109,7 +109,7 @@ async function runInstances(
     return { nextLine, exited };
   });
   for (const o of outputs) if ((await o.nextLine()) !== 'ready') throw new Error('bench worker did not get ready');
-  for (const p of procs) p.stdin!.end('go\n');
+  for (const p of procs) p.stdin.end('go\n');
   const results = await Promise.all(outputs.map(async (o) => JSON.parse(await o.nextLine()) as WorkerResult));
   await Promise.all(outputs.map((o) => o.exited));
   return results;
@@ -196,16 +196,13 @@ async function latency(fn: () => Promise<unknown>): Promise<{ p50: number; p99: 
   return { p50: pct(t, 50), p99: pct(t, 99) };
 }
 
-async function listLatencies(
-  store: Store,
-  caIds: string[],
-): Promise<Array<[string, { p50: number; p99: number }, number]>> {
+async function listLatencies(store: Store, caIds: string[]): Promise<[string, { p50: number; p99: number }, number][]> {
   // keyset cursor of the row in the middle: [createdAt, id] (what nextCursor holds), so the deep page starts at row ROWS/2
   const mid = Math.floor(ROWS / 2);
   const deepCursor = Buffer.from(
     JSON.stringify([NOW - ROWS + mid, `crt_bench${String(mid).padStart(9, '0')}`]),
   ).toString('base64url');
-  const queries: Array<[string, CertificateQuery]> = [
+  const queries: [string, CertificateQuery][] = [
     ['first page', {}],
     [`deep page (cursor at row ${mid.toLocaleString('en')})`, { cursor: deepCursor }],
     ['status = revoked', { status: 'revoked' }],
@@ -214,7 +211,7 @@ async function listLatencies(
     ['expiring before now+30d', { expiringBefore: NOW + 30 * DAY }],
     ['search "svc42."', { search: 'svc42.' }],
   ];
-  const out: Array<[string, { p50: number; p99: number }, number]> = [];
+  const out: [string, { p50: number; p99: number }, number][] = [];
   for (const [name, q] of queries) {
     let items = 0;
     const l = await latency(async () => {
@@ -282,11 +279,11 @@ async function main(): Promise<void> {
       if (!v.ok) throw new Error(`${e.name}: audit chain broken after the issuance bench`);
     }
 
-    const lists: Array<{
+    const lists: {
       engine: string;
       fillSeconds: number;
-      rows: Array<[string, { p50: number; p99: number }, number]>;
-    }> = [];
+      rows: [string, { p50: number; p99: number }, number][];
+    }[] = [];
     for (const e of [
       { name: 'SQLite', url: join(tmp, 'list.db') },
       { name: 'PostgreSQL', url: await cluster.createDatabase('bench_list') },

@@ -29,8 +29,8 @@ import { createAuthority } from '@pkim/authority';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const admin = { id: 'bench', role: 'admin' as const };
 
-async function makeCsrs(n: number): Promise<Array<{ pem: string; der: Uint8Array }>> {
-  const out: Array<{ pem: string; der: Uint8Array }> = [];
+async function makeCsrs(n: number): Promise<{ pem: string; der: Uint8Array }[]> {
+  const out: { pem: string; der: Uint8Array }[] = [];
   for (let i = 0; i < n; i++) {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
@@ -150,7 +150,7 @@ rmSync(dir, { recursive: true, force: true });
 if (!verified.ok) throw new Error('audit chain broken after the bench');
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const rows: Array<[string, number]> = [
+const rows: [string, number][] = [
   ['crypto floor (verify CSR + sign + verify, node:crypto)', floor],
   ['core: decode CSR + plan + lint + encode + sign', core],
   ['full service, SQLite, 1 at a time', full1],

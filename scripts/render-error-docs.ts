@@ -19,7 +19,8 @@ export function renderErrorDocs(): string {
   ];
   for (const [code, e] of Object.entries(ERROR_CATALOG).sort(([a], [b]) => a.localeCompare(b))) {
     lines.push(
-      `| \`${code}\` | ${e.kind} | ${HTTP_STATUS_BY_KIND[e.kind]} | ${EXIT_CODES[e.kind]} | ${e.description.replace(/\|/g, '\\|')} |`,
+      `| \`${code}\` | ${e.kind} | ${HTTP_STATUS_BY_KIND[e.kind]} | ${EXIT_CODES[e.kind]} | ` +
+        `${e.description.replace(/\|/g, '\\|')} |`,
     );
   }
   return `${lines.join('\n')}\n`;

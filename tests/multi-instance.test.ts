@@ -47,10 +47,10 @@ function spawnChild(args: string[], env: Record<string, string>): Child {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  proc.stdout!.on('data', (d) => {
+  proc.stdout.on('data', (d) => {
     out += d;
   });
-  proc.stderr!.on('data', (d) => {
+  proc.stderr.on('data', (d) => {
     out += d;
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));

@@ -115,7 +115,7 @@ describe('finding 1: revocation reasons that un-revoke or are unknown are refuse
   });
 
   it('openssl verify -crl_check refuses a certificate revoked with every accepted reason; OCSP agrees with the CRL', async () => {
-    const leaves: Array<{ reason: (typeof ACCEPTED_REVOCATION_REASONS)[number]; pem: string }> = [];
+    const leaves: { reason: (typeof ACCEPTED_REVOCATION_REASONS)[number]; pem: string }[] = [];
     for (const reason of ACCEPTED_REVOCATION_REASONS) {
       const leaf = await issue(`${reason.toLowerCase()}.accepted.example.test`);
       const r = await revoke(leaf.id, reason);

@@ -82,8 +82,8 @@ export function krlRevokes(krl: Uint8Array, keyOrCertLine: string): boolean {
     writeFileSync(join(dir, 'key.pub'), keyOrCertLine + '\n');
     const r = sshKeygen(['-Q', '-f', join(dir, 'revoked.krl'), join(dir, 'key.pub')]);
     const out = r.stdout + r.stderr;
-    if (/REVOKED/.test(out)) return true;
-    if (r.status === 0 && /: ok/.test(out)) return false;
+    if (out.includes('REVOKED')) return true;
+    if (r.status === 0 && out.includes(': ok')) return false;
     throw new Error(`ssh-keygen -Q failed (status ${r.status}): ${out}`);
   } finally {
     cleanup();
@@ -160,11 +160,11 @@ export async function startSshd(opts: SshdOptions): Promise<RunningSshd> {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     const listening = await new Promise<boolean>((resolve) => {
       const onData = () => {
-        if (/Server listening on 127\.0\.0\.1 port/.test(log)) resolve(true);
+        if (log.includes('Server listening on 127.0.0.1 port')) resolve(true);
       };
       child.stderr?.on('data', onData);
       child.once('exit', () => resolve(false));
-      setTimeout(() => resolve(/Server listening/.test(log)), 15_000);
+      setTimeout(() => resolve(log.includes('Server listening')), 15_000);
     });
     if (listening) {
       return {

@@ -118,7 +118,10 @@ export function certtoolVerify(o: {
     if (o.purpose === 'clientAuth') args.push('--verify-purpose', '1.3.6.1.5.5.7.3.2');
     const r = run('certtool', args);
     return {
-      ok: r.status === 0 && /Chain verification output: Verified/.test(r.output) && !/Not verified/.test(r.output),
+      ok:
+        r.status === 0 &&
+        r.output.includes('Chain verification output: Verified') &&
+        !r.output.includes('Not verified'),
       output: r.output,
     };
   });
@@ -211,7 +214,7 @@ export function opensslCrlVerify(crlDer: Uint8Array, issuerPem: string): { ok: b
       '-noout',
       '-text',
     ]);
-    return { ok: r.status === 0 && /verify OK/.test(r.output), text: r.output };
+    return { ok: r.status === 0 && r.output.includes('verify OK'), text: r.output };
   });
 }
 
@@ -266,6 +269,6 @@ export function opensslOcspCheck(o: {
     } else args.push('-no_nonce', '-cert', join(dir, 'leaf.pem'));
     if (o.atTime !== undefined) args.push('-attime', String(o.atTime));
     const r = run('openssl', args);
-    return { ok: r.status === 0 && /Response verify OK/.test(r.output), output: r.output };
+    return { ok: r.status === 0 && r.output.includes('Response verify OK'), output: r.output };
   });
 }

@@ -59,7 +59,7 @@ describe('pkim db copy: a populated SQLite database moves to PostgreSQL', () => 
   it('the CLI on PostgreSQL (same data dir → same master.key) lists the same certificates and verifies the chain', () => {
     expect(listedCertificates(onPg)).toEqual(certsBefore);
     expect(auditVerify(onPg)).toMatchObject({ ok: true, count: auditBefore.count, lastHash: auditBefore.lastHash });
-    const requests = ok(onPg('request', 'list', '--json')).json().items as Array<{ id: string; status: string }>;
+    const requests = ok(onPg('request', 'list', '--json')).json().items as { id: string; status: string }[];
     expect(Object.fromEntries(requests.map((q) => [q.id, q.status]))).toEqual({
       [data.requestIds[0]!]: 'issued',
       [data.requestIds[1]!]: 'rejected',

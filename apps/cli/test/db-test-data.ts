@@ -87,10 +87,10 @@ export function populate(pkim: Pkim, workDir: string): Populated {
 
 /** id → status of every certificate the CLI lists. */
 export function listedCertificates(pkim: Pkim): Record<string, string> {
-  const items = ok(pkim('cert', 'list', '--limit', '1000', '--json')).json().items as Array<{
+  const items = ok(pkim('cert', 'list', '--limit', '1000', '--json')).json().items as {
     id: string;
     status: string;
-  }>;
+  }[];
   return Object.fromEntries(items.map((c) => [c.id, c.status]));
 }
 

@@ -113,7 +113,7 @@ describe('pkim CLI with CA keys in a PKCS#11 token and in a KMIP server', () => 
     // no key blob of these CAs in the database (only the key-encryption-key check value)
     const db = new Database(join(dataDir, 'pkim.db'), { readonly: true });
     try {
-      const ids = (db.prepare('select id from key_blobs').all() as Array<{ id: string }>).map((r) => r.id);
+      const ids = (db.prepare('select id from key_blobs').all() as { id: string }[]).map((r) => r.id);
       expect(ids.filter((id) => id !== 'kek-check')).toEqual([]);
     } finally {
       db.close();

@@ -46,7 +46,8 @@ export function parseJobsIntervalMs(value: number | string | undefined, source =
   if (!Number.isSafeInteger(n) || n < MIN_JOBS_INTERVAL_MS || n > MAX_JOBS_INTERVAL_MS) {
     throw new PkiError(
       'input.invalid',
-      `invalid ${source} '${String(value)}': expected whole milliseconds from ${MIN_JOBS_INTERVAL_MS} to ${MAX_JOBS_INTERVAL_MS} (default ${DEFAULT_JOBS_INTERVAL_MS})`,
+      `invalid ${source} '${String(value)}': expected whole milliseconds from ${MIN_JOBS_INTERVAL_MS} to ` +
+        `${MAX_JOBS_INTERVAL_MS} (default ${DEFAULT_JOBS_INTERVAL_MS})`,
     );
   }
   return n;
@@ -57,7 +58,7 @@ interface JobState {
   run: () => Promise<void>;
   leader: boolean;
   /** runOnce callers waiting for the next tick to complete */
-  waiters: Array<() => void>;
+  waiters: (() => void)[];
   /** cancels the current pause (runOnce, stop) */
   wake?: () => void;
   /** a runOnce arrived while a tick was running: do not pause before the next one */
@@ -153,7 +154,7 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
     job.wakePending = false;
     return waiters;
   };
-  const endTick = (job: JobState, waiters: Array<() => void>, result: JobTickResult, leader: boolean) => {
+  const endTick = (job: JobState, waiters: (() => void)[], result: JobTickResult, leader: boolean) => {
     job.leader = leader;
     try {
       observer?.onTick(job.name, result, leader);

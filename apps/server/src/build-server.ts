@@ -62,7 +62,7 @@ const UNMETERED = new Set(['/healthz', '/readyz', '/metrics']);
  * validate and translate; business rules live in the authority.
  */
 export async function buildServer(authority: Authority, options: BuildServerOptions = {}): Promise<FastifyInstance> {
-  const logger = options.logger === undefined ? authority.logger : options.logger;
+  const logger = options.logger ?? authority.logger;
   const fastifyOptions: FastifyServerOptions & { https?: unknown } = {
     ...(logger === false ? { logger: false } : { loggerInstance: logger }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,

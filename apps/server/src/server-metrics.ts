@@ -97,7 +97,9 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
   });
   const jobLeader = new Gauge({
     name: 'pkim_leader',
-    help: "Background job leadership: 1 when this instance ran the job in its last tick, 0 when another instance held the job's leader lock",
+    help:
+      'Background job leadership: 1 when this instance ran the job in its last tick, 0 when another ' +
+      "instance held the job's leader lock",
     labelNames: ['job'] as const,
     registers: [registry],
   });

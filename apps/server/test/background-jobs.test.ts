@@ -126,8 +126,8 @@ describe('background jobs on SQLite', () => {
         },
       },
     };
-    const ticks: Array<[BackgroundJobName, string, boolean]> = [];
-    const jobs = startBackgroundJobs(failing as typeof fx.authority, {
+    const ticks: [BackgroundJobName, string, boolean][] = [];
+    const jobs = startBackgroundJobs(failing, {
       intervalMs: 60_000,
       observer: { onTick: (j, r, l) => ticks.push([j, r, l]) },
     });
@@ -232,7 +232,7 @@ describe('background jobs on one PostgreSQL database shared by two servers', () 
     await a.close();
     const after = await eventually(
       () => jobMetrics(b),
-      (m) => BACKGROUND_JOB_NAMES.every((j) => m[j]?.leader === 1 && m[j]!.ran >= 2),
+      (m) => BACKGROUND_JOB_NAMES.every((j) => m[j]?.leader === 1 && m[j].ran >= 2),
       5000,
     );
     expect(leaders(after)).toEqual(all(1));

@@ -69,7 +69,7 @@ describe('ca.create (tRPC)', () => {
     expect(opensslText(ca.certificatePem!)).toContain(expected.startsWith('rsa') ? 'rsaEncryption' : 'id-ecPublicKey');
   });
 
-  const invalid: Array<[string, Record<string, unknown>]> = [
+  const invalid: [string, Record<string, unknown>][] = [
     ['an empty name', { name: '' }],
     ['a name with control characters', { name: 'bad\nname' }],
     ['a name longer than 128 characters', { name: 'x'.repeat(129) }],
@@ -102,7 +102,7 @@ describe('ca.create (tRPC)', () => {
         ...valid,
         name: `invalid-${Math.random()}`.replace('.', ''),
         ...patch,
-      } as never),
+      }),
     );
     expect(e.code).toBe('BAD_REQUEST');
     expect((await fx.authority.store.cas.list()).length).toBe(before.cas);

@@ -59,7 +59,7 @@ describe('REST and tRPC over real HTTP', () => {
 
   describe('bad input: a stable 4xx code, the server keeps serving, nothing is written but failure audit events', () => {
     const big = 'x'.repeat(1024 * 1024 + 10);
-    const cases: Array<{ name: string; status: number; code: string; req: () => Promise<Response> }> = [
+    const cases: { name: string; status: number; code: string; req: () => Promise<Response> }[] = [
       {
         name: 'a non-JSON body',
         status: 400,
@@ -229,7 +229,7 @@ describe('REST and tRPC over real HTTP', () => {
     const body = (await r.json()) as {
       status: string;
       database: boolean;
-      keyBackends: Array<{ backend: string; ok: boolean }>;
+      keyBackends: { backend: string; ok: boolean }[];
     };
     expect(body).toMatchObject({ status: 'ready', database: true });
     expect(body.keyBackends.some((k) => k.backend === 'software' && k.ok)).toBe(true);
@@ -320,7 +320,7 @@ describe('REST and tRPC over real HTTP', () => {
     expect(JSON.stringify(body)).not.toMatch(/stack|at \//);
     const invalid = await post('ca.create', { name: '', subject: {}, keyType: 'RSA-1' }, authed());
     expect(invalid.status).toBe(400);
-    const ib = (await invalid.json()) as { error: { data: { pkiCode: string; issues: Array<{ path: string }> } } };
+    const ib = (await invalid.json()) as { error: { data: { pkiCode: string; issues: { path: string }[] } } };
     expect(ib.error.data.pkiCode).toBe('input.invalid');
     expect(ib.error.data.issues.map((i) => i.path)).toEqual(
       expect.arrayContaining(['name', 'subject.commonName', 'keyType']),

@@ -24,10 +24,10 @@ async function serve(dataDir: string): Promise<Served> {
   );
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     out += d.toString();
   });
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -124,7 +124,7 @@ describe('pkim serve', () => {
         );
         children.push(child);
         let out = '';
-        child.stdout!.on('data', (d: Buffer) => {
+        child.stdout.on('data', (d: Buffer) => {
           out += d.toString();
         });
         const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

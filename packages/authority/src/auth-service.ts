@@ -118,7 +118,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
     const list = (ipFailures.get(ip) ?? []).filter((t) => now - t < ipWindowMs);
     list.push(now);
     ipFailures.set(ip, list);
-    if (ipFailures.size > 10_000) ipFailures.delete(ipFailures.keys().next().value as string);
+    if (ipFailures.size > 10_000) ipFailures.delete(ipFailures.keys().next().value!);
   };
 
   const ipBlocked = (ip: string | undefined): boolean => {

@@ -44,7 +44,7 @@ export function createCaContextLoader(store: Store): CaContextLoader {
       );
     }
     let entry = parsed.get(ca.id);
-    if (!entry || entry.fingerprint !== ca.fingerprintSha256) {
+    if (entry?.fingerprint !== ca.fingerprintSha256) {
       const certificateDer = fromPem(ca.certificatePem, 'CERTIFICATE');
       const info = parseCertificate(certificateDer);
       entry = { fingerprint: ca.fingerprintSha256 ?? info.fingerprintSha256, certificateDer, info };
@@ -68,7 +68,7 @@ export function createCaContextLoader(store: Store): CaContextLoader {
   const paths = new Map<string, { fingerprint: string | null; path: CaRow[]; pem: string }>();
   async function pathOf(ca: CaRow): Promise<{ path: CaRow[]; pem: string }> {
     const hit = paths.get(ca.id);
-    if (hit && hit.fingerprint === ca.fingerprintSha256) return hit;
+    if (hit?.fingerprint === ca.fingerprintSha256) return hit;
     const path: CaRow[] = [];
     const seen = new Set<string>();
     let cur: CaRow | undefined = ca;

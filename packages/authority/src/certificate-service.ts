@@ -54,7 +54,8 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
       if (row.status === 'revoked') {
         throw new PkiError(
           'certificate.already_revoked',
-          `certificate ${row.serialHex} was already revoked at ${new Date(row.revokedAt ?? 0).toISOString()} (${row.revocationReason})`,
+          `certificate ${row.serialHex} was already revoked at ` +
+            `${new Date(row.revokedAt ?? 0).toISOString()} (${row.revocationReason})`,
         );
       }
       const t = clock.now();
@@ -89,7 +90,8 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
       if (row.status === 'revoked' && !expired) {
         throw new PkiError(
           'certificate.not_deletable',
-          `certificate ${row.serialHex} is revoked but not yet expired: it must stay on the CRL until ${new Date(row.notAfter).toISOString()}`,
+          `certificate ${row.serialHex} is revoked but not yet expired: it must stay on the CRL until ` +
+            new Date(row.notAfter).toISOString(),
         );
       }
       await store.commit({

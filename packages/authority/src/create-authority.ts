@@ -97,7 +97,9 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
               'failure',
             ),
           )
-          .catch((err) => logger.error({ err: toPkiError(err).message }, 'could not audit key backend failure'));
+          .catch((err: unknown) =>
+            logger.error({ err: toPkiError(err).message }, 'could not audit key backend failure'),
+          );
       } else {
         logger.debug(fields, `key backend ${e.operation}`);
       }

@@ -121,9 +121,11 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
           }),
         );
         const statuses = items.map((i) => i.l.status);
+        const only = items.length === 1 ? items[0] : undefined;
         const cacheKey =
-          !parsed.nonce && items.length === 1 && items[0]
-            ? `${responderCaId}:${items[0].r.serialHex}:${Buffer.from(items[0].r.certIdDer).toString('hex')}:${items[0].l.status}:${items[0].l.revokedAt ?? ''}`
+          !parsed.nonce && only
+            ? `${responderCaId}:${only.r.serialHex}:${Buffer.from(only.r.certIdDer).toString('hex')}:` +
+              `${only.l.status}:${only.l.revokedAt ?? ''}`
             : undefined;
         if (cacheKey) {
           const hit = responses.get(cacheKey);

@@ -25,7 +25,7 @@ export async function createOptionalBackends(
   logger: Logger,
 ): Promise<KeyBackend[]> {
   const out: KeyBackend[] = [];
-  const pkcs11 = pkcs11ConfigFromEnv(env as NodeJS.ProcessEnv);
+  const pkcs11 = pkcs11ConfigFromEnv(env);
   if (pkcs11) {
     out.push(await createPkcs11Backend({ ...pkcs11, events }));
     logger.info(

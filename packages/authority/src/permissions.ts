@@ -74,7 +74,7 @@ function scopeAllows(scope: string, permission: Permission): boolean {
 export function hasPermission(actor: Actor | undefined, permission: Permission): boolean {
   if (!actor) return false;
   const granted = ROLE_PERMISSIONS[actor.role];
-  if (!granted || !granted.includes(permission)) return false;
+  if (!granted?.includes(permission)) return false;
   if (actor.scopes === undefined) return true;
   // account:self is implied for any authenticated actor, scoped or not
   if (permission === 'account:self') return true;

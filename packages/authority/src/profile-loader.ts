@@ -37,10 +37,9 @@ export function loadCustomProfiles(
       }
       return parseProfile(e);
     } catch (err) {
-      throw new PkiError(
-        'profile.invalid',
-        `${path}, profile #${i + 1}${(entry as { name?: string })?.name ? ` (${(entry as { name?: string }).name})` : ''}: ${(err as Error).message}`,
-      );
+      const name = (entry as { name?: unknown } | null)?.name;
+      const label = typeof name === 'string' && name ? ` (${name})` : '';
+      throw new PkiError('profile.invalid', `${path}, profile #${i + 1}${label}: ${(err as Error).message}`);
     }
   });
   const names = new Set<string>();

@@ -75,7 +75,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
 
     async reject(id, reason, actor) {
       try {
-        if (!reason || !reason.trim()) throw new PkiError('input.invalid', 'a rejection needs a reason');
+        if (!reason?.trim()) throw new PkiError('input.invalid', 'a rejection needs a reason');
         const req = await load(id, actor);
         if (req.status !== 'pending')
           throw new PkiError('request.not_pending', `request ${id} is ${req.status}, not pending`);

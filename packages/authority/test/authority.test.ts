@@ -182,7 +182,7 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
   describe('bad input: a clear error that changes nothing but a failure audit event', () => {
     const good = () =>
       opensslCsr({ keyType: 'ec-p256', subject: '/CN=api.example.com', sans: ['DNS:api.example.com'] }).csrPem;
-    const cases: Array<{ name: string; code: string; run: (a: Authority) => Promise<unknown> }> = [
+    const cases: { name: string; code: string; run: (a: Authority) => Promise<unknown> }[] = [
       {
         name: 'garbage CSR',
         code: 'csr.invalid',

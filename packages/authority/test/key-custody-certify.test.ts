@@ -46,7 +46,7 @@ const FIXTURE_ROOT_DER = assembleCertificate(
 );
 const FIXTURE_SPKI_PEM = (() => {
   const r = loadFixture('get-public-key-spki.json').response;
-  const hex = JSON.stringify(r).match(/"KeyMaterial","type":"ByteString","value":"([0-9A-F]+)"/)?.[1];
+  const hex = /"KeyMaterial","type":"ByteString","value":"([0-9A-F]+)"/.exec(JSON.stringify(r))?.[1];
   if (!hex) throw new Error('no KeyMaterial in get-public-key-spki.json');
   return toPem(Buffer.from(hex, 'hex'), 'PUBLIC KEY');
 })();
@@ -105,7 +105,7 @@ function opensslCerts(dir: string): { otherKeyRoot: Uint8Array; forcedKeyCa: Uin
 describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it before trusting it', () => {
   const tmp = tempDir('pkim-kc-certify-');
   let certs: ReturnType<typeof opensslCerts>;
-  const open: Array<{ authority: Authority; responder?: CosmianResponder }> = [];
+  const open: { authority: Authority; responder?: CosmianResponder }[] = [];
 
   async function setup(opts: { certificateDer?: Uint8Array; now?: number; env?: Record<string, string> } = {}) {
     const responder = await startCosmianResponder({
@@ -192,14 +192,14 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
     expect(v.ok, v.output).toBe(true);
   });
 
-  const rejections: Array<{
+  const rejections: {
     name: string;
     cert: () => Uint8Array;
     subject?: string;
     now?: number;
     code: string;
     message: RegExp;
-  }> = [
+  }[] = [
     {
       name: 'a certificate for a different key',
       cert: () => certs.otherKeyRoot,

@@ -35,14 +35,14 @@ function base64Needles(m: Buffer): string[] {
  * The secrets of an RSA private key (PKCS#8 DER, d, p, q, dp, dq, qi) in raw, hex (both cases) and base64
  * (standard and url-safe, every alignment) forms, and a search of files for any of them.
  */
-function secretNeedles(pkcs8: Buffer): Array<{ what: string; bytes: Buffer }> {
+function secretNeedles(pkcs8: Buffer): { what: string; bytes: Buffer }[] {
   const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' });
-  const out: Array<{ what: string; bytes: Buffer }> = [{ what: 'pkcs8', bytes: pkcs8 }];
+  const out: { what: string; bytes: Buffer }[] = [{ what: 'pkcs8', bytes: pkcs8 }];
   for (const k of ['d', 'p', 'q', 'dp', 'dq', 'qi'] as const)
     out.push({ what: k, bytes: Buffer.from(jwk[k]!, 'base64url') });
   return out;
 }
-function filesHolding(dir: string, secrets: Array<{ what: string; bytes: Buffer }>): string[] {
+function filesHolding(dir: string, secrets: { what: string; bytes: Buffer }[]): string[] {
   const hits: string[] = [];
   for (const f of filesUnder(dir)) {
     const bytes = readFileSync(f);
@@ -206,7 +206,7 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
       expect((db.prepare('select count(*) as n from key_blobs').get() as { n: number }).n).toBe(0);
       const rows = db
         .prepare('select key_uri as keyUri, key_backend as keyBackend from certificate_authorities')
-        .all() as Array<{ keyUri: string; keyBackend: string }>;
+        .all() as { keyUri: string; keyBackend: string }[];
       expect(rows.map((r) => r.keyBackend)).toEqual(['kmip', 'kmip']);
     } finally {
       db.close();

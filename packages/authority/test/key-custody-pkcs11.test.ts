@@ -40,7 +40,7 @@ function privateKeyTraces(dir: string): string[] {
     const text = bytes.toString('latin1');
     const compact = text.replace(/[\s:]/g, ''); // wrapped base64 (PEM bodies), colon-separated hex dumps
     const found =
-      /PRIVATE KEY-----/.test(text) ||
+      text.includes('PRIVATE KEY-----') ||
       PKCS8_MARKERS.some((m) => bytes.includes(m) || compact.toLowerCase().includes(m.toString('hex'))) ||
       PKCS8_MARKERS.some((m) => [0, 1, 2].some((shift) => compact.includes(base64Needle(m, shift))));
     if (found) hits.push(f);
@@ -229,7 +229,7 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
       expect((db.prepare('select count(*) as n from key_blobs').get() as { n: number }).n).toBe(0);
       const rows = db
         .prepare('select key_uri as keyUri, key_backend as keyBackend from certificate_authorities')
-        .all() as Array<{ keyUri: string; keyBackend: string }>;
+        .all() as { keyUri: string; keyBackend: string }[];
       expect(rows).toHaveLength(4);
       expect(rows.every((r) => r.keyBackend === 'pkcs11' && r.keyUri.startsWith('pkcs11:'))).toBe(true);
     } finally {

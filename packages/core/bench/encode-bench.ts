@@ -40,7 +40,7 @@ async function main(): Promise<void> {
         profile: BUILT_IN_PROFILES['tls-server'],
         subject: [{ type: 'CN', value: `host${i}.example.com` }],
         sans: { dns: [`host${i}.example.com`] },
-        publicKey: leafKeys[i & 63],
+        publicKey: leafKeys[i & 63]!, // 64 keys
         issuer: { certificateDer: root, keyType: 'ec-p256' },
         serial: generateSerial(),
         notBefore: now,

@@ -23,7 +23,7 @@ const FORBIDDEN_KU: Record<KeyAlgorithm, KeyUsageName[]> = {
   ed25519: ['keyEncipherment', 'dataEncipherment', 'keyAgreement', 'encipherOnly', 'decipherOnly'],
 };
 
-const SAN_TYPES: Array<keyof SubjectAltNames> = ['dns', 'ip', 'uri', 'email'];
+const SAN_TYPES: (keyof SubjectAltNames)[] = ['dns', 'ip', 'uri', 'email'];
 const count = (s: SubjectAltNames | undefined, t: keyof SubjectAltNames): number => s?.[t]?.length ?? 0;
 const day = (ms: number): string => new Date(ms).toISOString();
 
@@ -132,7 +132,8 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
   if (!profile.allowedKeyTypes.includes(plan.subjectKeyType))
     add(
       'policy.key_type_not_allowed',
-      `profile ${profile.name} does not allow ${plan.subjectKeyType} keys (allowed: ${profile.allowedKeyTypes.join(', ')})`,
+      `profile ${profile.name} does not allow ${plan.subjectKeyType} keys (allowed: ` +
+        `${profile.allowedKeyTypes.join(', ')})`,
     );
   for (const t of SAN_TYPES) {
     if (count(sans, t) > 0 && !profile.allowedSanTypes.includes(t))
@@ -156,7 +157,8 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
   if (plan.notAfter - plan.notBefore > profile.maxLifetimeMs) {
     add(
       'policy.lifetime_exceeded',
-      `lifetime ${Math.round((plan.notAfter - plan.notBefore) / 3_600_000)}h exceeds the profile maximum of ${Math.round(profile.maxLifetimeMs / 3_600_000)}h`,
+      `lifetime ${Math.round((plan.notAfter - plan.notBefore) / 3_600_000)}h exceeds the profile maximum of ` +
+        `${Math.round(profile.maxLifetimeMs / 3_600_000)}h`,
     );
   }
   return f;

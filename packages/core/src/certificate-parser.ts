@@ -97,7 +97,7 @@ export interface RawCertificate {
   notBefore: number;
   notAfter: number;
   publicKey: Uint8Array;
-  extensions: Array<{ oid: string; critical: boolean; value: Uint8Array }>;
+  extensions: { oid: string; critical: boolean; value: Uint8Array }[];
   signatureAlgorithmOid: string;
   signature: Uint8Array;
 }
@@ -290,7 +290,7 @@ const factsByIdentity = new WeakMap<Uint8Array, { copy: Uint8Array; facts: Issue
 export function issuerFactsOf(certDer: Uint8Array): IssuerFacts {
   const same = factsByIdentity.get(certDer);
   // identity hit, guarded against in-place mutation of the caller's buffer
-  if (same && same.copy.length === certDer.length && Buffer.compare(same.copy, certDer) === 0) return same.facts;
+  if (same?.copy.length === certDer.length && Buffer.compare(same.copy, certDer) === 0) return same.facts;
   const key = oneShotHash('sha1', certDer, 'base64');
   const hit = factsCache.get(key);
   if (hit) {

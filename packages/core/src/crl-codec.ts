@@ -5,6 +5,7 @@ import {
   AuthorityKeyIdentifier,
   CertificateList,
   CRLReason,
+  type CRLReasons,
   Extension,
   KeyIdentifier,
   Name,
@@ -56,7 +57,7 @@ export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Arra
             new Extension({
               extnID: id_ce_cRLReasons,
               critical: false,
-              extnValue: new OctetString(AsnConvert.serialize(new CRLReason(e.reason))),
+              extnValue: new OctetString(AsnConvert.serialize(new CRLReason(e.reason as CRLReasons))),
             }),
           ]
         : undefined,
@@ -93,7 +94,7 @@ export interface ParsedCrl {
   thisUpdate: number;
   nextUpdate: number | null;
   authorityKeyIdentifierHex: string | null;
-  entries: Array<{ serialHex: string; revokedAt: number; reason?: number }>;
+  entries: { serialHex: string; revokedAt: number; reason?: number }[];
   tbs: Uint8Array;
   signatureAlgorithmOid: string;
   signature: Uint8Array;

@@ -41,7 +41,7 @@ export function decodeCsr(input: string | Uint8Array): DecodedCsr {
     if (verT?.tag !== 0x02 || subjT?.tag !== 0x30 || spkiT?.tag !== 0x30)
       throw new Error('malformed CertificationRequestInfo');
     let sans: SubjectAltNames = {};
-    if (attrsT && attrsT.tag === 0xa0) {
+    if (attrsT?.tag === 0xa0) {
       for (const attr of children(der, attrsT)) {
         const attrParts = children(der, attr);
         if (decodeOid(content(der, at(attrParts, 0, 'attribute type'))) !== EXTENSION_REQUEST) continue;

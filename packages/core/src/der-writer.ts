@@ -101,11 +101,16 @@ export function oid(dotted: string): Uint8Array {
 }
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+/** `MMDDHHMMSSZ` of a UTC date (the part UTCTime and GeneralizedTime share). */
+const monthToSecond = (d: Date): string =>
+  `${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}` +
+  `${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`;
+
 /** RFC 5280 Time: UTCTime through 2049, GeneralizedTime from 2050; seconds precision (ms floored). */
 export function time(ms: number): Uint8Array {
   const d = new Date(Math.floor(ms / 1000) * 1000);
   const y = d.getUTCFullYear();
-  const rest = `${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`;
+  const rest = monthToSecond(d);
   if (y >= 1950 && y <= 2049) return tlv(0x17, enc.encode(`${pad2(y % 100)}${rest}`));
   return generalizedTime(ms);
 }
@@ -113,10 +118,5 @@ export function time(ms: number): Uint8Array {
 export function generalizedTime(ms: number): Uint8Array {
   const d = new Date(Math.floor(ms / 1000) * 1000);
   const y = String(d.getUTCFullYear()).padStart(4, '0');
-  return tlv(
-    0x18,
-    enc.encode(
-      `${y}${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`,
-    ),
-  );
+  return tlv(0x18, enc.encode(`${y}${monthToSecond(d)}`));
 }

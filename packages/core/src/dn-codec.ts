@@ -205,8 +205,9 @@ export function validateDn(dn: DistinguishedName): void {
     if (!def) throw invalid(`unknown attribute type '${a?.type}'`, { type: a?.type });
     if (typeof a.value !== 'string' || a.value.trim() === '')
       throw invalid(`empty value for ${def.name}`, { type: def.name });
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     if (/[\u0000-\u001f\u007f]/.test(a.value)) throw invalid(`control character in ${def.name}`, { type: def.name });
-    if ([...a.value].length > def.maxLength) {
+    if (Array.from(a.value).length > def.maxLength) {
       throw invalid(`${def.name} is longer than ${def.maxLength} characters`, {
         type: def.name,
         maxLength: def.maxLength,
@@ -226,7 +227,10 @@ export function validateDn(dn: DistinguishedName): void {
 }
 
 const nameCache = new Map<string, Uint8Array>();
-/** DER `Name` for a DN (one attribute per RDN). C/serialNumber PrintableString, emailAddress/DC IA5String, others UTF8String. */
+/**
+ * DER `Name` for a DN (one attribute per RDN). C/serialNumber PrintableString, emailAddress/DC IA5String, others
+ * UTF8String.
+ */
 export function encodeDn(dn: DistinguishedName): Uint8Array {
   const rdns: Uint8Array[] = [];
   for (const a of dn) {

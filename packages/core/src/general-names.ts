@@ -78,7 +78,7 @@ export function ipToBytes(ip: string): Uint8Array {
   const [head, rest] = s.split('::');
   const h = head ? head.split(':') : [];
   const r = rest !== undefined && rest !== '' ? rest.split(':') : [];
-  const groups = rest === undefined ? h : [...h, ...Array(8 - h.length - r.length).fill('0'), ...r];
+  const groups = rest === undefined ? h : [...h, ...Array<string>(8 - h.length - r.length).fill('0'), ...r];
   const out = new Uint8Array(16);
   groups.forEach((g, i) => {
     const n = parseInt(g, 16);

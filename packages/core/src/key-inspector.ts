@@ -77,7 +77,7 @@ function splitSpki(spki: Uint8Array): SpkiParts {
     const algParts = children(spki, alg);
     const algorithmOid = decodeOid(content(spki, at(algParts, 0, 'algorithm')));
     const p: Tlv | undefined = algParts[1];
-    const paramsOid = p && p.tag === 0x06 ? decodeOid(content(spki, p)) : undefined;
+    const paramsOid = p?.tag === 0x06 ? decodeOid(content(spki, p)) : undefined;
     const bitContent = content(spki, bits);
     if (bitContent.length < 2 || bitContent[0] !== 0) throw new DerError('bad subjectPublicKey BIT STRING');
     return { algorithmOid, paramsOid, keyBits: bitContent.subarray(1) };

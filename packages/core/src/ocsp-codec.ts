@@ -1,7 +1,7 @@
 /** OCSP (RFC 6960) request parsing and response building with @peculiar/asn1-ocsp. */
 import { createHash } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier, Certificate, CRLReason, Extension } from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, Certificate, CRLReason, type CRLReasons, Extension } from '@peculiar/asn1-x509';
 import {
   BasicOCSPResponse,
   CertID,
@@ -35,13 +35,13 @@ const u8 = (b: ArrayBuffer | ArrayBufferView): Uint8Array =>
 const ab = (u: Uint8Array): ArrayBuffer => u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;
 
 export interface ParsedOcspRequest {
-  requests: Array<{
+  requests: {
     hashAlgorithmOid: string;
     issuerNameHash: Uint8Array;
     issuerKeyHash: Uint8Array;
     serialHex: string;
     certIdDer: Uint8Array;
-  }>;
+  }[];
   /**
    * The nonce extension's extnValue contents exactly as received (for RFC 8954 clients such as
    * openssl this is the DER of an OCTET STRING). `buildOcspResponse` echoes it verbatim.
@@ -123,7 +123,7 @@ export async function buildOcspResponse(input: OcspResponseInput, sign: SignFn):
       certStatus = new CertStatus({
         revoked: new RevokedInfo({
           revocationTime: sec(r.revokedAt),
-          revocationReason: r.reason ? new CRLReason(r.reason) : undefined,
+          revocationReason: r.reason ? new CRLReason(r.reason as CRLReasons) : undefined,
         }),
       });
     }

@@ -226,10 +226,13 @@ export function parseProfile(data: unknown): Profile {
       },
     );
   }
-  return r.data as Profile;
+  return r.data;
 }
 
-/** A built-in profile or one of `custom` (custom profiles shadow built-ins of the same name). Throws `profile.not_found`. */
+/**
+ * A built-in profile or one of `custom` (custom profiles shadow built-ins of the same name). Throws
+ * `profile.not_found`.
+ */
 export function resolveProfile(name: string, custom: Profile[] = []): Profile {
   const c = custom.find((p) => p.name === name);
   if (c) return c;

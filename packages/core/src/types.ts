@@ -1,8 +1,22 @@
 import type { KeyType } from '@pkim/shared';
 
-/** One RDN attribute; a DN is an ordered list of them (RFC 4514 string order is reversed from DER order; we keep DER order: most significant first, e.g. C, O, CN). */
+/**
+ * One RDN attribute; a DN is an ordered list of them (RFC 4514 string order is reversed from DER order; we keep DER
+ * order: most significant first, e.g. C, O, CN).
+ */
 export interface DnAttribute {
-  type: 'C' | 'ST' | 'L' | 'O' | 'OU' | 'CN' | 'serialNumber' | 'emailAddress' | 'DC' | 'UID' | string;
+  type:
+    | 'C'
+    | 'ST'
+    | 'L'
+    | 'O'
+    | 'OU'
+    | 'CN'
+    | 'serialNumber'
+    | 'emailAddress'
+    | 'DC'
+    | 'UID'
+    | (string & Record<never, never>);
   value: string;
 }
 export type DistinguishedName = DnAttribute[];
@@ -56,7 +70,7 @@ export interface Profile {
   keyUsage: KeyUsageName[];
   extKeyUsage: ExtKeyUsageName[];
   /** which SAN types may appear; `sanRequired` demands at least one SAN */
-  allowedSanTypes: Array<keyof SubjectAltNames>;
+  allowedSanTypes: (keyof SubjectAltNames)[];
   sanRequired: boolean;
   allowedKeyTypes: KeyType[];
   defaultLifetimeMs: number;
@@ -66,7 +80,7 @@ export interface Profile {
   /** key usages added only when the subject key is RSA (e.g. keyEncipherment for TLS 1.2 RSA key transport) */
   rsaKeyUsage?: KeyUsageName[];
   /** SAN types of which at least one entry must be present (e.g. `uri` for SPIFFE SVIDs) */
-  requiredSanTypes?: Array<keyof SubjectAltNames>;
+  requiredSanTypes?: (keyof SubjectAltNames)[];
   /** allowed URI SAN schemes, lowercase without colon (e.g. ['spiffe']); absent = any absolute URI */
   allowedUriSchemes?: string[];
   /** maximum number of URI SANs (SPIFFE: exactly one) */

@@ -29,7 +29,7 @@ import { cachedKey, DAY, leafInput, makeIntermediate, makeRoot, makeTestKey, typ
 const now = Date.now();
 let root: IssuedCa;
 let inter: IssuedCa;
-const leaves: Array<{ der: Uint8Array; pem: string; serialHex: string }> = [];
+const leaves: { der: Uint8Array; pem: string; serialHex: string }[] = [];
 
 beforeAll(async () => {
   root = await makeRoot(cachedKey('rsa-2048'), now);
@@ -99,8 +99,7 @@ describe('CRL', () => {
       [REVOCATION_REASONS.cACompromise]: 'CA Compromise',
       [REVOCATION_REASONS.superseded]: 'Superseded',
     } as Record<number, string>;
-    for (const e of entries() as Array<{ reason?: number }>)
-      if (e.reason) expect(v.text).toContain(reasonTexts[e.reason]);
+    for (const e of entries() as { reason?: number }[]) if (e.reason) expect(v.text).toContain(reasonTexts[e.reason]);
     const parsed = parseCrl(crl);
     expect(parsed.crlNumber).toBe(42);
     expect(parsed.thisUpdate).toBe(Math.floor(now / 1000) * 1000);

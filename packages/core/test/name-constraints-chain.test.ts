@@ -124,7 +124,7 @@ describe('root → name-constrained intermediate → leaf', () => {
     ).toBe(false);
   });
 
-  const violations: Array<[string, Record<string, unknown>]> = [
+  const violations: [string, Record<string, unknown>][] = [
     ['a DNS SAN outside the permitted subtree', { sans: { dns: ['www.example.net'] } }],
     [
       'the bare domain under a .example.com constraint',

@@ -43,7 +43,7 @@ describe('PEM', () => {
 });
 
 describe('distinguished names', () => {
-  const cases: Array<{ input: string; dn: DistinguishedName; rfc4514: string }> = [
+  const cases: { input: string; dn: DistinguishedName; rfc4514: string }[] = [
     {
       input: 'CN=www.example.com,O=Example,C=US',
       dn: [
@@ -144,7 +144,7 @@ describe('distinguished names', () => {
     expect(parseCertificate(der).subject).toEqual(subject);
   });
 
-  const invalid: Array<[string, DistinguishedName | string]> = [
+  const invalid: [string, DistinguishedName | string][] = [
     ['unknown attribute type', 'XYZ=1,CN=a'],
     ['missing =', 'CN'],
     ['multi-valued RDN', 'CN=a+OU=b'],

@@ -86,7 +86,7 @@ export interface CertifyRootRequest {
   /** Label of the new key pair in the backend (e.g. the CA name). */
   label?: string;
   /** Subject attributes in DER order (most significant first), e.g. [{type:'O',…},{type:'CN',…}]. */
-  subject: Array<{ type: string; value: string }>;
+  subject: { type: string; value: string }[];
   validityDays: number;
   /** basicConstraints pathLen; null = unlimited. */
   pathLen: number | null;

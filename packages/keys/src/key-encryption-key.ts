@@ -29,7 +29,7 @@ export interface LoadedKeyEncryptionKey {
 export async function loadKeyEncryptionKey(opts: LoadKeyEncryptionKeyOptions): Promise<LoadedKeyEncryptionKey> {
   const env = opts.envValue?.trim();
   if (env) {
-    return { kek: decodeKek(env, `${MASTER_KEY_ENV}`), source: 'env', created: false };
+    return { kek: decodeKek(env, MASTER_KEY_ENV), source: 'env', created: false };
   }
   const file = join(opts.dataDir, MASTER_KEY_FILE);
   await ensureDataDir(opts.dataDir);

@@ -91,7 +91,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number; out: string }
 
 function fixtureSpki(variant?: 'ec'): Buffer {
   const get = loadFixture('get-public-key-spki.json');
-  const resp = variant === 'ec' ? ((get.variants as Record<string, Json>).ec_spki_response as Json) : get.response;
+  const resp = variant === 'ec' ? (get.variants as Record<string, Json>).ec_spki_response! : get.response;
   const find = (n: Json): string | undefined => {
     if (n.tag === 'KeyMaterial') return n.value as string;
     if (Array.isArray(n.value))
@@ -136,7 +136,7 @@ describe('Cosmian JSON TTLV codec', () => {
   for (const file of FIXTURES) {
     it(`round-trips every node of ${file} (decode → encode equals the fixture, modulo Structure type)`, () => {
       const fx = loadFixture(file);
-      const nodes: Array<[string, Json]> = [];
+      const nodes: [string, Json][] = [];
       for (const [k, v] of Object.entries(fx)) if (isNode(v)) nodes.push([k, v]);
       for (const [k, v] of Object.entries((fx.variants ?? {}) as Record<string, unknown>))
         if (isNode(v)) nodes.push([`variants.${k}`, v]);
@@ -151,7 +151,7 @@ describe('Cosmian JSON TTLV codec', () => {
   it('round-trips the published failure ResponseMessage and the two-item batch envelope', () => {
     const err = loadFixture('error-response.json').response_message_failure as Json;
     expect(untypeStructures(encodeJsonTtlv(decodeJsonTtlv(err)))).toEqual(untypeStructures(err));
-    const env = loadFixture('request-message-envelope.json').request as Json;
+    const env = loadFixture('request-message-envelope.json').request;
     expect(encodeJsonTtlv(decodeJsonTtlv(env))).toEqual(env);
   });
 
@@ -166,7 +166,7 @@ describe('Cosmian JSON TTLV codec', () => {
       ],
     });
     expect(n.type).toBe('Structure');
-    const [l, b, r, i] = (n as { value: Array<{ value: unknown }> }).value;
+    const [l, b, r, i] = (n as { value: { value: unknown }[] }).value;
     expect(l!.value).toBe(16n);
     expect(Buffer.from(b!.value as Uint8Array).toString('hex')).toBe('ab01');
     expect(r!.value).toBe('Permission_Denied');
@@ -237,7 +237,7 @@ describe('binary TTLV codec', () => {
       { tag: '0x4200FE', type: 'Interval', value: 3600 },
     ]);
     const back = decodeBinaryTtlv(encodeBinaryTtlv(node));
-    const bi = (back as { value: Array<{ value: unknown }> }).value[2]!.value as Uint8Array;
+    const bi = (back as { value: { value: unknown }[] }).value[2]!.value as Uint8Array;
     expect(bi.length).toBe(8); // sign-extended to a multiple of 8
     expect(Buffer.from(bi).toString('hex')).toBe('0000000000008001');
     const others = (n: unknown): unknown[] => (n as { value: unknown[] }).value.filter((_, i) => i !== 2);
@@ -252,7 +252,7 @@ describe('binary TTLV codec', () => {
 });
 
 describe('Cosmian request encoder', () => {
-  const cases: Array<[string, KmipRequest, () => Json]> = [
+  const cases: [string, KmipRequest, () => Json][] = [
     ['Query', buildQuery(), () => loadFixture('query.json').request],
     [
       'CreateKeyPair RSA-2048',
@@ -262,7 +262,7 @@ describe('Cosmian request encoder', () => {
     [
       'CreateKeyPair RSA-4096',
       buildCreateKeyPair('cosmian-2.1', { keyType: 'rsa-4096', name: 'pki-root-ca-key', activationDate: WHEN }),
-      () => (loadFixture('create-key-pair-rsa.json').variants as Record<string, Json>).rsa4096_request as Json,
+      () => (loadFixture('create-key-pair-rsa.json').variants as Record<string, Json>).rsa4096_request!,
     ],
     [
       'CreateKeyPair P-256',
@@ -272,7 +272,7 @@ describe('Cosmian request encoder', () => {
     [
       'CreateKeyPair P-384',
       buildCreateKeyPair('cosmian-2.1', { keyType: 'ec-p384', activationDate: WHEN }),
-      () => (loadFixture('create-key-pair-ec.json').variants as Record<string, Json>).p384_request as Json,
+      () => (loadFixture('create-key-pair-ec.json').variants as Record<string, Json>).p384_request!,
     ],
     ['Get SPKI', buildGetPublicKey('cosmian-2.1', RSA_PUB), () => loadFixture('get-public-key-spki.json').request],
     ['Sign RSA', buildSign('cosmian-2.1', RSA_PRIV, 'rsa-2048', TBS), () => loadFixture('sign-rsa.json').request],
@@ -319,7 +319,7 @@ describe('Cosmian request encoder', () => {
     const csr = new Uint8Array([0x30, 0x82, 0x01, 0x02, 0xaa]);
     const json = encodeJsonTtlv(
       buildBareRequest(buildCertify({ csr: { der: csr }, issuerPrivateKeyUid: RSA_PRIV, validityDays: 365 })),
-    ) as Json;
+    );
     expect(kid(json, 'CertificateRequestType')).toEqual({
       tag: 'CertificateRequestType',
       type: 'Enumeration',
@@ -372,7 +372,7 @@ describe('Cosmian responder (fixture-backed, strict schema)', () => {
       f(copy);
       return copy;
     };
-    const bad: Array<[string, Json, RegExp]> = [
+    const bad: [string, Json, RegExp][] = [
       [
         'usage mask given as a name',
         mutate(ckp, (c) => {

@@ -104,9 +104,9 @@ describe('software backend: encryption at rest', () => {
       expect(nodeVerify(keyType, ref.publicKey, data, cryptoSign(alg, data, key))).toBe(true);
 
       const jwk = key.export({ format: 'jwk' });
-      const secrets: Array<[string, Buffer]> = [['pkcs8', pkcs8]];
+      const secrets: [string, Buffer][] = [['pkcs8', pkcs8]];
       for (const f of ['d', 'p', 'q'] as const) {
-        if (jwk[f]) secrets.push([f, Buffer.from(jwk[f]!, 'base64url')]);
+        if (jwk[f]) secrets.push([f, Buffer.from(jwk[f], 'base64url')]);
       }
       const renderings = await storedRenderings(dir);
       expect(renderings.length).toBeGreaterThan(2);
@@ -221,7 +221,7 @@ describe('software backend: key-encryption key and blob integrity', () => {
     const ref = await createSoftwareBackend({ kek, storage }).generateKey({ keyType: 'ed25519' });
     const id = idOf(ref.uri);
     const original = JSON.parse((await storage.get(id))!) as Record<string, unknown>;
-    const cases: Array<[string, RegExp]> = [
+    const cases: [string, RegExp][] = [
       ['{not json', /malformed: not JSON/],
       [JSON.stringify({ ...original, v: 2 }), /unsupported version 2/],
       [JSON.stringify({ ...original, alg: 'A128CBC' }), /unsupported algorithm/],

@@ -185,7 +185,8 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'store.copy_verification_failed': {
     kind: 'conflict',
     description:
-      'After a database copy the target does not match the source (row counts, certificate fingerprints or audit chain head).',
+      'After a database copy the target does not match the source (row counts, certificate fingerprints or ' +
+      'audit chain head).',
   },
   'certificate.serial_taken': {
     kind: 'conflict',

@@ -41,7 +41,8 @@ export async function copyStore({ from, to }: { from: Store; to: Store }): Promi
     if (probe.rows.length > 0) {
       throw new PkiError(
         'store.target_not_empty',
-        `The target ${to.dialect} database is not empty (table ${table} has rows); copy only into a freshly migrated, empty database`,
+        `The target ${to.dialect} database is not empty (table ${table} has rows); copy only into a freshly ` +
+          `migrated, empty database`,
         { details: { table } },
       );
     }
@@ -69,7 +70,8 @@ export async function copyStore({ from, to }: { from: Store; to: Store }): Promi
   const counters = await to.rebuildCertificateCounts();
   if (counters.corrected > 0)
     problems.push(
-      `certificate counters: ${counters.corrected} counter row(s) on the target did not match its certificates (rebuilt)`,
+      `certificate counters: ${counters.corrected} counter row(s) on the target did not match its ` +
+        `certificates (rebuilt)`,
     );
 
   let after: string | number | null = null;

@@ -24,7 +24,8 @@ export function findPgBinary(name: string): string {
   }
   throw new PkiError(
     'store.unavailable',
-    `PostgreSQL binary '${name}' not found in /usr/lib/postgresql/*/bin or PATH: install the Debian 'postgresql' (server) or 'postgresql-client' package, e.g. scripts/install-test-peers.sh`,
+    `PostgreSQL binary '${name}' not found in /usr/lib/postgresql/*/bin or PATH: install the Debian ` +
+      `'postgresql' (server) or 'postgresql-client' package, e.g. scripts/install-test-peers.sh`,
   );
 }
 

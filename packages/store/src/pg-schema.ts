@@ -29,6 +29,7 @@ import type {
 } from './types';
 
 /** JSON stored as text (same representation as SQLite's `text({ mode: 'json' })`). */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T types the column (Drizzle infers it from the call site)
 const json = <T>(name: string) =>
   customType<{ data: T; driverData: string }>({
     dataType: () => 'text',

@@ -125,7 +125,11 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
    * batch fails, the batch rolls back and each of its units is committed on its own, so one
    * failure never takes others down and nothing is half-written.
    */
-  type Pending = { unit: UnitOfWork; resolve: (r: CommitResult) => void; reject: (e: unknown) => void };
+  interface Pending {
+    unit: UnitOfWork;
+    resolve: (r: CommitResult) => void;
+    reject: (e: unknown) => void;
+  }
   let queue: Pending[] = [];
   let flushing = false;
   const flush = async (): Promise<void> => {
@@ -271,7 +275,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
           const perStatement = Math.max(1, Math.floor(30_000 / cols));
           const txDb = asQueryDb(tx, schema).db;
           for (let i = 0; i < rows.length; i += perStatement) {
-            await txDb.insert(tbl).values(rows.slice(i, i + perStatement) as never);
+            await txDb.insert(tbl).values(rows.slice(i, i + perStatement));
           }
           if (table === 'certificates') {
             const deltas = new CountDeltas();

@@ -81,10 +81,16 @@ export function migrateSqlite(sqlite: Database.Database): string[] {
   return pending;
 }
 
-/** `INSERT INTO table ("col", …) VALUES (@key, …)` over every column of a Drizzle table (SQL names, TS keys as parameters). */
+/**
+ * `INSERT INTO table ("col", …) VALUES (@key, …)` over every column of a Drizzle table (SQL names, TS keys as
+ * parameters).
+ */
 function insertSql(table: typeof schema.certificates | typeof schema.auditEvents, name: string): string {
-  const cols = Object.entries(getTableColumns(table));
-  return `INSERT INTO "${name}" (${cols.map(([, c]) => `"${c.name}"`).join(', ')}) VALUES (${cols.map(([k]) => `@${k}`).join(', ')})`;
+  const cols: [string, { name: string }][] = Object.entries(getTableColumns(table));
+  return (
+    `INSERT INTO "${name}" (${cols.map(([, c]) => `"${c.name}"`).join(', ')}) VALUES ` +
+    `(${cols.map(([k]) => `@${k}`).join(', ')})`
+  );
 }
 
 /**
@@ -98,7 +104,8 @@ function fastSteps(sqlite: Database.Database): FastSteps {
   const insertAudit = sqlite.prepare(insertSql(schema.auditEvents, 'audit_events'));
   const head = sqlite.prepare('SELECT "seq", "hash" FROM "audit_events" ORDER BY "seq" DESC LIMIT 1');
   const upsertCount = sqlite.prepare(
-    'INSERT INTO "certificate_counts" ("ca_id", "profile", "status", "count") VALUES (@caId, @profile, @status, @delta) ' +
+    'INSERT INTO "certificate_counts" ("ca_id", "profile", "status", "count") VALUES (@caId, @profile, ' +
+      '@status, @delta) ' +
       'ON CONFLICT ("ca_id", "profile", "status") DO UPDATE SET "count" = "count" + excluded."count"',
   );
   return {
@@ -190,13 +197,13 @@ function preparedHotReads(db: QueryDb, repos: ReturnType<typeof createRepositori
     .from(S)
     .where(eq(S.tokenHash, sql.placeholder('h')))
     .prepare();
-  repos.cas.findById = async (id) => caById.get({ id }) as CaRow | undefined;
-  repos.cas.findByName = async (name) => caByName.get({ name }) as CaRow | undefined;
-  repos.certificates.findById = async (id) => certById.get({ id }) as CertificateRow | undefined;
+  repos.cas.findById = async (id) => caById.get({ id });
+  repos.cas.findByName = async (name) => caByName.get({ name });
+  repos.certificates.findById = async (id) => certById.get({ id });
   repos.certificates.findBySerial = async (caId, serialHex) =>
-    certBySerial.get({ caId, serialHex: serialHex.toLowerCase() }) as CertificateRow | undefined;
-  repos.tokens.findByHash = async (h) => tokenByHash.get({ h }) as ApiTokenRow | undefined;
-  repos.sessions.findByHash = async (h) => sessionByHash.get({ h }) as SessionRow | undefined;
+    certBySerial.get({ caId, serialHex: serialHex.toLowerCase() });
+  repos.tokens.findByHash = async (h) => tokenByHash.get({ h });
+  repos.sessions.findByHash = async (h) => sessionByHash.get({ h });
 }
 
 interface SyncRunnable {
@@ -255,7 +262,11 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
    * rolled back and every unit is retried in a transaction of its own, so a failing unit never
    * takes others down and never leaves partial writes.
    */
-  type Pending = { unit: UnitOfWork; resolve: (r: CommitResult) => void; reject: (e: unknown) => void };
+  interface Pending {
+    unit: UnitOfWork;
+    resolve: (r: CommitResult) => void;
+    reject: (e: unknown) => void;
+  }
   let queue: Pending[] = [];
   const batchTx = sqlite.transaction((items: Pending[]) => items.map((it) => unitTx(it.unit)));
   const flush = (): void => {
@@ -285,12 +296,12 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     });
 
   const importTx = sqlite.transaction(
-    (tableName: Parameters<Store['importRows']>[0], rows: Array<Record<string, unknown>>) => {
+    (tableName: Parameters<Store['importRows']>[0], rows: Record<string, unknown>[]) => {
       const { table } = tableByName(schema, tableName);
       const perStatement = Math.max(1, Math.floor(30_000 / Object.keys(getTableColumns(table)).length));
       for (let i = 0; i < rows.length; i += perStatement) {
         db.insert(table)
-          .values(rows.slice(i, i + perStatement) as never)
+          .values(rows.slice(i, i + perStatement))
           .run();
       }
       if (tableName === 'certificates') {

@@ -12,7 +12,7 @@ export function driverError(e: unknown): DriverErrorLike | undefined {
   let found: DriverErrorLike | undefined;
   for (let depth = 0; cur instanceof Error && depth < 5; depth++) {
     const code = (cur as { code?: unknown }).code;
-    if (typeof code === 'string') found = cur as DriverErrorLike;
+    if (typeof code === 'string') found = cur;
     cur = (cur as { cause?: unknown }).cause;
   }
   return found;

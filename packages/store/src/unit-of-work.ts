@@ -140,7 +140,7 @@ function* moveActive(
 ): StepGen<number> {
   const C = t.certificates;
   const where = and(filter, eq(C.status, 'active'))!;
-  let groups: Array<{ caId: string; profile: string; n: number | string }>;
+  let groups: { caId: string; profile: string; n: number | string }[];
   if (dialect === 'postgres') {
     const update = db
       .update(C)
@@ -150,7 +150,9 @@ function* moveActive(
     groups = yield* rows(
       pgExecute(
         db,
-        sql`with moved as (${update.getSQL()}) select ca_id as "caId", profile, count(*) as n from moved group by ca_id, profile`,
+        sql`with moved as (${update.getSQL()}) select ca_id as "caId", profile, count(*) as n from moved `.append(
+          sql`group by ca_id, profile`,
+        ),
       ),
     );
   } else {
@@ -335,7 +337,7 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
         );
     }
   }
-  if (unit.revokeAllIssuedBy && unit.revokeAllIssuedBy.caIds.length) {
+  if (unit.revokeAllIssuedBy?.caIds.length) {
     const r = unit.revokeAllIssuedBy;
     result.revokedCount = yield* moveActive(
       db,
@@ -432,7 +434,7 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
   if (unit.audit?.length) {
     const A = t.auditEvents;
     const [head] = fast.auditHead
-      ? ((yield fast.auditHead()) as Array<{ seq: number; hash: string }>)
+      ? ((yield fast.auditHead()) as { seq: number; hash: string }[])
       : yield* rows<{ seq: number; hash: string }>(
           db.select({ seq: A.seq, hash: A.hash }).from(A).orderBy(desc(A.seq)).limit(1),
         );

@@ -144,12 +144,10 @@ describe('PostgreSQL store', () => {
     const url = await cluster.createDatabase();
     const store = await openStore({ url });
     const cas = [makeCa(), makeCa(), makeCa()];
-    await store.importRows('certificate_authorities', cas as unknown as Array<Record<string, unknown>>);
+    await store.importRows('certificate_authorities', cas as unknown as Record<string, unknown>[]);
     await store.importRows(
       'certificates',
-      cas.flatMap((ca) => Array.from({ length: 2000 }, () => makeCert(ca.id))) as unknown as Array<
-        Record<string, unknown>
-      >,
+      cas.flatMap((ca) => Array.from({ length: 2000 }, () => makeCert(ca.id))) as unknown as Record<string, unknown>[],
     );
     await store.close();
     await withClient(url, async (c) => {

@@ -143,7 +143,7 @@ describe('SQLite store', () => {
       const db = drizzle({ client: raw });
       const plan = (q: { toSQL(): { sql: string; params: unknown[] } }) => {
         const { sql, params } = q.toSQL();
-        return (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>)
+        return (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
           .map((r) => r.detail)
           .join('\n');
       };
@@ -173,9 +173,9 @@ describe('SQLite store', () => {
       }
       // the counters upsert and the hot inserts never need the dropped indexes
       const indexes = (
-        raw
-          .prepare("select name from sqlite_master where type = 'index' and tbl_name = 'certificates'")
-          .all() as Array<{ name: string }>
+        raw.prepare("select name from sqlite_master where type = 'index' and tbl_name = 'certificates'").all() as {
+          name: string;
+        }[]
       ).map((r) => r.name);
       expect(indexes).not.toContain('certificates_serial_idx');
       expect(indexes).not.toContain('certificates_ca_profile_status_idx');

@@ -28,7 +28,12 @@ async function expectPkiError(p: Promise<unknown>, code: string): Promise<PkiErr
   return e as PkiError;
 }
 
-type Counter = { caId: string; profile: string; status: CertificateStatus; count: number };
+interface Counter {
+  caId: string;
+  profile: string;
+  status: CertificateStatus;
+  count: number;
+}
 
 /** Ground truth for the counters: every certificate row, paged by id and grouped in memory. */
 async function countFromRows(store: Store): Promise<Counter[]> {
@@ -36,7 +41,7 @@ async function countFromRows(store: Store): Promise<Counter[]> {
   let after: string | number | null = null;
   for (;;) {
     const page = await store.exportRows('certificates', after, 1000);
-    for (const r of page.rows as Array<{ caId: string; profile: string; status: CertificateStatus }>) {
+    for (const r of page.rows as { caId: string; profile: string; status: CertificateStatus }[]) {
       const k = `${r.caId} ${r.profile} ${r.status}`;
       const cur = m.get(k);
       if (cur) cur.count++;
@@ -574,8 +579,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
             : {}),
         }),
       );
-      await store.importRows('certificates', rows.slice(0, 700) as unknown as Array<Record<string, unknown>>);
-      await store.importRows('certificates', rows.slice(700) as unknown as Array<Record<string, unknown>>);
+      await store.importRows('certificates', rows.slice(0, 700) as unknown as Record<string, unknown>[]);
+      await store.importRows('certificates', rows.slice(700) as unknown as Record<string, unknown>[]);
       const truth = await expectExactCounters(store, 'after importRows');
       expect(truth.reduce((n, x) => n + x.count, 0)).toBe(1500);
       expect(await store.rebuildCertificateCounts()).toEqual({ certificates: 1500, corrected: 0 });
@@ -714,7 +719,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         Array.from({ length: 20 }, (_, i) => makeCert(ca.id, { profile: i % 2 ? 'tls-server' : 'tls-client' })),
       );
       await a.commit({ insertCa: cas, insertCertificates: seed });
-      const jobs: Array<Promise<unknown>> = [];
+      const jobs: Promise<unknown>[] = [];
       for (let i = 0; i < 60; i++) {
         const s = i % 2 ? a : b;
         const ca = cas[i % 3]!;

@@ -40,7 +40,8 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
       if (!r.ok) {
         throw new PkiError(
           'audit.chain_broken',
-          `audit chain broken at event #${r.brokenAtSeq} (${r.brokenEventId}): ${r.reason}; ${r.count} event(s) before it verify`,
+          `audit chain broken at event #${r.brokenAtSeq} (${r.brokenEventId}): ${r.reason}; ${r.count} ` +
+            `event(s) before it verify`,
           { details: r },
         );
       }
@@ -51,7 +52,7 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
 function summarize(d: Record<string, unknown>): string {
   const s = Object.entries(d)
     .filter(([, v]) => v !== null && v !== undefined && typeof v !== 'object')
-    .map(([k, v]) => `${k}=${v}`)
+    .map(([k, v]) => `${k}=${String(v)}`)
     .join(' ');
   return s.length > 80 ? `${s.slice(0, 79)}…` : s;
 }

@@ -25,15 +25,18 @@ function masterKeyInfo(dataDir: string): {
 } {
   const path = join(dataDir, MASTER_KEY_FILE);
   const source = process.env.PKIM_MASTER_KEY?.trim() ? 'env' : existsSync(path) ? 'file' : 'none';
-  const where = source === 'env' ? 'the PKIM_MASTER_KEY environment variable' : `${path}`;
+  const where = source === 'env' ? 'the PKIM_MASTER_KEY environment variable' : path;
   return {
     includedInBackup: false,
     source,
     path: source === 'file' ? path : null,
     note:
       source === 'none'
-        ? 'the backup does NOT include the master key (key-encryption key); none was found here (PKIM_MASTER_KEY unset, no master.key): restore on the machine that has it'
-        : `the backup does NOT include the master key (key-encryption key) from ${where}: software CA keys in the backup are encrypted under it, so keep a copy of it separately and securely; without it the CA keys cannot be used after a restore`,
+        ? 'the backup does NOT include the master key (key-encryption key); none was found here ' +
+          '(PKIM_MASTER_KEY unset, no master.key): restore on the machine that has it'
+        : `the backup does NOT include the master key (key-encryption key) from ${where}: software CA keys ` +
+          `in the backup are encrypted under it, so keep a copy of it separately and securely; without it ` +
+          `the CA keys cannot be used after a restore`,
   };
 }
 
@@ -109,7 +112,8 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
               ['sha256', result.sha256],
               [
                 'contents',
-                `${contents.cas} CA(s), ${contents.certificates} certificate(s), ${contents.auditEvents} audit event(s)`,
+                `${contents.cas} CA(s), ${contents.certificates} certificate(s), ${contents.auditEvents} ` +
+                  `audit event(s)`,
               ],
               [
                 'audit head',
@@ -125,7 +129,8 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
   program
     .command('restore')
     .description(
-      'restore the configured database from a `pkim backup` file (stop every server on it first); verifies the audit chain',
+      'restore the configured database from a `pkim backup` file (stop every server on it first); verifies ' +
+        'the audit chain',
     )
     .requiredOption('--from <file>', 'backup file written by `pkim backup`')
     .option('--force', 'overwrite a database that already holds data')
@@ -146,7 +151,8 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
             if (table && !o.force) {
               throw new PkiError(
                 'store.target_not_empty',
-                `${database} already holds data (table ${table} has rows): stop the servers using it and pass --force to overwrite it with the backup`,
+                `${database} already holds data (table ${table} has rows): stop the servers using it and ` +
+                  `pass --force to overwrite it with the backup`,
                 { details: { table } },
               );
             }
@@ -164,7 +170,8 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
           if (!audit.ok) {
             throw new PkiError(
               'audit.chain_broken',
-              `restored ${database} from ${from}, but its audit chain is broken at event #${audit.brokenAtSeq} (${audit.brokenEventId}): ${audit.reason}`,
+              `restored ${database} from ${from}, but its audit chain is broken at event ` +
+                `#${audit.brokenAtSeq} (${audit.brokenEventId}): ${audit.reason}`,
               { details: { audit, contents } },
             );
           }
@@ -186,14 +193,17 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
                 keyValues([
                   [
                     'contents',
-                    `${contents.cas} CA(s), ${contents.certificates} certificate(s), ${contents.auditEvents} audit event(s)`,
+                    `${contents.cas} CA(s), ${contents.certificates} certificate(s), ` +
+                      `${contents.auditEvents} audit event(s)`,
                   ],
                   ['audit chain', `OK: ${audit.count} events verified (head ${audit.lastHash.slice(0, 16)}…)`],
                   ['migrations', migration.applied.length ? migration.applied.join(', ') : 'none needed'],
                 ]),
                 masterKey.source === 'none'
-                  ? 'NOTE: no master key here (PKIM_MASTER_KEY unset, no master.key): software CA keys stay unusable until you put back the master key they were encrypted with.'
-                  : 'NOTE: software CA keys decrypt only with the master key they were created under: it must be the one in use here.',
+                  ? 'NOTE: no master key here (PKIM_MASTER_KEY unset, no master.key): software CA keys stay ' +
+                    'unusable until you put back the master key they were encrypted with.'
+                  : 'NOTE: software CA keys decrypt only with the master key they were created under: it ' +
+                    'must be the one in use here.',
               ].join('\n'),
           );
         } finally {

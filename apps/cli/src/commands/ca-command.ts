@@ -41,8 +41,8 @@ function caDetails(ca: CaRow): string {
   const nc = ca.nameConstraints;
   const ncText = nc
     ? Object.entries(nc)
-        .filter(([, v]) => v && v.length)
-        .map(([k, v]) => `${k}=${(v as string[]).join(' ')}`)
+        .filter((e): e is [string, string[]] => Array.isArray(e[1]) && e[1].length > 0)
+        .map(([k, v]) => `${k}=${v.join(' ')}`)
         .join('; ')
     : '';
   return keyValues([
@@ -54,7 +54,7 @@ function caDetails(ca: CaRow): string {
     ['parent', ca.parentId],
     ['serial', ca.serialHex],
     ['key', `${ca.keyType} (${ca.keyBackend}) ${ca.keyUri}`],
-    ['path length', ca.pathLen === null ? 'unlimited' : ca.pathLen],
+    ['path length', ca.pathLen ?? 'unlimited'],
     ['name constraints', ncText],
     ['valid', `${date(ca.notBefore)} → ${date(ca.notAfter)}`],
     ['sha256', ca.fingerprintSha256],
@@ -237,7 +237,8 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
       ctx.output(
         { ca: caSummary(r.ca), revokedCertificates: r.revokedCertificates, revokedCas: r.revokedCas },
         () =>
-          `CA ${r.ca.name} (${r.ca.id}) revoked (${o.reason}); also revoked ${r.revokedCertificates} certificate(s) and ${r.revokedCas} subordinate CA(s)`,
+          `CA ${r.ca.name} (${r.ca.id}) revoked (${o.reason}); also revoked ${r.revokedCertificates} ` +
+          `certificate(s) and ${r.revokedCas} subordinate CA(s)`,
       );
     });
 

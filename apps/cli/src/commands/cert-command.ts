@@ -131,7 +131,9 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
             written,
           },
           () =>
-            `${certDetails(issued.certificate)}${written.length ? `\nwritten: ${written.join(', ')}` : ''}${keyShown ? `\n\n${issued.certificatePem}${issued.privateKeyPem}` : ''}`,
+            certDetails(issued.certificate) +
+            (written.length ? `\nwritten: ${written.join(', ')}` : '') +
+            (keyShown ? `\n\n${issued.certificatePem}${issued.privateKeyPem}` : ''),
         );
       },
     );
@@ -179,7 +181,8 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
             written,
           },
           () =>
-            `${certDetails(issued.certificate)}${written.length ? `\nwritten: ${written.join(', ')}` : `\n\n${issued.certificatePem}`}`,
+            certDetails(issued.certificate) +
+            (written.length ? `\nwritten: ${written.join(', ')}` : `\n\n${issued.certificatePem}`),
         );
       },
     );
@@ -255,7 +258,8 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .description('revoke a certificate (id, serial or fingerprint)')
     .option(
       '--reason <reason>',
-      'RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn',
+      'RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, ' +
+        'cessationOfOperation, privilegeWithdrawn',
       reasonOption,
       'unspecified',
     )

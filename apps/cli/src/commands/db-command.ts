@@ -22,7 +22,7 @@ export function redactDatabaseUrl(url: string): string {
 }
 
 /** Every secret in the given database URLs (raw and percent-decoded), to scrub from messages. */
-function urlSecrets(urls: Array<string | undefined>): string[] {
+function urlSecrets(urls: (string | undefined)[]): string[] {
   const out = new Set<string>();
   for (const url of urls) {
     if (!url || !/^postgres(ql)?:\/\//i.test(url.trim())) continue;
@@ -45,7 +45,7 @@ function urlSecrets(urls: Array<string | undefined>): string[] {
  * Runs a database command so that no password from the given URLs can leak into its error
  * message (pg / pg_dump messages, a URL echoed back): errors are rethrown scrubbed.
  */
-export async function withScrubbedErrors<T>(urls: Array<string | undefined>, fn: () => Promise<T>): Promise<T> {
+export async function withScrubbedErrors<T>(urls: (string | undefined)[], fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -173,7 +173,8 @@ export function registerDbCommand(program: Command, ctx: CliContext): void {
           if (!r.verified) {
             throw new PkiError(
               'store.copy_verification_failed',
-              `the copy to ${toLabel} did not verify: ${r.problems[0]}${r.problems.length > 1 ? ` (and ${r.problems.length - 1} more problem(s))` : ''}`,
+              `the copy to ${toLabel} did not verify: ` +
+                `${r.problems[0]}${r.problems.length > 1 ? ` (and ${r.problems.length - 1} more problem(s))` : ''}`,
               { details: { counts: r.counts, problems: r.problems } },
             );
           }
@@ -187,8 +188,10 @@ export function registerDbCommand(program: Command, ctx: CliContext): void {
                   ['TABLE', 'ROWS'],
                   Object.entries(r.counts).map(([t, n]) => [t, n]),
                 ),
-                `verification: OK (row counts match, every certificate fingerprint matches its PEM, audit chain verifies${audit.ok ? `: ${audit.count} events, head ${audit.lastHash.slice(0, 16)}…` : ''})`,
-                'CA keys of the software backend were copied encrypted: use the SAME master key (PKIM_MASTER_KEY or <data-dir>/master.key) with the new database.',
+                `verification: OK (row counts match, every certificate fingerprint matches its PEM, audit ` +
+                  `chain verifies${audit.ok ? `: ${audit.count} events, head ${audit.lastHash.slice(0, 16)}…` : ''})`,
+                'CA keys of the software backend were copied encrypted: use the SAME master key ' +
+                  '(PKIM_MASTER_KEY or <data-dir>/master.key) with the new database.',
               ].join('\n'),
           );
         } finally {

@@ -107,7 +107,8 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
           certificatePem: r.issued.certificatePem,
         },
         () =>
-          `request ${id} approved; certificate ${r.issued.certificate.id} serial ${r.issued.certificate.serialHex}${o.out ? ` written to ${o.out}` : ''}`,
+          `request ${id} approved; certificate ${r.issued.certificate.id} serial ` +
+          `${r.issued.certificate.serialHex}${o.out ? ` written to ${o.out}` : ''}`,
       );
     });
 

@@ -22,7 +22,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--public-url <url>', 'external base URL put into certificates (CRL, OCSP, AIA) (env PKIM_PUBLIC_URL)')
     .option(
       '--log-level <level>',
-      'fatal|error|warn|info|debug|trace|silent (env PKIM_LOG_LEVEL, default info); background jobs run every PKIM_JOBS_INTERVAL_MS (default 60000)',
+      'fatal|error|warn|info|debug|trace|silent (env PKIM_LOG_LEVEL, default info); background jobs run ' +
+        'every PKIM_JOBS_INTERVAL_MS (default 60000)',
     )
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (env PKIM_TLS_CERT)')
     .option('--tls-key <file>', 'private key for --tls-cert (env PKIM_TLS_KEY)')

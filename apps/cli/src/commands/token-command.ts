@@ -43,7 +43,8 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
       ctx.output(
         { id: r.id, token: r.token, expiresAt: r.expiresAt },
         () =>
-          `token ${r.id} created (${o.role}${o.scope?.length ? `, scopes ${o.scope.join(',')}` : ''}, expires ${r.expiresAt ? date(r.expiresAt) : 'never'})\n` +
+          `token ${r.id} created (${o.role}${o.scope?.length ? `, scopes ${o.scope.join(',')}` : ''}, ` +
+          `expires ${r.expiresAt ? date(r.expiresAt) : 'never'})\n` +
           `${r.token}\nstore it now: it is not shown again.`,
       );
     });

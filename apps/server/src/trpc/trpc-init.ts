@@ -56,7 +56,7 @@ const permissionCheck = t.middleware(({ ctx, meta, next }) => {
   if (!meta?.permission)
     throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'procedure without permission' });
   authorize(ctx.actor, meta.permission);
-  return next({ ctx: { ...ctx, actor: ctx.actor! } });
+  return next({ ctx: { ...ctx, actor: ctx.actor } });
 });
 
 export const publicProcedure = t.procedure.meta({ public: true }).use(pkiErrors);

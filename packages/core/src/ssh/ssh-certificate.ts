@@ -88,7 +88,10 @@ export interface ParsedSshCertificate {
 const bad = (message: string, details?: Record<string, unknown>) =>
   new PkiError('ssh.invalid_request', message, details ? { details } : {});
 
-/** `ssh-ed25519` → `ssh-ed25519-cert-v01@openssh.com`, `sk-ssh-ed25519@openssh.com` → `sk-ssh-ed25519-cert-v01@openssh.com`. */
+/**
+ * `ssh-ed25519` → `ssh-ed25519-cert-v01@openssh.com`, `sk-ssh-ed25519@openssh.com` →
+ * `sk-ssh-ed25519-cert-v01@openssh.com`.
+ */
 export function sshCertificateTypeName(keyAlgorithm: string): string {
   return `${keyAlgorithm.replace(/@openssh\.com$/, '')}-cert-v01@openssh.com`;
 }

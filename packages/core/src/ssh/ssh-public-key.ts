@@ -49,7 +49,10 @@ function isAlgorithm(v: string): v is SshKeyAlgorithm {
   return (SSH_KEY_ALGORITHMS as readonly string[]).includes(v);
 }
 
-/** Validates a key blob's structure and returns its algorithm and size. Throws `ssh.invalid_public_key`/`ssh.weak_key`. */
+/**
+ * Validates a key blob's structure and returns its algorithm and size. Throws
+ * `ssh.invalid_public_key`/`ssh.weak_key`.
+ */
 function inspectBlob(blob: Uint8Array): { algorithm: SshKeyAlgorithm; bits: number } {
   const r = createSshReader(blob, 'ssh.invalid_public_key', 'SSH public key');
   const type = r.text();

@@ -29,7 +29,10 @@ export function sshString(value: Uint8Array | string): Uint8Array {
   return concatBytes(sshUint32(bytes.length), bytes);
 }
 
-/** A non-negative multiple-precision integer from unsigned big-endian bytes (leading zeros stripped, sign octet added). */
+/**
+ * A non-negative multiple-precision integer from unsigned big-endian bytes (leading zeros stripped, sign octet
+ * added).
+ */
 export function sshMpint(unsigned: Uint8Array): Uint8Array {
   let i = 0;
   while (i < unsigned.length && unsigned[i] === 0) i++;

@@ -4,8 +4,9 @@
  *   kmip:<privateKeyUid>@<host:port>?pub=<publicKeyUid>
  *
  * UIDs are percent-encoded. `<host:port>` records where the key was created (informational: calls go to the
- * configured server, so keys survive a KMS address change). The `pub` parameter names the public half of the pair, so getPublicKey never
- * needs the private key object (which never leaves the KMS) and destroy can remove both halves.
+ * configured server, so keys survive a KMS address change). The `pub` parameter names the public half of the
+ * pair, so getPublicKey never needs the private key object (which never leaves the KMS) and destroy can remove
+ * both halves.
  * `http(s)://…` URLs select Cosmian JSON TTLV over HTTP; `kmip://host[:5696]` selects binary TTLV over TLS.
  */
 import { PkiError, toPkiError, type KeyType } from '@pkim/shared';

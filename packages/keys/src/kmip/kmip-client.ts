@@ -87,8 +87,16 @@ const snake = (op: string): string => op.replace(/([a-z0-9])([A-Z])/g, '$1_$2').
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Reasons a server gives when it cannot make this kind of key pair (PyKMIP: Invalid_Field for EC). */
-const KEY_TYPE_REFUSED =
-  /^(Invalid_Field|Invalid_Attribute|Invalid_Attribute_Value|Unsupported_Attribute|Bad_Cryptographic_Parameters|Feature_Not_Supported|Operation_Not_Supported|Unsupported_Cryptographic_Parameters)$/;
+const KEY_TYPE_REFUSED = new Set([
+  'Invalid_Field',
+  'Invalid_Attribute',
+  'Invalid_Attribute_Value',
+  'Unsupported_Attribute',
+  'Bad_Cryptographic_Parameters',
+  'Feature_Not_Supported',
+  'Operation_Not_Supported',
+  'Unsupported_Cryptographic_Parameters',
+]);
 
 export function createKmipClient(config: KmipClientConfig): KmipClient {
   const { transport } = config;
@@ -159,8 +167,8 @@ export function createKmipClient(config: KmipClientConfig): KmipClient {
         pair = parseCreateKeyPair(await call(req));
       } catch (e) {
         const err = toPkiError(e);
-        const reason = String(err.details.resultReason ?? '');
-        if (err.code === 'kms.operation_failed' && KEY_TYPE_REFUSED.test(reason)) {
+        const reason = err.details.resultReason;
+        if (err.code === 'kms.operation_failed' && typeof reason === 'string' && KEY_TYPE_REFUSED.has(reason)) {
           throw new PkiError(
             'kms.unsupported',
             `the KMIP server cannot create ${input.keyType} key pairs (${err.message})`,

@@ -82,11 +82,14 @@ export function createKmipHttpTransport(opts: KmipHttpTransportOptions): KmipTra
           finish(() => {
             const text = Buffer.concat(chunks).toString('utf8');
             const status = res.statusCode ?? 0;
-            if (status !== 200) return reject(httpStatusError(operation, status, text));
+            if (status !== 200) {
+              reject(httpStatusError(operation, status, text));
+              return;
+            }
             try {
               resolve(parseJsonTtlv(text));
             } catch (e) {
-              reject(e);
+              reject(e instanceof Error ? e : new Error(String(e)));
             }
           }),
         );

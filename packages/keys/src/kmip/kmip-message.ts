@@ -51,6 +51,7 @@ export function unwrapResponse(operation: string, res: TtlvNode): TtlvNode {
   if (status === 'Success' || status === 0) {
     const op = childOf(item, 'Operation')?.value;
     if (op !== undefined && op !== operation) {
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a TTLV value here is a scalar (enumeration name or number); String() only formats it
       throw new PkiError('kms.operation_failed', `KMIP ${operation}: response is for ${String(op)}`, {
         details: { reason: 'codec' },
       });
@@ -61,6 +62,7 @@ export function unwrapResponse(operation: string, res: TtlvNode): TtlvNode {
   throw kmipOperationError({
     operation,
     reason: reason ? reasonName(reason.value as string | number) : undefined,
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a TTLV value here is a scalar (enumeration name or number); String() only formats it
     message: textOf(childOf(item, 'ResultMessage')) ?? `ResultStatus ${String(status)}`,
   });
 }

@@ -26,7 +26,8 @@ export function toCertifySubject(dn: CertifyRootRequest['subject']): CertifySubj
     if (!field) {
       throw new PkiError(
         'input.invalid',
-        `kmsCertify: the KMS builds the subject from CN, O, OU, C, ST, L and emailAddress only; ${a.type} is not possible`,
+        `kmsCertify: the KMS builds the subject from CN, O, OU, C, ST, L and emailAddress only; ${a.type} ` +
+          `is not possible`,
       );
     }
     if (out[field] !== undefined) throw new PkiError('input.invalid', `kmsCertify: the KMS takes one ${a.type} only`);

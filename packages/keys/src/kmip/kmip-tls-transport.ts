@@ -46,7 +46,7 @@ export function createKmipTlsTransport(opts: KmipTlsTransportOptions): KmipTrans
   const server = `${opts.host}:${port}`;
   const max = Math.max(1, opts.maxConnections ?? 2);
   const idle: Conn[] = [];
-  const waiters: Array<() => void> = [];
+  const waiters: (() => void)[] = [];
   let open = 0;
   let closed = false;
 
@@ -101,7 +101,7 @@ export function createKmipTlsTransport(opts: KmipTlsTransportOptions): KmipTrans
         c.onMessage = undefined;
         c.onFailure = undefined;
         kill(c);
-        if (!ready) reject(err);
+        if (!ready) reject(err instanceof Error ? err : new Error(String(err)));
         else cb?.(err);
       };
       socket.on('error', fail);

@@ -35,7 +35,8 @@ export function pkcs11ConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pkcs1
   }
   if (tokenLabel === undefined && slot === undefined) {
     throw fail(
-      'PKIM_PKCS11_MODULE is set but neither PKIM_PKCS11_TOKEN_LABEL nor PKIM_PKCS11_SLOT is: set the token label (preferred) or the slot index',
+      'PKIM_PKCS11_MODULE is set but neither PKIM_PKCS11_TOKEN_LABEL nor PKIM_PKCS11_SLOT is: set the token ' +
+        'label (preferred) or the slot index',
     );
   }
 

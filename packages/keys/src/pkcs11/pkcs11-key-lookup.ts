@@ -78,7 +78,7 @@ export function keyTypeOf(obj: graphene.SessionObject, uri: string): KeyType {
   }
   if (kt === CKK_EC) {
     // numeric CKA_EC_PARAMS: graphene maps 0x180 back to the legacy name 'paramsECDSA'
-    const keyType = keyTypeOfEcParams(obj.getAttribute(CKA_EC_PARAMS) as Buffer);
+    const keyType = keyTypeOfEcParams(obj.getAttribute(CKA_EC_PARAMS));
     if (keyType) return keyType;
     throw new PkiError('kms.unsupported', `PKCS#11 key ${uri} is on an EC curve PKI Manager does not use`, {
       details: { uri },

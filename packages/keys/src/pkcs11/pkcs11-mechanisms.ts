@@ -60,12 +60,12 @@ export function publicKeyDer(obj: graphene.SessionObject, keyType: KeyType, uri:
     const a = obj.getAttribute({ modulus: null, publicExponent: null });
     return spkiFromJwk({
       kty: 'RSA',
-      n: (a.modulus as Buffer).toString('base64url'),
-      e: (a.publicExponent as Buffer).toString('base64url'),
+      n: a.modulus!.toString('base64url'),
+      e: a.publicExponent!.toString('base64url'),
     });
   }
   const curve = CURVES[keyType === 'ec-p256' ? id_secp256r1 : id_secp384r1]!; // both OIDs are keys of CURVES
-  const point = ecPointFromAttribute(obj.getAttribute(CKA_EC_POINT) as Buffer, curve.size);
+  const point = ecPointFromAttribute(obj.getAttribute(CKA_EC_POINT), curve.size);
   if (!point) throw new PkiError('kms.operation_failed', `PKCS#11 key ${uri} has no EC point`);
   return spkiFromJwk({
     kty: 'EC',
@@ -81,7 +81,7 @@ function unsignedIntegerBytes(b: Buffer): ArrayBuffer {
   while (i < b.length - 1 && b[i] === 0) i++;
   const trimmed = b.subarray(i);
   const out = (trimmed[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), trimmed]) : Buffer.from(trimmed);
-  return out.buffer.slice(out.byteOffset, out.byteOffset + out.length) as ArrayBuffer;
+  return out.buffer.slice(out.byteOffset, out.byteOffset + out.length);
 }
 
 /** Raw r‖s (PKCS#11 CKM_ECDSA output) → DER Ecdsa-Sig-Value (X.509 signatureValue contents). */
@@ -112,7 +112,9 @@ export function assertPkcs11KeyType(keyType: KeyType): void {
   }
 }
 
-/** Key-pair generation mechanism and templates: token objects; the private half sensitive, non-extractable, sign-only. */
+/**
+ * Key-pair generation mechanism and templates: token objects; the private half sensitive, non-extractable, sign-only.
+ */
 export function keyPairTemplates(
   keyType: KeyType,
   id: Buffer,

@@ -8,7 +8,7 @@ export const PKCS11_REGISTRATION: KeyBackendRegistration<'pkcs11'> = {
   uriScheme: 'pkcs11',
   howToConfigure: 'set PKIM_PKCS11_MODULE (path of the PKCS#11 library), the token and PKIM_PKCS11_PIN',
   async fromEnvironment(env, { events }) {
-    const config = pkcs11ConfigFromEnv(env as NodeJS.ProcessEnv);
+    const config = pkcs11ConfigFromEnv(env);
     if (!config) return undefined;
     return {
       backend: await createPkcs11Backend({ ...config, ...(events ? { events } : {}) }),

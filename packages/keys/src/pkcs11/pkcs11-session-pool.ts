@@ -64,8 +64,8 @@ export function createPkcs11SessionPool(opts: Pkcs11SessionPoolOptions): Pkcs11S
   let fatal: PkiError | undefined;
   let closed = false;
   let loginAttempts = 0;
-  const waiters: Array<(handed: { c: Pkcs11Connection; session: graphene.Session } | null) => void> = [];
-  const drainListeners: Array<() => void> = [];
+  const waiters: ((handed: { c: Pkcs11Connection; session: graphene.Session } | null) => void)[] = [];
+  const drainListeners: (() => void)[] = [];
 
   function findSlot(module: graphene.Module): graphene.Slot {
     const slots = module.getSlots(true);
@@ -84,12 +84,16 @@ export function createPkcs11SessionPool(opts: Pkcs11SessionPoolOptions): Pkcs11S
     }
     throw new PkiError(
       'kms.unavailable',
-      `PKCS#11 ${tokenWanted} not found in module '${opts.modulePath}'; tokens present: ${seen.length ? seen.join(', ') : 'none'}`,
+      `PKCS#11 ${tokenWanted} not found in module '${opts.modulePath}'; tokens present: ` +
+        (seen.length ? seen.join(', ') : 'none'),
       { details: { modulePath: opts.modulePath, tokenLabel: opts.tokenLabel, slot: opts.slot } },
     );
   }
 
-  /** Closes the connection's sessions, drops its login hold (logging out when it was the last) and the module reference. */
+  /**
+   * Closes the connection's sessions, drops its login hold (logging out when it was the last) and the module
+   * reference.
+   */
   function teardown(c: Pkcs11Connection, logout: boolean): void {
     c.broken = true;
     const login = c.loggedIn ? c.shared.logins.get(c.slotId) : undefined;
@@ -164,7 +168,8 @@ export function createPkcs11SessionPool(opts: Pkcs11SessionPoolOptions): Pkcs11S
           ckrName(e) === 'CKR_USER_ALREADY_LOGGED_IN'
             ? new PkiError(
                 'kms.auth_failed',
-                `PKCS#11 ${tokenWanted} is already logged in by another component of this process; cannot verify the PIN`,
+                `PKCS#11 ${tokenWanted} is already logged in by another component of this process; cannot ` +
+                  `verify the PIN`,
               )
             : toPkcs11PkiError(e, `login to ${tokenWanted}`);
       }

@@ -104,7 +104,8 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
             ? undefined
             : err instanceof PkiError
               ? { code: err.code, message: err.message }
-              : { code: 'internal.error', message: err instanceof Error ? err.message : String(err) },
+              : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a non-Error throw value is only formatted for the log
+                { code: 'internal.error', message: err instanceof Error ? err.message : String(err) },
       });
     } catch {
       // an observer must never break a key operation
@@ -226,13 +227,15 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
       if (state === 'match') {
         throw new PkiError(
           'kms.operation_failed',
-          `the stored blob of software key ${id} failed its integrity check: it was altered or belongs to another key id`,
+          `the stored blob of software key ${id} failed its integrity check: it was altered or belongs to ` +
+            `another key id`,
           { details: { keyId: id } },
         );
       }
       throw new PkiError(
         'kms.auth_failed',
-        `the key-encryption key does not decrypt key ${id} (PKIM_MASTER_KEY or <dataDir>/master.key differs from the one the key was created with)`,
+        `the key-encryption key does not decrypt key ${id} (PKIM_MASTER_KEY or <dataDir>/master.key differs ` +
+          `from the one the key was created with)`,
         { retryable: false, details: { keyId: id } },
       );
     }

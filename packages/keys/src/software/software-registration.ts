@@ -5,5 +5,6 @@ export const SOFTWARE_REGISTRATION: KeyBackendRegistration<'software'> = {
   name: 'software',
   uriScheme: 'software',
   howToConfigure:
-    'it is enabled unless the server was started without a key-encryption key (PKIM_MASTER_KEY or <dataDir>/master.key)',
+    'it is enabled unless the server was started without a key-encryption key (PKIM_MASTER_KEY or ' +
+    '<dataDir>/master.key)',
 };

@@ -409,7 +409,10 @@ export async function opensslVerify(
 function run(cmd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') return reject(err); // ENOENT etc.
+      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') {
+        reject(err);
+        return;
+      } // ENOENT etc.
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });

@@ -13,7 +13,11 @@ import { join } from 'node:path';
 
 export const FIXTURE_DIR = join(import.meta.dirname, '..', 'fixtures', 'kmip');
 
-export type Json = { tag: string; type?: string; value: unknown };
+export interface Json {
+  tag: string;
+  type?: string;
+  value: unknown;
+}
 
 export function loadFixture(name: string): Record<string, unknown> & { request: Json; response: Json } {
   return JSON.parse(readFileSync(join(FIXTURE_DIR, name), 'utf8')) as never;
@@ -339,7 +343,7 @@ function checkSemantics(op: string, payload: Json): void {
 }
 
 /** Validates a bare operation or a RequestMessage; returns the batch items as [operation, payload]. */
-export function validateRequest(body: unknown): Array<{ op: string; payload: Json }> {
+export function validateRequest(body: unknown): { op: string; payload: Json }[] {
   const n = body as Json;
   if (typeof n !== 'object' || n === null || typeof n.tag !== 'string')
     throw new InvalidRequest('$: body is not a TTLV node');
@@ -377,7 +381,7 @@ export type Fault = { kind: 'status'; status: number; body?: string } | { kind: 
 export interface CosmianResponder {
   url: string;
   /** Every request received: parsed body and whether it passed validation. */
-  requests: Array<{ body: unknown; valid: boolean; error?: string; authorization?: string }>;
+  requests: { body: unknown; valid: boolean; error?: string; authorization?: string }[];
   /** Faults applied to the next requests, in order. */
   faults: Fault[];
   close(): Promise<void>;
@@ -482,7 +486,7 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
         if (fmt !== 'PKCS8')
           throw new KmipFailure('Key_Format_Type_Not_Supported', 'responder only holds the PKCS8 (SPKI) form');
         if (uid === rsa.pub) return clone(fx.get.response);
-        return clone((fx.get.variants as Record<string, Json>).ec_spki_response as Json);
+        return clone((fx.get.variants as Record<string, Json>).ec_spki_response!);
       }
       case 'Sign': {
         const uid = str(kid(p, 'UniqueIdentifier'))!;
@@ -588,7 +592,7 @@ export async function startCosmianResponder(opts: CosmianResponderOptions = {}):
         res.writeHead(401, { 'content-type': 'text/html; charset=utf-8' }).end('Unauthorized');
         return;
       }
-      let items: Array<{ op: string; payload: Json }>;
+      let items: { op: string; payload: Json }[];
       try {
         items = validateRequest(body);
         entry.valid = true;

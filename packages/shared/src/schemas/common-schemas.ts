@@ -5,6 +5,7 @@ import { ACCEPTED_REVOCATION_REASONS, REVOCATION_REASONS, type RevocationReason 
 
 /** Zod schemas shared by the server (tRPC input/output) and the web console. */
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
 
 export const textField = (max: number) =>

@@ -35,7 +35,10 @@ export const caRouter = router({
     .output(caViewSchema)
     .query(async ({ ctx, input }) => flattenView(await ctx.authority.cas.get(input.ref))),
 
-  /** ca-create-endpoint: key in the chosen backend, self-signed (or parent-signed) certificate, row + audit in one transaction */
+  /**
+   * ca-create-endpoint: key in the chosen backend, self-signed (or parent-signed) certificate, row + audit in one
+   * transaction
+   */
   create: procedure('ca:write')
     .input(caCreateInputSchema)
     .output(caViewSchema)
