@@ -81,8 +81,8 @@ describe('the one signing pipeline with provisioners', () => {
     });
     expect(v.ok, v.output).toBe(true);
     const [event] = await authority.audit.list({ action: 'certificate.issued', target: issued.certificate.id });
-    expect(event.details.provisioner).toEqual({ kind: 'token', id: 'tok_limited', name: 'payments-ci' });
-    expect(event.actor).toBe('tok_limited');
+    expect(event?.details.provisioner).toEqual({ kind: 'token', id: 'tok_limited', name: 'payments-ci' });
+    expect(event?.actor).toBe('tok_limited');
   });
 
   it.each([
@@ -149,7 +149,7 @@ describe('the one signing pipeline with provisioners', () => {
     expect(text).toMatch(/TLS Web Client Authentication/);
     expect(text).not.toMatch(/TLS Web Server Authentication/);
     const [event] = await authority.audit.list({ action: 'certificate.issued', target: issued.certificate.id });
-    expect(event.details.provisioner).toMatchObject({ kind: 'vault-role', id: 'vault-role:internal-client' });
+    expect(event?.details.provisioner).toMatchObject({ kind: 'vault-role', id: 'vault-role:internal-client' });
     // the channel's key types apply before any key is generated
     await expectPkiError(
       authority.sign(
@@ -182,7 +182,7 @@ describe('the one signing pipeline with provisioners', () => {
       { actor: { id: 'cli:test', role: 'admin' } },
     );
     const [event] = await authority.audit.list({ action: 'ca.created', target: sub.ca.id });
-    expect(event.details.provisioner).toEqual({ kind: 'local', id: 'cli:test', name: 'cli:test' });
+    expect(event?.details.provisioner).toEqual({ kind: 'local', id: 'cli:test', name: 'cli:test' });
     expect(other.id).toBe(sub.ca.parentId);
   });
 

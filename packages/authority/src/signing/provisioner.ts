@@ -143,7 +143,7 @@ function ipToBigInt(ip: string): { v: bigint; bits: number } | undefined {
 }
 
 function parseCidr(p: string): { v: bigint; bits: number; prefix: number } | undefined {
-  const [addr, len] = p.split('/');
+  const [addr = '', len] = p.split('/');
   const ip = ipToBigInt(addr);
   if (!ip) return undefined;
   const prefix = len === undefined ? ip.bits : Number(len);
@@ -183,7 +183,7 @@ export function nameMatches(kind: NameKind, name: string, pattern: string): bool
       return p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p;
     case 'email': {
       if (!isEmail) return false;
-      const [pl, pd] = p.toLowerCase().split('@');
+      const [pl, pd = ''] = p.toLowerCase().split('@');
       const [nl, nd] = name.toLowerCase().split('@');
       return nd !== undefined && dnsMatches(nd, pd) && (pl === '*' || pl === nl);
     }

@@ -142,7 +142,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     ): Promise<VaultMount> {
       authorize(actor, 'ca:write');
       const path = normalizeMountPath(input.path);
-      if (!MOUNT_PATH_RE.test(path) || RESERVED.has(path.split('/')[0])) {
+      if (!MOUNT_PATH_RE.test(path) || RESERVED.has(path.split('/')[0] ?? '')) {
         throw new PkiError('vault.invalid_parameter', `invalid mount path '${input.path}'`);
       }
       const existing = await listMounts();

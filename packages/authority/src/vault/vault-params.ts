@@ -51,7 +51,8 @@ export function parseVaultDuration(field: string, v: unknown): number {
   if (days) return Number(days[1]) * 86_400;
   if (!/^(\d+(\.\d+)?(ns|us|µs|μs|ms|s|m|h))+$/.test(s)) throw bad(field, v, 'invalid duration');
   let seconds = 0;
-  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|μs|ms|s|m|h)/g)) seconds += Number(m[1]) * GO_UNITS[m[2]];
+  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|μs|ms|s|m|h)/g))
+    seconds += Number(m[1]) * (GO_UNITS[m[2] ?? ''] ?? 0);
   return Math.floor(seconds);
 }
 

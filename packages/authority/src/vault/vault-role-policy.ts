@@ -16,16 +16,16 @@ export function isVaultHostname(name: string): boolean {
 /** ryanuber/go-glob: `*` matches any run of characters (dots included); everything else literally. */
 export function vaultGlob(pattern: string, subject: string): boolean {
   if (pattern === '*') return true;
-  const parts = pattern.split('*');
-  if (parts.length === 1) return pattern === subject;
-  if (!subject.startsWith(parts[0])) return false;
-  let pos = parts[0].length;
-  for (let i = 1; i < parts.length - 1; i++) {
-    const at = subject.indexOf(parts[i], pos);
+  const [first = '', ...more] = pattern.split('*');
+  const last = more.pop();
+  if (last === undefined) return pattern === subject;
+  if (!subject.startsWith(first)) return false;
+  let pos = first.length;
+  for (const part of more) {
+    const at = subject.indexOf(part, pos);
     if (at < 0) return false;
-    pos = at + parts[i].length;
+    pos = at + part.length;
   }
-  const last = parts[parts.length - 1];
   return subject.length - last.length >= pos && subject.endsWith(last);
 }
 
@@ -38,9 +38,10 @@ export function firstDisallowedName(role: VaultRole, names: string[]): string | 
     let isWildcard = false;
     if (reduced.includes('@')) {
       const split = reduced.split('@');
-      if (split.length !== 2) return name;
-      reduced = split[1];
-      emailDomain = split[1];
+      const domain = split[1];
+      if (split.length !== 2 || domain === undefined) return name;
+      reduced = domain;
+      emailDomain = domain;
       isEmail = true;
     }
     if (reduced.includes('*')) {

@@ -203,7 +203,7 @@ export function roleAllowedKeyTypes(role: VaultRole): KeyType[] | undefined {
 }
 
 export function roleKeyUsage(role: VaultRole): KeyUsageName[] {
-  return role.key_usage.map((k) => KEY_USAGES[k.toLowerCase().replace(/^keyusage/, '')]);
+  return role.key_usage.flatMap((k) => KEY_USAGES[k.toLowerCase().replace(/^keyusage/, '')] ?? []);
 }
 
 export function roleExtKeyUsage(role: VaultRole): ExtKeyUsageName[] {
@@ -212,7 +212,10 @@ export function roleExtKeyUsage(role: VaultRole): ExtKeyUsageName[] {
   if (role.client_flag) out.add('clientAuth');
   if (role.code_signing_flag) out.add('codeSigning');
   if (role.email_protection_flag) out.add('emailProtection');
-  for (const e of role.ext_key_usage) out.add(EXT_KEY_USAGES[e.toLowerCase().replace(/^extkeyusage/, '')]);
+  for (const e of role.ext_key_usage) {
+    const eku = EXT_KEY_USAGES[e.toLowerCase().replace(/^extkeyusage/, '')];
+    if (eku) out.add(eku);
+  }
   return [...out];
 }
 

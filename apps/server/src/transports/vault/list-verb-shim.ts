@@ -22,9 +22,10 @@ export function rewriteListHead(head: string): string {
   const line = eol < 0 ? head : head.slice(0, eol);
   const rest = eol < 0 ? '' : head.slice(eol);
   const m = /^LIST (\S+) (HTTP\/\d\.\d)$/.exec(line);
-  if (!m) return head;
-  const target = m[1].includes('?') ? `${m[1]}&list=true` : `${m[1]}?list=true`;
-  return `GET ${target} ${m[2]}\r\nX-Vault-Original-Method: LIST${rest}`;
+  const [, path, version] = m ?? [];
+  if (path === undefined || version === undefined) return head;
+  const target = path.includes('?') ? `${path}&list=true` : `${path}?list=true`;
+  return `GET ${target} ${version}\r\nX-Vault-Original-Method: LIST${rest}`;
 }
 
 function contentLengthOf(head: string): number | 'chunked' {
@@ -88,7 +89,7 @@ export function createListRewriter(): (chunk: Buffer) => Buffer {
       else if (body > 0) state = { mode: 'body', remaining: body };
       else state = { mode: 'head', buf: Buffer.alloc(0) };
     }
-    return out.length === 1 ? out[0] : Buffer.concat(out);
+    return out.length === 1 && out[0] ? out[0] : Buffer.concat(out);
   };
 }
 

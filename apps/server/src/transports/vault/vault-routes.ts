@@ -6,13 +6,16 @@ import type { VaultOutcome } from './vault-reply';
 
 export type VaultOp = 'read' | 'write' | 'delete' | 'list' | 'patch';
 
+/** The route's own parameters; each handler reads only those its route pattern declares. */
+export type VaultPathParams = Readonly<Record<'*' | 'name' | 'serial', string>>;
+
 export interface VaultCall {
   op: VaultOp;
   /** JSON body merged over the query string (body wins) */
   params: Record<string, unknown>;
   query: Record<string, string>;
-  /** route parameters (`:name`, `*`) */
-  path: Record<string, string>;
+  /** route parameters (`:name`, `:serial`, `*`); a handler reads only those its own route pattern declares */
+  path: VaultPathParams;
   mount?: VaultMount;
   /** the actor of the presented token; guaranteed on routes with `auth` */
   actor?: Actor;

@@ -9,6 +9,7 @@ import {
   SYSTEM_ROUTES,
   type VaultCall,
   type VaultOp,
+  type VaultPathParams,
   type VaultRoute,
 } from './vault-routes';
 
@@ -124,7 +125,7 @@ export const vaultTransport: FastifyPluginAsync<{ authority: Authority }> = asyn
         op,
         params,
         query,
-        path: hit.params,
+        path: hit.params as VaultPathParams,
         mount,
         actor,
         token,
