@@ -57,7 +57,7 @@ describe.each(ENGINES)('insights service (console read models) on $name', (engin
     await issue('c.example.org', ['c.example.org'], 20);
     await issue('d.example.org', ['d.example.org', 'shared.example.com'], 45);
     await issue('revoked.example.com', ['revoked.example.com'], 10);
-    await authority.certificates.revoke(issued['revoked.example.com'].id, 'keyCompromise', admin);
+    await authority.certificates.revoke(issued['revoked.example.com']!.id, 'keyCompromise', admin);
   });
 
   afterAll(async () => {
@@ -93,7 +93,7 @@ describe.each(ENGINES)('insights service (console read models) on $name', (engin
     expect(d.cas.byStatus.active).toBe(1);
     expect(d.expiring).toEqual({ within7d: 2, within30d: 3, within90d: 4 });
     expect(d.expiringSoon.map((c) => c.commonName)).toEqual(['a.example.com', 'b.example.com', 'c.example.org']);
-    expect(d.recentAudit[0].action).toBe('certificate.revoked');
+    expect(d.recentAudit[0]?.action).toBe('certificate.revoked');
     expect(d.health.ok).toBe(true);
     const codes = d.warnings.map((w) => w.code);
     expect(codes).toContain('certificate.expiring');
@@ -136,7 +136,7 @@ describe.each(ENGINES)('insights service (console read models) on $name', (engin
       'b.example.com',
       'd.example.org',
     ]);
-    const c = issued['c.example.org'];
+    const c = issued['c.example.org']!;
     const bySerial = await authority.insights.search(c.serialHex.replace(/(..)(?!$)/g, '$1:'));
     expect(bySerial.certificates[0]).toMatchObject({ id: c.id, match: 'serial' });
     const byFp = await authority.insights.search(c.fingerprintSha256.toUpperCase());
@@ -171,9 +171,9 @@ describe.each(ENGINES)('insights service (console read models) on $name', (engin
     expect(() =>
       authority.insights.decodeCsr('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----'),
     ).toThrow();
-    const cert = await authority.certificates.get(issued['d.example.org'].id);
+    const cert = await authority.certificates.get(issued['d.example.org']!.id);
     const dc = authority.insights.decodeCertificate(cert.certificatePem);
-    expect(dc.serialHex).toBe(issued['d.example.org'].serialHex);
+    expect(dc.serialHex).toBe(issued['d.example.org']!.serialHex);
     expect(dc.sans.dns).toEqual(['d.example.org', 'shared.example.com']);
     expect(dc.isCa).toBe(false);
     expect(dc.extKeyUsage).toContain('serverAuth');

@@ -60,7 +60,7 @@ export function createConsoleHandle(dir: string): ConsoleHandle {
     built,
     async fallback(request, reply) {
       if (request.method !== 'GET' && request.method !== 'HEAD') return false;
-      const path = request.url.split('?')[0];
+      const path = request.url.split('?')[0] ?? '';
       if (NOT_CONSOLE.test(path) || /\.[A-Za-z0-9]{1,8}$/.test(path)) return false;
       const accept = request.headers.accept ?? '';
       if (!accept.includes('text/html')) return false;
