@@ -17,7 +17,8 @@ export type BuiltInProfileName =
   | 'code-signing'
   | 'email-protection'
   | 'ocsp-signing'
-  | 'spiffe-svid';
+  | 'spiffe-svid'
+  | 'vault-role';
 
 export const BUILT_IN_PROFILES: Readonly<Record<BuiltInProfileName, Profile>> = {
   'root-ca': {

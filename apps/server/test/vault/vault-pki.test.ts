@@ -180,15 +180,15 @@ describe('Vault sign', () => {
     const all = [...new Set([...ca_chain, issuing_ca, certificate])].map((p) => new X509Certificate(p));
     const leaf = all.find((c) => c.subject.includes('s.example.com'))!;
     const ordered = [leaf];
-    while (!ordered[ordered.length - 1].checkIssued(ordered[ordered.length - 1]) || ordered.length === 1) {
-      const cur = ordered[ordered.length - 1];
+    for (let cur = leaf; !cur.checkIssued(cur) || ordered.length === 1;) {
       const parent = all.find((c) => c !== cur && cur.checkIssued(c) && cur.verify(c.publicKey));
       if (!parent) break;
       ordered.push(parent);
       if (parent.checkIssued(parent)) break;
+      cur = parent;
     }
     expect(ordered.length).toBe(3);
-    expect(ordered[2].subject).toContain('Vault Test Root');
+    expect(ordered[2]?.subject).toContain('Vault Test Root');
     verifyChain(certificate, ca_chain);
     expect(r.body.warnings[0]).toMatch(/maxTTL/);
   });
@@ -197,7 +197,7 @@ describe('Vault sign', () => {
     const csr = opensslCsr({ keyType: 'ec-p256', subject: '/CN=s.example.com' });
     const b64 = csr.csrPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
     const bytes = Buffer.from(b64, 'base64');
-    bytes[bytes.length - 5] ^= 0x01;
+    bytes[bytes.length - 5]! ^= 0x01;
     const broken = `-----BEGIN CERTIFICATE REQUEST-----\n${bytes
       .toString('base64')
       .match(/.{1,64}/g)!
@@ -294,7 +294,7 @@ describe('Vault cert reads, revoke and CRL', () => {
     const serial = r.body.data.serial_number;
     expect((await vaultCall(f, 'GET', `pki/cert/${serial}`, undefined, { token: null })).status).toBe(404);
     const events = await f.authority.audit.list({ action: 'certificate.issued', order: 'desc', limit: 1 });
-    expect(events[0].details).toMatchObject({ stored: false, provisioner: { kind: 'vault-role' } });
+    expect(events[0]?.details).toMatchObject({ stored: false, provisioner: { kind: 'vault-role' } });
   });
 
   it('reads and writes config/urls and config/crl', async () => {

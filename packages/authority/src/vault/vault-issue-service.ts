@@ -282,6 +282,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     const leaf = trim(issued.certificatePem);
     let chain = splitPemBundle(issued.chainPem).map((der) => trim(toPem(der, 'CERTIFICATE')));
     const issuingCa = chain[0];
+    if (issuingCa === undefined) throw new PkiError('internal.error', 'issued certificate has no CA chain');
     if (o.removeRoots) chain = chain.filter((pem) => !isSelfSigned(pem));
     let privateKey: string | undefined;
     let privateKeyType: string | undefined;

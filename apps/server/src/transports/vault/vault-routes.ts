@@ -7,7 +7,7 @@ import type { VaultOutcome } from './vault-reply';
 export type VaultOp = 'read' | 'write' | 'delete' | 'list' | 'patch';
 
 /** The route's own parameters; each handler reads only those its route pattern declares. */
-export type VaultPathParams = Readonly<Record<'*' | 'name' | 'serial', string>>;
+export type VaultPathParams = Readonly<Record<'*' | 'name' | 'serial' | 'role', string>>;
 
 export interface VaultCall {
   op: VaultOp;
