@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
 import type { Logger } from 'pino';
 import { PkiError } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
 import { httpStatusFor, toHttpPkiError } from './error-mapping';
+import { createRequestBudget, OCSP_TRY_LATER, trpcCallCount } from './request-budget';
 import { createServerMetrics, type ServerMetrics } from './server-metrics';
 import { startBackgroundJobs, type BackgroundJobs, type BackgroundJobsOptions } from './background-jobs';
 import { authPlugin } from './plugins/auth-plugin';
@@ -29,8 +29,10 @@ export interface BuildServerOptions {
   bodyLimit?: number;
   /** Fastify trustProxy (X-Forwarded-For/Proto) */
   trustProxy?: boolean | string | string[];
-  /** per-IP rate limit over all routes except health/metrics (default 1200 per minute); false disables */
+  /** per-IP budget of the API (tRPC — each call of a batch counts —, REST, Vault): default 1200 per minute; false disables */
   rateLimit?: { max: number; timeWindowMs: number } | false;
+  /** per-IP budget of OCSP, CRL and AIA, separate from the API's: default 12000 per minute; false disables */
+  relyingPartyRateLimit?: { max: number; timeWindowMs: number } | false;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
@@ -56,6 +58,9 @@ declare module 'fastify' {
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const UNMETERED = new Set(['/healthz', '/readyz', '/metrics']);
+const RELYING_PARTY_RE = /^\/(ocsp|crl|aia)(\/|$)/;
+/** the most calls one tRPC batch may carry (larger batches are refused with 400) */
+export const MAX_TRPC_BATCH = 20;
 
 /**
  * The app factory: one Fastify instance with encapsulated plugins per transport. Transports
@@ -73,6 +78,8 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
+    // a full tRPC batch path (up to MAX_TRPC_BATCH procedure names) is one route parameter
+    maxParamLength: 2048,
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : randomUUID();
@@ -106,9 +113,6 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     if (status >= 500) request.log.error({ err: error, code: e.code }, 'request failed');
     else request.log.info({ code: e.code, status }, 'request refused');
     const message = e.kind === 'internal' ? 'internal error' : e.message;
-    if (e.code === 'rate.limited' && (error as { headers?: Record<string, string> }).headers) {
-      reply.headers((error as { headers: Record<string, string> }).headers);
-    }
     return reply
       .code(status)
       .type('application/json')
@@ -137,19 +141,39 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     crossOriginResourcePolicy: { policy: 'cross-origin' }, // CRLs/AIA/OCSP are fetched from anywhere
     hsts: options.https ? { maxAge: 31_536_000 } : false,
   });
-  if (options.rateLimit !== false) {
-    const rl = options.rateLimit ?? { max: 1200, timeWindowMs: 60_000 };
-    await app.register(rateLimit, {
-      global: true,
-      max: rl.max,
-      timeWindow: rl.timeWindowMs,
-      allowList: (request) => UNMETERED.has(request.routeOptions.url ?? ''),
-      errorResponseBuilder: (_request, context) =>
-        Object.assign(new PkiError('rate.limited', `too many requests; retry in ${context.after}`), {
-          statusCode: 429,
-        }),
-    });
-  }
+  // request budgets per client address, one per surface: the API (each tRPC call in a batch counts) and
+  // the relying-party endpoints (OCSP answers `tryLater` when over budget); health and metrics are free
+  const apiBudget =
+    options.rateLimit === false
+      ? undefined
+      : createRequestBudget(options.rateLimit ?? { max: 1200, timeWindowMs: 60_000 });
+  const rpBudget =
+    options.relyingPartyRateLimit === false
+      ? undefined
+      : createRequestBudget(options.relyingPartyRateLimit ?? { max: 12_000, timeWindowMs: 60_000 });
+  app.addHook('onRequest', async (request, reply) => {
+    const route = request.routeOptions.url ?? '';
+    if (UNMETERED.has(route)) return;
+    const relyingParty = RELYING_PARTY_RE.test(route);
+    const budget = relyingParty ? rpBudget : apiBudget;
+    if (!budget) return;
+    const cost = route.startsWith('/trpc/') ? Math.min(trpcCallCount(request.url), MAX_TRPC_BATCH) : 1;
+    const d = budget.take(request.ip, cost, Date.now());
+    reply.header('x-ratelimit-limit', d.limit);
+    reply.header('x-ratelimit-remaining', d.remaining);
+    reply.header('x-ratelimit-reset', d.resetSeconds);
+    if (d.ok) return;
+    reply.header('retry-after', d.resetSeconds);
+    if (route.startsWith('/ocsp')) {
+      // an OCSP client understands an OCSP answer, not JSON: tryLater (RFC 6960 §2.3)
+      return reply
+        .code(200)
+        .type('application/ocsp-response')
+        .header('cache-control', 'no-store')
+        .send(Buffer.from(OCSP_TRY_LATER));
+    }
+    throw new PkiError('rate.limited', `too many requests; retry in ${d.resetSeconds} s`);
+  });
 
   if (webConsole) await app.register(consolePlugin, { handle: webConsole });
   await app.register(healthPlugin, { authority });
@@ -162,7 +186,13 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   await app.register(async (api) => {
     await api.register(cookie);
     await api.register(authPlugin, { authority });
-    await api.register(trpcPlugin, { prefix: '/trpc', authority, publicBaseUrl: options.publicBaseUrl, secureCookies });
+    await api.register(trpcPlugin, {
+      prefix: '/trpc',
+      authority,
+      publicBaseUrl: options.publicBaseUrl,
+      secureCookies,
+      maxBatchSize: MAX_TRPC_BATCH,
+    });
     await api.register(restPkiPlugin, { prefix: '/api/v1', authority });
   });
 

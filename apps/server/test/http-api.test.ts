@@ -362,9 +362,9 @@ describe('REST and tRPC over real HTTP', () => {
     const url = await listen(limited);
     try {
       const codes: number[] = [];
-      for (let i = 0; i < 5; i++) codes.push((await fetch(`${url}/crl/${caId}.crl`)).status);
-      expect(codes.slice(0, 3)).toEqual([200, 200, 200]);
-      const r = await fetch(`${url}/crl/${caId}.crl`);
+      for (let i = 0; i < 5; i++) codes.push((await fetch(`${url}/api/v1/cas`)).status);
+      expect(codes.slice(0, 3)).toEqual([401, 401, 401]);
+      const r = await fetch(`${url}/api/v1/cas`);
       expect(r.status).toBe(429);
       expect(((await r.json()) as ErrorBody).code).toBe('rate.limited');
       expect((await fetch(`${url}/healthz`)).status).toBe(200); // health is never limited

@@ -10,6 +10,8 @@ export interface TrpcPluginOptions {
   authority: Authority;
   publicBaseUrl?: string;
   secureCookies: boolean;
+  /** the most calls one batch may carry; larger batches are refused with 400 */
+  maxBatchSize: number;
 }
 
 /** tRPC v11 at `/trpc` (register with that prefix). */
@@ -18,6 +20,7 @@ export const trpcPlugin: FastifyPluginAsync<TrpcPluginOptions> = async (app, opt
     prefix: '',
     trpcOptions: {
       router: appRouter,
+      maxBatchSize: opts.maxBatchSize,
       createContext: ({ req, res }): TrpcContext => ({
         authority: opts.authority,
         actor: req.actor,

@@ -1,0 +1,186 @@
+// Findings 4 and 6 of issue #9: RSA-4096 generation on the event loop stalled /healthz; one tRPC batch
+// counted as one request; an API flood got the same client's OCSP/CRL/AIA answered with 429 JSON.
+// Now: key generation runs off the event loop, every call of a batch is counted (batches are capped), and
+// relying parties have their own budget, with OCSP overload answered as an OCSP `tryLater` response.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { buildServer } from '@pkim/server';
+import type { FastifyInstance } from 'fastify';
+import { opensslRaw } from '../support/verifiers';
+import { csrFor, openSecurityFixture, type SecurityFixture } from './security-support';
+
+function ocspRequestDer(issuerPem: string, leafPem: string): Uint8Array {
+  const dir = mkdtempSync(join(tmpdir(), 'pkim-sec-ocsp-'));
+  try {
+    writeFileSync(join(dir, 'issuer.pem'), issuerPem);
+    writeFileSync(join(dir, 'leaf.pem'), leafPem);
+    const r = opensslRaw(
+      ['ocsp', '-issuer', join(dir, 'issuer.pem'), '-cert', join(dir, 'leaf.pem')].concat([
+        '-reqout',
+        join(dir, 'req.der'),
+        '-no_nonce',
+      ]),
+    );
+    if (r.status !== 0) throw new Error(r.output);
+    return readFileSync(join(dir, 'req.der'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** openssl's reading of an OCSP response (status line) */
+function opensslOcspStatus(der: Uint8Array): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pkim-sec-ocspresp-'));
+  try {
+    writeFileSync(join(dir, 'resp.der'), der);
+    return opensslRaw(['ocsp', '-respin', join(dir, 'resp.der'), '-resp_text', '-noverify']).output;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('findings 4 and 6: one client cannot stall the server or starve relying parties', () => {
+  let s: SecurityFixture;
+  let leafPem: string;
+  let extra: FastifyInstance | undefined;
+  const inject = (
+    app: FastifyInstance,
+    method: 'GET' | 'POST',
+    url: string,
+    o: { token?: string; body?: unknown; type?: string } = {},
+  ) =>
+    app.inject({
+      method,
+      url,
+      headers: {
+        ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+        ...(o.body !== undefined ? { 'content-type': o.type ?? 'application/json' } : {}),
+      },
+      payload:
+        o.body instanceof Uint8Array ? Buffer.from(o.body) : o.body === undefined ? undefined : JSON.stringify(o.body),
+    });
+
+  beforeAll(async () => {
+    s = await openSecurityFixture();
+    const r = await s.http('POST', `/api/v1/cas/${s.intId}/sign`, {
+      token: s.operatorToken,
+      body: { csr: csrFor('rp.example.test'), profile: 'tls-server', ttl: '30d' },
+    });
+    leafPem = r.json<{ certificate: string }>().certificate;
+  });
+  afterEach(async () => {
+    await extra?.close();
+    extra = undefined;
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('/healthz answers while 8 RSA-4096 keys are being generated: the event loop stays mostly idle', async () => {
+    // event-loop utilization (busy time / elapsed) over the whole generation: near 1 if the keys were
+    // generated on the loop, low when the work runs on the thread pool. A ratio, not a timing bound.
+    const elu0 = performance.eventLoopUtilization();
+    const issuing = Array.from({ length: 8 }, (_, i) =>
+      s.http('POST', '/trpc/certificate.issueWithKey', {
+        token: s.operatorToken,
+        body: {
+          caId: s.intId,
+          profile: 'tls-server',
+          subject: { commonName: `rsa${i}.example.test` },
+          sans: { dns: [`rsa${i}.example.test`] },
+          keyType: 'rsa-4096',
+        },
+      }),
+    );
+    let done = 0;
+    for (const p of issuing) void p.then(() => done++);
+    const healthAnswers: number[] = [];
+    while (done < 8) {
+      healthAnswers.push((await s.http('GET', '/healthz')).status);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const results = await Promise.all(issuing);
+    const elu = performance.eventLoopUtilization(elu0);
+    for (const r of results) expect(r.status, r.text).toBe(200);
+    expect(healthAnswers.length).toBeGreaterThan(0);
+    expect(healthAnswers.every((c) => c === 200)).toBe(true);
+    expect(elu.utilization, `event-loop utilization ${elu.utilization.toFixed(2)}`).toBeLessThan(0.5);
+  });
+
+  it('counts every call of a tRPC batch and refuses batches over 20 calls', async () => {
+    extra = await buildServer(s.authority, {
+      logger: false,
+      backgroundJobs: false,
+      rateLimit: { max: 10, timeWindowMs: 60_000 },
+    });
+    const batch = (n: number) =>
+      `/trpc/${Array.from({ length: n }, () => 'system.info').join(',')}?batch=1&input=${encodeURIComponent(
+        JSON.stringify(Object.fromEntries(Array.from({ length: n }, (_, i) => [i, {}]))),
+      )}`;
+    const first = await inject(extra, 'GET', batch(10), { token: s.adminToken });
+    expect(first.statusCode).toBe(200);
+    expect(JSON.parse(first.body)).toHaveLength(10);
+    // the ten calls used the whole budget: the next single call is refused
+    const next = await inject(extra, 'GET', '/trpc/system.info', { token: s.adminToken });
+    expect(next.statusCode).toBe(429);
+    expect(JSON.parse(next.body).code).toBe('rate.limited');
+    expect(next.headers['retry-after']).toBeDefined();
+
+    const big = await buildServer(s.authority, { logger: false, backgroundJobs: false });
+    try {
+      const r = await inject(big, 'GET', batch(21), { token: s.adminToken });
+      expect(r.statusCode).toBe(400);
+      expect((await inject(big, 'GET', batch(20), { token: s.adminToken })).statusCode).toBe(200);
+    } finally {
+      await big.close();
+    }
+  });
+
+  it('an exhausted API budget leaves OCSP, CRL and AIA answering for the same client', async () => {
+    extra = await buildServer(s.authority, {
+      logger: false,
+      backgroundJobs: false,
+      rateLimit: { max: 3, timeWindowMs: 60_000 },
+    });
+    for (let i = 0; i < 3; i++)
+      expect((await inject(extra, 'GET', '/api/v1/cas', { token: s.adminToken })).statusCode).toBe(200);
+    expect((await inject(extra, 'GET', '/api/v1/cas', { token: s.adminToken })).statusCode).toBe(429);
+    expect(
+      (await inject(extra, 'POST', '/trpc/user.login', { body: { username: 'x', password: 'y' } })).statusCode,
+    ).toBe(429);
+
+    const ocsp = await inject(extra, 'POST', '/ocsp', {
+      body: ocspRequestDer(s.intPem, leafPem),
+      type: 'application/ocsp-request',
+    });
+    expect(ocsp.statusCode).toBe(200);
+    expect(opensslOcspStatus(ocsp.rawPayload)).toMatch(/OCSP Response Status: successful/);
+    expect((await inject(extra, 'GET', `/crl/${s.intId}.crl`)).statusCode).toBe(200);
+    expect((await inject(extra, 'GET', `/aia/${s.intId}.crt`)).statusCode).toBe(200);
+  });
+
+  it('OCSP over its own budget answers an OCSP tryLater response that openssl understands, not JSON', async () => {
+    extra = await buildServer(s.authority, {
+      logger: false,
+      backgroundJobs: false,
+      relyingPartyRateLimit: { max: 2, timeWindowMs: 60_000 },
+    });
+    const req = ocspRequestDer(s.intPem, leafPem);
+    for (let i = 0; i < 2; i++) {
+      const r = await inject(extra, 'POST', '/ocsp', { body: req, type: 'application/ocsp-request' });
+      expect(opensslOcspStatus(r.rawPayload)).toMatch(/successful/);
+    }
+    const over = await inject(extra, 'POST', '/ocsp', { body: req, type: 'application/ocsp-request' });
+    expect(over.statusCode).toBe(200);
+    expect(over.headers['content-type']).toBe('application/ocsp-response');
+    expect(opensslOcspStatus(over.rawPayload)).toMatch(/Responder Error: trylater \(3\)/);
+    const crl = await inject(extra, 'GET', `/crl/${s.intId}.crl`);
+    expect(crl.statusCode).toBe(429);
+    expect(JSON.parse(crl.body).code).toBe('rate.limited');
+    // the API is unaffected by the relying-party budget
+    expect((await inject(extra, 'GET', '/api/v1/cas', { token: s.adminToken })).statusCode).toBe(200);
+  });
+});
