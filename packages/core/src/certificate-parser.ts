@@ -4,32 +4,19 @@ import { PkiError } from '@pkim/shared';
 import type { CertificateInfo, IssuerFacts, KeyUsageName, NameConstraints, SubjectAltNames } from './types';
 import { at, children, content, decodeOid, readWhole, raw, toHex, type Tlv } from './der-reader';
 import { decodeName, formatDn } from './dn-codec';
-import { bytesToIp, cidrFromBytes } from './general-names';
+import { BASIC_CONSTRAINTS } from './extensions/basic-constraints';
+import { EXT_KEY_USAGE } from './extensions/ext-key-usage';
+import { AUTHORITY_KEY_IDENTIFIER, SUBJECT_KEY_IDENTIFIER } from './extensions/key-identifiers';
+import { KEY_USAGE } from './extensions/key-usage';
+import { NAME_CONSTRAINTS } from './extensions/name-constraints';
+import { SUBJECT_ALT_NAME } from './extensions/subject-alt-name';
 import { keyTypeFromSpki, SIGNATURE_ALGORITHMS, verifyWithAlgorithm, computeSki } from './key-inspector';
 import { fromPem } from './pem-codec';
 import { serialToHex } from './serial-number';
 
-export const KEY_USAGE_BITS: KeyUsageName[] = [
-  'digitalSignature',
-  'nonRepudiation',
-  'keyEncipherment',
-  'dataEncipherment',
-  'keyAgreement',
-  'keyCertSign',
-  'cRLSign',
-  'encipherOnly',
-  'decipherOnly',
-];
-
-export const EKU_OIDS: Record<string, string> = {
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-  clientAuth: '1.3.6.1.5.5.7.3.2',
-  codeSigning: '1.3.6.1.5.5.7.3.3',
-  emailProtection: '1.3.6.1.5.5.7.3.4',
-  timeStamping: '1.3.6.1.5.5.7.3.8',
-  OCSPSigning: '1.3.6.1.5.5.7.3.9',
-};
-const EKU_NAMES = new Map(Object.entries(EKU_OIDS).map(([k, v]) => [v, k]));
+export { KEY_USAGE_BITS } from './extensions/key-usage';
+export { EKU_OIDS } from './extensions/ext-key-usage';
+export { decodeGeneralNames } from './extensions/subject-alt-name';
 
 const latin1 = new TextDecoder('latin1');
 
@@ -53,37 +40,6 @@ export function decodeTime(buf: Uint8Array, t: Tlv): number {
     return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms);
   }
   throw new Error(`bad time '${s}'`);
-}
-
-export function decodeGeneralNames(buf: Uint8Array, seqTlv: Tlv): SubjectAltNames {
-  const out: SubjectAltNames = {};
-  for (const g of children(buf, seqTlv)) {
-    const c = content(buf, g);
-    if (g.tag === 0x82) (out.dns ??= []).push(latin1.decode(c));
-    else if (g.tag === 0x87) (out.ip ??= []).push(bytesToIp(c));
-    else if (g.tag === 0x86) (out.uri ??= []).push(latin1.decode(c));
-    else if (g.tag === 0x81) (out.email ??= []).push(latin1.decode(c));
-  }
-  return out;
-}
-
-function decodeNameConstraints(buf: Uint8Array, t: Tlv): NameConstraints {
-  const nc: NameConstraints = {};
-  for (const part of children(buf, t)) {
-    const permitted = part.tag === 0xa0;
-    for (const subtree of children(buf, part)) {
-      const g = at(children(buf, subtree), 0, 'GeneralSubtree base');
-      const c = content(buf, g);
-      const push = (k: keyof NameConstraints, v: string): void => {
-        (nc[k] ??= []).push(v);
-      };
-      if (g.tag === 0x82) push(permitted ? 'permittedDns' : 'excludedDns', latin1.decode(c));
-      else if (g.tag === 0x87) push(permitted ? 'permittedIp' : 'excludedIp', cidrFromBytes(c));
-      else if (g.tag === 0x86) push(permitted ? 'permittedUri' : 'excludedUri', latin1.decode(c));
-      else if (g.tag === 0x81) push(permitted ? 'permittedEmail' : 'excludedEmail', latin1.decode(c));
-    }
-  }
-  return nc;
 }
 
 export interface RawCertificate {
@@ -195,46 +151,31 @@ function decodeExtensions(exts: RawCertificate['extensions']): DecodedExtensions
     aki: null,
   };
   for (const e of exts) {
-    const v = e.value;
-    const t = readWhole(v);
     switch (e.oid) {
-      case '2.5.29.19': {
-        for (const c of children(v, t)) {
-          if (c.tag === 0x01) r.isCa = v[c.contentStart] !== 0;
-          if (c.tag === 0x02) r.pathLen = Number(BigInt(`0x${toHex(content(v, c)) || '0'}`));
-        }
+      case BASIC_CONSTRAINTS.oid: {
+        const bc = BASIC_CONSTRAINTS.decode(e.value);
+        r.isCa = bc.ca;
+        r.pathLen = bc.pathLen;
         break;
       }
-      case '2.5.29.15': {
-        const c = content(v, t);
-        const ku: KeyUsageName[] = [];
-        KEY_USAGE_BITS.forEach((name, bit) => {
-          const byte = 1 + (bit >> 3);
-          if ((c[byte] ?? 0) & (0x80 >> (bit & 7))) ku.push(name);
-        });
-        r.keyUsage = ku;
+      case KEY_USAGE.oid:
+        r.keyUsage = KEY_USAGE.decode(e.value);
         break;
-      }
-      case '2.5.29.37':
-        r.extKeyUsage = children(v, t).map((c) => {
-          const o = decodeOid(content(v, c));
-          return EKU_NAMES.get(o) ?? o;
-        });
+      case EXT_KEY_USAGE.oid:
+        r.extKeyUsage = EXT_KEY_USAGE.decode(e.value);
         break;
-      case '2.5.29.17':
-        r.sans = decodeGeneralNames(v, t);
+      case SUBJECT_ALT_NAME.oid:
+        r.sans = SUBJECT_ALT_NAME.decode(e.value);
         break;
-      case '2.5.29.30':
-        r.nameConstraints = decodeNameConstraints(v, t);
+      case NAME_CONSTRAINTS.oid:
+        r.nameConstraints = NAME_CONSTRAINTS.decode(e.value);
         break;
-      case '2.5.29.14':
-        r.ski = content(v, t);
+      case SUBJECT_KEY_IDENTIFIER.oid:
+        r.ski = SUBJECT_KEY_IDENTIFIER.decode(e.value);
         break;
-      case '2.5.29.35': {
-        const k = children(v, t).find((c) => c.tag === 0x80);
-        r.aki = k ? content(v, k) : null;
+      case AUTHORITY_KEY_IDENTIFIER.oid:
+        r.aki = AUTHORITY_KEY_IDENTIFIER.decode(e.value);
         break;
-      }
       default:
         break;
     }

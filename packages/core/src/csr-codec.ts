@@ -4,7 +4,7 @@ import type { DecodedCsr, DistinguishedName, SignFn, SubjectAltNames } from './t
 import { at, children, content, decodeOid, raw, readWhole } from './der-reader';
 import { bitString, explicit, integer, octetString, oid, seq, set, tlv } from './der-writer';
 import { decodeName, encodeDn, formatDn, validateDn } from './dn-codec';
-import { decodeGeneralNames } from './certificate-parser';
+import { decodeGeneralNames } from './extensions/subject-alt-name';
 import { encodeGeneralNames, invalidSans } from './general-names';
 import { keyTypeFromSpki, SIGNATURE_ALGORITHMS, signatureAlgorithmDer, verifyWithAlgorithm } from './key-inspector';
 import { fromPem } from './pem-codec';

@@ -18,6 +18,7 @@ export { decodeCsr, buildCsr } from './csr-codec';
 export { planCertificate } from './certificate-planner';
 export { lintCertificate, assertLintClean } from './certificate-linter';
 export { encodeTbsCertificate, assembleCertificate, issueCertificate } from './certificate-encoder';
+export * from './extensions';
 export { parseCertificate, verifyCertificateSignature, issuerFactsOf } from './certificate-parser';
 export { buildCrl, parseCrl, verifyCrlSignature, type ParsedCrl } from './crl-codec';
 export {

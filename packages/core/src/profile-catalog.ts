@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { KEY_TYPES, PkiError } from '@pkim/shared';
 import type { Profile } from './types';
+import { OPTIONAL_EXTENSION_NAMES } from './extensions/extension-registry';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -122,7 +123,7 @@ export const BUILT_IN_PROFILES: Readonly<Record<BuiltInProfileName, Profile>> = 
     allowedKeyTypes: ALL,
     defaultLifetimeMs: 30 * D,
     maxLifetimeMs: 365 * D,
-    ocspNoCheck: true,
+    extensions: ['ocspNoCheck'],
   },
   'vault-role': {
     name: 'vault-role',
@@ -192,6 +193,13 @@ export const profileSchema = z
     defaultLifetimeMs: z.number().int().positive(),
     maxLifetimeMs: z.number().int().positive(),
     ocspNoCheck: z.boolean().optional(),
+    extensions: z
+      .array(
+        z.string().refine((n) => OPTIONAL_EXTENSION_NAMES.includes(n), {
+          message: `unknown optional extension (known: ${OPTIONAL_EXTENSION_NAMES.join(', ')})`,
+        }),
+      )
+      .optional(),
     rsaKeyUsage: z.array(keyUsageName).optional(),
     requiredSanTypes: z.array(sanType).optional(),
     allowedUriSchemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*$/)).optional(),

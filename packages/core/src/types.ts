@@ -75,8 +75,13 @@ export interface Profile {
   allowedKeyTypes: KeyType[];
   defaultLifetimeMs: number;
   maxLifetimeMs: number;
-  /** adds id-pkix-ocsp-nocheck (ocsp-signing profile) */
+  /** adds id-pkix-ocsp-nocheck (older spelling of `extensions: ['ocspNoCheck']`) */
   ocspNoCheck?: boolean;
+  /**
+   * optional extensions of the registry (core extensions/) this profile's certificates carry, by
+   * name: `ocspNoCheck`, `ctPoison`, … (see OPTIONAL_EXTENSION_NAMES)
+   */
+  extensions?: string[];
   /** key usages added only when the subject key is RSA (e.g. keyEncipherment for TLS 1.2 RSA key transport) */
   rsaKeyUsage?: KeyUsageName[];
   /** SAN types of which at least one entry must be present (e.g. `uri` for SPIFFE SVIDs) */

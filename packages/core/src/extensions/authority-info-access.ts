@@ -1,0 +1,40 @@
+/** authorityInfoAccess (RFC 5280 §4.2.2.1): OCSP responder and caIssuers URLs. */
+import { children, content, decodeOid, readWhole } from '../der-reader';
+import { oid, seq } from '../der-writer';
+import { uriGeneralName } from '../general-names';
+import type { CertificateExtension } from './certificate-extension';
+
+const OCSP = '1.3.6.1.5.5.7.48.1';
+const CA_ISSUERS = '1.3.6.1.5.5.7.48.2';
+const latin1 = new TextDecoder('latin1');
+
+export interface AuthorityInfoAccessValue {
+  ocsp: string[];
+  caIssuers: string[];
+}
+
+export const AUTHORITY_INFO_ACCESS: CertificateExtension<AuthorityInfoAccessValue> = {
+  name: 'authorityInfoAccess',
+  oid: '1.3.6.1.5.5.7.1.1',
+  critical: false,
+  optional: false,
+  encode(plan) {
+    if (!plan.ocspUrls?.length && !plan.caIssuersUrls?.length) return undefined;
+    return seq(
+      ...(plan.ocspUrls ?? []).map((u) => seq(oid(OCSP), uriGeneralName(u))),
+      ...(plan.caIssuersUrls ?? []).map((u) => seq(oid(CA_ISSUERS), uriGeneralName(u))),
+    );
+  },
+  decode(v) {
+    const out: AuthorityInfoAccessValue = { ocsp: [], caIssuers: [] };
+    for (const ad of children(v, readWhole(v))) {
+      const [method, location] = children(v, ad);
+      if (!method || !location || location.tag !== 0x86) continue;
+      const m = decodeOid(content(v, method));
+      const url = latin1.decode(content(v, location));
+      if (m === OCSP) out.ocsp.push(url);
+      else if (m === CA_ISSUERS) out.caIssuers.push(url);
+    }
+    return out;
+  },
+};

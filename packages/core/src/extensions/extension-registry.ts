@@ -1,0 +1,91 @@
+/**
+ * The registry of certificate extensions, in the order they are encoded. The encoder walks it for
+ * every certificate; the parser decodes known OIDs with it. Adding an extension (SPIFFE-specific,
+ * ACME id-pe-acmeIdentifier, …) is one file in this folder and one entry below; an optional one is
+ * then switched on per profile by data (`profile.extensions`).
+ */
+import { octetString, oid, seq, TRUE } from '../der-writer';
+import type { CertificatePlan, Profile } from '../types';
+import { AUTHORITY_INFO_ACCESS } from './authority-info-access';
+import { BASIC_CONSTRAINTS } from './basic-constraints';
+import type { CertificateExtension } from './certificate-extension';
+import { CRL_DISTRIBUTION_POINTS } from './crl-distribution-points';
+import { CT_POISON } from './ct-poison';
+import { EXT_KEY_USAGE } from './ext-key-usage';
+import { AUTHORITY_KEY_IDENTIFIER, SUBJECT_KEY_IDENTIFIER } from './key-identifiers';
+import { KEY_USAGE } from './key-usage';
+import { NAME_CONSTRAINTS } from './name-constraints';
+import { OCSP_NO_CHECK } from './ocsp-no-check';
+import { SUBJECT_ALT_NAME } from './subject-alt-name';
+
+export const CERTIFICATE_EXTENSIONS: readonly CertificateExtension[] = [
+  BASIC_CONSTRAINTS,
+  KEY_USAGE,
+  EXT_KEY_USAGE,
+  SUBJECT_KEY_IDENTIFIER,
+  AUTHORITY_KEY_IDENTIFIER,
+  SUBJECT_ALT_NAME,
+  NAME_CONSTRAINTS,
+  CRL_DISTRIBUTION_POINTS,
+  AUTHORITY_INFO_ACCESS,
+  OCSP_NO_CHECK,
+  CT_POISON,
+];
+
+/** Names a profile may list in `extensions` (the optional ones). */
+export const OPTIONAL_EXTENSION_NAMES: readonly string[] = CERTIFICATE_EXTENSIONS.filter((e) => e.optional).map(
+  (e) => e.name,
+);
+
+const BY_OID = new Map(CERTIFICATE_EXTENSIONS.map((e) => [e.oid, e]));
+const BY_NAME = new Map(CERTIFICATE_EXTENSIONS.map((e) => [e.name, e]));
+
+export function extensionByOid(dotted: string): CertificateExtension | undefined {
+  return BY_OID.get(dotted);
+}
+
+export function extensionByName(name: string): CertificateExtension | undefined {
+  return BY_NAME.get(name);
+}
+
+/** Does the profile switch this optional extension on? (`ocspNoCheck: true` is the older spelling.) */
+export function profileWants(profile: Profile, name: string): boolean {
+  return (profile.extensions?.includes(name) ?? false) || (name === 'ocspNoCheck' && profile.ocspNoCheck === true);
+}
+
+/** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }. */
+export function encodeExtension(extOid: Uint8Array, critical: boolean, value: Uint8Array): Uint8Array {
+  return critical ? seq(extOid, TRUE, octetString(value)) : seq(extOid, octetString(value));
+}
+
+interface Slot {
+  ext: CertificateExtension;
+  oidDer: Uint8Array;
+  /** the last value/criticality encoded and its Extension TLV: constants and cached values cost nothing */
+  lastValue?: Uint8Array;
+  lastCritical?: boolean;
+  lastTlv?: Uint8Array;
+}
+const SLOTS: Slot[] = CERTIFICATE_EXTENSIONS.map((ext) => ({ ext, oidDer: oid(ext.oid) }));
+
+/** The encoded Extension TLVs of a plan, in registry order. */
+export function encodeExtensions(plan: CertificatePlan): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const slot of SLOTS) {
+    const ext = slot.ext;
+    if (ext.optional && !profileWants(plan.profile, ext.name)) continue;
+    const value = ext.encode(plan);
+    if (value === undefined) continue;
+    const critical = typeof ext.critical === 'function' ? ext.critical(plan) : ext.critical;
+    if (value === slot.lastValue && critical === slot.lastCritical && slot.lastTlv) {
+      out.push(slot.lastTlv);
+      continue;
+    }
+    const tlv = encodeExtension(slot.oidDer, critical, value);
+    slot.lastValue = value;
+    slot.lastCritical = critical;
+    slot.lastTlv = tlv;
+    out.push(tlv);
+  }
+  return out;
+}
