@@ -197,8 +197,8 @@ export function goVerify(o: {
   });
 }
 
-/** `openssl crl -verify -text` on a DER CRL; `text` lists serials and reason texts. */
-export function opensslCrlVerify(crlDer: Uint8Array, issuerPem: string): { ok: boolean; text: string } {
+/** `openssl crl -verify -text` on a DER CRL alone; `text` lists serials and reason texts. */
+export function opensslCrlVerifyOnly(crlDer: Uint8Array, issuerPem: string): { ok: boolean; text: string } {
   return withTempDir((dir) => {
     writeFileSync(join(dir, 'crl.der'), crlDer);
     writeFileSync(join(dir, 'issuer.pem'), issuerPem);
@@ -217,6 +217,75 @@ export function opensslCrlVerify(crlDer: Uint8Array, issuerPem: string): { ok: b
     return { ok: r.status === 0 && r.output.includes('verify OK'), text: r.output };
   });
 }
+
+const crlPem = (der: Uint8Array): string =>
+  `-----BEGIN X509 CRL-----\n${Buffer.from(der)
+    .toString('base64')
+    .replace(/.{1,64}/g, '$&\n')}-----END X509 CRL-----\n`;
+
+/** GnuTLS `certtool --verify-crl --load-ca-certificate issuer.pem` (it prints the --crl-info text too). */
+export function certtoolCrlVerify(crlDer: Uint8Array, issuerPem: string): VerifyResult {
+  return withTempDir((dir) => {
+    writeFileSync(join(dir, 'crl.pem'), crlPem(crlDer));
+    writeFileSync(join(dir, 'issuer.pem'), issuerPem);
+    const r = run('certtool', [
+      '--verify-crl',
+      '--load-ca-certificate',
+      join(dir, 'issuer.pem'),
+      '--infile',
+      join(dir, 'crl.pem'),
+    ]);
+    return {
+      ok: r.status === 0 && /Verification output: Verified/.test(r.output) && !/Not verified/.test(r.output),
+      output: r.output,
+    };
+  });
+}
+
+/** Go `x509.ParseRevocationList` + `CheckSignatureFrom`; `entries` maps serial hex → reason code (-1: none). */
+export function goCrlVerify(crlDer: Uint8Array, issuerPem: string): VerifyResult & { entries: Map<string, number> } {
+  const bin = goVerifyBinary();
+  return withTempDir((dir) => {
+    writeFileSync(join(dir, 'crl.der'), crlDer);
+    writeFileSync(join(dir, 'issuer.pem'), issuerPem);
+    const r = spawnSync(bin, ['-crl', join(dir, 'crl.der'), '-issuer', join(dir, 'issuer.pem')], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+    const entries = new Map<string, number>();
+    for (const m of output.matchAll(/^entry ([0-9a-f]+) reason (-?\d+)$/gm)) entries.set(m[1]!, Number(m[2]));
+    return { ok: r.status === 0 && output.startsWith('PASS'), output, entries };
+  });
+}
+
+/**
+ * A CRL checked by all three independent verifiers: `openssl crl -verify`, GnuTLS `certtool --verify-crl`
+ * and Go `x509.ParseRevocationList` + `CheckSignatureFrom`. `ok` only when all three accept it; `text` is
+ * openssl's listing (serials, reasons), `go` holds Go's entries.
+ */
+export function opensslCrlVerify(
+  crlDer: Uint8Array,
+  issuerPem: string,
+): { ok: boolean; text: string; certtool: VerifyResult; go: VerifyResult & { entries: Map<string, number> } } {
+  const openssl = opensslCrlVerifyOnly(crlDer, issuerPem);
+  const certtool = certtoolCrlVerify(crlDer, issuerPem);
+  const go = goCrlVerify(crlDer, issuerPem);
+  const failed = [
+    ...(openssl.ok ? [] : ['openssl']),
+    ...(certtool.ok ? [] : [`certtool: ${certtool.output.split('\n').slice(-3).join(' ')}`]),
+    ...(go.ok ? [] : [`go: ${go.output}`]),
+  ];
+  return {
+    ok: failed.length === 0,
+    text: failed.length ? `${openssl.text}\nrejected by ${failed.join('; ')}` : openssl.text,
+    certtool,
+    go,
+  };
+}
+
+/** The same three CRL verifiers under a name that says so. */
+export const crlVerifyAll = opensslCrlVerify;
 
 /** `openssl x509 -noout -text` of a PEM certificate. */
 export function opensslText(pem: string): string {

@@ -18,7 +18,10 @@ import {
   verifyCrlSignature,
 } from '../src/index';
 import {
+  certtoolCrlVerify,
+  goCrlVerify,
   opensslCrlVerify,
+  opensslCrlVerifyOnly,
   opensslOcspCheck,
   opensslRaw,
   opensslVerify,
@@ -113,6 +116,30 @@ describe('CRL', () => {
     );
     expect(verifyCrlSignature(crl, issuer.key.publicKey)).toBe(true);
     expect(verifyCrlSignature(crl, root === issuer ? inter.key.publicKey : root.key.publicKey)).toBe(false);
+
+    // GnuTLS certtool and Go crypto/x509 agree (opensslCrlVerify already required all three)
+    const ct = certtoolCrlVerify(crl, issuer.pem);
+    expect(ct.ok, ct.output).toBe(true);
+    expect(ct.output).toMatch(/Version: 2/);
+    const go = goCrlVerify(crl, issuer.pem);
+    expect(go.ok, go.output).toBe(true);
+    expect(go.output).toMatch(/CRL number 42,/);
+    expect(new Map([...go.entries].map(([k, r]) => [k.replace(/^0+/, ''), r]))).toEqual(
+      new Map(entries().map((e) => [e.serialHex.replace(/^0+/, ''), (e as { reason?: number }).reason ?? -1] as const)),
+    );
+    // positive controls: each verifier rejects the CRL under another issuer and when one byte is flipped
+    const other = root === issuer ? inter : root;
+    const tampered = new Uint8Array(crl);
+    tampered[tampered.length - 5]! ^= 0x01;
+    for (const [bytes, pem] of [
+      [crl, other.pem],
+      [tampered, issuer.pem],
+    ] as const) {
+      expect(opensslCrlVerifyOnly(bytes, pem).ok).toBe(false);
+      expect(certtoolCrlVerify(bytes, pem).ok).toBe(false);
+      expect(goCrlVerify(bytes, pem).ok).toBe(false);
+      expect(opensslCrlVerify(bytes, pem).ok).toBe(false);
+    }
   });
 
   it('makes openssl verify -crl_check reject the revoked leaf and accept a non-revoked one', async () => {

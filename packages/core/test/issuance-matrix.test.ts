@@ -105,6 +105,16 @@ describe.each([...KEY_TYPES])('key type %s', (kt) => {
     expect(verifyCertificateSignature(root.der, info.publicKey)).toBe(true);
     const v = opensslVerify({ leafPem: root.pem, rootPem: root.pem, purpose: 'any' });
     expect(v.ok, v.output).toBe(true);
+    const ct = certtoolVerify({ leafPem: root.pem, rootPem: root.pem });
+    expect(ct.ok, `certtool: ${ct.output}`).toBe(true);
+    const g = goVerify({ leafPem: root.pem, rootPem: root.pem, keyUsage: 'any' });
+    expect(g.ok, `go: ${g.output}`).toBe(true);
+    expect(g.output).toMatch(/depth 1/);
+    // positive control: none of the three takes this root as anchored by another key type's root
+    const other = roots.get(kt === 'ec-p256' ? 'ec-p384' : 'ec-p256')!;
+    expect(opensslVerify({ leafPem: root.pem, rootPem: other.pem, purpose: 'any' }).ok).toBe(false);
+    expect(certtoolVerify({ leafPem: root.pem, rootPem: other.pem }).ok).toBe(false);
+    expect(goVerify({ leafPem: root.pem, rootPem: other.pem, keyUsage: 'any' }).ok).toBe(false);
     const text = opensslText(root.pem);
     expect(text).toMatch(/Basic Constraints: critical\s+CA:TRUE\n/);
     expect(text).toMatch(/Key Usage: critical\s+Certificate Sign, CRL Sign/);

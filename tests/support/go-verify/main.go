@@ -1,10 +1,14 @@
-// go-verify: crypto/x509 chain verification (independent of OpenSSL/GnuTLS).
-// Usage: go-verify -leaf leaf.pem [-chain intermediates.pem] -root root.pem [-purpose serverAuth|clientAuth|any] [-host name] [-time RFC3339]
-// Built and run by tests/support/verifiers.ts (goVerify). Stdlib only, builds offline.
+// go-verify: crypto/x509 checks independent of OpenSSL/GnuTLS. Stdlib only, builds offline; built and
+// run by tests/support/verifiers.ts (goVerify, goCrlVerify).
+//
+// Chain: go-verify -leaf leaf.pem [-chain intermediates.pem] -root root.pem [-purpose serverAuth|clientAuth|any]
+// [-host name] [-time RFC3339]. CRL: go-verify -crl crl.der -issuer issuer.pem (x509.ParseRevocationList,
+// CheckSignatureFrom; prints the entries with their reason codes).
 package main
 
 import (
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"flag"
 	"fmt"
@@ -46,7 +50,51 @@ func load(path string) []*x509.Certificate {
 	return out
 }
 
+var oidReasonCode = asn1.ObjectIdentifier{2, 5, 29, 21}
+
+// verifyCrl parses a DER (or PEM) CRL with crypto/x509 and checks its signature against the issuer.
+func verifyCrl(crlPath, issuerPath string) {
+	b, err := os.ReadFile(crlPath)
+	if err != nil {
+		fmt.Println("FAIL go-x509: read", crlPath, err)
+		os.Exit(2)
+	}
+	if blk, _ := pem.Decode(b); blk != nil {
+		b = blk.Bytes
+	}
+	crl, err := x509.ParseRevocationList(b)
+	if err != nil {
+		fmt.Println("FAIL go-x509: parse CRL:", err)
+		os.Exit(1)
+	}
+	issuers := load(issuerPath)
+	if len(issuers) == 0 {
+		fmt.Println("FAIL go-x509: no issuer certificate")
+		os.Exit(2)
+	}
+	if err := crl.CheckSignatureFrom(issuers[0]); err != nil {
+		fmt.Printf("FAIL go-x509: CRL signature: %v\n", err)
+		os.Exit(1)
+	}
+	fmt.Printf("PASS go-x509: CRL number %v, %d entries, next update %s\n", crl.Number, len(crl.RevokedCertificates),
+		crl.NextUpdate.UTC().Format(time.RFC3339))
+	for _, rc := range crl.RevokedCertificates {
+		reason := -1
+		for _, ext := range rc.Extensions {
+			if ext.Id.Equal(oidReasonCode) {
+				var e asn1.Enumerated
+				if _, err := asn1.Unmarshal(ext.Value, &e); err == nil {
+					reason = int(e)
+				}
+			}
+		}
+		fmt.Printf("entry %x reason %d\n", rc.SerialNumber, reason)
+	}
+}
+
 func main() {
+	crlP := flag.String("crl", "", "CRL (DER or PEM) to verify against -issuer")
+	issuerP := flag.String("issuer", "", "issuer certificate PEM (with -crl)")
 	leafP := flag.String("leaf", "", "leaf PEM")
 	chainP := flag.String("chain", "", "intermediates PEM")
 	rootP := flag.String("root", "", "root(s) PEM")
@@ -54,6 +102,10 @@ func main() {
 	host := flag.String("host", "", "DNS name to check")
 	at := flag.String("time", "", "verification time RFC3339 (default now)")
 	flag.Parse()
+	if *crlP != "" {
+		verifyCrl(*crlP, *issuerP)
+		return
+	}
 	leaves := load(*leafP)
 	if len(leaves) == 0 {
 		fmt.Println("FAIL go-x509: no leaf certificate")

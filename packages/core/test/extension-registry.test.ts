@@ -1,0 +1,156 @@
+/**
+ * The certificate extension registry: every registered extension encodes through the fast DER writer
+ * and reads back with its own decoder and with @peculiar/asn1-x509; optional extensions are switched
+ * on by profile data only; openssl shows what we encoded.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate } from '@peculiar/asn1-x509';
+import {
+  BUILT_IN_PROFILES,
+  CERTIFICATE_EXTENSIONS,
+  OPTIONAL_EXTENSION_NAMES,
+  extensionByOid,
+  issueCertificate,
+  parseProfile,
+  planCertificate,
+  toPem,
+  type Profile,
+} from '../src/index';
+import { readCertificate } from '../src/certificate-parser';
+import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
+import { leafInput, makeIntermediate, makeRoot, makeTestKey, type IssuedCa } from './helpers';
+
+const now = Date.now();
+let root: IssuedCa;
+let sub: IssuedCa;
+
+beforeAll(async () => {
+  root = await makeRoot(makeTestKey('ec-p256'), now);
+  sub = await makeIntermediate(root, makeTestKey('ec-p256'), now, {
+    nameConstraints: { permittedDns: ['.example.com'], excludedIp: ['10.0.0.0/8'] },
+  });
+});
+
+async function issue(profile: Profile, over: Parameters<typeof leafInput>[3] = {}): Promise<Uint8Array> {
+  return issueCertificate(
+    planCertificate(
+      leafInput(sub, makeTestKey('ec-p256').publicKey, now, {
+        profile,
+        crlDistributionPoints: ['http://crl.example.com/sub.crl'],
+        ocspUrls: ['http://ocsp.example.com'],
+        caIssuersUrls: ['http://ca.example.com/sub.cer'],
+        ...over,
+      }),
+    ),
+    sub.key.sign,
+    { now },
+  );
+}
+
+describe('certificate extension registry', () => {
+  it('has one entry per OID, each with its own file-level encoder and decoder', () => {
+    const oids = CERTIFICATE_EXTENSIONS.map((e) => e.oid);
+    expect(new Set(oids).size).toBe(oids.length);
+    for (const e of CERTIFICATE_EXTENSIONS) {
+      expect(extensionByOid(e.oid)).toBe(e);
+      expect(typeof e.encode).toBe('function');
+      expect(typeof e.decode).toBe('function');
+    }
+    expect(OPTIONAL_EXTENSION_NAMES).toEqual(['ocspNoCheck', 'ctPoison']);
+  });
+
+  it('decodes what it encoded, for every extension a leaf and a constrained CA carry', async () => {
+    const leaf = await issue(BUILT_IN_PROFILES['tls-server']!, {
+      sans: { dns: ['www.example.com'], ip: ['192.0.2.1', '2001:db8::1'] },
+    });
+    const seen = new Map<string, unknown>();
+    for (const der of [leaf, sub.der]) {
+      for (const x of readCertificate(der).extensions) {
+        const ext = extensionByOid(x.oid);
+        expect(ext, `extension ${x.oid} is registered`).toBeDefined();
+        const critical = typeof ext!.critical === 'boolean' ? ext!.critical : undefined;
+        if (critical !== undefined) expect(x.critical, ext!.name).toBe(critical);
+        seen.set(`${der === leaf ? 'leaf' : 'ca'}:${ext!.name}`, ext!.decode(x.value));
+      }
+    }
+    expect(seen.get('leaf:basicConstraints')).toEqual({ ca: false, pathLen: null });
+    expect(seen.get('leaf:keyUsage')).toEqual(['digitalSignature']);
+    expect(seen.get('leaf:extKeyUsage')).toEqual(['serverAuth']);
+    expect(seen.get('leaf:subjectAltName')).toEqual({ dns: ['www.example.com'], ip: ['192.0.2.1', '2001:db8::1'] });
+    expect(seen.get('leaf:cRLDistributionPoints')).toEqual(['http://crl.example.com/sub.crl']);
+    expect(seen.get('leaf:authorityInfoAccess')).toEqual({
+      ocsp: ['http://ocsp.example.com'],
+      caIssuers: ['http://ca.example.com/sub.cer'],
+    });
+    expect(Buffer.from(seen.get('leaf:authorityKeyIdentifier') as Uint8Array)).toEqual(
+      Buffer.from(seen.get('ca:subjectKeyIdentifier') as Uint8Array),
+    );
+    expect(seen.get('ca:basicConstraints')).toEqual({ ca: true, pathLen: 0 });
+    expect(seen.get('ca:nameConstraints')).toEqual({ permittedDns: ['.example.com'], excludedIp: ['10.0.0.0/8'] });
+    expect(seen.has('leaf:ocspNoCheck')).toBe(false);
+    expect(seen.has('leaf:ctPoison')).toBe(false);
+  });
+
+  it('adds an optional extension only when the profile names it (CT poison: one file plus profile data)', async () => {
+    const precert = parseProfile({
+      ...BUILT_IN_PROFILES['tls-server'],
+      name: 'tls-server-precert',
+      extensions: ['ctPoison'],
+    });
+    const der = await issue(precert);
+    const exts = readCertificate(der).extensions;
+    const poison = exts.find((e) => e.oid === '1.3.6.1.4.1.11129.2.4.3');
+    expect(poison?.critical).toBe(true);
+    expect(Buffer.from(poison!.value)).toEqual(Buffer.from([0x05, 0x00]));
+    expect(new Uint8Array(AsnConvert.serialize(AsnConvert.parse(der, Certificate)))).toEqual(der);
+    const pem = toPem(der, 'CERTIFICATE');
+    expect(opensslText(pem)).toMatch(/CT Precertificate Poison: critical/);
+    // a critical extension a verifier does not process makes the certificate unusable, as RFC 6962 wants
+    const v = opensslVerify({ leafPem: pem, chainPems: [sub.pem], rootPem: root.pem, purpose: 'sslserver' });
+    expect(v.ok).toBe(false);
+    // the same profile without the extension verifies (positive control)
+    const plain = toPem(await issue(BUILT_IN_PROFILES['tls-server']!), 'CERTIFICATE');
+    const ok = opensslVerify({ leafPem: plain, chainPems: [sub.pem], rootPem: root.pem, purpose: 'sslserver' });
+    expect(ok.ok, ok.output).toBe(true);
+  });
+
+  it('keeps the older ocspNoCheck: true spelling and the built-in ocsp-signing profile carrying id-pkix-ocsp-nocheck', async () => {
+    const legacy = parseProfile({
+      ...BUILT_IN_PROFILES['ocsp-signing'],
+      name: 'legacy-ocsp',
+      extensions: undefined,
+      ocspNoCheck: true,
+    });
+    for (const profile of [BUILT_IN_PROFILES['ocsp-signing']!, legacy]) {
+      const der = await issue(profile, { sans: {} });
+      expect(opensslText(toPem(der, 'CERTIFICATE'))).toContain('OCSP No Check');
+    }
+  });
+
+  it('refuses a profile that names an unknown or non-optional extension with profile.invalid', () => {
+    for (const extensions of [['noSuchExtension'], ['basicConstraints']]) {
+      expect(() => parseProfile({ ...BUILT_IN_PROFILES['tls-server'], name: 'bad-ext', extensions })).toThrow(
+        expect.objectContaining({ code: 'profile.invalid' }),
+      );
+    }
+  });
+
+  it('encodes pathLen and criticality per certificate, not from a stale cache', async () => {
+    const deep = await makeIntermediate(root, makeTestKey('ec-p256'), now, { pathLen: 3 });
+    const unlimited = readCertificate(root.der).extensions.find((e) => e.oid === '2.5.29.19')!;
+    const three = readCertificate(deep.der).extensions.find((e) => e.oid === '2.5.29.19')!;
+    expect(extensionByOid('2.5.29.19')!.decode(unlimited.value)).toEqual({ ca: true, pathLen: null });
+    expect(extensionByOid('2.5.29.19')!.decode(three.value)).toEqual({ ca: true, pathLen: 3 });
+    // SAN is critical exactly when the subject is empty (SPIFFE SVID) and not otherwise
+    const svid = await issue(BUILT_IN_PROFILES['spiffe-svid']!, {
+      subject: [],
+      sans: { uri: ['spiffe://example.com/web'] },
+      notAfter: now + 3_600_000 - 120_000,
+    });
+    const named = await issue(BUILT_IN_PROFILES['tls-server']!);
+    const san = (der: Uint8Array) => readCertificate(der).extensions.find((e) => e.oid === '2.5.29.17')!;
+    expect(san(svid).critical).toBe(true);
+    expect(san(named).critical).toBe(false);
+  });
+});
