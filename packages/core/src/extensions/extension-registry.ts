@@ -61,31 +61,43 @@ export function encodeExtension(extOid: Uint8Array, critical: boolean, value: Ui
 interface Slot {
   ext: CertificateExtension;
   oidDer: Uint8Array;
+  /** the constant criticality, or undefined when it depends on the plan */
+  critical: boolean | undefined;
   /** the last value/criticality encoded and its Extension TLV: constants and cached values cost nothing */
   lastValue?: Uint8Array;
   lastCritical?: boolean;
   lastTlv?: Uint8Array;
 }
-const SLOTS: Slot[] = CERTIFICATE_EXTENSIONS.map((ext) => ({ ext, oidDer: oid(ext.oid) }));
+const SLOTS: Slot[] = CERTIFICATE_EXTENSIONS.map((ext) => ({
+  ext,
+  oidDer: oid(ext.oid),
+  critical: typeof ext.critical === 'boolean' ? ext.critical : undefined,
+}));
+
+function encodeSlot(slot: Slot, plan: CertificatePlan, out: Uint8Array[]): void {
+  const value = slot.ext.encode(plan);
+  if (value === undefined) return;
+  const critical = slot.critical ?? (slot.ext.critical as (plan: CertificatePlan) => boolean)(plan);
+  if (value === slot.lastValue && critical === slot.lastCritical && slot.lastTlv) {
+    out.push(slot.lastTlv);
+    return;
+  }
+  const tlv = encodeExtension(slot.oidDer, critical, value);
+  slot.lastValue = value;
+  slot.lastCritical = critical;
+  slot.lastTlv = tlv;
+  out.push(tlv);
+}
 
 /** The encoded Extension TLVs of a plan, in registry order. */
 export function encodeExtensions(plan: CertificatePlan): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (const slot of SLOTS) {
-    const ext = slot.ext;
-    if (ext.optional && !profileWants(plan.profile, ext.name)) continue;
-    const value = ext.encode(plan);
-    if (value === undefined) continue;
-    const critical = typeof ext.critical === 'function' ? ext.critical(plan) : ext.critical;
-    if (value === slot.lastValue && critical === slot.lastCritical && slot.lastTlv) {
-      out.push(slot.lastTlv);
-      continue;
-    }
-    const tlv = encodeExtension(slot.oidDer, critical, value);
-    slot.lastValue = value;
-    slot.lastCritical = critical;
-    slot.lastTlv = tlv;
-    out.push(tlv);
+  const profile = plan.profile;
+  const anyOptional = profile.extensions !== undefined || profile.ocspNoCheck === true;
+  for (let i = 0; i < SLOTS.length; i++) {
+    const slot = SLOTS[i]!;
+    if (slot.ext.optional && !(anyOptional && profileWants(profile, slot.ext.name))) continue;
+    encodeSlot(slot, plan, out);
   }
   return out;
 }
