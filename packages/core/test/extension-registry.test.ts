@@ -61,7 +61,7 @@ describe('certificate extension registry', () => {
   });
 
   it('decodes what it encoded, for every extension a leaf and a constrained CA carry', async () => {
-    const leaf = await issue(BUILT_IN_PROFILES['tls-server']!, {
+    const leaf = await issue(BUILT_IN_PROFILES['tls-server'], {
       sans: { dns: ['www.example.com'], ip: ['192.0.2.1', '2001:db8::1'] },
     });
     const seen = new Map<string, unknown>();
@@ -110,7 +110,7 @@ describe('certificate extension registry', () => {
     const v = opensslVerify({ leafPem: pem, chainPems: [sub.pem], rootPem: root.pem, purpose: 'sslserver' });
     expect(v.ok).toBe(false);
     // the same profile without the extension verifies (positive control)
-    const plain = toPem(await issue(BUILT_IN_PROFILES['tls-server']!), 'CERTIFICATE');
+    const plain = toPem(await issue(BUILT_IN_PROFILES['tls-server']), 'CERTIFICATE');
     const ok = opensslVerify({ leafPem: plain, chainPems: [sub.pem], rootPem: root.pem, purpose: 'sslserver' });
     expect(ok.ok, ok.output).toBe(true);
   });
@@ -122,7 +122,7 @@ describe('certificate extension registry', () => {
       extensions: undefined,
       ocspNoCheck: true,
     });
-    for (const profile of [BUILT_IN_PROFILES['ocsp-signing']!, legacy]) {
+    for (const profile of [BUILT_IN_PROFILES['ocsp-signing'], legacy]) {
       const der = await issue(profile, { sans: {} });
       expect(opensslText(toPem(der, 'CERTIFICATE'))).toContain('OCSP No Check');
     }
@@ -143,12 +143,12 @@ describe('certificate extension registry', () => {
     expect(extensionByOid('2.5.29.19')!.decode(unlimited.value)).toEqual({ ca: true, pathLen: null });
     expect(extensionByOid('2.5.29.19')!.decode(three.value)).toEqual({ ca: true, pathLen: 3 });
     // SAN is critical exactly when the subject is empty (SPIFFE SVID) and not otherwise
-    const svid = await issue(BUILT_IN_PROFILES['spiffe-svid']!, {
+    const svid = await issue(BUILT_IN_PROFILES['spiffe-svid'], {
       subject: [],
       sans: { uri: ['spiffe://example.com/web'] },
       notAfter: now + 3_600_000 - 120_000,
     });
-    const named = await issue(BUILT_IN_PROFILES['tls-server']!);
+    const named = await issue(BUILT_IN_PROFILES['tls-server']);
     const san = (der: Uint8Array) => readCertificate(der).extensions.find((e) => e.oid === '2.5.29.17')!;
     expect(san(svid).critical).toBe(true);
     expect(san(named).critical).toBe(false);

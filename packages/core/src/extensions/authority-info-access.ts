@@ -29,7 +29,7 @@ export const AUTHORITY_INFO_ACCESS: CertificateExtension<AuthorityInfoAccessValu
     const out: AuthorityInfoAccessValue = { ocsp: [], caIssuers: [] };
     for (const ad of children(v, readWhole(v))) {
       const [method, location] = children(v, ad);
-      if (!method || !location || location.tag !== 0x86) continue;
+      if (!method || location?.tag !== 0x86) continue;
       const m = decodeOid(content(v, method));
       const url = latin1.decode(content(v, location));
       if (m === OCSP) out.ocsp.push(url);

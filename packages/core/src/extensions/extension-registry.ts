@@ -94,8 +94,7 @@ export function encodeExtensions(plan: CertificatePlan): Uint8Array[] {
   const out: Uint8Array[] = [];
   const profile = plan.profile;
   const anyOptional = profile.extensions !== undefined || profile.ocspNoCheck === true;
-  for (let i = 0; i < SLOTS.length; i++) {
-    const slot = SLOTS[i]!;
+  for (const slot of SLOTS) {
     if (slot.ext.optional && !(anyOptional && profileWants(profile, slot.ext.name))) continue;
     encodeSlot(slot, plan, out);
   }

@@ -59,7 +59,6 @@ export function createPkcs11SessionPool(opts: Pkcs11SessionPoolOptions): Pkcs11S
   const tokenWanted = opts.tokenLabel !== undefined ? `token '${opts.tokenLabel}'` : `slot ${opts.slot}`;
 
   let conn: Pkcs11Connection | undefined;
-  let connecting: Promise<Pkcs11Connection> | undefined;
   /** A final failure (wrong PIN): every later call fails with it, C_Login is not called again. */
   let fatal: PkiError | undefined;
   let closed = false;
@@ -185,25 +184,22 @@ export function createPkcs11SessionPool(opts: Pkcs11SessionPoolOptions): Pkcs11S
     return c;
   }
 
+  /**
+   * The live connection, connecting (synchronously: C_Initialize, C_OpenSession, C_Login) when there is
+   * none or it broke. A wrong PIN or an unloadable module is kept as `fatal` and never retried.
+   */
   async function ensureConnected(): Promise<Pkcs11Connection> {
     if (closed) throw closedError();
     if (fatal) throw fatal;
     if (conn && !conn.broken) return conn;
-    if (!connecting) {
-      connecting = (async () => {
-        try {
-          conn = connectNow();
-          return conn;
-        } catch (e) {
-          const err = toPkcs11PkiError(e, `connecting to ${tokenWanted}`);
-          if (err.code === 'kms.auth_failed' || err.code === 'kms.config_invalid') fatal = err;
-          throw err;
-        } finally {
-          connecting = undefined;
-        }
-      })();
+    try {
+      conn = connectNow();
+      return conn;
+    } catch (e) {
+      const err = toPkcs11PkiError(e, `connecting to ${tokenWanted}`);
+      if (err.code === 'kms.auth_failed' || err.code === 'kms.config_invalid') fatal = err;
+      throw err;
     }
-    return connecting;
   }
 
   /** Wakes every operation waiting for a session: they re-acquire (reconnect, or fail when closed). */
@@ -263,7 +259,7 @@ export function createPkcs11SessionPool(opts: Pkcs11SessionPoolOptions): Pkcs11S
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
-    const c = conn ?? (connecting ? await connecting.catch(() => undefined) : undefined);
+    const c = conn;
     conn = undefined;
     opts.onReset();
     wakeAllWaiters();
