@@ -25,6 +25,10 @@ import type {
   SanJson,
   SpiffeCaRole,
   SpiffeCaStatus,
+  SshCaStatus,
+  SshCertificateStatus,
+  SshCertType,
+  SshFleetOperation,
   UserRole,
 } from './types';
 
@@ -276,3 +280,185 @@ export const spiffeDeniedIds = pgTable('spiffe_denied_ids', {
   deniedBy: text('denied_by').notNull(),
   deniedAt: bigint('denied_at', { mode: 'number' }).notNull(),
 });
+// ---------------------------------------------------------------------------------------------
+// SSH certificate authority (docs/ssh.md): environments, user/host CAs, certificates, hosts, users,
+// the principals catalogue with grants and per-host account mapping, blocks, KRL versions, fleet tokens.
+
+export const sshEnvironments = pgTable(
+  'ssh_environments',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    description: text('description'),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('ssh_environments_name_uq').on(t.name)],
+);
+
+export const sshCas = pgTable(
+  'ssh_cas',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    environmentId: text('environment_id')
+      .notNull()
+      .references(() => sshEnvironments.id, { onDelete: 'cascade' }),
+    certType: text('cert_type').$type<SshCertType>().notNull(),
+    keyUri: text('key_uri').notNull(),
+    keyType: text('key_type').$type<KeyType>().notNull(),
+    keyBackend: text('key_backend').notNull(),
+    publicKey: text('public_key').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    status: text('status').$type<SshCaStatus>().notNull(),
+    maxTtlMs: bigint('max_ttl_ms', { mode: 'number' }).notNull(),
+    defaultTtlMs: bigint('default_ttl_ms', { mode: 'number' }).notNull(),
+    retiredAt: bigint('retired_at', { mode: 'number' }),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('ssh_cas_name_uq').on(t.name),
+    index('ssh_cas_environment_idx').on(t.environmentId, t.certType, t.status),
+  ],
+);
+
+export const sshCertificates = pgTable(
+  'ssh_certificates',
+  {
+    id: text('id').primaryKey(),
+    caId: text('ca_id')
+      .notNull()
+      .references(() => sshCas.id, { onDelete: 'cascade' }),
+    serial: text('serial').notNull(),
+    keyId: text('key_id').notNull(),
+    certType: text('cert_type').$type<SshCertType>().notNull(),
+    principals: json<string[]>('principals').notNull(),
+    keyFingerprint: text('key_fingerprint').notNull(),
+    validAfter: bigint('valid_after', { mode: 'number' }).notNull(),
+    validBefore: bigint('valid_before', { mode: 'number' }).notNull(),
+    criticalOptions: json<Record<string, string | true>>('critical_options').notNull(),
+    extensions: json<Record<string, string | true>>('extensions').notNull(),
+    certificate: text('certificate').notNull(),
+    status: text('status').$type<SshCertificateStatus>().notNull(),
+    revokedAt: bigint('revoked_at', { mode: 'number' }),
+    revocationReason: text('revocation_reason'),
+    sshUserId: text('ssh_user_id'),
+    hostId: text('host_id'),
+    provisioner: text('provisioner').notNull(),
+    issuedBy: text('issued_by').notNull(),
+    fleetTokenId: text('fleet_token_id'),
+    idempotencyKey: text('idempotency_key'),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('ssh_certificates_ca_serial_uq').on(t.caId, t.serial),
+    uniqueIndex('ssh_certificates_idempotency_uq').on(t.fleetTokenId, t.idempotencyKey),
+    index('ssh_certificates_ca_status_idx').on(t.caId, t.status),
+    index('ssh_certificates_created_idx').on(t.createdAt, t.id),
+  ],
+);
+
+export const sshHosts = pgTable(
+  'ssh_hosts',
+  {
+    id: text('id').primaryKey(),
+    environmentId: text('environment_id')
+      .notNull()
+      .references(() => sshEnvironments.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    principals: json<string[]>('principals').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('ssh_hosts_environment_name_uq').on(t.environmentId, t.name)],
+);
+
+export const sshUsers = pgTable(
+  'ssh_users',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    disabled: boolean('disabled').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('ssh_users_name_uq').on(t.name)],
+);
+
+export const sshPrincipals = pgTable(
+  'ssh_principals',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    description: text('description'),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('ssh_principals_name_uq').on(t.name)],
+);
+
+export const sshPrincipalGrants = pgTable(
+  'ssh_principal_grants',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => sshUsers.id, { onDelete: 'cascade' }),
+    principal: text('principal').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('ssh_principal_grants_uq').on(t.userId, t.principal)],
+);
+
+export const sshHostAccounts = pgTable(
+  'ssh_host_accounts',
+  {
+    id: text('id').primaryKey(),
+    hostId: text('host_id')
+      .notNull()
+      .references(() => sshHosts.id, { onDelete: 'cascade' }),
+    account: text('account').notNull(),
+    principal: text('principal').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('ssh_host_accounts_uq').on(t.hostId, t.account, t.principal)],
+);
+
+export const sshBlocks = pgTable(
+  'ssh_blocks',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => sshUsers.id, { onDelete: 'cascade' }),
+    hostId: text('host_id').references(() => sshHosts.id, { onDelete: 'cascade' }),
+    reason: text('reason'),
+    createdBy: text('created_by').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('ssh_blocks_user_idx').on(t.userId), index('ssh_blocks_host_idx').on(t.hostId)],
+);
+
+export const sshKrlVersions = pgTable('ssh_krl_versions', {
+  scope: text('scope').primaryKey(),
+  version: bigint('version', { mode: 'number' }).notNull(),
+  updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+});
+
+export const sshFleetTokens = pgTable(
+  'ssh_fleet_tokens',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    environmentId: text('environment_id')
+      .notNull()
+      .references(() => sshEnvironments.id, { onDelete: 'cascade' }),
+    operations: json<SshFleetOperation[]>('operations').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    ratePerMinute: integer('rate_per_minute').notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }),
+    revokedAt: bigint('revoked_at', { mode: 'number' }),
+    lastUsedAt: bigint('last_used_at', { mode: 'number' }),
+    createdBy: text('created_by').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('ssh_fleet_tokens_token_hash_uq').on(t.tokenHash)],
+);

@@ -54,6 +54,28 @@ export function tableByName(t: Tables, name: StoreTableName) {
       return { table: t.spiffeDeniedIds, key: t.spiffeDeniedIds.id };
     case 'audit_events':
       return { table: t.auditEvents, key: t.auditEvents.seq };
+    case 'ssh_environments':
+      return { table: t.sshEnvironments, key: t.sshEnvironments.id };
+    case 'ssh_cas':
+      return { table: t.sshCas, key: t.sshCas.id };
+    case 'ssh_users':
+      return { table: t.sshUsers, key: t.sshUsers.id };
+    case 'ssh_hosts':
+      return { table: t.sshHosts, key: t.sshHosts.id };
+    case 'ssh_principals':
+      return { table: t.sshPrincipals, key: t.sshPrincipals.id };
+    case 'ssh_principal_grants':
+      return { table: t.sshPrincipalGrants, key: t.sshPrincipalGrants.id };
+    case 'ssh_host_accounts':
+      return { table: t.sshHostAccounts, key: t.sshHostAccounts.id };
+    case 'ssh_blocks':
+      return { table: t.sshBlocks, key: t.sshBlocks.id };
+    case 'ssh_fleet_tokens':
+      return { table: t.sshFleetTokens, key: t.sshFleetTokens.id };
+    case 'ssh_certificates':
+      return { table: t.sshCertificates, key: t.sshCertificates.id };
+    case 'ssh_krl_versions':
+      return { table: t.sshKrlVersions, key: t.sshKrlVersions.scope };
     default: {
       const never: never = name;
       throw new Error(`unknown table ${String(never)}`);
@@ -74,5 +96,16 @@ export const STORE_TABLES: readonly StoreTableName[] = [
   'spiffe_cas',
   'spiffe_svids',
   'spiffe_denied_ids',
+  'ssh_environments',
+  'ssh_cas',
+  'ssh_users',
+  'ssh_hosts',
+  'ssh_principals',
+  'ssh_principal_grants',
+  'ssh_host_accounts',
+  'ssh_blocks',
+  'ssh_fleet_tokens',
+  'ssh_certificates',
+  'ssh_krl_versions',
   'audit_events',
 ];

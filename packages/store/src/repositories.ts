@@ -22,6 +22,7 @@ import type {
   SettingsRepository,
   SpiffeRepository,
   StoreDialect,
+  SshRepository,
   StoreTableName,
   TokenRepository,
   UserRepository,
@@ -31,6 +32,7 @@ import { afterCursor, afterKeyCursor, pageSize, toPage } from './pagination-curs
 import { verifyAuditChain } from './audit-verify';
 import { createSpiffeRepository } from './spiffe-repository';
 import { PkiError } from '@pkim/shared';
+import { createSshRepository } from './ssh-repository';
 
 export interface Repositories {
   cas: CaRepository;
@@ -43,6 +45,7 @@ export interface Repositories {
   settings: SettingsRepository;
   keyBlobs: KeyBlobRepository;
   spiffe: SpiffeRepository;
+  ssh: SshRepository;
   /** every AuditRepository method except `append`, which goes through the store's commit */
   audit: Omit<AuditRepository, 'append'>;
   exportRows(table: StoreTableName, afterKey: RowKey | null, limit: number): Promise<ExportedRows>;
@@ -416,10 +419,12 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       .orderBy(asc(key))
       .limit(n)) as Array<Record<string, unknown>>;
     const last = rowsOut[rowsOut.length - 1];
-    const keyName = table === 'audit_events' ? 'seq' : table === 'settings' ? 'key' : 'id';
+    const keyName =
+      table === 'audit_events' ? 'seq' : table === 'settings' ? 'key' : table === 'ssh_krl_versions' ? 'scope' : 'id';
     return { rows: rowsOut, nextKey: rowsOut.length === n && last ? (last[keyName] as RowKey) : null };
   }
 
   const spiffe = createSpiffeRepository(db, t);
-  return { cas, certificates, requests, audit, users, tokens, sessions, settings, keyBlobs, spiffe, exportRows };
+  const ssh = createSshRepository(db, t);
+  return { cas, certificates, requests, audit, users, tokens, sessions, settings, keyBlobs, spiffe, ssh, exportRows };
 }

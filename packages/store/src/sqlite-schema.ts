@@ -15,6 +15,10 @@ import type {
   SanJson,
   SpiffeCaRole,
   SpiffeCaStatus,
+  SshCaStatus,
+  SshCertificateStatus,
+  SshCertType,
+  SshFleetOperation,
   UserRole,
 } from './types';
 
@@ -270,3 +274,185 @@ export const spiffeDeniedIds = sqliteTable('spiffe_denied_ids', {
   deniedBy: text('denied_by').notNull(),
   deniedAt: integer('denied_at').notNull(),
 });
+// ---------------------------------------------------------------------------------------------
+// SSH certificate authority (docs/ssh.md): environments, user/host CAs, certificates, hosts, users,
+// the principals catalogue with grants and per-host account mapping, blocks, KRL versions, fleet tokens.
+
+export const sshEnvironments = sqliteTable(
+  'ssh_environments',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    description: text('description'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('ssh_environments_name_uq').on(t.name)],
+);
+
+export const sshCas = sqliteTable(
+  'ssh_cas',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    environmentId: text('environment_id')
+      .notNull()
+      .references(() => sshEnvironments.id, { onDelete: 'cascade' }),
+    certType: text('cert_type').$type<SshCertType>().notNull(),
+    keyUri: text('key_uri').notNull(),
+    keyType: text('key_type').$type<KeyType>().notNull(),
+    keyBackend: text('key_backend').notNull(),
+    publicKey: text('public_key').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    status: text('status').$type<SshCaStatus>().notNull(),
+    maxTtlMs: integer('max_ttl_ms').notNull(),
+    defaultTtlMs: integer('default_ttl_ms').notNull(),
+    retiredAt: integer('retired_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('ssh_cas_name_uq').on(t.name),
+    index('ssh_cas_environment_idx').on(t.environmentId, t.certType, t.status),
+  ],
+);
+
+export const sshCertificates = sqliteTable(
+  'ssh_certificates',
+  {
+    id: text('id').primaryKey(),
+    caId: text('ca_id')
+      .notNull()
+      .references(() => sshCas.id, { onDelete: 'cascade' }),
+    serial: text('serial').notNull(),
+    keyId: text('key_id').notNull(),
+    certType: text('cert_type').$type<SshCertType>().notNull(),
+    principals: json<string[]>('principals').notNull(),
+    keyFingerprint: text('key_fingerprint').notNull(),
+    validAfter: integer('valid_after').notNull(),
+    validBefore: integer('valid_before').notNull(),
+    criticalOptions: json<Record<string, string | true>>('critical_options').notNull(),
+    extensions: json<Record<string, string | true>>('extensions').notNull(),
+    certificate: text('certificate').notNull(),
+    status: text('status').$type<SshCertificateStatus>().notNull(),
+    revokedAt: integer('revoked_at'),
+    revocationReason: text('revocation_reason'),
+    sshUserId: text('ssh_user_id'),
+    hostId: text('host_id'),
+    provisioner: text('provisioner').notNull(),
+    issuedBy: text('issued_by').notNull(),
+    fleetTokenId: text('fleet_token_id'),
+    idempotencyKey: text('idempotency_key'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('ssh_certificates_ca_serial_uq').on(t.caId, t.serial),
+    uniqueIndex('ssh_certificates_idempotency_uq').on(t.fleetTokenId, t.idempotencyKey),
+    index('ssh_certificates_ca_status_idx').on(t.caId, t.status),
+    index('ssh_certificates_created_idx').on(t.createdAt, t.id),
+  ],
+);
+
+export const sshHosts = sqliteTable(
+  'ssh_hosts',
+  {
+    id: text('id').primaryKey(),
+    environmentId: text('environment_id')
+      .notNull()
+      .references(() => sshEnvironments.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    principals: json<string[]>('principals').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('ssh_hosts_environment_name_uq').on(t.environmentId, t.name)],
+);
+
+export const sshUsers = sqliteTable(
+  'ssh_users',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    disabled: integer('disabled', { mode: 'boolean' }).notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('ssh_users_name_uq').on(t.name)],
+);
+
+export const sshPrincipals = sqliteTable(
+  'ssh_principals',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    description: text('description'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('ssh_principals_name_uq').on(t.name)],
+);
+
+export const sshPrincipalGrants = sqliteTable(
+  'ssh_principal_grants',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => sshUsers.id, { onDelete: 'cascade' }),
+    principal: text('principal').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('ssh_principal_grants_uq').on(t.userId, t.principal)],
+);
+
+export const sshHostAccounts = sqliteTable(
+  'ssh_host_accounts',
+  {
+    id: text('id').primaryKey(),
+    hostId: text('host_id')
+      .notNull()
+      .references(() => sshHosts.id, { onDelete: 'cascade' }),
+    account: text('account').notNull(),
+    principal: text('principal').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('ssh_host_accounts_uq').on(t.hostId, t.account, t.principal)],
+);
+
+export const sshBlocks = sqliteTable(
+  'ssh_blocks',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => sshUsers.id, { onDelete: 'cascade' }),
+    hostId: text('host_id').references(() => sshHosts.id, { onDelete: 'cascade' }),
+    reason: text('reason'),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('ssh_blocks_user_idx').on(t.userId), index('ssh_blocks_host_idx').on(t.hostId)],
+);
+
+export const sshKrlVersions = sqliteTable('ssh_krl_versions', {
+  scope: text('scope').primaryKey(),
+  version: integer('version').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
+export const sshFleetTokens = sqliteTable(
+  'ssh_fleet_tokens',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    environmentId: text('environment_id')
+      .notNull()
+      .references(() => sshEnvironments.id, { onDelete: 'cascade' }),
+    operations: json<SshFleetOperation[]>('operations').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    ratePerMinute: integer('rate_per_minute').notNull(),
+    expiresAt: integer('expires_at'),
+    revokedAt: integer('revoked_at'),
+    lastUsedAt: integer('last_used_at'),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('ssh_fleet_tokens_token_hash_uq').on(t.tokenHash)],
+);

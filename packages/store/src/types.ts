@@ -1,4 +1,5 @@
 import type { KeyType, RevocationReason, AuditEventContent } from '@pkim/shared';
+import type { SshRepository, SshUnitOfWork } from './ssh-types';
 
 /**
  * Logical model shared by the SQLite and PostgreSQL dialects. All times are integer epoch ms.
@@ -289,6 +290,7 @@ export interface UnitOfWork {
   allowSpiffeIds?: string[];
   /** removes these settings keys (absent keys are ignored) */
   deleteSettings?: string[];
+  ssh?: SshUnitOfWork;
   /** appended last, in order, to the hash chain */
   audit?: NewAuditEvent[];
 }
@@ -296,6 +298,8 @@ export interface UnitOfWork {
 export interface CommitResult {
   revokedCount: number;
   crlNumber: number | null;
+  /** new KRL versions by scope (from `ssh.bumpKrlVersions`) */
+  krlVersions: Record<string, number>;
   audit: AuditEventRow[];
 }
 
@@ -413,9 +417,20 @@ export type StoreTableName =
   | 'spiffe_cas'
   | 'spiffe_svids'
   | 'spiffe_denied_ids'
+  | 'ssh_environments'
+  | 'ssh_cas'
+  | 'ssh_users'
+  | 'ssh_hosts'
+  | 'ssh_principals'
+  | 'ssh_principal_grants'
+  | 'ssh_host_accounts'
+  | 'ssh_blocks'
+  | 'ssh_fleet_tokens'
+  | 'ssh_certificates'
+  | 'ssh_krl_versions'
   | 'audit_events';
 
-/** Keyset key of a raw row: `seq` for audit_events, `key` for settings, `id` otherwise. */
+/** Keyset key of a raw row: `seq` for audit_events, `key` for settings, `scope` for ssh_krl_versions, `id` otherwise. */
 export type RowKey = string | number;
 
 export interface ExportedRows {
@@ -437,6 +452,7 @@ export interface Store {
   settings: SettingsRepository;
   keyBlobs: KeyBlobRepository;
   spiffe: SpiffeRepository;
+  ssh: SshRepository;
   /** runs all writes of the unit + audit appends in one transaction; throws PkiError('store.write_failed') and commits nothing on any failure */
   commit(unit: UnitOfWork): Promise<CommitResult>;
   /** readiness: a trivial query */
@@ -476,3 +492,5 @@ export interface OpenStoreOptions {
   /** test hook: throw inside the transaction after all writes (to test rollback) */
   faultInjection?: { failCommit?: boolean };
 }
+
+export * from './ssh-types';

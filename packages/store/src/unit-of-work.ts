@@ -21,6 +21,7 @@ import type {
 } from './types';
 import { type QueryDb, type Tables } from './query-db';
 import { spiffeSteps } from './spiffe-repository';
+import { sshUnitOfWorkSteps } from './ssh-unit-of-work';
 
 /** A statement to run: `exec` → number of affected rows, `rows` → result rows. */
 export interface SqlStep {
@@ -255,7 +256,7 @@ export function buildAuditRows(
 
 export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: UnitOfWorkOptions): StepGen<CommitResult> {
   const fast = opts.fast ?? {};
-  const result: CommitResult = { revokedCount: 0, crlNumber: null, audit: [] };
+  const result: CommitResult = { revokedCount: 0, crlNumber: null, krlVersions: {}, audit: [] };
   const C = t.certificates;
   const deltas = new CountDeltas();
 
@@ -430,6 +431,7 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
   yield* spiffeSteps(db, t, unit);
   if (unit.deleteSettings?.length)
     yield* exec(db.delete(t.settings).where(inArray(t.settings.key, unit.deleteSettings)));
+  if (unit.ssh) result.krlVersions = yield* sshUnitOfWorkSteps(db, t, unit.ssh);
 
   if (unit.audit?.length) {
     const A = t.auditEvents;

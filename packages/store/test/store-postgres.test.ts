@@ -70,10 +70,10 @@ describe('PostgreSQL store', () => {
     const fresh = await cluster.createDatabase();
     expect(await migrateStore(fresh)).toEqual({
       dialect: 'postgres',
-      applied: ['0000_init', '0001_certificate_counts', '0002_status_listing_index', '0003_spiffe'],
+      applied: ['0000_init', '0001_certificate_counts', '0002_status_listing_index', '0003_spiffe', '0004_ssh_ca'],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
-    expect(rows.rows[0].n).toBe(4);
+    expect(rows.rows[0].n).toBe(5);
   });
 
   describe('leader lock', () => {

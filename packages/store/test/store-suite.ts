@@ -604,10 +604,15 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0003 not applied
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0004 not applied
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      const sshTables = ['ssh_blocks', 'ssh_host_accounts', 'ssh_principal_grants', 'ssh_certificates'];
+      sshTables.push('ssh_fleet_tokens', 'ssh_hosts', 'ssh_cas', 'ssh_users', 'ssh_principals', 'ssh_krl_versions');
+      sshTables.push('ssh_environments');
       for (const statement of [
+        ...sshTables.map((table) => `drop table ${table}`),
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop table spiffe_svids',
         'drop table spiffe_cas',
         'drop table spiffe_denied_ids',
@@ -865,6 +870,108 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       // the SPIFFE tables are part of exports (backup/copy)
       expect((await store.exportRows('spiffe_svids', null, 10)).rows).toHaveLength(1);
       expect((await store.exportRows('spiffe_cas', null, 10)).rows).toHaveLength(2);
+    });
+  });
+
+  describe('SSH tables', () => {
+    it('writes SSH rows with their audit event in one unit, bumps KRL versions monotonically, guards revocation', async () => {
+      const store = await newStore();
+      const env = { id: 'env_1', name: 'prod', description: null, createdAt: T0 };
+      const ca = {
+        id: 'sca_1',
+        name: 'prod-user',
+        environmentId: env.id,
+        certType: 'user' as const,
+        keyUri: 'software:key_1',
+        keyType: 'ed25519' as const,
+        keyBackend: 'software',
+        publicKey: 'ssh-ed25519 AAAA prod-user',
+        fingerprint: 'SHA256:x',
+        status: 'active' as const,
+        maxTtlMs: DAY,
+        defaultTtlMs: 3_600_000,
+        retiredAt: null,
+        createdAt: T0,
+        updatedAt: T0,
+      };
+      const user = { id: 'sus_1', name: 'alice', disabled: false, createdAt: T0 };
+      const host = {
+        id: 'hst_1',
+        environmentId: env.id,
+        name: 'web1',
+        principals: ['web1.example.com'],
+        createdAt: T0,
+        updatedAt: T0,
+      };
+      const cert = {
+        id: 'ssc_1',
+        caId: ca.id,
+        serial: '18446744073709551615',
+        keyId: 'alice',
+        certType: 'user' as const,
+        principals: ['alice'],
+        keyFingerprint: 'SHA256:y',
+        validAfter: T0,
+        validBefore: T0 + DAY,
+        criticalOptions: { 'force-command': '/bin/true' },
+        extensions: { 'permit-pty': true as const },
+        certificate: 'ssh-ed25519-cert-v01@openssh.com AAAA',
+        status: 'active' as const,
+        revokedAt: null,
+        revocationReason: null,
+        sshUserId: user.id,
+        hostId: null,
+        provisioner: 'user:admin',
+        issuedBy: 'admin',
+        fleetTokenId: 'ftk_1',
+        idempotencyKey: 'boot-1',
+        createdAt: T0,
+      };
+      const r1 = await store.commit({
+        ssh: {
+          insertEnvironments: [env],
+          insertCas: [ca],
+          insertUsers: [user],
+          insertHosts: [host],
+          insertPrincipals: [{ id: 'spr_1', name: 'alice', description: null, createdAt: T0 }],
+          insertGrants: [{ id: 'grt_1', userId: user.id, principal: 'alice', createdAt: T0 }],
+          insertHostAccounts: [{ id: 'hac_1', hostId: host.id, account: 'deploy', principal: 'alice', createdAt: T0 }],
+          insertBlocks: [
+            { id: 'blk_1', userId: user.id, hostId: null, reason: 'left', createdBy: 'admin', createdAt: T0 },
+          ],
+          insertCertificates: [cert],
+          bumpKrlVersions: { scopes: ['ca:sca_1'], at: T0 },
+        },
+        audit: [makeEvent()],
+      });
+      expect(r1.krlVersions).toEqual({ 'ca:sca_1': 1 });
+      expect(await store.ssh.caByName('prod-user')).toEqual(ca);
+      expect(await store.ssh.certificateBySerial(ca.id, cert.serial)).toEqual(cert);
+      expect(await store.ssh.certificateByIdempotencyKey('ftk_1', 'boot-1')).toEqual(cert);
+      expect(await store.ssh.grantsOfUser(user.id)).toEqual(['alice']);
+      expect((await store.ssh.blocksForHost(host.id)).map((b) => b.id)).toEqual(['blk_1']);
+      expect(await store.ssh.countUnexpired(ca.id, T0)).toBe(1);
+      const revoke = {
+        id: cert.id,
+        patch: { status: 'revoked' as const, revokedAt: T0 + 1 },
+        onlyIfStatus: 'active' as const,
+      };
+      const r2 = await store.commit({
+        ssh: { updateCertificates: [revoke], bumpKrlVersions: { scopes: ['ca:sca_1', 'host:hst_1'], at: T0 + 1 } },
+      });
+      expect(r2.krlVersions).toEqual({ 'ca:sca_1': 2, 'host:hst_1': 1 });
+      expect((await store.ssh.listRevokedCertificates(ca.id, T0)).map((c) => c.id)).toEqual([cert.id]);
+      expect((await store.ssh.krlVersion('ca:sca_1'))?.version).toBe(2);
+      // a second revocation changes nothing, not even the KRL version
+      await expectPkiError(
+        store.commit({ ssh: { updateCertificates: [revoke], bumpKrlVersions: { scopes: ['ca:sca_1'], at: T0 + 2 } } }),
+        'ssh.certificate_already_revoked',
+      );
+      expect((await store.ssh.krlVersion('ca:sca_1'))?.version).toBe(2);
+      // the same idempotency key under the same fleet token is refused by the database
+      await expect(
+        store.commit({ ssh: { insertCertificates: [{ ...cert, id: 'ssc_2', serial: '2' }] } }),
+      ).rejects.toBeInstanceOf(PkiError);
     });
   });
 }
