@@ -8,6 +8,7 @@ import { registerCrlCommand } from './commands/crl-command';
 import { registerRequestCommand } from './commands/request-command';
 import { registerAuditCommand } from './commands/audit-command';
 import { registerProfileCommand } from './commands/profile-command';
+import { registerSshCommand } from './commands/ssh-command';
 import { registerExtraCommands } from './extra-commands';
 
 const program = new Command();
@@ -32,6 +33,7 @@ registerCrlCommand(program, ctx);
 registerRequestCommand(program, ctx);
 registerAuditCommand(program, ctx);
 registerProfileCommand(program, ctx);
+registerSshCommand(program, ctx);
 await registerExtraCommands(program, ctx);
 
 let code = 0;

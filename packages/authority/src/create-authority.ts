@@ -24,6 +24,7 @@ import { createAuthService } from './auth-service';
 import { createInsightsService } from './insights-service';
 import { createOptionalBackends } from './optional-backends';
 import { createVaultService } from './vault';
+import { createSshService } from './ssh/ssh-service';
 import { effectiveProfiles, loadCustomProfiles } from './profile-loader';
 import type { Profile } from '@pkim/core';
 
@@ -152,6 +153,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     audit,
     sign: pipeline.sign,
   });
+  const ssh = createSshService({ store, keys, clock, logger, publicBaseUrl: config.publicBaseUrl });
 
   async function health() {
     let database = false;
@@ -182,6 +184,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     auth,
     vault,
     insights,
+    ssh,
     profiles: () => effectiveProfiles(customProfiles),
     health,
     async close() {

@@ -30,3 +30,9 @@ export {
   validateResourceLimits,
 } from './signing/provisioner-registry';
 export * from './vault';
+export * from './ssh/ssh-types';
+export {
+  normalizeSerial as normalizeSshSerial,
+  DEFAULT_ENVIRONMENT as SSH_DEFAULT_ENVIRONMENT,
+  FLEET_TOKEN_PREFIX,
+} from './ssh/ssh-service';

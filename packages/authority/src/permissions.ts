@@ -25,6 +25,11 @@ export const PERMISSIONS = [
   'spiffe:sign',
   /** SPIFFE: init, status, SVID list, deny list, rotation, purge (admin only) */
   'spiffe:manage',
+  /** SSH CA: read CAs/registry/certificates; sign certificates; revoke; manage CAs, registry and fleet tokens */
+  'ssh:read',
+  'ssh:issue',
+  'ssh:revoke',
+  'ssh:manage',
   /** acting on one's own account (me, change own password): every authenticated actor */
   'account:self',
 ] as const;
@@ -44,9 +49,12 @@ export const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
     'request:review',
     'system:read',
     'spiffe:sign',
+    'ssh:read',
+    'ssh:issue',
+    'ssh:revoke',
     'account:self',
   ],
-  auditor: ['ca:read', 'certificate:read', 'request:read', 'audit:read', 'system:read', 'account:self'],
+  auditor: ['ca:read', 'certificate:read', 'request:read', 'audit:read', 'system:read', 'ssh:read', 'account:self'],
   /** submits requests and reads its own (the request service filters by requester) */
   requester: ['ca:read', 'request:submit', 'request:read', 'system:read', 'account:self'],
 };

@@ -22,6 +22,7 @@ import type { SignFunction } from './signing/sign-request';
 import type { ResourceLimits } from './signing/provisioner';
 import type { VaultService } from './vault';
 import type { AuthServiceOptions } from './auth-service';
+import type { SshService } from './ssh/ssh-types';
 
 /** Who performs an action. The CLI acts as `{ id: 'cli:<os-user>', role: 'admin' }`. */
 export interface Actor {
@@ -311,6 +312,8 @@ export interface Authority {
   vault: VaultService;
   /** console read models: dashboard, expiry timeline, search, domains, decoders */
   insights: InsightsService;
+  /** the SSH certificate authority (docs/ssh.md) */
+  ssh: SshService;
   /** every profile certificates can be issued with: built-ins plus custom ones (PKIM_PROFILES_FILE / <data dir>/profiles.json) */
   profiles(): Profile[];
   /** readiness: database + key backends */

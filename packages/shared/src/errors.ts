@@ -299,6 +299,40 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'spiffe.svid_revoked': {
     kind: 'forbidden',
     description: 'The client certificate presented for renewal has been revoked.',
+  'ssh.ca_not_found': { kind: 'not_found', description: 'No such SSH certificate authority.' },
+  'ssh.ca_name_taken': { kind: 'conflict', description: 'An SSH CA with this name already exists.' },
+  'ssh.ca_not_active': {
+    kind: 'conflict',
+    description: 'The SSH CA does not issue (it is rotating out or retired): use the active CA of its environment.',
+  },
+  'ssh.certificate_not_found': { kind: 'not_found', description: 'No such SSH certificate.' },
+  'ssh.certificate_already_revoked': { kind: 'conflict', description: 'The SSH certificate is already revoked.' },
+  'ssh.principal_not_allowed': {
+    kind: 'policy',
+    description: 'A requested principal is not granted to the SSH user (or not a name of the host).',
+  },
+  'ssh.blocked': { kind: 'policy', description: 'The SSH user is blocked on this host or fleet-wide.' },
+  'ssh.environment_not_found': { kind: 'not_found', description: 'No such SSH environment.' },
+  'ssh.host_not_found': { kind: 'not_found', description: 'No such SSH host in this environment.' },
+  'ssh.user_not_found': { kind: 'not_found', description: 'No such SSH user.' },
+  'ssh.principal_not_found': { kind: 'not_found', description: 'No such principal in the catalogue.' },
+  'ssh.not_found': { kind: 'not_found', description: 'No such SSH block or fleet token.' },
+  'ssh.name_taken': {
+    kind: 'conflict',
+    description: 'An SSH environment, host, user, principal or grant with this name already exists.',
+  },
+  'ssh.user_disabled': { kind: 'policy', description: 'The SSH user is disabled.' },
+  'ssh.idempotency_conflict': {
+    kind: 'conflict',
+    description: 'The idempotency key was already used by this fleet token for a different request.',
+  },
+  'ssh.fleet_token_invalid': {
+    kind: 'unauthenticated',
+    description: 'The fleet token is unknown, revoked or expired.',
+  },
+  'ssh.operation_not_allowed': {
+    kind: 'forbidden',
+    description: 'The fleet token is not scoped to this operation or environment.',
   },
   'internal.error': { kind: 'internal', description: 'An unexpected error.' },
   'vault.invalid_parameter': {

@@ -1,6 +1,25 @@
 import { randomBytes } from 'node:crypto';
 
-export type IdPrefix = 'ca' | 'crt' | 'req' | 'key' | 'evt' | 'usr' | 'tok' | 'ses';
+export type IdPrefix =
+  | 'ca'
+  | 'crt'
+  | 'req'
+  | 'key'
+  | 'evt'
+  | 'usr'
+  | 'tok'
+  | 'ses'
+  // SSH: CA, certificate, environment, host, SSH user, principal, grant, host account, block, fleet token
+  | 'sca'
+  | 'ssc'
+  | 'env'
+  | 'hst'
+  | 'sus'
+  | 'spr'
+  | 'grt'
+  | 'hac'
+  | 'blk'
+  | 'ftk';
 
 /** Prefixed, URL-safe, sortable-enough random id, e.g. `ca_01h2x...`. 16 random bytes. */
 export function newId(prefix: IdPrefix): string {

@@ -1,0 +1,473 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { PkiError } from '@pkim/shared';
+import type { SshCaView, SshCertificateRow, SshCertType, SshFleetOperation } from '@pkim/authority';
+import type { CliContext } from '../cli-context';
+import { collect, durationOption, intOption, keyTypeOption, readInputFile, writeOutputFile } from '../cli-parsers';
+import { date, keyValues, table } from '../format';
+
+const list = (v: string | string[] | undefined): string[] =>
+  (Array.isArray(v) ? v : v ? [v] : [])
+    .flatMap((x) => x.split(','))
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+function typeOption(v: string): SshCertType {
+  if (v !== 'user' && v !== 'host') throw new PkiError('input.invalid', `--type must be user or host, got '${v}'`);
+  return v;
+}
+
+function caSummary(v: SshCaView) {
+  return {
+    id: v.ca.id,
+    name: v.ca.name,
+    type: v.ca.certType,
+    environment: v.environment,
+    status: v.ca.status,
+    keyType: v.ca.keyType,
+    backend: v.ca.keyBackend,
+    fingerprint: v.ca.fingerprint,
+    maxTtl: `${Math.round(v.ca.maxTtlMs / 1000)}s`,
+    defaultTtl: `${Math.round(v.ca.defaultTtlMs / 1000)}s`,
+    publicKey: v.publicKey,
+    createdAt: date(v.ca.createdAt),
+  };
+}
+
+function certSummary(c: SshCertificateRow) {
+  return {
+    id: c.id,
+    caId: c.caId,
+    serial: c.serial,
+    keyId: c.keyId,
+    type: c.certType,
+    principals: c.principals,
+    validAfter: date(c.validAfter),
+    validBefore: date(c.validBefore),
+    criticalOptions: c.criticalOptions,
+    extensions: Object.keys(c.extensions),
+    keyFingerprint: c.keyFingerprint,
+    status: c.status,
+    revokedAt: c.revokedAt === null ? null : date(c.revokedAt),
+    provisioner: c.provisioner,
+  };
+}
+
+export function registerSshCommand(program: Command, ctx: CliContext): void {
+  const ssh = program.command('ssh').description('SSH certificate authority: CAs, certificates, KRLs, registry');
+
+  // ---------------------------------------------------------------------------------------------- CAs
+  const ca = ssh.command('ca').description('SSH user and host CAs');
+  ca.command('create')
+    .description('create an SSH CA (key in a key backend); prints its public key')
+    .requiredOption('--name <name>', 'CA name')
+    .requiredOption('--type <type>', 'user or host', typeOption)
+    .option('--key-type <type>', 'ed25519 (default), ec-p256, ec-p384, rsa-4096', keyTypeOption)
+    .option('--backend <name>', 'key backend: software (default), pkcs11, kmip')
+    .option('--environment <env>', 'trust boundary (default: default)')
+    .option('--max-ttl <duration>', 'longest certificate it signs (default 30d user / 365d host)', durationOption)
+    .option('--default-ttl <duration>', 'default certificate lifetime (default 8h user / 30d host)', durationOption)
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      const v = await a.ssh.createCa(
+        {
+          name: o.name,
+          type: o.type,
+          keyType: o.keyType,
+          backend: o.backend,
+          environment: o.environment,
+          maxTtlMs: o.maxTtl,
+          defaultTtlMs: o.defaultTtl,
+        },
+        ctx.actor,
+      );
+      ctx.output(caSummary(v), () => v.publicKey);
+    });
+  ca.command('list')
+    .description('list SSH CAs')
+    .option('--environment <env>')
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      const cas = await a.ssh.listCas(o.environment);
+      ctx.output(cas.map(caSummary), () =>
+        table(
+          ['NAME', 'TYPE', 'ENVIRONMENT', 'STATUS', 'KEY', 'FINGERPRINT'],
+          cas.map((v) => [v.ca.name, v.ca.certType, v.environment, v.ca.status, v.ca.keyType, v.ca.fingerprint]),
+        ),
+      );
+    });
+  ca.command('show <ca>')
+    .description('show an SSH CA and its public key')
+    .action(async (ref: string) => {
+      const a = await ctx.openAuthority();
+      const v = await a.ssh.getCa(ref);
+      const s = caSummary(v);
+      ctx.output(s, () => `${keyValues(Object.entries(s).map(([k, x]) => [k, String(x)]))}`);
+    });
+  ca.command('rotate')
+    .description('new active CA for an environment and type; the current one keeps being trusted until it retires')
+    .requiredOption('--type <type>', 'user or host', typeOption)
+    .option('--environment <env>')
+    .option('--name <name>', 'name of the new CA')
+    .option('--key-type <type>', 'key type of the new CA (default: as the current one)', keyTypeOption)
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      const r = await a.ssh.rotateCa(
+        { type: o.type, environment: o.environment, name: o.name, keyType: o.keyType },
+        ctx.actor,
+      );
+      ctx.output(
+        { created: caSummary(r.created), rotating: r.rotating.map((c) => c.name) },
+        () => `created ${r.created.ca.name} (active); rotating: ${r.rotating.map((c) => c.name).join(', ')}`,
+      );
+    });
+  ca.command('retire')
+    .description('retire rotating CAs whose last certificate has expired')
+    .action(async () => {
+      const a = await ctx.openAuthority();
+      const r = await a.ssh.retireExpiredCas(ctx.actor);
+      ctx.output({ retired: r.map((c) => c.name) }, () => `retired: ${r.map((c) => c.name).join(', ') || '(none)'}`);
+    });
+
+  // ---------------------------------------------------------------------------------------------- sign
+  ssh
+    .command('sign')
+    .description('sign an OpenSSH user (default) or host certificate for a public key')
+    .requiredOption('--ca <ca>', 'SSH CA name or id')
+    .requiredOption('--public-key <file>', 'the .pub file to certify (- for stdin)')
+    .option('--principal <names>', 'principal(s), comma separated or repeated', collect, [])
+    .option('--host', 'a host certificate (principals are host names)')
+    .option('--ttl <duration>', 'lifetime, e.g. 1h, 30d (default: the CA default)', durationOption)
+    .option('--key-id <id>', 'key id (default: <type>:<subject>:<serial>)')
+    .option('--user <name>', 'registered SSH user: principals must be granted; blocks apply')
+    .option('--on-host <name>', 'registered host the certificate is for (user blocks on it apply; host names)')
+    .option('--force-command <cmd>', 'critical option force-command')
+    .option('--source-address <cidrs>', 'critical option source-address (comma-separated CIDRs)')
+    .option('--extension <name>', 'extension (repeat); replaces the default set', collect, [])
+    .option('--no-extensions', 'no extensions at all (user certificates)')
+    .option('--out <file>', 'write the -cert.pub here')
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      const critical: Record<string, string | true> = {};
+      if (o.forceCommand !== undefined) critical['force-command'] = o.forceCommand;
+      if (o.sourceAddress !== undefined) critical['source-address'] = o.sourceAddress;
+      const ext = list(o.extension);
+      const extensions =
+        o.extensions === false ? {} : ext.length ? Object.fromEntries(ext.map((e) => [e, true as const])) : undefined;
+      const issued = await a.ssh.sign(
+        {
+          ca: o.ca,
+          publicKey: readInputFile(o.publicKey, 'public key'),
+          type: o.host ? 'host' : 'user',
+          principals: list(o.principal),
+          ttlMs: o.ttl,
+          keyId: o.keyId,
+          user: o.user,
+          host: o.onHost,
+          criticalOptions: critical,
+          extensions,
+        },
+        ctx.actor,
+      );
+      if (o.out) writeOutputFile(o.out, `${issued.line}\n`);
+      ctx.output({ ...certSummary(issued.certificate), certificate: issued.line, out: o.out ?? null }, () =>
+        o.out ? `serial ${issued.certificate.serial} written to ${o.out}` : issued.line,
+      );
+    });
+  ssh
+    .command('list')
+    .description('list SSH certificates')
+    .option('--ca <ca>')
+    .option('--status <status>', 'active, revoked, expired')
+    .option('--limit <n>', 'page size', intOption)
+    .option('--cursor <cursor>')
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      const page = await a.ssh.listCertificates({ ca: o.ca, status: o.status, limit: o.limit, cursor: o.cursor });
+      ctx.output({ items: page.items.map(certSummary), nextCursor: page.nextCursor }, () =>
+        table(
+          ['SERIAL', 'TYPE', 'STATUS', 'KEY ID', 'PRINCIPALS', 'VALID BEFORE'],
+          page.items.map((c) => [c.serial, c.certType, c.status, c.keyId, c.principals.join(','), date(c.validBefore)]),
+        ),
+      );
+    });
+
+  // ---------------------------------------------------------------------------------------------- revocation
+  ssh
+    .command('revoke [serial]')
+    .description('revoke an SSH certificate by serial, or every certificate of a key id / public key')
+    .requiredOption('--ca <ca>', 'SSH CA name or id')
+    .option('--key-id <id>', 'revoke every active certificate with this key id')
+    .option('--public-key <file>', 'revoke every active certificate of this key (and the key itself)')
+    .option('--reason <text>')
+    .action(async (serial: string | undefined, o) => {
+      const a = await ctx.openAuthority();
+      const r = await a.ssh.revoke(
+        {
+          ca: o.ca,
+          serial,
+          keyId: o.keyId,
+          publicKey: o.publicKey ? readInputFile(o.publicKey, 'public key') : undefined,
+          reason: o.reason,
+        },
+        ctx.actor,
+      );
+      ctx.output(
+        { revoked: r.revoked.map(certSummary), krlVersion: r.krlVersion },
+        () => `revoked ${r.revoked.map((c) => c.serial).join(', ')} (KRL version ${r.krlVersion})`,
+      );
+    });
+  ssh
+    .command('krl')
+    .description('write the KRL (OpenSSH key revocation list) of a CA, or of a host (adds its user blocks)')
+    .option('--ca <ca>', 'SSH CA name or id')
+    .option('--host <name>', 'host name (per-host KRL)')
+    .option('--environment <env>')
+    .requiredOption('--out <file>', 'KRL file to write (binary; RevokedKeys in sshd_config)')
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      if (!o.ca === !o.host) throw new PkiError('input.invalid', 'give either --ca or --host');
+      const k = o.ca ? await a.ssh.caKrl(o.ca) : await a.ssh.hostKrl(o.environment, o.host);
+      writeOutputFile(o.out, k.krl);
+      ctx.output(
+        { scope: k.scope, version: k.version, etag: k.etag, generatedAt: date(k.generatedAt), out: o.out },
+        () => `KRL ${k.scope} version ${k.version} written to ${o.out}`,
+      );
+    });
+  ssh
+    .command('trust')
+    .description('TrustedUserCAKeys and @cert-authority known_hosts lines of an environment')
+    .option('--environment <env>')
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      const t = await a.ssh.trust(o.environment);
+      ctx.output(
+        t,
+        () =>
+          `# TrustedUserCAKeys\n${t.userCaKeys || '(no user CA)\n'}\n# known_hosts\n${t.knownHosts || '(no host CA)\n'}`,
+      );
+    });
+
+  // ---------------------------------------------------------------------------------------------- registry
+  const env = ssh.command('env').description('environments (trust boundaries)');
+  env
+    .command('create <name>')
+    .option('--description <text>')
+    .action(async (name: string, o) => {
+      const a = await ctx.openAuthority();
+      const row = await a.ssh.createEnvironment({ name, description: o.description }, ctx.actor);
+      ctx.output(row, () => `created environment ${row.name}`);
+    });
+  env.command('list').action(async () => {
+    const a = await ctx.openAuthority();
+    const rows = await a.ssh.listEnvironments();
+    ctx.output(rows, () =>
+      table(
+        ['NAME', 'DESCRIPTION'],
+        rows.map((r) => [r.name, r.description]),
+      ),
+    );
+  });
+
+  const host = ssh.command('host').description('hosts registry');
+  host
+    .command('add <name>')
+    .option('--environment <env>')
+    .option('--principal <names>', 'host names the host certificate may carry (default: the name)', collect, [])
+    .action(async (name: string, o) => {
+      const a = await ctx.openAuthority();
+      const row = await a.ssh.addHost({ name, environment: o.environment, principals: list(o.principal) }, ctx.actor);
+      ctx.output(row, () => `added host ${row.name} (${row.principals.join(', ')})`);
+    });
+  host
+    .command('list')
+    .option('--environment <env>')
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      const rows = await a.ssh.listHosts(o.environment);
+      ctx.output(rows, () =>
+        table(
+          ['NAME', 'PRINCIPALS'],
+          rows.map((r) => [r.name, r.principals.join(',')]),
+        ),
+      );
+    });
+  host
+    .command('map')
+    .description('let a principal log in as a local account on a host (AuthorizedPrincipalsFile)')
+    .requiredOption('--host <name>')
+    .requiredOption('--account <account>')
+    .requiredOption('--principal <principal>')
+    .option('--environment <env>')
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      const row = await a.ssh.mapAccount(
+        { host: o.host, account: o.account, principal: o.principal, environment: o.environment },
+        ctx.actor,
+      );
+      ctx.output(row, () => `${row.principal} → ${row.account} on ${o.host}`);
+    });
+  host
+    .command('bundle')
+    .description('write the per-host deploy bundle (sshd drop-in, CA keys, principals files, KRL refresh)')
+    .requiredOption('--host <name>')
+    .option('--environment <env>')
+    .option('--dir <dir>', 'install directory on the host', '/etc/ssh/pkim')
+    .requiredOption('--out <dir>', 'local directory to write the files to')
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      const b = await a.ssh.hostBundle(
+        { host: o.host, environment: o.environment, dir: o.dir, publicBaseUrl: process.env.PKIM_PUBLIC_URL },
+        ctx.actor,
+      );
+      for (const [name, content] of Object.entries(b.files)) {
+        const path = join(o.out, name);
+        mkdirSync(dirname(path), { recursive: true });
+        writeOutputFile(path, content, name.endsWith('.sh') ? 0o755 : 0o644);
+      }
+      const k = await a.ssh.hostKrl(b.environment, b.host.name);
+      writeOutputFile(join(o.out, 'revoked.krl'), k.krl);
+      ctx.output(
+        { host: b.host.name, environment: b.environment, dir: b.dir, krlUrl: b.krlUrl, files: Object.keys(b.files) },
+        () => `wrote ${Object.keys(b.files).length + 1} files to ${o.out}`,
+      );
+    });
+
+  const user = ssh.command('user').description('SSH users registry');
+  user.command('add <name>').action(async (name: string) => {
+    const a = await ctx.openAuthority();
+    const row = await a.ssh.addUser({ name }, ctx.actor);
+    ctx.output(row, () => `added SSH user ${row.name}`);
+  });
+  user.command('list').action(async () => {
+    const a = await ctx.openAuthority();
+    const rows = await a.ssh.listUsers();
+    ctx.output(rows, () =>
+      table(
+        ['NAME', 'DISABLED', 'PRINCIPALS'],
+        rows.map((r) => [r.name, String(r.disabled), r.principals.join(',')]),
+      ),
+    );
+  });
+  for (const [cmd, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
+    user.command(`${cmd} <name>`).action(async (name: string) => {
+      const a = await ctx.openAuthority();
+      const row = await a.ssh.setUserDisabled(name, disabled, ctx.actor);
+      ctx.output(row, () => `${row.name} ${disabled ? 'disabled' : 'enabled'}`);
+    });
+  }
+
+  const principal = ssh.command('principal').description('principals catalogue and grants');
+  principal
+    .command('add <name>')
+    .option('--description <text>')
+    .action(async (name: string, o) => {
+      const a = await ctx.openAuthority();
+      const row = await a.ssh.addPrincipal({ name, description: o.description }, ctx.actor);
+      ctx.output(row, () => `added principal ${row.name}`);
+    });
+  principal.command('list').action(async () => {
+    const a = await ctx.openAuthority();
+    const rows = await a.ssh.listPrincipals();
+    ctx.output(rows, () =>
+      table(
+        ['NAME', 'DESCRIPTION'],
+        rows.map((r) => [r.name, r.description]),
+      ),
+    );
+  });
+  principal
+    .command('grant')
+    .requiredOption('--user <name>')
+    .requiredOption('--principal <name>')
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      await a.ssh.grant({ user: o.user, principal: o.principal }, ctx.actor);
+      ctx.output({ user: o.user, principal: o.principal }, () => `granted ${o.principal} to ${o.user}`);
+    });
+  principal
+    .command('ungrant')
+    .requiredOption('--user <name>')
+    .requiredOption('--principal <name>')
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      await a.ssh.ungrant({ user: o.user, principal: o.principal }, ctx.actor);
+      ctx.output({ user: o.user, principal: o.principal }, () => `removed ${o.principal} from ${o.user}`);
+    });
+
+  ssh
+    .command('block')
+    .description('block an SSH user on a host (or fleet-wide): refused at issuance and listed in host KRLs')
+    .requiredOption('--user <name>')
+    .option('--host <name>', 'omit for fleet-wide')
+    .option('--environment <env>')
+    .option('--reason <text>')
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      const row = await a.ssh.block(
+        { user: o.user, host: o.host, environment: o.environment, reason: o.reason },
+        ctx.actor,
+      );
+      ctx.output(row, () => `blocked ${o.user} ${o.host ? `on ${o.host}` : 'fleet-wide'} (${row.id})`);
+    });
+  ssh.command('unblock <id>').action(async (id: string) => {
+    const a = await ctx.openAuthority();
+    await a.ssh.unblock(id, ctx.actor);
+    ctx.output({ id }, () => `removed block ${id}`);
+  });
+  ssh.command('blocks').action(async () => {
+    const a = await ctx.openAuthority();
+    const rows = await a.ssh.listBlocks();
+    ctx.output(rows, () =>
+      table(
+        ['ID', 'USER', 'HOST', 'REASON'],
+        rows.map((r) => [r.id, r.userId, r.hostId ?? '(fleet-wide)', r.reason]),
+      ),
+    );
+  });
+
+  const fleet = ssh.command('fleet-token').description('fleet tokens (host bootstrap over HTTP)');
+  fleet
+    .command('create')
+    .requiredOption('--name <name>')
+    .option('--environment <env>')
+    .option('--operations <ops>', 'sign-host,sign-user', 'sign-host')
+    .option('--rate <n>', 'requests per minute', intOption)
+    .option('--expires-in <duration>', 'e.g. 30d', durationOption)
+    .action(async (o) => {
+      const a = await ctx.openAuthority();
+      const r = await a.ssh.createFleetToken(
+        {
+          name: o.name,
+          environment: o.environment,
+          operations: list(o.operations) as SshFleetOperation[],
+          ratePerMinute: o.rate,
+          expiresInMs: o.expiresIn,
+        },
+        ctx.actor,
+      );
+      ctx.output(
+        { id: r.row.id, name: r.row.name, operations: r.row.operations, token: r.token },
+        () => `${r.token}\n(shown once: store it now)`,
+      );
+    });
+  fleet.command('list').action(async () => {
+    const a = await ctx.openAuthority();
+    const rows = (await a.ssh.listFleetTokens()).map(({ tokenHash: _h, ...r }) => r);
+    ctx.output(rows, () =>
+      table(
+        ['ID', 'NAME', 'OPERATIONS', 'RATE/MIN', 'REVOKED'],
+        rows.map((r) => [r.id, r.name, r.operations.join(','), r.ratePerMinute, date(r.revokedAt)]),
+      ),
+    );
+  });
+  fleet.command('revoke <id>').action(async (id: string) => {
+    const a = await ctx.openAuthority();
+    await a.ssh.revokeFleetToken(id, ctx.actor);
+    ctx.output({ id }, () => `revoked fleet token ${id}`);
+  });
+}
