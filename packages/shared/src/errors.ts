@@ -299,6 +299,7 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'spiffe.svid_revoked': {
     kind: 'forbidden',
     description: 'The client certificate presented for renewal has been revoked.',
+  },
   'ssh.ca_not_found': { kind: 'not_found', description: 'No such SSH certificate authority.' },
   'ssh.ca_name_taken': { kind: 'conflict', description: 'An SSH CA with this name already exists.' },
   'ssh.ca_not_active': {

@@ -30,7 +30,17 @@ export type LeafValidator = (facts: LeafFacts) => void;
  * - `vault-role`, `spiffe`, `acme`: later channels; their transport builds the provisioner from its own data
  *   (a Vault role, a SPIFFE registration entry, an ACME account's authorised identifiers).
  */
-export type ProvisionerKind = 'user' | 'token' | 'local' | 'system' | 'vault-role' | 'spiffe' | 'acme' | 'bulk';
+export type ProvisionerKind =
+  | 'user'
+  | 'token'
+  | 'local'
+  | 'system'
+  | 'vault-role'
+  | 'spiffe'
+  | 'acme'
+  | 'bulk'
+  /** a fleet token of the SSH CA (docs/ssh.md): one environment, sign-host/sign-user */
+  | 'ssh-fleet';
 
 /** Validators: may this channel get these names / this profile / this lifetime / this key type from this CA? */
 export interface ProvisionerPolicy {

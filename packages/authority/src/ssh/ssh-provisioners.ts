@@ -1,38 +1,67 @@
 /**
- * Provisioners of the SSH signing pipeline: which channel a request came through and what that
- * channel may sign. The audit event and the certificate row name the provisioner.
+ * Provisioners of the SSH signing pipeline, on the same model as the X.509 pipeline (signing/provisioner.ts):
+ * the actor's own grant (role + token/user resources: which CAs, how long) must allow every request, and a
+ * fleet token is a channel provisioner on top (one environment, the operations it was created with). The audit
+ * event and the certificate row name the effective provisioner.
  */
 import { PkiError } from '@pkim/shared';
 import type { SshCaRow, SshCertType, SshFleetTokenRow } from '@pkim/store';
 import { authorize } from '../permissions';
+import { checkCa } from '../signing/provisioner-policy';
+import { createProvisioner, provisionersFor } from '../signing/provisioner-registry';
+import { provisionerRef, type Provisioner } from '../signing/provisioner';
 import type { Actor } from '../types';
 
 export interface SshProvisioner {
-  /** `actor:<actor id>` or `fleet:<ftk_…>` */
+  /** `<kind>:<id>`, recorded on the certificate row */
   readonly id: string;
+  /** what the audit event records */
+  readonly ref: ReturnType<typeof provisionerRef>;
   /** recorded as the audit actor */
   readonly actor: Actor | string;
   /** fleet token id when the request came with one (idempotency keys are scoped to it) */
   readonly fleetTokenId?: string;
-  /** channel policy: throws `auth.forbidden` / `ssh.operation_not_allowed` when this channel may not sign this */
+  /** provisioner policy before anything is built: throws when a channel may not sign this */
   authorizeSign(ca: SshCaRow, type: SshCertType): void;
+  /** the channel's lifetime cap (the CA's own cap is checked by the pipeline) */
+  checkLifetime(lifetimeMs: number): void;
 }
 
-/** A console user, API token or the CLI: needs the `ssh:issue` permission. */
-export function actorProvisioner(actor: Actor): SshProvisioner {
+function lifetimeCheck(all: Provisioner[], lifetimeMs: number): void {
+  for (const p of all) {
+    const max = p.policy.maxLifetimeMs;
+    if (max !== undefined && lifetimeMs > max) {
+      throw new PkiError(
+        'provisioner.lifetime_exceeded',
+        `a lifetime of ${Math.round(lifetimeMs / 1000)} s exceeds the maximum of ${Math.round(max / 1000)} s ` +
+          `(provisioner ${p.kind} '${p.name}')`,
+        { details: { provisioner: { kind: p.kind, id: p.id }, lifetimeMs, maxLifetimeMs: max } },
+      );
+    }
+  }
+}
+
+/** A console user, API token or the local CLI: needs `ssh:issue`; its resources (CAs, max lifetime) apply. */
+export function actorSshProvisioner(actor: Actor): SshProvisioner {
+  const { effective, all } = provisionersFor({ actor });
   return {
-    id: `actor:${actor.id}`,
+    id: `${effective.kind}:${effective.id}`,
+    ref: provisionerRef(effective),
     actor,
-    authorizeSign() {
+    authorizeSign(ca) {
       authorize(actor, 'ssh:issue');
+      checkCa(all, ca);
     },
+    checkLifetime: (ms) => lifetimeCheck(all, ms),
   };
 }
 
 /** A fleet token: one environment, the operations it was created with (sign-host, sign-user). */
-export function fleetProvisioner(token: SshFleetTokenRow): SshProvisioner {
+export function fleetSshProvisioner(token: SshFleetTokenRow): SshProvisioner {
+  const p = createProvisioner({ kind: 'ssh-fleet', id: token.id, name: token.name });
   return {
-    id: `fleet:${token.id}`,
+    id: `ssh-fleet:${token.id}`,
+    ref: provisionerRef(p),
     actor: `fleet:${token.id}`,
     fleetTokenId: token.id,
     authorizeSign(ca, type) {
@@ -46,5 +75,6 @@ export function fleetProvisioner(token: SshFleetTokenRow): SshProvisioner {
         });
       }
     },
+    checkLifetime: (ms) => lifetimeCheck([p], ms),
   };
 }

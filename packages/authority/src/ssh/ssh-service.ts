@@ -38,7 +38,7 @@ import { auditEvent } from '../audit-service';
 import { recordFailure } from '../ca-context';
 import { authorize } from '../permissions';
 import type { Actor } from '../types';
-import { actorProvisioner, fleetProvisioner, type SshProvisioner } from './ssh-provisioners';
+import { actorSshProvisioner, fleetSshProvisioner, type SshProvisioner } from './ssh-provisioners';
 import {
   SSH_CA_KEY_TYPES,
   type IssuedSshCertificate,
@@ -340,6 +340,7 @@ export function createSshService(deps: SshServiceDeps): SshService {
         { details: { requestedMs: ttlMs, maxMs: ca.maxTtlMs } },
       );
     }
+    provisioner.checkLifetime(ttlMs);
     let serial = newSerial();
     while (await store.ssh.certificateBySerial(ca.id, serial.toString())) serial = newSerial();
     const subject = user?.name ?? host?.name ?? principals[0] ?? 'unknown';
@@ -412,7 +413,7 @@ export function createSshService(deps: SshServiceDeps): SshService {
         validAfter,
         validBefore,
         keyFingerprint: row.keyFingerprint,
-        provisioner: provisioner.id,
+        provisioner: provisioner.ref,
         user: user?.name,
         host: host?.name,
       }),
@@ -569,7 +570,7 @@ export function createSshService(deps: SshServiceDeps): SshService {
     },
 
     async sign(input, actor) {
-      const provisioner = actorProvisioner(actor);
+      const provisioner = actorSshProvisioner(actor);
       return audited(
         actor,
         'ssh_certificate.issue_failed',
@@ -1029,7 +1030,7 @@ export function createSshService(deps: SshServiceDeps): SshService {
         throw new PkiError('ssh.fleet_token_invalid', 'the fleet token is unknown, revoked or expired');
       }
       fleetRateCheck(row);
-      const provisioner = fleetProvisioner(row);
+      const provisioner = fleetSshProvisioner(row);
       return audited(
         provisioner.actor,
         'ssh_certificate.issue_failed',
