@@ -19,6 +19,7 @@ import { metricsPlugin } from './plugins/metrics-plugin';
 import { vaultTransport } from './transports/vault/vault-transport';
 import { installListVerbShim } from './transports/vault/list-verb-shim';
 import { consolePlugin, createConsoleHandle, resolveConsoleDir } from './transports/console/console-plugin';
+import { sshApiRoutes, sshTransport } from './transports/ssh/ssh-transport';
 
 export interface BuildServerOptions {
   /** pino logger (redacting); default: the authority's logger; `false` disables logging */
@@ -182,6 +183,8 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   await app.register(ocspPlugin, { authority, metrics, maxAgeSeconds: maxAge });
   // the Vault/OpenBao-compatible PKI API under /v1/ (its own token handling and error envelope)
   await app.register(vaultTransport, { authority });
+  // the SSH CA: public KRL/trust endpoints and fleet-token signing (docs/ssh.md)
+  await app.register(sshTransport, { authority });
   // the authenticated API: cookie + auth hook live only in this scope
   await app.register(async (api) => {
     await api.register(cookie);
@@ -194,6 +197,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
       maxBatchSize: MAX_TRPC_BATCH,
     });
     await api.register(restPkiPlugin, { prefix: '/api/v1', authority });
+    await api.register(sshApiRoutes, { prefix: '/api/v1', authority });
   });
 
   if (options.backgroundJobs !== false) {
