@@ -83,9 +83,8 @@ function checkName(kind: string, name: string, re = NAME_RE): string {
 const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function newSerial(): bigint {
-  const b = randomBytes(8);
-  b[0] &= 0x7f; // positive as a signed 64-bit integer too, for tools that read it so
-  const v = b.readBigUInt64BE(0);
+  // positive as a signed 64-bit integer too, for tools that read it so
+  const v = randomBytes(8).readBigUInt64BE(0) & 0x7fff_ffff_ffff_ffffn;
   return v === 0n ? 1n : v;
 }
 
@@ -491,7 +490,7 @@ export function createSshService(deps: SshServiceDeps): SshService {
         'rate.limited',
         `fleet token ${token.name} is limited to ${token.ratePerMinute} requests a minute`,
         {
-          details: { retryAfterMs: Math.max(0, window[0] + 60_000 - now) },
+          details: { retryAfterMs: Math.max(0, (window[0] ?? now) + 60_000 - now) },
         },
       );
     }
@@ -518,7 +517,7 @@ export function createSshService(deps: SshServiceDeps): SshService {
         if (!current.length) {
           throw new PkiError('ssh.ca_not_found', `no active ${input.type} CA in environment ${env.name} to rotate`);
         }
-        const last = current[current.length - 1];
+        const last = current[current.length - 1]!; // non-empty: checked above
         const name = input.name ?? `${env.name}-${input.type}-${new Date(clock.now()).toISOString().slice(0, 10)}`;
         const now = clock.now();
         const row = await createCaRow(

@@ -101,7 +101,7 @@ function certReply(issued: IssuedSshCertificate) {
 
 function bearer(request: FastifyRequest): string {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '');
-  if (!m) throw new PkiError('ssh.fleet_token_invalid', 'send the fleet token as Authorization: Bearer pkimf_…');
+  if (!m?.[1]) throw new PkiError('ssh.fleet_token_invalid', 'send the fleet token as Authorization: Bearer pkimf_…');
   return m[1];
 }
 
