@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { systemClock, toPkiError, type Clock } from '@pkim/shared';
@@ -71,6 +71,12 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const env = config.env ?? process.env;
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // the data dir holds the database, master.key and profiles: owner only, whatever mode it had before
+  try {
+    chmodSync(dataDir, 0o700);
+  } catch (e) {
+    logger.warn({ dataDir, err: e }, 'could not restrict the data directory to mode 0700');
+  }
   const store: Store = await openStore({ url: resolveDatabaseUrl(config), faultInjection: config.faultInjection });
 
   // key backend operations are logged; failures are also audited as kms.<operation>_failed

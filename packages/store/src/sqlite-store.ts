@@ -3,7 +3,17 @@
  * synchronous=NORMAL, foreign keys on. `commit` runs the whole unit synchronously inside
  * `BEGIN IMMEDIATE`, so a CLI and a server on the same file serialise their writes.
  */
-import { copyFileSync, existsSync, mkdirSync, openSync, readSync, closeSync, renameSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  closeSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -41,8 +51,23 @@ import { pendingMigrations } from './migrations-journal';
 
 export const SQLITE_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/sqlite', import.meta.url));
 
+/**
+ * The database holds password hashes, session CSRF tokens, encrypted key blobs and the audit log: it is
+ * created 0600 (SQLite gives its -wal and -shm files the database file's mode) and existing files are
+ * narrowed to 0600.
+ */
+function restrictFileModes(path: string): void {
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    if (existsSync(f)) chmodSync(f, 0o600);
+  }
+}
+
 export function openSqliteDatabase(path: string): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    restrictFileModes(path);
+  }
   const sqlite = new Database(path);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');
@@ -344,8 +369,9 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     },
     async backup(toPath) {
       try {
-        mkdirSync(dirname(toPath), { recursive: true });
+        mkdirSync(dirname(toPath), { recursive: true, mode: 0o700 });
         await sqlite.backup(toPath);
+        chmodSync(toPath, 0o600);
       } catch (e) {
         throw new PkiError('store.backup_failed', `SQLite backup to '${toPath}' failed: ${(e as Error).message}`, {
           cause: e,
@@ -398,6 +424,7 @@ export function restoreSqlite(path: string, fromPath: string): void {
     mkdirSync(dirname(path), { recursive: true });
     const tmp = `${path}.restore-${process.pid}`;
     copyFileSync(fromPath, tmp);
+    chmodSync(tmp, 0o600);
     for (const suffix of ['-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
     renameSync(tmp, path);
   } catch (e) {
