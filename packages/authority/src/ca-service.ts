@@ -88,10 +88,11 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
           `key type ${input.keyType} is not allowed for profile ${profile.name}`,
         );
       }
-      keyRef = await keys.get(backendName).generateKey({ keyType: input.keyType, label: input.name });
-      const ref = keyRef;
+      const signer = await keys.generateKey(backendName, { keyType: input.keyType, label: input.name });
+      keyRef = signer;
+      const ref = signer;
       const csrDer = await buildCsr({ subject, publicKey: ref.publicKey, keyType: input.keyType }, (data) =>
-        keys.sign(ref.uri, input.keyType, data),
+        signer.sign(data),
       );
       const csrPem = toPem(csrDer, 'CERTIFICATE REQUEST');
       const t = clock.now();

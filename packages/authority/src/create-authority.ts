@@ -119,7 +119,8 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     backends = [createSoftwareBackend({ kek, storage: store.keyBlobs, events })];
     const overrides = config.keyBackends ?? [];
     backends = backends.filter((b) => !overrides.some((o) => o.name === b.name)).concat(overrides);
-    for (const extra of await createOptionalBackends(env, events, logger)) {
+    const given = backends.map((b) => b.name);
+    for (const extra of await createOptionalBackends(env, events, logger, given)) {
       if (!backends.some((b) => b.name === extra.name)) backends.push(extra);
     }
   } catch (e) {

@@ -83,7 +83,8 @@ export function createCrlService(
       const nextUpdate = thisUpdate + validity;
       const der = await buildCrl(
         { issuer: ctx.issuer, thisUpdate, nextUpdate, crlNumber: crlNumber ?? 1, entries },
-        (data) => keys.sign(ctx.ca.keyUri, ctx.ca.keyType, data),
+        (data) =>
+          keys.signer({ uri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey }).sign(data),
       );
       await store.audit.append(
         auditEvent(clock, actor, 'crl.generated', ctx.ca.id, { crlNumber, entries: entries.length, nextUpdate }),

@@ -146,7 +146,8 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
             nonce: parsed.nonce,
             producedAt: now,
           },
-          (data) => keys.sign(ctx.ca.keyUri, ctx.ca.keyType, data),
+          (data) =>
+            keys.signer({ uri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey }).sign(data),
         );
         if (cacheKey) {
           if (responses.size > 10_000) responses.clear();

@@ -164,6 +164,11 @@ export interface KeyBackendRegistration<N extends string = string> {
   /** One sentence: how an operator enables it (shown in kms.config_invalid errors). */
   readonly howToConfigure: string;
   /**
+   * Optional capabilities only some configurations of this backend offer, each with what it takes
+   * (shown when a configured instance lacks it). Capabilities every instance has need no entry.
+   */
+  readonly offersWhen?: Partial<Record<KeyBackendCapability, string>>;
+  /**
    * Builds the backend from an environment map (PKIM_* variables, passed in, never read here).
    * Undefined when its variables are absent (the backend is then not offered); kms.config_invalid
    * when they are inconsistent. Absent for backends the authority builds itself (software: its key

@@ -13,7 +13,6 @@ import {
   createKmipClient,
   createKmipHttpTransport,
   formatKmipKeyUri,
-  kmipCertify,
   kmipConfigFromEnv,
   parseKmipKeyUri,
 } from '../src/kmip';
@@ -539,7 +538,7 @@ describe('KMIP backend against the Cosmian responder', () => {
     try {
       const ref = await b.generateKey({ keyType: 'rsa-2048', label: 'pki-root-ca-key' });
       const start = r.requests.length;
-      const out = await kmipCertify(b, {
+      const out = await b.certify({
         keyUri: ref.uri,
         subject: { cn: 'Example Root CA', o: 'Example', c: 'FR' },
         validityDays: 3650,

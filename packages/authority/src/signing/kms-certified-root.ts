@@ -8,7 +8,7 @@ import {
   type CertificateInfo,
   type DistinguishedName,
 } from '@pkim/core';
-import { kmipCertify, type KeyRef, type KmipBackend } from '@pkim/keys';
+import { keyBackendRegistration, type CertifiedRoot, type KeyRef } from '@pkim/keys';
 import type { CaRow } from '@pkim/store';
 import type { CaView } from '../types';
 import { auditEvent } from '../audit-service';
@@ -21,8 +21,9 @@ import { provisionersFor } from './provisioner-registry';
 import type { RootCaRequest, Via } from './sign-request';
 
 /**
- * Cosmian "Certify" root creation (`kmsCertify: true`): the key pair is generated in the KMS and the KMS
- * builds and self-signs the root certificate. PKI Manager does not trust that certificate blindly: it
+ * KMS-certified root creation (`kmsCertify: true`) through the backend's optional `certifyRoot` capability
+ * (today a Cosmian KMS): the key pair is generated in the KMS and the KMS builds and self-signs the root
+ * certificate. PKI Manager does not trust that certificate blindly: it
  * is parsed and checked like any other (public key = the KMS key's SPKI, subject as requested, CA:TRUE,
  * self-issued, self-signature verifies, within validity) before the CA row is written.
  */
@@ -30,20 +31,30 @@ export async function createKmsCertifiedRoot(
   deps: SigningServiceDeps,
   input: RootCaRequest,
   via: Via,
-  helpers: { checkCaName(name: string): Promise<void>; destroyQuietly(ref: KeyRef | undefined): Promise<void> },
+  helpers: { checkCaName(name: string): Promise<void> },
 ): Promise<CaView> {
   const { store, keys, clock, logger } = deps;
   const { actor } = via;
-  const { checkCaName: checkName, destroyQuietly } = helpers;
-  let keyRef: KeyRef | undefined;
-  let kms: KmipBackend | undefined;
-  let certificateUid: string | undefined;
+  const { checkCaName: checkName } = helpers;
+  let root: CertifiedRoot | undefined;
   const backendName = input.backend ?? 'software';
   try {
-    if (backendName !== 'kmip') {
+    const certifier = keys.capability(backendName, 'certifyRoot');
+    if (!certifier) {
+      const when = keyBackendRegistration(backendName)?.offersWhen?.certifyRoot;
+      if (!when) {
+        throw new PkiError(
+          'input.invalid',
+          `kmsCertify (the KMS self-signs the root) needs a key backend that certifies roots (kmip with a Cosmian KMS); backend ${backendName} cannot certify`,
+        );
+      }
       throw new PkiError(
-        'input.invalid',
-        `kmsCertify (the KMS self-signs the root) needs backend kmip with a Cosmian KMS; backend ${backendName} cannot certify`,
+        'kms.unsupported',
+        `kmsCertify: the configured ${backendName} backend cannot certify roots; it takes ${when}`,
+        {
+          retryable: false,
+          details: { backend: backendName },
+        },
       );
     }
     if (Object.values(input.nameConstraints ?? {}).some((v) => Array.isArray(v) && v.length > 0)) {
@@ -58,7 +69,6 @@ export async function createKmsCertifiedRoot(
     checkKeyType(all, input.keyType);
     await checkName(input.name);
     const subject = subjectToDn(input.subject);
-    const certifySubject = toCertifySubject(subject);
     const now = clock.now();
     const profile = resolveProfile('root-ca', deps.customProfiles);
     if (!profile.allowedKeyTypes.includes(input.keyType)) {
@@ -73,34 +83,18 @@ export async function createKmsCertifiedRoot(
     }
     const validityMs = applyLifetime(all, effective, input.lifetimeMs, profile) ?? profile.defaultLifetimeMs;
     if (!(validityMs > 0)) throw new PkiError('input.invalid', `validity must be positive, got ${validityMs} ms`);
-    const backend = keys.get('kmip') as KmipBackend;
-    if (backend.client?.dialect !== 'cosmian-2.1' || typeof backend.certify !== 'function') {
-      throw new PkiError(
-        'kms.unsupported',
-        `kmsCertify uses the Cosmian KMS Certify operation: PKIM_KMIP_URL must be an http(s):// Cosmian KMS URL, but the configured KMIP server (${backend.client?.server ?? 'unknown'}) speaks binary KMIP, which has no Certify for roots`,
-        {
-          retryable: false,
-          details: { dialect: backend.client?.dialect },
-        },
-      );
-    }
-    kms = backend;
-    keyRef = await backend.generateKey({ keyType: input.keyType, label: input.name });
-    const usage = profile.keyUsage.length ? profile.keyUsage.join(',') : 'keyCertSign,cRLSign';
-    const certified = await kmipCertify(backend, {
-      keyUri: keyRef.uri,
-      subject: certifySubject,
+    // the backend refuses a subject it cannot express before it creates a key
+    root = await certifier.certifyRoot({
+      keyType: input.keyType,
+      label: input.name,
+      subject,
       validityDays: Math.ceil(validityMs / 86_400_000),
-      x509ExtensionsIni: [
-        '[v3_ca]',
-        `basicConstraints=critical,CA:TRUE${pathLen !== null ? `,pathlen:${pathLen}` : ''}`,
-        `keyUsage=critical,${usage}`,
-        'subjectKeyIdentifier=hash',
-        '',
-      ].join('\n'),
+      pathLen,
+      keyUsage: profile.keyUsage,
     });
-    certificateUid = certified.certificateUid;
-    const info = checkKmsCertifiedRoot(certified.certificateDer, keyRef, subject, pathLen, clock.now());
+    const keyRef: KeyRef = root.signer;
+    const certificateUid = root.certificateId;
+    const info = checkKmsCertifiedRoot(root.certificateDer, keyRef, subject, pathLen, clock.now());
     const t = clock.now();
     const id = newId('ca');
     const row: CaRow = {
@@ -114,7 +108,7 @@ export async function createKmsCertifiedRoot(
       notAfter: info.notAfter,
       keyUri: keyRef.uri,
       keyType: input.keyType,
-      keyBackend: 'kmip',
+      keyBackend: backendName,
       status: 'active',
       pathLen: info.pathLen,
       nameConstraints: null,
@@ -132,7 +126,7 @@ export async function createKmsCertifiedRoot(
       insertCa: [row],
       audit: [
         auditEvent(clock, actor, 'kms.key_created', keyRef.uri, {
-          backend: 'kmip',
+          backend: backendName,
           keyType: input.keyType,
           caId: id,
         }),
@@ -141,7 +135,7 @@ export async function createKmsCertifiedRoot(
           subject: row.subjectDn,
           parentId: null,
           keyType: row.keyType,
-          backend: 'kmip',
+          backend: backendName,
           keyUri: row.keyUri,
           serial: row.serialHex,
           notAfter: row.notAfter,
@@ -153,24 +147,18 @@ export async function createKmsCertifiedRoot(
       ],
     });
     logger.info(
-      { caId: id, name: row.name, backend: 'kmip', kmsCertificateUid: certificateUid },
+      { caId: id, name: row.name, backend: backendName, kmsCertificateUid: certificateUid },
       'CA created (root certified by the KMS)',
     );
     return { ca: row, certificatePem: row.certificatePem, chainPem: await deps.contexts.chainPem(row) };
   } catch (e) {
-    if (kms && certificateUid) {
-      const uid = certificateUid;
-      await kms.client
-        .revoke(uid, { reason: 'CessationOfOperation', message: 'CA creation failed' })
-        .catch(() => undefined);
-      await kms.client.destroy(uid).catch((err: unknown) => {
-        logger.warn(
-          { uid, err: (err as Error).message },
-          'could not destroy the KMS certificate of a CA that failed to be created',
-        );
-      });
-    }
-    await destroyQuietly(keyRef);
+    // the certificate object and the key pair the KMS made for a root that failed its checks (best effort)
+    await root?.discard().catch((err: unknown) => {
+      logger.warn(
+        { err: (err as Error).message },
+        'could not remove the KMS objects of a CA that failed to be created',
+      );
+    });
     throw await recordFailure(deps, actor, 'ca.create_failed', null, e, {
       name: input.name,
       keyType: input.keyType,
@@ -178,42 +166,6 @@ export async function createKmsCertifiedRoot(
       kmsCertify: true,
     });
   }
-}
-
-const CERTIFY_SUBJECT_FIELDS: Record<string, 'c' | 'st' | 'l' | 'o' | 'ou' | 'cn' | 'email'> = {
-  C: 'c',
-  ST: 'st',
-  L: 'l',
-  O: 'o',
-  OU: 'ou',
-  CN: 'cn',
-  emailAddress: 'email',
-};
-
-/** The subject as Cosmian Certify takes it: one value each of CN, O, OU, C, ST, L, emailAddress. */
-function toCertifySubject(dn: DistinguishedName): {
-  cn: string;
-  o?: string;
-  ou?: string;
-  c?: string;
-  st?: string;
-  l?: string;
-  email?: string;
-} {
-  const out: Partial<Record<'c' | 'st' | 'l' | 'o' | 'ou' | 'cn' | 'email', string>> = {};
-  for (const a of dn) {
-    const field = CERTIFY_SUBJECT_FIELDS[a.type];
-    if (!field) {
-      throw new PkiError(
-        'input.invalid',
-        `kmsCertify: the KMS builds the subject from CN, O, OU, C, ST, L and emailAddress only; ${a.type} is not possible`,
-      );
-    }
-    if (out[field] !== undefined) throw new PkiError('input.invalid', `kmsCertify: the KMS takes one ${a.type} only`);
-    out[field] = a.value;
-  }
-  if (!out.cn) throw new PkiError('input.invalid', 'kmsCertify: the subject needs a common name (CN)');
-  return { ...out, cn: out.cn };
 }
 
 function sameDn(a: DistinguishedName, b: DistinguishedName): boolean {

@@ -124,7 +124,9 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const plan = planCertificate(input);
     assertLintClean(lintCertificate(plan, { now }));
     const tbs = encodeTbsCertificate(plan);
-    const signature = await keys.sign(signer.keyUri, signer.keyType, tbs);
+    const signature = await keys
+      .signer({ uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey })
+      .sign(tbs);
     const der = assembleCertificate(tbs, plan.issuerKeyType, signature);
     if (!verifyCertificateSignature(der, signer.publicKey)) {
       throw new PkiError('certificate.verify_failed', `${what} does not verify against the signing key`);
@@ -417,7 +419,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const parentRef = r.kind === 'intermediate-ca' ? r.parent : undefined;
     const backendName = r.backend ?? 'software';
     if (r.kind === 'root-ca' && r.kmsCertify) {
-      return createKmsCertifiedRoot(deps, r, via, { checkCaName, destroyQuietly });
+      return createKmsCertifiedRoot(deps, r, via, { checkCaName });
     }
     let keyRef: KeyRef | undefined;
     try {

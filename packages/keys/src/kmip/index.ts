@@ -17,7 +17,6 @@ export {
   createKmipBackend,
   createKmipTransport,
   formatKmipKeyUri,
-  kmipCertify,
   parseKmipKeyUri,
   type KmipBackend,
   type KmipBackendOptions,

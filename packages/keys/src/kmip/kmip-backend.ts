@@ -255,14 +255,3 @@ export function createKmipBackend(opts: KmipBackendOptions): KmipBackend {
   }
   return backend;
 }
-
-/**
- * Cosmian root creation helper: has the KMS self-sign a certificate for a key pair it holds
- * (Certify with the pair's own private key as issuer). The authority wires this into CA creation.
- */
-export function kmipCertify(
-  backend: KmipBackend,
-  req: KmipCertifyRequest,
-): Promise<{ certificateUid: string; certificateDer: Uint8Array }> {
-  return backend.certify(req);
-}

@@ -7,6 +7,10 @@ export const KMIP_REGISTRATION: KeyBackendRegistration<'kmip'> = {
   name: 'kmip',
   uriScheme: 'kmip',
   howToConfigure: 'set PKIM_KMIP_URL (and the client credentials of the KMIP server)',
+  offersWhen: {
+    certifyRoot:
+      'a Cosmian KMS: PKIM_KMIP_URL must be an http(s):// Cosmian KMS URL (binary KMIP over kmip:// has no Certify for roots)',
+  },
   async fromEnvironment(env, { events }) {
     const config = kmipConfigFromEnv(env);
     if (!config) return undefined;
