@@ -45,7 +45,7 @@ export async function createKmsCertifiedRoot(
       if (!when) {
         throw new PkiError(
           'input.invalid',
-          `kmsCertify (the KMS self-signs the root) needs a key backend that certifies roots (kmip with a Cosmian KMS); backend ${backendName} cannot certify`,
+          `kmsCertify (the KMS self-signs the root) needs backend kmip with a Cosmian KMS (a key backend with the certifyRoot capability); backend ${backendName} cannot certify`,
         );
       }
       throw new PkiError(
