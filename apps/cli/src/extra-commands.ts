@@ -5,6 +5,7 @@ import { registerBackupCommands } from './commands/backup-command';
 import { registerServeCommand } from './commands/serve-command';
 import { registerTokenCommand } from './commands/token-command';
 import { registerUserCommand } from './commands/user-command';
+import { registerVaultCommand } from './commands/vault-command';
 
 /** Commands that live with other parts of the system (server, users, tokens, database operations). */
 export async function registerExtraCommands(program: Command, ctx: CliContext): Promise<void> {
@@ -13,5 +14,6 @@ export async function registerExtraCommands(program: Command, ctx: CliContext): 
   registerServeCommand(program, ctx);
   registerTokenCommand(program, ctx);
   registerUserCommand(program, ctx);
+  registerVaultCommand(program, ctx);
   // wired as those modules land
 }

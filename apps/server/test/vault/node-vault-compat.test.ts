@@ -1,0 +1,193 @@
+// node-vault (npm, unmodified) against `pkim serve` set up with the CLI: `pkim vault mount pki --ca …` and
+// `pkim token create --role admin --json` (the token works as X-Vault-Token). Chains verified by openssl.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT } from 'jose';
+import nodeVault from 'node-vault';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PKIM_BIN, REPO_ROOT, runPkim } from '../../../../tests/support/cli-runner';
+import { tempDir } from '../../../../tests/support/openssl-tools';
+import { opensslVerify } from '../../../../tests/support/verifiers';
+
+const PEM_RE = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----$/;
+const SERIAL_RE = /^[0-9a-f]{2}(:[0-9a-f]{2})+$/;
+
+const tmp = tempDir('pkim-node-vault-');
+let child: ChildProcess;
+let url: string;
+let adminToken: string;
+const saKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+async function serviceAccountJwt(name: string, namespace: string, key = saKeys.privateKey): Promise<string> {
+  return new SignJWT({
+    'kubernetes.io': { namespace, serviceaccount: { name, uid: '5b1a2c3d-0000-4000-8000-000000000001' } },
+  })
+    .setProtectedHeader({ alg: 'RS256', kid: 'test-cluster' })
+    .setIssuer('https://kubernetes.default.svc.cluster.local')
+    .setSubject(`system:serviceaccount:${namespace}:${name}`)
+    .setAudience('vault')
+    .setIssuedAt()
+    .setExpirationTime('10m')
+    .sign(key);
+}
+
+function pkim(args: string[]) {
+  const r = runPkim(['--json', ...args], { dataDir: tmp.dir });
+  if (r.code !== 0) throw new Error(`pkim ${args.join(' ')} failed:\n${r.stdout}\n${r.stderr}`);
+  return r.json();
+}
+
+beforeAll(async () => {
+  const root = pkim(['ca', 'create', '--subject', 'CN=NV Root', '--key-type', 'ec-p256']);
+  const inter = pkim(['ca', 'create', '--subject', 'CN=NV Issuing', '--key-type', 'ec-p256', '--parent', root.ca.id]);
+  pkim(['vault', 'mount', 'pki', '--ca', inter.ca.id, '--max-ttl', '87600h']);
+  adminToken = pkim(['token', 'create', '--name', 'node-vault', '--role', 'admin']).token;
+  child = spawn(
+    process.execPath,
+    [PKIM_BIN, '--data-dir', tmp.dir, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'],
+    { cwd: REPO_ROOT, env: { ...process.env, PKIM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const started = Date.now();
+  while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(out)) {
+    if (child.exitCode !== null) throw new Error(`pkim serve exited:\n${out}`);
+    if (Date.now() - started > 30_000) throw new Error(`pkim serve did not start:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1];
+}, 120_000);
+
+afterAll(async () => {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  tmp.cleanup();
+});
+
+describe('node-vault against pkim serve', () => {
+  it('health, kubernetesLogin, roles, issue, read, revoke and list — field by field', async () => {
+    const admin = nodeVault({ endpoint: url, token: adminToken });
+    const health = await admin.health();
+    expect(health).toMatchObject({ initialized: true, sealed: false, standby: false });
+
+    // Kubernetes auth: offline verification against the cluster's service-account signing key
+    const pem = saKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    await admin.write('auth/kubernetes/config', { pem_keys: [pem] });
+    await admin.write('auth/kubernetes/role/cert-manager', {
+      bound_service_account_names: 'cert-manager',
+      bound_service_account_namespaces: 'cert-manager',
+      token_policies: 'pki-issue',
+      audience: 'vault',
+      ttl: '1h',
+    });
+    await admin.write('pki/roles/web', { allowed_domains: 'example.com', allow_subdomains: true, max_ttl: '72h' });
+
+    const k8s = nodeVault({ endpoint: url });
+    const login = await k8s.kubernetesLogin({
+      mount_point: 'kubernetes', // node-vault 0.12 renders its default mount path empty ('auth//login')
+      role: 'cert-manager',
+      jwt: await serviceAccountJwt('cert-manager', 'cert-manager'),
+    });
+    expect(typeof login.auth.client_token).toBe('string');
+    expect(login.auth.policies).toEqual(['pki-issue']);
+    expect(login.auth.lease_duration).toBe(3600);
+    expect(typeof login.auth.renewable).toBe('boolean');
+    expect(login.auth.metadata).toMatchObject({
+      service_account_name: 'cert-manager',
+      service_account_namespace: 'cert-manager',
+    });
+    k8s.token = login.auth.client_token;
+
+    const issued = await k8s.write('pki/issue/web', { common_name: 'a.example.com', ttl: '24h' });
+    const d = issued.data;
+    expect(d.certificate).toMatch(PEM_RE);
+    expect(d.issuing_ca).toMatch(PEM_RE);
+    expect(Array.isArray(d.ca_chain)).toBe(true);
+    expect(d.ca_chain[0]).toBe(d.issuing_ca);
+    expect(d.serial_number).toMatch(SERIAL_RE);
+    expect(Number.isInteger(d.expiration)).toBe(true);
+    expect(d.expiration - Date.now() / 1000).toBeGreaterThan(23.9 * 3600);
+    expect(d.private_key).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
+    expect(d.private_key_type).toBe('rsa');
+    const v = opensslVerify({
+      leafPem: `${d.certificate}\n`,
+      chainPems: [d.ca_chain[0]],
+      rootPem: `${d.ca_chain[d.ca_chain.length - 1]}\n`,
+      purpose: 'sslserver',
+    });
+    expect(v.ok, v.output).toBe(true);
+
+    const read = await k8s.read(`pki/cert/${d.serial_number}`);
+    expect(read.data).toMatchObject({ certificate: d.certificate, revocation_time: 0, revocation_time_rfc3339: '' });
+
+    const listed = await k8s.list('pki/certs');
+    expect(listed.data.keys).toContain(d.serial_number);
+    const listedGet = await nodeVault({ endpoint: url, token: k8s.token, noCustomHTTPVerbs: true }).list('pki/certs');
+    expect(listedGet.data.keys).toEqual(listed.data.keys);
+
+    const revoked = await k8s.write('pki/revoke', { serial_number: d.serial_number });
+    expect(revoked.data.state).toBe('revoked');
+    expect(Number.isInteger(revoked.data.revocation_time)).toBe(true);
+    expect((await k8s.read(`pki/cert/${d.serial_number}`)).data.revocation_time).toBe(revoked.data.revocation_time);
+
+    // the Kubernetes token is an ordinary PKI Manager token of the operator role: it cannot change roles
+    await expect(k8s.write('pki/roles/other', { allow_any_name: true })).rejects.toMatchObject({
+      message: 'permission denied',
+      response: { statusCode: 403 },
+    });
+    const self = await k8s.tokenLookupSelf();
+    expect(self.data.path).toBe('auth/kubernetes/login');
+    expect(self.data.ttl).toBeGreaterThan(3500);
+  }, 60_000);
+
+  it('rejects bad tokens, foreign JWTs and missing objects with Vault statuses', async () => {
+    const bad = nodeVault({ endpoint: url, token: 'pkim_not-a-token' });
+    await expect(bad.write('pki/issue/web', { common_name: 'a.example.com' })).rejects.toMatchObject({
+      message: 'permission denied',
+      response: { statusCode: 403 },
+    });
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await expect(
+      nodeVault({ endpoint: url }).kubernetesLogin({
+        mount_point: 'kubernetes',
+        role: 'cert-manager',
+        jwt: await serviceAccountJwt('cert-manager', 'cert-manager', other.privateKey),
+      }),
+    ).rejects.toMatchObject({ response: { statusCode: 403 } });
+    await expect(
+      nodeVault({ endpoint: url }).kubernetesLogin({
+        mount_point: 'kubernetes',
+        role: 'cert-manager',
+        jwt: await serviceAccountJwt('intruder', 'default'),
+      }),
+    ).rejects.toMatchObject({ response: { statusCode: 403 } });
+    const admin = nodeVault({ endpoint: url, token: adminToken });
+    await expect(admin.read('pki/roles/none')).rejects.toMatchObject({ response: { statusCode: 404 } });
+    await expect(admin.write('pki/issue/web', { common_name: 'evil.org' })).rejects.toMatchObject({
+      response: { statusCode: 400 },
+    });
+  }, 60_000);
+
+  it('logs in with AppRole (role_id + secret_id); a wrong secret is a 400', async () => {
+    const admin = nodeVault({ endpoint: url, token: adminToken });
+    await admin.write('auth/approle/role/ci', { token_policies: 'pki-issue', token_ttl: '20m' });
+    const roleId = (await admin.read('auth/approle/role/ci/role-id')).data.role_id;
+    const secretId = (await admin.write('auth/approle/role/ci/secret-id', {})).data.secret_id;
+    const ci = nodeVault({ endpoint: url });
+    const login = await ci.approleLogin({ role_id: roleId, secret_id: secretId });
+    expect(login.auth.lease_duration).toBe(1200);
+    expect(ci.token).toBe(login.auth.client_token);
+    const issued = await ci.write('pki/issue/web', { common_name: 'ci.example.com' });
+    expect(issued.data.certificate).toMatch(PEM_RE);
+    await expect(
+      nodeVault({ endpoint: url }).approleLogin({ role_id: roleId, secret_id: 'wrong' }),
+    ).rejects.toMatchObject({
+      message: 'invalid role or secret ID',
+      response: { statusCode: 400 },
+    });
+  }, 60_000);
+});
