@@ -56,7 +56,7 @@ beforeAll(async () => {
     if (Date.now() - started > 30_000) throw new Error(`pkim serve did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1];
+  url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
 }, 120_000);
 
 afterAll(async () => {
