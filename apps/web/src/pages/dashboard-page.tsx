@@ -160,7 +160,7 @@ export function DashboardPage() {
             <ul className="divide-y text-sm">
               <li className="flex items-center justify-between py-2">
                 <span>Database</span>
-                <StatusBadge status={d.health.database ? 'active' : 'failure'} />
+                <StatusBadge status={d.health.database ? 'healthy' : 'unavailable'} />
               </li>
               {d.health.keyBackends.map((k) => (
                 <li key={k.backend} className="flex items-center justify-between gap-3 py-2">
@@ -168,7 +168,7 @@ export function DashboardPage() {
                     {k.backend}
                     {k.detail ? <span className="ml-2 text-xs text-muted-foreground">{k.detail}</span> : null}
                   </span>
-                  <StatusBadge status={k.ok ? 'active' : 'failure'} />
+                  <StatusBadge status={k.ok ? 'healthy' : 'unavailable'} />
                 </li>
               ))}
             </ul>

@@ -35,7 +35,7 @@ export function KeyBackendsPage() {
             <CardTitle className="flex items-center gap-2">
               <Database className="size-4" /> Database
             </CardTitle>
-            <StatusBadge status={health.data.database ? 'active' : 'failure'} />
+            <StatusBadge status={health.data.database ? 'healthy' : 'unavailable'} />
           </CardHeader>
           <CardContent>
             <CardDescription>Certificates, audit chain, users and encrypted software keys</CardDescription>
@@ -47,7 +47,7 @@ export function KeyBackendsPage() {
               <CardTitle className="flex items-center gap-2">
                 <KeyRound className="size-4" /> {k.backend}
               </CardTitle>
-              <StatusBadge status={k.ok ? 'active' : 'failure'} />
+              <StatusBadge status={k.ok ? 'healthy' : 'unavailable'} />
             </CardHeader>
             <CardContent className="space-y-2 text-sm">
               <CardDescription>{ABOUT[k.backend] ?? 'Key backend'}</CardDescription>

@@ -35,6 +35,8 @@ const STATUS_VARIANT: Record<string, VariantProps<typeof badgeVariants>['variant
   revoked: 'destructive',
   failure: 'destructive',
   success: 'success',
+  healthy: 'success',
+  unavailable: 'destructive',
 };
 
 export function StatusBadge({ status }: { status: string }) {

@@ -1,0 +1,366 @@
+// End to end: the built web console in Debian's Chromium (playwright-core, no browser download)
+// against a real `pkim serve` on a fresh data dir. Writes screenshots of every page to docs/screenshots/.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startServer, type RunningServer } from '@pkim/server';
+import { REPO_ROOT } from '../../../tests/support/cli-runner';
+import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
+import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
+
+const CHROMIUM = '/usr/bin/chromium';
+const WEB = join(REPO_ROOT, 'apps/web');
+const SHOTS = join(REPO_ROOT, 'docs/screenshots');
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const PASSWORD = 'correct-horse-battery-42';
+
+describe('web console end to end (Chromium against pkim serve)', () => {
+  let server: RunningServer;
+  let context: BrowserContext;
+  let page: Page;
+  let base: string;
+  let adminPassword: string;
+  const data = tempDir('pkim-e2e-data-');
+  const profile = tempDir('pkim-e2e-chromium-');
+  const ids: { root?: string; int?: string; csrCert?: string; keyCert?: string } = {};
+
+  async function shot(name: string) {
+    await page.waitForLoadState('networkidle');
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+  }
+
+  async function signIn(username: string, password: string) {
+    await context.clearCookies();
+    await page.goto(`${base}/login`);
+    await page.evaluate(() => localStorage.removeItem('pkim-csrf'));
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  }
+
+  /** a link of the main navigation (other links may share its words) */
+  async function nav(name: string) {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+  }
+
+  async function wizardNext() {
+    await page.getByRole('button', { name: 'Next' }).click();
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install chromium`);
+    // the production build, exactly what `npm start` serves
+    const build = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
+      {
+        cwd: WEB,
+        encoding: 'utf8',
+      },
+    );
+    if (build.status !== 0) throw new Error(`vite build failed: ${build.stderr}${build.stdout}`);
+    mkdirSync(SHOTS, { recursive: true });
+    const lines: string[] = [];
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: data.dir,
+      logLevel: 'warn',
+      handleSignals: false,
+      print: (l) => lines.push(l),
+      server: { backgroundJobs: false, rateLimit: false },
+    });
+    base = server.url;
+    adminPassword = server.bootstrap!.password;
+    expect(lines.join('\n')).toContain(`Sign in to the web console at ${base}/`);
+    context = await chromium.launchPersistentContext(profile.dir, {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      headless: true,
+      viewport: { width: 1366, height: 860 },
+      acceptDownloads: true,
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  }, 240_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    data.cleanup();
+    profile.cleanup();
+  });
+
+  it('signs the administrator in with the first-boot password', async () => {
+    await page.goto(`${base}/`);
+    await page.waitForURL(/\/login/);
+    await shot('login');
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill('wrong-password-123');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('[data-error-code]').textContent()).toBe('auth.invalid_credentials');
+    await page.getByLabel('Password').fill(adminPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await expect.poll(() => page.getByText('No certificate authority yet').count()).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('creates a root CA and a name-constrained intermediate with the wizard', async () => {
+    await nav('Authorities');
+    await page.getByRole('heading', { name: 'Certificate authorities' }).waitFor();
+    await shot('ca-hierarchy-empty');
+    await page.getByRole('link', { name: 'Create CA' }).first().click();
+    await page.getByText('Root CA', { exact: true }).click();
+    await wizardNext();
+    await page.getByLabel('Name (unique, used in the CLI and URLs)').fill('e2e-root');
+    await page.getByLabel('Common name (CN)').fill('E2E Root CA');
+    await page.getByLabel('Organization (O)').fill('PKI Manager E2E');
+    await page.getByLabel('Country (C)').fill('US');
+    await wizardNext();
+    await page.getByLabel('Key type').selectOption('ECDSA-P384');
+    await wizardNext();
+    await wizardNext();
+    await shot('create-ca-review');
+    await page.getByRole('button', { name: 'Create CA' }).click();
+    await page.getByRole('heading', { name: 'e2e-root' }).waitFor();
+    ids.root = page.url().split('/cas/')[1];
+    expect(ids.root).toMatch(/^ca_/);
+
+    await page.getByRole('link', { name: 'Subordinate CA' }).click();
+    await expect.poll(() => page.getByLabel('Parent CA').inputValue()).toBe(ids.root);
+    await wizardNext();
+    await page.getByLabel('Name (unique, used in the CLI and URLs)').fill('e2e-issuing');
+    await page.getByLabel('Common name (CN)').fill('E2E Issuing CA');
+    await wizardNext();
+    await page.getByLabel('Key type').selectOption('ECDSA-P256');
+    await wizardNext();
+    await page.getByLabel('Path length').fill('0');
+    await page.getByLabel('Permitted DNS subtrees').fill('.example.com, example.com');
+    await wizardNext();
+    await page.getByRole('button', { name: 'Create CA' }).click();
+    await page.getByRole('heading', { name: 'e2e-issuing' }).waitFor();
+    ids.int = page.url().split('/cas/')[1];
+    await page.getByText('pathLen 0').first().waitFor();
+    await shot('ca-detail');
+
+    const root = await server.authority.cas.get(ids.root!);
+    const int = await server.authority.cas.get(ids.int!);
+    expect(int.ca.parentId).toBe(ids.root);
+    const v = opensslVerify({ leafPem: int.certificatePem!, rootPem: root.certificatePem!, purpose: 'any' });
+    expect(v.ok, v.output).toBe(true);
+
+    await nav('Authorities');
+    await page.locator('[data-ca="e2e-issuing"]').waitFor();
+    await shot('ca-hierarchy');
+  }, 90_000);
+
+  it('issues from a pasted CSR after showing its decoded preview', async () => {
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=www.example.com',
+      sans: ['DNS:www.example.com', 'DNS:example.com'],
+    });
+    await page.goto(`${base}/issue?caId=${ids.int}`);
+    await page.getByRole('heading', { name: 'Issue a certificate' }).waitFor();
+    await page.getByLabel('Certificate signing request (PEM)').fill(csrPem);
+    const preview = page.getByTestId('csr-preview');
+    await preview.waitFor();
+    expect(await preview.textContent()).toContain('www.example.com, example.com');
+    expect(await preview.textContent()).toContain('ec-p256');
+    await shot('issue-from-csr');
+    await page.getByRole('button', { name: 'Issue certificate' }).click();
+    await page.getByTestId('issued-result').waitFor();
+    await page.getByRole('link', { name: 'Open certificate →' }).click();
+    await page.getByRole('heading', { name: 'www.example.com' }).waitFor();
+    ids.csrCert = page.url().split('/certificates/')[1];
+    const cert = await server.authority.certificates.get(ids.csrCert!);
+    const chain = await server.authority.cas.get(ids.int!);
+    const root = await server.authority.cas.get(ids.root!);
+    const v = opensslVerify({
+      leafPem: cert.certificatePem,
+      chainPems: [chain.certificatePem!],
+      rootPem: root.certificatePem!,
+      purpose: 'sslserver',
+      hostname: 'www.example.com',
+    });
+    expect(v.ok, v.output).toBe(true);
+    await page.getByText('Subject alternative names').waitFor();
+    await shot('certificate-detail');
+  }, 60_000);
+
+  it('issues with a server-generated key offered once for download', async () => {
+    await page.goto(`${base}/issue?caId=${ids.int}`);
+    await page.getByRole('tab', { name: 'Generate a key' }).click();
+    await page.getByLabel('Common name').fill('api.example.com');
+    await page.getByLabel('Subject alternative names').fill('api.example.com, 10.1.2.3');
+    await page.getByRole('button', { name: 'Generate key and issue' }).click();
+    await page.getByTestId('issued-result').waitFor();
+    await shot('issue-generated-key');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-key').click()]);
+    const keyPem = readFileSync((await download.path())!, 'utf8');
+    expect(keyPem).toMatch(/-----BEGIN PRIVATE KEY-----/);
+    await page.getByRole('link', { name: 'Open certificate →' }).click();
+    await page.getByRole('heading', { name: 'api.example.com' }).waitFor();
+    ids.keyCert = page.url().split('/certificates/')[1];
+    const cert = await server.authority.certificates.get(ids.keyCert!);
+    // the downloaded key is the certificate's key: same public key
+    const pubFromKey = execFileSync('openssl', ['pkey', '-pubout'], { input: keyPem }).toString();
+    const pubFromCert = execFileSync('openssl', ['x509', '-noout', '-pubkey'], {
+      input: cert.certificatePem,
+    }).toString();
+    expect(pubFromKey).toBe(pubFromCert);
+    // the key was not stored: the database holds no copy of it
+    const body = keyPem.split('\n').slice(1, 3).join('');
+    expect(readFileSync(join(data.dir, 'pkim.db')).includes(Buffer.from(body))).toBe(false);
+  }, 60_000);
+
+  it('revokes with a reason; the certificate, the CRL download and the audit log show it', async () => {
+    await page.goto(`${base}/certificates/${ids.csrCert}`);
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByLabel('Reason').selectOption('keyCompromise');
+    await shot('revoke-confirmation');
+    await page.getByRole('button', { name: 'Revoke certificate' }).click();
+    await page.getByText(/Revoked .* reason: keyCompromise/).waitFor();
+    expect(await page.locator('[data-status="revoked"]').count()).toBeGreaterThan(0);
+
+    await page.goto(`${base}/cas/${ids.int}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('crl-download').click()]);
+    const crlDer = readFileSync((await download.path())!);
+    const issuer = await server.authority.cas.get(ids.int!);
+    const crl = opensslCrlVerify(crlDer, issuer.certificatePem!);
+    expect(crl.ok, crl.text).toBe(true);
+    const serial = (await server.authority.certificates.get(ids.csrCert!)).certificate.serialHex;
+    expect(crl.text.toLowerCase().replace(/:/g, '')).toContain(serial);
+    expect(crl.text).toContain('Key Compromise');
+
+    await nav('Audit log');
+    await page.getByTestId('audit-chain-ok').waitFor();
+    await page.locator('[data-action="certificate.revoked"]').first().waitFor();
+    await shot('audit-log');
+  }, 60_000);
+
+  it('lets an administrator add users and create an API token shown once', async () => {
+    await nav('Users & tokens');
+    for (const [username, role] of [
+      ['rita', 'requester'],
+      ['oscar', 'operator'],
+      ['audrey', 'auditor'],
+    ]) {
+      await page.getByRole('button', { name: 'Add user' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Username').fill(username);
+      await dialog.getByLabel('Initial password').fill(PASSWORD);
+      await dialog.getByLabel('Role', { exact: true }).selectOption(role);
+      await page.getByRole('button', { name: 'Create user' }).click();
+      await page.locator(`[data-user="${username}"]`).waitFor();
+    }
+    await shot('users');
+    await page.getByRole('tab', { name: 'API tokens' }).click();
+    await page.getByRole('button', { name: 'Create API token' }).click();
+    await page.getByLabel('Name').fill('ci-deploy');
+    await page.getByLabel('Scopes').fill('certificate:issue');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = await page.getByTestId('token-secret').textContent();
+    expect(secret).toMatch(/^pkim_/);
+    await shot('api-token-created');
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.getByTestId('tokens-table').waitFor();
+    expect(await page.content()).not.toContain(secret!);
+  }, 90_000);
+
+  it('a requester submits a request; an operator approves it and the certificate is issued', async () => {
+    await signIn('rita', PASSWORD);
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=app.example.com',
+      sans: ['DNS:app.example.com'],
+    });
+    await nav('Requests');
+    await page.getByRole('button', { name: 'New request' }).click();
+    await page.getByLabel('Issuing CA').selectOption(ids.int!);
+    await page.getByLabel('Certificate signing request (PEM)').fill(csrPem);
+    await page.getByTestId('csr-preview').waitFor();
+    await page.getByRole('button', { name: 'Submit request' }).click();
+    await page.getByText(/Request req_\w+ submitted/).waitFor();
+    await page.keyboard.press('Escape');
+    // a requester reviews nothing
+    expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+
+    await signIn('oscar', PASSWORD);
+    await nav('Requests');
+    await page.getByTestId('requests-table').waitFor();
+    await shot('requests');
+    await page.getByRole('button', { name: 'Approve' }).first().click();
+    await page.getByText(/Approved req_/).waitFor();
+    const issued = (await server.authority.certificates.list({ search: 'app.example.com' })).items[0];
+    expect(issued.requestId).toMatch(/^req_/);
+    const cert = await server.authority.certificates.get(issued.id);
+    const v = opensslVerify({
+      leafPem: cert.certificatePem,
+      chainPems: [(await server.authority.cas.get(ids.int!)).certificatePem!],
+      rootPem: (await server.authority.cas.get(ids.root!)).certificatePem!,
+      purpose: 'sslserver',
+    });
+    expect(v.ok, v.output).toBe(true);
+  }, 90_000);
+
+  it('an auditor sees no issue or revoke buttons, and the API refuses the revocation anyway', async () => {
+    await signIn('audrey', PASSWORD);
+    expect(await page.getByRole('link', { name: 'Issue' }).count()).toBe(0);
+    await page.goto(`${base}/certificates/${ids.keyCert}`);
+    await page.getByRole('heading', { name: 'api.example.com' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+    await page.goto(`${base}/cas/${ids.int}`);
+    await page.getByRole('heading', { name: 'e2e-issuing' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Issue certificate' }).count()).toBe(0);
+    // the same session calling the API directly (with its CSRF token) is refused
+    const refused = await page.evaluate(async (ref) => {
+      const r = await fetch('/trpc/certificate.revoke', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': localStorage.getItem('pkim-csrf') ?? '' },
+        body: JSON.stringify({ ref, reason: 'keyCompromise' }),
+      });
+      return { status: r.status, body: await r.json() };
+    }, ids.keyCert!);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.data.pkiCode).toBe('auth.forbidden');
+    expect((await server.authority.certificates.get(ids.keyCert!)).certificate.status).toBe('active');
+  }, 60_000);
+
+  it('captures every page (dashboard light and dark)', async () => {
+    await signIn('admin', adminPassword);
+    await page.getByTestId('expiry-chart').waitFor();
+    await shot('dashboard-light');
+    await page.getByRole('button', { name: 'Switch to dark theme' }).click();
+    await shot('dashboard-dark');
+    await page.getByRole('button', { name: 'Switch to light theme' }).click();
+    await nav('Certificates');
+    await page.getByTestId('certificates-table').waitFor();
+    await shot('certificates');
+    await nav('Domains');
+    await page.getByTestId('domains-table').waitFor();
+    expect(await page.getByTestId('domains-table').textContent()).toContain('api.example.com');
+    await shot('domains');
+    await page.getByLabel('Global search').fill('example.com');
+    await page.keyboard.press('Enter');
+    await page.getByTestId('search-certificates').waitFor();
+    await shot('search');
+    await nav('Key backends');
+    await page.locator('[data-backend="software"]').waitFor();
+    await shot('key-backends');
+    // deep link reload answers the console (SPA fallback), not a JSON 404
+    await page.goto(`${base}/certificates/${ids.keyCert}`);
+    await page.getByRole('heading', { name: 'api.example.com' }).waitFor();
+  }, 90_000);
+});
