@@ -2,6 +2,7 @@ import {
   createRootRouteWithContext,
   createRoute,
   createRouter,
+  lazyRouteComponent,
   Outlet,
   redirect,
   type ErrorComponentProps,
@@ -12,18 +13,7 @@ import { AppShell } from './components/app-shell';
 import { ErrorAlert } from './components/ui/alert';
 import { LoginPage } from './pages/login-page';
 import { DashboardPage } from './pages/dashboard-page';
-import { CaHierarchyPage } from './pages/ca-hierarchy-page';
-import { CaDetailPage } from './pages/ca-detail-page';
-import { CreateCaPage } from './pages/create-ca-page';
 import { CertificatesPage, type CertificatesSearch } from './pages/certificates-page';
-import { CertificateDetailPage } from './pages/certificate-detail-page';
-import { IssuePage } from './pages/issue-page';
-import { RequestsPage } from './pages/requests-page';
-import { AuditPage } from './pages/audit-page';
-import { AccessPage } from './pages/access-page';
-import { KeyBackendsPage } from './pages/key-backends-page';
-import { SearchPage } from './pages/search-page';
-import { DomainsPage } from './pages/domains-page';
 import { PageSkeleton } from './components/page';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
@@ -61,17 +51,21 @@ const appRoute = createRoute({
 });
 
 const dashboardRoute = createRoute({ getParentRoute: () => appRoute, path: '/', component: DashboardPage });
-const casRoute = createRoute({ getParentRoute: () => appRoute, path: '/cas', component: CaHierarchyPage });
+const casRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/cas',
+  component: lazyRouteComponent(() => import('./pages/ca-hierarchy-page'), 'CaHierarchyPage'),
+});
 export const createCaRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/cas/new',
   validateSearch: (s: Record<string, unknown>): { parentId?: string } => ({ parentId: str(s.parentId) }),
-  component: CreateCaPage,
+  component: lazyRouteComponent(() => import('./pages/create-ca-page'), 'CreateCaPage'),
 });
 export const caDetailRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/cas/$caId',
-  component: CaDetailPage,
+  component: lazyRouteComponent(() => import('./pages/ca-detail-page'), 'CaDetailPage'),
 });
 export const certificatesRoute = createRoute({
   getParentRoute: () => appRoute,
@@ -89,29 +83,45 @@ export const certificatesRoute = createRoute({
 export const certificateDetailRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/certificates/$certId',
-  component: CertificateDetailPage,
+  component: lazyRouteComponent(() => import('./pages/certificate-detail-page'), 'CertificateDetailPage'),
 });
 export const issueRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/issue',
   validateSearch: (s: Record<string, unknown>): { caId?: string } => ({ caId: str(s.caId) }),
-  component: IssuePage,
+  component: lazyRouteComponent(() => import('./pages/issue-page'), 'IssuePage'),
 });
-const requestsRoute = createRoute({ getParentRoute: () => appRoute, path: '/requests', component: RequestsPage });
-const auditRoute = createRoute({ getParentRoute: () => appRoute, path: '/audit', component: AuditPage });
-const accessRoute = createRoute({ getParentRoute: () => appRoute, path: '/access', component: AccessPage });
+const requestsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/requests',
+  component: lazyRouteComponent(() => import('./pages/requests-page'), 'RequestsPage'),
+});
+const auditRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/audit',
+  component: lazyRouteComponent(() => import('./pages/audit-page'), 'AuditPage'),
+});
+const accessRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/access',
+  component: lazyRouteComponent(() => import('./pages/access-page'), 'AccessPage'),
+});
 const keyBackendsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/key-backends',
-  component: KeyBackendsPage,
+  component: lazyRouteComponent(() => import('./pages/key-backends-page'), 'KeyBackendsPage'),
 });
 export const searchRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/search',
   validateSearch: (s: Record<string, unknown>): { q?: string } => ({ q: str(s.q) }),
-  component: SearchPage,
+  component: lazyRouteComponent(() => import('./pages/search-page'), 'SearchPage'),
 });
-const domainsRoute = createRoute({ getParentRoute: () => appRoute, path: '/domains', component: DomainsPage });
+const domainsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/domains',
+  component: lazyRouteComponent(() => import('./pages/domains-page'), 'DomainsPage'),
+});
 
 const routeTree = rootRoute.addChildren([
   loginRoute,

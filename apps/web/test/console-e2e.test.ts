@@ -43,7 +43,8 @@ describe('web console end to end (Chromium against pkim serve)', () => {
   async function signIn(username: string, password: string) {
     await context.clearCookies();
     await page.goto(`${base}/login`);
-    await page.evaluate(() => localStorage.removeItem('pkim-csrf'));
+    // the page context has DOM globals; this file is type-checked without the DOM library
+    await page.evaluate(() => (globalThis as any).localStorage.removeItem('pkim-csrf'));
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -328,10 +329,13 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     const refused = await page.evaluate(async (ref) => {
       const r = await fetch('/trpc/certificate.revoke', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': localStorage.getItem('pkim-csrf') ?? '' },
+        headers: {
+          'content-type': 'application/json',
+          'x-csrf-token': (globalThis as any).localStorage.getItem('pkim-csrf') ?? '',
+        },
         body: JSON.stringify({ ref, reason: 'keyCompromise' }),
       });
-      return { status: r.status, body: await r.json() };
+      return { status: r.status, body: (await r.json()) as { error: { data: { pkiCode: string } } } };
     }, ids.keyCert!);
     expect(refused.status).toBe(403);
     expect(refused.body.error.data.pkiCode).toBe('auth.forbidden');
