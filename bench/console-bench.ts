@@ -1,5 +1,6 @@
 // `npm run bench:console`: the certificates page of the web console over BENCH_ROWS (default 100,000)
-// real certificates. Seeds them through the signing pipeline (issueFromCsr, 8 in flight), starts
+// certificates: BENCH_REAL (default 2,000) issued through the signing pipeline (issueFromCsr, 8 in
+// flight), the rest imported as rows copied from those (own id, serial, names, expiry). Starts
 // `pkim serve` as a separate process on the data dir, drives Debian's Chromium (playwright-core) and
 // reports how long the first page of the certificates table takes to render:
 //   - full load: navigation to /certificates (HTML, JS, session check, first tRPC page) until 50 rows are in the DOM
@@ -13,9 +14,12 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { chromium } from 'playwright-core';
 import { createAuthority } from '@pkim/authority';
+import { openStore } from '@pkim/store';
 import { opensslCsr } from '../tests/support/openssl-tools';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
+/** how many of them go through the signing pipeline; the rest are imported as rows (like `pkim db restore`) */
+const REAL = Math.min(ROWS, Number(process.env.BENCH_REAL ?? 2_000));
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 7);
 const IN_FLIGHT = 8;
 const DAY = 86_400_000;
@@ -42,7 +46,7 @@ async function seed(dataDir: string): Promise<void> {
   const start = performance.now();
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
-      for (let i = next++; i < ROWS; i = next++) {
+      for (let i = next++; i < REAL; i = next++) {
         const cn = `host${i}.svc${i % 1000}.example.com`;
         await a.issuance.issueFromCsr(
           {
@@ -55,12 +59,37 @@ async function seed(dataDir: string): Promise<void> {
           },
           actor,
         );
-        if (i % 10_000 === 0) process.stderr.write(`seeded ${i}\n`);
+        if (i % 500 === 0) process.stderr.write(`issued ${i}\n`);
       }
     }),
   );
-  process.stderr.write(`seeded ${ROWS} certificates in ${((performance.now() - start) / 1000).toFixed(0)} s\n`);
+  process.stderr.write(`issued ${REAL} certificates in ${((performance.now() - start) / 1000).toFixed(0)} s\n`);
+  const real = (await a.certificates.list({ limit: 1000 })).items;
   await a.close();
+  // the rest: rows copied from the issued ones with their own id, serial, names and expiry
+  const store = await openStore({ url: join(dataDir, 'pkim.db') });
+  const now = Date.now();
+  for (let i = REAL; i < ROWS; i += 20_000) {
+    const rows = [];
+    for (let j = i; j < Math.min(ROWS, i + 20_000); j++) {
+      const t = real[j % real.length]!;
+      const cn = `host${j}.svc${j % 1000}.example.com`;
+      rows.push({
+        ...t,
+        id: `crt_seed${String(j).padStart(9, '0')}`,
+        serialHex: (0x10000000 + j).toString(16).padStart(40, '0'),
+        subjectDn: `CN=${cn}`,
+        commonName: cn,
+        sans: { dns: [cn] },
+        notAfter: now + (1 + (j % 365)) * DAY,
+        fingerprintSha256: j.toString(16).padStart(64, '0'),
+        createdAt: now - ROWS + j,
+      });
+    }
+    await store.importRows('certificates', rows);
+  }
+  process.stderr.write(`imported ${ROWS - REAL} more certificate rows\n`);
+  await store.close();
 }
 
 async function main(): Promise<void> {

@@ -205,6 +205,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     await page.getByRole('tab', { name: 'Generate a key' }).click();
     await page.getByLabel('Common name').fill('api.example.com');
     await page.getByLabel('Subject alternative names').fill('api.example.com, 10.1.2.3');
+    await page.getByLabel('Validity (days)').fill('30');
     await page.getByRole('button', { name: 'Generate key and issue' }).click();
     await page.getByTestId('issued-result').waitFor();
     await shot('issue-generated-key');
