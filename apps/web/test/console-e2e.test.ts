@@ -258,7 +258,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
       ['rita', 'requester'],
       ['oscar', 'operator'],
       ['audrey', 'auditor'],
-    ]) {
+    ] as const) {
       await page.getByRole('button', { name: 'Add user' }).click();
       const dialog = page.getByRole('dialog');
       await dialog.getByLabel('Username').fill(username);
@@ -305,7 +305,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     await shot('requests');
     await page.getByRole('button', { name: 'Approve' }).first().click();
     await page.getByText(/Approved req_/).waitFor();
-    const issued = (await server.authority.certificates.list({ search: 'app.example.com' })).items[0];
+    const issued = (await server.authority.certificates.list({ search: 'app.example.com' })).items[0]!;
     expect(issued.requestId).toMatch(/^req_/);
     const cert = await server.authority.certificates.get(issued.id);
     const v = opensslVerify({
