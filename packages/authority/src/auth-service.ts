@@ -11,6 +11,7 @@ import {
 } from './password-hashing';
 import { assertCanGrant, authorize, hasPermission, isValidScope, USER_ROLES } from './permissions';
 import type { Actor, AuditService, AuthService } from './types';
+import { validateResourceLimits } from './signing/provisioner-registry';
 
 export interface AuthServiceDeps {
   store: Store;
@@ -401,6 +402,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       // nobody mints a token stronger than themselves (a scoped token included)
       assertCanGrant(actor, input.role, scopes.length > 0 ? scopes : undefined, `create a ${input.role} token`);
       if (input.expiresInMs !== undefined) checkDurationMs(input.expiresInMs, 'token expiry');
+      const resources = validateResourceLimits(input.resources) ?? null;
       const now = clock.now();
       // a token minted by a user dies with that user (disabled owner → token refused)
       const ownerId = actor.id.startsWith('usr_') && (await store.users.findById(actor.id)) ? actor.id : null;
@@ -416,13 +418,22 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
             userId: ownerId,
             role: input.role,
             scopes,
+            resources,
             expiresAt,
             lastUsedAt: null,
             revokedAt: null,
             createdAt: now,
           },
         ],
-        audit: [event(actor, 'token.created', id, { name: input.name.trim(), role: input.role, scopes, expiresAt })],
+        audit: [
+          event(actor, 'token.created', id, {
+            name: input.name.trim(),
+            role: input.role,
+            scopes,
+            resources,
+            expiresAt,
+          }),
+        ],
       });
       return { id, token, expiresAt };
     },
@@ -433,6 +444,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         name: t.name,
         role: t.role,
         scopes: t.scopes,
+        resources: t.resources,
         expiresAt: t.expiresAt,
         lastUsedAt: t.lastUsedAt,
         revokedAt: t.revokedAt,
@@ -468,7 +480,13 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
           .touch(row.id, now)
           .catch((e: unknown) => logger.warn({ err: e, tokenId: row.id }, 'could not record token use'));
       }
-      return { id: row.id, name: row.name, role: row.role, scopes: row.scopes.length > 0 ? row.scopes : undefined };
+      return {
+        id: row.id,
+        name: row.name,
+        role: row.role,
+        scopes: row.scopes.length > 0 ? row.scopes : undefined,
+        resources: row.resources ?? undefined,
+      };
     },
   };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -25,6 +26,8 @@ import { createInsightsService } from './insights-service';
 import { createOptionalBackends } from './optional-backends';
 import { createVaultService } from './vault';
 import { createSshService } from './ssh/ssh-service';
+import { createSpiffeService } from './spiffe/spiffe-service';
+import { spiffeConfigFromEnv } from './spiffe/spiffe-config';
 import { effectiveProfiles, loadCustomProfiles } from './profile-loader';
 import type { Profile } from '@pkim/core';
 
@@ -77,7 +80,13 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   } catch (e) {
     logger.warn({ dataDir, err: e }, 'could not restrict the data directory to mode 0700');
   }
-  const store: Store = await openStore({ url: resolveDatabaseUrl(config), faultInjection: config.faultInjection });
+  const spiffeConfig = spiffeConfigFromEnv(env, config.spiffe);
+  // ephemeral mode (PKIM_SPIFFE_EPHEMERAL, development and tests): in-memory database, key-encryption key in memory only
+  const ephemeral = config.ephemeral ?? spiffeConfig.ephemeral;
+  const store: Store = await openStore({
+    url: ephemeral ? ':memory:' : resolveDatabaseUrl(config),
+    faultInjection: config.faultInjection,
+  });
 
   // key backend operations are logged; failures are also audited as kms.<operation>_failed
   const events: KeyBackendEvents = {
@@ -115,7 +124,10 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
 
   let backends: KeyBackend[];
   try {
-    const { kek } = await loadKeyEncryptionKey({ envValue: config.masterKey ?? env.PKIM_MASTER_KEY, dataDir });
+    const { kek } = await loadKeyEncryptionKey({
+      envValue: ephemeral ? randomBytes(32).toString('base64') : (config.masterKey ?? env.PKIM_MASTER_KEY),
+      dataDir,
+    });
     backends = [createSoftwareBackend({ kek, storage: store.keyBlobs, events })];
     const overrides = config.keyBackends ?? [];
     backends = backends.filter((b) => !overrides.some((o) => o.name === b.name)).concat(overrides);
@@ -148,6 +160,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs });
   const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs });
   const auth = createAuthService({ store, clock, logger, audit }, config.auth);
+  const spiffe = createSpiffeService({ store, clock, logger, auth, sign: pipeline.sign, config: spiffeConfig });
   const vault = createVaultService({
     store,
     clock,
@@ -192,6 +205,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     vault,
     insights,
     ssh,
+    spiffe,
     profiles: () => effectiveProfiles(customProfiles),
     health,
     async close() {

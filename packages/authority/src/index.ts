@@ -36,3 +36,6 @@ export {
   DEFAULT_ENVIRONMENT as SSH_DEFAULT_ENVIRONMENT,
   FLEET_TOKEN_PREFIX,
 } from './ssh/ssh-service';
+export * from './spiffe/spiffe-service';
+export * from './spiffe/spiffe-id';
+export * from './spiffe/spiffe-config';

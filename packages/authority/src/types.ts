@@ -20,6 +20,8 @@ import type {
 import type { Profile } from '@pkim/core';
 import type { SignFunction } from './signing/sign-request';
 import type { ResourceLimits } from './signing/provisioner';
+import type { SpiffeConfig } from './spiffe/spiffe-config';
+import type { SpiffeService } from './spiffe/spiffe-service';
 import type { VaultService } from './vault';
 import type { AuthServiceOptions } from './auth-service';
 import type { SshService } from './ssh/ssh-types';
@@ -63,6 +65,10 @@ export interface AuthorityConfig {
   auth?: AuthServiceOptions;
   /** test hook passed to the store */
   faultInjection?: { failCommit?: boolean };
+  /** SPIFFE settings over PKIM_SPIFFE_* (docs/spiffe.md) */
+  spiffe?: Partial<SpiffeConfig>;
+  /** in-memory database and key-encryption key: nothing survives close (default PKIM_SPIFFE_EPHEMERAL) */
+  ephemeral?: boolean;
 }
 
 export interface SubjectInput {
@@ -314,6 +320,8 @@ export interface Authority {
   insights: InsightsService;
   /** the SSH certificate authority (docs/ssh.md) */
   ssh: SshService;
+  /** SPIFFE workload identity: CAs, SVIDs from CSRs, deny list, bundle (docs/spiffe.md) */
+  spiffe: SpiffeService;
   /** every profile certificates can be issued with: built-ins plus custom ones (PKIM_PROFILES_FILE / <data dir>/profiles.json) */
   profiles(): Profile[];
   /** readiness: database + key backends */
@@ -359,7 +367,7 @@ export interface AuthService {
   authenticateSession(sessionToken: string): Promise<{ actor: Actor; csrfToken: string } | undefined>;
   /** API token: secret shown once; stored hashed */
   createToken(
-    input: { name: string; role: UserRole; scopes?: string[]; expiresInMs?: number },
+    input: { name: string; role: UserRole; scopes?: string[]; resources?: ResourceLimits; expiresInMs?: number },
     actor: Actor,
   ): Promise<{ id: string; token: string; expiresAt: number | null }>;
   listTokens(): Promise<
@@ -368,6 +376,7 @@ export interface AuthService {
       name: string;
       role: UserRole;
       scopes: string[];
+      resources: ResourceLimits | null;
       expiresAt: number | null;
       lastUsedAt: number | null;
       revokedAt: number | null;

@@ -25,6 +25,7 @@ import type {
   SanJson,
   SpiffeCaRole,
   SpiffeCaStatus,
+  TokenResourcesJson,
   SshCaStatus,
   SshCertificateStatus,
   SshCertType,
@@ -203,6 +204,8 @@ export const apiTokens = pgTable(
     userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
     role: text('role').$type<UserRole>().notNull(),
     scopes: json<string[]>('scopes').notNull(),
+    /** what the token may act on (CAs, profiles, names, SPIFFE identities); null = no limits */
+    resources: json<TokenResourcesJson>('resources'),
     expiresAt: bigint('expires_at', { mode: 'number' }),
     lastUsedAt: bigint('last_used_at', { mode: 'number' }),
     revokedAt: bigint('revoked_at', { mode: 'number' }),

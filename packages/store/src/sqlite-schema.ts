@@ -15,6 +15,7 @@ import type {
   SanJson,
   SpiffeCaRole,
   SpiffeCaStatus,
+  TokenResourcesJson,
   SshCaStatus,
   SshCertificateStatus,
   SshCertType,
@@ -186,6 +187,8 @@ export const apiTokens = sqliteTable(
     userId: text('user_id').references(() => users.id, { onDelete: 'cascade' }),
     role: text('role').$type<UserRole>().notNull(),
     scopes: json<string[]>('scopes').notNull(),
+    /** what the token may act on (CAs, profiles, names, SPIFFE identities); null = no limits */
+    resources: json<TokenResourcesJson>('resources'),
     expiresAt: integer('expires_at'),
     lastUsedAt: integer('last_used_at'),
     revokedAt: integer('revoked_at'),

@@ -191,6 +191,16 @@ export interface UserRow {
   updatedAt: number;
 }
 
+/** Resource limits stored with an API token (the authority's ResourceLimits). */
+export interface TokenResourcesJson {
+  cas?: string[];
+  profiles?: string[];
+  names?: string[];
+  maxLifetimeMs?: number;
+  /** SPIFFE identities the token may request: `<service type>/<instance id glob>` */
+  spiffe?: string[];
+}
+
 export interface ApiTokenRow {
   id: string; // tok_…
   name: string;
@@ -198,6 +208,8 @@ export interface ApiTokenRow {
   userId: string | null;
   role: UserRole;
   scopes: string[];
+  /** null = no resource limits */
+  resources: TokenResourcesJson | null;
   expiresAt: number | null;
   lastUsedAt: number | null;
   revokedAt: number | null;

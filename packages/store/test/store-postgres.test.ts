@@ -70,10 +70,17 @@ describe('PostgreSQL store', () => {
     const fresh = await cluster.createDatabase();
     expect(await migrateStore(fresh)).toEqual({
       dialect: 'postgres',
-      applied: ['0000_init', '0001_certificate_counts', '0002_status_listing_index', '0003_spiffe', '0004_ssh_ca'],
+      applied: [
+        '0000_init',
+        '0001_certificate_counts',
+        '0002_status_listing_index',
+        '0003_spiffe',
+        '0004_ssh_ca',
+        '0005_token_resources',
+      ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
-    expect(rows.rows[0].n).toBe(5);
+    expect(rows.rows[0].n).toBe(6);
   });
 
   describe('leader lock', () => {
@@ -210,6 +217,7 @@ describe('PostgreSQL store', () => {
             userId: user.id,
             role: 'operator',
             scopes: ['a'],
+            resources: null,
             expiresAt: null,
             lastUsedAt: null,
             revokedAt: null,

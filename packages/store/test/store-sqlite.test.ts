@@ -89,7 +89,14 @@ describe('SQLite store', () => {
     const url = await engine.newDatabaseUrl();
     expect(await migrateStore(url)).toEqual({
       dialect: 'sqlite',
-      applied: ['0000_init', '0001_certificate_counts', '0002_status_listing_index', '0003_spiffe', '0004_ssh_ca'],
+      applied: [
+        '0000_init',
+        '0001_certificate_counts',
+        '0002_status_listing_index',
+        '0003_spiffe',
+        '0004_ssh_ca',
+        '0005_token_resources',
+      ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });
     const [a, b] = await Promise.all([openStore({ url }), openStore({ url })]);

@@ -115,6 +115,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
             userId: user.id,
             role: 'operator',
             scopes: ['cert:issue', 'cert:read'],
+            resources: null,
             expiresAt: null,
             lastUsedAt: null,
             revokedAt: null,
@@ -611,6 +612,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_fleet_tokens', 'ssh_hosts', 'ssh_cas', 'ssh_users', 'ssh_principals', 'ssh_krl_versions');
       sshTables.push('ssh_environments');
       for (const statement of [
+        'alter table api_tokens drop column resources',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         ...sshTables.map((table) => `drop table ${table}`),
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop table spiffe_svids',

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
-import { USER_ROLES, isValidScope, type UserRole } from '@pkim/authority';
+import { PERMISSIONS, ROLE_PERMISSIONS, USER_ROLES, isValidScope, type UserRole } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import { collect, durationOption } from '../cli-parsers';
 import { date, table } from '../format';
@@ -23,6 +23,15 @@ function scopeOption(v: string, previous: string[] = []): string[] {
   return previous;
 }
 
+/** Without --role: the least powerful role that holds every scope (e.g. spiffe:sign → operator). */
+function leastRoleFor(scopes: string[] | undefined): UserRole {
+  if (!scopes?.length) throw new PkiError('input.invalid', 'give --role, or --scope to derive the role from');
+  const covers = (s: string, p: string) => s === '*' || s === p || (s.endsWith(':*') && p.startsWith(s.slice(0, -1)));
+  const needed = PERMISSIONS.filter((p) => scopes.some((s) => covers(s, p)));
+  const roles: UserRole[] = ['requester', 'auditor', 'operator', 'admin'];
+  return roles.find((r) => needed.every((p) => ROLE_PERMISSIONS[r].includes(p))) ?? 'admin';
+}
+
 /** `pkim token create|list|revoke`: API tokens (`Authorization: Bearer pkim_…`). */
 export function registerTokenCommand(program: Command, ctx: CliContext): void {
   const token = program.command('token').description('API tokens for the REST/tRPC API');
@@ -31,23 +40,37 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
     .command('create')
     .description('create an API token; the secret is printed once and never stored')
     .requiredOption('--name <name>', 'what the token is for')
-    .requiredOption('--role <role>', 'admin|operator|auditor|requester', roleOption)
+    .option('--role <role>', 'admin|operator|auditor|requester (default: the least role holding --scope)', roleOption)
     .option('--scope <scope>', 'narrow further, e.g. certificate:issue (repeatable or comma separated)', scopeOption)
+    .option(
+      '--spiffe-allow <pattern>',
+      'SPIFFE identities the token may request: <service type>/<instance id glob>, e.g. node/worker-* (repeatable)',
+      collect,
+    )
     .option('--expires <duration>', 'lifetime, e.g. 30d, 12h (default: no expiry)', durationOption)
-    .action(async (o: { name: string; role: UserRole; scope?: string[]; expires?: number }) => {
-      const a = await ctx.openAuthority();
-      const r = await a.auth.createToken(
-        { name: o.name, role: o.role, scopes: o.scope, expiresInMs: o.expires },
-        ctx.actor,
-      );
-      ctx.output(
-        { id: r.id, token: r.token, expiresAt: r.expiresAt },
-        () =>
-          `token ${r.id} created (${o.role}${o.scope?.length ? `, scopes ${o.scope.join(',')}` : ''}, ` +
-          `expires ${r.expiresAt ? date(r.expiresAt) : 'never'})\n` +
-          `${r.token}\nstore it now: it is not shown again.`,
-      );
-    });
+    .action(
+      async (o: { name: string; role?: UserRole; scope?: string[]; spiffeAllow?: string[]; expires?: number }) => {
+        const role = o.role ?? leastRoleFor(o.scope);
+        const a = await ctx.openAuthority();
+        const r = await a.auth.createToken(
+          {
+            name: o.name,
+            role,
+            scopes: o.scope,
+            resources: o.spiffeAllow ? { spiffe: o.spiffeAllow } : undefined,
+            expiresInMs: o.expires,
+          },
+          ctx.actor,
+        );
+        ctx.output(
+          { id: r.id, token: r.token, role, expiresAt: r.expiresAt },
+          () =>
+            `token ${r.id} created (${role}${o.scope?.length ? `, scopes ${o.scope.join(',')}` : ''}` +
+            `${o.spiffeAllow?.length ? `, SPIFFE ${o.spiffeAllow.join(',')}` : ''}, expires ${r.expiresAt ? date(r.expiresAt) : 'never'})\n` +
+            `${r.token}\nstore it now: it is not shown again.`,
+        );
+      },
+    );
 
   token
     .command('list')

@@ -1,5 +1,6 @@
 import { PkiError } from '@pkim/shared';
 import type { Actor } from '../types';
+import { checkAllowPattern } from '../spiffe/spiffe-id';
 import {
   validateNamePattern,
   type Provisioner,
@@ -41,8 +42,10 @@ export function validateResourceLimits(r: ResourceLimits | undefined): ResourceL
     profiles: clean(r.profiles),
     names: clean(r.names),
     maxLifetimeMs: r.maxLifetimeMs,
+    spiffe: clean(r.spiffe),
   };
   for (const p of out.names ?? []) validateNamePattern(p);
+  for (const p of out.spiffe ?? []) checkAllowPattern(p);
   if (out.maxLifetimeMs !== undefined && !(out.maxLifetimeMs > 0)) {
     throw new PkiError('input.invalid', `resources.maxLifetimeMs must be positive, got ${out.maxLifetimeMs}`);
   }

@@ -113,6 +113,8 @@ export interface ResourceLimits {
   profiles?: string[];
   names?: string[];
   maxLifetimeMs?: number;
+  /** SPIFFE identities an API token may request: `<service type>/<instance id glob>` (`--spiffe-allow`) */
+  spiffe?: string[];
 }
 
 const HOST_LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;

@@ -1,4 +1,5 @@
 import { KEY_TYPES, PkiError, parseDuration, type KeyType } from '@pkim/shared';
+import type { BackendName } from '@pkim/keys';
 import { checkTrustDomain } from './spiffe-id';
 
 /** The SVID lifetime cap no configuration can raise (short lifetimes are what replaces revocation). */
@@ -13,7 +14,7 @@ export interface SpiffeConfig {
   /** PKIM_SPIFFE_CA_KEY_TYPE: key type of the root and intermediates (default ec-p384) */
   caKeyType: KeyType;
   /** PKIM_SPIFFE_CA_BACKEND: key backend of the SPIFFE CAs (default software) */
-  caBackend: string;
+  caBackend: BackendName;
   /** PKIM_SPIFFE_ROOT_VALIDITY (default 10y) */
   rootValidityMs: number;
   /** PKIM_SPIFFE_INTERMEDIATE_VALIDITY (default 1y) */
@@ -78,7 +79,11 @@ export function spiffeConfigFromEnv(
   if ((v = get('KEY_TYPES')))
     c.keyTypes = [...new Set(v.split(',').map((x) => keyType(x.trim(), 'PKIM_SPIFFE_KEY_TYPES')))];
   if ((v = get('CA_KEY_TYPE'))) c.caKeyType = keyType(v, 'PKIM_SPIFFE_CA_KEY_TYPE');
-  if ((v = get('CA_BACKEND'))) c.caBackend = v;
+  if ((v = get('CA_BACKEND'))) {
+    if (!['software', 'pkcs11', 'kmip'].includes(v))
+      throw new PkiError('input.invalid', `PKIM_SPIFFE_CA_BACKEND: use software, pkcs11 or kmip, not '${v}'`);
+    c.caBackend = v as BackendName;
+  }
   if ((v = get('ROOT_VALIDITY'))) c.rootValidityMs = duration(v, 'PKIM_SPIFFE_ROOT_VALIDITY');
   if ((v = get('INTERMEDIATE_VALIDITY'))) c.intermediateValidityMs = duration(v, 'PKIM_SPIFFE_INTERMEDIATE_VALIDITY');
   if ((v = get('SVID_TTL'))) c.defaultTtlMs = duration(v, 'PKIM_SPIFFE_SVID_TTL');

@@ -4,11 +4,23 @@ import { durationSchema, idSchema, textField, timestampSchema, userRoleSchema } 
 export const tokenScopeSchema = z
   .string()
   .regex(/^(\*|[a-z]+:(\*|[a-z]+))$/, 'scopes look like certificate:issue or certificate:*');
+/** what a token may act on; every list narrows (absent = no limit) */
+export const tokenResourcesSchema = z
+  .object({
+    cas: z.array(z.string().min(1).max(128)).max(64).optional(),
+    profiles: z.array(z.string().min(1).max(64)).max(64).optional(),
+    names: z.array(z.string().min(1).max(512)).max(256).optional(),
+    maxLifetimeMs: z.number().int().positive().optional(),
+    /** SPIFFE identities: `<service type>/<instance id glob>` */
+    spiffe: z.array(z.string().min(1).max(256)).max(256).optional(),
+  })
+  .strict();
 export const tokenSchema = z.object({
   id: z.string(),
   name: z.string(),
   role: userRoleSchema,
   scopes: z.array(z.string()),
+  resources: tokenResourcesSchema.nullable().optional(),
   expiresAt: timestampSchema.nullable(),
   lastUsedAt: timestampSchema.nullable(),
   revokedAt: timestampSchema.nullable(),
@@ -19,6 +31,7 @@ export const tokenCreateInputSchema = z
     name: textField(128),
     role: userRoleSchema,
     scopes: z.array(tokenScopeSchema).max(32).optional(),
+    resources: tokenResourcesSchema.optional(),
     /** e.g. 30d; omitted: never expires */
     expiresIn: durationSchema.optional(),
   })

@@ -20,6 +20,7 @@ export const tokenRouter = router({
           name: input.name,
           role: input.role,
           scopes: input.scopes,
+          resources: input.resources,
           expiresInMs: input.expiresIn === undefined ? undefined : parseDuration(input.expiresIn),
         },
         ctx.actor,
