@@ -44,7 +44,7 @@ describe('SPIFFE workload identity (authority)', () => {
     const x = await newAuthority();
     a = x.authority;
     clock = x.clock;
-    cleanup = x.tmp.cleanup;
+    cleanup = () => x.tmp.cleanup();
     await a.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
     token = await workloadToken(a);
   });
@@ -174,7 +174,7 @@ describe('SPIFFE workload identity (authority)', () => {
       await a.auth.createToken({ name: 'reader', role: 'operator', scopes: ['certificate:read'] }, TEST_ADMIN)
     ).token;
     const ok = (type: string, inst: string) => svidCsr(spiffeIdFor(type, inst)).csrPem;
-    const cases: Array<[string, unknown, Parameters<Authority['spiffe']['sign']>[1]]> = [
+    const cases: [string, unknown, Parameters<Authority['spiffe']['sign']>[1]][] = [
       [
         'spiffe.identity_mismatch',
         { csrPem: ok('node', 'a'), serviceType: 'node', instanceId: 'b' },
@@ -336,7 +336,7 @@ describe('SPIFFE over time (injected clock)', () => {
     const x = await newAuthority(fixedClock(t0));
     a = x.authority;
     clock = x.clock;
-    cleanup = x.tmp.cleanup;
+    cleanup = () => x.tmp.cleanup();
     await a.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
     token = await workloadToken(a);
   });
@@ -429,7 +429,7 @@ describe('the transport CA and names outside its plane', () => {
   beforeAll(async () => {
     const x = await newAuthority();
     a = x.authority;
-    cleanup = x.tmp.cleanup;
+    cleanup = () => x.tmp.cleanup();
     init = await a.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
   });
   afterAll(async () => {

@@ -38,7 +38,7 @@ export function createSpiffeRepository(db: QueryDb, t: Tables): SpiffeRepository
     },
     async findSvid(certificateId) {
       const [row] = await db.select(view).from(S).innerJoin(C, eq(C.id, S.id)).where(eq(S.id, certificateId));
-      return row as SpiffeSvidView | undefined;
+      return row;
     },
     async listSvids(query) {
       const limit = pageSize(query.limit);
@@ -59,10 +59,11 @@ export function createSpiffeRepository(db: QueryDb, t: Tables): SpiffeRepository
       return toPage(items, limit);
     },
     async countSvids(now) {
+      const live = sql`${S.notAfter} > ${now}`;
       const [r] = await db
         .select({
-          current: sql<number>`coalesce(sum(case when ${S.notAfter} > ${now} and ${S.supersededBy} is null then 1 else 0 end), 0)`,
-          superseded: sql<number>`coalesce(sum(case when ${S.notAfter} > ${now} and ${S.supersededBy} is not null then 1 else 0 end), 0)`,
+          current: sql<number>`coalesce(sum(case when ${live} and ${S.supersededBy} is null then 1 else 0 end), 0)`,
+          superseded: sql<number>`coalesce(sum(case when ${live} and ${S.supersededBy} is not null then 1 else 0 end), 0)`,
           expired: sql<number>`coalesce(sum(case when ${S.notAfter} <= ${now} then 1 else 0 end), 0)`,
         })
         .from(S);
@@ -92,7 +93,10 @@ export function createSpiffeRepository(db: QueryDb, t: Tables): SpiffeRepository
   };
 }
 
-type Step = { mode: 'exec'; q: unknown };
+interface Step {
+  mode: 'exec';
+  q: unknown;
+}
 
 /** The SPIFFE part of a unit of work, as SQL steps (run after the certificate writes, before the audit). */
 export function* spiffeSteps(db: QueryDb, t: Tables, unit: UnitOfWork): Generator<Step, void, unknown> {

@@ -66,7 +66,8 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
           { id: r.id, token: r.token, role, expiresAt: r.expiresAt },
           () =>
             `token ${r.id} created (${role}${o.scope?.length ? `, scopes ${o.scope.join(',')}` : ''}` +
-            `${o.spiffeAllow?.length ? `, SPIFFE ${o.spiffeAllow.join(',')}` : ''}, expires ${r.expiresAt ? date(r.expiresAt) : 'never'})\n` +
+            (o.spiffeAllow?.length ? `, SPIFFE ${o.spiffeAllow.join(',')}` : '') +
+            `, expires ${r.expiresAt ? date(r.expiresAt) : 'never'})\n` +
             `${r.token}\nstore it now: it is not shown again.`,
         );
       },

@@ -18,7 +18,7 @@ export function intermediateRoleFor(serviceType: ServiceType): SpiffeIntermediat
 }
 
 /** EKUs of an SVID: a gateway only serves; everything else is server and client of mTLS. */
-export function extKeyUsageFor(serviceType: ServiceType): Array<'serverAuth' | 'clientAuth'> {
+export function extKeyUsageFor(serviceType: ServiceType): ('serverAuth' | 'clientAuth')[] {
   return serviceType === 'gateway' ? ['serverAuth'] : ['serverAuth', 'clientAuth'];
 }
 
@@ -78,9 +78,9 @@ export function parseSpiffeId(
   if (slash <= 0) throw bad('expected <service type>/<instance id>');
   const serviceType = path.slice(0, slash);
   const instanceId = path.slice(slash + 1);
-  if (!isServiceType(serviceType)) throw checkServiceType(serviceType);
+  checkServiceType(serviceType);
   checkInstanceId(instanceId);
-  return { spiffeId: id, serviceType, instanceId };
+  return { spiffeId: id, serviceType: serviceType as ServiceType, instanceId };
 }
 
 /**
@@ -94,7 +94,8 @@ export function checkAllowPattern(pattern: string): string {
   const bad = () =>
     new PkiError(
       'input.invalid',
-      `invalid --spiffe-allow pattern '${String(pattern)}': expected <service type>/<instance id glob>, e.g. node/worker-*`,
+      `invalid --spiffe-allow pattern '${String(pattern)}': ` +
+        'expected <service type>/<instance id glob>, e.g. node/worker-*',
     );
   if (p === '*') return p;
   if (slash <= 0) throw bad();

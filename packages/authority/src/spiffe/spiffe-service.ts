@@ -143,12 +143,12 @@ export interface SpiffeService {
   init(input: { trustDomain: string }, actor: Actor): Promise<SpiffeInitResult>;
   /** the trust bundle; `spiffe.not_initialized` before init */
   bundle(): Promise<SpiffeBundle>;
-  /** signs an SVID from a CSR for a token holder or a workload renewing with its current SVID (every refusal audited) */
+  /** signs an SVID from a CSR for a token holder or a workload renewing with its current SVID (refusals audited) */
   sign(body: unknown, credentials: SvidCredentials): Promise<SvidSignResult>;
   deny(
     input: { spiffeId: string; reason: string },
     actor: Actor,
-  ): Promise<DeniedIdentity & { currentCertificates: Array<{ serial: string; expiresAt: string }> }>;
+  ): Promise<DeniedIdentity & { currentCertificates: { serial: string; expiresAt: string }[] }>;
   allow(input: { spiffeId: string }, actor: Actor): Promise<{ spiffeId: string; wasDenied: boolean }>;
   listDenied(actor: Actor): Promise<DeniedIdentity[]>;
   status(actor: Actor): Promise<SpiffeStatus>;
@@ -220,7 +220,7 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
 
   async function requireState(): Promise<State> {
     const s = await state();
-    if (!s || !s.active.root)
+    if (!s?.active.root)
       throw new PkiError(
         'spiffe.not_initialized',
         'SPIFFE is not initialised: run pkim spiffe init --trust-domain <td>',
@@ -424,7 +424,8 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
       } else {
         throw new PkiError(
           'auth.unauthenticated',
-          'authentication required: Authorization: Bearer <token with spiffe:sign>, or a client certificate (current SVID)',
+          'authentication required: Authorization: Bearer <token with spiffe:sign>, ' +
+            'or a client certificate (current SVID)',
         );
       }
       // 2. the request
@@ -434,11 +435,10 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
           instanceId: (body as Record<string, unknown>).instanceId,
         };
       const parsed = svidSignInputSchema.safeParse(body);
-      if (!parsed.success)
-        throw new PkiError(
-          'input.invalid',
-          `invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`,
-        );
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((x) => `${x.path.join('.') || 'body'}: ${x.message}`);
+        throw new PkiError('input.invalid', `invalid request: ${issues.join('; ')}`);
+      }
       const input = parsed.data;
       const st = s?.active.root ? s : await requireState();
       const td = st.trustDomain;
@@ -480,7 +480,8 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
       if (uris.length !== 1 || uris[0] !== spiffeId || others > 0)
         throw new PkiError(
           'spiffe.identity_mismatch',
-          `the CSR must carry exactly one SAN, the URI ${spiffeId} (it has ${[...uris, ...(csr.sans.dns ?? [])].join(', ') || 'none'})`,
+          `the CSR must carry exactly one SAN, the URI ${spiffeId} ` +
+            `(it has ${[...uris, ...(csr.sans.dns ?? [])].join(', ') || 'none'})`,
           { details: { spiffeId, csrUris: uris } },
         );
       if (!config.keyTypes.includes(csr.keyType))
@@ -623,7 +624,7 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
     const s = await state();
     const now = clock.now();
     const denied = (await store.spiffe.listDenied()).length;
-    if (!s || !s.active.root) {
+    if (!s?.active.root) {
       return {
         status: 'uninitialized',
         trustDomain: config.trustDomain ?? null,
@@ -672,7 +673,8 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
       if (notAfter <= now) warnings.push(`the ${labels[role]} ${ca.name} expired at ${iso(notAfter)}`);
       else if (notAfter - now <= config.warnBeforeMs)
         warnings.push(
-          `the ${labels[role]} ${ca.name} expires in ${Math.ceil((notAfter - now) / 86_400_000)} day(s), at ${iso(notAfter)}` +
+          `the ${labels[role]} ${ca.name} expires in ${Math.ceil((notAfter - now) / 86_400_000)} day(s), ` +
+            `at ${iso(notAfter)}` +
             (role === 'root' ? '' : `: rotate it (pkim spiffe rotate ${role})`),
         );
       if (ca.status !== 'active')
