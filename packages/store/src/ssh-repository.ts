@@ -6,7 +6,6 @@ import type {
   SshCertificateRow,
   SshEnvironmentRow,
   SshFleetTokenRow,
-  SshHostAccountRow,
   SshHostRow,
   SshKrlVersionRow,
   SshPrincipalRow,
@@ -32,15 +31,15 @@ export function createSshRepository(db: QueryDb, t: Tables): SshRepository {
   return {
     environmentById: (id) => one<SshEnvironmentRow>(db.select().from(E).where(eq(E.id, id))),
     environmentByName: (name) => one<SshEnvironmentRow>(db.select().from(E).where(eq(E.name, name))),
-    listEnvironments: async () => (await db.select().from(E).orderBy(asc(E.name))) as SshEnvironmentRow[],
+    listEnvironments: async () => await db.select().from(E).orderBy(asc(E.name)),
     caById: (id) => one<SshCaRow>(db.select().from(CA).where(eq(CA.id, id))),
     caByName: (name) => one<SshCaRow>(db.select().from(CA).where(eq(CA.name, name))),
     listCas: async (environmentId) =>
-      (await db
+      await db
         .select()
         .from(CA)
         .where(environmentId ? eq(CA.environmentId, environmentId) : undefined)
-        .orderBy(asc(CA.createdAt), asc(CA.id))) as SshCaRow[],
+        .orderBy(asc(CA.createdAt), asc(CA.id)),
     certificateById: (id) => one<SshCertificateRow>(db.select().from(C).where(eq(C.id, id))),
     certificateBySerial: (caId, serial) =>
       one<SshCertificateRow>(
@@ -77,11 +76,11 @@ export function createSshRepository(db: QueryDb, t: Tables): SshRepository {
       return { items: page, nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
     },
     listRevokedCertificates: async (caId, now) =>
-      (await db
+      await db
         .select()
         .from(C)
         .where(and(eq(C.caId, caId), eq(C.status, 'revoked'), gt(C.validBefore, now)))
-        .orderBy(asc(C.createdAt), asc(C.id))) as SshCertificateRow[],
+        .orderBy(asc(C.createdAt), asc(C.id)),
     async countUnexpired(caId, now) {
       const [r] = await db
         .select({ n: count() })
@@ -98,39 +97,34 @@ export function createSshRepository(db: QueryDb, t: Tables): SshRepository {
           .where(and(eq(H.environmentId, environmentId), eq(H.name, name))),
       ),
     listHosts: async (environmentId) =>
-      (await db
+      await db
         .select()
         .from(H)
         .where(environmentId ? eq(H.environmentId, environmentId) : undefined)
-        .orderBy(asc(H.name))) as SshHostRow[],
+        .orderBy(asc(H.name)),
     userById: (id) => one<SshUserRow>(db.select().from(U).where(eq(U.id, id))),
     userByName: (name) => one<SshUserRow>(db.select().from(U).where(eq(U.name, name))),
-    listUsers: async () => (await db.select().from(U).orderBy(asc(U.name))) as SshUserRow[],
+    listUsers: async () => await db.select().from(U).orderBy(asc(U.name)),
     principal: (name) => one<SshPrincipalRow>(db.select().from(P).where(eq(P.name, name))),
-    listPrincipals: async () => (await db.select().from(P).orderBy(asc(P.name))) as SshPrincipalRow[],
+    listPrincipals: async () => await db.select().from(P).orderBy(asc(P.name)),
     grantsOfUser: async (userId) =>
       (await db.select({ p: G.principal }).from(G).where(eq(G.userId, userId)).orderBy(asc(G.principal))).map(
         (r) => r.p,
       ),
     hostAccounts: async (hostId) =>
-      (await db
-        .select()
-        .from(HA)
-        .where(eq(HA.hostId, hostId))
-        .orderBy(asc(HA.account), asc(HA.principal))) as SshHostAccountRow[],
-    blocksOfUser: async (userId) =>
-      (await db.select().from(B).where(eq(B.userId, userId)).orderBy(asc(B.createdAt))) as SshBlockRow[],
+      await db.select().from(HA).where(eq(HA.hostId, hostId)).orderBy(asc(HA.account), asc(HA.principal)),
+    blocksOfUser: async (userId) => await db.select().from(B).where(eq(B.userId, userId)).orderBy(asc(B.createdAt)),
     blocksForHost: async (hostId) =>
-      (await db
+      await db
         .select()
         .from(B)
         .where(or(eq(B.hostId, hostId), isNull(B.hostId)))
-        .orderBy(asc(B.createdAt))) as SshBlockRow[],
-    listBlocks: async () => (await db.select().from(B).orderBy(asc(B.createdAt), asc(B.id))) as SshBlockRow[],
+        .orderBy(asc(B.createdAt)),
+    listBlocks: async () => await db.select().from(B).orderBy(asc(B.createdAt), asc(B.id)),
     blockById: (id) => one<SshBlockRow>(db.select().from(B).where(eq(B.id, id))),
     krlVersion: (scope) => one<SshKrlVersionRow>(db.select().from(K).where(eq(K.scope, scope))),
     fleetTokenByHash: (h) => one<SshFleetTokenRow>(db.select().from(F).where(eq(F.tokenHash, h))),
     fleetTokenById: (id) => one<SshFleetTokenRow>(db.select().from(F).where(eq(F.id, id))),
-    listFleetTokens: async () => (await db.select().from(F).orderBy(asc(F.createdAt), asc(F.id))) as SshFleetTokenRow[],
+    listFleetTokens: async () => await db.select().from(F).orderBy(asc(F.createdAt), asc(F.id)),
   };
 }

@@ -3,7 +3,10 @@ import type { Page } from './types';
 
 /** Rows of the SSH certificate authority tables (docs/ssh.md). Times are integer epoch ms. */
 export type SshCertType = 'user' | 'host';
-/** `active` issues; `rotating` is the previous CA during a rotation (still trusted, issues nothing); `retired`: gone from trust. */
+/**
+ * `active` issues; `rotating` is the previous CA during a rotation (still trusted, issues nothing);
+ * `retired`: gone from trust.
+ */
 export type SshCaStatus = 'active' | 'rotating' | 'retired';
 export type SshCertificateStatus = 'active' | 'revoked' | 'expired';
 export type SshFleetOperation = 'sign-host' | 'sign-user';
@@ -140,28 +143,28 @@ export interface SshFleetTokenRow {
 export interface SshUnitOfWork {
   insertEnvironments?: SshEnvironmentRow[];
   insertCas?: SshCaRow[];
-  updateCas?: Array<{ id: string; patch: Partial<Pick<SshCaRow, 'status' | 'retiredAt' | 'updatedAt'>> }>;
+  updateCas?: { id: string; patch: Partial<Pick<SshCaRow, 'status' | 'retiredAt' | 'updatedAt'>> }[];
   insertCertificates?: SshCertificateRow[];
-  updateCertificates?: Array<{
+  updateCertificates?: {
     id: string;
     patch: Partial<Pick<SshCertificateRow, 'status' | 'revokedAt' | 'revocationReason'>>;
     onlyIfStatus?: SshCertificateStatus;
-  }>;
+  }[];
   insertHosts?: SshHostRow[];
-  updateHosts?: Array<{ id: string; patch: Partial<Pick<SshHostRow, 'principals' | 'updatedAt'>> }>;
+  updateHosts?: { id: string; patch: Partial<Pick<SshHostRow, 'principals' | 'updatedAt'>> }[];
   insertUsers?: SshUserRow[];
-  updateUsers?: Array<{ id: string; patch: Partial<Pick<SshUserRow, 'disabled'>> }>;
+  updateUsers?: { id: string; patch: Partial<Pick<SshUserRow, 'disabled'>> }[];
   insertPrincipals?: SshPrincipalRow[];
   insertGrants?: SshPrincipalGrantRow[];
-  deleteGrants?: Array<{ userId: string; principal: string }>;
+  deleteGrants?: { userId: string; principal: string }[];
   insertHostAccounts?: SshHostAccountRow[];
-  deleteHostAccounts?: Array<{ hostId: string; account: string; principal: string }>;
+  deleteHostAccounts?: { hostId: string; account: string; principal: string }[];
   insertBlocks?: SshBlockRow[];
   deleteBlocks?: string[];
   /** increments (or starts at 1) the KRL version of each scope; the new versions are in the commit result */
   bumpKrlVersions?: { scopes: string[]; at: number };
   insertFleetTokens?: SshFleetTokenRow[];
-  updateFleetTokens?: Array<{ id: string; patch: Partial<Pick<SshFleetTokenRow, 'revokedAt' | 'lastUsedAt'>> }>;
+  updateFleetTokens?: { id: string; patch: Partial<Pick<SshFleetTokenRow, 'revokedAt' | 'lastUsedAt'>> }[];
 }
 
 export interface SshCertificateQuery {

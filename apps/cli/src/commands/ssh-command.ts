@@ -103,7 +103,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const v = await a.ssh.getCa(ref);
       const s = caSummary(v);
-      ctx.output(s, () => `${keyValues(Object.entries(s).map(([k, x]) => [k, String(x)]))}`);
+      ctx.output(s, () => keyValues(Object.entries(s).map(([k, x]) => [k, String(x)])));
     });
   ca.command('rotate')
     .description('new active CA for an environment and type; the current one keeps being trusted until it retires')
@@ -245,7 +245,8 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
       ctx.output(
         t,
         () =>
-          `# TrustedUserCAKeys\n${t.userCaKeys || '(no user CA)\n'}\n# known_hosts\n${t.knownHosts || '(no host CA)\n'}`,
+          `# TrustedUserCAKeys\n${t.userCaKeys || '(no user CA)\n'}\n` +
+          `# known_hosts\n${t.knownHosts || '(no host CA)\n'}`,
       );
     });
 

@@ -288,7 +288,7 @@ export function createSshService(deps: SshServiceDeps): SshService {
     if (input.type === 'host') {
       if (host) {
         if (!principals.length) principals = [...host.principals];
-        const outside = principals.filter((p) => !host!.principals.includes(p));
+        const outside = principals.filter((p) => !host.principals.includes(p));
         if (outside.length) {
           throw new PkiError(
             'ssh.principal_not_allowed',
@@ -307,7 +307,7 @@ export function createSshService(deps: SshServiceDeps): SshService {
           details: { block: fleetWide.id },
         });
       }
-      if (host && blocks.some((b) => b.hostId === host!.id)) {
+      if (host && blocks.some((b) => b.hostId === host.id)) {
         throw new PkiError('ssh.blocked', `SSH user ${user.name} is blocked on host ${host.name}`, {
           details: { host: host.name },
         });

@@ -147,7 +147,7 @@ export interface SshService {
   addHost(input: { environment?: string; name: string; principals?: string[] }, actor: Actor): Promise<SshHostRow>;
   listHosts(environment?: string): Promise<SshHostRow[]>;
   addUser(input: { name: string }, actor: Actor): Promise<SshUserRow>;
-  listUsers(): Promise<Array<SshUserRow & { principals: string[] }>>;
+  listUsers(): Promise<(SshUserRow & { principals: string[] })[]>;
   setUserDisabled(name: string, disabled: boolean, actor: Actor): Promise<SshUserRow>;
   addPrincipal(input: { name: string; description?: string }, actor: Actor): Promise<SshPrincipalRow>;
   listPrincipals(): Promise<SshPrincipalRow[]>;

@@ -211,7 +211,7 @@ export function keyObjectFromSshBlob(blob: Uint8Array): KeyObject {
     if (type.startsWith('ecdsa-sha2-')) {
       const curve = CURVES[r.text() as keyof typeof CURVES];
       const q = r.string();
-      if (!curve || q.length !== curve.pointLength) throw new Error('bad ECDSA point');
+      if (q.length !== curve?.pointLength) throw new Error('bad ECDSA point');
       const half = (q.length - 1) / 2;
       const key = { kty: 'EC', crv: curve.jwk, x: b64url(q.subarray(1, 1 + half)), y: b64url(q.subarray(1 + half)) };
       return createPublicKey({ key, format: 'jwk' });

@@ -16,7 +16,8 @@ import { authorize, type Authority, type IssuedSshCertificate, type SshKrl } fro
  *   POST /ssh/fleet/sign   { type: 'host'|'user', publicKey, host?, user?, principals?, ttl? }
  *
  * Authenticated API (session/API token, `ssh:issue` / `ssh:revoke`), registered inside the auth scope:
- *   POST /api/v1/ssh/sign     { ca, publicKey, type?, principals?, ttl?, user?, host?, keyId?, criticalOptions?, extensions? }
+ *   POST /api/v1/ssh/sign     { ca, publicKey, type?, principals?, ttl?, user?, host?, keyId?,
+ *                               criticalOptions?, extensions? }
  *   POST /api/v1/ssh/revoke   { ca, serial? , keyId?, publicKey?, reason? }
  */
 
@@ -57,7 +58,7 @@ const strings = (b: Record<string, unknown>, k: string): string[] | undefined =>
       .split(',')
       .map((x) => x.trim())
       .filter(Boolean);
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v;
   throw new PkiError('input.invalid', `'${k}' must be a list of strings`, { details: { field: k } });
 };
 
