@@ -6,6 +6,7 @@ import { registerServeCommand } from './commands/serve-command';
 import { registerTokenCommand } from './commands/token-command';
 import { registerUserCommand } from './commands/user-command';
 import { registerVaultCommand } from './commands/vault-command';
+import { registerSpiffeCommand } from './commands/spiffe-command';
 
 /** Commands that live with other parts of the system (server, users, tokens, database operations). */
 export async function registerExtraCommands(program: Command, ctx: CliContext): Promise<void> {
@@ -15,5 +16,6 @@ export async function registerExtraCommands(program: Command, ctx: CliContext): 
   registerTokenCommand(program, ctx);
   registerUserCommand(program, ctx);
   registerVaultCommand(program, ctx);
+  registerSpiffeCommand(program, ctx);
   // wired as those modules land
 }

@@ -20,6 +20,7 @@ import { vaultTransport } from './transports/vault/vault-transport';
 import { installListVerbShim } from './transports/vault/list-verb-shim';
 import { consolePlugin, createConsoleHandle, resolveConsoleDir } from './transports/console/console-plugin';
 import { sshApiRoutes, sshTransport } from './transports/ssh/ssh-transport';
+import { spiffeTransport } from './transports/spiffe/spiffe-transport';
 
 export interface BuildServerOptions {
   /** pino logger (redacting); default: the authority's logger; `false` disables logging */
@@ -185,6 +186,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   await app.register(vaultTransport, { authority });
   // the SSH CA: public KRL/trust endpoints and fleet-token signing (docs/ssh.md)
   await app.register(sshTransport, { authority });
+  await app.register(spiffeTransport, { authority });
   // the authenticated API: cookie + auth hook live only in this scope
   await app.register(async (api) => {
     await api.register(cookie);

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildServer } from '../src/build-server';
+import { openAuthorityFixture, silent, type AuthorityFixture } from './server-test-support';
+import { opensslVerify } from '../../../tests/support/verifiers';
+import { TEST_ADMIN } from '../../../tests/support/test-kit';
+import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
+
+describe('SPIFFE over HTTP: GET /pki/ca/bundle, POST /pki/csr/sign', () => {
+  let fx: AuthorityFixture;
+  let app: FastifyInstance;
+  let token: string;
+
+  beforeAll(async () => {
+    fx = await openAuthorityFixture();
+    app = await buildServer(fx.authority, { logger: silent, backgroundJobs: false, rateLimit: false });
+    token = (
+      await fx.authority.auth.createToken(
+        { name: 'w', role: 'operator', scopes: ['spiffe:sign'], resources: { spiffe: ['node/*', 'gateway/gw-*'] } },
+        TEST_ADMIN,
+      )
+    ).token;
+  });
+  afterAll(async () => {
+    await app.close();
+    await fx.close();
+  });
+
+  const sign = (body: unknown, auth?: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/pki/csr/sign',
+      headers: auth === undefined ? {} : { authorization: auth },
+      payload: body as object,
+    });
+
+  it('answers 503 before initialisation, then the bundle with ETag, 304 and Cache-Control', async () => {
+    const before = await app.inject({ method: 'GET', url: '/pki/ca/bundle' });
+    expect(before.statusCode).toBe(503);
+    expect(before.json().code).toBe('spiffe.not_initialized');
+    await fx.authority.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
+    const r = await app.inject({ method: 'GET', url: '/pki/ca/bundle' });
+    expect(r.statusCode).toBe(200);
+    const b = r.json();
+    expect(Object.keys(b).sort()).toEqual(['expiresAt', 'servicesBundle', 'transportBundle', 'trustDomain', 'version']);
+    expect(r.headers.etag).toBe(`"${b.version}"`);
+    expect(r.headers['cache-control']).toBe('public, max-age=300');
+    const again = await app.inject({
+      method: 'GET',
+      url: '/pki/ca/bundle',
+      headers: { 'if-none-match': r.headers.etag },
+    });
+    expect(again.statusCode).toBe(304);
+  });
+
+  it('signs a CSR for a Bearer token and answers the wire shape', async () => {
+    const id = spiffeIdFor('node', 'n-1');
+    const r = await sign({ csrPem: svidCsr(id).csrPem, serviceType: 'node', instanceId: 'n-1' }, `Bearer ${token}`);
+    expect(r.statusCode, r.body).toBe(200);
+    const body = r.json();
+    expect(Object.keys(body).sort()).toEqual(
+      ['certificatePem', 'chain', 'expiresAt', 'fingerprint', 'renewAfter', 'serial', 'spiffeId'].sort(),
+    );
+    const bundle = (await app.inject({ method: 'GET', url: '/pki/ca/bundle' })).json();
+    const v = opensslVerify({
+      leafPem: body.certificatePem,
+      chainPems: body.chain,
+      rootPem: bundle.servicesBundle.at(-1),
+      purpose: 'sslclient',
+    });
+    expect(v.ok, v.output).toBe(true);
+  });
+
+  it('maps refusals to 400/401/403 with stable codes', async () => {
+    const ok = (t: string, i: string) => svidCsr(spiffeIdFor(t, i)).csrPem;
+    await fx.authority.spiffe.deny({ spiffeId: spiffeIdFor('node', 'bad'), reason: 'x' }, TEST_ADMIN);
+    const cases: [number, string, unknown, string | undefined][] = [
+      [401, 'auth.unauthenticated', { csrPem: ok('node', 'a'), serviceType: 'node', instanceId: 'a' }, undefined],
+      [401, 'auth.unauthenticated', { csrPem: ok('node', 'a'), serviceType: 'node', instanceId: 'a' }, 'Bearer pkim_x'],
+      [
+        400,
+        'spiffe.identity_mismatch',
+        { csrPem: ok('node', 'a'), serviceType: 'node', instanceId: 'b' },
+        `Bearer ${token}`,
+      ],
+      [
+        400,
+        'spiffe.unknown_service_type',
+        { csrPem: ok('node', 'a'), serviceType: 'db', instanceId: 'a' },
+        `Bearer ${token}`,
+      ],
+      [
+        400,
+        'spiffe.key_type_not_allowed',
+        {
+          csrPem: svidCsr(spiffeIdFor('node', 'a'), { keyType: 'ec-p256' }).csrPem,
+          serviceType: 'node',
+          instanceId: 'a',
+        },
+        `Bearer ${token}`,
+      ],
+      [
+        400,
+        'spiffe.ttl_exceeded',
+        { csrPem: ok('node', 'a'), serviceType: 'node', instanceId: 'a', ttlSeconds: 90_000 },
+        `Bearer ${token}`,
+      ],
+      [400, 'input.invalid', { csrPem: ok('node', 'a') }, `Bearer ${token}`],
+      [
+        403,
+        'spiffe.identity_denied',
+        { csrPem: ok('node', 'bad'), serviceType: 'node', instanceId: 'bad' },
+        `Bearer ${token}`,
+      ],
+      [
+        403,
+        'spiffe.identity_not_allowed',
+        { csrPem: ok('auth', 'a'), serviceType: 'auth', instanceId: 'a' },
+        `Bearer ${token}`,
+      ],
+    ];
+    for (const [status, code, body, auth] of cases) {
+      const r = await sign(body, auth);
+      expect([r.statusCode, r.json().code], r.body).toEqual([status, code]);
+    }
+  });
+});
