@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import type { Logger } from 'pino';
@@ -59,6 +59,46 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** JSON.parse plus a refusal of `__proto__` and `constructor.prototype` keys anywhere in the document. */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') throw new PkiError('input.invalid_json', 'the request body is empty');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new PkiError('input.invalid_json', 'the request body is not valid JSON');
+  }
+  const stack: unknown[] = [value];
+  while (stack.length) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Object.prototype.hasOwnProperty.call(v, '__proto__')) throw poisoned();
+    const ctor = (v as Record<string, unknown>).constructor;
+    if (Object.prototype.hasOwnProperty.call(v, 'constructor') && ctor && typeof ctor === 'object') {
+      if (Object.prototype.hasOwnProperty.call(ctor, 'prototype')) throw poisoned();
+    }
+    stack.push(...Object.values(v));
+  }
+  return value;
+}
+const poisoned = () => new PkiError('input.invalid', 'JSON keys __proto__ and constructor.prototype are not accepted');
+
+/** Answers an error raised by Fastify's router (no hooks ran): the REST shape plus the headers helmet would set. */
+function sendFrameworkError(reply: FastifyReply, requestId: string, e: PkiError) {
+  return reply
+    .code(httpStatusFor(e))
+    .headers({
+      'x-request-id': requestId,
+      'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'SAMEORIGIN',
+      'cross-origin-resource-policy': 'cross-origin',
+      'referrer-policy': 'no-referrer',
+    })
+    .type('application/json')
+    .send({ code: e.code, message: e.message, requestId });
+}
 const UNMETERED = new Set(['/healthz', '/readyz', '/metrics']);
 const RELYING_PARTY_RE = /^\/(ocsp|crl|aia)(\/|$)/;
 /** the most calls one tRPC batch may carry (larger batches are refused with 400) */
@@ -81,7 +121,29 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     forceCloseConnections: 'idle',
     requestIdHeader: false,
     // a full tRPC batch path (up to MAX_TRPC_BATCH procedure names) is one route parameter
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
+    // errors the router raises before any hook runs get the one error shape too
+    frameworkErrors: (error, request, reply) => {
+      const e =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new PkiError('input.uri_too_long', 'the URL path is too long')
+          : new PkiError('input.invalid', 'the URL is not validly percent-encoded');
+      void sendFrameworkError(reply, request.id, e);
+    },
+    // malformed HTTP (bad request line, oversized headers) never reaches Fastify's routing
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) return socket.destroy(err);
+      const tooLarge = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify({
+        code: tooLarge ? 'input.too_large' : 'input.invalid',
+        message: tooLarge ? 'request headers too large' : 'malformed HTTP request',
+      });
+      socket.end(
+        `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+          `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+          `x-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`,
+      );
+    },
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : randomUUID();
@@ -132,7 +194,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     if (webConsole && (await webConsole.fallback(request, reply))) return reply;
     return reply.code(404).send({
       code: 'route.not_found',
-      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      message: `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200) ?? ''}`,
       requestId: request.id,
     });
   });
@@ -143,6 +205,22 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     crossOriginResourcePolicy: { policy: 'cross-origin' }, // CRLs/AIA/OCSP are fetched from anywhere
     hsts: options.https ? { maxAge: 31_536_000 } : false,
   });
+  app.addHook('onRequest', async (request) => {
+    // the API serves no cross-origin callers: no preflight answers (tRPC would otherwise say 415)
+    if (request.method === 'OPTIONS') {
+      throw new PkiError('route.not_found', `no route OPTIONS ${request.url.split('?')[0]?.slice(0, 200) ?? ''}`);
+    }
+  });
+  // JSON bodies: prototype-poisoning keys are refused by name, not reported as "invalid JSON"
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as string));
+    } catch (e) {
+      done(e as Error, undefined);
+    }
+  });
+
   // request budgets per client address, one per surface: the API (each tRPC call in a batch counts) and
   // the relying-party endpoints (OCSP answers `tryLater` when over budget); health and metrics are free
   const apiBudget =

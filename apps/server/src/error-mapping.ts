@@ -35,6 +35,7 @@ export function trpcCodeFor(e: PkiError): TRPC_ERROR_CODE_KEY {
 const HTTP_STATUS_BY_CODE: Record<string, number> = {
   'input.too_large': 413,
   'input.unsupported_media_type': 415,
+  'input.uri_too_long': 414,
 };
 
 export function httpStatusFor(e: PkiError): number {

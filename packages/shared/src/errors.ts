@@ -80,6 +80,7 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'input.invalid_json': { kind: 'invalid_input', description: 'The request body is not valid JSON.' },
   'input.unsupported_media_type': { kind: 'invalid_input', description: 'The content type is not accepted here.' },
   'input.too_large': { kind: 'invalid_input', description: 'The request body exceeds the size limit.' },
+  'input.uri_too_long': { kind: 'invalid_input', description: 'The URL path exceeds the length limit (HTTP 414).' },
   'dn.invalid': { kind: 'invalid_input', description: 'A distinguished name could not be parsed or is invalid.' },
   'csr.invalid': { kind: 'invalid_input', description: 'The CSR is not valid DER/PEM PKCS#10.' },
   'csr.invalid_signature': {

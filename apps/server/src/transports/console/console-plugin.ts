@@ -1,3 +1,4 @@
+import { PkiError } from '@pkim/shared';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -83,7 +84,8 @@ export const consolePlugin: FastifyPluginAsync<{ handle: ConsoleHandle }> = asyn
   });
   if (!handle.built) {
     app.get('/', async (request, reply) => {
-      await handle.fallback(request, reply);
+      // not a browser asking for the page: answer like any unknown route (it used to hang here)
+      if (!(await handle.fallback(request, reply))) throw new PkiError('route.not_found', 'no route GET /');
       return reply;
     });
     return;
