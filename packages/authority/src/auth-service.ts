@@ -10,8 +10,9 @@ import {
   type ScryptParams,
 } from './password-hashing';
 import { assertCanGrant, authorize, hasPermission, isValidScope, USER_ROLES } from './permissions';
-import type { Actor, AuditService, AuthService } from './types';
+import type { ResourceLimits } from './signing/provisioner';
 import { validateResourceLimits } from './signing/provisioner-registry';
+import type { Actor, AuditService, AuthService } from './types';
 
 export interface AuthServiceDeps {
   store: Store;
@@ -202,6 +203,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         role: u.role,
         disabled: u.disabled,
         lockedUntil: u.lockedUntil,
+        resources: u.resources ?? undefined,
         createdAt: u.createdAt,
       }));
     },
@@ -218,6 +220,16 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       await store.commit({
         updateUsers: [{ id: user.id, patch: { role, updatedAt: clock.now() } }],
         audit: [event(actor, 'user.role_changed', user.id, { username: user.username, from: user.role, to: role })],
+      });
+    },
+
+    async setUserResources(userId, resources, actor) {
+      authorize(actor, 'user:manage');
+      const user = await requireUser(userId);
+      const clean = resources === null ? undefined : validateResourceLimits(resources);
+      await store.commit({
+        updateUsers: [{ id: user.id, patch: { resources: clean ?? null, updatedAt: clock.now() } }],
+        audit: [event(actor, 'user.resources_changed', user.id, { username: user.username, resources: clean ?? null })],
       });
     },
 
@@ -363,7 +375,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         updateUsers: [{ id: user.id, patch: { failedLogins: 0, lockedUntil: null, updatedAt: now } }],
         audit: [event(user.id, 'auth.login', user.id, { username, ip, sessionId })],
       });
-      return { sessionToken, csrfToken, expiresAt, actor: { id: user.id, name: user.username, role: user.role } };
+      return { sessionToken, csrfToken, expiresAt, actor: userActor(user) };
     },
 
     async logout(sessionToken) {
@@ -386,7 +398,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       }
       const user = await store.users.findById(session.userId);
       if (!user || user.disabled) return undefined;
-      return { actor: { id: user.id, name: user.username, role: user.role }, csrfToken: session.csrfToken };
+      return { actor: userActor(user), csrfToken: session.csrfToken };
     },
 
     async createToken(input, actor) {
@@ -402,7 +414,15 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       // nobody mints a token stronger than themselves (a scoped token included)
       assertCanGrant(actor, input.role, scopes.length > 0 ? scopes : undefined, `create a ${input.role} token`);
       if (input.expiresInMs !== undefined) checkDurationMs(input.expiresInMs, 'token expiry');
-      const resources = validateResourceLimits(input.resources) ?? null;
+      // a limited actor mints tokens limited at least as much (its own limits when none are given)
+      const asked = validateResourceLimits(input.resources);
+      const resources = asked && actor.resources ? { ...actor.resources, ...asked } : (asked ?? actor.resources);
+      if (actor.resources && resources && !withinLimits(resources, actor.resources)) {
+        throw new PkiError(
+          'auth.forbidden',
+          "a token cannot reach CAs, profiles, names or lifetimes beyond its creator's own limits",
+        );
+      }
       const now = clock.now();
       // a token minted by a user dies with that user (disabled owner → token refused)
       const ownerId = actor.id.startsWith('usr_') && (await store.users.findById(actor.id)) ? actor.id : null;
@@ -418,7 +438,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
             userId: ownerId,
             role: input.role,
             scopes,
-            resources,
+            resources: resources ?? null,
             expiresAt,
             lastUsedAt: null,
             revokedAt: null,
@@ -489,4 +509,17 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       };
     },
   };
+}
+
+function userActor(user: { id: string; username: string; role: UserRole; resources?: ResourceLimits | null }): Actor {
+  return { id: user.id, name: user.username, role: user.role, resources: user.resources ?? undefined };
+}
+
+/** Is `inner` at most as wide as `outer` (lists are subsets, pattern by pattern; lifetime not longer)? */
+function withinLimits(inner: ResourceLimits, outer: ResourceLimits): boolean {
+  const sub = (a?: string[], b?: string[]) => b === undefined || (a !== undefined && a.every((x) => b.includes(x)));
+  const life =
+    outer.maxLifetimeMs === undefined ||
+    (inner.maxLifetimeMs !== undefined && inner.maxLifetimeMs <= outer.maxLifetimeMs);
+  return sub(inner.cas, outer.cas) && sub(inner.profiles, outer.profiles) && sub(inner.names, outer.names) && life;
 }

@@ -7,6 +7,7 @@ import { auditEvent } from './audit-service';
 import { recordFailure, type SigningServiceDeps } from './ca-context';
 import { subjectToDn } from './subject-input';
 import { CA_NAME, type SigningPipeline } from './signing/signing-pipeline';
+import { checkActorMayUseCa } from './signing/provisioner-policy';
 
 export { checkKmsCertifiedRoot } from './signing/kms-certified-root';
 export { wholeSeconds } from './signing/signing-pipeline';
@@ -203,6 +204,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   async function setStatus(caId: string, status: 'active' | 'disabled', actor: Actor): Promise<CaRow> {
     try {
       const ca = await findCa(caId);
+      checkActorMayUseCa(actor, ca);
       if (ca.status === 'revoked' || ca.status === 'pending' || ca.status === 'expired') {
         throw new PkiError('ca.not_active', `CA ${ca.name} is ${ca.status}; only active/disabled CAs can be switched`);
       }
@@ -225,6 +227,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     try {
       assertAcceptedRevocationReason(reason);
       const ca = await findCa(caId);
+      checkActorMayUseCa(actor, ca);
       if (ca.status === 'revoked') throw new PkiError('ca.already_revoked', `CA ${ca.name} is already revoked`);
       const descendants = await store.cas.listDescendants(ca.id);
       const t = clock.now();
@@ -256,6 +259,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   async function remove(caId: string, opts: { destroyKey?: boolean }, actor: Actor): Promise<void> {
     try {
       const ca = await findCa(caId);
+      checkActorMayUseCa(actor, ca);
       const expired = ca.notAfter !== null && ca.notAfter <= clock.now();
       if (ca.status !== 'revoked' && ca.status !== 'expired' && !expired) {
         throw new PkiError(

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Actor, CertificateService } from './types';
 import { auditEvent } from './audit-service';
 import { recordFailure } from './ca-context';
+import { checkActorMayUseCa } from './signing/provisioner-policy';
 
 export interface CertificateServiceDeps {
   store: Store;
@@ -51,6 +52,7 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     try {
       assertAcceptedRevocationReason(reason);
       const row = await find(ref);
+      checkActorMayUseCa(actor, await store.cas.findById(row.caId));
       if (row.status === 'revoked') {
         throw new PkiError(
           'certificate.already_revoked',
@@ -80,6 +82,7 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
   async function remove(ref: string, actor: Actor): Promise<void> {
     try {
       const row = await find(ref);
+      checkActorMayUseCa(actor, await store.cas.findById(row.caId));
       const expired = row.notAfter <= clock.now();
       if (row.status !== 'revoked' && row.status !== 'expired' && !expired) {
         throw new PkiError(

@@ -6,6 +6,8 @@ import type { Actor, RequestService } from './types';
 import { auditEvent } from './audit-service';
 import { recordFailure, type CaContextLoader } from './ca-context';
 import type { SigningPipeline } from './signing/signing-pipeline';
+import { checkActorMayUseCa, checkNames, checkProfile } from './signing/provisioner-policy';
+import { actorProvisioner } from './signing/provisioner-registry';
 
 export interface RequestServiceDeps {
   store: Store;
@@ -32,9 +34,14 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     async submit(input, actor) {
       try {
         if (input.validityMs !== undefined) checkDurationMs(input.validityMs, 'validity');
-        await contexts.loadActive(input.caId, clock.now());
+        const target = await contexts.loadActive(input.caId, clock.now());
+        checkActorMayUseCa(actor, target.ca);
         resolveProfile(input.profile, deps.customProfiles);
         const csr = decodeCsr(input.csrPem);
+        // a requester's own limits are checked when it asks, not only when a reviewer approves
+        const own = [actorProvisioner(actor)];
+        checkProfile(own, input.profile);
+        checkNames(own, csr.subject, csr.sans);
         const t = clock.now();
         const row: CertificateRequestRow = {
           id: newId('req'),
@@ -77,6 +84,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       try {
         if (!reason?.trim()) throw new PkiError('input.invalid', 'a rejection needs a reason');
         const req = await load(id, actor);
+        checkActorMayUseCa(actor, await store.cas.findById(req.caId));
         if (req.status !== 'pending')
           throw new PkiError('request.not_pending', `request ${id} is ${req.status}, not pending`);
         const t = clock.now();

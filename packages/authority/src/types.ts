@@ -350,11 +350,14 @@ export interface AuthService {
       role: UserRole;
       disabled: boolean;
       lockedUntil: number | null;
+      resources?: ResourceLimits;
       createdAt: number;
     }>
   >;
   setUserRole(userId: string, role: UserRole, actor: Actor): Promise<void>;
   setUserDisabled(userId: string, disabled: boolean, actor: Actor): Promise<void>;
+  /** limits a user to CAs / profiles / name patterns / a max lifetime (null = unlimited within the role) */
+  setUserResources(userId: string, resources: ResourceLimits | null, actor: Actor): Promise<void>;
   changePassword(userId: string, oldPassword: string, newPassword: string, actor: Actor): Promise<void>;
   /** password login with rate limiting/lockout; returns a session secret (cookie value) and CSRF token */
   login(

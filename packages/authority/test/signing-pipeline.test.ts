@@ -204,6 +204,77 @@ describe('the one signing pipeline with provisioners', () => {
     expect(v.ok, v.output).toBe(true);
   });
 
+  it('stores token and user resources (migration 0004) and enforces them on issuance, revocation and requests', async () => {
+    const created = await authority.auth.createToken(
+      { name: 'pay-ci', role: 'operator', resources: { cas: ['payments'], names: ['*.payments.example.com'] } },
+      TEST_ADMIN,
+    );
+    const tokenActor = await authority.auth.authenticateToken(created.token);
+    expect(tokenActor?.resources).toEqual({ cas: ['payments'], names: ['*.payments.example.com'] });
+    expect((await authority.auth.listTokens()).find((t) => t.id === created.id)?.resources).toEqual({
+      cas: ['payments'],
+      names: ['*.payments.example.com'],
+    });
+    const leafOnOther = await authority.sign(
+      {
+        kind: 'leaf-generated-key',
+        ca: 'other',
+        keyType: 'ec-p256',
+        subject: 'CN=x.payments.example.com',
+        profile: 'tls-server',
+        sans: { dns: ['x.payments.example.com'] },
+      },
+      { actor: TEST_ADMIN },
+    );
+    await expectPkiError(
+      authority.sign(
+        {
+          kind: 'leaf-generated-key',
+          ca: 'other',
+          keyType: 'ec-p256',
+          subject: 'CN=y.payments.example.com',
+          profile: 'tls-server',
+          sans: { dns: ['y.payments.example.com'] },
+        },
+        { actor: tokenActor! },
+      ),
+      'provisioner.ca_not_allowed',
+    );
+    await expectPkiError(
+      authority.certificates.revoke(leafOnOther.certificate.id, 'superseded', tokenActor!),
+      'provisioner.ca_not_allowed',
+    );
+    expect((await authority.certificates.get(leafOnOther.certificate.id)).certificate.status).toBe('active');
+    // a limited actor cannot mint a wider token
+    await expectPkiError(
+      authority.auth.createToken(
+        { name: 'wider', role: 'operator', resources: { cas: ['other'] } },
+        {
+          ...TEST_ADMIN,
+          resources: { cas: ['payments'] },
+        },
+      ),
+      'auth.forbidden',
+    );
+    // users: an admin limits a requester to names below payments.example.com
+    const user = await authority.auth.createUser(
+      { username: 'req-limited', password: 'correct horse battery staple', role: 'requester' },
+      TEST_ADMIN,
+    );
+    await authority.auth.setUserResources(user.id, { names: ['*.payments.example.com'] }, TEST_ADMIN);
+    const login = await authority.auth.login('req-limited', 'correct horse battery staple', {});
+    expect(login.actor.resources).toEqual({ names: ['*.payments.example.com'] });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=www.example.org',
+      sans: ['DNS:www.example.org'],
+    });
+    await expectPkiError(
+      authority.requests.submit({ caId: 'payments', csrPem, profile: 'tls-server' }, login.actor),
+      'provisioner.name_not_allowed',
+    );
+  });
+
   it('rejects malformed provisioner data and unknown request kinds clearly', async () => {
     expect(() => createProvisioner({ kind: 'spiffe', id: 'x', policy: { names: ['*.*.bad'] } })).toThrow(PkiError);
     await expectPkiError(authority.sign({ kind: 'nope' } as never, { actor: TEST_ADMIN }), 'input.invalid');

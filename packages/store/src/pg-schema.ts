@@ -189,6 +189,8 @@ export const users = pgTable(
     failedLogins: integer('failed_logins').notNull().default(0),
     lockedUntil: bigint('locked_until', { mode: 'number' }),
     mustChangePassword: boolean('must_change_password').notNull(),
+    /** what the user may issue (CAs, profiles, names, lifetime); null = no limits */
+    resources: json<TokenResourcesJson>('resources'),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
   },

@@ -172,6 +172,8 @@ export const users = sqliteTable(
     failedLogins: integer('failed_logins').notNull().default(0),
     lockedUntil: integer('locked_until'),
     mustChangePassword: integer('must_change_password', { mode: 'boolean' }).notNull(),
+    /** what the user may issue (CAs, profiles, names, lifetime); null = no limits */
+    resources: json<TokenResourcesJson>('resources'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },

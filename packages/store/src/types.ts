@@ -187,6 +187,8 @@ export interface UserRow {
   failedLogins: number;
   lockedUntil: number | null;
   mustChangePassword: boolean;
+  /** CAs / profiles / name patterns / max lifetime this user may issue (enforced by the signing pipeline) */
+  resources?: TokenResourcesJson | null;
   createdAt: number;
   updatedAt: number;
 }

@@ -105,6 +105,7 @@ export function makeUser(patch: Partial<UserRow> = {}): UserRow {
     failedLogins: 0,
     lockedUntil: null,
     mustChangePassword: true,
+    resources: null,
     createdAt: T0,
     updatedAt: T0,
     ...patch,

@@ -77,10 +77,11 @@ describe('PostgreSQL store', () => {
         '0003_spiffe',
         '0004_ssh_ca',
         '0005_token_resources',
+        '0006_user_resources',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
-    expect(rows.rows[0].n).toBe(6);
+    expect(rows.rows[0].n).toBe(7);
   });
 
   describe('leader lock', () => {

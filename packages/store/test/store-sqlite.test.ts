@@ -96,6 +96,7 @@ describe('SQLite store', () => {
         '0003_spiffe',
         '0004_ssh_ca',
         '0005_token_resources',
+        '0006_user_resources',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });

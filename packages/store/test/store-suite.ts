@@ -612,6 +612,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_fleet_tokens', 'ssh_hosts', 'ssh_cas', 'ssh_users', 'ssh_principals', 'ssh_krl_versions');
       sshTables.push('ssh_environments');
       for (const statement of [
+        'alter table users drop column resources',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'alter table api_tokens drop column resources',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         ...sshTables.map((table) => `drop table ${table}`),

@@ -48,8 +48,22 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
       collect,
     )
     .option('--expires <duration>', 'lifetime, e.g. 30d, 12h (default: no expiry)', durationOption)
+    .option('--ca <ca>', 'limit issuance to this CA (id or name; repeatable)', collect)
+    .option('--profile <profile>', 'limit issuance to this profile (repeatable)', collect)
+    .option('--name-pattern <pattern>', 'limit names, e.g. *.payments.example.com (repeatable)', collect)
+    .option('--max-lifetime <duration>', 'longest certificate lifetime this token may get, e.g. 90d', durationOption)
     .action(
-      async (o: { name: string; role?: UserRole; scope?: string[]; spiffeAllow?: string[]; expires?: number }) => {
+      async (o: {
+        name: string;
+        role?: UserRole;
+        scope?: string[];
+        spiffeAllow?: string[];
+        expires?: number;
+        ca?: string[];
+        profile?: string[];
+        namePattern?: string[];
+        maxLifetime?: number;
+      }) => {
         const role = o.role ?? leastRoleFor(o.scope);
         const a = await ctx.openAuthority();
         const r = await a.auth.createToken(
@@ -57,7 +71,16 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
             name: o.name,
             role,
             scopes: o.scope,
-            resources: o.spiffeAllow ? { spiffe: o.spiffeAllow } : undefined,
+            resources:
+              o.spiffeAllow || o.ca || o.profile || o.namePattern || o.maxLifetime !== undefined
+                ? {
+                    spiffe: o.spiffeAllow,
+                    cas: o.ca,
+                    profiles: o.profile,
+                    names: o.namePattern,
+                    maxLifetimeMs: o.maxLifetime,
+                  }
+                : undefined,
             expiresInMs: o.expires,
           },
           ctx.actor,

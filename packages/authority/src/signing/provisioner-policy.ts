@@ -1,7 +1,9 @@
 import { PkiError, checkDurationMs, type KeyType } from '@pkim/shared';
 import type { Profile, SubjectAltNames, DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
+import type { Actor } from '../types';
 import { nameMatches, type LeafFacts, type NameKind, type Provisioner } from './provisioner';
+import { actorProvisioner } from './provisioner-registry';
 
 const HOSTNAME_LIKE = /^(\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_-]{1,63})+\.?$/;
 
@@ -129,4 +131,10 @@ export function applyProfileModifiers(effective: Provisioner, profile: Profile):
 /** Validators: every provisioner's channel-specific rules (before the generic name/key checks). */
 export function runValidators(all: Provisioner[], facts: LeafFacts): void {
   for (const p of all) for (const v of p.policy.validators ?? []) v(facts);
+}
+
+/** For operations on existing objects (revoke, disable, delete, submit, reject): is this CA within the actor's limits? */
+export function checkActorMayUseCa(actor: Actor, ca: Pick<CaRow, 'id' | 'name'> | undefined): void {
+  if (!actor.resources?.cas || !ca) return;
+  checkCa([actorProvisioner(actor)], ca);
 }
