@@ -126,7 +126,7 @@ try {
     `\nHTTP bench: ${seconds}s per scenario, ${connections} connections, Node ${process.version}, ${(await import('node:os')).cpus().length} CPUs\n`,
   );
   console.table(rows);
-  const issued = (await authority.store.certificates.countByStatus()).active;
+  const issued = (await authority.statistics.dashboard()).certificates.active;
   console.log(`certificates in the database after the run: ${issued}`);
 } finally {
   await app.close();

@@ -95,26 +95,17 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
   let stopped = false;
 
   const markExpired = async () => {
-    const n = await authority.store.certificates.markExpired(authority.clock.now());
+    const n = await authority.maintenance.markExpired();
     if (n > 0) log.info({ count: n }, 'marked certificates expired');
   };
   const refreshCrls = async () => {
-    for (const ca of await authority.store.cas.list()) {
-      if (stopped) return;
-      if (ca.status !== 'active' || !ca.certificatePem) continue;
-      try {
-        const crl = await authority.crl.current(ca.id);
-        if (crl.nextUpdate - authority.clock.now() < refreshBefore) {
-          const fresh = await authority.crl.generate(ca.id, SYSTEM_ACTOR);
-          log.info({ caId: ca.id, crlNumber: fresh.crlNumber }, 'CRL pre-generated before nextUpdate');
-        }
-      } catch (e) {
-        log.warn({ caId: ca.id, err: (e as Error).message }, 'CRL refresh failed');
-      }
-    }
+    const r = await authority.maintenance.refreshCrls({ refreshBeforeMs: refreshBefore, shouldStop: () => stopped });
+    for (const x of r.refreshed)
+      log.info({ caId: x.caId, crlNumber: x.crlNumber }, 'CRL pre-generated before nextUpdate');
+    for (const x of r.failed) log.warn({ caId: x.caId, err: x.message }, 'CRL refresh failed');
   };
   const cleanSessions = async () => {
-    await authority.store.sessions.deleteExpired(authority.clock.now());
+    await authority.maintenance.cleanupSessions();
   };
   const runs: Record<BackgroundJobName, () => Promise<void>> = {
     'mark-expired': markExpired,
@@ -183,7 +174,7 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
       let waiters = beginTick(job);
       let led = false;
       try {
-        await authority.store.withLeaderLock(`pkim.job.${job.name}`, async () => {
+        await authority.maintenance.runAsLeader(`pkim.job.${job.name}`, async () => {
           led = true;
           for (;;) {
             const ok = await runAsLeader(job);

@@ -2,8 +2,6 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Authority } from '@pkim/authority';
 import { BACKGROUND_JOB_NAMES, type BackgroundJobsObserver } from './background-jobs';
 
-const DAY_MS = 86_400_000;
-
 export interface ServerMetrics {
   registry: Registry;
   httpDuration: Histogram<'method' | 'route' | 'status_code'>;
@@ -25,16 +23,14 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'pkim_process_' });
 
-  let countsCache:
-    { at: number; rows: Awaited<ReturnType<Authority['store']['certificates']['countsByCaAndProfile']>> } | undefined;
+  let countsCache: { at: number; rows: Awaited<ReturnType<Authority['statistics']['certificateCounts']>> } | undefined;
   const counts = async () => {
     // issued and revoked are collected in the same scrape: one query
     if (!countsCache || Date.now() - countsCache.at > 1000) {
-      countsCache = { at: Date.now(), rows: await authority.store.certificates.countsByCaAndProfile() };
+      countsCache = { at: Date.now(), rows: await authority.statistics.certificateCounts() };
     }
     return countsCache.rows;
   };
-  const caNames = async () => new Map((await authority.store.cas.list()).map((c) => [c.id, c.name]));
 
   new Counter({
     name: 'pkim_certificates_issued_total',
@@ -42,9 +38,9 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
     labelNames: ['ca', 'profile'] as const,
     registers: [registry],
     async collect() {
-      const [rows, names] = await Promise.all([counts(), caNames()]);
+      const rows = await counts();
       this.reset();
-      for (const r of rows) this.inc({ ca: names.get(r.caId) ?? r.caId, profile: r.profile }, r.count);
+      for (const r of rows) this.inc({ ca: r.caName, profile: r.profile }, r.count);
     },
   });
   new Counter({
@@ -53,10 +49,9 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
     labelNames: ['ca', 'profile'] as const,
     registers: [registry],
     async collect() {
-      const [rows, names] = await Promise.all([counts(), caNames()]);
+      const rows = await counts();
       this.reset();
-      for (const r of rows)
-        if (r.status === 'revoked') this.inc({ ca: names.get(r.caId) ?? r.caId, profile: r.profile }, r.count);
+      for (const r of rows) if (r.status === 'revoked') this.inc({ ca: r.caName, profile: r.profile }, r.count);
     },
   });
   new Gauge({
@@ -65,13 +60,9 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
     labelNames: ['within'] as const,
     registers: [registry],
     async collect() {
-      const now = authority.clock.now();
-      const [d7, d30] = await Promise.all([
-        authority.store.certificates.countExpiringBefore(now + 7 * DAY_MS),
-        authority.store.certificates.countExpiringBefore(now + 30 * DAY_MS),
-      ]);
-      this.set({ within: '7d' }, d7);
-      this.set({ within: '30d' }, d30);
+      const e = await authority.statistics.expiring();
+      this.set({ within: '7d' }, e.within7d);
+      this.set({ within: '30d' }, e.within30d);
     },
   });
   new Gauge({

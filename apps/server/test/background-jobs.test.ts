@@ -9,6 +9,7 @@ import { BACKGROUND_JOB_NAMES, parseJobsIntervalMs, type BackgroundJobName } fro
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { eventually, expectPkiError } from '../../../tests/support/test-kit';
 import { ACTORS, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { internalsOf } from '@pkim/authority/internals';
 
 interface JobMetrics {
   leader: number | undefined;
@@ -96,7 +97,9 @@ describe('background jobs on SQLite', () => {
     expect(leaders(m)).toEqual(all(1));
     for (const job of BACKGROUND_JOB_NAMES) expect(m[job]).toMatchObject({ skipped: 0, failed: 0 });
     expect(app.pkim.jobs!.leadership()).toEqual(Object.fromEntries(BACKGROUND_JOB_NAMES.map((j) => [j, true])));
-    expect((await fx.authority.store.certificates.findById(issued.certificate.id))?.status).toBe('expired');
+    expect((await internalsOf(fx.authority).store.certificates.findById(issued.certificate.id))?.status).toBe(
+      'expired',
+    );
   });
 
   it('runOnce runs one full tick now, after which the counters moved by one', async () => {
@@ -116,13 +119,10 @@ describe('background jobs on SQLite', () => {
   it('a failing job counts as failed and is retried next tick', async () => {
     const failing = {
       ...fx.authority,
-      store: {
-        ...fx.authority.store,
-        sessions: {
-          ...fx.authority.store.sessions,
-          deleteExpired: async () => {
-            throw new Error('boom');
-          },
+      maintenance: {
+        ...fx.authority.maintenance,
+        cleanupSessions: async () => {
+          throw new Error('boom');
         },
       },
     };
@@ -204,7 +204,10 @@ describe('background jobs on one PostgreSQL database shared by two servers', () 
   it('exactly one server leads each job; closing it hands every job to the other within a few ticks', async () => {
     // same data dir (master key) and same database: two instances of one deployment
     const other = await fx.openSecond({ databaseUrl });
-    expect([fx.authority.store.dialect, other.store.dialect]).toEqual(['postgres', 'postgres']);
+    expect([fx.authority.describe().databaseDialect, other.describe().databaseDialect]).toEqual([
+      'postgres',
+      'postgres',
+    ]);
     const opts = { logger: false as const, processMetrics: false, backgroundJobs: { intervalMs: 200 } };
     const a = await buildServer(fx.authority, opts);
     apps.push(a);

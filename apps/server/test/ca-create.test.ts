@@ -11,6 +11,7 @@ import {
   type AuthorityFixture,
 } from './server-test-support';
 import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
+import { internalsOf } from '@pkim/authority/internals';
 
 const valid = {
   name: 'Example Root',
@@ -48,7 +49,7 @@ describe('ca.create (tRPC)', () => {
     expect(opensslVerify({ leafPem: ca.certificatePem!, rootPem: ca.certificatePem!, purpose: 'any' }).ok).toBe(true);
     expect(ca.notAfter! - ca.notBefore!).toBeGreaterThanOrEqual(3649 * 86_400_000);
 
-    const row = await fx.authority.store.cas.findById(ca.id);
+    const row = await internalsOf(fx.authority).store.cas.findById(ca.id);
     expect(row?.keyUri).toMatch(/^software:key_/);
     expect(row?.keyUri).toBe(ca.keyUri);
     const events = await fx.authority.audit.list({ action: 'ca.created', target: ca.id, limit: 5 });
@@ -94,8 +95,8 @@ describe('ca.create (tRPC)', () => {
 
   it.each(invalid)('rejects %s with BAD_REQUEST and writes nothing', async (_label, patch) => {
     const before = {
-      cas: (await fx.authority.store.cas.list()).length,
-      events: await fx.authority.store.audit.count(),
+      cas: (await internalsOf(fx.authority).store.cas.list()).length,
+      events: await internalsOf(fx.authority).store.audit.count(),
     };
     const e = await trpcError(
       callerFor(fx.authority, ACTORS.admin).ca.create({
@@ -105,8 +106,8 @@ describe('ca.create (tRPC)', () => {
       }),
     );
     expect(e.code).toBe('BAD_REQUEST');
-    expect((await fx.authority.store.cas.list()).length).toBe(before.cas);
-    expect(await fx.authority.store.audit.count()).toBe(before.events);
+    expect((await internalsOf(fx.authority).store.cas.list()).length).toBe(before.cas);
+    expect(await internalsOf(fx.authority).store.audit.count()).toBe(before.events);
   });
 
   it('rejects a duplicate name with CONFLICT (ca.name_taken)', async () => {
@@ -162,7 +163,7 @@ describe('ca.create when the key backend fails (real KMIP backend against a dead
         expect(Date.now() - started).toBeLessThan(10_000);
         expect(e.code).toBe('SERVICE_UNAVAILABLE');
         expect(pkiCodeOf(e)).toBe(code);
-        expect(await fx.authority.store.cas.list()).toHaveLength(0);
+        expect(await internalsOf(fx.authority).store.cas.list()).toHaveLength(0);
         const failed = await fx.authority.audit.list({ action: 'ca.create_failed', limit: 5 });
         expect(failed).toHaveLength(1);
         expect(failed[0]!.outcome).toBe('failure');

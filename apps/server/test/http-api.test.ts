@@ -9,6 +9,7 @@ import type { Authority } from '@pkim/authority';
 import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
+import { internalsOf } from '@pkim/authority/internals';
 
 interface ErrorBody {
   code: string;
@@ -178,8 +179,8 @@ describe('REST and tRPC over real HTTP', () => {
 
     it.each(cases)('answers $name with $status $code', async ({ status, code, req }) => {
       const before = {
-        certs: (await authority.store.certificates.list({ limit: 1000 })).items.length,
-        events: await authority.store.audit.count(),
+        certs: (await internalsOf(authority).store.certificates.list({ limit: 1000 })).items.length,
+        events: await internalsOf(authority).store.audit.count(),
       };
       const r = await req();
       expect(r.status).toBe(status);
@@ -188,7 +189,7 @@ describe('REST and tRPC over real HTTP', () => {
       expect(body.requestId).toBe(r.headers.get('x-request-id'));
       expect(typeof body.message).toBe('string');
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
-      expect((await authority.store.certificates.list({ limit: 1000 })).items.length).toBe(before.certs);
+      expect((await internalsOf(authority).store.certificates.list({ limit: 1000 })).items.length).toBe(before.certs);
       const newEvents = await authority.audit.list({ afterSeq: 0, limit: 1000, order: 'asc' });
       for (const e of newEvents.slice(before.events)) expect(e.outcome, e.action).toBe('failure');
     });

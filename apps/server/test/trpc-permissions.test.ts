@@ -10,6 +10,7 @@ import {
   type AuthorityFixture,
   type RoleName,
 } from './server-test-support';
+import { internalsOf } from '@pkim/authority/internals';
 
 const ALL: RoleName[] = ['admin', 'operator', 'auditor', 'requester'];
 const READERS: RoleName[] = ['admin', 'operator', 'auditor'];
@@ -136,8 +137,8 @@ describe('tRPC permission matrix', () => {
   });
 
   it('changed nothing while running the matrix (no CA, certificate, user or token was created)', async () => {
-    expect(await fx.authority.store.cas.list()).toHaveLength(0);
-    expect(await fx.authority.store.users.count()).toBe(0);
-    expect(await fx.authority.store.tokens.list()).toHaveLength(0);
+    expect(await internalsOf(fx.authority).store.cas.list()).toHaveLength(0);
+    expect(await internalsOf(fx.authority).store.users.count()).toBe(0);
+    expect(await internalsOf(fx.authority).store.tokens.list()).toHaveLength(0);
   });
 });

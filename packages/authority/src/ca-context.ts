@@ -143,3 +143,10 @@ export async function recordFailure(
   deps.logger.warn({ action, target, code: e.code, msg: e.message }, 'operation failed');
   return e;
 }
+
+/** THE resolution of a CA reference (id or name) to its id; `ca.not_found` when neither matches. */
+export async function resolveCaRef(store: Store, ref: string): Promise<string> {
+  const ca = (await store.cas.findById(ref)) ?? (await store.cas.findByName(ref));
+  if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${ref}'`);
+  return ca.id;
+}

@@ -6,6 +6,7 @@ import type { Actor, CertificateService } from './types';
 import { auditEvent } from './audit-service';
 import { recordFailure } from './ca-context';
 import { checkActorMayUseCa } from './signing/provisioner-policy';
+import { resolveCaRef } from './ca-context';
 
 export interface CertificateServiceDeps {
   store: Store;
@@ -118,7 +119,8 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
       return { certificate, certificatePem: certificate.certificatePem };
     },
     find,
-    list: (q) => store.certificates.list(q),
+    /** `caId` may be a CA id or name: references are resolved here, never by a transport */
+    list: async (q) => store.certificates.list({ ...q, caId: q.caId ? await resolveCaRef(store, q.caId) : undefined }),
     expiringBefore: (t, limit) => store.certificates.findExpiringBefore(t, limit),
     revoke,
     delete: remove,

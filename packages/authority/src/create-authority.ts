@@ -17,6 +17,9 @@ import { createCaContextLoader } from './ca-context';
 import { createCaService } from './ca-service';
 import { createIssuanceService } from './issuance-service';
 import { createSigningPipeline } from './signing/signing-pipeline';
+import { createMaintenanceService } from './maintenance-service';
+import { createStatisticsService } from './statistics-service';
+import { registerInternals } from './authority-internals';
 import { createCertificateService } from './certificate-service';
 import { createRequestService } from './request-service';
 import { createCrlService } from './crl-service';
@@ -187,10 +190,8 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   }
   const insights = createInsightsService({ store, clock, health });
 
-  return {
+  const authority: Authority = {
     config,
-    store,
-    keys,
     clock,
     logger,
     sign: pipeline.sign,
@@ -206,6 +207,9 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     insights,
     ssh,
     spiffe,
+    maintenance: createMaintenanceService({ store, clock, logger, crl }),
+    statistics: createStatisticsService({ store, clock }),
+    describe: () => ({ databaseDialect: store.dialect, keyBackends: keys.names() }),
     profiles: () => effectiveProfiles(customProfiles),
     health,
     async close() {
@@ -213,4 +217,6 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       await store.close();
     },
   };
+  registerInternals(authority, { store, keys });
+  return authority;
 }

@@ -4,7 +4,7 @@ import type { CertificateRequestRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import type { Actor, RequestService } from './types';
 import { auditEvent } from './audit-service';
-import { recordFailure, type CaContextLoader } from './ca-context';
+import { recordFailure, resolveCaRef, type CaContextLoader } from './ca-context';
 import type { SigningPipeline } from './signing/signing-pipeline';
 import { checkActorMayUseCa, checkNames, checkProfile } from './signing/provisioner-policy';
 import { actorProvisioner } from './signing/provisioner-registry';
@@ -107,8 +107,12 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
 
     get: (id, actor) => load(id, actor),
 
-    list(query, actor) {
-      return store.requests.list({ ...query, requester: actor.role === 'requester' ? actor.id : undefined });
+    async list(query, actor) {
+      return store.requests.list({
+        ...query,
+        caId: query.caId ? await resolveCaRef(store, query.caId) : undefined,
+        requester: actor.role === 'requester' ? actor.id : undefined,
+      });
     },
   };
 }

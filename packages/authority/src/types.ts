@@ -294,10 +294,37 @@ export interface InsightsService {
   };
 }
 
+/** Housekeeping the server's leader-elected jobs (and the CLI) call; the decisions stay in the authority. */
+export interface MaintenanceService {
+  /** marks active certificates past notAfter as expired; returns how many */
+  markExpired(): Promise<number>;
+  /** regenerates the CRL of every active CA whose current CRL's nextUpdate is less than `refreshBeforeMs` away */
+  refreshCrls(opts: { refreshBeforeMs: number; shouldStop?: () => boolean }): Promise<{
+    refreshed: Array<{ caId: string; crlNumber: number }>;
+    failed: Array<{ caId: string; message: string }>;
+  }>;
+  /** deletes expired sessions; returns how many */
+  cleanupSessions(): Promise<number>;
+  /** runs `fn` only while this process holds the named cluster-wide leader lock (always on SQLite) */
+  runAsLeader<T>(name: string, fn: () => Promise<T>): Promise<T | undefined>;
+}
+
+/** Counters for the dashboard and /metrics (grouped counts, never row listings). */
+export interface StatisticsService {
+  dashboard(): Promise<{
+    cas: { total: number; active: number };
+    certificates: { active: number; revoked: number; expired: number };
+    expiring: { within7d: number; within30d: number };
+    pendingRequests: number;
+  }>;
+  certificateCounts(): Promise<
+    Array<{ caId: string; caName: string; profile: string; status: CertificateStatus; count: number }>
+  >;
+  expiring(): Promise<{ within7d: number; within30d: number }>;
+}
+
 export interface Authority {
   readonly config: AuthorityConfig;
-  readonly store: Store;
-  readonly keys: KeyBackends;
   readonly clock: Clock;
   readonly logger: Logger;
   /**
@@ -322,6 +349,10 @@ export interface Authority {
   ssh: SshService;
   /** SPIFFE workload identity: CAs, SVIDs from CSRs, deny list, bundle (docs/spiffe.md) */
   spiffe: SpiffeService;
+  maintenance: MaintenanceService;
+  statistics: StatisticsService;
+  /** what this authority runs on (for system info): database dialect and configured key backends */
+  describe(): { databaseDialect: Store['dialect']; keyBackends: string[] };
   /** every profile certificates can be issued with: built-ins plus custom ones (PKIM_PROFILES_FILE / <data dir>/profiles.json) */
   profiles(): Profile[];
   /** readiness: database + key backends */

@@ -17,6 +17,7 @@ import {
 } from '@pkim/authority';
 import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
 import { tempDir } from '../../../tests/support/openssl-tools';
+import { internalsOf } from '@pkim/authority/internals';
 
 const silent = pino({ level: 'silent' });
 const cliAdmin: Actor = { id: 'cli:test', name: 'test', role: 'admin' };
@@ -105,8 +106,8 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect(first.username).toBe('admin');
     expect(first.password.length).toBeGreaterThanOrEqual(20);
     expect(await authority.auth.ensureBootstrapAdmin()).toEqual({ created: false });
-    expect(await authority.store.settings.get(BOOTSTRAP_SETTING)).toBeTruthy();
-    const row = await authority.store.users.findByUsername('admin');
+    expect(await internalsOf(authority).store.settings.get(BOOTSTRAP_SETTING)).toBeTruthy();
+    const row = await internalsOf(authority).store.users.findByUsername('admin');
     expect(row?.passwordHash).toMatch(/^scrypt\$/);
     expect(row?.passwordHash).not.toContain(first.password);
 
@@ -162,8 +163,8 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect(r.sessionToken.length).toBeGreaterThanOrEqual(40);
     expect(r.csrfToken.length).toBeGreaterThanOrEqual(30);
     expect(r.expiresAt - clock.now()).toBe(12 * 3_600_000);
-    expect(await authority.store.sessions.findByHash(r.sessionToken)).toBeUndefined();
-    const stored = await authority.store.sessions.findByHash(sha256Hex(r.sessionToken));
+    expect(await internalsOf(authority).store.sessions.findByHash(r.sessionToken)).toBeUndefined();
+    const stored = await internalsOf(authority).store.sessions.findByHash(sha256Hex(r.sessionToken));
     expect(stored?.userId).toBe(r.actor.id);
     const s = await authority.auth.authenticateSession(r.sessionToken);
     expect(s?.actor).toMatchObject({ id: r.actor.id, name: 'olivia', role: 'operator' });
@@ -172,7 +173,7 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
 
     clock.advance(12 * 3_600_000 + 1);
     expect(await authority.auth.authenticateSession(r.sessionToken)).toBeUndefined();
-    expect(await authority.store.sessions.findByHash(sha256Hex(r.sessionToken))).toBeUndefined();
+    expect(await internalsOf(authority).store.sessions.findByHash(sha256Hex(r.sessionToken))).toBeUndefined();
   });
 
   it('ends a session on logout and audits login and logout', async () => {
@@ -202,7 +203,7 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect(locked.kind).toBe('rate_limited');
     const events = await authority.audit.list({ action: 'auth.locked', limit: 10 });
     expect(events).toHaveLength(1);
-    expect(events[0]!.target).toBe((await authority.store.users.findByUsername('mallory-target'))?.id);
+    expect(events[0]!.target).toBe((await internalsOf(authority).store.users.findByUsername('mallory-target'))?.id);
     expect((await authority.audit.list({ action: 'auth.login_failed', limit: 100 })).length).toBeGreaterThanOrEqual(6);
     const listed = (await authority.auth.listUsers()).find((u) => u.username === 'mallory-target');
     expect(listed?.lockedUntil).toBe(clock.now() + 15 * 60_000);
@@ -242,7 +243,7 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect((await authority.auth.login('erin', 'erin-password-56', {})).actor.id).toBe(u.id);
     await expectPkiError(
       authority.auth.changePassword(
-        (await authority.store.users.findByUsername('admin'))!.id,
+        (await internalsOf(authority).store.users.findByUsername('admin'))!.id,
         '',
         'x-password-1234',
         self,
@@ -250,7 +251,7 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
       'auth.forbidden',
     );
 
-    const adminId = (await authority.store.users.findByUsername('admin'))!.id;
+    const adminId = (await internalsOf(authority).store.users.findByUsername('admin'))!.id;
     await expectPkiError(authority.auth.setUserRole(adminId, 'operator', cliAdmin), 'user.last_admin');
     await expectPkiError(authority.auth.setUserDisabled(adminId, true, cliAdmin), 'user.last_admin');
     await authority.auth.setUserRole(u.id, 'admin', cliAdmin);
@@ -288,7 +289,7 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     );
     expect(t.token).toMatch(/^pkim_[A-Za-z0-9_-]{40,}$/);
     expect(t.id).toMatch(/^tok_/);
-    const row = await authority.store.tokens.findById(t.id);
+    const row = await internalsOf(authority).store.tokens.findById(t.id);
     expect(row?.tokenHash).toBe(sha256Hex(t.token));
     expect(JSON.stringify(row)).not.toContain(t.token);
     expect(row?.lastUsedAt).toBeNull();
@@ -296,7 +297,7 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     const actor = await authority.auth.authenticateToken(t.token);
     expect(actor).toEqual({ id: t.id, name: 'ci', role: 'operator', scopes: ['certificate:issue'] });
     await new Promise((r) => setTimeout(r, 50)); // lastUsedAt is written in the background
-    expect((await authority.store.tokens.findById(t.id))?.lastUsedAt).toBe(clock.now());
+    expect((await internalsOf(authority).store.tokens.findById(t.id))?.lastUsedAt).toBe(clock.now());
     expect(await authority.auth.authenticateToken('pkim_not-a-token')).toBeUndefined();
     expect(await authority.auth.authenticateToken(t.token.replace('pkim_', 'xxxx_'))).toBeUndefined();
 

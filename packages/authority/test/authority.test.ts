@@ -9,6 +9,7 @@ import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
 import { opensslCsr, openssl, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify, certtoolVerify, goVerify, opensslCrlVerify } from '../../../tests/support/verifiers';
 import { expectPkiError } from '../../../tests/support/test-kit';
+import { internalsOf } from '@pkim/authority/internals';
 
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
 const silent = pino({ level: 'silent' });
@@ -23,8 +24,8 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
   let intPem: string;
 
   async function counts() {
-    const certs = await authority.store.certificates.list({ limit: 1000 });
-    const events = await authority.store.audit.count();
+    const certs = await internalsOf(authority).store.certificates.list({ limit: 1000 });
+    const events = await internalsOf(authority).store.audit.count();
     return { certs: certs.items.length, events };
   }
 
@@ -100,7 +101,7 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
     const text = openssl(['x509', '-noout', '-text', '-in', '@c.pem'], { 'c.pem': issued.certificatePem }).output;
     expect(text).toContain(`http://127.0.0.1:9/crl/${intId}.crl`);
     expect(text).toContain('OCSP - URI:http://127.0.0.1:9/ocsp');
-    const row = await authority.store.certificates.findById(issued.certificate.id);
+    const row = await internalsOf(authority).store.certificates.findById(issued.certificate.id);
     expect(row?.fingerprintSha256).toBe(issued.certificate.fingerprintSha256);
     const events = await authority.audit.list({ target: issued.certificate.id, limit: 5 });
     expect(events.map((e) => e.action)).toEqual(['certificate.issued']);
@@ -386,7 +387,7 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
     expect(Buffer.compare(pubFromKey, pubFromCert)).toBe(0);
     const v = opensslVerify({ leafPem: issued.certificatePem, chainPems: [intPem], rootPem, purpose: 'sslclient' });
     expect(v.ok, v.output).toBe(true);
-    const row = await authority.store.certificates.findById(issued.certificate.id);
+    const row = await internalsOf(authority).store.certificates.findById(issued.certificate.id);
     expect(JSON.stringify(row)).not.toContain('PRIVATE KEY');
   });
 
@@ -478,7 +479,7 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
   it('the audit chain verifies and counts every event', async () => {
     const r = await authority.audit.verify();
     expect(r.ok).toBe(true);
-    expect(r.count).toBe(await authority.store.audit.count());
+    expect(r.count).toBe(await internalsOf(authority).store.audit.count());
   });
 });
 

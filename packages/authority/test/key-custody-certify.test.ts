@@ -23,6 +23,7 @@ import { makeClientCert } from '../../../tests/support/pykmip';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError } from '../../../tests/support/test-kit';
+import { internalsOf } from '@pkim/authority/internals';
 
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
 const silent = pino({ level: 'silent' });
@@ -163,7 +164,7 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
     expect(Buffer.from(fromPem(created.certificatePem!, 'CERTIFICATE')).equals(Buffer.from(FIXTURE_ROOT_DER))).toBe(
       true,
     );
-    expect((await authority.store.cas.findById(row.id))?.certificatePem).toBe(created.certificatePem);
+    expect((await internalsOf(authority).store.cas.findById(row.id))?.certificatePem).toBe(created.certificatePem);
 
     // every request passed the strict schema; the KMS was asked to self-sign with the pair's own private key
     expect(responder.requests.every((r) => r.valid && r.authorization === `Bearer ${API_KEY}`)).toBe(true);
@@ -257,7 +258,7 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
         r.code,
       );
       expect(err.message).toMatch(r.message);
-      expect(await authority.store.cas.list()).toEqual([]);
+      expect(await internalsOf(authority).store.cas.list()).toEqual([]);
       const failed = (await authority.audit.list({ action: 'ca.create_failed', limit: 5 }))[0];
       expect(failed?.details).toMatchObject({ code: r.code, kmsCertify: true, backend: 'kmip' });
       // best-effort clean-up in the KMS: the certificate object and both halves of the pair are revoked and destroyed
@@ -288,7 +289,7 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
       'input.invalid',
     );
     expect(responder.requests).toEqual([]);
-    expect(await authority.store.cas.list()).toEqual([]);
+    expect(await internalsOf(authority).store.cas.list()).toEqual([]);
     expect((await authority.audit.list({ action: 'ca.create_failed', limit: 10 })).length).toBe(5);
   });
 

@@ -18,6 +18,7 @@ import { freePort, startPyKmip, type PyKmipServer } from '../../../tests/support
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError, eventually, filesUnder } from '../../../tests/support/test-kit';
+import { internalsOf } from '@pkim/authority/internals';
 
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
 const silent = pino({ level: 'silent' });
@@ -139,7 +140,7 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
       const row = (await authority.cas.get(c.id)).ca;
       expect(row.keyBackend).toBe('kmip');
       expect(row.keyUri).toMatch(new RegExp(`^kmip:\\d+@127\\.0\\.0\\.1:${server.port}\\?pub=\\d+$`));
-      const spki = Buffer.from(await authority.keys.getPublicKey(row.keyUri));
+      const spki = Buffer.from(await internalsOf(authority).keys.getPublicKey(row.keyUri));
       expect(Buffer.from(parseCertificate(c.pem).publicKey).equals(spki)).toBe(true);
     }
     const v = opensslVerify({ leafPem: issuing.pem, chainPems: [], rootPem: root.pem, purpose: 'any' });
@@ -251,7 +252,7 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
     );
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(err.retryable).toBe(true);
-    expect(await a.store.cas.list()).toEqual([]);
+    expect(await internalsOf(a).store.cas.list()).toEqual([]);
     const failed = await a.audit.list({ action: 'ca.create_failed', limit: 5 });
     expect(failed).toHaveLength(1);
     expect(failed[0]?.details).toMatchObject({ code: 'kms.unavailable', backend: 'kmip', name: 'down-root' });
@@ -298,7 +299,7 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
       expect(elapsed).toBeGreaterThanOrEqual(2 * 400 - 50);
       expect(elapsed).toBeLessThan(2 * 400 + 1500);
       expect(err.retryable).toBe(true);
-      expect(await a.store.cas.list()).toEqual([]);
+      expect(await internalsOf(a).store.cas.list()).toEqual([]);
       expect((await a.audit.list({ action: 'ca.create_failed', limit: 5 }))[0]?.details).toMatchObject({
         code: 'kms.timeout',
       });

@@ -17,6 +17,7 @@ import { createSoftHsmToken, type SoftHsmToken } from '../../../tests/support/so
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { certtoolVerify, goVerify, opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError, eventually, filesUnder } from '../../../tests/support/test-kit';
+import { internalsOf } from '@pkim/authority/internals';
 
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
 const silent = pino({ level: 'silent' });
@@ -98,7 +99,7 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
       expect(row.keyBackend).toBe('pkcs11');
       expect(row.keyUri).toMatch(/^pkcs11:token=pkim-custody;id=(%[0-9a-f]{2}){16};object=HSM%20/);
       expect(parsePkcs11Uri(row.keyUri).token).toBe(hsm.tokenLabel);
-      const spki = Buffer.from(await authority.keys.getPublicKey(row.keyUri));
+      const spki = Buffer.from(await internalsOf(authority).keys.getPublicKey(row.keyUri));
       expect(Buffer.from(parseCertificate(c.pem).publicKey).equals(spki)).toBe(true);
       const events = await authority.audit.list({ action: 'kms.key_created', target: row.keyUri, limit: 2 });
       expect(events[0]?.details).toMatchObject({ backend: 'pkcs11', caId: row.id });
@@ -281,7 +282,7 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
         expect(err.retryable).toBe(false);
         expect(err.message).not.toContain(other.pin);
       }
-      expect(await wrong.store.cas.list()).toEqual([]);
+      expect(await internalsOf(wrong).store.cas.list()).toEqual([]);
       const failed = await wrong.audit.list({ action: 'ca.create_failed', limit: 5 });
       expect(failed).toHaveLength(2);
       expect(failed.every((e) => e.details.code === 'kms.auth_failed' && e.details.backend === 'pkcs11')).toBe(true);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
+import { internalsOf } from '@pkim/authority/internals';
 import { createAuthority, createProvisioner, type Actor, type Authority } from '@pkim/authority';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
@@ -295,7 +296,7 @@ describe('the one signing pipeline with provisioners', () => {
       { ...request, commitWith: (row) => ({ setSettings: { 'test.channel.certificate': row.id } }) },
       { actor: narrow, provisioner: { ...channel, permission: 'spiffe:sign' } },
     );
-    expect(await authority.store.settings.get('test.channel.certificate')).toBe(issued.certificate.id);
+    expect(await internalsOf(authority).store.settings.get('test.channel.certificate')).toBe(issued.certificate.id);
     // a failing channel write rolls the certificate back
     const before = await issuedCount();
     await expect(

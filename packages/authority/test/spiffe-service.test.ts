@@ -16,6 +16,7 @@ import { tempDir } from '../../../tests/support/openssl-tools';
 import { goVerify, opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
 import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
+import { internalsOf } from '@pkim/authority/internals';
 
 const H = 3_600_000;
 const DAY = 24 * H;
@@ -243,14 +244,14 @@ describe('SPIFFE workload identity (authority)', () => {
       { csrPem: ok('node', 'bad'), serviceType: 'node', instanceId: 'bad' },
       { bearerToken: token },
     ]);
-    const issuedBefore = (await a.store.certificates.countByStatus()).active;
+    const issuedBefore = (await internalsOf(a).store.certificates.countByStatus()).active;
     for (const [code, body, cred] of cases) {
       const e = await expectPkiError(a.spiffe.sign(body, cred), code);
       const [event] = await a.audit.list({ action: 'spiffe.sign_failed', order: 'desc', limit: 1 });
       expect(event!.details.code, `${code}: ${e.message}`).toBe(code);
       expect(event!.outcome).toBe('failure');
     }
-    expect((await a.store.certificates.countByStatus()).active).toBe(issuedBefore);
+    expect((await internalsOf(a).store.certificates.countByStatus()).active).toBe(issuedBefore);
     // the narrow token gets what its pattern allows
     const w = await a.spiffe.sign(
       { csrPem: ok('node', 'worker-7'), serviceType: 'node', instanceId: 'worker-7' },
@@ -453,7 +454,7 @@ describe('the transport CA and names outside its plane', () => {
       notAfter: now + H,
     });
     const tbs = encodeTbsCertificate(plan);
-    const der = assembleCertificate(tbs, ca.keyType, await a.keys.sign(ca.keyUri, ca.keyType, tbs));
+    const der = assembleCertificate(tbs, ca.keyType, await internalsOf(a).keys.sign(ca.keyUri, ca.keyType, tbs));
     return toPem(der, 'CERTIFICATE');
   }
 

@@ -4,6 +4,7 @@
  */
 import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, max, or, sql, sum, type SQL } from 'drizzle-orm';
 import type {
+  RequestStatus,
   ApiTokenRow,
   AuditRepository,
   CaRepository,
@@ -296,6 +297,12 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
         .orderBy(desc(R.createdAt), desc(R.id))
         .limit(limit + 1)) as CertificateRequestRow[];
       return toPage(items, limit);
+    },
+    async countByStatus() {
+      const rows = await db.select({ status: R.status, n: count() }).from(R).groupBy(R.status);
+      const out: Record<RequestStatus, number> = { pending: 0, approved: 0, rejected: 0, issued: 0 };
+      for (const r of rows) out[r.status as RequestStatus] = Number(r.n);
+      return out;
     },
   };
 

@@ -360,6 +360,8 @@ export interface RequestRepository {
     limit?: number;
     cursor?: string | null;
   }): Promise<Page<CertificateRequestRow>>;
+  /** one grouped count over the (status, created_at) index */
+  countByStatus(): Promise<Record<RequestStatus, number>>;
 }
 
 export interface AuditRepository {

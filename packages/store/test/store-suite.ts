@@ -148,6 +148,11 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.users.count()).toBe(1);
       const token = await store.tokens.findByHash('h1');
       expect(token?.scopes).toEqual(['cert:issue', 'cert:read']);
+      expect(token?.resources).toEqual({
+        cas: ['ca_1', 'issuing'],
+        names: ['*.payments.example.com'],
+        maxLifetimeMs: 86_400_000,
+      });
       await store.tokens.touch('tok_1', T0 + 42);
       expect((await store.tokens.findById('tok_1'))?.lastUsedAt).toBe(T0 + 42);
       expect(await store.sessions.findByHash('sh1')).toMatchObject({ id: 'ses_1', userId: user.id });

@@ -211,10 +211,9 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
         if (o.status && !['active', 'revoked', 'expired'].includes(o.status)) {
           throw new PkiError('input.invalid', `unknown status '${o.status}' (use active, revoked or expired)`);
         }
-        await a.store.certificates.markExpired(a.clock.now());
-        const caId = o.ca ? (await a.cas.get(o.ca)).ca.id : undefined;
+        await a.maintenance.markExpired();
         const page = await a.certificates.list({
-          caId,
+          caId: o.ca,
           status: o.status as CertificateRow['status'] | undefined,
           profile: o.profile,
           search: o.search,

@@ -14,7 +14,7 @@ export function registerInitCommand(program: Command, ctx: CliContext): void {
       const data = {
         dataDir: o.dataDir,
         database: o.databaseUrl ? redactUrl(o.databaseUrl) : resolveDatabaseUrl(o),
-        keyBackends: a.keys.names(),
+        keyBackends: a.describe().keyBackends,
         ready: health.ok,
         certificateAuthorities: (await a.cas.list()).length,
       };

@@ -12,7 +12,6 @@ import {
   certificateSchema,
 } from '@pkim/shared';
 import { authorize, type Authority } from '@pkim/authority';
-import { resolveCaId } from '../trpc/routers/certificate-router';
 
 function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value);
@@ -59,10 +58,9 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
     authorize(request.actor, 'certificate:issue');
     const caRef = parseInput(caRefSchema, request.params.id);
     const input = parseInput(restSignInputSchema, request.body);
-    const caId = await resolveCaId(authority, caRef);
     const issued = await authority.issuance.issueFromCsr(
       {
-        caId,
+        caId: caRef,
         csrPem: input.csr,
         profile: input.profile,
         validityMs: input.ttl === undefined ? undefined : parseDuration(input.ttl),

@@ -1,4 +1,3 @@
-import type { Authority } from '@pkim/authority';
 import {
   certificateDetailSchema,
   certificateExpiringInputSchema,
@@ -17,19 +16,13 @@ import { toKeyType } from './ca-router';
 
 const DAY_MS = 86_400_000;
 
-/** CA references may be an id or a name; the store filters by id. */
-export async function resolveCaId(authority: Authority, ref: string): Promise<string> {
-  if (/^ca_[A-Za-z0-9]+$/.test(ref)) return ref;
-  return (await authority.cas.get(ref)).ca.id;
-}
-
 export const certificateRouter = router({
   list: procedure('certificate:read')
     .input(certificateListInputSchema.optional())
     .output(certificatePageSchema)
     .query(async ({ ctx, input = {} }) =>
       ctx.authority.certificates.list({
-        caId: input.caId ? await resolveCaId(ctx.authority, input.caId) : undefined,
+        caId: input.caId,
         status: input.status,
         profile: input.profile,
         expiringBefore:
@@ -57,7 +50,7 @@ export const certificateRouter = router({
     .mutation(async ({ ctx, input }) =>
       ctx.authority.issuance.issueFromCsr(
         {
-          caId: await resolveCaId(ctx.authority, input.caId),
+          caId: input.caId,
           csrPem: input.csrPem,
           profile: input.profile,
           validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
@@ -75,7 +68,7 @@ export const certificateRouter = router({
     .mutation(async ({ ctx, input }) =>
       ctx.authority.issuance.issueWithKey(
         {
-          caId: await resolveCaId(ctx.authority, input.caId),
+          caId: input.caId,
           profile: input.profile,
           subject: input.subject,
           sans: input.sans,

@@ -8,7 +8,6 @@ import {
   requestSubmitInputSchema,
 } from '@pkim/shared';
 import { procedure, router } from '../trpc-init';
-import { resolveCaId } from './certificate-router';
 
 const DAY_MS = 86_400_000;
 
@@ -20,7 +19,7 @@ export const requestRouter = router({
     .mutation(async ({ ctx, input }) =>
       ctx.authority.requests.submit(
         {
-          caId: await resolveCaId(ctx.authority, input.caId),
+          caId: input.caId,
           csrPem: input.csrPem,
           profile: input.profile,
           validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
@@ -36,7 +35,7 @@ export const requestRouter = router({
       ctx.authority.requests.list(
         {
           status: input.status,
-          caId: input.caId ? await resolveCaId(ctx.authority, input.caId) : undefined,
+          caId: input.caId,
           limit: input.limit,
           cursor: input.cursor,
         },

@@ -1,0 +1,40 @@
+import type { Clock } from '@pkim/shared';
+import type { Store } from '@pkim/store';
+import type { StatisticsService } from './types';
+
+const DAY_MS = 86_400_000;
+
+/** Dashboard and metrics numbers, from the store's counters (never by listing rows). */
+export function createStatisticsService(deps: { store: Store; clock: Clock }): StatisticsService {
+  const { store, clock } = deps;
+  const expiring = async () => {
+    const now = clock.now();
+    const [within7d, within30d] = await Promise.all([
+      store.certificates.countExpiringBefore(now + 7 * DAY_MS),
+      store.certificates.countExpiringBefore(now + 30 * DAY_MS),
+    ]);
+    return { within7d, within30d };
+  };
+  return {
+    async dashboard() {
+      const [cas, byStatus, exp, requests] = await Promise.all([
+        store.cas.list(),
+        store.certificates.countByStatus(),
+        expiring(),
+        store.requests.countByStatus(),
+      ]);
+      return {
+        cas: { total: cas.length, active: cas.filter((c) => c.status === 'active').length },
+        certificates: { active: byStatus.active ?? 0, revoked: byStatus.revoked ?? 0, expired: byStatus.expired ?? 0 },
+        expiring: exp,
+        pendingRequests: requests.pending,
+      };
+    },
+    async certificateCounts() {
+      const [rows, cas] = await Promise.all([store.certificates.countsByCaAndProfile(), store.cas.list()]);
+      const names = new Map(cas.map((c) => [c.id, c.name]));
+      return rows.map((r) => ({ ...r, caName: names.get(r.caId) ?? r.caId }));
+    },
+    expiring,
+  };
+}
