@@ -11,7 +11,7 @@ const ALLOWED = {
   'packages/keys': ['@pkim/shared'],
   'packages/store': ['@pkim/shared'],
   'packages/authority': ['@pkim/shared', '@pkim/core', '@pkim/keys', '@pkim/store'],
-  'apps/server': ['@pkim/shared', '@pkim/core', '@pkim/authority', '@pkim/store', '@pkim/keys'],
+  'apps/server': ['@pkim/shared', '@pkim/core', '@pkim/authority'],
   'apps/cli': ['@pkim/shared', '@pkim/core', '@pkim/authority', '@pkim/server', '@pkim/store', '@pkim/keys'],
   'apps/web': ['@pkim/shared', '@pkim/server'],
 } satisfies Record<string, string[]>;
@@ -27,10 +27,14 @@ function files(dir: string): string[] {
   return out;
 }
 
-function importsOf(source: string): string[] {
+/** Every module a source file loads: `import … from`, `export … from`, side-effect `import 'x'`, `import()`, `require()`. */
+export function importsOf(source: string): string[] {
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/[^\n]*/g, '$1');
   return [
-    ...source.matchAll(/(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g),
-  ].flatMap((m) => m[1] ?? m[2] ?? []);
+    ...code.matchAll(
+      /(?:import|export)\s[^'";]*?from\s*['"]([^'"]+)['"]|\bimport\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|\brequire\(\s*['"]([^'"]+)['"]\s*\)/g,
+    ),
+  ].flatMap((m) => m[1] ?? m[2] ?? m[3] ?? m[4] ?? []);
 }
 
 const workspaces = (Object.keys(ALLOWED) as Workspace[]).filter((w) => {
@@ -72,4 +76,105 @@ describe('architecture: imports point inward only', () => {
       expect(violations).toEqual([]);
     });
   }
+});
+
+const read = (f: string) => readFileSync(f, 'utf8');
+const srcFiles = (ws: string) => files(join(REPO_ROOT, ws, 'src'));
+
+describe('architecture: the import reader', () => {
+  it('sees side-effect imports, require() and dynamic imports, not comments', () => {
+    const src = [
+      "import '@pkim/store';",
+      "const k = require('@pkim/keys');",
+      "await import('./x');",
+      "import { a } from '../y';",
+      "export * from './z';",
+      "// import '@pkim/commented'",
+    ].join('\n');
+    expect(importsOf(src)).toEqual(['@pkim/store', '@pkim/keys', './x', '../y', './z']);
+  });
+});
+
+describe('architecture: one door', () => {
+  const appFiles = workspaces.filter((w) => w.startsWith('apps/')).flatMap(srcFiles);
+
+  it('apps never touch authority.store / authority.keys, nor the test-only internals', () => {
+    const bad: string[] = [];
+    for (const f of appFiles) {
+      const src = read(f);
+      if (/\bauthority\)?\s*\.\s*(store|keys)\b/.test(src))
+        bad.push(`${relative(REPO_ROOT, f)} reaches authority.store/keys`);
+      if (importsOf(src).some((s) => s.startsWith('@pkim/authority/')))
+        bad.push(`${relative(REPO_ROOT, f)} imports an authority subpath`);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('no package or app source imports @pkim/authority/internals (tests only)', () => {
+    const bad = workspaces
+      .flatMap(srcFiles)
+      .filter((f) => !f.endsWith('authority-internals.ts') && !f.endsWith('packages/authority/src/create-authority.ts'))
+      .filter((f) =>
+        importsOf(read(f)).some((s) => s.includes('authority-internals') || s === '@pkim/authority/internals'),
+      )
+      .map((f) => relative(REPO_ROOT, f));
+    expect(bad).toEqual([]);
+  });
+
+  it('a transport never imports another transport', () => {
+    const root = join(REPO_ROOT, 'apps/server/src/transports');
+    const bad: string[] = [];
+    let names: string[] = [];
+    try {
+      names = readdirSync(root).filter((n) => statSync(join(root, n)).isDirectory());
+    } catch {
+      names = [];
+    }
+    expect(names.length, 'apps/server/src/transports has transport folders').toBeGreaterThan(0);
+    for (const name of names) {
+      for (const f of files(join(root, name))) {
+        for (const spec of importsOf(read(f))) {
+          if (!spec.startsWith('.')) continue;
+          const target = relative(root, join(f, '..', spec));
+          const top = target.split('/')[0] ?? '';
+          if (!target.startsWith('..') && top !== name && names.includes(top)) {
+            bad.push(`${relative(REPO_ROOT, f)} imports transport '${top}' (${spec})`);
+          }
+        }
+      }
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('the signing pipeline is the only caller of the certificate encoder and of key signing for certificates', () => {
+    const PIPELINE = 'packages/authority/src/signing/signing-pipeline.ts';
+    /** other key signing, each for something that is not a certificate */
+    const NON_CERTIFICATE_SIGNERS: Record<string, string> = {
+      'packages/authority/src/crl-service.ts': 'CRLs',
+      'packages/authority/src/ocsp-service.ts': 'OCSP responses',
+      'packages/authority/src/ca-service.ts': 'the CSR of an external intermediate',
+    };
+    const ENCODER = /\b(encodeTbsCertificate|assembleCertificate|issueCertificate)\b/;
+    const KEY_SIGN = /\bkeys\s*\.\s*(sign|signer)\s*\(|\.signer\s*\(/;
+    const bad: string[] = [];
+    const callers = { encoder: [] as string[], sign: [] as string[] };
+    for (const ws of workspaces.filter((w) => w !== 'packages/core' && w !== 'packages/keys')) {
+      for (const f of srcFiles(ws)) {
+        const where = relative(REPO_ROOT, f);
+        const src = read(f);
+        if (ENCODER.test(src)) callers.encoder.push(where);
+        if (KEY_SIGN.test(src)) callers.sign.push(where);
+      }
+    }
+    for (const f of callers.encoder) if (f !== PIPELINE) bad.push(`${f} uses the certificate encoder`);
+    for (const f of callers.sign) {
+      if (f === PIPELINE) continue;
+      if (!NON_CERTIFICATE_SIGNERS[f]) bad.push(`${f} signs with a CA key outside the pipeline`);
+      else if (ENCODER.test(read(join(REPO_ROOT, f)))) bad.push(`${f} signs certificates`);
+    }
+    // positive control: the rule sees the pipeline itself
+    expect(callers.encoder).toContain(PIPELINE);
+    expect(callers.sign).toContain(PIPELINE);
+    expect(bad).toEqual([]);
+  });
 });
