@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appRouter } from '@pkim/server';
+import { ACCESS_TABLE, appRouter } from '@pkim/server';
 import { ROLE_PERMISSIONS, type Actor } from '@pkim/authority';
 import {
   ACTORS,
@@ -84,15 +84,19 @@ describe('tRPC permission matrix', () => {
     expect(procedures).toEqual(Object.keys(ACCESS).sort());
   });
 
-  it('declares a permission on every procedure that is not public', () => {
+  it('declares every procedure in the one access table shared with REST (public ones too)', () => {
     const procs = (
       appRouter as unknown as {
-        _def: { procedures: Record<string, { _def: { meta?: { permission?: string; public?: boolean } } }> };
+        _def: { procedures: Record<string, { _def: { meta?: { public?: boolean } } }> };
       }
     )._def.procedures;
+    expect(Object.keys(ACCESS_TABLE.trpc).sort()).toEqual(Object.keys(procs).sort());
     for (const [path, p] of Object.entries(procs)) {
-      if (ACCESS[path] === 'public') expect(p._def.meta?.public, path).toBe(true);
-      else expect(p._def.meta?.permission, path).toBeTruthy();
+      const declared = ACCESS_TABLE.trpc[path as keyof typeof ACCESS_TABLE.trpc];
+      if (ACCESS[path] === 'public') {
+        expect(declared, path).toBe('public');
+        expect(p._def.meta?.public, path).toBe(true);
+      } else expect(declared, path).not.toBe('public');
     }
   });
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Authority } from '@pkim/authority';
-import type { ServerMetrics } from '../server-metrics';
+import type { ServerMetrics } from '../../server-metrics';
 import { sendCacheable } from './relying-party-cache';
 
 export const OCSP_BODY_LIMIT = 64 * 1024;

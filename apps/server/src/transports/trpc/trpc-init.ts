@@ -1,7 +1,9 @@
-import { initTRPC, TRPCError } from '@trpc/server';
+import { initTRPC } from '@trpc/server';
+import { PkiError } from '@pkim/shared';
 import { ZodError, z } from 'zod';
-import { authorize, type Permission } from '@pkim/authority';
-import { findPkiError, pkiErrorToTrpc, trpcCodeFor } from '../error-mapping';
+import type { Permission } from '@pkim/authority';
+import { checkAccess } from '../../http/access-table';
+import { findPkiError, pkiErrorToTrpc, trpcCodeFor } from '../../error-mapping';
 import type { TrpcContext } from './trpc-context';
 
 export interface ProcedureMeta {
@@ -51,19 +53,26 @@ const pkiErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-/** the one permission check: every non-public procedure declares its permission in meta */
-const permissionCheck = t.middleware(({ ctx, meta, next }) => {
-  if (!meta?.permission)
-    throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'procedure without permission' });
-  authorize(ctx.actor, meta.permission);
-  return next({ ctx: { ...ctx, actor: ctx.actor } });
+/** the one access check, shared with REST: the procedure's path is looked up in the access table */
+const accessCheck = t.middleware(({ ctx, path, next }) => {
+  checkAccess('trpc', path, ctx.actor);
+  const actor = ctx.actor;
+  if (!actor) throw new PkiError('auth.unauthenticated', 'authentication required');
+  return next({ ctx: { ...ctx, actor } });
 });
 
-export const publicProcedure = t.procedure.meta({ public: true }).use(pkiErrors);
+/** A procedure open to anyone (its table entry must say `public`). */
+export const publicProcedure = t.procedure
+  .meta({ public: true })
+  .use(pkiErrors)
+  .use(({ ctx, path, next }) => {
+    checkAccess('trpc', path, ctx.actor);
+    return next();
+  });
 
-/** A procedure that requires `permission` (checked before the input is parsed). */
-export function procedure(permission: Permission) {
-  return t.procedure.meta({ permission }).use(pkiErrors).use(permissionCheck);
+/** A procedure whose permission is declared in http/access-table.ts (checked before the input is parsed). */
+export function procedure() {
+  return t.procedure.use(pkiErrors).use(accessCheck);
 }
 
 export { z };

@@ -18,7 +18,7 @@ import { procedure, router } from '../trpc-init';
 /** Read models of the web console, answered by the authority's insights service. */
 export const insightsRouter = router({
   /** counters, expiring-soon list, recent audit, key-backend health and warnings */
-  dashboard: procedure('system:read')
+  dashboard: procedure()
     .output(dashboardSchema)
     .query(({ ctx }) =>
       ctx.authority.insights.dashboard({
@@ -28,25 +28,25 @@ export const insightsRouter = router({
     ),
 
   /** active certificates expiring per day over the next `days` days */
-  expiryTimeline: procedure('certificate:read')
+  expiryTimeline: procedure()
     .input(expiryTimelineInputSchema.optional())
     .output(expiryTimelineSchema)
     .query(({ ctx, input }) => ctx.authority.insights.expiryTimeline(input)),
 
   /** CAs and certificates by id, name, CN, SAN, serial or fingerprint */
-  search: procedure('certificate:read')
+  search: procedure()
     .input(globalSearchInputSchema)
     .output(globalSearchSchema)
     .query(({ ctx, input }) => ctx.authority.insights.search(input.q, input.limit)),
 
   /** DNS names covered by active certificates, with counts and expiry range */
-  domains: procedure('certificate:read')
+  domains: procedure()
     .input(domainsInputSchema.optional())
     .output(domainsPageSchema)
     .query(({ ctx, input = {} }) => ctx.authority.insights.domains(input)),
 
   /** certificate profiles (built-in and custom) for the issue and request forms */
-  profiles: procedure('ca:read')
+  profiles: procedure()
     .output(z.array(profileSummarySchema))
     .query(({ ctx }) =>
       ctx.authority.profiles().map((p) => ({
@@ -62,13 +62,13 @@ export const insightsRouter = router({
     ),
 
   /** decoded preview of a CSR (proof of possession checked) */
-  decodeCsr: procedure('account:self')
+  decodeCsr: procedure()
     .input(decodeInputSchema)
     .output(decodedCsrSchema)
     .mutation(({ ctx, input }) => ctx.authority.insights.decodeCsr(input.pem)),
 
   /** every decoded field of a PEM certificate */
-  decodeCertificate: procedure('account:self')
+  decodeCertificate: procedure()
     .input(decodeInputSchema)
     .output(decodedCertificateSchema)
     .query(({ ctx, input }) => ctx.authority.insights.decodeCertificate(input.pem)),

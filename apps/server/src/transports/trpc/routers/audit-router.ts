@@ -3,13 +3,13 @@ import { auditEventSchema, auditListInputSchema, auditVerifyOutputSchema } from 
 import { procedure, router } from '../trpc-init';
 
 export const auditRouter = router({
-  list: procedure('audit:read')
+  list: procedure()
     .input(auditListInputSchema.optional())
     .output(z.array(auditEventSchema))
     .query(({ ctx, input }) => ctx.authority.audit.list({ limit: 100, order: 'desc', ...input })),
 
   /** walks the hash chain and reports the first broken link */
-  verify: procedure('audit:read')
+  verify: procedure()
     .output(auditVerifyOutputSchema)
     .query(({ ctx }) => ctx.authority.audit.verify()),
 });

@@ -13,7 +13,7 @@ const DAY_MS = 86_400_000;
 
 /** Certificate requests: requesters submit (and see their own), operators review. */
 export const requestRouter = router({
-  submit: procedure('request:submit')
+  submit: procedure()
     .input(requestSubmitInputSchema)
     .output(requestSchema)
     .mutation(async ({ ctx, input }) =>
@@ -28,7 +28,7 @@ export const requestRouter = router({
       ),
     ),
 
-  list: procedure('request:read')
+  list: procedure()
     .input(requestListInputSchema.optional())
     .output(requestPageSchema)
     .query(async ({ ctx, input = {} }) =>
@@ -43,17 +43,17 @@ export const requestRouter = router({
       ),
     ),
 
-  get: procedure('request:read')
+  get: procedure()
     .input(requestIdInputSchema)
     .output(requestSchema)
     .query(({ ctx, input }) => ctx.authority.requests.get(input.id, ctx.actor)),
 
-  approve: procedure('request:review')
+  approve: procedure()
     .input(requestIdInputSchema)
     .output(requestApproveOutputSchema)
     .mutation(({ ctx, input }) => ctx.authority.requests.approve(input.id, ctx.actor)),
 
-  reject: procedure('request:review')
+  reject: procedure()
     .input(requestRejectInputSchema)
     .output(requestSchema)
     .mutation(({ ctx, input }) => ctx.authority.requests.reject(input.id, input.reason, ctx.actor)),

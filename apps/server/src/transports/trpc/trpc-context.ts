@@ -1,6 +1,8 @@
 import type { Actor, Authority } from '@pkim/authority';
 
-export type AuthMethod = 'session' | 'token' | 'local';
+import type { AuthMethod } from '../../http/auth-plugin';
+
+export type { AuthMethod };
 
 /** Per-request context of every tRPC procedure (built by the Fastify adapter or by tests). */
 export interface TrpcContext {

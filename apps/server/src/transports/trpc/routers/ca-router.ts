@@ -26,11 +26,11 @@ export function toKeyType(v: string): KeyType {
 const flattenView = (v: CaView) => ({ ...v.ca, certificatePem: v.certificatePem, chainPem: v.chainPem });
 
 export const caRouter = router({
-  list: procedure('ca:read')
+  list: procedure()
     .output(z.array(caSchema))
     .query(({ ctx }) => ctx.authority.cas.list()),
 
-  get: procedure('ca:read')
+  get: procedure()
     .input(caGetInputSchema)
     .output(caViewSchema)
     .query(async ({ ctx, input }) => flattenView(await ctx.authority.cas.get(input.ref))),
@@ -39,7 +39,7 @@ export const caRouter = router({
    * ca-create-endpoint: key in the chosen backend, self-signed (or parent-signed) certificate, row + audit in one
    * transaction
    */
-  create: procedure('ca:write')
+  create: procedure()
     .input(caCreateInputSchema)
     .output(caViewSchema)
     .mutation(async ({ ctx, input }) => {
@@ -60,17 +60,17 @@ export const caRouter = router({
       return flattenView(view);
     }),
 
-  setStatus: procedure('ca:write')
+  setStatus: procedure()
     .input(caSetStatusInputSchema)
     .output(caSchema)
     .mutation(({ ctx, input }) => ctx.authority.cas.setStatus(input.id, input.status, ctx.actor)),
 
-  revoke: procedure('ca:write')
+  revoke: procedure()
     .input(caRevokeInputSchema)
     .output(caRevokeOutputSchema)
     .mutation(({ ctx, input }) => ctx.authority.cas.revokeCa(input.id, input.reason, ctx.actor)),
 
-  delete: procedure('ca:write')
+  delete: procedure()
     .input(caDeleteInputSchema)
     .output(okSchema)
     .mutation(async ({ ctx, input }) => {
@@ -78,7 +78,7 @@ export const caRouter = router({
       return { ok: true as const };
     }),
 
-  exportChain: procedure('ca:read')
+  exportChain: procedure()
     .input(caGetInputSchema)
     .output(caExportChainOutputSchema)
     .query(async ({ ctx, input }) => {

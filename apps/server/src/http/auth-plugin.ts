@@ -3,7 +3,9 @@ import '@fastify/cookie';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { PkiError } from '@pkim/shared';
 import type { Actor, Authority } from '@pkim/authority';
-import type { AuthMethod } from '../trpc/trpc-context';
+
+/** How the caller authenticated (shared by every transport). */
+export type AuthMethod = 'session' | 'token' | 'local';
 
 export const SESSION_COOKIE = 'pkim_session';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);

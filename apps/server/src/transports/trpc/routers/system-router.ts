@@ -1,13 +1,13 @@
 import { healthSchema, systemInfoSchema, systemStatsSchema } from '@pkim/shared';
 import { procedure, router } from '../trpc-init';
-import { SERVER_VERSION } from '../../server-version';
+import { SERVER_VERSION } from '../../../server-version';
 
 export const systemRouter = router({
-  health: procedure('system:read')
+  health: procedure()
     .output(healthSchema)
     .query(({ ctx }) => ctx.authority.health()),
 
-  info: procedure('system:read')
+  info: procedure()
     .output(systemInfoSchema)
     .query(({ ctx }) => ({
       name: 'pkim' as const,
@@ -18,7 +18,7 @@ export const systemRouter = router({
     })),
 
   /** dashboard numbers */
-  stats: procedure('system:read')
+  stats: procedure()
     .output(systemStatsSchema)
     .query(({ ctx }) => ctx.authority.statistics.dashboard()),
 });

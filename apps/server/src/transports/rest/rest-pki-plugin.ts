@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { PkiError, parseDuration } from '@pkim/shared';
 import {
@@ -11,7 +11,8 @@ import {
   restSignInputSchema,
   certificateSchema,
 } from '@pkim/shared';
-import { authorize, type Authority } from '@pkim/authority';
+import type { Actor, Authority } from '@pkim/authority';
+import { checkAccess } from '../../http/access-table';
 
 function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value);
@@ -25,6 +26,12 @@ function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> 
   return r.data;
 }
 
+/** the actor the access check already required */
+function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw new PkiError('auth.unauthenticated', 'authentication required');
+  return request.actor;
+}
+
 /**
  * Plain REST for scripts and tools (`/api/v1`): Bearer token or session cookie (+ CSRF).
  * Errors go through the server's one error handler as `{ code, message, requestId }`.
@@ -33,20 +40,23 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
   // JSON only: text/plain bodies are refused with 415 instead of being parsed as strings
   app.removeContentTypeParser('text/plain');
 
+  // the one access check, shared with tRPC: every route is looked up in the access table
+  app.addHook('preHandler', async (request) => {
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    checkAccess('rest', `${method} ${request.routeOptions.url ?? ''}`, request.actor);
+  });
+
   app.get('/cas', async (request) => {
-    authorize(request.actor, 'ca:read');
     return { items: caSchema.array().parse(await authority.cas.list()) };
   });
 
   app.get<{ Params: { id: string } }>('/cas/:id', async (request) => {
-    authorize(request.actor, 'ca:read');
     const v = await authority.cas.get(parseInput(caRefSchema, request.params.id));
     return caViewSchema.parse({ ...v.ca, certificatePem: v.certificatePem, chainPem: v.chainPem });
   });
 
   /** PEM chain from the CA up to its root */
   app.get<{ Params: { id: string } }>('/cas/:id/bundle', async (request, reply) => {
-    authorize(request.actor, 'ca:read');
     const v = await authority.cas.get(parseInput(caRefSchema, request.params.id));
     if (!v.chainPem) throw new PkiError('ca.not_active', `CA '${v.ca.name}' has no certificate yet`);
     reply.type('application/pem-certificate-chain');
@@ -55,7 +65,6 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
 
   /** `{ csr, profile, ttl }` → `{ certificate, chain, serial, id }` */
   app.post<{ Params: { id: string } }>('/cas/:id/sign', async (request, reply) => {
-    authorize(request.actor, 'certificate:issue');
     const caRef = parseInput(caRefSchema, request.params.id);
     const input = parseInput(restSignInputSchema, request.body);
     const issued = await authority.issuance.issueFromCsr(
@@ -65,7 +74,7 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
         profile: input.profile,
         validityMs: input.ttl === undefined ? undefined : parseDuration(input.ttl),
       },
-      request.actor,
+      actorOf(request),
     );
     reply.code(201);
     return {
@@ -77,17 +86,15 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
   });
 
   app.get<{ Params: { ref: string } }>('/certificates/:ref', async (request) => {
-    authorize(request.actor, 'certificate:read');
     const row = await authority.certificates.find(parseInput(certificateRefSchema, request.params.ref));
     return certificateDetailSchema.parse(await authority.certificates.get(row.id));
   });
 
   app.post<{ Params: { ref: string } }>('/certificates/:ref/revoke', async (request) => {
-    authorize(request.actor, 'certificate:revoke');
     const ref = parseInput(certificateRefSchema, request.params.ref);
     const input = parseInput(restRevokeInputSchema, request.body ?? {});
     return {
-      certificate: certificateSchema.parse(await authority.certificates.revoke(ref, input.reason, request.actor)),
+      certificate: certificateSchema.parse(await authority.certificates.revoke(ref, input.reason, actorOf(request))),
     };
   });
 };

@@ -17,7 +17,7 @@ import { toKeyType } from './ca-router';
 const DAY_MS = 86_400_000;
 
 export const certificateRouter = router({
-  list: procedure('certificate:read')
+  list: procedure()
     .input(certificateListInputSchema.optional())
     .output(certificatePageSchema)
     .query(async ({ ctx, input = {} }) =>
@@ -36,7 +36,7 @@ export const certificateRouter = router({
       }),
     ),
 
-  get: procedure('certificate:read')
+  get: procedure()
     .input(certificateGetInputSchema)
     .output(certificateDetailSchema)
     .query(async ({ ctx, input }) => {
@@ -44,7 +44,7 @@ export const certificateRouter = router({
       return ctx.authority.certificates.get(row.id);
     }),
 
-  issue: procedure('certificate:issue')
+  issue: procedure()
     .input(certificateIssueInputSchema)
     .output(issuedCertificateSchema)
     .mutation(async ({ ctx, input }) =>
@@ -62,7 +62,7 @@ export const certificateRouter = router({
     ),
 
   /** server-generated key: the private key is returned once and never stored */
-  issueWithKey: procedure('certificate:issue')
+  issueWithKey: procedure()
     .input(certificateIssueWithKeyInputSchema)
     .output(issuedCertificateSchema)
     .mutation(async ({ ctx, input }) =>
@@ -79,12 +79,12 @@ export const certificateRouter = router({
       ),
     ),
 
-  revoke: procedure('certificate:revoke')
+  revoke: procedure()
     .input(certificateRevokeInputSchema)
     .output(certificateSchema)
     .mutation(({ ctx, input }) => ctx.authority.certificates.revoke(input.ref, input.reason, ctx.actor)),
 
-  expiring: procedure('certificate:read')
+  expiring: procedure()
     .input(certificateExpiringInputSchema.optional())
     .output(z.array(certificateSchema))
     .query(({ ctx, input }) => {

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import type { Authority } from '@pkim/authority';
-import { appRouter, type AppRouter } from '../trpc/app-router';
-import type { TrpcContext } from '../trpc/trpc-context';
-import { findPkiError } from '../error-mapping';
-import { clearSessionCookie, setSessionCookie } from './auth-plugin';
+import { appRouter, type AppRouter } from './app-router';
+import type { TrpcContext } from './trpc-context';
+import { findPkiError } from '../../error-mapping';
+import { clearSessionCookie, setSessionCookie } from '../../http/auth-plugin';
 
 export interface TrpcPluginOptions {
   authority: Authority;

@@ -1,0 +1,83 @@
+import { PkiError } from '@pkim/shared';
+import { authorize, type Actor, type Permission } from '@pkim/authority';
+
+/**
+ * THE authorization table of the tRPC and REST transports: every procedure and every route, and the
+ * permission it requires (`public` = no authentication). Both transports check a call with `checkAccess`
+ * below — the same code — and a call whose procedure/route is missing here is refused (fail closed).
+ * Resource limits (which CA, profile, names) are not checked here but by the authority (the signing
+ * pipeline and the services), whichever transport a call came through.
+ */
+export const ACCESS_TABLE = {
+  trpc: {
+    'ca.list': 'ca:read',
+    'ca.get': 'ca:read',
+    'ca.exportChain': 'ca:read',
+    'ca.create': 'ca:write',
+    'ca.setStatus': 'ca:write',
+    'ca.revoke': 'ca:write',
+    'ca.delete': 'ca:write',
+    'certificate.list': 'certificate:read',
+    'certificate.get': 'certificate:read',
+    'certificate.expiring': 'certificate:read',
+    'certificate.issue': 'certificate:issue',
+    'certificate.issueWithKey': 'certificate:issue',
+    'certificate.revoke': 'certificate:revoke',
+    'request.submit': 'request:submit',
+    'request.list': 'request:read',
+    'request.get': 'request:read',
+    'request.approve': 'request:review',
+    'request.reject': 'request:review',
+    'audit.list': 'audit:read',
+    'audit.verify': 'audit:read',
+    'user.me': 'account:self',
+    'user.changePassword': 'account:self',
+    'user.list': 'user:manage',
+    'user.create': 'user:manage',
+    'user.setRole': 'user:manage',
+    'user.disable': 'user:manage',
+    'user.login': 'public',
+    'user.logout': 'public',
+    'token.create': 'token:manage',
+    'token.list': 'token:manage',
+    'token.revoke': 'token:manage',
+    'system.health': 'system:read',
+    'system.info': 'system:read',
+    'system.stats': 'system:read',
+    'insights.dashboard': 'system:read',
+    'insights.expiryTimeline': 'certificate:read',
+    'insights.search': 'certificate:read',
+    'insights.domains': 'certificate:read',
+    'insights.profiles': 'ca:read',
+    'insights.decodeCsr': 'account:self',
+    'insights.decodeCertificate': 'account:self',
+  },
+  rest: {
+    'GET /api/v1/cas': 'ca:read',
+    'GET /api/v1/cas/:id': 'ca:read',
+    'GET /api/v1/cas/:id/bundle': 'ca:read',
+    'POST /api/v1/cas/:id/sign': 'certificate:issue',
+    'GET /api/v1/certificates/:ref': 'certificate:read',
+    'POST /api/v1/certificates/:ref/revoke': 'certificate:revoke',
+  },
+} as const satisfies Record<'trpc' | 'rest', Record<string, Permission | 'public'>>;
+
+export type TransportName = keyof typeof ACCESS_TABLE;
+
+/** The declared access of a tRPC procedure path (`ca.list`) or a REST route (`GET /api/v1/cas/:id`). */
+export function accessFor(transport: TransportName, key: string): Permission | 'public' | undefined {
+  return (ACCESS_TABLE[transport] as Record<string, Permission | 'public'>)[key];
+}
+
+/**
+ * The one access check of both transports: `auth.unauthenticated` without an actor, `auth.forbidden` when the
+ * role or token scope lacks the permission; an undeclared procedure/route is an internal error, never open.
+ */
+export function checkAccess(transport: TransportName, key: string, actor: Actor | undefined): void {
+  const access = accessFor(transport, key);
+  if (access === undefined) {
+    throw new PkiError('internal.error', `${transport} ${key} has no entry in the access table`, { kind: 'internal' });
+  }
+  if (access === 'public') return;
+  authorize(actor, access);
+}
