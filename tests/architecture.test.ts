@@ -153,6 +153,7 @@ describe('architecture: one door', () => {
       'packages/authority/src/crl-service.ts': 'CRLs',
       'packages/authority/src/ocsp-service.ts': 'OCSP responses',
       'packages/authority/src/ca-service.ts': 'the CSR of an external intermediate',
+      'packages/authority/src/ssh/ssh-service.ts': 'OpenSSH certificates and KRLs (the sibling SSH pipeline)',
     };
     const ENCODER = /\b(encodeTbsCertificate|assembleCertificate|issueCertificate)\b/;
     const KEY_SIGN = /\bkeys\s*\.\s*(sign|signer)\s*\(|\.signer\s*\(/;

@@ -115,7 +115,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
             userId: user.id,
             role: 'operator',
             scopes: ['cert:issue', 'cert:read'],
-            resources: null,
+            resources: { cas: ['ca_1', 'issuing'], names: ['*.payments.example.com'], maxLifetimeMs: 86_400_000 },
             expiresAt: null,
             lastUsedAt: null,
             revokedAt: null,
