@@ -12,7 +12,11 @@ import { checkActorMayUseCa } from './signing/provisioner-policy';
 export { checkKmsCertifiedRoot } from './signing/kms-certified-root';
 export { wholeSeconds } from './signing/signing-pipeline';
 
-export type CaServiceDeps = SigningServiceDeps & { pipeline: SigningPipeline };
+export type CaServiceDeps = SigningServiceDeps & {
+  pipeline: SigningPipeline;
+  /** told after a CA revocation commits (the parent and every revoked CA), for the CRL cache */
+  onRevoked?: (caIds: string[]) => void;
+};
 
 export function createCaService(deps: CaServiceDeps): CaService & CaRevocationService {
   const { store, keys, clock, logger, contexts, pipeline } = deps;
@@ -249,6 +253,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         },
         audit: [auditEvent(clock, actor, 'ca.revoked', ca.id, { reason, descendants: descendants.map((d) => d.id) })],
       });
+      deps.onRevoked?.([...(ca.parentId ? [ca.parentId] : []), ...toRevoke.map((c) => c.id)]);
       const updated = { ...ca, status: 'revoked' as const, revokedAt: t, revocationReason: reason, updatedAt: t };
       return { ca: updated, revokedCertificates: result.revokedCount, revokedCas: toRevoke.length - 1 };
     } catch (e) {

@@ -12,6 +12,8 @@ export interface CertificateServiceDeps {
   store: Store;
   clock: Clock;
   logger: Logger;
+  /** told after a revocation commits, so this process never serves a cached CRL without it */
+  onRevoked?: (caIds: string[]) => void;
 }
 
 export function createCertificateService(deps: CertificateServiceDeps): CertificateService {
@@ -74,6 +76,7 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
           auditEvent(clock, actor, 'certificate.revoked', row.id, { caId: row.caId, serial: row.serialHex, reason }),
         ],
       });
+      deps.onRevoked?.([row.caId]);
       return { ...row, status: 'revoked', revokedAt: t, revocationReason: reason };
     } catch (e) {
       throw await recordFailure(deps, actor, 'certificate.revoke_failed', ref, e, { reason });

@@ -156,9 +156,11 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const common = { store, keys, clock, logger, contexts, publicBaseUrl: config.publicBaseUrl, customProfiles };
   const audit = createAuditService({ store, clock });
   const pipeline = createSigningPipeline(common);
-  const cas = createCaService({ ...common, pipeline });
+  // revocations in this process reach the CRL cache at once (other processes: the recheck window)
+  const onRevoked = (caIds: string[]) => crl.invalidate(caIds);
+  const cas = createCaService({ ...common, pipeline, onRevoked });
   const issuance = createIssuanceService({ pipeline });
-  const certificates = createCertificateService({ store, clock, logger });
+  const certificates = createCertificateService({ store, clock, logger, onRevoked });
   const requests = createRequestService({ ...common, pipeline });
   const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs });
   const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs });

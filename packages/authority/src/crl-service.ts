@@ -41,7 +41,7 @@ interface CachedCrl {
  */
 export function createCrlService(
   deps: CrlServiceDeps,
-): CrlService & { revocationStamp(caId: string): Promise<string> } {
+): CrlService & { revocationStamp(caId: string): Promise<string>; invalidate(caIds: string[]): void } {
   const { store, keys, clock, contexts } = deps;
   const validity = deps.crlValidityMs ?? 24 * 3_600_000;
   const recheckMs = deps.recheckMs ?? 1000;
@@ -122,6 +122,10 @@ export function createCrlService(
 
   return {
     revocationStamp,
+    /** a revocation in this process: the next `current` rebuilds instead of waiting for the recheck window */
+    invalidate(caIds) {
+      for (const id of caIds) cache.delete(id);
+    },
     async generate(caId, actor) {
       return strip(await generateCached(caId, actor));
     },
