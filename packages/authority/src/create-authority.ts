@@ -23,6 +23,7 @@ import { registerInternals } from './authority-internals';
 import { createCertificateService } from './certificate-service';
 import { createRequestService } from './request-service';
 import { createCrlService } from './crl-service';
+import { createRevocationTimings } from './revocation-timings';
 import { createOcspService } from './ocsp-service';
 import { createAuthService } from './auth-service';
 import { createInsightsService } from './insights-service';
@@ -162,8 +163,9 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const issuance = createIssuanceService({ pipeline });
   const certificates = createCertificateService({ store, clock, logger, onRevoked });
   const requests = createRequestService({ ...common, pipeline });
-  const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs });
-  const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs });
+  const timings = createRevocationTimings(store);
+  const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs, timings });
+  const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs, timings });
   const auth = createAuthService({ store, clock, logger, audit }, config.auth);
   const spiffe = createSpiffeService({ store, clock, logger, auth, sign: pipeline.sign, config: spiffeConfig });
   const vault = createVaultService({
@@ -177,6 +179,10 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     auth,
     audit,
     sign: pipeline.sign,
+    onCrlConfigured: (caId: string) => {
+      timings.invalidate(caId);
+      crl.invalidate([caId]);
+    },
   });
   const ssh = createSshService({ store, keys, clock, logger, publicBaseUrl: config.publicBaseUrl });
 

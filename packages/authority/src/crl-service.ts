@@ -21,6 +21,8 @@ export interface CrlServiceDeps {
   contexts: CaContextLoader;
   /** nextUpdate - thisUpdate; default 24 h */
   crlValidityMs?: number;
+  /** per-CA validity overrides (a Vault mount's config/crl `expiry`) */
+  timings?: { crlValidityMs(caId: string): Promise<number | undefined> };
   /** how long a cached CRL is served before the revocation state is re-checked in the database; default 1 s */
   recheckMs?: number;
 }
@@ -80,7 +82,7 @@ export function createCrlService(
       const entries = await entriesFor(ctx.ca.id);
       const { crlNumber } = await store.commit({ bumpCrlNumber: ctx.ca.id });
       const thisUpdate = clock.now();
-      const nextUpdate = thisUpdate + validity;
+      const nextUpdate = thisUpdate + ((await deps.timings?.crlValidityMs(ctx.ca.id)) ?? validity);
       const der = await buildCrl(
         { issuer: ctx.issuer, thisUpdate, nextUpdate, crlNumber: crlNumber ?? 1, entries },
         (data) =>
@@ -135,7 +137,7 @@ export function createCrlService(
       const now = clock.now();
       const entry = cache.get(id);
       // refresh when a quarter of the validity is left
-      const fresh = (c: CachedCrl) => now < c.nextUpdate - validity / 4;
+      const fresh = (c: CachedCrl) => now < c.nextUpdate - (c.nextUpdate - c.thisUpdate) / 4;
       if (entry && fresh(entry)) {
         if (now - entry.checkedAt < recheckMs) return strip(entry);
         if ((await revocationStamp(id)) === entry.stamp) {

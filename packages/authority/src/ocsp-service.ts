@@ -19,6 +19,8 @@ export interface OcspServiceDeps {
   contexts: CaContextLoader;
   /** nextUpdate - thisUpdate of responses; default 1 h */
   ocspValidityMs?: number;
+  /** per-CA validity overrides (a Vault mount's config/crl `ocsp_expiry`) */
+  timings?: { ocspValidityMs(caId: string): Promise<number | undefined> };
   /** how long a signed response without nonce may be reused while the status is unchanged; default 60 s */
   responseReuseMs?: number;
 }
@@ -114,6 +116,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
           return { der: ocspErrorResponse('unauthorized'), statuses: [], errorStatus: 'unauthorized' };
         const ctx = await contexts.load(responderCaId);
         const now = clock.now();
+        const validFor = (await deps.timings?.ocspValidityMs(responderCaId)) ?? validity;
         const items = await Promise.all(
           resolved.map(async ({ r, caId }) => {
             const l: Lookup = caId === responderCaId ? await lookup(caId, r.serialHex) : { status: 'unknown' };
@@ -141,7 +144,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
               revokedAt: l.revokedAt,
               reason: l.reason,
               thisUpdate: now,
-              nextUpdate: now + validity,
+              nextUpdate: now + validFor,
             })),
             nonce: parsed.nonce,
             producedAt: now,

@@ -85,6 +85,11 @@ export interface ProvisionerModifiers {
    * looked up or revoked by serial afterwards. The audit event still records serial and fingerprint.
    */
   noStore?: boolean;
+  /**
+   * relying-party URLs written into the certificate INSTEAD of the server's own (`--public-url`) CDP/AIA URLs
+   * (Vault's `config/urls` of a mount); an empty list leaves that extension out, as Vault does
+   */
+  urls?: { crlDistributionPoints: string[]; ocspUrls: string[]; caIssuersUrls: string[] };
 }
 
 export interface Provisioner {

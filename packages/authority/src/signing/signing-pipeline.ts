@@ -178,7 +178,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         serial,
         notBefore,
         notAfter,
-        ...publicUrlsFor(deps.publicBaseUrl, ctx.ca.id),
+        ...(s.provisioner.modifiers?.urls ?? publicUrlsFor(deps.publicBaseUrl, ctx.ca.id)),
       },
       now,
       { keyUri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey },

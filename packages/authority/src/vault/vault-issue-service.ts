@@ -12,7 +12,7 @@ import {
 import type { Actor, IssuedCertificate } from '../types';
 import type { SignFunction } from '../signing/sign-request';
 import { createProvisioner } from '../signing/provisioner-registry';
-import { validateNamePattern, type Provisioner } from '../signing/provisioner';
+import { validateNamePattern, type Provisioner, type ProvisionerModifiers } from '../signing/provisioner';
 import type { VaultMount, VaultMountService } from './vault-mount-service';
 import type { VaultResult } from './vault-pki-service';
 import {
@@ -109,6 +109,21 @@ function subjectOf(role: VaultRole, cn: string, serialNumber: string): string {
 function isSelfSigned(pem: string): boolean {
   const info = parseCertificate(pem);
   return info.subjectDn === info.issuerDn;
+}
+
+/**
+ * The mount's `config/urls`, applied to the certificates it issues (Vault semantics): once any URL is configured the
+ * certificate carries exactly those (an empty list leaves that extension out); with none configured the server's own
+ * relying-party URLs (`--public-url`) are used.
+ */
+export function mountUrls(mount: VaultMount): ProvisionerModifiers['urls'] {
+  const u = mount.urls;
+  if (!u.issuing_certificates.length && !u.crl_distribution_points.length && !u.ocsp_servers.length) return undefined;
+  return {
+    crlDistributionPoints: [...u.crl_distribution_points],
+    ocspUrls: [...u.ocsp_servers],
+    caIssuersUrls: [...u.issuing_certificates],
+  };
 }
 
 export interface VaultIssueServiceDeps {
@@ -253,6 +268,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
         extKeyUsage: roleExtKeyUsage(role),
         capLifetimeMs: maxTtl * 1000,
         noStore: role.no_store,
+        urls: mountUrls(mount),
       },
     });
 

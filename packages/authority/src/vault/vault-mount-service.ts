@@ -5,6 +5,7 @@ import { authorize } from '../permissions';
 import type { Actor } from '../types';
 import { auditEvent } from '../audit-service';
 import { roleFromParams, roleToResponse, VAULT_ROLE_NAME_RE, type VaultRole } from './vault-role';
+import { CRL_VALIDITY_KEY, OCSP_VALIDITY_KEY } from '../revocation-timings';
 import { coerceVaultField, formatShortDuration, parseVaultDuration } from './vault-params';
 
 /** A PKI mount: a Vault path (`pki`, `pki/prod`) bound to one CA of PKI Manager. */
@@ -80,6 +81,7 @@ export function normalizeMountPath(path: string): string {
 export interface VaultMountServiceDeps {
   store: Store;
   clock: Clock;
+  onCrlConfigured?: (caId: string) => void;
 }
 
 /** Mounts, roles and per-mount configuration, stored as small JSON documents in the settings table. */
@@ -314,10 +316,16 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
         );
       }
       m.crl = crl;
+      // applied to the mount's CA: its CRL nextUpdate = thisUpdate + expiry, OCSP nextUpdate = now + ocsp_expiry
       await store.commit({
-        setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
-        audit: [auditEvent(clock, actor, 'vault.crl_configured', m.path, { ...crl })],
+        setSettings: {
+          [MOUNT_KEY + m.path]: JSON.stringify(m),
+          [CRL_VALIDITY_KEY + m.caId]: String(crl.expiry * 1000),
+          [OCSP_VALIDITY_KEY + m.caId]: String(crl.ocsp_expiry * 1000),
+        },
+        audit: [auditEvent(clock, actor, 'vault.crl_configured', m.path, { ...crl, caId: m.caId })],
       });
+      deps.onCrlConfigured?.(m.caId);
       return crl;
     },
   };

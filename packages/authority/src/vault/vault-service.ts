@@ -21,6 +21,8 @@ export interface VaultServiceDeps {
   audit: AuditService;
   /** the one signing pipeline */
   sign: SignFunction;
+  /** a mount's config/crl changed the CRL/OCSP validity of this CA: drop cached CRLs and timings */
+  onCrlConfigured?: (caId: string) => void;
 }
 
 /**
@@ -29,7 +31,11 @@ export interface VaultServiceDeps {
  * server's vault transport; this service speaks Vault's vocabulary but returns plain data.
  */
 export function createVaultService(deps: VaultServiceDeps) {
-  const mounts = createVaultMountService({ store: deps.store, clock: deps.clock });
+  const mounts = createVaultMountService({
+    store: deps.store,
+    clock: deps.clock,
+    onCrlConfigured: deps.onCrlConfigured,
+  });
   const auth = createVaultAuthService({
     store: deps.store,
     clock: deps.clock,

@@ -1,0 +1,37 @@
+import type { Store } from '@pkim/store';
+
+/** settings keys of per-CA validity overrides (written by a Vault mount's `config/crl`) */
+export const CRL_VALIDITY_KEY = 'ca.crl_validity_ms.';
+export const OCSP_VALIDITY_KEY = 'ca.ocsp_validity_ms.';
+
+/**
+ * Per-CA overrides of the CRL and OCSP validity (nextUpdate − thisUpdate), stored as settings so every process on
+ * the database applies them. Read at most once per `recheckMs` per CA (OCSP is a hot path); a write in this
+ * process calls `invalidate` so it applies at once.
+ */
+export function createRevocationTimings(store: Store, recheckMs = 1000) {
+  const cache = new Map<string, { crl?: number; ocsp?: number; at: number }>();
+
+  async function load(caId: string) {
+    const hit = cache.get(caId);
+    if (hit && Date.now() - hit.at < recheckMs) return hit;
+    const num = (v: string | undefined) => (v && Number(v) > 0 ? Number(v) : undefined);
+    const entry = {
+      crl: num(await store.settings.get(CRL_VALIDITY_KEY + caId)),
+      ocsp: num(await store.settings.get(OCSP_VALIDITY_KEY + caId)),
+      at: Date.now(),
+    };
+    cache.set(caId, entry);
+    return entry;
+  }
+
+  return {
+    crlValidityMs: async (caId: string): Promise<number | undefined> => (await load(caId)).crl,
+    ocspValidityMs: async (caId: string): Promise<number | undefined> => (await load(caId)).ocsp,
+    invalidate(caId: string) {
+      cache.delete(caId);
+    },
+  };
+}
+
+export type RevocationTimings = ReturnType<typeof createRevocationTimings>;
