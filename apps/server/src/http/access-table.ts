@@ -59,6 +59,8 @@ export const ACCESS_TABLE = {
     'POST /api/v1/cas/:id/sign': 'certificate:issue',
     'GET /api/v1/certificates/:ref': 'certificate:read',
     'POST /api/v1/certificates/:ref/revoke': 'certificate:revoke',
+    'POST /api/v1/ssh/sign': 'ssh:issue',
+    'POST /api/v1/ssh/revoke': 'ssh:revoke',
   },
 } as const satisfies Record<'trpc' | 'rest', Record<string, Permission | 'public'>>;
 

@@ -37,6 +37,7 @@ import type { Logger } from 'pino';
 import { auditEvent } from '../audit-service';
 import { recordFailure } from '../ca-context';
 import { authorize } from '../permissions';
+import { checkActorMayUseCa } from '../signing/provisioner-policy';
 import type { Actor } from '../types';
 import { actorSshProvisioner, fleetSshProvisioner, type SshProvisioner } from './ssh-provisioners';
 import {
@@ -600,6 +601,8 @@ export function createSshService(deps: SshServiceDeps): SshService {
         async () => {
           authorize(actor, 'ssh:revoke');
           const ca = await resolveCa(input.ca);
+          // a token or user limited to named CAs revokes only there (as for X.509 certificates)
+          checkActorMayUseCa(actor, ca);
           const now = clock.now();
           let targets: SshCertificateRow[];
           let reasonTag: string;

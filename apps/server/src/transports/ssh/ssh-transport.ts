@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { PkiError, parseDuration } from '@pkim/shared';
-import { authorize, type Authority, type IssuedSshCertificate, type SshKrl } from '@pkim/authority';
+import type { Actor, Authority, IssuedSshCertificate, SshKrl } from '@pkim/authority';
+import { checkAccess } from '../../http/access-table';
 
 /**
  * The SSH CA over HTTP (docs/ssh.md). Parse → ONE authority call (`authority.ssh.…`) → render.
@@ -152,8 +153,15 @@ export const sshTransport: FastifyPluginAsync<{ authority: Authority }> = async 
 
 /** The authenticated SSH routes, registered under /api/v1 inside the auth scope (request.actor is set there). */
 export const sshApiRoutes: FastifyPluginAsync<{ authority: Authority }> = async (app, { authority }) => {
+  // the one access check of the REST routes (http/access-table.ts), before any handler runs
+  app.addHook('preHandler', async (request) => {
+    checkAccess('rest', `${request.method} ${request.routeOptions.url ?? ''}`, request.actor);
+  });
+  const actorOf = (request: FastifyRequest): Actor => {
+    if (!request.actor) throw new PkiError('auth.unauthenticated', 'authentication required');
+    return request.actor;
+  };
   app.post('/ssh/sign', async (request) => {
-    authorize(request.actor, 'ssh:issue');
     const b = body(request);
     const type = str(b, 'type') ?? 'user';
     if (type !== 'host' && type !== 'user') throw new PkiError('input.invalid', "'type' must be host or user");
@@ -170,12 +178,11 @@ export const sshApiRoutes: FastifyPluginAsync<{ authority: Authority }> = async 
         criticalOptions: options(b, 'criticalOptions'),
         extensions: options(b, 'extensions'),
       },
-      request.actor,
+      actorOf(request),
     );
     return certReply(issued);
   });
   app.post('/ssh/revoke', async (request) => {
-    authorize(request.actor, 'ssh:revoke');
     const b = body(request);
     const r = await authority.ssh.revoke(
       {
@@ -185,7 +192,7 @@ export const sshApiRoutes: FastifyPluginAsync<{ authority: Authority }> = async 
         publicKey: str(b, 'publicKey'),
         reason: str(b, 'reason'),
       },
-      request.actor,
+      actorOf(request),
     );
     return { revoked: r.revoked.map((c) => c.serial), krlVersion: r.krlVersion };
   });

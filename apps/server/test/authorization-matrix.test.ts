@@ -1,0 +1,485 @@
+// The authorization matrix over HTTP: every tRPC procedure and every REST route of the running server × {admin,
+// operator, auditor, requester (session cookie + CSRF), an operator API token limited to ANOTHER CA (resources),
+// no credentials} → the expected HTTP status, and the database unchanged after every refusal. The routes are read
+// from the running app (Fastify's route tree, the tRPC router's procedures), so a new route or procedure without a
+// row here fails the test. Routes outside the access table (relying party, health, Vault, SSH fleet, SPIFFE) get an
+// anonymous probe each — every Vault route that needs a token, for every operation it has — with the same
+// "nothing changed" check.
+//
+// "Unchanged" = a digest of every row of every table of the SQLite file, except (decided, see docs/security.md):
+//   - audit rows with outcome `failure`: a refused signing/revocation records `*.failed` on purpose;
+//   - `api_tokens.last_used_at`: a usage timestamp (written at most once a minute per token), not a state change.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { ACCESS_TABLE, appRouter, buildServer } from '@pkim/server';
+import type { Actor } from '@pkim/authority';
+import { ACTORS, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { MOUNT_ROUTES, SYSTEM_ROUTES, type VaultOp } from '../src/transports/vault/vault-routes';
+import { opensslCsr } from '../../../tests/support/openssl-tools';
+import { generateSshKey, makeTempDir } from '../../../tests/support/openssh';
+
+const FAST_SCRYPT = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
+const PASSWORD = 'matrix password 0123456789';
+
+const PRINCIPALS = ['admin', 'operator', 'auditor', 'requester', 'scoped', 'anonymous'] as const;
+type Principal = (typeof PRINCIPALS)[number];
+const SESSION_ROLES = ['admin', 'operator', 'auditor', 'requester'] as const;
+type SessionRole = (typeof SESSION_ROLES)[number];
+
+/** What a row needs: the fixture's objects and fresh victims (created in-process, before the request). */
+interface Kit {
+  rootId: string;
+  issuingId: string;
+  leafId: string;
+  leafPem: string;
+  csrPem: string;
+  requestId: string;
+  sshPub: string;
+  freshCa(): Promise<string>;
+  freshRevokedRoot(): Promise<string>;
+  freshLeaf(): Promise<string>;
+  freshRequest(): Promise<string>;
+  freshUser(): Promise<string>;
+  freshToken(): Promise<string>;
+  freshSshSerial(): Promise<string>;
+}
+
+/**
+ * Expected status per principal, in the order admin operator auditor requester scoped anonymous. Written out by
+ * hand (not derived from the role table), so a change of who may call what fails here.
+ */
+type Expect = string;
+const ADMIN_ONLY: Expect = '200 403 403 403 403 401';
+const EVERYONE: Expect = '200 200 200 200 200 401';
+const READERS: Expect = '200 200 200 403 200 401';
+const ISSUERS_ON_CA: Expect = '200 200 403 403 403 401'; // the scoped token is refused by its CA limit
+const AUDITORS: Expect = '200 403 200 403 403 401';
+const PUBLIC: Expect = '200 200 200 200 200 200';
+
+interface TrpcRow {
+  input?: (k: Kit) => unknown;
+  expect: Expect;
+}
+
+const TRPC: Record<string, TrpcRow> = {
+  'ca.list': { expect: EVERYONE },
+  'ca.get': { input: (k) => ({ ref: k.issuingId }), expect: EVERYONE },
+  'ca.exportChain': { input: () => ({ ref: 'mx-issuing' }), expect: EVERYONE },
+  'ca.create': {
+    input: () => ({ name: `mx-new-${seq()}`, subject: { commonName: 'Matrix New CA' }, keyType: 'ECDSA-P256' }),
+    expect: ADMIN_ONLY,
+  },
+  'ca.setStatus': { input: async (k) => ({ id: await k.freshCa(), status: 'disabled' }), expect: ADMIN_ONLY },
+  'ca.revoke': { input: async (k) => ({ id: await k.freshCa(), reason: 'cessationOfOperation' }), expect: ADMIN_ONLY },
+  // only a revoked (or expired) root may be deleted
+  'ca.delete': { input: async (k) => ({ id: await k.freshRevokedRoot() }), expect: ADMIN_ONLY },
+  'certificate.list': { input: (k) => ({ caId: k.issuingId }), expect: READERS },
+  'certificate.get': { input: (k) => ({ ref: k.leafId }), expect: READERS },
+  'certificate.expiring': { input: () => ({ withinDays: 3650 }), expect: READERS },
+  'certificate.issue': {
+    input: (k) => ({ caId: 'mx-issuing', csrPem: k.csrPem, profile: 'tls-server' }),
+    expect: ISSUERS_ON_CA,
+  },
+  'certificate.issueWithKey': {
+    input: () => ({
+      caId: 'mx-issuing',
+      profile: 'tls-server',
+      subject: { commonName: 'generated.matrix.example' },
+      sans: { dns: ['generated.matrix.example'] },
+      keyType: 'ec-p256',
+    }),
+    expect: ISSUERS_ON_CA,
+  },
+  'certificate.revoke': {
+    input: async (k) => ({ ref: await k.freshLeaf(), reason: 'superseded' }),
+    expect: ISSUERS_ON_CA,
+  },
+  'request.submit': {
+    input: (k) => ({ caId: 'mx-issuing', csrPem: k.csrPem, profile: 'tls-server' }),
+    expect: '200 200 403 200 403 401',
+  },
+  'request.list': { expect: EVERYONE },
+  'request.get': { input: (k) => ({ id: k.requestId }), expect: EVERYONE },
+  'request.approve': { input: async (k) => ({ id: await k.freshRequest() }), expect: ISSUERS_ON_CA },
+  'request.reject': { input: async (k) => ({ id: await k.freshRequest(), reason: 'matrix' }), expect: ISSUERS_ON_CA },
+  'audit.list': { input: () => ({ limit: 5 }), expect: AUDITORS },
+  'audit.verify': { expect: AUDITORS },
+  'user.me': { expect: EVERYONE },
+  // another user's password: needs user:manage
+  'user.changePassword': {
+    input: async (k) => ({ id: await k.freshUser(), newPassword: 'a brand new password 42' }),
+    expect: ADMIN_ONLY,
+  },
+  'user.list': { expect: ADMIN_ONLY },
+  'user.create': {
+    input: () => ({ username: `mx-created-${seq()}`, password: PASSWORD, role: 'requester' }),
+    expect: ADMIN_ONLY,
+  },
+  'user.setRole': { input: async (k) => ({ id: await k.freshUser(), role: 'admin' }), expect: ADMIN_ONLY },
+  'user.disable': { input: async (k) => ({ id: await k.freshUser(), disabled: true }), expect: ADMIN_ONLY },
+  'user.login': { input: () => ({ username: 'mx-login', password: PASSWORD }), expect: PUBLIC },
+  'user.logout': { expect: PUBLIC },
+  'token.create': { input: () => ({ name: `mx-token-${seq()}`, role: 'requester' }), expect: ADMIN_ONLY },
+  'token.list': { expect: ADMIN_ONLY },
+  'token.revoke': { input: async (k) => ({ id: await k.freshToken() }), expect: ADMIN_ONLY },
+  'system.health': { expect: EVERYONE },
+  'system.info': { expect: EVERYONE },
+  'system.stats': { expect: EVERYONE },
+  'insights.dashboard': { expect: EVERYONE },
+  'insights.expiryTimeline': { input: () => ({ days: 30 }), expect: READERS },
+  'insights.search': { input: () => ({ q: 'matrix' }), expect: READERS },
+  'insights.domains': { input: () => ({}), expect: READERS },
+  'insights.profiles': { expect: EVERYONE },
+  'insights.decodeCsr': { input: (k) => ({ pem: k.csrPem }), expect: EVERYONE },
+  'insights.decodeCertificate': { input: (k) => ({ pem: k.leafPem }), expect: EVERYONE },
+};
+
+interface RestRow {
+  url: (k: Kit) => string | Promise<string>;
+  body?: (k: Kit) => unknown;
+  expect: Expect;
+}
+
+const REST: Record<string, RestRow> = {
+  'GET /api/v1/cas': { url: () => '/api/v1/cas', expect: EVERYONE },
+  'GET /api/v1/cas/:id': { url: (k) => `/api/v1/cas/${k.issuingId}`, expect: EVERYONE },
+  'GET /api/v1/cas/:id/bundle': { url: () => '/api/v1/cas/mx-issuing/bundle', expect: EVERYONE },
+  'POST /api/v1/cas/:id/sign': {
+    url: () => '/api/v1/cas/mx-issuing/sign',
+    body: (k) => ({ csr: k.csrPem, profile: 'tls-server' }),
+    expect: '201 201 403 403 403 401',
+  },
+  'GET /api/v1/certificates/:ref': { url: (k) => `/api/v1/certificates/${k.leafId}`, expect: READERS },
+  'POST /api/v1/certificates/:ref/revoke': {
+    url: async (k) => `/api/v1/certificates/${await k.freshLeaf()}/revoke`,
+    body: () => ({ reason: 'keyCompromise' }),
+    expect: ISSUERS_ON_CA,
+  },
+  'POST /api/v1/ssh/sign': {
+    url: () => '/api/v1/ssh/sign',
+    body: (k) => ({ ca: 'mx-ssh-users', publicKey: k.sshPub, principals: ['deploy'], ttl: '1h' }),
+    expect: ISSUERS_ON_CA,
+  },
+  'POST /api/v1/ssh/revoke': {
+    url: () => '/api/v1/ssh/revoke',
+    body: async (k) => ({ ca: 'mx-ssh-users', serial: await k.freshSshSerial() }),
+    expect: ISSUERS_ON_CA,
+  },
+};
+
+/**
+ * Routes outside the access table: public by design (relying party, health, trust bundles, KRLs) or with their
+ * own credential (SSH fleet tokens, SPIFFE workload credentials, Vault tokens). One anonymous probe each.
+ */
+const OTHER: Record<string, { url: (k: Kit) => string; body?: unknown; status: number; writes?: string[] }> = {
+  'GET /healthz': { url: () => '/healthz', status: 200 },
+  'GET /readyz': { url: () => '/readyz', status: 200 },
+  'GET /metrics': { url: () => '/metrics', status: 200 },
+  'GET /crl/:file': {
+    url: (k) => `/crl/${k.issuingId}.crl`,
+    status: 200,
+    // a CRL is generated on demand when none is current: its number and the crl.generated event (nothing else)
+    writes: ['audit_events', 'certificate_authorities'],
+  },
+  'GET /aia/:file': { url: (k) => `/aia/${k.issuingId}.crt`, status: 200 },
+  'POST /ocsp': { url: () => '/ocsp', body: 'not an OCSP request', status: 200 },
+  'GET /ocsp/*': { url: () => '/ocsp/MAMCAQA%3D', status: 200 },
+  'GET /ssh/krl/ca/:ca': { url: () => '/ssh/krl/ca/mx-ssh-users', status: 200 },
+  'GET /ssh/krl/:environment/hosts/:host': { url: () => '/ssh/krl/default/hosts/web1', status: 404 },
+  'GET /ssh/trust/:environment/:file': { url: () => '/ssh/trust/default/user-ca-keys', status: 200 },
+  'POST /ssh/fleet/sign': { url: () => '/ssh/fleet/sign', body: { type: 'host', publicKey: 'x' }, status: 401 },
+  'GET /pki/ca/bundle': { url: () => '/pki/ca/bundle', status: 503 },
+  'POST /pki/csr/sign': { url: () => '/pki/csr/sign', body: { csrPem: 'x' }, status: 401 },
+};
+
+let counter = 0;
+const seq = () => ++counter;
+
+/** `METHOD /path` of every route of the running app, read from Fastify's route tree (HEAD routes omitted). */
+function routesOf(app: FastifyInstance): string[] {
+  const out: string[] = [];
+  const stack: string[] = [];
+  for (const line of app.printRoutes().split('\n')) {
+    const m = /^([\s│├└─]*)([^\s(]+)(?: \(([^)]*)\))?\s*$/.exec(line);
+    if (!m) continue;
+    const depth = (m[1] ?? '').length / 4;
+    stack.length = depth;
+    stack[depth] = m[2]!;
+    const path = stack.slice(1).join('');
+    for (const method of (m[3] ?? '').split(',').map((s) => s.trim()))
+      if (method && method !== 'HEAD') out.push(`${method} ${path}`);
+  }
+  return out.sort();
+}
+
+function procedures(): Record<string, 'query' | 'mutation'> {
+  const procs = (appRouter as unknown as { _def: { procedures: Record<string, { _def: { type: string } }> } })._def
+    .procedures;
+  return Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, p._def.type as 'query' | 'mutation']));
+}
+
+/** table → SHA-256 of its rows (see the exclusions at the top of the file) */
+function digest(db: Database.Database): Record<string, string> {
+  const out: Record<string, string> = {};
+  const tables = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .all() as { name: string }[];
+  for (const { name } of tables) {
+    let sql = `SELECT * FROM "${name}"`;
+    if (name === 'audit_events') sql += " WHERE outcome <> 'failure'";
+    const rows = (db.prepare(sql).all() as Record<string, unknown>[]).map((r) => {
+      if (name === 'api_tokens') r.last_used_at = null;
+      return JSON.stringify(r, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v));
+    });
+    rows.sort();
+    out[name] = createHash('sha256').update(rows.join('\n')).digest('hex').slice(0, 16);
+  }
+  return out;
+}
+
+const expected = (e: Expect) => e.split(' ').map(Number);
+
+describe('authorization matrix over HTTP (every route × every principal; nothing changes on refusal)', () => {
+  let fx: AuthorityFixture;
+  let app: FastifyInstance;
+  let db: Database.Database;
+  let kit: Kit;
+  const sshDir = makeTempDir('pkim-matrix-ssh-');
+  const sessions = {} as Record<SessionRole, { cookie: string; csrf: string }>;
+  let scopedToken = '';
+  let vaultMount = '';
+
+  async function login(role: SessionRole) {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/trpc/user.login',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ username: `mx-${role}`, password: PASSWORD }),
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    const cookie = r.cookies.find((c) => c.name === 'pkim_session')!;
+    sessions[role] = { cookie: `pkim_session=${cookie.value}`, csrf: JSON.parse(r.body).result.data.csrfToken };
+  }
+
+  function headersFor(p: Principal, method: string): Record<string, string> {
+    if (p === 'anonymous') return {};
+    if (p === 'scoped') return { authorization: `Bearer ${scopedToken}` };
+    const s = sessions[p];
+    return method === 'GET' ? { cookie: s.cookie } : { cookie: s.cookie, 'x-csrf-token': s.csrf };
+  }
+
+  beforeAll(async () => {
+    fx = await openAuthorityFixture({ auth: { scrypt: FAST_SCRYPT } });
+    const a = fx.authority;
+    const admin = ACTORS.admin;
+    const root = await a.cas.create(
+      { name: 'mx-root', subject: { commonName: 'Matrix Root CA' }, keyType: 'ec-p256' },
+      admin,
+    );
+    const sub = (name: string) =>
+      a.cas.create(
+        { name, subject: { commonName: `Matrix ${name}` }, keyType: 'ec-p256', parentId: root.ca.id, pathLen: 0 },
+        admin,
+      );
+    const issuing = await sub('mx-issuing');
+    await sub('mx-other');
+    let requester: Actor | undefined;
+    for (const role of SESSION_ROLES) {
+      const u = await a.auth.createUser({ username: `mx-${role}`, password: PASSWORD, role }, admin);
+      if (role === 'requester') requester = { id: u.id, name: u.username, role };
+    }
+    await a.auth.createUser({ username: 'mx-login', password: PASSWORD, role: 'auditor' }, admin);
+    scopedToken = (
+      await a.auth.createToken({ name: 'mx-scoped', role: 'operator', resources: { cas: ['mx-other'] } }, admin)
+    ).token;
+    const csrPem = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=csr.matrix.example',
+      sans: ['DNS:csr.matrix.example'],
+    }).csrPem;
+    const issueLeaf = () =>
+      a.issuance.issueWithKey(
+        {
+          caId: issuing.ca.id,
+          profile: 'tls-server',
+          subject: { commonName: 'leaf.matrix.example' },
+          sans: { dns: ['leaf.matrix.example'] },
+          keyType: 'ec-p256',
+        },
+        admin,
+      );
+    const leaf = await issueLeaf();
+    const submit = async () =>
+      (await a.requests.submit({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, requester!)).id;
+    await a.ssh.createCa({ name: 'mx-ssh-users', type: 'user', environment: 'default' }, admin);
+    const sshPub = generateSshKey(sshDir.dir, 'matrix').pub;
+    await a.vault.mounts.mount({ path: 'mx-pki', ca: issuing.ca.id }, admin);
+    vaultMount = 'mx-pki';
+    kit = {
+      rootId: root.ca.id,
+      issuingId: issuing.ca.id,
+      leafId: leaf.certificate.id,
+      leafPem: leaf.certificatePem,
+      csrPem,
+      requestId: await submit(),
+      sshPub,
+      freshCa: async () => (await sub(`mx-victim-${seq()}`)).ca.id,
+      freshRevokedRoot: async () => {
+        const r = await a.cas.create(
+          { name: `mx-victim-${seq()}`, subject: { commonName: 'Matrix victim root' }, keyType: 'ec-p256' },
+          admin,
+        );
+        await a.cas.revokeCa(r.ca.id, 'cessationOfOperation', admin);
+        return r.ca.id;
+      },
+      freshLeaf: async () => (await issueLeaf()).certificate.id,
+      freshRequest: submit,
+      freshUser: async () =>
+        (await a.auth.createUser({ username: `mx-victim-${seq()}`, password: PASSWORD, role: 'requester' }, admin)).id,
+      freshToken: async () => (await a.auth.createToken({ name: `mx-victim-${seq()}`, role: 'auditor' }, admin)).id,
+      freshSshSerial: async () =>
+        (await a.ssh.sign({ ca: 'mx-ssh-users', type: 'user', publicKey: sshPub, principals: ['x'] }, admin))
+          .certificate.serial,
+    };
+    app = await buildServer(a, { logger: false, backgroundJobs: false, rateLimit: false, console: false });
+    await app.ready();
+    for (const role of SESSION_ROLES) await login(role);
+    db = new Database(join(fx.dataDir, 'pkim.db'), { readonly: true, fileMustExist: true });
+  });
+  afterAll(async () => {
+    db?.close();
+    await app?.close();
+    await fx?.close();
+    sshDir.cleanup();
+  });
+
+  it('has a row for every route of the running app and every tRPC procedure, and the access table agrees', () => {
+    const routes = routesOf(app);
+    const api = routes.filter((r) => r.split(' ')[1]!.startsWith('/api/'));
+    expect(api).toEqual(Object.keys(REST).sort());
+    expect(Object.keys(ACCESS_TABLE.rest).sort()).toEqual(Object.keys(REST).sort());
+    expect(Object.keys(procedures()).sort()).toEqual(Object.keys(TRPC).sort());
+    expect(Object.keys(ACCESS_TABLE.trpc).sort()).toEqual(Object.keys(TRPC).sort());
+    const rest = routes.filter((r) => {
+      const path = r.split(' ')[1]!;
+      return !path.startsWith('/api/') && path !== '/trpc/:path' && path !== '/v1/*';
+    });
+    expect(rest).toEqual(Object.keys(OTHER).sort());
+    expect(routes.filter((r) => r.endsWith(' /v1/*')).length).toBeGreaterThan(0);
+  });
+
+  // user.logout ends the caller's session: it runs last (and each session logs in again)
+  const trpcKeys = Object.keys(TRPC).sort((x, y) => Number(x === 'user.logout') - Number(y === 'user.logout'));
+
+  it.each(trpcKeys)('tRPC %s', async (path) => {
+    const row = TRPC[path]!;
+    const type = procedures()[path];
+    const want = expected(row.expect);
+    const got: string[] = [];
+    for (const [i, p] of PRINCIPALS.entries()) {
+      const input = row.input ? await row.input(kit) : undefined;
+      const method = type === 'query' ? 'GET' : 'POST';
+      const url =
+        `/trpc/${path}` +
+        (method === 'GET' && input !== undefined ? `?input=${encodeURIComponent(JSON.stringify(input))}` : '');
+      const before = digest(db);
+      const r = await app.inject({
+        method,
+        url,
+        headers: { ...headersFor(p, method), ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+        ...(method === 'POST' ? { payload: JSON.stringify(input ?? null) } : {}),
+      });
+      const code = r.statusCode >= 400 ? (JSON.parse(r.body).error?.data?.pkiCode as string) : '';
+      got.push(`${p}=${r.statusCode}${code ? `(${code})` : ''}`);
+      if (r.statusCode !== want[i]) continue;
+      if (r.statusCode === 401 || r.statusCode === 403) {
+        expect(code, `${path} as ${p}`).toMatch(
+          /^(auth\.unauthenticated|auth\.forbidden|provisioner\.ca_not_allowed)$/,
+        );
+        expect(digest(db), `${path} as ${p} refused, but the database changed`).toEqual(before);
+      }
+      if (path === 'user.logout' && p !== 'scoped' && p !== 'anonymous') await login(p);
+    }
+    expect(got.map((g) => g.replace(/\(.*\)/, '').split('=')[1]).join(' '), got.join(' ')).toBe(row.expect);
+  });
+
+  it.each(Object.keys(REST))('REST %s', async (key) => {
+    const row = REST[key]!;
+    const method = key.split(' ')[0]!;
+    const want = expected(row.expect);
+    const got: string[] = [];
+    for (const [i, p] of PRINCIPALS.entries()) {
+      const url = await row.url(kit);
+      const body = row.body ? await row.body(kit) : undefined;
+      const before = digest(db);
+      const r = await app.inject({
+        method: method as 'GET',
+        url,
+        headers: { ...headersFor(p, method), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+      });
+      const code = r.statusCode >= 400 ? (JSON.parse(r.body).code as string) : '';
+      got.push(`${p}=${r.statusCode}${code ? `(${code})` : ''}`);
+      if (r.statusCode !== want[i]) continue;
+      if (r.statusCode === 401 || r.statusCode === 403) {
+        expect(code, `${key} as ${p}`).toMatch(/^(auth\.unauthenticated|auth\.forbidden|provisioner\.ca_not_allowed)$/);
+        expect(digest(db), `${key} as ${p} refused, but the database changed`).toEqual(before);
+      }
+    }
+    expect(got.map((g) => g.replace(/\(.*\)/, '').split('=')[1]).join(' '), got.join(' ')).toBe(row.expect);
+  });
+
+  it.each(Object.keys(OTHER))('without credentials: %s answers as designed and changes nothing', async (key) => {
+    const probe = OTHER[key]!;
+    const before = digest(db);
+    const body = probe.body;
+    const r = await app.inject({
+      method: key.split(' ')[0] as 'GET',
+      url: probe.url(kit),
+      ...(body === undefined
+        ? {}
+        : typeof body === 'string'
+          ? { headers: { 'content-type': 'application/ocsp-request' }, payload: body }
+          : { headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) }),
+    });
+    expect(r.statusCode, r.body.slice(0, 300)).toBe(probe.status);
+    const after = digest(db);
+    const changed = Object.keys(after).filter((t) => after[t] !== before[t]);
+    expect(changed.filter((t) => !probe.writes?.includes(t))).toEqual([]);
+  });
+
+  it('Vault API: every route that needs a token, for every operation it has, refuses an anonymous caller with 403', async () => {
+    const METHOD: Record<VaultOp, string> = {
+      read: 'GET',
+      list: 'GET',
+      write: 'POST',
+      delete: 'DELETE',
+      patch: 'PATCH',
+    };
+    const concrete = (pattern: string) => pattern.replace(/:[a-z_]+/g, 'x').replace(/\*/g, vaultMount);
+    const calls = [
+      ...SYSTEM_ROUTES.map((r) => ({ route: r, path: concrete(r.path) })),
+      ...MOUNT_ROUTES.map((r) => ({ route: r, path: `${vaultMount}/${concrete(r.path)}` })),
+    ].filter((c) => c.route.auth !== false);
+    expect(calls.length).toBeGreaterThan(10);
+    const wrong: string[] = [];
+    const before = digest(db);
+    for (const { route, path } of calls) {
+      for (const op of Object.keys(route.ops) as VaultOp[]) {
+        const r = await app.inject({
+          method: METHOD[op] as 'GET',
+          url: `/v1/${path}${op === 'list' ? '?list=true' : ''}`,
+          ...(op === 'write' || op === 'patch'
+            ? { headers: { 'content-type': 'application/json' }, payload: '{"common_name":"x.example"}' }
+            : {}),
+        });
+        if (r.statusCode !== 403 || !r.body.includes('permission denied')) wrong.push(`${op} ${path}: ${r.statusCode}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(digest(db)).toEqual(before);
+  });
+});
