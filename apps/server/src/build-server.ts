@@ -38,8 +38,12 @@ export interface BuildServerOptions {
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
-  /** serve HTTPS with this PEM certificate and key */
-  https?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * serve HTTPS with this PEM certificate and key. `clientCertificates` (default `request`): the TLS handshake asks
+   * for an optional client certificate, which only `POST /pki/csr/sign` uses (a workload renewing with its current
+   * SVID; the authority verifies it — TLS does not); `off` never asks (browsers then never offer one).
+   */
+  https?: { cert: string | Buffer; key: string | Buffer; clientCertificates?: 'request' | 'off' };
   /** mark the session cookie Secure (default: when serving HTTPS, or per request when the protocol is https) */
   secureCookies?: boolean;
   /** max-age of CRL and OCSP GET answers in seconds (default 5, never beyond nextUpdate) */
@@ -148,7 +152,17 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : randomUUID();
     },
-    ...(options.https ? { https: { cert: options.https.cert, key: options.https.key } } : {}),
+    ...(options.https
+      ? {
+          https: {
+            cert: options.https.cert,
+            key: options.https.key,
+            // optional client certificates for SVID renewal over mTLS; verified by the authority, not by TLS
+            requestCert: options.https.clientCertificates !== 'off',
+            rejectUnauthorized: false,
+          },
+        }
+      : {}),
   };
   const app = Fastify(fastifyOptions) as unknown as FastifyInstance;
   // Vault clients send the LIST verb, which Node's HTTP parser refuses: rewrite it below the parser

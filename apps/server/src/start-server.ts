@@ -15,6 +15,8 @@ export interface StartServerOptions {
   logLevel?: string;
   tlsCert?: string;
   tlsKey?: string;
+  /** `request` (default): ask TLS clients for an optional certificate (SPIFFE SVID renewal over mTLS); `off` */
+  tlsClientCertificates?: 'request' | 'off';
   databaseUrl?: string;
   /** interval of the leader-only background jobs in ms (env PKIM_JOBS_INTERVAL_MS, default 60000) */
   jobsIntervalMs?: number;
@@ -38,6 +40,12 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+function parseClientCertificates(v: string | undefined): 'request' | 'off' {
+  if (v === undefined || v === '' || v === 'request') return 'request';
+  if (v === 'off') return 'off';
+  throw new PkiError('input.invalid', `invalid PKIM_TLS_CLIENT_CERTS '${v}': expected request or off`);
+}
+
 /** Resolves options with the PKIM_* environment as fallback. */
 export function serverOptionsFromEnv(
   opts: StartServerOptions,
@@ -55,6 +63,7 @@ export function serverOptionsFromEnv(
     logLevel: opts.logLevel ?? env.PKIM_LOG_LEVEL ?? 'info',
     tlsCert: opts.tlsCert ?? (env.PKIM_TLS_CERT || undefined),
     tlsKey: opts.tlsKey ?? (env.PKIM_TLS_KEY || undefined),
+    tlsClientCertificates: parseClientCertificates(opts.tlsClientCertificates ?? env.PKIM_TLS_CLIENT_CERTS),
     databaseUrl: opts.databaseUrl ?? (env.PKIM_DATABASE_URL || undefined),
     jobsIntervalMs:
       opts.jobsIntervalMs !== undefined
@@ -75,7 +84,11 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
   let https: BuildServerOptions['https'];
   if (o.tlsCert && o.tlsKey) {
     try {
-      https = { cert: readFileSync(o.tlsCert), key: readFileSync(o.tlsKey) };
+      https = {
+        cert: readFileSync(o.tlsCert),
+        key: readFileSync(o.tlsKey),
+        clientCertificates: o.tlsClientCertificates,
+      };
     } catch (e) {
       throw new PkiError(
         'input.invalid',

@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
+import type { PeerCertificate } from 'node:tls';
 
 /**
  * Node's HTTP parser (llhttp) has a fixed method table without `LIST`: a raw `LIST /v1/pki/roles HTTP/1.1` is
@@ -95,7 +96,7 @@ export function createListRewriter(): (chunk: Buffer) => Buffer {
 
 /**
  * A Duplex in front of a socket: reads pass through the rewriter, writes go to the socket unchanged. It exposes
- * what the HTTP server and Fastify read from a socket (addresses, timeouts, `encrypted`).
+ * what the HTTP server and Fastify read from a socket (addresses, timeouts, `encrypted`, the TLS peer certificate).
  */
 export class ListVerbSocket extends Duplex {
   readonly socket: Socket;
@@ -158,6 +159,11 @@ export class ListVerbSocket extends Duplex {
   }
   get encrypted(): boolean {
     return (this.socket as Socket & { encrypted?: boolean }).encrypted === true;
+  }
+  /** the TLS client certificate (HTTPS; SPIFFE renewal over mTLS reads it); undefined on plain sockets */
+  getPeerCertificate(detailed?: boolean): PeerCertificate | undefined {
+    const tls = this.socket as Socket & { getPeerCertificate?: (detailed?: boolean) => PeerCertificate };
+    return typeof tls.getPeerCertificate === 'function' ? tls.getPeerCertificate(detailed) : undefined;
   }
   get bytesWritten() {
     return this.socket.bytesWritten;
