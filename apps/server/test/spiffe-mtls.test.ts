@@ -278,9 +278,7 @@ describe('mTLS between two Node TLS endpoints with issued SVIDs and the bundle',
     // and the other way round: a client trusting only its own bundle refuses a server from another trust domain
     const client = await a.issue('node', 'worker-2');
     const otherServer = await b.issue('orchestrator', 'api');
-    const r2 = await handshake(otherServer, [bundleB.servicesBundle.at(-1)!], client, [
-      bundleA.servicesBundle.at(-1)!,
-    ]);
+    const r2 = await handshake(otherServer, [bundleB.servicesBundle.at(-1)!], client, [bundleA.servicesBundle.at(-1)!]);
     expect(r2.ok).toBe(false);
     expect(r2.clientError).toMatch(/unable to get local issuer|unable to verify/i);
   });
