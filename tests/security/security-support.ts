@@ -32,7 +32,7 @@ export interface SecurityFixture {
   http(
     method: string,
     url: string,
-    o?: { token?: string; body?: unknown; headers?: Record<string, string> },
+    o?: { token?: string; body?: unknown; headers?: Record<string, string>; ip?: string },
   ): Promise<HttpAnswer>;
   close(): Promise<void>;
 }
@@ -91,7 +91,7 @@ export async function openSecurityFixture(
         payload = JSON.stringify(o.body);
         headers['content-type'] ??= 'application/json';
       }
-      const r = await app.inject({ method: method as 'GET', url, headers, payload });
+      const r = await app.inject({ method: method as 'GET', url, headers, payload, remoteAddress: o.ip });
       return {
         status: r.statusCode,
         headers: r.headers,

@@ -5,7 +5,7 @@ import helmet from '@fastify/helmet';
 import type { Logger } from 'pino';
 import { PkiError } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
-import { httpStatusFor, toHttpPkiError } from './error-mapping';
+import { httpStatusFor, retryAfterSecondsOf, toHttpPkiError } from './error-mapping';
 import { createRequestBudget, OCSP_TRY_LATER, trpcCallCount } from './request-budget';
 import { createServerMetrics, type ServerMetrics } from './server-metrics';
 import { startBackgroundJobs, type BackgroundJobs, type BackgroundJobsOptions } from './background-jobs';
@@ -191,6 +191,8 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     if (status >= 500) request.log.error({ err: error, code: e.code }, 'request failed');
     else request.log.info({ code: e.code, status }, 'request refused');
     const message = e.kind === 'internal' ? 'internal error' : e.message;
+    const retryAfter = retryAfterSecondsOf(e);
+    if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
     return reply
       .code(status)
       .type('application/json')

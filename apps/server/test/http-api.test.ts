@@ -280,7 +280,7 @@ describe('REST and tRPC over real HTTP', () => {
     );
   });
 
-  it('locks an account after repeated failed logins over HTTP (429 auth.locked)', async () => {
+  it('throttles repeated failed logins over HTTP (429 auth.throttled with Retry-After)', async () => {
     await authority.auth.createUser({ username: 'locky', password: 'locky-password-1', role: 'auditor' }, ACTORS.admin);
     for (let i = 0; i < 5; i++) {
       const r = await post('user.login', { username: 'locky', password: `nope-${i}` });
@@ -291,8 +291,11 @@ describe('REST and tRPC over real HTTP', () => {
     }
     const locked = await post('user.login', { username: 'locky', password: 'locky-password-1' });
     expect(locked.status).toBe(429);
-    expect(((await locked.json()) as { error: { data: { pkiCode: string } } }).error.data.pkiCode).toBe('auth.locked');
-    expect((await authority.audit.list({ action: 'auth.locked', limit: 5 })).length).toBe(1);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(((await locked.json()) as { error: { data: { pkiCode: string } } }).error.data.pkiCode).toBe(
+      'auth.throttled',
+    );
+    expect((await authority.audit.list({ action: 'auth.throttled', limit: 5 })).length).toBe(1);
   });
 
   it('refuses an API token once it has expired or was revoked', async () => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { PkiError, checkDurationMs, checkTimestampMs, newId, type Clock } from '@pkim/shared';
-import type { NewAuditEvent, Store, UnitOfWork, UserRole, UserRow } from '@pkim/store';
+import type { LoginFailureRow, NewAuditEvent, Store, UnitOfWork, UserRole, UserRow } from '@pkim/store';
 import {
   hashPassword,
   verifyPassword,
@@ -22,19 +22,51 @@ export interface AuthServiceDeps {
 }
 
 export interface AuthServiceOptions {
-  /** failed logins in a row before the account is locked (default 5) */
-  maxFailedLogins?: number;
-  /** lockout duration (default 15 min) */
-  lockoutMs?: number;
+  /** login throttling per (user name, client address) and per client address (defaults below) */
+  loginThrottle?: LoginThrottleOptions;
   /** session lifetime (default 12 h) */
   sessionTtlMs?: number;
-  /** failed logins per client IP within `ipWindowMs` before further attempts are refused (default 20 / 15 min) */
-  maxFailuresPerIp?: number;
-  ipWindowMs?: number;
   /** minimum time between `lastUsedAt` writes for one token (default 60 s) */
   tokenTouchIntervalMs?: number;
   /** scrypt cost (tests may lower it) */
   scrypt?: ScryptParams;
+  /** the password check (default: scrypt verification; tests wrap it to see that it runs for unknown users too) */
+  passwordVerifier?: (password: string, storedHash: string) => Promise<boolean>;
+}
+
+/**
+ * Login throttling (docs/security.md): failed logins are counted per (user name, client address) and per
+ * client address in the database, so every instance on it sees the same counts. Once a counter reaches its
+ * free failures, each further failure blocks that counter for a delay that doubles (base, 2×base, 4×base …,
+ * at most `maxDelayMs`); a blocked login is answered 429 `auth.throttled` with Retry-After, without
+ * looking at the password. Nobody can lock a user out from another address; unknown and known user names
+ * are counted and answered alike.
+ */
+export interface LoginThrottleOptions {
+  /** failed logins per (user name, client address) before the backoff starts (default 5) */
+  freeFailures?: number;
+  /** failed logins per client address, over all user names, before the backoff starts (default 20) */
+  addressFreeFailures?: number;
+  /** the first backoff delay; each further failure doubles it (default 1 s) */
+  baseDelayMs?: number;
+  /** the longest backoff delay (default 15 min) */
+  maxDelayMs?: number;
+  /** a counter whose last failure is older than this starts again from zero (default 24 h) */
+  forgetAfterMs?: number;
+}
+
+export const LOGIN_THROTTLE_DEFAULTS: Required<LoginThrottleOptions> = {
+  freeFailures: 5,
+  addressFreeFailures: 20,
+  baseDelayMs: 1_000,
+  maxDelayMs: 15 * 60_000,
+  forgetAfterMs: 24 * 3_600_000,
+};
+
+/** The backoff after `failures` failed logins on a counter that allows `free` of them (0: not blocked). */
+export function loginBackoffMs(failures: number, free: number, o: Required<LoginThrottleOptions>): number {
+  if (failures < free) return 0;
+  return Math.min(o.maxDelayMs, o.baseDelayMs * 2 ** Math.min(failures - free, 40));
 }
 
 /** settings key that marks the first-boot admin as created (never recreated afterwards) */
@@ -61,16 +93,14 @@ function constantTimeEqual(a: string, b: string): boolean {
 /** Users, passwords, sessions and API tokens. Every change and every login attempt is audited. */
 export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOptions = {}): AuthService {
   const { store, clock, logger, audit } = deps;
-  const maxFailed = options.maxFailedLogins ?? 5;
-  const lockoutMs = options.lockoutMs ?? 15 * 60_000;
+  const throttle = checkThrottleOptions({ ...LOGIN_THROTTLE_DEFAULTS, ...options.loginThrottle });
+  logger.debug({ loginThrottle: throttle }, 'login throttle');
   const sessionTtlMs = options.sessionTtlMs ?? 12 * 3_600_000;
-  const maxFailuresPerIp = options.maxFailuresPerIp ?? 20;
-  const ipWindowMs = options.ipWindowMs ?? 15 * 60_000;
   const touchInterval = options.tokenTouchIntervalMs ?? 60_000;
   const scryptParams = options.scrypt ?? DEFAULT_SCRYPT_PARAMS;
-  /** per-IP failure timestamps (in memory: one process; the per-account lockout is in the database) */
-  const ipFailures = new Map<string, number[]>();
+  const checkPasswordHash = options.passwordVerifier ?? verifyPassword;
   const lastTouch = new Map<string, number>();
+  let lastPrune = 0;
   // a real hash so unknown users cost the same time as known ones
   const dummyHash = hashPassword(randomSecret(), scryptParams);
 
@@ -114,21 +144,28 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       throw new PkiError('user.last_admin', 'the last active admin cannot be demoted or disabled');
   };
 
-  const recordIpFailure = (ip: string | undefined): void => {
-    if (!ip) return;
-    const now = clock.now();
-    const list = (ipFailures.get(ip) ?? []).filter((t) => now - t < ipWindowMs);
-    list.push(now);
-    ipFailures.set(ip, list);
-    if (ipFailures.size > 10_000) ipFailures.delete(ipFailures.keys().next().value!);
-  };
+  /** the login-throttle counters of one attempt: (user name, address) and the address alone */
+  const throttleIds = (username: string, ip: string) => ({
+    pair: `u_${sha256Hex(`${username.toLowerCase()}\n${ip}`)}`,
+    address: `a_${sha256Hex(ip)}`,
+  });
 
-  const ipBlocked = (ip: string | undefined): boolean => {
-    if (!ip) return false;
-    const now = clock.now();
-    const list = (ipFailures.get(ip) ?? []).filter((t) => now - t < ipWindowMs);
-    if (list.length === 0) ipFailures.delete(ip);
-    return list.length >= maxFailuresPerIp;
+  /** failures each counter will have after one more failure (a forgotten counter starts again) */
+  const failuresAfterThis = (row: LoginFailureRow | undefined, now: number) =>
+    row && row.lastFailureAt >= now - throttle.forgetAfterMs ? row.failures + 1 : 1;
+
+  const blockedUntil = (row: LoginFailureRow | undefined, free: number, now: number): number =>
+    row && row.lastFailureAt >= now - throttle.forgetAfterMs
+      ? row.lastFailureAt + loginBackoffMs(row.failures, free, throttle)
+      : 0;
+
+  /** old counters are deleted now and then (a counter is forgotten after `forgetAfterMs` anyway) */
+  const pruneCounters = (now: number) => {
+    if (now - lastPrune < 10 * 60_000) return;
+    lastPrune = now;
+    store.loginFailures
+      .deleteStale(now - throttle.forgetAfterMs)
+      .catch((e: unknown) => logger.warn({ err: e }, 'could not prune login-failure counters'));
   };
 
   const insertUser = async (
@@ -289,79 +326,69 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
     },
 
     async login(username, password, meta) {
-      const ip = meta.ip;
-      if (ipBlocked(ip)) {
-        await audit.record({
-          actor: `ip:${ip}`,
-          action: 'auth.login_failed',
-          target: null,
-          outcome: 'failure',
-          details: { username, ip, reason: 'ip_rate_limited' },
-        });
-        throw new PkiError('rate.limited', 'too many failed logins from this address; try again later');
-      }
-      const user = typeof username === 'string' ? await store.users.findByUsername(username) : undefined;
+      const ip = meta.ip ?? 'unknown';
+      const name = typeof username === 'string' ? username.slice(0, 256) : '';
       const now = clock.now();
-      if (!user) {
-        await verifyPassword(String(password ?? ''), await dummyHash);
-        recordIpFailure(ip);
-        await audit.record({
-          actor: `ip:${ip ?? 'unknown'}`,
-          action: 'auth.login_failed',
-          target: null,
-          outcome: 'failure',
-          details: { username: String(username).slice(0, 64), ip, reason: 'unknown_user' },
-        });
-        throw new PkiError('auth.invalid_credentials', 'wrong user name or password');
-      }
-      if (user.lockedUntil !== null && user.lockedUntil > now) {
-        recordIpFailure(ip);
-        await audit.record({
-          actor: user.id,
-          action: 'auth.login_failed',
-          target: user.id,
-          outcome: 'failure',
-          details: { username, ip, reason: 'locked' },
-        });
-        throw new PkiError('auth.locked', 'too many failed logins; the account is locked', {
-          details: { lockedUntil: user.lockedUntil },
+      const ids = throttleIds(name, ip);
+      const rows = await store.loginFailures.find([ids.pair, ids.address]);
+      const pairRow = rows.find((r) => r.id === ids.pair);
+      const addressRow = rows.find((r) => r.id === ids.address);
+      // a blocked counter answers before anything about the user is looked at: the same for every name
+      const until = Math.max(
+        blockedUntil(pairRow, throttle.freeFailures, now),
+        blockedUntil(addressRow, throttle.addressFreeFailures, now),
+      );
+      if (until > now) {
+        const retryAfterSeconds = Math.max(1, Math.ceil((until - now) / 1000));
+        logger.info({ ip, retryAfterSeconds }, 'login refused: throttled');
+        throw new PkiError('auth.throttled', `too many failed logins; try again in ${retryAfterSeconds} s`, {
+          details: { retryAfterSeconds },
         });
       }
-      const ok = await verifyPassword(String(password ?? ''), user.passwordHash);
-      if (!ok || user.disabled) {
-        recordIpFailure(ip);
-        // a lock that has run out starts a fresh count
-        const failed = (user.lockedUntil !== null ? 0 : user.failedLogins) + 1;
-        const lock = failed >= maxFailed;
+      const user = name && USERNAME_RE.test(name) ? await store.users.findByUsername(name) : undefined;
+      // exactly one password hash check on every path: unknown users are checked against a dummy hash
+      const ok = await checkPasswordHash(String(password ?? ''), user ? user.passwordHash : await dummyHash);
+      if (!user || !ok || user.disabled) {
+        const reason = !user ? 'unknown_user' : user.disabled ? 'disabled' : 'wrong_password';
+        const pairFailures = failuresAfterThis(pairRow, now);
+        const addressFailures = failuresAfterThis(addressRow, now);
         const events = [
           event(
-            user.id,
+            user?.id ?? `ip:${ip}`,
             'auth.login_failed',
-            user.id,
-            { username, ip, reason: user.disabled ? 'disabled' : 'wrong_password', failedLogins: failed },
+            user?.id ?? null,
+            { username: name.slice(0, 64), ip, reason, failures: pairFailures, addressFailures },
             'failure',
           ),
         ];
-        if (lock)
-          events.push(
-            event(
-              'system',
-              'auth.locked',
-              user.id,
-              { username, ip, lockedUntil: now + lockoutMs, failedLogins: failed },
-              'failure',
-            ),
-          );
+        // the failure that starts (or lengthens) a block is audited as `auth.throttled`
+        for (const [scope, failures, free] of [
+          ['user_address', pairFailures, throttle.freeFailures],
+          ['address', addressFailures, throttle.addressFreeFailures],
+        ] as const) {
+          const delay = loginBackoffMs(failures, free, throttle);
+          if (delay > 0) {
+            events.push(
+              event(
+                'system',
+                'auth.throttled',
+                scope === 'user_address' ? (user?.id ?? null) : null,
+                { scope, username: name.slice(0, 64), ip, failures, blockedUntil: now + delay },
+                'failure',
+              ),
+            );
+            logger.warn({ scope, ip, failures, delayMs: delay }, 'login throttled after failed logins');
+          }
+        }
         await store.commit({
-          updateUsers: [
-            {
-              id: user.id,
-              patch: { failedLogins: lock ? 0 : failed, lockedUntil: lock ? now + lockoutMs : null, updatedAt: now },
-            },
-          ],
+          recordLoginFailures: {
+            ids: [ids.pair, ids.address],
+            at: now,
+            restartBefore: now - throttle.forgetAfterMs,
+          },
           audit: events,
         });
-        if (lock) logger.warn({ userId: user.id, ip }, 'account locked after failed logins');
+        pruneCounters(now);
         throw new PkiError('auth.invalid_credentials', 'wrong user name or password');
       }
       const sessionToken = randomSecret(32);
@@ -372,8 +399,9 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         insertSessions: [
           { id: sessionId, tokenHash: sha256Hex(sessionToken), userId: user.id, csrfToken, expiresAt, createdAt: now },
         ],
-        updateUsers: [{ id: user.id, patch: { failedLogins: 0, lockedUntil: null, updatedAt: now } }],
-        audit: [event(user.id, 'auth.login', user.id, { username, ip, sessionId })],
+        // a successful login ends the backoff of (this user, this address); the address counter stays
+        clearLoginFailures: [ids.pair],
+        audit: [event(user.id, 'auth.login', user.id, { username: name, ip, sessionId })],
       });
       return { sessionToken, csrfToken, expiresAt, actor: userActor(user) };
     },
@@ -522,4 +550,41 @@ function withinLimits(inner: ResourceLimits, outer: ResourceLimits): boolean {
     outer.maxLifetimeMs === undefined ||
     (inner.maxLifetimeMs !== undefined && inner.maxLifetimeMs <= outer.maxLifetimeMs);
   return sub(inner.cas, outer.cas) && sub(inner.profiles, outer.profiles) && sub(inner.names, outer.names) && life;
+}
+
+const THROTTLE_ENV: Record<keyof LoginThrottleOptions, string> = {
+  freeFailures: 'PKIM_LOGIN_FREE_FAILURES',
+  addressFreeFailures: 'PKIM_LOGIN_ADDRESS_FREE_FAILURES',
+  baseDelayMs: 'PKIM_LOGIN_BACKOFF_BASE_MS',
+  maxDelayMs: 'PKIM_LOGIN_BACKOFF_MAX_MS',
+  forgetAfterMs: 'PKIM_LOGIN_FORGET_AFTER_MS',
+};
+
+/**
+ * The login throttle's settings: the defaults, then PKIM_LOGIN_* environment variables, then the given
+ * options. Throws `input.invalid` for anything that is not a positive integer.
+ */
+export function resolveLoginThrottle(
+  env: Record<string, string | undefined>,
+  given: LoginThrottleOptions = {},
+): Required<LoginThrottleOptions> {
+  const fromEnv: LoginThrottleOptions = {};
+  for (const [k, name] of Object.entries(THROTTLE_ENV) as Array<[keyof LoginThrottleOptions, string]>) {
+    const v = env[name];
+    if (v !== undefined && v !== '') {
+      if (!/^\d{1,15}$/.test(v)) throw new PkiError('input.invalid', `${name} must be a positive integer, got '${v}'`);
+      fromEnv[k] = Number(v);
+    }
+  }
+  return checkThrottleOptions({ ...LOGIN_THROTTLE_DEFAULTS, ...fromEnv, ...given });
+}
+
+function checkThrottleOptions(o: Required<LoginThrottleOptions>): Required<LoginThrottleOptions> {
+  for (const [k, v] of Object.entries(o)) {
+    if (!Number.isSafeInteger(v) || v < 1)
+      throw new PkiError('input.invalid', `login throttle: ${k} must be a positive integer, got ${String(v)}`);
+  }
+  if (o.maxDelayMs < o.baseDelayMs)
+    throw new PkiError('input.invalid', 'login throttle: maxDelayMs must not be below baseDelayMs');
+  return o;
 }

@@ -25,7 +25,7 @@ import { createRequestService } from './request-service';
 import { createCrlService } from './crl-service';
 import { createRevocationTimings } from './revocation-timings';
 import { createOcspService } from './ocsp-service';
-import { createAuthService } from './auth-service';
+import { createAuthService, resolveLoginThrottle } from './auth-service';
 import { createInsightsService } from './insights-service';
 import { createOptionalBackends } from './optional-backends';
 import { createVaultService } from './vault';
@@ -77,6 +77,8 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const logger = config.logger ?? createLogger();
   const env = config.env ?? process.env;
   const dataDir = resolve(config.dataDir);
+  // settings are checked before anything is opened
+  const loginThrottle = resolveLoginThrottle(env, config.auth?.loginThrottle);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // the data dir holds the database, master.key and profiles: owner only, whatever mode it had before
   try {
@@ -166,7 +168,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const timings = createRevocationTimings(store);
   const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs, timings });
   const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs, timings });
-  const auth = createAuthService({ store, clock, logger, audit }, config.auth);
+  const auth = createAuthService({ store, clock, logger, audit }, { ...config.auth, loginThrottle });
   const spiffe = createSpiffeService({ store, clock, logger, auth, sign: pipeline.sign, config: spiffeConfig });
   const vault = createVaultService({
     store,

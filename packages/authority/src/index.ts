@@ -9,8 +9,12 @@ export {
   BOOTSTRAP_USERNAME,
   TOKEN_PREFIX,
   MIN_PASSWORD_LENGTH,
+  LOGIN_THROTTLE_DEFAULTS,
+  loginBackoffMs,
+  resolveLoginThrottle,
   type AuthServiceDeps,
   type AuthServiceOptions,
+  type LoginThrottleOptions,
 } from './auth-service';
 export {
   hashPassword,

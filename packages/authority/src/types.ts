@@ -390,7 +390,7 @@ export interface AuthService {
   /** limits a user to CAs / profiles / name patterns / a max lifetime (null = unlimited within the role) */
   setUserResources(userId: string, resources: ResourceLimits | null, actor: Actor): Promise<void>;
   changePassword(userId: string, oldPassword: string, newPassword: string, actor: Actor): Promise<void>;
-  /** password login with rate limiting/lockout; returns a session secret (cookie value) and CSRF token */
+  /** password login with throttling per (user, address) and per address; returns a session secret (cookie value) and CSRF token */
   login(
     username: string,
     password: string,

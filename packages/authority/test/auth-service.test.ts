@@ -185,32 +185,46 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect(all).toContain('auth.logout');
   });
 
-  it('locks an account after 5 failed logins for 15 minutes, even for the right password, and audits it', async () => {
+  it('throttles a (user, address) after 5 failed logins with a doubling delay, not other addresses, and audits it', async () => {
     await authority.auth.createUser(
       { username: 'mallory-target', password: 'target-password-1', role: 'auditor' },
       cliAdmin,
     );
+    const attacker = { ip: '192.0.2.66' };
     for (let i = 0; i < 5; i++) {
-      await expectPkiError(
-        authority.auth.login('mallory-target', `wrong-${i}`, { ip: `192.0.2.${i}` }),
-        'auth.invalid_credentials',
-      );
+      await expectPkiError(authority.auth.login('mallory-target', `wrong-${i}`, attacker), 'auth.invalid_credentials');
     }
-    const locked = await expectPkiError(
-      authority.auth.login('mallory-target', 'target-password-1', { ip: '192.0.2.9' }),
-      'auth.locked',
+    // blocked for 1 s from the attacker's address, even with the right password
+    const blocked = await expectPkiError(
+      authority.auth.login('mallory-target', 'target-password-1', attacker),
+      'auth.throttled',
     );
-    expect(locked.kind).toBe('rate_limited');
-    const events = await authority.audit.list({ action: 'auth.locked', limit: 10 });
+    expect(blocked.kind).toBe('rate_limited');
+    expect(blocked.details).toEqual({ retryAfterSeconds: 1 });
+    // the user, from anywhere else, is not locked out
+    expect((await authority.auth.login('mallory-target', 'target-password-1', { ip: '198.51.100.7' })).actor.role).toBe(
+      'auditor',
+    );
+    const target = (await internalsOf(authority).store.users.findByUsername('mallory-target'))?.id;
+    const events = await authority.audit.list({ action: 'auth.throttled', limit: 10 });
     expect(events).toHaveLength(1);
-    expect(events[0]!.target).toBe((await internalsOf(authority).store.users.findByUsername('mallory-target'))?.id);
-    expect((await authority.audit.list({ action: 'auth.login_failed', limit: 100 })).length).toBeGreaterThanOrEqual(6);
-    const listed = (await authority.auth.listUsers()).find((u) => u.username === 'mallory-target');
-    expect(listed?.lockedUntil).toBe(clock.now() + 15 * 60_000);
+    expect(events[0]).toMatchObject({ target, details: { scope: 'user_address', failures: 5, ip: '192.0.2.66' } });
 
-    clock.advance(15 * 60_000 + 1);
-    const ok = await authority.auth.login('mallory-target', 'target-password-1', {});
-    expect(ok.actor.role).toBe('auditor');
+    // each further failure doubles the delay: 2 s, then 4 s
+    clock.advance(1_000);
+    await expectPkiError(authority.auth.login('mallory-target', 'wrong-again', attacker), 'auth.invalid_credentials');
+    expect(
+      (await expectPkiError(authority.auth.login('mallory-target', 'x', attacker), 'auth.throttled')).details,
+    ).toEqual({ retryAfterSeconds: 2 });
+    clock.advance(2_000);
+    await expectPkiError(authority.auth.login('mallory-target', 'wrong-again', attacker), 'auth.invalid_credentials');
+    expect(
+      (await expectPkiError(authority.auth.login('mallory-target', 'x', attacker), 'auth.throttled')).details,
+    ).toEqual({ retryAfterSeconds: 4 });
+    clock.advance(4_000);
+    // the right password after the wait logs in and ends the backoff of this (user, address)
+    expect((await authority.auth.login('mallory-target', 'target-password-1', attacker)).actor.role).toBe('auditor');
+    await expectPkiError(authority.auth.login('mallory-target', 'wrong-after', attacker), 'auth.invalid_credentials');
   });
 
   it('refuses unknown users and disabled users with the same error', async () => {

@@ -195,7 +195,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   },
   'auth.unauthenticated': { kind: 'unauthenticated', description: 'No valid session or token.' },
   'auth.invalid_credentials': { kind: 'unauthenticated', description: 'Wrong user name or password.' },
-  'auth.locked': { kind: 'rate_limited', description: 'Too many failed logins; the account is locked for a while.' },
+  'auth.throttled': {
+    kind: 'rate_limited',
+    description:
+      'Too many failed logins for this user name from this client address (or from this address); retry after ' +
+      'the delay in Retry-After, which doubles with each further failure.',
+  },
   'auth.forbidden': { kind: 'forbidden', description: 'The role or token scope does not allow this.' },
   'provisioner.ca_not_allowed': {
     kind: 'forbidden',

@@ -241,6 +241,21 @@ export const keyBlobs = pgTable('key_blobs', {
   data: text('data').notNull(),
 });
 
+/**
+ * Failed-login counters of the login throttle, shared by every instance on the database. `id` is a
+ * hash of what is counted (user name + client address, or the address alone); the backoff is
+ * derived from `failures` and `last_failure_at` by the auth service. Ephemeral: not copied by copyStore.
+ */
+export const loginFailures = pgTable(
+  'login_failures',
+  {
+    id: text('id').primaryKey(),
+    failures: integer('failures').notNull(),
+    lastFailureAt: bigint('last_failure_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('login_failures_last_idx').on(t.lastFailureAt)],
+);
+
 /** SPIFFE workload identity: see sqlite-schema.ts. */
 export const spiffeCas = pgTable(
   'spiffe_cas',

@@ -19,6 +19,7 @@ import type {
   Page,
   RequestRepository,
   RowKey,
+  LoginFailureRepository,
   SessionRepository,
   SettingsRepository,
   SpiffeRepository,
@@ -43,6 +44,7 @@ export interface Repositories {
   users: UserRepository;
   tokens: TokenRepository;
   sessions: SessionRepository;
+  loginFailures: LoginFailureRepository;
   settings: SettingsRepository;
   keyBlobs: KeyBlobRepository;
   spiffe: SpiffeRepository;
@@ -388,6 +390,16 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
     },
   };
 
+  const loginFailures: LoginFailureRepository = {
+    async find(ids) {
+      if (ids.length === 0) return [];
+      return db.select().from(t.loginFailures).where(inArray(t.loginFailures.id, ids));
+    },
+    async deleteStale(before) {
+      return affectedRows(await db.delete(t.loginFailures).where(lt(t.loginFailures.lastFailureAt, before)));
+    },
+  };
+
   const settings: SettingsRepository = {
     async get(key) {
       const [row] = await db.select({ value: t.settings.value }).from(t.settings).where(eq(t.settings.key, key));
@@ -433,5 +445,19 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
 
   const spiffe = createSpiffeRepository(db, t);
   const ssh = createSshRepository(db, t);
-  return { cas, certificates, requests, audit, users, tokens, sessions, settings, keyBlobs, spiffe, ssh, exportRows };
+  return {
+    cas,
+    certificates,
+    requests,
+    audit,
+    users,
+    tokens,
+    sessions,
+    loginFailures,
+    settings,
+    keyBlobs,
+    spiffe,
+    ssh,
+    exportRows,
+  };
 }

@@ -225,6 +225,21 @@ export const keyBlobs = sqliteTable('key_blobs', {
 });
 
 /**
+ * Failed-login counters of the login throttle, shared by every instance on the database. `id` is a
+ * hash of what is counted (user name + client address, or the address alone); the backoff is
+ * derived from `failures` and `last_failure_at` by the auth service. Ephemeral: not copied by copyStore.
+ */
+export const loginFailures = sqliteTable(
+  'login_failures',
+  {
+    id: text('id').primaryKey(),
+    failures: integer('failures').notNull(),
+    lastFailureAt: integer('last_failure_at').notNull(),
+  },
+  (t) => [index('login_failures_last_idx').on(t.lastFailureAt)],
+);
+
+/**
  * SPIFFE workload identity (docs/spiffe.md). The CAs themselves are ordinary rows of
  * `certificate_authorities` and the SVIDs ordinary rows of `certificates`; these tables hold what
  * SPIFFE adds: which CA plays which role in which trust domain, the SPIFFE ID of every SVID and

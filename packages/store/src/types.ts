@@ -227,6 +227,13 @@ export interface SessionRow {
   createdAt: number;
 }
 
+/** A failed-login counter of the login throttle (see `login_failures` in the schema). */
+export interface LoginFailureRow {
+  id: string;
+  failures: number;
+  lastFailureAt: number;
+}
+
 export interface Page<T> {
   items: T[];
   /** Opaque keyset cursor for the next page, null at the end. */
@@ -291,6 +298,13 @@ export interface UnitOfWork {
   /** ends every console session of these users (password change/reset, disable) */
   deleteSessionsOfUsers?: string[];
   setSettings?: Record<string, string>;
+  /**
+   * Counts one failed login on each counter (inserted at 1; a counter whose last failure is before
+   * `restartBefore` starts again at 1). One atomic upsert per counter, safe across instances.
+   */
+  recordLoginFailures?: { ids: string[]; at: number; restartBefore: number };
+  /** removes these login-failure counters (a successful login) */
+  clearLoginFailures?: string[];
   /** SPIFFE state (docs/spiffe.md) */
   insertSpiffeCas?: SpiffeCaRow[];
   updateSpiffeCas?: Array<{ id: string; patch: Partial<Omit<SpiffeCaRow, 'id' | 'createdAt'>> }>;
@@ -403,6 +417,13 @@ export interface SessionRepository {
   deleteExpired(now: number): Promise<number>;
 }
 
+export interface LoginFailureRepository {
+  /** the counters among `ids` that exist */
+  find(ids: string[]): Promise<LoginFailureRow[]>;
+  /** deletes counters whose last failure is before `before`; returns how many */
+  deleteStale(before: number): Promise<number>;
+}
+
 export interface SettingsRepository {
   get(key: string): Promise<string | undefined>;
   /** every setting whose key starts with `prefix`, in key order (small documents: mounts, roles, configs) */
@@ -465,6 +486,7 @@ export interface Store {
   users: UserRepository;
   tokens: TokenRepository;
   sessions: SessionRepository;
+  loginFailures: LoginFailureRepository;
   settings: SettingsRepository;
   keyBlobs: KeyBlobRepository;
   spiffe: SpiffeRepository;

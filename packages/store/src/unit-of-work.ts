@@ -428,6 +428,25 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
     );
   }
 
+  if (unit.recordLoginFailures?.ids.length) {
+    const L = t.loginFailures;
+    const { ids, at, restartBefore } = unit.recordLoginFailures;
+    yield* exec(
+      db
+        .insert(L)
+        .values([...new Set(ids)].map((id) => ({ id, failures: 1, lastFailureAt: at })))
+        .onConflictDoUpdate({
+          target: L.id,
+          set: {
+            failures: sql`CASE WHEN ${L.lastFailureAt} < ${restartBefore} THEN 1 ELSE ${L.failures} + 1 END`,
+            lastFailureAt: sql`excluded.last_failure_at`,
+          },
+        }),
+    );
+  }
+  if (unit.clearLoginFailures?.length)
+    yield* exec(db.delete(t.loginFailures).where(inArray(t.loginFailures.id, unit.clearLoginFailures)));
+
   yield* spiffeSteps(db, t, unit);
   if (unit.deleteSettings?.length)
     yield* exec(db.delete(t.settings).where(inArray(t.settings.key, unit.deleteSettings)));

@@ -79,7 +79,8 @@ describe('store schema', () => {
     const s = describeSqlite();
     const p = describePg();
     // every table is copied by copyStore, except the derived counters (rebuilt/maintained by the target)
-    expect(Object.keys(s).sort()).toEqual([...STORE_TABLES, 'certificate_counts'].sort());
+    // and the ephemeral login-throttle counters
+    expect(Object.keys(s).sort()).toEqual([...STORE_TABLES, 'certificate_counts', 'login_failures'].sort());
     expect(p).toEqual(s);
     expect(Object.keys(sqliteSchema).sort()).toEqual(Object.keys(pgSchema).sort());
   });

@@ -89,7 +89,7 @@ export function registerUserCommand(program: Command, ctx: CliContext): void {
 
   user
     .command('reset-password <user>')
-    .description('set a new password (generated and printed once unless --password-file); clears a lockout')
+    .description('set a new password (generated and printed once unless --password-file)')
     .option('--password-file <file>', 'read the new password from a file (- for stdin)')
     .action(async (ref: string, o: { passwordFile?: string }) => {
       const a = await ctx.openAuthority();

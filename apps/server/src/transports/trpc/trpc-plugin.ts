@@ -3,7 +3,7 @@ import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/a
 import type { Authority } from '@pkim/authority';
 import { appRouter, type AppRouter } from './app-router';
 import type { TrpcContext } from './trpc-context';
-import { findPkiError } from '../../error-mapping';
+import { findPkiError, retryAfterSecondsOf } from '../../error-mapping';
 import { clearSessionCookie, setSessionCookie } from '../../http/auth-plugin';
 
 export interface TrpcPluginOptions {
@@ -32,6 +32,11 @@ export const trpcPlugin: FastifyPluginAsync<TrpcPluginOptions> = async (app, opt
         setSessionCookie: (token, expiresAt) => setSessionCookie(req, res, token, expiresAt, opts.secureCookies),
         clearSessionCookie: () => clearSessionCookie(req, res, opts.secureCookies),
       }),
+      // a throttled call (login backoff) says when to retry, as a REST 429 does
+      responseMeta({ errors }) {
+        const waits = errors.map((e) => retryAfterSecondsOf(findPkiError(e))).filter((s) => s !== undefined);
+        return waits.length ? { headers: { 'retry-after': String(Math.max(...waits)) } } : {};
+      },
       onError({ error, path, req }) {
         const pki = findPkiError(error);
         if (error.code === 'INTERNAL_SERVER_ERROR' && (!pki || pki.kind === 'internal')) {
