@@ -78,10 +78,11 @@ describe('PostgreSQL store', () => {
         '0004_ssh_ca',
         '0005_token_resources',
         '0006_user_resources',
+        '0007_login_failures',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
-    expect(rows.rows[0].n).toBe(7);
+    expect(rows.rows[0].n).toBe(8);
   });
 
   describe('leader lock', () => {

@@ -97,6 +97,7 @@ describe('SQLite store', () => {
         '0004_ssh_ca',
         '0005_token_resources',
         '0006_user_resources',
+        '0007_login_failures',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });

@@ -610,13 +610,15 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0004 not applied
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0007 not applied
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
       const sshTables = ['ssh_blocks', 'ssh_host_accounts', 'ssh_principal_grants', 'ssh_certificates'];
       sshTables.push('ssh_fleet_tokens', 'ssh_hosts', 'ssh_cas', 'ssh_users', 'ssh_principals', 'ssh_krl_versions');
       sshTables.push('ssh_environments');
       for (const statement of [
+        'drop table login_failures',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'alter table users drop column resources',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'alter table api_tokens drop column resources',
