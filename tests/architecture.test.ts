@@ -11,8 +11,19 @@ const ALLOWED = {
   'packages/keys': ['@pkim/shared'],
   'packages/store': ['@pkim/shared'],
   'packages/authority': ['@pkim/shared', '@pkim/core', '@pkim/keys', '@pkim/store'],
+  // a CLIENT of the Vault-compatible API (PKI Manager's /v1/ or OpenBao): it reaches the PKI over HTTP only, never
+  // through the authority, the store or the key backends, so the same code works against OpenBao unchanged
+  'packages/keystore-certs': ['@pkim/shared'],
   'apps/server': ['@pkim/shared', '@pkim/core', '@pkim/authority'],
-  'apps/cli': ['@pkim/shared', '@pkim/core', '@pkim/authority', '@pkim/server', '@pkim/store', '@pkim/keys'],
+  'apps/cli': [
+    '@pkim/shared',
+    '@pkim/core',
+    '@pkim/authority',
+    '@pkim/server',
+    '@pkim/store',
+    '@pkim/keys',
+    '@pkim/keystore-certs',
+  ],
   'apps/web': ['@pkim/shared', '@pkim/server'],
 } satisfies Record<string, string[]>;
 type Workspace = keyof typeof ALLOWED;

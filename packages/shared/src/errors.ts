@@ -367,4 +367,30 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   },
   'vault.cert_not_found': { kind: 'invalid_input', description: 'revoke named a serial this mount never issued.' },
   'vault.revoke_issuer': { kind: 'invalid_input', description: 'A CA cannot be added to its own CRL.' },
+  'keystore.invalid_input': {
+    kind: 'invalid_input',
+    description: 'A tenant id, keystore type, template or endpoint of the keystore certificate lifecycle is malformed.',
+  },
+  'keystore.template_not_found': { kind: 'not_found', description: 'No certificate template for this keystore type.' },
+  'keystore.not_connected': { kind: 'not_found', description: 'The tenant has no such keystore connection.' },
+  'keystore.already_connected': {
+    kind: 'conflict',
+    description: 'The tenant already has a connection to this keystore type (one certificate per tenant per keystore).',
+  },
+  'keystore.vault_denied': {
+    kind: 'forbidden',
+    description: 'The Vault/OpenBao PKI endpoint refused the token or the login (HTTP 403).',
+  },
+  'keystore.vault_error': {
+    kind: 'unavailable',
+    description: 'The Vault/OpenBao PKI endpoint refused the request or could not be reached; nothing was activated.',
+  },
+  'keystore.handshake_failed': {
+    kind: 'unavailable',
+    description: 'The mTLS handshake with the keystore endpoint failed with the new certificate; it was not activated.',
+  },
+  'keystore.key_unavailable': {
+    kind: 'internal',
+    description: 'A tenant key or private key could not be unwrapped (wrong key-encryption key or tampered data).',
+  },
 };

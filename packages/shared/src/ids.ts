@@ -19,7 +19,10 @@ export type IdPrefix =
   | 'grt'
   | 'hac'
   | 'blk'
-  | 'ftk';
+  | 'ftk'
+  // tenant keystore client certificates: connection, certificate
+  | 'ksc'
+  | 'kcr';
 
 /** Prefixed, URL-safe, sortable-enough random id, e.g. `ca_01h2x...`. 16 random bytes. */
 export function newId(prefix: IdPrefix): string {

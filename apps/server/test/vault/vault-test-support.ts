@@ -16,6 +16,7 @@ export interface VaultFixture {
   rootPem: string;
   intermediatePem: string;
   caId: string;
+  rootCaId: string;
   close(): Promise<void>;
 }
 
@@ -50,6 +51,7 @@ export async function openVaultFixture(extra: Partial<AuthorityConfig> = {}): Pr
     rootPem: root.certificatePem!,
     intermediatePem: inter.certificatePem!,
     caId: inter.ca.id,
+    rootCaId: root.ca.id,
     async close() {
       await app.close();
       await fx.close();
