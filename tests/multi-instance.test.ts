@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { PKIM_BIN, REPO_ROOT, runPkim } from './support/cli-runner';
+import { PKIM_BIN, REPO_ROOT, runPkimAsync } from './support/cli-runner';
 import { opensslCsr, tempDir } from './support/openssl-tools';
 import { startPostgres, type TestPostgres } from './support/postgres';
 
@@ -192,7 +192,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
   let token: string;
   let csrs: string[];
   /** CLI on the shared database, with its own data dir (no master.key file: the key comes from the environment) */
-  const pkim = (...args: string[]) => runPkim(args, { dataDir: join(tmp.dir, 'cli'), env });
+  const pkim = (...args: string[]) => runPkimAsync(args, { dataDir: join(tmp.dir, 'cli'), env });
 
   beforeAll(async () => {
     cluster = await startPostgres();
@@ -203,7 +203,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
       PKIM_LOG_LEVEL: 'warn',
       PKIM_JOBS_INTERVAL_MS: String(JOBS_INTERVAL_MS),
     };
-    const root = pkim(
+    const root = await pkim(
       'ca',
       'create',
       '--name',
@@ -215,7 +215,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
       '--json',
     );
     expect(root.code, root.stderr).toBe(0);
-    const issuing = pkim(
+    const issuing = await pkim(
       'ca',
       'create',
       '--name',
@@ -230,7 +230,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
     );
     expect(issuing.code, issuing.stderr).toBe(0);
     caId = issuing.json().ca.id;
-    const t = pkim('token', 'create', '--name', 'multi-instance', '--role', 'operator', '--json');
+    const t = await pkim('token', 'create', '--name', 'multi-instance', '--role', 'operator', '--json');
     expect(t.code, t.stderr).toBe(0);
     token = t.json().token;
     csrs = Array.from(
@@ -266,8 +266,8 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
     expect({ orphanRows, orphanEvents }).toEqual({ orphanRows: 0, orphanEvents: 0 });
   }
 
-  function expectAuditChainVerifies(): number {
-    const v = pkim('audit', 'verify', '--json');
+  async function expectAuditChainVerifies(): Promise<number> {
+    const v = await pkim('audit', 'verify', '--json');
     expect(v.code, v.stderr).toBe(0);
     expect(v.json().ok).toBe(true);
     return v.json().count;
@@ -295,7 +295,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
     const seq = (await db.query('select min(seq) as lo, max(seq) as hi, count(*) as n from audit_events')).rows[0];
     expect(Number(seq.hi) - Number(seq.lo) + 1).toBe(Number(seq.n));
     await expectCertificatesMatchAudit();
-    expectAuditChainVerifies();
+    await expectAuditChainVerifies();
     console.log(
       `multi-instance: ${N} signings over 2 instances in ${seconds.toFixed(1)} s (${(N / seconds).toFixed(0)}/s)`,
     );
@@ -305,7 +305,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
   let leader: { victim: Instance; survivor: Instance; victimName: string; survivorName: string } | undefined;
 
   it('a console session made on one instance works on the other (sessions and CSRF live in the database)', async () => {
-    const created = pkim('user', 'create', 'olivia', '--role', 'operator', '--json');
+    const created = await pkim('user', 'create', 'olivia', '--role', 'operator', '--json');
     expect(created.code, created.stderr).toBe(0);
     const password = created.json().password as string;
     const trpc = (base: string, path: string, init: { body?: unknown; headers?: Record<string, string> } = {}) =>
@@ -402,7 +402,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
     const inDb = new Set((await db.query('select id from certificates')).rows.map((r) => r.id as string));
     expect([...ackedVictim, ...rb].every((r) => inDb.has(r.id!))).toBe(true);
     await expectCertificatesMatchAudit();
-    expectAuditChainVerifies();
+    await expectAuditChainVerifies();
 
     // the survivor keeps serving
     const more = await signMany(survivor, survivorName, caId, token, csrs, 5, 2);

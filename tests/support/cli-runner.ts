@@ -1,5 +1,5 @@
 // Runs the real `pkim` CLI (apps/cli/bin/pkim.mjs) as a child process.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
@@ -13,28 +13,57 @@ export interface CliResult {
   json<T = any>(): T;
 }
 
-export function runPkim(
-  args: string[],
-  opts: { dataDir: string; env?: Record<string, string>; input?: string; cwd?: string },
-): CliResult {
-  const r = spawnSync(process.execPath, [PKIM_BIN, ...args], {
-    cwd: opts.cwd ?? REPO_ROOT,
-    env: { ...process.env, PKIM_DATA_DIR: opts.dataDir, PKIM_LOG_LEVEL: 'silent', ...opts.env },
-    input: opts.input,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  const stdout = r.stdout ?? '';
+export interface CliOptions {
+  dataDir: string;
+  env?: Record<string, string>;
+  input?: string;
+  cwd?: string;
+}
+
+const spawnOptions = (opts: CliOptions) => ({
+  cwd: opts.cwd ?? REPO_ROOT,
+  env: { ...process.env, PKIM_DATA_DIR: opts.dataDir, PKIM_LOG_LEVEL: 'silent', ...opts.env },
+});
+
+function result(args: string[], status: number | null, stdout: string, stderr: string): CliResult {
   return {
-    code: r.status ?? -1,
+    code: status ?? -1,
     stdout,
-    stderr: r.stderr ?? '',
+    stderr,
     json() {
       try {
         return JSON.parse(stdout);
       } catch {
-        throw new Error(`pkim ${args.join(' ')} did not print JSON (exit ${r.status}):\n${stdout}\n${r.stderr}`);
+        throw new Error(`pkim ${args.join(' ')} did not print JSON (exit ${status}):\n${stdout}\n${stderr}`);
       }
     },
   };
+}
+
+export function runPkim(args: string[], opts: CliOptions): CliResult {
+  const r = spawnSync(process.execPath, [PKIM_BIN, ...args], {
+    ...spawnOptions(opts),
+    input: opts.input,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return result(args, r.status, r.stdout ?? '', r.stderr ?? '');
+}
+
+/**
+ * The same without blocking the test's event loop: use it in tests that hold HTTP keep-alive connections
+ * (a blocked loop cannot expire an idle pooled socket the server already closed, so the next request fails
+ * with "other side closed").
+ */
+export function runPkimAsync(args: string[], opts: CliOptions): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [PKIM_BIN, ...args], { ...spawnOptions(opts), timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve(result(args, status, stdout, stderr)));
+    child.stdin.end(opts.input ?? '');
+  });
 }
