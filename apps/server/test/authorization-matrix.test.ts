@@ -45,6 +45,7 @@ interface Kit {
   freshUser(): Promise<string>;
   freshToken(): Promise<string>;
   freshSshSerial(): Promise<string>;
+  freshFleetToken(): Promise<string>;
 }
 
 /**
@@ -135,6 +136,37 @@ const TRPC: Record<string, TrpcRow> = {
   'insights.profiles': { expect: EVERYONE },
   'insights.decodeCsr': { input: (k) => ({ pem: k.csrPem }), expect: EVERYONE },
   'insights.decodeCertificate': { input: (k) => ({ pem: k.leafPem }), expect: EVERYONE },
+  'spiffe.status': { expect: ADMIN_ONLY },
+  // a malformed trust domain: authorization comes first (403/401), the admin gets the validation error; a real
+  // init here would end the "503 before init" probe of GET /pki/ca/bundle below
+  'spiffe.init': { input: () => ({ trustDomain: 'Not A Domain!' }), expect: '400 403 403 403 403 401' },
+  'spiffe.list': { input: () => ({}), expect: ADMIN_ONLY },
+  'spiffe.denied': { expect: ADMIN_ONLY },
+  'spiffe.deny': {
+    input: () => ({ spiffeId: `spiffe://matrix.example/node/n-${seq()}`, reason: 'matrix' }),
+    expect: ADMIN_ONLY,
+  },
+  'spiffe.allow': { input: () => ({ spiffeId: 'spiffe://matrix.example/node/n-0' }), expect: ADMIN_ONLY },
+  'spiffe.rotate': { input: () => ({ role: 'services' }), expect: '503 403 403 403 403 401' }, // before init
+  'spiffe.purge': { expect: ADMIN_ONLY },
+  'ssh.listCas': { expect: READERS },
+  'ssh.createCa': { input: () => ({ name: `mx-ssh-new-${seq()}`, type: 'host' }), expect: ADMIN_ONLY },
+  'ssh.listCertificates': { input: () => ({ ca: 'mx-ssh-users' }), expect: READERS },
+  'ssh.issue': {
+    input: (k) => ({ ca: 'mx-ssh-users', publicKey: k.sshPub, principals: ['deploy'], ttl: '1h' }),
+    expect: ISSUERS_ON_CA,
+  },
+  'ssh.revoke': {
+    input: async (k) => ({ ca: 'mx-ssh-users', serial: await k.freshSshSerial() }),
+    expect: ISSUERS_ON_CA,
+  },
+  'ssh.krlStatus': { input: () => ({ ca: 'mx-ssh-users' }), expect: READERS },
+  'ssh.fleetTokens': { expect: ADMIN_ONLY },
+  'ssh.createFleetToken': {
+    input: () => ({ name: `mx-fleet-${seq()}`, operations: ['sign-host'] }),
+    expect: ADMIN_ONLY,
+  },
+  'ssh.revokeFleetToken': { input: async (k) => ({ id: await k.freshFleetToken() }), expect: ADMIN_ONLY },
 };
 
 interface RestRow {
@@ -343,6 +375,8 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
       freshSshSerial: async () =>
         (await a.ssh.sign({ ca: 'mx-ssh-users', type: 'user', publicKey: sshPub, principals: ['x'] }, admin))
           .certificate.serial,
+      freshFleetToken: async () =>
+        (await a.ssh.createFleetToken({ name: `mx-fleet-victim-${seq()}`, operations: ['sign-host'] }, admin)).row.id,
     };
     app = await buildServer(a, { logger: false, backgroundJobs: false, rateLimit: false, console: false });
     await app.ready();

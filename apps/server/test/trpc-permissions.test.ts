@@ -63,6 +63,23 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'insights.decodeCsr': ALL,
   'insights.profiles': ALL,
   'insights.decodeCertificate': ALL,
+  'spiffe.status': ADMIN,
+  'spiffe.init': ADMIN,
+  'spiffe.list': ADMIN,
+  'spiffe.denied': ADMIN,
+  'spiffe.deny': ADMIN,
+  'spiffe.allow': ADMIN,
+  'spiffe.rotate': ADMIN,
+  'spiffe.purge': ADMIN,
+  'ssh.listCas': READERS,
+  'ssh.createCa': ADMIN,
+  'ssh.listCertificates': READERS,
+  'ssh.issue': ISSUERS,
+  'ssh.revoke': ISSUERS,
+  'ssh.krlStatus': READERS,
+  'ssh.fleetTokens': ADMIN,
+  'ssh.createFleetToken': ADMIN,
+  'ssh.revokeFleetToken': ADMIN,
 };
 
 type AnyFn = (input?: unknown) => Promise<unknown>;

@@ -7,6 +7,8 @@ import { userRouter } from './routers/user-router';
 import { tokenRouter } from './routers/token-router';
 import { systemRouter } from './routers/system-router';
 import { insightsRouter } from './routers/insights-router';
+import { spiffeRouter } from './routers/spiffe-router';
+import { sshRouter } from './routers/ssh-router';
 
 /** One router per domain. The web console imports `type AppRouter` for end-to-end types. */
 export const appRouter = router({
@@ -18,6 +20,8 @@ export const appRouter = router({
   token: tokenRouter,
   system: systemRouter,
   insights: insightsRouter,
+  spiffe: spiffeRouter,
+  ssh: sshRouter,
 });
 
 export type AppRouter = typeof appRouter;
