@@ -7,7 +7,7 @@ const MIN_JOBS_INTERVAL_MS = 100;
 const MAX_JOBS_INTERVAL_MS = 86_400_000;
 
 /** The leader-only jobs, as named in metrics (`job` label) and lock names (`pkim.job.<name>`). */
-export const BACKGROUND_JOB_NAMES = ['mark-expired', 'crl-refresh', 'session-cleanup'] as const;
+export const BACKGROUND_JOB_NAMES = ['mark-expired', 'crl-refresh', 'session-cleanup', 'identity-cleanup'] as const;
 export type BackgroundJobName = (typeof BACKGROUND_JOB_NAMES)[number];
 
 /** What one tick of a job did on this instance: ran it (leader), skipped it (another instance leads), or failed. */
@@ -67,7 +67,8 @@ interface JobState {
 
 /**
  * Periodic maintenance, leader-only across instances sharing a PostgreSQL database: mark expired
- * certificates, pre-generate CRLs before their nextUpdate, drop expired sessions.
+ * certificates, pre-generate CRLs before their nextUpdate, drop expired sessions, purge long-expired SVIDs,
+ * retire rotated SSH CAs whose last certificate has expired.
  *
  * Leadership is LONG-LIVED, one lock per job (`store.withLeaderLock('pkim.job.<name>')`): the
  * instance that takes a job's session advisory lock keeps it — the leader loop runs inside the
@@ -76,7 +77,7 @@ interface JobState {
  * job and `pkim_leader` does not move between healthy instances (with per-run locks the job would
  * wander between instances depending on timer phase). When the leader dies, PostgreSQL ends its
  * session (SIGKILL closes the socket) and releases the lock; a standby takes over at its next tick.
- * Costs and limits: each led job keeps one pooled connection checked out (3 of the pool's 10).
+ * Costs and limits: each led job keeps one pooled connection checked out (4 of the pool's 10).
  * A leader whose run fails steps down (releases the lock and contends again next tick): a failure
  * is usually the database connection going away, which may also have dropped the lock's session.
  * A lock session dropped alone while the process and its other connections stay healthy (e.g.
@@ -107,10 +108,25 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
   const cleanSessions = async () => {
     await authority.maintenance.cleanupSessions();
   };
+  /** SVID rows expired for longer than PKIM_SPIFFE_PURGE_AFTER (docs/spiffe.md); nothing before SPIFFE init */
+  const purgeSvids = async () => {
+    const r = await authority.spiffe.purge(SYSTEM_ACTOR);
+    if (r.purged > 0) log.info({ count: r.purged }, 'purged expired SVIDs');
+  };
+  /** rotating SSH CAs whose last certificate expired leave the trust files (docs/ssh.md) */
+  const retireSshCas = async () => {
+    const retired = await authority.ssh.retireExpiredCas(SYSTEM_ACTOR);
+    for (const ca of retired) log.info({ sshCa: ca.name }, 'retired a rotated SSH CA');
+  };
   const runs: Record<BackgroundJobName, () => Promise<void>> = {
     'mark-expired': markExpired,
     'crl-refresh': refreshCrls,
     'session-cleanup': cleanSessions,
+    // one job (one leader lock, one pooled connection on PostgreSQL) for both workload-identity chores
+    'identity-cleanup': async () => {
+      await purgeSvids();
+      await retireSshCas();
+    },
   };
   const jobs: JobState[] = BACKGROUND_JOB_NAMES.map((name) => ({
     name,
