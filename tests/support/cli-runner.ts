@@ -1,10 +1,11 @@
-// Runs the real `pkim` CLI (apps/cli/bin/pkim.mjs) as a child process.
+// Runs the real `pkim` CLI as a child process: the compiled CLI that tests/global-setup.ts builds once per run
+// (PKIM_TEST_BIN), or the TypeScript launcher apps/cli/bin/pkim.mjs when a test runs without that setup.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const PKIM_BIN = join(REPO_ROOT, 'apps/cli/bin/pkim.mjs');
+export const PKIM_BIN = process.env.PKIM_TEST_BIN ?? join(REPO_ROOT, 'apps/cli/bin/pkim.mjs');
 
 export interface CliResult {
   code: number;

@@ -1,9 +1,8 @@
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { pino } from 'pino';
 import type { Command } from 'commander';
 import { PkiError, toPkiError, type ErrorKind } from '@pkim/shared';
-import { createAuthority, LOG_REDACT_PATHS, type Actor, type Authority } from '@pkim/authority';
+import type { Actor, Authority } from '@pkim/authority';
 
 export interface GlobalOptions {
   dataDir: string;
@@ -59,15 +58,21 @@ export function createCliContext(program: Command): CliContext {
     openAuthority() {
       if (!authority) {
         const o = options();
-        const logger = pino(
-          { level: process.env.PKIM_LOG_LEVEL ?? 'silent', redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } },
-          pino.destination(2),
-        );
-        authority = createAuthority({
-          dataDir: o.dataDir,
-          databaseUrl: o.databaseUrl,
-          logger,
-          publicBaseUrl: process.env.PKIM_PUBLIC_URL || undefined,
+        // loaded on first use (a separate chunk of the compiled CLI, see lazy/authority-runtime.ts)
+        authority = import('./lazy/authority-runtime').then(({ createAuthority, LOG_REDACT_PATHS, pino }) => {
+          const logger = pino(
+            {
+              level: process.env.PKIM_LOG_LEVEL ?? 'silent',
+              redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
+            },
+            pino.destination(2),
+          );
+          return createAuthority({
+            dataDir: o.dataDir,
+            databaseUrl: o.databaseUrl,
+            logger,
+            publicBaseUrl: process.env.PKIM_PUBLIC_URL || undefined,
+          });
         });
       }
       return authority;

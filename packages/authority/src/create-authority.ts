@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { systemClock, toPkiError, type Clock } from '@pkim/shared';
 import {
@@ -12,6 +12,7 @@ import {
 } from '@pkim/keys';
 import { openStore, type Store } from '@pkim/store';
 import type { Authority, AuthorityConfig } from './types';
+import { resolveDatabaseUrl } from './database-url';
 import { auditEvent, createAuditService } from './audit-service';
 import { createCaContextLoader } from './ca-context';
 import { createCaService } from './ca-service';
@@ -61,11 +62,6 @@ export const LOG_REDACT_PATHS = [
 
 export function createLogger(level = process.env.PKIM_LOG_LEVEL ?? 'info'): Logger {
   return pino({ level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } });
-}
-
-export function resolveDatabaseUrl(config: Pick<AuthorityConfig, 'dataDir' | 'databaseUrl'>): string {
-  if (config.databaseUrl) return config.databaseUrl;
-  return join(resolve(config.dataDir), 'pkim.db');
 }
 
 /**

@@ -1,5 +1,6 @@
 export * from './types';
-export { createAuthority, createLogger, resolveDatabaseUrl, LOG_REDACT_PATHS } from './create-authority';
+export { createAuthority, createLogger, LOG_REDACT_PATHS } from './create-authority';
+export { resolveDatabaseUrl } from './database-url';
 export { subjectToDn } from './subject-input';
 export * from './permissions';
 export {

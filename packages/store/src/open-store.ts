@@ -2,20 +2,24 @@ import { PkiError } from '@pkim/shared';
 import type { OpenStoreOptions, Store } from './types';
 import { parseStoreUrl } from './store-url';
 import { migrateSqlite, openSqliteDatabase, openSqliteStore, restoreSqlite } from './sqlite-store';
-import { migratePg, openPgStore, restorePg } from './pg-store';
+
+/** The PostgreSQL dialect (pg, Drizzle's node-postgres) loads only when a postgres:// URL is used. */
+const loadPg = () => import('./pg-store');
 
 /** Opens (and migrates) the store named by `url`: SQLite path / `sqlite:` / `:memory:`, or `postgres://`. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const parsed = parseStoreUrl(options.url);
   return parsed.dialect === 'sqlite'
     ? openSqliteStore(parsed.path, options)
-    : openPgStore(parsed.connectionString, options);
+    : (await loadPg()).openPgStore(parsed.connectionString, options);
 }
 
 /** Applies pending migrations (for `pkim db migrate`); returns the tags of the migrations applied. */
 export async function migrateStore(url: string): Promise<{ dialect: 'sqlite' | 'postgres'; applied: string[] }> {
   const parsed = parseStoreUrl(url);
-  if (parsed.dialect === 'postgres') return { dialect: 'postgres', applied: await migratePg(parsed.connectionString) };
+  if (parsed.dialect === 'postgres') {
+    return { dialect: 'postgres', applied: await (await loadPg()).migratePg(parsed.connectionString) };
+  }
   let sqlite;
   try {
     sqlite = openSqliteDatabase(parsed.path);
@@ -40,5 +44,5 @@ export async function migrateStore(url: string): Promise<{ dialect: 'sqlite' | '
 export async function restoreStore({ url, fromPath }: { url: string; fromPath: string }): Promise<void> {
   const parsed = parseStoreUrl(url);
   if (parsed.dialect === 'sqlite') restoreSqlite(parsed.path, fromPath);
-  else await restorePg(parsed.connectionString, fromPath);
+  else await (await loadPg()).restorePg(parsed.connectionString, fromPath);
 }

@@ -3,7 +3,7 @@ import { chmodSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
-import { migrateStore, openStore, parseStoreUrl, restoreStore, type Store } from '@pkim/store';
+import { parseStoreUrl, type Store } from '@pkim/store';
 import type { CliContext } from '../cli-context';
 import { keyValues } from '../format';
 import {
@@ -78,6 +78,7 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
         assertSqliteExists(url, 'backup');
         const out = resolve(o.out);
         const dialect = parseStoreUrl(url).dialect;
+        const { openStore } = await import('../lazy/store-runtime'); // the drivers load only for commands that need them
         const store = await openStore({ url });
         let contents: Awaited<ReturnType<typeof summary>>;
         try {
@@ -142,6 +143,7 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
           throw new PkiError('input.invalid', `backup file '${from}' does not exist`);
         const database = describeDatabase(url);
         const parsed = parseStoreUrl(url);
+        const { migrateStore, openStore, restoreStore } = await import('../lazy/store-runtime');
         const fresh = parsed.dialect === 'sqlite' && parsed.path !== ':memory:' && !existsSync(parsed.path);
         let overwritten = false;
         if (!fresh) {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { toPem } from '@pkim/core';
 import type { CliContext } from '../cli-context';
 import { writeOutputFile } from '../cli-parsers';
 import { date, keyValues } from '../format';
@@ -16,6 +15,7 @@ export function registerCrlCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const caId = (await a.cas.get(o.ca)).ca.id;
       const r = await a.crl.generate(caId, ctx.actor);
+      const { toPem } = await import('../lazy/core-runtime');
       const pem = toPem(r.der, 'X509 CRL');
       if (o.out) writeOutputFile(o.out, o.pem ? pem : r.der);
       ctx.output(

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PkiError, toPkiError } from '@pkim/shared';
 import { resolveDatabaseUrl } from '@pkim/authority';
-import { STORE_TABLES, copyStore, migrateStore, openStore, parseStoreUrl, type Store } from '@pkim/store';
+import { STORE_TABLES, parseStoreUrl, type Store } from '@pkim/store';
 import type { CliContext } from '../cli-context';
 import { table } from '../format';
 
@@ -130,6 +130,7 @@ export function registerDbCommand(program: Command, ctx: CliContext): void {
     .action(async () => {
       const url = configuredDatabaseUrl(ctx);
       await withScrubbedErrors([url], async () => {
+        const { migrateStore } = await import('../lazy/store-runtime'); // the drivers load only for commands that need them
         const r = await migrateStore(url);
         const database = describeDatabase(url);
         ctx.output({ dialect: r.dialect, database, applied: r.applied, upToDate: r.applied.length === 0 }, () =>
@@ -163,6 +164,7 @@ export function registerDbCommand(program: Command, ctx: CliContext): void {
         if (same) throw new PkiError('input.invalid', '--from and --to name the same database');
         assertSqliteExists(o.from, 'db copy --from');
 
+        const { copyStore, openStore } = await import('../lazy/store-runtime');
         const from = await openStore({ url: o.from });
         let target: Store | undefined;
         try {

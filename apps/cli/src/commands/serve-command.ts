@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startServer } from '@pkim/server';
 import type { CliContext } from '../cli-context';
 import { intOption } from '../cli-parsers';
 
@@ -29,6 +28,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--tls-key <file>', 'private key for --tls-cert (env PKIM_TLS_KEY)')
     .action(async (o: ServeOpts) => {
       const g = ctx.options();
+      const { startServer } = await import('@pkim/server'); // Fastify and the transports load only here
       const running = await startServer({
         host: o.host,
         port: o.port,

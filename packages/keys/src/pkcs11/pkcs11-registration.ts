@@ -1,5 +1,4 @@
 import type { KeyBackendRegistration } from '../key-backend';
-import { createPkcs11Backend } from './pkcs11-backend';
 import { pkcs11ConfigFromEnv } from './pkcs11-config';
 
 /** PKCS#11 HSM or token, configured by PKIM_PKCS11_MODULE, PKIM_PKCS11_TOKEN_LABEL|SLOT, PKIM_PKCS11_PIN[_FILE]. */
@@ -10,6 +9,8 @@ export const PKCS11_REGISTRATION: KeyBackendRegistration<'pkcs11'> = {
   async fromEnvironment(env, { events }) {
     const config = pkcs11ConfigFromEnv(env);
     if (!config) return undefined;
+    // graphene-pk11 and the native pkcs11js load only when a PKCS#11 module is configured
+    const { createPkcs11Backend } = await import('./pkcs11-backend');
     return {
       backend: await createPkcs11Backend({ ...config, ...(events ? { events } : {}) }),
       summary: { module: config.modulePath, token: config.tokenLabel, slot: config.slot },

@@ -30,11 +30,16 @@ export const CONSOLE_CSP = [
 /** URL prefixes that belong to the API and relying-party transports: never the console. */
 const NOT_CONSOLE = /^\/(trpc|api|crl|aia|ocsp|metrics|healthz|readyz|v1|acme|scep|est)(\/|$|\?)/;
 
-/** PKIM_CONSOLE_DIR, else apps/web/dist next to this workspace. */
+/** Defined (true) by the build (scripts/build.mjs) in the compiled bundle; undefined when running the sources. */
+declare const PKIM_BUNDLED: boolean | undefined;
+
+/** PKIM_CONSOLE_DIR, else the console beside the compiled bundle (dist/web), else apps/web/dist in the sources. */
 export function resolveConsoleDir(env: Record<string, string | undefined> = process.env): string {
   if (env.PKIM_CONSOLE_DIR) return resolve(env.PKIM_CONSOLE_DIR);
   const here = dirname(fileURLToPath(import.meta.url));
-  return resolve(here, '../../../../web/dist');
+  return typeof PKIM_BUNDLED !== 'undefined' && PKIM_BUNDLED
+    ? resolve(here, '../web')
+    : resolve(here, '../../../../web/dist');
 }
 
 export function consoleIsBuilt(dir: string): boolean {

@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+// `npm run build`: compiles PKI Manager to plain JavaScript under dist/ (no TypeScript at run time).
+//
+//   dist/cli/pkim.mjs + chunks   the CLI and the server (Rolldown, the bundler Vite uses: every @pkim/* workspace
+//                                bundled, ESM, code-split so a command loads only what it imports; third-party
+//                                packages stay external, resolved from node_modules: the root package's
+//                                `dependencies`)
+//   dist/migrations/{sqlite,pg}  the store's SQL migrations (found as ../migrations from the chunks, the same
+//                                relative path as from packages/store/src)
+//   dist/web/                    the web console (Vite build of apps/web), served by `pkim serve`
+//
+// Options: --no-web (skip the Vite build; the bundle is enough for the CLI), --watch (rebuild the bundle on change),
+// --out <dir> (default dist). Used by `npm start` (when dist is missing or older than the sources), `npm pack`
+// (prepack) and the test setup (tests/global-setup.ts builds once per run into a private directory).
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rolldown, watch as rolldownWatch } from 'rolldown';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const WORKSPACE_DIRS = ['packages', 'apps'];
+
+function readJson(path) {
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+
+function workspaceManifests() {
+  const out = [];
+  for (const group of WORKSPACE_DIRS) {
+    for (const name of readdirSync(join(ROOT, group))) {
+      const path = join(ROOT, group, name, 'package.json');
+      if (existsSync(path)) out.push({ dir: join(group, name), manifest: readJson(path) });
+    }
+  }
+  return out;
+}
+
+/** The package name of a bare import specifier (`@scope/pkg/sub` → `@scope/pkg`). */
+function packageOf(specifier) {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+/**
+ * Every third-party package the bundle imports must be a `dependency` of the root package with the same range as
+ * the workspace that declares it: the root package is what `npm pack` ships, without the workspaces.
+ */
+function checkExternals(output) {
+  const chunkNames = new Set(output.map((c) => c.fileName));
+  const root = readJson(join(ROOT, 'package.json'));
+  const declared = new Map(); // name → [{ range, dir }]
+  for (const { dir, manifest } of workspaceManifests()) {
+    for (const [name, range] of Object.entries(manifest.dependencies ?? {})) {
+      if (!name.startsWith('@pkim/')) declared.set(name, [...(declared.get(name) ?? []), { range, dir }]);
+    }
+  }
+  const builtins = new Set(builtinModules);
+  const imported = new Set();
+  for (const chunk of output) {
+    if (chunk.type !== 'chunk') continue;
+    for (const id of [...chunk.imports, ...chunk.dynamicImports]) {
+      if (id.startsWith('.') || id.startsWith('node:') || builtins.has(id) || chunkNames.has(id)) continue;
+      imported.add(packageOf(id));
+    }
+  }
+  const problems = [];
+  for (const name of [...imported].sort()) {
+    const want = declared.get(name);
+    const have = root.dependencies?.[name];
+    if (!want) problems.push(`${name}: imported by the bundle but no workspace declares it as a dependency`);
+    else if (!want.some((w) => w.range === have))
+      problems.push(
+        `${name}: add "${name}": "${want[0].range}" to the root package.json dependencies (as ${want[0].dir})`,
+      );
+  }
+  if (problems.length) {
+    throw new Error(
+      `the packed package would miss dependencies (root package.json "dependencies"):\n  ${problems.join('\n  ')}`,
+    );
+  }
+  return [...imported].sort();
+}
+
+function externalPackages() {
+  const names = new Set();
+  for (const { manifest } of workspaceManifests()) {
+    for (const field of ['dependencies', 'devDependencies', 'optionalDependencies', 'peerDependencies']) {
+      for (const name of Object.keys(manifest[field] ?? {})) if (!name.startsWith('@pkim/')) names.add(name);
+    }
+  }
+  return [...names];
+}
+
+/** True when `id` is a third-party package (or a subpath of one): left as an import resolved from node_modules. */
+function isExternal(externals, id) {
+  if (id.startsWith('node:')) return true;
+  const name = packageOf(id);
+  return externals.has(name) && !id.startsWith('.');
+}
+
+/** Rolldown input options for the CLI + server bundle (written to `<outDir>/cli` with outputOptions). */
+export function inputOptions() {
+  const externals = new Set(externalPackages());
+  return {
+    cwd: ROOT,
+    input: { pkim: 'apps/cli/src/main.ts' },
+    platform: 'node',
+    tsconfig: 'tsconfig.json',
+    external: (id) => isExternal(externals, id),
+    // the console transport finds the console beside the bundle (dist/web) instead of apps/web/dist
+    transform: { target: 'node20', define: { PKIM_BUNDLED: 'true' } },
+    logLevel: 'warn',
+  };
+}
+
+export function outputOptions(outDir) {
+  return {
+    dir: join(outDir, 'cli'),
+    format: 'esm',
+    entryFileNames: '[name].mjs',
+    // chunks sit beside the entry, so `../migrations` from any of them is <outDir>/migrations
+    chunkFileNames: '[name]-[hash].mjs',
+    sourcemap: true,
+    banner: (chunk) => (chunk.isEntry ? '#!/usr/bin/env node' : ''),
+    comments: { legal: false },
+  };
+}
+
+function copyAssets(outDir, { web }) {
+  const migrations = join(outDir, 'migrations');
+  rmSync(migrations, { recursive: true, force: true });
+  cpSync(join(ROOT, 'packages/store/migrations'), migrations, { recursive: true });
+  if (web) {
+    const built = join(ROOT, 'apps/web/dist');
+    rmSync(join(outDir, 'web'), { recursive: true, force: true });
+    if (existsSync(join(built, 'index.html'))) cpSync(built, join(outDir, 'web'), { recursive: true });
+  }
+}
+
+/** Builds the bundle (and copies the migrations) into outDir; returns the CLI entry file. */
+export async function buildBundle(outDir = join(ROOT, 'dist'), { web = false } = {}) {
+  rmSync(join(outDir, 'cli'), { recursive: true, force: true });
+  const bundle = await rolldown(inputOptions());
+  try {
+    const { output } = await bundle.write(outputOptions(outDir));
+    checkExternals(output);
+  } finally {
+    await bundle.close();
+  }
+  copyAssets(outDir, { web });
+  return join(outDir, 'cli', 'pkim.mjs');
+}
+
+export function buildWeb() {
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], {
+    cwd: join(ROOT, 'apps/web'),
+    stdio: 'inherit',
+  });
+  if (r.status !== 0) throw new Error('the web console did not build (vite build failed)');
+}
+
+async function main(argv) {
+  const watch = argv.includes('--watch');
+  const web = !argv.includes('--no-web');
+  const outIndex = argv.indexOf('--out');
+  const outDir = outIndex >= 0 ? resolve(argv[outIndex + 1]) : join(ROOT, 'dist');
+  const started = performance.now();
+  if (web) buildWeb();
+  if (watch) {
+    copyAssets(outDir, { web });
+    const watcher = rolldownWatch({ ...inputOptions(), output: outputOptions(outDir) });
+    watcher.on('event', (e) => {
+      if (e.code === 'BUNDLE_END') {
+        process.stdout.write(`pkim: rebuilt ${relative(ROOT, outDir)}/cli in ${e.duration} ms\n`);
+        void e.result.close();
+      } else if (e.code === 'ERROR') {
+        process.stderr.write(`error: build.failed: ${e.error.message}\n`);
+        void e.result.close();
+      }
+    });
+    process.stdout.write(`pkim: watching the sources, bundle in ${relative(ROOT, outDir)}/cli (Ctrl-C stops)\n`);
+    return;
+  }
+  const entry = await buildBundle(outDir, { web });
+  const ms = Math.round(performance.now() - started);
+  process.stdout.write(`pkim: built ${relative(ROOT, entry)}${web ? ' and the web console' : ''} in ${ms} ms\n`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).catch((e) => {
+    process.stderr.write(`error: build.failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
