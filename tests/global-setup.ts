@@ -22,7 +22,7 @@ export default async function setup(): Promise<() => void> {
   const outDir = join(ROOT, 'node_modules/.cache/pkim-test-build', String(process.pid));
   mkdirSync(outDir, { recursive: true });
   const { buildBundle } = (await import(join(ROOT, 'scripts/build.mjs'))) as {
-    buildBundle(outDir: string, opts?: { web?: boolean }): Promise<string>;
+    buildBundle: (outDir: string, opts?: { web?: boolean }) => Promise<string>;
   };
   // tests/support/cli-runner.ts reads it; the test workers inherit the environment
   process.env.PKIM_TEST_BIN = await buildBundle(outDir);

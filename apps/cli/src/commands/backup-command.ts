@@ -78,7 +78,8 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
         assertSqliteExists(url, 'backup');
         const out = resolve(o.out);
         const dialect = parseStoreUrl(url).dialect;
-        const { openStore } = await import('../lazy/store-runtime'); // the drivers load only for commands that need them
+        // the drivers load only for the commands that need them
+        const { openStore } = await import('../lazy/store-runtime');
         const store = await openStore({ url });
         let contents: Awaited<ReturnType<typeof summary>>;
         try {

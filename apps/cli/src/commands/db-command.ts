@@ -130,7 +130,8 @@ export function registerDbCommand(program: Command, ctx: CliContext): void {
     .action(async () => {
       const url = configuredDatabaseUrl(ctx);
       await withScrubbedErrors([url], async () => {
-        const { migrateStore } = await import('../lazy/store-runtime'); // the drivers load only for commands that need them
+        // the drivers load only for the commands that need them
+        const { migrateStore } = await import('../lazy/store-runtime');
         const r = await migrateStore(url);
         const database = describeDatabase(url);
         ctx.output({ dialect: r.dialect, database, applied: r.applied, upToDate: r.applied.length === 0 }, () =>
