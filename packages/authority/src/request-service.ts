@@ -1,5 +1,13 @@
 import { PkiError, checkDurationMs, newId, type Clock } from '@pkim/shared';
-import { decodeCsr, formatDn, resolveProfile, type Profile } from '@pkim/core';
+import {
+  checkNameCharacters,
+  checkSanLimits,
+  decodeCsr,
+  formatDn,
+  resolveProfile,
+  validateDn,
+  type Profile,
+} from '@pkim/core';
 import type { CertificateRequestRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import type { Actor, RequestService } from './types';
@@ -36,8 +44,12 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
         if (input.validityMs !== undefined) checkDurationMs(input.validityMs, 'validity');
         const target = await contexts.loadActive(input.caId, clock.now());
         checkActorMayUseCa(actor, target.ca);
-        resolveProfile(input.profile, deps.customProfiles);
+        const profile = resolveProfile(input.profile, deps.customProfiles);
         const csr = decodeCsr(input.csrPem);
+        // what would be refused at approval is refused now: nothing unusable waits in the queue
+        validateDn(csr.subject);
+        checkNameCharacters(csr.subject, csr.sans);
+        checkSanLimits(profile, csr.sans);
         // a requester's own limits are checked when it asks, not only when a reviewer approves
         const own = [actorProvisioner(actor)];
         checkProfile(own, input.profile);

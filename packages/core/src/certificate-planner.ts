@@ -4,6 +4,7 @@ import type { CertificatePlan, CertificatePlanInput } from './types';
 import { issuerFactsOf } from './certificate-parser';
 import { encodeDnCached, validateDn } from './dn-codec';
 import { computeSki, keyTypeFromSpki } from './key-inspector';
+import { checkNameCharacters, checkSanLimits } from './name-limits';
 
 /**
  * Builds the full plan. Throws `dn.invalid` for a bad subject, `csr.*` for an unusable subject key,
@@ -13,6 +14,8 @@ import { computeSki, keyTypeFromSpki } from './key-inspector';
  */
 export function planCertificate(input: CertificatePlanInput): CertificatePlan {
   validateDn(input.subject);
+  checkNameCharacters(undefined, input.sans);
+  checkSanLimits(input.profile, input.sans);
   const subjectKeyType = keyTypeFromSpki(input.publicKey);
   const ski = computeSki(input.publicKey);
   const profile = input.profile;

@@ -11,6 +11,7 @@
  * - Multi-valued RDNs (`CN=a+OU=b`) are not supported when parsing (dn.invalid); when reading a
  *   certificate that has them, each attribute is flattened into its own entry.
  */
+import { checkVisibleText } from './name-limits';
 import { PkiError } from '@pkim/shared';
 import type { DistinguishedName, DnAttribute } from './types';
 import { oid, printableString, ia5String, utf8String, seq, set } from './der-writer';
@@ -205,6 +206,8 @@ export function validateDn(dn: DistinguishedName): void {
     if (!def) throw invalid(`unknown attribute type '${a?.type}'`, { type: a?.type });
     if (typeof a.value !== 'string' || a.value.trim() === '')
       throw invalid(`empty value for ${def.name}`, { type: def.name });
+    // bidi overrides, zero-width and control characters: a clear code of their own (name-limits.ts)
+    checkVisibleText(a.value, `subject ${def.name}`);
     // eslint-disable-next-line no-control-regex -- matching control characters is the point
     if (/[\u0000-\u001f\u007f]/.test(a.value)) throw invalid(`control character in ${def.name}`, { type: def.name });
     if (Array.from(a.value).length > def.maxLength) {

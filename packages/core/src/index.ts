@@ -15,6 +15,16 @@ export {
   SIGNATURE_ALGORITHMS,
 } from './key-inspector';
 export { decodeCsr, buildCsr } from './csr-codec';
+export {
+  DEFAULT_MAX_SANS,
+  DEFAULT_MAX_SAN_BYTES,
+  checkNameCharacters,
+  checkSanLimits,
+  checkVisibleText,
+  forbiddenCharacter,
+  sanBytes,
+  sanCount,
+} from './name-limits';
 export { planCertificate } from './certificate-planner';
 export { lintCertificate, assertLintClean } from './certificate-linter';
 export { encodeTbsCertificate, assembleCertificate, issueCertificate } from './certificate-encoder';

@@ -21,9 +21,14 @@ function decodeBody(body: string): Uint8Array {
  * Accepts PEM or DER and returns DER. A string without a PEM header is rejected; a Uint8Array
  * starting with `-----BEGIN` is treated as PEM text. When `label` is given, the first block must
  * carry it (`CERTIFICATE REQUEST` also accepts the legacy `NEW CERTIFICATE REQUEST`).
- * Throws `input.invalid`; callers map it to their own code (csr.invalid, certificate.invalid…).
+ * With `alone`, anything but whitespace after the block is refused (text before it is allowed: RFC 7468
+ * explanatory text). Throws `input.invalid`; callers map it to their own code (csr.invalid, certificate.invalid…).
  */
-export function fromPem(pemOrDer: string | Uint8Array, label?: string): Uint8Array {
+export function fromPem(
+  pemOrDer: string | Uint8Array,
+  label?: string,
+  opts: { /** refuse anything but whitespace after the block (a second block, text) */ alone?: boolean } = {},
+): Uint8Array {
   let text: string;
   if (typeof pemOrDer === 'string') text = pemOrDer;
   else {
@@ -38,6 +43,11 @@ export function fromPem(pemOrDer: string | Uint8Array, label?: string): Uint8Arr
   if (label && found !== label && !(label === 'CERTIFICATE REQUEST' && found === 'NEW CERTIFICATE REQUEST')) {
     throw new PkiError('input.invalid', `expected PEM label '${label}', found '${found}'`, {
       details: { expected: label, found },
+    });
+  }
+  if (opts.alone && text.slice(m.index + m[0].length).trim() !== '') {
+    throw new PkiError('input.invalid', 'trailing data after the PEM block (a second block or text): send one', {
+      details: { trailing: true },
     });
   }
   return decodeBody(m[2] ?? '');

@@ -204,6 +204,13 @@ export const profileSchema = z
     requiredSanTypes: z.array(sanType).optional(),
     allowedUriSchemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*$/)).optional(),
     maxUriSans: z.number().int().min(0).optional(),
+    maxSans: z.number().int().min(1).max(10_000).optional(),
+    maxSanBytes: z
+      .number()
+      .int()
+      .min(1)
+      .max(1024 * 1024)
+      .optional(),
   })
   .strict()
   .refine((p) => p.defaultLifetimeMs <= p.maxLifetimeMs, {

@@ -90,6 +90,10 @@ export interface Profile {
   allowedUriSchemes?: string[];
   /** maximum number of URI SANs (SPIFFE: exactly one) */
   maxUriSans?: number;
+  /** maximum number of SANs of all types together, duplicates included (default 100) */
+  maxSans?: number;
+  /** maximum UTF-8 bytes of all SAN values together (default 16384) */
+  maxSanBytes?: number;
 }
 
 /** What the issuer contributes to a certificate it signs. For a self-signed root pass `selfSigned`. */

@@ -156,11 +156,39 @@ describe('distinguished names', () => {
     ['CN longer than 64', [{ type: 'CN', value: 'a'.repeat(65) }]],
     ['unknown type in object', [{ type: 'foo', value: 'x' }]],
     ['bad emailAddress', [{ type: 'emailAddress', value: 'not-an-email' }]],
-    ['control character', [{ type: 'CN', value: 'a\nb' }]],
     ['serialNumber outside PrintableString', [{ type: 'serialNumber', value: 'a_b' }]],
   ];
   it.each(invalid)('rejects a DN with %s (dn.invalid)', (_label, input) => {
     expect(codeOf(() => validateDn(typeof input === 'string' ? parseDn(input) : input))).toBe('dn.invalid');
+  });
+
+  it.each([
+    ['a line feed', 'a\nb'],
+    ['NUL', 'a\u0000b'],
+    ['a C1 control (NEL)', 'a\u0085b'],
+    ['RIGHT-TO-LEFT OVERRIDE', '\u202emoc.elpmaxe'],
+    ['a bidi isolate', 'a\u2067b\u2069'],
+    ['a zero-width space', 'pay\u200bpal'],
+    ['a zero-width joiner', 'a\u200db'],
+    ['a byte order mark', '\ufeffa'],
+    ['a soft hyphen', 'ad\u00admin'],
+    ['a line separator', 'a\u2028b'],
+    ['a Hangul filler', 'a\u3164b'],
+    ['a lone surrogate', 'a\ud800b'],
+  ])('refuses %s in a DN value (input.forbidden_character, naming the code point)', (_label, value) => {
+    let err: unknown;
+    try {
+      validateDn([{ type: 'CN', value }]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(PkiError);
+    expect((err as PkiError).code).toBe('input.forbidden_character');
+    expect((err as PkiError).details.codePoint).toMatch(/^U\+[0-9A-F]{4}$/);
+  });
+
+  it('accepts visible non-ASCII text in a DN value', () => {
+    expect(() => validateDn([{ type: 'CN', value: 'Zürich Ørsted 東京 Ελλάδα' }])).not.toThrow();
   });
 
   it('accepts a CN of exactly 64 characters', () => {

@@ -126,6 +126,20 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   },
   'certificate.not_active': { kind: 'conflict', description: 'The certificate is not active.' },
   'policy.key_type_not_allowed': { kind: 'policy', description: 'The profile does not allow this key type.' },
+  'policy.too_many_sans': {
+    kind: 'policy',
+    description: "More subject alternative names than the profile's maxSans (default 100); duplicates count.",
+  },
+  'policy.sans_too_large': {
+    kind: 'policy',
+    description: "The subject alternative names together exceed the profile's maxSanBytes (default 16384 bytes).",
+  },
+  'input.forbidden_character': {
+    kind: 'invalid_input',
+    description:
+      'A DN attribute or subject alternative name contains a control, bidirectional-control (e.g. U+202E) or ' +
+      'other invisible formatting character; details name the field and the code point.',
+  },
   'policy.san_not_allowed': {
     kind: 'policy',
     description: 'A subject alternative name is not allowed by the profile.',

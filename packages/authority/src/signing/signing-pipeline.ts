@@ -3,6 +3,7 @@ import { PkiError, checkTimestampMs, newId, type KeyType } from '@pkim/shared';
 import {
   assembleCertificate,
   assertLintClean,
+  checkSanLimits,
   decodeCsr,
   encodeTbsCertificate,
   formatDn,
@@ -238,8 +239,10 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const ctx = await contexts.loadActive(r.ca, now);
       const csr = decodeCsr(r.csrPem);
       const subject = r.subject !== undefined ? subjectToDn(r.subject) : csr.subject;
-      const sans = cleanSans(r.sans ?? csr.sans);
       const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
+      // judged by what was asked for, duplicates included (10,000 copies of one name are 10,000 SANs)
+      checkSanLimits(policy.profile, r.sans ?? csr.sans);
+      const sans = cleanSans(r.sans ?? csr.sans);
       runValidators(policy.all, {
         ca: ctx.ca,
         profile: policy.profile,
@@ -339,6 +342,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const csr = decodeCsr(req.csrPem);
       // the reviewer's channel must allow what the request asks for
       const policy = leafPolicy(via, ctx, req.profile, req.validityMs ?? undefined);
+      checkSanLimits(policy.profile, csr.sans);
       runValidators(policy.all, {
         ca: ctx.ca,
         profile: policy.profile,
