@@ -123,6 +123,17 @@ const domainsRoute = createRoute({
   component: lazyRouteComponent(() => import('./pages/domains-page'), 'DomainsPage'),
 });
 
+const sshRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/ssh',
+  component: lazyRouteComponent(() => import('./pages/ssh-page'), 'SshPage'),
+});
+const spiffeRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/spiffe',
+  component: lazyRouteComponent(() => import('./pages/spiffe-page'), 'SpiffePage'),
+});
+
 const routeTree = rootRoute.addChildren([
   loginRoute,
   appRoute.addChildren([
@@ -139,6 +150,8 @@ const routeTree = rootRoute.addChildren([
     keyBackendsRoute,
     searchRoute,
     domainsRoute,
+    sshRoute,
+    spiffeRoute,
   ]),
 ]);
 

@@ -9,6 +9,8 @@ import { startServer, type RunningServer } from '@pkim/server';
 import { REPO_ROOT } from '../../../tests/support/cli-runner';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
+import { generateSshKey, krlRevokes, makeTempDir } from '../../../tests/support/openssh';
+import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
 
 const CHROMIUM = '/usr/bin/chromium';
 const WEB = join(REPO_ROOT, 'apps/web');
@@ -367,5 +369,118 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     // deep link reload answers the console (SPA fallback), not a JSON 404
     await page.goto(`${base}/certificates/${ids.keyCert}`);
     await page.getByRole('heading', { name: 'api.example.com' }).waitFor();
+  }, 90_000);
+
+  it('SSH: creates a CA, lists certificates, revokes one into the KRL (ssh-keygen -Q), shows the KRL version', async () => {
+    const keys = makeTempDir('pkim-e2e-ssh-');
+    try {
+      await signIn('admin', adminPassword);
+      await nav('SSH');
+      await page.getByRole('heading', { name: 'SSH certificate authority' }).waitFor();
+      await page.getByRole('button', { name: 'Create SSH CA' }).click();
+      await page.getByLabel('Name').fill('e2e-users');
+      await page.getByRole('button', { name: 'Create CA' }).click();
+      await page.locator('[data-ssh-ca="e2e-users"]').waitFor();
+      const admin = { id: 'usr_e2e', name: 'e2e', role: 'admin' as const };
+      const sign = async (who: string) =>
+        server.authority.ssh.sign(
+          {
+            ca: 'e2e-users',
+            type: 'user',
+            publicKey: generateSshKey(keys.dir, who).pub,
+            principals: [who, 'deploy'],
+            keyId: `${who}@laptop`,
+          },
+          admin,
+        );
+      const alice = await sign('alice');
+      await sign('bob');
+      await shot('ssh-cas');
+
+      await page.getByRole('tab', { name: 'Certificates' }).click();
+      const row = page.locator(`[data-ssh-serial="${alice.certificate.serial}"]`);
+      await row.waitFor();
+      await row.getByRole('button', { name: 'Revoke' }).click();
+      await page.getByLabel('Reason (optional)').fill('laptop stolen');
+      await shot('ssh-revoke-confirmation');
+      await page.getByRole('button', { name: 'Revoke certificate' }).click();
+      await page.getByText(`Revoked serial ${alice.certificate.serial}`).waitFor();
+      await row.locator('[data-status="revoked"]').waitFor();
+      await shot('ssh-certificates');
+      const krl = await server.authority.ssh.caKrl('e2e-users');
+      expect(krlRevokes(krl.krl, alice.line)).toBe(true);
+
+      await page.getByRole('tab', { name: 'KRL' }).click();
+      await expect.poll(() => page.getByTestId('krl-version-e2e-users').textContent()).toBe(String(krl.version));
+      await shot('ssh-krl');
+      // the link serves the same KRL the hosts poll
+      const fetched = await page.evaluate(async () => {
+        const r = await fetch('/ssh/krl/ca/e2e-users');
+        return { status: r.status, version: r.headers.get('x-krl-version') };
+      });
+      expect(fetched).toEqual({ status: 200, version: String(krl.version) });
+
+      // an auditor reads SSH but has no Revoke button and no SPIFFE page
+      await signIn('audrey', PASSWORD);
+      await nav('SSH');
+      await page.getByRole('tab', { name: 'Certificates' }).click();
+      await page.getByTestId('ssh-certificates-table').waitFor();
+      expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+      expect(await page.getByRole('link', { name: 'Workload identity' }).count()).toBe(0);
+    } finally {
+      keys.cleanup();
+    }
+  }, 90_000);
+
+  it('SPIFFE: initialises the trust domain, shows status and SVIDs, denies and allows an identity', async () => {
+    await signIn('admin', adminPassword);
+    await nav('Workload identity');
+    await page.getByLabel('Trust domain').fill(TD);
+    await page.getByRole('button', { name: 'Initialise' }).click();
+    await page.getByTestId('spiffe-cas-table').waitFor();
+    const admin = { id: 'usr_e2e', name: 'e2e', role: 'admin' as const };
+    const token = (
+      await server.authority.auth.createToken(
+        { name: 'e2e-workloads', role: 'operator', scopes: ['spiffe:sign'] },
+        admin,
+      )
+    ).token;
+    const id = spiffeIdFor('node', 'worker-1');
+    for (const [type, instance] of [
+      ['node', 'worker-1'],
+      ['orchestrator', 'api'],
+      ['envoy/app', 'web'],
+    ] as const)
+      await server.authority.spiffe.sign(
+        { csrPem: svidCsr(spiffeIdFor(type, instance)).csrPem, serviceType: type, instanceId: instance },
+        { bearerToken: token },
+      );
+    await page.reload();
+    await page.getByTestId('spiffe-cas-table').waitFor();
+    await expect.poll(() => page.locator('[data-spiffe-ca="services"]').textContent()).toContain('2');
+    await shot('spiffe-status');
+
+    await page.getByRole('tab', { name: 'SVIDs' }).click();
+    await page.getByTestId('spiffe-svids-table').waitFor();
+    expect(await page.getByTestId('spiffe-svids-table').textContent()).toContain(id);
+
+    await page.getByRole('tab', { name: 'Deny list' }).click();
+    await page.getByLabel('SPIFFE ID').fill(id);
+    await page.getByLabel('Reason').fill('host decommissioned');
+    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.locator(`[data-denied="${id}"]`).waitFor();
+    await page.getByText('1 SVID(s) stay valid until they expire').waitFor();
+    await shot('spiffe-deny-list');
+    const refused = await server.authority.spiffe
+      .sign({ csrPem: svidCsr(id).csrPem, serviceType: 'node', instanceId: 'worker-1' }, { bearerToken: token })
+      .then(
+        () => 'issued',
+        (e: unknown) => (e as { code?: string }).code,
+      );
+    expect(refused).toBe('spiffe.identity_denied');
+
+    await page.locator(`[data-denied="${id}"]`).getByRole('button', { name: 'Allow' }).click();
+    await page.getByText('Nobody is denied').waitFor();
+    expect(await server.authority.spiffe.listDenied(admin)).toEqual([]);
   }, 90_000);
 });
