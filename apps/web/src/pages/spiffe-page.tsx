@@ -154,7 +154,9 @@ function OverviewTab({ status }: { status: Status }) {
         open={!!rotating}
         onOpenChange={(o) => !o && setRotating(null)}
         title={`Rotate the ${rotating ?? ''} CA?`}
-        description="A new intermediate signs from now on; the current one stays in the bundle until its last SVID expires."
+        description={
+          'A new intermediate signs from now on; the current one stays in the bundle until its last SVID expires.'
+        }
         confirmLabel="Rotate"
         pending={rotate.isPending}
         onConfirm={() => rotating && rotate.mutate({ role: rotating })}
