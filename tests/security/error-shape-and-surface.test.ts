@@ -95,10 +95,25 @@ describe('the unauthenticated surface: every route without credentials', () => {
     await s?.close();
   });
 
-  /** public by design: health, metrics, relying parties, the console's static files (assets/, favicon, theme) */
+  /**
+   * public by design: health, metrics, relying parties, the console's static files (assets/, favicon, theme),
+   * and ACME (authenticated by JWS account keys, not API credentials; unknown directories answer 404)
+   */
   const PUBLIC = new RegExp(
     '^/(' +
-      ['healthz', 'readyz', 'metrics', 'crl/', 'aia/', 'ocsp', 'ssh/(krl|trust)/', 'pki/ca/bundle$', '$', '\\*$']
+      [
+        'healthz',
+        'readyz',
+        'metrics',
+        'crl/',
+        'aia/',
+        'ocsp',
+        'ssh/(krl|trust)/',
+        'pki/ca/bundle$',
+        'acme/',
+        '$',
+        '\\*$',
+      ]
         .concat(['assets/', '[\\w-]+\\.(js|svg|ico)$'])
         .join('|') +
       ')',

@@ -7,6 +7,7 @@ import { registerTokenCommand } from './commands/token-command';
 import { registerUserCommand } from './commands/user-command';
 import { registerVaultCommand } from './commands/vault-command';
 import { registerSpiffeCommand } from './commands/spiffe-command';
+import { registerAcmeCommand } from './commands/acme-command';
 
 /** Commands that live with other parts of the system (server, users, tokens, database operations). */
 export async function registerExtraCommands(program: Command, ctx: CliContext): Promise<void> {
@@ -17,5 +18,6 @@ export async function registerExtraCommands(program: Command, ctx: CliContext): 
   registerUserCommand(program, ctx);
   registerVaultCommand(program, ctx);
   registerSpiffeCommand(program, ctx);
+  registerAcmeCommand(program, ctx);
   // wired as those modules land
 }

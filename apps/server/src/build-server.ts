@@ -21,6 +21,7 @@ import { installListVerbShim } from './transports/vault/list-verb-shim';
 import { consolePlugin, createConsoleHandle, resolveConsoleDir } from './transports/console/console-plugin';
 import { sshApiRoutes, sshTransport } from './transports/ssh/ssh-transport';
 import { spiffeTransport } from './transports/spiffe/spiffe-transport';
+import { acmeTransport } from './transports/acme/acme-transport';
 
 export interface BuildServerOptions {
   /** pino logger (redacting); default: the authority's logger; `false` disables logging */
@@ -281,6 +282,8 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   // the SSH CA: public KRL/trust endpoints and fleet-token signing (docs/ssh.md)
   await app.register(sshTransport, { authority });
   await app.register(spiffeTransport, { authority });
+  // the ACME server (RFC 8555) of every CA with ACME enabled: /acme/<ca>/directory (docs/acme.md)
+  await app.register(acmeTransport, { authority });
   // the authenticated API: cookie + auth hook live only in this scope
   await app.register(async (api) => {
     await api.register(cookie);

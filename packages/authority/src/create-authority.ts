@@ -34,6 +34,8 @@ import { createSshService } from './ssh/ssh-service';
 import { createSpiffeService } from './spiffe/spiffe-service';
 import { spiffeConfigFromEnv } from './spiffe/spiffe-config';
 import { effectiveProfiles, loadCustomProfiles } from './profile-loader';
+import { createAcmeService } from './acme/acme-service';
+import { acmeValidationConfigFromEnv } from './acme/acme-config';
 import type { Profile } from '@pkim/core';
 
 /** Paths of redacted log fields: never log keys, tokens or certificate bodies. */
@@ -182,6 +184,16 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       crl.invalidate([caId]);
     },
   });
+  const acme = createAcmeService({
+    store,
+    clock,
+    logger,
+    contexts,
+    certificates,
+    sign: pipeline.sign,
+    validation: acmeValidationConfigFromEnv(env),
+    customProfiles,
+  });
   const ssh = createSshService({ store, keys, clock, logger, publicBaseUrl: config.publicBaseUrl });
 
   async function health() {
@@ -213,12 +225,14 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     insights,
     ssh,
     spiffe,
+    acme,
     maintenance: createMaintenanceService({ store, clock, logger, crl }),
     statistics: createStatisticsService({ store, clock }),
     describe: () => ({ databaseDialect: store.dialect, keyBackends: keys.names() }),
     profiles: () => effectiveProfiles(customProfiles),
     health,
     async close() {
+      await acme.settle();
       await keys.close();
       await store.close();
     },

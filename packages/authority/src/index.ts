@@ -44,3 +44,5 @@ export {
 export * from './spiffe/spiffe-service';
 export * from './spiffe/spiffe-id';
 export * from './spiffe/spiffe-config';
+export * from './acme/acme-service';
+export { acmeValidationConfigFromEnv, type AcmeDirectoryConfig } from './acme/acme-config';

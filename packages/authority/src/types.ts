@@ -22,6 +22,7 @@ import type { SignFunction } from './signing/sign-request';
 import type { ResourceLimits } from './signing/provisioner';
 import type { SpiffeConfig } from './spiffe/spiffe-config';
 import type { SpiffeService } from './spiffe/spiffe-service';
+import type { AcmeService } from './acme/acme-service';
 import type { VaultService } from './vault';
 import type { AuthServiceOptions } from './auth-service';
 import type { SshService } from './ssh/ssh-types';
@@ -349,6 +350,8 @@ export interface Authority {
   ssh: SshService;
   /** SPIFFE workload identity: CAs, SVIDs from CSRs, deny list, bundle (docs/spiffe.md) */
   spiffe: SpiffeService;
+  /** the ACME server (RFC 8555) of CAs with ACME enabled: accounts, orders, challenges, finalize via the pipeline */
+  acme: AcmeService;
   maintenance: MaintenanceService;
   statistics: StatisticsService;
   /** what this authority runs on (for system info): database dialect and configured key backends */

@@ -29,7 +29,7 @@ export { planCertificate } from './certificate-planner';
 export { lintCertificate, assertLintClean } from './certificate-linter';
 export { encodeTbsCertificate, assembleCertificate, issueCertificate } from './certificate-encoder';
 export * from './extensions';
-export { parseCertificate, verifyCertificateSignature, issuerFactsOf } from './certificate-parser';
+export { parseCertificate, readCertificate, verifyCertificateSignature, issuerFactsOf } from './certificate-parser';
 export { buildCrl, parseCrl, verifyCrlSignature, type ParsedCrl } from './crl-codec';
 export {
   parseOcspRequest,

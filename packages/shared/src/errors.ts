@@ -273,6 +273,64 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description: 'The signed SSH certificate did not verify against the SSH CA public key.',
   },
   'ssh.invalid_krl': { kind: 'invalid_input', description: 'An OpenSSH key revocation list could not be parsed.' },
+  'acme.not_enabled': {
+    kind: 'not_found',
+    description: 'ACME is not enabled for this CA (`pkim acme enable --ca <ca>`), or the CA does not exist.',
+  },
+  'acme.not_found': { kind: 'not_found', description: 'No such ACME account, order, authorization or certificate.' },
+  'acme.malformed': { kind: 'invalid_input', description: 'ACME: the request (JWS or payload) is malformed.' },
+  'acme.bad_nonce': {
+    kind: 'invalid_input',
+    description: 'ACME: the JWS nonce is missing, unknown, expired or was already used (retry with a fresh one).',
+  },
+  'acme.bad_signature_algorithm': {
+    kind: 'invalid_input',
+    description: 'ACME: the JWS algorithm is not supported (RS256, PS256, ES256, ES384, ES512, EdDSA).',
+  },
+  'acme.bad_public_key': { kind: 'invalid_input', description: 'ACME: the account key is unsupported or too weak.' },
+  'acme.unauthorized': {
+    kind: 'forbidden',
+    description: 'ACME: the account may not do this (wrong URL or key, deactivated account, not its resource).',
+  },
+  'acme.account_does_not_exist': {
+    kind: 'invalid_input',
+    description: 'ACME: no account exists for this key (`onlyReturnExisting`, or an unknown `kid`).',
+  },
+  'acme.external_account_required': {
+    kind: 'forbidden',
+    description: 'ACME: this directory requires an external account binding (EAB key from `pkim acme eab create`).',
+  },
+  'acme.invalid_contact': { kind: 'invalid_input', description: 'ACME: a contact URL is invalid (mailto: only).' },
+  'acme.rejected_identifier': {
+    kind: 'policy',
+    description: "ACME: an identifier is outside the directory's policy (`--allow-dns`, `--allow-ip`).",
+  },
+  'acme.unsupported_identifier': {
+    kind: 'invalid_input',
+    description: 'ACME: the identifier type or syntax is not supported (dns names and IP addresses).',
+  },
+  'acme.order_not_ready': {
+    kind: 'forbidden',
+    description: 'ACME: the order is not ready to be finalized (authorizations pending, or already finalized).',
+  },
+  'acme.bad_csr': {
+    kind: 'invalid_input',
+    description: 'ACME: the CSR does not match the order (names), is invalid or has an unacceptable key.',
+  },
+  'acme.bad_revocation_reason': {
+    kind: 'invalid_input',
+    description: 'ACME: the revocation reason code is not accepted (accepted: 0, 1, 3, 4, 5 and 9).',
+  },
+  'acme.already_revoked': { kind: 'invalid_input', description: 'ACME: the certificate is already revoked.' },
+  'acme.rate_limited': { kind: 'rate_limited', description: 'ACME: the account exceeded its order rate limit.' },
+  'acme.conflict': { kind: 'conflict', description: 'ACME: the new account key is already used by another account.' },
+  'acme.incorrect_response': {
+    kind: 'forbidden',
+    description: 'ACME challenge: the response at the client did not match the key authorization.',
+  },
+  'acme.connection': { kind: 'forbidden', description: 'ACME challenge: the server could not connect to the client.' },
+  'acme.dns': { kind: 'forbidden', description: 'ACME challenge: the DNS lookup of the validation record failed.' },
+  'acme.tls': { kind: 'forbidden', description: 'ACME challenge: the TLS handshake (tls-alpn-01) failed.' },
   'spiffe.not_initialized': {
     kind: 'unavailable',
     description: 'SPIFFE is not initialised on this server yet (`pkim spiffe init --trust-domain …`).',

@@ -22,7 +22,12 @@ export type IdPrefix =
   | 'ftk'
   // tenant keystore client certificates: connection, certificate
   | 'ksc'
-  | 'kcr';
+  | 'kcr'
+  // ACME: account, order, authorization, external account binding key
+  | 'acct'
+  | 'ord'
+  | 'authz'
+  | 'eab';
 
 /** Prefixed, URL-safe, sortable-enough random id, e.g. `ca_01h2x...`. 16 random bytes. */
 export function newId(prefix: IdPrefix): string {

@@ -32,6 +32,15 @@ import type {
   SshFleetOperation,
   UserRole,
 } from './types';
+import type {
+  AcmeAccountStatus,
+  AcmeAuthorizationStatus,
+  AcmeChallengeJson,
+  AcmeIdentifierJson,
+  AcmeIdentifierType,
+  AcmeOrderStatus,
+  AcmeProblemJson,
+} from './acme-types';
 
 /** JSON stored as text (same representation as SQLite's `text({ mode: 'json' })`). */
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T types the column (Drizzle infers it from the call site)
@@ -481,4 +490,92 @@ export const sshFleetTokens = pgTable(
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
   },
   (t) => [uniqueIndex('ssh_fleet_tokens_token_hash_uq').on(t.tokenHash)],
+);
+
+/** ACME (RFC 8555, docs/acme.md): accounts of a CA's directory, keyed by their key's thumbprint. */
+export const acmeAccounts = pgTable(
+  'acme_accounts',
+  {
+    id: text('id').primaryKey(),
+    caId: text('ca_id')
+      .notNull()
+      .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+    thumbprint: text('thumbprint').notNull(),
+    jwk: json<Record<string, unknown>>('jwk').notNull(),
+    status: text('status').$type<AcmeAccountStatus>().notNull(),
+    contact: json<string[]>('contact').notNull(),
+    eabKeyId: text('eab_key_id'),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('acme_accounts_thumbprint_uq').on(t.caId, t.thumbprint)],
+);
+
+export const acmeOrders = pgTable(
+  'acme_orders',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => acmeAccounts.id, { onDelete: 'cascade' }),
+    caId: text('ca_id').notNull(),
+    status: text('status').$type<AcmeOrderStatus>().notNull(),
+    identifiers: json<AcmeIdentifierJson[]>('identifiers').notNull(),
+    notBefore: bigint('not_before', { mode: 'number' }),
+    notAfter: bigint('not_after', { mode: 'number' }),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+    error: json<AcmeProblemJson>('error'),
+    certificateId: text('certificate_id'),
+    replaces: text('replaces'),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    index('acme_orders_account_idx').on(t.accountId, t.createdAt),
+    index('acme_orders_certificate_idx').on(t.certificateId),
+  ],
+);
+
+export const acmeAuthorizations = pgTable(
+  'acme_authorizations',
+  {
+    id: text('id').primaryKey(),
+    orderId: text('order_id')
+      .notNull()
+      .references(() => acmeOrders.id, { onDelete: 'cascade' }),
+    accountId: text('account_id').notNull(),
+    identifierType: text('identifier_type').$type<AcmeIdentifierType>().notNull(),
+    identifierValue: text('identifier_value').notNull(),
+    wildcard: boolean('wildcard').notNull(),
+    status: text('status').$type<AcmeAuthorizationStatus>().notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+    challenges: json<AcmeChallengeJson[]>('challenges').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    index('acme_authorizations_order_idx').on(t.orderId),
+    index('acme_authorizations_identifier_idx').on(t.accountId, t.identifierValue),
+  ],
+);
+
+export const acmeEabKeys = pgTable('acme_eab_keys', {
+  id: text('id').primaryKey(),
+  caId: text('ca_id')
+    .notNull()
+    .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+  hmacKey: text('hmac_key').notNull(),
+  accountId: text('account_id'),
+  createdBy: text('created_by').notNull(),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+  usedAt: bigint('used_at', { mode: 'number' }),
+});
+
+export const acmeNonces = pgTable(
+  'acme_nonces',
+  {
+    id: text('id').primaryKey(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('acme_nonces_expires_idx').on(t.expiresAt)],
 );

@@ -76,6 +76,16 @@ export function tableByName(t: Tables, name: StoreTableName) {
       return { table: t.sshCertificates, key: t.sshCertificates.id };
     case 'ssh_krl_versions':
       return { table: t.sshKrlVersions, key: t.sshKrlVersions.scope };
+    case 'acme_accounts':
+      return { table: t.acmeAccounts, key: t.acmeAccounts.id };
+    case 'acme_orders':
+      return { table: t.acmeOrders, key: t.acmeOrders.id };
+    case 'acme_authorizations':
+      return { table: t.acmeAuthorizations, key: t.acmeAuthorizations.id };
+    case 'acme_eab_keys':
+      return { table: t.acmeEabKeys, key: t.acmeEabKeys.id };
+    case 'acme_nonces':
+      return { table: t.acmeNonces, key: t.acmeNonces.id };
     default: {
       const never: never = name;
       throw new Error(`unknown table ${String(never)}`);
@@ -107,5 +117,10 @@ export const STORE_TABLES: readonly StoreTableName[] = [
   'ssh_fleet_tokens',
   'ssh_certificates',
   'ssh_krl_versions',
+  'acme_accounts',
+  'acme_orders',
+  'acme_authorizations',
+  'acme_eab_keys',
+  'acme_nonces',
   'audit_events',
 ];

@@ -25,6 +25,7 @@ import type {
   SpiffeRepository,
   StoreDialect,
   SshRepository,
+  AcmeRepository,
   StoreTableName,
   TokenRepository,
   UserRepository,
@@ -35,6 +36,7 @@ import { verifyAuditChain } from './audit-verify';
 import { createSpiffeRepository } from './spiffe-repository';
 import { PkiError } from '@pkim/shared';
 import { createSshRepository } from './ssh-repository';
+import { createAcmeRepository } from './acme-repository';
 
 export interface Repositories {
   cas: CaRepository;
@@ -49,6 +51,7 @@ export interface Repositories {
   keyBlobs: KeyBlobRepository;
   spiffe: SpiffeRepository;
   ssh: SshRepository;
+  acme: AcmeRepository;
   /** every AuditRepository method except `append`, which goes through the store's commit */
   audit: Omit<AuditRepository, 'append'>;
   exportRows(table: StoreTableName, afterKey: RowKey | null, limit: number): Promise<ExportedRows>;
@@ -445,6 +448,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
 
   const spiffe = createSpiffeRepository(db, t);
   const ssh = createSshRepository(db, t);
+  const acme = createAcmeRepository(db, t);
   return {
     cas,
     certificates,
@@ -458,6 +462,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
     keyBlobs,
     spiffe,
     ssh,
+    acme,
     exportRows,
   };
 }

@@ -22,6 +22,15 @@ import type {
   SshFleetOperation,
   UserRole,
 } from './types';
+import type {
+  AcmeAccountStatus,
+  AcmeAuthorizationStatus,
+  AcmeChallengeJson,
+  AcmeIdentifierJson,
+  AcmeIdentifierType,
+  AcmeOrderStatus,
+  AcmeProblemJson,
+} from './acme-types';
 
 const json = <T>(name: string) => text(name, { mode: 'json' }).$type<T>();
 
@@ -475,4 +484,92 @@ export const sshFleetTokens = sqliteTable(
     createdAt: integer('created_at').notNull(),
   },
   (t) => [uniqueIndex('ssh_fleet_tokens_token_hash_uq').on(t.tokenHash)],
+);
+
+/** ACME (RFC 8555, docs/acme.md): accounts of a CA's directory, keyed by their key's thumbprint. */
+export const acmeAccounts = sqliteTable(
+  'acme_accounts',
+  {
+    id: text('id').primaryKey(),
+    caId: text('ca_id')
+      .notNull()
+      .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+    thumbprint: text('thumbprint').notNull(),
+    jwk: json<Record<string, unknown>>('jwk').notNull(),
+    status: text('status').$type<AcmeAccountStatus>().notNull(),
+    contact: json<string[]>('contact').notNull(),
+    eabKeyId: text('eab_key_id'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('acme_accounts_thumbprint_uq').on(t.caId, t.thumbprint)],
+);
+
+export const acmeOrders = sqliteTable(
+  'acme_orders',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => acmeAccounts.id, { onDelete: 'cascade' }),
+    caId: text('ca_id').notNull(),
+    status: text('status').$type<AcmeOrderStatus>().notNull(),
+    identifiers: json<AcmeIdentifierJson[]>('identifiers').notNull(),
+    notBefore: integer('not_before'),
+    notAfter: integer('not_after'),
+    expiresAt: integer('expires_at').notNull(),
+    error: json<AcmeProblemJson>('error'),
+    certificateId: text('certificate_id'),
+    replaces: text('replaces'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    index('acme_orders_account_idx').on(t.accountId, t.createdAt),
+    index('acme_orders_certificate_idx').on(t.certificateId),
+  ],
+);
+
+export const acmeAuthorizations = sqliteTable(
+  'acme_authorizations',
+  {
+    id: text('id').primaryKey(),
+    orderId: text('order_id')
+      .notNull()
+      .references(() => acmeOrders.id, { onDelete: 'cascade' }),
+    accountId: text('account_id').notNull(),
+    identifierType: text('identifier_type').$type<AcmeIdentifierType>().notNull(),
+    identifierValue: text('identifier_value').notNull(),
+    wildcard: integer('wildcard', { mode: 'boolean' }).notNull(),
+    status: text('status').$type<AcmeAuthorizationStatus>().notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    challenges: json<AcmeChallengeJson[]>('challenges').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [
+    index('acme_authorizations_order_idx').on(t.orderId),
+    index('acme_authorizations_identifier_idx').on(t.accountId, t.identifierValue),
+  ],
+);
+
+export const acmeEabKeys = sqliteTable('acme_eab_keys', {
+  id: text('id').primaryKey(),
+  caId: text('ca_id')
+    .notNull()
+    .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+  hmacKey: text('hmac_key').notNull(),
+  accountId: text('account_id'),
+  createdBy: text('created_by').notNull(),
+  createdAt: integer('created_at').notNull(),
+  usedAt: integer('used_at'),
+});
+
+export const acmeNonces = sqliteTable(
+  'acme_nonces',
+  {
+    id: text('id').primaryKey(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('acme_nonces_expires_idx').on(t.expiresAt)],
 );

@@ -1,5 +1,6 @@
 import type { KeyType, RevocationReason, AuditEventContent } from '@pkim/shared';
 import type { SshRepository, SshUnitOfWork } from './ssh-types';
+import type { AcmeRepository, AcmeUnitOfWork } from './acme-types';
 
 /**
  * Logical model shared by the SQLite and PostgreSQL dialects. All times are integer epoch ms.
@@ -319,6 +320,8 @@ export interface UnitOfWork {
   /** removes these settings keys (absent keys are ignored) */
   deleteSettings?: string[];
   ssh?: SshUnitOfWork;
+  /** ACME accounts, orders, authorizations, EAB keys (docs/acme.md) */
+  acme?: AcmeUnitOfWork;
   /** appended last, in order, to the hash chain */
   audit?: NewAuditEvent[];
 }
@@ -465,6 +468,11 @@ export type StoreTableName =
   | 'ssh_fleet_tokens'
   | 'ssh_certificates'
   | 'ssh_krl_versions'
+  | 'acme_accounts'
+  | 'acme_orders'
+  | 'acme_authorizations'
+  | 'acme_eab_keys'
+  | 'acme_nonces'
   | 'audit_events';
 
 /** Keyset key of a raw row: `seq` for audit_events, `key` for settings, `scope` for ssh_krl_versions, `id` otherwise. */
@@ -491,6 +499,7 @@ export interface Store {
   keyBlobs: KeyBlobRepository;
   spiffe: SpiffeRepository;
   ssh: SshRepository;
+  acme: AcmeRepository;
   /** runs all writes of the unit + audit appends in one transaction; throws PkiError('store.write_failed') and commits nothing on any failure */
   commit(unit: UnitOfWork): Promise<CommitResult>;
   /** readiness: a trivial query */
@@ -532,3 +541,4 @@ export interface OpenStoreOptions {
 }
 
 export * from './ssh-types';
+export * from './acme-types';

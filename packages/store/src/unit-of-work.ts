@@ -22,6 +22,7 @@ import type {
 import { type QueryDb, type Tables } from './query-db';
 import { spiffeSteps } from './spiffe-repository';
 import { sshUnitOfWorkSteps } from './ssh-unit-of-work';
+import { acmeSteps } from './acme-repository';
 
 /** A statement to run: `exec` → number of affected rows, `rows` → result rows. */
 export interface SqlStep {
@@ -451,6 +452,7 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
   if (unit.deleteSettings?.length)
     yield* exec(db.delete(t.settings).where(inArray(t.settings.key, unit.deleteSettings)));
   if (unit.ssh) result.krlVersions = yield* sshUnitOfWorkSteps(db, t, unit.ssh);
+  if (unit.acme) yield* acmeSteps(db, t, unit.acme);
 
   if (unit.audit?.length) {
     const A = t.auditEvents;

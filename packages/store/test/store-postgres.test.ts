@@ -79,6 +79,7 @@ describe('PostgreSQL store', () => {
         '0005_token_resources',
         '0006_user_resources',
         '0007_login_failures',
+        '0008_acme',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
@@ -275,8 +276,8 @@ describe('PostgreSQL store', () => {
           spiffe_svids: 1,
           spiffe_denied_ids: 1,
           audit_events: 1501,
-          // the SSH tables are copied too (empty here; the SSH suite covers their rows)
-          ...Object.fromEntries(STORE_TABLES.filter((t) => t.startsWith('ssh_')).map((t) => [t, 0])),
+          // the SSH and ACME tables are copied too (empty here; their suites cover their rows)
+          ...Object.fromEntries(STORE_TABLES.filter((t) => /^(ssh|acme)_/.test(t)).map((t) => [t, 0])),
         },
         verified: true,
         problems: [],

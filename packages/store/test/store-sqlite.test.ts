@@ -98,6 +98,7 @@ describe('SQLite store', () => {
         '0005_token_resources',
         '0006_user_resources',
         '0007_login_failures',
+        '0008_acme',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });

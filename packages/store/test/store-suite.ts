@@ -616,7 +616,10 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const sshTables = ['ssh_blocks', 'ssh_host_accounts', 'ssh_principal_grants', 'ssh_certificates'];
       sshTables.push('ssh_fleet_tokens', 'ssh_hosts', 'ssh_cas', 'ssh_users', 'ssh_principals', 'ssh_krl_versions');
       sshTables.push('ssh_environments');
+      const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        ...acmeTables.map((table) => `drop table ${table}`),
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop table login_failures',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'alter table users drop column resources',

@@ -1,0 +1,118 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../cli-context';
+import { durationOption, intOption } from '../cli-parsers';
+import { table } from '../format';
+
+const list = (v: string | undefined) =>
+  v === undefined
+    ? undefined
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+
+/** `pkim acme …`: the ACME server of a CA (docs/acme.md). */
+export function registerAcmeCommand(program: Command, ctx: CliContext): void {
+  const acme = program.command('acme').description('ACME server (RFC 8555): directories per CA, EAB keys, accounts');
+
+  acme
+    .command('enable')
+    .description('serve an ACME directory for a CA at /acme/<caId>/directory (again: replaces its settings)')
+    .requiredOption('--ca <ca>', 'CA id or name')
+    .option('--profile <name>', 'profile of the issued certificates', 'tls-server')
+    .option('--allow-dns <patterns>', "DNS names it issues for, comma-separated ('localhost,*.test'); default any")
+    .option('--allow-ip <cidrs>', "IP identifiers it issues for ('127.0.0.1,10.0.0.0/8', '*'); default none")
+    .option('--require-eab', 'new accounts need an external account binding (pkim acme eab create)')
+    .option('--orders-per-hour <n>', 'rate limit of new orders per account', intOption)
+    .option('--lifetime <duration>', "certificate lifetime, e.g. '90d' (default: the profile's)", durationOption)
+    .action(
+      async (o: {
+        ca: string;
+        profile: string;
+        allowDns?: string;
+        allowIp?: string;
+        requireEab?: boolean;
+        ordersPerHour?: number;
+        lifetime?: number;
+      }) => {
+        const a = await ctx.openAuthority();
+        const d = await a.acme.enable(
+          {
+            ca: o.ca,
+            profile: o.profile,
+            allowDns: list(o.allowDns),
+            allowIps: list(o.allowIp),
+            requireEab: o.requireEab,
+            ordersPerHour: o.ordersPerHour,
+            lifetimeMs: o.lifetime,
+          },
+          ctx.actor,
+        );
+        ctx.output(d, () =>
+          [
+            `ACME enabled for CA ${d.caName} (${d.caId}), profile ${d.profile}`,
+            `directory: ${d.directoryPath}`,
+            `DNS names: ${d.allowDns?.join(', ') ?? 'any'}; IPs: ${d.allowIps?.join(', ') || 'none'}` +
+              (d.requireEab ? '; external account binding required' : ''),
+          ].join('\n'),
+        );
+      },
+    );
+
+  acme
+    .command('disable')
+    .description('stop serving the ACME directory of a CA (accounts and orders are kept)')
+    .requiredOption('--ca <ca>', 'CA id or name')
+    .action(async (o: { ca: string }) => {
+      const a = await ctx.openAuthority();
+      const r = await a.acme.disable(o.ca, ctx.actor);
+      ctx.output(r, () => (r.disabled ? `ACME disabled for ${r.caId}` : `ACME was not enabled for ${r.caId}`));
+    });
+
+  acme
+    .command('list')
+    .description('list the ACME directories')
+    .action(async () => {
+      const a = await ctx.openAuthority();
+      const rows = await a.acme.listDirectories(ctx.actor);
+      ctx.output(rows, () =>
+        table(
+          ['CA', 'PROFILE', 'DIRECTORY', 'DNS', 'IP', 'EAB'],
+          rows.map((d) => [
+            d.caName,
+            d.profile,
+            d.directoryPath,
+            d.allowDns?.join(',') ?? 'any',
+            d.allowIps?.join(',') || 'none',
+            d.requireEab ? 'required' : 'optional',
+          ]),
+        ),
+      );
+    });
+
+  acme
+    .command('accounts')
+    .description('list ACME accounts')
+    .option('--ca <ca>', 'only the accounts of this CA')
+    .action(async (o: { ca?: string }) => {
+      const a = await ctx.openAuthority();
+      const rows = await a.acme.listAccounts(o.ca, ctx.actor);
+      ctx.output(rows, () =>
+        table(
+          ['ACCOUNT', 'CA', 'STATUS', 'CONTACT', 'ORDERS', 'CREATED'],
+          rows.map((r) => [r.id, r.caId, r.status, r.contact.join(',') || '-', String(r.orders), r.createdAt]),
+        ),
+      );
+    });
+
+  const eab = acme.command('eab').description('external account binding keys');
+  eab
+    .command('create')
+    .description('create an EAB key for a directory (the HMAC key is shown once)')
+    .requiredOption('--ca <ca>', 'CA id or name')
+    .action(async (o: { ca: string }) => {
+      const a = await ctx.openAuthority();
+      const r = await a.acme.createEabKey(o.ca, ctx.actor);
+      ctx.output(r, () => `kid: ${r.kid}\nhmac key: ${r.hmacKey}`);
+    });
+}
