@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createAuthority, type Authority } from '@pkim/authority';
 import { buildServer } from '@pkim/server';
+import type * as Jose from 'jose';
 import { requireBinary } from './verifiers';
 import { TEST_ADMIN, silentLogger } from './test-kit';
 
@@ -132,4 +133,98 @@ export function writeTemp(dir: string, name: string, content: string | Uint8Arra
   const p = join(dir, name);
   writeFileSync(p, content);
   return p;
+}
+
+export type AcmeKeyPair = Awaited<ReturnType<typeof Jose.generateKeyPair>>;
+
+/** A minimal ACME client for protocol tests (jose JWS); real clients (certbot, lego) are used for the flows. */
+export interface AcmeTestClient {
+  directory: Record<string, string>;
+  /** account URL once registered */
+  kid?: string;
+  key: AcmeKeyPair;
+  jwk: Jose.JWK;
+  alg: 'ES256' | 'RS256' | 'EdDSA';
+  nonce(): Promise<string>;
+  /** signs `payload` (undefined = POST-as-GET) for `url`; `opts` overrides header fields and the nonce */
+  jws(
+    url: string,
+    payload: unknown,
+    opts?: { nonce?: string; useJwk?: boolean; key?: AcmeKeyPair; jwk?: Jose.JWK },
+  ): Promise<Record<string, string>>;
+  post(
+    url: string,
+    payload: unknown,
+    opts?: { nonce?: string; useJwk?: boolean; key?: AcmeKeyPair; jwk?: Jose.JWK },
+  ): Promise<AcmeHttp>;
+  postRaw(url: string, body: unknown): Promise<AcmeHttp>;
+}
+
+export interface AcmeHttp {
+  status: number;
+  headers: Headers;
+  json: any;
+  text: string;
+}
+
+async function toHttp(r: Response): Promise<AcmeHttp> {
+  const text = await r.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, headers: r.headers, json, text };
+}
+
+export async function acmeTestClient(
+  directoryUrl: string,
+  alg: 'ES256' | 'RS256' | 'EdDSA' = 'ES256',
+): Promise<AcmeTestClient> {
+  const { FlattenedSign, exportJWK, generateKeyPair } = await import('jose');
+  const directory = (await (await fetch(directoryUrl)).json()) as Record<string, string>;
+  const key = (await generateKeyPair(alg, { extractable: true })) as unknown as AcmeKeyPair;
+  const jwk = (await exportJWK(key.publicKey)) as Jose.JWK;
+  const c: AcmeTestClient = {
+    directory,
+    key,
+    jwk,
+    alg,
+    async nonce() {
+      const r = await fetch(directory.newNonce!, { method: 'HEAD' });
+      return r.headers.get('replay-nonce')!;
+    },
+    async jws(url, payload, opts = {}) {
+      const useKey = opts.key ?? key;
+      const header: Record<string, unknown> = { alg, url, nonce: opts.nonce ?? (await c.nonce()) };
+      if (opts.useJwk || !c.kid) header.jwk = opts.jwk ?? jwk;
+      else header.kid = c.kid;
+      if (opts.nonce === '') delete header.nonce;
+      const body = payload === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(payload));
+      return (await new FlattenedSign(body)
+        .setProtectedHeader(header as never)
+        .sign(useKey.privateKey as never)) as never;
+    },
+    async post(url, payload, opts) {
+      return c.postRaw(url, await c.jws(url, payload, opts));
+    },
+    async postRaw(url, body) {
+      return toHttp(
+        await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/jose+json' },
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+        }),
+      );
+    },
+  };
+  return c;
+}
+
+/** newAccount with this client's key; sets `kid` */
+export async function register(c: AcmeTestClient, payload: Record<string, unknown> = { termsOfServiceAgreed: true }) {
+  const r = await c.post(c.directory.newAccount!, payload, { useJwk: true });
+  if (r.status === 201 || r.status === 200) c.kid = r.headers.get('location')!;
+  return r;
 }

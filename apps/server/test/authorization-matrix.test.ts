@@ -225,6 +225,21 @@ const OTHER: Record<string, { url: (k: Kit) => string; body?: unknown; status: n
   'POST /ssh/fleet/sign': { url: () => '/ssh/fleet/sign', body: { type: 'host', publicKey: 'x' }, status: 401 },
   'GET /pki/ca/bundle': { url: () => '/pki/ca/bundle', status: 503 },
   'POST /pki/csr/sign': { url: () => '/pki/csr/sign', body: { csrPem: 'x' }, status: 401 },
+  // ACME: JWS account keys, per directory; the issuing CA has no ACME directory here → 404, nothing written
+  'GET /acme/:dir/directory': { url: (k) => `/acme/${k.issuingId}/directory`, status: 404 },
+  'GET /acme/:dir/new-nonce': { url: (k) => `/acme/${k.issuingId}/new-nonce`, status: 404 },
+  'GET /acme/:dir/renewal-info/:certId': { url: (k) => `/acme/${k.issuingId}/renewal-info/a.b`, status: 404 },
+  'POST /acme/:dir/new-account': { url: (k) => `/acme/${k.issuingId}/new-account`, body: {}, status: 404 },
+  'POST /acme/:dir/new-order': { url: (k) => `/acme/${k.issuingId}/new-order`, body: {}, status: 404 },
+  'POST /acme/:dir/revoke-cert': { url: (k) => `/acme/${k.issuingId}/revoke-cert`, body: {}, status: 404 },
+  'POST /acme/:dir/key-change': { url: (k) => `/acme/${k.issuingId}/key-change`, body: {}, status: 404 },
+  'POST /acme/:dir/acct/:id': { url: (k) => `/acme/${k.issuingId}/acct/x1`, body: {}, status: 404 },
+  'POST /acme/:dir/acct/:id/orders': { url: (k) => `/acme/${k.issuingId}/acct/x1/orders`, body: {}, status: 404 },
+  'POST /acme/:dir/order/:id': { url: (k) => `/acme/${k.issuingId}/order/x1`, body: {}, status: 404 },
+  'POST /acme/:dir/order/:id/finalize': { url: (k) => `/acme/${k.issuingId}/order/x1/finalize`, body: {}, status: 404 },
+  'POST /acme/:dir/authz/:id': { url: (k) => `/acme/${k.issuingId}/authz/x1`, body: {}, status: 404 },
+  'POST /acme/:dir/chall/:id/:type': { url: (k) => `/acme/${k.issuingId}/chall/x1/http-01`, body: {}, status: 404 },
+  'POST /acme/:dir/cert/:id': { url: (k) => `/acme/${k.issuingId}/cert/x1`, body: {}, status: 404 },
 };
 
 let counter = 0;
