@@ -228,3 +228,47 @@ export async function register(c: AcmeTestClient, payload: Record<string, unknow
   if (r.status === 201 || r.status === 200) c.kid = r.headers.get('location')!;
   return r;
 }
+
+/** The PEM certificates in a file, in order. */
+export function pemsOf(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
+}
+
+/**
+ * Checks over HTTP that the fixture's CA reports `leafPem` revoked with `reason`: the served CRL (verified by
+ * openssl, certtool and Go) lists the serial, and `openssl ocsp -url` gets a verifying "revoked" answer.
+ */
+export async function expectRevokedOverHttp(
+  fx: AcmeFixture,
+  leafPem: string,
+  serialHex: string,
+  reason: { crl: RegExp; ocsp: RegExp },
+): Promise<void> {
+  const { expect } = await import('vitest');
+  const { opensslCrlVerify } = await import('./verifiers');
+  const crl = await fetch(`${fx.base}/crl/${fx.caId}.crl`);
+  expect(crl.status).toBe(200);
+  const v = opensslCrlVerify(new Uint8Array(await crl.arrayBuffer()), fx.caPem);
+  expect(v.ok, v.text).toBe(true);
+  expect(v.text.replace(/:/g, '').toLowerCase()).toContain(serialHex.toLowerCase());
+  expect(v.text).toMatch(reason.crl);
+  const tmp = mkdtempSync(join(fx.work, 'ocsp-'));
+  const o = await runAsync('openssl', [
+    'ocsp',
+    '-issuer',
+    writeTemp(tmp, 'issuer.pem', fx.caPem),
+    '-cert',
+    writeTemp(tmp, 'leaf.pem', leafPem),
+    '-url',
+    `${fx.base}/ocsp`,
+    '-CAfile',
+    writeTemp(tmp, 'root.pem', fx.rootPem),
+    '-verify_other',
+    writeTemp(tmp, 'other.pem', fx.caPem),
+    '-timeout',
+    '10',
+  ]);
+  expect(o.output, o.output).toMatch(/Response verify OK/);
+  expect(o.output, o.output).toMatch(/: revoked/);
+  expect(o.output, o.output).toMatch(reason.ocsp);
+}

@@ -124,13 +124,13 @@ describe('ACME protocol (RFC 8555) over HTTP', () => {
     expect(get.headers.get('replay-nonce')).not.toBe(head.headers.get('replay-nonce'));
     const none = await fetch(`${fx.base}/acme/no-such-ca/directory`);
     expect(none.status).toBe(404);
-    expect((await none.json()).type).toBe(P + 'malformed');
+    expect(((await none.json()) as { type: string }).type).toBe(P + 'malformed');
   });
 
   it('refuses a JWS whose signature does not verify (400 malformed) and creates no account', async () => {
     const body = await c.jws(c.directory.newAccount!, { termsOfServiceAgreed: true }, { useJwk: true });
     const sig = Buffer.from(body.signature!, 'base64url');
-    sig[5] ^= 0xff;
+    sig[5] = sig[5]! ^ 0xff;
     const r = await c.postRaw(c.directory.newAccount!, { ...body, signature: sig.toString('base64url') });
     expectProblem(r, 400, 'malformed');
     expect(r.json.detail).toMatch(/signature/);
@@ -302,7 +302,7 @@ describe('ACME protocol (RFC 8555) over HTTP', () => {
     const ri = await fetch(`${c.directory.renewalInfo}/${certId}`);
     expect(ri.status).toBe(200);
     expect(ri.headers.get('retry-after')).toBe('21600');
-    const w = (await ri.json()).suggestedWindow;
+    const w = ((await ri.json()) as { suggestedWindow: { start: string; end: string } }).suggestedWindow;
     const life = info.notAfter - info.notBefore;
     expect(Date.parse(w.start)).toBeGreaterThan(info.notBefore + life / 2);
     expect(Date.parse(w.end)).toBeLessThan(info.notAfter);
@@ -337,7 +337,9 @@ describe('ACME protocol (RFC 8555) over HTTP', () => {
     expectProblem(again, 400, 'alreadyRevoked');
     const row = (await fx.authority.certificates.get(info.serialHex)).certificate;
     expect(row).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
-    const w2 = (await (await fetch(`${c.directory.renewalInfo}/${certId}`)).json()).suggestedWindow;
+    const w2 = (
+      (await (await fetch(`${c.directory.renewalInfo}/${certId}`)).json()) as { suggestedWindow: { end: string } }
+    ).suggestedWindow;
     expect(Date.parse(w2.end)).toBeLessThanOrEqual(Date.now() + 1000);
     expect((await fetch(`${c.directory.renewalInfo}/bad`)).status).toBe(400);
   }, 60_000);

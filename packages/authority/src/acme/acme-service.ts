@@ -199,8 +199,9 @@ function checkIdentifier(raw: unknown): AcmeIdentifierJson {
     throw new PkiError('acme.unsupported_identifier', `identifier type ${JSON.stringify(i.type)} is not supported`);
   const v = i.value.trim().toLowerCase().replace(/\.$/, '');
   const base = v.startsWith('*.') ? v.slice(2) : v;
-  if (isIP(base))
-    throw new PkiError('acme.malformed', `'${v}' is an IP address: use an identifier of type ip (RFC 8738)`);
+  // older clients (lego before RFC 8738 support) send IP addresses as dns identifiers: they are IP identifiers
+  if (isIP(v)) return { type: 'ip', value: v };
+  if (isIP(base)) throw new PkiError('acme.rejected_identifier', `'${v}': IP addresses have no wildcards`);
   if (!base || base.length > 253 || base.split('.').some((l) => !HOST_LABEL.test(l)))
     throw new PkiError('acme.rejected_identifier', `'${i.value}' is not a valid DNS name`);
   return { type: 'dns', value: v };
@@ -892,9 +893,11 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
       dns: order.identifiers.filter((i) => i.type === 'dns').map((i) => i.value),
       ip: order.identifiers.filter((i) => i.type === 'ip').map((i) => i.value),
     };
+    // IP addresses in DNS SANs (older clients) count as IP SANs
+    const dnsSans = (csr.sans.dns ?? []).map((d) => d.toLowerCase());
     const got = {
-      dns: [...new Set((csr.sans.dns ?? []).map((d) => d.toLowerCase()))],
-      ip: [...new Set(csr.sans.ip ?? [])],
+      dns: [...new Set(dnsSans.filter((d) => !isIP(d)))],
+      ip: [...new Set([...(csr.sans.ip ?? []), ...dnsSans.filter((d) => isIP(d))])],
     };
     const cn = csr.subject.find((x) => x.type === 'CN' || x.type === '2.5.4.3')?.value?.toLowerCase();
     if (cn && !want.dns.includes(cn) && !want.ip.includes(cn)) got.dns.push(cn);

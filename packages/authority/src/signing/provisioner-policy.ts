@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { PkiError, checkDurationMs, type KeyType } from '@pkim/shared';
 import type { Profile, SubjectAltNames, DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
@@ -65,7 +66,9 @@ export function checkNames(all: Provisioner[], subject: DistinguishedName, sans:
     ...(sans.uri ?? []).map((v): [NameKind, string] => ['uri', v]),
   ];
   for (const a of subject) {
-    if (a.type === 'CN' && HOSTNAME_LIKE.test(a.value)) names.push(['dns', a.value]);
+    // a CN holding an IP address is an IP name (RFC 8738 clients put it there), not a host name
+    if (a.type === 'CN' && isIP(a.value)) names.push(['ip', a.value]);
+    else if (a.type === 'CN' && HOSTNAME_LIKE.test(a.value)) names.push(['dns', a.value]);
     if (a.type === 'emailAddress') names.push(['email', a.value]);
   }
   for (const p of all) {
