@@ -8,6 +8,7 @@ import { registerUserCommand } from './commands/user-command';
 import { registerVaultCommand } from './commands/vault-command';
 import { registerSpiffeCommand } from './commands/spiffe-command';
 import { registerAcmeCommand } from './commands/acme-command';
+import { registerKeystoreCommand } from './commands/keystore-command';
 
 /** Commands that live with other parts of the system (server, users, tokens, database operations). */
 export async function registerExtraCommands(program: Command, ctx: CliContext): Promise<void> {
@@ -19,5 +20,6 @@ export async function registerExtraCommands(program: Command, ctx: CliContext): 
   registerVaultCommand(program, ctx);
   registerSpiffeCommand(program, ctx);
   registerAcmeCommand(program, ctx);
+  registerKeystoreCommand(program, ctx);
   // wired as those modules land
 }

@@ -219,6 +219,7 @@ export function createKeystoreCertManager(o: KeystoreCertManagerOptions) {
       events,
     );
     const notAfter = Date.parse(x509.validTo);
+    const notBefore = Date.parse(x509.validFrom);
     const now = clock.now();
     const row: CertificateRow = {
       id,
@@ -232,9 +233,9 @@ export function createKeystoreCertManager(o: KeystoreCertManagerOptions) {
       caChain: JSON.stringify(issued.ca_chain ?? [issued.issuing_ca]),
       privateKeyType: issued.private_key_type,
       encryptedPrivateKey: sealed.sealed,
-      notBefore: Date.parse(x509.validFrom),
+      notBefore,
       notAfter,
-      renewAt: notAfter - renewBeforeMs,
+      renewAt: renewalTime(notBefore, notAfter, renewBeforeMs),
       dueAt: null,
       error: null,
       createdAt: now,
@@ -642,6 +643,14 @@ export function createKeystoreCertManager(o: KeystoreCertManagerOptions) {
 }
 
 export type KeystoreCertManager = ReturnType<typeof createKeystoreCertManager>;
+
+/**
+ * When a certificate is renewed: `renewBefore` ahead of notAfter (30 days), but never in the first two thirds of its
+ * lifetime — a certificate shorter than the window would otherwise be renewed again at once, forever.
+ */
+export function renewalTime(notBefore: number, notAfter: number, renewBeforeMs: number): number {
+  return notAfter - Math.min(renewBeforeMs, Math.floor((notAfter - notBefore) / 3));
+}
 
 function isSelfSigned(pem: string): boolean {
   const c = new X509Certificate(pem);

@@ -1,5 +1,5 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { PkiError } from '@pkim/shared';
 
@@ -13,7 +13,8 @@ export type VaultAuth =
 export interface VaultClientOptions {
   /** e.g. https://openbao-pki-service.platform-services.svc:8200 or http://127.0.0.1:8200 */
   address: string;
-  auth: VaultAuth;
+  /** absent: every authenticated call fails with a clear error (unauthenticated calls still work) */
+  auth?: VaultAuth;
   /** X-Vault-Namespace (OpenBao/Vault Enterprise); omitted when empty */
   namespace?: string;
   /** PEM the client trusts for an https address (default: system roots) */
@@ -48,7 +49,11 @@ export function createVaultClient(opts: VaultClientOptions) {
     throw new PkiError('keystore.invalid_input', `Vault address must be http(s)://…, got ${opts.address}`);
   }
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  let token: string | undefined = opts.auth.method === 'token' ? opts.auth.token : undefined;
+  const agent =
+    base.protocol === 'https:'
+      ? new HttpsAgent({ keepAlive: true, ...(opts.caPem ? { ca: opts.caPem } : {}) })
+      : new HttpAgent({ keepAlive: true });
+  let token: string | undefined = opts.auth?.method === 'token' ? opts.auth.token : undefined;
   let tokenExpiresAt = Number.POSITIVE_INFINITY;
 
   function send(method: string, path: string, body: unknown, withToken: string | undefined): Promise<RawResponse> {
@@ -63,16 +68,12 @@ export function createVaultClient(opts: VaultClientOptions) {
     if (opts.namespace) headers['x-vault-namespace'] = opts.namespace;
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = request(
-        url,
-        { method, headers, timeout: timeoutMs, ...(opts.caPem ? { ca: opts.caPem } : {}) },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-          res.on('error', reject);
-        },
-      );
+      const req = request(url, { method, headers, timeout: timeoutMs, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
       req.on('error', (e) =>
         reject(
@@ -98,6 +99,12 @@ export function createVaultClient(opts: VaultClientOptions) {
 
   async function login(): Promise<string> {
     const a = opts.auth;
+    if (!a) {
+      throw new PkiError(
+        'keystore.invalid_input',
+        'no Vault credentials: give a token (--vault-token / VAULT_TOKEN), a Kubernetes role or an AppRole',
+      );
+    }
     if (a.method === 'token') return a.token;
     let path: string;
     let body: Record<string, string>;
@@ -124,7 +131,7 @@ export function createVaultClient(opts: VaultClientOptions) {
   async function call(method: string, path: string, body?: unknown): Promise<RawResponse> {
     if (!token || Date.now() >= tokenExpiresAt) await login();
     let r = await send(method, path, body, token);
-    if (r.status === 403 && opts.auth.method !== 'token') {
+    if (r.status === 403 && opts.auth && opts.auth.method !== 'token') {
       await login();
       r = await send(method, path, body, token);
     }
@@ -142,6 +149,10 @@ export function createVaultClient(opts: VaultClientOptions) {
   return {
     address: base.toString().replace(/\/$/, ''),
     login,
+    /** closes kept-alive connections */
+    close(): void {
+      agent.destroy();
+    },
     async health(): Promise<{ initialized: boolean; sealed: boolean }> {
       const r = await send('GET', 'sys/health', undefined, undefined);
       return JSON.parse(r.body) as { initialized: boolean; sealed: boolean };
