@@ -39,6 +39,7 @@ function pkim(args: string[]) {
 function keystore(
   args: string[],
   auth: 'admin' | 'k8s' = 'k8s',
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): Promise<{ code: number; stdout: string; stderr: string; json(): any }> {
   const global = ['--vault-addr', url, '--mount', 'pki_client_certs'];
   const creds = auth === 'admin' ? ['--vault-token', adminToken] : ['--k8s-role', 'cmk-api-server-role'];
@@ -135,7 +136,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await endpoint?.close();
   await refusing?.close();
-  if (child && child.exitCode === null) {
+  if (child?.exitCode === null) {
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGTERM');
     await exited;
@@ -168,6 +169,7 @@ describe('pkim keystore', () => {
       'keystore-fortanix_dsm',
       'keystore-thales_luna',
     ]);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const role: any = await (
       await fetch(`${url}/v1/pki_client_certs/roles/keystore-aws_kms`, { headers: { 'x-vault-token': adminToken } })
     ).json();
@@ -261,6 +263,7 @@ describe('pkim keystore', () => {
     );
     expect(issued).toHaveLength(1);
     const serial = issued[0].details.serial as string;
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const cert: any = await (await fetch(`${url}/v1/pki_client_certs/cert/${serial}`)).json();
     expect(cert.data.revocation_time).toBeGreaterThan(0);
   }, 600_000);

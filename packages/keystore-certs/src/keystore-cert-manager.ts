@@ -128,7 +128,8 @@ export function createKeystoreCertManager(o: KeystoreCertManagerOptions) {
     if (!builtIn) {
       throw new PkiError(
         'keystore.template_not_found',
-        `no certificate template for keystore type '${keystoreType}' (built in: ${Object.keys(DEFAULT_TEMPLATES).join(', ')}; add one with 'pkim keystore template set')`,
+        `no certificate template for keystore type '${keystoreType}' (built in: ` +
+          `${Object.keys(DEFAULT_TEMPLATES).join(', ')}; add one with 'pkim keystore template set')`,
       );
     }
     return builtIn;
@@ -137,7 +138,9 @@ export function createKeystoreCertManager(o: KeystoreCertManagerOptions) {
   function templates(): Record<string, CertificateTemplate & { builtIn: boolean }> {
     const out: Record<string, CertificateTemplate & { builtIn: boolean }> = {};
     for (const [k, t] of Object.entries(DEFAULT_TEMPLATES)) out[k] = { ...t, builtIn: true };
-    for (const r of store.listTemplates()) out[r.keystoreType] = { ...JSON.parse(r.template), builtIn: false };
+    for (const r of store.listTemplates()) {
+      out[r.keystoreType] = { ...(JSON.parse(r.template) as CertificateTemplate), builtIn: false };
+    }
     return out;
   }
 
@@ -312,7 +315,8 @@ export function createKeystoreCertManager(o: KeystoreCertManagerOptions) {
     if (store.connection(input.tenantId, input.keystoreType)) {
       throw new PkiError(
         'keystore.already_connected',
-        `tenant ${input.tenantId} already has a ${input.keystoreType} keystore (one certificate per tenant per keystore)`,
+        `tenant ${input.tenantId} already has a ${input.keystoreType} keystore ` +
+          '(one certificate per tenant per keystore)',
       );
     }
     const now = clock.now();

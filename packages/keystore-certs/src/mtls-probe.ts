@@ -75,12 +75,15 @@ export function mtlsHandshake(
     }
     const s = socket;
     timers.push(setTimeout(() => finish({ ok: false, error: `no handshake within ${timeoutMs} ms` }), timeoutMs));
-    s.on('error', (e) => finish({ ok: false, error: e.message }));
+    s.on('error', (e: Error) => finish({ ok: false, error: e.message }));
     s.on('close', () => finish({ ok: false, error: 'the keystore closed the connection during the handshake' }));
     s.on('secureConnect', () => {
       const protocol = s.getProtocol() ?? undefined;
       // TLS 1.2: the server verified our certificate before its Finished message
-      if (protocol !== 'TLSv1.3') return finish({ ok: true, protocol });
+      if (protocol !== 'TLSv1.3') {
+        finish({ ok: true, protocol });
+        return;
+      }
       s.once('session', () => finish({ ok: true, protocol }));
       s.once('data', () => finish({ ok: true, protocol }));
       timers.push(setTimeout(() => finish({ ok: true, protocol }), settleMs));

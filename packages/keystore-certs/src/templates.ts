@@ -64,7 +64,7 @@ const KEY_BITS: Record<CertificateTemplate['keyType'], number[]> = {
 /** Validates a template given by a user; returns it normalised. */
 export function checkTemplate(t: Partial<CertificateTemplate>): CertificateTemplate {
   const bad = (m: string) => new PkiError('keystore.invalid_input', `invalid template: ${m}`);
-  if (!t.commonNamePattern || !t.commonNamePattern.includes('{tenant_id}')) {
+  if (!t.commonNamePattern?.includes('{tenant_id}')) {
     throw bad('commonNamePattern must contain {tenant_id}');
   }
   const keyType = t.keyType ?? 'ec';
