@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, randomUUID, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import type { JSONWebKeySet, JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import { PkiError, type Clock } from '@pkim/shared';
 import type { Store, UserRole } from '@pkim/store';
@@ -200,6 +200,8 @@ export function createVaultAuthService(deps: VaultAuthServiceDeps) {
   }
 
   async function verifyServiceAccountJwt(jwt: string, cfg: KubernetesConfig, audience: string): Promise<JWTPayload> {
+    // jose loads on the first Kubernetes login, not with every authority (the CLI's start-up)
+    const { createLocalJWKSet, decodeProtectedHeader, jwtVerify } = await import('jose');
     const options = {
       issuer: !cfg.disable_iss_validation && cfg.issuer ? cfg.issuer : undefined,
       audience: audience || undefined,
