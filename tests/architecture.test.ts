@@ -1,5 +1,6 @@
 // Layering rule of docs/architecture.md: dependencies point inward only.
 //   apps/* → authority → (core, keys, store) → shared
+//   apps/server, apps/web → contract (the API's zod schemas) → core, shared
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -7,6 +8,7 @@ import { REPO_ROOT } from './support/cli-runner';
 
 const ALLOWED = {
   'packages/shared': [],
+  'packages/contract': ['@pkim/shared', '@pkim/core'],
   'packages/core': ['@pkim/shared'],
   'packages/keys': ['@pkim/shared'],
   'packages/store': ['@pkim/shared'],
@@ -14,7 +16,7 @@ const ALLOWED = {
   // a CLIENT of the Vault-compatible API (PKI Manager's /v1/ or OpenBao): it reaches the PKI over HTTP only, never
   // through the authority, the store or the key backends, so the same code works against OpenBao unchanged
   'packages/keystore-certs': ['@pkim/shared'],
-  'apps/server': ['@pkim/shared', '@pkim/core', '@pkim/authority'],
+  'apps/server': ['@pkim/shared', '@pkim/contract', '@pkim/core', '@pkim/authority'],
   'apps/cli': [
     '@pkim/shared',
     '@pkim/core',
@@ -24,7 +26,7 @@ const ALLOWED = {
     '@pkim/keys',
     '@pkim/keystore-certs',
   ],
-  'apps/web': ['@pkim/shared', '@pkim/server'],
+  'apps/web': ['@pkim/shared', '@pkim/contract', '@pkim/server'],
 } satisfies Record<string, string[]>;
 type Workspace = keyof typeof ALLOWED;
 

@@ -8,8 +8,8 @@ import {
   invalidSans,
   isEmptyNameConstraints,
   isValidCidr,
-  isValidDnsName,
-  isValidEmail,
+  isValidDnsConstraint,
+  isValidEmailConstraint,
   isValidUri,
   looksLikeDnsName,
   nameConstraintViolations,
@@ -107,18 +107,15 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
   const nc = plan.nameConstraints;
   if (nc) {
     for (const d of [...(nc.permittedDns ?? []), ...(nc.excludedDns ?? [])])
-      if (d !== '' && !isValidDnsName(d.replace(/^\./, ''), false))
-        add('lint.invalid_san', `invalid DNS name constraint '${d}'`);
+      if (d !== '' && !isValidDnsConstraint(d)) add('lint.invalid_san', `invalid DNS name constraint '${d}'`);
     for (const c of [...(nc.permittedIp ?? []), ...(nc.excludedIp ?? [])])
       if (!isValidCidr(c)) add('lint.invalid_san', `invalid IP name constraint '${c}' (use CIDR)`);
     for (const u of [...(nc.permittedUri ?? []), ...(nc.excludedUri ?? [])])
-      if (!isValidDnsName(u.replace(/^\./, ''), false))
-        add('lint.invalid_san', `invalid URI name constraint '${u}' (a host or .domain)`);
+      if (!isValidDnsConstraint(u)) add('lint.invalid_san', `invalid URI name constraint '${u}' (a host or .domain)`);
     for (const u of nc.permittedUriPrefixes ?? [])
       if (!isValidUri(u)) add('lint.invalid_san', `invalid URI prefix constraint '${u}' (an absolute URI)`);
     for (const e of [...(nc.permittedEmail ?? []), ...(nc.excludedEmail ?? [])])
-      if (!(e.includes('@') ? isValidEmail(e) : isValidDnsName(e.replace(/^\./, ''), false)))
-        add('lint.invalid_san', `invalid email name constraint '${e}'`);
+      if (!isValidEmailConstraint(e)) add('lint.invalid_san', `invalid email name constraint '${e}'`);
   }
   for (const u of [...(plan.crlDistributionPoints ?? []), ...(plan.ocspUrls ?? []), ...(plan.caIssuersUrls ?? [])]) {
     if (!/^https?:\/\//i.test(u) || /\s/.test(u))

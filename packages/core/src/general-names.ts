@@ -20,6 +20,22 @@ export function isValidDnsName(name: string, allowWildcard = true): boolean {
   return !/^\d+$/.test(labels.at(-1) ?? '');
 }
 
+/**
+ * A DNS name constraint (also the host form of URI and e-mail constraints): `example.com` (it and every name below)
+ * or `.example.com` (only names below), no wildcard. The empty constraint of a DNS subtree is the caller's case.
+ */
+export function isValidDnsConstraint(constraint: string): boolean {
+  return typeof constraint === 'string' && isValidDnsName(constraint.replace(/^\./, ''), false);
+}
+
+/** An e-mail name constraint: a mailbox (`ca@example.com`), a host or `.domain`. */
+export function isValidEmailConstraint(constraint: string): boolean {
+  return (
+    typeof constraint === 'string' &&
+    (constraint.includes('@') ? isValidEmail(constraint) : isValidDnsConstraint(constraint))
+  );
+}
+
 /** True for a string a human would read as a host name (used to treat a CN as a DNS name). */
 export function looksLikeDnsName(s: string): boolean {
   return s.includes('.') && isValidDnsName(s) && isIP(s) === 0;

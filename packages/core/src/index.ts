@@ -43,6 +43,9 @@ export {
 } from './ocsp-codec';
 export {
   isValidDnsName,
+  isValidDnsConstraint,
+  isValidEmailConstraint,
+  isValidCidr,
   isValidIp,
   isValidUri,
   isValidEmail,

@@ -5,4 +5,3 @@ export * from './revocation';
 export * from './audit-hash';
 export * from './duration';
 export * from './clock';
-export * from './schemas';

@@ -10,7 +10,7 @@ import {
   restRevokeInputSchema,
   restSignInputSchema,
   certificateSchema,
-} from '@pkim/shared';
+} from '@pkim/contract';
 import type { Actor, Authority } from '@pkim/authority';
 import { checkAccess } from '../../http/access-table';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditEventSchema, auditListInputSchema, auditVerifyOutputSchema } from '@pkim/shared';
+import { auditEventSchema, auditListInputSchema, auditVerifyOutputSchema } from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
 
 export const auditRouter = router({

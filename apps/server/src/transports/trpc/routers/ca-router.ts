@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { PkiError, normalizeKeyType, type KeyType } from '@pkim/shared';
 import {
   caCreateInputSchema,
   caDeleteInputSchema,
@@ -11,17 +10,11 @@ import {
   caSetStatusInputSchema,
   caViewSchema,
   okSchema,
-} from '@pkim/shared';
+} from '@pkim/contract';
 import type { CaView } from '@pkim/authority';
 import { procedure, router } from '../trpc-init';
 
 const DAY_MS = 86_400_000;
-
-export function toKeyType(v: string): KeyType {
-  const k = normalizeKeyType(v);
-  if (!k) throw new PkiError('input.invalid', `unsupported key type '${v}'`);
-  return k;
-}
 
 const flattenView = (v: CaView) => ({ ...v.ca, certificatePem: v.certificatePem, chainPem: v.chainPem });
 
@@ -47,7 +40,7 @@ export const caRouter = router({
         {
           name: input.name,
           subject: input.subject,
-          keyType: toKeyType(input.keyType),
+          keyType: input.keyType, // the contract normalises to the vocabulary (ec-p256…)
           backend: input.backend,
           validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
           parentId: input.parentId,

@@ -9,10 +9,9 @@ import {
   certificateRevokeInputSchema,
   certificateSchema,
   issuedCertificateSchema,
-} from '@pkim/shared';
+} from '@pkim/contract';
 import { z } from 'zod';
 import { procedure, router } from '../trpc-init';
-import { toKeyType } from './ca-router';
 
 const DAY_MS = 86_400_000;
 
@@ -72,7 +71,7 @@ export const certificateRouter = router({
           profile: input.profile,
           subject: input.subject,
           sans: input.sans,
-          keyType: toKeyType(input.keyType),
+          keyType: input.keyType,
           validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
         },
         ctx.actor,

@@ -11,7 +11,7 @@ import {
   globalSearchInputSchema,
   globalSearchSchema,
   profileSummarySchema,
-} from '@pkim/shared';
+} from '@pkim/contract';
 import { z } from 'zod';
 import { procedure, router } from '../trpc-init';
 

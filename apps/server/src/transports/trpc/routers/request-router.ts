@@ -6,7 +6,7 @@ import {
   requestRejectInputSchema,
   requestSchema,
   requestSubmitInputSchema,
-} from '@pkim/shared';
+} from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
 
 const DAY_MS = 86_400_000;

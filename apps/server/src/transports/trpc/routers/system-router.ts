@@ -1,4 +1,4 @@
-import { healthSchema, systemInfoSchema, systemStatsSchema } from '@pkim/shared';
+import { healthSchema, systemInfoSchema, systemStatsSchema } from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
 import { SERVER_VERSION } from '../../../server-version';
 

@@ -6,7 +6,7 @@ import {
   tokenCreatedSchema,
   tokenRevokeInputSchema,
   tokenSchema,
-} from '@pkim/shared';
+} from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
 
 export const tokenRouter = router({

@@ -11,7 +11,7 @@ import {
   userDisableInputSchema,
   userSchema,
   userSetRoleInputSchema,
-} from '@pkim/shared';
+} from '@pkim/contract';
 import { procedure, publicProcedure, router } from '../trpc-init';
 
 export const userRouter = router({

@@ -7,7 +7,6 @@ import {
   paginationInputSchema,
   profileNameSchema,
   requestStatusSchema,
-  sansSchema,
   sansOutputSchema,
   textField,
   timestampSchema,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  caKeyTypeSchema,
+  keyTypeInputSchema,
   caRefSchema,
   certificateRefSchema,
   certificateStatusSchema,
@@ -75,7 +75,7 @@ export const certificateIssueWithKeyInputSchema = z
     profile: profileNameSchema,
     subject: subjectSchema,
     sans: sansSchema.optional(),
-    keyType: z.union([caKeyTypeSchema, keyTypeSchema]),
+    keyType: keyTypeInputSchema,
     validityDays: validityDaysSchema.optional(),
   })
   .strict();

@@ -1,9 +1,27 @@
 import { z } from 'zod';
-import { KEY_TYPES } from '../key-types';
-import { parseDuration } from '../duration';
-import { ACCEPTED_REVOCATION_REASONS, REVOCATION_REASONS, type RevocationReason } from '../revocation';
+import {
+  ACCEPTED_REVOCATION_REASONS,
+  KEY_TYPES,
+  REVOCATION_REASONS,
+  normalizeKeyType,
+  parseDuration,
+  type KeyType,
+  type RevocationReason,
+} from '@pkim/shared';
+import {
+  isValidCidr,
+  isValidDnsConstraint,
+  isValidDnsName,
+  isValidEmail,
+  isValidEmailConstraint,
+  isValidIp,
+  isValidUri,
+} from '@pkim/core';
 
-/** Zod schemas shared by the server (tRPC input/output) and the web console. */
+/**
+ * The vocabulary every API schema uses: ids and references, key types, durations, SANs and name constraints.
+ * Syntax checks are core's validators (the ones the pre-signing linter applies), never a second copy.
+ */
 
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
@@ -28,9 +46,21 @@ export const certificateRefSchema = z
   .regex(/^[A-Za-z0-9_:]+$/, 'expected an id, serial or fingerprint');
 
 export const userRoleSchema = z.enum(['admin', 'operator', 'auditor', 'requester']);
+/** The one key-type vocabulary: `ec-p256`, `ec-p384`, `rsa-2048`, `rsa-3072`, `rsa-4096`, `ed25519` (outputs). */
 export const keyTypeSchema = z.enum(KEY_TYPES);
-/** Key types offered when creating a CA (ca-create-endpoint). */
-export const caKeyTypeSchema = z.enum(['RSA-2048', 'RSA-4096', 'ECDSA-P256', 'ECDSA-P384']);
+/** Spellings of the first console version, still accepted on input and normalised to the vocabulary. */
+export const LEGACY_KEY_TYPE_NAMES = ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-4096'] as const;
+const canonicalKeyType = (v: string): KeyType => {
+  const k = normalizeKeyType(v);
+  if (!k) throw new Error(`key type '${v}' is not in the vocabulary`); // unreachable: every enum member normalises
+  return k;
+};
+/** A key type on input: the vocabulary or a legacy spelling, normalised (the procedure sees `ec-p256`…). */
+export const keyTypeInputSchema = z.enum([...KEY_TYPES, ...LEGACY_KEY_TYPE_NAMES]).transform(canonicalKeyType);
+/** Key types a CA may be created with. */
+export const CA_KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-4096'] as const satisfies readonly KeyType[];
+/** A CA key type on input (`ca.create`): one of CA_KEY_TYPES or its legacy spelling, normalised. */
+export const caKeyTypeSchema = z.enum([...CA_KEY_TYPES, ...LEGACY_KEY_TYPE_NAMES]).transform(canonicalKeyType);
 export const keyBackendSchema = z.enum(['software', 'pkcs11', 'kmip']);
 /** reasons a caller may revoke with (RFC 5280 minus removeFromCRL, aACompromise, certificateHold) */
 export const revocationReasonSchema = z.enum(ACCEPTED_REVOCATION_REASONS);
@@ -57,32 +87,28 @@ export const subjectSchema = z
   })
   .strict();
 
-const hostname = z
+/** A DNS name (a wildcard `*.` only as the whole left-most label, never `*.com`): core's `isValidDnsName`. */
+export const dnsNameSchema = z
   .string()
   .max(253)
-  .regex(
-    /^(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/,
-    'not a DNS name',
-  );
-const dnsConstraint = z
+  .refine((v) => isValidDnsName(v), 'not a DNS name');
+/** `example.com` or `.example.com`: core's `isValidDnsConstraint`. */
+export const dnsConstraintSchema = z.string().max(253).refine(isValidDnsConstraint, 'not a DNS name constraint');
+export const ipAddressSchema = z.string().max(45).refine(isValidIp, 'not an IP address');
+export const cidrSchema = z.string().max(64).refine(isValidCidr, 'expected CIDR, e.g. 10.0.0.0/8');
+export const uriSchema = z.string().max(2048).refine(isValidUri, 'not an absolute URI');
+export const emailSchema = z.string().max(254).refine(isValidEmail, 'not an e-mail address');
+const emailConstraint = z
   .string()
-  .max(253)
-  .regex(
-    /^\.?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/,
-    'not a DNS name constraint',
-  );
-const cidr = z
-  .string()
-  .max(64)
-  .regex(/^[0-9A-Fa-f:.]+\/\d{1,3}$/, 'expected CIDR, e.g. 10.0.0.0/8');
-const ip = z.union([z.ipv4(), z.ipv6()]);
+  .max(254)
+  .refine(isValidEmailConstraint, 'not an e-mail constraint (a mailbox, a host or .domain)');
 
 export const sansSchema = z
   .object({
-    dns: z.array(hostname).max(100).optional(),
-    ip: z.array(ip).max(100).optional(),
-    uri: z.array(z.url().max(2048)).max(100).optional(),
-    email: z.array(z.email().max(254)).max(100).optional(),
+    dns: z.array(dnsNameSchema).max(100).optional(),
+    ip: z.array(ipAddressSchema).max(100).optional(),
+    uri: z.array(uriSchema).max(100).optional(),
+    email: z.array(emailSchema).max(100).optional(),
   })
   .strict();
 
@@ -96,14 +122,15 @@ export const sansOutputSchema = z.object({
 
 export const nameConstraintsSchema = z
   .object({
-    permittedDns: z.array(dnsConstraint).max(100).optional(),
-    excludedDns: z.array(dnsConstraint).max(100).optional(),
-    permittedIp: z.array(cidr).max(100).optional(),
-    excludedIp: z.array(cidr).max(100).optional(),
-    permittedUri: z.array(z.string().min(1).max(253)).max(100).optional(),
-    excludedUri: z.array(z.string().min(1).max(253)).max(100).optional(),
-    permittedEmail: z.array(z.string().min(1).max(254)).max(100).optional(),
-    excludedEmail: z.array(z.string().min(1).max(254)).max(100).optional(),
+    permittedDns: z.array(dnsConstraintSchema).max(100).optional(),
+    excludedDns: z.array(dnsConstraintSchema).max(100).optional(),
+    permittedIp: z.array(cidrSchema).max(100).optional(),
+    excludedIp: z.array(cidrSchema).max(100).optional(),
+    // URI constraints name a host or .domain (RFC 5280 §4.2.1.10), like DNS constraints
+    permittedUri: z.array(dnsConstraintSchema).max(100).optional(),
+    excludedUri: z.array(dnsConstraintSchema).max(100).optional(),
+    permittedEmail: z.array(emailConstraint).max(100).optional(),
+    excludedEmail: z.array(emailConstraint).max(100).optional(),
   })
   .strict();
 
