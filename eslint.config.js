@@ -5,6 +5,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import reactHooks from 'eslint-plugin-react-hooks';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', 'coverage/**', '**/*.d.ts'] },
@@ -59,6 +61,30 @@ export default tseslint.config(
     },
   },
   {
+    // commander hands each action its option bag as `any`; the commands validate every option themselves
+    files: ['apps/cli/src/commands/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+    },
+  },
+  {
+    // the web console: React hooks rules; async event handlers are how React forms read files
+    files: ['apps/web/src/**/*.{ts,tsx}'],
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      'react-hooks/rules-of-hooks': 'error',
+      'react-hooks/exhaustive-deps': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { attributes: false } }],
+    },
+    languageOptions: { globals: globals.browser },
+  },
+  {
+    files: ['apps/web/public/**/*.js'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     // plain JavaScript launchers are not part of the TypeScript program
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
@@ -67,30 +93,10 @@ export default tseslint.config(
   prettier,
   {
     rules: {
-      // Prettier wraps code at 120; what it cannot wrap (strings, comments, template literals) is
-      // checked here. URLs and import lines are exempt.
-      'max-len': [
-        'error',
-        { code: 120, tabWidth: 2, ignoreUrls: true, ignorePattern: '^\\s*import\\s.+\\sfrom\\s.+;$' },
-      ],
-    },
-  },
-  {
-    // Test fixtures and expected outputs (PEM, openssl output, long names) stay greppable as one string.
-    files: ['**/test/**/*.ts', 'tests/**/*.ts', 'bench/**/*.ts', 'packages/*/bench/**/*.ts'],
-    rules: {
-      'max-len': [
-        'error',
-        {
-          code: 120,
-          tabWidth: 2,
-          ignoreUrls: true,
-          ignoreStrings: true,
-          ignoreTemplateLiterals: true,
-          ignoreRegExpLiterals: true,
-          ignorePattern: '^\\s*(import\\s.+\\sfrom\\s.+;|it(\\.each\\(.*\\))?\\(|describe\\()',
-        },
-      ],
+      // Lines ≤ 120 characters is a product standard. Prettier wraps code at 120; what it cannot wrap
+      // (strings, template literals, comments) is checked here and split by hand. Only URLs and regular
+      // expression literals are exempt (splitting them hurts more than a long line).
+      'max-len': ['error', { code: 120, tabWidth: 2, ignoreUrls: true, ignoreRegExpLiterals: true }],
     },
   },
 );

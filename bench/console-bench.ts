@@ -17,6 +17,15 @@ import { createAuthority } from '@pkim/authority';
 import { openStore } from '@pkim/store';
 import { opensslCsr } from '../tests/support/openssl-tools';
 
+/** The few browser globals the page functions use (this file is type-checked without the DOM library). */
+interface BrowserGlobals {
+  __t0: number;
+  document: {
+    querySelector(selector: string): { click(): void } | null;
+    querySelectorAll(selector: string): { length: number };
+  };
+}
+
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 /** how many of them go through the signing pipeline; the rest are imported as rows (like `pkim db restore`) */
 const REAL = Math.min(ROWS, Number(process.env.BENCH_REAL ?? 2_000));
@@ -157,7 +166,10 @@ async function main(): Promise<void> {
     // measured inside the page (performance.now() is relative to the navigation start)
     const rendered = () =>
       page.waitForFunction(
-        () => (globalThis as any).document.querySelectorAll('[data-testid="certificates-table"] tbody tr').length >= 50,
+        () =>
+          (globalThis as unknown as BrowserGlobals).document.querySelectorAll(
+            '[data-testid="certificates-table"] tbody tr',
+          ).length >= 50,
         undefined,
         { polling: 10, timeout: 60_000 },
       );
@@ -171,12 +183,12 @@ async function main(): Promise<void> {
       await page.waitForLoadState('networkidle');
       const cpu0 = await cpuMs();
       await page.evaluate(() => {
-        const g = globalThis as any;
+        const g = globalThis as unknown as BrowserGlobals;
         g.__t0 = performance.now();
-        g.document.querySelector('nav[aria-label="Main"] a[href="/certificates"]').click();
+        g.document.querySelector('nav[aria-label="Main"] a[href="/certificates"]')?.click();
       });
       await rendered();
-      inApp.push(await page.evaluate(() => performance.now() - (globalThis as any).__t0));
+      inApp.push(await page.evaluate(() => performance.now() - (globalThis as unknown as BrowserGlobals).__t0));
       inAppCpu.push((await cpuMs()) - cpu0);
 
       api.push(
@@ -192,7 +204,8 @@ async function main(): Promise<void> {
     await context.close();
     const f = (n: number) => `${n.toFixed(0)} ms`;
     console.log(
-      `\nCertificates page over ${ROWS.toLocaleString('en-US')} certificates (${SAMPLES} samples, load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs)\n`,
+      `\nCertificates page over ${ROWS.toLocaleString('en-US')} certificates (${SAMPLES} samples, ` +
+        `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} CPUs)\n`,
     );
     console.log('| measurement | median | p90 | max |');
     console.log('| --- | ---: | ---: | ---: |');

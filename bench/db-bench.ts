@@ -87,7 +87,7 @@ async function runInstances(
     const lines: string[] = [];
     const waiters: (() => void)[] = [];
     p.stdout.on('data', (d) => {
-      buf += d;
+      buf += String(d);
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
         lines.push(buf.slice(0, i));
@@ -162,12 +162,14 @@ async function fillPostgres(url: string, caIds: string[]): Promise<void> {
   await c.connect();
   try {
     await c.query(
-      `insert into certificates (id, ca_id, serial_hex, subject_dn, common_name, sans, profile, key_type, not_before, not_after,
-        status, revoked_at, revocation_reason, fingerprint_sha256, certificate_pem, request_id, issued_by, created_at)
+      `insert into certificates (id, ca_id, serial_hex, subject_dn, common_name, sans, profile, key_type,
+        not_before, not_after, status, revoked_at, revocation_reason, fingerprint_sha256, certificate_pem,
+        request_id, issued_by, created_at)
       select 'crt_bench' || lpad(i::text, 9, '0'), ($1::text[])[(i % $2) + 1], lpad(to_hex(i), 40, '0'),
         'CN=host' || i || '.svc' || (i % 1000) || '.example.com', 'host' || i || '.svc' || (i % 1000) || '.example.com',
         json_build_object('dns', json_build_array('host' || i || '.svc' || (i % 1000) || '.example.com'))::text,
-        case when i % 3 = 0 then 'tls-client' else 'tls-server' end, 'ec-p256', $3::bigint - 30 * $4::bigint + i, $3::bigint + (i % 730) * $4::bigint,
+        case when i % 3 = 0 then 'tls-client' else 'tls-server' end, 'ec-p256',
+        $3::bigint - 30 * $4::bigint + i, $3::bigint + (i % 730) * $4::bigint,
         case when i % 20 = 5 then 'revoked' when i % 20 = 6 then 'expired' else 'active' end,
         case when i % 20 = 5 then $3::bigint end, case when i % 20 = 5 then 'keyCompromise' end,
         lpad(to_hex(i), 64, '0'), $5, null, 'bench', $3::bigint - $6::bigint + i
@@ -197,7 +199,8 @@ async function latency(fn: () => Promise<unknown>): Promise<{ p50: number; p99: 
 }
 
 async function listLatencies(store: Store, caIds: string[]): Promise<[string, { p50: number; p99: number }, number][]> {
-  // keyset cursor of the row in the middle: [createdAt, id] (what nextCursor holds), so the deep page starts at row ROWS/2
+  // keyset cursor of the row in the middle: [createdAt, id] (what nextCursor holds),
+  // so the deep page starts at row ROWS/2
   const mid = Math.floor(ROWS / 2);
   const deepCursor = Buffer.from(
     JSON.stringify([NOW - ROWS + mid, `crt_bench${String(mid).padStart(9, '0')}`]),
@@ -268,8 +271,9 @@ async function main(): Promise<void> {
         });
         const total = r.reduce((s, x) => s + x.n / x.seconds, 0);
         const errors = r.reduce((s, x) => s + x.errors, 0);
+        const perInstance = r.map((x) => (x.n / x.seconds).toFixed(0)).join(' + ');
         issuance.push(
-          `| ${e.name} | ${count} | ${count * IN_FLIGHT} | ${total.toFixed(0)} | ${r.map((x) => (x.n / x.seconds).toFixed(0)).join(' + ')} | ${errors} |`,
+          `| ${e.name} | ${count} | ${count * IN_FLIGHT} | ${total.toFixed(0)} | ${perInstance} | ${errors} |`,
         );
         process.stderr.write(`issuance ${e.name} x${count}: ${total.toFixed(0)}/s\n`);
       }
@@ -316,11 +320,14 @@ async function main(): Promise<void> {
     }
 
     const lines = [
-      `## pkim database benchmark (${cpus().length} CPU ${cpus()[0]?.model.trim() ?? ''}, Node ${process.version}; PostgreSQL cluster on the same host, fsync off)`,
+      `## pkim database benchmark (${cpus().length} CPU ${cpus()[0]?.model.trim() ?? ''}, Node ${process.version}; ` +
+        'PostgreSQL cluster on the same host, fsync off)',
       '',
-      `### Issuance (CSR → certificate + audit row, ECDSA P-256 CA), ${SECONDS} s per row, ${IN_FLIGHT} in flight per instance`,
+      `### Issuance (CSR → certificate + audit row, ECDSA P-256 CA), ${SECONDS} s per row, ` +
+        `${IN_FLIGHT} in flight per instance`,
       '',
-      '"Instance" = a separate OS process with its own createAuthority/store (own pool / SQLite handle) on the SAME database; no HTTP.',
+      '"Instance" = a separate OS process with its own createAuthority/store (own pool / SQLite handle) ' +
+        'on the SAME database; no HTTP.',
       '',
       '| engine | instances | in flight | certificates/s (total) | per instance | errors |',
       '|---|---|---|---|---|---|',
@@ -332,10 +339,14 @@ async function main(): Promise<void> {
       `|---|${lists.map(() => '---|---').join('|')}|---|`,
       ...lists[0]!.rows.map(
         ([name], i) =>
-          `| ${name} | ${lists.map((l) => `${l.rows[i]![1].p50.toFixed(2)} | ${l.rows[i]![1].p99.toFixed(2)}`).join(' | ')} | ${lists[0]!.rows[i]![2]} |`,
+          `| ${name} | ` +
+          `${lists.map((l) => `${l.rows[i]![1].p50.toFixed(2)} | ${l.rows[i]![1].p99.toFixed(2)}`).join(' | ')} ` +
+          `| ${lists[0]!.rows[i]![2]} |`,
       ),
       '',
-      `Load time for ${ROWS.toLocaleString('en')} rows: ${lists.map((l) => `${l.engine} ${l.fillSeconds.toFixed(1)} s`).join(', ')} (SQLite: Store.importRows in 20k batches; PostgreSQL: INSERT … SELECT generate_series).`,
+      `Load time for ${ROWS.toLocaleString('en')} rows: ` +
+        `${lists.map((l) => `${l.engine} ${l.fillSeconds.toFixed(1)} s`).join(', ')} ` +
+        '(SQLite: Store.importRows in 20k batches; PostgreSQL: INSERT … SELECT generate_series).',
       `Total bench time ${((performance.now() - started) / 1000).toFixed(0)} s.`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -123,7 +123,8 @@ try {
     }),
   );
   console.log(
-    `\nHTTP bench: ${seconds}s per scenario, ${connections} connections, Node ${process.version}, ${(await import('node:os')).cpus().length} CPUs\n`,
+    `\nHTTP bench: ${seconds}s per scenario, ${connections} connections, Node ${process.version}, ` +
+      `${(await import('node:os')).cpus().length} CPUs\n`,
   );
   console.table(rows);
   const issued = (await authority.statistics.dashboard()).certificates.active;

@@ -137,7 +137,8 @@ export function formatMarkdownTable(rows: BenchRow[]): string {
     lines.push(
       r.error
         ? `| ${r.backend} | ${r.keyType} | error: ${r.error.replace(/\|/g, '\\|')} | | | |`
-        : `| ${r.backend} | ${r.keyType} | ${r.perSecond.toFixed(r.perSecond < 100 ? 1 : 0)} | ${r.p50Ms.toFixed(2)} | ${r.signatures} | ${r.seconds.toFixed(2)} |`,
+        : `| ${r.backend} | ${r.keyType} | ${r.perSecond.toFixed(r.perSecond < 100 ? 1 : 0)} | ${r.p50Ms.toFixed(2)} ` +
+            `| ${r.signatures} | ${r.seconds.toFixed(2)} |`,
     );
   }
   return lines.join('\n');
@@ -150,7 +151,8 @@ if (isMain) {
   if (!(durationMs > 0)) throw new Error('--duration-ms must be a positive number');
   const rows = await runAllKeysBench({ durationMs });
   console.log(
-    `node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'cpu'}), ~${durationMs} ms per row, sequential sign of 1000 bytes, one key per row\n`,
+    `node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model.trim() ?? 'cpu'}), ` +
+      `~${durationMs} ms per row, sequential sign of 1000 bytes, one key per row\n`,
   );
   console.log(formatMarkdownTable(rows));
   if (rows.some((r) => r.error)) process.exitCode = 1;

@@ -38,8 +38,8 @@ const child = spawn(
   { env: { ...process.env, PKIM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
 );
 let out = '';
-child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+child.stderr.on('data', (d: Buffer) => (out += d.toString()));
 while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(out)) {
   if (child.exitCode !== null) throw new Error(`pkim serve exited:\n${out}`);
   await new Promise((r) => setTimeout(r, 100));

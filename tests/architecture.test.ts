@@ -40,7 +40,7 @@ function files(dir: string): string[] {
   return out;
 }
 
-/** Every module a source file loads: `import … from`, `export … from`, side-effect `import 'x'`, `import()`, `require()`. */
+/** Every module a source file loads: `import … from`, `export … from`, `import 'x'`, `import()`, `require()`. */
 export function importsOf(source: string): string[] {
   const code = source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/[^\n]*/g, '$1');
   return [

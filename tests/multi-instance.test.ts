@@ -48,10 +48,10 @@ function spawnChild(args: string[], env: Record<string, string>): Child {
   });
   let out = '';
   proc.stdout.on('data', (d) => {
-    out += d;
+    out += String(d);
   });
   proc.stderr.on('data', (d) => {
-    out += d;
+    out += String(d);
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   return { proc, output: () => out, exited };
@@ -70,7 +70,7 @@ async function waitFor(child: Child, re: RegExp, what: string, timeoutMs = 60_00
 }
 
 async function stopChild(child: Child | undefined): Promise<void> {
-  if (!child || child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+  if (child?.proc.exitCode !== null || child.proc.signalCode !== null) return;
   child.proc.kill('SIGTERM');
   const t = setTimeout(() => child.proc.kill('SIGKILL'), 10_000);
   await child.exited;
@@ -239,7 +239,8 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
         opensslCsr({ keyType: 'ec-p256', subject: `/CN=host${i}.example.com`, sans: [`DNS:host${i}.example.com`] })
           .csrPem,
     );
-    // each instance has its OWN data dir: the shared CA keys are in the database, the shared master key in the environment
+    // each instance has its OWN data dir: the shared CA keys are in the database,
+    // the shared master key in the environment
     [a, b] = await Promise.all([
       startInstance('A', { ...env, PKIM_DATA_DIR: join(tmp.dir, 'a') }),
       startInstance('B', { ...env, PKIM_DATA_DIR: join(tmp.dir, 'b') }),
@@ -273,7 +274,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
     return v.json().count;
   }
 
-  it(`issues ${N} certificates split across both instances concurrently: ${N} rows, ${N} distinct serials, one audit chain`, async () => {
+  it(`issues ${N} certificates across both instances at once: ${N} rows, ${N} serials, one audit chain`, async () => {
     const started = performance.now();
     const [ra, rb] = await Promise.all([
       signMany(a!, 'A', caId, token, csrs, Math.ceil(N / 2), IN_FLIGHT_PER_INSTANCE),
@@ -360,7 +361,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
         : { victim: b!, survivor: a!, victimName: 'B', survivorName: 'A' };
   }, 30_000);
 
-  it('SIGKILL of the job leader mid-run leaves no partial rows; the other finishes its share, the chain still verifies, and it takes over the jobs', async () => {
+  it('SIGKILL of the job leader mid-run: no partial rows; the other finishes, takes jobs; chain valid', async () => {
     expect(leader, 'the leadership test ran first').toBeDefined();
     const { victim, survivor, victimName, survivorName } = leader!;
     const survivorBefore = await jobMetrics(survivor);

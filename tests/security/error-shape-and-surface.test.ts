@@ -68,8 +68,8 @@ describe('finding 8: one error shape for every error Fastify raises', () => {
 });
 
 /** Every route Fastify knows, from its route tree (`printRoutes`), with its methods. */
-function routesOf(tree: string): Array<{ path: string; methods: string[] }> {
-  const out: Array<{ path: string; methods: string[] }> = [];
+function routesOf(tree: string): { path: string; methods: string[] }[] {
+  const out: { path: string; methods: string[] }[] = [];
   const stack: string[] = [];
   for (const line of tree.split('\n')) {
     const m = /^([│ ]*)(?:[├└]── )?(\S.*?) \(([A-Z, ]+)\)$/.exec(line.replace(/\s+$/, ''));

@@ -12,7 +12,7 @@ import { ACTORS } from './security-support';
 const modeOf = (p: string) => (statSync(p).mode & 0o777).toString(8);
 
 describe('finding 7: data files 0600, data dir 0700', () => {
-  const dirs: Array<{ cleanup(): void }> = [];
+  const dirs: { cleanup(): void }[] = [];
   afterEach(() => {
     for (const d of dirs.splice(0)) d.cleanup();
   });

@@ -47,7 +47,7 @@ describe('finding 5: login throttling per (user, address) and per address, no lo
     await s?.close();
   });
 
-  it('reproduces the report: wrong passwords from one address do not lock the administrator out elsewhere', async () => {
+  it('reproduces the report: wrong passwords from one address do not lock the admin out elsewhere', async () => {
     for (let i = 0; i < 8; i++) await login(s, 'root-admin', `guess-${i}`, '203.0.113.66');
     const attacker = await login(s, 'root-admin', ADMIN_PASSWORD, '203.0.113.66');
     expect(observable(attacker)).toMatchObject({ status: 429, code: 'auth.throttled' });
@@ -75,7 +75,7 @@ describe('finding 5: login throttling per (user, address) and per address, no lo
     expect(known[5]).toMatchObject({ status: 429, code: 'auth.throttled', retryAfter: '1' });
   });
 
-  it('runs the password hash once for an unknown user, once for a wrong password, and not at all while throttled', async () => {
+  it('runs the password hash once for an unknown user, once for a wrong password, never while throttled', async () => {
     await s.authority.auth.createUser(
       { username: 'hash-me', password: 'hash-me-password', role: 'auditor' },
       ACTORS.admin,
@@ -93,7 +93,7 @@ describe('finding 5: login throttling per (user, address) and per address, no lo
     expect(await checks('hash-me', '192.0.2.3')).toEqual({ status: 429, hashChecks: 0 });
   });
 
-  it('doubles the backoff with each failure after the free ones (Retry-After 1, 2, 4 s) and audits each block', async () => {
+  it('doubles the backoff per failure after the free ones (Retry-After 1, 2, 4 s) and audits each block', async () => {
     await s.authority.auth.createUser(
       { username: 'backoff', password: 'backoff-password', role: 'auditor' },
       ACTORS.admin,

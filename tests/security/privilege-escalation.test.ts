@@ -7,8 +7,7 @@ import { effectivePermissions, USER_ROLES } from '@pkim/authority';
 import { PkiError } from '@pkim/shared';
 import { ACTORS, openSecurityFixture, type SecurityFixture } from './security-support';
 
-type Role = (typeof USER_ROLES)[number];
-const SCOPES: Array<string[] | undefined> = [
+const SCOPES: (string[] | undefined)[] = [
   undefined,
   ['token:manage'],
   ['user:manage'],
@@ -27,7 +26,7 @@ const codeOf = (e: unknown) => (e instanceof PkiError ? e.code : `not a PkiError
 describe('finding 2: no principal can grant what it does not hold', () => {
   let s: SecurityFixture;
   /** real token actors, one per role × scope set, as the authority authenticates them */
-  const actors: Array<{ label: string; actor: Actor }> = [];
+  const actors: { label: string; actor: Actor }[] = [];
 
   beforeAll(async () => {
     s = await openSecurityFixture();
@@ -37,7 +36,7 @@ describe('finding 2: no principal can grant what it does not hold', () => {
         const actor = (await s.authority.auth.authenticateToken(token))!;
         actors.push({ label: `${role} token [${scopes?.join(' ') ?? 'unscoped'}]`, actor });
       }
-      actors.push({ label: `${role} user`, actor: ACTORS[role as keyof typeof ACTORS] });
+      actors.push({ label: `${role} user`, actor: ACTORS[role] });
     }
   });
   afterAll(async () => {
@@ -70,11 +69,11 @@ describe('finding 2: no principal can grant what it does not hold', () => {
     expect((await s.authority.auth.listUsers()).some((x) => x.username === 'mallory')).toBe(false);
   });
 
-  it('tokens: every actor × target role × target scopes — created only when it grants no more than the creator holds', async () => {
+  it('tokens: every actor × target role × scopes — created only if granting no more than its creator has', async () => {
     let allowed = 0;
     let refused = 0;
     for (const { label, actor } of actors) {
-      for (const role of USER_ROLES as readonly Role[]) {
+      for (const role of USER_ROLES) {
         for (const scopes of SCOPES) {
           const before = (await s.authority.auth.listTokens()).length;
           const r = await s.authority.auth
@@ -114,7 +113,7 @@ describe('finding 2: no principal can grant what it does not hold', () => {
     let allowedCount = 0;
     for (const { label, actor } of actors) {
       const mayManage = powers(actor).has('user:manage');
-      for (const role of USER_ROLES as readonly Role[]) {
+      for (const role of USER_ROLES) {
         const covers = mayManage && subset(powers({ id: 'w', role }), powers(actor));
         const what = `${label} → ${role}`;
         // create

@@ -52,7 +52,7 @@ describe('finding 1: revocation reasons that un-revoke or are unknown are refuse
       body: { csr: csrFor(cn), profile: 'tls-server', ttl: '30d' },
     });
     expect(r.status).toBe(201);
-    return r.json() as { certificate: string; serial: string; id: string };
+    return r.json();
   };
   const revoke = (id: string, reason: string) =>
     s.http('POST', `/api/v1/certificates/${id}/revoke`, { token: s.operatorToken, body: { reason } });
@@ -98,7 +98,9 @@ describe('finding 1: revocation reasons that un-revoke or are unknown are refuse
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(PkiError);
       expect((err as PkiError).code).toBe('revocation.invalid_reason');
-      const caErr = await s.authority.cas.revokeCa(s.intId, reason as 'unspecified', ACTORS.admin).catch((e) => e);
+      const caErr = await s.authority.cas
+        .revokeCa(s.intId, reason as 'unspecified', ACTORS.admin)
+        .catch((e: unknown) => e);
       expect((caErr as PkiError).code).toBe('revocation.invalid_reason');
 
       expect((await s.authority.certificates.find(leaf.id)).status).toBe('active');
@@ -114,7 +116,7 @@ describe('finding 1: revocation reasons that un-revoke or are unknown are refuse
     expect((await s.authority.certificates.find(leaf.id)).status).toBe('active');
   });
 
-  it('openssl verify -crl_check refuses a certificate revoked with every accepted reason; OCSP agrees with the CRL', async () => {
+  it('openssl verify -crl_check refuses a certificate revoked with each accepted reason; OCSP agrees', async () => {
     const leaves: { reason: (typeof ACCEPTED_REVOCATION_REASONS)[number]; pem: string }[] = [];
     for (const reason of ACCEPTED_REVOCATION_REASONS) {
       const leaf = await issue(`${reason.toLowerCase()}.accepted.example.test`);
@@ -145,7 +147,7 @@ describe('finding 1: revocation reasons that un-revoke or are unknown are refuse
     }
   });
 
-  it('rows stored with a now-refused reason by an older version are published as unspecified, never un-revoked', async () => {
+  it('rows stored with a now-refused reason by an old version are published unspecified, never unrevoked', async () => {
     const leaf = await issue('legacy.example.test');
     expect((await revoke(leaf.id, 'superseded')).status).toBe(200);
     const db = new Database(join(s.fx.dataDir, 'pkim.db'));

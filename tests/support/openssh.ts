@@ -15,7 +15,8 @@ export function requireOpenSsh(): void {
   for (const bin of ['/usr/bin/ssh-keygen', '/usr/bin/ssh', SSHD]) {
     if (!existsSync(bin)) {
       throw new Error(
-        `test peer ${bin} is missing: run scripts/install-test-peers.sh (Debian: apt-get install openssh-client openssh-server)`,
+        `test peer ${bin} is missing: run scripts/install-test-peers.sh ` +
+          '(Debian: apt-get install openssh-client openssh-server)',
       );
     }
   }

@@ -109,7 +109,8 @@ export async function startPostgres(): Promise<TestPostgres> {
         // no log yet
       }
       throw new Error(
-        `${name} ${args.join(' ')} failed: ${err.stderr || err.stdout || err.message}${log ? `\n--- postgres.log ---\n${log}` : ''}`,
+        `${name} ${args.join(' ')} failed: ${err.stderr || err.stdout || err.message}` +
+          (log ? `\n--- postgres.log ---\n${log}` : ''),
       );
     }
   };

@@ -208,7 +208,13 @@ export async function startPyKmip(): Promise<PyKmipServer> {
     );
     await writeFile(
       join(dir, 'server.ext'),
-      'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n',
+      [
+        'basicConstraints=CA:FALSE',
+        'keyUsage=critical,digitalSignature,keyEncipherment',
+        'extendedKeyUsage=serverAuth',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '',
+      ].join('\n'),
     );
     await run(
       'openssl',

@@ -25,6 +25,7 @@ function roundTrip(
     let auditBefore: { count: number; lastHash: string };
 
     beforeAll(async () => {
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- wipe is a closure, not a method
       ({ env, wipe } = await setup(dataDir));
       data = await populateInProcess(dataDir, env.PKIM_DATABASE_URL);
       certsBefore = listedCertificates(pkim);

@@ -56,7 +56,7 @@ describe('pkim db copy: a populated SQLite database moves to PostgreSQL', () => 
     expect(`${r.stdout}${r.stderr}`).not.toContain(PASSWORD);
   });
 
-  it('the CLI on PostgreSQL (same data dir → same master.key) lists the same certificates and verifies the chain', () => {
+  it('the CLI on PostgreSQL (same data dir → same master.key) lists the same certificates, verifies the chain', () => {
     expect(listedCertificates(onPg)).toEqual(certsBefore);
     expect(auditVerify(onPg)).toMatchObject({ ok: true, count: auditBefore.count, lastHash: auditBefore.lastHash });
     const requests = ok(onPg('request', 'list', '--json')).json().items as { id: string; status: string }[];
@@ -66,7 +66,7 @@ describe('pkim db copy: a populated SQLite database moves to PostgreSQL', () => 
     });
   });
 
-  it('still issues with the copied software CA key; openssl verifies the new certificate against the original root', () => {
+  it('issues with the copied software CA key; openssl verifies the new certificate against the original root', () => {
     const out = join(tmp.dir, 'pg-leaf.pem');
     const r = ok(
       onPg(
@@ -88,7 +88,7 @@ describe('pkim db copy: a populated SQLite database moves to PostgreSQL', () => 
       ),
     );
     expect(r.json().certificate.caId).toBe(data.issuingId);
-    const rootPem = ok(onSqlite('ca', 'export', data.rootId, '--json')).json().pem as string; // from the SQLite original
+    const rootPem = ok(onSqlite('ca', 'export', data.rootId, '--json')).json().pem as string; // SQLite original
     const intPem = ok(onSqlite('ca', 'export', data.issuingId, '--json')).json().pem as string;
     const v = opensslVerify({ leafPem: readFileSync(out, 'utf8'), chainPems: [intPem], rootPem, purpose: 'sslserver' });
     expect(v.ok, v.output).toBe(true);
@@ -103,7 +103,7 @@ describe('pkim db copy: a populated SQLite database moves to PostgreSQL', () => 
     expect(`${r.stdout}${r.stderr}`).not.toContain(PASSWORD);
   });
 
-  it('fails verification (exit ≠ 0, one-line reason) when a copied certificate does not match its fingerprint', async () => {
+  it('fails verification (exit ≠ 0, one-line reason) when a copied certificate mismatches its hash', async () => {
     const broken = join(tmp.dir, 'broken.db');
     copyFileSync(sqlitePath, broken);
     for (const suffix of ['-wal', '-shm'])

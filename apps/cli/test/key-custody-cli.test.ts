@@ -125,19 +125,19 @@ describe('pkim CLI with CA keys in a PKCS#11 token and in a KMIP server', () => 
     };
   }
 
-  it('pkim ca create --backend pkcs11 (SoftHSM2 from PKIM_PKCS11_*), then cert sign; openssl verifies the chain', () => {
+  it('pkim ca create --backend pkcs11 (SoftHSM2 from PKIM_PKCS11_*), then cert sign; openssl verifies it', () => {
     const h = hierarchy('pkcs11', pkcs11Env, ['ec-p384', 'ec-p256']);
     const v = opensslVerify({ leafPem: h.leafPem, chainPems: [h.intPem], rootPem: h.rootPem, purpose: 'sslserver' });
     expect(v.ok, v.output).toBe(true);
   });
 
-  it('pkim ca create --backend kmip (PyKMIP from PKIM_KMIP_* with credential files), then cert sign; openssl verifies the chain', () => {
+  it('pkim ca create --backend kmip (PyKMIP, PKIM_KMIP_* credential files), cert sign; openssl verifies it', () => {
     const h = hierarchy('kmip', kmipEnv, ['rsa-2048', 'rsa-2048']);
     const v = opensslVerify({ leafPem: h.leafPem, chainPems: [h.intPem], rootPem: h.rootPem, purpose: 'sslserver' });
     expect(v.ok, v.output).toBe(true);
   });
 
-  it('--backend pkcs11 without configuration: exit ≠ 0, one line kms.config_invalid naming the variables, no CA', () => {
+  it('--backend pkcs11 without configuration: exit ≠ 0, one line kms.config_invalid naming variables, no CA', () => {
     const dataDir = join(tmp.dir, 'data-unconfigured');
     // the PKIM_PKCS11_* of this process (if any) must not leak in: blank them
     const env = {

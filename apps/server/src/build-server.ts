@@ -32,7 +32,10 @@ export interface BuildServerOptions {
   bodyLimit?: number;
   /** Fastify trustProxy (X-Forwarded-For/Proto) */
   trustProxy?: boolean | string | string[];
-  /** per-IP budget of the API (tRPC — each call of a batch counts —, REST, Vault): default 1200 per minute; false disables */
+  /**
+   * per-IP budget of the API (tRPC — each call of a batch counts —, REST, Vault): default 1200 per minute; false
+   * disables
+   */
   rateLimit?: { max: number; timeWindowMs: number } | false;
   /** per-IP budget of OCSP, CRL and AIA, separate from the API's: default 12000 per minute; false disables */
   relyingPartyRateLimit?: { max: number; timeWindowMs: number } | false;
@@ -83,7 +86,7 @@ export function parseJsonBody(text: string): unknown {
     if (Object.prototype.hasOwnProperty.call(v, 'constructor') && ctor && typeof ctor === 'object') {
       if (Object.prototype.hasOwnProperty.call(ctor, 'prototype')) throw poisoned();
     }
-    stack.push(...Object.values(v));
+    stack.push(...Object.values(v as Record<string, unknown>));
   }
   return value;
 }

@@ -33,7 +33,7 @@ export function createRequestBudget(opts: BudgetOptions): RequestBudget {
         if (!w && windows.size >= MAX_KEYS) {
           // drop windows that have run out; if none has, the oldest entry
           for (const [k, v] of windows) if (now - v.start >= opts.timeWindowMs) windows.delete(k);
-          if (windows.size >= MAX_KEYS) windows.delete(windows.keys().next().value as string);
+          if (windows.size >= MAX_KEYS) windows.delete(windows.keys().next().value!);
         }
         w = { start: now, used: 0 };
         windows.set(key, w);

@@ -500,7 +500,7 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     expect(changed.filter((t) => !probe.writes?.includes(t))).toEqual([]);
   });
 
-  it('Vault API: every route that needs a token, for every operation it has, refuses an anonymous caller with 403', async () => {
+  it('Vault API: every route needing a token, each of its operations, refuses an anonymous caller (403)', async () => {
     const METHOD: Record<VaultOp, string> = {
       read: 'GET',
       list: 'GET',

@@ -158,7 +158,7 @@ describe('background jobs on SQLite', () => {
     expect(ticks).toHaveLength(n);
   });
 
-  it('validates the interval: option, PKIM_JOBS_INTERVAL_MS, and pkim serve refuses a bad value with a clear error', async () => {
+  it('validates the interval (option, PKIM_JOBS_INTERVAL_MS); pkim serve refuses a bad value clearly', async () => {
     expect(parseJobsIntervalMs(undefined)).toBe(60_000);
     expect(parseJobsIntervalMs('')).toBe(60_000);
     expect(parseJobsIntervalMs('300')).toBe(300);

@@ -34,7 +34,7 @@ describe('ca.create (tRPC)', () => {
   });
   afterAll(async () => fx?.close());
 
-  it('creates a root CA: PEM that openssl parses and verifies, a DB row with the key id, and a ca.created audit event', async () => {
+  it('creates a root CA: PEM that openssl verifies, a DB row with the key id, a ca.created audit event', async () => {
     const caller = callerFor(fx.authority, ACTORS.admin);
     const ca = await caller.ca.create(valid);
     expect(ca.id).toMatch(/^ca_/);

@@ -6,8 +6,10 @@ import { buildServer } from '@pkim/server';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { openAuthorityFixture, type AuthorityFixture } from './server-test-support';
 
-const INDEX =
-  '<!doctype html><html><head><script type="module" src="/assets/index-abc123.js"></script></head><body><div id="root"></div></body></html>';
+const INDEX = [
+  '<!doctype html><html><head><script type="module" src="/assets/index-abc123.js"></script></head>',
+  '<body><div id="root"></div></body></html>',
+].join('');
 
 describe('web console transport (static files at /, SPA fallback)', () => {
   let fx: AuthorityFixture;

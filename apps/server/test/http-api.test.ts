@@ -58,7 +58,7 @@ describe('REST and tRPC over real HTTP', () => {
     await fx?.close();
   });
 
-  describe('bad input: a stable 4xx code, the server keeps serving, nothing is written but failure audit events', () => {
+  describe('bad input: a stable 4xx code, the server keeps serving, nothing written but failure audit events', () => {
     const big = 'x'.repeat(1024 * 1024 + 10);
     const cases: { name: string; status: number; code: string; req: () => Promise<Response> }[] = [
       {
@@ -236,7 +236,7 @@ describe('REST and tRPC over real HTTP', () => {
     expect(body.keyBackends.some((k) => k.backend === 'software' && k.ok)).toBe(true);
   });
 
-  it('logs in with an HttpOnly SameSite=Strict session cookie (not Secure over plain HTTP) and requires the CSRF token for mutations', async () => {
+  it('logs in with an HttpOnly SameSite=Strict cookie (not Secure over HTTP); mutations need CSRF', async () => {
     const login = await post('user.login', { username: 'admin', password: adminPassword });
     expect(login.status).toBe(200);
     const setCookie = login.headers.get('set-cookie')!;

@@ -47,7 +47,10 @@ async function opensslOcspUrl(o: {
         '10',
       ],
       { timeout: 20_000 },
-    ).catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }));
+    ).catch((err: unknown) => {
+      const e = err as { stdout?: string; stderr?: string };
+      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    });
     return `${stdout}${stderr}`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -152,7 +155,7 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
     ).toBe(true);
   });
 
-  it('answers openssl ocsp -url with good, then revoked with the reason after a revocation through the API', async () => {
+  it('answers openssl ocsp -url with good, then revoked with its reason after an API revocation', async () => {
     const leaf = await issueLeaf('api-revoked.example.test');
     const before = await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate });
     expect(before).toMatch(/Response verify OK/);
@@ -178,7 +181,7 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
     expect(after).toMatch(/Reason: keyCompromise/);
   });
 
-  it('reflects a revocation made by another authority instance on the same database (the CLI) within 5 s, in OCSP and the CRL', async () => {
+  it('reflects a revocation by another instance on the same database (the CLI) within 5 s in OCSP, CRL', async () => {
     const leaf = await issueLeaf('cli-revoked.example.test');
     expect(
       await opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: intPem, rootPem, leafPem: leaf.certificate }),
@@ -208,7 +211,7 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
     }, 5000);
   });
 
-  it('serves a CRL (DER and PEM) that openssl crl -verify accepts, listing revoked serials, with bounded caching and an ETag', async () => {
+  it('serves a CRL (DER, PEM) openssl crl -verify accepts, listing revoked serials; bounded cache, ETag', async () => {
     const leaf = await issueLeaf('crl-listed.example.test');
     await authority.certificates.revoke(leaf.id, 'cessationOfOperation', ACTORS.admin);
     // the authority re-checks the revocation state at most every second: poll like a relying party would

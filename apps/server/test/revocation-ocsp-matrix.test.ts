@@ -42,9 +42,10 @@ async function ocsp(o: {
       args.push('-cert', join(dir, 'cert.pem'));
     } else args.push('-serial', o.serial!);
     if (o.noNonce) args.push('-no_nonce');
-    const r = await execFileAsync('openssl', args, { timeout: 30_000 }).catch(
-      (e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? '', stderr: e.stderr ?? '' }),
-    );
+    const r = await execFileAsync('openssl', args, { timeout: 30_000 }).catch((e: unknown) => {
+      const out = e as { stdout?: string; stderr?: string };
+      return { stdout: out.stdout ?? '', stderr: out.stderr ?? '' };
+    });
     return `${r.stdout}${r.stderr}`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -213,7 +214,7 @@ describe('multi-level CA revocation and the OCSP status matrix over HTTP', () =>
     );
   });
 
-  it('OCSP unauthorized: an issuer this responder does not serve (unsigned error status, as RFC 6960 says)', async () => {
+  it('OCSP unauthorized: an issuer this responder does not serve (unsigned error status, per RFC 6960)', async () => {
     const out = await ocsp({ url: url(), issuerPem: foreignCaPem, rootPem: foreignCaPem, serial: '0x01' });
     expect(out, out).toMatch(/Responder Error: unauthorized \(6\)/);
     expect(out).not.toMatch(/: good/);
@@ -235,7 +236,7 @@ describe('multi-level CA revocation and the OCSP status matrix over HTTP', () =>
     expectSigned(await ask(), 'revoked', 'superseded');
   });
 
-  it('revoking the middle CA revokes every CA and leaf below it (cACompromise), counted; CRLs and OCSP say so', async () => {
+  it('revoking the middle CA revokes each CA and leaf below (cACompromise), counted; CRLs and OCSP agree', async () => {
     const r = await fetch(`${base}/trpc/ca.revoke`, {
       method: 'POST',
       headers: headers(),

@@ -49,7 +49,7 @@ describe('pkim serve', () => {
     tmp.cleanup();
   });
 
-  it('prints the one-time admin credential on first boot only, and finishes an in-flight request on SIGTERM', async () => {
+  it('prints the one-time admin credential on first boot only; finishes an in-flight request on SIGTERM', async () => {
     const first = await serve(tmp.dir);
     children.push(first.child);
     const password = /password: (\S+)/.exec(first.stdout())?.[1];
@@ -76,7 +76,15 @@ describe('pkim serve', () => {
     const closed = new Promise<void>((r) => sock.on('close', () => r()));
     await new Promise<void>((r) => sock.on('connect', () => r()));
     sock.write(
-      `POST /ocsp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/ocsp-request\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+      [
+        'POST /ocsp HTTP/1.1',
+        'Host: 127.0.0.1',
+        'Content-Type: application/ocsp-request',
+        `Content-Length: ${body.length}`,
+        'Connection: close',
+        '',
+        '',
+      ].join('\r\n'),
     );
     sock.write(body.subarray(0, 2));
     await new Promise((r) => setTimeout(r, 300));

@@ -121,7 +121,7 @@ describe('SVID renewal over mTLS: a real TLS handshake with the current SVID as 
     instanceId,
   });
 
-  it('renews with the current SVID and no token; the previous SVID is superseded; the issuance names the SVID', async () => {
+  it('renews with the current SVID and no token; the previous one is superseded; the issuance names it', async () => {
     const first = await fx.issue('node', 'mtls-1');
     const r = await renew({ cert: presented(first), key: first.keyPem }, csrBody('node', 'mtls-1'));
     expect(r.status, JSON.stringify(r.json)).toBe(200);
@@ -144,7 +144,7 @@ describe('SVID renewal over mTLS: a real TLS handshake with the current SVID as 
     expect([other.status, other.json.code]).toEqual([403, 'spiffe.identity_not_allowed']);
   });
 
-  it('refuses a revoked SVID (403 spiffe.svid_revoked) and a denied identity (403 spiffe.identity_denied)', async () => {
+  it('refuses a revoked SVID (403 spiffe.svid_revoked), a denied identity (403 spiffe.identity_denied)', async () => {
     const revoked = await fx.issue('auth', 'mtls-revoked');
     await fx.authority.certificates.revoke(revoked.serial, 'keyCompromise', TEST_ADMIN);
     const r1 = await renew({ cert: presented(revoked), key: revoked.keyPem }, csrBody('auth', 'mtls-revoked'));

@@ -66,7 +66,7 @@ describe('SSH over HTTP', () => {
     expect(k0.headers['x-krl-version']).toBe('0');
     expect(k0.headers['content-type']).toBe('application/octet-stream');
     expect(krlCheck(k0.rawPayload, cert.certificate)).toMatch(/: ok/);
-    const etag0 = k0.headers.etag as string;
+    const etag0 = k0.headers.etag!;
     const same = await app.inject({
       method: 'GET',
       url: '/ssh/krl/ca/prod-users',

@@ -84,6 +84,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
 
 type AnyFn = (input?: unknown) => Promise<unknown>;
 function procedureOf(caller: unknown, path: string): AnyFn {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walks the tRPC caller by dotted path
   return path.split('.').reduce((o: any, k) => o[k], caller) as AnyFn;
 }
 
@@ -125,7 +126,8 @@ describe('tRPC permission matrix', () => {
     const fn = procedureOf(callerFor(fx.authority, ACTORS[role]), path);
     let code: string | undefined;
     try {
-      await fn(undefined); // undefined input: authorized calls fail validation (BAD_REQUEST) or succeed, nothing changes
+      // undefined input: authorized calls fail validation (BAD_REQUEST) or succeed, nothing changes
+      await fn(undefined);
     } catch (e) {
       code = (e as { code?: string }).code;
     }

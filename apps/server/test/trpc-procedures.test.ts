@@ -68,7 +68,7 @@ describe('tRPC procedures against a real authority', () => {
     expect((await admin().ca.setStatus({ id: intId, status: 'active' })).status).toBe('active');
   });
 
-  it('certificate: issues from an openssl CSR and with a server-made key, lists, gets, revokes, lists expiring', async () => {
+  it('certificate: issues from an openssl CSR and with a server key; lists, gets, revokes, expiring', async () => {
     const op = callerFor(fx.authority, ACTORS.operator);
     const { csrPem } = opensslCsr({
       keyType: 'ec-p256',

@@ -39,8 +39,9 @@ const appRoute = createRoute({
   id: 'app',
   beforeLoad: async ({ context, location }) => {
     try {
-      await context.queryClient.ensureQueryData(trpc.user.me.queryOptions());
+      await context.queryClient.query({ ...trpc.user.me.queryOptions(), staleTime: 'static' });
     } catch (e) {
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- TanStack Router's redirect is thrown
       if (isUnauthenticated(e)) throw redirect({ to: '/login', search: { redirect: location.href } });
       throw e;
     }

@@ -12,6 +12,10 @@ import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifier
 import { generateSshKey, krlRevokes, makeTempDir } from '../../../tests/support/openssh';
 import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
 
+/** The few browser globals the page functions use (this file is type-checked without the DOM library). */
+interface BrowserGlobals {
+  localStorage: { getItem(key: string): string | null; removeItem(key: string): void };
+}
 const CHROMIUM = '/usr/bin/chromium';
 const WEB = join(REPO_ROOT, 'apps/web');
 const SHOTS = join(REPO_ROOT, 'docs/screenshots');
@@ -46,7 +50,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     await context.clearCookies();
     await page.goto(`${base}/login`);
     // the page context has DOM globals; this file is type-checked without the DOM library
-    await page.evaluate(() => (globalThis as any).localStorage.removeItem('pkim-csrf'));
+    await page.evaluate(() => (globalThis as unknown as BrowserGlobals).localStorage.removeItem('pkim-csrf'));
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -212,7 +216,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     await page.getByTestId('issued-result').waitFor();
     await shot('issue-generated-key');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-key').click()]);
-    const keyPem = readFileSync((await download.path())!, 'utf8');
+    const keyPem = readFileSync(await download.path(), 'utf8');
     expect(keyPem).toMatch(/-----BEGIN PRIVATE KEY-----/);
     await page.getByRole('link', { name: 'Open certificate →' }).click();
     await page.getByRole('heading', { name: 'api.example.com' }).waitFor();
@@ -240,7 +244,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
 
     await page.goto(`${base}/cas/${ids.int}`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('crl-download').click()]);
-    const crlDer = readFileSync((await download.path())!);
+    const crlDer = readFileSync(await download.path());
     const issuer = await server.authority.cas.get(ids.int!);
     const crl = opensslCrlVerify(crlDer, issuer.certificatePem!);
     expect(crl.ok, crl.text).toBe(true);
@@ -334,7 +338,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          'x-csrf-token': (globalThis as any).localStorage.getItem('pkim-csrf') ?? '',
+          'x-csrf-token': (globalThis as unknown as BrowserGlobals).localStorage.getItem('pkim-csrf') ?? '',
         },
         body: JSON.stringify({ ref, reason: 'keyCompromise' }),
       });

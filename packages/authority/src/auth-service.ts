@@ -545,7 +545,7 @@ function userActor(user: { id: string; username: string; role: UserRole; resourc
 
 /** Is `inner` at most as wide as `outer` (lists are subsets, pattern by pattern; lifetime not longer)? */
 function withinLimits(inner: ResourceLimits, outer: ResourceLimits): boolean {
-  const sub = (a?: string[], b?: string[]) => b === undefined || (a !== undefined && a.every((x) => b.includes(x)));
+  const sub = (a?: string[], b?: string[]) => b === undefined || (a?.every((x) => b.includes(x)) ?? false);
   const life =
     outer.maxLifetimeMs === undefined ||
     (inner.maxLifetimeMs !== undefined && inner.maxLifetimeMs <= outer.maxLifetimeMs);
@@ -569,7 +569,7 @@ export function resolveLoginThrottle(
   given: LoginThrottleOptions = {},
 ): Required<LoginThrottleOptions> {
   const fromEnv: LoginThrottleOptions = {};
-  for (const [k, name] of Object.entries(THROTTLE_ENV) as Array<[keyof LoginThrottleOptions, string]>) {
+  for (const [k, name] of Object.entries(THROTTLE_ENV) as [keyof LoginThrottleOptions, string][]) {
     const v = env[name];
     if (v !== undefined && v !== '') {
       if (!/^\d{1,15}$/.test(v)) throw new PkiError('input.invalid', `${name} must be a positive integer, got '${v}'`);

@@ -193,7 +193,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
           }),
         ],
       });
-      return view({ ...ca, ...patch });
+      return await view({ ...ca, ...patch });
     } catch (e) {
       throw await recordFailure(deps, actor, 'ca.import_failed', caId, e);
     }
@@ -275,7 +275,8 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       if (ca.parentId && ca.status === 'revoked' && !expired) {
         throw new PkiError(
           'ca.not_deletable',
-          `CA ${ca.name} is revoked but its certificate is listed on its parent's CRL until ${new Date(ca.notAfter ?? 0).toISOString()}: delete it after that`,
+          `CA ${ca.name} is revoked but its certificate is listed on its parent's CRL until ` +
+            `${new Date(ca.notAfter ?? 0).toISOString()}: delete it after that`,
         );
       }
       const children = (await store.cas.list()).filter((c) => c.parentId === ca.id);

@@ -85,7 +85,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     logger.warn({ dataDir, err: e }, 'could not restrict the data directory to mode 0700');
   }
   const spiffeConfig = spiffeConfigFromEnv(env, config.spiffe);
-  // ephemeral mode (PKIM_SPIFFE_EPHEMERAL, development and tests): in-memory database, key-encryption key in memory only
+  // ephemeral mode (PKIM_SPIFFE_EPHEMERAL, development and tests): in-memory database and key-encryption key
   const ephemeral = config.ephemeral ?? spiffeConfig.ephemeral;
   const store: Store = await openStore({
     url: ephemeral ? ':memory:' : resolveDatabaseUrl(config),

@@ -96,7 +96,9 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         warnings.push({
           level: 'info',
           code: 'request.pending',
-          message: `${pendingCount}${pending.nextCursor ? '+' : ''} certificate request${pendingCount === 1 ? '' : 's'} awaiting review`,
+          message:
+            `${pendingCount}${pending.nextCursor ? '+' : ''} certificate ` +
+            `request${pendingCount === 1 ? '' : 's'} awaiting review`,
           target: null,
         });
       }
@@ -129,7 +131,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         const aligned = from + Math.floor((b.bucketStart - from) / bucketMs) * bucketMs;
         byBucket.set(aligned, (byBucket.get(aligned) ?? 0) + b.count);
       }
-      const buckets: Array<{ start: number; count: number }> = [];
+      const buckets: { start: number; count: number }[] = [];
       let total = 0;
       for (let start = from; start < to; start += bucketMs) {
         const n = byBucket.get(start) ?? 0;
@@ -164,7 +166,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         .slice(0, limit);
 
       const seen = new Set<string>();
-      const certificates: Array<CertificateRow & { match: string }> = [];
+      const certificates: (CertificateRow & { match: string })[] = [];
       const add = (rows: CertificateRow[], match: string) => {
         for (const r of rows) {
           if (seen.has(r.id) || certificates.length >= limit) continue;

@@ -18,8 +18,8 @@ export function createMaintenanceService(deps: {
     markExpired: () => store.certificates.markExpired(clock.now()),
 
     async refreshCrls(opts) {
-      const refreshed: Array<{ caId: string; crlNumber: number }> = [];
-      const failed: Array<{ caId: string; message: string }> = [];
+      const refreshed: { caId: string; crlNumber: number }[] = [];
+      const failed: { caId: string; message: string }[] = [];
       for (const ca of await store.cas.list()) {
         if (opts.shouldStop?.()) break;
         if (ca.status !== 'active' || !ca.certificatePem) continue;

@@ -131,7 +131,8 @@ export function assertCanGrant(
   if (missing.length > 0) {
     throw new PkiError(
       'auth.forbidden',
-      `cannot ${what}: it would grant ${missing.join(', ')}, which this ${actor.scopes ? 'token' : 'role'} does not hold`,
+      `cannot ${what}: it would grant ${missing.join(', ')}, which this ${actor.scopes ? 'token' : 'role'} ` +
+        `does not hold`,
       { details: { missing, role } },
     );
   }

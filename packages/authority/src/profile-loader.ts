@@ -32,6 +32,7 @@ export function loadCustomProfiles(
       for (const k of ['defaultLifetime', 'maxLifetime'] as const) {
         if (e[k] !== undefined) {
           e[`${k}Ms`] = parseDuration(e[k] as string);
+          // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- k is one of two literal names
           delete e[k];
         }
       }

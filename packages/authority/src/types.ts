@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock, KeyType, RevocationReason } from '@pkim/shared';
-import type { KeyBackend, KeyBackends, BackendName } from '@pkim/keys';
+import type { KeyBackend, BackendName } from '@pkim/keys';
 import type {
   Store,
   CaRow,
@@ -205,7 +205,7 @@ export interface OcspService {
   /** answers a DER OCSP request with a DER OCSP response (never throws; errors become OCSP error statuses) */
   respond(
     requestDer: Uint8Array,
-  ): Promise<{ der: Uint8Array; statuses: Array<'good' | 'revoked' | 'unknown'>; errorStatus?: string }>;
+  ): Promise<{ der: Uint8Array; statuses: ('good' | 'revoked' | 'unknown')[]; errorStatus?: string }>;
 }
 
 export interface AuditService {
@@ -261,7 +261,7 @@ export interface InsightsService {
     from: number;
     to: number;
     bucketMs: number;
-    buckets: Array<{ start: number; count: number }>;
+    buckets: { start: number; count: number }[];
     total: number;
   }>;
   /** CAs and certificates by id, name, CN, SAN, serial or fingerprint */
@@ -269,8 +269,8 @@ export interface InsightsService {
     q: string,
     limit?: number,
   ): Promise<{
-    cas: Array<{ id: string; name: string; subjectDn: string; status: CaStatus; match: string }>;
-    certificates: Array<CertificateRow & { match: string }>;
+    cas: { id: string; name: string; subjectDn: string; status: CaStatus; match: string }[];
+    certificates: (CertificateRow & { match: string })[];
   }>;
   /** which DNS names active certificates cover, and until when */
   domains(query: { search?: string; limit?: number; cursor?: string | null }): Promise<Page<NameCoverage>>;
@@ -301,8 +301,8 @@ export interface MaintenanceService {
   markExpired(): Promise<number>;
   /** regenerates the CRL of every active CA whose current CRL's nextUpdate is less than `refreshBeforeMs` away */
   refreshCrls(opts: { refreshBeforeMs: number; shouldStop?: () => boolean }): Promise<{
-    refreshed: Array<{ caId: string; crlNumber: number }>;
-    failed: Array<{ caId: string; message: string }>;
+    refreshed: { caId: string; crlNumber: number }[];
+    failed: { caId: string; message: string }[];
   }>;
   /** deletes expired sessions; returns how many */
   cleanupSessions(): Promise<number>;
@@ -319,7 +319,7 @@ export interface StatisticsService {
     pendingRequests: number;
   }>;
   certificateCounts(): Promise<
-    Array<{ caId: string; caName: string; profile: string; status: CertificateStatus; count: number }>
+    { caId: string; caName: string; profile: string; status: CertificateStatus; count: number }[]
   >;
   expiring(): Promise<{ within7d: number; within30d: number }>;
 }
@@ -356,13 +356,13 @@ export interface Authority {
   statistics: StatisticsService;
   /** what this authority runs on (for system info): database dialect and configured key backends */
   describe(): { databaseDialect: Store['dialect']; keyBackends: string[] };
-  /** every profile certificates can be issued with: built-ins plus custom ones (PKIM_PROFILES_FILE / <data dir>/profiles.json) */
+  /** every profile certificates can be issued with: built-ins plus custom ones (<data dir>/profiles.json) */
   profiles(): Profile[];
   /** readiness: database + key backends */
   health(): Promise<{
     ok: boolean;
     database: boolean;
-    keyBackends: Array<{ backend: string; ok: boolean; detail?: string }>;
+    keyBackends: { backend: string; ok: boolean; detail?: string }[];
   }>;
   close(): Promise<void>;
 }
@@ -378,7 +378,7 @@ export interface AuthService {
     actor: Actor,
   ): Promise<{ id: string; username: string; role: UserRole }>;
   listUsers(): Promise<
-    Array<{
+    {
       id: string;
       username: string;
       role: UserRole;
@@ -386,14 +386,17 @@ export interface AuthService {
       lockedUntil: number | null;
       resources?: ResourceLimits;
       createdAt: number;
-    }>
+    }[]
   >;
   setUserRole(userId: string, role: UserRole, actor: Actor): Promise<void>;
   setUserDisabled(userId: string, disabled: boolean, actor: Actor): Promise<void>;
   /** limits a user to CAs / profiles / name patterns / a max lifetime (null = unlimited within the role) */
   setUserResources(userId: string, resources: ResourceLimits | null, actor: Actor): Promise<void>;
   changePassword(userId: string, oldPassword: string, newPassword: string, actor: Actor): Promise<void>;
-  /** password login with throttling per (user, address) and per address; returns a session secret (cookie value) and CSRF token */
+  /**
+   * password login with throttling per (user, address) and per address; returns a session secret
+   * (cookie value) and CSRF token
+   */
   login(
     username: string,
     password: string,
@@ -408,7 +411,7 @@ export interface AuthService {
     actor: Actor,
   ): Promise<{ id: string; token: string; expiresAt: number | null }>;
   listTokens(): Promise<
-    Array<{
+    {
       id: string;
       name: string;
       role: UserRole;
@@ -418,7 +421,7 @@ export interface AuthService {
       lastUsedAt: number | null;
       revokedAt: number | null;
       createdAt: number;
-    }>
+    }[]
   >;
   revokeToken(id: string, actor: Actor): Promise<void>;
   /** resolves `Authorization: Bearer <token>` / `X-Vault-Token` to an actor */

@@ -158,7 +158,7 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect((await authority.auth.listUsers()).map((x) => x.username).sort()).toEqual(['admin', 'olivia']);
   });
 
-  it('logs in with a random session secret of which only the SHA-256 is stored, and expires sessions after 12 h', async () => {
+  it('logs in with a random session secret (only its SHA-256 stored) and expires sessions after 12 h', async () => {
     const r = await authority.auth.login('olivia', 'operator-password-1', { ip: '10.0.0.1' });
     expect(r.sessionToken.length).toBeGreaterThanOrEqual(40);
     expect(r.csrfToken.length).toBeGreaterThanOrEqual(30);
@@ -185,7 +185,7 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect(all).toContain('auth.logout');
   });
 
-  it('throttles a (user, address) after 5 failed logins with a doubling delay, not other addresses, and audits it', async () => {
+  it('throttles a (user, address) after 5 failed logins, doubling the delay, only that pair; audits it', async () => {
     await authority.auth.createUser(
       { username: 'mallory-target', password: 'target-password-1', role: 'auditor' },
       cliAdmin,

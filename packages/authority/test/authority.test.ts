@@ -3,7 +3,7 @@ import { createPublicKey, createPrivateKey } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pino } from 'pino';
-import { PkiError, fixedClock, parseDuration } from '@pkim/shared';
+import { fixedClock, parseDuration } from '@pkim/shared';
 import { createAuthority, type Authority, type Actor } from '@pkim/authority';
 import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
 import { opensslCsr, openssl, tempDir } from '../../../tests/support/openssl-tools';
@@ -294,7 +294,7 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
     }
   });
 
-  it('revokes with keyCompromise, refuses a second revocation, and the CRL lists the serial with its reason', async () => {
+  it('revokes with keyCompromise, refuses a second revocation; the CRL lists the serial with its reason', async () => {
     const { csrPem } = opensslCsr({
       keyType: 'ec-p256',
       subject: '/CN=revoke.example.com',
@@ -549,7 +549,7 @@ describe('time-dependent behaviour uses the injected clock', () => {
 });
 
 describe('custom profiles defined as data', () => {
-  it('loads <data dir>/profiles.json, issues with a custom profile within its caps, and refuses a broken file at start-up', async () => {
+  it('loads <data dir>/profiles.json, issues with a custom profile within its caps, refuses bad files', async () => {
     const tmp = tempDir();
     try {
       const { writeFileSync: write } = await import('node:fs');

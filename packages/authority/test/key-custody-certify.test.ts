@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { PkiError, fixedClock } from '@pkim/shared';
+import { fixedClock } from '@pkim/shared';
 import { assembleCertificate, fromPem, toPem } from '@pkim/core';
 import { createAuthority, subjectToDn, type Actor, type Authority } from '@pkim/authority';
 import { checkKmsCertifiedRoot } from '../src/ca-service';
@@ -52,7 +52,9 @@ const FIXTURE_SPKI_PEM = (() => {
   return toPem(Buffer.from(hex, 'hex'), 'PUBLIC KEY');
 })();
 
-/** Certificates made by openssl with a key that is not the fixture key (optionally forcing the fixture public key in). */
+/**
+ * Certificates made by openssl with a key that is not the fixture key (optionally forcing the fixture public key in).
+ */
 function opensslCerts(dir: string): { otherKeyRoot: Uint8Array; forcedKeyCa: Uint8Array; forcedKeyLeaf: Uint8Array } {
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   run([
@@ -147,7 +149,7 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
     tmp.cleanup();
   });
 
-  it('creates a root whose certificate the KMS minted: row, key URI, audit, and openssl accepts the certificate', async () => {
+  it('creates a root whose certificate the KMS minted: row, key URI, audit; openssl accepts it', async () => {
     const { authority, responder } = await setup();
     const created = await authority.cas.create(
       { name: 'cosmian-root', subject: 'CN=Example Root CA', keyType: 'rsa-2048', backend: 'kmip', kmsCertify: true },
@@ -242,7 +244,7 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
     },
   ];
   for (const r of rejections) {
-    it(`rejects ${r.name}: ${r.code}, no CA row, ca.create_failed audited, KMS key and certificate destroyed`, async () => {
+    it(`rejects ${r.name}: ${r.code}, no CA, ca.create_failed audited, KMS key + certificate destroyed`, async () => {
       const { authority, responder } = await setup({ certificateDer: r.cert(), now: r.now });
       const err = await expectPkiError(
         authority.cas.create(
@@ -269,7 +271,7 @@ describe('kmsCertify: the Cosmian KMS self-signs the root, PKI Manager checks it
     });
   }
 
-  it('refuses kmsCertify for a non-kmip backend, for an intermediate and with name constraints, before creating any key', async () => {
+  it('refuses kmsCertify for non-kmip backends, intermediates, name constraints, before creating a key', async () => {
     const { authority, responder } = await setup();
     const base = { name: 'refused', subject: 'CN=Example Root CA', keyType: 'rsa-2048' as const, kmsCertify: true };
     const soft = await expectPkiError(authority.cas.create({ ...base, backend: 'software' }, admin), 'input.invalid');

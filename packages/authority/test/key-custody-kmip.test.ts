@@ -5,12 +5,11 @@
 // creation: connection refused → kms.unavailable (retried), silence → kms.timeout; no CA row either way.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
-import { PkiError } from '@pkim/shared';
 import { parseCertificate } from '@pkim/core';
 import { parseKmipKeyUri } from '@pkim/keys';
 import { createAuthority, type Actor, type Authority } from '@pkim/authority';
@@ -147,7 +146,7 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
     expect(v.ok, v.output).toBe(true);
   });
 
-  it('issues a leaf from an openssl CSR signed by the KMS-held issuing key, and openssl verifies the chain', async () => {
+  it('issues a leaf from an openssl CSR signed by the KMS-held issuing key; openssl verifies the chain', async () => {
     const { csrPem } = opensslCsr({
       keyType: 'ec-p256',
       subject: '/CN=kms.example.com',
@@ -188,7 +187,7 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
     expect(rv.ok, rv.text).toBe(true);
   });
 
-  it('never lets the CA private keys reach the database or the data dir (checked against the keys PyKMIP holds)', async () => {
+  it('never lets the CA private keys reach the database or data dir (checked against the PyKMIP keys)', async () => {
     const secrets = [root, issuing].flatMap((c) => {
       const uid = parseKmipKeyUri(c.keyUri)!.privateKeyUid;
       const pkcs8 = pykmipKeyValue(server, uid);
@@ -231,7 +230,7 @@ describe('CA keys in a KMIP server (PyKMIP, mutual TLS), configured from PKIM_KM
     expect(hits).toEqual(expect.arrayContaining(['key.pem: d', 'key.hex: d', 'key.b64: p']));
   });
 
-  it('KMS unreachable during ca.create: kms.unavailable (retryable) after the retries, failures audited, no CA row', async () => {
+  it('KMS unreachable in ca.create: kms.unavailable (retryable) after retries, failures audited, no CA', async () => {
     const port = await freePort(); // closed: nothing listens
     const a = await createAuthority({
       dataDir: join(tmp.dir, 'down'),

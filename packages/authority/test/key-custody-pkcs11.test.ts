@@ -4,12 +4,11 @@
 // the private keys are non-extractable on the token and nothing resembling a private key reaches the store.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as graphene from 'graphene-pk11';
 import { pino } from 'pino';
-import { PkiError } from '@pkim/shared';
 import { parsePkcs11Uri } from '@pkim/keys';
 import { parseCertificate } from '@pkim/core';
 import { createAuthority, type Actor, type Authority } from '@pkim/authority';
@@ -110,7 +109,7 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
     expect(rr.ok, rr.output).toBe(true);
   });
 
-  it('issues a TLS leaf from an openssl CSR under the EC chain (P-384 root, P-256 issuing CA) that openssl, certtool and Go accept', async () => {
+  it('issues a TLS leaf from a CSR under an EC chain (P-384 root, P-256 CA); openssl, certtool, Go agree', async () => {
     const { csrPem } = opensslCsr({
       keyType: 'ec-p256',
       subject: '/CN=hsm.example.com',
@@ -165,7 +164,7 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
     expect(o.ok, o.output).toBe(true);
   });
 
-  it('signs CRLs on the token (issuing CA with a revoked leaf, and a root) that openssl crl -verify accepts', async () => {
+  it('signs CRLs on the token (issuing CA with a revoked leaf, a root) that openssl crl -verify accepts', async () => {
     const { csrPem } = opensslCsr({
       keyType: 'ec-p256',
       subject: '/CN=revoked.hsm.example.com',
@@ -185,7 +184,7 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
     }
   });
 
-  it('keeps the private keys on the token: CKA_EXTRACTABLE=false, sensitive, and no key material in the database or the data dir', async () => {
+  it('keeps private keys on the token: not extractable, sensitive; no key material in DB or data dir', async () => {
     const mod = graphene.Module.load(hsm.modulePath, 'custody-view');
     mod.initialize(); // already initialised by the backend in this process: a no-op; never finalize here (shared)
     const slots = mod.getSlots(true);
@@ -258,7 +257,7 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
     ).toEqual(['a.der', 'b.txt', 'c.hex', 'd.pem']);
   });
 
-  it('a wrong PKCS#11 PIN gives kms.auth_failed, no CA, ca.create_failed audited, and the login is never retried', async () => {
+  it('a wrong PKCS#11 PIN: kms.auth_failed, no CA, ca.create_failed audited, the login never retried', async () => {
     const other = locked;
     const dir = join(tmp.dir, 'wrong-pin');
     const wrong = await createAuthority({

@@ -63,7 +63,7 @@ describe('the one signing pipeline with provisioners', () => {
     tmp.cleanup();
   });
 
-  it('issues within the token resources, resolves the CA by name, and names the provisioner in the audit event', async () => {
+  it('issues within the token resources, resolves the CA by name, names the provisioner in the audit', async () => {
     const { csrPem } = opensslCsr({
       keyType: 'ec-p256',
       subject: '/CN=api.payments.example.com',
@@ -125,7 +125,7 @@ describe('the one signing pipeline with provisioners', () => {
     expect(ok.certificate.status).toBe('active');
   });
 
-  it('a channel provisioner adds its policy and modifiers: default profile, lifetime cap, EKU override (openssl reads it)', async () => {
+  it('a channel provisioner adds policy and modifiers: default profile, lifetime cap, EKU (openssl)', async () => {
     const vaultRole = createProvisioner({
       kind: 'vault-role',
       id: 'vault-role:internal-client',
@@ -161,7 +161,7 @@ describe('the one signing pipeline with provisioners', () => {
     );
   });
 
-  it('only admins (and the local operator) create CA certificates; the pipeline checks the permission itself', async () => {
+  it('only admins (and the local operator) create CA certificates; the pipeline checks permission itself', async () => {
     const operator: Actor = { id: 'usr_op', role: 'operator' };
     await expectPkiError(
       authority.sign({ kind: 'root-ca', name: 'rogue', subject: 'CN=Rogue', keyType: 'ec-p256' }, { actor: operator }),
@@ -205,7 +205,7 @@ describe('the one signing pipeline with provisioners', () => {
     expect(v.ok, v.output).toBe(true);
   });
 
-  it('stores token and user resources (migration 0004) and enforces them on issuance, revocation and requests', async () => {
+  it('stores token and user resources (migration 0004), enforces them on issuance, revocation, requests', async () => {
     const created = await authority.auth.createToken(
       { name: 'pay-ci', role: 'operator', resources: { cas: ['payments'], names: ['*.payments.example.com'] } },
       TEST_ADMIN,
@@ -280,7 +280,7 @@ describe('the one signing pipeline with provisioners', () => {
     expect(() => createProvisioner({ kind: 'spiffe', id: 'x', policy: { names: ['*.*.bad'] } })).toThrow(PkiError);
     await expectPkiError(authority.sign({ kind: 'nope' } as never, { actor: TEST_ADMIN }), 'input.invalid');
   });
-  it("commits a channel's own rows with the certificate, and lets a channel name the permission it requires", async () => {
+  it("commits a channel's own rows with the certificate; lets a channel name the permission it requires", async () => {
     const { csrPem } = opensslCsr({
       keyType: 'ec-p256',
       subject: '/CN=chan.payments.example.com',

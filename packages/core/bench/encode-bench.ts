@@ -57,7 +57,8 @@ async function main(): Promise<void> {
   run(N);
   const us = ((performance.now() - t0) * 1000) / N;
   console.log(
-    `plan+lint+encode+assemble (P-256 tls-server leaf): ${us.toFixed(1)} µs/cert (${Math.round(1e6 / us)} certs/s, one core, excluding signature)`,
+    `plan+lint+encode+assemble (P-256 tls-server leaf): ${us.toFixed(1)} µs/cert ` +
+      `(${Math.round(1e6 / us)} certs/s, one core, excluding signature)`,
   );
 }
 void main();

@@ -5,7 +5,6 @@ import {
   AuthorityKeyIdentifier,
   CertificateList,
   CRLReason,
-  type CRLReasons,
   Extension,
   KeyIdentifier,
   Name,
@@ -57,7 +56,8 @@ export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Arra
             new Extension({
               extnID: id_ce_cRLReasons,
               critical: false,
-              extnValue: new OctetString(AsnConvert.serialize(new CRLReason(e.reason as CRLReasons))),
+              // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- RFC 5280 reason codes
+              extnValue: new OctetString(AsnConvert.serialize(new CRLReason(e.reason))),
             }),
           ]
         : undefined,

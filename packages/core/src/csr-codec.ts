@@ -105,7 +105,7 @@ export async function buildCsr(
   const sans = input.sans ?? {};
   const bad = invalidSans(sans);
   if (bad.length) throw new PkiError('input.invalid', `invalid subject alternative names: ${bad.join(', ')}`);
-  const hasSan = Object.values(sans).some((v) => v && v.length > 0);
+  const hasSan = Object.values(sans as Record<string, unknown[] | undefined>).some((v) => v && v.length > 0);
   const attributes = hasSan
     ? tlv(0xa0, seq(oid(EXTENSION_REQUEST), set(seq(seq(oid(SAN_OID), octetString(encodeGeneralNames(sans)))))))
     : explicit(0);

@@ -1,7 +1,7 @@
 /** OCSP (RFC 6960) request parsing and response building with @peculiar/asn1-ocsp. */
 import { createHash } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier, Certificate, CRLReason, type CRLReasons, Extension } from '@peculiar/asn1-x509';
+import { AlgorithmIdentifier, Certificate, CRLReason, Extension } from '@peculiar/asn1-x509';
 import {
   BasicOCSPResponse,
   CertID,
@@ -123,7 +123,8 @@ export async function buildOcspResponse(input: OcspResponseInput, sign: SignFn):
       certStatus = new CertStatus({
         revoked: new RevokedInfo({
           revocationTime: sec(r.revokedAt),
-          revocationReason: r.reason ? new CRLReason(r.reason as CRLReasons) : undefined,
+          // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- RFC 5280 reason codes
+          revocationReason: r.reason ? new CRLReason(r.reason) : undefined,
         }),
       });
     }

@@ -128,7 +128,8 @@ export const BUILT_IN_PROFILES: Readonly<Record<BuiltInProfileName, Profile>> = 
   'vault-role': {
     name: 'vault-role',
     description:
-      'Leaf issued through a Vault/OpenBao-compatible role: key usage and EKU come from the role, lifetime from its ttl/max_ttl and the mount',
+      'Leaf issued through a Vault/OpenBao-compatible role: key usage and EKU come from the role, lifetime ' +
+      'from its ttl/max_ttl and the mount',
     isCa: false,
     keyUsage: ['digitalSignature'],
     extKeyUsage: ['serverAuth', 'clientAuth'],
@@ -196,7 +197,7 @@ export const profileSchema = z
     extensions: z
       .array(
         z.string().refine((n) => OPTIONAL_EXTENSION_NAMES.includes(n), {
-          message: `unknown optional extension (known: ${OPTIONAL_EXTENSION_NAMES.join(', ')})`,
+          error: `unknown optional extension (known: ${OPTIONAL_EXTENSION_NAMES.join(', ')})`,
         }),
       )
       .optional(),
@@ -214,19 +215,19 @@ export const profileSchema = z
   })
   .strict()
   .refine((p) => p.defaultLifetimeMs <= p.maxLifetimeMs, {
-    message: 'defaultLifetimeMs must not exceed maxLifetimeMs',
+    error: 'defaultLifetimeMs must not exceed maxLifetimeMs',
     path: ['defaultLifetimeMs'],
   })
   .refine((p) => !p.isCa || p.keyUsage.includes('keyCertSign'), {
-    message: 'a CA profile needs keyCertSign',
+    error: 'a CA profile needs keyCertSign',
     path: ['keyUsage'],
   })
   .refine((p) => p.isCa || !p.keyUsage.includes('keyCertSign'), {
-    message: 'keyCertSign requires isCa',
+    error: 'keyCertSign requires isCa',
     path: ['keyUsage'],
   })
   .refine((p) => (p.requiredSanTypes ?? []).every((t) => p.allowedSanTypes.includes(t)), {
-    message: 'requiredSanTypes must be allowed',
+    error: 'requiredSanTypes must be allowed',
     path: ['requiredSanTypes'],
   });
 

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { PkiError, type KeyType } from '@pkim/shared';
+import { type KeyType } from '@pkim/shared';
 import {
   buildCsr,
   computeSki,

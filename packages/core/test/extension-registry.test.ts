@@ -115,7 +115,7 @@ describe('certificate extension registry', () => {
     expect(ok.ok, ok.output).toBe(true);
   });
 
-  it('keeps the older ocspNoCheck: true spelling and the built-in ocsp-signing profile carrying id-pkix-ocsp-nocheck', async () => {
+  it('keeps the ocspNoCheck: true spelling; the built-in ocsp-signing profile has id-pkix-ocsp-nocheck', async () => {
     const legacy = parseProfile({
       ...BUILT_IN_PROFILES['ocsp-signing'],
       name: 'legacy-ocsp',

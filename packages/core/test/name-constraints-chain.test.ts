@@ -4,7 +4,6 @@ import {
   assembleCertificate,
   BUILT_IN_PROFILES,
   encodeTbsCertificate,
-  generateSerial,
   issueCertificate,
   lintCertificate,
   parseCertificate,
@@ -99,7 +98,7 @@ describe('root → name-constrained intermediate → leaf', () => {
     expect(calls).toBe(0);
   });
 
-  it('produces a certificate that all three verifiers reject when the linter is bypassed (the verifiers can fail)', async () => {
+  it('yields a certificate all three verifiers reject when the linter is bypassed (verifiers can fail)', async () => {
     const leafKey = makeTestKey('ec-p256');
     const plan = planCertificate(
       leafInput(inter, leafKey.publicKey, now, {

@@ -37,8 +37,6 @@ export interface KeyBackends {
     backend: BackendName,
     capability: C,
   ): (KeyBackend & KeyBackendCapabilities[C]) | undefined;
-  /** @deprecated sign through a handle: `signer(ref).sign(data)` */
-  sign(uri: string, keyType: KeyType, data: Uint8Array): Promise<Uint8Array>;
   getPublicKey(uri: string): Promise<Uint8Array>;
   /** Destroys the key through the owning backend's `destroy` capability (kms.unsupported without it). */
   destroy(uri: string): Promise<void>;
@@ -107,7 +105,6 @@ export function createKeyBackends(backends: KeyBackend[]): KeyBackends {
       const b = get(name);
       return hasCapability(b, capability) ? b : undefined;
     },
-    sign: async (uri, keyType, data) => forUri(uri).sign(uri, keyType, data),
     getPublicKey: async (uri) => forUri(uri).getPublicKey(uri),
     async destroy(uri) {
       const b = forUri(uri);

@@ -154,7 +154,7 @@ describe('Cosmian JSON TTLV codec', () => {
     expect(encodeJsonTtlv(decodeJsonTtlv(env))).toEqual(env);
   });
 
-  it('reads a missing type as Structure, LongInteger hex strings, lowercase hex ByteStrings and 0x enumerations', () => {
+  it('reads a missing type as Structure, LongInteger hex strings, lowercase hex ByteStrings, 0x enumerations', () => {
     const n = decodeJsonTtlv({
       tag: 'X',
       value: [
@@ -186,7 +186,7 @@ describe('Cosmian JSON TTLV codec', () => {
 });
 
 describe('binary TTLV codec', () => {
-  it('encodes the KMIP 1.4 Query RequestMessage byte for byte as on the wire (3-byte tag, type, length, 8-byte padding)', () => {
+  it('encodes the KMIP 1.4 Query RequestMessage byte for byte (3-byte tag, type, length, 8-byte padding)', () => {
     const bytes = encodeBinaryTtlv(buildRequestMessage({ major: 1, minor: 4 }, buildQuery()));
     const expected = [
       '42007801 00000080',
@@ -314,7 +314,7 @@ describe('Cosmian request encoder', () => {
     );
   });
 
-  it('sends a CSR as CertificateRequestValue with CertificateRequestType PKCS10 (never the CertificateRequest tag)', () => {
+  it('sends a CSR as CertificateRequestValue, CertificateRequestType PKCS10 (never CertificateRequest)', () => {
     const csr = new Uint8Array([0x30, 0x82, 0x01, 0x02, 0xaa]);
     const json = encodeJsonTtlv(
       buildBareRequest(buildCertify({ csr: { der: csr }, issuerPrivateKeyUid: RSA_PRIV, validityDays: 365 })),
@@ -439,7 +439,7 @@ describe('KMIP backend against the Cosmian responder', () => {
     await r.close();
   });
 
-  it('verifies the fixture signature over the fixture TBS with the fixture SPKI (node:crypto and openssl verify of the assembled certificate)', async () => {
+  it('verifies the fixture signature over its TBS with its SPKI (node:crypto; openssl, assembled)', async () => {
     const key = createPublicKey({ key: fixtureSpki(), format: 'der', type: 'spki' });
     expect(cryptoVerify('sha256', TBS, key, fixtureSignature('sign-rsa.json'))).toBe(true);
     expect(
@@ -473,7 +473,7 @@ describe('KMIP backend against the Cosmian responder', () => {
     }
   });
 
-  it('runs CreateKeyPair → Get → Sign → Destroy; every request passes the strict schema and events carry no key material', async () => {
+  it('runs CreateKeyPair → Get → Sign → Destroy; requests pass the strict schema, events hold no keys', async () => {
     const b = createKmipBackend({ url: r.url, events: { onOperation: (e) => events.push(e) } });
     try {
       const start = r.requests.length;
@@ -533,7 +533,7 @@ describe('KMIP backend against the Cosmian responder', () => {
     }
   });
 
-  it('has the KMS self-sign a root with Certify (exact published request) and returns the certificate DER', async () => {
+  it('has the KMS self-sign a root with Certify (exact published request), returning the certificate DER', async () => {
     const b = createKmipBackend({ url: r.url });
     try {
       const ref = await b.generateKey({ keyType: 'rsa-2048', label: 'pki-root-ca-key' });
@@ -552,7 +552,7 @@ describe('KMIP backend against the Cosmian responder', () => {
     }
   });
 
-  it('offers the certifyRoot capability on Cosmian (http) only; it creates the pair, has it self-certified and can discard both', async () => {
+  it('offers certifyRoot on Cosmian (http) only: creates a pair, has it self-certified, can discard both', async () => {
     const binary = createKmipBackend({
       url: 'kmip://127.0.0.1:9',
       caPem: 'x',
@@ -653,7 +653,7 @@ describe('KMIP backend against the Cosmian responder', () => {
     }
   });
 
-  it('maps a bare 422 Item_Not_Found to kms.key_not_found and a ResponseMessage OperationFailed to the same code', async () => {
+  it('maps a bare 422 Item_Not_Found and a ResponseMessage OperationFailed to kms.key_not_found', async () => {
     const b = createKmipBackend({ url: r.url });
     const unknown = formatKmipKeyUri({
       privateKeyUid: '00000000-dead-beef',
@@ -790,7 +790,7 @@ describe('Cosmian API key', () => {
 });
 
 describe('KMIP key URIs and configuration', () => {
-  it('formats and parses kmip:<uid>@<host:port>?pub=<uid> (percent-encoding odd UIDs) and handles only kmip: URIs', () => {
+  it('formats and parses kmip:<uid>@<host:port>?pub=<uid> (percent-encoding odd UIDs), only kmip: URIs', () => {
     const uri = formatKmipKeyUri({ privateKeyUid: 'a b@c', publicKeyUid: 'p/1', server: 'kms.example:9998' });
     expect(uri).toBe('kmip:a%20b%40c@kms.example:9998?pub=p%2F1');
     expect(parseKmipKeyUri(uri)).toEqual({ privateKeyUid: 'a b@c', publicKeyUid: 'p/1', server: 'kms.example:9998' });

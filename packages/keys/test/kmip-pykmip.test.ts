@@ -104,7 +104,7 @@ describe('KMIP backend over binary TTLV against PyKMIP', () => {
     expect(h.detail).toMatch(/PyKMIP/);
   });
 
-  it('creates an RSA-2048 pair (activated), returns its SPKI and signs a TBSCertificate that openssl verifies', async () => {
+  it('creates an RSA-2048 pair (activated), returns its SPKI, signs a TBSCertificate openssl verifies', async () => {
     const ref = await b.generateKey({ keyType: 'rsa-2048', label: 'pykmip root' });
     const parsed = parseKmipKeyUri(ref.uri)!;
     expect(parsed.server).toBe(`127.0.0.1:${srv.port}`);

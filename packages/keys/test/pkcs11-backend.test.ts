@@ -132,7 +132,7 @@ describe('PKCS#11 backend on SoftHSM2: key generation and signing', () => {
     expect(err.message).toMatch(/Ed25519/);
   });
 
-  it('stores the private key sensitive, non-extractable, private and sign-only; CKA_VALUE and the private exponent cannot be read', async () => {
+  it('stores the private key sensitive, non-extractable, private, sign-only; CKA_VALUE, d unreadable', async () => {
     const rsa = await backend.generateKey({ keyType: 'rsa-2048', label: 'attrs rsa' });
     const ec = await backend.generateKey({ keyType: 'ec-p256', label: 'attrs ec' });
     withRawSession((session) => {
@@ -342,7 +342,10 @@ describe('PKCS#11 backend on SoftHSM2: an X.509 certificate signed on the token'
           badPem,
         ]).then(
           () => ({ ok: true, out: '' }),
-          (e: { stdout?: string; stderr?: string }) => ({ ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}` }),
+          (err: unknown) => {
+            const e = err as { stdout?: string; stderr?: string };
+            return { ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+          },
         );
         expect(res.ok).toBe(false);
         expect(res.out).toMatch(/signature failure|certificate signature failure/);
@@ -354,7 +357,7 @@ describe('PKCS#11 backend on SoftHSM2: an X.509 certificate signed on the token'
 });
 
 describe('PKCS#11 backend on SoftHSM2: key lifecycle and errors', () => {
-  it('destroys the private and the public object; sign, getPublicKey and destroy then fail with kms.key_not_found', async () => {
+  it('destroys private and public object; sign, getPublicKey, destroy then fail: kms.key_not_found', async () => {
     const ref = await backend.generateKey({ keyType: 'ec-p256', label: 'to destroy' });
     const id = parsePkcs11Uri(ref.uri).id!;
     await backend.sign(ref.uri, 'ec-p256', Buffer.from('warm the handle cache'));
@@ -378,7 +381,7 @@ describe('PKCS#11 backend on SoftHSM2: key lifecycle and errors', () => {
     await expectPkiError(backend.sign(ref.uri, 'ec-p256', Buffer.from('x')), 'kms.key_not_found', false);
   });
 
-  it('reports kms.key_not_found for an unknown id, for a key on another token and for a URI without id or object', async () => {
+  it('reports kms.key_not_found for an unknown id, a key on another token, a URI without id or object', async () => {
     const ref = await backend.generateKey({ keyType: 'ec-p256', label: 'known' });
     const u = parsePkcs11Uri(ref.uri);
     const unknownId = formatPkcs11Uri({ ...u, id: randomBytes(16) });
@@ -409,7 +412,7 @@ describe('PKCS#11 backend on SoftHSM2: key lifecycle and errors', () => {
     expect(nodeVerify('ec-p384', ref.publicKey, Buffer.from('label'), sig)).toBe(true);
   });
 
-  it('reports health ok (token present, session logged in) and audits operations without PIN or key material', async () => {
+  it('reports health ok (token present, session logged in); audits operations without PIN or keys', async () => {
     const h = await backend.health();
     expect(h).toMatchObject({ ok: true, backend: 'pkcs11' });
     expect(h.detail).toContain('logged in');
@@ -497,7 +500,7 @@ describe('PKCS#11 backend on SoftHSM2: configuration and credential failures', (
     }
   });
 
-  it('refuses a second backend on an already logged-in token when its PIN differs, without calling C_Login', async () => {
+  it('refuses a second backend on a logged-in token when its PIN differs, without calling C_Login', async () => {
     const seen: OperationEvent[] = [];
     const wrong = await createPkcs11Backend({
       modulePath: hsm.modulePath,
@@ -537,7 +540,7 @@ describe('PKCS#11 backend on SoftHSM2: configuration and credential failures', (
     }
   });
 
-  it('treats a token label that is not present as kms.unavailable (retryable) listing the tokens it found', async () => {
+  it('treats a token label that is absent as kms.unavailable (retryable) listing the tokens it found', async () => {
     const missing = await createPkcs11Backend({ modulePath: hsm.modulePath, tokenLabel: 'no-such-token', pin: '1234' });
     try {
       const err = await expectPkiError(missing.generateKey({ keyType: 'ec-p256' }), 'kms.unavailable', true);

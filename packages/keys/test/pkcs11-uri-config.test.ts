@@ -29,7 +29,11 @@ describe('PKCS#11 URIs (RFC 7512)', () => {
 
   it('parses the RFC 7512 examples, including slot-id, type, unknown attributes and query attributes', () => {
     const u = parsePkcs11Uri(
-      'pkcs11:token=The%20Software%20PKCS%2311%20Softtoken;manufacturer=Snake%20Oil,%20Inc.;model=1.0;object=my-certificate;type=cert;id=%69%95%3E%5C%F4%BD%EC%91;serial=;slot-id=42;x-vendor=v?pin-source=file:/etc/token_pin&module-path=/usr/lib/p11.so',
+      [
+        'pkcs11:token=The%20Software%20PKCS%2311%20Softtoken;manufacturer=Snake%20Oil,%20Inc.;model=1.0;',
+        'object=my-certificate;type=cert;id=%69%95%3E%5C%F4%BD%EC%91;serial=;slot-id=42;x-vendor=v',
+        '?pin-source=file:/etc/token_pin&module-path=/usr/lib/p11.so',
+      ].join(''),
     );
     expect(u).toMatchObject({
       token: 'The Software PKCS#11 Softtoken',

@@ -350,12 +350,14 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'spiffe.unknown_service_type': {
     kind: 'invalid_input',
     description:
-      'The service type is not one SVIDs are issued for (orchestrator, auth, node, gateway, envoy/app, envoy/transport).',
+      'The service type is not one SVIDs are issued for (orchestrator, auth, node, gateway, envoy/app, ' +
+      'envoy/transport).',
   },
   'spiffe.identity_mismatch': {
     kind: 'invalid_input',
     description:
-      'The CSR does not carry exactly one URI SAN equal to the requested SPIFFE ID (or to the ID of the renewing SVID).',
+      'The CSR does not carry exactly one URI SAN equal to the requested SPIFFE ID (or to the ID of the ' +
+      'renewing SVID).',
   },
   'spiffe.key_type_not_allowed': {
     kind: 'invalid_input',

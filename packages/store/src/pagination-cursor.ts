@@ -1,4 +1,4 @@
-import { sql, type SQL } from 'drizzle-orm';
+import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { PkiError } from '@pkim/shared';
 import type { Page } from './types';
 
@@ -30,7 +30,7 @@ export function decodeCursor(cursor: string): { createdAt: number; id: string } 
 }
 
 /** keyset condition: rows strictly after the cursor in (created_at desc, id desc) order */
-export function afterCursor(createdAt: SQL.Aliased | any, id: any, cursor: string | null | undefined): SQL | undefined {
+export function afterCursor(createdAt: AnyColumn, id: AnyColumn, cursor: string | null | undefined): SQL | undefined {
   if (!cursor) return undefined;
   const c = decodeCursor(cursor);
   // a row-value comparison: both engines answer it with a range scan on (created_at, id)
@@ -38,7 +38,12 @@ export function afterCursor(createdAt: SQL.Aliased | any, id: any, cursor: strin
 }
 
 /** keyset condition for (key, id) in either direction (the certificate listing's expiry orders) */
-export function afterKeyCursor(key: any, id: any, cursor: string | null | undefined, direction: 'asc' | 'desc') {
+export function afterKeyCursor(
+  key: AnyColumn | SQL,
+  id: AnyColumn,
+  cursor: string | null | undefined,
+  direction: 'asc' | 'desc',
+) {
   if (!cursor) return undefined;
   const c = decodeCursor(cursor);
   return direction === 'desc'

@@ -43,7 +43,7 @@ import type {
 } from './acme-types';
 
 /** JSON stored as text (same representation as SQLite's `text({ mode: 'json' })`). */
-// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T types the column (Drizzle infers it from the call site)
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T types the column
 const json = <T>(name: string) =>
   customType<{ data: T; driverData: string }>({
     dataType: () => 'text',

@@ -59,11 +59,12 @@ export async function migratePg(connectionString: string): Promise<string[]> {
     await client.query('select pg_advisory_lock($1::int, $2::int)', [LOCK_CLASS, MIGRATION_LOCK]);
     const exists = await client.query("select to_regclass('drizzle.__drizzle_migrations') is not null as ok");
     let last: number | null = null;
-    if (exists.rows[0].ok) {
+    if ((exists.rows[0] as { ok?: boolean } | undefined)?.ok) {
       const r = await client.query(
         'select created_at from drizzle.__drizzle_migrations order by created_at desc limit 1',
       );
-      last = r.rows[0] ? Number(r.rows[0].created_at) : null;
+      const row = r.rows[0] as { created_at?: unknown } | undefined;
+      last = row ? Number(row.created_at) : null;
     }
     const pending = pendingMigrations(PG_MIGRATIONS_FOLDER, last);
     if (pending.length) await migrate(drizzle({ client }), { migrationsFolder: PG_MIGRATIONS_FOLDER });
@@ -211,7 +212,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       let state: { destroyed: boolean } | undefined;
       try {
         const r = await client.query('select pg_try_advisory_lock(hashtext($1)) as ok', [name]);
-        if (r.rows[0]?.ok !== true) return undefined;
+        if ((r.rows[0] as { ok?: boolean } | undefined)?.ok !== true) return undefined;
         state = { destroyed: false };
         held.set(client, state);
         return await fn();
@@ -265,7 +266,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
         throw toWriteError(e, 'Rebuilding the certificate counters failed');
       }
     },
-    exportRows: repos.exportRows,
+    exportRows: (table, afterKey, limit) => repos.exportRows(table, afterKey, limit),
     async importRows(table, rows) {
       if (rows.length === 0) return 0;
       try {

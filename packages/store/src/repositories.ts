@@ -5,7 +5,6 @@
 import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, max, or, sql, sum, type SQL } from 'drizzle-orm';
 import type {
   RequestStatus,
-  ApiTokenRow,
   AuditRepository,
   CaRepository,
   CaRow,
@@ -16,7 +15,6 @@ import type {
   ExportedRows,
   KeyBlobRepository,
   NameCoverage,
-  Page,
   RequestRepository,
   RowKey,
   LoginFailureRepository,
@@ -108,14 +106,14 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
   const cas: CaRepository = {
     async findById(id) {
       const [row] = await db.select().from(CA).where(eq(CA.id, id));
-      return row as CaRow | undefined;
+      return row;
     },
     async findByName(name) {
       const [row] = await db.select().from(CA).where(eq(CA.name, name));
-      return row as CaRow | undefined;
+      return row;
     },
     async list() {
-      return (await db.select().from(CA).orderBy(asc(CA.createdAt), asc(CA.id))) as CaRow[];
+      return await db.select().from(CA).orderBy(asc(CA.createdAt), asc(CA.id));
     },
     async listDescendants(id) {
       // CAs are few: walk the tree in memory (breadth first, cycle-safe).
@@ -136,30 +134,30 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
   const certificates: Repositories['certificates'] = {
     async findById(id) {
       const [row] = await db.select().from(C).where(eq(C.id, id));
-      return row as CertificateRow | undefined;
+      return row;
     },
     async findBySerial(caId, serialHex) {
       const [row] = await db
         .select()
         .from(C)
         .where(and(eq(C.caId, caId), eq(C.serialHex, serialHex.toLowerCase())));
-      return row as CertificateRow | undefined;
+      return row;
     },
     async findAllBySerial(serialHex) {
       // No index on serial_hex alone (one random-key index fewer per insert): CAs are few, so probe
       // the unique (ca_id, serial_hex) index once per CA.
       const caIds = (await db.select({ id: CA.id }).from(CA)).map((r) => r.id);
       if (caIds.length === 0) return [];
-      return (await findAllBySerialQuery(db, t, caIds, serialHex)) as CertificateRow[];
+      return await findAllBySerialQuery(db, t, caIds, serialHex);
     },
     async findByFingerprint(sha256Hex) {
       const [row] = await db.select().from(C).where(eq(C.fingerprintSha256, sha256Hex.toLowerCase())).limit(1);
-      return row as CertificateRow | undefined;
+      return row;
     },
     async list(query) {
       const limit = pageSize(query.limit);
       const sort = query.sort ?? 'issued_desc';
-      const conds: Array<SQL | undefined> = [];
+      const conds: (SQL | undefined)[] = [];
       if (query.caId) conds.push(eq(C.caId, query.caId));
       if (query.status) conds.push(eq(C.status, query.status));
       if (query.profile) conds.push(eq(C.profile, query.profile));
@@ -197,12 +195,12 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       return toPage(items, limit, (row) => row.notAfter);
     },
     async findExpiringBefore(t0, limit = 1000) {
-      return (await db
+      return await db
         .select()
         .from(C)
         .where(and(eq(C.status, 'active'), lt(C.notAfter, t0)))
         .orderBy(asc(C.notAfter), asc(C.id))
-        .limit(Math.max(1, Math.min(limit, 10_000)))) as CertificateRow[];
+        .limit(Math.max(1, Math.min(limit, 10_000)));
     },
     async expiryHistogram(from, to, bucketMs) {
       safeInt(from, 'from');
@@ -235,10 +233,9 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
         group by j.value order by j.value limit ${limit + 1}`;
       const raw =
         dialect === 'sqlite'
-          ? (db.all(q) as Array<Record<string, unknown>>)
-          : ((
-              await (db as unknown as { execute(q: SQL): Promise<{ rows: Array<Record<string, unknown>> }> }).execute(q)
-            ).rows as Array<Record<string, unknown>>);
+          ? db.all<Record<string, unknown>>(q)
+          : (await (db as unknown as { execute(q: SQL): Promise<{ rows: Record<string, unknown>[] }> }).execute(q))
+              .rows;
       const items: NameCoverage[] = raw.map((r) => ({
         name: String(r.name),
         certificates: Number(r.n),
@@ -251,7 +248,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       return { items: page, nextCursor: more && last ? Buffer.from(last.name, 'utf8').toString('base64url') : null };
     },
     async listRevoked(caId) {
-      return (await db
+      return await db
         .select({
           serialHex: C.serialHex,
           revokedAt: C.revokedAt,
@@ -260,7 +257,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
         })
         .from(C)
         .where(and(eq(C.caId, caId), eq(C.status, 'revoked')))
-        .orderBy(asc(C.serialHex))) as Awaited<ReturnType<CertificateRepository['listRevoked']>>;
+        .orderBy(asc(C.serialHex));
     },
     async countByStatus(caId) {
       const grouped = await countByStatusQuery(db, t, caId);
@@ -284,7 +281,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
   const requests: RequestRepository = {
     async findById(id) {
       const [row] = await db.select().from(R).where(eq(R.id, id));
-      return row as CertificateRequestRow | undefined;
+      return row;
     },
     async list(query) {
       const limit = pageSize(query.limit);
@@ -306,7 +303,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
     async countByStatus() {
       const rows = await db.select({ status: R.status, n: count() }).from(R).groupBy(R.status);
       const out: Record<RequestStatus, number> = { pending: 0, approved: 0, rejected: 0, issued: 0 };
-      for (const r of rows) out[r.status as RequestStatus] = Number(r.n);
+      for (const r of rows) out[r.status] = Number(r.n);
       return out;
     },
   };
@@ -366,17 +363,14 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
   const tokens: TokenRepository = {
     async findById(id) {
       const [row] = await db.select().from(t.apiTokens).where(eq(t.apiTokens.id, id));
-      return row as ApiTokenRow | undefined;
+      return row;
     },
     async findByHash(tokenHash) {
       const [row] = await db.select().from(t.apiTokens).where(eq(t.apiTokens.tokenHash, tokenHash));
-      return row as ApiTokenRow | undefined;
+      return row;
     },
     async list() {
-      return (await db
-        .select()
-        .from(t.apiTokens)
-        .orderBy(asc(t.apiTokens.createdAt), asc(t.apiTokens.id))) as ApiTokenRow[];
+      return await db.select().from(t.apiTokens).orderBy(asc(t.apiTokens.createdAt), asc(t.apiTokens.id));
     },
     async touch(id, at) {
       await db.update(t.apiTokens).set({ lastUsedAt: at }).where(eq(t.apiTokens.id, id));
@@ -439,7 +433,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       .from(tbl)
       .where(afterKey === null ? undefined : gt(key, afterKey as never))
       .orderBy(asc(key))
-      .limit(n)) as Array<Record<string, unknown>>;
+      .limit(n)) as Record<string, unknown>[];
     const last = rowsOut[rowsOut.length - 1];
     const keyName =
       table === 'audit_events' ? 'seq' : table === 'settings' ? 'key' : table === 'ssh_krl_versions' ? 'scope' : 'id';

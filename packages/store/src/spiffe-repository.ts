@@ -60,10 +60,11 @@ export function createSpiffeRepository(db: QueryDb, t: Tables): SpiffeRepository
     },
     async countSvids(now) {
       const live = sql`${S.notAfter} > ${now}`;
+      const superseded = sql`${S.supersededBy} is not null`;
       const [r] = await db
         .select({
           current: sql<number>`coalesce(sum(case when ${live} and ${S.supersededBy} is null then 1 else 0 end), 0)`,
-          superseded: sql<number>`coalesce(sum(case when ${live} and ${S.supersededBy} is not null then 1 else 0 end), 0)`,
+          superseded: sql<number>`coalesce(sum(case when ${live} and ${superseded} then 1 else 0 end), 0)`,
           expired: sql<number>`coalesce(sum(case when ${S.notAfter} <= ${now} then 1 else 0 end), 0)`,
         })
         .from(S);

@@ -22,17 +22,7 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { PkiError } from '@pkim/shared';
 import * as schema from './sqlite-schema';
-import type {
-  ApiTokenRow,
-  AuditEventRow,
-  CaRow,
-  CertificateRow,
-  CommitResult,
-  OpenStoreOptions,
-  SessionRow,
-  Store,
-  UnitOfWork,
-} from './types';
+import type { AuditEventRow, CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
 import { createRepositories } from './repositories';
 import { tableByName, type QueryDb } from './query-db';
 import {
@@ -111,7 +101,7 @@ export function migrateSqlite(sqlite: Database.Database): string[] {
  * parameters).
  */
 function insertSql(table: typeof schema.certificates | typeof schema.auditEvents, name: string): string {
-  const cols: [string, { name: string }][] = Object.entries(getTableColumns(table));
+  const cols = Object.entries(getTableColumns(table) as Record<string, { name: string }>);
   return (
     `INSERT INTO "${name}" (${cols.map(([, c]) => `"${c.name}"`).join(', ')}) VALUES ` +
     `(${cols.map(([k]) => `@${k}`).join(', ')})`
@@ -391,7 +381,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
         throw toWriteError(e, 'Rebuilding the certificate counters failed');
       }
     },
-    exportRows: repos.exportRows,
+    exportRows: (table, afterKey, limit) => repos.exportRows(table, afterKey, limit),
     async importRows(table, rows) {
       if (rows.length === 0) return 0;
       try {

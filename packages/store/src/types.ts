@@ -158,7 +158,7 @@ export interface SpiffeRepository {
   /** SVID counts at `now`: current (unexpired, not superseded), superseded (unexpired), expired */
   countSvids(now: number): Promise<{ current: number; superseded: number; expired: number }>;
   /** unexpired SVIDs per issuing CA, with the last notAfter */
-  svidsByCa(now: number): Promise<Array<{ caId: string; count: number; lastNotAfter: number }>>;
+  svidsByCa(now: number): Promise<{ caId: string; count: number; lastNotAfter: number }[]>;
   /** certificate ids of SVIDs whose notAfter is before `before` (oldest first) */
   expiredSvidIds(before: number, limit: number): Promise<string[]>;
 }
@@ -270,30 +270,30 @@ export interface NameCoverage {
 /** One atomic unit: all writes + audit events commit together or not at all. */
 export interface UnitOfWork {
   insertCa?: CaRow[];
-  updateCa?: Array<{ id: string; patch: Partial<Omit<CaRow, 'id' | 'createdAt'>> }>;
+  updateCa?: { id: string; patch: Partial<Omit<CaRow, 'id' | 'createdAt'>> }[];
   insertCertificates?: CertificateRow[];
   /** status/revocation changes; `onlyIfStatus` guards against races (no-op rows → conflict error) */
-  updateCertificates?: Array<{
+  updateCertificates?: {
     id: string;
     patch: Partial<Pick<CertificateRow, 'status' | 'revokedAt' | 'revocationReason'>>;
     onlyIfStatus?: CertificateStatus;
-  }>;
+  }[];
   /** revoke every active certificate issued by these CAs; the count is returned */
   revokeAllIssuedBy?: { caIds: string[]; revokedAt: number; reason: RevocationReason };
   deleteCertificates?: string[];
   deleteCas?: string[];
   insertRequests?: CertificateRequestRow[];
-  updateRequests?: Array<{
+  updateRequests?: {
     id: string;
     patch: Partial<Omit<CertificateRequestRow, 'id' | 'createdAt'>>;
     onlyIfStatus?: RequestStatus;
-  }>;
+  }[];
   /** increments and returns the CA's CRL number */
   bumpCrlNumber?: string;
   insertUsers?: UserRow[];
-  updateUsers?: Array<{ id: string; patch: Partial<Omit<UserRow, 'id' | 'createdAt'>> }>;
+  updateUsers?: { id: string; patch: Partial<Omit<UserRow, 'id' | 'createdAt'>> }[];
   insertTokens?: ApiTokenRow[];
-  updateTokens?: Array<{ id: string; patch: Partial<Omit<ApiTokenRow, 'id' | 'createdAt'>> }>;
+  updateTokens?: { id: string; patch: Partial<Omit<ApiTokenRow, 'id' | 'createdAt'>> }[];
   insertSessions?: SessionRow[];
   deleteSessions?: string[];
   /** ends every console session of these users (password change/reset, disable) */
@@ -308,11 +308,11 @@ export interface UnitOfWork {
   clearLoginFailures?: string[];
   /** SPIFFE state (docs/spiffe.md) */
   insertSpiffeCas?: SpiffeCaRow[];
-  updateSpiffeCas?: Array<{ id: string; patch: Partial<Omit<SpiffeCaRow, 'id' | 'createdAt'>> }>;
+  updateSpiffeCas?: { id: string; patch: Partial<Omit<SpiffeCaRow, 'id' | 'createdAt'>> }[];
   /** written after `insertCertificates` (the SVID row references its certificate) */
   insertSpiffeSvids?: SpiffeSvidRow[];
   /** marks the other not yet superseded SVIDs of `spiffeId` as superseded by certificate `by` */
-  supersedeSpiffeSvids?: Array<{ spiffeId: string; by: string; at: number }>;
+  supersedeSpiffeSvids?: { spiffeId: string; by: string; at: number }[];
   /** adds (or replaces) deny-list entries */
   denySpiffeIds?: SpiffeDeniedRow[];
   /** removes deny-list entries */
@@ -351,19 +351,19 @@ export interface CertificateRepository {
   list(query: CertificateQuery): Promise<Page<CertificateRow>>;
   findExpiringBefore(t: number, limit?: number): Promise<CertificateRow[]>;
   /** active certificates with from <= notAfter < to, counted per bucket of `bucketMs` (empty buckets omitted) */
-  expiryHistogram(from: number, to: number, bucketMs: number): Promise<Array<{ bucketStart: number; count: number }>>;
+  expiryHistogram(from: number, to: number, bucketMs: number): Promise<{ bucketStart: number; count: number }[]>;
   /** DNS names of active certificates, alphabetical, keyset-paged by name; `search` is a substring */
   listNames(query: { search?: string; limit?: number; cursor?: string | null }): Promise<Page<NameCoverage>>;
   /** revoked entries for the CRL of a CA: serial, time, reason (not expired beyond `notAfterAfter`) */
   listRevoked(
     caId: string,
-  ): Promise<Array<Pick<CertificateRow, 'serialHex' | 'revokedAt' | 'revocationReason' | 'notAfter'>>>;
+  ): Promise<Pick<CertificateRow, 'serialHex' | 'revokedAt' | 'revocationReason' | 'notAfter'>[]>;
   /** served by the counters table: O(CAs × profiles), never reads the certificates */
   countByStatus(caId?: string): Promise<Record<CertificateStatus, number>>;
   /** count of active certificates expiring before t, grouped by nothing */
   countExpiringBefore(t: number): Promise<number>;
   /** counts for metrics: issued per CA and profile (non-zero counters, from the counters table) */
-  countsByCaAndProfile(): Promise<Array<{ caId: string; profile: string; status: CertificateStatus; count: number }>>;
+  countsByCaAndProfile(): Promise<{ caId: string; profile: string; status: CertificateStatus; count: number }[]>;
   /** marks active certificates whose notAfter <= now as expired; returns how many */
   markExpired(now: number): Promise<number>;
 }
@@ -384,7 +384,10 @@ export interface RequestRepository {
 export interface AuditRepository {
   /** appends one event on its own (e.g. *.failed events); runs in its own transaction */
   append(event: NewAuditEvent): Promise<AuditEventRow>;
-  /** `afterSeq` is a keyset cursor in the listing order: seq > afterSeq for 'asc' (default), seq < afterSeq for 'desc'; limit default 100, max 1000 */
+  /**
+   * `afterSeq` is a keyset cursor in the listing order: seq > afterSeq for 'asc' (default), seq < afterSeq for
+   * 'desc'; limit default 100, max 1000
+   */
   list(query: {
     afterSeq?: number;
     action?: string;
@@ -430,7 +433,7 @@ export interface LoginFailureRepository {
 export interface SettingsRepository {
   get(key: string): Promise<string | undefined>;
   /** every setting whose key starts with `prefix`, in key order (small documents: mounts, roles, configs) */
-  listByPrefix(prefix: string): Promise<Array<{ key: string; value: string }>>;
+  listByPrefix(prefix: string): Promise<{ key: string; value: string }[]>;
 }
 
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -475,12 +478,14 @@ export type StoreTableName =
   | 'acme_nonces'
   | 'audit_events';
 
-/** Keyset key of a raw row: `seq` for audit_events, `key` for settings, `scope` for ssh_krl_versions, `id` otherwise. */
+/**
+ * Keyset key of a raw row: `seq` for audit_events, `key` for settings, `scope` for ssh_krl_versions, `id` otherwise.
+ */
 export type RowKey = string | number;
 
 export interface ExportedRows {
   /** rows with the same shape as the typed repository rows (JSON columns decoded, booleans as boolean) */
-  rows: Array<Record<string, unknown>>;
+  rows: Record<string, unknown>[];
   /** key of the last row, to pass as `afterKey` for the next page; null when this was the last page */
   nextKey: RowKey | null;
 }
@@ -500,7 +505,10 @@ export interface Store {
   spiffe: SpiffeRepository;
   ssh: SshRepository;
   acme: AcmeRepository;
-  /** runs all writes of the unit + audit appends in one transaction; throws PkiError('store.write_failed') and commits nothing on any failure */
+  /**
+   * runs all writes of the unit + audit appends in one transaction; throws PkiError('store.write_failed') and commits
+   * nothing on any failure
+   */
   commit(unit: UnitOfWork): Promise<CommitResult>;
   /** readiness: a trivial query */
   ping(): Promise<boolean>;
@@ -530,7 +538,7 @@ export interface Store {
    * preserved, no audit event written) in one transaction; certificates update the certificate
    * counters in the same transaction. Throws PkiError('store.write_failed').
    */
-  importRows(table: StoreTableName, rows: Array<Record<string, unknown>>): Promise<number>;
+  importRows(table: StoreTableName, rows: Record<string, unknown>[]): Promise<number>;
 }
 
 export interface OpenStoreOptions {

@@ -109,7 +109,8 @@ describe('PostgreSQL store', () => {
       });
       await entered.promise;
       expect(await b.withLeaderLock('crl-publisher', async () => 'b')).toBeUndefined();
-      expect(await a.withLeaderLock('crl-publisher', async () => 'a-again')).toBeUndefined(); // a session lock, not re-entrant across calls
+      // a session lock, not re-entrant across calls
+      expect(await a.withLeaderLock('crl-publisher', async () => 'a-again')).toBeUndefined();
       expect(await b.withLeaderLock('other-job', async () => 'b-other')).toBe('b-other');
       gate.resolve();
       expect(await holder).toBe('a');
@@ -150,7 +151,7 @@ describe('PostgreSQL store', () => {
     await b.close();
   });
 
-  it('plans serial lookups across CAs on the unique (ca_id, serial_hex) index and counts without reading certificates', async () => {
+  it('plans serial lookups on the unique (ca_id, serial_hex) index; counts without reading certificates', async () => {
     const url = await cluster.createDatabase();
     const store = await openStore({ url });
     const cas = [makeCa(), makeCa(), makeCa()];

@@ -139,7 +139,7 @@ describe('SQLite store', () => {
     await store.close();
   });
 
-  it('plans serial lookups across CAs on the unique (ca_id, serial_hex) index and counts without reading certificates', async () => {
+  it('plans serial lookups on the unique (ca_id, serial_hex) index; counts without reading certificates', async () => {
     const url = await engine.newDatabaseUrl();
     const store = await openStore({ url });
     const cas = [makeCa(), makeCa(), makeCa()];

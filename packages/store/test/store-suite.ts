@@ -90,7 +90,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
   });
 
   describe('lookups', () => {
-    it('stores and finds CAs, certificates, users, tokens, sessions, settings and key blobs with their types intact', async () => {
+    it('stores and finds CAs, certificates, users, tokens, sessions, settings, key blobs, types intact', async () => {
       const store = await newStore();
       const root = makeCa({
         nameConstraints: { permittedDns: ['example.com'], excludedIp: ['10.0.0.0/8'] },
@@ -217,7 +217,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
   });
 
   describe('certificate listing', () => {
-    it('pages through every certificate newest first with no duplicates or gaps, including equal timestamps', async () => {
+    it('pages through every certificate newest first, no duplicates or gaps, including equal timestamps', async () => {
       const store = await newStore();
       const a = makeCa();
       const b = makeCa({ createdAt: T0 + 1 });
@@ -322,7 +322,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
   });
 
   describe('commit guards and bulk updates', () => {
-    it('revokes once and refuses a second revocation with certificate.already_revoked, appending no audit event', async () => {
+    it('revokes once; a second revocation is certificate.already_revoked and appends no audit event', async () => {
       const store = await newStore();
       const ca = makeCa();
       const cert = makeCert(ca.id);
@@ -471,7 +471,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
   });
 
   describe('certificate counters', () => {
-    it('keeps exact counts through inserts, revocations, revoke-all, markExpired, deletes and CA deletion', async () => {
+    it('keeps exact counts through inserts, revocations, revoke-all, markExpired, deletes, CA deletion', async () => {
       const store = await newStore();
       const a = makeCa();
       const b = makeCa();
@@ -491,7 +491,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await expectExactCounters(store, 'after inserts');
       expect(await store.certificates.countByStatus(a.id)).toEqual({ active: 9, revoked: 1, expired: 0 });
 
-      // single revocations: guarded (onlyIfStatus), unguarded (the store reads the old status), a refused one, a no-op status
+      // single revocations: guarded (onlyIfStatus), unguarded (the store reads the old status),
+      // a refused one, a no-op status
       await store.commit({
         updateCertificates: [
           {
@@ -556,7 +557,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       });
     });
 
-    it('answers counts from the counters, not by reading certificates, and rebuilds them from the rows on demand', async () => {
+    it('answers counts from counters, not by reading certificates; rebuilds them from the rows on demand', async () => {
       const store = await newStore();
       const ca = makeCa();
       await store.commit({
@@ -598,7 +599,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await expectExactCounters(target, 'after copyStore');
     });
 
-    it('seeds the counters from existing certificates when the counters migration runs on an older database', async () => {
+    it('seeds the counters from existing certificates when their migration runs on an older database', async () => {
       const store = await newStore();
       const ca = makeCa();
       await store.commit({
@@ -678,7 +679,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect((await store.audit.list({ target: ca.id, action: 'ca.created' })).map((e) => e.seq)).toEqual([1]);
     });
 
-    it('verifies a chain longer than one batch and names the first modified event after tampering with raw SQL', async () => {
+    it('verifies a chain longer than one batch; names the first modified event after raw SQL tampering', async () => {
       const store = await newStore();
       for (let i = 0; i < 5; i++) await store.commit({ audit: Array.from({ length: 250 }, () => makeEvent()) });
       expect(await store.audit.verify()).toMatchObject({ ok: true, count: 1250 });
@@ -708,7 +709,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       });
     });
 
-    it('serialises 50 concurrent commits from two store instances on one database into one verifiable chain', async () => {
+    it('serialises 50 concurrent commits from two store instances on one database into one valid chain', async () => {
       const a = await newStore();
       const b = await newStore({ sameDb: true });
       const ca = makeCa();
@@ -731,7 +732,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       ]);
     });
 
-    it('keeps the counters exact under concurrent issuances, revocations and revoke-all from two store instances', async () => {
+    it('keeps counters exact under concurrent issuance, revocation, revoke-all from two store instances', async () => {
       const a = await newStore();
       const b = await newStore({ sameDb: true });
       const cas = [makeCa(), makeCa(), makeCa()];
@@ -766,7 +767,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
           jobs.push(s.commit({ revokeAllIssuedBy: { caIds: [cas[2]!.id], revokedAt: T0, reason: 'cACompromise' } }));
       }
       const settled = await Promise.all(jobs);
-      for (const x of settled) if (x instanceof Error) expect((x as PkiError).code).toBe('certificate.already_revoked');
+      for (const x of settled)
+        if (x instanceof Error) expect(x instanceof PkiError && x.code).toBe('certificate.already_revoked');
       await expectExactCounters(a, 'after concurrent commits');
       expect((await b.certificates.countByStatus()).active + (await b.certificates.countByStatus()).revoked).toBe(120);
       expect(await b.rebuildCertificateCounts()).toEqual({ certificates: 120, corrected: 0 });
@@ -804,7 +806,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
     });
   });
   describe('SPIFFE state', () => {
-    it('records SVIDs with their certificate, supersedes renewals, keeps a deny list, counts and purges by expiry', async () => {
+    it('records SVIDs with their certificate, supersedes renewals, keeps a deny list, counts, purges', async () => {
       const store = await newStore();
       const root = makeCa();
       const svc = makeCa({ parentId: root.id });
@@ -889,7 +891,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
   });
 
   describe('SSH tables', () => {
-    it('writes SSH rows with their audit event in one unit, bumps KRL versions monotonically, guards revocation', async () => {
+    it('writes SSH rows with their audit event in one unit, KRL versions only grow, guards revocation', async () => {
       const store = await newStore();
       const env = { id: 'env_1', name: 'prod', description: null, createdAt: T0 };
       const ca = {

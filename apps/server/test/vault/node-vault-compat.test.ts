@@ -60,7 +60,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
+  if (child?.exitCode === null) {
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGTERM');
     await exited;

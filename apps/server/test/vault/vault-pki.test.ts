@@ -141,7 +141,7 @@ describe('Vault issue', () => {
 });
 
 describe('Vault sign', () => {
-  it('signs a CSR without returning a private key; key_type rsa refuses an EC CSR like Vault, any accepts it', async () => {
+  it('signs a CSR without returning a private key; key_type rsa refuses EC CSRs (as Vault), any accepts', async () => {
     const csr = opensslCsr({ keyType: 'ec-p256', subject: '/CN=s.example.com', sans: ['DNS:s.example.com'] });
     const refused = await vaultCall(f, 'POST', 'pki/sign/web', { csr: csr.csrPem });
     expect(refused.status).toBe(400);
@@ -209,7 +209,7 @@ describe('Vault sign', () => {
 });
 
 describe('Vault cert reads, revoke and CRL', () => {
-  it('reads a certificate by colon, hyphen and upper-case serial, lists it, revokes it idempotently, CRL lists it', async () => {
+  it('reads a certificate by colon, hyphen, upper-case serial; lists, revokes idempotently; CRL lists it', async () => {
     const issued = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'r.example.com' });
     const serial: string = issued.body.data.serial_number;
     for (const form of [serial, serial.replace(/:/g, '-'), serial.toUpperCase()]) {
@@ -255,7 +255,7 @@ describe('Vault cert reads, revoke and CRL', () => {
     expect((await vaultCall(f, 'POST', 'pki/revoke', {})).status).toBe(400);
   });
 
-  it('serves CA material raw: ca (DER), ca/pem, ca_chain, cert/ca_chain; 204 on a mount whose CA has no certificate', async () => {
+  it('serves CA material raw: ca (DER), ca/pem, ca_chain, cert/ca_chain; 204 if the CA has no cert', async () => {
     const der = await fetch(`${f.url}/v1/pki/ca`);
     expect(der.headers.get('content-type')).toBe('application/pkix-cert');
     new X509Certificate(Buffer.from(await der.arrayBuffer()));
@@ -279,7 +279,7 @@ describe('Vault cert reads, revoke and CRL', () => {
       if (status.body.data.state !== 'Running') break;
       await new Promise((res) => setTimeout(res, 20));
     }
-    expect(status!.body.data.state).toBe('Finished');
+    expect(status?.body.data.state).toBe('Finished');
     expect((await vaultCall(f, 'POST', 'pki/tidy', { safety_buffer: '0s' })).status).toBe(400);
   });
 

@@ -33,7 +33,7 @@ import { Input } from './ui/input';
 import { PageSkeleton } from './page';
 import { ChangePasswordDialog } from './change-password-dialog';
 
-const NAV: Array<{ to: string; label: string; icon: typeof Activity; permission: Permission; exact?: boolean }> = [
+const NAV: { to: string; label: string; icon: typeof Activity; permission: Permission; exact?: boolean }[] = [
   { to: '/', label: 'Dashboard', icon: LayoutDashboard, permission: 'system:read', exact: true },
   { to: '/cas', label: 'Authorities', icon: Network, permission: 'ca:read' },
   { to: '/certificates', label: 'Certificates', icon: FileBadge, permission: 'certificate:read' },
@@ -131,13 +131,19 @@ function UserMenu() {
             className="z-50 min-w-48 rounded-md border bg-popover p-1 text-popover-foreground shadow-md"
           >
             <DropdownMenu.Item
-              className="flex cursor-pointer items-center gap-2 rounded px-2 py-1.5 text-sm outline-none data-[highlighted]:bg-accent"
+              className={
+                'flex cursor-pointer items-center gap-2 rounded px-2 py-1.5 text-sm outline-none ' +
+                'data-[highlighted]:bg-accent'
+              }
               onSelect={() => setPwOpen(true)}
             >
               <KeyRound className="size-4" /> Change password
             </DropdownMenu.Item>
             <DropdownMenu.Item
-              className="flex cursor-pointer items-center gap-2 rounded px-2 py-1.5 text-sm outline-none data-[highlighted]:bg-accent"
+              className={
+                'flex cursor-pointer items-center gap-2 rounded px-2 py-1.5 text-sm outline-none ' +
+                'data-[highlighted]:bg-accent'
+              }
               onSelect={() => logout.mutate()}
             >
               <LogOut className="size-4" /> Sign out
@@ -164,7 +170,8 @@ function Nav({ onNavigate }: { onNavigate?: () => void }) {
             onClick={onNavigate}
             aria-current={active ? 'page' : undefined}
             className={cn(
-              'flex items-center gap-2.5 rounded-md px-3 py-2 text-sm font-medium text-muted-foreground transition-colors hover:bg-accent hover:text-accent-foreground',
+              'flex items-center gap-2.5 rounded-md px-3 py-2 text-sm font-medium text-muted-foreground ' +
+                'transition-colors hover:bg-accent hover:text-accent-foreground',
               active && 'bg-accent text-accent-foreground',
             )}
           >
@@ -183,7 +190,10 @@ export function AppShell() {
     <div className="flex min-h-screen">
       <a
         href="#main"
-        className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-card focus:p-2"
+        className={
+          'sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 ' +
+          'focus:rounded focus:bg-card focus:p-2'
+        }
       >
         Skip to content
       </a>

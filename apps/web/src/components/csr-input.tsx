@@ -30,7 +30,11 @@ export function CsrInput({ value, onChange }: { value: string; onChange: (pem: s
         hint={
           <span className="inline-flex items-center gap-2">
             Paste it, or
-            <label className="inline-flex cursor-pointer items-center gap-1 text-primary underline-offset-2 hover:underline">
+            <label
+              className={
+                'inline-flex cursor-pointer items-center gap-1 text-primary underline-offset-2 ' + 'hover:underline'
+              }
+            >
               <Upload className="size-3" /> upload a .csr file
               <input
                 type="file"

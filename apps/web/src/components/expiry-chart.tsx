@@ -1,13 +1,7 @@
 import { formatDate } from '../lib/utils';
 
 /** Bars per day of active certificates expiring in the next N days (data from insights.expiryTimeline). */
-export function ExpiryChart({
-  buckets,
-  bucketMs,
-}: {
-  buckets: Array<{ start: number; count: number }>;
-  bucketMs: number;
-}) {
+export function ExpiryChart({ buckets, bucketMs }: { buckets: { start: number; count: number }[]; bucketMs: number }) {
   const max = Math.max(1, ...buckets.map((b) => b.count));
   const W = 900;
   const H = 180;
@@ -22,7 +16,9 @@ export function ExpiryChart({
       viewBox={`0 0 ${W} ${H}`}
       className="h-48 w-full"
       role="img"
-      aria-label={`${total} certificates expire in the next ${buckets.length} ${bucketMs === 86_400_000 ? 'days' : 'periods'}`}
+      aria-label={
+        `${total} certificates expire in the next ${buckets.length} ` + (bucketMs === 86_400_000 ? 'days' : 'periods')
+      }
       data-testid="expiry-chart"
     >
       {ticks.map((t) => (

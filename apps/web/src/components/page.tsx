@@ -37,7 +37,7 @@ export function PageSkeleton() {
 }
 
 /** label/value rows for decoded certificate fields */
-export function DefinitionList({ items }: { items: Array<[string, React.ReactNode]> }) {
+export function DefinitionList({ items }: { items: [string, React.ReactNode][] }) {
   return (
     <dl className="grid grid-cols-1 gap-x-6 gap-y-3 text-sm sm:grid-cols-[12rem_1fr]">
       {items.map(([k, v]) => (

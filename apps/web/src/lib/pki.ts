@@ -4,7 +4,7 @@ import type { RouterInputs } from './trpc';
 export type RevocationReason = NonNullable<RouterInputs['certificate']['revoke']['reason']>;
 
 /** Reasons offered when revoking. */
-export const REVOCATION_REASON_OPTIONS: Array<{ value: RevocationReason; label: string }> = [
+export const REVOCATION_REASON_OPTIONS: { value: RevocationReason; label: string }[] = [
   { value: 'unspecified', label: 'Unspecified' },
   { value: 'keyCompromise', label: 'Key compromise' },
   { value: 'cACompromise', label: 'CA compromise' },

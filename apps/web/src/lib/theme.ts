@@ -25,7 +25,7 @@ export function useTheme(): [Theme, (t: Theme) => void] {
       return () => listeners.delete(cb);
     },
     current,
-    () => 'light' as Theme,
+    (): Theme => 'light',
   );
   return [theme, useCallback((t: Theme) => setTheme(t), [])];
 }

@@ -40,7 +40,7 @@ export interface ApiErrorInfo {
   message: string;
   httpStatus?: number;
   requestId?: string;
-  issues?: Array<{ path: string; message: string }>;
+  issues?: { path: string; message: string }[];
 }
 
 export function apiError(error: unknown): ApiErrorInfo {
@@ -50,7 +50,7 @@ export function apiError(error: unknown): ApiErrorInfo {
       code?: string;
       httpStatus?: number;
       requestId?: string;
-      issues?: Array<{ path: string; message: string }>;
+      issues?: { path: string; message: string }[];
     };
     return {
       code: data.pkiCode ?? data.code ?? 'network.error',

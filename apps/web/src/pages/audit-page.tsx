@@ -43,7 +43,7 @@ export function AuditPage() {
   const [actor, setActor] = useState('');
   const [target, setTarget] = useState('');
   const [applied, setApplied] = useState({ action: '', actor: '', target: '' });
-  const [pages, setPages] = useState<Array<number | undefined>>([undefined]);
+  const [pages, setPages] = useState<(number | undefined)[]>([undefined]);
   const afterSeq = pages[pages.length - 1];
   const list = useQuery({
     ...trpc.audit.list.queryOptions({

@@ -162,7 +162,7 @@ export function CaDetailPage() {
             </Button>
           </CardHeader>
           <CardContent className="p-0">
-            {issued.data && issued.data.items.length === 0 ? (
+            {issued.data?.items.length === 0 ? (
               <EmptyState icon={FileBadge} title="No certificates issued yet" />
             ) : (
               <Table>

@@ -32,7 +32,7 @@ export function CertificatesPage() {
   const { can } = useMe();
   const [q, setQ] = useState(search.q ?? '');
   // cursors of the pages before the current one (server-side keyset pagination)
-  const [cursors, setCursors] = useState<Array<string | null>>([null]);
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const cursor = cursors[cursors.length - 1];
   const filterKey = JSON.stringify(search);
   useEffect(() => setCursors([null]), [filterKey]);

@@ -119,7 +119,8 @@ export function CreateCaPage() {
                     <label
                       key={k}
                       className={cn(
-                        'flex cursor-pointer flex-col gap-1 rounded-lg border p-4 has-[:checked]:border-primary has-[:checked]:bg-primary/5',
+                        'flex cursor-pointer flex-col gap-1 rounded-lg border p-4 ' +
+                          'has-[:checked]:border-primary has-[:checked]:bg-primary/5',
                       )}
                     >
                       <span className="flex items-center gap-2 font-medium">

@@ -19,7 +19,7 @@ const PAGE = 50;
 export function DomainsPage() {
   const [q, setQ] = useState('');
   const [search, setSearch] = useState('');
-  const [cursors, setCursors] = useState<Array<string | null>>([null]);
+  const [cursors, setCursors] = useState<(string | null)[]>([null]);
   useEffect(() => {
     const t = setTimeout(() => {
       setSearch(q.trim());

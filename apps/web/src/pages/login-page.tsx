@@ -20,7 +20,7 @@ export function LoginPage() {
       onSuccess: async (r) => {
         setCsrfToken(r.csrfToken);
         qc.clear();
-        const target = search.redirect && search.redirect.startsWith('/') ? search.redirect : '/';
+        const target = search.redirect?.startsWith('/') ? search.redirect : '/';
         await navigate({ to: target });
       },
     }),

@@ -31,7 +31,7 @@ export async function createKmsCertifiedRoot(
   deps: SigningServiceDeps,
   input: RootCaRequest,
   via: Via,
-  helpers: { checkCaName(name: string): Promise<void> },
+  helpers: { checkCaName: (name: string) => Promise<void> },
 ): Promise<CaView> {
   const { store, keys, clock, logger } = deps;
   const { actor } = via;
@@ -45,7 +45,8 @@ export async function createKmsCertifiedRoot(
       if (!when) {
         throw new PkiError(
           'input.invalid',
-          `kmsCertify (the KMS self-signs the root) needs backend kmip with a Cosmian KMS (a key backend with the certifyRoot capability); backend ${backendName} cannot certify`,
+          'kmsCertify (the KMS self-signs the root) needs backend kmip with a Cosmian KMS ' +
+            `(a key backend with the certifyRoot capability); backend ${backendName} cannot certify`,
         );
       }
       throw new PkiError(
@@ -60,7 +61,7 @@ export async function createKmsCertifiedRoot(
     if (Object.values(input.nameConstraints ?? {}).some((v) => Array.isArray(v) && v.length > 0)) {
       throw new PkiError(
         'input.invalid',
-        'kmsCertify cannot add name constraints to a root (the KMS builds the extensions): create the root without them',
+        'kmsCertify cannot add name constraints to a root (the KMS builds the extensions): create it without them',
       );
     }
     authorize(actor, 'ca:write');
@@ -69,7 +70,6 @@ export async function createKmsCertifiedRoot(
     checkKeyType(all, input.keyType);
     await checkName(input.name);
     const subject = subjectToDn(input.subject);
-    const now = clock.now();
     const profile = resolveProfile('root-ca', deps.customProfiles);
     if (!profile.allowedKeyTypes.includes(input.keyType)) {
       throw new PkiError(
@@ -242,7 +242,8 @@ export function checkKmsCertifiedRoot(
   if (info.notBefore > now + KMS_CLOCK_SKEW_MS || info.notAfter <= now) {
     throw new PkiError(
       'ca.certificate_mismatch',
-      `the KMS certificate is not valid now (${new Date(info.notBefore).toISOString()} – ${new Date(info.notAfter).toISOString()})`,
+      `the KMS certificate is not valid now (${new Date(info.notBefore).toISOString()} – ` +
+        `${new Date(info.notAfter).toISOString()})`,
     );
   }
   return info;

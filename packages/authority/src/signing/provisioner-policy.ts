@@ -59,7 +59,7 @@ export function checkKeyType(all: Provisioner[], keyType: KeyType): void {
 
 /** Every requested name (SANs and a host-name CN) must match a pattern of every provisioner that has patterns. */
 export function checkNames(all: Provisioner[], subject: DistinguishedName, sans: SubjectAltNames): void {
-  const names: Array<[NameKind, string]> = [
+  const names: [NameKind, string][] = [
     ...(sans.dns ?? []).map((v): [NameKind, string] => ['dns', v]),
     ...(sans.ip ?? []).map((v): [NameKind, string] => ['ip', v]),
     ...(sans.email ?? []).map((v): [NameKind, string] => ['email', v]),
@@ -112,7 +112,8 @@ export function applyLifetime(
       throw refused(
         'provisioner.lifetime_exceeded',
         p,
-        `a lifetime of ${Math.round(effectiveLifetime / 3_600_000)} h exceeds this channel's maximum of ${Math.round(max / 3_600_000)} h`,
+        `a lifetime of ${Math.round(effectiveLifetime / 3_600_000)} h exceeds this channel's maximum of ` +
+          `${Math.round(max / 3_600_000)} h`,
         { lifetimeMs: effectiveLifetime, maxLifetimeMs: max },
       );
     }
@@ -136,7 +137,7 @@ export function runValidators(all: Provisioner[], facts: LeafFacts): void {
   for (const p of all) for (const v of p.policy.validators ?? []) v(facts);
 }
 
-/** For operations on existing objects (revoke, disable, delete, submit, reject): is this CA within the actor's limits? */
+/** For operations on existing objects (revoke, disable, delete, submit, reject): is the CA within the actor limits? */
 export function checkActorMayUseCa(actor: Actor, ca: Pick<CaRow, 'id' | 'name'> | undefined): void {
   if (!actor.resources?.cas || !ca) return;
   checkCa([actorProvisioner(actor)], ca);

@@ -154,7 +154,7 @@ function ipToBigInt(ip: string): { v: bigint; bits: number } | undefined {
   if (ip.split('::').length > 2) return undefined;
   const h = head ? head.split(':') : [];
   const t = tail !== undefined ? (tail ? tail.split(':') : []) : [];
-  const groups = tail !== undefined ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  const groups = tail !== undefined ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
   if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/i.test(g))) return undefined;
   return { v: groups.reduce((a, g) => (a << 16n) | BigInt(parseInt(g, 16)), 0n), bits: 128 };
 }
@@ -171,7 +171,7 @@ function parseCidr(p: string): { v: bigint; bits: number; prefix: number } | und
 function ipMatches(ip: string, cidr: string): boolean {
   const a = ipToBigInt(ip);
   const c = parseCidr(cidr);
-  if (!a || !c || a.bits !== c.bits) return false;
+  if (!a || a.bits !== c?.bits) return false;
   const shift = BigInt(c.bits - c.prefix);
   return a.v >> shift === c.v >> shift;
 }

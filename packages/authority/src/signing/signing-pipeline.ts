@@ -71,7 +71,7 @@ function cleanSans(s: SubjectAltNames | undefined): SubjectAltNames {
   const out: SubjectAltNames = {};
   for (const k of ['dns', 'ip', 'uri', 'email'] as const) {
     const v = s?.[k]?.map((x) => x.trim()).filter((x) => x.length > 0);
-    if (v && v.length) out[k] = [...new Set(v)];
+    if (v?.length) out[k] = [...new Set(v)];
   }
   return out;
 }

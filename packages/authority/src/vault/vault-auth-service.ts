@@ -43,7 +43,7 @@ interface AppRole extends TokenGrant {
   role_id: string;
   secret_id_ttl: number;
   bind_secret_id: boolean;
-  secret_ids: Array<{ hash: string; accessor: string; createdAt: number; expiresAt: number | null }>;
+  secret_ids: { hash: string; accessor: string; createdAt: number; expiresAt: number | null }[];
 }
 
 export interface VaultAuthResponse {
@@ -237,7 +237,7 @@ export function createVaultAuthService(deps: VaultAuthServiceDeps) {
       authorize(actor, 'token:manage');
       let jwks: JSONWebKeySet | null = null;
       if (params.jwks !== undefined && params.jwks !== '' && params.jwks !== null) {
-        const doc = typeof params.jwks === 'string' ? JSON.parse(params.jwks) : params.jwks;
+        const doc: unknown = typeof params.jwks === 'string' ? JSON.parse(params.jwks) : params.jwks;
         if (!doc || !Array.isArray((doc as JSONWebKeySet).keys)) {
           throw new PkiError('vault.invalid_parameter', 'jwks must be a JWKS document {"keys":[…]}');
         }

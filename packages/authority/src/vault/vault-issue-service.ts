@@ -233,7 +233,8 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     if (ttl > maxTtl) {
       if (ttlRequested || notAfterRequested) {
         warnings.push(
-          `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(maxTtl)}", so maxTTL is being used`,
+          `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(maxTtl)}", so ` +
+            `maxTTL is being used`,
         );
       }
       ttl = maxTtl;

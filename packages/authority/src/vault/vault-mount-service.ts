@@ -312,7 +312,8 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       if (crl.disable || crl.ocsp_disable || crl.enable_delta) {
         throw new PkiError(
           'vault.invalid_parameter',
-          'PKI Manager always publishes a full CRL and answers OCSP: disable, ocsp_disable and enable_delta must be false',
+          'PKI Manager always publishes a full CRL and answers OCSP: disable, ocsp_disable and enable_delta ' +
+            'must be false',
         );
       }
       m.crl = crl;

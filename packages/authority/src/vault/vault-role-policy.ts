@@ -48,7 +48,7 @@ export function firstDisallowedName(role: VaultRole, names: string[]): string | 
       isWildcard = true;
       if (!role.allow_wildcard_certificates) return name;
       // RFC 6125: the wildcard is the whole left-most label
-      if (!reduced.startsWith('*.') || reduced.indexOf('*', 1) >= 0) return name;
+      if (!reduced.startsWith('*.') || reduced.includes('*', 1)) return name;
       reduced = reduced.slice(2);
     }
     if (isEmail && isWildcard) return name;

@@ -51,7 +51,7 @@ export function unwrapResponse(operation: string, res: TtlvNode): TtlvNode {
   if (status === 'Success' || status === 0) {
     const op = childOf(item, 'Operation')?.value;
     if (op !== undefined && op !== operation) {
-      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a TTLV value here is a scalar (enumeration name or number); String() only formats it
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar TTLV value
       throw new PkiError('kms.operation_failed', `KMIP ${operation}: response is for ${String(op)}`, {
         details: { reason: 'codec' },
       });
@@ -62,7 +62,7 @@ export function unwrapResponse(operation: string, res: TtlvNode): TtlvNode {
   throw kmipOperationError({
     operation,
     reason: reason ? reasonName(reason.value as string | number) : undefined,
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a TTLV value here is a scalar (enumeration name or number); String() only formats it
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar TTLV value
     message: textOf(childOf(item, 'ResultMessage')) ?? `ResultStatus ${String(status)}`,
   });
 }

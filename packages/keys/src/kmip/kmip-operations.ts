@@ -373,7 +373,7 @@ export function parseGetPublicKey(payload: TtlvNode): Uint8Array {
   const format = childOf(keyBlock, 'KeyFormatType');
   const material = findDeep(childOf(keyBlock, 'KeyValue'), 'KeyMaterial');
   if (!keyBlock || !format || !material) throw malformed('Get', 'no KeyBlock/KeyMaterial');
-  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a TTLV value here is a scalar (enumeration name or number); String() only formats it
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar TTLV value
   const fmt = String(format.value);
   try {
     if (material.type === 'ByteString') {
@@ -390,7 +390,7 @@ export function parseGetPublicKey(payload: TtlvNode): Uint8Array {
     if (fmt === 'TransparentECPublicKey' && material.type === 'Structure') {
       const curve = childOf(material, 'RecommendedCurve')?.value;
       const q = bytesOf(childOf(material, 'QString'));
-      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a TTLV value here is a scalar (enumeration name or number); String() only formats it
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar TTLV value
       const crv = CURVE_OID[String(curve)];
       if (q && crv) {
         const jwkCrv = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' }[crv]!;
@@ -433,7 +433,7 @@ export interface KmipServerInfo {
 export function parseQuery(payload: TtlvNode): KmipServerInfo {
   const info = childOf(payload, 'ServerInformation');
   return {
-    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a TTLV value here is a scalar (enumeration name or number); String() only formats it
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a scalar TTLV value
     operations: childrenOf(payload, 'Operation').map((n) => String(n.value)),
     vendor: textOf(childOf(payload, 'VendorIdentification')),
     serverName: textOf(childOf(info, 'ServerName')),

@@ -104,7 +104,7 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
             ? undefined
             : err instanceof PkiError
               ? { code: err.code, message: err.message }
-              : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a non-Error throw value is only formatted for the log
+              : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- log text of a non-Error
                 { code: 'internal.error', message: err instanceof Error ? err.message : String(err) },
       });
     } catch {

@@ -96,7 +96,7 @@ export function defineBackendConformance(opts: BackendConformanceOptions): void 
       const info = KEY_TYPE_INFO[keyType];
 
       describe(keyType, () => {
-        it(`generates a ${keyType} key with a URI the backend handles and a matching SubjectPublicKeyInfo`, async () => {
+        it(`generates a ${keyType} key with a URI the backend handles and its SubjectPublicKeyInfo`, async () => {
           const ref = await keyFor(keyType);
           expect(ref.keyType).toBe(keyType);
           expect(typeof ref.uri).toBe('string');
@@ -105,7 +105,7 @@ export function defineBackendConformance(opts: BackendConformanceOptions): void 
           assertSpkiMatchesKeyType(spkiKey(ref.publicKey), keyType);
         });
 
-        it('hands out a signer handle whose signatures verify under its public key (generated and re-opened)', async () => {
+        it('hands out a signer handle whose signatures verify under its public key (new and re-opened)', async () => {
           const handle = await keyFor(keyType);
           expect(handle.backend).toBe(backend.name);
           const data = randomBytes(200);
@@ -127,7 +127,7 @@ export function defineBackendConformance(opts: BackendConformanceOptions): void 
           expect(Buffer.from(spki).toString('hex')).toBe(Buffer.from(ref.publicKey).toString('hex'));
         });
 
-        it('signs data so that node:crypto verifies the X.509-ready signature against the SubjectPublicKeyInfo', async () => {
+        it('signs data so that node:crypto verifies the X.509-ready signature against the public key', async () => {
           const ref = await keyFor(keyType);
           const data = randomBytes(300);
           const sig = await backend.sign(ref.uri, keyType, data);
@@ -410,7 +410,7 @@ function run(cmd: string, args: string[]): Promise<{ code: number; stdout: strin
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err && typeof (err as NodeJS.ErrnoException).code === 'string') {
-        reject(err);
+        reject(err instanceof Error ? err : new Error('non-Error rejection'));
         return;
       } // ENOENT etc.
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });

@@ -105,7 +105,7 @@ export const consolePlugin: FastifyPluginAsync<{ handle: ConsoleHandle }> = asyn
       // Vite fingerprints everything under assets/: cache it for a year; index.html must revalidate
       (reply as FastifyReply).header(
         'cache-control',
-        filePath.includes(`${join('assets', '')}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+        filePath.includes(join('assets', '')) ? 'public, max-age=31536000, immutable' : 'no-cache',
       );
     },
   });

@@ -46,7 +46,7 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
     checkAccess('rest', `${method} ${request.routeOptions.url ?? ''}`, request.actor);
   });
 
-  app.get('/cas', async (request) => {
+  app.get('/cas', async () => {
     return { items: caSchema.array().parse(await authority.cas.list()) };
   });
 

@@ -126,7 +126,7 @@ export class ListVerbSocket extends Duplex {
     this.socket.write(chunk, encoding, callback);
   }
 
-  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, callback: (e?: Error | null) => void) {
+  override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: (e?: Error | null) => void) {
     this.socket.cork();
     for (const c of chunks) this.socket.write(c.chunk, c.encoding);
     this.socket.uncork();
@@ -204,7 +204,7 @@ export class ListVerbSocket extends Duplex {
 export function installListVerbShim(server: HttpServer): void {
   const event =
     typeof (server as { addContext?: unknown }).addContext === 'function' ? 'secureConnection' : 'connection';
-  const handlers = server.listeners(event) as Array<(socket: unknown) => void>;
+  const handlers = server.listeners(event) as ((socket: unknown) => void)[];
   server.removeAllListeners(event);
   server.on(event, (socket: Socket) => {
     const wrapped = new ListVerbSocket(socket);

@@ -47,7 +47,7 @@ export function render(reply: FastifyReply, out: VaultOutcome): FastifyReply {
         lease_duration: out.lease?.duration ?? 0,
         data: out.data ?? null,
         wrap_info: null,
-        warnings: out.warnings && out.warnings.length ? out.warnings : null,
+        warnings: out.warnings?.length ? out.warnings : null,
         auth: out.auth ?? null,
         ...(out.mountType ? { mount_type: out.mountType } : {}),
       });

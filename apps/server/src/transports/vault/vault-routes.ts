@@ -143,7 +143,7 @@ export const SYSTEM_ROUTES: VaultRoute[] = [
           await c.authority.vault.mounts.tuneMount(path, c.params, actorOf(c));
           return { kind: 'empty' };
         }
-        const type = String(c.params.type ?? '');
+        const type = typeof c.params.type === 'string' ? c.params.type : '';
         if (type !== 'pki') throw new PkiError('vault.invalid_parameter', `plugin not found in the catalog: ${type}`);
         const options = (c.params.options ?? {}) as Record<string, unknown>;
         const config = (c.params.config ?? {}) as Record<string, unknown>;

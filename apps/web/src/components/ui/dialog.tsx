@@ -6,7 +6,8 @@ import { Button } from './button';
 
 const overlay = 'fixed inset-0 z-50 bg-black/50 backdrop-blur-[1px]';
 const content =
-  'fixed left-1/2 top-1/2 z-50 grid w-[calc(100%-2rem)] max-w-lg -translate-x-1/2 -translate-y-1/2 gap-4 rounded-xl border bg-popover p-6 text-popover-foreground shadow-lg';
+  'fixed left-1/2 top-1/2 z-50 grid w-[calc(100%-2rem)] max-w-lg -translate-x-1/2 -translate-y-1/2 gap-4 ' +
+  'rounded-xl border bg-popover p-6 text-popover-foreground shadow-lg';
 
 export const Dialog = D.Root;
 export const DialogTrigger = D.Trigger;

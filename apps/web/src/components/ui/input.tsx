@@ -7,7 +7,10 @@ export const Input = React.forwardRef<HTMLInputElement, React.InputHTMLAttribute
       type={type}
       ref={ref}
       className={cn(
-        'flex h-9 w-full rounded-md border border-input bg-card px-3 py-1 text-sm shadow-sm transition-colors placeholder:text-muted-foreground focus-visible:outline-2 focus-visible:outline-ring disabled:cursor-not-allowed disabled:opacity-50 aria-[invalid=true]:border-destructive',
+        'flex h-9 w-full rounded-md border border-input bg-card px-3 py-1 text-sm shadow-sm ' +
+          'transition-colors placeholder:text-muted-foreground focus-visible:outline-2 ' +
+          'focus-visible:outline-ring disabled:cursor-not-allowed disabled:opacity-50 ' +
+          'aria-[invalid=true]:border-destructive',
         className,
       )}
       {...props}
@@ -21,7 +24,8 @@ export const Textarea = React.forwardRef<HTMLTextAreaElement, React.TextareaHTML
     <textarea
       ref={ref}
       className={cn(
-        'flex min-h-28 w-full rounded-md border border-input bg-card px-3 py-2 font-mono text-xs shadow-sm placeholder:text-muted-foreground focus-visible:outline-2 focus-visible:outline-ring disabled:opacity-50',
+        'flex min-h-28 w-full rounded-md border border-input bg-card px-3 py-2 font-mono text-xs shadow-sm ' +
+          'placeholder:text-muted-foreground focus-visible:outline-2 focus-visible:outline-ring disabled:opacity-50',
         className,
       )}
       {...props}
@@ -35,7 +39,8 @@ export const NativeSelect = React.forwardRef<HTMLSelectElement, React.SelectHTML
     <select
       ref={ref}
       className={cn(
-        'flex h-9 w-full rounded-md border border-input bg-card px-3 py-1 text-sm shadow-sm focus-visible:outline-2 focus-visible:outline-ring disabled:opacity-50',
+        'flex h-9 w-full rounded-md border border-input bg-card px-3 py-1 text-sm shadow-sm ' +
+          'focus-visible:outline-2 focus-visible:outline-ring disabled:opacity-50',
         className,
       )}
       {...props}

@@ -15,7 +15,10 @@ export function TabsTrigger({ className, ...props }: React.ComponentProps<typeof
   return (
     <T.Trigger
       className={cn(
-        'inline-flex items-center justify-center gap-1.5 whitespace-nowrap rounded-md px-3 py-1 text-sm font-medium transition-all focus-visible:outline-2 focus-visible:outline-ring data-[state=active]:bg-card data-[state=active]:text-foreground data-[state=active]:shadow-sm cursor-pointer',
+        'inline-flex items-center justify-center gap-1.5 whitespace-nowrap rounded-md px-3 py-1 text-sm ' +
+          'font-medium transition-all focus-visible:outline-2 focus-visible:outline-ring ' +
+          'data-[state=active]:bg-card data-[state=active]:text-foreground data-[state=active]:shadow-sm ' +
+          'cursor-pointer',
         className,
       )}
       {...props}
