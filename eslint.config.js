@@ -88,7 +88,7 @@ export default tseslint.config(
     // plain JavaScript launchers are not part of the TypeScript program
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: globals.node },
   },
   prettier,
   {

@@ -116,7 +116,7 @@ describe('finding 9: SAN limits, forbidden characters, one CSR per body — refu
     expect(ok.certificate.profile).toBe('tight-server');
   });
 
-  it('refuses bidi controls, zero-width and control characters in DNs and SANs (input.forbidden_character)', async () => {
+  it('refuses bidi, zero-width and control characters in DNs and SANs (input.forbidden_character)', async () => {
     // U+202E in the CSR subject: "moc.elpmaxe" would display reversed
     await refused('input.forbidden_character', async () => fromCsr(utf8Csr('\u202emoc.elpmaxe', ['DNS:x.example'])));
     await refused('input.forbidden_character', async () =>
@@ -211,7 +211,11 @@ describe('finding 9: SAN limits, forbidden characters, one CSR per body — refu
     const sign = (csr: string, profile = 'tls-server') =>
       s.http('POST', `/api/v1/cas/${s.intId}/sign`, { token: s.operatorToken, body: { csr, profile } });
 
-    async function refusedOverHttp(status: number, code: string, send: () => Promise<{ status: number; json(): any }>) {
+    async function refusedOverHttp(
+      status: number,
+      code: string,
+      send: () => Promise<{ status: number; json(): unknown }>,
+    ) {
       const before = databaseDigest(s);
       const r = await send();
       expect({ status: r.status, code: r.json().code ?? r.json().error?.data?.pkiCode }).toEqual({ status, code });
@@ -229,7 +233,7 @@ describe('finding 9: SAN limits, forbidden characters, one CSR per body — refu
       expect(Object.keys(r.json()).sort()).toEqual(['code', 'message', 'requestId']);
     });
 
-    it('tRPC: issueWithKey with U+202E in the CN and request.submit with two CSRs are refused with a pkiCode', async () => {
+    it('tRPC: issueWithKey with U+202E in the CN, request.submit with two CSRs: refused with a pkiCode', async () => {
       await refusedOverHttp(400, 'input.forbidden_character', () =>
         s.http('POST', '/trpc/certificate.issueWithKey', {
           token: s.operatorToken,

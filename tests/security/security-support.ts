@@ -132,11 +132,11 @@ export function databaseDigest(s: SecurityFixture): Record<string, string> {
     const out: Record<string, string> = {};
     const tables = db
       .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-      .all() as Array<{ name: string }>;
+      .all() as { name: string }[];
     for (const { name } of tables) {
       let sql = `SELECT * FROM "${name}"`;
       if (name === 'audit_events') sql += " WHERE outcome <> 'failure'";
-      const rows = (db.prepare(sql).all() as Array<Record<string, unknown>>).map((r) => {
+      const rows = (db.prepare(sql).all() as Record<string, unknown>[]).map((r) => {
         if (name === 'api_tokens') r.last_used_at = null;
         return JSON.stringify(r, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v));
       });

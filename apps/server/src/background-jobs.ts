@@ -1,5 +1,6 @@
 import { PkiError } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
+import { SYSTEM_ACTOR } from '@pkim/authority';
 
 export const DEFAULT_JOBS_INTERVAL_MS = 60_000;
 const MIN_JOBS_INTERVAL_MS = 100;

@@ -86,7 +86,7 @@ describe('tRPC ssh.* (CAs, certificates, KRL status, fleet tokens)', () => {
     keys.cleanup();
   });
 
-  it('creates a CA, issues a user certificate ssh-keygen reads, revokes it into the KRL, and reports the KRL', async () => {
+  it('creates a CA, issues a user certificate ssh-keygen reads, revokes it into the KRL, reports the KRL', async () => {
     const admin = callerFor(fx.authority, ACTORS.admin);
     const operator = callerFor(fx.authority, ACTORS.operator);
     const auditor = callerFor(fx.authority, ACTORS.auditor);

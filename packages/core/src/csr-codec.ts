@@ -13,9 +13,10 @@ const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const SAN_OID = '2.5.29.17';
 
 /**
- * Decodes ONE PKCS#10 CSR (PEM `CERTIFICATE REQUEST` or DER; trailing bytes or PEM data are refused), checks its key (`csr.weak_key`,
- * `csr.unsupported_key`) and verifies its self-signature (`csr.invalid_signature`), and returns
- * the subject, SPKI, key type and requested SANs. Anything unparseable is `csr.invalid`.
+ * Decodes ONE PKCS#10 CSR (PEM `CERTIFICATE REQUEST` or DER; trailing bytes or PEM data are refused),
+ * checks its key (`csr.weak_key`, `csr.unsupported_key`) and verifies its self-signature
+ * (`csr.invalid_signature`), and returns the subject, SPKI, key type and requested SANs. Anything
+ * unparseable is `csr.invalid`.
  */
 export function decodeCsr(input: string | Uint8Array): DecodedCsr {
   let der: Uint8Array;
