@@ -375,7 +375,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     await page.getByRole('heading', { name: 'api.example.com' }).waitFor();
   }, 90_000);
 
-  it('SSH: creates a CA, lists certificates, revokes one into the KRL (ssh-keygen -Q), shows the KRL version', async () => {
+  it('SSH: creates a CA, lists certificates, revokes one into the KRL (ssh-keygen -Q), shows its version', async () => {
     const keys = makeTempDir('pkim-e2e-ssh-');
     try {
       await signIn('admin', adminPassword);
