@@ -53,6 +53,7 @@ export default tseslint.config(
     // response would only restate the assertion.
     files: ['**/test/**/*.ts', 'tests/**/*.ts', 'bench/**/*.ts', 'packages/*/bench/**/*.ts'],
     rules: {
+      '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',

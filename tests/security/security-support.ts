@@ -45,7 +45,7 @@ export interface HttpAnswer {
   headers: Record<string, string | string[] | number | undefined>;
   text: string;
   raw: Buffer;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unnecessary-type-parameters
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
   json<T = any>(): T;
 }
 

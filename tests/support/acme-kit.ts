@@ -184,8 +184,8 @@ export async function acmeTestClient(
 ): Promise<AcmeTestClient> {
   const { FlattenedSign, exportJWK, generateKeyPair } = await import('jose');
   const directory = (await (await fetch(directoryUrl)).json()) as Record<string, string>;
-  const key = (await generateKeyPair(alg, { extractable: true })) as unknown as AcmeKeyPair;
-  const jwk = (await exportJWK(key.publicKey)) as Jose.JWK;
+  const key = await generateKeyPair(alg, { extractable: true });
+  const jwk = await exportJWK(key.publicKey);
   const c: AcmeTestClient = {
     directory,
     key,
@@ -202,9 +202,7 @@ export async function acmeTestClient(
       else header.kid = c.kid;
       if (opts.nonce === '') delete header.nonce;
       const body = payload === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(payload));
-      return (await new FlattenedSign(body)
-        .setProtectedHeader(header as never)
-        .sign(useKey.privateKey as never)) as never;
+      return (await new FlattenedSign(body).setProtectedHeader(header).sign(useKey.privateKey)) as never;
     },
     async post(url, payload, opts) {
       return c.postRaw(url, await c.jws(url, payload, opts));

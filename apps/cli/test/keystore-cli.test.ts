@@ -39,7 +39,6 @@ function pkim(args: string[]) {
 function keystore(
   args: string[],
   auth: 'admin' | 'k8s' = 'k8s',
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
 ): Promise<{ code: number; stdout: string; stderr: string; json(): any }> {
   const global = ['--vault-addr', url, '--mount', 'pki_client_certs'];
   const creds = auth === 'admin' ? ['--vault-token', adminToken] : ['--k8s-role', 'cmk-api-server-role'];
@@ -169,7 +168,6 @@ describe('pkim keystore', () => {
       'keystore-fortanix_dsm',
       'keystore-thales_luna',
     ]);
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const role: any = await (
       await fetch(`${url}/v1/pki_client_certs/roles/keystore-aws_kms`, { headers: { 'x-vault-token': adminToken } })
     ).json();
@@ -180,7 +178,7 @@ describe('pkim keystore', () => {
     expect(bad.stderr.trim()).toMatch(/^error: keystore\.invalid_input: invalid template: commonNamePattern/);
   }, 600_000);
 
-  it('connect (Kubernetes login) → rotate → export → run → disconnect, every certificate checked by openssl', async () => {
+  it('connect (Kubernetes login) → rotate → export → run → disconnect; openssl checks every certificate', async () => {
     const args = ['--endpoint', endpoint.endpoint, '--server-ca', serverCaFile];
     const a = await ok(['connect', 'acme-corp-12345', 'aws_kms', ...args]);
     expect(a.active).toMatchObject({ status: 'active', commonName: 'tenant-acme-corp-12345-aws.keystore.internal' });
@@ -263,7 +261,6 @@ describe('pkim keystore', () => {
     );
     expect(issued).toHaveLength(1);
     const serial = issued[0].details.serial as string;
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const cert: any = await (await fetch(`${url}/v1/pki_client_certs/cert/${serial}`)).json();
     expect(cert.data.revocation_time).toBeGreaterThan(0);
   }, 600_000);

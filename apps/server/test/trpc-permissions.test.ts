@@ -84,7 +84,6 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
 
 type AnyFn = (input?: unknown) => Promise<unknown>;
 function procedureOf(caller: unknown, path: string): AnyFn {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- walks the tRPC caller by dotted path
   return path.split('.').reduce((o: any, k) => o[k], caller) as AnyFn;
 }
 

@@ -63,7 +63,7 @@ export interface VaultHttpResponse {
   status: number;
   headers: Headers;
   text: string;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
 }
 
 /** One request to /v1/<path>; `token: null` sends none. */

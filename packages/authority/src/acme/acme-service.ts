@@ -463,7 +463,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
       const prefix = `${ctx.baseUrl}/acct/`;
       const kid = String(h.kid);
       account = kid.startsWith(prefix) ? await store.acme.accountById(kid.slice(prefix.length)) : undefined;
-      if (!account || account.caId !== dir.caId)
+      if (account?.caId !== dir.caId)
         throw new PkiError('acme.account_does_not_exist', `no account ${kid} in this directory`);
       jwk = account.jwk;
     }
@@ -552,7 +552,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
         accountJwk: jwk,
         lookup: async (kid) => {
           const k = await store.acme.eabKeyById(kid);
-          return k && k.caId === dir.caId ? k : undefined;
+          return k?.caId === dir.caId ? k : undefined;
         },
       });
     } else if (dir.requireEab) {
@@ -1001,7 +1001,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
       throw malformed('the certificate cannot be parsed');
     }
     const row = await store.certificates.findByFingerprint(info.fingerprintSha256);
-    if (!row || row.caId !== dir.caId) throw notFound('this certificate was not issued by this directory');
+    if (row?.caId !== dir.caId) throw notFound('this certificate was not issued by this directory');
     let reason: RevocationReason = 'unspecified';
     if (p.reason !== undefined) {
       const r = ACME_REASONS[p.reason as number];
@@ -1131,7 +1131,9 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
     listAccounts,
     directory,
     newNonce,
-    checkDirectory: async (ref) => void (await loadDirectory(ref)),
+    checkDirectory: async (ref) => {
+      await loadDirectory(ref);
+    },
     post,
     renewalInfo,
     async settle() {

@@ -82,7 +82,7 @@ export function reverseName(ip: string): string {
   const tl = tail !== undefined && tail ? tail.split(':') : [];
   const groups = tail !== undefined ? [...h, ...Array<string>(8 - h.length - tl.length).fill('0'), ...tl] : h;
   const nibbles = groups.map((g) => g.padStart(4, '0')).join('');
-  return `${[...nibbles].reverse().join('.')}.ip6.arpa`;
+  return `${Array.from(nibbles).reverse().join('.')}.ip6.arpa`;
 }
 
 const ACME_IDENTIFIER_OID = '1.3.6.1.5.5.7.1.31';
@@ -114,7 +114,7 @@ export function validateTlsAlpn01(t: ChallengeTarget, keyAuthorization: string, 
       else resolve();
     };
     socket.on('timeout', () => done(fail('acme.connection', `${where}: no TLS handshake within ${cfg.timeoutMs} ms`)));
-    socket.on('error', (e) => done(fail('acme.tls', `${where}: TLS handshake failed: ${e.message}`)));
+    socket.on('error', (e: Error) => done(fail('acme.tls', `${where}: TLS handshake failed: ${e.message}`)));
     socket.on('secureConnect', () => {
       if (socket.alpnProtocol !== 'acme-tls/1') {
         done(fail('acme.tls', `${where} did not negotiate the acme-tls/1 protocol`));
@@ -136,7 +136,10 @@ export function validateTlsAlpn01(t: ChallengeTarget, keyAuthorization: string, 
       const want = t.type === 'ip' ? `IP Address:${t.value}` : `DNS:${t.value}`;
       if (sans.length !== 1 || sans[0]!.toLowerCase() !== want.toLowerCase()) {
         done(
-          fail('acme.incorrect_response', `${where}: the certificate must carry exactly the SAN ${want}, not ${sans}`),
+          fail(
+            'acme.incorrect_response',
+            `${where}: the certificate must carry exactly the SAN ${want}, not ${sans.join(', ')}`,
+          ),
         );
         return;
       }
