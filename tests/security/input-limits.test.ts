@@ -211,11 +211,7 @@ describe('finding 9: SAN limits, forbidden characters, one CSR per body — refu
     const sign = (csr: string, profile = 'tls-server') =>
       s.http('POST', `/api/v1/cas/${s.intId}/sign`, { token: s.operatorToken, body: { csr, profile } });
 
-    async function refusedOverHttp(
-      status: number,
-      code: string,
-      send: () => Promise<{ status: number; json(): unknown }>,
-    ) {
+    async function refusedOverHttp(status: number, code: string, send: () => Promise<{ status: number; json(): any }>) {
       const before = databaseDigest(s);
       const r = await send();
       expect({ status: r.status, code: r.json().code ?? r.json().error?.data?.pkiCode }).toEqual({ status, code });

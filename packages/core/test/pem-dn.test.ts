@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PkiError } from '@pkim/shared';
 import {
   BUILT_IN_PROFILES,
   formatDn,
