@@ -83,7 +83,7 @@ describe('PostgreSQL store', () => {
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
-    expect(rows.rows[0].n).toBe(8);
+    expect(rows.rows[0].n).toBe(9);
   });
 
   describe('leader lock', () => {
