@@ -76,6 +76,7 @@ export interface AcmeFixture {
  */
 export async function openAcmeFixture(
   enable: { allowDns?: string[]; allowIps?: string[]; requireEab?: boolean; ordersPerHour?: number } = {},
+  env: Record<string, string> = {},
 ): Promise<AcmeFixture> {
   const work = mkdtempSync(join(tmpdir(), 'pkim-acme-'));
   const http01Port = await freePort();
@@ -88,6 +89,7 @@ export async function openAcmeFixture(
       PKIM_ACME_HTTP01_PORT: String(http01Port),
       PKIM_ACME_TLSALPN01_PORT: String(tlsAlpn01Port),
       PKIM_ACME_VALIDATION_TIMEOUT_MS: '5000',
+      ...env,
     },
   });
   const root = await authority.sign(

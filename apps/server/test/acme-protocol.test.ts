@@ -429,6 +429,21 @@ describe('ACME protocol (RFC 8555) over HTTP', () => {
     }
   });
 
+  it('keeps ACME administration within the CAs an actor is limited to', async () => {
+    const limited = { ...TEST_ADMIN, id: 'tok_limited', resources: { cas: [fx.rootId] } };
+    await expect(fx.authority.acme.enable({ ca: fx.caId }, limited)).rejects.toMatchObject({
+      code: 'provisioner.ca_not_allowed',
+    });
+    await expect(fx.authority.acme.createEabKey(fx.caId, limited)).rejects.toMatchObject({
+      code: 'provisioner.ca_not_allowed',
+    });
+    expect(await fx.authority.acme.listDirectories(limited)).toEqual([]);
+    expect(await fx.authority.acme.listAccounts(undefined, limited)).toEqual([]);
+    expect((await fx.authority.acme.listAccounts(undefined, TEST_ADMIN)).length).toBeGreaterThan(3);
+    const operator = { id: 'usr_op', role: 'operator' as const };
+    await expect(fx.authority.acme.enable({ ca: fx.caId }, operator)).rejects.toMatchObject({ code: 'auth.forbidden' });
+  });
+
   it('audits every ACME action with the account as actor and the provisioner on the issued certificate', async () => {
     const events = await fx.authority.audit.list({ limit: 1000 });
     const actions = new Set(events.map((e) => e.action));

@@ -21,6 +21,7 @@ import { auditEvent } from '../audit-service';
 import type { CaContextLoader } from '../ca-context';
 import type { SignFunction } from '../signing/sign-request';
 import { nameMatches, validateNamePattern, type Provisioner } from '../signing/provisioner';
+import { checkActorMayUseCa } from '../signing/provisioner-policy';
 import { DEFAULT_ORDERS_PER_HOUR, SETTINGS_PREFIX, type AcmeDirectoryConfig } from './acme-config';
 import {
   checkAccountJwk,
@@ -246,6 +247,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
   async function enable(input: AcmeEnableInput, actor: Actor): Promise<AcmeDirectoryView> {
     authorize(actor, 'ca:write');
     const ca = await caOf(input.ca);
+    checkActorMayUseCa(actor, ca);
     if (ca.status !== 'active') throw new PkiError('ca.not_active', `CA ${ca.name} is ${ca.status}`);
     const profile = resolveProfile(input.profile ?? 'tls-server', deps.customProfiles);
     if (profile.isCa)
@@ -290,6 +292,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
   async function disable(ref: string, actor: Actor) {
     authorize(actor, 'ca:write');
     const ca = await caOf(ref);
+    checkActorMayUseCa(actor, ca);
     const had = (await store.settings.get(SETTINGS_PREFIX + ca.id)) !== undefined;
     await store.commit({
       deleteSettings: [SETTINGS_PREFIX + ca.id],
@@ -301,12 +304,32 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
   async function listDirectories(actor: Actor) {
     authorize(actor, 'ca:read');
     const rows = await store.settings.listByPrefix(SETTINGS_PREFIX);
-    return Promise.all(rows.map((r) => view(JSON.parse(r.value) as AcmeDirectoryConfig)));
+    const configs = await visible(
+      actor,
+      rows.map((r) => JSON.parse(r.value) as AcmeDirectoryConfig),
+    );
+    return Promise.all(configs.map(view));
+  }
+
+  /** only what belongs to CAs the actor may use (API tokens and users limited to some CAs) */
+  async function visible<T extends { caId: string }>(actor: Actor, items: T[]): Promise<T[]> {
+    if (!actor.resources?.cas) return items;
+    const out: T[] = [];
+    for (const item of items) {
+      try {
+        checkActorMayUseCa(actor, await store.cas.findById(item.caId));
+        out.push(item);
+      } catch {
+        // another CA's
+      }
+    }
+    return out;
   }
 
   async function createEabKey(ref: string, actor: Actor) {
     authorize(actor, 'ca:write');
     const dir = await loadDirectory(ref);
+    checkActorMayUseCa(actor, await store.cas.findById(dir.caId));
     const kid = newId('eab');
     const hmacKey = randomBytes(32).toString('base64url');
     const t = clock.now();
@@ -323,8 +346,9 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
 
   async function listAccounts(ref: string | undefined, actor: Actor): Promise<AcmeAccountView[]> {
     authorize(actor, 'ca:read');
-    const caId = ref === undefined ? undefined : (await caOf(ref)).id;
-    const rows = await store.acme.listAccounts(caId);
+    const ca = ref === undefined ? undefined : await caOf(ref);
+    checkActorMayUseCa(actor, ca);
+    const rows = await visible(actor, await store.acme.listAccounts(ca?.id));
     const t = clock.now();
     return Promise.all(
       rows.map(async (a) => ({
