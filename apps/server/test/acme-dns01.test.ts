@@ -41,7 +41,7 @@ describe('ACME dns-01 with a configured resolver', () => {
   async function poll(url: string, until: (j: { status: string }) => boolean) {
     for (let i = 0; i < 200; i++) {
       const r = await c.post(url, undefined);
-      if (until(r.json as { status: string })) return r.json as Record<string, any>;
+      if (until(r.json as { status: string })) return r.json;
       await new Promise((res) => setTimeout(res, 50));
     }
     throw new Error(`timed out polling ${url}`);
