@@ -1,14 +1,8 @@
 import { createHash, createPublicKey, timingSafeEqual } from 'node:crypto';
-import {
-  base64url,
-  calculateJwkThumbprint,
-  exportSPKI,
-  flattenedVerify,
-  importJWK,
-  type FlattenedJWSInput,
-  type JWK,
-  type JWSHeaderParameters,
-} from 'jose';
+// jose loads with the first ACME request, not with every authority (the CLI's start-up)
+import type { FlattenedJWSInput, JWK, JWSHeaderParameters } from 'jose';
+
+const jose = () => import('jose');
 import { PkiError } from '@pkim/shared';
 
 /** JWS algorithms accepted for account keys (RFC 8555 §6.2: no `none`, no MAC). */
@@ -33,7 +27,7 @@ export function parseJws(body: unknown): AcmeJws {
   if ('header' in b) throw malformed('the JWS must not have an unprotected header');
   let header: AcmeJws['header'];
   try {
-    header = JSON.parse(new TextDecoder().decode(base64url.decode(b.protected))) as AcmeJws['header'];
+    header = JSON.parse(Buffer.from(b.protected, 'base64url').toString('utf8')) as AcmeJws['header'];
   } catch {
     throw malformed('the JWS protected header is not base64url-encoded JSON');
   }
@@ -74,11 +68,12 @@ export function publicJwk(jwk: JWK): Record<string, unknown> {
 }
 
 export async function jwkThumbprint(jwk: JWK): Promise<string> {
-  return calculateJwkThumbprint(jwk, 'sha256');
+  return (await jose()).calculateJwkThumbprint(jwk, 'sha256');
 }
 
 /** Verifies the JWS signature with `jwk`; returns the decoded payload bytes. `acme.malformed` when it fails. */
 export async function verifyJws(jws: AcmeJws, jwk: JWK): Promise<Uint8Array> {
+  const { importJWK, flattenedVerify } = await jose();
   let key: Awaited<ReturnType<typeof importJWK>>;
   try {
     key = await importJWK({ ...jwk, alg: undefined, use: undefined, key_ops: undefined }, jws.header.alg);
@@ -108,6 +103,7 @@ export function payloadJson(payload: Uint8Array): Record<string, unknown> | unde
 
 /** SPKI DER of a JWK (to compare an account or revocation key with a certificate's key). */
 export async function jwkSpki(jwk: JWK, alg: string): Promise<Uint8Array> {
+  const { importJWK, exportSPKI } = await jose();
   const key = await importJWK(jwk, alg);
   const pem = await exportSPKI(key as Parameters<typeof exportSPKI>[0]);
   return new Uint8Array(Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64'));
@@ -118,6 +114,7 @@ export async function verifyEab(
   eab: unknown,
   o: { url: string; accountJwk: JWK; lookup: (kid: string) => Promise<{ hmacKey: string } | undefined> },
 ): Promise<string> {
+  const { flattenedVerify } = await jose();
   const bad = (m: string) => new PkiError('acme.unauthorized', `external account binding: ${m}`);
   if (!eab || typeof eab !== 'object') throw malformed('externalAccountBinding must be a flattened JWS object');
   const e = eab as Record<string, unknown>;
@@ -125,7 +122,7 @@ export async function verifyEab(
     throw malformed('externalAccountBinding must be a flattened JWS object');
   let header: { alg?: unknown; kid?: unknown; url?: unknown; nonce?: unknown };
   try {
-    header = JSON.parse(new TextDecoder().decode(base64url.decode(e.protected))) as typeof header;
+    header = JSON.parse(Buffer.from(e.protected, 'base64url').toString('utf8')) as typeof header;
   } catch {
     throw malformed('externalAccountBinding: the protected header is not base64url JSON');
   }
@@ -139,7 +136,7 @@ export async function verifyEab(
   try {
     await flattenedVerify(
       { protected: e.protected, payload: e.payload, signature: e.signature },
-      base64url.decode(key.hmacKey),
+      new Uint8Array(Buffer.from(key.hmacKey, 'base64url')),
       { algorithms: ['HS256', 'HS384', 'HS512'] },
     );
   } catch {
@@ -147,7 +144,7 @@ export async function verifyEab(
   }
   let bound: JWK;
   try {
-    bound = JSON.parse(new TextDecoder().decode(base64url.decode(e.payload))) as JWK;
+    bound = JSON.parse(Buffer.from(e.payload, 'base64url').toString('utf8')) as JWK;
   } catch {
     throw malformed('externalAccountBinding payload is not the account JWK');
   }
