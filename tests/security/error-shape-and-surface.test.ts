@@ -114,7 +114,7 @@ describe('the unauthenticated surface: every route without credentials', () => {
         '$',
         '\\*$',
       ]
-        .concat(['assets/', '[\\w-]+\\.(js|svg|ico)$'])
+        .concat(['assets/', '[\\w-]+\\.(js|svg|ico|html)$'])
         .join('|') +
       ')',
   );
