@@ -105,8 +105,10 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
       log.info({ caId: x.caId, crlNumber: x.crlNumber }, 'CRL pre-generated before nextUpdate');
     for (const x of r.failed) log.warn({ caId: x.caId, err: x.message }, 'CRL refresh failed');
   };
+  // housekeeping: expired sessions, and a signed checkpoint of the audit chain head (docs/security.md)
   const cleanSessions = async () => {
     await authority.maintenance.cleanupSessions();
+    await authority.maintenance.checkpointAudit();
   };
   /** SVID rows expired for longer than PKIM_SPIFFE_PURGE_AFTER (docs/spiffe.md); nothing before SPIFFE init */
   const purgeSvids = async () => {

@@ -1,6 +1,9 @@
-import { newId, type Clock } from '@pkim/shared';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { canonicalJson, newId, type Clock } from '@pkim/shared';
 import type { NewAuditEvent, Store } from '@pkim/store';
-import type { Actor, AuditService } from './types';
+import type { Actor, AuditCheckpointView, AuditService, AuditVerifyResult } from './types';
 
 export function actorId(actor: Actor | string): string {
   return typeof actor === 'string' ? actor : actor.id;
@@ -18,11 +21,190 @@ export function auditEvent(
   return { id: newId('evt'), time: clock.now(), actor: actorId(actor), action, target, outcome, details };
 }
 
-export function createAuditService(deps: { store: Store; clock: Clock }): AuditService {
-  const { store, clock } = deps;
+/** settings key of the signed checkpoint kept in the database */
+export const AUDIT_CHECKPOINT_SETTING = 'audit.checkpoint';
+/** file name of the copy kept beside the database, in the data directory */
+export const AUDIT_CHECKPOINT_FILE = 'audit-checkpoint.json';
+
+/** A signed statement "the chain had `seq` events ending in `hash` at `time`" (MAC over canonical JSON). */
+interface SignedCheckpoint {
+  v: 1;
+  seq: number;
+  hash: string;
+  time: number;
+  mac: string;
+}
+
+/** The checkpoint MAC key: HKDF-SHA256 of the key-encryption key (never stored in the database). */
+export function auditCheckpointKey(kek: Uint8Array): Buffer {
+  return Buffer.from(hkdfSync('sha256', kek, 'pkim', 'pkim audit checkpoint v1', 32));
+}
+
+function macOf(key: Buffer, c: Pick<SignedCheckpoint, 'v' | 'seq' | 'hash' | 'time'>): string {
+  return createHmac('sha256', key)
+    .update(canonicalJson({ v: c.v, seq: c.seq, hash: c.hash, time: c.time }))
+    .digest('hex');
+}
+
+type Parsed =
+  { state: 'absent' } | { state: 'invalid'; why: string } | { state: 'valid'; checkpoint: SignedCheckpoint };
+
+function parseCheckpoint(key: Buffer, text: string | undefined): Parsed {
+  if (text === undefined) return { state: 'absent' };
+  let c: Partial<SignedCheckpoint>;
+  try {
+    c = JSON.parse(text) as Partial<SignedCheckpoint>;
+  } catch {
+    return { state: 'invalid', why: 'it is not valid JSON' };
+  }
+  if (
+    c.v !== 1 ||
+    !Number.isSafeInteger(c.seq) ||
+    (c.seq ?? 0) < 1 ||
+    typeof c.hash !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(c.hash) ||
+    !Number.isSafeInteger(c.time) ||
+    typeof c.mac !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(c.mac)
+  ) {
+    return { state: 'invalid', why: 'it is malformed' };
+  }
+  const full = c as SignedCheckpoint;
+  const expected = Buffer.from(macOf(key, full), 'hex');
+  if (!timingSafeEqual(expected, Buffer.from(full.mac, 'hex'))) {
+    return { state: 'invalid', why: 'its signature does not verify (forged, or made under another master key)' };
+  }
+  return { state: 'valid', checkpoint: full };
+}
+
+export interface AuditServiceDeps {
+  store: Store;
+  clock: Clock;
+  logger?: Logger;
+  /** MAC key of the signed checkpoints (auditCheckpointKey(kek)); without it no checkpoint is written or checked */
+  checkpointKey?: Buffer;
+  /** the copy of the latest checkpoint beside the database (`<data dir>/audit-checkpoint.json`); none when undefined */
+  checkpointFile?: string;
+}
+
+/**
+ * The audit log: listing, recording, and verification of the hash chain PLUS its signed checkpoints. A
+ * checkpoint is the chain head (seq + hash + time) MACed with a key derived from the key-encryption key, kept in the
+ * database (`settings`) and in a file beside it. The hash chain alone finds an edited, inserted or deleted event
+ * before the head; the checkpoints make removing the newest events (tail truncation) detectable too — see
+ * docs/security.md for the exact guarantee.
+ */
+export function createAuditService(deps: AuditServiceDeps): AuditService {
+  const { store, clock, checkpointKey: key, checkpointFile: file, logger } = deps;
+
+  function readFile(): string | undefined {
+    if (!file) return undefined;
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async function sources(k: Buffer): Promise<{ source: 'database' | 'file'; parsed: Parsed }[]> {
+    return [
+      { source: 'database', parsed: parseCheckpoint(k, await store.settings.get(AUDIT_CHECKPOINT_SETTING)) },
+      ...(file ? [{ source: 'file' as const, parsed: parseCheckpoint(k, readFile()) }] : []),
+    ];
+  }
+
+  async function eventAt(seq: number) {
+    return (await store.audit.list({ afterSeq: seq - 1, limit: 1, order: 'asc' }))[0];
+  }
+
   return {
     list: (query) => store.audit.list(query),
-    verify: () => store.audit.verify(),
+
+    async verify(): Promise<AuditVerifyResult> {
+      const chain = await store.audit.verify();
+      if (!chain.ok || !key) return chain;
+      let latest: AuditCheckpointView | undefined;
+      for (const { source, parsed } of await sources(key)) {
+        if (parsed.state === 'invalid') {
+          return {
+            ok: false,
+            count: chain.count,
+            brokenAtSeq: chain.count + 1,
+            brokenEventId: `checkpoint:${source}`,
+            reason: `the audit checkpoint in the ${source} is not valid: ${parsed.why}`,
+          };
+        }
+        if (parsed.state === 'valid' && (!latest || parsed.checkpoint.seq > latest.seq)) {
+          const { seq, hash, time } = parsed.checkpoint;
+          latest = { seq, hash, time, source };
+        }
+      }
+      if (latest && latest.seq > chain.count) {
+        const missing = latest.seq - chain.count;
+        return {
+          ok: false,
+          count: chain.count,
+          brokenAtSeq: chain.count + 1,
+          brokenEventId: '(removed)',
+          reason:
+            `tail truncated: the chain ends at event #${chain.count} but a signed checkpoint ` +
+            `(${latest.source}, ${new Date(latest.time).toISOString()}) saw event #${latest.seq}: ` +
+            `${missing} event(s) removed from the end`,
+        };
+      }
+      if (latest) {
+        const row = await eventAt(latest.seq);
+        if (row?.hash !== latest.hash) {
+          return {
+            ok: false,
+            count: chain.count,
+            brokenAtSeq: latest.seq,
+            brokenEventId: row?.id ?? '(removed)',
+            reason:
+              `the chain was rewritten: event #${latest.seq} no longer has the hash the signed checkpoint ` +
+              `(${latest.source}, ${new Date(latest.time).toISOString()}) recorded`,
+          };
+        }
+      }
+      return { ...chain, checkpoint: latest ?? null };
+    },
+
+    async checkpoint(opts = {}): Promise<AuditCheckpointView | undefined> {
+      if (!key) return undefined;
+      const head = (await store.audit.list({ order: 'desc', limit: 1 }))[0];
+      if (!head) return undefined;
+      const seq = Number(head.seq);
+      const inDb = parseCheckpoint(key, await store.settings.get(AUDIT_CHECKPOINT_SETTING));
+      const onFile = parseCheckpoint(key, readFile());
+      let replaced: AuditCheckpointView['replaced'];
+      for (const [source, p] of [
+        ['database', inDb],
+        ['file', onFile],
+      ] as const) {
+        if (p.state === 'valid' && p.checkpoint.seq > seq && (!replaced || p.checkpoint.seq > replaced.seq)) {
+          replaced = { seq: p.checkpoint.seq, source };
+        }
+      }
+      // a checkpoint ahead of the chain is evidence of truncation: only an explicit re-anchor replaces it
+      if (replaced && !opts.reanchor) return undefined;
+      let c: SignedCheckpoint;
+      if (inDb.state === 'valid' && inDb.checkpoint.seq === seq && inDb.checkpoint.hash === head.hash) {
+        c = inDb.checkpoint; // the head did not move
+      } else {
+        const base = { v: 1 as const, seq, hash: head.hash, time: clock.now() };
+        c = { ...base, mac: macOf(key, base) };
+        await store.commit({ setSettings: { [AUDIT_CHECKPOINT_SETTING]: JSON.stringify(c) } });
+      }
+      if (file && (onFile.state !== 'valid' || onFile.checkpoint.seq !== c.seq || onFile.checkpoint.hash !== c.hash)) {
+        const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+        writeFileSync(tmp, `${JSON.stringify(c)}\n`, { mode: 0o600 });
+        renameSync(tmp, file);
+      }
+      logger?.debug({ seq: c.seq, replaced }, 'audit checkpoint');
+      return { seq: c.seq, hash: c.hash, time: c.time, source: 'database', ...(replaced ? { replaced } : {}) };
+    },
+
     record: (e) =>
       store.audit.append(
         auditEvent(clock, e.actor, e.action, e.target ?? null, e.details ?? {}, e.outcome ?? 'success'),

@@ -13,7 +13,7 @@ import {
 import { openStore, type Store } from '@pkim/store';
 import type { Authority, AuthorityConfig } from './types';
 import { resolveDatabaseUrl } from './database-url';
-import { auditEvent, createAuditService } from './audit-service';
+import { AUDIT_CHECKPOINT_FILE, auditCheckpointKey, auditEvent, createAuditService } from './audit-service';
 import { createCaContextLoader } from './ca-context';
 import { createCaService } from './ca-service';
 import { createIssuanceService } from './issuance-service';
@@ -127,11 +127,13 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   };
 
   let backends: KeyBackend[];
+  let checkpointKey: Buffer;
   try {
     const { kek } = await loadKeyEncryptionKey({
       envValue: ephemeral ? randomBytes(32).toString('base64') : (config.masterKey ?? env.PKIM_MASTER_KEY),
       dataDir,
     });
+    checkpointKey = auditCheckpointKey(kek);
     backends = [createSoftwareBackend({ kek, storage: store.keyBlobs, events })];
     const overrides = config.keyBackends ?? [];
     backends = backends.filter((b) => !overrides.some((o) => o.name === b.name)).concat(overrides);
@@ -155,7 +157,14 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   }
   const contexts = createCaContextLoader(store);
   const common = { store, keys, clock, logger, contexts, publicBaseUrl: config.publicBaseUrl, customProfiles };
-  const audit = createAuditService({ store, clock });
+  // signed checkpoints of the audit chain head: in the database and beside it (docs/security.md)
+  const audit = createAuditService({
+    store,
+    clock,
+    logger,
+    checkpointKey,
+    checkpointFile: ephemeral ? undefined : join(dataDir, AUDIT_CHECKPOINT_FILE),
+  });
   const pipeline = createSigningPipeline(common);
   // revocations in this process reach the CRL cache at once (other processes: the recheck window)
   const onRevoked = (caIds: string[]) => crl.invalidate(caIds);
@@ -226,13 +235,17 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     ssh,
     spiffe,
     acme,
-    maintenance: createMaintenanceService({ store, clock, logger, crl }),
+    maintenance: createMaintenanceService({ store, clock, logger, crl, audit }),
     statistics: createStatisticsService({ store, clock }),
     describe: () => ({ databaseDialect: store.dialect, keyBackends: keys.names() }),
     profiles: () => effectiveProfiles(customProfiles),
     health,
     async close() {
       await acme.settle();
+      // every process that wrote events leaves a signed checkpoint of the head behind (CLI runs, server stop)
+      await audit.checkpoint().catch((e: unknown) => {
+        logger.warn({ err: toPkiError(e).message }, 'could not write the audit checkpoint');
+      });
       await keys.close();
       await store.close();
     },

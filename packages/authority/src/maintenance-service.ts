@@ -1,7 +1,7 @@
 import type { Clock } from '@pkim/shared';
 import type { Store } from '@pkim/store';
 import type { Logger } from 'pino';
-import { SYSTEM_ACTOR, type CrlService, type MaintenanceService } from './types';
+import { SYSTEM_ACTOR, type AuditService, type CrlService, type MaintenanceService } from './types';
 
 /**
  * The authority's own housekeeping, called by the server's leader-elected background jobs and by
@@ -12,8 +12,9 @@ export function createMaintenanceService(deps: {
   clock: Clock;
   logger: Logger;
   crl: CrlService;
+  audit: AuditService;
 }): MaintenanceService {
-  const { store, clock, crl } = deps;
+  const { store, clock, crl, audit } = deps;
   return {
     markExpired: () => store.certificates.markExpired(clock.now()),
 
@@ -37,6 +38,8 @@ export function createMaintenanceService(deps: {
     },
 
     cleanupSessions: () => store.sessions.deleteExpired(clock.now()),
+
+    checkpointAudit: () => audit.checkpoint(),
 
     runAsLeader: (name, fn) => store.withLeaderLock(name, fn),
   };

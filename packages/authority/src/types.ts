@@ -208,6 +208,20 @@ export interface OcspService {
   ): Promise<{ der: Uint8Array; statuses: ('good' | 'revoked' | 'unknown')[]; errorStatus?: string }>;
 }
 
+/** A signed checkpoint of the audit chain head: where it was found, the event count and head hash it saw. */
+export interface AuditCheckpointView {
+  seq: number;
+  hash: string;
+  time: number;
+  source: 'database' | 'file';
+  /** set by a re-anchoring checkpoint: the newer checkpoint it replaced */
+  replaced?: { seq: number; source: 'database' | 'file' };
+}
+
+export type AuditVerifyResult =
+  | { ok: true; count: number; lastHash: string; checkpoint?: AuditCheckpointView | null }
+  | { ok: false; count: number; brokenAtSeq: number; brokenEventId: string; reason: string };
+
 export interface AuditService {
   list(query: {
     afterSeq?: number;
@@ -217,7 +231,13 @@ export interface AuditService {
     limit?: number;
     order?: 'asc' | 'desc';
   }): Promise<AuditEventRow[]>;
-  verify(): ReturnType<Store['audit']['verify']>;
+  /** the hash chain, then the signed checkpoints (tail truncation, rewrite before the checkpoint) */
+  verify(): Promise<AuditVerifyResult>;
+  /**
+   * signs the current chain head and keeps it in the database and beside it (data dir); a no-op when the head
+   * did not move. `reanchor` (after `pkim restore` of an older backup) replaces a newer checkpoint on purpose.
+   */
+  checkpoint(opts?: { reanchor?: boolean }): Promise<AuditCheckpointView | undefined>;
   /** records a standalone event (e.g. auth events) */
   record(event: {
     actor: Actor | string;
@@ -306,6 +326,8 @@ export interface MaintenanceService {
   }>;
   /** deletes expired sessions; returns how many */
   cleanupSessions(): Promise<number>;
+  /** signs the audit chain head (see AuditService.checkpoint) */
+  checkpointAudit(): Promise<AuditCheckpointView | undefined>;
   /** runs `fn` only while this process holds the named cluster-wide leader lock (always on SQLite) */
   runAsLeader<T>(name: string, fn: () => Promise<T>): Promise<T | undefined>;
 }

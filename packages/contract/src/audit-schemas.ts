@@ -24,7 +24,21 @@ export const auditListInputSchema = z
   })
   .strict();
 export const auditVerifyOutputSchema = z.union([
-  z.object({ ok: z.literal(true), count: z.number().int(), lastHash: z.string() }),
+  z.object({
+    ok: z.literal(true),
+    count: z.number().int(),
+    lastHash: z.string(),
+    /** the newest valid signed checkpoint of the chain head (null: none written yet) */
+    checkpoint: z
+      .object({
+        seq: z.number().int(),
+        hash: z.string(),
+        time: z.number().int(),
+        source: z.enum(['database', 'file']),
+      })
+      .nullable()
+      .optional(),
+  }),
   z.object({
     ok: z.literal(false),
     count: z.number().int(),

@@ -1,7 +1,7 @@
 /** PKCS#10 certification requests: decoding with proof-of-possession check, and building. */
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { DecodedCsr, DistinguishedName, SignFn, SubjectAltNames } from './types';
-import { at, children, content, decodeOid, raw, readWhole } from './der-reader';
+import { assertWellFormed, at, children, content, decodeOid, raw, readWhole } from './der-reader';
 import { bitString, explicit, integer, octetString, oid, seq, set, tlv } from './der-writer';
 import { decodeName, encodeDn, formatDn, validateDn } from './dn-codec';
 import { decodeGeneralNames } from './extensions/subject-alt-name';
@@ -36,6 +36,7 @@ export function decodeCsr(input: string | Uint8Array): DecodedCsr {
   };
   try {
     const top = readWhole(der);
+    assertWellFormed(der, top);
     const [infoT, algT, sigT] = children(der, top);
     if (top.tag !== 0x30 || infoT?.tag !== 0x30 || algT?.tag !== 0x30 || sigT?.tag !== 0x03)
       throw new Error('not a CertificationRequest');
@@ -44,19 +45,31 @@ export function decodeCsr(input: string | Uint8Array): DecodedCsr {
       throw new Error('malformed CertificationRequestInfo');
     let sans: SubjectAltNames = {};
     if (attrsT?.tag === 0xa0) {
+      // Attribute ::= SEQUENCE { type OID, values SET OF … }; Extensions ::= SEQUENCE OF Extension (RFC 2986/5280)
       for (const attr of children(der, attrsT)) {
         const attrParts = children(der, attr);
-        if (decodeOid(content(der, at(attrParts, 0, 'attribute type'))) !== EXTENSION_REQUEST) continue;
-        for (const exts of children(der, at(attrParts, 1, 'attribute values'))) {
+        const type = at(attrParts, 0, 'attribute type');
+        const values = at(attrParts, 1, 'attribute values');
+        if (attr.tag !== 0x30 || type.tag !== 0x06 || values.tag !== 0x31 || attrParts.length !== 2)
+          throw new Error('malformed attribute');
+        if (decodeOid(content(der, type)) !== EXTENSION_REQUEST) continue;
+        for (const exts of children(der, values)) {
+          if (exts.tag !== 0x30) throw new Error('malformed extensionRequest');
           for (const ext of children(der, exts)) {
             const ep = children(der, ext);
-            if (decodeOid(content(der, at(ep, 0, 'extnID'))) !== SAN_OID) continue;
-            const v = content(der, at(ep, ep.length - 1, 'extnValue'));
+            const id = at(ep, 0, 'extnID');
+            const value = at(ep, ep.length - 1, 'extnValue');
+            const critical = ep.length === 3 ? ep[1] : undefined;
+            if (ext.tag !== 0x30 || id.tag !== 0x06 || value.tag !== 0x04 || ep.length < 2 || ep.length > 3)
+              throw new Error('malformed extension');
+            if (critical && critical.tag !== 0x01) throw new Error('malformed extension (critical)');
+            if (decodeOid(content(der, id)) !== SAN_OID) continue;
+            const v = content(der, value);
             sans = decodeGeneralNames(v, readWhole(v));
           }
         }
       }
-    }
+    } else if (attrsT !== undefined) throw new Error('malformed attributes');
     const sig = content(der, sigT);
     parts = {
       info: raw(der, infoT),

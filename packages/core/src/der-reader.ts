@@ -23,8 +23,10 @@ export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tl
     const n = len & 0x7f;
     if (n === 0 || n > 4) throw new DerError('unsupported DER length');
     if (p + n > limit) throw new DerError('truncated DER (length)');
+    if (buf[p] === 0) throw new DerError('non-minimal DER length (leading zero octet)');
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + buf[p++]!; // p + n <= limit checked above
+    if (len < 0x80) throw new DerError('non-minimal DER length (long form for a short length)');
   }
   const end = p + len;
   if (end > limit) throw new DerError('truncated DER (content)');
@@ -62,9 +64,13 @@ export const raw = (buf: Uint8Array, t: Tlv): Uint8Array => buf.subarray(t.start
 
 const oidStrCache = new Map<string, string>();
 export function decodeOid(bytes: Uint8Array): string {
-  const key = String.fromCharCode(...bytes);
-  const hit = oidStrCache.get(key);
+  const key = bytes.length <= 32 ? String.fromCharCode(...bytes) : undefined;
+  const hit = key === undefined ? undefined : oidStrCache.get(key);
   if (hit !== undefined) return hit;
+  if (bytes.length > 0 && bytes[bytes.length - 1]! & 0x80) throw new DerError('truncated OID (last arc unfinished)');
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 0x80 && (i === 0 || !(bytes[i - 1]! & 0x80))) throw new DerError('non-minimal OID arc');
+  }
   const arcs: bigint[] = [];
   let v = 0n;
   for (const b of bytes) {
@@ -78,18 +84,74 @@ export function decodeOid(bytes: Uint8Array): string {
   if (first === undefined) throw new DerError('empty OID');
   const head = first < 80n ? [first / 40n, first % 40n] : [2n, first - 80n];
   const out = [...head, ...arcs.slice(1)].map(String).join('.');
-  if (bytes.length <= 32 && oidStrCache.size < 4096) oidStrCache.set(key, out);
+  if (key !== undefined && oidStrCache.size < 4096) oidStrCache.set(key, out);
   return out;
+}
+
+/** DER rules of the universal primitive types whose content has a structure (the rest is opaque bytes). */
+function checkPrimitive(buf: Uint8Array, t: Tlv): void {
+  const c = content(buf, t);
+  switch (t.tag) {
+    case 0x01: // BOOLEAN
+      if (c.length !== 1 || (c[0] !== 0 && c[0] !== 0xff)) throw new DerError('a DER BOOLEAN is one octet 00 or FF');
+      return;
+    case 0x02: // INTEGER
+    case 0x0a: // ENUMERATED
+      if (c.length === 0) throw new DerError('empty INTEGER');
+      if (c.length > 1 && ((c[0] === 0 && !(c[1]! & 0x80)) || (c[0] === 0xff && c[1]! & 0x80)))
+        throw new DerError('non-minimal INTEGER');
+      return;
+    case 0x03: // BIT STRING
+      if (c.length === 0 || c[0]! > 7 || (c.length === 1 && c[0] !== 0)) throw new DerError('malformed BIT STRING');
+      return;
+    case 0x05: // NULL
+      if (c.length !== 0) throw new DerError('a NULL has no content');
+      return;
+    case 0x06: // OBJECT IDENTIFIER
+    case 0x0d: // RELATIVE-OID
+      if (c.length === 0) throw new DerError('empty OID');
+      decodeOid(c);
+      return;
+    case 0x10: // SEQUENCE and SET are always constructed
+    case 0x11:
+      throw new DerError('primitive encoding of SEQUENCE/SET');
+    default:
+      return;
+  }
+}
+
+/**
+ * Checks that a value is well-formed DER all the way down: every constructed TLV parses into children that fill it
+ * exactly, and no universal type other than SEQUENCE and SET uses the constructed form (DER forbids constructed
+ * strings). Context-specific and application tags are walked when constructed. Throws `DerError`.
+ */
+export function assertWellFormed(buf: Uint8Array, t: Tlv, depth = 0): void {
+  if (depth > 32) throw new DerError('DER nested too deeply');
+  if (!(t.tag & 0x20)) {
+    checkPrimitive(buf, t);
+    return;
+  }
+  if ((t.tag & 0xc0) === 0 && t.tag !== 0x30 && t.tag !== 0x31) {
+    throw new DerError(`constructed encoding of a primitive type (tag 0x${t.tag.toString(16)})`);
+  }
+  for (const c of children(buf, t)) assertWellFormed(buf, c, depth + 1);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
-/** Decodes an ASN.1 character string TLV to a JS string. */
+/** Tags of the ASN.1 character string types `decodeString` reads. */
+export const STRING_TAGS: ReadonlySet<number> = new Set([0x0c, 0x13, 0x16, 0x12, 0x1a, 0x14, 0x1e, 0x1c]);
+
+/** Decodes an ASN.1 character string TLV to a JS string; malformed content is a `DerError`. */
 export function decodeString(buf: Uint8Array, t: Tlv): string {
   const c = content(buf, t);
   switch (t.tag) {
     case 0x0c: // UTF8String
-      return utf8.decode(c);
+      try {
+        return utf8.decode(c);
+      } catch {
+        throw new DerError('UTF8String is not valid UTF-8');
+      }
     case 0x13: // PrintableString
     case 0x16: // IA5String
     case 0x12: // NumericString
@@ -98,6 +160,7 @@ export function decodeString(buf: Uint8Array, t: Tlv): string {
       return latin1.decode(c);
     case 0x1e: {
       // BMPString (UTF-16BE)
+      if (c.length % 2 !== 0) throw new DerError('BMPString has an odd length');
       let s = '';
       // i + 1 < c.length: both bytes are in range.
       for (let i = 0; i + 1 < c.length; i += 2) s += String.fromCharCode((c[i]! << 8) | c[i + 1]!);
@@ -105,10 +168,14 @@ export function decodeString(buf: Uint8Array, t: Tlv): string {
     }
     case 0x1c: {
       // UniversalString (UTF-32BE)
+      if (c.length % 4 !== 0) throw new DerError('UniversalString length is not a multiple of 4');
       let s = '';
       // i + 3 < c.length: all four bytes are in range.
-      for (let i = 0; i + 3 < c.length; i += 4)
-        s += String.fromCodePoint(((c[i]! << 24) | (c[i + 1]! << 16) | (c[i + 2]! << 8) | c[i + 3]!) >>> 0);
+      for (let i = 0; i + 3 < c.length; i += 4) {
+        const cp = ((c[i]! << 24) | (c[i + 1]! << 16) | (c[i + 2]! << 8) | c[i + 3]!) >>> 0;
+        if (cp > 0x10ffff) throw new DerError('UniversalString holds a value beyond U+10FFFF');
+        s += String.fromCodePoint(cp);
+      }
       return s;
     }
     default:

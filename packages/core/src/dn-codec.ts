@@ -15,7 +15,7 @@ import { checkVisibleText } from './name-limits';
 import { PkiError } from '@pkim/shared';
 import type { DistinguishedName, DnAttribute } from './types';
 import { oid, printableString, ia5String, utf8String, seq, set } from './der-writer';
-import { at, children, decodeOid, decodeString, readTlv, readWhole, type Tlv } from './der-reader';
+import { DerError, STRING_TAGS, at, children, decodeOid, decodeString, readWhole, type Tlv } from './der-reader';
 
 type StringKind = 'printable' | 'ia5' | 'utf8';
 interface AttrDef {
@@ -131,6 +131,19 @@ function readValue(s: string, i: number, seps: string, input: string): { value: 
   return { value, next: i };
 }
 
+/** Trims blanks at both ends but keeps a trailing blank that is escaped (`CN=x\\ `: the value ends in a space). */
+function trimDnString(s: string): string {
+  const t = s.trimStart();
+  let end = t.length;
+  while (end > 0 && /\s/.test(t.charAt(end - 1))) {
+    let slashes = 0;
+    for (let j = end - 2; j >= 0 && t.charAt(j) === '\\'; j--) slashes++;
+    if (slashes % 2 === 1) break;
+    end--;
+  }
+  return t.slice(0, end);
+}
+
 /**
  * Parses an RFC 4514 string (`CN=www.example.com,O=Example,C=US`, most significant LAST) or an
  * openssl slash string (`/C=US/O=Example/CN=www.example.com`, most significant FIRST) into a DN
@@ -140,7 +153,7 @@ function readValue(s: string, i: number, seps: string, input: string): { value: 
 export function parseDn(s: string): DistinguishedName {
   if (typeof s !== 'string') throw invalid('DN must be a string');
   const input = s;
-  const trimmed = s.trim();
+  const trimmed = trimDnString(s);
   if (trimmed === '') return [];
   const slash = trimmed.startsWith('/');
   const seps = slash ? '/' : ',;';
@@ -265,27 +278,38 @@ export function encodeDnCached(dn: DistinguishedName): Uint8Array {
 /** Decodes a DER `Name` TLV into DER-order attributes (unknown types keep their dotted OID). */
 export function decodeName(buf: Uint8Array, name: Tlv): DistinguishedName {
   const out: DnAttribute[] = [];
+  // Name ::= SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue ::= SEQUENCE { OID, ANY })
+  if (name.tag !== 0x30) throw new DerError('a Name is a SEQUENCE');
   for (const rdn of children(buf, name)) {
+    if (rdn.tag !== 0x31) throw new DerError('a RelativeDistinguishedName is a SET');
     for (const atv of children(buf, rdn)) {
       const parts = children(buf, atv);
       const t = at(parts, 0, 'attribute type');
       const v = at(parts, 1, 'attribute value');
+      if (atv.tag !== 0x30 || t.tag !== 0x06 || parts.length !== 2)
+        throw new DerError('malformed AttributeTypeAndValue');
       const o = decodeOid(buf.subarray(t.contentStart, t.end));
       const def = BY_OID.get(o);
       let value: string;
-      try {
-        value = decodeString(buf, v);
-      } catch {
-        value = `#${Buffer.from(buf.subarray(v.start, v.end)).toString('hex')}`;
-      }
+      if (STRING_TAGS.has(v.tag))
+        value = decodeString(buf, v); // malformed text is malformed input
+      else value = `#${Buffer.from(buf.subarray(v.start, v.end)).toString('hex')}`;
       out.push({ type: def ? def.name : o, value });
     }
   }
   return out;
 }
 
+/** Decodes a DER `Name` (exactly one TLV, a SEQUENCE). Throws `dn.invalid` on malformed DER. */
 export function decodeNameDer(der: Uint8Array): DistinguishedName {
-  return decodeName(der, readTlv(der, 0));
+  try {
+    const top = readWhole(der);
+    if (top.tag !== 0x30) throw new DerError('a Name is a SEQUENCE');
+    return decodeName(der, top);
+  } catch (e) {
+    if (e instanceof DerError) throw invalid(`malformed DER Name: ${e.message}`);
+    throw e;
+  }
 }
 
 /** OID for an attribute name (or undefined). */

@@ -45,7 +45,47 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
           { details: r },
         );
       }
-      ctx.output(r, () => `audit chain OK: ${r.count} events verified (head ${r.lastHash.slice(0, 16)}…)`);
+      const cp = r.checkpoint;
+      ctx.output(r, () =>
+        [
+          `audit chain OK: ${r.count} events verified (head ${r.lastHash.slice(0, 16)}…)`,
+          cp
+            ? `signed checkpoint: event #${cp.seq} (${cp.source}, ${date(cp.time)}); ` +
+              `${r.count - cp.seq} newer event(s) not yet checkpointed`
+            : 'signed checkpoint: none yet (written when a command or the server stops, or by `pkim audit checkpoint`)',
+        ].join('\n'),
+      );
+    });
+
+  audit
+    .command('checkpoint')
+    .description(
+      'sign the chain head with a key derived from the master key and keep it in the database and beside it; ' +
+        'removing the newest events is then detected by `audit verify`',
+    )
+    .option(
+      '--reanchor',
+      'replace a checkpoint that is AHEAD of the chain (only after deliberately restoring an older backup)',
+    )
+    .action(async (o: { reanchor?: boolean }) => {
+      const a = await ctx.openAuthority();
+      const cp = await a.audit.checkpoint({ reanchor: o.reanchor === true });
+      if (!cp) {
+        const v = await a.audit.verify();
+        if (!v.ok) {
+          throw new PkiError(
+            'audit.chain_broken',
+            `not checkpointing: audit chain broken at event #${v.brokenAtSeq} (${v.brokenEventId}): ${v.reason}`,
+            { details: v },
+          );
+        }
+      }
+      ctx.output(cp ?? null, () =>
+        cp
+          ? `audit checkpoint: event #${cp.seq} (head ${cp.hash.slice(0, 16)}…)` +
+            (cp.replaced ? `; replaced a checkpoint of event #${cp.replaced.seq} (${cp.replaced.source})` : '')
+          : 'audit checkpoint: the audit log is empty',
+      );
     });
 }
 

@@ -179,8 +179,15 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
             );
           }
           const masterKey = masterKeyInfo(ctx.options().dataDir);
+          // a restore is a deliberate rollback: the signed checkpoint moves to the restored head (a newer one
+          // beside the database would otherwise report the events after the backup as a truncation)
+          const checkpoint =
+            masterKey.source === 'none'
+              ? null
+              : ((await (await ctx.openAuthority()).audit.checkpoint({ reanchor: true })) ?? null);
           ctx.output(
             {
+              auditCheckpoint: checkpoint,
               restoredFrom: from,
               database,
               dialect: parsed.dialect,
@@ -201,6 +208,15 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
                   ],
                   ['audit chain', `OK: ${audit.count} events verified (head ${audit.lastHash.slice(0, 16)}…)`],
                   ['migrations', migration.applied.length ? migration.applied.join(', ') : 'none needed'],
+                  [
+                    'audit checkpoint',
+                    checkpoint
+                      ? `re-anchored at event #${checkpoint.seq}` +
+                        (checkpoint.replaced ? ` (replaced one of event #${checkpoint.replaced.seq})` : '')
+                      : masterKey.source === 'none'
+                        ? 'not re-anchored (no master key here): run `pkim audit checkpoint --reanchor` once it is back'
+                        : '-',
+                  ],
                 ]),
                 masterKey.source === 'none'
                   ? 'NOTE: no master key here (PKIM_MASTER_KEY unset, no master.key): software CA keys stay ' +

@@ -1,0 +1,484 @@
+// Property-based tests (fast-check) of every parser of untrusted input in core: the hand-written DER reader, CSR
+// decoding, PEM, DN strings and DER Names, OCSP requests and certificates. Random inputs and MUTATED valid inputs
+// (bit flips, truncation, length-field tampering, insertions, deletions) must never crash or hang: the DER reader
+// throws only its typed `DerError`, every public parser only a `PkiError` (no TypeError/RangeError leaking). The run
+// count is bounded (no timed assertion). Differential: every CSR `decodeCsr` accepts — generated ones, and mutated
+// CertificationRequestInfos that were then validly signed — is also accepted by @peculiar/asn1-schema with the same
+// subject, public key and requested SANs. Counterexamples found are kept below as regression cases.
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CertificationRequest } from '@peculiar/asn1-csr';
+import { CertID, OCSPRequest, Request, TBSRequest, id_pkix_ocsp_nonce } from '@peculiar/asn1-ocsp';
+import {
+  AlgorithmIdentifier,
+  Extension,
+  Extensions,
+  GeneralName,
+  SubjectAlternativeName,
+  id_ce_subjectAltName,
+} from '@peculiar/asn1-x509';
+import { OctetString } from '@peculiar/asn1-schema';
+import { PkiError, type KeyType } from '@pkim/shared';
+import {
+  buildCsr,
+  decodeCsr,
+  decodeNameDer,
+  encodeDn,
+  formatDn,
+  fromPem,
+  parseCertificate,
+  parseDn,
+  parseOcspRequest,
+  splitPemBundle,
+  toPem,
+  type DistinguishedName,
+  type SubjectAltNames,
+} from '../src/index';
+import { DerError, children, decodeOid, decodeString, readTlv, readWhole, type Tlv } from '../src/der-reader';
+import { dnAttributeOid } from '../src/dn-codec';
+import { bitString, seq } from '../src/der-writer';
+import { signatureAlgorithmDer } from '../src/key-inspector';
+import { cachedKey, makeRoot } from './helpers';
+
+const RUNS = Number(process.env.PKIM_FUZZ_RUNS ?? 400);
+const CONFIG = { numRuns: RUNS, seed: Number(process.env.PKIM_FUZZ_SEED ?? 20261202) } as const;
+
+/** Runs `fn`; any thrown value that is not `allowed` fails the property with its class and message. */
+function expectOnly(allowed: (e: unknown) => boolean, what: string, fn: () => unknown): unknown {
+  try {
+    return fn();
+  } catch (e) {
+    if (allowed(e)) return undefined;
+    const name = (e as Error)?.constructor?.name ?? typeof e;
+    throw new Error(`${what} leaked ${name}: ${(e as Error)?.message ?? String(e)}`);
+  }
+}
+const isPki = (e: unknown) => e instanceof PkiError && !(e instanceof DerError);
+const isDer = (e: unknown) => e instanceof DerError;
+
+// ---- seeds: valid inputs of every parser -------------------------------------------------------------------------
+
+const KEY_TYPES: KeyType[] = ['ec-p256', 'ec-p384', 'ed25519', 'rsa-2048'];
+
+async function csrFor(keyType: KeyType, subject: DistinguishedName, sans: SubjectAltNames = {}): Promise<Uint8Array> {
+  const k = cachedKey(keyType);
+  return buildCsr({ subject, sans, publicKey: k.publicKey, keyType }, k.sign);
+}
+
+function ocspRequestDer(serial: Uint8Array, nonce = true): Uint8Array {
+  const certId = new CertID({
+    hashAlgorithm: new AlgorithmIdentifier({ algorithm: '1.3.14.3.2.26', parameters: null }),
+    issuerNameHash: new OctetString(createHash('sha1').update('issuer name').digest()),
+    issuerKeyHash: new OctetString(createHash('sha1').update('issuer key').digest()),
+    serialNumber: serial.buffer.slice(serial.byteOffset, serial.byteOffset + serial.byteLength) as ArrayBuffer,
+  });
+  const tbs = new TBSRequest({ requestList: [new Request({ reqCert: certId })] });
+  if (nonce) {
+    tbs.requestExtensions = [
+      new Extension({
+        extnID: id_pkix_ocsp_nonce,
+        critical: false,
+        extnValue: new OctetString(AsnConvert.serialize(new OctetString(Buffer.alloc(16, 7)))),
+      }),
+    ];
+  }
+  return new Uint8Array(AsnConvert.serialize(new OCSPRequest({ tbsRequest: tbs })));
+}
+
+/** Offsets of every length octet of every TLV in a valid DER value (targets of length-field tampering). */
+function lengthOffsets(der: Uint8Array): number[] {
+  const out: number[] = [];
+  const walk = (t: Tlv) => {
+    out.push(t.start + 1);
+    if (t.tag & 0x20) for (const c of children(der, t)) walk(c);
+  };
+  walk(readWhole(der));
+  return out;
+}
+
+type Mutation =
+  | { kind: 'flip'; at: number; bit: number }
+  | { kind: 'truncate'; at: number }
+  | { kind: 'length'; which: number; value: readonly number[] }
+  | { kind: 'insert'; at: number; bytes: Uint8Array }
+  | { kind: 'delete'; at: number; n: number };
+
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
+  fc.record({
+    kind: fc.constant('length' as const),
+    which: fc.nat(),
+    value: fc.oneof(
+      fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 1 }),
+      fc.constant([0x80]), // indefinite (BER)
+      fc.constant([0x84, 0xff, 0xff, 0xff, 0xff]), // 4 GiB
+      fc.constant([0x85, 1, 0, 0, 0, 0]), // a length of 5 octets
+      fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 4 }).map((b) => [0x80 | b.length, ...b]),
+    ),
+  }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+  }),
+  fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 8 }) }),
+);
+
+function mutate(seed: Uint8Array, offsets: number[], m: Mutation): Uint8Array {
+  const b = Buffer.from(seed);
+  const at = (n: number) => (b.length === 0 ? 0 : n % b.length);
+  switch (m.kind) {
+    case 'flip': {
+      if (b.length) b[at(m.at)]! ^= 1 << m.bit;
+      return new Uint8Array(b);
+    }
+    case 'truncate':
+      return new Uint8Array(b.subarray(0, at(m.at)));
+    case 'length': {
+      const off = offsets.length ? offsets[m.which % offsets.length]! : 1;
+      if (off >= b.length) return new Uint8Array(b);
+      const first = b[off]!;
+      const oldLen = first & 0x80 ? 1 + (first & 0x7f) : 1;
+      return new Uint8Array(Buffer.concat([b.subarray(0, off), Buffer.from(m.value), b.subarray(off + oldLen)]));
+    }
+    case 'insert':
+      return new Uint8Array(Buffer.concat([b.subarray(0, at(m.at)), m.bytes, b.subarray(at(m.at))]));
+    case 'delete':
+      return new Uint8Array(Buffer.concat([b.subarray(0, at(m.at)), b.subarray(at(m.at) + m.n)]));
+  }
+}
+
+/** Random bytes, or a valid seed with 1–3 mutations. */
+function inputsFrom(seeds: Uint8Array[]): fc.Arbitrary<Uint8Array> {
+  const withOffsets = seeds.map((s) => ({ s, offsets: lengthOffsets(s) }));
+  return fc.oneof(
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 512 }) },
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...withOffsets), fc.array(mutationArb, { minLength: 1, maxLength: 3 }))
+        .map(([{ s, offsets }, ms]) => ms.reduce((acc, m) => mutate(acc, offsets, m), s)),
+    },
+  );
+}
+
+/** Reads every TLV, OID and string of a DER value, checking the reader's bounds invariants. */
+function walkDer(der: Uint8Array): void {
+  const walk = (t: Tlv, limitStart: number, limitEnd: number, depth: number) => {
+    if (t.start < limitStart || t.contentStart > t.end || t.end > limitEnd) {
+      throw new Error(`TLV out of bounds: ${JSON.stringify(t)} within [${limitStart}, ${limitEnd})`);
+    }
+    if (depth > 64) return;
+    if (t.tag === 0x06) decodeOid(der.subarray(t.contentStart, t.end));
+    if ([0x0c, 0x13, 0x16, 0x12, 0x1a, 0x14, 0x1e, 0x1c].includes(t.tag)) decodeString(der, t);
+    if (t.tag & 0x20) for (const c of children(der, t)) walk(c, t.contentStart, t.end, depth + 1);
+  };
+  const top = readTlv(der, 0);
+  walk(top, 0, der.length, 0);
+  readWhole(der);
+}
+
+// ---- the properties ---------------------------------------------------------------------------------------------
+
+describe('fuzzing the parsers of untrusted input (fast-check, bounded runs)', async () => {
+  const root = await makeRoot(cachedKey('ec-p256'), Date.UTC(2026, 0, 1));
+  const csrSeeds = await Promise.all([
+    csrFor('ec-p256', [{ type: 'CN', value: 'fuzz.example.com' }], { dns: ['fuzz.example.com'], ip: ['10.0.0.1'] }),
+    csrFor('rsa-2048', [
+      { type: 'C', value: 'DE' },
+      { type: 'O', value: 'Fuzz GmbH' },
+      { type: 'CN', value: 'rsa.example' },
+    ]),
+    csrFor('ed25519', [{ type: 'CN', value: 'ünïcødé' }], { email: ['a@example.com'], uri: ['spiffe://x/y'] }),
+  ]);
+  const ocspSeeds = [
+    ocspRequestDer(Uint8Array.of(0x01, 0x02, 0x03)),
+    ocspRequestDer(new Uint8Array(20).fill(0x7f), false),
+  ];
+  const certSeed = root.der;
+  const nameSeed = encodeDn([
+    { type: 'C', value: 'US' },
+    { type: 'O', value: 'Example' },
+    { type: 'CN', value: 'name.example' },
+  ]);
+  const allSeeds = [...csrSeeds, ...ocspSeeds, certSeed, nameSeed];
+
+  it('DER reader: random and mutated DER yields values or a DerError, within bounds', () => {
+    fc.assert(
+      fc.property(inputsFrom(allSeeds), (der) => {
+        expectOnly(isDer, 'DER reader', () => walkDer(der));
+      }),
+      CONFIG,
+    );
+  });
+
+  it('CSR decoding: random and mutated CSRs (DER and PEM) yield a result or a PkiError', () => {
+    fc.assert(
+      fc.property(inputsFrom(csrSeeds), fc.boolean(), (der, asPem) => {
+        expectOnly(isPki, 'decodeCsr', () => decodeCsr(asPem ? toPem(der, 'CERTIFICATE REQUEST') : der));
+      }),
+      CONFIG,
+    );
+  });
+
+  it('OCSP request parsing: random and mutated requests yield a result or a PkiError', () => {
+    fc.assert(
+      fc.property(inputsFrom(ocspSeeds), (der) => {
+        expectOnly(isPki, 'parseOcspRequest', () => parseOcspRequest(der));
+      }),
+      CONFIG,
+    );
+  });
+
+  it('certificate parsing: random and mutated certificates yield a result or a PkiError', () => {
+    fc.assert(
+      fc.property(inputsFrom([certSeed]), (der) => {
+        expectOnly(isPki, 'parseCertificate', () => parseCertificate(der));
+      }),
+      CONFIG,
+    );
+  });
+
+  it('DER Names: random and mutated Names yield a DN or a PkiError', () => {
+    fc.assert(
+      fc.property(inputsFrom([nameSeed, certSeed]), (der) => {
+        expectOnly(isPki, 'decodeNameDer', () => decodeNameDer(der));
+      }),
+      CONFIG,
+    );
+  });
+
+  const pemText = fc.oneof(
+    fc.string({ maxLength: 400 }),
+    fc
+      .tuple(
+        fc.constantFrom('CERTIFICATE', 'CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST', 'X', ''),
+        fc.constantFrom('CERTIFICATE', 'CERTIFICATE REQUEST', 'Y'),
+        fc.oneof(fc.base64String({ maxLength: 200 }), fc.string({ maxLength: 200 })),
+        fc.string({ maxLength: 20 }),
+      )
+      .map(([a, b, body, junk]) => `${junk}-----BEGIN ${a}-----\n${body}\n-----END ${b}-----${junk}`),
+  );
+
+  it('PEM: random and PEM-shaped text yields DER or a PkiError', () => {
+    fc.assert(
+      fc.property(pemText, fc.option(fc.constantFrom('CERTIFICATE', 'CERTIFICATE REQUEST')), (text, label) => {
+        expectOnly(isPki, 'fromPem', () => fromPem(text, label ?? undefined));
+        expectOnly(isPki, 'fromPem(bytes)', () => fromPem(Buffer.from(text), label ?? undefined));
+        expectOnly(isPki, 'splitPemBundle', () => splitPemBundle(text));
+      }),
+      CONFIG,
+    );
+  });
+
+  const dnText = fc.oneof(
+    fc.string({ maxLength: 120 }),
+    fc
+      .array(
+        fc.tuple(
+          fc.constantFrom('CN', 'O', 'OU', 'C', 'L', 'ST', 'cn', '2.5.4.3', 'emailAddress', 'DC', 'X', '', ' CN '),
+          fc.string({
+            unit: fc.constantFrom('a', 'é', ' ', ',', ';', '/', '=', '+', '\\', '#', '"', '0', 'f', '\u0000'),
+          }),
+        ),
+        { maxLength: 5 },
+      )
+      .chain((parts) =>
+        fc
+          .boolean()
+          .map((slash) =>
+            slash ? parts.map(([t, v]) => `/${t}=${v}`).join('') : parts.map(([t, v]) => `${t}=${v}`).join(','),
+          ),
+      ),
+  );
+
+  it('DN strings: any text yields a DN or a PkiError, and a parsed DN survives format → parse', () => {
+    fc.assert(
+      fc.property(dnText, (text) => {
+        const dn = expectOnly(isPki, 'parseDn', () => parseDn(text)) as DistinguishedName | undefined;
+        if (dn) expect(parseDn(formatDn(dn))).toEqual(dn);
+      }),
+      CONFIG,
+    );
+  });
+
+  // ---- differential: what decodeCsr accepts, @peculiar/asn1-schema accepts with the same fields -------------------
+
+  function sameAsPeculiar(der: Uint8Array): void {
+    let ours;
+    try {
+      ours = decodeCsr(der);
+    } catch (e) {
+      if (isPki(e)) return;
+      throw e;
+    }
+    const theirs = AsnConvert.parse(der, CertificationRequest);
+    const info = theirs.certificationRequestInfo;
+    expect(Buffer.from(ours.publicKey).toString('hex')).toBe(
+      Buffer.from(AsnConvert.serialize(info.subjectPKInfo)).toString('hex'),
+    );
+    // string values compare as text; other values as the hex of their TLV (ours: `#<hex>`, theirs: anyValue)
+    const theirSubject = info.subject.flatMap((rdn) =>
+      rdn.map((atv) => ({ oid: atv.type, value: atv.value.anyValue ? undefined : atv.value.toString(), atv })),
+    );
+    expect(ours.subject.length).toBe(theirSubject.length);
+    ours.subject.forEach((a, i) => {
+      const t = theirSubject[i]!;
+      expect(dnAttributeOid(a.type) ?? a.type).toBe(t.oid);
+      if (t.value !== undefined) expect(a.value).toBe(t.value);
+      else if (a.value.startsWith('#')) expect(a.value.slice(1)).toBe(t.atv.value.toString());
+    });
+    const sans: Required<SubjectAltNames> = { dns: [], ip: [], email: [], uri: [] };
+    for (const attr of info.attributes) {
+      if (attr.type !== '1.2.840.113549.1.9.14') continue;
+      for (const v of attr.values) {
+        for (const ext of AsnConvert.parse(v, Extensions)) {
+          if (ext.extnID !== id_ce_subjectAltName) continue;
+          for (const g of AsnConvert.parse(ext.extnValue, SubjectAlternativeName) as GeneralName[]) {
+            if (g.dNSName !== undefined) sans.dns.push(g.dNSName);
+            if (g.rfc822Name !== undefined) sans.email.push(g.rfc822Name);
+            if (g.uniformResourceIdentifier !== undefined) sans.uri.push(g.uniformResourceIdentifier);
+            if (g.iPAddress !== undefined) sans.ip.push(g.iPAddress);
+          }
+        }
+      }
+    }
+    const norm = (s: SubjectAltNames) =>
+      Object.fromEntries(Object.entries(s).filter(([, v]) => (v as string[]).length > 0));
+    expect(norm(ours.sans)).toEqual(norm(sans));
+  }
+
+  const subjectArb: fc.Arbitrary<DistinguishedName> = fc
+    .tuple(
+      fc
+        .string({ minLength: 1, maxLength: 64 })
+        .filter(
+          (s) =>
+            s.trim() !== '' &&
+            !Array.from({ length: s.length }, (_, i) => s.charCodeAt(i)).some((c) => c < 0x20 || c === 0x7f),
+        ),
+      fc.option(fc.constantFrom('US', 'DE', 'FR')),
+      fc.option(fc.stringMatching(/^[A-Za-z0-9 .-]{1,40}$/).filter((s) => s.trim() !== '')),
+    )
+    .map(([cn, c, o]) => [
+      ...(c ? [{ type: 'C', value: c }] : []),
+      ...(o ? [{ type: 'O', value: o }] : []),
+      { type: 'CN', value: cn },
+    ]);
+  const sansArb: fc.Arbitrary<SubjectAltNames> = fc.record(
+    {
+      dns: fc.array(fc.domain(), { maxLength: 3 }),
+      ip: fc.array(fc.ipV4(), { maxLength: 2 }),
+      email: fc.array(fc.constantFrom('a@example.com', 'ops@x.example.org'), { maxLength: 2 }),
+    },
+    { requiredKeys: [] },
+  );
+
+  it('differential: generated CSRs are accepted by both with the same subject, key and SANs', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...KEY_TYPES), subjectArb, sansArb, async (keyType, subject, sans) => {
+        const der = await csrFor(keyType, subject, sans);
+        expect(() => decodeCsr(der)).not.toThrow();
+        sameAsPeculiar(der);
+      }),
+      { ...CONFIG, numRuns: 150 },
+    );
+  });
+
+  it('differential: mutated CertificationRequestInfos, validly signed, are accepted by both or refused by us', () => {
+    const parts = csrSeeds.map((csr, i) => {
+      const info = children(csr, readWhole(csr))[0]!;
+      return { info: csr.subarray(info.start, info.end), keyType: (['ec-p256', 'rsa-2048', 'ed25519'] as const)[i]! };
+    });
+    const infos = parts.map((p) => p.info);
+    fc.assert(
+      fc.property(fc.nat({ max: parts.length - 1 }), inputsFrom(infos), (i, mutatedInfo) => {
+        const { keyType } = parts[i]!;
+        const k = cachedKey(keyType);
+        const sig = k.sign(mutatedInfo) as Uint8Array;
+        const der = seq(mutatedInfo, signatureAlgorithmDer(keyType), bitString(sig));
+        sameAsPeculiar(der);
+      }),
+      CONFIG,
+    );
+  });
+
+  // ---- counterexamples fast-check found (each was a bug, fixed; kept as regression cases) -------------------------
+
+  const hex = (h: string) => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
+  const signedCsr = (keyType: KeyType, info: Uint8Array) =>
+    seq(info, signatureAlgorithmDer(keyType), bitString(cachedKey(keyType).sign(info) as Uint8Array));
+  const csrCode = (der: Uint8Array) => {
+    try {
+      decodeCsr(der);
+      return 'accepted';
+    } catch (e) {
+      return (e as PkiError).code;
+    }
+  };
+  /** the seed CSR's CertificationRequestInfo with `from` replaced by `to` (hex) */
+  const tampered = (i: number, from: string, to: string) => {
+    const csr = csrSeeds[i]!;
+    const info = Buffer.from(
+      csr.subarray(children(csr, readWhole(csr))[0]!.start, children(csr, readWhole(csr))[0]!.end),
+    );
+    const h = info.toString('hex');
+    expect(h).toContain(from);
+    return hex(h.replace(from, to));
+  };
+
+  it.each([
+    ['a UniversalString beyond U+10FFFF (RangeError)', '1c 04 00 11 00 00'],
+    ['a UTF8String that is not UTF-8 (TypeError)', '0c 02 c3 28'],
+  ])('DER reader: %s is a DerError', (_what, h) => {
+    const der = hex(h);
+    expect(() => decodeString(der, readTlv(der, 0))).toThrow(DerError);
+  });
+
+  it('DER reader: a non-minimal length and an unfinished OID arc are DerErrors', () => {
+    expect(() => readTlv(hex('04 81 05 0102030405'), 0)).toThrow(/non-minimal DER length/);
+    expect(() => decodeOid(hex('55 04 83'))).toThrow(/truncated OID/);
+  });
+
+  it('decodeNameDer: empty input is a PkiError (dn.invalid), not a DerError', () => {
+    expect(() => decodeNameDer(new Uint8Array())).toThrow(PkiError);
+    expect(codeOfDn(() => decodeNameDer(new Uint8Array()))).toBe('dn.invalid');
+  });
+
+  it('parseDn: a trailing escaped space survives format → parse (was: dangling escape)', () => {
+    const dn = parseDn('/CN=\\ /CN=x');
+    expect(parseDn(formatDn(dn))).toEqual(dn);
+  });
+
+  it.each([
+    ['extensionRequest values as a SEQUENCE instead of a SET', 2, '2a864886f70d01090e312a', '2a864886f70d01090e302a'],
+    ['a primitive [0] GeneralName (otherName must be constructed)', 2, '810d61', '800d61'],
+    ['an RDN as a SEQUENCE instead of a SET', 2, '31143012', '30143012'],
+    ['an attribute type OID with an unfinished arc', 0, '0603550403', '0603550483'],
+    [
+      'a constructed primitive type inside an unknown attribute',
+      2,
+      '2a864886f70d01090e312a30',
+      '2b864886f70d01090e312a38',
+    ],
+    ['a BIT STRING with 11 unused bits as a name value', 1, '06035504030c0b', '06025504030c0b'],
+    ['a UTF8String value that is not UTF-8', 1, '0c0946757a7a', '0c09c6757a7a'],
+    ['a UniversalString value whose length is not a multiple of 4', 2, '0c0bc3bc', '1c0bc3bc'],
+    ['a primitive SET as a name value', 1, '130244', '110244'],
+  ])('decodeCsr refuses %s (asn1-schema does too): csr.invalid', (_what, i, from, to) => {
+    const keyType = (['ec-p256', 'rsa-2048', 'ed25519'] as const)[i]!;
+    expect(csrCode(signedCsr(keyType, tampered(i, from, to)))).toBe('csr.invalid');
+  });
+});
+
+function codeOfDn(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return (e as PkiError).code;
+  }
+  return undefined;
+}
