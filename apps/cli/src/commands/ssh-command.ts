@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
-import type { SshCaView, SshCertificateRow, SshCertType, SshFleetOperation } from '@pkim/authority';
+import type { KeyType } from '@pkim/shared';
+import type { CreateSshCaInput, SshCaView, SshCertificateRow, SshCertType, SshFleetOperation } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import { collect, durationOption, intOption, keyTypeOption, readInputFile, writeOutputFile } from '../cli-parsers';
 import { date, keyValues, table } from '../format';
@@ -12,6 +13,33 @@ const list = (v: string | string[] | undefined): string[] =>
     .flatMap((x) => x.split(','))
     .map((x) => x.trim())
     .filter(Boolean);
+
+type CaBackend = CreateSshCaInput['backend'];
+type SshCertificateStatus = 'active' | 'revoked' | 'expired';
+
+/** the options of `pkim ssh sign` as commander parses them */
+interface SignOptions {
+  ca: string;
+  publicKey: string;
+  principal: string[];
+  host?: boolean;
+  ttl?: number;
+  keyId?: string;
+  user?: string;
+  onHost?: string;
+  forceCommand?: string;
+  sourceAddress?: string;
+  extension: string[];
+  /** false with --no-extensions */
+  extensions: boolean;
+  out?: string;
+}
+
+function statusOption(v: string): SshCertificateStatus {
+  if (v !== 'active' && v !== 'revoked' && v !== 'expired')
+    throw new PkiError('input.invalid', `--status must be active, revoked or expired, got '${v}'`);
+  return v;
+}
 
 function typeOption(v: string): SshCertType {
   if (v !== 'user' && v !== 'host') throw new PkiError('input.invalid', `--type must be user or host, got '${v}'`);
@@ -68,26 +96,36 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .option('--environment <env>', 'trust boundary (default: default)')
     .option('--max-ttl <duration>', 'longest certificate it signs (default 30d user / 365d host)', durationOption)
     .option('--default-ttl <duration>', 'default certificate lifetime (default 8h user / 30d host)', durationOption)
-    .action(async (o) => {
-      const a = await ctx.openAuthority();
-      const v = await a.ssh.createCa(
-        {
-          name: o.name,
-          type: o.type,
-          keyType: o.keyType,
-          backend: o.backend,
-          environment: o.environment,
-          maxTtlMs: o.maxTtl,
-          defaultTtlMs: o.defaultTtl,
-        },
-        ctx.actor,
-      );
-      ctx.output(caSummary(v), () => v.publicKey);
-    });
+    .action(
+      async (o: {
+        name: string;
+        type: SshCertType;
+        keyType?: KeyType;
+        backend?: CaBackend;
+        environment?: string;
+        maxTtl?: number;
+        defaultTtl?: number;
+      }) => {
+        const a = await ctx.openAuthority();
+        const v = await a.ssh.createCa(
+          {
+            name: o.name,
+            type: o.type,
+            keyType: o.keyType,
+            backend: o.backend,
+            environment: o.environment,
+            maxTtlMs: o.maxTtl,
+            defaultTtlMs: o.defaultTtl,
+          },
+          ctx.actor,
+        );
+        ctx.output(caSummary(v), () => v.publicKey);
+      },
+    );
   ca.command('list')
     .description('list SSH CAs')
     .option('--environment <env>')
-    .action(async (o) => {
+    .action(async (o: { environment?: string }) => {
       const a = await ctx.openAuthority();
       const cas = await a.ssh.listCas(o.environment);
       ctx.output(cas.map(caSummary), () =>
@@ -111,7 +149,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .option('--environment <env>')
     .option('--name <name>', 'name of the new CA')
     .option('--key-type <type>', 'key type of the new CA (default: as the current one)', keyTypeOption)
-    .action(async (o) => {
+    .action(async (o: { type: SshCertType; environment?: string; name?: string; keyType?: KeyType }) => {
       const a = await ctx.openAuthority();
       const r = await a.ssh.rotateCa(
         { type: o.type, environment: o.environment, name: o.name, keyType: o.keyType },
@@ -147,14 +185,17 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .option('--extension <name>', 'extension (repeat); replaces the default set', collect, [])
     .option('--no-extensions', 'no extensions at all (user certificates)')
     .option('--out <file>', 'write the -cert.pub here')
-    .action(async (o) => {
+    .action(async (o: SignOptions) => {
       const a = await ctx.openAuthority();
       const critical: Record<string, string | true> = {};
       if (o.forceCommand !== undefined) critical['force-command'] = o.forceCommand;
       if (o.sourceAddress !== undefined) critical['source-address'] = o.sourceAddress;
       const ext = list(o.extension);
-      const extensions =
-        o.extensions === false ? {} : ext.length ? Object.fromEntries(ext.map((e) => [e, true as const])) : undefined;
+      const extensions = !o.extensions
+        ? {}
+        : ext.length
+          ? Object.fromEntries(ext.map((e) => [e, true as const]))
+          : undefined;
       const issued = await a.ssh.sign(
         {
           ca: o.ca,
@@ -179,10 +220,10 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .command('list')
     .description('list SSH certificates')
     .option('--ca <ca>')
-    .option('--status <status>', 'active, revoked, expired')
+    .option('--status <status>', 'active, revoked, expired', statusOption)
     .option('--limit <n>', 'page size', intOption)
     .option('--cursor <cursor>')
-    .action(async (o) => {
+    .action(async (o: { ca?: string; status?: SshCertificateStatus; limit?: number; cursor?: string }) => {
       const a = await ctx.openAuthority();
       const page = await a.ssh.listCertificates({ ca: o.ca, status: o.status, limit: o.limit, cursor: o.cursor });
       ctx.output({ items: page.items.map(certSummary), nextCursor: page.nextCursor }, () =>
@@ -201,23 +242,25 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .option('--key-id <id>', 'revoke every active certificate with this key id')
     .option('--public-key <file>', 'revoke every active certificate of this key (and the key itself)')
     .option('--reason <text>')
-    .action(async (serial: string | undefined, o) => {
-      const a = await ctx.openAuthority();
-      const r = await a.ssh.revoke(
-        {
-          ca: o.ca,
-          serial,
-          keyId: o.keyId,
-          publicKey: o.publicKey ? readInputFile(o.publicKey, 'public key') : undefined,
-          reason: o.reason,
-        },
-        ctx.actor,
-      );
-      ctx.output(
-        { revoked: r.revoked.map(certSummary), krlVersion: r.krlVersion },
-        () => `revoked ${r.revoked.map((c) => c.serial).join(', ')} (KRL version ${r.krlVersion})`,
-      );
-    });
+    .action(
+      async (serial: string | undefined, o: { ca: string; keyId?: string; publicKey?: string; reason?: string }) => {
+        const a = await ctx.openAuthority();
+        const r = await a.ssh.revoke(
+          {
+            ca: o.ca,
+            serial,
+            keyId: o.keyId,
+            publicKey: o.publicKey ? readInputFile(o.publicKey, 'public key') : undefined,
+            reason: o.reason,
+          },
+          ctx.actor,
+        );
+        ctx.output(
+          { revoked: r.revoked.map(certSummary), krlVersion: r.krlVersion },
+          () => `revoked ${r.revoked.map((c) => c.serial).join(', ')} (KRL version ${r.krlVersion})`,
+        );
+      },
+    );
   ssh
     .command('krl')
     .description('write the KRL (OpenSSH key revocation list) of a CA, or of a host (adds its user blocks)')
@@ -225,10 +268,10 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .option('--host <name>', 'host name (per-host KRL)')
     .option('--environment <env>')
     .requiredOption('--out <file>', 'KRL file to write (binary; RevokedKeys in sshd_config)')
-    .action(async (o) => {
+    .action(async (o: { ca?: string; host?: string; environment?: string; out: string }) => {
       const a = await ctx.openAuthority();
       if (!o.ca === !o.host) throw new PkiError('input.invalid', 'give either --ca or --host');
-      const k = o.ca ? await a.ssh.caKrl(o.ca) : await a.ssh.hostKrl(o.environment, o.host);
+      const k = o.ca ? await a.ssh.caKrl(o.ca) : await a.ssh.hostKrl(o.environment ?? 'default', o.host ?? '');
       writeOutputFile(o.out, k.krl);
       ctx.output(
         { scope: k.scope, version: k.version, etag: k.etag, generatedAt: date(k.generatedAt), out: o.out },
@@ -239,7 +282,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .command('trust')
     .description('TrustedUserCAKeys and @cert-authority known_hosts lines of an environment')
     .option('--environment <env>')
-    .action(async (o) => {
+    .action(async (o: { environment?: string }) => {
       const a = await ctx.openAuthority();
       const t = await a.ssh.trust(o.environment);
       ctx.output(
@@ -255,7 +298,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   env
     .command('create <name>')
     .option('--description <text>')
-    .action(async (name: string, o) => {
+    .action(async (name: string, o: { description?: string }) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.createEnvironment({ name, description: o.description }, ctx.actor);
       ctx.output(row, () => `created environment ${row.name}`);
@@ -276,7 +319,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .command('add <name>')
     .option('--environment <env>')
     .option('--principal <names>', 'host names the host certificate may carry (default: the name)', collect, [])
-    .action(async (name: string, o) => {
+    .action(async (name: string, o: { environment?: string; principal: string[] }) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.addHost({ name, environment: o.environment, principals: list(o.principal) }, ctx.actor);
       ctx.output(row, () => `added host ${row.name} (${row.principals.join(', ')})`);
@@ -284,7 +327,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   host
     .command('list')
     .option('--environment <env>')
-    .action(async (o) => {
+    .action(async (o: { environment?: string }) => {
       const a = await ctx.openAuthority();
       const rows = await a.ssh.listHosts(o.environment);
       ctx.output(rows, () =>
@@ -301,7 +344,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .requiredOption('--account <account>')
     .requiredOption('--principal <principal>')
     .option('--environment <env>')
-    .action(async (o) => {
+    .action(async (o: { host: string; account: string; principal: string; environment?: string }) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.mapAccount(
         { host: o.host, account: o.account, principal: o.principal, environment: o.environment },
@@ -316,7 +359,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .option('--environment <env>')
     .option('--dir <dir>', 'install directory on the host', '/etc/ssh/pkim')
     .requiredOption('--out <dir>', 'local directory to write the files to')
-    .action(async (o) => {
+    .action(async (o: { host: string; environment?: string; dir: string; out: string }) => {
       const a = await ctx.openAuthority();
       const b = await a.ssh.hostBundle(
         { host: o.host, environment: o.environment, dir: o.dir, publicBaseUrl: process.env.PKIM_PUBLIC_URL },
@@ -366,7 +409,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   principal
     .command('add <name>')
     .option('--description <text>')
-    .action(async (name: string, o) => {
+    .action(async (name: string, o: { description?: string }) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.addPrincipal({ name, description: o.description }, ctx.actor);
       ctx.output(row, () => `added principal ${row.name}`);
@@ -385,7 +428,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .command('grant')
     .requiredOption('--user <name>')
     .requiredOption('--principal <name>')
-    .action(async (o) => {
+    .action(async (o: { user: string; principal: string }) => {
       const a = await ctx.openAuthority();
       await a.ssh.grant({ user: o.user, principal: o.principal }, ctx.actor);
       ctx.output({ user: o.user, principal: o.principal }, () => `granted ${o.principal} to ${o.user}`);
@@ -394,7 +437,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .command('ungrant')
     .requiredOption('--user <name>')
     .requiredOption('--principal <name>')
-    .action(async (o) => {
+    .action(async (o: { user: string; principal: string }) => {
       const a = await ctx.openAuthority();
       await a.ssh.ungrant({ user: o.user, principal: o.principal }, ctx.actor);
       ctx.output({ user: o.user, principal: o.principal }, () => `removed ${o.principal} from ${o.user}`);
@@ -407,7 +450,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .option('--host <name>', 'omit for fleet-wide')
     .option('--environment <env>')
     .option('--reason <text>')
-    .action(async (o) => {
+    .action(async (o: { user: string; host?: string; environment?: string; reason?: string }) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.block(
         { user: o.user, host: o.host, environment: o.environment, reason: o.reason },
@@ -439,23 +482,25 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .option('--operations <ops>', 'sign-host,sign-user', 'sign-host')
     .option('--rate <n>', 'requests per minute', intOption)
     .option('--expires-in <duration>', 'e.g. 30d', durationOption)
-    .action(async (o) => {
-      const a = await ctx.openAuthority();
-      const r = await a.ssh.createFleetToken(
-        {
-          name: o.name,
-          environment: o.environment,
-          operations: list(o.operations) as SshFleetOperation[],
-          ratePerMinute: o.rate,
-          expiresInMs: o.expiresIn,
-        },
-        ctx.actor,
-      );
-      ctx.output(
-        { id: r.row.id, name: r.row.name, operations: r.row.operations, token: r.token },
-        () => `${r.token}\n(shown once: store it now)`,
-      );
-    });
+    .action(
+      async (o: { name: string; environment?: string; operations: string; rate?: number; expiresIn?: number }) => {
+        const a = await ctx.openAuthority();
+        const r = await a.ssh.createFleetToken(
+          {
+            name: o.name,
+            environment: o.environment,
+            operations: list(o.operations) as SshFleetOperation[],
+            ratePerMinute: o.rate,
+            expiresInMs: o.expiresIn,
+          },
+          ctx.actor,
+        );
+        ctx.output(
+          { id: r.row.id, name: r.row.name, operations: r.row.operations, token: r.token },
+          () => `${r.token}\n(shown once: store it now)`,
+        );
+      },
+    );
   fleet.command('list').action(async () => {
     const a = await ctx.openAuthority();
     const rows = (await a.ssh.listFleetTokens()).map(({ tokenHash: _h, ...r }) => r);
