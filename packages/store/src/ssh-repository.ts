@@ -88,6 +88,13 @@ export function createSshRepository(db: QueryDb, t: Tables): SshRepository {
         .where(and(eq(C.caId, caId), eq(C.status, 'active'), gt(C.validBefore, now)));
       return Number(r?.n ?? 0);
     },
+    async countFleetIssuedSince(fleetTokenId, since) {
+      const [r] = await db
+        .select({ n: count() })
+        .from(C)
+        .where(and(eq(C.fleetTokenId, fleetTokenId), gt(C.createdAt, since)));
+      return Number(r?.n ?? 0);
+    },
     hostById: (id) => one<SshHostRow>(db.select().from(H).where(eq(H.id, id))),
     hostByName: (environmentId, name) =>
       one<SshHostRow>(

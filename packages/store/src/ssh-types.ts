@@ -189,6 +189,8 @@ export interface SshRepository {
   listRevokedCertificates(caId: string, now: number): Promise<SshCertificateRow[]>;
   /** active certificates of a CA that have not expired at `now` */
   countUnexpired(caId: string, now: number): Promise<number>;
+  /** certificates a fleet token got issued after `since` (its rate limit across server processes) */
+  countFleetIssuedSince(fleetTokenId: string, since: number): Promise<number>;
   hostById(id: string): Promise<SshHostRow | undefined>;
   hostByName(environmentId: string, name: string): Promise<SshHostRow | undefined>;
   listHosts(environmentId?: string): Promise<SshHostRow[]>;

@@ -91,7 +91,10 @@ function newSerial(): bigint {
 
 export function createSshService(deps: SshServiceDeps): SshService {
   const { store, keys, clock, logger } = deps;
-  /** in-memory per-token request times (sliding minute) */
+  /**
+   * in-memory per-token request times (sliding minute): every request of this process counts, failed ones too.
+   * Across processes the limit is held by the database: certificates issued through the token in the last minute.
+   */
   const fleetWindows = new Map<string, number[]>();
 
   async function environment(name: string | undefined, create = false, actor?: Actor): Promise<SshEnvironmentRow> {
@@ -1032,6 +1035,15 @@ export function createSshService(deps: SshServiceDeps): SshService {
         throw new PkiError('ssh.fleet_token_invalid', 'the fleet token is unknown, revoked or expired');
       }
       fleetRateCheck(row);
+      // across processes (several `pkim serve` on one database): the certificates issued in the last minute
+      const issuedLastMinute = await store.ssh.countFleetIssuedSince(row.id, now - 60_000);
+      if (issuedLastMinute >= row.ratePerMinute) {
+        throw new PkiError(
+          'rate.limited',
+          `fleet token ${row.name} is limited to ${row.ratePerMinute} certificates a minute`,
+          { details: { retryAfterMs: 60_000 } },
+        );
+      }
       const provisioner = fleetSshProvisioner(row);
       return audited(
         provisioner.actor,
