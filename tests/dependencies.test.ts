@@ -1,0 +1,70 @@
+// Declared npm dependencies match what the code loads (no unused, no undeclared), and the libraries that
+// must exist once (one zod, one tRPC server…) are installed once. Rules: tests/support/dependency-check.ts.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from './support/cli-runner';
+import { tempDir } from './support/openssl-tools';
+import { checkDependencies, duplicatedPackages, packagesLoadedBy } from './support/dependency-check';
+
+const ONCE = ['zod', 'drizzle-orm', 'fastify', 'pino', '@peculiar/asn1-schema', 'react', 'typescript'];
+
+describe('dependencies', () => {
+  const tmp = tempDir('pkim-deps-');
+  afterAll(() => tmp.cleanup());
+
+  it('every workspace declares what it loads and loads what it declares', () => {
+    expect(checkDependencies(REPO_ROOT)).toEqual([]);
+  });
+
+  it(`installs ${ONCE.join(', ')} once each (npm ls zod shows one version)`, () => {
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+    expect(duplicatedPackages(lock, ONCE)).toEqual([]);
+  });
+
+  it('reads imports with the TypeScript pre-processor: not strings or comments; CSS @import too', () => {
+    const src = [
+      "import a from 'pkg-a';",
+      "import type { B } from '@scope/b/deep';",
+      "export * from './local';",
+      "import 'side-effect';",
+      "const c = await import('dyn');",
+      "const d = require('req');",
+      "// import x from 'commented'",
+      'const s = "import y from \'in-a-string\'";',
+      "import { readFileSync } from 'node:fs';",
+      "import path from 'path';",
+    ].join('\n');
+    expect(packagesLoadedBy('x.ts', src).sort()).toEqual(['@scope/b', 'dyn', 'pkg-a', 'req', 'side-effect']);
+    expect(packagesLoadedBy('x.css', "@import 'tailwindcss';")).toEqual(['tailwindcss']);
+  });
+
+  it('positive control: finds an unused, an undeclared, a dev-only and a duplicated dependency', () => {
+    const root = tmp.dir;
+    const write = (path: string, text: string) => {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), text);
+    };
+    write('package.json', JSON.stringify({ name: 'r', workspaces: ['packages/*'], devDependencies: { vitest: '1' } }));
+    write(
+      'packages/p/package.json',
+      JSON.stringify({ name: '@x/p', dependencies: { used: '1', unused: '1', testonly: '1' } }),
+    );
+    write('packages/p/src/index.ts', "import u from 'used';\nimport m from 'missing';\n");
+    write('packages/p/test/p.test.ts', "import { it } from 'vitest';\nimport t from 'testonly';\n");
+    expect(checkDependencies(root, {})).toEqual([
+      'packages/p/src/index.ts loads missing, which packages/p/package.json does not declare',
+      'packages/p: dependency testonly is used by tests/tooling only (make it a devDependency)',
+      'packages/p: dependency unused is not used',
+    ]);
+    const lock = {
+      packages: {
+        'node_modules/zod': { version: '4.6.7' },
+        'apps/web/node_modules/zod': { version: '3.25.0' },
+      },
+    };
+    expect(duplicatedPackages(lock, ['zod'])).toEqual([
+      'zod: 4.6.7 at node_modules/zod, 3.25.0 at apps/web/node_modules/zod',
+    ]);
+  });
+});
