@@ -165,7 +165,7 @@ export interface AcmeTestClient {
 export interface AcmeHttp {
   status: number;
   headers: Headers;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ACME JSON of any resource, read by tests
+
   json: any;
   text: string;
 }

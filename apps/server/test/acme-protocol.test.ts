@@ -47,7 +47,6 @@ async function thumbprint(jwk: import('jose').JWK): Promise<string> {
   return calculateJwkThumbprint(jwk, 'sha256');
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- polled ACME JSON (order, authorization)
 async function poll(c: AcmeTestClient, url: string, until: (j: any) => boolean): Promise<any> {
   for (let i = 0; i < 200; i++) {
     const r = await c.post(url, undefined);
