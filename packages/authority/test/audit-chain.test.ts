@@ -119,7 +119,8 @@ describe('audit chain: forgery and tail truncation', () => {
     expect(r).toMatchObject({ ok: false, count: count - 3, brokenAtSeq: count - 2 });
     expect(!r.ok && r.reason).toMatch(
       new RegExp(
-        `^tail truncated: the chain ends at event #${count - 3} but a signed checkpoint .* saw event #${count}: 3 event\\(s\\) removed`,
+        `^tail truncated: the chain ends at event #${count - 3} ` +
+          `but a signed checkpoint .* saw event #${count}: 3 event\\(s\\) removed`,
       ),
     );
     // a checkpoint never moves back over the evidence
@@ -135,7 +136,7 @@ describe('audit chain: forgery and tail truncation', () => {
     expect(!r.ok && r.reason).toMatch(/^tail truncated: .*signed checkpoint \(file, .*2 event\(s\) removed/);
   });
 
-  it('delete the tail and put back an OLDER valid checkpoint (rollback of the database): detected by the file', async () => {
+  it('delete the tail and put back an OLDER valid checkpoint (database rollback): detected by the file', async () => {
     await a.audit.checkpoint();
     const old = db.prepare("SELECT value FROM settings WHERE key = 'audit.checkpoint'").get() as { value: string };
     const oldSeq = rows().length;
@@ -146,7 +147,7 @@ describe('audit chain: forgery and tail truncation', () => {
     expect(!(await a.audit.verify()).ok).toBe(true);
   });
 
-  it('delete the tail and append new events (the chain is longer again): the rewrite is found at the checkpoint', async () => {
+  it('delete the tail and append new events (longer again): the rewrite is found at the checkpoint', async () => {
     await a.audit.checkpoint();
     const count = rows().length;
     deleteTail(4);
@@ -184,7 +185,7 @@ describe('audit chain: forgery and tail truncation', () => {
     expect(await a.audit.verify()).toMatchObject({ ok: true, count, checkpoint: { seq: count } });
   });
 
-  it('closing the authority leaves a checkpoint of the head; pkim audit verify reports a truncation in one line', async () => {
+  it('closing the authority leaves a checkpoint of the head; audit verify reports truncation in one line', async () => {
     await a.close();
     const count = rows().length;
     expect(JSON.parse(readFileSync(file(), 'utf8')).seq).toBe(count);
