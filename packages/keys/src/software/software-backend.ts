@@ -322,20 +322,26 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
     return signerOf(backend, { uri: softwareKeyUri(id), keyType, publicKey: pub.slice() });
   }
 
-  function signWith(key: LoadedKey, id: string, keyType: KeyType, data: Uint8Array): Uint8Array {
+  /** signs on libuv's thread pool (node:crypto `sign` with a callback): an RSA-4096 signature never blocks the loop */
+  function signWith(key: LoadedKey, id: string, keyType: KeyType, data: Uint8Array): Promise<Uint8Array> {
     if (key.keyType !== keyType) {
       throw new PkiError('kms.operation_failed', `software key ${id} is ${key.keyType}, not ${keyType}`, {
         details: { keyId: id, keyType: key.keyType, requested: keyType },
       });
     }
     const info = KEY_TYPE_INFO[keyType];
-    const sig =
+    const [hash, options] =
       info.algorithm === 'ec'
-        ? cryptoSign(info.hash, data, { key: key.privateKey, dsaEncoding: 'der' })
+        ? [info.hash, { key: key.privateKey, dsaEncoding: 'der' as const }]
         : info.algorithm === 'rsa'
-          ? cryptoSign(info.hash, data, { key: key.privateKey, padding: constants.RSA_PKCS1_PADDING })
-          : cryptoSign(null, data, key.privateKey);
-    return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
+          ? [info.hash, { key: key.privateKey, padding: constants.RSA_PKCS1_PADDING }]
+          : [null, key.privateKey];
+    return new Promise((resolve, reject) => {
+      cryptoSign(hash, data, options, (err, sig) => {
+        if (err) reject(err);
+        else resolve(new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength));
+      });
+    });
   }
 
   const backend: KeyBackend & KeyDestroyer = {
