@@ -3,7 +3,7 @@
 // authority for tokens, users, role changes, enable/disable and password resets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '@pkim/authority';
-import { effectivePermissions, USER_ROLES } from '@pkim/authority';
+import { effectivePermissions, USER_ROLES, withinLimits, type ResourceLimits } from '@pkim/authority';
 import { PkiError } from '@pkim/shared';
 import { ACTORS, openSecurityFixture, type SecurityFixture } from './security-support';
 
@@ -17,6 +17,7 @@ const SCOPES: (string[] | undefined)[] = [
   ['ca:read'],
 ];
 const PASSWORD = 'correct horse battery staple';
+const DAY = 86_400_000;
 
 /** what a principal can do, as the permission layer reports it (account:self is everybody's) */
 const powers = (a: Actor) => new Set(effectivePermissions(a).filter((p) => p !== 'account:self'));
@@ -168,5 +169,92 @@ describe('finding 2: no principal can grant what it does not hold', () => {
       }
     }
     expect(allowedCount).toBeGreaterThan(0);
+  });
+
+  it('resource limits: a limited creator gives and touches nothing wider than its own limits (tokens and users)', async () => {
+    const own: ResourceLimits = {
+      cas: ['ca-a'],
+      profiles: ['tls-server'],
+      names: ['*.a.example'],
+      maxLifetimeMs: DAY,
+      spiffe: ['node/worker-*'],
+    };
+    // limited admin principals: a token and a user, each holding token:manage and user:manage
+    const { token } = await s.authority.auth.createToken({ name: 'lim', role: 'admin', resources: own }, ACTORS.admin);
+    const tokenActor = (await s.authority.auth.authenticateToken(token))!;
+    const limitedUser = await s.authority.auth.createUser(
+      { username: 'limited-admin', password: PASSWORD, role: 'admin' },
+      ACTORS.admin,
+    );
+    await s.authority.auth.setUserResources(limitedUser.id, own, ACTORS.admin);
+    const userActor = (await s.authority.auth.login('limited-admin', PASSWORD, { ip: '192.0.2.200' })).actor;
+    expect(userActor.resources).toEqual(own);
+
+    const targets: Array<{ label: string; resources: ResourceLimits | null; within: boolean }> = [
+      { label: 'none given (inherits)', resources: null, within: true },
+      { label: 'the same', resources: own, within: true },
+      { label: 'narrower', resources: { ...own, names: [], maxLifetimeMs: DAY / 2 }, within: true },
+      { label: 'another CA', resources: { ...own, cas: ['ca-a', 'ca-b'] }, within: false },
+      { label: 'another profile', resources: { ...own, profiles: ['tls-server', 'code-signing'] }, within: false },
+      { label: 'a wider name pattern', resources: { ...own, names: ['*.example'] }, within: false },
+      { label: 'a longer lifetime', resources: { ...own, maxLifetimeMs: 2 * DAY }, within: false },
+      { label: 'wider SPIFFE IDs', resources: { ...own, spiffe: ['node/*'] }, within: false },
+    ];
+    let n = 0;
+    for (const [label, actor] of [
+      ['limited token', tokenActor],
+      ['limited user', userActor],
+    ] as const) {
+      for (const t of targets) {
+        const what = `${label} → token with ${t.label}`;
+        const before = (await s.authority.auth.listTokens()).length;
+        const r = await s.authority.auth
+          .createToken({ name: `r${n++}`, role: 'operator', resources: t.resources ?? undefined }, actor)
+          .catch((e: unknown) => e);
+        if (t.within) {
+          const created = (await s.authority.auth.authenticateToken((r as { token: string }).token))!;
+          expect(created.resources, what).toBeDefined();
+          expect(withinLimits(created.resources!, own), what).toBe(true);
+        } else {
+          expect(codeOf(r), what).toBe('auth.forbidden');
+          expect((await s.authority.auth.listTokens()).length, `${what}: nothing written`).toBe(before);
+        }
+      }
+      // a user it creates inherits its limits
+      const u = await s.authority.auth.createUser(
+        { username: `inh${n++}`, password: PASSWORD, role: 'operator' },
+        actor,
+      );
+      expect((await s.authority.auth.listUsers()).find((x) => x.id === u.id)!.resources).toEqual(own);
+      // it cannot lift or widen a user's limits, nor touch a user less limited than itself
+      for (const t of targets.filter((x) => !x.within || x.resources === null)) {
+        const r = await s.authority.auth.setUserResources(u.id, t.resources, actor).catch((e: unknown) => e);
+        expect(codeOf(r), `${label} → set limits to ${t.label}`).toBe('auth.forbidden');
+      }
+      expect((await s.authority.auth.listUsers()).find((x) => x.id === u.id)!.resources).toEqual(own);
+      const unlimited = await s.authority.auth.createUser(
+        { username: `free${n++}`, password: PASSWORD, role: 'operator' },
+        ACTORS.admin,
+      );
+      for (const [op, run] of [
+        ['reset the password of', () => s.authority.auth.changePassword(unlimited.id, '', `${PASSWORD}!`, actor)],
+        ['disable', () => s.authority.auth.setUserDisabled(unlimited.id, true, actor)],
+        ['change the role of', () => s.authority.auth.setUserRole(unlimited.id, 'auditor', actor)],
+        ['limit', () => s.authority.auth.setUserResources(unlimited.id, own, actor)],
+      ] as const) {
+        expect(codeOf(await run().catch((e: unknown) => e)), `${label}: ${op} an unlimited user`).toBe(
+          'auth.forbidden',
+        );
+      }
+      const after = (await s.authority.auth.listUsers()).find((x) => x.id === unlimited.id)!;
+      expect({ role: after.role, disabled: after.disabled, resources: after.resources }).toEqual({
+        role: 'operator',
+        disabled: false,
+        resources: undefined,
+      });
+      // a user within its limits it may manage
+      await s.authority.auth.setUserDisabled(u.id, true, actor);
+      await s.authority.auth.setUserResources(u.id, { ...own, names: [] }, actor);
+    }
   });
 });

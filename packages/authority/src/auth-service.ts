@@ -169,7 +169,13 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
   };
 
   const insertUser = async (
-    input: { username: string; password: string; role: UserRole; mustChangePassword: boolean },
+    input: {
+      username: string;
+      password: string;
+      role: UserRole;
+      mustChangePassword: boolean;
+      resources?: ResourceLimits | null;
+    },
     actor: Actor | string,
     extra: Partial<UnitOfWork> = {},
     details: Record<string, unknown> = {},
@@ -184,13 +190,21 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       failedLogins: 0,
       lockedUntil: null,
       mustChangePassword: input.mustChangePassword,
+      resources: input.resources ?? null,
       createdAt: now,
       updatedAt: now,
     };
     await store.commit({
       ...extra,
       insertUsers: [row],
-      audit: [event(actor, 'user.created', row.id, { username: row.username, role: row.role, ...details })],
+      audit: [
+        event(actor, 'user.created', row.id, {
+          username: row.username,
+          role: row.role,
+          ...(row.resources ? { resources: row.resources } : {}),
+          ...details,
+        }),
+      ],
     });
     return row;
   };
@@ -226,10 +240,11 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       }
       checkRole(input.role);
       assertCanGrant(actor, input.role, undefined, `create a user with role ${input.role}`);
+      // a user created by a limited principal inherits its limits
       checkPassword(input.password);
       if (await store.users.findByUsername(input.username))
         throw new PkiError('user.name_taken', `user '${input.username}' already exists`);
-      const row = await insertUser({ ...input, mustChangePassword: false }, actor);
+      const row = await insertUser({ ...input, mustChangePassword: false, resources: actor.resources ?? null }, actor);
       return { id: row.id, username: row.username, role: row.role };
     },
 
@@ -250,7 +265,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       checkRole(role);
       const user = await requireUser(userId);
       // the actor must hold everything of both roles: no promoting past itself, no demoting its betters
-      assertCanGrant(actor, user.role, undefined, `change the role of a ${user.role}`);
+      assertCanGrant(actor, user.role, undefined, `change the role of a ${user.role}`, user.resources ?? null);
       assertCanGrant(actor, role, undefined, `give the role ${role}`);
       if (user.role === role) return;
       if (user.role === 'admin') await ensureAnotherAdmin(user.id);
@@ -264,6 +279,9 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       authorize(actor, 'user:manage');
       const user = await requireUser(userId);
       const clean = resources === null ? undefined : validateResourceLimits(resources);
+      // only for users within the actor's own limits, and never wider than them
+      assertCanGrant(actor, user.role, undefined, `change the limits of a ${user.role}`, user.resources ?? null);
+      assertCanGrant(actor, user.role, undefined, `give a ${user.role} these limits`, clean ?? null);
       await store.commit({
         updateUsers: [{ id: user.id, patch: { resources: clean ?? null, updatedAt: clock.now() } }],
         audit: [event(actor, 'user.resources_changed', user.id, { username: user.username, resources: clean ?? null })],
@@ -273,7 +291,13 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
     async setUserDisabled(userId, disabled, actor) {
       authorize(actor, 'user:manage');
       const user = await requireUser(userId);
-      assertCanGrant(actor, user.role, undefined, `${disabled ? 'disable' : 'enable'} a ${user.role}`);
+      assertCanGrant(
+        actor,
+        user.role,
+        undefined,
+        `${disabled ? 'disable' : 'enable'} a ${user.role}`,
+        user.resources ?? null,
+      );
       if (user.disabled === disabled) return;
       if (disabled && user.role === 'admin') await ensureAnotherAdmin(user.id);
       await store.commit({
@@ -289,7 +313,8 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       else authorize(actor, 'user:manage');
       const user = await requireUser(userId);
       // resetting someone's password is taking over their account: only for accounts the actor could create
-      if (!self) assertCanGrant(actor, user.role, undefined, `reset the password of a ${user.role}`);
+      if (!self)
+        assertCanGrant(actor, user.role, undefined, `reset the password of a ${user.role}`, user.resources ?? null);
       // changing one's own password always needs the old one; an admin resetting another user's does not
       if (self || !hasPermission(actor, 'user:manage')) {
         if (!(await verifyPassword(oldPassword ?? '', user.passwordHash))) {
@@ -445,12 +470,13 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       // a limited actor mints tokens limited at least as much (its own limits when none are given)
       const asked = validateResourceLimits(input.resources);
       const resources = asked && actor.resources ? { ...actor.resources, ...asked } : (asked ?? actor.resources);
-      if (actor.resources && resources && !withinLimits(resources, actor.resources)) {
-        throw new PkiError(
-          'auth.forbidden',
-          "a token cannot reach CAs, profiles, names or lifetimes beyond its creator's own limits",
-        );
-      }
+      assertCanGrant(
+        actor,
+        input.role,
+        scopes.length > 0 ? scopes : undefined,
+        `create a ${input.role} token`,
+        resources ?? null,
+      );
       const now = clock.now();
       // a token minted by a user dies with that user (disabled owner → token refused)
       const ownerId = actor.id.startsWith('usr_') && (await store.users.findById(actor.id)) ? actor.id : null;
@@ -541,15 +567,6 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
 
 function userActor(user: { id: string; username: string; role: UserRole; resources?: ResourceLimits | null }): Actor {
   return { id: user.id, name: user.username, role: user.role, resources: user.resources ?? undefined };
-}
-
-/** Is `inner` at most as wide as `outer` (lists are subsets, pattern by pattern; lifetime not longer)? */
-function withinLimits(inner: ResourceLimits, outer: ResourceLimits): boolean {
-  const sub = (a?: string[], b?: string[]) => b === undefined || (a?.every((x) => b.includes(x)) ?? false);
-  const life =
-    outer.maxLifetimeMs === undefined ||
-    (inner.maxLifetimeMs !== undefined && inner.maxLifetimeMs <= outer.maxLifetimeMs);
-  return sub(inner.cas, outer.cas) && sub(inner.profiles, outer.profiles) && sub(inner.names, outer.names) && life;
 }
 
 const THROTTLE_ENV: Record<keyof LoginThrottleOptions, string> = {

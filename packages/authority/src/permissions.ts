@@ -1,6 +1,7 @@
 import { PkiError } from '@pkim/shared';
 import type { UserRole } from '@pkim/store';
 import type { Actor } from './types';
+import type { ResourceLimits } from './signing/provisioner';
 
 export type { UserRole };
 
@@ -125,6 +126,8 @@ export function assertCanGrant(
   role: UserRole,
   scopes: readonly string[] | undefined,
   what: string,
+  /** the resource limits the new or touched principal has (null = unlimited); omitted = not about resources */
+  resources?: ResourceLimits | null,
 ): void {
   const held = new Set(effectivePermissions(actor));
   const missing = grantedPermissions(role, scopes).filter((p) => !held.has(p));
@@ -136,4 +139,28 @@ export function assertCanGrant(
       { details: { missing, role } },
     );
   }
+  // a principal limited to CAs/profiles/names/lifetimes gives (or touches) nothing less limited than itself
+  if (resources !== undefined && actor.resources && (resources === null || !withinLimits(resources, actor.resources))) {
+    throw new PkiError(
+      'auth.forbidden',
+      `cannot ${what}: it would reach CAs, profiles, names, lifetimes or SPIFFE IDs beyond this principal's own ` +
+        'resource limits',
+      { details: { role, limits: actor.resources } },
+    );
+  }
+}
+
+/** Is `inner` at most as wide as `outer` (lists are subsets, pattern by pattern; lifetime not longer)? */
+export function withinLimits(inner: ResourceLimits, outer: ResourceLimits): boolean {
+  const sub = (a?: string[], b?: string[]) => b === undefined || (a !== undefined && a.every((x) => b.includes(x)));
+  const life =
+    outer.maxLifetimeMs === undefined ||
+    (inner.maxLifetimeMs !== undefined && inner.maxLifetimeMs <= outer.maxLifetimeMs);
+  return (
+    sub(inner.cas, outer.cas) &&
+    sub(inner.profiles, outer.profiles) &&
+    sub(inner.names, outer.names) &&
+    sub(inner.spiffe, outer.spiffe) &&
+    life
+  );
 }
