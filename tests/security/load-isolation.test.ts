@@ -1,7 +1,8 @@
 // Findings 4 and 6 of issue #9: RSA-4096 generation (and signing) on the event loop stalled /healthz; one tRPC batch
 // counted as one request; an API flood got the same client's OCSP/CRL/AIA answered with 429 JSON.
-// Now: key generation and software signing run off the event loop, every call of a batch is counted (batches are capped), and
-// relying parties have their own budget, with OCSP overload answered as an OCSP `tryLater` response.
+// Now: key generation and software signing run off the event loop, every call of a batch is counted (batches
+// are capped), and relying parties have their own budget, with OCSP overload answered as an OCSP `tryLater`
+// response.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,7 +113,7 @@ describe('findings 4 and 6: one client cannot stall the server or starve relying
     expect(elu.utilization, `event-loop utilization ${elu.utilization.toFixed(2)}`).toBeLessThan(0.5);
   });
 
-  it('/healthz answers while an RSA-4096 CA signs 24 signatures at once: software signing runs off the event loop', async () => {
+  it('/healthz answers while an RSA-4096 CA signs 24 signatures at once (software signing off the loop)', async () => {
     const ca = await s.authority.cas.create(
       { name: 'rsa4096-signer', subject: { commonName: 'RSA-4096 Signing CA' }, keyType: 'rsa-4096' },
       ACTORS.admin,

@@ -171,7 +171,7 @@ describe('finding 2: no principal can grant what it does not hold', () => {
     expect(allowedCount).toBeGreaterThan(0);
   });
 
-  it('resource limits: a limited creator gives and touches nothing wider than its own limits (tokens and users)', async () => {
+  it('resource limits: a limited creator gives and touches nothing wider than its own (tokens, users)', async () => {
     const own: ResourceLimits = {
       cas: ['ca-a'],
       profiles: ['tls-server'],
@@ -190,7 +190,7 @@ describe('finding 2: no principal can grant what it does not hold', () => {
     const userActor = (await s.authority.auth.login('limited-admin', PASSWORD, { ip: '192.0.2.200' })).actor;
     expect(userActor.resources).toEqual(own);
 
-    const targets: Array<{ label: string; resources: ResourceLimits | null; within: boolean }> = [
+    const targets: { label: string; resources: ResourceLimits | null; within: boolean }[] = [
       { label: 'none given (inherits)', resources: null, within: true },
       { label: 'the same', resources: own, within: true },
       { label: 'narrower', resources: { ...own, names: [], maxLifetimeMs: DAY / 2 }, within: true },

@@ -152,7 +152,7 @@ export function assertCanGrant(
 
 /** Is `inner` at most as wide as `outer` (lists are subsets, pattern by pattern; lifetime not longer)? */
 export function withinLimits(inner: ResourceLimits, outer: ResourceLimits): boolean {
-  const sub = (a?: string[], b?: string[]) => b === undefined || (a !== undefined && a.every((x) => b.includes(x)));
+  const sub = (a?: string[], b?: string[]) => b === undefined || (a?.every((x) => b.includes(x)) ?? false);
   const life =
     outer.maxLifetimeMs === undefined ||
     (inner.maxLifetimeMs !== undefined && inner.maxLifetimeMs <= outer.maxLifetimeMs);
