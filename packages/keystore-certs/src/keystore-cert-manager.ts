@@ -15,6 +15,7 @@ import {
 import type { VaultClient } from './vault-client';
 
 const DAY = 86_400_000;
+const ABANDONED_AFTER_MS = 3_600_000;
 
 /** pino-compatible; never given key or certificate bodies */
 export interface LifecycleLogger {
@@ -239,7 +240,8 @@ export function createKeystoreCertManager(o: KeystoreCertManagerOptions) {
       notBefore,
       notAfter,
       renewAt: renewalTime(notBefore, notAfter, renewBeforeMs),
-      dueAt: null,
+      // a pending certificate still pending then was abandoned (process stopped mid-rotation): the scheduler revokes it
+      dueAt: now + ABANDONED_AFTER_MS,
       error: null,
       createdAt: now,
       activatedAt: null,
@@ -362,7 +364,9 @@ export function createKeystoreCertManager(o: KeystoreCertManagerOptions) {
     }
     const t = clock.now();
     store.commit({
-      updateCertificates: [{ id: row.id, onlyIfStatus: 'pending', patch: { status: 'active', activatedAt: t } }],
+      updateCertificates: [
+        { id: row.id, onlyIfStatus: 'pending', patch: { status: 'active', activatedAt: t, dueAt: null } },
+      ],
       events: [
         event('keystore_cert.tested', label(conn), { serial: row.serialNumber, endpoints: input.endpoints }),
         event('keystore_cert.activated', label(conn), { serial: row.serialNumber, renewAt: iso(row.renewAt) }),
@@ -438,7 +442,7 @@ export function createKeystoreCertManager(o: KeystoreCertManagerOptions) {
     }
     store.commit({
       updateCertificates: [
-        { id: row.id, onlyIfStatus: 'pending', patch: { status: 'active', activatedAt: now } },
+        { id: row.id, onlyIfStatus: 'pending', patch: { status: 'active', activatedAt: now, dueAt: null } },
         ...(current
           ? [
               {
@@ -515,6 +519,30 @@ export function createKeystoreCertManager(o: KeystoreCertManagerOptions) {
           ],
         });
         summary.renewalFailed.push({ connection: label(c), error: (e as Error).message });
+      }
+    }
+    for (const c of store.due('pending', now)) {
+      // issued but never tested or activated (the process stopped in between): revoke it, wipe the key
+      try {
+        const revokedAt = await revokeAtPki(c);
+        store.commit({
+          updateCertificates: [
+            {
+              id: c.id,
+              onlyIfStatus: 'pending',
+              patch: {
+                status: 'failed',
+                error: 'abandoned before activation',
+                encryptedPrivateKey: null,
+                revokedAt,
+                dueAt: now + gracePeriodMs,
+              },
+            },
+          ],
+          events: [event('keystore_cert.revoked', label(c), { serial: c.serialNumber, reason: 'abandoned' })],
+        });
+      } catch (e) {
+        summary.errors.push({ target: `${label(c)} ${c.serialNumber}`, error: (e as Error).message });
       }
     }
     for (const c of store.due('failed', now)) {

@@ -48,7 +48,7 @@ export const certificates = sqliteTable(
     notAfter: integer('not_after').notNull(),
     /** when the scheduler renews it (notAfter − renewBefore) */
     renewAt: integer('renew_at').notNull(),
-    /** rotating: when it is revoked; failed: when the rotation is retried */
+    /** rotating: when it is revoked; failed: when the row goes; pending: when it counts as abandoned */
     dueAt: integer('due_at'),
     error: text('error'),
     createdAt: integer('created_at').notNull(),
@@ -267,8 +267,8 @@ export function openKeystoreStore(path: string) {
         .where(and(eq(certificates.status, 'active'), lte(certificates.renewAt, now)))
         .all();
     },
-    /** certificates in a timed state (rotating: grace over; failed: retry time) */
-    due(status: 'rotating' | 'failed', now: number): CertificateRow[] {
+    /** certificates in a timed state (rotating: grace over; failed: row removal; pending: abandoned) */
+    due(status: 'rotating' | 'failed' | 'pending', now: number): CertificateRow[] {
       return db
         .select()
         .from(certificates)

@@ -19,7 +19,7 @@ export interface VaultClientOptions {
   namespace?: string;
   /** PEM the client trusts for an https address (default: system roots) */
   caPem?: string;
-  /** per request, default 30 s */
+  /** per request (no answer for this long), default 120 s: a server generating an RSA-4096 key under load is slow */
   timeoutMs?: number;
 }
 
@@ -48,7 +48,7 @@ export function createVaultClient(opts: VaultClientOptions) {
   if (!/^https?:$/.test(base.protocol)) {
     throw new PkiError('keystore.invalid_input', `Vault address must be http(s)://…, got ${opts.address}`);
   }
-  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const timeoutMs = opts.timeoutMs ?? 120_000;
   const agent =
     base.protocol === 'https:'
       ? new HttpsAgent({ keepAlive: true, ...(opts.caPem ? { ca: opts.caPem } : {}) })

@@ -43,6 +43,7 @@ let aws: KeystoreEndpoint;
 /** the endpoint of initech's aws_kms keystore, which will refuse the renewed certificate once */
 let flaky: KeystoreEndpoint;
 let rootPem: string;
+const kek = localKek(randomBytes(32));
 const firstCreds = new Map<
   string,
   { serialNumber: string; certificatePem: string; caChain: string[]; privateKeyPem: Buffer }
@@ -69,7 +70,7 @@ beforeAll(async () => {
   manager = createKeystoreCertManager({
     store,
     vault: createVaultClient({ address: f.url, auth: { method: 'token', token: f.token } }),
-    kek: localKek(randomBytes(32)),
+    kek,
     clock,
     actor: 'test',
   });
@@ -194,6 +195,24 @@ describe('tenant keystore certificate lifecycle (injected clock, real server, re
     expect((await manager.tick()).renewed).toEqual([]); // retry not due yet (1 h)
     clock.set(REAL - 9 * DAY + 2 * 3_600_000);
     expect((await manager.tick()).renewed).toEqual(['initech/aws_kms']);
+
+    // a process that stops between issuing and activating leaves a pending certificate: the scheduler revokes it
+    const crashing = createKeystoreCertManager({
+      store,
+      vault: createVaultClient({ address: f.url, auth: { method: 'token', token: f.token } }),
+      kek,
+      clock,
+      tester: () => Promise.reject(new Error('process stopped')),
+    });
+    await expect(crashing.rotate('globex', 'aws_kms')).rejects.toThrow('process stopped');
+    const pending = manager.connection('globex', 'aws_kms').certificates.find((c) => c.status === 'pending')!;
+    expect(pending.hasPrivateKey).toBe(true);
+    expect((await manager.tick()).renewed).toEqual([]); // not abandoned yet
+    clock.set(REAL - 9 * DAY + 3 * 3_600_000 + 60_000);
+    expect((await manager.tick()).errors).toEqual([]);
+    const abandoned = manager.connection('globex', 'aws_kms').certificates.find((c) => c.id === pending.id)!;
+    expect(abandoned).toMatchObject({ status: 'failed', hasPrivateKey: false, error: 'abandoned before activation' });
+    expect(abandoned.revokedAt).not.toBeNull();
   });
 
   it('after the grace period the old certificates are revoked: on the CRL, refused by the TLS server', async () => {
