@@ -49,10 +49,12 @@ export function createVaultClient(opts: VaultClientOptions) {
     throw new PkiError('keystore.invalid_input', `Vault address must be http(s)://…, got ${opts.address}`);
   }
   const timeoutMs = opts.timeoutMs ?? 120_000;
+  // one connection per request: a kept-alive socket the server closes while idle makes the NEXT request (an issue,
+  // not safe to repeat blindly) fail with "socket hang up"; certificate operations are rare enough not to need reuse
   const agent =
     base.protocol === 'https:'
-      ? new HttpsAgent({ keepAlive: true, ...(opts.caPem ? { ca: opts.caPem } : {}) })
-      : new HttpAgent({ keepAlive: true });
+      ? new HttpsAgent({ keepAlive: false, ...(opts.caPem ? { ca: opts.caPem } : {}) })
+      : new HttpAgent({ keepAlive: false });
   let token: string | undefined = opts.auth?.method === 'token' ? opts.auth.token : undefined;
   let tokenExpiresAt = Number.POSITIVE_INFINITY;
 
@@ -149,7 +151,7 @@ export function createVaultClient(opts: VaultClientOptions) {
   return {
     address: base.toString().replace(/\/$/, ''),
     login,
-    /** closes kept-alive connections */
+    /** closes open connections */
     close(): void {
       agent.destroy();
     },
