@@ -7,7 +7,17 @@ import { REPO_ROOT } from './support/cli-runner';
 import { tempDir } from './support/openssl-tools';
 import { checkDependencies, duplicatedPackages, packagesLoadedBy } from './support/dependency-check';
 
-const ONCE = ['zod', 'drizzle-orm', 'fastify', 'pino', '@peculiar/asn1-schema', 'react', 'typescript'];
+const ONCE = [
+  'zod',
+  'drizzle-orm',
+  'fastify',
+  'pino',
+  '@peculiar/asn1-schema',
+  'react',
+  'typescript',
+  '@trpc/server',
+  '@trpc/client',
+];
 
 describe('dependencies', () => {
   const tmp = tempDir('pkim-deps-');

@@ -135,7 +135,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     await page.getByLabel('Organization (O)').fill('PKI Manager E2E');
     await page.getByLabel('Country (C)').fill('US');
     await wizardNext();
-    await page.getByLabel('Key type').selectOption('ECDSA-P384');
+    await page.getByLabel('Key type').selectOption('ec-p384');
     await wizardNext();
     await wizardNext();
     await shot('create-ca-review');
@@ -150,7 +150,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     await page.getByLabel('Name (unique, used in the CLI and URLs)').fill('e2e-issuing');
     await page.getByLabel('Common name (CN)').fill('E2E Issuing CA');
     await wizardNext();
-    await page.getByLabel('Key type').selectOption('ECDSA-P256');
+    await page.getByLabel('Key type').selectOption('ec-p256');
     await wizardNext();
     await page.getByLabel('Path length').fill('0');
     await page.getByLabel('Permitted DNS subtrees').fill('.example.com, example.com');

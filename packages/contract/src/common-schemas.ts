@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CA_KEY_TYPES, KEY_BACKENDS, SSH_CA_KEY_TYPES } from './vocabulary';
 import {
   ACCEPTED_REVOCATION_REASONS,
   KEY_TYPES,
@@ -57,11 +58,11 @@ const canonicalKeyType = (v: string): KeyType => {
 };
 /** A key type on input: the vocabulary or a legacy spelling, normalised (the procedure sees `ec-p256`…). */
 export const keyTypeInputSchema = z.enum([...KEY_TYPES, ...LEGACY_KEY_TYPE_NAMES]).transform(canonicalKeyType);
-/** Key types a CA may be created with. */
-export const CA_KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-4096'] as const satisfies readonly KeyType[];
 /** A CA key type on input (`ca.create`): one of CA_KEY_TYPES or its legacy spelling, normalised. */
 export const caKeyTypeSchema = z.enum([...CA_KEY_TYPES, ...LEGACY_KEY_TYPE_NAMES]).transform(canonicalKeyType);
-export const keyBackendSchema = z.enum(['software', 'pkcs11', 'kmip']);
+/** An SSH CA key type. */
+export const sshCaKeyTypeSchema = z.enum(SSH_CA_KEY_TYPES);
+export const keyBackendSchema = z.enum(KEY_BACKENDS);
 /** reasons a caller may revoke with (RFC 5280 minus removeFromCRL, aACompromise, certificateHold) */
 export const revocationReasonSchema = z.enum(ACCEPTED_REVOCATION_REASONS);
 /** reasons as stored (output): rows written by older versions may carry any RFC 5280 reason */

@@ -1,3 +1,4 @@
+export * from './vocabulary';
 export * from './common-schemas';
 export * from './ca-schemas';
 export * from './certificate-schemas';

@@ -1,6 +1,10 @@
 /** Key types PKI Manager can generate and sign with. */
 export const KEY_TYPES = ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ec-p256', 'ec-p384', 'ed25519'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
+/** Key types an X.509 CA may be created with. */
+export const CA_KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-4096'] as const satisfies readonly KeyType[];
+/** Key types an SSH CA may be created with. */
+export const SSH_CA_KEY_TYPES = ['ed25519', 'ec-p256', 'ec-p384', 'rsa-4096'] as const satisfies readonly KeyType[];
 
 export type KeyAlgorithm = 'rsa' | 'ec' | 'ed25519';
 export type HashName = 'sha256' | 'sha384' | null;

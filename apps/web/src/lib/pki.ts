@@ -14,8 +14,8 @@ export const REVOCATION_REASON_OPTIONS: { value: RevocationReason; label: string
   { value: 'privilegeWithdrawn', label: 'Privilege withdrawn' },
 ];
 
-export const CA_KEY_TYPES = ['ECDSA-P256', 'ECDSA-P384', 'RSA-2048', 'RSA-4096'] as const;
-export const LEAF_KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-3072', 'rsa-4096', 'ed25519'] as const;
+/** key-type lists come from the API contract (one vocabulary: `ec-p256`…), not a copy */
+export { CA_KEY_TYPES, LEAF_KEY_TYPES, SSH_CA_KEY_TYPES } from '@pkim/contract/vocabulary';
 
 /** "a.example.com, 10.0.0.1" → { dns: [...], ip: [...] } (emails and URIs recognised too) */
 export function parseSanList(text: string): { dns?: string[]; ip?: string[]; email?: string[]; uri?: string[] } {

@@ -33,7 +33,7 @@ export function CreateCaPage() {
   const [cn_, setCn] = useState('');
   const [org, setOrg] = useState('');
   const [country, setCountry] = useState('');
-  const [keyType, setKeyType] = useState<(typeof CA_KEY_TYPES)[number]>('ECDSA-P384');
+  const [keyType, setKeyType] = useState<(typeof CA_KEY_TYPES)[number]>('ec-p384');
   const [backend, setBackend] = useState<'software' | 'pkcs11' | 'kmip'>('software');
   const [validityDays, setValidityDays] = useState('');
   const [pathLen, setPathLen] = useState('');

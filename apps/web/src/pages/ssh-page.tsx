@@ -4,6 +4,7 @@ import { FileKey2, Plus, ShieldOff, Terminal } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { formatDate, formatDateTime } from '../lib/utils';
+import { SSH_CA_KEY_TYPES } from '../lib/pki';
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
 import { Card, CardContent } from '../components/ui/card';
@@ -17,7 +18,6 @@ import { Tabs, TabsContent, TabsList, TabsTrigger } from '../components/ui/tabs'
 import { CopyButton } from '../components/ui/copy-button';
 
 type SshCertificate = RouterOutputs['ssh']['listCertificates']['items'][number];
-const KEY_TYPES = ['ed25519', 'ec-p256', 'ec-p384', 'rsa-4096'] as const;
 const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
 
 function CasTab() {
@@ -27,7 +27,7 @@ function CasTab() {
   const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
   const [type, setType] = useState<'user' | 'host'>('user');
-  const [keyType, setKeyType] = useState<(typeof KEY_TYPES)[number]>('ed25519');
+  const [keyType, setKeyType] = useState<(typeof SSH_CA_KEY_TYPES)[number]>('ed25519');
   const [environment, setEnvironment] = useState('default');
   const create = useMutation(
     trpc.ssh.createCa.mutationOptions({
@@ -117,9 +117,9 @@ function CasTab() {
               <NativeSelect
                 id="ssh-ca-key"
                 value={keyType}
-                onChange={(e) => setKeyType(e.target.value as (typeof KEY_TYPES)[number])}
+                onChange={(e) => setKeyType(e.target.value as (typeof SSH_CA_KEY_TYPES)[number])}
               >
-                {KEY_TYPES.map((k) => (
+                {SSH_CA_KEY_TYPES.map((k) => (
                   <option key={k} value={k}>
                     {k}
                   </option>

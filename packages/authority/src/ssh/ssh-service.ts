@@ -177,7 +177,7 @@ export function createSshService(deps: SshServiceDeps): SshService {
   ): Promise<SshCaRow> {
     const name = checkName('CA', input.name);
     const keyType = input.keyType ?? 'ed25519';
-    if (!SSH_CA_KEY_TYPES.includes(keyType)) {
+    if (!(SSH_CA_KEY_TYPES as readonly KeyType[]).includes(keyType)) {
       throw new PkiError('ssh.unsupported_key', `SSH CA keys are ${SSH_CA_KEY_TYPES.join(', ')}; got ${keyType}`);
     }
     if (input.type !== 'user' && input.type !== 'host') {

@@ -31,7 +31,7 @@ export type {
   SshUserRow,
 };
 
-export const SSH_CA_KEY_TYPES: readonly KeyType[] = ['ed25519', 'ec-p256', 'ec-p384', 'rsa-4096'];
+export { SSH_CA_KEY_TYPES } from '@pkim/shared';
 
 export interface CreateSshCaInput {
   name: string;

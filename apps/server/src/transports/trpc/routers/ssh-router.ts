@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '@pkim/shared';
+import { sshCaKeyTypeSchema } from '@pkim/contract';
 import type { SshCaView, SshCertificateRow, SshFleetTokenRow } from '@pkim/authority';
 import { procedure, router } from '../trpc-init';
 
@@ -89,7 +90,7 @@ export const sshRouter = router({
         .object({
           name: nameSchema,
           type: z.enum(['user', 'host']),
-          keyType: z.enum(['ed25519', 'ec-p256', 'ec-p384', 'rsa-4096']).optional(),
+          keyType: sshCaKeyTypeSchema.optional(),
           environment: nameSchema.optional(),
           maxTtl: durationText.optional(),
           defaultTtl: durationText.optional(),

@@ -1,0 +1,13 @@
+import { CA_KEY_TYPES, KEY_TYPES, SSH_CA_KEY_TYPES } from '@pkim/shared';
+
+/**
+ * The API's word lists as plain constants (no zod), importable by the browser console without pulling in the
+ * schemas: `import { CA_KEY_TYPES } from '@pkim/contract/vocabulary'`. The schemas in common-schemas.ts are built
+ * from the same lists.
+ */
+
+/** Key types a leaf key may be generated with (`certificate.issue`) and a CSR may carry. */
+export const LEAF_KEY_TYPES = KEY_TYPES;
+export { CA_KEY_TYPES, SSH_CA_KEY_TYPES };
+/** Key backends a CA key may live in. */
+export const KEY_BACKENDS = ['software', 'pkcs11', 'kmip'] as const;
