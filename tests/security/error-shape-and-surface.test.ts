@@ -4,6 +4,7 @@
 // without credentials answers 2xx (public relying-party/health routes) or 4xx — never 5xx.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '@pkim/server';
+import { ERROR_CATALOG } from '@pkim/shared';
 import { openSecurityFixture, type SecurityFixture } from './security-support';
 
 interface Shaped {
@@ -64,6 +65,42 @@ describe('finding 8: one error shape for every error Fastify raises', () => {
       headers: { 'content-type': 'application/json' },
     });
     expectShaped(bad, 400, 'input.invalid_json');
+  });
+});
+
+describe('tRPC: every error carries a catalog code (data.pkiCode) and a message', () => {
+  let s: SecurityFixture;
+  beforeAll(async () => {
+    s = await openSecurityFixture();
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('errors raised by tRPC itself, by input validation, by access control and by the authority', async () => {
+    const q = (input: unknown) => encodeURIComponent(JSON.stringify(input));
+    const batch = Array.from({ length: 21 }, () => 'system.info').join(',');
+    const cases: [string, string, { token?: string; body?: string }, number, string][] = [
+      ['GET', '/trpc/nothing.here', { token: s.adminToken }, 404, 'route.not_found'],
+      ['POST', '/trpc/ca.list', { token: s.adminToken, body: '{}' }, 405, 'route.not_found'],
+      ['GET', '/trpc/ca.get?input=%7Bbroken', { token: s.adminToken }, 400, 'input.invalid'],
+      ['GET', `/trpc/${batch}?batch=1&input=%7B%7D`, { token: s.adminToken }, 400, 'input.invalid'],
+      ['GET', '/trpc/ca.list', {}, 401, 'auth.unauthenticated'],
+      ['GET', `/trpc/ca.get?input=${q({ ref: 42 })}`, { token: s.adminToken }, 400, 'input.invalid'],
+      ['GET', `/trpc/ca.get?input=${q({ ref: 'ca_doesnotexist' })}`, { token: s.adminToken }, 404, 'ca.not_found'],
+      ['POST', '/trpc/ca.create', { token: s.operatorToken, body: '{}' }, 403, 'auth.forbidden'],
+    ];
+    for (const [method, url, o, status, pkiCode] of cases) {
+      const r = await s.http(method, url, {
+        ...o,
+        ...(o.body ? { headers: { 'content-type': 'application/json' } } : {}),
+      });
+      expect(r.status, `${method} ${url}: ${r.text}`).toBe(status);
+      const body = r.json<{ error: { message: string; data: { pkiCode?: string } } }>();
+      expect(body.error.data.pkiCode, `${method} ${url}`).toBe(pkiCode);
+      expect(ERROR_CATALOG[pkiCode], pkiCode).toBeDefined();
+      expect(body.error.message.length, `${method} ${url}`).toBeGreaterThan(0);
+    }
   });
 });
 

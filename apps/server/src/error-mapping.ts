@@ -49,6 +49,26 @@ export function retryAfterSecondsOf(e: PkiError | undefined): number | undefined
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.ceil(v) : undefined;
 }
 
+/**
+ * The catalog code of a tRPC error raised by tRPC itself (no PkiError in its cause chain): an unknown procedure, a
+ * body that is not JSON, a query called as a mutation, a batch over the limit. Every tRPC error carries a code.
+ */
+const PKI_CODE_BY_TRPC_CODE: Partial<Record<TRPC_ERROR_CODE_KEY, string>> = {
+  PARSE_ERROR: 'input.invalid_json',
+  BAD_REQUEST: 'input.invalid',
+  NOT_FOUND: 'route.not_found',
+  METHOD_NOT_SUPPORTED: 'route.not_found',
+  UNAUTHORIZED: 'auth.unauthenticated',
+  FORBIDDEN: 'auth.forbidden',
+  PAYLOAD_TOO_LARGE: 'input.too_large',
+  UNSUPPORTED_MEDIA_TYPE: 'input.unsupported_media_type',
+  TOO_MANY_REQUESTS: 'rate.limited',
+};
+
+export function pkiCodeForTrpcCode(code: TRPC_ERROR_CODE_KEY): string {
+  return PKI_CODE_BY_TRPC_CODE[code] ?? 'internal.error';
+}
+
 export function pkiErrorToTrpc(e: PkiError): TRPCError {
   return new TRPCError({ code: trpcCodeFor(e), message: e.message, cause: e });
 }

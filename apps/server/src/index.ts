@@ -1,5 +1,11 @@
 export { buildServer, type BuildServerOptions } from './build-server';
-export { startServer, serverOptionsFromEnv, type StartServerOptions, type RunningServer } from './start-server';
+export {
+  startServer,
+  serverOptionsFromEnv,
+  parseHttpTimeoutMs,
+  type StartServerOptions,
+  type RunningServer,
+} from './start-server';
 export { appRouter, createAppCaller, type AppRouter } from './transports/trpc/app-router';
 export { createTrpcContext, type TrpcContext, type AuthMethod } from './transports/trpc/trpc-context';
 export { TRPC_CODE_BY_KIND, trpcCodeFor, httpStatusFor } from './error-mapping';

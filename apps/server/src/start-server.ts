@@ -20,6 +20,15 @@ export interface StartServerOptions {
   databaseUrl?: string;
   /** interval of the leader-only background jobs in ms (env PKIM_JOBS_INTERVAL_MS, default 60000) */
   jobsIntervalMs?: number;
+  /**
+   * how long a connection may stay silent — no bytes either way, including while a slow request (an RSA-4096 key
+   * generated under load) is being answered — before the server closes it (env PKIM_HTTP_IDLE_TIMEOUT_MS,
+   * default 30000; 0 = never)
+   */
+  idleTimeoutMs?: number;
+  /** how long an idle keep-alive connection is kept open after a response (env PKIM_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+   * default 5000) */
+  keepAliveTimeoutMs?: number;
   /** where the one-time admin credential and the listen address are printed (default stdout) */
   print?: (line: string) => void;
   /** install SIGTERM/SIGINT handlers that close gracefully (default true) */
@@ -46,6 +55,27 @@ function parseClientCertificates(v: string | undefined): 'request' | 'off' {
   throw new PkiError('input.invalid', `invalid PKIM_TLS_CLIENT_CERTS '${v}': expected request or off`);
 }
 
+const MAX_HTTP_TIMEOUT_MS = 3_600_000;
+
+/** Validates an HTTP timeout (an option or the text of its PKIM_* variable); throws `input.invalid`. */
+export function parseHttpTimeoutMs(
+  value: number | string | undefined,
+  fallback: number,
+  source: string,
+  min = 0,
+): number {
+  if (value === undefined || value === '') return fallback;
+  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > MAX_HTTP_TIMEOUT_MS) {
+    throw new PkiError(
+      'input.invalid',
+      `invalid ${source} '${String(value)}': expected whole milliseconds from ${min} to ${MAX_HTTP_TIMEOUT_MS} ` +
+        `(default ${fallback})`,
+    );
+  }
+  return n;
+}
+
 /** Resolves options with the PKIM_* environment as fallback. */
 export function serverOptionsFromEnv(
   opts: StartServerOptions,
@@ -69,6 +99,14 @@ export function serverOptionsFromEnv(
       opts.jobsIntervalMs !== undefined
         ? parseJobsIntervalMs(opts.jobsIntervalMs, 'jobs interval (ms)')
         : parseJobsIntervalMs(env.PKIM_JOBS_INTERVAL_MS, 'PKIM_JOBS_INTERVAL_MS'),
+    idleTimeoutMs:
+      opts.idleTimeoutMs !== undefined
+        ? parseHttpTimeoutMs(opts.idleTimeoutMs, 30_000, 'idle timeout (ms)')
+        : parseHttpTimeoutMs(env.PKIM_HTTP_IDLE_TIMEOUT_MS, 30_000, 'PKIM_HTTP_IDLE_TIMEOUT_MS'),
+    keepAliveTimeoutMs:
+      opts.keepAliveTimeoutMs !== undefined
+        ? parseHttpTimeoutMs(opts.keepAliveTimeoutMs, 5_000, 'keep-alive timeout (ms)', 1)
+        : parseHttpTimeoutMs(env.PKIM_HTTP_KEEP_ALIVE_TIMEOUT_MS, 5_000, 'PKIM_HTTP_KEEP_ALIVE_TIMEOUT_MS', 1),
   };
 }
 
@@ -114,7 +152,15 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
     if (boot.created) bootstrap = { username: boot.username, password: boot.password };
     const jobs = o.server?.backgroundJobs;
     const backgroundJobs = jobs === false ? false : { ...jobs, intervalMs: jobs?.intervalMs ?? o.jobsIntervalMs };
-    app = await buildServer(authority, { logger, publicBaseUrl: o.publicBaseUrl, https, ...o.server, backgroundJobs });
+    app = await buildServer(authority, {
+      logger,
+      publicBaseUrl: o.publicBaseUrl,
+      https,
+      connectionTimeoutMs: o.idleTimeoutMs,
+      keepAliveTimeoutMs: o.keepAliveTimeoutMs,
+      ...o.server,
+      backgroundJobs,
+    });
     await app.listen({ host: o.host, port: o.port });
   } catch (e) {
     await authority.close();

@@ -3,7 +3,7 @@ import { PkiError } from '@pkim/shared';
 import { ZodError, z } from 'zod';
 import type { Permission } from '@pkim/authority';
 import { checkAccess } from '../../http/access-table';
-import { findPkiError, pkiErrorToTrpc, trpcCodeFor } from '../../error-mapping';
+import { findPkiError, pkiCodeForTrpcCode, pkiErrorToTrpc, trpcCodeFor } from '../../error-mapping';
 import type { TrpcContext } from './trpc-context';
 
 export interface ProcedureMeta {
@@ -29,7 +29,8 @@ const t = initTRPC
           code: shape.data.code,
           httpStatus: shape.data.httpStatus,
           path: shape.data.path,
-          pkiCode: pki?.code ?? (zod ? 'input.invalid' : internal ? 'internal.error' : undefined),
+          // always a catalog code: the PkiError's, else the one for what tRPC itself refused
+          pkiCode: pki?.code ?? (zod ? 'input.invalid' : internal ? 'internal.error' : pkiCodeForTrpcCode(error.code)),
           details: pki && !internal ? pki.details : undefined,
           issues: zod
             ? zod.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message, code: i.code }))
