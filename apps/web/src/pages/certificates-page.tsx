@@ -1,19 +1,15 @@
 import { useEffect, useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
-import { ArrowDownUp, ChevronLeft, ChevronRight, FileBadge, Stamp } from 'lucide-react';
+import { ArrowDownUp, FileBadge, Stamp } from 'lucide-react';
 import { trpc } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { formatDate, relativeDays, shortHex } from '../lib/utils';
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
-import { Card, CardContent } from '../components/ui/card';
 import { Input, NativeSelect } from '../components/ui/input';
 import { StatusBadge } from '../components/ui/badge';
-import { Table, TBody, TD, TH, THead, TR } from '../components/ui/table';
-import { TableSkeleton } from '../components/ui/skeleton';
-import { EmptyState } from '../components/ui/empty-state';
-import { ErrorAlert } from '../components/ui/alert';
+import { DataTable, Pager, useCursorPages } from '../components/data-table';
 
 export interface CertificatesSearch {
   q?: string;
@@ -31,11 +27,8 @@ export function CertificatesPage() {
   const navigate = useNavigate({ from: '/certificates' });
   const { can } = useMe();
   const [q, setQ] = useState(search.q ?? '');
-  // cursors of the pages before the current one (server-side keyset pagination)
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const cursor = cursors[cursors.length - 1];
-  const filterKey = JSON.stringify(search);
-  useEffect(() => setCursors([null]), [filterKey]);
+  // server-side keyset pagination; a filter change goes back to the first page
+  const pages = useCursorPages(JSON.stringify(search));
   useEffect(() => {
     const t = setTimeout(() => {
       if ((search.q ?? '') !== q.trim())
@@ -49,7 +42,7 @@ export function CertificatesPage() {
   const list = useQuery({
     ...trpc.certificate.list.queryOptions({
       limit: PAGE,
-      cursor,
+      cursor: pages.cursor,
       search: search.q,
       status: search.status,
       caId: search.caId,
@@ -78,160 +71,131 @@ export function CertificatesPage() {
           ) : null
         }
       />
-      <Card>
-        <div className="flex flex-wrap items-center gap-2 border-b p-3">
-          <Input
-            value={q}
-            onChange={(e) => setQ(e.target.value)}
-            placeholder="Search CN, SAN or subject…"
-            aria-label="Search certificates"
-            className="w-full sm:w-72"
-          />
-          <NativeSelect
-            aria-label="Filter by CA"
-            className="w-auto"
-            value={search.caId ?? ''}
-            onChange={(e) => set({ caId: e.target.value || undefined })}
-          >
-            <option value="">All CAs</option>
-            {(cas.data ?? []).map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </NativeSelect>
-          <NativeSelect
-            aria-label="Filter by status"
-            className="w-auto"
-            value={search.status ?? ''}
-            onChange={(e) => set({ status: (e.target.value || undefined) as CertificatesSearch['status'] })}
-          >
-            <option value="">Any status</option>
-            <option value="active">Active</option>
-            <option value="revoked">Revoked</option>
-            <option value="expired">Expired</option>
-          </NativeSelect>
-          <NativeSelect
-            aria-label="Filter by profile"
-            className="w-auto"
-            value={search.profile ?? ''}
-            onChange={(e) => set({ profile: e.target.value || undefined })}
-          >
-            <option value="">Any profile</option>
-            {(profiles.data ?? [])
-              .filter((p) => !p.isCa)
-              .map((p) => (
-                <option key={p.name} value={p.name}>
-                  {p.name}
+      <DataTable
+        testId="certificates-table"
+        rows={list.data?.items}
+        error={list.error}
+        busy={list.isFetching}
+        rowKey={(c) => c.id}
+        empty={{
+          icon: FileBadge,
+          title: filtered ? 'No certificate matches' : 'No certificates yet',
+          body: filtered ? 'Change the search or the filters.' : 'Issue one from a CSR or with a generated key.',
+        }}
+        toolbar={
+          <>
+            <Input
+              value={q}
+              onChange={(e) => setQ(e.target.value)}
+              placeholder="Search CN, SAN or subject…"
+              aria-label="Search certificates"
+              className="w-full sm:w-72"
+            />
+            <NativeSelect
+              aria-label="Filter by CA"
+              className="w-auto"
+              value={search.caId ?? ''}
+              onChange={(e) => set({ caId: e.target.value || undefined })}
+            >
+              <option value="">All CAs</option>
+              {(cas.data ?? []).map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
                 </option>
               ))}
-          </NativeSelect>
-          <NativeSelect
-            aria-label="Expiry window"
-            className="w-auto"
-            value={search.expiring ? String(search.expiring) : ''}
-            onChange={(e) => set({ expiring: e.target.value ? Number(e.target.value) : undefined })}
-          >
-            <option value="">Any expiry</option>
-            <option value="7">Expiring in 7 days</option>
-            <option value="30">Expiring in 30 days</option>
-            <option value="90">Expiring in 90 days</option>
-          </NativeSelect>
-          <div className="ml-auto flex items-center gap-2">
-            <ArrowDownUp className="size-4 text-muted-foreground" aria-hidden />
-            <NativeSelect
-              aria-label="Sort"
-              className="w-auto"
-              value={search.sort ?? 'issued_desc'}
-              onChange={(e) =>
-                set({
-                  sort: e.target.value === 'issued_desc' ? undefined : (e.target.value as CertificatesSearch['sort']),
-                })
-              }
-            >
-              <option value="issued_desc">Newest first</option>
-              <option value="expiry_asc">Expires soonest</option>
-              <option value="expiry_desc">Expires latest</option>
             </NativeSelect>
-          </div>
-        </div>
-        <CardContent className="p-0">
-          {list.error ? (
-            <ErrorAlert error={list.error} className="m-4" />
-          ) : !list.data ? (
-            <TableSkeleton rows={10} cols={6} />
-          ) : list.data.items.length === 0 ? (
-            <EmptyState icon={FileBadge} title={filtered ? 'No certificate matches' : 'No certificates yet'}>
-              {filtered ? 'Change the search or the filters.' : 'Issue one from a CSR or with a generated key.'}
-            </EmptyState>
-          ) : (
-            <Table aria-busy={list.isFetching} data-testid="certificates-table">
-              <THead>
-                <TR>
-                  <TH>Common name</TH>
-                  <TH>Status</TH>
-                  <TH className="hidden md:table-cell">CA</TH>
-                  <TH className="hidden lg:table-cell">Profile</TH>
-                  <TH className="hidden xl:table-cell">Serial</TH>
-                  <TH>Expires</TH>
-                </TR>
-              </THead>
-              <TBody>
-                {list.data.items.map((c) => (
-                  <TR key={c.id}>
-                    <TD className="max-w-80">
-                      <Link
-                        to="/certificates/$certId"
-                        params={{ certId: c.id }}
-                        className="block truncate font-medium hover:underline"
-                      >
-                        {c.commonName ?? c.subjectDn}
-                      </Link>
-                      {c.sans.dns?.length ? (
-                        <div className="truncate text-xs text-muted-foreground">{c.sans.dns.join(', ')}</div>
-                      ) : null}
-                    </TD>
-                    <TD>
-                      <StatusBadge status={c.status} />
-                    </TD>
-                    <TD className="hidden md:table-cell">{caName.get(c.caId) ?? c.caId}</TD>
-                    <TD className="hidden lg:table-cell">{c.profile}</TD>
-                    <TD className="hidden font-mono text-xs xl:table-cell">{shortHex(c.serialHex)}</TD>
-                    <TD className="whitespace-nowrap">
-                      {formatDate(c.notAfter)}
-                      <div className="text-xs text-muted-foreground">{relativeDays(c.notAfter)}</div>
-                    </TD>
-                  </TR>
+            <NativeSelect
+              aria-label="Filter by status"
+              className="w-auto"
+              value={search.status ?? ''}
+              onChange={(e) => set({ status: (e.target.value || undefined) as CertificatesSearch['status'] })}
+            >
+              <option value="">Any status</option>
+              <option value="active">Active</option>
+              <option value="revoked">Revoked</option>
+              <option value="expired">Expired</option>
+            </NativeSelect>
+            <NativeSelect
+              aria-label="Filter by profile"
+              className="w-auto"
+              value={search.profile ?? ''}
+              onChange={(e) => set({ profile: e.target.value || undefined })}
+            >
+              <option value="">Any profile</option>
+              {(profiles.data ?? [])
+                .filter((p) => !p.isCa)
+                .map((p) => (
+                  <option key={p.name} value={p.name}>
+                    {p.name}
+                  </option>
                 ))}
-              </TBody>
-            </Table>
-          )}
-        </CardContent>
-        <div className="flex items-center justify-between border-t p-3 text-sm text-muted-foreground">
-          <span>
-            Page {cursors.length}
-            {list.data ? ` · ${list.data.items.length} shown` : ''}
-          </span>
-          <div className="flex gap-2">
-            <Button
-              variant="outline"
-              size="sm"
-              disabled={cursors.length <= 1}
-              onClick={() => setCursors(cursors.slice(0, -1))}
+            </NativeSelect>
+            <NativeSelect
+              aria-label="Expiry window"
+              className="w-auto"
+              value={search.expiring ? String(search.expiring) : ''}
+              onChange={(e) => set({ expiring: e.target.value ? Number(e.target.value) : undefined })}
             >
-              <ChevronLeft /> Previous
-            </Button>
-            <Button
-              variant="outline"
-              size="sm"
-              disabled={!list.data?.nextCursor}
-              onClick={() => list.data?.nextCursor && setCursors([...cursors, list.data.nextCursor])}
-            >
-              Next <ChevronRight />
-            </Button>
-          </div>
-        </div>
-      </Card>
+              <option value="">Any expiry</option>
+              <option value="7">Expiring in 7 days</option>
+              <option value="30">Expiring in 30 days</option>
+              <option value="90">Expiring in 90 days</option>
+            </NativeSelect>
+            <div className="ml-auto flex items-center gap-2">
+              <ArrowDownUp className="size-4 text-muted-foreground" aria-hidden />
+              <NativeSelect
+                aria-label="Sort"
+                className="w-auto"
+                value={search.sort ?? 'issued_desc'}
+                onChange={(e) =>
+                  set({
+                    sort: e.target.value === 'issued_desc' ? undefined : (e.target.value as CertificatesSearch['sort']),
+                  })
+                }
+              >
+                <option value="issued_desc">Newest first</option>
+                <option value="expiry_asc">Expires soonest</option>
+                <option value="expiry_desc">Expires latest</option>
+              </NativeSelect>
+            </div>
+          </>
+        }
+        footer={<Pager pages={pages} nextCursor={list.data?.nextCursor} shown={list.data?.items.length} />}
+        columns={[
+          {
+            header: 'Common name',
+            className: 'max-w-80',
+            cell: (c) => (
+              <>
+                <Link
+                  to="/certificates/$certId"
+                  params={{ certId: c.id }}
+                  className="block truncate font-medium hover:underline"
+                >
+                  {c.commonName ?? c.subjectDn}
+                </Link>
+                {c.sans.dns?.length ? (
+                  <div className="truncate text-xs text-muted-foreground">{c.sans.dns.join(', ')}</div>
+                ) : null}
+              </>
+            ),
+          },
+          { header: 'Status', cell: (c) => <StatusBadge status={c.status} /> },
+          { header: 'CA', cell: (c) => caName.get(c.caId) ?? c.caId, from: 'md' },
+          { header: 'Profile', cell: (c) => c.profile, from: 'lg' },
+          { header: 'Serial', cell: (c) => shortHex(c.serialHex), from: 'xl', className: 'font-mono text-xs' },
+          {
+            header: 'Expires',
+            className: 'whitespace-nowrap',
+            cell: (c) => (
+              <>
+                {formatDate(c.notAfter)}
+                <div className="text-xs text-muted-foreground">{relativeDays(c.notAfter)}</div>
+              </>
+            ),
+          },
+        ]}
+      />
     </div>
   );
 }

@@ -1,30 +1,26 @@
 import { useState } from 'react';
-import { useMutation, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
+import { useMutation, useSuspenseQuery } from '@tanstack/react-query';
 import { Ban, Fingerprint, RefreshCw } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../lib/trpc';
 import { formatDate, formatDateTime } from '../lib/utils';
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '../components/ui/card';
-import { Field, Input } from '../components/ui/input';
 import { Badge, StatusBadge } from '../components/ui/badge';
-import { Table, TBody, TD, TH, THead, TR } from '../components/ui/table';
-import { EmptyState } from '../components/ui/empty-state';
 import { Alert, ErrorAlert } from '../components/ui/alert';
 import { ConfirmDialog } from '../components/ui/dialog';
 import { Tabs, TabsContent, TabsList, TabsTrigger } from '../components/ui/tabs';
+import { DataTable, type Column } from '../components/data-table';
+import { TextField } from '../components/form-fields';
+import { useInvalidate } from '../lib/hooks';
 
 type Status = RouterOutputs['spiffe']['status'];
 type CaInfo = NonNullable<Status['rootCa']>;
 const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
 
 function useRefreshAll() {
-  const qc = useQueryClient();
-  return async () => {
-    await qc.invalidateQueries({ queryKey: trpc.spiffe.status.queryKey() });
-    await qc.invalidateQueries({ queryKey: trpc.spiffe.list.queryKey() });
-    await qc.invalidateQueries({ queryKey: trpc.spiffe.denied.queryKey() });
-  };
+  const invalidate = useInvalidate();
+  return () => invalidate(trpc.spiffe.status.queryKey(), trpc.spiffe.list.queryKey(), trpc.spiffe.denied.queryKey());
 }
 
 function InitCard() {
@@ -47,9 +43,7 @@ function InitCard() {
             init.mutate({ trustDomain: td.trim() });
           }}
         >
-          <Field label="Trust domain" htmlFor="spiffe-td">
-            <Input id="spiffe-td" placeholder="example.org" value={td} onChange={(e) => setTd(e.target.value)} />
-          </Field>
+          <TextField id="spiffe-td" label="Trust domain" placeholder="example.org" value={td} onChange={setTd} />
           <Button type="submit" disabled={init.isPending || !td.trim()}>
             Initialise
           </Button>
@@ -60,18 +54,19 @@ function InitCard() {
   );
 }
 
-function CaRow({ label, ca }: { label: string; ca: CaInfo | null }) {
-  return (
-    <TR data-spiffe-ca={label}>
-      <TD className="font-medium">{label}</TD>
-      <TD>{ca ? ca.name : <Badge variant="destructive">missing</Badge>}</TD>
-      <TD className="hidden md:table-cell text-xs">{ca?.algorithm ?? ''}</TD>
-      <TD>{ca ? formatDate(ms(ca.notAfter)) : ''}</TD>
-      <TD>{ca ? ca.issuedCertCount : ''}</TD>
-      <TD>{ca ? <StatusBadge status={ca.status} /> : null}</TD>
-    </TR>
-  );
+interface CaLine {
+  label: string;
+  ca: CaInfo | null;
 }
+
+const CA_COLUMNS: Column<CaLine>[] = [
+  { header: 'Role', cell: (r) => r.label, className: 'font-medium' },
+  { header: 'CA', cell: (r) => (r.ca ? r.ca.name : <Badge variant="destructive">missing</Badge>) },
+  { header: 'Key', cell: (r) => r.ca?.algorithm ?? '', from: 'md', className: 'text-xs' },
+  { header: 'Valid until', cell: (r) => (r.ca ? formatDate(ms(r.ca.notAfter)) : '') },
+  { header: 'Current SVIDs', cell: (r) => (r.ca ? r.ca.issuedCertCount : '') },
+  { header: 'Status', cell: (r) => (r.ca ? <StatusBadge status={r.ca.status} /> : null) },
+];
 
 function OverviewTab({ status }: { status: Status }) {
   const refresh = useRefreshAll();
@@ -113,30 +108,19 @@ function OverviewTab({ status }: { status: Status }) {
           </Card>
         ))}
       </div>
-      <Card>
-        <CardContent className="p-0">
-          <Table data-testid="spiffe-cas-table">
-            <THead>
-              <TR>
-                <TH>Role</TH>
-                <TH>CA</TH>
-                <TH className="hidden md:table-cell">Key</TH>
-                <TH>Valid until</TH>
-                <TH>Current SVIDs</TH>
-                <TH>Status</TH>
-              </TR>
-            </THead>
-            <TBody>
-              <CaRow label="root" ca={status.rootCa} />
-              <CaRow label="services" ca={status.servicesCa} />
-              <CaRow label="transport" ca={status.transportCa} />
-              {status.retiringCas.map((c) => (
-                <CaRow key={c.id} label={`${c.role} (until ${formatDate(ms(c.keepUntil))})`} ca={c} />
-              ))}
-            </TBody>
-          </Table>
-        </CardContent>
-      </Card>
+      <DataTable
+        testId="spiffe-cas-table"
+        rows={[
+          { label: 'root', ca: status.rootCa },
+          { label: 'services', ca: status.servicesCa },
+          { label: 'transport', ca: status.transportCa },
+          ...status.retiringCas.map((c) => ({ label: `${c.role} (until ${formatDate(ms(c.keepUntil))})`, ca: c })),
+        ]}
+        rowKey={(r) => r.label}
+        rowAttributes={(r) => ({ 'data-spiffe-ca': r.label })}
+        empty={{ icon: Fingerprint, title: 'No SPIFFE CA' }}
+        columns={CA_COLUMNS}
+      />
       <ErrorAlert error={rotate.error ?? purge.error} />
       {purge.data ? <Alert level="success" title={`Purged ${purge.data.purged} expired SVID record(s)`} /> : null}
       <div className="flex flex-wrap justify-end gap-2">
@@ -173,38 +157,22 @@ function SvidsTab() {
       <label className="flex items-center justify-end gap-2 text-sm">
         <input type="checkbox" checked={current} onChange={(e) => setCurrent(e.target.checked)} /> current only
       </label>
-      <Card>
-        <CardContent className="p-0">
-          {data.items.length === 0 ? (
-            <EmptyState icon={Fingerprint} title="No SVIDs">
-              Workloads get SVIDs from POST /pki/csr/sign with a token (scope spiffe:sign) or their current SVID.
-            </EmptyState>
-          ) : (
-            <Table data-testid="spiffe-svids-table">
-              <THead>
-                <TR>
-                  <TH>SPIFFE ID</TH>
-                  <TH className="hidden md:table-cell">Serial</TH>
-                  <TH>Expires</TH>
-                  <TH>State</TH>
-                </TR>
-              </THead>
-              <TBody>
-                {data.items.map((s) => (
-                  <TR key={s.certificateId}>
-                    <TD className="font-mono text-xs">{s.spiffeId}</TD>
-                    <TD className="hidden md:table-cell font-mono text-xs">{s.serial.slice(0, 16)}…</TD>
-                    <TD>{formatDateTime(ms(s.expiresAt))}</TD>
-                    <TD>
-                      <StatusBadge status={s.state === 'current' ? 'active' : s.state} />
-                    </TD>
-                  </TR>
-                ))}
-              </TBody>
-            </Table>
-          )}
-        </CardContent>
-      </Card>
+      <DataTable
+        testId="spiffe-svids-table"
+        rows={data.items}
+        rowKey={(s) => s.certificateId}
+        empty={{
+          icon: Fingerprint,
+          title: 'No SVIDs',
+          body: 'Workloads get SVIDs from POST /pki/csr/sign with a token (scope spiffe:sign) or their current SVID.',
+        }}
+        columns={[
+          { header: 'SPIFFE ID', cell: (s) => s.spiffeId, className: 'font-mono text-xs' },
+          { header: 'Serial', cell: (s) => `${s.serial.slice(0, 16)}…`, from: 'md', className: 'font-mono text-xs' },
+          { header: 'Expires', cell: (s) => formatDateTime(ms(s.expiresAt)) },
+          { header: 'State', cell: (s) => <StatusBadge status={s.state === 'current' ? 'active' : s.state} /> },
+        ]}
+      />
     </div>
   );
 }
@@ -242,18 +210,15 @@ function DenyListTab({ trustDomain }: { trustDomain: string | null }) {
               deny.mutate({ spiffeId: spiffeId.trim(), reason: reason.trim() });
             }}
           >
-            <Field label="SPIFFE ID" htmlFor="deny-id">
-              <Input
-                id="deny-id"
-                placeholder={`spiffe://${trustDomain ?? 'example.org'}/node/worker-1`}
-                value={spiffeId}
-                onChange={(e) => setSpiffeId(e.target.value)}
-                required
-              />
-            </Field>
-            <Field label="Reason" htmlFor="deny-reason">
-              <Input id="deny-reason" value={reason} onChange={(e) => setReason(e.target.value)} required />
-            </Field>
+            <TextField
+              id="deny-id"
+              label="SPIFFE ID"
+              placeholder={`spiffe://${trustDomain ?? 'example.org'}/node/worker-1`}
+              value={spiffeId}
+              onChange={setSpiffeId}
+              required
+            />
+            <TextField id="deny-reason" label="Reason" value={reason} onChange={setReason} required />
             <Button type="submit" variant="destructive" disabled={deny.isPending}>
               <Ban /> Deny
             </Button>
@@ -273,43 +238,32 @@ function DenyListTab({ trustDomain }: { trustDomain: string | null }) {
           ) : null}
         </CardContent>
       </Card>
-      <Card>
-        <CardContent className="p-0">
-          {denied.length === 0 ? (
-            <EmptyState icon={Ban} title="Nobody is denied" />
-          ) : (
-            <Table data-testid="spiffe-denied-table">
-              <THead>
-                <TR>
-                  <TH>SPIFFE ID</TH>
-                  <TH>Reason</TH>
-                  <TH className="hidden md:table-cell">Since</TH>
-                  <TH className="text-right">Actions</TH>
-                </TR>
-              </THead>
-              <TBody>
-                {denied.map((d) => (
-                  <TR key={d.spiffeId} data-denied={d.spiffeId}>
-                    <TD className="font-mono text-xs">{d.spiffeId}</TD>
-                    <TD>{d.reason}</TD>
-                    <TD className="hidden md:table-cell">{formatDateTime(ms(d.deniedAt))}</TD>
-                    <TD className="text-right">
-                      <Button
-                        size="sm"
-                        variant="outline"
-                        disabled={allow.isPending}
-                        onClick={() => allow.mutate({ spiffeId: d.spiffeId })}
-                      >
-                        Allow
-                      </Button>
-                    </TD>
-                  </TR>
-                ))}
-              </TBody>
-            </Table>
-          )}
-        </CardContent>
-      </Card>
+      <DataTable
+        testId="spiffe-denied-table"
+        rows={denied}
+        rowKey={(d) => d.spiffeId}
+        rowAttributes={(d) => ({ 'data-denied': d.spiffeId })}
+        empty={{ icon: Ban, title: 'Nobody is denied' }}
+        columns={[
+          { header: 'SPIFFE ID', cell: (d) => d.spiffeId, className: 'font-mono text-xs' },
+          { header: 'Reason', cell: (d) => d.reason },
+          { header: 'Since', cell: (d) => formatDateTime(ms(d.deniedAt)), from: 'md' },
+          {
+            header: 'Actions',
+            align: 'right',
+            cell: (d) => (
+              <Button
+                size="sm"
+                variant="outline"
+                disabled={allow.isPending}
+                onClick={() => allow.mutate({ spiffeId: d.spiffeId })}
+              >
+                Allow
+              </Button>
+            ),
+          },
+        ]}
+      />
     </div>
   );
 }

@@ -1,28 +1,29 @@
 import { useState } from 'react';
-import { useMutation, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
+import { useMutation, useSuspenseQuery } from '@tanstack/react-query';
 import { FileKey2, Plus, ShieldOff, Terminal } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
+import { useInvalidate } from '../lib/hooks';
 import { formatDate, formatDateTime } from '../lib/utils';
 import { SSH_CA_KEY_TYPES } from '../lib/pki';
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
-import { Card, CardContent } from '../components/ui/card';
-import { Field, Input, NativeSelect } from '../components/ui/input';
 import { Badge, StatusBadge } from '../components/ui/badge';
-import { Table, TBody, TD, TH, THead, TR } from '../components/ui/table';
-import { EmptyState } from '../components/ui/empty-state';
 import { Alert, ErrorAlert } from '../components/ui/alert';
-import { ConfirmDialog, Dialog, DialogContent } from '../components/ui/dialog';
+import { ConfirmDialog } from '../components/ui/dialog';
 import { Tabs, TabsContent, TabsList, TabsTrigger } from '../components/ui/tabs';
 import { CopyButton } from '../components/ui/copy-button';
+import { DataTable } from '../components/data-table';
+import { FormDialog } from '../components/form-dialog';
+import { SelectField, SelectInput, TextField } from '../components/form-fields';
 
 type SshCertificate = RouterOutputs['ssh']['listCertificates']['items'][number];
+const SSH_CA_HINT = 'pkim ssh ca create --name users --type user';
 const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
 
 function CasTab() {
   const { can } = useMe();
-  const qc = useQueryClient();
+  const invalidate = useInvalidate();
   const { data: cas } = useSuspenseQuery(trpc.ssh.listCas.queryOptions());
   const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
@@ -34,8 +35,7 @@ function CasTab() {
       onSuccess: async () => {
         setOpen(false);
         setName('');
-        await qc.invalidateQueries({ queryKey: trpc.ssh.listCas.queryKey() });
-        await qc.invalidateQueries({ queryKey: trpc.ssh.krlStatus.queryKey() });
+        await invalidate(trpc.ssh.listCas.queryKey(), trpc.ssh.krlStatus.queryKey());
       },
     }),
   );
@@ -53,98 +53,63 @@ function CasTab() {
           </Button>
         </div>
       ) : null}
-      <Card>
-        <CardContent className="p-0">
-          {cas.length === 0 ? (
-            <EmptyState icon={Terminal} title="No SSH CA yet">
-              A user CA signs login certificates, a host CA signs host keys: pkim ssh ca create --name users --type user
-            </EmptyState>
-          ) : (
-            <Table data-testid="ssh-cas-table">
-              <THead>
-                <TR>
-                  <TH>Name</TH>
-                  <TH>Type</TH>
-                  <TH>Environment</TH>
-                  <TH className="hidden md:table-cell">Key</TH>
-                  <TH className="hidden lg:table-cell">Fingerprint</TH>
-                  <TH>Status</TH>
-                  <TH className="text-right">Public key</TH>
-                </TR>
-              </THead>
-              <TBody>
-                {cas.map((c) => (
-                  <TR key={c.id} data-ssh-ca={c.name}>
-                    <TD className="font-medium">{c.name}</TD>
-                    <TD>
-                      <Badge variant="outline">{c.type}</Badge>
-                    </TD>
-                    <TD>{c.environment}</TD>
-                    <TD className="hidden md:table-cell text-xs">{c.keyType}</TD>
-                    <TD className="hidden lg:table-cell font-mono text-xs">{c.fingerprint}</TD>
-                    <TD>
-                      <StatusBadge status={c.status} />
-                    </TD>
-                    <TD className="text-right">
-                      <CopyButton text={c.publicKey} label="Copy" />
-                    </TD>
-                  </TR>
-                ))}
-              </TBody>
-            </Table>
-          )}
-        </CardContent>
-      </Card>
-      <Dialog open={open} onOpenChange={setOpen}>
-        <DialogContent title="Create an SSH CA" description="Its key is generated in the software key backend">
-          <form
-            className="grid gap-4"
-            onSubmit={(e) => {
-              e.preventDefault();
-              create.mutate({ name, type, keyType, environment: environment.trim() || undefined });
-            }}
-          >
-            <Field label="Name" htmlFor="ssh-ca-name">
-              <Input id="ssh-ca-name" value={name} onChange={(e) => setName(e.target.value)} required />
-            </Field>
-            <Field label="Certificate type" htmlFor="ssh-ca-type">
-              <NativeSelect id="ssh-ca-type" value={type} onChange={(e) => setType(e.target.value as 'user' | 'host')}>
-                <option value="user">user (logins)</option>
-                <option value="host">host (host keys)</option>
-              </NativeSelect>
-            </Field>
-            <Field label="Key type" htmlFor="ssh-ca-key">
-              <NativeSelect
-                id="ssh-ca-key"
-                value={keyType}
-                onChange={(e) => setKeyType(e.target.value as (typeof SSH_CA_KEY_TYPES)[number])}
-              >
-                {SSH_CA_KEY_TYPES.map((k) => (
-                  <option key={k} value={k}>
-                    {k}
-                  </option>
-                ))}
-              </NativeSelect>
-            </Field>
-            <Field label="Environment" htmlFor="ssh-ca-env" hint="trust boundary; created on first use for default">
-              <Input id="ssh-ca-env" value={environment} onChange={(e) => setEnvironment(e.target.value)} />
-            </Field>
-            <ErrorAlert error={create.error} />
-            <div className="flex justify-end">
-              <Button type="submit" disabled={create.isPending}>
-                Create CA
-              </Button>
-            </div>
-          </form>
-        </DialogContent>
-      </Dialog>
+      <DataTable
+        testId="ssh-cas-table"
+        rows={cas}
+        rowKey={(c) => c.id}
+        rowAttributes={(c) => ({ 'data-ssh-ca': c.name })}
+        empty={{
+          icon: Terminal,
+          title: 'No SSH CA yet',
+          body: 'A user CA signs login certificates, a host CA signs host keys: ' + SSH_CA_HINT,
+        }}
+        columns={[
+          { header: 'Name', cell: (c) => c.name, className: 'font-medium' },
+          { header: 'Type', cell: (c) => <Badge variant="outline">{c.type}</Badge> },
+          { header: 'Environment', cell: (c) => c.environment },
+          { header: 'Key', cell: (c) => c.keyType, from: 'md', className: 'text-xs' },
+          { header: 'Fingerprint', cell: (c) => c.fingerprint, from: 'lg', className: 'font-mono text-xs' },
+          { header: 'Status', cell: (c) => <StatusBadge status={c.status} /> },
+          { header: 'Public key', cell: (c) => <CopyButton text={c.publicKey} label="Copy" />, align: 'right' },
+        ]}
+      />
+      <FormDialog
+        open={open}
+        onOpenChange={setOpen}
+        title="Create an SSH CA"
+        description="Its key is generated in the software key backend"
+        submitLabel="Create CA"
+        pending={create.isPending}
+        error={create.error}
+        onSubmit={() => create.mutate({ name, type, keyType, environment: environment.trim() || undefined })}
+      >
+        <TextField id="ssh-ca-name" label="Name" value={name} onChange={setName} required />
+        <SelectField
+          id="ssh-ca-type"
+          label="Certificate type"
+          value={type}
+          onChange={setType}
+          options={[
+            { value: 'user', label: 'user (logins)' },
+            { value: 'host', label: 'host (host keys)' },
+          ]}
+        />
+        <SelectField id="ssh-ca-key" label="Key type" value={keyType} onChange={setKeyType} options={SSH_CA_KEY_TYPES} />
+        <TextField
+          id="ssh-ca-env"
+          label="Environment"
+          hint="trust boundary; created on first use for default"
+          value={environment}
+          onChange={setEnvironment}
+        />
+      </FormDialog>
     </div>
   );
 }
 
 function CertificatesTab() {
   const { can } = useMe();
-  const qc = useQueryClient();
+  const invalidate = useInvalidate();
   const [status, setStatus] = useState<'' | 'active' | 'revoked' | 'expired'>('');
   const { data: page } = useSuspenseQuery(
     trpc.ssh.listCertificates.queryOptions(status ? { status, limit: 200 } : { limit: 200 }),
@@ -156,80 +121,67 @@ function CertificatesTab() {
       onSuccess: async () => {
         setRevoking(null);
         setReason('');
-        await qc.invalidateQueries({ queryKey: trpc.ssh.listCertificates.queryKey() });
-        await qc.invalidateQueries({ queryKey: trpc.ssh.krlStatus.queryKey() });
+        await invalidate(trpc.ssh.listCertificates.queryKey(), trpc.ssh.krlStatus.queryKey());
       },
     }),
   );
   return (
     <div className="space-y-4">
-      <div className="flex items-center justify-end gap-2">
-        <NativeSelect
-          aria-label="Status"
-          className="h-9 w-auto"
-          value={status}
-          onChange={(e) => setStatus(e.target.value as typeof status)}
-        >
-          <option value="">all</option>
-          <option value="active">active</option>
-          <option value="revoked">revoked</option>
-          <option value="expired">expired</option>
-        </NativeSelect>
-      </div>
       <ErrorAlert error={revoke.error} />
       {revoke.data ? (
         <Alert level="success" title={`Revoked serial ${revoke.data.revoked.join(', ')}`}>
           The CA&apos;s KRL is now at version {revoke.data.krlVersion}; hosts polling it refuse the certificate.
         </Alert>
       ) : null}
-      <Card>
-        <CardContent className="p-0">
-          {page.items.length === 0 ? (
-            <EmptyState icon={FileKey2} title="No SSH certificates">
-              Sign one with pkim ssh sign --ca &lt;name&gt; --public-key id.pub --principal alice
-            </EmptyState>
-          ) : (
-            <Table data-testid="ssh-certificates-table">
-              <THead>
-                <TR>
-                  <TH>Serial</TH>
-                  <TH>Key id</TH>
-                  <TH>CA</TH>
-                  <TH>Principals</TH>
-                  <TH className="hidden md:table-cell">Valid until</TH>
-                  <TH>Status</TH>
-                  <TH className="text-right">Actions</TH>
-                </TR>
-              </THead>
-              <TBody>
-                {page.items.map((c) => (
-                  <TR key={c.id} data-ssh-serial={c.serial}>
-                    <TD className="font-mono text-xs">{c.serial}</TD>
-                    <TD className="max-w-48 truncate text-xs" title={c.keyId}>
-                      {c.keyId}
-                    </TD>
-                    <TD>
-                      {c.ca} <span className="text-xs text-muted-foreground">({c.type})</span>
-                    </TD>
-                    <TD className="text-xs">{c.principals.join(', ') || '—'}</TD>
-                    <TD className="hidden md:table-cell">{formatDateTime(ms(c.validBefore))}</TD>
-                    <TD>
-                      <StatusBadge status={c.status} />
-                    </TD>
-                    <TD className="text-right">
-                      {c.status === 'active' && can('ssh:revoke') ? (
-                        <Button size="sm" variant="outline" onClick={() => setRevoking(c)}>
-                          Revoke
-                        </Button>
-                      ) : null}
-                    </TD>
-                  </TR>
-                ))}
-              </TBody>
-            </Table>
-          )}
-        </CardContent>
-      </Card>
+      <DataTable
+        testId="ssh-certificates-table"
+        rows={page.items}
+        rowKey={(c) => c.id}
+        rowAttributes={(c) => ({ 'data-ssh-serial': c.serial })}
+        toolbar={
+          <SelectInput
+            aria-label="Status"
+            className="ml-auto h-9 w-auto"
+            value={status}
+            onChange={setStatus}
+            options={[{ value: '', label: 'all' }, 'active', 'revoked', 'expired']}
+          />
+        }
+        empty={{
+          icon: FileKey2,
+          title: 'No SSH certificates',
+          body: 'Sign one with pkim ssh sign --ca <name> --public-key id.pub --principal alice',
+        }}
+        columns={[
+          { header: 'Serial', cell: (c) => c.serial, className: 'font-mono text-xs' },
+          {
+            header: 'Key id',
+            cell: (c) => <span title={c.keyId}>{c.keyId}</span>,
+            className: 'max-w-48 truncate text-xs',
+          },
+          {
+            header: 'CA',
+            cell: (c) => (
+              <>
+                {c.ca} <span className="text-xs text-muted-foreground">({c.type})</span>
+              </>
+            ),
+          },
+          { header: 'Principals', cell: (c) => c.principals.join(', ') || '—', className: 'text-xs' },
+          { header: 'Valid until', cell: (c) => formatDateTime(ms(c.validBefore)), from: 'md' },
+          { header: 'Status', cell: (c) => <StatusBadge status={c.status} /> },
+          {
+            header: 'Actions',
+            align: 'right',
+            cell: (c) =>
+              c.status === 'active' && can('ssh:revoke') ? (
+                <Button size="sm" variant="outline" onClick={() => setRevoking(c)}>
+                  Revoke
+                </Button>
+              ) : null,
+          },
+        ]}
+      />
       <ConfirmDialog
         open={!!revoking}
         onOpenChange={(o) => !o && setRevoking(null)}
@@ -243,9 +195,7 @@ function CertificatesTab() {
           revoking && revoke.mutate({ ca: revoking.ca, serial: revoking.serial, reason: reason.trim() || undefined })
         }
       >
-        <Field label="Reason (optional)" htmlFor="ssh-revoke-reason">
-          <Input id="ssh-revoke-reason" value={reason} onChange={(e) => setReason(e.target.value)} />
-        </Field>
+        <TextField id="ssh-revoke-reason" label="Reason (optional)" value={reason} onChange={setReason} />
       </ConfirmDialog>
     </div>
   );
@@ -259,46 +209,38 @@ function KrlTab() {
         Hosts fetch their KRL over HTTP (no credentials) and point sshd&apos;s RevokedKeys at it; the version moves on
         with every revocation, and If-None-Match answers 304 until then.
       </Alert>
-      <Card>
-        <CardContent className="p-0">
-          {krls.length === 0 ? (
-            <EmptyState icon={ShieldOff} title="No SSH CA, no KRL" />
-          ) : (
-            <Table data-testid="ssh-krl-table">
-              <THead>
-                <TR>
-                  <TH>CA</TH>
-                  <TH>Environment</TH>
-                  <TH>Version</TH>
-                  <TH>Revoked</TH>
-                  <TH className="hidden md:table-cell">Generated</TH>
-                  <TH className="hidden md:table-cell">Size</TH>
-                  <TH className="text-right">KRL</TH>
-                </TR>
-              </THead>
-              <TBody>
-                {krls.map((k) => (
-                  <TR key={k.caId} data-krl-ca={k.ca}>
-                    <TD className="font-medium">
-                      {k.ca} <span className="text-xs text-muted-foreground">({k.type})</span>
-                    </TD>
-                    <TD>{k.environment}</TD>
-                    <TD data-testid={`krl-version-${k.ca}`}>{k.version}</TD>
-                    <TD>{k.revokedCount}</TD>
-                    <TD className="hidden md:table-cell">{formatDate(ms(k.generatedAt))}</TD>
-                    <TD className="hidden md:table-cell">{k.bytes} B</TD>
-                    <TD className="text-right">
-                      <a className="text-sm text-primary hover:underline" href={k.url} download={`${k.ca}.krl`}>
-                        Download
-                      </a>
-                    </TD>
-                  </TR>
-                ))}
-              </TBody>
-            </Table>
-          )}
-        </CardContent>
-      </Card>
+      <DataTable
+        testId="ssh-krl-table"
+        rows={krls}
+        rowKey={(k) => k.caId}
+        rowAttributes={(k) => ({ 'data-krl-ca': k.ca })}
+        empty={{ icon: ShieldOff, title: 'No SSH CA, no KRL' }}
+        columns={[
+          {
+            header: 'CA',
+            className: 'font-medium',
+            cell: (k) => (
+              <>
+                {k.ca} <span className="text-xs text-muted-foreground">({k.type})</span>
+              </>
+            ),
+          },
+          { header: 'Environment', cell: (k) => k.environment },
+          { header: 'Version', cell: (k) => <span data-testid={`krl-version-${k.ca}`}>{k.version}</span> },
+          { header: 'Revoked', cell: (k) => k.revokedCount },
+          { header: 'Generated', cell: (k) => formatDate(ms(k.generatedAt)), from: 'md' },
+          { header: 'Size', cell: (k) => `${k.bytes} B`, from: 'md' },
+          {
+            header: 'KRL',
+            align: 'right',
+            cell: (k) => (
+              <a className="text-sm text-primary hover:underline" href={k.url} download={`${k.ca}.krl`}>
+                Download
+              </a>
+            ),
+          },
+        ]}
+      />
     </div>
   );
 }

@@ -1,0 +1,86 @@
+import * as React from 'react';
+import { Dialog, DialogContent } from './ui/dialog';
+import { Button } from './ui/button';
+import { Alert, ErrorAlert } from './ui/alert';
+import { CopyButton } from './ui/copy-button';
+
+/**
+ * A dialog holding one form: fields, the API error of the last attempt (with its stable code) and a submit button.
+ * `result`, when set, replaces the form (e.g. a secret shown once).
+ */
+export function FormDialog({
+  open,
+  onOpenChange,
+  title,
+  description,
+  submitLabel,
+  onSubmit,
+  pending,
+  error,
+  result,
+  children,
+}: {
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+  title: string;
+  description?: string;
+  submitLabel: string;
+  onSubmit: () => void;
+  pending?: boolean;
+  error?: unknown;
+  result?: React.ReactNode;
+  children: React.ReactNode;
+}) {
+  return (
+    <Dialog open={open} onOpenChange={onOpenChange}>
+      <DialogContent title={title} description={description}>
+        {result ?? (
+          <form
+            className="grid gap-4"
+            onSubmit={(e) => {
+              e.preventDefault();
+              onSubmit();
+            }}
+          >
+            {children}
+            <ErrorAlert error={error} />
+            <div className="flex justify-end">
+              <Button type="submit" disabled={pending}>
+                {submitLabel}
+              </Button>
+            </div>
+          </form>
+        )}
+      </DialogContent>
+    </Dialog>
+  );
+}
+
+/** A secret the server returns once (API token, fleet token, EAB key): shown with a copy button, never again. */
+export function SecretOnce({
+  secret,
+  testId,
+  copyLabel,
+  onDone,
+  children,
+}: {
+  secret: string;
+  testId: string;
+  copyLabel: string;
+  onDone?: () => void;
+  children?: React.ReactNode;
+}) {
+  return (
+    <div className="grid gap-3">
+      <Alert level="warning" title="Copy it now: it is not stored in the clear and will not be shown again" />
+      <code className="break-all rounded-md border bg-muted/40 p-3 text-xs" data-testid={testId}>
+        {secret}
+      </code>
+      {children}
+      <div className="flex justify-end gap-2">
+        <CopyButton text={secret} label={copyLabel} />
+        {onDone ? <Button onClick={onDone}>Done</Button> : null}
+      </div>
+    </div>
+  );
+}

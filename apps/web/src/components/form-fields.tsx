@@ -1,0 +1,76 @@
+import * as React from 'react';
+import { Field, Input, NativeSelect } from './ui/input';
+
+type InputProps = Omit<React.InputHTMLAttributes<HTMLInputElement>, 'id' | 'value' | 'onChange'>;
+
+/** A labelled text input bound to a string state. */
+export function TextField({
+  id,
+  label,
+  hint,
+  value,
+  onChange,
+  className,
+  ...input
+}: InputProps & { id: string; label: string; hint?: React.ReactNode; value: string; onChange: (v: string) => void }) {
+  return (
+    <Field label={label} htmlFor={id} hint={hint} className={className}>
+      <Input id={id} value={value} onChange={(e) => onChange(e.target.value)} {...input} />
+    </Field>
+  );
+}
+
+export type Option<V extends string> = V | { value: V; label: string };
+
+/** A labelled select over a fixed list of values (or `{ value, label }` pairs). */
+export function SelectField<V extends string>({
+  id,
+  label,
+  hint,
+  value,
+  onChange,
+  options,
+  className,
+  disabled,
+}: {
+  id: string;
+  label: string;
+  hint?: React.ReactNode;
+  value: V;
+  onChange: (v: V) => void;
+  options: readonly Option<V>[];
+  className?: string;
+  disabled?: boolean;
+}) {
+  return (
+    <Field label={label} htmlFor={id} hint={hint} className={className}>
+      <SelectInput id={id} value={value} onChange={onChange} options={options} disabled={disabled} />
+    </Field>
+  );
+}
+
+/** A select without a visible label (table cells, toolbars): pass `aria-label`. */
+export function SelectInput<V extends string>({
+  value,
+  onChange,
+  options,
+  className,
+  ...rest
+}: Omit<React.SelectHTMLAttributes<HTMLSelectElement>, 'value' | 'onChange'> & {
+  value: V;
+  onChange: (v: V) => void;
+  options: readonly Option<V>[];
+}) {
+  return (
+    <NativeSelect value={value} onChange={(e) => onChange(e.target.value as V)} className={className} {...rest}>
+      {options.map((o) => {
+        const { value: v, label } = typeof o === 'string' ? { value: o, label: o } : o;
+        return (
+          <option key={v} value={v}>
+            {label}
+          </option>
+        );
+      })}
+    </NativeSelect>
+  );
+}
