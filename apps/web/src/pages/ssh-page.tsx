@@ -94,7 +94,13 @@ function CasTab() {
             { value: 'host', label: 'host (host keys)' },
           ]}
         />
-        <SelectField id="ssh-ca-key" label="Key type" value={keyType} onChange={setKeyType} options={SSH_CA_KEY_TYPES} />
+        <SelectField
+          id="ssh-ca-key"
+          label="Key type"
+          value={keyType}
+          onChange={setKeyType}
+          options={SSH_CA_KEY_TYPES}
+        />
         <TextField
           id="ssh-ca-env"
           label="Environment"
