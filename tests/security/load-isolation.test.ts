@@ -190,6 +190,8 @@ describe('findings 4 and 6: one client cannot stall the server or starve relying
     for (let i = 0; i < 3; i++)
       expect((await inject(extra, 'GET', '/api/v1/cas', { token: s.adminToken })).statusCode).toBe(200);
     expect((await inject(extra, 'GET', '/api/v1/cas', { token: s.adminToken })).statusCode).toBe(429);
+    // the token's budget is its own: the address still has one, spent here by unauthenticated calls
+    for (let i = 0; i < 3; i++) expect((await inject(extra, 'GET', '/api/v1/cas')).statusCode).toBe(401);
     expect(
       (await inject(extra, 'POST', '/trpc/user.login', { body: { username: 'x', password: 'y' } })).statusCode,
     ).toBe(429);

@@ -6,7 +6,14 @@ import type { Logger } from 'pino';
 import { PkiError } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
 import { httpStatusFor, retryAfterSecondsOf, toHttpPkiError } from './error-mapping';
-import { createRequestBudget, OCSP_TRY_LATER, trpcCallCount } from './request-budget';
+import {
+  createBudgetKeyer,
+  createRequestBudget,
+  DEFAULT_API_RATE_LIMIT,
+  DEFAULT_RELYING_PARTY_RATE_LIMIT,
+  OCSP_TRY_LATER,
+  trpcCallCount,
+} from './request-budget';
 import { createServerMetrics, type ServerMetrics } from './server-metrics';
 import { startBackgroundJobs, type BackgroundJobs, type BackgroundJobsOptions } from './background-jobs';
 import { authPlugin } from './http/auth-plugin';
@@ -33,11 +40,14 @@ export interface BuildServerOptions {
   /** Fastify trustProxy (X-Forwarded-For/Proto) */
   trustProxy?: boolean | string | string[];
   /**
-   * per-IP budget of the API (tRPC — each call of a batch counts —, REST, Vault): default 1200 per minute; false
-   * disables
+   * budget of the API (tRPC — each call of a batch counts —, REST, Vault, SPIFFE, ACME, SSH) per valid API token or
+   * session, else per client address: default 1200 per minute (`PKIM_RATE_LIMIT` for `pkim serve`); false disables
    */
   rateLimit?: { max: number; timeWindowMs: number } | false;
-  /** per-IP budget of OCSP, CRL and AIA, separate from the API's: default 12000 per minute; false disables */
+  /**
+   * per-address budget of OCSP, CRL and AIA, separate from the API's: default 60000 per minute
+   * (`PKIM_RATE_LIMIT_RELYING_PARTY`); false disables
+   */
   relyingPartyRateLimit?: { max: number; timeWindowMs: number } | false;
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
@@ -241,16 +251,15 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     }
   });
 
-  // request budgets per client address, one per surface: the API (each tRPC call in a batch counts) and
-  // the relying-party endpoints (OCSP answers `tryLater` when over budget); health and metrics are free
+  const budgetKeyOf = createBudgetKeyer(authority.auth);
+  // request budgets per client (token, session or address), one per surface: the API (each tRPC call in a batch
+  // counts) and the relying-party endpoints (OCSP answers `tryLater` when over budget); health and metrics are free
   const apiBudget =
-    options.rateLimit === false
-      ? undefined
-      : createRequestBudget(options.rateLimit ?? { max: 1200, timeWindowMs: 60_000 });
+    options.rateLimit === false ? undefined : createRequestBudget(options.rateLimit ?? DEFAULT_API_RATE_LIMIT);
   const rpBudget =
     options.relyingPartyRateLimit === false
       ? undefined
-      : createRequestBudget(options.relyingPartyRateLimit ?? { max: 12_000, timeWindowMs: 60_000 });
+      : createRequestBudget(options.relyingPartyRateLimit ?? DEFAULT_RELYING_PARTY_RATE_LIMIT);
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url ?? '';
     if (UNMETERED.has(route)) return;
@@ -258,7 +267,9 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     const budget = relyingParty ? rpBudget : apiBudget;
     if (!budget) return;
     const cost = route.startsWith('/trpc/') ? Math.min(trpcCallCount(request.url), MAX_TRPC_BATCH) : 1;
-    const d = budget.take(request.ip, cost, Date.now());
+    // the API is charged per valid token/session (else per address); relying parties per address
+    const key = relyingParty ? `ip:${request.ip}` : await budgetKeyOf(request.headers, request.ip);
+    const d = budget.take(key, cost, Date.now());
     reply.header('x-ratelimit-limit', d.limit);
     reply.header('x-ratelimit-remaining', d.remaining);
     reply.header('x-ratelimit-reset', d.resetSeconds);

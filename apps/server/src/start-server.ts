@@ -5,6 +5,12 @@ import { PkiError } from '@pkim/shared';
 import { createAuthority, LOG_REDACT_PATHS, type Authority, type AuthorityConfig } from '@pkim/authority';
 import { buildServer, type BuildServerOptions } from './build-server';
 import { parseJobsIntervalMs } from './background-jobs';
+import {
+  DEFAULT_API_RATE_LIMIT,
+  DEFAULT_RELYING_PARTY_RATE_LIMIT,
+  parseRateLimit,
+  type BudgetOptions,
+} from './request-budget';
 import { consoleIsBuilt, resolveConsoleDir } from './transports/console/console-plugin';
 
 export interface StartServerOptions {
@@ -18,6 +24,10 @@ export interface StartServerOptions {
   /** `request` (default): ask TLS clients for an optional certificate (SPIFFE SVID renewal over mTLS); `off` */
   tlsClientCertificates?: 'request' | 'off';
   databaseUrl?: string;
+  /** API budget per token/session or client address (env PKIM_RATE_LIMIT: `0` off, `600/1m`; default 1200/1m) */
+  rateLimit?: BudgetOptions | false;
+  /** OCSP/CRL/AIA budget per client address (env PKIM_RATE_LIMIT_RELYING_PARTY; default 60000/1m) */
+  relyingPartyRateLimit?: BudgetOptions | false;
   /** interval of the leader-only background jobs in ms (env PKIM_JOBS_INTERVAL_MS, default 60000) */
   jobsIntervalMs?: number;
   /**
@@ -95,6 +105,14 @@ export function serverOptionsFromEnv(
     tlsKey: opts.tlsKey ?? (env.PKIM_TLS_KEY || undefined),
     tlsClientCertificates: parseClientCertificates(opts.tlsClientCertificates ?? env.PKIM_TLS_CLIENT_CERTS),
     databaseUrl: opts.databaseUrl ?? (env.PKIM_DATABASE_URL || undefined),
+    rateLimit: opts.rateLimit ?? parseRateLimit(env.PKIM_RATE_LIMIT, 'PKIM_RATE_LIMIT', DEFAULT_API_RATE_LIMIT),
+    relyingPartyRateLimit:
+      opts.relyingPartyRateLimit ??
+      parseRateLimit(
+        env.PKIM_RATE_LIMIT_RELYING_PARTY,
+        'PKIM_RATE_LIMIT_RELYING_PARTY',
+        DEFAULT_RELYING_PARTY_RATE_LIMIT,
+      ),
     jobsIntervalMs:
       opts.jobsIntervalMs !== undefined
         ? parseJobsIntervalMs(opts.jobsIntervalMs, 'jobs interval (ms)')
@@ -158,6 +176,8 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
       https,
       connectionTimeoutMs: o.idleTimeoutMs,
       keepAliveTimeoutMs: o.keepAliveTimeoutMs,
+      rateLimit: o.rateLimit,
+      relyingPartyRateLimit: o.relyingPartyRateLimit,
       ...o.server,
       backgroundJobs,
     });

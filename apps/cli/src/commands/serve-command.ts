@@ -26,6 +26,18 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     )
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate chain (env PKIM_TLS_CERT)')
     .option('--tls-key <file>', 'private key for --tls-cert (env PKIM_TLS_KEY)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Rate limits (per process):',
+        '  PKIM_RATE_LIMIT                API budget per valid API token or session, else per client address:',
+        '                                 <requests>/<window> (window in s, m or h), e.g. 600/1m; 0 = off',
+        '                                 (default 1200/1m). Over budget: 429 rate.limited with Retry-After.',
+        '  PKIM_RATE_LIMIT_RELYING_PARTY  OCSP, CRL and AIA budget per client address, separate from the API',
+        '                                 (default 60000/1m; 0 = off). OCSP over budget answers tryLater.',
+      ].join('\n'),
+    )
     .action(async (o: ServeOpts) => {
       const g = ctx.options();
       const { startServer } = await import('@pkim/server'); // Fastify and the transports load only here
