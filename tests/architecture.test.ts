@@ -1,6 +1,6 @@
 // Layering rule of docs/architecture.md: dependencies point inward only.
 //   apps/* → authority → (core, keys, store) → shared
-//   apps/server, apps/web → contract (the API's zod schemas) → core, shared
+//   apps/server, apps/web, apps/cli → contract (the API's zod schemas) → core, shared
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -19,6 +19,7 @@ const ALLOWED = {
   'apps/server': ['@pkim/shared', '@pkim/contract', '@pkim/core', '@pkim/authority'],
   'apps/cli': [
     '@pkim/shared',
+    '@pkim/contract',
     '@pkim/core',
     '@pkim/authority',
     '@pkim/server',

@@ -229,7 +229,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
       '--json',
     );
     expect(issuing.code, issuing.stderr).toBe(0);
-    caId = issuing.json().ca.id;
+    caId = issuing.json().id;
     const t = await pkim('token', 'create', '--name', 'multi-instance', '--role', 'operator', '--json');
     expect(t.code, t.stderr).toBe(0);
     token = t.json().token;
@@ -329,7 +329,7 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
     expect(((await me.json()) as { result: { data: { name: string } } }).result.data.name).toBe('olivia');
     // a mutation on B with the session and CSRF token issued by A
     const submitted = await trpc(b!.url, 'request.submit', {
-      body: { caId, csrPem: csrs[0], profile: 'tls-server' },
+      body: { ca: caId, csr: csrs[0], profile: 'tls-server' },
       headers: { cookie, 'x-csrf-token': csrfToken },
     });
     expect(submitted.status, await submitted.clone().text()).toBe(200);

@@ -234,7 +234,7 @@ describe('finding 9: SAN limits, forbidden characters, one CSR per body — refu
         s.http('POST', '/trpc/certificate.issueWithKey', {
           token: s.operatorToken,
           body: {
-            caId: s.intId,
+            ca: s.intId,
             profile: 'tls-server',
             subject: { commonName: 'admin\u202e' },
             sans: { dns: ['z.example'] },
@@ -245,7 +245,7 @@ describe('finding 9: SAN limits, forbidden characters, one CSR per body — refu
       await refusedOverHttp(400, 'csr.invalid', () =>
         s.http('POST', '/trpc/request.submit', {
           token: s.operatorToken,
-          body: { caId: s.intId, csrPem: csrFor('one.example') + csrFor('two.example'), profile: 'tls-server' },
+          body: { ca: s.intId, csr: csrFor('one.example') + csrFor('two.example'), profile: 'tls-server' },
         }),
       );
     });

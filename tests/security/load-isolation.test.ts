@@ -90,7 +90,7 @@ describe('findings 4 and 6: one client cannot stall the server or starve relying
       s.http('POST', '/trpc/certificate.issueWithKey', {
         token: s.operatorToken,
         body: {
-          caId: s.intId,
+          ca: s.intId,
           profile: 'tls-server',
           subject: { commonName: `rsa${i}.example.test` },
           sans: { dns: [`rsa${i}.example.test`] },

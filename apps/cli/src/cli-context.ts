@@ -17,6 +17,8 @@ export interface CliContext {
   openAuthority(): Promise<Authority>;
   /** the local operator: the CLI runs with admin rights on its data directory */
   actor: Actor;
+  /** the API contract's wire mappers (loaded on first use): `--json` prints what REST and tRPC answer */
+  contract(): Promise<typeof import('./lazy/contract-runtime')>;
   /** prints `data` as JSON with --json, otherwise the human rendering */
   output(data: unknown, human: () => string): void;
   close(): Promise<void>;
@@ -77,6 +79,7 @@ export function createCliContext(program: Command): CliContext {
       }
       return authority;
     },
+    contract: () => import('./lazy/contract-runtime'),
     output(data, human) {
       if (options().json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
       else {
@@ -94,11 +97,15 @@ export function createCliContext(program: Command): CliContext {
   };
 }
 
-/** Prints a one-line reason (and JSON with --json) and returns the exit code. */
+/**
+ * Prints the error on stderr — one line `error: <code>: <message>`, or with --json the contract's
+ * `{ "error": { code, message, details? } }` — and returns the exit code.
+ */
 export function reportError(error: unknown, json: boolean): number {
   const e = error instanceof PkiError ? error : toPkiError(error);
-  if (json)
-    process.stdout.write(`${JSON.stringify({ error: { code: e.code, message: e.message, details: e.details } })}\n`);
-  process.stderr.write(`error: ${e.code}: ${e.message.split('\n')[0]}\n`);
+  if (json) {
+    const details = Object.keys(e.details).length ? { details: e.details } : {};
+    process.stderr.write(`${JSON.stringify({ error: { code: e.code, message: e.message, ...details } })}\n`);
+  } else process.stderr.write(`error: ${e.code}: ${e.message.split('\n')[0]}\n`);
   return EXIT_CODES[e.kind] ?? 1;
 }

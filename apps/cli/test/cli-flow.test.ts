@@ -34,7 +34,7 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
       '--json',
     );
     expect(root.code, root.stderr).toBe(0);
-    rootId = root.json().ca.id;
+    rootId = root.json().id;
     const int = pkim(
       'ca',
       'create',
@@ -53,8 +53,8 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
       '--json',
     );
     expect(int.code, int.stderr).toBe(0);
-    intId = int.json().ca.id;
-    expect(int.json().ca.pathLen).toBe(0);
+    intId = int.json().id;
+    expect(int.json().pathLen).toBe(0);
     const list = pkim('ca', 'list');
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('issuing');
@@ -82,8 +82,8 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
       '--json',
     );
     expect(r.code, r.stderr).toBe(0);
-    leafSerial = r.json().certificate.serial;
-    leafId = r.json().certificate.id;
+    leafSerial = r.json().serial;
+    leafId = r.json().id;
     const leafPem = readFileSync(join(tmp.dir, 'www.pem'), 'utf8');
     const rootPem = pkim('ca', 'export', rootId, '--json').json().pem;
     const chain = pkim('ca', 'export', intId, '--chain', '--json').json().pem as string;
@@ -144,7 +144,7 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
     expect(r.json().privateKeyPem).toBeUndefined();
     expect(readFileSync(key, 'utf8')).toContain('PRIVATE KEY');
     expect(readFileSync(cert, 'utf8')).toContain('BEGIN CERTIFICATE');
-    expect(r.json().certificate.sans).toEqual({ dns: ['api.example.com'], ip: ['10.0.0.1'] });
+    expect(r.json().sans).toEqual({ dns: ['api.example.com'], ip: ['10.0.0.1'] });
   });
 
   it('revokes the leaf with keyCompromise; openssl crl -verify accepts the generated CRL listing it', () => {

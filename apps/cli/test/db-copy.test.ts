@@ -87,7 +87,7 @@ describe('pkim db copy: a populated SQLite database moves to PostgreSQL', () => 
         '--json',
       ),
     );
-    expect(r.json().certificate.caId).toBe(data.issuingId);
+    expect(r.json().caId).toBe(data.issuingId);
     const rootPem = ok(onSqlite('ca', 'export', data.rootId, '--json')).json().pem as string; // SQLite original
     const intPem = ok(onSqlite('ca', 'export', data.issuingId, '--json')).json().pem as string;
     const v = opensslVerify({ leafPem: readFileSync(out, 'utf8'), chainPems: [intPem], rootPem, purpose: 'sslserver' });

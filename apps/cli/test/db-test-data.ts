@@ -30,7 +30,7 @@ export function populate(pkim: Pkim, workDir: string): Populated {
   ok(pkim('init', '--json'));
   const rootId = ok(
     pkim('ca', 'create', '--name', 'root', '--subject', 'CN=Copy Root CA,O=Example', '--key-type', 'ec-p256', '--json'),
-  ).json().ca.id as string;
+  ).json().id as string;
   const issuingId = ok(
     pkim(
       'ca',
@@ -45,7 +45,7 @@ export function populate(pkim: Pkim, workDir: string): Populated {
       'ec-p256',
       '--json',
     ),
-  ).json().ca.id as string;
+  ).json().id as string;
   const certificateIds: string[] = [];
   for (const host of ['a', 'b', 'c']) {
     const r = ok(
@@ -65,14 +65,14 @@ export function populate(pkim: Pkim, workDir: string): Populated {
         '--json',
       ),
     );
-    certificateIds.push(r.json().certificate.id);
+    certificateIds.push(r.json().id);
   }
   const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=csr.example.com', sans: ['DNS:csr.example.com'] });
   writeFileSync(join(workDir, 'csr.pem'), csrPem);
   certificateIds.push(
     ok(
       pkim('cert', 'sign', '--ca', issuingId, '--csr', join(workDir, 'csr.pem'), '--profile', 'tls-server', '--json'),
-    ).json().certificate.id,
+    ).json().id,
   );
   const r1 = ok(pkim('request', 'submit', '--ca', issuingId, '--csr', join(workDir, 'csr.pem'), '--json')).json()
     .id as string;

@@ -77,10 +77,10 @@ async function ok(args: string[], auth: 'admin' | 'k8s' = 'k8s') {
 
 beforeAll(async () => {
   const root = pkim(['ca', 'create', '--subject', 'CN=KS Root', '--key-type', 'ec-p256']);
-  const inter = pkim(['ca', 'create', '--subject', 'CN=KS Clients', '--key-type', 'ec-p256', '--parent', root.ca.id]);
+  const inter = pkim(['ca', 'create', '--subject', 'CN=KS Clients', '--key-type', 'ec-p256', '--parent', root.id]);
   rootPem = root.certificatePem;
   interPem = inter.certificatePem;
-  pkim(['vault', 'mount', 'pki_client_certs', '--ca', inter.ca.id, '--max-ttl', '87600h']);
+  pkim(['vault', 'mount', 'pki_client_certs', '--ca', inter.id, '--max-ttl', '87600h']);
   adminToken = pkim(['token', 'create', '--name', 'keystore-admin', '--role', 'admin']).token;
   child = spawn(
     process.execPath,

@@ -115,7 +115,7 @@ function sendFrameworkError(reply: FastifyReply, requestId: string, e: PkiError)
       'referrer-policy': 'no-referrer',
     })
     .type('application/json')
-    .send({ code: e.code, message: e.message, requestId });
+    .send({ error: { code: e.code, message: e.message }, code: e.code, message: e.message, requestId });
 }
 const UNMETERED = new Set(['/healthz', '/readyz', '/metrics']);
 const RELYING_PARTY_RE = /^\/(ocsp|crl|aia)(\/|$)/;
@@ -198,7 +198,8 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     );
   });
 
-  // ONE REST error handler: { code, message, requestId } with the HTTP status of the error kind
+  // ONE REST error handler: the contract's { error: { code, message, details? } } (plus the first version's top-level
+  // code, message, requestId) with the HTTP status of the error kind
   app.setErrorHandler((error, request, reply) => {
     const e = toHttpPkiError(error);
     const status = httpStatusFor(e);
@@ -211,6 +212,11 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
       .code(status)
       .type('application/json')
       .send({
+        error: {
+          code: e.code,
+          message,
+          ...(Object.keys(e.details).length && e.kind !== 'internal' ? { details: e.details } : {}),
+        },
         code: e.code,
         message,
         requestId: request.id,
@@ -222,9 +228,11 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   app.setNotFoundHandler(async (request, reply) => {
     // deep links of the single-page console (/certificates/crt_…) answer its index.html
     if (webConsole && (await webConsole.fallback(request, reply))) return reply;
+    const message = `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200) ?? ''}`;
     return reply.code(404).send({
+      error: { code: 'route.not_found', message },
       code: 'route.not_found',
-      message: `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200) ?? ''}`,
+      message,
       requestId: request.id,
     });
   });

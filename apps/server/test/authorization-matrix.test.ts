@@ -37,6 +37,8 @@ interface Kit {
   leafPem: string;
   csrPem: string;
   requestId: string;
+  /** submitted by the requester principal and approved: it has a certificate */
+  issuedRequestId: string;
   sshPub: string;
   freshCa(): Promise<string>;
   freshRevokedRoot(): Promise<string>;
@@ -77,16 +79,16 @@ const TRPC: Record<string, TrpcRow> = {
   'ca.revoke': { input: async (k) => ({ id: await k.freshCa(), reason: 'cessationOfOperation' }), expect: ADMIN_ONLY },
   // only a revoked (or expired) root may be deleted
   'ca.delete': { input: async (k) => ({ id: await k.freshRevokedRoot() }), expect: ADMIN_ONLY },
-  'certificate.list': { input: (k) => ({ caId: k.issuingId }), expect: READERS },
+  'certificate.list': { input: (k) => ({ ca: k.issuingId }), expect: READERS },
   'certificate.get': { input: (k) => ({ ref: k.leafId }), expect: READERS },
   'certificate.expiring': { input: () => ({ withinDays: 3650 }), expect: READERS },
   'certificate.issue': {
-    input: (k) => ({ caId: 'mx-issuing', csrPem: k.csrPem, profile: 'tls-server' }),
+    input: (k) => ({ ca: 'mx-issuing', csr: k.csrPem, profile: 'tls-server' }),
     expect: ISSUERS_ON_CA,
   },
   'certificate.issueWithKey': {
     input: () => ({
-      caId: 'mx-issuing',
+      ca: 'mx-issuing',
       profile: 'tls-server',
       subject: { commonName: 'generated.matrix.example' },
       sans: { dns: ['generated.matrix.example'] },
@@ -99,11 +101,12 @@ const TRPC: Record<string, TrpcRow> = {
     expect: ISSUERS_ON_CA,
   },
   'request.submit': {
-    input: (k) => ({ caId: 'mx-issuing', csrPem: k.csrPem, profile: 'tls-server' }),
+    input: (k) => ({ ca: 'mx-issuing', csr: k.csrPem, profile: 'tls-server' }),
     expect: '200 200 403 200 403 401',
   },
   'request.list': { expect: EVERYONE },
   'request.get': { input: (k) => ({ id: k.requestId }), expect: EVERYONE },
+  'request.certificate': { input: (k) => ({ id: k.issuedRequestId }), expect: EVERYONE },
   'request.approve': { input: async (k) => ({ id: await k.freshRequest() }), expect: ISSUERS_ON_CA },
   'request.reject': { input: async (k) => ({ id: await k.freshRequest(), reason: 'matrix' }), expect: ISSUERS_ON_CA },
   'audit.list': { input: () => ({ limit: 5 }), expect: AUDITORS },
@@ -184,11 +187,32 @@ const REST: Record<string, RestRow> = {
     body: (k) => ({ csr: k.csrPem, profile: 'tls-server' }),
     expect: '201 201 403 403 403 401',
   },
+  'GET /api/v1/certificates': { url: () => '/api/v1/certificates?ca=mx-issuing&limit=5', expect: READERS },
   'GET /api/v1/certificates/:ref': { url: (k) => `/api/v1/certificates/${k.leafId}`, expect: READERS },
   'POST /api/v1/certificates/:ref/revoke': {
     url: async (k) => `/api/v1/certificates/${await k.freshLeaf()}/revoke`,
     body: () => ({ reason: 'keyCompromise' }),
     expect: ISSUERS_ON_CA,
+  },
+  'POST /api/v1/requests': {
+    url: () => '/api/v1/requests',
+    body: (k) => ({ ca: 'mx-issuing', csr: k.csrPem, profile: 'tls-server', ttl: '30d' }),
+    expect: '201 201 403 201 403 401',
+  },
+  'GET /api/v1/requests': { url: () => '/api/v1/requests', expect: EVERYONE },
+  'GET /api/v1/requests/:id': { url: (k) => `/api/v1/requests/${k.requestId}`, expect: EVERYONE },
+  'POST /api/v1/requests/:id/approve': {
+    url: async (k) => `/api/v1/requests/${await k.freshRequest()}/approve`,
+    expect: ISSUERS_ON_CA,
+  },
+  'POST /api/v1/requests/:id/reject': {
+    url: async (k) => `/api/v1/requests/${await k.freshRequest()}/reject`,
+    body: () => ({ reason: 'matrix' }),
+    expect: ISSUERS_ON_CA,
+  },
+  'GET /api/v1/requests/:id/certificate': {
+    url: (k) => `/api/v1/requests/${k.issuedRequestId}/certificate`,
+    expect: EVERYONE,
   },
   'POST /api/v1/ssh/sign': {
     url: () => '/api/v1/ssh/sign',
@@ -372,6 +396,11 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
       leafPem: leaf.certificatePem,
       csrPem,
       requestId: await submit(),
+      issuedRequestId: await (async () => {
+        const id = await submit();
+        await a.requests.approve(id, admin);
+        return id;
+      })(),
       sshPub,
       freshCa: async () => (await sub(`mx-victim-${seq()}`)).ca.id,
       freshRevokedRoot: async () => {

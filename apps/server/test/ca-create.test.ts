@@ -47,7 +47,7 @@ describe('ca.create (tRPC)', () => {
     expect(text).toContain('C=US');
     expect(text).toMatch(/CA:TRUE/);
     expect(opensslVerify({ leafPem: ca.certificatePem!, rootPem: ca.certificatePem!, purpose: 'any' }).ok).toBe(true);
-    expect(ca.notAfter! - ca.notBefore!).toBeGreaterThanOrEqual(3649 * 86_400_000);
+    expect(Date.parse(ca.notAfter!) - Date.parse(ca.notBefore!)).toBeGreaterThanOrEqual(3649 * 86_400_000);
 
     const row = await internalsOf(fx.authority).store.cas.findById(ca.id);
     expect(row?.keyUri).toMatch(/^software:key_/);

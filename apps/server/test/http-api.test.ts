@@ -212,7 +212,7 @@ describe('REST and tRPC over real HTTP', () => {
       opensslVerify({ leafPem: body.certificate, rootPem, purpose: 'sslserver', hostname: 'rest.example.test' }).ok,
     ).toBe(true);
     const got = await fetch(`${base}/api/v1/certificates/${body.serial}`, { headers: authed() });
-    expect(((await got.json()) as { certificate: { id: string } }).certificate.id).toBe(body.id);
+    expect(((await got.json()) as { id: string }).id).toBe(body.id);
   });
 
   it('honours a well-formed x-request-id, replaces a malformed one, and sets security headers', async () => {

@@ -86,7 +86,7 @@ describe('multi-level CA revocation and the OCSP status matrix over HTTP', () =>
       method: 'POST',
       headers: headers(),
       body: JSON.stringify({
-        caId: ca.id,
+        ca: ca.id,
         profile: 'tls-server',
         subject: { commonName: `${key}.matrix.example.com` },
         sans: { dns: [`${key}.matrix.example.com`] },
@@ -95,10 +95,10 @@ describe('multi-level CA revocation and the OCSP status matrix over HTTP', () =>
     });
     expect(r.status, await r.clone().text()).toBe(200);
     const body = (await r.json()) as {
-      result: { data: { certificate: { id: string; serialHex: string }; certificatePem: string } };
+      result: { data: { id: string; serial: string; certificatePem: string } };
     };
     const d = body.result.data;
-    leaves[key] = { id: d.certificate.id, pem: d.certificatePem, serial: d.certificate.serialHex };
+    leaves[key] = { id: d.id, pem: d.certificatePem, serial: d.serial };
   }
 
   async function revokeLeaf(key: string, reason: string): Promise<void> {

@@ -38,6 +38,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'request.submit': ['admin', 'operator', 'requester'],
   'request.list': ALL,
   'request.get': ALL,
+  'request.certificate': ALL,
   'request.approve': ISSUERS,
   'request.reject': ISSUERS,
   'audit.list': ['admin', 'auditor'],

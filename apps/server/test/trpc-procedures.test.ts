@@ -42,7 +42,7 @@ describe('tRPC procedures against a real authority', () => {
   afterAll(async () => fx?.close());
 
   it('ca: lists, gets by id and by name, exports the chain, disables and re-enables', async () => {
-    const list = await admin().ca.list();
+    const list = (await admin().ca.list()).items;
     expect(list.map((c) => c.name)).toEqual(['proc-root', 'proc-issuing']);
     expect(list[0]).not.toHaveProperty('certificatePem'); // metadata only
     const byName = await admin().ca.get({ ref: 'proc-issuing' });
@@ -56,7 +56,7 @@ describe('tRPC procedures against a real authority', () => {
       pkiCodeOf(
         await trpcError(
           callerFor(fx.authority, ACTORS.operator).certificate.issueWithKey({
-            caId: intId,
+            ca: intId,
             profile: 'tls-server',
             subject: { commonName: 'x.example.test' },
             sans: { dns: ['x.example.test'] },
@@ -76,12 +76,12 @@ describe('tRPC procedures against a real authority', () => {
       sans: ['DNS:api.example.test'],
     });
     const issued = await op.certificate.issue({
-      caId: 'proc-issuing',
-      csrPem,
+      ca: 'proc-issuing',
+      csr: csrPem,
       profile: 'tls-server',
-      validityDays: 10,
+      ttl: '10d',
     });
-    expect(issued.certificate.issuedBy).toBe(ACTORS.operator.id);
+    expect(issued.issuedBy).toBe(ACTORS.operator.id);
     expect(
       opensslVerify({
         leafPem: issued.certificatePem,
@@ -93,12 +93,12 @@ describe('tRPC procedures against a real authority', () => {
     ).toBe(true);
 
     const withKey = await op.certificate.issueWithKey({
-      caId: intId,
+      ca: intId,
       profile: 'tls-client',
       subject: { commonName: 'client.example.test' },
       sans: { dns: ['client.example.test'] },
       keyType: 'ECDSA-P256',
-      validityDays: 60,
+      ttl: '60d',
     });
     expect(withKey.privateKeyPem).toMatch(/PRIVATE KEY/);
     expect(
@@ -107,50 +107,48 @@ describe('tRPC procedures against a real authority', () => {
 
     const outside = await trpcError(
       op.certificate.issue({
-        caId: intId,
-        csrPem: opensslCsr({ keyType: 'ec-p256', subject: '/CN=evil.test', sans: ['DNS:evil.test'] }).csrPem,
+        ca: intId,
+        csr: opensslCsr({ keyType: 'ec-p256', subject: '/CN=evil.test', sans: ['DNS:evil.test'] }).csrPem,
         profile: 'tls-server',
       }),
     );
     expect(outside.code).toBe('UNPROCESSABLE_CONTENT');
 
-    const page = await op.certificate.list({ caId: 'proc-issuing', limit: 1 });
+    const page = await op.certificate.list({ ca: 'proc-issuing', limit: 1 });
     expect(page.items).toHaveLength(1);
     expect(page.nextCursor).not.toBeNull();
-    const page2 = await op.certificate.list({ caId: intId, limit: 1, cursor: page.nextCursor });
+    const page2 = await op.certificate.list({ ca: intId, limit: 1, cursor: page.nextCursor });
     expect(page2.items[0]!.id).not.toBe(page.items[0]!.id);
-    expect((await op.certificate.list({ search: 'client.example' })).items.map((c) => c.id)).toEqual([
-      withKey.certificate.id,
-    ]);
+    expect((await op.certificate.list({ search: 'client.example' })).items.map((c) => c.id)).toEqual([withKey.id]);
 
-    const got = await op.certificate.get({ ref: issued.certificate.serialHex });
-    expect(got.certificate.id).toBe(issued.certificate.id);
+    const got = await op.certificate.get({ ref: issued.serial });
+    expect(got.id).toBe(issued.id);
     expect(got.certificatePem).toBe(issued.certificatePem);
 
     const expiring = await op.certificate.expiring({ withinDays: 30, limit: 10 });
-    expect(expiring.map((c) => c.id)).toContain(issued.certificate.id);
-    expect(expiring.map((c) => c.id)).not.toContain(withKey.certificate.id);
+    expect(expiring.items.map((c) => c.id)).toContain(issued.id);
+    expect(expiring.items.map((c) => c.id)).not.toContain(withKey.id);
 
-    const revoked = await op.certificate.revoke({ ref: issued.certificate.id, reason: 'keyCompromise' });
+    const revoked = await op.certificate.revoke({ ref: issued.id, reason: 'keyCompromise' });
     expect(revoked).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
-    const again = await trpcError(op.certificate.revoke({ ref: issued.certificate.id, reason: 'keyCompromise' }));
+    const again = await trpcError(op.certificate.revoke({ ref: issued.id, reason: 'keyCompromise' }));
     expect(again.code).toBe('CONFLICT');
-    expect((await op.certificate.list({ status: 'revoked' })).items.map((c) => c.id)).toEqual([issued.certificate.id]);
+    expect((await op.certificate.list({ status: 'revoked' })).items.map((c) => c.id)).toEqual([issued.id]);
   });
 
   it('request: a requester submits and sees only their own; an operator approves one and rejects another', async () => {
     const rita = callerFor(fx.authority, ACTORS.requester);
     const other = callerFor(fx.authority, { id: 'usr_other', name: 'otto', role: 'requester' });
     const a = await rita.request.submit({
-      caId: 'proc-issuing',
-      csrPem: opensslCsr({ keyType: 'ec-p256', subject: '/CN=a.example.test', sans: ['DNS:a.example.test'] }).csrPem,
+      ca: 'proc-issuing',
+      csr: opensslCsr({ keyType: 'ec-p256', subject: '/CN=a.example.test', sans: ['DNS:a.example.test'] }).csrPem,
       profile: 'tls-server',
     });
     const b = await rita.request.submit({
-      caId: intId,
-      csrPem: opensslCsr({ keyType: 'ec-p256', subject: '/CN=b.example.test', sans: ['DNS:b.example.test'] }).csrPem,
+      ca: intId,
+      csr: opensslCsr({ keyType: 'ec-p256', subject: '/CN=b.example.test', sans: ['DNS:b.example.test'] }).csrPem,
       profile: 'tls-server',
-      validityDays: 5,
+      ttl: '5d',
     });
     expect(a.status).toBe('pending');
     expect((await rita.request.list()).items.map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
@@ -163,7 +161,12 @@ describe('tRPC procedures against a real authority', () => {
     const approved = await op.request.approve({ id: a.id });
     expect(approved.request.status).toBe('issued');
     expect(
-      opensslVerify({ leafPem: approved.issued.certificatePem, chainPems: [intPem], rootPem, purpose: 'sslserver' }).ok,
+      opensslVerify({
+        leafPem: approved.certificate.certificatePem,
+        chainPems: [intPem],
+        rootPem,
+        purpose: 'sslserver',
+      }).ok,
     ).toBe(true);
     const rejected = await op.request.reject({ id: b.id, reason: 'not needed' });
     expect(rejected).toMatchObject({ status: 'rejected', reason: 'not needed', reviewer: ACTORS.operator.id });
@@ -215,12 +218,12 @@ describe('tRPC procedures against a real authority', () => {
 
   it('system: health, info and dashboard stats', async () => {
     await callerFor(fx.authority, ACTORS.operator).certificate.issueWithKey({
-      caId: intId,
+      ca: intId,
       profile: 'tls-server',
       subject: { commonName: 'soon.example.test' },
       sans: { dns: ['soon.example.test'] },
       keyType: 'ECDSA-P256',
-      validityDays: 5,
+      ttl: '5d',
     });
     const c = callerFor(fx.authority, ACTORS.requester);
     expect(await c.system.health()).toMatchObject({ ok: true, database: true });

@@ -119,6 +119,25 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
 
     get: (id, actor) => load(id, actor),
 
+    /**
+     * The certificate a request produced, with its chain: the requester who submitted it (requesters never see
+     * other requests, so never their certificates) or anyone who may read requests.
+     */
+    async certificate(id, actor) {
+      const req = await load(id, actor);
+      if (!req.certificateId) {
+        throw new PkiError('request.not_issued', `request ${id} is ${req.status}; it has no certificate`);
+      }
+      const row = await store.certificates.findById(req.certificateId);
+      if (!row) throw new PkiError('certificate.not_found', `certificate ${req.certificateId} no longer exists`);
+      const ca = await store.cas.findById(row.caId);
+      return {
+        certificate: row,
+        certificatePem: row.certificatePem,
+        chainPem: ca ? await contexts.chainPem(ca) : '',
+      };
+    },
+
     async list(query, actor) {
       return store.requests.list({
         ...query,

@@ -174,6 +174,11 @@ export interface RequestService {
   approve(id: string, actor: Actor): Promise<{ request: CertificateRequestRow; issued: IssuedCertificate }>;
   reject(id: string, reason: string, actor: Actor): Promise<CertificateRequestRow>;
   get(id: string, actor: Actor): Promise<CertificateRequestRow>;
+  /** the certificate issued from the request (+ chain); requesters only for their own requests */
+  certificate(
+    id: string,
+    actor: Actor,
+  ): Promise<{ certificate: CertificateRow; certificatePem: string; chainPem: string }>;
   list(
     query: { status?: RequestStatus; caId?: string; limit?: number; cursor?: string | null },
     actor: Actor,

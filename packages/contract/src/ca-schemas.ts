@@ -10,9 +10,13 @@ import {
   storedRevocationReasonSchema,
   subjectSchema,
   textField,
-  timestampSchema,
+  pageSchema,
   validityDaysSchema,
   idSchema,
+  rfc3339Schema,
+  isoTime,
+  isoTimeOrNull,
+  ttlSchema,
 } from './common-schemas';
 
 export const caCreateInputSchema = z
@@ -20,8 +24,14 @@ export const caCreateInputSchema = z
     name: textField(128).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'CA names use letters, digits, space . _ -'),
     subject: subjectSchema,
     keyType: caKeyTypeSchema,
+    /** lifetime: `10y`, `3650d` or seconds */
+    ttl: ttlSchema.optional(),
+    /** the first version's name, still accepted: lifetime in days (`ttl` wins) */
     validityDays: validityDaysSchema.optional(),
     backend: keyBackendSchema.default('software'),
+    /** parent CA id or name: creates an intermediate */
+    parent: caRefSchema.optional(),
+    /** the first version's name, still accepted (an alias of `parent`) */
     parentId: idSchema.optional(),
     pathLen: z.number().int().min(0).max(10).nullable().optional(),
     nameConstraints: nameConstraintsSchema.optional(),
@@ -30,36 +40,96 @@ export const caCreateInputSchema = z
   .strict();
 export type CaCreateInput = z.input<typeof caCreateInputSchema>;
 
+/** A CA on the wire (every transport, the CLI's `--json` included). */
 export const caSchema = z.object({
   id: z.string(),
   name: z.string(),
   parentId: z.string().nullable(),
-  subjectDn: z.string(),
-  issuerDn: z.string(),
-  serialHex: z.string().nullable(),
-  notBefore: timestampSchema.nullable(),
-  notAfter: timestampSchema.nullable(),
+  subject: z.string(),
+  issuer: z.string(),
+  /** lowercase hex; null while an external intermediate waits for its certificate */
+  serial: z.string().nullable(),
+  notBefore: rfc3339Schema.nullable(),
+  notAfter: rfc3339Schema.nullable(),
   keyUri: z.string(),
   keyType: keyTypeSchema,
   keyBackend: z.string(),
   status: caStatusSchema,
   pathLen: z.number().int().nullable(),
   nameConstraints: nameConstraintsSchema.nullable(),
-  skiHex: z.string().nullable(),
+  ski: z.string().nullable(),
   fingerprintSha256: z.string().nullable(),
   crlNumber: z.number().int(),
-  revokedAt: timestampSchema.nullable(),
+  revokedAt: rfc3339Schema.nullable(),
   revocationReason: storedRevocationReasonSchema.nullable(),
-  createdAt: timestampSchema,
-  updatedAt: timestampSchema,
+  createdAt: rfc3339Schema,
+  updatedAt: rfc3339Schema,
 });
 export type CaDto = z.infer<typeof caSchema>;
 
-/** ca.create / ca.get: metadata + PEM */
+/** ca.create / ca.get: the CA with its certificate PEM and chain beside it */
 export const caViewSchema = caSchema.extend({
   certificatePem: z.string().nullable(),
   chainPem: z.string(),
 });
+export type CaViewDto = z.infer<typeof caViewSchema>;
+
+/** The store's CA record (epoch ms) — what {@link toCaDto} maps from. */
+export interface CaRecord {
+  id: string;
+  name: string;
+  parentId: string | null;
+  subjectDn: string;
+  issuerDn: string;
+  serialHex: string | null;
+  notBefore: number | null;
+  notAfter: number | null;
+  keyUri: string;
+  keyType: CaDto['keyType'];
+  keyBackend: string;
+  status: CaDto['status'];
+  pathLen: number | null;
+  nameConstraints: CaDto['nameConstraints'];
+  skiHex: string | null;
+  fingerprintSha256: string | null;
+  crlNumber: number;
+  revokedAt: number | null;
+  revocationReason: CaDto['revocationReason'];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export function toCaDto(ca: CaRecord): CaDto {
+  return {
+    id: ca.id,
+    name: ca.name,
+    parentId: ca.parentId,
+    subject: ca.subjectDn,
+    issuer: ca.issuerDn,
+    serial: ca.serialHex,
+    notBefore: isoTimeOrNull(ca.notBefore),
+    notAfter: isoTimeOrNull(ca.notAfter),
+    keyUri: ca.keyUri,
+    keyType: ca.keyType,
+    keyBackend: ca.keyBackend,
+    status: ca.status,
+    pathLen: ca.pathLen,
+    nameConstraints: ca.nameConstraints,
+    ski: ca.skiHex,
+    fingerprintSha256: ca.fingerprintSha256,
+    crlNumber: ca.crlNumber,
+    revokedAt: isoTimeOrNull(ca.revokedAt),
+    revocationReason: ca.revocationReason,
+    createdAt: isoTime(ca.createdAt),
+    updatedAt: isoTime(ca.updatedAt),
+  };
+}
+
+export function toCaViewDto(v: { ca: CaRecord; certificatePem: string | null; chainPem: string }): CaViewDto {
+  return { ...toCaDto(v.ca), certificatePem: v.certificatePem, chainPem: v.chainPem };
+}
+
+export const caPageSchema = pageSchema(caSchema);
 
 export const caGetInputSchema = z.object({ ref: caRefSchema }).strict();
 export const caSetStatusInputSchema = z.object({ id: idSchema, status: z.enum(['active', 'disabled']) }).strict();

@@ -14,42 +14,104 @@ import {
   sansSchema,
   sansOutputSchema,
   subjectSchema,
-  timestampSchema,
-  validityDaysSchema,
-  durationSchema,
+  rfc3339Schema,
+  isoTime,
+  isoTimeOrNull,
+  ttlSchema,
 } from './common-schemas';
 
+/** A certificate on the wire (every transport, the CLI's `--json` included). */
 export const certificateSchema = z.object({
   id: z.string(),
   caId: z.string(),
-  serialHex: z.string(),
-  subjectDn: z.string(),
+  /** lowercase hex, full length */
+  serial: z.string(),
+  subject: z.string(),
   commonName: z.string().nullable(),
   sans: sansOutputSchema,
   profile: z.string(),
   keyType: keyTypeSchema,
-  notBefore: timestampSchema,
-  notAfter: timestampSchema,
+  notBefore: rfc3339Schema,
+  notAfter: rfc3339Schema,
   status: certificateStatusSchema,
-  revokedAt: timestampSchema.nullable(),
+  revokedAt: rfc3339Schema.nullable(),
   revocationReason: storedRevocationReasonSchema.nullable(),
   fingerprintSha256: z.string(),
   requestId: z.string().nullable(),
   issuedBy: z.string(),
-  createdAt: timestampSchema,
+  createdAt: rfc3339Schema,
 });
 export type CertificateDto = z.infer<typeof certificateSchema>;
 
-export const certificateDetailSchema = z.object({ certificate: certificateSchema, certificatePem: z.string() });
+/** one certificate: the object with its PEM beside it */
+export const certificateDetailSchema = certificateSchema.extend({ certificatePem: z.string() });
+export type CertificateDetailDto = z.infer<typeof certificateDetailSchema>;
 export const certificatePageSchema = pageSchema(certificateSchema);
+
+/** The store's certificate record (epoch ms) — what {@link toCertificateDto} maps from. */
+export interface CertificateRecord {
+  id: string;
+  caId: string;
+  serialHex: string;
+  subjectDn: string;
+  commonName: string | null;
+  sans: CertificateDto['sans'];
+  profile: string;
+  keyType: CertificateDto['keyType'];
+  notBefore: number;
+  notAfter: number;
+  status: CertificateDto['status'];
+  revokedAt: number | null;
+  revocationReason: CertificateDto['revocationReason'];
+  fingerprintSha256: string;
+  requestId: string | null;
+  issuedBy: string;
+  createdAt: number;
+}
+
+export function toCertificateDto(c: CertificateRecord): CertificateDto {
+  return {
+    id: c.id,
+    caId: c.caId,
+    serial: c.serialHex,
+    subject: c.subjectDn,
+    commonName: c.commonName,
+    sans: c.sans,
+    profile: c.profile,
+    keyType: c.keyType,
+    notBefore: isoTime(c.notBefore),
+    notAfter: isoTime(c.notAfter),
+    status: c.status,
+    revokedAt: isoTimeOrNull(c.revokedAt),
+    revocationReason: c.revocationReason,
+    fingerprintSha256: c.fingerprintSha256,
+    requestId: c.requestId,
+    issuedBy: c.issuedBy,
+    createdAt: isoTime(c.createdAt),
+  };
+}
+
+export function toCertificateDetailDto(v: {
+  certificate: CertificateRecord;
+  certificatePem: string;
+}): CertificateDetailDto {
+  return { ...toCertificateDto(v.certificate), certificatePem: v.certificatePem };
+}
+
+export const pageOf = <R, T>(page: { items: R[]; nextCursor: string | null }, map: (r: R) => T) => ({
+  items: page.items.map(map),
+  nextCursor: page.nextCursor,
+});
 
 export const certificateListInputSchema = paginationInputSchema
   .extend({
-    caId: caRefSchema.optional(),
+    /** CA id or name */
+    ca: caRefSchema.optional(),
     status: certificateStatusSchema.optional(),
     profile: profileNameSchema.optional(),
     /** active certificates expiring within this many days */
     expiringWithinDays: z.number().int().min(0).max(36_500).optional(),
+    /** CN, subject, SAN (DNS, IP, e-mail, URI) or serial */
     search: z.string().trim().max(128).optional(),
     /** newest first (default), or by expiry */
     sort: z.enum(['issued_desc', 'expiry_asc', 'expiry_desc']).optional(),
@@ -60,10 +122,11 @@ export const certificateGetInputSchema = z.object({ ref: certificateRefSchema })
 
 export const certificateIssueInputSchema = z
   .object({
-    caId: caRefSchema,
-    csrPem: csrPemSchema,
+    /** CA id or name */
+    ca: caRefSchema,
+    csr: csrPemSchema,
     profile: profileNameSchema,
-    validityDays: validityDaysSchema.optional(),
+    ttl: ttlSchema.optional(),
     sans: sansSchema.optional(),
     subject: subjectSchema.optional(),
   })
@@ -71,21 +134,35 @@ export const certificateIssueInputSchema = z
 
 export const certificateIssueWithKeyInputSchema = z
   .object({
-    caId: caRefSchema,
+    ca: caRefSchema,
     profile: profileNameSchema,
     subject: subjectSchema,
     sans: sansSchema.optional(),
     keyType: keyTypeInputSchema,
-    validityDays: validityDaysSchema.optional(),
+    ttl: ttlSchema.optional(),
   })
   .strict();
 
-export const issuedCertificateSchema = z.object({
-  certificate: certificateSchema,
+/** a newly issued certificate: the object, its PEM and chain beside it (and a generated key, returned once) */
+export const issuedCertificateSchema = certificateSchema.extend({
   certificatePem: z.string(),
   chainPem: z.string(),
   privateKeyPem: z.string().optional(),
 });
+export type IssuedCertificateDto = z.infer<typeof issuedCertificateSchema>;
+export function toIssuedCertificateDto(v: {
+  certificate: CertificateRecord;
+  certificatePem: string;
+  chainPem: string;
+  privateKeyPem?: string;
+}): IssuedCertificateDto {
+  return {
+    ...toCertificateDto(v.certificate),
+    certificatePem: v.certificatePem,
+    chainPem: v.chainPem,
+    ...(v.privateKeyPem === undefined ? {} : { privateKeyPem: v.privateKeyPem }),
+  };
+}
 
 export const certificateRevokeInputSchema = z
   .object({
@@ -101,18 +178,17 @@ export const certificateExpiringInputSchema = z
   })
   .strict();
 
-/** REST `POST /api/v1/cas/:id/sign` */
+/** REST `POST /api/v1/cas/:id/sign` (the CA comes from the path) */
 export const restSignInputSchema = z
   .object({
     csr: csrPemSchema,
     profile: profileNameSchema.default('tls-server'),
-    ttl: durationSchema.optional(),
+    ttl: ttlSchema.optional(),
   })
   .strict();
-export const restSignOutputSchema = z.object({
+/** the issued certificate; `certificate`/`chain` repeat the PEMs under the names of the first REST version */
+export const restSignOutputSchema = issuedCertificateSchema.extend({
   certificate: z.string(),
   chain: z.string(),
-  serial: z.string(),
-  id: z.string(),
 });
 export const restRevokeInputSchema = z.object({ reason: revocationReasonSchema.default('unspecified') }).strict();

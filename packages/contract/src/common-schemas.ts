@@ -176,3 +176,25 @@ export const pageSchema = <T extends z.ZodType>(item: T) =>
 
 export const timestampSchema = z.number().int();
 export const okSchema = z.object({ ok: z.literal(true) });
+
+/** A point in time on the wire: an RFC 3339 string in UTC (`2026-03-01T12:00:00.000Z`). */
+export const rfc3339Schema = z.iso.datetime({ offset: true });
+/** epoch milliseconds (the store's unit) → RFC 3339 */
+export const isoTime = (ms: number): string => new Date(ms).toISOString();
+export const isoTimeOrNull = (ms: number | null | undefined): string | null =>
+  ms === null || ms === undefined ? null : isoTime(ms);
+
+/**
+ * A lifetime on input: a duration string (`90d`, `24h`, `1y`) or a whole number of SECONDS. {@link ttlToMs} turns
+ * either into milliseconds.
+ */
+export const ttlSchema = z.union([
+  durationSchema,
+  z
+    .number()
+    .int()
+    .positive()
+    .max(36_500 * 86_400, 'durations are at most 36500d (100 years)'),
+]);
+export type Ttl = z.infer<typeof ttlSchema>;
+export const ttlToMs = (ttl: Ttl): number => (typeof ttl === 'number' ? ttl * 1000 : parseDuration(ttl));

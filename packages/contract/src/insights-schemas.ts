@@ -58,7 +58,7 @@ export const globalSearchSchema = z.object({
     z.object({
       id: z.string(),
       name: z.string(),
-      subjectDn: z.string(),
+      subject: z.string(),
       status: caStatusSchema,
       match: z.string(),
     }),

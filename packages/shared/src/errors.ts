@@ -119,6 +119,10 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'profile.invalid': { kind: 'invalid_input', description: 'A custom profile definition is invalid.' },
   'request.not_found': { kind: 'not_found', description: 'No such certificate request.' },
   'request.not_pending': { kind: 'conflict', description: 'The certificate request is no longer pending.' },
+  'request.not_issued': {
+    kind: 'conflict',
+    description: 'The certificate request has no certificate (it is pending or was rejected).',
+  },
   'revocation.invalid_reason': { kind: 'invalid_input', description: 'Unknown revocation reason.' },
   'policy.profile_not_allowed': {
     kind: 'policy',

@@ -13,30 +13,6 @@ import {
 } from '../cli-parsers';
 import { date, keyValues, table } from '../format';
 
-export function caSummary(ca: CaRow) {
-  return {
-    id: ca.id,
-    name: ca.name,
-    status: ca.status,
-    parentId: ca.parentId,
-    subject: ca.subjectDn,
-    issuer: ca.issuerDn,
-    serial: ca.serialHex,
-    keyType: ca.keyType,
-    keyBackend: ca.keyBackend,
-    keyUri: ca.keyUri,
-    pathLen: ca.pathLen,
-    nameConstraints: ca.nameConstraints,
-    notBefore: ca.notBefore,
-    notAfter: ca.notAfter,
-    fingerprintSha256: ca.fingerprintSha256,
-    crlNumber: ca.crlNumber,
-    revokedAt: ca.revokedAt,
-    revocationReason: ca.revocationReason,
-    createdAt: ca.createdAt,
-  };
-}
-
 function caDetails(ca: CaRow): string {
   const nc = ca.nameConstraints;
   const ncText = nc
@@ -153,15 +129,17 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
         if (o.parent) throw new PkiError('input.invalid', '--external and --parent exclude each other');
         const r = await a.cas.createExternalIntermediate(input, ctx.actor);
         if (o.csrOut) writeOutputFile(o.csrOut, r.csrPem);
+        const { toCaDto } = await ctx.contract();
         ctx.output(
-          { ca: caSummary(r.ca), csrPem: r.csrPem },
+          { ...toCaDto(r.ca), csr: r.csrPem },
           () => `${caDetails(r.ca)}\n\n${o.csrOut ? `CSR written to ${o.csrOut}` : r.csrPem}`,
         );
         return;
       }
       const v = await a.cas.create({ ...input, parentId: o.parent }, ctx.actor);
       if (o.out && v.certificatePem) writeOutputFile(o.out, v.certificatePem);
-      ctx.output({ ca: caSummary(v.ca), certificatePem: v.certificatePem }, () => caDetails(v.ca));
+      const { toCaViewDto } = await ctx.contract();
+      ctx.output(toCaViewDto(v), () => caDetails(v.ca));
     });
 
   ca.command('list')
@@ -169,7 +147,8 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .action(async () => {
       const a = await ctx.openAuthority();
       const rows = await a.cas.list();
-      ctx.output(rows.map(caSummary), () =>
+      const { toCaDto } = await ctx.contract();
+      ctx.output({ items: rows.map(toCaDto), nextCursor: null }, () =>
         table(
           ['ID', 'NAME', 'STATUS', 'KEY', 'PARENT', 'NOT AFTER', 'SUBJECT'],
           rows.map((c) => [
@@ -190,7 +169,8 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .action(async (ref: string) => {
       const a = await ctx.openAuthority();
       const v = await a.cas.get(ref);
-      ctx.output({ ca: caSummary(v.ca), certificatePem: v.certificatePem, csrPem: v.ca.csrPem }, () => caDetails(v.ca));
+      const { toCaViewDto } = await ctx.contract();
+      ctx.output({ ...toCaViewDto(v), ...(v.ca.csrPem ? { csr: v.ca.csrPem } : {}) }, () => caDetails(v.ca));
     });
 
   ca.command('export <ca>')
@@ -212,7 +192,8 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .action(async (ref: string, o: { cert: string }) => {
       const a = await ctx.openAuthority();
       const v = await a.cas.importCertificate(ref, readInputFile(o.cert, 'certificate'), ctx.actor);
-      ctx.output({ ca: caSummary(v.ca) }, () => caDetails(v.ca));
+      const { toCaViewDto } = await ctx.contract();
+      ctx.output(toCaViewDto(v), () => caDetails(v.ca));
     });
 
   for (const [cmd, status] of [
@@ -224,7 +205,8 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
       .action(async (ref: string) => {
         const a = await ctx.openAuthority();
         const row = await a.cas.setStatus(ref, status, ctx.actor);
-        ctx.output(caSummary(row), () => `CA ${row.name} (${row.id}) is now ${row.status}`);
+        const { toCaDto } = await ctx.contract();
+        ctx.output(toCaDto(row), () => `CA ${row.name} (${row.id}) is now ${row.status}`);
       });
   }
 
@@ -234,8 +216,9 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .action(async (ref: string, o: { reason: ReturnType<typeof reasonOption> }) => {
       const a = await ctx.openAuthority();
       const r = await a.cas.revokeCa(ref, o.reason, ctx.actor);
+      const { toCaDto } = await ctx.contract();
       ctx.output(
-        { ca: caSummary(r.ca), revokedCertificates: r.revokedCertificates, revokedCas: r.revokedCas },
+        { ca: toCaDto(r.ca), revokedCertificates: r.revokedCertificates, revokedCas: r.revokedCas },
         () =>
           `CA ${r.ca.name} (${r.ca.id}) revoked (${o.reason}); also revoked ${r.revokedCertificates} ` +
           `certificate(s) and ${r.revokedCas} subordinate CA(s)`,

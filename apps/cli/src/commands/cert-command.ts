@@ -14,26 +14,21 @@ import {
 } from '../cli-parsers';
 import { date, keyValues, sansText, table } from '../format';
 
-export function certSummary(c: CertificateRow) {
-  return {
-    id: c.id,
-    caId: c.caId,
-    serial: c.serialHex,
-    subject: c.subjectDn,
-    commonName: c.commonName,
-    sans: c.sans,
-    profile: c.profile,
-    keyType: c.keyType,
-    notBefore: c.notBefore,
-    notAfter: c.notAfter,
-    status: c.status,
-    revokedAt: c.revokedAt,
-    revocationReason: c.revocationReason,
-    fingerprintSha256: c.fingerprintSha256,
-    requestId: c.requestId,
-    issuedBy: c.issuedBy,
-    createdAt: c.createdAt,
-  };
+const HOST_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/** `--cn x` without `--san` on a TLS profile: the CN also becomes the DNS SAN when it is a host name */
+export function defaultSans(
+  profile: string,
+  cn: string | undefined,
+  sans: ReturnType<typeof parseSans>,
+): ReturnType<typeof parseSans> {
+  if (sans || !cn || !profile.startsWith('tls-') || !HOST_NAME.test(cn) || !cn.includes('.')) return sans;
+  return { dns: [cn] };
+}
+
+/** the CN of a DN written `CN=x,O=y` or `/CN=x/O=y` */
+export function cnOf(subject: string): string | undefined {
+  return /(?:^|[,/])\s*CN=([^,/]+)/i.exec(subject)?.[1]?.trim();
 }
 
 export function certDetails(c: CertificateRow): string {
@@ -89,11 +84,13 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .command('issue')
     .description('issue a certificate with a server-generated key (the key is returned once, never stored)')
     .requiredOption('--ca <ca>', 'issuing CA id or name')
-    .requiredOption('--subject <dn>', 'subject DN, e.g. CN=www.example.com')
+    .option('--subject <dn>', 'subject DN, e.g. CN=www.example.com')
+    .option('--cn <name>', 'common name (instead of --subject); a host name also becomes the DNS SAN of TLS profiles')
     .option('--profile <profile>', 'certificate profile', 'tls-server')
     .option('--san <san>', 'subject alternative name (repeatable): dns:…, ip:…, uri:…, email:… or bare', collect)
     .option('--key-type <type>', 'key type of the new key', keyTypeOption, 'ec-p256' as KeyType)
-    .option('--validity <duration>', 'lifetime, e.g. 90d (default: profile default)', durationOption)
+    .option('--ttl <duration>', 'lifetime, e.g. 90d, 24h (default: profile default)', durationOption)
+    .option('--validity <duration>', 'same as --ttl', durationOption)
     .option('--out-cert <file>', 'write the certificate PEM here')
     .option('--out-key <file>', 'write the private key PEM here (mode 0600)')
     .option('--out-chain <file>', 'write the issuer chain PEM here')
@@ -101,35 +98,36 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
       async (
         o: {
           ca: string;
-          subject: string;
+          subject?: string;
+          cn?: string;
           profile: string;
           san?: string[];
           keyType: KeyType;
+          ttl?: number;
           validity?: number;
         } & IssueOutputs,
       ) => {
+        if (!o.subject && !o.cn) throw new PkiError('input.invalid', 'give --cn NAME or --subject DN');
+        if (o.subject && o.cn) throw new PkiError('input.invalid', '--cn and --subject exclude each other');
+        const subject = o.subject ?? `CN=${o.cn ?? ''}`;
         const a = await ctx.openAuthority();
         const issued = await a.issuance.issueWithKey(
           {
             caId: o.ca,
-            subject: o.subject,
+            subject,
             profile: o.profile,
-            sans: parseSans(o.san),
+            sans: defaultSans(o.profile, o.cn ?? cnOf(subject), parseSans(o.san)),
             keyType: o.keyType,
-            validityMs: o.validity,
+            validityMs: o.ttl ?? o.validity,
           },
           ctx.actor,
         );
         const written = writeIssued(o, issued);
         const keyShown = !o.outKey;
+        const { toIssuedCertificateDto } = await ctx.contract();
+        const dto = toIssuedCertificateDto(issued);
         ctx.output(
-          {
-            certificate: certSummary(issued.certificate),
-            certificatePem: issued.certificatePem,
-            chainPem: issued.chainPem,
-            privateKeyPem: keyShown ? issued.privateKeyPem : undefined,
-            written,
-          },
+          { ...dto, privateKeyPem: keyShown ? issued.privateKeyPem : undefined, written },
           () =>
             certDetails(issued.certificate) +
             (written.length ? `\nwritten: ${written.join(', ')}` : '') +
@@ -146,8 +144,10 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .option('--profile <profile>', 'certificate profile', 'tls-server')
     .option('--san <san>', 'override the SANs of the CSR (repeatable)', collect)
     .option('--subject <dn>', 'override the subject of the CSR')
-    .option('--validity <duration>', 'lifetime, e.g. 90d', durationOption)
-    .option('--out <file>', 'write the certificate PEM here')
+    .option('--ttl <duration>', 'lifetime, e.g. 90d, 24h (default: profile default)', durationOption)
+    .option('--validity <duration>', 'same as --ttl', durationOption)
+    .option('--out-cert <file>', 'write the certificate PEM here')
+    .option('--out <file>', 'same as --out-cert')
     .option('--out-chain <file>', 'write the issuer chain PEM here')
     .action(
       async (
@@ -157,6 +157,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
           profile: string;
           san?: string[];
           subject?: string;
+          ttl?: number;
           validity?: number;
         } & IssueOutputs,
       ) => {
@@ -168,18 +169,14 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
             profile: o.profile,
             sans: parseSans(o.san),
             subject: o.subject,
-            validityMs: o.validity,
+            validityMs: o.ttl ?? o.validity,
           },
           ctx.actor,
         );
         const written = writeIssued(o, issued);
+        const { toIssuedCertificateDto } = await ctx.contract();
         ctx.output(
-          {
-            certificate: certSummary(issued.certificate),
-            certificatePem: issued.certificatePem,
-            chainPem: issued.chainPem,
-            written,
-          },
+          { ...toIssuedCertificateDto(issued), written },
           () =>
             certDetails(issued.certificate) +
             (written.length ? `\nwritten: ${written.join(', ')}` : `\n\n${issued.certificatePem}`),
@@ -221,8 +218,9 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
           limit: o.limit,
           cursor: o.cursor,
         });
+        const { pageOf, toCertificateDto } = await ctx.contract();
         ctx.output(
-          { items: page.items.map(certSummary), nextCursor: page.nextCursor },
+          pageOf(page, toCertificateDto),
           () =>
             table(
               ['ID', 'SERIAL', 'STATUS', 'PROFILE', 'NOT AFTER', 'SUBJECT', 'SANS'],
@@ -246,10 +244,10 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .option('--pem', 'print only the PEM')
     .action(async (ref: string, o: { pem?: boolean }) => {
       const a = await ctx.openAuthority();
-      const { certificate, certificatePem } = await a.certificates.get(ref);
-      ctx.output({ certificate: certSummary(certificate), certificatePem }, () =>
-        o.pem ? certificatePem : certDetails(certificate),
-      );
+      const view = await a.certificates.get(ref);
+      const { certificate, certificatePem } = view;
+      const { toCertificateDetailDto } = await ctx.contract();
+      ctx.output(toCertificateDetailDto(view), () => (o.pem ? certificatePem : certDetails(certificate)));
     });
 
   cert
@@ -265,8 +263,9 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .action(async (ref: string, o: { reason: ReturnType<typeof reasonOption> }) => {
       const a = await ctx.openAuthority();
       const row = await a.certificates.revoke(ref, o.reason, ctx.actor);
+      const { toCertificateDetailDto } = await ctx.contract();
       ctx.output(
-        certSummary(row),
+        toCertificateDetailDto(await a.certificates.get(row.id)),
         () => `certificate ${row.serialHex} revoked (${row.revocationReason}) at ${date(row.revokedAt)}`,
       );
     });

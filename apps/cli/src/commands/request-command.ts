@@ -4,25 +4,6 @@ import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
 import { durationOption, intOption, readInputFile, writeOutputFile } from '../cli-parsers';
 import { date, keyValues, sansText, table } from '../format';
-import { certSummary } from './cert-command';
-
-function requestSummary(r: CertificateRequestRow) {
-  return {
-    id: r.id,
-    caId: r.caId,
-    status: r.status,
-    profile: r.profile,
-    subject: r.subjectDn,
-    sans: r.sans,
-    validityMs: r.validityMs,
-    requester: r.requester,
-    reviewer: r.reviewer,
-    reason: r.reason,
-    certificateId: r.certificateId,
-    createdAt: r.createdAt,
-    reviewedAt: r.reviewedAt,
-  };
-}
 
 function requestDetails(r: CertificateRequestRow): string {
   return keyValues([
@@ -50,14 +31,16 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
     .requiredOption('--ca <ca>', 'CA id or name')
     .requiredOption('--csr <file>', 'PKCS#10 CSR (PEM or DER; - for stdin)')
     .option('--profile <profile>', 'certificate profile', 'tls-server')
-    .option('--validity <duration>', 'requested lifetime', durationOption)
-    .action(async (o: { ca: string; csr: string; profile: string; validity?: number }) => {
+    .option('--ttl <duration>', 'requested lifetime, e.g. 90d', durationOption)
+    .option('--validity <duration>', 'same as --ttl', durationOption)
+    .action(async (o: { ca: string; csr: string; profile: string; ttl?: number; validity?: number }) => {
       const a = await ctx.openAuthority();
       const r = await a.requests.submit(
-        { caId: o.ca, csrPem: readInputFile(o.csr, 'CSR'), profile: o.profile, validityMs: o.validity },
+        { caId: o.ca, csrPem: readInputFile(o.csr, 'CSR'), profile: o.profile, validityMs: o.ttl ?? o.validity },
         ctx.actor,
       );
-      ctx.output(requestSummary(r), () => requestDetails(r));
+      const { toRequestDto } = await ctx.contract();
+      ctx.output(toRequestDto(r), () => requestDetails(r));
     });
 
   req
@@ -75,7 +58,8 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
         { status: o.status as CertificateRequestRow['status'] | undefined, limit: o.limit, cursor: o.cursor },
         ctx.actor,
       );
-      ctx.output({ items: page.items.map(requestSummary), nextCursor: page.nextCursor }, () =>
+      const { pageOf, toRequestDto } = await ctx.contract();
+      ctx.output(pageOf(page, toRequestDto), () =>
         table(
           ['ID', 'STATUS', 'PROFILE', 'SUBMITTED', 'REQUESTER', 'SUBJECT'],
           page.items.map((r) => [r.id, r.status, r.profile, date(r.createdAt), r.requester, r.subjectDn]),
@@ -89,7 +73,26 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
     .action(async (id: string) => {
       const a = await ctx.openAuthority();
       const r = await a.requests.get(id, ctx.actor);
-      ctx.output(requestSummary(r), () => requestDetails(r));
+      const { toRequestDto } = await ctx.contract();
+      ctx.output(toRequestDto(r), () => requestDetails(r));
+    });
+
+  req
+    .command('certificate <id>')
+    .description('print the certificate issued from a request (PEM with its chain; --json: the object)')
+    .option('--out-cert <file>', 'write the certificate PEM here')
+    .option('--out-chain <file>', 'write the issuer chain PEM here')
+    .action(async (id: string, o: { outCert?: string; outChain?: string }) => {
+      const a = await ctx.openAuthority();
+      const v = await a.requests.certificate(id, ctx.actor);
+      if (o.outCert) writeOutputFile(o.outCert, v.certificatePem);
+      if (o.outChain) writeOutputFile(o.outChain, v.chainPem);
+      const { toIssuedCertificateDto } = await ctx.contract();
+      ctx.output(toIssuedCertificateDto(v), () =>
+        o.outCert || o.outChain
+          ? `written: ${[o.outCert, o.outChain].filter(Boolean).join(', ')}`
+          : `${v.certificatePem.trim()}\n${v.chainPem}`,
+      );
     });
 
   req
@@ -100,12 +103,9 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
       const a = await ctx.openAuthority();
       const r = await a.requests.approve(id, ctx.actor);
       if (o.out) writeOutputFile(o.out, r.issued.certificatePem);
+      const { toIssuedCertificateDto, toRequestDto } = await ctx.contract();
       ctx.output(
-        {
-          request: requestSummary(r.request),
-          certificate: certSummary(r.issued.certificate),
-          certificatePem: r.issued.certificatePem,
-        },
+        { request: toRequestDto(r.request), certificate: toIssuedCertificateDto(r.issued) },
         () =>
           `request ${id} approved; certificate ${r.issued.certificate.id} serial ` +
           `${r.issued.certificate.serialHex}${o.out ? ` written to ${o.out}` : ''}`,
@@ -119,6 +119,7 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
     .action(async (id: string, o: { reason: string }) => {
       const a = await ctx.openAuthority();
       const r = await a.requests.reject(id, o.reason, ctx.actor);
-      ctx.output(requestSummary(r), () => `request ${id} rejected: ${r.reason}`);
+      const { toRequestDto } = await ctx.contract();
+      ctx.output(toRequestDto(r), () => `request ${id} rejected: ${r.reason}`);
     });
 }

@@ -39,8 +39,8 @@ function pkim(args: string[]) {
 
 beforeAll(async () => {
   const root = pkim(['ca', 'create', '--subject', 'CN=NV Root', '--key-type', 'ec-p256']);
-  const inter = pkim(['ca', 'create', '--subject', 'CN=NV Issuing', '--key-type', 'ec-p256', '--parent', root.ca.id]);
-  pkim(['vault', 'mount', 'pki', '--ca', inter.ca.id, '--max-ttl', '87600h']);
+  const inter = pkim(['ca', 'create', '--subject', 'CN=NV Issuing', '--key-type', 'ec-p256', '--parent', root.id]);
+  pkim(['vault', 'mount', 'pki', '--ca', inter.id, '--max-ttl', '87600h']);
   adminToken = pkim(['token', 'create', '--name', 'node-vault', '--role', 'admin']).token;
   child = spawn(
     process.execPath,

@@ -18,7 +18,9 @@ export function CaProfileFields({
   onChange: (v: CaProfileValue) => void;
   idPrefix: string;
 }) {
-  const { data: cas } = useSuspenseQuery(trpc.ca.list.queryOptions());
+  const {
+    data: { items: cas },
+  } = useSuspenseQuery(trpc.ca.list.queryOptions());
   const { data: profiles } = useSuspenseQuery(trpc.insights.profiles.queryOptions());
   const active = cas.filter((c) => c.status === 'active');
   const leaf = profiles.filter((p) => !p.isCa);

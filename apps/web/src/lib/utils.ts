@@ -7,19 +7,23 @@ export function cn(...inputs: ClassValue[]): string {
 
 const DAY = 86_400_000;
 
-export function formatDate(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '—';
-  return new Date(ms).toISOString().slice(0, 10);
+/** a time from the API: an RFC 3339 string (the contract) or epoch milliseconds (older read models) */
+export type ApiTime = string | number;
+const toMs = (t: ApiTime): number => (typeof t === 'string' ? Date.parse(t) : t);
+
+export function formatDate(t: ApiTime | null | undefined): string {
+  if (t === null || t === undefined) return '—';
+  return new Date(toMs(t)).toISOString().slice(0, 10);
 }
 
-export function formatDateTime(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '—';
-  return new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+export function formatDateTime(t: ApiTime | null | undefined): string {
+  if (t === null || t === undefined) return '—';
+  return new Date(toMs(t)).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
 }
 
 /** "in 12 days", "3 days ago", "today" */
-export function relativeDays(ms: number, now = Date.now()): string {
-  const d = Math.round((ms - now) / DAY);
+export function relativeDays(t: ApiTime, now = Date.now()): string {
+  const d = Math.round((toMs(t) - now) / DAY);
   if (d === 0) return 'today';
   if (d > 0) return `in ${d} day${d === 1 ? '' : 's'}`;
   return `${-d} day${d === -1 ? '' : 's'} ago`;
@@ -46,6 +50,6 @@ export function downloadText(filename: string, text: string, type = 'application
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-export function daysFromNow(ms: number, now = Date.now()): number {
-  return Math.floor((ms - now) / DAY);
+export function daysFromNow(t: ApiTime, now = Date.now()): number {
+  return Math.floor((toMs(t) - now) / DAY);
 }

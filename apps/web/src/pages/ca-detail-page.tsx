@@ -24,7 +24,7 @@ export function CaDetailPage() {
   const qc = useQueryClient();
   const { data: ca } = useSuspenseQuery(trpc.ca.get.queryOptions({ ref: caId }));
   const issued = useQuery({
-    ...trpc.certificate.list.queryOptions({ caId: ca.id, limit: 10 }),
+    ...trpc.certificate.list.queryOptions({ ca: ca.id, limit: 10 }),
     enabled: can('certificate:read'),
   });
   const [revokeOpen, setRevokeOpen] = useState(false);
@@ -47,7 +47,7 @@ export function CaDetailPage() {
         title={ca.name}
         description={
           <span className="flex flex-wrap items-center gap-2">
-            <StatusBadge status={ca.status} /> <code>{ca.subjectDn}</code>
+            <StatusBadge status={ca.status} /> <code>{ca.subject}</code>
           </span>
         }
         actions={
@@ -183,7 +183,7 @@ export function CaDetailPage() {
                           params={{ certId: c.id }}
                           className="font-medium hover:underline"
                         >
-                          {c.commonName ?? c.subjectDn}
+                          {c.commonName ?? c.subject}
                         </Link>
                       </TD>
                       <TD>

@@ -10,7 +10,7 @@ import { Card, CardContent } from '../components/ui/card';
 import { StatusBadge } from '../components/ui/badge';
 import { EmptyState } from '../components/ui/empty-state';
 
-type Ca = RouterOutputs['ca']['list'][number];
+type Ca = RouterOutputs['ca']['list']['items'][number];
 
 function CaNode({ ca, children, depth }: { ca: Ca; children: Map<string | null, Ca[]>; depth: number }) {
   const kids = children.get(ca.id) ?? [];
@@ -22,7 +22,7 @@ function CaNode({ ca, children, depth }: { ca: Ca; children: Map<string | null, 
           {ca.name}
         </Link>
         <StatusBadge status={ca.status} />
-        <span className="min-w-0 truncate text-sm text-muted-foreground">{ca.subjectDn}</span>
+        <span className="min-w-0 truncate text-sm text-muted-foreground">{ca.subject}</span>
         <span className="ml-auto flex items-center gap-3 text-xs text-muted-foreground">
           <span className="inline-flex items-center gap-1">
             <KeyRound className="size-3" aria-hidden /> {ca.keyType} · {ca.keyBackend}
@@ -44,7 +44,9 @@ function CaNode({ ca, children, depth }: { ca: Ca; children: Map<string | null, 
 
 export function CaHierarchyPage() {
   const { can } = useMe();
-  const { data: cas } = useSuspenseQuery(trpc.ca.list.queryOptions());
+  const {
+    data: { items: cas },
+  } = useSuspenseQuery(trpc.ca.list.queryOptions());
   const ids = new Set(cas.map((c) => c.id));
   const children = new Map<string | null, Ca[]>();
   for (const ca of cas) {

@@ -21,7 +21,7 @@ export function CertificateDetailPage() {
   const { can } = useMe();
   const qc = useQueryClient();
   const { data } = useSuspenseQuery(trpc.certificate.get.queryOptions({ ref: certId }));
-  const c = data.certificate;
+  const c = data;
   const ca = useQuery(trpc.ca.get.queryOptions({ ref: c.caId }));
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState<RevocationReason>('unspecified');
@@ -34,11 +34,11 @@ export function CertificateDetailPage() {
       },
     }),
   );
-  const base = (c.commonName ?? c.serialHex).replace(/[^A-Za-z0-9._-]+/g, '_');
+  const base = (c.commonName ?? c.serial).replace(/[^A-Za-z0-9._-]+/g, '_');
   return (
     <div className="space-y-6">
       <PageHeader
-        title={c.commonName ?? c.subjectDn}
+        title={c.commonName ?? c.subject}
         description={
           <span className="flex flex-wrap items-center gap-2">
             <StatusBadge status={c.status} /> issued by{' '}
@@ -119,7 +119,7 @@ export function CertificateDetailPage() {
         title="Revoke this certificate?"
         description={
           <>
-            <strong>{c.commonName ?? c.subjectDn}</strong> will be listed on the CRL and reported revoked by OCSP.
+            <strong>{c.commonName ?? c.subject}</strong> will be listed on the CRL and reported revoked by OCSP.
             Revocation cannot be undone.
           </>
         }

@@ -45,14 +45,14 @@ export function CertificatesPage() {
       cursor: pages.cursor,
       search: search.q,
       status: search.status,
-      caId: search.caId,
+      ca: search.caId,
       profile: search.profile,
       expiringWithinDays: search.expiring,
       sort: search.sort,
     }),
     placeholderData: keepPreviousData,
   });
-  const caName = new Map((cas.data ?? []).map((c) => [c.id, c.name]));
+  const caName = new Map((cas.data?.items ?? []).map((c) => [c.id, c.name]));
   const set = (patch: Partial<CertificatesSearch>) => void navigate({ search: (s) => ({ ...s, ...patch }) });
   const filtered = !!(search.q || search.status || search.caId || search.profile || search.expiring);
 
@@ -98,7 +98,7 @@ export function CertificatesPage() {
               onChange={(e) => set({ caId: e.target.value || undefined })}
             >
               <option value="">All CAs</option>
-              {(cas.data ?? []).map((c) => (
+              {(cas.data?.items ?? []).map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.name}
                 </option>
@@ -172,7 +172,7 @@ export function CertificatesPage() {
                   params={{ certId: c.id }}
                   className="block truncate font-medium hover:underline"
                 >
-                  {c.commonName ?? c.subjectDn}
+                  {c.commonName ?? c.subject}
                 </Link>
                 {c.sans.dns?.length ? (
                   <div className="truncate text-xs text-muted-foreground">{c.sans.dns.join(', ')}</div>
@@ -183,7 +183,7 @@ export function CertificatesPage() {
           { header: 'Status', cell: (c) => <StatusBadge status={c.status} /> },
           { header: 'CA', cell: (c) => caName.get(c.caId) ?? c.caId, from: 'md' },
           { header: 'Profile', cell: (c) => c.profile, from: 'lg' },
-          { header: 'Serial', cell: (c) => shortHex(c.serialHex), from: 'xl', className: 'font-mono text-xs' },
+          { header: 'Serial', cell: (c) => shortHex(c.serial), from: 'xl', className: 'font-mono text-xs' },
           {
             header: 'Expires',
             className: 'whitespace-nowrap',

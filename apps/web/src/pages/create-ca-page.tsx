@@ -23,7 +23,9 @@ export function CreateCaPage() {
   const search = useSearch({ from: '/app/cas/new' });
   const navigate = useNavigate();
   const qc = useQueryClient();
-  const { data: cas } = useSuspenseQuery(trpc.ca.list.queryOptions());
+  const {
+    data: { items: cas },
+  } = useSuspenseQuery(trpc.ca.list.queryOptions());
   const health = useSuspenseQuery(trpc.system.health.queryOptions()).data;
   const parents = cas.filter((c) => c.status === 'active');
   const [step, setStep] = useState(0);
@@ -59,8 +61,8 @@ export function CreateCaPage() {
     },
     keyType,
     backend,
-    ...(kind === 'intermediate' && parentId ? { parentId } : {}),
-    ...(validityDays ? { validityDays: Number(validityDays) } : {}),
+    ...(kind === 'intermediate' && parentId ? { parent: parentId } : {}),
+    ...(validityDays ? { ttl: `${Number(validityDays)}d` } : {}),
     ...(pathLen !== '' ? { pathLen: Number(pathLen) } : {}),
     ...(permittedDns || excludedDns
       ? {
@@ -144,7 +146,7 @@ export function CreateCaPage() {
                     <NativeSelect id="ca-parent" value={parentId} onChange={(e) => setParentId(e.target.value)}>
                       {parents.map((p) => (
                         <option key={p.id} value={p.id}>
-                          {p.name} — {p.subjectDn}
+                          {p.name} — {p.subject}
                         </option>
                       ))}
                     </NativeSelect>

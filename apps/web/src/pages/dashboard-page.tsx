@@ -141,7 +141,7 @@ export function DashboardPage() {
                         params={{ certId: c.id }}
                         className="min-w-0 truncate font-medium hover:underline"
                       >
-                        {c.commonName ?? c.subjectDn}
+                        {c.commonName ?? c.subject}
                       </Link>
                       <span className="shrink-0 text-muted-foreground">{relativeDays(c.notAfter)}</span>
                     </li>

@@ -17,13 +17,13 @@ import { CaProfileFields, type CaProfileValue } from '../components/ca-profile-f
 type Issued = RouterOutputs['certificate']['issue'];
 
 function IssuedResult({ issued }: { issued: Issued }) {
-  const c = issued.certificate;
-  const base = (c.commonName ?? c.serialHex).replace(/[^A-Za-z0-9._-]+/g, '_');
+  const c = issued;
+  const base = (c.commonName ?? c.serial).replace(/[^A-Za-z0-9._-]+/g, '_');
   const [keySaved, setKeySaved] = useState(false);
   return (
     <Card className="border-success/50" data-testid="issued-result">
       <CardHeader>
-        <CardTitle>Issued {c.commonName ?? c.subjectDn}</CardTitle>
+        <CardTitle>Issued {c.commonName ?? c.subject}</CardTitle>
       </CardHeader>
       <CardContent className="grid gap-4">
         {issued.privateKeyPem ? (
@@ -82,7 +82,7 @@ export function IssuePage() {
   };
   const fromCsr = useMutation(trpc.certificate.issue.mutationOptions({ onSuccess: onIssued }));
   const withKey = useMutation(trpc.certificate.issueWithKey.mutationOptions({ onSuccess: onIssued }));
-  const validity = target.validityDays ? { validityDays: Number(target.validityDays) } : {};
+  const validity = target.validityDays ? { ttl: `${Number(target.validityDays)}d` } : {};
   return (
     <div className="mx-auto max-w-4xl">
       <PageHeader
@@ -106,7 +106,7 @@ export function IssuePage() {
                 onSubmit={(e) => {
                   e.preventDefault();
                   const override = sanOverride.trim() ? { sans: parseSanList(sanOverride) } : {};
-                  fromCsr.mutate({ caId: target.caId, profile: target.profile, csrPem: csr, ...validity, ...override });
+                  fromCsr.mutate({ ca: target.caId, profile: target.profile, csr, ...validity, ...override });
                 }}
               >
                 <CaProfileFields value={target} onChange={setTarget} idPrefix="csr" />
@@ -134,7 +134,7 @@ export function IssuePage() {
                   e.preventDefault();
                   const list = parseSanList(sans);
                   withKey.mutate({
-                    caId: target.caId,
+                    ca: target.caId,
                     profile: target.profile,
                     subject: { commonName: cn.trim() },
                     keyType,

@@ -17,7 +17,7 @@ export function KeyBackendsPage() {
   const health = useSuspenseQuery(trpc.system.health.queryOptions(undefined, { staleTime: 0 }));
   const cas = useQuery(trpc.ca.list.queryOptions());
   const byBackend = new Map<string, number>();
-  for (const c of cas.data ?? []) byBackend.set(c.keyBackend, (byBackend.get(c.keyBackend) ?? 0) + 1);
+  for (const c of cas.data?.items ?? []) byBackend.set(c.keyBackend, (byBackend.get(c.keyBackend) ?? 0) + 1);
   return (
     <div>
       <PageHeader

@@ -53,10 +53,10 @@ function SubmitRequestDialog({ open, onOpenChange }: { open: boolean; onOpenChan
             onSubmit={(e) => {
               e.preventDefault();
               submit.mutate({
-                caId: target.caId,
+                ca: target.caId,
                 profile: target.profile,
-                csrPem: csr,
-                ...(target.validityDays ? { validityDays: Number(target.validityDays) } : {}),
+                csr,
+                ...(target.validityDays ? { ttl: `${Number(target.validityDays)}d` } : {}),
               });
             }}
           >
@@ -102,7 +102,7 @@ export function RequestsPage() {
       },
     }),
   );
-  const caName = new Map((cas.data ?? []).map((c) => [c.id, c.name]));
+  const caName = new Map((cas.data?.items ?? []).map((c) => [c.id, c.name]));
   return (
     <div>
       <PageHeader
@@ -120,12 +120,8 @@ export function RequestsPage() {
       {approve.data ? (
         <Alert level="success" className="mb-4" title={`Approved ${approve.data.request.id}`}>
           Issued{' '}
-          <Link
-            to="/certificates/$certId"
-            params={{ certId: approve.data.issued.certificate.id }}
-            className="underline"
-          >
-            {approve.data.issued.certificate.commonName ?? approve.data.issued.certificate.serialHex}
+          <Link to="/certificates/$certId" params={{ certId: approve.data.certificate.id }} className="underline">
+            {approve.data.certificate.commonName ?? approve.data.certificate.serial}
           </Link>
         </Alert>
       ) : null}
@@ -166,7 +162,7 @@ export function RequestsPage() {
                 {list.data.items.map((r) => (
                   <TR key={r.id} data-request={r.id}>
                     <TD>
-                      <code className="text-xs">{r.subjectDn}</code>
+                      <code className="text-xs">{r.subject}</code>
                       {r.sans.dns?.length ? (
                         <div className="text-xs text-muted-foreground">{r.sans.dns.join(', ')}</div>
                       ) : null}
@@ -212,7 +208,7 @@ export function RequestsPage() {
         open={!!rejecting}
         onOpenChange={(o) => !o && setRejecting(null)}
         title="Reject this request?"
-        description={<code>{rejecting?.subjectDn}</code>}
+        description={<code>{rejecting?.subject}</code>}
         confirmLabel="Reject request"
         pending={reject.isPending || !reason.trim()}
         onConfirm={() => rejecting && reject.mutate({ id: rejecting.id, reason: reason.trim() })}

@@ -53,7 +53,7 @@ export function SearchPage() {
                         {c.name}
                       </Link>
                       <StatusBadge status={c.status} />
-                      <code className="text-xs text-muted-foreground">{c.subjectDn}</code>
+                      <code className="text-xs text-muted-foreground">{c.subject}</code>
                       <Badge variant="outline" className="ml-auto">
                         {c.match}
                       </Badge>
@@ -78,7 +78,7 @@ export function SearchPage() {
                         params={{ certId: c.id }}
                         className="font-medium hover:underline"
                       >
-                        {c.commonName ?? c.subjectDn}
+                        {c.commonName ?? c.subject}
                       </Link>
                       <StatusBadge status={c.status} />
                       <span className="text-xs text-muted-foreground">until {formatDate(c.notAfter)}</span>

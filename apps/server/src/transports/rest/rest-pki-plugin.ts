@@ -1,15 +1,24 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
-import { PkiError, parseDuration } from '@pkim/shared';
+import { PkiError } from '@pkim/shared';
 import {
-  caSchema,
-  caViewSchema,
-  certificateDetailSchema,
+  certificateListInputSchema,
   certificateRefSchema,
   caRefSchema,
+  idSchema,
+  pageOf,
+  requestListInputSchema,
+  requestSubmitInputSchema,
+  restRejectInputSchema,
   restRevokeInputSchema,
   restSignInputSchema,
-  certificateSchema,
+  toCaDto,
+  toCaViewDto,
+  toCertificateDetailDto,
+  toCertificateDto,
+  toIssuedCertificateDto,
+  toRequestDto,
+  ttlToMs,
 } from '@pkim/contract';
 import type { Actor, Authority } from '@pkim/authority';
 import { checkAccess } from '../../http/access-table';
@@ -47,12 +56,11 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
   });
 
   app.get('/cas', async () => {
-    return { items: caSchema.array().parse(await authority.cas.list()) };
+    return { items: (await authority.cas.list()).map(toCaDto), nextCursor: null };
   });
 
   app.get<{ Params: { id: string } }>('/cas/:id', async (request) => {
-    const v = await authority.cas.get(parseInput(caRefSchema, request.params.id));
-    return caViewSchema.parse({ ...v.ca, certificatePem: v.certificatePem, chainPem: v.chainPem });
+    return toCaViewDto(await authority.cas.get(parseInput(caRefSchema, request.params.id)));
   });
 
   /** PEM chain from the CA up to its root */
@@ -63,7 +71,7 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
     return v.chainPem;
   });
 
-  /** `{ csr, profile, ttl }` → `{ certificate, chain, serial, id }` */
+  /** `{ csr, profile, ttl }` → the issued certificate (object + `certificatePem` + `chainPem`) */
   app.post<{ Params: { id: string } }>('/cas/:id/sign', async (request, reply) => {
     const caRef = parseInput(caRefSchema, request.params.id);
     const input = parseInput(restSignInputSchema, request.body);
@@ -72,29 +80,109 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
         caId: caRef,
         csrPem: input.csr,
         profile: input.profile,
-        validityMs: input.ttl === undefined ? undefined : parseDuration(input.ttl),
+        validityMs: input.ttl === undefined ? undefined : ttlToMs(input.ttl),
       },
       actorOf(request),
     );
     reply.code(201);
-    return {
-      certificate: issued.certificatePem,
-      chain: issued.chainPem,
-      serial: issued.certificate.serialHex,
-      id: issued.certificate.id,
-    };
+    // `certificate` / `chain`: the PEM names of the first REST version, kept for scripts written against it
+    return { ...toIssuedCertificateDto(issued), certificate: issued.certificatePem, chain: issued.chainPem };
+  });
+
+  /** `?ca=&status=&profile=&search=&limit=&cursor=` → `{ items, nextCursor }` */
+  app.get<{ Querystring: Record<string, string | undefined> }>('/certificates', async (request) => {
+    const q = request.query;
+    const input = parseInput(certificateListInputSchema, {
+      ...(q.ca ? { ca: q.ca } : {}),
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.profile ? { profile: q.profile } : {}),
+      ...(q.search ? { search: q.search } : {}),
+      ...(q.limit ? { limit: Number(q.limit) } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
+    const page = await authority.certificates.list({
+      caId: input.ca,
+      status: input.status,
+      profile: input.profile,
+      search: input.search,
+      limit: input.limit,
+      cursor: input.cursor,
+    });
+    return pageOf(page, toCertificateDto);
   });
 
   app.get<{ Params: { ref: string } }>('/certificates/:ref', async (request) => {
     const row = await authority.certificates.find(parseInput(certificateRefSchema, request.params.ref));
-    return certificateDetailSchema.parse(await authority.certificates.get(row.id));
+    return toCertificateDetailDto(await authority.certificates.get(row.id));
   });
 
   app.post<{ Params: { ref: string } }>('/certificates/:ref/revoke', async (request) => {
     const ref = parseInput(certificateRefSchema, request.params.ref);
     const input = parseInput(restRevokeInputSchema, request.body ?? {});
-    return {
-      certificate: certificateSchema.parse(await authority.certificates.revoke(ref, input.reason, actorOf(request))),
-    };
+    const row = await authority.certificates.revoke(ref, input.reason, actorOf(request));
+    return toCertificateDetailDto(await authority.certificates.get(row.id));
+  });
+
+  // ---- certificate requests: submit, list own, show, approve, reject, download the certificate ----
+
+  /** `{ ca, csr, profile, ttl }` → the pending request */
+  app.post('/requests', async (request, reply) => {
+    const input = parseInput(requestSubmitInputSchema, request.body);
+    const r = await authority.requests.submit(
+      {
+        caId: input.ca,
+        csrPem: input.csr,
+        profile: input.profile,
+        validityMs: input.ttl === undefined ? undefined : ttlToMs(input.ttl),
+      },
+      actorOf(request),
+    );
+    reply.code(201);
+    return toRequestDto(r);
+  });
+
+  /** a requester sees only its own requests */
+  app.get<{ Querystring: Record<string, string | undefined> }>('/requests', async (request) => {
+    const q = request.query;
+    const input = parseInput(requestListInputSchema, {
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.ca ? { ca: q.ca } : {}),
+      ...(q.limit ? { limit: Number(q.limit) } : {}),
+      ...(q.cursor ? { cursor: q.cursor } : {}),
+    });
+    const page = await authority.requests.list(
+      { status: input.status, caId: input.ca, limit: input.limit, cursor: input.cursor },
+      actorOf(request),
+    );
+    return pageOf(page, toRequestDto);
+  });
+
+  app.get<{ Params: { id: string } }>('/requests/:id', async (request) => {
+    return toRequestDto(await authority.requests.get(parseInput(idSchema, request.params.id), actorOf(request)));
+  });
+
+  app.post<{ Params: { id: string } }>('/requests/:id/approve', async (request) => {
+    const r = await authority.requests.approve(parseInput(idSchema, request.params.id), actorOf(request));
+    return { request: toRequestDto(r.request), certificate: toIssuedCertificateDto(r.issued) };
+  });
+
+  app.post<{ Params: { id: string } }>('/requests/:id/reject', async (request) => {
+    const input = parseInput(restRejectInputSchema, request.body ?? {});
+    return toRequestDto(
+      await authority.requests.reject(parseInput(idSchema, request.params.id), input.reason, actorOf(request)),
+    );
+  });
+
+  /**
+   * The certificate issued from a request: PEM (certificate + chain) by default, the JSON object with `Accept:
+   * application/json`. The requester who submitted it, or anyone who may read requests.
+   */
+  app.get<{ Params: { id: string } }>('/requests/:id/certificate', async (request, reply) => {
+    const v = await authority.requests.certificate(parseInput(idSchema, request.params.id), actorOf(request));
+    if ((request.headers.accept ?? '').includes('application/json')) {
+      return toIssuedCertificateDto(v);
+    }
+    reply.type('application/pem-certificate-chain');
+    return `${v.certificatePem.trim()}\n${v.chainPem}`;
   });
 };

@@ -12,6 +12,12 @@ export interface ProcedureMeta {
   public?: boolean;
 }
 
+function zodMessage(e: ZodError): string {
+  const first = e.issues[0];
+  const where = first?.path.length ? `${first.path.map(String).join('.')}: ` : '';
+  return `${where}${first?.message ?? 'invalid input'}`;
+}
+
 const t = initTRPC
   .context<TrpcContext>()
   .meta<ProcedureMeta>()
@@ -21,16 +27,26 @@ const t = initTRPC
       const pki = findPkiError(error);
       const zod = error.cause instanceof ZodError ? error.cause : undefined;
       const internal = error.code === 'INTERNAL_SERVER_ERROR' && (!pki || pki.kind === 'internal');
+      // always a catalog code: the PkiError's, else the one for what tRPC itself refused
+      const pkiCode =
+        pki?.code ?? (zod ? 'input.invalid' : internal ? 'internal.error' : pkiCodeForTrpcCode(error.code));
+      const message = internal ? 'internal error' : shape.message;
+      const details = pki && !internal && Object.keys(pki.details).length ? pki.details : undefined;
       return {
         ...shape,
         // internal errors never leak their message to clients; the log has it
-        message: internal ? 'internal error' : shape.message,
+        message,
         data: {
+          /** the contract's error object, the same on every transport (docs/api-contract.md) */
+          error: {
+            code: pkiCode,
+            message: zod ? zodMessage(zod) : message,
+            ...(details ? { details } : {}),
+          },
           code: shape.data.code,
           httpStatus: shape.data.httpStatus,
           path: shape.data.path,
-          // always a catalog code: the PkiError's, else the one for what tRPC itself refused
-          pkiCode: pki?.code ?? (zod ? 'input.invalid' : internal ? 'internal.error' : pkiCodeForTrpcCode(error.code)),
+          pkiCode,
           details: pki && !internal ? pki.details : undefined,
           issues: zod
             ? zod.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message, code: i.code }))

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import {
   caCreateInputSchema,
   caDeleteInputSchema,
@@ -6,27 +5,28 @@ import {
   caGetInputSchema,
   caRevokeInputSchema,
   caRevokeOutputSchema,
+  caPageSchema,
   caSchema,
   caSetStatusInputSchema,
   caViewSchema,
   okSchema,
+  toCaDto,
+  toCaViewDto,
+  ttlToMs,
 } from '@pkim/contract';
-import type { CaView } from '@pkim/authority';
 import { procedure, router } from '../trpc-init';
 
 const DAY_MS = 86_400_000;
 
-const flattenView = (v: CaView) => ({ ...v.ca, certificatePem: v.certificatePem, chainPem: v.chainPem });
-
 export const caRouter = router({
   list: procedure()
-    .output(z.array(caSchema))
-    .query(({ ctx }) => ctx.authority.cas.list()),
+    .output(caPageSchema)
+    .query(async ({ ctx }) => ({ items: (await ctx.authority.cas.list()).map(toCaDto), nextCursor: null })),
 
   get: procedure()
     .input(caGetInputSchema)
     .output(caViewSchema)
-    .query(async ({ ctx, input }) => flattenView(await ctx.authority.cas.get(input.ref))),
+    .query(async ({ ctx, input }) => toCaViewDto(await ctx.authority.cas.get(input.ref))),
 
   /**
    * ca-create-endpoint: key in the chosen backend, self-signed (or parent-signed) certificate, row + audit in one
@@ -42,26 +42,34 @@ export const caRouter = router({
           subject: input.subject,
           keyType: input.keyType, // the contract normalises to the vocabulary (ec-p256…)
           backend: input.backend,
-          validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
-          parentId: input.parentId,
+          validityMs:
+            input.ttl !== undefined
+              ? ttlToMs(input.ttl)
+              : input.validityDays === undefined
+                ? undefined
+                : input.validityDays * DAY_MS,
+          parentId: input.parent ?? input.parentId,
           pathLen: input.pathLen,
           nameConstraints: input.nameConstraints,
           kmsCertify: input.kmsCertify,
         },
         ctx.actor,
       );
-      return flattenView(view);
+      return toCaViewDto(view);
     }),
 
   setStatus: procedure()
     .input(caSetStatusInputSchema)
     .output(caSchema)
-    .mutation(({ ctx, input }) => ctx.authority.cas.setStatus(input.id, input.status, ctx.actor)),
+    .mutation(async ({ ctx, input }) => toCaDto(await ctx.authority.cas.setStatus(input.id, input.status, ctx.actor))),
 
   revoke: procedure()
     .input(caRevokeInputSchema)
     .output(caRevokeOutputSchema)
-    .mutation(({ ctx, input }) => ctx.authority.cas.revokeCa(input.id, input.reason, ctx.actor)),
+    .mutation(async ({ ctx, input }) => {
+      const r = await ctx.authority.cas.revokeCa(input.id, input.reason, ctx.actor);
+      return { ...r, ca: toCaDto(r.ca) };
+    }),
 
   delete: procedure()
     .input(caDeleteInputSchema)

@@ -7,10 +7,13 @@ import {
   certificateListInputSchema,
   certificatePageSchema,
   certificateRevokeInputSchema,
-  certificateSchema,
   issuedCertificateSchema,
+  pageOf,
+  toCertificateDetailDto,
+  toCertificateDto,
+  toIssuedCertificateDto,
+  ttlToMs,
 } from '@pkim/contract';
-import { z } from 'zod';
 import { procedure, router } from '../trpc-init';
 
 const DAY_MS = 86_400_000;
@@ -19,9 +22,9 @@ export const certificateRouter = router({
   list: procedure()
     .input(certificateListInputSchema.optional())
     .output(certificatePageSchema)
-    .query(async ({ ctx, input = {} }) =>
-      ctx.authority.certificates.list({
-        caId: input.caId,
+    .query(async ({ ctx, input = {} }) => {
+      const page = await ctx.authority.certificates.list({
+        caId: input.ca,
         status: input.status,
         profile: input.profile,
         expiringBefore:
@@ -32,31 +35,34 @@ export const certificateRouter = router({
         sort: input.sort,
         limit: input.limit,
         cursor: input.cursor,
-      }),
-    ),
+      });
+      return pageOf(page, toCertificateDto);
+    }),
 
   get: procedure()
     .input(certificateGetInputSchema)
     .output(certificateDetailSchema)
     .query(async ({ ctx, input }) => {
       const row = await ctx.authority.certificates.find(input.ref);
-      return ctx.authority.certificates.get(row.id);
+      return toCertificateDetailDto(await ctx.authority.certificates.get(row.id));
     }),
 
   issue: procedure()
     .input(certificateIssueInputSchema)
     .output(issuedCertificateSchema)
     .mutation(async ({ ctx, input }) =>
-      ctx.authority.issuance.issueFromCsr(
-        {
-          caId: input.caId,
-          csrPem: input.csrPem,
-          profile: input.profile,
-          validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
-          sans: input.sans,
-          subject: input.subject,
-        },
-        ctx.actor,
+      toIssuedCertificateDto(
+        await ctx.authority.issuance.issueFromCsr(
+          {
+            caId: input.ca,
+            csrPem: input.csr,
+            profile: input.profile,
+            validityMs: input.ttl === undefined ? undefined : ttlToMs(input.ttl),
+            sans: input.sans,
+            subject: input.subject,
+          },
+          ctx.actor,
+        ),
       ),
     ),
 
@@ -65,32 +71,38 @@ export const certificateRouter = router({
     .input(certificateIssueWithKeyInputSchema)
     .output(issuedCertificateSchema)
     .mutation(async ({ ctx, input }) =>
-      ctx.authority.issuance.issueWithKey(
-        {
-          caId: input.caId,
-          profile: input.profile,
-          subject: input.subject,
-          sans: input.sans,
-          keyType: input.keyType,
-          validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
-        },
-        ctx.actor,
+      toIssuedCertificateDto(
+        await ctx.authority.issuance.issueWithKey(
+          {
+            caId: input.ca,
+            profile: input.profile,
+            subject: input.subject,
+            sans: input.sans,
+            keyType: input.keyType,
+            validityMs: input.ttl === undefined ? undefined : ttlToMs(input.ttl),
+          },
+          ctx.actor,
+        ),
       ),
     ),
 
   revoke: procedure()
     .input(certificateRevokeInputSchema)
-    .output(certificateSchema)
-    .mutation(({ ctx, input }) => ctx.authority.certificates.revoke(input.ref, input.reason, ctx.actor)),
+    .output(certificateDetailSchema)
+    .mutation(async ({ ctx, input }) => {
+      const row = await ctx.authority.certificates.revoke(input.ref, input.reason, ctx.actor);
+      return toCertificateDetailDto(await ctx.authority.certificates.get(row.id));
+    }),
 
   expiring: procedure()
     .input(certificateExpiringInputSchema.optional())
-    .output(z.array(certificateSchema))
-    .query(({ ctx, input }) => {
+    .output(certificatePageSchema)
+    .query(async ({ ctx, input }) => {
       const withinDays = input?.withinDays ?? 30;
-      return ctx.authority.certificates.expiringBefore(
+      const rows = await ctx.authority.certificates.expiringBefore(
         ctx.authority.clock.now() + withinDays * DAY_MS,
         input?.limit ?? 100,
       );
+      return { items: rows.map(toCertificateDto), nextCursor: null };
     }),
 });

@@ -11,6 +11,7 @@ import {
   globalSearchInputSchema,
   globalSearchSchema,
   profileSummarySchema,
+  toCertificateDto,
 } from '@pkim/contract';
 import { z } from 'zod';
 import { procedure, router } from '../trpc-init';
@@ -20,12 +21,13 @@ export const insightsRouter = router({
   /** counters, expiring-soon list, recent audit, key-backend health and warnings */
   dashboard: procedure()
     .output(dashboardSchema)
-    .query(({ ctx }) =>
-      ctx.authority.insights.dashboard({
+    .query(async ({ ctx }) => {
+      const d = await ctx.authority.insights.dashboard({
         audit: hasPermission(ctx.actor, 'audit:read'),
         certificates: hasPermission(ctx.actor, 'certificate:read'),
-      }),
-    ),
+      });
+      return { ...d, expiringSoon: d.expiringSoon.map(toCertificateDto) };
+    }),
 
   /** active certificates expiring per day over the next `days` days */
   expiryTimeline: procedure()
@@ -37,7 +39,13 @@ export const insightsRouter = router({
   search: procedure()
     .input(globalSearchInputSchema)
     .output(globalSearchSchema)
-    .query(({ ctx, input }) => ctx.authority.insights.search(input.q, input.limit)),
+    .query(async ({ ctx, input }) => {
+      const r = await ctx.authority.insights.search(input.q, input.limit);
+      return {
+        cas: r.cas.map((c) => ({ id: c.id, name: c.name, subject: c.subjectDn, status: c.status, match: c.match })),
+        certificates: r.certificates.map((c) => ({ ...toCertificateDto(c), match: c.match })),
+      };
+    }),
 
   /** DNS names covered by active certificates, with counts and expiry range */
   domains: procedure()

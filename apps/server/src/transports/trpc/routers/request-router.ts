@@ -1,4 +1,5 @@
 import {
+  issuedCertificateSchema,
   requestApproveOutputSchema,
   requestIdInputSchema,
   requestListInputSchema,
@@ -6,10 +7,12 @@ import {
   requestRejectInputSchema,
   requestSchema,
   requestSubmitInputSchema,
+  pageOf,
+  toIssuedCertificateDto,
+  toRequestDto,
+  ttlToMs,
 } from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
-
-const DAY_MS = 86_400_000;
 
 /** Certificate requests: requesters submit (and see their own), operators review. */
 export const requestRouter = router({
@@ -17,14 +20,16 @@ export const requestRouter = router({
     .input(requestSubmitInputSchema)
     .output(requestSchema)
     .mutation(async ({ ctx, input }) =>
-      ctx.authority.requests.submit(
-        {
-          caId: input.caId,
-          csrPem: input.csrPem,
-          profile: input.profile,
-          validityMs: input.validityDays === undefined ? undefined : input.validityDays * DAY_MS,
-        },
-        ctx.actor,
+      toRequestDto(
+        await ctx.authority.requests.submit(
+          {
+            caId: input.ca,
+            csrPem: input.csr,
+            profile: input.profile,
+            validityMs: input.ttl === undefined ? undefined : ttlToMs(input.ttl),
+          },
+          ctx.actor,
+        ),
       ),
     ),
 
@@ -32,29 +37,40 @@ export const requestRouter = router({
     .input(requestListInputSchema.optional())
     .output(requestPageSchema)
     .query(async ({ ctx, input = {} }) =>
-      ctx.authority.requests.list(
-        {
-          status: input.status,
-          caId: input.caId,
-          limit: input.limit,
-          cursor: input.cursor,
-        },
-        ctx.actor,
+      pageOf(
+        await ctx.authority.requests.list(
+          { status: input.status, caId: input.ca, limit: input.limit, cursor: input.cursor },
+          ctx.actor,
+        ),
+        toRequestDto,
       ),
     ),
 
   get: procedure()
     .input(requestIdInputSchema)
     .output(requestSchema)
-    .query(({ ctx, input }) => ctx.authority.requests.get(input.id, ctx.actor)),
+    .query(async ({ ctx, input }) => toRequestDto(await ctx.authority.requests.get(input.id, ctx.actor))),
+
+  /** the certificate issued from the request (object + PEM + chain): its requester, or a reader of requests */
+  certificate: procedure()
+    .input(requestIdInputSchema)
+    .output(issuedCertificateSchema)
+    .query(async ({ ctx, input }) =>
+      toIssuedCertificateDto(await ctx.authority.requests.certificate(input.id, ctx.actor)),
+    ),
 
   approve: procedure()
     .input(requestIdInputSchema)
     .output(requestApproveOutputSchema)
-    .mutation(({ ctx, input }) => ctx.authority.requests.approve(input.id, ctx.actor)),
+    .mutation(async ({ ctx, input }) => {
+      const r = await ctx.authority.requests.approve(input.id, ctx.actor);
+      return { request: toRequestDto(r.request), certificate: toIssuedCertificateDto(r.issued) };
+    }),
 
   reject: procedure()
     .input(requestRejectInputSchema)
     .output(requestSchema)
-    .mutation(({ ctx, input }) => ctx.authority.requests.reject(input.id, input.reason, ctx.actor)),
+    .mutation(async ({ ctx, input }) =>
+      toRequestDto(await ctx.authority.requests.reject(input.id, input.reason, ctx.actor)),
+    ),
 });

@@ -1,0 +1,10 @@
+// The API contract's wire mappers (`--json` output), loaded with the first command that prints one.
+export {
+  pageOf,
+  toCaDto,
+  toCaViewDto,
+  toCertificateDetailDto,
+  toCertificateDto,
+  toIssuedCertificateDto,
+  toRequestDto,
+} from '@pkim/contract';
