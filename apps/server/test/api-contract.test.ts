@@ -118,7 +118,7 @@ describe('one output contract across CLI --json, REST and tRPC', () => {
     expect(viaTrpc.data).toEqual(viaCli);
   });
 
-  it('signing a CSR with { ca, csr, profile, ttl }: the same certificate object (+ PEM and chain) on the three', async () => {
+  it('signing a CSR with { ca, csr, profile, ttl }: the same certificate (+ PEM and chain) on the three', async () => {
     const a = csrFile('cli.contract.example');
     const b = csrFile('rest.contract.example');
     const c = csrFile('trpc.contract.example');
