@@ -10,7 +10,8 @@
  *   4. drives each route with `autocannon -c <connections> -d <seconds>` after a 1 s warm-up and prints one table
  *      with pkim/cfssl and pkim/floor ratios.
  *
- *   env: BENCH_SECONDS=5 BENCH_CONNECTIONS=16 BENCH_FLOOR_SECONDS=3 PKIM_WORKERS (passed to the server)
+ *   env: BENCH_SECONDS=5 BENCH_CONNECTIONS=16 BENCH_FLOOR_SECONDS=3 PKIM_WORKERS (passed to the server),
+ *        BENCH_ONLY=pkim,ocsp (only these rows), BENCH_CPU_PROF_DIR=<dir> (the server runs with --cpu-prof)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -211,10 +212,24 @@ try {
   );
   await authority.close();
 
-  const server = spawn(process.execPath, [bin, 'serve', '--port', '0', '--json', '--data-dir', dataDir], {
-    env: { ...process.env, PKIM_LOG_LEVEL: 'warn', PKIM_RATE_LIMIT: '0', PKIM_RATE_LIMIT_RELYING_PARTY: '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const profDir = process.env.BENCH_CPU_PROF_DIR; // the server writes a .cpuprofile there when it stops
+  const server = spawn(
+    process.execPath,
+    [
+      ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+      bin,
+      'serve',
+      '--port',
+      '0',
+      '--json',
+      '--data-dir',
+      dataDir,
+    ],
+    {
+      env: { ...process.env, PKIM_LOG_LEVEL: 'warn', PKIM_RATE_LIMIT: '0', PKIM_RATE_LIMIT_RELYING_PARTY: '0' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   children.push(server);
   const base = await new Promise<string>((resolve, reject) => {
     let buf = '';
@@ -362,12 +377,16 @@ try {
   const ocspNoNonce = { url: `${base}/ocsp`, headers: ocspHeaders, body: ocspReq('req.der', false) };
   const ocspNonce = { url: `${base}/ocsp`, headers: ocspHeaders, body: ocspReq('req-nonce.der', true) };
 
-  const pkim = await measure(dir, targets.pkim!);
-  const cf = await measure(dir, targets.cfssl!);
-  const svid = await measure(dir, targets.svid!);
-  const vault = await measure(dir, targets.vault!);
-  const o1 = await measure(dir, ocspNoNonce);
-  const o2 = await measure(dir, ocspNonce);
+  // BENCH_ONLY=pkim (comma-separated row names: pkim,cfssl,svid,vault,ocsp,ocsp-nonce) skips the other rows
+  const only = process.env.BENCH_ONLY?.split(',');
+  const skipped: LoadResult = { rps: 0, p50: 0, p99: 0, requests: 0, failures: 0 };
+  const maybe = (name: string, t: Target) => (!only || only.includes(name) ? measure(dir, t) : skipped);
+  const pkim = await maybe('pkim', targets.pkim!);
+  const cf = await maybe('cfssl', targets.cfssl!);
+  const svid = await maybe('svid', targets.svid!);
+  const vault = await maybe('vault', targets.vault!);
+  const o1 = await maybe('ocsp', ocspNoNonce);
+  const o2 = await maybe('ocsp-nonce', ocspNonce);
   stop();
   const floorAfter = await cryptoFloor(cores);
   const floor = (floorBefore + floorAfter) / 2;
@@ -400,6 +419,15 @@ try {
   if (failures > 0) console.log(`WARNING: ${failures} failed requests: the figures above count only answers`);
 } finally {
   stop();
-  await new Promise((r) => setTimeout(r, 300));
+  await Promise.all(
+    children.map(
+      (c) =>
+        new Promise((r) => {
+          if (c.exitCode !== null || c.signalCode !== null) return r(undefined);
+          c.once('exit', r);
+          setTimeout(r, 5000).unref();
+        }),
+    ),
+  );
   rmSync(dir, { recursive: true, force: true });
 }

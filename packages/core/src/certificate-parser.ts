@@ -10,7 +10,13 @@ import { AUTHORITY_KEY_IDENTIFIER, SUBJECT_KEY_IDENTIFIER } from './extensions/k
 import { KEY_USAGE } from './extensions/key-usage';
 import { NAME_CONSTRAINTS } from './extensions/name-constraints';
 import { SUBJECT_ALT_NAME } from './extensions/subject-alt-name';
-import { keyTypeFromSpki, SIGNATURE_ALGORITHMS, verifyWithAlgorithm, computeSki } from './key-inspector';
+import {
+  keyTypeFromSpki,
+  SIGNATURE_ALGORITHMS,
+  verifyWithAlgorithm,
+  verifyWithAlgorithmAsync,
+  computeSki,
+} from './key-inspector';
 import { fromPem } from './pem-codec';
 import { serialToHex } from './serial-number';
 
@@ -265,6 +271,19 @@ export function issuerFactsOf(certDer: Uint8Array): IssuerFacts {
 }
 
 /** Verifies a certificate's signature with the issuer's SPKI (hash from the certificate's signature algorithm). */
+/** {@link verifyCertificateSignature} with the signature check on libuv's thread pool (beside the event loop). */
+export async function verifyCertificateSignatureAsync(certDer: Uint8Array, issuerSpki: Uint8Array): Promise<boolean> {
+  let c: RawCertificate;
+  try {
+    c = readCertificate(certDer);
+  } catch {
+    return false;
+  }
+  const alg = SIGNATURE_ALGORITHMS[c.signatureAlgorithmOid];
+  if (!alg) return false;
+  return verifyWithAlgorithmAsync(alg, issuerSpki, c.tbs, c.signature, { cacheKey: true });
+}
+
 export function verifyCertificateSignature(certDer: Uint8Array, issuerSpki: Uint8Array): boolean {
   let c: RawCertificate;
   try {

@@ -6,11 +6,28 @@ import { bitString, explicit, integer, octetString, oid, seq, set, tlv } from '.
 import { decodeName, encodeDn, formatDn, validateDn } from './dn-codec';
 import { decodeGeneralNames } from './extensions/subject-alt-name';
 import { encodeGeneralNames, invalidSans } from './general-names';
-import { keyTypeFromSpki, SIGNATURE_ALGORITHMS, signatureAlgorithmDer, verifyWithAlgorithm } from './key-inspector';
+import {
+  keyTypeFromSpki,
+  SIGNATURE_ALGORITHMS,
+  signatureAlgorithmDer,
+  verifyWithAlgorithm,
+  verifyWithAlgorithmAsync,
+  type SignatureAlgorithmInfo,
+} from './key-inspector';
 import { fromPem } from './pem-codec';
 
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const SAN_OID = '2.5.29.17';
+
+interface ParsedCsr {
+  alg: SignatureAlgorithmInfo;
+  spki: Uint8Array;
+  info: Uint8Array;
+  signature: Uint8Array;
+  csr: DecodedCsr;
+}
+
+const NO_POSSESSION = 'the CSR signature does not verify with its public key (no proof of possession)';
 
 /**
  * Decodes ONE PKCS#10 CSR (PEM `CERTIFICATE REQUEST` or DER; trailing bytes or PEM data are refused),
@@ -18,7 +35,28 @@ const SAN_OID = '2.5.29.17';
  * (`csr.invalid_signature`), and returns the subject, SPKI, key type and requested SANs. Anything
  * unparseable is `csr.invalid`.
  */
+// (the signature is checked on the calling thread)
 export function decodeCsr(input: string | Uint8Array): DecodedCsr {
+  const p = parseCsr(input);
+  if (!verifyWithAlgorithm(p.alg, p.spki, p.info, p.signature, { cacheKey: false })) {
+    throw new PkiError('csr.invalid_signature', NO_POSSESSION);
+  }
+  return p.csr;
+}
+
+/**
+ * The same, with the signature checked on libuv's thread pool (node:crypto `verify` with a callback): what the
+ * signing pipeline uses, so CSR verification runs beside the event loop, on every core.
+ */
+export async function decodeCsrAsync(input: string | Uint8Array): Promise<DecodedCsr> {
+  const p = parseCsr(input);
+  if (!(await verifyWithAlgorithmAsync(p.alg, p.spki, p.info, p.signature))) {
+    throw new PkiError('csr.invalid_signature', NO_POSSESSION);
+  }
+  return p.csr;
+}
+
+function parseCsr(input: string | Uint8Array): ParsedCsr {
   let der: Uint8Array;
   try {
     // one CSR per request: a second block (or any text) after it is refused, never silently ignored
@@ -88,19 +126,19 @@ export function decodeCsr(input: string | Uint8Array): DecodedCsr {
     throw new PkiError('csr.invalid_signature', `unsupported CSR signature algorithm ${parts.sigOid}`, {
       details: { algorithm: parts.sigOid },
     });
-  if (!verifyWithAlgorithm(alg, parts.spki, parts.info, parts.signature, { cacheKey: false })) {
-    throw new PkiError(
-      'csr.invalid_signature',
-      'the CSR signature does not verify with its public key (no proof of possession)',
-    );
-  }
   return {
-    der: new Uint8Array(der),
-    subject: parts.subject,
-    subjectDn: formatDn(parts.subject),
-    publicKey: parts.spki,
-    keyType,
-    sans: parts.sans,
+    alg,
+    spki: parts.spki,
+    info: parts.info,
+    signature: parts.signature,
+    csr: {
+      der: new Uint8Array(der),
+      subject: parts.subject,
+      subjectDn: formatDn(parts.subject),
+      publicKey: parts.spki,
+      keyType,
+      sans: parts.sans,
+    },
   };
 }
 

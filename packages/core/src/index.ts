@@ -14,7 +14,7 @@ export {
   signatureAlgorithmOid,
   SIGNATURE_ALGORITHMS,
 } from './key-inspector';
-export { decodeCsr, buildCsr } from './csr-codec';
+export { decodeCsr, decodeCsrAsync, buildCsr } from './csr-codec';
 export {
   DEFAULT_MAX_SANS,
   DEFAULT_MAX_SAN_BYTES,
@@ -29,7 +29,13 @@ export { planCertificate } from './certificate-planner';
 export { lintCertificate, assertLintClean } from './certificate-linter';
 export { encodeTbsCertificate, assembleCertificate, issueCertificate } from './certificate-encoder';
 export * from './extensions';
-export { parseCertificate, readCertificate, verifyCertificateSignature, issuerFactsOf } from './certificate-parser';
+export {
+  parseCertificate,
+  readCertificate,
+  verifyCertificateSignature,
+  verifyCertificateSignatureAsync,
+  issuerFactsOf,
+} from './certificate-parser';
 export { buildCrl, parseCrl, verifyCrlSignature, type ParsedCrl } from './crl-codec';
 export {
   parseOcspRequest,

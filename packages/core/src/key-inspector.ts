@@ -250,6 +250,46 @@ export function verifyWithAlgorithm(
   }
 }
 
+/**
+ * {@link verifyWithAlgorithm} on libuv's thread pool (node:crypto `verify` with a callback): the key is imported on
+ * the calling thread, the signature check runs beside the event loop. The CSR key is never cached (one-off).
+ */
+export function verifyWithAlgorithmAsync(
+  alg: SignatureAlgorithmInfo,
+  spki: Uint8Array,
+  data: Uint8Array,
+  signature: Uint8Array,
+  opts: { cacheKey?: boolean } = { cacheKey: false },
+): Promise<boolean> {
+  let key: KeyObject;
+  try {
+    key =
+      opts.cacheKey === false
+        ? createPublicKey({
+            key: Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength),
+            format: 'der',
+            type: 'spki',
+          })
+        : publicKeyObject(spki);
+  } catch {
+    return Promise.resolve(false);
+  }
+  const kt = key.asymmetricKeyType;
+  if (
+    (alg.algorithm === 'rsa' && kt !== 'rsa') ||
+    (alg.algorithm === 'ec' && kt !== 'ec') ||
+    (alg.algorithm === 'ed25519' && kt !== 'ed25519')
+  )
+    return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      cryptoVerify(alg.hash, data, key, signature, (err, ok) => resolve(!err && ok));
+    } catch {
+      resolve(false);
+    }
+  });
+}
+
 /** Verifies `signature` over `data` made by a key of `keyType` (hash implied by the key type). */
 export function verifySignature(keyType: KeyType, spki: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
   const info = KEY_TYPE_INFO[keyType];

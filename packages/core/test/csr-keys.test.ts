@@ -7,6 +7,7 @@ import {
   buildCsr,
   computeSki,
   decodeCsr,
+  decodeCsrAsync,
   fromPem,
   keyTypeFromSpki,
   parseCertificate,
@@ -92,6 +93,19 @@ describe('decodeCsr', () => {
     ],
   ])('rejects %s as csr.invalid', (_l, make) => {
     expect(codeOf(() => decodeCsr(make()))).toBe('csr.invalid');
+  });
+  it('decodeCsrAsync (signature checked on the thread pool) gives the same result and the same refusals', async () => {
+    for (const pem of [ecCsr, rsaCsr, edCsr]) expect(await decodeCsrAsync(pem)).toEqual(decodeCsr(pem));
+    const flipped = new Uint8Array(fromPem(ecCsr));
+    flipped[flipped.length - 5]! ^= 0x01;
+    await expect(decodeCsrAsync(flipped)).rejects.toMatchObject({ code: 'csr.invalid_signature' });
+    const altered = new Uint8Array(fromPem(rsaCsr));
+    altered[Buffer.from(altered).indexOf(Buffer.from('rsa.example.com'))] = 'R'.charCodeAt(0);
+    await expect(decodeCsrAsync(altered)).rejects.toMatchObject({ code: 'csr.invalid_signature' });
+    const edFlipped = new Uint8Array(fromPem(edCsr, 'CERTIFICATE REQUEST'));
+    edFlipped[edFlipped.length - 3]! ^= 0x80;
+    await expect(decodeCsrAsync(edFlipped)).rejects.toMatchObject({ code: 'csr.invalid_signature' });
+    await expect(decodeCsrAsync('not a csr')).rejects.toMatchObject({ code: 'csr.invalid' });
   });
   it('rejects an RSA-1024 CSR as csr.weak_key', () => {
     const { pem } = opensslCsr(['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024'], '/CN=weak.example.com');

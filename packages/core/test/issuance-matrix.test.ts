@@ -16,6 +16,7 @@ import {
   planCertificate,
   toPem,
   verifyCertificateSignature,
+  verifyCertificateSignatureAsync,
   type CertificatePlanInput,
   type SubjectAltNames,
 } from '../src/index';
@@ -189,6 +190,8 @@ describe.each([...KEY_TYPES])('key type %s', (kt) => {
     expect(info.notAfter - info.notBefore).toBe(c.lifetime);
     expect(verifyCertificateSignature(der, root.key.publicKey)).toBe(true);
     expect(verifyCertificateSignature(der, key.publicKey)).toBe(false);
+    expect(await verifyCertificateSignatureAsync(der, root.key.publicKey)).toBe(true);
+    expect(await verifyCertificateSignatureAsync(der, key.publicKey)).toBe(false);
     expect(new Uint8Array(AsnConvert.serialize(AsnConvert.parse(der, Certificate)))).toEqual(der);
 
     for (const purpose of c.purposes) {

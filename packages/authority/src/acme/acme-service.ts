@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { JWK } from 'jose';
 import { PkiError, newId, toPkiError, type Clock, type RevocationReason } from '@pkim/shared';
-import { decodeCsr, parseCertificate, resolveProfile, splitPemBundle, toPem, type Profile } from '@pkim/core';
+import { decodeCsrAsync, parseCertificate, resolveProfile, splitPemBundle, toPem, type Profile } from '@pkim/core';
 import type {
   AcmeAccountRow,
   AcmeAuthorizationRow,
@@ -906,9 +906,9 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
       throw new PkiError('acme.order_not_ready', `order ${id} is ${order.status}, not ready to be finalized`);
     if (typeof p.csr !== 'string' || !/^[A-Za-z0-9_-]+$/.test(p.csr)) throw malformed('csr must be base64url DER');
     const csrPem = toPem(new Uint8Array(Buffer.from(p.csr, 'base64url')), 'CERTIFICATE REQUEST');
-    let csr: ReturnType<typeof decodeCsr>;
+    let csr: Awaited<ReturnType<typeof decodeCsrAsync>>;
     try {
-      csr = decodeCsr(csrPem);
+      csr = await decodeCsrAsync(csrPem);
     } catch (e) {
       throw new PkiError('acme.bad_csr', `the CSR is invalid: ${toPkiError(e).message}`);
     }

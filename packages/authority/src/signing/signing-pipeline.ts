@@ -4,7 +4,7 @@ import {
   assembleCertificate,
   assertLintClean,
   checkSanLimits,
-  decodeCsr,
+  decodeCsrAsync,
   encodeTbsCertificate,
   formatDn,
   generateKeyPairAsync,
@@ -15,7 +15,7 @@ import {
   resolveProfile,
   serialToHex,
   toPem,
-  verifyCertificateSignature,
+  verifyCertificateSignatureAsync,
   type CertificatePlan,
   type CertificatePlanInput,
   type DistinguishedName,
@@ -129,7 +129,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       .signer({ uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey })
       .sign(tbs);
     const der = assembleCertificate(tbs, plan.issuerKeyType, signature);
-    if (!verifyCertificateSignature(der, signer.publicKey)) {
+    if (!(await verifyCertificateSignatureAsync(der, signer.publicKey))) {
       throw new PkiError('certificate.verify_failed', `${what} does not verify against the signing key`);
     }
     return { plan, der };
@@ -237,7 +237,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       authorize(via.actor, via.provisioner?.permission ?? 'certificate:issue');
       const now = clock.now();
       const ctx = await contexts.loadActive(r.ca, now);
-      const csr = decodeCsr(r.csrPem);
+      const csr = await decodeCsrAsync(r.csrPem);
       const subject = r.subject !== undefined ? subjectToDn(r.subject) : csr.subject;
       const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
       // judged by what was asked for, duplicates included (10,000 copies of one name are 10,000 SANs)
@@ -339,7 +339,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       }
       const now = clock.now();
       const ctx = await contexts.loadActive(req.caId, now);
-      const csr = decodeCsr(req.csrPem);
+      const csr = await decodeCsrAsync(req.csrPem);
       // the reviewer's channel must allow what the request asks for
       const policy = leafPolicy(via, ctx, req.profile, req.validityMs ?? undefined);
       checkSanLimits(policy.profile, csr.sans);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { PkiError, toPkiError, type Clock } from '@pkim/shared';
-import { decodeCsr, parseCertificate, splitPemBundle, toPem, verifyCertificateSignature } from '@pkim/core';
+import { decodeCsrAsync, parseCertificate, splitPemBundle, toPem, verifyCertificateSignature } from '@pkim/core';
 import type { CaRow, CertificateRow, SpiffeCaRole, SpiffeCaRow, SpiffeSvidView, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import type { Actor, AuthService, CaView } from '../types';
@@ -474,7 +474,7 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
           { details: { ttlSeconds: input.ttlSeconds, maxTtlSeconds: config.maxTtlMs / 1000 } },
         );
       if (ttlMs < 60_000) throw new PkiError('input.invalid', 'ttlSeconds must be at least 60');
-      const csr = decodeCsr(input.csrPem);
+      const csr = await decodeCsrAsync(input.csrPem);
       const uris = csr.sans.uri ?? [];
       const others = (csr.sans.dns?.length ?? 0) + (csr.sans.ip?.length ?? 0) + (csr.sans.email?.length ?? 0);
       if (uris.length !== 1 || uris[0] !== spiffeId || others > 0)

@@ -1,7 +1,7 @@
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { PkiError, KEY_TYPE_INFO, type Clock, type KeyType } from '@pkim/shared';
 import {
-  decodeCsr,
+  decodeCsrAsync,
   formatDn,
   parseCertificate,
   splitPemBundle,
@@ -181,7 +181,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     if (kind === 'sign') {
       csrPem = parseVaultString('csr', params.csr);
       if (!csrPem.trim()) throw invalid('certificate request could not be found');
-      const csr = decodeCsr(csrPem);
+      const csr = await decodeCsrAsync(csrPem);
       keyType = csr.keyType;
       if (role.use_csr_common_name) {
         const csrCn = csr.subject.find((a) => a.type === 'CN')?.value ?? '';
