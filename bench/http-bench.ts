@@ -423,9 +423,11 @@ try {
     children.map(
       (c) =>
         new Promise((r) => {
-          if (c.exitCode !== null || c.signalCode !== null) return r(undefined);
-          c.once('exit', r);
-          setTimeout(r, 5000).unref();
+          if (c.exitCode !== null || c.signalCode !== null) r(undefined);
+          else {
+            c.once('exit', r);
+            setTimeout(r, 5000).unref();
+          }
         }),
     ),
   );
