@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Start-up time of the compiled CLI: runs each command N times (default 10) and prints min and median wall time.
 //   node scripts/startup-time.mjs [--runs N] [--bin FILE]     (default bin: dist/cli/pkim.mjs; build it first)
-// `pkim ca list` runs on a throw-away data directory holding one CA.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+// `pkim ca list` runs on a throw-away data directory holding one CA. `pkim serve` on that (existing) data dir:
+// time until it listens (its --json line), and its resident memory (VmRSS, VmHWM) after 3 s idle.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,42 @@ try {
     const median = times[Math.floor(times.length / 2)];
     console.log(`| ${name} | ${Math.round(times[0])} | ${Math.round(median)} | |`);
   }
+  const serves = [];
+  for (let i = 0; i < Math.min(runs, 5); i++) serves.push(await serveOnce());
+  serves.sort((a, b) => a.readyMs - b.readyMs);
+  const mid = serves[Math.floor(serves.length / 2)];
+  console.log(
+    `| pkim serve: ready (listening) | ${Math.round(serves[0].readyMs)} | ${Math.round(mid.readyMs)} | ` +
+      `idle RSS ${mid.rssMb} MB, peak ${mid.hwmMb} MB (median run of ${serves.length}) |`,
+  );
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** starts `pkim serve --port 0 --json`, times it until the JSON line, reads its RSS after 3 s idle, stops it */
+function serveOnce() {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--json'], {
+      env,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`pkim serve exited ${code}`)));
+    child.stdout.on('data', (d) => {
+      out += d.toString();
+      if (!out.includes('\n')) return;
+      child.stdout.removeAllListeners('data');
+      const readyMs = Number(process.hrtime.bigint() - started) / 1e6;
+      setTimeout(() => {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+        child.removeAllListeners('exit');
+        child.once('exit', () =>
+          resolve({ readyMs, rssMb: Math.round(kb('VmRSS') / 1024), hwmMb: Math.round(kb('VmHWM') / 1024) }),
+        );
+        child.kill('SIGTERM');
+      }, 3000);
+    });
+  });
 }
