@@ -9,6 +9,7 @@ import { registerVaultCommand } from './commands/vault-command';
 import { registerSpiffeCommand } from './commands/spiffe-command';
 import { registerAcmeCommand } from './commands/acme-command';
 import { registerKeystoreCommand } from './commands/keystore-command';
+import { registerCertLifecycleCommands } from './commands/cert-lifecycle-command';
 
 /** Commands that live with other parts of the system (server, users, tokens, database operations). */
 export async function registerExtraCommands(program: Command, ctx: CliContext): Promise<void> {
@@ -21,5 +22,6 @@ export async function registerExtraCommands(program: Command, ctx: CliContext): 
   registerSpiffeCommand(program, ctx);
   registerAcmeCommand(program, ctx);
   registerKeystoreCommand(program, ctx);
+  registerCertLifecycleCommands(program, ctx);
   // wired as those modules land
 }

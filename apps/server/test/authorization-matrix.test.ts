@@ -170,6 +170,9 @@ const TRPC: Record<string, TrpcRow> = {
     expect: ADMIN_ONLY,
   },
   'ssh.revokeFleetToken': { input: async (k) => ({ id: await k.freshFleetToken() }), expect: ADMIN_ONLY },
+  // the scoped token is limited to another CA: refused by that limit
+  'exports.certificate': { input: (k) => ({ ref: k.leafId, format: 'pem' }), expect: '200 200 200 403 403 401' },
+  'exports.truststore': { input: () => ({ ca: 'mx-issuing', format: 'p7b' }), expect: EVERYONE },
 };
 
 interface RestRow {
@@ -223,6 +226,16 @@ const REST: Record<string, RestRow> = {
     url: () => '/api/v1/ssh/revoke',
     body: async (k) => ({ ca: 'mx-ssh-users', serial: await k.freshSshSerial() }),
     expect: ISSUERS_ON_CA,
+  },
+  'POST /api/v1/certificates/:ref/export': {
+    url: (k) => `/api/v1/certificates/${k.leafId}/export`,
+    body: () => ({ format: 'der' }),
+    expect: '200 200 200 403 403 401',
+  },
+  'POST /api/v1/cas/:id/truststore': {
+    url: () => '/api/v1/cas/mx-issuing/truststore',
+    body: () => ({ format: 'pem' }),
+    expect: EVERYONE,
   },
 };
 

@@ -1,3 +1,4 @@
+import type { KeySealer } from './exports/key-sealer';
 import { PkiError, toPkiError, type Clock } from '@pkim/shared';
 import {
   fromPem,
@@ -121,6 +122,8 @@ export interface SigningServiceDeps {
   contexts: CaContextLoader;
   publicBaseUrl?: string;
   customProfiles?: Profile[];
+  /** seals the private keys of server-generated certificates kept for export */
+  keySealer?: KeySealer;
 }
 
 /** Records a `*.failed` audit event for an error and returns the error as PkiError. Never throws. */

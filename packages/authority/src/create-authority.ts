@@ -15,6 +15,8 @@ import type { Authority, AuthorityConfig } from './types';
 import { resolveDatabaseUrl } from './database-url';
 import { AUDIT_CHECKPOINT_FILE, auditCheckpointKey, auditEvent, createAuditService } from './audit-service';
 import { createCaContextLoader } from './ca-context';
+import { createKeySealer, type KeySealer } from './exports/key-sealer';
+import { createExportService } from './exports/export-service';
 import { createCaService } from './ca-service';
 import { createIssuanceService } from './issuance-service';
 import { createSigningPipeline } from './signing/signing-pipeline';
@@ -128,12 +130,14 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
 
   let backends: KeyBackend[];
   let checkpointKey: Buffer;
+  let keySealer: KeySealer;
   try {
     const { kek } = await loadKeyEncryptionKey({
       envValue: ephemeral ? randomBytes(32).toString('base64') : (config.masterKey ?? env.PKIM_MASTER_KEY),
       dataDir,
     });
     checkpointKey = auditCheckpointKey(kek);
+    keySealer = createKeySealer(kek);
     backends = [createSoftwareBackend({ kek, storage: store.keyBlobs, events })];
     const overrides = config.keyBackends ?? [];
     backends = backends.filter((b) => !overrides.some((o) => o.name === b.name)).concat(overrides);
@@ -156,7 +160,16 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     throw e;
   }
   const contexts = createCaContextLoader(store);
-  const common = { store, keys, clock, logger, contexts, publicBaseUrl: config.publicBaseUrl, customProfiles };
+  const common = {
+    store,
+    keys,
+    clock,
+    logger,
+    contexts,
+    publicBaseUrl: config.publicBaseUrl,
+    customProfiles,
+    keySealer,
+  };
   // signed checkpoints of the audit chain head: in the database and beside it (docs/security.md)
   const audit = createAuditService({
     store,
@@ -216,6 +229,14 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     return { ok: database && keyBackends.every((k) => k.ok), database, keyBackends };
   }
   const insights = createInsightsService({ store, clock, health });
+  const exportsService = createExportService({
+    store,
+    clock,
+    logger,
+    contexts,
+    keySealer,
+    findCertificate: (ref) => certificates.find(ref),
+  });
 
   const authority: Authority = {
     config,
@@ -232,6 +253,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     auth,
     vault,
     insights,
+    exports: exportsService,
     ssh,
     spiffe,
     acme,

@@ -46,3 +46,5 @@ export * from './spiffe/spiffe-id';
 export * from './spiffe/spiffe-config';
 export * from './acme/acme-service';
 export { acmeValidationConfigFromEnv, type AcmeDirectoryConfig } from './acme/acme-config';
+export * from './exports/export-service';
+export { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS } from './exports/export-formats';

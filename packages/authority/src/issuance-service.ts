@@ -28,6 +28,7 @@ export function createIssuanceService(deps: { pipeline: SigningPipeline }): Issu
           sans: input.sans,
           keyType: input.keyType,
           lifetimeMs: input.validityMs,
+          keepKey: input.keepKey,
         },
         { actor },
       ),

@@ -1,3 +1,4 @@
+import type { ExportService } from './exports/export-service';
 import type { Logger } from 'pino';
 import type { Clock, KeyType, RevocationReason } from '@pkim/shared';
 import type { KeyBackend, BackendName } from '@pkim/keys';
@@ -125,6 +126,8 @@ export interface IssueWithKeyInput {
   sans?: SanJson;
   keyType: KeyType;
   validityMs?: number;
+  /** keep the key (sealed) so it can be exported later in a password-protected container */
+  keepKey?: boolean;
 }
 
 export interface IssuedCertificate {
@@ -373,6 +376,8 @@ export interface Authority {
   vault: VaultService;
   /** console read models: dashboard, expiry timeline, search, domains, decoders */
   insights: InsightsService;
+  /** certificate exports (PEM, DER, chains, PKCS#7, PKCS#12, JKS, encrypted PKCS#8, ZIP) and CA truststores */
+  exports: ExportService;
   /** the SSH certificate authority (docs/ssh.md) */
   ssh: SshService;
   /** SPIFFE workload identity: CAs, SVIDs from CSRs, deny list, bundle (docs/spiffe.md) */

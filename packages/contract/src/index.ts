@@ -8,3 +8,4 @@ export * from './user-schemas';
 export * from './token-schemas';
 export * from './system-schemas';
 export * from './insights-schemas';
+export * from './lifecycle-schemas';

@@ -94,6 +94,24 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'csr.unsupported_key': { kind: 'policy', description: 'The key algorithm is not supported.' },
   'certificate.invalid': { kind: 'invalid_input', description: 'A certificate could not be parsed.' },
   'certificate.not_found': { kind: 'not_found', description: 'No such certificate.' },
+  'export.password_required': {
+    kind: 'invalid_input',
+    description: 'This export format (PKCS#12, JKS, encrypted key, ZIP with a key) needs a password.',
+  },
+  'export.key_not_held': {
+    kind: 'conflict',
+    description: 'The server does not hold the private key of this certificate (only keys it generated and kept).',
+  },
+  'renewal.key_reuse_not_allowed': {
+    kind: 'policy',
+    description: 'The profile does not allow a renewal to reuse the old key.',
+  },
+  'bulk.invalid_csv': { kind: 'invalid_input', description: 'The bulk CSV could not be read (header, quoting).' },
+  'bulk.rows_failed': {
+    kind: 'policy',
+    description: 'An all-or-nothing batch had failing rows: nothing was issued.',
+  },
+  'bulk.too_many_rows': { kind: 'invalid_input', description: 'The batch has more rows than allowed.' },
   'certificate.already_revoked': { kind: 'conflict', description: 'The certificate is already revoked.' },
   'certificate.not_deletable': {
     kind: 'conflict',

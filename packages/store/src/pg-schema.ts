@@ -106,6 +106,8 @@ export const certificates = pgTable(
     certificatePem: text('certificate_pem').notNull(),
     requestId: text('request_id'),
     issuedBy: text('issued_by').notNull(),
+    /** the certificate this one renews (`pkim cert renew`); its renewals point back here */
+    renewedFrom: text('renewed_from'),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
   },
   (t) => [
@@ -116,6 +118,7 @@ export const certificates = pgTable(
     index('certificates_status_created_idx').on(t.status, t.createdAt, t.id),
     index('certificates_created_idx').on(t.createdAt, t.id),
     index('certificates_ca_created_idx').on(t.caId, t.createdAt, t.id),
+    index('certificates_renewed_from_idx').on(t.renewedFrom),
   ],
 );
 
@@ -579,3 +582,16 @@ export const acmeNonces = pgTable(
   },
   (t) => [index('acme_nonces_expires_idx').on(t.expiresAt)],
 );
+
+/**
+ * Private keys the server generated for a certificate and was asked to keep (`--keep-key`), sealed with
+ * AES-256-GCM under a key derived from the key-encryption key; only exported in a password-protected
+ * container (PKCS#12, JKS, encrypted PKCS#8), audited. Deleted with the certificate.
+ */
+export const certificateKeys = pgTable('certificate_keys', {
+  certificateId: text('certificate_id')
+    .primaryKey()
+    .references(() => certificates.id, { onDelete: 'cascade' }),
+  sealedKey: text('sealed_key').notNull(),
+  createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+});

@@ -46,6 +46,8 @@ export function tableByName(t: Tables, name: StoreTableName) {
       return { table: t.settings, key: t.settings.key };
     case 'key_blobs':
       return { table: t.keyBlobs, key: t.keyBlobs.id };
+    case 'certificate_keys':
+      return { table: t.certificateKeys, key: t.certificateKeys.certificateId };
     case 'spiffe_cas':
       return { table: t.spiffeCas, key: t.spiffeCas.id };
     case 'spiffe_svids':
@@ -103,6 +105,7 @@ export const STORE_TABLES: readonly StoreTableName[] = [
   'sessions',
   'settings',
   'key_blobs',
+  'certificate_keys',
   'spiffe_cas',
   'spiffe_svids',
   'spiffe_denied_ids',

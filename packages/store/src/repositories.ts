@@ -194,6 +194,14 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
         .limit(limit + 1)) as CertificateRow[];
       return toPage(items, limit, (row) => row.notAfter);
     },
+    async findRenewalsOf(id) {
+      return await db.select().from(C).where(eq(C.renewedFrom, id)).orderBy(desc(C.createdAt), desc(C.id));
+    },
+    async findSealedKey(certificateId) {
+      const K = t.certificateKeys;
+      const [row] = await db.select().from(K).where(eq(K.certificateId, certificateId));
+      return row;
+    },
     async findExpiringBefore(t0, limit = 1000) {
       return await db
         .select()

@@ -147,6 +147,7 @@ function fastSteps(sqlite: Database.Database): FastSteps {
         requestId: r.requestId ?? null,
         issuedBy: r.issuedBy,
         createdAt: r.createdAt,
+        renewedFrom: r.renewedFrom ?? null,
       },
     }),
     insertAuditEvent: (r: AuditEventRow) => ({

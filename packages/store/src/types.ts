@@ -79,6 +79,15 @@ export interface CertificateRow {
   requestId: string | null;
   issuedBy: string; // actor
   createdAt: number;
+  /** id of the certificate this one renews (null/absent: not a renewal) */
+  renewedFrom?: string | null;
+}
+
+/** A server-generated private key kept for a certificate (sealed: see `certificate_keys` in the schema). */
+export interface CertificateKeyRow {
+  certificateId: string;
+  sealedKey: string;
+  createdAt: number;
 }
 
 export interface CertificateRequestRow {
@@ -272,6 +281,8 @@ export interface UnitOfWork {
   insertCa?: CaRow[];
   updateCa?: { id: string; patch: Partial<Omit<CaRow, 'id' | 'createdAt'>> }[];
   insertCertificates?: CertificateRow[];
+  /** sealed private keys kept for certificates of this unit (written after `insertCertificates`) */
+  insertCertificateKeys?: CertificateKeyRow[];
   /** status/revocation changes; `onlyIfStatus` guards against races (no-op rows → conflict error) */
   updateCertificates?: {
     id: string;
@@ -366,6 +377,10 @@ export interface CertificateRepository {
   countsByCaAndProfile(): Promise<{ caId: string; profile: string; status: CertificateStatus; count: number }[]>;
   /** marks active certificates whose notAfter <= now as expired; returns how many */
   markExpired(now: number): Promise<number>;
+  /** certificates that renew this one (newest first) */
+  findRenewalsOf(id: string): Promise<CertificateRow[]>;
+  /** the sealed private key kept for a certificate, if the server generated it and was asked to keep it */
+  findSealedKey(certificateId: string): Promise<CertificateKeyRow | undefined>;
 }
 
 export interface RequestRepository {
@@ -457,6 +472,7 @@ export type StoreTableName =
   | 'sessions'
   | 'settings'
   | 'key_blobs'
+  | 'certificate_keys'
   | 'spiffe_cas'
   | 'spiffe_svids'
   | 'spiffe_denied_ids'

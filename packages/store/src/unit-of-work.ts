@@ -278,6 +278,7 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
     }
     deltas.addRows(unit.insertCertificates);
   }
+  if (unit.insertCertificateKeys?.length) yield* exec(db.insert(t.certificateKeys).values(unit.insertCertificateKeys));
   for (const u of unit.updateCertificates ?? []) {
     if (!hasKeys(u.patch)) continue;
     const notChanged = (status: string) =>

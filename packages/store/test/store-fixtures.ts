@@ -69,6 +69,7 @@ export function makeCert(caId: string, patch: Partial<CertificateRow> = {}): Cer
     requestId: null,
     issuedBy: 'usr_admin',
     createdAt: T0,
+    renewedFrom: null,
     ...patch,
   };
 }

@@ -81,6 +81,7 @@ describe('PostgreSQL store', () => {
         '0006_user_resources',
         '0007_login_failures',
         '0008_acme',
+        '0009_certificate_lifecycle',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));

@@ -99,6 +99,7 @@ describe('SQLite store', () => {
         '0006_user_resources',
         '0007_login_failures',
         '0008_acme',
+        '0009_certificate_lifecycle',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });

@@ -619,6 +619,10 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        'drop table certificate_keys',
+        'drop index certificates_renewed_from_idx',
+        'alter table certificates drop column renewed_from',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         ...acmeTables.map((table) => `drop table ${table}`),
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop table login_failures',

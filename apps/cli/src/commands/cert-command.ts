@@ -82,7 +82,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
 
   cert
     .command('issue')
-    .description('issue a certificate with a server-generated key (the key is returned once, never stored)')
+    .description('issue a certificate with a server-generated key (returned once; kept sealed only with --keep-key)')
     .requiredOption('--ca <ca>', 'issuing CA id or name')
     .option('--subject <dn>', 'subject DN, e.g. CN=www.example.com')
     .option('--cn <name>', 'common name (instead of --subject); a host name also becomes the DNS SAN of TLS profiles')
@@ -91,6 +91,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .option('--key-type <type>', 'key type of the new key', keyTypeOption, 'ec-p256' as KeyType)
     .option('--ttl <duration>', 'lifetime, e.g. 90d, 24h (default: profile default)', durationOption)
     .option('--validity <duration>', 'same as --ttl', durationOption)
+    .option('--keep-key', 'keep the key on the server (sealed) so `pkim cert export` can write PKCS#12/JKS later')
     .option('--out-cert <file>', 'write the certificate PEM here')
     .option('--out-key <file>', 'write the private key PEM here (mode 0600)')
     .option('--out-chain <file>', 'write the issuer chain PEM here')
@@ -105,6 +106,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
           keyType: KeyType;
           ttl?: number;
           validity?: number;
+          keepKey?: boolean;
         } & IssueOutputs,
       ) => {
         if (!o.subject && !o.cn) throw new PkiError('input.invalid', 'give --cn NAME or --subject DN');
@@ -119,6 +121,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
             sans: defaultSans(o.profile, o.cn ?? cnOf(subject), parseSans(o.san)),
             keyType: o.keyType,
             validityMs: o.ttl ?? o.validity,
+            keepKey: o.keepKey,
           },
           ctx.actor,
         );

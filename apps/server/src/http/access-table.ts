@@ -69,6 +69,9 @@ export const ACCESS_TABLE = {
     'ssh.fleetTokens': 'ssh:manage',
     'ssh.createFleetToken': 'ssh:manage',
     'ssh.revokeFleetToken': 'ssh:manage',
+    // a private key in the export additionally needs certificate:issue (checked by the export service)
+    'exports.certificate': 'certificate:read',
+    'exports.truststore': 'ca:read',
   },
   rest: {
     'GET /api/v1/cas': 'ca:read',
@@ -86,6 +89,8 @@ export const ACCESS_TABLE = {
     'GET /api/v1/requests/:id/certificate': 'request:read',
     'POST /api/v1/ssh/sign': 'ssh:issue',
     'POST /api/v1/ssh/revoke': 'ssh:revoke',
+    'POST /api/v1/certificates/:ref/export': 'certificate:read',
+    'POST /api/v1/cas/:id/truststore': 'ca:read',
   },
 } as const satisfies Record<'trpc' | 'rest', Record<string, Permission | 'public'>>;
 

@@ -37,6 +37,8 @@ interface LeafCommon {
    * the certificate row once it is signed and verified.
    */
   commitWith?: (certificate: CertificateRow) => ChannelWrites;
+  /** id of the certificate this one renews: stored as `renewedFrom` (the old one's `renewedBy` points back) */
+  renewedFrom?: string;
 }
 
 /** Writes a channel adds to the certificate's transaction (never another certificate). */
@@ -55,6 +57,13 @@ export interface LeafWithGeneratedKeyRequest extends LeafCommon {
   kind: 'leaf-generated-key';
   keyType: KeyType;
   subject: SubjectInput | string;
+  /**
+   * keep the private key, sealed under the key-encryption key, in the same transaction as the certificate, so
+   * it can later be exported in a password-protected container (PKCS#12, JKS, encrypted PKCS#8)
+   */
+  keepKey?: boolean;
+  /** reuse this key (PKCS#8 PEM) instead of generating one: renewals whose profile allows key reuse */
+  reuseKeyPem?: string;
 }
 
 interface CaCommon {

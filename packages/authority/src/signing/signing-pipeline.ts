@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { PkiError, checkTimestampMs, newId, type KeyType } from '@pkim/shared';
 import {
   assembleCertificate,
@@ -63,6 +63,15 @@ const BACKDATE_MS = 60_000;
 
 export const CA_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
 
+/** A kept key reused by a renewal: its public key (SPKI DER), checked to be of the expected type. */
+function reusedKeyPair(privateKeyPem: string, keyType: KeyType): { publicKey: Uint8Array; privateKeyPem: string } {
+  const spki = new Uint8Array(createPublicKey(createPrivateKey(privateKeyPem)).export({ format: 'der', type: 'spki' }));
+  if (keyTypeFromSpki(spki) !== keyType) {
+    throw new PkiError('input.invalid', `the reused key is ${keyTypeFromSpki(spki)}, not ${keyType}`);
+  }
+  return { publicKey: spki, privateKeyPem };
+}
+
 export interface SigningPipeline {
   sign: SignFunction;
 }
@@ -98,6 +107,9 @@ interface LeafSigning {
   commitWith?: (certificate: CertificateRow) => ChannelWrites;
   provisioner: Provisioner;
   now: number;
+  /** a generated private key to keep (sealed) with the certificate */
+  keepKeyPem?: string;
+  renewedFrom?: string;
 }
 
 /**
@@ -205,13 +217,20 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       requestId: s.requestId ?? null,
       issuedBy: actor.id,
       createdAt: t,
+      renewedFrom: s.renewedFrom ?? null,
     };
     const { audit: channelAudit, ...channelUnit } = s.commitWith?.(row) ?? {};
     const stored = s.provisioner.modifiers?.noStore !== true;
+    const keepKey = stored && s.keepKeyPem !== undefined;
+    if (keepKey && !deps.keySealer) throw new PkiError('internal', 'no key sealer configured to keep the key');
     await store.commit({
       ...s.extraUnit,
       ...channelUnit,
       insertCertificates: stored ? [row] : undefined,
+      insertCertificateKeys:
+        keepKey && deps.keySealer && s.keepKeyPem !== undefined
+          ? [{ certificateId: row.id, sealedKey: deps.keySealer.seal(row.id, s.keepKeyPem), createdAt: t }]
+          : undefined,
       audit: [
         ...(s.extraAudit ?? []),
         ...(channelAudit ?? []),
@@ -226,6 +245,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           fingerprint: row.fingerprintSha256,
           provisioner: provisionerRef(s.provisioner),
           ...(stored ? {} : { stored: false }),
+          ...(keepKey ? { keyKept: true } : {}),
+          ...(s.renewedFrom ? { renewedFrom: s.renewedFrom } : {}),
         }),
       ],
     });
@@ -264,6 +285,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           lifetimeMs: policy.lifetimeMs,
           provisioner: policy.effective,
           commitWith: r.commitWith,
+          renewedFrom: r.renewedFrom,
           now,
         },
         via.actor,
@@ -299,7 +321,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       });
       checkKeyType(policy.all, r.keyType);
       checkNames(policy.all, subject, sans);
-      const pair = await generateKeyPairAsync(r.keyType);
+      const pair =
+        r.reuseKeyPem !== undefined ? reusedKeyPair(r.reuseKeyPem, r.keyType) : await generateKeyPairAsync(r.keyType);
       const issued = await signLeaf(
         {
           ctx,
@@ -310,6 +333,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           lifetimeMs: policy.lifetimeMs,
           provisioner: policy.effective,
           commitWith: r.commitWith,
+          keepKeyPem: r.keepKey ? pair.privateKeyPem : undefined,
+          renewedFrom: r.renewedFrom,
           now,
         },
         via.actor,

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { PkiError } from '@pkim/shared';
 import {
@@ -19,8 +19,10 @@ import {
   toIssuedCertificateDto,
   toRequestDto,
   ttlToMs,
+  restCertificateExportInputSchema,
+  restTruststoreExportInputSchema,
 } from '@pkim/contract';
-import type { Actor, Authority } from '@pkim/authority';
+import type { Actor, Authority, ExportFile } from '@pkim/authority';
 import { checkAccess } from '../../http/access-table';
 
 function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
@@ -114,6 +116,30 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
   app.get<{ Params: { ref: string } }>('/certificates/:ref', async (request) => {
     const row = await authority.certificates.find(parseInput(certificateRefSchema, request.params.ref));
     return toCertificateDetailDto(await authority.certificates.get(row.id));
+  });
+
+  /** a file download: the right media type, `Content-Disposition: attachment` with the file name */
+  function sendFile(reply: FastifyReply, f: ExportFile) {
+    reply.type(f.mediaType);
+    reply.header('content-disposition', `attachment; filename="${f.fileName.replace(/["\\]/g, '_')}"`);
+    reply.header('cache-control', 'no-store');
+    reply.header('x-content-type-options', 'nosniff');
+    if (f.warning) reply.header('x-pkim-warning', f.warning);
+    return reply.send(Buffer.from(f.body));
+  }
+
+  /** `{ format, password?, legacy?, includeRoot?, includeKey? }` → the file */
+  app.post<{ Params: { ref: string } }>('/certificates/:ref/export', async (request, reply) => {
+    const ref = parseInput(certificateRefSchema, request.params.ref);
+    const input = parseInput(restCertificateExportInputSchema, request.body ?? {});
+    return sendFile(reply, await authority.exports.certificate(ref, input, actorOf(request)));
+  });
+
+  /** `{ format, password?, legacy? }` → the CA chain as a truststore file */
+  app.post<{ Params: { id: string } }>('/cas/:id/truststore', async (request, reply) => {
+    const caRef = parseInput(caRefSchema, request.params.id);
+    const input = parseInput(restTruststoreExportInputSchema, request.body ?? {});
+    return sendFile(reply, await authority.exports.truststore(caRef, input, actorOf(request)));
   });
 
   app.post<{ Params: { ref: string } }>('/certificates/:ref/revoke', async (request) => {

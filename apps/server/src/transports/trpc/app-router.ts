@@ -9,6 +9,7 @@ import { systemRouter } from './routers/system-router';
 import { insightsRouter } from './routers/insights-router';
 import { spiffeRouter } from './routers/spiffe-router';
 import { sshRouter } from './routers/ssh-router';
+import { exportsRouter } from './routers/exports-router';
 
 /** One router per domain. The web console imports `type AppRouter` for end-to-end types. */
 export const appRouter = router({
@@ -22,6 +23,7 @@ export const appRouter = router({
   insights: insightsRouter,
   spiffe: spiffeRouter,
   ssh: sshRouter,
+  exports: exportsRouter,
 });
 
 export type AppRouter = typeof appRouter;

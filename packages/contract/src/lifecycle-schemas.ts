@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { caRefSchema, certificateRefSchema } from './common-schemas';
+
+/** Everyday certificate work (issue #16): exports, truststores, renewal, bulk, inventory. */
+
+export const certificateExportFormatSchema = z.enum([
+  'pem',
+  'der',
+  'chain',
+  'p7b',
+  'p7b-pem',
+  'p12',
+  'jks',
+  'key',
+  'zip',
+]);
+export const truststoreExportFormatSchema = z.enum(['pem', 'p7b', 'p7b-pem', 'p12', 'jks']);
+/** an export password (PKCS#12, JKS, encrypted PKCS#8): at least 8 characters */
+export const exportPasswordSchema = z.string().min(8).max(1024);
+
+/** REST `POST /api/v1/certificates/:ref/export` body */
+export const restCertificateExportInputSchema = z
+  .object({
+    format: certificateExportFormatSchema,
+    password: exportPasswordSchema.optional(),
+    legacy: z.boolean().optional(),
+    includeRoot: z.boolean().optional(),
+    includeKey: z.boolean().optional(),
+  })
+  .strict();
+
+export const certificateExportInputSchema = restCertificateExportInputSchema
+  .extend({ ref: certificateRefSchema })
+  .strict();
+
+/** REST `POST /api/v1/cas/:id/truststore` body */
+export const restTruststoreExportInputSchema = z
+  .object({
+    format: truststoreExportFormatSchema,
+    password: exportPasswordSchema.optional(),
+    legacy: z.boolean().optional(),
+  })
+  .strict();
+
+export const truststoreExportInputSchema = restTruststoreExportInputSchema.extend({ ca: caRefSchema }).strict();
+
+/** tRPC: the file as base64 (REST streams the bytes with Content-Type and Content-Disposition) */
+export const exportFileSchema = z.object({
+  fileName: z.string(),
+  mediaType: z.string(),
+  contentBase64: z.string(),
+  containsPrivateKey: z.boolean(),
+  warning: z.string().optional(),
+});
