@@ -15,7 +15,8 @@ function tool(bin: string, args: string[], cwd: string): { code: number; out: st
   return { code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
-describe('pkim cert export: every format, read by openssl and Java keytool', () => {
+// every step spawns pkim or a JVM: generous timeouts for a loaded 2-core machine
+describe('pkim cert export: every format, read by openssl and Java keytool', { timeout: 240_000 }, () => {
   const tmp = tempDir('pkim-export-');
   const dataDir = join(tmp.dir, 'data');
   const dir = tmp.dir;
@@ -162,6 +163,8 @@ describe('pkim cert export: every format, read by openssl and Java keytool', () 
       expect(list.out).toContain(`Keystore type: ${type}`);
       expect(list.out).toContain('Entry type: PrivateKeyEntry');
       expect(list.out).toContain('Certificate chain length: 3');
+    }
+    for (const file of ['c.p12', 'c.jks']) {
       const badList = tool('keytool', ['-list', '-keystore', file, '-storepass', 'not the password'], dir);
       expect(badList.code, file).not.toBe(0);
       expect(badList.out).toMatch(/password was incorrect|tampered/i);

@@ -275,6 +275,7 @@ describe('PostgreSQL store', () => {
           sessions: 1,
           settings: 1,
           key_blobs: 1,
+          certificate_keys: 0,
           spiffe_cas: 1,
           spiffe_svids: 1,
           spiffe_denied_ids: 1,
