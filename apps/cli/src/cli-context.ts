@@ -19,6 +19,8 @@ export interface CliContext {
   actor: Actor;
   /** the API contract's wire mappers (loaded on first use): `--json` prints what REST and tRPC answer */
   contract(): Promise<typeof import('./lazy/contract-runtime')>;
+  /** prints operator warnings on stderr (`warning: …`), whatever the output format */
+  warn(warnings: string[] | undefined): void;
   /** prints `data` as JSON with --json, otherwise the human rendering */
   output(data: unknown, human: () => string): void;
   close(): Promise<void>;
@@ -80,6 +82,9 @@ export function createCliContext(program: Command): CliContext {
       return authority;
     },
     contract: () => import('./lazy/contract-runtime'),
+    warn(warnings) {
+      for (const w of warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+    },
     output(data, human) {
       if (options().json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
       else {

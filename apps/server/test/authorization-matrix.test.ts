@@ -76,6 +76,10 @@ const TRPC: Record<string, TrpcRow> = {
     expect: ADMIN_ONLY,
   },
   'ca.setStatus': { input: async (k) => ({ id: await k.freshCa(), status: 'disabled' }), expect: ADMIN_ONLY },
+  'ca.setUrls': {
+    input: async (k) => ({ ref: await k.freshCa(), base: 'https://pki.matrix.example' }),
+    expect: ADMIN_ONLY,
+  },
   'ca.revoke': { input: async (k) => ({ id: await k.freshCa(), reason: 'cessationOfOperation' }), expect: ADMIN_ONLY },
   // only a revoked (or expired) root may be deleted
   'ca.delete': { input: async (k) => ({ id: await k.freshRevokedRoot() }), expect: ADMIN_ONLY },
@@ -185,6 +189,11 @@ const REST: Record<string, RestRow> = {
   'GET /api/v1/cas': { url: () => '/api/v1/cas', expect: EVERYONE },
   'GET /api/v1/cas/:id': { url: (k) => `/api/v1/cas/${k.issuingId}`, expect: EVERYONE },
   'GET /api/v1/cas/:id/bundle': { url: () => '/api/v1/cas/mx-issuing/bundle', expect: EVERYONE },
+  'PUT /api/v1/cas/:id/urls': {
+    url: async (k) => `/api/v1/cas/${await k.freshCa()}/urls`,
+    body: () => ({ base: 'https://pki.matrix.example' }),
+    expect: ADMIN_ONLY,
+  },
   'POST /api/v1/cas/:id/sign': {
     url: () => '/api/v1/cas/mx-issuing/sign',
     body: (k) => ({ csr: k.csrPem, profile: 'tls-server' }),

@@ -27,6 +27,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'ca.exportChain': ALL,
   'ca.create': ADMIN,
   'ca.setStatus': ADMIN,
+  'ca.setUrls': ADMIN,
   'ca.revoke': ADMIN,
   'ca.delete': ADMIN,
   'certificate.list': READERS,

@@ -1,8 +1,18 @@
 import { PkiError, assertAcceptedRevocationReason, newId } from '@pkim/shared';
 import { buildCsr, toPem, parseCertificate, resolveProfile, formatDn, type NameConstraints } from '@pkim/core';
 import type { KeyRef } from '@pkim/keys';
-import type { CaRow } from '@pkim/store';
-import type { Actor, CaService, CaRevocationService, CaView, CreateCaInput, RevocationResult } from './types';
+import type { CaRow, CaUrlsJson } from '@pkim/store';
+import type {
+  Actor,
+  CaService,
+  CaRevocationService,
+  CaUrlsInput,
+  CaView,
+  CreateCaInput,
+  RevocationResult,
+} from './types';
+import { authorize } from './permissions';
+import { checkHttpUrl, urlsFromBase } from './url-plan';
 import { auditEvent } from './audit-service';
 import { recordFailure, type SigningServiceDeps } from './ca-context';
 import { subjectToDn } from './subject-input';
@@ -101,8 +111,9 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       );
       const csrPem = toPem(csrDer, 'CERTIFICATE REQUEST');
       const t = clock.now();
+      const caId = newId('ca');
       const row: CaRow = {
-        id: newId('ca'),
+        id: caId,
         name: input.name,
         parentId: null,
         subjectDn: formatDn(subject),
@@ -116,6 +127,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         status: 'pending',
         pathLen: input.pathLen ?? null,
         nameConstraints: toCoreConstraints(input.nameConstraints) ?? null,
+        urls: deps.publicBaseUrl ? urlsFromBase(deps.publicBaseUrl, caId) : null,
         certificatePem: null,
         csrPem,
         skiHex: null,
@@ -223,6 +235,45 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     }
   }
 
+  async function setUrls(caRef: string, input: CaUrlsInput, actor: Actor): Promise<CaRow> {
+    try {
+      authorize(actor, 'ca:write');
+      const ca = await findCa(caRef);
+      checkActorMayUseCa(actor, ca);
+      const lists = (v: string[] | undefined, what: string) => v?.map((u) => checkHttpUrl(u.trim(), what));
+      let urls: CaUrlsJson | null;
+      if (input.clear) urls = null;
+      else {
+        const start: CaUrlsJson = input.base
+          ? urlsFromBase(input.base, ca.id)
+          : (ca.urls ?? { crlDistributionPoints: [], ocspUrls: [], caIssuersUrls: [] });
+        const crl = lists(input.crlDistributionPoints, 'CRL distribution point');
+        const ocsp = lists(input.ocspUrls, 'OCSP URL');
+        const aia = lists(input.caIssuersUrls, 'CA issuers URL');
+        const changedByList = !!(crl ?? ocsp ?? aia);
+        urls = {
+          // a list given explicitly means the URLs are no longer all derived from one base
+          ...(start.base && !changedByList ? { base: start.base } : {}),
+          crlDistributionPoints: crl ?? start.crlDistributionPoints,
+          ocspUrls: ocsp ?? start.ocspUrls,
+          caIssuersUrls: aia ?? start.caIssuersUrls,
+        };
+        if (!input.base && !crl && !ocsp && !aia) {
+          throw new PkiError('input.invalid', 'give a base URL or at least one list of URLs (or clear them)');
+        }
+      }
+      const patch = { urls, updatedAt: clock.now() };
+      await store.commit({
+        updateCa: [{ id: ca.id, patch }],
+        audit: [auditEvent(clock, actor, 'ca.urls_configured', ca.id, { urls })],
+      });
+      logger.info({ caId: ca.id, base: urls?.base }, 'CA URLs configured');
+      return { ...ca, ...patch };
+    } catch (e) {
+      throw await recordFailure(deps, actor, 'ca.update_failed', caRef, e);
+    }
+  }
+
   async function revokeCa(
     caId: string,
     reason: CaRow['revocationReason'] & string,
@@ -305,6 +356,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     list: () => store.cas.list(),
     get: async (idOrName) => view(await findCa(idOrName)),
     setStatus,
+    setUrls,
     delete: remove,
     revokeCa,
   };

@@ -137,6 +137,16 @@ export interface IssuedCertificate {
   chainPem: string;
   /** only for server-generated keys; returned once, never stored */
   privateKeyPem?: string;
+  /** things the operator should fix, said once per process (e.g. a CA without CRL/OCSP URLs) */
+  warnings?: string[];
+}
+
+export interface CaUrlsInput {
+  base?: string;
+  crlDistributionPoints?: string[];
+  ocspUrls?: string[];
+  caIssuersUrls?: string[];
+  clear?: boolean;
 }
 
 export interface CaService {
@@ -150,6 +160,12 @@ export interface CaService {
   list(): Promise<CaRow[]>;
   get(idOrName: string): Promise<CaView>;
   setStatus(caId: string, status: 'active' | 'disabled', actor: Actor): Promise<CaRow>;
+  /**
+   * The relying-party URLs of the certificates the CA issues from now on, stored with the CA (every process that
+   * signs for it uses them): `base` derives all three (`<base>/crl/<id>.crl`, `<base>/ocsp`, `<base>/aia/<id>.crt`);
+   * the lists replace one kind each; `clear` removes them all.
+   */
+  setUrls(caRef: string, input: CaUrlsInput, actor: Actor): Promise<CaRow>;
   /** deletes a revoked/expired CA; optionally destroys its key in the backend */
   delete(caId: string, opts: { destroyKey?: boolean }, actor: Actor): Promise<void>;
 }

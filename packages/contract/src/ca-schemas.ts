@@ -40,6 +40,31 @@ export const caCreateInputSchema = z
   .strict();
 export type CaCreateInput = z.input<typeof caCreateInputSchema>;
 
+/** Relying-party URLs of the certificates a CA issues (`pkim ca set-urls`, Vault `config/urls`) */
+export const caUrlsSchema = z.object({
+  /** the base URL all three were derived from, when they were */
+  base: z.string().optional(),
+  crlDistributionPoints: z.array(z.string()),
+  ocspUrls: z.array(z.string()),
+  caIssuersUrls: z.array(z.string()),
+});
+const httpUrlSchema = z
+  .string()
+  .trim()
+  .max(2048)
+  .regex(/^https?:\/\/[^\s/?#]+(\/\S*)?$/i, 'expected an http:// or https:// URL');
+/** `ca.setUrls` / REST `PUT /api/v1/cas/:ca/urls`: a base URL, lists that replace one kind each, or `clear` */
+export const caSetUrlsInputSchema = z
+  .object({
+    base: httpUrlSchema.optional(),
+    crlDistributionPoints: z.array(httpUrlSchema).max(10).optional(),
+    ocspUrls: z.array(httpUrlSchema).max(10).optional(),
+    caIssuersUrls: z.array(httpUrlSchema).max(10).optional(),
+    clear: z.boolean().optional(),
+  })
+  .strict();
+export const caSetUrlsTrpcInputSchema = caSetUrlsInputSchema.extend({ ref: caRefSchema }).strict();
+
 /** A CA on the wire (every transport, the CLI's `--json` included). */
 export const caSchema = z.object({
   id: z.string(),
@@ -57,6 +82,8 @@ export const caSchema = z.object({
   status: caStatusSchema,
   pathLen: z.number().int().nullable(),
   nameConstraints: nameConstraintsSchema.nullable(),
+  /** the URLs put into the certificates it issues; null: none stored (the signing server's PKIM_PUBLIC_URL) */
+  urls: caUrlsSchema.nullable(),
   ski: z.string().nullable(),
   fingerprintSha256: z.string().nullable(),
   crlNumber: z.number().int(),
@@ -90,6 +117,7 @@ export interface CaRecord {
   status: CaDto['status'];
   pathLen: number | null;
   nameConstraints: CaDto['nameConstraints'];
+  urls: CaDto['urls'];
   skiHex: string | null;
   fingerprintSha256: string | null;
   crlNumber: number;
@@ -115,6 +143,7 @@ export function toCaDto(ca: CaRecord): CaDto {
     status: ca.status,
     pathLen: ca.pathLen,
     nameConstraints: ca.nameConstraints,
+    urls: ca.urls,
     ski: ca.skiHex,
     fingerprintSha256: ca.fingerprintSha256,
     crlNumber: ca.crlNumber,

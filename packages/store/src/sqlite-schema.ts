@@ -11,6 +11,7 @@ import type {
   CaStatus,
   CertificateStatus,
   NameConstraintsJson,
+  CaUrlsJson,
   RequestStatus,
   SanJson,
   SpiffeCaRole,
@@ -51,6 +52,8 @@ export const certificateAuthorities = sqliteTable(
     status: text('status').$type<CaStatus>().notNull(),
     pathLen: integer('path_len'),
     nameConstraints: json<NameConstraintsJson>('name_constraints'),
+    /** relying-party URLs embedded in the certificates this CA issues (`pkim ca set-urls`); null: none */
+    urls: json<CaUrlsJson>('urls'),
     certificatePem: text('certificate_pem'),
     csrPem: text('csr_pem'),
     skiHex: text('ski_hex'),

@@ -29,6 +29,8 @@ export interface CaRow {
   status: CaStatus;
   pathLen: number | null;
   nameConstraints: NameConstraintsJson | null;
+  /** relying-party URLs put into the certificates this CA issues, by every process that signs for it */
+  urls: CaUrlsJson | null;
   certificatePem: string | null;
   csrPem: string | null; // for pending external intermediates
   skiHex: string | null;
@@ -38,6 +40,18 @@ export interface CaRow {
   revocationReason: RevocationReason | null;
   createdAt: number;
   updatedAt: number;
+}
+
+/**
+ * The relying-party URLs of a CA (like Vault's `config/urls`): CRL distribution points, OCSP responders and CA-issuer
+ * (AIA) URLs of the certificates it issues. An empty list leaves that extension out.
+ */
+export interface CaUrlsJson {
+  /** the base URL they were derived from (`pkim ca set-urls --base`), when they were */
+  base?: string;
+  crlDistributionPoints: string[];
+  ocspUrls: string[];
+  caIssuersUrls: string[];
 }
 
 export interface NameConstraintsJson {

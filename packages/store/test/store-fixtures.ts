@@ -34,6 +34,7 @@ export function makeCa(patch: Partial<CaRow> = {}): CaRow {
     status: 'active',
     pathLen: null,
     nameConstraints: null,
+    urls: null,
     certificatePem: fakePem(),
     csrPem: null,
     skiHex: 'ab'.repeat(20),

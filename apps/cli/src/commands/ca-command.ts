@@ -35,6 +35,9 @@ function caDetails(ca: CaRow): string {
     ['valid', `${date(ca.notBefore)} → ${date(ca.notAfter)}`],
     ['sha256', ca.fingerprintSha256],
     ['crl number', ca.crlNumber],
+    ['CRL URL', ca.urls?.crlDistributionPoints.join(' ')],
+    ['OCSP URL', ca.urls?.ocspUrls.join(' ')],
+    ['AIA URL', ca.urls?.caIssuersUrls.join(' ')],
     ['revoked', ca.revokedAt ? `${date(ca.revokedAt)} (${ca.revocationReason})` : ''],
   ]);
 }
@@ -209,6 +212,41 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
         ctx.output(toCaDto(row), () => `CA ${row.name} (${row.id}) is now ${row.status}`);
       });
   }
+
+  ca.command('set-urls <ca>')
+    .description(
+      'set the CRL, OCSP and CA-issuer URLs of the certificates the CA issues from now on (stored with the CA: ' +
+        'every process that signs for it uses them)',
+    )
+    .option('--base <url>', 'derive all three: <url>/crl/<caId>.crl, <url>/ocsp, <url>/aia/<caId>.crt')
+    .option('--crl <url>', 'CRL distribution point (repeatable; replaces the derived one)', collect)
+    .option('--ocsp <url>', 'OCSP responder URL (repeatable)', collect)
+    .option('--aia <url>', 'CA issuers URL (repeatable)', collect)
+    .option('--clear', 'remove them (certificates then carry none)')
+    .action(
+      async (ref: string, o: { base?: string; crl?: string[]; ocsp?: string[]; aia?: string[]; clear?: boolean }) => {
+        if (o.clear && (o.base || o.crl || o.ocsp || o.aia)) {
+          throw new PkiError('input.invalid', '--clear excludes --base, --crl, --ocsp and --aia');
+        }
+        const a = await ctx.openAuthority();
+        const row = await a.cas.setUrls(
+          ref,
+          { base: o.base, crlDistributionPoints: o.crl, ocspUrls: o.ocsp, caIssuersUrls: o.aia, clear: o.clear },
+          ctx.actor,
+        );
+        const { toCaDto } = await ctx.contract();
+        ctx.output(toCaDto(row), () =>
+          row.urls
+            ? keyValues([
+                ['CA', `${row.name} (${row.id})`],
+                ['CRL', row.urls.crlDistributionPoints.join(' ')],
+                ['OCSP', row.urls.ocspUrls.join(' ')],
+                ['CA issuers', row.urls.caIssuersUrls.join(' ')],
+              ])
+            : `CA ${row.name} (${row.id}): URLs removed`,
+        );
+      },
+    );
 
   ca.command('revoke <ca>')
     .description('revoke a CA and everything it issued')

@@ -125,6 +125,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
           },
           ctx.actor,
         );
+        ctx.warn(issued.warnings);
         const written = writeIssued(o, issued);
         const keyShown = !o.outKey;
         const { toIssuedCertificateDto } = await ctx.contract();
@@ -176,6 +177,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
           },
           ctx.actor,
         );
+        ctx.warn(issued.warnings);
         const written = writeIssued(o, issued);
         const { toIssuedCertificateDto } = await ctx.contract();
         ctx.output(

@@ -102,6 +102,7 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
     .action(async (id: string, o: { out?: string }) => {
       const a = await ctx.openAuthority();
       const r = await a.requests.approve(id, ctx.actor);
+      ctx.warn(r.issued.warnings);
       if (o.out) writeOutputFile(o.out, r.issued.certificatePem);
       const { toIssuedCertificateDto, toRequestDto } = await ctx.contract();
       ctx.output(

@@ -1,4 +1,5 @@
 import { PkiError, newId } from '@pkim/shared';
+import { urlsFromBase } from '../url-plan';
 import {
   formatDn,
   parseCertificate,
@@ -112,6 +113,7 @@ export async function createKmsCertifiedRoot(
       status: 'active',
       pathLen: info.pathLen,
       nameConstraints: null,
+      urls: deps.publicBaseUrl ? urlsFromBase(deps.publicBaseUrl, id) : null,
       certificatePem: toPem(info.der, 'CERTIFICATE'),
       csrPem: null,
       skiHex: info.subjectKeyIdentifierHex,

@@ -30,7 +30,7 @@ import type { Actor, CaView, IssuedCertificate } from '../types';
 import { auditEvent } from '../audit-service';
 import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
 import { commonNameOf, subjectToDn } from '../subject-input';
-import { publicUrlsFor } from '../url-plan';
+import { lacksRevocationUrls, urlsFromBase, urlsOfCa } from '../url-plan';
 import { createKmsCertifiedRoot } from './kms-certified-root';
 import { provisionerRef, type Provisioner } from './provisioner';
 import {
@@ -125,6 +125,8 @@ interface LeafSigning {
  */
 export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline {
   const { store, keys, clock, logger, contexts } = deps;
+  /** CAs this process already warned about (no CRL/OCSP URL): once per CA and process */
+  const warnedWithoutUrls = new Set<string>();
 
   /** plan → lint once → encode → sign → assemble → verify */
   async function signPlan(
@@ -180,6 +182,16 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         : Math.min(now + profile.defaultLifetimeMs, ctx.ca.notAfter ?? Number.MAX_SAFE_INTEGER),
     );
     const serial = generateSerial();
+    const urls = s.provisioner.modifiers?.urls ?? urlsOfCa(ctx.ca, deps.publicBaseUrl);
+    const warnings: string[] = [];
+    if (lacksRevocationUrls(urls) && !warnedWithoutUrls.has(ctx.ca.id)) {
+      warnedWithoutUrls.add(ctx.ca.id);
+      const w =
+        `CA '${ctx.ca.name}' has no CRL or OCSP URL: relying parties cannot check revocation of what it issues ` +
+        `(set them once with: pkim ca set-urls ${ctx.ca.name} --base https://pki.example.com)`;
+      warnings.push(w);
+      logger.warn({ caId: ctx.ca.id, code: 'ca.no_urls' }, w);
+    }
     const { der } = await signPlan(
       {
         profile,
@@ -191,7 +203,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         serial,
         notBefore,
         notAfter,
-        ...(s.provisioner.modifiers?.urls ?? publicUrlsFor(deps.publicBaseUrl, ctx.ca.id)),
+        ...urls,
       },
       now,
       { keyUri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey },
@@ -250,7 +262,12 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         }),
       ],
     });
-    return { certificate: row, certificatePem: row.certificatePem, chainPem: await contexts.chainPem(ctx.ca) };
+    return {
+      certificate: row,
+      certificatePem: row.certificatePem,
+      chainPem: await contexts.chainPem(ctx.ca),
+      ...(warnings.length ? { warnings } : {}),
+    };
   }
 
   async function leafFromCsr(r: Extract<SignRequest, { kind: 'leaf-csr' }>, via: Via): Promise<IssuedCertificate> {
@@ -496,7 +513,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           notAfter,
           pathLen,
           nameConstraints,
-          ...publicUrlsFor(deps.publicBaseUrl, parent?.ca.id),
+          ...urlsOfCa(parent?.ca, deps.publicBaseUrl),
         },
         now,
         parent
@@ -521,6 +538,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         status: 'active',
         pathLen,
         nameConstraints: nameConstraints ?? null,
+        // PKIM_PUBLIC_URL is the default of a new CA; `pkim ca set-urls` changes it for every process
+        urls: deps.publicBaseUrl ? urlsFromBase(deps.publicBaseUrl, id) : null,
         certificatePem: toPem(der, 'CERTIFICATE'),
         csrPem: null,
         skiHex: Buffer.from(plan.subjectKeyIdentifier).toString('hex'),

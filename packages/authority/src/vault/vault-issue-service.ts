@@ -112,9 +112,9 @@ function isSelfSigned(pem: string): boolean {
 }
 
 /**
- * The mount's `config/urls`, applied to the certificates it issues (Vault semantics): once any URL is configured the
- * certificate carries exactly those (an empty list leaves that extension out); with none configured the server's own
- * relying-party URLs (`--public-url`) are used.
+ * A mount's own `config/urls` as the first version stored them (before URLs were a setting of the CA): still applied
+ * until the next `config/urls` write moves them to the CA. Written since then, `config/urls` is the CA's setting
+ * (`pkim ca set-urls`), which the signing pipeline applies to every channel.
  */
 export function mountUrls(mount: VaultMount): ProvisionerModifiers['urls'] {
   const u = mount.urls;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { PkiError, type Clock } from '@pkim/shared';
-import type { Store } from '@pkim/store';
+import type { CaUrlsJson, Store } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor } from '../types';
 import { auditEvent } from '../audit-service';
@@ -56,6 +56,17 @@ const roleKey = (mount: string, name: string) => `${ROLE_KEY}${mount}|${name}`;
 const URL_FIELDS = { issuing_certificates: 'list', crl_distribution_points: 'list', ocsp_servers: 'list' } as const;
 const CRL_DURATIONS = ['expiry', 'ocsp_expiry', 'auto_rebuild_grace_period', 'delta_rebuild_interval'] as const;
 const CRL_BOOLS = ['disable', 'ocsp_disable', 'auto_rebuild', 'enable_delta'] as const;
+
+/** Vault's view of a CA's URLs; a mount written by the first version may still hold its own copy */
+function urlsOfMountCa(m: VaultMount, caUrls: CaUrlsJson | null): VaultUrlsConfig {
+  if (!caUrls) return { ...m.urls };
+  return {
+    issuing_certificates: [...caUrls.caIssuersUrls],
+    crl_distribution_points: [...caUrls.crlDistributionPoints],
+    ocsp_servers: [...caUrls.ocspUrls],
+    enable_templating: false,
+  };
+}
 
 function defaultUrls(): VaultUrlsConfig {
   return { issuing_certificates: [], crl_distribution_points: [], ocsp_servers: [], enable_templating: false };
@@ -263,15 +274,19 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       return (await store.settings.listByPrefix(prefix)).map((r) => r.key.slice(prefix.length)).sort();
     },
 
+    /** the URLs of the mount's CA: one setting per CA, shared with `pkim ca set-urls` and every other channel */
     async readUrls(mountPath: string, actor: Actor): Promise<VaultUrlsConfig> {
       authorize(actor, 'ca:read');
-      return (await requireMount(mountPath)).urls;
+      const m = await requireMount(mountPath);
+      return urlsOfMountCa(m, (await store.cas.findById(m.caId))?.urls ?? null);
     },
 
     async writeUrls(mountPath: string, params: Record<string, unknown>, actor: Actor): Promise<VaultUrlsConfig> {
       authorize(actor, 'ca:write');
       const m = await requireMount(mountPath);
-      const urls = { ...m.urls };
+      const ca = await store.cas.findById(m.caId);
+      if (!ca) throw new PkiError('ca.not_found', `the CA of mount ${m.path} no longer exists`);
+      const urls = urlsOfMountCa(m, ca.urls);
       for (const [field, type] of Object.entries(URL_FIELDS)) {
         if (params[field] === undefined) continue;
         const list = coerceVaultField(type, field, params[field]) as string[];
@@ -287,10 +302,22 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
           throw new PkiError('vault.invalid_parameter', 'enable_templating is not supported by PKI Manager');
         }
       }
-      m.urls = urls;
+      // stored with the CA (the one source of truth); the mount's own copy of the first version is emptied
+      m.urls = defaultUrls();
+      // Vault semantics: with nothing configured, the server's own relying-party URLs (PKIM_PUBLIC_URL) apply
+      const none =
+        !urls.crl_distribution_points.length && !urls.ocsp_servers.length && !urls.issuing_certificates.length;
+      const caUrls = none
+        ? null
+        : {
+            crlDistributionPoints: urls.crl_distribution_points,
+            ocspUrls: urls.ocsp_servers,
+            caIssuersUrls: urls.issuing_certificates,
+          };
       await store.commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
-        audit: [auditEvent(clock, actor, 'vault.urls_configured', m.path, { ...urls })],
+        updateCa: [{ id: ca.id, patch: { urls: caUrls, updatedAt: clock.now() } }],
+        audit: [auditEvent(clock, actor, 'vault.urls_configured', m.path, { ...urls, caId: ca.id })],
       });
       return urls;
     },

@@ -5,6 +5,7 @@ import {
   certificateListInputSchema,
   certificateRefSchema,
   caRefSchema,
+  caSetUrlsInputSchema,
   idSchema,
   pageOf,
   requestListInputSchema,
@@ -63,6 +64,13 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
 
   app.get<{ Params: { id: string } }>('/cas/:id', async (request) => {
     return toCaViewDto(await authority.cas.get(parseInput(caRefSchema, request.params.id)));
+  });
+
+  /** `{ base }` or `{ crlDistributionPoints, ocspUrls, caIssuersUrls }` or `{ clear: true }` → the CA */
+  app.put<{ Params: { id: string } }>('/cas/:id/urls', async (request) => {
+    const ref = parseInput(caRefSchema, request.params.id);
+    const input = parseInput(caSetUrlsInputSchema, request.body ?? {});
+    return toCaDto(await authority.cas.setUrls(ref, input, actorOf(request)));
   });
 
   /** PEM chain from the CA up to its root */

@@ -8,6 +8,7 @@ import {
   caPageSchema,
   caSchema,
   caSetStatusInputSchema,
+  caSetUrlsTrpcInputSchema,
   caViewSchema,
   okSchema,
   toCaDto,
@@ -62,6 +63,15 @@ export const caRouter = router({
     .input(caSetStatusInputSchema)
     .output(caSchema)
     .mutation(async ({ ctx, input }) => toCaDto(await ctx.authority.cas.setStatus(input.id, input.status, ctx.actor))),
+
+  /** relying-party URLs of the certificates the CA issues from now on, for every process that signs for it */
+  setUrls: procedure()
+    .input(caSetUrlsTrpcInputSchema)
+    .output(caSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { ref, ...urls } = input;
+      return toCaDto(await ctx.authority.cas.setUrls(ref, urls, ctx.actor));
+    }),
 
   revoke: procedure()
     .input(caRevokeInputSchema)
