@@ -22,7 +22,11 @@ program
     'postgres://… to use PostgreSQL (env PKIM_DATABASE_URL; default SQLite in the data dir)',
   )
   .option('--json', 'machine-readable JSON output')
-  .showHelpAfterError()
+  // commander's own errors (unknown option, missing argument…) in the one form: `error: <code>: <message>`, exit 2
+  .configureOutput({
+    outputError: (text, write) =>
+      write(`error: input.invalid: ${text.replace(/^error: /, '').trim()} (see pkim <command> --help)\n`),
+  })
   .exitOverride();
 
 const ctx = createCliContext(program);

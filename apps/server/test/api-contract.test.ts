@@ -23,7 +23,8 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const keysOf = (o: object) => Object.keys(o).sort();
 const shapeKeys = (s: { shape: object }) => Object.keys(s.shape).sort();
 
-describe('one output contract across CLI --json, REST and tRPC', () => {
+// every test spawns the CLI several times: generous time on a loaded 2-core machine
+describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_000 }, () => {
   let fx: AuthorityFixture;
   let app: FastifyInstance;
   let base: string;
@@ -196,9 +197,10 @@ describe('one output contract across CLI --json, REST and tRPC', () => {
       expect(r.createdAt).toMatch(RFC3339);
     }
     const id = viaRest.body.id as string;
-    expect((await cliJson('request', 'show', id)).id).toBe(id);
-    expect((await rest('GET', `/requests/${id}`)).body).toEqual(await cliJson('request', 'show', id));
-    expect((await trpc('request.get', { id })).data).toEqual(await cliJson('request', 'show', id));
+    const shown = await cliJson('request', 'show', id);
+    expect(shown.id).toBe(id);
+    expect((await rest('GET', `/requests/${id}`)).body).toEqual(shown);
+    expect((await trpc('request.get', { id })).data).toEqual(shown);
   });
 
   it('errors: { error: { code, message } } — CLI --json on stderr, REST body, tRPC error data', async () => {

@@ -244,6 +244,16 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
     expect(opensslRaw(['crl', '-noout', '-text'], Buffer.from(pemText)).stdout.toUpperCase()).toContain(
       leaf.serial.toUpperCase(),
     );
+
+    // the CA's name works wherever its id does: the same CRL
+    const byName = await fetch(`${base}/crl/rp-issuing.crl`);
+    expect(byName.status).toBe(200);
+    expect(
+      Buffer.from(await byName.arrayBuffer()).equals(
+        Buffer.from(await (await fetch(`${base}/crl/${intId}.crl`)).arrayBuffer()),
+      ),
+    ).toBe(true);
+    expect((await fetch(`${base}/crl/no-such-ca.crl`)).status).toBe(404);
   });
 
   it('serves the issuing CA certificate at /aia/<caId>.crt, and it verifies the leaf', async () => {
@@ -256,6 +266,9 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
       true,
     );
     expect((await fetch(`${base}/aia/ca_doesnotexist.crt`)).status).toBe(404);
+    const byName = await fetch(`${base}/aia/rp-issuing.crt`);
+    expect(byName.status).toBe(200);
+    expect(toPem(new Uint8Array(await byName.arrayBuffer()), 'CERTIFICATE')).toBe(aiaPem);
   });
 
   it('answers OCSP over GET with the base64 request in the URL (RFC 5019), cacheable for a few seconds', async () => {

@@ -82,6 +82,7 @@ describe('PostgreSQL store', () => {
         '0007_login_failures',
         '0008_acme',
         '0009_certificate_lifecycle',
+        '0010_ca_urls',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));

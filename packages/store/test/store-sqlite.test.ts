@@ -100,6 +100,7 @@ describe('SQLite store', () => {
         '0007_login_failures',
         '0008_acme',
         '0009_certificate_lifecycle',
+        '0010_ca_urls',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });

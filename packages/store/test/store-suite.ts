@@ -619,6 +619,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        'alter table certificate_authorities drop column urls',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop table certificate_keys',
         'drop index certificates_renewed_from_idx',
         'alter table certificates drop column renewed_from',

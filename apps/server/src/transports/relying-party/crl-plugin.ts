@@ -4,22 +4,25 @@ import { fromPem, toPem } from '@pkim/core';
 import type { Authority } from '@pkim/authority';
 import { sendCacheable } from './relying-party-cache';
 
-const CA_ID_RE = /^(ca_[A-Za-z0-9]+)\.(crl|pem|crt|der)$/;
+/** `<ca id or name>.<ext>`: a CA name may hold dots (`pki.example`), the last one starts the extension */
+const CA_FILE_RE = /^([A-Za-z0-9][A-Za-z0-9 ._-]{0,127})\.(crl|pem|crt|der)$/;
 
 /**
  * Relying-party endpoints, no authentication: `/crl/<caId>.crl` (DER), `/crl/<caId>.pem`,
- * `/aia/<caId>.crt` (DER CA certificate). The CRL comes from `authority.crl.current`, which is
- * regenerated after any revocation (any process), so nothing is cached here.
+ * `/aia/<caId>.crt` (DER CA certificate); a CA name works wherever an id does (`/crl/issuing.crl`).
+ * The CRL comes from `authority.crl.current`, which is regenerated after any revocation (any process), so
+ * nothing is cached here.
  */
 export const crlPlugin: FastifyPluginAsync<{ authority: Authority; maxAgeSeconds: number }> = async (
   app,
   { authority, maxAgeSeconds },
 ) => {
   app.get<{ Params: { file: string } }>('/crl/:file', async (request, reply) => {
-    const m = CA_ID_RE.exec(request.params.file);
-    const caId = m?.[1];
-    if (!m || caId === undefined || (m[2] !== 'crl' && m[2] !== 'pem'))
-      throw new PkiError('route.not_found', 'expected /crl/<caId>.crl or /crl/<caId>.pem');
+    const m = CA_FILE_RE.exec(request.params.file);
+    const ref = m?.[1];
+    if (!m || ref === undefined || (m[2] !== 'crl' && m[2] !== 'pem'))
+      throw new PkiError('route.not_found', 'expected /crl/<ca id or name>.crl or /crl/<ca id or name>.pem');
+    const caId = ref.startsWith('ca_') ? ref : (await authority.cas.get(ref)).ca.id;
     const crl = await authority.crl.current(caId);
     const opts = { maxAgeSeconds, nextUpdate: crl.nextUpdate, now: authority.clock.now() };
     if (m[2] === 'pem')
@@ -28,13 +31,13 @@ export const crlPlugin: FastifyPluginAsync<{ authority: Authority; maxAgeSeconds
   });
 
   app.get<{ Params: { file: string } }>('/aia/:file', async (request, reply) => {
-    const m = CA_ID_RE.exec(request.params.file);
-    const caId = m?.[1];
-    if (!m || caId === undefined || (m[2] !== 'crt' && m[2] !== 'der'))
-      throw new PkiError('route.not_found', 'expected /aia/<caId>.crt');
-    const view = await authority.cas.get(caId);
-    if (!view.certificatePem || view.ca.id !== caId)
-      throw new PkiError('ca.not_found', `no certificate for CA '${m[1]}'`);
+    const m = CA_FILE_RE.exec(request.params.file);
+    const ref = m?.[1];
+    if (!m || ref === undefined || (m[2] !== 'crt' && m[2] !== 'der'))
+      throw new PkiError('route.not_found', 'expected /aia/<ca id or name>.crt');
+    const view = await authority.cas.get(ref);
+    if (!view.certificatePem || (ref.startsWith('ca_') && view.ca.id !== ref))
+      throw new PkiError('ca.not_found', `no certificate for CA '${ref}'`);
     return sendCacheable(request, reply, fromPem(view.certificatePem, 'CERTIFICATE'), 'application/pkix-cert', {
       maxAgeSeconds: Math.max(maxAgeSeconds, 3600),
       now: authority.clock.now(),

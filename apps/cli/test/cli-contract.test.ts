@@ -1,0 +1,114 @@
+// The CLI contract (issue #10 item 11, issue #11 items 4–5): --ttl/--out-cert/--cn aliases, CN → DNS SAN on TLS
+// profiles, top-level id/serial in --json, commander's errors in the one form, --version, the requester's download.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runPkim } from '../../../tests/support/cli-runner';
+import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
+import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
+
+const HEX_SERIAL = /^[0-9a-f]{30,40}$/;
+const lifetimeDays = (c: { notBefore: string; notAfter: string }) =>
+  Math.round((Date.parse(c.notAfter) - Date.parse(c.notBefore)) / 86_400_000);
+
+describe('pkim CLI contract', () => {
+  const tmp = tempDir('pkim-cli-contract-');
+  const dataDir = join(tmp.dir, 'data');
+  const pkim = (...args: string[]) => runPkim(args, { dataDir });
+  let rootPem: string;
+  let intPem: string;
+
+  beforeAll(() => {
+    expect(pkim('init', '--json').code).toBe(0);
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('ca create --json: top-level id and serial (lowercase hex) beside the PEM', () => {
+    const root = pkim('ca', 'create', '--name', 'c-root', '--subject', 'CN=C Root', '--key-type', 'ec-p256', '--json');
+    expect(root.code, root.stderr).toBe(0);
+    const r = root.json<{ id: string; serial: string; certificatePem: string }>();
+    expect(r.id).toMatch(/^ca_/);
+    expect(r.serial).toMatch(HEX_SERIAL);
+    rootPem = r.certificatePem;
+    const int = pkim('ca', 'create', '--name', 'c-int', '--parent', 'c-root', '--subject', 'CN=C Int', '--json');
+    expect(int.code, int.stderr).toBe(0);
+    intPem = int.json<{ certificatePem: string }>().certificatePem;
+  });
+
+  it('cert issue --cn --ttl: the CN becomes the DNS SAN of a TLS profile; id and serial at the top', () => {
+    const r = pkim('cert', 'issue', '--ca', 'c-int', '--cn', 'web.example.com', '--ttl', '30d', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const c = r.json<{ id: string; serial: string; sans: unknown; notBefore: string; notAfter: string }>();
+    expect(c.id).toMatch(/^crt_/);
+    expect(c.serial).toMatch(HEX_SERIAL);
+    expect(c.sans).toEqual({ dns: ['web.example.com'] });
+    expect(lifetimeDays(c)).toBe(30);
+    // an explicit --san wins
+    const withSan = pkim('cert', 'issue', '--ca', 'c-int', '--cn', 'a.example.com', '--san', 'b.example.com', '--json');
+    expect(withSan.json<{ sans: unknown }>().sans).toEqual({ dns: ['b.example.com'] });
+  });
+
+  it('cert sign --ttl --out-cert: the file is written; id and serial at the top; --validity still works', () => {
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=sign.example.com',
+      sans: ['DNS:sign.example.com'],
+    });
+    writeFileSync(join(tmp.dir, 's.csr'), csrPem);
+    const out = join(tmp.dir, 's.pem');
+    const r = pkim('cert', 'sign', '--ca', 'c-int', '--csr', join(tmp.dir, 's.csr'), '--ttl', '90d', '--out-cert', out);
+    expect(r.code, r.stderr).toBe(0);
+    const pem = readFileSync(out, 'utf8');
+    const v = opensslVerify({ leafPem: pem, chainPems: [intPem], rootPem, purpose: 'sslserver' });
+    expect(v.ok, v.output).toBe(true);
+    expect(opensslText(pem)).toContain('DNS:sign.example.com');
+    const j = pkim('cert', 'sign', '--ca', 'c-int', '--csr', join(tmp.dir, 's.csr'), '--validity', '10d', '--json');
+    const c = j.json<{ id: string; serial: string; notBefore: string; notAfter: string }>();
+    expect(c.serial).toMatch(HEX_SERIAL);
+    expect(lifetimeDays(c)).toBe(10);
+  });
+
+  it("commander's own errors follow `error: <code>: <message>` with exit code 2; --version answers", () => {
+    const missing = pkim('cert', 'issue', '--cn', 'x.example.com');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^error: input\.invalid: required option '--ca <ca>' not specified/);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    const unknown = pkim('ca', 'list', '--bogus');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^error: input\.invalid: unknown option '--bogus'/);
+    const v = pkim('--version');
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('request certificate <id>: the issued certificate and its chain; a pending request says so', () => {
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=req.example.com',
+      sans: ['DNS:req.example.com'],
+    });
+    writeFileSync(join(tmp.dir, 'r.csr'), csrPem);
+    const id = pkim(
+      'request',
+      'submit',
+      '--ca',
+      'c-int',
+      '--csr',
+      join(tmp.dir, 'r.csr'),
+      '--ttl',
+      '7d',
+      '--json',
+    ).json<{
+      id: string;
+      ttl: string;
+    }>();
+    expect(id.ttl).toBe('7d');
+    const pending = pkim('request', 'certificate', id.id);
+    expect(pending.code).toBe(4);
+    expect(pending.stderr).toMatch(/^error: request\.not_issued: /);
+    expect(pkim('request', 'approve', id.id).code).toBe(0);
+    const got = pkim('request', 'certificate', id.id);
+    expect(got.code, got.stderr).toBe(0);
+    expect(got.stdout.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
+  });
+});
