@@ -50,7 +50,7 @@ describe('per-CA URLs: set once, used by every process that signs for the CA', (
     return text;
   };
 
-  it('PKIM_PUBLIC_URL is the default of a new CA: stored with it, so the CLI (without it) issues with it too', async () => {
+  it('PKIM_PUBLIC_URL is the default of a new CA: stored, so the CLI (without it) uses it too', async () => {
     const ca = await pkim('ca', 'show', f.caId, '--json');
     expect(ca.json<{ urls: unknown }>().urls).toEqual({
       base: SERVER_DEFAULT,
@@ -62,7 +62,7 @@ describe('per-CA URLs: set once, used by every process that signs for the CA', (
     expectUrls(await restSign('server-default.example.com'), SERVER_DEFAULT);
   });
 
-  it('pkim ca set-urls --base: certificates issued afterwards by the server and by the CLI carry the new URLs', async () => {
+  it('pkim ca set-urls --base: what the server and the CLI issue afterwards carries them', async () => {
     const set = await pkim('ca', 'set-urls', 'Vault Test Issuing', '--base', `${BASE}/`, '--json');
     expect(set.code, set.stderr).toBe(0);
     expect(set.json<{ urls: { base: string } }>().urls.base).toBe(BASE);
