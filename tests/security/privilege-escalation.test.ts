@@ -6,6 +6,7 @@ import type { Actor } from '@pkim/authority';
 import { effectivePermissions, USER_ROLES, withinLimits, type ResourceLimits } from '@pkim/authority';
 import { PkiError } from '@pkim/shared';
 import { ACTORS, openSecurityFixture, type SecurityFixture } from './security-support';
+import { opensslCsr } from '../support/openssl-tools';
 
 const SCOPES: (string[] | undefined)[] = [
   undefined,
@@ -256,5 +257,151 @@ describe('finding 2: no principal can grant what it does not hold', () => {
       await s.authority.auth.setUserDisabled(u.id, true, actor);
       await s.authority.auth.setUserResources(u.id, { ...own, names: [] }, actor);
     }
+  });
+});
+
+describe('a principal limited to some CAs reads only their objects (lists, searches, single objects)', () => {
+  let s: SecurityFixture;
+  let other: string;
+  const own = { x: '', y: '' };
+  const req = { x: '', y: '' };
+  let limitedToken = '';
+  let limitedUser: Actor;
+  let wideToken = '';
+
+  beforeAll(async () => {
+    s = await openSecurityFixture();
+    other = (
+      await s.authority.cas.create(
+        { name: 'sec-other', subject: { commonName: 'Other Issuing CA' }, keyType: 'ec-p256', parentId: s.rootId },
+        ACTORS.admin,
+      )
+    ).ca.id;
+    const issue = async (caId: string, cn: string) =>
+      (
+        await s.authority.issuance.issueWithKey(
+          { caId, profile: 'tls-server', subject: { commonName: cn }, sans: { dns: [cn] }, keyType: 'ec-p256' },
+          ACTORS.admin,
+        )
+      ).certificate.id;
+    own.x = await issue(s.intId, 'mine.scoped.example');
+    own.y = await issue(other, 'theirs.scoped.example');
+    const submit = async (caId: string, cn: string) =>
+      (
+        await s.authority.requests.submit(
+          {
+            caId,
+            csrPem: opensslCsr({ keyType: 'ec-p256', subject: `/CN=${cn}`, sans: [`DNS:${cn}`] }).csrPem,
+            profile: 'tls-server',
+          },
+          ACTORS.operator,
+        )
+      ).id;
+    req.x = await submit(s.intId, 'req-mine.scoped.example');
+    req.y = await submit(other, 'req-theirs.scoped.example');
+    // limited by name (the CA limits may name a CA by id or by name)
+    const limits = { cas: ['sec-issuing'] };
+    limitedToken = (
+      await s.authority.auth.createToken({ name: 'ca-limited', role: 'operator', resources: limits }, ACTORS.admin)
+    ).token;
+    const u = await s.authority.auth.createUser(
+      { username: 'ca-limited-user', password: PASSWORD, role: 'auditor' },
+      ACTORS.admin,
+    );
+    await s.authority.auth.setUserResources(u.id, limits, ACTORS.admin);
+    limitedUser = (await s.authority.auth.login('ca-limited-user', PASSWORD, { ip: '192.0.2.201' })).actor;
+    wideToken = (await s.authority.auth.createToken({ name: 'wide', role: 'auditor' }, ACTORS.admin)).token;
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  const trpc = async (token: string, path: string, input?: unknown) => {
+    const q = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
+    return s.http('GET', `/trpc/${path}${q}`, { token });
+  };
+  const ids = (r: { json<T>(): T }) =>
+    r.json<{ result: { data: { items: { id: string }[] } } }>().result.data.items.map((i) => i.id);
+
+  it('tRPC and REST: certificates, requests, search, domains, dashboard and audit over HTTP', async () => {
+    // positive control: a principal without CA limits sees both CAs' objects
+    expect(ids(await trpc(wideToken, 'certificate.list'))).toEqual(expect.arrayContaining([own.x, own.y]));
+    expect(ids(await trpc(wideToken, 'request.list'))).toEqual(expect.arrayContaining([req.x, req.y]));
+    expect((await trpc(wideToken, 'audit.list')).status).toBe(200);
+
+    const t = limitedToken;
+    const certs = ids(await trpc(t, 'certificate.list'));
+    expect(certs).toContain(own.x);
+    expect(certs).not.toContain(own.y);
+    expect(ids(await trpc(t, 'certificate.list', { caId: other }))).toEqual([]);
+    const expiring = (await trpc(t, 'certificate.expiring', { withinDays: 3650 })).json<{
+      result: { data: { id: string }[] };
+    }>().result.data;
+    expect(expiring.map((c) => c.id)).toContain(own.x);
+    expect(expiring.map((c) => c.id)).not.toContain(own.y);
+    const reqs = ids(await trpc(t, 'request.list'));
+    expect(reqs).toContain(req.x);
+    expect(reqs).not.toContain(req.y);
+
+    // single objects of the other CA are answered as if they did not exist
+    const y = (await s.authority.certificates.find(own.y)).serialHex;
+    for (const ref of [own.y, y]) {
+      const r = await trpc(t, 'certificate.get', { ref });
+      expect([r.status, r.json<{ error: { data: { pkiCode: string } } }>().error.data.pkiCode]).toEqual([
+        404,
+        'certificate.not_found',
+      ]);
+      const rest = await s.http('GET', `/api/v1/certificates/${ref}`, { token: t });
+      expect([rest.status, rest.json<{ code: string }>().code]).toEqual([404, 'certificate.not_found']);
+    }
+    expect((await trpc(t, 'certificate.get', { ref: own.x })).status).toBe(200);
+    expect((await s.http('GET', `/api/v1/certificates/${own.x}`, { token: t })).status).toBe(200);
+    const otherReq = await trpc(t, 'request.get', { id: req.y });
+    expect([otherReq.status, otherReq.json<{ error: { data: { pkiCode: string } } }>().error.data.pkiCode]).toEqual([
+      404,
+      'request.not_found',
+    ]);
+
+    // console read models
+    const found = (await trpc(t, 'insights.search', { q: 'scoped.example' })).json<{
+      result: { data: { certificates: { id: string }[] } };
+    }>().result.data.certificates;
+    expect(found.map((c) => c.id)).toEqual([own.x]);
+    const bySerial = (await trpc(t, 'insights.search', { q: y })).json<{
+      result: { data: { certificates: unknown[] } };
+    }>().result.data.certificates;
+    expect(bySerial).toEqual([]);
+    const names = (await trpc(t, 'insights.domains', { search: 'scoped.example' })).json<{
+      result: { data: { items: { name: string }[] } };
+    }>().result.data.items;
+    expect(names.map((n) => n.name)).toEqual(['mine.scoped.example']);
+    const wideNames = (await trpc(wideToken, 'insights.domains', { search: 'scoped.example' })).json<{
+      result: { data: { items: { name: string }[] } };
+    }>().result.data.items;
+    expect(wideNames.map((n) => n.name)).toEqual(['mine.scoped.example', 'theirs.scoped.example']);
+    const dash = (await trpc(t, 'insights.dashboard')).json<{
+      result: { data: { expiringSoon: { caId: string }[]; recentAudit: unknown[] } };
+    }>().result.data;
+    expect(dash.expiringSoon.every((c) => c.caId === s.intId)).toBe(true);
+    expect(dash.recentAudit).toEqual([]);
+
+    // the audit log spans every CA: refused
+    const audit = await trpc(t, 'audit.list');
+    expect([audit.status, audit.json<{ error: { data: { pkiCode: string } } }>().error.data.pkiCode]).toEqual([
+      403,
+      'auth.forbidden',
+    ]);
+  });
+
+  it('the authority filters for a CA-limited user too, whichever transport asks', async () => {
+    const a = s.authority;
+    expect((await a.certificates.list({}, limitedUser)).items.map((c) => c.id)).not.toContain(own.y);
+    expect((await a.certificates.list({}, limitedUser)).items.map((c) => c.id)).toContain(own.x);
+    expect(codeOf(await a.certificates.get(own.y, limitedUser).catch((e: unknown) => e))).toBe('certificate.not_found');
+    expect((await a.requests.list({}, limitedUser)).items.map((r) => r.id)).toEqual([req.x]);
+    expect(codeOf(await a.requests.get(req.y, limitedUser).catch((e: unknown) => e))).toBe('request.not_found');
+    expect(codeOf(await a.audit.list({}, limitedUser).catch((e: unknown) => e))).toBe('auth.forbidden');
+    expect((await a.insights.search('theirs.scoped', 10, limitedUser)).certificates).toEqual([]);
+    expect((await a.insights.search('theirs.scoped', 10, ACTORS.auditor)).certificates).toHaveLength(1);
   });
 });

@@ -60,6 +60,8 @@ const EVERYONE: Expect = '200 200 200 200 200 401';
 const READERS: Expect = '200 200 200 403 200 401';
 const ISSUERS_ON_CA: Expect = '200 200 403 403 403 401'; // the scoped token is refused by its CA limit
 const AUDITORS: Expect = '200 403 200 403 403 401';
+// a single object of a CA the scoped token may not use: answered as if it did not exist
+const READERS_OF_CA: Expect = '200 200 200 403 404 401';
 const PUBLIC: Expect = '200 200 200 200 200 200';
 
 interface TrpcRow {
@@ -84,7 +86,7 @@ const TRPC: Record<string, TrpcRow> = {
   // only a revoked (or expired) root may be deleted
   'ca.delete': { input: async (k) => ({ id: await k.freshRevokedRoot() }), expect: ADMIN_ONLY },
   'certificate.list': { input: (k) => ({ ca: k.issuingId }), expect: READERS },
-  'certificate.get': { input: (k) => ({ ref: k.leafId }), expect: READERS },
+  'certificate.get': { input: (k) => ({ ref: k.leafId }), expect: READERS_OF_CA },
   'certificate.expiring': { input: () => ({ withinDays: 3650 }), expect: READERS },
   'certificate.issue': {
     input: (k) => ({ ca: 'mx-issuing', csr: k.csrPem, profile: 'tls-server' }),
@@ -109,8 +111,8 @@ const TRPC: Record<string, TrpcRow> = {
     expect: '200 200 403 200 403 401',
   },
   'request.list': { expect: EVERYONE },
-  'request.get': { input: (k) => ({ id: k.requestId }), expect: EVERYONE },
-  'request.certificate': { input: (k) => ({ id: k.issuedRequestId }), expect: EVERYONE },
+  'request.get': { input: (k) => ({ id: k.requestId }), expect: '200 200 200 200 404 401' },
+  'request.certificate': { input: (k) => ({ id: k.issuedRequestId }), expect: '200 200 200 200 404 401' },
   'request.approve': { input: async (k) => ({ id: await k.freshRequest() }), expect: ISSUERS_ON_CA },
   'request.reject': { input: async (k) => ({ id: await k.freshRequest(), reason: 'matrix' }), expect: ISSUERS_ON_CA },
   'audit.list': { input: () => ({ limit: 5 }), expect: AUDITORS },
@@ -200,7 +202,7 @@ const REST: Record<string, RestRow> = {
     expect: '201 201 403 403 403 401',
   },
   'GET /api/v1/certificates': { url: () => '/api/v1/certificates?ca=mx-issuing&limit=5', expect: READERS },
-  'GET /api/v1/certificates/:ref': { url: (k) => `/api/v1/certificates/${k.leafId}`, expect: READERS },
+  'GET /api/v1/certificates/:ref': { url: (k) => `/api/v1/certificates/${k.leafId}`, expect: READERS_OF_CA },
   'POST /api/v1/certificates/:ref/revoke': {
     url: async (k) => `/api/v1/certificates/${await k.freshLeaf()}/revoke`,
     body: () => ({ reason: 'keyCompromise' }),
@@ -212,7 +214,7 @@ const REST: Record<string, RestRow> = {
     expect: '201 201 403 201 403 401',
   },
   'GET /api/v1/requests': { url: () => '/api/v1/requests', expect: EVERYONE },
-  'GET /api/v1/requests/:id': { url: (k) => `/api/v1/requests/${k.requestId}`, expect: EVERYONE },
+  'GET /api/v1/requests/:id': { url: (k) => `/api/v1/requests/${k.requestId}`, expect: '200 200 200 200 404 401' },
   'POST /api/v1/requests/:id/approve': {
     url: async (k) => `/api/v1/requests/${await k.freshRequest()}/approve`,
     expect: ISSUERS_ON_CA,
@@ -220,11 +222,11 @@ const REST: Record<string, RestRow> = {
   'POST /api/v1/requests/:id/reject': {
     url: async (k) => `/api/v1/requests/${await k.freshRequest()}/reject`,
     body: () => ({ reason: 'matrix' }),
-    expect: ISSUERS_ON_CA,
+    expect: '200 200 403 403 404 401',
   },
   'GET /api/v1/requests/:id/certificate': {
     url: (k) => `/api/v1/requests/${k.issuedRequestId}/certificate`,
-    expect: EVERYONE,
+    expect: '200 200 200 200 404 401',
   },
   'POST /api/v1/ssh/sign': {
     url: () => '/api/v1/ssh/sign',

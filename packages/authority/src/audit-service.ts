@@ -1,7 +1,7 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { canonicalJson, newId, type Clock } from '@pkim/shared';
+import { PkiError, canonicalJson, newId, type Clock } from '@pkim/shared';
 import type { NewAuditEvent, Store } from '@pkim/store';
 import type { Actor, AuditCheckpointView, AuditService, AuditVerifyResult } from './types';
 
@@ -119,7 +119,16 @@ export function createAuditService(deps: AuditServiceDeps): AuditService {
   }
 
   return {
-    list: (query) => store.audit.list(query),
+    async list(query, reader) {
+      if (reader?.resources?.cas) {
+        throw new PkiError(
+          'auth.forbidden',
+          'the audit log spans every CA: a principal limited to some CAs cannot read it',
+          { details: { limits: reader.resources } },
+        );
+      }
+      return store.audit.list(query);
+    },
 
     async verify(): Promise<AuditVerifyResult> {
       const chain = await store.audit.verify();

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Actor, CertificateService } from './types';
 import { auditEvent } from './audit-service';
 import { recordFailure } from './ca-context';
-import { checkActorMayUseCa } from './signing/provisioner-policy';
+import { checkActorMayUseCa, visibleCaIds } from './signing/provisioner-policy';
 import { resolveCaRef } from './ca-context';
 
 export interface CertificateServiceDeps {
@@ -19,7 +19,20 @@ export interface CertificateServiceDeps {
 export function createCertificateService(deps: CertificateServiceDeps): CertificateService {
   const { store, clock } = deps;
 
-  async function find(ref: string): Promise<CertificateRow> {
+  /** the CAs a CA-limited actor may see (undefined: not limited) */
+  async function scope(actor: Actor | undefined): Promise<string[] | undefined> {
+    return actor?.resources?.cas ? visibleCaIds(actor, await store.cas.list()) : undefined;
+  }
+
+  /** a certificate of a CA the actor may not see is answered as if it did not exist */
+  async function find(ref: string, actor?: Actor): Promise<CertificateRow> {
+    const row = await findAny(ref);
+    const cas = await scope(actor);
+    if (cas && !cas.includes(row.caId)) throw new PkiError('certificate.not_found', `no certificate ${ref.trim()}`);
+    return row;
+  }
+
+  async function findAny(ref: string): Promise<CertificateRow> {
     const r = ref.trim();
     if (r.startsWith('crt_')) {
       const row = await store.certificates.findById(r);
@@ -117,14 +130,24 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
   }
 
   return {
-    async get(id) {
-      const certificate = await find(id);
+    async get(id, actor) {
+      const certificate = await find(id, actor);
       return { certificate, certificatePem: certificate.certificatePem };
     },
     find,
     /** `caId` may be a CA id or name: references are resolved here, never by a transport */
-    list: async (q) => store.certificates.list({ ...q, caId: q.caId ? await resolveCaRef(store, q.caId) : undefined }),
-    expiringBefore: (t, limit) => store.certificates.findExpiringBefore(t, limit),
+    list: async (q, actor) =>
+      store.certificates.list({
+        ...q,
+        caId: q.caId ? await resolveCaRef(store, q.caId) : undefined,
+        caIds: await scope(actor),
+      }),
+    async expiringBefore(t, limit, actor) {
+      const cas = await scope(actor);
+      if (!cas) return store.certificates.findExpiringBefore(t, limit);
+      const page = await store.certificates.list({ caIds: cas, expiringBefore: t, sort: 'expiry_asc', limit });
+      return page.items;
+    },
     revoke,
     delete: remove,
   };

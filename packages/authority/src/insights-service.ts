@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { PkiError, type Clock } from '@pkim/shared';
 import { decodeCsr, normalizeSerialHex, parseCertificate, type SubjectAltNames } from '@pkim/core';
 import type { CaRow, CaStatus, CertificateRow, Store } from '@pkim/store';
-import type { Authority, InsightsService, DashboardWarning } from './types';
+import type { Actor, Authority, InsightsService, DashboardWarning } from './types';
+import { visibleCaIds } from './signing/provisioner-policy';
 
 const DAY_MS = 86_400_000;
 const CA_STATUSES: CaStatus[] = ['active', 'pending', 'disabled', 'expired', 'revoked'];
@@ -43,10 +44,27 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
     return out;
   }
 
+  /** the CAs a CA-limited actor may see (undefined: not limited) */
+  async function scope(actor: Actor | undefined): Promise<string[] | undefined> {
+    return actor?.resources?.cas ? visibleCaIds(actor, await store.cas.list()) : undefined;
+  }
+
   return {
-    async dashboard(include = { audit: true, certificates: true }) {
+    async dashboard(include = { audit: true, certificates: true }, actor) {
       const now = clock.now();
-      const [cas, byStatus, within7d, within30d, within90d, pending, expiringSoon, recentAudit, health] =
+      const cas = await scope(actor);
+      const expiring = async () =>
+        cas
+          ? (
+              await store.certificates.list({
+                caIds: cas,
+                expiringBefore: now + 30 * DAY_MS,
+                sort: 'expiry_asc',
+                limit: 10,
+              })
+            ).items
+          : store.certificates.findExpiringBefore(now + 30 * DAY_MS, 10);
+      const [allCas, byStatus, within7d, within30d, within90d, pending, expiringSoon, recentAudit, health] =
         await Promise.all([
           store.cas.list(),
           store.certificates.countByStatus(),
@@ -54,12 +72,13 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
           store.certificates.countExpiringBefore(now + 30 * DAY_MS),
           store.certificates.countExpiringBefore(now + 90 * DAY_MS),
           store.requests.list({ status: 'pending', limit: 1000 }),
-          include.certificates ? store.certificates.findExpiringBefore(now + 30 * DAY_MS, 10) : [],
-          include.audit ? store.audit.list({ order: 'desc', limit: 10 }) : [],
+          include.certificates ? expiring() : [],
+          // the audit log spans every CA: not for a CA-limited principal
+          include.audit && !cas ? store.audit.list({ order: 'desc', limit: 10 }) : [],
           deps.health(),
         ]);
       const casByStatus = Object.fromEntries(CA_STATUSES.map((s) => [s, 0])) as Record<CaStatus, number>;
-      for (const ca of cas) casByStatus[ca.status] += 1;
+      for (const ca of allCas) casByStatus[ca.status] += 1;
 
       const warnings: DashboardWarning[] = [];
       if (!health.database)
@@ -74,7 +93,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
           });
         }
       }
-      if (cas.length === 0) {
+      if (allCas.length === 0) {
         warnings.push({
           level: 'info',
           code: 'ca.none',
@@ -82,7 +101,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
           target: null,
         });
       }
-      warnings.push(...caWarnings(cas, now));
+      warnings.push(...caWarnings(allCas, now));
       if (within7d > 0) {
         warnings.push({
           level: 'warning',
@@ -104,7 +123,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       }
       return {
         generatedAt: now,
-        cas: { total: cas.length, byStatus: casByStatus },
+        cas: { total: allCas.length, byStatus: casByStatus },
         certificates: byStatus,
         expiring: { within7d, within30d, within90d },
         pendingRequests: pendingCount,
@@ -141,7 +160,8 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       return { from, to, bucketMs, buckets, total };
     },
 
-    async search(q, limit = 10) {
+    async search(q, limit = 10, actor) {
+      const visible = await scope(actor);
       const term = q.trim();
       if (!term) throw new PkiError('input.invalid', 'search term is empty');
       const lower = term.toLowerCase();
@@ -169,7 +189,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       const certificates: (CertificateRow & { match: string })[] = [];
       const add = (rows: CertificateRow[], match: string) => {
         for (const r of rows) {
-          if (seen.has(r.id) || certificates.length >= limit) continue;
+          if (seen.has(r.id) || certificates.length >= limit || (visible && !visible.includes(r.caId))) continue;
           seen.add(r.id);
           certificates.push({ ...r, match });
         }
@@ -192,13 +212,13 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         if (serial) add(await store.certificates.findAllBySerial(serial), 'serial');
       }
       if (certificates.length < limit) {
-        const page = await store.certificates.list({ search: term, limit });
+        const page = await store.certificates.list({ search: term, limit, caIds: visible });
         add(page.items, 'name');
       }
       return { cas, certificates };
     },
 
-    domains: (query) => store.certificates.listNames(query),
+    domains: async (query, actor) => store.certificates.listNames({ ...query, caIds: await scope(actor) }),
 
     decodeCsr(pem) {
       const csr = decodeCsr(pem);

@@ -14,7 +14,7 @@ import type { Actor, RequestService } from './types';
 import { auditEvent } from './audit-service';
 import { recordFailure, resolveCaRef, type CaContextLoader } from './ca-context';
 import type { SigningPipeline } from './signing/signing-pipeline';
-import { checkActorMayUseCa, checkNames, checkProfile } from './signing/provisioner-policy';
+import { checkActorMayUseCa, checkNames, checkProfile, visibleCaIds } from './signing/provisioner-policy';
 import { actorProvisioner } from './signing/provisioner-registry';
 
 export interface RequestServiceDeps {
@@ -31,8 +31,9 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
 
   async function load(id: string, actor: Actor): Promise<CertificateRequestRow> {
     const row = await store.requests.findById(id);
-    // requesters only see their own requests; answer as if it did not exist
-    if (!row || (actor.role === 'requester' && row.requester !== actor.id)) {
+    // requesters only see their own requests, CA-limited principals those of their CAs; answer as if it did not exist
+    const cas = actor.resources?.cas ? visibleCaIds(actor, await store.cas.list()) : undefined;
+    if (!row || (actor.role === 'requester' && row.requester !== actor.id) || (cas && !cas.includes(row.caId))) {
       throw new PkiError('request.not_found', `no certificate request ${id}`);
     }
     return row;
@@ -143,6 +144,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
         ...query,
         caId: query.caId ? await resolveCaRef(store, query.caId) : undefined,
         requester: actor.role === 'requester' ? actor.id : undefined,
+        caIds: actor.resources?.cas ? visibleCaIds(actor, await store.cas.list()) : undefined,
       });
     },
   };

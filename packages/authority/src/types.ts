@@ -175,12 +175,17 @@ export interface IssuanceService {
   issueWithKey(input: IssueWithKeyInput, actor: Actor): Promise<IssuedCertificate>;
 }
 
+/**
+ * Reads take the actor asking: a principal limited to some CAs (`resources.cas` of its token or user) sees only those
+ * CAs' objects — a certificate of another CA is `certificate.not_found`, lists leave them out. Without an actor
+ * (the local CLI operator, in-process callers) nothing is filtered.
+ */
 export interface CertificateService {
-  get(id: string): Promise<{ certificate: CertificateRow; certificatePem: string }>;
+  get(id: string, actor?: Actor): Promise<{ certificate: CertificateRow; certificatePem: string }>;
   /** accepts crt_ id, serial hex (colons allowed) or SHA-256 fingerprint */
-  find(ref: string): Promise<CertificateRow>;
-  list(query: CertificateQuery): Promise<Page<CertificateRow>>;
-  expiringBefore(t: number, limit?: number): Promise<CertificateRow[]>;
+  find(ref: string, actor?: Actor): Promise<CertificateRow>;
+  list(query: CertificateQuery, actor?: Actor): Promise<Page<CertificateRow>>;
+  expiringBefore(t: number, limit?: number, actor?: Actor): Promise<CertificateRow[]>;
   revoke(ref: string, reason: RevocationReason, actor: Actor): Promise<CertificateRow>;
   delete(ref: string, actor: Actor): Promise<void>;
 }
@@ -247,14 +252,21 @@ export type AuditVerifyResult =
   | { ok: false; count: number; brokenAtSeq: number; brokenEventId: string; reason: string };
 
 export interface AuditService {
-  list(query: {
-    afterSeq?: number;
-    action?: string;
-    actor?: string;
-    target?: string;
-    limit?: number;
-    order?: 'asc' | 'desc';
-  }): Promise<AuditEventRow[]>;
+  /**
+   * The audit log spans every CA: a principal limited to some CAs (`resources.cas`) is refused (`auth.forbidden`)
+   * when it passes itself as `reader`.
+   */
+  list(
+    query: {
+      afterSeq?: number;
+      action?: string;
+      actor?: string;
+      target?: string;
+      limit?: number;
+      order?: 'asc' | 'desc';
+    },
+    reader?: Actor,
+  ): Promise<AuditEventRow[]>;
   /** the hash chain, then the signed checkpoints (tail truncation, rewrite before the checkpoint) */
   verify(): Promise<AuditVerifyResult>;
   /**
@@ -288,8 +300,14 @@ export interface DecodedSans {
 
 /** Read models of the web console (insights-service.ts). */
 export interface InsightsService {
-  /** `recentAudit` / `expiringSoon` are left empty unless the caller may read them */
-  dashboard(include?: { audit?: boolean; certificates?: boolean }): Promise<{
+  /**
+   * `recentAudit` / `expiringSoon` are left empty unless the caller may read them; for a CA-limited `actor`
+   * `expiringSoon` holds only its CAs' certificates and `recentAudit` stays empty (the counters are totals)
+   */
+  dashboard(
+    include?: { audit?: boolean; certificates?: boolean },
+    actor?: Actor,
+  ): Promise<{
     generatedAt: number;
     cas: { total: number; byStatus: Record<CaStatus, number> };
     certificates: Record<CertificateStatus, number>;
@@ -312,12 +330,16 @@ export interface InsightsService {
   search(
     q: string,
     limit?: number,
+    actor?: Actor,
   ): Promise<{
     cas: { id: string; name: string; subjectDn: string; status: CaStatus; match: string }[];
     certificates: (CertificateRow & { match: string })[];
   }>;
   /** which DNS names active certificates cover, and until when */
-  domains(query: { search?: string; limit?: number; cursor?: string | null }): Promise<Page<NameCoverage>>;
+  domains(
+    query: { search?: string; limit?: number; cursor?: string | null },
+    actor?: Actor,
+  ): Promise<Page<NameCoverage>>;
   decodeCsr(pem: string): { subjectDn: string; keyType: string; sans: DecodedSans; publicKeySha256: string };
   decodeCertificate(pem: string): {
     serialHex: string;

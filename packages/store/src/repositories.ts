@@ -159,6 +159,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       const sort = query.sort ?? 'issued_desc';
       const conds: (SQL | undefined)[] = [];
       if (query.caId) conds.push(eq(C.caId, query.caId));
+      if (query.caIds) conds.push(query.caIds.length ? inArray(C.caId, query.caIds) : sql`1 = 0`);
       if (query.status) conds.push(eq(C.status, query.status));
       if (query.profile) conds.push(eq(C.profile, query.profile));
       if (query.expiringBefore !== undefined)
@@ -236,6 +237,16 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       const q = sql`select j.value as name, count(*) as n, min(c.not_after) as first, max(c.not_after) as last
         from ${names}
         where c.status = 'active'
+        ${
+          query.caIds
+            ? query.caIds.length
+              ? sql`and c.ca_id in (${sql.join(
+                  query.caIds.map((id) => sql`${id}`),
+                  sql`, `,
+                )})`
+              : sql`and 1 = 0`
+            : sql``
+        }
         ${term ? sql`and lower(j.value) like ${term} escape '\\'` : sql``}
         ${after !== undefined ? sql`and j.value > ${after}` : sql``}
         group by j.value order by j.value limit ${limit + 1}`;
@@ -301,6 +312,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
             query.status ? eq(R.status, query.status) : undefined,
             query.requester ? eq(R.requester, query.requester) : undefined,
             query.caId ? eq(R.caId, query.caId) : undefined,
+            query.caIds ? (query.caIds.length ? inArray(R.caId, query.caIds) : sql`1 = 0`) : undefined,
             afterCursor(R.createdAt, R.id, query.cursor),
           ),
         )

@@ -266,6 +266,8 @@ export interface Page<T> {
 
 export interface CertificateQuery {
   caId?: string;
+  /** only certificates of these CAs (a principal limited to some CAs); an empty list matches nothing */
+  caIds?: string[];
   status?: CertificateStatus;
   profile?: string;
   /** notAfter < expiringBefore (and still active) */
@@ -378,7 +380,13 @@ export interface CertificateRepository {
   /** active certificates with from <= notAfter < to, counted per bucket of `bucketMs` (empty buckets omitted) */
   expiryHistogram(from: number, to: number, bucketMs: number): Promise<{ bucketStart: number; count: number }[]>;
   /** DNS names of active certificates, alphabetical, keyset-paged by name; `search` is a substring */
-  listNames(query: { search?: string; limit?: number; cursor?: string | null }): Promise<Page<NameCoverage>>;
+  listNames(query: {
+    search?: string;
+    limit?: number;
+    cursor?: string | null;
+    /** only names of certificates of these CAs; an empty list matches nothing */
+    caIds?: string[];
+  }): Promise<Page<NameCoverage>>;
   /** revoked entries for the CRL of a CA: serial, time, reason (not expired beyond `notAfterAfter`) */
   listRevoked(
     caId: string,
@@ -403,6 +411,8 @@ export interface RequestRepository {
     status?: RequestStatus;
     requester?: string;
     caId?: string;
+    /** only requests for these CAs; an empty list matches nothing */
+    caIds?: string[];
     limit?: number;
     cursor?: string | null;
   }): Promise<Page<CertificateRequestRow>>;

@@ -137,6 +137,16 @@ export function runValidators(all: Provisioner[], facts: LeafFacts): void {
   for (const p of all) for (const v of p.policy.validators ?? []) v(facts);
 }
 
+/**
+ * For reads (lists, searches, single objects): the ids of the CAs a CA-limited actor may see, or undefined when the
+ * actor is not limited to some CAs. Limits name CAs by id or name; `cas` are the CAs that exist.
+ */
+export function visibleCaIds(actor: Actor | undefined, cas: Pick<CaRow, 'id' | 'name'>[]): string[] | undefined {
+  const limits = actor?.resources?.cas;
+  if (!limits) return undefined;
+  return cas.filter((ca) => caAllowed(limits, ca)).map((ca) => ca.id);
+}
+
 /** For operations on existing objects (revoke, disable, delete, submit, reject): is the CA within the actor limits? */
 export function checkActorMayUseCa(actor: Actor, ca: Pick<CaRow, 'id' | 'name'> | undefined): void {
   if (!actor.resources?.cas || !ca) return;

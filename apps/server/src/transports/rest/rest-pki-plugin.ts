@@ -110,20 +110,24 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
       ...(q.limit ? { limit: Number(q.limit) } : {}),
       ...(q.cursor ? { cursor: q.cursor } : {}),
     });
-    const page = await authority.certificates.list({
-      caId: input.ca,
-      status: input.status,
-      profile: input.profile,
-      search: input.search,
-      limit: input.limit,
-      cursor: input.cursor,
-    });
+    const page = await authority.certificates.list(
+      {
+        caId: input.ca,
+        status: input.status,
+        profile: input.profile,
+        search: input.search,
+        limit: input.limit,
+        cursor: input.cursor,
+      },
+      actorOf(request),
+    );
     return pageOf(page, toCertificateDto);
   });
 
   app.get<{ Params: { ref: string } }>('/certificates/:ref', async (request) => {
-    const row = await authority.certificates.find(parseInput(certificateRefSchema, request.params.ref));
-    return toCertificateDetailDto(await authority.certificates.get(row.id));
+    const actor = actorOf(request);
+    const row = await authority.certificates.find(parseInput(certificateRefSchema, request.params.ref), actor);
+    return toCertificateDetailDto(await authority.certificates.get(row.id, actor));
   });
 
   /** a file download: the right media type, `Content-Disposition: attachment` with the file name */

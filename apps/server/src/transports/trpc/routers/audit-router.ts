@@ -6,7 +6,7 @@ export const auditRouter = router({
   list: procedure()
     .input(auditListInputSchema.optional())
     .output(z.array(auditEventSchema))
-    .query(({ ctx, input }) => ctx.authority.audit.list({ limit: 100, order: 'desc', ...input })),
+    .query(({ ctx, input }) => ctx.authority.audit.list({ limit: 100, order: 'desc', ...input }, ctx.actor)),
 
   /** walks the hash chain and reports the first broken link */
   verify: procedure()

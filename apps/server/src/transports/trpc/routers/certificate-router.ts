@@ -23,19 +23,22 @@ export const certificateRouter = router({
     .input(certificateListInputSchema.optional())
     .output(certificatePageSchema)
     .query(async ({ ctx, input = {} }) => {
-      const page = await ctx.authority.certificates.list({
-        caId: input.ca,
-        status: input.status,
-        profile: input.profile,
-        expiringBefore:
-          input.expiringWithinDays === undefined
-            ? undefined
-            : ctx.authority.clock.now() + input.expiringWithinDays * DAY_MS,
-        search: input.search,
-        sort: input.sort,
-        limit: input.limit,
-        cursor: input.cursor,
-      });
+      const page = await ctx.authority.certificates.list(
+        {
+          caId: input.ca,
+          status: input.status,
+          profile: input.profile,
+          expiringBefore:
+            input.expiringWithinDays === undefined
+              ? undefined
+              : ctx.authority.clock.now() + input.expiringWithinDays * DAY_MS,
+          search: input.search,
+          sort: input.sort,
+          limit: input.limit,
+          cursor: input.cursor,
+        },
+        ctx.actor,
+      );
       return pageOf(page, toCertificateDto);
     }),
 
@@ -43,8 +46,8 @@ export const certificateRouter = router({
     .input(certificateGetInputSchema)
     .output(certificateDetailSchema)
     .query(async ({ ctx, input }) => {
-      const row = await ctx.authority.certificates.find(input.ref);
-      return toCertificateDetailDto(await ctx.authority.certificates.get(row.id));
+      const row = await ctx.authority.certificates.find(input.ref, ctx.actor);
+      return toCertificateDetailDto(await ctx.authority.certificates.get(row.id, ctx.actor));
     }),
 
   issue: procedure()
@@ -102,6 +105,7 @@ export const certificateRouter = router({
       const rows = await ctx.authority.certificates.expiringBefore(
         ctx.authority.clock.now() + withinDays * DAY_MS,
         input?.limit ?? 100,
+        ctx.actor,
       );
       return { items: rows.map(toCertificateDto), nextCursor: null };
     }),

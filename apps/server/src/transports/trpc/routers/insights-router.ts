@@ -22,10 +22,13 @@ export const insightsRouter = router({
   dashboard: procedure()
     .output(dashboardSchema)
     .query(async ({ ctx }) => {
-      const d = await ctx.authority.insights.dashboard({
-        audit: hasPermission(ctx.actor, 'audit:read'),
-        certificates: hasPermission(ctx.actor, 'certificate:read'),
-      });
+      const d = await ctx.authority.insights.dashboard(
+        {
+          audit: hasPermission(ctx.actor, 'audit:read'),
+          certificates: hasPermission(ctx.actor, 'certificate:read'),
+        },
+        ctx.actor,
+      );
       return { ...d, expiringSoon: d.expiringSoon.map(toCertificateDto) };
     }),
 
@@ -40,7 +43,7 @@ export const insightsRouter = router({
     .input(globalSearchInputSchema)
     .output(globalSearchSchema)
     .query(async ({ ctx, input }) => {
-      const r = await ctx.authority.insights.search(input.q, input.limit);
+      const r = await ctx.authority.insights.search(input.q, input.limit, ctx.actor);
       return {
         cas: r.cas.map((c) => ({ id: c.id, name: c.name, subject: c.subjectDn, status: c.status, match: c.match })),
         certificates: r.certificates.map((c) => ({ ...toCertificateDto(c), match: c.match })),
@@ -51,7 +54,7 @@ export const insightsRouter = router({
   domains: procedure()
     .input(domainsInputSchema.optional())
     .output(domainsPageSchema)
-    .query(({ ctx, input = {} }) => ctx.authority.insights.domains(input)),
+    .query(({ ctx, input = {} }) => ctx.authority.insights.domains(input, ctx.actor)),
 
   /** certificate profiles (built-in and custom) for the issue and request forms */
   profiles: procedure()
