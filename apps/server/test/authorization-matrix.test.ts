@@ -114,7 +114,10 @@ const TRPC: Record<string, TrpcRow> = {
   'request.get': { input: (k) => ({ id: k.requestId }), expect: '200 200 200 200 404 401' },
   'request.certificate': { input: (k) => ({ id: k.issuedRequestId }), expect: '200 200 200 200 404 401' },
   'request.approve': { input: async (k) => ({ id: await k.freshRequest() }), expect: ISSUERS_ON_CA },
-  'request.reject': { input: async (k) => ({ id: await k.freshRequest(), reason: 'matrix' }), expect: ISSUERS_ON_CA },
+  'request.reject': {
+    input: async (k) => ({ id: await k.freshRequest(), reason: 'matrix' }),
+    expect: '200 200 403 403 404 401',
+  },
   'audit.list': { input: () => ({ limit: 5 }), expect: AUDITORS },
   'audit.verify': { expect: AUDITORS },
   'user.me': { expect: EVERYONE },
