@@ -117,6 +117,51 @@ describe('finding 5: login throttling per (user, address) and per address, no lo
     expect((await login(s, 'backoff', 'backoff-password', ip)).status).toBe(200);
   });
 
+  it('reports a throttled user as locked; an admin unlock and a password reset lift its blocks', async () => {
+    const u = await s.authority.auth.createUser(
+      { username: 'Locked-Out', password: 'locked-out-password', role: 'operator' },
+      ACTORS.admin,
+    );
+    const state = async () => {
+      const r = await s.http('GET', '/trpc/user.list', { token: s.adminToken });
+      const row = r
+        .json<{ result: { data: { id: string; lockedUntil: number | null; lockedAddresses: number }[] } }>()
+        .result.data.find((x) => x.id === u.id)!;
+      return { lockedUntil: row.lockedUntil, lockedAddresses: row.lockedAddresses };
+    };
+    const block = async (ip: string) => {
+      for (let i = 0; i < 6; i++) await login(s, 'locked-out', `wrong-${i}`, ip);
+      expect(observable(await login(s, 'locked-out', 'locked-out-password', ip))).toMatchObject({ status: 429 });
+    };
+    expect(await state()).toEqual({ lockedUntil: null, lockedAddresses: 0 });
+    // fewer failures than the free ones do not lock (user name matched case-insensitively)
+    for (let i = 0; i < 4; i++) await login(s, 'LOCKED-OUT', `wrong-${i}`, '198.51.100.71');
+    expect(await state()).toEqual({ lockedUntil: null, lockedAddresses: 0 });
+    await block('198.51.100.71');
+    await block('198.51.100.72');
+    const locked = await state();
+    expect(locked.lockedAddresses).toBe(2);
+    expect(locked.lockedUntil).toBeGreaterThan(clock.now());
+
+    // unlock needs user:manage
+    const refused = await s.http('POST', '/trpc/user.unlock', { token: s.operatorToken, body: { id: u.id } });
+    expect(observable(refused)).toMatchObject({ status: 403, code: 'auth.forbidden' });
+    expect((await state()).lockedAddresses).toBe(2);
+    const unlocked = await s.http('POST', '/trpc/user.unlock', { token: s.adminToken, body: { id: u.id } });
+    expect(unlocked.json<{ result: { data: unknown } }>().result.data).toEqual({ ok: true, cleared: 2 });
+    expect(await state()).toEqual({ lockedUntil: null, lockedAddresses: 0 });
+    expect((await login(s, 'Locked-Out', 'locked-out-password', '198.51.100.71')).status).toBe(200);
+    const [ev] = await s.authority.audit.list({ action: 'user.unlocked', target: u.id });
+    expect(ev?.details).toMatchObject({ username: 'Locked-Out', cleared: 2 });
+
+    // a password reset by an administrator lifts the blocks too
+    await block('198.51.100.73');
+    expect((await state()).lockedAddresses).toBe(1);
+    await s.authority.auth.changePassword(u.id, '', 'a-brand-new-password', ACTORS.admin);
+    expect(await state()).toEqual({ lockedUntil: null, lockedAddresses: 0 });
+    expect((await login(s, 'Locked-Out', 'a-brand-new-password', '198.51.100.73')).status).toBe(200);
+  });
+
   it('throttles one address that sprays many user names (20 free failures), not the other addresses', async () => {
     const ip = '192.0.2.77';
     for (let i = 0; i < 20; i++) expect((await login(s, `spray-${i}`, 'Winter2026!', ip)).status).toBe(401);

@@ -133,6 +133,7 @@ const TRPC: Record<string, TrpcRow> = {
   },
   'user.setRole': { input: async (k) => ({ id: await k.freshUser(), role: 'admin' }), expect: ADMIN_ONLY },
   'user.disable': { input: async (k) => ({ id: await k.freshUser(), disabled: true }), expect: ADMIN_ONLY },
+  'user.unlock': { input: async (k) => ({ id: await k.freshUser() }), expect: ADMIN_ONLY },
   'user.login': { input: () => ({ username: 'mx-login', password: PASSWORD }), expect: PUBLIC },
   'user.logout': { expect: PUBLIC },
   'token.create': { input: () => ({ name: `mx-token-${seq()}`, role: 'requester' }), expect: ADMIN_ONLY },

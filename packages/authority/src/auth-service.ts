@@ -249,15 +249,41 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
     },
 
     async listUsers() {
-      return (await store.users.list()).map((u) => ({
-        id: u.id,
-        username: u.username,
-        role: u.role,
-        disabled: u.disabled,
-        lockedUntil: u.lockedUntil,
-        resources: u.resources ?? undefined,
-        createdAt: u.createdAt,
-      }));
+      const users = await store.users.list();
+      const now = clock.now();
+      // the login throttle's (user, address) counters: a user is locked while any of them blocks
+      const counters = await store.loginFailures.findByUsernames(users.map((u) => u.username.toLowerCase()));
+      const blocks = new Map<string, number[]>();
+      for (const c of counters) {
+        const until = blockedUntil(c, throttle.freeFailures, now);
+        if (until > now && c.username) blocks.set(c.username, [...(blocks.get(c.username) ?? []), until]);
+      }
+      return users.map((u) => {
+        const b = blocks.get(u.username.toLowerCase()) ?? [];
+        return {
+          id: u.id,
+          username: u.username,
+          role: u.role,
+          disabled: u.disabled,
+          lockedUntil: b.length ? Math.max(...b) : null,
+          lockedAddresses: b.length,
+          resources: u.resources ?? undefined,
+          createdAt: u.createdAt,
+        };
+      });
+    },
+
+    async unlockUser(userId, actor) {
+      authorize(actor, 'user:manage');
+      const user = await requireUser(userId);
+      assertCanGrant(actor, user.role, undefined, `unlock a ${user.role}`, user.resources ?? null);
+      const name = user.username.toLowerCase();
+      const cleared = (await store.loginFailures.findByUsernames([name])).length;
+      await store.commit({
+        clearLoginFailuresOfUsers: [name],
+        audit: [event(actor, 'user.unlocked', user.id, { username: user.username, cleared })],
+      });
+      return { cleared };
     },
 
     async setUserRole(userId, role, actor) {
@@ -344,6 +370,8 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         ],
         // a changed or reset password ends every session of that user (log in again with the new one)
         deleteSessionsOfUsers: [user.id],
+        // ... and lifts its sign-in blocks (the address counters stay: they are about the address)
+        clearLoginFailuresOfUsers: [user.username.toLowerCase()],
         audit: [
           event(actor, self ? 'user.password_changed' : 'user.password_reset', user.id, { username: user.username }),
         ],
@@ -410,6 +438,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
             ids: [ids.pair, ids.address],
             at: now,
             restartBefore: now - throttle.forgetAfterMs,
+            usernameById: { [ids.pair]: name.toLowerCase() },
           },
           audit: events,
         });

@@ -453,11 +453,21 @@ export interface AuthService {
       username: string;
       role: UserRole;
       disabled: boolean;
+      /**
+       * until when sign-in of this user is throttled from at least one client address (the latest such block),
+       * null when it is not; `lockedAddresses` counts the addresses blocked now
+       */
       lockedUntil: number | null;
+      lockedAddresses: number;
       resources?: ResourceLimits;
       createdAt: number;
     }[]
   >;
+  /**
+   * lifts every sign-in block of this user (all client addresses; blocks of an address as such stay); returns
+   * how many (user, address) counters were cleared. A password reset does the same.
+   */
+  unlockUser(userId: string, actor: Actor): Promise<{ cleared: number }>;
   setUserRole(userId: string, role: UserRole, actor: Actor): Promise<void>;
   setUserDisabled(userId: string, disabled: boolean, actor: Actor): Promise<void>;
   /** limits a user to CAs / profiles / name patterns / a max lifetime (null = unlimited within the role) */

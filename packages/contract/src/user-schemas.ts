@@ -14,7 +14,10 @@ export const userSchema = z.object({
   username: z.string(),
   role: userRoleSchema,
   disabled: z.boolean(),
+  /** sign-in throttled from at least one client address until then (the latest block); null when not */
   lockedUntil: timestampSchema.nullable(),
+  /** how many client addresses are blocked for this user now */
+  lockedAddresses: z.number().int().nonnegative(),
   createdAt: timestampSchema,
 });
 export const meSchema = z.object({
@@ -30,6 +33,8 @@ export const userCreateInputSchema = z
   .strict();
 export const userCreatedSchema = z.object({ id: z.string(), username: z.string(), role: userRoleSchema });
 export const userSetRoleInputSchema = z.object({ id: idSchema, role: userRoleSchema }).strict();
+export const userUnlockInputSchema = z.object({ id: idSchema }).strict();
+export const userUnlockedSchema = z.object({ ok: z.literal(true), cleared: z.number().int().nonnegative() });
 export const userDisableInputSchema = z.object({ id: idSchema, disabled: z.boolean().default(true) }).strict();
 export const userChangePasswordInputSchema = z
   .object({

@@ -267,8 +267,10 @@ export const loginFailures = pgTable(
     id: text('id').primaryKey(),
     failures: integer('failures').notNull(),
     lastFailureAt: bigint('last_failure_at', { mode: 'number' }).notNull(),
+    /** the user name (lowercase) of a (user, address) counter; null for an address counter */
+    username: text('username'),
   },
-  (t) => [index('login_failures_last_idx').on(t.lastFailureAt)],
+  (t) => [index('login_failures_last_idx').on(t.lastFailureAt), index('login_failures_username_idx').on(t.username)],
 );
 
 /** SPIFFE workload identity: see sqlite-schema.ts. */

@@ -412,6 +412,10 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       if (ids.length === 0) return [];
       return db.select().from(t.loginFailures).where(inArray(t.loginFailures.id, ids));
     },
+    async findByUsernames(usernames) {
+      if (usernames.length === 0) return [];
+      return db.select().from(t.loginFailures).where(inArray(t.loginFailures.username, usernames));
+    },
     async deleteStale(before) {
       return affectedRows(await db.delete(t.loginFailures).where(lt(t.loginFailures.lastFailureAt, before)));
     },

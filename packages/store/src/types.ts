@@ -256,6 +256,8 @@ export interface LoginFailureRow {
   id: string;
   failures: number;
   lastFailureAt: number;
+  /** the user name (lowercase) of a (user, address) counter; null for an address counter */
+  username?: string | null;
 }
 
 export interface Page<T> {
@@ -330,9 +332,17 @@ export interface UnitOfWork {
    * Counts one failed login on each counter (inserted at 1; a counter whose last failure is before
    * `restartBefore` starts again at 1). One atomic upsert per counter, safe across instances.
    */
-  recordLoginFailures?: { ids: string[]; at: number; restartBefore: number };
+  recordLoginFailures?: {
+    ids: string[];
+    at: number;
+    restartBefore: number;
+    /** the user name (lowercase) recorded with a counter (the (user, address) ones) */
+    usernameById?: Record<string, string>;
+  };
   /** removes these login-failure counters (a successful login) */
   clearLoginFailures?: string[];
+  /** removes every (user, address) counter of these user names (lowercase): an unlock, a password reset */
+  clearLoginFailuresOfUsers?: string[];
   /** SPIFFE state (docs/spiffe.md) */
   insertSpiffeCas?: SpiffeCaRow[];
   updateSpiffeCas?: { id: string; patch: Partial<Omit<SpiffeCaRow, 'id' | 'createdAt'>> }[];
@@ -465,6 +475,8 @@ export interface SessionRepository {
 export interface LoginFailureRepository {
   /** the counters among `ids` that exist */
   find(ids: string[]): Promise<LoginFailureRow[]>;
+  /** the (user, address) counters of these user names (lowercase), any address */
+  findByUsernames(usernames: string[]): Promise<LoginFailureRow[]>;
   /** deletes counters whose last failure is before `before`; returns how many */
   deleteStale(before: number): Promise<number>;
 }

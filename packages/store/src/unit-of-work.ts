@@ -432,11 +432,13 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
 
   if (unit.recordLoginFailures?.ids.length) {
     const L = t.loginFailures;
-    const { ids, at, restartBefore } = unit.recordLoginFailures;
+    const { ids, at, restartBefore, usernameById = {} } = unit.recordLoginFailures;
     yield* exec(
       db
         .insert(L)
-        .values([...new Set(ids)].map((id) => ({ id, failures: 1, lastFailureAt: at })))
+        .values(
+          [...new Set(ids)].map((id) => ({ id, failures: 1, lastFailureAt: at, username: usernameById[id] ?? null })),
+        )
         .onConflictDoUpdate({
           target: L.id,
           set: {
@@ -448,6 +450,8 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
   }
   if (unit.clearLoginFailures?.length)
     yield* exec(db.delete(t.loginFailures).where(inArray(t.loginFailures.id, unit.clearLoginFailures)));
+  if (unit.clearLoginFailuresOfUsers?.length)
+    yield* exec(db.delete(t.loginFailures).where(inArray(t.loginFailures.username, unit.clearLoginFailuresOfUsers)));
 
   yield* spiffeSteps(db, t, unit);
   if (unit.deleteSettings?.length)

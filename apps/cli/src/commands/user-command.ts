@@ -18,7 +18,7 @@ function passwordFrom(file: string | undefined): { password: string; generated: 
   return { password: generatePassword(), generated: true };
 }
 
-/** `pkim user create|list|set-role|disable|reset-password`: console accounts. */
+/** `pkim user create|list|set-role|unlock|disable|reset-password`: console accounts. */
 export function registerUserCommand(program: Command, ctx: CliContext): void {
   const user = program.command('user').description('console user accounts');
 
@@ -55,7 +55,8 @@ export function registerUserCommand(program: Command, ctx: CliContext): void {
             u.disabled
               ? 'disabled'
               : u.lockedUntil && u.lockedUntil > now
-                ? `locked until ${date(u.lockedUntil)}`
+                ? `locked until ${date(u.lockedUntil)} (${u.lockedAddresses} address` +
+                  `${u.lockedAddresses === 1 ? '' : 'es'})`
                 : 'active',
             date(u.createdAt),
           ]),
@@ -71,6 +72,19 @@ export function registerUserCommand(program: Command, ctx: CliContext): void {
       const u = await findUser(a, ref);
       await a.auth.setUserRole(u.id, roleOption(role), ctx.actor);
       ctx.output({ id: u.id, username: u.username, role }, () => `${u.username} is now ${role}`);
+    });
+
+  user
+    .command('unlock <user>')
+    .description('lift the sign-in blocks of a user after failed logins (every client address)')
+    .action(async (ref: string) => {
+      const a = await ctx.openAuthority();
+      const u = await findUser(a, ref);
+      const { cleared } = await a.auth.unlockUser(u.id, ctx.actor);
+      ctx.output(
+        { id: u.id, username: u.username, cleared },
+        () => `${u.username} unlocked (${cleared} failed-login counter${cleared === 1 ? '' : 's'} cleared)`,
+      );
     });
 
   user

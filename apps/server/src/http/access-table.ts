@@ -38,6 +38,7 @@ export const ACCESS_TABLE = {
     'user.create': 'user:manage',
     'user.setRole': 'user:manage',
     'user.disable': 'user:manage',
+    'user.unlock': 'user:manage',
     'user.login': 'public',
     'user.logout': 'public',
     'token.create': 'token:manage',

@@ -11,6 +11,8 @@ import {
   userDisableInputSchema,
   userSchema,
   userSetRoleInputSchema,
+  userUnlockInputSchema,
+  userUnlockedSchema,
 } from '@pkim/contract';
 import { procedure, publicProcedure, router } from '../trpc-init';
 
@@ -49,6 +51,15 @@ export const userRouter = router({
     .mutation(async ({ ctx, input }) => {
       await ctx.authority.auth.setUserDisabled(input.id, input.disabled, ctx.actor);
       return { ok: true as const };
+    }),
+
+  /** lifts the sign-in blocks of a user (every client address); a password reset does the same */
+  unlock: procedure()
+    .input(userUnlockInputSchema)
+    .output(userUnlockedSchema)
+    .mutation(async ({ ctx, input }) => {
+      const { cleared } = await ctx.authority.auth.unlockUser(input.id, ctx.actor);
+      return { ok: true as const, cleared };
     }),
 
   /** own password (old one required); another user's needs user:manage (checked by the auth service) */
