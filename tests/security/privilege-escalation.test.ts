@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '@pkim/authority';
 import { effectivePermissions, USER_ROLES, withinLimits, type ResourceLimits } from '@pkim/authority';
 import { PkiError } from '@pkim/shared';
-import { ACTORS, openSecurityFixture, type SecurityFixture } from './security-support';
+import { ACTORS, openSecurityFixture, type HttpAnswer, type SecurityFixture } from './security-support';
 import { opensslCsr } from '../support/openssl-tools';
 
 const SCOPES: (string[] | undefined)[] = [
@@ -320,7 +320,7 @@ describe('a principal limited to some CAs reads only their objects (lists, searc
     const q = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
     return s.http('GET', `/trpc/${path}${q}`, { token });
   };
-  const ids = (r: { json<T>(): T }) =>
+  const ids = (r: HttpAnswer) =>
     r.json<{ result: { data: { items: { id: string }[] } } }>().result.data.items.map((i) => i.id);
 
   it('tRPC and REST: certificates, requests, search, domains, dashboard and audit over HTTP', async () => {
