@@ -83,6 +83,7 @@ describe('PostgreSQL store', () => {
         '0008_acme',
         '0009_certificate_lifecycle',
         '0010_ca_urls',
+        '0011_login_failure_username',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));

@@ -101,6 +101,7 @@ describe('SQLite store', () => {
         '0008_acme',
         '0009_certificate_lifecycle',
         '0010_ca_urls',
+        '0011_login_failure_username',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });

@@ -619,6 +619,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        // 0011 (login_failures.username): its column goes with the login_failures table below
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'alter table certificate_authorities drop column urls',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop table certificate_keys',
