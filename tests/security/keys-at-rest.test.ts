@@ -5,8 +5,9 @@
 // private key the test can obtain — the CA keys decrypted from `key_blobs` with the master key (which proves the
 // test looks for the right bytes), the generated leaf keys returned once by the API — in every form a leak could
 // take: PKCS#8 and PKCS#1/SEC1 DER, the PEM text, the raw private scalar and RSA primes/exponents as bytes, hex and
-// base64url (JWK), plus the key-encryption key itself, an API token secret and a user password. Positive control:
-// the same scan finds a key written in clear on purpose (in the WAL first, then in the file after a checkpoint).
+// base64url (JWK), plus the key-encryption key itself, an API token secret, a user password and an ACME external
+// account binding HMAC key. Positive control: the same scan finds a key written in clear on purpose (in the WAL
+// first, then in the file after a checkpoint).
 import { execFileSync } from 'node:child_process';
 import { createDecipheriv, createPrivateKey, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -102,7 +103,7 @@ function decryptBlobs(rows: { id: string; data: string }[], kek: Buffer): string
 }
 
 /** Software CAs (RSA root, EC intermediate, EC P-384 root) + leaves with generated RSA and EC keys, a token, a user. */
-async function populate(a: Authority): Promise<{ leafKeys: string[]; tokenSecret: string }> {
+async function populate(a: Authority): Promise<{ leafKeys: string[]; tokenSecret: string; eabHmacKey: string }> {
   const root = await a.cas.create(
     { name: 'rest-root-rsa', subject: { commonName: 'Keys At Rest RSA Root' }, keyType: 'rsa-2048' },
     ADMIN,
@@ -141,16 +142,28 @@ async function populate(a: Authority): Promise<{ leafKeys: string[]; tokenSecret
   }
   await a.auth.createUser({ username: 'rest-user', password: PASSWORD, role: 'operator' }, ADMIN);
   const { token } = await a.auth.createToken({ name: 'rest-token', role: 'operator' }, ADMIN);
-  return { leafKeys, tokenSecret: token };
+  // an ACME external account binding key: the HMAC key must be sealed at rest like the CA keys
+  await a.acme.enable({ ca: int.ca.id, requireEab: true, allowDns: ['*.rest.example'] }, ADMIN);
+  const eab = await a.acme.createEabKey(int.ca.id, ADMIN);
+  expect(eab.hmacKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  return { leafKeys, tokenSecret: token, eabHmacKey: eab.hmacKey };
 }
 
-function needlesFor(caKeys: string[], leafKeys: string[], kek: Buffer, tokenSecret: string): Needle[] {
+function needlesFor(
+  caKeys: string[],
+  leafKeys: string[],
+  kek: Buffer,
+  tokenSecret: string,
+  eabHmacKey: string,
+): Needle[] {
   return [
     ...caKeys.flatMap((k, i) => keyNeedles(`CA key #${i + 1}`, k)),
     ...leafKeys.flatMap((k, i) => keyNeedles(`generated leaf key #${i + 1}`, k)),
     ...secretNeedles('master key (KEK)', kek),
     ...secretNeedles('API token secret', tokenSecret),
     ...secretNeedles('user password', PASSWORD),
+    { what: 'ACME EAB HMAC key base64url', bytes: Buffer.from(eabHmacKey) },
+    ...secretNeedles('ACME EAB HMAC key bytes', Buffer.from(eabHmacKey, 'base64url')),
   ];
 }
 
@@ -174,7 +187,7 @@ describe('keys at rest: no private key in clear in the database, its WAL, dumps,
       const caKeys = decryptBlobs(reader.prepare('SELECT id, data FROM key_blobs').all() as never, kek);
       reader.close();
       expect(caKeys.length).toBeGreaterThanOrEqual(3); // the three CA keys, decrypted: the needles are the real keys
-      needles = needlesFor(caKeys, leafKeys, kek, p.tokenSecret);
+      needles = needlesFor(caKeys, leafKeys, kek, p.tokenSecret, p.eabHmacKey);
     });
     afterAll(async () => {
       await a?.close().catch(() => undefined);
@@ -250,7 +263,7 @@ describe('keys at rest: no private key in clear in the database, its WAL, dumps,
       const kek = Buffer.from(readFileSync(join(tmp.dir, 'master.key'), 'utf8').trim(), 'base64');
       const caKeys = decryptBlobs((await query('SELECT id, data FROM key_blobs')) as never, kek);
       expect(caKeys.length).toBeGreaterThanOrEqual(3);
-      needles = needlesFor(caKeys, leafKeys, kek, p.tokenSecret);
+      needles = needlesFor(caKeys, leafKeys, kek, p.tokenSecret, p.eabHmacKey);
     }, 120_000);
     afterAll(async () => {
       await a?.close().catch(() => undefined);

@@ -89,6 +89,8 @@ export async function openAcmeFixture(
       PKIM_ACME_HTTP01_PORT: String(http01Port),
       PKIM_ACME_TLSALPN01_PORT: String(tlsAlpn01Port),
       PKIM_ACME_VALIDATION_TIMEOUT_MS: '5000',
+      // a failing challenge is retried (RFC 8555 §8.2): quickly in tests
+      PKIM_ACME_VALIDATION_RETRY_MS: '50',
       ...env,
     },
   });

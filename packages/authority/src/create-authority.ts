@@ -38,6 +38,7 @@ import { spiffeConfigFromEnv } from './spiffe/spiffe-config';
 import { effectiveProfiles, loadCustomProfiles } from './profile-loader';
 import { createAcmeService } from './acme/acme-service';
 import { acmeValidationConfigFromEnv } from './acme/acme-config';
+import { createEabSealer, eabSealKey } from './acme/acme-eab-seal';
 import type { Profile } from '@pkim/core';
 
 /** Paths of redacted log fields: never log keys, tokens or certificate bodies. */
@@ -131,6 +132,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   let backends: KeyBackend[];
   let checkpointKey: Buffer;
   let keySealer: KeySealer;
+  let eabKey: Buffer;
   try {
     const { kek } = await loadKeyEncryptionKey({
       envValue: ephemeral ? randomBytes(32).toString('base64') : (config.masterKey ?? env.PKIM_MASTER_KEY),
@@ -138,6 +140,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     });
     checkpointKey = auditCheckpointKey(kek);
     keySealer = createKeySealer(kek);
+    eabKey = eabSealKey(kek);
     backends = [createSoftwareBackend({ kek, storage: store.keyBlobs, events })];
     const overrides = config.keyBackends ?? [];
     backends = backends.filter((b) => !overrides.some((o) => o.name === b.name)).concat(overrides);
@@ -215,6 +218,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     sign: pipeline.sign,
     validation: acmeValidationConfigFromEnv(env),
     customProfiles,
+    eabSealer: createEabSealer(eabKey),
   });
   const ssh = createSshService({ store, keys, clock, logger, publicBaseUrl: config.publicBaseUrl });
 

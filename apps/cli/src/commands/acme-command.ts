@@ -115,4 +115,26 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
       const r = await a.acme.createEabKey(o.ca, ctx.actor);
       ctx.output(r, () => `kid: ${r.kid}\nhmac key: ${r.hmacKey}`);
     });
+  eab
+    .command('list')
+    .description('EAB keys (never the HMAC key): directory, creator, whether an account used it')
+    .option('--ca <ca>', 'only this CA (id or name)')
+    .action(async (o: { ca?: string }) => {
+      const a = await ctx.openAuthority();
+      const rows = await a.acme.listEabKeys(o.ca, ctx.actor);
+      ctx.output(rows, () =>
+        table(
+          ['KID', 'CA', 'CREATED', 'BY', 'USED', 'ACCOUNT'],
+          rows.map((r) => [r.kid, r.caId, r.createdAt, r.createdBy, r.usedAt ?? '-', r.accountId ?? '-']),
+        ),
+      );
+    });
+  eab
+    .command('revoke <kid>')
+    .description('delete an EAB key so it can no longer bind an account')
+    .action(async (kid: string) => {
+      const a = await ctx.openAuthority();
+      const r = await a.acme.revokeEabKey(kid, ctx.actor);
+      ctx.output(r, () => `EAB key ${r.kid} revoked`);
+    });
 }

@@ -38,7 +38,18 @@ export function acmeValidationConfigFromEnv(env: Record<string, string | undefin
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
   const timeout = env.PKIM_ACME_VALIDATION_TIMEOUT_MS;
+  const int = (name: string, dflt: number, min: number, max: number): number => {
+    const v = env[name];
+    if (v === undefined || v === '') return dflt;
+    const n = /^\s*\d+\s*$/.test(v) ? Number(v) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new PkiError('input.invalid', `${name} must be a whole number from ${min} to ${max}, got '${v}'`);
+    return n;
+  };
   return {
+    attempts: int('PKIM_ACME_VALIDATION_ATTEMPTS', 3, 1, 10),
+    retryDelayMs: int('PKIM_ACME_VALIDATION_RETRY_MS', 2_000, 0, 300_000),
+    authzReuseMs: int('PKIM_ACME_AUTHZ_REUSE_MS', 86_400_000, 0, 30 * 86_400_000),
     http01Port: port(env, 'PKIM_ACME_HTTP01_PORT', 80),
     tlsAlpn01Port: port(env, 'PKIM_ACME_TLSALPN01_PORT', 443),
     dnsResolvers: resolvers.length ? resolvers : undefined,

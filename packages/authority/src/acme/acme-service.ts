@@ -22,6 +22,7 @@ import type { CaContextLoader } from '../ca-context';
 import type { SignFunction } from '../signing/sign-request';
 import { nameMatches, validateNamePattern, type Provisioner } from '../signing/provisioner';
 import { checkActorMayUseCa } from '../signing/provisioner-policy';
+import type { EabSealer } from './acme-eab-seal';
 import { DEFAULT_ORDERS_PER_HOUR, SETTINGS_PREFIX, type AcmeDirectoryConfig } from './acme-config';
 import {
   checkAccountJwk,
@@ -107,6 +108,16 @@ export interface AcmeAccountView {
   createdAt: string;
 }
 
+export interface AcmeEabKeyView {
+  kid: string;
+  caId: string;
+  createdBy: string;
+  createdAt: string;
+  /** when it bound an account (null: unused) */
+  usedAt: string | null;
+  accountId: string | null;
+}
+
 export interface AcmeService {
   readonly validation: AcmeValidationConfig;
   enable(input: AcmeEnableInput, actor: Actor): Promise<AcmeDirectoryView>;
@@ -114,6 +125,10 @@ export interface AcmeService {
   listDirectories(actor: Actor): Promise<AcmeDirectoryView[]>;
   /** an external account binding key for a directory; the HMAC key is shown once */
   createEabKey(ca: string, actor: Actor): Promise<{ kid: string; hmacKey: string; caId: string }>;
+  /** EAB keys (never the HMAC key) of one directory or all the actor may see */
+  listEabKeys(ca: string | undefined, actor: Actor): Promise<AcmeEabKeyView[]>;
+  /** deletes an EAB key: an unused one can no longer bind an account (accounts already bound stay) */
+  revokeEabKey(kid: string, actor: Actor): Promise<{ kid: string; caId: string; revoked: true }>;
   listAccounts(ca: string | undefined, actor: Actor): Promise<AcmeAccountView[]>;
   /** GET directory */
   directory(ctx: AcmeRequestContext): Promise<AcmeResponse>;
@@ -143,6 +158,8 @@ export interface AcmeServiceDeps {
   sign: SignFunction;
   validation: AcmeValidationConfig;
   customProfiles?: Profile[];
+  /** seals EAB HMAC keys at rest (a key derived from the key-encryption key) */
+  eabSealer: EabSealer;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -336,12 +353,49 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
     await store.commit({
       acme: {
         insertEabKeys: [
-          { id: kid, caId: dir.caId, hmacKey, accountId: null, createdBy: actor.id, createdAt: t, usedAt: null },
+          {
+            id: kid,
+            caId: dir.caId,
+            hmacKey: deps.eabSealer.seal(kid, dir.caId, hmacKey),
+            accountId: null,
+            createdBy: actor.id,
+            createdAt: t,
+            usedAt: null,
+          },
         ],
       },
       audit: [auditEvent(clock, actor, 'acme.eab_key_created', kid, { caId: dir.caId })],
     });
     return { kid, hmacKey, caId: dir.caId };
+  }
+
+  async function listEabKeys(ref: string | undefined, actor: Actor): Promise<AcmeEabKeyView[]> {
+    authorize(actor, 'ca:read');
+    const ca = ref === undefined ? undefined : await caOf(ref);
+    checkActorMayUseCa(actor, ca);
+    const rows = await visible(actor, await store.acme.listEabKeys(ca?.id));
+    return rows.map((k) => ({
+      kid: k.id,
+      caId: k.caId,
+      createdBy: k.createdBy,
+      createdAt: iso(k.createdAt),
+      usedAt: k.usedAt === null ? null : iso(k.usedAt),
+      accountId: k.accountId,
+    }));
+  }
+
+  async function revokeEabKey(kid: string, actor: Actor) {
+    authorize(actor, 'ca:write');
+    const key = await store.acme.eabKeyById(kid.trim());
+    if (!key) throw new PkiError('acme.not_found', `no external account binding key ${kid.trim()}`);
+    checkActorMayUseCa(actor, await store.cas.findById(key.caId));
+    await store.commit({
+      acme: { deleteEabKeys: [key.id] },
+      audit: [
+        auditEvent(clock, actor, 'acme.eab_key_revoked', key.id, { caId: key.caId, used: key.accountId !== null }),
+      ],
+    });
+    return { kid: key.id, caId: key.caId, revoked: true as const };
   }
 
   async function listAccounts(ref: string | undefined, actor: Actor): Promise<AcmeAccountView[]> {
@@ -576,7 +630,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
         accountJwk: jwk,
         lookup: async (kid) => {
           const k = await store.acme.eabKeyById(kid);
-          return k?.caId === dir.caId ? k : undefined;
+          return k?.caId === dir.caId ? { hmacKey: deps.eabSealer.open(k.id, k.caId, k.hmacKey) } : undefined;
         },
       });
     } else if (dir.requireEab) {
@@ -681,6 +735,23 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
       );
   }
 
+  /** the newest valid, unexpired authorization of the account for the identifier validated within the reuse window */
+  async function reusableAuthorization(
+    a: AcmeAccountRow,
+    type: string,
+    value: string,
+    wildcard: boolean,
+    now: number,
+  ): Promise<AcmeAuthorizationRow | undefined> {
+    const window = deps.validation.authzReuseMs ?? 0;
+    if (window <= 0) return undefined;
+    const validatedAt = (z: AcmeAuthorizationRow) =>
+      Math.max(0, ...z.challenges.filter((c) => c.status === 'valid').map((c) => c.validated ?? 0));
+    return (await store.acme.validAuthorizations(a.id, type, value, now))
+      .filter((z) => z.wildcard === wildcard && validatedAt(z) >= now - window)
+      .sort((x, y) => validatedAt(y) - validatedAt(x))[0];
+  }
+
   async function newOrder(
     ctx: AcmeRequestContext,
     dir: AcmeDirectoryConfig,
@@ -721,19 +792,30 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
       createdAt: now,
       updatedAt: now,
     };
-    const authz: AcmeAuthorizationRow[] = identifiers.map((id) => ({
-      id: newId('authz'),
-      orderId,
-      accountId: a.id,
-      identifierType: id.type,
-      identifierValue: id.value.startsWith('*.') ? id.value.slice(2) : id.value,
-      wildcard: id.value.startsWith('*.'),
-      status: 'pending',
-      expiresAt: Math.min(now + AUTHZ_TTL_MS, order.expiresAt),
-      challenges: challengesFor(id),
-      createdAt: now,
-      updatedAt: now,
-    }));
+    const reused: { identifier: AcmeIdentifierJson; from: string }[] = [];
+    const authz: AcmeAuthorizationRow[] = [];
+    for (const id of identifiers) {
+      const value = id.value.startsWith('*.') ? id.value.slice(2) : id.value;
+      const wildcard = id.value.startsWith('*.');
+      const previous = await reusableAuthorization(a, id.type, value, wildcard, now);
+      if (previous) reused.push({ identifier: id, from: previous.id });
+      authz.push({
+        id: newId('authz'),
+        orderId,
+        accountId: a.id,
+        identifierType: id.type,
+        identifierValue: value,
+        wildcard,
+        // a recent valid authorization of this account for this identifier is reused: no new challenge
+        status: previous ? 'valid' : 'pending',
+        expiresAt: previous
+          ? Math.min(previous.expiresAt, order.expiresAt)
+          : Math.min(now + AUTHZ_TTL_MS, order.expiresAt),
+        challenges: previous ? previous.challenges : challengesFor(id),
+        createdAt: now,
+        updatedAt: now,
+      });
+    }
     await store.commit({
       acme: { insertOrders: [order], insertAuthorizations: authz },
       audit: [
@@ -742,6 +824,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
           accountId: a.id,
           identifiers,
           replaces: order.replaces,
+          ...(reused.length ? { reusedAuthorizations: reused } : {}),
           ip: ctx.ip,
         }),
       ],
@@ -828,14 +911,40 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
     const c = z.challenges.find((x) => x.type === type)!;
     const keyAuthorization = `${c.token}.${a.thumbprint}`;
     const target = { type: z.identifierType, value: z.identifierValue };
+    const attempts = Math.max(1, deps.validation.attempts ?? 1);
     let error: PkiError | undefined;
-    try {
-      if (type === 'http-01') await validateHttp01(target, c.token, keyAuthorization, deps.validation);
-      else if (type === 'tls-alpn-01') await validateTlsAlpn01(target, keyAuthorization, deps.validation);
-      else await validateDns01(target, keyAuthorization, deps.validation);
-    } catch (e) {
-      error = toPkiError(e);
-      if (!error.code.startsWith('acme.')) error = new PkiError('acme.connection', error.message);
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      error = undefined;
+      try {
+        if (type === 'http-01') await validateHttp01(target, c.token, keyAuthorization, deps.validation);
+        else if (type === 'tls-alpn-01') await validateTlsAlpn01(target, keyAuthorization, deps.validation);
+        else await validateDns01(target, keyAuthorization, deps.validation);
+      } catch (e) {
+        error = toPkiError(e);
+        if (!error.code.startsWith('acme.')) error = new PkiError('acme.connection', error.message);
+      }
+      if (!error || attempt === attempts) break;
+      // RFC 8555 §8.2: retry; meanwhile the challenge is `processing` (with the last error) and the authorization
+      // `pending`. A deactivated or expired authorization ends the retries.
+      const current = await store.acme.authorizationById(z.id);
+      if (!current || current.status !== 'pending' || current.expiresAt <= clock.now()) return;
+      const last = { ...problemOf(error), status: 403 };
+      await store.commit({
+        acme: {
+          updateAuthorizations: [
+            {
+              id: z.id,
+              patch: {
+                challenges: current.challenges.map((x) => (x.type === type ? { ...x, error: last } : x)),
+                updatedAt: clock.now(),
+              },
+            },
+          ],
+        },
+      });
+      logger.info({ authz: z.id, type, attempt, code: error.code }, 'ACME challenge attempt failed; retrying');
+      const delay = (deps.validation.retryDelayMs ?? 0) * 2 ** (attempt - 1);
+      await new Promise((r) => setTimeout(r, delay));
     }
     const t = clock.now();
     const problem = error ? { ...problemOf(error), status: 403 } : null;
@@ -872,6 +981,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
             identifier: target,
             orderId: z.orderId,
             caId: dir.caId,
+            attempts,
             ...(error ? { code: error.code, message: error.message } : {}),
           },
           error ? 'failure' : 'success',
@@ -1152,6 +1262,8 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
     disable,
     listDirectories,
     createEabKey,
+    listEabKeys,
+    revokeEabKey,
     listAccounts,
     directory,
     newNonce,

@@ -17,6 +17,18 @@ export interface AcmeValidationConfig {
   dnsResolvers?: string[];
   /** per-attempt timeout (default 10 s) */
   timeoutMs: number;
+  /**
+   * attempts per challenge (RFC 8555 §8.2: the server may retry; default 3, `PKIM_ACME_VALIDATION_ATTEMPTS`): the
+   * challenge stays `processing` and its authorization `pending` until one succeeds or the last one fails
+   */
+  attempts?: number;
+  /** wait before the second attempt, doubled before each further one (default 2 s, `PKIM_ACME_VALIDATION_RETRY_MS`) */
+  retryDelayMs?: number;
+  /**
+   * a valid authorization of the same account and identifier validated at most this long ago is reused by a new
+   * order instead of asking for a new challenge (default 24 h, `PKIM_ACME_AUTHZ_REUSE_MS`; 0 = never)
+   */
+  authzReuseMs?: number;
 }
 
 export interface ChallengeTarget {
