@@ -898,6 +898,185 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
     });
   });
 
+  describe('ACME tables', () => {
+    it('accounts, orders, authorizations, EAB keys and nonces: round trips, guards, lookups, cascade', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const other = makeCa({ createdAt: T0 + 1 });
+      const cert = makeCert(ca.id);
+      const account = {
+        id: 'acct_1',
+        caId: ca.id,
+        thumbprint: 'tp-1',
+        jwk: { kty: 'EC', crv: 'P-256', x: 'x1', y: 'y1' },
+        status: 'valid' as const,
+        contact: ['mailto:ops@example.com'],
+        eabKeyId: 'eab_1',
+        createdAt: T0,
+        updatedAt: T0,
+      };
+      const order = (id: string, createdAt: number, status: 'pending' | 'ready' = 'pending') => ({
+        id,
+        accountId: account.id,
+        caId: ca.id,
+        status,
+        identifiers: [
+          { type: 'dns' as const, value: 'a.example.com' },
+          { type: 'ip' as const, value: '192.0.2.1' },
+        ],
+        notBefore: null,
+        notAfter: null,
+        expiresAt: T0 + 7 * DAY,
+        error: null,
+        certificateId: null,
+        replaces: null,
+        createdAt,
+        updatedAt: createdAt,
+      });
+      const challenge = {
+        type: 'http-01' as const,
+        status: 'valid' as const,
+        token: 'tok',
+        validated: T0 + 5,
+        error: null,
+      };
+      const authz = (id: string, orderId: string, over: Record<string, unknown> = {}) => ({
+        id,
+        orderId,
+        accountId: account.id,
+        identifierType: 'dns' as const,
+        identifierValue: 'a.example.com',
+        wildcard: false,
+        status: 'valid' as const,
+        expiresAt: T0 + DAY,
+        challenges: [challenge],
+        createdAt: T0,
+        updatedAt: T0,
+        ...over,
+      });
+      await store.commit({
+        insertCa: [ca, other],
+        insertCertificates: [cert],
+        acme: {
+          insertEabKeys: [
+            {
+              id: 'eab_1',
+              caId: ca.id,
+              hmacKey: 'v1.sealed',
+              accountId: null,
+              createdBy: 'usr_admin',
+              createdAt: T0,
+              usedAt: null,
+            },
+            {
+              id: 'eab_2',
+              caId: other.id,
+              hmacKey: 'v1.other',
+              accountId: null,
+              createdBy: 'usr_admin',
+              createdAt: T0 + 1,
+              usedAt: null,
+            },
+          ],
+          insertAccounts: [account],
+          useEabKeys: [{ id: 'eab_1', accountId: account.id, at: T0 + 2 }],
+          insertOrders: [order('ord_1', T0), order('ord_2', T0 + 10)],
+          insertAuthorizations: [
+            authz('authz_1', 'ord_1'),
+            authz('authz_2', 'ord_1', { identifierType: 'ip', identifierValue: '192.0.2.1', status: 'pending' }),
+            authz('authz_3', 'ord_2', { expiresAt: T0 - 1 }),
+            authz('authz_4', 'ord_2', { wildcard: true }),
+          ],
+        },
+        audit: [makeEvent({ action: 'acme.order_created' })],
+      });
+      // round trips: JSON columns, numbers, booleans, nulls
+      expect(await store.acme.accountById('acct_1')).toEqual(account);
+      expect(await store.acme.accountByThumbprint(ca.id, 'tp-1')).toEqual(account);
+      expect(await store.acme.accountByThumbprint(other.id, 'tp-1')).toBeUndefined();
+      expect(await store.acme.orderById('ord_1')).toEqual(order('ord_1', T0));
+      expect(await store.acme.authorizationById('authz_1')).toEqual(authz('authz_1', 'ord_1'));
+      expect((await store.acme.authorizationsOfOrder('ord_1')).map((z) => z.id)).toEqual(['authz_1', 'authz_2']);
+      expect((await store.acme.listOrders(account.id)).map((o) => o.id)).toEqual(['ord_2', 'ord_1']);
+      expect(await store.acme.countOrdersSince(account.id, T0 + 1)).toBe(1);
+      expect(await store.acme.countOrdersSince(account.id, T0)).toBe(2);
+      expect((await store.acme.listAccounts(ca.id)).map((a) => a.id)).toEqual(['acct_1']);
+      expect(await store.acme.listAccounts(other.id)).toEqual([]);
+      // valid, unexpired authorizations of the account for the identifier (any wildcard flag: the caller filters)
+      const valid = await store.acme.validAuthorizations(account.id, 'dns', 'a.example.com', T0);
+      expect(valid.map((z) => z.id).sort()).toEqual(['authz_1', 'authz_4']);
+      expect(await store.acme.validAuthorizations(account.id, 'ip', '192.0.2.1', T0)).toEqual([]);
+      expect(await store.acme.validAuthorizations('acct_x', 'dns', 'a.example.com', T0)).toEqual([]);
+
+      // EAB keys: bound once; listed per CA; deleted
+      expect(await store.acme.eabKeyById('eab_1')).toMatchObject({ accountId: account.id, usedAt: T0 + 2 });
+      await expectPkiError(
+        store.commit({ acme: { useEabKeys: [{ id: 'eab_1', accountId: 'acct_2', at: T0 + 3 }] } }),
+        'acme.unauthorized',
+      );
+      expect((await store.acme.listEabKeys()).map((k) => k.id)).toEqual(['eab_1', 'eab_2']);
+      expect((await store.acme.listEabKeys(other.id)).map((k) => k.id)).toEqual(['eab_2']);
+      await store.commit({ acme: { deleteEabKeys: ['eab_2'] } });
+      expect(await store.acme.eabKeyById('eab_2')).toBeUndefined();
+
+      // the order state machine guard: a transition from a status the order no longer has changes nothing
+      await store.commit({
+        acme: {
+          updateOrders: [{ id: 'ord_1', patch: { status: 'ready', updatedAt: T0 + 20 }, onlyIfStatus: 'pending' }],
+        },
+      });
+      await expectPkiError(
+        store.commit({
+          acme: {
+            updateOrders: [
+              { id: 'ord_1', patch: { status: 'processing', updatedAt: T0 + 21 }, onlyIfStatus: 'pending' },
+            ],
+          },
+          audit: [makeEvent({ action: 'acme.order_finalized' })],
+        }),
+        'acme.order_not_ready',
+      );
+      expect((await store.acme.orderById('ord_1'))?.status).toBe('ready');
+      expect((await store.audit.list({ action: 'acme.order_finalized' })).length).toBe(0);
+      await store.commit({
+        acme: {
+          updateOrders: [{ id: 'ord_1', patch: { status: 'valid', certificateId: cert.id, updatedAt: T0 + 22 } }],
+          updateAuthorizations: [
+            {
+              id: 'authz_2',
+              patch: {
+                status: 'invalid',
+                challenges: [{ ...challenge, status: 'invalid', error: { type: 'urn:x', detail: 'no', status: 403 } }],
+              },
+            },
+          ],
+          updateAccounts: [{ id: 'acct_1', patch: { status: 'deactivated', contact: [], updatedAt: T0 + 23 } }],
+        },
+      });
+      expect((await store.acme.orderByCertificateId(cert.id))?.id).toBe('ord_1');
+      expect((await store.acme.authorizationById('authz_2'))?.challenges[0]?.error).toEqual({
+        type: 'urn:x',
+        detail: 'no',
+        status: 403,
+      });
+      expect(await store.acme.accountById('acct_1')).toMatchObject({ status: 'deactivated', contact: [] });
+
+      // nonces: single use, expiry
+      await store.acme.putNonce({ id: 'n1', expiresAt: T0 + 1000 });
+      await store.acme.putNonce({ id: 'n2', expiresAt: T0 - 1 });
+      await store.acme.putNonce({ id: 'n3', expiresAt: T0 + 1 });
+      expect(await store.acme.takeNonce('n1', T0)).toBe(true);
+      expect(await store.acme.takeNonce('n1', T0)).toBe(false);
+      expect(await store.acme.takeNonce('n2', T0)).toBe(false);
+      expect(await store.acme.deleteExpiredNonces(T0 + 5)).toBe(1);
+      expect(await store.acme.takeNonce('n3', T0)).toBe(false);
+
+      // deleting the CA removes its ACME state (cascade)
+      await store.commit({ deleteCas: [other.id] });
+      expect(await store.acme.listEabKeys(other.id)).toEqual([]);
+    });
+  });
+
   describe('SSH tables', () => {
     it('writes SSH rows with their audit event in one unit, KRL versions only grow, guards revocation', async () => {
       const store = await newStore();
