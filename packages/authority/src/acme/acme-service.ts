@@ -927,7 +927,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
       // RFC 8555 §8.2: retry; meanwhile the challenge is `processing` (with the last error) and the authorization
       // `pending`. A deactivated or expired authorization ends the retries.
       const current = await store.acme.authorizationById(z.id);
-      if (!current || current.status !== 'pending' || current.expiresAt <= clock.now()) return;
+      if (current?.status !== 'pending' || current.expiresAt <= clock.now()) return;
       const last = { ...problemOf(error), status: 403 };
       await store.commit({
         acme: {
