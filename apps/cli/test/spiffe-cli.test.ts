@@ -62,6 +62,16 @@ describe('pkim spiffe / pkim token (contract commands)', () => {
       const other = await pkim('spiffe', 'init', '--trust-domain', 'other.org', '--json');
       expect(other.code).not.toBe(0);
       expect(other.stderr.trim()).toMatch(/^error: spiffe\.trust_domain_mismatch: .*example\.org/);
+      expect(other.stderr.trim().split('\n')).toHaveLength(1);
+      // --json also prints the error as JSON: code, message and the (public) trust domain it is initialised for —
+      // nothing else (no key URIs, ids or certificates)
+      expect(other.json()).toEqual({
+        error: {
+          code: 'spiffe.trust_domain_mismatch',
+          message: `SPIFFE is already initialised for trust domain ${TD}, not other.org`,
+          details: { trustDomain: TD },
+        },
+      });
       const bad = await pkim('spiffe', 'init', '--trust-domain', 'Not A Domain!');
       expect(bad.code).not.toBe(0);
       expect(bad.stderr.trim().split('\n')).toHaveLength(1);

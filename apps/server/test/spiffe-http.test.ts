@@ -119,9 +119,15 @@ describe('SPIFFE over HTTP: GET /pki/ca/bundle, POST /pki/csr/sign', () => {
         `Bearer ${token}`,
       ],
     ];
+    const before = (await fx.authority.audit.list({ action: 'spiffe.sign_failed', limit: 1000 })).length;
     for (const [status, code, body, auth] of cases) {
       const r = await sign(body, auth);
       expect([r.statusCode, r.json().code], r.body).toEqual([status, code]);
     }
+    // each refusal is audited (no token and a bad token too), with its code
+    const refused = (await fx.authority.audit.list({ action: 'spiffe.sign_failed', limit: 1000 }))
+      .slice(before)
+      .map((e) => [e.outcome, e.details.code]);
+    expect(refused).toEqual(cases.map(([, code]) => ['failure', code]));
   });
 });
