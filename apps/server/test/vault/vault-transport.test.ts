@@ -176,6 +176,17 @@ describe('Vault parameter coercion and roles', () => {
     expect((await vaultCall(f, 'GET', 'auth/token/lookup-self', undefined, { token: 'pkim_bad' })).status).toBe(403);
   });
 
+  it('mounts a PKI engine with POST sys/mounts/<path> (204), refuses the same path again (400), lists it', async () => {
+    const body = { type: 'pki', config: { max_lease_ttl: '87600h' }, options: { ca: f.caId } };
+    const created = await vaultCall(f, 'POST', 'sys/mounts/pki3', body);
+    expect(created.status).toBe(204);
+    const again = await vaultCall(f, 'POST', 'sys/mounts/pki3', body);
+    expect(again.status).toBe(400);
+    expect(again.body.errors[0]).toEqual(expect.any(String));
+    const r = await vaultCall(f, 'GET', 'sys/mounts');
+    expect(r.body.data['pki3/'].type).toBe('pki');
+  });
+
   it('reports mounts like Vault (map keyed by path/, repeated at the top level)', async () => {
     const r = await vaultCall(f, 'GET', 'sys/mounts');
     expect(r.body.data['pki/']).toMatchObject({ type: 'pki', config: { max_lease_ttl: 87600 * 3600 } });
