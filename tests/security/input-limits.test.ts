@@ -226,7 +226,8 @@ describe('finding 9: SAN limits, forbidden characters, one CSR per body — refu
       );
       await refusedOverHttp(400, 'csr.invalid', () => sign(csrFor('one.example') + csrFor('two.example')));
       const r = await sign(csrFor('two.example') + csrFor('one.example'));
-      expect(Object.keys(r.json()).sort()).toEqual(['code', 'message', 'requestId']);
+      expect(Object.keys(r.json()).sort()).toEqual(['code', 'error', 'message', 'requestId']);
+      expect(Object.keys(r.json().error).sort()).toEqual(['code', 'message']);
     });
 
     it('tRPC: issueWithKey with U+202E in the CN, request.submit with two CSRs: refused with a pkiCode', async () => {

@@ -35,6 +35,12 @@ function pkim(args: string[]) {
   return r.json();
 }
 
+/** The one error line on stderr: with `--json` it is `{"error":{code,message}}`, shown here as `error: code: message`. */
+function errorLine(stderr: string): string {
+  const e = (JSON.parse(stderr.trim()) as { error: { code: string; message: string } }).error;
+  return `error: ${e.code}: ${e.message}`;
+}
+
 /** `pkim keystore …` without blocking this process (the keystore endpoints answer from here). */
 function keystore(
   args: string[],
@@ -175,7 +181,7 @@ describe('pkim keystore', () => {
 
     const bad = await keystore(['template', 'set', 'x', '--cn-pattern', 'no-tenant.example.com']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toMatch(/^error: keystore\.invalid_input: invalid template: commonNamePattern/);
+    expect(errorLine(bad.stderr)).toMatch(/^error: keystore\.invalid_input: invalid template: commonNamePattern/);
   }, 600_000);
 
   it('connect (Kubernetes login) → rotate → export → run → disconnect; openssl checks every certificate', async () => {
@@ -245,11 +251,11 @@ describe('pkim keystore', () => {
       const r = results[i]!;
       expect(r.code, `${a.join(' ')}\n${r.stderr}`).toBe(code);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr.trim()).toMatch(message);
+      expect(errorLine(r.stderr)).toMatch(message);
     });
     const d = await denied;
     expect(d.code, d.stderr).toBe(6);
-    expect(d.stderr.trim()).toMatch(
+    expect(errorLine(d.stderr)).toMatch(
       /^error: keystore\.vault_denied: Vault POST pki_client_certs\/issue\/keystore-aws_kms: 403 permission denied/,
     );
     // nothing stayed behind: no connection, no certificate left valid at the PKI for the refused keystore
