@@ -22,6 +22,7 @@ export const TOOLS: Record<string, Record<string, string>> = {
     typescript: 'npm run typecheck (tsc); also read by typescript-eslint',
     tsx: 'runs the TypeScript scripts and benches (npm run bench…, docs:errors)',
     '@types/node': 'ambient Node.js types for every workspace',
+    autocannon: "npm run bench:http runs autocannon's CLI in its own process (node_modules/autocannon/autocannon.js)",
   },
 };
 

@@ -132,6 +132,8 @@ export const nameConstraintsSchema = z
     excludedUri: z.array(dnsConstraintSchema).max(100).optional(),
     permittedEmail: z.array(emailConstraint).max(100).optional(),
     excludedEmail: z.array(emailConstraint).max(100).optional(),
+    // PKI Manager policy, not encoded: URI SANs below the CA start with one of these (SPIFFE CAs)
+    permittedUriPrefixes: z.array(z.string().min(1).max(2048)).max(100).optional(),
   })
   .strict();
 
