@@ -33,7 +33,7 @@ describe('pkim acme: directories, EAB keys and accounts from the command line', 
       '--key-type',
       'ec-p256',
       '--json',
-    ).json().ca.id as string;
+    ).json().id as string;
     const caId = ok(
       'ca',
       'create',
@@ -46,7 +46,7 @@ describe('pkim acme: directories, EAB keys and accounts from the command line', 
       '--parent',
       rootId,
       '--json',
-    ).json().ca.id as string;
+    ).json().id as string;
 
     const enabled = ok(
       'acme',
