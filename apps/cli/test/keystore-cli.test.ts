@@ -35,7 +35,7 @@ function pkim(args: string[]) {
   return r.json();
 }
 
-/** The one error line on stderr: with `--json` it is `{"error":{code,message}}`, shown here as `error: code: message`. */
+/** The one error line on stderr: `{"error":{code,message}}` with `--json`, shown here as `error: code: message`. */
 function errorLine(stderr: string): string {
   const e = (JSON.parse(stderr.trim()) as { error: { code: string; message: string } }).error;
   return `error: ${e.code}: ${e.message}`;
