@@ -63,7 +63,7 @@ describe('pkim cert export: every format, read by openssl and Java keytool', { t
         '--json',
       );
       expect(r.code, r.stderr).toBe(0);
-      return { serial: r.json().certificate.serial as string, id: r.json().certificate.id as string };
+      return { serial: r.json().serial as string, id: r.json().id as string };
     };
     kept = issue('app.example.com', 'rsa-2048', true);
     notKept = issue('nokey.example.com', 'ec-p256', false);

@@ -79,7 +79,7 @@ describe('contract vocabulary: one syntax rule, core’s', () => {
     const ca = caCreateInputSchema.parse({ name: 'Root', subject: { commonName: 'Root' }, keyType: 'ECDSA-P256' });
     expect(ca.keyType).toBe('ec-p256');
     const leaf = certificateIssueWithKeyInputSchema.parse({
-      caId: 'Root',
+      ca: 'Root',
       profile: 'tls-server',
       subject: { commonName: 'www.example.com' },
       keyType: 'rsa-3072',
