@@ -1,20 +1,11 @@
 import { z } from 'zod';
+import { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS } from '@pkim/shared';
 import { caRefSchema, certificateRefSchema } from './common-schemas';
 
 /** Everyday certificate work (issue #16): exports, truststores, renewal, bulk, inventory. */
 
-export const certificateExportFormatSchema = z.enum([
-  'pem',
-  'der',
-  'chain',
-  'p7b',
-  'p7b-pem',
-  'p12',
-  'jks',
-  'key',
-  'zip',
-]);
-export const truststoreExportFormatSchema = z.enum(['pem', 'p7b', 'p7b-pem', 'p12', 'jks']);
+export const certificateExportFormatSchema = z.enum(CERTIFICATE_EXPORT_FORMATS);
+export const truststoreExportFormatSchema = z.enum(TRUSTSTORE_EXPORT_FORMATS);
 /** an export password (PKCS#12, JKS, encrypted PKCS#8): at least 8 characters */
 export const exportPasswordSchema = z.string().min(8).max(1024);
 

@@ -5,3 +5,4 @@ export * from './revocation';
 export * from './audit-hash';
 export * from './duration';
 export * from './clock';
+export * from './export-formats';

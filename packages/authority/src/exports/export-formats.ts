@@ -22,21 +22,15 @@ import { encryptPrivateKeyInfo, toArrayBuffer, type PbeScheme } from './password
 import { writePkcs12 } from './pkcs12-writer';
 import { writeJks } from './jks-writer';
 
-export const CERTIFICATE_EXPORT_FORMATS = [
-  'pem',
-  'der',
-  'chain',
-  'p7b',
-  'p7b-pem',
-  'p12',
-  'jks',
-  'key',
-  'zip',
-] as const;
-export type CertificateExportFormat = (typeof CERTIFICATE_EXPORT_FORMATS)[number];
+import {
+  CERTIFICATE_EXPORT_FORMATS,
+  TRUSTSTORE_EXPORT_FORMATS,
+  type CertificateExportFormat,
+  type TruststoreExportFormat,
+} from '@pkim/shared';
 
-export const TRUSTSTORE_EXPORT_FORMATS = ['pem', 'p7b', 'p7b-pem', 'p12', 'jks'] as const;
-export type TruststoreExportFormat = (typeof TRUSTSTORE_EXPORT_FORMATS)[number];
+export { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS };
+export type { CertificateExportFormat, TruststoreExportFormat };
 
 /** formats that always need a password (a ZIP needs one for its PKCS#12/JKS/key members) */
 export const PASSWORD_FORMATS: readonly string[] = ['p12', 'jks', 'key'];
