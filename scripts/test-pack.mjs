@@ -67,7 +67,12 @@ async function serveCheck() {
       throw new Error(`GET / did not serve the built console (${page.status}):\n${html.slice(0, 300)}`);
     }
   } finally {
+    // Wait for the server to exit: it may still be closing its database (WAL files) when cleanup starts.
+    const exited = new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
     child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
   }
 }
 
@@ -124,5 +129,5 @@ try {
 } catch (e) {
   fail(e instanceof Error ? e.message : String(e));
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 }
