@@ -17,16 +17,8 @@ const ALLOWED = {
   // through the authority, the store or the key backends, so the same code works against OpenBao unchanged
   'packages/keystore-certs': ['@pkim/shared'],
   'apps/server': ['@pkim/shared', '@pkim/contract', '@pkim/core', '@pkim/authority'],
-  'apps/cli': [
-    '@pkim/shared',
-    '@pkim/contract',
-    '@pkim/core',
-    '@pkim/authority',
-    '@pkim/server',
-    '@pkim/store',
-    '@pkim/keys',
-    '@pkim/keystore-certs',
-  ],
+  // never @pkim/store or @pkim/keys: `pkim db|backup|restore` go through the authority's database-admin facade
+  'apps/cli': ['@pkim/shared', '@pkim/contract', '@pkim/core', '@pkim/authority', '@pkim/server', '@pkim/keystore-certs'],
   'apps/web': ['@pkim/shared', '@pkim/contract', '@pkim/server'],
 } satisfies Record<string, string[]>;
 type Workspace = keyof typeof ALLOWED;
@@ -201,5 +193,31 @@ describe('architecture: one door', () => {
     expect(callers.encoder).toContain(PIPELINE);
     expect(callers.sign).toContain(PIPELINE);
     expect(bad).toEqual([]);
+  });
+});
+
+describe('architecture: configuration is read in one place per app', () => {
+  /** the modules allowed to read the process environment: each app's config module */
+  const CONFIG_MODULES = ['apps/cli/src/config/cli-config.ts'];
+  const ENV_READ =
+    /\bprocess\s*(?:\?\.|\.)\s*env\b|\bprocess\s*\[\s*['"`]env['"`]\s*\]|\{[^{}]*\benv\b[^{}]*\}\s*=\s*process\b/;
+  const code = (src: string) => src.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/[^\n]*/g, '$1');
+
+  it('sees process.env, process["env"] and destructuring, not comments (positive control)', () => {
+    expect(ENV_READ.test(code('const d = process.env.PKIM_DATA_DIR;'))).toBe(true);
+    expect(ENV_READ.test(code("const e = process['env'];"))).toBe(true);
+    expect(ENV_READ.test(code('const { env } = process;'))).toBe(true);
+    expect(ENV_READ.test(code('// reads process.env here'))).toBe(false);
+    expect(ENV_READ.test(code('const env = config.env ?? {};'))).toBe(false);
+  });
+
+  it('no package or app source reads process.env except the config modules (tests, bench, scripts excepted)', () => {
+    const bad = workspaces
+      .flatMap(srcFiles)
+      .map((f) => relative(REPO_ROOT, f))
+      .filter((f) => !CONFIG_MODULES.includes(f))
+      .filter((f) => ENV_READ.test(code(read(join(REPO_ROOT, f)))));
+    expect(bad).toEqual([]);
+    for (const m of CONFIG_MODULES) expect(ENV_READ.test(code(read(join(REPO_ROOT, m)))), m).toBe(true);
   });
 });

@@ -1,8 +1,9 @@
 import { userInfo } from 'node:os';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PkiError, toPkiError, type ErrorKind } from '@pkim/shared';
 import type { Actor, Authority } from '@pkim/authority';
+import type { Logger } from 'pino';
+import type { CliConfig } from './config/cli-config';
 
 export interface GlobalOptions {
   dataDir: string;
@@ -11,8 +12,14 @@ export interface GlobalOptions {
 }
 
 export interface CliContext {
-  /** global flags (--data-dir, --database-url, --json), resolved with PKIM_* env fallbacks */
+  /** loads and validates the configuration (config file, environment, global flags); before every action */
+  loadConfig(): Promise<CliConfig>;
+  /** the loaded configuration (config/cli-config.ts: the one place the environment is read) */
+  config(): CliConfig;
+  /** global flags (--data-dir, --database-url, --json), resolved with PKIM_* env and config-file fallbacks */
   options(): GlobalOptions;
+  /** a logger to stderr (JSON lines, or human-readable on a terminal), at PKIM_LOG_LEVEL or `defaultLevel` */
+  logger(defaultLevel: string): Promise<Logger>;
   /** opens the authority on the data dir once; closed when the command ends */
   openAuthority(): Promise<Authority>;
   /** the local operator: the CLI runs with admin rights on its data directory */
@@ -42,13 +49,18 @@ export const EXIT_CODES: Record<ErrorKind, number> = {
 
 export function createCliContext(program: Command): CliContext {
   let authority: Promise<Authority> | undefined;
+  let loaded: CliConfig | undefined;
+  const config = (): CliConfig => {
+    if (!loaded) throw new PkiError('internal', 'the configuration was read before it was loaded');
+    return loaded;
+  };
   const options = (): GlobalOptions => {
-    const o = program.opts<{ dataDir?: string; databaseUrl?: string; json?: boolean }>();
-    return {
-      dataDir: resolve(o.dataDir ?? process.env.PKIM_DATA_DIR ?? './data'),
-      databaseUrl: o.databaseUrl ?? process.env.PKIM_DATABASE_URL ?? undefined,
-      json: !!o.json,
-    };
+    const c = config();
+    return { dataDir: c.dataDir, databaseUrl: c.databaseUrl, json: !!program.opts<{ json?: boolean }>().json };
+  };
+  const logger = async (defaultLevel: string): Promise<Logger> => {
+    const { createCliLogger } = await import('./lazy/logging-runtime');
+    return createCliLogger(config().logLevel ?? defaultLevel, config().logFormat);
   };
   let who = 'unknown';
   try {
@@ -57,27 +69,31 @@ export function createCliContext(program: Command): CliContext {
     /* no passwd entry */
   }
   return {
+    async loadConfig() {
+      const o = program.opts<{ config?: string; dataDir?: string; databaseUrl?: string }>();
+      // zod and the config-file parsers load only here, never for --help
+      const { loadCliConfig } = await import('./config/cli-config');
+      loaded = await loadCliConfig({ flags: { config: o.config, dataDir: o.dataDir, databaseUrl: o.databaseUrl } });
+      return loaded;
+    },
+    config,
     options,
+    logger,
     actor: { id: `cli:${who}`, name: who, role: 'admin' },
     openAuthority() {
       if (!authority) {
-        const o = options();
+        const c = config();
         // loaded on first use (a separate chunk of the compiled CLI, see lazy/authority-runtime.ts)
-        authority = import('./lazy/authority-runtime').then(({ createAuthority, LOG_REDACT_PATHS, pino }) => {
-          const logger = pino(
-            {
-              level: process.env.PKIM_LOG_LEVEL ?? 'silent',
-              redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
-            },
-            pino.destination(2),
-          );
-          return createAuthority({
-            dataDir: o.dataDir,
-            databaseUrl: o.databaseUrl,
-            logger,
-            publicBaseUrl: process.env.PKIM_PUBLIC_URL || undefined,
-          });
-        });
+        authority = Promise.all([import('./lazy/authority-runtime'), logger('silent')]).then(
+          ([{ createAuthority }, log]) =>
+            createAuthority({
+              dataDir: c.dataDir,
+              databaseUrl: c.databaseUrl,
+              logger: log,
+              publicBaseUrl: c.publicUrl,
+              env: c.env,
+            }),
+        );
       }
       return authority;
     },

@@ -21,6 +21,7 @@ program
     '--database-url <url>',
     'postgres://… to use PostgreSQL (env PKIM_DATABASE_URL; default SQLite in the data dir)',
   )
+  .option('--config <file>', 'config file: pkim.toml, .yaml or .json (env PKIM_CONFIG; env and flags override it)')
   .option('--json', 'machine-readable JSON output')
   // commander's own errors (unknown option, missing argument…) in the one form: `error: <code>: <message>`, exit 2
   .configureOutput({
@@ -30,6 +31,10 @@ program
   .exitOverride();
 
 const ctx = createCliContext(program);
+// every command reads its configuration (config file, environment, flags) first and refuses an invalid one
+program.hook('preAction', async () => {
+  await ctx.loadConfig();
+});
 registerInitCommand(program, ctx);
 registerCaCommand(program, ctx);
 registerCertCommand(program, ctx);

@@ -43,6 +43,18 @@ export interface StartServerOptions {
   print?: (line: string) => void;
   /** install SIGTERM/SIGINT handlers that close gracefully (default true) */
   handleSignals?: boolean;
+  /**
+   * settings as an environment-style map (PKIM_HOST, PKIM_PORT, …, and everything the authority reads): built by
+   * the CLI's config module (config file < environment < flags). The server never reads `process.env`. Default none.
+   */
+  env?: Record<string, string | undefined>;
+  /** the logger (default: JSON lines to stderr at `logLevel`) */
+  logger?: Logger;
+  /**
+   * JSON-lines mode of the start-up banner (logs not on a terminal): the banner becomes structured records on this
+   * logger instead of text lines through `print`, so nothing but JSON reaches a log collector
+   */
+  bannerLog?: Logger;
   /** extra authority settings (tests) */
   authority?: Partial<AuthorityConfig>;
   server?: Partial<BuildServerOptions>;
@@ -89,7 +101,7 @@ export function parseHttpTimeoutMs(
 /** Resolves options with the PKIM_* environment as fallback. */
 export function serverOptionsFromEnv(
   opts: StartServerOptions,
-  env: Record<string, string | undefined> = process.env,
+  env: Record<string, string | undefined>,
 ): Required<Pick<StartServerOptions, 'host' | 'port' | 'dataDir' | 'logLevel'>> & StartServerOptions {
   const port = opts.port ?? (env.PKIM_PORT ? Number(env.PKIM_PORT) : 8200);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -133,7 +145,8 @@ export function serverOptionsFromEnv(
  * one-time password once), listens, and shuts down gracefully on SIGTERM/SIGINT.
  */
 export async function startServer(input: StartServerOptions = {}): Promise<RunningServer> {
-  const o = serverOptionsFromEnv(input);
+  const env = input.env ?? {};
+  const o = serverOptionsFromEnv(input, env);
   const print = o.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   if (!!o.tlsCert !== !!o.tlsKey)
     throw new PkiError('input.invalid', 'TLS needs both a certificate (--tls-cert) and a key (--tls-key)');
@@ -152,17 +165,18 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
       );
     }
   }
-  const logger: Logger = pino(
-    { level: o.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } },
-    pino.destination(2),
-  );
+  const logger: Logger =
+    o.logger ??
+    pino({ level: o.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, pino.destination(2));
   const authority = await createAuthority({
     dataDir: o.dataDir,
     databaseUrl: o.databaseUrl,
     publicBaseUrl: o.publicBaseUrl,
     logger,
+    env,
     ...o.authority,
   });
+  const consoleOption = o.server?.console ?? { dir: resolveConsoleDir(env) };
   let app: FastifyInstance;
   let bootstrap: RunningServer['bootstrap'];
   try {
@@ -179,6 +193,7 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
       rateLimit: o.rateLimit,
       relyingPartyRateLimit: o.relyingPartyRateLimit,
       ...o.server,
+      console: consoleOption,
       backgroundJobs,
     });
     await app.listen({ host: o.host, port: o.port });
@@ -190,22 +205,32 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
   const port = typeof address === 'object' && address ? address.port : o.port;
   const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
   const url = `${https ? 'https' : 'http'}://${hostForUrl}:${port}`;
-  if (bootstrap) {
+  const say = (msg: string, fields: Record<string, unknown>) =>
+    o.bannerLog ? o.bannerLog.info(fields, msg) : print(msg);
+  if (bootstrap && o.bannerLog) {
+    o.bannerLog.warn(
+      { username: bootstrap.username, oneTimePassword: bootstrap.password, url: `${url}/` },
+      'first boot: created the administrator account; this password is shown ONCE: sign in and change it',
+    );
+  } else if (bootstrap) {
     print('First boot: created the administrator account. This password is shown ONCE:');
     print(`  username: ${bootstrap.username}`);
     print(`  password: ${bootstrap.password}`);
     print(`Sign in to the web console at ${url}/ and change it (or: pkim user reset-password).`);
   }
-  print(`pkim listening on ${url} (tRPC ${url}/trpc, REST ${url}/api/v1, OCSP ${url}/ocsp, CRL ${url}/crl/<ca>.crl)`);
-  const consoleOption = o.server?.console;
+  say(`pkim listening on ${url} (tRPC ${url}/trpc, REST ${url}/api/v1, OCSP ${url}/ocsp, CRL ${url}/crl/<ca>.crl)`, {
+    url,
+  });
   if (consoleOption !== false) {
-    print(
-      consoleIsBuilt(consoleOption?.dir ?? resolveConsoleDir())
+    const built = consoleIsBuilt(consoleOption?.dir ?? resolveConsoleDir(env));
+    say(
+      built
         ? `web console: ${url}/`
         : 'web console: not built (run `npm run build`, or start with `npm start`, which builds it)',
+      { console: built ? `${url}/` : null },
     );
   }
-  if (o.publicBaseUrl) print(`public URL: ${o.publicBaseUrl}`);
+  if (o.publicBaseUrl) say(`public URL: ${o.publicBaseUrl}`, { publicUrl: o.publicBaseUrl });
   void app.pkim.jobs?.runOnce();
 
   let closing: Promise<void> | undefined;
@@ -226,7 +251,7 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
       force.unref();
       close().then(
         () => {
-          print('pkim stopped');
+          say('pkim stopped', {});
           process.exit(0);
         },
         (e: unknown) => {

@@ -52,9 +52,17 @@ describe('pkim serve', () => {
   it('prints the one-time admin credential on first boot only; finishes an in-flight request on SIGTERM', async () => {
     const first = await serve(tmp.dir);
     children.push(first.child);
-    const password = /password: (\S+)/.exec(first.stdout())?.[1];
-    expect(first.stdout()).toMatch(/username: admin/);
+    // stdout is a pipe, not a terminal: the banner is JSON lines like the logs, nothing else
+    const lines = first
+      .stdout()
+      .split('\n')
+      .filter((l) => l.trim());
+    const records = lines.map((l) => JSON.parse(l) as { msg: string; username?: string; oneTimePassword?: string });
+    const boot = records.find((r) => r.oneTimePassword);
+    expect(boot?.username).toBe('admin');
+    const password = boot?.oneTimePassword;
     expect(password).toBeTruthy();
+    expect(records.some((r) => r.msg.startsWith('pkim listening on http://127.0.0.1:'))).toBe(true);
     expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
 
     // the credential works
@@ -99,7 +107,7 @@ describe('pkim serve', () => {
 
     const second = await serve(tmp.dir);
     children.push(second.child);
-    expect(second.stdout()).not.toMatch(/password:/);
+    expect(second.stdout()).not.toMatch(/password/i);
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);

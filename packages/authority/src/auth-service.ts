@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { PkiError, checkDurationMs, checkTimestampMs, newId, type Clock } from '@pkim/shared';
+import { PkiError, checkDurationMs, checkTimestampMs, newId, parseDuration, type Clock } from '@pkim/shared';
 import type { LoginFailureRow, NewAuditEvent, Store, UnitOfWork, UserRole, UserRow } from '@pkim/store';
 import {
   hashPassword,
@@ -9,7 +9,7 @@ import {
   DEFAULT_SCRYPT_PARAMS,
   type ScryptParams,
 } from './password-hashing';
-import { assertCanGrant, authorize, hasPermission, isValidScope, USER_ROLES } from './permissions';
+import { assertCanGrant, authorize, hasPermission, isValidScope, scopesNotGrantedBy, USER_ROLES } from './permissions';
 import type { ResourceLimits } from './signing/provisioner';
 import { validateResourceLimits } from './signing/provisioner-registry';
 import type { Actor, AuditService, AuthService } from './types';
@@ -26,6 +26,8 @@ export interface AuthServiceOptions {
   loginThrottle?: LoginThrottleOptions;
   /** session lifetime (default 12 h) */
   sessionTtlMs?: number;
+  /** lifetime of a new API token created without one (default 90 days, PKIM_TOKEN_TTL); null = never expires */
+  defaultTokenTtlMs?: number | null;
   /** minimum time between `lastUsedAt` writes for one token (default 60 s) */
   tokenTouchIntervalMs?: number;
   /** scrypt cost (tests may lower it) */
@@ -91,12 +93,28 @@ function constantTimeEqual(a: string, b: string): boolean {
 }
 
 /** Users, passwords, sessions and API tokens. Every change and every login attempt is audited. */
+/** lifetime of API tokens created without one */
+export const DEFAULT_TOKEN_TTL_MS = 90 * 86_400_000;
+
+/** PKIM_TOKEN_TTL (`90d`, `12h`, `never`) → ms or null; unset → the 90-day default. */
+export function resolveTokenTtl(env: Record<string, string | undefined>): number | null {
+  const v = env.PKIM_TOKEN_TTL?.trim();
+  if (!v) return DEFAULT_TOKEN_TTL_MS;
+  if (v === 'never') return null;
+  try {
+    return checkDurationMs(parseDuration(v), 'PKIM_TOKEN_TTL');
+  } catch {
+    throw new PkiError('input.invalid', `PKIM_TOKEN_TTL: expected a duration such as 90d or 'never', got '${v}'`);
+  }
+}
+
 export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOptions = {}): AuthService {
   const { store, clock, logger, audit } = deps;
   const throttle = checkThrottleOptions({ ...LOGIN_THROTTLE_DEFAULTS, ...options.loginThrottle });
   logger.debug({ loginThrottle: throttle }, 'login throttle');
   const sessionTtlMs = options.sessionTtlMs ?? 12 * 3_600_000;
   const touchInterval = options.tokenTouchIntervalMs ?? 60_000;
+  const defaultTokenTtlMs = options.defaultTokenTtlMs === undefined ? DEFAULT_TOKEN_TTL_MS : options.defaultTokenTtlMs;
   const scryptParams = options.scrypt ?? DEFAULT_SCRYPT_PARAMS;
   const checkPasswordHash = options.passwordVerifier ?? verifyPassword;
   const lastTouch = new Map<string, number>();
@@ -493,9 +511,21 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       const bad = scopes.filter((s) => !isValidScope(s));
       if (bad.length)
         throw new PkiError('input.invalid', `unknown scope(s): ${bad.join(', ')}`, { details: { scopes: bad } });
+      // a scope the role can never use is a mistake now, not a surprise at the first request
+      const ungrantable = scopesNotGrantedBy(input.role, scopes);
+      if (ungrantable.length) {
+        throw new PkiError(
+          'token.scope_not_grantable',
+          `the ${input.role} role does not grant scope(s) ${ungrantable.join(', ')}: choose a role that does, or ` +
+            `drop them`,
+          { details: { role: input.role, scopes: ungrantable } },
+        );
+      }
       // nobody mints a token stronger than themselves (a scoped token included)
       assertCanGrant(actor, input.role, scopes.length > 0 ? scopes : undefined, `create a ${input.role} token`);
-      if (input.expiresInMs !== undefined) checkDurationMs(input.expiresInMs, 'token expiry');
+      // tokens expire by default (PKIM_TOKEN_TTL, 90 days); null asks explicitly for a token that never expires
+      const lifetimeMs = input.expiresInMs === undefined ? defaultTokenTtlMs : input.expiresInMs;
+      if (lifetimeMs !== null) checkDurationMs(lifetimeMs, 'token expiry');
       // a limited actor mints tokens limited at least as much (its own limits when none are given)
       const asked = validateResourceLimits(input.resources);
       const resources = asked && actor.resources ? { ...actor.resources, ...asked } : (asked ?? actor.resources);
@@ -509,9 +539,23 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       const now = clock.now();
       // a token minted by a user dies with that user (disabled owner → token refused)
       const ownerId = actor.id.startsWith('usr_') && (await store.users.findById(actor.id)) ? actor.id : null;
+      // names are unique among the owner's live tokens (revoked and expired ones free their name)
+      const name = input.name.trim();
+      const clash = (await store.tokens.list()).find(
+        (t) =>
+          t.userId === ownerId &&
+          t.name === name &&
+          t.revokedAt === null &&
+          (t.expiresAt === null || t.expiresAt > now),
+      );
+      if (clash) {
+        throw new PkiError('token.name_taken', `there is already an active token named '${name}' (${clash.id})`, {
+          details: { id: clash.id },
+        });
+      }
       const token = `${TOKEN_PREFIX}${randomSecret(32)}`;
       const id = newId('tok');
-      const expiresAt = input.expiresInMs !== undefined ? checkTimestampMs(now + input.expiresInMs, 'expiresAt') : null;
+      const expiresAt = lifetimeMs !== null ? checkTimestampMs(now + lifetimeMs, 'expiresAt') : null;
       await store.commit({
         insertTokens: [
           {

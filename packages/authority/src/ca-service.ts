@@ -18,6 +18,7 @@ import { recordFailure, type SigningServiceDeps } from './ca-context';
 import { subjectToDn } from './subject-input';
 import { CA_NAME, type SigningPipeline } from './signing/signing-pipeline';
 import { checkActorMayUseCa } from './signing/provisioner-policy';
+import { authorize } from './permissions';
 
 export { checkKmsCertifiedRoot } from './signing/kms-certified-root';
 export { wholeSeconds } from './signing/signing-pipeline';
@@ -91,6 +92,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   }
 
   async function createExternalIntermediate(input: Omit<CreateCaInput, 'parentId' | 'kmsCertify'>, actor: Actor) {
+    authorize(actor, 'ca:write'); // the transports check too: an in-process caller cannot skip it
     let keyRef: KeyRef | undefined;
     const backendName = input.backend ?? 'software';
     try {
@@ -161,6 +163,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   }
 
   async function importCertificate(caId: string, certificatePem: string, actor: Actor): Promise<CaView> {
+    authorize(actor, 'ca:write');
     try {
       const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
       if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${caId}'`);
@@ -218,6 +221,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   }
 
   async function setStatus(caId: string, status: 'active' | 'disabled', actor: Actor): Promise<CaRow> {
+    authorize(actor, 'ca:write');
     try {
       const ca = await findCa(caId);
       checkActorMayUseCa(actor, ca);
@@ -279,6 +283,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     reason: CaRow['revocationReason'] & string,
     actor: Actor,
   ): Promise<RevocationResult> {
+    authorize(actor, 'ca:write');
     try {
       assertAcceptedRevocationReason(reason);
       const ca = await findCa(caId);
@@ -313,6 +318,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   }
 
   async function remove(caId: string, opts: { destroyKey?: boolean }, actor: Actor): Promise<void> {
+    authorize(actor, 'ca:write');
     try {
       const ca = await findCa(caId);
       checkActorMayUseCa(actor, ca);

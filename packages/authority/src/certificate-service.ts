@@ -7,6 +7,7 @@ import { auditEvent } from './audit-service';
 import { recordFailure } from './ca-context';
 import { checkActorMayUseCa, visibleCaIds } from './signing/provisioner-policy';
 import { resolveCaRef } from './ca-context';
+import { authorize } from './permissions';
 
 export interface CertificateServiceDeps {
   store: Store;
@@ -65,6 +66,7 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
   }
 
   async function revoke(ref: string, reason: RevocationReason, actor: Actor): Promise<CertificateRow> {
+    authorize(actor, 'certificate:revoke'); // the transports check too: an in-process caller cannot skip it
     try {
       assertAcceptedRevocationReason(reason);
       const row = await find(ref);
@@ -97,6 +99,7 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
   }
 
   async function remove(ref: string, actor: Actor): Promise<void> {
+    authorize(actor, 'certificate:revoke');
     try {
       const row = await find(ref);
       checkActorMayUseCa(actor, await store.cas.findById(row.caId));

@@ -28,7 +28,7 @@ import { createRequestService } from './request-service';
 import { createCrlService } from './crl-service';
 import { createRevocationTimings } from './revocation-timings';
 import { createOcspService } from './ocsp-service';
-import { createAuthService, resolveLoginThrottle } from './auth-service';
+import { createAuthService, resolveLoginThrottle, resolveTokenTtl } from './auth-service';
 import { createInsightsService } from './insights-service';
 import { createOptionalBackends } from './optional-backends';
 import { createVaultService } from './vault';
@@ -65,7 +65,7 @@ export const LOG_REDACT_PATHS = [
   'res.headers["set-cookie"]',
 ];
 
-export function createLogger(level = process.env.PKIM_LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(level = 'info'): Logger {
   return pino({ level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } });
 }
 
@@ -76,10 +76,13 @@ export function createLogger(level = process.env.PKIM_LOG_LEVEL ?? 'info'): Logg
 export async function createAuthority(config: AuthorityConfig): Promise<Authority> {
   const clock: Clock = config.clock ?? systemClock;
   const logger = config.logger ?? createLogger();
-  const env = config.env ?? process.env;
+  // settings maps (PKIM_PKCS11_*, PKIM_KMIP_*, PKIM_SPIFFE_*, …) come from the app's config module, never process.env
+  const env = config.env ?? {};
   const dataDir = resolve(config.dataDir);
   // settings are checked before anything is opened
   const loginThrottle = resolveLoginThrottle(env, config.auth?.loginThrottle);
+  const defaultTokenTtlMs =
+    config.auth?.defaultTokenTtlMs !== undefined ? config.auth.defaultTokenTtlMs : resolveTokenTtl(env);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // the data dir holds the database, master.key and profiles: owner only, whatever mode it had before
   try {
@@ -93,6 +96,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const store: Store = await openStore({
     url: ephemeral ? ':memory:' : resolveDatabaseUrl(config),
     faultInjection: config.faultInjection,
+    env,
   });
 
   // key backend operations are logged; failures are also audited as kms.<operation>_failed
@@ -191,7 +195,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const timings = createRevocationTimings(store);
   const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs, timings });
   const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs, timings });
-  const auth = createAuthService({ store, clock, logger, audit }, { ...config.auth, loginThrottle });
+  const auth = createAuthService({ store, clock, logger, audit }, { ...config.auth, loginThrottle, defaultTokenTtlMs });
   const spiffe = createSpiffeService({ store, clock, logger, auth, sign: pipeline.sign, config: spiffeConfig });
   const vault = createVaultService({
     store,

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { SYSTEM_ACTOR, type Actor, type CrlService } from './types';
 import { auditEvent } from './audit-service';
 import { recordFailure, type CaContextLoader } from './ca-context';
+import { authorize } from './permissions';
 
 export interface CrlServiceDeps {
   store: Store;
@@ -129,6 +130,7 @@ export function createCrlService(
       for (const id of caIds) cache.delete(id);
     },
     async generate(caId, actor) {
+      authorize(actor, 'ca:write'); // issuing a CRL on demand is a CA operation (the jobs act as the system)
       return strip(await generateCached(caId, actor));
     },
     async current(caId) {

@@ -1,6 +1,17 @@
 export * from './types';
 export { createAuthority, createLogger, LOG_REDACT_PATHS } from './create-authority';
 export { resolveDatabaseUrl } from './database-url';
+export {
+  assertDatabaseExists,
+  backupDatabase,
+  copyDatabase,
+  databaseLocation,
+  migrateDatabase,
+  restoreDatabase,
+  sameDatabase,
+  type AuditVerifyResult,
+  type DatabaseContents,
+} from './database-admin';
 export { subjectToDn } from './subject-input';
 export * from './permissions';
 export {

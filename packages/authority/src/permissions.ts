@@ -79,6 +79,12 @@ function scopeAllows(scope: string, permission: Permission): boolean {
   return scope.endsWith(':*') && permission.startsWith(scope.slice(0, -1));
 }
 
+/** The scopes that cover no permission the role holds (a token with them could never use them). */
+export function scopesNotGrantedBy(role: UserRole, scopes: readonly string[]): string[] {
+  const held = ROLE_PERMISSIONS[role].filter((p) => p !== 'account:self');
+  return scopes.filter((s) => !held.some((p) => scopeAllows(s, p)));
+}
+
 /** Role grants the permission and (for API tokens with scopes) a scope covers it. */
 export function hasPermission(actor: Actor | undefined, permission: Permission): boolean {
   if (!actor) return false;

@@ -16,6 +16,7 @@ import { recordFailure, resolveCaRef, type CaContextLoader } from './ca-context'
 import type { SigningPipeline } from './signing/signing-pipeline';
 import { checkActorMayUseCa, checkNames, checkProfile, visibleCaIds } from './signing/provisioner-policy';
 import { actorProvisioner } from './signing/provisioner-registry';
+import { authorize } from './permissions';
 
 export interface RequestServiceDeps {
   store: Store;
@@ -41,6 +42,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
 
   return {
     async submit(input, actor) {
+      authorize(actor, 'request:submit'); // the transports check too: an in-process caller cannot skip it
       try {
         if (input.validityMs !== undefined) checkDurationMs(input.validityMs, 'validity');
         const target = await contexts.loadActive(input.caId, clock.now());
@@ -55,6 +57,12 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
         const own = [actorProvisioner(actor)];
         checkProfile(own, input.profile);
         checkNames(own, csr.subject, csr.sans);
+        // and linted now: a CSR without SANs for a TLS profile (or anything else the approval would refuse) is
+        // refused at submission, not left waiting for a reviewer
+        await pipeline.preflight(
+          { ca: input.caId, csrPem: input.csrPem, profile: input.profile, lifetimeMs: input.validityMs },
+          { actor },
+        );
         const t = clock.now();
         const row: CertificateRequestRow = {
           id: newId('req'),
@@ -94,6 +102,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     approve: (id, actor) => pipeline.sign({ kind: 'approved-request', requestId: id }, { actor }),
 
     async reject(id, reason, actor) {
+      authorize(actor, 'request:review');
       try {
         if (!reason?.trim()) throw new PkiError('input.invalid', 'a rejection needs a reason');
         const req = await load(id, actor);
@@ -118,7 +127,10 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
       }
     },
 
-    get: (id, actor) => load(id, actor),
+    get: async (id, actor) => {
+      authorize(actor, 'request:read');
+      return load(id, actor);
+    },
 
     /**
      * The certificate a request produced, with its chain: the requester who submitted it (requesters never see
@@ -140,6 +152,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
     },
 
     async list(query, actor) {
+      authorize(actor, 'request:read');
       return store.requests.list({
         ...query,
         caId: query.caId ? await resolveCaRef(store, query.caId) : undefined,

@@ -56,7 +56,10 @@ export interface AuthorityConfig {
   logger?: Logger;
   /** extra/override key backends (tests); by default software + pkcs11/kmip from env */
   keyBackends?: KeyBackend[];
-  /** environment to read PKIM_PKCS11_* / PKIM_KMIP_* from (default process.env) */
+  /**
+   * settings as an environment-style map (PKIM_PKCS11_*, PKIM_KMIP_*, PKIM_SPIFFE_*, PKIM_ACME_*, PKIM_LOGIN_*,
+   * PKIM_MASTER_KEY, PKIM_PROFILES_FILE; PATH for pg_dump): built by the app's config module. Default: none.
+   */
   env?: Record<string, string | undefined>;
   /** CRL validity (nextUpdate - thisUpdate); default 24h */
   crlValidityMs?: number;
@@ -487,7 +490,14 @@ export interface AuthService {
   authenticateSession(sessionToken: string): Promise<{ actor: Actor; csrfToken: string } | undefined>;
   /** API token: secret shown once; stored hashed */
   createToken(
-    input: { name: string; role: UserRole; scopes?: string[]; resources?: ResourceLimits; expiresInMs?: number },
+    input: {
+      name: string;
+      role: UserRole;
+      scopes?: string[];
+      resources?: ResourceLimits;
+      /** lifetime; omitted: the default (90 days, PKIM_TOKEN_TTL); null: never expires */
+      expiresInMs?: number | null;
+    },
     actor: Actor,
   ): Promise<{ id: string; token: string; expiresAt: number | null }>;
   listTokens(): Promise<

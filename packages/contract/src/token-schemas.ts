@@ -32,8 +32,8 @@ export const tokenCreateInputSchema = z
     role: userRoleSchema,
     scopes: z.array(tokenScopeSchema).max(32).optional(),
     resources: tokenResourcesSchema.optional(),
-    /** e.g. 30d; omitted: never expires */
-    expiresIn: durationSchema.optional(),
+    /** e.g. 30d; `never`: no expiry; omitted: the server's default (90 days, PKIM_TOKEN_TTL) */
+    expiresIn: z.union([z.literal('never'), durationSchema]).optional(),
   })
   .strict();
 /** the secret is returned once and never again */

@@ -67,7 +67,7 @@ export function parseKekText(text: string): Buffer {
  * The local KEK: `PKIM_KEYSTORE_KEK` (64 hex / base64) when set, else the file (created with mode 0600 on first
  * use). The file must not live next to the database in production: whoever has both has every private key.
  */
-export function loadLocalKek(file: string, env: NodeJS.ProcessEnv = process.env): KeyEncryptionKey {
+export function loadLocalKek(file: string, env: Record<string, string | undefined>): KeyEncryptionKey {
   if (env.PKIM_KEYSTORE_KEK) return localKek(parseKekText(env.PKIM_KEYSTORE_KEK));
   if (!existsSync(file)) {
     mkdirSync(dirname(file), { recursive: true });

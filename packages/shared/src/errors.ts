@@ -77,6 +77,18 @@ export const HTTP_STATUS_BY_KIND: Record<ErrorKind, number> = {
  */
 export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: string }> = {
   'input.invalid': { kind: 'invalid_input', description: 'The input failed validation.' },
+  'config.invalid': {
+    kind: 'invalid_input',
+    description:
+      'The configuration (config file, environment variables or flags) is invalid: the message names each bad ' +
+      'setting and where it came from. Nothing was started or changed.',
+  },
+  'data_dir.not_initialized': {
+    kind: 'not_found',
+    description:
+      'The data directory was never initialised (no database in it): run `pkim init` first, or check --data-dir, ' +
+      'PKIM_DATA_DIR and the config file. Nothing was created.',
+  },
   'input.invalid_json': { kind: 'invalid_input', description: 'The request body is not valid JSON.' },
   'input.unsupported_media_type': { kind: 'invalid_input', description: 'The content type is not accepted here.' },
   'input.too_large': { kind: 'invalid_input', description: 'The request body exceeds the size limit.' },
@@ -272,6 +284,14 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'user.last_admin': { kind: 'conflict', description: 'The last active admin cannot be demoted or disabled.' },
   'token.not_found': { kind: 'not_found', description: 'No such API token.' },
   'token.already_revoked': { kind: 'conflict', description: 'The API token is already revoked.' },
+  'token.name_taken': {
+    kind: 'conflict',
+    description: 'This user already has an active API token with this name (token names are unique per user).',
+  },
+  'token.scope_not_grantable': {
+    kind: 'forbidden',
+    description: "A requested token scope is not allowed to the token's role, so the token could never use it.",
+  },
   'route.not_found': { kind: 'not_found', description: 'No such HTTP route.' },
   'rate.limited': { kind: 'rate_limited', description: 'Too many requests.' },
   'ocsp.malformed_request': { kind: 'invalid_input', description: 'The OCSP request could not be decoded.' },

@@ -41,8 +41,17 @@ export async function migrateStore(url: string): Promise<{ dialect: 'sqlite' | '
  * Restores a backup made by `Store.backup` while no store has the database open. SQLite: copies
  * the file into place (removing stale -wal/-shm); PostgreSQL: `pg_restore --clean --if-exists --no-owner`.
  */
-export async function restoreStore({ url, fromPath }: { url: string; fromPath: string }): Promise<void> {
+export async function restoreStore({
+  url,
+  fromPath,
+  env,
+}: {
+  url: string;
+  fromPath: string;
+  /** environment of pg_restore (see OpenStoreOptions.env) */
+  env?: Record<string, string | undefined>;
+}): Promise<void> {
   const parsed = parseStoreUrl(url);
   if (parsed.dialect === 'sqlite') restoreSqlite(parsed.path, fromPath);
-  else await (await loadPg()).restorePg(parsed.connectionString, fromPath);
+  else await (await loadPg()).restorePg(parsed.connectionString, fromPath, env);
 }

@@ -6,7 +6,7 @@ import { PkiError } from '@pkim/shared';
  * Finds a PostgreSQL client/server binary: the newest `/usr/lib/postgresql/<ver>/bin` (Debian's
  * `postgresql` package), then PATH. Throws a clear error naming the package to install.
  */
-export function findPgBinary(name: string): string {
+export function findPgBinary(name: string, path = ''): string {
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
     const versions = readdirSync(root)
@@ -17,7 +17,7 @@ export function findPgBinary(name: string): string {
       if (existsSync(p)) return p;
     }
   }
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+  for (const dir of path.split(delimiter)) {
     if (!dir) continue;
     const p = join(dir, name);
     if (existsSync(p)) return p;
@@ -31,11 +31,15 @@ export function findPgBinary(name: string): string {
 
 /**
  * Connection for pg_dump/pg_restore without the password on the command line (where `ps` shows
- * it): the URL without password plus PGPASSWORD in the child's environment.
+ * it): the URL without password plus PGPASSWORD in the child's environment (`env`: the environment the app's
+ * config module passed down, default none).
  */
-export function pgToolConnection(connectionString: string): { dbArg: string; env: NodeJS.ProcessEnv } {
+export function pgToolConnection(
+  connectionString: string,
+  env: Record<string, string | undefined> = {},
+): { dbArg: string; env: Record<string, string | undefined> } {
   const url = new URL(connectionString);
   const password = decodeURIComponent(url.password);
   url.password = '';
-  return { dbArg: url.toString(), env: password ? { ...process.env, PGPASSWORD: password } : { ...process.env } };
+  return { dbArg: url.toString(), env: password ? { ...env, PGPASSWORD: password } : { ...env } };
 }

@@ -232,11 +232,15 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     },
     async backup(toPath) {
       try {
-        const conn = pgToolConnection(connectionString);
-        await execFileAsync(findPgBinary('pg_dump'), ['-Fc', '--no-owner', '-f', toPath, '-d', conn.dbArg], {
-          maxBuffer: 16 * 1024 * 1024,
-          env: conn.env,
-        });
+        const conn = pgToolConnection(connectionString, options.env);
+        await execFileAsync(
+          findPgBinary('pg_dump', options.env?.PATH),
+          ['-Fc', '--no-owner', '-f', toPath, '-d', conn.dbArg],
+          {
+            maxBuffer: 16 * 1024 * 1024,
+            env: conn.env,
+          },
+        );
       } catch (e) {
         if (e instanceof PkiError) throw e;
         const stderr = (e as { stderr?: string }).stderr?.trim();
@@ -293,11 +297,15 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
 }
 
 /** pg_restore --clean --if-exists --no-owner in one transaction. Run it with every store on the database closed. */
-export async function restorePg(connectionString: string, fromPath: string): Promise<void> {
+export async function restorePg(
+  connectionString: string,
+  fromPath: string,
+  env: Record<string, string | undefined> = {},
+): Promise<void> {
   try {
-    const conn = pgToolConnection(connectionString);
+    const conn = pgToolConnection(connectionString, env);
     await execFileAsync(
-      findPgBinary('pg_restore'),
+      findPgBinary('pg_restore', env.PATH),
       ['--clean', '--if-exists', '--no-owner', '--single-transaction', '-d', conn.dbArg, fromPath],
       { maxBuffer: 16 * 1024 * 1024, env: conn.env },
     );

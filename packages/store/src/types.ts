@@ -598,6 +598,11 @@ export interface OpenStoreOptions {
   url: string;
   /** test hook: throw inside the transaction after all writes (to test rollback) */
   faultInjection?: { failCommit?: boolean };
+  /**
+   * environment of the PostgreSQL client tools run by `backup` (pg_dump; its PATH is searched for them after
+   * /usr/lib/postgresql/<version>/bin), passed down by the app's config module; default none
+   */
+  env?: Record<string, string | undefined>;
 }
 
 export * from './ssh-types';

@@ -3,28 +3,24 @@ import { chmodSync, createReadStream, existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
-import { parseStoreUrl, type Store } from '@pkim/store';
 import type { CliContext } from '../cli-context';
 import { keyValues } from '../format';
-import {
-  assertSqliteExists,
-  configuredDatabaseUrl,
-  describeDatabase,
-  storeHasData,
-  withScrubbedErrors,
-} from './db-command';
+import { configuredDatabaseUrl, describeDatabase, withScrubbedErrors } from './db-command';
 
 const MASTER_KEY_FILE = 'master.key';
 
 /** Where the key-encryption key of the software CA keys comes from; the backup never contains it. */
-function masterKeyInfo(dataDir: string): {
+function masterKeyInfo(
+  dataDir: string,
+  env: Record<string, string | undefined>,
+): {
   includedInBackup: false;
   source: 'env' | 'file' | 'none';
   path: string | null;
   note: string;
 } {
   const path = join(dataDir, MASTER_KEY_FILE);
-  const source = process.env.PKIM_MASTER_KEY?.trim() ? 'env' : existsSync(path) ? 'file' : 'none';
+  const source = env.PKIM_MASTER_KEY?.trim() ? 'env' : existsSync(path) ? 'file' : 'none';
   const where = source === 'env' ? 'the PKIM_MASTER_KEY environment variable' : path;
   return {
     includedInBackup: false,
@@ -50,20 +46,6 @@ function sha256File(path: string): Promise<string> {
   });
 }
 
-async function summary(store: Store) {
-  const byStatus = await store.certificates.countByStatus();
-  const cas = (await store.cas.list()).length;
-  const auditEvents = await store.audit.count();
-  const last = (await store.audit.list({ order: 'desc', limit: 1 }))[0];
-  return {
-    cas,
-    certificates: Object.values(byStatus).reduce((a, b) => a + b, 0),
-    certificatesByStatus: byStatus,
-    auditEvents,
-    auditHead: last ? { seq: last.seq, hash: last.hash } : null,
-  };
-}
-
 /** `pkim backup --out` and `pkim restore --from [--force]` for the configured database. */
 export function registerBackupCommands(program: Command, ctx: CliContext): void {
   program
@@ -75,30 +57,21 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
     .action(async (o: { out: string }) => {
       const url = configuredDatabaseUrl(ctx);
       await withScrubbedErrors([url], async () => {
-        assertSqliteExists(url, 'backup');
         const out = resolve(o.out);
-        const dialect = parseStoreUrl(url).dialect;
         // the drivers load only for the commands that need them
-        const { openStore } = await import('../lazy/store-runtime');
-        const store = await openStore({ url });
-        let contents: Awaited<ReturnType<typeof summary>>;
-        try {
-          contents = await summary(store);
-          await store.backup(out);
-        } finally {
-          await store.close().catch(() => undefined);
-        }
+        const { backupDatabase } = await import('../lazy/database-admin-runtime');
+        const { dialect, format, contents } = await backupDatabase({ url, out, env: ctx.config().env });
         try {
           chmodSync(out, 0o600); // it holds encrypted CA keys, password and token hashes
         } catch {
           /* best effort */
         }
-        const masterKey = masterKeyInfo(ctx.options().dataDir);
+        const masterKey = masterKeyInfo(ctx.options().dataDir, ctx.config().env);
         const result = {
           file: out,
           dialect,
           database: describeDatabase(url),
-          format: dialect === 'sqlite' ? 'sqlite-online-backup' : 'pg_dump-custom',
+          format,
           bytes: statSync(out).size,
           sha256: await sha256File(out),
           contents,
@@ -143,42 +116,25 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
         if (!existsSync(from) || !statSync(from).isFile())
           throw new PkiError('input.invalid', `backup file '${from}' does not exist`);
         const database = describeDatabase(url);
-        const parsed = parseStoreUrl(url);
-        const { migrateStore, openStore, restoreStore } = await import('../lazy/store-runtime');
-        const fresh = parsed.dialect === 'sqlite' && parsed.path !== ':memory:' && !existsSync(parsed.path);
-        let overwritten = false;
-        if (!fresh) {
-          const current = await openStore({ url });
-          try {
-            const table = await storeHasData(current);
-            if (table && !o.force) {
-              throw new PkiError(
-                'store.target_not_empty',
-                `${database} already holds data (table ${table} has rows): stop the servers using it and ` +
-                  `pass --force to overwrite it with the backup`,
-                { details: { table } },
-              );
-            }
-            overwritten = table !== null;
-          } finally {
-            await current.close().catch(() => undefined);
-          }
-        }
-        await restoreStore({ url, fromPath: from });
-        const migration = await migrateStore(url); // a backup from an older version gets the newer schema
-        const store = await openStore({ url });
+        const { databaseLocation, restoreDatabase } = await import('../lazy/database-admin-runtime');
+        const dialect = databaseLocation(url).dialect;
+        let restored: Awaited<ReturnType<typeof restoreDatabase>>;
         try {
-          const audit = await store.audit.verify();
-          const contents = await summary(store);
-          if (!audit.ok) {
-            throw new PkiError(
-              'audit.chain_broken',
-              `restored ${database} from ${from}, but its audit chain is broken at event ` +
-                `#${audit.brokenAtSeq} (${audit.brokenEventId}): ${audit.reason}`,
-              { details: { audit, contents } },
-            );
+          restored = await restoreDatabase({ url, from, force: o.force, env: ctx.config().env });
+        } catch (e) {
+          // name the database in the message
+          if (e instanceof PkiError && (e.code === 'store.target_not_empty' || e.code === 'audit.chain_broken')) {
+            const message = e.message
+              .replace(/^the database/, database)
+              .replace(/^restored the database/, `restored ${database}`);
+            throw new PkiError(e.code, message, { kind: e.kind, details: e.details });
           }
-          const masterKey = masterKeyInfo(ctx.options().dataDir);
+          throw e;
+        }
+        const { overwritten, audit, contents } = restored;
+        const migration = { applied: restored.migrationsApplied };
+        {
+          const masterKey = masterKeyInfo(ctx.options().dataDir, ctx.config().env);
           // a restore is a deliberate rollback: the signed checkpoint moves to the restored head (a newer one
           // beside the database would otherwise report the events after the backup as a truncation)
           const checkpoint =
@@ -190,7 +146,7 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
               auditCheckpoint: checkpoint,
               restoredFrom: from,
               database,
-              dialect: parsed.dialect,
+              dialect,
               overwritten,
               migrationsApplied: migration.applied,
               audit,
@@ -206,7 +162,10 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
                     `${contents.cas} CA(s), ${contents.certificates} certificate(s), ` +
                       `${contents.auditEvents} audit event(s)`,
                   ],
-                  ['audit chain', `OK: ${audit.count} events verified (head ${audit.lastHash.slice(0, 16)}…)`],
+                  [
+                    'audit chain',
+                    `OK: ${audit.count} events verified (head ${audit.ok ? audit.lastHash.slice(0, 16) : '?'}…)`,
+                  ],
                   ['migrations', migration.applied.length ? migration.applied.join(', ') : 'none needed'],
                   [
                     'audit checkpoint',
@@ -225,8 +184,6 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
                     'must be the one in use here.',
               ].join('\n'),
           );
-        } finally {
-          await store.close().catch(() => undefined);
         }
       });
     });

@@ -1,9 +1,6 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { PkiError, toPkiError } from '@pkim/shared';
-import { resolveDatabaseUrl } from '@pkim/authority';
-import { STORE_TABLES, parseStoreUrl, type Store } from '@pkim/store';
+import { databaseLocation, resolveDatabaseUrl } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import { table } from '../format';
 
@@ -79,44 +76,8 @@ export function configuredDatabaseUrl(ctx: CliContext): string {
 
 /** Human label of a database: `sqlite /abs/path` or the redacted `postgres://…`. */
 export function describeDatabase(url: string): string {
-  const parsed = parseStoreUrl(url);
-  return parsed.dialect === 'sqlite'
-    ? `sqlite ${parsed.path === ':memory:' ? ':memory:' : resolve(parsed.path)}`
-    : redactDatabaseUrl(url);
-}
-
-/** Opening a SQLite store creates the file: commands that READ a database refuse a missing one instead. */
-export function assertSqliteExists(url: string, what: string): void {
-  const parsed = parseStoreUrl(url);
-  if (parsed.dialect === 'sqlite' && parsed.path !== ':memory:' && !existsSync(parsed.path)) {
-    throw new PkiError('input.invalid', `${what}: there is no SQLite database at '${resolve(parsed.path)}'`);
-  }
-}
-
-/** Rows per table (paged by primary key, never loaded at once). */
-export async function countTables(store: Store): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const t of STORE_TABLES) {
-    let n = 0;
-    let after: string | number | null = null;
-    for (;;) {
-      const page = await store.exportRows(t, after, 5000);
-      n += page.rows.length;
-      if (page.nextKey === null) break;
-      after = page.nextKey;
-    }
-    counts[t] = n;
-  }
-  return counts;
-}
-
-/** true when any table of the store holds a row. */
-export async function storeHasData(store: Store): Promise<string | null> {
-  for (const t of STORE_TABLES) {
-    const probe = await store.exportRows(t, null, 1);
-    if (probe.rows.length > 0) return t;
-  }
-  return null;
+  const where = databaseLocation(url);
+  return where.dialect === 'sqlite' ? `sqlite ${where.path}` : redactDatabaseUrl(url);
 }
 
 /** `pkim db migrate|copy`: schema migrations and moving a database (e.g. SQLite → PostgreSQL). */
@@ -131,8 +92,8 @@ export function registerDbCommand(program: Command, ctx: CliContext): void {
       const url = configuredDatabaseUrl(ctx);
       await withScrubbedErrors([url], async () => {
         // the drivers load only for the commands that need them
-        const { migrateStore } = await import('../lazy/store-runtime');
-        const r = await migrateStore(url);
+        const { migrateDatabase } = await import('../lazy/database-admin-runtime');
+        const r = await migrateDatabase(url);
         const database = describeDatabase(url);
         ctx.output({ dialect: r.dialect, database, applied: r.applied, upToDate: r.applied.length === 0 }, () =>
           r.applied.length
@@ -156,51 +117,26 @@ export function registerDbCommand(program: Command, ctx: CliContext): void {
             'input.invalid',
             'give the target database with --to postgres://… (or --database-url / PKIM_DATABASE_URL)',
           );
-        const src = parseStoreUrl(o.from);
-        const dst = parseStoreUrl(to);
-        const same =
-          src.dialect === 'sqlite' && dst.dialect === 'sqlite'
-            ? resolve(src.path) === resolve(dst.path)
-            : src.dialect === 'postgres' && dst.dialect === 'postgres' && src.connectionString === dst.connectionString;
-        if (same) throw new PkiError('input.invalid', '--from and --to name the same database');
-        assertSqliteExists(o.from, 'db copy --from');
-
-        const { copyStore, openStore } = await import('../lazy/store-runtime');
-        const from = await openStore({ url: o.from });
-        let target: Store | undefined;
-        try {
-          target = await openStore({ url: to });
-          const r = await copyStore({ from, to: target });
-          const fromLabel = describeDatabase(o.from);
-          const toLabel = describeDatabase(to);
-          if (!r.verified) {
-            throw new PkiError(
-              'store.copy_verification_failed',
-              `the copy to ${toLabel} did not verify: ` +
-                `${r.problems[0]}${r.problems.length > 1 ? ` (and ${r.problems.length - 1} more problem(s))` : ''}`,
-              { details: { counts: r.counts, problems: r.problems } },
-            );
-          }
-          const audit = await target.audit.verify();
-          ctx.output(
-            { from: fromLabel, to: toLabel, counts: r.counts, verified: r.verified, problems: r.problems, audit },
-            () =>
-              [
-                `copied ${fromLabel} → ${toLabel}`,
-                table(
-                  ['TABLE', 'ROWS'],
-                  Object.entries(r.counts).map(([t, n]) => [t, n]),
-                ),
-                `verification: OK (row counts match, every certificate fingerprint matches its PEM, audit ` +
-                  `chain verifies${audit.ok ? `: ${audit.count} events, head ${audit.lastHash.slice(0, 16)}…` : ''})`,
-                'CA keys of the software backend were copied encrypted: use the SAME master key ' +
-                  '(PKIM_MASTER_KEY or <data-dir>/master.key) with the new database.',
-              ].join('\n'),
-          );
-        } finally {
-          await target?.close().catch(() => undefined);
-          await from.close().catch(() => undefined);
-        }
+        const { copyDatabase } = await import('../lazy/database-admin-runtime');
+        const r = await copyDatabase({ from: o.from, to, env: ctx.config().env });
+        const fromLabel = describeDatabase(o.from);
+        const toLabel = describeDatabase(to);
+        const audit = r.audit;
+        ctx.output(
+          { from: fromLabel, to: toLabel, counts: r.counts, verified: r.verified, problems: r.problems, audit },
+          () =>
+            [
+              `copied ${fromLabel} → ${toLabel}`,
+              table(
+                ['TABLE', 'ROWS'],
+                Object.entries(r.counts).map(([t, n]) => [t, n]),
+              ),
+              `verification: OK (row counts match, every certificate fingerprint matches its PEM, audit ` +
+                `chain verifies${audit.ok ? `: ${audit.count} events, head ${audit.lastHash.slice(0, 16)}…` : ''})`,
+              'CA keys of the software backend were copied encrypted: use the SAME master key ' +
+                '(PKIM_MASTER_KEY or <data-dir>/master.key) with the new database.',
+            ].join('\n'),
+        );
       });
     });
 }

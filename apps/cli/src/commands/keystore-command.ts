@@ -1,6 +1,5 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import type { Command } from 'commander';
 import { PkiError, parseDuration } from '@pkim/shared';
 import {
@@ -80,10 +79,10 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
     opened.vault = undefined;
   };
 
-  function open(): { manager: KeystoreCertManager; store: KeystoreStore; vault: VaultClient } {
+  async function open(): Promise<{ manager: KeystoreCertManager; store: KeystoreStore; vault: VaultClient }> {
     const o = ks.opts<KeystoreOpts>();
     const dataDir = ctx.options().dataDir;
-    const env = process.env;
+    const env = ctx.config().env;
     let auth: VaultAuth | undefined;
     if (o.k8sRole) {
       auth = {
@@ -112,9 +111,9 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
     const store = openKeystoreStore(o.state ?? env.PKIM_KEYSTORE_STATE ?? join(dataDir, 'keystore', 'keystore.db'));
     opened.store = store;
     opened.vault = vault;
-    const kek = loadLocalKek(o.kekFile ?? join(dataDir, 'keystore', 'kek.key'));
+    const kek = loadLocalKek(o.kekFile ?? join(dataDir, 'keystore', 'kek.key'), env);
     const dur = (v: string | undefined) => (v === undefined ? undefined : parseDuration(v));
-    const logger = pino({ level: env.PKIM_LOG_LEVEL ?? 'info' }, pino.destination(2));
+    const logger = await ctx.logger('info');
     const manager = createKeystoreCertManager({
       store,
       vault,
@@ -133,7 +132,7 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
   const run =
     <A extends unknown[]>(fn: (m: KeystoreCertManager, store: KeystoreStore, ...args: A) => Promise<void> | void) =>
     async (...args: A) => {
-      const { manager, store } = open();
+      const { manager, store } = await open();
       try {
         await fn(manager, store, ...args);
       } finally {
@@ -358,7 +357,7 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
     .option('--interval <duration>', 'time between passes (default 60s)')
     .option('--once', 'one pass, print its summary, exit')
     .action(async (o: { interval?: string; once?: boolean }) => {
-      const { manager } = open();
+      const { manager } = await open();
       if (o.once) {
         try {
           const s = await manager.tick();
@@ -381,7 +380,7 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
       const scheduler = createKeystoreScheduler({
         manager,
         intervalMs: o.interval ? parseDuration(o.interval) : 60_000,
-        logger: pino({ level: process.env.PKIM_LOG_LEVEL ?? 'info' }, pino.destination(2)),
+        logger: await ctx.logger('info'),
       });
       scheduler.start();
       process.stderr.write(`keystore scheduler running (mount ${manager.mount}); Ctrl-C stops it\n`);

@@ -40,8 +40,18 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     )
     .action(async (o: ServeOpts) => {
       const g = ctx.options();
+      const config = ctx.config();
       const { startServer } = await import('@pkim/server'); // Fastify and the transports load only here
+      const { createCliLogger, logsArePretty } = await import('../lazy/logging-runtime');
+      const level = o.logLevel ?? config.logLevel ?? 'info';
+      const logger = await createCliLogger(level, config.logFormat);
+      // JSON logs (not a terminal): the start-up banner becomes JSON lines too, so nothing mixes into the log stream
+      const banner = logsArePretty(config.logFormat, !!process.stderr.isTTY)
+        ? undefined
+        : await createCliLogger('info', 'json', 1);
       const running = await startServer({
+        env: config.env,
+        logger,
         host: o.host,
         port: o.port,
         publicBaseUrl: o.publicUrl,
@@ -51,7 +61,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         dataDir: g.dataDir,
         databaseUrl: g.databaseUrl,
         // --json: one JSON line instead of the human banner
-        ...(g.json ? { print: () => undefined } : {}),
+        ...(g.json ? { print: () => undefined } : banner ? { bannerLog: banner } : {}),
       });
       if (g.json) {
         process.stdout.write(

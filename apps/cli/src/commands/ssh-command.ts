@@ -362,7 +362,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .action(async (o: { host: string; environment?: string; dir: string; out: string }) => {
       const a = await ctx.openAuthority();
       const b = await a.ssh.hostBundle(
-        { host: o.host, environment: o.environment, dir: o.dir, publicBaseUrl: process.env.PKIM_PUBLIC_URL },
+        { host: o.host, environment: o.environment, dir: o.dir, publicBaseUrl: ctx.config().publicUrl },
         ctx.actor,
       );
       for (const [name, content] of Object.entries(b.files)) {

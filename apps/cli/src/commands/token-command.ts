@@ -47,7 +47,11 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
       'SPIFFE identities the token may request: <service type>/<instance id glob>, e.g. node/worker-* (repeatable)',
       collect,
     )
-    .option('--expires <duration>', 'lifetime, e.g. 30d, 12h (default: no expiry)', durationOption)
+    .option(
+      '--expires <duration>',
+      'lifetime, e.g. 30d, 12h, or never (default 90d, config tokenTtl / PKIM_TOKEN_TTL)',
+      (v: string) => (v === 'never' ? null : durationOption(v)),
+    )
     .option('--ca <ca>', 'limit issuance to this CA (id or name; repeatable)', collect)
     .option('--profile <profile>', 'limit issuance to this profile (repeatable)', collect)
     .option('--name-pattern <pattern>', 'limit names, e.g. *.payments.example.com (repeatable)', collect)
@@ -58,7 +62,7 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
         role?: UserRole;
         scope?: string[];
         spiffeAllow?: string[];
-        expires?: number;
+        expires?: number | null;
         ca?: string[];
         profile?: string[];
         namePattern?: string[];

@@ -2,5 +2,4 @@
 // `pkim --help`, usage errors and commands that need no authority never load the store, the key backends, core,
 // the logger or their dependencies. (Importing '@pkim/authority' itself dynamically would make the whole package
 // index an entry of the bundle and pull every module it re-exports into the startup chunk.)
-export { createAuthority, LOG_REDACT_PATHS } from '@pkim/authority';
-export { pino } from 'pino';
+export { createAuthority } from '@pkim/authority';

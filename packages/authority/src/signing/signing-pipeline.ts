@@ -74,6 +74,13 @@ function reusedKeyPair(privateKeyPem: string, keyType: KeyType): { publicKey: Ui
 
 export interface SigningPipeline {
   sign: SignFunction;
+  /**
+   * Everything `sign` would check for a leaf from this CSR up to and including the lint — CA, the actor's own
+   * provisioner, profile, names, lifetime, the linter on the planned certificate — without signing or writing
+   * anything. Requests are checked with it when they are submitted (what the approval would refuse is refused at
+   * once); the approval still runs the whole pipeline, with its one lint at signing time.
+   */
+  preflight(r: { ca: string; csrPem: string; profile: string; lifetimeMs?: number }, via: Via): Promise<void>;
 }
 
 function cleanSans(s: SubjectAltNames | undefined): SubjectAltNames {
@@ -172,16 +179,38 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     return { all, effective, profile, lifetimeMs: applyLifetime(all, effective, lifetimeMs, profile) };
   }
 
-  async function signLeaf(s: LeafSigning, actor: Actor): Promise<IssuedCertificate> {
+  /** the plan input of a leaf: validity from the profile or the asked lifetime, URLs, the CA's constraints */
+  async function leafPlanInput(
+    s: Pick<LeafSigning, 'ctx' | 'profile' | 'subject' | 'sans' | 'publicKey' | 'lifetimeMs' | 'provisioner' | 'now'>,
+    serial: Uint8Array,
+  ): Promise<CertificatePlanInput> {
     const { ctx, profile, now } = s;
-    const subjectKeyType = keyTypeFromSpki(s.publicKey);
     const notBefore = wholeSeconds(Math.max(now - BACKDATE_MS, ctx.ca.notBefore ?? 0));
     const notAfter = wholeSeconds(
       s.lifetimeMs !== undefined
         ? now + s.lifetimeMs
         : Math.min(now + profile.defaultLifetimeMs, ctx.ca.notAfter ?? Number.MAX_SAFE_INTEGER),
     );
+    return {
+      profile,
+      subject: s.subject,
+      sans: s.sans,
+      publicKey: s.publicKey,
+      issuer: ctx.issuer,
+      ancestorNameConstraints: await contexts.ancestorNameConstraints(ctx.ca),
+      serial,
+      notBefore,
+      notAfter,
+      ...(s.provisioner.modifiers?.urls ?? urlsOfCa(ctx.ca, deps.publicBaseUrl)),
+    };
+  }
+
+  async function signLeaf(s: LeafSigning, actor: Actor): Promise<IssuedCertificate> {
+    const { ctx, profile, now } = s;
+    const subjectKeyType = keyTypeFromSpki(s.publicKey);
     const serial = generateSerial();
+    const input = await leafPlanInput(s, serial);
+    const { notBefore, notAfter } = input;
     const urls = s.provisioner.modifiers?.urls ?? urlsOfCa(ctx.ca, deps.publicBaseUrl);
     const warnings: string[] = [];
     if (lacksRevocationUrls(urls) && !warnedWithoutUrls.has(ctx.ca.id)) {
@@ -193,18 +222,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       logger.warn({ caId: ctx.ca.id, code: 'ca.no_urls' }, w);
     }
     const { der } = await signPlan(
-      {
-        profile,
-        subject: s.subject,
-        sans: s.sans,
-        publicKey: s.publicKey,
-        issuer: ctx.issuer,
-        ancestorNameConstraints: await contexts.ancestorNameConstraints(ctx.ca),
-        serial,
-        notBefore,
-        notAfter,
-        ...urls,
-      },
+      input,
       now,
       { keyUri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey },
       `the signed certificate of CA ${ctx.ca.name}`,
@@ -438,6 +456,44 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     }
   }
 
+  async function preflight(
+    r: { ca: string; csrPem: string; profile: string; lifetimeMs?: number },
+    via: Via,
+  ): Promise<void> {
+    const now = clock.now();
+    const ctx = await contexts.loadActive(r.ca, now);
+    const csr = decodeCsr(r.csrPem);
+    const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
+    checkSanLimits(policy.profile, csr.sans);
+    const sans = cleanSans(csr.sans);
+    runValidators(policy.all, {
+      ca: ctx.ca,
+      profile: policy.profile,
+      subject: csr.subject,
+      sans,
+      keyType: csr.keyType,
+      lifetimeMs: policy.lifetimeMs,
+      source: 'csr',
+    });
+    checkKeyType(policy.all, csr.keyType);
+    checkNames(policy.all, csr.subject, sans);
+    const input = await leafPlanInput(
+      {
+        ctx,
+        profile: policy.profile,
+        subject: csr.subject,
+        sans,
+        publicKey: csr.publicKey,
+        lifetimeMs: policy.lifetimeMs,
+        provisioner: policy.effective,
+        now,
+      },
+      generateSerial(),
+    );
+    checkTimestampMs(input.notAfter, 'notAfter');
+    assertLintClean(lintCertificate(planCertificate(input), { now }));
+  }
+
   async function checkCaName(name: string): Promise<void> {
     if (!CA_NAME.test(name)) {
       throw new PkiError(
@@ -604,5 +660,5 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     }
   }) as <R extends SignRequest>(request: R, via: Via) => Promise<SignResult<R>>;
 
-  return { sign };
+  return { sign, preflight };
 }

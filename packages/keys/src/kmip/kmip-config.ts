@@ -15,7 +15,7 @@ import { PkiError } from '@pkim/shared';
 import type { KmipBackendOptions } from './kmip-backend';
 
 export function kmipConfigFromEnv(
-  env: Record<string, string | undefined> = process.env,
+  env: Record<string, string | undefined>,
   readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
 ): KmipBackendOptions | undefined {
   const url = env.PKIM_KMIP_URL?.trim();

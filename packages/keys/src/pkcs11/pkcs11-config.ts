@@ -20,7 +20,7 @@ export interface Pkcs11Config {
  *  - PKIM_PKCS11_PIN, or PKIM_PKCS11_PIN_FILE (file contents, trimmed); not both
  * Incomplete or contradictory settings → PkiError `kms.config_invalid`.
  */
-export function pkcs11ConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Pkcs11Config | undefined {
+export function pkcs11ConfigFromEnv(env: Record<string, string | undefined>): Pkcs11Config | undefined {
   const modulePath = env.PKIM_PKCS11_MODULE?.trim();
   if (!modulePath) return undefined;
   const fail = (message: string, details: Record<string, unknown> = {}): PkiError =>

@@ -34,7 +34,7 @@ const NOT_CONSOLE = /^\/(trpc|api|crl|aia|ocsp|metrics|healthz|readyz|v1|acme|sc
 declare const PKIM_BUNDLED: boolean | undefined;
 
 /** PKIM_CONSOLE_DIR, else the console beside the compiled bundle (dist/web), else apps/web/dist in the sources. */
-export function resolveConsoleDir(env: Record<string, string | undefined> = process.env): string {
+export function resolveConsoleDir(env: Record<string, string | undefined> = {}): string {
   if (env.PKIM_CONSOLE_DIR) return resolve(env.PKIM_CONSOLE_DIR);
   const here = dirname(fileURLToPath(import.meta.url));
   return typeof PKIM_BUNDLED !== 'undefined' && PKIM_BUNDLED

@@ -21,7 +21,12 @@ export const tokenRouter = router({
           role: input.role,
           scopes: input.scopes,
           resources: input.resources,
-          expiresInMs: input.expiresIn === undefined ? undefined : parseDuration(input.expiresIn),
+          expiresInMs:
+            input.expiresIn === undefined
+              ? undefined
+              : input.expiresIn === 'never'
+                ? null
+                : parseDuration(input.expiresIn),
         },
         ctx.actor,
       ),

@@ -1,0 +1,196 @@
+// THE place the CLI — and `pkim serve` — reads its configuration: the optional config file, the environment and the
+// global flags, validated with zod at start-up. Nothing else in packages/*/src or apps/*/src reads `process.env`
+// (tests/architecture.test.ts): the result is passed down as explicit options (`createAuthority({ env })`,
+// `startServer({ env })`). Loaded on first use by the CLI context (a dynamic import: `pkim --help` loads no zod).
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, resolve } from 'node:path';
+import { z } from 'zod';
+import { PkiError, parseDuration } from '@pkim/shared';
+import { CONFIG_SETTING, SETTINGS, type Setting } from './settings';
+
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+export interface CliConfig {
+  /** absolute path of the config file read, or null */
+  configFile: string | null;
+  dataDir: string;
+  databaseUrl?: string;
+  publicUrl?: string;
+  /** unset: the command's default (serve: info, other commands: silent) */
+  logLevel?: string;
+  logFormat: LogFormat;
+  /** default lifetime of new API tokens; null = never expire */
+  tokenTtlMs: number | null;
+  /**
+   * Every setting as an environment-style map after precedence (config file < environment < global flags), over
+   * the rest of the process environment: what the packages' own parsers read (PKCS#11, KMIP, SPIFFE, ACME, sign-in
+   * throttling, child processes such as pg_dump).
+   */
+  env: Record<string, string | undefined>;
+}
+
+export interface ConfigSources {
+  /** the process environment (default: `process.env`, read here and nowhere else) */
+  env?: Record<string, string | undefined>;
+  /** global flags: `--config`, `--data-dir`, `--database-url` */
+  flags?: { config?: string; dataDir?: string; databaseUrl?: string };
+  /** directory relative paths of the environment and flags resolve against (default: the working directory) */
+  cwd?: string;
+}
+
+/** The process environment. The one read of `process.env` in the CLI and server sources. */
+export function processEnvironment(): Record<string, string | undefined> {
+  return process.env;
+}
+
+const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));
+
+const DURATION = z.string().refine(
+  (v) => {
+    try {
+      parseDuration(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected a duration such as 90d, 12h, 30m' },
+);
+
+function schemaOf(s: Setting): z.ZodType<string> {
+  switch (s.kind) {
+    case 'int':
+      return z.string().regex(/^\d+$/, 'expected a whole number');
+    case 'port':
+      return z
+        .string()
+        .regex(/^\d+$/, 'expected a TCP port (0-65535)')
+        .refine((v) => Number(v) <= 65535, 'expected a TCP port (0-65535)');
+    case 'bool':
+      return z.string().regex(/^(true|false|1|0|yes|no)$/i, 'expected true or false');
+    case 'duration':
+      return s.key === 'tokenTtl' ? z.union([z.literal('never'), DURATION]) : DURATION;
+    case 'enum':
+      return z.enum(s.values as [string, ...string[]], { error: `expected one of ${s.values?.join(', ')}` });
+    case 'url':
+      return z.string().refine((v) => {
+        try {
+          new URL(v);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected a URL such as https://pki.example.com');
+    default:
+      return z.string().min(1);
+  }
+}
+
+const fileValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]);
+
+/** Reads and parses a config file by its extension: `.toml`, `.yaml`/`.yml`, `.json`. */
+async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  if (!existsSync(path) || !statSync(path).isFile())
+    throw new PkiError('config.invalid', `config file '${path}' does not exist`);
+  const text = readFileSync(path, 'utf8');
+  const ext = extname(path).toLowerCase();
+  let data: unknown;
+  try {
+    if (ext === '.json') data = JSON.parse(text);
+    else if (ext === '.toml') data = (await import('smol-toml')).parse(text);
+    else if (ext === '.yaml' || ext === '.yml') data = (await import('yaml')).parse(text);
+    else
+      throw new PkiError(
+        'config.invalid',
+        `config file '${path}': unknown format '${ext}' (use .toml, .yaml or .json)`,
+      );
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    const first = ((e as Error).message ?? String(e)).split('\n')[0];
+    throw new PkiError('config.invalid', `config file '${path}' is not valid ${ext.slice(1).toUpperCase()}: ${first}`);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data))
+    throw new PkiError('config.invalid', `config file '${path}' must hold a table/object of settings`);
+  return data as Record<string, unknown>;
+}
+
+function closest(key: string): string | undefined {
+  const k = key.toLowerCase().replace(/[_-]/g, '');
+  return SETTINGS.find((s) => s.key.toLowerCase() === k || s.env.toLowerCase().replace(/[_-]/g, '') === k)?.key;
+}
+
+/**
+ * Loads the configuration: config file (`--config` or PKIM_CONFIG; optional) < environment < global flags.
+ * Every value is validated; problems are reported together as `config.invalid` naming the setting and its source.
+ */
+export async function loadCliConfig(sources: ConfigSources = {}): Promise<CliConfig> {
+  const env = sources.env ?? processEnvironment();
+  const flags = sources.flags ?? {};
+  const cwd = sources.cwd ?? process.cwd();
+  const problems: string[] = [];
+
+  const configPath = flags.config || env[CONFIG_SETTING.env] || undefined;
+  const configFile = configPath ? resolve(cwd, configPath) : null;
+  const fromFile: Record<string, string> = {};
+  if (configFile) {
+    const data = await readConfigFile(configFile);
+    for (const [key, raw] of Object.entries(data)) {
+      const setting = BY_KEY.get(key);
+      if (!setting) {
+        const hint = closest(key);
+        problems.push(`'${key}' (config file) is not a setting${hint ? ` (did you mean '${hint}'?)` : ''}`);
+        continue;
+      }
+      const parsed = fileValue.safeParse(raw);
+      if (!parsed.success) {
+        problems.push(`'${key}' (config file) must be a string, number, boolean or list`);
+        continue;
+      }
+      let value = Array.isArray(parsed.data) ? parsed.data.join(',') : String(parsed.data);
+      // relative paths in a config file are relative to the file
+      if (setting.kind === 'path' && value) value = resolve(dirname(configFile), value);
+      fromFile[setting.env] = value;
+    }
+  }
+
+  const merged: Record<string, string | undefined> = { ...fromFile };
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
+  if (flags.dataDir) merged.PKIM_DATA_DIR = flags.dataDir;
+  if (flags.databaseUrl) merged.PKIM_DATABASE_URL = flags.databaseUrl;
+
+  const source = (s: Setting): string =>
+    (s.env === 'PKIM_DATA_DIR' && flags.dataDir) || (s.env === 'PKIM_DATABASE_URL' && flags.databaseUrl)
+      ? `${s.flag} flag`
+      : env[s.env]
+        ? `environment ${s.env}`
+        : `config file key '${s.key}'`;
+  for (const s of SETTINGS) {
+    const v = merged[s.env];
+    if (v === undefined || v === '') continue;
+    const r = schemaOf(s).safeParse(v);
+    if (!r.success) {
+      const shown = s.kind === 'secret' ? '(hidden)' : `'${v}'`;
+      problems.push(`${source(s)} = ${shown}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new PkiError(
+      'config.invalid',
+      `invalid configuration${configFile ? ` (config file ${configFile})` : ''}: ${problems.join('; ')}`,
+      { details: { problems, configFile } },
+    );
+  }
+
+  const tokenTtl = merged.PKIM_TOKEN_TTL ?? '90d';
+  return {
+    configFile,
+    dataDir: resolve(cwd, merged.PKIM_DATA_DIR ?? './data'),
+    databaseUrl: merged.PKIM_DATABASE_URL,
+    publicUrl: merged.PKIM_PUBLIC_URL,
+    logLevel: merged.PKIM_LOG_LEVEL,
+    logFormat: (merged.PKIM_LOG_FORMAT as LogFormat | undefined) ?? 'auto',
+    tokenTtlMs: tokenTtl === 'never' ? null : parseDuration(tokenTtl),
+    env: merged,
+  };
+}

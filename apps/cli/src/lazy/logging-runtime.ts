@@ -1,0 +1,24 @@
+// The CLI's and the server's logger (pino, redacting secrets), loaded on first use like authority-runtime.ts.
+// Logs go to stderr: human-readable lines on a terminal (pino-pretty), JSON lines otherwise (files, journald,
+// containers) — PKIM_LOG_FORMAT=json|pretty forces one.
+import { pino, type Logger } from 'pino';
+import { LOG_REDACT_PATHS } from '@pkim/authority';
+import type { LogFormat } from '../config/cli-config';
+
+/** true when log lines are rendered for a human (pretty), false for JSON lines */
+export function logsArePretty(format: LogFormat, stderrIsTty: boolean): boolean {
+  return format === 'pretty' || (format === 'auto' && stderrIsTty);
+}
+
+export async function createCliLogger(level: string, format: LogFormat, fd: 1 | 2 = 2): Promise<Logger> {
+  const options = { level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } };
+  const tty = fd === 2 ? !!process.stderr.isTTY : !!process.stdout.isTTY;
+  if (logsArePretty(format, tty)) {
+    const { default: pretty } = await import('pino-pretty');
+    return pino(
+      options,
+      pretty({ destination: fd, sync: true, colorize: tty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }),
+    );
+  }
+  return pino(options, pino.destination({ dest: fd, sync: true }));
+}
