@@ -10,8 +10,10 @@ import { BUNDLE_ENTRY, ROOT, bundleIsStale, consoleIsStale } from './build-fresh
 import { buildBundle, buildWeb } from './build.mjs';
 
 const dist = join(ROOT, 'dist');
+// PKIM_START_BIN: run this compiled entry as it is, building nothing (tests/npm-start.test.ts)
+const given = process.env.PKIM_START_BIN;
 let webChanged = false;
-if (!process.env.PKIM_CONSOLE_DIR && existsSync(join(ROOT, 'apps/web')) && consoleIsStale()) {
+if (!given && !process.env.PKIM_CONSOLE_DIR && existsSync(join(ROOT, 'apps/web')) && consoleIsStale()) {
   process.stdout.write('Building the web console (apps/web)…\n');
   try {
     buildWeb();
@@ -24,17 +26,19 @@ const copied = join(dist, 'web/index.html');
 const builtWeb = join(ROOT, 'apps/web/dist/index.html');
 const copyStale =
   existsSync(builtWeb) && (!existsSync(copied) || statSync(copied).mtimeMs < statSync(builtWeb).mtimeMs);
-if (bundleIsStale() || webChanged || copyStale) {
+if (!given && (bundleIsStale() || webChanged || copyStale)) {
   process.stdout.write('Compiling the CLI and server (dist/)…\n');
   await buildBundle(dist, { web: true });
 }
 
 const args = ['serve', ...process.argv.slice(2)];
-const child = spawn(process.execPath, [BUNDLE_ENTRY, ...args], {
+const child = spawn(process.execPath, [given || BUNDLE_ENTRY, ...args], {
   stdio: 'inherit',
   env: { PKIM_DATA_DIR: join(ROOT, 'data'), ...process.env },
 });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+// npm passes SIGTERM/SIGINT (and SIGHUP) to this process: hand them to the server, which stops gracefully; this
+// process stays until the server has exited, so `npm start` never leaves an orphaned server behind
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => {
   process.exitCode = signal ? 0 : (code ?? 0);
 });

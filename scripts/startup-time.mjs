@@ -26,6 +26,7 @@ function run(args) {
 }
 
 try {
+  run([bin, 'init']);
   run([bin, 'ca', 'create', '--name', 'startup', '--subject', 'CN=Startup Root', '--key-type', 'ec-p256']);
   const rows = [
     ['node -e 0 (Node itself)', ['-e', '0']],

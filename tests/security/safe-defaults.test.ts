@@ -1,12 +1,56 @@
 // Issue #11 item 3 (safe defaults) and issue #10 (defense in depth): tokens expire by default, token names are
 // unique per owner, a scope the role cannot grant is refused at creation, requests are linted when submitted, and the
 // authority's services check the permission of the actor they are given — not only the transports.
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '@pkim/authority';
+import { runPkim } from '../support/cli-runner';
+import { tempDir } from '../support/openssl-tools';
 import { expectPkiError } from '../support/test-kit';
 import { ACTORS, csrFor, databaseDigest, openSecurityFixture, type SecurityFixture } from './security-support';
 
 const DAY = 86_400_000;
+const modeOf = (p: string) => (statSync(p).mode & 0o777).toString(8);
+
+describe('a data dir that was never initialised', () => {
+  const tmp = tempDir('pkim-uninit-');
+  afterAll(() => tmp.cleanup());
+
+  it('is refused by every command but init (exit 3, one line naming the path), and nothing is created', () => {
+    const typo = join(tmp.dir, 'dtaa');
+    for (const args of [
+      ['ca', 'list'],
+      ['cert', 'list'],
+      ['audit', 'verify'],
+      ['token', 'list'],
+    ]) {
+      const r = runPkim(args, { dataDir: typo, init: false });
+      expect(r.code, args.join(' ')).toBe(3);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toEqual([
+        `error: data_dir.not_initialized: '${typo}' is not an initialised PKI Manager data directory (no database ` +
+          `${join(typo, 'pkim.db')}): run \`pkim init\` first, or check --data-dir, PKIM_DATA_DIR and the config file`,
+      ]);
+      expect(existsSync(typo)).toBe(false);
+    }
+    // an existing but empty directory is not initialised either, and stays empty
+    const empty = join(tmp.dir, 'empty');
+    mkdirSync(empty);
+    expect(runPkim(['ca', 'list'], { dataDir: empty, init: false }).code).toBe(3);
+    expect(readdirSync(empty)).toEqual([]);
+  });
+
+  it('pkim init creates it: directory 0700, database and master key 0600; then commands work', () => {
+    const dir = join(tmp.dir, 'data');
+    const init = runPkim(['init'], { dataDir: dir, init: false });
+    expect(init.code, init.stderr).toBe(0);
+    expect(modeOf(dir)).toBe('700');
+    expect(modeOf(join(dir, 'pkim.db'))).toBe('600');
+    expect(modeOf(join(dir, 'master.key'))).toBe('600');
+    const list = runPkim(['ca', 'list'], { dataDir: dir, init: false });
+    expect(list.code, list.stderr).toBe(0);
+  });
+});
 
 describe('API tokens: safe defaults', () => {
   let s: SecurityFixture;
@@ -49,7 +93,11 @@ describe('API tokens: safe defaults', () => {
     );
     expect(databaseDigest(s)).toEqual(before);
     // another owner may use the name
-    await s.authority.auth.createToken({ name: 'deploy', role: 'operator' }, { ...ACTORS.operator, id: 'cli:ops' });
+    const other = await s.authority.auth.createUser(
+      { username: 'token-owner', password: 'a long enough password', role: 'admin' },
+      ACTORS.admin,
+    );
+    await s.authority.auth.createToken({ name: 'deploy', role: 'operator' }, { id: other.id, role: 'admin' });
     await s.authority.auth.revokeToken(first.id, ACTORS.admin);
     await s.authority.auth.createToken({ name: 'deploy', role: 'operator' }, ACTORS.admin);
   });

@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const PKIM_BIN = process.env.PKIM_TEST_BIN ?? join(REPO_ROOT, 'apps/cli/bin/pkim.mjs');
@@ -20,6 +21,30 @@ export interface CliOptions {
   env?: Record<string, string>;
   input?: string;
   cwd?: string;
+  /**
+   * run `pkim init` on a data dir without a database before the first command that needs one, as a user does
+   * (default true; commands other than init refuse a data dir that was never initialised). false: don't.
+   */
+  init?: boolean;
+}
+
+/** commands that do not open the authority (or create the data dir themselves) */
+const NO_INIT = new Set(['init', 'serve', 'db', 'backup', 'restore', 'keystore', 'help']);
+
+/** `pkim init` once for a SQLite data dir that has no database yet (see CliOptions.init). */
+function ensureInitialised(args: string[], opts: CliOptions): void {
+  const command = args.find((a) => !a.startsWith('-'));
+  const env = { ...process.env, ...opts.env };
+  if (opts.init === false || !opts.dataDir || !command || NO_INIT.has(command)) return;
+  if (args.includes('--help') || args.includes('--data-dir') || args.includes('--config')) return;
+  if (args.includes('--database-url') || env.PKIM_DATABASE_URL || env.PKIM_CONFIG) return;
+  if (existsSync(join(opts.dataDir, 'pkim.db'))) return;
+  const r = spawnSync(process.execPath, [PKIM_BIN, 'init'], {
+    ...spawnOptions(opts),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  if (r.status !== 0) throw new Error(`pkim init (before pkim ${args.join(' ')}) failed: ${r.stderr}`);
 }
 
 const spawnOptions = (opts: CliOptions) => ({
@@ -43,6 +68,7 @@ function result(args: string[], status: number | null, stdout: string, stderr: s
 }
 
 export function runPkim(args: string[], opts: CliOptions): CliResult {
+  ensureInitialised(args, opts);
   const r = spawnSync(process.execPath, [PKIM_BIN, ...args], {
     ...spawnOptions(opts),
     input: opts.input,
@@ -58,6 +84,7 @@ export function runPkim(args: string[], opts: CliOptions): CliResult {
  * with "other side closed").
  */
 export function runPkimAsync(args: string[], opts: CliOptions): Promise<CliResult> {
+  ensureInitialised(args, opts);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [PKIM_BIN, ...args], { ...spawnOptions(opts), timeout: 60_000 });
     let stdout = '';

@@ -20,8 +20,11 @@ export interface CliContext {
   options(): GlobalOptions;
   /** a logger to stderr (JSON lines, or human-readable on a terminal), at PKIM_LOG_LEVEL or `defaultLevel` */
   logger(defaultLevel: string): Promise<Logger>;
-  /** opens the authority on the data dir once; closed when the command ends */
-  openAuthority(): Promise<Authority>;
+  /**
+   * opens the authority on the data dir once; closed when the command ends. Refuses a data dir that was never
+   * initialised (`data_dir.not_initialized`) unless `create` (only `pkim init` creates one)
+   */
+  openAuthority(opts?: { create?: boolean }): Promise<Authority>;
   /** the local operator: the CLI runs with admin rights on its data directory */
   actor: Actor;
   /** the API contract's wire mappers (loaded on first use): `--json` prints what REST and tRPC answer */
@@ -80,7 +83,7 @@ export function createCliContext(program: Command): CliContext {
     options,
     logger,
     actor: { id: `cli:${who}`, name: who, role: 'admin' },
-    openAuthority() {
+    openAuthority(opts) {
       if (!authority) {
         const c = config();
         // loaded on first use (a separate chunk of the compiled CLI, see lazy/authority-runtime.ts)
@@ -92,6 +95,7 @@ export function createCliContext(program: Command): CliContext {
               logger: log,
               publicBaseUrl: c.publicUrl,
               env: c.env,
+              create: opts?.create === true,
             }),
         );
       }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { systemClock, toPkiError, type Clock } from '@pkim/shared';
+import { PkiError, systemClock, toPkiError, type Clock } from '@pkim/shared';
 import {
   createKeyBackends,
   createSoftwareBackend,
@@ -10,7 +10,7 @@ import {
   type KeyBackend,
   type KeyBackendEvents,
 } from '@pkim/keys';
-import { openStore, type Store } from '@pkim/store';
+import { openStore, parseStoreUrl, type Store } from '@pkim/store';
 import type { Authority, AuthorityConfig } from './types';
 import { resolveDatabaseUrl } from './database-url';
 import { AUDIT_CHECKPOINT_FILE, auditCheckpointKey, auditEvent, createAuditService } from './audit-service';
@@ -70,6 +70,21 @@ export function createLogger(level = 'info'): Logger {
 }
 
 /**
+ * A data directory that was never initialised (no SQLite database in it — a typo in PKIM_DATA_DIR, a wrong
+ * --data-dir) is refused with `data_dir.not_initialized` naming the path, and nothing is created.
+ */
+function assertInitialised(dataDir: string, databaseUrl: string): void {
+  const parsed = parseStoreUrl(databaseUrl);
+  if (parsed.dialect !== 'sqlite' || parsed.path === ':memory:' || existsSync(parsed.path)) return;
+  throw new PkiError(
+    'data_dir.not_initialized',
+    `'${dataDir}' is not an initialised PKI Manager data directory (no database ${resolve(parsed.path)}): run ` +
+      '`pkim init` first, or check --data-dir, PKIM_DATA_DIR and the config file',
+    { details: { dataDir, database: resolve(parsed.path) } },
+  );
+}
+
+/**
  * The ONE wiring function used by the server and the CLI, so they can never disagree:
  * store (SQLite or PostgreSQL) → key backends (software + PKCS#11/KMIP from env) → services.
  */
@@ -83,6 +98,10 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const loginThrottle = resolveLoginThrottle(env, config.auth?.loginThrottle);
   const defaultTokenTtlMs =
     config.auth?.defaultTokenTtlMs !== undefined ? config.auth.defaultTokenTtlMs : resolveTokenTtl(env);
+  const spiffeConfig = spiffeConfigFromEnv(env, config.spiffe);
+  // ephemeral mode (PKIM_SPIFFE_EPHEMERAL, development and tests): in-memory database and key-encryption key
+  const ephemeral = config.ephemeral ?? spiffeConfig.ephemeral;
+  if (config.create === false && !ephemeral) assertInitialised(dataDir, resolveDatabaseUrl(config));
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // the data dir holds the database, master.key and profiles: owner only, whatever mode it had before
   try {
@@ -90,9 +109,6 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   } catch (e) {
     logger.warn({ dataDir, err: e }, 'could not restrict the data directory to mode 0700');
   }
-  const spiffeConfig = spiffeConfigFromEnv(env, config.spiffe);
-  // ephemeral mode (PKIM_SPIFFE_EPHEMERAL, development and tests): in-memory database and key-encryption key
-  const ephemeral = config.ephemeral ?? spiffeConfig.ephemeral;
   const store: Store = await openStore({
     url: ephemeral ? ':memory:' : resolveDatabaseUrl(config),
     faultInjection: config.faultInjection,

@@ -72,6 +72,11 @@ export interface AuthorityConfig {
   faultInjection?: { failCommit?: boolean };
   /** SPIFFE settings over PKIM_SPIFFE_* (docs/spiffe.md) */
   spiffe?: Partial<SpiffeConfig>;
+  /**
+   * create the data directory and database when missing (default true: `pkim init`, `pkim serve`, tests); false
+   * refuses a data dir that was never initialised with `data_dir.not_initialized` and creates nothing
+   */
+  create?: boolean;
   /** in-memory database and key-encryption key: nothing survives close (default PKIM_SPIFFE_EPHEMERAL) */
   ephemeral?: boolean;
 }

@@ -1,4 +1,5 @@
-import { CA_KEY_TYPES, KEY_TYPES, SSH_CA_KEY_TYPES } from '@pkim/shared';
+// the key-types module alone: no node:crypto (ids, audit hash) reaches the browser bundle
+import { CA_KEY_TYPES, KEY_TYPES, SSH_CA_KEY_TYPES } from '@pkim/shared/key-types';
 
 /**
  * The API's word lists as plain constants (no zod), importable by the browser console without pulling in the

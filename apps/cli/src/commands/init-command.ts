@@ -8,7 +8,7 @@ export function registerInitCommand(program: Command, ctx: CliContext): void {
     .command('init')
     .description('create the data directory, database (migrations applied) and key-encryption key')
     .action(async () => {
-      const a = await ctx.openAuthority();
+      const a = await ctx.openAuthority({ create: true }); // the one command that creates a data dir
       const o = ctx.options();
       const health = await a.health();
       const data = {
