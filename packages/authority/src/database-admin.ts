@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { sameDatabase } from './database-location';
 import { PkiError } from '@pkim/shared';
 import { copyStore, migrateStore, openStore, parseStoreUrl, restoreStore, STORE_TABLES, type Store } from '@pkim/store';
 
@@ -21,22 +22,6 @@ export interface DatabaseContents {
   certificatesByStatus: Record<string, number>;
   auditEvents: number;
   auditHead: { seq: number; hash: string } | null;
-}
-
-/** `{ dialect, path }` of a database URL (SQLite path or `postgres://…`), without opening it. */
-export function databaseLocation(url: string): { dialect: 'sqlite' | 'postgres'; path: string | null } {
-  const parsed = parseStoreUrl(url);
-  return parsed.dialect === 'sqlite'
-    ? { dialect: 'sqlite', path: parsed.path === ':memory:' ? ':memory:' : resolve(parsed.path) }
-    : { dialect: 'postgres', path: null };
-}
-
-/** true when two URLs name the same database */
-export function sameDatabase(a: string, b: string): boolean {
-  const x = parseStoreUrl(a);
-  const y = parseStoreUrl(b);
-  if (x.dialect === 'sqlite' && y.dialect === 'sqlite') return resolve(x.path) === resolve(y.path);
-  return x.dialect === 'postgres' && y.dialect === 'postgres' && x.connectionString === y.connectionString;
 }
 
 /** Opening a SQLite store creates the file: operations that READ a database refuse a missing one instead. */

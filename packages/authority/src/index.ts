@@ -5,13 +5,12 @@ export {
   assertDatabaseExists,
   backupDatabase,
   copyDatabase,
-  databaseLocation,
   migrateDatabase,
   restoreDatabase,
-  sameDatabase,
   type AuditVerifyResult,
   type DatabaseContents,
 } from './database-admin';
+export { databaseLocation, sameDatabase } from './database-location';
 export { subjectToDn } from './subject-input';
 export * from './permissions';
 export {

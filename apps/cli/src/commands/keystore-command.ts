@@ -2,20 +2,13 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { PkiError, parseDuration } from '@pkim/shared';
-import {
-  createKeystoreCertManager,
-  createKeystoreScheduler,
-  createVaultClient,
-  loadLocalKek,
-  openKeystoreStore,
-  roleForTemplate,
-  roleName,
-  type CertificateTemplate,
-  type ConnectionView,
-  type KeystoreCertManager,
-  type KeystoreStore,
-  type VaultAuth,
-  type VaultClient,
+import type {
+  CertificateTemplate,
+  ConnectionView,
+  KeystoreCertManager,
+  KeystoreStore,
+  VaultAuth,
+  VaultClient,
 } from '@pkim/keystore-certs';
 import type { CliContext } from '../cli-context';
 import { table } from '../format';
@@ -79,7 +72,10 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
     opened.vault = undefined;
   };
 
+  /** the keystore client (better-sqlite3, Drizzle, the Vault client), loaded by open() before any use */
+  let rt: typeof import('../lazy/keystore-runtime');
   async function open(): Promise<{ manager: KeystoreCertManager; store: KeystoreStore; vault: VaultClient }> {
+    rt = await import('../lazy/keystore-runtime');
     const o = ks.opts<KeystoreOpts>();
     const dataDir = ctx.options().dataDir;
     const env = ctx.config().env;
@@ -102,19 +98,19 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
       if (token) auth = { method: 'token', token };
     }
     const caFile = o.vaultCa ?? env.VAULT_CACERT;
-    const vault = createVaultClient({
+    const vault = rt.createVaultClient({
       address: o.vaultAddr ?? env.VAULT_ADDR ?? 'http://127.0.0.1:8200',
       auth,
       namespace: o.vaultNamespace ?? env.VAULT_NAMESPACE,
       caPem: caFile ? readFileSync(caFile, 'utf8') : undefined,
     });
-    const store = openKeystoreStore(o.state ?? env.PKIM_KEYSTORE_STATE ?? join(dataDir, 'keystore', 'keystore.db'));
+    const store = rt.openKeystoreStore(o.state ?? env.PKIM_KEYSTORE_STATE ?? join(dataDir, 'keystore', 'keystore.db'));
     opened.store = store;
     opened.vault = vault;
-    const kek = loadLocalKek(o.kekFile ?? join(dataDir, 'keystore', 'kek.key'), env);
+    const kek = rt.loadLocalKek(o.kekFile ?? join(dataDir, 'keystore', 'kek.key'), env);
     const dur = (v: string | undefined) => (v === undefined ? undefined : parseDuration(v));
     const logger = await ctx.logger('info');
-    const manager = createKeystoreCertManager({
+    const manager = rt.createKeystoreCertManager({
       store,
       vault,
       kek,
@@ -162,9 +158,9 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
         const written: { type: string; role: string; params: Record<string, unknown> }[] = [];
         for (const type of types) {
           const t = manager.template(type);
-          const params = roleForTemplate(t);
-          await vault.writeRole(manager.mount, roleName(type, t), params);
-          written.push({ type, role: roleName(type, t), params });
+          const params = rt.roleForTemplate(t);
+          await vault.writeRole(manager.mount, rt.roleName(type, t), params);
+          written.push({ type, role: rt.roleName(type, t), params });
         }
         ctx.output(written, () => written.map((w) => `wrote ${manager.mount}/roles/${w.role} (${w.type})`).join('\n'));
       }),
@@ -183,7 +179,7 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
               t.commonNamePattern,
               `${t.keyType}-${t.keyBits}`,
               t.ttl,
-              roleName(k, t),
+              rt.roleName(k, t),
               t.builtIn ? 'built-in' : 'custom',
             ]),
           ),
@@ -377,7 +373,7 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
         }
         return;
       }
-      const scheduler = createKeystoreScheduler({
+      const scheduler = rt.createKeystoreScheduler({
         manager,
         intervalMs: o.interval ? parseDuration(o.interval) : 60_000,
         logger: await ctx.logger('info'),
