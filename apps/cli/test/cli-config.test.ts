@@ -127,7 +127,7 @@ describe('config file, environment, flags', () => {
         `'soon': expected a whole number`,
     ]);
     expect(existsSync(elsewhere)).toBe(false);
-    const env = runPkim(['ca', 'list'], { dataDir: elsewhere, env: { PKIM_LOG_FORMAT: 'yaml' } });
+    const env = runPkim(['ca', 'list'], { dataDir: elsewhere, env: { PKIM_LOG_FORMAT: 'yaml' }, init: false });
     expect(env.code).toBe(2);
     expect(env.stderr).toContain('environment PKIM_LOG_FORMAT');
     expect(existsSync(elsewhere)).toBe(false);
