@@ -18,7 +18,14 @@ const ALLOWED = {
   'packages/keystore-certs': ['@pkim/shared'],
   'apps/server': ['@pkim/shared', '@pkim/contract', '@pkim/core', '@pkim/authority'],
   // never @pkim/store or @pkim/keys: `pkim db|backup|restore` go through the authority's database-admin facade
-  'apps/cli': ['@pkim/shared', '@pkim/contract', '@pkim/core', '@pkim/authority', '@pkim/server', '@pkim/keystore-certs'],
+  'apps/cli': [
+    '@pkim/shared',
+    '@pkim/contract',
+    '@pkim/core',
+    '@pkim/authority',
+    '@pkim/server',
+    '@pkim/keystore-certs',
+  ],
   'apps/web': ['@pkim/shared', '@pkim/contract', '@pkim/server'],
 } satisfies Record<string, string[]>;
 type Workspace = keyof typeof ALLOWED;

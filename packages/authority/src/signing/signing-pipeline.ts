@@ -462,7 +462,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   ): Promise<void> {
     const now = clock.now();
     const ctx = await contexts.loadActive(r.ca, now);
-    const csr = decodeCsr(r.csrPem);
+    const csr = await decodeCsrAsync(r.csrPem);
     const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
     checkSanLimits(policy.profile, csr.sans);
     const sans = cleanSans(csr.sans);
