@@ -18,7 +18,6 @@ import { recordFailure, type SigningServiceDeps } from './ca-context';
 import { subjectToDn } from './subject-input';
 import { CA_NAME, type SigningPipeline } from './signing/signing-pipeline';
 import { checkActorMayUseCa } from './signing/provisioner-policy';
-import { authorize } from './permissions';
 
 export { checkKmsCertifiedRoot } from './signing/kms-certified-root';
 export { wholeSeconds } from './signing/signing-pipeline';
