@@ -85,6 +85,16 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'ssh.fleetTokens': ADMIN,
   'ssh.createFleetToken': ADMIN,
   'ssh.revokeFleetToken': ADMIN,
+  'acme.directories': ALL,
+  'acme.enable': ADMIN,
+  'acme.disable': ADMIN,
+  'acme.accounts': ALL,
+  'acme.deactivateAccount': ADMIN,
+  'acme.orders': ALL,
+  'acme.eabKeys': ALL,
+  'acme.createEabKey': ADMIN,
+  'acme.revokeEabKey': ADMIN,
+  'acme.events': ['admin', 'auditor'],
 };
 
 type AnyFn = (input?: unknown) => Promise<unknown>;

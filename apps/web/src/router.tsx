@@ -129,6 +129,11 @@ const sshRoute = createRoute({
   path: '/ssh',
   component: lazyRouteComponent(() => import('./pages/ssh-page'), 'SshPage'),
 });
+const acmeRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/acme',
+  component: lazyRouteComponent(() => import('./pages/acme-page'), 'AcmePage'),
+});
 const spiffeRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/spiffe',
@@ -153,6 +158,7 @@ const routeTree = rootRoute.addChildren([
     domainsRoute,
     sshRoute,
     spiffeRoute,
+    acmeRoute,
   ]),
 ]);
 

@@ -11,6 +11,7 @@ import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
 import { generateSshKey, krlRevokes, makeTempDir } from '../../../tests/support/openssh';
 import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
+import { runAsync } from '../../../tests/support/acme-kit';
 
 /** The few browser globals the page functions use (this file is type-checked without the DOM library). */
 interface BrowserGlobals {
@@ -30,6 +31,7 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 const PASSWORD = 'correct-horse-battery-42';
+const E2E_ADMIN = { id: 'usr_e2e', name: 'e2e', role: 'admin' as const };
 
 describe('web console end to end (Chromium against pkim serve)', () => {
   let server: RunningServer;
@@ -487,4 +489,76 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     await page.getByText('Nobody is denied').waitFor();
     expect(await server.authority.spiffe.listDenied(admin)).toEqual([]);
   }, 90_000);
+
+  it('ACME: enables a directory, creates an EAB key shown once; certbot registers with it; revokes it', async () => {
+    const certbotDir = tempDir('pkim-e2e-certbot-');
+    try {
+      await signIn('admin', adminPassword);
+      await nav('ACME');
+      await page.getByRole('heading', { name: 'ACME', exact: true }).waitFor();
+      await page.getByRole('button', { name: 'Enable ACME' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Issuing CA').selectOption(ids.int!);
+      await dialog.getByLabel('Allowed DNS names').fill('*.example.com');
+      await dialog.getByRole('button', { name: 'Enable ACME' }).click();
+      await page.locator('[data-acme-directory="e2e-issuing"]').waitFor();
+      expect((await server.authority.acme.listDirectories(E2E_ADMIN)).map((d) => [d.caId, d.requireEab])).toEqual([
+        [ids.int, true],
+      ]);
+      await shot('acme-directories');
+
+      await page.getByRole('tab', { name: 'EAB keys' }).click();
+      await page.getByRole('button', { name: 'Create EAB key' }).click();
+      await page.getByRole('button', { name: 'Create key' }).click();
+      const kid = (await page.getByTestId('eab-kid').textContent())!;
+      const hmacKey = (await page.getByTestId('eab-hmac-key').textContent())!;
+      expect(kid).toMatch(/^eab_/);
+      await shot('acme-eab-key-created');
+      await page.getByRole('button', { name: 'Done' }).click();
+      await page.locator(`[data-eab-kid="${kid}"]`).waitFor();
+      expect(await page.content()).not.toContain(hmacKey);
+
+      // a real ACME client registers with the key the console created
+      const r = await runAsync('certbot', [
+        'register',
+        '--server',
+        `${base}/acme/${ids.int}/directory`,
+        '--eab-kid',
+        kid,
+        '--eab-hmac-key',
+        hmacKey,
+        '-m',
+        'ops@example.com',
+        '--agree-tos',
+        '--non-interactive',
+        '--config-dir',
+        join(certbotDir.dir, 'config'),
+        '--work-dir',
+        join(certbotDir.dir, 'work'),
+        '--logs-dir',
+        join(certbotDir.dir, 'logs'),
+      ]);
+      expect(r.code, r.output).toBe(0);
+      const [account] = await server.authority.acme.listAccounts(ids.int, E2E_ADMIN);
+      expect(account).toMatchObject({ eabKeyId: kid, status: 'valid', contact: ['mailto:ops@example.com'] });
+
+      await page.getByRole('tab', { name: 'Accounts' }).click();
+      await page.locator(`[data-acme-account="${account!.id}"] [data-status="valid"]`).waitFor();
+      await shot('acme-accounts');
+      await page.getByRole('tab', { name: 'Activity' }).click();
+      await page.locator('[data-action="acme.account_created"]').first().waitFor();
+      await shot('acme-activity');
+
+      await page.getByRole('tab', { name: 'EAB keys' }).click();
+      const row = page.locator(`[data-eab-kid="${kid}"]`);
+      await row.locator('[data-status="used"]').waitFor();
+      await row.getByRole('button', { name: 'Revoke' }).click();
+      await page.getByRole('button', { name: 'Revoke key' }).click();
+      await page.getByText(`The account it bound (${account!.id}) is deactivated.`).waitFor();
+      expect((await server.authority.acme.listAccounts(ids.int, E2E_ADMIN))[0]?.status).toBe('deactivated');
+      expect(await server.authority.acmeAdmin.listEabKeys(ids.int, E2E_ADMIN)).toEqual([]);
+    } finally {
+      certbotDir.cleanup();
+    }
+  }, 120_000);
 });

@@ -37,6 +37,7 @@ import { createSpiffeService } from './spiffe/spiffe-service';
 import { spiffeConfigFromEnv } from './spiffe/spiffe-config';
 import { effectiveProfiles, loadCustomProfiles } from './profile-loader';
 import { createAcmeService } from './acme/acme-service';
+import { createAcmeAdminService } from './acme/acme-admin-service';
 import { acmeValidationConfigFromEnv } from './acme/acme-config';
 import { createEabSealer, eabSealKey } from './acme/acme-eab-seal';
 import type { Profile } from '@pkim/core';
@@ -281,6 +282,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     ssh,
     spiffe,
     acme,
+    acmeAdmin: createAcmeAdminService({ store, clock }),
     maintenance: createMaintenanceService({ store, clock, logger, crl, audit }),
     statistics: createStatisticsService({ store, clock }),
     describe: () => ({ databaseDialect: store.dialect, keyBackends: keys.names() }),

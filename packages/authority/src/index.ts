@@ -55,6 +55,7 @@ export * from './spiffe/spiffe-service';
 export * from './spiffe/spiffe-id';
 export * from './spiffe/spiffe-config';
 export * from './acme/acme-service';
+export * from './acme/acme-admin-service';
 export { acmeValidationConfigFromEnv, type AcmeDirectoryConfig } from './acme/acme-config';
 export * from './exports/export-service';
 export { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS } from './exports/export-formats';

@@ -24,6 +24,7 @@ import type { ResourceLimits } from './signing/provisioner';
 import type { SpiffeConfig } from './spiffe/spiffe-config';
 import type { SpiffeService } from './spiffe/spiffe-service';
 import type { AcmeService } from './acme/acme-service';
+import type { AcmeAdminService } from './acme/acme-admin-service';
 import type { VaultService } from './vault';
 import type { AuthServiceOptions } from './auth-service';
 import type { SshService } from './ssh/ssh-types';
@@ -430,6 +431,8 @@ export interface Authority {
   spiffe: SpiffeService;
   /** the ACME server (RFC 8555) of CAs with ACME enabled: accounts, orders, challenges, finalize via the pipeline */
   acme: AcmeService;
+  /** ACME administration beside the protocol: EAB keys (list, revoke), orders, operator deactivation */
+  acmeAdmin: AcmeAdminService;
   maintenance: MaintenanceService;
   statistics: StatisticsService;
   /** what this authority runs on (for system info): database dialect and configured key backends */

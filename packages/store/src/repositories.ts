@@ -2,7 +2,24 @@
  * Read repositories (and the few single-statement writes that need no audit event), written once
  * over the dialect-neutral Drizzle view (see query-db.ts) and shared by both engines.
  */
-import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, max, or, sql, sum, type SQL } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  count,
+  desc,
+  eq,
+  gt,
+  gte,
+  inArray,
+  lt,
+  lte,
+  max,
+  or,
+  sql,
+  sum,
+  type Column,
+  type SQL,
+} from 'drizzle-orm';
 import type {
   RequestStatus,
   AuditRepository,
@@ -60,6 +77,13 @@ const STATUSES: CertificateStatus[] = ['active', 'revoked', 'expired'];
 /** `%term%` for LIKE with the wildcards of the term escaped (ESCAPE '\'). */
 function likeTerm(term: string): string {
   return `%${term.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** `acme.*` matches every action of a noun (a prefix); anything else one action exactly. */
+function actionFilter(column: Column, action: string): SQL {
+  if (!action.endsWith('.*')) return eq(column, action);
+  const prefix = action.slice(0, -1).replace(/[\\%_]/g, (c) => `\\${c}`);
+  return sql`${column} like ${`${prefix}%`} escape '\\'`;
 }
 
 /** Cursor of the domains view: base64url of the last name of the page. */
@@ -342,7 +366,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
                 ? gt(A.seq, query.afterSeq)
                 : lt(A.seq, query.afterSeq)
               : undefined,
-            query.action ? eq(A.action, query.action) : undefined,
+            query.action ? actionFilter(A.action, query.action) : undefined,
             query.actor ? eq(A.actor, query.actor) : undefined,
             query.target ? eq(A.target, query.target) : undefined,
           ),

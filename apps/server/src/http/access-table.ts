@@ -74,6 +74,16 @@ export const ACCESS_TABLE = {
     // a private key in the export additionally needs certificate:issue (checked by the export service)
     'exports.certificate': 'certificate:read',
     'exports.truststore': 'ca:read',
+    'acme.directories': 'ca:read',
+    'acme.enable': 'ca:write',
+    'acme.disable': 'ca:write',
+    'acme.accounts': 'ca:read',
+    'acme.deactivateAccount': 'ca:write',
+    'acme.orders': 'ca:read',
+    'acme.eabKeys': 'ca:read',
+    'acme.createEabKey': 'ca:write',
+    'acme.revokeEabKey': 'ca:write',
+    'acme.events': 'audit:read',
   },
   rest: {
     'GET /api/v1/cas': 'ca:read',

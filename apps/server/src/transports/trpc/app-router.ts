@@ -10,6 +10,7 @@ import { insightsRouter } from './routers/insights-router';
 import { spiffeRouter } from './routers/spiffe-router';
 import { sshRouter } from './routers/ssh-router';
 import { exportsRouter } from './routers/exports-router';
+import { acmeRouter } from './routers/acme-router';
 
 /** One router per domain. The web console imports `type AppRouter` for end-to-end types. */
 export const appRouter = router({
@@ -24,6 +25,7 @@ export const appRouter = router({
   spiffe: spiffeRouter,
   ssh: sshRouter,
   exports: exportsRouter,
+  acme: acmeRouter,
 });
 
 export type AppRouter = typeof appRouter;

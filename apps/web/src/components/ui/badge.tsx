@@ -37,6 +37,12 @@ const STATUS_VARIANT: Record<string, VariantProps<typeof badgeVariants>['variant
   success: 'success',
   healthy: 'success',
   unavailable: 'destructive',
+  valid: 'success',
+  invalid: 'destructive',
+  deactivated: 'secondary',
+  ready: 'warning',
+  processing: 'warning',
+  used: 'secondary',
 };
 
 export function StatusBadge({ status }: { status: string }) {

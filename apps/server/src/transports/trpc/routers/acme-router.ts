@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { parseDuration } from '@pkim/shared';
+import { auditEventSchema } from '@pkim/contract';
+import { procedure, router } from '../trpc-init';
+
+/**
+ * ACME administration for the console and API clients (docs/acme.md): directories per CA, accounts, orders,
+ * external account binding keys (the HMAC key is in the create response only) and the ACME audit trail.
+ * The protocol itself is the `acme` transport. Permissions are declared in http/access-table.ts and checked
+ * again by the authority (with the caller's CA limits).
+ */
+const caRef = z.string().trim().min(1).max(128);
+const idSchema = z.string().trim().min(1).max(64);
+const patterns = z.array(z.string().trim().min(1).max(253)).max(256);
+
+export const acmeRouter = router({
+  directories: procedure().query(({ ctx }) => ctx.authority.acme.listDirectories(ctx.actor)),
+
+  enable: procedure()
+    .input(
+      z
+        .object({
+          ca: caRef,
+          profile: z.string().trim().min(1).max(64).optional(),
+          allowDns: patterns.optional(),
+          allowIps: patterns.optional(),
+          requireEab: z.boolean().optional(),
+          ordersPerHour: z.number().int().min(1).max(1_000_000).optional(),
+          lifetime: z
+            .string()
+            .trim()
+            .regex(/^\d+\s*[smhdwy]$/i, 'expected a duration such as 90d, 24h')
+            .transform((v) => parseDuration(v))
+            .optional(),
+        })
+        .strict(),
+    )
+    .mutation(({ ctx, input }) => {
+      const { lifetime, ...rest } = input;
+      return ctx.authority.acme.enable({ ...rest, lifetimeMs: lifetime }, ctx.actor);
+    }),
+
+  disable: procedure()
+    .input(z.object({ ca: caRef }).strict())
+    .mutation(({ ctx, input }) => ctx.authority.acme.disable(input.ca, ctx.actor)),
+
+  accounts: procedure()
+    .input(z.object({ ca: caRef.optional() }).strict().optional())
+    .query(({ ctx, input }) => ctx.authority.acme.listAccounts(input?.ca, ctx.actor)),
+
+  deactivateAccount: procedure()
+    .input(z.object({ id: idSchema }).strict())
+    .mutation(({ ctx, input }) => ctx.authority.acmeAdmin.deactivateAccount(input.id, ctx.actor)),
+
+  /** newest first, of one account or of every account of a directory */
+  orders: procedure()
+    .input(
+      z
+        .object({
+          ca: caRef.optional(),
+          account: idSchema.optional(),
+          limit: z.number().int().min(1).max(500).optional(),
+        })
+        .strict()
+        .optional(),
+    )
+    .query(({ ctx, input }) => ctx.authority.acmeAdmin.listOrders(input ?? {}, ctx.actor)),
+
+  eabKeys: procedure()
+    .input(z.object({ ca: caRef.optional() }).strict().optional())
+    .query(({ ctx, input }) => ctx.authority.acmeAdmin.listEabKeys(input?.ca, ctx.actor)),
+
+  /** `hmacKey` (base64url) is in this response only */
+  createEabKey: procedure()
+    .input(z.object({ ca: caRef }).strict())
+    .mutation(({ ctx, input }) => ctx.authority.acme.createEabKey(input.ca, ctx.actor)),
+
+  revokeEabKey: procedure()
+    .input(z.object({ kid: idSchema }).strict())
+    .mutation(({ ctx, input }) => ctx.authority.acmeAdmin.revokeEabKey(input.kid, ctx.actor)),
+
+  /** every ACME action (account, order, challenge, finalize, revocation, EAB key, directory), newest first */
+  events: procedure()
+    .input(
+      z
+        .object({ limit: z.number().int().min(1).max(500).optional() })
+        .strict()
+        .optional(),
+    )
+    .output(z.array(auditEventSchema))
+    .query(({ ctx, input }) =>
+      ctx.authority.audit.list({ action: 'acme.*', order: 'desc', limit: input?.limit ?? 100 }),
+    ),
+});

@@ -1,0 +1,116 @@
+// ACME administration over tRPC (the console's ACME page): directories, EAB keys (secret once, never listed),
+// accounts, orders, operator deactivation, EAB revocation and the ACME audit trail — against a real ACME client
+// (the JWS test client of acme-kit) registering with the key the procedure created.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FlattenedSign } from 'jose';
+import {
+  acmeTestClient,
+  openAcmeFixture,
+  register,
+  type AcmeFixture,
+  type AcmeTestClient,
+} from '../../../tests/support/acme-kit';
+import { ACTORS, callerFor, pkiCodeOf, trpcError } from './server-test-support';
+
+async function eabFor(client: AcmeTestClient, kid: string, hmacKey: string) {
+  return new FlattenedSign(new TextEncoder().encode(JSON.stringify(client.jwk)))
+    .setProtectedHeader({ alg: 'HS256', kid, url: client.directory.newAccount })
+    .sign(Buffer.from(hmacKey, 'base64url'));
+}
+
+describe('tRPC acme.* (console ACME page)', () => {
+  let fx: AcmeFixture;
+  beforeAll(async () => {
+    fx = await openAcmeFixture({ requireEab: true });
+  }, 120_000);
+  afterAll(async () => fx?.close());
+
+  it('creates an EAB key shown once; a client registers with it; accounts, orders, keys show it', async () => {
+    const admin = callerFor(fx.authority, ACTORS.admin);
+    const dirs = await admin.acme.directories();
+    expect(dirs.map((d) => [d.caId, d.requireEab, d.directoryPath])).toEqual([
+      [fx.caId, true, `/acme/${fx.caId}/directory`],
+    ]);
+
+    const created = await admin.acme.createEabKey({ ca: 'ACME CA' });
+    expect(created.caId).toBe(fx.caId);
+    expect(created.hmacKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const listed = await admin.acme.eabKeys({ ca: fx.caId });
+    expect(listed).toEqual([expect.objectContaining({ kid: created.kid, status: 'unused', accountId: null })]);
+    expect(JSON.stringify(listed)).not.toContain(created.hmacKey);
+
+    const client = await acmeTestClient(fx.directoryUrl);
+    const reg = await register(client, { externalAccountBinding: await eabFor(client, created.kid, created.hmacKey) });
+    expect(reg.status, reg.text).toBe(201);
+    const accountId = client.kid!.split('/').pop()!;
+    expect(await admin.acme.eabKeys()).toEqual([
+      expect.objectContaining({ kid: created.kid, status: 'used', accountId }),
+    ]);
+    const accounts = await admin.acme.accounts({ ca: fx.caId });
+    expect(accounts).toEqual([expect.objectContaining({ id: accountId, status: 'valid', eabKeyId: created.kid })]);
+
+    const order = await client.post(client.directory.newOrder!, {
+      identifiers: [{ type: 'dns', value: 'web.test' }],
+    });
+    expect(order.status, order.text).toBe(201);
+    const orders = await admin.acme.orders({ account: accountId });
+    expect(orders).toEqual([
+      expect.objectContaining({ accountId, caId: fx.caId, status: 'pending', certificateId: null }),
+    ]);
+    expect(orders[0]!.identifiers).toEqual([{ type: 'dns', value: 'web.test' }]);
+    expect((await admin.acme.orders({ ca: fx.caId })).map((o) => o.id)).toEqual([orders[0]!.id]);
+
+    // revoking the used key deactivates the account it bound: no more orders
+    expect(await admin.acme.revokeEabKey({ kid: created.kid })).toEqual({
+      kid: created.kid,
+      deactivatedAccount: accountId,
+    });
+    expect(await admin.acme.eabKeys()).toEqual([]);
+    expect((await admin.acme.accounts()).find((a) => a.id === accountId)?.status).toBe('deactivated');
+    const refused = await client.post(client.directory.newOrder!, { identifiers: [{ type: 'dns', value: 'x.test' }] });
+    expect(refused.status).toBe(403);
+    expect(refused.json.type).toBe('urn:ietf:params:acme:error:unauthorized');
+  });
+
+  it('revokes an unused key: no account can register with it', async () => {
+    const admin = callerFor(fx.authority, ACTORS.admin);
+    const { kid, hmacKey } = await admin.acme.createEabKey({ ca: fx.caId });
+    expect(await admin.acme.revokeEabKey({ kid })).toEqual({ kid, deactivatedAccount: null });
+    const client = await acmeTestClient(fx.directoryUrl);
+    const r = await register(client, { externalAccountBinding: await eabFor(client, kid, hmacKey) });
+    expect(r.status).toBe(403);
+    expect(pkiCodeOf(await trpcError(admin.acme.revokeEabKey({ kid })))).toBe('acme.not_found');
+  });
+
+  it('deactivates an account on an operator’s request, once', async () => {
+    const admin = callerFor(fx.authority, ACTORS.admin);
+    const { kid, hmacKey } = await admin.acme.createEabKey({ ca: fx.caId });
+    const client = await acmeTestClient(fx.directoryUrl);
+    await register(client, { externalAccountBinding: await eabFor(client, kid, hmacKey) });
+    const id = client.kid!.split('/').pop()!;
+    expect(await admin.acme.deactivateAccount({ id })).toEqual({ id, status: 'deactivated' });
+    expect(pkiCodeOf(await trpcError(admin.acme.deactivateAccount({ id })))).toBe('input.invalid');
+    expect(pkiCodeOf(await trpcError(admin.acme.deactivateAccount({ id: 'acct_nope' })))).toBe('acme.not_found');
+  });
+
+  it('refuses administration to non-admins and lists only ACME actions as events, chain intact', async () => {
+    const operator = callerFor(fx.authority, ACTORS.operator);
+    expect(pkiCodeOf(await trpcError(operator.acme.createEabKey({ ca: fx.caId })))).toBe('auth.forbidden');
+    expect(pkiCodeOf(await trpcError(operator.acme.enable({ ca: fx.caId })))).toBe('auth.forbidden');
+    const auditor = callerFor(fx.authority, ACTORS.auditor);
+    const events = await auditor.acme.events({ limit: 500 });
+    const actions = events.map((e) => e.action);
+    expect(actions.every((a) => a.startsWith('acme.'))).toBe(true);
+    for (const a of [
+      'acme.enabled',
+      'acme.eab_key_created',
+      'acme.account_created',
+      'acme.order_created',
+      'acme.eab_key_revoked',
+      'acme.account_deactivated',
+    ])
+      expect(actions, a).toContain(a);
+    expect(events.map((e) => e.seq)).toEqual([...events.map((e) => e.seq)].sort((a, b) => b - a));
+    expect(await fx.authority.audit.verify()).toMatchObject({ ok: true });
+  });
+});
