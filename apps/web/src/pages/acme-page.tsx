@@ -31,8 +31,8 @@ const directoryUrl = (d: Pick<Directory, 'directoryPath'>) => `${window.location
 
 function useCaNames() {
   const cas = useQuery(trpc.ca.list.queryOptions());
-  const names = new Map((cas.data ?? []).map((c) => [c.id, c.name]));
-  return { cas: cas.data ?? [], name: (id: string) => names.get(id) ?? id };
+  const names = new Map((cas.data?.items ?? []).map((c) => [c.id, c.name]));
+  return { cas: cas.data?.items ?? [], name: (id: string) => names.get(id) ?? id };
 }
 
 function useRefresh() {
