@@ -104,7 +104,12 @@ describe('pkim acme: directories, EAB keys and accounts from the command line', 
     expect(JSON.stringify(listed)).not.toContain(key.hmacKey);
     expect(ok('acme', 'eab', 'list', '--ca', 'root', '--json').json()).toEqual([]);
     expect(ok('acme', 'eab', 'list').stdout).toContain(key.kid);
-    expect(ok('acme', 'eab', 'revoke', key.kid, '--json').json()).toEqual({ kid: key.kid, caId, revoked: true });
+    expect(ok('acme', 'eab', 'revoke', key.kid, '--json').json()).toEqual({
+      kid: key.kid,
+      caId,
+      revoked: true,
+      deactivatedAccount: null,
+    });
     expect(ok('acme', 'eab', 'list', '--json').json()).toEqual([]);
     failsWith(/^error: acme\.not_found: no external account binding key eab_/, 'acme', 'eab', 'revoke', key.kid);
 

@@ -63,6 +63,8 @@ describe('tRPC acme.* (console ACME page)', () => {
     // revoking the used key deactivates the account it bound: no more orders
     expect(await admin.acme.revokeEabKey({ kid: created.kid })).toEqual({
       kid: created.kid,
+      caId: fx.caId,
+      revoked: true,
       deactivatedAccount: accountId,
     });
     expect(await admin.acme.eabKeys()).toEqual([]);
@@ -75,7 +77,12 @@ describe('tRPC acme.* (console ACME page)', () => {
   it('revokes an unused key: no account can register with it', async () => {
     const admin = callerFor(fx.authority, ACTORS.admin);
     const { kid, hmacKey } = await admin.acme.createEabKey({ ca: fx.caId });
-    expect(await admin.acme.revokeEabKey({ kid })).toEqual({ kid, deactivatedAccount: null });
+    expect(await admin.acme.revokeEabKey({ kid })).toEqual({
+      kid,
+      caId: fx.caId,
+      revoked: true,
+      deactivatedAccount: null,
+    });
     const client = await acmeTestClient(fx.directoryUrl);
     const r = await register(client, { externalAccountBinding: await eabFor(client, kid, hmacKey) });
     expect(r.status).toBe(403);

@@ -556,7 +556,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
       await page.getByRole('button', { name: 'Revoke key' }).click();
       await page.getByText(`The account it bound (${account!.id}) is deactivated.`).waitFor();
       expect((await server.authority.acme.listAccounts(ids.int, E2E_ADMIN))[0]?.status).toBe('deactivated');
-      expect(await server.authority.acmeAdmin.listEabKeys(ids.int, E2E_ADMIN)).toEqual([]);
+      expect(await server.authority.acme.listEabKeys(ids.int, E2E_ADMIN)).toEqual([]);
     } finally {
       certbotDir.cleanup();
     }

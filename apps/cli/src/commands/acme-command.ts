@@ -135,6 +135,11 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
     .action(async (kid: string) => {
       const a = await ctx.openAuthority();
       const r = await a.acme.revokeEabKey(kid, ctx.actor);
-      ctx.output(r, () => `EAB key ${r.kid} revoked`);
+      ctx.output(
+        r,
+        () =>
+          `EAB key ${r.kid} revoked` +
+          (r.deactivatedAccount ? `; the account it bound (${r.deactivatedAccount}) is deactivated` : ''),
+      );
     });
 }

@@ -5,18 +5,6 @@ import { authorize } from '../permissions';
 import { auditEvent } from '../audit-service';
 import { checkActorMayUseCa } from '../signing/provisioner-policy';
 
-/** An external account binding key as the console and CLI list it: never its HMAC key. */
-export interface AcmeEabKeyView {
-  kid: string;
-  caId: string;
-  /** `unused` keys can still bind one account */
-  status: 'unused' | 'used';
-  accountId: string | null;
-  createdBy: string;
-  createdAt: string;
-  usedAt: string | null;
-}
-
 export interface AcmeOrderView {
   id: string;
   accountId: string;
@@ -34,14 +22,11 @@ export interface AcmeOrderView {
   updatedAt: string;
 }
 
-/** Administration of ACME directories beside the protocol: EAB keys, orders, accounts (console, CLI). */
+/**
+ * Administration of ACME directories beside the protocol: orders and operator deactivation (console, CLI). EAB keys
+ * and accounts are listed by the ACME service itself (`acme.listEabKeys`, `acme.revokeEabKey`, `acme.listAccounts`).
+ */
 export interface AcmeAdminService {
-  listEabKeys(ca: string | undefined, actor: Actor): Promise<AcmeEabKeyView[]>;
-  /**
-   * The key can bind no account any more (its row is deleted); when it already bound one, that account is
-   * deactivated too (RFC 8555 §7.3.6: it can no longer order or revoke). Audited `acme.eab_key_revoked`.
-   */
-  revokeEabKey(kid: string, actor: Actor): Promise<{ kid: string; deactivatedAccount: string | null }>;
   /** newest first; the orders of one account, or of every account of a directory */
   listOrders(query: { ca?: string; account?: string; limit?: number }, actor: Actor): Promise<AcmeOrderView[]>;
   /** an operator's deactivation (as if the account had asked): audited `acme.account_deactivated` */
@@ -86,52 +71,6 @@ export function createAcmeAdminService(deps: { store: Store; clock: Clock }): Ac
   }
 
   return {
-    async listEabKeys(ref, actor) {
-      authorize(actor, 'ca:read');
-      const ca = ref === undefined ? undefined : await caOf(ref);
-      checkActorMayUseCa(actor, ca);
-      const out: AcmeEabKeyView[] = [];
-      for (const k of await store.acme.listEabKeys(ca?.id)) {
-        if (!(await mayUse(actor, k.caId))) continue;
-        out.push({
-          kid: k.id,
-          caId: k.caId,
-          status: k.accountId ? 'used' : 'unused',
-          accountId: k.accountId,
-          createdBy: k.createdBy,
-          createdAt: iso(k.createdAt),
-          usedAt: isoOrNull(k.usedAt),
-        });
-      }
-      return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.kid.localeCompare(a.kid));
-    },
-
-    async revokeEabKey(kid, actor) {
-      authorize(actor, 'ca:write');
-      const key = await store.acme.eabKeyById(kid);
-      if (!key || !(await mayUse(actor, key.caId)))
-        throw new PkiError('acme.not_found', `no external account binding key '${kid}'`);
-      const account = key.accountId ? await store.acme.accountById(key.accountId) : undefined;
-      const deactivate = account?.status === 'valid' ? account : undefined;
-      const t = clock.now();
-      await store.commit({
-        acme: {
-          deleteEabKeys: [kid],
-          ...(deactivate
-            ? { updateAccounts: [{ id: deactivate.id, patch: { status: 'deactivated' as const, updatedAt: t } }] }
-            : {}),
-        },
-        audit: [
-          auditEvent(clock, actor, 'acme.eab_key_revoked', kid, {
-            caId: key.caId,
-            accountId: key.accountId,
-            accountDeactivated: !!deactivate,
-          }),
-        ],
-      });
-      return { kid, deactivatedAccount: deactivate?.id ?? null };
-    },
-
     async listOrders(query, actor) {
       authorize(actor, 'ca:read');
       const limit = Math.max(1, Math.min(query.limit ?? 100, MAX_ORDERS));

@@ -108,9 +108,12 @@ export interface AcmeAccountView {
   createdAt: string;
 }
 
+/** An external account binding key as the console and CLI list it: never its HMAC key. */
 export interface AcmeEabKeyView {
   kid: string;
   caId: string;
+  /** `unused` keys can still bind one account */
+  status: 'unused' | 'used';
   createdBy: string;
   createdAt: string;
   /** when it bound an account (null: unused) */
@@ -127,8 +130,14 @@ export interface AcmeService {
   createEabKey(ca: string, actor: Actor): Promise<{ kid: string; hmacKey: string; caId: string }>;
   /** EAB keys (never the HMAC key) of one directory or all the actor may see */
   listEabKeys(ca: string | undefined, actor: Actor): Promise<AcmeEabKeyView[]>;
-  /** deletes an EAB key: an unused one can no longer bind an account (accounts already bound stay) */
-  revokeEabKey(kid: string, actor: Actor): Promise<{ kid: string; caId: string; revoked: true }>;
+  /**
+   * Deletes an EAB key: it can bind no account any more; when it already bound one, that account is deactivated
+   * too (RFC 8555 §7.3.6: it can no longer order or revoke). Audited `acme.eab_key_revoked`.
+   */
+  revokeEabKey(
+    kid: string,
+    actor: Actor,
+  ): Promise<{ kid: string; caId: string; revoked: true; deactivatedAccount: string | null }>;
   listAccounts(ca: string | undefined, actor: Actor): Promise<AcmeAccountView[]>;
   /** GET directory */
   directory(ctx: AcmeRequestContext): Promise<AcmeResponse>;
@@ -377,6 +386,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
     return rows.map((k) => ({
       kid: k.id,
       caId: k.caId,
+      status: k.accountId ? ('used' as const) : ('unused' as const),
       createdBy: k.createdBy,
       createdAt: iso(k.createdAt),
       usedAt: k.usedAt === null ? null : iso(k.usedAt),
@@ -389,13 +399,29 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
     const key = await store.acme.eabKeyById(kid.trim());
     if (!key) throw new PkiError('acme.not_found', `no external account binding key ${kid.trim()}`);
     checkActorMayUseCa(actor, await store.cas.findById(key.caId));
+    const account = key.accountId ? await store.acme.accountById(key.accountId) : undefined;
+    const deactivate = account?.status === 'valid' ? account : undefined;
     await store.commit({
-      acme: { deleteEabKeys: [key.id] },
+      acme: {
+        deleteEabKeys: [key.id],
+        ...(deactivate
+          ? {
+              updateAccounts: [
+                { id: deactivate.id, patch: { status: 'deactivated' as const, updatedAt: clock.now() } },
+              ],
+            }
+          : {}),
+      },
       audit: [
-        auditEvent(clock, actor, 'acme.eab_key_revoked', key.id, { caId: key.caId, used: key.accountId !== null }),
+        auditEvent(clock, actor, 'acme.eab_key_revoked', key.id, {
+          caId: key.caId,
+          used: key.accountId !== null,
+          accountId: key.accountId,
+          accountDeactivated: !!deactivate,
+        }),
       ],
     });
-    return { kid: key.id, caId: key.caId, revoked: true as const };
+    return { kid: key.id, caId: key.caId, revoked: true as const, deactivatedAccount: deactivate?.id ?? null };
   }
 
   async function listAccounts(ref: string | undefined, actor: Actor): Promise<AcmeAccountView[]> {

@@ -68,7 +68,7 @@ export const acmeRouter = router({
 
   eabKeys: procedure()
     .input(z.object({ ca: caRef.optional() }).strict().optional())
-    .query(({ ctx, input }) => ctx.authority.acmeAdmin.listEabKeys(input?.ca, ctx.actor)),
+    .query(({ ctx, input }) => ctx.authority.acme.listEabKeys(input?.ca, ctx.actor)),
 
   /** `hmacKey` (base64url) is in this response only */
   createEabKey: procedure()
@@ -77,7 +77,7 @@ export const acmeRouter = router({
 
   revokeEabKey: procedure()
     .input(z.object({ kid: idSchema }).strict())
-    .mutation(({ ctx, input }) => ctx.authority.acmeAdmin.revokeEabKey(input.kid, ctx.actor)),
+    .mutation(({ ctx, input }) => ctx.authority.acme.revokeEabKey(input.kid, ctx.actor)),
 
   /** every ACME action (account, order, challenge, finalize, revocation, EAB key, directory), newest first */
   events: procedure()
