@@ -183,6 +183,7 @@ const TRPC: Record<string, TrpcRow> = {
   // the scoped token is limited to another CA: refused by that limit
   'exports.certificate': { input: (k) => ({ ref: k.leafId, format: 'pem' }), expect: '200 200 200 403 403 401' },
   'exports.truststore': { input: () => ({ ca: 'mx-issuing', format: 'p7b' }), expect: EVERYONE },
+  'renewal.renew': { input: async (k) => ({ ref: await k.freshLeaf() }), expect: ISSUERS_ON_CA },
 };
 
 interface RestRow {
@@ -246,6 +247,11 @@ const REST: Record<string, RestRow> = {
     url: (k) => `/api/v1/certificates/${k.leafId}/export`,
     body: () => ({ format: 'der' }),
     expect: '200 200 200 403 403 401',
+  },
+  'POST /api/v1/certificates/:ref/renew': {
+    url: async (k) => `/api/v1/certificates/${await k.freshLeaf()}/renew`,
+    body: () => ({ revokeOld: true }),
+    expect: '201 201 403 403 403 401',
   },
   'POST /api/v1/cas/:id/truststore': {
     url: () => '/api/v1/cas/mx-issuing/truststore',

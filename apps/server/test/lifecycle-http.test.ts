@@ -3,7 +3,12 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from '@pkim/server';
 import type { Authority } from '@pkim/authority';
 import { ACTORS, callerFor, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openssl } from '../../../tests/support/openssl-tools';
+import { opensslOcspCheck } from '../../../tests/support/verifiers';
 
 describe('everyday certificate work over REST and tRPC (exports)', () => {
   let fx: AuthorityFixture;
@@ -125,4 +130,78 @@ describe('everyday certificate work over REST and tRPC (exports)', () => {
     expect(failed.some((e) => e.actor === ACTORS.auditor.id && e.details.code === 'auth.forbidden')).toBe(true);
     expect(failed.some((e) => e.actor === tokenId && e.details.code === 'export.password_required')).toBe(true);
   });
+
+  it('renews with a new key, links old and new both ways, revokes the old as superseded: CRL and OCSP say so', async () => {
+    const r = await app.inject({
+      method: 'POST',
+      url: `/api/v1/certificates/${serial}/renew`,
+      headers: auth(),
+      payload: { ttl: '30d', revokeOld: true },
+    });
+    expect(r.statusCode, r.body).toBe(201);
+    const body = r.json();
+    expect(body.certificate.renewedFrom).toBe(certId);
+    expect(body.previous.status).toBe('revoked');
+    expect(body.previous.revocationReason).toBe('superseded');
+    expect(body.certificate.serial).not.toBe(serial);
+    expect(body.certificate.subject).toBe('CN=svc.example.com');
+    expect(body.certificate.sans.dns).toEqual(['svc.example.com']);
+    // a new key: the public keys differ
+    const pub = (pem: string) => openssl(['x509', '-in', '@c.pem', '-noout', '-pubkey'], { 'c.pem': pem }).output;
+    const old = await authority.certificates.get(certId);
+    expect(pub(body.certificatePem)).not.toBe(pub(old.certificatePem));
+    // linked both ways, shown by certificate.get
+    expect(old.renewedBy).toEqual([body.certificate.id]);
+    const shown = await callerFor(authority, ACTORS.auditor).certificate.get({ ref: certId });
+    expect(shown.renewedBy).toEqual([body.certificate.id]);
+    // the CRL lists the old serial as superseded
+    const ca = (await authority.cas.get('lc-root')).ca;
+    const crl = await authority.crl.current(ca.id);
+    const crlText = openssl(['crl', '-inform', 'der', '-in', '@c.crl', '-noout', '-text'], { 'c.crl': crl.der });
+    expect(crlText.ok, crlText.output).toBe(true);
+    expect(crlText.output.toLowerCase()).toContain(serial.toUpperCase().replace(/^0+/, '').toLowerCase());
+    expect(crlText.output).toContain('Superseded');
+    // OCSP: revoked (superseded) for the old serial, good for the new
+    for (const [pem, status] of [
+      [old.certificatePem, 'revoked'],
+      [body.certificatePem, 'good'],
+    ] as const) {
+      const reqDer = ocspRequest(ca.certificatePem!, pem);
+      const res = await app.inject({
+        method: 'POST',
+        url: '/ocsp',
+        headers: { 'content-type': 'application/ocsp-request' },
+        payload: reqDer,
+      });
+      expect(res.statusCode).toBe(200);
+      const check = opensslOcspCheck({
+        responseDer: res.rawPayload,
+        issuerPem: ca.certificatePem!,
+        caFilePem: ca.certificatePem!,
+        leafPem: pem,
+      });
+      expect(check.output).toContain(status);
+      if (status === 'revoked') expect(check.output).toMatch(/superseded/i);
+    }
+  });
 });
+
+/** a DER OCSP request for a certificate, made by openssl */
+function ocspRequest(issuerPem: string, leafPem: string): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'pkim-ocspreq-'));
+  try {
+    writeFileSync(join(dir, 'ca.pem'), issuerPem);
+    writeFileSync(join(dir, 'leaf.pem'), leafPem);
+    const r = spawnSync(
+      'openssl',
+      ['ocsp', '-issuer', 'ca.pem', '-cert', 'leaf.pem', '-no_nonce', '-reqout', 'req.der'],
+      {
+        cwd: dir,
+      },
+    );
+    if (r.status !== 0) throw new Error(`openssl ocsp -reqout failed: ${String(r.stderr)}`);
+    return readFileSync(join(dir, 'req.der'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

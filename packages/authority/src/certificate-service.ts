@@ -135,7 +135,8 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
   return {
     async get(id, actor) {
       const certificate = await find(id, actor);
-      return { certificate, certificatePem: certificate.certificatePem };
+      const renewedBy = (await store.certificates.findRenewalsOf(certificate.id)).map((c) => c.id);
+      return { certificate, certificatePem: certificate.certificatePem, renewedBy };
     },
     find,
     /** `caId` may be a CA id or name: references are resolved here, never by a transport */

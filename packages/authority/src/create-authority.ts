@@ -17,6 +17,7 @@ import { AUDIT_CHECKPOINT_FILE, auditCheckpointKey, auditEvent, createAuditServi
 import { createCaContextLoader } from './ca-context';
 import { createKeySealer, type KeySealer } from './exports/key-sealer';
 import { createExportService } from './exports/export-service';
+import { createRenewalService } from './lifecycle/renewal-service';
 import { createCaService } from './ca-service';
 import { createIssuanceService } from './issuance-service';
 import { createSigningPipeline } from './signing/signing-pipeline';
@@ -262,6 +263,16 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     keySealer,
     findCertificate: (ref) => certificates.find(ref),
   });
+  const renewal = createRenewalService({
+    store,
+    clock,
+    logger,
+    sign: pipeline.sign,
+    keySealer,
+    customProfiles,
+    findCertificate: (ref) => certificates.find(ref),
+    onRevoked,
+  });
 
   const authority: Authority = {
     config,
@@ -279,6 +290,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     vault,
     insights,
     exports: exportsService,
+    renewal,
     ssh,
     spiffe,
     acme,

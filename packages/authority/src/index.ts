@@ -59,3 +59,4 @@ export * from './acme/acme-admin-service';
 export { acmeValidationConfigFromEnv, type AcmeDirectoryConfig } from './acme/acme-config';
 export * from './exports/export-service';
 export { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS } from './exports/export-formats';
+export * from './lifecycle/renewal-service';

@@ -1,3 +1,4 @@
+import type { RenewalService } from './lifecycle/renewal-service';
 import type { ExportService } from './exports/export-service';
 import type { Logger } from 'pino';
 import type { Clock, KeyType, RevocationReason } from '@pkim/shared';
@@ -190,7 +191,8 @@ export interface IssuanceService {
  * (the local CLI operator, in-process callers) nothing is filtered.
  */
 export interface CertificateService {
-  get(id: string, actor?: Actor): Promise<{ certificate: CertificateRow; certificatePem: string }>;
+  /** with the ids of the certificates that renew it (newest first) */
+  get(id: string, actor?: Actor): Promise<{ certificate: CertificateRow; certificatePem: string; renewedBy: string[] }>;
   /** accepts crt_ id, serial hex (colons allowed) or SHA-256 fingerprint */
   find(ref: string, actor?: Actor): Promise<CertificateRow>;
   list(query: CertificateQuery, actor?: Actor): Promise<Page<CertificateRow>>;
@@ -425,6 +427,8 @@ export interface Authority {
   insights: InsightsService;
   /** certificate exports (PEM, DER, chains, PKCS#7, PKCS#12, JKS, encrypted PKCS#8, ZIP) and CA truststores */
   exports: ExportService;
+  /** renewal: same subject, SANs, profile and CA, a new key by default; `renewedFrom`/`renewedBy` links */
+  renewal: RenewalService;
   /** the SSH certificate authority (docs/ssh.md) */
   ssh: SshService;
   /** SPIFFE workload identity: CAs, SVIDs from CSRs, deny list, bundle (docs/spiffe.md) */

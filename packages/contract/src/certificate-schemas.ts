@@ -40,11 +40,17 @@ export const certificateSchema = z.object({
   requestId: z.string().nullable(),
   issuedBy: z.string(),
   createdAt: rfc3339Schema,
+  /** the certificate this one renews (`pkim cert renew`) */
+  renewedFrom: z.string().nullable().optional(),
 });
 export type CertificateDto = z.infer<typeof certificateSchema>;
 
 /** one certificate: the object with its PEM beside it */
-export const certificateDetailSchema = certificateSchema.extend({ certificatePem: z.string() });
+export const certificateDetailSchema = certificateSchema.extend({
+  certificatePem: z.string(),
+  /** the certificates that renew this one, newest first */
+  renewedBy: z.array(z.string()).optional(),
+});
 export type CertificateDetailDto = z.infer<typeof certificateDetailSchema>;
 export const certificatePageSchema = pageSchema(certificateSchema);
 
@@ -67,6 +73,7 @@ export interface CertificateRecord {
   requestId: string | null;
   issuedBy: string;
   createdAt: number;
+  renewedFrom?: string | null;
 }
 
 export function toCertificateDto(c: CertificateRecord): CertificateDto {
@@ -88,14 +95,20 @@ export function toCertificateDto(c: CertificateRecord): CertificateDto {
     requestId: c.requestId,
     issuedBy: c.issuedBy,
     createdAt: isoTime(c.createdAt),
+    renewedFrom: c.renewedFrom ?? null,
   };
 }
 
 export function toCertificateDetailDto(v: {
   certificate: CertificateRecord;
   certificatePem: string;
+  renewedBy?: string[];
 }): CertificateDetailDto {
-  return { ...toCertificateDto(v.certificate), certificatePem: v.certificatePem };
+  return {
+    ...toCertificateDto(v.certificate),
+    certificatePem: v.certificatePem,
+    ...(v.renewedBy ? { renewedBy: v.renewedBy } : {}),
+  };
 }
 
 export const pageOf = <R, T>(page: { items: R[]; nextCursor: string | null }, map: (r: R) => T) => ({

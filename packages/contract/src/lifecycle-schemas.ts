@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS } from '@pkim/shared';
-import { caRefSchema, certificateRefSchema } from './common-schemas';
+import {
+  caRefSchema,
+  certificateRefSchema,
+  csrPemSchema,
+  keyTypeInputSchema,
+  sansSchema,
+  ttlSchema,
+} from './common-schemas';
+import { certificateSchema, toCertificateDto, type CertificateRecord } from './certificate-schemas';
 
 /** Everyday certificate work (issue #16): exports, truststores, renewal, bulk, inventory. */
 
@@ -43,3 +51,47 @@ export const exportFileSchema = z.object({
   containsPrivateKey: z.boolean(),
   warning: z.string().optional(),
 });
+
+/** REST `POST /api/v1/certificates/:ref/renew` body (tRPC `renewal.renew` adds `ref`) */
+export const restCertificateRenewInputSchema = z
+  .object({
+    ttl: ttlSchema.optional(),
+    sans: sansSchema.optional(),
+    revokeOld: z.boolean().optional(),
+    csrPem: csrPemSchema.optional(),
+    reuseKey: z.boolean().optional(),
+    keyType: keyTypeInputSchema.optional(),
+    keepKey: z.boolean().optional(),
+  })
+  .strict();
+export const certificateRenewInputSchema = restCertificateRenewInputSchema
+  .extend({ ref: certificateRefSchema })
+  .strict();
+
+export const certificateRenewalSchema = z.object({
+  certificate: certificateSchema,
+  previous: certificateSchema,
+  previousRevoked: z.boolean(),
+  certificatePem: z.string(),
+  chainPem: z.string(),
+  privateKeyPem: z.string().optional(),
+});
+
+/** a renewal on the wire (the old certificate as the renewal left it: revoked as superseded when asked) */
+export function toRenewalDto(r: {
+  issued: { certificate: CertificateRecord; certificatePem: string; chainPem: string; privateKeyPem?: string };
+  previous: CertificateRecord;
+  previousRevoked: boolean;
+}): z.infer<typeof certificateRenewalSchema> {
+  const previous: CertificateRecord = r.previousRevoked
+    ? { ...r.previous, status: 'revoked', revokedAt: r.issued.certificate.createdAt, revocationReason: 'superseded' }
+    : r.previous;
+  return {
+    certificate: toCertificateDto(r.issued.certificate),
+    previous: toCertificateDto(previous),
+    previousRevoked: r.previousRevoked,
+    certificatePem: r.issued.certificatePem,
+    chainPem: r.issued.chainPem,
+    ...(r.issued.privateKeyPem ? { privateKeyPem: r.issued.privateKeyPem } : {}),
+  };
+}

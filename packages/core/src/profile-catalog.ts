@@ -212,6 +212,7 @@ export const profileSchema = z
       .min(1)
       .max(1024 * 1024)
       .optional(),
+    allowKeyReuse: z.boolean().optional(),
   })
   .strict()
   .refine((p) => p.defaultLifetimeMs <= p.maxLifetimeMs, {

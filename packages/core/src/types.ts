@@ -94,6 +94,8 @@ export interface Profile {
   maxSans?: number;
   /** maximum UTF-8 bytes of all SAN values together (default 16384) */
   maxSanBytes?: number;
+  /** a renewal may keep the old key (`pkim cert renew --reuse-key`); default false: a renewal gets a new key */
+  allowKeyReuse?: boolean;
 }
 
 /** What the issuer contributes to a certificate it signs. For a self-signed root pass `selfSigned`. */

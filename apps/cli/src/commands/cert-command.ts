@@ -31,7 +31,7 @@ export function cnOf(subject: string): string | undefined {
   return /(?:^|[,/])\s*CN=([^,/]+)/i.exec(subject)?.[1]?.trim();
 }
 
-export function certDetails(c: CertificateRow): string {
+export function certDetails(c: CertificateRow, renewedBy: string[] = []): string {
   return keyValues([
     ['id', c.id],
     ['serial', c.serialHex],
@@ -46,6 +46,8 @@ export function certDetails(c: CertificateRow): string {
     ['sha256', c.fingerprintSha256],
     ['request', c.requestId],
     ['issued by', c.issuedBy],
+    ['renewed from', c.renewedFrom ?? ''],
+    ['renewed by', renewedBy.join(', ')],
   ]);
 }
 
@@ -252,7 +254,9 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
       const view = await a.certificates.get(ref);
       const { certificate, certificatePem } = view;
       const { toCertificateDetailDto } = await ctx.contract();
-      ctx.output(toCertificateDetailDto(view), () => (o.pem ? certificatePem : certDetails(certificate)));
+      ctx.output(toCertificateDetailDto(view), () =>
+        o.pem ? certificatePem : certDetails(certificate, view.renewedBy),
+      );
     });
 
   cert

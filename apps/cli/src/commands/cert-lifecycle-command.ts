@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
 import type { CertificateExportFormat, ExportFile, TruststoreExportFormat } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
-import { writeOutputFile } from '../cli-parsers';
+import { durationOption, keyTypeOption, parseSans, collect, readInputFile, writeOutputFile } from '../cli-parsers';
+import type { KeyType } from '@pkim/shared';
 
 const CERT_FORMATS = ['pem', 'der', 'chain', 'p7b', 'p7b-pem', 'p12', 'jks', 'key', 'zip'];
 const TRUST_FORMATS = ['pem', 'p7b', 'p7b-pem', 'p12', 'jks'];
@@ -94,6 +95,69 @@ export function registerCertLifecycleCommands(program: Command, ctx: CliContext)
           ctx.actor,
         );
         writeExport(ctx, f, o.out);
+      },
+    );
+
+  cert
+    .command('renew <ref>')
+    .description(
+      'renew a certificate: same subject, SANs, profile and CA; a new server-generated key by default (or --csr), ' +
+        'the old key only with --reuse-key where the profile allows it',
+    )
+    .option(
+      '--validity <duration>',
+      'lifetime of the new certificate, e.g. 90d (default: the profile default)',
+      durationOption,
+    )
+    .option('--ttl <duration>', 'same as --validity', durationOption)
+    .option('--san <san>', 'new SANs (repeatable; default: those of the old certificate)', collect)
+    .option('--revoke-old', 'revoke the old certificate as superseded, in the same transaction')
+    .option('--csr <file>', 'the new key as a CSR (PEM; - for stdin): its subject is replaced by the old one')
+    .option('--reuse-key', 'keep the old key (profile allowKeyReuse, and the server kept the key)')
+    .option('--key-type <type>', 'type of the new key (default: the old key type)', keyTypeOption)
+    .option('--keep-key', 'keep the new key on the server for exports (default: when the old one was kept)')
+    .option('--out-cert <file>', 'write the new certificate PEM here')
+    .option('--out-key <file>', 'write the new private key PEM here (mode 0600)')
+    .action(
+      async (
+        ref: string,
+        o: {
+          validity?: number;
+          ttl?: number;
+          san?: string[];
+          revokeOld?: boolean;
+          csr?: string;
+          reuseKey?: boolean;
+          keyType?: KeyType;
+          keepKey?: boolean;
+          outCert?: string;
+          outKey?: string;
+        },
+      ) => {
+        const a = await ctx.openAuthority();
+        const r = await a.renewal.renew(
+          ref,
+          {
+            validityMs: o.validity ?? o.ttl,
+            sans: parseSans(o.san),
+            revokeOld: o.revokeOld,
+            csrPem: o.csr !== undefined ? readInputFile(o.csr, 'CSR') : undefined,
+            reuseKey: o.reuseKey,
+            keyType: o.keyType,
+            keepKey: o.keepKey,
+          },
+          ctx.actor,
+        );
+        if (o.outCert) writeOutputFile(o.outCert, r.issued.certificatePem);
+        if (o.outKey && r.issued.privateKeyPem) writeOutputFile(o.outKey, r.issued.privateKeyPem, 0o600);
+        const { toRenewalDto } = await ctx.contract();
+        const dto = toRenewalDto(r);
+        ctx.output(
+          o.outKey ? { ...dto, privateKeyPem: undefined } : dto,
+          () =>
+            `renewed ${r.previous.serialHex} → ${r.issued.certificate.serialHex} (${r.issued.certificate.id})` +
+            (r.previousRevoked ? `; ${r.previous.serialHex} revoked (superseded)` : ''),
+        );
       },
     );
 

@@ -6,5 +6,6 @@ export {
   toCertificateDetailDto,
   toCertificateDto,
   toIssuedCertificateDto,
+  toRenewalDto,
   toRequestDto,
 } from '@pkim/contract';

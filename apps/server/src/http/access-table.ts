@@ -84,6 +84,7 @@ export const ACCESS_TABLE = {
     'acme.createEabKey': 'ca:write',
     'acme.revokeEabKey': 'ca:write',
     'acme.events': 'audit:read',
+    'renewal.renew': 'certificate:issue',
   },
   rest: {
     'GET /api/v1/cas': 'ca:read',
@@ -104,6 +105,7 @@ export const ACCESS_TABLE = {
     'POST /api/v1/ssh/revoke': 'ssh:revoke',
     'POST /api/v1/certificates/:ref/export': 'certificate:read',
     'POST /api/v1/cas/:id/truststore': 'ca:read',
+    'POST /api/v1/certificates/:ref/renew': 'certificate:issue',
   },
 } as const satisfies Record<'trpc' | 'rest', Record<string, Permission | 'public'>>;
 

@@ -21,6 +21,8 @@ import {
   toRequestDto,
   ttlToMs,
   restCertificateExportInputSchema,
+  restCertificateRenewInputSchema,
+  toRenewalDto,
   restTruststoreExportInputSchema,
 } from '@pkim/contract';
 import type { Actor, Authority, ExportFile } from '@pkim/authority';
@@ -145,6 +147,19 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
     const ref = parseInput(certificateRefSchema, request.params.ref);
     const input = parseInput(restCertificateExportInputSchema, request.body ?? {});
     return sendFile(reply, await authority.exports.certificate(ref, input, actorOf(request)));
+  });
+
+  /** `{ ttl?, sans?, revokeOld?, csrPem?, reuseKey?, keyType?, keepKey? }` → the renewal (201) */
+  app.post<{ Params: { ref: string } }>('/certificates/:ref/renew', async (request, reply) => {
+    const ref = parseInput(certificateRefSchema, request.params.ref);
+    const { ttl, ...o } = parseInput(restCertificateRenewInputSchema, request.body ?? {});
+    const r = await authority.renewal.renew(
+      ref,
+      { ...o, validityMs: ttl === undefined ? undefined : ttlToMs(ttl) },
+      actorOf(request),
+    );
+    reply.code(201);
+    return toRenewalDto(r);
   });
 
   /** `{ format, password?, legacy? }` → the CA chain as a truststore file */

@@ -11,6 +11,7 @@ import { spiffeRouter } from './routers/spiffe-router';
 import { sshRouter } from './routers/ssh-router';
 import { exportsRouter } from './routers/exports-router';
 import { acmeRouter } from './routers/acme-router';
+import { renewalRouter } from './routers/renewal-router';
 
 /** One router per domain. The web console imports `type AppRouter` for end-to-end types. */
 export const appRouter = router({
@@ -26,6 +27,7 @@ export const appRouter = router({
   ssh: sshRouter,
   exports: exportsRouter,
   acme: acmeRouter,
+  renewal: renewalRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,164 @@
+import type { Logger } from 'pino';
+import { PkiError, type Clock, type KeyType } from '@pkim/shared';
+import { resolveProfile, type Profile } from '@pkim/core';
+import type { CertificateRow, SanJson, Store } from '@pkim/store';
+import { auditEvent } from '../audit-service';
+import { recordFailure } from '../ca-context';
+import type { KeySealer } from '../exports/key-sealer';
+import { checkActorMayUseCa } from '../signing/provisioner-policy';
+import type { ChannelWrites, SignFunction, Via } from '../signing/sign-request';
+import type { Actor, IssuedCertificate } from '../types';
+
+export interface RenewOptions {
+  /** new lifetime (default: the profile's default, as for a new certificate) */
+  validityMs?: number;
+  /** new SANs (default: the old certificate's) */
+  sans?: SanJson;
+  /** revoke the old certificate as `superseded`, in the same transaction as the new one */
+  revokeOld?: boolean;
+  /** a new key from a CSR (its subject is replaced by the old certificate's) */
+  csrPem?: string;
+  /** keep the old key: only where the profile has `allowKeyReuse` and the server kept the old key */
+  reuseKey?: boolean;
+  /** type of the new server-generated key (default: the old certificate's key type) */
+  keyType?: KeyType;
+  /** keep the new generated key for exports (default: when the old key was kept) */
+  keepKey?: boolean;
+}
+
+export interface RenewalResult {
+  issued: IssuedCertificate;
+  previous: CertificateRow;
+  /** true when the old certificate was revoked as superseded with this renewal */
+  previousRevoked: boolean;
+}
+
+export interface RenewalService {
+  /**
+   * renews a certificate: same subject, SANs (unless given), profile and CA, through the signing pipeline; a new key
+   * by default (server-generated, or from a CSR). The new certificate records `renewedFrom`; the old one's
+   * `renewedBy` is derived from it.
+   */
+  renew(ref: string, options: RenewOptions, actor: Actor, via?: Omit<Via, 'actor'>): Promise<RenewalResult>;
+}
+
+export interface RenewalServiceDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  sign: SignFunction;
+  keySealer: KeySealer;
+  customProfiles?: Profile[];
+  findCertificate(ref: string): Promise<CertificateRow>;
+  onRevoked?: (caIds: string[]) => void;
+}
+
+export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
+  const { store, clock, sign, keySealer } = deps;
+
+  async function renew(
+    ref: string,
+    o: RenewOptions,
+    actor: Actor,
+    channel: Omit<Via, 'actor'> = {},
+  ): Promise<RenewalResult> {
+    let target = ref;
+    try {
+      const old = await deps.findCertificate(ref);
+      target = old.id;
+      checkActorMayUseCa(actor, await store.cas.findById(old.caId));
+      if (old.status === 'revoked') {
+        throw new PkiError('certificate.not_active', `certificate ${old.serialHex} is revoked: issue a new one instead`);
+      }
+      if (o.csrPem !== undefined && o.reuseKey) {
+        throw new PkiError('input.invalid', 'a renewal takes a new CSR or reuses the old key, not both');
+      }
+      const revokeOld = o.revokeOld === true && old.status === 'active';
+      const via: Via = { ...channel, actor };
+      // the renewal and (optionally) the supersession commit with the new certificate, in its transaction
+      const commitWith = (row: CertificateRow): ChannelWrites => {
+        const t = clock.now();
+        return {
+          updateCertificates: revokeOld
+            ? [
+                {
+                  id: old.id,
+                  patch: { status: 'revoked', revokedAt: t, revocationReason: 'superseded' },
+                  onlyIfStatus: 'active',
+                },
+              ]
+            : undefined,
+          audit: [
+            auditEvent(clock, actor, 'certificate.renewed', row.id, {
+              caId: row.caId,
+              serial: row.serialHex,
+              renewedFrom: old.id,
+              previousSerial: old.serialHex,
+              previousRevoked: revokeOld,
+            }),
+            ...(revokeOld
+              ? [
+                  auditEvent(clock, actor, 'certificate.revoked', old.id, {
+                    caId: old.caId,
+                    serial: old.serialHex,
+                    reason: 'superseded',
+                    supersededBy: row.id,
+                  }),
+                ]
+              : []),
+          ],
+        };
+      };
+      const common = {
+        ca: old.caId,
+        profile: old.profile,
+        lifetimeMs: o.validityMs,
+        sans: o.sans ?? old.sans,
+        renewedFrom: old.id,
+        commitWith,
+      };
+      let issued: IssuedCertificate;
+      if (o.csrPem !== undefined) {
+        issued = await sign({ kind: 'leaf-csr', ...common, csrPem: o.csrPem, subject: old.subjectDn }, via);
+      } else {
+        const kept = await store.certificates.findSealedKey(old.id);
+        let reuseKeyPem: string | undefined;
+        if (o.reuseKey) {
+          const profile = resolveProfile(old.profile, deps.customProfiles);
+          if (!profile.allowKeyReuse) {
+            throw new PkiError(
+              'renewal.key_reuse_not_allowed',
+              `profile ${profile.name} does not allow a renewal to reuse the key (allowKeyReuse): a new key is made`,
+            );
+          }
+          if (!kept) {
+            throw new PkiError(
+              'export.key_not_held',
+              `the server does not hold the key of ${old.serialHex}: renew with a new key or a CSR`,
+            );
+          }
+          reuseKeyPem = keySealer.open(old.id, kept.sealedKey);
+        }
+        issued = await sign(
+          {
+            kind: 'leaf-generated-key',
+            ...common,
+            subject: old.subjectDn,
+            keyType: o.reuseKey ? old.keyType : (o.keyType ?? old.keyType),
+            keepKey: o.keepKey ?? (!!kept || !!reuseKeyPem),
+            reuseKeyPem,
+          },
+          via,
+        );
+      }
+      if (revokeOld) deps.onRevoked?.([old.caId]);
+      return { issued, previous: old, previousRevoked: revokeOld };
+    } catch (e) {
+      throw await recordFailure(deps, actor, 'certificate.renew_failed', target, e, {
+        revokeOld: o.revokeOld === true,
+      });
+    }
+  }
+
+  return { renew };
+}
