@@ -131,7 +131,7 @@ describe('everyday certificate work over REST and tRPC (exports)', () => {
     expect(failed.some((e) => e.actor === tokenId && e.details.code === 'export.password_required')).toBe(true);
   });
 
-  it('renews with a new key, links old and new both ways, revokes the old as superseded: CRL and OCSP say so', async () => {
+  it('renews with a new key, links old and new both ways, revokes the old as superseded (CRL, OCSP)', async () => {
     const r = await app.inject({
       method: 'POST',
       url: `/api/v1/certificates/${serial}/renew`,

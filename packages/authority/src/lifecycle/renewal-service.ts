@@ -68,7 +68,10 @@ export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
       target = old.id;
       checkActorMayUseCa(actor, await store.cas.findById(old.caId));
       if (old.status === 'revoked') {
-        throw new PkiError('certificate.not_active', `certificate ${old.serialHex} is revoked: issue a new one instead`);
+        throw new PkiError(
+          'certificate.not_active',
+          `certificate ${old.serialHex} is revoked: issue a new one instead`,
+        );
       }
       if (o.csrPem !== undefined && o.reuseKey) {
         throw new PkiError('input.invalid', 'a renewal takes a new CSR or reuses the old key, not both');
