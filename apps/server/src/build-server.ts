@@ -29,6 +29,7 @@ import { consolePlugin, createConsoleHandle, resolveConsoleDir } from './transpo
 import { sshApiRoutes, sshTransport } from './transports/ssh/ssh-transport';
 import { spiffeTransport } from './transports/spiffe/spiffe-transport';
 import { acmeTransport } from './transports/acme/acme-transport';
+import { oidcTransport } from './transports/oidc/oidc-transport';
 
 export interface BuildServerOptions {
   /** pino logger (redacting); default: the authority's logger; `false` disables logging */
@@ -318,6 +319,8 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
       maxBatchSize: MAX_TRPC_BATCH,
     });
     await api.register(restPkiPlugin, { prefix: '/api/v1', authority });
+    // OIDC sign-in for the console (docs/oidc.md)
+    await api.register(oidcTransport, { authority, publicBaseUrl: options.publicBaseUrl, secureCookies });
     await api.register(sshApiRoutes, { prefix: '/api/v1', authority });
   });
 

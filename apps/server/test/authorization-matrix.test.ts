@@ -282,6 +282,12 @@ const OTHER: Record<string, { url: (k: Kit) => string; body?: unknown; status: n
   'GET /ssh/trust/:environment/:file': { url: () => '/ssh/trust/default/user-ca-keys', status: 200 },
   'POST /ssh/fleet/sign': { url: () => '/ssh/fleet/sign', body: { type: 'host', publicKey: 'x' }, status: 401 },
   'GET /pki/ca/bundle': { url: () => '/pki/ca/bundle', status: 503 },
+  // OIDC sign-in (not configured here): the sign-in page's question, and the flow's routes refusing or redirecting
+  'GET /auth/oidc/config': { url: () => '/auth/oidc/config', status: 200 },
+  'GET /auth/oidc/login': { url: () => '/auth/oidc/login', status: 404 },
+  'GET /auth/oidc/callback': { url: () => '/auth/oidc/callback?code=x&state=y', status: 200 },
+  'GET /auth/oidc/logout': { url: () => '/auth/oidc/logout', status: 302 },
+  'GET /auth/csrf': { url: () => '/auth/csrf', status: 401 },
   'POST /pki/csr/sign': { url: () => '/pki/csr/sign', body: { csrPem: 'x' }, status: 401 },
   // ACME: JWS account keys, per directory; the issuing CA has no ACME directory here → 404, nothing written
   'GET /acme/:dir/directory': { url: (k) => `/acme/${k.issuingId}/directory`, status: 404 },

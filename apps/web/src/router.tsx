@@ -9,6 +9,7 @@ import {
 } from '@tanstack/react-router';
 import type { QueryClient } from '@tanstack/react-query';
 import { queryClient, trpc, isUnauthenticated } from './lib/trpc';
+import { getCsrfToken, loadCsrfToken } from './lib/session';
 import { AppShell } from './components/app-shell';
 import { ErrorAlert } from './components/ui/alert';
 import { LoginPage } from './pages/login-page';
@@ -25,7 +26,10 @@ const rootRoute = createRootRouteWithContext<{ queryClient: QueryClient }>()({
 export const loginRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/login',
-  validateSearch: (s: Record<string, unknown>): { redirect?: string } => ({ redirect: str(s.redirect) }),
+  validateSearch: (s: Record<string, unknown>): { redirect?: string; error?: string } => ({
+    redirect: str(s.redirect),
+    error: str(s.error),
+  }),
   component: LoginPage,
 });
 
@@ -40,6 +44,8 @@ const appRoute = createRoute({
   beforeLoad: async ({ context, location }) => {
     try {
       await context.queryClient.query({ ...trpc.user.me.queryOptions(), staleTime: 'static' });
+      // a session opened by the OIDC callback has no CSRF token in this browser yet: fetch it once
+      if (!getCsrfToken()) await loadCsrfToken();
     } catch (e) {
       // eslint-disable-next-line @typescript-eslint/only-throw-error -- TanStack Router's redirect is thrown
       if (isUnauthenticated(e)) throw redirect({ to: '/login', search: { redirect: location.href } });

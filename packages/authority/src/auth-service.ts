@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { PkiError, checkDurationMs, checkTimestampMs, newId, parseDuration, type Clock } from '@pkim/shared';
-import type { LoginFailureRow, NewAuditEvent, Store, UnitOfWork, UserRole, UserRow } from '@pkim/store';
+import type { LoginFailureRow, NewAuditEvent, SessionRow, Store, UnitOfWork, UserRole, UserRow } from '@pkim/store';
 import {
   hashPassword,
   verifyPassword,
@@ -463,19 +463,19 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         pruneCounters(now);
         throw new PkiError('auth.invalid_credentials', 'wrong user name or password');
       }
-      const sessionToken = randomSecret(32);
-      const csrfToken = randomSecret(24);
-      const expiresAt = now + sessionTtlMs;
-      const sessionId = newId('ses');
+      const s = newSession(user.id, now, sessionTtlMs, null);
       await store.commit({
-        insertSessions: [
-          { id: sessionId, tokenHash: sha256Hex(sessionToken), userId: user.id, csrfToken, expiresAt, createdAt: now },
-        ],
+        insertSessions: [s.row],
         // a successful login ends the backoff of (this user, this address); the address counter stays
         clearLoginFailures: [ids.pair],
-        audit: [event(user.id, 'auth.login', user.id, { username: name, ip, sessionId })],
+        audit: [event(user.id, 'auth.login', user.id, { username: name, ip, sessionId: s.row.id })],
       });
-      return { sessionToken, csrfToken, expiresAt, actor: userActor(user) };
+      return {
+        sessionToken: s.sessionToken,
+        csrfToken: s.row.csrfToken,
+        expiresAt: s.row.expiresAt,
+        actor: userActor(user),
+      };
     },
 
     async logout(sessionToken) {
@@ -498,7 +498,11 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       }
       const user = await store.users.findById(session.userId);
       if (!user || user.disabled) return undefined;
-      return { actor: userActor(user), csrfToken: session.csrfToken };
+      return {
+        actor: userActor(user),
+        csrfToken: session.csrfToken,
+        ...(session.method === 'oidc' ? { method: 'oidc' as const } : {}),
+      };
     },
 
     async createToken(input, actor) {
@@ -638,7 +642,27 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
   };
 }
 
-function userActor(user: { id: string; username: string; role: UserRole; resources?: ResourceLimits | null }): Actor {
+/** A new console session: the row to insert (only the token's hash is stored) and the secret for the cookie. */
+export function newSession(userId: string, now: number, ttlMs: number, method: 'oidc' | null) {
+  const sessionToken = randomSecret(32);
+  const row: SessionRow = {
+    id: newId('ses'),
+    tokenHash: sha256Hex(sessionToken),
+    userId,
+    csrfToken: randomSecret(24),
+    method,
+    expiresAt: now + ttlMs,
+    createdAt: now,
+  };
+  return { sessionToken, row };
+}
+
+export function userActor(user: {
+  id: string;
+  username: string;
+  role: UserRole;
+  resources?: ResourceLimits | null;
+}): Actor {
   return { id: user.id, name: user.username, role: user.role, resources: user.resources ?? undefined };
 }
 

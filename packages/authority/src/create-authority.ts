@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -29,7 +29,9 @@ import { createRequestService } from './request-service';
 import { createCrlService } from './crl-service';
 import { createRevocationTimings } from './revocation-timings';
 import { createOcspService } from './ocsp-service';
-import { createAuthService, resolveLoginThrottle, resolveTokenTtl } from './auth-service';
+import { createAuthService, newSession, resolveLoginThrottle, resolveTokenTtl, userActor } from './auth-service';
+import { oidcConfigFromEnv } from './oidc/oidc-config';
+import { createOidcService } from './oidc/oidc-service';
 import { createInsightsService } from './insights-service';
 import { createOptionalBackends } from './optional-backends';
 import { createVaultService } from './vault';
@@ -104,6 +106,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   // ephemeral mode (PKIM_SPIFFE_EPHEMERAL, development and tests): in-memory database and key-encryption key
   const ephemeral = config.ephemeral ?? spiffeConfig.ephemeral;
   if (config.create === false && !ephemeral) assertInitialised(dataDir, resolveDatabaseUrl(config));
+  const oidcConfig = oidcConfigFromEnv(env, config.oidc);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // the data dir holds the database, master.key and profiles: owner only, whatever mode it had before
   try {
@@ -155,6 +158,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   let checkpointKey: Buffer;
   let keySealer: KeySealer;
   let eabKey: Buffer;
+  let oidcTransactionKey: Buffer;
   try {
     const { kek } = await loadKeyEncryptionKey({
       envValue: ephemeral ? randomBytes(32).toString('base64') : (config.masterKey ?? env.PKIM_MASTER_KEY),
@@ -163,6 +167,8 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     checkpointKey = auditCheckpointKey(kek);
     keySealer = createKeySealer(kek);
     eabKey = eabSealKey(kek);
+    // seals OIDC sign-in transactions (state, nonce, PKCE verifier): the same key on every instance
+    oidcTransactionKey = Buffer.from(hkdfSync('sha256', kek, 'pkim', 'pkim oidc transaction v1', 32));
     backends = [createSoftwareBackend({ kek, storage: store.keyBlobs, events })];
     const overrides = config.keyBackends ?? [];
     backends = backends.filter((b) => !overrides.some((o) => o.name === b.name)).concat(overrides);
@@ -214,6 +220,25 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs, timings });
   const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs, timings });
   const auth = createAuthService({ store, clock, logger, audit }, { ...config.auth, loginThrottle, defaultTokenTtlMs });
+  const sessionTtlMs = config.auth?.sessionTtlMs ?? 12 * 3_600_000;
+  const oidc = createOidcService({
+    store,
+    clock,
+    logger,
+    config: oidcConfig,
+    transactionKey: oidcTransactionKey,
+    async openSession(user, method, extra) {
+      const s = newSession(user.id, clock.now(), sessionTtlMs, method);
+      const events = extra.audit.map((e) => ({ ...e, details: { ...e.details, sessionId: s.row.id } }));
+      await store.commit({ insertSessions: [s.row], audit: events });
+      return {
+        sessionToken: s.sessionToken,
+        csrfToken: s.row.csrfToken,
+        expiresAt: s.row.expiresAt,
+        actor: userActor(user),
+      };
+    },
+  });
   const spiffe = createSpiffeService({ store, clock, logger, auth, sign: pipeline.sign, config: spiffeConfig });
   const vault = createVaultService({
     store,
@@ -287,6 +312,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     ocsp,
     audit,
     auth,
+    oidc,
     vault,
     insights,
     exports: exportsService,

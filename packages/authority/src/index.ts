@@ -60,3 +60,12 @@ export { acmeValidationConfigFromEnv, type AcmeDirectoryConfig } from './acme/ac
 export * from './exports/export-service';
 export { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS } from './exports/export-formats';
 export * from './lifecycle/renewal-service';
+export { oidcConfigFromEnv, parseRoleMap, type OidcConfig } from './oidc/oidc-config';
+export {
+  verifyIdToken,
+  mapRole,
+  OIDC_TRANSACTION_TTL_MS,
+  type OidcService,
+  type OidcLoginResult,
+  type OidcProviderMetadata,
+} from './oidc/oidc-service';

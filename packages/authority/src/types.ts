@@ -29,6 +29,8 @@ import type { AcmeAdminService } from './acme/acme-admin-service';
 import type { VaultService } from './vault';
 import type { AuthServiceOptions } from './auth-service';
 import type { SshService } from './ssh/ssh-types';
+import type { OidcConfig } from './oidc/oidc-config';
+import type { OidcService } from './oidc/oidc-service';
 
 /** Who performs an action. The CLI acts as `{ id: 'cli:<os-user>', role: 'admin' }`. */
 export interface Actor {
@@ -72,6 +74,8 @@ export interface AuthorityConfig {
   auth?: AuthServiceOptions;
   /** test hook passed to the store */
   faultInjection?: { failCommit?: boolean };
+  /** OIDC sign-in over PKIM_OIDC_* (docs/oidc.md); false turns it off whatever the environment says */
+  oidc?: Partial<OidcConfig> | false;
   /** SPIFFE settings over PKIM_SPIFFE_* (docs/spiffe.md) */
   spiffe?: Partial<SpiffeConfig>;
   /**
@@ -421,6 +425,8 @@ export interface Authority {
   ocsp: OcspService;
   audit: AuditService;
   auth: AuthService;
+  /** OIDC sign-in for the console (Authorization Code + PKCE, JIT users, role mapping) */
+  oidc: OidcService;
   /** Vault/OpenBao-compatible PKI: mounts, roles, auth methods, issue/sign through the signing pipeline */
   vault: VaultService;
   /** console read models: dashboard, expiry timeline, search, domains, decoders */
@@ -499,7 +505,8 @@ export interface AuthService {
   ): Promise<{ sessionToken: string; csrfToken: string; actor: Actor; expiresAt: number }>;
   logout(sessionToken: string): Promise<void>;
   /** resolves a session cookie value to an actor (+ its CSRF token) */
-  authenticateSession(sessionToken: string): Promise<{ actor: Actor; csrfToken: string } | undefined>;
+  /** `method`: how the session was opened (`oidc`; absent for a local password) */
+  authenticateSession(sessionToken: string): Promise<{ actor: Actor; csrfToken: string; method?: 'oidc' } | undefined>;
   /** API token: secret shown once; stored hashed */
   createToken(
     input: {

@@ -26,7 +26,7 @@ export const meSchema = z.object({
   role: userRoleSchema,
   scopes: z.array(z.string()).nullable(),
   permissions: z.array(z.string()),
-  authMethod: z.enum(['session', 'token', 'local']),
+  authMethod: z.enum(['session', 'oidc', 'token', 'local']),
 });
 export const userCreateInputSchema = z
   .object({ username: usernameSchema, password: passwordSchema, role: userRoleSchema })

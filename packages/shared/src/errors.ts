@@ -275,6 +275,31 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description: 'The provisioner may not create CA certificates.',
   },
   'auth.csrf': { kind: 'forbidden', description: 'Missing or wrong CSRF token.' },
+  'auth.oidc_not_configured': {
+    kind: 'not_found',
+    description: 'OIDC sign-in is not configured (set PKIM_OIDC_ISSUER and PKIM_OIDC_CLIENT_ID, docs/oidc.md).',
+  },
+  'auth.oidc_failed': {
+    kind: 'unauthenticated',
+    description:
+      'The OIDC sign-in did not complete: the provider answered with an error, the state or PKCE check failed, ' +
+      'the sign-in took too long, or the token endpoint refused the code.',
+  },
+  'auth.oidc_invalid_token': {
+    kind: 'unauthenticated',
+    description:
+      "The provider's ID token was refused: bad signature, wrong issuer or audience, expired, not yet valid or " +
+      'a nonce that does not match.',
+  },
+  'auth.oidc_no_role': {
+    kind: 'forbidden',
+    description:
+      'The OIDC identity carries no claim value mapped to a role (PKIM_OIDC_ROLE_MAP) and no default role is set.',
+  },
+  'auth.oidc_provider_unavailable': {
+    kind: 'unavailable',
+    description: 'The OIDC provider could not be reached (discovery, token endpoint or keys).',
+  },
   'user.not_found': { kind: 'not_found', description: 'No such user.' },
   'user.name_taken': { kind: 'conflict', description: 'A user with this name already exists.' },
   'user.weak_password': {

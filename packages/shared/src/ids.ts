@@ -27,7 +27,11 @@ export type IdPrefix =
   | 'acct'
   | 'ord'
   | 'authz'
-  | 'eab';
+  | 'eab'
+  // OIDC identity; notification rule, delivery
+  | 'uid'
+  | 'ntr'
+  | 'ntd';
 
 /** Prefixed, URL-safe, sortable-enough random id, e.g. `ca_01h2x...`. 16 random bytes. */
 export function newId(prefix: IdPrefix): string {

@@ -32,6 +32,9 @@ import type {
   SshCertType,
   SshFleetOperation,
   UserRole,
+  NotificationChannel,
+  NotificationStatus,
+  NotificationTrigger,
 } from './types';
 import type {
   AcmeAccountStatus,
@@ -240,6 +243,8 @@ export const sessions = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     csrfToken: text('csrf_token').notNull(),
+    /** how the user signed in: null = local password, `oidc` = OIDC provider */
+    method: text('method'),
     expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
   },
@@ -600,3 +605,71 @@ export const certificateKeys = pgTable('certificate_keys', {
   sealedKey: text('sealed_key').notNull(),
   createdAt: bigint('created_at', { mode: 'number' }).notNull(),
 });
+
+/** External identities (OIDC sign-in): see sqlite-schema.ts. */
+export const userIdentities = pgTable(
+  'user_identities',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    issuer: text('issuer').notNull(),
+    subject: text('subject').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    lastLoginAt: bigint('last_login_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('user_identities_issuer_subject_uq').on(t.issuer, t.subject),
+    index('user_identities_user_idx').on(t.userId),
+  ],
+);
+
+/** Notification rules: see sqlite-schema.ts. */
+export const notificationRules = pgTable(
+  'notification_rules',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    trigger: text('trigger').$type<NotificationTrigger>().notNull(),
+    channel: text('channel').$type<NotificationChannel>().notNull(),
+    target: text('target').notNull(),
+    secret: text('secret'),
+    daysBefore: json<number[]>('days_before').notNull(),
+    events: json<string[]>('events').notNull(),
+    caId: text('ca_id'),
+    profile: text('profile'),
+    namePattern: text('name_pattern'),
+    enabled: boolean('enabled').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('notification_rules_name_uq').on(t.name)],
+);
+
+/** Notification deliveries (exactly-once through the unique dedup key): see sqlite-schema.ts. */
+export const notificationDeliveries = pgTable(
+  'notification_deliveries',
+  {
+    id: text('id').primaryKey(),
+    ruleId: text('rule_id')
+      .notNull()
+      .references(() => notificationRules.id, { onDelete: 'cascade' }),
+    dedupKey: text('dedup_key').notNull(),
+    event: text('event').notNull(),
+    subject: text('subject'),
+    payload: json<Record<string, unknown>>('payload').notNull(),
+    status: text('status').$type<NotificationStatus>().notNull(),
+    attempts: integer('attempts').notNull(),
+    nextAttemptAt: bigint('next_attempt_at', { mode: 'number' }).notNull(),
+    leaseUntil: bigint('lease_until', { mode: 'number' }),
+    lastError: text('last_error'),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    deliveredAt: bigint('delivered_at', { mode: 'number' }),
+  },
+  (t) => [
+    uniqueIndex('notification_deliveries_dedup_uq').on(t.dedupKey),
+    index('notification_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    index('notification_deliveries_rule_idx').on(t.ruleId, t.createdAt),
+  ],
+);

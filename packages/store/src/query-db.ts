@@ -88,6 +88,12 @@ export function tableByName(t: Tables, name: StoreTableName) {
       return { table: t.acmeEabKeys, key: t.acmeEabKeys.id };
     case 'acme_nonces':
       return { table: t.acmeNonces, key: t.acmeNonces.id };
+    case 'user_identities':
+      return { table: t.userIdentities, key: t.userIdentities.id };
+    case 'notification_rules':
+      return { table: t.notificationRules, key: t.notificationRules.id };
+    case 'notification_deliveries':
+      return { table: t.notificationDeliveries, key: t.notificationDeliveries.id };
     default: {
       const never: never = name;
       throw new Error(`unknown table ${String(never)}`);
@@ -125,5 +131,8 @@ export const STORE_TABLES: readonly StoreTableName[] = [
   'acme_authorizations',
   'acme_eab_keys',
   'acme_nonces',
+  'user_identities',
+  'notification_rules',
+  'notification_deliveries',
   'audit_events',
 ];

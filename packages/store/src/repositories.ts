@@ -44,6 +44,8 @@ import type {
   StoreTableName,
   TokenRepository,
   UserRepository,
+  UserIdentityRepository,
+  NotificationRepository,
 } from './types';
 import { affectedRows, tableByName, type QueryDb, type Tables } from './query-db';
 import { afterCursor, afterKeyCursor, pageSize, toPage } from './pagination-cursor';
@@ -62,6 +64,8 @@ export interface Repositories {
   tokens: TokenRepository;
   sessions: SessionRepository;
   loginFailures: LoginFailureRepository;
+  userIdentities: UserIdentityRepository;
+  notifications: NotificationRepository;
   settings: SettingsRepository;
   keyBlobs: KeyBlobRepository;
   spiffe: SpiffeRepository;
@@ -445,6 +449,94 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
     },
   };
 
+  const userIdentities: UserIdentityRepository = {
+    async find(issuer, subject) {
+      const I = t.userIdentities;
+      const [row] = await db
+        .select()
+        .from(I)
+        .where(and(eq(I.issuer, issuer), eq(I.subject, subject)));
+      return row;
+    },
+    async listByUser(userId) {
+      return db.select().from(t.userIdentities).where(eq(t.userIdentities.userId, userId));
+    },
+  };
+
+  const notifications: NotificationRepository = {
+    async listRules() {
+      return db.select().from(t.notificationRules).orderBy(asc(t.notificationRules.name));
+    },
+    async findRule(idOrName) {
+      const R = t.notificationRules;
+      const [row] = await db
+        .select()
+        .from(R)
+        .where(or(eq(R.id, idOrName), eq(R.name, idOrName)));
+      return row;
+    },
+    async enqueue(rowsIn) {
+      if (rowsIn.length === 0) return [];
+      const D = t.notificationDeliveries;
+      const inserted = await db
+        .insert(D)
+        .values(rowsIn)
+        .onConflictDoNothing({ target: D.dedupKey })
+        .returning({ id: D.id });
+      const ids = new Set(inserted.map((r) => r.id));
+      return rowsIn.filter((r) => ids.has(r.id));
+    },
+    async lease(now, leaseUntil, limit) {
+      const D = t.notificationDeliveries;
+      const due = await db
+        .select({ id: D.id })
+        .from(D)
+        .where(
+          and(
+            inArray(D.status, ['pending', 'retrying']),
+            lte(D.nextAttemptAt, now),
+            or(sql`${D.leaseUntil} IS NULL`, lt(D.leaseUntil, now)),
+          ),
+        )
+        .orderBy(asc(D.nextAttemptAt))
+        .limit(limit);
+      const leased = [];
+      for (const { id } of due) {
+        // conditional update: only one sender wins a row whose lease is free
+        const [row] = await db
+          .update(D)
+          .set({ leaseUntil })
+          .where(and(eq(D.id, id), or(sql`${D.leaseUntil} IS NULL`, lt(D.leaseUntil, now))))
+          .returning();
+        if (row) leased.push(row);
+      }
+      return leased;
+    },
+    async settle(id, patch) {
+      const D = t.notificationDeliveries;
+      await db
+        .update(D)
+        .set({ ...patch, leaseUntil: null })
+        .where(eq(D.id, id));
+    },
+    async listDeliveries(q) {
+      const D = t.notificationDeliveries;
+      const where: SQL[] = [];
+      if (q.ruleId) where.push(eq(D.ruleId, q.ruleId));
+      if (q.status) where.push(eq(D.status, q.status));
+      if (q.before) {
+        const b = q.before;
+        where.push(or(lt(D.createdAt, b.createdAt), and(eq(D.createdAt, b.createdAt), lt(D.id, b.id)))!);
+      }
+      return db
+        .select()
+        .from(D)
+        .where(where.length ? and(...where) : undefined)
+        .orderBy(desc(D.createdAt), desc(D.id))
+        .limit(Math.max(1, Math.min(q.limit, 500)));
+    },
+  };
+
   const settings: SettingsRepository = {
     async get(key) {
       const [row] = await db.select({ value: t.settings.value }).from(t.settings).where(eq(t.settings.key, key));
@@ -500,6 +592,8 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
     tokens,
     sessions,
     loginFailures,
+    userIdentities,
+    notifications,
     settings,
     keyBlobs,
     spiffe,

@@ -22,6 +22,9 @@ import type {
   SshCertType,
   SshFleetOperation,
   UserRole,
+  NotificationChannel,
+  NotificationStatus,
+  NotificationTrigger,
 } from './types';
 import type {
   AcmeAccountStatus,
@@ -223,6 +226,8 @@ export const sessions = sqliteTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     csrfToken: text('csrf_token').notNull(),
+    /** how the user signed in: null = local password, `oidc` = OIDC provider */
+    method: text('method'),
     expiresAt: integer('expires_at').notNull(),
     createdAt: integer('created_at').notNull(),
   },
@@ -594,3 +599,81 @@ export const certificateKeys = sqliteTable('certificate_keys', {
   sealedKey: text('sealed_key').notNull(),
   createdAt: integer('created_at').notNull(),
 });
+
+/**
+ * External identities (OIDC sign-in, docs/oidc.md): one row per (issuer, subject) linked to the user created
+ * just in time at its first sign-in. A local user with the same name is never taken over.
+ */
+export const userIdentities = sqliteTable(
+  'user_identities',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    issuer: text('issuer').notNull(),
+    subject: text('subject').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastLoginAt: integer('last_login_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('user_identities_issuer_subject_uq').on(t.issuer, t.subject),
+    index('user_identities_user_idx').on(t.userId),
+  ],
+);
+
+/** Notification rules (docs/notifications.md): what to tell whom, through a webhook or e-mail. */
+export const notificationRules = sqliteTable(
+  'notification_rules',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    /** `expiry` (days before notAfter) or `events` (lifecycle events) */
+    trigger: text('trigger').$type<NotificationTrigger>().notNull(),
+    channel: text('channel').$type<NotificationChannel>().notNull(),
+    /** webhook URL or comma-separated e-mail addresses */
+    target: text('target').notNull(),
+    /** HMAC-SHA256 key of a webhook (null for e-mail) */
+    secret: text('secret'),
+    daysBefore: json<number[]>('days_before').notNull(),
+    events: json<string[]>('events').notNull(),
+    caId: text('ca_id'),
+    profile: text('profile'),
+    namePattern: text('name_pattern'),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('notification_rules_name_uq').on(t.name)],
+);
+
+/**
+ * One notification to deliver, at most one per `dedup_key` (rule + certificate + threshold, or rule + event):
+ * the unique key is what makes a notification exactly-once across server instances. Status, attempts and the
+ * next attempt time drive the retries (exponential backoff); `lease_until` keeps two senders off one row.
+ */
+export const notificationDeliveries = sqliteTable(
+  'notification_deliveries',
+  {
+    id: text('id').primaryKey(),
+    ruleId: text('rule_id')
+      .notNull()
+      .references(() => notificationRules.id, { onDelete: 'cascade' }),
+    dedupKey: text('dedup_key').notNull(),
+    event: text('event').notNull(),
+    subject: text('subject'),
+    payload: json<Record<string, unknown>>('payload').notNull(),
+    status: text('status').$type<NotificationStatus>().notNull(),
+    attempts: integer('attempts').notNull(),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    leaseUntil: integer('lease_until'),
+    lastError: text('last_error'),
+    createdAt: integer('created_at').notNull(),
+    deliveredAt: integer('delivered_at'),
+  },
+  (t) => [
+    uniqueIndex('notification_deliveries_dedup_uq').on(t.dedupKey),
+    index('notification_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    index('notification_deliveries_rule_idx').on(t.ruleId, t.createdAt),
+  ],
+);

@@ -13,6 +13,10 @@ export type CaStatus = 'active' | 'pending' | 'disabled' | 'expired' | 'revoked'
 export type CertificateStatus = 'active' | 'revoked' | 'expired';
 export type RequestStatus = 'pending' | 'approved' | 'rejected' | 'issued';
 export type UserRole = 'admin' | 'operator' | 'auditor' | 'requester';
+export type NotificationTrigger = 'expiry' | 'events';
+export type NotificationChannel = 'webhook' | 'email';
+/** pending → delivered, or retrying (backoff) → … → failed after the last attempt */
+export type NotificationStatus = 'pending' | 'retrying' | 'delivered' | 'failed';
 
 export interface CaRow {
   id: string; // ca_…
@@ -217,6 +221,51 @@ export interface UserRow {
   updatedAt: number;
 }
 
+/** An external identity (OIDC issuer + subject) linked to a user. */
+export interface UserIdentityRow {
+  id: string; // uid_…
+  userId: string;
+  issuer: string;
+  subject: string;
+  createdAt: number;
+  lastLoginAt: number;
+}
+
+export interface NotificationRuleRow {
+  id: string; // ntr_…
+  name: string;
+  trigger: NotificationTrigger;
+  channel: NotificationChannel;
+  target: string;
+  secret: string | null;
+  daysBefore: number[];
+  events: string[];
+  caId: string | null;
+  profile: string | null;
+  namePattern: string | null;
+  enabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NotificationDeliveryRow {
+  id: string; // ntd_…
+  ruleId: string;
+  /** unique: rule + certificate + threshold, or rule + event (exactly once across instances) */
+  dedupKey: string;
+  event: string;
+  /** the certificate / CA / event the notification is about */
+  subject: string | null;
+  payload: Record<string, unknown>;
+  status: NotificationStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  leaseUntil: number | null;
+  lastError: string | null;
+  createdAt: number;
+  deliveredAt: number | null;
+}
+
 /** Resource limits stored with an API token (the authority's ResourceLimits). */
 export interface TokenResourcesJson {
   cas?: string[];
@@ -247,6 +296,8 @@ export interface SessionRow {
   tokenHash: string;
   userId: string;
   csrfToken: string;
+  /** how the user signed in: null/absent = local password, `oidc` = OIDC provider */
+  method?: string | null;
   expiresAt: number;
   createdAt: number;
 }
@@ -356,6 +407,12 @@ export interface UnitOfWork {
   allowSpiffeIds?: string[];
   /** removes these settings keys (absent keys are ignored) */
   deleteSettings?: string[];
+  /** OIDC identities (written after insertUsers) */
+  insertUserIdentities?: UserIdentityRow[];
+  touchUserIdentities?: { id: string; lastLoginAt: number }[];
+  insertNotificationRules?: NotificationRuleRow[];
+  updateNotificationRules?: { id: string; patch: Partial<Omit<NotificationRuleRow, 'id' | 'createdAt'>> }[];
+  deleteNotificationRules?: string[];
   ssh?: SshUnitOfWork;
   /** ACME accounts, orders, authorizations, EAB keys (docs/acme.md) */
   acme?: AcmeUnitOfWork;
@@ -481,6 +538,38 @@ export interface LoginFailureRepository {
   deleteStale(before: number): Promise<number>;
 }
 
+export interface UserIdentityRepository {
+  find(issuer: string, subject: string): Promise<UserIdentityRow | undefined>;
+  listByUser(userId: string): Promise<UserIdentityRow[]>;
+}
+
+export interface NotificationRepository {
+  listRules(): Promise<NotificationRuleRow[]>;
+  findRule(idOrName: string): Promise<NotificationRuleRow | undefined>;
+  /**
+   * Inserts the deliveries whose dedup key is new and returns those inserted; a key another instance (or an
+   * earlier run) already inserted is skipped (INSERT … ON CONFLICT DO NOTHING): exactly once across instances.
+   */
+  enqueue(rows: NotificationDeliveryRow[]): Promise<NotificationDeliveryRow[]>;
+  /**
+   * Takes up to `limit` due deliveries (pending or retrying, next attempt ≤ now, no live lease) for this sender
+   * by setting their lease with a conditional update; returns only the rows this call leased.
+   */
+  lease(now: number, leaseUntil: number, limit: number): Promise<NotificationDeliveryRow[]>;
+  /** records the outcome of an attempt (clears the lease) */
+  settle(
+    id: string,
+    patch: Pick<NotificationDeliveryRow, 'status' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'deliveredAt'>,
+  ): Promise<void>;
+  /** newest first, keyset-paged by (createdAt, id) */
+  listDeliveries(q: {
+    ruleId?: string;
+    status?: NotificationStatus;
+    limit: number;
+    before?: { createdAt: number; id: string };
+  }): Promise<NotificationDeliveryRow[]>;
+}
+
 export interface SettingsRepository {
   get(key: string): Promise<string | undefined>;
   /** every setting whose key starts with `prefix`, in key order (small documents: mounts, roles, configs) */
@@ -528,6 +617,9 @@ export type StoreTableName =
   | 'acme_authorizations'
   | 'acme_eab_keys'
   | 'acme_nonces'
+  | 'user_identities'
+  | 'notification_rules'
+  | 'notification_deliveries'
   | 'audit_events';
 
 /**
@@ -552,6 +644,8 @@ export interface Store {
   tokens: TokenRepository;
   sessions: SessionRepository;
   loginFailures: LoginFailureRepository;
+  userIdentities: UserIdentityRepository;
+  notifications: NotificationRepository;
   settings: SettingsRepository;
   keyBlobs: KeyBlobRepository;
   spiffe: SpiffeRepository;

@@ -453,6 +453,19 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
   if (unit.clearLoginFailuresOfUsers?.length)
     yield* exec(db.delete(t.loginFailures).where(inArray(t.loginFailures.username, unit.clearLoginFailuresOfUsers)));
 
+  if (unit.insertUserIdentities?.length) yield* exec(db.insert(t.userIdentities).values(unit.insertUserIdentities));
+  for (const u of unit.touchUserIdentities ?? []) {
+    yield* exec(db.update(t.userIdentities).set({ lastLoginAt: u.lastLoginAt }).where(eq(t.userIdentities.id, u.id)));
+  }
+  if (unit.insertNotificationRules?.length)
+    yield* exec(db.insert(t.notificationRules).values(unit.insertNotificationRules));
+  for (const u of unit.updateNotificationRules ?? []) {
+    if (hasKeys(u.patch))
+      yield* exec(db.update(t.notificationRules).set(u.patch).where(eq(t.notificationRules.id, u.id)));
+  }
+  if (unit.deleteNotificationRules?.length)
+    yield* exec(db.delete(t.notificationRules).where(inArray(t.notificationRules.id, unit.deleteNotificationRules)));
+
   yield* spiffeSteps(db, t, unit);
   if (unit.deleteSettings?.length)
     yield* exec(db.delete(t.settings).where(inArray(t.settings.key, unit.deleteSettings)));

@@ -84,6 +84,7 @@ describe('PostgreSQL store', () => {
         '0009_certificate_lifecycle',
         '0010_ca_urls',
         '0011_login_failure_username',
+        '0012_oidc_notifications',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
@@ -282,8 +283,10 @@ describe('PostgreSQL store', () => {
           spiffe_svids: 1,
           spiffe_denied_ids: 1,
           audit_events: 1501,
-          // the SSH and ACME tables are copied too (empty here; their suites cover their rows)
-          ...Object.fromEntries(STORE_TABLES.filter((t) => /^(ssh|acme)_/.test(t)).map((t) => [t, 0])),
+          // the SSH, ACME, identity and notification tables are copied too (empty here; their suites cover their rows)
+          ...Object.fromEntries(
+            STORE_TABLES.filter((t) => /^(ssh|acme|notification)_|^user_identities$/.test(t)).map((t) => [t, 0]),
+          ),
         },
         verified: true,
         problems: [],

@@ -102,6 +102,7 @@ describe('SQLite store', () => {
         '0009_certificate_lifecycle',
         '0010_ca_urls',
         '0011_login_failure_username',
+        '0012_oidc_notifications',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });

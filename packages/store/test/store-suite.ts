@@ -611,7 +611,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0007 not applied
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0009 not applied
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
       const sshTables = ['ssh_blocks', 'ssh_host_accounts', 'ssh_principal_grants', 'ssh_certificates'];
@@ -619,6 +619,11 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        'drop table notification_deliveries',
+        'drop table notification_rules',
+        'drop table user_identities',
+        'alter table sessions drop column method',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         // 0011 (login_failures.username): its column goes with the login_failures table below
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'alter table certificate_authorities drop column urls',

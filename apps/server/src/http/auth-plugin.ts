@@ -5,7 +5,7 @@ import { PkiError } from '@pkim/shared';
 import type { Actor, Authority } from '@pkim/authority';
 
 /** How the caller authenticated (shared by every transport). */
-export type AuthMethod = 'session' | 'token' | 'local';
+export type AuthMethod = 'session' | 'oidc' | 'token' | 'local';
 
 export const SESSION_COOKIE = 'pkim_session';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -83,7 +83,7 @@ const plugin: FastifyPluginAsync<{ authority: Authority }> = async (app, { autho
       }
     }
     request.actor = session.actor;
-    request.authMethod = 'session';
+    request.authMethod = session.method === 'oidc' ? 'oidc' : 'session';
   });
 };
 (plugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;

@@ -110,6 +110,11 @@ function UserMenu() {
       onSettled: async () => {
         setCsrfToken(null);
         qc.clear();
+        // an OIDC user is also signed out at the provider (RP-initiated logout), which returns to /login
+        if (me.authMethod === 'oidc') {
+          window.location.assign('/auth/oidc/logout');
+          return;
+        }
         await navigate({ to: '/login', search: {} });
       },
     }),
