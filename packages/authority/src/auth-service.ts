@@ -545,7 +545,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       const ownerId = actor.id.startsWith('usr_') && (await store.users.findById(actor.id)) ? actor.id : null;
       // names are unique among the owner's live tokens (revoked and expired ones free their name)
       const name = input.name.trim();
-      const clash = (await store.tokens.list()).find(
+      const clash = (input.uniqueName === false ? [] : await store.tokens.list()).find(
         (t) =>
           t.userId === ownerId &&
           t.name === name &&

@@ -516,6 +516,11 @@ export interface AuthService {
       resources?: ResourceLimits;
       /** lifetime; omitted: the default (90 days, PKIM_TOKEN_TTL); null: never expires */
       expiresInMs?: number | null;
+      /**
+       * refuse a name already carried by a live token of the same owner (default true: names people give);
+       * false for machine-minted login tokens (Vault AppRole/Kubernetes logins), named after the login
+       */
+      uniqueName?: boolean;
     },
     actor: Actor,
   ): Promise<{ id: string; token: string; expiresAt: number | null }>;

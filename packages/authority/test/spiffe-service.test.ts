@@ -27,9 +27,15 @@ async function newAuthority(clock = fixedClock(Date.now())) {
   return { authority, clock, tmp };
 }
 
+let tokens = 0;
 async function workloadToken(a: Authority, allow?: string[]): Promise<string> {
   const t = await a.auth.createToken(
-    { name: 'workloads', role: 'operator', scopes: ['spiffe:sign'], resources: allow ? { spiffe: allow } : undefined },
+    {
+      name: `workloads-${++tokens}`,
+      role: 'operator',
+      scopes: ['spiffe:sign'],
+      resources: allow ? { spiffe: allow } : undefined,
+    },
     TEST_ADMIN,
   );
   return t.token;

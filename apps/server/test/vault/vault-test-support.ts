@@ -38,7 +38,7 @@ export async function openVaultFixture(extra: Partial<AuthorityConfig> = {}): Pr
     admin,
   );
   await authority.vault.mounts.mount({ path: 'pki', ca: inter.ca.id, maxLeaseTtl: '87600h' }, admin);
-  const { token } = await authority.auth.createToken({ name: 'vault admin', role: 'admin' }, admin);
+  const { token } = await authority.auth.createToken({ name: 'vault admin', role: 'admin', expiresInMs: null }, admin);
   const app = await buildServer(authority, { logger: false, rateLimit: false, backgroundJobs: false });
   const url = await listen(app);
   return {

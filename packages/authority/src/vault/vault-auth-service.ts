@@ -165,6 +165,8 @@ export function createVaultAuthService(deps: VaultAuthServiceDeps) {
         role: grant.token_role,
         scopes: grant.token_scopes,
         expiresInMs: grant.token_ttl * 1000,
+        // every login mints a token under the same name
+        uniqueName: false,
       },
       loginActor,
     );
