@@ -10,6 +10,7 @@ import { registerSpiffeCommand } from './commands/spiffe-command';
 import { registerAcmeCommand } from './commands/acme-command';
 import { registerKeystoreCommand } from './commands/keystore-command';
 import { registerCertLifecycleCommands } from './commands/cert-lifecycle-command';
+import { registerNotifyCommand } from './commands/notify-command';
 
 /** Commands that live with other parts of the system (server, users, tokens, database operations). */
 export async function registerExtraCommands(program: Command, ctx: CliContext): Promise<void> {
@@ -23,5 +24,6 @@ export async function registerExtraCommands(program: Command, ctx: CliContext): 
   registerAcmeCommand(program, ctx);
   registerKeystoreCommand(program, ctx);
   registerCertLifecycleCommands(program, ctx);
+  registerNotifyCommand(program, ctx);
   // wired as those modules land
 }

@@ -7,7 +7,13 @@ const MIN_JOBS_INTERVAL_MS = 100;
 const MAX_JOBS_INTERVAL_MS = 86_400_000;
 
 /** The leader-only jobs, as named in metrics (`job` label) and lock names (`pkim.job.<name>`). */
-export const BACKGROUND_JOB_NAMES = ['mark-expired', 'crl-refresh', 'session-cleanup', 'identity-cleanup'] as const;
+export const BACKGROUND_JOB_NAMES = [
+  'mark-expired',
+  'crl-refresh',
+  'session-cleanup',
+  'identity-cleanup',
+  'notifications',
+] as const;
 export type BackgroundJobName = (typeof BACKGROUND_JOB_NAMES)[number];
 
 /** What one tick of a job did on this instance: ran it (leader), skipped it (another instance leads), or failed. */
@@ -77,7 +83,7 @@ interface JobState {
  * job and `pkim_leader` does not move between healthy instances (with per-run locks the job would
  * wander between instances depending on timer phase). When the leader dies, PostgreSQL ends its
  * session (SIGKILL closes the socket) and releases the lock; a standby takes over at its next tick.
- * Costs and limits: each led job keeps one pooled connection checked out (4 of the pool's 10).
+ * Costs and limits: each led job keeps one pooled connection checked out (5 of the pool's 10).
  * A leader whose run fails steps down (releases the lock and contends again next tick): a failure
  * is usually the database connection going away, which may also have dropped the lock's session.
  * A lock session dropped alone while the process and its other connections stay healthy (e.g.
@@ -120,6 +126,11 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
     const retired = await authority.ssh.retireExpiredCas(SYSTEM_ACTOR);
     for (const ca of retired) log.info({ sshCa: ca.name }, 'retired a rotated SSH CA');
   };
+  /** expiry warnings and lifecycle webhooks: enqueue what is due (exactly once per rule), send, retry */
+  const notify = async () => {
+    const r = await authority.notifications.run();
+    if (r.enqueued || r.delivered || r.retrying || r.failed) log.info(r, 'notifications');
+  };
   const runs: Record<BackgroundJobName, () => Promise<void>> = {
     'mark-expired': markExpired,
     'crl-refresh': refreshCrls,
@@ -129,6 +140,7 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
       await purgeSvids();
       await retireSshCas();
     },
+    notifications: notify,
   };
   const jobs: JobState[] = BACKGROUND_JOB_NAMES.map((name) => ({
     name,

@@ -48,6 +48,7 @@ interface Kit {
   freshToken(): Promise<string>;
   freshSshSerial(): Promise<string>;
   freshFleetToken(): Promise<string>;
+  freshRule(): Promise<string>;
 }
 
 /**
@@ -184,6 +185,17 @@ const TRPC: Record<string, TrpcRow> = {
   'exports.certificate': { input: (k) => ({ ref: k.leafId, format: 'pem' }), expect: '200 200 200 403 403 401' },
   'exports.truststore': { input: () => ({ ca: 'mx-issuing', format: 'p7b' }), expect: EVERYONE },
   'renewal.renew': { input: async (k) => ({ ref: await k.freshLeaf() }), expect: ISSUERS_ON_CA },
+  'notification.listRules': { expect: AUDITORS },
+  'notification.createRule': {
+    input: () => ({ name: `mx-rule-${seq()}`, trigger: 'expiry', channel: 'webhook', target: 'https://h.example/' }),
+    expect: ADMIN_ONLY,
+  },
+  'notification.setRuleEnabled': {
+    input: async (k) => ({ rule: await k.freshRule(), enabled: false }),
+    expect: ADMIN_ONLY,
+  },
+  'notification.removeRule': { input: async (k) => ({ rule: await k.freshRule() }), expect: ADMIN_ONLY },
+  'notification.listDeliveries': { input: () => ({}), expect: AUDITORS },
 };
 
 interface RestRow {
@@ -461,6 +473,13 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
           .certificate.serial,
       freshFleetToken: async () =>
         (await a.ssh.createFleetToken({ name: `mx-fleet-victim-${seq()}`, operations: ['sign-host'] }, admin)).row.id,
+      freshRule: async () =>
+        (
+          await a.notifications.createRule(
+            { name: `mx-rule-${seq()}`, trigger: 'expiry', channel: 'webhook', target: 'https://h.example/' },
+            admin,
+          )
+        ).id,
     };
     app = await buildServer(a, { logger: false, backgroundJobs: false, rateLimit: false, console: false });
     await app.ready();

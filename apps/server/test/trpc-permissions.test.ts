@@ -95,6 +95,11 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'acme.createEabKey': ADMIN,
   'acme.revokeEabKey': ADMIN,
   'acme.events': ['admin', 'auditor'],
+  'notification.listRules': ['admin', 'auditor'],
+  'notification.createRule': ADMIN,
+  'notification.setRuleEnabled': ADMIN,
+  'notification.removeRule': ADMIN,
+  'notification.listDeliveries': ['admin', 'auditor'],
 };
 
 type AnyFn = (input?: unknown) => Promise<unknown>;

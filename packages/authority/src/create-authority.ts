@@ -32,6 +32,9 @@ import { createOcspService } from './ocsp-service';
 import { createAuthService, newSession, resolveLoginThrottle, resolveTokenTtl, userActor } from './auth-service';
 import { oidcConfigFromEnv } from './oidc/oidc-config';
 import { createOidcService } from './oidc/oidc-service';
+import { notificationSettingsFromEnv } from './notifications/notification-config';
+import { createNotificationService } from './notifications/notification-service';
+import { createNotificationSecretSealer, type NotificationSecretSealer } from './notifications/notification-secret-seal';
 import { createInsightsService } from './insights-service';
 import { createOptionalBackends } from './optional-backends';
 import { createVaultService } from './vault';
@@ -107,6 +110,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const ephemeral = config.ephemeral ?? spiffeConfig.ephemeral;
   if (config.create === false && !ephemeral) assertInitialised(dataDir, resolveDatabaseUrl(config));
   const oidcConfig = oidcConfigFromEnv(env, config.oidc);
+  const notificationSettings = notificationSettingsFromEnv(env, config.notifications);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // the data dir holds the database, master.key and profiles: owner only, whatever mode it had before
   try {
@@ -159,6 +163,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   let keySealer: KeySealer;
   let eabKey: Buffer;
   let oidcTransactionKey: Buffer;
+  let notificationSealer: NotificationSecretSealer;
   try {
     const { kek } = await loadKeyEncryptionKey({
       envValue: ephemeral ? randomBytes(32).toString('base64') : (config.masterKey ?? env.PKIM_MASTER_KEY),
@@ -169,6 +174,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     eabKey = eabSealKey(kek);
     // seals OIDC sign-in transactions (state, nonce, PKCE verifier): the same key on every instance
     oidcTransactionKey = Buffer.from(hkdfSync('sha256', kek, 'pkim', 'pkim oidc transaction v1', 32));
+    notificationSealer = createNotificationSecretSealer(kek);
     backends = [createSoftwareBackend({ kek, storage: store.keyBlobs, events })];
     const overrides = config.keyBackends ?? [];
     backends = backends.filter((b) => !overrides.some((o) => o.name === b.name)).concat(overrides);
@@ -280,6 +286,14 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     return { ok: database && keyBackends.every((k) => k.ok), database, keyBackends };
   }
   const insights = createInsightsService({ store, clock, health });
+  const notifications = createNotificationService({
+    store,
+    clock,
+    logger,
+    settings: notificationSettings,
+    sealer: notificationSealer,
+    health,
+  });
   const exportsService = createExportService({
     store,
     clock,
@@ -313,6 +327,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     audit,
     auth,
     oidc,
+    notifications,
     vault,
     insights,
     exports: exportsService,

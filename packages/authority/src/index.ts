@@ -69,3 +69,14 @@ export {
   type OidcLoginResult,
   type OidcProviderMetadata,
 } from './oidc/oidc-service';
+export {
+  DEFAULT_DAYS_BEFORE,
+  webhookSignature,
+  type NotificationService,
+  type NotificationRuleInput,
+  type NotificationRuleView,
+  type NotificationDeliveryView,
+  type NotificationDeliveryEvent,
+  type NotificationRunResult,
+} from './notifications/notification-service';
+export { notificationSettingsFromEnv, type NotificationSettings } from './notifications/notification-config';

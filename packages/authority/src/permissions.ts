@@ -31,6 +31,9 @@ export const PERMISSIONS = [
   'ssh:issue',
   'ssh:revoke',
   'ssh:manage',
+  /** notification rules and the delivery log (docs/notifications.md): read (admin, auditor), manage (admin) */
+  'notification:read',
+  'notification:manage',
   /** acting on one's own account (me, change own password): every authenticated actor */
   'account:self',
 ] as const;
@@ -55,7 +58,16 @@ export const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
     'ssh:revoke',
     'account:self',
   ],
-  auditor: ['ca:read', 'certificate:read', 'request:read', 'audit:read', 'system:read', 'ssh:read', 'account:self'],
+  auditor: [
+    'ca:read',
+    'certificate:read',
+    'request:read',
+    'audit:read',
+    'system:read',
+    'ssh:read',
+    'notification:read',
+    'account:self',
+  ],
   /** submits requests and reads its own (the request service filters by requester) */
   requester: ['ca:read', 'request:submit', 'request:read', 'system:read', 'account:self'],
 };

@@ -31,6 +31,8 @@ import type { AuthServiceOptions } from './auth-service';
 import type { SshService } from './ssh/ssh-types';
 import type { OidcConfig } from './oidc/oidc-config';
 import type { OidcService } from './oidc/oidc-service';
+import type { NotificationService } from './notifications/notification-service';
+import type { NotificationSettings } from './notifications/notification-config';
 
 /** Who performs an action. The CLI acts as `{ id: 'cli:<os-user>', role: 'admin' }`. */
 export interface Actor {
@@ -78,6 +80,8 @@ export interface AuthorityConfig {
   oidc?: Partial<OidcConfig> | false;
   /** SPIFFE settings over PKIM_SPIFFE_* (docs/spiffe.md) */
   spiffe?: Partial<SpiffeConfig>;
+  /** notification settings over PKIM_SMTP_* / PKIM_NOTIFY_* (docs/notifications.md) */
+  notifications?: Partial<NotificationSettings>;
   /**
    * create the data directory and database when missing (default true: `pkim init`, `pkim serve`, tests); false
    * refuses a data dir that was never initialised with `data_dir.not_initialized` and creates nothing
@@ -427,6 +431,8 @@ export interface Authority {
   auth: AuthService;
   /** OIDC sign-in for the console (Authorization Code + PKCE, JIT users, role mapping) */
   oidc: OidcService;
+  /** notification rules (expiry, lifecycle events), the delivery queue and log (docs/notifications.md) */
+  notifications: NotificationService;
   /** Vault/OpenBao-compatible PKI: mounts, roles, auth methods, issue/sign through the signing pipeline */
   vault: VaultService;
   /** console read models: dashboard, expiry timeline, search, domains, decoders */

@@ -9,3 +9,4 @@ export * from './token-schemas';
 export * from './system-schemas';
 export * from './insights-schemas';
 export * from './lifecycle-schemas';
+export * from './notification-schemas';

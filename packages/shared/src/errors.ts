@@ -300,6 +300,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     kind: 'unavailable',
     description: 'The OIDC provider could not be reached (discovery, token endpoint or keys).',
   },
+  'notification.rule_not_found': { kind: 'not_found', description: 'No such notification rule.' },
+  'notification.rule_name_taken': { kind: 'conflict', description: 'A notification rule with this name exists.' },
+  'notification.smtp_not_configured': {
+    kind: 'invalid_input',
+    description: 'An e-mail rule needs an SMTP server (PKIM_SMTP_HOST, docs/notifications.md).',
+  },
   'user.not_found': { kind: 'not_found', description: 'No such user.' },
   'user.name_taken': { kind: 'conflict', description: 'A user with this name already exists.' },
   'user.weak_password': {

@@ -6,3 +6,4 @@ export * from './audit-hash';
 export * from './duration';
 export * from './clock';
 export * from './export-formats';
+export * from './notification-events';

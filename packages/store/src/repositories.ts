@@ -486,6 +486,17 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       const ids = new Set(inserted.map((r) => r.id));
       return rowsIn.filter((r) => ids.has(r.id));
     },
+    async expiringCertificates(from, to, after, limit) {
+      const C = t.certificates;
+      const where: SQL[] = [eq(C.status, 'active'), gt(C.notAfter, from), lte(C.notAfter, to)];
+      if (after) where.push(or(gt(C.notAfter, after.notAfter), and(eq(C.notAfter, after.notAfter), gt(C.id, after.id)))!);
+      return db
+        .select()
+        .from(C)
+        .where(and(...where))
+        .orderBy(asc(C.notAfter), asc(C.id))
+        .limit(Math.max(1, Math.min(limit, 1000)));
+    },
     async lease(now, leaseUntil, limit) {
       const D = t.notificationDeliveries;
       const due = await db

@@ -552,6 +552,16 @@ export interface NotificationRepository {
    */
   enqueue(rows: NotificationDeliveryRow[]): Promise<NotificationDeliveryRow[]>;
   /**
+   * Active certificates with `from < notAfter <= to`, ordered by (notAfter, id), keyset-paged after `after`
+   * (the expiry scan walks every page, so no certificate is missed however many expire in the window).
+   */
+  expiringCertificates(
+    from: number,
+    to: number,
+    after: { notAfter: number; id: string } | undefined,
+    limit: number,
+  ): Promise<CertificateRow[]>;
+  /**
    * Takes up to `limit` due deliveries (pending or retrying, next attempt ≤ now, no live lease) for this sender
    * by setting their lease with a conditional update; returns only the rows this call leased.
    */

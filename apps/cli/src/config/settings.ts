@@ -20,7 +20,7 @@ export interface Setting {
   kind: SettingKind;
   /** allowed values of an `enum` */
   values?: readonly string[];
-  group: 'general' | 'server' | 'sign-in' | 'PKCS#11' | 'KMIP' | 'SPIFFE' | 'ACME' | 'keystore';
+  group: 'general' | 'server' | 'sign-in' | 'notifications' | 'PKCS#11' | 'KMIP' | 'SPIFFE' | 'ACME' | 'keystore';
   description: string;
 }
 
@@ -313,6 +313,72 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'url',
     group: 'sign-in',
     description: 'redirect URI registered at the provider',
+  },
+  // notifications (docs/notifications.md)
+  {
+    key: 'smtpHost',
+    env: 'PKIM_SMTP_HOST',
+    default: '-',
+    kind: 'string',
+    group: 'notifications',
+    description: 'SMTP server of e-mail notification rules',
+  },
+  {
+    key: 'smtpPort',
+    env: 'PKIM_SMTP_PORT',
+    default: '587 (465 with smtpTls = tls)',
+    kind: 'port',
+    group: 'notifications',
+    description: 'SMTP port',
+  },
+  {
+    key: 'smtpTls',
+    env: 'PKIM_SMTP_TLS',
+    default: 'starttls',
+    kind: 'enum',
+    values: ['starttls', 'tls', 'none'],
+    group: 'notifications',
+    description: '`starttls`: STARTTLS required; `tls`: TLS from the first byte; `none`: plain (tests, local relays)',
+  },
+  {
+    key: 'smtpUser',
+    env: 'PKIM_SMTP_USER',
+    default: '-',
+    kind: 'string',
+    group: 'notifications',
+    description: 'SMTP user name (none: no authentication)',
+  },
+  {
+    key: 'smtpPassword',
+    env: 'PKIM_SMTP_PASSWORD',
+    default: '-',
+    kind: 'secret',
+    group: 'notifications',
+    description: 'SMTP password (never logged)',
+  },
+  {
+    key: 'smtpFrom',
+    env: 'PKIM_SMTP_FROM',
+    default: 'pkim@localhost',
+    kind: 'string',
+    group: 'notifications',
+    description: 'sender address of notification e-mails',
+  },
+  {
+    key: 'notifyMaxAttempts',
+    env: 'PKIM_NOTIFY_MAX_ATTEMPTS',
+    default: '8',
+    kind: 'int',
+    group: 'notifications',
+    description: 'attempts before a delivery is marked `failed`',
+  },
+  {
+    key: 'notifyRetryBase',
+    env: 'PKIM_NOTIFY_RETRY_BASE',
+    default: '30s',
+    kind: 'duration',
+    group: 'notifications',
+    description: 'first retry delay (doubled per attempt, at most 1h), e.g. 30s, 5m',
   },
   // PKCS#11
   {

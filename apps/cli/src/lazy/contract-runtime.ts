@@ -6,6 +6,9 @@ export {
   toCertificateDetailDto,
   toCertificateDto,
   toIssuedCertificateDto,
+  toNotificationDeliveryDto,
+  toNotificationRuleCreatedDto,
+  toNotificationRuleDto,
   toRenewalDto,
   toRequestDto,
 } from '@pkim/contract';

@@ -85,6 +85,11 @@ export const ACCESS_TABLE = {
     'acme.revokeEabKey': 'ca:write',
     'acme.events': 'audit:read',
     'renewal.renew': 'certificate:issue',
+    'notification.listRules': 'notification:read',
+    'notification.createRule': 'notification:manage',
+    'notification.setRuleEnabled': 'notification:manage',
+    'notification.removeRule': 'notification:manage',
+    'notification.listDeliveries': 'notification:read',
   },
   rest: {
     'GET /api/v1/cas': 'ca:read',

@@ -12,6 +12,7 @@ import { sshRouter } from './routers/ssh-router';
 import { exportsRouter } from './routers/exports-router';
 import { acmeRouter } from './routers/acme-router';
 import { renewalRouter } from './routers/renewal-router';
+import { notificationRouter } from './routers/notification-router';
 
 /** One router per domain. The web console imports `type AppRouter` for end-to-end types. */
 export const appRouter = router({
@@ -28,6 +29,7 @@ export const appRouter = router({
   exports: exportsRouter,
   acme: acmeRouter,
   renewal: renewalRouter,
+  notification: notificationRouter,
 });
 
 export type AppRouter = typeof appRouter;

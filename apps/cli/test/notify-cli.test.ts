@@ -1,0 +1,139 @@
+// `pkim notify …` (docs/notifications.md): rules from the CLI, a run that delivers a signed webhook to a receiver in
+// the test, the delivery log, --json in the contract's shapes, errors in the one form, secrets shown once.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runPkim, runPkimAsync } from '../../../tests/support/cli-runner';
+import { tempDir } from '../../../tests/support/openssl-tools';
+import { opensslVerify } from '../../../tests/support/verifiers';
+
+describe('pkim notify', () => {
+  const tmp = tempDir('pkim-notify-cli-');
+  const dataDir = join(tmp.dir, 'data');
+  const pkim = (...args: string[]) => runPkim(args, { dataDir });
+  const received: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+  let server: Server;
+  let url: string;
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString('utf8')));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    expect(pkim('init', '--json').code).toBe(0);
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    tmp.cleanup();
+  });
+
+  it('adds a webhook rule, runs the job, and the receiver gets a signed expiry notification', async () => {
+    const root = pkim('ca', 'create', '--name', 'n-root', '--subject', 'CN=N Root', '--key-type', 'ec-p256', '--json');
+    expect(root.code, root.stderr).toBe(0);
+    const leaf = pkim('cert', 'issue', '--ca', 'n-root', '--cn', 'web.example.com', '--ttl', '20d', '--json');
+    expect(leaf.code, leaf.stderr).toBe(0);
+    const cert = leaf.json<{ serial: string; certificatePem: string }>();
+    const v = opensslVerify({
+      leafPem: cert.certificatePem,
+      rootPem: root.json<{ certificatePem: string }>().certificatePem,
+    });
+    expect(v.ok, v.output).toBe(true);
+
+    const secretFile = join(tmp.dir, 'secret');
+    writeFileSync(secretFile, 'cli-test-secret-0123456789\n');
+    const added = pkim(
+      'notify',
+      'rule',
+      'add',
+      'web-expiry',
+      '--webhook',
+      url,
+      '--days',
+      '30,7',
+      '--name-pattern',
+      '*.example.com',
+      '--secret-file',
+      secretFile,
+      '--json',
+    );
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.json()).toMatchObject({
+      name: 'web-expiry',
+      trigger: 'expiry',
+      channel: 'webhook',
+      daysBefore: [30, 7],
+      namePattern: '*.example.com',
+      enabled: true,
+      secret: 'cli-test-secret-0123456789',
+    });
+    // generated secret: printed once in the text output
+    const mail = pkim('notify', 'rule', 'add', 'revoked', '--webhook', url, '--events', 'certificate.revoked');
+    expect(mail.code, mail.stderr).toBe(0);
+    expect(mail.stdout).toMatch(/webhook secret \(HMAC-SHA256 key\):\n[A-Za-z0-9_-]{43}\nstore it now/);
+
+    const listed = pkim('notify', 'rule', 'list', '--json');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).not.toContain('cli-test-secret');
+    expect(listed.json<{ name: string; createdAt: string }[]>().map((r) => r.name)).toEqual(['revoked', 'web-expiry']);
+    expect(pkim('notify', 'rule', 'list').stdout).toMatch(/web-expiry\s+expiry 30\/7d\s+webhook/);
+
+    // async: the receiver in this process must answer while pkim runs
+    const run = await runPkimAsync(['notify', 'run', '--json'], { dataDir });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.json()).toEqual({ enqueued: 1, delivered: 1, retrying: 0, failed: 0 });
+    expect(received).toHaveLength(1);
+    const got = received[0]!;
+    const t = String(got.headers['x-pkim-timestamp']);
+    const mac = createHmac('sha256', 'cli-test-secret-0123456789').update(`${t}.${got.body}`).digest('hex');
+    expect(got.headers['x-pkim-signature']).toBe(`t=${t},v1=${mac}`);
+    expect(JSON.parse(got.body)).toMatchObject({
+      event: 'certificate.expiring',
+      data: { daysBefore: 30, daysLeft: 19, certificate: { serial: cert.serial, commonName: 'web.example.com' } },
+    });
+    // a second run delivers nothing new
+    const again = await runPkimAsync(['notify', 'run', '--json'], { dataDir });
+    expect(again.json()).toEqual({ enqueued: 0, delivered: 0, retrying: 0, failed: 0 });
+
+    const log = pkim('notify', 'deliveries', '--rule', 'web-expiry', '--json');
+    expect(log.code, log.stderr).toBe(0);
+    const page = log.json<{ items: { event: string; status: string; attempts: number; deliveredAt: string }[] }>();
+    expect(page.items.map((d) => [d.event, d.status, d.attempts])).toEqual([['certificate.expiring', 'delivered', 1]]);
+    expect(page.items[0]!.deliveredAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(pkim('notify', 'deliveries').stdout).toMatch(/web-expiry\s+certificate\.expiring\s+crt_\w+\s+delivered\s+1/);
+  }, 300_000);
+
+  it('disables and removes rules; bad input is one error line, exit 2, nothing changed', () => {
+    expect(pkim('notify', 'rule', 'disable', 'revoked', '--json').json()).toMatchObject({ enabled: false });
+    const none = pkim('notify', 'rule', 'add', 'x');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe('error: input.invalid: give exactly one of --webhook or --email\n');
+    const badDays = pkim('notify', 'rule', 'add', 'x', '--webhook', url, '--days', 'soon');
+    expect(badDays.code).toBe(2);
+    expect(badDays.stderr).toMatch(/^error: input\.invalid: --days takes whole days/);
+    const noSmtp = pkim('notify', 'rule', 'add', 'x', '--email', 'pki@example.com');
+    expect(noSmtp.code).toBe(2);
+    expect(noSmtp.stderr).toMatch(/^error: notification\.smtp_not_configured: /);
+    const dup = pkim('notify', 'rule', 'add', 'web-expiry', '--webhook', url);
+    expect(dup.code).toBe(4);
+    expect(dup.stderr).toMatch(/^error: notification\.rule_name_taken: /);
+    expect(pkim('notify', 'rule', 'list', '--json').json<unknown[]>()).toHaveLength(2);
+    expect(pkim('notify', 'rule', 'remove', 'revoked').code).toBe(0);
+    const gone = pkim('notify', 'rule', 'remove', 'revoked');
+    expect(gone.code).toBe(3);
+    expect(gone.stderr).toMatch(/^error: notification\.rule_not_found: /);
+    expect(
+      pkim('notify', 'rule', 'list', '--json')
+        .json<{ name: string }[]>()
+        .map((r) => r.name),
+    ).toEqual(['web-expiry']);
+  }, 300_000);
+});
