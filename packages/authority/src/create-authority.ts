@@ -34,7 +34,10 @@ import { oidcConfigFromEnv } from './oidc/oidc-config';
 import { createOidcService } from './oidc/oidc-service';
 import { notificationSettingsFromEnv } from './notifications/notification-config';
 import { createNotificationService } from './notifications/notification-service';
-import { createNotificationSecretSealer, type NotificationSecretSealer } from './notifications/notification-secret-seal';
+import {
+  createNotificationSecretSealer,
+  type NotificationSecretSealer,
+} from './notifications/notification-secret-seal';
 import { createInsightsService } from './insights-service';
 import { createOptionalBackends } from './optional-backends';
 import { createVaultService } from './vault';

@@ -489,7 +489,8 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
     async expiringCertificates(from, to, after, limit) {
       const C = t.certificates;
       const where: SQL[] = [eq(C.status, 'active'), gt(C.notAfter, from), lte(C.notAfter, to)];
-      if (after) where.push(or(gt(C.notAfter, after.notAfter), and(eq(C.notAfter, after.notAfter), gt(C.id, after.id)))!);
+      if (after)
+        where.push(or(gt(C.notAfter, after.notAfter), and(eq(C.notAfter, after.notAfter), gt(C.id, after.id)))!);
       return db
         .select()
         .from(C)

@@ -89,9 +89,10 @@ export function registerNotifyCommand(program: Command, ctx: CliContext): void {
           ctx.actor,
         );
         const { toNotificationRuleCreatedDto } = await ctx.contract();
+        const what = r.trigger === 'expiry' ? `expiry ${r.daysBefore.join('/')} days` : r.events.join(', ');
         ctx.output(toNotificationRuleCreatedDto(r), () =>
           [
-            `rule ${r.name} (${r.id}) added: ${r.trigger === 'expiry' ? `expiry ${r.daysBefore.join('/')} days` : r.events.join(', ')} → ${r.channel} ${r.target}`,
+            `rule ${r.name} (${r.id}) added: ${what} → ${r.channel} ${r.target}`,
             ...(r.secret && !o.secretFile
               ? [`webhook secret (HMAC-SHA256 key):`, r.secret, 'store it now: it is not shown again.']
               : []),
