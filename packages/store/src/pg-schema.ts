@@ -129,6 +129,26 @@ export const certificates = pgTable(
 );
 
 /**
+ * The search terms of a certificate (`certificates.list({ search })`, `cert list --search`, the console's search):
+ * its common name, every SAN (DNS, IP, email, URI) and its serial, lowercased, each also from every position that
+ * follows a separator (`.-_@/:`), so a prefix range over `name` finds `example.com` in `www.example.com`. Written in
+ * the transaction that inserts the certificate (see certificate-search-terms.ts), deleted with it (cascade).
+ */
+export const certificateNames = pgTable(
+  'certificate_names',
+  {
+    name: text('name').notNull(),
+    certificateId: text('certificate_id')
+      .notNull()
+      .references(() => certificates.id, { onDelete: 'cascade' }),
+  },
+  (t) => [
+    index('certificate_names_name_idx').on(t.name.op('text_pattern_ops'), t.certificateId),
+    index('certificate_names_certificate_idx').on(t.certificateId),
+  ],
+);
+
+/**
  * Certificate counts per (CA, profile, status), maintained by the unit of work in the same
  * transaction as every certificate write, so counting never reads the certificates table
  * (`countByStatus`, `countsByCaAndProfile`). `Store.rebuildCertificateCounts()` recomputes it.

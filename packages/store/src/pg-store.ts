@@ -19,6 +19,7 @@ import { affectedRows, asQueryDb, tableByName } from './query-db';
 import {
   CountDeltas,
   applyCountDeltas,
+  insertCertificateNames,
   markExpiredSteps,
   rebuildCountsSteps,
   unitOfWork,
@@ -286,6 +287,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
             const deltas = new CountDeltas();
             deltas.addRows(rows as unknown as CertificateRow[]);
             await runAsync(applyCountDeltas(txDb, t, deltas));
+            await runAsync(insertCertificateNames(txDb, t, rows as unknown as CertificateRow[]));
           }
         });
         return rows.length;

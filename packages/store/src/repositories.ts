@@ -54,6 +54,7 @@ import { createSpiffeRepository } from './spiffe-repository';
 import { PkiError } from '@pkim/shared';
 import { createSshRepository } from './ssh-repository';
 import { createAcmeRepository } from './acme-repository';
+import { prefixRange, searchPrefixes } from './certificate-search-terms';
 
 export interface Repositories {
   cas: CaRepository;
@@ -110,6 +111,30 @@ export function findAllBySerialQuery(db: QueryDb, t: Tables, caIds: string[], se
     .from(C)
     .where(and(inArray(C.caId, caIds), eq(C.serialHex, serialHex.toLowerCase())))
     .orderBy(asc(C.createdAt), asc(C.id));
+}
+
+/**
+ * `certificates.list({ search })`: the certificate has a search term (`certificate_names`, see
+ * certificate-search-terms.ts) that starts with the search — one index range per prefix, on both engines.
+ */
+export function searchCondition(db: QueryDb, t: Tables, dialect: StoreDialect, search: string): SQL {
+  const N = t.certificateNames;
+  const prefixes = searchPrefixes(search);
+  if (prefixes.length === 0) throw new PkiError('input.invalid', 'The search term is empty');
+  const ranges = prefixes.map((p) => {
+    const [low, high] = prefixRange(p);
+    // PostgreSQL compares text in the database's collation; the index uses text_pattern_ops (byte order)
+    return dialect === 'postgres'
+      ? sql`(${N.name} ~>=~ ${low} and ${N.name} ~<~ ${high})`
+      : and(gte(N.name, low), lt(N.name, high))!;
+  });
+  return inArray(
+    t.certificates.id,
+    db
+      .select({ id: N.certificateId })
+      .from(N)
+      .where(ranges.length === 1 ? ranges[0] : or(...ranges)),
+  );
 }
 
 /** The query of `countByStatus` (exported for the query-plan test): reads the counters only. */
@@ -192,16 +217,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       if (query.profile) conds.push(eq(C.profile, query.profile));
       if (query.expiringBefore !== undefined)
         conds.push(and(eq(C.status, 'active'), lt(C.notAfter, query.expiringBefore)));
-      if (query.search) {
-        const term = likeTerm(query.search);
-        conds.push(
-          or(
-            sql`lower(${C.subjectDn}) like ${term} escape '\\'`,
-            sql`lower(coalesce(${C.commonName}, '')) like ${term} escape '\\'`,
-            sql`lower(${C.sans}) like ${term} escape '\\'`,
-          ),
-        );
-      }
+      if (query.search?.trim()) conds.push(searchCondition(db, t, dialect, query.search));
       if (sort === 'issued_desc') {
         conds.push(afterCursor(C.createdAt, C.id, query.cursor));
         const items = (await db

@@ -28,6 +28,7 @@ import { tableByName, type QueryDb } from './query-db';
 import {
   CountDeltas,
   applyCountDeltas,
+  insertCertificateNames,
   markExpiredSteps,
   rebuildCountsSteps,
   unitOfWork,
@@ -116,6 +117,9 @@ function insertSql(table: typeof schema.certificates | typeof schema.auditEvents
  */
 function fastSteps(sqlite: Database.Database): FastSteps {
   const insertCertificate = sqlite.prepare(insertSql(schema.certificates, 'certificates'));
+  const insertName = sqlite.prepare(
+    'INSERT INTO "certificate_names" ("name", "certificate_id") VALUES (@name, @certificateId)',
+  );
   const insertAudit = sqlite.prepare(insertSql(schema.auditEvents, 'audit_events'));
   const head = sqlite.prepare('SELECT "seq", "hash" FROM "audit_events" ORDER BY "seq" DESC LIMIT 1');
   const upsertCount = sqlite.prepare(
@@ -150,6 +154,7 @@ function fastSteps(sqlite: Database.Database): FastSteps {
         renewedFrom: r.renewedFrom ?? null,
       },
     }),
+    insertCertificateName: (r) => ({ mode: 'exec', q: insertName, params: r }),
     insertAuditEvent: (r: AuditEventRow) => ({
       mode: 'exec',
       q: insertAudit,
@@ -324,6 +329,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
         const deltas = new CountDeltas();
         deltas.addRows(rows as unknown as CertificateRow[]);
         runSync(applyCountDeltas(db, schema, deltas, uowOptions.fast));
+        runSync(insertCertificateNames(db, schema, rows as unknown as CertificateRow[], uowOptions.fast));
       }
       return rows.length;
     },

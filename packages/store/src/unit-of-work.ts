@@ -23,6 +23,7 @@ import { type QueryDb, type Tables } from './query-db';
 import { spiffeSteps } from './spiffe-repository';
 import { sshUnitOfWorkSteps } from './ssh-unit-of-work';
 import { acmeSteps } from './acme-repository';
+import { certificateNameRows } from './certificate-search-terms';
 
 /** A statement to run: `exec` → number of affected rows, `rows` → result rows. */
 export interface SqlStep {
@@ -36,6 +37,7 @@ export interface SqlStep {
 export interface FastSteps {
   auditHead?: () => SqlStep;
   insertCertificate?: (row: CertificateRow) => SqlStep;
+  insertCertificateName?: (row: { name: string; certificateId: string }) => SqlStep;
   insertAuditEvent?: (row: AuditEventRow) => SqlStep;
   /** `count = count + delta` for one counter row (inserted when missing) */
   upsertCount?: (delta: CountDelta) => SqlStep;
@@ -93,6 +95,24 @@ function* exec(q: unknown): StepGen<number> {
 }
 function* rows<T>(q: unknown): StepGen<T[]> {
   return (yield { mode: 'rows', q }) as T[];
+}
+
+/** The search terms of new certificates (`certificate_names`), in the transaction that inserts them. */
+export function* insertCertificateNames(
+  db: QueryDb,
+  t: Tables,
+  certs: readonly CertificateRow[],
+  fast: FastSteps = {},
+): StepGen<void> {
+  const names = certificateNameRows(certs);
+  if (fast.insertCertificateName) {
+    for (const n of names) yield fast.insertCertificateName(n);
+    return;
+  }
+  // 2 parameters a row: stay far below PostgreSQL's 65535 bind parameters per statement
+  for (let i = 0; i < names.length; i += 10_000) {
+    yield* exec(db.insert(t.certificateNames).values(names.slice(i, i + 10_000)));
+  }
 }
 
 /** Raw SQL as a step (PostgreSQL only here: `db` is a node-postgres Drizzle database at runtime). */
@@ -276,6 +296,7 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
     } else {
       yield* exec(db.insert(C).values(unit.insertCertificates));
     }
+    yield* insertCertificateNames(db, t, unit.insertCertificates, fast);
     deltas.addRows(unit.insertCertificates);
   }
   if (unit.insertCertificateKeys?.length) yield* exec(db.insert(t.certificateKeys).values(unit.insertCertificateKeys));

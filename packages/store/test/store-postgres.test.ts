@@ -7,7 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_TABLES, copyStore, migrateStore, openStore, type Store } from '../src/index';
 import * as pgSchema from '../src/pg-schema';
 import { asQueryDb } from '../src/query-db';
-import { countByStatusQuery, countsByCaAndProfileQuery, findAllBySerialQuery } from '../src/repositories';
+import {
+  countByStatusQuery,
+  countsByCaAndProfileQuery,
+  findAllBySerialQuery,
+  searchCondition,
+} from '../src/repositories';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { defineStoreSuite, type StoreEngine } from './store-suite';
 import { T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
@@ -85,6 +90,7 @@ describe('PostgreSQL store', () => {
         '0010_ca_urls',
         '0011_login_failure_username',
         '0012_oidc_notifications',
+        '0017_certificate_names',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
@@ -185,6 +191,17 @@ describe('PostgreSQL store', () => {
       );
       expect(bySerial).toMatch(/Index Scan using certificates_ca_serial_uq on certificates/);
       expect(bySerial).not.toMatch(/Seq Scan on certificates/);
+      // a search is an index range over the search terms (text_pattern_ops), not a scan of certificates
+      for (const term of ['crt_zz.example.com', 'abcdef12']) {
+        const search = await plan(
+          db
+            .select({ id: t.certificates.id })
+            .from(t.certificates)
+            .where(searchCondition(db, t, 'postgres', term)),
+        );
+        expect(search).toMatch(/Index (Only )?Scan using certificate_names_name_idx on certificate_names/);
+        expect(search).not.toMatch(/Seq Scan/);
+      }
       for (const q of [
         countByStatusQuery(db, t),
         countByStatusQuery(db, t, cas[0]!.id),

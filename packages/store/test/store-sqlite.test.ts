@@ -9,7 +9,12 @@ import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateStore, openStore, parseStoreUrl } from '../src/index';
 import * as sqliteSchema from '../src/sqlite-schema';
-import { countByStatusQuery, countsByCaAndProfileQuery, findAllBySerialQuery } from '../src/repositories';
+import {
+  countByStatusQuery,
+  countsByCaAndProfileQuery,
+  findAllBySerialQuery,
+  searchCondition,
+} from '../src/repositories';
 import { defineStoreSuite, type StoreEngine } from './store-suite';
 import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
 
@@ -103,6 +108,7 @@ describe('SQLite store', () => {
         '0010_ca_urls',
         '0011_login_failure_username',
         '0012_oidc_notifications',
+        '0017_certificate_names',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });
@@ -175,6 +181,17 @@ describe('SQLite store', () => {
           /SEARCH certificates USING INDEX certificates_ca_serial_uq \(ca_id=\? AND serial_hex=\?\)/,
         );
         expect(bySerial).not.toMatch(/SCAN certificates/);
+        // a search is an index range over the search terms, not a scan of certificates or their SAN JSON
+        const search = plan(
+          db
+            .select({ id: sqliteSchema.certificates.id })
+            .from(sqliteSchema.certificates)
+            .where(searchCondition(db, sqliteSchema, 'sqlite', 'crt_zz.example.com')),
+        );
+        expect(search).toMatch(
+          /SEARCH certificate_names USING (COVERING )?INDEX certificate_names_name_idx \(name>\? AND name<\?\)/,
+        );
+        expect(search).not.toMatch(/SCAN/);
       }
       for (const q of [
         countByStatusQuery(db, sqliteSchema),

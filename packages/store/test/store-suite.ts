@@ -1,5 +1,7 @@
 // The repository suite, written once and run for every engine (store-sqlite.test.ts,
 // store-postgres.test.ts). Each test gets its own fresh database.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
 import { copyStore, openStore, restoreStore } from '../src/index';
@@ -261,33 +263,117 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await expectPkiError(store.certificates.list({ cursor: 'not-a-cursor' }), 'input.invalid');
     });
 
-    it('filters by status, profile and a case-insensitive substring of the subject or common name', async () => {
+    it('filters by status, profile and a search over common name, SANs and serial', async () => {
       const store = await newStore();
       const ca = makeCa();
-      const web = makeCert(ca.id, { subjectDn: 'CN=Web.Example.org,O=Acme', commonName: 'Web.Example.org' });
-      const mail = makeCert(ca.id, { subjectDn: 'CN=mail,O=Acme', commonName: 'mail', profile: 'email' });
+      const other = makeCa();
+      const web = makeCert(ca.id, {
+        subjectDn: 'CN=Web.Example.org,O=Acme',
+        commonName: 'Web.Example.org',
+        sans: { dns: ['web.example.org', 'api-prod.payments.example.net'], ip: ['10.20.30.40', '2001:db8::7'] },
+        serialHex: '3fa2c0ffee'.padEnd(40, '0'),
+      });
+      const mail = makeCert(ca.id, {
+        subjectDn: 'CN=mail,O=Acme',
+        commonName: 'mail',
+        sans: { email: ['Alice@Mail.Example.com'] },
+        profile: 'email',
+      });
+      const svc = makeCert(other.id, {
+        commonName: null,
+        subjectDn: 'O=Acme',
+        sans: { uri: ['spiffe://prod.example.org/ns/billing/sa/api'] },
+      });
       const pct = makeCert(ca.id, {
         subjectDn: 'CN=100%_done',
-        commonName: null,
+        commonName: '100%_done',
+        sans: {},
         status: 'revoked',
         revokedAt: T0,
         revocationReason: 'superseded',
       });
-      await store.commit({ insertCa: [ca], insertCertificates: [web, mail, pct] });
-      expect((await store.certificates.list({ search: 'web.EXAMPLE' })).items.map((c) => c.id)).toEqual([web.id]);
-      expect((await store.certificates.list({ search: '%' })).items.map((c) => c.id)).toEqual([pct.id]);
-      expect((await store.certificates.list({ search: 'acme', profile: 'email' })).items.map((c) => c.id)).toEqual([
-        mail.id,
-      ]);
+      await store.commit({ insertCa: [ca, other], insertCertificates: [web, mail, svc, pct] });
+      const search = async (q: string, more: { profile?: string; caIds?: string[] } = {}) =>
+        (await store.certificates.list({ search: q, ...more })).items.map((c) => c.id).sort();
+      expect(await search('web.EXAMPLE')).toEqual([web.id]); // common name / DNS, case-insensitive
+      expect(await search('example.org')).toEqual([svc.id, web.id].sort()); // from a label boundary on
+      expect(await search('payments')).toEqual([web.id]);
+      expect(await search('prod')).toEqual([svc.id, web.id].sort()); // after '-' and after '//'
+      expect(await search('10.20.30')).toEqual([web.id]); // IP
+      expect(await search('2001:db8')).toEqual([web.id]);
+      expect(await search('alice@mail')).toEqual([mail.id]); // email, case-insensitive
+      expect(await search('mail.example.com')).toEqual([mail.id]); // the email's domain
+      expect(await search('spiffe://prod.example.org/ns/billing')).toEqual([svc.id]); // URI
+      expect(await search('billing/sa')).toEqual([svc.id]);
+      expect(await search('3FA2C0')).toEqual([web.id]); // serial prefix
+      expect(await search('3f:a2:c0')).toEqual([web.id]); // with colons
+      expect(await search('100%')).toEqual([pct.id]); // no LIKE wildcards
+      expect(await search('%')).toEqual([]);
+      expect(await search('_done')).toEqual([]); // '_' is not a wildcard; 'done' follows a separator though
+      expect(await search('done')).toEqual([pct.id]);
+      expect(await search('ample.org')).toEqual([]); // terms start at a separator, not mid-label
+      expect(await search('acme')).toEqual([]); // the organisation is not a search term
+      expect(await search('mail', { profile: 'email' })).toEqual([mail.id]);
+      expect(await search('example', { caIds: [other.id] })).toEqual([svc.id]);
+      expect(await search('   ')).toEqual([web.id, mail.id, svc.id, pct.id].sort()); // blank: no filter
       expect((await store.certificates.list({ status: 'revoked' })).items.map((c) => c.id)).toEqual([pct.id]);
       expect(await store.certificates.listRevoked(ca.id)).toEqual([
         { serialHex: pct.serialHex, revokedAt: T0, revocationReason: 'superseded', notAfter: pct.notAfter },
       ]);
-      expect(await store.certificates.countsByCaAndProfile()).toEqual([
-        { caId: ca.id, profile: 'email', status: 'active', count: 1 },
-        { caId: ca.id, profile: 'tls-server', status: 'active', count: 1 },
-        { caId: ca.id, profile: 'tls-server', status: 'revoked', count: 1 },
-      ]);
+      expect(await store.certificates.countsByCaAndProfile()).toEqual(
+        [
+          { caId: ca.id, profile: 'email', status: 'active', count: 1 },
+          { caId: ca.id, profile: 'tls-server', status: 'active', count: 1 },
+          { caId: ca.id, profile: 'tls-server', status: 'revoked', count: 1 },
+          { caId: other.id, profile: 'tls-server', status: 'active', count: 1 },
+        ].sort((a, b) => (a.caId < b.caId ? -1 : a.caId > b.caId ? 1 : 0)),
+      );
+      // deleting a certificate removes its terms with it (cascade), so a search cannot return a dangling id
+      await store.commit({ deleteCertificates: [svc.id] });
+      expect(await search('prod')).toEqual([web.id]);
+      // a search pages like any listing
+      const many = Array.from({ length: 7 }, (_, i) =>
+        makeCert(ca.id, { commonName: `node-${i}.cluster.example`, createdAt: T0 + 10 + i }),
+      );
+      await store.commit({ insertCertificates: many });
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await store.certificates.list({ search: 'cluster.example', limit: 3, cursor });
+        seen.push(...page.items.map((c) => c.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual(many.map((c) => c.id).reverse());
+    });
+
+    it('fills the search terms of certificates that existed before migration 0017 with the same rule', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const old = makeCert(ca.id, {
+        commonName: 'Legacy.Example.org',
+        sans: { dns: ['legacy.example.org', 'api-old.example.net'], ip: ['192.0.2.77'], email: ['ops@example.org'] },
+        serialHex: 'beef'.repeat(10),
+      });
+      await store.commit({ insertCa: [ca], insertCertificates: [old] });
+      const all = async (terms: string[]) => {
+        const out: string[][] = [];
+        for (const q of terms) out.push((await store.certificates.list({ search: q })).items.map((c) => c.id));
+        return out;
+      };
+      const probes = ['legacy', 'example.org', 'old.example', 'example.net', '192.0.2', 'ops@', 'beefbeef', 'net'];
+      expect(await all(probes)).toEqual(probes.map(() => [old.id]));
+      // as before the migration: no terms; then the migration's backfill statement
+      await getEngine().rawSql(url, 'DELETE FROM certificate_names');
+      expect(await all(probes)).toEqual(probes.map(() => [])); // positive control: nothing found without terms
+      const dialect = getEngine().dialect === 'postgres' ? 'pg' : 'sqlite';
+      const migration = readFileSync(
+        fileURLToPath(new URL(`../migrations/${dialect}/0017_certificate_names.sql`, import.meta.url)),
+        'utf8',
+      );
+      const backfill = migration.split('--> statement-breakpoint').find((s) => s.includes('INSERT INTO'));
+      await getEngine().rawSql(url, backfill!);
+      expect(await all(probes)).toEqual(probes.map(() => [old.id]));
+      expect(await all(['ample', 'xample.org'])).toEqual([[], []]);
     });
 
     it('finds, counts and expires the active certificates that expire before a time', async () => {
@@ -597,6 +683,11 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(copied).toMatchObject({ verified: true, problems: [] });
       expect(await target.certificates.countsByCaAndProfile()).toEqual(await store.certificates.countsByCaAndProfile());
       await expectExactCounters(target, 'after copyStore');
+      // the target wrote the search terms of what it imported
+      const probe = rows[1234]!;
+      for (const q of [probe.commonName!, probe.serialHex.slice(0, 12)]) {
+        expect((await target.certificates.list({ search: q })).items.map((c) => c.id)).toEqual([probe.id]);
+      }
     });
 
     it('seeds the counters from existing certificates when their migration runs on an older database', async () => {
@@ -619,6 +710,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        'drop table certificate_names',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop table notification_deliveries',
         'drop table notification_rules',
         'drop table user_identities',
@@ -657,6 +750,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const upgraded = await newStore({ sameDb: true });
       expect(await upgraded.certificates.countByStatus(ca.id)).toEqual({ active: 2, revoked: 1, expired: 0 });
       await expectExactCounters(upgraded);
+      // 0017 filled the search terms of the certificates that were already there
+      expect((await upgraded.certificates.list({ search: 'example.com' })).items).toHaveLength(3);
     });
   });
 

@@ -198,7 +198,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .option('--status <status>', 'active|revoked|expired')
     .option('--profile <profile>', 'only this profile')
     .option('--expiring-within <duration>', 'active certificates expiring within, e.g. 30d', durationOption)
-    .option('--search <text>', 'substring of subject / common name')
+    .option('--search <text>', 'common name, SAN (DNS, IP, email, URI) or serial, from the start of any label or part')
     .option('--limit <n>', 'page size (max 1000)', intOption, 100)
     .option('--cursor <cursor>', 'continue after this page cursor')
     .action(
