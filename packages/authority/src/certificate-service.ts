@@ -17,6 +17,11 @@ export interface CertificateServiceDeps {
   onRevoked?: (caIds: string[]) => void;
 }
 
+/** shortest serial or fingerprint prefix accepted as a certificate reference (hex characters) */
+export const MIN_PREFIX = 8;
+/** candidates listed when a reference is ambiguous */
+const CANDIDATES = 10;
+
 export function createCertificateService(deps: CertificateServiceDeps): CertificateService {
   const { store, clock } = deps;
 
@@ -33,6 +38,12 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     return row;
   }
 
+  /**
+   * The one resolution of a certificate reference (CLI, tRPC, REST, exports, renewals): a `crt_…` id, a serial
+   * (any CA; colons, spaces and a trailing `…` from a shortened table column are ignored), a SHA-256 fingerprint,
+   * or a unique prefix of at least MIN_PREFIX hex characters of a serial or a fingerprint. A prefix or serial that
+   * matches several certificates is refused with `certificate.ambiguous_reference` listing the candidates.
+   */
   async function findAny(ref: string): Promise<CertificateRow> {
     const r = ref.trim();
     if (r.startsWith('crt_')) {
@@ -40,29 +51,59 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
       if (row) return row;
       throw new PkiError('certificate.not_found', `no certificate with id ${r}`);
     }
-    const flat = r.toLowerCase().replace(/[:\s-]/g, '');
-    if (/^[0-9a-f]{64}$/.test(flat)) {
+    const flat = r
+      .toLowerCase()
+      .replace(/^0x/, '')
+      .replace(/(…|\.\.\.)$/, '')
+      .replace(/[:\s-]/g, '');
+    if (!/^[0-9a-f]+$/.test(flat)) {
+      throw new PkiError(
+        'certificate.not_found',
+        `'${r}' is neither a certificate id, a serial number nor a fingerprint`,
+      );
+    }
+    if (flat.length === 64) {
       const byFp = await store.certificates.findByFingerprint(flat);
       if (byFp) return byFp;
     }
-    let hex: string;
-    try {
-      hex = normalizeSerialHex(r);
-    } catch {
+    const exact = flat.length <= 42 ? await store.certificates.findAllBySerial(normalizeSerialHex(flat)) : [];
+    if (exact.length === 1) return exact[0]!;
+    if (exact.length > 1) throw ambiguous(r, exact, `serial ${flat} exists under several CAs`);
+    if (flat.length < MIN_PREFIX) {
       throw new PkiError(
         'certificate.not_found',
-        `'${ref}' is neither a certificate id, a serial number nor a fingerprint`,
+        `no certificate with serial ${flat} (a serial or fingerprint prefix needs at least ${MIN_PREFIX} hex ` +
+          'characters)',
       );
     }
-    const matches = await store.certificates.findAllBySerial(hex);
-    if (matches.length === 1 && matches[0]) return matches[0];
-    if (matches.length > 1) {
-      throw new PkiError(
-        'input.invalid',
-        `serial ${hex} exists under several CAs: use the certificate id (${matches.map((m) => m.id).join(', ')})`,
-      );
-    }
-    throw new PkiError('certificate.not_found', `no certificate with serial or fingerprint ${hex}`);
+    const { serial, fingerprint } = await store.certificates.findByHexPrefix(flat, CANDIDATES + 1);
+    const byId = new Map([...serial, ...fingerprint].map((row) => [row.id, row]));
+    const rows = [...byId.values()];
+    if (rows.length === 1) return rows[0]!;
+    if (rows.length > 1) throw ambiguous(r, rows, `'${r}' is the start of several serials or fingerprints`);
+    throw new PkiError('certificate.not_found', `no certificate whose serial or fingerprint starts with ${flat}`);
+  }
+
+  function ambiguous(ref: string, rows: CertificateRow[], why: string): PkiError {
+    const shown = rows.slice(0, CANDIDATES);
+    const more = rows.length > CANDIDATES ? ', …' : '';
+    return new PkiError(
+      'certificate.ambiguous_reference',
+      `${why}: ${shown.map((c) => `${c.id} (serial ${c.serialHex})`).join(', ')}${more}; ` +
+        'give more characters or the certificate id',
+      {
+        details: {
+          ref,
+          candidates: shown.map((c) => ({
+            id: c.id,
+            ca: c.caId,
+            serial: c.serialHex,
+            fingerprint: c.fingerprintSha256,
+          })),
+          more: rows.length > CANDIDATES,
+        },
+      },
+    );
   }
 
   async function revoke(ref: string, reason: RevocationReason, actor: Actor): Promise<CertificateRow> {

@@ -106,6 +106,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'csr.unsupported_key': { kind: 'policy', description: 'The key algorithm is not supported.' },
   'certificate.invalid': { kind: 'invalid_input', description: 'A certificate could not be parsed.' },
   'certificate.not_found': { kind: 'not_found', description: 'No such certificate.' },
+  'certificate.ambiguous_reference': {
+    kind: 'invalid_input',
+    description:
+      'A serial or fingerprint prefix (or a serial that several CAs issued) matches more than one certificate; ' +
+      'the error lists the candidates (`details.candidates`): give more characters or the certificate id.',
+  },
   'export.password_required': {
     kind: 'invalid_input',
     description: 'This export format (PKCS#12, JKS, encrypted key, ZIP with a key) needs a password.',

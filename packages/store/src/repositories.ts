@@ -137,6 +137,20 @@ export function searchCondition(db: QueryDb, t: Tables, dialect: StoreDialect, s
   );
 }
 
+/**
+ * `column` starts with the lowercase hex `prefix`: a range over the column's index (bounds made of hex digits only,
+ * so any collation orders them as bytes do) and a LIKE that keeps the answer exact whatever the collation.
+ */
+export function hexPrefixCondition(column: Column, prefix: string): SQL {
+  const conds = [gte(column, prefix), sql`${column} like ${`${prefix}%`}`];
+  // the smallest hex string above every string that starts with the prefix: increment with carry ("3af" → "3b")
+  const digits = '0123456789abcdef';
+  let head = prefix;
+  while (head.endsWith('f')) head = head.slice(0, -1);
+  if (head) conds.push(lt(column, head.slice(0, -1) + digits[digits.indexOf(head.slice(-1)) + 1]!));
+  return and(...conds)!;
+}
+
 /** The query of `countByStatus` (exported for the query-plan test): reads the counters only. */
 export function countByStatusQuery(db: QueryDb, t: Tables, caId?: string) {
   const CC = t.certificateCounts;
@@ -206,6 +220,22 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
     async findByFingerprint(sha256Hex) {
       const [row] = await db.select().from(C).where(eq(C.fingerprintSha256, sha256Hex.toLowerCase())).limit(1);
       return row;
+    },
+    async findByHexPrefix(hexPrefix, limit) {
+      const p = hexPrefix.toLowerCase();
+      if (!/^[0-9a-f]+$/.test(p)) throw new PkiError('input.invalid', `'${hexPrefix}' is not hexadecimal`);
+      const n = Math.max(1, Math.min(limit, 100));
+      const caIds = (await db.select({ id: CA.id }).from(CA)).map((r) => r.id);
+      if (caIds.length === 0) return { serial: [], fingerprint: [] };
+      const [serial, fingerprint] = await Promise.all([
+        db
+          .select()
+          .from(C)
+          .where(and(inArray(C.caId, caIds), hexPrefixCondition(C.serialHex, p)))
+          .limit(n),
+        db.select().from(C).where(hexPrefixCondition(C.fingerprintSha256, p)).limit(n),
+      ]);
+      return { serial, fingerprint };
     },
     async list(query) {
       const limit = pageSize(query.limit);

@@ -442,6 +442,14 @@ export interface CertificateRepository {
   /** serial lookup across CAs (serials are random, collisions across CAs are possible but rare) */
   findAllBySerial(serialHex: string): Promise<CertificateRow[]>;
   findByFingerprint(sha256Hex: string): Promise<CertificateRow | undefined>;
+  /**
+   * Certificates whose serial (any CA) or SHA-256 fingerprint starts with `hexPrefix` (lowercase hex), at most
+   * `limit` of each kind, from index ranges (`cert show 3fa2c0ff`): the authority refuses ambiguous prefixes.
+   */
+  findByHexPrefix(
+    hexPrefix: string,
+    limit: number,
+  ): Promise<{ serial: CertificateRow[]; fingerprint: CertificateRow[] }>;
   list(query: CertificateQuery): Promise<Page<CertificateRow>>;
   findExpiringBefore(t: number, limit?: number): Promise<CertificateRow[]>;
   /** active certificates with from <= notAfter < to, counted per bucket of `bucketMs` (empty buckets omitted) */
