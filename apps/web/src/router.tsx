@@ -113,6 +113,11 @@ const accessRoute = createRoute({
   path: '/access',
   component: lazyRouteComponent(() => import('./pages/access-page'), 'AccessPage'),
 });
+const notificationsRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/notifications',
+  component: lazyRouteComponent(() => import('./pages/notifications-page'), 'NotificationsPage'),
+});
 const keyBackendsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/key-backends',
@@ -159,6 +164,7 @@ const routeTree = rootRoute.addChildren([
     requestsRoute,
     auditRoute,
     accessRoute,
+    notificationsRoute,
     keyBackendsRoute,
     searchRoute,
     domainsRoute,

@@ -2,6 +2,9 @@
 // against a real `pkim serve` on a fresh data dir. Writes screenshots of every page to docs/screenshots/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -32,6 +35,20 @@ const CHROMIUM_ARGS = [
 ];
 const PASSWORD = 'correct-horse-battery-42';
 const E2E_ADMIN = { id: 'usr_e2e', name: 'e2e', role: 'admin' as const };
+
+let built = false;
+/** the production build, exactly what `npm start` serves (once per file) */
+function buildConsole(): void {
+  if (built) return;
+  const build = spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
+    { cwd: WEB, encoding: 'utf8' },
+  );
+  if (build.status !== 0) throw new Error(`vite build failed: ${build.stderr}${build.stdout}`);
+  mkdirSync(SHOTS, { recursive: true });
+  built = true;
+}
 
 describe('web console end to end (Chromium against pkim serve)', () => {
   let server: RunningServer;
@@ -70,17 +87,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install chromium`);
-    // the production build, exactly what `npm start` serves
-    const build = spawnSync(
-      process.execPath,
-      [join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
-      {
-        cwd: WEB,
-        encoding: 'utf8',
-      },
-    );
-    if (build.status !== 0) throw new Error(`vite build failed: ${build.stderr}${build.stdout}`);
-    mkdirSync(SHOTS, { recursive: true });
+    buildConsole();
     const lines: string[] = [];
     server = await startServer({
       host: '127.0.0.1',
@@ -560,5 +567,122 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     } finally {
       certbotDir.cleanup();
     }
+  }, 120_000);
+});
+
+describe('web console: notifications (Chromium against pkim serve)', () => {
+  let server: RunningServer;
+  let context: BrowserContext;
+  let page: Page;
+  const data = tempDir('pkim-e2e-notify-data-');
+  const profile = tempDir('pkim-e2e-notify-chromium-');
+  const received: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+  let hook: Server;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install chromium`);
+    buildConsole();
+    hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString('utf8')));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: data.dir,
+      logLevel: 'warn',
+      handleSignals: false,
+      print: () => undefined,
+      server: { backgroundJobs: false, rateLimit: false },
+    });
+    context = await chromium.launchPersistentContext(profile.dir, {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      headless: true,
+      viewport: { width: 1366, height: 860 },
+    });
+    page = context.pages()[0] ?? (await context.newPage());
+  }, 240_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    await new Promise<void>((r) => (hook ? hook.close(() => r()) : r()));
+    data.cleanup();
+    profile.cleanup();
+  });
+
+  it('adds a webhook rule (secret shown once); the job delivers a signed expiry webhook; the log has it', async () => {
+    const a = server.authority;
+    const root = await a.cas.create(
+      { name: 'notify-root', subject: { commonName: 'Notify Root' }, keyType: 'ec-p256' },
+      E2E_ADMIN,
+    );
+    const leaf = await a.issuance.issueWithKey(
+      {
+        caId: root.ca.id,
+        profile: 'tls-server',
+        subject: { commonName: 'soon.example.com' },
+        sans: { dns: ['soon.example.com'] },
+        keyType: 'ec-p256',
+        validityMs: 5 * 86_400_000,
+      },
+      E2E_ADMIN,
+    );
+    const v = opensslVerify({ leafPem: leaf.certificatePem, rootPem: root.certificatePem! });
+    expect(v.ok, v.output).toBe(true);
+
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(server.bootstrap!.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Notifications' }).click();
+    await page.getByRole('heading', { name: 'Notifications' }).waitFor();
+    await page.getByText('No notification rules').waitFor();
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name', { exact: true }).fill('tls-expiry');
+    await dialog.getByLabel('Days before expiry').fill('30, 7');
+    await dialog.getByLabel('Webhook URL').fill(`http://127.0.0.1:${(hook.address() as AddressInfo).port}/pki`);
+    await dialog.getByLabel('Only certificates of CA').selectOption(root.ca.id);
+    await dialog.getByLabel('Only names matching').fill('*.example.com');
+    await page.screenshot({ path: join(SHOTS, 'notification-rule-form.png') });
+    await dialog.getByRole('button', { name: 'Add rule' }).click();
+    const secret = (await page.getByTestId('webhook-secret').textContent())!;
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await page.screenshot({ path: join(SHOTS, 'notification-secret-once.png') });
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.locator('[data-rule="tls-expiry"] [data-status="active"]').waitFor();
+    expect(await page.content()).not.toContain(secret);
+    await page.screenshot({ path: join(SHOTS, 'notification-rules.png') });
+
+    // one pass of the leader-only job (pkim serve runs it every PKIM_JOBS_INTERVAL_MS)
+    expect(await a.notifications.run()).toMatchObject({ enqueued: 1, delivered: 1 });
+    expect(received).toHaveLength(1);
+    const got = received[0]!;
+    const t = String(got.headers['x-pkim-timestamp']);
+    expect(got.headers['x-pkim-signature']).toBe(
+      `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${got.body}`).digest('hex')}`,
+    );
+    expect(JSON.parse(got.body)).toMatchObject({
+      event: 'certificate.expiring',
+      data: { daysBefore: 7, certificate: { serial: leaf.certificate.serialHex, ca: { name: 'notify-root' } } },
+    });
+
+    await page.getByRole('tab', { name: 'Delivery log' }).click();
+    await page.locator('[data-rule="tls-expiry"] [data-status="delivered"]').waitFor();
+    await page.waitForLoadState('networkidle');
+    await page.screenshot({ path: join(SHOTS, 'notification-deliveries.png') });
+
+    await page.getByRole('tab', { name: 'Rules' }).click();
+    await page.locator('[data-rule="tls-expiry"]').getByRole('button', { name: 'Disable' }).click();
+    await page.locator('[data-rule="tls-expiry"] [data-status="disabled"]').waitFor();
+    expect((await a.notifications.listRules(E2E_ADMIN))[0]?.enabled).toBe(false);
   }, 120_000);
 });

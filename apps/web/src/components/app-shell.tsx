@@ -3,6 +3,7 @@ import { Link, Outlet, useNavigate, useRouterState } from '@tanstack/react-route
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { DropdownMenu } from 'radix-ui';
 import {
+  Bell,
   Activity,
   FileBadge,
   FileClock,
@@ -45,6 +46,7 @@ const NAV: { to: string; label: string; icon: typeof Activity; permission: Permi
   { to: '/ssh', label: 'SSH', icon: Terminal, permission: 'ssh:read' },
   { to: '/spiffe', label: 'Workload identity', icon: Fingerprint, permission: 'spiffe:manage' },
   { to: '/audit', label: 'Audit log', icon: ScrollText, permission: 'audit:read' },
+  { to: '/notifications', label: 'Notifications', icon: Bell, permission: 'notification:read' },
   { to: '/access', label: 'Users & tokens', icon: Users, permission: 'user:manage' },
   { to: '/key-backends', label: 'Key backends', icon: KeyRound, permission: 'system:read' },
 ];

@@ -43,6 +43,9 @@ const STATUS_VARIANT: Record<string, VariantProps<typeof badgeVariants>['variant
   ready: 'warning',
   processing: 'warning',
   used: 'secondary',
+  delivered: 'success',
+  retrying: 'warning',
+  failed: 'destructive',
 };
 
 export function StatusBadge({ status }: { status: string }) {
