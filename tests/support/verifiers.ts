@@ -342,3 +342,16 @@ export function opensslOcspCheck(o: {
     return { ok: r.status === 0 && r.output.includes('Response verify OK'), output: r.output };
   });
 }
+
+/** A DER OCSP request made by `openssl ocsp -reqout` for `leafPem` issued by `issuerPem` (without nonce by default). */
+export function opensslOcspRequest(o: { issuerPem: string; leafPem: string; nonce?: boolean }): Uint8Array {
+  return withTempDir((dir) => {
+    writeFileSync(join(dir, 'issuer.pem'), o.issuerPem.endsWith('\n') ? o.issuerPem : `${o.issuerPem}\n`);
+    writeFileSync(join(dir, 'leaf.pem'), o.leafPem.endsWith('\n') ? o.leafPem : `${o.leafPem}\n`);
+    const args = ['ocsp', '-issuer', join(dir, 'issuer.pem'), '-cert', join(dir, 'leaf.pem')];
+    args.push(o.nonce ? '-nonce' : '-no_nonce', '-reqout', join(dir, 'req.der'));
+    const r = run('openssl', args);
+    if (r.status !== 0) throw new Error(`openssl ocsp -reqout failed: ${r.output}`);
+    return new Uint8Array(readFileSync(join(dir, 'req.der')));
+  });
+}

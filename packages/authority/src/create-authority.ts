@@ -257,6 +257,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     cas,
     certificates,
     crl,
+    ocsp,
     auth,
     audit,
     sign: pipeline.sign,

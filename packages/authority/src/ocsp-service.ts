@@ -95,7 +95,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
   }
 
   return {
-    async respond(requestDer) {
+    async respond(requestDer, options) {
       let parsed: ReturnType<typeof parseOcspRequest>;
       try {
         parsed = parseOcspRequest(requestDer);
@@ -111,7 +111,14 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
             caId: await findCaId(r.hashAlgorithmOid, r.issuerNameHash, r.issuerKeyHash),
           })),
         );
-        const responderCaId = resolved.find((x) => x.caId)?.caId;
+        const fixed = options?.responderCaId;
+        if (fixed) {
+          const own = await store.cas.findById(fixed);
+          if (!own?.certificatePem) {
+            return { der: ocspErrorResponse('unauthorized'), statuses: [], errorStatus: 'unauthorized' };
+          }
+        }
+        const responderCaId = fixed ?? resolved.find((x) => x.caId)?.caId;
         if (!responderCaId)
           return { der: ocspErrorResponse('unauthorized'), statuses: [], errorStatus: 'unauthorized' };
         const ctx = await contexts.load(responderCaId);

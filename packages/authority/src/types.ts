@@ -253,7 +253,16 @@ export interface OcspService {
   /** answers a DER OCSP request with a DER OCSP response (never throws; errors become OCSP error statuses) */
   respond(
     requestDer: Uint8Array,
+    options?: OcspRespondOptions,
   ): Promise<{ der: Uint8Array; statuses: ('good' | 'revoked' | 'unknown')[]; errorStatus?: string }>;
+}
+
+export interface OcspRespondOptions {
+  /**
+   * answer as this CA only (a Vault mount's responder): certificates of other issuers are `unknown`, signed by this
+   * CA (OpenBao answers a foreign issuer so); without a certificate of its own the answer is `unauthorized`
+   */
+  responderCaId?: string;
 }
 
 /** A signed checkpoint of the audit chain head: where it was found, the event count and head hash it saw. */

@@ -3,20 +3,14 @@ import { createPublicKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslCsr } from '../../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../../tests/support/verifiers';
-import { openVaultFixture, vaultCall, type VaultFixture } from './vault-test-support';
+import { corruptCsrSignature, openVaultFixture, WEB_ROLE, vaultCall, type VaultFixture } from './vault-test-support';
 
 const PEM_RE = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----$/;
 const SERIAL_RE = /^[0-9a-f]{2}(:[0-9a-f]{2})+$/;
 
 let f: VaultFixture;
 beforeAll(async () => {
-  f = await openVaultFixture();
-  const r = await vaultCall(f, 'POST', 'pki/roles/web', {
-    allowed_domains: 'example.com',
-    allow_subdomains: true,
-    max_ttl: '72h',
-  });
-  expect(r.status, r.text).toBe(200);
+  f = await openVaultFixture({}, { roles: { web: WEB_ROLE } });
 }, 60_000);
 afterAll(async () => f?.close());
 
@@ -195,13 +189,7 @@ describe('Vault sign', () => {
 
   it('refuses a CSR with a broken signature and an RSA-1024 key', async () => {
     const csr = opensslCsr({ keyType: 'ec-p256', subject: '/CN=s.example.com' });
-    const b64 = csr.csrPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-    const bytes = Buffer.from(b64, 'base64');
-    bytes[bytes.length - 5]! ^= 0x01;
-    const broken = `-----BEGIN CERTIFICATE REQUEST-----\n${bytes
-      .toString('base64')
-      .match(/.{1,64}/g)!
-      .join('\n')}\n-----END CERTIFICATE REQUEST-----\n`;
+    const broken = corruptCsrSignature(csr.csrPem);
     expect((await vaultCall(f, 'POST', 'pki/sign/web', { csr: broken })).status).toBe(400);
     const weak = opensslCsr({ keyType: 'rsa-1024', subject: '/CN=s.example.com' });
     expect((await vaultCall(f, 'POST', 'pki/sign/web', { csr: weak.csrPem })).status).toBe(400);

@@ -20,7 +20,13 @@ export interface VaultFixture {
   close(): Promise<void>;
 }
 
-export async function openVaultFixture(extra: Partial<AuthorityConfig> = {}): Promise<VaultFixture> {
+/** The role most tests issue under: names below example.com, max_ttl 72h (Vault's default key type rsa). */
+export const WEB_ROLE = { allowed_domains: 'example.com', allow_subdomains: true, max_ttl: '72h' };
+
+export async function openVaultFixture(
+  extra: Partial<AuthorityConfig> = {},
+  opts: { roles?: Record<string, Record<string, unknown>> } = {},
+): Promise<VaultFixture> {
   const fx = await openAuthorityFixture(extra);
   const { authority } = fx;
   const admin = ACTORS.admin;
@@ -41,6 +47,10 @@ export async function openVaultFixture(extra: Partial<AuthorityConfig> = {}): Pr
   const { token } = await authority.auth.createToken({ name: 'vault admin', role: 'admin', expiresInMs: null }, admin);
   const app = await buildServer(authority, { logger: false, rateLimit: false, backgroundJobs: false });
   const url = await listen(app);
+  for (const [name, params] of Object.entries(opts.roles ?? {})) {
+    const written = await authority.vault.mounts.writeRole('pki', name, params, admin);
+    if (!written) throw new Error(`role ${name} not written`);
+  }
   return {
     fx,
     authority,
@@ -120,4 +130,15 @@ export function rawHttp(port: number, payload: string, until: (received: string)
     });
     socket.write(payload);
   });
+}
+
+/** The CSR with one bit of its signature flipped (still parses; proof of possession fails). */
+export function corruptCsrSignature(csrPem: string): string {
+  const bytes = Buffer.from(csrPem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  bytes[bytes.length - 5]! ^= 0x01;
+  const b64 = bytes
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n');
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${b64}\n-----END CERTIFICATE REQUEST-----\n`;
 }

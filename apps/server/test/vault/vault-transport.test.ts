@@ -1,18 +1,12 @@
 // The Vault API transport: envelope, errors, LIST verb, parameter coercion, roles, auth tokens.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openVaultFixture, rawHttp, vaultCall, type VaultFixture } from './vault-test-support';
+import { openVaultFixture, WEB_ROLE, rawHttp, vaultCall, type VaultFixture } from './vault-test-support';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let f: VaultFixture;
 beforeAll(async () => {
-  f = await openVaultFixture();
-  const r = await vaultCall(f, 'POST', 'pki/roles/web', {
-    allowed_domains: 'example.com',
-    allow_subdomains: true,
-    max_ttl: '72h',
-  });
-  expect(r.status, r.text).toBe(200);
+  f = await openVaultFixture({}, { roles: { web: WEB_ROLE } });
 }, 60_000);
 afterAll(async () => f?.close());
 

@@ -23,7 +23,14 @@ import {
   parseVaultString,
   toVaultSerial,
 } from './vault-params';
-import { roleAllowedKeyTypes, roleExtKeyUsage, roleKeyType, roleKeyUsage, type VaultRole } from './vault-role';
+import {
+  roleAllowedKeyTypes,
+  roleExtKeyUsage,
+  roleFromParams,
+  roleKeyType,
+  roleKeyUsage,
+  type VaultRole,
+} from './vault-role';
 import { checkRoleNames, sansWithCommonName, splitAltNames, vaultGlob } from './vault-role-policy';
 
 export const VAULT_PROFILE = 'vault-role';
@@ -126,6 +133,40 @@ export function mountUrls(mount: VaultMount): ProvisionerModifiers['urls'] {
   };
 }
 
+/**
+ * The role sign-verbatim signs under (OpenBao `buildSignVerbatimRole`): any name, any key type, CN/SANs from the CSR,
+ * no EKU unless asked for; key usage and EKUs from the request; a named role lends ttl, max_ttl, no_store and
+ * generate_lease only.
+ */
+export function verbatimRole(lender: VaultRole | undefined, params: Record<string, unknown>): VaultRole {
+  const fromRequest = (f: string) => (params[f] === undefined || params[f] === '' ? undefined : params[f]);
+  return roleFromParams({
+    allow_any_name: true,
+    enforce_hostnames: false,
+    allow_ip_sans: true,
+    allow_localhost: true,
+    key_type: 'any',
+    use_csr_common_name: true,
+    use_csr_sans: true,
+    require_cn: false,
+    allowed_uri_sans: ['*'],
+    allowed_serial_numbers: ['*'],
+    cn_validations: ['disabled'],
+    server_flag: false,
+    client_flag: false,
+    key_usage: fromRequest('key_usage'),
+    ext_key_usage: fromRequest('ext_key_usage') ?? [],
+    ext_key_usage_oids: fromRequest('ext_key_usage_oids'),
+    signature_bits: fromRequest('signature_bits'),
+    use_pss: fromRequest('use_pss'),
+    ttl: lender?.ttl,
+    max_ttl: lender?.max_ttl,
+    no_store: lender?.no_store,
+    generate_lease: lender?.generate_lease ?? false,
+    not_before_duration: lender?.not_before_duration,
+  });
+}
+
 export interface VaultIssueServiceDeps {
   clock: Clock;
   sign: SignFunction;
@@ -136,15 +177,24 @@ export interface VaultIssueServiceDeps {
 export function createVaultIssueService(deps: VaultIssueServiceDeps) {
   const { clock, sign, mounts } = deps;
 
+  async function roleOf(mount: VaultMount, roleName: string): Promise<VaultRole> {
+    const role = await mounts.getRole(mount.path, roleName);
+    if (!role) throw new PkiError('vault.unknown_role', `unknown role: ${roleName}`);
+    return role;
+  }
+
+  /**
+   * `kind` issue: a key generated here; sign: the CSR's key, CN/SANs per the role; verbatim: the CSR's whole subject
+   * and SANs, no name rules (the role, when named, only lends TTL, max TTL, no_store, generate_lease).
+   */
   async function issueOrSign(
-    kind: 'issue' | 'sign',
+    kind: 'issue' | 'sign' | 'verbatim',
     mount: VaultMount,
     roleName: string,
+    role: VaultRole,
     params: Record<string, unknown>,
     actor: Actor,
   ): Promise<VaultResult> {
-    const role = await mounts.getRole(mount.path, roleName);
-    if (!role) throw new PkiError('vault.unknown_role', `unknown role: ${roleName}`);
     const format = parseVaultString('format', params.format) || 'pem';
     if (!['pem', 'der', 'pem_bundle'].includes(format)) {
       throw invalid('the "format" path parameter must be "pem", "der", or "pem_bundle"');
@@ -178,11 +228,13 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
 
     let csrPem: string | undefined;
     let keyType: KeyType | undefined;
-    if (kind === 'sign') {
+    let csrSubject: string | undefined;
+    if (kind !== 'issue') {
       csrPem = parseVaultString('csr', params.csr);
       if (!csrPem.trim()) throw invalid('certificate request could not be found');
       const csr = await decodeCsrAsync(csrPem);
       keyType = csr.keyType;
+      if (kind === 'verbatim') csrSubject = formatDn(csr.subject);
       if (role.use_csr_common_name) {
         const csrCn = csr.subject.find((a) => a.type === 'CN')?.value ?? '';
         if (cn && cn !== csrCn) {
@@ -195,7 +247,8 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
       if (role.use_csr_sans) {
         const fromCsr = [...(csr.sans.dns ?? []), ...(csr.sans.email ?? [])];
         const same = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
-        if ((altNames.length && !same(altNames, fromCsr)) || (ip.length && !same(ip, csr.sans.ip ?? []))) {
+        const differs = (altNames.length && !same(altNames, fromCsr)) || (ip.length && !same(ip, csr.sans.ip ?? []));
+        if (differs && kind === 'sign') {
           warnings.push(
             'the alt_names/ip_sans fields were provided but the role is set with "use_csr_sans" set to true',
           );
@@ -244,8 +297,11 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     const keyUsage = roleKeyUsage(role).filter((k) => !IMPOSSIBLE_KU[algorithm].includes(k));
     const provisioner: Provisioner = createProvisioner({
       kind: 'vault-role',
-      id: `vault-role:${mount.path}/${roleName}`,
-      name: `${mount.path}/roles/${roleName}`,
+      id: kind === 'verbatim' ? `vault-role:${mount.path}/sign-verbatim` : `vault-role:${mount.path}/${roleName}`,
+      name:
+        kind === 'verbatim'
+          ? `${mount.path}/sign-verbatim${roleName ? `/${roleName}` : ''}`
+          : `${mount.path}/roles/${roleName}`,
       policy: {
         cas: [mount.caId],
         profiles: [VAULT_PROFILE],
@@ -273,7 +329,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
       },
     });
 
-    const subject = subjectOf(role, cn, serialNumber);
+    const subject = csrSubject ?? subjectOf(role, cn, serialNumber);
     const via = { actor, provisioner };
     const common = { ca: mount.caId, profile: VAULT_PROFILE, lifetimeMs: ttl * 1000, sans, subject };
     const issued: IssuedCertificate =
@@ -286,7 +342,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
   function render(
     issued: IssuedCertificate,
     o: {
-      kind: 'issue' | 'sign';
+      kind: 'issue' | 'sign' | 'verbatim';
       format: string;
       keyFormat: string;
       removeRoots: boolean;
@@ -330,7 +386,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     }
     const lease = o.role.generate_lease
       ? {
-          id: `${o.mount.path}/${o.kind}/${o.roleName}/${randomUUID()}`,
+          id: `${o.mount.path}/${o.kind === 'verbatim' ? 'sign-verbatim' : o.kind}/${o.roleName}/${randomUUID()}`,
           duration: Math.max(0, Math.floor((row.notAfter - clock.now()) / 1000)),
         }
       : undefined;
@@ -338,10 +394,24 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
   }
 
   return {
-    issue: (mount: VaultMount, role: string, params: Record<string, unknown>, actor: Actor) =>
-      issueOrSign('issue', mount, role, params, actor),
-    sign: (mount: VaultMount, role: string, params: Record<string, unknown>, actor: Actor) =>
-      issueOrSign('sign', mount, role, params, actor),
+    issue: async (mount: VaultMount, role: string, params: Record<string, unknown>, actor: Actor) =>
+      issueOrSign('issue', mount, role, await roleOf(mount, role), params, actor),
+    sign: async (mount: VaultMount, role: string, params: Record<string, unknown>, actor: Actor) =>
+      issueOrSign('sign', mount, role, await roleOf(mount, role), params, actor),
+    /**
+     * sign-verbatim[/:role]: subject and SANs exactly as in the CSR, no name rules (OpenBao's privileged path); key
+     * usage and EKUs from the request (Vault's defaults: the three key usages, no EKU); a named role lends only its
+     * ttl, max_ttl, no_store and generate_lease. The token's own limits still apply in the pipeline.
+     */
+    signVerbatim: async (mount: VaultMount, role: string | undefined, params: Record<string, unknown>, actor: Actor) =>
+      issueOrSign(
+        'verbatim',
+        mount,
+        role ?? '',
+        verbatimRole(role ? await roleOf(mount, role) : undefined, params),
+        params,
+        actor,
+      ),
   };
 }
 

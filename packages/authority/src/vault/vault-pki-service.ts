@@ -1,9 +1,10 @@
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { PkiError, type Clock } from '@pkim/shared';
 import { fromPem, parseCertificate, splitPemBundle, toPem } from '@pkim/core';
 import type { CertificateRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import { authorize } from '../permissions';
-import type { Actor, CaService, CertificateService, CrlService } from '../types';
+import type { Actor, CaService, CertificateService, CrlService, OcspService } from '../types';
 import type { CaContextLoader } from '../ca-context';
 import { auditEvent } from '../audit-service';
 import type { VaultMount, VaultMountService } from './vault-mount-service';
@@ -51,7 +52,39 @@ export interface VaultPkiServiceDeps {
   cas: CaService;
   certificates: CertificateService;
   crl: CrlService;
+  ocsp: OcspService;
   mounts: VaultMountService;
+}
+
+/**
+ * revoke-with-key's proof of possession: the private key (PEM: PKCS#1, SEC1 or PKCS#8) must belong to the certificate.
+ * OpenBao's messages; the key is only parsed to derive its public key, never kept or logged.
+ */
+export function checkKeyMatchesCertificate(privateKeyPem: string, certificatePem: string): void {
+  if (privateKeyPem.length < 64) {
+    throw new PkiError(
+      'vault.invalid_parameter',
+      'Provided data for private_key was too short; perhaps a path was passed to the API rather than the contents ' +
+        'of a PEM file?',
+    );
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(privateKeyPem);
+  } catch {
+    throw new PkiError('vault.invalid_parameter', 'provided key PEM block contained no data or failed to parse');
+  }
+  const certKey = new X509Certificate(certificatePem).publicKey;
+  if (key.asymmetricKeyType !== certKey.asymmetricKeyType) {
+    throw new PkiError(
+      'vault.invalid_parameter',
+      "provided private key type does not match certificate's public key type",
+    );
+  }
+  const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+  if (!spki(createPublicKey(key)).equals(spki(certKey))) {
+    throw new PkiError('vault.invalid_parameter', "provided private key does not match certificate's public key");
+  }
 }
 
 const LIST_CAP = 100_000;
@@ -166,13 +199,31 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       return listSerials(mount, revoked, params);
     },
 
-    /** revoke by serial_number or certificate (PEM); idempotent; expired → no data + warning */
-    async revoke(mount: VaultMount, params: Record<string, unknown>, actor: Actor): Promise<VaultResult> {
+    /**
+     * revoke by serial_number or certificate (PEM); idempotent; expired → no data + warning. `withKey`
+     * (revoke-with-key): `private_key` must match the certificate's public key, checked before anything changes.
+     */
+    async revoke(
+      mount: VaultMount,
+      params: Record<string, unknown>,
+      actor: Actor,
+      options: { withKey?: boolean } = {},
+    ): Promise<VaultResult> {
       authorize(actor, 'certificate:revoke');
       const serialIn = parseVaultString('serial_number', params.serial_number);
       const pemIn = parseVaultString('certificate', params.certificate);
-      if ((serialIn ? 1 : 0) + (pemIn ? 1 : 0) !== 1) {
-        throw new PkiError('vault.invalid_parameter', 'must provide exactly one of serial_number or certificate');
+      if (!serialIn && !pemIn) {
+        throw new PkiError('vault.invalid_parameter', 'The serial number or certificate to revoke must be provided.');
+      }
+      if (serialIn && pemIn) {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          'Must provide either the certificate or the serial to revoke; not both.',
+        );
+      }
+      const keyPem = options.withKey ? parseVaultString('private_key', params.private_key) : '';
+      if (options.withKey && !keyPem) {
+        throw new PkiError('vault.invalid_parameter', 'Must have private key to revoke via the /revoke-with-key path.');
       }
       let serial = serialIn;
       if (pemIn) {
@@ -194,6 +245,7 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       if (pemIn && trimPem(row.certificatePem) !== trimPem(pemIn)) {
         throw new PkiError('vault.invalid_parameter', 'certificate was not issued by this mount');
       }
+      if (options.withKey) checkKeyMatchesCertificate(keyPem, row.certificatePem);
       if (row.status === 'revoked') return { data: revocationData(row) };
       if (row.notAfter <= clock.now()) {
         return {
@@ -210,6 +262,17 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
         if (again?.status === 'revoked') return { data: revocationData(again) };
         throw e;
       }
+    },
+
+    /**
+     * `<mount>/ocsp`: RFC 6960 answered by the mount's CA (other issuers: `unknown`). HTTP status as OpenBao:
+     * malformed 400, unauthorized 401, internal error 500, else 200.
+     */
+    async ocsp(mount: VaultMount, requestDer: Uint8Array): Promise<{ status: number; der: Uint8Array }> {
+      const r = await deps.ocsp.respond(requestDer, { responderCaId: mount.caId });
+      const status =
+        r.errorStatus === 'malformedRequest' ? 400 : r.errorStatus === 'unauthorized' ? 401 : r.errorStatus ? 500 : 200;
+      return { status, der: r.der };
     },
 
     async crlDer(mount: VaultMount): Promise<Uint8Array | undefined> {

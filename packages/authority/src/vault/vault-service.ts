@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '@pkim/shared';
 import type { Store } from '@pkim/store';
-import type { AuditService, AuthService, CaService, CertificateService, CrlService } from '../types';
+import type { AuditService, AuthService, CaService, CertificateService, CrlService, OcspService } from '../types';
 import type { CaContextLoader } from '../ca-context';
 import { createVaultMountService } from './vault-mount-service';
 import { createVaultAuthService } from './vault-auth-service';
@@ -17,6 +17,7 @@ export interface VaultServiceDeps {
   cas: CaService;
   certificates: CertificateService;
   crl: CrlService;
+  ocsp: OcspService;
   auth: AuthService;
   audit: AuditService;
   /** the one signing pipeline */

@@ -32,6 +32,8 @@ export interface VaultRoute {
   path: string;
   /** false: no token needed (health, login, CA/CRL/cert reads); default true */
   auth?: boolean;
+  /** 'raw': the body is not JSON (OCSP's DER request); handlers read `rawBody` */
+  body?: 'raw';
   ops: Partial<Record<VaultOp, VaultHandler>>;
 }
 
@@ -490,12 +492,43 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   })),
-  {
-    path: 'revoke',
+  ...['sign-verbatim', 'sign-verbatim/:role'].map((path): VaultRoute => ({
+    path,
     ops: {
       async write(c) {
-        const r = await c.authority.vault.pki.revoke(c.mount!, c.params, actorOf(c));
+        const role = path.endsWith(':role') ? c.path.role : undefined;
+        const r = await c.authority.vault.pki.signVerbatim(c.mount!, role, c.params, actorOf(c));
+        return { kind: 'json', data: r.data, warnings: r.warnings, lease: r.lease };
+      },
+    },
+  })),
+  ...(['revoke', 'revoke-with-key'] as const).map((path): VaultRoute => ({
+    path,
+    ops: {
+      async write(c) {
+        const r = await c.authority.vault.pki.revoke(c.mount!, c.params, actorOf(c), {
+          withKey: path === 'revoke-with-key',
+        });
         return json(r.data, r.warnings);
+      },
+    },
+  })),
+  {
+    path: 'ocsp',
+    auth: false,
+    body: 'raw',
+    ops: {
+      async write(c) {
+        return ocspOutcome(await c.authority.vault.pki.ocsp(c.mount!, c.rawBody ?? new Uint8Array()));
+      },
+    },
+  },
+  {
+    path: 'ocsp/*',
+    auth: false,
+    ops: {
+      async read(c) {
+        return ocspOutcome(await c.authority.vault.pki.ocsp(c.mount!, ocspGetRequest(c.request.url, c.mount!.path)));
       },
     },
   },
@@ -542,6 +575,33 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     },
   },
 ];
+
+function ocspOutcome(r: { status: number; der: Uint8Array }): VaultOutcome {
+  return {
+    kind: 'raw',
+    status: r.status,
+    contentType: 'application/ocsp-response',
+    body: Buffer.from(r.der.buffer, r.der.byteOffset, r.der.byteLength),
+  };
+}
+
+/**
+ * `GET <mount>/ocsp/<base64 DER request>`: the whole remainder of the raw URL (the base64 may hold `/` and `+`, and
+ * arrive URL-encoded); anything that is not base64 becomes an empty request (answered `malformedRequest`).
+ */
+export function ocspGetRequest(rawUrl: string, mountPath: string): Uint8Array {
+  const prefix = `/v1/${mountPath}/ocsp/`;
+  const path = rawUrl.split('?')[0] ?? '';
+  const tail = path.startsWith(prefix) ? path.slice(prefix.length) : '';
+  try {
+    const text = decodeURIComponent(tail).replace(/-/g, '+').replace(/_/g, '/').replace(/\s/g, '');
+    return /^[A-Za-z0-9+/]*={0,2}$/.test(text) && text.length <= 128 * 1024
+      ? Buffer.from(text, 'base64')
+      : new Uint8Array();
+  } catch {
+    return new Uint8Array();
+  }
+}
 
 /** `?list=true|1|t…` (Go ParseBool) */
 export function isListQuery(q: Record<string, string>): boolean {

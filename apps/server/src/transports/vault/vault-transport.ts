@@ -120,7 +120,8 @@ export const vaultTransport: FastifyPluginAsync<{ authority: Authority }> = asyn
 
       const rawBody = Buffer.isBuffer(request.body) ? request.body : undefined;
       const { list: _list, ...queryParams } = query;
-      const params = { ...queryParams, ...(op === 'write' || op === 'patch' ? parseBody(rawBody) : {}) };
+      const jsonBody = (op === 'write' || op === 'patch') && hit.route.body !== 'raw';
+      const params = { ...queryParams, ...(jsonBody ? parseBody(rawBody) : {}) };
       const call: VaultCall = {
         op,
         params,
