@@ -261,6 +261,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     auth,
     audit,
     sign: pipeline.sign,
+    health: () => health(),
     onCrlConfigured: (caId: string) => {
       timings.invalidate(caId);
       crl.invalidate([caId]);

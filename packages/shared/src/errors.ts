@@ -520,6 +520,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   },
   'vault.cert_not_found': { kind: 'invalid_input', description: 'revoke named a serial this mount never issued.' },
   'vault.revoke_issuer': { kind: 'invalid_input', description: 'A CA cannot be added to its own CRL.' },
+  'vault.sealed': {
+    kind: 'unavailable',
+    description:
+      'The Vault API is sealed (HTTP 503 "Vault is sealed"): an administrator sealed it (sys/seal), or the database ' +
+      'or a key backend is unavailable.',
+  },
   'keystore.invalid_input': {
     kind: 'invalid_input',
     description: 'A tenant id, keystore type, template or endpoint of the keystore certificate lifecycle is malformed.',

@@ -13,3 +13,4 @@ export {
   toVaultSerial,
   fromVaultSerial,
 } from './vault-params';
+export type { VaultSealState } from './vault-seal-service';

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PkiError, type Clock } from '@pkim/shared';
 import { fromPem, parseCertificate, splitPemBundle, toPem } from '@pkim/core';
 import type { CertificateRow, Store } from '@pkim/store';
@@ -10,6 +11,7 @@ import { auditEvent } from '../audit-service';
 import type { VaultMount, VaultMountService } from './vault-mount-service';
 import {
   coerceVaultField,
+  formatGoDuration,
   fromVaultSerial,
   parseVaultDuration,
   parseVaultInt,
@@ -26,12 +28,14 @@ export interface VaultResult {
 }
 
 export interface TidyStatus {
-  state: 'Inactive' | 'Running' | 'Finished' | 'Error';
+  state: 'Inactive' | 'Running' | 'Finished' | 'Error' | 'Cancelling' | 'Cancelled';
   error: string | null;
   time_started: string | null;
   time_finished: string | null;
   message: string;
   safety_buffer: number;
+  /** Go duration string, as OpenBao reports it */
+  pause_duration: string;
   tidy_cert_store: boolean;
   tidy_revoked_certs: boolean;
   cert_store_deleted_count: number;
@@ -89,10 +93,36 @@ export function checkKeyMatchesCertificate(privateKeyPem: string, certificatePem
 
 const LIST_CAP = 100_000;
 
+/** A running tidy of one mount: its pause between certificates and the switch `tidy-cancel` pulls. */
+interface TidyRun {
+  pauseMs: number;
+  abort: AbortController;
+}
+
+class TidyCancelled extends Error {}
+
+const idleTidy = (): TidyStatus => ({
+  state: 'Inactive',
+  error: null,
+  time_started: null,
+  time_finished: null,
+  message: '',
+  safety_buffer: 0,
+  pause_duration: '0s',
+  tidy_cert_store: false,
+  tidy_revoked_certs: false,
+  cert_store_deleted_count: 0,
+  revoked_cert_deleted_count: 0,
+  missing_issuer_cert_count: 0,
+  current_cert_store_count: 0,
+  current_revoked_cert_count: 0,
+});
+
 /** Reads, revocation, CRL and tidy of a PKI mount, on top of the authority's certificate/CRL services. */
 export function createVaultPkiService(deps: VaultPkiServiceDeps) {
   const { store, clock, logger, mounts } = deps;
   const tidies = new Map<string, TidyStatus>();
+  const runs = new Map<string, TidyRun>();
 
   /** the mount's CA certificate and its chain up to the root (issuing CA first), PEMs trimmed */
   async function chainOf(mount: VaultMount): Promise<{ caPem: string; chain: string[] } | undefined> {
@@ -141,7 +171,7 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
     return limit > 0 ? from.slice(0, limit) : from;
   }
 
-  async function runTidy(mount: VaultMount, status: TidyStatus, actor: Actor): Promise<void> {
+  async function runTidy(mount: VaultMount, status: TidyStatus, run: TidyRun, actor: Actor): Promise<void> {
     const cutoff = clock.now() - status.safety_buffer * 1000;
     const candidates: CertificateRow[] = [];
     const collect = async (q: { status?: 'expired' | 'revoked'; expiringBefore?: number }) => {
@@ -158,6 +188,13 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
     }
     if (status.tidy_revoked_certs) await collect({ status: 'revoked' });
     for (const c of candidates) {
+      // OpenBao: a cancel is honoured before each certificate, then the pause (to spread the load) is taken
+      if (run.abort.signal.aborted) throw new TidyCancelled();
+      if (run.pauseMs > 0) {
+        await sleep(run.pauseMs, undefined, { signal: run.abort.signal, ref: false }).catch(() => {
+          throw new TidyCancelled();
+        });
+      }
       await deps.certificates.delete(c.id, actor);
       if (c.status === 'revoked') status.revoked_cert_deleted_count++;
       else status.cert_store_deleted_count++;
@@ -299,8 +336,14 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       const safety =
         params.safety_buffer === undefined ? 72 * 3600 : parseVaultDuration('safety_buffer', params.safety_buffer);
       if (safety < 1) throw new PkiError('vault.invalid_parameter', 'safety_buffer must be greater than zero');
-      const current = tidies.get(mount.path);
-      if (current?.state === 'Running') return { started: false, warnings: ['Tidy operation already in progress.'] };
+      if (typeof params.pause_duration === 'string' && params.pause_duration.trim().startsWith('-')) {
+        throw new PkiError('vault.invalid_parameter', 'received invalid, negative pause_duration');
+      }
+      const pause = parseVaultDuration('pause_duration', params.pause_duration);
+      // one tidy per mount and process at a time (OpenBao: per mount and node); a second call only warns
+      if (runs.has(mount.path)) return { started: false, warnings: ['Tidy operation already in progress.'] };
+      const run: TidyRun = { pauseMs: pause * 1000, abort: new AbortController() };
+      runs.set(mount.path, run);
       const status: TidyStatus = {
         state: 'Running',
         error: null,
@@ -308,6 +351,7 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
         time_finished: null,
         message: 'Tidying certificate store',
         safety_buffer: safety,
+        pause_duration: formatGoDuration(pause),
         tidy_cert_store: flag('tidy_cert_store'),
         tidy_revoked_certs: flag('tidy_revoked_certs'),
         cert_store_deleted_count: 0,
@@ -325,27 +369,39 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
           'No targets to tidy; specify tidy_cert_store=true or tidy_revoked_certs=true to start a tidy operation.',
         );
       }
+      const auditTidy = (action: 'vault.tidy_finished' | 'vault.tidy_cancelled') =>
+        store.commit({
+          audit: [
+            auditEvent(clock, actor, action, mount.path, {
+              certificatesDeleted: status.cert_store_deleted_count,
+              revokedDeleted: status.revoked_cert_deleted_count,
+            }),
+          ],
+        });
       setImmediate(() => {
-        runTidy(mount, status, actor)
+        runTidy(mount, status, run, actor)
           .then(async () => {
             status.state = 'Finished';
             status.message = 'Tidy operation successfully completed';
-            await store.commit({
-              audit: [
-                auditEvent(clock, actor, 'vault.tidy_finished', mount.path, {
-                  certificatesDeleted: status.cert_store_deleted_count,
-                  revokedDeleted: status.revoked_cert_deleted_count,
-                }),
-              ],
-            });
+            await auditTidy('vault.tidy_finished');
           })
-          .catch((e: unknown) => {
+          .catch(async (e: unknown) => {
+            if (e instanceof TidyCancelled) {
+              status.state = 'Cancelled';
+              status.message = 'Tidy operation cancelled';
+              await auditTidy('vault.tidy_cancelled');
+              return;
+            }
             status.state = 'Error';
             status.error = e instanceof Error ? e.message : String(e);
             logger.warn({ mount: mount.path, err: status.error }, 'vault tidy failed');
           })
+          .catch((e: unknown) =>
+            logger.warn({ mount: mount.path, err: (e as Error).message }, 'vault tidy audit failed'),
+          )
           .finally(() => {
             status.time_finished = new Date(clock.now()).toISOString();
+            runs.delete(mount.path);
           });
       });
       return { started: true, warnings };
@@ -353,23 +409,20 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
 
     tidyStatus(mount: VaultMount, actor: Actor): TidyStatus {
       authorize(actor, 'ca:read');
-      return (
-        tidies.get(mount.path) ?? {
-          state: 'Inactive',
-          error: null,
-          time_started: null,
-          time_finished: null,
-          message: '',
-          safety_buffer: 0,
-          tidy_cert_store: false,
-          tidy_revoked_certs: false,
-          cert_store_deleted_count: 0,
-          revoked_cert_deleted_count: 0,
-          missing_issuer_cert_count: 0,
-          current_cert_store_count: 0,
-          current_revoked_cert_count: 0,
-        }
-      );
+      return tidies.get(mount.path) ?? idleTidy();
+    },
+
+    /** tidy-cancel: the running tidy stops before its next certificate (a pause is cut short) */
+    tidyCancel(mount: VaultMount, actor: Actor): { status: TidyStatus | null; warnings?: string[] } {
+      authorize(actor, 'ca:write');
+      const run = runs.get(mount.path);
+      const status = tidies.get(mount.path);
+      if (!run || !status) {
+        return { status: null, warnings: ['Tidy operation cannot be cancelled as none is currently running.'] };
+      }
+      if (status.state === 'Running') status.state = 'Cancelling';
+      run.abort.abort();
+      return { status };
     },
 
     mounts,

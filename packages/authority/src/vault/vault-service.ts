@@ -7,6 +7,7 @@ import { createVaultMountService } from './vault-mount-service';
 import { createVaultAuthService } from './vault-auth-service';
 import { createVaultPkiService } from './vault-pki-service';
 import { createVaultIssueService } from './vault-issue-service';
+import { createVaultSealService } from './vault-seal-service';
 import type { SignFunction } from '../signing/sign-request';
 
 export interface VaultServiceDeps {
@@ -22,6 +23,8 @@ export interface VaultServiceDeps {
   audit: AuditService;
   /** the one signing pipeline */
   sign: SignFunction;
+  /** the authority's readiness (database + key backends): the Vault API is sealed while it fails */
+  health(): Promise<{ ok: boolean }>;
   /** a mount's config/crl changed the CRL/OCSP validity of this CA: drop cached CRLs and timings */
   onCrlConfigured?: (caId: string) => void;
 }
@@ -48,7 +51,13 @@ export function createVaultService(deps: VaultServiceDeps) {
     ...createVaultPkiService({ ...deps, mounts }),
     ...createVaultIssueService({ clock: deps.clock, sign: deps.sign, mounts }),
   };
-  return { mounts, auth, pki };
+  const seal = createVaultSealService({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    health: () => deps.health(),
+  });
+  return { mounts, auth, pki, seal };
 }
 
 export type VaultService = ReturnType<typeof createVaultService>;

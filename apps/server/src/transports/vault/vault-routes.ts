@@ -1,6 +1,13 @@
 import type { FastifyRequest } from 'fastify';
 import { PkiError } from '@pkim/shared';
-import { crlConfigResponse, parseVaultBool, type Actor, type Authority, type VaultMount } from '@pkim/authority';
+import {
+  crlConfigResponse,
+  parseVaultBool,
+  type Actor,
+  type Authority,
+  type VaultMount,
+  type VaultSealState,
+} from '@pkim/authority';
 import { fromPem, toPem } from '@pkim/core';
 import type { VaultOutcome } from './vault-reply';
 
@@ -56,6 +63,23 @@ function mountEntry(m: VaultMount): Record<string, unknown> {
   };
 }
 
+function sealStatus(state: VaultSealState): Record<string, unknown> {
+  return {
+    type: 'shamir',
+    initialized: true,
+    sealed: state.sealed,
+    t: 1,
+    n: 1,
+    progress: 0,
+    nonce: '',
+    version: '2.0.0+pkim',
+    build_date: '',
+    migration: false,
+    recovery_seal: false,
+    storage_type: 'pkim',
+  };
+}
+
 /** sys/health query overrides are integers (activecode=…, sealedcode=…) */
 function codeParam(q: Record<string, string>, name: string, fallback: number): number {
   const v = q[name];
@@ -68,10 +92,10 @@ export const SYSTEM_ROUTES: VaultRoute[] = [
     auth: false,
     ops: {
       async read(c) {
-        const health = await c.authority.health();
+        const seal = await c.authority.vault.seal.state();
         const body = {
           initialized: true,
-          sealed: false,
+          sealed: seal.sealed,
           standby: false,
           performance_standby: false,
           replication_performance_mode: 'disabled',
@@ -81,9 +105,9 @@ export const SYSTEM_ROUTES: VaultRoute[] = [
           cluster_name: 'pki-manager',
           cluster_id: await c.authority.vault.mounts.clusterId(),
         };
-        // a database or key backend outage is reported like a sealed Vault: not usable now
-        const status = health.ok ? codeParam(c.query, 'activecode', 200) : codeParam(c.query, 'sealedcode', 503);
-        return { kind: 'bare', status, body: health.ok ? body : { ...body, sealed: true } };
+        // sealed by an administrator, or the database or a key backend is down: not usable now
+        const status = seal.sealed ? codeParam(c.query, 'sealedcode', 503) : codeParam(c.query, 'activecode', 200);
+        return { kind: 'bare', status, body };
       },
     },
   },
@@ -91,25 +115,27 @@ export const SYSTEM_ROUTES: VaultRoute[] = [
     path: 'sys/seal-status',
     auth: false,
     ops: {
-      async read() {
-        return {
-          kind: 'bare',
-          status: 200,
-          body: {
-            type: 'shamir',
-            initialized: true,
-            sealed: false,
-            t: 1,
-            n: 1,
-            progress: 0,
-            nonce: '',
-            version: '2.0.0+pkim',
-            build_date: '',
-            migration: false,
-            recovery_seal: false,
-            storage_type: 'pkim',
-          },
-        };
+      async read(c) {
+        return { kind: 'bare', status: 200, body: sealStatus(await c.authority.vault.seal.state()) };
+      },
+    },
+  },
+  {
+    // OpenBao: a root/sudo operation; here an administrator's token (ca:write)
+    path: 'sys/seal',
+    ops: {
+      async write(c) {
+        await c.authority.vault.seal.seal(actorOf(c));
+        return { kind: 'empty' };
+      },
+    },
+  },
+  {
+    // OpenBao takes unseal key shares; PKI Manager has none: an administrator's token lifts an administrator's seal
+    path: 'sys/unseal',
+    ops: {
+      async write(c) {
+        return { kind: 'bare', status: 200, body: sealStatus(await c.authority.vault.seal.unseal(actorOf(c))) };
       },
     },
   },
@@ -563,6 +589,15 @@ export const MOUNT_ROUTES: VaultRoute[] = [
         const r = await c.authority.vault.pki.tidy(c.mount!, c.params, actorOf(c));
         // Vault: 202 when started; 200 + warning when one is already running
         return { kind: 'json', status: r.started ? 202 : 200, data: null, warnings: r.warnings };
+      },
+    },
+  },
+  {
+    path: 'tidy-cancel',
+    ops: {
+      async write(c) {
+        const r = c.authority.vault.pki.tidyCancel(c.mount!, actorOf(c));
+        return json(r.status, r.warnings);
       },
     },
   },

@@ -29,6 +29,8 @@ function buildRouter(routes: VaultRoute[]) {
 }
 
 const system = buildRouter(SYSTEM_ROUTES);
+/** paths that answer while the Vault API is sealed */
+const SEAL_EXEMPT = new Set(['sys/health', 'sys/seal-status', 'sys/seal', 'sys/unseal']);
 const mountRoutes = buildRouter(MOUNT_ROUTES);
 
 function opOf(request: FastifyRequest, query: Record<string, string>): VaultOp {
@@ -79,8 +81,9 @@ export const vaultTransport: FastifyPluginAsync<{ authority: Authority }> = asyn
 
   app.setErrorHandler((error, request, reply) => {
     const { status, errors } = vaultErrorFor(error);
-    if (status >= 500) request.log.error({ err: error }, 'vault request failed');
-    else request.log.info({ status, code: (error as PkiError).code }, 'vault request refused');
+    if (status >= 500 && (error as PkiError).code !== 'vault.sealed') {
+      request.log.error({ err: error }, 'vault request failed');
+    } else request.log.info({ status, code: (error as PkiError).code }, 'vault request refused');
     return sendJson(reply, status, { errors });
   });
 
@@ -94,6 +97,11 @@ export const vaultTransport: FastifyPluginAsync<{ authority: Authority }> = asyn
       const namespace = request.headers['x-vault-namespace'];
       if (typeof namespace === 'string' && namespace !== '' && namespace !== 'root' && namespace !== 'root/') {
         throw new PkiError('vault.unsupported_path', `namespace ${namespace} does not exist`);
+      }
+
+      // sealed (OpenBao): every path but the seal's own answers 503 "Vault is sealed", before routing and tokens
+      if (!SEAL_EXEMPT.has(path.replace(/\/+$/, '')) && (await authority.vault.seal.state()).sealed) {
+        throw new PkiError('vault.sealed', 'Vault is sealed');
       }
 
       let hit = system(path);
