@@ -1,0 +1,61 @@
+"""hvac (Debian python3-hvac, unmodified) against a PKI Manager server: argv = url, admin token, path of a CSR.
+
+Prints one JSON object with what each hvac call returned; the vitest file checks it field by field and verifies
+every certificate with openssl. hvac sends the LIST verb for list_* and POST for writes.
+"""
+import json
+import sys
+
+import hvac
+from hvac import exceptions
+
+url, token, csr_path = sys.argv[1], sys.argv[2], sys.argv[3]
+with open(csr_path, encoding="utf-8") as f:
+    csr = f.read()
+out = {}
+
+out["bad_token_authenticated"] = hvac.Client(url=url, token="not-a-token").is_authenticated()
+c = hvac.Client(url=url, token=token)
+out["authenticated"] = c.is_authenticated()
+out["health"] = c.sys.read_health_status(method="GET")
+
+pki = c.secrets.pki
+pki.create_or_update_role(
+    "web",
+    {"allowed_domains": "example.com", "allow_subdomains": True, "max_ttl": "72h", "key_type": "ec"},
+)
+out["roles"] = pki.list_roles()["data"]["keys"]
+out["role"] = pki.read_role("web")["data"]
+issued = pki.generate_certificate("web", "h.example.com", extra_params={"ttl": "24h", "alt_names": "h2.example.com"})
+out["issued"] = issued["data"]
+out["signed"] = pki.sign_certificate("web", csr, "s.example.com")["data"]
+out["verbatim"] = pki.sign_verbatim(csr)["data"]
+out["certs"] = pki.list_certificates()["data"]["keys"]
+out["read"] = pki.read_certificate(issued["data"]["serial_number"])["data"]
+out["ca_pem"] = pki.read_ca_certificate()
+out["ca_chain"] = pki.read_ca_certificate_chain()
+out["revoked"] = pki.revoke_certificate(issued["data"]["serial_number"])["data"]
+out["read_after_revoke"] = pki.read_certificate(issued["data"]["serial_number"])["data"]
+out["crl_pem"] = pki.read_crl()
+
+try:
+    pki.read_role("missing")
+    out["missing_role"] = "no error"
+except exceptions.InvalidPath:
+    out["missing_role"] = "InvalidPath"
+try:
+    pki.generate_certificate("web", "evil.org")
+    out["refused"] = "no error"
+except exceptions.InvalidRequest as e:
+    out["refused"] = str(e)
+
+# AppRole: the admin sets up a role, a CI job logs in with role_id + secret_id and issues with the minted token
+c.write("auth/approle/role/ci", token_policies="pki-issue", token_ttl="20m")
+role_id = c.read("auth/approle/role/ci/role-id")["data"]["role_id"]
+secret_id = c.write("auth/approle/role/ci/secret-id")["data"]["secret_id"]
+ci = hvac.Client(url=url)
+login = ci.auth.approle.login(role_id, secret_id)
+out["approle_lease"] = login["auth"]["lease_duration"]
+out["approle_issued"] = ci.secrets.pki.generate_certificate("web", "ci.example.com")["data"]["certificate"]
+
+print(json.dumps(out))

@@ -1,0 +1,92 @@
+// Checklist item 40: hvac (Debian python3-hvac, unmodified, run by /usr/bin/python3) against a PKI Manager server on
+// 127.0.0.1: roles, issue, sign, sign-verbatim, LIST (the raw verb), read, revoke, CRL, AppRole login. Every
+// certificate it got is verified by openssl, the CRL too. The vault/bao CLIs are not packaged in Debian.
+import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opensslCsr, tempDir } from '../../../../tests/support/openssl-tools';
+import { opensslCrlVerify, opensslVerify } from '../../../../tests/support/verifiers';
+import { openVaultFixture, type VaultFixture } from './vault-test-support';
+
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = join(import.meta.dirname, 'hvac-client.py');
+const PEM_RE = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----$/;
+
+function runHvac(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, [SCRIPT, ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err) {
+        const missing = /No module named 'hvac'/.test(stderr)
+          ? '\nhvac is not installed: run scripts/install-test-peers.sh (Debian python3-hvac)'
+          : '';
+        reject(new Error(`hvac client failed: ${err.message}\n${stderr}${missing}`));
+      } else resolve(stdout);
+    });
+  });
+}
+
+let f: VaultFixture;
+const tmp = tempDir('pkim-hvac-');
+beforeAll(async () => {
+  f = await openVaultFixture();
+}, 60_000);
+afterAll(async () => {
+  await f?.close();
+  tmp.cleanup();
+});
+
+describe('hvac against pkim', () => {
+  it('creates a role, issues, signs, lists with LIST, reads, revokes and logs in with AppRole', async () => {
+    const csr = opensslCsr({ keyType: 'ec-p256', subject: '/CN=s.example.com', sans: ['DNS:s.example.com'] });
+    const csrPath = join(tmp.dir, 'csr.pem');
+    writeFileSync(csrPath, csr.csrPem);
+    const out = JSON.parse(await runHvac([f.url, f.token, csrPath]));
+
+    expect(out.bad_token_authenticated).toBe(false);
+    expect(out.authenticated).toBe(true);
+    expect(out.health).toMatchObject({ initialized: true, sealed: false, standby: false });
+    expect(out.roles).toEqual(['web']);
+    expect(out.role).toMatchObject({ allowed_domains: ['example.com'], allow_subdomains: true, max_ttl: 259200 });
+
+    const chain = [f.intermediatePem];
+    const verify = (pem: string) => {
+      expect(pem).toMatch(PEM_RE);
+      const v = opensslVerify({ leafPem: `${pem}\n`, chainPems: chain, rootPem: f.rootPem, purpose: 'any' });
+      expect(v.ok, v.output).toBe(true);
+      return new X509Certificate(pem);
+    };
+    const issued = verify(out.issued.certificate);
+    expect(issued.subject).toBe('CN=h.example.com');
+    expect(issued.subjectAltName).toBe('DNS:h.example.com, DNS:h2.example.com');
+    expect(out.issued.private_key_type).toBe('ec');
+    expect(out.issued.private_key).toMatch(/^-----BEGIN EC PRIVATE KEY-----/);
+    expect(out.issued.ca_chain).toEqual([f.intermediatePem.trim(), f.rootPem.trim()]);
+
+    expect(verify(out.signed.certificate).subject).toBe('CN=s.example.com');
+    expect(out.signed).not.toHaveProperty('private_key');
+    expect(verify(out.verbatim.certificate).subject).toBe('CN=s.example.com');
+    verify(out.approle_issued);
+    expect(out.approle_lease).toBe(1200);
+
+    const serial: string = out.issued.serial_number;
+    expect(out.certs).toEqual(
+      expect.arrayContaining([serial, out.signed.serial_number, out.verbatim.serial_number]),
+    );
+    expect(out.read).toMatchObject({ certificate: out.issued.certificate, revocation_time: 0 });
+    expect(out.ca_pem).toBe(f.intermediatePem.trim());
+    expect(out.ca_chain).toBe(`${f.intermediatePem.trim()}\n${f.rootPem.trim()}`);
+    expect(out.revoked.state).toBe('revoked');
+    expect(out.read_after_revoke.revocation_time).toBe(out.revoked.revocation_time);
+
+    expect(out.crl_pem).toMatch(/^-----BEGIN X509 CRL-----/);
+    const crlDer = Buffer.from(out.crl_pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+    const crl = opensslCrlVerify(crlDer, f.intermediatePem);
+    expect(crl.ok, crl.text).toBe(true);
+    expect(crl.text.toLowerCase().replace(/\s+/g, '')).toContain(serial.replace(/:/g, ''));
+
+    expect(out.missing_role).toBe('InvalidPath');
+    expect(out.refused).toMatch(/common name evil\.org not allowed by this role/);
+  }, 120_000);
+});
