@@ -18,7 +18,7 @@ function runHvac(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(PYTHON, [SCRIPT, ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
       if (err) {
-        const missing = /No module named 'hvac'/.test(stderr)
+        const missing = stderr.includes("No module named 'hvac'")
           ? '\nhvac is not installed: run scripts/install-test-peers.sh (Debian python3-hvac)'
           : '';
         reject(new Error(`hvac client failed: ${err.message}\n${stderr}${missing}`));
@@ -71,9 +71,7 @@ describe('hvac against pkim', () => {
     expect(out.approle_lease).toBe(1200);
 
     const serial: string = out.issued.serial_number;
-    expect(out.certs).toEqual(
-      expect.arrayContaining([serial, out.signed.serial_number, out.verbatim.serial_number]),
-    );
+    expect(out.certs).toEqual(expect.arrayContaining([serial, out.signed.serial_number, out.verbatim.serial_number]));
     expect(out.read).toMatchObject({ certificate: out.issued.certificate, revocation_time: 0 });
     expect(out.ca_pem).toBe(f.intermediatePem.trim());
     expect(out.ca_chain).toBe(`${f.intermediatePem.trim()}\n${f.rootPem.trim()}`);
