@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import type { Logger } from 'pino';
 import { PkiError } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
-import { httpStatusFor, retryAfterSecondsOf, toHttpPkiError } from './error-mapping';
+import { httpStatusFor, procedureErrorToPki, retryAfterSecondsOf, toHttpPkiError } from './error-mapping';
 import {
   createBudgetKeyer,
   createRequestBudget,
@@ -18,7 +23,11 @@ import { createServerMetrics, type ServerMetrics } from './server-metrics';
 import { startBackgroundJobs, type BackgroundJobs, type BackgroundJobsOptions } from './background-jobs';
 import { authPlugin } from './http/auth-plugin';
 import { trpcPlugin } from './transports/trpc/trpc-plugin';
-import { restPkiPlugin } from './transports/rest/rest-pki-plugin';
+import { HANDWRITTEN_REST_OPERATIONS, restPkiPlugin } from './transports/rest/rest-pki-plugin';
+import { apiDocsPlugin, restTwinPlugin } from './transports/rest/rest-twin-plugin';
+import { procedureSchemas } from './transports/rest/openapi-document';
+import { appRouter, createAppCaller } from './transports/trpc/app-router';
+import { SERVER_VERSION } from './server-version';
 import { ocspPlugin } from './transports/relying-party/ocsp-plugin';
 import { crlPlugin } from './transports/relying-party/crl-plugin';
 import { healthPlugin } from './http/health-plugin';
@@ -319,6 +328,32 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
       maxBatchSize: MAX_TRPC_BATCH,
     });
     await api.register(restPkiPlugin, { prefix: '/api/v1', authority });
+    // the REST twin of every tRPC procedure, its OpenAPI document and Swagger UI (docs/api-contract.md)
+    await api.register(restTwinPlugin, {
+      prefix: '/api/v1',
+      procedures: procedureSchemas(appRouter),
+      extra: HANDWRITTEN_REST_OPERATIONS,
+      version: SERVER_VERSION,
+      call: async (name: string, input: unknown, request: FastifyRequest) => {
+        const caller = createAppCaller({
+          authority,
+          actor: request.actor,
+          authMethod: request.authMethod,
+          sessionToken: request.sessionToken,
+          requestId: request.id,
+          ip: request.ip,
+          publicBaseUrl: options.publicBaseUrl,
+        });
+        let fn: unknown = caller;
+        for (const segment of name.split('.')) fn = (fn as Record<string, unknown>)[segment];
+        try {
+          return await (fn as (input: unknown) => Promise<unknown>)(input);
+        } catch (e) {
+          throw procedureErrorToPki(e);
+        }
+      },
+    });
+    await api.register(apiDocsPlugin);
     // OIDC sign-in for the console (docs/oidc.md)
     await api.register(oidcTransport, { authority, publicBaseUrl: options.publicBaseUrl, secureCookies });
     await api.register(sshApiRoutes, { prefix: '/api/v1', authority });

@@ -1,5 +1,6 @@
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { ZodError } from 'zod';
 import { HTTP_STATUS_BY_KIND, PkiError, type ErrorKind } from '@pkim/shared';
 
 /**
@@ -113,4 +114,27 @@ export function toHttpPkiError(err: unknown): PkiError {
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
     return new PkiError('input.invalid', e.message ?? 'bad request');
   return new PkiError('internal.error', 'internal error', { kind: 'internal', cause: err });
+}
+
+/**
+ * A tRPC procedure's error, called in-process (the REST twins), as the PkiError the REST error handler answers: the
+ * PkiError it carries, `input.invalid` naming the first zod issue, else the catalog code of the tRPC code. An
+ * internal error (a failing output schema, a bug) stays internal: its message is logged, never sent.
+ */
+export function procedureErrorToPki(err: unknown): PkiError {
+  const pki = findPkiError(err);
+  if (pki) return pki;
+  if (!(err instanceof TRPCError))
+    return new PkiError('internal.error', 'internal error', { kind: 'internal', cause: err });
+  const zod = err.cause instanceof ZodError ? err.cause : undefined;
+  if (zod) {
+    const first = zod.issues[0];
+    const where = first?.path.length ? `${first.path.map(String).join('.')}: ` : '';
+    return new PkiError('input.invalid', `${where}${first?.message ?? 'invalid input'}`, {
+      details: { issues: zod.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },
+    });
+  }
+  const code = pkiCodeForTrpcCode(err.code);
+  if (code === 'internal.error') return new PkiError(code, 'internal error', { kind: 'internal', cause: err });
+  return new PkiError(code, err.message);
 }

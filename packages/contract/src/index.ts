@@ -10,3 +10,4 @@ export * from './system-schemas';
 export * from './insights-schemas';
 export * from './lifecycle-schemas';
 export * from './notification-schemas';
+export * from './rest-routes';

@@ -1,5 +1,6 @@
 import { PkiError } from '@pkim/shared';
 import { authorize, type Actor, type Permission } from '@pkim/authority';
+import { REST_PREFIX, REST_TWINS } from '@pkim/contract';
 
 /**
  * THE authorization table of the tRPC and REST transports: every procedure and every route, and the
@@ -7,112 +8,123 @@ import { authorize, type Actor, type Permission } from '@pkim/authority';
  * below — the same code — and a call whose procedure/route is missing here is refused (fail closed).
  * Resource limits (which CA, profile, names) are not checked here but by the authority (the signing
  * pipeline and the services), whichever transport a call came through.
+ *
+ * tRPC procedures (`ca.list`) → permission:
  */
-export const ACCESS_TABLE = {
-  trpc: {
-    'ca.list': 'ca:read',
-    'ca.get': 'ca:read',
-    'ca.exportChain': 'ca:read',
-    'ca.create': 'ca:write',
-    'ca.setStatus': 'ca:write',
-    'ca.setUrls': 'ca:write',
-    'ca.revoke': 'ca:write',
-    'ca.delete': 'ca:write',
-    'certificate.list': 'certificate:read',
-    'certificate.get': 'certificate:read',
-    'certificate.expiring': 'certificate:read',
-    'certificate.issue': 'certificate:issue',
-    'certificate.issueWithKey': 'certificate:issue',
-    'certificate.revoke': 'certificate:revoke',
-    'request.submit': 'request:submit',
-    'request.list': 'request:read',
-    'request.get': 'request:read',
-    'request.approve': 'request:review',
-    'request.reject': 'request:review',
-    'request.certificate': 'request:read',
-    'audit.list': 'audit:read',
-    'audit.verify': 'audit:read',
-    'user.me': 'account:self',
-    'user.changePassword': 'account:self',
-    'user.list': 'user:manage',
-    'user.create': 'user:manage',
-    'user.setRole': 'user:manage',
-    'user.disable': 'user:manage',
-    'user.unlock': 'user:manage',
-    'user.login': 'public',
-    'user.logout': 'public',
-    'token.create': 'token:manage',
-    'token.list': 'token:manage',
-    'token.revoke': 'token:manage',
-    'system.health': 'system:read',
-    'system.info': 'system:read',
-    'system.stats': 'system:read',
-    'insights.dashboard': 'system:read',
-    'insights.expiryTimeline': 'certificate:read',
-    'insights.search': 'certificate:read',
-    'insights.domains': 'certificate:read',
-    'insights.profiles': 'ca:read',
-    'insights.decodeCsr': 'account:self',
-    'insights.decodeCertificate': 'account:self',
-    'spiffe.status': 'spiffe:manage',
-    'spiffe.init': 'spiffe:manage',
-    'spiffe.list': 'spiffe:manage',
-    'spiffe.denied': 'spiffe:manage',
-    'spiffe.deny': 'spiffe:manage',
-    'spiffe.allow': 'spiffe:manage',
-    'spiffe.rotate': 'spiffe:manage',
-    'spiffe.purge': 'spiffe:manage',
-    'ssh.listCas': 'ssh:read',
-    'ssh.createCa': 'ssh:manage',
-    'ssh.listCertificates': 'ssh:read',
-    'ssh.issue': 'ssh:issue',
-    'ssh.revoke': 'ssh:revoke',
-    'ssh.krlStatus': 'ssh:read',
-    'ssh.fleetTokens': 'ssh:manage',
-    'ssh.createFleetToken': 'ssh:manage',
-    'ssh.revokeFleetToken': 'ssh:manage',
-    // a private key in the export additionally needs certificate:issue (checked by the export service)
-    'exports.certificate': 'certificate:read',
-    'exports.truststore': 'ca:read',
-    'acme.directories': 'ca:read',
-    'acme.enable': 'ca:write',
-    'acme.disable': 'ca:write',
-    'acme.accounts': 'ca:read',
-    'acme.deactivateAccount': 'ca:write',
-    'acme.orders': 'ca:read',
-    'acme.eabKeys': 'ca:read',
-    'acme.createEabKey': 'ca:write',
-    'acme.revokeEabKey': 'ca:write',
-    'acme.events': 'audit:read',
-    'renewal.renew': 'certificate:issue',
-    'notification.listRules': 'notification:read',
-    'notification.createRule': 'notification:manage',
-    'notification.setRuleEnabled': 'notification:manage',
-    'notification.removeRule': 'notification:manage',
-    'notification.listDeliveries': 'notification:read',
-  },
-  rest: {
-    'GET /api/v1/cas': 'ca:read',
-    'GET /api/v1/cas/:id': 'ca:read',
-    'GET /api/v1/cas/:id/bundle': 'ca:read',
-    'PUT /api/v1/cas/:id/urls': 'ca:write',
-    'POST /api/v1/cas/:id/sign': 'certificate:issue',
-    'GET /api/v1/certificates': 'certificate:read',
-    'GET /api/v1/certificates/:ref': 'certificate:read',
-    'POST /api/v1/certificates/:ref/revoke': 'certificate:revoke',
-    'POST /api/v1/requests': 'request:submit',
-    'GET /api/v1/requests': 'request:read',
-    'GET /api/v1/requests/:id': 'request:read',
-    'POST /api/v1/requests/:id/approve': 'request:review',
-    'POST /api/v1/requests/:id/reject': 'request:review',
-    'GET /api/v1/requests/:id/certificate': 'request:read',
-    'POST /api/v1/ssh/sign': 'ssh:issue',
-    'POST /api/v1/ssh/revoke': 'ssh:revoke',
-    'POST /api/v1/certificates/:ref/export': 'certificate:read',
-    'POST /api/v1/cas/:id/truststore': 'ca:read',
-    'POST /api/v1/certificates/:ref/renew': 'certificate:issue',
-  },
-} as const satisfies Record<'trpc' | 'rest', Record<string, Permission | 'public'>>;
+const TRPC_ACCESS = {
+  'ca.list': 'ca:read',
+  'ca.get': 'ca:read',
+  'ca.exportChain': 'ca:read',
+  'ca.create': 'ca:write',
+  'ca.setStatus': 'ca:write',
+  'ca.setUrls': 'ca:write',
+  'ca.revoke': 'ca:write',
+  'ca.delete': 'ca:write',
+  'certificate.list': 'certificate:read',
+  'certificate.get': 'certificate:read',
+  'certificate.expiring': 'certificate:read',
+  'certificate.issue': 'certificate:issue',
+  'certificate.issueWithKey': 'certificate:issue',
+  'certificate.revoke': 'certificate:revoke',
+  'request.submit': 'request:submit',
+  'request.list': 'request:read',
+  'request.get': 'request:read',
+  'request.approve': 'request:review',
+  'request.reject': 'request:review',
+  'request.certificate': 'request:read',
+  'audit.list': 'audit:read',
+  'audit.verify': 'audit:read',
+  'user.me': 'account:self',
+  'user.changePassword': 'account:self',
+  'user.list': 'user:manage',
+  'user.create': 'user:manage',
+  'user.setRole': 'user:manage',
+  'user.disable': 'user:manage',
+  'user.unlock': 'user:manage',
+  'user.login': 'public',
+  'user.logout': 'public',
+  'token.create': 'token:manage',
+  'token.list': 'token:manage',
+  'token.revoke': 'token:manage',
+  'system.health': 'system:read',
+  'system.info': 'system:read',
+  'system.stats': 'system:read',
+  'insights.dashboard': 'system:read',
+  'insights.expiryTimeline': 'certificate:read',
+  'insights.search': 'certificate:read',
+  'insights.domains': 'certificate:read',
+  'insights.profiles': 'ca:read',
+  'insights.decodeCsr': 'account:self',
+  'insights.decodeCertificate': 'account:self',
+  'spiffe.status': 'spiffe:manage',
+  'spiffe.init': 'spiffe:manage',
+  'spiffe.list': 'spiffe:manage',
+  'spiffe.denied': 'spiffe:manage',
+  'spiffe.deny': 'spiffe:manage',
+  'spiffe.allow': 'spiffe:manage',
+  'spiffe.rotate': 'spiffe:manage',
+  'spiffe.purge': 'spiffe:manage',
+  'ssh.listCas': 'ssh:read',
+  'ssh.createCa': 'ssh:manage',
+  'ssh.listCertificates': 'ssh:read',
+  'ssh.issue': 'ssh:issue',
+  'ssh.revoke': 'ssh:revoke',
+  'ssh.krlStatus': 'ssh:read',
+  'ssh.fleetTokens': 'ssh:manage',
+  'ssh.createFleetToken': 'ssh:manage',
+  'ssh.revokeFleetToken': 'ssh:manage',
+  // a private key in the export additionally needs certificate:issue (checked by the export service)
+  'exports.certificate': 'certificate:read',
+  'exports.truststore': 'ca:read',
+  'acme.directories': 'ca:read',
+  'acme.enable': 'ca:write',
+  'acme.disable': 'ca:write',
+  'acme.accounts': 'ca:read',
+  'acme.deactivateAccount': 'ca:write',
+  'acme.orders': 'ca:read',
+  'acme.eabKeys': 'ca:read',
+  'acme.createEabKey': 'ca:write',
+  'acme.revokeEabKey': 'ca:write',
+  'acme.events': 'audit:read',
+  'renewal.renew': 'certificate:issue',
+  'notification.listRules': 'notification:read',
+  'notification.createRule': 'notification:manage',
+  'notification.setRuleEnabled': 'notification:manage',
+  'notification.removeRule': 'notification:manage',
+  'notification.listDeliveries': 'notification:read',
+} as const satisfies Record<string, Permission | 'public'>;
+
+/**
+ * The REST routes written by hand (REST conveniences with no procedure of their own, the API document and its UI).
+ * Every other REST route is the twin of a procedure and requires exactly the procedure's permission (below).
+ */
+const REST_HANDWRITTEN = {
+  'GET /api/v1/cas/:id/bundle': 'ca:read',
+  'POST /api/v1/cas/:id/sign': 'certificate:issue',
+  'POST /api/v1/ssh/sign': 'ssh:issue',
+  'POST /api/v1/ssh/revoke': 'ssh:revoke',
+  'GET /api/v1/openapi.json': 'public',
+  'GET /api/docs': 'public',
+  'GET /api/docs/:file': 'public',
+} as const satisfies Record<string, Permission | 'public'>;
+
+/** `GET /api/v1/cas/:id` → the permission of its procedure (`ca.get`) */
+function restTwinAccess(): Record<string, Permission | 'public'> {
+  const out: Record<string, Permission | 'public'> = {};
+  for (const [name, twin] of Object.entries(REST_TWINS)) {
+    const access = (TRPC_ACCESS as Record<string, Permission | 'public'>)[name];
+    if (access !== undefined) out[`${twin.method} ${REST_PREFIX}${twin.path}`] = access;
+  }
+  return out;
+}
+
+export const ACCESS_TABLE: {
+  trpc: typeof TRPC_ACCESS;
+  rest: Readonly<Record<string, Permission | 'public'>>;
+} = {
+  trpc: TRPC_ACCESS,
+  rest: { ...REST_HANDWRITTEN, ...restTwinAccess() },
+};
 
 export type TransportName = keyof typeof ACCESS_TABLE;
 

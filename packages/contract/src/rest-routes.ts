@@ -1,0 +1,217 @@
+/**
+ * The REST twin of the tRPC procedures (`/api/v1`): one row per procedure saying only HOW it is reached over
+ * REST — method, resource path, success status, which path parameters fill which input fields. The input and
+ * output schemas are the procedure's own (the contract's zod schemas), so the server's generic adapter, the
+ * OpenAPI document and the remote CLI all derive from one definition; nothing here is a second copy of a schema.
+ *
+ * Input of a twin = the path parameters (bound to input fields) + the query string (GET, DELETE) or the JSON
+ * body (POST, PUT). A few twins also answer a file or PEM instead of JSON (`download`), for clients that do not
+ * ask for `application/json`: the first hand-written REST routes answered that way and keep doing so.
+ */
+
+export type RestMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** A non-JSON rendering of a procedure's JSON output (a file or PEM); JSON when the client accepts it. */
+export interface RestDownload {
+  /** the media type(s) listed in the OpenAPI document */
+  mediaTypes: readonly string[];
+  render(output: unknown): { mediaType: string; body: string | Uint8Array; fileName?: string; warning?: string };
+}
+
+export interface RestTwin {
+  method: RestMethod;
+  /** below `/api/v1`, Fastify syntax (`/cas/:id`) */
+  path: string;
+  /** success status (default 200) */
+  status?: 200 | 201;
+  /** path parameter → the input field it fills (default: the field of the same name) */
+  bind?: Readonly<Record<string, string>>;
+  download?: RestDownload;
+  summary: string;
+}
+
+export const REST_PREFIX = '/api/v1';
+
+interface ExportFileOutput {
+  fileName: string;
+  mediaType: string;
+  contentBase64: string;
+  warning?: string;
+}
+const fileDownload: RestDownload = {
+  mediaTypes: ['application/octet-stream'],
+  render(output) {
+    const f = output as ExportFileOutput;
+    const body = Uint8Array.from(atob(f.contentBase64), (c) => c.charCodeAt(0));
+    return { mediaType: f.mediaType, body, fileName: f.fileName, warning: f.warning };
+  },
+};
+const pemChainDownload: RestDownload = {
+  mediaTypes: ['application/pem-certificate-chain'],
+  render(output) {
+    const v = output as { certificatePem: string; chainPem: string };
+    return { mediaType: 'application/pem-certificate-chain', body: `${v.certificatePem.trim()}\n${v.chainPem}` };
+  },
+};
+
+const CA = { id: 'ref' } as const;
+
+/** Every tRPC procedure's REST twin, by procedure path. `tests` fail when a procedure has neither a row nor an exclusion. */
+export const REST_TWINS = {
+  'ca.list': { method: 'GET', path: '/cas', summary: 'List CAs' },
+  'ca.get': { method: 'GET', path: '/cas/:id', bind: CA, summary: 'Show a CA (id or name), its certificate and chain' },
+  'ca.create': { method: 'POST', path: '/cas', status: 201, summary: 'Create a root or intermediate CA' },
+  'ca.setStatus': { method: 'PUT', path: '/cas/:id/status', summary: 'Enable or disable a CA' },
+  'ca.setUrls': { method: 'PUT', path: '/cas/:id/urls', bind: CA, summary: 'Set the CRL/OCSP/AIA URLs a CA embeds' },
+  'ca.revoke': { method: 'POST', path: '/cas/:id/revoke', summary: 'Revoke a CA certificate' },
+  'ca.delete': { method: 'DELETE', path: '/cas/:id', summary: 'Delete a CA (optionally destroying its key)' },
+  'ca.exportChain': { method: 'GET', path: '/cas/:id/chain', bind: CA, summary: 'The PEM chain of a CA (JSON)' },
+  'certificate.list': { method: 'GET', path: '/certificates', summary: 'List certificates (keyset paged)' },
+  'certificate.get': { method: 'GET', path: '/certificates/:ref', summary: 'Show a certificate (id or serial)' },
+  'certificate.issue': { method: 'POST', path: '/certificates', status: 201, summary: 'Sign a CSR' },
+  'certificate.issueWithKey': {
+    method: 'POST',
+    path: '/certificates/with-key',
+    status: 201,
+    summary: 'Issue a certificate with a server-generated key (returned once)',
+  },
+  'certificate.revoke': { method: 'POST', path: '/certificates/:ref/revoke', summary: 'Revoke a certificate' },
+  'certificate.expiring': { method: 'GET', path: '/certificates/expiring', summary: 'Certificates expiring soon' },
+  'request.submit': { method: 'POST', path: '/requests', status: 201, summary: 'Submit a certificate request' },
+  'request.list': { method: 'GET', path: '/requests', summary: 'List certificate requests' },
+  'request.get': { method: 'GET', path: '/requests/:id', summary: 'Show a certificate request' },
+  'request.certificate': {
+    method: 'GET',
+    path: '/requests/:id/certificate',
+    download: pemChainDownload,
+    summary: 'The certificate issued from a request (PEM chain, or JSON with Accept: application/json)',
+  },
+  'request.approve': { method: 'POST', path: '/requests/:id/approve', summary: 'Approve a request (signs it)' },
+  'request.reject': { method: 'POST', path: '/requests/:id/reject', summary: 'Reject a request' },
+  'audit.list': { method: 'GET', path: '/audit/events', summary: 'List audit events' },
+  'audit.verify': { method: 'GET', path: '/audit/verify', summary: 'Verify the audit hash chain' },
+  'user.me': { method: 'GET', path: '/users/me', summary: 'The calling user or token' },
+  'user.changePassword': { method: 'PUT', path: '/users/me/password', summary: 'Change a password' },
+  'user.list': { method: 'GET', path: '/users', summary: 'List users' },
+  'user.create': { method: 'POST', path: '/users', status: 201, summary: 'Create a user' },
+  'user.setRole': { method: 'PUT', path: '/users/:id/role', summary: "Change a user's role" },
+  'user.disable': { method: 'PUT', path: '/users/:id/disabled', summary: 'Disable or enable a user' },
+  'user.unlock': { method: 'POST', path: '/users/:id/unlock', summary: 'Unlock a user locked out by failed logins' },
+  'token.create': { method: 'POST', path: '/tokens', status: 201, summary: 'Create an API token (shown once)' },
+  'token.list': { method: 'GET', path: '/tokens', summary: 'List API tokens' },
+  'token.revoke': { method: 'POST', path: '/tokens/:id/revoke', summary: 'Revoke an API token' },
+  'system.health': { method: 'GET', path: '/system/health', summary: 'Health of the database and key backends' },
+  'system.info': { method: 'GET', path: '/system/info', summary: 'Version and configuration summary' },
+  'system.stats': { method: 'GET', path: '/system/stats', summary: 'Counters' },
+  'insights.dashboard': { method: 'GET', path: '/insights/dashboard', summary: 'Dashboard counters and warnings' },
+  'insights.expiryTimeline': { method: 'GET', path: '/insights/expiry-timeline', summary: 'Expiry histogram' },
+  'insights.search': { method: 'GET', path: '/insights/search', summary: 'Search CAs, certificates, requests' },
+  'insights.domains': { method: 'GET', path: '/insights/domains', summary: 'Domains covered by certificates' },
+  'insights.profiles': { method: 'GET', path: '/profiles', summary: 'Certificate profiles' },
+  'insights.decodeCsr': { method: 'POST', path: '/decode/csr', summary: 'Decode a PEM CSR' },
+  'insights.decodeCertificate': { method: 'POST', path: '/decode/certificate', summary: 'Decode a PEM certificate' },
+  'spiffe.status': { method: 'GET', path: '/spiffe', summary: 'SPIFFE trust domain status' },
+  'spiffe.init': { method: 'POST', path: '/spiffe', summary: 'Set up the SPIFFE trust domain' },
+  'spiffe.list': { method: 'GET', path: '/spiffe/svids', summary: 'List issued SVIDs' },
+  'spiffe.denied': { method: 'GET', path: '/spiffe/denied', summary: 'List denied SPIFFE IDs' },
+  'spiffe.deny': { method: 'POST', path: '/spiffe/denied', summary: 'Deny a SPIFFE ID' },
+  'spiffe.allow': { method: 'POST', path: '/spiffe/allow', summary: 'Allow a denied SPIFFE ID again' },
+  'spiffe.rotate': { method: 'POST', path: '/spiffe/rotate', summary: 'Rotate the SPIFFE CA of a role' },
+  'spiffe.purge': { method: 'POST', path: '/spiffe/purge', summary: 'Purge expired SVIDs' },
+  'ssh.listCas': { method: 'GET', path: '/ssh/cas', summary: 'List SSH CAs' },
+  'ssh.createCa': { method: 'POST', path: '/ssh/cas', status: 201, summary: 'Create an SSH CA' },
+  'ssh.listCertificates': { method: 'GET', path: '/ssh/certificates', summary: 'List SSH certificates' },
+  'ssh.issue': { method: 'POST', path: '/ssh/certificates', status: 201, summary: 'Sign an SSH public key' },
+  'ssh.revoke': { method: 'POST', path: '/ssh/certificates/revoke', summary: 'Revoke SSH certificates' },
+  'ssh.krlStatus': { method: 'GET', path: '/ssh/krl', summary: 'KRL status' },
+  'ssh.fleetTokens': { method: 'GET', path: '/ssh/fleet-tokens', summary: 'List SSH fleet tokens' },
+  'ssh.createFleetToken': { method: 'POST', path: '/ssh/fleet-tokens', status: 201, summary: 'Create a fleet token' },
+  'ssh.revokeFleetToken': { method: 'POST', path: '/ssh/fleet-tokens/:id/revoke', summary: 'Revoke a fleet token' },
+  'exports.certificate': {
+    method: 'POST',
+    path: '/certificates/:ref/export',
+    download: fileDownload,
+    summary: 'Export a certificate (PEM, DER, PKCS#7, PKCS#12…): the file, or JSON with Accept: application/json',
+  },
+  'exports.truststore': {
+    method: 'POST',
+    path: '/cas/:id/truststore',
+    bind: { id: 'ca' },
+    download: fileDownload,
+    summary: "A CA's chain as a truststore file, or JSON with Accept: application/json",
+  },
+  'acme.directories': { method: 'GET', path: '/acme/directories', summary: 'CAs with ACME enabled' },
+  'acme.enable': { method: 'PUT', path: '/cas/:id/acme', bind: { id: 'ca' }, summary: 'Enable ACME on a CA' },
+  'acme.disable': { method: 'DELETE', path: '/cas/:id/acme', bind: { id: 'ca' }, summary: 'Disable ACME on a CA' },
+  'acme.accounts': { method: 'GET', path: '/acme/accounts', summary: 'List ACME accounts' },
+  'acme.deactivateAccount': {
+    method: 'POST',
+    path: '/acme/accounts/:id/deactivate',
+    summary: 'Deactivate an ACME account',
+  },
+  'acme.orders': { method: 'GET', path: '/acme/orders', summary: 'List ACME orders' },
+  'acme.eabKeys': { method: 'GET', path: '/acme/eab-keys', summary: 'List external account binding keys' },
+  'acme.createEabKey': { method: 'POST', path: '/acme/eab-keys', status: 201, summary: 'Create an EAB key' },
+  'acme.revokeEabKey': { method: 'DELETE', path: '/acme/eab-keys/:kid', summary: 'Revoke an EAB key' },
+  'acme.events': { method: 'GET', path: '/acme/events', summary: 'Recent ACME events' },
+  'renewal.renew': { method: 'POST', path: '/certificates/:ref/renew', status: 201, summary: 'Renew a certificate' },
+} as const satisfies Record<string, RestTwin>;
+
+/**
+ * Procedures with no REST twin, and why. Sessions are the console's: an API client authenticates with a
+ * Bearer token (`pkim token create`), so login/logout have nothing to offer it.
+ */
+export const REST_EXCLUDED: Readonly<Record<string, string>> = {
+  'user.login': 'creates a console session (cookie + CSRF); API clients use Bearer tokens',
+  'user.logout': 'ends a console session; API clients revoke tokens (POST /tokens/:id/revoke)',
+};
+
+export type RestTwinName = keyof typeof REST_TWINS;
+
+/** `:name` parameters of a twin path, in order. */
+export function restPathParams(path: string): string[] {
+  return [...path.matchAll(/:([A-Za-z_]\w*)/g)].map((m) => m[1]!);
+}
+
+/** The input field a path parameter fills. */
+export function restBoundField(twin: RestTwin, param: string): string {
+  return twin.bind?.[param] ?? param;
+}
+
+/** whether the rest of the input travels in the query string (else in a JSON body) */
+export function restInputInQuery(method: RestMethod): boolean {
+  return method === 'GET' || method === 'DELETE';
+}
+
+export interface RestCall {
+  method: RestMethod;
+  /** with the prefix, parameters filled and percent-encoded, plus the query string */
+  url: string;
+  body?: Record<string, unknown>;
+}
+
+/**
+ * The HTTP request of a procedure call: the client side of the adapter (the remote CLI and tests use it).
+ * Query values: strings as they are, numbers and booleans as text, arrays as repeated keys.
+ */
+export function restCallFor(name: RestTwinName, input: Record<string, unknown> | undefined): RestCall {
+  const twin: RestTwin = REST_TWINS[name];
+  const rest: Record<string, unknown> = { ...(input ?? {}) };
+  const path = twin.path.replace(/:([A-Za-z_]\w*)/g, (_m, p: string) => {
+    const field = restBoundField(twin, p);
+    const v = rest[field];
+    if (v === undefined || v === null || v === '') throw new Error(`${name}: the input has no '${field}'`);
+    delete rest[field];
+    return encodeURIComponent(String(v as string));
+  });
+  if (!restInputInQuery(twin.method)) return { method: twin.method, url: `${REST_PREFIX}${path}`, body: rest };
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(rest)) {
+    if (v === undefined || v === null) continue;
+    for (const one of Array.isArray(v) ? (v as unknown[]) : [v]) {
+      q.append(k, typeof one === 'object' ? JSON.stringify(one) : String(one as string));
+    }
+  }
+  const qs = q.toString();
+  return { method: twin.method, url: `${REST_PREFIX}${path}${qs ? `?${qs}` : ''}` };
+}
