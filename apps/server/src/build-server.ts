@@ -25,7 +25,7 @@ import { authPlugin } from './http/auth-plugin';
 import { trpcPlugin } from './transports/trpc/trpc-plugin';
 import { HANDWRITTEN_REST_OPERATIONS, restPkiPlugin } from './transports/rest/rest-pki-plugin';
 import { apiDocsPlugin, restTwinPlugin } from './transports/rest/rest-twin-plugin';
-import { procedureSchemas } from './transports/rest/openapi-document';
+import { procedureSchemas } from './http/openapi-document';
 import { appRouter, createAppCaller } from './transports/trpc/app-router';
 import { SERVER_VERSION } from './server-version';
 import { ocspPlugin } from './transports/relying-party/ocsp-plugin';
@@ -35,7 +35,7 @@ import { metricsPlugin } from './http/metrics-plugin';
 import { vaultTransport } from './transports/vault/vault-transport';
 import { installListVerbShim } from './transports/vault/list-verb-shim';
 import { consolePlugin, createConsoleHandle, resolveConsoleDir } from './transports/console/console-plugin';
-import { sshApiRoutes, sshTransport } from './transports/ssh/ssh-transport';
+import { SSH_API_OPERATIONS, sshApiRoutes, sshTransport } from './transports/ssh/ssh-transport';
 import { spiffeTransport } from './transports/spiffe/spiffe-transport';
 import { acmeTransport } from './transports/acme/acme-transport';
 import { oidcTransport } from './transports/oidc/oidc-transport';
@@ -332,7 +332,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     await api.register(restTwinPlugin, {
       prefix: '/api/v1',
       procedures: procedureSchemas(appRouter),
-      extra: HANDWRITTEN_REST_OPERATIONS,
+      extra: [...HANDWRITTEN_REST_OPERATIONS, ...SSH_API_OPERATIONS],
       version: SERVER_VERSION,
       call: async (name: string, input: unknown, request: FastifyRequest) => {
         const caller = createAppCaller({

@@ -221,6 +221,10 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
   say(`pkim listening on ${url} (tRPC ${url}/trpc, REST ${url}/api/v1, OCSP ${url}/ocsp, CRL ${url}/crl/<ca>.crl)`, {
     url,
   });
+  say(`API docs: ${url}/api/docs (OpenAPI ${url}/api/v1/openapi.json)`, {
+    apiDocs: `${url}/api/docs`,
+    openapi: `${url}/api/v1/openapi.json`,
+  });
   if (consoleOption !== false) {
     const built = consoleIsBuilt(consoleOption?.dir ?? resolveConsoleDir(env));
     say(

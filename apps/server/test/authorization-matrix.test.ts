@@ -15,8 +15,12 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ACCESS_TABLE, appRouter, buildServer } from '@pkim/server';
+import { REST_PREFIX, REST_TWINS, restCallFor, type RestCall, type RestTwin, type RestTwinName } from '@pkim/contract';
 import type { Actor } from '@pkim/authority';
-import { ACTORS, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { MOUNT_ROUTES, SYSTEM_ROUTES, type VaultOp } from '../src/transports/vault/vault-routes';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { generateSshKey, makeTempDir } from '../../../tests/support/openssh';
@@ -49,6 +53,9 @@ interface Kit {
   freshSshSerial(): Promise<string>;
   freshFleetToken(): Promise<string>;
   freshRule(): Promise<string>;
+  /** a fresh CA with ACME enabled */
+  freshAcmeCa(): Promise<string>;
+  freshEabKey(): Promise<string>;
 }
 
 /**
@@ -196,11 +203,24 @@ const TRPC: Record<string, TrpcRow> = {
   },
   'notification.removeRule': { input: async (k) => ({ rule: await k.freshRule() }), expect: ADMIN_ONLY },
   'notification.listDeliveries': { input: () => ({}), expect: AUDITORS },
+  'acme.directories': { expect: EVERYONE },
+  'acme.enable': { input: async (k) => ({ ca: await k.freshCa(), profile: 'tls-server' }), expect: ADMIN_ONLY },
+  'acme.disable': { input: async (k) => ({ ca: await k.freshAcmeCa() }), expect: ADMIN_ONLY },
+  'acme.accounts': { input: () => ({ ca: 'mx-issuing' }), expect: '200 200 200 200 403 401' },
+  // no ACME account exists: authorization first, then the admin learns it does not exist
+  'acme.deactivateAccount': { input: () => ({ id: 'acct_matrix_none' }), expect: '404 403 403 403 403 401' },
+  'acme.orders': { input: () => ({}), expect: EVERYONE },
+  'acme.eabKeys': { input: () => ({}), expect: EVERYONE },
+  'acme.createEabKey': { input: async (k) => ({ ca: await k.freshAcmeCa() }), expect: ADMIN_ONLY },
+  'acme.revokeEabKey': { input: async (k) => ({ kid: await k.freshEabKey() }), expect: ADMIN_ONLY },
+  'acme.events': { input: () => ({ limit: 5 }), expect: AUDITORS },
 };
 
 interface RestRow {
   url: (k: Kit) => string | Promise<string>;
   body?: (k: Kit) => unknown;
+  /** a twin: url and body come from one input (one fresh victim per call) */
+  call?: (k: Kit) => Promise<RestCall>;
   expect: Expect;
 }
 
@@ -270,7 +290,23 @@ const REST: Record<string, RestRow> = {
     body: () => ({ format: 'pem' }),
     expect: EVERYONE,
   },
+  'GET /api/v1/openapi.json': { url: () => '/api/v1/openapi.json', expect: PUBLIC },
+  'GET /api/docs': { url: () => '/api/docs', expect: PUBLIC },
+  'GET /api/docs/:file': { url: () => '/api/docs/swagger-ui.css', expect: PUBLIC },
 };
+
+// every REST twin without a row of its own: the tRPC row's input through restCallFor, the same expectations (201 for
+// the twins that create)
+for (const [name, twin] of Object.entries(REST_TWINS) as [RestTwinName, RestTwin][]) {
+  const key = `${twin.method} ${REST_PREFIX}${twin.path}`;
+  const row = TRPC[name];
+  if (REST[key] || !row) continue;
+  REST[key] = {
+    url: () => '',
+    call: async (k) => restCallFor(name, (row.input ? await row.input(k) : undefined) as Record<string, unknown>),
+    expect: row.expect.replace(/200/g, String(twin.status ?? 200)),
+  };
+}
 
 /**
  * Routes outside the access table: public by design (relying party, health, trust bundles, KRLs) or with their
@@ -363,6 +399,11 @@ function digest(db: Database.Database): Record<string, string> {
   return out;
 }
 
+interface OpenApiOperation {
+  responses: Record<string, { content?: Record<string, { schema?: unknown }> } | undefined>;
+}
+const addFormats = addFormatsModule as unknown as (a: Ajv2020) => Ajv2020;
+
 const expected = (e: Expect) => e.split(' ').map(Number);
 
 describe('authorization matrix over HTTP (every route × every principal; nothing changes on refusal)', () => {
@@ -374,6 +415,37 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
   const sessions = {} as Record<SessionRole, { cookie: string; csrf: string }>;
   let scopedToken = '';
   let vaultMount = '';
+  let base = '';
+  let spec: Record<string, unknown> & { paths: Record<string, Record<string, OpenApiOperation>> };
+  const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
+  const walked = new Set<string>();
+
+  /** the answer of `METHOD /api/v1/…:param` against the response the dereferenced OpenAPI document declares */
+  function checkAgainstSpec(key: string, r: { statusCode: number; body: string; type: string }) {
+    const [method, route] = key.split(' ') as [string, string];
+    const path = route.replace(/:([A-Za-z_]\w*)/g, '{$1}');
+    const op = spec.paths[path]?.[method.toLowerCase()];
+    expect(op, `${key} is in the OpenAPI document`).toBeDefined();
+    const response = op!.responses[String(r.statusCode)] ?? op!.responses.default;
+    expect(response, `${key}: status ${r.statusCode} is documented`).toBeDefined();
+    const mediaType = r.type.split(';')[0]!.trim();
+    const declared = response!.content ?? {};
+    const json = mediaType === 'application/json';
+    if (!json) {
+      // a file download: one of the declared media types (or any, when the operation declares octet-stream)
+      const types = Object.keys(declared);
+      expect(types.includes(mediaType) || types.includes('application/octet-stream'), `${key}: ${mediaType}`).toBe(
+        true,
+      );
+    } else {
+      const schema = declared['application/json']?.schema;
+      expect(schema, `${key}: a JSON schema for ${r.statusCode}`).toBeDefined();
+      const validate = ajv.compile(schema as object);
+      const ok = validate(JSON.parse(r.body));
+      expect(ok, `${key} → ${r.statusCode}: ${ajv.errorsText(validate.errors)} in ${r.body.slice(0, 400)}`).toBe(true);
+    }
+    walked.add(`${method} ${path}`);
+  }
 
   async function login(role: SessionRole) {
     const r = await app.inject({
@@ -480,9 +552,23 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
             admin,
           )
         ).id,
+      freshAcmeCa: async () => {
+        const id = (await sub(`mx-acme-${seq()}`)).ca.id;
+        await a.acme.enable({ ca: id, profile: 'tls-server' }, admin);
+        return id;
+      },
+      freshEabKey: async () => {
+        const id = (await sub(`mx-eab-${seq()}`)).ca.id;
+        await a.acme.enable({ ca: id, profile: 'tls-server' }, admin);
+        return (await a.acme.createEabKey(id, admin)).kid;
+      },
     };
     app = await buildServer(a, { logger: false, backgroundJobs: false, rateLimit: false, console: false });
-    await app.ready();
+    base = await listen(app);
+    // the document the server publishes, valid OpenAPI 3.1, $refs resolved for the schema checks
+    const published = (await (await fetch(`${base}/api/v1/openapi.json`)).json()) as Record<string, unknown>;
+    await SwaggerParser.validate(structuredClone(published) as never);
+    spec = (await SwaggerParser.dereference(structuredClone(published) as never)) as unknown as typeof spec;
     for (const role of SESSION_ROLES) await login(role);
     db = new Database(join(fx.dataDir, 'pkim.db'), { readonly: true, fileMustExist: true });
   });
@@ -549,17 +635,23 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     const want = expected(row.expect);
     const got: string[] = [];
     for (const [i, p] of PRINCIPALS.entries()) {
-      const url = await row.url(kit);
-      const body = row.body ? await row.body(kit) : undefined;
+      const twinCall = row.call ? await row.call(kit) : undefined;
+      const url = twinCall ? twinCall.url : await row.url(kit);
+      const body = twinCall ? twinCall.body : row.body ? await row.body(kit) : undefined;
       const before = digest(db);
-      const r = await app.inject({
-        method: method as 'GET',
-        url,
+      // over a socket: the running server, as a client sees it
+      const res = await fetch(`${base}${url}`, {
+        method,
         headers: { ...headersFor(p, method), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { payload: JSON.stringify(body) } : {}),
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
+      const r = { statusCode: res.status, body: await res.text(), type: res.headers.get('content-type') ?? '' };
       const code = r.statusCode >= 400 ? (JSON.parse(r.body).code as string) : '';
       got.push(`${p}=${r.statusCode}${code ? `(${code})` : ''}`);
+      // the admin's answer, whatever its status, must be what the OpenAPI document says for that status
+      if (p === 'admin' && key.includes(' /api/v1/') && key !== 'GET /api/v1/openapi.json') {
+        checkAgainstSpec(key, r);
+      }
       if (r.statusCode !== want[i]) continue;
       if (r.statusCode === 401 || r.statusCode === 403) {
         expect(code, `${key} as ${p}`).toMatch(/^(auth\.unauthenticated|auth\.forbidden|provisioner\.ca_not_allowed)$/);
@@ -567,6 +659,14 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
       }
     }
     expect(got.map((g) => g.replace(/\(.*\)/, '').split('=')[1]).join(' '), got.join(' ')).toBe(row.expect);
+  });
+
+  it('walked every operation of the OpenAPI document with the admin and each answer matched its schema', () => {
+    const operations = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
+      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    expect(operations.length).toBe(Object.keys(REST_TWINS).length + 4); // + bundle, sign, ssh sign/revoke
+    expect([...walked].sort()).toEqual(operations.sort());
   });
 
   it.each(Object.keys(OTHER))('without credentials: %s answers as designed and changes nothing', async (key) => {

@@ -64,6 +64,15 @@ describe('pkim serve', () => {
     expect(password).toBeTruthy();
     expect(records.some((r) => r.msg.startsWith('pkim listening on http://127.0.0.1:'))).toBe(true);
     expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+    // the start-up message links the API documentation, and it is there
+    const docs = first
+      .stdout()
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as { apiDocs?: string })
+      .find((r) => r.apiDocs);
+    expect(docs?.apiDocs).toBe(`${first.url}/api/docs`);
+    expect((await fetch(docs!.apiDocs!)).status).toBe(200);
 
     // the credential works
     const login = await fetch(`${first.url}/trpc/user.login`, {

@@ -56,7 +56,7 @@ const pemChainDownload: RestDownload = {
 
 const CA = { id: 'ref' } as const;
 
-/** Every tRPC procedure's REST twin, by procedure path. `tests` fail when a procedure has neither a row nor an exclusion. */
+/** Every tRPC procedure's REST twin by procedure path (a test fails when a procedure has no row and no exclusion). */
 export const REST_TWINS = {
   'ca.list': { method: 'GET', path: '/cas', summary: 'List CAs' },
   'ca.get': { method: 'GET', path: '/cas/:id', bind: CA, summary: 'Show a CA (id or name), its certificate and chain' },
@@ -155,6 +155,28 @@ export const REST_TWINS = {
   'acme.revokeEabKey': { method: 'DELETE', path: '/acme/eab-keys/:kid', summary: 'Revoke an EAB key' },
   'acme.events': { method: 'GET', path: '/acme/events', summary: 'Recent ACME events' },
   'renewal.renew': { method: 'POST', path: '/certificates/:ref/renew', status: 201, summary: 'Renew a certificate' },
+  'notification.listRules': { method: 'GET', path: '/notifications/rules', summary: 'List notification rules' },
+  'notification.createRule': {
+    method: 'POST',
+    path: '/notifications/rules',
+    status: 201,
+    summary: 'Create a notification rule (expiry or lifecycle events → webhook or e-mail)',
+  },
+  'notification.setRuleEnabled': {
+    method: 'PUT',
+    path: '/notifications/rules/:rule/enabled',
+    summary: 'Enable or disable a notification rule',
+  },
+  'notification.removeRule': {
+    method: 'DELETE',
+    path: '/notifications/rules/:rule',
+    summary: 'Remove a notification rule',
+  },
+  'notification.listDeliveries': {
+    method: 'GET',
+    path: '/notifications/deliveries',
+    summary: 'The delivery log (status, attempts)',
+  },
 } as const satisfies Record<string, RestTwin>;
 
 /**
@@ -196,20 +218,21 @@ export interface RestCall {
  */
 export function restCallFor(name: RestTwinName, input: Record<string, unknown> | undefined): RestCall {
   const twin: RestTwin = REST_TWINS[name];
-  const rest: Record<string, unknown> = { ...(input ?? {}) };
+  const bound = new Set<string>();
   const path = twin.path.replace(/:([A-Za-z_]\w*)/g, (_m, p: string) => {
     const field = restBoundField(twin, p);
-    const v = rest[field];
-    if (v === undefined || v === null || v === '') throw new Error(`${name}: the input has no '${field}'`);
-    delete rest[field];
-    return encodeURIComponent(String(v as string));
+    const v = input?.[field];
+    if (typeof v !== 'string' && typeof v !== 'number') throw new Error(`${name}: the input has no '${field}'`);
+    bound.add(field);
+    return encodeURIComponent(String(v));
   });
+  const rest = Object.fromEntries(Object.entries(input ?? {}).filter(([k]) => !bound.has(k)));
   if (!restInputInQuery(twin.method)) return { method: twin.method, url: `${REST_PREFIX}${path}`, body: rest };
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(rest)) {
     if (v === undefined || v === null) continue;
     for (const one of Array.isArray(v) ? (v as unknown[]) : [v]) {
-      q.append(k, typeof one === 'object' ? JSON.stringify(one) : String(one as string));
+      q.append(k, typeof one === 'string' ? one : JSON.stringify(one));
     }
   }
   const qs = q.toString();

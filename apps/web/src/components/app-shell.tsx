@@ -13,6 +13,7 @@ import {
   LayoutDashboard,
   LogOut,
   Menu,
+  BookOpen,
   Moon,
   Network,
   ScrollText,
@@ -189,6 +190,19 @@ function Nav({ onNavigate }: { onNavigate?: () => void }) {
           </Link>
         );
       })}
+      {/* the REST API's reference (Swagger UI over /api/v1/openapi.json), served by this server */}
+      <a
+        href="/api/docs"
+        target="_blank"
+        rel="noopener"
+        className={
+          'mt-2 flex items-center gap-2.5 rounded-md px-3 py-2 text-sm font-medium text-muted-foreground ' +
+          'transition-colors hover:bg-accent hover:text-accent-foreground'
+        }
+      >
+        <BookOpen className="size-4" aria-hidden />
+        API docs
+      </a>
     </nav>
   );
 }

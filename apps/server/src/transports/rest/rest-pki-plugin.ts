@@ -10,7 +10,7 @@ import {
 } from '@pkim/contract';
 import type { Actor, Authority } from '@pkim/authority';
 import { checkAccess } from '../../http/access-table';
-import type { ExtraOperation } from './openapi-document';
+import type { ExtraOperation } from '../../http/openapi-document';
 
 /** `POST /cas/:id/sign` answers the issued certificate plus the PEM names of the first REST version */
 const signOutputSchema = issuedCertificateSchema.extend({ certificate: z.string(), chain: z.string() });

@@ -1,16 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { PkiError } from '@pkim/shared';
-import {
-  REST_PREFIX,
-  REST_TWINS,
-  restBoundField,
-  restInputInQuery,
-  restPathParams,
-  type RestTwin,
-} from '@pkim/contract';
+import { REST_TWINS, restBoundField, restInputInQuery, restPathParams, type RestTwin } from '@pkim/contract';
 import { accessFor, checkAccess } from '../../http/access-table';
 import {
   buildOpenApiDocument,
@@ -19,7 +11,10 @@ import {
   type ExtraOperation,
   type JsonSchema,
   type ProcedureSchemas,
-} from './openapi-document';
+} from '../../http/openapi-document';
+
+/** the directory of swagger-ui-dist's files, the package's own answer (loaded on first use: no start-up cost) */
+const swaggerUiDir = async (): Promise<string> => (await import('swagger-ui-dist/absolute-path.js')).default();
 
 export interface RestTwinOptions {
   /** the schemas of every tRPC procedure (procedureSchemas(appRouter)) */
@@ -180,7 +175,7 @@ export const apiDocsPlugin: FastifyPluginAsync = async (app) => {
   app.addHook('preHandler', async (request) => {
     checkAccess('rest', `GET ${request.routeOptions.url ?? ''}`, request.actor);
   });
-  const dist = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+  let dist: string | undefined;
   const cache = new Map<string, Buffer>();
   app.get('/api/docs', async (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('content-security-policy', DOCS_CSP).send(DOCS_HTML),
@@ -192,6 +187,7 @@ export const apiDocsPlugin: FastifyPluginAsync = async (app) => {
     if (!type) throw new PkiError('route.not_found', `no route GET /api/docs/${file.slice(0, 100)}`);
     let body = cache.get(file);
     if (!body) {
+      dist ??= await swaggerUiDir();
       body = await readFile(join(dist, file));
       cache.set(file, body);
     }

@@ -1,7 +1,58 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { PkiError, parseDuration } from '@pkim/shared';
 import type { Actor, Authority, IssuedSshCertificate, SshKrl } from '@pkim/authority';
+import { z } from 'zod';
 import { checkAccess } from '../../http/access-table';
+import type { ExtraOperation } from '../../http/openapi-document';
+
+const sshOptionsDoc = z.record(z.string(), z.union([z.string(), z.literal(true)])).optional();
+/** `POST /api/v1/ssh/sign` and `/ssh/revoke` for the OpenAPI document (the twins are /ssh/certificates…) */
+export const SSH_API_OPERATIONS: ExtraOperation[] = [
+  {
+    method: 'POST',
+    path: '/api/v1/ssh/sign',
+    summary: 'Sign an SSH public key (the first REST version of POST /api/v1/ssh/certificates)',
+    tag: 'ssh',
+    status: 200,
+    body: z.object({
+      ca: z.string(),
+      publicKey: z.string(),
+      type: z.enum(['user', 'host']).optional(),
+      principals: z.array(z.string()).optional(),
+      ttl: z.union([z.string(), z.number()]).optional(),
+      keyId: z.string().optional(),
+      user: z.string().optional(),
+      host: z.string().optional(),
+      criticalOptions: sshOptionsDoc,
+      extensions: sshOptionsDoc,
+    }),
+    output: z.object({
+      certificate: z.string(),
+      serial: z.string(),
+      keyId: z.string(),
+      type: z.enum(['user', 'host']),
+      principals: z.array(z.string()),
+      validAfter: z.string(),
+      validBefore: z.string(),
+      replayed: z.boolean(),
+    }),
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/ssh/revoke',
+    summary: 'Revoke SSH certificates by serial, key id or public key',
+    tag: 'ssh',
+    status: 200,
+    body: z.object({
+      ca: z.string(),
+      serial: z.string().optional(),
+      keyId: z.string().optional(),
+      publicKey: z.string().optional(),
+      reason: z.string().optional(),
+    }),
+    output: z.object({ revoked: z.array(z.string()), krlVersion: z.number() }),
+  },
+];
 
 /**
  * The SSH CA over HTTP (docs/ssh.md). Parse → ONE authority call (`authority.ssh.…`) → render.

@@ -44,7 +44,7 @@ export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): JsonSch
     unrepresentable: 'any',
     target: 'draft-2020-12',
   });
-  return rest as JsonSchema;
+  return rest;
 }
 
 /** the object schema behind an optional input (`schema.optional()` → `anyOf: [obj, not {}]`) */
