@@ -34,3 +34,19 @@ export function sansText(
   ];
   return parts.length ? parts.join(', ') : '-';
 }
+
+/** whole days until `notAfter` (rounded down), `expired` once it has passed */
+export function daysLeft(notAfter: number, now: number): string {
+  return notAfter <= now ? 'expired' : String(Math.floor((notAfter - now) / 86_400_000));
+}
+
+/** the name a certificate is known by: its common name, else its first SAN; `(+n)` more SANs */
+export function firstName(c: {
+  commonName?: string | null;
+  sans: { dns?: string[]; ip?: string[]; uri?: string[]; email?: string[] };
+}): string {
+  const sans = [...(c.sans.dns ?? []), ...(c.sans.ip ?? []), ...(c.sans.email ?? []), ...(c.sans.uri ?? [])];
+  const name = c.commonName ?? sans[0] ?? '-';
+  const more = sans.filter((s) => s !== name).length;
+  return more ? `${name} (+${more})` : name;
+}

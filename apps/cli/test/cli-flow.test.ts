@@ -147,6 +147,33 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
     expect(r.json().sans).toEqual({ dns: ['api.example.com'], ip: ['10.0.0.1'] });
   });
 
+  it('lists with CA name and days left (--wide: full serial, id, SANs); the shortened serial is a reference', () => {
+    const api = pkim('cert', 'list', '--search', '10.0.0', '--json').json<{
+      items: { id: string; serial: string; notAfter: string }[];
+    }>().items;
+    expect(api).toHaveLength(1); // found by its IP SAN
+    const { id, serial, notAfter } = api[0]!;
+    const days = Math.floor((Date.parse(notAfter) - Date.now()) / 86_400_000);
+    const narrow = pkim('cert', 'list', '--search', 'api.example');
+    expect(narrow.code, narrow.stderr).toBe(0);
+    const [header, , row] = narrow.stdout.split('\n');
+    expect(header!.split(/\s{2,}/)).toEqual(['SERIAL', 'CA', 'STATUS', 'DAYS LEFT', 'NAME']);
+    const cells = row!.split(/\s{2,}/);
+    expect(cells[0]).toBe(`${serial.slice(0, 16)}…`);
+    expect(cells.slice(1, 3)).toEqual(['issuing', 'active']);
+    expect(Math.abs(Number(cells[3]) - days)).toBeLessThanOrEqual(1);
+    expect(cells[4]).toBe('api.example.com (+1)');
+    expect(Math.max(...narrow.stdout.split('\n').map((l) => l.length))).toBeLessThan(100);
+    const wide = pkim('cert', 'list', '--search', 'api.example', '--wide').stdout;
+    expect(wide).toContain(id);
+    expect(wide).toContain(serial);
+    expect(wide).toContain('DNS:api.example.com, IP:10.0.0.1');
+    // what the table shows is enough to name the certificate
+    const shown = pkim('cert', 'show', cells[0]!, '--json');
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.json().id).toBe(id);
+  });
+
   it('revokes the leaf with keyCompromise; openssl crl -verify accepts the generated CRL listing it', () => {
     const r = pkim('cert', 'revoke', leafSerial, '--reason', 'keyCompromise', '--json');
     expect(r.code, r.stderr).toBe(0);

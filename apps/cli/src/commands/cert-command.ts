@@ -12,7 +12,7 @@ import {
   reasonOption,
   writeOutputFile,
 } from '../cli-parsers';
-import { date, keyValues, sansText, table } from '../format';
+import { date, daysLeft, firstName, keyValues, sansText, table } from '../format';
 
 const HOST_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
@@ -201,8 +201,15 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .option('--search <text>', 'common name, SAN (DNS, IP, email, URI) or serial, from the start of any label or part')
     .option('--limit <n>', 'page size (max 1000)', intOption, 100)
     .option('--cursor <cursor>', 'continue after this page cursor')
+    .option('--wide', 'more columns: id, full serial, profile, validity, subject, every SAN')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pkim cert list --ca issuing --expiring-within 30d\n' +
+        '  $ pkim cert list --search example.com --wide',
+    )
     .action(
       async (o: {
+        wide?: boolean;
         ca?: string;
         status?: string;
         profile?: string;
@@ -226,21 +233,48 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
           cursor: o.cursor,
         });
         const { pageOf, toCertificateDto } = await ctx.contract();
+        const caNames = new Map((await a.cas.list()).map((c) => [c.id, c.name]));
+        const now = a.clock.now();
         ctx.output(
           pageOf(page, toCertificateDto),
           () =>
-            table(
-              ['ID', 'SERIAL', 'STATUS', 'PROFILE', 'NOT AFTER', 'SUBJECT', 'SANS'],
-              page.items.map((c) => [
-                c.id,
-                c.serialHex.slice(0, 16) + (c.serialHex.length > 16 ? '…' : ''),
-                c.status,
-                c.profile,
-                date(c.notAfter),
-                c.subjectDn,
-                sansText(c.sans),
-              ]),
-            ) + (page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''),
+            (o.wide
+              ? table(
+                  [
+                    'ID',
+                    'SERIAL',
+                    'CA',
+                    'STATUS',
+                    'PROFILE',
+                    'NOT BEFORE',
+                    'NOT AFTER',
+                    'DAYS LEFT',
+                    'SUBJECT',
+                    'SANS',
+                  ],
+                  page.items.map((c) => [
+                    c.id,
+                    c.serialHex,
+                    caNames.get(c.caId) ?? c.caId,
+                    c.status,
+                    c.profile,
+                    date(c.notBefore),
+                    date(c.notAfter),
+                    daysLeft(c.notAfter, now),
+                    c.subjectDn,
+                    sansText(c.sans),
+                  ]),
+                )
+              : table(
+                  ['SERIAL', 'CA', 'STATUS', 'DAYS LEFT', 'NAME'],
+                  page.items.map((c) => [
+                    c.serialHex.slice(0, 16) + (c.serialHex.length > 16 ? '…' : ''),
+                    caNames.get(c.caId) ?? c.caId,
+                    c.status,
+                    daysLeft(c.notAfter, now),
+                    firstName(c),
+                  ]),
+                )) + (page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''),
         );
       },
     );
