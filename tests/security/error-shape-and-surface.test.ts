@@ -148,6 +148,9 @@ describe('the unauthenticated surface: every route without credentials', () => {
         'ssh/(krl|trust)/',
         'pki/ca/bundle$',
         'acme/',
+        // single sign-on: browser navigations before anyone is signed in (config, login, callback answer a page or
+        // a redirect to /login?error=… when OIDC is off)
+        'auth/oidc/',
         '$',
         '\\*$',
       ]

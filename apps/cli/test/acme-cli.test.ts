@@ -95,6 +95,7 @@ describe('pkim acme: directories, EAB keys and accounts from the command line', 
       {
         kid: key.kid,
         caId,
+        status: 'unused',
         createdBy: expect.any(String),
         createdAt: expect.any(String),
         usedAt: null,

@@ -38,6 +38,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'certificate.issue': ISSUERS,
   'certificate.issueWithKey': ISSUERS,
   'certificate.revoke': ISSUERS,
+  'renewal.renew': ISSUERS,
   'request.submit': ['admin', 'operator', 'requester'],
   'request.list': ALL,
   'request.get': ALL,

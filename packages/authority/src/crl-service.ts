@@ -5,7 +5,7 @@ function crlReason(stored: RevocationReason | null): number | undefined {
   const r = publishedRevocationReason(stored);
   return r === 'unspecified' ? undefined : REVOCATION_REASONS[r];
 }
-import { buildCrl, type CrlEntryInput } from '@pkim/core';
+import { buildCrl, CrlEntryWriter } from '@pkim/core';
 import type { KeyBackends } from '@pkim/keys';
 import type { Store } from '@pkim/store';
 import type { Logger } from 'pino';
@@ -57,16 +57,23 @@ export function createCrlService(
     return `${counts.revoked}/${childCas}`;
   }
 
-  async function entriesFor(caId: string): Promise<CrlEntryInput[]> {
-    const certs = await store.certificates.listRevoked(caId);
-    const entries: CrlEntryInput[] = certs.map((c) => ({
-      serialHex: c.serialHex,
-      revokedAt: c.revokedAt ?? 0,
-      reason: crlReason(c.revocationReason),
-    }));
+  /** rows read from the database per page while the CRL is encoded (memory stays bounded for 1,000,000 entries) */
+  const PAGE = 10_000;
+
+  async function entriesFor(caId: string): Promise<CrlEntryWriter> {
+    const entries = new CrlEntryWriter();
+    let after: string | null = null;
+    for (;;) {
+      const page = await store.certificates.listRevoked(caId, { after, limit: PAGE });
+      for (const c of page) {
+        entries.add({ serialHex: c.serialHex, revokedAt: c.revokedAt ?? 0, reason: crlReason(c.revocationReason) });
+      }
+      if (page.length < PAGE) break;
+      after = page[page.length - 1]!.serialHex;
+    }
     for (const child of await store.cas.list()) {
       if (child.parentId === caId && child.status === 'revoked' && child.serialHex) {
-        entries.push({
+        entries.add({
           serialHex: child.serialHex,
           revokedAt: child.revokedAt ?? 0,
           reason: crlReason(child.revocationReason),
@@ -90,7 +97,7 @@ export function createCrlService(
           keys.signer({ uri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey }).sign(data),
       );
       await store.audit.append(
-        auditEvent(clock, actor, 'crl.generated', ctx.ca.id, { crlNumber, entries: entries.length, nextUpdate }),
+        auditEvent(clock, actor, 'crl.generated', ctx.ca.id, { crlNumber, entries: entries.count, nextUpdate }),
       );
       const entry: CachedCrl = {
         der,

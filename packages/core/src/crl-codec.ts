@@ -1,37 +1,153 @@
 /** CRL v2 (RFC 5280 §5) building with @peculiar/asn1-x509 classes, and parsing. */
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { AsnConvert } from '@peculiar/asn1-schema';
 import {
-  AlgorithmIdentifier,
-  AuthorityKeyIdentifier,
   CertificateList,
   CRLReason,
-  Extension,
-  KeyIdentifier,
-  Name,
-  RevokedCertificate,
-  TBSCertList,
-  Time,
-  Version,
   id_ce_authorityKeyIdentifier,
   id_ce_cRLNumber,
   id_ce_cRLReasons,
 } from '@peculiar/asn1-x509';
 import { PkiError } from '@pkim/shared';
-import type { CrlInput, SignFn } from './types';
+import type { CrlEntryInput, CrlInput, EncodedCrlEntries, SignFn } from './types';
 import { issuerFactsOf } from './certificate-parser';
 import { at, children, content, readWhole, toHex } from './der-reader';
-import { bitString, integer, seq } from './der-writer';
+import { bitString, explicit, implicitPrimitive, integer, octetString, oid, seq, time, tlv } from './der-writer';
 import { formatDn, decodeNameDer } from './dn-codec';
 import { keyTypeFromSpki, SIGNATURE_ALGORITHMS, signatureAlgorithmDer, verifyWithAlgorithm } from './key-inspector';
 import { fromPem } from './pem-codec';
 import { serialHexToBytes, serialToHex } from './serial-number';
 
-const ab = (u: Uint8Array): ArrayBuffer => u.buffer.slice(u.byteOffset, u.byteOffset + u.byteLength) as ArrayBuffer;
+const OID_REASON_CODE = '2.5.29.21';
+const OID_AKI = '2.5.29.35';
+const OID_CRL_NUMBER = '2.5.29.20';
+
+/** the crlEntryExtensions of each reason code (1-10, 7 unused), encoded once */
+const reasonExtensions = new Map<number, Uint8Array>();
+function reasonExtension(reason: number): Uint8Array {
+  let ext = reasonExtensions.get(reason);
+  if (!ext) {
+    // Extensions ::= SEQUENCE OF Extension { extnID, extnValue OCTET STRING { ENUMERATED reason } }
+    ext = seq(seq(oid(OID_REASON_CODE), octetString(tlv(0x0a, Uint8Array.of(reason)))));
+    reasonExtensions.set(reason, ext);
+  }
+  return ext;
+}
+
+function checkReason(reason: number | undefined): void {
+  if (reason !== undefined && (!Number.isInteger(reason) || reason < 0 || reason > 10 || reason === 7)) {
+    throw new PkiError('revocation.invalid_reason', `invalid CRL reason code ${reason}`);
+  }
+}
+
+/**
+ * The revokedCertificates of a CRL, encoded entry by entry into one growing buffer: no object per entry, so a CRL of
+ * 1,000,000 entries costs about 45 MB and a few seconds (`npm run bench:crl`), where the @peculiar/asn1-x509 classes
+ * build an asn1js object graph per entry. The output is cross-checked byte for byte against those classes in
+ * packages/core/test/crl-ocsp.test.ts, and read by openssl.
+ */
+export class CrlEntryWriter implements EncodedCrlEntries {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  private used = 0;
+  /** entries written */
+  count = 0;
+
+  add(entry: CrlEntryInput): void {
+    checkReason(entry.reason);
+    // an entry is < 128 bytes: serial INTEGER <= 23, Time <= 17, reasonCode extensions 16
+    if (this.used + 128 > this.buf.length) {
+      const grown = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(grown, 0, 0, this.used);
+      this.buf = grown;
+    }
+    const buf = this.buf;
+    const start = this.used;
+    // RevokedCertificate ::= SEQUENCE { userCertificate, revocationDate, crlEntryExtensions OPTIONAL }
+    let o = start + 2;
+    o = writeSerial(buf, o, entry.serialHex);
+    o = writeTime(buf, o, entry.revokedAt);
+    if (entry.reason) {
+      const ext = reasonExtension(entry.reason);
+      buf.set(ext, o);
+      o += ext.length;
+    }
+    buf[start] = 0x30;
+    buf[start + 1] = o - start - 2;
+    this.used = o;
+    this.count++;
+  }
+
+  /** the concatenated entries (a view, valid until the next `add`) */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.used);
+  }
+}
+
+const CANONICAL_SERIAL = /^[1-9a-f][0-9a-f]*$/;
+const hexValue = (c: number): number => (c <= 0x39 ? c - 0x30 : c - 0x57);
+
+/** the serial as an INTEGER TLV at `o`; canonical lowercase hex is decoded in place, anything else normalised first */
+function writeSerial(buf: Buffer, o: number, serialHex: string): number {
+  if (!CANONICAL_SERIAL.test(serialHex) || serialHex.length > 40) {
+    const bytes = serialHexToBytes(serialHex);
+    if (bytes.length > 21) throw new PkiError('input.invalid', `serial ${serialHex} is longer than 20 bytes`);
+    buf[o] = 0x02;
+    buf[o + 1] = bytes.length;
+    buf.set(bytes, o + 2);
+    return o + 2 + bytes.length;
+  }
+  const odd = serialHex.length % 2;
+  const n = (serialHex.length + odd) / 2;
+  const first = odd
+    ? hexValue(serialHex.charCodeAt(0))
+    : (hexValue(serialHex.charCodeAt(0)) << 4) | hexValue(serialHex.charCodeAt(1));
+  const pad = first & 0x80 ? 1 : 0;
+  buf[o] = 0x02;
+  buf[o + 1] = n + pad;
+  let p = o + 2;
+  if (pad) buf[p++] = 0;
+  buf[p++] = first;
+  for (let i = odd ? 1 : 2; i < serialHex.length; i += 2) {
+    buf[p++] = (hexValue(serialHex.charCodeAt(i)) << 4) | hexValue(serialHex.charCodeAt(i + 1));
+  }
+  return p;
+}
+
+function writeDigits(buf: Buffer, o: number, v: number, width: number): number {
+  for (let i = width - 1; i >= 0; i--) {
+    buf[o + i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return o + width;
+}
+
+/** RFC 5280 Time at `o`, as der-writer's `time`: UTCTime 1950-2049, GeneralizedTime otherwise, seconds precision */
+function writeTime(buf: Buffer, o: number, ms: number): number {
+  const d = new Date(Math.floor(ms / 1000) * 1000);
+  const y = d.getUTCFullYear();
+  const utc = y >= 1950 && y <= 2049;
+  if (!utc && (y < 0 || y > 9999)) {
+    const t = time(ms);
+    buf.set(t, o);
+    return o + t.length;
+  }
+  buf[o] = utc ? 0x17 : 0x18;
+  buf[o + 1] = utc ? 13 : 15;
+  let p = o + 2;
+  p = utc ? writeDigits(buf, p, y % 100, 2) : writeDigits(buf, p, y, 4);
+  p = writeDigits(buf, p, d.getUTCMonth() + 1, 2);
+  p = writeDigits(buf, p, d.getUTCDate(), 2);
+  p = writeDigits(buf, p, d.getUTCHours(), 2);
+  p = writeDigits(buf, p, d.getUTCMinutes(), 2);
+  p = writeDigits(buf, p, d.getUTCSeconds(), 2);
+  buf[p] = 0x5a; // Z
+  return p + 1;
+}
 
 /**
  * Builds and signs a v2 CRL: issuer name copied byte-for-byte from the issuer certificate's
  * subject, AKI = issuer SKI, CRL number, thisUpdate/nextUpdate (seconds precision), and one entry
  * per revoked serial with a reasonCode entry extension (omitted for unspecified / absent reasons).
+ * `entries` may be a list or a {@link CrlEntryWriter} already filled (large CRLs, streamed from the database).
  */
 export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Array> {
   const facts = issuerFactsOf(input.issuer.certificateDer);
@@ -43,47 +159,29 @@ export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Arra
     );
   if (!(input.thisUpdate < input.nextUpdate))
     throw new PkiError('input.invalid', 'CRL thisUpdate must be before nextUpdate');
-  const sec = (ms: number): Date => new Date(Math.floor(ms / 1000) * 1000);
-  const entries = input.entries.map((e) => {
-    if (e.reason !== undefined && (!Number.isInteger(e.reason) || e.reason < 0 || e.reason > 10 || e.reason === 7)) {
-      throw new PkiError('revocation.invalid_reason', `invalid CRL reason code ${e.reason}`);
-    }
-    return new RevokedCertificate({
-      userCertificate: ab(serialHexToBytes(e.serialHex)),
-      revocationDate: new Time(sec(e.revokedAt)),
-      crlEntryExtensions: e.reason
-        ? [
-            new Extension({
-              extnID: id_ce_cRLReasons,
-              critical: false,
-              // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment -- RFC 5280 reason codes
-              extnValue: new OctetString(AsnConvert.serialize(new CRLReason(e.reason))),
-            }),
-          ]
-        : undefined,
-    });
-  });
-  const tbs = new TBSCertList({
-    version: Version.v2,
-    signature: AsnConvert.parse(signatureAlgorithmDer(input.issuer.keyType), AlgorithmIdentifier),
-    issuer: AsnConvert.parse(facts.subjectDer, Name),
-    thisUpdate: new Time(sec(input.thisUpdate)),
-    nextUpdate: new Time(sec(input.nextUpdate)),
-    revokedCertificates: entries.length ? entries : undefined,
-    crlExtensions: [
-      new Extension({
-        extnID: id_ce_authorityKeyIdentifier,
-        critical: false,
-        extnValue: new OctetString(
-          AsnConvert.serialize(
-            new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(ab(facts.subjectKeyIdentifier)) }),
-          ),
-        ),
-      }),
-      new Extension({ extnID: id_ce_cRLNumber, critical: false, extnValue: new OctetString(integer(input.crlNumber)) }),
-    ],
-  });
-  const tbsDer = new Uint8Array(AsnConvert.serialize(tbs));
+  let writer: EncodedCrlEntries;
+  if (Array.isArray(input.entries)) {
+    const w = new CrlEntryWriter();
+    for (const e of input.entries) w.add(e);
+    writer = w;
+  } else writer = input.entries;
+  const extensions = explicit(
+    0,
+    seq(
+      seq(oid(OID_AKI), octetString(seq(implicitPrimitive(0, facts.subjectKeyIdentifier)))),
+      seq(oid(OID_CRL_NUMBER), octetString(integer(input.crlNumber))),
+    ),
+  );
+  // TBSCertList ::= SEQUENCE { version v2, signature, issuer, thisUpdate, nextUpdate, revokedCertificates, [0] ext }
+  const tbsDer = seq(
+    integer(1),
+    signatureAlgorithmDer(input.issuer.keyType),
+    facts.subjectDer,
+    time(input.thisUpdate),
+    time(input.nextUpdate),
+    ...(writer.count ? [seq(writer.bytes())] : []),
+    extensions,
+  );
   const signature = await sign(tbsDer);
   return seq(tbsDer, signatureAlgorithmDer(input.issuer.keyType), bitString(signature));
 }

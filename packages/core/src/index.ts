@@ -36,7 +36,7 @@ export {
   verifyCertificateSignatureAsync,
   issuerFactsOf,
 } from './certificate-parser';
-export { buildCrl, parseCrl, verifyCrlSignature, type ParsedCrl } from './crl-codec';
+export { buildCrl, CrlEntryWriter, parseCrl, verifyCrlSignature, type ParsedCrl } from './crl-codec';
 export {
   parseOcspRequest,
   ocspIssuerHashes,

@@ -209,12 +209,19 @@ export interface CrlEntryInput {
   reason?: number; // RFC 5280 reason code; omitted for unspecified
 }
 
+/** revokedCertificates already DER-encoded one after another (`CrlEntryWriter`) */
+export interface EncodedCrlEntries {
+  readonly count: number;
+  bytes(): Uint8Array;
+}
+
 export interface CrlInput {
   issuer: IssuerInfo;
   thisUpdate: number;
   nextUpdate: number;
   crlNumber: number | bigint;
-  entries: CrlEntryInput[];
+  /** a list, or a `CrlEntryWriter` already filled (large CRLs) */
+  entries: CrlEntryInput[] | EncodedCrlEntries;
 }
 
 /** X.509-ready signature over `data` with the issuer key (hash implied by key type). */

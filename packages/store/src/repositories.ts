@@ -340,8 +340,9 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       const last = page[page.length - 1];
       return { items: page, nextCursor: more && last ? Buffer.from(last.name, 'utf8').toString('base64url') : null };
     },
-    async listRevoked(caId) {
-      return await db
+    async listRevoked(caId, page) {
+      // walks the (ca_id, serial_hex) unique index: each page starts where the last one ended
+      const q = db
         .select({
           serialHex: C.serialHex,
           revokedAt: C.revokedAt,
@@ -349,8 +350,15 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
           notAfter: C.notAfter,
         })
         .from(C)
-        .where(and(eq(C.caId, caId), eq(C.status, 'revoked')))
+        .where(
+          and(
+            eq(C.caId, caId),
+            eq(C.status, 'revoked'),
+            ...(page?.after !== undefined && page.after !== null ? [gt(C.serialHex, page.after)] : []),
+          ),
+        )
         .orderBy(asc(C.serialHex));
+      return page?.limit !== undefined ? await q.limit(page.limit) : await q;
     },
     async countByStatus(caId) {
       const grouped = await countByStatusQuery(db, t, caId);

@@ -462,9 +462,13 @@ export interface CertificateRepository {
     /** only names of certificates of these CAs; an empty list matches nothing */
     caIds?: string[];
   }): Promise<Page<NameCoverage>>;
-  /** revoked entries for the CRL of a CA: serial, time, reason (not expired beyond `notAfterAfter`) */
+  /**
+   * Revoked entries for the CRL of a CA: serial, time, reason, ordered by serial. Large CRLs read it in keyset pages
+   * (`page.after` = the last serial of the previous page, `page.limit` rows) so memory stays bounded.
+   */
   listRevoked(
     caId: string,
+    page?: { after?: string | null; limit?: number },
   ): Promise<Pick<CertificateRow, 'serialHex' | 'revokedAt' | 'revocationReason' | 'notAfter'>[]>;
   /** served by the counters table: O(CAs × profiles), never reads the certificates */
   countByStatus(caId?: string): Promise<Record<CertificateStatus, number>>;

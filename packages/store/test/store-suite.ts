@@ -376,6 +376,28 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await all(['ample', 'xample.org'])).toEqual([[], []]);
     });
 
+    it('lists the revoked certificates of a CA in keyset pages ordered by serial (large CRLs)', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const other = makeCa();
+      const revoked = Array.from({ length: 7 }, (_, i) =>
+        makeCert(ca.id, { serialHex: `0${i + 1}a0`, status: 'revoked', revokedAt: T0 + i, revocationReason: null }),
+      );
+      const active = makeCert(ca.id, { serialHex: '03b0' });
+      const elsewhere = makeCert(other.id, { serialHex: '02b0', status: 'revoked', revokedAt: T0 });
+      await store.commit({ insertCa: [ca, other], insertCertificates: [...revoked.reverse(), active, elsewhere] });
+      const pages: string[][] = [];
+      let after: string | null = null;
+      for (;;) {
+        const page = await store.certificates.listRevoked(ca.id, { after, limit: 3 });
+        if (page.length === 0) break;
+        pages.push(page.map((r) => r.serialHex));
+        after = page[page.length - 1]!.serialHex;
+      }
+      expect(pages).toEqual([['01a0', '02a0', '03a0'], ['04a0', '05a0', '06a0'], ['07a0']]);
+      expect((await store.certificates.listRevoked(ca.id)).map((r) => r.serialHex)).toEqual(pages.flat());
+    });
+
     it('finds, counts and expires the active certificates that expire before a time', async () => {
       const store = await newStore();
       const ca = makeCa();
