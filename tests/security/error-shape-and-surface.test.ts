@@ -151,6 +151,9 @@ describe('the unauthenticated surface: every route without credentials', () => {
         // single sign-on: browser navigations before anyone is signed in (config, login, callback answer a page or
         // a redirect to /login?error=… when OIDC is off)
         'auth/oidc/',
+        // the API's own description and its docs page (no secrets; what a newcomer reads first)
+        'api/v1/openapi\\.json$',
+        'api/docs',
         '$',
         '\\*$',
       ]
