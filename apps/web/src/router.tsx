@@ -16,6 +16,7 @@ import { LoginPage } from './pages/login-page';
 import { DashboardPage } from './pages/dashboard-page';
 import { CertificatesPage, type CertificatesSearch } from './pages/certificates-page';
 import { PageSkeleton } from './components/page';
+import { isSshTab, type SshTab } from './pages/ssh/ssh-tabs';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
@@ -138,6 +139,7 @@ const domainsRoute = createRoute({
 const sshRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/ssh',
+  validateSearch: (s: Record<string, unknown>): { tab?: SshTab } => ({ tab: isSshTab(s.tab) ? s.tab : undefined }),
   component: lazyRouteComponent(() => import('./pages/ssh-page'), 'SshPage'),
 });
 const acmeRoute = createRoute({

@@ -1,121 +1,47 @@
 // End to end: the built web console in Debian's Chromium (playwright-core, no browser download)
 // against a real `pkim serve` on a fresh data dir. Writes screenshots of every page to docs/screenshots/.
+// The SSH pages have their own file (ssh-console-e2e.test.ts); both share ./support/console-browser.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { startServer, type RunningServer } from '@pkim/server';
-import { REPO_ROOT } from '../../../tests/support/cli-runner';
+import type { Page } from 'playwright-core';
+import type { RunningServer } from '@pkim/server';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
-import { generateSshKey, krlRevokes, makeTempDir } from '../../../tests/support/openssh';
 import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
 import { runAsync } from '../../../tests/support/acme-kit';
+import { openConsole, type BrowserGlobals, type ConsoleSession } from './support/console-browser';
 
-/** The few browser globals the page functions use (this file is type-checked without the DOM library). */
-interface BrowserGlobals {
-  localStorage: { getItem(key: string): string | null; removeItem(key: string): void };
-}
-const CHROMIUM = '/usr/bin/chromium';
-const WEB = join(REPO_ROOT, 'apps/web');
-const SHOTS = join(REPO_ROOT, 'docs/screenshots');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const PASSWORD = 'correct-horse-battery-42';
 const E2E_ADMIN = { id: 'usr_e2e', name: 'e2e', role: 'admin' as const };
 
-let built = false;
-/** the production build, exactly what `npm start` serves (once per file) */
-function buildConsole(): void {
-  if (built) return;
-  const build = spawnSync(
-    process.execPath,
-    [join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
-    { cwd: WEB, encoding: 'utf8' },
-  );
-  if (build.status !== 0) throw new Error(`vite build failed: ${build.stderr}${build.stdout}`);
-  mkdirSync(SHOTS, { recursive: true });
-  built = true;
-}
-
 describe('web console end to end (Chromium against pkim serve)', () => {
+  let session: ConsoleSession;
   let server: RunningServer;
-  let context: BrowserContext;
   let page: Page;
   let base: string;
   let adminPassword: string;
-  const data = tempDir('pkim-e2e-data-');
-  const profile = tempDir('pkim-e2e-chromium-');
   const ids: { root?: string; int?: string; csrCert?: string; keyCert?: string } = {};
-
-  async function shot(name: string) {
-    await page.waitForLoadState('networkidle');
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
-  }
-
-  async function signIn(username: string, password: string) {
-    await context.clearCookies();
-    await page.goto(`${base}/login`);
-    // the page context has DOM globals; this file is type-checked without the DOM library
-    await page.evaluate(() => (globalThis as unknown as BrowserGlobals).localStorage.removeItem('pkim-csrf'));
-    await page.getByLabel('Username').fill(username);
-    await page.getByLabel('Password').fill(password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
-  }
-
-  /** a link of the main navigation (other links may share its words) */
-  async function nav(name: string) {
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
-  }
+  const shot = (name: string) => session.shot(name);
+  const signIn = (username: string, password: string) => session.signIn(username, password);
+  const nav = (name: string) => session.nav(name);
 
   async function wizardNext() {
     await page.getByRole('button', { name: 'Next' }).click();
   }
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install chromium`);
-    buildConsole();
-    const lines: string[] = [];
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      dataDir: data.dir,
-      logLevel: 'warn',
-      handleSignals: false,
-      print: (l) => lines.push(l),
-      server: { backgroundJobs: false, rateLimit: false },
-    });
-    base = server.url;
-    adminPassword = server.bootstrap!.password;
-    expect(lines.join('\n')).toContain(`Sign in to the web console at ${base}/`);
-    context = await chromium.launchPersistentContext(profile.dir, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1366, height: 860 },
-      acceptDownloads: true,
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    session = await openConsole();
+    ({ server, page, base, adminPassword } = session);
+    expect(session.printed.join('\n')).toContain(`Sign in to the web console at ${base}/`);
   }, 240_000);
 
   afterAll(async () => {
-    await context?.close();
-    await server?.close();
-    data.cleanup();
-    profile.cleanup();
+    await session?.close();
   });
 
   it('signs the administrator in with the first-boot password', async () => {
@@ -239,7 +165,7 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     expect(pubFromKey).toBe(pubFromCert);
     // the key was not stored: the database holds no copy of it
     const body = keyPem.split('\n').slice(1, 3).join('');
-    expect(readFileSync(join(data.dir, 'pkim.db')).includes(Buffer.from(body))).toBe(false);
+    expect(readFileSync(join(session.dataDir, 'pkim.db')).includes(Buffer.from(body))).toBe(false);
   }, 60_000);
 
   it('revokes with a reason; the certificate, the CRL download and the audit log show it', async () => {
@@ -384,67 +310,6 @@ describe('web console end to end (Chromium against pkim serve)', () => {
     await page.getByRole('heading', { name: 'api.example.com' }).waitFor();
   }, 90_000);
 
-  it('SSH: creates a CA, lists certificates, revokes one into the KRL (ssh-keygen -Q), shows its version', async () => {
-    const keys = makeTempDir('pkim-e2e-ssh-');
-    try {
-      await signIn('admin', adminPassword);
-      await nav('SSH');
-      await page.getByRole('heading', { name: 'SSH certificate authority' }).waitFor();
-      await page.getByRole('button', { name: 'Create SSH CA' }).click();
-      await page.getByLabel('Name').fill('e2e-users');
-      await page.getByRole('button', { name: 'Create CA' }).click();
-      await page.locator('[data-ssh-ca="e2e-users"]').waitFor();
-      const admin = { id: 'usr_e2e', name: 'e2e', role: 'admin' as const };
-      const sign = async (who: string) =>
-        server.authority.ssh.sign(
-          {
-            ca: 'e2e-users',
-            type: 'user',
-            publicKey: generateSshKey(keys.dir, who).pub,
-            principals: [who, 'deploy'],
-            keyId: `${who}@laptop`,
-          },
-          admin,
-        );
-      const alice = await sign('alice');
-      await sign('bob');
-      await shot('ssh-cas');
-
-      await page.getByRole('tab', { name: 'Certificates' }).click();
-      const row = page.locator(`[data-ssh-serial="${alice.certificate.serial}"]`);
-      await row.waitFor();
-      await row.getByRole('button', { name: 'Revoke' }).click();
-      await page.getByLabel('Reason (optional)').fill('laptop stolen');
-      await shot('ssh-revoke-confirmation');
-      await page.getByRole('button', { name: 'Revoke certificate' }).click();
-      await page.getByText(`Revoked serial ${alice.certificate.serial}`).waitFor();
-      await row.locator('[data-status="revoked"]').waitFor();
-      await shot('ssh-certificates');
-      const krl = await server.authority.ssh.caKrl('e2e-users');
-      expect(krlRevokes(krl.krl, alice.line)).toBe(true);
-
-      await page.getByRole('tab', { name: 'KRL' }).click();
-      await expect.poll(() => page.getByTestId('krl-version-e2e-users').textContent()).toBe(String(krl.version));
-      await shot('ssh-krl');
-      // the link serves the same KRL the hosts poll
-      const fetched = await page.evaluate(async () => {
-        const r = await fetch('/ssh/krl/ca/e2e-users');
-        return { status: r.status, version: r.headers.get('x-krl-version') };
-      });
-      expect(fetched).toEqual({ status: 200, version: String(krl.version) });
-
-      // an auditor reads SSH but has no Revoke button and no SPIFFE page
-      await signIn('audrey', PASSWORD);
-      await nav('SSH');
-      await page.getByRole('tab', { name: 'Certificates' }).click();
-      await page.getByTestId('ssh-certificates-table').waitFor();
-      expect(await page.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
-      expect(await page.getByRole('link', { name: 'Workload identity' }).count()).toBe(0);
-    } finally {
-      keys.cleanup();
-    }
-  }, 90_000);
-
   it('SPIFFE: initialises the trust domain, shows status and SVIDs, denies and allows an identity', async () => {
     await signIn('admin', adminPassword);
     await nav('Workload identity');
@@ -571,17 +436,13 @@ describe('web console end to end (Chromium against pkim serve)', () => {
 });
 
 describe('web console: notifications (Chromium against pkim serve)', () => {
+  let session: ConsoleSession;
   let server: RunningServer;
-  let context: BrowserContext;
   let page: Page;
-  const data = tempDir('pkim-e2e-notify-data-');
-  const profile = tempDir('pkim-e2e-notify-chromium-');
   const received: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
   let hook: Server;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install chromium`);
-    buildConsole();
     hook = createServer((req, res) => {
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString('utf8')));
@@ -591,30 +452,13 @@ describe('web console: notifications (Chromium against pkim serve)', () => {
       });
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      dataDir: data.dir,
-      logLevel: 'warn',
-      handleSignals: false,
-      print: () => undefined,
-      server: { backgroundJobs: false, rateLimit: false },
-    });
-    context = await chromium.launchPersistentContext(profile.dir, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1366, height: 860 },
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    session = await openConsole({ prefix: 'pkim-e2e-notify' });
+    ({ server, page } = session);
   }, 240_000);
 
   afterAll(async () => {
-    await context?.close();
-    await server?.close();
+    await session?.close();
     await new Promise<void>((r) => (hook ? hook.close(() => r()) : r()));
-    data.cleanup();
-    profile.cleanup();
   });
 
   it('adds a webhook rule (secret shown once); the job delivers a signed expiry webhook; the log has it', async () => {
@@ -652,15 +496,15 @@ describe('web console: notifications (Chromium against pkim serve)', () => {
     await dialog.getByLabel('Webhook URL').fill(`http://127.0.0.1:${(hook.address() as AddressInfo).port}/pki`);
     await dialog.getByLabel('Only certificates of CA').selectOption(root.ca.id);
     await dialog.getByLabel('Only names matching').fill('*.example.com');
-    await page.screenshot({ path: join(SHOTS, 'notification-rule-form.png') });
+    await session.shot('notification-rule-form');
     await dialog.getByRole('button', { name: 'Add rule' }).click();
     const secret = (await page.getByTestId('webhook-secret').textContent())!;
     expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    await page.screenshot({ path: join(SHOTS, 'notification-secret-once.png') });
+    await session.shot('notification-secret-once');
     await page.getByRole('button', { name: 'Done' }).click();
     await page.locator('[data-rule="tls-expiry"] [data-status="active"]').waitFor();
     expect(await page.content()).not.toContain(secret);
-    await page.screenshot({ path: join(SHOTS, 'notification-rules.png') });
+    await session.shot('notification-rules');
 
     // one pass of the leader-only job (pkim serve runs it every PKIM_JOBS_INTERVAL_MS)
     expect(await a.notifications.run()).toMatchObject({ enqueued: 1, delivered: 1 });
@@ -678,7 +522,7 @@ describe('web console: notifications (Chromium against pkim serve)', () => {
     await page.getByRole('tab', { name: 'Delivery log' }).click();
     await page.locator('[data-rule="tls-expiry"] [data-status="delivered"]').waitFor();
     await page.waitForLoadState('networkidle');
-    await page.screenshot({ path: join(SHOTS, 'notification-deliveries.png') });
+    await session.shot('notification-deliveries');
 
     await page.getByRole('tab', { name: 'Rules' }).click();
     await page.locator('[data-rule="tls-expiry"]').getByRole('button', { name: 'Disable' }).click();

@@ -3,19 +3,12 @@
 // role mapping from the `groups` claim, users created at their first sign-in, logout at the provider, and the
 // local administrator's password sign-in beside it (break-glass).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import Provider from 'oidc-provider';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '@pkim/server';
-import { REPO_ROOT } from '../../../tests/support/cli-runner';
 import { tempDir } from '../../../tests/support/openssl-tools';
-
-const CHROMIUM = '/usr/bin/chromium';
-const WEB = join(REPO_ROOT, 'apps/web');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'];
+import { buildConsole, CHROMIUM, CHROMIUM_ARGS } from './support/console-browser';
 
 /** The provider's accounts: `groups` decides the role in PKI Manager (PKIM_OIDC_ROLE_MAP). */
 const ACCOUNTS: Record<string, { email: string; groups: string[] }> = {
@@ -38,14 +31,7 @@ describe('OIDC sign-in (oidc-provider + Chromium against pkim serve)', () => {
   const profile = tempDir('pkim-oidc-chromium-');
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install chromium`);
-    // the production build, exactly what `npm start` serves
-    const build = spawnSync(
-      process.execPath,
-      [join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
-      { cwd: WEB, encoding: 'utf8' },
-    );
-    if (build.status !== 0) throw new Error(`vite build failed: ${build.stderr}${build.stdout}`);
+    buildConsole(); // the production build, exactly what `npm start` serves (once per test run)
     // 1. the provider's address first (its issuer URL), 2. pkim configured for it, 3. the provider with pkim's
     // redirect URI (discovery happens at the first sign-in)
     let handler: (req: IncomingMessage, res: ServerResponse) => void = (_q, s) => s.writeHead(503).end();

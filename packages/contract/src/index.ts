@@ -11,3 +11,4 @@ export * from './insights-schemas';
 export * from './lifecycle-schemas';
 export * from './notification-schemas';
 export * from './rest-routes';
+export * from './ssh-schemas';

@@ -880,6 +880,30 @@ export function createSshService(deps: SshServiceDeps): SshService {
         return row;
       });
     },
+    async listHostAccounts(envName, hostName) {
+      const env = await environment(envName);
+      const host = await resolveHost(env.id, hostName);
+      return store.ssh.hostAccounts(host.id);
+    },
+    async unmapAccount(input, actor) {
+      authorize(actor, 'ssh:manage');
+      const env = await environment(input.environment);
+      const host = await resolveHost(env.id, input.host);
+      const existing = await store.ssh.hostAccounts(host.id);
+      if (!existing.some((a) => a.account === input.account && a.principal === input.principal)) {
+        throw new PkiError('ssh.not_found', `${input.principal} does not map to ${input.account} on ${host.name}`);
+      }
+      await store.commit({
+        ssh: { deleteHostAccounts: [{ hostId: host.id, account: input.account, principal: input.principal }] },
+        audit: [
+          auditEvent(clock, actor, 'ssh_host.account_unmapped', host.id, {
+            host: host.name,
+            account: input.account,
+            principal: input.principal,
+          }),
+        ],
+      });
+    },
     async principalsFiles(envName, hostName) {
       const env = await environment(envName);
       const host = await resolveHost(env.id, hostName);

@@ -158,6 +158,12 @@ export interface SshService {
     input: { environment?: string; host: string; account: string; principal: string },
     actor: Actor,
   ): Promise<SshHostAccountRow>;
+  /** the principal → local account mappings of a host */
+  listHostAccounts(environment: string | undefined, host: string): Promise<SshHostAccountRow[]>;
+  unmapAccount(
+    input: { environment?: string; host: string; account: string; principal: string },
+    actor: Actor,
+  ): Promise<void>;
   /** AuthorizedPrincipalsFile content per local account of a host */
   principalsFiles(environment: string | undefined, host: string): Promise<Record<string, string>>;
   block(

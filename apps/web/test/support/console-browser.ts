@@ -1,0 +1,164 @@
+// Support for the console's end-to-end tests: the production build of apps/web (built once per test run, under a
+// lock, so parallel test files never rebuild the files another one is serving), `pkim serve` on a fresh data dir,
+// Debian's Chromium through playwright-core (no browser download), and the page helpers every e2e file uses.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startServer, type RunningServer, type StartServerOptions } from '@pkim/server';
+import { REPO_ROOT } from '../../../../tests/support/cli-runner';
+import { tempDir } from '../../../../tests/support/openssl-tools';
+
+/** The few browser globals the page functions use (the tests are type-checked without the DOM library). */
+export interface BrowserGlobals {
+  localStorage: { getItem(key: string): string | null; removeItem(key: string): void };
+}
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const WEB = join(REPO_ROOT, 'apps/web');
+export const SHOTS = join(REPO_ROOT, 'docs/screenshots');
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+const LOCK = join(REPO_ROOT, 'node_modules/.cache/pkim-web-build.lock');
+const STAMP = join(WEB, 'dist/.pkim-test-run');
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Builds the console with Vite (exactly what `npm start` serves) unless this test run already did: the run is
+ * named by the CLI bundle the global setup built (PKIM_TEST_BIN). A directory lock keeps parallel test files from
+ * building into apps/web/dist at the same time; a lock older than 10 minutes is a crashed run's and is broken.
+ */
+export function buildConsole(): void {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: apt-get install chromium`);
+  const run = process.env.PKIM_TEST_BIN ?? `pid-${process.pid}-${Date.now()}`;
+  mkdirSync(join(LOCK, '..'), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      if (Date.now() - statSync(LOCK, { throwIfNoEntry: false })!.mtimeMs > 600_000) rmSync(LOCK, { force: true });
+      sleepSync(250);
+    }
+  }
+  try {
+    if (existsSync(STAMP) && readFileSync(STAMP, 'utf8') === run) return;
+    const build = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
+      { cwd: WEB, encoding: 'utf8' },
+    );
+    if (build.status !== 0) throw new Error(`vite build failed: ${build.stderr}${build.stdout}`);
+    writeFileSync(STAMP, run);
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+export interface ConsoleSession {
+  server: RunningServer;
+  context: BrowserContext;
+  page: Page;
+  /** http://127.0.0.1:<port> */
+  base: string;
+  /** the first-boot administrator's password */
+  adminPassword: string;
+  /** what the server printed at start-up */
+  printed: string[];
+  dataDir: string;
+  /** a PNG of the viewport into docs/screenshots/<name>.png, once the network is idle */
+  shot(name: string): Promise<void>;
+  /** signs in with a fresh cookie jar and CSRF token; waits for the dashboard */
+  signIn(username: string, password: string): Promise<void>;
+  /** a link of the main navigation (other links may share its words) */
+  nav(name: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The built console served by `startServer` on a fresh data dir (127.0.0.1, ephemeral port, no background jobs,
+ * no rate limit) and a Chromium page at 1366×860. `authority` passes extra authority options (OIDC…).
+ */
+export async function openConsole(
+  opts: { prefix?: string; authority?: StartServerOptions['authority'] } = {},
+): Promise<ConsoleSession> {
+  buildConsole();
+  mkdirSync(SHOTS, { recursive: true });
+  const prefix = opts.prefix ?? 'pkim-e2e';
+  const data = tempDir(`${prefix}-data-`);
+  const profile = tempDir(`${prefix}-chromium-`);
+  const printed: string[] = [];
+  let server: RunningServer | undefined;
+  let context: BrowserContext | undefined;
+  try {
+    server = await startServer({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir: data.dir,
+      logLevel: 'warn',
+      handleSignals: false,
+      print: (l) => printed.push(l),
+      server: { backgroundJobs: false, rateLimit: false },
+      ...(opts.authority ? { authority: opts.authority } : {}),
+    });
+    context = await chromium.launchPersistentContext(profile.dir, {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      headless: true,
+      viewport: { width: 1366, height: 860 },
+      acceptDownloads: true,
+    });
+  } catch (e) {
+    await context?.close();
+    await server?.close();
+    data.cleanup();
+    profile.cleanup();
+    throw e;
+  }
+  const page = context.pages()[0] ?? (await context.newPage());
+  const base = server.url;
+  const session: ConsoleSession = {
+    server,
+    context,
+    page,
+    base,
+    adminPassword: server.bootstrap!.password,
+    printed,
+    dataDir: data.dir,
+    async shot(name) {
+      await page.waitForLoadState('networkidle');
+      await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+    },
+    async signIn(username, password) {
+      await session.context.clearCookies();
+      await page.goto(`${base}/login`);
+      await page.evaluate(() => (globalThis as unknown as BrowserGlobals).localStorage.removeItem('pkim-csrf'));
+      await page.getByLabel('Username').fill(username);
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+    },
+    async nav(name) {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+    },
+    async close() {
+      await session.context.close();
+      await session.server.close();
+      data.cleanup();
+      profile.cleanup();
+    },
+  };
+  return session;
+}
