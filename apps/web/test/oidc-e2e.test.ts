@@ -5,10 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import Provider from 'oidc-provider';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { startServer, type RunningServer } from '@pkim/server';
-import { tempDir } from '../../../tests/support/openssl-tools';
-import { buildConsole, CHROMIUM, CHROMIUM_ARGS } from './support/console-browser';
+import type { BrowserContext, Page } from 'playwright-core';
+import type { RunningServer } from '@pkim/server';
+import { openConsole, type ConsoleSession } from './support/console-browser';
 
 /** The provider's accounts: `groups` decides the role in PKI Manager (PKIM_OIDC_ROLE_MAP). */
 const ACCOUNTS: Record<string, { email: string; groups: string[] }> = {
@@ -22,16 +21,14 @@ const ACCOUNTS: Record<string, { email: string; groups: string[] }> = {
 describe('OIDC sign-in (oidc-provider + Chromium against pkim serve)', () => {
   let idp: Server;
   let issuer: string;
+  let session: ConsoleSession;
   let server: RunningServer;
   let context: BrowserContext;
   let page: Page;
   let base: string;
   let adminPassword: string;
-  const data = tempDir('pkim-oidc-data-');
-  const profile = tempDir('pkim-oidc-chromium-');
 
   beforeAll(async () => {
-    buildConsole(); // the production build, exactly what `npm start` serves (once per test run)
     // 1. the provider's address first (its issuer URL), 2. pkim configured for it, 3. the provider with pkim's
     // redirect URI (discovery happens at the first sign-in)
     let handler: (req: IncomingMessage, res: ServerResponse) => void = (_q, s) => s.writeHead(503).end();
@@ -39,15 +36,8 @@ describe('OIDC sign-in (oidc-provider + Chromium against pkim serve)', () => {
     await new Promise<void>((resolve) => idp.listen(0, '127.0.0.1', resolve));
     const port = (idp.address() as { port: number }).port;
     issuer = `http://127.0.0.1:${port}`;
-    const lines: string[] = [];
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      dataDir: data.dir,
-      logLevel: 'warn',
-      handleSignals: false,
-      print: (l) => lines.push(l),
-      server: { backgroundJobs: false, rateLimit: false },
+    session = await openConsole({
+      prefix: 'pkim-oidc',
       authority: {
         oidc: {
           issuer,
@@ -59,6 +49,7 @@ describe('OIDC sign-in (oidc-provider + Chromium against pkim serve)', () => {
         },
       },
     });
+    ({ server, context, page } = session);
     base = server.url;
     adminPassword = server.bootstrap!.password;
     const provider = new Provider(issuer, {
@@ -93,23 +84,13 @@ describe('OIDC sign-in (oidc-provider + Chromium against pkim serve)', () => {
     });
     const callback = provider.callback();
     handler = (req, res) => void callback(req, res);
-    context = await chromium.launchPersistentContext(profile.dir, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1280, height: 800 },
-    });
     // the provider's dev pages import a web font: no network here, answer it empty
     await context.route(/fonts\.googleapis\.com/, (route) => route.fulfill({ status: 200, body: '' }));
-    page = context.pages()[0] ?? (await context.newPage());
   }, 240_000);
 
   afterAll(async () => {
-    await context?.close();
-    await server?.close();
+    await session?.close();
     await new Promise((resolve) => (idp ? idp.close(resolve) : resolve(undefined)));
-    data.cleanup();
-    profile.cleanup();
   });
 
   /** from the console's sign-in page through the provider's login and consent pages */

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useMutation, useSuspenseQuery } from '@tanstack/react-query';
-import { Plus, Truck } from 'lucide-react';
+import { Truck } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../../lib/trpc';
 import { useMe } from '../../lib/auth';
 import { useInvalidate } from '../../lib/hooks';
@@ -13,6 +13,7 @@ import { DataTable } from '../../components/data-table';
 import { FormDialog, SecretOnce } from '../../components/form-dialog';
 import { SelectField, TextField } from '../../components/form-fields';
 import { useEnvironmentOptions } from './ssh-registry-tabs';
+import { ManageAction } from './manage-action';
 
 type FleetToken = RouterOutputs['ssh']['fleetTokens'][number];
 const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
@@ -50,18 +51,13 @@ export function FleetTokensTab() {
   return (
     <div className="space-y-4">
       <ErrorAlert error={revoke.error} />
-      {manage ? (
-        <div className="flex justify-end">
-          <Button
-            onClick={() => {
-              create.reset();
-              setOpen(true);
-            }}
-          >
-            <Plus /> Create fleet token
-          </Button>
-        </div>
-      ) : null}
+      <ManageAction
+        label="Create fleet token"
+        onClick={() => {
+          create.reset();
+          setOpen(true);
+        }}
+      />
       <DataTable<FleetToken>
         testId="ssh-fleet-tokens-table"
         rows={tokens}

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useSuspenseQuery } from '@tanstack/react-query';
-import { Ban, Plus, Tag, UserRound, X } from 'lucide-react';
+import { Ban, Tag, UserRound, X } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../../lib/trpc';
 import { useMe } from '../../lib/auth';
 import { useInvalidate } from '../../lib/hooks';
@@ -13,6 +13,7 @@ import { DataTable } from '../../components/data-table';
 import { FormDialog } from '../../components/form-dialog';
 import { SelectField, TextField } from '../../components/form-fields';
 import { useEnvironmentOptions } from './ssh-registry-tabs';
+import { ManageAction } from './manage-action';
 
 type SshUser = RouterOutputs['ssh']['listUsers'][number];
 type SshBlock = RouterOutputs['ssh']['listBlocks'][number];
@@ -133,18 +134,13 @@ export function UsersTab() {
   return (
     <div className="space-y-4">
       <ErrorAlert error={ungrant.error ?? disable.error} />
-      {manage ? (
-        <div className="flex justify-end">
-          <Button
-            onClick={() => {
-              add.reset();
-              setAdding(true);
-            }}
-          >
-            <Plus /> Add user
-          </Button>
-        </div>
-      ) : null}
+      <ManageAction
+        label="Add user"
+        onClick={() => {
+          add.reset();
+          setAdding(true);
+        }}
+      />
       <DataTable<SshUser>
         testId="ssh-users-table"
         rows={users}
@@ -257,7 +253,6 @@ export function UsersTab() {
 }
 
 export function PrincipalsTab() {
-  const { can } = useMe();
   const invalidate = useInvalidate();
   const { data: principals } = useSuspenseQuery(trpc.ssh.listPrincipals.queryOptions());
   const [open, setOpen] = useState(false);
@@ -275,18 +270,13 @@ export function PrincipalsTab() {
   );
   return (
     <div className="space-y-4">
-      {can('ssh:manage') ? (
-        <div className="flex justify-end">
-          <Button
-            onClick={() => {
-              add.reset();
-              setOpen(true);
-            }}
-          >
-            <Plus /> Add principal
-          </Button>
-        </div>
-      ) : null}
+      <ManageAction
+        label="Add principal"
+        onClick={() => {
+          add.reset();
+          setOpen(true);
+        }}
+      />
       <DataTable
         testId="ssh-principals-table"
         rows={principals}
@@ -338,13 +328,7 @@ export function BlocksTab() {
   return (
     <div className="space-y-4">
       <ErrorAlert error={unblock.error} />
-      {manage ? (
-        <div className="flex justify-end">
-          <Button onClick={() => setOpen(true)}>
-            <Ban /> Block a user
-          </Button>
-        </div>
-      ) : null}
+      <ManageAction label="Block a user" icon={Ban} onClick={() => setOpen(true)} />
       <DataTable
         testId="ssh-blocks-table"
         rows={blocks}

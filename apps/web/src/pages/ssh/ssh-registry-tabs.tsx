@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useSuspenseQuery } from '@tanstack/react-query';
-import { Boxes, KeyRound, Plus, Server, Users } from 'lucide-react';
+import { Boxes, KeyRound, Server, Users } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../../lib/trpc';
 import { useMe } from '../../lib/auth';
 import { useInvalidate } from '../../lib/hooks';
@@ -13,6 +13,7 @@ import { DataTable } from '../../components/data-table';
 import { FormDialog } from '../../components/form-dialog';
 import { PemBlock } from '../../components/pem-block';
 import { SelectField, SelectInput, TextField } from '../../components/form-fields';
+import { ManageAction } from './manage-action';
 
 type SshEnvironment = RouterOutputs['ssh']['listEnvironments'][number];
 type SshHost = RouterOutputs['ssh']['listHosts'][number];
@@ -60,7 +61,6 @@ function TrustDialog({ environment, onClose }: { environment: string | null; onC
 }
 
 export function EnvironmentsTab() {
-  const { can } = useMe();
   const invalidate = useInvalidate();
   const { data: envs } = useSuspenseQuery(trpc.ssh.listEnvironments.queryOptions());
   const [open, setOpen] = useState(false);
@@ -84,18 +84,13 @@ export function EnvironmentsTab() {
         its host CAs only. Each environment has an active user CA and host CA (plus the rotating ones during a
         rotation).
       </Alert>
-      {can('ssh:manage') ? (
-        <div className="flex justify-end">
-          <Button
-            onClick={() => {
-              create.reset();
-              setOpen(true);
-            }}
-          >
-            <Plus /> Create environment
-          </Button>
-        </div>
-      ) : null}
+      <ManageAction
+        label="Create environment"
+        onClick={() => {
+          create.reset();
+          setOpen(true);
+        }}
+      />
       <DataTable<SshEnvironment>
         testId="ssh-environments-table"
         rows={envs}
@@ -152,7 +147,14 @@ function AccountsDialog({ host, onClose }: { host: SshHost | null; onClose: () =
   const [account, setAccount] = useState('');
   const [principal, setPrincipal] = useState('');
   const done = { onSuccess: () => invalidate(trpc.ssh.hostAccounts.queryKey()) };
-  const map = useMutation(trpc.ssh.mapAccount.mutationOptions(done));
+  const map = useMutation(
+    trpc.ssh.mapAccount.mutationOptions({
+      onSuccess: async () => {
+        setAccount('');
+        await done.onSuccess();
+      },
+    }),
+  );
   const unmap = useMutation(trpc.ssh.unmapAccount.mutationOptions(done));
   const options = (principals ?? []).map((p) => p.name);
   return (
@@ -249,7 +251,6 @@ function BundleDialog({ host, onClose }: { host: SshHost | null; onClose: () => 
 }
 
 export function HostsTab() {
-  const { can } = useMe();
   const invalidate = useInvalidate();
   const environments = useEnvironmentOptions();
   const [environment, setEnvironment] = useState('');
@@ -272,18 +273,13 @@ export function HostsTab() {
   );
   return (
     <div className="space-y-4">
-      {can('ssh:manage') ? (
-        <div className="flex justify-end">
-          <Button
-            onClick={() => {
-              add.reset();
-              setOpen(true);
-            }}
-          >
-            <Plus /> Add host
-          </Button>
-        </div>
-      ) : null}
+      <ManageAction
+        label="Add host"
+        onClick={() => {
+          add.reset();
+          setOpen(true);
+        }}
+      />
       <DataTable<SshHost>
         testId="ssh-hosts-table"
         rows={hosts}
