@@ -56,6 +56,12 @@ interface Kit {
   /** a fresh CA with ACME enabled */
   freshAcmeCa(): Promise<string>;
   freshEabKey(): Promise<string>;
+  /** an SSH environment with a user CA in it (rotation victims) */
+  freshSshEnv(): Promise<string>;
+  /** a registered SSH host, a user with a granted principal, an access block */
+  freshSshHost(): Promise<string>;
+  freshSshUser(): Promise<string>;
+  freshSshBlock(): Promise<string>;
 }
 
 /**
@@ -214,6 +220,43 @@ const TRPC: Record<string, TrpcRow> = {
   'acme.createEabKey': { input: async (k) => ({ ca: await k.freshAcmeCa() }), expect: ADMIN_ONLY },
   'acme.revokeEabKey': { input: async (k) => ({ kid: await k.freshEabKey() }), expect: ADMIN_ONLY },
   'acme.events': { input: () => ({ limit: 5 }), expect: AUDITORS },
+  // SSH registry (console pages): reads for ssh:read holders, changes for ssh:manage
+  'ssh.listEnvironments': { expect: READERS },
+  'ssh.trust': { input: () => ({}), expect: READERS },
+  'ssh.listHosts': { input: () => ({}), expect: READERS },
+  'ssh.hostAccounts': { input: async (k) => ({ host: await k.freshSshHost() }), expect: READERS },
+  'ssh.hostBundle': { input: async (k) => ({ host: await k.freshSshHost() }), expect: READERS },
+  'ssh.listUsers': { expect: READERS },
+  'ssh.listPrincipals': { expect: READERS },
+  'ssh.listBlocks': { expect: READERS },
+  'ssh.rotateCa': { input: async (k) => ({ environment: await k.freshSshEnv(), type: 'user' }), expect: ADMIN_ONLY },
+  'ssh.retireExpiredCas': { expect: ADMIN_ONLY },
+  'ssh.createEnvironment': { input: () => ({ name: `mx-env-${seq()}` }), expect: ADMIN_ONLY },
+  'ssh.addHost': { input: () => ({ name: `mx-host-${seq()}.example` }), expect: ADMIN_ONLY },
+  'ssh.mapAccount': {
+    input: async (k) => ({ host: await k.freshSshHost(), account: 'deploy', principal: 'mx-principal' }),
+    expect: ADMIN_ONLY,
+  },
+  'ssh.unmapAccount': {
+    input: async (k) => {
+      const host = await k.freshSshHost();
+      return { host, account: 'root', principal: 'mx-principal' };
+    },
+    expect: ADMIN_ONLY,
+  },
+  'ssh.addUser': { input: () => ({ name: `mx-user-${seq()}` }), expect: ADMIN_ONLY },
+  'ssh.setUserDisabled': { input: async (k) => ({ name: await k.freshSshUser(), disabled: true }), expect: ADMIN_ONLY },
+  'ssh.addPrincipal': { input: () => ({ name: `mx-principal-${seq()}` }), expect: ADMIN_ONLY },
+  'ssh.grant': {
+    input: async (k) => ({ user: await k.freshSshUser(), principal: 'mx-other-principal' }),
+    expect: ADMIN_ONLY,
+  },
+  'ssh.ungrant': {
+    input: async (k) => ({ user: await k.freshSshUser(), principal: 'mx-principal' }),
+    expect: ADMIN_ONLY,
+  },
+  'ssh.block': { input: async (k) => ({ user: await k.freshSshUser(), reason: 'matrix' }), expect: ADMIN_ONLY },
+  'ssh.unblock': { input: async (k) => ({ id: await k.freshSshBlock() }), expect: ADMIN_ONLY },
 };
 
 interface RestRow {
@@ -511,6 +554,8 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
       (await a.requests.submit({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, requester!)).id;
     await a.ssh.createCa({ name: 'mx-ssh-users', type: 'user', environment: 'default' }, admin);
     const sshPub = generateSshKey(sshDir.dir, 'matrix').pub;
+    await a.ssh.addPrincipal({ name: 'mx-principal' }, admin);
+    await a.ssh.addPrincipal({ name: 'mx-other-principal' }, admin);
     await a.vault.mounts.mount({ path: 'mx-pki', ca: issuing.ca.id }, admin);
     vaultMount = 'mx-pki';
     kit = {
@@ -556,6 +601,29 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
         const id = (await sub(`mx-acme-${seq()}`)).ca.id;
         await a.acme.enable({ ca: id, profile: 'tls-server' }, admin);
         return id;
+      },
+      freshSshEnv: async () => {
+        const name = `mx-env-victim-${seq()}`;
+        await a.ssh.createEnvironment({ name }, admin);
+        await a.ssh.createCa({ name: `${name}-users`, type: 'user', environment: name }, admin);
+        return name;
+      },
+      freshSshHost: async () => {
+        const name = `mx-host-victim-${seq()}.example`;
+        await a.ssh.addHost({ name }, admin);
+        await a.ssh.mapAccount({ host: name, account: 'root', principal: 'mx-principal' }, admin);
+        return name;
+      },
+      freshSshUser: async () => {
+        const name = `mx-user-victim-${seq()}`;
+        await a.ssh.addUser({ name }, admin);
+        await a.ssh.grant({ user: name, principal: 'mx-principal' }, admin);
+        return name;
+      },
+      freshSshBlock: async () => {
+        const user = `mx-user-victim-${seq()}`;
+        await a.ssh.addUser({ name: user }, admin);
+        return (await a.ssh.block({ user, reason: 'matrix victim' }, admin)).id;
       },
       freshEabKey: async () => {
         const id = (await sub(`mx-eab-${seq()}`)).ca.id;
