@@ -13,6 +13,7 @@ import type {
 } from './types';
 import { authorize } from './permissions';
 import { checkHttpUrl, urlsFromBase } from './url-plan';
+import { caKeyCreatedEvent, newCaRow } from './ca-row';
 import { auditEvent } from './audit-service';
 import { recordFailure, type SigningServiceDeps } from './ca-context';
 import { subjectToDn } from './subject-input';
@@ -112,41 +113,34 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       );
       const csrPem = toPem(csrDer, 'CERTIFICATE REQUEST');
       const t = clock.now();
-      const caId = newId('ca');
-      const row: CaRow = {
-        id: caId,
-        name: input.name,
-        parentId: null,
-        subjectDn: formatDn(subject),
-        issuerDn: '',
-        serialHex: null,
-        notBefore: null,
-        notAfter: null,
-        keyUri: ref.uri,
-        keyType: input.keyType,
-        keyBackend: backendName,
-        status: 'pending',
-        pathLen: input.pathLen ?? null,
-        nameConstraints: toCoreConstraints(input.nameConstraints) ?? null,
-        urls: deps.publicBaseUrl ? urlsFromBase(deps.publicBaseUrl, caId) : null,
-        certificatePem: null,
-        csrPem,
-        skiHex: null,
-        fingerprintSha256: null,
-        crlNumber: 0,
-        revokedAt: null,
-        revocationReason: null,
-        createdAt: t,
-        updatedAt: t,
-      };
+      const row = newCaRow(
+        newId('ca'),
+        {
+          name: input.name,
+          parentId: null,
+          subjectDn: formatDn(subject),
+          issuerDn: '',
+          serialHex: null,
+          notBefore: null,
+          notAfter: null,
+          keyUri: ref.uri,
+          keyType: input.keyType,
+          keyBackend: backendName,
+          status: 'pending',
+          pathLen: input.pathLen ?? null,
+          nameConstraints: toCoreConstraints(input.nameConstraints) ?? null,
+          certificatePem: null,
+          csrPem,
+          skiHex: null,
+          fingerprintSha256: null,
+        },
+        deps.publicBaseUrl,
+        t,
+      );
       await store.commit({
         insertCa: [row],
         audit: [
-          auditEvent(clock, actor, 'kms.key_created', ref.uri, {
-            backend: backendName,
-            keyType: input.keyType,
-            caId: row.id,
-          }),
+          caKeyCreatedEvent(clock, actor, row),
           auditEvent(clock, actor, 'ca.csr_created', row.id, {
             name: row.name,
             subject: row.subjectDn,

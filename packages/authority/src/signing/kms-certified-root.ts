@@ -1,5 +1,5 @@
 import { PkiError, newId } from '@pkim/shared';
-import { urlsFromBase } from '../url-plan';
+import { caCreatedEvent, caKeyCreatedEvent, newCaRow } from '../ca-row';
 import {
   formatDn,
   parseCertificate,
@@ -10,9 +10,7 @@ import {
   type DistinguishedName,
 } from '@pkim/core';
 import { keyBackendRegistration, type CertifiedRoot, type KeyRef } from '@pkim/keys';
-import type { CaRow } from '@pkim/store';
 import type { CaView } from '../types';
-import { auditEvent } from '../audit-service';
 import { authorize } from '../permissions';
 import { recordFailure, type SigningServiceDeps } from '../ca-context';
 import { subjectToDn } from '../subject-input';
@@ -97,51 +95,35 @@ export async function createKmsCertifiedRoot(
     const certificateUid = root.certificateId;
     const info = checkKmsCertifiedRoot(root.certificateDer, keyRef, subject, pathLen, clock.now());
     const t = clock.now();
-    const id = newId('ca');
-    const row: CaRow = {
-      id,
-      name: input.name,
-      parentId: null,
-      subjectDn: info.subjectDn,
-      issuerDn: info.issuerDn,
-      serialHex: info.serialHex,
-      notBefore: info.notBefore,
-      notAfter: info.notAfter,
-      keyUri: keyRef.uri,
-      keyType: input.keyType,
-      keyBackend: backendName,
-      status: 'active',
-      pathLen: info.pathLen,
-      nameConstraints: null,
-      urls: deps.publicBaseUrl ? urlsFromBase(deps.publicBaseUrl, id) : null,
-      certificatePem: toPem(info.der, 'CERTIFICATE'),
-      csrPem: null,
-      skiHex: info.subjectKeyIdentifierHex,
-      fingerprintSha256: info.fingerprintSha256,
-      crlNumber: 0,
-      revokedAt: null,
-      revocationReason: null,
-      createdAt: t,
-      updatedAt: t,
-    };
+    const row = newCaRow(
+      newId('ca'),
+      {
+        name: input.name,
+        parentId: null,
+        subjectDn: info.subjectDn,
+        issuerDn: info.issuerDn,
+        serialHex: info.serialHex,
+        notBefore: info.notBefore,
+        notAfter: info.notAfter,
+        keyUri: keyRef.uri,
+        keyType: input.keyType,
+        keyBackend: backendName,
+        status: 'active',
+        pathLen: info.pathLen,
+        nameConstraints: null,
+        certificatePem: toPem(info.der, 'CERTIFICATE'),
+        csrPem: null,
+        skiHex: info.subjectKeyIdentifierHex,
+        fingerprintSha256: info.fingerprintSha256,
+      },
+      deps.publicBaseUrl,
+      t,
+    );
     await store.commit({
       insertCa: [row],
       audit: [
-        auditEvent(clock, actor, 'kms.key_created', keyRef.uri, {
-          backend: backendName,
-          keyType: input.keyType,
-          caId: id,
-        }),
-        auditEvent(clock, actor, 'ca.created', id, {
-          name: row.name,
-          subject: row.subjectDn,
-          parentId: null,
-          keyType: row.keyType,
-          backend: backendName,
-          keyUri: row.keyUri,
-          serial: row.serialHex,
-          notAfter: row.notAfter,
-          pathLen: row.pathLen,
+        caKeyCreatedEvent(clock, actor, row),
+        caCreatedEvent(clock, actor, row, {
           kmsCertified: true,
           kmsCertificateUid: certificateUid,
           provisioner: provisionerRef(effective),
@@ -149,7 +131,7 @@ export async function createKmsCertifiedRoot(
       ],
     });
     logger.info(
-      { caId: id, name: row.name, backend: backendName, kmsCertificateUid: certificateUid },
+      { caId: row.id, name: row.name, backend: backendName, kmsCertificateUid: certificateUid },
       'CA created (root certified by the KMS)',
     );
     return { ca: row, certificatePem: row.certificatePem, chainPem: await deps.contexts.chainPem(row) };

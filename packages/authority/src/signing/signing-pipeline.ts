@@ -24,13 +24,14 @@ import {
   type SubjectAltNames,
 } from '@pkim/core';
 import type { KeyRef } from '@pkim/keys';
-import type { CaRow, CertificateRequestRow, CertificateRow, NewAuditEvent, UnitOfWork } from '@pkim/store';
+import type { CertificateRequestRow, CertificateRow, NewAuditEvent, UnitOfWork } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor, CaView, IssuedCertificate } from '../types';
 import { auditEvent } from '../audit-service';
 import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
 import { commonNameOf, subjectToDn } from '../subject-input';
-import { lacksRevocationUrls, urlsFromBase, urlsOfCa } from '../url-plan';
+import { lacksRevocationUrls, urlsOfCa } from '../url-plan';
+import { caCreatedEvent, caKeyCreatedEvent, newCaRow } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
 import { provisionerRef, type Provisioner } from './provisioner';
 import {
@@ -578,57 +579,40 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         'the new CA certificate',
       );
       const t = clock.now();
-      const id = newId('ca');
-      const row: CaRow = {
-        id,
-        name: r.name,
-        parentId: parent?.ca.id ?? null,
-        subjectDn: formatDn(subject),
-        issuerDn: parent ? parent.ca.subjectDn : formatDn(subject),
-        serialHex: serialToHex(serial),
-        notBefore,
-        notAfter,
-        keyUri: keyRef.uri,
-        keyType: r.keyType,
-        keyBackend: backendName,
-        status: 'active',
-        pathLen,
-        nameConstraints: nameConstraints ?? null,
-        // PKIM_PUBLIC_URL is the default of a new CA; `pkim ca set-urls` changes it for every process
-        urls: deps.publicBaseUrl ? urlsFromBase(deps.publicBaseUrl, id) : null,
-        certificatePem: toPem(der, 'CERTIFICATE'),
-        csrPem: null,
-        skiHex: Buffer.from(plan.subjectKeyIdentifier).toString('hex'),
-        fingerprintSha256: createHash('sha256').update(der).digest('hex'),
-        crlNumber: 0,
-        revokedAt: null,
-        revocationReason: null,
-        createdAt: t,
-        updatedAt: t,
-      };
+      const row = newCaRow(
+        newId('ca'),
+        {
+          name: r.name,
+          parentId: parent?.ca.id ?? null,
+          subjectDn: formatDn(subject),
+          issuerDn: parent ? parent.ca.subjectDn : formatDn(subject),
+          serialHex: serialToHex(serial),
+          notBefore,
+          notAfter,
+          keyUri: keyRef.uri,
+          keyType: r.keyType,
+          keyBackend: backendName,
+          status: 'active',
+          pathLen,
+          nameConstraints: nameConstraints ?? null,
+          certificatePem: toPem(der, 'CERTIFICATE'),
+          csrPem: null,
+          skiHex: Buffer.from(plan.subjectKeyIdentifier).toString('hex'),
+          fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+        },
+        deps.publicBaseUrl,
+        t,
+      );
       await store.commit({
         insertCa: [row],
         audit: [
-          auditEvent(clock, actor, 'kms.key_created', keyRef.uri, {
-            backend: backendName,
-            keyType: r.keyType,
-            caId: id,
-          }),
-          auditEvent(clock, actor, 'ca.created', id, {
-            name: row.name,
-            subject: row.subjectDn,
-            parentId: row.parentId,
-            keyType: row.keyType,
-            backend: backendName,
-            keyUri: row.keyUri,
-            serial: row.serialHex,
-            notAfter: row.notAfter,
-            pathLen,
+          caKeyCreatedEvent(clock, actor, row),
+          caCreatedEvent(clock, actor, row, {
             provisioner: provisionerRef(effective),
           }),
         ],
       });
-      logger.info({ caId: id, name: row.name, backend: backendName }, 'CA created');
+      logger.info({ caId: row.id, name: row.name, backend: backendName }, 'CA created');
       return { ca: row, certificatePem: row.certificatePem, chainPem: await contexts.chainPem(row) };
     } catch (e) {
       await destroyQuietly(keyRef);

@@ -1,0 +1,53 @@
+import type { Clock } from '@pkim/shared';
+import type { CaRow, NewAuditEvent } from '@pkim/store';
+import { auditEvent } from './audit-service';
+import type { Actor } from './types';
+import { urlsFromBase } from './url-plan';
+
+/** What a creation path decides about a new CA; the rest of the row starts the same for every CA. */
+export type NewCaFields = Omit<
+  CaRow,
+  'id' | 'urls' | 'crlNumber' | 'revokedAt' | 'revocationReason' | 'createdAt' | 'updatedAt'
+>;
+
+/**
+ * The row of a new CA (root, intermediate, pending external, KMS-certified root). PKIM_PUBLIC_URL is only the default
+ * of a new CA's relying-party URLs; `pkim ca set-urls` changes them for every process afterwards.
+ */
+export function newCaRow(id: string, fields: NewCaFields, publicBaseUrl: string | undefined, t: number): CaRow {
+  return {
+    id,
+    ...fields,
+    urls: publicBaseUrl ? urlsFromBase(publicBaseUrl, id) : null,
+    crlNumber: 0,
+    revokedAt: null,
+    revocationReason: null,
+    createdAt: t,
+    updatedAt: t,
+  };
+}
+
+/** `kms.key_created` for the key of a new CA row */
+export function caKeyCreatedEvent(clock: Clock, actor: Actor, row: CaRow): NewAuditEvent {
+  return auditEvent(clock, actor, 'kms.key_created', row.keyUri, {
+    backend: row.keyBackend,
+    keyType: row.keyType,
+    caId: row.id,
+  });
+}
+
+/** `ca.created` for a new CA row with its certificate; `extra` adds path-specific details (provisioner, KMS …) */
+export function caCreatedEvent(clock: Clock, actor: Actor, row: CaRow, extra: Record<string, unknown>): NewAuditEvent {
+  return auditEvent(clock, actor, 'ca.created', row.id, {
+    name: row.name,
+    subject: row.subjectDn,
+    parentId: row.parentId,
+    keyType: row.keyType,
+    backend: row.keyBackend,
+    keyUri: row.keyUri,
+    serial: row.serialHex,
+    notAfter: row.notAfter,
+    pathLen: row.pathLen,
+    ...extra,
+  });
+}
