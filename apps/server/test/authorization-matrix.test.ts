@@ -729,6 +729,65 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     expect(got.map((g) => g.replace(/\(.*\)/, '').split('=')[1]).join(' '), got.join(' ')).toBe(row.expect);
   });
 
+  // The services re-check permissions (defense in depth), so a refusal above could come from either layer and a
+  // wrong access-table entry would hide behind the service's check. The access check runs before the input is
+  // parsed: a refused principal sending an input that cannot parse must still be refused by role (401/403), where a
+  // principal the table wrongly lets through gets the 400 of the parser.
+  const BY_ROLE = ['admin', 'operator', 'auditor', 'requester', 'anonymous'] as const;
+  // open to every role by the table (`account:self`); whose password may change is the service's decision
+  const SERVICE_DECIDES = new Set(['user.changePassword', 'PUT /api/v1/users/me/password']);
+  const refusedByRole = (e: Expect) =>
+    BY_ROLE.filter((p) => [401, 403].includes(expected(e)[PRINCIPALS.indexOf(p)]!)).map((p) => p as Principal);
+
+  it('the access table refuses by role before the input is parsed (tRPC, every procedure with an input)', async () => {
+    const wrong: string[] = [];
+    const kinds = procedures();
+    const before = digest(db);
+    for (const [path, row] of Object.entries(TRPC)) {
+      if (!row.input || SERVICE_DECIDES.has(path)) continue;
+      for (const p of refusedByRole(row.expect)) {
+        const method = kinds[path] === 'query' ? 'GET' : 'POST';
+        const r = await app.inject({
+          method,
+          url: `/trpc/${path}` + (method === 'GET' ? `?input=${encodeURIComponent('12345')}` : ''),
+          headers: { ...headersFor(p, method), ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) },
+          ...(method === 'POST' ? { payload: '12345' } : {}),
+        });
+        if (r.statusCode !== 401 && r.statusCode !== 403) wrong.push(`${path} as ${p}: ${r.statusCode}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(digest(db)).toEqual(before);
+  });
+
+  it('the access table refuses by role before the body is parsed (REST, every route with a body)', async () => {
+    const wrong: string[] = [];
+    const probes: { key: string; method: string; url: string; row: RestRow }[] = [];
+    for (const [key, row] of Object.entries(REST)) {
+      const method = key.split(' ')[0]!;
+      // the real URL of the route (a twin's path parameters come from its input: fresh victims, made before the digest)
+      const twinCall = row.call ? await row.call(kit) : undefined;
+      const body = twinCall ? twinCall.body : row.body ? await row.body(kit) : undefined;
+      if (body === undefined || SERVICE_DECIDES.has(key)) continue;
+      probes.push({ key, method, url: twinCall ? twinCall.url : await row.url(kit), row });
+    }
+    const before = digest(db);
+    for (const { key, method, url, row } of probes) {
+      for (const p of refusedByRole(row.expect)) {
+        const res = await fetch(`${base}${url}`, {
+          method,
+          headers: { ...headersFor(p, method), 'content-type': 'application/json' },
+          body: '12345',
+        });
+        await res.arrayBuffer();
+        if (res.status !== 401 && res.status !== 403) wrong.push(`${key} as ${p}: ${res.status}`);
+      }
+    }
+    expect(probes.length).toBeGreaterThan(20);
+    expect(wrong).toEqual([]);
+    expect(digest(db)).toEqual(before);
+  });
+
   it('walked every operation of the OpenAPI document with the admin and each answer matched its schema', () => {
     const operations = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
