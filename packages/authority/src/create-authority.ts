@@ -17,6 +17,7 @@ import { AUDIT_CHECKPOINT_FILE, auditCheckpointKey, auditEvent, createAuditServi
 import { createCaContextLoader } from './ca-context';
 import { createKeySealer, type KeySealer } from './exports/key-sealer';
 import { createExportService } from './exports/export-service';
+import { createInventoryService } from './exports/inventory-report';
 import { createRenewalService } from './lifecycle/renewal-service';
 import { createCaService } from './ca-service';
 import { createIssuanceService } from './issuance-service';
@@ -336,6 +337,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     vault,
     insights,
     exports: exportsService,
+    inventory: createInventoryService({ store, clock }),
     renewal,
     ssh,
     spiffe,

@@ -58,6 +58,7 @@ export * from './acme/acme-service';
 export * from './acme/acme-admin-service';
 export { acmeValidationConfigFromEnv, type AcmeDirectoryConfig } from './acme/acme-config';
 export * from './exports/export-service';
+export * from './exports/inventory-report';
 export { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS } from './exports/export-formats';
 export * from './lifecycle/renewal-service';
 export { oidcConfigFromEnv, parseRoleMap, type OidcConfig } from './oidc/oidc-config';

@@ -1,5 +1,6 @@
 import type { RenewalService } from './lifecycle/renewal-service';
 import type { ExportService } from './exports/export-service';
+import type { InventoryService } from './exports/inventory-report';
 import type { Logger } from 'pino';
 import type { Clock, KeyType, RevocationReason } from '@pkim/shared';
 import type { KeyBackend, BackendName } from '@pkim/keys';
@@ -448,6 +449,8 @@ export interface Authority {
   insights: InsightsService;
   /** certificate exports (PEM, DER, chains, PKCS#7, PKCS#12, JKS, encrypted PKCS#8, ZIP) and CA truststores */
   exports: ExportService;
+  /** inventory reports: any filtered certificate list as CSV or JSON, streamed (exports/inventory-report.ts) */
+  inventory: InventoryService;
   /** renewal: same subject, SANs, profile and CA, a new key by default; `renewedFrom`/`renewedBy` links */
   renewal: RenewalService;
   /** the SSH certificate authority (docs/ssh.md) */

@@ -248,6 +248,9 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       if (query.expiringBefore !== undefined)
         conds.push(and(eq(C.status, 'active'), lt(C.notAfter, query.expiringBefore)));
       if (query.search?.trim()) conds.push(searchCondition(db, t, dialect, query.search));
+      if (query.requester !== undefined) {
+        conds.push(inArray(C.requestId, db.select({ id: R.id }).from(R).where(eq(R.requester, query.requester))));
+      }
       if (sort === 'issued_desc') {
         conds.push(afterCursor(C.createdAt, C.id, query.cursor));
         const items = (await db
@@ -401,6 +404,17 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
         .orderBy(desc(R.createdAt), desc(R.id))
         .limit(limit + 1)) as CertificateRequestRow[];
       return toPage(items, limit);
+    },
+    async requestersOf(ids) {
+      const out = new Map<string, string>();
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows = await db
+          .select({ id: R.id, requester: R.requester })
+          .from(R)
+          .where(inArray(R.id, ids.slice(i, i + 500)));
+        for (const r of rows) out.set(r.id, r.requester);
+      }
+      return out;
     },
     async countByStatus() {
       const rows = await db.select({ status: R.status, n: count() }).from(R).groupBy(R.status);

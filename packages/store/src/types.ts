@@ -327,6 +327,8 @@ export interface CertificateQuery {
   expiringBefore?: number;
   /** substring match on subject DN, common name or SANs */
   search?: string;
+  /** only certificates issued from requests this user submitted (a requester's own inventory) */
+  requester?: string;
   /** order of the listing (default `issued_desc`: newest first); the cursor belongs to one order */
   sort?: CertificateSort;
   limit?: number; // default 100, max 1000
@@ -495,6 +497,8 @@ export interface RequestRepository {
     limit?: number;
     cursor?: string | null;
   }): Promise<Page<CertificateRequestRow>>;
+  /** who submitted each of these requests (request id → requester); unknown ids are absent */
+  requestersOf(ids: readonly string[]): Promise<Map<string, string>>;
   /** one grouped count over the (status, created_at) index */
   countByStatus(): Promise<Record<RequestStatus, number>>;
 }

@@ -1,3 +1,6 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { CertificateRow } from '@pkim/authority';
@@ -24,6 +27,21 @@ export function defaultSans(
 ): ReturnType<typeof parseSans> {
   if (sans || !cn || !profile.startsWith('tls-') || !HOST_NAME.test(cn) || !cn.includes('.')) return sans;
   return { dns: [cn] };
+}
+
+/** writes a streamed report to a file or stdout, one chunk at a time (waits for 'drain': bounded memory) */
+async function writeStream(body: AsyncIterable<string>, path: string | undefined): Promise<void> {
+  const out = path ? createWriteStream(path, { mode: 0o644 }) : process.stdout;
+  const failed = new Promise<never>((_, reject) =>
+    out.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new PkiError('input.invalid', `cannot write '${path ?? 'stdout'}': ${e.code ?? e.message}`)),
+    ),
+  );
+  failed.catch(() => undefined); // observed below; no unhandled rejection when nothing waits on it
+  for await (const chunk of body) {
+    if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
+  }
+  if (path) await Promise.race([finished(out.end()), failed]);
 }
 
 /** the CN of a DN written `CN=x,O=y` or `/CN=x/O=y` */
@@ -202,10 +220,18 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .option('--limit <n>', 'page size (max 1000)', intOption, 100)
     .option('--cursor <cursor>', 'continue after this page cursor')
     .option('--wide', 'more columns: id, full serial, profile, validity, subject, every SAN')
+    .option(
+      '--format <format>',
+      'table (a page, default), or csv|json: an inventory report of EVERY matching certificate, all columns, ' +
+        'streamed (--limit/--cursor do not apply)',
+      'table',
+    )
+    .option('--out <file>', 'csv/json: write the report to this file instead of stdout')
     .addHelpText(
       'after',
       '\nExamples:\n  $ pkim cert list --ca issuing --expiring-within 30d\n' +
-        '  $ pkim cert list --search example.com --wide',
+        '  $ pkim cert list --search example.com --wide\n' +
+        '  $ pkim cert list --status active --format csv --out inventory.csv',
     )
     .action(
       async (o: {
@@ -217,21 +243,31 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
         search?: string;
         limit: number;
         cursor?: string;
+        format: string;
+        out?: string;
       }) => {
+        if (!['table', 'csv', 'json'].includes(o.format)) {
+          throw new PkiError('input.invalid', `unknown format '${o.format}' (use table, csv or json)`);
+        }
         const a = await ctx.openAuthority();
         if (o.status && !['active', 'revoked', 'expired'].includes(o.status)) {
           throw new PkiError('input.invalid', `unknown status '${o.status}' (use active, revoked or expired)`);
         }
         await a.maintenance.markExpired();
-        const page = await a.certificates.list({
+        const filter = {
           caId: o.ca,
           status: o.status as CertificateRow['status'] | undefined,
           profile: o.profile,
           search: o.search,
           expiringBefore: o.expiringWithin !== undefined ? a.clock.now() + o.expiringWithin : undefined,
-          limit: o.limit,
-          cursor: o.cursor,
-        });
+        };
+        if (o.format === 'csv' || o.format === 'json') {
+          const report = await a.inventory.report(filter, o.format, ctx.actor);
+          await writeStream(report.body, o.out);
+          if (o.out) ctx.output({ written: o.out }, () => `written: ${o.out}`);
+          return;
+        }
+        const page = await a.certificates.list({ ...filter, limit: o.limit, cursor: o.cursor });
         const { pageOf, toCertificateDto } = await ctx.contract();
         const caNames = new Map((await a.cas.list()).map((c) => [c.id, c.name]));
         const now = a.clock.now();
