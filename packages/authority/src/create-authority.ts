@@ -227,7 +227,12 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const certificates = createCertificateService({ store, clock, logger, onRevoked });
   const requests = createRequestService({ ...common, pipeline });
   const timings = createRevocationTimings(store);
-  const crl = createCrlService({ ...common, crlValidityMs: config.crlValidityMs, timings });
+  const crl = createCrlService({
+    ...common,
+    crlValidityMs: config.crlValidityMs,
+    backgroundEntries: config.crlBackgroundEntries,
+    timings,
+  });
   const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs, timings });
   const auth = createAuthService({ store, clock, logger, audit }, { ...config.auth, loginThrottle, defaultTokenTtlMs });
   const sessionTtlMs = config.auth?.sessionTtlMs ?? 12 * 3_600_000;

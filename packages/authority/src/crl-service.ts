@@ -26,10 +26,18 @@ export interface CrlServiceDeps {
   timings?: { crlValidityMs(caId: string): Promise<number | undefined> };
   /** how long a cached CRL is served before the revocation state is re-checked in the database; default 1 s */
   recheckMs?: number;
+  /**
+   * a CRL with at least this many entries is re-signed in the background once it is out of date: the previous one,
+   * still within its validity, is served meanwhile, so no relying party waits for a million-entry encode; smaller
+   * CRLs are rebuilt before answering (they take milliseconds). Default 10,000.
+   */
+  backgroundEntries?: number;
 }
 
 interface CachedCrl {
   der: Uint8Array;
+  /** entries in the CRL */
+  count: number;
   crlNumber: number;
   thisUpdate: number;
   nextUpdate: number;
@@ -48,6 +56,7 @@ export function createCrlService(
   const { store, keys, clock, contexts } = deps;
   const validity = deps.crlValidityMs ?? 24 * 3_600_000;
   const recheckMs = deps.recheckMs ?? 1000;
+  const backgroundEntries = deps.backgroundEntries ?? 10_000;
   const cache = new Map<string, CachedCrl>();
   const inflight = new Map<string, Promise<CachedCrl>>();
 
@@ -101,6 +110,7 @@ export function createCrlService(
       );
       const entry: CachedCrl = {
         der,
+        count: entries.count,
         crlNumber: crlNumber ?? 1,
         thisUpdate,
         nextUpdate,
@@ -134,7 +144,13 @@ export function createCrlService(
     revocationStamp,
     /** a revocation in this process: the next `current` rebuilds instead of waiting for the recheck window */
     invalidate(caIds) {
-      for (const id of caIds) cache.delete(id);
+      for (const id of caIds) {
+        const entry = cache.get(id);
+        if (entry) {
+          entry.stamp = ''; // never a real stamp: out of date at the next `current`
+          entry.checkedAt = -Infinity;
+        }
+      }
     },
     async generate(caId, actor) {
       authorize(actor, 'ca:write'); // issuing a CRL on demand is a CA operation (the jobs act as the system)
@@ -153,6 +169,14 @@ export function createCrlService(
           entry.checkedAt = now;
           return strip(entry);
         }
+      }
+      if (entry && now < entry.nextUpdate && entry.count >= backgroundEntries) {
+        // out of date but still valid, and large: re-sign in the background, serve this one meanwhile
+        entry.checkedAt = now;
+        generateOnce(id, SYSTEM_ACTOR).catch((e: unknown) =>
+          deps.logger.error({ caId: id, err: e }, 'background CRL re-signing failed'),
+        );
+        return strip(entry);
       }
       return strip(await generateOnce(id, SYSTEM_ACTOR));
     },

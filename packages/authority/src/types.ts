@@ -70,6 +70,8 @@ export interface AuthorityConfig {
   env?: Record<string, string | undefined>;
   /** CRL validity (nextUpdate - thisUpdate); default 24h */
   crlValidityMs?: number;
+  /** CRLs with at least this many entries are re-signed in the background (crl-service.ts); default 10,000 */
+  crlBackgroundEntries?: number;
   /** OCSP response validity; default 1h */
   ocspValidityMs?: number;
   customProfiles?: Profile[];
