@@ -1,5 +1,4 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import {
   PkiError,
   normalizeKeyType,
@@ -7,7 +6,9 @@ import {
   ACCEPTED_REVOCATION_REASONS,
   assertAcceptedRevocationReason,
   parseDuration,
+  classifySans,
   type KeyType,
+  type SanLists,
   type RevocationReason,
 } from '@pkim/shared';
 
@@ -47,27 +48,9 @@ export function intOption(v: string): number {
 }
 
 /** `--san dns:x`, `ip:…`, `uri:…`, `email:…`, or a bare value (type guessed). */
-export function parseSans(
-  values: string[] | undefined,
-): { dns?: string[]; ip?: string[]; uri?: string[]; email?: string[] } | undefined {
+export function parseSans(values: string[] | undefined): SanLists | undefined {
   if (!values || values.length === 0) return undefined;
-  const out: { dns: string[]; ip: string[]; uri: string[]; email: string[] } = { dns: [], ip: [], uri: [], email: [] };
-  for (const raw of values
-    .flatMap((v) => v.split(','))
-    .map((v) => v.trim())
-    .filter(Boolean)) {
-    const m = /^(dns|ip|uri|email):(.*)$/i.exec(raw);
-    const kind = m?.[1]?.toLowerCase() as keyof typeof out | undefined;
-    if (m && kind && (kind === 'uri' || !raw.includes('://'))) {
-      out[kind].push(m[2] ?? '');
-    } else if (isIP(raw)) out.ip.push(raw);
-    else if (raw.includes('://')) out.uri.push(raw);
-    else if (raw.includes('@')) out.email.push(raw);
-    else out.dns.push(raw);
-  }
-  const result: { dns?: string[]; ip?: string[]; uri?: string[]; email?: string[] } = {};
-  for (const k of ['dns', 'ip', 'uri', 'email'] as const) if (out[k].length) result[k] = out[k];
-  return result;
+  return classifySans(values.flatMap((v) => v.split(','))) ?? {};
 }
 
 export function readInputFile(path: string, what: string): string {

@@ -19,6 +19,7 @@ import { createKeySealer, type KeySealer } from './exports/key-sealer';
 import { createExportService } from './exports/export-service';
 import { createInventoryService } from './exports/inventory-report';
 import { createRenewalService } from './lifecycle/renewal-service';
+import { createBulkService } from './lifecycle/bulk-service';
 import { createCaService } from './ca-service';
 import { createIssuanceService } from './issuance-service';
 import { createSigningPipeline } from './signing/signing-pipeline';
@@ -344,6 +345,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     exports: exportsService,
     inventory: createInventoryService({ store, clock }),
     renewal,
+    bulk: createBulkService({ store, clock, logger, pipeline, exports: exportsService }),
     ssh,
     spiffe,
     acme,

@@ -61,6 +61,15 @@ export * from './exports/export-service';
 export * from './exports/inventory-report';
 export { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS } from './exports/export-formats';
 export * from './lifecycle/renewal-service';
+export * from './lifecycle/bulk-service';
+export {
+  BULK_CSV_COLUMNS,
+  BULK_RESULT_COLUMNS,
+  MAX_BULK_ROWS,
+  bulkResultsCsv,
+  parseBulkCsv,
+  type BulkCsvRow,
+} from './lifecycle/bulk-csv';
 export { oidcConfigFromEnv, parseRoleMap, type OidcConfig } from './oidc/oidc-config';
 export {
   verifyIdToken,

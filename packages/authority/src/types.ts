@@ -1,4 +1,5 @@
 import type { RenewalService } from './lifecycle/renewal-service';
+import type { BulkService } from './lifecycle/bulk-service';
 import type { ExportService } from './exports/export-service';
 import type { InventoryService } from './exports/inventory-report';
 import type { Logger } from 'pino';
@@ -455,6 +456,8 @@ export interface Authority {
   inventory: InventoryService;
   /** renewal: same subject, SANs, profile and CA, a new key by default; `renewedFrom`/`renewedBy` links */
   renewal: RenewalService;
+  /** batches: certificates from a CSV (dry run, per-row or all-or-nothing) through the signing pipeline */
+  bulk: BulkService;
   /** the SSH certificate authority (docs/ssh.md) */
   ssh: SshService;
   /** SPIFFE workload identity: CAs, SVIDs from CSRs, deny list, bundle (docs/spiffe.md) */

@@ -127,7 +127,9 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'bulk.invalid_csv': { kind: 'invalid_input', description: 'The bulk CSV could not be read (header, quoting).' },
   'bulk.rows_failed': {
     kind: 'policy',
-    description: 'An all-or-nothing batch had failing rows: nothing was issued.',
+    description:
+      'Rows of a batch failed (the results name each): per-row, the other rows were issued; all-or-nothing and ' +
+      'dry run, nothing was.',
   },
   'bulk.too_many_rows': { kind: 'invalid_input', description: 'The batch has more rows than allowed.' },
   'certificate.already_revoked': { kind: 'conflict', description: 'The certificate is already revoked.' },

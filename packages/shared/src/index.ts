@@ -7,3 +7,4 @@ export * from './duration';
 export * from './clock';
 export * from './export-formats';
 export * from './notification-events';
+export * from './san-list';

@@ -5,6 +5,7 @@ import type { CertificateExportFormat, ExportFile, TruststoreExportFormat } from
 import type { CliContext } from '../cli-context';
 import { durationOption, keyTypeOption, parseSans, collect, readInputFile, writeOutputFile } from '../cli-parsers';
 import type { KeyType } from '@pkim/shared';
+import { registerCertBulkCommand } from './cert-bulk-command';
 
 const CERT_FORMATS = ['pem', 'der', 'chain', 'p7b', 'p7b-pem', 'p12', 'jks', 'key', 'zip'];
 const TRUST_FORMATS = ['pem', 'p7b', 'p7b-pem', 'p12', 'jks'];
@@ -160,6 +161,8 @@ export function registerCertLifecycleCommands(program: Command, ctx: CliContext)
         );
       },
     );
+
+  registerCertBulkCommand(cert, ctx);
 
   ca.command('truststore <ca>')
     .description('export the chain of a CA (the CA up to its root) as a truststore: pem, p7b, p7b-pem, p12, jks')

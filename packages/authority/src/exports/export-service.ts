@@ -1,4 +1,5 @@
 import { createPrivateKey } from 'node:crypto';
+import { zipSync, type Zippable } from 'fflate';
 import type { Logger } from 'pino';
 import { PkiError, type Clock } from '@pkim/shared';
 import { fromPem, splitPemBundle } from '@pkim/core';
@@ -52,6 +53,15 @@ export interface ExportService {
   truststore(caRef: string, options: TruststoreExportOptions, actor: Actor): Promise<ExportFile>;
   /** whether the server keeps the private key of a certificate */
   keyHeld(certificateId: string): Promise<boolean>;
+  /**
+   * Freshly generated keys (bulk issuance) as one ZIP of password-protected PKCS#12 files (key + chain), one per
+   * certificate under the given file name; one `certificate.exported` event per certificate.
+   */
+  keysZip(
+    items: { fileName: string; certificate: CertificateRow; privateKeyPem: string }[],
+    options: { password: string; legacy?: boolean; zipName: string; batchId?: string },
+    actor: Actor,
+  ): Promise<ExportFile>;
 }
 
 export interface ExportServiceDeps {
@@ -68,7 +78,8 @@ export const PRIVATE_KEY_WARNING =
   'this file contains the PRIVATE KEY of the certificate, encrypted with the export password: store it like the ' +
   'key itself, send the password by another channel, delete copies you do not need';
 
-function checkPassword(password: string | undefined, what: string): void {
+/** an export password is given and long enough (`export.password_required`, `input.invalid`) */
+export function checkExportPassword(password: string | undefined, what: string): void {
   if (password === undefined || password.length === 0) {
     throw new PkiError('export.password_required', `${what} needs a password (--password-file)`);
   }
@@ -105,8 +116,8 @@ export function createExportService(deps: ExportServiceDeps): ExportService {
       const row = await deps.findCertificate(ref);
       target = row.id;
       checkActorMayUseCa(actor, await store.cas.findById(row.caId));
-      if (o.format === 'p12' || o.format === 'jks' || o.format === 'key') checkPassword(o.password, o.format);
-      else if (o.format === 'zip' && o.password !== undefined) checkPassword(o.password, 'zip');
+      if (o.format === 'p12' || o.format === 'jks' || o.format === 'key') checkExportPassword(o.password, o.format);
+      else if (o.format === 'zip' && o.password !== undefined) checkExportPassword(o.password, 'zip');
       const kept =
         o.format === 'key' || o.includeKey !== false ? await store.certificates.findSealedKey(row.id) : undefined;
       if (o.format === 'key' && !kept) {
@@ -175,7 +186,7 @@ export function createExportService(deps: ExportServiceDeps): ExportService {
       if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${caRef}'`);
       target = ca.id;
       if (!ca.certificatePem) throw new PkiError('ca.not_active', `CA '${ca.name}' has no certificate yet`);
-      if (o.format === 'p12' || o.format === 'jks') checkPassword(o.password, `a ${o.format} truststore`);
+      if (o.format === 'p12' || o.format === 'jks') checkExportPassword(o.password, `a ${o.format} truststore`);
       const { ders } = await issuersOf(ca.id);
       const path: CaRow[] = [];
       for (let c: CaRow | undefined = ca; c && path.length < ders.length;) {
@@ -204,9 +215,61 @@ export function createExportService(deps: ExportServiceDeps): ExportService {
     }
   }
 
+  async function keysZip(
+    items: { fileName: string; certificate: CertificateRow; privateKeyPem: string }[],
+    o: { password: string; legacy?: boolean; zipName: string; batchId?: string },
+    actor: Actor,
+  ): Promise<ExportFile> {
+    authorize(actor, 'certificate:issue');
+    checkExportPassword(o.password, 'a ZIP of keys');
+    const issuers = new Map<string, Awaited<ReturnType<typeof issuersOf>>>();
+    const files: Zippable = {};
+    for (const it of items) {
+      const row = it.certificate;
+      let chain = issuers.get(row.caId);
+      if (!chain) issuers.set(row.caId, (chain = await issuersOf(row.caId)));
+      const p12 = await encodeCertificateExport(
+        'p12',
+        {
+          baseName: it.fileName,
+          alias: aliasOf(row.commonName, row.serialHex.slice(0, 16)),
+          leaf: fromPem(row.certificatePem, 'CERTIFICATE'),
+          issuers: chain.ders,
+          lastIsRoot: chain.lastIsRoot,
+          pkcs8Der: new Uint8Array(createPrivateKey(it.privateKeyPem).export({ format: 'der', type: 'pkcs8' })),
+        },
+        { password: o.password, scheme: o.legacy ? 'legacy' : 'modern', includeRoot: true, now: clock.now() },
+      );
+      files[p12.fileName] = p12.body;
+    }
+    const fileName = `${safeBaseName(o.zipName, 'keys')}.zip`;
+    await store.commit({
+      audit: items.map((it) =>
+        auditEvent(clock, actor, 'certificate.exported', it.certificate.id, {
+          caId: it.certificate.caId,
+          serial: it.certificate.serialHex,
+          format: 'p12',
+          containsPrivateKey: true,
+          ...(o.legacy ? { legacy: true } : {}),
+          fileName,
+          ...(o.batchId ? { batchId: o.batchId } : {}),
+        }),
+      ),
+    });
+    deps.logger.warn({ certificates: items.length, actor: actor.id, fileName }, 'private keys exported (bulk)');
+    return {
+      fileName,
+      mediaType: 'application/zip',
+      body: zipSync(files, { level: 6, mtime: clock.now() }),
+      containsPrivateKey: items.length > 0,
+      ...(items.length ? { warning: PRIVATE_KEY_WARNING } : {}),
+    };
+  }
+
   return {
     certificate,
     truststore,
+    keysZip,
     keyHeld: async (id) => !!(await store.certificates.findSealedKey(id)),
   };
 }

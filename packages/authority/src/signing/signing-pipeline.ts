@@ -49,6 +49,8 @@ import type {
   ApprovedRequestResult,
   ChannelWrites,
   IntermediateCaRequest,
+  LeafFromCsrRequest,
+  LeafWithGeneratedKeyRequest,
   RootCaRequest,
   SignFunction,
   SignRequest,
@@ -82,6 +84,37 @@ export interface SigningPipeline {
    * once); the approval still runs the whole pipeline, with its one lint at signing time.
    */
   preflight(r: { ca: string; csrPem: string; profile: string; lifetimeMs?: number }, via: Via): Promise<void>;
+  /**
+   * `sign`'s checks of a leaf (permission, CA, provisioners, profile, names, lifetime, the lint of the planned
+   * certificate) without generating a key, signing or writing anything: dry runs (bulk CSV). A generated-key
+   * request is planned with a sample public key of its type.
+   */
+  checkLeaf(request: LeafRequest, via: Via): Promise<void>;
+  /**
+   * Signs every leaf as `sign` would, then commits them all in ONE transaction: all or none (a failure at any
+   * request, or at the commit, writes no certificate; one `certificate.issue_failed` event records it).
+   * `onSigned` may return a promise: the batch waits for it (backpressure of a progress stream).
+   */
+  signLeavesTogether(
+    requests: LeafRequest[],
+    via: Via,
+    onSigned?: (done: number) => void | Promise<void>,
+  ): Promise<IssuedCertificate[]>;
+}
+
+type LeafRequest = LeafFromCsrRequest | LeafWithGeneratedKeyRequest;
+
+/** one unit of work of several (lists concatenated; a unit with a non-list member cannot be merged) */
+function mergeUnits(units: UnitOfWork[]): UnitOfWork {
+  const out: Record<string, unknown[]> = {};
+  for (const u of units) {
+    for (const [k, v] of Object.entries(u)) {
+      if (v === undefined) continue;
+      if (!Array.isArray(v)) throw new PkiError('internal', `cannot merge '${k}' of several units of work`);
+      (out[k] ??= []).push(...(v as unknown[]));
+    }
+  }
+  return out;
 }
 
 function cleanSans(s: SubjectAltNames | undefined): SubjectAltNames {
@@ -206,7 +239,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     };
   }
 
-  async function signLeaf(s: LeafSigning, actor: Actor): Promise<IssuedCertificate> {
+  async function signLeaf(s: LeafSigning, actor: Actor, sink?: (unit: UnitOfWork) => void): Promise<IssuedCertificate> {
     const { ctx, profile, now } = s;
     const subjectKeyType = keyTypeFromSpki(s.publicKey);
     const serial = generateSerial();
@@ -254,7 +287,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const stored = s.provisioner.modifiers?.noStore !== true;
     const keepKey = stored && s.keepKeyPem !== undefined;
     if (keepKey && !deps.keySealer) throw new PkiError('internal', 'no key sealer configured to keep the key');
-    await store.commit({
+    const unit: UnitOfWork = {
       ...s.extraUnit,
       ...channelUnit,
       insertCertificates: stored ? [row] : undefined,
@@ -280,7 +313,9 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           ...(s.renewedFrom ? { renewedFrom: s.renewedFrom } : {}),
         }),
       ],
-    });
+    };
+    if (sink) sink(unit);
+    else await store.commit(unit);
     return {
       certificate: row,
       certificatePem: row.certificatePem,
@@ -289,97 +324,129 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     };
   }
 
-  async function leafFromCsr(r: Extract<SignRequest, { kind: 'leaf-csr' }>, via: Via): Promise<IssuedCertificate> {
-    try {
-      authorize(via.actor, via.provisioner?.permission ?? 'certificate:issue');
-      const now = clock.now();
-      const ctx = await contexts.loadActive(r.ca, now);
-      const csr = await decodeCsrAsync(r.csrPem);
-      const subject = r.subject !== undefined ? subjectToDn(r.subject) : csr.subject;
-      const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
-      // judged by what was asked for, duplicates included (10,000 copies of one name are 10,000 SANs)
-      checkSanLimits(policy.profile, r.sans ?? csr.sans);
-      const sans = cleanSans(r.sans ?? csr.sans);
-      runValidators(policy.all, {
-        ca: ctx.ca,
+  /**
+   * Every check of a leaf that needs no key — CA, the actor's and the channel's provisioners, profile, SAN limits,
+   * validators, key type, names — and what the later steps need (no audit event, nothing written).
+   */
+  async function prepareLeaf(
+    r: LeafRequest,
+    via: Via,
+  ): Promise<{ signing: Omit<LeafSigning, 'publicKey'>; keyType: KeyType; csrPublicKey?: Uint8Array }> {
+    const now = clock.now();
+    const ctx = await contexts.loadActive(r.ca, now);
+    const csr = r.kind === 'leaf-csr' ? await decodeCsrAsync(r.csrPem) : undefined;
+    const subject = r.subject === undefined && csr ? csr.subject : subjectToDn(r.subject ?? '');
+    const keyType = csr ? csr.keyType : (r as LeafWithGeneratedKeyRequest).keyType;
+    // every check that needs no key first, so a refused request costs no key generation
+    const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
+    // judged by what was asked for, duplicates included (10,000 copies of one name are 10,000 SANs)
+    checkSanLimits(policy.profile, r.sans ?? csr?.sans ?? {});
+    const sans = cleanSans(r.sans ?? csr?.sans);
+    runValidators(policy.all, {
+      ca: ctx.ca,
+      profile: policy.profile,
+      subject,
+      sans,
+      keyType,
+      lifetimeMs: policy.lifetimeMs,
+      source: csr ? 'csr' : 'generated-key',
+    });
+    checkKeyType(policy.all, keyType);
+    checkNames(policy.all, subject, sans);
+    return {
+      signing: {
+        ctx,
         profile: policy.profile,
         subject,
         sans,
-        keyType: csr.keyType,
         lifetimeMs: policy.lifetimeMs,
-        source: 'csr',
-      });
-      checkKeyType(policy.all, csr.keyType);
-      checkNames(policy.all, subject, sans);
-      return await signLeaf(
-        {
-          ctx,
-          profile: policy.profile,
-          subject,
-          sans,
-          publicKey: csr.publicKey,
-          lifetimeMs: policy.lifetimeMs,
-          provisioner: policy.effective,
-          commitWith: r.commitWith,
-          renewedFrom: r.renewedFrom,
-          now,
-        },
-        via.actor,
-      );
+        provisioner: policy.effective,
+        commitWith: r.commitWith,
+        renewedFrom: r.renewedFrom,
+        now,
+      },
+      keyType,
+      csrPublicKey: csr?.publicKey,
+    };
+  }
+
+  /** a leaf from a CSR or a generated key, signed; committed at once, or handed to `sink` (one batch transaction) */
+  async function issueLeaf(r: LeafRequest, via: Via, sink?: (unit: UnitOfWork) => void): Promise<IssuedCertificate> {
+    authorize(via.actor, via.provisioner?.permission ?? 'certificate:issue');
+    const { signing, keyType, csrPublicKey } = await prepareLeaf(r, via);
+    if (csrPublicKey) return signLeaf({ ...signing, publicKey: csrPublicKey }, via.actor, sink);
+    const g = r as LeafWithGeneratedKeyRequest;
+    const pair =
+      g.reuseKeyPem !== undefined ? reusedKeyPair(g.reuseKeyPem, keyType) : await generateKeyPairAsync(keyType);
+    const issued = await signLeaf(
+      { ...signing, publicKey: pair.publicKey, keepKeyPem: g.keepKey ? pair.privateKeyPem : undefined },
+      via.actor,
+      sink,
+    );
+    return { ...issued, privateKeyPem: pair.privateKeyPem };
+  }
+
+  async function leaf(r: LeafRequest, via: Via): Promise<IssuedCertificate> {
+    try {
+      return await issueLeaf(r, via);
     } catch (e) {
       throw await recordFailure(deps, via.actor, 'certificate.issue_failed', r.ca, e, {
         profile: r.profile,
-        source: 'csr',
+        source: r.kind === 'leaf-csr' ? 'csr' : 'server-generated-key',
       });
     }
   }
 
-  async function leafWithKey(
-    r: Extract<SignRequest, { kind: 'leaf-generated-key' }>,
+  /** a public key of this type for checks that sign nothing (dry runs): one per type and process */
+  const sampleKeys = new Map<KeyType, Promise<Uint8Array>>();
+  function sampleKey(keyType: KeyType): Promise<Uint8Array> {
+    let k = sampleKeys.get(keyType);
+    if (!k) {
+      k = generateKeyPairAsync(keyType).then((p) => p.publicKey);
+      sampleKeys.set(keyType, k);
+    }
+    return k;
+  }
+
+  /** `sign`'s checks of a leaf up to and including the lint of its planned certificate; signs and writes nothing */
+  async function checkLeafPlan(r: LeafRequest, via: Via): Promise<void> {
+    const { signing, keyType, csrPublicKey } = await prepareLeaf(r, via);
+    const input = await leafPlanInput(
+      { ...signing, publicKey: csrPublicKey ?? (await sampleKey(keyType)) },
+      generateSerial(),
+    );
+    checkTimestampMs(input.notAfter, 'notAfter');
+    assertLintClean(lintCertificate(planCertificate(input), { now: signing.now }));
+  }
+
+  async function checkLeaf(r: LeafRequest, via: Via): Promise<void> {
+    authorize(via.actor, via.provisioner?.permission ?? 'certificate:issue');
+    await checkLeafPlan(r, via);
+  }
+
+  async function signLeavesTogether(
+    requests: LeafRequest[],
     via: Via,
-  ): Promise<IssuedCertificate> {
+    onSigned?: (done: number) => void | Promise<void>,
+  ): Promise<IssuedCertificate[]> {
+    const units: UnitOfWork[] = [];
+    const issued: IssuedCertificate[] = [];
+    let current: LeafRequest | undefined;
     try {
-      authorize(via.actor, via.provisioner?.permission ?? 'certificate:issue');
-      const now = clock.now();
-      const ctx = await contexts.loadActive(r.ca, now);
-      const subject = subjectToDn(r.subject);
-      const sans = cleanSans(r.sans);
-      // every check that needs no key first, so a refused request costs no key generation
-      const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
-      runValidators(policy.all, {
-        ca: ctx.ca,
-        profile: policy.profile,
-        subject,
-        sans,
-        keyType: r.keyType,
-        lifetimeMs: policy.lifetimeMs,
-        source: 'generated-key',
-      });
-      checkKeyType(policy.all, r.keyType);
-      checkNames(policy.all, subject, sans);
-      const pair =
-        r.reuseKeyPem !== undefined ? reusedKeyPair(r.reuseKeyPem, r.keyType) : await generateKeyPairAsync(r.keyType);
-      const issued = await signLeaf(
-        {
-          ctx,
-          profile: policy.profile,
-          subject,
-          sans,
-          publicKey: pair.publicKey,
-          lifetimeMs: policy.lifetimeMs,
-          provisioner: policy.effective,
-          commitWith: r.commitWith,
-          keepKeyPem: r.keepKey ? pair.privateKeyPem : undefined,
-          renewedFrom: r.renewedFrom,
-          now,
-        },
-        via.actor,
-      );
-      return { ...issued, privateKeyPem: pair.privateKeyPem };
+      for (const r of requests) {
+        current = r;
+        issued.push(await issueLeaf(r, via, (u) => units.push(u)));
+        await onSigned?.(issued.length);
+      }
+      current = undefined;
+      await store.commit(mergeUnits(units));
+      return issued;
     } catch (e) {
-      throw await recordFailure(deps, via.actor, 'certificate.issue_failed', r.ca, e, {
-        profile: r.profile,
-        source: 'server-generated-key',
+      throw await recordFailure(deps, via.actor, 'certificate.issue_failed', current?.ca ?? null, e, {
+        profile: current?.profile,
+        batch: requests.length,
+        signed: issued.length,
+        committed: 0,
       });
     }
   }
@@ -461,38 +528,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     r: { ca: string; csrPem: string; profile: string; lifetimeMs?: number },
     via: Via,
   ): Promise<void> {
-    const now = clock.now();
-    const ctx = await contexts.loadActive(r.ca, now);
-    const csr = await decodeCsrAsync(r.csrPem);
-    const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
-    checkSanLimits(policy.profile, csr.sans);
-    const sans = cleanSans(csr.sans);
-    runValidators(policy.all, {
-      ca: ctx.ca,
-      profile: policy.profile,
-      subject: csr.subject,
-      sans,
-      keyType: csr.keyType,
-      lifetimeMs: policy.lifetimeMs,
-      source: 'csr',
-    });
-    checkKeyType(policy.all, csr.keyType);
-    checkNames(policy.all, csr.subject, sans);
-    const input = await leafPlanInput(
-      {
-        ctx,
-        profile: policy.profile,
-        subject: csr.subject,
-        sans,
-        publicKey: csr.publicKey,
-        lifetimeMs: policy.lifetimeMs,
-        provisioner: policy.effective,
-        now,
-      },
-      generateSerial(),
-    );
-    checkTimestampMs(input.notAfter, 'notAfter');
-    assertLintClean(lintCertificate(planCertificate(input), { now }));
+    // no permission check: a requester submits what a reviewer will approve
+    await checkLeafPlan({ kind: 'leaf-csr', ...r }, via);
   }
 
   async function checkCaName(name: string): Promise<void> {
@@ -629,9 +666,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   const sign = (async (request: SignRequest, via: Via) => {
     switch (request.kind) {
       case 'leaf-csr':
-        return leafFromCsr(request, via);
       case 'leaf-generated-key':
-        return leafWithKey(request, via);
+        return leaf(request, via);
       case 'approved-request':
         return approvedRequest(request, via);
       case 'root-ca':
@@ -644,5 +680,5 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     }
   }) as <R extends SignRequest>(request: R, via: Via) => Promise<SignResult<R>>;
 
-  return { sign, preflight };
+  return { sign, preflight, checkLeaf, signLeavesTogether };
 }
