@@ -1,6 +1,6 @@
 // Fixtures of the security regression suite (tests/security): a real authority on a temp data dir
 // (SQLite), a root and an issuing CA with software keys, and the Fastify server on 127.0.0.1.
-import { createHash } from 'node:crypto';
+import { sqliteDigest } from '../support/db-digest';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
@@ -122,27 +122,11 @@ export function bearer(token: string, json = true): Record<string, string> {
     : { authorization: `Bearer ${token}` };
 }
 
-/**
- * table → SHA-256 of its rows in the fixture's SQLite file, leaving out audit events with outcome `failure`
- * (a refusal is audited on purpose) and token use times: equal digests = the refusal changed nothing.
- */
+/** `sqliteDigest` of the fixture's SQLite file: equal digests = the refusal changed nothing */
 export function databaseDigest(s: SecurityFixture): Record<string, string> {
   const db = new Database(join(s.fx.dataDir, 'pkim.db'), { readonly: true, fileMustExist: true });
   try {
-    const out: Record<string, string> = {};
-    const tables = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-      .all() as { name: string }[];
-    for (const { name } of tables) {
-      let sql = `SELECT * FROM "${name}"`;
-      if (name === 'audit_events') sql += " WHERE outcome <> 'failure'";
-      const rows = (db.prepare(sql).all() as Record<string, unknown>[]).map((r) => {
-        if (name === 'api_tokens') r.last_used_at = null;
-        return JSON.stringify(r, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v));
-      });
-      out[name] = createHash('sha256').update(rows.sort().join('\n')).digest('hex');
-    }
-    return out;
+    return sqliteDigest(db);
   } finally {
     db.close();
   }

@@ -9,7 +9,6 @@
 // "Unchanged" = a digest of every row of every table of the SQLite file, except (decided, see docs/security.md):
 //   - audit rows with outcome `failure`: a refused signing/revocation records `*.failed` on purpose;
 //   - `api_tokens.last_used_at`: a usage timestamp (written at most once a minute per token), not a state change.
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +23,7 @@ import addFormatsModule from 'ajv-formats';
 import { MOUNT_ROUTES, SYSTEM_ROUTES, type VaultOp } from '../src/transports/vault/vault-routes';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { generateSshKey, makeTempDir } from '../../../tests/support/openssh';
+import { sqliteDigest } from '../../../tests/support/db-digest';
 
 const FAST_SCRYPT = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
 const PASSWORD = 'matrix password 0123456789';
@@ -424,23 +424,7 @@ function procedures(): Record<string, 'query' | 'mutation'> {
 }
 
 /** table → SHA-256 of its rows (see the exclusions at the top of the file) */
-function digest(db: Database.Database): Record<string, string> {
-  const out: Record<string, string> = {};
-  const tables = db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-    .all() as { name: string }[];
-  for (const { name } of tables) {
-    let sql = `SELECT * FROM "${name}"`;
-    if (name === 'audit_events') sql += " WHERE outcome <> 'failure'";
-    const rows = (db.prepare(sql).all() as Record<string, unknown>[]).map((r) => {
-      if (name === 'api_tokens') r.last_used_at = null;
-      return JSON.stringify(r, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v));
-    });
-    rows.sort();
-    out[name] = createHash('sha256').update(rows.join('\n')).digest('hex').slice(0, 16);
-  }
-  return out;
-}
+const digest = sqliteDigest;
 
 interface OpenApiOperation {
   responses: Record<string, { content?: Record<string, { schema?: unknown }> } | undefined>;
