@@ -20,6 +20,7 @@ import { createExportService } from './exports/export-service';
 import { createInventoryService } from './exports/inventory-report';
 import { createRenewalService } from './lifecycle/renewal-service';
 import { createBulkService } from './lifecycle/bulk-service';
+import { createBatchService } from './lifecycle/batch-service';
 import { createCaService } from './ca-service';
 import { createIssuanceService } from './issuance-service';
 import { createSigningPipeline } from './signing/signing-pipeline';
@@ -346,6 +347,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     inventory: createInventoryService({ store, clock }),
     renewal,
     bulk: createBulkService({ store, clock, logger, pipeline, exports: exportsService }),
+    batch: createBatchService({ store, clock, logger, certificates, renewal, exports: exportsService }),
     ssh,
     spiffe,
     acme,

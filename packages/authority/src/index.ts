@@ -62,6 +62,7 @@ export * from './exports/inventory-report';
 export { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS } from './exports/export-formats';
 export * from './lifecycle/renewal-service';
 export * from './lifecycle/bulk-service';
+export * from './lifecycle/batch-service';
 export {
   BULK_CSV_COLUMNS,
   BULK_RESULT_COLUMNS,

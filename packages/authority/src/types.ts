@@ -1,5 +1,6 @@
 import type { RenewalService } from './lifecycle/renewal-service';
 import type { BulkService } from './lifecycle/bulk-service';
+import type { BatchService } from './lifecycle/batch-service';
 import type { ExportService } from './exports/export-service';
 import type { InventoryService } from './exports/inventory-report';
 import type { Logger } from 'pino';
@@ -458,6 +459,8 @@ export interface Authority {
   renewal: RenewalService;
   /** batches: certificates from a CSV (dry run, per-row or all-or-nothing) through the signing pipeline */
   bulk: BulkService;
+  /** batch revoke, renew and download (ZIP) of certificates by a list of references or a filter */
+  batch: BatchService;
   /** the SSH certificate authority (docs/ssh.md) */
   ssh: SshService;
   /** SPIFFE workload identity: CAs, SVIDs from CSRs, deny list, bundle (docs/spiffe.md) */

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { PkiError, type KeyType } from '@pkim/shared';
-import type { BulkMode, BulkResult } from '@pkim/authority';
+import type { BatchOutcome, BatchSelection, BulkMode, BulkResult } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
-import { durationOption, keyTypeOption, readInputFile, writeOutputFile } from '../cli-parsers';
+import { durationOption, keyTypeOption, readInputFile, reasonOption, writeOutputFile } from '../cli-parsers';
 import { createProgressBar } from '../progress-bar';
 import { readPasswordFile } from './cert-lifecycle-command';
 
@@ -118,4 +118,120 @@ export function registerCertBulkCommand(cert: Command, ctx: CliContext): void {
         }
       },
     );
+}
+
+interface SelectionOptions {
+  serialsFile?: string;
+  ca?: string;
+  profile?: string;
+  expiringWithin?: number;
+  search?: string;
+}
+
+/** the options that select the certificates of a batch: serials (arguments or a file) or a filter */
+function withSelection(c: Command): Command {
+  return c
+    .option('--serials-file <file>', 'certificates to act on, one id/serial/fingerprint a line (- for stdin)')
+    .option('--ca <ca>', 'filter: certificates of this CA (id or name)')
+    .option('--profile <profile>', 'filter: this profile')
+    .option('--expiring-within <duration>', 'filter: expiring within, e.g. 30d', durationOption)
+    .option('--search <text>', 'filter: common name, SAN or serial (as cert list --search)');
+}
+
+function selectionOf(refs: string[], o: SelectionOptions, now: number): BatchSelection {
+  const fromFile = o.serialsFile
+    ? readInputFile(o.serialsFile, 'serials')
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#'))
+    : [];
+  const all = [...refs, ...fromFile];
+  return {
+    refs: all.length ? all : undefined,
+    ca: o.ca,
+    profile: o.profile,
+    expiringBefore: o.expiringWithin !== undefined ? now + o.expiringWithin : undefined,
+    search: o.search,
+  };
+}
+
+function batchReport(ctx: CliContext, r: BatchOutcome, verb: string, extra: Record<string, unknown> = {}): void {
+  ctx.output({ ...r, ...extra, ok: r.failed === 0 }, () =>
+    [
+      `${r.succeeded} of ${r.total} certificates ${verb}${r.failed ? `, ${r.failed} failed` : ''}`,
+      ...r.items.filter((i) => i.status === 'failed').map((i) => `  ${i.ref}: ${i.error?.code}: ${i.error?.message}`),
+    ].join('\n'),
+  );
+  if (r.failed > 0) {
+    throw new PkiError('bulk.rows_failed', `${r.failed} of ${r.total} certificates failed (the others were ${verb})`);
+  }
+}
+
+/** `pkim cert revoke-batch`, `renew-batch`, `download-batch` (issue #16). */
+export function registerCertBatchCommands(cert: Command, ctx: CliContext): void {
+  withSelection(
+    cert
+      .command('revoke-batch [refs...]')
+      .description('revoke many certificates with one reason: listed (arguments, --serials-file) or by a filter'),
+  )
+    .requiredOption(
+      '--reason <reason>',
+      'RFC 5280 reason: unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, ' +
+        'cessationOfOperation, privilegeWithdrawn',
+      reasonOption,
+    )
+    .action(async (refs: string[], o: SelectionOptions & { reason: ReturnType<typeof reasonOption> }) => {
+      const a = await ctx.openAuthority();
+      const bar = createProgressBar({ enabled: !ctx.options().json });
+      const r = await a.batch
+        .revoke(selectionOf(refs, o, a.clock.now()), o.reason, ctx.actor, (p) => bar.update('revoke', p.done, p.total))
+        .finally(() => bar.finish());
+      batchReport(ctx, r, 'revoked');
+    });
+
+  withSelection(
+    cert
+      .command('renew-batch [refs...]')
+      .description('renew many certificates (same subject, SANs, profile, CA; new keys): listed or by a filter'),
+  )
+    .option('--validity <duration>', 'lifetime of the new certificates (default: the profile default)', durationOption)
+    .option('--revoke-old', 'revoke each old certificate as superseded with its renewal')
+    .option('--keep-key', 'keep the new generated keys on the server for exports')
+    .action(
+      async (refs: string[], o: SelectionOptions & { validity?: number; revokeOld?: boolean; keepKey?: boolean }) => {
+        const a = await ctx.openAuthority();
+        const bar = createProgressBar({ enabled: !ctx.options().json });
+        const r = await a.batch
+          .renew(
+            selectionOf(refs, o, a.clock.now()),
+            { validityMs: o.validity, revokeOld: o.revokeOld, keepKey: o.keepKey },
+            ctx.actor,
+            (p) => bar.update('renew', p.done, p.total),
+          )
+          .finally(() => bar.finish());
+        batchReport(ctx, r, 'renewed');
+      },
+    );
+
+  withSelection(
+    cert
+      .command('download-batch [refs...]')
+      .description('many certificates as one ZIP (<cn>-<serial>.pem and .chain.pem each): listed or by a filter'),
+  )
+    .requiredOption('--out <file>', 'the ZIP file')
+    .option('--status <status>', 'filter: active|revoked|expired (default any)')
+    .option('--no-root', 'chains without the self-signed root')
+    .action(async (refs: string[], o: SelectionOptions & { out: string; status?: string; root: boolean }) => {
+      if (o.status && !['active', 'revoked', 'expired'].includes(o.status)) {
+        throw new PkiError('input.invalid', `unknown status '${o.status}' (use active, revoked or expired)`);
+      }
+      const a = await ctx.openAuthority();
+      const { outcome, file } = await a.batch.download(
+        { ...selectionOf(refs, o, a.clock.now()), status: o.status as BatchSelection['status'] },
+        { includeRoot: o.root },
+        ctx.actor,
+      );
+      writeOutputFile(o.out, file.body);
+      batchReport(ctx, outcome, 'written', { file: o.out });
+    });
 }

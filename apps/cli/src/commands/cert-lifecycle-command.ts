@@ -5,7 +5,7 @@ import type { CertificateExportFormat, ExportFile, TruststoreExportFormat } from
 import type { CliContext } from '../cli-context';
 import { durationOption, keyTypeOption, parseSans, collect, readInputFile, writeOutputFile } from '../cli-parsers';
 import type { KeyType } from '@pkim/shared';
-import { registerCertBulkCommand } from './cert-bulk-command';
+import { registerCertBatchCommands, registerCertBulkCommand } from './cert-bulk-command';
 
 const CERT_FORMATS = ['pem', 'der', 'chain', 'p7b', 'p7b-pem', 'p12', 'jks', 'key', 'zip'];
 const TRUST_FORMATS = ['pem', 'p7b', 'p7b-pem', 'p12', 'jks'];
@@ -163,6 +163,7 @@ export function registerCertLifecycleCommands(program: Command, ctx: CliContext)
     );
 
   registerCertBulkCommand(cert, ctx);
+  registerCertBatchCommands(cert, ctx);
 
   ca.command('truststore <ca>')
     .description('export the chain of a CA (the CA up to its root) as a truststore: pem, p7b, p7b-pem, p12, jks')
