@@ -283,6 +283,8 @@ const REST: Record<string, RestRow> = {
   },
   'GET /api/v1/certificates': { url: () => '/api/v1/certificates?ca=mx-issuing&limit=5', expect: READERS },
   'GET /api/v1/certificates/:ref': { url: (k) => `/api/v1/certificates/${k.leafId}`, expect: READERS_OF_CA },
+  // every principal gets a report: readers of their CAs' certificates, a requester of its own requests' only
+  'GET /api/v1/certificates/export': { url: () => '/api/v1/certificates/export?ca=mx-issuing', expect: EVERYONE },
   'POST /api/v1/certificates/:ref/revoke': {
     url: async (k) => `/api/v1/certificates/${await k.freshLeaf()}/revoke`,
     body: () => ({ reason: 'keyCompromise' }),

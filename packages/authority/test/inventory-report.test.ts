@@ -4,9 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { fixedClock } from '@pkim/shared';
+import { internalsOf } from '@pkim/authority/internals';
 import {
   INVENTORY_COLUMNS,
   createAuthority,
+  createInventoryService,
   sansField,
   type Actor,
   type Authority,
@@ -179,6 +181,18 @@ describe.each(ENGINES)('inventory reports on $name', (engine) => {
         renewed_from: '',
       });
     }
+  });
+
+  it('reads page after page: small pages give the same CSV (one header) and JSON (one array) as one page', async () => {
+    const paged = createInventoryService({ store: internalsOf(authority).store, clock: fixedClock(T0), pageSize: 3 });
+    for (const format of ['csv', 'json'] as const) {
+      const one = await text((await authority.inventory.report({}, format, admin)).body);
+      const many = await text((await paged.report({}, format, admin)).body);
+      expect(many).toBe(one);
+    }
+    const lines = (await text((await paged.report({}, 'csv', admin)).body)).split('\r\n');
+    expect(lines.filter((l) => l.startsWith('id,serial,'))).toHaveLength(1);
+    expect(lines.length).toBeGreaterThan(9); // 8 certificates over 3 pages, a header and the last line end
   });
 
   it('keeps a comma and quotes of a subject in one field, an IPv6 SAN, RFC 3339 times and days left', async () => {

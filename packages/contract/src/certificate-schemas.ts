@@ -131,6 +131,44 @@ export const certificateListInputSchema = paginationInputSchema
   })
   .strict();
 
+/**
+ * `GET /api/v1/certificates/export?format=csv&…`: the filters of the certificate list (query-string values, so
+ * `expiringWithinDays` is coerced from text), no paging: the inventory report has every matching certificate.
+ */
+export const certificateInventoryQuerySchema = certificateListInputSchema
+  .omit({ limit: true, cursor: true })
+  .extend({
+    format: z.enum(['csv', 'json']).default('csv'),
+    expiringWithinDays: z.coerce.number().int().min(0).max(36_500).optional(),
+  })
+  .strict();
+
+const text = z.string().nullable();
+/** one record of a JSON inventory report (the CSV has the same columns; docs/everyday.md#inventory-reports) */
+export const inventoryRecordSchema = z.object({
+  id: z.string(),
+  serial: z.string(),
+  subject: z.string(),
+  common_name: text,
+  sans: sansOutputSchema,
+  fingerprint_sha256: z.string(),
+  status: certificateStatusSchema,
+  not_before: z.string(),
+  not_after: z.string(),
+  days_left: z.number().int(),
+  ca_id: z.string(),
+  ca_name: text,
+  issuer: text,
+  profile: z.string(),
+  key_type: z.string(),
+  requester: text,
+  issued_by: z.string(),
+  request_id: text,
+  revoked_at: text,
+  revocation_reason: text,
+  renewed_from: text,
+});
+
 export const certificateGetInputSchema = z.object({ ref: certificateRefSchema }).strict();
 
 export const certificateIssueInputSchema = z

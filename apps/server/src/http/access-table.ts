@@ -122,6 +122,8 @@ const TRPC_ACCESS = {
 const REST_HANDWRITTEN = {
   'GET /api/v1/cas/:id/bundle': 'ca:read',
   'POST /api/v1/cas/:id/sign': 'certificate:issue',
+  // every reader; the authority narrows it (certificate:read → the CAs it may see, a requester → its own requests)
+  'GET /api/v1/certificates/export': 'account:self',
   'POST /api/v1/ssh/sign': 'ssh:issue',
   'POST /api/v1/ssh/revoke': 'ssh:revoke',
   'GET /api/v1/openapi.json': 'public',

@@ -94,9 +94,11 @@ export interface ExtraOperation {
   tag: string;
   body?: z.ZodType;
   status: 200 | 201;
-  /** JSON output schema, or a non-JSON media type */
-  output: z.ZodType | { mediaType: string };
+  /** JSON output schema, or a non-JSON media type (and the JSON schema of the same route's JSON rendering) */
+  output: z.ZodType | { mediaType: string; json?: z.ZodType };
   params?: string[];
+  /** query-string parameters (the properties of this object schema) */
+  query?: z.ZodType;
   public?: boolean;
 }
 
@@ -165,19 +167,36 @@ function operationForTwin(name: string, twin: RestTwin, schemas: ProcedureSchema
   };
 }
 
+function queryParameters(schema: z.ZodType | undefined): object[] {
+  const o = schema ? objectSchemaOf(jsonSchemaOf(schema, 'input')) : undefined;
+  const required = new Set((o?.required ?? []) as string[]);
+  return Object.entries((o?.properties ?? {}) as Record<string, JsonSchema>).map(([name, s]) => ({
+    name,
+    in: 'query',
+    required: required.has(name),
+    schema: s,
+  }));
+}
+
 function operationForExtra(op: ExtraOperation, permission: string | undefined) {
   const body = op.body ? jsonSchemaOf(op.body, 'input') : undefined;
   const content =
     op.output instanceof z.ZodType
       ? { 'application/json': { schema: jsonSchemaOf(op.output, 'output') } }
-      : { [op.output.mediaType]: { schema: { type: 'string' } } };
+      : {
+          [op.output.mediaType]: { schema: { type: 'string' } },
+          ...(op.output.json ? { 'application/json': { schema: jsonSchemaOf(op.output.json, 'output') } } : {}),
+        };
   return {
     operationId: `${op.method.toLowerCase()}${op.path.replace(/[^A-Za-z0-9]+/g, '_')}`,
     summary: op.summary,
     ...(permission ? { description: `Permission: \`${permission}\`.` } : {}),
     tags: [op.tag],
     ...(op.public ? { security: [] } : {}),
-    parameters: (op.params ?? []).map((p) => ({ name: p, in: 'path', required: true, schema: { type: 'string' } })),
+    parameters: [
+      ...(op.params ?? []).map((p) => ({ name: p, in: 'path', required: true, schema: { type: 'string' } })),
+      ...queryParameters(op.query),
+    ],
     ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: body } } } } : {}),
     responses: {
       [String(op.status)]: { description: 'success', content },

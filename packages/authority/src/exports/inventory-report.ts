@@ -84,6 +84,8 @@ export interface InventoryService {
 export interface InventoryServiceDeps {
   store: Store;
   clock: Clock;
+  /** rows per keyset page (default PAGE; tests use a few to cross page boundaries) */
+  pageSize?: number;
 }
 
 /** the SANs of a certificate as one CSV field: `DNS:a;IP:b;email:c;URI:d` */
@@ -153,7 +155,7 @@ export function createInventoryService(deps: InventoryServiceDeps): InventorySer
   async function* pages(query: CertificateQuery): AsyncGenerator<CertificateRow[]> {
     let cursor: string | null | undefined;
     do {
-      const page = await store.certificates.list({ ...query, limit: PAGE, cursor });
+      const page = await store.certificates.list({ ...query, limit: deps.pageSize ?? PAGE, cursor });
       if (page.items.length) yield page.items;
       cursor = page.nextCursor;
     } while (cursor);

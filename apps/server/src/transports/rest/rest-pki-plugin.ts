@@ -1,8 +1,11 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PkiError } from '@pkim/shared';
 import {
   caRefSchema,
+  certificateInventoryQuerySchema,
+  inventoryRecordSchema,
   issuedCertificateSchema,
   restSignInputSchema,
   toIssuedCertificateDto,
@@ -11,6 +14,8 @@ import {
 import type { Actor, Authority } from '@pkim/authority';
 import { checkAccess } from '../../http/access-table';
 import type { ExtraOperation } from '../../http/openapi-document';
+
+const DAY_MS = 86_400_000;
 
 /** `POST /cas/:id/sign` answers the issued certificate plus the PEM names of the first REST version */
 const signOutputSchema = issuedCertificateSchema.extend({ certificate: z.string(), chain: z.string() });
@@ -35,6 +40,17 @@ export const HANDWRITTEN_REST_OPERATIONS: ExtraOperation[] = [
     body: restSignInputSchema,
     status: 201,
     output: signOutputSchema,
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/certificates/export',
+    summary:
+      'Inventory report: every certificate matching the filters as CSV (default) or JSON, all columns, streamed ' +
+      "(requesters: only their own requests' certificates)",
+    tag: 'certificate',
+    query: certificateInventoryQuerySchema,
+    status: 200,
+    output: { mediaType: 'text/csv', json: z.array(inventoryRecordSchema) },
   },
 ];
 
@@ -77,6 +93,31 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
     if (!v.chainPem) throw new PkiError('ca.not_active', `CA '${v.ca.name}' has no certificate yet`);
     reply.type('application/pem-certificate-chain');
     return v.chainPem;
+  });
+
+  /**
+   * The inventory report (docs/everyday.md#inventory-reports) as a download, streamed: the authority reads a page
+   * of rows when the socket has taken the previous one (Readable.from pulls; Fastify pipes with back-pressure).
+   */
+  app.get('/certificates/export', async (request, reply) => {
+    const q = parseInput(certificateInventoryQuerySchema, request.query);
+    const report = await authority.inventory.report(
+      {
+        caId: q.ca,
+        status: q.status,
+        profile: q.profile,
+        expiringBefore:
+          q.expiringWithinDays === undefined ? undefined : authority.clock.now() + q.expiringWithinDays * DAY_MS,
+        search: q.search,
+        sort: q.sort,
+      },
+      q.format,
+      actorOf(request),
+    );
+    reply.type(report.mediaType);
+    reply.header('content-disposition', `attachment; filename="${report.fileName}"`);
+    reply.header('cache-control', 'no-store');
+    return reply.send(Readable.from(report.body));
   });
 
   /** `{ csr, profile, ttl }` → the issued certificate (object + `certificatePem` + `chainPem`) */
