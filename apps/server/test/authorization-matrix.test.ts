@@ -778,7 +778,8 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     const operations = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
     );
-    expect(operations.length).toBe(Object.keys(REST_TWINS).length + 4); // + bundle, sign, ssh sign/revoke
+    // + bundle, sign, ssh sign/revoke, certificates/export
+    expect(operations.length).toBe(Object.keys(REST_TWINS).length + 5);
     expect([...walked].sort()).toEqual(operations.sort());
   });
 
