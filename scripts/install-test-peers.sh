@@ -3,7 +3,7 @@
 # Idempotent and quiet: re-running is a no-op when everything is present.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-WANT=(openssl gnutls-bin golang-go softhsm2 opensc python3-pykmip postgresql chromium openssh-client openssh-server certbot lego golang-cfssl openjdk-17-jre-headless jq curl systemd python3-hvac)
+WANT=(openssl gnutls-bin golang-go softhsm2 opensc python3-pykmip postgresql chromium openssh-client openssh-server certbot lego golang-cfssl openjdk-17-jre-headless jq curl systemd python3-hvac zsh)
 MISSING=()
 for p in "${WANT[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || MISSING+=("$p")

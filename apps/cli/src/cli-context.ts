@@ -73,10 +73,13 @@ export function createCliContext(program: Command): CliContext {
   }
   return {
     async loadConfig() {
-      const o = program.opts<{ config?: string; dataDir?: string; databaseUrl?: string }>();
+      const o = program.opts<{ config?: string; dataDir?: string; databaseUrl?: string; local?: boolean }>();
+      const r = program.opts<{ server?: string; token?: string; caFile?: string }>();
       // zod and the config-file parsers load only here, never for --help
       const { loadCliConfig } = await import('./config/cli-config');
-      loaded = await loadCliConfig({ flags: { config: o.config, dataDir: o.dataDir, databaseUrl: o.databaseUrl } });
+      loaded = await loadCliConfig({
+        flags: { config: o.config, dataDir: o.dataDir, databaseUrl: o.databaseUrl, local: o.local, ...r },
+      });
       return loaded;
     },
     config,

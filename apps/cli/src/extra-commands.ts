@@ -11,6 +11,8 @@ import { registerAcmeCommand } from './commands/acme-command';
 import { registerKeystoreCommand } from './commands/keystore-command';
 import { registerCertLifecycleCommands } from './commands/cert-lifecycle-command';
 import { registerNotifyCommand } from './commands/notify-command';
+import { registerLoginCommands } from './commands/login-command';
+import { registerCompletionCommand } from './commands/completion-command';
 
 /** Commands that live with other parts of the system (server, users, tokens, database operations). */
 export async function registerExtraCommands(program: Command, ctx: CliContext): Promise<void> {
@@ -25,5 +27,8 @@ export async function registerExtraCommands(program: Command, ctx: CliContext): 
   registerKeystoreCommand(program, ctx);
   registerCertLifecycleCommands(program, ctx);
   registerNotifyCommand(program, ctx);
+  registerLoginCommands(program, ctx);
+  // last: it generates its script from the whole command tree
+  registerCompletionCommand(program, ctx);
   // wired as those modules land
 }

@@ -23,6 +23,10 @@ program
   )
   .option('--config <file>', 'config file: pkim.toml, .yaml or .json (env PKIM_CONFIG; env and flags override it)')
   .option('--json', 'machine-readable JSON output')
+  .option('--server <url>', 'run against this server through its REST API (env PKIM_SERVER, or `pkim login`)')
+  .option('--token <token>', 'API token for --server (env PKIM_TOKEN, or `pkim login`; the flag shows in ps)')
+  .option('--ca-file <file>', 'PEM CA trusted for an https:// --server (env PKIM_CA_FILE)')
+  .option('--local', 'ignore PKIM_SERVER and the login profile: use the local data directory')
   // commander's own errors (unknown option, missing argument…) in the one form: `error: <code>: <message>`, exit 2
   .configureOutput({
     outputError: (text, write) =>
@@ -32,8 +36,10 @@ program
 
 const ctx = createCliContext(program);
 // every command reads its configuration (config file, environment, flags) first and refuses an invalid one
-program.hook('preAction', async () => {
-  await ctx.loadConfig();
+program.hook('preAction', async (_program, command) => {
+  const config = await ctx.loadConfig();
+  // remote mode: the command runs through the server's REST API (loaded only then)
+  if (config.remote) (await import('./remote/remote-mode')).useRemote(command, ctx, config.remote);
 });
 registerInitCommand(program, ctx);
 registerCaCommand(program, ctx);

@@ -87,6 +87,7 @@ const TRPC: Record<string, TrpcRow> = {
   'ca.list': { expect: EVERYONE },
   'ca.get': { input: (k) => ({ ref: k.issuingId }), expect: EVERYONE },
   'ca.exportChain': { input: () => ({ ref: 'mx-issuing' }), expect: EVERYONE },
+  'ca.generateCrl': { input: () => ({ ref: 'mx-issuing' }), expect: ADMIN_ONLY },
   'ca.create': {
     input: () => ({ name: `mx-new-${seq()}`, subject: { commonName: 'Matrix New CA' }, keyType: 'ECDSA-P256' }),
     expect: ADMIN_ONLY,

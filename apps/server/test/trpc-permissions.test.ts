@@ -30,6 +30,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'ca.setUrls': ADMIN,
   'ca.revoke': ADMIN,
   'ca.delete': ADMIN,
+  'ca.generateCrl': ADMIN,
   'certificate.list': READERS,
   'certificate.get': READERS,
   'exports.certificate': READERS,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { toPem } from '@pkim/core';
 import {
   caKeyTypeSchema,
   caRefSchema,
@@ -172,3 +173,25 @@ export const caRevokeOutputSchema = z.object({
 });
 export const caDeleteInputSchema = z.object({ id: idSchema, destroyKey: z.boolean().default(false) }).strict();
 export const caExportChainOutputSchema = z.object({ id: z.string(), chainPem: z.string() });
+
+/** `ca.generateCrl` / `pkim crl generate`: a freshly signed CRL of a CA (PEM) and its numbers */
+export const caCrlSchema = z.object({
+  caId: z.string(),
+  crlNumber: z.number().int(),
+  thisUpdate: rfc3339Schema,
+  nextUpdate: rfc3339Schema,
+  pem: z.string(),
+});
+export type CaCrlDto = z.infer<typeof caCrlSchema>;
+export function toCaCrlDto(
+  caId: string,
+  crl: { der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number },
+): CaCrlDto {
+  return {
+    caId,
+    crlNumber: crl.crlNumber,
+    thisUpdate: isoTime(crl.thisUpdate),
+    nextUpdate: isoTime(crl.nextUpdate),
+    pem: toPem(crl.der, 'X509 CRL'),
+  };
+}

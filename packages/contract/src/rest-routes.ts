@@ -65,6 +65,7 @@ export const REST_TWINS = {
   'ca.setUrls': { method: 'PUT', path: '/cas/:id/urls', bind: CA, summary: 'Set the CRL/OCSP/AIA URLs a CA embeds' },
   'ca.revoke': { method: 'POST', path: '/cas/:id/revoke', summary: 'Revoke a CA certificate' },
   'ca.delete': { method: 'DELETE', path: '/cas/:id', summary: 'Delete a CA (optionally destroying its key)' },
+  'ca.generateCrl': { method: 'POST', path: '/cas/:id/crl', bind: CA, summary: 'Sign a fresh CRL for a CA now' },
   'ca.exportChain': { method: 'GET', path: '/cas/:id/chain', bind: CA, summary: 'The PEM chain of a CA (JSON)' },
   'certificate.list': { method: 'GET', path: '/certificates', summary: 'List certificates (keyset paged)' },
   'certificate.get': { method: 'GET', path: '/certificates/:ref', summary: 'Show a certificate (id or serial)' },

@@ -554,4 +554,24 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     kind: 'internal',
     description: 'A tenant key or private key could not be unwrapped (wrong key-encryption key or tampered data).',
   },
+  'remote.unsupported': {
+    kind: 'invalid_input',
+    description:
+      'Remote mode (--server, PKIM_SERVER or the `pkim login` profile): this command works on the local data ' +
+      'directory only, or has no remote form; `--local` runs it locally. Nothing was sent.',
+  },
+  'remote.unreachable': {
+    kind: 'unavailable',
+    description:
+      'Remote mode: the server could not be reached (refused, timed out, or its TLS certificate is not trusted: ' +
+      'give --ca-file for a private CA). Nothing was changed.',
+  },
+  'remote.no_token': {
+    kind: 'unauthenticated',
+    description: 'Remote mode without an API token: give --token or PKIM_TOKEN, or `pkim login`.',
+  },
+  'remote.bad_response': {
+    kind: 'unavailable',
+    description: 'Remote mode: the server answered something that is not a PKI Manager API answer (a proxy page?).',
+  },
 };

@@ -63,7 +63,7 @@ interface CreateOpts {
   out?: string;
 }
 
-function defaultName(subject: string): string {
+export function defaultName(subject: string): string {
   const cn = /(?:^|[,/])\s*CN=([^,/]+)/i.exec(subject)?.[1] ?? 'ca';
   return (
     cn

@@ -69,14 +69,14 @@ export function certDetails(c: CertificateRow, renewedBy: string[] = []): string
   ]);
 }
 
-interface IssueOutputs {
+export interface IssueOutputs {
   out?: string;
   outCert?: string;
   outKey?: string;
   outChain?: string;
 }
 
-function writeIssued(
+export function writeIssued(
   o: IssueOutputs,
   issued: { certificatePem: string; chainPem: string; privateKeyPem?: string },
 ): string[] {

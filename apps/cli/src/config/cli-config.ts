@@ -7,8 +7,23 @@ import { dirname, extname, resolve } from 'node:path';
 import { z } from 'zod';
 import { PkiError, parseDuration } from '@pkim/shared';
 import { CONFIG_SETTING, SETTINGS, type Setting } from './settings';
+import { loginProfilePath, readLoginProfile } from './login-profile';
 
 export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/** Remote mode: the server the commands run against, through its REST API. */
+export interface RemoteTarget {
+  /** base URL (`https://pki.example.com`) */
+  server: string;
+  /** API token; missing only when nothing gave one (commands other than `pkim login` then refuse) */
+  token?: string;
+  /** PEM CA certificate(s) trusted for an https:// server */
+  caFile?: string;
+  /** where the server came from, for messages: `--server flag`, `environment PKIM_SERVER`, `login profile …` */
+  source: string;
+  /** the login profile is unusable (unreadable, readable by others…): every remote command refuses with this */
+  problem?: PkiError;
+}
 
 export interface CliConfig {
   /** absolute path of the config file read, or null */
@@ -27,13 +42,26 @@ export interface CliConfig {
    * throttling, child processes such as pg_dump).
    */
   env: Record<string, string | undefined>;
+  /** remote mode (--server, PKIM_SERVER, the config file's `server`, or the `pkim login` profile); null: local */
+  remote: RemoteTarget | null;
+  /** the `pkim login` profile: `$XDG_CONFIG_HOME/pkim/config.json` (default `~/.config/pkim/config.json`) */
+  profilePath: string;
 }
 
 export interface ConfigSources {
   /** the process environment (default: `process.env`, read here and nowhere else) */
   env?: Record<string, string | undefined>;
   /** global flags: `--config`, `--data-dir`, `--database-url` */
-  flags?: { config?: string; dataDir?: string; databaseUrl?: string };
+  flags?: {
+    config?: string;
+    dataDir?: string;
+    databaseUrl?: string;
+    server?: string;
+    token?: string;
+    caFile?: string;
+    /** --local: ignore PKIM_SERVER, the config file's `server` and the login profile */
+    local?: boolean;
+  };
   /** directory relative paths of the environment and flags resolve against (default: the working directory) */
   cwd?: string;
 }
@@ -158,13 +186,17 @@ export async function loadCliConfig(sources: ConfigSources = {}): Promise<CliCon
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') merged[k] = v;
   if (flags.dataDir) merged.PKIM_DATA_DIR = flags.dataDir;
   if (flags.databaseUrl) merged.PKIM_DATABASE_URL = flags.databaseUrl;
+  const flagValues: Record<string, string | undefined> = {
+    PKIM_DATA_DIR: flags.dataDir,
+    PKIM_DATABASE_URL: flags.databaseUrl,
+    PKIM_SERVER: flags.server,
+    PKIM_TOKEN: flags.token,
+    PKIM_CA_FILE: flags.caFile,
+  };
+  for (const [k, v] of Object.entries(flagValues)) if (v) merged[k] = v;
 
   const source = (s: Setting): string =>
-    (s.env === 'PKIM_DATA_DIR' && flags.dataDir) || (s.env === 'PKIM_DATABASE_URL' && flags.databaseUrl)
-      ? `${s.flag} flag`
-      : env[s.env]
-        ? `environment ${s.env}`
-        : `config file key '${s.key}'`;
+    flagValues[s.env] ? `${s.flag} flag` : env[s.env] ? `environment ${s.env}` : `config file key '${s.key}'`;
   for (const s of SETTINGS) {
     const v = merged[s.env];
     if (v === undefined || v === '') continue;
@@ -183,6 +215,7 @@ export async function loadCliConfig(sources: ConfigSources = {}): Promise<CliCon
   }
 
   const tokenTtl = merged.PKIM_TOKEN_TTL ?? '90d';
+  const profilePath = loginProfilePath(merged);
   return {
     configFile,
     dataDir: resolve(cwd, merged.PKIM_DATA_DIR ?? './data'),
@@ -192,5 +225,41 @@ export async function loadCliConfig(sources: ConfigSources = {}): Promise<CliCon
     logFormat: (merged.PKIM_LOG_FORMAT as LogFormat | undefined) ?? 'auto',
     tokenTtlMs: tokenTtl === 'never' ? null : parseDuration(tokenTtl),
     env: merged,
+    remote: flags.local ? null : remoteTarget(merged, flagValues, env, profilePath, cwd),
+    profilePath,
   };
 }
+
+/** flags > environment > config file > the `pkim login` profile (whose token also serves its own server). */
+function remoteTarget(
+  merged: Record<string, string | undefined>,
+  flags: Record<string, string | undefined>,
+  env: Record<string, string | undefined>,
+  profilePath: string,
+  cwd: string,
+): RemoteTarget | null {
+  const caFile = merged.PKIM_CA_FILE ? resolve(cwd, merged.PKIM_CA_FILE) : undefined;
+  let profile: ReturnType<typeof readLoginProfile>;
+  try {
+    profile = readLoginProfile(profilePath);
+  } catch (e) {
+    // reported by the commands that would use it; `pkim logout` still removes it; --server does without it
+    if (!merged.PKIM_SERVER) return { server: '', source: `login profile ${profilePath}`, problem: e as PkiError };
+    profile = null;
+  }
+  const server = merged.PKIM_SERVER;
+  if (server) {
+    const source = flags.PKIM_SERVER ? '--server flag' : env.PKIM_SERVER ? 'environment PKIM_SERVER' : 'config file';
+    const same = profile && sameServer(profile.server, server) ? profile : undefined;
+    return { server, token: merged.PKIM_TOKEN ?? same?.token, caFile: caFile ?? same?.caFile, source };
+  }
+  if (!profile) return null;
+  return {
+    server: profile.server,
+    token: merged.PKIM_TOKEN ?? profile.token,
+    caFile: caFile ?? profile.caFile,
+    source: `login profile ${profilePath}`,
+  };
+}
+
+const sameServer = (a: string, b: string): boolean => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');

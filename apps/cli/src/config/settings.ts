@@ -20,7 +20,8 @@ export interface Setting {
   kind: SettingKind;
   /** allowed values of an `enum` */
   values?: readonly string[];
-  group: 'general' | 'server' | 'sign-in' | 'notifications' | 'PKCS#11' | 'KMIP' | 'SPIFFE' | 'ACME' | 'keystore';
+  group:
+    'general' | 'remote' | 'server' | 'sign-in' | 'notifications' | 'PKCS#11' | 'KMIP' | 'SPIFFE' | 'ACME' | 'keystore';
   description: string;
 }
 
@@ -96,6 +97,35 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'duration',
     group: 'general',
     description: 'lifetime of new API tokens when none is given; `never` = no expiry',
+  },
+  // remote: the CLI as a client of a server (`pkim --server URL …`, or the profile `pkim login` writes)
+  {
+    key: 'server',
+    env: 'PKIM_SERVER',
+    flag: '--server',
+    default: 'the `pkim login` profile, else local mode',
+    kind: 'url',
+    group: 'remote',
+    description:
+      'run the commands against this PKI Manager server through its REST API instead of the local data directory',
+  },
+  {
+    key: 'token',
+    env: 'PKIM_TOKEN',
+    flag: '--token',
+    default: 'the `pkim login` profile',
+    kind: 'secret',
+    group: 'remote',
+    description: 'API token (`pkim token create`) for --server; prefer the environment or `pkim login` to the flag',
+  },
+  {
+    key: 'caFile',
+    env: 'PKIM_CA_FILE',
+    flag: '--ca-file',
+    default: 'system roots',
+    kind: 'path',
+    group: 'remote',
+    description: 'PEM CA certificate(s) trusted for an https:// --server (a private server CA)',
   },
   // server
   {

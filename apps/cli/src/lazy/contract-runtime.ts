@@ -1,6 +1,7 @@
 // The API contract's wire mappers (`--json` output), loaded with the first command that prints one.
 export {
   pageOf,
+  toCaCrlDto,
   toCaDto,
   toCaViewDto,
   toCertificateDetailDto,

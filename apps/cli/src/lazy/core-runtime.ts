@@ -1,2 +1,2 @@
 // Core's encoders, loaded on first use (see authority-runtime.ts for why this is a module of its own).
-export { toPem } from '@pkim/core';
+export { fromPem, parseDn, toPem } from '@pkim/core';

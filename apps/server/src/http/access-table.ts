@@ -20,6 +20,7 @@ const TRPC_ACCESS = {
   'ca.setUrls': 'ca:write',
   'ca.revoke': 'ca:write',
   'ca.delete': 'ca:write',
+  'ca.generateCrl': 'ca:write',
   'certificate.list': 'certificate:read',
   'certificate.get': 'certificate:read',
   'certificate.expiring': 'certificate:read',

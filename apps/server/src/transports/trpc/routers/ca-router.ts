@@ -1,5 +1,6 @@
 import {
   caCreateInputSchema,
+  caCrlSchema,
   caDeleteInputSchema,
   caExportChainOutputSchema,
   caGetInputSchema,
@@ -11,6 +12,7 @@ import {
   caSetUrlsTrpcInputSchema,
   caViewSchema,
   okSchema,
+  toCaCrlDto,
   toCaDto,
   toCaViewDto,
   ttlToMs,
@@ -87,6 +89,15 @@ export const caRouter = router({
     .mutation(async ({ ctx, input }) => {
       await ctx.authority.cas.delete(input.id, { destroyKey: input.destroyKey }, ctx.actor);
       return { ok: true as const };
+    }),
+
+  /** signs a fresh CRL now (bumps the CRL number; `pkim crl generate`) */
+  generateCrl: procedure()
+    .input(caGetInputSchema)
+    .output(caCrlSchema)
+    .mutation(async ({ ctx, input }) => {
+      const caId = (await ctx.authority.cas.get(input.ref)).ca.id;
+      return toCaCrlDto(caId, await ctx.authority.crl.generate(caId, ctx.actor));
     }),
 
   exportChain: procedure()

@@ -1,0 +1,140 @@
+// The CLI's client of a PKI Manager server: one procedure call = the REST request the contract derives for it
+// (`restCallFor`: method, path, query or JSON body), Bearer token, JSON answer. Errors come back as the server's
+// `{ error: { code, message, details? } }` and become the same PkiError a local call throws, so exit codes and
+// `error: <code>: <message>` lines are those of local mode. The token never appears in a message.
+import { readFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { ERROR_CATALOG, PkiError, type ErrorKind } from '@pkim/shared';
+import { restCallFor, type RestTwinName } from '@pkim/contract';
+import type { RemoteTarget } from '../config/cli-config';
+
+const KIND_BY_STATUS: Record<number, ErrorKind> = {
+  400: 'invalid_input',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  422: 'policy',
+  429: 'rate_limited',
+  503: 'unavailable',
+  504: 'timeout',
+};
+
+const TIMEOUT_MS = 60_000;
+
+/** the server URL without credentials or a trailing slash, for messages */
+export function serverLabel(server: string): string {
+  try {
+    const u = new URL(server);
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return '(invalid server URL)';
+  }
+}
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+function send(target: RemoteTarget, method: string, path: string, body: unknown, token: string): Promise<Answer> {
+  let base: URL;
+  try {
+    base = new URL(target.server);
+  } catch {
+    throw new PkiError('config.invalid', `the server (${target.source}) is not a URL`);
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:')
+    throw new PkiError('config.invalid', `the server (${target.source}) must be an http:// or https:// URL`);
+  const url = new URL(`${base.pathname.replace(/\/+$/, '')}${path}`, base);
+  let ca: string | undefined;
+  if (target.caFile) {
+    try {
+      ca = readFileSync(target.caFile, 'utf8');
+    } catch (e) {
+      throw new PkiError('config.invalid', `cannot read the CA file ${target.caFile}: ${(e as Error).message}`);
+    }
+  }
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
+  if (payload !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(payload));
+  }
+  const where = serverLabel(target.server);
+  return new Promise<Answer>((resolveAnswer, reject) => {
+    const onResponse = (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolveAnswer({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    };
+    const options = { method, headers, timeout: TIMEOUT_MS, ...(ca ? { ca } : {}) };
+    const req =
+      url.protocol === 'https:' ? httpsRequest(url, options, onResponse) : httpRequest(url, options, onResponse);
+    req.on('timeout', () => req.destroy(new PkiError('remote.unreachable', `${where} did not answer in time`)));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (e instanceof PkiError) {
+        reject(e);
+        return;
+      }
+      const tls = /certificate|self.signed|CERT_|SSL|TLS/i.test(`${e.code ?? ''} ${e.message}`);
+      reject(
+        new PkiError(
+          'remote.unreachable',
+          `cannot reach the PKI Manager server at ${where} (${target.source}): ${e.code ?? e.message}` +
+            (tls ? ` ${e.message}; for a private server CA give --ca-file (PKIM_CA_FILE)` : ''),
+          { kind: 'unavailable' },
+        ),
+      );
+    });
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+/** The PkiError of an error answer: the server's code and message, the kind from the catalog or the status. */
+function errorOf(answer: Answer, where: string): PkiError {
+  let parsed: { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined;
+  try {
+    parsed = JSON.parse(answer.body) as typeof parsed;
+  } catch {
+    /* not JSON: a proxy's page */
+  }
+  const e = parsed?.error;
+  const kind = KIND_BY_STATUS[answer.status] ?? 'internal';
+  if (e && typeof e.code === 'string' && typeof e.message === 'string') {
+    const details = e.details && typeof e.details === 'object' ? (e.details as Record<string, unknown>) : undefined;
+    return new PkiError(e.code, e.message, { kind: ERROR_CATALOG[e.code]?.kind ?? kind, details });
+  }
+  return new PkiError(
+    'remote.bad_response',
+    `${where} answered HTTP ${answer.status} without a PKI Manager error: is it a PKI Manager server?`,
+    { kind },
+  );
+}
+
+/** Calls a procedure on the server through its REST twin and returns the JSON output. */
+export async function callRemote(
+  target: RemoteTarget,
+  name: RestTwinName,
+  input?: Record<string, unknown>,
+): Promise<unknown> {
+  if (!target.token) {
+    throw new PkiError(
+      'remote.no_token',
+      `no API token for ${serverLabel(target.server)}: give --token or PKIM_TOKEN, or pkim login`,
+    );
+  }
+  const defined = input && Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const call = restCallFor(name, defined);
+  const answer = await send(target, call.method, call.url, call.body, target.token);
+  const where = serverLabel(target.server);
+  if (answer.status >= 400) throw errorOf(answer, where);
+  try {
+    return JSON.parse(answer.body) as unknown;
+  } catch {
+    throw new PkiError('remote.bad_response', `${where} answered ${name} with something other than JSON`);
+  }
+}

@@ -1,0 +1,249 @@
+// The commands that run against a server (remote mode), each as the procedure it is and how its flags become the
+// procedure's input. The HTTP request comes from the contract (`restCallFor`), the `--json` output is the
+// procedure's output — the DTO the local command prints too — so local and remote mode print the same JSON.
+import { PkiError } from '@pkim/shared';
+import type { RestTwinName } from '@pkim/contract';
+import type { CliContext } from '../cli-context';
+import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
+import { keyValues, sansText, table } from '../format';
+import { defaultName } from '../commands/ca-command';
+import { writeIssued } from '../commands/cert-command';
+import { printCrl, type CrlOptions } from '../commands/crl-command';
+
+type Opts = Record<string, unknown>;
+type Dto = Record<string, unknown>;
+
+export interface RemoteCommand {
+  procedure: RestTwinName;
+  /** the procedure's input from the command's arguments and options (parsed by the command's own parsers) */
+  input(args: string[], o: Opts): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
+  /** prints the output as the local command does (default: the JSON, or a generic rendering of it) */
+  print?(ctx: CliContext, out: Dto, o: Opts): Promise<void> | void;
+}
+
+const DAY_MS = 86_400_000;
+/** a lifetime the command parsed to milliseconds → the contract's `ttl` (seconds) */
+const ttl = (ms: unknown): number | undefined => (typeof ms === 'number' ? Math.ceil(ms / 1000) : undefined);
+
+const SUBJECT_FIELDS: Record<string, string> = {
+  CN: 'commonName',
+  O: 'organization',
+  OU: 'organizationalUnit',
+  C: 'country',
+  ST: 'state',
+  L: 'locality',
+};
+
+/** a DN string (`CN=x,O=y,C=US` or `/C=US/O=y/CN=x`) → the contract's subject fields */
+async function subjectOf(dn: string): Promise<Record<string, string>> {
+  const { parseDn } = await import('../lazy/core-runtime');
+  const subject: Record<string, string> = {};
+  for (const { type, value } of parseDn(dn)) {
+    const field = SUBJECT_FIELDS[type];
+    if (!field || subject[field] !== undefined) {
+      throw new PkiError(
+        'input.invalid',
+        `remote mode: a subject has at most one each of ${Object.keys(SUBJECT_FIELDS).join(', ')} ` +
+          `(got ${type} in '${dn}')`,
+      );
+    }
+    subject[field] = value;
+  }
+  return subject;
+}
+
+/** a generic human rendering: a table of a page's items, or the scalar fields of an object */
+export function human(out: unknown, columns?: string[]): string {
+  const cell = (v: unknown): string =>
+    v === null || v === undefined ? '-' : typeof v === 'string' ? v : JSON.stringify(v);
+  if (Array.isArray(out) || (out && typeof out === 'object' && Array.isArray((out as Dto).items))) {
+    const items = (Array.isArray(out) ? out : (out as Dto).items) as Dto[];
+    const cols = columns ?? Object.keys(items[0] ?? {}).filter((k) => typeof items[0]?.[k] !== 'object');
+    const next = Array.isArray(out) ? null : (out as Dto).nextCursor;
+    return (
+      table(
+        cols.map((c) => c.toUpperCase()),
+        items.map((i) => cols.map((c) => cell(i[c]))),
+      ) + (typeof next === 'string' ? `\nmore: --cursor ${next}` : '')
+    );
+  }
+  const o = (out ?? {}) as Dto;
+  const pairs = Object.entries(o)
+    .filter(([k, v]) => !k.endsWith('Pem') && (v === null || typeof v !== 'object'))
+    .map(([k, v]): [string, string] => [k, cell(v)]);
+  if (o.sans && typeof o.sans === 'object') pairs.push(['sans', sansText(o.sans)]);
+  return keyValues(pairs);
+}
+
+const printWith =
+  (columns?: string[]) =>
+  (ctx: CliContext, out: Dto): void =>
+    ctx.output(out, () => human(out, columns));
+
+const CA_COLUMNS = ['id', 'name', 'status', 'keyType', 'parentId', 'notAfter', 'subject'];
+const CERT_COLUMNS = ['serial', 'caId', 'status', 'notAfter', 'commonName'];
+
+async function printIssued(ctx: CliContext, out: Dto, o: Opts, showKey: boolean): Promise<void> {
+  const issued = out as { certificatePem: string; chainPem: string; privateKeyPem?: string };
+  const written = writeIssued(o, issued);
+  const keyShown = showKey && !o.outKey;
+  ctx.output(
+    { ...out, ...(showKey ? { privateKeyPem: keyShown ? issued.privateKeyPem : undefined } : {}), written },
+    () =>
+      human(out) +
+      (written.length ? `\nwritten: ${written.join(', ')}` : '') +
+      (keyShown ? `\n\n${issued.certificatePem}${issued.privateKeyPem ?? ''}` : ''),
+  );
+}
+
+const listInput = (o: Opts) => ({
+  ca: o.ca,
+  status: o.status,
+  profile: o.profile,
+  search: o.search,
+  expiringWithinDays: typeof o.expiringWithin === 'number' ? Math.ceil(o.expiringWithin / DAY_MS) : undefined,
+  limit: o.limit,
+  cursor: o.cursor,
+});
+
+/** command path (`ca create`) → its remote form */
+export const REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
+  'ca list': { procedure: 'ca.list', input: () => undefined, print: printWith(CA_COLUMNS) },
+  'ca show': { procedure: 'ca.get', input: ([ref]) => ({ ref }) },
+  'ca create': {
+    procedure: 'ca.create',
+    async input(_args, o) {
+      if (o.external) throw new PkiError('remote.unsupported', 'ca create --external runs on the local data directory');
+      const permit = (k: string) => o[k] as string[] | undefined;
+      return {
+        name: o.name ?? defaultName(o.subject as string),
+        subject: await subjectOf(o.subject as string),
+        keyType: o.keyType,
+        ttl: ttl(o.validity),
+        pathLen: o.pathLen,
+        backend: o.backend,
+        parent: o.parent,
+        nameConstraints: {
+          permittedDns: permit('permitDns'),
+          excludedDns: permit('excludeDns'),
+          permittedIp: permit('permitIp'),
+          excludedIp: permit('excludeIp'),
+          permittedUri: permit('permitUri'),
+          excludedUri: permit('excludeUri'),
+          permittedEmail: permit('permitEmail'),
+          excludedEmail: permit('excludeEmail'),
+        },
+      };
+    },
+    print(ctx, out, o) {
+      if (typeof o.out === 'string' && typeof out.certificatePem === 'string')
+        writeOutputFile(o.out, out.certificatePem);
+      ctx.output(out, () => human(out));
+    },
+  },
+  'ca export': {
+    procedure: 'ca.get',
+    input: ([ref]) => ({ ref }),
+    print(ctx, out, o) {
+      const pem = (o.chain ? out.chainPem : out.certificatePem) as string | null;
+      if (!pem) throw new PkiError('ca.not_active', `CA ${String(out.name)} has no certificate yet`);
+      const path = typeof o.out === 'string' ? o.out : undefined;
+      if (path) writeOutputFile(path, pem);
+      ctx.output({ id: out.id, pem }, () => (path ? `written to ${path}` : pem));
+    },
+  },
+  'cert sign': {
+    procedure: 'certificate.issue',
+    input: async (_args, o) => ({
+      ca: o.ca,
+      csr: readInputFile(o.csr as string, 'CSR'),
+      profile: o.profile,
+      sans: parseSans(o.san as string[] | undefined),
+      subject: typeof o.subject === 'string' ? await subjectOf(o.subject) : undefined,
+      ttl: ttl(o.ttl ?? o.validity),
+    }),
+    print: (ctx, out, o) => printIssued(ctx, out, o, false),
+  },
+  'cert issue': {
+    procedure: 'certificate.issueWithKey',
+    async input(_args, o) {
+      if (o.keepKey) throw new PkiError('remote.unsupported', 'cert issue --keep-key runs on the local data directory');
+      if (!o.subject && !o.cn) throw new PkiError('input.invalid', 'give --cn NAME or --subject DN');
+      if (o.subject && o.cn) throw new PkiError('input.invalid', '--cn and --subject exclude each other');
+      const { defaultSans, cnOf } = await import('../commands/cert-command');
+      const dn = (o.subject as string | undefined) ?? `CN=${o.cn as string}`;
+      return {
+        ca: o.ca,
+        subject: await subjectOf(dn),
+        profile: o.profile,
+        sans: defaultSans(o.profile as string, (o.cn as string | undefined) ?? cnOf(dn), parseSans(o.san as string[])),
+        keyType: o.keyType,
+        ttl: ttl(o.ttl ?? o.validity),
+      };
+    },
+    print: (ctx, out, o) => printIssued(ctx, out, o, true),
+  },
+  'cert list': {
+    procedure: 'certificate.list',
+    input: (_args, o) => {
+      if (o.format && o.format !== 'table')
+        throw new PkiError('remote.unsupported', 'cert list --format csv|json (inventory report) runs locally');
+      return listInput(o);
+    },
+    print: printWith(CERT_COLUMNS),
+  },
+  'cert show': {
+    procedure: 'certificate.get',
+    input: ([ref]) => ({ ref }),
+    print: (ctx, out, o) => ctx.output(out, () => (o.pem ? String(out.certificatePem) : human(out))),
+  },
+  'cert revoke': {
+    procedure: 'certificate.revoke',
+    input: ([ref], o) => ({ ref, reason: o.reason }),
+    print: (ctx, out) =>
+      ctx.output(out, () => `certificate ${String(out.serial)} revoked (${String(out.revocationReason)})`),
+  },
+  'crl generate': {
+    procedure: 'ca.generateCrl',
+    input: (_args, o) => ({ ref: o.ca }),
+    print: (ctx, out, o) => printCrl(ctx, out as Parameters<typeof printCrl>[1], o as unknown as CrlOptions),
+  },
+  'audit list': {
+    procedure: 'audit.list',
+    input: (_args, o) => ({
+      limit: o.limit,
+      action: o.action,
+      target: o.target,
+      afterSeq: o.afterSeq,
+      order: o.afterSeq !== undefined ? 'asc' : 'desc',
+    }),
+    print: printWith(['seq', 'time', 'actor', 'action', 'outcome', 'target']),
+  },
+  'audit verify': {
+    procedure: 'audit.verify',
+    input: () => undefined,
+    print(ctx, out) {
+      if (out.ok !== true) {
+        throw new PkiError(
+          'audit.chain_broken',
+          `audit chain broken at event #${String(out.brokenAtSeq)} (${String(out.brokenEventId)}): ` +
+            `${String(out.reason)}; ${String(out.count)} event(s) before it verify`,
+          { details: out },
+        );
+      }
+      ctx.output(out, () => `audit chain OK: ${String(out.count)} events verified (on the server)`);
+    },
+  },
+  'request list': {
+    procedure: 'request.list',
+    input: (_args, o) => ({ status: o.status, limit: o.limit, cursor: o.cursor }),
+    print: printWith(['id', 'status', 'caId', 'profile', 'commonName', 'createdAt']),
+  },
+  'request show': { procedure: 'request.get', input: ([id]) => ({ id }) },
+};
+
+/** Commands that work on the local data directory (or this machine) only, whatever the mode. */
+export const LOCAL_ONLY = ['init', 'serve', 'db', 'backup', 'restore', 'keystore', 'vault', 'audit checkpoint'];
+
+/** Commands that are the same in both modes (they do not touch a data directory or a server's data). */
+export const EITHER_MODE = ['login', 'logout', 'completion', 'help'];

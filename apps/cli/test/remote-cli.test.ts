@@ -1,0 +1,380 @@
+// Remote mode of the CLI (issue #17 item 2): a real `pkim serve` (HTTPS on 127.0.0.1, port 0, its certificate from a
+// private CA) and the same flow — create CAs, sign a CSR, revoke, generate the CRL, verify the audit chain — run
+// once on a local data directory and once through the server (--server/--token, PKIM_SERVER/PKIM_TOKEN, the
+// `pkim login` profile). The JSON outputs must have the same fields and values, ids, serials and times aside;
+// certificates and CRLs are checked with openssl; error lines and exit codes are those of local mode.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { basename, join } from 'node:path';
+import { PKIM_BIN, runPkim, type CliResult } from '../../../tests/support/cli-runner';
+import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
+import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
+
+const tmp = tempDir('pkim-remote-');
+const file = (name: string) => join(tmp.dir, name);
+/** no login profile of the person running the tests is ever seen */
+const XDG = { XDG_CONFIG_HOME: file('xdg') };
+
+function startServer(dataDir: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [PKIM_BIN, '--json', 'serve', '--port', '0', ...args], {
+    env: { ...process.env, ...XDG, PKIM_DATA_DIR: dataDir, PKIM_LOG_LEVEL: 'silent', PKIM_JOBS_INTERVAL_MS: '600000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve({ child, url: (JSON.parse(line) as { url: string }).url });
+    });
+    child.on('exit', (code) => reject(new Error(`pkim serve exited (${code}): ${err}`)));
+  });
+}
+
+/** a TCP port nobody listens on */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** fields that differ between any two runs (ids, serials, times, PEMs, hashes, the actor, file paths) */
+const VOLATILE = new Set([
+  'id',
+  'parentId',
+  'caId',
+  'serial',
+  'notBefore',
+  'notAfter',
+  'createdAt',
+  'updatedAt',
+  'revokedAt',
+  'thisUpdate',
+  'nextUpdate',
+  'keyUri',
+  'ski',
+  'aki',
+  'fingerprintSha256',
+  'certificatePem',
+  'chainPem',
+  'pem',
+  'issuedBy',
+  'count',
+  'lastHash',
+  'checkpoint',
+]);
+
+/** the output with volatile values replaced by their type, paths by their file name: what both modes share */
+function shape(v: unknown, key = ''): unknown {
+  if (VOLATILE.has(key)) return v === null ? null : `<${typeof v}>`;
+  if (typeof v === 'string' && v.startsWith(tmp.dir)) return basename(v);
+  if (Array.isArray(v)) return v.map((x) => shape(x));
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x, k)]));
+  return v;
+}
+
+interface FlowOutputs {
+  root: Record<string, unknown>;
+  issuing: Record<string, unknown>;
+  signed: Record<string, unknown>;
+  revoked: Record<string, unknown>;
+  crl: Record<string, unknown>;
+  audit: Record<string, unknown>;
+  crlDer: Buffer;
+}
+
+/** create CA → intermediate → sign a CSR → revoke → CRL → audit verify, each step --json and exit 0 */
+function flow(pkim: (...args: string[]) => CliResult, dir: string): FlowOutputs {
+  const ok = (r: CliResult) => {
+    expect(r.code, r.stderr).toBe(0);
+    return r.json<Record<string, unknown>>();
+  };
+  const root = ok(
+    pkim(
+      'ca',
+      'create',
+      '--name',
+      'flow-root',
+      '--subject',
+      'CN=Flow Root,O=Example,C=US',
+      '--key-type',
+      'ec-p384',
+      '--json',
+    ),
+  );
+  const issuing = ok(
+    pkim(
+      'ca',
+      'create',
+      '--name',
+      'flow-issuing',
+      '--parent',
+      'flow-root',
+      '--subject',
+      'CN=Flow Issuing,O=Example,C=US',
+      '--key-type',
+      'ec-p256',
+      '--path-len',
+      '0',
+      '--permit-dns',
+      '.example.com',
+      '--validity',
+      '5y',
+      '--json',
+    ),
+  );
+  const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=web.example.com', sans: ['DNS:web.example.com'] });
+  writeFileSync(join(dir, 'web.csr'), csrPem);
+  const signed = ok(
+    pkim(
+      'cert',
+      'sign',
+      '--ca',
+      'flow-issuing',
+      '--csr',
+      join(dir, 'web.csr'),
+      '--ttl',
+      '30d',
+      '--out-cert',
+      join(dir, 'web.pem'),
+      '--json',
+    ),
+  );
+  const revoked = ok(pkim('cert', 'revoke', signed.serial as string, '--reason', 'keyCompromise', '--json'));
+  const crl = ok(pkim('crl', 'generate', '--ca', 'flow-issuing', '--out', join(dir, 'issuing.crl'), '--json'));
+  const audit = ok(pkim('audit', 'verify', '--json'));
+  return { root, issuing, signed, revoked, crl, audit, crlDer: readFileSync(join(dir, 'issuing.crl')) };
+}
+
+describe('pkim remote mode: the same commands through a server', () => {
+  const tlsDir = file('tls-data');
+  const serverDir = file('server-data');
+  const localDir = file('local-data');
+  /** a data directory that never exists: remote commands must not need one */
+  const noDir = file('no-data-here');
+  let server: ChildProcess;
+  let url: string;
+  let token: string;
+  let local: FlowOutputs;
+
+  beforeAll(async () => {
+    // the server's TLS certificate, from a private CA (a data directory of its own)
+    const tls = (...args: string[]) => runPkim(args, { dataDir: tlsDir, env: XDG });
+    expect(
+      tls('ca', 'create', '--name', 'tls-root', '--subject', 'CN=TLS Root', '--out', file('tls-root.pem')).code,
+    ).toBe(0);
+    const leaf = tls(
+      'cert',
+      'issue',
+      '--ca',
+      'tls-root',
+      '--cn',
+      'localhost',
+      '--san',
+      'ip:127.0.0.1',
+      '--out-cert',
+      file('tls.pem'),
+      '--out-key',
+      file('tls.key'),
+      '--json',
+    );
+    expect(leaf.code, leaf.stderr).toBe(0);
+    const created = runPkim(['token', 'create', '--name', 'remote-cli', '--role', 'admin', '--json'], {
+      dataDir: serverDir,
+      env: XDG,
+    });
+    expect(created.code, created.stderr).toBe(0);
+    token = created.json<{ token: string }>().token;
+    ({ child: server, url } = await startServer(serverDir, [
+      '--tls-cert',
+      file('tls.pem'),
+      '--tls-key',
+      file('tls.key'),
+    ]));
+    expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    local = flow((...args) => runPkim(args, { dataDir: localDir, env: XDG }), file(''));
+  }, 300_000);
+
+  afterAll(async () => {
+    if (server?.exitCode === null) {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
+    tmp.cleanup();
+  });
+
+  /** remote through PKIM_SERVER / PKIM_TOKEN / PKIM_CA_FILE */
+  const remote = (...args: string[]) =>
+    runPkim(args, {
+      dataDir: noDir,
+      init: false,
+      env: { ...XDG, PKIM_SERVER: url, PKIM_TOKEN: token, PKIM_CA_FILE: file('tls-root.pem') },
+    });
+
+  it('runs the full flow through the server with the same JSON as local mode; openssl accepts what it made', () => {
+    const dir = file('remote-out');
+    mkdirSync(dir, { recursive: true });
+    const r = flow(remote, dir);
+    for (const k of ['root', 'issuing', 'signed', 'revoked', 'crl', 'audit'] as const) {
+      expect(shape(r[k]), k).toEqual(shape(local[k]));
+    }
+    expect(existsSync(noDir)).toBe(false);
+    // the objects are the server's: it lists them
+    const onServer = runPkim(['cert', 'list', '--json'], { dataDir: serverDir, env: XDG }).json<{
+      items: { serial: string; status: string }[];
+    }>();
+    expect(onServer.items).toContainEqual(expect.objectContaining({ serial: r.signed.serial, status: 'revoked' }));
+    // independent verifiers: the chain (before the revocation time), the CRL listing the revoked serial
+    const rootPem = r.root.certificatePem as string;
+    const issuingPem = r.issuing.certificatePem as string;
+    const leafPem = readFileSync(join(dir, 'web.pem'), 'utf8');
+    const chain = opensslVerify({ leafPem, chainPems: [issuingPem], rootPem, purpose: 'sslserver' });
+    expect(chain.ok, chain.output).toBe(true);
+    const crl = opensslCrlVerify(r.crlDer, issuingPem);
+    expect(crl.ok, crl.text).toBe(true);
+    expect(crl.text.toLowerCase()).toContain((r.signed.serial as string).replace(/^0+/, ''));
+    expect(crl.text).toContain('Key Compromise');
+    const withCrl = opensslVerify({
+      leafPem,
+      chainPems: [issuingPem],
+      rootPem,
+      crlPems: [pemOf(r.crlDer)],
+    });
+    expect(withCrl.ok).toBe(false);
+    expect(withCrl.output).toMatch(/certificate revoked/);
+  });
+
+  it('answers errors with the local exit code and `error: <code>: <message>` line', () => {
+    const localNotFound = runPkim(['cert', 'show', 'crt_nothing'], { dataDir: localDir, env: XDG });
+    const remoteNotFound = remote('cert', 'show', 'crt_nothing');
+    expect(localNotFound.code).toBe(3);
+    expect(remoteNotFound.code).toBe(localNotFound.code);
+    expect(remoteNotFound.stderr).toBe(localNotFound.stderr);
+    const localRevoked = runPkim(['cert', 'revoke', local.signed.serial as string], { dataDir: localDir, env: XDG });
+    expect(localRevoked.code).toBe(4);
+    // --json: the contract's error object on stderr
+    const remoteJson = remote('cert', 'show', 'crt_nothing', '--json');
+    expect(JSON.parse(remoteJson.stderr)).toEqual(JSON.parse(localNotFoundJson()));
+  });
+
+  function localNotFoundJson(): string {
+    return runPkim(['cert', 'show', 'crt_nothing', '--json'], { dataDir: localDir, env: XDG }).stderr;
+  }
+
+  it('refuses a bad token (exit 6) and never prints the token', () => {
+    const bad = 'pkim_bad_0123456789abcdefghijklmnopqrstuvwxyz';
+    const r = runPkim(['--server', url, '--token', bad, '--ca-file', file('tls-root.pem'), 'ca', 'list'], {
+      dataDir: noDir,
+      init: false,
+      env: XDG,
+    });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/^error: auth\.unauthenticated: /);
+    expect(r.stdout + r.stderr).not.toContain(bad);
+    const none = runPkim(['--server', url, 'ca', 'list'], { dataDir: noDir, init: false, env: XDG });
+    expect(none.code).toBe(6);
+    expect(none.stderr).toMatch(/^error: remote\.no_token: .*pkim login/);
+  });
+
+  it('says clearly when the server is down, or its certificate is not trusted (exit 7)', async () => {
+    const port = await closedPort();
+    const down = runPkim(['ca', 'list'], {
+      dataDir: noDir,
+      init: false,
+      env: { ...XDG, PKIM_SERVER: `http://127.0.0.1:${port}`, PKIM_TOKEN: token },
+    });
+    expect(down.code).toBe(7);
+    expect(down.stderr).toMatch(
+      new RegExp(
+        `^error: remote\\.unreachable: cannot reach the PKI Manager server at http://127\\.0\\.0\\.1:${port} .*ECONNREFUSED`,
+      ),
+    );
+    expect(down.stderr).not.toContain(token);
+    const untrusted = runPkim(['ca', 'list'], {
+      dataDir: noDir,
+      init: false,
+      env: { ...XDG, PKIM_SERVER: url, PKIM_TOKEN: token },
+    });
+    expect(untrusted.code).toBe(7);
+    expect(untrusted.stderr).toMatch(/^error: remote\.unreachable: .*--ca-file/);
+  });
+
+  it('refuses local-only commands in remote mode; --local runs them here', () => {
+    for (const args of [['init'], ['db', 'migrate'], ['backup', '--out', file('b.tar')], ['audit', 'checkpoint']]) {
+      const r = remote(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(`^error: remote\\.unsupported: pkim ${args[0]}.* local data directory only`));
+    }
+    expect(existsSync(noDir)).toBe(false);
+    const here = runPkim(['--local', 'ca', 'list', '--json'], {
+      dataDir: localDir,
+      env: { ...XDG, PKIM_SERVER: url, PKIM_TOKEN: token },
+    });
+    expect(here.code, here.stderr).toBe(0);
+    expect(here.json<{ items: { name: string }[] }>().items.map((c) => c.name)).toContain('flow-root');
+  });
+
+  it('pkim login keeps a 0600 profile under XDG_CONFIG_HOME; commands then go remote; pkim logout removes it', () => {
+    const env = { XDG_CONFIG_HOME: file('login-xdg') };
+    const profile = join(env.XDG_CONFIG_HOME, 'pkim', 'config.json');
+    const wrong = runPkim(['--server', url, '--ca-file', file('tls-root.pem'), 'login'], {
+      dataDir: localDir,
+      env,
+      input: 'pkim_not_a_token\n',
+    });
+    expect(wrong.code).toBe(6);
+    expect(existsSync(profile)).toBe(false);
+    const login = runPkim(['--server', url, '--ca-file', file('tls-root.pem'), 'login', '--json'], {
+      dataDir: localDir,
+      env,
+      input: `${token}\n`,
+    });
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stdout + login.stderr).not.toContain(token);
+    expect(login.json()).toMatchObject({ server: url, profile, role: 'admin' });
+    expect(statSync(profile).mode & 0o777).toBe(0o600);
+    expect(statSync(join(env.XDG_CONFIG_HOME, 'pkim')).mode & 0o777).toBe(0o700);
+    expect(JSON.parse(readFileSync(profile, 'utf8'))).toEqual({ server: url, token, caFile: file('tls-root.pem') });
+    // no --server, no PKIM_SERVER: the profile's server (which has the remote flow's CAs, not the local ones)
+    const viaProfile = runPkim(['ca', 'show', 'tls-root', '--json'], { dataDir: localDir, env });
+    expect(viaProfile.code).toBe(3);
+    expect(viaProfile.stderr).toMatch(/^\{"error":\{"code":"ca\.not_found"/);
+    const list = runPkim(['cert', 'list', '--json'], { dataDir: localDir, env });
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.json<{ items: { serial: string }[] }>().items.map((c) => c.serial)).not.toContain(local.signed.serial);
+    const logout = runPkim(['logout', '--json'], { dataDir: localDir, env });
+    expect(logout.code, logout.stderr).toBe(0);
+    expect(logout.json()).toEqual({ profile, removed: true });
+    expect(existsSync(profile)).toBe(false);
+    // local again
+    const back = runPkim(['cert', 'list', '--json'], { dataDir: localDir, env });
+    expect(back.json<{ items: { serial: string }[] }>().items.map((c) => c.serial)).toContain(local.signed.serial);
+  });
+
+  it('refuses a login profile other users can read', () => {
+    const env = { XDG_CONFIG_HOME: file('open-xdg') };
+    const login = runPkim(['--server', url, '--ca-file', file('tls-root.pem'), 'login', '--token-file', '-'], {
+      dataDir: localDir,
+      env,
+      input: token,
+    });
+    expect(login.code, login.stderr).toBe(0);
+    const profile = join(env.XDG_CONFIG_HOME, 'pkim', 'config.json');
+    chmodSync(profile, 0o644);
+    const r = runPkim(['ca', 'list'], { dataDir: localDir, env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: config\.invalid: login profile .* readable by other users/);
+    expect(runPkim(['logout'], { dataDir: localDir, env }).code).toBe(0);
+  });
+});
+
+function pemOf(der: Buffer): string {
+  return `-----BEGIN X509 CRL-----\n${der.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END X509 CRL-----\n`;
+}
