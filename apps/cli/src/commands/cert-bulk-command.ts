@@ -76,7 +76,7 @@ export function registerCertBulkCommand(cert: Command, ctx: CliContext): void {
         const csv = readInputFile(o.csv, 'CSV');
         const password = readPasswordFile(o.passwordFile);
         const a = await ctx.openAuthority();
-        const bar = createProgressBar({ enabled: !ctx.options().json });
+        const bar = createProgressBar({ enabled: !ctx.options().json, delayMs: ctx.config().progressDelayMs });
         let r: BulkResult;
         try {
           r = await a.bulk.issueCsv(
@@ -182,7 +182,7 @@ export function registerCertBatchCommands(cert: Command, ctx: CliContext): void 
     )
     .action(async (refs: string[], o: SelectionOptions & { reason: ReturnType<typeof reasonOption> }) => {
       const a = await ctx.openAuthority();
-      const bar = createProgressBar({ enabled: !ctx.options().json });
+      const bar = createProgressBar({ enabled: !ctx.options().json, delayMs: ctx.config().progressDelayMs });
       const r = await a.batch
         .revoke(selectionOf(refs, o, a.clock.now()), o.reason, ctx.actor, (p) => bar.update('revoke', p.done, p.total))
         .finally(() => bar.finish());
@@ -200,7 +200,7 @@ export function registerCertBatchCommands(cert: Command, ctx: CliContext): void 
     .action(
       async (refs: string[], o: SelectionOptions & { validity?: number; revokeOld?: boolean; keepKey?: boolean }) => {
         const a = await ctx.openAuthority();
-        const bar = createProgressBar({ enabled: !ctx.options().json });
+        const bar = createProgressBar({ enabled: !ctx.options().json, delayMs: ctx.config().progressDelayMs });
         const r = await a.batch
           .renew(
             selectionOf(refs, o, a.clock.now()),

@@ -36,6 +36,8 @@ export interface CliConfig {
   logFormat: LogFormat;
   /** default lifetime of new API tokens; null = never expire */
   tokenTtlMs: number | null;
+  /** how long a batch runs before its progress bar shows on a terminal */
+  progressDelayMs: number;
   /**
    * Every setting as an environment-style map after precedence (config file < environment < global flags), over
    * the rest of the process environment: what the packages' own parsers read (PKCS#11, KMIP, SPIFFE, ACME, sign-in
@@ -224,6 +226,7 @@ export async function loadCliConfig(sources: ConfigSources = {}): Promise<CliCon
     logLevel: merged.PKIM_LOG_LEVEL,
     logFormat: (merged.PKIM_LOG_FORMAT as LogFormat | undefined) ?? 'auto',
     tokenTtlMs: tokenTtl === 'never' ? null : parseDuration(tokenTtl),
+    progressDelayMs: Number(merged.PKIM_PROGRESS_DELAY_MS ?? 2000),
     env: merged,
     remote: flags.local ? null : remoteTarget(merged, flagValues, env, profilePath, cwd),
     profilePath,

@@ -98,6 +98,15 @@ export const SETTINGS: readonly Setting[] = [
     group: 'general',
     description: 'lifetime of new API tokens when none is given; `never` = no expiry',
   },
+  {
+    key: 'progressDelayMs',
+    env: 'PKIM_PROGRESS_DELAY_MS',
+    default: '2000',
+    kind: 'int',
+    group: 'general',
+    description:
+      'how long a batch (`cert bulk`, `*-batch`) runs before its progress bar shows on a terminal; `0` = at once',
+  },
   // remote: the CLI as a client of a server (`pkim --server URL …`, or the profile `pkim login` writes)
   {
     key: 'server',
