@@ -93,6 +93,20 @@ function externalPackages() {
   return [...names];
 }
 
+/**
+ * Third-party packages bundled into the chunks although the root package depends on them: pure JavaScript made of
+ * many modules (drizzle-orm: ~400 files, zod: ~230, jose: ~180) or CommonJS (@peculiar/*, asn1js, commander). Node
+ * resolves, reads and compiles each file of an external package on every start (and runs cjs-module-lexer over
+ * CommonJS ones); bundled, they are a few chunks loaded only by the commands that import them (docs/benchmarks.md,
+ * start-up time). Native modules (better-sqlite3, graphene-pk11), packages that find files or workers beside
+ * themselves (pino transports) and the server's stack stay external.
+ */
+const BUNDLED_PACKAGES = /^(drizzle-orm|zod|jose|@peculiar\/[^/]+|asn1js|fflate|commander)(\/|$)/;
+
+export function isBundledPackage(id) {
+  return BUNDLED_PACKAGES.test(id);
+}
+
 /** True when `id` is a third-party package (or a subpath of one): left as an import resolved from node_modules. */
 function isExternal(externals, id) {
   if (id.startsWith('node:')) return true;
@@ -108,7 +122,7 @@ export function inputOptions() {
     input: { pkim: 'apps/cli/src/main.ts' },
     platform: 'node',
     tsconfig: 'tsconfig.json',
-    external: (id) => isExternal(externals, id),
+    external: (id) => isExternal(externals, id) && !isBundledPackage(id),
     // the console transport finds the console beside the bundle (dist/web) instead of apps/web/dist
     transform: { target: 'node20', define: { PKIM_BUNDLED: 'true' } },
     logLevel: 'warn',
@@ -124,7 +138,8 @@ export function outputOptions(outDir) {
     chunkFileNames: '[name]-[hash].mjs',
     sourcemap: true,
     banner: (chunk) => (chunk.isEntry ? '#!/usr/bin/env node' : ''),
-    comments: { legal: false },
+    // license comments of the bundled third-party packages (BUNDLED_PACKAGES) stay in the chunks
+    comments: { legal: true },
   };
 }
 

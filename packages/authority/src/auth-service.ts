@@ -119,8 +119,10 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
   const checkPasswordHash = options.passwordVerifier ?? verifyPassword;
   const lastTouch = new Map<string, number>();
   let lastPrune = 0;
-  // a real hash so unknown users cost the same time as known ones
-  const dummyHash = hashPassword(randomSecret(), scryptParams);
+  // a real hash so unknown users cost the same time as known ones; made by the first login, not with every
+  // authority (a CLI command that signs nobody in pays no scrypt run, docs/benchmarks.md)
+  let dummy: Promise<string> | undefined;
+  const dummyHash = (): Promise<string> => (dummy ??= hashPassword(randomSecret(), scryptParams));
 
   const event = (
     actor: Actor | string,
@@ -417,8 +419,10 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         });
       }
       const user = name && USERNAME_RE.test(name) ? await store.users.findByUsername(name) : undefined;
-      // exactly one password hash check on every path: unknown users are checked against a dummy hash
-      const ok = await checkPasswordHash(String(password ?? ''), user ? user.passwordHash : await dummyHash);
+      // exactly one password hash check on every path: unknown users are checked against a dummy hash (awaited on
+      // every path, so the first login pays for making it whether the user exists or not)
+      const unknownUserHash = await dummyHash();
+      const ok = await checkPasswordHash(String(password ?? ''), user ? user.passwordHash : unknownUserHash);
       if (!user || !ok || user.disabled) {
         const reason = !user ? 'unknown_user' : user.disabled ? 'disabled' : 'wrong_password';
         const pairFailures = failuresAfterThis(pairRow, now);

@@ -5,7 +5,7 @@ function crlReason(stored: RevocationReason | null): number | undefined {
   const r = publishedRevocationReason(stored);
   return r === 'unspecified' ? undefined : REVOCATION_REASONS[r];
 }
-import { buildCrl, CrlEntryWriter } from '@pkim/core';
+import type { CrlEntryWriter } from '@pkim/core';
 import type { KeyBackends } from '@pkim/keys';
 import type { Store } from '@pkim/store';
 import type { Logger } from 'pino';
@@ -70,6 +70,7 @@ export function createCrlService(
   const PAGE = 10_000;
 
   async function entriesFor(caId: string): Promise<CrlEntryWriter> {
+    const { CrlEntryWriter } = await import('./asn1-codecs');
     const entries = new CrlEntryWriter();
     let after: string | null = null;
     for (;;) {
@@ -100,6 +101,7 @@ export function createCrlService(
       const { crlNumber } = await store.commit({ bumpCrlNumber: ctx.ca.id });
       const thisUpdate = clock.now();
       const nextUpdate = thisUpdate + ((await deps.timings?.crlValidityMs(ctx.ca.id)) ?? validity);
+      const { buildCrl } = await import('./asn1-codecs');
       const der = await buildCrl(
         { issuer: ctx.issuer, thisUpdate, nextUpdate, crlNumber: crlNumber ?? 1, entries },
         (data) =>

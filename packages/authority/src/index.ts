@@ -59,7 +59,6 @@ export * from './acme/acme-admin-service';
 export { acmeValidationConfigFromEnv, type AcmeDirectoryConfig } from './acme/acme-config';
 export * from './exports/export-service';
 export * from './exports/inventory-report';
-export { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS } from './exports/export-formats';
 export * from './lifecycle/renewal-service';
 export * from './lifecycle/bulk-service';
 export * from './lifecycle/batch-service';

@@ -4,7 +4,6 @@ import { REVOCATION_REASONS, publishedRevocationReason, type Clock, type Revocat
 function ocspReason(stored: RevocationReason | null): number | undefined {
   return stored ? REVOCATION_REASONS[publishedRevocationReason(stored)] : undefined;
 }
-import { buildOcspResponse, ocspErrorResponse, ocspIssuerHashes, parseOcspRequest } from '@pkim/core';
 import type { KeyBackends } from '@pkim/keys';
 import type { CaRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
@@ -46,8 +45,9 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
   const indexedFingerprints = new Map<string, string>(); // caId → fingerprint indexed
   const responses = new Map<string, { der: Uint8Array; producedAt: number }>();
 
-  function indexCa(ca: CaRow): void {
+  async function indexCa(ca: CaRow): Promise<void> {
     if (!ca.certificatePem || indexedFingerprints.get(ca.id) === ca.fingerprintSha256) return;
+    const { ocspIssuerHashes } = await import('./asn1-codecs');
     const ctx = contexts.fromRow(ca);
     for (const alg of ['1.3.14.3.2.26', '2.16.840.1.101.3.4.2.1']) {
       const { nameHash, keyHash } = ocspIssuerHashes(ctx.certificateDer, alg);
@@ -61,7 +61,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
     let id = hashIndex.get(key);
     if (!id) {
       // a CA created since (possibly by another process): refresh the index
-      for (const ca of await store.cas.list()) indexCa(ca);
+      for (const ca of await store.cas.list()) await indexCa(ca);
       id = hashIndex.get(key);
     }
     return id;
@@ -96,6 +96,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
 
   return {
     async respond(requestDer, options) {
+      const { buildOcspResponse, ocspErrorResponse, parseOcspRequest } = await import('./asn1-codecs');
       let parsed: ReturnType<typeof parseOcspRequest>;
       try {
         parsed = parseOcspRequest(requestDer);

@@ -150,7 +150,8 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .action(async () => {
       const a = await ctx.openAuthority();
       const rows = await a.cas.list();
-      const { toCaDto } = await ctx.contract();
+      // the contract's mappers (and zod) load only for --json
+      const { toCaDto } = ctx.options().json ? await ctx.contract() : { toCaDto: () => null };
       ctx.output({ items: rows.map(toCaDto), nextCursor: null }, () =>
         table(
           ['ID', 'NAME', 'STATUS', 'KEY', 'PARENT', 'NOT AFTER', 'SUBJECT'],

@@ -35,7 +35,7 @@ import {
   verifyJws,
   type AcmeJws,
 } from './acme-jws';
-import { validateDns01, validateHttp01, validateTlsAlpn01, type AcmeValidationConfig } from './acme-validation';
+import type { AcmeValidationConfig } from './acme-validation';
 
 /** What the transport knows about one ACME request. */
 export interface AcmeRequestContext {
@@ -938,6 +938,8 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
     const keyAuthorization = `${c.token}.${a.thumbprint}`;
     const target = { type: z.identifierType, value: z.identifierValue };
     const attempts = Math.max(1, deps.validation.attempts ?? 1);
+    // the validators (node:http, node:tls, node:dns) load with the first challenge, not with every authority
+    const { validateDns01, validateHttp01, validateTlsAlpn01 } = await import('./acme-validation');
     let error: PkiError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       error = undefined;

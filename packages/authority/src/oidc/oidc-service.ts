@@ -1,12 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import {
-  createRemoteJWKSet,
-  decodeJwt,
-  errors as joseErrors,
-  jwtVerify,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+// jose loads with the first OIDC sign-in, not with every authority (the CLI's start-up)
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import { PkiError, newId, type Clock } from '@pkim/shared';
 import type { NewAuditEvent, Store, UserRole, UserRow } from '@pkim/store';
@@ -99,6 +93,7 @@ export async function verifyIdToken(
     clockToleranceSeconds?: number;
   },
 ): Promise<JWTPayload> {
+  const { errors: joseErrors, jwtVerify } = await import('jose');
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(idToken, o.keys, {
@@ -198,6 +193,7 @@ export function createOidcService(deps: OidcServiceDeps): OidcService {
       for (const k of ['authorization_endpoint', 'token_endpoint', 'jwks_uri'] as const) {
         if (typeof m[k] !== 'string') throw new PkiError('auth.oidc_provider_unavailable', `discovery lacks ${k}`);
       }
+      const { createRemoteJWKSet } = await import('jose');
       jwks = createRemoteJWKSet(new URL(m.jwks_uri), { timeoutDuration: 10_000 });
       return m;
     })();
@@ -386,7 +382,7 @@ export function createOidcService(deps: OidcServiceDeps): OidcService {
         if (e instanceof PkiError && e.code === 'auth.oidc_invalid_token') {
           let sub: unknown;
           try {
-            sub = decodeJwt(idToken).sub;
+            sub = (await import('jose')).decodeJwt(idToken).sub;
           } catch {
             sub = undefined;
           }

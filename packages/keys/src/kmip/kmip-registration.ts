@@ -1,5 +1,4 @@
 import type { KeyBackendRegistration } from '../key-backend';
-import { createKmipBackend } from './kmip-backend';
 import { kmipConfigFromEnv } from './kmip-config';
 
 /** A KMIP server: Cosmian KMS (http(s)://, JSON TTLV) or KMIP 1.4 over mutual TLS (kmip://), from PKIM_KMIP_*. */
@@ -14,6 +13,8 @@ export const KMIP_REGISTRATION: KeyBackendRegistration<'kmip'> = {
   async fromEnvironment(env, { events }) {
     const config = kmipConfigFromEnv(env);
     if (!config) return undefined;
+    // the KMIP client (and node:http, node:https, node:tls) loads only when a KMIP server is configured
+    const { createKmipBackend } = await import('./kmip-backend');
     return {
       backend: createKmipBackend({ ...config, ...(events ? { events } : {}) }),
       summary: {
