@@ -119,8 +119,12 @@ export const restTwinPlugin: FastifyPluginAsync<RestTwinOptions> = async (app, o
   for (const [name, twin] of Object.entries(REST_TWINS) as [string, RestTwin][]) {
     const schemas = opts.procedures.get(name);
     if (!schemas) throw new Error(`REST twin ${name}: no such tRPC procedure`);
-    const inSchema = schemas.input ? objectSchemaOf(jsonSchemaOf(schemas.input, 'input')) : undefined;
-    const coerce = queryCoercer(inSchema);
+    // the input's JSON Schema (for query-string types) is made by the first request, not at start-up
+    let coercer: ReturnType<typeof queryCoercer> | undefined;
+    const coerce = (query: Record<string, string | string[] | undefined>) =>
+      (coercer ??= queryCoercer(schemas.input ? objectSchemaOf(jsonSchemaOf(schemas.input, 'input')) : undefined))(
+        query,
+      );
     const params = restPathParams(twin.path);
     app.route({
       method: twin.method,
