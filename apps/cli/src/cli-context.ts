@@ -137,3 +137,14 @@ export function reportError(error: unknown, json: boolean): number {
   } else process.stderr.write(`error: ${e.code}: ${e.message.split('\n')[0]}\n`);
   return EXIT_CODES[e.kind] ?? 1;
 }
+
+/**
+ * The text of one of commander's own errors (unknown option or command, missing argument or required option) in
+ * the one form: `error: input.invalid: <message>` (exit code 2), or with --json the contract's error object.
+ */
+export function usageErrorText(commanderText: string, json: boolean): string {
+  const message = `${commanderText.replace(/^error: /, '').trim()} (see pkim <command> --help)`;
+  return json
+    ? `${JSON.stringify({ error: { code: 'input.invalid', message } })}\n`
+    : `error: input.invalid: ${message}\n`;
+}

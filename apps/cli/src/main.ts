@@ -1,15 +1,7 @@
 import { Command, CommanderError } from 'commander';
 
-import { createCliContext, reportError } from './cli-context';
-import { registerInitCommand } from './commands/init-command';
-import { registerCaCommand } from './commands/ca-command';
-import { registerCertCommand } from './commands/cert-command';
-import { registerCrlCommand } from './commands/crl-command';
-import { registerRequestCommand } from './commands/request-command';
-import { registerAuditCommand } from './commands/audit-command';
-import { registerProfileCommand } from './commands/profile-command';
-import { registerSshCommand } from './commands/ssh-command';
-import { registerExtraCommands } from './extra-commands';
+import { createCliContext, reportError, usageErrorText } from './cli-context';
+import { registerCommands } from './command-tree';
 
 const program = new Command();
 program
@@ -28,10 +20,7 @@ program
   .option('--ca-file <file>', 'PEM CA trusted for an https:// --server (env PKIM_CA_FILE)')
   .option('--local', 'ignore PKIM_SERVER and the login profile: use the local data directory')
   // commander's own errors (unknown option, missing argument…) in the one form: `error: <code>: <message>`, exit 2
-  .configureOutput({
-    outputError: (text, write) =>
-      write(`error: input.invalid: ${text.replace(/^error: /, '').trim()} (see pkim <command> --help)\n`),
-  })
+  .configureOutput({ outputError: (text, write) => write(usageErrorText(text, process.argv.includes('--json'))) })
   .exitOverride();
 
 const ctx = createCliContext(program);
@@ -41,15 +30,7 @@ program.hook('preAction', async (_program, command) => {
   // remote mode: the command runs through the server's REST API (loaded only then)
   if (config.remote) (await import('./remote/remote-mode')).useRemote(command, ctx, config.remote);
 });
-registerInitCommand(program, ctx);
-registerCaCommand(program, ctx);
-registerCertCommand(program, ctx);
-registerCrlCommand(program, ctx);
-registerRequestCommand(program, ctx);
-registerAuditCommand(program, ctx);
-registerProfileCommand(program, ctx);
-registerSshCommand(program, ctx);
-await registerExtraCommands(program, ctx);
+await registerCommands(program, ctx);
 
 let code = 0;
 try {

@@ -227,12 +227,6 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
       'table',
     )
     .option('--out <file>', 'csv/json: write the report to this file instead of stdout')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  $ pkim cert list --ca issuing --expiring-within 30d\n' +
-        '  $ pkim cert list --search example.com --wide\n' +
-        '  $ pkim cert list --status active --format csv --out inventory.csv',
-    )
     .action(
       async (o: {
         wide?: boolean;

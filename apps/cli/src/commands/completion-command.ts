@@ -107,11 +107,6 @@ export function registerCompletionCommand(program: Command, _ctx: CliContext): v
   program
     .command('completion <shell>')
     .description('print a shell completion script (bash or zsh) for commands, subcommands and options')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  $ source <(pkim completion bash)          # in ~/.bashrc\n' +
-        '  $ pkim completion zsh > "${fpath[1]}/_pkim"  # zsh, then restart the shell',
-    )
     .action((shell: string) => {
       if (shell !== 'bash' && shell !== 'zsh')
         throw new PkiError('input.invalid', `unknown shell '${shell}' (use bash or zsh)`);
