@@ -81,6 +81,21 @@ describe('pkim CLI contract', () => {
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
+  it('lifetimes are reported in the unit the user gave: 500d, not 12000h; an SSH CA of 16h', () => {
+    const tooLong = pkim('cert', 'issue', '--ca', 'c-int', '--cn', 'long.example.com', '--ttl', '500d');
+    expect(tooLong.code).toBe(5);
+    expect(tooLong.stderr).toContain('lifetime 500d exceeds the profile maximum of 398d');
+    const hours = pkim('cert', 'issue', '--ca', 'c-int', '--cn', 'long.example.com', '--ttl', '9601h');
+    expect(hours.stderr).toContain('lifetime 9601h exceeds the profile maximum of 398d');
+    const ssh = pkim('ssh', 'ca', 'create', '--name', 'u16', '--type', 'user', '--max-ttl', '16h');
+    expect(ssh.code, ssh.stderr).toBe(0);
+    const shown = pkim('ssh', 'ca', 'show', 'u16', '--json').json<{ maxTtl: string; defaultTtl: string }>();
+    expect(shown.maxTtl).toBe('16h');
+    const profile = pkim('profile', 'show', 'tls-server');
+    expect(profile.stdout).toMatch(/default lifetime:\s+90d/);
+    expect(profile.stdout).toMatch(/max lifetime:\s+398d/);
+  });
+
   it('request certificate <id>: the issued certificate and its chain; a pending request says so', () => {
     const { csrPem } = opensslCsr({
       keyType: 'ec-p256',

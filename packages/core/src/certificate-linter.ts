@@ -2,7 +2,7 @@
  * The certificate linter: runs on a plan BEFORE anything is signed. `lint.*` findings are RFC 5280 /
  * CA-practice problems, `policy.*` findings are profile violations.
  */
-import { KEY_TYPE_INFO, PkiError, type KeyAlgorithm } from '@pkim/shared';
+import { KEY_TYPE_INFO, PkiError, formatDuration, type KeyAlgorithm } from '@pkim/shared';
 import type { CertificatePlan, KeyUsageName, LintFinding, SubjectAltNames } from './types';
 import {
   invalidSans,
@@ -154,8 +154,9 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
   if (plan.notAfter - plan.notBefore > profile.maxLifetimeMs) {
     add(
       'policy.lifetime_exceeded',
-      `lifetime ${Math.round((plan.notAfter - plan.notBefore) / 3_600_000)}h exceeds the profile maximum of ` +
-        `${Math.round(profile.maxLifetimeMs / 3_600_000)}h`,
+      // the validity period includes the backdated minute of notBefore: 500d is reported as asked, not as 720001m
+      `lifetime ${formatDuration(plan.notAfter - plan.notBefore, 60_000)} exceeds the profile maximum of ` +
+        formatDuration(profile.maxLifetimeMs),
     );
   }
   return f;

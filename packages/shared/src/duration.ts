@@ -64,8 +64,16 @@ export function parseDuration(input: string | number): number {
   );
 }
 
-export function formatDuration(ms: number): string {
-  if (ms % UNITS.d === 0) return `${ms / UNITS.d}d`;
-  if (ms % UNITS.h === 0) return `${ms / UNITS.h}h`;
+/**
+ * A lifetime as people write it: the largest of days, hours, minutes and seconds that divides it exactly (`90d`, not
+ * `2160h`; `36h`; `90m`; `86401s`), so a lifetime given as `90d` or `12h` is reported the way it was given.
+ * `toleranceMs`: a remainder up to this much is ignored (a validity period includes the minute notBefore is
+ * backdated by: 500 days and 60 s is reported as `500d`).
+ */
+export function formatDuration(ms: number, toleranceMs = 0): string {
+  for (const unit of ['d', 'h', 'm'] as const) {
+    const n = Math.round(ms / UNITS[unit]);
+    if (n > 0 && Math.abs(ms - n * UNITS[unit]) <= toleranceMs) return `${n}${unit}`;
+  }
   return `${Math.round(ms / 1000)}s`;
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { PkiError } from '@pkim/shared';
+import { PkiError, formatDuration } from '@pkim/shared';
 import type { KeyType } from '@pkim/shared';
 import type { CreateSshCaInput, SshCaView, SshCertificateRow, SshCertType, SshFleetOperation } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
@@ -56,8 +56,8 @@ function caSummary(v: SshCaView) {
     keyType: v.ca.keyType,
     backend: v.ca.keyBackend,
     fingerprint: v.ca.fingerprint,
-    maxTtl: `${Math.round(v.ca.maxTtlMs / 1000)}s`,
-    defaultTtl: `${Math.round(v.ca.defaultTtlMs / 1000)}s`,
+    maxTtl: formatDuration(v.ca.maxTtlMs),
+    defaultTtl: formatDuration(v.ca.defaultTtlMs),
     publicKey: v.publicKey,
     createdAt: date(v.ca.createdAt),
   };

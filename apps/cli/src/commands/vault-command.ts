@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context';
 import { date, table } from '../format';
+import { formatDuration } from '@pkim/shared';
 
 /** `pkim vault mount|unmount|mounts`: PKI mounts of the Vault/OpenBao-compatible API (served under /v1/). */
 export function registerVaultCommand(program: Command, ctx: CliContext): void {
@@ -45,7 +46,13 @@ export function registerVaultCommand(program: Command, ctx: CliContext): void {
       ctx.output(rows, () =>
         table(
           ['PATH', 'CA', 'DEFAULT TTL', 'MAX TTL', 'CREATED'],
-          rows.map((m) => [`${m.path}/`, m.caId, `${m.defaultLeaseTtl}s`, `${m.maxLeaseTtl}s`, date(m.createdAt)]),
+          rows.map((m) => [
+            `${m.path}/`,
+            m.caId,
+            formatDuration(m.defaultLeaseTtl * 1000),
+            formatDuration(m.maxLeaseTtl * 1000),
+            date(m.createdAt),
+          ]),
         ),
       );
     });

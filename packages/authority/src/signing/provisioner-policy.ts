@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { PkiError, checkDurationMs, type KeyType } from '@pkim/shared';
+import { PkiError, checkDurationMs, formatDuration, type KeyType } from '@pkim/shared';
 import type { Profile, SubjectAltNames, DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
 import type { Actor } from '../types';
@@ -112,8 +112,7 @@ export function applyLifetime(
       throw refused(
         'provisioner.lifetime_exceeded',
         p,
-        `a lifetime of ${Math.round(effectiveLifetime / 3_600_000)} h exceeds this channel's maximum of ` +
-          `${Math.round(max / 3_600_000)} h`,
+        `a lifetime of ${formatDuration(effectiveLifetime)} exceeds this channel's maximum of ${formatDuration(max)}`,
         { lifetimeMs: effectiveLifetime, maxLifetimeMs: max },
       );
     }
