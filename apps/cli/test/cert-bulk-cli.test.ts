@@ -203,8 +203,12 @@ describe('pkim cert bulk: a CSV through the one signing pipeline', { timeout: 60
     const issuedEvents = audit.filter((e) => e.action === 'certificate.issued');
     expect(issuedEvents).toHaveLength(497);
     expect(JSON.parse(issuedEvents[0]!.details).provisioner).toMatchObject({ kind: 'bulk' });
-    // the unknown key type fails while the row is read, before the pipeline (the batch event names it)
-    expect(audit.filter((e) => e.action === 'certificate.issue_failed')).toHaveLength(2);
+    // every bad row has its own failure event, the unknown key type (refused before the pipeline) too
+    const failures = audit.filter((e) => e.action === 'certificate.issue_failed');
+    expect(failures).toHaveLength(3);
+    const refused = failures.map((e) => JSON.parse(e.details) as Record<string, unknown>).find((d) => d.row === 250);
+    expect(refused).toMatchObject({ code: 'input.invalid', line: 251, source: 'server-generated-key' });
+    expect(refused?.batchId).toMatch(/^blk/);
     const batch = audit.filter((e) => e.action === 'certificate.bulk');
     expect(batch).toHaveLength(1);
     expect(batch[0]!.actor).toMatch(/^cli:/);

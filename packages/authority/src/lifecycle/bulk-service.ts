@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { PkiError, newId, toPkiError, type Clock, type KeyType } from '@pkim/shared';
 import type { Store } from '@pkim/store';
 import { auditEvent } from '../audit-service';
-import { resolveCaRef } from '../ca-context';
+import { recordFailure, resolveCaRef } from '../ca-context';
 import { authorize } from '../permissions';
 import { safeBaseName } from '../exports/export-formats';
 import { checkExportPassword, type ExportFile, type ExportService } from '../exports/export-service';
@@ -138,11 +138,14 @@ export function createBulkService(deps: BulkServiceDeps): BulkService {
       status: 'valid',
       commonName: r.subject.commonName ?? null,
     }));
+    /** rows refused before the pipeline (CSV cell errors, a key type with a CSR…) */
+    const refused = new Map<number, unknown>();
     const requests: (LeafRequest | undefined)[] = parsed.map((r, i) => {
       try {
         if (r.error) throw r.error;
         return requestOf(r, caId, o);
       } catch (e) {
+        refused.set(i, e);
         Object.assign(results[i]!, { status: 'failed', error: failure(e) });
         return undefined;
       }
@@ -182,6 +185,16 @@ export function createBulkService(deps: BulkServiceDeps): BulkService {
           } catch (e) {
             Object.assign(results[i]!, { status: 'failed', error: failure(e) });
           }
+        } else {
+          // as a row refused by the pipeline: its own `certificate.issue_failed` event
+          const p = parsed[i]!;
+          await recordFailure(deps, actor, 'certificate.issue_failed', caId, refused.get(i), {
+            profile: p.profile ?? o.defaults?.profile,
+            source: p.csrPem !== undefined ? 'csr' : 'server-generated-key',
+            batchId,
+            row: p.row,
+            line: p.line,
+          });
         }
         await progress('issue', i + 1);
       }
