@@ -12,6 +12,21 @@ import { ACTORS, callerFor, listen, openAuthorityFixture, type AuthorityFixture 
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 
+interface OpenApiOperation {
+  operationId: string;
+  responses: Record<string, { content?: Record<string, { schema?: Record<string, unknown> }> }>;
+}
+
+/** an "any" schema: missing, empty (`{}`), `true`, or an array/record whose items are any of those */
+function isUntyped(s: Record<string, unknown> | boolean | undefined): boolean {
+  if (s === undefined || s === true || (typeof s === 'object' && Object.keys(s).length === 0)) return true;
+  if (typeof s !== 'object') return false;
+  const meaningful = ['type', '$ref', 'anyOf', 'oneOf', 'allOf', 'const', 'enum', 'properties'];
+  if (!meaningful.some((k) => k in s)) return true;
+  if (s.type === 'array') return isUntyped(s.items as Record<string, unknown> | undefined);
+  return false;
+}
+
 const procedureNames = () => Object.keys((appRouter as unknown as { _def: { procedures: object } })._def.procedures);
 
 describe('REST twins of the tRPC procedures and the API documentation', () => {
@@ -94,6 +109,29 @@ describe('REST twins of the tRPC procedures and the API documentation', () => {
       parameters: { name: string; schema: object }[];
     };
     expect(list.parameters.find((p) => p.name === 'limit')?.schema).toMatchObject({ type: 'integer' });
+  });
+
+  it('types the success answer of every operation: no untyped ("any" or empty) response schema', async () => {
+    const doc = (await api('GET', '/api/v1/openapi.json', undefined, { authorization: '' })).json as {
+      paths: Record<string, Record<string, OpenApiOperation>>;
+    };
+    const untyped: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const success = Object.entries(op.responses).filter(([status]) => /^2\d\d$/.test(status));
+        if (success.length === 0) untyped.push(`${op.operationId} (${method.toUpperCase()} ${path}): no 2xx answer`);
+        for (const [status, r] of success) {
+          for (const [media, c] of Object.entries(r.content ?? {})) {
+            if (isUntyped(c.schema))
+              untyped.push(`${op.operationId} (${method.toUpperCase()} ${path}) ${status} ${media}`);
+          }
+        }
+      }
+    }
+    expect(untyped, 'operations answering an untyped schema: add a zod output schema (packages/contract)').toEqual([]);
+    // the check itself: an empty schema and an array of anything are untyped, a typed object is not
+    expect([isUntyped({}), isUntyped(undefined), isUntyped({ type: 'array', items: {} })]).toEqual([true, true, true]);
+    expect(isUntyped({ type: 'object', properties: { a: { type: 'string' } } })).toBe(false);
   });
 
   it('serves Swagger UI at /api/docs from the package files (no CDN), with its own CSP', async () => {

@@ -12,3 +12,5 @@ export * from './lifecycle-schemas';
 export * from './notification-schemas';
 export * from './rest-routes';
 export * from './ssh-schemas';
+export * from './spiffe-schemas';
+export * from './acme-schemas';

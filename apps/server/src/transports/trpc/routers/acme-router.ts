@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { parseDuration } from '@pkim/shared';
-import { auditEventSchema } from '@pkim/contract';
+import {
+  acmeAccountSchema,
+  acmeDeactivateResultSchema,
+  acmeDirectorySchema,
+  acmeDisableResultSchema,
+  acmeEabKeyCreatedSchema,
+  acmeEabKeyRevokedSchema,
+  acmeEabKeySchema,
+  acmeOrderSchema,
+  auditEventSchema,
+} from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
 
 /**
@@ -14,7 +24,9 @@ const idSchema = z.string().trim().min(1).max(64);
 const patterns = z.array(z.string().trim().min(1).max(253)).max(256);
 
 export const acmeRouter = router({
-  directories: procedure().query(({ ctx }) => ctx.authority.acme.listDirectories(ctx.actor)),
+  directories: procedure()
+    .output(z.array(acmeDirectorySchema))
+    .query(({ ctx }) => ctx.authority.acme.listDirectories(ctx.actor)),
 
   enable: procedure()
     .input(
@@ -35,6 +47,7 @@ export const acmeRouter = router({
         })
         .strict(),
     )
+    .output(acmeDirectorySchema)
     .mutation(({ ctx, input }) => {
       const { lifetime, ...rest } = input;
       return ctx.authority.acme.enable({ ...rest, lifetimeMs: lifetime }, ctx.actor);
@@ -42,14 +55,17 @@ export const acmeRouter = router({
 
   disable: procedure()
     .input(z.object({ ca: caRef }).strict())
+    .output(acmeDisableResultSchema)
     .mutation(({ ctx, input }) => ctx.authority.acme.disable(input.ca, ctx.actor)),
 
   accounts: procedure()
     .input(z.object({ ca: caRef.optional() }).strict().optional())
+    .output(z.array(acmeAccountSchema))
     .query(({ ctx, input }) => ctx.authority.acme.listAccounts(input?.ca, ctx.actor)),
 
   deactivateAccount: procedure()
     .input(z.object({ id: idSchema }).strict())
+    .output(acmeDeactivateResultSchema)
     .mutation(({ ctx, input }) => ctx.authority.acmeAdmin.deactivateAccount(input.id, ctx.actor)),
 
   /** newest first, of one account or of every account of a directory */
@@ -64,19 +80,23 @@ export const acmeRouter = router({
         .strict()
         .optional(),
     )
+    .output(z.array(acmeOrderSchema))
     .query(({ ctx, input }) => ctx.authority.acmeAdmin.listOrders(input ?? {}, ctx.actor)),
 
   eabKeys: procedure()
     .input(z.object({ ca: caRef.optional() }).strict().optional())
+    .output(z.array(acmeEabKeySchema))
     .query(({ ctx, input }) => ctx.authority.acme.listEabKeys(input?.ca, ctx.actor)),
 
   /** `hmacKey` (base64url) is in this response only */
   createEabKey: procedure()
     .input(z.object({ ca: caRef }).strict())
+    .output(acmeEabKeyCreatedSchema)
     .mutation(({ ctx, input }) => ctx.authority.acme.createEabKey(input.ca, ctx.actor)),
 
   revokeEabKey: procedure()
     .input(z.object({ kid: idSchema }).strict())
+    .output(acmeEabKeyRevokedSchema)
     .mutation(({ ctx, input }) => ctx.authority.acme.revokeEabKey(input.kid, ctx.actor)),
 
   /** every ACME action (account, order, challenge, finalize, revocation, EAB key, directory), newest first */
