@@ -62,6 +62,8 @@ interface Kit {
   freshSshHost(): Promise<string>;
   freshSshUser(): Promise<string>;
   freshSshBlock(): Promise<string>;
+  /** a fresh Vault mount on the issuing CA, with a role `web` */
+  freshVaultMount(): Promise<string>;
 }
 
 /**
@@ -258,6 +260,22 @@ const TRPC: Record<string, TrpcRow> = {
   },
   'ssh.block': { input: async (k) => ({ user: await k.freshSshUser(), reason: 'matrix' }), expect: ADMIN_ONLY },
   'ssh.unblock': { input: async (k) => ({ id: await k.freshSshBlock() }), expect: ADMIN_ONLY },
+  // Vault mounts and roles (console): reads for ca:read holders, changes for ca:write; a role's certificates are
+  // certificate reads
+  'vault.mounts.list': { expect: EVERYONE },
+  'vault.mounts.bind': { input: () => ({ path: `mx-mount-${seq()}`, ca: 'mx-issuing' }), expect: ADMIN_ONLY },
+  'vault.mounts.unbind': { input: async (k) => ({ path: await k.freshVaultMount() }), expect: ADMIN_ONLY },
+  'vault.roles.list': { input: () => ({ mount: 'mx-pki' }), expect: EVERYONE },
+  'vault.roles.create': {
+    input: () => ({ mount: 'mx-pki', name: `mx-role-${seq()}`, policy: { allowed_domains: ['matrix.example'] } }),
+    expect: ADMIN_ONLY,
+  },
+  'vault.roles.update': {
+    input: async (k) => ({ mount: await k.freshVaultMount(), name: 'web', policy: { max_ttl: '24h' } }),
+    expect: ADMIN_ONLY,
+  },
+  'vault.roles.delete': { input: async (k) => ({ mount: await k.freshVaultMount(), name: 'web' }), expect: ADMIN_ONLY },
+  'vault.roles.certificates': { input: () => ({ mount: 'mx-pki', role: 'web' }), expect: READERS },
 };
 
 interface RestRow {
@@ -544,6 +562,7 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     await a.ssh.addPrincipal({ name: 'mx-principal' }, admin);
     await a.ssh.addPrincipal({ name: 'mx-other-principal' }, admin);
     await a.vault.mounts.mount({ path: 'mx-pki', ca: issuing.ca.id }, admin);
+    await a.vault.mounts.writeRole('mx-pki', 'web', { allowed_domains: 'matrix.example' }, admin);
     vaultMount = 'mx-pki';
     kit = {
       rootId: root.ca.id,
@@ -611,6 +630,12 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
         const user = `mx-user-victim-${seq()}`;
         await a.ssh.addUser({ name: user }, admin);
         return (await a.ssh.block({ user, reason: 'matrix victim' }, admin)).id;
+      },
+      freshVaultMount: async () => {
+        const path = `mx-victim-pki-${seq()}`;
+        await a.vault.mounts.mount({ path, ca: issuing.ca.id }, admin);
+        await a.vault.mounts.writeRole(path, 'web', { allowed_domains: 'matrix.example' }, admin);
+        return path;
       },
       freshEabKey: async () => {
         const id = (await sub(`mx-eab-${seq()}`)).ca.id;

@@ -147,6 +147,11 @@ const acmeRoute = createRoute({
   path: '/acme',
   component: lazyRouteComponent(() => import('./pages/acme-page'), 'AcmePage'),
 });
+const vaultRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/vault',
+  component: lazyRouteComponent(() => import('./pages/vault-page'), 'VaultPage'),
+});
 const spiffeRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/spiffe',
@@ -173,6 +178,7 @@ const routeTree = rootRoute.addChildren([
     sshRoute,
     spiffeRoute,
     acmeRoute,
+    vaultRoute,
   ]),
 ]);
 

@@ -14,3 +14,4 @@ export * from './rest-routes';
 export * from './ssh-schemas';
 export * from './spiffe-schemas';
 export * from './acme-schemas';
+export * from './vault-schemas';

@@ -199,6 +199,38 @@ export const REST_TWINS = {
     path: '/notifications/deliveries',
     summary: 'The delivery log (status, attempts)',
   },
+  'vault.mounts.list': { method: 'GET', path: '/vault/mounts', summary: 'List Vault PKI mounts and their CAs' },
+  'vault.mounts.bind': {
+    method: 'POST',
+    path: '/vault/mounts',
+    status: 201,
+    summary: 'Bind a Vault PKI mount (path below /v1/) to a CA',
+  },
+  'vault.mounts.unbind': {
+    method: 'DELETE',
+    path: '/vault/mounts/:mount',
+    bind: { mount: 'path' },
+    summary: 'Unbind a Vault PKI mount (its roles go; the CA and certificates stay)',
+  },
+  'vault.roles.list': { method: 'GET', path: '/vault/mounts/:mount/roles', summary: 'List the roles of a mount' },
+  'vault.roles.create': {
+    method: 'POST',
+    path: '/vault/mounts/:mount/roles',
+    status: 201,
+    summary: 'Create a Vault role (policy fields as in /v1/<mount>/roles/:name)',
+  },
+  'vault.roles.update': {
+    method: 'PUT',
+    path: '/vault/mounts/:mount/roles/:name',
+    summary: 'Change fields of a Vault role (the others stay)',
+  },
+  'vault.roles.delete': { method: 'DELETE', path: '/vault/mounts/:mount/roles/:name', summary: 'Delete a Vault role' },
+  'vault.roles.certificates': {
+    method: 'GET',
+    path: '/vault/mounts/:mount/roles/:name/certificates',
+    bind: { name: 'role' },
+    summary: 'The certificates issued through a Vault role',
+  },
 } as const satisfies Record<string, RestTwin>;
 
 /**

@@ -507,6 +507,10 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description: 'A Vault PKI mount already uses this path (or a parent/child of it).',
   },
   'vault.role_not_found': { kind: 'not_found', description: 'No such Vault role on this mount.' },
+  'vault.role_exists': {
+    kind: 'conflict',
+    description: 'A role of this name already exists on the mount (the console creates; edit it instead).',
+  },
   'vault.unknown_role': {
     kind: 'invalid_input',
     description: 'issue/sign named a role that does not exist (Vault answers 400, not 404).',

@@ -245,6 +245,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       if (query.caIds) conds.push(query.caIds.length ? inArray(C.caId, query.caIds) : sql`1 = 0`);
       if (query.status) conds.push(eq(C.status, query.status));
       if (query.profile) conds.push(eq(C.profile, query.profile));
+      if (query.provisioner) conds.push(eq(C.provisioner, query.provisioner));
       if (query.expiringBefore !== undefined)
         conds.push(and(eq(C.status, 'active'), lt(C.notAfter, query.expiringBefore)));
       if (query.search?.trim()) conds.push(searchCondition(db, t, dialect, query.search));

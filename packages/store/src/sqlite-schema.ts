@@ -97,6 +97,8 @@ export const certificates = sqliteTable(
     issuedBy: text('issued_by').notNull(),
     /** the certificate this one renews (`pkim cert renew`); its renewals point back here */
     renewedFrom: text('renewed_from'),
+    /** the provisioner it was issued through (`vault-role:pki/web`, `token:…`); null before migration 0020 */
+    provisioner: text('provisioner'),
     createdAt: integer('created_at').notNull(),
   },
   (t) => [
@@ -108,6 +110,7 @@ export const certificates = sqliteTable(
     index('certificates_created_idx').on(t.createdAt, t.id),
     index('certificates_ca_created_idx').on(t.caId, t.createdAt, t.id),
     index('certificates_renewed_from_idx').on(t.renewedFrom),
+    index('certificates_provisioner_created_idx').on(t.provisioner, t.createdAt, t.id),
   ],
 );
 

@@ -152,6 +152,7 @@ function fastSteps(sqlite: Database.Database): FastSteps {
         issuedBy: r.issuedBy,
         createdAt: r.createdAt,
         renewedFrom: r.renewedFrom ?? null,
+        provisioner: r.provisioner ?? null,
       },
     }),
     insertCertificateName: (r) => ({ mode: 'exec', q: insertName, params: r }),

@@ -99,6 +99,8 @@ export interface CertificateRow {
   createdAt: number;
   /** id of the certificate this one renews (null/absent: not a renewal) */
   renewedFrom?: string | null;
+  /** id of the provisioner it was issued through (`vault-role:pki/web`); null: issued before migration 0020 */
+  provisioner?: string | null;
 }
 
 /** A server-generated private key kept for a certificate (sealed: see `certificate_keys` in the schema). */
@@ -323,6 +325,8 @@ export interface CertificateQuery {
   caIds?: string[];
   status?: CertificateStatus;
   profile?: string;
+  /** issued through this provisioner (its id, e.g. `vault-role:pki/web`) */
+  provisioner?: string;
   /** notAfter < expiringBefore (and still active) */
   expiringBefore?: number;
   /** substring match on subject DN, common name or SANs */

@@ -71,6 +71,7 @@ export function makeCert(caId: string, patch: Partial<CertificateRow> = {}): Cer
     issuedBy: 'usr_admin',
     createdAt: T0,
     renewedFrom: null,
+    provisioner: null,
     ...patch,
   };
 }

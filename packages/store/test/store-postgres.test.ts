@@ -91,6 +91,7 @@ describe('PostgreSQL store', () => {
         '0011_login_failure_username',
         '0012_oidc_notifications',
         '0017_certificate_names',
+        '0020_certificate_provisioner',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));

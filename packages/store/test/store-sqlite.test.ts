@@ -109,6 +109,7 @@ describe('SQLite store', () => {
         '0011_login_failure_username',
         '0012_oidc_notifications',
         '0017_certificate_names',
+        '0020_certificate_provisioner',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });

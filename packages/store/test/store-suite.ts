@@ -376,6 +376,43 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await all(['ample', 'xample.org'])).toEqual([[], []]);
     });
 
+    it('lists the certificates of one provisioner; migration 0020 fills it from the audit trail', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const viaRole = [1, 2, 3].map((i) => makeCert(ca.id, { provisioner: 'vault-role:pki/web', createdAt: T0 + i }));
+      const other = makeCert(ca.id, { provisioner: 'vault-role:pki/api', createdAt: T0 + 9 });
+      const unknown = makeCert(ca.id, { createdAt: T0 + 10 });
+      await store.commit({
+        insertCa: [ca],
+        insertCertificates: [...viaRole, other, unknown],
+        audit: [...viaRole, other].map((c) =>
+          makeEvent({ target: c.id, details: { provisioner: { kind: 'vault-role', id: c.provisioner, name: 'x' } } }),
+        ),
+      });
+      const ids = async (provisioner: string) =>
+        (await store.certificates.list({ provisioner, limit: 2 })).items.map((c) => c.id);
+      const expected = viaRole
+        .map((c) => c.id)
+        .reverse()
+        .slice(0, 2);
+      expect(await ids('vault-role:pki/web')).toEqual(expected);
+      expect(await ids('vault-role:pki/api')).toEqual([other.id]);
+      expect((await store.certificates.findById(unknown.id))?.provisioner).toBeNull();
+      // as before the migration: no provisioner recorded; then the migration's backfill statement
+      await getEngine().rawSql(url, 'UPDATE certificates SET provisioner = NULL');
+      expect(await ids('vault-role:pki/web')).toEqual([]); // positive control
+      const dialect = getEngine().dialect === 'postgres' ? 'pg' : 'sqlite';
+      const migration = readFileSync(
+        fileURLToPath(new URL(`../migrations/${dialect}/0020_certificate_provisioner.sql`, import.meta.url)),
+        'utf8',
+      );
+      const backfill = migration.split('--> statement-breakpoint').find((s) => s.includes('UPDATE'));
+      await getEngine().rawSql(url, backfill!);
+      expect(await ids('vault-role:pki/web')).toEqual(expected);
+      expect(await ids('vault-role:pki/api')).toEqual([other.id]);
+      expect((await store.certificates.findById(unknown.id))?.provisioner).toBeNull();
+    });
+
     it('lists the revoked certificates of a CA in keyset pages ordered by serial (large CRLs)', async () => {
       const store = await newStore();
       const ca = makeCa();
@@ -732,6 +769,9 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        'drop index certificates_provisioner_created_idx',
+        'alter table certificates drop column provisioner',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop table certificate_names',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop table notification_deliveries',

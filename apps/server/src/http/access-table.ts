@@ -114,6 +114,14 @@ const TRPC_ACCESS = {
   'notification.setRuleEnabled': 'notification:manage',
   'notification.removeRule': 'notification:manage',
   'notification.listDeliveries': 'notification:read',
+  'vault.mounts.list': 'ca:read',
+  'vault.mounts.bind': 'ca:write',
+  'vault.mounts.unbind': 'ca:write',
+  'vault.roles.list': 'ca:read',
+  'vault.roles.create': 'ca:write',
+  'vault.roles.update': 'ca:write',
+  'vault.roles.delete': 'ca:write',
+  'vault.roles.certificates': 'certificate:read',
 } as const satisfies Record<string, Permission | 'public'>;
 
 /**

@@ -25,6 +25,7 @@ import {
   Terminal,
   UserCog,
   Users,
+  Vault,
 } from 'lucide-react';
 import { trpc } from '../lib/trpc';
 import { useMe, type Permission } from '../lib/auth';
@@ -44,6 +45,7 @@ const NAV: { to: string; label: string; icon: typeof Activity; permission: Permi
   { to: '/requests', label: 'Requests', icon: FileClock, permission: 'request:read' },
   { to: '/domains', label: 'Domains', icon: Globe, permission: 'certificate:read' },
   { to: '/acme', label: 'ACME', icon: Server, permission: 'ca:read' },
+  { to: '/vault', label: 'Vault PKI', icon: Vault, permission: 'ca:read' },
   { to: '/ssh', label: 'SSH', icon: Terminal, permission: 'ssh:read' },
   { to: '/spiffe', label: 'Workload identity', icon: Fingerprint, permission: 'spiffe:manage' },
   { to: '/audit', label: 'Audit log', icon: ScrollText, permission: 'audit:read' },

@@ -282,6 +282,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       issuedBy: actor.id,
       createdAt: t,
       renewedFrom: s.renewedFrom ?? null,
+      provisioner: s.provisioner.id,
     };
     const { audit: channelAudit, ...channelUnit } = s.commitWith?.(row) ?? {};
     const stored = s.provisioner.modifiers?.noStore !== true;

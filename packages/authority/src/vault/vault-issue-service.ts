@@ -35,6 +35,15 @@ import { checkRoleNames, sansWithCommonName, splitAltNames, vaultGlob } from './
 
 export const VAULT_PROFILE = 'vault-role';
 
+/**
+ * The provisioner id of a role (recorded with every certificate it issues, so "the certificates of this role" is a
+ * query); sign-verbatim, with or without a role, is `sign-verbatim` (Vault role names cannot contain a hyphen-free
+ * `sign-verbatim` clash: it is a path of its own, not a role).
+ */
+export function vaultRoleProvisionerId(mountPath: string, role: string): string {
+  return `vault-role:${mountPath}/${role}`;
+}
+
 /** Key usages a key algorithm cannot carry (the linter refuses them); Vault's defaults list all three. */
 const IMPOSSIBLE_KU: Record<'rsa' | 'ec' | 'ed25519', KeyUsageName[]> = {
   rsa: ['keyAgreement', 'encipherOnly', 'decipherOnly'],
@@ -297,7 +306,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     const keyUsage = roleKeyUsage(role).filter((k) => !IMPOSSIBLE_KU[algorithm].includes(k));
     const provisioner: Provisioner = createProvisioner({
       kind: 'vault-role',
-      id: kind === 'verbatim' ? `vault-role:${mount.path}/sign-verbatim` : `vault-role:${mount.path}/${roleName}`,
+      id: vaultRoleProvisionerId(mount.path, kind === 'verbatim' ? 'sign-verbatim' : roleName),
       name:
         kind === 'verbatim'
           ? `${mount.path}/sign-verbatim${roleName ? `/${roleName}` : ''}`

@@ -120,6 +120,18 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     return ca;
   }
 
+  async function writeRole(mountPath: string, name: string, params: Record<string, unknown>, actor: Actor) {
+    authorize(actor, 'ca:write');
+    const m = await requireMount(mountPath);
+    if (!VAULT_ROLE_NAME_RE.test(name)) throw new PkiError('vault.invalid_parameter', `invalid role name "${name}"`);
+    const role = roleFromParams(params);
+    await store.commit({
+      setSettings: { [roleKey(m.path, name)]: JSON.stringify(role) },
+      audit: [auditEvent(clock, actor, 'vault.role_written', `${m.path}/roles/${name}`, { role })],
+    });
+    return roleToResponse(role);
+  }
+
   let cluster: string | undefined;
 
   return {
@@ -218,16 +230,38 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       return m;
     },
 
-    async writeRole(mountPath: string, name: string, params: Record<string, unknown>, actor: Actor) {
+    writeRole,
+
+    /** a new role (the console's "create"): refused when the name is taken, where a Vault write replaces */
+    async createRole(mountPath: string, name: string, params: Record<string, unknown>, actor: Actor) {
       authorize(actor, 'ca:write');
       const m = await requireMount(mountPath);
-      if (!VAULT_ROLE_NAME_RE.test(name)) throw new PkiError('vault.invalid_parameter', `invalid role name "${name}"`);
-      const role = roleFromParams(params);
-      await store.commit({
-        setSettings: { [roleKey(m.path, name)]: JSON.stringify(role) },
-        audit: [auditEvent(clock, actor, 'vault.role_written', `${m.path}/roles/${name}`, { role })],
-      });
-      return roleToResponse(role);
+      if (await store.settings.get(roleKey(m.path, name))) {
+        throw new PkiError('vault.role_exists', `role ${name} already exists on ${m.path}`);
+      }
+      return writeRole(m.path, name, params, actor);
+    },
+
+    /** every role of a mount with its policy (the console's role table), by name */
+    async listRolesWithPolicy(mountPath: string, actor: Actor): Promise<{ name: string; role: VaultRole }[]> {
+      authorize(actor, 'ca:read');
+      const m = await requireMount(mountPath);
+      const prefix = `${ROLE_KEY}${m.path}|`;
+      return (await store.settings.listByPrefix(prefix))
+        .map((r) => ({ name: r.key.slice(prefix.length), role: JSON.parse(r.value) as VaultRole }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+
+    /** every mount with its CA's name and its number of roles (the console's mount table) */
+    async listMountSummaries(actor: Actor): Promise<(VaultMount & { caName: string | null; roles: number })[]> {
+      authorize(actor, 'ca:read');
+      const out = [];
+      for (const m of await listMounts()) {
+        const ca = await store.cas.findById(m.caId);
+        const roles = (await store.settings.listByPrefix(`${ROLE_KEY}${m.path}|`)).length;
+        out.push({ ...m, caName: ca?.name ?? null, roles });
+      }
+      return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     },
 
     /** PATCH: merges the given fields into the stored role */

@@ -6,7 +6,10 @@ import type { CaContextLoader } from '../ca-context';
 import { createVaultMountService } from './vault-mount-service';
 import { createVaultAuthService } from './vault-auth-service';
 import { createVaultPkiService } from './vault-pki-service';
-import { createVaultIssueService } from './vault-issue-service';
+import { createVaultIssueService, vaultRoleProvisionerId } from './vault-issue-service';
+import type { Actor } from '../types';
+import { authorize } from '../permissions';
+import type { CertificateSort } from '@pkim/store';
 import { createVaultSealService } from './vault-seal-service';
 import type { SignFunction } from '../signing/sign-request';
 
@@ -57,7 +60,32 @@ export function createVaultService(deps: VaultServiceDeps) {
     logger: deps.logger,
     health: () => deps.health(),
   });
-  return { mounts, auth, pki, seal };
+  /**
+   * The certificates issued through a role of a mount (recorded provisioner, migration 0020), newest first by
+   * default; the caller's CA limits apply as in every listing. Certificates a `no_store` role issued are not kept.
+   */
+  async function roleCertificates(
+    q: { mount: string; role: string; status?: 'active' | 'revoked' | 'expired'; sort?: CertificateSort } & {
+      limit?: number;
+      cursor?: string | null;
+    },
+    actor: Actor,
+  ) {
+    authorize(actor, 'certificate:read');
+    const m = await mounts.requireMount(q.mount);
+    return deps.certificates.list(
+      {
+        provisioner: vaultRoleProvisionerId(m.path, q.role),
+        status: q.status,
+        sort: q.sort,
+        limit: q.limit,
+        cursor: q.cursor,
+      },
+      actor,
+    );
+  }
+
+  return { mounts, auth, pki, seal, roleCertificates };
 }
 
 export type VaultService = ReturnType<typeof createVaultService>;

@@ -13,6 +13,7 @@ import { exportsRouter } from './routers/exports-router';
 import { acmeRouter } from './routers/acme-router';
 import { renewalRouter } from './routers/renewal-router';
 import { notificationRouter } from './routers/notification-router';
+import { vaultRouter } from './routers/vault-router';
 
 /** One router per domain. The web console imports `type AppRouter` for end-to-end types. */
 export const appRouter = router({
@@ -30,6 +31,7 @@ export const appRouter = router({
   acme: acmeRouter,
   renewal: renewalRouter,
   notification: notificationRouter,
+  vault: vaultRouter,
 });
 
 export type AppRouter = typeof appRouter;
