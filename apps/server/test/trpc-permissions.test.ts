@@ -123,6 +123,14 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'notification.setRuleEnabled': ADMIN,
   'notification.removeRule': ADMIN,
   'notification.listDeliveries': ['admin', 'auditor'],
+  'vault.mounts.list': ALL,
+  'vault.mounts.bind': ADMIN,
+  'vault.mounts.unbind': ADMIN,
+  'vault.roles.list': ALL,
+  'vault.roles.create': ADMIN,
+  'vault.roles.update': ADMIN,
+  'vault.roles.delete': ADMIN,
+  'vault.roles.certificates': READERS,
 };
 
 type AnyFn = (input?: unknown) => Promise<unknown>;
