@@ -276,6 +276,7 @@ const TRPC: Record<string, TrpcRow> = {
   },
   'vault.roles.delete': { input: async (k) => ({ mount: await k.freshVaultMount(), name: 'web' }), expect: ADMIN_ONLY },
   'vault.roles.certificates': { input: () => ({ mount: 'mx-pki', role: 'web' }), expect: READERS },
+  'vault.keystores': { input: () => ({}), expect: READERS },
 };
 
 interface RestRow {

@@ -131,6 +131,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'vault.roles.update': ADMIN,
   'vault.roles.delete': ADMIN,
   'vault.roles.certificates': READERS,
+  'vault.keystores': READERS,
 };
 
 type AnyFn = (input?: unknown) => Promise<unknown>;

@@ -231,6 +231,11 @@ export const REST_TWINS = {
     bind: { name: 'role' },
     summary: 'The certificates issued through a Vault role',
   },
+  'vault.keystores': {
+    method: 'GET',
+    path: '/vault/keystores',
+    summary: 'Tenant keystores as the CA sees them (certificates of the keystore-* roles by name)',
+  },
 } as const satisfies Record<string, RestTwin>;
 
 /**

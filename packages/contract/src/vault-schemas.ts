@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { caRefSchema, isoTime, paginationInputSchema, rfc3339Schema } from './common-schemas';
+import { certificateSchema, toCertificateDto, type CertificateRecord } from './certificate-schemas';
 
 /**
  * Vault-compatible PKI mounts and roles as the console and the REST API manage them (docs/vault-api.md). A role's
@@ -160,4 +161,28 @@ export function toVaultMountDto(m: VaultMountRecord): VaultMountDto {
 /** the policy fields of a stored role (the contract's subset of Vault's role) */
 export function toVaultRolePolicyDto(role: Record<string, unknown>): VaultRolePolicyDto {
   return vaultRolePolicySchema.parse(role);
+}
+
+/** Tenant keystores as the CA sees them: one row per certificate name issued through a `keystore-<type>` role. */
+export const vaultKeystoresInputSchema = z.object({ mount: vaultMountPathSchema.optional() }).strict();
+export const vaultKeystoreSchema = z.object({
+  mount: z.string(),
+  role: z.string(),
+  keystoreType: z.string(),
+  commonName: z.string(),
+  dnsNames: z.array(z.string()),
+  /** rotating: more than one valid certificate (grace period); disconnected: all revoked; expired: none valid */
+  state: z.enum(['active', 'rotating', 'disconnected', 'expired']),
+  /** the newest valid certificate, else the newest */
+  current: certificateSchema,
+  active: z.number().int(),
+  revoked: z.number().int(),
+  total: z.number().int(),
+});
+export type VaultKeystoreDto = z.infer<typeof vaultKeystoreSchema>;
+
+export function toVaultKeystoreDto(
+  k: Omit<VaultKeystoreDto, 'current'> & { current: CertificateRecord },
+): VaultKeystoreDto {
+  return { ...k, current: toCertificateDto(k.current) };
 }

@@ -122,6 +122,7 @@ const TRPC_ACCESS = {
   'vault.roles.update': 'ca:write',
   'vault.roles.delete': 'ca:write',
   'vault.roles.certificates': 'certificate:read',
+  'vault.keystores': 'certificate:read',
 } as const satisfies Record<string, Permission | 'public'>;
 
 /**

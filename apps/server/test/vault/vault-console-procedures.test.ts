@@ -158,10 +158,61 @@ describe('vault.mounts and vault.roles', () => {
     expect(audit.map((e) => e.target)).toContain('team/pki');
   });
 
+  it('tenant keystores: one row per certificate name of the keystore-* roles, with rotation and disconnect', async () => {
+    await admin().vault.roles.create({
+      mount: 'console-pki',
+      name: 'keystore-aws_kms',
+      policy: {
+        allowed_domains: ['keystore.internal', 'internal'],
+        allow_subdomains: true,
+        server_flag: false,
+        client_flag: true,
+        key_type: 'ec',
+      },
+    });
+    const issue = async (tenant: string) => {
+      const r = await vaultCall(f, 'POST', 'console-pki/issue/keystore-aws_kms', {
+        common_name: `tenant-${tenant}-aws.keystore.internal`,
+        alt_names: `tenant-${tenant}.internal`,
+      });
+      expect(r.status, r.text).toBe(200);
+      return r.body.data as { serial_number: string; certificate: string; ca_chain: string[] };
+    };
+    await issue('acme');
+    const rotated = await issue('acme'); // a rotation: the previous one is still valid (grace period)
+    const globex = await issue('globex');
+    await issue('initech');
+    expect((await vaultCall(f, 'POST', 'console-pki/revoke', { serial_number: globex.serial_number })).status).toBe(
+      200,
+    );
+
+    const rows = await admin().vault.keystores({});
+    const view = rows.map((k) => [k.keystoreType, k.commonName, k.state, k.active, k.revoked, k.total]);
+    expect(view).toEqual([
+      ['aws_kms', 'tenant-acme-aws.keystore.internal', 'rotating', 2, 0, 2],
+      ['aws_kms', 'tenant-globex-aws.keystore.internal', 'disconnected', 0, 1, 1],
+      ['aws_kms', 'tenant-initech-aws.keystore.internal', 'active', 1, 0, 1],
+    ]);
+    const acme = rows[0]!;
+    expect(toVaultSerial(acme.current.serial)).toBe(rotated.serial_number);
+    expect(acme.dnsNames).toEqual(['tenant-acme.internal']);
+    const v = opensslVerify({
+      leafPem: `${rotated.certificate}\n`,
+      chainPems: rotated.ca_chain.slice(0, -1),
+      rootPem: `${rotated.ca_chain[rotated.ca_chain.length - 1]}\n`,
+      purpose: 'sslclient',
+    });
+    expect(v.ok, v.output).toBe(true);
+    const r = await rest('GET', '/vault/keystores?mount=console-pki');
+    expect(r.status).toBe(200);
+    expect(r.body.map((k: { commonName: string }) => k.commonName)).toEqual(rows.map((k) => k.commonName));
+    expect(await admin().vault.keystores({ mount: 'pki' })).toEqual([]);
+  });
+
   it('an auditor reads mounts and roles but changes nothing', async () => {
     const auditor = callerFor(f.authority, ACTORS.auditor);
     expect((await auditor.vault.mounts.list()).length).toBeGreaterThan(0);
-    expect((await auditor.vault.roles.list({ mount: 'console-pki' })).length).toBe(2);
+    expect((await auditor.vault.roles.list({ mount: 'console-pki' })).length).toBe(3);
     const e = await trpcError(auditor.vault.roles.update({ mount: 'console-pki', name: 'web', policy: { ttl: 60 } }));
     expect(pkiCodeOf(e)).toBe('auth.forbidden');
     const u = await trpcError(auditor.vault.mounts.unbind({ path: 'console-pki' }));

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Link } from '@tanstack/react-router';
 import { useMutation, useQuery, useSuspenseQuery } from '@tanstack/react-query';
-import { FileBadge, FolderTree, Plus, Vault } from 'lucide-react';
+import { FileBadge, FolderTree, KeySquare, Plus, Vault } from 'lucide-react';
 import { trpc, type RouterInputs, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { useInvalidate } from '../lib/hooks';
@@ -14,6 +14,7 @@ import { ConfirmDialog } from '../components/ui/dialog';
 import { DataTable, Pager, useCursorPages } from '../components/data-table';
 import { FormDialog } from '../components/form-dialog';
 import { SelectField, SelectInput, TextField } from '../components/form-fields';
+import { KeystoresTab } from './vault-keystores-tab';
 
 type Mount = RouterOutputs['vault']['mounts']['list'][number];
 type Role = RouterOutputs['vault']['roles']['list'][number];
@@ -585,7 +586,7 @@ function RolesTab({ mount, onMount }: { mount: string; onMount: (m: string) => v
 }
 
 export function VaultPage() {
-  const [tab, setTab] = useState<'mounts' | 'roles'>('mounts');
+  const [tab, setTab] = useState<'mounts' | 'roles' | 'keystores'>('mounts');
   const [mount, setMount] = useState('');
   return (
     <div>
@@ -598,6 +599,7 @@ export function VaultPage() {
           [
             ['mounts', 'Mounts', Vault],
             ['roles', 'Roles', FolderTree],
+            ['keystores', 'Tenant keystores', KeySquare],
           ] as const
         ).map(([value, label, Icon]) => (
           <Button
@@ -618,8 +620,10 @@ export function VaultPage() {
             setTab('roles');
           }}
         />
-      ) : (
+      ) : tab === 'roles' ? (
         <RolesTab mount={mount} onMount={setMount} />
+      ) : (
+        <KeystoresTab />
       )}
     </div>
   );

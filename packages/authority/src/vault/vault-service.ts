@@ -11,6 +11,7 @@ import type { Actor } from '../types';
 import { authorize } from '../permissions';
 import type { CertificateSort } from '@pkim/store';
 import { createVaultSealService } from './vault-seal-service';
+import { keystoreOverview } from './vault-keystore-overview';
 import type { SignFunction } from '../signing/sign-request';
 
 export interface VaultServiceDeps {
@@ -85,7 +86,16 @@ export function createVaultService(deps: VaultServiceDeps) {
     );
   }
 
-  return { mounts, auth, pki, seal, roleCertificates };
+  return {
+    mounts,
+    auth,
+    pki,
+    seal,
+    roleCertificates,
+    /** the tenant keystores as the CA sees them (certificates of the `keystore-*` roles, by name) */
+    keystores: (q: { mount?: string }, actor: Actor) =>
+      keystoreOverview({ mounts, certificates: deps.certificates }, q, actor),
+  };
 }
 
 export type VaultService = ReturnType<typeof createVaultService>;

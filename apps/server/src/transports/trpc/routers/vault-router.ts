@@ -15,6 +15,9 @@ import {
   vaultRoleSchema,
   vaultRolesInputSchema,
   vaultRoleWriteInputSchema,
+  toVaultKeystoreDto,
+  vaultKeystoreSchema,
+  vaultKeystoresInputSchema,
 } from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
 
@@ -94,4 +97,17 @@ const rolesRouter = router({
     ),
 });
 
-export const vaultRouter = router({ mounts: mountsRouter, roles: rolesRouter });
+export const vaultRouter = router({
+  mounts: mountsRouter,
+  roles: rolesRouter,
+  /**
+   * Tenant keystores as the CA sees them (certificates of the `keystore-*` roles, one row per name); the keystore
+   * client keeps its own lifecycle state (docs/keystore.md)
+   */
+  keystores: procedure()
+    .input(vaultKeystoresInputSchema.optional())
+    .output(z.array(vaultKeystoreSchema))
+    .query(async ({ ctx, input }) =>
+      (await ctx.authority.vault.keystores(input ?? {}, ctx.actor)).map(toVaultKeystoreDto),
+    ),
+});
