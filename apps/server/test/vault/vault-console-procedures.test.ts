@@ -158,7 +158,7 @@ describe('vault.mounts and vault.roles', () => {
     expect(audit.map((e) => e.target)).toContain('team/pki');
   });
 
-  it('tenant keystores: one row per certificate name of the keystore-* roles, with rotation and disconnect', async () => {
+  it('tenant keystores: a row per certificate name of the keystore-* roles, rotation, disconnect', async () => {
     await admin().vault.roles.create({
       mount: 'console-pki',
       name: 'keystore-aws_kms',
@@ -195,7 +195,7 @@ describe('vault.mounts and vault.roles', () => {
     ]);
     const acme = rows[0]!;
     expect(toVaultSerial(acme.current.serial)).toBe(rotated.serial_number);
-    expect(acme.dnsNames).toEqual(['tenant-acme.internal']);
+    expect(acme.dnsNames).toEqual(['tenant-acme-aws.keystore.internal', 'tenant-acme.internal']); // Vault adds the CN
     const v = opensslVerify({
       leafPem: `${rotated.certificate}\n`,
       chainPems: rotated.ca_chain.slice(0, -1),

@@ -24,7 +24,6 @@ type KeyType = Role['policy']['key_type'];
 /** seconds → Vault's shortest spelling (`72h`, `30m`, `0` = the mount's default) */
 function ttlText(s: number): string {
   if (s === 0) return '—';
-  if (s % 86_400 === 0 && s >= 86_400 * 2) return `${s / 86_400}d`;
   if (s % 3600 === 0) return `${s / 3600}h`;
   if (s % 60 === 0) return `${s / 60}m`;
   return `${s}s`;
