@@ -1,7 +1,7 @@
 // node-vault (npm, unmodified) against `pkim serve` set up with the CLI: `pkim vault mount pki --ca …` and
 // `pkim token create --role admin --json` (the token works as X-Vault-Token). Chains verified by openssl.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { SignJWT } from 'jose';
 import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,13 @@ import { opensslVerify } from '../../../../tests/support/verifiers';
 
 const PEM_RE = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----$/;
 const SERIAL_RE = /^[0-9a-f]{2}(:[0-9a-f]{2})+$/;
+/** Vault's serial form of an X509Certificate's hex serial: lowercase, colon-separated, no leading zero bytes */
+const toVaultSerial = (hex: string) =>
+  hex
+    .toLowerCase()
+    .replace(/^(00)+(?=..)/, '')
+    .match(/../g)!
+    .join(':');
 
 const tmp = tempDir('pkim-node-vault-');
 let child: ChildProcess;
@@ -47,17 +54,22 @@ beforeAll(async () => {
     [PKIM_BIN, '--data-dir', tmp.dir, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'],
     { cwd: REPO_ROOT, env: { ...process.env, PKIM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const started = Date.now();
-  while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(out)) {
-    if (child.exitCode !== null) throw new Error(`pkim serve exited:\n${out}`);
-    if (Date.now() - started > 30_000) throw new Error(`pkim serve did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
-}, 120_000);
+  // start-up (first boot: the administrator's password hash, migrations) is CPU-bound: on a loaded machine it took
+  // longer than the 30 s this loop used to allow. Wait for the line itself, for as long as the hook may take; a
+  // server that exits fails at once with its output.
+  url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const seen = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]!);
+    };
+    child.stdout!.on('data', seen);
+    child.stderr!.on('data', seen);
+    child.on('error', reject);
+    child.on('exit', (code) => reject(new Error(`pkim serve exited (${code}) before listening:\n${out}`)));
+  });
+}, 180_000);
 
 afterAll(async () => {
   if (child?.exitCode === null) {
@@ -72,7 +84,20 @@ describe('node-vault against pkim serve', () => {
   it('health, kubernetesLogin, roles, issue, read, revoke and list — field by field', async () => {
     const admin = nodeVault({ endpoint: url, token: adminToken });
     const health = await admin.health();
-    expect(health).toMatchObject({ initialized: true, sealed: false, standby: false });
+    // every field of the reference's sys/health (§2.7), with its type
+    expect(health).toMatchObject({
+      initialized: true,
+      sealed: false,
+      standby: false,
+      performance_standby: false,
+      replication_performance_mode: 'disabled',
+      replication_dr_mode: 'disabled',
+      cluster_name: expect.any(String),
+      version: expect.any(String),
+    });
+    expect(health.cluster_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(Number.isInteger(health.server_time_utc)).toBe(true);
+    expect(Math.abs(health.server_time_utc - Date.now() / 1000)).toBeLessThan(300);
 
     // Kubernetes auth: offline verification against the cluster's service-account signing key
     const pem = saKeys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -121,8 +146,17 @@ describe('node-vault against pkim serve', () => {
     });
     expect(v.ok, v.output).toBe(true);
 
+    // the certificate, its serial and expiration, the key that belongs to it (reference §3.1-3.2)
+    const x509 = new X509Certificate(d.certificate);
+    expect(d.serial_number).toBe(toVaultSerial(x509.serialNumber));
+    expect(d.expiration).toBe(Math.floor(Date.parse(x509.validTo) / 1000));
+    expect(x509.subject).toBe('CN=a.example.com');
+    expect(x509.checkPrivateKey(createPrivateKey(d.private_key))).toBe(true);
+    expect(x509.checkIssued(new X509Certificate(d.issuing_ca))).toBe(true);
+
     const read = await k8s.read(`pki/cert/${d.serial_number}`);
     expect(read.data).toMatchObject({ certificate: d.certificate, revocation_time: 0, revocation_time_rfc3339: '' });
+    expect(typeof read.data.issuer_id).toBe('string');
 
     const listed = await k8s.list('pki/certs');
     expect(listed.data.keys).toContain(d.serial_number);
@@ -132,6 +166,8 @@ describe('node-vault against pkim serve', () => {
     const revoked = await k8s.write('pki/revoke', { serial_number: d.serial_number });
     expect(revoked.data.state).toBe('revoked');
     expect(Number.isInteger(revoked.data.revocation_time)).toBe(true);
+    expect(Math.floor(Date.parse(revoked.data.revocation_time_rfc3339) / 1000)).toBe(revoked.data.revocation_time);
+    expect(listed.data.keys.every((k: string) => SERIAL_RE.test(k))).toBe(true);
     expect((await k8s.read(`pki/cert/${d.serial_number}`)).data.revocation_time).toBe(revoked.data.revocation_time);
 
     // the Kubernetes token is an ordinary PKI Manager token of the operator role: it cannot change roles
