@@ -117,7 +117,19 @@ export function findAllBySerialQuery(db: QueryDb, t: Tables, caIds: string[], se
  * `certificates.list({ search })`: the certificate has a search term (`certificate_names`, see
  * certificate-search-terms.ts) that starts with the search — one index range per prefix, on both engines.
  */
-export function searchCondition(db: QueryDb, t: Tables, dialect: StoreDialect, search: string): SQL {
+export function searchCondition(db: QueryDb, t: Tables, dialect: StoreDialect, search: string, dense = false): SQL {
+  const N = t.certificateNames;
+  const where = searchRanges(t, dialect, search);
+  if (dense) {
+    // many matches: walk the listing's own index and keep a row when one of its few terms matches (an EXISTS over
+    // the certificate_id index) — instead of collecting and sorting every matching certificate
+    return sql`exists (select 1 from ${N} where ${N.certificateId} = ${t.certificates.id} and ${where})`;
+  }
+  return inArray(t.certificates.id, db.select({ id: N.certificateId }).from(N).where(where));
+}
+
+/** the name ranges of a search (one per prefix it stands for) */
+function searchRanges(t: Tables, dialect: StoreDialect, search: string): SQL {
   const N = t.certificateNames;
   const prefixes = searchPrefixes(search);
   if (prefixes.length === 0) throw new PkiError('input.invalid', 'The search term is empty');
@@ -128,13 +140,43 @@ export function searchCondition(db: QueryDb, t: Tables, dialect: StoreDialect, s
       ? sql`(${N.name} ~>=~ ${low} and ${N.name} ~<~ ${high})`
       : and(gte(N.name, low), lt(N.name, high))!;
   });
-  return inArray(
-    t.certificates.id,
-    db
-      .select({ id: N.certificateId })
-      .from(N)
-      .where(ranges.length === 1 ? ranges[0] : or(...ranges)),
-  );
+  return ranges.length === 1 ? ranges[0]! : or(...ranges)!;
+}
+
+/**
+ * `certificates.list({ expiringBefore })`: active and notAfter before the time. Dense (SQLite, newest-first order):
+ * SQLite would otherwise read every expiring row through (status, not_after) and sort them by creation time; the
+ * unary + keeps it on the creation-time index, which finds a page after a few rows (PostgreSQL estimates this
+ * itself).
+ */
+export function expiringBeforeCondition(t: Tables, before: number, dense = false): SQL {
+  const C = t.certificates;
+  return dense
+    ? sql`+${C.status} = 'active' and +${C.notAfter} < ${before}`
+    : and(eq(C.status, 'active'), lt(C.notAfter, before))!;
+}
+
+/**
+ * Above this many matching index entries a filter counts as dense: a page is found sooner by walking the listing's
+ * order and testing each row than by collecting every match and sorting it (which grows with the matches: a
+ * search for `example.com` or "expiring within 30 days" at 1,000,000 certificates). Counted with LIMIT, so the
+ * probe itself costs at most this many index entries.
+ */
+export const DENSE_MATCHES = 2000;
+
+async function atLeast(
+  db: QueryDb,
+  table: Tables['certificates'] | Tables['certificateNames'],
+  where: SQL | undefined,
+  n: number,
+): Promise<boolean> {
+  const rows = await db
+    .select({ one: sql<number>`1` })
+    .from(table)
+    .where(where)
+    .limit(1)
+    .offset(n - 1);
+  return rows.length > 0;
 }
 
 /**
@@ -246,9 +288,18 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       if (query.status) conds.push(eq(C.status, query.status));
       if (query.profile) conds.push(eq(C.profile, query.profile));
       if (query.provisioner) conds.push(eq(C.provisioner, query.provisioner));
-      if (query.expiringBefore !== undefined)
-        conds.push(and(eq(C.status, 'active'), lt(C.notAfter, query.expiringBefore)));
-      if (query.search?.trim()) conds.push(searchCondition(db, t, dialect, query.search));
+      if (query.expiringBefore !== undefined) {
+        const dense =
+          dialect === 'sqlite' &&
+          sort === 'issued_desc' &&
+          (await atLeast(db, C, and(eq(C.status, 'active'), lt(C.notAfter, query.expiringBefore)), DENSE_MATCHES));
+        conds.push(expiringBeforeCondition(t, query.expiringBefore, dense));
+      }
+      if (query.search?.trim()) {
+        const ranges = searchRanges(t, dialect, query.search);
+        const dense = await atLeast(db, t.certificateNames, ranges, DENSE_MATCHES);
+        conds.push(searchCondition(db, t, dialect, query.search, dense));
+      }
       if (query.requester !== undefined) {
         conds.push(inArray(C.requestId, db.select({ id: R.id }).from(R).where(eq(R.requester, query.requester))));
       }

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { desc } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateStore, openStore, parseStoreUrl } from '../src/index';
@@ -12,6 +13,8 @@ import * as sqliteSchema from '../src/sqlite-schema';
 import {
   countByStatusQuery,
   countsByCaAndProfileQuery,
+  DENSE_MATCHES,
+  expiringBeforeCondition,
   findAllBySerialQuery,
   searchCondition,
 } from '../src/repositories';
@@ -194,6 +197,25 @@ describe('SQLite store', () => {
         );
         expect(search).not.toMatch(/SCAN/);
       }
+      // dense filters (a common search term, "expiring within 30 days" over many rows) walk the newest-first index
+      // and test each row — never collect and sort every match
+      const C = sqliteSchema.certificates;
+      const newestFirst = (where: ReturnType<typeof expiringBeforeCondition>) =>
+        plan(db.select({ id: C.id }).from(C).where(where).orderBy(desc(C.createdAt), desc(C.id)).limit(101));
+      for (const dense of [
+        newestFirst(searchCondition(db, sqliteSchema, 'sqlite', 'example.com', true)),
+        newestFirst(expiringBeforeCondition(sqliteSchema, T0, true)),
+      ]) {
+        expect(dense).toMatch(/SCAN certificates USING (COVERING )?INDEX certificates_created_idx/);
+        expect(dense).not.toMatch(/TEMP B-TREE/);
+      }
+      expect(newestFirst(searchCondition(db, sqliteSchema, 'sqlite', 'example.com', true))).toMatch(
+        /SEARCH \w+ (EXISTS )?USING (COVERING )?INDEX certificate_names_certificate_idx \(certificate_id=\?\)/,
+      );
+      // sparse: the index range of the filter itself
+      expect(newestFirst(expiringBeforeCondition(sqliteSchema, T0))).toMatch(
+        /SEARCH certificates USING (COVERING )?INDEX certificates_status_not_after_idx \(status=\? AND not_after<\?\)/,
+      );
       for (const q of [
         countByStatusQuery(db, sqliteSchema),
         countByStatusQuery(db, sqliteSchema, cas[0]!.id),
@@ -214,6 +236,45 @@ describe('SQLite store', () => {
     } finally {
       raw.close();
     }
+  });
+
+  it('lists the same pages whether a filter is dense (walk the newest-first index) or sparse (sort the matches)', async () => {
+    const store = await openStore({ url: await engine.newDatabaseUrl() });
+    const ca = makeCa();
+    await store.commit({ insertCa: [ca] });
+    const n = DENSE_MATCHES * 2; // example.com: 6 in 7 (dense), other.org: 1 in 7 (sparse)
+    const certs = Array.from({ length: n }, (_, i) =>
+      makeCert(ca.id, {
+        createdAt: T0 + i,
+        commonName: i % 7 === 0 ? `rare${i}.other.org` : `host${i}.example.com`,
+        sans: { dns: [i % 7 === 0 ? `rare${i}.other.org` : `host${i}.example.com`] },
+        notAfter: T0 + (i % 50) * 86_400_000,
+      }),
+    );
+    await store.importRows('certificates', certs);
+    const all = async (q: Parameters<typeof store.certificates.list>[0]) => {
+      const ids: string[] = [];
+      let cursor: string | null | undefined;
+      do {
+        const page = await store.certificates.list({ ...q, limit: 700, cursor });
+        ids.push(...page.items.map((c) => c.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return ids;
+    };
+    const newestFirst = (keep: (c: (typeof certs)[number]) => boolean) =>
+      certs
+        .filter(keep)
+        .sort((a, b) => b.createdAt - a.createdAt)
+        .map((c) => c.id);
+    // dense: more than DENSE_MATCHES matches; sparse: fewer
+    expect(await all({ search: 'example.com' })).toEqual(newestFirst((c) => c.commonName!.endsWith('example.com')));
+    expect(await all({ search: 'other.org' })).toEqual(newestFirst((c) => c.commonName!.endsWith('other.org')));
+    const soon = T0 + 45 * 86_400_000;
+    expect(await all({ expiringBefore: soon })).toEqual(newestFirst((c) => c.notAfter < soon));
+    const sparse = T0 + 86_400_000;
+    expect(await all({ expiringBefore: sparse })).toEqual(newestFirst((c) => c.notAfter < sparse));
+    await store.close();
   });
 
   it('commits an issuance (certificate + audit event) in well under a millisecond', async () => {
