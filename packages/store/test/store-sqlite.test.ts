@@ -238,7 +238,7 @@ describe('SQLite store', () => {
     }
   });
 
-  it('lists the same pages whether a filter is dense (walk the newest-first index) or sparse (sort the matches)', async () => {
+  it('lists the same pages whether a filter is dense (walk the index order) or sparse (sort matches)', async () => {
     const store = await openStore({ url: await engine.newDatabaseUrl() });
     const ca = makeCa();
     await store.commit({ insertCa: [ca] });
