@@ -201,6 +201,9 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       if (/^[0-9a-f]{64}$/.test(flat)) {
         const row = await store.certificates.findByFingerprint(flat);
         if (row) add([row], 'fingerprint');
+      } else if (/^[0-9a-f]{8,63}$/.test(flat)) {
+        // the start of a fingerprint (as a reference is resolved): a range over the fingerprint index
+        add((await store.certificates.findByHexPrefix(flat, limit)).fingerprint, 'fingerprint');
       }
       if (/^[0-9a-f]{2,}$/.test(flat)) {
         let serial: string | undefined;

@@ -141,6 +141,8 @@ describe.each(ENGINES)('insights service (console read models) on $name', (engin
     expect(bySerial.certificates[0]).toMatchObject({ id: c.id, match: 'serial' });
     const byFp = await authority.insights.search(c.fingerprintSha256.toUpperCase());
     expect(byFp.certificates[0]).toMatchObject({ id: c.id, match: 'fingerprint' });
+    const byFpPrefix = await authority.insights.search(c.fingerprintSha256.slice(0, 10).toUpperCase());
+    expect(byFpPrefix.certificates[0]).toMatchObject({ id: c.id, match: 'fingerprint' });
     expect((await authority.insights.search(c.id)).certificates[0]).toMatchObject({ id: c.id, match: 'id' });
     const byCa = await authority.insights.search('insights root');
     expect(byCa.cas).toEqual([expect.objectContaining({ id: caId, match: 'subject' })]);
