@@ -251,7 +251,7 @@ describe('SQLite store', () => {
         notAfter: T0 + (i % 50) * 86_400_000,
       }),
     );
-    await store.importRows('certificates', certs);
+    await store.commit({ insertCertificates: certs });
     const all = async (q: Parameters<typeof store.certificates.list>[0]) => {
       const ids: string[] = [];
       let cursor: string | null | undefined;
