@@ -7,7 +7,7 @@
 //   - in-app: a click on "Certificates" in the navigation until the rows are in the DOM
 //   - API: certificate.list (50 rows) from the browser, over HTTP
 // Runs BENCH_SAMPLES (default 7) times each and prints a markdown table (median, p90, max).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { chromium } from 'playwright-core';
 import { createAuthority } from '@pkim/authority';
 import { openStore } from '@pkim/store';
 import { opensslCsr } from '../tests/support/openssl-tools';
+import { startPkimServe } from './pkim-serve';
 
 /** The few browser globals the page functions use (this file is type-checked without the DOM library). */
 interface BrowserGlobals {
@@ -116,20 +117,9 @@ async function main(): Promise<void> {
     if (b.status !== 0) throw new Error('console build failed');
   }
   await seed(dataDir);
-  const server = spawn(process.execPath, [join(ROOT, 'apps/cli/bin/pkim.mjs'), 'serve', '--port', '0', '--json'], {
-    env: { ...process.env, PKIM_DATA_DIR: dataDir, PKIM_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const server = await startPkimServe(dataDir);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /"url":"([^"]+)"/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      server.once('exit', (c) => reject(new Error(`pkim serve exited ${c}`)));
-    });
+    const url = server.url;
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: '/usr/bin/chromium',
       headless: true,
@@ -219,8 +209,7 @@ async function main(): Promise<void> {
       console.log(`| ${name} | ${f(s.median)} | ${f(s.p90)} | ${f(s.max)} |`);
     }
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(profile, { recursive: true, force: true });
   }

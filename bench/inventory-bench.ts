@@ -9,7 +9,7 @@
 // whole run): real CAs made by createAuthority, then synthetic certificate rows — SQLite through Store.importRows
 // (which also writes their search terms), PostgreSQL with INSERT … SELECT generate_series.
 // BENCH_PG=0 skips PostgreSQL; BENCH_STREAM=0 skips (2). Everything is removed at the end.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -19,6 +19,7 @@ import { pino } from 'pino';
 import { createAuthority } from '@pkim/authority';
 import { openStore, type CertificateQuery, type Store } from '@pkim/store';
 import { startPostgres } from '../tests/support/postgres';
+import { startPkimServe } from './pkim-serve';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
@@ -190,21 +191,11 @@ async function streamViaHttp(
   dataDir: string,
   token: string,
 ): Promise<{ seconds: number; peakKb: number; idleKb: number; bytes: number; lines: number }> {
-  const server = spawn(process.execPath, [PKIM, 'serve', '--port', '0', '--json'], {
-    env: { ...process.env, PKIM_DATA_DIR: dataDir, PKIM_LOG_LEVEL: 'warn', PKIM_RATE_LIMIT: '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const server = await startPkimServe(dataDir, { PKIM_RATE_LIMIT: '0' });
+  const pid = server.process.pid!;
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /"url":"([^"]+)"/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      server.once('exit', (c) => reject(new Error(`pkim serve exited ${c}`)));
-    });
-    const idleKb = vmKb(server.pid!, 'VmRSS');
+    const url = server.url;
+    const idleKb = vmKb(pid, 'VmRSS');
     const t0 = performance.now();
     const res = await fetch(`${url.replace(/\/$/, '')}/api/v1/certificates/export?format=csv`, {
       headers: { authorization: `Bearer ${token}` },
@@ -217,10 +208,9 @@ async function streamViaHttp(
       for (const b of chunk) if (b === 10) lines++;
     }
     const seconds = (performance.now() - t0) / 1000;
-    return { seconds, peakKb: vmKb(server.pid!, 'VmHWM'), idleKb, bytes, lines };
+    return { seconds, peakKb: vmKb(pid, 'VmHWM'), idleKb, bytes, lines };
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await server.stop();
   }
 }
 
