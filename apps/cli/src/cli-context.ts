@@ -4,6 +4,7 @@ import { PkiError, toPkiError, type ErrorKind } from '@pkim/shared';
 import type { Actor, Authority } from '@pkim/authority';
 import type { Logger } from 'pino';
 import type { CliConfig } from './config/cli-config';
+import { silentLogger } from './silent-logger';
 
 export interface GlobalOptions {
   dataDir: string;
@@ -62,8 +63,10 @@ export function createCliContext(program: Command): CliContext {
     return { dataDir: c.dataDir, databaseUrl: c.databaseUrl, json: !!program.opts<{ json?: boolean }>().json };
   };
   const logger = async (defaultLevel: string): Promise<Logger> => {
+    const level = config().logLevel ?? defaultLevel;
+    if (level === 'silent') return silentLogger(); // pino loads only when something may be logged
     const { createCliLogger } = await import('./lazy/logging-runtime');
-    return createCliLogger(config().logLevel ?? defaultLevel, config().logFormat);
+    return createCliLogger(level, config().logFormat);
   };
   let who = 'unknown';
   try {

@@ -1,7 +1,6 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pino, type Logger } from 'pino';
 import { PkiError, systemClock, toPkiError, type Clock } from '@pkim/shared';
 import {
   createKeyBackends,
@@ -54,34 +53,6 @@ import { acmeValidationConfigFromEnv } from './acme/acme-config';
 import { createEabSealer, eabSealKey } from './acme/acme-eab-seal';
 import type { Profile } from '@pkim/core';
 
-/** Paths of redacted log fields: never log keys, tokens or certificate bodies. */
-export const LOG_REDACT_PATHS = [
-  'password',
-  '*.password',
-  'token',
-  '*.token',
-  'privateKey',
-  '*.privateKey',
-  'privateKeyPem',
-  '*.privateKeyPem',
-  'certificatePem',
-  '*.certificatePem',
-  'csrPem',
-  '*.csrPem',
-  'pin',
-  '*.pin',
-  'apiKey',
-  '*.apiKey',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-vault-token"]',
-  'res.headers["set-cookie"]',
-];
-
-export function createLogger(level = 'info'): Logger {
-  return pino({ level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } });
-}
-
 /**
  * A data directory that was never initialised (no SQLite database in it — a typo in PKIM_DATA_DIR, a wrong
  * --data-dir) is refused with `data_dir.not_initialized` naming the path, and nothing is created.
@@ -103,7 +74,8 @@ function assertInitialised(dataDir: string, databaseUrl: string): void {
  */
 export async function createAuthority(config: AuthorityConfig): Promise<Authority> {
   const clock: Clock = config.clock ?? systemClock;
-  const logger = config.logger ?? createLogger();
+  // pino loads here only when the caller brings no logger (the CLI and the server bring theirs)
+  const logger = config.logger ?? (await import('./logger')).createLogger();
   // settings maps (PKIM_PKCS11_*, PKIM_KMIP_*, PKIM_SPIFFE_*, …) come from the app's config module, never process.env
   const env = config.env ?? {};
   const dataDir = resolve(config.dataDir);

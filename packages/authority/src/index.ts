@@ -1,5 +1,7 @@
 export * from './types';
-export { createAuthority, createLogger, LOG_REDACT_PATHS } from './create-authority';
+export { createAuthority } from './create-authority';
+export { createLogger } from './logger';
+export { LOG_REDACT_PATHS } from './log-redact-paths';
 export { resolveDatabaseUrl } from './database-url';
 export {
   assertDatabaseExists,

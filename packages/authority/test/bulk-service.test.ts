@@ -55,9 +55,9 @@ describe('bulk CSV service: one pipeline, all or nothing', { timeout: 120_000 },
     });
   });
 
-  it('reads quoted fields with commas, quotes and line breaks (a CSR) and numbers rows and lines', () => {
+  it('reads quoted fields with commas, quotes and line breaks (a CSR) and numbers rows and lines', async () => {
     const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=csr.example.com' });
-    const rows = parseBulkCsv(
+    const rows = await parseBulkCsv(
       `Common Name,O,SANs,CSR\r\n` +
         `a.example.com,"Acme ""Labs"", Ltd",a.example.com;fd00::a,\r\n` +
         `csr.example.com,,csr.example.com,"${csrPem}"\r\n` +

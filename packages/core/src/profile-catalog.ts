@@ -1,7 +1,8 @@
 /** Built-in certificate profiles and the schema for custom profiles defined as data. */
 import { z } from 'zod';
 import { KEY_TYPES, PkiError } from '@pkim/shared';
-import type { Profile } from './types';
+import type { KeyUsageName, Profile } from './types';
+import { KEY_USAGE_BITS } from './extensions/key-usage';
 import { OPTIONAL_EXTENSION_NAMES } from './extensions/extension-registry';
 
 const H = 3_600_000;
@@ -158,83 +159,84 @@ export const BUILT_IN_PROFILES: Readonly<Record<BuiltInProfileName, Profile>> = 
   },
 };
 
-const keyUsageName = z.enum([
-  'digitalSignature',
-  'nonRepudiation',
-  'keyEncipherment',
-  'dataEncipherment',
-  'keyAgreement',
-  'keyCertSign',
-  'cRLSign',
-  'encipherOnly',
-  'decipherOnly',
-]);
-const extKeyUsageName = z.enum([
-  'serverAuth',
-  'clientAuth',
-  'codeSigning',
-  'emailProtection',
-  'timeStamping',
-  'OCSPSigning',
-]);
-const sanType = z.enum(['dns', 'ip', 'uri', 'email']);
+function buildProfileSchema() {
+  // the bit order of the keyUsage extension is the list of names
+  const keyUsageName = z.enum(KEY_USAGE_BITS as [KeyUsageName, ...KeyUsageName[]]);
+  const extKeyUsageName = z.enum([
+    'serverAuth',
+    'clientAuth',
+    'codeSigning',
+    'emailProtection',
+    'timeStamping',
+    'OCSPSigning',
+  ]);
+  const sanType = z.enum(['dns', 'ip', 'uri', 'email']);
+  return z
+    .object({
+      name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
+      description: z.string().max(500).optional(),
+      isCa: z.boolean(),
+      pathLen: z.number().int().min(0).max(32).nullable().optional(),
+      keyUsage: z.array(keyUsageName).min(1),
+      extKeyUsage: z.array(extKeyUsageName),
+      allowedSanTypes: z.array(sanType),
+      sanRequired: z.boolean(),
+      allowedKeyTypes: z.array(z.enum(KEY_TYPES)).min(1),
+      defaultLifetimeMs: z.number().int().positive(),
+      maxLifetimeMs: z.number().int().positive(),
+      ocspNoCheck: z.boolean().optional(),
+      extensions: z
+        .array(
+          z.string().refine((n) => OPTIONAL_EXTENSION_NAMES.includes(n), {
+            error: `unknown optional extension (known: ${OPTIONAL_EXTENSION_NAMES.join(', ')})`,
+          }),
+        )
+        .optional(),
+      rsaKeyUsage: z.array(keyUsageName).optional(),
+      requiredSanTypes: z.array(sanType).optional(),
+      allowedUriSchemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*$/)).optional(),
+      maxUriSans: z.number().int().min(0).optional(),
+      maxSans: z.number().int().min(1).max(10_000).optional(),
+      maxSanBytes: z
+        .number()
+        .int()
+        .min(1)
+        .max(1024 * 1024)
+        .optional(),
+      allowKeyReuse: z.boolean().optional(),
+    })
+    .strict()
+    .refine((p) => p.defaultLifetimeMs <= p.maxLifetimeMs, {
+      error: 'defaultLifetimeMs must not exceed maxLifetimeMs',
+      path: ['defaultLifetimeMs'],
+    })
+    .refine((p) => !p.isCa || p.keyUsage.includes('keyCertSign'), {
+      error: 'a CA profile needs keyCertSign',
+      path: ['keyUsage'],
+    })
+    .refine((p) => p.isCa || !p.keyUsage.includes('keyCertSign'), {
+      error: 'keyCertSign requires isCa',
+      path: ['keyUsage'],
+    })
+    .refine((p) => (p.requiredSanTypes ?? []).every((t) => p.allowedSanTypes.includes(t)), {
+      error: 'requiredSanTypes must be allowed',
+      path: ['requiredSanTypes'],
+    });
+}
 
-/** zod schema for custom profiles stored as data (JSON/YAML). */
-export const profileSchema = z
-  .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
-    description: z.string().max(500).optional(),
-    isCa: z.boolean(),
-    pathLen: z.number().int().min(0).max(32).nullable().optional(),
-    keyUsage: z.array(keyUsageName).min(1),
-    extKeyUsage: z.array(extKeyUsageName),
-    allowedSanTypes: z.array(sanType),
-    sanRequired: z.boolean(),
-    allowedKeyTypes: z.array(z.enum(KEY_TYPES)).min(1),
-    defaultLifetimeMs: z.number().int().positive(),
-    maxLifetimeMs: z.number().int().positive(),
-    ocspNoCheck: z.boolean().optional(),
-    extensions: z
-      .array(
-        z.string().refine((n) => OPTIONAL_EXTENSION_NAMES.includes(n), {
-          error: `unknown optional extension (known: ${OPTIONAL_EXTENSION_NAMES.join(', ')})`,
-        }),
-      )
-      .optional(),
-    rsaKeyUsage: z.array(keyUsageName).optional(),
-    requiredSanTypes: z.array(sanType).optional(),
-    allowedUriSchemes: z.array(z.string().regex(/^[a-z][a-z0-9+.-]*$/)).optional(),
-    maxUriSans: z.number().int().min(0).optional(),
-    maxSans: z.number().int().min(1).max(10_000).optional(),
-    maxSanBytes: z
-      .number()
-      .int()
-      .min(1)
-      .max(1024 * 1024)
-      .optional(),
-    allowKeyReuse: z.boolean().optional(),
-  })
-  .strict()
-  .refine((p) => p.defaultLifetimeMs <= p.maxLifetimeMs, {
-    error: 'defaultLifetimeMs must not exceed maxLifetimeMs',
-    path: ['defaultLifetimeMs'],
-  })
-  .refine((p) => !p.isCa || p.keyUsage.includes('keyCertSign'), {
-    error: 'a CA profile needs keyCertSign',
-    path: ['keyUsage'],
-  })
-  .refine((p) => p.isCa || !p.keyUsage.includes('keyCertSign'), {
-    error: 'keyCertSign requires isCa',
-    path: ['keyUsage'],
-  })
-  .refine((p) => (p.requiredSanTypes ?? []).every((t) => p.allowedSanTypes.includes(t)), {
-    error: 'requiredSanTypes must be allowed',
-    path: ['requiredSanTypes'],
-  });
+let builtProfileSchema: ReturnType<typeof buildProfileSchema> | undefined;
+
+/**
+ * zod schema for custom profiles stored as data (JSON/YAML). Built on first use, not when the module loads: every
+ * CLI command loads core, few validate a profile (start-up time, docs/benchmarks.md).
+ */
+export function profileSchema(): ReturnType<typeof buildProfileSchema> {
+  return (builtProfileSchema ??= buildProfileSchema());
+}
 
 /** Validates a custom profile definition; throws `profile.invalid` with the zod issues in details. */
 export function parseProfile(data: unknown): Profile {
-  const r = profileSchema.safeParse(data);
+  const r = profileSchema().safeParse(data);
   if (!r.success) {
     throw new PkiError(
       'profile.invalid',

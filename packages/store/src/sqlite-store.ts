@@ -180,52 +180,71 @@ function fastSteps(sqlite: Database.Database): FastSteps {
   };
 }
 
+/** a value made on its first use, then reused */
+function onFirstUse<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
 /**
  * Hot-path lookups (issuance, OCSP, authentication) as prepared statements: building a Drizzle
- * query costs ~100 µs per call, more than the SQLite lookup itself.
+ * query costs ~100 µs per call, more than the SQLite lookup itself. Each is prepared on its first call: a one-shot
+ * CLI command (`pkim ca list`) prepares none it does not run (start-up time, docs/benchmarks.md).
  */
 function preparedHotReads(db: QueryDb, repos: ReturnType<typeof createRepositories>): void {
   const CA = schema.certificateAuthorities;
   const C = schema.certificates;
   const T = schema.apiTokens;
   const S = schema.sessions;
-  const caById = db
-    .select()
-    .from(CA)
-    .where(eq(CA.id, sql.placeholder('id')))
-    .prepare();
-  const caByName = db
-    .select()
-    .from(CA)
-    .where(eq(CA.name, sql.placeholder('name')))
-    .prepare();
-  const certById = db
-    .select()
-    .from(C)
-    .where(eq(C.id, sql.placeholder('id')))
-    .prepare();
-  const certBySerial = db
-    .select()
-    .from(C)
-    .where(and(eq(C.caId, sql.placeholder('caId')), eq(C.serialHex, sql.placeholder('serialHex'))))
-    .prepare();
-  const tokenByHash = db
-    .select()
-    .from(T)
-    .where(eq(T.tokenHash, sql.placeholder('h')))
-    .prepare();
-  const sessionByHash = db
-    .select()
-    .from(S)
-    .where(eq(S.tokenHash, sql.placeholder('h')))
-    .prepare();
-  repos.cas.findById = async (id) => caById.get({ id });
-  repos.cas.findByName = async (name) => caByName.get({ name });
-  repos.certificates.findById = async (id) => certById.get({ id });
+  const caById = onFirstUse(() =>
+    db
+      .select()
+      .from(CA)
+      .where(eq(CA.id, sql.placeholder('id')))
+      .prepare(),
+  );
+  const caByName = onFirstUse(() =>
+    db
+      .select()
+      .from(CA)
+      .where(eq(CA.name, sql.placeholder('name')))
+      .prepare(),
+  );
+  const certById = onFirstUse(() =>
+    db
+      .select()
+      .from(C)
+      .where(eq(C.id, sql.placeholder('id')))
+      .prepare(),
+  );
+  const certBySerial = onFirstUse(() =>
+    db
+      .select()
+      .from(C)
+      .where(and(eq(C.caId, sql.placeholder('caId')), eq(C.serialHex, sql.placeholder('serialHex'))))
+      .prepare(),
+  );
+  const tokenByHash = onFirstUse(() =>
+    db
+      .select()
+      .from(T)
+      .where(eq(T.tokenHash, sql.placeholder('h')))
+      .prepare(),
+  );
+  const sessionByHash = onFirstUse(() =>
+    db
+      .select()
+      .from(S)
+      .where(eq(S.tokenHash, sql.placeholder('h')))
+      .prepare(),
+  );
+  repos.cas.findById = async (id) => caById().get({ id });
+  repos.cas.findByName = async (name) => caByName().get({ name });
+  repos.certificates.findById = async (id) => certById().get({ id });
   repos.certificates.findBySerial = async (caId, serialHex) =>
-    certBySerial.get({ caId, serialHex: serialHex.toLowerCase() });
-  repos.tokens.findByHash = async (h) => tokenByHash.get({ h });
-  repos.sessions.findByHash = async (h) => sessionByHash.get({ h });
+    certBySerial().get({ caId, serialHex: serialHex.toLowerCase() });
+  repos.tokens.findByHash = async (h) => tokenByHash().get({ h });
+  repos.sessions.findByHash = async (h) => sessionByHash().get({ h });
 }
 
 interface SyncRunnable {

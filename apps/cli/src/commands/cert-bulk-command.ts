@@ -104,7 +104,7 @@ export function registerCertBulkCommand(cert: Command, ctx: CliContext): void {
           const { bulkResultsCsv } = await import('../lazy/authority-runtime');
           writeOutputFile(
             o.out,
-            o.out.toLowerCase().endsWith('.json') ? `${JSON.stringify(data, null, 2)}\n` : bulkResultsCsv(r.rows),
+            o.out.toLowerCase().endsWith('.json') ? `${JSON.stringify(data, null, 2)}\n` : await bulkResultsCsv(r.rows),
           );
         }
         ctx.output(data, () => humanSummary(r));

@@ -1,10 +1,9 @@
 // THE place the CLI — and `pkim serve` — reads its configuration: the optional config file, the environment and the
-// global flags, validated with zod at start-up. Nothing else in packages/*/src or apps/*/src reads `process.env`
+// global flags, validated at start-up. Nothing else in packages/*/src or apps/*/src reads `process.env`
 // (tests/architecture.test.ts): the result is passed down as explicit options (`createAuthority({ env })`,
-// `startServer({ env })`). Loaded on first use by the CLI context (a dynamic import: `pkim --help` loads no zod).
+// `startServer({ env })`). Loaded on first use by the CLI context (a dynamic import: `pkim --help` loads none of it).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
-import { z } from 'zod';
 import { PkiError, parseDuration } from '@pkim/shared';
 import { CONFIG_SETTING, SETTINGS, type Setting } from './settings';
 import { loginProfilePath, readLoginProfile } from './login-profile';
@@ -75,48 +74,47 @@ export function processEnvironment(): Record<string, string | undefined> {
 
 const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));
 
-const DURATION = z.string().refine(
-  (v) => {
-    try {
-      parseDuration(v);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { error: 'expected a duration such as 90d, 12h, 30m' },
-);
+const DURATION_PROBLEM = 'expected a duration such as 90d, 12h, 30m';
 
-function schemaOf(s: Setting): z.ZodType<string> {
-  switch (s.kind) {
-    case 'int':
-      return z.string().regex(/^\d+$/, 'expected a whole number');
-    case 'port':
-      return z
-        .string()
-        .regex(/^\d+$/, 'expected a TCP port (0-65535)')
-        .refine((v) => Number(v) <= 65535, 'expected a TCP port (0-65535)');
-    case 'bool':
-      return z.string().regex(/^(true|false|1|0|yes|no)$/i, 'expected true or false');
-    case 'duration':
-      return s.key === 'tokenTtl' ? z.union([z.literal('never'), DURATION]) : DURATION;
-    case 'enum':
-      return z.enum(s.values as [string, ...string[]], { error: `expected one of ${s.values?.join(', ')}` });
-    case 'url':
-      return z.string().refine((v) => {
-        try {
-          new URL(v);
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'expected a URL such as https://pki.example.com');
-    default:
-      return z.string().min(1);
+/** true when `check` does not throw */
+function passes(check: () => unknown): boolean {
+  try {
+    check();
+    return true;
+  } catch {
+    return false;
   }
 }
 
-const fileValue = z.union([z.string(), z.number(), z.boolean(), z.array(z.union([z.string(), z.number()]))]);
+/**
+ * The problem with a setting's value, or null when it is valid. Plain checks, no schema library: every command
+ * validates its configuration first, so this code is on the path of `pkim ca list` (start-up time).
+ */
+function problemOf(s: Setting, v: string): string | null {
+  switch (s.kind) {
+    case 'int':
+      return /^\d+$/.test(v) ? null : 'expected a whole number';
+    case 'port':
+      return /^\d+$/.test(v) && Number(v) <= 65535 ? null : 'expected a TCP port (0-65535)';
+    case 'bool':
+      return /^(true|false|1|0|yes|no)$/i.test(v) ? null : 'expected true or false';
+    case 'duration':
+      if (s.key === 'tokenTtl' && v === 'never') return null;
+      return passes(() => parseDuration(v)) ? null : DURATION_PROBLEM;
+    case 'enum':
+      return s.values?.includes(v) ? null : `expected one of ${s.values?.join(', ')}`;
+    case 'url':
+      return passes(() => new URL(v)) ? null : 'expected a URL such as https://pki.example.com';
+    default:
+      return null; // any non-empty string (empty values are skipped)
+  }
+}
+
+/** a config file value: a string, number, boolean or a list of strings and numbers */
+function isFileValue(v: unknown): v is string | number | boolean | (string | number)[] {
+  const scalar = (x: unknown) => typeof x === 'string' || typeof x === 'number';
+  return scalar(v) || typeof v === 'boolean' || (Array.isArray(v) && v.every(scalar));
+}
 
 /** Reads and parses a config file by its extension: `.toml`, `.yaml`/`.yml`, `.json`. */
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {
@@ -172,12 +170,11 @@ export async function loadCliConfig(sources: ConfigSources = {}): Promise<CliCon
         problems.push(`'${key}' (config file) is not a setting${hint ? ` (did you mean '${hint}'?)` : ''}`);
         continue;
       }
-      const parsed = fileValue.safeParse(raw);
-      if (!parsed.success) {
+      if (!isFileValue(raw)) {
         problems.push(`'${key}' (config file) must be a string, number, boolean or list`);
         continue;
       }
-      let value = Array.isArray(parsed.data) ? parsed.data.join(',') : String(parsed.data);
+      let value = Array.isArray(raw) ? raw.join(',') : String(raw);
       // relative paths in a config file are relative to the file
       if (setting.kind === 'path' && value) value = resolve(dirname(configFile), value);
       fromFile[setting.env] = value;
@@ -202,10 +199,10 @@ export async function loadCliConfig(sources: ConfigSources = {}): Promise<CliCon
   for (const s of SETTINGS) {
     const v = merged[s.env];
     if (v === undefined || v === '') continue;
-    const r = schemaOf(s).safeParse(v);
-    if (!r.success) {
+    const problem = problemOf(s, v);
+    if (problem) {
       const shown = s.kind === 'secret' ? '(hidden)' : `'${v}'`;
-      problems.push(`${source(s)} = ${shown}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+      problems.push(`${source(s)} = ${shown}: ${problem}`);
     }
   }
   if (problems.length > 0) {

@@ -194,18 +194,3 @@ export async function encodeTruststore(
 function file(fileName: string, mediaType: string, body: Uint8Array, containsPrivateKey = false) {
   return { fileName, mediaType, body, containsPrivateKey };
 }
-
-/** a file-name-safe base from a common name (or a fallback) */
-export function safeBaseName(name: string | null | undefined, fallback: string): string {
-  const base = (name ?? '')
-    .replace(/^\*\./, 'wildcard.')
-    .replace(/[^A-Za-z0-9._-]+/g, '_')
-    .replace(/^[._]+/, '')
-    .slice(0, 64);
-  return base || fallback;
-}
-
-/** a keystore alias from a common name (JKS lower-cases aliases) */
-export function aliasOf(name: string | null | undefined, fallback: string): string {
-  return safeBaseName(name, fallback).toLowerCase();
-}

@@ -19,6 +19,7 @@ import {
 // the encoders (PKCS#12, PKCS#7, JKS, ZIP over @peculiar/asn1-pfx, -cms, asn1js, fflate) load with the first export,
 // not with every authority (the CLI's start-up, docs/benchmarks.md)
 import type { CertificateMaterial, ExportFile } from './export-formats';
+import { aliasOf, safeBaseName } from './file-names';
 
 export { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS };
 export type { CertificateExportFormat, TruststoreExportFormat, ExportFile };
@@ -134,7 +135,7 @@ export function createExportService(deps: ExportServiceDeps): ExportService {
             )
           : undefined;
       const issuers = await issuersOf(row.caId);
-      const { aliasOf, encodeCertificateExport, safeBaseName } = await import('./export-formats');
+      const { encodeCertificateExport } = await import('./export-formats');
       const material: CertificateMaterial = {
         baseName: safeBaseName(row.commonName, `certificate-${row.serialHex.slice(0, 16)}`),
         alias: aliasOf(row.commonName, row.serialHex.slice(0, 16)),
@@ -191,7 +192,7 @@ export function createExportService(deps: ExportServiceDeps): ExportService {
         path.push(c);
         c = c.parentId ? await store.cas.findById(c.parentId) : undefined;
       }
-      const { aliasOf, encodeTruststore, safeBaseName } = await import('./export-formats');
+      const { encodeTruststore } = await import('./export-formats');
       const certificates = ders.map((der, i) => ({ der, alias: aliasOf(path[i]?.name, `ca-${i}`) }));
       const out = await encodeTruststore(o.format, safeBaseName(ca.name, ca.id), certificates, {
         password: o.password,
@@ -221,7 +222,7 @@ export function createExportService(deps: ExportServiceDeps): ExportService {
   ): Promise<ExportFile> {
     authorize(actor, 'certificate:issue');
     checkExportPassword(o.password, 'a ZIP of keys');
-    const { aliasOf, encodeCertificateExport, safeBaseName } = await import('./export-formats');
+    const { encodeCertificateExport } = await import('./export-formats');
     const { zipSync } = await import('fflate');
     const issuers = new Map<string, Awaited<ReturnType<typeof issuersOf>>>();
     const files: Zippable = {};

@@ -12,7 +12,7 @@
  * submitted; anyone else is refused. Every report is audited (`certificate.inventory_exported`, with the actor,
  * the format and the filter) before its first byte.
  */
-import { stringify } from 'csv-stringify/sync';
+import type { stringify as Stringify } from 'csv-stringify/sync';
 import { PkiError, type Clock } from '@pkim/shared';
 import type { CaRow, CertificateQuery, CertificateRow, SanJson, Store } from '@pkim/store';
 import { auditEvent } from '../audit-service';
@@ -131,7 +131,7 @@ export function inventoryRecord(
   };
 }
 
-function csvChunk(records: InventoryRecord[], header: boolean): string {
+function csvChunk(stringify: typeof Stringify, records: InventoryRecord[], header: boolean): string {
   return stringify(
     records.map((r) => ({ ...r, sans: sansField(r.sans) })),
     { header, columns: [...INVENTORY_COLUMNS], eof: true, record_delimiter: 'windows' },
@@ -173,12 +173,14 @@ export function createInventoryService(deps: InventoryServiceDeps): InventorySer
   }
 
   async function* csv(query: CertificateQuery, now: number): AsyncGenerator<string> {
+    // csv-stringify loads with the first CSV report, not with every command
+    const { stringify } = await import('csv-stringify/sync');
     let header = true;
     for await (const page of records(query, now)) {
-      yield csvChunk(page, header);
+      yield csvChunk(stringify, page, header);
       header = false;
     }
-    if (header) yield csvChunk([], true); // an empty report still has its header row
+    if (header) yield csvChunk(stringify, [], true); // an empty report still has its header row
   }
 
   async function* json(query: CertificateQuery, now: number): AsyncGenerator<string> {

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import { zipSync, type Zippable } from 'fflate';
+import type { Zippable } from 'fflate';
 import { PkiError, newId, toPkiError, type Clock, type RevocationReason } from '@pkim/shared';
 import type { CertificateQuery, CertificateRow, Store } from '@pkim/store';
 import { auditEvent } from '../audit-service';
 import { resolveCaRef } from '../ca-context';
 import { authorize } from '../permissions';
-import { safeBaseName } from '../exports/export-formats';
+import { safeBaseName } from '../exports/file-names';
 import type { ExportFile, ExportService } from '../exports/export-service';
 import type { Actor, CertificateService } from '../types';
 import type { RenewalService, RenewOptions } from './renewal-service';
@@ -245,6 +245,7 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
       undefined,
       { includeRoot: o.includeRoot !== false },
     );
+    const { zipSync } = await import('fflate'); // loaded by the first download, not with the authority
     const file: ExportFile = {
       fileName: `certificates-${outcome.batchId}.zip`,
       mediaType: 'application/zip',

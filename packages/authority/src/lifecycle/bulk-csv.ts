@@ -1,5 +1,3 @@
-import { parse } from 'csv-parse/sync';
-import { stringify } from 'csv-stringify/sync';
 import {
   PkiError,
   classifySans,
@@ -63,8 +61,12 @@ function normalizeHeader(h: string): string {
     .replace(/[\s_-]+/g, '');
 }
 
-/** Reads the CSV text into rows; `bulk.invalid_csv` for a file that is not CSV or has no usable header. */
-export function parseBulkCsv(text: string): BulkCsvRow[] {
+/**
+ * Reads the CSV text into rows; `bulk.invalid_csv` for a file that is not CSV or has no usable header. csv-parse
+ * loads here, on first use: every other command starts without it (docs/benchmarks.md, start-up time).
+ */
+export async function parseBulkCsv(text: string): Promise<BulkCsvRow[]> {
+  const { parse } = await import('csv-parse/sync');
   let records: { record: string[]; info: { lines: number } }[];
   try {
     records = parse(text, {
@@ -155,8 +157,8 @@ export const BULK_RESULT_COLUMNS = [
   'errorMessage',
 ] as const;
 
-/** One result row per CSV row (RFC 4180, written by `csv-stringify`); `notAfter` as ISO 8601. */
-export function bulkResultsCsv(
+/** One result row per CSV row (RFC 4180, written by `csv-stringify`, loaded here); `notAfter` as ISO 8601. */
+export async function bulkResultsCsv(
   rows: {
     row: number;
     line: number;
@@ -168,7 +170,8 @@ export function bulkResultsCsv(
     keyFile?: string;
     error?: { code: string; message: string };
   }[],
-): string {
+): Promise<string> {
+  const { stringify } = await import('csv-stringify/sync');
   return stringify(
     rows.map((r) => [
       r.row,

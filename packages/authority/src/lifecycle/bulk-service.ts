@@ -4,7 +4,7 @@ import type { Store } from '@pkim/store';
 import { auditEvent } from '../audit-service';
 import { recordFailure, resolveCaRef } from '../ca-context';
 import { authorize } from '../permissions';
-import { safeBaseName } from '../exports/export-formats';
+import { safeBaseName } from '../exports/file-names';
 import { checkExportPassword, type ExportFile, type ExportService } from '../exports/export-service';
 import { createProvisioner } from '../signing/provisioner-registry';
 import type { LeafFromCsrRequest, LeafWithGeneratedKeyRequest, Via } from '../signing/sign-request';
@@ -126,7 +126,7 @@ export function createBulkService(deps: BulkServiceDeps): BulkService {
     const dryRun = o.dryRun === true;
     const caId = await resolveCaRef(store, o.ca);
     if (o.keysZip) checkExportPassword(o.keysZip.password, 'the ZIP of keys');
-    const parsed = parseBulkCsv(o.csv);
+    const parsed = await parseBulkCsv(o.csv);
     const batchId = newId('blk');
     const via: Via = {
       actor,

@@ -28,19 +28,29 @@ import {
 /** The profile every SVID is issued with (core's built-in `spiffe-svid`). */
 export const SVID_PROFILE = 'spiffe-svid';
 
-/** `POST /pki/csr/sign` body (requirements: `{csrPem, serviceType, instanceId, ttlSeconds?}`). */
-export const svidSignInputSchema = z
-  .object({
-    csrPem: z
-      .string()
-      .min(1)
-      .max(64 * 1024),
-    serviceType: z.string().min(1).max(64),
-    instanceId: z.string().min(1).max(256),
-    ttlSeconds: z.number().int().positive().optional(),
-  })
-  .strict();
-export type SvidSignInput = z.infer<typeof svidSignInputSchema>;
+function buildSvidSignInputSchema() {
+  return z
+    .object({
+      csrPem: z
+        .string()
+        .min(1)
+        .max(64 * 1024),
+      serviceType: z.string().min(1).max(64),
+      instanceId: z.string().min(1).max(256),
+      ttlSeconds: z.number().int().positive().optional(),
+    })
+    .strict();
+}
+let builtSvidSignInputSchema: ReturnType<typeof buildSvidSignInputSchema> | undefined;
+
+/**
+ * `POST /pki/csr/sign` body (requirements: `{csrPem, serviceType, instanceId, ttlSeconds?}`), built on first use:
+ * not by every CLI command that loads the authority (start-up time, docs/benchmarks.md).
+ */
+export function svidSignInputSchema(): ReturnType<typeof buildSvidSignInputSchema> {
+  return (builtSvidSignInputSchema ??= buildSvidSignInputSchema());
+}
+export type SvidSignInput = z.infer<ReturnType<typeof buildSvidSignInputSchema>>;
 
 /** `POST /pki/csr/sign` answer. */
 export interface SvidSignResult {
@@ -434,7 +444,7 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
           serviceType: (body as Record<string, unknown>).serviceType,
           instanceId: (body as Record<string, unknown>).instanceId,
         };
-      const parsed = svidSignInputSchema.safeParse(body);
+      const parsed = svidSignInputSchema().safeParse(body);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((x) => `${x.path.join('.') || 'body'}: ${x.message}`);
         throw new PkiError('input.invalid', `invalid request: ${issues.join('; ')}`);

@@ -1,0 +1,104 @@
+// What `pkim ca list` loads (issue #10 item 9: the CLI answers in < 300 ms; figures in docs/benchmarks.md). Not a
+// timed assertion: the compiled CLI runs under a module-load hook that records every module file Node loads; each
+// loaded chunk of the bundle is mapped back to its sources through its source map. A static import that drags the
+// export encoders, the CSV, ZIP, JOSE or ASN.1 libraries, pino, the server, the contract or an optional key backend
+// back into the start of every command fails here, naming the module.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PKIM_BIN, REPO_ROOT, runPkim } from '../../../tests/support/cli-runner';
+import { tempDir } from '../../../tests/support/openssl-tools';
+
+/** what no read-only command such as `ca list` may load, as repository paths of sources and installed packages */
+const NOT_AT_START: [string, RegExp][] = [
+  ['csv-parse / csv-stringify', /^node_modules\/csv-(parse|stringify)\//],
+  ['pino (a silent command needs no logger)', /^node_modules\/(pino|pino-pretty|thread-stream)\//],
+  ['fflate (ZIP)', /^node_modules\/fflate\//],
+  ['jose (OIDC, ACME)', /^node_modules\/jose\//],
+  ['ASN.1 classes (@peculiar/*, asn1js)', /^node_modules\/(@peculiar\/|asn1js\/|pvtsutils\/|tslib\/)/],
+  ['nodemailer, pg, PKCS#11, config-file parsers', /^node_modules\/(nodemailer|pg|graphene-pk11|smol-toml|yaml)\//],
+  ['the export encoders (PKCS#12, JKS, PKCS#7)', /^packages\/authority\/src\/exports\/(export-formats|pkcs12|jks)/],
+  ['the CRL/OCSP codecs', /^packages\/authority\/src\/asn1-codecs\.ts$/],
+  ['the ACME validators', /^packages\/authority\/src\/acme\/acme-validation\.ts$/],
+  ['the server and its transports', /^apps\/server\//],
+  ['the API contract (only for --json)', /^packages\/contract\//],
+  ['the optional key backends', /^packages\/keys\/src\/(pkcs11\/pkcs11-backend|kmip\/kmip-(backend|client))\.ts$/],
+];
+
+const tmp = tempDir('pkim-startup-loads-');
+const hookLog = join(tmp.dir, 'loads.log');
+
+/** the repository paths of what `pkim <args>` loaded: bundled sources (via the source maps) and installed files */
+function modulesLoadedBy(args: string[]): Set<string> {
+  writeFileSync(hookLog, '');
+  const r = spawnSync(
+    process.execPath,
+    ['--import', pathToFileURL(join(tmp.dir, 'register.mjs')).href, PKIM_BIN, ...args],
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, PKIM_DATA_DIR: join(tmp.dir, 'data'), PKIM_LOG_LEVEL: 'silent', PKIM_LOAD_LOG: hookLog },
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  if (r.status !== 0) throw new Error(`pkim ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  const out = new Set<string>();
+  for (const url of readFileSync(hookLog, 'utf8').split('\n')) {
+    if (!url.startsWith('file:')) continue; // node: builtins
+    const file = fileURLToPath(url);
+    const map = `${file}.map`;
+    if (file.startsWith(dirname(PKIM_BIN)) && existsSync(map)) {
+      const { sources } = JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] };
+      for (const s of sources) out.add(relative(REPO_ROOT, resolve(dirname(file), s)));
+    } else out.add(relative(REPO_ROOT, file));
+  }
+  return out;
+}
+
+/** the rules of NOT_AT_START that `loaded` breaks, each with the first module that breaks it */
+function violations(loaded: Set<string>): string[] {
+  return NOT_AT_START.flatMap(([what, rule]) => {
+    const hit = [...loaded].find((m) => rule.test(m));
+    return hit ? [`${what}: ${hit}`] : [];
+  });
+}
+
+describe('what pkim ca list loads (start-up time)', () => {
+  beforeAll(() => {
+    // the compiled CLI with its source maps (tests/global-setup.ts builds it once per run)
+    expect(existsSync(`${PKIM_BIN}.map`), `${PKIM_BIN} is not the compiled CLI`).toBe(true);
+    writeFileSync(
+      join(tmp.dir, 'hook.mjs'),
+      "import { appendFileSync } from 'node:fs';\n" +
+        'export async function load(url, context, next) {\n' +
+        "  appendFileSync(process.env.PKIM_LOAD_LOG, url + '\\n');\n" +
+        '  return next(url, context);\n' +
+        '}\n',
+    );
+    const hook = JSON.stringify(pathToFileURL(join(tmp.dir, 'hook.mjs')).href);
+    writeFileSync(join(tmp.dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${hook});\n`);
+    const opts = { dataDir: join(tmp.dir, 'data') };
+    expect(runPkim(['init'], opts).code).toBe(0);
+    const ca = runPkim(['ca', 'create', '--name', 'root', '--subject', 'CN=Load Root', '--key-type', 'ec-p256'], opts);
+    expect(ca.code, ca.stderr).toBe(0);
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('loads the store and SQLite, and none of the modules other commands need', () => {
+    const loaded = modulesLoadedBy(['ca', 'list']);
+    // the hook sees bundled sources and installed packages (else an empty list would pass)
+    expect(loaded).toContain('packages/store/src/sqlite-store.ts');
+    expect(loaded).toContain('packages/authority/src/ca-service.ts');
+    expect([...loaded].some((m) => m.startsWith('node_modules/better-sqlite3/'))).toBe(true);
+    expect(violations(loaded)).toEqual([]);
+  });
+
+  it('positive control: the commands that need them do load them, and the check names them', () => {
+    const csv = violations(modulesLoadedBy(['cert', 'list', '--format', 'csv']));
+    expect(csv.some((v) => v.startsWith('csv-parse / csv-stringify: node_modules/csv-stringify/'))).toBe(true);
+    const json = violations(modulesLoadedBy(['ca', 'list', '--json']));
+    expect(json.some((v) => v.startsWith('the API contract (only for --json): packages/contract/src/'))).toBe(true);
+  });
+});

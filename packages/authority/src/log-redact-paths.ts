@@ -1,0 +1,23 @@
+/** Paths of redacted log fields: never log keys, tokens or certificate bodies. */
+export const LOG_REDACT_PATHS = [
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'privateKey',
+  '*.privateKey',
+  'privateKeyPem',
+  '*.privateKeyPem',
+  'certificatePem',
+  '*.certificatePem',
+  'csrPem',
+  '*.csrPem',
+  'pin',
+  '*.pin',
+  'apiKey',
+  '*.apiKey',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-vault-token"]',
+  'res.headers["set-cookie"]',
+];
