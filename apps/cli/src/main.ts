@@ -30,7 +30,8 @@ program.hook('preAction', async (_program, command) => {
   // remote mode: the command runs through the server's REST API (loaded only then)
   if (config.remote) (await import('./remote/remote-mode')).useRemote(command, ctx, config.remote);
 });
-await registerCommands(program, ctx);
+// only the modules of the command on the command line (the whole tree for --help, help and unknown commands)
+await registerCommands(program, ctx, process.argv.slice(2));
 
 let code = 0;
 try {

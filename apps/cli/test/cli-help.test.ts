@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { registerCommands } from '../src/command-tree';
+import { COMMAND_MODULES, commandNamed, registerCommands } from '../src/command-tree';
 import { COMMAND_EXAMPLES, commandPath } from '../src/command-examples';
 import type { CliContext } from '../src/cli-context';
 import { runPkim } from '../../../tests/support/cli-runner';
@@ -80,6 +80,53 @@ describe('pkim --help examples', () => {
       "ca list: example does not start with 'pkim ca list': pkim ca lister",
     ]);
     expect(exampleProblems(caList, ['pkim ca list', 'pkim ca list --json', 'pkim ca list'])).toHaveLength(1);
+  });
+});
+
+/** every command under `root` with its description, arguments, options and help text: what `--help` shows */
+function subtree(root: Command): string[] {
+  const out: string[] = [];
+  const visit = (c: Command) => {
+    const options = c.options.map((o) => `${o.flags} ${o.description}`).join('; ');
+    const args = c.registeredArguments.map((a) => a.name()).join(' ');
+    out.push(`${commandPath(c)} <${args}> ${c.description()} [${options}] ${c.helpInformation()}`);
+    for (const sub of c.commands) visit(sub);
+  };
+  visit(root);
+  return out;
+}
+
+describe('the command modules (a command run registers only its own, start-up time)', () => {
+  const ctx = {} as CliContext;
+
+  it('each module adds exactly the top-level commands COMMAND_MODULES lists for it', async () => {
+    for (const m of COMMAND_MODULES) {
+      const program = new Command().name('pkim');
+      (await m.load())(program, ctx);
+      expect(program.commands.map((c) => c.name()).sort(), m.commands.join(',')).toEqual([...m.commands].sort());
+    }
+  });
+
+  it('a command registered alone has the same subcommands, options and help as in the whole tree', async () => {
+    const whole = new Command().name('pkim');
+    await registerCommands(whole, ctx);
+    for (const top of whole.commands) {
+      const alone = new Command().name('pkim');
+      await registerCommands(alone, ctx, ['--data-dir', 'd', top.name(), '--help']);
+      const same = alone.commands.find((c) => c.name() === top.name());
+      expect(same, top.name()).toBeDefined();
+      expect(subtree(same!), top.name()).toEqual(subtree(top));
+    }
+    // positive control: ca without the lifecycle module (renew…) is not the whole tree's ca
+    const caOnly = new Command().name('pkim');
+    (await COMMAND_MODULES.find((m) => m.commands.join() === 'ca')!.load())(caOnly, ctx);
+    expect(subtree(caOnly.commands[0]!)).not.toEqual(subtree(whole.commands.find((c) => c.name() === 'ca')!));
+  });
+
+  it('finds the command name after the global options and their values', () => {
+    expect(commandNamed(['--data-dir', 'ca', '--json', 'cert', 'list'])).toBe('cert');
+    expect(commandNamed(['--config=pkim.toml', '--local', 'ca', 'list'])).toBe('ca');
+    expect(commandNamed(['--help'])).toBeUndefined();
   });
 });
 
