@@ -125,9 +125,12 @@ describe('finding 5: login throttling per (user, address) and per address, no lo
     const state = async () => {
       const r = await s.http('GET', '/trpc/user.list', { token: s.adminToken });
       const row = r
-        .json<{ result: { data: { id: string; lockedUntil: number | null; lockedAddresses: number }[] } }>()
-        .result.data.find((x) => x.id === u.id)!;
-      return { lockedUntil: row.lockedUntil, lockedAddresses: row.lockedAddresses };
+        .json<{ result: { data: { items: { id: string; lockedUntil: string | null; lockedAddresses: number }[] } } }>()
+        .result.data.items.find((x) => x.id === u.id)!;
+      return {
+        lockedUntil: row.lockedUntil === null ? null : Date.parse(row.lockedUntil),
+        lockedAddresses: row.lockedAddresses,
+      };
     };
     const block = async (ip: string) => {
       for (let i = 0; i < 6; i++) await login(s, 'locked-out', `wrong-${i}`, ip);

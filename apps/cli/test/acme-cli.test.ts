@@ -132,8 +132,8 @@ describe('pkim acme: directories, EAB keys and accounts from the command line', 
     expect(ok('acme', 'disable', '--ca', 'issuing').stdout).toContain(`ACME was not enabled for ${caId}`);
     // the audit trail names every administrative step
     const actions = ok('audit', 'list', '--json', '--limit', '50')
-      .json<{ action: string }[]>()
-      .map((e) => e.action)
+      .json<{ items: { action: string }[] }>()
+      .items.map((e) => e.action)
       .filter((a) => a.startsWith('acme.'));
     expect(actions).toEqual(
       expect.arrayContaining(['acme.enabled', 'acme.eab_key_created', 'acme.eab_key_revoked', 'acme.disabled']),

@@ -254,8 +254,7 @@ describe('pkim cert export: every format, read by openssl and Java keytool', { t
       target: string;
       details: any;
     }
-    const body: Event[] | { items: Event[] } = audit.json();
-    const events = Array.isArray(body) ? body : body.items;
+    const events = audit.json<{ items: Event[] }>().items;
     const exported = events.filter((e) => e.action === 'certificate.exported');
     const me = `cli:${userInfo().username}`;
     expect(exported.length).toBeGreaterThanOrEqual(10);

@@ -113,7 +113,7 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^error: lint\.name_constraints_violation: .*www\.other\.org/);
     expect(pkim('cert', 'list', '--json').json().items.length).toBe(before);
-    const events = pkim('audit', 'list', '--limit', '1', '--json').json();
+    const events = pkim('audit', 'list', '--limit', '1', '--json').json().items;
     expect(events[0].action).toBe('certificate.issue_failed');
     expect(events[0].details.code).toBe('lint.name_constraints_violation');
   });

@@ -251,6 +251,30 @@ describe('pkim remote mode: the same commands through a server', () => {
     expect(withCrl.output).toMatch(/certificate revoked/);
   });
 
+  it("audit list: the server's page, { items, nextCursor } with RFC 3339 times, the same as a local read", () => {
+    const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
+    const ok = (r: CliResult) => {
+      expect(r.code, r.stderr).toBe(0);
+      return r;
+    };
+    interface Page {
+      items: { seq: number; time: string; action: string }[];
+      nextCursor: string | null;
+    }
+    const first = ok(remote('audit', 'list', '--limit', '3', '--json')).json<Page>();
+    expect(first.items).toHaveLength(3);
+    expect(first.items[0]!.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(first.nextCursor).toBe(String(first.items[2]!.seq));
+    expect(first).toEqual(ok(onServer('audit', 'list', '--limit', '3', '--json')).json());
+    // the next page continues with older events, in both modes
+    const second = ok(remote('audit', 'list', '--limit', '3', '--cursor', first.nextCursor!, '--json')).json<Page>();
+    expect(second.items[0]!.seq).toBe(first.items[2]!.seq - 1);
+    expect(second).toEqual(
+      ok(onServer('audit', 'list', '--limit', '3', '--cursor', first.nextCursor!, '--json')).json(),
+    );
+    expect(ok(remote('audit', 'list', '--limit', '3')).stdout).toMatch(/^SEQ\s+TIME\s+ACTOR\s+ACTION/);
+  });
+
   it('answers errors with the local exit code and `error: <code>: <message>` line', () => {
     const localNotFound = runPkim(['cert', 'show', 'crt_nothing'], { dataDir: localDir, env: XDG });
     const remoteNotFound = remote('cert', 'show', 'crt_nothing');

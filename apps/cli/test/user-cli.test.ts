@@ -33,18 +33,20 @@ describe('pkim user: the locked state comes from the login throttle; unlock lift
     } finally {
       await a.close();
     }
-    const listed = pkim(['user', 'list', '--json']).json<
-      { username: string; lockedUntil: number | null; lockedAddresses: number }[]
-    >();
-    const dana = listed.find((u) => u.username === 'dana')!;
+    const listed = pkim(['user', 'list', '--json']).json<{
+      items: { username: string; lockedUntil: string | null; lockedAddresses: number }[];
+      nextCursor: null;
+    }>();
+    expect(listed.nextCursor).toBeNull();
+    const dana = listed.items.find((u) => u.username === 'dana')!;
     expect(dana.lockedAddresses).toBe(2);
-    expect(dana.lockedUntil).toBeGreaterThan(Date.now());
+    expect(Date.parse(dana.lockedUntil!)).toBeGreaterThan(Date.now());
     expect(pkim(['user', 'list']).stdout).toMatch(/dana\s+operator\s+locked until .* \(2 addresses\)/);
 
     const unlocked = pkim(['user', 'unlock', 'dana', '--json']);
     expect(unlocked.code, unlocked.stderr).toBe(0);
     expect(unlocked.json()).toMatchObject({ username: 'dana', cleared: 2 });
-    const after = pkim(['user', 'list', '--json']).json<{ username: string; lockedUntil: number | null }[]>();
+    const after = pkim(['user', 'list', '--json']).json<{ items: { username: string }[] }>().items;
     expect(after.find((u) => u.username === 'dana')).toMatchObject({ lockedUntil: null, lockedAddresses: 0 });
 
     const unknown = pkim(['user', 'unlock', 'nobody']);

@@ -176,13 +176,19 @@ describe('tRPC procedures against a real authority', () => {
   it('audit: lists events newest first with filters and verifies the hash chain', async () => {
     const auditor = callerFor(fx.authority, ACTORS.auditor);
     const events = await auditor.audit.list({ action: 'ca.created', limit: 10 });
-    expect(events.map((e) => e.target)).toEqual([intId, rootId]);
+    expect(events.items.map((e) => e.target)).toEqual([intId, rootId]);
+    expect(events.nextCursor).toBeNull();
+    // a full page names the next one: the keyset cursor continues with the older event
+    const first = await auditor.audit.list({ action: 'ca.created', limit: 1 });
+    expect(first.items.map((e) => e.target)).toEqual([intId]);
+    const second = await auditor.audit.list({ action: 'ca.created', limit: 1, cursor: first.nextCursor });
+    expect(second.items.map((e) => e.target)).toEqual([rootId]);
     expect(await auditor.audit.verify()).toMatchObject({ ok: true });
   });
 
   it('user and token: create, list, set role, disable, change password, me; tokens are shown once', async () => {
     const created = await admin().user.create({ username: 'paula', password: 'paula-password-1', role: 'requester' });
-    expect((await admin().user.list()).map((u) => u.username)).toContain('paula');
+    expect((await admin().user.list()).items.map((u) => u.username)).toContain('paula');
     await admin().user.setRole({ id: created.id, role: 'auditor' });
     const paula = callerFor(fx.authority, { id: created.id, name: 'paula', role: 'auditor' });
     expect(await paula.user.me()).toMatchObject({ id: created.id, role: 'auditor', authMethod: 'local' });
@@ -192,7 +198,7 @@ describe('tRPC procedures against a real authority', () => {
     expect(login.csrfToken.length).toBeGreaterThan(20);
     expect(login).not.toHaveProperty('sessionToken'); // the secret only travels in the HttpOnly cookie
     await admin().user.disable({ id: created.id });
-    expect((await admin().user.list()).find((u) => u.id === created.id)?.disabled).toBe(true);
+    expect((await admin().user.list()).items.find((u) => u.id === created.id)?.disabled).toBe(true);
     expect(await callerFor(fx.authority).user.logout()).toEqual({ ok: true });
 
     const t = await admin().token.create({
@@ -203,7 +209,7 @@ describe('tRPC procedures against a real authority', () => {
     });
     expect(t.token).toMatch(/^pkim_/);
     const listed = await admin().token.list();
-    expect(listed.find((x) => x.id === t.id)).toMatchObject({
+    expect(listed.items.find((x) => x.id === t.id)).toMatchObject({
       name: 'deploy',
       role: 'operator',
       scopes: ['certificate:issue'],

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { timestampSchema } from './common-schemas';
+import { isoTime, pageSchema, rfc3339Schema } from './common-schemas';
 
+/** An audit event on the wire (every transport, the CLI's `--json` included). */
 export const auditEventSchema = z.object({
   seq: z.number().int(),
   id: z.string(),
-  time: timestampSchema,
+  time: rfc3339Schema,
   actor: z.string(),
   action: z.string(),
   target: z.string().nullable(),
@@ -13,8 +14,44 @@ export const auditEventSchema = z.object({
   prevHash: z.string(),
   hash: z.string(),
 });
+export type AuditEventDto = z.infer<typeof auditEventSchema>;
+export const auditEventPageSchema = pageSchema(auditEventSchema);
+
+/** The store's audit event (epoch ms) — what {@link toAuditEventDto} maps from. */
+export interface AuditEventRecord extends Omit<AuditEventDto, 'time'> {
+  time: number;
+}
+export function toAuditEventDto(e: AuditEventRecord): AuditEventDto {
+  return {
+    seq: e.seq,
+    id: e.id,
+    time: isoTime(e.time),
+    actor: e.actor,
+    action: e.action,
+    target: e.target,
+    outcome: e.outcome,
+    details: e.details,
+    prevHash: e.prevHash,
+    hash: e.hash,
+  };
+}
+/**
+ * A page of events in the listing order. `nextCursor` is the last event's sequence number (keyset: older events
+ * for `desc`, newer for `asc`); null when the page was not full.
+ */
+export function toAuditEventPage(rows: AuditEventRecord[], limit: number) {
+  const last = rows[rows.length - 1];
+  return { items: rows.map(toAuditEventDto), nextCursor: rows.length >= limit && last ? String(last.seq) : null };
+}
 export const auditListInputSchema = z
   .object({
+    /** `nextCursor` of the previous page */
+    cursor: z
+      .string()
+      .regex(/^\d{1,15}$/, 'not an audit cursor')
+      .nullable()
+      .optional(),
+    /** the first version's keyset cursor (a sequence number), still accepted; `cursor` wins */
     afterSeq: z.number().int().min(0).optional(),
     action: z.string().max(128).optional(),
     actor: z.string().max(128).optional(),
@@ -33,7 +70,7 @@ export const auditVerifyOutputSchema = z.union([
       .object({
         seq: z.number().int(),
         hash: z.string(),
-        time: z.number().int(),
+        time: rfc3339Schema,
         source: z.enum(['database', 'file']),
       })
       .nullable()
@@ -47,3 +84,16 @@ export const auditVerifyOutputSchema = z.union([
     reason: z.string(),
   }),
 ]);
+export type AuditVerifyDto = z.infer<typeof auditVerifyOutputSchema>;
+/** the authority's verification result (a checkpoint's time in epoch ms) → the wire (RFC 3339) */
+export function toAuditVerifyDto(
+  r:
+    | (Omit<Extract<AuditVerifyDto, { ok: true }>, 'checkpoint'> & {
+        checkpoint?: { seq: number; hash: string; time: number; source: 'database' | 'file' } | null;
+      })
+    | Extract<AuditVerifyDto, { ok: false }>,
+): AuditVerifyDto {
+  if (!r.ok) return r;
+  const cp = r.checkpoint;
+  return { ...r, checkpoint: cp ? { ...cp, time: isoTime(cp.time) } : null };
+}

@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { durationSchema, idSchema, textField, timestampSchema, userRoleSchema } from './common-schemas';
+import {
+  durationSchema,
+  idSchema,
+  isoTime,
+  isoTimeOrNull,
+  pageSchema,
+  rfc3339Schema,
+  textField,
+  timestampSchema,
+  userRoleSchema,
+} from './common-schemas';
 
 export const tokenScopeSchema = z
   .string()
@@ -15,17 +25,45 @@ export const tokenResourcesSchema = z
     spiffe: z.array(z.string().min(1).max(256)).max(256).optional(),
   })
   .strict();
+/** An API token on the wire: never its secret nor its hash. */
 export const tokenSchema = z.object({
   id: z.string(),
   name: z.string(),
   role: userRoleSchema,
   scopes: z.array(z.string()),
-  resources: tokenResourcesSchema.nullable().optional(),
-  expiresAt: timestampSchema.nullable(),
-  lastUsedAt: timestampSchema.nullable(),
-  revokedAt: timestampSchema.nullable(),
-  createdAt: timestampSchema,
+  resources: tokenResourcesSchema.nullable(),
+  expiresAt: rfc3339Schema.nullable(),
+  lastUsedAt: rfc3339Schema.nullable(),
+  revokedAt: rfc3339Schema.nullable(),
+  createdAt: rfc3339Schema,
 });
+export type TokenDto = z.infer<typeof tokenSchema>;
+export const tokenPageSchema = pageSchema(tokenSchema);
+/** The authority's token record (epoch ms) — what {@link toTokenDto} maps from; extra fields are not copied. */
+export interface TokenRecord {
+  id: string;
+  name: string;
+  role: TokenDto['role'];
+  scopes: string[];
+  resources: TokenDto['resources'] | undefined;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+  createdAt: number;
+}
+export function toTokenDto(t: TokenRecord): TokenDto {
+  return {
+    id: t.id,
+    name: t.name,
+    role: t.role,
+    scopes: t.scopes,
+    resources: t.resources ?? null,
+    expiresAt: isoTimeOrNull(t.expiresAt),
+    lastUsedAt: isoTimeOrNull(t.lastUsedAt),
+    revokedAt: isoTimeOrNull(t.revokedAt),
+    createdAt: isoTime(t.createdAt),
+  };
+}
 export const tokenCreateInputSchema = z
   .object({
     name: textField(128),

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { idSchema, timestampSchema, userRoleSchema } from './common-schemas';
+import {
+  idSchema,
+  isoTime,
+  isoTimeOrNull,
+  pageSchema,
+  rfc3339Schema,
+  timestampSchema,
+  userRoleSchema,
+} from './common-schemas';
 
 export const usernameSchema = z
   .string()
@@ -15,11 +23,34 @@ export const userSchema = z.object({
   role: userRoleSchema,
   disabled: z.boolean(),
   /** sign-in throttled from at least one client address until then (the latest block); null when not */
-  lockedUntil: timestampSchema.nullable(),
+  lockedUntil: rfc3339Schema.nullable(),
   /** how many client addresses are blocked for this user now */
   lockedAddresses: z.number().int().nonnegative(),
-  createdAt: timestampSchema,
+  createdAt: rfc3339Schema,
 });
+export type UserDto = z.infer<typeof userSchema>;
+export const userPageSchema = pageSchema(userSchema);
+/** The authority's user record (epoch ms) — what {@link toUserDto} maps from; never a password hash. */
+export interface UserRecord {
+  id: string;
+  username: string;
+  role: UserDto['role'];
+  disabled: boolean;
+  lockedUntil: number | null;
+  lockedAddresses: number;
+  createdAt: number;
+}
+export function toUserDto(u: UserRecord): UserDto {
+  return {
+    id: u.id,
+    username: u.username,
+    role: u.role,
+    disabled: u.disabled,
+    lockedUntil: isoTimeOrNull(u.lockedUntil),
+    lockedAddresses: u.lockedAddresses,
+    createdAt: isoTime(u.createdAt),
+  };
+}
 export const meSchema = z.object({
   id: z.string(),
   name: z.string().nullable(),

@@ -14,16 +14,21 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
     .option('--action <action>', 'only this action, e.g. certificate.issued')
     .option('--target <id>', 'only events about this object')
     .option('--after-seq <n>', 'events after this sequence number (oldest first)', intOption)
-    .action(async (o: { limit: number; action?: string; target?: string; afterSeq?: number }) => {
+    .option('--cursor <cursor>', 'the next page: nextCursor of the previous --json page')
+    .action(async (o: { limit: number; action?: string; target?: string; afterSeq?: number; cursor?: string }) => {
       const a = await ctx.openAuthority();
+      const order = o.afterSeq !== undefined ? 'asc' : 'desc';
+      if (o.cursor !== undefined && !/^\d{1,15}$/.test(o.cursor))
+        throw new PkiError('input.invalid', `--cursor: not an audit cursor: '${o.cursor}'`);
       const rows = await a.audit.list({
         limit: o.limit,
         action: o.action,
         target: o.target,
-        afterSeq: o.afterSeq,
-        order: o.afterSeq !== undefined ? 'asc' : 'desc',
+        afterSeq: o.cursor !== undefined ? Number(o.cursor) : o.afterSeq,
+        order,
       });
-      ctx.output(rows, () =>
+      const page = ctx.options().json ? (await ctx.contract()).toAuditEventPage(rows, o.limit) : null;
+      ctx.output(page, () =>
         table(
           ['SEQ', 'TIME', 'ACTOR', 'ACTION', 'OUTCOME', 'TARGET', 'DETAILS'],
           rows.map((e) => [e.seq, date(e.time), e.actor, e.action, e.outcome, e.target, summarize(e.details)]),
@@ -46,7 +51,7 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
         );
       }
       const cp = r.checkpoint;
-      ctx.output(r, () =>
+      ctx.output(ctx.options().json ? (await ctx.contract()).toAuditVerifyDto(r) : r, () =>
         [
           `audit chain OK: ${r.count} events verified (head ${r.lastHash.slice(0, 16)}…)`,
           cp

@@ -106,7 +106,8 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
     .action(async () => {
       const a = await ctx.openAuthority();
       const rows = await a.auth.listTokens();
-      ctx.output(rows, () =>
+      const { toTokenDto } = await ctx.contract();
+      ctx.output({ items: rows.map(toTokenDto), nextCursor: null }, () =>
         table(
           ['ID', 'NAME', 'ROLE', 'SCOPES', 'EXPIRES', 'LAST USED', 'REVOKED'],
           rows.map((t) => [

@@ -45,7 +45,8 @@ export function registerUserCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const rows = await a.auth.listUsers();
       const now = a.clock.now();
-      ctx.output(rows, () =>
+      const { toUserDto } = await ctx.contract();
+      ctx.output({ items: rows.map(toUserDto), nextCursor: null }, () =>
         table(
           ['ID', 'USERNAME', 'ROLE', 'STATE', 'CREATED'],
           rows.map((u) => [

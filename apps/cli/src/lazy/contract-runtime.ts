@@ -1,6 +1,8 @@
 // The API contract's wire mappers (`--json` output), loaded with the first command that prints one.
 export {
   pageOf,
+  toAuditEventPage,
+  toAuditVerifyDto,
   toCaCrlDto,
   toCaDto,
   toCaViewDto,
@@ -12,4 +14,6 @@ export {
   toNotificationRuleDto,
   toRenewalDto,
   toRequestDto,
+  toTokenDto,
+  toUserDto,
 } from '@pkim/contract';

@@ -215,6 +215,7 @@ export const REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       action: o.action,
       target: o.target,
       afterSeq: o.afterSeq,
+      cursor: o.cursor,
       order: o.afterSeq !== undefined ? 'asc' : 'desc',
     }),
     print: printWith(['seq', 'time', 'actor', 'action', 'outcome', 'target']),

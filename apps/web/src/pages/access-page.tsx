@@ -17,7 +17,7 @@ import { SelectField, SelectInput, TextField } from '../components/form-fields';
 
 const ROLES = ['admin', 'operator', 'auditor', 'requester'] as const;
 type Role = (typeof ROLES)[number];
-type Token = RouterOutputs['token']['list'][number];
+type Token = RouterOutputs['token']['list']['items'][number];
 
 function UsersTab() {
   const { me } = useMe();
@@ -50,7 +50,7 @@ function UsersTab() {
       <ErrorAlert error={setRoleM.error ?? disable.error} />
       <DataTable
         testId="users-table"
-        rows={users}
+        rows={users.items}
         rowKey={(u) => u.id}
         rowAttributes={(u) => ({ 'data-user': u.username })}
         empty={{ icon: Users, title: 'No users' }}
@@ -74,7 +74,9 @@ function UsersTab() {
             cell: (u) => (
               <>
                 <StatusBadge status={u.disabled ? 'disabled' : 'active'} />
-                {u.lockedUntil && u.lockedUntil > Date.now() ? <Badge variant="warning">locked</Badge> : null}
+                {u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() ? (
+                  <Badge variant="warning">locked</Badge>
+                ) : null}
               </>
             ),
           },
@@ -154,7 +156,7 @@ function TokensTab() {
       <ErrorAlert error={revoke.error} />
       <DataTable
         testId="tokens-table"
-        rows={tokens}
+        rows={tokens.items}
         rowKey={(t) => t.id}
         empty={{
           icon: KeyRound,

@@ -43,21 +43,22 @@ export function AuditPage() {
   const [actor, setActor] = useState('');
   const [target, setTarget] = useState('');
   const [applied, setApplied] = useState({ action: '', actor: '', target: '' });
-  const [pages, setPages] = useState<(number | undefined)[]>([undefined]);
-  const afterSeq = pages[pages.length - 1];
+  // the cursors of the pages seen so far (undefined: the newest page)
+  const [pages, setPages] = useState<(string | undefined)[]>([undefined]);
+  const cursor = pages[pages.length - 1];
   const list = useQuery({
     ...trpc.audit.list.queryOptions({
       limit: PAGE,
       order: 'desc',
-      afterSeq,
+      cursor,
       action: applied.action || undefined,
       actor: applied.actor || undefined,
       target: applied.target || undefined,
     }),
     placeholderData: keepPreviousData,
   });
-  const items = list.data ?? [];
-  const last = items[items.length - 1];
+  const items = list.data?.items ?? [];
+  const next = list.data?.nextCursor ?? null;
   return (
     <div className="space-y-4">
       <PageHeader title="Audit log" description="Every change, hash-chained: each event commits to the one before it" />
@@ -148,12 +149,7 @@ export function AuditPage() {
           <Button variant="outline" size="sm" disabled={pages.length <= 1} onClick={() => setPages(pages.slice(0, -1))}>
             <ChevronLeft /> Newer
           </Button>
-          <Button
-            variant="outline"
-            size="sm"
-            disabled={items.length < PAGE || !last}
-            onClick={() => last && setPages([...pages, last.seq])}
-          >
+          <Button variant="outline" size="sm" disabled={!next} onClick={() => next && setPages([...pages, next])}>
             Older <ChevronRight />
           </Button>
         </div>

@@ -10,6 +10,7 @@ import {
   acmeEabKeySchema,
   acmeOrderSchema,
   auditEventSchema,
+  toAuditEventDto,
 } from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
 
@@ -108,7 +109,9 @@ export const acmeRouter = router({
         .optional(),
     )
     .output(z.array(auditEventSchema))
-    .query(({ ctx, input }) =>
-      ctx.authority.audit.list({ action: 'acme.*', order: 'desc', limit: input?.limit ?? 100 }),
+    .query(async ({ ctx, input }) =>
+      (await ctx.authority.audit.list({ action: 'acme.*', order: 'desc', limit: input?.limit ?? 100 })).map(
+        toAuditEventDto,
+      ),
     ),
 });

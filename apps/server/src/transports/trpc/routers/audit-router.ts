@@ -1,15 +1,25 @@
-import { z } from 'zod';
-import { auditEventSchema, auditListInputSchema, auditVerifyOutputSchema } from '@pkim/contract';
+import {
+  auditEventPageSchema,
+  auditListInputSchema,
+  auditVerifyOutputSchema,
+  toAuditEventPage,
+  toAuditVerifyDto,
+} from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
 
 export const auditRouter = router({
+  /** a page of events, newest first by default; `cursor` (or `afterSeq`) continues after the previous page */
   list: procedure()
     .input(auditListInputSchema.optional())
-    .output(z.array(auditEventSchema))
-    .query(({ ctx, input }) => ctx.authority.audit.list({ limit: 100, order: 'desc', ...input }, ctx.actor)),
+    .output(auditEventPageSchema)
+    .query(async ({ ctx, input }) => {
+      const { cursor, afterSeq, ...query } = { limit: 100, order: 'desc' as const, ...input };
+      const from = cursor ? Number(cursor) : afterSeq;
+      return toAuditEventPage(await ctx.authority.audit.list({ ...query, afterSeq: from }, ctx.actor), query.limit);
+    }),
 
   /** walks the hash chain and reports the first broken link */
   verify: procedure()
     .output(auditVerifyOutputSchema)
-    .query(({ ctx }) => ctx.authority.audit.verify()),
+    .query(async ({ ctx }) => toAuditVerifyDto(await ctx.authority.audit.verify())),
 });

@@ -11,6 +11,7 @@ import {
   globalSearchInputSchema,
   globalSearchSchema,
   profileSummarySchema,
+  toAuditEventDto,
   toCertificateDto,
 } from '@pkim/contract';
 import { z } from 'zod';
@@ -29,7 +30,11 @@ export const insightsRouter = router({
         },
         ctx.actor,
       );
-      return { ...d, expiringSoon: d.expiringSoon.map(toCertificateDto) };
+      return {
+        ...d,
+        expiringSoon: d.expiringSoon.map(toCertificateDto),
+        recentAudit: d.recentAudit.map(toAuditEventDto),
+      };
     }),
 
   /** active certificates expiring per day over the next `days` days */

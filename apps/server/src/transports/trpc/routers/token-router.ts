@@ -1,11 +1,11 @@
-import { z } from 'zod';
 import { parseDuration } from '@pkim/shared';
 import {
   okSchema,
   tokenCreateInputSchema,
   tokenCreatedSchema,
   tokenRevokeInputSchema,
-  tokenSchema,
+  tokenPageSchema,
+  toTokenDto,
 } from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
 
@@ -32,9 +32,10 @@ export const tokenRouter = router({
       ),
     ),
 
+  /** every token (one page: `nextCursor` is null); never a secret or its hash */
   list: procedure()
-    .output(z.array(tokenSchema))
-    .query(({ ctx }) => ctx.authority.auth.listTokens()),
+    .output(tokenPageSchema)
+    .query(async ({ ctx }) => ({ items: (await ctx.authority.auth.listTokens()).map(toTokenDto), nextCursor: null })),
 
   revoke: procedure()
     .input(tokenRevokeInputSchema)

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { effectivePermissions } from '@pkim/authority';
 import {
   loginInputSchema,
@@ -9,7 +8,8 @@ import {
   userCreateInputSchema,
   userCreatedSchema,
   userDisableInputSchema,
-  userSchema,
+  userPageSchema,
+  toUserDto,
   userSetRoleInputSchema,
   userUnlockInputSchema,
   userUnlockedSchema,
@@ -28,9 +28,10 @@ export const userRouter = router({
       authMethod: ctx.authMethod ?? 'local',
     })),
 
+  /** every user (one page: `nextCursor` is null); never a password hash */
   list: procedure()
-    .output(z.array(userSchema))
-    .query(({ ctx }) => ctx.authority.auth.listUsers()),
+    .output(userPageSchema)
+    .query(async ({ ctx }) => ({ items: (await ctx.authority.auth.listUsers()).map(toUserDto), nextCursor: null })),
 
   create: procedure()
     .input(userCreateInputSchema)
