@@ -155,7 +155,7 @@ describe('vault.mounts and vault.roles', () => {
     expect((await rest('DELETE', '/vault/mounts/team%2Fpki')).body.code).toBe('vault.mount_not_found');
     // the certificate it issued stays (a PKI record), the mount's audit trail says who unbound it
     const audit = await admin().audit.list({ action: 'vault.mount_deleted', limit: 5 });
-    expect(audit.map((e) => e.target)).toContain('team/pki');
+    expect(audit.items.map((e) => e.target)).toContain('team/pki');
   });
 
   it('tenant keystores: a row per certificate name of the keystore-* roles, rotation, disconnect', async () => {
