@@ -1,8 +1,9 @@
 // What `pkim ca list` loads (issue #10 item 9: the CLI answers in < 300 ms; figures in docs/benchmarks.md). Not a
 // timed assertion: the compiled CLI runs under a module-load hook that records every module file Node loads; each
 // loaded chunk of the bundle is mapped back to its sources through its source map. A static import that drags the
-// export encoders, the CSV, ZIP, JOSE or ASN.1 libraries, pino, the server, the contract or an optional key backend
-// back into the start of every command fails here, naming the module.
+// export encoders, the CSV, ZIP, JOSE or ASN.1 libraries, zod, pino, a channel service (ACME, SSH, SPIFFE, OIDC,
+// notifications), the server, the contract or an optional key backend back into the start of every command fails
+// here, naming the module.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -19,9 +20,17 @@ const NOT_AT_START: [string, RegExp][] = [
   ['jose (OIDC, ACME)', /^node_modules\/jose\//],
   ['ASN.1 classes (@peculiar/*, asn1js)', /^node_modules\/(@peculiar\/|asn1js\/|pvtsutils\/|tslib\/)/],
   ['nodemailer, pg, PKCS#11, config-file parsers', /^node_modules\/(nodemailer|pg|graphene-pk11|smol-toml|yaml)\//],
-  ['the export encoders (PKCS#12, JKS, PKCS#7)', /^packages\/authority\/src\/exports\/(export-formats|pkcs12|jks)/],
+  ['the export encoders (PKCS#12, JKS, PKCS#7)', /^packages\/authority\/src\/exports\/(pkcs12|jks)/],
   ['the CRL/OCSP codecs', /^packages\/authority\/src\/asn1-codecs\.ts$/],
-  ['the ACME validators', /^packages\/authority\/src\/acme\/acme-validation\.ts$/],
+  ['zod (config and profile validation load on first use)', /^node_modules\/zod\//],
+  ['the export encoders and services', /^packages\/authority\/src\/exports\/export-/],
+  ['renewal, bulk and batch', /^packages\/authority\/src\/lifecycle\//],
+  ['the ACME server', /^packages\/authority\/src\/acme\/acme-(service|validation)\.ts$/],
+  ['the SSH CA', /^packages\/(authority|core)\/src\/ssh\//],
+  [
+    'the SPIFFE, OIDC and notification services',
+    /^packages\/authority\/src\/(spiffe|oidc|notifications)\/\w+-service\.ts$/,
+  ],
   ['the server and its transports', /^apps\/server\//],
   ['the API contract (only for --json)', /^packages\/contract\//],
   ['the optional key backends', /^packages\/keys\/src\/(pkcs11\/pkcs11-backend|kmip\/kmip-(backend|client))\.ts$/],

@@ -15,11 +15,7 @@ import { resolveDatabaseUrl } from './database-url';
 import { AUDIT_CHECKPOINT_FILE, auditCheckpointKey, auditEvent, createAuditService } from './audit-service';
 import { createCaContextLoader } from './ca-context';
 import { createKeySealer, type KeySealer } from './exports/key-sealer';
-import { createExportService } from './exports/export-service';
 import { createInventoryService } from './exports/inventory-report';
-import { createRenewalService } from './lifecycle/renewal-service';
-import { createBulkService } from './lifecycle/bulk-service';
-import { createBatchService } from './lifecycle/batch-service';
 import { createCaService } from './ca-service';
 import { createIssuanceService } from './issuance-service';
 import { createSigningPipeline } from './signing/signing-pipeline';
@@ -32,22 +28,18 @@ import { createCrlService } from './crl-service';
 import { createRevocationTimings } from './revocation-timings';
 import { createOcspService } from './ocsp-service';
 import { createAuthService, newSession, resolveLoginThrottle, resolveTokenTtl, userActor } from './auth-service';
-import { oidcConfigFromEnv } from './oidc/oidc-config';
-import { createOidcService } from './oidc/oidc-service';
+import { describeOidc, oidcConfigFromEnv } from './oidc/oidc-config';
 import { notificationSettingsFromEnv } from './notifications/notification-config';
-import { createNotificationService } from './notifications/notification-service';
 import {
   createNotificationSecretSealer,
   type NotificationSecretSealer,
 } from './notifications/notification-secret-seal';
 import { createInsightsService } from './insights-service';
+import { lazyService } from './lazy-service';
 import { createOptionalBackends } from './optional-backends';
 import { createVaultService } from './vault';
-import { createSshService } from './ssh/ssh-service';
-import { createSpiffeService } from './spiffe/spiffe-service';
 import { spiffeConfigFromEnv } from './spiffe/spiffe-config';
 import { effectiveProfiles, loadCustomProfiles } from './profile-loader';
-import { createAcmeService } from './acme/acme-service';
 import { createAcmeAdminService } from './acme/acme-admin-service';
 import { acmeValidationConfigFromEnv } from './acme/acme-config';
 import { createEabSealer, eabSealKey } from './acme/acme-eab-seal';
@@ -168,7 +160,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
 
   let customProfiles: Profile[];
   try {
-    customProfiles = config.customProfiles ?? loadCustomProfiles(dataDir, env).profiles;
+    customProfiles = config.customProfiles ?? (await loadCustomProfiles(dataDir, env)).profiles;
   } catch (e) {
     await keys.close();
     await store.close();
@@ -210,25 +202,40 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs, timings });
   const auth = createAuthService({ store, clock, logger, audit }, { ...config.auth, loginThrottle, defaultTokenTtlMs });
   const sessionTtlMs = config.auth?.sessionTtlMs ?? 12 * 3_600_000;
-  const oidc = createOidcService({
-    store,
-    clock,
-    logger,
-    config: oidcConfig,
-    transactionKey: oidcTransactionKey,
-    async openSession(user, method, extra) {
-      const s = newSession(user.id, clock.now(), sessionTtlMs, method);
-      const events = extra.audit.map((e) => ({ ...e, details: { ...e.details, sessionId: s.row.id } }));
-      await store.commit({ insertSessions: [s.row], audit: events });
-      return {
-        sessionToken: s.sessionToken,
-        csrfToken: s.row.csrfToken,
-        expiresAt: s.row.expiresAt,
-        actor: userActor(user),
-      };
-    },
-  });
-  const spiffe = createSpiffeService({ store, clock, logger, auth, sign: pipeline.sign, config: spiffeConfig });
+  const oidc = lazyService(
+    async () =>
+      (await import('./oidc/oidc-service')).createOidcService({
+        store,
+        clock,
+        logger,
+        config: oidcConfig,
+        transactionKey: oidcTransactionKey,
+        async openSession(user, method, extra) {
+          const s = newSession(user.id, clock.now(), sessionTtlMs, method);
+          const events = extra.audit.map((e) => ({ ...e, details: { ...e.details, sessionId: s.row.id } }));
+          await store.commit({ insertSessions: [s.row], audit: events });
+          return {
+            sessionToken: s.sessionToken,
+            csrfToken: s.row.csrfToken,
+            expiresAt: s.row.expiresAt,
+            actor: userActor(user),
+          };
+        },
+      }),
+    { fixed: { describe: () => describeOidc(oidcConfig) } },
+  );
+  const spiffe = lazyService(
+    async () =>
+      (await import('./spiffe/spiffe-service')).createSpiffeService({
+        store,
+        clock,
+        logger,
+        auth,
+        sign: pipeline.sign,
+        config: spiffeConfig,
+      }),
+    { fixed: { config: spiffeConfig } },
+  );
   const vault = createVaultService({
     store,
     clock,
@@ -247,18 +254,33 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       crl.invalidate([caId]);
     },
   });
-  const acme = createAcmeService({
-    store,
-    clock,
-    logger,
-    contexts,
-    certificates,
-    sign: pipeline.sign,
-    validation: acmeValidationConfigFromEnv(env),
-    customProfiles,
-    eabSealer: createEabSealer(eabKey),
-  });
-  const ssh = createSshService({ store, keys, clock, logger, publicBaseUrl: config.publicBaseUrl });
+  const acmeValidation = acmeValidationConfigFromEnv(env);
+  const acme = lazyService(
+    async () =>
+      (await import('./acme/acme-service')).createAcmeService({
+        store,
+        clock,
+        logger,
+        contexts,
+        certificates,
+        sign: pipeline.sign,
+        validation: acmeValidation,
+        customProfiles,
+        eabSealer: createEabSealer(eabKey),
+      }),
+    // nothing under way before the first ACME call: closing does not load the ACME server
+    { fixed: { validation: acmeValidation }, unmade: { settle: async () => undefined } },
+  );
+  // services made on their first call (lazy-service.ts): their modules load then, not with every CLI command
+  const ssh = lazyService(async () =>
+    (await import('./ssh/ssh-service')).createSshService({
+      store,
+      keys,
+      clock,
+      logger,
+      publicBaseUrl: config.publicBaseUrl,
+    }),
+  );
 
   async function health() {
     let database = false;
@@ -271,32 +293,38 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     return { ok: database && keyBackends.every((k) => k.ok), database, keyBackends };
   }
   const insights = createInsightsService({ store, clock, health });
-  const notifications = createNotificationService({
-    store,
-    clock,
-    logger,
-    settings: notificationSettings,
-    sealer: notificationSealer,
-    health,
-  });
-  const exportsService = createExportService({
-    store,
-    clock,
-    logger,
-    contexts,
-    keySealer,
-    findCertificate: (ref) => certificates.find(ref),
-  });
-  const renewal = createRenewalService({
-    store,
-    clock,
-    logger,
-    sign: pipeline.sign,
-    keySealer,
-    customProfiles,
-    findCertificate: (ref) => certificates.find(ref),
-    onRevoked,
-  });
+  const notifications = lazyService(async () =>
+    (await import('./notifications/notification-service')).createNotificationService({
+      store,
+      clock,
+      logger,
+      settings: notificationSettings,
+      sealer: notificationSealer,
+      health,
+    }),
+  );
+  const exportsService = lazyService(async () =>
+    (await import('./exports/export-service')).createExportService({
+      store,
+      clock,
+      logger,
+      contexts,
+      keySealer,
+      findCertificate: (ref) => certificates.find(ref),
+    }),
+  );
+  const renewal = lazyService(async () =>
+    (await import('./lifecycle/renewal-service')).createRenewalService({
+      store,
+      clock,
+      logger,
+      sign: pipeline.sign,
+      keySealer,
+      customProfiles,
+      findCertificate: (ref) => certificates.find(ref),
+      onRevoked,
+    }),
+  );
 
   const authority: Authority = {
     config,
@@ -318,8 +346,25 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     exports: exportsService,
     inventory: createInventoryService({ store, clock }),
     renewal,
-    bulk: createBulkService({ store, clock, logger, pipeline, exports: exportsService }),
-    batch: createBatchService({ store, clock, logger, certificates, renewal, exports: exportsService }),
+    bulk: lazyService(async () =>
+      (await import('./lifecycle/bulk-service')).createBulkService({
+        store,
+        clock,
+        logger,
+        pipeline,
+        exports: exportsService,
+      }),
+    ),
+    batch: lazyService(async () =>
+      (await import('./lifecycle/batch-service')).createBatchService({
+        store,
+        clock,
+        logger,
+        certificates,
+        renewal,
+        exports: exportsService,
+      }),
+    ),
     ssh,
     spiffe,
     acme,

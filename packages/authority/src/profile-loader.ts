@@ -10,10 +10,10 @@ import { BUILT_IN_PROFILES, parseProfile, type Profile } from '@pkim/core';
  * profile with the name of a built-in replaces it. A broken file stops start-up with
  * `profile.invalid` naming the file and the entry.
  */
-export function loadCustomProfiles(
+export async function loadCustomProfiles(
   dataDir: string,
   env: Record<string, string | undefined>,
-): { path: string | null; profiles: Profile[] } {
+): Promise<{ path: string | null; profiles: Profile[] }> {
   const path = env.PKIM_PROFILES_FILE || join(dataDir, 'profiles.json');
   if (!existsSync(path)) {
     if (env.PKIM_PROFILES_FILE) throw new PkiError('profile.invalid', `PKIM_PROFILES_FILE ${path} does not exist`);
@@ -26,7 +26,8 @@ export function loadCustomProfiles(
     throw new PkiError('profile.invalid', `cannot read custom profiles from ${path}: ${(e as Error).message}`);
   }
   if (!Array.isArray(data)) throw new PkiError('profile.invalid', `${path} must hold a JSON array of profiles`);
-  const profiles = data.map((entry, i) => {
+  const profiles: Profile[] = [];
+  for (const [i, entry] of data.entries()) {
     try {
       const e = { ...(entry as Record<string, unknown>) };
       for (const k of ['defaultLifetime', 'maxLifetime'] as const) {
@@ -36,13 +37,13 @@ export function loadCustomProfiles(
           delete e[k];
         }
       }
-      return parseProfile(e);
+      profiles.push(await parseProfile(e));
     } catch (err) {
       const name = (entry as { name?: unknown } | null)?.name;
       const label = typeof name === 'string' && name ? ` (${name})` : '';
       throw new PkiError('profile.invalid', `${path}, profile #${i + 1}${label}: ${(err as Error).message}`);
     }
-  });
+  }
   const names = new Set<string>();
   for (const p of profiles) {
     if (names.has(p.name)) throw new PkiError('profile.invalid', `${path}: profile '${p.name}' is defined twice`);

@@ -1,5 +1,5 @@
 /** Built-in certificate profiles and the schema for custom profiles defined as data. */
-import { z } from 'zod';
+import type { z as Zod } from 'zod';
 import { KEY_TYPES, PkiError } from '@pkim/shared';
 import type { KeyUsageName, Profile } from './types';
 import { KEY_USAGE_BITS } from './extensions/key-usage';
@@ -159,7 +159,7 @@ export const BUILT_IN_PROFILES: Readonly<Record<BuiltInProfileName, Profile>> = 
   },
 };
 
-function buildProfileSchema() {
+function buildProfileSchema(z: typeof Zod) {
   // the bit order of the keyUsage extension is the list of names
   const keyUsageName = z.enum(KEY_USAGE_BITS as [KeyUsageName, ...KeyUsageName[]]);
   const extKeyUsageName = z.enum([
@@ -227,16 +227,17 @@ function buildProfileSchema() {
 let builtProfileSchema: ReturnType<typeof buildProfileSchema> | undefined;
 
 /**
- * zod schema for custom profiles stored as data (JSON/YAML). Built on first use, not when the module loads: every
- * CLI command loads core, few validate a profile (start-up time, docs/benchmarks.md).
+ * zod schema for custom profiles stored as data (JSON/YAML). zod loads and the schema is built on first use, not
+ * when the module loads: every CLI command loads core, few validate a profile (start-up time, docs/benchmarks.md).
  */
-export function profileSchema(): ReturnType<typeof buildProfileSchema> {
-  return (builtProfileSchema ??= buildProfileSchema());
+export async function profileSchema(): Promise<ReturnType<typeof buildProfileSchema>> {
+  const { z } = await import('zod');
+  return (builtProfileSchema ??= buildProfileSchema(z));
 }
 
-/** Validates a custom profile definition; throws `profile.invalid` with the zod issues in details. */
-export function parseProfile(data: unknown): Profile {
-  const r = profileSchema().safeParse(data);
+/** Validates a custom profile definition; rejects with `profile.invalid` and the zod issues in details. */
+export async function parseProfile(data: unknown): Promise<Profile> {
+  const r = (await profileSchema()).safeParse(data);
   if (!r.success) {
     throw new PkiError(
       'profile.invalid',

@@ -93,7 +93,7 @@ describe('certificate extension registry', () => {
   });
 
   it('adds an optional extension only when the profile names it (CT poison: one file plus profile data)', async () => {
-    const precert = parseProfile({
+    const precert = await parseProfile({
       ...BUILT_IN_PROFILES['tls-server'],
       name: 'tls-server-precert',
       extensions: ['ctPoison'],
@@ -116,7 +116,7 @@ describe('certificate extension registry', () => {
   });
 
   it('keeps the ocspNoCheck: true spelling; the built-in ocsp-signing profile has id-pkix-ocsp-nocheck', async () => {
-    const legacy = parseProfile({
+    const legacy = await parseProfile({
       ...BUILT_IN_PROFILES['ocsp-signing'],
       name: 'legacy-ocsp',
       extensions: undefined,
@@ -128,9 +128,9 @@ describe('certificate extension registry', () => {
     }
   });
 
-  it('refuses a profile that names an unknown or non-optional extension with profile.invalid', () => {
+  it('refuses a profile that names an unknown or non-optional extension with profile.invalid', async () => {
     for (const extensions of [['noSuchExtension'], ['basicConstraints']]) {
-      expect(() => parseProfile({ ...BUILT_IN_PROFILES['tls-server'], name: 'bad-ext', extensions })).toThrow(
+      await expect(parseProfile({ ...BUILT_IN_PROFILES['tls-server'], name: 'bad-ext', extensions })).rejects.toThrow(
         expect.objectContaining({ code: 'profile.invalid' }),
       );
     }

@@ -348,10 +348,10 @@ describe('lintCertificate', () => {
 });
 
 describe('profiles', () => {
-  it('resolves built-in and custom profiles and throws profile.not_found', () => {
+  it('resolves built-in and custom profiles and throws profile.not_found', async () => {
     expect(resolveProfile('tls-server').maxLifetimeMs).toBe(398 * DAY);
     expect(resolveProfile('root-ca').defaultLifetimeMs).toBe(3650 * DAY);
-    const c = parseProfile({
+    const c = await parseProfile({
       ...BUILT_IN_PROFILES['tls-client'],
       name: 'partner-client',
       maxLifetimeMs: 30 * DAY,
@@ -360,19 +360,19 @@ describe('profiles', () => {
     expect(resolveProfile('partner-client', [c])).toBe(c);
     expect(() => resolveProfile('nope')).toThrow(expect.objectContaining({ code: 'profile.not_found' }));
   });
-  it('rejects invalid custom profiles with profile.invalid', () => {
-    expect(() => parseProfile({ ...BUILT_IN_PROFILES['tls-server'], defaultLifetimeMs: 500 * DAY })).toThrow(
+  it('rejects invalid custom profiles with profile.invalid', async () => {
+    await expect(parseProfile({ ...BUILT_IN_PROFILES['tls-server'], defaultLifetimeMs: 500 * DAY })).rejects.toThrow(
       expect.objectContaining({ code: 'profile.invalid' }),
     );
-    expect(() => parseProfile({ ...BUILT_IN_PROFILES['tls-server'], keyUsage: ['keyCertSign'] })).toThrow(
+    await expect(parseProfile({ ...BUILT_IN_PROFILES['tls-server'], keyUsage: ['keyCertSign'] })).rejects.toThrow(
       expect.objectContaining({ code: 'profile.invalid' }),
     );
-    expect(() => parseProfile({ ...BUILT_IN_PROFILES['tls-server'], extra: 1 })).toThrow(
+    await expect(parseProfile({ ...BUILT_IN_PROFILES['tls-server'], extra: 1 })).rejects.toThrow(
       expect.objectContaining({ code: 'profile.invalid' }),
     );
   });
-  it('accepts every built-in profile under profileSchema', () => {
-    for (const p of Object.values(BUILT_IN_PROFILES)) expect(() => parseProfile(p)).not.toThrow();
+  it('accepts every built-in profile under profileSchema', async () => {
+    for (const p of Object.values(BUILT_IN_PROFILES)) await expect(parseProfile(p)).resolves.toEqual(p);
     expect(Object.keys(BUILT_IN_PROFILES).sort()).toEqual([
       'code-signing',
       'email-protection',

@@ -101,7 +101,7 @@ export function registerCertBulkCommand(cert: Command, ctx: CliContext): void {
         }
         const data = summary(r, o.keysZip);
         if (o.out) {
-          const { bulkResultsCsv } = await import('../lazy/authority-runtime');
+          const { bulkResultsCsv } = await import('../lazy/bulk-runtime');
           writeOutputFile(
             o.out,
             o.out.toLowerCase().endsWith('.json') ? `${JSON.stringify(data, null, 2)}\n` : await bulkResultsCsv(r.rows),

@@ -3,4 +3,3 @@
 // the logger or their dependencies. (Importing '@pkim/authority' itself dynamically would make the whole package
 // index an entry of the bundle and pull every module it re-exports into the startup chunk.)
 export { createAuthority } from '@pkim/authority';
-export { bulkResultsCsv } from '@pkim/authority';

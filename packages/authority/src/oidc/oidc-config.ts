@@ -108,3 +108,12 @@ export function oidcConfigFromEnv(
     clockToleranceSeconds: given?.clockToleranceSeconds ?? 60,
   };
 }
+
+/** What the console's sign-in page shows of the OIDC configuration (`authority.oidc.describe()`). */
+export function describeOidc(config: OidcConfig | undefined): {
+  enabled: boolean;
+  name?: string;
+  redirectUri?: string;
+} {
+  return config ? { enabled: true, name: config.displayName, redirectUri: config.redirectUri } : { enabled: false };
+}

@@ -6,7 +6,7 @@ import { PkiError, newId, type Clock } from '@pkim/shared';
 import type { NewAuditEvent, Store, UserRole, UserRow } from '@pkim/store';
 import { USER_ROLES } from '../permissions';
 import type { Actor } from '../types';
-import type { OidcConfig } from './oidc-config';
+import { describeOidc, type OidcConfig } from './oidc-config';
 
 /** What discovery tells us about the provider (the fields we use). */
 export interface OidcProviderMetadata {
@@ -302,8 +302,7 @@ export function createOidcService(deps: OidcServiceDeps): OidcService {
   };
 
   return {
-    describe: () =>
-      config ? { enabled: true, name: config.displayName, redirectUri: config.redirectUri } : { enabled: false },
+    describe: () => describeOidc(config),
 
     async begin({ redirectUri, returnTo }) {
       const c = requireConfig();

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import type { z as Zod } from 'zod';
 import { PkiError, toPkiError, type Clock } from '@pkim/shared';
 import { decodeCsrAsync, parseCertificate, splitPemBundle, toPem, verifyCertificateSignature } from '@pkim/core';
 import type { CaRow, CertificateRow, SpiffeCaRole, SpiffeCaRow, SpiffeSvidView, Store } from '@pkim/store';
@@ -28,7 +28,7 @@ import {
 /** The profile every SVID is issued with (core's built-in `spiffe-svid`). */
 export const SVID_PROFILE = 'spiffe-svid';
 
-function buildSvidSignInputSchema() {
+function buildSvidSignInputSchema(z: typeof Zod) {
   return z
     .object({
       csrPem: z
@@ -44,13 +44,14 @@ function buildSvidSignInputSchema() {
 let builtSvidSignInputSchema: ReturnType<typeof buildSvidSignInputSchema> | undefined;
 
 /**
- * `POST /pki/csr/sign` body (requirements: `{csrPem, serviceType, instanceId, ttlSeconds?}`), built on first use:
- * not by every CLI command that loads the authority (start-up time, docs/benchmarks.md).
+ * `POST /pki/csr/sign` body (requirements: `{csrPem, serviceType, instanceId, ttlSeconds?}`); zod loads and the
+ * schema is built on first use, not by every CLI command that loads the authority (start-up time, docs/benchmarks.md).
  */
-export function svidSignInputSchema(): ReturnType<typeof buildSvidSignInputSchema> {
-  return (builtSvidSignInputSchema ??= buildSvidSignInputSchema());
+export async function svidSignInputSchema(): Promise<ReturnType<typeof buildSvidSignInputSchema>> {
+  const { z } = await import('zod');
+  return (builtSvidSignInputSchema ??= buildSvidSignInputSchema(z));
 }
-export type SvidSignInput = z.infer<ReturnType<typeof buildSvidSignInputSchema>>;
+export type SvidSignInput = Zod.infer<ReturnType<typeof buildSvidSignInputSchema>>;
 
 /** `POST /pki/csr/sign` answer. */
 export interface SvidSignResult {
@@ -444,7 +445,7 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
           serviceType: (body as Record<string, unknown>).serviceType,
           instanceId: (body as Record<string, unknown>).instanceId,
         };
-      const parsed = svidSignInputSchema().safeParse(body);
+      const parsed = (await svidSignInputSchema()).safeParse(body);
       if (!parsed.success) {
         const issues = parsed.error.issues.map((x) => `${x.path.join('.') || 'body'}: ${x.message}`);
         throw new PkiError('input.invalid', `invalid request: ${issues.join('; ')}`);
