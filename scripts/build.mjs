@@ -119,7 +119,8 @@ export function inputOptions() {
   const externals = new Set(externalPackages());
   return {
     cwd: ROOT,
-    input: { pkim: 'apps/cli/src/main.ts' },
+    // the signing worker threads' module (PKIM_WORKERS), started by the authority's compute pool from its chunk
+    input: { pkim: 'apps/cli/src/main.ts', 'compute-worker': 'packages/authority/src/compute/compute-worker.ts' },
     platform: 'node',
     tsconfig: 'tsconfig.json',
     external: (id) => isExternal(externals, id) && !isBundledPackage(id),

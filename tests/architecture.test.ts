@@ -171,6 +171,8 @@ describe('architecture: one door', () => {
 
   it('the signing pipeline is the only caller of the certificate encoder and of key signing for certificates', () => {
     const PIPELINE = 'packages/authority/src/signing/signing-pipeline.ts';
+    /** the pipeline's CPU-bound steps as they run in a worker thread, called only through the compute pool */
+    const PIPELINE_WORKER_STEPS = 'packages/authority/src/compute/compute-jobs.ts';
     /** other key signing, each for something that is not a certificate */
     const NON_CERTIFICATE_SIGNERS: Record<string, string> = {
       'packages/authority/src/crl-service.ts': 'CRLs',
@@ -190,7 +192,16 @@ describe('architecture: one door', () => {
         if (KEY_SIGN.test(src)) callers.sign.push(where);
       }
     }
-    for (const f of callers.encoder) if (f !== PIPELINE) bad.push(`${f} uses the certificate encoder`);
+    for (const f of callers.encoder) {
+      if (f !== PIPELINE && f !== PIPELINE_WORKER_STEPS) bad.push(`${f} uses the certificate encoder`);
+    }
+    // the pool's certificate job is started by the pipeline only
+    for (const ws of workspaces) {
+      for (const f of srcFiles(ws)) {
+        const where = relative(REPO_ROOT, f);
+        if (/\.signCertificate\s*\(/.test(read(f)) && where !== PIPELINE) bad.push(`${where} starts certificate jobs`);
+      }
+    }
     for (const f of callers.sign) {
       if (f === PIPELINE) continue;
       if (!NON_CERTIFICATE_SIGNERS[f]) bad.push(`${f} signs with a CA key outside the pipeline`);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { PkiError } from '@pkim/shared';
+import { availableParallelism } from 'node:os';
 import { createAuthority, LOG_REDACT_PATHS, type Authority, type AuthorityConfig } from '@pkim/authority';
 import { buildServer, type BuildServerOptions } from './build-server';
 import { parseJobsIntervalMs } from './background-jobs';
@@ -39,6 +40,8 @@ export interface StartServerOptions {
   /** how long an idle keep-alive connection is kept open after a response (env PKIM_HTTP_KEEP_ALIVE_TIMEOUT_MS,
    * default 5000) */
   keepAliveTimeoutMs?: number;
+  /** signing worker threads (env PKIM_WORKERS, default one per core; 0 or 1 = in-process) */
+  workers?: number;
   /** where the one-time admin credential and the listen address are printed (default stdout) */
   print?: (line: string) => void;
   /** install SIGTERM/SIGINT handlers that close gracefully (default true) */
@@ -98,6 +101,16 @@ export function parseHttpTimeoutMs(
   return n;
 }
 
+/** PKIM_WORKERS: whole number 0–256, default one worker thread per core. */
+export function parseWorkers(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return availableParallelism();
+  const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n > 256) {
+    throw new PkiError('input.invalid', `invalid PKIM_WORKERS '${value}': expected a whole number from 0 to 256`);
+  }
+  return n;
+}
+
 /** Resolves options with the PKIM_* environment as fallback. */
 export function serverOptionsFromEnv(
   opts: StartServerOptions,
@@ -125,6 +138,7 @@ export function serverOptionsFromEnv(
         'PKIM_RATE_LIMIT_RELYING_PARTY',
         DEFAULT_RELYING_PARTY_RATE_LIMIT,
       ),
+    workers: opts.workers ?? parseWorkers(env.PKIM_WORKERS),
     jobsIntervalMs:
       opts.jobsIntervalMs !== undefined
         ? parseJobsIntervalMs(opts.jobsIntervalMs, 'jobs interval (ms)')
@@ -174,6 +188,7 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
     publicBaseUrl: o.publicBaseUrl,
     logger,
     env,
+    workers: o.workers,
     ...o.authority,
   });
   const consoleOption = o.server?.console ?? { dir: resolveConsoleDir(env) };

@@ -1,3 +1,4 @@
+import type { ComputePool } from './compute/compute-pool';
 import type { KeySealer } from './exports/key-sealer';
 import { PkiError, toPkiError, type Clock } from '@pkim/shared';
 import {
@@ -124,6 +125,8 @@ export interface SigningServiceDeps {
   customProfiles?: Profile[];
   /** seals the private keys of server-generated certificates kept for export */
   keySealer?: KeySealer;
+  /** worker threads for the CPU-bound steps (PKIM_WORKERS ≥ 2); absent: everything in-process */
+  compute?: ComputePool;
 }
 
 /** Records a `*.failed` audit event for an error and returns the error as PkiError. Never throws. */

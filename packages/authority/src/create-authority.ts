@@ -19,6 +19,7 @@ import { createInventoryService } from './exports/inventory-report';
 import { createCaService } from './ca-service';
 import { createIssuanceService } from './issuance-service';
 import { createSigningPipeline } from './signing/signing-pipeline';
+import { createComputePool, type ComputePool } from './compute/compute-pool';
 import { createMaintenanceService } from './maintenance-service';
 import { createStatisticsService } from './statistics-service';
 import { registerInternals } from './authority-internals';
@@ -167,6 +168,11 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     throw e;
   }
   const contexts = createCaContextLoader(store);
+  // PKIM_WORKERS (passed by `pkim serve`): 0 or 1 = everything on this thread
+  const compute: ComputePool | undefined =
+    config.workers !== undefined && config.workers >= 2
+      ? createComputePool({ size: config.workers, keys, logger })
+      : undefined;
   const common = {
     store,
     keys,
@@ -176,6 +182,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     publicBaseUrl: config.publicBaseUrl,
     customProfiles,
     keySealer,
+    compute,
   };
   // signed checkpoints of the audit chain head: in the database and beside it (docs/security.md)
   const audit = createAuditService({
@@ -371,7 +378,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     acmeAdmin: createAcmeAdminService({ store, clock }),
     maintenance: createMaintenanceService({ store, clock, logger, crl, audit }),
     statistics: createStatisticsService({ store, clock }),
-    describe: () => ({ databaseDialect: store.dialect, keyBackends: keys.names() }),
+    describe: () => ({ databaseDialect: store.dialect, keyBackends: keys.names(), workers: compute?.size ?? 0 }),
     profiles: () => effectiveProfiles(customProfiles),
     health,
     async close() {
@@ -380,6 +387,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       await audit.checkpoint().catch((e: unknown) => {
         logger.warn({ err: toPkiError(e).message }, 'could not write the audit checkpoint');
       });
+      await compute?.close();
       await keys.close();
       await store.close();
     },

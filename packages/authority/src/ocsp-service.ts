@@ -9,6 +9,7 @@ import type { CaRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import type { OcspService } from './types';
 import type { CaContextLoader } from './ca-context';
+import type { ComputePool } from './compute/compute-pool';
 
 export interface OcspServiceDeps {
   store: Store;
@@ -16,6 +17,8 @@ export interface OcspServiceDeps {
   clock: Clock;
   logger: Logger;
   contexts: CaContextLoader;
+  /** worker threads: responses signed with software keys are signed there */
+  compute?: ComputePool;
   /** nextUpdate - thisUpdate of responses; default 1 h */
   ocspValidityMs?: number;
   /** per-CA validity overrides (a Vault mount's config/crl `ocsp_expiry`) */
@@ -142,24 +145,24 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
           const hit = responses.get(cacheKey);
           if (hit && now - hit.producedAt < reuseMs) return { der: hit.der, statuses };
         }
-        const der = await buildOcspResponse(
-          {
-            responderCertDer: ctx.certificateDer,
-            responderKeyType: ctx.ca.keyType,
-            responses: items.map(({ r, l }) => ({
-              certIdDer: r.certIdDer,
-              status: l.status,
-              revokedAt: l.revokedAt,
-              reason: l.reason,
-              thisUpdate: now,
-              nextUpdate: now + validFor,
-            })),
-            nonce: parsed.nonce,
-            producedAt: now,
-          },
-          (data) =>
-            keys.signer({ uri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey }).sign(data),
-        );
+        const input = {
+          responderCertDer: ctx.certificateDer,
+          responderKeyType: ctx.ca.keyType,
+          responses: items.map(({ r, l }) => ({
+            certIdDer: r.certIdDer,
+            status: l.status,
+            revokedAt: l.revokedAt,
+            reason: l.reason,
+            thisUpdate: now,
+            nextUpdate: now + validFor,
+          })),
+          nonce: parsed.nonce,
+          producedAt: now,
+        };
+        const key = { uri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey };
+        const der = deps.compute?.signsWith(key.uri)
+          ? await deps.compute.signOcsp(input, key)
+          : await buildOcspResponse(input, (data) => keys.signer(key).sign(data));
         if (cacheKey) {
           if (responses.size > 10_000) responses.clear();
           responses.set(cacheKey, { der, producedAt: now });

@@ -94,6 +94,11 @@ export interface AuthorityConfig {
   create?: boolean;
   /** in-memory database and key-encryption key: nothing survives close (default PKIM_SPIFFE_EPHEMERAL) */
   ephemeral?: boolean;
+  /**
+   * worker threads for the CPU-bound signing steps (PKIM_WORKERS, set by `pkim serve`); 0 or 1 (the default) =
+   * in-process. Software CA keys are lent to the workers; HSM/KMS keys keep signing through their backend.
+   */
+  workers?: number;
 }
 
 export interface SubjectInput {
@@ -471,8 +476,8 @@ export interface Authority {
   acmeAdmin: AcmeAdminService;
   maintenance: MaintenanceService;
   statistics: StatisticsService;
-  /** what this authority runs on (for system info): database dialect and configured key backends */
-  describe(): { databaseDialect: Store['dialect']; keyBackends: string[] };
+  /** what this authority runs on (for system info): database dialect, configured key backends, worker threads */
+  describe(): { databaseDialect: Store['dialect']; keyBackends: string[]; workers: number };
   /** every profile certificates can be issued with: built-ins plus custom ones (<data dir>/profiles.json) */
   profiles(): Profile[];
   /** readiness: database + key backends */

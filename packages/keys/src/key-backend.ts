@@ -69,6 +69,8 @@ export interface KeyBackend {
   destroy?(uri: string): Promise<void>;
   /** Optional capability {@link RootCertifier} (the Cosmian KMS has it). */
   certifyRoot?(req: CertifyRootRequest): Promise<CertifiedRoot>;
+  /** Optional capability {@link KeyLender} (the software backend has it). */
+  lendKey?(uri: string, keyType: KeyType, to: KeyLoanPort): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -115,9 +117,32 @@ export interface RootCertifier {
   certifyRoot(req: CertifyRootRequest): Promise<CertifiedRoot>;
 }
 
+/** Where a lent key is posted: one end of a `MessageChannel` whose other end a worker thread of this process holds. */
+export interface KeyLoanPort {
+  postMessage(message: KeyLoanMessage): void;
+}
+
+/**
+ * What a lender posts on a {@link KeyLoanPort}: the key as a node:crypto `KeyObject` (structured clone shares the
+ * same OpenSSL key with the receiving thread; it is never exported to bytes), or `drop` when the key was destroyed.
+ */
+export type KeyLoanMessage =
+  { type: 'key'; uri: string; keyType: KeyType; key: import('node:crypto').KeyObject } | { type: 'drop'; uri: string };
+
+/**
+ * Capability: the backend can lend a key to a worker thread of this process (the software backend, whose keys are
+ * node:crypto objects in this process anyway). HSM and KMS keys never leave their device: those backends do not
+ * have it, and their signatures keep going through `sign` with the backend's own concurrency.
+ */
+export interface KeyLender {
+  /** Posts `{ type: 'key', … }` for the key on `to` (kms.key_not_found etc. like `sign`); `drop` on destroy. */
+  lendKey(uri: string, keyType: KeyType, to: KeyLoanPort): Promise<void>;
+}
+
 export interface KeyBackendCapabilities {
   destroy: KeyDestroyer;
   certifyRoot: RootCertifier;
+  lendKey: KeyLender;
 }
 export type KeyBackendCapability = keyof KeyBackendCapabilities;
 

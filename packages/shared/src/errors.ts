@@ -497,6 +497,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description: 'The fleet token is not scoped to this operation or environment.',
   },
   'internal.error': { kind: 'internal', description: 'An unexpected error.' },
+  'worker.failed': {
+    kind: 'unavailable',
+    description:
+      'A signing worker thread stopped while handling the request (it is restarted), or the workers cannot start; ' +
+      'nothing was issued, retry.',
+  },
   'vault.invalid_parameter': {
     kind: 'invalid_input',
     description: 'A Vault API parameter is missing, of the wrong type or not supported (HTTP 400 on /v1/).',

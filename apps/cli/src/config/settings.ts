@@ -217,6 +217,16 @@ export const SETTINGS: readonly Setting[] = [
     description: 'how long an idle keep-alive connection stays open after a response',
   },
   {
+    key: 'workers',
+    env: 'PKIM_WORKERS',
+    default: 'number of cores',
+    kind: 'int',
+    group: 'server',
+    description:
+      'worker threads of `pkim serve` for CSR checks, certificate encoding + signing with software keys and OCSP ' +
+      'signing (HSM/KMS keys sign through their backend); `0` or `1` = all on the main thread',
+  },
+  {
     key: 'rateLimit',
     env: 'PKIM_RATE_LIMIT',
     default: '1200/1m',

@@ -16,8 +16,8 @@ import {
   serialToHex,
   toPem,
   verifyCertificateSignatureAsync,
-  type CertificatePlan,
   type CertificatePlanInput,
+  type DecodedCsr,
   type DistinguishedName,
   type NameConstraints,
   type Profile,
@@ -165,18 +165,30 @@ interface LeafSigning {
  * base calls the core certificate encoder or signs a certificate (tests/architecture.test.ts checks it).
  */
 export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline {
-  const { store, keys, clock, logger, contexts } = deps;
+  const { store, keys, clock, logger, contexts, compute } = deps;
   /** CAs this process already warned about (no CRL/OCSP URL): once per CA and process */
   const warnedWithoutUrls = new Set<string>();
 
-  /** plan → lint once → encode → sign → assemble → verify */
+  /** a CSR decoded and its proof of possession checked: in a worker when there is a pool */
+  function decodeCsrOf(csr: string): Promise<DecodedCsr> {
+    return compute ? compute.decodeCsr(csr) : decodeCsrAsync(csr);
+  }
+
+  /**
+   * plan → lint once → encode → sign → assemble → verify: in a worker thread when there is a pool and the CA key
+   * can be lent to it (software keys), else here (HSM/KMS keys sign through their backend)
+   */
   async function signPlan(
     input: CertificatePlanInput,
     now: number,
     signer: { keyUri: string; keyType: KeyType; publicKey: Uint8Array },
     what: string,
-  ): Promise<{ plan: CertificatePlan; der: Uint8Array }> {
+  ): Promise<{ subjectKeyIdentifier: Uint8Array; der: Uint8Array }> {
     checkTimestampMs(input.notAfter, 'notAfter');
+    if (compute?.signsWith(signer.keyUri)) {
+      const key = { uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey };
+      return compute.signCertificate(input, now, key, what);
+    }
     const plan = planCertificate(input);
     assertLintClean(lintCertificate(plan, { now }));
     const tbs = encodeTbsCertificate(plan);
@@ -187,7 +199,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     if (!(await verifyCertificateSignatureAsync(der, signer.publicKey))) {
       throw new PkiError('certificate.verify_failed', `${what} does not verify against the signing key`);
     }
-    return { plan, der };
+    return { subjectKeyIdentifier: plan.subjectKeyIdentifier, der };
   }
 
   /** provisioner policy for a leaf on a resolved CA: CA, profile (+ modifiers), key type, names, lifetime */
@@ -335,7 +347,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   ): Promise<{ signing: Omit<LeafSigning, 'publicKey'>; keyType: KeyType; csrPublicKey?: Uint8Array }> {
     const now = clock.now();
     const ctx = await contexts.loadActive(r.ca, now);
-    const csr = r.kind === 'leaf-csr' ? await decodeCsrAsync(r.csrPem) : undefined;
+    const csr = r.kind === 'leaf-csr' ? await decodeCsrOf(r.csrPem) : undefined;
     const subject = r.subject === undefined && csr ? csr.subject : subjectToDn(r.subject ?? '');
     const keyType = csr ? csr.keyType : (r as LeafWithGeneratedKeyRequest).keyType;
     // every check that needs no key first, so a refused request costs no key generation
@@ -468,7 +480,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       }
       const now = clock.now();
       const ctx = await contexts.loadActive(req.caId, now);
-      const csr = await decodeCsrAsync(req.csrPem);
+      const csr = await decodeCsrOf(req.csrPem);
       // the reviewer's channel must allow what the request asks for
       const policy = leafPolicy(via, ctx, req.profile, req.validityMs ?? undefined);
       checkSanLimits(policy.profile, csr.sans);
@@ -595,7 +607,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const serial = generateSerial();
       const notBefore = wholeSeconds(parent ? Math.max(now - 60_000, parent.ca.notBefore ?? 0) : now - 60_000);
       keyRef = await backend.generateKey({ keyType: r.keyType, label: r.name });
-      const { plan, der } = await signPlan(
+      const { subjectKeyIdentifier, der } = await signPlan(
         {
           profile,
           subject,
@@ -635,7 +647,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           nameConstraints: nameConstraints ?? null,
           certificatePem: toPem(der, 'CERTIFICATE'),
           csrPem: null,
-          skiHex: Buffer.from(plan.subjectKeyIdentifier).toString('hex'),
+          skiHex: Buffer.from(subjectKeyIdentifier).toString('hex'),
           fingerprintSha256: createHash('sha256').update(der).digest('hex'),
         },
         deps.publicBaseUrl,

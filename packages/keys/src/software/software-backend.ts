@@ -20,6 +20,8 @@ import {
   type KeyBackend,
   type KeyBackendEvents,
   type KeyDestroyer,
+  type KeyLender,
+  type KeyLoanPort,
   type KeySpec,
   type Signer,
 } from '../key-backend';
@@ -62,6 +64,19 @@ interface LoadedKey {
   spki: Uint8Array;
 }
 
+/** The node:crypto `sign` arguments of an X.509 signature with a key of this type (shared with worker threads). */
+export function x509SignArguments(
+  keyType: KeyType,
+  key: KeyObject,
+): [string | null, KeyObject | { key: KeyObject; dsaEncoding?: 'der'; padding?: number }] {
+  const info = KEY_TYPE_INFO[keyType];
+  return info.algorithm === 'ec'
+    ? [info.hash, { key, dsaEncoding: 'der' }]
+    : info.algorithm === 'rsa'
+      ? [info.hash, { key, padding: constants.RSA_PKCS1_PADDING }]
+      : [null, key];
+}
+
 /** Builds the `software:key_…` URI of a key id. */
 export function softwareKeyUri(id: string): string {
   return `${SOFTWARE_URI_SCHEME}${id}`;
@@ -77,7 +92,7 @@ export function softwareBlobAad(id: string, blob: Pick<SoftwareKeyBlob, 'keyType
  * Decrypted keys are cached per key id (cleared on destroy/close) so `sign` is one
  * synchronous node:crypto call.
  */
-export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend & KeyDestroyer {
+export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend & KeyDestroyer & KeyLender {
   if (!(opts.kek instanceof Uint8Array) || opts.kek.length !== 32) {
     throw new PkiError('kms.config_invalid', 'the software key backend needs a 32-byte key-encryption key', {
       details: { length: opts.kek instanceof Uint8Array ? opts.kek.length : null },
@@ -87,6 +102,8 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
   const { storage, events } = opts;
   const cache = new Map<string, LoadedKey>();
   const loading = new Map<string, Promise<LoadedKey>>();
+  /** worker threads each key was lent to (told to drop it when it is destroyed) */
+  const loans = new Map<string, Set<KeyLoanPort>>();
   let kekVerified = false;
   let closed = false;
 
@@ -322,20 +339,18 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
     return signerOf(backend, { uri: softwareKeyUri(id), keyType, publicKey: pub.slice() });
   }
 
-  /** signs on libuv's thread pool (node:crypto `sign` with a callback): an RSA-4096 signature never blocks the loop */
-  function signWith(key: LoadedKey, id: string, keyType: KeyType, data: Uint8Array): Promise<Uint8Array> {
+  function checkKeyType(key: LoadedKey, id: string, keyType: KeyType): void {
     if (key.keyType !== keyType) {
       throw new PkiError('kms.operation_failed', `software key ${id} is ${key.keyType}, not ${keyType}`, {
         details: { keyId: id, keyType: key.keyType, requested: keyType },
       });
     }
-    const info = KEY_TYPE_INFO[keyType];
-    const [hash, options] =
-      info.algorithm === 'ec'
-        ? [info.hash, { key: key.privateKey, dsaEncoding: 'der' as const }]
-        : info.algorithm === 'rsa'
-          ? [info.hash, { key: key.privateKey, padding: constants.RSA_PKCS1_PADDING }]
-          : [null, key.privateKey];
+  }
+
+  /** signs on libuv's thread pool (node:crypto `sign` with a callback): an RSA-4096 signature never blocks the loop */
+  function signWith(key: LoadedKey, id: string, keyType: KeyType, data: Uint8Array): Promise<Uint8Array> {
+    checkKeyType(key, id, keyType);
+    const [hash, options] = x509SignArguments(keyType, key.privateKey);
     return new Promise((resolve, reject) => {
       cryptoSign(hash, data, options, (err, sig) => {
         if (err) reject(err);
@@ -344,7 +359,7 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
     });
   }
 
-  const backend: KeyBackend & KeyDestroyer = {
+  const backend: KeyBackend & KeyDestroyer & KeyLender = {
     name: 'software',
 
     handles(uri: string): boolean {
@@ -371,11 +386,25 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
       });
     },
 
+    lendKey(uri, keyType, to) {
+      return observe('lend', uri, async () => {
+        const id = parseUri(uri);
+        const key = cache.get(id) ?? (await load(id));
+        checkKeyType(key, id, keyType);
+        let ports = loans.get(uri);
+        if (!ports) loans.set(uri, (ports = new Set()));
+        ports.add(to);
+        to.postMessage({ type: 'key', uri, keyType, key: key.privateKey });
+      });
+    },
+
     destroy(uri) {
       return observe('destroy', uri, async () => {
         const id = parseUri(uri);
         cache.delete(id);
         loading.delete(id);
+        for (const port of loans.get(uri) ?? []) port.postMessage({ type: 'drop', uri });
+        loans.delete(uri);
         const deleted = await storage.delete(id);
         cache.delete(id);
         if (!deleted) throw notFound(id);
@@ -399,6 +428,8 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
       closed = true;
       cache.clear();
       loading.clear();
+      for (const [uri, ports] of loans) for (const port of ports) port.postMessage({ type: 'drop', uri });
+      loans.clear();
     },
   };
   return backend;

@@ -1,0 +1,97 @@
+/**
+ * The CPU-bound steps of the signing pipeline as self-contained jobs a worker thread runs (compute-worker.ts):
+ * plain data in, plain data out (structured clone), errors as `{ code, message, details }`. The pipeline decides
+ * everything else (CA, policy, serial, times, persistence) on the main thread; a job only does the work that
+ * needs no database and no decision.
+ */
+import { sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { PkiError, type KeyType } from '@pkim/shared';
+import {
+  assembleCertificate,
+  assertLintClean,
+  buildOcspResponse,
+  decodeCsr,
+  encodeTbsCertificate,
+  lintCertificate,
+  planCertificate,
+  verifyCertificateSignature,
+  type CertificatePlanInput,
+  type DecodedCsr,
+  type OcspResponseInput,
+} from '@pkim/core';
+import { x509SignArguments } from '@pkim/keys';
+
+/** The CA key a job signs with: the worker holds it when its backend lent it (KeyLender). */
+export interface JobKey {
+  uri: string;
+  keyType: KeyType;
+  /** SubjectPublicKeyInfo DER (the signature is verified against it) */
+  publicKey: Uint8Array;
+}
+
+export type ComputeJob =
+  /** decode a CSR and check its proof of possession */
+  | { kind: 'csr'; csr: string | Uint8Array }
+  /** plan → lint → encode → sign → assemble → verify one certificate */
+  | { kind: 'certificate'; input: CertificatePlanInput; now: number; key: JobKey; what: string }
+  /** sign one OCSP response */
+  | { kind: 'ocsp'; input: OcspResponseInput; key: JobKey };
+
+export interface ComputeResults {
+  csr: DecodedCsr;
+  certificate: { der: Uint8Array; subjectKeyIdentifier: Uint8Array };
+  ocsp: Uint8Array;
+}
+
+export type ComputeResult = ComputeResults[ComputeJob['kind']];
+
+/** An error as it crosses the thread boundary. */
+export interface JobError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export function toJobError(e: unknown): JobError {
+  if (e instanceof PkiError) return { code: e.code, message: e.message, details: e.details };
+  return { code: 'internal.error', message: e instanceof Error ? e.message : String(e) };
+}
+
+export function fromJobError(e: JobError): PkiError {
+  return new PkiError(e.code, e.message, e.details ? { details: e.details } : {});
+}
+
+/** signs with a lent key, synchronously: the worker thread is the unit of parallelism */
+function signWith(key: KeyObject, keyType: KeyType, data: Uint8Array): Uint8Array {
+  const [hash, options] = x509SignArguments(keyType, key);
+  const sig = cryptoSign(hash, data, options);
+  return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
+}
+
+/** Runs one job; `keyOf` gives the lent key (waiting for it to arrive the first time). */
+export async function runJob(
+  job: ComputeJob,
+  keyOf: (uri: string, keyType: KeyType) => Promise<KeyObject>,
+): Promise<ComputeResult> {
+  switch (job.kind) {
+    case 'csr':
+      return decodeCsr(job.csr);
+    case 'certificate': {
+      const plan = planCertificate(job.input);
+      assertLintClean(lintCertificate(plan, { now: job.now }));
+      const tbs = encodeTbsCertificate(plan);
+      const key = await keyOf(job.key.uri, job.key.keyType);
+      const der = assembleCertificate(tbs, plan.issuerKeyType, signWith(key, job.key.keyType, tbs));
+      if (!verifyCertificateSignature(der, job.key.publicKey)) {
+        throw new PkiError('certificate.verify_failed', `${job.what} does not verify against the signing key`);
+      }
+      return { der, subjectKeyIdentifier: plan.subjectKeyIdentifier };
+    }
+    case 'ocsp': {
+      const key = await keyOf(job.key.uri, job.key.keyType);
+      return buildOcspResponse(job.input, (data) => Promise.resolve(signWith(key, job.key.keyType, data)));
+    }
+    default:
+      throw new PkiError('internal.error', `unknown compute job ${(job as { kind?: unknown }).kind as string}`);
+  }
+}

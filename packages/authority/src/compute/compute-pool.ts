@@ -1,0 +1,208 @@
+/**
+ * A small pool of `node:worker_threads` for the CPU-bound steps of the signing pipeline (CSR decoding with its proof
+ * of possession, plan → lint → encode → sign → verify of a certificate, OCSP signing), so every core signs while the
+ * main thread keeps the database writes (group commit), the HTTP server and the decisions. Why our own pool and not
+ * piscina: docs/architecture.md ("CPU work beside the event loop").
+ *
+ * - Jobs go to the worker with the fewest jobs in flight; a worker runs its jobs one after the other.
+ * - CA keys: a worker asks for a key the first time a job needs it; the pool passes the request to the key's
+ *   backend (`lendKey`, only backends whose keys are node:crypto objects in this process: software), which posts the
+ *   key to that worker itself. HSM/KMS keys are never lent: `signsWith` is false and the pipeline signs in-process
+ *   through the backend, with the backend's own concurrency.
+ * - A worker that dies (crash, out of memory) fails its jobs in flight with `worker.failed` and is replaced; one
+ *   that cannot even start (three times in a row) fails every job at once instead of looping.
+ * - Workers start with the first job and hold the process open only while they have jobs; `close()` ends them.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { PkiError, type KeyType } from '@pkim/shared';
+import { hasCapability, type KeyBackends } from '@pkim/keys';
+import type { CertificatePlanInput, DecodedCsr, OcspResponseInput } from '@pkim/core';
+import {
+  fromJobError,
+  toJobError,
+  type ComputeJob,
+  type ComputeResults,
+  type JobError,
+  type JobKey,
+} from './compute-jobs';
+
+declare const PKIM_BUNDLED: boolean | undefined;
+
+export interface ComputePool {
+  /** number of worker threads */
+  readonly size: number;
+  /** true when certificates and OCSP responses signed with this key can be made in the pool (a software key) */
+  signsWith(uri: string): boolean;
+  decodeCsr(csr: string | Uint8Array): Promise<DecodedCsr>;
+  /** plan → lint → encode → sign → assemble → verify, in a worker */
+  signCertificate(
+    input: CertificatePlanInput,
+    now: number,
+    key: JobKey,
+    what: string,
+  ): Promise<ComputeResults['certificate']>;
+  signOcsp(input: OcspResponseInput, key: JobKey): Promise<Uint8Array>;
+  /** terminates the workers; jobs still in flight fail with `worker.failed` */
+  close(): Promise<void>;
+}
+
+export interface ComputePoolOptions {
+  /** worker threads (≥ 1) */
+  size: number;
+  keys: KeyBackends;
+  logger: Logger;
+  /** the worker module (default: compute-worker beside this module; tests pass their own) */
+  workerUrl?: URL;
+}
+
+function defaultWorkerUrl(): URL {
+  return typeof PKIM_BUNDLED !== 'undefined' && PKIM_BUNDLED
+    ? new URL('./compute-worker.mjs', import.meta.url)
+    : new URL('./compute-worker.ts', import.meta.url);
+}
+
+/** Starts a worker; a TypeScript module (sources, tests) is loaded through tsx's loader registered in the worker. */
+function startWorker(url: URL, keyPort: MessagePort): Worker {
+  const options = { workerData: { keyPort }, transferList: [keyPort] };
+  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
+  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
+  const mjs = cjs.replace(/\.cjs$/, '.mjs');
+  const api = pathToFileURL(existsSync(mjs) ? mjs : cjs).href;
+  const boot =
+    `import(${JSON.stringify(api)}).then(({ register }) => { register(); ` +
+    `return import(${JSON.stringify(url.href)}); })`;
+  return new Worker(boot, { ...options, eval: true });
+}
+
+interface Pending {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each job's result type is its promise's
+  resolve(value: any): void;
+  reject(e: PkiError): void;
+}
+
+interface Slot {
+  worker: Worker;
+  keyPort: MessagePort;
+  inFlight: Map<number, Pending>;
+  ready: boolean;
+  exited: boolean;
+  lastError?: string;
+}
+
+const failed = (message: string): PkiError => new PkiError('worker.failed', message, { retryable: true });
+
+export function createComputePool(opts: ComputePoolOptions): ComputePool {
+  if (!Number.isInteger(opts.size) || opts.size < 1) {
+    throw new PkiError('input.invalid', `a compute pool needs at least one worker, not ${opts.size}`);
+  }
+  const { keys, logger } = opts;
+  const url = opts.workerUrl ?? defaultWorkerUrl();
+  const slots: Slot[] = [];
+  let nextId = 1;
+  let closed = false;
+  /** workers that died before they were ready, in a row: a broken installation, not a crash */
+  let failedStarts = 0;
+  let broken: string | undefined;
+
+  function lend(slot: Slot, m: { type: string; uri: string; keyType: KeyType }): void {
+    if (m.type !== 'need-key') return;
+    void (async () => {
+      const backend = keys.forUri(m.uri);
+      if (!hasCapability(backend, 'lendKey')) {
+        throw new PkiError('kms.unsupported', `key backend ${backend.name} does not lend keys to worker threads`);
+      }
+      await backend.lendKey(m.uri, m.keyType, slot.keyPort);
+    })().catch((e: unknown) => {
+      if (!slot.exited) slot.keyPort.postMessage({ type: 'key-error', uri: m.uri, error: toJobError(e) });
+    });
+  }
+
+  function spawn(index: number): void {
+    const channel = new MessageChannel();
+    const worker = startWorker(url, channel.port2);
+    const slot: Slot = { worker, keyPort: channel.port1, inFlight: new Map(), ready: false, exited: false };
+    const threadId = worker.threadId;
+    slots[index] = slot;
+    worker.unref();
+    slot.keyPort.unref();
+    slot.keyPort.on('message', (m: { type: string; uri: string; keyType: KeyType }) => lend(slot, m));
+    worker.on('message', (m: { ready?: true; id?: number; ok?: boolean; result?: unknown; error?: JobError }) => {
+      if (m.ready) {
+        slot.ready = true;
+        failedStarts = 0;
+        return;
+      }
+      const p = m.id === undefined ? undefined : slot.inFlight.get(m.id);
+      if (!p || m.id === undefined) return;
+      slot.inFlight.delete(m.id);
+      if (slot.inFlight.size === 0) worker.unref();
+      if (m.ok) p.resolve(m.result);
+      else p.reject(fromJobError(m.error ?? { code: 'internal.error', message: 'the worker failed the job' }));
+    });
+    worker.on('error', (e) => {
+      slot.lastError = e.message;
+    });
+    worker.on('exit', (code) => {
+      slot.exited = true;
+      slot.keyPort.close();
+      if (closed) return;
+      const why = slot.lastError ?? `exit code ${code}`;
+      logger.error({ worker: index, threadId, err: why }, 'a compute worker stopped; restarting it');
+      for (const p of slot.inFlight.values()) {
+        p.reject(failed(`the signing worker thread stopped while handling this request (${why}); retry`));
+      }
+      slot.inFlight.clear();
+      if (!slot.ready && ++failedStarts >= 3) {
+        broken = `the signing worker threads cannot start (${why})`;
+        logger.error({ err: why }, 'compute workers cannot start; signing requests fail until the restart');
+        return;
+      }
+      spawn(index);
+    });
+  }
+
+  function run<K extends ComputeJob['kind']>(job: Extract<ComputeJob, { kind: K }>): Promise<ComputeResults[K]> {
+    if (closed) return Promise.reject(failed('the signing worker pool is closed'));
+    if (broken) return Promise.reject(failed(broken));
+    // started on the first job: a server that never signs (and every test server) starts no threads
+    if (slots.length === 0) for (let i = 0; i < opts.size; i++) spawn(i);
+    let slot = slots[0]!;
+    for (const s of slots) if (s.inFlight.size < slot.inFlight.size) slot = s;
+    const id = nextId++;
+    return new Promise<ComputeResults[K]>((resolve, reject) => {
+      if (slot.inFlight.size === 0) slot.worker.ref();
+      slot.inFlight.set(id, { resolve, reject });
+      slot.worker.postMessage({ id, job });
+    });
+  }
+
+  return {
+    size: opts.size,
+    signsWith(uri) {
+      try {
+        return hasCapability(keys.forUri(uri), 'lendKey');
+      } catch {
+        return false;
+      }
+    },
+    decodeCsr: (csr) => run({ kind: 'csr', csr }),
+    signCertificate: (input, now, key, what) => run({ kind: 'certificate', input, now, key, what }),
+    signOcsp: (input, key) => run({ kind: 'ocsp', input, key }),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(
+        slots.map(async (s) => {
+          for (const p of s.inFlight.values()) p.reject(failed('the signing worker pool was closed'));
+          s.inFlight.clear();
+          s.keyPort.close();
+          await s.worker.terminate();
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthority, type Authority } from '@pkim/authority';
+import { createComputePool } from '../src/compute/compute-pool';
+import { createKeyBackends, createKmipBackend, createMemoryKeyBlobStorage, createSoftwareBackend } from '@pkim/keys';
+import { fixedClock } from '@pkim/shared';
+import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
+import { opensslOcspCheck, opensslOcspRequest, opensslText, opensslVerify } from '../../../tests/support/verifiers';
+import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
+
+/** what differs between two issuances of the same request: serial and signature (ECDSA is randomised) */
+function comparable(text: string): string {
+  return text
+    .replace(/Serial Number:\s*\n?\s*[0-9a-f:]+/i, 'Serial Number: …')
+    .replace(/Signature Value:\n(\s+[0-9a-f:]+\n)+/g, 'Signature Value: …\n');
+}
+
+/** OS threads of this process (worker threads are threads; process.getActiveResourcesInfo does not list them) */
+const threads = (): number => readdirSync('/proc/self/task').length;
+
+describe('signing worker threads (PKIM_WORKERS)', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let inProcess: Authority;
+  let pooled: Authority;
+  let rootPem: string;
+  const clock = fixedClock(Math.floor(Date.now() / 1000) * 1000);
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    inProcess = await createAuthority({ dataDir: tmp.dir, logger: silentLogger, clock });
+    // the same data directory and clock: both instances see the same CAs and plan the same certificates
+    pooled = await createAuthority({ dataDir: tmp.dir, logger: silentLogger, clock, workers: 2 });
+    // the root is self-signed in a worker (its new key lent to it), the intermediate signed there by the root key
+    const root = await pooled.sign(
+      { kind: 'root-ca', name: 'root', subject: 'CN=Pool Root,O=Tests', keyType: 'ec-p256' },
+      { actor: TEST_ADMIN },
+    );
+    rootPem = root.certificatePem!;
+    await pooled.sign(
+      {
+        kind: 'intermediate-ca',
+        parent: 'root',
+        name: 'issuing',
+        subject: 'CN=Pool Issuing,O=Tests',
+        keyType: 'rsa-2048',
+      },
+      { actor: TEST_ADMIN },
+    );
+  });
+
+  afterAll(async () => {
+    await pooled?.close();
+    await inProcess?.close();
+    tmp?.cleanup();
+  });
+
+  it('issues the same certificates with workers as in-process, verified by openssl', async () => {
+    expect(pooled.describe().workers).toBe(2);
+    expect(inProcess.describe().workers).toBe(0);
+    const issuing = await inProcess.cas.get('issuing');
+    for (const keyType of ['ec-p256', 'rsa-2048', 'ed25519']) {
+      const { csrPem } = opensslCsr({ keyType, subject: '/CN=svc.example.com', sans: ['DNS:svc.example.com'] });
+      const request = { kind: 'leaf-csr', ca: 'issuing', csrPem, profile: 'tls-server' } as const;
+      const a = await inProcess.sign(request, { actor: TEST_ADMIN });
+      const b = await pooled.sign(request, { actor: TEST_ADMIN });
+      expect(comparable(opensslText(b.certificatePem))).toBe(comparable(opensslText(a.certificatePem)));
+      for (const leafPem of [a.certificatePem, b.certificatePem]) {
+        const v = opensslVerify({ leafPem, chainPems: [issuing.certificatePem!], rootPem, purpose: 'sslserver' });
+        expect(v.ok, v.output).toBe(true);
+      }
+    }
+  });
+
+  it('refuses in a worker what the in-process pipeline refuses (CSR without proof of possession, lint)', async () => {
+    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=x.example.com', sans: ['DNS:x.example.com'] });
+    // flip one bit of the signature: the proof of possession fails in the worker
+    const der = Buffer.from(csrPem.replace(/-----[^-]+-----/g, '').replace(/\s/g, ''), 'base64');
+    der[der.length - 5]! ^= 0x01;
+    const b64 = der.toString('base64');
+    const broken = `-----BEGIN CERTIFICATE REQUEST-----\n${b64}\n-----END CERTIFICATE REQUEST-----\n`;
+    await expectPkiError(
+      pooled.sign({ kind: 'leaf-csr', ca: 'issuing', csrPem: broken, profile: 'tls-server' }, { actor: TEST_ADMIN }),
+      'csr.invalid_signature',
+    );
+  });
+
+  it('signs OCSP responses (with a nonce) in a worker: openssl verifies them, revocation is reflected', async () => {
+    const issuing = await pooled.cas.get('issuing');
+    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=o.example.com', sans: ['DNS:o.example.com'] });
+    const leaf = await pooled.sign(
+      { kind: 'leaf-csr', ca: 'issuing', csrPem, profile: 'tls-server' },
+      { actor: TEST_ADMIN },
+    );
+    const chain = `${issuing.certificatePem!}${rootPem}`;
+    for (const expected of ['good', 'revoked']) {
+      if (expected === 'revoked') await pooled.certificates.revoke(leaf.certificate.id, 'keyCompromise', TEST_ADMIN);
+      const requestDer = opensslOcspRequest({
+        issuerPem: issuing.certificatePem!,
+        leafPem: leaf.certificatePem,
+        nonce: true,
+      });
+      const r = await pooled.ocsp.respond(requestDer);
+      expect(r.statuses).toEqual([expected]);
+      const check = opensslOcspCheck({
+        responseDer: r.der,
+        issuerPem: issuing.certificatePem!,
+        caFilePem: chain,
+        requestDer,
+        atTime: Math.floor(clock.now() / 1000),
+      });
+      expect(check.ok, check.output).toBe(true);
+      expect(check.output).toContain(`Cert Status: ${expected}`);
+    }
+  });
+});
+
+describe('the compute pool itself', () => {
+  const keys = createKeyBackends([]);
+
+  it('lends nothing but software keys: HSM/KMS keys keep signing through their backend', () => {
+    const software = createSoftwareBackend({ kek: new Uint8Array(32), storage: createMemoryKeyBlobStorage() });
+    // a configured KMIP backend (no connection is made): a backend without the lendKey capability
+    const kmip = createKmipBackend({ url: 'http://127.0.0.1:9/kmip' });
+    const pool = createComputePool({ size: 1, keys: createKeyBackends([software, kmip]), logger: silentLogger });
+    try {
+      expect(pool.signsWith('software:key_abc')).toBe(true);
+      expect(pool.signsWith('kmip:abc@127.0.0.1:9')).toBe(false);
+      expect(pool.signsWith('pkcs11:token=x;object=y')).toBe(false);
+    } finally {
+      void pool.close();
+    }
+  });
+
+  it('a dead worker fails its request with worker.failed and is restarted; close() ends every thread', async () => {
+    await promisify(randomBytes)(1); // libuv's thread pool is started before counting
+    const before = threads();
+    const pool = createComputePool({
+      size: 1,
+      keys,
+      logger: silentLogger,
+      workerUrl: new URL('./fixtures/crashing-compute-worker.ts', import.meta.url),
+    });
+    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=ok.example.com', sans: ['DNS:ok.example.com'] });
+    expect((await pool.decodeCsr(csrPem)).subjectDn).toBe('CN=ok.example.com');
+    expect(threads()).toBeGreaterThan(before); // the count sees the worker
+    const e = await expectPkiError(pool.decodeCsr('crash'), 'worker.failed');
+    expect(e.message).toMatch(/worker thread stopped .*exit code 3/);
+    // the replacement answers
+    expect((await pool.decodeCsr(csrPem)).subjectDn).toBe('CN=ok.example.com');
+    await pool.close();
+    expect(threads()).toBeLessThanOrEqual(before);
+    await expectPkiError(pool.decodeCsr(csrPem), 'worker.failed');
+  });
+
+  it('workers that cannot start fail requests instead of hanging or restarting forever', async () => {
+    const pool = createComputePool({
+      size: 1,
+      keys,
+      logger: silentLogger,
+      workerUrl: new URL('./fixtures/broken-compute-worker.ts', import.meta.url),
+    });
+    // each request fails (none hangs); after three failed starts the pool stops restarting and says why
+    let last: Error | undefined;
+    for (let i = 0; i < 10 && !last?.message.includes('threads cannot start'); i++) {
+      last = await expectPkiError(pool.decodeCsr('x'), 'worker.failed');
+    }
+    expect(last?.message).toMatch(/workers? threads cannot start \(.*this worker cannot start/);
+    await pool.close();
+  });
+});
