@@ -28,7 +28,7 @@ import {
   type ComputeResults,
   type JobError,
   type JobKey,
-} from './compute-jobs';
+} from './compute-protocol';
 
 declare const PKIM_BUNDLED: boolean | undefined;
 

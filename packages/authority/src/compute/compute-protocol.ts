@@ -1,0 +1,47 @@
+/**
+ * What crosses the thread boundary between the compute pool and its workers: the jobs, their results and errors.
+ * Types and two small functions only, so the pool (loaded by every command through the authority) does not load
+ * the certificate and OCSP encoders that the jobs themselves run (compute-jobs.ts, loaded in the workers).
+ */
+import { PkiError, type KeyType } from '@pkim/shared';
+import type { CertificatePlanInput, DecodedCsr, OcspResponseInput } from '@pkim/core';
+
+/** The CA key a job signs with: the worker holds it when its backend lent it (KeyLender). */
+export interface JobKey {
+  uri: string;
+  keyType: KeyType;
+  /** SubjectPublicKeyInfo DER (the signature is verified against it) */
+  publicKey: Uint8Array;
+}
+
+export type ComputeJob =
+  /** decode a CSR and check its proof of possession */
+  | { kind: 'csr'; csr: string | Uint8Array }
+  /** plan → lint → encode → sign → assemble → verify one certificate */
+  | { kind: 'certificate'; input: CertificatePlanInput; now: number; key: JobKey; what: string }
+  /** sign one OCSP response */
+  | { kind: 'ocsp'; input: OcspResponseInput; key: JobKey };
+
+export interface ComputeResults {
+  csr: DecodedCsr;
+  certificate: { der: Uint8Array; subjectKeyIdentifier: Uint8Array };
+  ocsp: Uint8Array;
+}
+
+export type ComputeResult = ComputeResults[ComputeJob['kind']];
+
+/** An error as it crosses the thread boundary. */
+export interface JobError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export function toJobError(e: unknown): JobError {
+  if (e instanceof PkiError) return { code: e.code, message: e.message, details: e.details };
+  return { code: 'internal.error', message: e instanceof Error ? e.message : String(e) };
+}
+
+export function fromJobError(e: JobError): PkiError {
+  return new PkiError(e.code, e.message, e.details ? { details: e.details } : {});
+}
