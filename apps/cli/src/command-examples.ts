@@ -167,6 +167,10 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
     'pkim notify rule add revocations --email pki@example.com --events certificate.revoked',
   ],
   'notify rule list': ['pkim notify rule list'],
+  'notify rule rotate-secret': [
+    'pkim notify rule rotate-secret expiring --overlap 48h',
+    'pkim notify rule rotate-secret expiring --secret-file new-secret.txt --overlap 0',
+  ],
   'notify rule remove': ['pkim notify rule remove expiring'],
   'notify rule enable': ['pkim notify rule enable expiring'],
   'notify rule disable': ['pkim notify rule disable expiring'],

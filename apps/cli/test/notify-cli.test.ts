@@ -136,4 +136,72 @@ describe('pkim notify', () => {
         .map((r) => r.name),
     ).toEqual(['web-expiry']);
   }, 300_000);
+
+  it('rotates a webhook secret: shown once, both secrets sign during the overlap, one after --overlap 0', async () => {
+    const oldFile = join(tmp.dir, 'old-secret');
+    writeFileSync(oldFile, 'rotation-old-secret-0123456789\n');
+    const add = ['notify', 'rule', 'add', 'rot', '--webhook', url, '--events', 'certificate.revoked'];
+    expect(pkim(...add, '--secret-file', oldFile).code).toBe(0);
+    const newFile = join(tmp.dir, 'new-secret');
+    writeFileSync(newFile, 'rotation-new-secret-0123456789\n');
+    const rotated = pkim(
+      'notify',
+      'rule',
+      'rotate-secret',
+      'rot',
+      '--secret-file',
+      newFile,
+      '--overlap',
+      '2h',
+      '--json',
+    );
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const dto = rotated.json<{ name: string; secret: string; secretOverlapUntil: string }>();
+    expect(dto).toMatchObject({ name: 'rot', secret: 'rotation-new-secret-0123456789' });
+    expect(Date.parse(dto.secretOverlapUntil) - Date.now()).toBeGreaterThan(7_000_000);
+    expect(pkim('notify', 'rule', 'list', '--json').stdout).not.toContain('rotation-');
+
+    /** revokes a fresh certificate (out of web-expiry's scope), runs the job: the `v1` values of the delivery */
+    const nextSignatures = async (cn: string) => {
+      const leaf = pkim('cert', 'issue', '--ca', 'n-root', '--cn', cn, '--ttl', '20d', '--json');
+      expect(leaf.code, leaf.stderr).toBe(0);
+      expect(pkim('cert', 'revoke', leaf.json<{ serial: string }>().serial, '--reason', 'superseded').code).toBe(0);
+      const before = received.length;
+      const run = await runPkimAsync(['notify', 'run', '--json'], { dataDir });
+      expect(run.json()).toMatchObject({ delivered: 1 });
+      expect(received).toHaveLength(before + 1);
+      const got = received.at(-1)!;
+      const t = String(got.headers['x-pkim-timestamp']);
+      const mac = (secret: string) => `v1=${createHmac('sha256', secret).update(`${t}.${got.body}`).digest('hex')}`;
+      const [ts, ...v1] = String(got.headers['x-pkim-signature']).split(',');
+      expect(ts).toBe(`t=${t}`);
+      return { v1, mac };
+    };
+    const during = await nextSignatures('rot1.example.org');
+    expect(during.v1).toEqual([
+      during.mac('rotation-new-secret-0123456789'),
+      during.mac('rotation-old-secret-0123456789'),
+    ]);
+
+    // generated secret, printed once; --overlap 0: the previous secret stops at once
+    const again = pkim('notify', 'rule', 'rotate-secret', 'rot', '--overlap', '0');
+    expect(again.code, again.stderr).toBe(0);
+    const m = /new webhook secret \(HMAC-SHA256 key\):\n([A-Za-z0-9_-]{43})\nstore it now/.exec(again.stdout);
+    expect(again.stdout).toMatch(/the old secret no longer signs/);
+    const after = await nextSignatures('rot2.example.org');
+    expect(after.v1).toEqual([after.mac(m![1]!)]);
+
+    const bad = pkim('notify', 'rule', 'rotate-secret', 'rot', '--overlap', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: input\.invalid: invalid duration 'soon'/);
+    const audit = pkim('audit', 'list', '--action', 'notification.secret_rotated', '--json');
+    expect(audit.code, audit.stderr).toBe(0);
+    expect(audit.stdout).not.toContain('rotation-new-secret');
+    const rotations = audit.json<{ items: { details: { name: string; generated: boolean } }[] }>().items;
+    expect(rotations.map((e) => [e.details.name, e.details.generated]).sort()).toEqual([
+      ['rot', false],
+      ['rot', true],
+    ]);
+    expect(pkim('notify', 'rule', 'remove', 'rot').code).toBe(0);
+  }, 300_000);
 });

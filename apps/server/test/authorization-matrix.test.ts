@@ -210,6 +210,10 @@ const TRPC: Record<string, TrpcRow> = {
     input: async (k) => ({ rule: await k.freshRule(), enabled: false }),
     expect: ADMIN_ONLY,
   },
+  'notification.rotateSecret': {
+    input: async (k) => ({ rule: await k.freshRule(), overlap: '1h' }),
+    expect: ADMIN_ONLY,
+  },
   'notification.removeRule': { input: async (k) => ({ rule: await k.freshRule() }), expect: ADMIN_ONLY },
   'notification.listDeliveries': { input: () => ({}), expect: AUDITORS },
   'acme.directories': { expect: EVERYONE },

@@ -453,4 +453,75 @@ describe('notifications: two server instances on one SQLite file', () => {
       certificate: { serial: leaf.certificate.serialHex },
     });
   });
+
+  it('rotates a webhook secret over REST: both secrets sign during the overlap, then only the new one', async () => {
+    const [a] = authorities as [Authority];
+    const app = apps[0]!;
+    const token = (await a.auth.createToken({ name: 'rotation-admin', role: 'admin' }, admin)).token;
+    const rest = async (method: 'GET' | 'POST', url: string, payload?: object) => {
+      const r = await app.inject({ method, url, payload, headers: { authorization: `Bearer ${token}` } });
+      return { status: r.statusCode, text: r.body, json: r.json<Record<string, unknown>>() };
+    };
+    const oldSecret = 'the-old-secret-0123456789abcdef';
+    await a.notifications.createRule(
+      {
+        name: 'rotating',
+        trigger: 'events',
+        channel: 'webhook',
+        target: hook.url,
+        events: ['certificate.revoked'],
+        secret: oldSecret,
+      },
+      admin,
+    );
+    const rotated = await rest('POST', '/api/v1/notifications/rules/rotating/rotate-secret', { overlap: '1h' });
+    expect(rotated.status, rotated.text).toBe(200);
+    const newSecret = rotated.json.secret as string;
+    expect(newSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(rotated.json).toMatchObject({
+      name: 'rotating',
+      secretOverlapUntil: new Date(clock.now() + 3_600_000).toISOString(),
+    });
+    // never listed, never in the audit trail; the rotation is audited
+    const listed = await rest('GET', '/api/v1/notifications/rules');
+    expect(listed.text).not.toContain(newSecret);
+    expect(listed.text).not.toContain(oldSecret);
+    const audited = await a.audit.list({ action: 'notification.secret_rotated', limit: 5 });
+    expect(audited.map((e) => e.details)).toEqual([
+      { name: 'rotating', overlapUntil: new Date(clock.now() + 3_600_000).toISOString(), generated: true },
+    ]);
+
+    const root = await a.cas.get('root');
+    /** revokes a fresh certificate, runs the job, and answers the `v1` values of the rotating rule's delivery */
+    const signaturesOfNextDelivery = async (cn: string) => {
+      const leaf = await issueLeaf(a, root, cn, 30 * DAY, clock.now());
+      await a.certificates.revoke(leaf.certificate.id, 'superseded', admin);
+      await Promise.all(apps.map((x) => x.pkim.jobs!.runOnce()));
+      const got = hook.received.filter((r) => payloadOf(r).rule.name === 'rotating').at(-1)!;
+      expect(payloadOf(got).data.certificate?.serial).toBe(leaf.certificate.serialHex);
+      const [t, ...v1] = String(got.headers['x-pkim-signature']).split(',');
+      expect(t).toBe(`t=${String(got.headers['x-pkim-timestamp'])}`);
+      const mac = (secret: string) =>
+        `v1=${createHmac('sha256', secret)
+          .update(`${t!.slice(2)}.${got.body}`)
+          .digest('hex')}`;
+      return { v1, mac };
+    };
+    const during = await signaturesOfNextDelivery('rot1.example.net');
+    expect(during.v1).toEqual([during.mac(newSecret), during.mac(oldSecret)]);
+
+    clock.advance(3_600_000 + 1000);
+    expect((await rest('GET', '/api/v1/notifications/rules')).text).toContain('"secretOverlapUntil":null');
+    const after = await signaturesOfNextDelivery('rot2.example.net');
+    expect(after.v1).toEqual([after.mac(newSecret)]);
+
+    // refused: an overlap beyond 30 days, the current secret again, an unknown rule — nothing changes
+    const tooLong = await rest('POST', '/api/v1/notifications/rules/rotating/rotate-secret', { overlap: '31d' });
+    expect([tooLong.status, tooLong.json.code]).toEqual([400, 'input.invalid']);
+    const same = await rest('POST', '/api/v1/notifications/rules/rotating/rotate-secret', { secret: newSecret });
+    expect([same.status, same.json.code]).toEqual([400, 'input.invalid']);
+    const missing = await rest('POST', '/api/v1/notifications/rules/nope/rotate-secret', {});
+    expect([missing.status, missing.json.code]).toEqual([404, 'notification.rule_not_found']);
+    expect(await a.audit.list({ action: 'notification.secret_rotated', limit: 5 })).toHaveLength(1);
+  });
 });

@@ -121,6 +121,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'notification.listRules': ['admin', 'auditor'],
   'notification.createRule': ADMIN,
   'notification.setRuleEnabled': ADMIN,
+  'notification.rotateSecret': ADMIN,
   'notification.removeRule': ADMIN,
   'notification.listDeliveries': ['admin', 'auditor'],
   'vault.mounts.list': ALL,

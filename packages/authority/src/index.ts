@@ -83,10 +83,12 @@ export {
 } from './oidc/oidc-service';
 export {
   DEFAULT_DAYS_BEFORE,
+  DEFAULT_SECRET_OVERLAP_MS,
   webhookSignature,
   type NotificationService,
   type NotificationRuleInput,
   type NotificationRuleView,
+  type NotificationSecretRotation,
   type NotificationDeliveryView,
   type NotificationDeliveryEvent,
   type NotificationRunResult,

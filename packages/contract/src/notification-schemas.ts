@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NOTIFICATION_EVENTS, type NotificationEvent } from '@pkim/shared';
+import { NOTIFICATION_EVENTS, parseDuration, type NotificationEvent } from '@pkim/shared';
 import { caRefSchema, emailSchema, isoTime, isoTimeOrNull, profileNameSchema, rfc3339Schema } from './common-schemas';
 
 /** Notification rules and the delivery log (docs/notifications.md). */
@@ -50,11 +50,34 @@ export const notificationRuleSchema = z.object({
   profile: z.string().nullable(),
   namePattern: z.string().nullable(),
   enabled: z.boolean(),
+  /** after a secret rotation: deliveries are signed under the previous secret too until then (null: not rotating) */
+  secretOverlapUntil: rfc3339Schema.nullable(),
   createdAt: rfc3339Schema,
   updatedAt: rfc3339Schema,
 });
 /** the answer to a creation: the rule and, for a webhook, its secret — the only time it is shown */
 export const notificationRuleCreatedSchema = notificationRuleSchema.extend({ secret: z.string().nullable() });
+
+/**
+ * A new webhook secret (generated when absent). `overlap`: how long deliveries still carry a signature under the
+ * old secret beside the new one (`24h` by default, at most `30d`; `0`: the old secret stops at once).
+ */
+export const notificationSecretRotateInputSchema = z
+  .object({
+    rule: notificationRuleRefSchema,
+    secret: z.string().min(16).max(256).optional(),
+    overlap: z
+      .string()
+      .trim()
+      .max(16)
+      .regex(/^\d+\s*[smhdw]?$/i, 'expected a duration such as 24h, 7d or 0')
+      .transform((v) => (/^0+\s*[smhdw]?$/i.test(v) ? 0 : parseDuration(v)))
+      .refine((ms) => ms <= 30 * 86_400_000, 'the overlap is at most 30d')
+      .optional(),
+  })
+  .strict();
+/** the answer to a rotation: the rule and its new secret — the only time it is shown */
+export const notificationSecretRotatedSchema = notificationRuleSchema.extend({ secret: z.string() });
 
 export const notificationRuleRefInputSchema = z.object({ rule: notificationRuleRefSchema }).strict();
 export const notificationRuleEnableInputSchema = z
@@ -101,6 +124,7 @@ export interface NotificationRuleRecord {
   profile: string | null;
   namePattern: string | null;
   enabled: boolean;
+  secretOverlapUntil: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -131,6 +155,7 @@ export function toNotificationRuleDto(r: NotificationRuleRecord): z.infer<typeof
     profile: r.profile,
     namePattern: r.namePattern,
     enabled: r.enabled,
+    secretOverlapUntil: isoTimeOrNull(r.secretOverlapUntil),
     createdAt: isoTime(r.createdAt),
     updatedAt: isoTime(r.updatedAt),
   };
@@ -139,6 +164,12 @@ export function toNotificationRuleDto(r: NotificationRuleRecord): z.infer<typeof
 export function toNotificationRuleCreatedDto(
   r: NotificationRuleRecord & { secret: string | null },
 ): z.infer<typeof notificationRuleCreatedSchema> {
+  return { ...toNotificationRuleDto(r), secret: r.secret };
+}
+
+export function toNotificationSecretRotatedDto(
+  r: NotificationRuleRecord & { secret: string },
+): z.infer<typeof notificationSecretRotatedSchema> {
   return { ...toNotificationRuleDto(r), secret: r.secret };
 }
 

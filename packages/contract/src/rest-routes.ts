@@ -189,6 +189,11 @@ export const REST_TWINS = {
     path: '/notifications/rules/:rule/enabled',
     summary: 'Enable or disable a notification rule',
   },
+  'notification.rotateSecret': {
+    method: 'POST',
+    path: '/notifications/rules/:rule/rotate-secret',
+    summary: "Rotate a webhook rule's HMAC secret (the old one still signs during the overlap)",
+  },
   'notification.removeRule': {
     method: 'DELETE',
     path: '/notifications/rules/:rule',

@@ -658,6 +658,8 @@ export const notificationRules = pgTable(
     channel: text('channel').$type<NotificationChannel>().notNull(),
     target: text('target').notNull(),
     secret: text('secret'),
+    previousSecret: text('previous_secret'),
+    previousSecretUntil: bigint('previous_secret_until', { mode: 'number' }),
     daysBefore: json<number[]>('days_before').notNull(),
     events: json<string[]>('events').notNull(),
     caId: text('ca_id'),

@@ -658,6 +658,9 @@ export const notificationRules = sqliteTable(
     target: text('target').notNull(),
     /** HMAC-SHA256 key of a webhook (null for e-mail) */
     secret: text('secret'),
+    /** the key before the last rotation: deliveries are signed under both until `previousSecretUntil` */
+    previousSecret: text('previous_secret'),
+    previousSecretUntil: integer('previous_secret_until'),
     daysBefore: json<number[]>('days_before').notNull(),
     events: json<string[]>('events').notNull(),
     caId: text('ca_id'),

@@ -240,6 +240,9 @@ export interface NotificationRuleRow {
   channel: NotificationChannel;
   target: string;
   secret: string | null;
+  /** the secret before the last rotation (sealed), still signed with until `previousSecretUntil` */
+  previousSecret: string | null;
+  previousSecretUntil: number | null;
   daysBefore: number[];
   events: string[];
   caId: string | null;

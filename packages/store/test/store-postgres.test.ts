@@ -92,6 +92,7 @@ describe('PostgreSQL store', () => {
         '0012_oidc_notifications',
         '0017_certificate_names',
         '0020_certificate_provisioner',
+        '0021_webhook_secret_rotation',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));

@@ -113,6 +113,7 @@ describe('SQLite store', () => {
         '0012_oidc_notifications',
         '0017_certificate_names',
         '0020_certificate_provisioner',
+        '0021_webhook_secret_rotation',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });

@@ -761,7 +761,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0009 not applied
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0021 not applied
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
       const sshTables = ['ssh_blocks', 'ssh_host_accounts', 'ssh_principal_grants', 'ssh_certificates'];
@@ -769,6 +769,9 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        'alter table notification_rules drop column previous_secret_until',
+        'alter table notification_rules drop column previous_secret',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop index certificates_provisioner_created_idx',
         'alter table certificates drop column provisioner',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,

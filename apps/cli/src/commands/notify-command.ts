@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { NOTIFICATION_EVENTS, PkiError, type NotificationEvent } from '@pkim/shared';
+import { NOTIFICATION_EVENTS, PkiError, parseDuration, type NotificationEvent } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
 import { intOption } from '../cli-parsers';
 import { readPasswordFile } from './cert-lifecycle-command';
@@ -30,6 +30,12 @@ function eventsOption(v: string): NotificationEvent[] {
       `unknown event '${unknown[0] ?? v}' (use ${NOTIFICATION_EVENTS.join(', ')}, comma separated)`,
     );
   return events as NotificationEvent[];
+}
+
+/** `24h`, `7d`, or `0` (the old secret stops at once) → milliseconds */
+function overlapOption(v: string): number {
+  if (/^\s*0+\s*[smhdw]?\s*$/i.test(v)) return 0;
+  return parseDuration(v);
 }
 
 function statusOption(v: string): Status {
@@ -122,6 +128,33 @@ export function registerNotifyCommand(program: Command, ctx: CliContext): void {
             r.enabled ? 'yes' : 'no',
           ]),
         ),
+      );
+    });
+
+  rule
+    .command('rotate-secret <rule>')
+    .description('a new HMAC secret for a webhook rule, printed once; the old one still signs during the overlap')
+    .option('--overlap <duration>', 'deliveries carry a signature under the old secret too for this long', '24h')
+    .option('--secret-file <file>', 'the new secret (first line); default: generated and printed once')
+    .action(async (ref: string, o: { overlap: string; secretFile?: string }) => {
+      const overlapMs = overlapOption(o.overlap);
+      const a = await ctx.openAuthority();
+      const r = await a.notifications.rotateSecret(
+        ref,
+        { secret: readPasswordFile(o.secretFile), overlapMs },
+        ctx.actor,
+      );
+      const { toNotificationSecretRotatedDto } = await ctx.contract();
+      ctx.output(toNotificationSecretRotatedDto(r), () =>
+        [
+          `rule ${r.name}: webhook secret rotated; ` +
+            (r.secretOverlapUntil === null
+              ? 'the old secret no longer signs'
+              : `deliveries are signed under the old secret too until ${date(r.secretOverlapUntil)}`),
+          ...(o.secretFile
+            ? []
+            : ['new webhook secret (HMAC-SHA256 key):', r.secret, 'store it now: it is not shown again.']),
+        ].join('\n'),
       );
     });
 

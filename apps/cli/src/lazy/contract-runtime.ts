@@ -12,6 +12,7 @@ export {
   toNotificationDeliveryDto,
   toNotificationRuleCreatedDto,
   toNotificationRuleDto,
+  toNotificationSecretRotatedDto,
   toRenewalDto,
   toRequestDto,
   toTokenDto,

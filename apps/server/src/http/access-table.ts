@@ -113,6 +113,7 @@ const TRPC_ACCESS = {
   'notification.createRule': 'notification:manage',
   'notification.setRuleEnabled': 'notification:manage',
   'notification.removeRule': 'notification:manage',
+  'notification.rotateSecret': 'notification:manage',
   'notification.listDeliveries': 'notification:read',
   'vault.mounts.list': 'ca:read',
   'vault.mounts.bind': 'ca:write',

@@ -175,6 +175,56 @@ function AddRuleDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (o
   );
 }
 
+const OVERLAPS = [
+  { value: '24h', label: '24 hours (default)' },
+  { value: '1h', label: '1 hour' },
+  { value: '7d', label: '7 days' },
+  { value: '0', label: 'None: the old secret stops at once' },
+];
+
+/** a new HMAC secret for a webhook rule, shown once; the old one still signs during the overlap */
+function RotateSecretDialog({ rule, onClose }: { rule: Rule | null; onClose: () => void }) {
+  const invalidate = useInvalidate();
+  const [overlap, setOverlap] = useState('24h');
+  const rotate = useMutation(
+    trpc.notification.rotateSecret.mutationOptions({
+      onSuccess: () => invalidate(trpc.notification.listRules.queryKey()),
+    }),
+  );
+  const close = () => {
+    rotate.reset();
+    setOverlap('24h');
+    onClose();
+  };
+  const done = rotate.data;
+  return (
+    <FormDialog
+      open={!!rule}
+      onOpenChange={(o) => !o && close()}
+      title={`Rotate the webhook secret of ${rule?.name ?? ''}`}
+      description="A new HMAC-SHA256 key. During the overlap every delivery is signed under both keys."
+      submitLabel="Rotate secret"
+      pending={rotate.isPending}
+      error={rotate.error}
+      result={
+        done ? (
+          <SecretOnce secret={done.secret} testId="rotated-secret" copyLabel="Copy secret" onDone={close}>
+            <p className="text-sm text-muted-foreground">
+              {done.secretOverlapUntil
+                ? `Deliveries carry a signature under the old key too until ${formatDateTime(done.secretOverlapUntil)}.`
+                : 'The old key no longer signs.'}{' '}
+              Receivers accept a request when one <code>v1</code> of <code>x-pkim-signature</code> verifies.
+            </p>
+          </SecretOnce>
+        ) : undefined
+      }
+      onSubmit={() => rule && rotate.mutate({ rule: rule.id, overlap })}
+    >
+      <SelectField id="rotate-overlap" label="Overlap" value={overlap} onChange={setOverlap} options={OVERLAPS} />
+    </FormDialog>
+  );
+}
+
 function RulesTab() {
   const { can } = useMe();
   const manage = can('notification:manage');
@@ -182,6 +232,7 @@ function RulesTab() {
   const { data: rules } = useSuspenseQuery(trpc.notification.listRules.queryOptions());
   const [open, setOpen] = useState(false);
   const [removing, setRemoving] = useState<Rule | null>(null);
+  const [rotating, setRotating] = useState<Rule | null>(null);
   const refresh = () => invalidate(trpc.notification.listRules.queryKey());
   const toggle = useMutation(trpc.notification.setRuleEnabled.mutationOptions({ onSuccess: refresh }));
   const remove = useMutation(
@@ -231,7 +282,19 @@ function RulesTab() {
             ),
           },
           { header: 'Scope', className: 'text-xs', cell: scopeText, from: 'lg' },
-          { header: 'Status', cell: (r) => <StatusBadge status={r.enabled ? 'active' : 'disabled'} /> },
+          {
+            header: 'Status',
+            cell: (r) => (
+              <>
+                <StatusBadge status={r.enabled ? 'active' : 'disabled'} />
+                {r.secretOverlapUntil ? (
+                  <div className="text-xs text-muted-foreground" data-testid="secret-overlap">
+                    old secret signs until {formatDateTime(r.secretOverlapUntil)}
+                  </div>
+                ) : null}
+              </>
+            ),
+          },
           manage && {
             header: 'Actions',
             align: 'right',
@@ -240,6 +303,11 @@ function RulesTab() {
                 <Button size="sm" variant="outline" onClick={() => toggle.mutate({ rule: r.id, enabled: !r.enabled })}>
                   {r.enabled ? 'Disable' : 'Enable'}
                 </Button>
+                {r.channel === 'webhook' ? (
+                  <Button size="sm" variant="outline" onClick={() => setRotating(r)}>
+                    Rotate secret
+                  </Button>
+                ) : null}
                 <Button size="sm" variant="outline" onClick={() => setRemoving(r)}>
                   Remove
                 </Button>
@@ -249,6 +317,7 @@ function RulesTab() {
         ]}
       />
       <AddRuleDialog open={open} onOpenChange={setOpen} />
+      <RotateSecretDialog rule={rotating} onClose={() => setRotating(null)} />
       <ConfirmDialog
         open={!!removing}
         onOpenChange={(o) => !o && setRemoving(null)}

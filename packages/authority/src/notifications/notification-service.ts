@@ -55,9 +55,21 @@ export interface NotificationRuleView {
   profile: string | null;
   namePattern: string | null;
   enabled: boolean;
+  /** after a secret rotation: until then deliveries are signed under the previous secret too (null: not rotating) */
+  secretOverlapUntil: number | null;
   createdAt: number;
   updatedAt: number;
 }
+
+/** `rotateSecret`: the new secret (generated when absent) and how long the old one still signs */
+export interface NotificationSecretRotation {
+  secret?: string;
+  /** overlap in milliseconds (default 24 h, at most 30 days; 0: the old secret stops at once) */
+  overlapMs?: number;
+}
+
+export const DEFAULT_SECRET_OVERLAP_MS = 86_400_000;
+const MAX_SECRET_OVERLAP_MS = 30 * 86_400_000;
 
 export interface NotificationDeliveryView {
   id: string;
@@ -86,6 +98,15 @@ export interface NotificationService {
   listRules(actor: Actor): Promise<NotificationRuleView[]>;
   removeRule(idOrName: string, actor: Actor): Promise<void>;
   setRuleEnabled(idOrName: string, enabled: boolean, actor: Actor): Promise<NotificationRuleView>;
+  /**
+   * A new HMAC secret for a webhook rule, shown in this answer only. During the overlap every delivery carries a
+   * signature under each secret (`t=…,v1=<new>,v1=<old>`), so receivers can switch when they are ready.
+   */
+  rotateSecret(
+    idOrName: string,
+    input: NotificationSecretRotation,
+    actor: Actor,
+  ): Promise<NotificationRuleView & { secret: string }>;
   listDeliveries(
     q: { rule?: string; status?: NotificationStatus; limit?: number; cursor?: string | null },
     actor: Actor,
@@ -126,12 +147,15 @@ const AUDIT_EVENTS: Record<string, NotificationEvent> = {
 };
 
 /**
- * The webhook signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`
- * (docs/notifications.md shows how a receiver verifies it).
+ * The webhook signature header: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`, with one `v1`
+ * per secret (the current one first; the previous one too during a rotation's overlap). docs/notifications.md shows
+ * how a receiver verifies it.
  */
-export function webhookSignature(secret: string, timestampSeconds: number, body: string): string {
-  const mac = createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex');
-  return `t=${timestampSeconds},v1=${mac}`;
+export function webhookSignature(secrets: string | string[], timestampSeconds: number, body: string): string {
+  const macs = (Array.isArray(secrets) ? secrets : [secrets]).map(
+    (secret) => `v1=${createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest('hex')}`,
+  );
+  return [`t=${timestampSeconds}`, ...macs].join(',');
 }
 
 const EMAIL = /^[^\s@,<>]+@[^\s@,<>]+\.[^\s@,<>]+$/;
@@ -210,9 +234,19 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
     profile: r.profile,
     namePattern: r.namePattern,
     enabled: r.enabled,
+    secretOverlapUntil: r.previousSecret && (r.previousSecretUntil ?? 0) > clock.now() ? r.previousSecretUntil : null,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
   });
+
+  /** the secrets a delivery is signed with now: the current one, and the previous one during the overlap */
+  const signingSecrets = (rule: NotificationRuleRow): string[] => {
+    if (!rule.secret) throw new Error('the rule has no webhook secret');
+    const secrets = [sealer.open(rule.id, rule.secret)];
+    if (rule.previousSecret && (rule.previousSecretUntil ?? 0) > clock.now())
+      secrets.push(sealer.open(rule.id, rule.previousSecret));
+    return secrets;
+  };
 
   const checkTarget = (channel: NotificationChannel, target: string | string[]): string => {
     if (channel === 'webhook') {
@@ -470,8 +504,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
   const send = async (rule: NotificationRuleRow, d: NotificationDeliveryRow) => {
     const body = JSON.stringify(d.payload);
     if (rule.channel === 'webhook') {
-      if (!rule.secret) throw new Error('the rule has no webhook secret');
-      const secret = sealer.open(rule.id, rule.secret);
+      const secrets = signingSecrets(rule);
       const ts = Math.floor(clock.now() / 1000);
       const res = await fetch(rule.target, {
         method: 'POST',
@@ -481,7 +514,7 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
           'x-pkim-event': d.event,
           'x-pkim-delivery': d.id,
           'x-pkim-timestamp': String(ts),
-          'x-pkim-signature': webhookSignature(secret, ts, body),
+          'x-pkim-signature': webhookSignature(secrets, ts, body),
         },
         body,
         redirect: 'manual',
@@ -561,6 +594,8 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
         channel: input.channel,
         target,
         secret: secret === null ? null : sealer.seal(id, secret),
+        previousSecret: null,
+        previousSecretUntil: null,
         daysBefore: days,
         events,
         caId,
@@ -624,6 +659,41 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
         ],
       });
       return view({ ...r, enabled, updatedAt }, await caNames());
+    },
+
+    async rotateSecret(idOrName, input, actor) {
+      authorize(actor, 'notification:manage');
+      const r = await requireRule(idOrName);
+      if (r.channel !== 'webhook' || !r.secret)
+        throw new PkiError('input.invalid', `rule '${r.name}' is an e-mail rule: only webhooks have a secret`);
+      if (input.secret !== undefined && (input.secret.length < 16 || input.secret.length > 256))
+        throw new PkiError('input.invalid', 'a webhook secret is 16 to 256 characters');
+      const overlapMs = input.overlapMs ?? DEFAULT_SECRET_OVERLAP_MS;
+      if (!Number.isSafeInteger(overlapMs) || overlapMs < 0 || overlapMs > MAX_SECRET_OVERLAP_MS)
+        throw new PkiError('input.invalid', 'the overlap is from 0 to 30 days');
+      const secret = input.secret ?? randomBytes(32).toString('base64url');
+      if (secret === sealer.open(r.id, r.secret))
+        throw new PkiError('input.invalid', 'the new webhook secret is the current one');
+      const now = clock.now();
+      // a rotation during an overlap drops the oldest secret: at most two sign at any time
+      const patch = {
+        secret: sealer.seal(r.id, secret),
+        previousSecret: overlapMs > 0 ? r.secret : null,
+        previousSecretUntil: overlapMs > 0 ? now + overlapMs : null,
+        updatedAt: now,
+      };
+      await store.commit({
+        updateNotificationRules: [{ id: r.id, patch }],
+        audit: [
+          auditEvent(clock, actor, 'notification.secret_rotated', r.id, {
+            name: r.name,
+            overlapUntil: patch.previousSecretUntil === null ? null : iso(patch.previousSecretUntil),
+            generated: input.secret === undefined,
+          }),
+        ],
+      });
+      log.info({ rule: r.name, overlapMs }, 'notification webhook secret rotated');
+      return { ...view({ ...r, ...patch }, await caNames()), secret };
     },
 
     async listDeliveries(q, actor) {

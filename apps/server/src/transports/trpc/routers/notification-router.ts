@@ -7,10 +7,13 @@ import {
   notificationRuleEnableInputSchema,
   notificationRuleRefInputSchema,
   notificationRuleSchema,
+  notificationSecretRotateInputSchema,
+  notificationSecretRotatedSchema,
   okSchema,
   toNotificationDeliveryDto,
   toNotificationRuleCreatedDto,
   toNotificationRuleDto,
+  toNotificationSecretRotatedDto,
 } from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
 
@@ -33,6 +36,20 @@ export const notificationRouter = router({
     .output(notificationRuleSchema)
     .mutation(async ({ ctx, input }) =>
       toNotificationRuleDto(await ctx.authority.notifications.setRuleEnabled(input.rule, input.enabled, ctx.actor)),
+    ),
+
+  /** a new webhook secret, in this answer only; the old one still signs during the overlap */
+  rotateSecret: procedure()
+    .input(notificationSecretRotateInputSchema)
+    .output(notificationSecretRotatedSchema)
+    .mutation(async ({ ctx, input }) =>
+      toNotificationSecretRotatedDto(
+        await ctx.authority.notifications.rotateSecret(
+          input.rule,
+          { secret: input.secret, overlapMs: input.overlap },
+          ctx.actor,
+        ),
+      ),
     ),
 
   removeRule: procedure()
