@@ -123,7 +123,8 @@ describe('pkim spiffe / pkim token (contract commands)', () => {
       expect(denied).toMatchObject({ spiffeId: id, reason: 'compromised' });
       expect(denied.currentCertificates.map((c: { serial: string }) => c.serial)).toEqual([before.body.serial]);
       const list = (await ok('spiffe', 'denied', '--json')).json();
-      expect(list.map((d: { spiffeId: string }) => d.spiffeId)).toEqual([id]);
+      expect(list.items.map((d: { spiffeId: string }) => d.spiffeId)).toEqual([id]);
+      expect(list.nextCursor).toBeNull();
       const refused = await signSvid(token, 'auth', 'a-1');
       expect([refused.status, refused.body.code]).toEqual([403, 'spiffe.identity_denied']);
 
@@ -132,7 +133,7 @@ describe('pkim spiffe / pkim token (contract commands)', () => {
       expect(bad.stderr).toMatch(/^error: spiffe\.invalid_id: /);
 
       expect((await ok('spiffe', 'allow', id, '--json')).json()).toEqual({ spiffeId: id, wasDenied: true });
-      expect((await ok('spiffe', 'denied', '--json')).json()).toEqual([]);
+      expect((await ok('spiffe', 'denied', '--json')).json()).toEqual({ items: [], nextCursor: null });
       expect((await signSvid(token, 'auth', 'a-1')).status).toBe(200);
     },
     SLOW,

@@ -31,6 +31,9 @@ const shapeKeys = (s: { shape: object }) => Object.keys(s.shape).sort();
 
 /** field names that hold a point in time */
 const TIME_KEY = /(At|Time|Until|Update|NotBefore|NotAfter)$|^(time|notBefore|notAfter|validAfter|validBefore)$/;
+/** field names that hold a lifetime: a duration string (`90d`, `16h`) like a request's `ttl`, never a count of units */
+const LIFETIME_KEY = /(^ttl|Ttl|Lifetime)(Seconds|Days|Ms)?$/;
+const DURATION = /^\d+[smhd]$/;
 /** epoch milliseconds between 2001 and 2100: a time that escaped as a number, whatever its field is called */
 const looksLikeEpochMs = (v: unknown) => typeof v === 'number' && v > 1e12 && v < 4.1e12;
 
@@ -53,7 +56,9 @@ function contractViolations(answer: unknown): string[] {
     else if (v && typeof v === 'object') {
       // an audit event's details are its recorded (hash-chained) payload, kept as they were written
       for (const [k, x] of Object.entries(v)) if (k !== 'details') walk(x, `${path}.${k}`, k);
-    } else if (TIME_KEY.test(key) && v !== null && (typeof v !== 'string' || !RFC3339.test(v)))
+    } else if (LIFETIME_KEY.test(key) && v !== null && (typeof v !== 'string' || !DURATION.test(v)))
+      out.push(`${path}: a lifetime as ${typeof v === 'string' ? JSON.stringify(v) : typeof v}`);
+    else if (TIME_KEY.test(key) && v !== null && (typeof v !== 'string' || !RFC3339.test(v)))
       out.push(`${path}: a time as ${typeof v === 'string' ? JSON.stringify(v) : typeof v}`);
     else if (looksLikeEpochMs(v)) out.push(`${path}: epoch milliseconds`);
   };
@@ -71,21 +76,7 @@ const KNOWN_GAPS: Partial<Record<RestTwinName, string>> = {
   'acme.eabKeys': 'a bare array',
   'acme.events': 'a bare array',
   'acme.orders': 'a bare array',
-  'insights.dashboard': 'generatedAt in epoch ms',
-  'insights.domains': 'firstNotAfter and lastNotAfter in epoch ms',
-  'insights.expiryTimeline': 'from, to and bucket starts in epoch ms',
-  'insights.profiles': 'a bare array',
   'notification.listRules': 'a bare array',
-  'spiffe.denied': 'a bare array',
-  'ssh.fleetTokens': 'a bare array',
-  'ssh.krlStatus': 'a bare array',
-  'ssh.listBlocks': 'a bare array',
-  'ssh.listCas': 'a bare array',
-  'ssh.listEnvironments': 'a bare array',
-  'ssh.listHosts': 'a bare array',
-  'ssh.listPrincipals': 'a bare array',
-  'ssh.listUsers': 'a bare array',
-  'system.info': 'time in epoch ms',
   'vault.keystores': 'a bare array',
   'vault.mounts.list': 'a bare array',
 };
@@ -105,6 +96,8 @@ const CLI_LISTS: Partial<Record<RestTwinName, string[]>> = {
   'audit.list': ['audit', 'list', '--limit', '100'],
   'token.list': ['token', 'list'],
   'user.list': ['user', 'list'],
+  'spiffe.list': ['spiffe', 'list'],
+  'spiffe.denied': ['spiffe', 'denied'],
 };
 /** fields that change by being read (the token the test authenticates with) */
 const VOLATILE = new Set(['lastUsedAt']);
@@ -300,7 +293,7 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
     expect((await trpc('request.get', { id })).data).toEqual(shown);
   });
 
-  it('every read (REST twin, tRPC, CLI --json): lists are { items, nextCursor }, times RFC 3339', async () => {
+  it('every read (REST, tRPC, CLI --json): lists paged, times RFC 3339, lifetimes durations', async () => {
     // something in each list: a certificate, a request, a user (events and the token exist already)
     await fx.authority.auth.createUser(
       { username: 'contract-user', password: 'contract-password-1', role: 'auditor' },
@@ -361,6 +354,10 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
     ]);
     expect(contractViolations({ items: [{ lockedUntil: 1_790_000_000_000 }], nextCursor: null })).toEqual([
       '.items[].lockedUntil: a time as number',
+    ]);
+    expect(contractViolations({ maxTtlSeconds: 57_600, defaultLifetimeDays: 0.5, ttl: '16h' })).toEqual([
+      '.maxTtlSeconds: a lifetime as number',
+      '.defaultLifetimeDays: a lifetime as number',
     ]);
     expect(contractViolations({ generated: 1_790_000_000_000 })).toEqual(['.generated: epoch milliseconds']);
   });

@@ -46,10 +46,10 @@ describe('tRPC spiffe.* (admin procedures)', () => {
 
     const denied = await admin.spiffe.deny({ spiffeId: id, reason: 'compromised host' });
     expect(denied.currentCertificates.map((c) => c.serial)).toEqual([svid.serial]);
-    expect((await admin.spiffe.denied()).map((d) => [d.spiffeId, d.reason])).toEqual([[id, 'compromised host']]);
+    expect((await admin.spiffe.denied()).items.map((d) => [d.spiffeId, d.reason])).toEqual([[id, 'compromised host']]);
     expect((await admin.spiffe.status()).deniedIdentityCount).toBe(1);
     expect(await admin.spiffe.allow({ spiffeId: id })).toEqual({ spiffeId: id, wasDenied: true });
-    expect(await admin.spiffe.denied()).toEqual([]);
+    expect(await admin.spiffe.denied()).toEqual({ items: [], nextCursor: null });
     const badId = await trpcError(admin.spiffe.deny({ spiffeId: 'https://x/y', reason: 'x' }));
     expect([badId.code, pkiCodeOf(badId)]).toEqual(['BAD_REQUEST', 'spiffe.invalid_id']);
 
@@ -91,9 +91,9 @@ describe('tRPC ssh.* (CAs, certificates, KRL status, fleet tokens)', () => {
     const operator = callerFor(fx.authority, ACTORS.operator);
     const auditor = callerFor(fx.authority, ACTORS.auditor);
     const ca = await admin.ssh.createCa({ name: 'users', type: 'user', keyType: 'ed25519', maxTtl: '1d' });
-    expect(ca).toMatchObject({ name: 'users', type: 'user', environment: 'default', status: 'active' });
+    expect(ca).toMatchObject({ name: 'users', type: 'user', environment: 'default', status: 'active', maxTtl: '1d' });
     expect(ca.publicKey).toMatch(/^ssh-ed25519 AAAA/);
-    expect((await auditor.ssh.listCas()).map((c) => c.name)).toEqual(['users']);
+    expect((await auditor.ssh.listCas()).items.map((c) => c.name)).toEqual(['users']);
 
     const key = generateSshKey(keys.dir, 'alice');
     const issued = await operator.ssh.issue({
@@ -114,13 +114,13 @@ describe('tRPC ssh.* (CAs, certificates, KRL status, fleet tokens)', () => {
 
     const page = await auditor.ssh.listCertificates({ ca: 'users' });
     expect(page.items.map((c) => [c.serial, c.status, c.ca])).toEqual([[issued.serial, 'active', 'users']]);
-    const [before] = await auditor.ssh.krlStatus({ ca: 'users' });
+    const [before] = (await auditor.ssh.krlStatus({ ca: 'users' })).items;
     expect(before).toMatchObject({ ca: 'users', revokedCount: 0, url: '/ssh/krl/ca/users' });
 
     expect((await trpcError(auditor.ssh.revoke({ ca: 'users', serial: issued.serial }))).code).toBe('FORBIDDEN');
     const r = await operator.ssh.revoke({ ca: 'users', serial: issued.serial, reason: 'laptop lost' });
     expect(r.revoked).toEqual([issued.serial]);
-    const [after] = await auditor.ssh.krlStatus({ ca: 'users' });
+    const [after] = (await auditor.ssh.krlStatus({ ca: 'users' })).items;
     expect(after!.version).toBeGreaterThan(before!.version);
     expect(after!.revokedCount).toBe(1);
     expect(after!.etag).not.toBe(before!.etag);
@@ -140,14 +140,14 @@ describe('tRPC ssh.* (CAs, certificates, KRL status, fleet tokens)', () => {
       ratePerMinute: 5,
     });
     expect(created.token).toMatch(/^pkimf_/);
-    const listed = await admin.ssh.fleetTokens();
+    const listed = (await admin.ssh.fleetTokens()).items;
     expect(listed).toHaveLength(1);
     expect(listed[0]).toMatchObject({ name: 'bootstrap', environment: 'default', ratePerMinute: 5, revokedAt: null });
     expect(JSON.stringify(listed)).not.toContain(created.token);
     expect(Object.keys(listed[0]!)).not.toContain('tokenHash');
     expect((await trpcError(callerFor(fx.authority, ACTORS.operator).ssh.fleetTokens())).code).toBe('FORBIDDEN');
     await admin.ssh.revokeFleetToken({ id: created.id });
-    expect((await admin.ssh.fleetTokens())[0]!.revokedAt).not.toBeNull();
+    expect((await admin.ssh.fleetTokens()).items[0]!.revokedAt).not.toBeNull();
     const again = await trpcError(admin.ssh.revokeFleetToken({ id: created.id }));
     expect(pkiCodeOf(again)).toBe('token.already_revoked');
   });

@@ -5,7 +5,7 @@ import {
   certificateStatusSchema,
   pageSchema,
   paginationInputSchema,
-  timestampSchema,
+  rfc3339Schema,
 } from './common-schemas';
 import { certificateSchema } from './certificate-schemas';
 import { healthSchema } from './system-schemas';
@@ -23,7 +23,7 @@ export const dashboardWarningSchema = z.object({
 });
 
 export const dashboardSchema = z.object({
-  generatedAt: timestampSchema,
+  generatedAt: rfc3339Schema,
   cas: z.object({ total: count, byStatus: z.record(caStatusSchema, count) }),
   certificates: z.record(certificateStatusSchema, count),
   expiring: z.object({ within7d: count, within30d: count, within90d: count }),
@@ -42,11 +42,12 @@ export const expiryTimelineInputSchema = z
   })
   .strict();
 export const expiryTimelineSchema = z.object({
-  from: timestampSchema,
-  to: timestampSchema,
-  bucketMs: z.number().int(),
+  from: rfc3339Schema,
+  to: rfc3339Schema,
+  /** the width of a bucket, a duration (`1d`, `7d`) */
+  bucket: z.string(),
   /** every bucket from `from` to `to`, zeros included */
-  buckets: z.array(z.object({ start: timestampSchema, count })),
+  buckets: z.array(z.object({ start: rfc3339Schema, count })),
   total: count,
 });
 
@@ -72,8 +73,8 @@ export const domainsInputSchema = paginationInputSchema
 export const nameCoverageSchema = z.object({
   name: z.string(),
   certificates: count,
-  firstNotAfter: timestampSchema,
-  lastNotAfter: timestampSchema,
+  firstNotAfter: rfc3339Schema,
+  lastNotAfter: rfc3339Schema,
 });
 export const domainsPageSchema = pageSchema(nameCoverageSchema);
 
@@ -94,8 +95,8 @@ export const decodedCertificateSchema = z.object({
   serialHex: z.string(),
   subjectDn: z.string(),
   issuerDn: z.string(),
-  notBefore: timestampSchema,
-  notAfter: timestampSchema,
+  notBefore: rfc3339Schema,
+  notAfter: rfc3339Schema,
   keyType: z.string(),
   sans: decodedSansSchema,
   isCa: z.boolean(),
@@ -116,6 +117,8 @@ export const profileSummarySchema = z.object({
   allowedSanTypes: z.array(z.string()),
   sanRequired: z.boolean(),
   allowedKeyTypes: z.array(z.string()),
-  defaultLifetimeDays: z.number(),
-  maxLifetimeDays: z.number(),
+  /** lifetimes as durations in the largest exact unit (`90d`, `36h`), like a request's `ttl` */
+  defaultLifetime: z.string(),
+  maxLifetime: z.string(),
 });
+export const profileSummaryPageSchema = pageSchema(profileSummarySchema);

@@ -44,8 +44,9 @@ export const sshCaSchema = z.object({
   /** the CA public key line (`ssh-ed25519 AAAA… name`) */
   publicKey: z.string(),
   fingerprint: z.string(),
-  maxTtlSeconds: z.number(),
-  defaultTtlSeconds: z.number(),
+  /** lifetimes as durations in the largest exact unit (`16h`, `30d`), like a request's `ttl` */
+  maxTtl: z.string(),
+  defaultTtl: z.string(),
   createdAt: rfc3339Schema,
   retiredAt: rfc3339Schema.nullable(),
 });

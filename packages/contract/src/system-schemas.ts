@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { timestampSchema } from './common-schemas';
+import { rfc3339Schema } from './common-schemas';
 
 export const healthSchema = z.object({
   ok: z.boolean(),
@@ -11,7 +11,7 @@ export const systemInfoSchema = z.object({
   version: z.string(),
   publicBaseUrl: z.string().nullable(),
   databaseDialect: z.string(),
-  time: timestampSchema,
+  time: rfc3339Schema,
 });
 export const systemStatsSchema = z.object({
   cas: z.object({ total: z.number().int(), active: z.number().int() }),

@@ -57,7 +57,7 @@ export function registerSpiffeCommand(program: Command, ctx: CliContext): void {
     .action(async (o: { spiffeId?: string; current?: boolean }) => {
       const a = await ctx.openAuthority();
       const r = await a.spiffe.list({ spiffeId: o.spiffeId, current: o.current, limit: 1000 }, ctx.actor);
-      ctx.output(r.items, () =>
+      ctx.output({ items: r.items, nextCursor: r.nextCursor }, () =>
         table(
           ['SPIFFE ID', 'SERIAL', 'EXPIRES', 'STATE'],
           r.items.map((i) => [i.spiffeId, i.serial, i.expiresAt, i.state]),
@@ -98,7 +98,7 @@ export function registerSpiffeCommand(program: Command, ctx: CliContext): void {
     .action(async () => {
       const a = await ctx.openAuthority();
       const rows = await a.spiffe.listDenied(ctx.actor);
-      ctx.output(rows, () =>
+      ctx.output({ items: rows, nextCursor: null }, () =>
         table(
           ['SPIFFE ID', 'REASON', 'DENIED AT', 'BY'],
           rows.map((r) => [r.spiffeId, r.reason, r.deniedAt, r.deniedBy]),

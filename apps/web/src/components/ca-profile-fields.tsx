@@ -23,7 +23,7 @@ export function CaProfileFields({
   } = useSuspenseQuery(trpc.ca.list.queryOptions());
   const { data: profiles } = useSuspenseQuery(trpc.insights.profiles.queryOptions());
   const active = cas.filter((c) => c.status === 'active');
-  const leaf = profiles.filter((p) => !p.isCa);
+  const leaf = profiles.items.filter((p) => !p.isCa);
   const profile = leaf.find((p) => p.name === value.profile);
   return (
     <div className="grid gap-4 sm:grid-cols-3">
@@ -60,7 +60,7 @@ export function CaProfileFields({
       <Field
         label="Validity (days)"
         htmlFor={`${idPrefix}-validity`}
-        hint={profile ? `Default ${profile.defaultLifetimeDays}, at most ${profile.maxLifetimeDays}` : undefined}
+        hint={profile ? `Default ${profile.defaultLifetime}, at most ${profile.maxLifetime}` : undefined}
       >
         <Input
           id={`${idPrefix}-validity`}

@@ -1,7 +1,7 @@
 import { formatDate } from '../lib/utils';
 
 /** Bars per day of active certificates expiring in the next N days (data from insights.expiryTimeline). */
-export function ExpiryChart({ buckets, bucketMs }: { buckets: { start: number; count: number }[]; bucketMs: number }) {
+export function ExpiryChart({ buckets, bucket }: { buckets: { start: string; count: number }[]; bucket: string }) {
   const max = Math.max(1, ...buckets.map((b) => b.count));
   const W = 900;
   const H = 180;
@@ -17,7 +17,7 @@ export function ExpiryChart({ buckets, bucketMs }: { buckets: { start: number; c
       className="h-48 w-full"
       role="img"
       aria-label={
-        `${total} certificates expire in the next ${buckets.length} ` + (bucketMs === 86_400_000 ? 'days' : 'periods')
+        `${total} certificates expire in the next ${buckets.length} ` + (bucket === '1d' ? 'days' : 'periods')
       }
       data-testid="expiry-chart"
     >

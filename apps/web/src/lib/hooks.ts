@@ -18,3 +18,6 @@ export function useDebounced<T>(value: T, ms = 300): T {
   }, [value, ms]);
   return settled;
 }
+
+/** `select` of a list query: the items of the contract's `{ items, nextCursor }` page */
+export const pageItems = <T>(page: { items: T[] }): T[] => page.items;

@@ -122,7 +122,7 @@ export function CertificatesPage() {
               onChange={(e) => set({ profile: e.target.value || undefined })}
             >
               <option value="">Any profile</option>
-              {(profiles.data ?? [])
+              {(profiles.data?.items ?? [])
                 .filter((p) => !p.isCa)
                 .map((p) => (
                   <option key={p.name} value={p.name}>

@@ -114,7 +114,7 @@ export function DashboardPage() {
           </CardHeader>
           <CardContent>
             {timeline.data ? (
-              <ExpiryChart buckets={timeline.data.buckets} bucketMs={timeline.data.bucketMs} />
+              <ExpiryChart buckets={timeline.data.buckets} bucket={timeline.data.bucket} />
             ) : (
               <Skeleton className="h-48 w-full" />
             )}

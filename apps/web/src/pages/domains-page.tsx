@@ -62,7 +62,7 @@ export function DomainsPage() {
             cell: (n) => (
               <>
                 {formatDate(n.lastNotAfter)}{' '}
-                {n.lastNotAfter - now < 30 * 86_400_000 ? (
+                {Date.parse(n.lastNotAfter) - now < 30 * 86_400_000 ? (
                   <Badge variant="warning">{relativeDays(n.lastNotAfter)}</Badge>
                 ) : null}
               </>

@@ -12,7 +12,7 @@ import { ConfirmDialog } from '../components/ui/dialog';
 import { Tabs, TabsContent, TabsList, TabsTrigger } from '../components/ui/tabs';
 import { DataTable, type Column } from '../components/data-table';
 import { TextField } from '../components/form-fields';
-import { useInvalidate } from '../lib/hooks';
+import { useInvalidate, pageItems } from '../lib/hooks';
 
 type Status = RouterOutputs['spiffe']['status'];
 type CaInfo = NonNullable<Status['rootCa']>;
@@ -179,7 +179,9 @@ function SvidsTab() {
 
 function DenyListTab({ trustDomain }: { trustDomain: string | null }) {
   const refresh = useRefreshAll();
-  const { data: denied } = useSuspenseQuery(trpc.spiffe.denied.queryOptions(undefined, { staleTime: 0 }));
+  const { data: denied } = useSuspenseQuery(
+    trpc.spiffe.denied.queryOptions(undefined, { staleTime: 0, select: pageItems }),
+  );
   const [spiffeId, setSpiffeId] = useState('');
   const [reason, setReason] = useState('');
   const deny = useMutation(

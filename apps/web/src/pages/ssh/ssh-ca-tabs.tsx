@@ -3,7 +3,7 @@ import { useMutation, useSuspenseQuery } from '@tanstack/react-query';
 import { FileKey2, Plus, RotateCw, ShieldOff, Terminal } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../../lib/trpc';
 import { useMe } from '../../lib/auth';
-import { useInvalidate } from '../../lib/hooks';
+import { useInvalidate, pageItems } from '../../lib/hooks';
 import { formatDate, formatDateTime } from '../../lib/utils';
 import { SSH_CA_KEY_TYPES } from '../../lib/pki';
 import { Button } from '../../components/ui/button';
@@ -16,14 +16,14 @@ import { FormDialog } from '../../components/form-dialog';
 import { SelectField, SelectInput, TextField } from '../../components/form-fields';
 
 type SshCertificate = RouterOutputs['ssh']['listCertificates']['items'][number];
-type SshCa = RouterOutputs['ssh']['listCas'][number];
+type SshCa = RouterOutputs['ssh']['listCas']['items'][number];
 const SSH_CA_HINT = 'pkim ssh ca create --name users --type user';
 const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
 
 export function CasTab() {
   const { can } = useMe();
   const invalidate = useInvalidate();
-  const { data: cas } = useSuspenseQuery(trpc.ssh.listCas.queryOptions());
+  const { data: cas } = useSuspenseQuery(trpc.ssh.listCas.queryOptions(undefined, { select: pageItems }));
   const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
   const [type, setType] = useState<'user' | 'host'>('user');
@@ -259,7 +259,9 @@ export function CertificatesTab() {
 }
 
 export function KrlTab() {
-  const { data: krls } = useSuspenseQuery(trpc.ssh.krlStatus.queryOptions(undefined, { staleTime: 0 }));
+  const { data: krls } = useSuspenseQuery(
+    trpc.ssh.krlStatus.queryOptions(undefined, { staleTime: 0, select: pageItems }),
+  );
   return (
     <div className="space-y-4">
       <Alert title="Key revocation lists">

@@ -3,7 +3,7 @@ import { useMutation, useSuspenseQuery } from '@tanstack/react-query';
 import { Truck } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../../lib/trpc';
 import { useMe } from '../../lib/auth';
-import { useInvalidate } from '../../lib/hooks';
+import { useInvalidate, pageItems } from '../../lib/hooks';
 import { formatDateTime } from '../../lib/utils';
 import { Button } from '../../components/ui/button';
 import { Badge, StatusBadge } from '../../components/ui/badge';
@@ -15,7 +15,7 @@ import { SelectField, TextField } from '../../components/form-fields';
 import { useEnvironmentOptions } from './ssh-registry-tabs';
 import { ManageAction } from './manage-action';
 
-type FleetToken = RouterOutputs['ssh']['fleetTokens'][number];
+type FleetToken = RouterOutputs['ssh']['fleetTokens']['items'][number];
 const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
 const OPERATIONS = {
   'sign-host': ['sign-host'],
@@ -28,7 +28,7 @@ export function FleetTokensTab() {
   const { can } = useMe();
   const invalidate = useInvalidate();
   const environments = useEnvironmentOptions();
-  const { data: tokens } = useSuspenseQuery(trpc.ssh.fleetTokens.queryOptions());
+  const { data: tokens } = useSuspenseQuery(trpc.ssh.fleetTokens.queryOptions(undefined, { select: pageItems }));
   const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
   const [environment, setEnvironment] = useState('');

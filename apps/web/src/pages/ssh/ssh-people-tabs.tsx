@@ -3,7 +3,7 @@ import { useMutation, useQuery, useSuspenseQuery } from '@tanstack/react-query';
 import { Ban, Tag, UserRound, X } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../../lib/trpc';
 import { useMe } from '../../lib/auth';
-import { useInvalidate } from '../../lib/hooks';
+import { useInvalidate, pageItems } from '../../lib/hooks';
 import { formatDateTime } from '../../lib/utils';
 import { Button } from '../../components/ui/button';
 import { Badge, StatusBadge } from '../../components/ui/badge';
@@ -15,8 +15,8 @@ import { SelectField, TextField } from '../../components/form-fields';
 import { useEnvironmentOptions } from './ssh-registry-tabs';
 import { ManageAction } from './manage-action';
 
-type SshUser = RouterOutputs['ssh']['listUsers'][number];
-type SshBlock = RouterOutputs['ssh']['listBlocks'][number];
+type SshUser = RouterOutputs['ssh']['listUsers']['items'][number];
+type SshBlock = RouterOutputs['ssh']['listBlocks']['items'][number];
 const ms = (iso: string) => Date.parse(iso);
 
 /** Block a user on one host or on every host (fleet-wide); the dialog is shared by the users and blocks tabs. */
@@ -31,13 +31,19 @@ function BlockDialog({
 }) {
   const invalidate = useInvalidate();
   const environments = useEnvironmentOptions();
-  const { data: users } = useQuery({ ...trpc.ssh.listUsers.queryOptions(), enabled: open && !user });
+  const { data: users } = useQuery({
+    ...trpc.ssh.listUsers.queryOptions(undefined, { select: pageItems }),
+    enabled: open && !user,
+  });
   const [who, setWho] = useState('');
   const [environment, setEnvironment] = useState('');
   const [host, setHost] = useState('');
   const [reason, setReason] = useState('');
   const env = environment || environments[0];
-  const { data: hosts } = useQuery({ ...trpc.ssh.listHosts.queryOptions({ environment: env }), enabled: open });
+  const { data: hosts } = useQuery({
+    ...trpc.ssh.listHosts.queryOptions({ environment: env }, { select: pageItems }),
+    enabled: open,
+  });
   const userOptions = (users ?? []).map((u) => u.name);
   const block = useMutation(
     trpc.ssh.block.mutationOptions({
@@ -101,8 +107,8 @@ function BlockDialog({
 export function UsersTab() {
   const { can } = useMe();
   const invalidate = useInvalidate();
-  const { data: users } = useSuspenseQuery(trpc.ssh.listUsers.queryOptions());
-  const { data: principals } = useQuery(trpc.ssh.listPrincipals.queryOptions());
+  const { data: users } = useSuspenseQuery(trpc.ssh.listUsers.queryOptions(undefined, { select: pageItems }));
+  const { data: principals } = useQuery(trpc.ssh.listPrincipals.queryOptions(undefined, { select: pageItems }));
   const [adding, setAdding] = useState(false);
   const [name, setName] = useState('');
   const [granting, setGranting] = useState<SshUser | null>(null);
@@ -254,7 +260,7 @@ export function UsersTab() {
 
 export function PrincipalsTab() {
   const invalidate = useInvalidate();
-  const { data: principals } = useSuspenseQuery(trpc.ssh.listPrincipals.queryOptions());
+  const { data: principals } = useSuspenseQuery(trpc.ssh.listPrincipals.queryOptions(undefined, { select: pageItems }));
   const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
@@ -313,7 +319,7 @@ export function PrincipalsTab() {
 export function BlocksTab() {
   const { can } = useMe();
   const invalidate = useInvalidate();
-  const { data: blocks } = useSuspenseQuery(trpc.ssh.listBlocks.queryOptions());
+  const { data: blocks } = useSuspenseQuery(trpc.ssh.listBlocks.queryOptions(undefined, { select: pageItems }));
   const [open, setOpen] = useState(false);
   const [lifting, setLifting] = useState<SshBlock | null>(null);
   const unblock = useMutation(

@@ -3,7 +3,7 @@ import { useMutation, useQuery, useSuspenseQuery } from '@tanstack/react-query';
 import { Boxes, KeyRound, Server, Users } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../../lib/trpc';
 import { useMe } from '../../lib/auth';
-import { useInvalidate } from '../../lib/hooks';
+import { useInvalidate, pageItems } from '../../lib/hooks';
 import { formatDate } from '../../lib/utils';
 import { Button } from '../../components/ui/button';
 import { Badge } from '../../components/ui/badge';
@@ -15,15 +15,15 @@ import { PemBlock } from '../../components/pem-block';
 import { SelectField, SelectInput, TextField } from '../../components/form-fields';
 import { ManageAction } from './manage-action';
 
-type SshEnvironment = RouterOutputs['ssh']['listEnvironments'][number];
-type SshHost = RouterOutputs['ssh']['listHosts'][number];
+type SshEnvironment = RouterOutputs['ssh']['listEnvironments']['items'][number];
+type SshHost = RouterOutputs['ssh']['listHosts']['items'][number];
 const ms = (iso: string) => Date.parse(iso);
 /** `a, b c` → ['a', 'b', 'c'] */
 export const splitList = (v: string) => v.split(/[\s,]+/).filter(Boolean);
 
 /** The environment names as select options (`default` first when it exists). */
 export function useEnvironmentOptions(): string[] {
-  const { data } = useQuery(trpc.ssh.listEnvironments.queryOptions());
+  const { data } = useQuery(trpc.ssh.listEnvironments.queryOptions(undefined, { select: pageItems }));
   const names = (data ?? []).map((e) => e.name);
   return names.length ? names : ['default'];
 }
@@ -62,7 +62,7 @@ function TrustDialog({ environment, onClose }: { environment: string | null; onC
 
 export function EnvironmentsTab() {
   const invalidate = useInvalidate();
-  const { data: envs } = useSuspenseQuery(trpc.ssh.listEnvironments.queryOptions());
+  const { data: envs } = useSuspenseQuery(trpc.ssh.listEnvironments.queryOptions(undefined, { select: pageItems }));
   const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
@@ -143,7 +143,7 @@ function AccountsDialog({ host, onClose }: { host: SshHost | null; onClose: () =
   const invalidate = useInvalidate();
   const ref = { environment: host?.environment, host: host?.name ?? '' };
   const accounts = useQuery({ ...trpc.ssh.hostAccounts.queryOptions(ref), enabled: !!host });
-  const { data: principals } = useQuery(trpc.ssh.listPrincipals.queryOptions());
+  const { data: principals } = useQuery(trpc.ssh.listPrincipals.queryOptions(undefined, { select: pageItems }));
   const [account, setAccount] = useState('');
   const [principal, setPrincipal] = useState('');
   const done = { onSuccess: () => invalidate(trpc.ssh.hostAccounts.queryKey()) };
@@ -254,7 +254,9 @@ export function HostsTab() {
   const invalidate = useInvalidate();
   const environments = useEnvironmentOptions();
   const [environment, setEnvironment] = useState('');
-  const { data: hosts } = useSuspenseQuery(trpc.ssh.listHosts.queryOptions(environment ? { environment } : undefined));
+  const { data: hosts } = useSuspenseQuery(
+    trpc.ssh.listHosts.queryOptions(environment ? { environment } : undefined, { select: pageItems }),
+  );
   const [open, setOpen] = useState(false);
   const [name, setName] = useState('');
   const [hostEnv, setHostEnv] = useState('');

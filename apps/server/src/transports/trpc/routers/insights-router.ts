@@ -10,11 +10,12 @@ import {
   expiryTimelineSchema,
   globalSearchInputSchema,
   globalSearchSchema,
-  profileSummarySchema,
+  isoTime,
+  profileSummaryPageSchema,
   toAuditEventDto,
   toCertificateDto,
 } from '@pkim/contract';
-import { z } from 'zod';
+import { formatDuration } from '@pkim/shared';
 import { procedure, router } from '../trpc-init';
 
 /** Read models of the web console, answered by the authority's insights service. */
@@ -32,6 +33,7 @@ export const insightsRouter = router({
       );
       return {
         ...d,
+        generatedAt: isoTime(d.generatedAt),
         expiringSoon: d.expiringSoon.map(toCertificateDto),
         recentAudit: d.recentAudit.map(toAuditEventDto),
       };
@@ -41,7 +43,16 @@ export const insightsRouter = router({
   expiryTimeline: procedure()
     .input(expiryTimelineInputSchema.optional())
     .output(expiryTimelineSchema)
-    .query(({ ctx, input }) => ctx.authority.insights.expiryTimeline(input)),
+    .query(async ({ ctx, input }) => {
+      const t = await ctx.authority.insights.expiryTimeline(input);
+      return {
+        from: isoTime(t.from),
+        to: isoTime(t.to),
+        bucket: formatDuration(t.bucketMs),
+        buckets: t.buckets.map((b) => ({ start: isoTime(b.start), count: b.count })),
+        total: t.total,
+      };
+    }),
 
   /** CAs and certificates by id, name, CN, SAN, serial or fingerprint */
   search: procedure()
@@ -59,23 +70,34 @@ export const insightsRouter = router({
   domains: procedure()
     .input(domainsInputSchema.optional())
     .output(domainsPageSchema)
-    .query(({ ctx, input = {} }) => ctx.authority.insights.domains(input, ctx.actor)),
+    .query(async ({ ctx, input = {} }) => {
+      const page = await ctx.authority.insights.domains(input, ctx.actor);
+      return {
+        items: page.items.map((n) => ({
+          ...n,
+          firstNotAfter: isoTime(n.firstNotAfter),
+          lastNotAfter: isoTime(n.lastNotAfter),
+        })),
+        nextCursor: page.nextCursor,
+      };
+    }),
 
   /** certificate profiles (built-in and custom) for the issue and request forms */
   profiles: procedure()
-    .output(z.array(profileSummarySchema))
-    .query(({ ctx }) =>
-      ctx.authority.profiles().map((p) => ({
+    .output(profileSummaryPageSchema)
+    .query(({ ctx }) => ({
+      items: ctx.authority.profiles().map((p) => ({
         name: p.name,
         description: p.description ?? null,
         isCa: p.isCa,
         allowedSanTypes: [...p.allowedSanTypes],
         sanRequired: p.sanRequired,
         allowedKeyTypes: [...p.allowedKeyTypes],
-        defaultLifetimeDays: p.defaultLifetimeMs / 86_400_000,
-        maxLifetimeDays: p.maxLifetimeMs / 86_400_000,
+        defaultLifetime: formatDuration(p.defaultLifetimeMs),
+        maxLifetime: formatDuration(p.maxLifetimeMs),
       })),
-    ),
+      nextCursor: null,
+    })),
 
   /** decoded preview of a CSR (proof of possession checked) */
   decodeCsr: procedure()
@@ -87,5 +109,8 @@ export const insightsRouter = router({
   decodeCertificate: procedure()
     .input(decodeInputSchema)
     .output(decodedCertificateSchema)
-    .query(({ ctx, input }) => ctx.authority.insights.decodeCertificate(input.pem)),
+    .query(({ ctx, input }) => {
+      const c = ctx.authority.insights.decodeCertificate(input.pem);
+      return { ...c, notBefore: isoTime(c.notBefore), notAfter: isoTime(c.notAfter) };
+    }),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  pageSchema,
   spiffeAllowResultSchema,
   spiffeDeniedIdentitySchema,
   spiffeDenyResultSchema,
@@ -48,8 +49,8 @@ export const spiffeRouter = router({
 
   /** the deny list */
   denied: procedure()
-    .output(z.array(spiffeDeniedIdentitySchema))
-    .query(({ ctx }) => ctx.authority.spiffe.listDenied(ctx.actor)),
+    .output(pageSchema(spiffeDeniedIdentitySchema))
+    .query(async ({ ctx }) => ({ items: await ctx.authority.spiffe.listDenied(ctx.actor), nextCursor: null })),
 
   /** refuses every further SVID for the identity; its current SVIDs stay valid until they expire */
   deny: procedure()

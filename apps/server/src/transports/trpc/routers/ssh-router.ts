@@ -1,8 +1,9 @@
-import { z } from 'zod';
+import { formatDuration } from '@pkim/shared';
 import {
   isoTime,
   isoTimeOrNull,
   okSchema,
+  pageSchema,
   sshAccountMapInputSchema,
   sshBlockInputSchema,
   sshBlockSchema,
@@ -52,6 +53,9 @@ import type {
 } from '@pkim/authority';
 import { procedure, router } from '../trpc-init';
 
+/** a registry list is small and never paged: one page, `nextCursor` null (the contract's list shape) */
+const onePage = <T>(items: T[]) => ({ items, nextCursor: null });
+
 /**
  * The SSH CA for the console and API clients (docs/ssh.md): CAs (create, rotate, retire), certificates (issue,
  * revoke), KRL status, fleet tokens, and the registry (environments, hosts and account mappings, users, principals
@@ -73,8 +77,8 @@ function caView(v: SshCaView) {
     status: c.status,
     publicKey: v.publicKey,
     fingerprint: c.fingerprint,
-    maxTtlSeconds: c.maxTtlMs / 1000,
-    defaultTtlSeconds: c.defaultTtlMs / 1000,
+    maxTtl: formatDuration(c.maxTtlMs),
+    defaultTtl: formatDuration(c.defaultTtlMs),
     createdAt: isoTime(c.createdAt),
     retiredAt: isoTimeOrNull(c.retiredAt),
   };
@@ -138,8 +142,8 @@ async function environmentNames(ssh: SshService): Promise<Map<string, string>> {
 export const sshRouter = router({
   listCas: procedure()
     .input(sshCaListInputSchema)
-    .output(z.array(sshCaSchema))
-    .query(async ({ ctx, input }) => (await ctx.authority.ssh.listCas(input?.environment)).map(caView)),
+    .output(pageSchema(sshCaSchema))
+    .query(async ({ ctx, input }) => onePage((await ctx.authority.ssh.listCas(input?.environment)).map(caView))),
 
   createCa: procedure()
     .input(sshCaCreateInputSchema)
@@ -206,36 +210,40 @@ export const sshRouter = router({
   /** per CA: the KRL version, its ETag and generation time, how many unexpired revoked certificates it lists */
   krlStatus: procedure()
     .input(sshKrlStatusInputSchema)
-    .output(z.array(sshKrlStatusSchema))
+    .output(pageSchema(sshKrlStatusSchema))
     .query(async ({ ctx, input }) => {
       const cas = input?.ca ? [await ctx.authority.ssh.getCa(input.ca)] : await ctx.authority.ssh.listCas();
       const now = ctx.authority.clock.now();
-      return Promise.all(
-        cas.map(async (v) => {
-          const krl = await ctx.authority.ssh.caKrl(v.ca.id);
-          const revoked = await ctx.authority.ssh.listCertificates({ ca: v.ca.id, status: 'revoked', limit: 1000 });
-          return {
-            caId: v.ca.id,
-            ca: v.ca.name,
-            environment: v.environment,
-            type: v.ca.certType,
-            version: krl.version,
-            etag: krl.etag,
-            generatedAt: isoTime(krl.generatedAt),
-            bytes: krl.krl.length,
-            revokedCount: revoked.items.filter((c) => c.validBefore > now).length,
-            url: `/ssh/krl/ca/${encodeURIComponent(v.ca.name)}`,
-          };
-        }),
+      return onePage(
+        await Promise.all(
+          cas.map(async (v) => {
+            const krl = await ctx.authority.ssh.caKrl(v.ca.id);
+            const revoked = await ctx.authority.ssh.listCertificates({ ca: v.ca.id, status: 'revoked', limit: 1000 });
+            return {
+              caId: v.ca.id,
+              ca: v.ca.name,
+              environment: v.environment,
+              type: v.ca.certType,
+              version: krl.version,
+              etag: krl.etag,
+              generatedAt: isoTime(krl.generatedAt),
+              bytes: krl.krl.length,
+              revokedCount: revoked.items.filter((c) => c.validBefore > now).length,
+              url: `/ssh/krl/ca/${encodeURIComponent(v.ca.name)}`,
+            };
+          }),
+        ),
       );
     }),
 
   fleetTokens: procedure()
-    .output(z.array(sshFleetTokenSchema))
+    .output(pageSchema(sshFleetTokenSchema))
     .query(async ({ ctx }) => {
       const envs = await environmentNames(ctx.authority.ssh);
-      return (await ctx.authority.ssh.listFleetTokens()).map((t) =>
-        fleetTokenView(t, envs.get(t.environmentId) ?? t.environmentId),
+      return onePage(
+        (await ctx.authority.ssh.listFleetTokens()).map((t) =>
+          fleetTokenView(t, envs.get(t.environmentId) ?? t.environmentId),
+        ),
       );
     }),
 
@@ -267,21 +275,23 @@ export const sshRouter = router({
 
   // ---------------------------------------------------------------------------------------------- environments
   listEnvironments: procedure()
-    .output(z.array(sshEnvironmentSchema))
+    .output(pageSchema(sshEnvironmentSchema))
     .query(async ({ ctx }) => {
       const ssh = ctx.authority.ssh;
       const [envs, cas, hosts] = await Promise.all([ssh.listEnvironments(), ssh.listCas(), ssh.listHosts()]);
       const trusted = (envId: string, type: 'user' | 'host') =>
         cas.filter((v) => v.ca.environmentId === envId && v.ca.certType === type && v.ca.status !== 'retired').length;
-      return envs.map((e) => ({
-        id: e.id,
-        name: e.name,
-        description: e.description,
-        userCas: trusted(e.id, 'user'),
-        hostCas: trusted(e.id, 'host'),
-        hosts: hosts.filter((h) => h.environmentId === e.id).length,
-        createdAt: isoTime(e.createdAt),
-      }));
+      return onePage(
+        envs.map((e) => ({
+          id: e.id,
+          name: e.name,
+          description: e.description,
+          userCas: trusted(e.id, 'user'),
+          hostCas: trusted(e.id, 'host'),
+          hosts: hosts.filter((h) => h.environmentId === e.id).length,
+          createdAt: isoTime(e.createdAt),
+        })),
+      );
     }),
 
   createEnvironment: procedure()
@@ -312,11 +322,13 @@ export const sshRouter = router({
   // ---------------------------------------------------------------------------------------------- hosts
   listHosts: procedure()
     .input(sshHostListInputSchema)
-    .output(z.array(sshHostSchema))
+    .output(pageSchema(sshHostSchema))
     .query(async ({ ctx, input }) => {
       const envs = await environmentNames(ctx.authority.ssh);
-      return (await ctx.authority.ssh.listHosts(input?.environment)).map((h) =>
-        hostView(h, envs.get(h.environmentId) ?? h.environmentId),
+      return onePage(
+        (await ctx.authority.ssh.listHosts(input?.environment)).map((h) =>
+          hostView(h, envs.get(h.environmentId) ?? h.environmentId),
+        ),
       );
     }),
 
@@ -377,17 +389,19 @@ export const sshRouter = router({
 
   // ---------------------------------------------------------------------------------------------- users, principals
   listUsers: procedure()
-    .output(z.array(sshUserSchema))
+    .output(pageSchema(sshUserSchema))
     .query(async ({ ctx }) => {
       const [users, blocks] = await Promise.all([ctx.authority.ssh.listUsers(), ctx.authority.ssh.listBlocks()]);
-      return users.map((u) => ({
-        id: u.id,
-        name: u.name,
-        disabled: u.disabled,
-        principals: u.principals,
-        blocks: blocks.filter((b) => b.userId === u.id).length,
-        createdAt: isoTime(u.createdAt),
-      }));
+      return onePage(
+        users.map((u) => ({
+          id: u.id,
+          name: u.name,
+          disabled: u.disabled,
+          principals: u.principals,
+          blocks: blocks.filter((b) => b.userId === u.id).length,
+          createdAt: isoTime(u.createdAt),
+        })),
+      );
     }),
 
   addUser: procedure()
@@ -415,19 +429,21 @@ export const sshRouter = router({
     }),
 
   listPrincipals: procedure()
-    .output(z.array(sshPrincipalSchema))
+    .output(pageSchema(sshPrincipalSchema))
     .query(async ({ ctx }) => {
       const [principals, users] = await Promise.all([
         ctx.authority.ssh.listPrincipals(),
         ctx.authority.ssh.listUsers(),
       ]);
-      return principals.map((p) => ({
-        id: p.id,
-        name: p.name,
-        description: p.description,
-        users: users.filter((u) => u.principals.includes(p.name)).map((u) => u.name),
-        createdAt: isoTime(p.createdAt),
-      }));
+      return onePage(
+        principals.map((p) => ({
+          id: p.id,
+          name: p.name,
+          description: p.description,
+          users: users.filter((u) => u.principals.includes(p.name)).map((u) => u.name),
+          createdAt: isoTime(p.createdAt),
+        })),
+      );
     }),
 
   addPrincipal: procedure()
@@ -456,7 +472,7 @@ export const sshRouter = router({
 
   // ---------------------------------------------------------------------------------------------- access blocks
   listBlocks: procedure()
-    .output(z.array(sshBlockSchema))
+    .output(pageSchema(sshBlockSchema))
     .query(async ({ ctx }) => {
       const ssh = ctx.authority.ssh;
       const [blocks, users, hosts, envs] = await Promise.all([
@@ -467,18 +483,20 @@ export const sshRouter = router({
       ]);
       const userNames = new Map(users.map((u) => [u.id, u.name]));
       const hostsById = new Map(hosts.map((h) => [h.id, h]));
-      return blocks.map((b) => {
-        const host = b.hostId ? hostsById.get(b.hostId) : undefined;
-        return {
-          id: b.id,
-          user: userNames.get(b.userId) ?? b.userId,
-          host: host?.name ?? b.hostId,
-          environment: host ? (envs.get(host.environmentId) ?? host.environmentId) : null,
-          reason: b.reason,
-          createdBy: b.createdBy,
-          createdAt: isoTime(b.createdAt),
-        };
-      });
+      return onePage(
+        blocks.map((b) => {
+          const host = b.hostId ? hostsById.get(b.hostId) : undefined;
+          return {
+            id: b.id,
+            user: userNames.get(b.userId) ?? b.userId,
+            host: host?.name ?? b.hostId,
+            environment: host ? (envs.get(host.environmentId) ?? host.environmentId) : null,
+            reason: b.reason,
+            createdBy: b.createdBy,
+            createdAt: isoTime(b.createdAt),
+          };
+        }),
+      );
     }),
 
   /** the user gets no certificate for that host (or any host) and their unexpired ones enter the host KRLs */

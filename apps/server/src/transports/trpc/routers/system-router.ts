@@ -1,4 +1,4 @@
-import { healthSchema, systemInfoSchema, systemStatsSchema } from '@pkim/contract';
+import { healthSchema, isoTime, systemInfoSchema, systemStatsSchema } from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
 import { SERVER_VERSION } from '../../../server-version';
 
@@ -14,7 +14,7 @@ export const systemRouter = router({
       version: SERVER_VERSION,
       publicBaseUrl: ctx.publicBaseUrl ?? ctx.authority.config.publicBaseUrl ?? null,
       databaseDialect: ctx.authority.describe().databaseDialect,
-      time: ctx.authority.clock.now(),
+      time: isoTime(ctx.authority.clock.now()),
     })),
 
   /** dashboard numbers */
