@@ -3,12 +3,13 @@
  * Every helper writes its inputs to a private temp dir that is removed afterwards, and throws a
  * clear error when a peer binary is missing (install with scripts/install-test-peers.sh).
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export interface VerifyResult {
   ok: boolean;
@@ -354,4 +355,49 @@ export function opensslOcspRequest(o: { issuerPem: string; leafPem: string; nonc
     if (r.status !== 0) throw new Error(`openssl ocsp -reqout failed: ${r.output}`);
     return new Uint8Array(readFileSync(join(dir, 'req.der')));
   });
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * `openssl ocsp … -url` against our server. Asynchronous on purpose: the server runs in this
+ * process, so a synchronous spawn would block it.
+ */
+export async function opensslOcspUrl(o: {
+  url: string;
+  issuerPem: string;
+  rootPem: string;
+  leafPem: string;
+}): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'pkim-ocsp-'));
+  try {
+    writeFileSync(join(dir, 'issuer.pem'), o.issuerPem);
+    writeFileSync(join(dir, 'root.pem'), o.rootPem);
+    writeFileSync(join(dir, 'leaf.pem'), o.leafPem);
+    const { stdout, stderr } = await execFileAsync(
+      'openssl',
+      [
+        'ocsp',
+        '-issuer',
+        join(dir, 'issuer.pem'),
+        '-cert',
+        join(dir, 'leaf.pem'),
+        '-url',
+        o.url,
+        '-CAfile',
+        join(dir, 'root.pem'),
+        '-verify_other',
+        join(dir, 'issuer.pem'),
+        '-timeout',
+        '10',
+      ],
+      { timeout: 20_000 },
+    ).catch((err: unknown) => {
+      const e = err as { stdout?: string; stderr?: string };
+      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    });
+    return `${stdout}${stderr}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,61 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { toPem } from '@pkim/core';
 import { buildServer } from '@pkim/server';
 import type { Authority } from '@pkim/authority';
 import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
-import { opensslCrlVerify, opensslOcspCheck, opensslRaw, opensslVerify } from '../../../tests/support/verifiers';
-
-const execFileAsync = promisify(execFile);
-
-/**
- * `openssl ocsp … -url` against our server. Asynchronous on purpose: the server runs in this
- * process, so a synchronous spawn would block it.
- */
-async function opensslOcspUrl(o: {
-  url: string;
-  issuerPem: string;
-  rootPem: string;
-  leafPem: string;
-}): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'pkim-ocsp-'));
-  try {
-    writeFileSync(join(dir, 'issuer.pem'), o.issuerPem);
-    writeFileSync(join(dir, 'root.pem'), o.rootPem);
-    writeFileSync(join(dir, 'leaf.pem'), o.leafPem);
-    const { stdout, stderr } = await execFileAsync(
-      'openssl',
-      [
-        'ocsp',
-        '-issuer',
-        join(dir, 'issuer.pem'),
-        '-cert',
-        join(dir, 'leaf.pem'),
-        '-url',
-        o.url,
-        '-CAfile',
-        join(dir, 'root.pem'),
-        '-verify_other',
-        join(dir, 'issuer.pem'),
-        '-timeout',
-        '10',
-      ],
-      { timeout: 20_000 },
-    ).catch((err: unknown) => {
-      const e = err as { stdout?: string; stderr?: string };
-      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-    });
-    return `${stdout}${stderr}`;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+import {
+  opensslCrlVerify,
+  opensslOcspCheck,
+  opensslOcspUrl,
+  opensslRaw,
+  opensslVerify,
+} from '../../../tests/support/verifiers';
 
 function ocspRequestDer(issuerPem: string, leafPem: string): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), 'pkim-ocspreq-'));

@@ -332,6 +332,25 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       onRevoked,
     }),
   );
+  const bulk = lazyService(async () =>
+    (await import('./lifecycle/bulk-service')).createBulkService({
+      store,
+      clock,
+      logger,
+      pipeline,
+      exports: exportsService,
+    }),
+  );
+  const batch = lazyService(async () =>
+    (await import('./lifecycle/batch-service')).createBatchService({
+      store,
+      clock,
+      logger,
+      certificates,
+      renewal,
+      exports: exportsService,
+    }),
+  );
 
   const authority: Authority = {
     config,
@@ -353,25 +372,9 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     exports: exportsService,
     inventory: createInventoryService({ store, clock }),
     renewal,
-    bulk: lazyService(async () =>
-      (await import('./lifecycle/bulk-service')).createBulkService({
-        store,
-        clock,
-        logger,
-        pipeline,
-        exports: exportsService,
-      }),
-    ),
-    batch: lazyService(async () =>
-      (await import('./lifecycle/batch-service')).createBatchService({
-        store,
-        clock,
-        logger,
-        certificates,
-        renewal,
-        exports: exportsService,
-      }),
-    ),
+    bulk,
+    batch,
+    bulkJobs: lazyService(async () => (await import('./lifecycle/bulk-jobs')).createBulkJobs({ clock, bulk, batch })),
     ssh,
     spiffe,
     acme,

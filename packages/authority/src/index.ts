@@ -64,10 +64,13 @@ export * from './exports/inventory-report';
 export * from './lifecycle/renewal-service';
 export * from './lifecycle/bulk-service';
 export * from './lifecycle/batch-service';
+export * from './lifecycle/bulk-jobs';
 export {
+  BATCH_RESULT_COLUMNS,
   BULK_CSV_COLUMNS,
   BULK_RESULT_COLUMNS,
   MAX_BULK_ROWS,
+  batchResultsCsv,
   bulkResultsCsv,
   parseBulkCsv,
   type BulkCsvRow,

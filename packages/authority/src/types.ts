@@ -1,6 +1,7 @@
 import type { RenewalService } from './lifecycle/renewal-service';
 import type { BulkService } from './lifecycle/bulk-service';
 import type { BatchService } from './lifecycle/batch-service';
+import type { BulkJobs } from './lifecycle/bulk-jobs';
 import type { ExportService } from './exports/export-service';
 import type { InventoryService } from './exports/inventory-report';
 import type { Logger } from 'pino';
@@ -466,6 +467,8 @@ export interface Authority {
   bulk: BulkService;
   /** batch revoke, renew and download (ZIP) of certificates by a list of references or a filter */
   batch: BatchService;
+  /** bulk and batch runs started over the API, polled for progress and results (in this instance's memory) */
+  bulkJobs: BulkJobs;
   /** the SSH certificate authority (docs/ssh.md) */
   ssh: SshService;
   /** SPIFFE workload identity: CAs, SVIDs from CSRs, deny list, bundle (docs/spiffe.md) */

@@ -9,6 +9,7 @@ export * from './token-schemas';
 export * from './system-schemas';
 export * from './insights-schemas';
 export * from './lifecycle-schemas';
+export * from './bulk-schemas';
 export * from './notification-schemas';
 export * from './rest-routes';
 export * from './ssh-schemas';

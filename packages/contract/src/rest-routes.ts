@@ -241,6 +241,31 @@ export const REST_TWINS = {
     path: '/vault/keystores',
     summary: 'Tenant keystores as the CA sees them (certificates of the keystore-* roles by name)',
   },
+  'bulk.issueCsv': {
+    method: 'POST',
+    path: '/bulk/csv',
+    status: 201,
+    summary: 'Start a bulk CSV issuance or dry run (a job: poll GET /bulk/jobs/:id)',
+  },
+  'bulk.revoke': { method: 'POST', path: '/bulk/revoke', status: 201, summary: 'Start a batch revocation (a job)' },
+  'bulk.renew': { method: 'POST', path: '/bulk/renew', status: 201, summary: 'Start a batch renewal (a job)' },
+  'bulk.download': {
+    method: 'POST',
+    path: '/bulk/download',
+    status: 201,
+    summary: 'Start a batch download of certificates as a ZIP (a job)',
+  },
+  'bulk.job': {
+    method: 'GET',
+    path: '/bulk/jobs/:id',
+    summary: 'A bulk job of yours: progress, per-row results, files',
+  },
+  'bulk.jobFile': {
+    method: 'GET',
+    path: '/bulk/jobs/:id/files/:file',
+    download: fileDownload,
+    summary: "A finished bulk job's file (results.csv|json, keys.zip, certificates.zip), or JSON with Accept",
+  },
 } as const satisfies Record<string, RestTwin>;
 
 /**

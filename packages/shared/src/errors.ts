@@ -132,6 +132,11 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
       'dry run, nothing was.',
   },
   'bulk.too_many_rows': { kind: 'invalid_input', description: 'The batch has more rows than allowed.' },
+  'bulk.busy': { kind: 'rate_limited', description: 'Too many bulk jobs are running (per user, or on this server).' },
+  'bulk.job_not_found': {
+    kind: 'not_found',
+    description: 'No such bulk job for this user (or it has no such file, or it is forgotten after an hour).',
+  },
   'certificate.already_revoked': { kind: 'conflict', description: 'The certificate is already revoked.' },
   'certificate.not_deletable': {
     kind: 'conflict',

@@ -19,6 +19,8 @@ export type IdPrefix =
   | 'grt'
   | 'hac'
   | 'blk'
+  // bulk jobs started over the API (in memory)
+  | 'job'
   | 'ftk'
   // tenant keystore client certificates: connection, certificate
   | 'ksc'

@@ -124,6 +124,13 @@ const TRPC_ACCESS = {
   'vault.roles.delete': 'ca:write',
   'vault.roles.certificates': 'certificate:read',
   'vault.keystores': 'certificate:read',
+  // bulk jobs: a job and its files are its starter's only (the authority checks); revoke/renew/issue re-check per row
+  'bulk.issueCsv': 'certificate:issue',
+  'bulk.revoke': 'certificate:revoke',
+  'bulk.renew': 'certificate:issue',
+  'bulk.download': 'certificate:read',
+  'bulk.job': 'certificate:read',
+  'bulk.jobFile': 'certificate:read',
 } as const satisfies Record<string, Permission | 'public'>;
 
 /**

@@ -65,6 +65,7 @@ export interface BatchService {
     s: BatchSelection,
     options: { includeRoot?: boolean },
     actor: Actor,
+    onProgress?: BatchProgress,
   ): Promise<{ outcome: BatchOutcome; file: ExportFile }>;
 }
 
@@ -225,6 +226,7 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
     s: BatchSelection,
     o: { includeRoot?: boolean },
     actor: Actor,
+    onProgress?: BatchProgress,
   ): Promise<{ outcome: BatchOutcome; file: ExportFile }> {
     authorize(actor, 'certificate:read');
     const refs = await select(s, actor);
@@ -242,7 +244,7 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
         }
         return { status: 'exported', certificateId: row.id, serial: row.serialHex };
       },
-      undefined,
+      onProgress,
       { includeRoot: o.includeRoot !== false },
     );
     const { zipSync } = await import('fflate'); // loaded by the first download, not with the authority

@@ -188,3 +188,42 @@ export async function bulkResultsCsv(
     { header: true, columns: [...BULK_RESULT_COLUMNS], record_delimiter: 'windows' },
   );
 }
+
+export const BATCH_RESULT_COLUMNS = [
+  'ref',
+  'status',
+  'certificateId',
+  'serial',
+  'newCertificateId',
+  'newSerial',
+  'errorCode',
+  'errorMessage',
+] as const;
+
+/** One result row per certificate of a batch revoke, renew or download (RFC 4180, `csv-stringify` loaded here). */
+export async function batchResultsCsv(
+  items: {
+    ref: string;
+    status: string;
+    certificateId?: string;
+    serial?: string;
+    newCertificateId?: string;
+    newSerial?: string;
+    error?: { code: string; message: string };
+  }[],
+): Promise<string> {
+  const { stringify } = await import('csv-stringify/sync');
+  return stringify(
+    items.map((i) => [
+      i.ref,
+      i.status,
+      i.certificateId ?? '',
+      i.serial ?? '',
+      i.newCertificateId ?? '',
+      i.newSerial ?? '',
+      i.error?.code ?? '',
+      i.error?.message ?? '',
+    ]),
+    { header: true, columns: [...BATCH_RESULT_COLUMNS], record_delimiter: 'windows' },
+  );
+}

@@ -7,6 +7,7 @@ import { authorize } from '../permissions';
 import { safeBaseName } from '../exports/file-names';
 import { checkExportPassword, type ExportFile, type ExportService } from '../exports/export-service';
 import { createProvisioner } from '../signing/provisioner-registry';
+import { checkActorMayUseCa } from '../signing/provisioner-policy';
 import type { LeafFromCsrRequest, LeafWithGeneratedKeyRequest, Via } from '../signing/sign-request';
 import type { SigningPipeline } from '../signing/signing-pipeline';
 import type { Actor, IssuedCertificate } from '../types';
@@ -125,6 +126,8 @@ export function createBulkService(deps: BulkServiceDeps): BulkService {
     }
     const dryRun = o.dryRun === true;
     const caId = await resolveCaRef(store, o.ca);
+    // a CA outside the actor's limits fails the whole batch up front, not each row
+    checkActorMayUseCa(actor, (await store.cas.findById(caId)) ?? undefined);
     if (o.keysZip) checkExportPassword(o.keysZip.password, 'the ZIP of keys');
     const parsed = await parseBulkCsv(o.csv);
     const batchId = newId('blk');

@@ -14,6 +14,7 @@ import { acmeRouter } from './routers/acme-router';
 import { renewalRouter } from './routers/renewal-router';
 import { notificationRouter } from './routers/notification-router';
 import { vaultRouter } from './routers/vault-router';
+import { bulkRouter } from './routers/bulk-router';
 
 /** One router per domain. The web console imports `type AppRouter` for end-to-end types. */
 export const appRouter = router({
@@ -32,6 +33,7 @@ export const appRouter = router({
   renewal: renewalRouter,
   notification: notificationRouter,
   vault: vaultRouter,
+  bulk: bulkRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -2,7 +2,7 @@ import { certificateExportInputSchema, exportFileSchema, truststoreExportInputSc
 import type { ExportFile } from '@pkim/authority';
 import { procedure, router } from '../trpc-init';
 
-const asBase64 = (f: ExportFile) => ({
+export const asBase64 = (f: ExportFile) => ({
   fileName: f.fileName,
   mediaType: f.mediaType,
   contentBase64: Buffer.from(f.body).toString('base64'),
