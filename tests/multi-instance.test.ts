@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { PKIM_BIN, REPO_ROOT, runPkimAsync } from './support/cli-runner';
+import { createRootAndIssuingAsync } from './support/cli-ca-fixture';
 import { opensslCsr, tempDir } from './support/openssl-tools';
 import { startPostgres, type TestPostgres } from './support/postgres';
 
@@ -203,33 +204,12 @@ describe('several pkim serve instances on one PostgreSQL database', () => {
       PKIM_LOG_LEVEL: 'warn',
       PKIM_JOBS_INTERVAL_MS: String(JOBS_INTERVAL_MS),
     };
-    const root = await pkim(
-      'ca',
-      'create',
-      '--name',
-      'root',
-      '--subject',
-      'CN=Multi Root CA',
-      '--key-type',
-      'ec-p256',
-      '--json',
+    const { issuing } = await createRootAndIssuingAsync(
+      pkim,
+      { name: 'root', subject: 'CN=Multi Root CA', keyType: 'ec-p256' },
+      { name: 'issuing', subject: 'CN=Multi Issuing CA', keyType: 'ec-p256' },
     );
-    expect(root.code, root.stderr).toBe(0);
-    const issuing = await pkim(
-      'ca',
-      'create',
-      '--name',
-      'issuing',
-      '--parent',
-      'root',
-      '--subject',
-      'CN=Multi Issuing CA',
-      '--key-type',
-      'ec-p256',
-      '--json',
-    );
-    expect(issuing.code, issuing.stderr).toBe(0);
-    caId = issuing.json().id;
+    caId = issuing.id;
     const t = await pkim('token', 'create', '--name', 'multi-instance', '--role', 'operator', '--json');
     expect(t.code, t.stderr).toBe(0);
     token = t.json().token;

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { runPkim } from '../../../tests/support/cli-runner';
+import { createRootAndIssuing } from '../../../tests/support/cli-ca-fixture';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
 
@@ -40,19 +41,11 @@ describe('pkim cert revoke-batch, renew-batch, download-batch', { timeout: 300_0
       ?.trim();
 
   beforeAll(() => {
-    expect(pkim('ca', 'create', '--name', 'root', '--subject', 'CN=Batch Root', '--json').code).toBe(0);
-    const int = pkim(
-      'ca',
-      'create',
-      '--name',
-      'issuing',
-      '--parent',
-      'root',
-      '--subject',
-      'CN=Batch Issuing',
-      '--json',
+    createRootAndIssuing(
+      pkim,
+      { name: 'root', subject: 'CN=Batch Root' },
+      { name: 'issuing', subject: 'CN=Batch Issuing' },
     );
-    expect(int.code, int.stderr).toBe(0);
     rootPem = pkim('ca', 'export', 'root', '--json').json<{ pem: string }>().pem;
     issuingPem = pkim('ca', 'export', 'issuing', '--json').json<{ pem: string }>().pem;
     const names = ['rev-1', 'rev-2', 'rev-3', 'keep-1', 'keep-2', 'soon-1', 'soon-2'];

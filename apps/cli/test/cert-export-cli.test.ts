@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { unzipSync } from 'fflate';
 import { runPkim } from '../../../tests/support/cli-runner';
+import { createRootAndIssuing } from '../../../tests/support/cli-ca-fixture';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { requireBinary } from '../../../tests/support/verifiers';
 
@@ -31,20 +32,11 @@ describe('pkim cert export: every format, read by openssl and Java keytool', { t
     writeFileSync(pw, 'correct horse battery\n');
     writeFileSync(wrong, 'wrong password here\n');
     expect(pkim('init', '--json').code).toBe(0);
-    const root = pkim('ca', 'create', '--name', 'root', '--subject', 'CN=Export Root,O=Example', '--json');
-    expect(root.code, root.stderr).toBe(0);
-    const int = pkim(
-      'ca',
-      'create',
-      '--name',
-      'issuing',
-      '--parent',
-      'root',
-      '--subject',
-      'CN=Export Issuing',
-      '--json',
+    createRootAndIssuing(
+      pkim,
+      { name: 'root', subject: 'CN=Export Root,O=Example' },
+      { name: 'issuing', subject: 'CN=Export Issuing' },
     );
-    expect(int.code, int.stderr).toBe(0);
     const issue = (cn: string, keyType: string, keep: boolean) => {
       const r = pkim(
         'cert',

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runPkim } from '../../../tests/support/cli-runner';
+import { createRootAndIssuing } from '../../../tests/support/cli-ca-fixture';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify, certtoolVerify, goVerify, opensslCrlVerify } from '../../../tests/support/verifiers';
 
@@ -22,39 +23,20 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
   afterAll(() => tmp.cleanup());
 
   it('creates a root ec-p384 CA and a name-constrained ec-p256 intermediate with path length 0', () => {
-    const root = pkim(
-      'ca',
-      'create',
-      '--name',
-      'root',
-      '--subject',
-      'CN=Example Root CA,O=Example,C=US',
-      '--key-type',
-      'ec-p384',
-      '--json',
+    const { root, issuing } = createRootAndIssuing(
+      pkim,
+      { name: 'root', subject: 'CN=Example Root CA,O=Example,C=US', keyType: 'ec-p384' },
+      {
+        name: 'issuing',
+        subject: 'CN=Example Issuing CA,O=Example,C=US',
+        keyType: 'ec-p256',
+        options: ['--path-len', '0', '--permit-dns', '.example.com'],
+      },
+      'id',
     );
-    expect(root.code, root.stderr).toBe(0);
-    rootId = root.json().id;
-    const int = pkim(
-      'ca',
-      'create',
-      '--name',
-      'issuing',
-      '--parent',
-      rootId,
-      '--subject',
-      'CN=Example Issuing CA,O=Example,C=US',
-      '--key-type',
-      'ec-p256',
-      '--path-len',
-      '0',
-      '--permit-dns',
-      '.example.com',
-      '--json',
-    );
-    expect(int.code, int.stderr).toBe(0);
-    intId = int.json().id;
-    expect(int.json().pathLen).toBe(0);
+    rootId = root.id;
+    intId = issuing.id;
+    expect(issuing.pathLen).toBe(0);
     const list = pkim('ca', 'list');
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('issuing');

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { PKIM_BIN, runPkim, type CliResult } from '../../../tests/support/cli-runner';
+import { createRootAndIssuing } from '../../../tests/support/cli-ca-fixture';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
 
@@ -95,39 +96,15 @@ function flow(pkim: (...args: string[]) => CliResult, dir: string): FlowOutputs 
     expect(r.code, r.stderr).toBe(0);
     return r.json<Record<string, unknown>>();
   };
-  const root = ok(
-    pkim(
-      'ca',
-      'create',
-      '--name',
-      'flow-root',
-      '--subject',
-      'CN=Flow Root,O=Example,C=US',
-      '--key-type',
-      'ec-p384',
-      '--json',
-    ),
-  );
-  const issuing = ok(
-    pkim(
-      'ca',
-      'create',
-      '--name',
-      'flow-issuing',
-      '--parent',
-      'flow-root',
-      '--subject',
-      'CN=Flow Issuing,O=Example,C=US',
-      '--key-type',
-      'ec-p256',
-      '--path-len',
-      '0',
-      '--permit-dns',
-      '.example.com',
-      '--validity',
-      '5y',
-      '--json',
-    ),
+  const { root, issuing } = createRootAndIssuing(
+    pkim,
+    { name: 'flow-root', subject: 'CN=Flow Root,O=Example,C=US', keyType: 'ec-p384' },
+    {
+      name: 'flow-issuing',
+      subject: 'CN=Flow Issuing,O=Example,C=US',
+      keyType: 'ec-p256',
+      options: ['--path-len', '0', '--permit-dns', '.example.com', '--validity', '5y'],
+    },
   );
   const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=web.example.com', sans: ['DNS:web.example.com'] });
   writeFileSync(join(dir, 'web.csr'), csrPem);
