@@ -7,16 +7,18 @@ import {
   assertAcceptedRevocationReason,
   parseDuration,
   classifySans,
+  KEY_TYPES,
   type KeyType,
   type SanLists,
   type RevocationReason,
 } from '@pkim/shared';
+import { offering } from './option-values';
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-export function keyTypeOption(v: string): KeyType {
+export const keyTypeOption = offering(KEY_TYPES, (v: string): KeyType => {
   const k = normalizeKeyType(v);
   if (!k)
     throw new PkiError(
@@ -24,13 +26,13 @@ export function keyTypeOption(v: string): KeyType {
       `unknown key type '${v}' (use rsa-2048, rsa-3072, rsa-4096, ec-p256, ec-p384, ed25519)`,
     );
   return k;
-}
+});
 
 export function durationOption(v: string): number {
   return parseDuration(v);
 }
 
-export function reasonOption(v: string): RevocationReason {
+export const reasonOption = offering(ACCEPTED_REVOCATION_REASONS, (v: string): RevocationReason => {
   const r = normalizeRevocationReason(v);
   if (!r) {
     throw new PkiError(
@@ -40,6 +42,16 @@ export function reasonOption(v: string): RevocationReason {
   }
   assertAcceptedRevocationReason(r);
   return r;
+});
+
+/** a parser for an option with fixed values: `unknown <what> 'x' (use a, b or c)` otherwise */
+export function choiceOption<T extends string>(what: string, values: readonly T[]): (v: string) => T {
+  const list = `${values.slice(0, -1).join(', ')} or ${values[values.length - 1]!}`;
+  return offering(values, (v: string): T => {
+    if (!(values as readonly string[]).includes(v))
+      throw new PkiError('input.invalid', `unknown ${what} '${v}' (use ${list})`);
+    return v as T;
+  });
 }
 
 export function intOption(v: string): number {

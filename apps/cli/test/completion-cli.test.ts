@@ -54,6 +54,25 @@ describe('pkim completion', () => {
     expect(complete('pkim', 'cert', 'sign', '--csr', 're')).toEqual(['req.csr']);
   });
 
+  it('bash: the values of options with fixed choices, as the command accepts them', () => {
+    expect(complete('pkim', 'cert', 'export', 'crt_1', '--format', 'p7')).toEqual(['p7b', 'p7b-pem']);
+    expect(complete('pkim', 'cert', 'revoke', 'crt_1', '--reason', 'ke')).toEqual(['keyCompromise']);
+    expect(complete('pkim', 'ca', 'create', '--key-type', 'ec')).toEqual(['ec-p256', 'ec-p384']);
+    expect(complete('pkim', 'ca', 'create', '--backend', '')).toEqual(['kmip', 'pkcs11', 'software']);
+    expect(complete('pkim', 'cert', 'list', '--format', '')).toEqual(['csv', 'json', 'table']);
+    expect(complete('pkim', 'token', 'create', '--role', 'a')).toEqual(['admin', 'auditor']);
+    expect(complete('pkim', 'notify', 'deliveries', '--status', 'f')).toEqual(['failed']);
+    // after the value, options again; a free-text option (--cn) gets files, not values
+    expect(complete('pkim', 'cert', 'revoke', 'crt_1', '--reason', 'superseded', '--j')).toEqual(['--json']);
+    writeFileSync(join(tmp.dir, 'names.txt'), '');
+    expect(complete('pkim', 'cert', 'issue', '--cn', 'nam')).toEqual(['names.txt']);
+    // what is offered is what the command takes: every offered --format of cert export is accepted by its parser
+    const offered = complete('pkim', 'cert', 'export', 'x', '--format', '');
+    expect(offered).toEqual(['chain', 'der', 'jks', 'key', 'p12', 'p7b', 'p7b-pem', 'pem', 'zip']);
+    const refused = pkim('cert', 'export', 'x', '--format', 'nope');
+    expect(refused.stderr).toMatch(/unknown format 'nope' \(use pem, der, chain, p7b, p7b-pem, p12, jks, key, zip\)/);
+  });
+
   it('bash: every command of `pkim --help` is offered', () => {
     const help = pkim('--help').stdout;
     const commands = [...help.split('Commands:')[1]!.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!);
@@ -71,14 +90,15 @@ describe('pkim completion', () => {
         '-f',
         '-c',
         `autoload -U compinit && compinit -u -D && source ${zshScript} && ` +
-          '_pkim_subcommands ca && _pkim_command --json cert sign --ca issuing',
+          '_pkim_subcommands ca && _pkim_command --json cert sign --ca issuing && _pkim_values "cert revoke" --reason',
       ],
       { encoding: 'utf8', cwd: tmp.dir },
     );
     expect(r.status, r.stderr).toBe(0);
-    const [subcommands, path] = r.stdout.trim().split('\n');
+    const [subcommands, path, reasons] = r.stdout.trim().split('\n');
     expect(subcommands?.split(' ')).toEqual(expect.arrayContaining(['create', 'list', 'show', 'revoke']));
     expect(path).toBe('cert sign');
+    expect(reasons?.split(' ')).toEqual(expect.arrayContaining(['keyCompromise', 'superseded', 'cACompromise']));
   });
 
   it('refuses another shell with the usual error line', () => {

@@ -10,6 +10,7 @@ import {
   readInputFile,
   reasonOption,
   writeOutputFile,
+  choiceOption,
 } from '../cli-parsers';
 import { date, keyValues, table } from '../format';
 
@@ -92,7 +93,12 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .option('--parent <ca>', 'parent CA id or name (creates an intermediate signed here)')
     .option('--validity <duration>', 'lifetime, e.g. 10y, 1825d (default: profile default)', durationOption)
     .option('--path-len <n>', 'basicConstraints pathLenConstraint', intOption)
-    .option('--backend <name>', 'key backend: software|pkcs11|kmip', 'software')
+    .option(
+      '--backend <name>',
+      'key backend: software|pkcs11|kmip',
+      choiceOption('key backend', ['software', 'pkcs11', 'kmip']),
+      'software',
+    )
     .option('--permit-dns <domain>', 'permitted DNS subtree (repeatable), e.g. .example.com', collect)
     .option('--exclude-dns <domain>', 'excluded DNS subtree (repeatable)', collect)
     .option('--permit-ip <cidr>', 'permitted IP range (repeatable), e.g. 10.0.0.0/8', collect)
@@ -106,9 +112,6 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .option('--out <file>', 'write the CA certificate PEM here')
     .action(async (o: CreateOpts) => {
       const a = await ctx.openAuthority();
-      if (!['software', 'pkcs11', 'kmip'].includes(o.backend ?? 'software')) {
-        throw new PkiError('input.invalid', `unknown key backend '${o.backend}' (use software, pkcs11 or kmip)`);
-      }
       const nameConstraints = {
         permittedDns: o.permitDns,
         excludedDns: o.excludeDns,

@@ -14,6 +14,7 @@ import {
   readInputFile,
   reasonOption,
   writeOutputFile,
+  choiceOption,
 } from '../cli-parsers';
 import { date, daysLeft, firstName, keyValues, sansText, table } from '../format';
 
@@ -213,7 +214,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .command('list')
     .description('list certificates')
     .option('--ca <ca>', 'only this CA (id or name)')
-    .option('--status <status>', 'active|revoked|expired')
+    .option('--status <status>', 'active|revoked|expired', choiceOption('status', ['active', 'revoked', 'expired']))
     .option('--profile <profile>', 'only this profile')
     .option('--expiring-within <duration>', 'active certificates expiring within, e.g. 30d', durationOption)
     .option('--search <text>', 'common name, SAN (DNS, IP, email, URI) or serial, from the start of any label or part')
@@ -224,6 +225,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
       '--format <format>',
       'table (a page, default), or csv|json: an inventory report of EVERY matching certificate, all columns, ' +
         'streamed (--limit/--cursor do not apply)',
+      choiceOption('format', ['table', 'csv', 'json']),
       'table',
     )
     .option('--out <file>', 'csv/json: write the report to this file instead of stdout')
@@ -240,13 +242,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
         format: string;
         out?: string;
       }) => {
-        if (!['table', 'csv', 'json'].includes(o.format)) {
-          throw new PkiError('input.invalid', `unknown format '${o.format}' (use table, csv or json)`);
-        }
         const a = await ctx.openAuthority();
-        if (o.status && !['active', 'revoked', 'expired'].includes(o.status)) {
-          throw new PkiError('input.invalid', `unknown status '${o.status}' (use active, revoked or expired)`);
-        }
         await a.maintenance.markExpired();
         const filter = {
           caId: o.ca,

@@ -4,6 +4,7 @@ import { PkiError } from '@pkim/shared';
 import type { CertificateExportFormat, ExportFile, TruststoreExportFormat } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import { durationOption, keyTypeOption, parseSans, collect, readInputFile, writeOutputFile } from '../cli-parsers';
+import { offering } from '../option-values';
 import type { KeyType } from '@pkim/shared';
 import { registerCertBatchCommands, registerCertBulkCommand } from './cert-bulk-command';
 
@@ -26,7 +27,7 @@ export function readPasswordFile(path: string | undefined): string | undefined {
 }
 
 function formatOption(allowed: string[]) {
-  return (v: string): string => {
+  return offering(allowed, (v: string): string => {
     const f = v.toLowerCase();
     const alias: Record<string, string> = {
       crt: 'der',
@@ -40,7 +41,7 @@ function formatOption(allowed: string[]) {
     if (!allowed.includes(out))
       throw new PkiError('input.invalid', `unknown format '${v}' (use ${allowed.join(', ')})`);
     return out;
-  };
+  });
 }
 
 /** writes an export file (0600 when it holds a key) and reports it; the key warning goes to stderr */

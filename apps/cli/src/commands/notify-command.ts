@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { NOTIFICATION_EVENTS, PkiError, parseDuration, type NotificationEvent } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
 import { intOption } from '../cli-parsers';
+import { offering } from '../option-values';
 import { readPasswordFile } from './cert-lifecycle-command';
 import { date, table } from '../format';
 
@@ -38,11 +39,11 @@ function overlapOption(v: string): number {
   return parseDuration(v);
 }
 
-function statusOption(v: string): Status {
+const statusOption = offering(STATUSES, (v: string): Status => {
   if (!(STATUSES as readonly string[]).includes(v))
     throw new PkiError('input.invalid', `unknown status '${v}' (use ${STATUSES.join(', ')})`);
   return v as Status;
-}
+});
 
 /** `pkim notify rule add|list|remove|enable|disable`, `pkim notify deliveries`, `pkim notify run`. */
 export function registerNotifyCommand(program: Command, ctx: CliContext): void {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { CertificateRequestRow } from '@pkim/authority';
-import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
-import { durationOption, intOption, readInputFile, writeOutputFile } from '../cli-parsers';
+import { choiceOption, durationOption, intOption, readInputFile, writeOutputFile } from '../cli-parsers';
 import { date, keyValues, sansText, table } from '../format';
 
 function requestDetails(r: CertificateRequestRow): string {
@@ -46,13 +45,14 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
   req
     .command('list')
     .description('list requests')
-    .option('--status <status>', 'pending|approved|rejected|issued')
+    .option(
+      '--status <status>',
+      'pending|approved|rejected|issued',
+      choiceOption('status', ['pending', 'approved', 'rejected', 'issued']),
+    )
     .option('--limit <n>', 'page size', intOption, 100)
     .option('--cursor <cursor>', 'continue after this page cursor')
     .action(async (o: { status?: string; limit: number; cursor?: string }) => {
-      if (o.status && !['pending', 'approved', 'rejected', 'issued'].includes(o.status)) {
-        throw new PkiError('input.invalid', `unknown status '${o.status}' (use pending, approved, rejected or issued)`);
-      }
       const a = await ctx.openAuthority();
       const page = await a.requests.list(
         { status: o.status as CertificateRequestRow['status'] | undefined, limit: o.limit, cursor: o.cursor },

@@ -6,6 +6,7 @@ import type { KeyType } from '@pkim/shared';
 import type { CreateSshCaInput, SshCaView, SshCertificateRow, SshCertType, SshFleetOperation } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import { collect, durationOption, intOption, keyTypeOption, readInputFile, writeOutputFile } from '../cli-parsers';
+import { offering } from '../option-values';
 import { date, keyValues, table } from '../format';
 
 const list = (v: string | string[] | undefined): string[] =>
@@ -35,16 +36,16 @@ interface SignOptions {
   out?: string;
 }
 
-function statusOption(v: string): SshCertificateStatus {
+const statusOption = offering(['active', 'revoked', 'expired'], (v: string): SshCertificateStatus => {
   if (v !== 'active' && v !== 'revoked' && v !== 'expired')
     throw new PkiError('input.invalid', `--status must be active, revoked or expired, got '${v}'`);
   return v;
-}
+});
 
-function typeOption(v: string): SshCertType {
+const typeOption = offering(['user', 'host'], (v: string): SshCertType => {
   if (v !== 'user' && v !== 'host') throw new PkiError('input.invalid', `--type must be user or host, got '${v}'`);
   return v;
-}
+});
 
 function caSummary(v: SshCaView) {
   return {
