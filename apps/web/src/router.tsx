@@ -114,6 +114,11 @@ const accessRoute = createRoute({
   path: '/access',
   component: lazyRouteComponent(() => import('./pages/access-page'), 'AccessPage'),
 });
+const bulkRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/bulk',
+  component: lazyRouteComponent(() => import('./pages/bulk-page'), 'BulkPage'),
+});
 const notificationsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/notifications',
@@ -172,6 +177,7 @@ const routeTree = rootRoute.addChildren([
     auditRoute,
     accessRoute,
     notificationsRoute,
+    bulkRoute,
     keyBackendsRoute,
     searchRoute,
     domainsRoute,

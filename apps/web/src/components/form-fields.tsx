@@ -74,3 +74,14 @@ export function SelectInput<V extends string>({
     </NativeSelect>
   );
 }
+
+/** `<option>`s of the leaf profiles (a CA profile is never offered for an end-entity certificate) */
+export function LeafProfileOptions({ profiles }: { profiles: readonly { name: string; isCa: boolean }[] | undefined }) {
+  return (profiles ?? [])
+    .filter((p) => !p.isCa)
+    .map((p) => (
+      <option key={p.name} value={p.name}>
+        {p.name}
+      </option>
+    ));
+}

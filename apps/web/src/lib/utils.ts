@@ -40,7 +40,11 @@ export function shortHex(hex: string, n = 16): string {
 
 /** offers text as a file download (PEM, keys); nothing leaves the browser */
 export function downloadText(filename: string, text: string, type = 'application/x-pem-file'): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
+  saveBlob(filename, new Blob([text], { type }));
+}
+
+function saveBlob(filename: string, blob: Blob): void {
+  const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
   a.download = filename;
@@ -52,4 +56,9 @@ export function downloadText(filename: string, text: string, type = 'application
 
 export function daysFromNow(t: ApiTime, now = Date.now()): number {
   return Math.floor((toMs(t) - now) / DAY);
+}
+
+/** saves a file the API returned as base64 (exports) */
+export function downloadBase64(filename: string, base64: string, type: string): void {
+  saveBlob(filename, new Blob([Uint8Array.from(atob(base64), (c) => c.charCodeAt(0))], { type }));
 }

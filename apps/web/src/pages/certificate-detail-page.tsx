@@ -1,18 +1,19 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
-import { Ban, Download } from 'lucide-react';
+import { Ban, Download, FileDown, RefreshCw } from 'lucide-react';
 import { trpc } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { REVOCATION_REASON_OPTIONS, type RevocationReason } from '../lib/pki';
-import { downloadText, formatDateTime } from '../lib/utils';
+import { downloadBase64, downloadText, formatDateTime } from '../lib/utils';
 import { DefinitionList, PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '../components/ui/card';
 import { StatusBadge } from '../components/ui/badge';
 import { Alert, ErrorAlert } from '../components/ui/alert';
 import { ConfirmDialog } from '../components/ui/dialog';
-import { Field, NativeSelect } from '../components/ui/input';
+import { Field, Input, NativeSelect } from '../components/ui/input';
+import { FormDialog } from '../components/form-dialog';
 import { DecodedCertificate } from '../components/decoded-certificate';
 import { PemBlock } from '../components/pem-block';
 
@@ -34,6 +35,17 @@ export function CertificateDetailPage() {
       },
     }),
   );
+  const [renewOpen, setRenewOpen] = useState(false);
+  const [revokeOld, setRevokeOld] = useState(false);
+  const renew = useMutation(
+    trpc.renewal.renew.mutationOptions({
+      onSuccess: async () => {
+        setRenewOpen(false);
+        await qc.invalidateQueries({ queryKey: trpc.certificate.pathKey() });
+      },
+    }),
+  );
+  const [exportOpen, setExportOpen] = useState(false);
   const base = (c.commonName ?? c.serial).replace(/[^A-Za-z0-9._-]+/g, '_');
   return (
     <div className="space-y-6">
@@ -63,6 +75,14 @@ export function CertificateDetailPage() {
                 <Download /> Full chain
               </Button>
             ) : null}
+            <Button variant="outline" onClick={() => setExportOpen(true)}>
+              <FileDown /> Export
+            </Button>
+            {can('certificate:issue') && c.status === 'active' ? (
+              <Button variant="outline" onClick={() => setRenewOpen(true)}>
+                <RefreshCw /> Renew
+              </Button>
+            ) : null}
             {can('certificate:revoke') && c.status !== 'revoked' ? (
               <Button variant="destructive" onClick={() => setOpen(true)}>
                 <Ban /> Revoke
@@ -72,6 +92,30 @@ export function CertificateDetailPage() {
         }
       />
       <ErrorAlert error={revoke.error} />
+      {renew.data ? (
+        <Alert level="info" title="Renewed">
+          <span data-testid="renewed">
+            New certificate{' '}
+            <Link
+              to="/certificates/$certId"
+              params={{ certId: renew.data.certificate.id }}
+              className="font-medium underline"
+            >
+              {renew.data.certificate.serial}
+            </Link>
+            {renew.data.previousRevoked ? ' — this one is revoked as superseded.' : '.'}
+          </span>
+          {renew.data.privateKeyPem ? (
+            <Button
+              variant="outline"
+              className="ml-2"
+              onClick={() => downloadText(`${base}-renewed.key`, renew.data.privateKeyPem ?? '')}
+            >
+              <Download /> New private key (shown once)
+            </Button>
+          ) : null}
+        </Alert>
+      ) : null}
       {c.status === 'revoked' ? (
         <Alert level="critical" title={`Revoked ${formatDateTime(c.revokedAt)} — reason: ${c.revocationReason}`}>
           Listed on the CRL of the issuing CA (
@@ -114,6 +158,32 @@ export function CertificateDetailPage() {
         </CardContent>
       </Card>
       <ConfirmDialog
+        open={renewOpen}
+        onOpenChange={setRenewOpen}
+        title="Renew this certificate?"
+        description={
+          <>
+            A new certificate for <strong>{c.commonName ?? c.subject}</strong> with the same subject, names, profile and
+            CA, and a new key.
+          </>
+        }
+        confirmLabel="Renew certificate"
+        pending={renew.isPending}
+        onConfirm={() => renew.mutate({ ref: c.id, revokeOld })}
+      >
+        <ErrorAlert error={renew.error} />
+        <label className="flex items-center gap-2 text-sm">
+          <input type="checkbox" checked={revokeOld} onChange={(e) => setRevokeOld(e.target.checked)} />
+          Revoke this certificate as superseded
+        </label>
+      </ConfirmDialog>
+      <ExportDialog
+        open={exportOpen}
+        onOpenChange={setExportOpen}
+        certId={c.id}
+        canTakeKey={can('certificate:issue')}
+      />
+      <ConfirmDialog
         open={open}
         onOpenChange={setOpen}
         title="Revoke this certificate?"
@@ -142,5 +212,92 @@ export function CertificateDetailPage() {
         </Field>
       </ConfirmDialog>
     </div>
+  );
+}
+
+const EXPORT_FORMATS = [
+  ['pem', 'PEM certificate'],
+  ['der', 'DER certificate (.cer)'],
+  ['chain', 'Chain PEM (leaf → root)'],
+  ['p7b', 'PKCS#7 (.p7b, DER)'],
+  ['p7b-pem', 'PKCS#7 (PEM)'],
+  ['p12', 'PKCS#12 (.p12)'],
+  ['jks', 'Java keystore (.jks)'],
+  ['key', 'Encrypted private key (PKCS#8)'],
+  ['zip', 'ZIP of all'],
+] as const;
+type ExportFormat = (typeof EXPORT_FORMATS)[number][0];
+const WITH_PASSWORD = new Set<ExportFormat>(['p12', 'jks', 'key', 'zip']);
+
+/** an export in any format: the file comes back from the API and the browser saves it */
+function ExportDialog({
+  open,
+  onOpenChange,
+  certId,
+  canTakeKey,
+}: {
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+  certId: string;
+  canTakeKey: boolean;
+}) {
+  const [format, setFormat] = useState<ExportFormat>('pem');
+  const [password, setPassword] = useState('');
+  const [includeKey, setIncludeKey] = useState(false);
+  const exp = useMutation(
+    trpc.exports.certificate.mutationOptions({
+      onSuccess: (f) => {
+        downloadBase64(f.fileName, f.contentBase64, f.mediaType);
+        onOpenChange(false);
+      },
+    }),
+  );
+  const needsPassword = WITH_PASSWORD.has(format);
+  return (
+    <FormDialog
+      open={open}
+      onOpenChange={onOpenChange}
+      title="Export certificate"
+      submitLabel="Export"
+      pending={exp.isPending}
+      error={exp.error}
+      onSubmit={() =>
+        exp.mutate({
+          ref: certId,
+          format,
+          ...(needsPassword && password ? { password } : {}),
+          ...(needsPassword && includeKey ? { includeKey } : {}),
+        })
+      }
+    >
+      <Field label="Format" htmlFor="export-format">
+        <NativeSelect id="export-format" value={format} onChange={(e) => setFormat(e.target.value as ExportFormat)}>
+          {EXPORT_FORMATS.map(([v, label]) => (
+            <option key={v} value={v}>
+              {label}
+            </option>
+          ))}
+        </NativeSelect>
+      </Field>
+      {needsPassword ? (
+        <>
+          <Field label="Export password" htmlFor="export-password" hint="At least 8 characters">
+            <Input
+              id="export-password"
+              type="password"
+              autoComplete="new-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+            />
+          </Field>
+          {canTakeKey && format !== 'key' ? (
+            <label className="flex items-center gap-2 text-sm">
+              <input type="checkbox" checked={includeKey} onChange={(e) => setIncludeKey(e.target.checked)} />
+              Include the private key (only for keys the server generated and keeps; audited)
+            </label>
+          ) : null}
+        </>
+      ) : null}
+    </FormDialog>
   );
 }

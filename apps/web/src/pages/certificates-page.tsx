@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
-import { ArrowDownUp, FileBadge, Stamp } from 'lucide-react';
+import { ArrowDownUp, FileBadge, FileDown, Stamp } from 'lucide-react';
 import { trpc } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { formatDate, relativeDays, shortHex } from '../lib/utils';
@@ -10,6 +10,7 @@ import { Button } from '../components/ui/button';
 import { Input, NativeSelect } from '../components/ui/input';
 import { StatusBadge } from '../components/ui/badge';
 import { DataTable, Pager, useCursorPages } from '../components/data-table';
+import { LeafProfileOptions } from '../components/form-fields';
 
 export interface CertificatesSearch {
   q?: string;
@@ -55,6 +56,17 @@ export function CertificatesPage() {
   const caName = new Map((cas.data?.items ?? []).map((c) => [c.id, c.name]));
   const set = (patch: Partial<CertificatesSearch>) => void navigate({ search: (s) => ({ ...s, ...patch }) });
   const filtered = !!(search.q || search.status || search.caId || search.profile || search.expiring);
+  // the inventory report of the same filters, streamed by the REST route (the session cookie authenticates it)
+  const exportUrl = (format: 'csv' | 'json') => {
+    const q = new URLSearchParams({ format });
+    const add = (k: string, v: string | number | undefined) => v !== undefined && v !== '' && q.set(k, String(v));
+    add('search', search.q);
+    add('status', search.status);
+    add('ca', search.caId);
+    add('profile', search.profile);
+    add('expiringWithinDays', search.expiring);
+    return `/api/v1/certificates/export?${q.toString()}`;
+  };
 
   return (
     <div>
@@ -62,13 +74,25 @@ export function CertificatesPage() {
         title="Certificates"
         description="Every certificate issued by your CAs"
         actions={
-          can('certificate:issue') ? (
-            <Button asChild>
-              <Link to="/issue" search={{}}>
-                <Stamp /> Issue certificate
-              </Link>
+          <>
+            <Button variant="outline" asChild>
+              <a href={exportUrl('csv')} download>
+                <FileDown /> Export CSV
+              </a>
             </Button>
-          ) : null
+            <Button variant="outline" asChild>
+              <a href={exportUrl('json')} download>
+                <FileDown /> Export JSON
+              </a>
+            </Button>
+            {can('certificate:issue') ? (
+              <Button asChild>
+                <Link to="/issue" search={{}}>
+                  <Stamp /> Issue certificate
+                </Link>
+              </Button>
+            ) : null}
+          </>
         }
       />
       <DataTable
@@ -122,13 +146,7 @@ export function CertificatesPage() {
               onChange={(e) => set({ profile: e.target.value || undefined })}
             >
               <option value="">Any profile</option>
-              {(profiles.data?.items ?? [])
-                .filter((p) => !p.isCa)
-                .map((p) => (
-                  <option key={p.name} value={p.name}>
-                    {p.name}
-                  </option>
-                ))}
+              <LeafProfileOptions profiles={profiles.data?.items} />
             </NativeSelect>
             <NativeSelect
               aria-label="Expiry window"
