@@ -87,6 +87,28 @@ describe('pkim cert bulk: a CSV through the one signing pipeline', { timeout: 60
   });
   afterAll(() => tmp.cleanup());
 
+  it('refuses a CSV over PKIM_BULK_MAX_ROWS before any row: one line, exit 2, nothing written', () => {
+    const before = snapshot();
+    const r = runPkim(['cert', 'bulk', '--ca', 'issuing', '--csv', csv, '--dry-run'], {
+      dataDir,
+      cwd: dir,
+      env: { PKIM_BULK_MAX_ROWS: '499' },
+    });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^error: bulk\.too_many_rows: the CSV has 500 rows; a batch takes at most 499 /),
+    ]);
+    expect(snapshot()).toEqual(before);
+    // a value out of range is a configuration error
+    const bad = runPkim(['cert', 'bulk', '--ca', 'issuing', '--csv', csv, '--dry-run'], {
+      dataDir,
+      cwd: dir,
+      env: { PKIM_BULK_MAX_ROWS: '0' },
+    });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('PKIM_BULK_MAX_ROWS');
+  });
+
   it('dry run: reports exactly the 3 bad rows with their codes, signs and stores nothing', () => {
     const before = snapshot();
     const r = pkim('cert', 'bulk', '--ca', 'issuing', '--csv', csv, '--dry-run', '--json');

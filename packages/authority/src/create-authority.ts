@@ -31,6 +31,7 @@ import { createOcspService } from './ocsp-service';
 import { createAuthService, newSession, resolveLoginThrottle, resolveTokenTtl, userActor } from './auth-service';
 import { describeOidc, oidcConfigFromEnv } from './oidc/oidc-config';
 import { notificationSettingsFromEnv } from './notifications/notification-config';
+import { bulkSettingsFromEnv } from './lifecycle/bulk-settings';
 import {
   createNotificationSecretSealer,
   type NotificationSecretSealer,
@@ -82,6 +83,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   if (config.create === false && !ephemeral) assertInitialised(dataDir, resolveDatabaseUrl(config));
   const oidcConfig = oidcConfigFromEnv(env, config.oidc);
   const notificationSettings = notificationSettingsFromEnv(env, config.notifications);
+  const bulkSettings = bulkSettingsFromEnv(env, config.bulk);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // the data dir holds the database, master.key and profiles: owner only, whatever mode it had before
   try {
@@ -339,6 +341,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       logger,
       pipeline,
       exports: exportsService,
+      maxRows: bulkSettings.maxRows,
     }),
   );
   const batch = lazyService(async () =>

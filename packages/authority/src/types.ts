@@ -2,6 +2,7 @@ import type { RenewalService } from './lifecycle/renewal-service';
 import type { BulkService } from './lifecycle/bulk-service';
 import type { BatchService } from './lifecycle/batch-service';
 import type { BulkJobs } from './lifecycle/bulk-jobs';
+import type { BulkSettings } from './lifecycle/bulk-settings';
 import type { ExportService } from './exports/export-service';
 import type { InventoryService } from './exports/inventory-report';
 import type { Logger } from 'pino';
@@ -88,6 +89,8 @@ export interface AuthorityConfig {
   spiffe?: Partial<SpiffeConfig>;
   /** notification settings over PKIM_SMTP_* / PKIM_NOTIFY_* (docs/notifications.md) */
   notifications?: Partial<NotificationSettings>;
+  /** bulk CSV row limit and API job retention over PKIM_BULK_* (docs/everyday.md) */
+  bulk?: Partial<BulkSettings>;
   /**
    * create the data directory and database when missing (default true: `pkim init`, `pkim serve`, tests); false
    * refuses a data dir that was never initialised with `data_dir.not_initialized` and creates nothing

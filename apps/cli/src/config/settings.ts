@@ -107,6 +107,25 @@ export const SETTINGS: readonly Setting[] = [
     description:
       'how long a batch (`cert bulk`, `*-batch`) runs before its progress bar shows on a terminal; `0` = at once',
   },
+  {
+    key: 'bulkMaxRows',
+    env: 'PKIM_BULK_MAX_ROWS',
+    default: '2000',
+    kind: 'int',
+    group: 'general',
+    description:
+      'most rows of one bulk CSV (`cert bulk`, console, `POST /api/v1/bulk/csv`; at most 100000); ' +
+      'more is refused with `bulk.too_many_rows`',
+  },
+  {
+    key: 'bulkJobRetention',
+    env: 'PKIM_BULK_JOB_RETENTION',
+    default: '24h',
+    kind: 'duration',
+    group: 'server',
+    description:
+      'how long a finished bulk/batch API job (progress, per-row results, files) is kept in the database (1m to 90d)',
+  },
   // remote: the CLI as a client of a server (`pkim --server URL …`, or the profile `pkim login` writes)
   {
     key: 'server',

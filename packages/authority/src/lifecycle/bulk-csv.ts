@@ -31,7 +31,7 @@ export const BULK_CSV_COLUMNS = {
 
 export type BulkColumn = keyof typeof BULK_CSV_COLUMNS;
 
-/** Most rows one batch may have (an all-or-nothing batch commits them in one transaction). */
+/** Most rows one batch may have by default (`PKIM_BULK_MAX_ROWS`, bulk-settings.ts). */
 export const MAX_BULK_ROWS = 2000;
 
 /** One data row, mapped (or the reason it cannot be). */
@@ -65,7 +65,7 @@ function normalizeHeader(h: string): string {
  * Reads the CSV text into rows; `bulk.invalid_csv` for a file that is not CSV or has no usable header. csv-parse
  * loads here, on first use: every other command starts without it (docs/benchmarks.md, start-up time).
  */
-export async function parseBulkCsv(text: string): Promise<BulkCsvRow[]> {
+export async function parseBulkCsv(text: string, maxRows = MAX_BULK_ROWS): Promise<BulkCsvRow[]> {
   const { parse } = await import('csv-parse/sync');
   let records: { record: string[]; info: { lines: number } }[];
   try {
@@ -99,8 +99,12 @@ export async function parseBulkCsv(text: string): Promise<BulkCsvRow[]> {
     throw new PkiError('bulk.invalid_csv', 'the header needs a subject: a cn or dn column (or csr)');
   }
   if (data.length === 0) throw new PkiError('bulk.invalid_csv', 'the CSV has a header but no rows');
-  if (data.length > MAX_BULK_ROWS) {
-    throw new PkiError('bulk.too_many_rows', `the CSV has ${data.length} rows; a batch takes at most ${MAX_BULK_ROWS}`);
+  if (data.length > maxRows) {
+    throw new PkiError(
+      'bulk.too_many_rows',
+      `the CSV has ${data.length} rows; a batch takes at most ${maxRows} (PKIM_BULK_MAX_ROWS): split the file`,
+      { details: { rows: data.length, maxRows } },
+    );
   }
   return data.map(({ record, info }, i) => {
     const newlines = record.reduce((n, f) => n + (f.match(/\n/g)?.length ?? 0), 0);

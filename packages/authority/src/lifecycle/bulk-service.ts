@@ -82,6 +82,8 @@ export interface BulkServiceDeps {
   logger: Logger;
   pipeline: Pick<SigningPipeline, 'sign' | 'checkLeaf' | 'signLeavesTogether'>;
   exports: Pick<ExportService, 'keysZip'>;
+  /** most rows of one CSV (PKIM_BULK_MAX_ROWS; default MAX_BULK_ROWS) */
+  maxRows?: number;
 }
 
 type LeafRequest = LeafFromCsrRequest | LeafWithGeneratedKeyRequest;
@@ -129,7 +131,7 @@ export function createBulkService(deps: BulkServiceDeps): BulkService {
     // a CA outside the actor's limits fails the whole batch up front, not each row
     checkActorMayUseCa(actor, (await store.cas.findById(caId)) ?? undefined);
     if (o.keysZip) checkExportPassword(o.keysZip.password, 'the ZIP of keys');
-    const parsed = await parseBulkCsv(o.csv);
+    const parsed = await parseBulkCsv(o.csv, deps.maxRows);
     const batchId = newId('blk');
     const via: Via = {
       actor,

@@ -1,0 +1,42 @@
+import { PkiError, parseDuration } from '@pkim/shared';
+
+/** Limits of bulk CSV batches and the keeping of API jobs (settings table: PKIM_BULK_*). */
+export interface BulkSettings {
+  /** most data rows of one CSV batch, for the CLI and the API alike (`bulk.too_many_rows` above it) */
+  maxRows: number;
+  /** a finished API job (state, results, files) is deleted this long after it ended */
+  jobRetentionMs: number;
+}
+
+export const DEFAULT_BULK_SETTINGS: BulkSettings = { maxRows: 2000, jobRetentionMs: 24 * 3_600_000 };
+/** an all-or-nothing batch commits every row in one transaction: the setting cannot go above this */
+export const HARD_MAX_BULK_ROWS = 100_000;
+
+/** `PKIM_BULK_MAX_ROWS` and `PKIM_BULK_JOB_RETENTION` over `given` over the defaults; `input.invalid` names the bad one */
+export function bulkSettingsFromEnv(
+  env: Record<string, string | undefined>,
+  given: Partial<BulkSettings> = {},
+): BulkSettings {
+  const s: BulkSettings = { ...DEFAULT_BULK_SETTINGS, ...given };
+  const rows = env.PKIM_BULK_MAX_ROWS?.trim();
+  if (rows) {
+    if (!/^\d{1,9}$/.test(rows) || Number(rows) < 1 || Number(rows) > HARD_MAX_BULK_ROWS) {
+      throw new PkiError('input.invalid', `PKIM_BULK_MAX_ROWS must be a whole number from 1 to ${HARD_MAX_BULK_ROWS}`);
+    }
+    s.maxRows = Number(rows);
+  }
+  const retention = env.PKIM_BULK_JOB_RETENTION?.trim();
+  if (retention) {
+    let ms: number;
+    try {
+      ms = parseDuration(retention);
+    } catch {
+      throw new PkiError('input.invalid', `PKIM_BULK_JOB_RETENTION: invalid duration '${retention}' (e.g. 1h, 24h, 7d)`);
+    }
+    if (ms < 60_000 || ms > 90 * 86_400_000) {
+      throw new PkiError('input.invalid', 'PKIM_BULK_JOB_RETENTION must be from 1m to 90d');
+    }
+    s.jobRetentionMs = ms;
+  }
+  return s;
+}
