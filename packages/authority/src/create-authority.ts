@@ -377,7 +377,14 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     renewal,
     bulk,
     batch,
-    bulkJobs: lazyService(async () => (await import('./lifecycle/bulk-jobs')).createBulkJobs({ clock, bulk, batch })),
+    bulkJobs: lazyService(async () =>
+      (await import('./lifecycle/bulk-jobs')).createBulkJobs({
+        clock,
+        bulk,
+        batch,
+        retentionMs: bulkSettings.jobRetentionMs,
+      }),
+    ),
     ssh,
     spiffe,
     acme,

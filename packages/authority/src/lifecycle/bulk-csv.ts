@@ -8,6 +8,7 @@ import {
   type SanLists,
 } from '@pkim/shared';
 import type { SubjectInput } from '../types';
+import { DEFAULT_BULK_SETTINGS } from './bulk-settings';
 
 /**
  * The bulk CSV (RFC 4180, read by `csv-parse`): a header row, then one certificate per row. Header names are
@@ -32,7 +33,7 @@ export const BULK_CSV_COLUMNS = {
 export type BulkColumn = keyof typeof BULK_CSV_COLUMNS;
 
 /** Most rows one batch may have by default (`PKIM_BULK_MAX_ROWS`, bulk-settings.ts). */
-export const MAX_BULK_ROWS = 2000;
+export const MAX_BULK_ROWS = DEFAULT_BULK_SETTINGS.maxRows;
 
 /** One data row, mapped (or the reason it cannot be). */
 export interface BulkCsvRow {

@@ -5,6 +5,7 @@ import type { BatchItem, BatchOutcome, BatchProgress, BatchSelection, BatchServi
 import { batchResultsCsv, bulkResultsCsv } from './bulk-csv';
 import type { BulkIssueOptions, BulkProgress, BulkResult, BulkRowResult, BulkService } from './bulk-service';
 import type { RenewOptions } from './renewal-service';
+import { DEFAULT_BULK_SETTINGS } from './bulk-settings';
 
 /**
  * Bulk and batch runs started over the API (console, REST, tRPC): the run goes on after the request that started
@@ -77,8 +78,8 @@ export interface BulkJobs {
   idle(): Promise<void>;
 }
 
-/** how long a finished job and its files are kept */
-export const BULK_JOB_RETENTION_MS = 60 * 60_000;
+/** how long a finished job and its files are kept by default (PKIM_BULK_JOB_RETENTION) */
+export const BULK_JOB_RETENTION_MS = DEFAULT_BULK_SETTINGS.jobRetentionMs;
 /** jobs running at once: per actor, and on this instance */
 export const MAX_RUNNING_JOBS_PER_ACTOR = 2;
 export const MAX_RUNNING_JOBS = 8;
@@ -90,12 +91,18 @@ const text = (name: string, mediaType: string, body: string): ExportFile => ({
   containsPrivateKey: false,
 });
 
-export function createBulkJobs(deps: { clock: Clock; bulk: BulkService; batch: BatchService }): BulkJobs {
+export function createBulkJobs(deps: {
+  clock: Clock;
+  bulk: BulkService;
+  batch: BatchService;
+  retentionMs?: number;
+}): BulkJobs {
   const { clock } = deps;
+  const retentionMs = deps.retentionMs ?? BULK_JOB_RETENTION_MS;
   const jobs = new Map<string, Job>();
 
   function sweep(): void {
-    const cutoff = clock.now() - BULK_JOB_RETENTION_MS;
+    const cutoff = clock.now() - retentionMs;
     for (const [id, j] of jobs) if (j.view.finishedAt !== null && j.view.finishedAt < cutoff) jobs.delete(id);
   }
 

@@ -1,6 +1,9 @@
 import { PkiError, parseDuration } from '@pkim/shared';
 
-/** Limits of bulk CSV batches and the keeping of API jobs (settings table: PKIM_BULK_*). */
+/**
+ * Limits of bulk CSV batches and the keeping of API jobs (settings table: PKIM_BULK_*). Loaded with the authority:
+ * imports nothing of the bulk services, which load on first use.
+ */
 export interface BulkSettings {
   /** most data rows of one CSV batch, for the CLI and the API alike (`bulk.too_many_rows` above it) */
   maxRows: number;
@@ -12,7 +15,7 @@ export const DEFAULT_BULK_SETTINGS: BulkSettings = { maxRows: 2000, jobRetention
 /** an all-or-nothing batch commits every row in one transaction: the setting cannot go above this */
 export const HARD_MAX_BULK_ROWS = 100_000;
 
-/** `PKIM_BULK_MAX_ROWS` and `PKIM_BULK_JOB_RETENTION` over `given` over the defaults; `input.invalid` names the bad one */
+/** `PKIM_BULK_MAX_ROWS`, `PKIM_BULK_JOB_RETENTION` over `given` over the defaults; `input.invalid` names the bad one */
 export function bulkSettingsFromEnv(
   env: Record<string, string | undefined>,
   given: Partial<BulkSettings> = {},
@@ -31,7 +34,10 @@ export function bulkSettingsFromEnv(
     try {
       ms = parseDuration(retention);
     } catch {
-      throw new PkiError('input.invalid', `PKIM_BULK_JOB_RETENTION: invalid duration '${retention}' (e.g. 1h, 24h, 7d)`);
+      throw new PkiError(
+        'input.invalid',
+        `PKIM_BULK_JOB_RETENTION: invalid duration '${retention}' (e.g. 1h, 24h, 7d)`,
+      );
     }
     if (ms < 60_000 || ms > 90 * 86_400_000) {
       throw new PkiError('input.invalid', 'PKIM_BULK_JOB_RETENTION must be from 1m to 90d');
