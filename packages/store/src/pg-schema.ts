@@ -17,6 +17,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import type { KeyType, RevocationReason } from '@pkim/shared';
+import type { BulkJobFileMeta, BulkJobKind, BulkJobPhase, BulkJobRow, BulkJobState } from './bulk-job-types';
 import type {
   CaStatus,
   CertificateStatus,
@@ -697,4 +698,47 @@ export const notificationDeliveries = pgTable(
     index('notification_deliveries_due_idx').on(t.status, t.nextAttemptAt),
     index('notification_deliveries_rule_idx').on(t.ruleId, t.createdAt),
   ],
+);
+
+/** Bulk and batch API jobs: see sqlite-schema.ts. */
+export const bulkJobs = pgTable(
+  'bulk_jobs',
+  {
+    id: text('id').primaryKey(),
+    actorId: text('actor_id').notNull(),
+    kind: text('kind').$type<BulkJobKind>().notNull(),
+    state: text('state').$type<BulkJobState>().notNull(),
+    phase: text('phase').$type<BulkJobPhase>().notNull(),
+    done: integer('done').notNull(),
+    total: integer('total').notNull(),
+    dryRun: boolean('dry_run').notNull(),
+    batchId: text('batch_id'),
+    succeeded: integer('succeeded').notNull(),
+    failed: integer('failed').notNull(),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    results: json<BulkJobRow['results']>('results').notNull(),
+    files: json<BulkJobFileMeta[]>('files').notNull(),
+    instanceId: text('instance_id').notNull(),
+    heartbeatAt: bigint('heartbeat_at', { mode: 'number' }).notNull(),
+    startedAt: bigint('started_at', { mode: 'number' }).notNull(),
+    finishedAt: bigint('finished_at', { mode: 'number' }),
+  },
+  (t) => [index('bulk_jobs_actor_state_idx').on(t.actorId, t.state), index('bulk_jobs_finished_idx').on(t.finishedAt)],
+);
+
+/** Result files of a bulk job: see sqlite-schema.ts. */
+export const bulkJobFiles = pgTable(
+  'bulk_job_files',
+  {
+    jobId: text('job_id')
+      .notNull()
+      .references(() => bulkJobs.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    fileName: text('file_name').notNull(),
+    mediaType: text('media_type').notNull(),
+    containsPrivateKey: boolean('contains_private_key').notNull(),
+    body: text('body').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.name] })],
 );

@@ -41,6 +41,7 @@ import type {
   StoreDialect,
   SshRepository,
   AcmeRepository,
+  BulkJobRepository,
   StoreTableName,
   TokenRepository,
   UserRepository,
@@ -53,6 +54,7 @@ import { verifyAuditChain } from './audit-verify';
 import { createSpiffeRepository } from './spiffe-repository';
 import { PkiError } from '@pkim/shared';
 import { createSshRepository } from './ssh-repository';
+import { createBulkJobRepository } from './bulk-job-repository';
 import { createAcmeRepository } from './acme-repository';
 import { prefixRange, searchPrefixes } from './certificate-search-terms';
 
@@ -72,6 +74,7 @@ export interface Repositories {
   spiffe: SpiffeRepository;
   ssh: SshRepository;
   acme: AcmeRepository;
+  bulkJobs: BulkJobRepository;
   /** every AuditRepository method except `append`, which goes through the store's commit */
   audit: Omit<AuditRepository, 'append'>;
   exportRows(table: StoreTableName, afterKey: RowKey | null, limit: number): Promise<ExportedRows>;
@@ -715,6 +718,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
   const spiffe = createSpiffeRepository(db, t);
   const ssh = createSshRepository(db, t);
   const acme = createAcmeRepository(db, t);
+  const bulkJobs = createBulkJobRepository(db, t);
   return {
     cas,
     certificates,
@@ -731,6 +735,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
     spiffe,
     ssh,
     acme,
+    bulkJobs,
     exportRows,
   };
 }

@@ -7,6 +7,7 @@
  */
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { KeyType, RevocationReason } from '@pkim/shared';
+import type { BulkJobFileMeta, BulkJobKind, BulkJobPhase, BulkJobRow, BulkJobState } from './bulk-job-types';
 import type {
   CaStatus,
   CertificateStatus,
@@ -702,4 +703,50 @@ export const notificationDeliveries = sqliteTable(
     index('notification_deliveries_due_idx').on(t.status, t.nextAttemptAt),
     index('notification_deliveries_rule_idx').on(t.ruleId, t.createdAt),
   ],
+);
+
+/**
+ * Bulk and batch jobs started over the API (bulk-job-types.ts): any instance answers a poll; a running job whose
+ * heartbeat is old was interrupted. Ephemeral (deleted after PKIM_BULK_JOB_RETENTION): not copied by copyStore.
+ */
+export const bulkJobs = sqliteTable(
+  'bulk_jobs',
+  {
+    id: text('id').primaryKey(),
+    actorId: text('actor_id').notNull(),
+    kind: text('kind').$type<BulkJobKind>().notNull(),
+    state: text('state').$type<BulkJobState>().notNull(),
+    phase: text('phase').$type<BulkJobPhase>().notNull(),
+    done: integer('done').notNull(),
+    total: integer('total').notNull(),
+    dryRun: integer('dry_run', { mode: 'boolean' }).notNull(),
+    batchId: text('batch_id'),
+    succeeded: integer('succeeded').notNull(),
+    failed: integer('failed').notNull(),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    results: json<BulkJobRow['results']>('results').notNull(),
+    files: json<BulkJobFileMeta[]>('files').notNull(),
+    instanceId: text('instance_id').notNull(),
+    heartbeatAt: integer('heartbeat_at').notNull(),
+    startedAt: integer('started_at').notNull(),
+    finishedAt: integer('finished_at'),
+  },
+  (t) => [index('bulk_jobs_actor_state_idx').on(t.actorId, t.state), index('bulk_jobs_finished_idx').on(t.finishedAt)],
+);
+
+/** Result files of a bulk job (results CSV/JSON, certificates ZIP, the keys ZIP sealed): deleted with the job. */
+export const bulkJobFiles = sqliteTable(
+  'bulk_job_files',
+  {
+    jobId: text('job_id')
+      .notNull()
+      .references(() => bulkJobs.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    fileName: text('file_name').notNull(),
+    mediaType: text('media_type').notNull(),
+    containsPrivateKey: integer('contains_private_key', { mode: 'boolean' }).notNull(),
+    body: text('body').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.jobId, t.name] })],
 );

@@ -1,6 +1,7 @@
 import type { KeyType, RevocationReason, AuditEventContent } from '@pkim/shared';
 import type { SshRepository, SshUnitOfWork } from './ssh-types';
 import type { AcmeRepository, AcmeUnitOfWork } from './acme-types';
+import type { BulkJobRepository } from './bulk-job-types';
 
 /**
  * Logical model shared by the SQLite and PostgreSQL dialects. All times are integer epoch ms.
@@ -684,6 +685,8 @@ export interface Store {
   spiffe: SpiffeRepository;
   ssh: SshRepository;
   acme: AcmeRepository;
+  /** bulk and batch API jobs (not audited, not copied by copyStore) */
+  bulkJobs: BulkJobRepository;
   /**
    * runs all writes of the unit + audit appends in one transaction; throws PkiError('store.write_failed') and commits
    * nothing on any failure
@@ -734,3 +737,4 @@ export interface OpenStoreOptions {
 
 export * from './ssh-types';
 export * from './acme-types';
+export * from './bulk-job-types';

@@ -93,6 +93,7 @@ describe('PostgreSQL store', () => {
         '0017_certificate_names',
         '0020_certificate_provisioner',
         '0021_webhook_secret_rotation',
+        '0022_bulk_jobs',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));

@@ -114,6 +114,7 @@ describe('SQLite store', () => {
         '0017_certificate_names',
         '0020_certificate_provisioner',
         '0021_webhook_secret_rotation',
+        '0022_bulk_jobs',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });

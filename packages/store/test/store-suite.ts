@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
 import { copyStore, openStore, restoreStore } from '../src/index';
-import type { CertificateStatus, Store } from '../src/types';
+import type { BulkJobRow, CertificateStatus, Store } from '../src/types';
 import { DAY, T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
 
 export interface StoreEngine {
@@ -761,7 +761,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0021 not applied
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0022 not applied
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
       const sshTables = ['ssh_blocks', 'ssh_host_accounts', 'ssh_principal_grants', 'ssh_certificates'];
@@ -769,6 +769,9 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        'drop table bulk_job_files',
+        'drop table bulk_jobs',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'alter table notification_rules drop column previous_secret_until',
         'alter table notification_rules drop column previous_secret',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
@@ -945,6 +948,80 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await expectExactCounters(a, 'after concurrent commits');
       expect((await b.certificates.countByStatus()).active + (await b.certificates.countByStatus()).revoked).toBe(120);
       expect(await b.rebuildCertificateCounts()).toEqual({ certificates: 120, corrected: 0 });
+    });
+  });
+
+  describe('bulk jobs', () => {
+    it('keeps jobs for every instance: updates while running only, interrupts stale or stopped ones', async () => {
+      const store = await newStore();
+      const base: BulkJobRow = {
+        id: 'job_a',
+        actorId: 'usr_a',
+        kind: 'issue-csv',
+        state: 'running',
+        phase: 'check',
+        done: 0,
+        total: 3,
+        dryRun: true,
+        batchId: null,
+        succeeded: 0,
+        failed: 0,
+        errorCode: null,
+        errorMessage: null,
+        results: { rows: [], items: [] },
+        files: [],
+        instanceId: 'ins_1',
+        heartbeatAt: T0,
+        startedAt: T0,
+        finishedAt: null,
+      };
+      await store.bulkJobs.insert(base);
+      await store.bulkJobs.insert({ ...base, id: 'job_b', instanceId: 'ins_2', heartbeatAt: T0 + 60_000 });
+      await store.bulkJobs.insert({ ...base, id: 'job_c', actorId: 'usr_c', instanceId: 'ins_2' });
+      expect(await store.bulkJobs.countRunning('usr_a', T0)).toBe(2);
+      expect(await store.bulkJobs.countRunning('usr_a', T0 + 1)).toBe(1);
+
+      expect(await store.bulkJobs.updateRunning('job_a', { done: 2, phase: 'issue', heartbeatAt: T0 + 5 })).toBe(true);
+      const rows = [{ row: 1, status: 'issued', certificateId: 'crt_1' }];
+      const files = [{ name: 'keys.zip', mediaType: 'application/zip', size: 3, containsPrivateKey: true }];
+      await store.bulkJobs.putFile({
+        jobId: 'job_a',
+        name: 'keys.zip',
+        fileName: 'bulk-keys.zip',
+        mediaType: 'application/zip',
+        containsPrivateKey: true,
+        body: 'c2VhbGVk',
+      });
+      const ended: Partial<BulkJobRow> = {
+        state: 'succeeded',
+        done: 3,
+        results: { rows, items: [] },
+        files,
+        finishedAt: T0 + 10,
+      };
+      expect(await store.bulkJobs.updateRunning('job_a', ended)).toBe(true);
+      // an ended job is not changed any more (an instance declared gone cannot revive it)
+      expect(await store.bulkJobs.updateRunning('job_a', { state: 'running', done: 1 })).toBe(false);
+      expect(await store.bulkJobs.find('job_a')).toEqual({ ...base, ...ended, phase: 'issue', heartbeatAt: T0 + 5 });
+      expect(await store.bulkJobs.findFile('job_a', 'keys.zip')).toMatchObject({
+        containsPrivateKey: true,
+        body: 'c2VhbGVk',
+      });
+      expect(await store.bulkJobs.findFile('job_a', 'results.csv')).toBeUndefined();
+
+      const error = { code: 'bulk.interrupted', message: 'gone' };
+      expect(await store.bulkJobs.interrupt({ staleBefore: T0 + 1 }, error, T0 + 100)).toBe(1); // job_c only
+      expect(await store.bulkJobs.find('job_c')).toMatchObject({ state: 'failed', errorCode: 'bulk.interrupted' });
+      expect(await store.bulkJobs.interrupt({ instanceId: 'ins_2' }, error, T0 + 100)).toBe(1); // job_b
+      expect(await store.bulkJobs.find('job_b')).toMatchObject({ state: 'failed', finishedAt: T0 + 100 });
+      expect(await store.bulkJobs.countRunning('usr_a', 0)).toBe(0);
+
+      expect(await store.bulkJobs.deleteEndedBefore(T0 + 50)).toBe(1);
+      expect(await store.bulkJobs.find('job_a')).toBeUndefined();
+      expect(await store.bulkJobs.findFile('job_a', 'keys.zip')).toBeUndefined();
+      await store.bulkJobs.delete('job_b');
+      expect(await store.bulkJobs.find('job_b')).toBeUndefined();
+      expect(await store.bulkJobs.find('job_c')).toMatchObject({ id: 'job_c' });
     });
   });
 
