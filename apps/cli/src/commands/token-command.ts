@@ -25,7 +25,7 @@ function scopeOption(v: string, previous: string[] = []): string[] {
 }
 
 /** Without --role: the least powerful role that holds every scope (e.g. spiffe:sign → operator). */
-function leastRoleFor(scopes: string[] | undefined): UserRole {
+export function leastRoleFor(scopes: string[] | undefined): UserRole {
   if (!scopes?.length) throw new PkiError('input.invalid', 'give --role, or --scope to derive the role from');
   const covers = (s: string, p: string) => s === '*' || s === p || (s.endsWith(':*') && p.startsWith(s.slice(0, -1)));
   const needed = PERMISSIONS.filter((p) => scopes.some((s) => covers(s, p)));

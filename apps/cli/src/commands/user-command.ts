@@ -13,7 +13,7 @@ async function findUser(a: Authority, ref: string) {
 }
 
 /** Password from --password-file (or `-` for stdin), else a generated one that is printed once. */
-function passwordFrom(file: string | undefined): { password: string; generated: boolean } {
+export function passwordFrom(file: string | undefined): { password: string; generated: boolean } {
   if (file) return { password: readInputFile(file, 'password').replace(/\r?\n$/, ''), generated: false };
   return { password: generatePassword(), generated: true };
 }

@@ -10,20 +10,29 @@ import { defaultName } from '../commands/ca-command';
 import { writeIssued } from '../commands/cert-command';
 import { printCrl, type CrlOptions } from '../commands/crl-command';
 
-type Opts = Record<string, unknown>;
-type Dto = Record<string, unknown>;
+export type Opts = Record<string, unknown>;
+export type Dto = Record<string, unknown>;
+/** another procedure call on the same server (a name looked up, a job polled) */
+export type RemoteCall = (procedure: RestTwinName, input?: Record<string, unknown>) => Promise<Dto>;
 
 export interface RemoteCommand {
   procedure: RestTwinName;
   /** the procedure's input from the command's arguments and options (parsed by the command's own parsers) */
-  input(args: string[], o: Opts): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
+  input(
+    args: string[],
+    o: Opts,
+    call: RemoteCall,
+  ): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
   /** prints the output as the local command does (default: the JSON, or a generic rendering of it) */
-  print?(ctx: CliContext, out: Dto, o: Opts): Promise<void> | void;
+  print?(ctx: CliContext, out: Dto, o: Opts, args: string[], call: RemoteCall): Promise<void> | void;
 }
 
 const DAY_MS = 86_400_000;
 /** a lifetime the command parsed to milliseconds → the contract's `ttl` (seconds) */
-const ttl = (ms: unknown): number | undefined => (typeof ms === 'number' ? Math.ceil(ms / 1000) : undefined);
+export const ttl = (ms: unknown): number | undefined => (typeof ms === 'number' ? Math.ceil(ms / 1000) : undefined);
+/** a lifetime the command parsed to milliseconds → a duration string of the contract (`3600s`) */
+export const duration = (ms: unknown): string | undefined =>
+  typeof ms === 'number' ? `${Math.ceil(ms / 1000)}s` : undefined;
 
 const SUBJECT_FIELDS: Record<string, string> = {
   CN: 'commonName',
@@ -35,7 +44,7 @@ const SUBJECT_FIELDS: Record<string, string> = {
 };
 
 /** a DN string (`CN=x,O=y,C=US` or `/C=US/O=y/CN=x`) → the contract's subject fields */
-async function subjectOf(dn: string): Promise<Record<string, string>> {
+export async function subjectOf(dn: string): Promise<Record<string, string>> {
   const { parseDn } = await import('../lazy/core-runtime');
   const subject: Record<string, string> = {};
   for (const { type, value } of parseDn(dn)) {
@@ -75,7 +84,7 @@ export function human(out: unknown, columns?: string[]): string {
   return keyValues(pairs);
 }
 
-const printWith =
+export const printWith =
   (columns?: string[]) =>
   (ctx: CliContext, out: Dto): void =>
     ctx.output(out, () => human(out, columns));
@@ -107,7 +116,7 @@ const listInput = (o: Opts) => ({
 });
 
 /** command path (`ca create`) → its remote form */
-export const REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
+export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ca list': { procedure: 'ca.list', input: () => undefined, print: printWith(CA_COLUMNS) },
   'ca show': { procedure: 'ca.get', input: ([ref]) => ({ ref }) },
   'ca create': {
@@ -242,9 +251,3 @@ export const REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   },
   'request show': { procedure: 'request.get', input: ([id]) => ({ id }) },
 };
-
-/** Commands that work on the local data directory (or this machine) only, whatever the mode. */
-export const LOCAL_ONLY = ['init', 'serve', 'db', 'backup', 'restore', 'keystore', 'vault', 'audit checkpoint'];
-
-/** Commands that are the same in both modes (they do not touch a data directory or a server's data). */
-export const EITHER_MODE = ['login', 'logout', 'completion', 'help'];

@@ -3,10 +3,12 @@
 // remote form refuses with `remote.unsupported` instead of quietly working on a local data directory.
 import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
+import type { RestTwinName } from '@pkim/contract';
 import type { CliContext } from '../cli-context';
 import type { RemoteTarget } from '../config/cli-config';
 import { callRemote, serverLabel } from './remote-client';
-import { EITHER_MODE, LOCAL_ONLY, REMOTE_COMMANDS, human } from './remote-commands';
+import { human } from './remote-commands';
+import { EITHER_MODE, LOCAL_ONLY, REMOTE_COMMANDS } from './remote-command-table';
 
 /** `ca create` for the command `pkim ca create` */
 export function commandPath(command: Command): string {
@@ -23,8 +25,9 @@ export function useRemote(command: Command, ctx: CliContext, target: RemoteTarge
   if (startsWith(path, EITHER_MODE)) return;
   if (target.problem) throw target.problem;
   const how = `remote mode: ${serverLabel(target.server)} from the ${target.source}; --local runs it here`;
-  if (startsWith(path, LOCAL_ONLY)) {
-    throw new PkiError('remote.unsupported', `pkim ${path} works on the local data directory only (${how})`);
+  const local = Object.keys(LOCAL_ONLY).find((p) => startsWith(path, [p]));
+  if (local) {
+    throw new PkiError('remote.unsupported', `pkim ${path} runs on this machine only: ${LOCAL_ONLY[local]} (${how})`);
   }
   const remote = REMOTE_COMMANDS[path];
   if (!remote) throw new PkiError('remote.unsupported', `pkim ${path} has no remote form yet (${how})`);
@@ -32,11 +35,10 @@ export function useRemote(command: Command, ctx: CliContext, target: RemoteTarge
     // commander calls the action with the arguments, the options and the command
     const o = args.at(-2) as Record<string, unknown>;
     const positional = args.slice(0, -2).map((a) => a as string);
-    const out = (await callRemote(target, remote.procedure, await remote.input(positional, o))) as Record<
-      string,
-      unknown
-    >;
-    if (remote.print) await remote.print(ctx, out, o);
+    const call = async (procedure: RestTwinName, input?: Record<string, unknown>) =>
+      (await callRemote(target, procedure, input)) as Record<string, unknown>;
+    const out = await call(remote.procedure, await remote.input(positional, o, call));
+    if (remote.print) await remote.print(ctx, out, o, positional, call);
     else ctx.output(out, () => human(out));
   });
 }
