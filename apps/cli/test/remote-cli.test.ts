@@ -4,11 +4,10 @@
 // `pkim login` profile). The JSON outputs must have the same fields and values, ids, serials and times aside;
 // certificates and CRLs are checked with openssl; error lines and exit codes are those of local mode.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { basename, join } from 'node:path';
-import { PKIM_BIN, runPkim, type CliResult } from '../../../tests/support/cli-runner';
+import { join } from 'node:path';
+import { runPkim, type CliResult } from '../../../tests/support/cli-runner';
+import { closedPort, outputShape, startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
 import { createRootAndIssuing } from '../../../tests/support/cli-ca-fixture';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
@@ -18,67 +17,8 @@ const file = (name: string) => join(tmp.dir, name);
 /** no login profile of the person running the tests is ever seen */
 const XDG = { XDG_CONFIG_HOME: file('xdg') };
 
-function startServer(dataDir: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [PKIM_BIN, '--json', 'serve', '--port', '0', ...args], {
-    env: { ...process.env, ...XDG, PKIM_DATA_DIR: dataDir, PKIM_LOG_LEVEL: 'silent', PKIM_JOBS_INTERVAL_MS: '600000' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n') && line) resolve({ child, url: (JSON.parse(line) as { url: string }).url });
-    });
-    child.on('exit', (code) => reject(new Error(`pkim serve exited (${code}): ${err}`)));
-  });
-}
-
-/** a TCP port nobody listens on */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** fields that differ between any two runs (ids, serials, times, PEMs, hashes, the actor, file paths) */
-const VOLATILE = new Set([
-  'id',
-  'parentId',
-  'caId',
-  'serial',
-  'notBefore',
-  'notAfter',
-  'createdAt',
-  'updatedAt',
-  'revokedAt',
-  'thisUpdate',
-  'nextUpdate',
-  'keyUri',
-  'ski',
-  'aki',
-  'fingerprintSha256',
-  'certificatePem',
-  'chainPem',
-  'pem',
-  'issuedBy',
-  'count',
-  'lastHash',
-  'checkpoint',
-]);
-
-/** the output with volatile values replaced by their type, paths by their file name: what both modes share */
-function shape(v: unknown, key = ''): unknown {
-  if (VOLATILE.has(key)) return v === null ? null : `<${typeof v}>`;
-  if (typeof v === 'string' && v.startsWith(tmp.dir)) return basename(v);
-  if (Array.isArray(v)) return v.map((x) => shape(x));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, shape(x, k)]));
-  return v;
-}
+const startServer = (dataDir: string, args: string[]) => startPkimServer(dataDir, args, XDG);
+const shape = (v: unknown) => outputShape(v, tmp.dir);
 
 interface FlowOutputs {
   root: Record<string, unknown>;
@@ -135,7 +75,7 @@ describe('pkim remote mode: the same commands through a server', () => {
   const localDir = file('local-data');
   /** a data directory that never exists: remote commands must not need one */
   const noDir = file('no-data-here');
-  let server: ChildProcess;
+  let server: PkimServer;
   let url: string;
   let token: string;
   let local: FlowOutputs;
@@ -168,22 +108,14 @@ describe('pkim remote mode: the same commands through a server', () => {
     });
     expect(created.code, created.stderr).toBe(0);
     token = created.json<{ token: string }>().token;
-    ({ child: server, url } = await startServer(serverDir, [
-      '--tls-cert',
-      file('tls.pem'),
-      '--tls-key',
-      file('tls.key'),
-    ]));
+    server = await startServer(serverDir, ['--tls-cert', file('tls.pem'), '--tls-key', file('tls.key')]);
+    url = server.url;
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     local = flow((...args) => runPkim(args, { dataDir: localDir, env: XDG }), file(''));
   }, 300_000);
 
   afterAll(async () => {
-    if (server?.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     tmp.cleanup();
   });
 

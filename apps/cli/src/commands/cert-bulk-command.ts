@@ -138,14 +138,19 @@ function withSelection(c: Command): Command {
     .option('--search <text>', 'filter: common name, SAN or serial (as cert list --search)');
 }
 
-function selectionOf(refs: string[], o: SelectionOptions, now: number): BatchSelection {
-  const fromFile = o.serialsFile
-    ? readInputFile(o.serialsFile, 'serials')
+/** the references of a batch: the arguments and the lines of --serials-file (`#` comments and blanks skipped) */
+export function batchRefs(refs: string[], serialsFile: string | undefined): string[] {
+  const fromFile = serialsFile
+    ? readInputFile(serialsFile, 'serials')
         .split(/\r?\n/)
         .map((l) => l.trim())
         .filter((l) => l && !l.startsWith('#'))
     : [];
-  const all = [...refs, ...fromFile];
+  return [...refs, ...fromFile];
+}
+
+function selectionOf(refs: string[], o: SelectionOptions, now: number): BatchSelection {
+  const all = batchRefs(refs, o.serialsFile);
   return {
     refs: all.length ? all : undefined,
     ca: o.ca,

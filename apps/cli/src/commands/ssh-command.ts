@@ -83,6 +83,20 @@ function certSummary(c: SshCertificateRow) {
   };
 }
 
+/** `ssh sign`'s critical options and extensions (undefined extensions: the CA's default set) */
+export function signOptions(o: Pick<SignOptions, 'forceCommand' | 'sourceAddress' | 'extension' | 'extensions'>) {
+  const critical: Record<string, string | true> = {};
+  if (o.forceCommand !== undefined) critical['force-command'] = o.forceCommand;
+  if (o.sourceAddress !== undefined) critical['source-address'] = o.sourceAddress;
+  const ext = list(o.extension);
+  const extensions = !o.extensions
+    ? {}
+    : ext.length
+      ? Object.fromEntries(ext.map((e) => [e, true as const]))
+      : undefined;
+  return { critical, extensions };
+}
+
 export function registerSshCommand(program: Command, ctx: CliContext): void {
   const ssh = program.command('ssh').description('SSH certificate authority: CAs, certificates, KRLs, registry');
 
@@ -188,15 +202,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .option('--out <file>', 'write the -cert.pub here')
     .action(async (o: SignOptions) => {
       const a = await ctx.openAuthority();
-      const critical: Record<string, string | true> = {};
-      if (o.forceCommand !== undefined) critical['force-command'] = o.forceCommand;
-      if (o.sourceAddress !== undefined) critical['source-address'] = o.sourceAddress;
-      const ext = list(o.extension);
-      const extensions = !o.extensions
-        ? {}
-        : ext.length
-          ? Object.fromEntries(ext.map((e) => [e, true as const]))
-          : undefined;
+      const { critical, extensions } = signOptions(o);
       const issued = await a.ssh.sign(
         {
           ca: o.ca,

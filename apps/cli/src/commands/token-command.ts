@@ -33,6 +33,18 @@ export function leastRoleFor(scopes: string[] | undefined): UserRole {
   return roles.find((r) => needed.every((p) => ROLE_PERMISSIONS[r].includes(p))) ?? 'admin';
 }
 
+/** what `token create`'s limiting options allow (undefined: no limit) */
+export function tokenResources(o: {
+  spiffeAllow?: string[];
+  ca?: string[];
+  profile?: string[];
+  namePattern?: string[];
+  maxLifetime?: number;
+}) {
+  if (!o.spiffeAllow && !o.ca && !o.profile && !o.namePattern && o.maxLifetime === undefined) return undefined;
+  return { spiffe: o.spiffeAllow, cas: o.ca, profiles: o.profile, names: o.namePattern, maxLifetimeMs: o.maxLifetime };
+}
+
 /** `pkim token create|list|revoke`: API tokens (`Authorization: Bearer pkim_…`). */
 export function registerTokenCommand(program: Command, ctx: CliContext): void {
   const token = program.command('token').description('API tokens for the REST/tRPC API');
@@ -76,16 +88,7 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
             name: o.name,
             role,
             scopes: o.scope,
-            resources:
-              o.spiffeAllow || o.ca || o.profile || o.namePattern || o.maxLifetime !== undefined
-                ? {
-                    spiffe: o.spiffeAllow,
-                    cas: o.ca,
-                    profiles: o.profile,
-                    names: o.namePattern,
-                    maxLifetimeMs: o.maxLifetime,
-                  }
-                : undefined,
+            resources: tokenResources(o),
             expiresInMs: o.expires,
           },
           ctx.actor,

@@ -229,23 +229,14 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'token create': {
     procedure: 'token.create',
     async input(_args, o) {
-      const { leastRoleFor } = await import('../commands/token-command');
+      const { leastRoleFor, tokenResources } = await import('../commands/token-command');
       const role = (o.role as string | undefined) ?? leastRoleFor(o.scope as string[] | undefined);
       o.role = role;
-      const limited = o.spiffeAllow || o.ca || o.profile || o.namePattern || o.maxLifetime !== undefined;
       return {
         name: o.name,
         role,
         scopes: o.scope,
-        resources: limited
-          ? {
-              spiffe: o.spiffeAllow,
-              cas: o.ca,
-              profiles: o.profile,
-              names: o.namePattern,
-              maxLifetimeMs: o.maxLifetime,
-            }
-          : undefined,
+        resources: tokenResources(o),
         expiresIn: o.expires === null ? 'never' : duration(o.expires),
       };
     },

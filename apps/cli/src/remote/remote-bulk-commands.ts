@@ -8,6 +8,7 @@ import type { CliContext } from '../cli-context';
 import { readInputFile, writeOutputFile } from '../cli-parsers';
 import { createProgressBar } from '../progress-bar';
 import { readPasswordFile } from '../commands/cert-lifecycle-command';
+import { batchRefs } from '../commands/cert-bulk-command';
 import { duration } from './remote-commands';
 import type { Dto, Opts, RemoteCall, RemoteCommand } from './remote-commands';
 
@@ -54,14 +55,7 @@ async function saveFile(call: RemoteCall, job: Job, file: string, path: string):
 
 /** the certificates of a batch: references (arguments, --serials-file) or a filter */
 function selection(refs: string[], o: Opts): Record<string, unknown> {
-  const fromFile =
-    typeof o.serialsFile === 'string'
-      ? readInputFile(o.serialsFile, 'serials')
-          .split(/\r?\n/)
-          .map((l) => l.trim())
-          .filter((l) => l && !l.startsWith('#'))
-      : [];
-  const all = [...refs, ...fromFile];
+  const all = batchRefs(refs, o.serialsFile as string | undefined);
   return {
     refs: all.length ? all : undefined,
     ca: o.ca,

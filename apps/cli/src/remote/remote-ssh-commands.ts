@@ -20,16 +20,9 @@ const list = (v: unknown): string[] =>
 const CA_COLUMNS = ['name', 'type', 'environment', 'status', 'keyType', 'fingerprint'];
 const CERT_COLUMNS = ['serial', 'type', 'status', 'keyId', 'principals', 'validBefore'];
 
-function signInput(o: Opts) {
-  const critical: Record<string, string | true> = {};
-  if (o.forceCommand !== undefined) critical['force-command'] = o.forceCommand as string;
-  if (o.sourceAddress !== undefined) critical['source-address'] = o.sourceAddress as string;
-  const ext = list(o.extension);
-  const extensions = !o.extensions
-    ? {}
-    : ext.length
-      ? Object.fromEntries(ext.map((e) => [e, true as const]))
-      : undefined;
+async function signInput(o: Opts) {
+  const { signOptions } = await import('../commands/ssh-command');
+  const { critical, extensions } = signOptions(o as Parameters<typeof signOptions>[0]);
   return {
     ca: o.ca,
     publicKey: readInputFile(o.publicKey as string, 'public key'),

@@ -1,0 +1,88 @@
+// A real `pkim serve` for the remote CLI tests (issue #17 item 2): started on 127.0.0.1, port 0, with a data dir of
+// its own; the URL read from its first JSON line. And `outputShape`: a command's JSON with what differs between any
+// two runs (ids, serials, times, PEMs, secrets) replaced by its type, so a local and a remote run compare equal.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { basename } from 'node:path';
+import { PKIM_BIN } from './cli-runner';
+
+export interface PkimServer {
+  child: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export function startPkimServer(dataDir: string, args: string[], env: Record<string, string>): Promise<PkimServer> {
+  const child = spawn(process.execPath, [PKIM_BIN, '--json', 'serve', '--port', '0', ...args], {
+    env: { ...process.env, ...env, PKIM_DATA_DIR: dataDir, PKIM_LOG_LEVEL: 'silent', PKIM_JOBS_INTERVAL_MS: '600000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve({ child, url: (JSON.parse(line) as { url: string }).url, stop });
+    });
+    child.on('exit', (code) => reject(new Error(`pkim serve exited (${code}): ${err}`)));
+  });
+}
+
+/** a TCP port nobody listens on */
+export async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** fields whose values differ between any two runs (ids, serials, times, PEMs, hashes, secrets, the actor) */
+export const VOLATILE_FIELDS = new Set([
+  'id',
+  'parentId',
+  'caId',
+  'serial',
+  'notBefore',
+  'notAfter',
+  'createdAt',
+  'updatedAt',
+  'revokedAt',
+  'thisUpdate',
+  'nextUpdate',
+  'keyUri',
+  'ski',
+  'aki',
+  'fingerprintSha256',
+  'certificatePem',
+  'chainPem',
+  'privateKeyPem',
+  'pem',
+  'issuedBy',
+  'count',
+  'lastHash',
+  'checkpoint',
+]);
+
+/** the output with volatile values replaced by their type, paths under `dir` by their file name */
+export function outputShape(
+  v: unknown,
+  dir: string,
+  volatile: ReadonlySet<string> = VOLATILE_FIELDS,
+  key = '',
+): unknown {
+  if (volatile.has(key)) return v === null ? null : `<${typeof v}>`;
+  if (typeof v === 'string' && v.startsWith(dir)) return basename(v);
+  if (Array.isArray(v)) return v.map((x) => outputShape(x, dir, volatile));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, outputShape(x, dir, volatile, k)]));
+  return v;
+}
