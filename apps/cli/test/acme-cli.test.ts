@@ -72,10 +72,10 @@ describe('pkim acme: directories, EAB keys and accounts from the command line', 
       allowIps: ['127.0.0.1'],
       requireEab: true,
       ordersPerHour: 5,
-      lifetimeMs: 30 * 86_400_000,
+      lifetime: '30d',
       directoryPath: `/acme/${caId}/directory`,
     });
-    expect(ok('acme', 'list', '--json').json()).toEqual([enabled]);
+    expect(ok('acme', 'list', '--json').json()).toEqual({ items: [enabled], nextCursor: null });
     expect(ok('acme', 'list').stdout).toMatch(
       new RegExp(
         `issuing\\s+tls-server\\s+/acme/${caId}/directory\\s+localhost,\\*\\.test\\s+127\\.0\\.0\\.1\\s+required`,
@@ -90,8 +90,12 @@ describe('pkim acme: directories, EAB keys and accounts from the command line', 
       expect(readFileSync(f).includes(Buffer.from(key.hmacKey)), f).toBe(false);
       expect(readFileSync(f).includes(Buffer.from(key.hmacKey, 'base64url')), f).toBe(false);
     }
-    const listed = ok('acme', 'eab', 'list', '--json').json<Record<string, unknown>[]>();
-    expect(listed).toEqual([
+    const listed = ok('acme', 'eab', 'list', '--json').json<{
+      items: Record<string, unknown>[];
+      nextCursor: string | null;
+    }>();
+    expect(listed.nextCursor).toBeNull();
+    expect(listed.items).toEqual([
       {
         kid: key.kid,
         caId,
@@ -103,7 +107,7 @@ describe('pkim acme: directories, EAB keys and accounts from the command line', 
       },
     ]);
     expect(JSON.stringify(listed)).not.toContain(key.hmacKey);
-    expect(ok('acme', 'eab', 'list', '--ca', 'root', '--json').json()).toEqual([]);
+    expect(ok('acme', 'eab', 'list', '--ca', 'root', '--json').json()).toEqual({ items: [], nextCursor: null });
     expect(ok('acme', 'eab', 'list').stdout).toContain(key.kid);
     expect(ok('acme', 'eab', 'revoke', key.kid, '--json').json()).toEqual({
       kid: key.kid,
@@ -111,10 +115,10 @@ describe('pkim acme: directories, EAB keys and accounts from the command line', 
       revoked: true,
       deactivatedAccount: null,
     });
-    expect(ok('acme', 'eab', 'list', '--json').json()).toEqual([]);
+    expect(ok('acme', 'eab', 'list', '--json').json()).toEqual({ items: [], nextCursor: null });
     failsWith(/^error: acme\.not_found: no external account binding key eab_/, 'acme', 'eab', 'revoke', key.kid);
 
-    expect(ok('acme', 'accounts', '--json').json()).toEqual([]);
+    expect(ok('acme', 'accounts', '--json').json()).toEqual({ items: [], nextCursor: null });
     failsWith(/^error: ca\.not_found: /, 'acme', 'enable', '--ca', 'no-such-ca');
     failsWith(/^error: acme\.not_enabled: /, 'acme', 'eab', 'create', '--ca', 'root');
     failsWith(
@@ -128,7 +132,7 @@ describe('pkim acme: directories, EAB keys and accounts from the command line', 
     );
 
     expect(ok('acme', 'disable', '--ca', 'issuing', '--json').json()).toEqual({ caId, disabled: true });
-    expect(ok('acme', 'list', '--json').json()).toEqual([]);
+    expect(ok('acme', 'list', '--json').json()).toEqual({ items: [], nextCursor: null });
     expect(ok('acme', 'disable', '--ca', 'issuing').stdout).toContain(`ACME was not enabled for ${caId}`);
     // the audit trail names every administrative step
     const actions = ok('audit', 'list', '--json', '--limit', '50')

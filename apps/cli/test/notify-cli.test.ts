@@ -83,7 +83,9 @@ describe('pkim notify', () => {
     const listed = pkim('notify', 'rule', 'list', '--json');
     expect(listed.code).toBe(0);
     expect(listed.stdout).not.toContain('cli-test-secret');
-    expect(listed.json<{ name: string; createdAt: string }[]>().map((r) => r.name)).toEqual(['revoked', 'web-expiry']);
+    const rules = listed.json<{ items: { name: string; createdAt: string }[]; nextCursor: null }>();
+    expect(rules.nextCursor).toBeNull();
+    expect(rules.items.map((r) => r.name)).toEqual(['revoked', 'web-expiry']);
     expect(pkim('notify', 'rule', 'list').stdout).toMatch(/web-expiry\s+expiry 30\/7d\s+webhook/);
 
     // async: the receiver in this process must answer while pkim runs
@@ -125,15 +127,15 @@ describe('pkim notify', () => {
     const dup = pkim('notify', 'rule', 'add', 'web-expiry', '--webhook', url);
     expect(dup.code).toBe(4);
     expect(dup.stderr).toMatch(/^error: notification\.rule_name_taken: /);
-    expect(pkim('notify', 'rule', 'list', '--json').json<unknown[]>()).toHaveLength(2);
+    expect(pkim('notify', 'rule', 'list', '--json').json<{ items: unknown[] }>().items).toHaveLength(2);
     expect(pkim('notify', 'rule', 'remove', 'revoked').code).toBe(0);
     const gone = pkim('notify', 'rule', 'remove', 'revoked');
     expect(gone.code).toBe(3);
     expect(gone.stderr).toMatch(/^error: notification\.rule_not_found: /);
     expect(
       pkim('notify', 'rule', 'list', '--json')
-        .json<{ name: string }[]>()
-        .map((r) => r.name),
+        .json<{ items: { name: string }[] }>()
+        .items.map((r) => r.name),
     ).toEqual(['web-expiry']);
   }, 300_000);
 

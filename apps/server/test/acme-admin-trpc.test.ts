@@ -28,7 +28,8 @@ describe('tRPC acme.* (console ACME page)', () => {
   it('creates an EAB key shown once; a client registers with it; accounts, orders, keys show it', async () => {
     const admin = callerFor(fx.authority, ACTORS.admin);
     const dirs = await admin.acme.directories();
-    expect(dirs.map((d) => [d.caId, d.requireEab, d.directoryPath])).toEqual([
+    expect(dirs.nextCursor).toBeNull();
+    expect(dirs.items.map((d) => [d.caId, d.requireEab, d.directoryPath])).toEqual([
       [fx.caId, true, `/acme/${fx.caId}/directory`],
     ]);
 
@@ -36,29 +37,55 @@ describe('tRPC acme.* (console ACME page)', () => {
     expect(created.caId).toBe(fx.caId);
     expect(created.hmacKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
     const listed = await admin.acme.eabKeys({ ca: fx.caId });
-    expect(listed).toEqual([expect.objectContaining({ kid: created.kid, status: 'unused', accountId: null })]);
+    expect(listed).toEqual({
+      items: [expect.objectContaining({ kid: created.kid, status: 'unused', accountId: null })],
+      nextCursor: null,
+    });
     expect(JSON.stringify(listed)).not.toContain(created.hmacKey);
 
     const client = await acmeTestClient(fx.directoryUrl);
     const reg = await register(client, { externalAccountBinding: await eabFor(client, created.kid, created.hmacKey) });
     expect(reg.status, reg.text).toBe(201);
     const accountId = client.kid!.split('/').pop()!;
-    expect(await admin.acme.eabKeys()).toEqual([
+    expect((await admin.acme.eabKeys()).items).toEqual([
       expect.objectContaining({ kid: created.kid, status: 'used', accountId }),
     ]);
     const accounts = await admin.acme.accounts({ ca: fx.caId });
-    expect(accounts).toEqual([expect.objectContaining({ id: accountId, status: 'valid', eabKeyId: created.kid })]);
+    expect(accounts).toEqual({
+      items: [expect.objectContaining({ id: accountId, status: 'valid', eabKeyId: created.kid })],
+      nextCursor: null,
+    });
 
     const order = await client.post(client.directory.newOrder!, {
       identifiers: [{ type: 'dns', value: 'web.test' }],
     });
     expect(order.status, order.text).toBe(201);
-    const orders = await admin.acme.orders({ account: accountId });
+    const { items: orders, nextCursor } = await admin.acme.orders({ account: accountId });
+    expect(nextCursor).toBeNull();
     expect(orders).toEqual([
       expect.objectContaining({ accountId, caId: fx.caId, status: 'pending', certificateId: null }),
     ]);
     expect(orders[0]!.identifiers).toEqual([{ type: 'dns', value: 'web.test' }]);
-    expect((await admin.acme.orders({ ca: fx.caId })).map((o) => o.id)).toEqual([orders[0]!.id]);
+    expect((await admin.acme.orders({ ca: fx.caId })).items.map((o) => o.id)).toEqual([orders[0]!.id]);
+
+    // keyset pages: newest first, a cursor while a page is full, every order once
+    for (const name of ['web2.test', 'web3.test']) {
+      const more = await client.post(client.directory.newOrder!, { identifiers: [{ type: 'dns', value: name }] });
+      expect(more.status, more.text).toBe(201);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { items: { id: string; identifiers: { value: string }[] }[]; nextCursor: string | null } =
+        await admin.acme.orders({ ca: fx.caId, limit: 2, cursor });
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.map((o) => o.identifiers[0]!.value));
+      cursor = page.nextCursor;
+    } while (cursor);
+    const all = (await admin.acme.orders({ ca: fx.caId, limit: 500 })).items.map((o) => o.identifiers[0]!.value);
+    expect(all.sort()).toEqual(['web.test', 'web2.test', 'web3.test']);
+    expect(seen).toEqual((await admin.acme.orders({ ca: fx.caId })).items.map((o) => o.identifiers[0]!.value));
+    expect((await trpcError(admin.acme.orders({ cursor: 'x' }))).code).toBe('BAD_REQUEST');
 
     // revoking the used key deactivates the account it bound: no more orders
     expect(await admin.acme.revokeEabKey({ kid: created.kid })).toEqual({
@@ -67,8 +94,8 @@ describe('tRPC acme.* (console ACME page)', () => {
       revoked: true,
       deactivatedAccount: accountId,
     });
-    expect(await admin.acme.eabKeys()).toEqual([]);
-    expect((await admin.acme.accounts()).find((a) => a.id === accountId)?.status).toBe('deactivated');
+    expect(await admin.acme.eabKeys()).toEqual({ items: [], nextCursor: null });
+    expect((await admin.acme.accounts()).items.find((a) => a.id === accountId)?.status).toBe('deactivated');
     const refused = await client.post(client.directory.newOrder!, { identifiers: [{ type: 'dns', value: 'x.test' }] });
     expect(refused.status).toBe(403);
     expect(refused.json.type).toBe('urn:ietf:params:acme:error:unauthorized');
@@ -105,7 +132,8 @@ describe('tRPC acme.* (console ACME page)', () => {
     expect(pkiCodeOf(await trpcError(operator.acme.createEabKey({ ca: fx.caId })))).toBe('auth.forbidden');
     expect(pkiCodeOf(await trpcError(operator.acme.enable({ ca: fx.caId })))).toBe('auth.forbidden');
     const auditor = callerFor(fx.authority, ACTORS.auditor);
-    const events = await auditor.acme.events({ limit: 500 });
+    const { items: events, nextCursor } = await auditor.acme.events({ limit: 500 });
+    expect(nextCursor).toBeNull();
     const actions = events.map((e) => e.action);
     expect(actions.every((a) => a.startsWith('acme.'))).toBe(true);
     for (const a of [
@@ -118,6 +146,11 @@ describe('tRPC acme.* (console ACME page)', () => {
     ])
       expect(actions, a).toContain(a);
     expect(events.map((e) => e.seq)).toEqual([...events.map((e) => e.seq)].sort((a, b) => b - a));
+    // pages of 3 continue with older events, none twice
+    const first = await auditor.acme.events({ limit: 3 });
+    expect(first.nextCursor).toBe(String(first.items[2]!.seq));
+    const second = await auditor.acme.events({ limit: 3, cursor: first.nextCursor });
+    expect([...first.items, ...second.items].map((e) => e.seq)).toEqual(events.slice(0, 6).map((e) => e.seq));
     expect(await fx.authority.audit.verify()).toMatchObject({ ok: true });
   });
 });

@@ -88,7 +88,8 @@ describe('web console Vault PKI page end to end (Chromium against pkim serve)', 
     await dialog().getByLabel('Max TTL').fill('72h');
     await dialog().getByRole('button', { name: 'Create role' }).click();
     await page.locator('[data-vault-role="web"]').waitFor();
-    await expect.poll(() => page.getByTestId('role-ttl-web').textContent(), POLL).toBe('24h / 72h');
+    // the API's durations, in their largest exact unit
+    await expect.poll(() => page.getByTestId('role-ttl-web').textContent(), POLL).toBe('1d / 3d');
     const role = await vault('GET', 'pki-e2e/roles/web');
     expect(role.status).toBe(200);
     expect(role.body.data).toMatchObject({
@@ -102,7 +103,7 @@ describe('web console Vault PKI page end to end (Chromium against pkim serve)', 
     await page.locator('[data-vault-role="web"]').getByRole('button', { name: 'Edit' }).click();
     await dialog().getByLabel('Max TTL').fill('48h');
     await dialog().getByRole('button', { name: 'Save role' }).click();
-    await expect.poll(() => page.getByTestId('role-ttl-web').textContent(), POLL).toBe('24h / 48h');
+    await expect.poll(() => page.getByTestId('role-ttl-web').textContent(), POLL).toBe('1d / 2d');
     expect((await vault('GET', 'pki-e2e/roles/web')).body.data).toMatchObject({
       max_ttl: 172_800,
       allowed_domains: ['e2e.example'],

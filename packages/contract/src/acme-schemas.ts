@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { rfc3339Schema } from './common-schemas';
+import { formatDuration } from '@pkim/shared';
+import { pageSchema, rfc3339Schema } from './common-schemas';
 
 /**
  * What the ACME administration procedures answer (docs/acme.md): directories, accounts, orders and external account
@@ -14,13 +15,21 @@ export const acmeDirectorySchema = z.object({
   allowIps: z.array(z.string()).nullable(),
   requireEab: z.boolean(),
   ordersPerHour: z.number().int(),
-  /** certificate lifetime in milliseconds (null: the profile's) */
-  lifetimeMs: z.number().int().nullable(),
+  /** certificate lifetime as a duration (`90d`; null: the profile's) */
+  lifetime: z.string().nullable(),
   /** path of the directory on this server: `/acme/<caId>/directory` */
   directoryPath: z.string(),
   enabledAt: rfc3339Schema,
   enabledBy: z.string(),
 });
+export type AcmeDirectoryDto = z.infer<typeof acmeDirectorySchema>;
+/** the authority's directory view (lifetime in milliseconds) — what {@link toAcmeDirectoryDto} maps from */
+export type AcmeDirectoryRecord = Omit<AcmeDirectoryDto, 'lifetime'> & { lifetimeMs: number | null };
+export function toAcmeDirectoryDto(d: AcmeDirectoryRecord): AcmeDirectoryDto {
+  const { lifetimeMs, ...rest } = d;
+  return { ...rest, lifetime: lifetimeMs === null ? null : formatDuration(lifetimeMs) };
+}
+export const acmeDirectoryPageSchema = pageSchema(acmeDirectorySchema);
 export const acmeDisableResultSchema = z.object({ caId: z.string(), disabled: z.boolean() });
 
 export const acmeAccountSchema = z.object({
@@ -34,6 +43,7 @@ export const acmeAccountSchema = z.object({
   orders: z.number().int(),
   createdAt: rfc3339Schema,
 });
+export const acmeAccountPageSchema = pageSchema(acmeAccountSchema);
 export const acmeDeactivateResultSchema = z.object({ id: z.string(), status: z.literal('deactivated') });
 
 /** an RFC 7807 problem as stored in an order */
@@ -57,6 +67,22 @@ export const acmeOrderSchema = z.object({
   updatedAt: rfc3339Schema,
 });
 
+export const acmeOrderPageSchema = pageSchema(acmeOrderSchema);
+/** newest first, of one account or of every account of a directory; `cursor`: the previous page's `nextCursor` */
+export const acmeOrderListInputSchema = z
+  .object({
+    ca: z.string().trim().min(1).max(128).optional(),
+    account: z.string().trim().min(1).max(64).optional(),
+    limit: z.number().int().min(1).max(500).optional(),
+    cursor: z
+      .string()
+      .regex(/^\d{1,15}:[\w-]{1,64}$/, 'not an ACME order cursor')
+      .nullable()
+      .optional(),
+  })
+  .strict()
+  .optional();
+
 /** an EAB key as listed: never its HMAC key */
 export const acmeEabKeySchema = z.object({
   kid: z.string(),
@@ -68,6 +94,7 @@ export const acmeEabKeySchema = z.object({
   usedAt: rfc3339Schema.nullable(),
   accountId: z.string().nullable(),
 });
+export const acmeEabKeyPageSchema = pageSchema(acmeEabKeySchema);
 /** the only answer with the HMAC key (base64url) */
 export const acmeEabKeyCreatedSchema = z.object({ kid: z.string(), hmacKey: z.string(), caId: z.string() });
 export const acmeEabKeyRevokedSchema = z.object({

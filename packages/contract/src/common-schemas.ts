@@ -175,6 +175,8 @@ export const paginationInputSchema = z.object({
 
 export const pageSchema = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+/** a list that is small and never paged: one page, `nextCursor` null (the contract's list shape) */
+export const onePage = <T>(items: T[]): { items: T[]; nextCursor: string | null } => ({ items, nextCursor: null });
 
 export const timestampSchema = z.number().int();
 export const okSchema = z.object({ ok: z.literal(true) });

@@ -55,6 +55,10 @@ export const notificationRuleSchema = z.object({
   createdAt: rfc3339Schema,
   updatedAt: rfc3339Schema,
 });
+export const notificationRulePageSchema = z.object({
+  items: z.array(notificationRuleSchema),
+  nextCursor: z.string().nullable(),
+});
 /** the answer to a creation: the rule and, for a webhook, its secret — the only time it is shown */
 export const notificationRuleCreatedSchema = notificationRuleSchema.extend({ secret: z.string().nullable() });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { caRefSchema, isoTime, paginationInputSchema, rfc3339Schema } from './common-schemas';
+import { formatDuration } from '@pkim/shared';
+import { caRefSchema, isoTime, pageSchema, paginationInputSchema, rfc3339Schema } from './common-schemas';
 import { certificateSchema, toCertificateDto, type CertificateRecord } from './certificate-schemas';
 
 /**
@@ -83,10 +84,13 @@ export const vaultRolePolicyInputSchema = z
   })
   .strict();
 
-/** A role's policy as stored: durations in seconds, lists never null. */
+/**
+ * A role's policy on output: Vault's field names, lists never null; `ttl`/`max_ttl` as durations in the largest exact
+ * unit (`1d`, `36h`; `0s`: unset — the mount's default or cap), the form the input takes back.
+ */
 export const vaultRolePolicySchema = z.object({
-  ttl: z.number().int(),
-  max_ttl: z.number().int(),
+  ttl: z.string(),
+  max_ttl: z.string(),
   key_type: vaultKeyTypeSchema,
   key_bits: z.number().int(),
   ...flagsOf(z.boolean()),
@@ -95,19 +99,21 @@ export const vaultRolePolicySchema = z.object({
 export type VaultRolePolicyDto = z.infer<typeof vaultRolePolicySchema>;
 
 export const vaultRoleSchema = z.object({ mount: z.string(), name: z.string(), policy: vaultRolePolicySchema });
+export const vaultRolePageSchema = pageSchema(vaultRoleSchema);
 
 export const vaultMountSchema = z.object({
   path: z.string(),
   /** the CA it is bound to (name null: the CA was deleted) */
   ca: z.object({ id: z.string(), name: z.string().nullable() }),
   description: z.string(),
-  /** seconds: the TTL of roles without `ttl`, and the cap of roles without `max_ttl` */
-  defaultLeaseTtl: z.number().int(),
-  maxLeaseTtl: z.number().int(),
+  /** durations (`32d`, `768h` → `32d`): the TTL of roles without `ttl`, and the cap of roles without `max_ttl` */
+  defaultLeaseTtl: z.string(),
+  maxLeaseTtl: z.string(),
   roles: z.number().int(),
   createdAt: rfc3339Schema,
 });
 export type VaultMountDto = z.infer<typeof vaultMountSchema>;
+export const vaultMountPageSchema = pageSchema(vaultMountSchema);
 
 export const vaultMountBindInputSchema = z
   .object({
@@ -151,16 +157,22 @@ export function toVaultMountDto(m: VaultMountRecord): VaultMountDto {
     path: m.path,
     ca: { id: m.caId, name: m.caName },
     description: m.description,
-    defaultLeaseTtl: m.defaultLeaseTtl,
-    maxLeaseTtl: m.maxLeaseTtl,
+    defaultLeaseTtl: formatDuration(m.defaultLeaseTtl * 1000),
+    maxLeaseTtl: formatDuration(m.maxLeaseTtl * 1000),
     roles: m.roles,
     createdAt: isoTime(m.createdAt),
   };
 }
 
-/** the policy fields of a stored role (the contract's subset of Vault's role) */
+const secondsToDuration = (v: unknown) => formatDuration(z.number().int().min(0).parse(v) * 1000);
+
+/** the policy fields of a stored role (the contract's subset of Vault's role; durations stored in seconds) */
 export function toVaultRolePolicyDto(role: Record<string, unknown>): VaultRolePolicyDto {
-  return vaultRolePolicySchema.parse(role);
+  return vaultRolePolicySchema.parse({
+    ...role,
+    ttl: secondsToDuration(role.ttl),
+    max_ttl: secondsToDuration(role.max_ttl),
+  });
 }
 
 /** Tenant keystores as the CA sees them: one row per certificate name issued through a `keystore-<type>` role. */
@@ -180,6 +192,7 @@ export const vaultKeystoreSchema = z.object({
   total: z.number().int(),
 });
 export type VaultKeystoreDto = z.infer<typeof vaultKeystoreSchema>;
+export const vaultKeystorePageSchema = pageSchema(vaultKeystoreSchema);
 
 export function toVaultKeystoreDto(
   k: Omit<VaultKeystoreDto, 'current'> & { current: CertificateRecord },

@@ -4,7 +4,7 @@
  * row and the audit events. Nonces are the exception: they are single-use tokens, not audited state, so
  * `putNonce`/`takeNonce` write directly (a nonce is consumed by one DELETE, safe with several instances).
  */
-import { and, asc, count, desc, eq, gt, gte, isNull, lte } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, isNull, lt, lte, or } from 'drizzle-orm';
 import { PkiError } from '@pkim/shared';
 import type {
   AcmeAccountRow,
@@ -42,11 +42,18 @@ export function createAcmeRepository(db: QueryDb, t: Tables): AcmeRepository {
         .orderBy(asc(A.createdAt), asc(A.id)),
     orderById: (id) => one<AcmeOrderRow>(db.select().from(O).where(eq(O.id, id))),
     orderByCertificateId: (id) => one<AcmeOrderRow>(db.select().from(O).where(eq(O.certificateId, id))),
-    listOrders: async (accountId, limit = 1000) =>
+    listOrders: async (accountId, limit = 1000, before) =>
       await db
         .select()
         .from(O)
-        .where(eq(O.accountId, accountId))
+        .where(
+          and(
+            eq(O.accountId, accountId),
+            before
+              ? or(lt(O.createdAt, before.createdAt), and(eq(O.createdAt, before.createdAt), lt(O.id, before.id)))
+              : undefined,
+          ),
+        )
         .orderBy(desc(O.createdAt), desc(O.id))
         .limit(Math.max(1, Math.min(limit, 10_000))),
     async countOrdersSince(accountId, since) {

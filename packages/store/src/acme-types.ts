@@ -120,8 +120,8 @@ export interface AcmeRepository {
   listAccounts(caId?: string): Promise<AcmeAccountRow[]>;
   orderById(id: string): Promise<AcmeOrderRow | undefined>;
   orderByCertificateId(certificateId: string): Promise<AcmeOrderRow | undefined>;
-  /** newest first */
-  listOrders(accountId: string, limit?: number): Promise<AcmeOrderRow[]>;
+  /** newest first; `before`: only orders older than that one (keyset: creation time, then id) */
+  listOrders(accountId: string, limit?: number, before?: { createdAt: number; id: string }): Promise<AcmeOrderRow[]>;
   countOrdersSince(accountId: string, since: number): Promise<number>;
   authorizationById(id: string): Promise<AcmeAuthorizationRow | undefined>;
   authorizationsOfOrder(orderId: string): Promise<AcmeAuthorizationRow[]>;

@@ -1240,6 +1240,11 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.acme.authorizationById('authz_1')).toEqual(authz('authz_1', 'ord_1'));
       expect((await store.acme.authorizationsOfOrder('ord_1')).map((z) => z.id)).toEqual(['authz_1', 'authz_2']);
       expect((await store.acme.listOrders(account.id)).map((o) => o.id)).toEqual(['ord_2', 'ord_1']);
+      // keyset: older than ord_2 (creation time), then same time with a smaller id
+      const before = (t: number, id: string) => store.acme.listOrders(account.id, 10, { createdAt: t, id });
+      expect((await before(T0 + 10, 'ord_2')).map((o) => o.id)).toEqual(['ord_1']);
+      expect((await before(T0, 'ord_2')).map((o) => o.id)).toEqual(['ord_1']);
+      expect(await before(T0, 'ord_1')).toEqual([]);
       expect(await store.acme.countOrdersSince(account.id, T0 + 1)).toBe(1);
       expect(await store.acme.countOrdersSince(account.id, T0)).toBe(2);
       expect((await store.acme.listAccounts(ca.id)).map((a) => a.id)).toEqual(['acct_1']);

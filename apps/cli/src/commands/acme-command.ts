@@ -48,7 +48,8 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
           },
           ctx.actor,
         );
-        ctx.output(d, () =>
+        const { toAcmeDirectoryDto } = await ctx.contract();
+        ctx.output(toAcmeDirectoryDto(d), () =>
           [
             `ACME enabled for CA ${d.caName} (${d.caId}), profile ${d.profile}`,
             `directory: ${d.directoryPath}`,
@@ -75,7 +76,8 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
     .action(async () => {
       const a = await ctx.openAuthority();
       const rows = await a.acme.listDirectories(ctx.actor);
-      ctx.output(rows, () =>
+      const { onePage, toAcmeDirectoryDto } = await ctx.contract();
+      ctx.output(onePage(rows.map(toAcmeDirectoryDto)), () =>
         table(
           ['CA', 'PROFILE', 'DIRECTORY', 'DNS', 'IP', 'EAB'],
           rows.map((d) => [
@@ -97,7 +99,7 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
     .action(async (o: { ca?: string }) => {
       const a = await ctx.openAuthority();
       const rows = await a.acme.listAccounts(o.ca, ctx.actor);
-      ctx.output(rows, () =>
+      ctx.output((await ctx.contract()).onePage(rows), () =>
         table(
           ['ACCOUNT', 'CA', 'STATUS', 'CONTACT', 'ORDERS', 'CREATED'],
           rows.map((r) => [r.id, r.caId, r.status, r.contact.join(',') || '-', String(r.orders), r.createdAt]),
@@ -122,7 +124,7 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
     .action(async (o: { ca?: string }) => {
       const a = await ctx.openAuthority();
       const rows = await a.acme.listEabKeys(o.ca, ctx.actor);
-      ctx.output(rows, () =>
+      ctx.output((await ctx.contract()).onePage(rows), () =>
         table(
           ['KID', 'CA', 'CREATED', 'BY', 'USED', 'ACCOUNT'],
           rows.map((r) => [r.kid, r.caId, r.createdAt, r.createdBy, r.usedAt ?? '-', r.accountId ?? '-']),

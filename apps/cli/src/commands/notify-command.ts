@@ -114,8 +114,8 @@ export function registerNotifyCommand(program: Command, ctx: CliContext): void {
     .action(async () => {
       const a = await ctx.openAuthority();
       const rows = await a.notifications.listRules(ctx.actor);
-      const { toNotificationRuleDto } = await ctx.contract();
-      ctx.output(rows.map(toNotificationRuleDto), () =>
+      const { onePage, toNotificationRuleDto } = await ctx.contract();
+      ctx.output(onePage(rows.map(toNotificationRuleDto)), () =>
         table(
           ['NAME', 'TRIGGER', 'CHANNEL', 'TARGET', 'SCOPE', 'ENABLED'],
           rows.map((r) => [

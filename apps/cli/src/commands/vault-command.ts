@@ -22,8 +22,10 @@ export function registerVaultCommand(program: Command, ctx: CliContext): void {
         { path, ca: o.ca, description: o.description, defaultLeaseTtl: o.defaultTtl, maxLeaseTtl: o.maxTtl },
         ctx.actor,
       );
+      const summary = (await a.vault.mounts.listMountSummaries(ctx.actor)).find((x) => x.path === m.path);
+      const { toVaultMountDto } = await ctx.contract();
       ctx.output(
-        m,
+        toVaultMountDto(summary ?? { ...m, caName: null, roles: 0 }),
         () => `mounted PKI at ${m.path}/ (CA ${m.caId}); Vault clients use /v1/${m.path}/… on \`pkim serve\``,
       );
     });
@@ -42,13 +44,15 @@ export function registerVaultCommand(program: Command, ctx: CliContext): void {
     .description('list PKI mounts')
     .action(async () => {
       const a = await ctx.openAuthority();
-      const rows = await a.vault.mounts.listMounts();
-      ctx.output(rows, () =>
+      const rows = await a.vault.mounts.listMountSummaries(ctx.actor);
+      const { onePage, toVaultMountDto } = await ctx.contract();
+      ctx.output(onePage(rows.map(toVaultMountDto)), () =>
         table(
-          ['PATH', 'CA', 'DEFAULT TTL', 'MAX TTL', 'CREATED'],
+          ['PATH', 'CA', 'ROLES', 'DEFAULT TTL', 'MAX TTL', 'CREATED'],
           rows.map((m) => [
             `${m.path}/`,
-            m.caId,
+            m.caName ?? m.caId,
+            String(m.roles),
             formatDuration(m.defaultLeaseTtl * 1000),
             formatDuration(m.maxLeaseTtl * 1000),
             date(m.createdAt),

@@ -1,6 +1,8 @@
 // The API contract's wire mappers (`--json` output), loaded with the first command that prints one.
 export {
+  onePage,
   pageOf,
+  toAcmeDirectoryDto,
   toAuditEventPage,
   toAuditVerifyDto,
   toCaCrlDto,
@@ -17,4 +19,5 @@ export {
   toRequestDto,
   toTokenDto,
   toUserDto,
+  toVaultMountDto,
 } from '@pkim/contract';

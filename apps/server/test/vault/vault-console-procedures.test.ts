@@ -34,9 +34,11 @@ describe('vault.mounts and vault.roles', () => {
   it('binds a mount to a CA: listed with the CA name, served under /v1/, refused twice', async () => {
     const m = await admin().vault.mounts.bind({ path: 'console-pki', ca: 'Vault Test Issuing', maxLeaseTtl: '8760h' });
     expect(m).toMatchObject({ path: 'console-pki', ca: { id: f.caId, name: 'Vault Test Issuing' }, roles: 0 });
-    expect(m.maxLeaseTtl).toBe(8760 * 3600);
+    expect(m.maxLeaseTtl).toBe('365d'); // 8760h, a duration in its largest exact unit
+    expect(m.defaultLeaseTtl).toBe('32d'); // Vault's default, 768h
     const list = await admin().vault.mounts.list();
-    expect(list.map((x) => x.path)).toEqual(['console-pki', 'pki']);
+    expect(list.nextCursor).toBeNull();
+    expect(list.items.map((x) => x.path)).toEqual(['console-pki', 'pki']);
     const ca = await vaultCall(f, 'GET', 'console-pki/ca/pem', undefined, { token: null });
     expect(ca.status).toBe(200);
     expect(ca.text).toBe(f.intermediatePem.trim());
@@ -57,8 +59,8 @@ describe('vault.mounts and vault.roles', () => {
       allow_subdomains: true,
       key_type: 'ec',
       key_bits: 256,
-      ttl: 86_400,
-      max_ttl: 0,
+      ttl: '1d',
+      max_ttl: '0s', // unset: the mount's cap
       server_flag: true,
     });
     const read = await vaultCall(f, 'GET', 'console-pki/roles/web');
@@ -74,18 +76,22 @@ describe('vault.mounts and vault.roles', () => {
     });
     expect(updated.policy).toMatchObject({
       allowed_domains: ['console.example'],
-      ttl: 86_400,
-      max_ttl: 259_200,
+      ttl: '1d',
+      max_ttl: '3d',
       client_flag: false,
     });
+    // the answer is valid input: sent back as it is, nothing changes
+    const again = await admin().vault.roles.update({ mount: 'console-pki', name: 'web', policy: updated.policy });
+    expect(again.policy).toEqual(updated.policy);
     const bad = await trpcError(
       admin().vault.roles.update({ mount: 'console-pki', name: 'web', policy: { ttl: '96h' } }),
     );
     expect(pkiCodeOf(bad)).toBe('vault.invalid_parameter');
     await admin().vault.roles.create({ mount: 'console-pki', name: 'api', policy: { allow_any_name: true } });
     const roles = await admin().vault.roles.list({ mount: 'console-pki' });
-    expect(roles.map((r) => r.name)).toEqual(['api', 'web']);
-    expect((await admin().vault.mounts.list()).find((m) => m.path === 'console-pki')?.roles).toBe(2);
+    expect(roles).toEqual({ items: [expect.anything(), expect.anything()], nextCursor: null });
+    expect(roles.items.map((r) => r.name)).toEqual(['api', 'web']);
+    expect((await admin().vault.mounts.list()).items.find((m) => m.path === 'console-pki')?.roles).toBe(2);
   });
 
   it('lists the certificates issued through a role (and only those), newest first, over tRPC and REST', async () => {
@@ -139,9 +145,9 @@ describe('vault.mounts and vault.roles', () => {
       policy: { allow_any_name: true },
     });
     expect(role.status, JSON.stringify(role.body)).toBe(201);
-    expect((await rest('GET', '/vault/mounts/team%2Fpki/roles')).body.map((x: { name: string }) => x.name)).toEqual([
-      'svc',
-    ]);
+    const listed = (await rest('GET', '/vault/mounts/team%2Fpki/roles')).body;
+    expect(listed.items.map((x: { name: string }) => x.name)).toEqual(['svc']);
+    expect(listed.nextCursor).toBeNull();
     const issued = await vaultCall(f, 'POST', 'team/pki/issue/svc', { common_name: 'svc.team.example' });
     expect(issued.status, issued.text).toBe(200);
     const del = await rest('DELETE', '/vault/mounts/team%2Fpki/roles/svc');
@@ -186,7 +192,8 @@ describe('vault.mounts and vault.roles', () => {
       200,
     );
 
-    const rows = await admin().vault.keystores({});
+    const { items: rows, nextCursor } = await admin().vault.keystores({});
+    expect(nextCursor).toBeNull();
     const view = rows.map((k) => [k.keystoreType, k.commonName, k.state, k.active, k.revoked, k.total]);
     expect(view).toEqual([
       ['aws_kms', 'tenant-acme-aws.keystore.internal', 'rotating', 2, 0, 2],
@@ -205,20 +212,19 @@ describe('vault.mounts and vault.roles', () => {
     expect(v.ok, v.output).toBe(true);
     const r = await rest('GET', '/vault/keystores?mount=console-pki');
     expect(r.status).toBe(200);
-    expect(r.body.map((k: { commonName: string }) => k.commonName)).toEqual(rows.map((k) => k.commonName));
-    expect(await admin().vault.keystores({ mount: 'pki' })).toEqual([]);
+    expect(r.body.items.map((k: { commonName: string }) => k.commonName)).toEqual(rows.map((k) => k.commonName));
+    expect(await admin().vault.keystores({ mount: 'pki' })).toEqual({ items: [], nextCursor: null });
   });
 
   it('an auditor reads mounts and roles but changes nothing', async () => {
     const auditor = callerFor(f.authority, ACTORS.auditor);
-    expect((await auditor.vault.mounts.list()).length).toBeGreaterThan(0);
-    expect((await auditor.vault.roles.list({ mount: 'console-pki' })).length).toBe(3);
+    expect((await auditor.vault.mounts.list()).items.length).toBeGreaterThan(0);
+    expect((await auditor.vault.roles.list({ mount: 'console-pki' })).items.length).toBe(3);
     const e = await trpcError(auditor.vault.roles.update({ mount: 'console-pki', name: 'web', policy: { ttl: 60 } }));
     expect(pkiCodeOf(e)).toBe('auth.forbidden');
     const u = await trpcError(auditor.vault.mounts.unbind({ path: 'console-pki' }));
     expect(pkiCodeOf(u)).toBe('auth.forbidden');
-    expect((await admin().vault.roles.list({ mount: 'console-pki' })).find((r) => r.name === 'web')?.policy.ttl).toBe(
-      86_400,
-    );
+    const web = (await admin().vault.roles.list({ mount: 'console-pki' })).items.find((r) => r.name === 'web');
+    expect(web?.policy.ttl).toBe('1d');
   });
 });

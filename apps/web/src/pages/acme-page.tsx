@@ -17,9 +17,9 @@ import { DataTable } from '../components/data-table';
 import { FormDialog, SecretOnce } from '../components/form-dialog';
 import { SelectField, SelectInput, TextField } from '../components/form-fields';
 
-type Directory = RouterOutputs['acme']['directories'][number];
-type Account = RouterOutputs['acme']['accounts'][number];
-type EabKey = RouterOutputs['acme']['eabKeys'][number];
+type Directory = RouterOutputs['acme']['directories']['items'][number];
+type Account = RouterOutputs['acme']['accounts']['items'][number];
+type EabKey = RouterOutputs['acme']['eabKeys']['items'][number];
 
 const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
 const list = (text: string) =>
@@ -225,7 +225,7 @@ function AccountsTab() {
       <ErrorAlert error={deactivate.error} />
       <DataTable
         testId="acme-accounts-table"
-        rows={accounts}
+        rows={accounts.items}
         rowKey={(a) => a.id}
         rowAttributes={(a) => ({ 'data-acme-account': a.id })}
         empty={{ icon: UserRound, title: 'No ACME account yet', body: 'Clients create one on their first run.' }}
@@ -268,7 +268,7 @@ function OrdersTab() {
   return (
     <DataTable
       testId="acme-orders-table"
-      rows={orders}
+      rows={orders.items}
       rowKey={(o) => o.id}
       rowAttributes={(o) => ({ 'data-acme-order': o.id })}
       empty={{ icon: ListOrdered, title: 'No orders yet' }}
@@ -345,7 +345,7 @@ function EabKeysTab({ directories }: { directories: Directory[] }) {
       ) : null}
       <DataTable
         testId="acme-eab-table"
-        rows={keys}
+        rows={keys.items}
         rowKey={(k) => k.kid}
         rowAttributes={(k) => ({ 'data-eab-kid': k.kid })}
         empty={{
@@ -434,7 +434,7 @@ function ActivityTab() {
   return (
     <DataTable
       testId="acme-events-table"
-      rows={events.data}
+      rows={events.data?.items}
       error={events.error}
       rowKey={(e) => String(e.seq)}
       rowAttributes={(e) => ({ 'data-action': e.action })}
@@ -479,7 +479,9 @@ function ActivityTab() {
 
 export function AcmePage() {
   const { can } = useMe();
-  const { data: directories } = useSuspenseQuery(trpc.acme.directories.queryOptions(undefined, { staleTime: 0 }));
+  const {
+    data: { items: directories },
+  } = useSuspenseQuery(trpc.acme.directories.queryOptions(undefined, { staleTime: 0 }));
   return (
     <div>
       <PageHeader

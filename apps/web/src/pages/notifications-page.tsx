@@ -15,7 +15,7 @@ import { DataTable, Pager, useCursorPages } from '../components/data-table';
 import { FormDialog, SecretOnce } from '../components/form-dialog';
 import { SelectField, SelectInput, TextField } from '../components/form-fields';
 
-type Rule = RouterOutputs['notification']['listRules'][number];
+type Rule = RouterOutputs['notification']['listRules']['items'][number];
 type CreateInput = RouterInputs['notification']['createRule'];
 type EventName = NonNullable<CreateInput['events']>[number];
 
@@ -255,7 +255,7 @@ function RulesTab() {
       <ErrorAlert error={toggle.error ?? remove.error} />
       <DataTable
         testId="rules-table"
-        rows={rules}
+        rows={rules.items}
         rowKey={(r) => r.id}
         rowAttributes={(r) => ({ 'data-rule': r.name })}
         empty={{

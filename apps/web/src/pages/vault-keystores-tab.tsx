@@ -23,7 +23,7 @@ export function KeystoresTab() {
       </Alert>
       <DataTable
         testId="vault-keystores"
-        rows={data}
+        rows={data?.items}
         error={error}
         rowKey={(k) => `${k.mount}|${k.role}|${k.commonName}`}
         rowAttributes={(k) => ({ 'data-keystore': `${k.keystoreType}|${k.commonName}`, 'data-state': k.state })}

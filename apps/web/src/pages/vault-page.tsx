@@ -16,17 +16,15 @@ import { FormDialog } from '../components/form-dialog';
 import { SelectField, SelectInput, TextField } from '../components/form-fields';
 import { KeystoresTab } from './vault-keystores-tab';
 
-type Mount = RouterOutputs['vault']['mounts']['list'][number];
-type Role = RouterOutputs['vault']['roles']['list'][number];
+type Mount = RouterOutputs['vault']['mounts']['list']['items'][number];
+type Role = RouterOutputs['vault']['roles']['list']['items'][number];
 type PolicyInput = NonNullable<RouterInputs['vault']['roles']['create']['policy']>;
 type KeyType = Role['policy']['key_type'];
 
 /** seconds → Vault's shortest spelling (`72h`, `30m`, `0` = the mount's default) */
-function ttlText(s: number): string {
-  if (s === 0) return '—';
-  if (s % 3600 === 0) return `${s / 3600}h`;
-  if (s % 60 === 0) return `${s / 60}m`;
-  return `${s}s`;
+/** a duration as the API gives it (`1d`, `36h`); `0s` is unset (the mount's default or cap) */
+function ttlText(d: string): string {
+  return d === '0s' ? '—' : d;
 }
 
 const list = (v: string) =>
@@ -96,7 +94,9 @@ function MountsTab({ onRoles }: { onRoles: (mount: string) => void }) {
   const { can } = useMe();
   const manage = can('ca:write');
   const invalidate = useInvalidate();
-  const { data: mounts } = useSuspenseQuery(trpc.vault.mounts.list.queryOptions());
+  const {
+    data: { items: mounts },
+  } = useSuspenseQuery(trpc.vault.mounts.list.queryOptions());
   const [open, setOpen] = useState(false);
   const [unbinding, setUnbinding] = useState<Mount | null>(null);
   const unbind = useMutation(
@@ -222,8 +222,8 @@ function formOf(role?: Role): RoleForm {
     clientFlag: p?.client_flag ?? true,
     keyType: p?.key_type ?? 'ec',
     keyBits: p ? String(p.key_bits) : '0',
-    ttl: p?.ttl ? ttlText(p.ttl) : '',
-    maxTtl: p?.max_ttl ? ttlText(p.max_ttl) : '',
+    ttl: p && p.ttl !== '0s' ? p.ttl : '',
+    maxTtl: p && p.max_ttl !== '0s' ? p.max_ttl : '',
     organization: p?.organization.join(', ') ?? '',
     noStore: p?.no_store ?? false,
   };
@@ -440,7 +440,9 @@ function RolesTab({ mount, onMount }: { mount: string; onMount: (m: string) => v
   const { can } = useMe();
   const manage = can('ca:write');
   const invalidate = useInvalidate();
-  const { data: mounts } = useSuspenseQuery(trpc.vault.mounts.list.queryOptions());
+  const {
+    data: { items: mounts },
+  } = useSuspenseQuery(trpc.vault.mounts.list.queryOptions());
   const current = mounts.some((m) => m.path === mount) ? mount : (mounts[0]?.path ?? '');
   const { data: roles, error } = useQuery({
     ...trpc.vault.roles.list.queryOptions({ mount: current }),
@@ -489,7 +491,7 @@ function RolesTab({ mount, onMount }: { mount: string; onMount: (m: string) => v
       </div>
       <DataTable
         testId="vault-roles"
-        rows={roles}
+        rows={roles?.items}
         error={error}
         rowKey={(r) => r.name}
         rowAttributes={(r) => ({ 'data-vault-role': r.name })}

@@ -27,8 +27,14 @@ export interface AcmeOrderView {
  * and accounts are listed by the ACME service itself (`acme.listEabKeys`, `acme.revokeEabKey`, `acme.listAccounts`).
  */
 export interface AcmeAdminService {
-  /** newest first; the orders of one account, or of every account of a directory */
-  listOrders(query: { ca?: string; account?: string; limit?: number }, actor: Actor): Promise<AcmeOrderView[]>;
+  /**
+   * newest first; the orders of one account, or of every account of a directory. `cursor`: the `nextCursor` of the
+   * previous page (`<createdAt ms>:<order id>`, null when the page was not full).
+   */
+  listOrders(
+    query: { ca?: string; account?: string; limit?: number; cursor?: string | null },
+    actor: Actor,
+  ): Promise<{ items: AcmeOrderView[]; nextCursor: string | null }>;
   /** an operator's deactivation (as if the account had asked): audited `acme.account_deactivated` */
   deactivateAccount(accountId: string, actor: Actor): Promise<{ id: string; status: 'deactivated' }>;
 }
@@ -36,6 +42,13 @@ export interface AcmeAdminService {
 const iso = (ms: number) => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 const MAX_ORDERS = 500;
+
+function orderCursor(cursor: string | null | undefined): { createdAt: number; id: string } | undefined {
+  if (!cursor) return undefined;
+  const m = /^(\d{1,15}):([\w-]{1,64})$/.exec(cursor);
+  if (!m) throw new PkiError('input.invalid', `not an ACME order cursor: '${cursor}'`);
+  return { createdAt: Number(m[1]), id: m[2]! };
+}
 
 export function createAcmeAdminService(deps: { store: Store; clock: Clock }): AcmeAdminService {
   const { store, clock } = deps;
@@ -82,9 +95,14 @@ export function createAcmeAdminService(deps: { store: Store; clock: Clock }): Ac
         accounts = [];
         for (const a of await store.acme.listAccounts(ca?.id)) if (await mayUse(actor, a.caId)) accounts.push(a);
       }
-      const rows = (await Promise.all(accounts.map((a) => store.acme.listOrders(a.id, limit)))).flat();
-      rows.sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id));
-      return rows.slice(0, limit).map((o) => ({
+      const before = orderCursor(query.cursor);
+      const rows = (await Promise.all(accounts.map((a) => store.acme.listOrders(a.id, limit + 1, before)))).flat();
+      // the same order as the store's keyset (creation time, then id, both descending)
+      rows.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      const nextCursor = rows.length > limit && last ? `${last.createdAt}:${last.id}` : null;
+      const items = page.map((o) => ({
         id: o.id,
         accountId: o.accountId,
         caId: o.caId,
@@ -99,6 +117,7 @@ export function createAcmeAdminService(deps: { store: Store; clock: Clock }): Ac
         createdAt: iso(o.createdAt),
         updatedAt: iso(o.updatedAt),
       }));
+      return { items, nextCursor };
     },
 
     async deactivateAccount(id, actor) {

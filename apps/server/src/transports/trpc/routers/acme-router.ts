@@ -1,16 +1,21 @@
 import { z } from 'zod';
 import { parseDuration } from '@pkim/shared';
 import {
-  acmeAccountSchema,
+  acmeAccountPageSchema,
   acmeDeactivateResultSchema,
+  acmeDirectoryPageSchema,
   acmeDirectorySchema,
   acmeDisableResultSchema,
   acmeEabKeyCreatedSchema,
+  acmeEabKeyPageSchema,
   acmeEabKeyRevokedSchema,
-  acmeEabKeySchema,
-  acmeOrderSchema,
-  auditEventSchema,
-  toAuditEventDto,
+  acmeOrderListInputSchema,
+  acmeOrderPageSchema,
+  auditEventPageSchema,
+  auditListInputSchema,
+  onePage,
+  toAcmeDirectoryDto,
+  toAuditEventPage,
 } from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
 
@@ -26,8 +31,8 @@ const patterns = z.array(z.string().trim().min(1).max(253)).max(256);
 
 export const acmeRouter = router({
   directories: procedure()
-    .output(z.array(acmeDirectorySchema))
-    .query(({ ctx }) => ctx.authority.acme.listDirectories(ctx.actor)),
+    .output(acmeDirectoryPageSchema)
+    .query(async ({ ctx }) => onePage((await ctx.authority.acme.listDirectories(ctx.actor)).map(toAcmeDirectoryDto))),
 
   enable: procedure()
     .input(
@@ -49,9 +54,9 @@ export const acmeRouter = router({
         .strict(),
     )
     .output(acmeDirectorySchema)
-    .mutation(({ ctx, input }) => {
+    .mutation(async ({ ctx, input }) => {
       const { lifetime, ...rest } = input;
-      return ctx.authority.acme.enable({ ...rest, lifetimeMs: lifetime }, ctx.actor);
+      return toAcmeDirectoryDto(await ctx.authority.acme.enable({ ...rest, lifetimeMs: lifetime }, ctx.actor));
     }),
 
   disable: procedure()
@@ -61,33 +66,24 @@ export const acmeRouter = router({
 
   accounts: procedure()
     .input(z.object({ ca: caRef.optional() }).strict().optional())
-    .output(z.array(acmeAccountSchema))
-    .query(({ ctx, input }) => ctx.authority.acme.listAccounts(input?.ca, ctx.actor)),
+    .output(acmeAccountPageSchema)
+    .query(async ({ ctx, input }) => onePage(await ctx.authority.acme.listAccounts(input?.ca, ctx.actor))),
 
   deactivateAccount: procedure()
     .input(z.object({ id: idSchema }).strict())
     .output(acmeDeactivateResultSchema)
     .mutation(({ ctx, input }) => ctx.authority.acmeAdmin.deactivateAccount(input.id, ctx.actor)),
 
-  /** newest first, of one account or of every account of a directory */
+  /** newest first, of one account or of every account of a directory; keyset-paged (`cursor`) */
   orders: procedure()
-    .input(
-      z
-        .object({
-          ca: caRef.optional(),
-          account: idSchema.optional(),
-          limit: z.number().int().min(1).max(500).optional(),
-        })
-        .strict()
-        .optional(),
-    )
-    .output(z.array(acmeOrderSchema))
+    .input(acmeOrderListInputSchema)
+    .output(acmeOrderPageSchema)
     .query(({ ctx, input }) => ctx.authority.acmeAdmin.listOrders(input ?? {}, ctx.actor)),
 
   eabKeys: procedure()
     .input(z.object({ ca: caRef.optional() }).strict().optional())
-    .output(z.array(acmeEabKeySchema))
-    .query(({ ctx, input }) => ctx.authority.acme.listEabKeys(input?.ca, ctx.actor)),
+    .output(acmeEabKeyPageSchema)
+    .query(async ({ ctx, input }) => onePage(await ctx.authority.acme.listEabKeys(input?.ca, ctx.actor))),
 
   /** `hmacKey` (base64url) is in this response only */
   createEabKey: procedure()
@@ -100,18 +96,24 @@ export const acmeRouter = router({
     .output(acmeEabKeyRevokedSchema)
     .mutation(({ ctx, input }) => ctx.authority.acme.revokeEabKey(input.kid, ctx.actor)),
 
-  /** every ACME action (account, order, challenge, finalize, revocation, EAB key, directory), newest first */
+  /**
+   * every ACME action (account, order, challenge, finalize, revocation, EAB key, directory), newest first; `cursor`
+   * continues after the previous page (as `audit.list`)
+   */
   events: procedure()
     .input(
       z
-        .object({ limit: z.number().int().min(1).max(500).optional() })
+        .object({ limit: z.number().int().min(1).max(500).optional(), cursor: auditListInputSchema.shape.cursor })
         .strict()
         .optional(),
     )
-    .output(z.array(auditEventSchema))
-    .query(async ({ ctx, input }) =>
-      (await ctx.authority.audit.list({ action: 'acme.*', order: 'desc', limit: input?.limit ?? 100 })).map(
-        toAuditEventDto,
-      ),
-    ),
+    .output(auditEventPageSchema)
+    .query(async ({ ctx, input }) => {
+      const limit = input?.limit ?? 100;
+      const afterSeq = input?.cursor ? Number(input.cursor) : undefined;
+      return toAuditEventPage(
+        await ctx.authority.audit.list({ action: 'acme.*', order: 'desc', limit, afterSeq }),
+        limit,
+      );
+    }),
 });

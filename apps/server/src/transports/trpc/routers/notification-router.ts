@@ -1,15 +1,16 @@
-import { z } from 'zod';
 import {
   notificationDeliveriesInputSchema,
   notificationDeliveryPageSchema,
   notificationRuleCreateInputSchema,
   notificationRuleCreatedSchema,
   notificationRuleEnableInputSchema,
+  notificationRulePageSchema,
   notificationRuleRefInputSchema,
   notificationRuleSchema,
   notificationSecretRotateInputSchema,
   notificationSecretRotatedSchema,
   okSchema,
+  onePage,
   toNotificationDeliveryDto,
   toNotificationRuleCreatedDto,
   toNotificationRuleDto,
@@ -20,8 +21,10 @@ import { procedure, router } from '../trpc-init';
 /** Notification rules and the delivery log (docs/notifications.md). */
 export const notificationRouter = router({
   listRules: procedure()
-    .output(z.array(notificationRuleSchema))
-    .query(async ({ ctx }) => (await ctx.authority.notifications.listRules(ctx.actor)).map(toNotificationRuleDto)),
+    .output(notificationRulePageSchema)
+    .query(async ({ ctx }) =>
+      onePage((await ctx.authority.notifications.listRules(ctx.actor)).map(toNotificationRuleDto)),
+    ),
 
   /** a webhook rule's secret is in this answer only */
   createRule: procedure()

@@ -1,22 +1,24 @@
-import { z } from 'zod';
 import { PkiError } from '@pkim/shared';
 import {
   certificatePageSchema,
   okSchema,
+  onePage,
   pageOf,
   toCertificateDto,
   toVaultMountDto,
   toVaultRolePolicyDto,
   vaultMountBindInputSchema,
+  vaultMountPageSchema,
   vaultMountRefInputSchema,
   vaultMountSchema,
   vaultRoleCertificatesInputSchema,
+  vaultRolePageSchema,
   vaultRoleRefInputSchema,
   vaultRoleSchema,
   vaultRolesInputSchema,
   vaultRoleWriteInputSchema,
   toVaultKeystoreDto,
-  vaultKeystoreSchema,
+  vaultKeystorePageSchema,
   vaultKeystoresInputSchema,
 } from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
@@ -24,8 +26,10 @@ import { procedure, router } from '../trpc-init';
 /** Vault PKI mounts (bound to CAs) and their roles, over the authority's vault service (docs/vault-api.md). */
 const mountsRouter = router({
   list: procedure()
-    .output(z.array(vaultMountSchema))
-    .query(async ({ ctx }) => (await ctx.authority.vault.mounts.listMountSummaries(ctx.actor)).map(toVaultMountDto)),
+    .output(vaultMountPageSchema)
+    .query(async ({ ctx }) =>
+      onePage((await ctx.authority.vault.mounts.listMountSummaries(ctx.actor)).map(toVaultMountDto)),
+    ),
 
   bind: procedure()
     .input(vaultMountBindInputSchema)
@@ -50,13 +54,15 @@ const mountsRouter = router({
 const rolesRouter = router({
   list: procedure()
     .input(vaultRolesInputSchema)
-    .output(z.array(vaultRoleSchema))
+    .output(vaultRolePageSchema)
     .query(async ({ ctx, input }) =>
-      (await ctx.authority.vault.mounts.listRolesWithPolicy(input.mount, ctx.actor)).map((r) => ({
-        mount: input.mount,
-        name: r.name,
-        policy: toVaultRolePolicyDto(r.role as unknown as Record<string, unknown>),
-      })),
+      onePage(
+        (await ctx.authority.vault.mounts.listRolesWithPolicy(input.mount, ctx.actor)).map((r) => ({
+          mount: input.mount,
+          name: r.name,
+          policy: toVaultRolePolicyDto(r.role as unknown as Record<string, unknown>),
+        })),
+      ),
     ),
 
   /** a new role (refused when the name is taken); omitted fields take Vault's defaults */
@@ -106,8 +112,8 @@ export const vaultRouter = router({
    */
   keystores: procedure()
     .input(vaultKeystoresInputSchema.optional())
-    .output(z.array(vaultKeystoreSchema))
+    .output(vaultKeystorePageSchema)
     .query(async ({ ctx, input }) =>
-      (await ctx.authority.vault.keystores(input ?? {}, ctx.actor)).map(toVaultKeystoreDto),
+      onePage((await ctx.authority.vault.keystores(input ?? {}, ctx.actor)).map(toVaultKeystoreDto)),
     ),
 });
