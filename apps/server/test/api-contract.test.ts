@@ -32,11 +32,24 @@ const shapeKeys = (s: { shape: object }) => Object.keys(s.shape).sort();
 
 /** field names that hold a point in time */
 const TIME_KEY = /(At|Time|Until|Update|NotBefore|NotAfter)$|^(time|notBefore|notAfter|validAfter|validBefore)$/;
-/** field names that hold a lifetime: a duration string (`90d`, `16h`) like a request's `ttl`, never a count of units */
-const LIFETIME_KEY = /(^ttl|Ttl|Lifetime)(Seconds|Days|Ms)?$/;
+/**
+ * field names that hold a lifetime: a duration string (`90d`, `16h`) like a request's `ttl`, never a count of units
+ * (`maxTtl`, `max_ttl`, `lifetime`, `maxLifetimeMs`, …)
+ */
+const LIFETIME_KEY = /(^ttl|Ttl|_ttl|^lifetime|Lifetime)(Seconds|Days|Ms)?$/;
 const DURATION = /^\d+[smhd]$/;
 /** epoch milliseconds between 2001 and 2100: a time that escaped as a number, whatever its field is called */
 const looksLikeEpochMs = (v: unknown) => typeof v === 'number' && v > 1e12 && v < 4.1e12;
+
+/**
+ * A list answer: `items` with at most one other key, or with `nextCursor` (an object that merely has an `items`
+ * field among many, such as a bulk job's per-reference results, is one object, not a list).
+ */
+const isPage = (answer: unknown): answer is Record<string, unknown> =>
+  !!answer &&
+  typeof answer === 'object' &&
+  'items' in answer &&
+  (Object.keys(answer).length <= 2 || 'nextCursor' in answer);
 
 /**
  * What is wrong with a procedure's answer under the contract: a list that is not `{ items, nextCursor }`, a time
@@ -46,8 +59,8 @@ const looksLikeEpochMs = (v: unknown) => typeof v === 'number' && v > 1e12 && v 
 function contractViolations(answer: unknown): string[] {
   const out: string[] = [];
   if (Array.isArray(answer)) out.push('a bare array, not { items, nextCursor }');
-  else if (answer && typeof answer === 'object' && 'items' in answer) {
-    const page = answer as Record<string, unknown>;
+  else if (isPage(answer)) {
+    const page = answer;
     if (keysOf(page).join() !== 'items,nextCursor') out.push(`page keys ${keysOf(page).join(',')}`);
     if (!Array.isArray(page.items)) out.push('items is not an array');
     if (page.nextCursor !== null && typeof page.nextCursor !== 'string') out.push('nextCursor not a string or null');
@@ -120,6 +133,8 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
       method,
       headers: {
         authorization: `Bearer ${token}`,
+        // the JSON object of a download twin (request.certificate, bulk.jobFile) rather than the file
+        accept: 'application/json',
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -329,19 +344,62 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
     expect((await register(acme)).status).toBe(201);
     const order = await acme.post(acme.directory.newOrder!, { identifiers: [{ type: 'dns', value: 'acme.contract' }] });
     expect(order.status, order.text).toBe(201);
-    const found: Partial<Record<RestTwinName, string[]>> = {};
-    const reads = (Object.keys(REST_TWINS) as RestTwinName[]).filter(
-      (n) => REST_TWINS[n].method === 'GET' && restPathParams(REST_TWINS[n].path).length === 0,
+    // reads of one object (path parameters): a certificate, an approved request, a Vault role's certificate, a job
+    const issued = await trpc(
+      'certificate.issue',
+      { ca: 'contract-issuing', csr: csrFile('walk-one.contract.example').csrPem, profile: 'tls-server' },
+      true,
     );
+    const serial = (issued.data as { serial: string }).serial;
+    const submitted = await trpc(
+      'request.submit',
+      { ca: 'contract-issuing', csr: csrFile('walk-approved.contract.example').csrPem },
+      true,
+    );
+    const requestId = (submitted.data as { id: string }).id;
+    expect((await trpc('request.approve', { id: requestId }, true)).status).toBe(200);
+    const viaVault = await fetch(`${base}/v1/contract-pki/issue/web`, {
+      method: 'POST',
+      headers: { 'x-vault-token': token, 'content-type': 'application/json' },
+      body: JSON.stringify({ common_name: 'vault.contract.example' }),
+    });
+    expect(viaVault.status, await viaVault.clone().text()).toBe(200);
+    const job = await trpc('bulk.download', { refs: [serial] }, true);
+    expect(job.status, JSON.stringify(job.error)).toBe(200);
+    const jobId = (job.data as { id: string }).id;
+    await expect
+      .poll(async () => ((await trpc('bulk.job', { id: jobId })).data as { state: string }).state, { timeout: 30_000 })
+      .toBe('succeeded');
+    const pathInputs: Partial<Record<RestTwinName, Record<string, unknown>>> = {
+      'ca.get': { ref: 'contract-issuing' },
+      'ca.exportChain': { ref: 'contract-issuing' },
+      'certificate.get': { ref: serial },
+      'request.get': { id: requestId },
+      'request.certificate': { id: requestId },
+      'vault.roles.list': { mount: 'contract-pki' },
+      'vault.roles.certificates': { mount: 'contract-pki', role: 'web' },
+      'bulk.job': { id: jobId },
+      'bulk.jobFile': { id: jobId, file: 'certificates.zip' },
+    };
+
+    const found: Partial<Record<RestTwinName, string[]>> = {};
+    const reads = (Object.keys(REST_TWINS) as RestTwinName[]).filter((n) => REST_TWINS[n].method === 'GET');
     expect(reads).toEqual(expect.arrayContaining(['audit.list', 'token.list', 'user.list', 'ssh.listUsers']));
+    // every read with a path parameter is walked too: a new one needs its input here
+    const unwalked = reads.filter((n) => restPathParams(REST_TWINS[n].path).length > 0 && !pathInputs[n]);
+    expect(unwalked, 'GET twins with path parameters and no input in pathInputs').toEqual([]);
     for (const name of reads) {
-      const input = READ_INPUTS[name];
+      const input = pathInputs[name] ?? READ_INPUTS[name];
       const call = restCallFor(name, input);
       const viaRest = await rest('GET', call.url.slice('/api/v1'.length));
       expect(viaRest.status, `${name}: ${JSON.stringify(viaRest.body)}`).toBe(200);
       const viaTrpc = await trpc(name, input ?? {});
       expect(viaTrpc.status, name).toBe(200);
-      const isList = Array.isArray(viaRest.body) || 'items' in viaRest.body;
+      const isList = Array.isArray(viaRest.body) || isPage(viaRest.body);
+      if (isList && pathInputs[name]) {
+        const items = (Array.isArray(viaRest.body) ? viaRest.body : viaRest.body.items) as unknown[];
+        expect(items.length, `${name}: something to check in the list`).toBeGreaterThan(0);
+      }
       // lists are compared whole (single read models carry the time they were made)
       if (isList) expect(stable(viaTrpc.data), `${name}: tRPC = REST`).toEqual(stable(viaRest.body));
       const wrong = contractViolations(viaRest.body);
@@ -366,6 +424,13 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
       '.defaultLifetimeDays: a lifetime as number',
     ]);
     expect(contractViolations({ generated: 1_790_000_000_000 })).toEqual(['.generated: epoch milliseconds']);
+    expect(contractViolations({ policy: { max_ttl: 259_200, ttl: '1d' }, lifetimeMs: 86_400_000 })).toEqual([
+      '.policy.max_ttl: a lifetime as number',
+      '.lifetimeMs: a lifetime as number',
+    ]);
+    // an object with an `items` field among others is one object; `{ items }` alone is a list without its cursor
+    expect(contractViolations({ id: 'job', state: 'succeeded', items: [] })).toEqual([]);
+    expect(contractViolations({ items: [] })).toEqual(['page keys items', 'nextCursor not a string or null']);
   });
 
   it('token and user lists: the contract objects on the three transports, never a secret or a hash', async () => {
