@@ -137,9 +137,10 @@ export function outputOptions(outDir) {
     entryFileNames: '[name].mjs',
     // chunks sit beside the entry, so `../migrations` from any of them is <outDir>/migrations
     chunkFileNames: '[name]-[hash].mjs',
+    // no manual chunk groups: each command module (apps/cli/src/commands, loaded with `import()` by command-tree.ts)
+    // is a chunk of its own, so `pkim ca list` reads and compiles the ca command only; `pkim --help` reads them all
     // the command definitions (apps/cli/src/commands) in one chunk: `pkim --help` registers all of them and reads one
     // file instead of ~20; a command run compiles the chunk but registers only its own (command-tree.ts)
-    codeSplitting: { groups: [{ name: 'commands', test: /apps[\\/]cli[\\/]src[\\/]commands[\\/]/ }] },
     sourcemap: true,
     banner: (chunk) => (chunk.isEntry ? '#!/usr/bin/env node' : ''),
     // license comments of the bundled third-party packages (BUNDLED_PACKAGES) stay in the chunks

@@ -13,7 +13,7 @@ interface CommandModule {
 
 /**
  * Every command module of `pkim`, in the order of `pkim --help`. A command run loads only the modules of its
- * top-level command (`pkim ca list`: ca-command and cert-lifecycle-command), not the whole tree: start-up time,
+ * top-level command (`pkim ca list`: ca-command), not the whole tree: start-up time,
  * docs/benchmarks.md. apps/cli/test/cli-help.test.ts checks that each module adds exactly the commands listed here.
  */
 export const COMMAND_MODULES: CommandModule[] = [
@@ -40,9 +40,9 @@ export const COMMAND_MODULES: CommandModule[] = [
     commands: ['keystore'],
     load: async () => (await import('./commands/keystore-command')).registerKeystoreCommand,
   },
-  // renew, bulk, batch… beside the cert and ca commands above
+  // export, renew, bulk, batch… beside the cert commands above
   {
-    commands: ['cert', 'ca'],
+    commands: ['cert'],
     load: async () => (await import('./commands/cert-lifecycle-command')).registerCertLifecycleCommands,
   },
   { commands: ['notify'], load: async () => (await import('./commands/notify-command')).registerNotifyCommand },

@@ -117,10 +117,10 @@ describe('the command modules (a command run registers only its own, start-up ti
       expect(same, top.name()).toBeDefined();
       expect(subtree(same!), top.name()).toEqual(subtree(top));
     }
-    // positive control: ca without the lifecycle module (renew…) is not the whole tree's ca
-    const caOnly = new Command().name('pkim');
-    (await COMMAND_MODULES.find((m) => m.commands.join() === 'ca')!.load())(caOnly, ctx);
-    expect(subtree(caOnly.commands[0]!)).not.toEqual(subtree(whole.commands.find((c) => c.name() === 'ca')!));
+    // positive control: cert without the lifecycle module (export, renew…) is not the whole tree's cert
+    const certOnly = new Command().name('pkim');
+    (await COMMAND_MODULES.find((m) => m.commands.join() === 'cert')!.load())(certOnly, ctx);
+    expect(subtree(certOnly.commands[0]!)).not.toEqual(subtree(whole.commands.find((c) => c.name() === 'cert')!));
   });
 
   it('finds the command name after the global options and their values', () => {

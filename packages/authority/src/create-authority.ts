@@ -19,7 +19,7 @@ import { createInventoryService } from './exports/inventory-report';
 import { createCaService } from './ca-service';
 import { createIssuanceService } from './issuance-service';
 import { createSigningPipeline } from './signing/signing-pipeline';
-import { createComputePool, type ComputePool } from './compute/compute-pool';
+import type { ComputePool } from './compute/compute-pool';
 import { createMaintenanceService } from './maintenance-service';
 import { createStatisticsService } from './statistics-service';
 import { registerInternals } from './authority-internals';
@@ -39,7 +39,6 @@ import {
 import { createInsightsService } from './insights-service';
 import { lazyService } from './lazy-service';
 import { createOptionalBackends } from './optional-backends';
-import { createVaultService } from './vault';
 import { spiffeConfigFromEnv } from './spiffe/spiffe-config';
 import { effectiveProfiles, loadCustomProfiles } from './profile-loader';
 import { createAcmeAdminService } from './acme/acme-admin-service';
@@ -173,7 +172,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   // PKIM_WORKERS (passed by `pkim serve`): 0 or 1 = everything on this thread
   const compute: ComputePool | undefined =
     config.workers !== undefined && config.workers >= 2
-      ? createComputePool({ size: config.workers, keys, logger })
+      ? (await import('./compute/compute-pool')).createComputePool({ size: config.workers, keys, logger })
       : undefined;
   const common = {
     store,
@@ -245,24 +244,29 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       }),
     { fixed: { config: spiffeConfig } },
   );
-  const vault = createVaultService({
-    store,
-    clock,
-    logger,
-    contexts,
-    cas,
-    certificates,
-    crl,
-    ocsp,
-    auth,
-    audit,
-    sign: pipeline.sign,
-    health: () => health(),
-    onCrlConfigured: (caId: string) => {
-      timings.invalidate(caId);
-      crl.invalidate([caId]);
-    },
-  });
+  const vault = lazyService(
+    async () =>
+      (await import('./vault/vault-service')).createVaultService({
+        store,
+        clock,
+        logger,
+        contexts,
+        cas,
+        certificates,
+        crl,
+        ocsp,
+        auth,
+        audit,
+        sign: pipeline.sign,
+        health: () => health(),
+        onCrlConfigured: (caId: string) => {
+          timings.invalidate(caId);
+          crl.invalidate([caId]);
+        },
+      }),
+    // the Vault API's parts are stand-ins for the parts of the one Vault service
+    { parts: ['mounts', 'auth', 'pki', 'seal'] },
+  );
   const acmeValidation = acmeValidationConfigFromEnv(env);
   const acme = lazyService(
     async () =>

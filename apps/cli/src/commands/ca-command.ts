@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { PkiError, type KeyType } from '@pkim/shared';
-import type { CaRow } from '@pkim/authority';
+import type { CaRow, TruststoreExportFormat } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import {
   collect,
@@ -13,6 +13,7 @@ import {
   choiceOption,
 } from '../cli-parsers';
 import { date, keyValues, table } from '../format';
+import { TRUST_FORMATS, formatOption, readPasswordFile, writeExport } from '../export-output';
 
 function caDetails(ca: CaRow): string {
   const nc = ca.nameConstraints;
@@ -277,5 +278,21 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
         { deleted: ref, keyDestroyed: !!o.destroyKey },
         () => `CA ${ref} deleted${o.destroyKey ? ' and its key destroyed' : ''}`,
       );
+    });
+
+  ca.command('truststore <ca>')
+    .description('export the chain of a CA (the CA up to its root) as a truststore: pem, p7b, p7b-pem, p12, jks')
+    .requiredOption('--format <format>', TRUST_FORMATS.join('|'), formatOption(TRUST_FORMATS))
+    .option('--password-file <file>', 'file holding the keystore password (p12, jks)')
+    .option('--legacy', 'PKCS#12 with 3DES + SHA-1 for old Java versions')
+    .option('--out <file>', 'output file (default: the suggested file name)')
+    .action(async (caRef: string, o: { format: string; passwordFile?: string; legacy?: boolean; out?: string }) => {
+      const a = await ctx.openAuthority();
+      const f = await a.exports.truststore(
+        caRef,
+        { format: o.format as TruststoreExportFormat, password: readPasswordFile(o.passwordFile), legacy: o.legacy },
+        ctx.actor,
+      );
+      writeExport(ctx, f, o.out);
     });
 }

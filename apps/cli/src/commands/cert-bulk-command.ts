@@ -4,7 +4,7 @@ import type { BatchOutcome, BatchSelection, BulkMode, BulkResult } from '@pkim/a
 import type { CliContext } from '../cli-context';
 import { durationOption, keyTypeOption, readInputFile, reasonOption, writeOutputFile } from '../cli-parsers';
 import { createProgressBar } from '../progress-bar';
-import { readPasswordFile } from './cert-lifecycle-command';
+import { readPasswordFile } from '../export-output';
 
 const MODES = ['per-row', 'all-or-nothing'];
 

@@ -1,71 +1,14 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { PkiError } from '@pkim/shared';
-import type { CertificateExportFormat, ExportFile, TruststoreExportFormat } from '@pkim/authority';
+import type { CertificateExportFormat } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import { durationOption, keyTypeOption, parseSans, collect, readInputFile, writeOutputFile } from '../cli-parsers';
-import { offering } from '../option-values';
+import { CERT_FORMATS, formatOption, readPasswordFile, writeExport } from '../export-output';
 import type { KeyType } from '@pkim/shared';
 import { registerCertBatchCommands, registerCertBulkCommand } from './cert-bulk-command';
 
-const CERT_FORMATS = ['pem', 'der', 'chain', 'p7b', 'p7b-pem', 'p12', 'jks', 'key', 'zip'];
-const TRUST_FORMATS = ['pem', 'p7b', 'p7b-pem', 'p12', 'jks'];
-
-/** The password in a file (first line, trailing newline removed); never a command-line argument. */
-export function readPasswordFile(path: string | undefined): string | undefined {
-  if (path === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(path === '-' ? 0 : path, 'utf8');
-  } catch (e) {
-    throw new PkiError(
-      'input.invalid',
-      `cannot read password file '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
-  }
-  return text.split(/\r?\n/)[0] ?? '';
-}
-
-function formatOption(allowed: string[]) {
-  return offering(allowed, (v: string): string => {
-    const f = v.toLowerCase();
-    const alias: Record<string, string> = {
-      crt: 'der',
-      cer: 'der',
-      pfx: 'p12',
-      pkcs12: 'p12',
-      pkcs7: 'p7b',
-      pkcs8: 'key',
-    };
-    const out = alias[f] ?? f;
-    if (!allowed.includes(out))
-      throw new PkiError('input.invalid', `unknown format '${v}' (use ${allowed.join(', ')})`);
-    return out;
-  });
-}
-
-/** writes an export file (0600 when it holds a key) and reports it; the key warning goes to stderr */
-function writeExport(ctx: CliContext, f: ExportFile, out: string | undefined): void {
-  const path = out ?? f.fileName;
-  writeOutputFile(path, f.body, f.containsPrivateKey ? 0o600 : 0o644);
-  if (f.warning) process.stderr.write(`warning: ${f.warning}\n`);
-  ctx.output(
-    {
-      file: path,
-      fileName: f.fileName,
-      mediaType: f.mediaType,
-      bytes: f.body.length,
-      containsPrivateKey: f.containsPrivateKey,
-      ...(f.warning ? { warning: f.warning } : {}),
-    },
-    () => `written: ${path} (${f.mediaType}, ${f.body.length} bytes${f.containsPrivateKey ? ', PRIVATE KEY' : ''})`,
-  );
-}
-
-/** `pkim cert export`, `pkim ca truststore` (issue #16: everyday certificate work). */
+/** `pkim cert export`, `renew`, `bulk`, `batch…` (issue #16: everyday certificate work). */
 export function registerCertLifecycleCommands(program: Command, ctx: CliContext): void {
   const cert = program.commands.find((c) => c.name() === 'cert') ?? program.command('cert');
-  const ca = program.commands.find((c) => c.name() === 'ca') ?? program.command('ca');
 
   cert
     .command('export <ref>')
@@ -165,20 +108,4 @@ export function registerCertLifecycleCommands(program: Command, ctx: CliContext)
 
   registerCertBulkCommand(cert, ctx);
   registerCertBatchCommands(cert, ctx);
-
-  ca.command('truststore <ca>')
-    .description('export the chain of a CA (the CA up to its root) as a truststore: pem, p7b, p7b-pem, p12, jks')
-    .requiredOption('--format <format>', TRUST_FORMATS.join('|'), formatOption(TRUST_FORMATS))
-    .option('--password-file <file>', 'file holding the keystore password (p12, jks)')
-    .option('--legacy', 'PKCS#12 with 3DES + SHA-1 for old Java versions')
-    .option('--out <file>', 'output file (default: the suggested file name)')
-    .action(async (caRef: string, o: { format: string; passwordFile?: string; legacy?: boolean; out?: string }) => {
-      const a = await ctx.openAuthority();
-      const f = await a.exports.truststore(
-        caRef,
-        { format: o.format as TruststoreExportFormat, password: readPasswordFile(o.passwordFile), legacy: o.legacy },
-        ctx.actor,
-      );
-      writeExport(ctx, f, o.out);
-    });
 }

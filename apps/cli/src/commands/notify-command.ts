@@ -3,7 +3,7 @@ import { NOTIFICATION_EVENTS, PkiError, parseDuration, type NotificationEvent } 
 import type { CliContext } from '../cli-context';
 import { intOption } from '../cli-parsers';
 import { offering } from '../option-values';
-import { readPasswordFile } from './cert-lifecycle-command';
+import { readPasswordFile } from '../export-output';
 import { date, table } from '../format';
 
 const STATUSES = ['pending', 'retrying', 'delivered', 'failed'] as const;

@@ -8,7 +8,7 @@ import { authorize } from '../permissions';
 import type { Actor, CaService, CertificateService, CrlService, OcspService } from '../types';
 import type { CaContextLoader } from '../ca-context';
 import { auditEvent } from '../audit-service';
-import type { VaultMount, VaultMountService } from './vault-mount-service';
+import type { VaultMount } from './vault-mount-service';
 import {
   coerceVaultField,
   formatGoDuration,
@@ -57,7 +57,6 @@ export interface VaultPkiServiceDeps {
   certificates: CertificateService;
   crl: CrlService;
   ocsp: OcspService;
-  mounts: VaultMountService;
 }
 
 /**
@@ -120,7 +119,7 @@ const idleTidy = (): TidyStatus => ({
 
 /** Reads, revocation, CRL and tidy of a PKI mount, on top of the authority's certificate/CRL services. */
 export function createVaultPkiService(deps: VaultPkiServiceDeps) {
-  const { store, clock, logger, mounts } = deps;
+  const { store, clock, logger } = deps;
   const tidies = new Map<string, TidyStatus>();
   const runs = new Map<string, TidyRun>();
 
@@ -407,13 +406,13 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       return { started: true, warnings };
     },
 
-    tidyStatus(mount: VaultMount, actor: Actor): TidyStatus {
+    async tidyStatus(mount: VaultMount, actor: Actor): Promise<TidyStatus> {
       authorize(actor, 'ca:read');
       return tidies.get(mount.path) ?? idleTidy();
     },
 
     /** tidy-cancel: the running tidy stops before its next certificate (a pause is cut short) */
-    tidyCancel(mount: VaultMount, actor: Actor): { status: TidyStatus | null; warnings?: string[] } {
+    async tidyCancel(mount: VaultMount, actor: Actor): Promise<{ status: TidyStatus | null; warnings?: string[] }> {
       authorize(actor, 'ca:write');
       const run = runs.get(mount.path);
       const status = tidies.get(mount.path);
@@ -424,8 +423,6 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       run.abort.abort();
       return { status };
     },
-
-    mounts,
   };
 }
 

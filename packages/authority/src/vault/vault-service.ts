@@ -52,7 +52,7 @@ export function createVaultService(deps: VaultServiceDeps) {
     audit: deps.audit,
   });
   const pki = {
-    ...createVaultPkiService({ ...deps, mounts }),
+    ...createVaultPkiService(deps),
     ...createVaultIssueService({ clock: deps.clock, sign: deps.sign, mounts }),
   };
   const seal = createVaultSealService({

@@ -596,7 +596,7 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     path: 'tidy-cancel',
     ops: {
       async write(c) {
-        const r = c.authority.vault.pki.tidyCancel(c.mount!, actorOf(c));
+        const r = await c.authority.vault.pki.tidyCancel(c.mount!, actorOf(c));
         return json(r.status, r.warnings);
       },
     },
@@ -605,7 +605,7 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     path: 'tidy-status',
     ops: {
       async read(c) {
-        return json(c.authority.vault.pki.tidyStatus(c.mount!, actorOf(c)));
+        return json(await c.authority.vault.pki.tidyStatus(c.mount!, actorOf(c)));
       },
     },
   },

@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { PkiError } from '@pkim/shared';
+import type { ExportFile } from '@pkim/authority';
+import type { CliContext } from './cli-context';
+import { writeOutputFile } from './cli-parsers';
+import { offering } from './option-values';
+
+// What the export commands share (`pkim cert export`, `pkim ca truststore`, bulk keys, notification secrets): a
+// module of its own, so `pkim ca …` does not load the certificate lifecycle commands.
+
+export const CERT_FORMATS = ['pem', 'der', 'chain', 'p7b', 'p7b-pem', 'p12', 'jks', 'key', 'zip'];
+export const TRUST_FORMATS = ['pem', 'p7b', 'p7b-pem', 'p12', 'jks'];
+
+/** The password in a file (first line, trailing newline removed); never a command-line argument. */
+export function readPasswordFile(path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (e) {
+    throw new PkiError(
+      'input.invalid',
+      `cannot read password file '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  return text.split(/\r?\n/)[0] ?? '';
+}
+
+export function formatOption(allowed: string[]) {
+  return offering(allowed, (v: string): string => {
+    const f = v.toLowerCase();
+    const alias: Record<string, string> = {
+      crt: 'der',
+      cer: 'der',
+      pfx: 'p12',
+      pkcs12: 'p12',
+      pkcs7: 'p7b',
+      pkcs8: 'key',
+    };
+    const out = alias[f] ?? f;
+    if (!allowed.includes(out))
+      throw new PkiError('input.invalid', `unknown format '${v}' (use ${allowed.join(', ')})`);
+    return out;
+  });
+}
+
+/** writes an export file (0600 when it holds a key) and reports it; the key warning goes to stderr */
+export function writeExport(ctx: CliContext, f: ExportFile, out: string | undefined): void {
+  const path = out ?? f.fileName;
+  writeOutputFile(path, f.body, f.containsPrivateKey ? 0o600 : 0o644);
+  if (f.warning) process.stderr.write(`warning: ${f.warning}\n`);
+  ctx.output(
+    {
+      file: path,
+      fileName: f.fileName,
+      mediaType: f.mediaType,
+      bytes: f.body.length,
+      containsPrivateKey: f.containsPrivateKey,
+      ...(f.warning ? { warning: f.warning } : {}),
+    },
+    () => `written: ${path} (${f.mediaType}, ${f.body.length} bytes${f.containsPrivateKey ? ', PRIVATE KEY' : ''})`,
+  );
+}
