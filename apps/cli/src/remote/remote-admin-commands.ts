@@ -6,7 +6,7 @@ import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
 import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
 import { keyValues } from '../format';
-import { readPasswordFile } from '../commands/cert-lifecycle-command';
+import { readPasswordFile } from '../export-output';
 import { duration, human, printWith, ttl } from './remote-commands';
 import type { Dto, Opts, RemoteCall, RemoteCommand } from './remote-commands';
 

@@ -7,7 +7,7 @@ import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
 import { readInputFile, writeOutputFile } from '../cli-parsers';
 import { createProgressBar } from '../progress-bar';
-import { readPasswordFile } from '../commands/cert-lifecycle-command';
+import { readPasswordFile } from '../export-output';
 import { batchRefs } from '../commands/cert-bulk-command';
 import { duration } from './remote-commands';
 import type { Dto, Opts, RemoteCall, RemoteCommand } from './remote-commands';
