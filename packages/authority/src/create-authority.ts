@@ -359,6 +359,21 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     }),
   );
 
+  const bulkJobs = lazyService(
+    async () =>
+      (await import('./lifecycle/bulk-jobs')).createBulkJobs({
+        clock,
+        logger,
+        store,
+        keySealer,
+        bulk,
+        batch,
+        retentionMs: bulkSettings.jobRetentionMs,
+      }),
+    // an instance that ran no job has none to interrupt
+    { unmade: { stop: async () => undefined, idle: async () => undefined } },
+  );
+
   const authority: Authority = {
     config,
     clock,
@@ -381,14 +396,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     renewal,
     bulk,
     batch,
-    bulkJobs: lazyService(async () =>
-      (await import('./lifecycle/bulk-jobs')).createBulkJobs({
-        clock,
-        bulk,
-        batch,
-        retentionMs: bulkSettings.jobRetentionMs,
-      }),
-    ),
+    bulkJobs,
     ssh,
     spiffe,
     acme,
@@ -400,6 +408,9 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     health,
     async close() {
       await acme.settle();
+      await bulkJobs.stop().catch((e: unknown) => {
+        logger.warn({ err: toPkiError(e).message }, 'could not mark the running bulk jobs interrupted');
+      });
       // every process that wrote events leaves a signed checkpoint of the head behind (CLI runs, server stop)
       await audit.checkpoint().catch((e: unknown) => {
         logger.warn({ err: toPkiError(e).message }, 'could not write the audit checkpoint');

@@ -135,7 +135,14 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'bulk.busy': { kind: 'rate_limited', description: 'Too many bulk jobs are running (per user, or on this server).' },
   'bulk.job_not_found': {
     kind: 'not_found',
-    description: 'No such bulk job for this user (or it has no such file, or it is forgotten after an hour).',
+    description:
+      'No such bulk job for this user (or it has no such file, or it ended longer ago than PKIM_BULK_JOB_RETENTION).',
+  },
+  'bulk.interrupted': {
+    kind: 'unavailable',
+    description:
+      'The bulk job stopped before its end: the server instance running it stopped (restart, crash). What it ' +
+      'issued or revoked before is in the certificates and the audit trail; start the rest again.',
   },
   'certificate.already_revoked': { kind: 'conflict', description: 'The certificate is already revoked.' },
   'certificate.not_deletable': {

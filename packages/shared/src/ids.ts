@@ -19,8 +19,9 @@ export type IdPrefix =
   | 'grt'
   | 'hac'
   | 'blk'
-  // bulk jobs started over the API (in memory)
+  // bulk jobs started over the API (table bulk_jobs); a server instance running them
   | 'job'
+  | 'ins'
   | 'ftk'
   // tenant keystore client certificates: connection, certificate
   | 'ksc'
