@@ -31,7 +31,7 @@ import { createOcspService } from './ocsp-service';
 import { createAuthService, newSession, resolveLoginThrottle, resolveTokenTtl, userActor } from './auth-service';
 import { describeOidc, oidcConfigFromEnv } from './oidc/oidc-config';
 import { notificationSettingsFromEnv } from './notifications/notification-config';
-import { bulkSettingsFromEnv } from './lifecycle/bulk-settings';
+import { bulkSettingsFromEnv } from './bulk-settings';
 import {
   createNotificationSecretSealer,
   type NotificationSecretSealer,

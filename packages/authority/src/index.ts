@@ -65,7 +65,7 @@ export * from './lifecycle/renewal-service';
 export * from './lifecycle/bulk-service';
 export * from './lifecycle/batch-service';
 export * from './lifecycle/bulk-jobs';
-export * from './lifecycle/bulk-settings';
+export * from './bulk-settings';
 export {
   BATCH_RESULT_COLUMNS,
   BULK_CSV_COLUMNS,

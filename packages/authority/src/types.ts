@@ -2,7 +2,7 @@ import type { RenewalService } from './lifecycle/renewal-service';
 import type { BulkService } from './lifecycle/bulk-service';
 import type { BatchService } from './lifecycle/batch-service';
 import type { BulkJobs } from './lifecycle/bulk-jobs';
-import type { BulkSettings } from './lifecycle/bulk-settings';
+import type { BulkSettings } from './bulk-settings';
 import type { ExportService } from './exports/export-service';
 import type { InventoryService } from './exports/inventory-report';
 import type { Logger } from 'pino';

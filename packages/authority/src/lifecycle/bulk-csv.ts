@@ -8,7 +8,7 @@ import {
   type SanLists,
 } from '@pkim/shared';
 import type { SubjectInput } from '../types';
-import { DEFAULT_BULK_SETTINGS } from './bulk-settings';
+import { DEFAULT_BULK_SETTINGS } from '../bulk-settings';
 
 /**
  * The bulk CSV (RFC 4180, read by `csv-parse`): a header row, then one certificate per row. Header names are

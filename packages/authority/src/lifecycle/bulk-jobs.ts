@@ -8,7 +8,7 @@ import type { BatchItem, BatchOutcome, BatchProgress, BatchSelection, BatchServi
 import { batchResultsCsv, bulkResultsCsv } from './bulk-csv';
 import type { BulkIssueOptions, BulkProgress, BulkResult, BulkRowResult, BulkService } from './bulk-service';
 import type { RenewOptions } from './renewal-service';
-import { DEFAULT_BULK_SETTINGS } from './bulk-settings';
+import { DEFAULT_BULK_SETTINGS } from '../bulk-settings';
 
 /**
  * Bulk and batch runs started over the API (console, REST, tRPC): the run goes on after the request that started
