@@ -24,8 +24,7 @@ const NOT_AT_START: [string, RegExp][] = [
   ['the CRL/OCSP codecs', /^packages\/authority\/src\/asn1-codecs\.ts$/],
   ['zod (config and profile validation load on first use)', /^node_modules\/zod\//],
   ['the export encoders and services', /^packages\/authority\/src\/exports\/export-/],
-  // (bulk-settings.ts, the PKIM_BULK_* settings checked when the authority opens, imports nothing of them)
-  ['renewal, bulk and batch', /^packages\/authority\/src\/lifecycle\/(?!bulk-settings\.ts$)/],
+  ['renewal, bulk and batch', /^packages\/authority\/src\/lifecycle\//],
   ['the ACME server', /^packages\/authority\/src\/acme\/acme-(service|validation)\.ts$/],
   ['the SSH CA', /^packages\/(authority|core)\/src\/ssh\//],
   [
