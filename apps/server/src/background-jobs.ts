@@ -10,6 +10,7 @@ const MAX_JOBS_INTERVAL_MS = 86_400_000;
 export const BACKGROUND_JOB_NAMES = [
   'mark-expired',
   'crl-refresh',
+  'ocsp-refresh',
   'session-cleanup',
   'identity-cleanup',
   'notifications',
@@ -73,7 +74,8 @@ interface JobState {
 
 /**
  * Periodic maintenance, leader-only across instances sharing a PostgreSQL database: mark expired
- * certificates, pre-generate CRLs before their nextUpdate, drop expired sessions, purge long-expired SVIDs,
+ * certificates, pre-generate CRLs before their nextUpdate, pre-sign OCSP responses, drop expired sessions,
+ * purge long-expired SVIDs,
  * retire rotated SSH CAs whose last certificate has expired.
  *
  * Leadership is LONG-LIVED, one lock per job (`store.withLeaderLock('pkim.job.<name>')`): the
@@ -83,7 +85,7 @@ interface JobState {
  * job and `pkim_leader` does not move between healthy instances (with per-run locks the job would
  * wander between instances depending on timer phase). When the leader dies, PostgreSQL ends its
  * session (SIGKILL closes the socket) and releases the lock; a standby takes over at its next tick.
- * Costs and limits: each led job keeps one pooled connection checked out (5 of the pool's 10).
+ * Costs and limits: each led job keeps one pooled connection checked out (6 of the pool's 10).
  * A leader whose run fails steps down (releases the lock and contends again next tick): a failure
  * is usually the database connection going away, which may also have dropped the lock's session.
  * A lock session dropped alone while the process and its other connections stay healthy (e.g.
@@ -111,6 +113,11 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
       log.info({ caId: x.caId, crlNumber: x.crlNumber }, 'CRL pre-generated before nextUpdate');
     for (const x of r.failed) log.warn({ caId: x.caId, err: x.message }, 'CRL refresh failed');
   };
+  /** pre-signed OCSP responses: signed again before their nextUpdate, signed for new certificates (docs/ocsp.md) */
+  const refreshOcsp = async () => {
+    const r = await authority.maintenance.refreshOcsp({ shouldStop: () => stopped });
+    if (r.signed || r.failed || r.removed) log.info(r, 'OCSP responses pre-signed');
+  };
   // housekeeping: expired sessions, and a signed checkpoint of the audit chain head (docs/security.md)
   const cleanSessions = async () => {
     await authority.maintenance.cleanupSessions();
@@ -134,6 +141,7 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
   const runs: Record<BackgroundJobName, () => Promise<void>> = {
     'mark-expired': markExpired,
     'crl-refresh': refreshCrls,
+    'ocsp-refresh': refreshOcsp,
     'session-cleanup': cleanSessions,
     // one job (one leader lock, one pooled connection on PostgreSQL) for both workload-identity chores
     'identity-cleanup': async () => {

@@ -7,5 +7,6 @@ export {
   CrlEntryWriter,
   ocspErrorResponse,
   ocspIssuerHashes,
+  ocspCertIdDer,
   parseOcspRequest,
 } from '@pkim/core';

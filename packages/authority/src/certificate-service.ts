@@ -13,8 +13,8 @@ export interface CertificateServiceDeps {
   store: Store;
   clock: Clock;
   logger: Logger;
-  /** told after a revocation commits, so this process never serves a cached CRL without it */
-  onRevoked?: (caIds: string[]) => void;
+  /** told after a revocation commits: the CAs whose CRL changed, the certificates revoked (their OCSP responses) */
+  onRevoked?: (caIds: string[], revoked?: { caId: string; serialHex: string }[]) => void;
 }
 
 /** shortest serial or fingerprint prefix accepted as a certificate reference (hex characters) */
@@ -132,7 +132,7 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
           auditEvent(clock, actor, 'certificate.revoked', row.id, { caId: row.caId, serial: row.serialHex, reason }),
         ],
       });
-      deps.onRevoked?.([row.caId]);
+      deps.onRevoked?.([row.caId], [{ caId: row.caId, serialHex: row.serialHex }]);
       return { ...row, status: 'revoked', revokedAt: t, revocationReason: reason };
     } catch (e) {
       throw await recordFailure(deps, actor, 'certificate.revoke_failed', ref, e, { reason });

@@ -27,7 +27,7 @@ import { createCertificateService } from './certificate-service';
 import { createRequestService } from './request-service';
 import { createCrlService } from './crl-service';
 import { createRevocationTimings } from './revocation-timings';
-import { createOcspService } from './ocsp-service';
+import { createOcspService, ocspSettingsFromEnv } from './ocsp-service';
 import { createAuthService, newSession, resolveLoginThrottle, resolveTokenTtl, userActor } from './auth-service';
 import { describeOidc, oidcConfigFromEnv } from './oidc/oidc-config';
 import { notificationSettingsFromEnv } from './notifications/notification-config';
@@ -195,7 +195,15 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   });
   const pipeline = createSigningPipeline(common);
   // revocations in this process reach the CRL cache at once (other processes: the recheck window)
-  const onRevoked = (caIds: string[]) => crl.invalidate(caIds);
+  // and the revoked certificate's OCSP response is signed again at once (docs/ocsp.md; the responder never serves a
+  // stored response that no longer says the certificate's status, whichever process revoked it)
+  const onRevoked = (caIds: string[], revoked: { caId: string; serialHex: string }[] = []) => {
+    crl.invalidate(caIds);
+    if (revoked.length)
+      ocsp.presign(revoked).catch((e: unknown) => {
+        logger.warn({ err: (e as Error).message }, 'OCSP re-signing after a revocation failed');
+      });
+  };
   const cas = createCaService({ ...common, pipeline, onRevoked });
   const issuance = createIssuanceService({ pipeline });
   const certificates = createCertificateService({ store, clock, logger, onRevoked });
@@ -207,7 +215,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     backgroundEntries: config.crlBackgroundEntries,
     timings,
   });
-  const ocsp = createOcspService({ ...common, ocspValidityMs: config.ocspValidityMs, timings });
+  const ocsp = createOcspService({ ...common, ...ocspSettingsFromEnv(env, config), timings });
   const auth = createAuthService({ store, clock, logger, audit }, { ...config.auth, loginThrottle, defaultTokenTtlMs });
   const sessionTtlMs = config.auth?.sessionTtlMs ?? 12 * 3_600_000;
   const oidc = lazyService(
@@ -401,7 +409,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     spiffe,
     acme,
     acmeAdmin: createAcmeAdminService({ store, clock }),
-    maintenance: createMaintenanceService({ store, clock, logger, crl, audit }),
+    maintenance: createMaintenanceService({ store, clock, logger, crl, ocsp, audit }),
     statistics: createStatisticsService({ store, clock }),
     describe: () => ({ databaseDialect: store.dialect, keyBackends: keys.names(), workers: compute?.size ?? 0 }),
     profiles: () => effectiveProfiles(customProfiles),

@@ -1,7 +1,7 @@
 import type { Clock } from '@pkim/shared';
 import type { Store } from '@pkim/store';
 import type { Logger } from 'pino';
-import { SYSTEM_ACTOR, type AuditService, type CrlService, type MaintenanceService } from './types';
+import { SYSTEM_ACTOR, type AuditService, type CrlService, type MaintenanceService, type OcspService } from './types';
 
 /**
  * The authority's own housekeeping, called by the server's leader-elected background jobs and by
@@ -12,9 +12,10 @@ export function createMaintenanceService(deps: {
   clock: Clock;
   logger: Logger;
   crl: CrlService;
+  ocsp: OcspService;
   audit: AuditService;
 }): MaintenanceService {
-  const { store, clock, crl, audit } = deps;
+  const { store, clock, crl, ocsp, audit } = deps;
   return {
     markExpired: () => store.certificates.markExpired(clock.now()),
 
@@ -36,6 +37,8 @@ export function createMaintenanceService(deps: {
       }
       return { refreshed, failed };
     },
+
+    refreshOcsp: (opts) => ocsp.refresh(opts),
 
     cleanupSessions: () => store.sessions.deleteExpired(clock.now()),
 

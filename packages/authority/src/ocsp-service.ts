@@ -1,15 +1,67 @@
-import { REVOCATION_REASONS, publishedRevocationReason, type Clock, type RevocationReason } from '@pkim/shared';
+import {
+  PkiError,
+  REVOCATION_REASONS,
+  checkDurationMs,
+  parseDuration,
+  publishedRevocationReason,
+  type Clock,
+  type RevocationReason,
+} from '@pkim/shared';
+import type { KeyBackends } from '@pkim/keys';
+import type { CaRow, OcspCertificateState, OcspResponseRow, Store } from '@pkim/store';
+import type { OcspSingleResponseInput } from '@pkim/core';
+import type { Logger } from 'pino';
+import type { OcspService } from './types';
+import type { CaContext, CaContextLoader } from './ca-context';
+import type { ComputePool } from './compute/compute-pool';
 
 /** the OCSP revocationReason: the same reason the CRL publishes (legacy reasons as unspecified) */
 function ocspReason(stored: RevocationReason | null): number | undefined {
   return stored ? REVOCATION_REASONS[publishedRevocationReason(stored)] : undefined;
 }
-import type { KeyBackends } from '@pkim/keys';
-import type { CaRow, Store } from '@pkim/store';
-import type { Logger } from 'pino';
-import type { OcspService } from './types';
-import type { CaContextLoader } from './ca-context';
-import type { ComputePool } from './compute/compute-pool';
+
+/** what a response says of a certificate; a stored response is served only while its key is still this one */
+export function ocspStatusKey(s: Pick<OcspCertificateState, 'status' | 'revokedAt' | 'revocationReason'>): string {
+  return s.status === 'revoked' ? `revoked:${s.revokedAt ?? 0}:${ocspReason(s.revocationReason) ?? ''}` : 'good';
+}
+
+const SHA1_OID = '1.3.14.3.2.26';
+export const DEFAULT_OCSP_VALIDITY_MS = 24 * 3_600_000;
+export const DEFAULT_OCSP_REFRESH_BEFORE_MS = 8 * 3_600_000;
+/** the refresh job walks every certificate again this often (new ones are picked up at every run) */
+const FULL_WALK_MS = 6 * 3_600_000;
+/** signatures in flight at once while pre-signing (the worker pool queues them) */
+const PRESIGN_CONCURRENCY = 32;
+
+/**
+ * PKIM_OCSP_VALIDITY and PKIM_OCSP_REFRESH_BEFORE (durations such as `24h`, `8h`) from the settings map; explicit
+ * options win. Throws `input.invalid` for a bad value or a refresh margin not shorter than the validity.
+ */
+export function ocspSettingsFromEnv(
+  env: Record<string, string | undefined>,
+  given: { ocspValidityMs?: number; ocspRefreshBeforeMs?: number } = {},
+): { ocspValidityMs: number; ocspRefreshBeforeMs: number } {
+  const read = (name: string, fallback: number): number => {
+    const v = env[name]?.trim();
+    if (!v) return fallback;
+    try {
+      return checkDurationMs(parseDuration(v), name);
+    } catch {
+      throw new PkiError('input.invalid', `${name}: expected a duration such as 24h or 30m, got '${v}'`);
+    }
+  };
+  const ocspValidityMs = given.ocspValidityMs ?? read('PKIM_OCSP_VALIDITY', DEFAULT_OCSP_VALIDITY_MS);
+  const ocspRefreshBeforeMs =
+    given.ocspRefreshBeforeMs ??
+    read('PKIM_OCSP_REFRESH_BEFORE', Math.min(DEFAULT_OCSP_REFRESH_BEFORE_MS, Math.floor(ocspValidityMs / 3)));
+  if (ocspRefreshBeforeMs >= ocspValidityMs)
+    throw new PkiError(
+      'input.invalid',
+      `PKIM_OCSP_REFRESH_BEFORE (${ocspRefreshBeforeMs} ms) must be shorter than PKIM_OCSP_VALIDITY ` +
+        `(${ocspValidityMs} ms)`,
+    );
+  return { ocspValidityMs, ocspRefreshBeforeMs };
+}
 
 export interface OcspServiceDeps {
   store: Store;
@@ -19,11 +71,13 @@ export interface OcspServiceDeps {
   contexts: CaContextLoader;
   /** worker threads: responses signed with software keys are signed there */
   compute?: ComputePool;
-  /** nextUpdate - thisUpdate of responses; default 1 h */
+  /** nextUpdate - thisUpdate of responses (PKIM_OCSP_VALIDITY); default 24 h */
   ocspValidityMs?: number;
+  /** a stored response is signed again this long before its nextUpdate (PKIM_OCSP_REFRESH_BEFORE); default 8 h */
+  ocspRefreshBeforeMs?: number;
   /** per-CA validity overrides (a Vault mount's config/crl `ocsp_expiry`) */
   timings?: { ocspValidityMs(caId: string): Promise<number | undefined> };
-  /** how long a signed response without nonce may be reused while the status is unchanged; default 60 s */
+  /** how long a signed response of the general path (several certificates, unusual CertIDs) is reused; 60 s */
   responseReuseMs?: number;
 }
 
@@ -35,24 +89,42 @@ interface Lookup {
   reason?: number;
 }
 
+function lookupOf(s: Pick<OcspCertificateState, 'status' | 'revokedAt' | 'revocationReason'>): Lookup {
+  return s.status === 'revoked'
+    ? { status: 'revoked', revokedAt: s.revokedAt ?? 0, reason: ocspReason(s.revocationReason) }
+    : { status: 'good' };
+}
+
+const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
+
 /**
- * RFC 6960 responder. The certificate status is read from the database on every request (an
- * indexed lookup), so a revocation made through any path is reflected immediately; only the
- * signature over an unchanged status is reused for a short time when the request has no nonce.
+ * RFC 6960 responder with pre-signed responses (docs/ocsp.md). Every certificate has at most one stored response
+ * (`ocsp_responses`), signed ahead of time by the leader's `ocsp-refresh` job and again before its nextUpdate; a
+ * request without nonce for one certificate is one indexed read (the certificate's status joined with its stored
+ * response) and the stored DER sent as is. The read compares the status the response was signed for with the
+ * certificate's status in the same row read, so a revocation committed by any instance is never answered "good"
+ * from a stale response: until the revocation's own re-signing lands, the response is signed on the spot.
+ * Nonce requests, several certificates per request and subordinate CA certificates are signed per request (in the
+ * worker pool for software keys).
  */
-export function createOcspService(deps: OcspServiceDeps): OcspService {
+export function createOcspService(
+  deps: OcspServiceDeps,
+): OcspService & { presign(certs: { caId: string; serialHex: string }[]): Promise<number> } {
   const { store, keys, clock, logger, contexts } = deps;
-  const validity = deps.ocspValidityMs ?? 3_600_000;
+  const validity = deps.ocspValidityMs ?? DEFAULT_OCSP_VALIDITY_MS;
+  const refreshBefore = deps.ocspRefreshBeforeMs ?? DEFAULT_OCSP_REFRESH_BEFORE_MS;
   const reuseMs = deps.responseReuseMs ?? 60_000;
   const hashIndex = new Map<string, string>(); // `${alg}:${nameHash}:${keyHash}` → caId
   const indexedFingerprints = new Map<string, string>(); // caId → fingerprint indexed
   const responses = new Map<string, { der: Uint8Array; producedAt: number }>();
+  /** the refresh job's walk over certificates without a stored response */
+  let walk: { after: { createdAt: number; id: string } | null; startedAt: number } | undefined;
 
   async function indexCa(ca: CaRow): Promise<void> {
     if (!ca.certificatePem || indexedFingerprints.get(ca.id) === ca.fingerprintSha256) return;
     const { ocspIssuerHashes } = await import('./asn1-codecs');
     const ctx = contexts.fromRow(ca);
-    for (const alg of ['1.3.14.3.2.26', '2.16.840.1.101.3.4.2.1']) {
+    for (const alg of [SHA1_OID, '2.16.840.1.101.3.4.2.1']) {
       const { nameHash, keyHash } = ocspIssuerHashes(ctx.certificateDer, alg);
       hashIndex.set(`${alg}:${Buffer.from(nameHash).toString('hex')}:${Buffer.from(keyHash).toString('hex')}`, ca.id);
     }
@@ -72,34 +144,132 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
 
   async function lookup(caId: string, serialHex: string): Promise<Lookup> {
     const cert = await store.certificates.findBySerial(caId, serialHex);
-    if (cert) {
-      if (cert.status === 'revoked') {
-        return {
-          status: 'revoked',
-          revokedAt: cert.revokedAt ?? 0,
-          reason: ocspReason(cert.revocationReason),
-        };
-      }
-      return { status: 'good' };
-    }
+    if (cert) return lookupOf(cert);
     // a subordinate CA certificate issued by this CA
     const child = (await store.cas.list()).find((c) => c.parentId === caId && c.serialHex === serialHex);
-    if (child) {
-      if (child.status === 'revoked') {
-        return {
-          status: 'revoked',
-          revokedAt: child.revokedAt ?? 0,
-          reason: ocspReason(child.revocationReason),
-        };
-      }
-      return { status: 'good' };
-    }
+    if (child) return lookupOf({ ...child, status: child.status === 'revoked' ? 'revoked' : 'active' });
     return { status: 'unknown' };
+  }
+
+  const validityOf = async (caId: string) => (await deps.timings?.ocspValidityMs(caId)) ?? validity;
+
+  /** signs one response of `ctx` (in a worker for software keys) */
+  async function sign(
+    ctx: CaContext,
+    items: { certIdDer: Uint8Array; l: Lookup }[],
+    now: number,
+    validFor: number,
+    nonce?: Uint8Array,
+  ): Promise<Uint8Array> {
+    const { buildOcspResponse } = await import('./asn1-codecs');
+    const input = {
+      responderCertDer: ctx.certificateDer,
+      responderKeyType: ctx.ca.keyType,
+      responses: items.map(({ certIdDer, l }): OcspSingleResponseInput => ({
+        certIdDer,
+        status: l.status,
+        revokedAt: l.revokedAt,
+        reason: l.reason,
+        thisUpdate: now,
+        nextUpdate: now + validFor,
+      })),
+      nonce,
+      producedAt: now,
+    };
+    const key = { uri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey };
+    return deps.compute?.signsWith(key.uri)
+      ? await deps.compute.signOcsp(input, key)
+      : await buildOcspResponse(input, (data) => keys.signer(key).sign(data));
+  }
+
+  /** the row to store for a response signed at `now` for `state` */
+  function storedRow(
+    state: OcspCertificateState,
+    certIdDer: Uint8Array,
+    der: Uint8Array,
+    now: number,
+    validFor: number,
+  ): OcspResponseRow {
+    // never later than half the validity, so a short per-CA validity cannot make a row due again at once
+    const margin = Math.min(refreshBefore, Math.floor(validFor / 2));
+    return {
+      certificateId: state.certificateId,
+      statusKey: ocspStatusKey(state),
+      certId: b64(certIdDer),
+      der: b64(der),
+      thisUpdate: now,
+      nextUpdate: now + validFor,
+      refreshAt: now + validFor - margin,
+    };
+  }
+
+  /** signs and stores the responses of these certificates (SHA-1 CertID, as clients send); counts signed/failed */
+  async function presignStates(states: OcspCertificateState[]): Promise<{ signed: number; failed: number }> {
+    const { ocspCertIdDer } = await import('./asn1-codecs');
+    const rows: OcspResponseRow[] = [];
+    let failed = 0;
+    const perCa = new Map<string, Promise<{ ctx: CaContext; validFor: number }>>();
+    const caOf = (caId: string) => {
+      let p = perCa.get(caId);
+      if (!p) {
+        p = (async () => ({ ctx: await contexts.load(caId), validFor: await validityOf(caId) }))();
+        perCa.set(caId, p);
+      }
+      return p;
+    };
+    for (let i = 0; i < states.length; i += PRESIGN_CONCURRENCY) {
+      await Promise.all(
+        states.slice(i, i + PRESIGN_CONCURRENCY).map(async (state) => {
+          try {
+            const { ctx, validFor } = await caOf(state.caId);
+            const certIdDer = ocspCertIdDer(ctx.certificateDer, state.serialHex);
+            const now = clock.now();
+            const der = await sign(ctx, [{ certIdDer, l: lookupOf(state) }], now, validFor);
+            rows.push(storedRow(state, certIdDer, der, now, validFor));
+          } catch (e) {
+            failed++;
+            logger.warn(
+              { caId: state.caId, serial: state.serialHex, err: (e as Error).message },
+              'OCSP pre-sign failed',
+            );
+          }
+        }),
+      );
+    }
+    await store.ocspResponses.put(rows);
+    return { signed: rows.length, failed };
+  }
+
+  /** one certificate, no nonce: the stored response when it still says the certificate's status, else signed now */
+  async function respondStored(
+    caId: string,
+    r: { serialHex: string; certIdDer: Uint8Array; hashAlgorithmOid: string },
+  ): Promise<{ der: Uint8Array; statuses: Status[] } | undefined> {
+    const found = await store.ocspResponses.lookup(caId, r.serialHex);
+    if (!found) return undefined; // not a leaf of this CA: the general path (subordinate CAs, unknown)
+    const now = clock.now();
+    const l = lookupOf(found);
+    const stored = found.response;
+    if (
+      stored &&
+      stored.nextUpdate > now &&
+      stored.statusKey === ocspStatusKey(found) &&
+      stored.certId === b64(r.certIdDer)
+    ) {
+      return { der: Buffer.from(stored.der, 'base64'), statuses: [l.status] };
+    }
+    const ctx = await contexts.load(caId);
+    const validFor = await validityOf(caId);
+    const der = await sign(ctx, [{ certIdDer: r.certIdDer, l }], now, validFor);
+    // kept for the next request (only the CertID form the refresh job signs: SHA-1)
+    if (r.hashAlgorithmOid === SHA1_OID)
+      await store.ocspResponses.put([storedRow(found, r.certIdDer, der, now, validFor)]);
+    return { der, statuses: [l.status] };
   }
 
   return {
     async respond(requestDer, options) {
-      const { buildOcspResponse, ocspErrorResponse, parseOcspRequest } = await import('./asn1-codecs');
+      const { ocspErrorResponse, parseOcspRequest } = await import('./asn1-codecs');
       let parsed: ReturnType<typeof parseOcspRequest>;
       try {
         parsed = parseOcspRequest(requestDer);
@@ -116,6 +286,11 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
           })),
         );
         const fixed = options?.responderCaId;
+        const single = resolved.length === 1 ? resolved[0] : undefined;
+        if (!fixed && !parsed.nonce && single?.caId) {
+          const answer = await respondStored(single.caId, single.r);
+          if (answer) return answer;
+        }
         if (fixed) {
           const own = await store.cas.findById(fixed);
           if (!own?.certificatePem) {
@@ -127,11 +302,11 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
           return { der: ocspErrorResponse('unauthorized'), statuses: [], errorStatus: 'unauthorized' };
         const ctx = await contexts.load(responderCaId);
         const now = clock.now();
-        const validFor = (await deps.timings?.ocspValidityMs(responderCaId)) ?? validity;
+        const validFor = await validityOf(responderCaId);
         const items = await Promise.all(
           resolved.map(async ({ r, caId }) => {
             const l: Lookup = caId === responderCaId ? await lookup(caId, r.serialHex) : { status: 'unknown' };
-            return { r, l };
+            return { r, l, certIdDer: r.certIdDer };
           }),
         );
         const statuses = items.map((i) => i.l.status);
@@ -145,24 +320,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
           const hit = responses.get(cacheKey);
           if (hit && now - hit.producedAt < reuseMs) return { der: hit.der, statuses };
         }
-        const input = {
-          responderCertDer: ctx.certificateDer,
-          responderKeyType: ctx.ca.keyType,
-          responses: items.map(({ r, l }) => ({
-            certIdDer: r.certIdDer,
-            status: l.status,
-            revokedAt: l.revokedAt,
-            reason: l.reason,
-            thisUpdate: now,
-            nextUpdate: now + validFor,
-          })),
-          nonce: parsed.nonce,
-          producedAt: now,
-        };
-        const key = { uri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey };
-        const der = deps.compute?.signsWith(key.uri)
-          ? await deps.compute.signOcsp(input, key)
-          : await buildOcspResponse(input, (data) => keys.signer(key).sign(data));
+        const der = await sign(ctx, items, now, validFor, parsed.nonce);
         if (cacheKey) {
           if (responses.size > 10_000) responses.clear();
           responses.set(cacheKey, { der, producedAt: now });
@@ -172,6 +330,53 @@ export function createOcspService(deps: OcspServiceDeps): OcspService {
         logger.error({ err: (e as Error).message }, 'OCSP responder failed');
         return { der: ocspErrorResponse('internalError'), statuses: [], errorStatus: 'internalError' };
       }
+    },
+
+    /** signs and stores the responses of these certificates now (a revocation re-signs only its certificate's) */
+    async presign(certs) {
+      const states: OcspCertificateState[] = [];
+      for (const c of certs) {
+        const found = await store.ocspResponses.lookup(c.caId, c.serialHex);
+        if (found) {
+          const { response: _, ...state } = found;
+          states.push(state);
+        }
+      }
+      return (await presignStates(states)).signed;
+    },
+
+    async refresh(opts = {}) {
+      const budget = opts.budget ?? 20_000;
+      const stop = () => opts.shouldStop?.() === true;
+      const out = { signed: 0, failed: 0, removed: 0 };
+      const now = clock.now();
+      // 1. stored responses that reached their refresh time (expired certificates: dropped, not signed again)
+      const tried = new Set<string>();
+      while (out.signed + out.failed < budget && !stop()) {
+        const due = (await store.ocspResponses.due(now, 500)).filter((s) => !tried.has(s.certificateId));
+        if (due.length === 0) break;
+        for (const s of due) tried.add(s.certificateId);
+        out.removed += await store.ocspResponses.remove(
+          due.filter((s) => s.notAfter <= now).map((s) => s.certificateId),
+        );
+        const r = await presignStates(due.filter((s) => s.notAfter > now));
+        out.signed += r.signed;
+        out.failed += r.failed;
+      }
+      // 2. certificates without a stored response: a walk in creation order that continues from where the last
+      // run stopped (new certificates are picked up at the next run), and starts over every FULL_WALK_MS
+      if (!walk || now - walk.startedAt > FULL_WALK_MS) walk = { after: null, startedAt: now };
+      while (out.signed + out.failed < budget && !stop()) {
+        const page = await store.ocspResponses.missing(walk.after, now, 1000);
+        if (page.certificates.length) {
+          const r = await presignStates(page.certificates);
+          out.signed += r.signed;
+          out.failed += r.failed;
+        }
+        if (page.last) walk.after = page.last;
+        if (!page.more) break;
+      }
+      return out;
     },
   };
 }

@@ -76,8 +76,10 @@ export interface AuthorityConfig {
   crlValidityMs?: number;
   /** CRLs with at least this many entries are re-signed in the background (crl-service.ts); default 10,000 */
   crlBackgroundEntries?: number;
-  /** OCSP response validity; default 1h */
+  /** OCSP response validity (nextUpdate - thisUpdate); default PKIM_OCSP_VALIDITY or 24h */
   ocspValidityMs?: number;
+  /** stored OCSP responses are signed again this long before nextUpdate; default PKIM_OCSP_REFRESH_BEFORE or 8h */
+  ocspRefreshBeforeMs?: number;
   customProfiles?: Profile[];
   /** login throttling, session lifetime, password hashing cost (defaults in auth-service.ts) */
   auth?: AuthServiceOptions;
@@ -269,6 +271,15 @@ export interface OcspService {
     requestDer: Uint8Array,
     options?: OcspRespondOptions,
   ): Promise<{ der: Uint8Array; statuses: ('good' | 'revoked' | 'unknown')[]; errorStatus?: string }>;
+  /**
+   * One run of the leader-only `ocsp-refresh` job: signs again the stored responses that reached their refresh time
+   * (drops those of expired certificates), then signs the missing ones of unexpired certificates, at most `budget`
+   * signatures (default 20,000) per run.
+   */
+  refresh(opts?: {
+    shouldStop?: () => boolean;
+    budget?: number;
+  }): Promise<{ signed: number; failed: number; removed: number }>;
 }
 
 export interface OcspRespondOptions {
@@ -412,6 +423,11 @@ export interface MaintenanceService {
     refreshed: { caId: string; crlNumber: number }[];
     failed: { caId: string; message: string }[];
   }>;
+  /** pre-signed OCSP responses: signs again those due, signs the missing ones (OcspService.refresh) */
+  refreshOcsp(opts?: {
+    shouldStop?: () => boolean;
+    budget?: number;
+  }): Promise<{ signed: number; failed: number; removed: number }>;
   /** deletes expired sessions; returns how many */
   cleanupSessions(): Promise<number>;
   /** signs the audit chain head (see AuditService.checkpoint) */

@@ -40,6 +40,7 @@ export { buildCrl, CrlEntryWriter, parseCrl, verifyCrlSignature, type ParsedCrl 
 export {
   parseOcspRequest,
   ocspIssuerHashes,
+  ocspCertIdDer,
   buildOcspResponse,
   ocspErrorResponse,
   OCSP_HASH_OIDS,

@@ -90,6 +90,28 @@ export function ocspIssuerHashes(
   };
 }
 
+/**
+ * DER of the CertID naming certificate `serialHex` of the issuer `issuerCertDer`: by default SHA-1 with NULL
+ * parameters, what openssl and RFC 5019 clients send (the responder serves a pre-signed response only to a request
+ * with these exact bytes).
+ */
+export function ocspCertIdDer(
+  issuerCertDer: Uint8Array,
+  serialHex: string,
+  hashAlgorithmOid: string = OCSP_HASH_OIDS.sha1,
+): Uint8Array {
+  const { nameHash, keyHash } = ocspIssuerHashes(issuerCertDer, hashAlgorithmOid);
+  let serial = Buffer.from(serialHex.length % 2 ? `0${serialHex}` : serialHex, 'hex');
+  if (serial.length === 0 || (serial[0]! & 0x80) !== 0) serial = Buffer.concat([Buffer.from([0]), serial]);
+  const certId = new CertID({
+    hashAlgorithm: new AlgorithmIdentifier({ algorithm: hashAlgorithmOid, parameters: null }),
+    issuerNameHash: new OctetString(ab(nameHash)),
+    issuerKeyHash: new OctetString(ab(keyHash)),
+    serialNumber: ab(serial),
+  });
+  return u8(AsnConvert.serialize(certId));
+}
+
 export interface OcspSingleResponseInput {
   certIdDer: Uint8Array;
   status: 'good' | 'revoked' | 'unknown';

@@ -630,6 +630,23 @@ export const certificateKeys = pgTable('certificate_keys', {
   createdAt: bigint('created_at', { mode: 'number' }).notNull(),
 });
 
+/** Pre-signed OCSP responses: see sqlite-schema.ts. */
+export const ocspResponses = pgTable(
+  'ocsp_responses',
+  {
+    certificateId: text('certificate_id')
+      .primaryKey()
+      .references(() => certificates.id, { onDelete: 'cascade' }),
+    statusKey: text('status_key').notNull(),
+    certId: text('cert_id').notNull(),
+    der: text('der').notNull(),
+    thisUpdate: bigint('this_update', { mode: 'number' }).notNull(),
+    nextUpdate: bigint('next_update', { mode: 'number' }).notNull(),
+    refreshAt: bigint('refresh_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('ocsp_responses_refresh_idx').on(t.refreshAt)],
+);
+
 /** External identities (OIDC sign-in): see sqlite-schema.ts. */
 export const userIdentities = pgTable(
   'user_identities',

@@ -28,7 +28,7 @@ import {
   appendViaCommit,
 } from './unit-of-work';
 import { toWriteError } from './store-errors';
-import { pendingMigrations } from './migrations-journal';
+import { lateMigrations, pendingMigrations } from './migrations-journal';
 import { findPgBinary, pgToolConnection } from './pg-binaries';
 
 const execFileAsync = promisify(execFile);
@@ -59,15 +59,30 @@ export async function migratePg(connectionString: string): Promise<string[]> {
   try {
     await client.query('select pg_advisory_lock($1::int, $2::int)', [LOCK_CLASS, MIGRATION_LOCK]);
     const exists = await client.query("select to_regclass('drizzle.__drizzle_migrations') is not null as ok");
-    let last: number | null = null;
+    let applied: number[] | null = null;
     if ((exists.rows[0] as { ok?: boolean } | undefined)?.ok) {
-      const r = await client.query(
-        'select created_at from drizzle.__drizzle_migrations order by created_at desc limit 1',
-      );
-      const row = r.rows[0] as { created_at?: unknown } | undefined;
-      last = row ? Number(row.created_at) : null;
+      const r = await client.query('select created_at from drizzle.__drizzle_migrations');
+      applied = (r.rows as { created_at: unknown }[]).map((row) => Number(row.created_at));
     }
-    const pending = pendingMigrations(PG_MIGRATIONS_FOLDER, last);
+    const pending = pendingMigrations(PG_MIGRATIONS_FOLDER, applied);
+    const late = lateMigrations(PG_MIGRATIONS_FOLDER, applied);
+    if (late.length) {
+      // reserved numbers landed after higher ones: drizzle's migrator skips them (see lateMigrations)
+      await client.query('begin');
+      try {
+        for (const m of late) {
+          for (const statement of m.statements) await client.query(statement);
+          await client.query('insert into drizzle.__drizzle_migrations ("hash", "created_at") values ($1, $2)', [
+            m.hash,
+            m.when,
+          ]);
+        }
+        await client.query('commit');
+      } catch (e) {
+        await client.query('rollback').catch(() => undefined);
+        throw e;
+      }
+    }
     if (pending.length) await migrate(drizzle({ client }), { migrationsFolder: PG_MIGRATIONS_FOLDER });
     return pending;
   } catch (e) {

@@ -31,6 +31,7 @@ import type {
   CertificateStatus,
   ExportedRows,
   KeyBlobRepository,
+  OcspResponseRepository,
   NameCoverage,
   RequestRepository,
   RowKey,
@@ -56,6 +57,7 @@ import { PkiError } from '@pkim/shared';
 import { createSshRepository } from './ssh-repository';
 import { createBulkJobRepository } from './bulk-job-repository';
 import { createAcmeRepository } from './acme-repository';
+import { createOcspResponseRepository } from './ocsp-repository';
 import { prefixRange, searchPrefixes } from './certificate-search-terms';
 
 export interface Repositories {
@@ -71,6 +73,7 @@ export interface Repositories {
   notifications: NotificationRepository;
   settings: SettingsRepository;
   keyBlobs: KeyBlobRepository;
+  ocspResponses: OcspResponseRepository;
   spiffe: SpiffeRepository;
   ssh: SshRepository;
   acme: AcmeRepository;
@@ -732,6 +735,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
     notifications,
     settings,
     keyBlobs,
+    ocspResponses: createOcspResponseRepository(db, t),
     spiffe,
     ssh,
     acme,

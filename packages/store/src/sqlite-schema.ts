@@ -269,6 +269,29 @@ export const keyBlobs = sqliteTable('key_blobs', {
 });
 
 /**
+ * Pre-signed OCSP responses, one per certificate (docs/ocsp.md): the DER (base64) signed for `status_key` (`good` or
+ * `revoked:<ms>:<reason>`) and the request's CertID. The responder serves it only while the certificate's status
+ * still gives the same key, so a revocation committed by any instance is never answered from a stale row. Derived
+ * data: not copied by copyStore (the target signs its own), deleted with the certificate.
+ */
+export const ocspResponses = sqliteTable(
+  'ocsp_responses',
+  {
+    certificateId: text('certificate_id')
+      .primaryKey()
+      .references(() => certificates.id, { onDelete: 'cascade' }),
+    statusKey: text('status_key').notNull(),
+    certId: text('cert_id').notNull(),
+    der: text('der').notNull(),
+    thisUpdate: integer('this_update').notNull(),
+    nextUpdate: integer('next_update').notNull(),
+    /** when the refresh job signs it again (nextUpdate minus the refresh margin) */
+    refreshAt: integer('refresh_at').notNull(),
+  },
+  (t) => [index('ocsp_responses_refresh_idx').on(t.refreshAt)],
+);
+
+/**
  * Failed-login counters of the login throttle, shared by every instance on the database. `id` is a
  * hash of what is counted (user name + client address, or the address alone); the backoff is
  * derived from `failures` and `last_failure_at` by the auth service. Ephemeral: not copied by copyStore.

@@ -24,6 +24,7 @@ import { PkiError } from '@pkim/shared';
 import * as schema from './sqlite-schema';
 import type { AuditEventRow, CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
 import { createRepositories } from './repositories';
+import { ocspLookupColumns, toOcspLookup } from './ocsp-repository';
 import { tableByName, type QueryDb } from './query-db';
 import {
   CountDeltas,
@@ -38,7 +39,7 @@ import {
   appendViaCommit,
 } from './unit-of-work';
 import { toWriteError } from './store-errors';
-import { pendingMigrations } from './migrations-journal';
+import { lateMigrations, pendingMigrations } from './migrations-journal';
 
 export const SQLITE_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/sqlite', import.meta.url));
 
@@ -69,27 +70,38 @@ export function openSqliteDatabase(path: string): Database.Database {
   return sqlite;
 }
 
-function lastAppliedMigration(sqlite: Database.Database): number | null {
+function appliedMigrations(sqlite: Database.Database): number[] | null {
   const table = sqlite
     .prepare("select 1 from sqlite_master where type = 'table' and name = '__drizzle_migrations'")
     .get();
   if (!table) return null;
-  const row = sqlite
-    .prepare('select created_at as c from __drizzle_migrations order by created_at desc limit 1')
-    .get() as { c: number } | undefined;
-  return row ? Number(row.c) : null;
+  return (sqlite.prepare('select created_at as c from __drizzle_migrations').all() as { c: number }[]).map((r) =>
+    Number(r.c),
+  );
 }
 
-/** Applies pending migrations with drizzle's migrator; returns the tags applied. */
+/** Applies pending migrations (late reserved numbers first, then drizzle's migrator); returns the tags applied. */
 export function migrateSqlite(sqlite: Database.Database): string[] {
   const db = drizzle({ client: sqlite });
-  const pending = pendingMigrations(SQLITE_MIGRATIONS_FOLDER, lastAppliedMigration(sqlite));
+  const applied = appliedMigrations(sqlite);
+  const pending = pendingMigrations(SQLITE_MIGRATIONS_FOLDER, applied);
   if (pending.length === 0) return [];
   try {
+    const late = lateMigrations(SQLITE_MIGRATIONS_FOLDER, applied);
+    if (late.length) {
+      sqlite
+        .transaction(() => {
+          for (const m of late) {
+            for (const statement of m.statements) sqlite.exec(statement);
+            sqlite.prepare('insert into __drizzle_migrations ("hash", "created_at") values (?, ?)').run(m.hash, m.when);
+          }
+        })
+        .immediate();
+    }
     migrate(db, { migrationsFolder: SQLITE_MIGRATIONS_FOLDER });
   } catch (e) {
     // Another process may have migrated the same file between our read and its BEGIN: re-check.
-    if (pendingMigrations(SQLITE_MIGRATIONS_FOLDER, lastAppliedMigration(sqlite)).length === 0) return [];
+    if (pendingMigrations(SQLITE_MIGRATIONS_FOLDER, appliedMigrations(sqlite)).length === 0) return [];
     throw new PkiError('store.migration_failed', `Applying SQLite migrations failed: ${(e as Error).message}`, {
       cause: e,
     });
@@ -238,6 +250,16 @@ function preparedHotReads(db: QueryDb, repos: ReturnType<typeof createRepositori
       .where(eq(S.tokenHash, sql.placeholder('h')))
       .prepare(),
   );
+  const ocspLookup = onFirstUse(() =>
+    db
+      .select(ocspLookupColumns(schema))
+      .from(C)
+      .leftJoin(schema.ocspResponses, eq(schema.ocspResponses.certificateId, C.id))
+      .where(and(eq(C.caId, sql.placeholder('caId')), eq(C.serialHex, sql.placeholder('serialHex'))))
+      .prepare(),
+  );
+  repos.ocspResponses.lookup = async (caId, serialHex) =>
+    toOcspLookup(ocspLookup().get({ caId, serialHex: serialHex.toLowerCase() }));
   repos.cas.findById = async (id) => caById().get({ id });
   repos.cas.findByName = async (name) => caByName().get({ name });
   repos.certificates.findById = async (id) => certById().get({ id });

@@ -610,6 +610,58 @@ export interface SettingsRepository {
   listByPrefix(prefix: string): Promise<{ key: string; value: string }[]>;
 }
 
+/** A pre-signed OCSP response (docs/ocsp.md), one per certificate. */
+export interface OcspResponseRow {
+  certificateId: string;
+  /** the status it was signed for: `good`, or `revoked:<revokedAt ms>:<reason>` */
+  statusKey: string;
+  /** base64 of the CertID DER it answers (served only to a request with the same CertID bytes) */
+  certId: string;
+  /** base64 of the OCSPResponse DER */
+  der: string;
+  thisUpdate: number;
+  nextUpdate: number;
+  /** when the refresh job signs it again */
+  refreshAt: number;
+}
+
+/** What the OCSP responder reads of a certificate. */
+export interface OcspCertificateState {
+  certificateId: string;
+  caId: string;
+  serialHex: string;
+  status: CertificateStatus;
+  revokedAt: number | null;
+  revocationReason: RevocationReason | null;
+  notAfter: number;
+  createdAt: number;
+}
+
+export interface OcspResponseRepository {
+  /** the certificate's current status and its stored response, in one indexed read (O(1) in the table size) */
+  lookup(caId: string, serialHex: string): Promise<(OcspCertificateState & { response?: OcspResponseRow }) | undefined>;
+  /** inserts or replaces the responses of these certificates */
+  put(rows: OcspResponseRow[]): Promise<void>;
+  /** certificates whose stored response has `refreshAt <= now`, soonest first (the refresh job) */
+  due(now: number, limit: number): Promise<OcspCertificateState[]>;
+  /**
+   * One page of at most `limit` certificates in (createdAt, id) order after `after`: those among them not yet
+   * expired at `now` that have no stored response, the key of the last one read (the next page's `after`; null for
+   * an empty page) and whether more may follow (the page was full).
+   */
+  missing(
+    after: { createdAt: number; id: string } | null,
+    now: number,
+    limit: number,
+  ): Promise<{
+    certificates: OcspCertificateState[];
+    last: { createdAt: number; id: string } | null;
+    more: boolean;
+  }>;
+  /** deletes the responses of these certificates; returns how many */
+  remove(certificateIds: string[]): Promise<number>;
+}
+
 export type StoreDialect = 'sqlite' | 'postgres';
 
 /** Encrypted PKCS#8 blobs of the software key backend, shared by every instance on the database. */
@@ -682,6 +734,8 @@ export interface Store {
   notifications: NotificationRepository;
   settings: SettingsRepository;
   keyBlobs: KeyBlobRepository;
+  /** pre-signed OCSP responses (derived data, not copied by copyStore) */
+  ocspResponses: OcspResponseRepository;
   spiffe: SpiffeRepository;
   ssh: SshRepository;
   acme: AcmeRepository;

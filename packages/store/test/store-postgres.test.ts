@@ -94,6 +94,7 @@ describe('PostgreSQL store', () => {
         '0020_certificate_provisioner',
         '0021_webhook_secret_rotation',
         '0022_bulk_jobs',
+        '0019_ocsp_responses',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));

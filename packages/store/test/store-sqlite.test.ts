@@ -115,6 +115,7 @@ describe('SQLite store', () => {
         '0020_certificate_provisioner',
         '0021_webhook_secret_rotation',
         '0022_bulk_jobs',
+        '0019_ocsp_responses',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });

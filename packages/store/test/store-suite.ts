@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
 import { copyStore, openStore, restoreStore } from '../src/index';
-import type { BulkJobRow, CertificateStatus, Store } from '../src/types';
+import type { BulkJobRow, CertificateRow, CertificateStatus, Store } from '../src/types';
 import { DAY, T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
 
 export interface StoreEngine {
@@ -761,7 +761,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0022 not applied
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0022 not applied (0019 landed
+      // after 0022: its journal `when` sits between 0017's and 0020's, so it is undone after 0020)
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
       const sshTables = ['ssh_blocks', 'ssh_host_accounts', 'ssh_principal_grants', 'ssh_certificates'];
@@ -777,6 +778,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop index certificates_provisioner_created_idx',
         'alter table certificates drop column provisioner',
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
+        'drop table ocsp_responses',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         'drop table certificate_names',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
@@ -820,6 +823,107 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await expectExactCounters(upgraded);
       // 0017 filled the search terms of the certificates that were already there
       expect((await upgraded.certificates.list({ search: 'example.com' })).items).toHaveLength(3);
+    });
+  });
+
+  describe('pre-signed OCSP responses', () => {
+    const response = (certificateId: string, nextUpdate: number, statusKey = 'good') => ({
+      certificateId,
+      statusKey,
+      certId: 'Y2VydGlk',
+      der: Buffer.from(`der of ${certificateId} ${statusKey}`).toString('base64'),
+      thisUpdate: T0,
+      nextUpdate,
+      refreshAt: nextUpdate - 50,
+    });
+
+    it("reads a certificate's status with its stored response, replaces it, pages what is due or missing", async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const certs = [0, 1, 2, 3].map((i) => makeCert(ca.id, { createdAt: T0 + i }));
+      const expired = makeCert(ca.id, { createdAt: T0 + 4, notAfter: T0 + 10 });
+      await store.commit({ insertCa: [ca], insertCertificates: [...certs, expired] });
+      const [a, b, c, d] = certs as [CertificateRow, CertificateRow, CertificateRow, CertificateRow];
+      expect(await store.ocspResponses.lookup(ca.id, 'ff00')).toBeUndefined();
+      const bare = await store.ocspResponses.lookup(ca.id, a.serialHex.toUpperCase());
+      expect(bare).toEqual({
+        certificateId: a.id,
+        caId: ca.id,
+        serialHex: a.serialHex,
+        status: 'active',
+        revokedAt: null,
+        revocationReason: null,
+        notAfter: a.notAfter,
+        createdAt: a.createdAt,
+      });
+
+      await store.ocspResponses.put([response(a.id, T0 + 100), response(b.id, T0 + 300), response(c.id, T0 + 200)]);
+      expect((await store.ocspResponses.lookup(ca.id, a.serialHex))?.response).toEqual(response(a.id, T0 + 100));
+      // a revocation committed elsewhere: the lookup shows the new status beside the stale response
+      await store.commit({
+        updateCertificates: [
+          { id: a.id, patch: { status: 'revoked', revokedAt: T0 + 5, revocationReason: 'keyCompromise' } },
+        ],
+      });
+      const after = await store.ocspResponses.lookup(ca.id, a.serialHex);
+      expect(after).toMatchObject({ status: 'revoked', revokedAt: T0 + 5, revocationReason: 'keyCompromise' });
+      expect(after?.response?.statusKey).toBe('good');
+      await store.ocspResponses.put([response(a.id, T0 + 400, `revoked:${T0 + 5}:1`)]);
+      expect((await store.ocspResponses.lookup(ca.id, a.serialHex))?.response).toEqual(
+        response(a.id, T0 + 400, `revoked:${T0 + 5}:1`),
+      );
+
+      // due: refreshAt (nextUpdate - 50 here) reached, soonest first
+      expect((await store.ocspResponses.due(T0 + 250, 10)).map((r) => r.certificateId)).toEqual([c.id, b.id]);
+      expect((await store.ocspResponses.due(T0 + 250, 1)).map((r) => r.certificateId)).toEqual([c.id]);
+      expect((await store.ocspResponses.due(T0 + 249, 10)).map((r) => r.certificateId)).toEqual([c.id]);
+
+      // missing: pages of 2 over (createdAt, id); d has no response, `expired` is past notAfter
+      const seen: string[] = [];
+      let cursor: { createdAt: number; id: string } | null = null;
+      let pages = 0;
+      do {
+        const page = await store.ocspResponses.missing(cursor, T0 + 20, 2);
+        seen.push(...page.certificates.map((x) => x.certificateId));
+        cursor = page.last;
+        pages++;
+        if (!page.more) break;
+      } while (pages < 10);
+      expect(seen).toEqual([d.id]);
+      expect(pages).toBe(3);
+      expect(cursor).toEqual({ createdAt: expired.createdAt, id: expired.id });
+      // from the end of the walk: nothing new
+      expect(await store.ocspResponses.missing(cursor, T0 + 20, 2)).toEqual({
+        certificates: [],
+        last: null,
+        more: false,
+      });
+
+      expect(await store.ocspResponses.remove([b.id, d.id])).toBe(1);
+      expect((await store.ocspResponses.lookup(ca.id, b.serialHex))?.response).toBeUndefined();
+      // deleted with its certificate
+      await store.commit({ deleteCertificates: [c.id] });
+      expect(await store.ocspResponses.due(T0 + 1000, 10)).toEqual([expect.objectContaining({ certificateId: a.id })]);
+    });
+
+    it('applies migration 0019 to a database at 0022 (a reserved number landed after a higher one)', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const cert = makeCert(ca.id);
+      await store.commit({ insertCa: [ca], insertCertificates: [cert] });
+      await store.close();
+      const engine = getEngine();
+      const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      // a database migrated by the previous release: 0000 … 0017, 0020 … 0022 (0019 has `when` 1796196170000)
+      await engine.rawSql(url, 'drop table ocsp_responses');
+      await engine.rawSql(url, `delete from ${migrations} where created_at = 1796196170000`);
+      const upgraded = await newStore({ sameDb: true });
+      await upgraded.ocspResponses.put([response(cert.id, T0 + 100)]);
+      expect((await upgraded.ocspResponses.lookup(ca.id, cert.serialHex))?.response?.nextUpdate).toBe(T0 + 100);
+      await upgraded.close();
+      // applied once: opening again changes nothing
+      const again = await newStore({ sameDb: true });
+      expect((await again.ocspResponses.lookup(ca.id, cert.serialHex))?.response?.nextUpdate).toBe(T0 + 100);
     });
   });
 

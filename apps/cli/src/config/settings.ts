@@ -261,6 +261,26 @@ export const SETTINGS: readonly Setting[] = [
     group: 'server',
     description: 'OCSP/CRL/AIA budget per client address (same syntax, `0` = off)',
   },
+  {
+    key: 'ocspValidity',
+    env: 'PKIM_OCSP_VALIDITY',
+    default: '24h',
+    kind: 'duration',
+    group: 'server',
+    description:
+      'validity of OCSP responses (nextUpdate - thisUpdate); each certificate has one pre-signed response ' +
+      '(docs/ocsp.md)',
+  },
+  {
+    key: 'ocspRefreshBefore',
+    env: 'PKIM_OCSP_REFRESH_BEFORE',
+    default: '8h',
+    kind: 'duration',
+    group: 'server',
+    description:
+      'the `ocsp-refresh` job signs a stored OCSP response again this long before its nextUpdate (shorter than ' +
+      'the validity)',
+  },
   // sign-in
   {
     key: 'loginFreeFailures',

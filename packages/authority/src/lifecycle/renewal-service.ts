@@ -50,7 +50,8 @@ export interface RenewalServiceDeps {
   keySealer: KeySealer;
   customProfiles?: Profile[];
   findCertificate(ref: string): Promise<CertificateRow>;
-  onRevoked?: (caIds: string[]) => void;
+  /** told after a revocation commits: the CAs whose CRL changed, the certificates revoked (their OCSP responses) */
+  onRevoked?: (caIds: string[], revoked?: { caId: string; serialHex: string }[]) => void;
 }
 
 export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
@@ -154,7 +155,7 @@ export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
           via,
         );
       }
-      if (revokeOld) deps.onRevoked?.([old.caId]);
+      if (revokeOld) deps.onRevoked?.([old.caId], [{ caId: old.caId, serialHex: old.serialHex }]);
       return { issued, previous: old, previousRevoked: revokeOld };
     } catch (e) {
       throw await recordFailure(deps, actor, 'certificate.renew_failed', target, e, {

@@ -1,0 +1,295 @@
+// Pre-signed OCSP responses (docs/ocsp.md): the refresh job signs one response per certificate ahead of time, a
+// request without nonce gets it as stored, a revocation re-signs only that certificate's response, and no instance
+// — SQLite or two servers on one PostgreSQL — ever serves a stored "good" for a revoked certificate. Every response
+// is checked by `openssl ocsp`.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { fixedClock } from '@pkim/shared';
+import type { Authority } from '@pkim/authority';
+import { internalsOf } from '@pkim/authority/internals';
+import { buildServer } from '@pkim/server';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { opensslOcspCheck, opensslOcspRequest, opensslRaw, withTempDir } from '../../../tests/support/verifiers';
+import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
+import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+
+const HOUR = 3_600_000;
+
+interface Leaf {
+  id: string;
+  serial: string;
+  pem: string;
+}
+
+/** a root and an issuing CA, and `n` leaves of the issuing CA */
+async function pki(authority: Authority, name: string, n: number) {
+  const root = await authority.cas.create(
+    { name: `${name}-root`, subject: { commonName: `${name} Root CA` }, keyType: 'ec-p384' },
+    ACTORS.admin,
+  );
+  const issuing = await authority.cas.create(
+    {
+      name: `${name}-issuing`,
+      subject: { commonName: `${name} Issuing CA` },
+      keyType: 'ec-p256',
+      parentId: root.ca.id,
+      pathLen: 0,
+    },
+    ACTORS.admin,
+  );
+  const leaves: Leaf[] = [];
+  for (let i = 0; i < n; i++) {
+    const cn = `${name}-${i}.example.test`;
+    const issued = await authority.issuance.issueWithKey(
+      {
+        caId: issuing.ca.id,
+        profile: 'tls-server',
+        subject: { commonName: cn },
+        sans: { dns: [cn] },
+        keyType: 'ec-p256',
+        validityMs: 30 * 24 * HOUR,
+      },
+      ACTORS.admin,
+    );
+    leaves.push({ id: issued.certificate.id, serial: issued.certificate.serialHex, pem: issued.certificatePem });
+  }
+  return { rootPem: root.certificatePem!, issuingPem: issuing.certificatePem!, issuingId: issuing.ca.id, leaves };
+}
+
+/** `openssl ocsp` over a response: verified against the root, and the certificate's status line */
+function checked(o: {
+  der: Uint8Array;
+  issuingPem: string;
+  rootPem: string;
+  leafPem: string;
+  requestDer?: Uint8Array;
+}) {
+  const r = opensslOcspCheck({
+    responseDer: o.der,
+    issuerPem: o.issuingPem,
+    caFilePem: o.rootPem,
+    leafPem: o.leafPem,
+    requestDer: o.requestDer,
+  });
+  expect(r.output).toMatch(/Response verify OK/);
+  expect(r.ok).toBe(true);
+  return r.output;
+}
+
+const statusOf = (output: string) => /(?:leaf\.pem|Cert Status): (good|revoked|unknown)/.exec(output)?.[1];
+
+describe('pre-signed OCSP responses (SQLite)', () => {
+  const clock = fixedClock(Date.now());
+  let fx: AuthorityFixture;
+  let authority: Authority;
+  let app: FastifyInstance;
+  let base: string;
+  let p: Awaited<ReturnType<typeof pki>>;
+
+  beforeAll(async () => {
+    fx = await openAuthorityFixture({ clock, env: { PKIM_OCSP_VALIDITY: '24h', PKIM_OCSP_REFRESH_BEFORE: '8h' } });
+    authority = fx.authority;
+    p = await pki(authority, 'presign', 4);
+    app = await buildServer(authority, { logger: false, backgroundJobs: false });
+    base = await listen(app);
+  });
+  afterAll(async () => {
+    await app?.close();
+    await fx?.close();
+  });
+
+  const post = async (der: Uint8Array) => {
+    const r = await fetch(`${base}/ocsp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/ocsp-request' },
+      body: Buffer.from(der),
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/ocsp-response');
+    return new Uint8Array(await r.arrayBuffer());
+  };
+  const stored = (leaf: Leaf) => internalsOf(authority).store.ocspResponses.lookup(p.issuingId, leaf.serial);
+
+  it('signs a response for every unexpired certificate in one refresh run, and nothing more in the next', async () => {
+    const first = await authority.maintenance.refreshOcsp();
+    // the four leaves (the CA certificates are answered by their parent's responder, not pre-signed)
+    expect(first).toEqual({ signed: 4, failed: 0, removed: 0 });
+    expect(await authority.maintenance.refreshOcsp()).toEqual({ signed: 0, failed: 0, removed: 0 });
+    const row = (await stored(p.leaves[0]!))!.response!;
+    expect(row).toMatchObject({ statusKey: 'good', thisUpdate: clock.now(), nextUpdate: clock.now() + 24 * HOUR });
+    expect(row.refreshAt).toBe(clock.now() + 16 * HOUR);
+  });
+
+  it('answers a request without nonce with the stored response, byte for byte, over POST and GET', async () => {
+    const leaf = p.leaves[0]!;
+    const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+    const a = await post(req);
+    clock.advance(5_000);
+    const b = await post(req);
+    const row = (await stored(leaf))!.response!;
+    expect(Buffer.from(a).equals(Buffer.from(row.der, 'base64'))).toBe(true);
+    expect(Buffer.from(b).equals(Buffer.from(a))).toBe(true);
+    const get = await fetch(`${base}/ocsp/${encodeURIComponent(Buffer.from(req).toString('base64'))}`);
+    expect(Buffer.from(await get.arrayBuffer()).equals(Buffer.from(a))).toBe(true);
+    expect(statusOf(checked({ der: a, ...p, leafPem: leaf.pem }))).toBe('good');
+  });
+
+  it('signs nonce requests and SHA-256 CertIDs on the spot (the nonce echoed), never from the store', async () => {
+    const leaf = p.leaves[1]!;
+    const withNonce = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem, nonce: true });
+    const r1 = await authority.ocsp.respond(withNonce);
+    const r2 = await authority.ocsp.respond(withNonce);
+    expect(r1.statuses).toEqual(['good']);
+    const row = (await stored(leaf))!.response!;
+    expect(Buffer.from(r1.der).equals(Buffer.from(row.der, 'base64'))).toBe(false);
+    expect(Buffer.from(r1.der).equals(Buffer.from(r2.der))).toBe(false); // ECDSA: a fresh signature each time
+    expect(statusOf(checked({ der: r1.der, ...p, leafPem: leaf.pem, requestDer: withNonce }))).toBe('good');
+
+    const sha256 = withTempDir((dir) => {
+      writeFileSync(join(dir, 'issuer.pem'), p.issuingPem);
+      writeFileSync(join(dir, 'leaf.pem'), leaf.pem);
+      const args = ['ocsp', '-issuer', join(dir, 'issuer.pem'), '-sha256', '-cert', join(dir, 'leaf.pem')];
+      const r = opensslRaw([...args, '-no_nonce', '-reqout', join(dir, 'req.der')]);
+      expect(r.status, r.output).toBe(0);
+      return new Uint8Array(readFileSync(join(dir, 'req.der')));
+    });
+    const r3 = await authority.ocsp.respond(sha256);
+    expect(Buffer.from(r3.der).equals(Buffer.from(row.der, 'base64'))).toBe(false);
+    expect(statusOf(checked({ der: r3.der, ...p, leafPem: leaf.pem, requestDer: sha256 }))).toBe('good');
+    expect((await stored(leaf))!.response).toEqual(row); // the stored (SHA-1) response stays
+  });
+
+  it("reflects a revocation at once and re-signs only that certificate's response", async () => {
+    const [leaf, other] = [p.leaves[2]!, p.leaves[3]!];
+    const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+    expect(statusOf(checked({ der: await post(req), ...p, leafPem: leaf.pem }))).toBe('good');
+    const otherBefore = (await stored(other))!.response!;
+    clock.advance(1_000);
+
+    const started = Date.now();
+    await authority.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
+    // the revocation signs the new response itself (no request in between): stored for the revoked status
+    let row = otherBefore;
+    while (Date.now() - started < 1_000) {
+      row = (await stored(leaf))!.response!;
+      if (row.statusKey !== 'good') break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(row.statusKey).toMatch(/^revoked:\d+:1$/);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const der = await post(req);
+    expect(Buffer.from(der).equals(Buffer.from(row.der, 'base64'))).toBe(true);
+    const out = checked({ der, ...p, leafPem: leaf.pem });
+    expect(statusOf(out)).toBe('revoked');
+    expect(out).toMatch(/Reason: keyCompromise/);
+    // the other certificate's response is untouched
+    expect((await stored(other))!.response).toEqual(otherBefore);
+  });
+
+  it("never serves a stored response that no longer says the certificate's status", async () => {
+    const leaf = p.leaves[3]!;
+    const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+    const good = (await stored(leaf))!.response!;
+    await authority.certificates.revoke(leaf.id, 'superseded', ACTORS.admin);
+    // a stale "good" written back (e.g. a refresh that read the status just before the revocation committed)
+    await internalsOf(authority).store.ocspResponses.put([good]);
+    const r = await authority.ocsp.respond(req);
+    expect(r.statuses).toEqual(['revoked']);
+    expect(statusOf(checked({ der: r.der, ...p, leafPem: leaf.pem }))).toBe('revoked');
+  });
+
+  it('signs stored responses again before their nextUpdate, and drops those of expired certificates', async () => {
+    const leaf = p.leaves[0]!;
+    const before = (await stored(leaf))!.response!;
+    clock.set(before.refreshAt + 1);
+    const r = await authority.maintenance.refreshOcsp();
+    expect(r).toMatchObject({ failed: 0, removed: 0 });
+    expect(r.signed).toBeGreaterThanOrEqual(2); // the two good leaves; the revoked ones were signed later
+    const after = (await stored(leaf))!.response!;
+    expect(after.thisUpdate).toBe(clock.now());
+    expect(after.der).not.toBe(before.der);
+    clock.set(Date.now());
+    const der = await post(opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem }));
+    expect(Buffer.from(der).equals(Buffer.from(after.der, 'base64'))).toBe(true);
+    expect(statusOf(checked({ der, ...p, leafPem: leaf.pem }))).toBe('good');
+
+    // past every leaf's notAfter: nothing is signed again, the rows go
+    clock.set(Date.now() + 31 * 24 * HOUR);
+    expect(await authority.maintenance.refreshOcsp()).toEqual({ signed: 0, failed: 0, removed: 4 });
+    expect((await stored(leaf))!.response).toBeUndefined();
+    clock.set(Date.now());
+  });
+});
+
+describe('pre-signed OCSP responses with two servers on one PostgreSQL database', () => {
+  let cluster: TestPostgres;
+  let fx: AuthorityFixture;
+  let second: Authority;
+  let appA: FastifyInstance;
+  let appB: FastifyInstance;
+  let baseB: string;
+  let p: Awaited<ReturnType<typeof pki>>;
+
+  beforeAll(async () => {
+    cluster = await startPostgres();
+    const databaseUrl = await cluster.createDatabase();
+    fx = await openAuthorityFixture({ databaseUrl });
+    second = await fx.openSecond({ databaseUrl });
+    p = await pki(fx.authority, 'pg-presign', 2);
+    appA = await buildServer(fx.authority, { logger: false, backgroundJobs: false });
+    appB = await buildServer(second, { logger: false, backgroundJobs: false });
+    await listen(appA);
+    baseB = await listen(appB);
+  }, 120_000);
+  afterAll(async () => {
+    await appA?.close();
+    await appB?.close();
+    await fx?.close();
+    await cluster?.stop();
+  });
+
+  it('B stops serving its stored "good" as soon as A revokes (< 1 s), then serves the new one', async () => {
+    expect((await fx.authority.maintenance.refreshOcsp()).signed).toBe(2);
+    const [leaf, other] = [p.leaves[0]!, p.leaves[1]!];
+    const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+    const askB = async () => {
+      const r = await fetch(`${baseB}/ocsp`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/ocsp-request' },
+        body: Buffer.from(req),
+      });
+      return new Uint8Array(await r.arrayBuffer());
+    };
+    const storedGood = (await internalsOf(second).store.ocspResponses.lookup(p.issuingId, leaf.serial))!.response!;
+    const before = await askB();
+    expect(Buffer.from(before).equals(Buffer.from(storedGood.der, 'base64'))).toBe(true);
+    expect(statusOf(checked({ der: before, ...p, leafPem: leaf.pem }))).toBe('good');
+
+    const started = Date.now();
+    await fx.authority.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
+    const after = await askB();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const out = checked({ der: after, ...p, leafPem: leaf.pem });
+    expect(statusOf(out)).toBe('revoked');
+    expect(out).toMatch(/Reason: keyCompromise/);
+
+    // A re-signed that one response; B serves it as stored from then on
+    let row = storedGood;
+    for (let i = 0; i < 40 && row.statusKey === 'good'; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      row = (await internalsOf(second).store.ocspResponses.lookup(p.issuingId, leaf.serial))!.response!;
+    }
+    expect(row.statusKey).toMatch(/^revoked:/);
+    const again = await askB();
+    expect(Buffer.from(again).equals(Buffer.from(row.der, 'base64'))).toBe(true);
+    expect(statusOf(checked({ der: again, ...p, leafPem: leaf.pem }))).toBe('revoked');
+
+    // a stale "good" row written back is not served by either instance
+    await internalsOf(second).store.ocspResponses.put([storedGood]);
+    expect(statusOf(checked({ der: await askB(), ...p, leafPem: leaf.pem }))).toBe('revoked');
+    const otherReq = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: other.pem });
+    const o = await second.ocsp.respond(otherReq);
+    expect(statusOf(checked({ der: o.der, ...p, leafPem: other.pem }))).toBe('good');
+  });
+});
