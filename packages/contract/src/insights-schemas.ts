@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatDuration } from '@pkim/shared';
 import { auditEventSchema } from './audit-schemas';
 import {
   caStatusSchema,
@@ -122,3 +123,26 @@ export const profileSummarySchema = z.object({
   maxLifetime: z.string(),
 });
 export const profileSummaryPageSchema = pageSchema(profileSummarySchema);
+/** The authority's profile (lifetimes in ms) — what {@link toProfileSummaryDto} maps from. */
+export interface ProfileRecord {
+  name: string;
+  description?: string;
+  isCa: boolean;
+  allowedSanTypes: readonly string[];
+  sanRequired: boolean;
+  allowedKeyTypes: readonly string[];
+  defaultLifetimeMs: number;
+  maxLifetimeMs: number;
+}
+export function toProfileSummaryDto(p: ProfileRecord): z.infer<typeof profileSummarySchema> {
+  return {
+    name: p.name,
+    description: p.description ?? null,
+    isCa: p.isCa,
+    allowedSanTypes: [...p.allowedSanTypes],
+    sanRequired: p.sanRequired,
+    allowedKeyTypes: [...p.allowedKeyTypes],
+    defaultLifetime: formatDuration(p.defaultLifetimeMs),
+    maxLifetime: formatDuration(p.maxLifetimeMs),
+  };
+}

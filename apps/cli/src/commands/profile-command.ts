@@ -17,7 +17,9 @@ export function registerProfileCommand(program: Command, ctx: CliContext): void 
     .action(async () => {
       const a = await ctx.openAuthority();
       const rows = a.profiles();
-      ctx.output(rows, () =>
+      // --json: the contract's profile summaries, as GET /api/v1/profiles answers
+      const { toProfileSummaryDto } = await ctx.contract();
+      ctx.output({ items: rows.map(toProfileSummaryDto), nextCursor: null }, () =>
         table(
           ['NAME', 'CA', 'KEY USAGE', 'EXT KEY USAGE', 'SANS', 'DEFAULT', 'MAX'],
           rows.map((p) => [
@@ -40,7 +42,8 @@ export function registerProfileCommand(program: Command, ctx: CliContext): void 
       const a = await ctx.openAuthority();
       const p = a.profiles().find((x) => x.name === name);
       if (!p) throw new PkiError('profile.not_found', `no profile '${name}' (see pkim profile list)`);
-      ctx.output(p, () =>
+      const { toProfileSummaryDto } = await ctx.contract();
+      ctx.output(toProfileSummaryDto(p), () =>
         keyValues([
           ['name', p.name],
           ['description', p.description],

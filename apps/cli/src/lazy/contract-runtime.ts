@@ -15,6 +15,7 @@ export {
   toNotificationRuleCreatedDto,
   toNotificationRuleDto,
   toNotificationSecretRotatedDto,
+  toProfileSummaryDto,
   toRenewalDto,
   toRequestDto,
   toTokenDto,

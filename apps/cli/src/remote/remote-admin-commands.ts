@@ -43,6 +43,11 @@ async function userNamed(call: RemoteCall, ref: string): Promise<{ id: string; u
   return u;
 }
 
+/** a CA's id from its id or name (the twins that change a CA take its id, the commands either) */
+async function caIdOf(call: RemoteCall, ref: string | undefined): Promise<string> {
+  return String((await call('ca.get', { ref })).id);
+}
+
 const split = (v: unknown): string[] | undefined =>
   typeof v === 'string'
     ? v
@@ -55,12 +60,12 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   // ── CAs ──────────────────────────────────────────────────────────────────────────────────────────────────────
   'ca disable': {
     procedure: 'ca.setStatus',
-    input: ([id]) => ({ id, status: 'disabled' }),
+    input: async ([ref], _o, call) => ({ id: await caIdOf(call, ref), status: 'disabled' }),
     print: (ctx, out) => say(ctx, out, `CA ${text(out.name)} (${text(out.id)}) is now ${text(out.status)}`),
   },
   'ca enable': {
     procedure: 'ca.setStatus',
-    input: ([id]) => ({ id, status: 'active' }),
+    input: async ([ref], _o, call) => ({ id: await caIdOf(call, ref), status: 'active' }),
     print: (ctx, out) => say(ctx, out, `CA ${text(out.name)} (${text(out.id)}) is now ${text(out.status)}`),
   },
   'ca set-urls': {
@@ -93,7 +98,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   },
   'ca revoke': {
     procedure: 'ca.revoke',
-    input: ([id], o) => ({ id, reason: o.reason }),
+    input: async ([ref], o, call) => ({ id: await caIdOf(call, ref), reason: o.reason }),
     print(ctx, out, o) {
       const ca = out.ca as Dto;
       say(
@@ -106,7 +111,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   },
   'ca delete': {
     procedure: 'ca.delete',
-    input: ([id], o) => ({ id, destroyKey: !!o.destroyKey }),
+    input: async ([ref], o, call) => ({ id: await caIdOf(call, ref), destroyKey: !!o.destroyKey }),
     print: (ctx, _out, o, [ref]) =>
       say(
         ctx,
@@ -192,10 +197,8 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
     procedure: 'request.approve',
     input: ([id]) => ({ id }),
     print(ctx, out, o) {
-      const cert = out.certificate as Dto;
-      ctx.warn(cert.warnings as string[] | undefined);
-      if (typeof o.out === 'string') writeOutputFile(o.out, String(cert.certificatePem));
-      const c = cert.certificate as Dto;
+      const c = out.certificate as Dto;
+      if (typeof o.out === 'string') writeOutputFile(o.out, String(c.certificatePem));
       const req = out.request as Dto;
       say(
         ctx,

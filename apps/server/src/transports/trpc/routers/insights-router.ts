@@ -12,6 +12,7 @@ import {
   globalSearchSchema,
   isoTime,
   profileSummaryPageSchema,
+  toProfileSummaryDto,
   toAuditEventDto,
   toCertificateDto,
 } from '@pkim/contract';
@@ -86,16 +87,7 @@ export const insightsRouter = router({
   profiles: procedure()
     .output(profileSummaryPageSchema)
     .query(({ ctx }) => ({
-      items: ctx.authority.profiles().map((p) => ({
-        name: p.name,
-        description: p.description ?? null,
-        isCa: p.isCa,
-        allowedSanTypes: [...p.allowedSanTypes],
-        sanRequired: p.sanRequired,
-        allowedKeyTypes: [...p.allowedKeyTypes],
-        defaultLifetime: formatDuration(p.defaultLifetimeMs),
-        maxLifetime: formatDuration(p.maxLifetimeMs),
-      })),
+      items: ctx.authority.profiles().map(toProfileSummaryDto),
       nextCursor: null,
     })),
 

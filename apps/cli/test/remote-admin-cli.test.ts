@@ -1,0 +1,205 @@
+// Remote mode beyond the first flow (issue #17 item 2): CA status and URLs, truststore, requests with approval,
+// certificate renew and export, profiles, API tokens, users and notification rules run once on a local data
+// directory and once through a `pkim serve` (--server/--token); every step's `--json` must have the same fields and
+// values, ids, serials, secrets and times aside, and the same exit code. What the server made is checked by openssl.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runPkim, runPkimAsync, type CliResult } from '../../../tests/support/cli-runner';
+import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
+import { opensslVerify } from '../../../tests/support/verifiers';
+import { outputShape, startPkimServer, VOLATILE_FIELDS, type PkimServer } from '../../../tests/support/remote-server';
+
+const tmp = tempDir('pkim-remote-admin-');
+const file = (name: string) => join(tmp.dir, name);
+const XDG = { XDG_CONFIG_HOME: file('xdg') };
+
+/** secrets and values that name the caller (a local operator vs a token) differ by design */
+const VOLATILE = new Set([
+  ...VOLATILE_FIELDS,
+  'token',
+  'password',
+  'secret',
+  'expiresAt',
+  'lastUsedAt',
+  'secretOverlapUntil',
+  'requester',
+  'reviewer',
+  'reviewedAt',
+  'certificateId',
+  'bytes',
+  'csr',
+]);
+/** prefixed ids inside strings (URLs with a CA id, a rule's id in a message) */
+const ID_IN_TEXT = /\b[a-z]{2,4}_[0-9a-z]{20,}\b/g;
+const shape = (v: unknown): unknown =>
+  JSON.parse(JSON.stringify(outputShape(v, tmp.dir, VOLATILE)).replace(ID_IN_TEXT, '<id>')) as unknown;
+
+type Pkim = (...args: string[]) => Promise<CliResult>;
+interface Step {
+  code: number;
+  json: unknown;
+}
+
+/** the same commands in either mode; each step's exit code and --json output (stdout, or the error on stderr) */
+async function flow(pkim: Pkim, dir: string): Promise<Record<string, Step>> {
+  mkdirSync(dir, { recursive: true });
+  const steps: Record<string, Step> = {};
+  /** one step: `line` is the command line after `pkim` (words split on spaces: the paths here have none) */
+  const run = async (name: string, line: string) => {
+    const r = await pkim(...line.split(' '), '--json');
+    const text = r.code === 0 ? r.stdout : r.stderr;
+    let json: unknown = text;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      /* kept as text: the comparison shows it */
+    }
+    steps[name] = { code: r.code, json };
+    return json as Record<string, unknown>;
+  };
+  const f = (name: string) => join(dir, name);
+  writeFileSync(f('password'), 'a long enough password 1\n');
+  writeFileSync(f('secret'), 'webhook-secret-0123456789\n');
+  writeFileSync(f('secret2'), 'webhook-secret-abcdefghij\n');
+  const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=req.example.com', sans: ['DNS:req.example.com'] });
+  writeFileSync(f('req.csr'), csrPem);
+
+  await run('ca create', 'ca create --name adm-root --subject CN=Admin-Root,O=Example --key-type ec-p256');
+  await run('ca set-urls', 'ca set-urls adm-root --base http://pki.example.test');
+  await run('ca disable', 'ca disable adm-root');
+  await run('ca disabled refuses', 'cert issue --ca adm-root --cn x.example.com');
+  await run('ca enable', 'ca enable adm-root');
+  await run('ca truststore', `ca truststore adm-root --format pem --out ${f('trust.pem')}`);
+  await run('profile list', 'profile list');
+  await run('profile show', 'profile show tls-server');
+  await run('profile show unknown', 'profile show no-such-profile');
+  // requests: submit → approve, submit → reject (twice: refused)
+  const submitted = await run('request submit', `request submit --ca adm-root --csr ${f('req.csr')} --ttl 20d`);
+  await run('request approve', `request approve ${String(submitted.id)} --out ${f('approved.pem')}`);
+  await run('request certificate', `request certificate ${String(submitted.id)}`);
+  const other = await run('request submit 2', `request submit --ca adm-root --csr ${f('req.csr')}`);
+  await run('request reject', `request reject ${String(other.id)} --reason not-needed`);
+  await run('request reject again', `request reject ${String(other.id)} --reason twice`);
+  // certificates: issue → export → renew
+  const issued = await run(
+    'cert issue',
+    `cert issue --ca adm-root --cn app.example.com --out-cert ${f('app.pem')} --out-key ${f('app.key')}`,
+  );
+  const serial = String(issued.serial);
+  await run('cert export der', `cert export ${serial} --format der --out ${f('app.der')}`);
+  await run('cert export chain', `cert export ${serial} --format chain --no-root --out ${f('app-chain.pem')}`);
+  await run(
+    'cert export p12 without a key',
+    `cert export ${serial} --format p12 --password-file ${f('password')} --out ${f('app.p12')}`,
+  );
+  await run(
+    'cert renew',
+    `cert renew ${serial} --validity 30d --revoke-old --out-cert ${f('renewed.pem')} --out-key ${f('renewed.key')}`,
+  );
+  // API tokens
+  const token = await run(
+    'token create',
+    'token create --name ci --scope certificate:issue --ca adm-root --expires 30d',
+  );
+  await run('token revoke', `token revoke ${String(token.id)}`);
+  // users
+  await run('user create', `user create alice --role operator --password-file ${f('password')}`);
+  await run('user set-role', 'user set-role alice auditor');
+  await run('user disable', 'user disable alice');
+  await run('user enable', 'user disable alice --enable');
+  await run('user unlock', 'user unlock alice');
+  await run('user reset-password', `user reset-password alice --password-file ${f('password')}`);
+  await run('user unknown', 'user unlock nobody');
+  // notification rules
+  await run(
+    'notify rule add',
+    'notify rule add expiry-hook --webhook http://127.0.0.1:9/hook --days 30,7 --ca adm-root ' +
+      `--secret-file ${f('secret')}`,
+  );
+  await run(
+    'notify rule add events',
+    'notify rule add events-hook --webhook http://127.0.0.1:9/ev --events certificate.revoked ' +
+      `--secret-file ${f('secret')}`,
+  );
+  await run(
+    'notify rule rotate-secret',
+    `notify rule rotate-secret expiry-hook --overlap 1h --secret-file ${f('secret2')}`,
+  );
+  await run('notify rule disable', 'notify rule disable events-hook');
+  await run('notify rule enable', 'notify rule enable events-hook');
+  await run('notify rule list', 'notify rule list');
+  await run('notify deliveries', 'notify deliveries --rule expiry-hook');
+  await run('notify rule remove', 'notify rule remove events-hook');
+  return steps;
+}
+
+describe('pkim remote mode: administration commands give the same JSON as local mode', () => {
+  const serverDir = file('server-data');
+  const localDir = file('local-data');
+  let server: PkimServer;
+  let token: string;
+  let local: Record<string, Step>;
+  let remote: Record<string, Step>;
+
+  beforeAll(async () => {
+    const created = runPkim(['token', 'create', '--name', 'remote-admin', '--role', 'admin', '--json'], {
+      dataDir: serverDir,
+      env: XDG,
+    });
+    expect(created.code, created.stderr).toBe(0);
+    token = created.json<{ token: string }>().token;
+    server = await startPkimServer(serverDir, [], XDG);
+    // local and remote side by side: the two flows share nothing
+    [local, remote] = await Promise.all([
+      flow((...args) => runPkimAsync(args, { dataDir: localDir, env: XDG }), file('local-out')),
+      flow(
+        (...args) =>
+          runPkimAsync(args, {
+            dataDir: file('no-data-here'),
+            init: false,
+            env: { ...XDG, PKIM_SERVER: server.url, PKIM_TOKEN: token },
+          }),
+        file('remote-out'),
+      ),
+    ]);
+  }, 240_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    tmp.cleanup();
+  });
+
+  it('every step: the same exit code and the same JSON (ids, serials, secrets and times aside)', () => {
+    expect(Object.keys(remote)).toEqual(Object.keys(local));
+    for (const [name, l] of Object.entries(local)) {
+      const r = remote[name]!;
+      expect.soft({ code: r.code, json: shape(r.json) }, name).toEqual({ code: l.code, json: shape(l.json) });
+    }
+    // the refusals are real ones, in both modes
+    expect(local['ca disabled refuses']!.code).not.toBe(0);
+    expect(local['profile show unknown']!.code).toBe(3);
+    expect(local['request reject again']!.code).not.toBe(0);
+    expect(local['user unknown']!.code).toBe(3);
+    expect(Object.values(local).filter((s) => s.code === 0).length).toBeGreaterThan(30);
+  });
+
+  it('the objects are on the server and its certificates verify with openssl', () => {
+    const onServer = (...args: string[]) => runPkim([...args, '--json'], { dataDir: serverDir, env: XDG });
+    const users = onServer('user', 'list').json<{ items: { username: string; role: string }[] }>();
+    expect(users.items).toContainEqual(expect.objectContaining({ username: 'alice', role: 'auditor' }));
+    const rules = onServer('notify', 'rule', 'list').json<{ name: string }[]>();
+    expect(rules.map((r) => r.name)).toEqual(['expiry-hook']);
+    const root = readFileSync(file('remote-out/trust.pem'), 'utf8');
+    for (const leaf of ['approved.pem', 'renewed.pem']) {
+      const v = opensslVerify({ leafPem: readFileSync(file(`remote-out/${leaf}`), 'utf8'), rootPem: root });
+      expect(v.ok, `${leaf}: ${v.output}`).toBe(true);
+    }
+    const der = readFileSync(file('remote-out/app.der'));
+    expect(der[0]).toBe(0x30);
+    expect(readFileSync(file('remote-out/renewed.key'), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    const renewed = remote['cert renew']!.json as { previousRevoked: boolean; privateKeyPem?: string };
+    expect(renewed.previousRevoked).toBe(true);
+    expect(renewed.privateKeyPem).toBeUndefined();
+  });
+});
