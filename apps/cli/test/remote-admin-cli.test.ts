@@ -188,8 +188,8 @@ describe('pkim remote mode: administration commands give the same JSON as local 
     const onServer = (...args: string[]) => runPkim([...args, '--json'], { dataDir: serverDir, env: XDG });
     const users = onServer('user', 'list').json<{ items: { username: string; role: string }[] }>();
     expect(users.items).toContainEqual(expect.objectContaining({ username: 'alice', role: 'auditor' }));
-    const rules = onServer('notify', 'rule', 'list').json<{ name: string }[]>();
-    expect(rules.map((r) => r.name)).toEqual(['expiry-hook']);
+    const rules = onServer('notify', 'rule', 'list').json<{ items: { name: string }[] }>();
+    expect(rules.items.map((r) => r.name)).toEqual(['expiry-hook']);
     const root = readFileSync(file('remote-out/trust.pem'), 'utf8');
     for (const leaf of ['approved.pem', 'renewed.pem']) {
       const v = opensslVerify({ leafPem: readFileSync(file(`remote-out/${leaf}`), 'utf8'), rootPem: root });
