@@ -76,7 +76,6 @@ const EVERYONE: Expect = '200 200 200 200 200 401';
 const READERS: Expect = '200 200 200 403 200 401';
 const ISSUERS_ON_CA: Expect = '200 200 403 403 403 401'; // the scoped token is refused by its CA limit
 const AUDITORS: Expect = '200 403 200 403 403 401';
-const ISSUERS: Expect = '200 200 403 403 200 401'; // per-row limits: the scoped token's batch starts
 // a single object of a CA the scoped token may not use: answered as if it did not exist
 const READERS_OF_CA: Expect = '200 200 200 403 404 401';
 const PUBLIC: Expect = '200 200 200 200 200 200';
@@ -217,14 +216,17 @@ const TRPC: Record<string, TrpcRow> = {
   },
   'notification.removeRule': { input: async (k) => ({ rule: await k.freshRule() }), expect: ADMIN_ONLY },
   'notification.listDeliveries': { input: () => ({}), expect: AUDITORS },
-  // bulk jobs: a dry run refuses a CA outside the scoped token's limit up front; a batch by references starts for
-  // it (each certificate then refused by the limit, per row); a job is its starter's only (404 for a stranger's)
+  // bulk jobs: a dry run, and a batch revoke/renew by references to certificates of another CA, refuse the scoped
+  // token up front (its CA limit); a batch download skips what it may not see; a job is its starter's only
   'bulk.issueCsv': {
     input: () => ({ ca: 'mx-issuing', csv: 'cn,sans\nbulk.matrix.example,bulk.matrix.example\n', dryRun: true }),
     expect: ISSUERS_ON_CA,
   },
-  'bulk.revoke': { input: async (k) => ({ refs: [await k.freshLeaf()], reason: 'superseded' }), expect: ISSUERS },
-  'bulk.renew': { input: async (k) => ({ refs: [await k.freshLeaf()] }), expect: ISSUERS },
+  'bulk.revoke': {
+    input: async (k) => ({ refs: [await k.freshLeaf()], reason: 'superseded' }),
+    expect: ISSUERS_ON_CA,
+  },
+  'bulk.renew': { input: async (k) => ({ refs: [await k.freshLeaf()] }), expect: ISSUERS_ON_CA },
   'bulk.download': { input: (k) => ({ refs: [k.leafId] }), expect: READERS },
   'bulk.job': { input: () => ({ id: 'job_matrix_none' }), expect: '404 404 404 403 404 401' },
   'bulk.jobFile': { input: () => ({ id: 'job_matrix_none', file: 'results.csv' }), expect: '404 404 404 403 404 401' },

@@ -130,4 +130,45 @@ describe('bulk CSV service: one pipeline, all or nothing', { timeout: 120_000 },
     expect(v.ok, v.output).toBe(true);
     expect(opensslText(cert.certificatePem)).toContain('IP Address:10.1.2.3');
   });
+
+  it('a CA-limited caller may not batch revoke/renew outside its CAs (reference, filter): 403 up front', async () => {
+    const leaf = (ca: string, cn: string) =>
+      authority.sign(
+        {
+          kind: 'leaf-generated-key',
+          ca,
+          profile: 'tls-server',
+          keyType: 'ec-p256',
+          subject: { commonName: cn },
+          sans: { dns: [cn] },
+        },
+        { actor: TEST_ADMIN },
+      );
+    const mine = (await leaf('issuing', 'mine.scope.example')).certificate;
+    // a leaf of the root CA: outside the limited caller's CAs
+    const theirs = (await leaf('root', 'theirs.scope.example')).certificate;
+    const limited: Actor = { id: 'tok_scope', name: 'scoped', role: 'operator', resources: { cas: ['issuing'] } };
+    const refused = async (p: Promise<unknown>) => {
+      const e = (await p.then(
+        () => undefined,
+        (x: unknown) => x,
+      )) as { code?: string; kind?: string; message?: string } | undefined;
+      expect(e, 'refused').toMatchObject({ code: 'provisioner.ca_not_allowed', kind: 'forbidden' });
+      return e!.message!;
+    };
+    const selection = { refs: [mine.id, theirs.serialHex] };
+    expect(await refused(authority.batch.revoke(selection, 'superseded', limited))).toContain(
+      `certificate ${theirs.serialHex} is of CA 'root'`,
+    );
+    expect(await refused(authority.batch.renew(selection, {}, limited))).toContain("CA 'root'");
+    expect(await refused(authority.batch.revoke({ ca: 'root', search: 'scope' }, 'superseded', limited))).toContain(
+      "the filter's CA is of CA 'root'",
+    );
+    // nothing was revoked or renewed, not even the caller's own certificate
+    for (const c of [mine, theirs]) expect((await authority.certificates.find(c.id)).status).toBe('active');
+    expect((await authority.certificates.list({ search: 'mine.scope.example', limit: 10 })).items).toHaveLength(1);
+    // within its CA the batch runs; an unknown reference fails on its own
+    const ok = await authority.batch.revoke({ refs: [mine.id, 'crt_nonexistent'] }, 'superseded', limited);
+    expect(ok.items.map((i) => i.status)).toEqual(['revoked', 'failed']);
+  });
 });

@@ -1,10 +1,11 @@
 import type { Logger } from 'pino';
 import type { Zippable } from 'fflate';
 import { PkiError, newId, toPkiError, type Clock, type RevocationReason } from '@pkim/shared';
-import type { CertificateQuery, CertificateRow, Store } from '@pkim/store';
+import type { CaRow, CertificateQuery, CertificateRow, Store } from '@pkim/store';
 import { auditEvent } from '../audit-service';
 import { resolveCaRef } from '../ca-context';
 import { authorize } from '../permissions';
+import { checkActorMayUseCa } from '../signing/provisioner-policy';
 import { safeBaseName } from '../exports/file-names';
 import type { ExportFile, ExportService } from '../exports/export-service';
 import type { Actor, CertificateService } from '../types';
@@ -85,6 +86,38 @@ const failure = (e: unknown) => {
 
 export function createBatchService(deps: BatchServiceDeps): BatchService {
   const { store, clock, certificates } = deps;
+
+  /**
+   * A CA-limited actor's revoke/renew batch must stay within its CAs: a reference to a certificate of another CA, or
+   * a filter on another CA, refuses the whole batch up front (`provisioner.ca_not_allowed`, 403) before anything is
+   * done, as a single revocation of that certificate is refused. References that name no certificate are left to
+   * fail one by one.
+   */
+  async function checkWithinCas(s: BatchSelection, refs: string[], actor: Actor): Promise<void> {
+    if (!actor.resources?.cas) return;
+    const refused = (ca: { id: string; name: string }, what: string) => {
+      try {
+        checkActorMayUseCa(actor, ca);
+      } catch (e) {
+        const p = toPkiError(e);
+        throw new PkiError(p.code, `${what} is of CA '${ca.name}', outside the CAs you may use: nothing was done`, {
+          details: { ...p.details, caId: ca.id },
+        });
+      }
+    };
+    if (s.ca !== undefined) {
+      const ca = await store.cas.findById(await resolveCaRef(store, s.ca));
+      if (ca) refused(ca, `the filter's CA`);
+    }
+    const cas = new Map<string, CaRow | undefined>();
+    for (const ref of refs) {
+      const row = await certificates.find(ref).catch(() => undefined); // not found, ambiguous: that item fails
+      if (!row) continue;
+      if (!cas.has(row.caId)) cas.set(row.caId, (await store.cas.findById(row.caId)) ?? undefined);
+      const ca = cas.get(row.caId);
+      if (ca) refused(ca, `certificate ${ref}`);
+    }
+  }
 
   /** the selection as references (certificate ids for a filter), checked for size */
   async function select(s: BatchSelection, actor: Actor, defaultStatus?: 'active'): Promise<string[]> {
@@ -182,6 +215,7 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
   ): Promise<BatchOutcome> {
     authorize(actor, 'certificate:revoke');
     const refs = await select(s, actor, 'active');
+    await checkWithinCas(s, refs, actor);
     return run(
       'revoke',
       refs,
@@ -203,6 +237,7 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
   ): Promise<BatchOutcome> {
     authorize(actor, 'certificate:issue');
     const refs = await select(s, actor, 'active');
+    await checkWithinCas(s, refs, actor);
     return run(
       'renew',
       refs,
