@@ -78,6 +78,16 @@ describe('pkim cert bulk: a CSV through the one signing pipeline', { timeout: 60
     }
   };
 
+  /** each failed row's own event (action, row, code) and the batch id they all name, in row order */
+  const rowEvents = (audit: { action: string; details: string }[], action: string) => {
+    const events = audit
+      .filter((e) => e.action === action)
+      .map((e) => JSON.parse(e.details) as Record<string, unknown>);
+    const batch = audit.find((e) => e.action === 'certificate.bulk');
+    for (const d of events) expect(d.batchId).toBe((JSON.parse(batch!.details) as { batchId: string }).batchId);
+    return new Map(events.map((d) => [d.row as number, d.code as string]));
+  };
+
   beforeAll(() => {
     expect(pkim('init', '--json').code).toBe(0);
     expect(pkim('ca', 'create', '--name', 'root', '--subject', 'CN=Bulk Root', '--json').code).toBe(0);
@@ -130,8 +140,10 @@ describe('pkim cert bulk: a CSV through the one signing pipeline', { timeout: 60
     const after = snapshot();
     expect({ ...after, auditSeq: 0 }).toEqual({ ...before, auditSeq: 0 });
     const audit = auditSince(before.auditSeq);
-    expect(audit.map((e) => e.action)).toEqual(['certificate.bulk']);
-    expect(JSON.parse(audit[0]!.details)).toMatchObject({ dryRun: true, rows: 500, failed: 3, issued: 0 });
+    // each bad row audited on its own (batch id, row, code), then the batch
+    expect(audit.map((e) => e.action)).toEqual([...Array(3).fill('certificate.check_failed'), 'certificate.bulk']);
+    expect(rowEvents(audit, 'certificate.check_failed')).toEqual(BAD_ROWS);
+    expect(JSON.parse(audit.at(-1)!.details)).toMatchObject({ dryRun: true, rows: 500, failed: 3, issued: 0 });
   });
 
   it('on a terminal, a batch past the delay shows a progress bar with rate and ETA on stderr', () => {
@@ -170,7 +182,11 @@ describe('pkim cert bulk: a CSV through the one signing pipeline', { timeout: 60
     const after = snapshot();
     expect({ ...after, auditSeq: 0 }).toEqual({ ...before, auditSeq: 0 });
     const audit = auditSince(before.auditSeq);
-    expect(audit.map((e) => [e.action, e.outcome])).toEqual([['certificate.bulk', 'failure']]);
+    expect(audit.map((e) => [e.action, e.outcome])).toEqual([
+      ...Array(3).fill(['certificate.check_failed', 'failure']),
+      ['certificate.bulk', 'failure'],
+    ]);
+    expect(rowEvents(audit, 'certificate.check_failed')).toEqual(BAD_ROWS);
   });
 
   it('per-row: issues the 497 good rows (openssl verifies every one), reports the 3 bad ones, audits each', () => {
@@ -228,6 +244,8 @@ describe('pkim cert bulk: a CSV through the one signing pipeline', { timeout: 60
     // every bad row has its own failure event, the unknown key type (refused before the pipeline) too
     const failures = audit.filter((e) => e.action === 'certificate.issue_failed');
     expect(failures).toHaveLength(3);
+    // those refused by the pipeline (lint, profile) name their batch and row as well
+    expect(rowEvents(audit, 'certificate.issue_failed')).toEqual(BAD_ROWS);
     const refused = failures.map((e) => JSON.parse(e.details) as Record<string, unknown>).find((d) => d.row === 250);
     expect(refused).toMatchObject({ code: 'input.invalid', line: 251, source: 'server-generated-key' });
     expect(refused?.batchId).toMatch(/^blk/);

@@ -91,12 +91,14 @@ type LeafRequest = LeafFromCsrRequest | LeafWithGeneratedKeyRequest;
 /** most failed rows named in the batch audit event (the count is always there) */
 const AUDITED_FAILURES = 100;
 
-function requestOf(r: BulkCsvRow, caId: string, o: BulkIssueOptions): LeafRequest {
+function requestOf(r: BulkCsvRow, caId: string, o: BulkIssueOptions, batchId: string): LeafRequest {
   const common = {
     ca: caId,
     profile: r.profile ?? o.defaults?.profile,
     lifetimeMs: r.validityMs ?? o.defaults?.validityMs,
     sans: r.sans,
+    // a row failing in the pipeline: its `certificate.issue_failed` event names the batch and the row
+    auditDetails: { batchId, row: r.row, line: r.line },
   };
   const hasSubject = Object.values(r.subject).some((v) => v !== undefined);
   if (r.csrPem !== undefined) {
@@ -148,7 +150,7 @@ export function createBulkService(deps: BulkServiceDeps): BulkService {
     const requests: (LeafRequest | undefined)[] = parsed.map((r, i) => {
       try {
         if (r.error) throw r.error;
-        return requestOf(r, caId, o);
+        return requestOf(r, caId, o, batchId);
       } catch (e) {
         refused.set(i, e);
         Object.assign(results[i]!, { status: 'failed', error: failure(e) });
@@ -167,14 +169,31 @@ export function createBulkService(deps: BulkServiceDeps): BulkService {
       o.onProgress?.({ phase, done, total: parsed.length });
     const issued = new Map<number, IssuedCertificate>();
 
+    /** the audit details of a row's own failure event */
+    const rowDetails = (i: number) => {
+      const p = parsed[i]!;
+      return {
+        profile: p.profile ?? o.defaults?.profile,
+        source: p.csrPem !== undefined ? 'csr' : 'server-generated-key',
+        batchId,
+        row: p.row,
+        line: p.line,
+      };
+    };
+    /** a dry run, or the checks of an all-or-nothing batch: each failing row gets its own `certificate.check_failed` */
     const check = async () => {
       for (const [i, r] of requests.entries()) {
+        let error = r ? undefined : refused.get(i);
         if (r) {
           try {
             await pipeline.checkLeaf(r, via);
           } catch (e) {
             Object.assign(results[i]!, { status: 'failed', error: failure(e) });
+            error = e;
           }
+        }
+        if (error !== undefined) {
+          await recordFailure(deps, actor, 'certificate.check_failed', caId, error, { ...rowDetails(i), mode, dryRun });
         }
         await progress('validate', i + 1);
       }
@@ -192,14 +211,7 @@ export function createBulkService(deps: BulkServiceDeps): BulkService {
           }
         } else {
           // as a row refused by the pipeline: its own `certificate.issue_failed` event
-          const p = parsed[i]!;
-          await recordFailure(deps, actor, 'certificate.issue_failed', caId, refused.get(i), {
-            profile: p.profile ?? o.defaults?.profile,
-            source: p.csrPem !== undefined ? 'csr' : 'server-generated-key',
-            batchId,
-            row: p.row,
-            line: p.line,
-          });
+          await recordFailure(deps, actor, 'certificate.issue_failed', caId, refused.get(i), rowDetails(i));
         }
         await progress('issue', i + 1);
       }

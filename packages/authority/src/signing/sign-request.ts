@@ -39,6 +39,8 @@ interface LeafCommon {
   commitWith?: (certificate: CertificateRow) => ChannelWrites;
   /** id of the certificate this one renews: stored as `renewedFrom` (the old one's `renewedBy` points back) */
   renewedFrom?: string;
+  /** extra details of this request's `certificate.issue_failed` event (a bulk CSV row: batchId, row, line) */
+  auditDetails?: Record<string, unknown>;
 }
 
 /** Writes a channel adds to the certificate's transaction (never another certificate). */

@@ -406,6 +406,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       throw await recordFailure(deps, via.actor, 'certificate.issue_failed', r.ca, e, {
         profile: r.profile,
         source: r.kind === 'leaf-csr' ? 'csr' : 'server-generated-key',
+        ...r.auditDetails,
       });
     }
   }
@@ -460,6 +461,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         batch: requests.length,
         signed: issued.length,
         committed: 0,
+        ...current?.auditDetails,
       });
     }
   }
