@@ -171,6 +171,8 @@ describe('architecture: one door', () => {
 
   it('the signing pipeline is the only caller of the certificate encoder and of key signing for certificates', () => {
     const PIPELINE = 'packages/authority/src/signing/signing-pipeline.ts';
+    /** the pipeline's certificate steps (plan → lint → encode → sign → assemble → verify): one function, two paths */
+    const CERTIFICATE_STEPS = 'packages/authority/src/signing/certificate-steps.ts';
     /** the pipeline's CPU-bound steps as they run in a worker thread, called only through the compute pool */
     const PIPELINE_WORKER_STEPS = 'packages/authority/src/compute/compute-jobs.ts';
     /** other key signing, each for something that is not a certificate */
@@ -193,7 +195,16 @@ describe('architecture: one door', () => {
       }
     }
     for (const f of callers.encoder) {
-      if (f !== PIPELINE && f !== PIPELINE_WORKER_STEPS) bad.push(`${f} uses the certificate encoder`);
+      if (f !== CERTIFICATE_STEPS) bad.push(`${f} uses the certificate encoder`);
+    }
+    // the certificate steps run on the main thread (the pipeline) and in a worker (its jobs), nowhere else
+    const STEPS_IMPORT = /^import (?!type )[^;]*from '[./]+\/(signing\/)?certificate-steps';/m;
+    const steps = workspaces
+      .flatMap(srcFiles)
+      .filter((f) => STEPS_IMPORT.test(read(f)))
+      .map((f) => relative(REPO_ROOT, f));
+    for (const f of steps) {
+      if (f !== PIPELINE && f !== PIPELINE_WORKER_STEPS) bad.push(`${f} runs the certificate steps`);
     }
     // the pool's certificate job is started by the pipeline only
     for (const ws of workspaces) {
@@ -207,9 +218,10 @@ describe('architecture: one door', () => {
       if (!NON_CERTIFICATE_SIGNERS[f]) bad.push(`${f} signs with a CA key outside the pipeline`);
       else if (ENCODER.test(read(join(REPO_ROOT, f)))) bad.push(`${f} signs certificates`);
     }
-    // positive control: the rule sees the pipeline itself
-    expect(callers.encoder).toContain(PIPELINE);
+    // positive control: the rule sees the pipeline itself and both paths of its certificate steps
+    expect(callers.encoder).toEqual([CERTIFICATE_STEPS]);
     expect(callers.sign).toContain(PIPELINE);
+    expect(steps.sort()).toEqual([PIPELINE_WORKER_STEPS, PIPELINE]);
     expect(bad).toEqual([]);
   });
 });

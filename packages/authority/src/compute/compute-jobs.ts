@@ -6,17 +6,9 @@
  */
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { PkiError, type KeyType } from '@pkim/shared';
-import {
-  assembleCertificate,
-  assertLintClean,
-  buildOcspResponse,
-  decodeCsr,
-  encodeTbsCertificate,
-  lintCertificate,
-  planCertificate,
-  verifyCertificateSignature,
-} from '@pkim/core';
+import { buildOcspResponse, decodeCsr } from '@pkim/core';
 import { x509SignArguments } from '@pkim/keys';
+import { signCertificatePlan } from '../signing/certificate-steps';
 import type { ComputeJob, ComputeResult } from './compute-protocol';
 
 export * from './compute-protocol';
@@ -37,15 +29,12 @@ export async function runJob(
     case 'csr':
       return decodeCsr(job.csr);
     case 'certificate': {
-      const plan = planCertificate(job.input);
-      assertLintClean(lintCertificate(plan, { now: job.now }));
-      const tbs = encodeTbsCertificate(plan);
-      const key = await keyOf(job.key.uri, job.key.keyType);
-      const der = assembleCertificate(tbs, plan.issuerKeyType, signWith(key, job.key.keyType, tbs));
-      if (!verifyCertificateSignature(der, job.key.publicKey)) {
-        throw new PkiError('certificate.verify_failed', `${job.what} does not verify against the signing key`);
-      }
-      return { der, subjectKeyIdentifier: plan.subjectKeyIdentifier };
+      const signer = {
+        publicKey: job.key.publicKey,
+        sign: async (tbs: Uint8Array) => signWith(await keyOf(job.key.uri, job.key.keyType), job.key.keyType, tbs),
+        verifyInThread: true,
+      };
+      return signCertificatePlan(job.input, job.now, signer, job.what);
     }
     case 'ocsp': {
       const key = await keyOf(job.key.uri, job.key.keyType);

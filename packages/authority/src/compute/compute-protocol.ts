@@ -5,6 +5,7 @@
  */
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { CertificatePlanInput, DecodedCsr, OcspResponseInput } from '@pkim/core';
+import type { SignedCertificate } from '../signing/certificate-steps';
 
 /** The CA key a job signs with: the worker holds it when its backend lent it (KeyLender). */
 export interface JobKey {
@@ -24,7 +25,7 @@ export type ComputeJob =
 
 export interface ComputeResults {
   csr: DecodedCsr;
-  certificate: { der: Uint8Array; subjectKeyIdentifier: Uint8Array };
+  certificate: SignedCertificate;
   ocsp: Uint8Array;
 }
 

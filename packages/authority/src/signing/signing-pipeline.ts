@@ -1,11 +1,9 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { PkiError, checkTimestampMs, newId, type KeyType } from '@pkim/shared';
 import {
-  assembleCertificate,
   assertLintClean,
   checkSanLimits,
   decodeCsrAsync,
-  encodeTbsCertificate,
   formatDn,
   generateKeyPairAsync,
   generateSerial,
@@ -15,7 +13,6 @@ import {
   resolveProfile,
   serialToHex,
   toPem,
-  verifyCertificateSignatureAsync,
   type CertificatePlanInput,
   type DecodedCsr,
   type DistinguishedName,
@@ -33,6 +30,7 @@ import { commonNameOf, subjectToDn } from '../subject-input';
 import { lacksRevocationUrls, urlsOfCa } from '../url-plan';
 import { caCreatedEvent, caKeyCreatedEvent, newCaRow } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
+import { signCertificatePlan, type SignedCertificate } from './certificate-steps';
 import { provisionerRef, type Provisioner } from './provisioner';
 import {
   applyLifetime,
@@ -175,31 +173,22 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   }
 
   /**
-   * plan → lint once → encode → sign → assemble → verify: in a worker thread when there is a pool and the CA key
-   * can be lent to it (software keys), else here (HSM/KMS keys sign through their backend)
+   * plan → lint once → encode → sign → assemble → verify (certificate-steps.ts): in a worker thread when there is a
+   * pool and the CA key can be lent to it (software keys), else here (HSM/KMS keys sign through their backend)
    */
   async function signPlan(
     input: CertificatePlanInput,
     now: number,
     signer: { keyUri: string; keyType: KeyType; publicKey: Uint8Array },
     what: string,
-  ): Promise<{ subjectKeyIdentifier: Uint8Array; der: Uint8Array }> {
+  ): Promise<SignedCertificate> {
     checkTimestampMs(input.notAfter, 'notAfter');
     if (compute?.signsWith(signer.keyUri)) {
       const key = { uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey };
       return compute.signCertificate(input, now, key, what);
     }
-    const plan = planCertificate(input);
-    assertLintClean(lintCertificate(plan, { now }));
-    const tbs = encodeTbsCertificate(plan);
-    const signature = await keys
-      .signer({ uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey })
-      .sign(tbs);
-    const der = assembleCertificate(tbs, plan.issuerKeyType, signature);
-    if (!(await verifyCertificateSignatureAsync(der, signer.publicKey))) {
-      throw new PkiError('certificate.verify_failed', `${what} does not verify against the signing key`);
-    }
-    return { subjectKeyIdentifier: plan.subjectKeyIdentifier, der };
+    const key = keys.signer({ uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey });
+    return signCertificatePlan(input, now, { publicKey: signer.publicKey, sign: (tbs) => key.sign(tbs) }, what);
   }
 
   /** provisioner policy for a leaf on a resolved CA: CA, profile (+ modifiers), key type, names, lifetime */

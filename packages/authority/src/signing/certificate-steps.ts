@@ -1,0 +1,54 @@
+/**
+ * The certificate steps of the one signing pipeline: plan → lint once → encode → sign → assemble → verify. Both paths
+ * run this function: the main thread (signing-pipeline.ts, any key backend: software, PKCS#11, KMIP) and a worker
+ * thread (compute-jobs.ts, a lent software key). A new step goes here, so neither path can miss it; the pipeline
+ * decides everything else (CA, policy, serial, times, persistence). Loaded with the pipeline, not by commands that
+ * never sign.
+ */
+import { PkiError } from '@pkim/shared';
+import {
+  assembleCertificate,
+  assertLintClean,
+  encodeTbsCertificate,
+  lintCertificate,
+  planCertificate,
+  verifyCertificateSignature,
+  verifyCertificateSignatureAsync,
+  type CertificatePlanInput,
+} from '@pkim/core';
+
+/** The CA key that signs a planned certificate. */
+export interface CertificateSigner {
+  /** SubjectPublicKeyInfo DER of the CA key: the assembled certificate is verified against it */
+  publicKey: Uint8Array;
+  /** the signature of the TBSCertificate bytes */
+  sign(tbs: Uint8Array): Promise<Uint8Array> | Uint8Array;
+  /**
+   * verify on this thread (a worker thread, the unit of parallelism of the compute pool); otherwise the check runs
+   * on libuv's thread pool and the main thread stays free
+   */
+  verifyInThread?: boolean;
+}
+
+export interface SignedCertificate {
+  der: Uint8Array;
+  subjectKeyIdentifier: Uint8Array;
+}
+
+/** plan → lint once (at `now`) → encode → sign → assemble → verify; `what` names the certificate in the error */
+export async function signCertificatePlan(
+  input: CertificatePlanInput,
+  now: number,
+  signer: CertificateSigner,
+  what: string,
+): Promise<SignedCertificate> {
+  const plan = planCertificate(input);
+  assertLintClean(lintCertificate(plan, { now }));
+  const tbs = encodeTbsCertificate(plan);
+  const der = assembleCertificate(tbs, plan.issuerKeyType, await signer.sign(tbs));
+  const verified = signer.verifyInThread
+    ? verifyCertificateSignature(der, signer.publicKey)
+    : await verifyCertificateSignatureAsync(der, signer.publicKey);
+  if (!verified) throw new PkiError('certificate.verify_failed', `${what} does not verify against the signing key`);
+  return { der, subjectKeyIdentifier: plan.subjectKeyIdentifier };
+}
