@@ -1,6 +1,6 @@
 /**
  * `npm run bench:http`: HTTP throughput of `pkim serve` against `cfssl serve`, in ONE run, each server in its own
- * process and the load generator (autocannon's CLI) in another, as a user's clients are.
+ * process and the load generator (autocannon, through its API) in another, as a user's clients are.
  *
  *   1. builds the CLI (scripts/build.mjs, like `npm pack`) into node_modules/.cache/pkim-bench-build;
  *   2. measures the two-core node:crypto floor of CSR signing (one worker thread per core: verify the CSR signature
@@ -126,24 +126,24 @@ interface Target {
 }
 
 let bodyCount = 0;
-/** `autocannon` in its own process (its CLI, JSON output). */
+/**
+ * autocannon in its own process, through its API rather than its CLI: the CLI reads `-i <file>` as UTF-8, which
+ * garbles a binary body (a DER OCSP request became a malformedRequest answer, so the OCSP rows measured errors until
+ * this was noticed). The runner reads the body as bytes and prints the same JSON result as `autocannon -j`.
+ */
+const RUNNER = `
+const autocannon = require(process.argv[1]);
+const fs = require('node:fs');
+const o = JSON.parse(process.argv[2]);
+autocannon({ ...o, body: fs.readFileSync(o.bodyFile) }, (err, r) => {
+  if (err) { console.error(err); process.exit(1); }
+  process.stdout.write(JSON.stringify(r));
+});`;
 async function load(dir: string, t: Target, duration: number): Promise<LoadResult> {
   const bodyFile = join(dir, `body-${bodyCount++}`);
   writeFileSync(bodyFile, t.body);
-  const args = [
-    join(ROOT, 'node_modules/autocannon/autocannon.js'),
-    '-c',
-    String(connections),
-    '-d',
-    String(duration),
-    '-m',
-    t.method ?? 'POST',
-    '-i',
-    bodyFile,
-    '-j',
-  ];
-  for (const [k, v] of Object.entries(t.headers ?? {})) args.push('-H', `${k}=${v}`);
-  args.push(t.url);
+  const opts = { url: t.url, connections, duration, method: t.method ?? 'POST', headers: t.headers ?? {}, bodyFile };
+  const args = ['-e', RUNNER, join(ROOT, 'node_modules/autocannon'), JSON.stringify(opts)];
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -376,6 +376,24 @@ try {
   const ocspHeaders = { 'content-type': 'application/ocsp-request' };
   const ocspNoNonce = { url: `${base}/ocsp`, headers: ocspHeaders, body: ocspReq('req.der', false) };
   const ocspNonce = { url: `${base}/ocsp`, headers: ocspHeaders, body: ocspReq('req-nonce.der', true) };
+  // what the OCSP rows measure must be real answers: each request once, its response verified by openssl
+  for (const [name, t] of [
+    ['resp.der', ocspNoNonce],
+    ['resp-nonce.der', ocspNonce],
+  ] as const) {
+    const r = await fetch(t.url, { method: 'POST', headers: t.headers, body: t.body });
+    writeFileSync(join(dir, name), Buffer.from(await r.arrayBuffer()));
+    const text = execFileSync(
+      'openssl',
+      ['ocsp', '-respin', join(dir, name), '-issuer', join(dir, 'ca.pem'), '-CAfile', join(dir, 'ca.pem')].concat([
+        '-no_nonce',
+        '-cert',
+        join(dir, 'leaf.pem'),
+      ]),
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    if (!text.includes(': good')) throw new Error(`OCSP answer for ${name} is not a verified "good": ${text}`);
+  }
 
   // BENCH_ONLY=pkim (comma-separated row names: pkim,cfssl,svid,vault,ocsp,ocsp-nonce) skips the other rows
   const only = process.env.BENCH_ONLY?.split(',');

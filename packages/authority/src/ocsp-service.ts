@@ -267,9 +267,10 @@ export function createOcspService(
     return { der, statuses: [l.status] };
   }
 
+  let codecs: typeof import('./asn1-codecs') | undefined;
   return {
     async respond(requestDer, options) {
-      const { ocspErrorResponse, parseOcspRequest } = await import('./asn1-codecs');
+      const { ocspErrorResponse, parseOcspRequest } = (codecs ??= await import('./asn1-codecs'));
       let parsed: ReturnType<typeof parseOcspRequest>;
       try {
         parsed = parseOcspRequest(requestDer);

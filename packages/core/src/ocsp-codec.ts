@@ -7,7 +7,6 @@ import {
   CertID,
   CertStatus,
   KeyHash,
-  OCSPRequest,
   OCSPResponse,
   OCSPResponseStatus,
   ResponderID,
@@ -23,6 +22,7 @@ import type { SignFn } from './types';
 import { issuerFactsOf } from './certificate-parser';
 import { hashSubjectPublicKey, signatureAlgorithmDer } from './key-inspector';
 import { serialToHex } from './serial-number';
+import { at, children, content, decodeOid, DerError, raw, readWhole, type Tlv } from './der-reader';
 
 export const OCSP_HASH_OIDS = { sha1: '1.3.14.3.2.26', sha256: '2.16.840.1.101.3.4.2.1' } as const;
 const HASH_BY_OID: Record<string, 'sha1' | 'sha256'> = {
@@ -49,28 +49,71 @@ export interface ParsedOcspRequest {
   nonce?: Uint8Array;
 }
 
-/** Parses a DER OCSPRequest. Throws `ocsp.malformed_request`. */
+function expectTag(t: Tlv, tag: number, what: string): Tlv {
+  if (t.tag !== tag) throw new DerError(`${what}: expected tag 0x${tag.toString(16)}, got 0x${t.tag.toString(16)}`);
+  return t;
+}
+
+/**
+ * Parses a DER OCSPRequest (RFC 6960 §4.1.1) with the bounds-checked DER reader: the responder's hot path reads every
+ * request, and the schema-class parser cost ≈ 0.5 ms per request (docs/benchmarks.md). The CertID is returned as the
+ * bytes the client sent. Throws `ocsp.malformed_request`.
+ */
 export function parseOcspRequest(der: Uint8Array): ParsedOcspRequest {
-  let req: OCSPRequest;
+  let parsed: ParsedOcspRequest;
   try {
-    req = AsnConvert.parse(der, OCSPRequest);
+    parsed = parseOcspRequestDer(der);
   } catch (e) {
     throw new PkiError('ocsp.malformed_request', `malformed OCSP request: ${(e as Error).message}`);
   }
-  const list = req.tbsRequest?.requestList ?? [];
-  if (list.length === 0) throw new PkiError('ocsp.malformed_request', 'the OCSP request contains no certificate');
-  const requests = list.map((r) => {
-    const c = r.reqCert;
+  if (parsed.requests.length === 0)
+    throw new PkiError('ocsp.malformed_request', 'the OCSP request contains no certificate');
+  return parsed;
+}
+
+function parseOcspRequestDer(der: Uint8Array): ParsedOcspRequest {
+  const top = expectTag(readWhole(der), 0x30, 'OCSPRequest');
+  const outer = children(der, top);
+  const tbs = expectTag(at(outer, 0, 'tbsRequest'), 0x30, 'tbsRequest');
+  if (outer.length > 2 || (outer[1] && outer[1].tag !== 0xa0))
+    throw new DerError('OCSPRequest: unexpected element after tbsRequest');
+  const items = children(der, tbs);
+  let i = 0;
+  if (items[i]?.tag === 0xa0) i++; // version [0] EXPLICIT
+  if (items[i]?.tag === 0xa1) i++; // requestorName [1] EXPLICIT
+  const list = expectTag(at(items, i++, 'requestList'), 0x30, 'requestList');
+  const extensions = items[i]?.tag === 0xa2 ? items[i++] : undefined;
+  if (i !== items.length) throw new DerError('tbsRequest: unexpected element');
+  const requests = children(der, list).map((r) => {
+    const parts = children(der, expectTag(r, 0x30, 'Request'));
+    if (parts.length > 2 || (parts[1] && parts[1].tag !== 0xa0)) throw new DerError('Request: unexpected element');
+    const certId = expectTag(at(parts, 0, 'reqCert'), 0x30, 'CertID');
+    const fields = children(der, certId);
+    if (fields.length !== 4) throw new DerError('CertID: expected 4 elements');
+    const alg = children(der, expectTag(fields[0]!, 0x30, 'hashAlgorithm'));
+    if (alg.length < 1 || alg.length > 2) throw new DerError('hashAlgorithm: expected an OID and optional parameters');
+    const serial = content(der, expectTag(fields[3]!, 0x02, 'serialNumber'));
+    if (serial.length === 0) throw new DerError('serialNumber: empty INTEGER');
     return {
-      hashAlgorithmOid: c.hashAlgorithm.algorithm,
-      issuerNameHash: new Uint8Array(c.issuerNameHash.buffer),
-      issuerKeyHash: new Uint8Array(c.issuerKeyHash.buffer),
-      serialHex: serialToHex(new Uint8Array(c.serialNumber)),
-      certIdDer: new Uint8Array(AsnConvert.serialize(c)),
+      hashAlgorithmOid: decodeOid(content(der, expectTag(alg[0]!, 0x06, 'hash algorithm'))),
+      issuerNameHash: content(der, expectTag(fields[1]!, 0x04, 'issuerNameHash')).slice(),
+      issuerKeyHash: content(der, expectTag(fields[2]!, 0x04, 'issuerKeyHash')).slice(),
+      serialHex: serialToHex(serial),
+      certIdDer: raw(der, certId).slice(),
     };
   });
-  const nonceExt = (req.tbsRequest.requestExtensions ?? []).find((e) => e.extnID === id_pkix_ocsp_nonce);
-  return nonceExt ? { requests, nonce: new Uint8Array(nonceExt.extnValue.buffer) } : { requests };
+  if (!extensions) return { requests };
+  const wrapped = children(der, extensions);
+  if (wrapped.length !== 1) throw new DerError('requestExtensions: expected one SEQUENCE');
+  for (const ext of children(der, expectTag(wrapped[0]!, 0x30, 'Extensions'))) {
+    const f = children(der, expectTag(ext, 0x30, 'Extension'));
+    const oid = decodeOid(content(der, expectTag(at(f, 0, 'extnID'), 0x06, 'extnID')));
+    if (f.length === 3) expectTag(f[1]!, 0x01, 'critical');
+    else if (f.length !== 2) throw new DerError('Extension: expected 2 or 3 elements');
+    const value = expectTag(f[f.length - 1]!, 0x04, 'extnValue');
+    if (oid === id_pkix_ocsp_nonce) return { requests, nonce: content(der, value).slice() };
+  }
+  return { requests };
 }
 
 /** CertID hashes of an issuer: hash of its subject Name DER and of its subjectPublicKey bits. */

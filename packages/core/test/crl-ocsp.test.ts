@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { OCSPRequest } from '@peculiar/asn1-ocsp';
 import { PkiError, REVOCATION_REASONS } from '@pkim/shared';
 import {
   buildCrl,
@@ -371,6 +373,63 @@ describe('OCSP', () => {
     });
     expect(v.ok, v.output).toBe(true);
     expect(v.output).toMatch(/Cert Status: good/);
+  });
+
+  it('reads requests as the schema parser does: several certificates, nonce or none, SHA-1 or SHA-256', () => {
+    const two = withTempDir((dir) => {
+      writeFileSync(join(dir, 'a.pem'), leaves[0]!.pem);
+      writeFileSync(join(dir, 'b.pem'), leaves[1]!.pem);
+      writeFileSync(join(dir, 'issuer.pem'), inter.pem);
+      const args = ['ocsp', '-issuer', join(dir, 'issuer.pem'), '-cert', join(dir, 'a.pem')];
+      const r = opensslRaw([...args, '-cert', join(dir, 'b.pem'), '-reqout', join(dir, 'req.der')]);
+      if (r.status !== 0) throw new Error(r.output);
+      return new Uint8Array(readFileSync(join(dir, 'req.der')));
+    });
+    const requests = [
+      two,
+      opensslOcspRequest(leaves[0]!.pem, inter.pem, ['-no_nonce']),
+      opensslOcspRequest(leaves[2]!.pem, inter.pem, ['-sha256']),
+    ];
+    for (const der of requests) {
+      const ours = parseOcspRequest(der);
+      const theirs = AsnConvert.parse(der, OCSPRequest);
+      expect(ours.requests.map((r) => r.serialHex)).toEqual(
+        theirs.tbsRequest.requestList.map((r) =>
+          Buffer.from(r.reqCert.serialNumber).toString('hex').replace(/^00/, ''),
+        ),
+      );
+      expect(ours.requests.map((r) => Buffer.from(r.certIdDer).toString('hex'))).toEqual(
+        theirs.tbsRequest.requestList.map((r) => Buffer.from(AsnConvert.serialize(r.reqCert)).toString('hex')),
+      );
+      const nonce = theirs.tbsRequest.requestExtensions?.find((e) => e.extnID === '1.3.6.1.5.5.7.48.1.2');
+      expect(ours.nonce && Buffer.from(ours.nonce).toString('hex')).toEqual(
+        nonce && Buffer.from(nonce.extnValue.buffer).toString('hex'),
+      );
+    }
+    expect(parseOcspRequest(two).requests.map((r) => r.serialHex)).toEqual([
+      leaves[0]!.serialHex,
+      leaves[1]!.serialHex,
+    ]);
+  });
+
+  it('refuses requests that are not exactly one well-formed OCSPRequest', () => {
+    const good = opensslOcspRequest(leaves[0]!.pem, inter.pem, ['-no_nonce']);
+    const bad = [
+      Buffer.concat([good, Buffer.from([0x05, 0x00])]), // trailing bytes
+      Buffer.from(good).fill(0x31, 0, 1), // a SET, not a SEQUENCE
+      good.subarray(0, good.length - 1), // truncated
+      Buffer.from('3000', 'hex'), // no tbsRequest
+      Buffer.from('30043002' + '3000', 'hex'), // an empty request list
+    ];
+    for (const der of bad) {
+      let code: string | undefined;
+      try {
+        parseOcspRequest(der);
+      } catch (e) {
+        code = (e as PkiError).code;
+      }
+      expect(code, Buffer.from(der).toString('hex')).toBe('ocsp.malformed_request');
+    }
   });
 
   it('rejects garbage as ocsp.malformed_request and encodes error responses', () => {
