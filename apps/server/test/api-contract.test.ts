@@ -103,6 +103,15 @@ const CLI_LISTS: Partial<Record<RestTwinName, string[]>> = {
   'notification.listRules': ['notify', 'rule', 'list'],
   'notification.listDeliveries': ['notify', 'deliveries'],
   'vault.mounts.list': ['vault', 'mounts'],
+  'insights.profiles': ['profile', 'list'],
+  'ssh.listCas': ['ssh', 'ca', 'list'],
+  'ssh.listCertificates': ['ssh', 'list'],
+  'ssh.fleetTokens': ['ssh', 'fleet-token', 'list'],
+  'ssh.listEnvironments': ['ssh', 'env', 'list'],
+  'ssh.listHosts': ['ssh', 'host', 'list'],
+  'ssh.listUsers': ['ssh', 'user', 'list'],
+  'ssh.listPrincipals': ['ssh', 'principal', 'list'],
+  'ssh.listBlocks': ['ssh', 'blocks'],
 };
 /** fields that change by being read (the token the test authenticates with) */
 const VOLATILE = new Set(['lastUsedAt']);
@@ -178,6 +187,10 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
       ACTORS.admin,
     );
     token = (await a.auth.createToken({ name: 'contract', role: 'admin' }, ACTORS.admin)).token;
+    await a.auth.createUser(
+      { username: 'contract-login', password: 'contract-password-1', role: 'auditor' },
+      ACTORS.admin,
+    );
     app = await buildServer(a, { logger: false, backgroundJobs: false, rateLimit: false, console: false });
     base = await listen(app);
   });
@@ -431,6 +444,49 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
     // an object with an `items` field among others is one object; `{ items }` alone is a list without its cursor
     expect(contractViolations({ id: 'job', state: 'succeeded', items: [] })).toEqual([]);
     expect(contractViolations({ items: [] })).toEqual(['page keys items', 'nextCursor not a string or null']);
+  });
+
+  it('token create and login: expiresAt RFC 3339, a token limit maxLifetime a duration on the three', async () => {
+    const viaCli = await cliJson('token', 'create', '--name', 'c-cli', '--role', 'operator', '--max-lifetime', '30d');
+    const viaRest = await rest('POST', '/tokens', {
+      name: 'c-rest',
+      role: 'operator',
+      expiresIn: '30d',
+      resources: { maxLifetime: '30d' },
+    });
+    expect(viaRest.status).toBe(201);
+    // the first version's maxLifetimeMs is still accepted on input, and answered as a duration
+    const viaTrpc = await trpc(
+      'token.create',
+      { name: 'c-trpc', role: 'operator', resources: { maxLifetimeMs: 30 * 86_400_000 } },
+      true,
+    );
+    expect(viaTrpc.status, JSON.stringify(viaTrpc.error)).toBe(200);
+    for (const t of [viaCli, viaRest.body, viaTrpc.data!]) {
+      expect(t.expiresAt).toMatch(RFC3339);
+      // the default lifetime of a token: 90 days
+      expect(Date.parse(t.expiresAt as string) - Date.now()).toBeGreaterThan(29 * 86_400_000);
+    }
+    expect(keysOf(viaRest.body)).toEqual(['expiresAt', 'id', 'token']);
+    expect(keysOf(viaCli)).toEqual(['expiresAt', 'id', 'role', 'token']);
+    const listed = (await rest('GET', '/tokens')).body.items as { name: string; resources: unknown }[];
+    for (const name of ['c-cli', 'c-rest', 'c-trpc'])
+      expect(listed.find((t) => t.name === name)?.resources, name).toEqual({ maxLifetime: '30d' });
+    const both = await rest('POST', '/tokens', {
+      name: 'c-both',
+      role: 'operator',
+      resources: { maxLifetime: '30d', maxLifetimeMs: 1000 },
+    });
+    expect(both.status).toBe(400);
+    // the console's login answer: the session's end as RFC 3339
+    const login = await fetch(`${base}/trpc/user.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'contract-login', password: 'contract-password-1' }),
+    });
+    const answer = ((await login.json()) as { result: { data: { expiresAt: unknown } } }).result.data;
+    expect(answer.expiresAt).toMatch(RFC3339);
+    expect(Date.parse(answer.expiresAt as string)).toBeGreaterThan(Date.now());
   });
 
   it('token and user lists: the contract objects on the three transports, never a secret or a hash', async () => {

@@ -13,6 +13,7 @@ export * from './bulk-schemas';
 export * from './notification-schemas';
 export * from './rest-routes';
 export * from './ssh-schemas';
+export * from './ssh-views';
 export * from './spiffe-schemas';
 export * from './acme-schemas';
 export * from './vault-schemas';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatDuration } from '@pkim/shared';
 import {
   durationSchema,
   idSchema,
@@ -7,24 +8,52 @@ import {
   pageSchema,
   rfc3339Schema,
   textField,
-  timestampSchema,
+  ttlSchema,
+  ttlToMs,
   userRoleSchema,
 } from './common-schemas';
 
 export const tokenScopeSchema = z
   .string()
   .regex(/^(\*|[a-z]+:(\*|[a-z]+))$/, 'scopes look like certificate:issue or certificate:*');
-/** what a token may act on; every list narrows (absent = no limit) */
-export const tokenResourcesSchema = z
+const resourceLists = {
+  cas: z.array(z.string().min(1).max(128)).max(64).optional(),
+  profiles: z.array(z.string().min(1).max(64)).max(64).optional(),
+  names: z.array(z.string().min(1).max(512)).max(256).optional(),
+  /** SPIFFE identities: `<service type>/<instance id glob>` */
+  spiffe: z.array(z.string().min(1).max(256)).max(256).optional(),
+};
+/**
+ * What a token may act on; every list narrows (absent = no limit). `maxLifetime`: the longest certificate lifetime it
+ * may get, a duration (`90d`) like every lifetime on the wire.
+ */
+export const tokenResourcesSchema = z.object({ ...resourceLists, maxLifetime: z.string().optional() }).strict();
+/**
+ * The same on input: `maxLifetime` as `ttl` is (a duration string or seconds); the first version's `maxLifetimeMs`
+ * (milliseconds) is still accepted. Both become the authority's `maxLifetimeMs`.
+ */
+export const tokenResourcesInputSchema = z
   .object({
-    cas: z.array(z.string().min(1).max(128)).max(64).optional(),
-    profiles: z.array(z.string().min(1).max(64)).max(64).optional(),
-    names: z.array(z.string().min(1).max(512)).max(256).optional(),
+    ...resourceLists,
+    maxLifetime: ttlSchema.optional(),
     maxLifetimeMs: z.number().int().positive().optional(),
-    /** SPIFFE identities: `<service type>/<instance id glob>` */
-    spiffe: z.array(z.string().min(1).max(256)).max(256).optional(),
   })
-  .strict();
+  .strict()
+  .refine((r) => r.maxLifetime === undefined || r.maxLifetimeMs === undefined, {
+    error: 'give maxLifetime or maxLifetimeMs, not both',
+  })
+  .transform(({ maxLifetime, maxLifetimeMs, ...lists }) => {
+    const ms = maxLifetime === undefined ? maxLifetimeMs : ttlToMs(maxLifetime);
+    return ms === undefined ? lists : { ...lists, maxLifetimeMs: ms };
+  });
+/** a token's resources as the authority keeps them (lifetime in milliseconds) */
+export type TokenResourcesRecord = Omit<z.infer<typeof tokenResourcesSchema>, 'maxLifetime'> & {
+  maxLifetimeMs?: number;
+};
+export function toTokenResourcesDto(r: TokenResourcesRecord): z.infer<typeof tokenResourcesSchema> {
+  const { maxLifetimeMs, ...lists } = r;
+  return maxLifetimeMs === undefined ? lists : { ...lists, maxLifetime: formatDuration(maxLifetimeMs) };
+}
 /** An API token on the wire: never its secret nor its hash. */
 export const tokenSchema = z.object({
   id: z.string(),
@@ -45,7 +74,7 @@ export interface TokenRecord {
   name: string;
   role: TokenDto['role'];
   scopes: string[];
-  resources: TokenDto['resources'] | undefined;
+  resources: TokenResourcesRecord | null | undefined;
   expiresAt: number | null;
   lastUsedAt: number | null;
   revokedAt: number | null;
@@ -57,7 +86,7 @@ export function toTokenDto(t: TokenRecord): TokenDto {
     name: t.name,
     role: t.role,
     scopes: t.scopes,
-    resources: t.resources ?? null,
+    resources: t.resources ? toTokenResourcesDto(t.resources) : null,
     expiresAt: isoTimeOrNull(t.expiresAt),
     lastUsedAt: isoTimeOrNull(t.lastUsedAt),
     revokedAt: isoTimeOrNull(t.revokedAt),
@@ -69,15 +98,18 @@ export const tokenCreateInputSchema = z
     name: textField(128),
     role: userRoleSchema,
     scopes: z.array(tokenScopeSchema).max(32).optional(),
-    resources: tokenResourcesSchema.optional(),
+    resources: tokenResourcesInputSchema.optional(),
     /** e.g. 30d; `never`: no expiry; omitted: the server's default (90 days, PKIM_TOKEN_TTL) */
     expiresIn: z.union([z.literal('never'), durationSchema]).optional(),
   })
   .strict();
-/** the secret is returned once and never again */
+/** the secret is returned once and never again; `expiresAt` RFC 3339 (null: never) */
 export const tokenCreatedSchema = z.object({
   id: z.string(),
   token: z.string(),
-  expiresAt: timestampSchema.nullable(),
+  expiresAt: rfc3339Schema.nullable(),
 });
+export function toTokenCreatedDto(r: { id: string; token: string; expiresAt: number | null }) {
+  return { id: r.id, token: r.token, expiresAt: isoTimeOrNull(r.expiresAt) };
+}
 export const tokenRevokeInputSchema = z.object({ id: idSchema }).strict();

@@ -1,13 +1,5 @@
 import { z } from 'zod';
-import {
-  idSchema,
-  isoTime,
-  isoTimeOrNull,
-  pageSchema,
-  rfc3339Schema,
-  timestampSchema,
-  userRoleSchema,
-} from './common-schemas';
+import { idSchema, isoTime, isoTimeOrNull, pageSchema, rfc3339Schema, userRoleSchema } from './common-schemas';
 
 export const usernameSchema = z
   .string()
@@ -81,5 +73,6 @@ export const loginInputSchema = z
 export const loginOutputSchema = z.object({
   user: z.object({ id: z.string(), name: z.string().nullable(), role: userRoleSchema }),
   csrfToken: z.string(),
-  expiresAt: timestampSchema,
+  /** when the session ends (RFC 3339) */
+  expiresAt: rfc3339Schema,
 });

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { PkiError, formatDuration } from '@pkim/shared';
+import { PkiError } from '@pkim/shared';
 import type { KeyType } from '@pkim/shared';
-import type { CreateSshCaInput, SshCaView, SshCertificateRow, SshCertType, SshFleetOperation } from '@pkim/authority';
+import type { CreateSshCaInput, SshCertType, SshFleetOperation } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import { collect, durationOption, intOption, keyTypeOption, readInputFile, writeOutputFile } from '../cli-parsers';
 import { offering } from '../option-values';
@@ -46,42 +46,6 @@ const typeOption = offering(['user', 'host'], (v: string): SshCertType => {
   if (v !== 'user' && v !== 'host') throw new PkiError('input.invalid', `--type must be user or host, got '${v}'`);
   return v;
 });
-
-function caSummary(v: SshCaView) {
-  return {
-    id: v.ca.id,
-    name: v.ca.name,
-    type: v.ca.certType,
-    environment: v.environment,
-    status: v.ca.status,
-    keyType: v.ca.keyType,
-    backend: v.ca.keyBackend,
-    fingerprint: v.ca.fingerprint,
-    maxTtl: formatDuration(v.ca.maxTtlMs),
-    defaultTtl: formatDuration(v.ca.defaultTtlMs),
-    publicKey: v.publicKey,
-    createdAt: date(v.ca.createdAt),
-  };
-}
-
-function certSummary(c: SshCertificateRow) {
-  return {
-    id: c.id,
-    caId: c.caId,
-    serial: c.serial,
-    keyId: c.keyId,
-    type: c.certType,
-    principals: c.principals,
-    validAfter: date(c.validAfter),
-    validBefore: date(c.validBefore),
-    criticalOptions: c.criticalOptions,
-    extensions: Object.keys(c.extensions),
-    keyFingerprint: c.keyFingerprint,
-    status: c.status,
-    revokedAt: c.revokedAt === null ? null : date(c.revokedAt),
-    provisioner: c.provisioner,
-  };
-}
 
 /** `ssh sign`'s critical options and extensions (undefined extensions: the CA's default set) */
 export function signOptions(o: Pick<SignOptions, 'forceCommand' | 'sourceAddress' | 'extension' | 'extensions'>) {
@@ -134,7 +98,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
           },
           ctx.actor,
         );
-        ctx.output(caSummary(v), () => v.publicKey);
+        ctx.output((await ctx.contract()).toSshCaDto(v), () => v.publicKey);
       },
     );
   ca.command('list')
@@ -142,11 +106,11 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .option('--environment <env>')
     .action(async (o: { environment?: string }) => {
       const a = await ctx.openAuthority();
-      const cas = await a.ssh.listCas(o.environment);
-      ctx.output(cas.map(caSummary), () =>
+      const page = await (await ctx.contract()).sshLists.cas(a.ssh, o.environment);
+      ctx.output(page, () =>
         table(
           ['NAME', 'TYPE', 'ENVIRONMENT', 'STATUS', 'KEY', 'FINGERPRINT'],
-          cas.map((v) => [v.ca.name, v.ca.certType, v.environment, v.ca.status, v.ca.keyType, v.ca.fingerprint]),
+          page.items.map((c) => [c.name, c.type, c.environment, c.status, c.keyType, c.fingerprint]),
         ),
       );
     });
@@ -154,8 +118,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .description('show an SSH CA and its public key')
     .action(async (ref: string) => {
       const a = await ctx.openAuthority();
-      const v = await a.ssh.getCa(ref);
-      const s = caSummary(v);
+      const s = (await ctx.contract()).toSshCaDto(await a.ssh.getCa(ref));
       ctx.output(s, () => keyValues(Object.entries(s).map(([k, x]) => [k, String(x)])));
     });
   ca.command('rotate')
@@ -171,7 +134,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
         ctx.actor,
       );
       ctx.output(
-        { created: caSummary(r.created), rotating: r.rotating.map((c) => c.name) },
+        { created: (await ctx.contract()).toSshCaDto(r.created), rotating: r.rotating.map((c) => c.name) },
         () => `created ${r.created.ca.name} (active); rotating: ${r.rotating.map((c) => c.name).join(', ')}`,
       );
     });
@@ -219,7 +182,8 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
         ctx.actor,
       );
       if (o.out) writeOutputFile(o.out, `${issued.line}\n`);
-      ctx.output({ ...certSummary(issued.certificate), certificate: issued.line, out: o.out ?? null }, () =>
+      const dto = (await ctx.contract()).toSshCertificateDto(issued.certificate, o.ca);
+      ctx.output({ ...dto, line: issued.line, out: o.out ?? null }, () =>
         o.out ? `serial ${issued.certificate.serial} written to ${o.out}` : issued.line,
       );
     });
@@ -232,12 +196,15 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .option('--cursor <cursor>')
     .action(async (o: { ca?: string; status?: SshCertificateStatus; limit?: number; cursor?: string }) => {
       const a = await ctx.openAuthority();
-      const page = await a.ssh.listCertificates({ ca: o.ca, status: o.status, limit: o.limit, cursor: o.cursor });
-      ctx.output({ items: page.items.map(certSummary), nextCursor: page.nextCursor }, () =>
-        table(
-          ['SERIAL', 'TYPE', 'STATUS', 'KEY ID', 'PRINCIPALS', 'VALID BEFORE'],
-          page.items.map((c) => [c.serial, c.certType, c.status, c.keyId, c.principals.join(','), date(c.validBefore)]),
-        ),
+      const query = { ca: o.ca, status: o.status, limit: o.limit, cursor: o.cursor };
+      const page = await (await ctx.contract()).sshLists.certificates(a.ssh, query);
+      ctx.output(
+        page,
+        () =>
+          table(
+            ['SERIAL', 'CA', 'TYPE', 'STATUS', 'KEY ID', 'PRINCIPALS', 'VALID BEFORE'],
+            page.items.map((c) => [c.serial, c.ca, c.type, c.status, c.keyId, c.principals.join(','), c.validBefore]),
+          ) + (page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''),
       );
     });
 
@@ -263,7 +230,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
           ctx.actor,
         );
         ctx.output(
-          { revoked: r.revoked.map(certSummary), krlVersion: r.krlVersion },
+          { revoked: r.revoked.map((c) => c.serial), krlVersion: r.krlVersion },
           () => `revoked ${r.revoked.map((c) => c.serial).join(', ')} (KRL version ${r.krlVersion})`,
         );
       },
@@ -308,15 +275,15 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .action(async (name: string, o: { description?: string }) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.createEnvironment({ name, description: o.description }, ctx.actor);
-      ctx.output(row, () => `created environment ${row.name}`);
+      ctx.output((await ctx.contract()).toSshEnvironmentDto(row), () => `created environment ${row.name}`);
     });
   env.command('list').action(async () => {
     const a = await ctx.openAuthority();
-    const rows = await a.ssh.listEnvironments();
-    ctx.output(rows, () =>
+    const page = await (await ctx.contract()).sshLists.environments(a.ssh);
+    ctx.output(page, () =>
       table(
-        ['NAME', 'DESCRIPTION'],
-        rows.map((r) => [r.name, r.description]),
+        ['NAME', 'DESCRIPTION', 'USER CAS', 'HOST CAS', 'HOSTS'],
+        page.items.map((r) => [r.name, r.description, r.userCas, r.hostCas, r.hosts]),
       ),
     );
   });
@@ -329,18 +296,21 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .action(async (name: string, o: { environment?: string; principal: string[] }) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.addHost({ name, environment: o.environment, principals: list(o.principal) }, ctx.actor);
-      ctx.output(row, () => `added host ${row.name} (${row.principals.join(', ')})`);
+      ctx.output(
+        (await ctx.contract()).toSshHostDto(row, o.environment ?? 'default'),
+        () => `added host ${row.name} (${row.principals.join(', ')})`,
+      );
     });
   host
     .command('list')
     .option('--environment <env>')
     .action(async (o: { environment?: string }) => {
       const a = await ctx.openAuthority();
-      const rows = await a.ssh.listHosts(o.environment);
-      ctx.output(rows, () =>
+      const page = await (await ctx.contract()).sshLists.hosts(a.ssh, o.environment);
+      ctx.output(page, () =>
         table(
-          ['NAME', 'PRINCIPALS'],
-          rows.map((r) => [r.name, r.principals.join(',')]),
+          ['NAME', 'ENVIRONMENT', 'PRINCIPALS'],
+          page.items.map((r) => [r.name, r.environment, r.principals.join(',')]),
         ),
       );
     });
@@ -357,7 +327,10 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
         { host: o.host, account: o.account, principal: o.principal, environment: o.environment },
         ctx.actor,
       );
-      ctx.output(row, () => `${row.principal} → ${row.account} on ${o.host}`);
+      ctx.output(
+        (await ctx.contract()).toSshHostAccountDto(row, o.host),
+        () => `${row.principal} → ${row.account} on ${o.host}`,
+      );
     });
   host
     .command('bundle')
@@ -389,15 +362,15 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   user.command('add <name>').action(async (name: string) => {
     const a = await ctx.openAuthority();
     const row = await a.ssh.addUser({ name }, ctx.actor);
-    ctx.output(row, () => `added SSH user ${row.name}`);
+    ctx.output((await ctx.contract()).toSshUserDto(row), () => `added SSH user ${row.name}`);
   });
   user.command('list').action(async () => {
     const a = await ctx.openAuthority();
-    const rows = await a.ssh.listUsers();
-    ctx.output(rows, () =>
+    const page = await (await ctx.contract()).sshLists.users(a.ssh);
+    ctx.output(page, () =>
       table(
-        ['NAME', 'DISABLED', 'PRINCIPALS'],
-        rows.map((r) => [r.name, String(r.disabled), r.principals.join(',')]),
+        ['NAME', 'DISABLED', 'PRINCIPALS', 'BLOCKS'],
+        page.items.map((r) => [r.name, String(r.disabled), r.principals.join(','), r.blocks]),
       ),
     );
   });
@@ -408,7 +381,10 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     user.command(`${cmd} <name>`).action(async (name: string) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.setUserDisabled(name, disabled, ctx.actor);
-      ctx.output(row, () => `${row.name} ${disabled ? 'disabled' : 'enabled'}`);
+      ctx.output(
+        { id: row.id, name: row.name, disabled: row.disabled },
+        () => `${row.name} ${disabled ? 'disabled' : 'enabled'}`,
+      );
     });
   }
 
@@ -419,15 +395,15 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .action(async (name: string, o: { description?: string }) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.addPrincipal({ name, description: o.description }, ctx.actor);
-      ctx.output(row, () => `added principal ${row.name}`);
+      ctx.output((await ctx.contract()).toSshPrincipalDto(row), () => `added principal ${row.name}`);
     });
   principal.command('list').action(async () => {
     const a = await ctx.openAuthority();
-    const rows = await a.ssh.listPrincipals();
-    ctx.output(rows, () =>
+    const page = await (await ctx.contract()).sshLists.principals(a.ssh);
+    ctx.output(page, () =>
       table(
-        ['NAME', 'DESCRIPTION'],
-        rows.map((r) => [r.name, r.description]),
+        ['NAME', 'DESCRIPTION', 'USERS'],
+        page.items.map((r) => [r.name, r.description, r.users.join(',')]),
       ),
     );
   });
@@ -463,7 +439,11 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
         { user: o.user, host: o.host, environment: o.environment, reason: o.reason },
         ctx.actor,
       );
-      ctx.output(row, () => `blocked ${o.user} ${o.host ? `on ${o.host}` : 'fleet-wide'} (${row.id})`);
+      const names = { user: o.user, host: o.host ?? null, environment: o.host ? (o.environment ?? 'default') : null };
+      ctx.output(
+        (await ctx.contract()).toSshBlockDto(row, names),
+        () => `blocked ${o.user} ${o.host ? `on ${o.host}` : 'fleet-wide'} (${row.id})`,
+      );
     });
   ssh.command('unblock <id>').action(async (id: string) => {
     const a = await ctx.openAuthority();
@@ -472,11 +452,11 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   });
   ssh.command('blocks').action(async () => {
     const a = await ctx.openAuthority();
-    const rows = await a.ssh.listBlocks();
-    ctx.output(rows, () =>
+    const page = await (await ctx.contract()).sshLists.blocks(a.ssh);
+    ctx.output(page, () =>
       table(
         ['ID', 'USER', 'HOST', 'REASON'],
-        rows.map((r) => [r.id, r.userId, r.hostId ?? '(fleet-wide)', r.reason]),
+        page.items.map((r) => [r.id, r.user, r.host ?? '(fleet-wide)', r.reason]),
       ),
     );
   });
@@ -503,18 +483,26 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
           ctx.actor,
         );
         ctx.output(
-          { id: r.row.id, name: r.row.name, operations: r.row.operations, token: r.token },
+          { token: r.token, ...(await ctx.contract()).toSshFleetTokenDto(r.row, o.environment ?? 'default') },
           () => `${r.token}\n(shown once: store it now)`,
         );
       },
     );
   fleet.command('list').action(async () => {
     const a = await ctx.openAuthority();
-    const rows = (await a.ssh.listFleetTokens()).map(({ tokenHash: _h, ...r }) => r);
-    ctx.output(rows, () =>
+    const page = await (await ctx.contract()).sshLists.fleetTokens(a.ssh);
+    ctx.output(page, () =>
       table(
-        ['ID', 'NAME', 'OPERATIONS', 'RATE/MIN', 'REVOKED'],
-        rows.map((r) => [r.id, r.name, r.operations.join(','), r.ratePerMinute, date(r.revokedAt)]),
+        ['ID', 'NAME', 'ENVIRONMENT', 'OPERATIONS', 'RATE/MIN', 'EXPIRES', 'REVOKED'],
+        page.items.map((r) => [
+          r.id,
+          r.name,
+          r.environment,
+          r.operations.join(','),
+          r.ratePerMinute,
+          r.expiresAt ?? 'never',
+          r.revokedAt ?? '-',
+        ]),
       ),
     );
   });

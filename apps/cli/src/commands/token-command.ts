@@ -93,8 +93,9 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
           },
           ctx.actor,
         );
+        const { toTokenCreatedDto } = await ctx.contract();
         ctx.output(
-          { id: r.id, token: r.token, role, expiresAt: r.expiresAt },
+          { ...toTokenCreatedDto(r), role },
           () =>
             `token ${r.id} created (${role}${o.scope?.length ? `, scopes ${o.scope.join(',')}` : ''}` +
             (o.spiffeAllow?.length ? `, SPIFFE ${o.spiffeAllow.join(',')}` : '') +

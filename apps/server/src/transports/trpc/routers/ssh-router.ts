@@ -1,7 +1,4 @@
-import { formatDuration } from '@pkim/shared';
 import {
-  isoTime,
-  isoTimeOrNull,
   okSchema,
   pageSchema,
   sshAccountMapInputSchema,
@@ -42,19 +39,18 @@ import {
   sshUserAddInputSchema,
   sshUserDisableInputSchema,
   sshUserSchema,
+  sshLists,
+  toSshBlockDto,
+  toSshCaDto,
+  toSshCertificateDto,
+  toSshEnvironmentDto,
+  toSshFleetTokenDto,
+  toSshHostAccountDto,
+  toSshHostDto,
+  toSshPrincipalDto,
+  toSshUserDto,
 } from '@pkim/contract';
-import type {
-  Authority,
-  SshCaView,
-  SshCertificateRow,
-  SshEnvironmentRow,
-  SshFleetTokenRow,
-  SshHostRow,
-} from '@pkim/authority';
 import { procedure, router } from '../trpc-init';
-
-/** a registry list is small and never paged: one page, `nextCursor` null (the contract's list shape) */
-const onePage = <T>(items: T[]) => ({ items, nextCursor: null });
 
 /**
  * The SSH CA for the console and API clients (docs/ssh.md): CAs (create, rotate, retire), certificates (issue,
@@ -63,93 +59,17 @@ const onePage = <T>(items: T[]) => ({ items, nextCursor: null });
  * permissions (`ssh:read|issue|revoke|manage`) are declared in http/access-table.ts; CA limits of the caller
  * (token resources) are the authority's.
  */
-type SshService = Authority['ssh'];
-
-function caView(v: SshCaView) {
-  const c = v.ca;
-  return {
-    id: c.id,
-    name: c.name,
-    environment: v.environment,
-    type: c.certType,
-    keyType: c.keyType,
-    backend: c.keyBackend,
-    status: c.status,
-    publicKey: v.publicKey,
-    fingerprint: c.fingerprint,
-    maxTtl: formatDuration(c.maxTtlMs),
-    defaultTtl: formatDuration(c.defaultTtlMs),
-    createdAt: isoTime(c.createdAt),
-    retiredAt: isoTimeOrNull(c.retiredAt),
-  };
-}
-
-function certificateView(c: SshCertificateRow, caName?: string) {
-  return {
-    id: c.id,
-    caId: c.caId,
-    ca: caName ?? c.caId,
-    serial: c.serial,
-    keyId: c.keyId,
-    type: c.certType,
-    principals: c.principals,
-    keyFingerprint: c.keyFingerprint,
-    validAfter: isoTime(c.validAfter),
-    validBefore: isoTime(c.validBefore),
-    criticalOptions: c.criticalOptions,
-    extensions: c.extensions,
-    status: c.status,
-    revokedAt: isoTimeOrNull(c.revokedAt),
-    revocationReason: c.revocationReason,
-    provisioner: c.provisioner,
-    issuedBy: c.issuedBy,
-    createdAt: isoTime(c.createdAt),
-    certificate: c.certificate,
-  };
-}
-
-/** never the hash of the secret */
-function fleetTokenView(t: SshFleetTokenRow, environment: string) {
-  return {
-    id: t.id,
-    name: t.name,
-    environment,
-    operations: t.operations,
-    ratePerMinute: t.ratePerMinute,
-    expiresAt: isoTimeOrNull(t.expiresAt),
-    revokedAt: isoTimeOrNull(t.revokedAt),
-    lastUsedAt: isoTimeOrNull(t.lastUsedAt),
-    createdBy: t.createdBy,
-    createdAt: isoTime(t.createdAt),
-  };
-}
-
-function hostView(h: SshHostRow, environment: string) {
-  return {
-    id: h.id,
-    name: h.name,
-    environment,
-    principals: h.principals,
-    createdAt: isoTime(h.createdAt),
-    updatedAt: isoTime(h.updatedAt),
-  };
-}
-
-async function environmentNames(ssh: SshService): Promise<Map<string, string>> {
-  return new Map((await ssh.listEnvironments()).map((e: SshEnvironmentRow) => [e.id, e.name]));
-}
-
 export const sshRouter = router({
   listCas: procedure()
     .input(sshCaListInputSchema)
     .output(pageSchema(sshCaSchema))
-    .query(async ({ ctx, input }) => onePage((await ctx.authority.ssh.listCas(input?.environment)).map(caView))),
+    .query(({ ctx, input }) => sshLists.cas(ctx.authority.ssh, input?.environment)),
 
   createCa: procedure()
     .input(sshCaCreateInputSchema)
     .output(sshCaSchema)
     .mutation(async ({ ctx, input }) =>
-      caView(
+      toSshCaDto(
         await ctx.authority.ssh.createCa(
           {
             name: input.name,
@@ -170,7 +90,7 @@ export const sshRouter = router({
     .output(sshCaRotatedSchema)
     .mutation(async ({ ctx, input }) => {
       const r = await ctx.authority.ssh.rotateCa(input, ctx.actor);
-      return { created: caView(r.created), rotating: r.rotating.map((c) => c.name) };
+      return { created: toSshCaDto(r.created), rotating: r.rotating.map((c) => c.name) };
     }),
 
   /** rotating CAs whose last certificate has expired leave the trust lines */
@@ -183,11 +103,7 @@ export const sshRouter = router({
   listCertificates: procedure()
     .input(sshCertificateListInputSchema)
     .output(sshCertificatePageSchema)
-    .query(async ({ ctx, input }) => {
-      const page = await ctx.authority.ssh.listCertificates({ ...input, limit: input?.limit ?? 100 });
-      const names = new Map((await ctx.authority.ssh.listCas()).map((v) => [v.ca.id, v.ca.name]));
-      return { items: page.items.map((c) => certificateView(c, names.get(c.caId))), nextCursor: page.nextCursor };
-    }),
+    .query(({ ctx, input }) => sshLists.certificates(ctx.authority.ssh, input ?? {})),
 
   /** signs a user or host certificate for a submitted public key (the SSH signing pipeline, audited) */
   issue: procedure()
@@ -195,7 +111,7 @@ export const sshRouter = router({
     .output(sshIssuedSchema)
     .mutation(async ({ ctx, input }) => {
       const issued = await ctx.authority.ssh.sign({ ...input, ttlMs: input.ttl }, ctx.actor);
-      return { ...certificateView(issued.certificate, input.ca), line: issued.line };
+      return { ...toSshCertificateDto(issued.certificate, input.ca), line: issued.line };
     }),
 
   /** by serial, or every unexpired certificate of a key id or public key; the CA's KRL version moves on */
@@ -211,41 +127,11 @@ export const sshRouter = router({
   krlStatus: procedure()
     .input(sshKrlStatusInputSchema)
     .output(pageSchema(sshKrlStatusSchema))
-    .query(async ({ ctx, input }) => {
-      const cas = input?.ca ? [await ctx.authority.ssh.getCa(input.ca)] : await ctx.authority.ssh.listCas();
-      const now = ctx.authority.clock.now();
-      return onePage(
-        await Promise.all(
-          cas.map(async (v) => {
-            const krl = await ctx.authority.ssh.caKrl(v.ca.id);
-            const revoked = await ctx.authority.ssh.listCertificates({ ca: v.ca.id, status: 'revoked', limit: 1000 });
-            return {
-              caId: v.ca.id,
-              ca: v.ca.name,
-              environment: v.environment,
-              type: v.ca.certType,
-              version: krl.version,
-              etag: krl.etag,
-              generatedAt: isoTime(krl.generatedAt),
-              bytes: krl.krl.length,
-              revokedCount: revoked.items.filter((c) => c.validBefore > now).length,
-              url: `/ssh/krl/ca/${encodeURIComponent(v.ca.name)}`,
-            };
-          }),
-        ),
-      );
-    }),
+    .query(({ ctx, input }) => sshLists.krlStatus(ctx.authority.ssh, ctx.authority.clock.now(), input?.ca)),
 
   fleetTokens: procedure()
     .output(pageSchema(sshFleetTokenSchema))
-    .query(async ({ ctx }) => {
-      const envs = await environmentNames(ctx.authority.ssh);
-      return onePage(
-        (await ctx.authority.ssh.listFleetTokens()).map((t) =>
-          fleetTokenView(t, envs.get(t.environmentId) ?? t.environmentId),
-        ),
-      );
-    }),
+    .query(({ ctx }) => sshLists.fleetTokens(ctx.authority.ssh)),
 
   /** the secret (`pkimf_…`) is in this response only */
   createFleetToken: procedure()
@@ -262,7 +148,7 @@ export const sshRouter = router({
         },
         ctx.actor,
       );
-      return { token: r.token, ...fleetTokenView(r.row, input.environment ?? 'default') };
+      return { token: r.token, ...toSshFleetTokenDto(r.row, input.environment ?? 'default') };
     }),
 
   revokeFleetToken: procedure()
@@ -276,39 +162,14 @@ export const sshRouter = router({
   // ---------------------------------------------------------------------------------------------- environments
   listEnvironments: procedure()
     .output(pageSchema(sshEnvironmentSchema))
-    .query(async ({ ctx }) => {
-      const ssh = ctx.authority.ssh;
-      const [envs, cas, hosts] = await Promise.all([ssh.listEnvironments(), ssh.listCas(), ssh.listHosts()]);
-      const trusted = (envId: string, type: 'user' | 'host') =>
-        cas.filter((v) => v.ca.environmentId === envId && v.ca.certType === type && v.ca.status !== 'retired').length;
-      return onePage(
-        envs.map((e) => ({
-          id: e.id,
-          name: e.name,
-          description: e.description,
-          userCas: trusted(e.id, 'user'),
-          hostCas: trusted(e.id, 'host'),
-          hosts: hosts.filter((h) => h.environmentId === e.id).length,
-          createdAt: isoTime(e.createdAt),
-        })),
-      );
-    }),
+    .query(({ ctx }) => sshLists.environments(ctx.authority.ssh)),
 
   createEnvironment: procedure()
     .input(sshEnvironmentCreateInputSchema)
     .output(sshEnvironmentSchema)
-    .mutation(async ({ ctx, input }) => {
-      const e = await ctx.authority.ssh.createEnvironment(input, ctx.actor);
-      return {
-        id: e.id,
-        name: e.name,
-        description: e.description,
-        userCas: 0,
-        hostCas: 0,
-        hosts: 0,
-        createdAt: isoTime(e.createdAt),
-      };
-    }),
+    .mutation(async ({ ctx, input }) =>
+      toSshEnvironmentDto(await ctx.authority.ssh.createEnvironment(input, ctx.actor)),
+    ),
 
   /** TrustedUserCAKeys content and `@cert-authority` known_hosts lines (active and rotating CAs) */
   trust: procedure()
@@ -323,20 +184,13 @@ export const sshRouter = router({
   listHosts: procedure()
     .input(sshHostListInputSchema)
     .output(pageSchema(sshHostSchema))
-    .query(async ({ ctx, input }) => {
-      const envs = await environmentNames(ctx.authority.ssh);
-      return onePage(
-        (await ctx.authority.ssh.listHosts(input?.environment)).map((h) =>
-          hostView(h, envs.get(h.environmentId) ?? h.environmentId),
-        ),
-      );
-    }),
+    .query(({ ctx, input }) => sshLists.hosts(ctx.authority.ssh, input?.environment)),
 
   addHost: procedure()
     .input(sshHostAddInputSchema)
     .output(sshHostSchema)
     .mutation(async ({ ctx, input }) =>
-      hostView(await ctx.authority.ssh.addHost(input, ctx.actor), input.environment ?? 'default'),
+      toSshHostDto(await ctx.authority.ssh.addHost(input, ctx.actor), input.environment ?? 'default'),
     ),
 
   /** which principals log in as which local account on a host, and the AuthorizedPrincipalsFile per account */
@@ -351,13 +205,7 @@ export const sshRouter = router({
       return {
         host: input.host,
         environment: input.environment ?? 'default',
-        mappings: rows.map((r) => ({
-          id: r.id,
-          host: input.host,
-          account: r.account,
-          principal: r.principal,
-          createdAt: isoTime(r.createdAt),
-        })),
+        mappings: rows.map((r) => toSshHostAccountDto(r, input.host)),
         principalsFiles: files,
       };
     }),
@@ -390,34 +238,12 @@ export const sshRouter = router({
   // ---------------------------------------------------------------------------------------------- users, principals
   listUsers: procedure()
     .output(pageSchema(sshUserSchema))
-    .query(async ({ ctx }) => {
-      const [users, blocks] = await Promise.all([ctx.authority.ssh.listUsers(), ctx.authority.ssh.listBlocks()]);
-      return onePage(
-        users.map((u) => ({
-          id: u.id,
-          name: u.name,
-          disabled: u.disabled,
-          principals: u.principals,
-          blocks: blocks.filter((b) => b.userId === u.id).length,
-          createdAt: isoTime(u.createdAt),
-        })),
-      );
-    }),
+    .query(({ ctx }) => sshLists.users(ctx.authority.ssh)),
 
   addUser: procedure()
     .input(sshUserAddInputSchema)
     .output(sshUserSchema)
-    .mutation(async ({ ctx, input }) => {
-      const u = await ctx.authority.ssh.addUser(input, ctx.actor);
-      return {
-        id: u.id,
-        name: u.name,
-        disabled: u.disabled,
-        principals: [],
-        blocks: 0,
-        createdAt: isoTime(u.createdAt),
-      };
-    }),
+    .mutation(async ({ ctx, input }) => toSshUserDto(await ctx.authority.ssh.addUser(input, ctx.actor))),
 
   /** a disabled user gets no certificate (existing ones stay valid until revoked or expired) */
   setUserDisabled: procedure()
@@ -430,29 +256,12 @@ export const sshRouter = router({
 
   listPrincipals: procedure()
     .output(pageSchema(sshPrincipalSchema))
-    .query(async ({ ctx }) => {
-      const [principals, users] = await Promise.all([
-        ctx.authority.ssh.listPrincipals(),
-        ctx.authority.ssh.listUsers(),
-      ]);
-      return onePage(
-        principals.map((p) => ({
-          id: p.id,
-          name: p.name,
-          description: p.description,
-          users: users.filter((u) => u.principals.includes(p.name)).map((u) => u.name),
-          createdAt: isoTime(p.createdAt),
-        })),
-      );
-    }),
+    .query(({ ctx }) => sshLists.principals(ctx.authority.ssh)),
 
   addPrincipal: procedure()
     .input(sshPrincipalAddInputSchema)
     .output(sshPrincipalSchema)
-    .mutation(async ({ ctx, input }) => {
-      const p = await ctx.authority.ssh.addPrincipal(input, ctx.actor);
-      return { id: p.id, name: p.name, description: p.description, users: [], createdAt: isoTime(p.createdAt) };
-    }),
+    .mutation(async ({ ctx, input }) => toSshPrincipalDto(await ctx.authority.ssh.addPrincipal(input, ctx.actor))),
 
   grant: procedure()
     .input(sshGrantInputSchema)
@@ -473,48 +282,19 @@ export const sshRouter = router({
   // ---------------------------------------------------------------------------------------------- access blocks
   listBlocks: procedure()
     .output(pageSchema(sshBlockSchema))
-    .query(async ({ ctx }) => {
-      const ssh = ctx.authority.ssh;
-      const [blocks, users, hosts, envs] = await Promise.all([
-        ssh.listBlocks(),
-        ssh.listUsers(),
-        ssh.listHosts(),
-        environmentNames(ssh),
-      ]);
-      const userNames = new Map(users.map((u) => [u.id, u.name]));
-      const hostsById = new Map(hosts.map((h) => [h.id, h]));
-      return onePage(
-        blocks.map((b) => {
-          const host = b.hostId ? hostsById.get(b.hostId) : undefined;
-          return {
-            id: b.id,
-            user: userNames.get(b.userId) ?? b.userId,
-            host: host?.name ?? b.hostId,
-            environment: host ? (envs.get(host.environmentId) ?? host.environmentId) : null,
-            reason: b.reason,
-            createdBy: b.createdBy,
-            createdAt: isoTime(b.createdAt),
-          };
-        }),
-      );
-    }),
+    .query(({ ctx }) => sshLists.blocks(ctx.authority.ssh)),
 
   /** the user gets no certificate for that host (or any host) and their unexpired ones enter the host KRLs */
   block: procedure()
     .input(sshBlockInputSchema)
     .output(sshBlockSchema)
-    .mutation(async ({ ctx, input }) => {
-      const b = await ctx.authority.ssh.block(input, ctx.actor);
-      return {
-        id: b.id,
+    .mutation(async ({ ctx, input }) =>
+      toSshBlockDto(await ctx.authority.ssh.block(input, ctx.actor), {
         user: input.user,
         host: input.host ?? null,
         environment: input.host ? (input.environment ?? 'default') : null,
-        reason: b.reason,
-        createdBy: b.createdBy,
-        createdAt: isoTime(b.createdAt),
-      };
-    }),
+      }),
+    ),
 
   unblock: procedure()
     .input(sshIdInputSchema)

@@ -5,6 +5,7 @@ import {
   tokenCreatedSchema,
   tokenRevokeInputSchema,
   tokenPageSchema,
+  toTokenCreatedDto,
   toTokenDto,
 } from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
@@ -14,21 +15,23 @@ export const tokenRouter = router({
   create: procedure()
     .input(tokenCreateInputSchema)
     .output(tokenCreatedSchema)
-    .mutation(({ ctx, input }) =>
-      ctx.authority.auth.createToken(
-        {
-          name: input.name,
-          role: input.role,
-          scopes: input.scopes,
-          resources: input.resources,
-          expiresInMs:
-            input.expiresIn === undefined
-              ? undefined
-              : input.expiresIn === 'never'
-                ? null
-                : parseDuration(input.expiresIn),
-        },
-        ctx.actor,
+    .mutation(async ({ ctx, input }) =>
+      toTokenCreatedDto(
+        await ctx.authority.auth.createToken(
+          {
+            name: input.name,
+            role: input.role,
+            scopes: input.scopes,
+            resources: input.resources,
+            expiresInMs:
+              input.expiresIn === undefined
+                ? undefined
+                : input.expiresIn === 'never'
+                  ? null
+                  : parseDuration(input.expiresIn),
+          },
+          ctx.actor,
+        ),
       ),
     ),
 

@@ -1,6 +1,7 @@
 import { effectivePermissions } from '@pkim/authority';
 import {
   loginInputSchema,
+  isoTime,
   loginOutputSchema,
   meSchema,
   okSchema,
@@ -87,7 +88,7 @@ export const userRouter = router({
       return {
         user: { id: r.actor.id, name: r.actor.name ?? null, role: r.actor.role },
         csrfToken: r.csrfToken,
-        expiresAt: r.expiresAt,
+        expiresAt: isoTime(r.expiresAt),
       };
     }),
 
