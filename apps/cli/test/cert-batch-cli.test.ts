@@ -5,7 +5,8 @@ import { unzipSync } from 'fflate';
 import { runPkim } from '../../../tests/support/cli-runner';
 import { createRootAndIssuing } from '../../../tests/support/cli-ca-fixture';
 import { tempDir } from '../../../tests/support/openssl-tools';
-import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
+import { opensslCrlVerify, opensslOcspUrl, opensslVerify } from '../../../tests/support/verifiers';
+import { startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
 
 interface Outcome {
   total: number;
@@ -31,6 +32,19 @@ describe('pkim cert revoke-batch, renew-batch, download-batch', { timeout: 300_0
     expect(v.ok, v.text).toBe(true);
     return v.text;
   };
+  /** `pkim serve` on the same data dir: its OCSP responder answers for what the CLI revoked */
+  let server: PkimServer;
+  /** `openssl ocsp -url` against the served responder, for one serial */
+  const ocsp = async (serial: string) => {
+    const leafPem = pkim('cert', 'show', serial, '--json').json<{ certificatePem: string }>().certificatePem;
+    return opensslOcspUrl({ url: `${server.url}/ocsp`, issuerPem: issuingPem, rootPem, leafPem });
+  };
+  const expectOcspRevoked = async (serial: string, reason: string) => {
+    const out = await ocsp(serial);
+    expect(out).toMatch(/Response verify OK/);
+    expect(out).toMatch(/leaf\.pem: revoked/);
+    expect(out).toContain(`Reason: ${reason}`);
+  };
   /** the CRL entry of a serial (openssl prints it in upper case) and the reason under it */
   const crlEntry = (text: string, serial: string) =>
     new RegExp(
@@ -40,7 +54,7 @@ describe('pkim cert revoke-batch, renew-batch, download-batch', { timeout: 300_0
       .exec(text)?.[1]
       ?.trim();
 
-  beforeAll(() => {
+  beforeAll(async () => {
     createRootAndIssuing(
       pkim,
       { name: 'root', subject: 'CN=Batch Root' },
@@ -70,10 +84,14 @@ describe('pkim cert revoke-batch, renew-batch, download-batch', { timeout: 300_0
     for (const row of r.json<{ rows: { commonName: string; serial: string }[] }>().rows) {
       serials.set(row.commonName.split('.')[0]!, row.serial);
     }
+    server = await startPkimServer(dataDir, [], {});
   });
-  afterAll(() => tmp.cleanup());
+  afterAll(async () => {
+    await server?.stop();
+    tmp.cleanup();
+  });
 
-  it('revokes by a filter with one reason: the CRL (openssl, certtool, Go) lists exactly those', () => {
+  it('revokes by a filter with one reason: the CRL (openssl, certtool, Go) and openssl ocsp say so', async () => {
     const r = pkim('cert', 'revoke-batch', '--search', 'rev-', '--reason', 'keyCompromise', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = r.json<Outcome>();
@@ -84,9 +102,14 @@ describe('pkim cert revoke-batch, renew-batch, download-batch', { timeout: 300_0
     const text = crl();
     for (const n of ['rev-1', 'rev-2', 'rev-3']) expect(crlEntry(text, serials.get(n)!)).toBe('Key Compromise');
     for (const n of ['keep-1', 'keep-2', 'soon-1']) expect(text).not.toContain(serials.get(n)!.toUpperCase());
+    // the served OCSP responder agrees (the server reads what the CLI wrote)
+    for (const n of ['rev-1', 'rev-2', 'rev-3']) await expectOcspRevoked(serials.get(n)!, 'keyCompromise');
+    const kept = await ocsp(serials.get('keep-2')!);
+    expect(kept).toMatch(/Response verify OK/);
+    expect(kept).toMatch(/leaf\.pem: good/);
   });
 
-  it('revokes a list of serials; an already revoked and an unknown one are reported, the rest revoked', () => {
+  it('revokes a list of serials; an already revoked and an unknown one are reported, the rest revoked', async () => {
     writeFileSync(join(dir, 'serials.txt'), `# to revoke\n${serials.get('keep-1')}\n${serials.get('rev-1')}\n`);
     const r = pkim(
       'cert',
@@ -107,13 +130,14 @@ describe('pkim cert revoke-batch, renew-batch, download-batch', { timeout: 300_0
       [serials.get('rev-1'), 'certificate.already_revoked'],
     ]);
     expect(crlEntry(crl(), serials.get('keep-1')!)).toBe('Superseded');
+    await expectOcspRevoked(serials.get('keep-1')!, 'superseded');
     // never everything by accident
     const none = pkim('cert', 'revoke-batch', '--reason', 'superseded');
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^error: input\.invalid: a batch needs serials or at least one filter/m);
   });
 
-  it('renews everything expiring within 30 days, revoking the old ones as superseded', () => {
+  it('renews everything expiring within 30 days, revoking the old ones as superseded', async () => {
     const r = pkim('cert', 'renew-batch', '--ca', 'issuing', '--expiring-within', '30d', '--revoke-old', '--json');
     expect(r.code, r.stderr).toBe(0);
     const out = r.json<Outcome>();
@@ -121,6 +145,7 @@ describe('pkim cert revoke-batch, renew-batch, download-batch', { timeout: 300_0
     const text = crl();
     for (const item of out.items) {
       expect(crlEntry(text, item.serial!)).toBe('Superseded');
+      await expectOcspRevoked(item.serial!, 'superseded');
       const shown = pkim('cert', 'show', item.newSerial!, '--json').json<{
         renewedFrom: string;
         certificatePem: string;

@@ -4,7 +4,7 @@
 // The keys ZIP is stored sealed (no PKCS#12 bytes in the database); openssl reads the keys and verifies the
 // certificates downloaded from the other instance.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { unzipSync } from 'fflate';
 import type { FastifyInstance } from 'fastify';
 import { createAuthority, type Authority } from '@pkim/authority';
@@ -14,7 +14,7 @@ import { buildServer } from '@pkim/server';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { openssl, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { PKIM_BIN } from '../../../tests/support/cli-runner';
+import { startPkimServer } from '../../../tests/support/remote-server';
 import { ACTORS, listen, silent } from './server-test-support';
 
 const MASTER_KEY = Buffer.alloc(32, 9).toString('base64');
@@ -180,28 +180,9 @@ describe('bulk jobs across server instances on one PostgreSQL database', { timeo
     const b = instances[0]!;
     const dir = tempDir('pkim-bulk-killed-');
     dirs.push(dir);
-    child = spawn(process.execPath, [PKIM_BIN, '--json', 'serve', '--port', '0'], {
-      env: {
-        ...process.env,
-        PKIM_DATA_DIR: dir.dir,
-        PKIM_DATABASE_URL: url,
-        PKIM_MASTER_KEY: MASTER_KEY,
-        PKIM_LOG_LEVEL: 'silent',
-        PKIM_JOBS_INTERVAL_MS: '600000',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const served = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      let err = '';
-      child!.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-      child!.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        const line = out.split('\n')[0];
-        if (out.includes('\n') && line) resolve((JSON.parse(line) as { url: string }).url);
-      });
-      child!.on('exit', (code) => reject(new Error(`pkim serve exited (${code}): ${err}`)));
-    });
+    const killed = await startPkimServer(dir.dir, [], { PKIM_DATABASE_URL: url, PKIM_MASTER_KEY: MASTER_KEY });
+    child = killed.child;
+    const served = killed.url;
     const started = await startCsv(served, { csv: csvOf(1500, 'kill'), profile: 'tls-server', keepKeys: true });
     const exited = new Promise((r) => child!.once('exit', r));
     child.kill('SIGKILL');
