@@ -86,3 +86,30 @@ export function outputShape(
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, outputShape(x, dir, volatile, k)]));
   return v;
 }
+
+/** one command's exit code and `--json` output (stdout, or the error object on stderr; text if not JSON) */
+export interface CliStep {
+  code: number;
+  json: unknown;
+}
+
+/**
+ * Records the steps of a flow run in one mode: `run(name, line)` runs `pkim <line> --json` (words split on spaces,
+ * so paths must have none) and returns the parsed output; `steps` by name, for comparing two modes.
+ */
+export function stepRecorder(pkim: (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>) {
+  const steps: Record<string, CliStep> = {};
+  const run = async (name: string, line: string) => {
+    const r = await pkim(...line.split(' '), '--json');
+    const text = r.code === 0 ? r.stdout : r.stderr;
+    let json: unknown = text;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      /* kept as text: the comparison shows it */
+    }
+    steps[name] = { code: r.code, json };
+    return json as Record<string, unknown>;
+  };
+  return { steps, run };
+}

@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { runPkim, runPkimAsync, type CliResult } from '../../../tests/support/cli-runner';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { outputShape, startPkimServer, VOLATILE_FIELDS, type PkimServer } from '../../../tests/support/remote-server';
+import {
+  outputShape,
+  startPkimServer,
+  stepRecorder,
+  VOLATILE_FIELDS,
+  type CliStep,
+  type PkimServer,
+} from '../../../tests/support/remote-server';
 
 const tmp = tempDir('pkim-remote-admin-');
 const file = (name: string) => join(tmp.dir, name);
@@ -36,28 +43,12 @@ const shape = (v: unknown): unknown =>
   JSON.parse(JSON.stringify(outputShape(v, tmp.dir, VOLATILE)).replace(ID_IN_TEXT, '<id>')) as unknown;
 
 type Pkim = (...args: string[]) => Promise<CliResult>;
-interface Step {
-  code: number;
-  json: unknown;
-}
+type Step = CliStep;
 
 /** the same commands in either mode; each step's exit code and --json output (stdout, or the error on stderr) */
 async function flow(pkim: Pkim, dir: string): Promise<Record<string, Step>> {
   mkdirSync(dir, { recursive: true });
-  const steps: Record<string, Step> = {};
-  /** one step: `line` is the command line after `pkim` (words split on spaces: the paths here have none) */
-  const run = async (name: string, line: string) => {
-    const r = await pkim(...line.split(' '), '--json');
-    const text = r.code === 0 ? r.stdout : r.stderr;
-    let json: unknown = text;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      /* kept as text: the comparison shows it */
-    }
-    steps[name] = { code: r.code, json };
-    return json as Record<string, unknown>;
-  };
+  const { steps, run } = stepRecorder(pkim);
   const f = (name: string) => join(dir, name);
   writeFileSync(f('password'), 'a long enough password 1\n');
   writeFileSync(f('secret'), 'webhook-secret-0123456789\n');

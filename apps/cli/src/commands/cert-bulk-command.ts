@@ -15,8 +15,12 @@ function modeOption(v: string): string {
 
 /** the batch without the keys ZIP bytes (written to their own file) */
 function summary(r: BulkResult, keysZipPath: string | undefined) {
-  const { keysZip, ...rest } = r;
-  return { ...rest, ...(keysZip && keysZipPath ? { keysZip: keysZipPath } : {}), ok: r.failed === 0 };
+  const { keysZip, rows, ...rest } = r;
+  // times as RFC 3339, as the API's job rows
+  const timed = rows.map((x) =>
+    x.notAfter === undefined ? x : { ...x, notAfter: new Date(x.notAfter).toISOString() },
+  );
+  return { ...rest, rows: timed, ...(keysZip && keysZipPath ? { keysZip: keysZipPath } : {}), ok: r.failed === 0 };
 }
 
 function humanSummary(r: BulkResult): string {

@@ -114,6 +114,7 @@ export const BULK_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       if (keysZip && issued > 0) await saveFile(call, job, 'keys.zip', keysZip);
       const data = {
         batchId: job.batchId,
+        caId: (await call('ca.get', { ref: o.ca })).id,
         mode: o.mode ?? 'per-row',
         dryRun: job.dryRun,
         total: job.total,

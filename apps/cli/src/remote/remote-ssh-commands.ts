@@ -146,7 +146,11 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh host map': {
     procedure: 'ssh.mapAccount',
     input: (_args, o) => ({ host: o.host, account: o.account, principal: o.principal, environment: o.environment }),
-    print: say((out, o) => `${text(out.principal)} → ${text(out.account)} on ${text(o.host)}`),
+    print: (ctx, _out, o) =>
+      ctx.output(
+        { host: o.host, account: o.account, principal: o.principal },
+        () => `${text(o.principal)} → ${text(o.account)} on ${text(o.host)}`,
+      ),
   },
   'ssh host bundle': {
     procedure: 'ssh.hostBundle',
@@ -178,12 +182,12 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh user disable': {
     procedure: 'ssh.setUserDisabled',
     input: ([name]) => ({ name, disabled: true }),
-    print: say((out) => `${text(out.name)} disabled`),
+    print: (ctx, _out, _o, [name]) => ctx.output({ name, disabled: true }, () => `${text(name)} disabled`),
   },
   'ssh user enable': {
     procedure: 'ssh.setUserDisabled',
     input: ([name]) => ({ name, disabled: false }),
-    print: say((out) => `${text(out.name)} enabled`),
+    print: (ctx, _out, _o, [name]) => ctx.output({ name, disabled: false }, () => `${text(name)} enabled`),
   },
   'ssh principal add': {
     procedure: 'ssh.addPrincipal',

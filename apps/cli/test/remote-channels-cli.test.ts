@@ -1,0 +1,202 @@
+// Remote mode for the channel commands (issue #17 item 2): Vault mounts, SPIFFE, ACME, the SSH CA and registry, bulk
+// CSV issuance and batch revocation/download (server-side jobs, polled) run once on a local data directory and once
+// through a `pkim serve`; every step must end with the same exit code and the same `--json` (ids, serials, keys and
+// times aside). KNOWN_DIFFERENT: the SSH steps whose local JSON is not yet the contract's object.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runPkim, runPkimAsync } from '../../../tests/support/cli-runner';
+import { tempDir } from '../../../tests/support/openssl-tools';
+import {
+  outputShape,
+  startPkimServer,
+  stepRecorder,
+  VOLATILE_FIELDS,
+  type CliStep,
+  type PkimServer,
+} from '../../../tests/support/remote-server';
+
+const tmp = tempDir('pkim-remote-channels-');
+const file = (name: string) => join(tmp.dir, name);
+const XDG = { XDG_CONFIG_HOME: file('xdg') };
+
+const VOLATILE = new Set([
+  ...VOLATILE_FIELDS,
+  'token',
+  'hmacKey',
+  'kid',
+  'expiresAt',
+  'fingerprint',
+  'publicKey',
+  'keyFingerprint',
+  'certificate',
+  'line',
+  'validAfter',
+  'validBefore',
+  'keyId',
+  'userCaKeys',
+  'knownHosts',
+  'batchId',
+  'certificateId',
+  'createdBy',
+  'deniedBy',
+  'deniedAt',
+  'issuedBy',
+  'provisioner',
+  'directoryPath',
+  'oldKeptUntil',
+  'enabledAt',
+  'enabledBy',
+]);
+const ID_IN_TEXT = /\b[a-z]{2,4}_[0-9a-z]{20,}\b/g;
+const shape = (v: unknown): unknown =>
+  JSON.parse(JSON.stringify(outputShape(v, tmp.dir, VOLATILE)).replace(ID_IN_TEXT, '<id>')) as unknown;
+
+/**
+ * Steps whose local `--json` still prints the store's rows where the server answers the contract's SSH objects
+ * (#11 item 1: the SSH row-to-object mapping moves from ssh-router.ts into the contract package). Only their exit
+ * codes are compared until then.
+ */
+const KNOWN_DIFFERENT = new Set([
+  'ssh ca create',
+  'ssh ca list',
+  'ssh ca show',
+  'ssh env create',
+  'ssh env list',
+  'ssh user add',
+  'ssh principal add',
+  'ssh host add',
+  'ssh sign',
+  'ssh list',
+  'ssh revoke',
+  'ssh trust',
+  'ssh block',
+  'ssh blocks',
+  'ssh fleet-token list',
+  'ssh host map',
+  'ssh user disable',
+]);
+
+async function flow(pkim: (...args: string[]) => ReturnType<typeof runPkimAsync>, dir: string) {
+  mkdirSync(dir, { recursive: true });
+  const { steps, run } = stepRecorder(pkim);
+  const f = (name: string) => join(dir, name);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'bob', '-f', f('bob')]);
+  writeFileSync(
+    f('rows.csv'),
+    'cn,sans,profile\na.example.com,a.example.com,tls-server\nb.example.com,b.example.com,tls-server\n' +
+      'bad,not a name!,tls-server\n',
+  );
+  writeFileSync(f('good.csv'), 'cn,sans\nc.example.com,c.example.com\nd.example.com,d.example.com\n');
+
+  await run('ca create', 'ca create --name ch-root --subject CN=Channels-Root --key-type ec-p256');
+  // Vault PKI mounts
+  await run('vault mount', 'vault mount pki --ca ch-root --default-ttl 72h');
+  await run('vault mounts', 'vault mounts');
+  await run('vault unmount', 'vault unmount pki');
+  // SPIFFE
+  await run('spiffe init', 'spiffe init --trust-domain example.org');
+  await run('spiffe deny', 'spiffe deny spiffe://example.org/svc/bad --reason compromised');
+  await run('spiffe denied', 'spiffe denied');
+  await run('spiffe allow', 'spiffe allow spiffe://example.org/svc/bad');
+  await run('spiffe list', 'spiffe list');
+  // ACME
+  await run('acme enable', 'acme enable --ca ch-root --allow-dns *.example.com --require-eab --lifetime 30d');
+  await run('acme list', 'acme list');
+  const eab = await run('acme eab create', 'acme eab create --ca ch-root');
+  await run('acme eab list', 'acme eab list --ca ch-root');
+  await run('acme eab revoke', `acme eab revoke ${String(eab.kid)}`);
+  await run('acme accounts', 'acme accounts --ca ch-root');
+  await run('acme disable', 'acme disable --ca ch-root');
+  // SSH
+  await run('ssh ca create', 'ssh ca create --name users --type user --max-ttl 8h');
+  await run('ssh ca list', 'ssh ca list');
+  await run('ssh ca show', 'ssh ca show users');
+  await run('ssh env create', 'ssh env create staging --description stage');
+  await run('ssh env list', 'ssh env list');
+  await run('ssh user add', 'ssh user add bob');
+  await run('ssh principal add', 'ssh principal add ops');
+  await run('ssh principal grant', 'ssh principal grant --user bob --principal ops');
+  await run('ssh host add', 'ssh host add web1.example.com');
+  await run('ssh host map', 'ssh host map --host web1.example.com --account deploy --principal ops');
+  const signed = await run(
+    'ssh sign',
+    `ssh sign --ca users --public-key ${f('bob.pub')} --principal ops --user bob --ttl 1h --out ${f('bob-cert.pub')}`,
+  );
+  await run('ssh list', 'ssh list --ca users');
+  await run('ssh revoke', `ssh revoke ${String(signed.serial)} --ca users --reason left`);
+  await run('ssh trust', 'ssh trust');
+  const block = await run('ssh block', 'ssh block --user bob --host web1.example.com --reason test');
+  await run('ssh blocks', 'ssh blocks');
+  await run('ssh unblock', `ssh unblock ${String(block.id)}`);
+  await run('ssh user disable', 'ssh user disable bob');
+  await run('ssh fleet-token create', 'ssh fleet-token create --name fleet1 --operations sign-host');
+  await run('ssh fleet-token list', 'ssh fleet-token list');
+  // bulk CSV and batches (jobs on the server)
+  await run(
+    'cert bulk dry run',
+    `cert bulk --ca ch-root --csv ${f('rows.csv')} --dry-run --keep-key --profile tls-server`,
+  );
+  await run(
+    'cert bulk',
+    `cert bulk --ca ch-root --csv ${f('good.csv')} --keep-key --profile tls-server --out ${f('results.json')}`,
+  );
+  await run('cert revoke-batch', 'cert revoke-batch --ca ch-root --search c.example.com --reason superseded');
+  await run('cert download-batch', `cert download-batch --ca ch-root --status active --out ${f('certs.zip')}`);
+  return steps;
+}
+
+describe('pkim remote mode: channel commands give the same JSON as local mode', () => {
+  let server: PkimServer;
+  let local: Record<string, CliStep>;
+  let remote: Record<string, CliStep>;
+
+  beforeAll(async () => {
+    const serverDir = file('server-data');
+    const created = runPkim(['token', 'create', '--name', 'remote-channels', '--role', 'admin', '--json'], {
+      dataDir: serverDir,
+      env: XDG,
+    });
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.json<{ token: string }>().token;
+    server = await startPkimServer(serverDir, [], XDG);
+    [local, remote] = await Promise.all([
+      flow((...args) => runPkimAsync(args, { dataDir: file('local-data'), env: XDG }), file('local-out')),
+      flow(
+        (...args) =>
+          runPkimAsync(args, {
+            dataDir: file('no-data-here'),
+            init: false,
+            env: { ...XDG, PKIM_SERVER: server.url, PKIM_TOKEN: token },
+          }),
+        file('remote-out'),
+      ),
+    ]);
+  }, 240_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    tmp.cleanup();
+  });
+
+  it('every step: the same exit code and the same JSON, except the listed ones', () => {
+    expect(Object.keys(remote)).toEqual(Object.keys(local));
+    for (const [name, l] of Object.entries(local)) {
+      const r = remote[name]!;
+      expect.soft(r.code, `${name}: ${JSON.stringify(r.json)}`).toBe(l.code);
+      if (!KNOWN_DIFFERENT.has(name)) expect.soft(shape(r.json), name).toEqual(shape(l.json));
+    }
+    expect(local['cert bulk dry run']!.code).toBe(5);
+    expect(local['cert bulk']!.code).toBe(0);
+    expect(Object.values(local).filter((s) => s.code === 0).length).toBeGreaterThan(35);
+  });
+
+  it("what the server made: the SSH certificate, the bulk results and the certificates' ZIP", () => {
+    expect(readFileSync(file('remote-out/bob-cert.pub'), 'utf8')).toMatch(/^ssh-ed25519-cert-v01@openssh\.com /);
+    const results = JSON.parse(readFileSync(file('remote-out/results.json'), 'utf8')) as { issued: number };
+    expect(results.issued).toBe(2);
+    const zip = readFileSync(file('remote-out/certs.zip'));
+    expect(zip.subarray(0, 2).toString()).toBe('PK');
+  });
+});
