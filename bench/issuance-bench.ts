@@ -4,6 +4,7 @@
 //  (2) core: decode CSR + plan + lint + encode + sign + assemble (no persistence);
 //  (3) full service: CSR → policy → lint → sign → verify → persist certificate + audit on SQLite,
 //      one at a time and with 16 in flight. Prints a markdown table and the ratio full/floor.
+//  env: BENCH_SECONDS (default 3), PKIM_WORKERS (worker threads of the authority; unset = in-process)
 import { createPrivateKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -128,7 +129,9 @@ const core = await timeLoop(async (i) => {
 
 // (3) full service on SQLite
 const dir = mkdtempSync(join(tmpdir(), 'pkim-bench-'));
-const authority = await createAuthority({ dataDir: dir, logger: pino({ level: 'silent' }) });
+// PKIM_WORKERS: worker threads for the CPU-bound steps, as `pkim serve` has them (unset: in-process, like the CLI)
+const workers = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : undefined;
+const authority = await createAuthority({ dataDir: dir, logger: pino({ level: 'silent' }), workers });
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
 const full1 = await timeLoop((i) =>
   authority.issuance.issueFromCsr(
