@@ -36,6 +36,10 @@ const NOT_AT_START: [string, RegExp][] = [
   ['the optional key backends', /^packages\/keys\/src\/(pkcs11\/pkcs11-backend|kmip\/kmip-(backend|client))\.ts$/],
   ['the Vault API services', /^packages\/authority\/src\/vault\/vault-/],
   [
+    'the signing pipeline and the certificate planner, linter and encoder',
+    /^packages\/(authority\/src\/signing\/(signing-pipeline|certificate-steps)|core\/src\/certificate-(planner|linter|encoder))\.ts$/,
+  ],
+  [
     'the worker pool (PKIM_WORKERS, `pkim serve` only)',
     /^(packages\/authority\/src\/compute\/compute-pool\.ts|node:worker_threads)$/,
   ],
@@ -121,6 +125,10 @@ describe('what pkim ca list loads (start-up time)', () => {
     expect(json.some((v) => v.startsWith('the API contract (only for --json): packages/contract/src/'))).toBe(true);
     const vault = violations(modulesLoadedBy(['vault', 'mounts']));
     expect(vault.some((v) => v.startsWith('the Vault API services: packages/authority/src/vault/vault-'))).toBe(true);
+    const signs = violations(modulesLoadedBy(['ca', 'create', '--name', 'second', '--subject', 'CN=Second']));
+    expect(
+      signs.some((v) => v.startsWith('the signing pipeline and the certificate planner, linter and encoder: ')),
+    ).toBe(true);
     const help = violations(modulesLoadedBy(['--help']));
     expect(help.some((v) => v.startsWith("another command's definitions: apps/cli/src/commands/"))).toBe(true);
   });

@@ -17,11 +17,12 @@ import { caKeyCreatedEvent, newCaRow } from './ca-row';
 import { auditEvent } from './audit-service';
 import { recordFailure, type SigningServiceDeps } from './ca-context';
 import { subjectToDn } from './subject-input';
-import { CA_NAME, type SigningPipeline } from './signing/signing-pipeline';
+import type { SigningPipeline } from './signing/signing-pipeline';
+import { CA_NAME } from './signing/plan-rules';
 import { checkActorMayUseCa } from './signing/provisioner-policy';
 
 export { checkKmsCertifiedRoot } from './signing/kms-certified-root';
-export { wholeSeconds } from './signing/signing-pipeline';
+export { wholeSeconds } from './signing/plan-rules';
 
 export type CaServiceDeps = SigningServiceDeps & {
   pipeline: SigningPipeline;

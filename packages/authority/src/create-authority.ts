@@ -18,7 +18,6 @@ import { createKeySealer, type KeySealer } from './exports/key-sealer';
 import { createInventoryService } from './exports/inventory-report';
 import { createCaService } from './ca-service';
 import { createIssuanceService } from './issuance-service';
-import { createSigningPipeline } from './signing/signing-pipeline';
 import type { ComputePool } from './compute/compute-pool';
 import { createMaintenanceService } from './maintenance-service';
 import { createStatisticsService } from './statistics-service';
@@ -193,7 +192,8 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     checkpointKey,
     checkpointFile: ephemeral ? undefined : join(dataDir, AUDIT_CHECKPOINT_FILE),
   });
-  const pipeline = createSigningPipeline(common);
+  // the signing pipeline (and the certificate planner, linter and encoder it runs) loads with the first signature
+  const pipeline = lazyService(async () => (await import('./signing/signing-pipeline')).createSigningPipeline(common));
   // revocations in this process reach the CRL cache at once (other processes: the recheck window)
   // and the revoked certificate's OCSP response is signed again at once (docs/ocsp.md; the responder never serves a
   // stored response that no longer says the certificate's status, whichever process revoked it)

@@ -55,14 +55,10 @@ import type {
   SignResult,
   Via,
 } from './sign-request';
-
-/** X.509 times have whole seconds: plan and store exactly what the certificate will say. */
-export const wholeSeconds = (ms: number): number => Math.floor(ms / 1000) * 1000;
+import { CA_NAME, wholeSeconds } from './plan-rules';
 
 /** Clock-skew allowance: certificates are valid from one minute before issuance. */
 const BACKDATE_MS = 60_000;
-
-export const CA_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
 
 /** A kept key reused by a renewal: its public key (SPKI DER), checked to be of the expected type. */
 function reusedKeyPair(privateKeyPem: string, keyType: KeyType): { publicKey: Uint8Array; privateKeyPem: string } {
