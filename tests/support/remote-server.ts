@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { basename } from 'node:path';
-import { PKIM_BIN } from './cli-runner';
+import { PKIM_BIN, runPkim, runPkimAsync, type CliResult } from './cli-runner';
 
 export interface PkimServer {
   child: ChildProcess;
@@ -112,4 +112,33 @@ export function stepRecorder(pkim: (...args: string[]) => Promise<{ code: number
     return json as Record<string, unknown>;
   };
   return { steps, run };
+}
+
+type Flow = (pkim: (...args: string[]) => Promise<CliResult>, outDir: string) => Promise<Record<string, CliStep>>;
+
+/**
+ * Runs `flow` twice side by side: on a fresh local data dir (`<dir>/local-data`, files in `<dir>/local-out`) and
+ * through a `pkim serve` on `<dir>/server-data` with an admin token (no data dir at all; files in `<dir>/remote-out`).
+ */
+export async function inBothModes(dir: string, env: Record<string, string>, flow: Flow) {
+  const created = runPkim(['token', 'create', '--name', 'remote-flow', '--role', 'admin', '--json'], {
+    dataDir: `${dir}/server-data`,
+    env,
+  });
+  if (created.code !== 0) throw new Error(`token create failed: ${created.stderr}`);
+  const token = created.json<{ token: string }>().token;
+  const server = await startPkimServer(`${dir}/server-data`, [], env);
+  const [local, remote] = await Promise.all([
+    flow((...args) => runPkimAsync(args, { dataDir: `${dir}/local-data`, env }), `${dir}/local-out`),
+    flow(
+      (...args) =>
+        runPkimAsync(args, {
+          dataDir: `${dir}/no-data-here`,
+          init: false,
+          env: { ...env, PKIM_SERVER: server.url, PKIM_TOKEN: token },
+        }),
+      `${dir}/remote-out`,
+    ),
+  ]);
+  return { server, local, remote };
 }

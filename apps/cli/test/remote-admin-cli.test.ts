@@ -5,12 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runPkim, runPkimAsync, type CliResult } from '../../../tests/support/cli-runner';
+import { runPkim, type CliResult } from '../../../tests/support/cli-runner';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import {
   outputShape,
-  startPkimServer,
+  inBothModes,
   stepRecorder,
   VOLATILE_FIELDS,
   type CliStep,
@@ -127,33 +127,12 @@ async function flow(pkim: Pkim, dir: string): Promise<Record<string, Step>> {
 
 describe('pkim remote mode: administration commands give the same JSON as local mode', () => {
   const serverDir = file('server-data');
-  const localDir = file('local-data');
   let server: PkimServer;
-  let token: string;
   let local: Record<string, Step>;
   let remote: Record<string, Step>;
 
   beforeAll(async () => {
-    const created = runPkim(['token', 'create', '--name', 'remote-admin', '--role', 'admin', '--json'], {
-      dataDir: serverDir,
-      env: XDG,
-    });
-    expect(created.code, created.stderr).toBe(0);
-    token = created.json<{ token: string }>().token;
-    server = await startPkimServer(serverDir, [], XDG);
-    // local and remote side by side: the two flows share nothing
-    [local, remote] = await Promise.all([
-      flow((...args) => runPkimAsync(args, { dataDir: localDir, env: XDG }), file('local-out')),
-      flow(
-        (...args) =>
-          runPkimAsync(args, {
-            dataDir: file('no-data-here'),
-            init: false,
-            env: { ...XDG, PKIM_SERVER: server.url, PKIM_TOKEN: token },
-          }),
-        file('remote-out'),
-      ),
-    ]);
+    ({ server, local, remote } = await inBothModes(tmp.dir, XDG, flow));
   }, 240_000);
 
   afterAll(async () => {

@@ -182,12 +182,20 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh user disable': {
     procedure: 'ssh.setUserDisabled',
     input: ([name]) => ({ name, disabled: true }),
-    print: (ctx, _out, _o, [name]) => ctx.output({ name, disabled: true }, () => `${text(name)} disabled`),
+    async print(ctx, _out, _o, [name], call) {
+      const users = (await call('ssh.listUsers')).items as Dto[];
+      const id = users.find((u) => u.name === name)?.id;
+      ctx.output({ id, name, disabled: true }, () => `${text(name)} disabled`);
+    },
   },
   'ssh user enable': {
     procedure: 'ssh.setUserDisabled',
     input: ([name]) => ({ name, disabled: false }),
-    print: (ctx, _out, _o, [name]) => ctx.output({ name, disabled: false }, () => `${text(name)} enabled`),
+    async print(ctx, _out, _o, [name], call) {
+      const users = (await call('ssh.listUsers')).items as Dto[];
+      const id = users.find((u) => u.name === name)?.id;
+      ctx.output({ id, name, disabled: false }, () => `${text(name)} enabled`);
+    },
   },
   'ssh principal add': {
     procedure: 'ssh.addPrincipal',
@@ -236,10 +244,7 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       expiresIn: duration(o.expiresIn),
     }),
     print: (ctx, out) =>
-      ctx.output(
-        { id: out.id, name: out.name, operations: out.operations, token: out.token },
-        () => `${text(out.token)}\n(shown once: store it now)`,
-      ),
+      ctx.output({ token: out.token, ...out }, () => `${text(out.token)}\n(shown once: store it now)`),
   },
   'ssh fleet-token list': {
     procedure: 'ssh.fleetTokens',
