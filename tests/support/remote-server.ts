@@ -87,6 +87,15 @@ export function outputShape(
   return v;
 }
 
+/** prefixed ids inside strings (URLs with a CA id, an id in a message) */
+const ID_IN_TEXT = /\b[a-z]{2,4}_[0-9a-z]{20,}\b/g;
+
+/** what two modes' outputs share: `outputShape` over VOLATILE_FIELDS and `more`, ids inside strings as `<id>` */
+export function comparableShape(v: unknown, dir: string, more: readonly string[]): unknown {
+  const shaped = outputShape(v, dir, new Set([...VOLATILE_FIELDS, ...more]));
+  return JSON.parse(JSON.stringify(shaped).replace(ID_IN_TEXT, '<id>')) as unknown;
+}
+
 /** one command's exit code and `--json` output (stdout, or the error object on stderr; text if not JSON) */
 export interface CliStep {
   code: number;
