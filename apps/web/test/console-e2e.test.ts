@@ -435,6 +435,18 @@ describe('web console end to end (Chromium against pkim serve)', () => {
   }, 120_000);
 });
 
+/**
+ * What a receiver does with `x-pkim-signature: t=<s>,v1=<hex>[,v1=<hex>]`: accepts the request when one `v1` is the
+ * HMAC-SHA256 of `<t>.<raw body>` under its secret (several `v1` during a secret rotation's overlap).
+ */
+function verifiesUnder(got: { headers: Record<string, string | string[] | undefined>; body: string }, key: string) {
+  const parts = String(got.headers['x-pkim-signature']).split(',');
+  const t = parts.find((p) => p.startsWith('t='))?.slice(2);
+  if (!t || t !== String(got.headers['x-pkim-timestamp'])) return false;
+  const want = createHmac('sha256', key).update(`${t}.${got.body}`).digest('hex');
+  return parts.some((p) => p === `v1=${want}`);
+}
+
 describe('web console: notifications (Chromium against pkim serve)', () => {
   let session: ConsoleSession;
   let server: RunningServer;
@@ -525,6 +537,41 @@ describe('web console: notifications (Chromium against pkim serve)', () => {
     await session.shot('notification-deliveries');
 
     await page.getByRole('tab', { name: 'Rules' }).click();
+    await page.locator('[data-rule="tls-expiry"]').getByRole('button', { name: 'Rotate secret' }).click();
+    const rotateDialog = page.getByRole('dialog');
+    await rotateDialog.getByLabel('Overlap').selectOption('24h');
+    await rotateDialog.getByRole('button', { name: 'Rotate secret' }).click();
+    const rotated = (await page.getByTestId('rotated-secret').textContent())!;
+    expect(rotated).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(rotated).not.toBe(secret);
+    await page.getByText('Deliveries carry a signature under the old key too until').waitFor();
+    await session.shot('notification-secret-rotated');
+    await page.getByRole('button', { name: 'Done' }).click();
+    await page.locator('[data-rule="tls-expiry"] [data-testid="secret-overlap"]').waitFor();
+    expect(await page.content()).not.toContain(rotated);
+
+    // the next delivery, during the overlap, verifies under the new secret and under the old one
+    const later = await a.issuance.issueWithKey(
+      {
+        caId: root.ca.id,
+        profile: 'tls-server',
+        subject: { commonName: 'later.example.com' },
+        sans: { dns: ['later.example.com'] },
+        keyType: 'ec-p256',
+        validityMs: 6 * 86_400_000,
+      },
+      E2E_ADMIN,
+    );
+    expect(await a.notifications.run()).toMatchObject({ enqueued: 1, delivered: 1 });
+    expect(received).toHaveLength(2);
+    const next = received[1]!;
+    expect(JSON.parse(next.body)).toMatchObject({
+      data: { certificate: { serial: later.certificate.serialHex, commonName: 'later.example.com' } },
+    });
+    expect(verifiesUnder(next, rotated)).toBe(true);
+    expect(verifiesUnder(next, secret)).toBe(true);
+    expect(verifiesUnder(next, 'not-the-secret')).toBe(false);
+
     await page.locator('[data-rule="tls-expiry"]').getByRole('button', { name: 'Disable' }).click();
     await page.locator('[data-rule="tls-expiry"] [data-status="disabled"]').waitFor();
     expect((await a.notifications.listRules(E2E_ADMIN))[0]?.enabled).toBe(false);
