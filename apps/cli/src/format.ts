@@ -1,4 +1,6 @@
 /** Small helpers for readable terminal output. */
+import type { VaultMountDto } from '@pkim/contract';
+
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
@@ -50,3 +52,22 @@ export function firstName(c: {
   const more = sans.filter((s) => s !== name).length;
   return more ? `${name} (+${more})` : name;
 }
+
+/** `pkim vault mounts`: the table of the contract's mount objects, so local and remote mode print the same */
+export function vaultMountsTable(items: VaultMountDto[]): string {
+  return table(
+    ['PATH', 'CA', 'ROLES', 'DEFAULT TTL', 'MAX TTL', 'CREATED'],
+    items.map((m) => [
+      `${m.path}/`,
+      m.ca.name ?? m.ca.id,
+      String(m.roles),
+      m.defaultLeaseTtl,
+      m.maxLeaseTtl,
+      date(Date.parse(m.createdAt)),
+    ]),
+  );
+}
+
+/** `pkim vault mount`: the one line said about a new mount (local and remote mode) */
+export const vaultMountedLine = (m: VaultMountDto): string =>
+  `mounted PKI at ${m.path}/ (CA ${m.ca.name ?? m.ca.id}); Vault clients use /v1/${m.path}/… of \`pkim serve\``;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runPkim } from '../../../tests/support/cli-runner';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
+import { contractViolations, RFC3339 } from '../../../tests/support/output-contract';
 
 const HEX_SERIAL = /^[0-9a-f]{30,40}$/;
 const lifetimeDays = (c: { notBefore: string; notAfter: string }) =>
@@ -125,5 +126,29 @@ describe('pkim CLI contract', () => {
     const got = pkim('request', 'certificate', id.id);
     expect(got.code, got.stderr).toBe(0);
     expect(got.stdout.match(/BEGIN CERTIFICATE/g)).toHaveLength(3);
+  });
+
+  it('--json of commands without a REST twin follows the output contract: RFC 3339 times, lists paged', () => {
+    // the chain head after the commands above: a signed checkpoint (its time RFC 3339, as in `audit verify`)
+    const checkpoint = pkim('audit', 'checkpoint', '--json');
+    expect(checkpoint.code, checkpoint.stderr).toBe(0);
+    const cp = checkpoint.json<{ seq: number; hash: string; time: unknown; source: string }>();
+    expect(cp.time).toMatch(RFC3339);
+    const verified = pkim('audit', 'verify', '--json').json<{ checkpoint: unknown }>();
+    expect(verified.checkpoint).toEqual({ seq: cp.seq, hash: cp.hash, time: cp.time, source: cp.source });
+    const found: Record<string, string[]> = {};
+    for (const args of [
+      ['audit', 'checkpoint'],
+      ['audit', 'verify'],
+      ['crl', 'generate', '--ca', 'c-int'],
+      ['keystore', 'list'],
+      ['keystore', 'events'],
+    ]) {
+      const r = pkim(...args, '--json');
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      const wrong = contractViolations(r.json());
+      if (wrong.length) found[args.join(' ')] = wrong;
+    }
+    expect(found).toEqual({});
   });
 });

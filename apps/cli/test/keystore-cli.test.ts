@@ -16,6 +16,7 @@ import {
   serverPki,
   type KeystoreEndpoint,
 } from '../../../packages/keystore-certs/test/keystore-test-support';
+import { contractViolations, RFC3339 } from '../../../tests/support/output-contract';
 
 const tmp = tempDir('pkim-keystore-cli-');
 let child: ChildProcess;
@@ -169,7 +170,8 @@ describe('pkim keystore', () => {
     expect(all.aws_kms).toMatchObject({ keyType: 'ec', keyBits: 256, ttl: '4380h', builtIn: true });
     expect(all.fortanix_dsm.builtIn).toBe(false);
     const roles = await ok(['init-roles'], 'admin');
-    expect(roles.map((r: { role: string }) => r.role).sort()).toEqual([
+    expect(roles.nextCursor).toBeNull();
+    expect(roles.items.map((r: { role: string }) => r.role).sort()).toEqual([
       'keystore-aws_kms',
       'keystore-fortanix_dsm',
       'keystore-thales_luna',
@@ -213,7 +215,8 @@ describe('pkim keystore', () => {
     expect(v.ok, v.output).toBe(true);
 
     const list = await ok(['list']);
-    expect(list.map((c: { keystoreType: string }) => c.keystoreType).sort()).toEqual(['aws_kms', 'fortanix_dsm']);
+    expect(list.nextCursor).toBeNull();
+    expect(list.items.map((c: { keystoreType: string }) => c.keystoreType).sort()).toEqual(['aws_kms', 'fortanix_dsm']);
     expect(JSON.stringify(list)).not.toMatch(/PRIVATE KEY/);
 
     expect(await ok(['run', '--once'])).toEqual({ renewed: [], renewalFailed: [], revokedAfterGrace: [], errors: [] });
@@ -260,9 +263,11 @@ describe('pkim keystore', () => {
     );
     // nothing stayed behind: no connection, no certificate left valid at the PKI for the refused keystore
     const left = await ok(['list']);
-    expect(left.map((c: { tenantId: string }) => c.tenantId).sort()).toEqual(['acme-corp-12345']);
+    expect(left.items.map((c: { tenantId: string }) => c.tenantId).sort()).toEqual(['acme-corp-12345']);
     const events = await ok(['events', '--limit', '500']);
-    const issued = events.filter(
+    expect(contractViolations(events)).toEqual([]);
+    expect(events.items[0].time).toMatch(RFC3339);
+    const issued = events.items.filter(
       (e: { action: string; target: string }) => e.action === 'keystore_cert.issued' && e.target === 'initech/aws_kms',
     );
     expect(issued).toHaveLength(1);

@@ -72,6 +72,9 @@ async function flow(pkim: (...args: string[]) => ReturnType<typeof runPkimAsync>
   // Vault PKI mounts
   await run('vault mount', 'vault mount pki --ca ch-root --default-ttl 72h');
   await run('vault mounts', 'vault mounts');
+  // and its table: the same columns and cells in both modes (the CA by name), times aside
+  const table = await pkim('vault', 'mounts');
+  steps['vault mounts (table)'] = { code: table.code, json: table.stdout.replace(/\d{4}-[\d-]+T[\d:]+Z/g, '<time>') };
   await run('vault unmount', 'vault unmount pki');
   // SPIFFE
   await run('spiffe init', 'spiffe init --trust-domain example.org');
@@ -146,6 +149,7 @@ describe('pkim remote mode: channel commands give the same JSON as local mode', 
       expect.soft(r.code, `${name}: ${JSON.stringify(r.json)}`).toBe(l.code);
       if (!KNOWN_DIFFERENT.has(name)) expect.soft(shape(r.json), name).toEqual(shape(l.json));
     }
+    expect(local['vault mounts (table)']!.json).toMatch(/^pki\/\s+ch-root\s+0\s+3d\s/m);
     expect(local['cert bulk dry run']!.code).toBe(5);
     expect(local['cert bulk']!.code).toBe(0);
     expect(Object.values(local).filter((s) => s.code === 0).length).toBeGreaterThan(35);

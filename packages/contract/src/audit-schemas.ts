@@ -60,21 +60,30 @@ export const auditListInputSchema = z
     order: z.enum(['asc', 'desc']).default('desc'),
   })
   .strict();
+/** a signed checkpoint of the audit chain head: the event it covers, where it was read from, when it was signed */
+const checkpointHeadSchema = z.object({
+  seq: z.number().int(),
+  hash: z.string(),
+  time: rfc3339Schema,
+  source: z.enum(['database', 'file']),
+});
+/** `pkim audit checkpoint --json` (null: the audit log is empty) */
+export const auditCheckpointSchema = checkpointHeadSchema.extend({
+  /** set by a re-anchoring checkpoint: the newer checkpoint it replaced */
+  replaced: z.object({ seq: z.number().int(), source: z.enum(['database', 'file']) }).optional(),
+});
+export type AuditCheckpointDto = z.infer<typeof auditCheckpointSchema>;
+/** the authority's checkpoint (its time in epoch ms) → the wire (RFC 3339) */
+export function toAuditCheckpointDto(cp: Omit<AuditCheckpointDto, 'time'> & { time: number }): AuditCheckpointDto {
+  return { ...cp, time: isoTime(cp.time) };
+}
 export const auditVerifyOutputSchema = z.union([
   z.object({
     ok: z.literal(true),
     count: z.number().int(),
     lastHash: z.string(),
     /** the newest valid signed checkpoint of the chain head (null: none written yet) */
-    checkpoint: z
-      .object({
-        seq: z.number().int(),
-        hash: z.string(),
-        time: rfc3339Schema,
-        source: z.enum(['database', 'file']),
-      })
-      .nullable()
-      .optional(),
+    checkpoint: checkpointHeadSchema.nullable().optional(),
   }),
   z.object({
     ok: z.literal(false),

@@ -85,7 +85,7 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
           );
         }
       }
-      ctx.output(cp ?? null, () =>
+      ctx.output(cp && ctx.options().json ? (await ctx.contract()).toAuditCheckpointDto(cp) : null, () =>
         cp
           ? `audit checkpoint: event #${cp.seq} (head ${cp.hash.slice(0, 16)}…)` +
             (cp.replaced ? `; replaced a checkpoint of event #${cp.replaced.seq} (${cp.replaced.source})` : '')

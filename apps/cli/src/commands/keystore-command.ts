@@ -162,7 +162,9 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
           await vault.writeRole(manager.mount, rt.roleName(type, t), params);
           written.push({ type, role: rt.roleName(type, t), params });
         }
-        ctx.output(written, () => written.map((w) => `wrote ${manager.mount}/roles/${w.role} (${w.type})`).join('\n'));
+        ctx.output({ items: written, nextCursor: null }, () =>
+          written.map((w) => `wrote ${manager.mount}/roles/${w.role} (${w.type})`).join('\n'),
+        );
       }),
     );
 
@@ -269,7 +271,7 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
     .action(
       run((m, _s, o: { tenant?: string }) => {
         const rows = m.status(o.tenant);
-        ctx.output(rows, () =>
+        ctx.output({ items: rows, nextCursor: null }, () =>
           table(
             ['TENANT', 'KEYSTORE', 'SERIAL', 'NOT AFTER', 'RENEW AT', 'OTHER'],
             rows.map((v) => [
@@ -405,11 +407,14 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
           if (!r.ok) process.exitCode = 1;
           return;
         }
-        const rows = store.events(o.limit ?? 50).map((e) => ({ ...e, details: JSON.parse(e.details) as unknown }));
-        ctx.output(rows, () =>
+        // the output contract: times as RFC 3339, a list as { items, nextCursor } (the newest --limit events)
+        const rows = store
+          .events(o.limit ?? 50)
+          .map((e) => ({ ...e, time: new Date(e.time).toISOString(), details: JSON.parse(e.details) as unknown }));
+        ctx.output({ items: rows, nextCursor: null }, () =>
           table(
             ['SEQ', 'TIME', 'ACTION', 'TARGET', 'OUTCOME'],
-            rows.map((e) => [e.seq, new Date(e.time).toISOString(), e.action, e.target, e.outcome]),
+            rows.map((e) => [e.seq, e.time, e.action, e.target, e.outcome]),
           ),
         );
       }),

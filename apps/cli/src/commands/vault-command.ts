@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context';
-import { date, table } from '../format';
-import { formatDuration } from '@pkim/shared';
+import { vaultMountedLine, vaultMountsTable } from '../format';
 
 /** `pkim vault mount|unmount|mounts`: PKI mounts of the Vault/OpenBao-compatible API (served under /v1/). */
 export function registerVaultCommand(program: Command, ctx: CliContext): void {
@@ -23,11 +22,8 @@ export function registerVaultCommand(program: Command, ctx: CliContext): void {
         ctx.actor,
       );
       const summary = (await a.vault.mounts.listMountSummaries(ctx.actor)).find((x) => x.path === m.path);
-      const { toVaultMountDto } = await ctx.contract();
-      ctx.output(
-        toVaultMountDto(summary ?? { ...m, caName: null, roles: 0 }),
-        () => `mounted PKI at ${m.path}/ (CA ${m.caId}); Vault clients use /v1/${m.path}/… on \`pkim serve\``,
-      );
+      const dto = (await ctx.contract()).toVaultMountDto(summary ?? { ...m, caName: null, roles: 0 });
+      ctx.output(dto, () => vaultMountedLine(dto));
     });
 
   vault
@@ -46,18 +42,7 @@ export function registerVaultCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const rows = await a.vault.mounts.listMountSummaries(ctx.actor);
       const { onePage, toVaultMountDto } = await ctx.contract();
-      ctx.output(onePage(rows.map(toVaultMountDto)), () =>
-        table(
-          ['PATH', 'CA', 'ROLES', 'DEFAULT TTL', 'MAX TTL', 'CREATED'],
-          rows.map((m) => [
-            `${m.path}/`,
-            m.caName ?? m.caId,
-            String(m.roles),
-            formatDuration(m.defaultLeaseTtl * 1000),
-            formatDuration(m.maxLeaseTtl * 1000),
-            date(m.createdAt),
-          ]),
-        ),
-      );
+      const page = onePage(rows.map(toVaultMountDto));
+      ctx.output(page, () => vaultMountsTable(page.items));
     });
 }

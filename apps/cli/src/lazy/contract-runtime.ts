@@ -4,6 +4,7 @@ export {
   pageOf,
   sshLists,
   toAcmeDirectoryDto,
+  toAuditCheckpointDto,
   toAuditEventPage,
   toAuditVerifyDto,
   toCaCrlDto,

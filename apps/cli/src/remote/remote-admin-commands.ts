@@ -5,7 +5,8 @@
 import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
 import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
-import { keyValues } from '../format';
+import { keyValues, vaultMountedLine, vaultMountsTable } from '../format';
+import type { VaultMountDto } from '@pkim/contract';
 import { readPasswordFile } from '../export-output';
 import { duration, human, printWith, ttl } from './remote-commands';
 import type { Dto, Opts, RemoteCall, RemoteCommand } from './remote-commands';
@@ -420,12 +421,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       defaultLeaseTtl: o.defaultTtl,
       maxLeaseTtl: o.maxTtl,
     }),
-    print: (ctx, out) =>
-      say(
-        ctx,
-        out,
-        `mounted PKI at ${text(out.path)}/ (CA ${text(out.caName)}); Vault clients use /v1/${text(out.path)}/…`,
-      ),
+    print: (ctx, out) => say(ctx, out, vaultMountedLine(out as unknown as VaultMountDto)),
   },
   'vault unmount': {
     procedure: 'vault.mounts.unbind',
@@ -435,7 +431,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'vault mounts': {
     procedure: 'vault.mounts.list',
     input: () => undefined,
-    print: printWith(['path', 'caName', 'defaultLeaseTtl', 'maxLeaseTtl', 'roles', 'createdAt']),
+    print: (ctx, out) => ctx.output(out, () => vaultMountsTable((out as unknown as { items: VaultMountDto[] }).items)),
   },
   // ── SPIFFE ───────────────────────────────────────────────────────────────────────────────────────────────────
   'spiffe init': {
