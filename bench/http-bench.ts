@@ -8,15 +8,16 @@
  *   3. prepares a temp data dir (EC P-256 root, API token, Vault mount + role, SPIFFE trust domain), starts
  *      `pkim serve` on 127.0.0.1:0 (PKIM_RATE_LIMIT=0) and `cfssl serve` (Debian golang-cfssl) with an EC P-256 CA;
  *   4. drives each route with `autocannon -c <connections> -d <seconds>` after a 1 s warm-up and prints one table
- *      with pkim/cfssl and pkim/floor ratios.
+ *      with pkim/cfssl and pkim/floor ratios, and the server's CPU time per request (all threads / main thread,
+ *      from /proc on Linux), which moves much less than req/s on a loaded machine.
  *
  *   env: BENCH_SECONDS=5 BENCH_CONNECTIONS=16 BENCH_FLOOR_SECONDS=3 PKIM_WORKERS (passed to the server),
  *        BENCH_ONLY=pkim,ocsp (only these rows), BENCH_CPU_PROF_DIR=<dir> (the server runs with --cpu-prof)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -110,12 +111,49 @@ async function cryptoFloor(threads: number): Promise<number> {
   return rates.reduce((a, b) => a + b, 0);
 }
 
+const load1 = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
 interface LoadResult {
   rps: number;
   p50: number;
   p99: number;
   requests: number;
   failures: number;
+  /** server CPU time per answered request, µs, all threads and the main (JavaScript) thread alone (Linux only) */
+  cpuUs?: number;
+  mainCpuUs?: number;
+  skipped?: boolean;
+}
+
+/**
+ * CPU time a process has used, ms: all its threads, and its main thread (the task whose id is the pid), from
+ * /proc/<pid>/task/<tid>/stat (utime + stime in clock ticks, assumed 100 Hz). CPU per request moves much less with
+ * the machine's load than requests per second do, so it shows per-request waste on a shared machine.
+ */
+function cpuMs(pid: number | undefined): { all: number; main: number } | undefined {
+  if (pid === undefined || process.platform !== 'linux') return undefined;
+  let all = 0;
+  let main = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      } catch {
+        continue; // a thread that ended meanwhile
+      }
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = (Number(f[11]) + Number(f[12])) * 10;
+      all += ms;
+      if (tid === String(pid)) main = ms;
+    }
+  } catch {
+    return undefined;
+  }
+  return { all, main };
 }
 
 interface Target {
@@ -170,9 +208,18 @@ async function load(dir: string, t: Target, duration: number): Promise<LoadResul
   };
 }
 
-async function measure(dir: string, t: Target): Promise<LoadResult> {
+async function measure(dir: string, t: Target, serverPid?: number): Promise<LoadResult> {
   await load(dir, t, 1); // warm-up: JIT, caches, connection set-up
-  return load(dir, t, seconds);
+  const before = cpuMs(serverPid);
+  const r = await load(dir, t, seconds);
+  const after = cpuMs(serverPid);
+  if (!before || !after || r.requests === 0) return r;
+  // threads that ended during the row (a restarted worker) are not counted: a lower bound then
+  return {
+    ...r,
+    cpuUs: Math.round(((after.all - before.all) * 1000) / r.requests),
+    mainCpuUs: Math.round(((after.main - before.main) * 1000) / r.requests),
+  };
 }
 
 const children: ChildProcess[] = [];
@@ -397,31 +444,42 @@ try {
 
   // BENCH_ONLY=pkim (comma-separated row names: pkim,cfssl,svid,vault,ocsp,ocsp-nonce) skips the other rows
   const only = process.env.BENCH_ONLY?.split(',');
-  const skipped: LoadResult = { rps: 0, p50: 0, p99: 0, requests: 0, failures: 0 };
-  const maybe = (name: string, t: Target) => (!only || only.includes(name) ? measure(dir, t) : skipped);
-  const pkim = await maybe('pkim', targets.pkim!);
-  const cf = await maybe('cfssl', targets.cfssl!);
-  const svid = await maybe('svid', targets.svid!);
-  const vault = await maybe('vault', targets.vault!);
-  const o1 = await maybe('ocsp', ocspNoNonce);
-  const o2 = await maybe('ocsp-nonce', ocspNonce);
+  const skipped: LoadResult = { rps: 0, p50: 0, p99: 0, requests: 0, failures: 0, skipped: true };
+  const maybe = (name: string, t: Target, pid: number | undefined) =>
+    !only || only.includes(name) ? measure(dir, t, pid) : skipped;
+  const pkim = await maybe('pkim', targets.pkim!, server.pid);
+  const cf = await maybe('cfssl', targets.cfssl!, cfssl.pid);
+  const svid = await maybe('svid', targets.svid!, server.pid);
+  const vault = await maybe('vault', targets.vault!, server.pid);
+  const o1 = await maybe('ocsp', ocspNoNonce, server.pid);
+  const o2 = await maybe('ocsp-nonce', ocspNonce, server.pid);
   stop();
   const floorAfter = await cryptoFloor(cores);
   const floor = (floorBefore + floorAfter) / 2;
 
-  const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '—');
+  // a skipped row has no figure: its ratios are '—', never 0.00
+  const ratio = (a: LoadResult | number, b: LoadResult | number) => {
+    const x = typeof a === 'number' ? a : a.skipped ? 0 : a.rps;
+    const y = typeof b === 'number' ? b : b.skipped ? 0 : b.rps;
+    return x > 0 && y > 0 ? (x / y).toFixed(2) : '—';
+  };
+  const cpu = (r: LoadResult) => (r.cpuUs === undefined ? '' : `${r.cpuUs} / ${r.mainCpuUs}`);
   const row = (name: string, r: LoadResult, vsCfssl: boolean) =>
-    `| ${name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.failures} | ` +
-    `${vsCfssl ? ratio(r.rps, cf.rps) : '—'} | ${ratio(r.rps, floor)} |`;
+    r.skipped
+      ? undefined
+      : `| ${name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.failures} | ${cpu(r)} | ` +
+        `${vsCfssl ? ratio(r, cf) : '—'} | ${ratio(r.rps, floor)} |`;
   const lines = [
     '',
     `HTTP bench: ${seconds} s per row after a 1 s warm-up, ${connections} connections, autocannon in its own ` +
-      `process, Node ${process.version}, ${cores} cores, PKIM_WORKERS=${process.env.PKIM_WORKERS ?? '(default)'}`,
+      `process, Node ${process.version}, ${cores} cores, PKIM_WORKERS=${process.env.PKIM_WORKERS ?? '(default)'}, ` +
+      `load average ${load1()} at the end`,
     '',
-    '| route | req/s | p50 ms | p99 ms | failures | vs cfssl | vs floor |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| route | req/s | p50 ms | p99 ms | failures | server CPU µs/req (all / main thread) | vs cfssl | vs floor |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
     `| node:crypto floor, ${cores} threads (verify CSR + sign + verify; mean of ` +
-      `${Math.round(floorBefore)} before and ${Math.round(floorAfter)} after) | ${Math.round(floor)} | | | | | 1.00 |`,
+      `${Math.round(floorBefore)} before and ${Math.round(floorAfter)} after) | ${Math.round(floor)} ` +
+      '| | | | | | 1.00 |',
     row('cfssl serve: `POST /api/v1/cfssl/sign` (Go, no database, no lint)', cf, true),
     row('pkim: `POST /api/v1/cas/:id/sign` (CSR → certificate)', pkim, true),
     row('pkim: `POST /pki/csr/sign` (SPIFFE SVID, P-384 key, P-384 CA)', svid, true),
@@ -429,9 +487,13 @@ try {
     row('pkim: `POST /ocsp`, no nonce', o1, false),
     row('pkim: `POST /ocsp`, with nonce', o2, false),
     '',
-    `pkim / cfssl (CSR signing) = ${ratio(pkim.rps, cf.rps)} (target ≥ 1.0); ` +
-      `pkim / floor = ${ratio(pkim.rps, floor)}; OCSP (no nonce) / sign = ${ratio(o1.rps, pkim.rps)} (target ≥ 10)`,
-  ];
+    `pkim / cfssl (CSR signing) = ${ratio(pkim, cf)} (target ≥ 1.0); ` +
+      `pkim / floor = ${ratio(pkim.skipped ? 0 : pkim.rps, floor)}; ` +
+      `OCSP (no nonce) / sign = ${ratio(o1, pkim)} (target ≥ 10)` +
+      (pkim.cpuUs !== undefined && cf.cpuUs !== undefined
+        ? `; server CPU per request pkim / cfssl = ${(pkim.cpuUs / cf.cpuUs).toFixed(2)}`
+        : ''),
+  ].filter((l) => l !== undefined);
   console.log(lines.join('\n'));
   const failures = [pkim, cf, svid, vault, o1, o2].reduce((a, r) => a + r.failures, 0);
   if (failures > 0) console.log(`WARNING: ${failures} failed requests: the figures above count only answers`);
