@@ -222,6 +222,46 @@ describe('pre-signed OCSP responses (SQLite)', () => {
   });
 });
 
+describe('pre-signed OCSP responses after a whole CA is revoked (SQLite)', () => {
+  let fx: AuthorityFixture;
+  let p: Awaited<ReturnType<typeof pki>>;
+
+  beforeAll(async () => {
+    fx = await openAuthorityFixture({});
+    p = await pki(fx.authority, 'carevoke', 3);
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it("revoking the issuing CA re-signs every leaf's stored response as revoked (cACompromise)", async () => {
+    const { authority } = fx;
+    expect((await authority.maintenance.refreshOcsp()).signed).toBe(3);
+    const stored = (leaf: Leaf) => internalsOf(authority).store.ocspResponses.lookup(p.issuingId, leaf.serial);
+    const before = await Promise.all(p.leaves.map(async (l) => (await stored(l))!.response!));
+    expect(before.map((r) => r.statusKey)).toEqual(['good', 'good', 'good']);
+
+    const started = Date.now();
+    await authority.cas.revokeCa(p.issuingId, 'keyCompromise', ACTORS.admin);
+    // the revocation re-signs the stored responses of the CA's certificates itself (no request in between)
+    let rows = before;
+    while (Date.now() - started < 5_000 && rows.some((r) => r.statusKey === 'good')) {
+      await new Promise((r) => setTimeout(r, 20));
+      rows = await Promise.all(p.leaves.map(async (l) => (await stored(l))!.response!));
+    }
+    expect(rows.map((r) => r.statusKey.replace(/\d+/, 'T'))).toEqual(['revoked:T:2', 'revoked:T:2', 'revoked:T:2']);
+    for (const [i, leaf] of p.leaves.entries()) {
+      // a request without nonce is answered with that stored response, which openssl reads as revoked
+      const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+      const r = await authority.ocsp.respond(req);
+      expect(Buffer.from(r.der).equals(Buffer.from(rows[i]!.der, 'base64'))).toBe(true);
+      const out = checked({ der: r.der, ...p, leafPem: leaf.pem });
+      expect(statusOf(out)).toBe('revoked');
+      expect(out).toMatch(/Reason: cACompromise/);
+    }
+  });
+});
+
 describe('pre-signed OCSP responses with two servers on one PostgreSQL database', () => {
   let cluster: TestPostgres;
   let fx: AuthorityFixture;

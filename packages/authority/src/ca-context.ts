@@ -127,6 +127,14 @@ export interface SigningServiceDeps {
   keySealer?: KeySealer;
   /** worker threads for the CPU-bound steps (PKIM_WORKERS ≥ 2); absent: everything in-process */
   compute?: ComputePool;
+  /** CRL partitioning (PKIM_CRL_PARTITION_ABOVE, PKIM_CRL_PARTITION_DAYS; docs/crl.md); absent: never */
+  crlPartition?: CrlPartitionSettings;
+}
+
+/** a CA with at least `aboveCertificates` certificates gives new leaves the CRL partition of their notAfter */
+export interface CrlPartitionSettings {
+  aboveCertificates: number;
+  windowDays: number;
 }
 
 /** Records a `*.failed` audit event for an error and returns the error as PkiError. Never throws. */

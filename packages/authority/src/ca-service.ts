@@ -27,7 +27,7 @@ export { wholeSeconds } from './signing/plan-rules';
 export type CaServiceDeps = SigningServiceDeps & {
   pipeline: SigningPipeline;
   /** told after a CA revocation commits (the parent and every revoked CA), for the CRL cache */
-  onRevoked?: (caIds: string[]) => void;
+  onRevoked?: (caIds: string[], revoked?: undefined, wholeCas?: { caIds: string[]; revokedAt: number }) => void;
 };
 
 export function createCaService(deps: CaServiceDeps): CaService & CaRevocationService {
@@ -303,7 +303,11 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         },
         audit: [auditEvent(clock, actor, 'ca.revoked', ca.id, { reason, descendants: descendants.map((d) => d.id) })],
       });
-      deps.onRevoked?.([...(ca.parentId ? [ca.parentId] : []), ...toRevoke.map((c) => c.id)]);
+      const revokedIds = toRevoke.map((c) => c.id);
+      deps.onRevoked?.([...(ca.parentId ? [ca.parentId] : []), ...revokedIds], undefined, {
+        caIds: revokedIds,
+        revokedAt: t,
+      });
       const updated = { ...ca, status: 'revoked' as const, revokedAt: t, revocationReason: reason, updatedAt: t };
       return { ca: updated, revokedCertificates: result.revokedCount, revokedCas: toRevoke.length - 1 };
     } catch (e) {

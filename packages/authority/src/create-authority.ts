@@ -24,7 +24,7 @@ import { createStatisticsService } from './statistics-service';
 import { registerInternals } from './authority-internals';
 import { createCertificateService } from './certificate-service';
 import { createRequestService } from './request-service';
-import { createCrlService } from './crl-service';
+import { createCrlService, crlPartitionFromEnv } from './crl-service';
 import { createRevocationTimings } from './revocation-timings';
 import { createOcspService, ocspSettingsFromEnv } from './ocsp-service';
 import { createAuthService, newSession, resolveLoginThrottle, resolveTokenTtl, userActor } from './auth-service';
@@ -72,6 +72,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const env = config.env ?? {};
   const dataDir = resolve(config.dataDir);
   // settings are checked before anything is opened
+  const crlPartition = crlPartitionFromEnv(env);
   const loginThrottle = resolveLoginThrottle(env, config.auth?.loginThrottle);
   const defaultTokenTtlMs =
     config.auth?.defaultTokenTtlMs !== undefined ? config.auth.defaultTokenTtlMs : resolveTokenTtl(env);
@@ -183,6 +184,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     customProfiles,
     keySealer,
     compute,
+    crlPartition,
   };
   // signed checkpoints of the audit chain head: in the database and beside it (docs/security.md)
   const audit = createAuditService({
@@ -197,12 +199,17 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   // revocations in this process reach the CRL cache at once (other processes: the recheck window)
   // and the revoked certificate's OCSP response is signed again at once (docs/ocsp.md; the responder never serves a
   // stored response that no longer says the certificate's status, whichever process revoked it)
-  const onRevoked = (caIds: string[], revoked: { caId: string; serialHex: string }[] = []) => {
+  // a whole CA revoked: the responses of all its certificates (and its descendants'), a page at a time
+  const onRevoked = (
+    caIds: string[],
+    revoked: { caId: string; serialHex: string }[] = [],
+    wholeCas?: { caIds: string[]; revokedAt: number },
+  ) => {
     crl.invalidate(caIds);
-    if (revoked.length)
-      ocsp.presign(revoked).catch((e: unknown) => {
-        logger.warn({ err: (e as Error).message }, 'OCSP re-signing after a revocation failed');
-      });
+    const failed = (e: unknown) =>
+      logger.warn({ err: (e as Error).message }, 'OCSP re-signing after a revocation failed');
+    if (revoked.length) ocsp.presign(revoked).catch(failed);
+    if (wholeCas) ocsp.presignRevokedCas(wholeCas.caIds, wholeCas.revokedAt).catch(failed);
   };
   const cas = createCaService({ ...common, pipeline, onRevoked });
   const issuance = createIssuanceService({ pipeline });

@@ -1,4 +1,10 @@
-import { REVOCATION_REASONS, publishedRevocationReason, type Clock, type RevocationReason } from '@pkim/shared';
+import {
+  PkiError,
+  REVOCATION_REASONS,
+  publishedRevocationReason,
+  type Clock,
+  type RevocationReason,
+} from '@pkim/shared';
 
 /** the CRL reasonCode extension value (absent for unspecified, RFC 5280 §5.3.1) */
 function crlReason(stored: RevocationReason | null): number | undefined {
@@ -11,8 +17,27 @@ import type { Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import { SYSTEM_ACTOR, type Actor, type CrlService } from './types';
 import { auditEvent } from './audit-service';
-import { recordFailure, type CaContextLoader } from './ca-context';
+import { recordFailure, type CaContextLoader, type CrlPartitionSettings } from './ca-context';
 import { authorize } from './permissions';
+import { partitionUrls, urlsOfCa, type CrlPartition } from './url-plan';
+
+/**
+ * PKIM_CRL_PARTITION_ABOVE (certificates; 0 = never; default 100,000) and PKIM_CRL_PARTITION_DAYS (width of a
+ * partition's notAfter window; default 7) from the settings map (docs/crl.md). Throws `input.invalid`.
+ */
+export function crlPartitionFromEnv(env: Record<string, string | undefined>): CrlPartitionSettings {
+  const read = (name: string, fallback: number, max: number): number => {
+    const v = env[name]?.trim();
+    if (!v) return fallback;
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n > max)
+      throw new PkiError('input.invalid', `${name}: expected a whole number from 0 to ${max}, got '${v}'`);
+    return n;
+  };
+  const windowDays = read('PKIM_CRL_PARTITION_DAYS', 7, 366);
+  if (windowDays < 1) throw new PkiError('input.invalid', 'PKIM_CRL_PARTITION_DAYS: at least 1');
+  return { aboveCertificates: read('PKIM_CRL_PARTITION_ABOVE', 100_000, 1e12), windowDays };
+}
 
 export interface CrlServiceDeps {
   store: Store;
@@ -32,6 +57,7 @@ export interface CrlServiceDeps {
    * CRLs are rebuilt before answering (they take milliseconds). Default 10,000.
    */
   backgroundEntries?: number;
+  publicBaseUrl?: string;
 }
 
 interface CachedCrl {
@@ -53,6 +79,7 @@ interface CachedCrl {
 export function createCrlService(
   deps: CrlServiceDeps,
 ): CrlService & { revocationStamp(caId: string): Promise<string>; invalidate(caIds: string[]): void } {
+  // the cache holds complete CRLs by CA id and partitions by `<caId>/<start>-<end>`
   const { store, keys, clock, contexts } = deps;
   const validity = deps.crlValidityMs ?? 24 * 3_600_000;
   const recheckMs = deps.recheckMs ?? 1000;
@@ -69,18 +96,24 @@ export function createCrlService(
   /** rows read from the database per page while the CRL is encoded (memory stays bounded for 1,000,000 entries) */
   const PAGE = 10_000;
 
-  async function entriesFor(caId: string): Promise<CrlEntryWriter> {
+  async function entriesFor(caId: string, partition?: CrlPartition): Promise<CrlEntryWriter> {
     const { CrlEntryWriter } = await import('./asn1-codecs');
     const entries = new CrlEntryWriter();
     let after: string | null = null;
+    const notAfter = partition ? { from: partition.start, to: partition.end } : undefined;
     for (;;) {
-      const page = await store.certificates.listRevoked(caId, { after, limit: PAGE });
+      const page = await store.certificates.listRevoked(caId, {
+        after,
+        limit: PAGE,
+        ...(notAfter ? { notAfter } : {}),
+      });
       for (const c of page) {
         entries.add({ serialHex: c.serialHex, revokedAt: c.revokedAt ?? 0, reason: crlReason(c.revocationReason) });
       }
       if (page.length < PAGE) break;
       after = page[page.length - 1]!.serialHex;
     }
+    if (partition) return entries; // partitions hold end-entity certificates only (onlyContainsUserCerts)
     for (const child of await store.cas.list()) {
       if (child.parentId === caId && child.status === 'revoked' && child.serialHex) {
         entries.add({
@@ -93,22 +126,43 @@ export function createCrlService(
     return entries;
   }
 
-  async function generateCached(caId: string, actor: Actor): Promise<CachedCrl> {
+  const keyOf = (caId: string, p?: CrlPartition) => (p ? `${caId}/${p.start}-${p.end}` : caId);
+
+  async function generateCached(caId: string, actor: Actor, partition?: CrlPartition): Promise<CachedCrl> {
     try {
       const ctx = await contexts.load(caId);
+      let idp: string[] | undefined;
+      if (partition) {
+        const urls = urlsOfCa(ctx.ca, deps.publicBaseUrl).crlDistributionPoints ?? [];
+        idp = partitionUrls(ctx.ca.id, urls, partition);
+        if (!idp.length)
+          throw new PkiError('route.not_found', `CA ${ctx.ca.name} publishes no CRL partitions (docs/crl.md)`);
+      }
       const stamp = await revocationStamp(ctx.ca.id);
-      const entries = await entriesFor(ctx.ca.id);
+      const entries = await entriesFor(ctx.ca.id, partition);
       const { crlNumber } = await store.commit({ bumpCrlNumber: ctx.ca.id });
       const thisUpdate = clock.now();
       const nextUpdate = thisUpdate + ((await deps.timings?.crlValidityMs(ctx.ca.id)) ?? validity);
       const { buildCrl } = await import('./asn1-codecs');
       const der = await buildCrl(
-        { issuer: ctx.issuer, thisUpdate, nextUpdate, crlNumber: crlNumber ?? 1, entries },
+        {
+          issuer: ctx.issuer,
+          thisUpdate,
+          nextUpdate,
+          crlNumber: crlNumber ?? 1,
+          entries,
+          ...(idp ? { issuingDistributionPoint: idp } : {}),
+        },
         (data) =>
           keys.signer({ uri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey }).sign(data),
       );
       await store.audit.append(
-        auditEvent(clock, actor, 'crl.generated', ctx.ca.id, { crlNumber, entries: entries.count, nextUpdate }),
+        auditEvent(clock, actor, 'crl.generated', ctx.ca.id, {
+          crlNumber,
+          entries: entries.count,
+          nextUpdate,
+          ...(partition ? { partition: { notAfterFrom: partition.start, notAfterTo: partition.end } } : {}),
+        }),
       );
       const entry: CachedCrl = {
         der,
@@ -119,18 +173,25 @@ export function createCrlService(
         stamp,
         checkedAt: clock.now(),
       };
-      cache.set(ctx.ca.id, entry);
+      if (partition && cache.size > 1_000) evictPartitions();
+      cache.set(keyOf(ctx.ca.id, partition), entry);
       return entry;
     } catch (e) {
       throw await recordFailure(deps, actor, 'crl.generate_failed', caId, e);
     }
   }
 
-  function generateOnce(caId: string, actor: Actor): Promise<CachedCrl> {
-    let p = inflight.get(caId);
+  /** a bound on what requests for partitions (any aligned window is a valid URL) can keep in memory */
+  function evictPartitions(): void {
+    for (const k of cache.keys()) if (k.includes('/')) cache.delete(k);
+  }
+
+  function generateOnce(caId: string, actor: Actor, partition?: CrlPartition): Promise<CachedCrl> {
+    const key = keyOf(caId, partition);
+    let p = inflight.get(key);
     if (!p) {
-      p = generateCached(caId, actor).finally(() => inflight.delete(caId));
-      inflight.set(caId, p);
+      p = generateCached(caId, actor, partition).finally(() => inflight.delete(key));
+      inflight.set(key, p);
     }
     return p;
   }
@@ -146,9 +207,9 @@ export function createCrlService(
     revocationStamp,
     /** a revocation in this process: the next `current` rebuilds instead of waiting for the recheck window */
     invalidate(caIds) {
-      for (const id of caIds) {
-        const entry = cache.get(id);
-        if (entry) {
+      const ids = new Set(caIds);
+      for (const [key, entry] of cache) {
+        if (ids.has(key.split('/')[0]!)) {
           entry.stamp = ''; // never a real stamp: out of date at the next `current`
           entry.checkedAt = -Infinity;
         }
@@ -158,11 +219,12 @@ export function createCrlService(
       authorize(actor, 'ca:write'); // issuing a CRL on demand is a CA operation (the jobs act as the system)
       return strip(await generateCached(caId, actor));
     },
-    async current(caId) {
+    async current(caId, partition) {
       const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
       const id = ca?.id ?? caId;
       const now = clock.now();
-      const entry = cache.get(id);
+      const key = keyOf(id, partition);
+      const entry = cache.get(key);
       // refresh when a quarter of the validity is left
       const fresh = (c: CachedCrl) => now < c.nextUpdate - (c.nextUpdate - c.thisUpdate) / 4;
       if (entry && fresh(entry)) {
@@ -175,12 +237,12 @@ export function createCrlService(
       if (entry && now < entry.nextUpdate && entry.count >= backgroundEntries) {
         // out of date but still valid, and large: re-sign in the background, serve this one meanwhile
         entry.checkedAt = now;
-        generateOnce(id, SYSTEM_ACTOR).catch((e: unknown) =>
+        generateOnce(id, SYSTEM_ACTOR, partition).catch((e: unknown) =>
           deps.logger.error({ caId: id, err: e }, 'background CRL re-signing failed'),
         );
         return strip(entry);
       }
-      return strip(await generateOnce(id, SYSTEM_ACTOR));
+      return strip(await generateOnce(id, SYSTEM_ACTOR, partition));
     },
   };
 }

@@ -1,5 +1,6 @@
 export * from './types';
 export { createAuthority } from './create-authority';
+export { parsePartitionFile, partitionOf, partitionUrls, type CrlPartition } from './url-plan';
 export { createLogger } from './logger';
 export { LOG_REDACT_PATHS } from './log-redact-paths';
 export { resolveDatabaseUrl } from './database-url';

@@ -107,9 +107,10 @@ const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
  * Nonce requests, several certificates per request and subordinate CA certificates are signed per request (in the
  * worker pool for software keys).
  */
-export function createOcspService(
-  deps: OcspServiceDeps,
-): OcspService & { presign(certs: { caId: string; serialHex: string }[]): Promise<number> } {
+export function createOcspService(deps: OcspServiceDeps): OcspService & {
+  presign(certs: { caId: string; serialHex: string }[]): Promise<number>;
+  presignRevokedCas(caIds: string[], revokedAt: number): Promise<number>;
+} {
   const { store, keys, clock, logger, contexts } = deps;
   const validity = deps.ocspValidityMs ?? DEFAULT_OCSP_VALIDITY_MS;
   const refreshBefore = deps.ocspRefreshBeforeMs ?? DEFAULT_OCSP_REFRESH_BEFORE_MS;
@@ -267,6 +268,19 @@ export function createOcspService(
     return { der, statuses: [l.status] };
   }
 
+  /** signs and stores the responses of these certificates now (a revocation re-signs only its certificate's) */
+  async function presign(certs: { caId: string; serialHex: string }[]): Promise<number> {
+    const states: OcspCertificateState[] = [];
+    for (const c of certs) {
+      const found = await store.ocspResponses.lookup(c.caId, c.serialHex);
+      if (found) {
+        const { response: _, ...state } = found;
+        states.push(state);
+      }
+    }
+    return (await presignStates(states)).signed;
+  }
+
   let codecs: typeof import('./asn1-codecs') | undefined;
   return {
     async respond(requestDer, options) {
@@ -333,17 +347,27 @@ export function createOcspService(
       }
     },
 
-    /** signs and stores the responses of these certificates now (a revocation re-signs only its certificate's) */
-    async presign(certs) {
-      const states: OcspCertificateState[] = [];
-      for (const c of certs) {
-        const found = await store.ocspResponses.lookup(c.caId, c.serialHex);
-        if (found) {
-          const { response: _, ...state } = found;
-          states.push(state);
+    presign,
+
+    /**
+     * after a whole CA was revoked (`ca revoke`, its descendants with it): signs again the responses of every
+     * certificate the revocation moved (revoked at `revokedAt`), a page at a time; until then requests are signed on
+     * the spot (their stored "good" no longer matches the status read)
+     */
+    async presignRevokedCas(caIds, revokedAt) {
+      let signed = 0;
+      const now = clock.now();
+      for (const caId of caIds) {
+        let after: string | null = null;
+        for (;;) {
+          const page = await store.certificates.listRevoked(caId, { after, limit: 1000 });
+          const moved = page.filter((c) => c.revokedAt === revokedAt && c.notAfter > now);
+          if (moved.length) signed += await presign(moved.map((c) => ({ caId, serialHex: c.serialHex })));
+          if (page.length < 1000) break;
+          after = page[page.length - 1]!.serialHex;
         }
       }
-      return (await presignStates(states)).signed;
+      return signed;
     },
 
     async refresh(opts = {}) {

@@ -261,8 +261,15 @@ export interface CrlService {
     caId: string,
     actor: Actor,
   ): Promise<{ der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number }>;
-  /** current CRL: cached; regenerated when a revocation happened (any process) or nextUpdate is near */
-  current(caId: string): Promise<{ der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number }>;
+  /**
+   * current CRL: cached; regenerated when a revocation happened (any process) or nextUpdate is near. With a
+   * partition: the partition CRL of the certificates expiring in [start, end) (docs/crl.md), `crl.not_found` when the
+   * CA publishes no partitions (its CRL URLs are not PKI Manager's).
+   */
+  current(
+    caId: string,
+    partition?: { start: number; end: number },
+  ): Promise<{ der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number }>;
 }
 
 export interface OcspService {

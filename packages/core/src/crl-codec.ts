@@ -11,7 +11,20 @@ import { PkiError } from '@pkim/shared';
 import type { CrlEntryInput, CrlInput, EncodedCrlEntries, SignFn } from './types';
 import { issuerFactsOf } from './certificate-parser';
 import { at, children, content, readWhole, toHex } from './der-reader';
-import { bitString, explicit, implicitPrimitive, integer, octetString, oid, seq, time, tlv } from './der-writer';
+import {
+  bitString,
+  explicit,
+  implicitPrimitive,
+  integer,
+  lengthBytes,
+  octetString,
+  oid,
+  seq,
+  time,
+  tlv,
+  TRUE,
+} from './der-writer';
+import { uriGeneralName } from './general-names';
 import { formatDn, decodeNameDer } from './dn-codec';
 import { keyTypeFromSpki, SIGNATURE_ALGORITHMS, signatureAlgorithmDer, verifyWithAlgorithm } from './key-inspector';
 import { fromPem } from './pem-codec';
@@ -20,6 +33,16 @@ import { serialHexToBytes, serialToHex } from './serial-number';
 const OID_REASON_CODE = '2.5.29.21';
 const OID_AKI = '2.5.29.35';
 const OID_CRL_NUMBER = '2.5.29.20';
+const OID_IDP = '2.5.29.28';
+
+/**
+ * IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0] { fullName [0] GeneralNames },
+ * onlyContainsUserCerts [1] BOOLEAN TRUE }, as a critical extension (RFC 5280 §5.2.5)
+ */
+function issuingDistributionPoint(urls: string[]): Uint8Array {
+  const value = seq(tlv(0xa0, tlv(0xa0, ...urls.map(uriGeneralName))), implicitPrimitive(1, TRUE.subarray(2)));
+  return seq(oid(OID_IDP), TRUE, octetString(value));
+}
 
 /** the crlEntryExtensions of each reason code (1-10, 7 unused), encoded once */
 const reasonExtensions = new Map<number, Uint8Array>();
@@ -165,25 +188,26 @@ export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Arra
     for (const e of input.entries) w.add(e);
     writer = w;
   } else writer = input.entries;
+  const idp = input.issuingDistributionPoint;
+  if (idp && idp.length === 0) throw new PkiError('input.invalid', 'a partition CRL needs at least one URL');
   const extensions = explicit(
     0,
     seq(
       seq(oid(OID_AKI), octetString(seq(implicitPrimitive(0, facts.subjectKeyIdentifier)))),
       seq(oid(OID_CRL_NUMBER), octetString(integer(input.crlNumber))),
+      ...(idp ? [issuingDistributionPoint(idp)] : []),
     ),
   );
   // TBSCertList ::= SEQUENCE { version v2, signature, issuer, thisUpdate, nextUpdate, revokedCertificates, [0] ext }
-  const tbsDer = seq(
-    integer(1),
-    signatureAlgorithmDer(input.issuer.keyType),
-    facts.subjectDer,
-    time(input.thisUpdate),
-    time(input.nextUpdate),
-    ...(writer.count ? [seq(writer.bytes())] : []),
-    extensions,
-  );
+  // assembled in ONE allocation around the entries (a CRL of 1,000,000 entries is ≈ 45 MB: no extra copies of it)
+  const alg = signatureAlgorithmDer(input.issuer.keyType);
+  const entries = writer.bytes();
+  const head = [integer(1), alg, facts.subjectDer, time(input.thisUpdate), time(input.nextUpdate)];
+  const entriesHeader = writer.count ? Uint8Array.of(0x30, ...lengthBytes(entries.length)) : new Uint8Array(0);
+  const parts = [...head, entriesHeader, writer.count ? entries : new Uint8Array(0), extensions];
+  const tbsDer = tlv(0x30, ...parts);
   const signature = await sign(tbsDer);
-  return seq(tbsDer, signatureAlgorithmDer(input.issuer.keyType), bitString(signature));
+  return seq(tbsDer, alg, bitString(signature));
 }
 
 export interface ParsedCrl {

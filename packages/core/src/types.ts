@@ -222,6 +222,12 @@ export interface CrlInput {
   crlNumber: number | bigint;
   /** a list, or a `CrlEntryWriter` already filled (large CRLs) */
   entries: CrlEntryInput[] | EncodedCrlEntries;
+  /**
+   * a partition CRL (RFC 5280 §5.2.5): the URLs of its scope, written as a critical issuingDistributionPoint with
+   * onlyContainsUserCerts (partitions hold end-entity certificates); a certificate of the partition carries one of
+   * them as its CRL distribution point. Absent: a complete CRL.
+   */
+  issuingDistributionPoint?: string[];
 }
 
 /** X.509-ready signature over `data` with the issuer key (hash implied by key type). */

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lte, or, sql, type SQLWrapper } from 'drizzle-orm';
 import { affectedRows, type QueryDb, type Tables } from './query-db';
 import type { OcspCertificateState, OcspResponseRepository, OcspResponseRow } from './types';
 
@@ -49,17 +49,26 @@ export function toOcspLookup(row: LookupRow | undefined) {
   return { ...state, response: { ...response, refreshAt: refreshAt ?? nextUpdate } };
 }
 
+/**
+ * The responder's lookup (exported for the query-plan test): the certificate by its unique (ca_id, serial_hex) index
+ * joined with its stored response by primary key — the same cost with 10 or 1,000,000 revoked certificates.
+ */
+export function ocspLookupQuery(db: QueryDb, t: Tables, caId: string | SQLWrapper, serialHex: string | SQLWrapper) {
+  const C = t.certificates;
+  return db
+    .select(ocspLookupColumns(t))
+    .from(C)
+    .leftJoin(t.ocspResponses, eq(t.ocspResponses.certificateId, C.id))
+    .where(and(eq(C.caId, caId), eq(C.serialHex, serialHex)));
+}
+
 /** Pre-signed OCSP responses (docs/ocsp.md): derived data, written outside the unit of work like the key blobs. */
 export function createOcspResponseRepository(db: QueryDb, t: Tables): OcspResponseRepository {
   const C = t.certificates;
   const O = t.ocspResponses;
   return {
     async lookup(caId, serialHex) {
-      const [row] = await db
-        .select(ocspLookupColumns(t))
-        .from(C)
-        .leftJoin(O, eq(O.certificateId, C.id))
-        .where(and(eq(C.caId, caId), eq(C.serialHex, serialHex.toLowerCase())));
+      const [row] = await ocspLookupQuery(db, t, caId, serialHex.toLowerCase());
       return toOcspLookup(row);
     },
 

@@ -416,6 +416,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
             eq(C.caId, caId),
             eq(C.status, 'revoked'),
             ...(page?.after !== undefined && page.after !== null ? [gt(C.serialHex, page.after)] : []),
+            ...(page?.notAfter ? [gte(C.notAfter, page.notAfter.from), lt(C.notAfter, page.notAfter.to)] : []),
           ),
         )
         .orderBy(asc(C.serialHex));

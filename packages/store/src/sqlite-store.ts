@@ -24,7 +24,7 @@ import { PkiError } from '@pkim/shared';
 import * as schema from './sqlite-schema';
 import type { AuditEventRow, CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
 import { createRepositories } from './repositories';
-import { ocspLookupColumns, toOcspLookup } from './ocsp-repository';
+import { ocspLookupQuery, toOcspLookup } from './ocsp-repository';
 import { tableByName, type QueryDb } from './query-db';
 import {
   CountDeltas,
@@ -251,12 +251,7 @@ function preparedHotReads(db: QueryDb, repos: ReturnType<typeof createRepositori
       .prepare(),
   );
   const ocspLookup = onFirstUse(() =>
-    db
-      .select(ocspLookupColumns(schema))
-      .from(C)
-      .leftJoin(schema.ocspResponses, eq(schema.ocspResponses.certificateId, C.id))
-      .where(and(eq(C.caId, sql.placeholder('caId')), eq(C.serialHex, sql.placeholder('serialHex'))))
-      .prepare(),
+    ocspLookupQuery(db, schema, sql.placeholder('caId'), sql.placeholder('serialHex')).prepare(),
   );
   repos.ocspResponses.lookup = async (caId, serialHex) =>
     toOcspLookup(ocspLookup().get({ caId, serialHex: serialHex.toLowerCase() }));

@@ -18,6 +18,7 @@ import {
   findAllBySerialQuery,
   searchCondition,
 } from '../src/repositories';
+import { ocspLookupQuery } from '../src/ocsp-repository';
 import { defineStoreSuite, type StoreEngine } from './store-suite';
 import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
 
@@ -188,6 +189,16 @@ describe('SQLite store', () => {
           /SEARCH certificates USING INDEX certificates_ca_serial_uq \(ca_id=\? AND serial_hex=\?\)/,
         );
         expect(bySerial).not.toMatch(/SCAN certificates/);
+        // the OCSP responder's status lookup: the unique index, then the stored response by its primary key —
+        // O(1) whatever the number of revoked certificates (issue #12 item 5)
+        const ocsp = plan(ocspLookupQuery(db, sqliteSchema, cas[0]!.id, 'ab'.repeat(16)));
+        expect(ocsp).toMatch(
+          /SEARCH certificates USING INDEX certificates_ca_serial_uq \(ca_id=\? AND serial_hex=\?\)/,
+        );
+        expect(ocsp).toMatch(
+          /SEARCH ocsp_responses USING INDEX sqlite_autoindex_ocsp_responses_1 \(certificate_id=\?\)/,
+        );
+        expect(ocsp).not.toMatch(/SCAN/);
         // a search is an index range over the search terms, not a scan of certificates or their SAN JSON
         const search = plan(
           db

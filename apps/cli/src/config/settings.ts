@@ -281,6 +281,24 @@ export const SETTINGS: readonly Setting[] = [
       'the `ocsp-refresh` job signs a stored OCSP response again this long before its nextUpdate (shorter than ' +
       'the validity)',
   },
+  {
+    key: 'crlPartitionAbove',
+    env: 'PKIM_CRL_PARTITION_ABOVE',
+    default: '100000',
+    kind: 'int',
+    group: 'server',
+    description:
+      'a CA with at least this many certificates gives new certificates the CRL partition of their notAfter as ' +
+      'CRL distribution point (`/crl/<ca>/<start>-<end>.crl`, docs/crl.md); 0 = one complete CRL only',
+  },
+  {
+    key: 'crlPartitionDays',
+    env: 'PKIM_CRL_PARTITION_DAYS',
+    default: '7',
+    kind: 'int',
+    group: 'server',
+    description: 'width of a CRL partition: the certificates whose notAfter falls in the same window of this many days',
+  },
   // sign-in
   {
     key: 'loginFreeFailures',

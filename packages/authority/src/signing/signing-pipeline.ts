@@ -27,7 +27,7 @@ import type { Actor, CaView, IssuedCertificate } from '../types';
 import { auditEvent } from '../audit-service';
 import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
 import { commonNameOf, subjectToDn } from '../subject-input';
-import { lacksRevocationUrls, urlsOfCa } from '../url-plan';
+import { lacksRevocationUrls, partitionOf, partitionUrls, urlsOfCa, type PublicUrls } from '../url-plan';
 import { caCreatedEvent, caKeyCreatedEvent, newCaRow } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
 import { signCertificatePlan, type SignedCertificate } from './certificate-steps';
@@ -210,6 +210,40 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     return { all, effective, profile, lifetimeMs: applyLifetime(all, effective, lifetimeMs, profile) };
   }
 
+  /**
+   * certificates per CA (the partitioning threshold): read from the counters at most every 10 s, counting this
+   * process's signatures in between (other processes' are seen at the next read)
+   */
+  const caSizes = new Map<string, { n: number; at: number }>();
+  async function caSize(caId: string): Promise<number> {
+    const now = performance.now();
+    const known = caSizes.get(caId);
+    if (known && now - known.at < 10_000) return known.n++;
+    const counts = await store.certificates.countByStatus(caId);
+    const n = Object.values(counts).reduce((a, b) => a + b, 0);
+    caSizes.set(caId, { n: n + 1, at: now });
+    return n;
+  }
+
+  /**
+   * The URLs of a leaf: the channel's, else the CA's — with the CRL partition of its notAfter as CRL distribution
+   * point once the CA has passed PKIM_CRL_PARTITION_ABOVE certificates (docs/crl.md)
+   */
+  async function leafUrls(s: Pick<LeafSigning, 'ctx' | 'provisioner'>, notAfter: number): Promise<PublicUrls> {
+    const channel = s.provisioner.modifiers?.urls;
+    if (channel) return channel;
+    const urls = urlsOfCa(s.ctx.ca, deps.publicBaseUrl);
+    const settings = deps.crlPartition;
+    if (!settings || settings.aboveCertificates <= 0 || !urls.crlDistributionPoints?.length) return urls;
+    if ((await caSize(s.ctx.ca.id)) < settings.aboveCertificates) return urls;
+    const partitioned = partitionUrls(
+      s.ctx.ca.id,
+      urls.crlDistributionPoints,
+      partitionOf(notAfter, settings.windowDays),
+    );
+    return partitioned.length ? { ...urls, crlDistributionPoints: partitioned } : urls;
+  }
+
   /** the plan input of a leaf: validity from the profile or the asked lifetime, URLs, the CA's constraints */
   async function leafPlanInput(
     s: Pick<LeafSigning, 'ctx' | 'profile' | 'subject' | 'sans' | 'publicKey' | 'lifetimeMs' | 'provisioner' | 'now'>,
@@ -232,7 +266,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       serial,
       notBefore,
       notAfter,
-      ...(s.provisioner.modifiers?.urls ?? urlsOfCa(ctx.ca, deps.publicBaseUrl)),
+      ...(await leafUrls(s, notAfter)),
     };
   }
 
@@ -242,7 +276,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const serial = generateSerial();
     const input = await leafPlanInput(s, serial);
     const { notBefore, notAfter } = input;
-    const urls = s.provisioner.modifiers?.urls ?? urlsOfCa(ctx.ca, deps.publicBaseUrl);
+    const urls: PublicUrls = input;
     const warnings: string[] = [];
     if (lacksRevocationUrls(urls) && !warnedWithoutUrls.has(ctx.ca.id)) {
       warnedWithoutUrls.add(ctx.ca.id);

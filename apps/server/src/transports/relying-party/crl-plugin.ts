@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { PkiError } from '@pkim/shared';
 import { fromPem, toPem } from '@pkim/core';
-import type { Authority } from '@pkim/authority';
+import { parsePartitionFile, type Authority } from '@pkim/authority';
 import { sendCacheable } from './relying-party-cache';
 
 /** `<ca id or name>.<ext>`: a CA name may hold dots (`pki.example`), the last one starts the extension */
@@ -27,6 +27,16 @@ export const crlPlugin: FastifyPluginAsync<{ authority: Authority; maxAgeSeconds
     const opts = { maxAgeSeconds, nextUpdate: crl.nextUpdate, now: authority.clock.now() };
     if (m[2] === 'pem')
       return sendCacheable(request, reply, Buffer.from(toPem(crl.der, 'X509 CRL')), 'application/x-pem-file', opts);
+    return sendCacheable(request, reply, crl.der, 'application/pkix-crl', opts);
+  });
+
+  // a CRL partition (docs/crl.md): `/crl/<ca id>/<start>-<end>.crl`, the certificates expiring in that window
+  app.get<{ Params: { ca: string; file: string } }>('/crl/:ca/:file', async (request, reply) => {
+    const partition = parsePartitionFile(request.params.file);
+    if (!partition || !request.params.ca.startsWith('ca_'))
+      throw new PkiError('route.not_found', 'expected /crl/<ca id>/<start>-<end>.crl (a CRL partition)');
+    const crl = await authority.crl.current(request.params.ca, partition);
+    const opts = { maxAgeSeconds, nextUpdate: crl.nextUpdate, now: authority.clock.now() };
     return sendCacheable(request, reply, crl.der, 'application/pkix-crl', opts);
   });
 
