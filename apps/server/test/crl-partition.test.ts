@@ -85,7 +85,7 @@ describe('CRL partitions by notAfter window', () => {
     expect(leaves[2]!.dp).not.toBe(leaves[3]!.dp);
   });
 
-  it('serves each partition with a critical issuingDistributionPoint; a revoked certificate is in its own only', async () => {
+  it('serves partitions with a critical issuingDistributionPoint; a revoked certificate is in its own', async () => {
     const [full0, , revoked, other] = leaves as [(typeof leaves)[0], unknown, (typeof leaves)[0], (typeof leaves)[0]];
     await authority.certificates.revoke(revoked.id, 'keyCompromise', ACTORS.admin);
     await authority.certificates.revoke(full0.id, 'superseded', ACTORS.admin);

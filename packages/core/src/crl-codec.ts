@@ -189,7 +189,7 @@ export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Arra
     writer = w;
   } else writer = input.entries;
   const idp = input.issuingDistributionPoint;
-  if (idp && idp.length === 0) throw new PkiError('input.invalid', 'a partition CRL needs at least one URL');
+  if (idp?.length === 0) throw new PkiError('input.invalid', 'a partition CRL needs at least one URL');
   const extensions = explicit(
     0,
     seq(
