@@ -10,7 +10,7 @@ import { unzipSync } from 'fflate';
 import type { RunningServer } from '@pkim/server';
 import { openssl } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { openConsole, type ConsoleSession } from './support/console-browser';
+import { createRootAndIssuingCa, openConsole, type ConsoleSession } from './support/console-browser';
 
 const ADMIN = { id: 'usr_bulk_e2e', name: 'bulk-e2e', role: 'admin' as const };
 const POLL = { timeout: 30_000 };
@@ -37,22 +37,7 @@ describe('web console bulk, renew and export end to end (Chromium against pkim s
   beforeAll(async () => {
     session = await openConsole({ prefix: 'pkim-bulk-e2e' });
     ({ server, page } = session);
-    const a = server.authority;
-    const root = await a.cas.create(
-      { name: 'Bulk E2E Root', subject: { commonName: 'Bulk E2E Root' }, keyType: 'ec-p256' },
-      ADMIN,
-    );
-    const issuing = await a.cas.create(
-      {
-        name: 'Bulk E2E Issuing',
-        subject: { commonName: 'Bulk E2E Issuing' },
-        keyType: 'ec-p256',
-        parentId: root.ca.id,
-      },
-      ADMIN,
-    );
-    rootPem = root.certificatePem!;
-    issuingPem = issuing.certificatePem!;
+    ({ rootPem, issuingPem } = await createRootAndIssuingCa(server.authority, 'Bulk E2E', ADMIN));
     await session.signIn('admin', session.adminPassword);
   }, 240_000);
 
@@ -114,8 +99,8 @@ describe('web console bulk, renew and export end to end (Chromium against pkim s
     expect(read.output).toContain('one.bulk-e2e.example');
 
     await page.getByRole('button', { name: 'Renew' }).click();
-    await page.getByRole('alertdialog').getByLabel('Revoke this certificate as superseded').check();
-    await page.getByRole('alertdialog').getByRole('button', { name: 'Renew certificate' }).click();
+    await page.getByRole('dialog').getByLabel('Revoke this certificate as superseded').check();
+    await page.getByRole('dialog').getByRole('button', { name: 'Renew certificate' }).click();
     await page.getByTestId('renewed').waitFor(POLL);
     await session.shot('certificate-renewed');
     const old = await server.authority.certificates.find(issuedId);

@@ -7,7 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { openConsole, type BrowserGlobals, type ConsoleSession } from './support/console-browser';
+import {
+  createRootAndIssuingCa,
+  openConsole,
+  type BrowserGlobals,
+  type ConsoleSession,
+} from './support/console-browser';
 
 const ADMIN = { id: 'usr_vault_e2e', name: 'vault-e2e', role: 'admin' as const };
 const AUDITOR_PASSWORD = 'auditor-password-4243';
@@ -37,21 +42,7 @@ describe('web console Vault PKI page end to end (Chromium against pkim serve)', 
     session = await openConsole({ prefix: 'pkim-vault-e2e' });
     ({ server, page } = session);
     const a = server.authority;
-    const root = await a.cas.create(
-      { name: 'Vault E2E Root', subject: { commonName: 'Vault E2E Root' }, keyType: 'ec-p256' },
-      ADMIN,
-    );
-    rootPem = root.certificatePem!;
-    await a.cas.create(
-      {
-        name: 'Vault E2E Issuing',
-        subject: { commonName: 'Vault E2E Issuing' },
-        keyType: 'ec-p256',
-        parentId: root.ca.id,
-        pathLen: 0,
-      },
-      ADMIN,
-    );
+    rootPem = (await createRootAndIssuingCa(a, 'Vault E2E', ADMIN, { pathLen: 0 })).rootPem;
     await a.auth.createUser({ username: 'vault-auditor', password: AUDITOR_PASSWORD, role: 'auditor' }, ADMIN);
     token = (await a.auth.createToken({ name: 'vault-e2e-client', role: 'operator' }, ADMIN)).token;
     adminToken = (await a.auth.createToken({ name: 'vault-e2e-admin', role: 'admin' }, ADMIN)).token;

@@ -16,6 +16,8 @@ export function FormDialog({
   submitLabel,
   onSubmit,
   pending,
+  disabled,
+  destructive,
   error,
   result,
   children,
@@ -27,6 +29,10 @@ export function FormDialog({
   submitLabel: string;
   onSubmit: () => void;
   pending?: boolean;
+  /** the form is not complete yet */
+  disabled?: boolean;
+  /** the submit button says the action cannot be undone (revocation) */
+  destructive?: boolean;
   error?: unknown;
   result?: React.ReactNode;
   children: React.ReactNode;
@@ -45,7 +51,7 @@ export function FormDialog({
             {children}
             <ErrorAlert error={error} />
             <div className="flex justify-end">
-              <Button type="submit" disabled={pending}>
+              <Button type="submit" variant={destructive ? 'destructive' : 'default'} disabled={pending || disabled}>
                 {submitLabel}
               </Button>
             </div>

@@ -1,21 +1,14 @@
 import { useState } from 'react';
 import { useMutation, useQuery } from '@tanstack/react-query';
-import { Link } from '@tanstack/react-router';
-import { Download, FileCheck2, Layers, Upload } from 'lucide-react';
-import { trpc, type RouterOutputs } from '../lib/trpc';
+import { FileCheck2, Upload } from 'lucide-react';
+import { trpc } from '../lib/trpc';
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '../components/ui/card';
-import { StatusBadge } from '../components/ui/badge';
-import { Alert, ErrorAlert } from '../components/ui/alert';
+import { ErrorAlert } from '../components/ui/alert';
 import { Field, Input, NativeSelect } from '../components/ui/input';
-import { DataTable } from '../components/data-table';
+import { BulkJobCard, useBulkJob } from '../components/bulk-job';
 import { LeafProfileOptions } from '../components/form-fields';
-
-type BulkJob = RouterOutputs['bulk']['job'];
-
-/** a job's file, downloaded over REST with the session cookie (the browser saves it) */
-const fileUrl = (id: string, name: string) => `/api/v1/bulk/jobs/${encodeURIComponent(id)}/files/${name}`;
 
 /**
  * Bulk CSV issuance: a CSV file, a dry run that reports every bad row through the same policy and lint as a real
@@ -34,12 +27,7 @@ export function BulkPage() {
   const [jobId, setJobId] = useState<string | null>(null);
 
   const start = useMutation(trpc.bulk.issueCsv.mutationOptions({ onSuccess: (j) => setJobId(j.id) }));
-  const job = useQuery({
-    ...trpc.bulk.job.queryOptions({ id: jobId ?? '' }),
-    enabled: jobId !== null,
-    refetchInterval: (q) => (q.state.data?.state === 'running' ? 1000 : false),
-    staleTime: 0,
-  });
+  const job = useBulkJob(jobId);
   const activeCas = (cas.data?.items ?? []).filter((c) => c.status === 'active');
   const run = (dryRun: boolean) => {
     setJobId(null);
@@ -132,89 +120,7 @@ export function BulkPage() {
         </CardContent>
       </Card>
       <ErrorAlert error={start.error ?? job.error} />
-      {j ? <JobCard job={j} /> : null}
+      {j ? <BulkJobCard job={j} /> : null}
     </div>
-  );
-}
-
-function JobCard({ job }: { job: BulkJob }) {
-  const pct = job.total ? Math.round((100 * job.done) / job.total) : 0;
-  const what = job.dryRun ? 'valid' : 'issued';
-  return (
-    <Card data-bulk-job={job.id} data-state={job.state}>
-      <CardHeader>
-        <CardTitle>
-          {job.dryRun ? 'Dry run' : 'Issuance'} — {job.state === 'running' ? `${job.phase}…` : job.state}
-        </CardTitle>
-      </CardHeader>
-      <CardContent className="space-y-4">
-        <div>
-          <div
-            role="progressbar"
-            aria-label="Bulk progress"
-            aria-valuemin={0}
-            aria-valuemax={job.total}
-            aria-valuenow={job.done}
-            className="h-2 w-full overflow-hidden rounded bg-muted"
-          >
-            <div className="h-full bg-primary transition-all" style={{ width: `${pct}%` }} />
-          </div>
-          <p className="mt-1 text-sm text-muted-foreground" data-testid="bulk-counts">
-            {job.done} / {job.total} rows
-            {job.state !== 'running' ? ` — ${job.succeeded} ${what}, ${job.failed} failed` : ''}
-          </p>
-        </div>
-        {job.error ? (
-          <Alert level="critical" title={job.error.code}>
-            {job.error.message}
-          </Alert>
-        ) : null}
-        {job.files.length ? (
-          <div className="flex flex-wrap gap-2">
-            {job.files.map((f) => (
-              <Button key={f.name} variant="outline" asChild>
-                <a href={fileUrl(job.id, f.name)} download={f.name}>
-                  <Download /> {f.name}
-                </a>
-              </Button>
-            ))}
-          </div>
-        ) : null}
-        {job.state !== 'running' ? (
-          <DataTable
-            testId="bulk-rows"
-            rows={job.rows}
-            rowKey={(r) => String(r.row)}
-            empty={{ icon: Layers, title: 'No rows', body: 'The CSV had no data rows.' }}
-            columns={[
-              { header: 'Row', cell: (r) => r.row },
-              { header: 'Status', cell: (r) => <StatusBadge status={r.status} /> },
-              {
-                header: 'Common name',
-                cell: (r) =>
-                  r.certificateId ? (
-                    <Link to="/certificates/$certId" params={{ certId: r.certificateId }} className="hover:underline">
-                      {r.commonName}
-                    </Link>
-                  ) : (
-                    (r.commonName ?? '—')
-                  ),
-              },
-              {
-                header: 'Error',
-                cell: (r) =>
-                  r.error ? (
-                    <span data-row-error={r.row}>
-                      <code>{r.error.code}</code> {r.error.message}
-                    </span>
-                  ) : (
-                    ''
-                  ),
-              },
-            ]}
-          />
-        ) : null}
-      </CardContent>
-    </Card>
   );
 }

@@ -12,8 +12,8 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '../co
 import { StatusBadge } from '../components/ui/badge';
 import { ConfirmDialog } from '../components/ui/dialog';
 import { ErrorAlert, Alert } from '../components/ui/alert';
-import { Field, NativeSelect } from '../components/ui/input';
 import { PemBlock } from '../components/pem-block';
+import { SelectField } from '../components/form-fields';
 import { DecodedCertificate } from '../components/decoded-certificate';
 import { Table, TBody, TD, TH, THead, TR } from '../components/ui/table';
 import { EmptyState } from '../components/ui/empty-state';
@@ -208,19 +208,13 @@ export function CaDetailPage() {
         pending={revoke.isPending}
         onConfirm={() => revoke.mutate({ id: ca.id, reason })}
       >
-        <Field label="Reason" htmlFor="ca-revoke-reason">
-          <NativeSelect
-            id="ca-revoke-reason"
-            value={reason}
-            onChange={(e) => setReason(e.target.value as RevocationReason)}
-          >
-            {REVOCATION_REASON_OPTIONS.map((r) => (
-              <option key={r.value} value={r.value}>
-                {r.label}
-              </option>
-            ))}
-          </NativeSelect>
-        </Field>
+        <SelectField
+          id="ca-revoke-reason"
+          label="Reason"
+          value={reason}
+          onChange={setReason}
+          options={REVOCATION_REASON_OPTIONS}
+        />
       </ConfirmDialog>
     </div>
   );

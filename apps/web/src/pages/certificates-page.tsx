@@ -11,6 +11,7 @@ import { Input, NativeSelect } from '../components/ui/input';
 import { StatusBadge } from '../components/ui/badge';
 import { DataTable, Pager, useCursorPages } from '../components/data-table';
 import { LeafProfileOptions } from '../components/form-fields';
+import { BatchBar, NO_SELECTION, type Selection } from './certificate-batch';
 
 export interface CertificatesSearch {
   q?: string;
@@ -29,7 +30,11 @@ export function CertificatesPage() {
   const { can } = useMe();
   const [q, setQ] = useState(search.q ?? '');
   // server-side keyset pagination; a filter change goes back to the first page
-  const pages = useCursorPages(JSON.stringify(search));
+  const filterKey = JSON.stringify(search);
+  const pages = useCursorPages(filterKey);
+  // a selection belongs to one filter: changing the filter clears it
+  const [selection, setSelection] = useState<Selection>(NO_SELECTION);
+  useEffect(() => setSelection(NO_SELECTION), [filterKey]);
   useEffect(() => {
     const t = setTimeout(() => {
       if ((search.q ?? '') !== q.trim())
@@ -56,6 +61,23 @@ export function CertificatesPage() {
   const caName = new Map((cas.data?.items ?? []).map((c) => [c.id, c.name]));
   const set = (patch: Partial<CertificatesSearch>) => void navigate({ search: (s) => ({ ...s, ...patch }) });
   const filtered = !!(search.q || search.status || search.caId || search.profile || search.expiring);
+  const onPage = (list.data?.items ?? []).map((c) => c.id);
+  const pageSelected = onPage.length > 0 && (selection.allMatching || onPage.every((id) => selection.ids.has(id)));
+  const toggle = (id: string, on: boolean) =>
+    setSelection((s) => {
+      const ids = new Set(s.allMatching ? onPage : s.ids);
+      if (on) ids.add(id);
+      else ids.delete(id);
+      return { ids, allMatching: false };
+    });
+  const togglePage = (on: boolean) =>
+    setSelection((s) => {
+      const ids = new Set(s.allMatching ? [] : s.ids);
+      for (const id of onPage)
+        if (on) ids.add(id);
+        else ids.delete(id);
+      return { ids, allMatching: false };
+    });
   // the inventory report of the same filters, streamed by the REST route (the session cookie authenticates it)
   const exportUrl = (format: 'csv' | 'json') => {
     const q = new URLSearchParams({ format });
@@ -95,6 +117,19 @@ export function CertificatesPage() {
           </>
         }
       />
+      <BatchBar selection={selection} search={search} can={can} onClear={() => setSelection(NO_SELECTION)} />
+      {pageSelected && !selection.allMatching && filtered && list.data?.nextCursor ? (
+        <p className="mb-3 text-sm" data-testid="select-all-matching">
+          All {onPage.length} certificates on this page are selected.{' '}
+          <Button
+            variant="link"
+            className="h-auto p-0"
+            onClick={() => setSelection({ ids: new Set(), allMatching: true })}
+          >
+            Select all certificates matching the filter
+          </Button>
+        </p>
+      ) : null}
       <DataTable
         testId="certificates-table"
         rows={list.data?.items}
@@ -179,7 +214,27 @@ export function CertificatesPage() {
           </>
         }
         footer={<Pager pages={pages} nextCursor={list.data?.nextCursor} shown={list.data?.items.length} />}
+        rowAttributes={(c) => ({ 'data-cert': c.id })}
         columns={[
+          {
+            header: (
+              <input
+                type="checkbox"
+                aria-label="Select all on this page"
+                checked={pageSelected}
+                onChange={(e) => togglePage(e.target.checked)}
+              />
+            ),
+            className: 'w-8',
+            cell: (c) => (
+              <input
+                type="checkbox"
+                aria-label={`Select ${c.commonName ?? c.subject}`}
+                checked={selection.allMatching || selection.ids.has(c.id)}
+                onChange={(e) => toggle(c.id, e.target.checked)}
+              />
+            ),
+          },
           {
             header: 'Common name',
             className: 'max-w-80',

@@ -1,0 +1,75 @@
+// End to end: Renew on a certificate page with a pasted CSR, in Debian's Chromium against a real `pkim serve`
+// (issue #16 item 1): the CSR made by openssl, decoded in the dialog, the new certificate verified by openssl, its
+// public key the CSR's, linked to the old one (renewedFrom/renewedBy). Screenshot: certificate-renew-csr.png.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { RunningServer } from '@pkim/server';
+import { openssl, opensslCsr } from '../../../tests/support/openssl-tools';
+import { opensslVerify } from '../../../tests/support/verifiers';
+import { createRootAndIssuingCa, openConsole, type ConsoleSession } from './support/console-browser';
+
+const ADMIN = { id: 'usr_renew_e2e', name: 'renew-e2e', role: 'admin' as const };
+const POLL = { timeout: 30_000 };
+const CN = 'csr.renew-e2e.example';
+
+describe('web console renewal with a pasted CSR (Chromium against pkim serve)', () => {
+  let session: ConsoleSession;
+  let server: RunningServer;
+  let page: Page;
+  let rootPem = '';
+  let issuingPem = '';
+  let oldId = '';
+
+  beforeAll(async () => {
+    session = await openConsole({ prefix: 'pkim-renew-e2e' });
+    ({ server, page } = session);
+    const ca = await createRootAndIssuingCa(server.authority, 'Renew E2E', ADMIN);
+    ({ rootPem, issuingPem } = ca);
+    const old = await server.authority.issuance.issueWithKey(
+      {
+        caId: ca.issuing.id,
+        profile: 'tls-server',
+        subject: { commonName: CN },
+        sans: { dns: [CN] },
+        keyType: 'ec-p256',
+      },
+      ADMIN,
+    );
+    oldId = old.certificate.id;
+    await session.signIn('admin', session.adminPassword);
+  }, 240_000);
+
+  afterAll(async () => session?.close());
+
+  it('renews with a pasted CSR: the new certificate carries the CSR key, verifies and is linked', async () => {
+    const csr = opensslCsr({ keyType: 'ec-p256', subject: `/CN=${CN}`, sans: [`DNS:${CN}`] });
+    await page.goto(`${session.base}/certificates/${oldId}`);
+    await page.getByRole('heading', { name: CN }).waitFor();
+    await page.getByRole('button', { name: 'Renew', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('New key').selectOption('csr');
+    await dialog.getByLabel('Certificate signing request (PEM)').fill(csr.csrPem);
+    await dialog.getByTestId('csr-preview').waitFor(POLL);
+    await session.shot('certificate-renew-csr');
+    await dialog.getByRole('button', { name: 'Renew certificate' }).click();
+    await page.getByTestId('renewed').waitFor(POLL);
+    // a CSR renewal has no private key to hand out
+    expect(await page.getByRole('button', { name: /New private key/ }).count()).toBe(0);
+
+    const newSerial = (await page.getByTestId('renewed').getByRole('link').textContent())!.trim();
+    const renewed = await server.authority.certificates.find(newSerial);
+    expect(renewed.commonName).toBe(CN);
+    expect(renewed.renewedFrom).toBe(oldId);
+    expect((await server.authority.certificates.find(oldId)).status).toBe('active');
+    const v = opensslVerify({ leafPem: renewed.certificatePem, chainPems: [issuingPem], rootPem });
+    expect(v.ok, v.output).toBe(true);
+    const certKey = openssl(['x509', '-in', '@c.pem', '-noout', '-pubkey'], { 'c.pem': renewed.certificatePem });
+    const csrKey = openssl(['req', '-in', '@r.pem', '-noout', '-pubkey'], { 'r.pem': csr.csrPem });
+    expect(certKey.ok && csrKey.ok, certKey.output + csrKey.output).toBe(true);
+    expect(certKey.output.trim()).toBe(csrKey.output.trim());
+
+    // the old certificate's page links the renewal
+    await page.goto(`${session.base}/certificates/${oldId}`);
+    await page.getByTestId('renewed-by').getByRole('link', { name: renewed.id }).waitFor(POLL);
+  }, 60_000);
+});
