@@ -6,12 +6,17 @@
 //  (2) certificate list/search page latency (p50/p99, page size 100) over BENCH_ROWS (default
 //      1,000,000) synthetic certificate rows: first page, a deep page via a keyset cursor, status
 //      filter, CA filter, CA+status, expiring-before, substring search.
-// Bounded: BENCH_SECONDS (default 5) per issuance configuration, BENCH_SAMPLES (default 30) per query.
+// Bounded: BENCH_SECONDS (default 5) per issuance configuration, BENCH_SAMPLES (default 30) per query;
+// BENCH_ROWS=0 skips (2), BENCH_ENGINES=postgres (or sqlite) runs one engine, BENCH_CPU_PROF=<dir> profiles.
+// PostgreSQL runs with its durable defaults (fsync, synchronous_commit and full_page_writes on), as a user
+// runs it; BENCH_PG_THROWAWAY=1 uses the test clusters' settings instead (fsync=off, synchronous_commit=off,
+// full_page_writes=off) — the header says which. PKIM_WORKERS: worker threads per instance, as `pkim serve`
+// has them (unset: in-process); the pool is sized from it (pgPoolSize).
 // Everything (PostgreSQL cluster, temp dirs) is removed at the end. Prints markdown tables.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -22,9 +27,14 @@ import { opensslCsr } from '../tests/support/openssl-tools';
 import { startPostgres } from '../tests/support/postgres';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 8);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
+const THROWAWAY = process.env.BENCH_PG_THROWAWAY === '1';
+const WORKERS = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : undefined;
+/** BENCH_CPU_PROF=<dir>: each instance writes a V8 CPU profile there */
+const PROFILE = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',');
 const SELF = fileURLToPath(import.meta.url);
 const silent = pino({ level: 'silent' });
 const actor = { id: 'bench', role: 'admin' as const };
@@ -35,7 +45,13 @@ const actor = { id: 'bench', role: 'admin' as const };
 async function worker(): Promise<void> {
   const cfg = JSON.parse(process.argv[3]!) as { dataDir: string; databaseUrl: string; caId: string; csrFile: string };
   const csrs = JSON.parse(readFileSync(cfg.csrFile, 'utf8')) as string[];
-  const a = await createAuthority({ dataDir: cfg.dataDir, databaseUrl: cfg.databaseUrl, logger: silent });
+  const a = await createAuthority({
+    dataDir: cfg.dataDir,
+    databaseUrl: cfg.databaseUrl,
+    masterKey: process.env.PKIM_MASTER_KEY,
+    workers: WORKERS,
+    logger: silent,
+  });
   // warm up (key load, prepared statements, JIT)
   for (let i = 0; i < 5; i++)
     await a.issuance.issueFromCsr({ caId: cfg.caId, csrPem: csrs[i % csrs.length]!, profile: 'tls-server' }, actor);
@@ -77,7 +93,7 @@ async function runInstances(
   cfg: { databaseUrl: string; caId: string; csrFile: string; dataDir: string },
 ): Promise<WorkerResult[]> {
   const procs = Array.from({ length: count }, () =>
-    spawn(process.execPath, ['--import', 'tsx', SELF, 'worker', JSON.stringify(cfg)], {
+    spawn(process.execPath, [...PROFILE, '--import', 'tsx', SELF, 'worker', JSON.stringify(cfg)], {
       stdio: ['pipe', 'pipe', 'inherit'],
       env: { ...process.env, PKIM_LOG_LEVEL: 'silent' },
     }),
@@ -226,13 +242,44 @@ async function listLatencies(store: Store, caIds: string[]): Promise<[string, { 
   return out;
 }
 
+function listTable(
+  lists: { engine: string; fillSeconds: number; rows: [string, { p50: number; p99: number }, number][] }[],
+): string[] {
+  return [
+    '',
+    `### Certificate list page latency (limit 100) over ${ROWS.toLocaleString('en')} rows, ${SAMPLES} samples, ms`,
+    '',
+    `| query | ${lists.map((l) => `${l.engine} p50 | ${l.engine} p99`).join(' | ')} | rows returned |`,
+    `|---|${lists.map(() => '---|---').join('|')}|---|`,
+    ...lists[0]!.rows.map(
+      ([name], i) =>
+        `| ${name} | ` +
+        `${lists.map((l) => `${l.rows[i]![1].p50.toFixed(2)} | ${l.rows[i]![1].p99.toFixed(2)}`).join(' | ')} ` +
+        `| ${lists[0]!.rows[i]![2]} |`,
+    ),
+    '',
+    `Load time for ${ROWS.toLocaleString('en')} rows: ` +
+      `${lists.map((l) => `${l.engine} ${l.fillSeconds.toFixed(1)} s`).join(', ')} ` +
+      '(SQLite: Store.importRows in 20k batches; PostgreSQL: INSERT … SELECT generate_series).',
+  ];
+}
+
 // ---------------------------------------------------------------------------------------------
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'pkim-dbbench-'));
-  const cluster = await startPostgres();
+  const cluster = await startPostgres({ durable: !THROWAWAY });
   const started = performance.now();
   process.env.PKIM_MASTER_KEY = randomBytes(32).toString('base64'); // shared by every instance, as in production
+  const load0 = loadavg()[0]!.toFixed(1);
   try {
+    const settings = new pg.Client({ connectionString: cluster.url });
+    await settings.connect();
+    const show = async (name: string) => String((await settings.query(`show ${name}`)).rows[0][name]);
+    const pgVersion = await show('server_version');
+    const pgSettings = (
+      await Promise.all(['fsync', 'synchronous_commit', 'full_page_writes'].map(async (n) => `${n}=${await show(n)}`))
+    ).join(', ');
+    await settings.end();
     const csrFile = join(tmp, 'csrs.json');
     writeFileSync(
       csrFile,
@@ -250,12 +297,19 @@ async function main(): Promise<void> {
     );
 
     const engines = [
-      { name: 'SQLite', url: join(tmp, 'issue.db') },
-      { name: 'PostgreSQL', url: await cluster.createDatabase('bench_issue') },
+      ...(ENGINES.includes('sqlite') ? [{ name: 'SQLite', url: join(tmp, 'issue.db') }] : []),
+      ...(ENGINES.includes('postgres')
+        ? [{ name: 'PostgreSQL', url: await cluster.createDatabase('bench_issue') }]
+        : []),
     ];
     const issuance: string[] = [];
     for (const e of engines) {
-      const a = await createAuthority({ dataDir: join(tmp, 'setup'), databaseUrl: e.url, logger: silent });
+      const a = await createAuthority({
+        dataDir: join(tmp, 'setup'),
+        databaseUrl: e.url,
+        masterKey: process.env.PKIM_MASTER_KEY,
+        logger: silent,
+      });
       const root = await a.cas.create({ name: 'root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, actor);
       const ca = await a.cas.create(
         { name: 'issuing', subject: 'CN=Bench Issuing', keyType: 'ec-p256', parentId: root.ca.id },
@@ -272,8 +326,10 @@ async function main(): Promise<void> {
         const total = r.reduce((s, x) => s + x.n / x.seconds, 0);
         const errors = r.reduce((s, x) => s + x.errors, 0);
         const perInstance = r.map((x) => (x.n / x.seconds).toFixed(0)).join(' + ');
+        const load = loadavg()[0]!.toFixed(1);
+        const flight = count * IN_FLIGHT;
         issuance.push(
-          `| ${e.name} | ${count} | ${count * IN_FLIGHT} | ${total.toFixed(0)} | ${perInstance} | ${errors} |`,
+          `| ${e.name} | ${count} | ${flight} | ${total.toFixed(0)} | ${perInstance} | ${errors} | ${load} |`,
         );
         process.stderr.write(`issuance ${e.name} x${count}: ${total.toFixed(0)}/s\n`);
       }
@@ -288,11 +344,20 @@ async function main(): Promise<void> {
       fillSeconds: number;
       rows: [string, { p50: number; p99: number }, number][];
     }[] = [];
-    for (const e of [
-      { name: 'SQLite', url: join(tmp, 'list.db') },
-      { name: 'PostgreSQL', url: await cluster.createDatabase('bench_list') },
-    ]) {
-      const a = await createAuthority({ dataDir: join(tmp, 'setup'), databaseUrl: e.url, logger: silent });
+    for (const e of ROWS > 0
+      ? [
+          ...(ENGINES.includes('sqlite') ? [{ name: 'SQLite', url: join(tmp, 'list.db') }] : []),
+          ...(ENGINES.includes('postgres')
+            ? [{ name: 'PostgreSQL', url: await cluster.createDatabase('bench_list') }]
+            : []),
+        ]
+      : []) {
+      const a = await createAuthority({
+        dataDir: join(tmp, 'setup'),
+        databaseUrl: e.url,
+        masterKey: process.env.PKIM_MASTER_KEY,
+        logger: silent,
+      });
       const caIds: string[] = [];
       const root = await a.cas.create({ name: 'root', subject: 'CN=List Root', keyType: 'ec-p256' }, actor);
       caIds.push(root.ca.id);
@@ -321,7 +386,7 @@ async function main(): Promise<void> {
 
     const lines = [
       `## pkim database benchmark (${cpus().length} CPU ${cpus()[0]?.model.trim() ?? ''}, Node ${process.version}; ` +
-        'PostgreSQL cluster on the same host, fsync off)',
+        `PostgreSQL ${pgVersion} on the same host, ${pgSettings}; load average ${load0} at start)`,
       '',
       `### Issuance (CSR → certificate + audit row, ECDSA P-256 CA), ${SECONDS} s per row, ` +
         `${IN_FLIGHT} in flight per instance`,
@@ -329,24 +394,12 @@ async function main(): Promise<void> {
       '"Instance" = a separate OS process with its own createAuthority/store (own pool / SQLite handle) ' +
         'on the SAME database; no HTTP.',
       '',
-      '| engine | instances | in flight | certificates/s (total) | per instance | errors |',
-      '|---|---|---|---|---|---|',
+      `Worker threads per instance: ${WORKERS ?? 'none (in-process)'}; load = 1-minute load average after the row.`,
+      '',
+      '| engine | instances | in flight | certificates/s (total) | per instance | errors | load |',
+      '|---|---|---|---|---|---|---|',
       ...issuance,
-      '',
-      `### Certificate list page latency (limit 100) over ${ROWS.toLocaleString('en')} rows, ${SAMPLES} samples, ms`,
-      '',
-      `| query | ${lists.map((l) => `${l.engine} p50 | ${l.engine} p99`).join(' | ')} | rows returned |`,
-      `|---|${lists.map(() => '---|---').join('|')}|---|`,
-      ...lists[0]!.rows.map(
-        ([name], i) =>
-          `| ${name} | ` +
-          `${lists.map((l) => `${l.rows[i]![1].p50.toFixed(2)} | ${l.rows[i]![1].p99.toFixed(2)}`).join(' | ')} ` +
-          `| ${lists[0]!.rows[i]![2]} |`,
-      ),
-      '',
-      `Load time for ${ROWS.toLocaleString('en')} rows: ` +
-        `${lists.map((l) => `${l.engine} ${l.fillSeconds.toFixed(1)} s`).join(', ')} ` +
-        '(SQLite: Store.importRows in 20k batches; PostgreSQL: INSERT … SELECT generate_series).',
+      ...(lists.length ? listTable(lists) : []),
       `Total bench time ${((performance.now() - started) / 1000).toFixed(0)} s.`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

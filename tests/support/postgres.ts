@@ -2,7 +2,7 @@
 //
 // One cluster per test file (start it in beforeAll, stop it in afterAll), one database per suite
 // (`createDatabase()`) for isolation. The cluster listens on 127.0.0.1 on a free port with a
-// private socket directory, trusts local connections, and runs with fsync off. initdb/postgres
+// private socket directory, trusts local connections, and runs with fsync off (unless `durable`). initdb/postgres
 // refuse to run as root: as root (CI) the cluster runs as the `postgres` system user created by
 // the Debian package, with its temp directory chowned to it.
 import { execFile, execFileSync } from 'node:child_process';
@@ -87,7 +87,18 @@ function runAsUnprivileged(): RunAs {
   };
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface StartPostgresOptions {
+  /**
+   * PostgreSQL's durable defaults (fsync, synchronous_commit, full_page_writes on), as a user runs it; benchmarks
+   * use this. Default false: tests run with those three off (a throwaway cluster need not survive a crash).
+   */
+  durable?: boolean;
+}
+
+/** the settings that make the test cluster fast and not crash-safe (left out with `durable`) */
+export const THROWAWAY_SETTINGS = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'];
+
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
   const bin = findPostgresBinDir();
   const as = runAsUnprivileged();
   const base = await mkdtemp(join(tmpdir(), 'pkim-pg-'));
@@ -142,9 +153,7 @@ export async function startPostgres(): Promise<TestPostgres> {
         '-c listen_addresses=127.0.0.1',
         `-p ${port}`,
         `-k ${socketDir}`,
-        '-c fsync=off',
-        '-c synchronous_commit=off',
-        '-c full_page_writes=off',
+        ...(options.durable ? [] : THROWAWAY_SETTINGS.map((x) => `-c ${x}`)),
         '-c max_connections=200',
       ].join(' ');
       try {

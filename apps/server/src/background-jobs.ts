@@ -85,7 +85,7 @@ interface JobState {
  * job and `pkim_leader` does not move between healthy instances (with per-run locks the job would
  * wander between instances depending on timer phase). When the leader dies, PostgreSQL ends its
  * session (SIGKILL closes the socket) and releases the lock; a standby takes over at its next tick.
- * Costs and limits: each led job keeps one pooled connection checked out (6 of the pool's 10).
+ * Costs and limits: the locks are held on one connection per instance outside the pool (docs/postgresql.md).
  * A leader whose run fails steps down (releases the lock and contends again next tick): a failure
  * is usually the database connection going away, which may also have dropped the lock's session.
  * A lock session dropped alone while the process and its other connections stay healthy (e.g.
@@ -143,7 +143,7 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
     'crl-refresh': refreshCrls,
     'ocsp-refresh': refreshOcsp,
     'session-cleanup': cleanSessions,
-    // one job (one leader lock, one pooled connection on PostgreSQL) for both workload-identity chores
+    // one job (one leader lock on PostgreSQL) for both workload-identity chores
     'identity-cleanup': async () => {
       await purgeSvids();
       await retireSshCas();

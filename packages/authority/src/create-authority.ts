@@ -9,7 +9,7 @@ import {
   type KeyBackend,
   type KeyBackendEvents,
 } from '@pkim/keys';
-import { openStore, parseStoreUrl, type Store } from '@pkim/store';
+import { openStore, parseStoreUrl, pgPoolSize, type Store } from '@pkim/store';
 import type { Authority, AuthorityConfig } from './types';
 import { resolveDatabaseUrl } from './database-url';
 import { AUDIT_CHECKPOINT_FILE, auditCheckpointKey, auditEvent, createAuditService } from './audit-service';
@@ -93,6 +93,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const store: Store = await openStore({
     url: ephemeral ? ':memory:' : resolveDatabaseUrl(config),
     faultInjection: config.faultInjection,
+    poolSize: pgPoolSize(config.workers),
     env,
   });
 

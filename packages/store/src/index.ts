@@ -1,5 +1,5 @@
 export * from './types';
-export { openStore, migrateStore, restoreStore } from './open-store';
+export { openStore, migrateStore, restoreStore, pgPoolSize } from './open-store';
 export { copyStore, pemFingerprintSha256, type CopyStoreResult } from './copy-store';
 export { parseStoreUrl, type ParsedStoreUrl } from './store-url';
 export { STORE_TABLES } from './query-db';

@@ -6,6 +6,16 @@ import { migrateSqlite, openSqliteDatabase, openSqliteStore, restoreSqlite } fro
 /** The PostgreSQL dialect (pg, Drizzle's node-postgres) loads only when a postgres:// URL is used. */
 const loadPg = () => import('./pg-store');
 
+/**
+ * PostgreSQL pool size for an instance with `workers` signing threads: one connection per worker (the reads that
+ * feed each worker's next job), one for the group-commit pipeline (its batches are written one after the other:
+ * the audit-chain lock serialises them anyway) and one for everything else (listings, jobs); at least 4.
+ * Leader locks are held on a connection of their own, outside the pool.
+ */
+export function pgPoolSize(workers: number | undefined): number {
+  return Math.max(4, (workers ?? 0) + 2);
+}
+
 /** Opens (and migrates) the store named by `url`: SQLite path / `sqlite:` / `:memory:`, or `postgres://`. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const parsed = parseStoreUrl(options.url);

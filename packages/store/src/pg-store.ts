@@ -8,8 +8,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { getTableColumns, sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/node-postgres';
+import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { PkiError } from '@pkim/shared';
 import * as schema from './pg-schema';
@@ -30,15 +30,24 @@ import {
 import { toWriteError } from './store-errors';
 import { lateMigrations, pendingMigrations } from './migrations-journal';
 import { findPgBinary, pgToolConnection } from './pg-binaries';
+import {
+  AUDIT_CHAIN_LOCK,
+  BATCH_STATEMENT,
+  BATCH_STATEMENT_NAME,
+  LOCK_CLASS,
+  isBatchableUnit,
+  isChainConflict,
+  planBatch,
+  type ChainHead,
+} from './pg-batch-commit';
 
 const execFileAsync = promisify(execFile);
 
 export const PG_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/pg', import.meta.url));
 
-/** Two-int advisory keys (a key space distinct from the one-bigint keys of `withLeaderLock`). */
-const LOCK_CLASS = 0x706b696d; // 'pkim'
-const AUDIT_CHAIN_LOCK = 1;
 const MIGRATION_LOCK = 2;
+/** how long an instance that found the chain head moved by another instance reads it under the lock first */
+const STALE_HEAD_BACKOFF_MS = 1000;
 
 async function connectClient(connectionString: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString });
@@ -111,42 +120,179 @@ async function runAsync<T>(gen: Generator<SqlStep, T, unknown>): Promise<T> {
   return r.value;
 }
 
+/**
+ * Hot-path lookups (issuance, authentication) as named prepared statements: built once (Drizzle's query
+ * building costs ~100 µs a call) and parsed once per connection by PostgreSQL. Same answers as the repositories.
+ */
+function preparedHotReads(pgDb: NodePgDatabase<typeof schema>, repos: ReturnType<typeof createRepositories>): void {
+  const CA = schema.certificateAuthorities;
+  const C = schema.certificates;
+  const caById = pgDb
+    .select()
+    .from(CA)
+    .where(eq(CA.id, sql.placeholder('k')))
+    .prepare('pkim_ca_by_id');
+  const caByName = pgDb
+    .select()
+    .from(CA)
+    .where(eq(CA.name, sql.placeholder('k')))
+    .prepare('pkim_ca_by_name');
+  const certById = pgDb
+    .select()
+    .from(C)
+    .where(eq(C.id, sql.placeholder('id')))
+    .prepare('pkim_cert_by_id');
+  const serial = and(eq(C.caId, sql.placeholder('caId')), eq(C.serialHex, sql.placeholder('serialHex')));
+  const certBySerial = pgDb.select().from(C).where(serial).prepare('pkim_cert_by_serial');
+  const tokenByHash = pgDb
+    .select()
+    .from(schema.apiTokens)
+    .where(eq(schema.apiTokens.tokenHash, sql.placeholder('h')))
+    .prepare('pkim_token_by_hash');
+  const sessionByHash = pgDb
+    .select()
+    .from(schema.sessions)
+    .where(eq(schema.sessions.tokenHash, sql.placeholder('h')))
+    .prepare('pkim_session_by_hash');
+  repos.cas.findById = async (id) => (await caById.execute({ k: id }))[0];
+  repos.cas.findByName = async (name) => (await caByName.execute({ k: name }))[0];
+  repos.certificates.findById = async (id) => (await certById.execute({ id }))[0];
+  repos.certificates.findBySerial = async (caId, serialHex) =>
+    (await certBySerial.execute({ caId, serialHex: serialHex.toLowerCase() }))[0];
+  repos.tokens.findByHash = async (h) => (await tokenByHash.execute({ h }))[0];
+  repos.sessions.findByHash = async (h) => (await sessionByHash.execute({ h }))[0];
+}
+
+/** Connections in an instance's pool when the app does not size it (`OpenStoreOptions.poolSize`). */
+export const DEFAULT_PG_POOL_SIZE = 4;
+
 export async function openPgStore(connectionString: string, options: OpenStoreOptions): Promise<Store> {
   await migratePg(connectionString);
-  const pool = new pg.Pool({ connectionString, max: 10 });
+  const pool = new pg.Pool({ connectionString, max: options.poolSize ?? DEFAULT_PG_POOL_SIZE });
   // An idle client losing its connection (server restart, terminated backend) must not crash the process.
   pool.on('error', () => undefined);
   const pgDb = drizzle({ client: pool, schema });
   const { db, t } = asQueryDb(pgDb, schema);
   const repos = createRepositories(db, t, 'postgres');
+  preparedHotReads(pgDb, repos);
   const uowOptions: UnitOfWorkOptions = {
     dialect: 'postgres',
     failCommit: options.faultInjection?.failCommit === true,
   };
 
+  /** the audit chain head as this instance last wrote or read it (the batch statement chains from it) */
+  let head: ChainHead | undefined;
+  /** after a stale head, batches take the locked path (head read under the lock) until then */
+  let lockedUntil = 0;
+  const noteHead = (results: CommitResult[]): void => {
+    for (const r of results) {
+      const last = r.audit[r.audit.length - 1];
+      if (last) head = { seq: last.seq, hash: last.hash };
+    }
+  };
+
+  /** the general unit of work (any unit shape), each unit in its own transaction */
   const commitOne = async (unit: UnitOfWork): Promise<CommitResult> => {
     try {
-      return await pgDb.transaction(async (tx) => {
+      const result = await pgDb.transaction(async (tx) => {
         if (unit.audit?.length)
           await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
         return runAsync(unitOfWork(asQueryDb(tx, schema).db, t, unit, uowOptions));
       });
+      noteHead([result]);
+      return result;
     } catch (e) {
       throw toWriteError(e);
     }
   };
 
+  /** the general unit of work for several units in one transaction (all or nothing) */
+  const commitGeneral = async (units: UnitOfWork[]): Promise<CommitResult[]> => {
+    const results = await pgDb.transaction(async (tx) => {
+      if (units.some((u) => u.audit?.length))
+        await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
+      const out: CommitResult[] = [];
+      for (const u of units) out.push(await runAsync(unitOfWork(asQueryDb(tx, schema).db, t, u, uowOptions)));
+      return out;
+    });
+    noteHead(results);
+    return results;
+  };
+
+  /** the batch statement after BEGIN + lock + head read, in one transaction (pg-batch-commit.ts) */
+  const commitBatchLocked = async (units: UnitOfWork[]): Promise<CommitResult[]> => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      const out = (await client.query(
+        `begin; select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK}); ` +
+          'select seq, hash from audit_events order by seq desc limit 1',
+      )) as unknown as pg.QueryResult<{ seq: string; hash: string }>[];
+      const row = out[2]?.rows[0];
+      const plan = planBatch(units, row ? { seq: Number(row.seq), hash: row.hash } : undefined);
+      await client.query({ name: BATCH_STATEMENT_NAME, text: BATCH_STATEMENT, values: plan.values });
+      await client.query('commit');
+      head = plan.head;
+      return plan.results;
+    } catch (e) {
+      await client.query('rollback').catch((x: unknown) => {
+        broken = x as Error; // the connection is unusable: drop it from the pool
+      });
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  };
+
+  /** one batch of batchable units: one round trip with the known head, else the locked path */
+  const commitBatch = async (units: UnitOfWork[]): Promise<CommitResult[]> => {
+    const chained = units.some((u) => u.audit?.length);
+    if (!chained || (head && Date.now() >= lockedUntil)) {
+      const plan = planBatch(units, head);
+      try {
+        await pool.query({ name: BATCH_STATEMENT_NAME, text: BATCH_STATEMENT, values: plan.values });
+        head = plan.head;
+        return plan.results;
+      } catch (e) {
+        if (!isChainConflict(e)) throw e;
+        lockedUntil = Date.now() + STALE_HEAD_BACKOFF_MS; // another instance is appending too
+      }
+    }
+    return commitBatchLocked(units);
+  };
+
   /**
-   * Group commit (as on SQLite): units that arrive while a transaction is in flight are written
-   * together in the next one, under one audit-chain lock, in arrival order. If any unit of a
-   * batch fails, the batch rolls back and each of its units is committed on its own, so one
-   * failure never takes others down and nothing is half-written.
+   * Group commit: units that arrive while a batch is being written are written together in the next one,
+   * in arrival order. Issuance-shaped units (isBatchableUnit) share one statement; the others one general
+   * transaction. If a batch fails, each of its units is written again on its own, so one failing unit never
+   * takes others down, nothing is half-written, and each caller gets its own answer.
    */
   interface Pending {
     unit: UnitOfWork;
     resolve: (r: CommitResult) => void;
     reject: (e: unknown) => void;
   }
+  const settle = async (
+    items: Pending[],
+    together: (units: UnitOfWork[]) => Promise<CommitResult[]>,
+    alone: (unit: UnitOfWork) => Promise<CommitResult>,
+  ): Promise<void> => {
+    if (!items.length) return;
+    if (items.length > 1) {
+      let results: CommitResult[] | undefined;
+      try {
+        results = await together(items.map((it) => it.unit));
+      } catch {
+        results = undefined; // isolate the failing unit below
+      }
+      if (results) {
+        results.forEach((r, i) => items[i]!.resolve(r));
+        return;
+      }
+    }
+    for (const it of items) await alone(it.unit).then(it.resolve, (e: unknown) => it.reject(toWriteError(e)));
+  };
+  const batchable = (unit: UnitOfWork) => !uowOptions.failCommit && isBatchableUnit(unit);
   let queue: Pending[] = [];
   let flushing = false;
   const flush = async (): Promise<void> => {
@@ -155,26 +301,16 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       while (queue.length) {
         const items = queue;
         queue = [];
-        if (items.length === 1) {
-          const [it] = items;
-          await commitOne(it!.unit).then(it!.resolve, it!.reject);
-          continue;
-        }
-        let results: CommitResult[] | undefined;
-        try {
-          results = await pgDb.transaction(async (tx) => {
-            if (items.some((it) => it.unit.audit?.length))
-              await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
-            const out: CommitResult[] = [];
-            for (const it of items)
-              out.push(await runAsync(unitOfWork(asQueryDb(tx, schema).db, t, it.unit, uowOptions)));
-            return out;
-          });
-        } catch {
-          results = undefined; // isolate the failing unit below
-        }
-        if (results) results.forEach((r, i) => items[i]!.resolve(r));
-        else for (const it of items) await commitOne(it.unit).then(it.resolve, it.reject);
+        await settle(
+          items.filter((it) => batchable(it.unit)),
+          commitBatch,
+          async (unit) => (await commitBatch([unit]))[0]!,
+        );
+        await settle(
+          items.filter((it) => !batchable(it.unit)),
+          commitGeneral,
+          commitOne,
+        );
       }
     } finally {
       flushing = false;
@@ -186,8 +322,37 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       if (!flushing && queue.length === 1) setImmediate(() => void flush());
     });
 
-  /** leader-lock clients currently held, so close() can drop them (which releases their locks) */
-  const held = new Map<pg.PoolClient, { destroyed: boolean }>();
+  /**
+   * Leader locks: session advisory locks, all held by ONE dedicated connection outside the pool (a held lock
+   * costs no pooled connection). Names held by this instance are tracked here: a second call for a held name
+   * gets undefined (PostgreSQL session locks would be re-entrant). When that connection is lost, so are its
+   * locks: a new one is opened for the next attempt.
+   */
+  let leaderSession: pg.Client | undefined;
+  let leaderSessionOpening: Promise<pg.Client> | undefined;
+  const leaderNames = new Map<string, pg.Client | 'acquiring'>();
+  /** one query at a time on the leader session (pg does not take overlapping queries on one client) */
+  let leaderQueue: Promise<unknown> = Promise.resolve();
+  const leaderQuery = (session: pg.Client, text: string, name: string): Promise<pg.QueryResult> => {
+    const run = leaderQueue.then(() => session.query(text, [name]));
+    leaderQueue = run.catch(() => undefined);
+    return run;
+  };
+  const openLeaderSession = (): Promise<pg.Client> => {
+    if (leaderSession) return Promise.resolve(leaderSession);
+    leaderSessionOpening ??= connectClient(connectionString)
+      .then((c) => {
+        c.on('end', () => {
+          if (leaderSession === c) leaderSession = undefined;
+        });
+        leaderSession = c;
+        return c;
+      })
+      .finally(() => {
+        leaderSessionOpening = undefined;
+      });
+    return leaderSessionOpening;
+  };
   let closed = false;
 
   return {
@@ -219,31 +384,29 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       }
     },
     async withLeaderLock(name, fn) {
-      let client: pg.PoolClient;
+      if (closed || leaderNames.has(name)) return undefined;
+      leaderNames.set(name, 'acquiring');
+      let session: pg.Client;
       try {
-        client = await pool.connect();
+        session = await openLeaderSession();
+        const r = await leaderQuery(session, 'select pg_try_advisory_lock(hashtext($1)) as ok', name);
+        if ((r.rows[0] as { ok?: boolean } | undefined)?.ok !== true) {
+          leaderNames.delete(name);
+          return undefined;
+        }
       } catch (e) {
-        throw new PkiError('store.unavailable', `Cannot connect to PostgreSQL: ${(e as Error).message}`, { cause: e });
+        leaderNames.delete(name);
+        if (e instanceof PkiError) throw e;
+        throw new PkiError('store.unavailable', `Cannot take a leader lock: ${(e as Error).message}`, { cause: e });
       }
-      let state: { destroyed: boolean } | undefined;
+      leaderNames.set(name, session);
       try {
-        const r = await client.query('select pg_try_advisory_lock(hashtext($1)) as ok', [name]);
-        if ((r.rows[0] as { ok?: boolean } | undefined)?.ok !== true) return undefined;
-        state = { destroyed: false };
-        held.set(client, state);
         return await fn();
       } finally {
-        if (!state) {
-          client.release();
-        } else if (!state.destroyed) {
-          held.delete(client);
-          try {
-            await client.query('select pg_advisory_unlock(hashtext($1))', [name]);
-            client.release();
-          } catch (e) {
-            client.release(e as Error); // drop the connection: that releases the lock too
-          }
-        }
+        leaderNames.delete(name);
+        // a lost session released the lock already; close() ends the session, which releases them all
+        if (session === leaderSession && !closed)
+          await leaderQuery(session, 'select pg_advisory_unlock(hashtext($1))', name).catch(() => undefined);
       }
     },
     async backup(toPath) {
@@ -270,11 +433,9 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       closed = true;
       // let commits already submitted finish before the pool goes away
       while (flushing || queue.length) await new Promise((r) => setTimeout(r, 5));
-      for (const [client, state] of held) {
-        state.destroyed = true;
-        client.release(true); // ends the session: PostgreSQL releases its advisory locks
-      }
-      held.clear();
+      // ending the leader session releases every leader lock of this instance
+      await (leaderSession ?? (await leaderSessionOpening?.catch(() => undefined)))?.end().catch(() => undefined);
+      leaderSession = undefined;
       await pool.end();
     },
     async rebuildCertificateCounts() {
@@ -289,6 +450,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     exportRows: (table, afterKey, limit) => repos.exportRows(table, afterKey, limit),
     async importRows(table, rows) {
       if (rows.length === 0) return 0;
+      if (table === 'audit_events') head = undefined; // events written around the chain: read the head again
       try {
         await pgDb.transaction(async (tx) => {
           const { table: tbl } = tableByName(t, table);

@@ -784,6 +784,11 @@ export interface OpenStoreOptions {
   /** test hook: throw inside the transaction after all writes (to test rollback) */
   faultInjection?: { failCommit?: boolean };
   /**
+   * PostgreSQL: connections in this instance's pool (default 4). The app sizes it to its worker threads
+   * (`pgPoolSize`); leader locks use one extra connection of their own, never a pooled one.
+   */
+  poolSize?: number;
+  /**
    * environment of the PostgreSQL client tools run by `backup` (pg_dump; its PATH is searched for them after
    * /usr/lib/postgresql/<version>/bin), passed down by the app's config module; default none
    */

@@ -1,0 +1,165 @@
+// PostgreSQL group commit (src/pg-batch-commit.ts) against a real cluster: two store instances (two pools, as
+// two processes) issuing at once into one audit chain, a chain head moved by the other instance, one failing
+// unit inside a batch, and leader locks that hold no pooled connection.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore, type CommitResult, type Store } from '../src/index';
+import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
+import { makeCa, makeCert, makeEvent } from './store-fixtures';
+
+let cluster: TestPostgres;
+const open: Store[] = [];
+const clients: pg.Client[] = [];
+
+beforeAll(async () => {
+  cluster = await startPostgres();
+}, 60_000);
+afterAll(async () => {
+  await Promise.all(open.map((s) => s.close()));
+  await Promise.all(clients.map((c) => c.end()));
+  await cluster?.stop();
+});
+
+async function setup(poolSize?: number): Promise<{ a: Store; b: Store; caId: string; sql: pg.Client }> {
+  const url = await cluster.createDatabase();
+  const a = await openStore({ url, poolSize });
+  const b = await openStore({ url, poolSize });
+  open.push(a, b);
+  const ca = makeCa();
+  await a.commit({ insertCa: [ca] });
+  const sql = new pg.Client({ connectionString: url });
+  await sql.connect();
+  clients.push(sql);
+  return { a, b, caId: ca.id, sql };
+}
+
+/** an issuance-shaped unit: the certificate row and its certificate.issued event */
+function issue(store: Store, caId: string, i: number): Promise<CommitResult> {
+  const cert = makeCert(caId, { createdAt: i });
+  return store.commit({
+    insertCertificates: [cert],
+    audit: [makeEvent({ action: 'certificate.issued', target: cert.id, details: { serial: cert.serialHex, i } })],
+  });
+}
+
+const deferred = () => {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+};
+
+const count = async (sql: pg.Client, query: string) => Number((await sql.query(query)).rows[0].n);
+
+describe('PostgreSQL group commit', () => {
+  it('two instances issuing at once append one chain: verify passes, one event per certificate', async () => {
+    const { a, b, caId, sql } = await setup();
+    const PER_INSTANCE = 200;
+    const LANES = 12; // commits in flight per instance: batches of several units meet the other instance's
+    const lane = async (s: Store, lane: number) => {
+      const out: CommitResult[] = [];
+      for (let i = lane; i < PER_INSTANCE; i += LANES) out.push(await issue(s, caId, i));
+      return out;
+    };
+    const settled = await Promise.allSettled(
+      [a, b].flatMap((s) => Array.from({ length: LANES }, (_, l) => lane(s, l))),
+    );
+    const failed = settled.filter((r) => r.status === 'rejected').map((r) => String(r.reason));
+    expect(failed.slice(0, 3)).toEqual([]);
+    const results = settled.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+    const issued = 2 * PER_INSTANCE;
+    expect(results).toHaveLength(issued);
+    const seqs = results.map((r) => r.audit[0]!.seq).sort((x, y) => x - y);
+    expect(seqs).toEqual(Array.from({ length: issued }, (_, i) => i + 1));
+    expect(await b.audit.verify()).toMatchObject({ ok: true, count: issued });
+    expect(await count(sql, 'select count(*) as n from certificates')).toBe(issued);
+    expect(
+      await count(
+        sql,
+        `select count(*) as n from certificates c where (select count(*) from audit_events e
+         where e.action = 'certificate.issued' and e.target = c.id) = 1
+         and exists (select 1 from certificate_names n where n.certificate_id = c.id)`,
+      ),
+    ).toBe(issued);
+    expect(await a.certificates.countsByCaAndProfile()).toEqual([
+      { caId, profile: 'tls-server', status: 'active', count: issued },
+    ]);
+  }, 60_000);
+
+  it('appends after the other instance moved the chain head (the stale head is detected, nothing lost)', async () => {
+    const { a, b, caId } = await setup();
+    expect((await issue(a, caId, 1)).audit[0]!.seq).toBe(1);
+    expect((await issue(b, caId, 2)).audit[0]!.seq).toBe(2);
+    // a knows seq 1 as its head: its batch statement meets seq 2 and is written again under the lock
+    const third = await issue(a, caId, 3);
+    expect(third.audit[0]).toMatchObject({ seq: 3 });
+    expect(third.audit[0]!.prevHash).toBe((await a.audit.list({ limit: 10 })).find((e) => e.seq === 2)!.hash);
+    expect((await issue(b, caId, 4)).audit[0]!.seq).toBe(4);
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 4 });
+  }, 60_000);
+
+  it('a failing unit in a batch fails alone: every other caller gets its certificate and its own event', async () => {
+    const { a, caId, sql } = await setup();
+    const taken = makeCert(caId);
+    await a.commit({ insertCertificates: [taken], audit: [makeEvent({ target: taken.id })] });
+    const good = Array.from({ length: 10 }, () => makeCert(caId));
+    const sameSerial = makeCert(caId, { serialHex: taken.serialHex });
+    const unknownCa = makeCert('ca_missing');
+    const units = [...good.slice(0, 4), sameSerial, ...good.slice(4, 8), unknownCa, ...good.slice(8)].map((cert) => ({
+      insertCertificates: [cert],
+      audit: [makeEvent({ target: cert.id })],
+    }));
+    const settled = await Promise.allSettled(units.map((u) => a.commit(u))); // submitted together: one batch
+    const byTarget = new Map(settled.map((r, i) => [units[i]!.insertCertificates[0]!.id, r] as const));
+    expect(byTarget.get(sameSerial.id)).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'certificate.serial_taken' },
+    });
+    expect(byTarget.get(unknownCa.id)).toMatchObject({ status: 'rejected', reason: { code: 'store.write_failed' } });
+    for (const cert of good) {
+      const r = byTarget.get(cert.id)!;
+      expect(r.status).toBe('fulfilled');
+      expect((r as PromiseFulfilledResult<CommitResult>).value.audit).toEqual([
+        expect.objectContaining({ target: cert.id }),
+      ]);
+    }
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 11 });
+    expect(await count(sql, 'select count(*) as n from certificates')).toBe(11);
+    expect(
+      await count(
+        sql,
+        `select count(*) as n from certificate_names where certificate_id in ('${sameSerial.id}', '${unknownCa.id}')`,
+      ),
+    ).toBe(0);
+    expect((await a.certificates.countByStatus()).active).toBe(11);
+    expect(await a.certificates.findById(good[9]!.id)).toEqual(good[9]);
+  }, 60_000);
+
+  it('leader locks hold no pooled connection: a pool of one still commits and reads while three are held', async () => {
+    const { a, b, caId, sql } = await setup(1);
+    const gate = deferred();
+    const entered = ['j1', 'j2', 'j3'].map(() => deferred());
+    const holders = ['j1', 'j2', 'j3'].map((name, i) =>
+      a.withLeaderLock(name, async () => {
+        entered[i]!.resolve();
+        await gate.promise;
+        return name;
+      }),
+    );
+    await Promise.all(entered.map((e) => e.promise));
+    expect(await b.withLeaderLock('j2', async () => 'b')).toBeUndefined();
+    expect(await a.withLeaderLock('j2', async () => 'again')).toBeUndefined(); // not re-entrant
+    expect((await issue(a, caId, 1)).audit[0]!.seq).toBe(1);
+    expect((await a.certificates.countByStatus()).active).toBe(1);
+    const database = (await sql.query('select current_database() as d')).rows[0].d as string;
+    const backends = await count(
+      sql,
+      `select count(*) as n from pg_stat_activity where datname = '${database}' and pid <> pg_backend_pid()`,
+    );
+    expect(backends).toBeLessThanOrEqual(4); // per store: its pool of one and its leader session
+    gate.resolve();
+    expect(await Promise.all(holders)).toEqual(['j1', 'j2', 'j3']);
+    expect(await b.withLeaderLock('j2', async () => 'b')).toBe('b');
+  }, 60_000);
+});
