@@ -12,6 +12,7 @@ import {
   type SanLists,
   type RevocationReason,
 } from '@pkim/shared';
+import { CERTIFICATE_STATUSES, KEY_BACKENDS } from '@pkim/contract/vocabulary';
 import { offering } from './option-values';
 
 export function collect(value: string, previous: string[] = []): string[] {
@@ -53,6 +54,12 @@ export function choiceOption<T extends string>(what: string, values: readonly T[
     return v as T;
   });
 }
+
+/** `--backend`: the key backends a CA key (X.509 or SSH) may live in */
+export const backendOption = choiceOption('key backend', KEY_BACKENDS);
+
+/** `--status` of the certificate lists and selections */
+export const certificateStatusOption = choiceOption('status', CERTIFICATE_STATUSES);
 
 export function intOption(v: string): number {
   if (!/^\d+$/.test(v)) throw new PkiError('input.invalid', `expected a non-negative integer, got '${v}'`);

@@ -12,6 +12,8 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
   logout: ['pkim logout'],
   // bash: `source <(pkim completion bash)` in ~/.bashrc does the same; zsh: restart the shell afterwards
   completion: ['pkim completion bash > /etc/bash_completion.d/pkim', 'pkim completion zsh > "${fpath[1]}/_pkim"'],
+  // hidden: what the completion scripts call for names
+  __complete: ['pkim __complete ca', 'pkim __complete ssh-ca'],
   backup: ['pkim backup --out pkim-2026-12-02.backup'],
   restore: ['pkim restore --from pkim-2026-12-02.backup'],
 

@@ -52,7 +52,7 @@ export const COMMAND_MODULES: CommandModule[] = [
   },
   // last: it generates its script from the whole command tree
   {
-    commands: ['completion'],
+    commands: ['completion', '__complete'],
     load: async () => (await import('./commands/completion-command')).registerCompletionCommand,
   },
 ];

@@ -1,44 +1,29 @@
 // `pkim completion bash|zsh` (issue #17 item 2): scripts generated from the command tree. The bash script is
 // sourced in a real bash and asked, as bash's completion does (COMP_WORDS/COMP_CWORD), for a few prefixes; the zsh
-// script is syntax-checked with `zsh -n` and its lookups are run in a real zsh.
+// script is syntax-checked with `zsh -n` and its widget is run in a real zsh (words/CURRENT set, compadd recorded).
+// CA names (local data dir, server): completion-names-cli.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPkim } from '../../../tests/support/cli-runner';
+import { completionShells, type CompletionShells } from '../../../tests/support/completion-shells';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { requireBinary } from '../../../tests/support/verifiers';
 
 describe('pkim completion', () => {
   const tmp = tempDir('pkim-completion-');
-  const bashScript = join(tmp.dir, 'pkim.bash');
-  const zshScript = join(tmp.dir, '_pkim');
-  const pkim = (...args: string[]) =>
-    runPkim(args, { dataDir: join(tmp.dir, 'data'), init: false, env: { XDG_CONFIG_HOME: join(tmp.dir, 'xdg') } });
+  const dataDir = join(tmp.dir, 'data');
+  const XDG = { XDG_CONFIG_HOME: join(tmp.dir, 'xdg') };
+  const pkim = (...args: string[]) => runPkim(args, { dataDir, init: false, env: XDG });
+  let shells: CompletionShells;
+  const complete = (...words: string[]) => shells.bash(...words);
+  const zshComplete = (...words: string[]) => shells.zsh(...words);
 
   beforeAll(() => {
-    const bash = pkim('completion', 'bash');
-    expect(bash.code, bash.stderr).toBe(0);
-    writeFileSync(bashScript, bash.stdout);
-    const zsh = pkim('completion', 'zsh');
-    expect(zsh.code, zsh.stderr).toBe(0);
-    writeFileSync(zshScript, zsh.stdout);
+    shells = completionShells(tmp.dir, dataDir, XDG);
   });
   afterAll(() => tmp.cleanup());
-
-  /** what bash offers after `words` (the last one is the word being completed) */
-  function complete(...words: string[]): string[] {
-    const script = [
-      `source ${JSON.stringify(bashScript)}`,
-      `COMP_WORDS=(${words.map((w) => JSON.stringify(w)).join(' ')})`,
-      `COMP_CWORD=${words.length - 1}`,
-      '_pkim',
-      'printf "%s\\n" "${COMPREPLY[@]}"',
-    ].join('\n');
-    const r = spawnSync('bash', ['--norc', '--noprofile', '-c', script], { encoding: 'utf8', cwd: tmp.dir });
-    expect(r.status, r.stderr).toBe(0);
-    return r.stdout.split('\n').filter(Boolean).sort();
-  }
 
   it('bash: commands, subcommands and options by prefix, after global options too', () => {
     expect(complete('pkim', 'c')).toEqual(['ca', 'cert', 'completion', 'crl']);
@@ -80,16 +65,58 @@ describe('pkim completion', () => {
     expect(complete('pkim', '')).toEqual(expect.arrayContaining(commands));
   });
 
+  it('bash: --flag=value (one word, or split at = as bash does), comma lists after the values given', () => {
+    expect(complete('pkim', 'cert', 'export', 'x', '--format=p7')).toEqual(['--format=p7b', '--format=p7b-pem']);
+    // bash's COMP_WORDBREAKS has '=': `--format=p7` reaches the function as three words
+    expect(complete('pkim', 'cert', 'export', 'x', '--format', '=', 'p7')).toEqual(['p7b', 'p7b-pem']);
+    expect(complete('pkim', 'cert', 'export', 'x', '--format', '=')).toHaveLength(9);
+    // after an option=value, the command's options again
+    expect(complete('pkim', 'cert', 'export', 'x', '--format', '=', 'pem', '--o')).toEqual(['--out']);
+    expect(complete('pkim', 'notify', 'rule', 'add', '--events', 'certificate.issued,ca')).toEqual([
+      'certificate.issued,ca.expiring',
+    ]);
+    expect(complete('pkim', 'notify', 'rule', 'add', '--events=crl.stale,certificate.re')).toEqual([
+      '--events=crl.stale,certificate.renewed',
+      '--events=crl.stale,certificate.revoked',
+    ]);
+    expect(complete('pkim', 'notify', 'rule', 'add', '--days', '30,')).toEqual(['30,1', '30,7']);
+    // a list option's first value, and a single-value option never gets a list
+    expect(complete('pkim', 'notify', 'rule', 'add', '--days', '')).toEqual(['1', '30', '7']);
+    expect(complete('pkim', 'cert', 'list', '--format', 'csv,')).toEqual([]);
+  });
+
+  it('bash: options whose values no parser checked before are offered and refused from one list', () => {
+    expect(complete('pkim', 'keystore', 'template', 'set', 't', '--key-type', '')).toEqual(['ec', 'ed25519', 'rsa']);
+    expect(complete('pkim', 'ssh', 'ca', 'create', '--backend', 'p')).toEqual(['pkcs11']);
+    expect(complete('pkim', 'cert', 'download-batch', '--status', '')).toEqual(['active', 'expired', 'revoked']);
+    expect(complete('pkim', 'cert', 'bulk', '--mode', '')).toEqual(['all-or-nothing', 'per-row']);
+    const refusals: [string[], string][] = [
+      [
+        ['keystore', 'template', 'set', 't', '--cn-pattern', 'x-{tenant_id}', '--key-type', 'dsa'],
+        "unknown key type 'dsa' (use rsa, ec or ed25519)",
+      ],
+      [['ssh', 'ca', 'create', '--name', 'u', '--type', 'user', '--backend', 'hsm'], "unknown key backend 'hsm'"],
+      [['cert', 'download-batch', '--ca', 'ab', '--status', 'valid', '--out', 'x.zip'], "unknown status 'valid'"],
+    ];
+    for (const [args, message] of refusals) {
+      const r = pkim(...args);
+      expect(r.code, `pkim ${args.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain(`error: input.invalid: `);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+
   it('zsh: the script parses (zsh -n) and its lookups answer in a real zsh', () => {
     requireBinary('zsh');
-    const syntax = spawnSync('zsh', ['-n', zshScript], { encoding: 'utf8' });
+    const syntax = spawnSync('zsh', ['-n', shells.zshScript], { encoding: 'utf8' });
     expect(syntax.status, syntax.stderr).toBe(0);
     const r = spawnSync(
       'zsh',
       [
         '-f',
         '-c',
-        `autoload -U compinit && compinit -u -D && source ${zshScript} && ` +
+        `autoload -U compinit && compinit -u -D && source ${shells.zshScript} && ` +
           '_pkim_subcommands ca && _pkim_command --json cert sign --ca issuing && _pkim_values "cert revoke" --reason',
       ],
       { encoding: 'utf8', cwd: tmp.dir },
@@ -99,6 +126,18 @@ describe('pkim completion', () => {
     expect(subcommands?.split(' ')).toEqual(expect.arrayContaining(['create', 'list', 'show', 'revoke']));
     expect(path).toBe('cert sign');
     expect(reasons?.split(' ')).toEqual(expect.arrayContaining(['keyCompromise', 'superseded', 'cACompromise']));
+  });
+
+  it('zsh: the widget completes values, --flag=value and comma lists in a real zsh', () => {
+    requireBinary('zsh');
+    expect(zshComplete('pkim', 'ca', 'cr')).toEqual(['create']);
+    expect(zshComplete('pkim', 'cert', 'revoke', 'x', '--reason', 'ke')).toEqual(['keyCompromise']);
+    expect(zshComplete('pkim', 'cert', 'export', 'x', '--format=p7')).toEqual(['--format=p7b', '--format=p7b-pem']);
+    expect(zshComplete('pkim', 'notify', 'rule', 'add', '--events', 'ca.expiring,crl')).toEqual([
+      'ca.expiring,crl.stale',
+    ]);
+    expect(zshComplete('pkim', 'ssh', 'ca', 'create', '--backend', 'k')).toEqual(['kmip']);
+    expect(zshComplete('pkim', 'cert', 'sign', '--csr', 'x')).toEqual(['<files>']);
   });
 
   it('refuses another shell with the usual error line', () => {

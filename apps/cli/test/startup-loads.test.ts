@@ -32,7 +32,8 @@ const NOT_AT_START: [string, RegExp][] = [
     /^packages\/authority\/src\/(spiffe|oidc|notifications)\/\w+-service\.ts$/,
   ],
   ['the server and its transports', /^apps\/server\//],
-  ['the API contract (only for --json)', /^packages\/contract\//],
+  // vocabulary.ts: the contract's word lists without zod (the parsers' allowed values), loaded by every command
+  ['the API contract (only for --json)', /^packages\/contract\/(?!src\/vocabulary\.ts$)/],
   ['the optional key backends', /^packages\/keys\/src\/(pkcs11\/pkcs11-backend|kmip\/kmip-(backend|client))\.ts$/],
   ['the Vault API services', /^packages\/authority\/src\/vault\/vault-/],
   [

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CA_KEY_TYPES, KEY_BACKENDS, SSH_CA_KEY_TYPES } from './vocabulary';
+import { CA_KEY_TYPES, CERTIFICATE_STATUSES, KEY_BACKENDS, SSH_CA_KEY_TYPES } from './vocabulary';
 import {
   ACCEPTED_REVOCATION_REASONS,
   KEY_TYPES,
@@ -71,7 +71,7 @@ export const storedRevocationReasonSchema = z.enum(
 );
 
 export const caStatusSchema = z.enum(['active', 'pending', 'disabled', 'expired', 'revoked']);
-export const certificateStatusSchema = z.enum(['active', 'revoked', 'expired']);
+export const certificateStatusSchema = z.enum(CERTIFICATE_STATUSES);
 export const requestStatusSchema = z.enum(['pending', 'approved', 'rejected', 'issued']);
 
 export const subjectSchema = z

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from '@pkim/shared';
 import { paginationInputSchema, rfc3339Schema, sshCaKeyTypeSchema } from './common-schemas';
+import { CERTIFICATE_STATUSES } from './vocabulary';
 
 /**
  * The SSH certificate authority's API (docs/ssh.md): CAs, certificates, KRL status, fleet tokens, and the
@@ -29,7 +30,7 @@ const hostRef = z.object({ environment: sshNameSchema.optional(), host: sshHostN
 
 export const sshCertTypeSchema = z.enum(['user', 'host']);
 export const sshCaStatusSchema = z.enum(['active', 'rotating', 'retired']);
-export const sshCertificateStatusSchema = z.enum(['active', 'revoked', 'expired']);
+export const sshCertificateStatusSchema = z.enum(CERTIFICATE_STATUSES);
 export const sshFleetOperationSchema = z.enum(['sign-host', 'sign-user']);
 
 // ------------------------------------------------------------------------------------------------ CAs

@@ -12,3 +12,5 @@ export const LEAF_KEY_TYPES = KEY_TYPES;
 export { CA_KEY_TYPES, SSH_CA_KEY_TYPES };
 /** Key backends a CA key may live in. */
 export const KEY_BACKENDS = ['software', 'pkcs11', 'kmip'] as const;
+/** A certificate's status (X.509 and SSH alike), as lists filter by it. */
+export const CERTIFICATE_STATUSES = ['active', 'revoked', 'expired'] as const;

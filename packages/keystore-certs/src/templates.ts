@@ -1,12 +1,15 @@
 import { PkiError } from '@pkim/shared';
 
+/** The key types of a template (the CLI's `--key-type` parser offers and checks exactly these). */
+export const TEMPLATE_KEY_TYPES = ['rsa', 'ec', 'ed25519'] as const;
+
 /** How the client certificate of one keystore type is requested (the requirement's `certificate_templates`). */
 export interface CertificateTemplate {
   /** `{tenant_id}` is replaced by the tenant id */
   commonNamePattern: string;
   /** extra DNS SANs (patterns too); the requirement adds `tenant-{tenant_id}.internal` */
   altNamePatterns: string[];
-  keyType: 'rsa' | 'ec' | 'ed25519';
+  keyType: (typeof TEMPLATE_KEY_TYPES)[number];
   /** RSA: 2048/3072/4096; EC: 256/384 */
   keyBits: number;
   /** Vault duration: `8760h`, `30d`, seconds */
@@ -55,7 +58,7 @@ export function checkKeystoreType(type: string): void {
   }
 }
 
-const KEY_BITS: Record<CertificateTemplate['keyType'], number[]> = {
+const KEY_BITS: Record<(typeof TEMPLATE_KEY_TYPES)[number], number[]> = {
   rsa: [2048, 3072, 4096],
   ec: [256, 384],
   ed25519: [0, 256],

@@ -10,7 +10,7 @@ import {
   readInputFile,
   reasonOption,
   writeOutputFile,
-  choiceOption,
+  backendOption,
 } from '../cli-parsers';
 import { date, keyValues, table } from '../format';
 import { TRUST_FORMATS, formatOption, readPasswordFile, writeExport } from '../export-output';
@@ -94,12 +94,7 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .option('--parent <ca>', 'parent CA id or name (creates an intermediate signed here)')
     .option('--validity <duration>', 'lifetime, e.g. 10y, 1825d (default: profile default)', durationOption)
     .option('--path-len <n>', 'basicConstraints pathLenConstraint', intOption)
-    .option(
-      '--backend <name>',
-      'key backend: software|pkcs11|kmip',
-      choiceOption('key backend', ['software', 'pkcs11', 'kmip']),
-      'software',
-    )
+    .option('--backend <name>', 'key backend: software|pkcs11|kmip', backendOption, 'software')
     .option('--permit-dns <domain>', 'permitted DNS subtree (repeatable), e.g. .example.com', collect)
     .option('--exclude-dns <domain>', 'excluded DNS subtree (repeatable)', collect)
     .option('--permit-ip <cidr>', 'permitted IP range (repeatable), e.g. 10.0.0.0/8', collect)

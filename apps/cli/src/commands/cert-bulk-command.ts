@@ -2,16 +2,19 @@ import type { Command } from 'commander';
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { BatchOutcome, BatchSelection, BulkMode, BulkResult } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
-import { durationOption, keyTypeOption, readInputFile, reasonOption, writeOutputFile } from '../cli-parsers';
+import {
+  certificateStatusOption,
+  choiceOption,
+  durationOption,
+  keyTypeOption,
+  readInputFile,
+  reasonOption,
+  writeOutputFile,
+} from '../cli-parsers';
 import { createProgressBar } from '../progress-bar';
 import { readPasswordFile } from '../export-output';
 
-const MODES = ['per-row', 'all-or-nothing'];
-
-function modeOption(v: string): string {
-  if (!MODES.includes(v)) throw new PkiError('input.invalid', `unknown mode '${v}' (use ${MODES.join(' or ')})`);
-  return v;
-}
+const modeOption = choiceOption('mode', ['per-row', 'all-or-nothing']);
 
 /** the batch without the keys ZIP bytes (written to their own file) */
 function summary(r: BulkResult, keysZipPath: string | undefined) {
@@ -228,12 +231,9 @@ export function registerCertBatchCommands(cert: Command, ctx: CliContext): void 
       .description('many certificates as one ZIP (<cn>-<serial>.pem and .chain.pem each): listed or by a filter'),
   )
     .requiredOption('--out <file>', 'the ZIP file')
-    .option('--status <status>', 'filter: active|revoked|expired (default any)')
+    .option('--status <status>', 'filter: active|revoked|expired (default any)', certificateStatusOption)
     .option('--no-root', 'chains without the self-signed root')
     .action(async (refs: string[], o: SelectionOptions & { out: string; status?: string; root: boolean }) => {
-      if (o.status && !['active', 'revoked', 'expired'].includes(o.status)) {
-        throw new PkiError('input.invalid', `unknown status '${o.status}' (use active, revoked or expired)`);
-      }
       const a = await ctx.openAuthority();
       const { outcome, file } = await a.batch.download(
         { ...selectionOf(refs, o, a.clock.now()), status: o.status as BatchSelection['status'] },

@@ -15,6 +15,7 @@ import {
   reasonOption,
   writeOutputFile,
   choiceOption,
+  certificateStatusOption,
 } from '../cli-parsers';
 import { date, daysLeft, firstName, keyValues, sansText, table } from '../format';
 
@@ -214,7 +215,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .command('list')
     .description('list certificates')
     .option('--ca <ca>', 'only this CA (id or name)')
-    .option('--status <status>', 'active|revoked|expired', choiceOption('status', ['active', 'revoked', 'expired']))
+    .option('--status <status>', 'active|revoked|expired', certificateStatusOption)
     .option('--profile <profile>', 'only this profile')
     .option('--expiring-within <duration>', 'active certificates expiring within, e.g. 30d', durationOption)
     .option('--search <text>', 'common name, SAN (DNS, IP, email, URI) or serial, from the start of any label or part')

@@ -10,7 +10,10 @@ import type {
   VaultAuth,
   VaultClient,
 } from '@pkim/keystore-certs';
+// the template module alone (no Vault client or store): its key types are the --key-type parser's values
+import { TEMPLATE_KEY_TYPES } from '@pkim/keystore-certs/templates';
 import type { CliContext } from '../cli-context';
+import { choiceOption } from '../cli-parsers';
 import { table } from '../format';
 
 interface KeystoreOpts {
@@ -198,7 +201,7 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
       'common name, with {tenant_id} (e.g. tenant-{tenant_id}-fx.keystore.internal)',
     )
     .option('--alt-name <pattern>', 'DNS SAN pattern (repeatable)', collect)
-    .option('--key-type <type>', 'rsa | ec | ed25519 (default ec)')
+    .option('--key-type <type>', 'rsa | ec | ed25519 (default ec)', choiceOption('key type', TEMPLATE_KEY_TYPES))
     .option('--key-bits <bits>', 'rsa 2048/3072/4096, ec 256/384', (v) => Number(v))
     .option('--ttl <duration>', 'Vault duration (default 8760h)')
     .option('--role <role>', 'Vault role (default keystore-<type>)')
@@ -208,12 +211,19 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
           m,
           _s,
           type: string,
-          o: { cnPattern: string; altName?: string[]; keyType?: string; keyBits?: number; ttl?: string; role?: string },
+          o: {
+            cnPattern: string;
+            altName?: string[];
+            keyType?: CertificateTemplate['keyType'];
+            keyBits?: number;
+            ttl?: string;
+            role?: string;
+          },
         ) => {
           const t = m.setTemplate(type, {
             commonNamePattern: o.cnPattern,
             altNamePatterns: o.altName,
-            keyType: o.keyType as CertificateTemplate['keyType'] | undefined,
+            keyType: o.keyType,
             keyBits: o.keyBits,
             ttl: o.ttl,
             role: o.role,

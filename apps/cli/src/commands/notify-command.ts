@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
-import { NOTIFICATION_EVENTS, PkiError, parseDuration, type NotificationEvent } from '@pkim/shared';
+import {
+  DEFAULT_DAYS_BEFORE,
+  NOTIFICATION_EVENTS,
+  PkiError,
+  parseDuration,
+  type NotificationEvent,
+} from '@pkim/shared';
 import type { CliContext } from '../cli-context';
 import { intOption } from '../cli-parsers';
 import { offering } from '../option-values';
@@ -9,29 +15,38 @@ import { date, table } from '../format';
 const STATUSES = ['pending', 'retrying', 'delivered', 'failed'] as const;
 type Status = (typeof STATUSES)[number];
 
-function daysOption(v: string): number[] {
-  const days = v
-    .split(',')
-    .map((d) => d.trim())
-    .filter(Boolean);
-  if (days.length === 0 || days.some((d) => !/^\d{1,4}d?$/.test(d)))
-    throw new PkiError('input.invalid', `--days takes whole days, comma separated, e.g. 30,7,1 (got '${v}')`);
-  return days.map((d) => Number(d.replace(/d$/, '')));
-}
+/** `--days 30,7,1`: any whole days; the defaults are offered */
+const daysOption = offering(
+  DEFAULT_DAYS_BEFORE.map(String),
+  (v: string): number[] => {
+    const days = v
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean);
+    if (days.length === 0 || days.some((d) => !/^\d{1,4}d?$/.test(d)))
+      throw new PkiError('input.invalid', `--days takes whole days, comma separated, e.g. 30,7,1 (got '${v}')`);
+    return days.map((d) => Number(d.replace(/d$/, '')));
+  },
+  { list: true },
+);
 
-function eventsOption(v: string): NotificationEvent[] {
-  const events = v
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean);
-  const unknown = events.filter((e) => !(NOTIFICATION_EVENTS as readonly string[]).includes(e));
-  if (events.length === 0 || unknown.length)
-    throw new PkiError(
-      'input.invalid',
-      `unknown event '${unknown[0] ?? v}' (use ${NOTIFICATION_EVENTS.join(', ')}, comma separated)`,
-    );
-  return events as NotificationEvent[];
-}
+const eventsOption = offering(
+  NOTIFICATION_EVENTS,
+  (v: string): NotificationEvent[] => {
+    const events = v
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
+    const unknown = events.filter((e) => !(NOTIFICATION_EVENTS as readonly string[]).includes(e));
+    if (events.length === 0 || unknown.length)
+      throw new PkiError(
+        'input.invalid',
+        `unknown event '${unknown[0] ?? v}' (use ${NOTIFICATION_EVENTS.join(', ')}, comma separated)`,
+      );
+    return events as NotificationEvent[];
+  },
+  { list: true },
+);
 
 /** `24h`, `7d`, or `0` (the old secret stops at once) → milliseconds */
 function overlapOption(v: string): number {

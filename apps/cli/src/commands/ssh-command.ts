@@ -5,7 +5,15 @@ import { PkiError } from '@pkim/shared';
 import type { KeyType } from '@pkim/shared';
 import type { CreateSshCaInput, SshCertType, SshFleetOperation } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
-import { collect, durationOption, intOption, keyTypeOption, readInputFile, writeOutputFile } from '../cli-parsers';
+import {
+  backendOption,
+  collect,
+  durationOption,
+  intOption,
+  keyTypeOption,
+  readInputFile,
+  writeOutputFile,
+} from '../cli-parsers';
 import { offering } from '../option-values';
 import { date, keyValues, table } from '../format';
 
@@ -71,7 +79,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .requiredOption('--name <name>', 'CA name')
     .requiredOption('--type <type>', 'user or host', typeOption)
     .option('--key-type <type>', 'ed25519 (default), ec-p256, ec-p384, rsa-4096', keyTypeOption)
-    .option('--backend <name>', 'key backend: software (default), pkcs11, kmip')
+    .option('--backend <name>', 'key backend: software (default), pkcs11, kmip', backendOption)
     .option('--environment <env>', 'trust boundary (default: default)')
     .option('--max-ttl <duration>', 'longest certificate it signs (default 30d user / 365d host)', durationOption)
     .option('--default-ttl <duration>', 'default certificate lifetime (default 8h user / 30d host)', durationOption)

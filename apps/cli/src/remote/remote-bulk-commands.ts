@@ -171,9 +171,7 @@ export const BULK_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'cert download-batch': {
     procedure: 'bulk.download',
     input(args, o) {
-      if (typeof o.status === 'string' && !['active', 'revoked', 'expired'].includes(o.status)) {
-        throw new PkiError('input.invalid', `unknown status '${o.status}' (use active, revoked or expired)`);
-      }
+      // --status was checked by its parser (certificateStatusOption), in both modes
       return { ...selection(refsOf(args), o), status: o.status, includeRoot: o.root };
     },
     async print(ctx, out, o, _args, call) {

@@ -38,7 +38,14 @@ interface Answer {
   body: string;
 }
 
-function send(target: RemoteTarget, method: string, path: string, body: unknown, token: string): Promise<Answer> {
+function send(
+  target: RemoteTarget,
+  method: string,
+  path: string,
+  body: unknown,
+  token: string,
+  timeoutMs: number,
+): Promise<Answer> {
   let base: URL;
   try {
     base = new URL(target.server);
@@ -70,7 +77,7 @@ function send(target: RemoteTarget, method: string, path: string, body: unknown,
       res.on('end', () => resolveAnswer({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     };
-    const options = { method, headers, timeout: TIMEOUT_MS, ...(ca ? { ca } : {}) };
+    const options = { method, headers, timeout: timeoutMs, ...(ca ? { ca } : {}) };
     const req =
       url.protocol === 'https:' ? httpsRequest(url, options, onResponse) : httpRequest(url, options, onResponse);
     req.on('timeout', () => req.destroy(new PkiError('remote.unreachable', `${where} did not answer in time`)));
@@ -115,11 +122,15 @@ function errorOf(answer: Answer, where: string): PkiError {
   );
 }
 
-/** Calls a procedure on the server through its REST twin and returns the JSON output. */
+/**
+ * Calls a procedure on the server through its REST twin and returns the JSON output. `timeoutMs`: how long the
+ * server may stay silent (default 60 s; the completion scripts' names give up sooner).
+ */
 export async function callRemote(
   target: RemoteTarget,
   name: RestTwinName,
   input?: Record<string, unknown>,
+  timeoutMs = TIMEOUT_MS,
 ): Promise<unknown> {
   if (!target.token) {
     throw new PkiError(
@@ -129,7 +140,7 @@ export async function callRemote(
   }
   const defined = input && Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
   const call = restCallFor(name, defined);
-  const answer = await send(target, call.method, call.url, call.body, target.token);
+  const answer = await send(target, call.method, call.url, call.body, target.token, timeoutMs);
   const where = serverLabel(target.server);
   if (answer.status >= 400) throw errorOf(answer, where);
   try {

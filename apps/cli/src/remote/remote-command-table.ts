@@ -31,5 +31,8 @@ export const LOCAL_ONLY: Readonly<Record<string, string>> = {
   'ssh krl': 'the server publishes each KRL itself: GET /ssh/krl/ca/<ca>, no token needed',
 };
 
-/** Commands that are the same in both modes (they do not touch a data directory or a server's data). */
-export const EITHER_MODE = ['login', 'logout', 'completion', 'help'];
+/**
+ * Commands that are the same in both modes (they do not touch a data directory or a server's data), and the
+ * completion scripts' hidden `__complete`, which reads names from whichever the command line points at.
+ */
+export const EITHER_MODE = ['login', 'logout', 'completion', 'help', '__complete'];

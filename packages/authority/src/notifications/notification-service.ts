@@ -1,6 +1,13 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { NOTIFICATION_EVENTS, PkiError, newId, type Clock, type NotificationEvent } from '@pkim/shared';
+import {
+  DEFAULT_DAYS_BEFORE,
+  NOTIFICATION_EVENTS,
+  PkiError,
+  newId,
+  type Clock,
+  type NotificationEvent,
+} from '@pkim/shared';
 import type {
   CaRow,
   CertificateRow,
@@ -21,7 +28,7 @@ import type { NotificationSecretSealer } from './notification-secret-seal';
 /** Every event a delivery can carry: the lifecycle events and `certificate.expiring` of expiry rules. */
 export type NotificationDeliveryEvent = NotificationEvent | 'certificate.expiring';
 
-export const DEFAULT_DAYS_BEFORE = [30, 7, 1] as const;
+export { DEFAULT_DAYS_BEFORE };
 
 export interface NotificationRuleInput {
   name: string;
