@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { createAuthority } from '@pkim/authority';
+import { createAuthority, partitionOf } from '@pkim/authority';
 import { openStore } from '@pkim/store';
 import { goVerifyBinary } from '../tests/support/verifiers';
 
@@ -25,10 +25,14 @@ const silent = pino({ level: 'silent' });
 const actor = { id: 'bench', role: 'admin' as const };
 const PEM = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(64)}\n-----END CERTIFICATE-----\n`;
 const REASONS = ['keyCompromise', 'superseded', 'cessationOfOperation', null] as const;
+const BASE = 'http://pki.bench.test';
+const DAY = 86_400_000;
+/** the seeded rows expire over 90 days (13 partitions of 7 days) */
+const notAfterOf = (now: number, j: number) => now + (1 + (j % 90)) * DAY;
 
 /** child: generate the CRL once, print time, size and peak RSS; then time OCSP lookups for the given requests */
 async function generate(dataDir: string, caId: string, out: string, ocspReqs: string[]): Promise<void> {
-  const a = await createAuthority({ dataDir, logger: silent, create: false });
+  const a = await createAuthority({ dataDir, logger: silent, create: false, publicBaseUrl: BASE });
   const rssBefore = process.resourceUsage().maxRSS;
   const start = performance.now();
   const cpu0 = process.cpuUsage();
@@ -38,6 +42,11 @@ async function generate(dataDir: string, caId: string, out: string, ocspReqs: st
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   writeFileSync(out, crl.der);
   const maxRssMb = process.resourceUsage().maxRSS / 1024;
+  // one CRL partition (docs/crl.md): the revoked certificates expiring in the 7-day window of PARTITION_AT
+  const p0 = performance.now();
+  const part = await a.crl.current(caId, partitionOf(Number(process.env.PARTITION_AT), 7));
+  const partitionSeconds = (performance.now() - p0) / 1000;
+  writeFileSync(`${out}.part`, part.der);
   const ocsp: { status: string; firstMs: number; usPerLookup: number }[] = [];
   for (const path of ocspReqs) {
     const req = new Uint8Array(readFileSync(path));
@@ -53,12 +62,15 @@ async function generate(dataDir: string, caId: string, out: string, ocspReqs: st
   }
   await a.close();
   process.stdout.write(
-    `${JSON.stringify({ seconds, cpuSeconds, bytes: crl.der.length, maxRssMb, startRssMb: rssBefore / 1024, ocsp })}\n`,
+    `${JSON.stringify({
+      ...{ seconds, cpuSeconds, bytes: crl.der.length, maxRssMb, startRssMb: rssBefore / 1024, ocsp },
+      ...{ partitionSeconds, partitionBytes: part.der.length },
+    })}\n`,
   );
 }
 
 /** GnuTLS `certtool --verify-crl` and Go `x509.ParseRevocationList` + `CheckSignatureFrom` over the CRL file */
-function otherVerifiers(crlPath: string, issuerPath: string): { certtool: string; go: string } {
+function otherVerifiers(crlPath: string, issuerPath: string, entries = ENTRIES): { certtool: string; go: string } {
   const timed = (fn: () => boolean): string => {
     const t0 = performance.now();
     const ok = fn();
@@ -69,7 +81,7 @@ function otherVerifiers(crlPath: string, issuerPath: string): { certtool: string
   const certtoolMax = Number(process.env.BENCH_CERTTOOL_MAX ?? 20_000);
   const certtool = !hasBinary('certtool')
     ? 'not installed'
-    : ENTRIES > certtoolMax
+    : entries > certtoolMax
       ? `skipped above ${certtoolMax.toLocaleString('en')} entries (BENCH_CERTTOOL_MAX)`
       : timed(() => {
           const b64 = readFileSync(crlPath)
@@ -91,7 +103,7 @@ function otherVerifiers(crlPath: string, issuerPath: string): { certtool: string
       const r = spawnSync('sh', ['-c', '"$1" -crl "$2" -issuer "$3" > "$0" 2>&1', log, bin, crlPath, issuerPath]);
       const head = readFileSync(log, 'utf8').slice(0, 300);
       const m = /(\d+) entries/.exec(head);
-      return r.status === 0 && head.startsWith('PASS') && Number(m?.[1]) === ENTRIES;
+      return r.status === 0 && head.startsWith('PASS') && Number(m?.[1]) === entries;
     });
   }
   return { certtool, go };
@@ -154,7 +166,7 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'pkim-bench-crl-'));
   try {
     const dataDir = join(tmp, 'data');
-    const a = await createAuthority({ dataDir, logger: silent });
+    const a = await createAuthority({ dataDir, logger: silent, publicBaseUrl: BASE });
     const root = await a.cas.create({ name: 'crl-root', subject: 'CN=CRL Bench Root', keyType: 'ec-p256' }, actor);
     // one good certificate beside the revoked ones: its OCSP lookup is timed too
     const good = await a.issuance.issueWithKey(
@@ -186,7 +198,7 @@ async function main(): Promise<void> {
           profile: 'tls-server',
           keyType: 'ec-p256',
           notBefore: now - 86_400_000,
-          notAfter: now + 90 * 86_400_000,
+          notAfter: notAfterOf(now, j),
           status: 'revoked',
           revokedAt: now - j,
           revocationReason: REASONS[j % REASONS.length],
@@ -223,10 +235,17 @@ async function main(): Promise<void> {
       return path;
     };
     const reqs = [ocspReq('revoked', revokedSerial), ocspReq('good', good.certificate.serialHex)];
+    const partitionAt = now + 45 * DAY;
+    const window = partitionOf(partitionAt, 7);
+    let partitionEntries = 0;
+    for (let j = 0; j < ENTRIES; j++) {
+      const t = notAfterOf(now, j);
+      if (t >= window.start && t < window.end) partitionEntries++;
+    }
     const child = spawnSync(
       process.execPath,
       ['--import', 'tsx', SELF, 'generate', dataDir, root.ca.id, out, ...reqs],
-      { encoding: 'utf8', maxBuffer: 1 << 20 },
+      { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, PARTITION_AT: String(partitionAt) } },
     );
     if (child.status !== 0) throw new Error(`CRL generation failed:\n${child.stdout}\n${child.stderr}`);
     const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
@@ -236,6 +255,8 @@ async function main(): Promise<void> {
       maxRssMb: number;
       startRssMb: number;
       ocsp: { status: string; firstMs: number; usPerLookup: number }[];
+      partitionSeconds: number;
+      partitionBytes: number;
     };
     const v0 = performance.now();
     const verify = spawnSync(
@@ -246,6 +267,16 @@ async function main(): Promise<void> {
     const opensslSeconds = (performance.now() - v0) / 1000;
     const verified = verify.status === 0 && (verify.stderr + verify.stdout).includes('verify OK');
     const others = otherVerifiers(out, rootPath);
+    const part = otherVerifiers(`${out}.part`, rootPath, partitionEntries);
+    const partOpenssl = spawnSync(
+      'openssl',
+      ['crl', '-inform', 'DER', '-in', `${out}.part`, '-CAfile', rootPath, '-verify', '-noout', '-text'],
+      { encoding: 'utf8', maxBuffer: 1 << 30 },
+    );
+    const partVerified =
+      partOpenssl.status === 0 &&
+      partOpenssl.stderr.includes('verify OK') &&
+      partOpenssl.stdout.includes('Issuing Distribution Point: critical');
     // `openssl ocsp` over each answer: signature, and the status it reads for the serial asked
     const ocspChecked = [revokedSerial, good.certificate.serialHex].map((serial, i) => {
       const args = ['ocsp', '-respin', `${reqs[i]}.resp`, '-issuer', rootPath, '-CAfile', rootPath];
@@ -265,6 +296,10 @@ async function main(): Promise<void> {
         `${verified ? 'OK' : 'FAILED'} (${opensslSeconds.toFixed(1)} s) | ${others.certtool} | ${others.go} |`,
       `| same entries, \`openssl ca -gencrl\` (peer, same run) | ${peer.seconds.toFixed(2)} | | | ` +
         `${peer.maxRssMb === null ? 'n/a' : peer.maxRssMb.toFixed(0)} | ${peer.ok ? 'generated' : 'FAILED'} | | |`,
+      `| one partition (7-day notAfter window, critical issuingDistributionPoint), ` +
+        `${partitionEntries.toLocaleString('en')} of the entries | ${r.partitionSeconds.toFixed(2)} | | ` +
+        `${(r.partitionBytes / 1e6).toFixed(1)} | | ${partVerified ? 'OK' : 'FAILED'} | ` +
+        `${part.certtool} | ${part.go} |`,
       '',
       `| OCSP request without nonce, ${ENTRIES.toLocaleString('en')} revoked rows in the CA | first answer (ms) | ` +
         'µs per lookup (2,000 in a row, in-process `ocsp.respond`) | `openssl ocsp` reads |',
@@ -282,7 +317,8 @@ async function main(): Promise<void> {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     if (!verified) process.stderr.write(`openssl: ${verify.stderr}\n`);
-    if (!verified || !ocspOk || [others.certtool, others.go].some((v) => v.startsWith('FAILED'))) process.exitCode = 1;
+    const verdicts = [others.certtool, others.go, part.certtool, part.go];
+    if (!verified || !partVerified || !ocspOk || verdicts.some((v) => v.startsWith('FAILED'))) process.exitCode = 1;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -99,21 +99,27 @@ export function createCrlService(
   async function entriesFor(caId: string, partition?: CrlPartition): Promise<CrlEntryWriter> {
     const { CrlEntryWriter } = await import('./asn1-codecs');
     const entries = new CrlEntryWriter();
-    let after: string | null = null;
-    const notAfter = partition ? { from: partition.start, to: partition.end } : undefined;
-    for (;;) {
-      const page = await store.certificates.listRevoked(caId, {
-        after,
-        limit: PAGE,
-        ...(notAfter ? { notAfter } : {}),
-      });
-      for (const c of page) {
-        entries.add({ serialHex: c.serialHex, revokedAt: c.revokedAt ?? 0, reason: crlReason(c.revocationReason) });
+    const add = (c: { serialHex: string; revokedAt: number | null; revocationReason: RevocationReason | null }) =>
+      entries.add({ serialHex: c.serialHex, revokedAt: c.revokedAt ?? 0, reason: crlReason(c.revocationReason) });
+    if (partition) {
+      // partitions hold end-entity certificates only (onlyContainsUserCerts): the index range of their window
+      const window = { from: partition.start, to: partition.end };
+      let after: { notAfter: number; serialHex: string } | null = null;
+      for (;;) {
+        const page = await store.certificates.listRevokedExpiring(caId, window, { after, limit: PAGE });
+        for (const c of page) add(c);
+        if (page.length < PAGE) return entries;
+        const last = page[page.length - 1]!;
+        after = { notAfter: last.notAfter, serialHex: last.serialHex };
       }
+    }
+    let after: string | null = null;
+    for (;;) {
+      const page = await store.certificates.listRevoked(caId, { after, limit: PAGE });
+      for (const c of page) add(c);
       if (page.length < PAGE) break;
       after = page[page.length - 1]!.serialHex;
     }
-    if (partition) return entries; // partitions hold end-entity certificates only (onlyContainsUserCerts)
     for (const child of await store.cas.list()) {
       if (child.parentId === caId && child.status === 'revoked' && child.serialHex) {
         entries.add({

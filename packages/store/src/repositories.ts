@@ -199,6 +199,40 @@ export function hexPrefixCondition(column: Column, prefix: string): SQL {
   return and(...conds)!;
 }
 
+/**
+ * The query of `listRevokedExpiring` (exported for the query-plan test): the (status, not_after) index range of the
+ * window, in (not_after, serial) order, continuing after the last row of the previous page.
+ */
+export function revokedExpiringQuery(
+  db: QueryDb,
+  t: Tables,
+  caId: string,
+  window: { from: number; to: number },
+  page: { after: { notAfter: number; serialHex: string } | null; limit: number },
+) {
+  const C = t.certificates;
+  const a = page.after;
+  return db
+    .select({
+      serialHex: C.serialHex,
+      revokedAt: C.revokedAt,
+      revocationReason: C.revocationReason,
+      notAfter: C.notAfter,
+    })
+    .from(C)
+    .where(
+      and(
+        eq(C.status, 'revoked'),
+        a ? gte(C.notAfter, a.notAfter) : gte(C.notAfter, window.from),
+        lt(C.notAfter, window.to),
+        eq(C.caId, caId),
+        ...(a ? [or(gt(C.notAfter, a.notAfter), gt(C.serialHex, a.serialHex))] : []),
+      ),
+    )
+    .orderBy(asc(C.notAfter), asc(C.serialHex))
+    .limit(page.limit);
+}
+
 /** The query of `countByStatus` (exported for the query-plan test): reads the counters only. */
 export function countByStatusQuery(db: QueryDb, t: Tables, caId?: string) {
   const CC = t.certificateCounts;
@@ -416,11 +450,13 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
             eq(C.caId, caId),
             eq(C.status, 'revoked'),
             ...(page?.after !== undefined && page.after !== null ? [gt(C.serialHex, page.after)] : []),
-            ...(page?.notAfter ? [gte(C.notAfter, page.notAfter.from), lt(C.notAfter, page.notAfter.to)] : []),
           ),
         )
         .orderBy(asc(C.serialHex));
       return page?.limit !== undefined ? await q.limit(page.limit) : await q;
+    },
+    async listRevokedExpiring(caId, window, page) {
+      return revokedExpiringQuery(db, t, caId, window, page);
     },
     async countByStatus(caId) {
       const grouped = await countByStatusQuery(db, t, caId);

@@ -475,11 +475,19 @@ export interface CertificateRepository {
   /**
    * Revoked entries for the CRL of a CA: serial, time, reason, ordered by serial. Large CRLs read it in keyset pages
    * (`page.after` = the last serial of the previous page, `page.limit` rows) so memory stays bounded.
-   * `notAfter`: only the certificates expiring in [from, to) (a CRL partition, docs/crl.md).
    */
   listRevoked(
     caId: string,
-    page?: { after?: string | null; limit?: number; notAfter?: { from: number; to: number } },
+    page?: { after?: string | null; limit?: number },
+  ): Promise<Pick<CertificateRow, 'serialHex' | 'revokedAt' | 'revocationReason' | 'notAfter'>[]>;
+  /**
+   * The revoked certificates of a CA expiring in [from, to) — a CRL partition (docs/crl.md) — in (notAfter, serial)
+   * order, in keyset pages: an index range over (status, not_after), never a walk over the CA's other certificates.
+   */
+  listRevokedExpiring(
+    caId: string,
+    window: { from: number; to: number },
+    page: { after: { notAfter: number; serialHex: string } | null; limit: number },
   ): Promise<Pick<CertificateRow, 'serialHex' | 'revokedAt' | 'revocationReason' | 'notAfter'>[]>;
   /** served by the counters table: O(CAs × profiles), never reads the certificates */
   countByStatus(caId?: string): Promise<Record<CertificateStatus, number>>;

@@ -16,6 +16,7 @@ import {
   DENSE_MATCHES,
   expiringBeforeCondition,
   findAllBySerialQuery,
+  revokedExpiringQuery,
   searchCondition,
 } from '../src/repositories';
 import { ocspLookupQuery } from '../src/ocsp-repository';
@@ -199,6 +200,16 @@ describe('SQLite store', () => {
           /SEARCH ocsp_responses USING INDEX sqlite_autoindex_ocsp_responses_1 \(certificate_id=\?\)/,
         );
         expect(ocsp).not.toMatch(/SCAN/);
+        // a CRL partition (docs/crl.md): the index range of its notAfter window, not the CA's whole index
+        const window = { from: T0, to: T0 + 7 * 86_400_000 };
+        for (const after of [null, { notAfter: T0 + 1000, serialHex: 'ab'.repeat(16) }]) {
+          const part = plan(revokedExpiringQuery(db, sqliteSchema, cas[0]!.id, window, { after, limit: 10_000 }));
+          expect(part).toMatch(
+            /SEARCH certificates USING INDEX certificates_status_not_after_idx \(status=\? AND not_after>\? AND not_after<\?\)/,
+          );
+          // (a sort only among rows of one notAfter — "LAST TERM OF ORDER BY" — is fine; never a sort of the window)
+          expect(part).not.toMatch(/SCAN|TEMP B-TREE FOR ORDER BY/);
+        }
         // a search is an index range over the search terms, not a scan of certificates or their SAN JSON
         const search = plan(
           db

@@ -435,6 +435,43 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect((await store.certificates.listRevoked(ca.id)).map((r) => r.serialHex)).toEqual(pages.flat());
     });
 
+    it('lists the revoked certificates of a CA expiring in a window in keyset pages (CRL partitions)', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const other = makeCa();
+      const H = 3_600_000;
+      // notAfter: two share an hour (the keyset continues by serial within it), one before and one after the window
+      const at = (serialHex: string, notAfter: number, extra = {}) =>
+        makeCert(ca.id, { serialHex, notAfter, status: 'revoked', revokedAt: T0, revocationReason: null, ...extra });
+      await store.commit({
+        insertCa: [ca, other],
+        insertCertificates: [
+          at('01', T0 + 5 * H),
+          at('02', T0 + 2 * H),
+          at('03', T0 + 2 * H),
+          at('04', T0 + 1 * H),
+          at('05', T0 - 1),
+          at('06', T0 + 10 * H),
+          at('07', T0 + 3 * H, { status: 'active', revokedAt: null }),
+          makeCert(other.id, { serialHex: '08', notAfter: T0 + H, status: 'revoked', revokedAt: T0 }),
+        ],
+      });
+      const window = { from: T0, to: T0 + 10 * H };
+      const pages: string[][] = [];
+      let after: { notAfter: number; serialHex: string } | null = null;
+      for (;;) {
+        const page = await store.certificates.listRevokedExpiring(ca.id, window, { after, limit: 2 });
+        if (page.length === 0) break;
+        pages.push(page.map((r) => r.serialHex));
+        const last = page[page.length - 1]!;
+        after = { notAfter: last.notAfter, serialHex: last.serialHex };
+      }
+      expect(pages).toEqual([
+        ['04', '02'],
+        ['03', '01'],
+      ]);
+    });
+
     it('finds, counts and expires the active certificates that expire before a time', async () => {
       const store = await newStore();
       const ca = makeCa();
