@@ -620,8 +620,9 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
 
     async authenticateToken(token) {
       if (typeof token !== 'string' || !token.startsWith(TOKEN_PREFIX) || token.length > 256) return undefined;
-      const row = await store.tokens.findByHash(sha256Hex(token));
-      if (!row || !constantTimeEqual(row.tokenHash, sha256Hex(token))) return undefined;
+      const hash = sha256Hex(token);
+      const row = await store.tokens.findByHash(hash);
+      if (!row || !constantTimeEqual(row.tokenHash, hash)) return undefined;
       const now = clock.now();
       if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) return undefined;
       if (row.userId) {

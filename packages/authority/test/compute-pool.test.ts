@@ -17,6 +17,13 @@ function comparable(text: string): string {
     .replace(/Signature Value:\n(\s+[0-9a-f:]+\n)+/g, 'Signature Value: …\n');
 }
 
+/** the CSR with one bit of its signature flipped: its proof of possession fails */
+function flipSignatureBit(csrPem: string): string {
+  const der = Buffer.from(csrPem.replace(/-----[^-]+-----/g, '').replace(/\s/g, ''), 'base64');
+  der[der.length - 5]! ^= 0x01;
+  return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
+}
+
 /** OS threads of this process (worker threads are threads; process.getActiveResourcesInfo does not list them) */
 const threads = (): number => readdirSync('/proc/self/task').length;
 
@@ -130,6 +137,30 @@ describe('the compute pool itself', () => {
       expect(pool.signsWith('pkcs11:token=x;object=y')).toBe(false);
     } finally {
       void pool.close();
+    }
+  });
+
+  it('answers each job of a batch with its own result; a refusal in a batch stays its own', async () => {
+    const pool = createComputePool({ size: 2, keys, logger: silentLogger });
+    try {
+      const names = Array.from({ length: 6 }, (_, i) => `batch-${i}.example.com`);
+      const csrs = names.map((n) => opensslCsr({ keyType: 'ec-p256', subject: `/CN=${n}`, sans: [`DNS:${n}`] }).csrPem);
+      // all submitted in the same turn of the event loop: three jobs per worker, posted as one message each
+      const outcomes = await Promise.allSettled([
+        ...csrs.map((c) => pool.decodeCsr(c)),
+        pool.decodeCsr('not a CSR'),
+        pool.decodeCsr(flipSignatureBit(csrs[0]!)),
+      ]);
+      expect(outcomes.slice(0, 6).map((o) => (o.status === 'fulfilled' ? o.value.subjectDn : o.reason))).toEqual(
+        names.map((n) => `CN=${n}`),
+      );
+      expect(outcomes.slice(6).map((o) => (o.status === 'rejected' ? (o.reason as { code: string }).code : o))).toEqual(
+        ['csr.invalid', 'csr.invalid_signature'],
+      );
+      // the pool still answers afterwards
+      expect((await pool.decodeCsr(csrs[5]!)).subjectDn).toBe(`CN=${names[5]}`);
+    } finally {
+      await pool.close();
     }
   });
 

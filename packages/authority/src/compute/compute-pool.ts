@@ -5,6 +5,10 @@
  * piscina: docs/architecture.md ("CPU work beside the event loop").
  *
  * - Jobs go to the worker with the fewest jobs in flight; a worker runs its jobs one after the other.
+ * - Jobs are posted in batches, one message per worker and turn of the event loop (setImmediate, like the store's
+ *   group commit), and a worker answers the jobs it finished in one turn of its loop in one message: each message
+ *   wakes a sleeping thread, and on a busy machine the thread that posts is often preempted by the one it woke, so
+ *   16 concurrent requests cost a few wake-ups instead of 32 (see docs/benchmarks.md).
  * - CA keys: a worker asks for a key the first time a job needs it; the pool passes the request to the key's
  *   backend (`lendKey`, only backends whose keys are node:crypto objects in this process: software), which posts the
  *   key to that worker itself. HSM/KMS keys are never lent: `signsWith` is false and the pipeline signs in-process
@@ -26,8 +30,8 @@ import {
   toJobError,
   type ComputeJob,
   type ComputeResults,
-  type JobError,
   type JobKey,
+  type JobOutcome,
 } from './compute-protocol';
 
 declare const PKIM_BUNDLED: boolean | undefined;
@@ -88,6 +92,8 @@ interface Slot {
   worker: Worker;
   keyPort: MessagePort;
   inFlight: Map<number, Pending>;
+  /** jobs not posted yet (posted together at the end of this turn of the event loop) */
+  outbox: { id: number; job: ComputeJob }[];
   ready: boolean;
   exited: boolean;
   lastError?: string;
@@ -124,24 +130,33 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
   function spawn(index: number): void {
     const channel = new MessageChannel();
     const worker = startWorker(url, channel.port2);
-    const slot: Slot = { worker, keyPort: channel.port1, inFlight: new Map(), ready: false, exited: false };
+    const slot: Slot = {
+      worker,
+      keyPort: channel.port1,
+      inFlight: new Map(),
+      outbox: [],
+      ready: false,
+      exited: false,
+    };
     const threadId = worker.threadId;
     slots[index] = slot;
     worker.unref();
     slot.keyPort.unref();
     slot.keyPort.on('message', (m: { type: string; uri: string; keyType: KeyType }) => lend(slot, m));
-    worker.on('message', (m: { ready?: true; id?: number; ok?: boolean; result?: unknown; error?: JobError }) => {
+    worker.on('message', (m: { ready?: true; results?: JobOutcome[] }) => {
       if (m.ready) {
         slot.ready = true;
         failedStarts = 0;
         return;
       }
-      const p = m.id === undefined ? undefined : slot.inFlight.get(m.id);
-      if (!p || m.id === undefined) return;
-      slot.inFlight.delete(m.id);
+      for (const r of m.results ?? []) {
+        const p = slot.inFlight.get(r.id);
+        if (!p) continue;
+        slot.inFlight.delete(r.id);
+        if (r.ok) p.resolve(r.result);
+        else p.reject(fromJobError(r.error ?? { code: 'internal.error', message: 'the worker failed the job' }));
+      }
       if (slot.inFlight.size === 0) worker.unref();
-      if (m.ok) p.resolve(m.result);
-      else p.reject(fromJobError(m.error ?? { code: 'internal.error', message: 'the worker failed the job' }));
     });
     worker.on('error', (e) => {
       slot.lastError = e.message;
@@ -156,6 +171,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
         p.reject(failed(`the signing worker thread stopped while handling this request (${why}); retry`));
       }
       slot.inFlight.clear();
+      slot.outbox = [];
       if (!slot.ready && ++failedStarts >= 3) {
         broken = `the signing worker threads cannot start (${why})`;
         logger.error({ err: why }, 'compute workers cannot start; signing requests fail until the restart');
@@ -173,11 +189,21 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
     let slot = slots[0]!;
     for (const s of slots) if (s.inFlight.size < slot.inFlight.size) slot = s;
     const id = nextId++;
+    const target = slot;
     return new Promise<ComputeResults[K]>((resolve, reject) => {
-      if (slot.inFlight.size === 0) slot.worker.ref();
-      slot.inFlight.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, job });
+      if (target.inFlight.size === 0) target.worker.ref();
+      target.inFlight.set(id, { resolve, reject });
+      target.outbox.push({ id, job });
+      if (target.outbox.length === 1) setImmediate(() => post(target));
     });
+  }
+
+  /** the jobs a slot collected in this turn of the event loop, in one message */
+  function post(slot: Slot): void {
+    const jobs = slot.outbox;
+    slot.outbox = [];
+    if (jobs.length === 0 || slot.exited) return;
+    slot.worker.postMessage({ jobs });
   }
 
   return {
@@ -199,6 +225,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
         slots.map(async (s) => {
           for (const p of s.inFlight.values()) p.reject(failed('the signing worker pool was closed'));
           s.inFlight.clear();
+          s.outbox = [];
           s.keyPort.close();
           await s.worker.terminate();
         }),

@@ -31,6 +31,9 @@ export interface ComputeResults {
 
 export type ComputeResult = ComputeResults[ComputeJob['kind']];
 
+/** The answer to one job; a worker sends the answers of one turn of its event loop together (`{ results }`). */
+export type JobOutcome = { id: number; ok: true; result: ComputeResult } | { id: number; ok: false; error: JobError };
+
 /** An error as it crosses the thread boundary. */
 export interface JobError {
   code: string;

@@ -8,7 +8,7 @@ import type { KeyObject } from 'node:crypto';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { KeyType } from '@pkim/shared';
 import type { KeyLoanMessage } from '@pkim/keys';
-import { runJob, toJobError, type ComputeJob, type JobError } from './compute-jobs';
+import { runJob, toJobError, type ComputeJob, type JobError, type JobOutcome } from './compute-jobs';
 
 /** what the pool's side of the key port answers besides the lender's KeyLoanMessage */
 type KeyPortMessage = KeyLoanMessage | { type: 'key-error'; uri: string; error: JobError };
@@ -45,11 +45,26 @@ function keyOf(uri: string, keyType: KeyType): Promise<KeyObject> {
   });
 }
 
-port.on('message', (m: { id: number; job: ComputeJob }) => {
-  runJob(m.job, keyOf).then(
-    (result) => port.postMessage({ id: m.id, ok: true, result }),
-    (e: unknown) => port.postMessage({ id: m.id, ok: false, error: isJobError(e) ? e : toJobError(e) }),
-  );
+/** answers finished in this turn of the event loop, sent together (one wake-up of the main thread) */
+let outbox: JobOutcome[] = [];
+function answer(o: JobOutcome): void {
+  outbox.push(o);
+  if (outbox.length === 1) {
+    setImmediate(() => {
+      const results = outbox;
+      outbox = [];
+      port!.postMessage({ results });
+    });
+  }
+}
+
+port.on('message', (m: { jobs: { id: number; job: ComputeJob }[] }) => {
+  for (const { id, job } of m.jobs) {
+    runJob(job, keyOf).then(
+      (result) => answer({ id, ok: true, result }),
+      (e: unknown) => answer({ id, ok: false, error: isJobError(e) ? e : toJobError(e) }),
+    );
+  }
 });
 port.postMessage({ ready: true });
 
