@@ -1,8 +1,10 @@
 /**
  * PostgreSQL engine: pg Pool + drizzle-orm/node-postgres. Migrations run under a session
- * advisory lock; `commit` runs `BEGIN`, takes `pg_advisory_xact_lock` on the audit-chain key
- * before any write when the unit appends audit events (so concurrent instances append one
- * linear chain and never deadlock against it), then `COMMIT`.
+ * advisory lock. `commit` is a group commit: issuance-shaped units of a batch are written by one
+ * statement that takes the audit-chain advisory lock and chains their events itself
+ * (pg-batch-commit.ts); other units run `BEGIN`, `pg_advisory_xact_lock` on the audit-chain key
+ * before any write when they append audit events (so concurrent instances append one linear chain
+ * and never deadlock against it), their statements, `COMMIT`.
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -36,9 +38,8 @@ import {
   BATCH_STATEMENT_NAME,
   LOCK_CLASS,
   isBatchableUnit,
-  isChainConflict,
   planBatch,
-  type ChainHead,
+  type BatchRow,
 } from './pg-batch-commit';
 
 const execFileAsync = promisify(execFile);
@@ -46,8 +47,6 @@ const execFileAsync = promisify(execFile);
 export const PG_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/pg', import.meta.url));
 
 const MIGRATION_LOCK = 2;
-/** how long an instance that found the chain head moved by another instance reads it under the lock first */
-const STALE_HEAD_BACKOFF_MS = 1000;
 
 async function connectClient(connectionString: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString });
@@ -180,85 +179,34 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     failCommit: options.faultInjection?.failCommit === true,
   };
 
-  /** the audit chain head as this instance last wrote or read it (the batch statement chains from it) */
-  let head: ChainHead | undefined;
-  /** after a stale head, batches take the locked path (head read under the lock) until then */
-  let lockedUntil = 0;
-  const noteHead = (results: CommitResult[]): void => {
-    for (const r of results) {
-      const last = r.audit[r.audit.length - 1];
-      if (last) head = { seq: last.seq, hash: last.hash };
-    }
-  };
-
   /** the general unit of work (any unit shape), each unit in its own transaction */
   const commitOne = async (unit: UnitOfWork): Promise<CommitResult> => {
     try {
-      const result = await pgDb.transaction(async (tx) => {
+      return await pgDb.transaction(async (tx) => {
         if (unit.audit?.length)
           await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
         return runAsync(unitOfWork(asQueryDb(tx, schema).db, t, unit, uowOptions));
       });
-      noteHead([result]);
-      return result;
     } catch (e) {
       throw toWriteError(e);
     }
   };
 
   /** the general unit of work for several units in one transaction (all or nothing) */
-  const commitGeneral = async (units: UnitOfWork[]): Promise<CommitResult[]> => {
-    const results = await pgDb.transaction(async (tx) => {
+  const commitGeneral = async (units: UnitOfWork[]): Promise<CommitResult[]> =>
+    pgDb.transaction(async (tx) => {
       if (units.some((u) => u.audit?.length))
         await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
       const out: CommitResult[] = [];
       for (const u of units) out.push(await runAsync(unitOfWork(asQueryDb(tx, schema).db, t, u, uowOptions)));
       return out;
     });
-    noteHead(results);
-    return results;
-  };
 
-  /** the batch statement after BEGIN + lock + head read, in one transaction (pg-batch-commit.ts) */
-  const commitBatchLocked = async (units: UnitOfWork[]): Promise<CommitResult[]> => {
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    try {
-      const out = (await client.query(
-        `begin; select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK}); ` +
-          'select seq, hash from audit_events order by seq desc limit 1',
-      )) as unknown as pg.QueryResult<{ seq: string; hash: string }>[];
-      const row = out[2]?.rows[0];
-      const plan = planBatch(units, row ? { seq: Number(row.seq), hash: row.hash } : undefined);
-      await client.query({ name: BATCH_STATEMENT_NAME, text: BATCH_STATEMENT, values: plan.values });
-      await client.query('commit');
-      head = plan.head;
-      return plan.results;
-    } catch (e) {
-      await client.query('rollback').catch((x: unknown) => {
-        broken = x as Error; // the connection is unusable: drop it from the pool
-      });
-      throw e;
-    } finally {
-      client.release(broken);
-    }
-  };
-
-  /** one batch of batchable units: one round trip with the known head, else the locked path */
+  /** a batch of issuance-shaped units: one statement, one round trip, one transaction (pg-batch-commit.ts) */
   const commitBatch = async (units: UnitOfWork[]): Promise<CommitResult[]> => {
-    const chained = units.some((u) => u.audit?.length);
-    if (!chained || (head && Date.now() >= lockedUntil)) {
-      const plan = planBatch(units, head);
-      try {
-        await pool.query({ name: BATCH_STATEMENT_NAME, text: BATCH_STATEMENT, values: plan.values });
-        head = plan.head;
-        return plan.results;
-      } catch (e) {
-        if (!isChainConflict(e)) throw e;
-        lockedUntil = Date.now() + STALE_HEAD_BACKOFF_MS; // another instance is appending too
-      }
-    }
-    return commitBatchLocked(units);
+    const plan = planBatch(units);
+    const r = await pool.query<BatchRow>({ name: BATCH_STATEMENT_NAME, text: BATCH_STATEMENT, values: plan.values });
+    return plan.results(r.rows);
   };
 
   /**
@@ -450,7 +398,6 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     exportRows: (table, afterKey, limit) => repos.exportRows(table, afterKey, limit),
     async importRows(table, rows) {
       if (rows.length === 0) return 0;
-      if (table === 'audit_events') head = undefined; // events written around the chain: read the head again
       try {
         await pgDb.transaction(async (tx) => {
           const { table: tbl } = tableByName(t, table);

@@ -1,10 +1,13 @@
 // PostgreSQL group commit (src/pg-batch-commit.ts) against a real cluster: two store instances (two pools, as
 // two processes) issuing at once into one audit chain, a chain head moved by the other instance, one failing
-// unit inside a batch, and leader locks that hold no pooled connection.
+// unit inside a batch, and leader locks that hold no pooled connection. The events' hashes are computed by the
+// batch statement in SQL; `audit.verify()` recomputes them in JavaScript.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type CommitResult, type Store } from '../src/index';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
+import { canonicalJson } from '@pkim/shared';
+import { canonicalAroundSeq } from '../src/pg-batch-commit';
 import { makeCa, makeCert, makeEvent } from './store-fixtures';
 
 let cluster: TestPostgres;
@@ -53,6 +56,20 @@ const deferred = () => {
 const count = async (sql: pg.Client, query: string) => Number((await sql.query(query)).rows[0].n);
 
 describe('PostgreSQL group commit', () => {
+  it("sends each event's canonical JSON as the text around seq, exactly as the hash covers it", () => {
+    const events = [
+      makeEvent(),
+      makeEvent({ target: 'crt_x', details: { z: [1, { b: null, a: 'é\u0000"' }], a: {}, seq: 7 } }),
+      makeEvent({ action: 'zzz', actor: 'a', outcome: 'failure', details: {}, time: 0 }),
+    ];
+    for (const e of events) {
+      const full = { ...e, target: e.target ?? null };
+      const [before, after] = canonicalAroundSeq(full);
+      for (const seq of [1, 42, 9007199254740991])
+        expect(`${before}${seq}${after}`).toBe(canonicalJson({ ...full, seq }));
+    }
+  });
+
   it('two instances issuing at once append one chain: verify passes, one event per certificate', async () => {
     const { a, b, caId, sql } = await setup();
     const PER_INSTANCE = 200;
@@ -87,11 +104,10 @@ describe('PostgreSQL group commit', () => {
     ]);
   }, 60_000);
 
-  it('appends after the other instance moved the chain head (the stale head is detected, nothing lost)', async () => {
+  it('appends after the other instance moved the chain head (read under the lock, inside the statement)', async () => {
     const { a, b, caId } = await setup();
     expect((await issue(a, caId, 1)).audit[0]!.seq).toBe(1);
     expect((await issue(b, caId, 2)).audit[0]!.seq).toBe(2);
-    // a knows seq 1 as its head: its batch statement meets seq 2 and is written again under the lock
     const third = await issue(a, caId, 3);
     expect(third.audit[0]).toMatchObject({ seq: 3 });
     expect(third.audit[0]!.prevHash).toBe((await a.audit.list({ limit: 10 })).find((e) => e.seq === 2)!.hash);

@@ -95,6 +95,7 @@ describe('PostgreSQL store', () => {
         '0021_webhook_secret_rotation',
         '0022_bulk_jobs',
         '0019_ocsp_responses',
+        '0024_audit_chain_head',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));

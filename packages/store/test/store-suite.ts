@@ -798,7 +798,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0022 not applied (0019 landed
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0024 not applied (0019 landed
       // after 0022: its journal `when` sits between 0017's and 0020's, so it is undone after 0020)
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
@@ -807,6 +807,12 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        ...(engine.dialect === 'postgres'
+          ? [
+              'drop function pkim_audit_chain_head()', // 0024, PostgreSQL only
+              `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
+            ]
+          : []),
         'drop table bulk_job_files',
         'drop table bulk_jobs',
         `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
