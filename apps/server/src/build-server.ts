@@ -192,6 +192,11 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   // Vault clients send the LIST verb, which Node's HTTP parser refuses: rewrite it below the parser
   installListVerbShim(app.server);
   const metrics = createServerMetrics(authority, { defaultMetrics: options.processMetrics });
+  // prom-client loads once the server listens (server-metrics.ts): not on the way to being ready
+  app.addHook('onListen', function loadMetrics(done) {
+    setImmediate(() => void metrics.load());
+    done();
+  });
   const secureCookies = options.secureCookies ?? !!options.https;
   const maxAge = options.relyingPartyMaxAgeSeconds ?? 5;
   app.decorate('pkim', { authority, metrics });
