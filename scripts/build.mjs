@@ -114,6 +114,64 @@ function isExternal(externals, id) {
   return externals.has(name) && !id.startsWith('.');
 }
 
+/**
+ * drizzle-orm's core (`sql/sql.js`, `relations.js`) imports two names from its PostgreSQL module, and through them
+ * all of `pg-core` (every PG column type, ~45 KB) lands in the chunk every SQLite command loads. Both names are
+ * checks by global symbol, so they are given here without `pg-core`, with the same results for both dialects:
+ *   - isPgEnum(x): `x[Symbol.for('drizzle:isPgEnum')] === true` on a function (pg-core/columns/enum.js);
+ *   - PrimaryKeyBuilder: used only as `is(entry, PrimaryKeyBuilder)`, which compares the static
+ *     `[Symbol.for('drizzle:entityKind')]` ('PgPrimaryKeyBuilder') along the entry's class chain
+ *     (entity.js), so a class with that kind answers as the real one does.
+ * The build checks that drizzle's sources still say so (a newer drizzle that changes them fails the build here).
+ */
+const DRIZZLE_PG_SHIMS = {
+  'sql/sql.js': {
+    from: '../pg-core/columns/enum.js',
+    source: 'pg-core/columns/enum.js',
+    expect: [
+      'const isPgEnumSym = Symbol.for("drizzle:isPgEnum");',
+      'return !!obj && typeof obj === "function" && isPgEnumSym in obj && obj[isPgEnumSym] === true;',
+    ],
+    code:
+      'const isPgEnumSym = Symbol.for("drizzle:isPgEnum");\n' +
+      'export function isPgEnum(obj) {\n' +
+      '  return !!obj && typeof obj === "function" && isPgEnumSym in obj && obj[isPgEnumSym] === true;\n' +
+      '}\n',
+  },
+  'relations.js': {
+    from: './pg-core/primary-keys.js',
+    source: 'pg-core/primary-keys.js',
+    expect: ['static [entityKind] = "PgPrimaryKeyBuilder";'],
+    code:
+      'export class PrimaryKeyBuilder {\n' +
+      '  static [Symbol.for("drizzle:entityKind")] = "PgPrimaryKeyBuilder";\n' +
+      '}\n',
+  },
+};
+
+function drizzlePgShims() {
+  const drizzle = join(ROOT, 'node_modules/drizzle-orm');
+  for (const [importer, shim] of Object.entries(DRIZZLE_PG_SHIMS)) {
+    const src = readFileSync(join(drizzle, shim.source), 'utf8');
+    const imp = readFileSync(join(drizzle, importer), 'utf8');
+    if (!shim.expect.every((e) => src.includes(e)) || !imp.includes(`from "${shim.from}"`))
+      throw new Error(`drizzle-orm changed: ${importer} / ${shim.source} no longer match DRIZZLE_PG_SHIMS`);
+  }
+  return {
+    name: 'pkim-drizzle-pg-shims',
+    resolveId(source, importer) {
+      if (!importer?.includes('/node_modules/drizzle-orm/')) return null;
+      const rel = importer.slice(importer.lastIndexOf('/node_modules/drizzle-orm/') + 26);
+      const shim = DRIZZLE_PG_SHIMS[rel];
+      return shim && source === shim.from ? `\0pkim-drizzle-shim:${rel}` : null;
+    },
+    load(id) {
+      if (!id.startsWith('\0pkim-drizzle-shim:')) return null;
+      return { code: DRIZZLE_PG_SHIMS[id.slice('\0pkim-drizzle-shim:'.length)].code, moduleSideEffects: false };
+    },
+  };
+}
+
 /** Rolldown input options for the CLI + server bundle (written to `<outDir>/cli` with outputOptions). */
 export function inputOptions() {
   const externals = new Set(externalPackages());
@@ -127,6 +185,7 @@ export function inputOptions() {
     // the console transport finds the console beside the bundle (dist/web) instead of apps/web/dist
     transform: { target: 'node20', define: { PKIM_BUNDLED: 'true' } },
     logLevel: 'warn',
+    plugins: [drizzlePgShims()],
   };
 }
 
@@ -137,10 +196,20 @@ export function outputOptions(outDir) {
     entryFileNames: '[name].mjs',
     // chunks sit beside the entry, so `../migrations` from any of them is <outDir>/migrations
     chunkFileNames: '[name]-[hash].mjs',
-    // no manual chunk groups: each command module (apps/cli/src/commands, loaded with `import()` by command-tree.ts)
-    // is a chunk of its own, so `pkim ca list` reads and compiles the ca command only; `pkim --help` reads them all
-    // the command definitions (apps/cli/src/commands) in one chunk: `pkim --help` registers all of them and reads one
-    // file instead of ~20; a command run compiles the chunk but registers only its own (command-tree.ts)
+    // each command module (apps/cli/src/commands, loaded with `import()` by command-tree.ts) is a chunk of its own,
+    // so `pkim ca list` reads and compiles the ca command only (`pkim --help` reads them all). The small modules
+    // every command shares — packages/shared and the CLI's output helpers, ~45 KB — are one chunk instead of ~12:
+    // Node resolves, reads and links each file of its own (`--help` 44 → 32 files, `ca list` 49 → 37; figures in
+    // docs/benchmarks.md). A module added here loads with every command: keep it small and free of heavy imports
+    // (apps/cli/test/startup-loads.test.ts).
+    codeSplitting: {
+      groups: [
+        {
+          name: 'common',
+          test: /(packages\/shared\/src\/|apps\/cli\/src\/(format|cli-parsers|option-values|export-output|command-outputs)\.ts$)/,
+        },
+      ],
+    },
     sourcemap: true,
     banner: (chunk) => (chunk.isEntry ? '#!/usr/bin/env node' : ''),
     // license comments of the bundled third-party packages (BUNDLED_PACKAGES) stay in the chunks

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
 import { keyValues } from '../format';
-import { configuredDatabaseUrl, describeDatabase, withScrubbedErrors } from './db-command';
+import { configuredDatabaseUrl, describeDatabase, withScrubbedErrors } from '../database-helpers';
 
 const MASTER_KEY_FILE = 'master.key';
 

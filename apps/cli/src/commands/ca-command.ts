@@ -13,6 +13,7 @@ import {
   backendOption,
 } from '../cli-parsers';
 import { date, keyValues, table } from '../format';
+import { defaultName } from '../command-outputs';
 import { TRUST_FORMATS, formatOption, readPasswordFile, writeExport } from '../export-output';
 
 function caDetails(ca: CaRow): string {
@@ -63,17 +64,6 @@ interface CreateOpts {
   external?: boolean;
   csrOut?: string;
   out?: string;
-}
-
-export function defaultName(subject: string): string {
-  const cn = /(?:^|[,/])\s*CN=([^,/]+)/i.exec(subject)?.[1] ?? 'ca';
-  return (
-    cn
-      .trim()
-      .replace(/[^A-Za-z0-9._-]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, 64) || 'ca'
-  );
 }
 
 export function registerCaCommand(program: Command, ctx: CliContext): void {

@@ -13,11 +13,11 @@ import {
   parseSans,
   readInputFile,
   reasonOption,
-  writeOutputFile,
   choiceOption,
   certificateStatusOption,
 } from '../cli-parsers';
 import { date, daysLeft, firstName, keyValues, sansText, table } from '../format';
+import { writeIssued, type IssueOutputs } from '../command-outputs';
 
 const HOST_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
 
@@ -69,34 +69,6 @@ export function certDetails(c: CertificateRow, renewedBy: string[] = []): string
     ['renewed from', c.renewedFrom ?? ''],
     ['renewed by', renewedBy.join(', ')],
   ]);
-}
-
-export interface IssueOutputs {
-  out?: string;
-  outCert?: string;
-  outKey?: string;
-  outChain?: string;
-}
-
-export function writeIssued(
-  o: IssueOutputs,
-  issued: { certificatePem: string; chainPem: string; privateKeyPem?: string },
-): string[] {
-  const written: string[] = [];
-  const certPath = o.outCert ?? o.out;
-  if (certPath) {
-    writeOutputFile(certPath, issued.certificatePem);
-    written.push(certPath);
-  }
-  if (o.outChain) {
-    writeOutputFile(o.outChain, issued.chainPem);
-    written.push(o.outChain);
-  }
-  if (o.outKey && issued.privateKeyPem) {
-    writeOutputFile(o.outKey, issued.privateKeyPem, 0o600);
-    written.push(o.outKey);
-  }
-  return written;
 }
 
 export function registerCertCommand(program: Command, ctx: CliContext): void {

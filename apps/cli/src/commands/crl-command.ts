@@ -1,33 +1,6 @@
 import type { Command } from 'commander';
-import type { CaCrlDto } from '@pkim/contract';
 import type { CliContext } from '../cli-context';
-import { writeOutputFile } from '../cli-parsers';
-import { keyValues } from '../format';
-
-export interface CrlOptions {
-  ca: string;
-  out?: string;
-  pem?: boolean;
-}
-
-/** writes the CRL (--out: DER unless --pem) and prints it as the contract has it: local and remote mode alike */
-export async function printCrl(ctx: CliContext, crl: CaCrlDto, o: CrlOptions): Promise<void> {
-  if (o.out) {
-    const { fromPem } = await import('../lazy/core-runtime');
-    writeOutputFile(o.out, o.pem ? crl.pem : fromPem(crl.pem, 'X509 CRL'));
-  }
-  ctx.output(
-    { ...crl, out: o.out ?? null, pem: o.out ? undefined : crl.pem },
-    () =>
-      `${keyValues([
-        ['CA', crl.caId],
-        ['CRL number', crl.crlNumber],
-        ['this update', crl.thisUpdate],
-        ['next update', crl.nextUpdate],
-        ['written', o.out],
-      ])}${o.out ? '' : `\n\n${crl.pem}`}`,
-  );
-}
+import { printCrl, type CrlOptions } from '../command-outputs';
 
 export function registerCrlCommand(program: Command, ctx: CliContext): void {
   const crl = program.command('crl').description('certificate revocation lists');

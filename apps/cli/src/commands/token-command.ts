@@ -1,16 +1,10 @@
 import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
-import { PERMISSIONS, ROLE_PERMISSIONS, USER_ROLES, isValidScope, type UserRole } from '@pkim/authority';
+import { PERMISSIONS, ROLE_PERMISSIONS, isValidScope, type UserRole } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import { collect, durationOption } from '../cli-parsers';
-import { offering } from '../option-values';
+import { roleOption } from '../role-option';
 import { date, table } from '../format';
-
-export const roleOption = offering(USER_ROLES, (v: string): UserRole => {
-  if (!(USER_ROLES as readonly string[]).includes(v))
-    throw new PkiError('input.invalid', `unknown role '${v}' (use ${USER_ROLES.join(', ')})`);
-  return v as UserRole;
-});
 
 function scopeOption(v: string, previous: string[] = []): string[] {
   for (const s of v

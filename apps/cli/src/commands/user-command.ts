@@ -4,7 +4,7 @@ import { generatePassword, type Authority, type UserRole } from '@pkim/authority
 import type { CliContext } from '../cli-context';
 import { readInputFile } from '../cli-parsers';
 import { date, table } from '../format';
-import { roleOption } from './token-command';
+import { roleOption } from '../role-option';
 
 async function findUser(a: Authority, ref: string) {
   const user = (await a.auth.listUsers()).find((u) => u.id === ref || u.username === ref);

@@ -285,7 +285,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'user set-role': {
     procedure: 'user.setRole',
     async input([ref, role], o, call) {
-      const { roleOption } = await import('../commands/token-command');
+      const { roleOption } = await import('../role-option');
       o.user = await userNamed(call, ref!);
       return { id: (o.user as Dto).id, role: roleOption(role!) };
     },

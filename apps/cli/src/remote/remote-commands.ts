@@ -6,9 +6,7 @@ import type { RestTwinName } from '@pkim/contract';
 import type { CliContext } from '../cli-context';
 import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
 import { keyValues, sansText, table } from '../format';
-import { defaultName } from '../commands/ca-command';
-import { writeIssued } from '../commands/cert-command';
-import { printCrl, type CrlOptions } from '../commands/crl-command';
+import { defaultName, printCrl, writeIssued, type CrlOptions } from '../command-outputs';
 
 export type Opts = Record<string, unknown>;
 export type Dto = Record<string, unknown>;

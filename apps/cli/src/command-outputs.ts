@@ -1,0 +1,72 @@
+// What local and remote mode share when a command writes or prints its result: the default CA name, the files of an
+// issued certificate, a CRL. Kept out of the command modules: a command module loaded by `import()` (command-tree.ts)
+// and also imported statically elsewhere becomes two files in the compiled CLI (the module and a facade).
+import type { CaCrlDto } from '@pkim/contract';
+import type { CliContext } from './cli-context';
+import { writeOutputFile } from './cli-parsers';
+import { keyValues } from './format';
+
+/** `ca create` without --name: the CN of the subject, made a name (`CN=Example Root CA` → `Example-Root-CA`) */
+export function defaultName(subject: string): string {
+  const cn = /(?:^|[,/])\s*CN=([^,/]+)/i.exec(subject)?.[1] ?? 'ca';
+  return (
+    cn
+      .trim()
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 64) || 'ca'
+  );
+}
+
+export interface IssueOutputs {
+  out?: string;
+  outCert?: string;
+  outKey?: string;
+  outChain?: string;
+}
+
+export function writeIssued(
+  o: IssueOutputs,
+  issued: { certificatePem: string; chainPem: string; privateKeyPem?: string },
+): string[] {
+  const written: string[] = [];
+  const certPath = o.outCert ?? o.out;
+  if (certPath) {
+    writeOutputFile(certPath, issued.certificatePem);
+    written.push(certPath);
+  }
+  if (o.outChain) {
+    writeOutputFile(o.outChain, issued.chainPem);
+    written.push(o.outChain);
+  }
+  if (o.outKey && issued.privateKeyPem) {
+    writeOutputFile(o.outKey, issued.privateKeyPem, 0o600);
+    written.push(o.outKey);
+  }
+  return written;
+}
+
+export interface CrlOptions {
+  ca: string;
+  out?: string;
+  pem?: boolean;
+}
+
+/** writes the CRL (--out: DER unless --pem) and prints it as the contract has it: local and remote mode alike */
+export async function printCrl(ctx: CliContext, crl: CaCrlDto, o: CrlOptions): Promise<void> {
+  if (o.out) {
+    const { fromPem } = await import('./lazy/core-runtime');
+    writeOutputFile(o.out, o.pem ? crl.pem : fromPem(crl.pem, 'X509 CRL'));
+  }
+  ctx.output(
+    { ...crl, out: o.out ?? null, pem: o.out ? undefined : crl.pem },
+    () =>
+      `${keyValues([
+        ['CA', crl.caId],
+        ['CRL number', crl.crlNumber],
+        ['this update', crl.thisUpdate],
+        ['next update', crl.nextUpdate],
+        ['written', o.out],
+      ])}${o.out ? '' : `\n\n${crl.pem}`}`,
+  );
+}
