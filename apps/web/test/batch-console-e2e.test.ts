@@ -88,7 +88,7 @@ describe('web console batch actions on the certificate list (Chromium against pk
     await selectThree();
     await session.shot('certificates-batch');
     await page.getByTestId('batch-bar').getByRole('button', { name: 'Revoke' }).click();
-    const dialog = page.getByRole('dialog');
+    const dialog = page.getByRole('alertdialog');
     await dialog.getByLabel('Reason').selectOption('keyCompromise');
     await dialog.getByRole('button', { name: 'Revoke certificates' }).click();
     await page.getByRole('progressbar', { name: 'Bulk progress' }).waitFor(POLL);

@@ -1,16 +1,18 @@
 import * as React from 'react';
-import { Dialog, DialogContent } from './ui/dialog';
+import { Dialog, DialogContent, useResetOnClose, type DialogMutation } from './ui/dialog';
 import { Button } from './ui/button';
 import { Alert, ErrorAlert } from './ui/alert';
 import { CopyButton } from './ui/copy-button';
 
 /**
  * A dialog holding one form: fields, the API error of the last attempt (with its stable code) and a submit button.
- * `result`, when set, replaces the form (e.g. a secret shown once).
+ * `result`, when set, replaces the form (e.g. a secret shown once). `mutation` (what the form submits) gives the
+ * pending state and the error, and is reset when the dialog closes (it opens clean the next time).
  */
 export function FormDialog({
   open,
   onOpenChange,
+  mutation,
   title,
   description,
   submitLabel,
@@ -24,6 +26,7 @@ export function FormDialog({
 }: {
   open: boolean;
   onOpenChange: (open: boolean) => void;
+  mutation?: DialogMutation;
   title: string;
   description?: string;
   submitLabel: string;
@@ -37,6 +40,7 @@ export function FormDialog({
   result?: React.ReactNode;
   children: React.ReactNode;
 }) {
+  useResetOnClose(open, mutation);
   return (
     <Dialog open={open} onOpenChange={onOpenChange}>
       <DialogContent title={title} description={description}>
@@ -49,9 +53,13 @@ export function FormDialog({
             }}
           >
             {children}
-            <ErrorAlert error={error} />
+            <ErrorAlert error={error ?? mutation?.error} />
             <div className="flex justify-end">
-              <Button type="submit" variant={destructive ? 'destructive' : 'default'} disabled={pending || disabled}>
+              <Button
+                type="submit"
+                variant={destructive ? 'destructive' : 'default'}
+                disabled={pending || mutation?.isPending || disabled}
+              >
                 {submitLabel}
               </Button>
             </div>

@@ -4,16 +4,14 @@ import { Link, useParams } from '@tanstack/react-router';
 import { Ban, Download, FileBadge, Plus, Power, Stamp } from 'lucide-react';
 import { trpc } from '../lib/trpc';
 import { useMe } from '../lib/auth';
-import { REVOCATION_REASON_OPTIONS, type RevocationReason } from '../lib/pki';
 import { formatDate, formatDateTime } from '../lib/utils';
 import { DefinitionList, PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '../components/ui/card';
 import { StatusBadge } from '../components/ui/badge';
-import { ConfirmDialog } from '../components/ui/dialog';
 import { ErrorAlert, Alert } from '../components/ui/alert';
+import { RevokeDialog } from '../components/revoke-dialog';
 import { PemBlock } from '../components/pem-block';
-import { SelectField } from '../components/form-fields';
 import { DecodedCertificate } from '../components/decoded-certificate';
 import { Table, TBody, TD, TH, THead, TR } from '../components/ui/table';
 import { EmptyState } from '../components/ui/empty-state';
@@ -28,7 +26,6 @@ export function CaDetailPage() {
     enabled: can('certificate:read'),
   });
   const [revokeOpen, setRevokeOpen] = useState(false);
-  const [reason, setReason] = useState<RevocationReason>('unspecified');
   const invalidate = () => qc.invalidateQueries({ queryKey: trpc.ca.pathKey() });
   const setStatus = useMutation(trpc.ca.setStatus.mutationOptions({ onSuccess: invalidate }));
   const revoke = useMutation(
@@ -83,7 +80,7 @@ export function CaDetailPage() {
           </>
         }
       />
-      <ErrorAlert error={setStatus.error ?? revoke.error} />
+      <ErrorAlert error={setStatus.error} />
       {ca.status === 'revoked' ? (
         <Alert level="critical" title={`Revoked ${formatDateTime(ca.revokedAt)} (${ca.revocationReason})`}>
           Everything it issued was revoked with it.
@@ -199,23 +196,16 @@ export function CaDetailPage() {
           </CardContent>
         </Card>
       ) : null}
-      <ConfirmDialog
+      <RevokeDialog
+        id="ca-revoke-reason"
         open={revokeOpen}
         onOpenChange={setRevokeOpen}
+        mutation={revoke}
         title={`Revoke CA ${ca.name}?`}
         description="The CA and every certificate and sub-CA below it are revoked. This cannot be undone."
         confirmLabel="Revoke CA"
-        pending={revoke.isPending}
-        onConfirm={() => revoke.mutate({ id: ca.id, reason })}
-      >
-        <SelectField
-          id="ca-revoke-reason"
-          label="Reason"
-          value={reason}
-          onChange={setReason}
-          options={REVOCATION_REASON_OPTIONS}
-        />
-      </ConfirmDialog>
+        onConfirm={(reason) => revoke.mutate({ id: ca.id, reason })}
+      />
     </div>
   );
 }

@@ -3,11 +3,11 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Ban, FileArchive, RefreshCw, X } from 'lucide-react';
 import { trpc, type RouterInputs } from '../lib/trpc';
 import type { Permission } from '../lib/auth';
-import { REVOCATION_REASON_OPTIONS, type RevocationReason } from '../lib/pki';
 import { Button } from '../components/ui/button';
 import { ErrorAlert } from '../components/ui/alert';
 import { FormDialog } from '../components/form-dialog';
-import { SelectField } from '../components/form-fields';
+import { RevokeDialog } from '../components/revoke-dialog';
+import type { DialogMutation } from '../components/ui/dialog';
 import { BulkJobCard, useBulkJob } from '../components/bulk-job';
 import type { CertificatesSearch } from './certificates-page';
 
@@ -106,57 +106,37 @@ export function BatchBar({
         </div>
       ) : null}
       <RevokeDialog
+        id="batch-revoke-reason"
         open={action === 'revoke'}
         onOpenChange={(o) => setAction(o ? 'revoke' : null)}
-        what={what}
-        pending={revoke.isPending}
-        error={revoke.error}
-        onSubmit={(reason) => revoke.mutate({ ...target, reason })}
+        mutation={revoke}
+        title={`Revoke ${what}?`}
+        description="Each is listed on its CA's CRL and reported revoked by OCSP. Revocation cannot be undone."
+        confirmLabel="Revoke certificates"
+        onConfirm={(reason) => revoke.mutate({ ...target, reason })}
       />
       <RenewDialog
         open={action === 'renew'}
         onOpenChange={(o) => setAction(o ? 'renew' : null)}
         what={what}
-        pending={renew.isPending}
-        error={renew.error}
+        mutation={renew}
         onSubmit={(revokeOld) => renew.mutate({ ...target, revokeOld })}
       />
     </>
   );
 }
 
-interface BatchDialogProps<T> {
+function RenewDialog({
+  what,
+  onSubmit,
+  ...props
+}: {
   open: boolean;
   onOpenChange: (open: boolean) => void;
   what: string;
-  pending: boolean;
-  error: unknown;
-  onSubmit: (value: T) => void;
-}
-
-function RevokeDialog({ what, onSubmit, ...props }: BatchDialogProps<RevocationReason>) {
-  const [reason, setReason] = useState<RevocationReason>('unspecified');
-  return (
-    <FormDialog
-      {...props}
-      title={`Revoke ${what}?`}
-      description="Each is listed on its CA's CRL and reported revoked by OCSP. Revocation cannot be undone."
-      submitLabel="Revoke certificates"
-      destructive
-      onSubmit={() => onSubmit(reason)}
-    >
-      <SelectField
-        id="batch-revoke-reason"
-        label="Reason"
-        value={reason}
-        onChange={setReason}
-        options={REVOCATION_REASON_OPTIONS}
-      />
-    </FormDialog>
-  );
-}
-
-function RenewDialog({ what, onSubmit, ...props }: BatchDialogProps<boolean>) {
+  mutation: DialogMutation;
+  onSubmit: (revokeOld: boolean) => void;
+}) {
   const [revokeOld, setRevokeOld] = useState(false);
   return (
     <FormDialog

@@ -2,21 +2,21 @@ import { useState, type ReactNode } from 'react';
 import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
 import { Ban, Download, FileDown, RefreshCw } from 'lucide-react';
-import { trpc } from '../lib/trpc';
+import { trpc, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
-import { REVOCATION_REASON_OPTIONS, type RevocationReason } from '../lib/pki';
 import { downloadBase64, downloadText, formatDateTime } from '../lib/utils';
 import { DefinitionList, PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '../components/ui/card';
 import { StatusBadge } from '../components/ui/badge';
-import { Alert, ErrorAlert } from '../components/ui/alert';
-import { ConfirmDialog } from '../components/ui/dialog';
+import { Alert } from '../components/ui/alert';
 import { Field, Input, NativeSelect } from '../components/ui/input';
 import { FormDialog } from '../components/form-dialog';
 import { SelectField } from '../components/form-fields';
 import { CsrInput } from '../components/csr-input';
 import { DecodedCertificate } from '../components/decoded-certificate';
+import { RevokeDialog } from '../components/revoke-dialog';
+import type { DialogMutation } from '../components/ui/dialog';
 import { PemBlock } from '../components/pem-block';
 
 export function CertificateDetailPage() {
@@ -27,7 +27,6 @@ export function CertificateDetailPage() {
   const c = data;
   const ca = useQuery(trpc.ca.get.queryOptions({ ref: c.caId }));
   const [open, setOpen] = useState(false);
-  const [reason, setReason] = useState<RevocationReason>('unspecified');
   const revoke = useMutation(
     trpc.certificate.revoke.mutationOptions({
       onSuccess: async () => {
@@ -38,9 +37,12 @@ export function CertificateDetailPage() {
     }),
   );
   const [renewOpen, setRenewOpen] = useState(false);
+  // the renewal stays shown after the dialog closes (closing resets the mutation)
+  const [renewed, setRenewed] = useState<RouterOutputs['renewal']['renew'] | null>(null);
   const renew = useMutation(
     trpc.renewal.renew.mutationOptions({
-      onSuccess: async () => {
+      onSuccess: async (r) => {
+        setRenewed(r);
         setRenewOpen(false);
         await qc.invalidateQueries({ queryKey: trpc.certificate.pathKey() });
       },
@@ -92,25 +94,24 @@ export function CertificateDetailPage() {
           </>
         }
       />
-      <ErrorAlert error={revoke.error} />
-      {renew.data ? (
+      {renewed ? (
         <Alert level="info" title="Renewed">
           <span data-testid="renewed">
             New certificate{' '}
             <Link
               to="/certificates/$certId"
-              params={{ certId: renew.data.certificate.id }}
+              params={{ certId: renewed.certificate.id }}
               className="font-medium underline"
             >
-              {renew.data.certificate.serial}
+              {renewed.certificate.serial}
             </Link>
-            {renew.data.previousRevoked ? ' — this one is revoked as superseded.' : '.'}
+            {renewed.previousRevoked ? ' — this one is revoked as superseded.' : '.'}
           </span>
-          {renew.data.privateKeyPem ? (
+          {renewed.privateKeyPem ? (
             <Button
               variant="outline"
               className="ml-2"
-              onClick={() => downloadText(`${base}-renewed.key`, renew.data.privateKeyPem ?? '')}
+              onClick={() => downloadText(`${base}-renewed.key`, renewed.privateKeyPem ?? '')}
             >
               <Download /> New private key (shown once)
             </Button>
@@ -163,8 +164,7 @@ export function CertificateDetailPage() {
         open={renewOpen}
         onOpenChange={setRenewOpen}
         name={c.commonName ?? c.subject}
-        pending={renew.isPending}
-        error={renew.error}
+        mutation={renew}
         onSubmit={(o) => renew.mutate({ ref: c.id, ...o })}
       />
       <ExportDialog
@@ -173,9 +173,11 @@ export function CertificateDetailPage() {
         certId={c.id}
         canTakeKey={can('certificate:issue')}
       />
-      <ConfirmDialog
+      <RevokeDialog
+        id="revoke-reason"
         open={open}
         onOpenChange={setOpen}
+        mutation={revoke}
         title="Revoke this certificate?"
         description={
           <>
@@ -184,17 +186,8 @@ export function CertificateDetailPage() {
           </>
         }
         confirmLabel="Revoke certificate"
-        pending={revoke.isPending}
-        onConfirm={() => revoke.mutate({ ref: c.id, reason })}
-      >
-        <SelectField
-          id="revoke-reason"
-          label="Reason"
-          value={reason}
-          onChange={setReason}
-          options={REVOCATION_REASON_OPTIONS}
-        />
-      </ConfirmDialog>
+        onConfirm={(reason) => revoke.mutate({ ref: c.id, reason })}
+      />
     </div>
   );
 }
@@ -243,8 +236,7 @@ function ExportDialog({
       onOpenChange={onOpenChange}
       title="Export certificate"
       submitLabel="Export"
-      pending={exp.isPending}
-      error={exp.error}
+      mutation={exp}
       onSubmit={() =>
         exp.mutate({
           ref: certId,
@@ -294,15 +286,13 @@ function RenewDialog({
   open,
   onOpenChange,
   name,
-  pending,
-  error,
+  mutation,
   onSubmit,
 }: {
   open: boolean;
   onOpenChange: (open: boolean) => void;
   name: string;
-  pending: boolean;
-  error: unknown;
+  mutation: DialogMutation;
   onSubmit: (o: { revokeOld: boolean; csrPem?: string }) => void;
 }) {
   const [keySource, setKeySource] = useState<'generated' | 'csr'>('generated');
@@ -316,9 +306,8 @@ function RenewDialog({
       title="Renew this certificate?"
       description={`A new certificate for ${name} with the same subject, names, profile and CA, and a new key.`}
       submitLabel="Renew certificate"
-      pending={pending}
+      mutation={mutation}
       disabled={fromCsr && !csrPem.trim()}
-      error={error}
       onSubmit={() => onSubmit({ revokeOld, ...(fromCsr ? { csrPem: csrPem.trim() } : {}) })}
     >
       <SelectField

@@ -72,15 +72,11 @@ function AddRuleDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (o
   return (
     <FormDialog
       open={open}
-      onOpenChange={(o) => {
-        if (!o) create.reset();
-        onOpenChange(o);
-      }}
+      onOpenChange={onOpenChange}
+      mutation={create}
       title="Add a notification rule"
       description="Expiry warnings or lifecycle events, delivered as a signed webhook or by e-mail"
       submitLabel="Add rule"
-      pending={create.isPending}
-      error={create.error}
       result={
         create.data ? (
           create.data.secret ? (
@@ -192,7 +188,6 @@ function RotateSecretDialog({ rule, onClose }: { rule: Rule | null; onClose: () 
     }),
   );
   const close = () => {
-    rotate.reset();
     setOverlap('24h');
     onClose();
   };
@@ -201,11 +196,10 @@ function RotateSecretDialog({ rule, onClose }: { rule: Rule | null; onClose: () 
     <FormDialog
       open={!!rule}
       onOpenChange={(o) => !o && close()}
+      mutation={rotate}
       title={`Rotate the webhook secret of ${rule?.name ?? ''}`}
       description="A new HMAC-SHA256 key. During the overlap every delivery is signed under both keys."
       submitLabel="Rotate secret"
-      pending={rotate.isPending}
-      error={rotate.error}
       result={
         done ? (
           <SecretOnce secret={done.secret} testId="rotated-secret" copyLabel="Copy secret" onDone={close}>
@@ -252,7 +246,7 @@ function RulesTab() {
           </Button>
         </div>
       ) : null}
-      <ErrorAlert error={toggle.error ?? remove.error} />
+      <ErrorAlert error={toggle.error} />
       <DataTable
         testId="rules-table"
         rows={rules.items}
@@ -324,7 +318,7 @@ function RulesTab() {
         title={`Remove rule ${removing?.name ?? ''}?`}
         description="Its pending deliveries and its delivery log are removed with it."
         confirmLabel="Remove rule"
-        pending={remove.isPending}
+        mutation={remove}
         onConfirm={() => removing && remove.mutate({ rule: removing.id })}
       />
     </div>

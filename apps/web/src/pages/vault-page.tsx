@@ -9,7 +9,6 @@ import { colonHex, formatDate, formatDateTime, relativeDays } from '../lib/utils
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
 import { Badge, StatusBadge } from '../components/ui/badge';
-import { ErrorAlert } from '../components/ui/alert';
 import { ConfirmDialog } from '../components/ui/dialog';
 import { DataTable, Pager, useCursorPages } from '../components/data-table';
 import { FormDialog } from '../components/form-dialog';
@@ -52,15 +51,11 @@ function BindMountDialog({ open, onOpenChange }: { open: boolean; onOpenChange: 
   return (
     <FormDialog
       open={open}
-      onOpenChange={(o) => {
-        if (!o) bind.reset();
-        onOpenChange(o);
-      }}
+      onOpenChange={onOpenChange}
+      mutation={bind}
       title="Bind a PKI mount"
       description="Vault clients reach the CA at /v1/<path>/ (issue, sign, revoke, CRL, …)"
       submitLabel="Bind mount"
-      pending={bind.isPending}
-      error={bind.error}
       onSubmit={() =>
         bind.mutate({
           path: path.trim(),
@@ -178,11 +173,9 @@ function MountsTab({ onRoles }: { onRoles: (mount: string) => void }) {
           'Its roles are deleted with it; Vault clients get 404 there. The CA and the certificates it issued stay.'
         }
         confirmLabel="Unbind mount"
-        pending={unbind.isPending}
+        mutation={unbind}
         onConfirm={() => unbinding && unbind.mutate({ path: unbinding.path })}
-      >
-        <ErrorAlert error={unbind.error} />
-      </ConfirmDialog>
+      />
     </div>
   );
 }
@@ -302,15 +295,11 @@ function RoleDialog({
   return (
     <FormDialog
       open={open}
-      onOpenChange={(o) => {
-        if (!o) m.reset();
-        onOpenChange(o);
-      }}
+      onOpenChange={onOpenChange}
+      mutation={m}
       title={role ? `Edit role ${role.name}` : `Create a role on ${mount}`}
       description={`Policy of /v1/${mount}/issue/<role> and /sign/<role> (Vault's field names)`}
       submitLabel={role ? 'Save role' : 'Create role'}
-      pending={m.isPending}
-      error={m.error}
       onSubmit={() => m.mutate({ mount, name: form.name.trim(), policy: policyOf(form) })}
     >
       {role ? null : <TextField id="role-name" label="Role name" value={form.name} onChange={set('name')} required />}
@@ -577,11 +566,9 @@ function RolesTab({ mount, onMount }: { mount: string; onMount: (m: string) => v
         title={`Delete role ${deleting?.name ?? ''}?`}
         description="Vault clients can no longer issue or sign with it; the certificates it issued stay valid."
         confirmLabel="Delete role"
-        pending={remove.isPending}
+        mutation={remove}
         onConfirm={() => deleting && remove.mutate({ mount: current, name: deleting.name })}
-      >
-        <ErrorAlert error={remove.error} />
-      </ConfirmDialog>
+      />
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { AlertDialog as A, Dialog as D } from 'radix-ui';
 import { X } from 'lucide-react';
 import { cn } from '../../lib/utils';
 import { Button } from './button';
+import { ErrorAlert } from './alert';
 
 const overlay = 'fixed inset-0 z-50 bg-black/50 backdrop-blur-[1px]';
 const content =
@@ -10,6 +11,21 @@ const content =
   'rounded-xl border bg-popover p-6 text-popover-foreground shadow-lg';
 
 export const Dialog = D.Root;
+
+/** the state of the API call a dialog makes (a TanStack Query mutation): pending, its last error, a reset */
+export interface DialogMutation {
+  isPending: boolean;
+  error: unknown;
+  reset: () => void;
+}
+
+/** forgets the mutation's last error and result once the dialog is closed, however it closed (so it opens clean) */
+export function useResetOnClose(open: boolean, mutation: DialogMutation | undefined): void {
+  const reset = mutation?.reset;
+  React.useEffect(() => {
+    if (!open) reset?.();
+  }, [open]); // eslint-disable-line react-hooks/exhaustive-deps
+}
 export const DialogTrigger = D.Trigger;
 
 export function DialogContent({
@@ -46,10 +62,14 @@ export function DialogContent({
   );
 }
 
-/** A confirmation for destructive actions: nothing happens until the user confirms. */
+/**
+ * A confirmation for destructive actions: nothing happens until the user confirms. `mutation` (what confirming
+ * calls) gives the pending state and shows the call's error in the dialog; it is reset when the dialog closes.
+ */
 export function ConfirmDialog({
   open,
   onOpenChange,
+  mutation,
   title,
   description,
   confirmLabel,
@@ -59,6 +79,7 @@ export function ConfirmDialog({
 }: {
   open: boolean;
   onOpenChange: (open: boolean) => void;
+  mutation?: DialogMutation;
   title: string;
   description: React.ReactNode;
   confirmLabel: string;
@@ -66,6 +87,7 @@ export function ConfirmDialog({
   pending?: boolean;
   children?: React.ReactNode;
 }) {
+  useResetOnClose(open, mutation);
   return (
     <A.Root open={open} onOpenChange={onOpenChange}>
       <A.Portal>
@@ -76,11 +98,12 @@ export function ConfirmDialog({
             <div className="text-sm text-muted-foreground">{description}</div>
           </A.Description>
           {children}
+          {mutation ? <ErrorAlert error={mutation.error} /> : null}
           <div className="flex justify-end gap-2">
             <A.Cancel asChild>
               <Button variant="outline">Cancel</Button>
             </A.Cancel>
-            <Button variant="destructive" onClick={onConfirm} disabled={pending}>
+            <Button variant="destructive" onClick={onConfirm} disabled={pending || mutation?.isPending}>
               {confirmLabel}
             </Button>
           </div>
