@@ -199,6 +199,12 @@ export function hexPrefixCondition(column: Column, prefix: string): SQL {
   return and(...conds)!;
 }
 
+/** the columns of a CRL entry (`listRevoked`, `listRevokedExpiring`) */
+function revokedEntryColumns(t: Tables) {
+  const C = t.certificates;
+  return { serialHex: C.serialHex, revokedAt: C.revokedAt, revocationReason: C.revocationReason, notAfter: C.notAfter };
+}
+
 /**
  * The query of `listRevokedExpiring` (exported for the query-plan test): the (status, not_after) index range of the
  * window, in (not_after, serial) order, continuing after the last row of the previous page.
@@ -213,12 +219,7 @@ export function revokedExpiringQuery(
   const C = t.certificates;
   const a = page.after;
   return db
-    .select({
-      serialHex: C.serialHex,
-      revokedAt: C.revokedAt,
-      revocationReason: C.revocationReason,
-      notAfter: C.notAfter,
-    })
+    .select(revokedEntryColumns(t))
     .from(C)
     .where(
       and(
@@ -438,12 +439,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
     async listRevoked(caId, page) {
       // walks the (ca_id, serial_hex) unique index: each page starts where the last one ended
       const q = db
-        .select({
-          serialHex: C.serialHex,
-          revokedAt: C.revokedAt,
-          revocationReason: C.revocationReason,
-          notAfter: C.notAfter,
-        })
+        .select(revokedEntryColumns(t))
         .from(C)
         .where(
           and(
