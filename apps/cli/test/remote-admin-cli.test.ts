@@ -34,6 +34,11 @@ const VOLATILE = [
   'certificateId',
   'bytes',
   'csr',
+  'fingerprint_sha256',
+  'not_before',
+  'not_after',
+  'ca_id',
+  'issued_by',
 ];
 const shape = (v: unknown): unknown => comparableShape(v, tmp.dir, VOLATILE);
 
@@ -60,6 +65,14 @@ async function flow(pkim: Pkim, dir: string): Promise<Record<string, Step>> {
   await run('profile list', 'profile list');
   await run('profile show', 'profile show tls-server');
   await run('profile show unknown', 'profile show no-such-profile');
+  // 2-character CA and profile names, as local mode takes them (a ref of 3 characters at least was refused remotely)
+  await run('ca create ab', `ca create --name ab --subject CN=AB --key-type ec-p256 --out ${f('ab.pem')}`);
+  await run('ca show ab', 'ca show ab');
+  await run('cert issue from ab', `cert issue --ca ab --cn two.example.com --out-cert ${f('two.pem')}`);
+  await run('profile show xy', 'profile show xy');
+  // the inventory report (remotely: GET /api/v1/certificates/export), as JSON on stdout and as a CSV file
+  await run('cert list json report', 'cert list --ca ab --format json');
+  await run('cert list csv report', `cert list --ca ab --format csv --out ${f('inventory.csv')}`);
   // requests: submit → approve, submit → reject (twice: refused)
   const submitted = await run('request submit', `request submit --ca adm-root --csr ${f('req.csr')} --ttl 20d`);
   await run('request approve', `request approve ${String(submitted.id)} --out ${f('approved.pem')}`);
@@ -144,6 +157,18 @@ describe('pkim remote mode: administration commands give the same JSON as local 
     // the refusals are real ones, in both modes
     expect(local['ca disabled refuses']!.code).not.toBe(0);
     expect(local['profile show unknown']!.code).toBe(3);
+    expect(local['profile show xy']!.code).toBe(3);
+    expect(local['cert issue from ab']!.code).toBe(0);
+    expect(remote['cert list json report']!.json).toEqual([
+      expect.objectContaining({ common_name: 'two.example.com', ca_name: 'ab', status: 'active' }),
+    ]);
+    const csv = (mode: string) =>
+      readFileSync(file(`${mode}-out/inventory.csv`), 'utf8')
+        .trim()
+        .split('\n');
+    expect(csv('remote')[0]).toBe(csv('local')[0]);
+    expect(csv('remote')).toHaveLength(2);
+    expect(csv('remote')[1]).toContain('two.example.com');
     expect(local['request reject again']!.code).not.toBe(0);
     expect(local['user unknown']!.code).toBe(3);
     expect(Object.values(local).filter((s) => s.code === 0).length).toBeGreaterThan(30);
@@ -160,6 +185,11 @@ describe('pkim remote mode: administration commands give the same JSON as local 
       const v = opensslVerify({ leafPem: readFileSync(file(`remote-out/${leaf}`), 'utf8'), rootPem: root });
       expect(v.ok, `${leaf}: ${v.output}`).toBe(true);
     }
+    const two = opensslVerify({
+      leafPem: readFileSync(file('remote-out/two.pem'), 'utf8'),
+      rootPem: readFileSync(file('remote-out/ab.pem'), 'utf8'),
+    });
+    expect(two.ok, two.output).toBe(true);
     const der = readFileSync(file('remote-out/app.der'));
     expect(der[0]).toBe(0x30);
     expect(readFileSync(file('remote-out/renewed.key'), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);

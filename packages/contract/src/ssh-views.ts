@@ -15,6 +15,7 @@ import type {
   sshHostSchema,
   sshKrlStatusSchema,
   sshPrincipalSchema,
+  sshTrustSchema,
   sshUserSchema,
 } from './ssh-schemas';
 
@@ -36,6 +37,7 @@ export type SshPrincipalDto = z.infer<typeof sshPrincipalSchema>;
 export type SshBlockDto = z.infer<typeof sshBlockSchema>;
 export type SshKrlStatusDto = z.infer<typeof sshKrlStatusSchema>;
 export type SshHostAccountDto = z.infer<typeof sshHostAccountSchema>;
+export type SshTrustDto = z.infer<typeof sshTrustSchema>;
 interface Page<T> {
   items: T[];
   nextCursor: string | null;
@@ -222,6 +224,19 @@ export function toSshHostAccountDto(
   host: string,
 ): SshHostAccountDto {
   return { id: r.id, host, account: r.account, principal: r.principal, createdAt: isoTime(r.createdAt) };
+}
+
+/** an environment's trust lines (`environment`: the name asked for, `default` when none) */
+export function toSshTrustDto(
+  environment: string | undefined,
+  t: { userCaKeys: string; knownHosts: string; hostPatterns: string[] },
+): SshTrustDto {
+  return {
+    environment: environment ?? 'default',
+    userCaKeys: t.userCaKeys,
+    knownHosts: t.knownHosts,
+    hostPatterns: t.hostPatterns,
+  };
 }
 
 /** `counts`: the CAs still trusted by type and the hosts registered in it (0 for a new environment) */

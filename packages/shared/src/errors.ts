@@ -579,8 +579,9 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'remote.unsupported': {
     kind: 'invalid_input',
     description:
-      'Remote mode (--server, PKIM_SERVER or the `pkim login` profile): this command works on the local data ' +
-      'directory only, or has no remote form; `--local` runs it locally. Nothing was sent.',
+      'Remote mode (--server, PKIM_SERVER or the `pkim login` profile): the command, or one of its options, works ' +
+      'on this machine only (the message says why: e.g. `pkim init`, `ca create --external`, `ssh ca create ' +
+      '--backend pkcs11`) or has no remote form; `--local` runs it on the local data directory. Nothing was sent.',
   },
   'remote.unreachable': {
     kind: 'unavailable',

@@ -268,7 +268,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const t = await a.ssh.trust(o.environment);
       ctx.output(
-        t,
+        (await ctx.contract()).toSshTrustDto(o.environment, t),
         () =>
           `# TrustedUserCAKeys\n${t.userCaKeys || '(no user CA)\n'}\n` +
           `# known_hosts\n${t.knownHosts || '(no host CA)\n'}`,

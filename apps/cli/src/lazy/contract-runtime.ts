@@ -28,6 +28,7 @@ export {
   toSshHostAccountDto,
   toSshHostDto,
   toSshPrincipalDto,
+  toSshTrustDto,
   toSshUserDto,
   toTokenCreatedDto,
   toTokenDto,

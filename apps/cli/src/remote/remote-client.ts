@@ -123,6 +123,28 @@ function errorOf(answer: Answer, where: string): PkiError {
 }
 
 /**
+ * GETs a REST route that is no procedure's twin (`/api/v1/certificates/export`: the inventory report) and returns
+ * its body as text; errors as callRemote's. The body is read whole before it is returned.
+ */
+export async function downloadRemote(
+  target: RemoteTarget,
+  path: string,
+  query: Record<string, string | number | undefined>,
+): Promise<string> {
+  if (!target.token) {
+    throw new PkiError(
+      'remote.no_token',
+      `no API token for ${serverLabel(target.server)}: give --token or PKIM_TOKEN, or pkim login`,
+    );
+  }
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const answer = await send(target, 'GET', `${path}?${params.toString()}`, undefined, target.token, TIMEOUT_MS);
+  if (answer.status >= 400) throw errorOf(answer, serverLabel(target.server));
+  return answer.body;
+}
+
+/**
  * Calls a procedure on the server through its REST twin and returns the JSON output. `timeoutMs`: how long the
  * server may stay silent (default 60 s; the completion scripts' names give up sooner).
  */

@@ -3,6 +3,8 @@
 // procedure's output — the DTO the local command prints too — so local and remote mode print the same JSON.
 import { PkiError } from '@pkim/shared';
 import type { RestTwinName } from '@pkim/contract';
+import type { RemoteTarget } from '../config/cli-config';
+import { downloadRemote } from './remote-client';
 import type { CliContext } from '../cli-context';
 import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
 import { keyValues, sansText, table } from '../format';
@@ -23,6 +25,11 @@ export interface RemoteCommand {
   ): Promise<Record<string, unknown> | undefined> | Record<string, unknown> | undefined;
   /** prints the output as the local command does (default: the JSON, or a generic rendering of it) */
   print?(ctx: CliContext, out: Dto, o: Opts, args: string[], call: RemoteCall): Promise<void> | void;
+  /**
+   * runs the command through a REST route that is no procedure's twin instead (`cert list --format csv`: the
+   * inventory export); false: the procedure as usual
+   */
+  direct?(ctx: CliContext, o: Opts, target: RemoteTarget): Promise<boolean>;
 }
 
 const DAY_MS = 86_400_000;
@@ -192,12 +199,26 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   },
   'cert list': {
     procedure: 'certificate.list',
-    input: (_args, o) => {
-      if (o.format && o.format !== 'table')
-        throw new PkiError('remote.unsupported', 'cert list --format csv|json (inventory report) runs locally');
-      return listInput(o);
-    },
+    input: (_args, o) => listInput(o),
     print: printWith(CERT_COLUMNS),
+    /** csv|json: the inventory report of every matching certificate, from GET /api/v1/certificates/export */
+    async direct(ctx, o, target) {
+      if (o.format !== 'csv' && o.format !== 'json') return false;
+      const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+      const body = await downloadRemote(target, '/api/v1/certificates/export', {
+        format: o.format,
+        ca: text(o.ca),
+        status: text(o.status),
+        profile: text(o.profile),
+        search: text(o.search),
+        expiringWithinDays: listInput(o).expiringWithinDays,
+      });
+      if (typeof o.out === 'string') {
+        writeOutputFile(o.out, body);
+        ctx.output({ written: o.out }, () => `written: ${String(o.out)}`);
+      } else process.stdout.write(body);
+      return true;
+    },
   },
   'cert show': {
     procedure: 'certificate.get',

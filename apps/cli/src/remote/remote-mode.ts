@@ -35,6 +35,7 @@ export function useRemote(command: Command, ctx: CliContext, target: RemoteTarge
     // commander calls the action with the arguments, the options and the command
     const o = args.at(-2) as Record<string, unknown>;
     const positional = args.slice(0, -2).map((a) => a as string);
+    if (remote.direct && (await remote.direct(ctx, o, target))) return;
     const call = async (procedure: RestTwinName, input?: Record<string, unknown>) =>
       (await callRemote(target, procedure, input)) as Record<string, unknown>;
     const out = await call(remote.procedure, await remote.input(positional, o, call));

@@ -146,11 +146,7 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh host map': {
     procedure: 'ssh.mapAccount',
     input: (_args, o) => ({ host: o.host, account: o.account, principal: o.principal, environment: o.environment }),
-    print: (ctx, _out, o) =>
-      ctx.output(
-        { host: o.host, account: o.account, principal: o.principal },
-        () => `${text(o.principal)} → ${text(o.account)} on ${text(o.host)}`,
-      ),
+    print: say((out) => `${text(out.principal)} → ${text(out.account)} on ${text(out.host)}`),
   },
   'ssh host bundle': {
     procedure: 'ssh.hostBundle',

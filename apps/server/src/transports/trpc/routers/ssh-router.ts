@@ -18,6 +18,7 @@ import {
   sshFleetTokenCreatedSchema,
   sshFleetTokenSchema,
   sshGrantInputSchema,
+  sshHostAccountSchema,
   sshHostAccountsSchema,
   sshHostAddInputSchema,
   sshHostBundleInputSchema,
@@ -46,6 +47,7 @@ import {
   toSshEnvironmentDto,
   toSshFleetTokenDto,
   toSshHostAccountDto,
+  toSshTrustDto,
   toSshHostDto,
   toSshPrincipalDto,
   toSshUserDto,
@@ -175,10 +177,9 @@ export const sshRouter = router({
   trust: procedure()
     .input(sshTrustInputSchema)
     .output(sshTrustSchema)
-    .query(async ({ ctx, input }) => ({
-      environment: input?.environment ?? 'default',
-      ...(await ctx.authority.ssh.trust(input?.environment)),
-    })),
+    .query(async ({ ctx, input }) =>
+      toSshTrustDto(input?.environment, await ctx.authority.ssh.trust(input?.environment)),
+    ),
 
   // ---------------------------------------------------------------------------------------------- hosts
   listHosts: procedure()
@@ -212,11 +213,10 @@ export const sshRouter = router({
 
   mapAccount: procedure()
     .input(sshAccountMapInputSchema)
-    .output(okSchema)
-    .mutation(async ({ ctx, input }) => {
-      await ctx.authority.ssh.mapAccount(input, ctx.actor);
-      return { ok: true as const };
-    }),
+    .output(sshHostAccountSchema)
+    .mutation(async ({ ctx, input }) =>
+      toSshHostAccountDto(await ctx.authority.ssh.mapAccount(input, ctx.actor), input.host),
+    ),
 
   unmapAccount: procedure()
     .input(sshAccountMapInputSchema)
