@@ -399,12 +399,15 @@ const OTHER: Record<string, { url: (k: Kit) => string; body?: unknown; status: n
   'GET /healthz': { url: () => '/healthz', status: 200 },
   'GET /readyz': { url: () => '/readyz', status: 200 },
   'GET /metrics': { url: () => '/metrics', status: 200 },
-  'GET /crl/:file': {
+  // Fastify's route tree prints the two CRL routes as one parametric node (`:file|:ca`): the full CRL and a partition
+  'GET /crl/:file|:ca': {
     url: (k) => `/crl/${k.issuingId}.crl`,
     status: 200,
     // a CRL is generated on demand when none is current: its number and the crl.generated event (nothing else)
     writes: ['audit_events', 'certificate_authorities'],
   },
+  // a CRL partition (docs/crl.md); this CA is under PKIM_CRL_PARTITION_ABOVE and publishes none: 404, nothing written
+  'GET /crl/:file|:ca/:file': { url: (k) => `/crl/${k.issuingId}/0-604800.crl`, status: 404 },
   'GET /aia/:file': { url: (k) => `/aia/${k.issuingId}.crt`, status: 200 },
   'POST /ocsp': { url: () => '/ocsp', body: 'not an OCSP request', status: 200 },
   'GET /ocsp/*': { url: () => '/ocsp/MAMCAQA%3D', status: 200 },
