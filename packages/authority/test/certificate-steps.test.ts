@@ -122,4 +122,35 @@ describe('signCertificatePlan: lint at signing, before the key signs', () => {
     });
     expect(calls).toHaveLength(0);
   });
+
+  // the result check verifies the signature over the TBS bytes just encoded with the CA's public key, on both paths
+  // (in a worker thread: verifyInThread; on the main thread: libuv's pool): a signature that does not verify is
+  // refused with certificate.verify_failed, never returned
+  for (const verifyInThread of [true, false]) {
+    const path = verifyInThread ? 'in thread' : 'on the thread pool';
+    it(`refuses a signature by another key, or over other bytes (${path}): certificate.verify_failed`, async () => {
+      const root = await signedRoot();
+      const other = ecKey();
+      const wrongKey: CertificateSigner = {
+        publicKey: caKey.spki,
+        verifyInThread,
+        sign: (tbs) => new Uint8Array(cryptoSign('sha256', tbs, other.privateKey)),
+      };
+      const otherBytes: CertificateSigner = {
+        publicKey: caKey.spki,
+        verifyInThread,
+        sign: (tbs) => new Uint8Array(cryptoSign('sha256', Buffer.concat([tbs, Buffer.of(0)]), caKey.privateKey)),
+      };
+      for (const signer of [wrongKey, otherBytes]) {
+        await expect(signCertificatePlan(leafInput(root.issuer), NOW, signer, 'the leaf')).rejects.toMatchObject({
+          code: 'certificate.verify_failed',
+          message: 'the leaf does not verify against the signing key',
+        });
+      }
+      const good: CertificateSigner = { ...countingSigner(caKey).signer, verifyInThread };
+      const leaf = await signCertificatePlan(leafInput(root.issuer), NOW, good, 'the leaf');
+      const v = opensslVerify({ leafPem: toPem(leaf.der, 'CERTIFICATE'), rootPem: root.pem, purpose: 'sslserver' });
+      expect(v.ok, v.output).toBe(true);
+    });
+  }
 });

@@ -11,6 +11,7 @@ export {
   generateKeyPairAsync,
   computeSki,
   verifySignature,
+  verifySignatureAsync,
   signatureAlgorithmOid,
   SIGNATURE_ALGORITHMS,
 } from './key-inspector';

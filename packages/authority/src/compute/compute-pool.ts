@@ -42,7 +42,7 @@ export interface ComputePool {
   /** true when certificates and OCSP responses signed with this key can be made in the pool (a software key) */
   signsWith(uri: string): boolean;
   decodeCsr(csr: string | Uint8Array): Promise<DecodedCsr>;
-  /** plan → lint → encode → sign → assemble → verify, in a worker */
+  /** plan → lint → encode → sign → verify → assemble, in a worker */
   signCertificate(
     input: CertificatePlanInput,
     now: number,

@@ -18,7 +18,7 @@ export interface JobKey {
 export type ComputeJob =
   /** decode a CSR and check its proof of possession */
   | { kind: 'csr'; csr: string | Uint8Array }
-  /** plan → lint → encode → sign → assemble → verify one certificate */
+  /** plan → lint → encode → sign → verify → assemble one certificate */
   | { kind: 'certificate'; input: CertificatePlanInput; now: number; key: JobKey; what: string }
   /** sign one OCSP response */
   | { kind: 'ocsp'; input: OcspResponseInput; key: JobKey };

@@ -1,5 +1,5 @@
 /**
- * The certificate steps of the one signing pipeline: plan → lint once → encode → sign → assemble → verify. Both paths
+ * The certificate steps of the one signing pipeline: plan → lint once → encode → sign → verify → assemble. Both paths
  * run this function: the main thread (signing-pipeline.ts, any key backend: software, PKCS#11, KMIP) and a worker
  * thread (compute-jobs.ts, a lent software key). A new step goes here, so neither path can miss it; the pipeline
  * decides everything else (CA, policy, serial, times, persistence). Loaded with the pipeline, not by commands that
@@ -12,8 +12,8 @@ import {
   encodeTbsCertificate,
   lintCertificate,
   planCertificate,
-  verifyCertificateSignature,
-  verifyCertificateSignatureAsync,
+  verifySignature,
+  verifySignatureAsync,
   type CertificatePlanInput,
 } from '@pkim/core';
 
@@ -35,7 +35,7 @@ export interface SignedCertificate {
   subjectKeyIdentifier: Uint8Array;
 }
 
-/** plan → lint once (at `now`) → encode → sign → assemble → verify; `what` names the certificate in the error */
+/** plan → lint once (at `now`) → encode → sign → verify → assemble; `what` names the certificate in the error */
 export async function signCertificatePlan(
   input: CertificatePlanInput,
   now: number,
@@ -45,10 +45,13 @@ export async function signCertificatePlan(
   const plan = planCertificate(input);
   assertLintClean(lintCertificate(plan, { now }));
   const tbs = encodeTbsCertificate(plan);
-  const der = assembleCertificate(tbs, plan.issuerKeyType, await signer.sign(tbs));
+  const signature = await signer.sign(tbs);
+  // the signature over the TBS bytes just encoded, with the signer's (cached) public key: re-reading the assembled
+  // certificate would only find these same bytes again (assembly is tested against openssl, GnuTLS and Go)
   const verified = signer.verifyInThread
-    ? verifyCertificateSignature(der, signer.publicKey)
-    : await verifyCertificateSignatureAsync(der, signer.publicKey);
+    ? verifySignature(plan.issuerKeyType, signer.publicKey, tbs, signature)
+    : await verifySignatureAsync(plan.issuerKeyType, signer.publicKey, tbs, signature);
   if (!verified) throw new PkiError('certificate.verify_failed', `${what} does not verify against the signing key`);
+  const der = assembleCertificate(tbs, plan.issuerKeyType, signature);
   return { der, subjectKeyIdentifier: plan.subjectKeyIdentifier };
 }
