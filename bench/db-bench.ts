@@ -13,9 +13,9 @@
 // full_page_writes=off) — the header says which. PKIM_WORKERS: worker threads per instance, as `pkim serve`
 // has them (unset: in-process); the pool is sized from it (pgPoolSize).
 // Everything (PostgreSQL cluster, temp dirs) is removed at the end. Prints markdown tables.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,10 +34,50 @@ const THROWAWAY = process.env.BENCH_PG_THROWAWAY === '1';
 const WORKERS = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : undefined;
 /** BENCH_CPU_PROF=<dir>: each instance writes a V8 CPU profile there */
 const PROFILE = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+const PG_PERF = process.env.BENCH_PG_PERF;
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',');
 const SELF = fileURLToPath(import.meta.url);
+/** issuances per instance before the measured run */
+const WARM_UP = 5;
 const silent = pino({ level: 'silent' });
 const actor = { id: 'bench', role: 'admin' as const };
+
+// ---------------------------------------------------------------------------------------------
+// CPU time (the figure that survives a shared, loaded machine): /proc/<pid>[/task/<tid>]/stat
+// ---------------------------------------------------------------------------------------------
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** utime, stime, cutime, cstime and ppid of /proc/<path>/stat, times in µs; undefined if the process is gone */
+function procStat(path: string): { self: number; children: number; ppid: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${path}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const f = text.slice(text.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+  const n = (i: number) => Number(f[i - 3]) * TICK_US;
+  return { self: n(14) + n(15), children: n(16) + n(17), ppid: Number(f[1]) };
+}
+
+/** CPU µs of this process's main thread (its task id is the pid) */
+const mainThreadCpu = () => procStat(`self/task/${process.pid}`)?.self ?? NaN;
+
+/**
+ * CPU µs used by a PostgreSQL cluster so far: the postmaster, its live children (backends, WAL writer,
+ * checkpointer…) and the children it has reaped (backends of closed connections count in its cutime/cstime).
+ */
+function clusterCpu(postmaster: number): number {
+  const pm = procStat(String(postmaster));
+  if (!pm) return NaN;
+  let sum = pm.self + pm.children;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const st = procStat(pid);
+    if (st?.ppid === postmaster) sum += st.self;
+  }
+  return sum;
+}
 
 // ---------------------------------------------------------------------------------------------
 // worker process: one "instance"
@@ -53,13 +93,15 @@ async function worker(): Promise<void> {
     logger: silent,
   });
   // warm up (key load, prepared statements, JIT)
-  for (let i = 0; i < 5; i++)
+  for (let i = 0; i < WARM_UP; i++)
     await a.issuance.issueFromCsr({ caId: cfg.caId, csrPem: csrs[i % csrs.length]!, profile: 'tls-server' }, actor);
   process.stdout.write('ready\n');
   await new Promise<void>((resolve) => process.stdin.once('data', () => resolve()));
   process.stdin.destroy(); // nothing more to read: let the process exit when done
   let n = 0;
   let errors = 0;
+  const cpu0 = process.cpuUsage();
+  const main0 = mainThreadCpu();
   const start = performance.now();
   const end = start + SECONDS * 1000;
   await Promise.all(
@@ -78,19 +120,28 @@ async function worker(): Promise<void> {
     }),
   );
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const mainUs = mainThreadCpu() - main0;
   await a.close();
-  process.stdout.write(`${JSON.stringify({ n, errors, seconds })}\n`);
+  const result: WorkerResult = { n, errors, seconds, cpuUs: cpu.user + cpu.system, mainUs };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 interface WorkerResult {
   n: number;
   errors: number;
   seconds: number;
+  /** CPU µs of the whole instance process (main thread, compute workers, libuv) during the run */
+  cpuUs: number;
+  /** CPU µs of its main thread during the run */
+  mainUs: number;
 }
 
 async function runInstances(
   count: number,
   cfg: { databaseUrl: string; caId: string; csrFile: string; dataDir: string },
+  /** called when every instance is ready (warmed up) and when every instance has reported; its answer: the span */
+  span: () => () => void = () => () => undefined,
 ): Promise<WorkerResult[]> {
   const procs = Array.from({ length: count }, () =>
     spawn(process.execPath, [...PROFILE, '--import', 'tsx', SELF, 'worker', JSON.stringify(cfg)], {
@@ -125,10 +176,40 @@ async function runInstances(
     return { nextLine, exited };
   });
   for (const o of outputs) if ((await o.nextLine()) !== 'ready') throw new Error('bench worker did not get ready');
+  const perf = PG_PERF && !cfg.databaseUrl.endsWith('.db') ? await perfBackends(cfg.databaseUrl, count) : undefined;
+  const end = span();
   for (const p of procs) p.stdin.end('go\n');
   const results = await Promise.all(outputs.map(async (o) => JSON.parse(await o.nextLine()) as WorkerResult));
+  end();
+  await perf?.();
   await Promise.all(outputs.map((o) => o.exited));
   return results;
+}
+
+/**
+ * BENCH_PG_PERF=<prefix>: `perf record -g` of the database's backends during the run (<prefix>-<instances>.data;
+ * `perf report -i … --no-children --sort sym`); returns the function that stops it.
+ */
+async function perfBackends(url: string, instances: number): Promise<() => Promise<void>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const r = await c.query<{ pid: number }>(
+    'select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+  );
+  await c.end();
+  const p = spawn(
+    'perf',
+    ['record', '-g', '-o', `${PG_PERF}-${instances}.data`, '-p', r.rows.map((x) => x.pid).join(',')],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  await new Promise((res) => setTimeout(res, 300));
+  return async () => {
+    const exited = new Promise((res) => p.once('exit', res));
+    p.kill('SIGINT');
+    await exited;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,6 +345,26 @@ function listTable(
   ];
 }
 
+/** WAL syncs of the cluster so far (pg_stat_wal, PostgreSQL ≥ 14) */
+async function walSyncs(url: string): Promise<number> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return Number((await c.query('select wal_sync from pg_stat_wal')).rows[0].wal_sync);
+  } finally {
+    await c.end();
+  }
+}
+
+async function auditCount(url: string): Promise<number> {
+  const store = await openStore({ url });
+  try {
+    return await store.audit.count();
+  } finally {
+    await store.close();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'pkim-dbbench-'));
@@ -276,9 +377,11 @@ async function main(): Promise<void> {
     await settings.connect();
     const show = async (name: string) => String((await settings.query(`show ${name}`)).rows[0][name]);
     const pgVersion = await show('server_version');
-    const pgSettings = (
-      await Promise.all(['fsync', 'synchronous_commit', 'full_page_writes'].map(async (n) => `${n}=${await show(n)}`))
-    ).join(', ');
+    const pgSettings: string[] = [];
+    // one query at a time on a client (overlapping queries on one pg.Client are deprecated)
+    for (const n of ['fsync', 'synchronous_commit', 'full_page_writes']) pgSettings.push(`${n}=${await show(n)}`);
+    const backendPid = Number((await settings.query('select pg_backend_pid() as pid')).rows[0].pid);
+    const postmaster = procStat(String(backendPid))?.ppid ?? NaN;
     await settings.end();
     const csrFile = join(tmp, 'csrs.json');
     writeFileSync(
@@ -316,27 +419,52 @@ async function main(): Promise<void> {
         actor,
       );
       await a.close();
+      const isPg = e.name === 'PostgreSQL';
+      let events = await auditCount(e.url);
       for (const count of [1, 2]) {
-        const r = await runInstances(count, {
-          databaseUrl: e.url,
-          caId: ca.ca.id,
-          csrFile,
-          dataDir: join(tmp, 'worker'),
-        });
+        const wal0 = isPg ? await walSyncs(cluster.url) : NaN;
+        let pgUs = NaN; // the cluster's CPU from "go" to the last instance's report (live backends counted)
+        const r = await runInstances(
+          count,
+          { databaseUrl: e.url, caId: ca.ca.id, csrFile, dataDir: join(tmp, 'worker') },
+          () => {
+            const pg0 = isPg ? clusterCpu(postmaster) : NaN;
+            return () => {
+              pgUs = clusterCpu(postmaster) - pg0;
+            };
+          },
+        );
+        // backends report their WAL statistics when they exit; the warm-up issued one by one (a sync each)
+        const syncs = isPg ? (await walSyncs(cluster.url)) - wal0 - WARM_UP * count : NaN;
+        const issued = r.reduce((s, x) => s + x.n, 0);
         const total = r.reduce((s, x) => s + x.n / x.seconds, 0);
         const errors = r.reduce((s, x) => s + x.errors, 0);
         const perInstance = r.map((x) => (x.n / x.seconds).toFixed(0)).join(' + ');
         const load = loadavg()[0]!.toFixed(1);
         const flight = count * IN_FLIGHT;
+        const us = (v: number) => (Number.isFinite(v) ? (v / issued).toFixed(0) : '–');
+        const mainUs = us(r.reduce((s, x) => s + x.mainUs, 0));
+        const cpuUs = us(r.reduce((s, x) => s + x.cpuUs, 0));
         issuance.push(
-          `| ${e.name} | ${count} | ${flight} | ${total.toFixed(0)} | ${perInstance} | ${errors} | ${load} |`,
+          `| ${e.name} | ${count} | ${flight} | ${total.toFixed(0)} | ${perInstance} | ${errors} | ` +
+            `${mainUs} | ${cpuUs} | ${us(pgUs)} | ${isPg ? ((100 * syncs) / issued).toFixed(1) : '–'} | ${load} |`,
         );
-        process.stderr.write(`issuance ${e.name} x${count}: ${total.toFixed(0)}/s\n`);
+        process.stderr.write(
+          `issuance ${e.name} x${count}: ${total.toFixed(0)}/s, CPU µs per certificate: main thread ${mainUs}, ` +
+            `instance ${cpuUs}, PostgreSQL ${us(pgUs)}; WAL syncs ${syncs} (load ${load})\n`,
+        );
+        // after every run: the hash chain verifies and holds one event per certificate (WARM_UP more per instance)
+        const check = await openStore({ url: e.url });
+        try {
+          const v = await check.audit.verify();
+          if (!v.ok) throw new Error(`${e.name}: audit chain broken after the issuance bench: ${v.reason}`);
+          if (v.count !== events + issued + WARM_UP * count)
+            throw new Error(`${e.name}: ${v.count - events} audit events for ${issued} + warm-up certificates`);
+          events = v.count;
+        } finally {
+          await check.close();
+        }
       }
-      const check = await openStore({ url: e.url });
-      const v = await check.audit.verify();
-      await check.close();
-      if (!v.ok) throw new Error(`${e.name}: audit chain broken after the issuance bench`);
     }
 
     const lists: {
@@ -386,7 +514,7 @@ async function main(): Promise<void> {
 
     const lines = [
       `## pkim database benchmark (${cpus().length} CPU ${cpus()[0]?.model.trim() ?? ''}, Node ${process.version}; ` +
-        `PostgreSQL ${pgVersion} on the same host, ${pgSettings}; load average ${load0} at start)`,
+        `PostgreSQL ${pgVersion} on the same host, ${pgSettings.join(', ')}; load average ${load0} at start)`,
       '',
       `### Issuance (CSR → certificate + audit row, ECDSA P-256 CA), ${SECONDS} s per row, ` +
         `${IN_FLIGHT} in flight per instance`,
@@ -394,10 +522,15 @@ async function main(): Promise<void> {
       '"Instance" = a separate OS process with its own createAuthority/store (own pool / SQLite handle) ' +
         'on the SAME database; no HTTP.',
       '',
-      `Worker threads per instance: ${WORKERS ?? 'none (in-process)'}; load = 1-minute load average after the row.`,
+      `Worker threads per instance: ${WORKERS ?? 'none (in-process)'}; load = 1-minute load average after the row. ` +
+        "CPU µs per certificate during the run (what a loaded machine does not distort much): the instances' " +
+        "main threads, the instances' processes (main thread + compute workers), the PostgreSQL cluster " +
+        '(postmaster, backends, WAL writer…). WAL syncs per 100 certificates (pg_stat_wal.wal_sync): the commits ' +
+        'that reached the disk, about one per batch.',
       '',
-      '| engine | instances | in flight | certificates/s (total) | per instance | errors | load |',
-      '|---|---|---|---|---|---|---|',
+      '| engine | instances | in flight | certificates/s (total) | per instance | errors | main thread µs/cert | ' +
+        'instance µs/cert | PostgreSQL µs/cert | WAL syncs /100 certs | load |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
       ...issuance,
       ...(lists.length ? listTable(lists) : []),
       `Total bench time ${((performance.now() - started) / 1000).toFixed(0)} s.`,
