@@ -6,7 +6,7 @@ import Fastify, {
   type FastifyServerOptions,
 } from 'fastify';
 import cookie from '@fastify/cookie';
-import helmet from 'helmet';
+import helmet, { type HelmetOptions } from 'helmet';
 import type { Logger } from 'pino';
 import { PkiError } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
@@ -88,6 +88,8 @@ declare module 'fastify' {
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
+const POISON_HINT = /__proto__|constructor|\\u/;
+
 /** JSON.parse plus a refusal of `__proto__` and `constructor.prototype` keys anywhere in the document. */
 export function parseJsonBody(text: string): unknown {
   if (text.trim() === '') throw new PkiError('input.invalid_json', 'the request body is empty');
@@ -97,6 +99,9 @@ export function parseJsonBody(text: string): unknown {
   } catch {
     throw new PkiError('input.invalid_json', 'the request body is not valid JSON');
   }
+  // a poisoning key needs the text `__proto__` or `constructor`, or a \u escape spelling one of them: without any of
+  // these (a CSR or any ordinary body) nothing needs walking
+  if (!POISON_HINT.test(text)) return value;
   const stack: unknown[] = [value];
   while (stack.length) {
     const v = stack.pop();
@@ -126,6 +131,33 @@ function sendFrameworkError(reply: FastifyReply, requestId: string, e: PkiError)
     })
     .type('application/json')
     .send({ error: { code: e.code, message: e.message }, code: e.code, message: e.message, requestId });
+}
+/** the headers helmet sets with these options, lower-case names in helmet's order (helmet's middlewares are sync) */
+export function helmetHeaders(options: HelmetOptions): [string, string][] {
+  const headers = new Map<string, string>();
+  const response = {
+    setHeader: (name: string, value: unknown) => headers.set(name.toLowerCase(), String(value)),
+    removeHeader: (name: string) => headers.delete(name.toLowerCase()),
+  };
+  let failed: unknown;
+  helmet(options)({} as never, response as never, (e?: unknown) => (failed = e));
+  if (failed) throw failed instanceof Error ? failed : new Error('helmet could not compute its headers');
+  return [...headers];
+}
+/** headers that act on a document a browser renders, not on data (JSON, DER, PEM) */
+const DOCUMENT_ONLY_HEADERS = new Set([
+  'cross-origin-opener-policy',
+  'origin-agent-cluster',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+]);
+function splitSecurityHeaders(all: [string, string][]) {
+  return {
+    common: all.filter(([name]) => !DOCUMENT_ONLY_HEADERS.has(name)),
+    document: all.filter(([name]) => DOCUMENT_ONLY_HEADERS.has(name)),
+  };
 }
 const UNMETERED = new Set(['/healthz', '/readyz', '/metrics']);
 const RELYING_PARTY_RE = /^\/(ocsp|crl|aia)(\/|$)/;
@@ -201,16 +233,16 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   const maxAge = options.relyingPartyMaxAgeSeconds ?? 5;
   app.decorate('pkim', { authority, metrics });
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
-  });
-  app.addHook('onResponse', async (request, reply) => {
+  // the request id answers every request (set with the security headers below, in one hook)
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    if (UNMETERED.has(route)) return;
-    metrics.httpDuration.observe(
-      { method: request.method, route, status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    if (!UNMETERED.has(route)) {
+      metrics.httpDuration.observe(
+        { method: request.method, route, status_code: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    }
+    done();
   });
 
   // ONE REST error handler: the contract's { error: { code, message, details? } } (plus the first version's top-level
@@ -252,23 +284,36 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     });
   });
 
-  // helmet's security headers on every answer. The middleware is built ONCE: @fastify/helmet built it again for every
-  // request (helmet(options) parses the CSP directives and makes ~12 middlewares each time: ≈ 3 % of the sign
-  // route's main thread, docs/benchmarks.md)
-  const securityHeaders = helmet({
-    // the API serves no HTML; the web console (separate plugin) sets its own policy
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    crossOriginResourcePolicy: { policy: 'cross-origin' }, // CRLs/AIA/OCSP are fetched from anywhere
-    strictTransportSecurity: options.https ? { maxAge: 31_536_000 } : false,
-  });
+  // helmet's security headers, computed ONCE (helmet's middlewares called per request cost ≈ 12 setHeader calls and
+  // a middleware chain on every answer, docs/benchmarks.md): every answer gets the headers that protect any response
+  // (CSP `default-src 'none'`, nosniff, frame options, CORP, referrer policy, HSTS over HTTPS); the ones that only
+  // act on a document a browser renders (COOP, Origin-Agent-Cluster, X-DNS-Prefetch-Control, X-Download-Options,
+  // X-Permitted-Cross-Domain-Policies, X-XSS-Protection) are added to HTML answers (console, API docs, OIDC pages)
+  const { common: securityHeaders, document: documentHeaders } = splitSecurityHeaders(
+    helmetHeaders({
+      // the API serves no HTML; the web console (separate plugin) sets its own policy
+      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      crossOriginResourcePolicy: { policy: 'cross-origin' }, // CRLs/AIA/OCSP are fetched from anywhere
+      strictTransportSecurity: options.https ? { maxAge: 31_536_000 } : false,
+    }),
+  );
   app.addHook('onRequest', (request, reply, done) => {
-    securityHeaders(request.raw, reply.raw, (e?: unknown) => done(e as Error | undefined));
-  });
-  app.addHook('onRequest', async (request) => {
+    const raw = reply.raw;
+    raw.setHeader('x-request-id', request.id);
+    for (const [name, value] of securityHeaders) raw.setHeader(name, value);
     // the API serves no cross-origin callers: no preflight answers (tRPC would otherwise say 415)
     if (request.method === 'OPTIONS') {
-      throw new PkiError('route.not_found', `no route OPTIONS ${request.url.split('?')[0]?.slice(0, 200) ?? ''}`);
+      done(new PkiError('route.not_found', `no route OPTIONS ${request.url.split('?')[0]?.slice(0, 200) ?? ''}`));
+      return;
     }
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && type.startsWith('text/html')) {
+      for (const [name, value] of documentHeaders) reply.raw.setHeader(name, value);
+    }
+    done(null, payload);
   });
   // JSON bodies: prototype-poisoning keys are refused by name, not reported as "invalid JSON"
   app.removeContentTypeParser('application/json');
@@ -289,7 +334,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     options.relyingPartyRateLimit === false
       ? undefined
       : createRequestBudget(options.relyingPartyRateLimit ?? DEFAULT_RELYING_PARTY_RATE_LIMIT);
-  app.addHook('onRequest', async (request, reply) => {
+  const budgetHook = async (request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions.url ?? '';
     if (UNMETERED.has(route)) return;
     const relyingParty = RELYING_PARTY_RE.test(route);
@@ -313,7 +358,9 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
         .send(Buffer.from(OCSP_TRY_LATER));
     }
     throw new PkiError('rate.limited', `too many requests; retry in ${d.resetSeconds} s`);
-  });
+  };
+  // with both budgets off (PKIM_RATE_LIMIT=0 and PKIM_RATE_LIMIT_RELYING_PARTY=0) no hook runs per request
+  if (apiBudget || rpBudget) app.addHook('onRequest', budgetHook);
 
   if (webConsole) await app.register(consolePlugin, { handle: webConsole });
   await app.register(healthPlugin, { authority });

@@ -45,6 +45,11 @@ describe('web console transport (static files at /, SPA fallback)', () => {
     expect(r.headers['content-security-policy']).toContain("script-src 'self'");
     expect(r.headers['content-security-policy']).not.toContain('http');
     expect(r.headers['cache-control']).toBe('no-cache');
+    // a document: helmet's document headers too (the API's data answers leave them off)
+    expect(r.headers['cross-origin-opener-policy']).toBe('same-origin');
+    expect(r.headers['x-content-type-options']).toBe('nosniff');
+    const deepLink = await app.inject({ url: '/certificates/crt_1', headers: { accept: 'text/html' } });
+    expect(deepLink.headers['cross-origin-opener-policy']).toBe('same-origin');
   });
 
   it('serves fingerprinted assets as immutable', async () => {

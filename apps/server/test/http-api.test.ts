@@ -222,6 +222,17 @@ describe('REST and tRPC over real HTTP', () => {
     expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     expect(r.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(r.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(r.headers.get('referrer-policy')).toBe('no-referrer');
+    // headers that only act on a rendered document are left off data answers (JSON here), set on HTML (the API docs)
+    expect(r.headers.get('cross-origin-opener-policy')).toBeNull();
+    expect(r.headers.get('x-dns-prefetch-control')).toBeNull();
+    const page = await fetch(`${base}/api/docs`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(page.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+    expect(page.headers.get('origin-agent-cluster')).toBe('?1');
+    expect(page.headers.get('x-dns-prefetch-control')).toBe('off');
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
   it('reports readiness from the database and key backends', async () => {

@@ -82,9 +82,15 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
   app.removeContentTypeParser('text/plain');
 
   // the one access check, shared with tRPC: every route is looked up in the access table
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', (request, _reply, done) => {
     const method = request.method === 'HEAD' ? 'GET' : request.method;
-    checkAccess('rest', `${method} ${request.routeOptions.url ?? ''}`, request.actor);
+    try {
+      checkAccess('rest', `${method} ${request.routeOptions.url ?? ''}`, request.actor);
+    } catch (e) {
+      done(e as Error);
+      return;
+    }
+    done();
   });
 
   /** PEM chain from the CA up to its root */

@@ -29,16 +29,15 @@ export function rewriteListHead(head: string): string {
   return `GET ${target} ${version}\r\nX-Vault-Original-Method: LIST${rest}`;
 }
 
+const CHUNKED_RE = /\r\ntransfer-encoding:[^\r]*chunked/i;
+const CONTENT_LENGTH_RE = /\r\ncontent-length:[ \t]*(\d+)[ \t]*(?=\r|$)/gi;
+
+/** the body length a request head announces (the last valid Content-Length, as before), or `chunked` */
 function contentLengthOf(head: string): number | 'chunked' {
+  if (CHUNKED_RE.test(head)) return 'chunked';
   let length = 0;
-  for (const line of head.split('\r\n').slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    if (name === 'transfer-encoding' && /chunked/i.test(value)) return 'chunked';
-    if (name === 'content-length' && /^\d+$/.test(value)) length = Number(value);
-  }
+  CONTENT_LENGTH_RE.lastIndex = 0;
+  for (let m = CONTENT_LENGTH_RE.exec(head); m; m = CONTENT_LENGTH_RE.exec(head)) length = Number(m[1]);
   return length;
 }
 
@@ -127,10 +126,11 @@ export class ListVerbSocket extends Duplex {
   }
 
   override _writev(chunks: { chunk: Buffer; encoding: BufferEncoding }[], callback: (e?: Error | null) => void) {
+    // one writev for the whole batch; the callback rides on the last chunk (an extra empty write cost a syscall)
     this.socket.cork();
-    for (const c of chunks) this.socket.write(c.chunk, c.encoding);
+    const last = chunks.length - 1;
+    chunks.forEach((c, i) => this.socket.write(c.chunk, c.encoding, i === last ? callback : undefined));
     this.socket.uncork();
-    this.socket.write(Buffer.alloc(0), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

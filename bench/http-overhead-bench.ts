@@ -1,0 +1,159 @@
+/**
+ * `npm run bench:http-overhead`: the CPU the HTTP layer adds to one CSR signing, in-process, no worker threads, so
+ * process.cpuUsage() is the server's whole cost. Alternates rounds of
+ *   direct — `authority.issuance.issueFromCsr` + the route's DTO + JSON.stringify, 16 in flight;
+ *   inject — `POST /api/v1/cas/:id/sign` through `app.inject` (every hook of `pkim serve`);
+ *   HTTP   — the same request over a socket from autocannon in another process (16 keep-alive connections);
+ *   no-op  — `POST /bench/noop` over a socket: the global hooks, body parser and a response of the same size, no
+ *            authentication, no issuance (the HTTP layer alone);
+ * and prints CPU µs per request of each. CPU per request moves much less than rates on a loaded machine.
+ *
+ *   env: BENCH_N=400 (requests per round) BENCH_ROUNDS=3 BENCH_RATE_LIMIT=0 (API budget off; default on, very high)
+ *        BENCH_PROFILE_HTTP=<n> (only n requests over HTTP, then exit: run under `node --import tsx --cpu-prof`),
+ *        BENCH_PROFILE_NOOP=1 (those to the no-op route)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createAuthority, SYSTEM_ACTOR } from '@pkim/authority';
+import { toIssuedCertificateDto } from '@pkim/contract';
+import { buildServer } from '@pkim/server';
+
+const N = Number(process.env.BENCH_N ?? 400);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const IN_FLIGHT = 16;
+const dir = mkdtempSync(join(tmpdir(), 'pkim-http-overhead-'));
+
+function csrFor(name: string, subj: string, san: string, curve = 'P-256'): string {
+  const out = join(dir, `${name}.csr`);
+  execFileSync('openssl', [
+    ...['req', '-new', '-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${curve}`, '-nodes'],
+    ...['-keyout', join(dir, `${name}.key`), '-out', out, '-subj', subj, '-addext', `subjectAltName=${san}`],
+  ]);
+  return readFileSync(out, 'utf8');
+}
+
+async function cpuPer(n: number, one: () => Promise<void>): Promise<number> {
+  const start = process.cpuUsage();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next++ < n) await one();
+    }),
+  );
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / n;
+}
+
+/** autocannon in its own process (as bench:http runs it): `amount` requests over 16 keep-alive connections */
+const RUNNER = `
+const autocannon = require(process.argv[1]);
+const o = JSON.parse(process.argv[2]);
+autocannon({ ...o, body: require('node:fs').readFileSync(o.bodyFile) }, (err, r) => {
+  if (err) { console.error(err); process.exit(1); }
+  process.stdout.write(JSON.stringify({ ok: r['2xx'], total: r.requests.total, non2xx: r.non2xx }));
+});`;
+const ROOT = join(import.meta.dirname, '..');
+async function autocannon(url: string, headers: Record<string, string>, body: string, amount: number, status = 2) {
+  const bodyFile = join(dir, 'body');
+  writeFileSync(bodyFile, body);
+  const opts = { url, method: 'POST', headers, bodyFile, connections: IN_FLIGHT, amount };
+  const child = spawn(process.execPath, ['-e', RUNNER, join(ROOT, 'node_modules/autocannon'), JSON.stringify(opts)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  const r = JSON.parse(out) as { ok: number; total: number };
+  if (status === 2 && r.ok !== amount) throw new Error(`autocannon: ${r.ok} of ${amount} answered 2xx`);
+}
+
+try {
+  const authority = await createAuthority({ dataDir: join(dir, 'data'), logger: pino({ level: 'silent' }) });
+  const root = await authority.cas.create(
+    { name: 'bench-root', subject: 'CN=Bench Root CA', keyType: 'ec-p256' },
+    SYSTEM_ACTOR,
+  );
+  const { token } = await authority.auth.createToken({ name: 'bench', role: 'admin' }, SYSTEM_ACTOR);
+  const actor = await authority.auth.authenticateToken(token);
+  if (!actor) throw new Error('token');
+  const rateLimit = process.env.BENCH_RATE_LIMIT === '0' ? false : undefined;
+  const app = await buildServer(authority, {
+    logger: pino({ level: 'warn' }, pino.destination(2)),
+    backgroundJobs: false,
+    console: false,
+    rateLimit: rateLimit ?? { max: 1_000_000_000, timeWindowMs: 60_000 },
+  });
+  // the HTTP layer alone: a route with the server's global hooks, the JSON body parser and a response of the same
+  // size, but no authentication and no issuance
+  const sample: { dto?: unknown } = {};
+  app.post('/bench/noop', async (_request, reply) => reply.code(201).send(sample.dto));
+  await app.ready();
+  const csr = csrFor('leaf', '/CN=bench.example.test', 'DNS:bench.example.test');
+  const body = JSON.stringify({ csr, profile: 'tls-server', ttl: '30d' });
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  let lastDto: unknown;
+  const direct = async () => {
+    const issued = await authority.issuance.issueFromCsr(
+      { caId: root.ca.id, csrPem: csr, profile: 'tls-server', validityMs: 30 * 86_400_000 },
+      actor,
+    );
+    lastDto = { ...toIssuedCertificateDto(issued), certificate: issued.certificatePem, chain: issued.chainPem };
+    JSON.stringify(lastDto);
+  };
+  const viaInject = async () => {
+    const r = await app.inject({ method: 'POST', url: `/api/v1/cas/${root.ca.id}/sign`, headers, payload: body });
+    if (r.statusCode !== 201) throw new Error(`${r.statusCode} ${r.body.slice(0, 300)}`);
+  };
+  await direct();
+  sample.dto = lastDto;
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1/cas/${root.ca.id}/sign`;
+  // the same request naming a CA that does not exist: every hook, auth, body parsing, the error handler, no issuance
+  const urlNoop = url.replace(/\/api\/v1\/.*/, '/bench/noop');
+  /** CPU of this process (the server) per request while another process sends `n` requests */
+  const cpuPerHttp = async (n: number, target = url, status = 2) => {
+    const start = process.cpuUsage();
+    await autocannon(target, headers, body, n, status);
+    const d = process.cpuUsage(start);
+    return (d.user + d.system) / n;
+  };
+  await cpuPer(100, direct);
+  await cpuPer(100, viaInject);
+  await cpuPerHttp(200);
+  if (process.env.BENCH_PROFILE_HTTP) {
+    // only the HTTP path, for `node --cpu-prof`
+    const n = Number(process.env.BENCH_PROFILE_HTTP);
+    const noop = process.env.BENCH_PROFILE_NOOP === '1';
+    console.log(`HTTP only: ${Math.round(await cpuPerHttp(n, noop ? urlNoop : url))} µs`);
+    process.exit(0);
+  }
+  const rows: string[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 ? ['noop', 'http', 'inject', 'direct'] : ['direct', 'inject', 'http', 'noop'];
+    const r: Record<string, number> = {};
+    for (const k of order) {
+      if (k === 'http') r[k] = await cpuPerHttp(N);
+      else if (k === 'noop') r[k] = await cpuPerHttp(N, urlNoop);
+      else r[k] = await cpuPer(N, k === 'direct' ? direct : viaInject);
+    }
+    const f = (k: string) => `${Math.round(r[k]!)} (+${Math.round(r[k]! - r.direct!)})`;
+    rows.push(`| ${round + 1} | ${Math.round(r.direct!)} | ${f('inject')} | ${f('http')} | ${Math.round(r.noop!)} |`);
+  }
+  console.log(
+    `\nHTTP overhead, POST /api/v1/cas/:id/sign, ${N} requests per round, ${IN_FLIGHT} in flight, ` +
+      `no worker threads, rate limit ${rateLimit === false ? 'off' : 'on'}, load ${loadavg()[0]!.toFixed(1)}\n`,
+  );
+  console.log(
+    '| round | direct: µs CPU/req | app.inject (+ HTTP layer) | HTTP over a socket (+ HTTP layer) | no-op route |',
+  );
+  console.log('|---|---:|---:|---:|---:|');
+  console.log(rows.join('\n'));
+  await app.close();
+  await authority.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
