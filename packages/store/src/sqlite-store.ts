@@ -34,6 +34,7 @@ import {
   rebuildCountsSteps,
   unitOfWork,
   type FastSteps,
+  type SharedUnitState,
   type SqlStep,
   type UnitOfWorkOptions,
   appendViaCommit,
@@ -326,7 +327,17 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     reject: (e: unknown) => void;
   }
   let queue: Pending[] = [];
-  const batchTx = sqlite.transaction((items: Pending[]) => items.map((it) => unitTx(it.unit)));
+  /**
+   * The units of a batch run one after the other in the batch's transaction, without a savepoint each (a savepoint
+   * copies every page it touches first to a statement journal, a temporary file past 64 KiB: ~30 page writes per
+   * certificate); they share the audit chain head and apply their counter deltas once, after the last unit.
+   */
+  const batchTx = sqlite.transaction((items: Pending[]) => {
+    const shared: SharedUnitState = { deltas: new CountDeltas() };
+    const results = items.map((it) => runSync(unitOfWork(db, schema, it.unit, uowOptions, shared)));
+    runSync(applyCountDeltas(db, schema, shared.deltas, uowOptions.fast));
+    return results;
+  });
   const flush = (): void => {
     const items = queue;
     queue = [];

@@ -275,11 +275,27 @@ export function buildAuditRows(
   });
 }
 
-export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: UnitOfWorkOptions): StepGen<CommitResult> {
+/**
+ * What the units of ONE transaction share when several are run in it one after the other (the SQLite group commit):
+ * the audit chain head after the previous unit (read from the table by the first unit only) and the counter deltas,
+ * applied once by the caller after the last unit (`applyCountDeltas`).
+ */
+export interface SharedUnitState {
+  head?: { seq: number; hash: string };
+  deltas: CountDeltas;
+}
+
+export function* unitOfWork(
+  db: QueryDb,
+  t: Tables,
+  unit: UnitOfWork,
+  opts: UnitOfWorkOptions,
+  shared?: SharedUnitState,
+): StepGen<CommitResult> {
   const fast = opts.fast ?? {};
   const result: CommitResult = { revokedCount: 0, crlNumber: null, krlVersions: {}, audit: [] };
   const C = t.certificates;
-  const deltas = new CountDeltas();
+  const deltas = shared?.deltas ?? new CountDeltas();
 
   if (unit.insertCa?.length) yield* exec(db.insert(t.certificateAuthorities).values(unit.insertCa));
   for (const u of unit.updateCa ?? []) {
@@ -388,7 +404,8 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
     deltas.dropCas(unit.deleteCas);
     yield* exec(db.delete(t.certificateAuthorities).where(inArray(t.certificateAuthorities.id, unit.deleteCas)));
   }
-  yield* applyCountDeltas(db, t, deltas, fast);
+  // several units in one transaction: the caller applies the deltas of all of them after the last
+  if (!shared) yield* applyCountDeltas(db, t, deltas, fast);
 
   const R = t.certificateRequests;
   if (unit.insertRequests?.length) yield* exec(db.insert(R).values(unit.insertRequests));
@@ -495,12 +512,16 @@ export function* unitOfWork(db: QueryDb, t: Tables, unit: UnitOfWork, opts: Unit
 
   if (unit.audit?.length) {
     const A = t.auditEvents;
-    const [head] = fast.auditHead
-      ? ((yield fast.auditHead()) as { seq: number; hash: string }[])
-      : yield* rows<{ seq: number; hash: string }>(
-          db.select({ seq: A.seq, hash: A.hash }).from(A).orderBy(desc(A.seq)).limit(1),
-        );
+    const [head] = shared?.head
+      ? [shared.head]
+      : fast.auditHead
+        ? ((yield fast.auditHead()) as { seq: number; hash: string }[])
+        : yield* rows<{ seq: number; hash: string }>(
+            db.select({ seq: A.seq, hash: A.hash }).from(A).orderBy(desc(A.seq)).limit(1),
+          );
     const auditRows = buildAuditRows(head ? { seq: Number(head.seq), hash: head.hash } : undefined, unit.audit);
+    const last = auditRows[auditRows.length - 1]!;
+    if (shared) shared.head = { seq: last.seq, hash: last.hash };
     if (fast.insertAuditEvent) {
       for (const row of auditRows) yield fast.insertAuditEvent(row);
     } else {

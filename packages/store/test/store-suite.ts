@@ -1055,6 +1055,32 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       ]);
     });
 
+    it('commits units submitted together in order; a failing unit fails alone; counters exact', async () => {
+      const store = await newStore();
+      const cas = [makeCa(), makeCa()];
+      const taken = makeCert(cas[0]!.id);
+      await store.commit({ insertCa: cas, insertCertificates: [taken], audit: [makeEvent()] });
+      const certs = Array.from({ length: 12 }, (_, i) =>
+        i === 6
+          ? makeCert(cas[0]!.id, { serialHex: taken.serialHex })
+          : makeCert(cas[i % 2]!.id, { profile: i % 3 ? 'tls-server' : 'tls-client' }),
+      );
+      const settled = await Promise.allSettled(
+        certs.map((c, i) =>
+          store.commit({
+            insertCertificates: [c],
+            audit: [makeEvent({ action: 'certificate.issued', target: c.id, details: { i } })],
+          }),
+        ),
+      );
+      expect(settled[6]).toMatchObject({ status: 'rejected', reason: { code: 'certificate.serial_taken' } });
+      const seqs = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value.audit[0]!.seq] : []));
+      expect(seqs).toEqual(Array.from({ length: 11 }, (_, i) => i + 2));
+      expect(await store.audit.verify()).toMatchObject({ ok: true, count: 12 });
+      expect((await store.certificates.countByStatus()).active).toBe(12);
+      await expectExactCounters(store, 'after a batch with a failing unit');
+    });
+
     it('keeps counters exact under concurrent issuance, revocation, revoke-all from two store instances', async () => {
       const a = await newStore();
       const b = await newStore({ sameDb: true });
