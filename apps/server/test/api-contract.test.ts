@@ -20,7 +20,14 @@ import {
   restPathParams,
   type RestTwinName,
 } from '@pkim/contract';
-import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import {
+  ACTORS,
+  type AuthorityFixture,
+  createIssuingCa,
+  createRootCa,
+  listen,
+  openAuthorityFixture,
+} from './server-test-support';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { runPkimAsync, type CliResult } from '../../../tests/support/cli-runner';
 import { opensslVerify } from '../../../tests/support/verifiers';
@@ -127,15 +134,9 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
   beforeAll(async () => {
     fx = await openAuthorityFixture();
     const a = fx.authority;
-    const root = await a.cas.create(
-      { name: 'contract-root', subject: 'CN=Contract Root', keyType: 'ec-p256' },
-      ACTORS.admin,
-    );
-    rootPem = root.certificatePem!;
-    await a.cas.create(
-      { name: 'contract-issuing', subject: 'CN=Contract Issuing', keyType: 'ec-p256', parentId: root.ca.id },
-      ACTORS.admin,
-    );
+    const root = await createRootCa(a, 'contract-root');
+    rootPem = root.pem;
+    await createIssuingCa(a, root, 'contract-issuing');
     token = (await a.auth.createToken({ name: 'contract', role: 'admin' }, ACTORS.admin)).token;
     await a.auth.createUser(
       { username: 'contract-login', password: 'contract-password-1', role: 'auditor' },

@@ -8,7 +8,7 @@ import { buildServer, serverOptionsFromEnv, startBackgroundJobs, startServer } f
 import { BACKGROUND_JOB_NAMES, parseJobsIntervalMs, type BackgroundJobName } from '../src/background-jobs';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { eventually, expectPkiError } from '../../../tests/support/test-kit';
-import { ACTORS, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { ACTORS, type AuthorityFixture, createRootCa, openAuthorityFixture } from './server-test-support';
 import { internalsOf } from '@pkim/authority/internals';
 
 interface JobMetrics {
@@ -66,13 +66,10 @@ describe('background jobs on SQLite', () => {
   });
 
   it('runs the jobs every interval (the only instance leads them all) and marks expired certificates', async () => {
-    const ca = await fx.authority.cas.create(
-      { name: 'jobs-root', subject: { commonName: 'Jobs Root CA' }, keyType: 'ec-p256' },
-      ACTORS.admin,
-    );
+    const ca = await createRootCa(fx.authority, 'jobs-root');
     const issued = await fx.authority.issuance.issueWithKey(
       {
-        caId: ca.ca.id,
+        caId: ca.id,
         profile: 'tls-server',
         subject: { commonName: 'short.example.test' },
         sans: { dns: ['short.example.test'] },

@@ -9,7 +9,14 @@ import { unzipSync } from 'fflate';
 import { buildServer } from '@pkim/server';
 import type { Authority } from '@pkim/authority';
 import type { BulkJobDto } from '@pkim/contract';
-import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import {
+  ACTORS,
+  type AuthorityFixture,
+  createIssuingCa,
+  createRootCa,
+  listen,
+  openAuthorityFixture,
+} from './server-test-support';
 import { openssl } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslOcspUrl, opensslVerify } from '../../../tests/support/verifiers';
 
@@ -86,16 +93,9 @@ describe('bulk jobs over HTTP (REST and tRPC)', { timeout: 180_000 }, () => {
     // the row limit is a setting (PKIM_BULK_MAX_ROWS, default 2000): 50 here
     fx = await openAuthorityFixture({ env: { PKIM_BULK_MAX_ROWS: '50' } });
     authority = fx.authority;
-    const root = await authority.cas.create(
-      { name: 'bk-root', subject: { commonName: 'Bulk HTTP Root' }, keyType: 'ec-p256' },
-      ACTORS.admin,
-    );
-    const issuing = await authority.cas.create(
-      { name: 'bk-issuing', subject: { commonName: 'Bulk HTTP Issuing' }, keyType: 'ec-p256', parentId: root.ca.id },
-      ACTORS.admin,
-    );
-    rootPem = root.certificatePem!;
-    issuingPem = issuing.certificatePem!;
+    const root = await createRootCa(authority, 'bk-root');
+    rootPem = root.pem;
+    issuingPem = (await createIssuingCa(authority, root, 'bk-issuing')).pem;
     const created = await authority.auth.createToken({ name: 'bk-operator', role: 'operator' }, ACTORS.admin);
     token = created.token;
     tokenId = created.id;

@@ -15,7 +15,7 @@ import { startPostgres, type TestPostgres } from '../../../tests/support/postgre
 import { openssl, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { startPkimServer } from '../../../tests/support/remote-server';
-import { ACTORS, listen, silent } from './server-test-support';
+import { ACTORS, createIssuingCa, createRootCa, listen, silent } from './server-test-support';
 
 const MASTER_KEY = Buffer.alloc(32, 9).toString('base64');
 const PASSWORD = 'instances keys password';
@@ -89,16 +89,9 @@ describe('bulk jobs across server instances on one PostgreSQL database', { timeo
     url = await cluster.createDatabase('bulkjobs');
     const a = await open();
     await open(true);
-    const root = await a.authority.cas.create(
-      { name: 'mi-root', subject: { commonName: 'Instances Root' }, keyType: 'ec-p256' },
-      ACTORS.admin,
-    );
-    const issuing = await a.authority.cas.create(
-      { name: 'mi-issuing', subject: { commonName: 'Instances Issuing' }, keyType: 'ec-p256', parentId: root.ca.id },
-      ACTORS.admin,
-    );
-    rootPem = root.certificatePem!;
-    issuingPem = issuing.certificatePem!;
+    const root = await createRootCa(a.authority, 'mi-root');
+    rootPem = root.pem;
+    issuingPem = (await createIssuingCa(a.authority, root, 'mi-issuing')).pem;
     token = (await a.authority.auth.createToken({ name: 'mi-operator', role: 'operator' }, ACTORS.admin)).token;
   }, 120_000);
 

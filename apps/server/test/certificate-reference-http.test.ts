@@ -8,11 +8,12 @@ import type { IssuedCertificate } from '@pkim/authority';
 import { fromPem, parseCertificate } from '@pkim/core';
 import {
   ACTORS,
+  type AuthorityFixture,
   callerFor,
+  createRootCa,
   listen,
   openAuthorityFixture,
   trpcError,
-  type AuthorityFixture,
 } from './server-test-support';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
 
@@ -34,11 +35,7 @@ describe('certificate references and search over REST and tRPC', () => {
     fx = await openAuthorityFixture();
     const { authority } = fx;
     // a CA name with dots: /crl/<name>.crl and /aia/<name>.crt take everything before the last dot as the name
-    const root = await authority.cas.create(
-      { name: 'pki.example', subject: 'CN=Ref HTTP Root', keyType: 'ec-p256' },
-      ACTORS.admin,
-    );
-    rootPem = root.certificatePem!;
+    rootPem = (await createRootCa(authority, 'pki.example', { subject: 'CN=Ref HTTP Root' })).pem;
     web = await authority.issuance.issueWithKey(
       {
         caId: 'pki.example',

@@ -8,7 +8,7 @@ import type { Authority } from '@pkim/authority';
 import { buildServer } from '@pkim/server';
 import { toPem } from '@pkim/core';
 import { crlVerifyAll, opensslText, opensslVerify } from '../../../tests/support/verifiers';
-import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { ACTORS, type AuthorityFixture, createRootCa, listen, openAuthorityFixture } from './server-test-support';
 
 const DAY = 86_400_000;
 
@@ -27,12 +27,7 @@ describe('CRL partitions by notAfter window', () => {
       env: { PKIM_CRL_PARTITION_ABOVE: '2', PKIM_CRL_PARTITION_DAYS: '1' },
     });
     authority = fx.authority;
-    const root = await authority.cas.create(
-      { name: 'part-root', subject: { commonName: 'Partition Root' }, keyType: 'ec-p256' },
-      ACTORS.admin,
-    );
-    caId = root.ca.id;
-    rootPem = root.certificatePem!;
+    ({ id: caId, pem: rootPem } = await createRootCa(authority, 'part-root'));
     for (const days of [20, 20, 10, 40]) {
       const cn = `p${leaves.length}.example.test`;
       const issued = await authority.issuance.issueWithKey(

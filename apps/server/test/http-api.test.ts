@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { fixedClock } from '@pkim/shared';
 import { buildServer } from '@pkim/server';
 import type { Authority } from '@pkim/authority';
-import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { ACTORS, type AuthorityFixture, createRootCa, listen, openAuthorityFixture } from './server-test-support';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { internalsOf } from '@pkim/authority/internals';
@@ -43,12 +43,7 @@ describe('REST and tRPC over real HTTP', () => {
     const boot = await authority.auth.ensureBootstrapAdmin();
     if (!boot.created) throw new Error('expected a bootstrap admin');
     adminPassword = boot.password;
-    const root = await authority.cas.create(
-      { name: 'http-root', subject: { commonName: 'HTTP Root CA' }, keyType: 'ec-p256' },
-      ACTORS.admin,
-    );
-    caId = root.ca.id;
-    rootPem = root.certificatePem!;
+    ({ id: caId, pem: rootPem } = await createRootCa(authority, 'http-root'));
     token = (await authority.auth.createToken({ name: 'http-test', role: 'admin' }, ACTORS.admin)).token;
     app = await buildServer(authority, { logger: false, backgroundJobs: false });
     base = await listen(app);

@@ -11,7 +11,7 @@ import { inventoryRecordSchema } from '@pkim/contract';
 import { buildServer } from '@pkim/server';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { ACTORS, type AuthorityFixture, createRootCa, listen, openAuthorityFixture } from './server-test-support';
 
 const DAY = 86_400_000;
 
@@ -30,10 +30,7 @@ describe('GET /api/v1/certificates/export (inventory report)', () => {
   beforeAll(async () => {
     fx = await openAuthorityFixture();
     authority = fx.authority;
-    const root = await authority.cas.create(
-      { name: 'inv-root', subject: { commonName: 'Inventory HTTP Root' }, keyType: 'ec-p256' },
-      ACTORS.admin,
-    );
+    const root = await createRootCa(authority, 'inv-root');
     for (const [i, cn] of ['one.example.com', 'two.example.com', 'three.example.net'].entries()) {
       const r = await authority.issuance.issueWithKey(
         {
@@ -46,7 +43,7 @@ describe('GET /api/v1/certificates/export (inventory report)', () => {
         },
         ACTORS.admin,
       );
-      expect(opensslVerify({ leafPem: r.certificatePem, rootPem: root.certificatePem! }).ok).toBe(true);
+      expect(opensslVerify({ leafPem: r.certificatePem, rootPem: root.pem }).ok).toBe(true);
       if (i === 1) await authority.certificates.revoke(r.certificate.id, 'superseded', ACTORS.admin);
     }
     adminToken = (await authority.auth.createToken({ name: 'inv-admin', role: 'admin' }, ACTORS.admin)).token;
@@ -67,7 +64,7 @@ describe('GET /api/v1/certificates/export (inventory report)', () => {
     expect(submitted.status).toBe(201);
     const approved = await authority.requests.approve(((await submitted.json()) as { id: string }).id, ACTORS.admin);
     requesterCertId = approved.issued.certificate.id;
-    expect(opensslVerify({ leafPem: approved.issued.certificatePem, rootPem: root.certificatePem! }).ok).toBe(true);
+    expect(opensslVerify({ leafPem: approved.issued.certificatePem, rootPem: root.pem }).ok).toBe(true);
   });
   afterAll(async () => {
     await app?.close();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '@pkim/server';
 import type { Authority } from '@pkim/authority';
-import { ACTORS, callerFor, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { ACTORS, type AuthorityFixture, callerFor, createRootCa, openAuthorityFixture } from './server-test-support';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,10 +24,7 @@ describe('everyday certificate work over REST and tRPC (exports)', () => {
   beforeAll(async () => {
     fx = await openAuthorityFixture();
     authority = fx.authority;
-    await authority.cas.create(
-      { name: 'lc-root', subject: { commonName: 'LC Root' }, keyType: 'ec-p256' },
-      ACTORS.admin,
-    );
+    await createRootCa(authority, 'lc-root');
     const issued = await authority.issuance.issueWithKey(
       {
         caId: 'lc-root',

@@ -3,7 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '@pkim/server';
-import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import {
+  ACTORS,
+  type AuthorityFixture,
+  createIssuingCa,
+  createRootCa,
+  listen,
+  openAuthorityFixture,
+} from './server-test-support';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 
@@ -39,13 +46,9 @@ describe("the requester's loop over REST and tRPC", () => {
   beforeAll(async () => {
     fx = await openAuthorityFixture();
     const a = fx.authority;
-    const root = await a.cas.create({ name: 'loop-root', subject: 'CN=Loop Root', keyType: 'ec-p256' }, ACTORS.admin);
-    const int = await a.cas.create(
-      { name: 'loop-issuing', subject: 'CN=Loop Issuing', keyType: 'ec-p256', parentId: root.ca.id },
-      ACTORS.admin,
-    );
-    rootPem = root.certificatePem!;
-    intPem = int.certificatePem!;
+    const root = await createRootCa(a, 'loop-root');
+    rootPem = root.pem;
+    intPem = (await createIssuingCa(a, root, 'loop-issuing')).pem;
     tokens.rita = (await a.auth.createToken({ name: 'rita', role: 'requester' }, ACTORS.admin)).token;
     tokens.otto = (await a.auth.createToken({ name: 'otto', role: 'requester' }, ACTORS.admin)).token;
     tokens.oscar = (await a.auth.createToken({ name: 'oscar', role: 'operator' }, ACTORS.admin)).token;

@@ -8,7 +8,15 @@ import type { FastifyInstance } from 'fastify';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { appRouter, buildServer } from '@pkim/server';
 import { REST_EXCLUDED, REST_TWINS, restCallFor } from '@pkim/contract';
-import { ACTORS, callerFor, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import {
+  ACTORS,
+  type AuthorityFixture,
+  callerFor,
+  createIssuingCa,
+  createRootCa,
+  listen,
+  openAuthorityFixture,
+} from './server-test-support';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 
@@ -61,11 +69,7 @@ describe('REST twins of the tRPC procedures and the API documentation', () => {
   beforeAll(async () => {
     fx = await openAuthorityFixture();
     const a = fx.authority;
-    const root = await a.cas.create({ name: 'twin-root', subject: 'CN=Twin Root', keyType: 'ec-p256' }, ACTORS.admin);
-    await a.cas.create(
-      { name: 'twin-issuing', subject: 'CN=Twin Issuing', keyType: 'ec-p256', parentId: root.ca.id },
-      ACTORS.admin,
-    );
+    await createIssuingCa(a, await createRootCa(a, 'twin-root'), 'twin-issuing');
     token = (await a.auth.createToken({ name: 'twin-admin', role: 'admin' }, ACTORS.admin)).token;
     app = await buildServer(a, { logger: false, backgroundJobs: false, rateLimit: false, console: false });
     base = await listen(app);

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { createAuthority, type Actor, type Authority, type AuthorityConfig } from '@pkim/authority';
 import { appRouter, createTrpcContext } from '@pkim/server';
 import { tempDir } from '../../../tests/support/openssl-tools';
+import * as caKit from '../../../tests/support/ca-kit';
 
 export const silent = pino({ level: 'silent' });
 
@@ -17,6 +18,17 @@ export const ACTORS = {
   requester: { id: 'usr_req0', name: 'rita', role: 'requester' },
 } satisfies Record<string, Actor>;
 export type RoleName = keyof typeof ACTORS;
+
+/** tests/support/ca-kit's root CA (CN = the name, EC P-256, verified by openssl), created by ACTORS.admin. */
+export const createRootCa = (authority: Authority, name: string, opts: caKit.TestCaOptions = {}) =>
+  caKit.createRootCa(authority, name, { actor: ACTORS.admin, ...opts });
+/** tests/support/ca-kit's issuing CA below `parent` (verified by openssl), created by ACTORS.admin. */
+export const createIssuingCa = (
+  authority: Authority,
+  parent: caKit.TestCa,
+  name: string,
+  opts: Parameters<typeof caKit.createIssuingCa>[3] = {},
+) => caKit.createIssuingCa(authority, parent, name, { actor: ACTORS.admin, ...opts });
 export const ROLES = Object.keys(ACTORS) as RoleName[];
 
 export interface AuthorityFixture {
