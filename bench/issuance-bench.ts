@@ -2,11 +2,13 @@
 //  (1) crypto floor: only the mandatory node:crypto operations per certificate —
 //      verify the CSR signature (importing its key), sign the certificate, verify the result;
 //  (2) core: decode CSR + plan + lint + encode + sign + assemble (no persistence);
+//  (2b) worker jobs: the `csr` and `certificate` jobs a worker thread runs per certificate (compute-jobs.ts), here
+//      in-process: what the workers spend per certificate, without the thread messages;
 //  (3) full service: CSR → policy → lint → sign → verify → persist certificate + audit on SQLite,
 //      one at a time and with 16 in flight. Prints a markdown table and the ratio full/floor.
-//  For the full-service rows it also prints the CPU per certificate: of the main thread (Linux: /proc/self/task, the
-//  thread that runs the store's group commit and everything between the transports and the workers) and of the whole
-//  process (every thread).
+//  For the floor, worker-job and full-service rows it also prints the CPU per certificate: of the main thread (Linux:
+//  /proc/self/task, the thread that runs the store's group commit and everything between the transports and the
+//  workers) and of the whole process (every thread).
 //  env: BENCH_SECONDS (default 3), PKIM_WORKERS (worker threads of the authority; unset = in-process)
 import { createPrivateKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,8 +29,10 @@ import {
   resolveProfile,
   parseDn,
   toPem,
+  type DecodedCsr,
 } from '@pkim/core';
 import { createAuthority } from '@pkim/authority';
+import { runJob } from '../packages/authority/src/compute/compute-jobs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const admin = { id: 'bench', role: 'admin' as const };
@@ -126,14 +130,17 @@ const csrParts = csrs.map((c) => {
   };
 });
 const tbsSample = csrs[0]!.der; // a few hundred bytes, like a TBSCertificate
-const floor = await timeLoop((i) => {
-  const p = csrParts[i % csrParts.length]!;
-  // verify the CSR signature (importing the requester's key is part of it)
-  if (!verify('sha256', p.info, { key: Buffer.from(p.spki), format: 'der', type: 'spki' }, p.signature))
-    throw new Error('CSR verify failed');
-  const sig = sign('sha256', tbsSample, ca.privateKey);
-  if (!verify('sha256', tbsSample, ca.publicKey, sig)) throw new Error('floor verify failed');
-});
+const floorRun = await withCpu(() =>
+  countLoop((i) => {
+    const p = csrParts[i % csrParts.length]!;
+    // verify the CSR signature (importing the requester's key is part of it)
+    if (!verify('sha256', p.info, { key: Buffer.from(p.spki), format: 'der', type: 'spki' }, p.signature))
+      throw new Error('CSR verify failed');
+    const sig = sign('sha256', tbsSample, ca.privateKey);
+    if (!verify('sha256', tbsSample, ca.publicKey, sig)) throw new Error('floor verify failed');
+  }),
+);
+const floor = floorRun.rate;
 
 // (2) core build + sign
 const caKey: KeyObject = createPrivateKey(ca.privateKey.export({ type: 'pkcs8', format: 'pem' }));
@@ -169,6 +176,27 @@ const core = await timeLoop(async (i) => {
   await issueCertificate(plan, (d) => new Uint8Array(sign('sha256', d, caKey)));
 });
 
+// (2b) the two jobs a worker thread runs per certificate, as it runs them (compute-jobs.ts), on this thread
+const jobKey = { uri: 'bench:ca', keyType: 'ec-p256' as const, publicKey: caSpki };
+const lent = () => Promise.resolve(caKey);
+const jobs = await withCpu(() =>
+  countLoop(async (i) => {
+    const c = (await runJob({ kind: 'csr', csr: csrs[i % csrs.length]!.pem }, lent)) as DecodedCsr;
+    const input = {
+      profile: leafProfile,
+      subject: c.subject,
+      sans: c.sans,
+      publicKey: c.publicKey,
+      issuer: { certificateDer: rootDer, keyType: 'ec-p256' as const },
+      serial: generateSerial(),
+      notBefore: now - 60_000,
+      notAfter: now + 90 * 86_400_000,
+    };
+    // what a worker gets is a structured clone of what the main thread posted
+    await runJob({ kind: 'certificate', input: structuredClone(input), now, key: jobKey, what: 'bench' }, lent);
+  }),
+);
+
 // (3) full service on SQLite
 const dir = mkdtempSync(join(tmpdir(), 'pkim-bench-'));
 // PKIM_WORKERS: worker threads for the CPU-bound steps, as `pkim serve` has them (unset: in-process, like the CLI)
@@ -200,8 +228,9 @@ if (!verified.ok) throw new Error('audit chain broken after the bench');
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const rows: [string, number, CpuPerCert?][] = [
-  ['crypto floor (verify CSR + sign + verify, node:crypto)', floor],
+  ['crypto floor (verify CSR + sign + verify, node:crypto)', floor, floorRun.cpu],
   ['core: decode CSR + plan + lint + encode + sign', core],
+  ['worker jobs in-process: csr + certificate (compute-jobs.ts)', jobs.rate, jobs.cpu],
   ['full service, SQLite, 1 at a time', full1.rate, full1.cpu],
   ['full service, SQLite, 16 in flight', full16.rate, full16.cpu],
 ];

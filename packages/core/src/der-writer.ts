@@ -32,11 +32,16 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
 export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
   let len = 0;
   for (const p of parts) len += p.length;
-  const lb = lengthBytes(len);
-  const out = new Uint8Array(1 + lb.length + len);
+  // the header is written in place (no separate length array: this runs a few dozen times per certificate)
+  const lenBytes = len < 0x80 ? 0 : len < 0x100 ? 1 : len < 0x10000 ? 2 : len < 0x1000000 ? 3 : 4;
+  const out = new Uint8Array(2 + lenBytes + len);
   out[0] = tag;
-  out.set(lb, 1);
-  let o = 1 + lb.length;
+  if (lenBytes === 0) out[1] = len;
+  else {
+    out[1] = 0x80 | lenBytes;
+    for (let i = 0; i < lenBytes; i++) out[1 + lenBytes - i] = (len / 2 ** (8 * i)) & 0xff;
+  }
+  let o = 2 + lenBytes;
   for (const p of parts) {
     out.set(p, o);
     o += p.length;
