@@ -237,14 +237,32 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('application/ocsp-response');
     expect(Number(/max-age=(\d+)/.exec(r.headers.get('cache-control') ?? '')?.[1])).toBeLessThanOrEqual(5);
+    const der = new Uint8Array(await r.arrayBuffer());
     const check = opensslOcspCheck({
-      responseDer: new Uint8Array(await r.arrayBuffer()),
+      responseDer: der,
       issuerPem: intPem,
       caFilePem: `${rootPem}\n${intPem}`,
       leafPem: leaf.certificate,
     });
     expect(check.ok).toBe(true);
     expect(check.output).toMatch(/: good/);
+    // RFC 5019 §6.2: Last-Modified = thisUpdate, Expires = nextUpdate (as openssl reads them in the response), ETag
+    const gmt = (label: string) => {
+      const m = new RegExp(`${label}: (\\w+) +(\\d+) (\\S+) (\\d+) GMT`).exec(check.output);
+      return m ? new Date(`${m[1]} ${m[2]} ${m[4]} ${m[3]} GMT`).toUTCString() : `no ${label} in ${check.output}`;
+    };
+    expect(r.headers.get('last-modified')).toBe(gmt('This Update'));
+    expect(r.headers.get('expires')).toBe(gmt('Next Update'));
+    const etag = r.headers.get('etag');
+    expect(etag).toMatch(/^"[\w-]{27}"$/);
+    const again = await fetch(`${base}/ocsp/${encodeURIComponent(Buffer.from(req).toString('base64'))}`, {
+      headers: { 'if-none-match': etag! },
+    });
+    expect(again.status).toBe(304);
+    // a machine answer: the data headers (nosniff, CORP for clients anywhere), none of the document-only ones
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(r.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+    expect(r.headers.get('origin-agent-cluster')).toBeNull();
   });
 
   it('answers a truncated OCSP request with an OCSP malformedRequest response, and keeps serving', async () => {

@@ -117,7 +117,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   const reuseMs = deps.responseReuseMs ?? 60_000;
   const hashIndex = new Map<string, string>(); // `${alg}:${nameHash}:${keyHash}` → caId
   const indexedFingerprints = new Map<string, string>(); // caId → fingerprint indexed
-  const responses = new Map<string, { der: Uint8Array; producedAt: number }>();
+  const responses = new Map<string, { der: Uint8Array; producedAt: number; validFor: number }>();
   /** the refresh job's walk over certificates without a stored response */
   let walk: { after: { createdAt: number; id: string } | null; startedAt: number } | undefined;
 
@@ -245,7 +245,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   async function respondStored(
     caId: string,
     r: { serialHex: string; certIdDer: Uint8Array; hashAlgorithmOid: string },
-  ): Promise<{ der: Uint8Array; statuses: Status[] } | undefined> {
+  ): Promise<{ der: Uint8Array; statuses: Status[]; thisUpdate: number; nextUpdate: number } | undefined> {
     const found = await store.ocspResponses.lookup(caId, r.serialHex);
     if (!found) return undefined; // not a leaf of this CA: the general path (subordinate CAs, unknown)
     const now = clock.now();
@@ -257,7 +257,12 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
       stored.statusKey === ocspStatusKey(found) &&
       stored.certId === b64(r.certIdDer)
     ) {
-      return { der: Buffer.from(stored.der, 'base64'), statuses: [l.status] };
+      return {
+        der: Buffer.from(stored.der, 'base64'),
+        statuses: [l.status],
+        thisUpdate: stored.thisUpdate,
+        nextUpdate: stored.nextUpdate,
+      };
     }
     const ctx = await contexts.load(caId);
     const validFor = await validityOf(caId);
@@ -265,7 +270,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     // kept for the next request (only the CertID form the refresh job signs: SHA-1)
     if (r.hashAlgorithmOid === SHA1_OID)
       await store.ocspResponses.put([storedRow(found, r.certIdDer, der, now, validFor)]);
-    return { der, statuses: [l.status] };
+    return { der, statuses: [l.status], thisUpdate: now, nextUpdate: now + validFor };
   }
 
   /** signs and stores the responses of these certificates now (a revocation re-signs only its certificate's) */
@@ -333,14 +338,15 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
             : undefined;
         if (cacheKey) {
           const hit = responses.get(cacheKey);
-          if (hit && now - hit.producedAt < reuseMs) return { der: hit.der, statuses };
+          if (hit && now - hit.producedAt < reuseMs)
+            return { der: hit.der, statuses, thisUpdate: hit.producedAt, nextUpdate: hit.producedAt + hit.validFor };
         }
         const der = await sign(ctx, items, now, validFor, parsed.nonce);
         if (cacheKey) {
           if (responses.size > 10_000) responses.clear();
-          responses.set(cacheKey, { der, producedAt: now });
+          responses.set(cacheKey, { der, producedAt: now, validFor });
         }
-        return { der, statuses };
+        return { der, statuses, thisUpdate: now, nextUpdate: now + validFor };
       } catch (e) {
         logger.error({ err: (e as Error).message }, 'OCSP responder failed');
         return { der: ocspErrorResponse('internalError'), statuses: [], errorStatus: 'internalError' };

@@ -277,7 +277,14 @@ export interface OcspService {
   respond(
     requestDer: Uint8Array,
     options?: OcspRespondOptions,
-  ): Promise<{ der: Uint8Array; statuses: ('good' | 'revoked' | 'unknown')[]; errorStatus?: string }>;
+  ): Promise<{
+    der: Uint8Array;
+    statuses: ('good' | 'revoked' | 'unknown')[];
+    errorStatus?: string;
+    /** thisUpdate/nextUpdate of the answer (ms), for caching headers (RFC 5019 §6.2); absent on error statuses */
+    thisUpdate?: number;
+    nextUpdate?: number;
+  }>;
   /**
    * One run of the leader-only `ocsp-refresh` job: signs again the stored responses that reached their refresh time
    * (drops those of expired certificates), then signs the missing ones of unexpired certificates, at most `budget`

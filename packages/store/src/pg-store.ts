@@ -17,6 +17,7 @@ import { PkiError } from '@pkim/shared';
 import * as schema from './pg-schema';
 import type { CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
 import { createRepositories } from './repositories';
+import { ocspLookupFromArray, ocspLookupSql } from './ocsp-repository';
 import { affectedRows, asQueryDb, tableByName } from './query-db';
 import {
   CountDeltas,
@@ -174,6 +175,18 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   const { db, t } = asQueryDb(pgDb, schema);
   const repos = createRepositories(db, t, 'postgres');
   preparedHotReads(pgDb, repos);
+  // the OCSP responder's read, once per request: a named prepared statement (parsed and planned once per
+  // connection), raw rows (arrays), no Drizzle mapping (docs/ocsp.md)
+  const ocspLookupText = ocspLookupSql('$1', '$2');
+  repos.ocspResponses.lookup = async (caId, serialHex) => {
+    const r = await pool.query<unknown[]>({
+      name: 'pkim_ocsp_lookup',
+      text: ocspLookupText,
+      values: [caId, serialHex.toLowerCase()],
+      rowMode: 'array',
+    });
+    return ocspLookupFromArray(r.rows[0]);
+  };
   const uowOptions: UnitOfWorkOptions = {
     dialect: 'postgres',
     failCommit: options.faultInjection?.failCommit === true,

@@ -24,7 +24,7 @@ import { PkiError } from '@pkim/shared';
 import * as schema from './sqlite-schema';
 import type { AuditEventRow, CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
 import { createRepositories } from './repositories';
-import { ocspLookupQuery, toOcspLookup } from './ocsp-repository';
+import { ocspLookupFromArray, ocspLookupSql } from './ocsp-repository';
 import { tableByName, type QueryDb } from './query-db';
 import {
   CountDeltas,
@@ -204,7 +204,7 @@ function onFirstUse<T>(make: () => T): () => T {
  * query costs ~100 µs per call, more than the SQLite lookup itself. Each is prepared on its first call: a one-shot
  * CLI command (`pkim ca list`) prepares none it does not run (start-up time, docs/benchmarks.md).
  */
-function preparedHotReads(db: QueryDb, repos: ReturnType<typeof createRepositories>): void {
+function preparedHotReads(db: QueryDb, sqlite: Database.Database, repos: ReturnType<typeof createRepositories>): void {
   const CA = schema.certificateAuthorities;
   const C = schema.certificates;
   const T = schema.apiTokens;
@@ -251,11 +251,10 @@ function preparedHotReads(db: QueryDb, repos: ReturnType<typeof createRepositori
       .where(eq(S.tokenHash, sql.placeholder('h')))
       .prepare(),
   );
-  const ocspLookup = onFirstUse(() =>
-    ocspLookupQuery(db, schema, sql.placeholder('caId'), sql.placeholder('serialHex')).prepare(),
-  );
+  // the OCSP responder's read, once per request: raw rows (arrays), no Drizzle mapping (docs/ocsp.md)
+  const ocspLookup = onFirstUse(() => sqlite.prepare<[string, string], unknown[]>(ocspLookupSql('?', '?')).raw(true));
   repos.ocspResponses.lookup = async (caId, serialHex) =>
-    toOcspLookup(ocspLookup().get({ caId, serialHex: serialHex.toLowerCase() }));
+    ocspLookupFromArray(ocspLookup().get(caId, serialHex.toLowerCase()));
   repos.cas.findById = async (id) => caById().get({ id });
   repos.cas.findByName = async (name) => caByName().get({ name });
   repos.certificates.findById = async (id) => certById().get({ id });
@@ -300,7 +299,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   }
   const db = drizzle({ client: sqlite });
   const repos = createRepositories(db, schema, 'sqlite');
-  preparedHotReads(db, repos);
+  preparedHotReads(db, sqlite, repos);
   const uowOptions: UnitOfWorkOptions = {
     dialect: 'sqlite',
     fast: fastSteps(sqlite),

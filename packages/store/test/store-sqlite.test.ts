@@ -19,7 +19,7 @@ import {
   revokedExpiringQuery,
   searchCondition,
 } from '../src/repositories';
-import { ocspLookupQuery } from '../src/ocsp-repository';
+import { ocspLookupQuery, ocspLookupSql } from '../src/ocsp-repository';
 import { defineStoreSuite, type StoreEngine } from './store-suite';
 import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
 
@@ -192,6 +192,17 @@ describe('SQLite store', () => {
         expect(bySerial).not.toMatch(/SCAN certificates/);
         // the OCSP responder's status lookup: the unique index, then the stored response by its primary key —
         // O(1) whatever the number of revoked certificates (issue #12 item 5)
+        const rawPlan = (
+          raw.prepare(`EXPLAIN QUERY PLAN ${ocspLookupSql('?', '?')}`).all('x', 'y') as {
+            detail: string;
+          }[]
+        )
+          .map((r) => r.detail)
+          .join('\n');
+        // the raw statement the SQLite engine runs per request plans like the repository's query
+        expect(rawPlan).toMatch(/SEARCH c USING INDEX certificates_ca_serial_uq \(ca_id=\? AND serial_hex=\?\)/);
+        expect(rawPlan).toMatch(/SEARCH o USING INDEX sqlite_autoindex_ocsp_responses_1 \(certificate_id=\?\)/);
+        expect(rawPlan).not.toMatch(/SCAN/);
         const ocsp = plan(ocspLookupQuery(db, sqliteSchema, cas[0]!.id, 'ab'.repeat(16)));
         expect(ocsp).toMatch(
           /SEARCH certificates USING INDEX certificates_ca_serial_uq \(ca_id=\? AND serial_hex=\?\)/,

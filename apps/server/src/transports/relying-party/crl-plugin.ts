@@ -24,7 +24,12 @@ export const crlPlugin: FastifyPluginAsync<{ authority: Authority; maxAgeSeconds
       throw new PkiError('route.not_found', 'expected /crl/<ca id or name>.crl or /crl/<ca id or name>.pem');
     const caId = ref.startsWith('ca_') ? ref : (await authority.cas.get(ref)).ca.id;
     const crl = await authority.crl.current(caId);
-    const opts = { maxAgeSeconds, nextUpdate: crl.nextUpdate, now: authority.clock.now() };
+    const opts = {
+      maxAgeSeconds,
+      nextUpdate: crl.nextUpdate,
+      lastModified: crl.thisUpdate,
+      now: authority.clock.now(),
+    };
     if (m[2] === 'pem')
       return sendCacheable(request, reply, Buffer.from(toPem(crl.der, 'X509 CRL')), 'application/x-pem-file', opts);
     return sendCacheable(request, reply, crl.der, 'application/pkix-crl', opts);
@@ -36,7 +41,12 @@ export const crlPlugin: FastifyPluginAsync<{ authority: Authority; maxAgeSeconds
     if (!partition || !request.params.ca.startsWith('ca_'))
       throw new PkiError('route.not_found', 'expected /crl/<ca id>/<start>-<end>.crl (a CRL partition)');
     const crl = await authority.crl.current(request.params.ca, partition);
-    const opts = { maxAgeSeconds, nextUpdate: crl.nextUpdate, now: authority.clock.now() };
+    const opts = {
+      maxAgeSeconds,
+      nextUpdate: crl.nextUpdate,
+      lastModified: crl.thisUpdate,
+      now: authority.clock.now(),
+    };
     return sendCacheable(request, reply, crl.der, 'application/pkix-crl', opts);
   });
 

@@ -5,10 +5,18 @@ import { sendCacheable } from './relying-party-cache';
 
 export const OCSP_BODY_LIMIT = 64 * 1024;
 
+/** the headers of an uncached OCSP answer (POST, error statuses), built once */
+const NO_STORE_HEADERS = Object.freeze({
+  'content-type': 'application/ocsp-response',
+  'cache-control': 'no-store',
+});
+
 /**
  * RFC 6960 / RFC 5019 responder transport: `POST /ocsp` (application/ocsp-request, ≤ 64 KiB)
  * and `GET /ocsp/<base64 of the DER request, URL-encoded>`. `authority.ocsp.respond` never
- * throws: undecodable requests become an OCSP `malformedRequest` response.
+ * throws: undecodable requests become an OCSP `malformedRequest` response. A request without nonce for one
+ * certificate is answered with its stored, pre-signed response (docs/ocsp.md): this route does no more than read
+ * the body, count the answer and send the DER with headers built once.
  */
 export const ocspPlugin: FastifyPluginAsync<{
   authority: Authority;
@@ -32,10 +40,7 @@ export const ocspPlugin: FastifyPluginAsync<{
   };
 
   const send = (reply: FastifyReply, der: Uint8Array) =>
-    reply
-      .type('application/ocsp-response')
-      .header('cache-control', 'no-store')
-      .send(Buffer.from(der.buffer, der.byteOffset, der.byteLength));
+    reply.headers(NO_STORE_HEADERS).send(Buffer.from(der.buffer, der.byteOffset, der.byteLength));
 
   app.post('/ocsp', { bodyLimit: OCSP_BODY_LIMIT }, async (request, reply) => {
     const body = request.body as Buffer | undefined;
@@ -54,9 +59,12 @@ export const ocspPlugin: FastifyPluginAsync<{
     if (der.length > OCSP_BODY_LIMIT) der = new Uint8Array();
     const r = await answer(der);
     if (r.errorStatus) return send(reply, r.der);
-    // GET answers are cacheable (RFC 5019), but only briefly: a revocation must show within seconds
+    // GET answers are cacheable (RFC 5019 §6.2: Last-Modified = thisUpdate, Expires = nextUpdate, ETag, max-age not
+    // beyond nextUpdate), but only briefly: a revocation must show within seconds
     return sendCacheable(request, reply, r.der, 'application/ocsp-response', {
       maxAgeSeconds: opts.maxAgeSeconds,
+      nextUpdate: r.nextUpdate,
+      lastModified: r.thisUpdate,
       now: authority.clock.now(),
     });
   });

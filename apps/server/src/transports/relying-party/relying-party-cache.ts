@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
- * Cache headers for CRL/AIA/OCSP GET answers: a short, bounded max-age (never beyond the
- * object's nextUpdate) and a strong ETag so revalidation is a 304. The server itself keeps no
- * copy: freshness after a revocation is the authority's job.
+ * Cache headers for CRL/AIA/OCSP GET answers (RFC 5019 §6.2 for OCSP): a short, bounded max-age (never beyond the
+ * object's nextUpdate), `Expires` = nextUpdate, `Last-Modified` = thisUpdate, and a strong ETag so revalidation is
+ * a 304. The server itself keeps no copy: freshness after a revocation is the authority's job.
  */
 export function etagOf(der: Uint8Array): string {
   return `"${createHash('sha256').update(der).digest('base64url').slice(0, 27)}"`;
@@ -15,14 +15,19 @@ export function sendCacheable(
   reply: FastifyReply,
   body: Uint8Array,
   contentType: string,
-  opts: { maxAgeSeconds: number; nextUpdate?: number; now: number },
+  opts: { maxAgeSeconds: number; nextUpdate?: number; lastModified?: number; now: number },
 ): FastifyReply {
   const etag = etagOf(body);
   let maxAge = opts.maxAgeSeconds;
   if (opts.nextUpdate !== undefined)
     maxAge = Math.max(0, Math.min(maxAge, Math.floor((opts.nextUpdate - opts.now) / 1000)));
-  reply.header('cache-control', `public, max-age=${maxAge}, no-transform`).header('etag', etag);
-  if (opts.nextUpdate !== undefined) reply.header('expires', new Date(opts.nextUpdate).toUTCString());
+  const headers: Record<string, string> = {
+    'cache-control': `public, max-age=${maxAge}, no-transform`,
+    etag,
+  };
+  if (opts.nextUpdate !== undefined) headers.expires = new Date(opts.nextUpdate).toUTCString();
+  if (opts.lastModified !== undefined) headers['last-modified'] = new Date(opts.lastModified).toUTCString();
+  reply.headers(headers);
   const inm = request.headers['if-none-match'];
   if (
     typeof inm === 'string' &&
