@@ -10,7 +10,7 @@
  *
  *   env: BENCH_N=400 (requests per round) BENCH_ROUNDS=3 BENCH_RATE_LIMIT=0 (API budget off; default on, very high)
  *        BENCH_PROFILE_HTTP=<n> (only n requests over HTTP, then exit: run under `node --import tsx --cpu-prof`),
- *        BENCH_PROFILE_NOOP=1 (those to the no-op route)
+ *        BENCH_PROFILE_NOOP=1 (those to the no-op route), BENCH_PROFILE_VAULT=1 (to the Vault `sign` route)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -112,12 +112,11 @@ try {
   sample.dto = lastDto;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1/cas/${root.ca.id}/sign`;
-  // the same request naming a CA that does not exist: every hook, auth, body parsing, the error handler, no issuance
   const urlNoop = url.replace(/\/api\/v1\/.*/, '/bench/noop');
   /** CPU of this process (the server) per request while another process sends `n` requests */
-  const cpuPerHttp = async (n: number, target = url, status = 2) => {
+  const cpuPerHttp = async (n: number, target = url, status = 2, h: Record<string, string> = headers, b = body) => {
     const start = process.cpuUsage();
-    await autocannon(target, headers, body, n, status);
+    await autocannon(target, h, b, n, status);
     const d = process.cpuUsage(start);
     return (d.user + d.system) / n;
   };
@@ -128,6 +127,27 @@ try {
     // only the HTTP path, for `node --cpu-prof`
     const n = Number(process.env.BENCH_PROFILE_HTTP);
     const noop = process.env.BENCH_PROFILE_NOOP === '1';
+    if (process.env.BENCH_PROFILE_VAULT === '1') {
+      // the Vault `sign` route (as bench:http drives it)
+      await authority.vault.mounts.mount({ path: 'pki', ca: root.ca.id, maxLeaseTtl: '87600h' }, SYSTEM_ACTOR);
+      const vaultHeaders = { 'x-vault-token': token, 'content-type': 'application/json' };
+      const base = url.replace(/\/api\/v1\/.*/, '');
+      const role = await fetch(`${base}/v1/pki/roles/web`, {
+        method: 'POST',
+        headers: vaultHeaders,
+        body: JSON.stringify({
+          ...{ allowed_domains: 'example.test', allow_subdomains: true, max_ttl: '720h' },
+          ...{ key_type: 'ec', key_bits: 256 },
+        }),
+      });
+      if (!role.ok) throw new Error(`Vault role: ${role.status}`);
+      const vaultBody = JSON.stringify({ csr, common_name: 'bench.example.test', ttl: '720h' });
+      await cpuPerHttp(200, `${base}/v1/pki/sign/web`, 2, vaultHeaders, vaultBody);
+      console.log(
+        `Vault sign: ${Math.round(await cpuPerHttp(n, `${base}/v1/pki/sign/web`, 2, vaultHeaders, vaultBody))} µs`,
+      );
+      process.exit(0);
+    }
     console.log(`HTTP only: ${Math.round(await cpuPerHttp(n, noop ? urlNoop : url))} µs`);
     process.exit(0);
   }
