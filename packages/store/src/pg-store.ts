@@ -120,23 +120,75 @@ async function runAsync<T>(gen: Generator<SqlStep, T, unknown>): Promise<T> {
   return r.value;
 }
 
+interface LookupWaiter<R> {
+  resolve: (row: R | undefined) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * One prepared lookup by a unique key, with its calls grouped the way commits are: the first call is sent at once;
+ * calls made while it is in flight wait for the next query, which asks for all their keys together
+ * (`key = any($1)`). A query is sent only after each of its callers called, so every caller still sees everything
+ * committed before its call — a CA revoked or disabled, a token deleted by another process is seen by the next
+ * request exactly as with one query per call — while concurrent requests (32 issuances in flight all reading their
+ * CA) cost one round trip instead of one each.
+ */
+export function groupedLookup<R>(
+  query: (keys: string[]) => Promise<R[]>,
+  keyOf: (row: R) => string,
+): (key: string) => Promise<R | undefined> {
+  let waiting = new Map<string, LookupWaiter<R>[]>();
+  let inFlight = false;
+  const run = async (): Promise<void> => {
+    inFlight = true;
+    try {
+      while (waiting.size) {
+        const group = waiting;
+        waiting = new Map();
+        try {
+          const rows = await query([...group.keys()]);
+          const byKey = new Map(rows.map((r) => [keyOf(r), r]));
+          for (const [key, ws] of group) {
+            const row = byKey.get(key);
+            // callers of one key each get their own object (shallow copy), as with one query per call
+            ws.forEach((w, i) => w.resolve(i === 0 || row === undefined ? row : { ...row }));
+          }
+        } catch (e) {
+          for (const ws of group.values()) for (const w of ws) w.reject(e);
+        }
+      }
+    } finally {
+      inFlight = false;
+    }
+  };
+  return (key) =>
+    new Promise<R | undefined>((resolve, reject) => {
+      const ws = waiting.get(key);
+      if (ws) ws.push({ resolve, reject });
+      else waiting.set(key, [{ resolve, reject }]);
+      if (!inFlight) void run();
+    });
+}
+
 /**
  * Hot-path lookups (issuance, authentication) as named prepared statements: built once (Drizzle's query
  * building costs ~100 µs a call) and parsed once per connection by PostgreSQL. Same answers as the repositories.
+ * The lookups every request makes (its CA, its token or session) are grouped (groupedLookup).
  */
 function preparedHotReads(pgDb: NodePgDatabase<typeof schema>, repos: ReturnType<typeof createRepositories>): void {
   const CA = schema.certificateAuthorities;
   const C = schema.certificates;
+  const keys = sql.placeholder('keys');
   const caById = pgDb
     .select()
     .from(CA)
-    .where(eq(CA.id, sql.placeholder('k')))
-    .prepare('pkim_ca_by_id');
+    .where(sql`${CA.id} = any(${keys}::text[])`)
+    .prepare('pkim_cas_by_id');
   const caByName = pgDb
     .select()
     .from(CA)
-    .where(eq(CA.name, sql.placeholder('k')))
-    .prepare('pkim_ca_by_name');
+    .where(sql`${CA.name} = any(${keys}::text[])`)
+    .prepare('pkim_cas_by_name');
   const certById = pgDb
     .select()
     .from(C)
@@ -144,23 +196,35 @@ function preparedHotReads(pgDb: NodePgDatabase<typeof schema>, repos: ReturnType
     .prepare('pkim_cert_by_id');
   const serial = and(eq(C.caId, sql.placeholder('caId')), eq(C.serialHex, sql.placeholder('serialHex')));
   const certBySerial = pgDb.select().from(C).where(serial).prepare('pkim_cert_by_serial');
-  const tokenByHash = pgDb
+  const tokensByHash = pgDb
     .select()
     .from(schema.apiTokens)
-    .where(eq(schema.apiTokens.tokenHash, sql.placeholder('h')))
-    .prepare('pkim_token_by_hash');
-  const sessionByHash = pgDb
+    .where(sql`${schema.apiTokens.tokenHash} = any(${keys}::text[])`)
+    .prepare('pkim_tokens_by_hash');
+  const sessionsByHash = pgDb
     .select()
     .from(schema.sessions)
-    .where(eq(schema.sessions.tokenHash, sql.placeholder('h')))
-    .prepare('pkim_session_by_hash');
-  repos.cas.findById = async (id) => (await caById.execute({ k: id }))[0];
-  repos.cas.findByName = async (name) => (await caByName.execute({ k: name }))[0];
+    .where(sql`${schema.sessions.tokenHash} = any(${keys}::text[])`)
+    .prepare('pkim_sessions_by_hash');
+  repos.cas.findById = groupedLookup(
+    (k) => caById.execute({ keys: k }),
+    (r) => r.id,
+  );
+  repos.cas.findByName = groupedLookup(
+    (k) => caByName.execute({ keys: k }),
+    (r) => r.name,
+  );
   repos.certificates.findById = async (id) => (await certById.execute({ id }))[0];
   repos.certificates.findBySerial = async (caId, serialHex) =>
     (await certBySerial.execute({ caId, serialHex: serialHex.toLowerCase() }))[0];
-  repos.tokens.findByHash = async (h) => (await tokenByHash.execute({ h }))[0];
-  repos.sessions.findByHash = async (h) => (await sessionByHash.execute({ h }))[0];
+  repos.tokens.findByHash = groupedLookup(
+    (k) => tokensByHash.execute({ keys: k }),
+    (r) => r.tokenHash,
+  );
+  repos.sessions.findByHash = groupedLookup(
+    (k) => sessionsByHash.execute({ keys: k }),
+    (r) => r.tokenHash,
+  );
 }
 
 /** Connections in an instance's pool when the app does not size it (`OpenStoreOptions.poolSize`). */

@@ -8,6 +8,7 @@ import { openStore, type CommitResult, type Store } from '../src/index';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { canonicalJson } from '@pkim/shared';
 import { canonicalAroundSeq } from '../src/pg-batch-commit';
+import { groupedLookup } from '../src/pg-store';
 import { makeCa, makeCert, makeEvent } from './store-fixtures';
 
 let cluster: TestPostgres;
@@ -194,5 +195,61 @@ describe('PostgreSQL group commit', () => {
       'k4',
     ]);
     expect(overlappingQueries).toEqual([]);
+  }, 60_000);
+});
+
+describe('PostgreSQL grouped lookups (CA, token, session by key)', () => {
+  it('sends the first call at once and never lets a call join a query sent before it', async () => {
+    const sent: string[][] = [];
+    const release: (() => void)[] = [];
+    const lookup = groupedLookup(
+      async (keys) => {
+        const query = sent.push(keys);
+        await new Promise<void>((r) => release.push(r));
+        if (keys.includes('boom')) throw new Error('query failed');
+        return keys.filter((k) => k !== 'missing').map((k) => ({ k, query }));
+      },
+      (r) => r.k,
+    );
+    const until = async (n: number) => {
+      while (release.length < n) await new Promise((r) => setImmediate(r));
+    };
+    const first = lookup('a');
+    expect(sent).toEqual([['a']]);
+    const waiting = [lookup('b'), lookup('a'), lookup('missing')];
+    expect(sent).toHaveLength(1); // they called after the first query was sent: they wait for the next one
+    release[0]!();
+    expect(await first).toEqual({ k: 'a', query: 1 });
+    await until(2);
+    expect(sent[1]).toEqual(['b', 'a', 'missing']);
+    const late = lookup('a'); // called after the second query was sent
+    const failing = lookup('boom');
+    release[1]!();
+    const [b, a, missing] = await Promise.all(waiting);
+    expect([b, a, missing]).toEqual([{ k: 'b', query: 2 }, { k: 'a', query: 2 }, undefined]);
+    await until(3);
+    expect(sent[2]).toEqual(['a', 'boom']);
+    release[2]!();
+    await expect(late).rejects.toThrow('query failed'); // a failed query fails its own callers only
+    await expect(failing).rejects.toThrow('query failed');
+    const after = lookup('c');
+    await until(4);
+    release[3]!();
+    expect(await after).toEqual({ k: 'c', query: 4 });
+  });
+
+  it('answers concurrent callers their own rows; the next call sees what another instance committed', async () => {
+    const { a, b } = await setup();
+    const cas = [makeCa(), makeCa(), makeCa()];
+    await b.commit({ insertCa: cas });
+    const byId = await Promise.all([...cas, ...cas].map((ca) => a.cas.findById(ca.id)));
+    expect(byId).toEqual([...cas, ...cas]);
+    expect(new Set(byId).size).toBe(6); // one object per caller
+    const byName = await Promise.all([a.cas.findByName(cas[1]!.name), a.cas.findByName('nope'), a.cas.findById('x')]);
+    expect(byName).toEqual([cas[1], undefined, undefined]);
+    const reads = Array.from({ length: 8 }, () => a.cas.findById(cas[0]!.id)); // in flight while b disables it
+    await b.commit({ updateCa: [{ id: cas[0]!.id, patch: { status: 'disabled' } }] });
+    expect((await a.cas.findById(cas[0]!.id))?.status).toBe('disabled');
+    await Promise.all(reads);
   }, 60_000);
 });
