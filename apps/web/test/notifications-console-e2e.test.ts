@@ -30,6 +30,28 @@ describe('web console: notifications (Chromium against pkim serve)', () => {
   const received: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
   let hook: Server;
 
+  /** A TLS server certificate for `cn` from `root` expiring in `days` days (a key made here), verified by openssl. */
+  async function issueExpiring(
+    root: Awaited<ReturnType<RunningServer['authority']['cas']['create']>>,
+    cn: string,
+    days: number,
+  ) {
+    const issued = await server.authority.issuance.issueWithKey(
+      {
+        caId: root.ca.id,
+        profile: 'tls-server',
+        subject: { commonName: cn },
+        sans: { dns: [cn] },
+        keyType: 'ec-p256',
+        validityMs: days * 86_400_000,
+      },
+      E2E_ADMIN,
+    );
+    const v = opensslVerify({ leafPem: issued.certificatePem, rootPem: root.certificatePem! });
+    expect(v.ok, v.output).toBe(true);
+    return issued;
+  }
+
   /** One pass of the notification job: one webhook enqueued and delivered, which the receiver got; returns it. */
   async function deliversOne() {
     const before = received.length;
@@ -63,19 +85,7 @@ describe('web console: notifications (Chromium against pkim serve)', () => {
       { name: 'notify-root', subject: { commonName: 'Notify Root' }, keyType: 'ec-p256' },
       E2E_ADMIN,
     );
-    const leaf = await a.issuance.issueWithKey(
-      {
-        caId: root.ca.id,
-        profile: 'tls-server',
-        subject: { commonName: 'soon.example.com' },
-        sans: { dns: ['soon.example.com'] },
-        keyType: 'ec-p256',
-        validityMs: 5 * 86_400_000,
-      },
-      E2E_ADMIN,
-    );
-    const v = opensslVerify({ leafPem: leaf.certificatePem, rootPem: root.certificatePem! });
-    expect(v.ok, v.output).toBe(true);
+    const leaf = await issueExpiring(root, 'soon.example.com', 5);
 
     await page.goto(`${server.url}/login`);
     await page.getByLabel('Username').fill('admin');
@@ -133,17 +143,7 @@ describe('web console: notifications (Chromium against pkim serve)', () => {
     expect(await page.content()).not.toContain(rotated);
 
     // the next delivery, during the overlap, verifies under the new secret and under the old one
-    const later = await a.issuance.issueWithKey(
-      {
-        caId: root.ca.id,
-        profile: 'tls-server',
-        subject: { commonName: 'later.example.com' },
-        sans: { dns: ['later.example.com'] },
-        keyType: 'ec-p256',
-        validityMs: 6 * 86_400_000,
-      },
-      E2E_ADMIN,
-    );
+    const later = await issueExpiring(root, 'later.example.com', 6);
     const next = await deliversOne();
     expect(JSON.parse(next.body)).toMatchObject({
       data: { certificate: { serial: later.certificate.serialHex, commonName: 'later.example.com' } },
