@@ -42,7 +42,8 @@ export async function seedHost(a: Authority) {
 
 /**
  * Opens the console (own server and Chromium) for the calling `describe`, seeds it, signs the administrator in, opens
- * the SSH page, and closes it all afterwards. The page, server and session are read once `beforeAll` has run.
+ * the SSH page, and closes it all afterwards. `session`, `page` and `server` are read inside the tests (they throw
+ * before `beforeAll` has run).
  */
 export function useSshConsole(prefix: string, seed: (a: Authority) => Promise<void> = async () => undefined) {
   let current: ConsoleSession | undefined;
@@ -66,7 +67,15 @@ export function useSshConsole(prefix: string, seed: (a: Authority) => Promise<vo
   });
 
   return {
-    session,
+    get session() {
+      return session();
+    },
+    get page() {
+      return session().page;
+    },
+    get server() {
+      return session().server;
+    },
     keys,
     shot: (name: string) => session().shot(name),
     /** opens a tab of the SSH page by its label */
