@@ -224,6 +224,18 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     timings,
   });
   const ocsp = createOcspService({ ...common, ...ocspSettingsFromEnv(env, config), timings });
+  // every CA this process writes (created, certificate imported, changed, deleted — whichever path) reaches the OCSP
+  // issuer index at once; other processes' at its next recheck (docs/ocsp.md). Units without CA writes (issuance)
+  // get the store's own promise, untouched.
+  const commitUnit = store.commit.bind(store);
+  store.commit = (unit) => {
+    const done = commitUnit(unit);
+    if (!unit.insertCa && !unit.updateCa && !unit.deleteCas) return done;
+    return done.then((r) => {
+      ocsp.issuersChanged();
+      return r;
+    });
+  };
   const auth = createAuthService({ store, clock, logger, audit }, { ...config.auth, loginThrottle, defaultTokenTtlMs });
   const sessionTtlMs = config.auth?.sessionTtlMs ?? 12 * 3_600_000;
   const oidc = lazyService(

@@ -8,7 +8,7 @@ import {
   type RevocationReason,
 } from '@pkim/shared';
 import type { KeyBackends } from '@pkim/keys';
-import type { CaRow, OcspCertificateState, OcspResponseRow, Store } from '@pkim/store';
+import type { OcspCertificateState, OcspResponseRow, Store } from '@pkim/store';
 import type { OcspSingleResponseInput } from '@pkim/core';
 import type { Logger } from 'pino';
 import type { OcspService } from './types';
@@ -26,6 +26,7 @@ export function ocspStatusKey(s: Pick<OcspCertificateState, 'status' | 'revokedA
 }
 
 const SHA1_OID = '1.3.14.3.2.26';
+const SHA256_OID = '2.16.840.1.101.3.4.2.1';
 export const DEFAULT_OCSP_VALIDITY_MS = 24 * 3_600_000;
 export const DEFAULT_OCSP_REFRESH_BEFORE_MS = 8 * 3_600_000;
 /** the refresh job walks every certificate again this often (new ones are picked up at every run) */
@@ -77,6 +78,8 @@ export interface OcspServiceDeps {
   ocspRefreshBeforeMs?: number;
   /** per-CA validity overrides (a Vault mount's config/crl `ocsp_expiry`) */
   timings?: { ocspValidityMs(caId: string): Promise<number | undefined> };
+  /** how long a miss in the issuer index waits before the CA list is read again (other processes' CAs); 1 s */
+  issuerRecheckMs?: number;
   /** how long a signed response of the general path (several certificates, unusual CertIDs) is reused; 60 s */
   responseReuseMs?: number;
 }
@@ -110,37 +113,62 @@ const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
 export function createOcspService(deps: OcspServiceDeps): OcspService & {
   presign(certs: { caId: string; serialHex: string }[]): Promise<number>;
   presignRevokedCas(caIds: string[], revokedAt: number): Promise<number>;
+  issuersChanged(): void;
 } {
   const { store, keys, clock, logger, contexts } = deps;
   const validity = deps.ocspValidityMs ?? DEFAULT_OCSP_VALIDITY_MS;
   const refreshBefore = deps.ocspRefreshBeforeMs ?? DEFAULT_OCSP_REFRESH_BEFORE_MS;
   const reuseMs = deps.responseReuseMs ?? 60_000;
-  const hashIndex = new Map<string, string>(); // `${alg}:${nameHash}:${keyHash}` → caId
-  const indexedFingerprints = new Map<string, string>(); // caId → fingerprint indexed
   const responses = new Map<string, { der: Uint8Array; producedAt: number; validFor: number }>();
   /** the refresh job's walk over certificates without a stored response */
   let walk: { after: { createdAt: number; id: string } | null; startedAt: number } | undefined;
 
-  async function indexCa(ca: CaRow): Promise<void> {
-    if (!ca.certificatePem || indexedFingerprints.get(ca.id) === ca.fingerprintSha256) return;
+  // The issuers: `${alg}:${nameHash}:${keyHash}` (hex) → CA id, for every CA with a certificate. A CA written by
+  // this process calls `issuersChanged` (the next miss reads the CA list again); a CA written by another process is
+  // seen by the first miss after the recheck window (`issuerRecheckMs`, 1 s), as the CRL cache and the per-CA
+  // validity settings see other processes' writes. A request for an unknown issuer between rechecks costs one map
+  // miss: no database read, whoever sends it and however often.
+  const issuerRecheckMs = deps.issuerRecheckMs ?? 1000;
+  let issuers = new Map<string, string>();
+  /** per CA: the certificate fingerprint it was hashed for and its index keys (hashed once per CA certificate) */
+  const hashedCas = new Map<string, { fingerprint: string; keys: string[] }>();
+  let issuersReadAt = -Infinity;
+  let issuersReading: Promise<void> | undefined;
+  /** counts `issuersChanged` calls: a read that started before a change does not count as a fresh read */
+  let issuersGeneration = 0;
+  const hex = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('hex');
+
+  async function readIssuers(): Promise<void> {
     const { ocspIssuerHashes } = await import('./asn1-codecs');
-    const ctx = contexts.fromRow(ca);
-    for (const alg of [SHA1_OID, '2.16.840.1.101.3.4.2.1']) {
-      const { nameHash, keyHash } = ocspIssuerHashes(ctx.certificateDer, alg);
-      hashIndex.set(`${alg}:${Buffer.from(nameHash).toString('hex')}:${Buffer.from(keyHash).toString('hex')}`, ca.id);
+    const startedAt = Date.now();
+    const generation = issuersGeneration;
+    const next = new Map<string, string>();
+    for (const ca of await store.cas.list()) {
+      if (!ca.certificatePem) continue;
+      const ctx = contexts.fromRow(ca);
+      let hashed = hashedCas.get(ca.id);
+      if (hashed?.fingerprint !== ctx.info.fingerprintSha256) {
+        const keys = [SHA1_OID, SHA256_OID].map((alg) => {
+          const { nameHash, keyHash } = ocspIssuerHashes(ctx.certificateDer, alg);
+          return `${alg}:${hex(nameHash)}:${hex(keyHash)}`;
+        });
+        hashed = { fingerprint: ctx.info.fingerprintSha256, keys };
+        hashedCas.set(ca.id, hashed);
+      }
+      for (const k of hashed.keys) next.set(k, ca.id);
     }
-    indexedFingerprints.set(ca.id, ca.fingerprintSha256 ?? '');
+    issuers = next;
+    if (generation === issuersGeneration) issuersReadAt = startedAt;
   }
 
   async function findCaId(alg: string, nameHash: Uint8Array, keyHash: Uint8Array): Promise<string | undefined> {
-    const key = `${alg}:${Buffer.from(nameHash).toString('hex')}:${Buffer.from(keyHash).toString('hex')}`;
-    let id = hashIndex.get(key);
-    if (!id) {
-      // a CA created since (possibly by another process): refresh the index
-      for (const ca of await store.cas.list()) await indexCa(ca);
-      id = hashIndex.get(key);
-    }
-    return id;
+    const key = `${alg}:${hex(nameHash)}:${hex(keyHash)}`;
+    const id = issuers.get(key);
+    if (id !== undefined || Date.now() - issuersReadAt < issuerRecheckMs) return id;
+    // one read of the CA list at a time, however many unknown issuers arrive meanwhile
+    issuersReading ??= readIssuers().finally(() => (issuersReading = undefined));
+    await issuersReading;
+    return issuers.get(key);
   }
 
   async function lookup(caId: string, serialHex: string): Promise<Lookup> {
@@ -348,12 +376,24 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
         }
         return { der, statuses, thisUpdate: now, nextUpdate: now + validFor };
       } catch (e) {
+        if (e instanceof PkiError && e.code === 'ca.not_found') {
+          // an issuer deleted by another process since the index was read
+          issuersGeneration++;
+          issuersReadAt = -Infinity;
+          return { der: ocspErrorResponse('unauthorized'), statuses: [], errorStatus: 'unauthorized' };
+        }
         logger.error({ err: (e as Error).message }, 'OCSP responder failed');
         return { der: ocspErrorResponse('internalError'), statuses: [], errorStatus: 'internalError' };
       }
     },
 
     presign,
+
+    /** a CA was created, changed or deleted by this process: the next unknown issuer reads the CA list again */
+    issuersChanged() {
+      issuersGeneration++;
+      issuersReadAt = -Infinity;
+    },
 
     /**
      * after a whole CA was revoked (`ca revoke`, its descendants with it): signs again the responses of every
