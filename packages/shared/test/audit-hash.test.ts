@@ -1,0 +1,120 @@
+// The audit hash chain depends on the exact bytes of canonicalJson: every stored hash must still verify after any
+// change to it. The reference below is the original definition, kept verbatim; the implementation must give the
+// same string (or throw the same way) for any value, and computeAuditHash the same hash.
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { GENESIS_HASH, canonicalJson, computeAuditHash, type AuditEventContent } from '../src/audit-hash';
+
+function canonicalJsonReference(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value))
+    return `[${value.map((v) => canonicalJsonReference(v === undefined ? null : v)).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJsonReference(obj[k])}`).join(',')}}`;
+}
+
+function computeAuditHashReference(prevHash: string, event: AuditEventContent): string {
+  const canonical = canonicalJsonReference({
+    seq: event.seq,
+    id: event.id,
+    time: event.time,
+    actor: event.actor,
+    action: event.action,
+    target: event.target,
+    outcome: event.outcome,
+    details: event.details,
+  });
+  return createHash('sha256').update(prevHash).update(canonical).digest('hex');
+}
+
+/** the string, or the error's class and message */
+function outcome(f: () => string): string {
+  try {
+    return `ok ${String(f())}`;
+  } catch (e) {
+    return `throws ${(e as Error).constructor.name} ${(e as Error).message}`;
+  }
+}
+
+const runs = { numRuns: 2000 };
+
+describe('canonicalJson', () => {
+  it('sorts keys at every level, leaves out undefined members, writes no whitespace', () => {
+    expect(canonicalJson({ b: 1, a: [3, undefined, { d: null, c: 'x' }], u: undefined, '10': 0, '9': 0 })).toBe(
+      '{"10":0,"9":0,"a":[3,null,{"c":"x","d":null}],"b":1}',
+    );
+    expect(canonicalJson(undefined)).toBe('null');
+    expect(canonicalJson('é"\n\ud800')).toBe('"é\\"\\n\\ud800"');
+  });
+
+  it('gives the same bytes as the reference definition for arbitrary JSON values', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        expect(canonicalJson(v)).toBe(canonicalJsonReference(v));
+      }),
+      runs,
+    );
+  });
+
+  it('gives the same result as the reference for any value: undefined, holes, dates, -0, NaN, odd keys', () => {
+    fc.assert(
+      fc.property(
+        fc.anything({
+          withSparseArray: true,
+          withNullPrototype: true,
+          withDate: true,
+          withMap: true,
+          withSet: true,
+          withTypedArray: true,
+          withBoxedValues: true,
+          withObjectString: true,
+          stringUnit: 'binary',
+          withBigInt: true,
+        }),
+        (v) => {
+          expect(outcome(() => canonicalJson(v))).toBe(outcome(() => canonicalJsonReference(v)));
+        },
+      ),
+      runs,
+    );
+  });
+});
+
+describe('computeAuditHash', () => {
+  const event = fc.record({
+    seq: fc.integer({ min: 1 }),
+    id: fc.string(),
+    time: fc.integer(),
+    actor: fc.string(),
+    action: fc.string(),
+    target: fc.option(fc.string(), { nil: null }),
+    outcome: fc.constantFrom('success' as const, 'failure' as const),
+    details: fc.dictionary(fc.string(), fc.jsonValue()),
+  });
+
+  it('gives the reference hash for arbitrary events and previous hashes', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.constant(GENESIS_HASH), fc.stringMatching(/^[0-9a-f]{64}$/), fc.string()),
+        event,
+        (p, e) => {
+          expect(computeAuditHash(p, e)).toBe(computeAuditHashReference(p, e));
+        },
+      ),
+      runs,
+    );
+  });
+
+  it('leaves a field that is undefined out, as the reference does', () => {
+    const e = { seq: 1, id: 'evt_1', time: 0, actor: 'a', action: 'x.y', outcome: 'success', details: {} };
+    const withoutTarget = e as unknown as AuditEventContent;
+    expect(computeAuditHash(GENESIS_HASH, withoutTarget)).toBe(computeAuditHashReference(GENESIS_HASH, withoutTarget));
+    expect(computeAuditHash(GENESIS_HASH, withoutTarget)).not.toBe(
+      computeAuditHash(GENESIS_HASH, { ...withoutTarget, target: null }),
+    );
+  });
+});
