@@ -431,7 +431,12 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     acmeAdmin: createAcmeAdminService({ store, clock }),
     maintenance: createMaintenanceService({ store, clock, logger, crl, ocsp, audit }),
     statistics: createStatisticsService({ store, clock }),
-    describe: () => ({ databaseDialect: store.dialect, keyBackends: keys.names(), workers: compute?.size ?? 0 }),
+    describe: () => ({
+      databaseDialect: store.dialect,
+      keyBackends: keys.names(),
+      workers: compute?.size ?? 0,
+      workerJobs: compute?.jobs ?? 0,
+    }),
     profiles: () => effectiveProfiles(customProfiles),
     health,
     async close() {

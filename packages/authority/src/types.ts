@@ -512,8 +512,11 @@ export interface Authority {
   acmeAdmin: AcmeAdminService;
   maintenance: MaintenanceService;
   statistics: StatisticsService;
-  /** what this authority runs on (for system info): database dialect, configured key backends, worker threads */
-  describe(): { databaseDialect: Store['dialect']; keyBackends: string[]; workers: number };
+  /**
+   * what this authority runs on (for system info): database dialect, configured key backends, worker threads, and
+   * the jobs its workers were given so far (a leaf from a CSR is one job: docs/benchmarks.md)
+   */
+  describe(): { databaseDialect: Store['dialect']; keyBackends: string[]; workers: number; workerJobs: number };
   /** every profile certificates can be issued with: built-ins plus custom ones (<data dir>/profiles.json) */
   profiles(): Profile[];
   /** readiness: database + key backends */

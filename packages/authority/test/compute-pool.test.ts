@@ -9,20 +9,7 @@ import { fixedClock } from '@pkim/shared';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslOcspCheck, opensslOcspRequest, opensslText, opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
-
-/** what differs between two issuances of the same request: serial and signature (ECDSA is randomised) */
-function comparable(text: string): string {
-  return text
-    .replace(/Serial Number:\s*\n?\s*[0-9a-f:]+/i, 'Serial Number: …')
-    .replace(/Signature Value:\n(\s+[0-9a-f:]+\n)+/g, 'Signature Value: …\n');
-}
-
-/** the CSR with one bit of its signature flipped: its proof of possession fails */
-function flipSignatureBit(csrPem: string): string {
-  const der = Buffer.from(csrPem.replace(/-----[^-]+-----/g, '').replace(/\s/g, ''), 'base64');
-  der[der.length - 5]! ^= 0x01;
-  return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString('base64')}\n-----END CERTIFICATE REQUEST-----\n`;
-}
+import { comparable, flipSignatureBit } from './fixtures/csr-compare';
 
 /** OS threads of this process (worker threads are threads; process.getActiveResourcesInfo does not list them) */
 const threads = (): number => readdirSync('/proc/self/task').length;
@@ -83,10 +70,7 @@ describe('signing worker threads (PKIM_WORKERS)', () => {
   it('refuses in a worker what the in-process pipeline refuses (CSR without proof of possession, lint)', async () => {
     const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=x.example.com', sans: ['DNS:x.example.com'] });
     // flip one bit of the signature: the proof of possession fails in the worker
-    const der = Buffer.from(csrPem.replace(/-----[^-]+-----/g, '').replace(/\s/g, ''), 'base64');
-    der[der.length - 5]! ^= 0x01;
-    const b64 = der.toString('base64');
-    const broken = `-----BEGIN CERTIFICATE REQUEST-----\n${b64}\n-----END CERTIFICATE REQUEST-----\n`;
+    const broken = flipSignatureBit(csrPem);
     await expectPkiError(
       pooled.sign({ kind: 'leaf-csr', ca: 'issuing', csrPem: broken, profile: 'tls-server' }, { actor: TEST_ADMIN }),
       'csr.invalid_signature',

@@ -8,8 +8,9 @@ import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { PkiError, type KeyType } from '@pkim/shared';
 import { buildOcspResponse, decodeCsr } from '@pkim/core';
 import { x509SignArguments } from '@pkim/keys';
-import { signCertificatePlan } from '../signing/certificate-steps';
-import type { ComputeJob, ComputeResult } from './compute-protocol';
+import { signCertificatePlan, type CertificateSigner } from '../signing/certificate-steps';
+import { checkCsrLeaf } from '../signing/leaf-checks';
+import type { ComputeJob, ComputeResult, JobKey } from './compute-protocol';
 
 export * from './compute-protocol';
 
@@ -20,6 +21,15 @@ function signWith(key: KeyObject, keyType: KeyType, data: Uint8Array): Uint8Arra
   return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
 }
 
+/** the CA key of a job as the certificate steps' signer: signs and verifies on this (worker) thread */
+function lentSigner(key: JobKey, keyOf: (uri: string, keyType: KeyType) => Promise<KeyObject>): CertificateSigner {
+  return {
+    publicKey: key.publicKey,
+    sign: async (tbs: Uint8Array) => signWith(await keyOf(key.uri, key.keyType), key.keyType, tbs),
+    verifyInThread: true,
+  };
+}
+
 /** Runs one job; `keyOf` gives the lent key (waiting for it to arrive the first time). */
 export async function runJob(
   job: ComputeJob,
@@ -28,13 +38,12 @@ export async function runJob(
   switch (job.kind) {
     case 'csr':
       return decodeCsr(job.csr);
-    case 'certificate': {
-      const signer = {
-        publicKey: job.key.publicKey,
-        sign: async (tbs: Uint8Array) => signWith(await keyOf(job.key.uri, job.key.keyType), job.key.keyType, tbs),
-        verifyInThread: true,
-      };
-      return signCertificatePlan(job.input, job.now, signer, job.what);
+    case 'certificate':
+      return signCertificatePlan(job.input, job.now, lentSigner(job.key, keyOf), job.what);
+    case 'csr-leaf': {
+      const { input, subject, sans, keyType } = checkCsrLeaf(decodeCsr(job.csr), job.leaf);
+      const signed = await signCertificatePlan(input, job.now, lentSigner(job.key, keyOf), job.what);
+      return { der: signed.der, subjectKeyIdentifier: signed.subjectKeyIdentifier, subject, sans, keyType };
     }
     case 'ocsp': {
       const key = await keyOf(job.key.uri, job.key.keyType);

@@ -25,11 +25,13 @@ import type { Logger } from 'pino';
 import { PkiError, type KeyType } from '@pkim/shared';
 import { hasCapability, type KeyBackends } from '@pkim/keys';
 import type { CertificatePlanInput, DecodedCsr, OcspResponseInput } from '@pkim/core';
+import type { CsrLeaf } from '../signing/leaf-checks';
 import {
   fromJobError,
   toJobError,
   type ComputeJob,
   type ComputeResults,
+  type CsrLeafSigned,
   type JobKey,
   type JobOutcome,
 } from './compute-protocol';
@@ -39,6 +41,8 @@ declare const PKIM_BUNDLED: boolean | undefined;
 export interface ComputePool {
   /** number of worker threads */
   readonly size: number;
+  /** jobs given to the workers so far */
+  readonly jobs: number;
   /** true when certificates and OCSP responses signed with this key can be made in the pool (a software key) */
   signsWith(uri: string): boolean;
   decodeCsr(csr: string | Uint8Array): Promise<DecodedCsr>;
@@ -49,6 +53,11 @@ export interface ComputePool {
     key: JobKey,
     what: string,
   ): Promise<ComputeResults['certificate']>;
+  /**
+   * a leaf from a CSR in one job: decode + proof of possession → the leaf checks of `leaf` (its provisioners without
+   * validator functions) → plan → lint → encode → sign → verify → assemble
+   */
+  signCsrLeaf(csr: string | Uint8Array, leaf: CsrLeaf, now: number, key: JobKey, what: string): Promise<CsrLeafSigned>;
   signOcsp(input: OcspResponseInput, key: JobKey): Promise<Uint8Array>;
   /** terminates the workers; jobs still in flight fail with `worker.failed` */
   close(): Promise<void>;
@@ -109,6 +118,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
   const url = opts.workerUrl ?? defaultWorkerUrl();
   const slots: Slot[] = [];
   let nextId = 1;
+  let jobs = 0;
   let closed = false;
   /** workers that died before they were ready, in a row: a broken installation, not a crash */
   let failedStarts = 0;
@@ -189,6 +199,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
     let slot = slots[0]!;
     for (const s of slots) if (s.inFlight.size < slot.inFlight.size) slot = s;
     const id = nextId++;
+    jobs++;
     const target = slot;
     return new Promise<ComputeResults[K]>((resolve, reject) => {
       if (target.inFlight.size === 0) target.worker.ref();
@@ -208,6 +219,9 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
 
   return {
     size: opts.size,
+    get jobs() {
+      return jobs;
+    },
     signsWith(uri) {
       try {
         return hasCapability(keys.forUri(uri), 'lendKey');
@@ -217,6 +231,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
     },
     decodeCsr: (csr) => run({ kind: 'csr', csr }),
     signCertificate: (input, now, key, what) => run({ kind: 'certificate', input, now, key, what }),
+    signCsrLeaf: (csr, leaf, now, key, what) => run({ kind: 'csr-leaf', csr, leaf, now, key, what }),
     signOcsp: (input, key) => run({ kind: 'ocsp', input, key }),
     async close() {
       if (closed) return;

@@ -6,6 +6,7 @@
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { CertificatePlanInput, DecodedCsr, OcspResponseInput } from '@pkim/core';
 import type { SignedCertificate } from '../signing/certificate-steps';
+import type { CheckedCsrLeaf, CsrLeaf } from '../signing/leaf-checks';
 
 /** The CA key a job signs with: the worker holds it when its backend lent it (KeyLender). */
 export interface JobKey {
@@ -20,14 +21,23 @@ export type ComputeJob =
   | { kind: 'csr'; csr: string | Uint8Array }
   /** plan → lint → encode → sign → verify → assemble one certificate */
   | { kind: 'certificate'; input: CertificatePlanInput; now: number; key: JobKey; what: string }
+  /**
+   * a leaf from a CSR in one job: decode it and check its proof of possession, the leaf checks (leaf-checks.ts),
+   * then the certificate steps
+   */
+  | { kind: 'csr-leaf'; csr: string | Uint8Array; leaf: CsrLeaf; now: number; key: JobKey; what: string }
   /** sign one OCSP response */
   | { kind: 'ocsp'; input: OcspResponseInput; key: JobKey };
 
 export interface ComputeResults {
   csr: DecodedCsr;
   certificate: SignedCertificate;
+  'csr-leaf': CsrLeafSigned;
   ocsp: Uint8Array;
 }
+
+/** a leaf signed from a CSR: the certificate, and what the row records of the CSR */
+export type CsrLeafSigned = SignedCertificate & Omit<CheckedCsrLeaf, 'input'>;
 
 export type ComputeResult = ComputeResults[ComputeJob['kind']];
 

@@ -31,6 +31,8 @@ import { lacksRevocationUrls, partitionOf, partitionUrls, urlsOfCa, type PublicU
 import { caCreatedEvent, caKeyCreatedEvent, newCaRow } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
 import { signCertificatePlan, type SignedCertificate } from './certificate-steps';
+import { checkCsrLeaf, checkLeafSubject, type CsrLeaf } from './leaf-checks';
+import type { CsrLeafSigned } from '../compute/compute-protocol';
 import { provisionerRef, type Provisioner } from './provisioner';
 import {
   applyLifetime,
@@ -111,28 +113,16 @@ function mergeUnits(units: UnitOfWork[]): UnitOfWork {
   return out;
 }
 
-function cleanSans(s: SubjectAltNames | undefined): SubjectAltNames {
-  const out: SubjectAltNames = {};
-  for (const k of ['dns', 'ip', 'uri', 'email'] as const) {
-    const v = s?.[k]?.map((x) => x.trim()).filter((x) => x.length > 0);
-    if (v?.length) out[k] = [...new Set(v)];
-  }
-  return out;
-}
-
 function toCoreConstraints(nc: NameConstraints | undefined | null): NameConstraints | undefined {
   if (!nc) return undefined;
   const has = Object.values(nc).some((v) => Array.isArray(v) && v.length > 0);
   return has ? nc : undefined;
 }
 
-/** A leaf, planned and about to be signed (what the three leaf kinds have in common after their first steps). */
+/** A leaf about to be planned and signed (what the three leaf kinds have in common after their first steps). */
 interface LeafSigning {
   ctx: CaContext;
   profile: Profile;
-  subject: DistinguishedName;
-  sans: SubjectAltNames;
-  publicKey: Uint8Array;
   lifetimeMs?: number;
   requestId?: string | null;
   certificateId?: string;
@@ -146,6 +136,17 @@ interface LeafSigning {
   keepKeyPem?: string;
   renewedFrom?: string;
 }
+
+/**
+ * What a leaf certifies: a subject, names and key checked on this thread, or a CSR that is decoded, checked
+ * (leaf-checks.ts) and signed in one step — one worker job when there is a pool
+ */
+type LeafSubject =
+  | { subject: DistinguishedName; sans: SubjectAltNames; publicKey: Uint8Array }
+  | { csrPem: string; leaf: Omit<CsrLeaf, 'input'> };
+
+/** the plan input of a leaf but what its subject gives (subject, names, key) */
+type LeafPlanBase = CsrLeaf['input'];
 
 /**
  * THE signing pipeline. Every certificate PKI Manager makes — a root, an intermediate, a leaf from a CSR or
@@ -169,6 +170,19 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   }
 
   /**
+   * Runs `steps`, which come before a CSR is decoded; when they fail, the CSR's own error comes first (a CSR that
+   * fails two checks gives the error the pipeline always gave: the CSR is decoded before the policy is applied).
+   */
+  async function csrFirst<T>(csrPem: string, steps: () => T | Promise<T>): Promise<T> {
+    try {
+      return await steps();
+    } catch (e) {
+      await decodeCsrOf(csrPem);
+      throw e;
+    }
+  }
+
+  /**
    * plan → lint once → encode → sign → assemble → verify (certificate-steps.ts): in a worker thread when there is a
    * pool and the CA key can be lent to it (software keys), else here (HSM/KMS keys sign through their backend)
    */
@@ -185,6 +199,30 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     }
     const key = keys.signer({ uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey });
     return signCertificatePlan(input, now, { publicKey: signer.publicKey, sign: (tbs) => key.sign(tbs) }, what);
+  }
+
+  /**
+   * A leaf from a CSR: decode + proof of possession → the leaf checks → the certificate steps. ONE worker job when
+   * the CA key can be lent and no provisioner has validator functions (they run here); else the CSR is decoded (in a
+   * worker when there is a pool), checked here and signed by signPlan. The same checks either way (leaf-checks.ts).
+   */
+  async function signCsrLeaf(
+    csrPem: string,
+    leaf: CsrLeaf,
+    now: number,
+    signer: { keyUri: string; keyType: KeyType; publicKey: Uint8Array },
+    what: string,
+  ): Promise<CsrLeafSigned> {
+    if (compute?.signsWith(signer.keyUri) && leaf.provisioners.every((p) => !p.policy.validators?.length)) {
+      await csrFirst(csrPem, () => checkTimestampMs(leaf.input.notAfter, 'notAfter'));
+      const key = { uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey };
+      // what the checks read of each provisioner, as data (its modifiers are applied already)
+      const provisioners = leaf.provisioners.map(({ kind, id, name, policy }) => ({ kind, id, name, policy }));
+      return compute.signCsrLeaf(csrPem, { ...leaf, provisioners }, now, key, what);
+    }
+    const checked = checkCsrLeaf(await decodeCsrOf(csrPem), leaf);
+    const { der, subjectKeyIdentifier } = await signPlan(checked.input, now, signer, what);
+    return { der, subjectKeyIdentifier, subject: checked.subject, sans: checked.sans, keyType: checked.keyType };
   }
 
   /** provisioner policy for a leaf on a resolved CA: CA, profile (+ modifiers), key type, names, lifetime */
@@ -245,10 +283,10 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   }
 
   /** the plan input of a leaf: validity from the profile or the asked lifetime, URLs, the CA's constraints */
-  async function leafPlanInput(
-    s: Pick<LeafSigning, 'ctx' | 'profile' | 'subject' | 'sans' | 'publicKey' | 'lifetimeMs' | 'provisioner' | 'now'>,
+  async function leafPlanBase(
+    s: Pick<LeafSigning, 'ctx' | 'profile' | 'lifetimeMs' | 'provisioner' | 'now'>,
     serial: Uint8Array,
-  ): Promise<CertificatePlanInput> {
+  ): Promise<LeafPlanBase> {
     const { ctx, profile, now } = s;
     const notBefore = wholeSeconds(Math.max(now - BACKDATE_MS, ctx.ca.notBefore ?? 0));
     const notAfter = wholeSeconds(
@@ -258,9 +296,6 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     );
     return {
       profile,
-      subject: s.subject,
-      sans: s.sans,
-      publicKey: s.publicKey,
       issuer: ctx.issuer,
       ancestorNameConstraints: await contexts.ancestorNameConstraints(ctx.ca),
       serial,
@@ -270,15 +305,29 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     };
   }
 
-  async function signLeaf(s: LeafSigning, actor: Actor, sink?: (unit: UnitOfWork) => void): Promise<IssuedCertificate> {
+  async function signLeaf(
+    s: LeafSigning,
+    of: LeafSubject,
+    actor: Actor,
+    sink?: (unit: UnitOfWork) => void,
+  ): Promise<IssuedCertificate> {
     const { ctx, profile, now } = s;
-    const subjectKeyType = keyTypeFromSpki(s.publicKey);
     const serial = generateSerial();
-    const input = await leafPlanInput(s, serial);
-    const { notBefore, notAfter } = input;
-    const urls: PublicUrls = input;
+    const base =
+      'csrPem' in of ? await csrFirst(of.csrPem, () => leafPlanBase(s, serial)) : await leafPlanBase(s, serial);
+    const { notBefore, notAfter } = base;
+    const signer = { keyUri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey };
+    const what = `the signed certificate of CA ${ctx.ca.name}`;
+    let signed: Omit<CsrLeafSigned, 'subjectKeyIdentifier'>;
+    if ('csrPem' in of) signed = await signCsrLeaf(of.csrPem, { ...of.leaf, input: base }, now, signer, what);
+    else {
+      const { subject, sans, publicKey } = of;
+      const { der } = await signPlan({ ...base, subject, sans, publicKey }, now, signer, what);
+      signed = { der, subject, sans, keyType: keyTypeFromSpki(publicKey) };
+    }
+    const { der, subject, sans } = signed;
     const warnings: string[] = [];
-    if (lacksRevocationUrls(urls) && !warnedWithoutUrls.has(ctx.ca.id)) {
+    if (lacksRevocationUrls(base) && !warnedWithoutUrls.has(ctx.ca.id)) {
       warnedWithoutUrls.add(ctx.ca.id);
       const w =
         `CA '${ctx.ca.name}' has no CRL or OCSP URL: relying parties cannot check revocation of what it issues ` +
@@ -286,22 +335,16 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       warnings.push(w);
       logger.warn({ caId: ctx.ca.id, code: 'ca.no_urls' }, w);
     }
-    const { der } = await signPlan(
-      input,
-      now,
-      { keyUri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey },
-      `the signed certificate of CA ${ctx.ca.name}`,
-    );
     const t = clock.now();
     const row: CertificateRow = {
       id: s.certificateId ?? newId('crt'),
       caId: ctx.ca.id,
       serialHex: serialToHex(serial),
-      subjectDn: formatDn(s.subject),
-      commonName: commonNameOf(s.subject),
-      sans: s.sans,
+      subjectDn: formatDn(subject),
+      commonName: commonNameOf(subject),
+      sans,
       profile: profile.name,
-      keyType: subjectKeyType,
+      keyType: signed.keyType,
       notBefore,
       notAfter,
       status: 'active',
@@ -363,7 +406,13 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   async function prepareLeaf(
     r: LeafRequest,
     via: Via,
-  ): Promise<{ signing: Omit<LeafSigning, 'publicKey'>; keyType: KeyType; csrPublicKey?: Uint8Array }> {
+  ): Promise<{
+    signing: LeafSigning;
+    subject: DistinguishedName;
+    sans: SubjectAltNames;
+    keyType: KeyType;
+    csrPublicKey?: Uint8Array;
+  }> {
     const now = clock.now();
     const ctx = await contexts.loadActive(r.ca, now);
     const csr = r.kind === 'leaf-csr' ? await decodeCsrOf(r.csrPem) : undefined;
@@ -371,47 +420,76 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const keyType = csr ? csr.keyType : (r as LeafWithGeneratedKeyRequest).keyType;
     // every check that needs no key first, so a refused request costs no key generation
     const policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
-    // judged by what was asked for, duplicates included (10,000 copies of one name are 10,000 SANs)
-    checkSanLimits(policy.profile, r.sans ?? csr?.sans ?? {});
-    const sans = cleanSans(r.sans ?? csr?.sans);
-    runValidators(policy.all, {
+    const facts = {
       ca: ctx.ca,
       profile: policy.profile,
       subject,
-      sans,
       keyType,
       lifetimeMs: policy.lifetimeMs,
-      source: csr ? 'csr' : 'generated-key',
-    });
-    checkKeyType(policy.all, keyType);
-    checkNames(policy.all, subject, sans);
+      source: csr ? ('csr' as const) : ('generated-key' as const),
+    };
+    const sans = checkLeafSubject(policy.all, facts, r.sans ?? csr?.sans);
     return {
-      signing: {
-        ctx,
-        profile: policy.profile,
-        subject,
-        sans,
-        lifetimeMs: policy.lifetimeMs,
-        provisioner: policy.effective,
-        commitWith: r.commitWith,
-        renewedFrom: r.renewedFrom,
-        now,
-      },
+      signing: leafSigning(r, ctx, policy, now),
+      subject,
+      sans,
       keyType,
       csrPublicKey: csr?.publicKey,
     };
   }
 
+  function leafSigning(
+    r: LeafRequest,
+    ctx: CaContext,
+    policy: ReturnType<typeof leafPolicy>,
+    now: number,
+  ): LeafSigning {
+    return {
+      ctx,
+      profile: policy.profile,
+      lifetimeMs: policy.lifetimeMs,
+      provisioner: policy.effective,
+      commitWith: r.commitWith,
+      renewedFrom: r.renewedFrom,
+      now,
+    };
+  }
+
+  /**
+   * A leaf from a CSR: CA, subject, profile and lifetime decided here; the CSR decoded, its names and key checked
+   * and the certificate signed in one step (signCsrLeaf: one worker job when there is a pool)
+   */
+  async function issueLeafFromCsr(
+    r: LeafFromCsrRequest,
+    via: Via,
+    sink?: (unit: UnitOfWork) => void,
+  ): Promise<IssuedCertificate> {
+    const now = clock.now();
+    const ctx = await contexts.loadActive(r.ca, now);
+    const { subject, policy } = await csrFirst(r.csrPem, () => ({
+      subject: r.subject === undefined ? undefined : subjectToDn(r.subject),
+      policy: leafPolicy(via, ctx, r.profile, r.lifetimeMs),
+    }));
+    const { id, name, notAfter } = ctx.ca;
+    const leaf = {
+      subject,
+      sans: r.sans,
+      provisioners: policy.all,
+      facts: { ca: { id, name, notAfter }, lifetimeMs: policy.lifetimeMs, source: 'csr' as const },
+    };
+    return signLeaf(leafSigning(r, ctx, policy, now), { csrPem: r.csrPem, leaf }, via.actor, sink);
+  }
+
   /** a leaf from a CSR or a generated key, signed; committed at once, or handed to `sink` (one batch transaction) */
   async function issueLeaf(r: LeafRequest, via: Via, sink?: (unit: UnitOfWork) => void): Promise<IssuedCertificate> {
     authorize(via.actor, via.provisioner?.permission ?? 'certificate:issue');
-    const { signing, keyType, csrPublicKey } = await prepareLeaf(r, via);
-    if (csrPublicKey) return signLeaf({ ...signing, publicKey: csrPublicKey }, via.actor, sink);
-    const g = r as LeafWithGeneratedKeyRequest;
+    if (r.kind === 'leaf-csr') return issueLeafFromCsr(r, via, sink);
+    const { signing, subject, sans, keyType } = await prepareLeaf(r, via);
     const pair =
-      g.reuseKeyPem !== undefined ? reusedKeyPair(g.reuseKeyPem, keyType) : await generateKeyPairAsync(keyType);
+      r.reuseKeyPem !== undefined ? reusedKeyPair(r.reuseKeyPem, keyType) : await generateKeyPairAsync(keyType);
     const issued = await signLeaf(
-      { ...signing, publicKey: pair.publicKey, keepKeyPem: g.keepKey ? pair.privateKeyPem : undefined },
+      { ...signing, keepKeyPem: r.keepKey ? pair.privateKeyPem : undefined },
+      { subject, sans, publicKey: pair.publicKey },
       via.actor,
       sink,
     );
@@ -443,13 +521,11 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
 
   /** `sign`'s checks of a leaf up to and including the lint of its planned certificate; signs and writes nothing */
   async function checkLeafPlan(r: LeafRequest, via: Via): Promise<void> {
-    const { signing, keyType, csrPublicKey } = await prepareLeaf(r, via);
-    const input = await leafPlanInput(
-      { ...signing, publicKey: csrPublicKey ?? (await sampleKey(keyType)) },
-      generateSerial(),
-    );
-    checkTimestampMs(input.notAfter, 'notAfter');
-    assertLintClean(lintCertificate(planCertificate(input), { now: signing.now }));
+    const { signing, subject, sans, keyType, csrPublicKey } = await prepareLeaf(r, via);
+    const base = await leafPlanBase(signing, generateSerial());
+    const publicKey = csrPublicKey ?? (await sampleKey(keyType));
+    checkTimestampMs(base.notAfter, 'notAfter');
+    assertLintClean(lintCertificate(planCertificate({ ...base, subject, sans, publicKey }), { now: signing.now }));
   }
 
   async function checkLeaf(r: LeafRequest, via: Via): Promise<void> {
@@ -523,9 +599,6 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         {
           ctx,
           profile: policy.profile,
-          subject: csr.subject,
-          sans: csr.sans,
-          publicKey: csr.publicKey,
           lifetimeMs: policy.lifetimeMs,
           requestId: req.id,
           certificateId,
@@ -542,6 +615,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           },
           extraAudit: [auditEvent(clock, actor, 'request.approved', req.id, { certificateId })],
         },
+        { subject: csr.subject, sans: csr.sans, publicKey: csr.publicKey },
         actor,
       );
       const request: CertificateRequestRow = {
