@@ -6,6 +6,11 @@
 //  (2) certificate list/search page latency (p50/p99, page size 100) over BENCH_ROWS (default
 //      1,000,000) synthetic certificate rows: first page, a deep page via a keyset cursor, status
 //      filter, CA filter, CA+status, expiring-before, substring search.
+//  (3) the store's commit path alone: BENCH_COMMIT_UNITS (default 4,000) pre-built issuance units (certificate row
+//      with a PEM of a real certificate's size + its certificate.issued event), then one revocation unit per
+//      certificate (status guarded by `onlyIfStatus` + its certificate.revoked event), committed BENCH_COMMIT_BATCH
+//      (default 8, what issuance batches hold) at a time: units/s and CPU µs per unit of this process and of the
+//      PostgreSQL cluster — the database side of issuance and of a bulk revoke without signing.
 // Bounded: BENCH_SECONDS (default 5) per issuance configuration, BENCH_SAMPLES (default 30) per query;
 // BENCH_ROWS=0 skips (2), BENCH_ENGINES=postgres (or sqlite) runs one engine, BENCH_CPU_PROF=<dir> profiles.
 // PostgreSQL runs with its durable defaults (fsync, synchronous_commit and full_page_writes on), as a user
@@ -22,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { createAuthority } from '@pkim/authority';
-import { openStore, type CertificateQuery, type Store } from '@pkim/store';
+import { openStore, type CertificateQuery, type CertificateRow, type Store } from '@pkim/store';
 import { opensslCsr } from '../tests/support/openssl-tools';
 import { startPostgres } from '../tests/support/postgres';
 
@@ -30,6 +35,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
+const COMMIT_UNITS = Number(process.env.BENCH_COMMIT_UNITS ?? 4000);
+const COMMIT_BATCH = Number(process.env.BENCH_COMMIT_BATCH ?? 8);
+/** BENCH_INSTANCES: the issuance rows to run (default "1,2"; "" skips them) */
+const INSTANCES = (process.env.BENCH_INSTANCES ?? '1,2').split(',').filter(Boolean).map(Number);
 const THROWAWAY = process.env.BENCH_PG_THROWAWAY === '1';
 const WORKERS = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : undefined;
 /** BENCH_CPU_PROF=<dir>: each instance writes a V8 CPU profile there */
@@ -210,6 +219,110 @@ async function perfBackends(url: string, instances: number): Promise<() => Promi
     p.kill('SIGINT');
     await exited;
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the store's commit path alone (no signing): issuance units, then revocation units
+// ---------------------------------------------------------------------------------------------
+/** a certificate PEM of a real P-256 leaf's size (≈ 800 bytes) */
+const LEAF_PEM = `-----BEGIN CERTIFICATE-----\n${`${'A'.repeat(64)}\n`.repeat(11)}-----END CERTIFICATE-----\n`;
+
+interface CommitRow {
+  operation: string;
+  units: number;
+  perSecond: number;
+  /** CPU µs per unit: this process (the store runs in it), the PostgreSQL cluster */
+  processUs: number;
+  pgUs: number;
+}
+
+async function commitPath(url: string, caId: string, pgCpu: () => number): Promise<CommitRow[]> {
+  const store = await openStore({ url });
+  const rows: CommitRow[] = [];
+  try {
+    const certs = Array.from({ length: COMMIT_UNITS }, (_, i): CertificateRow => {
+      const id = `crt_commit${String(i).padStart(9, '0')}`;
+      const cn = `commit${i}.svc${i % 100}.example.com`;
+      return {
+        ...syntheticRow(i, [caId]),
+        id,
+        serialHex: randomBytes(20).toString('hex'),
+        subjectDn: `CN=${cn}`,
+        commonName: cn,
+        sans: { dns: [cn] },
+        keyType: 'ec-p256',
+        status: 'active',
+        revokedAt: null,
+        revocationReason: null,
+        fingerprintSha256: randomBytes(32).toString('hex'),
+        certificatePem: LEAF_PEM,
+        renewedFrom: null,
+        provisioner: 'user:bench',
+      };
+    });
+    const event = (action: string, target: string, details: Record<string, unknown>) => ({
+      id: `evt_${randomBytes(12).toString('hex')}`,
+      time: Date.now(),
+      actor: 'bench',
+      action,
+      target,
+      outcome: 'success' as const,
+      details,
+    });
+    const issue = (c: CertificateRow) => ({
+      insertCertificates: [c],
+      audit: [
+        event('certificate.issued', c.id, {
+          caId: c.caId,
+          serial: c.serialHex,
+          subject: c.subjectDn,
+          sans: c.sans,
+          profile: c.profile,
+          notAfter: c.notAfter,
+          requestId: null,
+          fingerprint: c.fingerprintSha256,
+          provisioner: 'user:bench',
+        }),
+      ],
+    });
+    const revoke = (c: CertificateRow) => ({
+      updateCertificates: [
+        {
+          id: c.id,
+          patch: { status: 'revoked' as const, revokedAt: Date.now(), revocationReason: 'keyCompromise' as const },
+          onlyIfStatus: 'active' as const,
+        },
+      ],
+      audit: [event('certificate.revoked', c.id, { caId: c.caId, serial: c.serialHex, reason: 'keyCompromise' })],
+    });
+    for (const [operation, unit] of [
+      ['issuance', issue],
+      ['revocation', revoke],
+    ] as const) {
+      const cpu0 = process.cpuUsage();
+      const pg0 = pgCpu();
+      const t0 = performance.now();
+      // BENCH_COMMIT_BATCH units submitted together are written as one batch
+      for (let i = 0; i < certs.length; i += COMMIT_BATCH)
+        await Promise.all(certs.slice(i, i + COMMIT_BATCH).map((c) => store.commit(unit(c))));
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      rows.push({
+        operation,
+        units: certs.length,
+        perSecond: certs.length / seconds,
+        processUs: (cpu.user + cpu.system) / certs.length,
+        pgUs: (pgCpu() - pg0) / certs.length,
+      });
+    }
+    const v = await store.audit.verify();
+    if (!v.ok || v.count < 2 * COMMIT_UNITS) throw new Error(`commit path: audit chain ${JSON.stringify(v)}`);
+    const byStatus = await store.certificates.countByStatus(caId);
+    if (byStatus.revoked !== COMMIT_UNITS) throw new Error(`commit path: counters ${JSON.stringify(byStatus)}`);
+  } finally {
+    await store.close();
+  }
+  return rows;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -406,6 +519,7 @@ async function main(): Promise<void> {
         : []),
     ];
     const issuance: string[] = [];
+    const commits: string[] = [];
     for (const e of engines) {
       const a = await createAuthority({
         dataDir: join(tmp, 'setup'),
@@ -421,7 +535,7 @@ async function main(): Promise<void> {
       await a.close();
       const isPg = e.name === 'PostgreSQL';
       let events = await auditCount(e.url);
-      for (const count of [1, 2]) {
+      for (const count of INSTANCES) {
         const wal0 = isPg ? await walSyncs(cluster.url) : NaN;
         let pgUs = NaN; // the cluster's CPU from "go" to the last instance's report (live backends counted)
         const r = await runInstances(
@@ -463,6 +577,20 @@ async function main(): Promise<void> {
           events = v.count;
         } finally {
           await check.close();
+        }
+      }
+      if (COMMIT_UNITS > 0) {
+        const load = () => loadavg()[0]!.toFixed(1);
+        for (const c of await commitPath(e.url, ca.ca.id, () => (isPg ? clusterCpu(postmaster) : NaN))) {
+          const pgUs = Number.isFinite(c.pgUs) ? c.pgUs.toFixed(0) : '–';
+          commits.push(
+            `| ${e.name} | ${c.operation} | ${c.units} | ${COMMIT_BATCH} | ${c.perSecond.toFixed(0)} | ` +
+              `${c.processUs.toFixed(0)} | ${pgUs} | ${load()} |`,
+          );
+          process.stderr.write(
+            `commit path ${e.name} ${c.operation}: ${c.perSecond.toFixed(0)}/s, CPU µs per unit: ` +
+              `process ${c.processUs.toFixed(0)}, PostgreSQL ${pgUs} (load ${load()})\n`,
+          );
         }
       }
     }
@@ -532,6 +660,21 @@ async function main(): Promise<void> {
         'instance µs/cert | PostgreSQL µs/cert | WAL syncs /100 certs | load |',
       '|---|---|---|---|---|---|---|---|---|---|---|',
       ...issuance,
+      ...(commits.length
+        ? [
+            '',
+            `### The store's commit path alone (no signing), ${COMMIT_BATCH} units per batch`,
+            '',
+            'Pre-built units committed by this process through `Store.commit`: issuance (certificate row, ' +
+              'search names, counter, certificate.issued event), then one revocation per certificate (status ' +
+              'guarded by onlyIfStatus, counters, certificate.revoked event). CPU µs per unit: this process ' +
+              '(the store and its driver), the PostgreSQL cluster.',
+            '',
+            '| engine | operation | units | batch | units/s | process µs/unit | PostgreSQL µs/unit | load |',
+            '|---|---|---|---|---|---|---|---|',
+            ...commits,
+          ]
+        : []),
       ...(lists.length ? listTable(lists) : []),
       `Total bench time ${((performance.now() - started) / 1000).toFixed(0)} s.`,
     ];

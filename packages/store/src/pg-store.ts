@@ -279,17 +279,37 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       return out;
     });
 
-  /** a batch of issuance-shaped units: one statement, one round trip, one transaction (pg-batch-commit.ts) */
+  /**
+   * a batch of issuance- and revocation-shaped units: one statement, one round trip, one transaction, one row back
+   * (pg-batch-commit.ts)
+   */
   const commitBatch = async (units: UnitOfWork[]): Promise<CommitResult[]> => {
     const plan = planBatch(units);
-    const r = await pool.query<BatchRow>({ name: BATCH_STATEMENT_NAME, text: BATCH_STATEMENT, values: plan.values });
-    return plan.results(r.rows);
+    const r = await pool.query<BatchRow>({
+      name: BATCH_STATEMENT_NAME,
+      text: BATCH_STATEMENT,
+      values: plan.values,
+      rowMode: 'array',
+    });
+    return plan.results(r.rows[0]);
+  };
+  /**
+   * one batchable unit on its own (alone, or again after its batch failed): the batch statement; a revocation that
+   * it refused (its certificate changed) runs the general unit of work, which reports why (already revoked, gone)
+   */
+  const commitBatchableAlone = async (unit: UnitOfWork): Promise<CommitResult> => {
+    if (!unit.updateCertificates?.length) return (await commitBatch([unit]))[0]!;
+    try {
+      return (await commitBatch([unit]))[0]!;
+    } catch {
+      return commitOne(unit);
+    }
   };
 
   /**
    * Group commit: units that arrive while a batch is being written are written together in the next one,
-   * in arrival order. Issuance-shaped units (isBatchableUnit) share one statement; the others one general
-   * transaction. If a batch fails, each of its units is written again on its own, so one failing unit never
+   * in arrival order. Issuance- and revocation-shaped units (isBatchableUnit) share one statement; the others one
+   * general transaction. If a batch fails, each of its units is written again on its own, so one failing unit never
    * takes others down, nothing is half-written, and each caller gets its own answer.
    */
   interface Pending {
@@ -329,7 +349,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
         await settle(
           items.filter((it) => batchable(it.unit)),
           commitBatch,
-          async (unit) => (await commitBatch([unit]))[0]!,
+          commitBatchableAlone,
         );
         await settle(
           items.filter((it) => !batchable(it.unit)),

@@ -3,7 +3,7 @@
 // unit inside a batch, and leader locks that hold no pooled connection. The events' hashes are computed by the
 // batch statement in SQL; `audit.verify()` recomputes them in JavaScript.
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openStore, type CommitResult, type Store } from '../src/index';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { canonicalJson } from '@pkim/shared';
@@ -160,6 +160,40 @@ describe('PostgreSQL group commit', () => {
     ).toBe(0);
     expect((await a.certificates.countByStatus()).active).toBe(11);
     expect(await a.certificates.findById(good[9]!.id)).toEqual(good[9]);
+  }, 60_000);
+
+  it('revocations submitted together are one statement; with issuances of the other instance one chain', async () => {
+    const { a, b, caId, sql } = await setup();
+    const certs = Array.from({ length: 40 }, () => makeCert(caId));
+    await a.commit({ insertCertificates: certs });
+    const revoke = (id: string) =>
+      a.commit({
+        updateCertificates: [
+          { id, patch: { status: 'revoked', revokedAt: 7, revocationReason: 'superseded' }, onlyIfStatus: 'active' },
+        ],
+        audit: [makeEvent({ action: 'certificate.revoked', target: id })],
+      });
+    // what instance a sends to PostgreSQL for 20 revocations submitted together: one query (pool clients are
+    // pg.Client instances; the spy observes every query of this process)
+    const sent = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      const first = await Promise.all(certs.slice(0, 20).map((c) => revoke(c.id)));
+      expect(sent).toHaveBeenCalledTimes(1);
+      expect(first.map((r) => r.audit[0]!.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    } finally {
+      sent.mockRestore();
+    }
+    // the rest while instance b issues: one linear chain, counters exact
+    const issued = Array.from({ length: 20 }, (_, i) => issue(b, caId, i));
+    const revoked = await Promise.all(certs.slice(20).map((c) => revoke(c.id)));
+    await Promise.all(issued);
+    expect(revoked.every((r) => r.audit[0]!.target !== null)).toBe(true);
+    expect(await b.audit.verify()).toMatchObject({ ok: true, count: 60 });
+    expect(await a.certificates.countByStatus(caId)).toEqual({ active: 20, revoked: 40, expired: 0 });
+    expect(await a.rebuildCertificateCounts()).toEqual({ certificates: 60, corrected: 0 });
+    expect(await count(sql, "select count(*) as n from certificates where status = 'revoked' and revoked_at = 7")).toBe(
+      40,
+    );
   }, 60_000);
 
   it('leader locks hold no pooled connection: a pool of one still commits and reads while three are held', async () => {

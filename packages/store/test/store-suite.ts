@@ -537,6 +537,57 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       );
     });
 
+    it('revokes many certificates committed together: a failing revocation fails alone, counters exact', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const certs = Array.from({ length: 12 }, (_, i) =>
+        makeCert(ca.id, { profile: i % 2 ? 'tls-server' : 'tls-client' }),
+      );
+      await store.commit({ insertCa: [ca], insertCertificates: certs });
+      const revoke = (id: string, at = T0 + 1) =>
+        store.commit({
+          updateCertificates: [
+            {
+              id,
+              patch: { status: 'revoked', revokedAt: at, revocationReason: 'keyCompromise' },
+              onlyIfStatus: 'active',
+            },
+          ],
+          audit: [makeEvent({ action: 'certificate.revoked', target: id, details: { id, at } })],
+        });
+      await revoke(certs[3]!.id, T0);
+      const fresh = makeCert(ca.id);
+      // submitted together: one batch of revocations, an issuance, a revocation of a certificate already revoked,
+      // one of a certificate that does not exist and two of the same certificate
+      const units = [
+        ...certs.map((c) => () => revoke(c.id)),
+        () => revoke('crt_missing'),
+        () => store.commit({ insertCertificates: [fresh], audit: [makeEvent({ target: fresh.id })] }),
+        () => revoke(certs[5]!.id, T0 + 2),
+      ];
+      const settled = await Promise.allSettled(units.map((u) => u()));
+      const codeOf = (r: PromiseSettledResult<unknown>) =>
+        r.status === 'rejected' ? (r.reason as PkiError).code : 'ok';
+      expect(settled.map(codeOf)).toEqual([
+        ...certs.map((_, i) => (i === 3 ? 'certificate.already_revoked' : 'ok')),
+        'certificate.not_found',
+        'ok',
+        'certificate.already_revoked',
+      ]);
+      // every success got its own event; the failures appended none
+      const targets = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value.audit[0]!.target] : []));
+      expect(targets).toEqual([...certs.filter((_, i) => i !== 3).map((c) => c.id), fresh.id]);
+      expect(await store.audit.verify()).toMatchObject({ ok: true, count: 1 + 11 + 1 });
+      for (const [i, c] of certs.entries())
+        expect(await store.certificates.findById(c.id)).toMatchObject({
+          status: 'revoked',
+          revokedAt: i === 3 ? T0 : T0 + 1,
+          revocationReason: 'keyCompromise',
+        });
+      expect(await store.certificates.countByStatus(ca.id)).toEqual({ active: 1, revoked: 12, expired: 0 });
+      await expectExactCounters(store, 'after a batch of revocations');
+    });
+
     it('approves a pending request once and refuses the second decision with request.not_pending', async () => {
       const store = await newStore();
       const ca = makeCa();
