@@ -33,7 +33,7 @@ import { crlPlugin } from './transports/relying-party/crl-plugin';
 import { healthPlugin } from './http/health-plugin';
 import { metricsPlugin } from './http/metrics-plugin';
 import { vaultTransport } from './transports/vault/vault-transport';
-import { installListVerbShim } from './transports/vault/list-verb-shim';
+import { installListVerbFallback } from './transports/vault/list-verb-shim';
 import { consolePlugin, createConsoleHandle, resolveConsoleDir } from './transports/console/console-plugin';
 import { SSH_API_OPERATIONS, sshApiRoutes, sshTransport } from './transports/ssh/ssh-transport';
 import { spiffeTransport } from './transports/spiffe/spiffe-transport';
@@ -221,8 +221,9 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
       : {}),
   };
   const app = Fastify(fastifyOptions) as unknown as FastifyInstance;
-  // Vault clients send the LIST verb, which Node's HTTP parser refuses: rewrite it below the parser
-  installListVerbShim(app.server);
+  // Vault clients send the LIST verb, which Node's HTTP parser refuses: a connection that sends one is taken over
+  // from the parser that refused it and rewritten below a new one (the others never pass through the shim)
+  installListVerbFallback(app.server);
   const metrics = createServerMetrics(authority, { defaultMetrics: options.processMetrics });
   // prom-client loads once the server listens (server-metrics.ts): not on the way to being ready
   app.addHook('onListen', function loadMetrics(done) {

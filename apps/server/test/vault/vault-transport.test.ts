@@ -1,6 +1,45 @@
 // The Vault API transport: envelope, errors, LIST verb, parameter coercion, roles, auth tokens.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { opensslVerify } from '../../../../tests/support/verifiers';
 import { openVaultFixture, WEB_ROLE, rawHttp, vaultCall, type VaultFixture } from './vault-test-support';
+
+/**
+ * One connection: writes each step's bytes, then waits until the step's condition holds on everything received so
+ * far (or, for a number, that many ms: the next bytes arrive in a packet of their own).
+ */
+async function rawHttpSteps(port: number, steps: [string, ((received: string) => boolean) | number][]) {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  let received = '';
+  let wake: () => void = () => undefined;
+  socket.on('data', (d: Buffer) => {
+    received += d.toString('latin1');
+    wake();
+  });
+  socket.on('close', () => wake());
+  try {
+    for (const [bytes, until] of steps) {
+      socket.write(bytes);
+      if (typeof until === 'number') {
+        await new Promise((r) => setTimeout(r, until));
+        continue;
+      }
+      const deadline = Date.now() + 10_000;
+      while (!until(received)) {
+        if (socket.destroyed || Date.now() > deadline) throw new Error(`raw HTTP: received so far\n${received}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 200);
+        });
+      }
+    }
+    return received;
+  } finally {
+    socket.destroy();
+  }
+}
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -91,6 +130,56 @@ describe('Vault transport conventions', () => {
     expect(bodies[2].data.keys).toContain('web');
     // pipelined requests may run concurrently: check the POST's effect afterwards
     expect((await vaultCall(f, 'GET', 'pki/roles?list=true')).body.data.keys).toContain('raw');
+  });
+
+  // Node parses a connection alone until it refuses a LIST; the connection is then taken over (list-verb-shim.ts)
+  it('accepts LIST after an answered request, pipelined behind a GET, and split across two packets', async () => {
+    const list = `LIST /v1/pki/roles HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${f.token}\r\n\r\n`;
+    const health = 'GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n\r\n';
+    const answers = (s: string) => (s.match(/HTTP\/1\.1 /g) ?? []).length;
+    const kinds = (out: string) =>
+      out.split(/(?=HTTP\/1\.1 )/).map((p) => {
+        const status = /^HTTP\/1\.1 (\d{3})/.exec(p)?.[1];
+        return `${status} ${p.includes('"initialized":true') ? 'health' : /"keys":\[[^\]]*"web"/.test(p) ? 'list' : p}`;
+      });
+    // each connection is taken over at its first LIST (a different path each), then stays with the shim
+    const afterAnswered = await rawHttpSteps(f.port, [
+      [health, (s) => answers(s) === 1 && s.includes('"initialized":true')],
+      [list + health, (s) => answers(s) === 3 && s.includes('"initialized":true', s.indexOf('"keys"'))],
+      [list, (s) => answers(s) === 4 && s.endsWith('"auth":null}')],
+    ]);
+    expect(kinds(afterAnswered)).toEqual(['200 health', '200 list', '200 health', '200 list']);
+    // behind a slower request (an RSA key generated): the LIST answer must still come second
+    const issue = JSON.stringify({ common_name: 'pipelined.example.com', ttl: '1h' });
+    const slow =
+      `POST /v1/pki/issue/web HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${f.token}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${issue.length}\r\n\r\n${issue}`;
+    const pipelined = await rawHttpSteps(f.port, [
+      [slow + list + health, (s) => answers(s) === 3 && s.includes('"initialized":true', s.indexOf('"keys"'))],
+    ]);
+    const issued = JSON.parse(/\{"request_id".*?"auth":null\}/.exec(pipelined)![0]) as {
+      data: { certificate: string; ca_chain: string[] };
+    };
+    const verified = opensslVerify({
+      leafPem: `${issued.data.certificate}\n`,
+      chainPems: issued.data.ca_chain,
+      rootPem: f.rootPem,
+      hostname: 'pipelined.example.com',
+    });
+    expect(verified.ok, verified.output).toBe(true);
+    expect(kinds(pipelined).map((k) => (k.includes('"private_key"') ? '200 issue' : k))).toEqual([
+      '200 issue',
+      '200 list',
+      '200 health',
+    ]);
+    const split = await rawHttpSteps(f.port, [
+      ['LI', 50],
+      [list.slice(2), (s) => answers(s) === 1 && s.endsWith('"auth":null}')],
+    ]);
+    expect(kinds(split)).toEqual(['200 list']);
+    // a LIST request line that is not `LIST <target> HTTP/1.x` is still refused, on a connection taken over or not
+    const bad = await rawHttpSteps(f.port, [['LIST  HTTP/1.1\r\nHost: x\r\n\r\n', (s) => s.includes('400')]]);
+    expect(bad).toMatch(/^HTTP\/1\.1 400 /);
   });
 });
 

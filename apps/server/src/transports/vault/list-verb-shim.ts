@@ -1,15 +1,19 @@
 import { Duplex } from 'node:stream';
 import type { Server as HttpServer } from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import type { PeerCertificate } from 'node:tls';
 
 /**
  * Node's HTTP parser (llhttp) has a fixed method table without `LIST`: a raw `LIST /v1/pki/roles HTTP/1.1` is
- * answered `400 Bad Request` before any handler runs. node-vault and hvac send LIST by default, so this shim sits
- * between the socket and the HTTP parser: it rewrites the request line `LIST <target>` to
- * `GET <target>?list=true` (adding `X-Vault-Original-Method: LIST`) and passes every other byte through
- * unchanged. It follows request boundaries (head + Content-Length body) so keep-alive and pipelined requests keep
- * working; a chunked request body switches the connection to plain pass-through.
+ * answered `400 Bad Request` before any handler runs. node-vault and hvac send LIST by default.
+ *
+ * Connections that never send LIST (every other client) are parsed by Node alone, at full speed: only when the parser
+ * reports an invalid method and the request begins with `LIST ` does {@link installListVerbFallback} take the
+ * connection over from Node's HTTP server and hand it back through a {@link ListVerbSocket}, a byte-level shim between
+ * the socket and a new parser that rewrites the request line `LIST <target>` to `GET <target>?list=true` (adding
+ * `X-Vault-Original-Method: LIST`) and passes every other byte through unchanged. The shim follows request
+ * boundaries (head + Content-Length body) so keep-alive and pipelined requests keep working; a chunked request body
+ * switches the connection to plain pass-through.
  */
 const MAX_HEAD = 64 * 1024;
 const LIST_PREFIX = Buffer.from('LIST ');
@@ -101,9 +105,14 @@ export class ListVerbSocket extends Duplex {
   readonly socket: Socket;
   private readonly rewrite = createListRewriter();
 
-  constructor(socket: Socket) {
+  /** `head`: bytes already read from the socket that the new parser must see first */
+  constructor(socket: Socket, head?: Buffer) {
     super({ allowHalfOpen: true });
     this.socket = socket;
+    if (head?.length) {
+      const out = this.rewrite(head);
+      if (out.length > 0) this.push(out);
+    }
     socket.on('data', (chunk: Buffer) => {
       const out = this.rewrite(chunk);
       if (out.length > 0 && !this.push(out)) socket.pause();
@@ -197,17 +206,98 @@ export class ListVerbSocket extends Duplex {
   }
 }
 
+const LIST_BYTES = Buffer.from('LIST ');
+
 /**
- * Installs the shim on an HTTP(S) server: the server's own connection handler then receives the wrapped
- * socket. HTTPS servers hand their parser a decrypted TLSSocket on `secureConnection`.
+ * The bytes from the start of a LIST request on, when a parse error is Node refusing its method: llhttp stops inside
+ * the method (`LIS` fails at `S`), so the request line starts at most 4 bytes before `bytesParsed` — or in the
+ * previous chunk, whose first bytes of the method the parser already took (re-added here).
  */
-export function installListVerbShim(server: HttpServer): void {
+function listRequestOf(err: Error): Buffer | undefined {
+  const e = err as Error & { code?: string; rawPacket?: unknown; bytesParsed?: unknown };
+  if (e.code !== 'HPE_INVALID_METHOD' || !Buffer.isBuffer(e.rawPacket)) return undefined;
+  const raw = e.rawPacket;
+  const at = typeof e.bytesParsed === 'number' ? Math.min(e.bytesParsed, raw.length) : 0;
+  for (let start = at; start >= at - 4; start--) {
+    if (start >= 0) {
+      if (raw.subarray(start, start + 5).equals(LIST_BYTES)) return raw.subarray(start);
+    } else if (raw.length >= 5 + start && raw.subarray(0, 5 + start).equals(LIST_BYTES.subarray(-start))) {
+      return Buffer.concat([LIST_BYTES.subarray(0, -start), raw]);
+    }
+  }
+  return undefined;
+}
+
+interface SpentParser {
+  _consumed?: boolean;
+  unconsume?: () => void;
+  remove?: () => void;
+  close?: () => void;
+}
+type HttpSocket = Socket & { parser?: SpentParser | null; _httpMessage?: NodeJS.EventEmitter | null };
+
+/** the listeners Node's HTTP server puts on a connection (lib/_http_server.js), by name */
+const NODE_HTTP_LISTENER =
+  /^(bound )?(socketOnData|socketOnEnd|socketOnClose|socketOnDrain|socketOnError|socketOnTimeout|onSocketResume|onSocketPause)$/;
+const NODE_HTTP_EVENTS = ['data', 'end', 'close', 'drain', 'error', 'timeout', 'resume', 'pause'];
+
+/**
+ * Takes a connection whose parser refused a LIST request away from Node's HTTP server (as Node does for an upgrade:
+ * its listeners removed, its parser released) and, once the answers to earlier requests on it are written, hands
+ * it back as a {@link ListVerbSocket} that starts with the LIST request's bytes. False when this Node does not look
+ * as expected (the caller then answers 400 as before).
+ */
+function takeOverListConnection(server: HttpServer, event: string, socket: HttpSocket, rest: Buffer): boolean {
+  const parser = socket.parser;
+  const ours = (l: (...a: unknown[]) => void) => NODE_HTTP_LISTENER.test(l.name);
+  const dataListeners = socket.listeners('data') as ((...a: unknown[]) => void)[];
+  if (!parser || typeof parser.unconsume !== 'function' || !dataListeners.every(ours)) return false;
+  for (const name of NODE_HTTP_EVENTS) {
+    for (const l of socket.listeners(name) as ((...a: unknown[]) => void)[]) {
+      if (ours(l)) socket.removeListener(name, l);
+    }
+  }
+  if (parser._consumed) parser.unconsume();
+  parser._consumed = false;
+  parser.remove?.();
+  socket.parser = null;
+  // the parser is still on the stack (this runs inside its callback): closed once it has unwound
+  setImmediate(() => parser.close?.());
+  socket.on('error', () => undefined); // until the shim listens
+  socket.pause();
+  const handOver = () => {
+    // answers to requests before the LIST one are still being written: the new parser's answers go after them
+    const inFlight = socket._httpMessage;
+    if (inFlight) {
+      inFlight.once('finish', () => setImmediate(handOver));
+      return;
+    }
+    if (socket.destroyed) return;
+    const wrapped = new ListVerbSocket(socket, rest);
+    for (const h of server.listeners(event) as ((s: unknown) => void)[]) h.call(server, wrapped);
+  };
+  handOver();
+  return true;
+}
+
+/**
+ * Installs the LIST fallback on an HTTP(S) server: a parse error that is Node refusing the `LIST` method takes the
+ * connection over (above); every other client error goes to the handlers that were there (Fastify's). HTTPS servers
+ * hand their parser a decrypted TLSSocket on `secureConnection`.
+ */
+export function installListVerbFallback(server: HttpServer): void {
   const event =
     typeof (server as { addContext?: unknown }).addContext === 'function' ? 'secureConnection' : 'connection';
-  const handlers = server.listeners(event) as ((socket: unknown) => void)[];
-  server.removeAllListeners(event);
-  server.on(event, (socket: Socket) => {
-    const wrapped = new ListVerbSocket(socket);
-    for (const h of handlers) h.call(server, wrapped);
+  const handlers = server.listeners('clientError') as ((err: Error, socket: Duplex) => void)[];
+  server.removeAllListeners('clientError');
+  server.on('clientError', (err: Error, socket: Duplex) => {
+    // a connection already behind the shim is not taken over again: its parser's errors are real ones
+    const rest = socket instanceof Socket ? listRequestOf(err) : undefined;
+    if (rest && socket instanceof Socket && takeOverListConnection(server, event, socket, rest)) return;
+    if (handlers.length === 0) {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy(err);
+    }
+    for (const h of handlers) h.call(server, err, socket);
   });
 }
