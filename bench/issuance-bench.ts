@@ -2,13 +2,14 @@
 //  (1) crypto floor: only the mandatory node:crypto operations per certificate —
 //      verify the CSR signature (importing its key), sign the certificate, verify the result;
 //  (2) core: decode CSR + plan + lint + encode + sign + assemble (no persistence);
-//  (2b) worker jobs: the `csr` and `certificate` jobs a worker thread runs per certificate (compute-jobs.ts), here
-//      in-process: what the workers spend per certificate, without the thread messages;
+//  (2b) worker job: the `csr-leaf` job a worker thread runs per certificate (compute-jobs.ts: decode CSR + proof of
+//      possession, leaf checks, plan, lint, encode, sign, verify), here in-process: what the workers spend per
+//      certificate, without the thread messages;
 //  (3) full service: CSR → policy → lint → sign → verify → persist certificate + audit on SQLite,
 //      one at a time and with 16 in flight. Prints a markdown table and the ratio full/floor.
 //  For the floor, worker-job and full-service rows it also prints the CPU per certificate: of the main thread (Linux:
 //  /proc/self/task, the thread that runs the store's group commit and everything between the transports and the
-//  workers) and of the whole process (every thread).
+//  workers) and of the whole process (every thread), and the worker jobs per certificate (with PKIM_WORKERS ≥ 2).
 //  env: BENCH_SECONDS (default 3), PKIM_WORKERS (worker threads of the authority; unset = in-process)
 import { createPrivateKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,7 +30,6 @@ import {
   resolveProfile,
   parseDn,
   toPem,
-  type DecodedCsr,
 } from '@pkim/core';
 import { createAuthority } from '@pkim/authority';
 import { runJob } from '../packages/authority/src/compute/compute-jobs';
@@ -69,7 +69,9 @@ interface CpuPerCert {
 }
 
 /** runs `run`, which returns how many certificates it made, and the CPU it took per certificate */
-async function withCpu(run: () => Promise<{ rate: number; n: number }>): Promise<{ rate: number; cpu: CpuPerCert }> {
+async function withCpu(
+  run: () => Promise<{ rate: number; n: number }>,
+): Promise<{ rate: number; n: number; cpu: CpuPerCert }> {
   const main0 = mainThreadCpuUs();
   const proc0 = process.cpuUsage();
   const { rate, n } = await run();
@@ -77,6 +79,7 @@ async function withCpu(run: () => Promise<{ rate: number; n: number }>): Promise
   const proc = process.cpuUsage(proc0);
   return {
     rate,
+    n,
     cpu: {
       main: main0 !== undefined && main1 !== undefined ? (main1 - main0) / n : undefined,
       process: (proc.user + proc.system) / n,
@@ -176,24 +179,26 @@ const core = await timeLoop(async (i) => {
   await issueCertificate(plan, (d) => new Uint8Array(sign('sha256', d, caKey)));
 });
 
-// (2b) the two jobs a worker thread runs per certificate, as it runs them (compute-jobs.ts), on this thread
+// (2b) the job a worker thread runs per certificate, as it runs it (compute-jobs.ts), on this thread
 const jobKey = { uri: 'bench:ca', keyType: 'ec-p256' as const, publicKey: caSpki };
 const lent = () => Promise.resolve(caKey);
+const admins = [{ kind: 'user' as const, id: admin.id, name: admin.id, policy: {} }];
 const jobs = await withCpu(() =>
   countLoop(async (i) => {
-    const c = (await runJob({ kind: 'csr', csr: csrs[i % csrs.length]!.pem }, lent)) as DecodedCsr;
-    const input = {
-      profile: leafProfile,
-      subject: c.subject,
-      sans: c.sans,
-      publicKey: c.publicKey,
-      issuer: { certificateDer: rootDer, keyType: 'ec-p256' as const },
-      serial: generateSerial(),
-      notBefore: now - 60_000,
-      notAfter: now + 90 * 86_400_000,
+    const leaf = {
+      input: {
+        profile: leafProfile,
+        issuer: { certificateDer: rootDer, keyType: 'ec-p256' as const },
+        serial: generateSerial(),
+        notBefore: now - 60_000,
+        notAfter: now + 90 * 86_400_000,
+      },
+      provisioners: admins,
+      facts: { ca: { id: 'ca_bench', name: 'bench', notAfter: null }, lifetimeMs: undefined, source: 'csr' as const },
     };
     // what a worker gets is a structured clone of what the main thread posted
-    await runJob({ kind: 'certificate', input: structuredClone(input), now, key: jobKey, what: 'bench' }, lent);
+    const job = { kind: 'csr-leaf' as const, csr: csrs[i % csrs.length]!.pem, leaf, now, key: jobKey, what: 'bench' };
+    await runJob(structuredClone(job), lent);
   }),
 );
 
@@ -203,6 +208,7 @@ const dir = mkdtempSync(join(tmpdir(), 'pkim-bench-'));
 const workers = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : undefined;
 const authority = await createAuthority({ dataDir: dir, logger: pino({ level: 'silent' }), workers });
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
+const jobs0 = authority.describe().workerJobs;
 const full1 = await withCpu(() =>
   countLoop((i) =>
     authority.issuance.issueFromCsr(
@@ -211,6 +217,7 @@ const full1 = await withCpu(() =>
     ),
   ),
 );
+const jobs1 = authority.describe().workerJobs;
 const full16 = await withCpu(() =>
   countConcurrent(
     (i) =>
@@ -221,6 +228,7 @@ const full16 = await withCpu(() =>
     16,
   ),
 );
+const jobs16 = authority.describe().workerJobs;
 const verified = await authority.audit.verify();
 await authority.close();
 rmSync(dir, { recursive: true, force: true });
@@ -230,7 +238,7 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const rows: [string, number, CpuPerCert?][] = [
   ['crypto floor (verify CSR + sign + verify, node:crypto)', floor, floorRun.cpu],
   ['core: decode CSR + plan + lint + encode + sign', core],
-  ['worker jobs in-process: csr + certificate (compute-jobs.ts)', jobs.rate, jobs.cpu],
+  ['worker job in-process: csr-leaf (compute-jobs.ts)', jobs.rate, jobs.cpu],
   ['full service, SQLite, 1 at a time', full1.rate, full1.cpu],
   ['full service, SQLite, 16 in flight', full16.rate, full16.cpu],
 ];
@@ -248,3 +256,8 @@ const best = Math.max(full1.rate, full16.rate);
 console.log(
   `\nfull/floor = ${(best / floor).toFixed(2)} (target ≥ 0.70); audit chain verified: ${verified.count} events`,
 );
+if (workers !== undefined && workers >= 2) {
+  const per = (j: number, n: number) => (j / n).toFixed(2);
+  const [one, sixteen] = [per(jobs1 - jobs0, full1.n), per(jobs16 - jobs1, full16.n)];
+  console.log(`worker jobs per certificate: ${one} (1 at a time), ${sixteen} (16 in flight)`);
+}
