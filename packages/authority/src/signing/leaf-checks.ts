@@ -39,7 +39,8 @@ export function checkLeafSubject(
 ): SubjectAltNames {
   checkSanLimits(facts.profile, requested ?? {});
   const sans = cleanSans(requested);
-  runValidators(all, { ...facts, sans });
+  // the facts object only for channels that have validators (most have none: a copy per request saved)
+  if (all.some((p) => p.policy.validators?.length)) runValidators(all, { ...facts, sans });
   checkKeyType(all, facts.keyType);
   checkNames(all, facts.subject, sans);
   return sans;
@@ -70,7 +71,8 @@ export interface CheckedCsrLeaf {
 export function checkCsrLeaf(csr: DecodedCsr, leaf: CsrLeaf): CheckedCsrLeaf {
   const subject = leaf.subject ?? csr.subject;
   const { input } = leaf;
-  const facts = { ...leaf.facts, profile: input.profile, subject, keyType: csr.keyType };
+  const { ca, lifetimeMs, source } = leaf.facts;
+  const facts = { ca, lifetimeMs, source, profile: input.profile, subject, keyType: csr.keyType };
   const sans = checkLeafSubject(leaf.provisioners, facts, leaf.sans ?? csr.sans);
   return {
     input: {
