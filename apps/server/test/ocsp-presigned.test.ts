@@ -113,8 +113,8 @@ describe('pre-signed OCSP responses (SQLite)', () => {
 
   it('signs a response for every unexpired certificate in one refresh run, and nothing more in the next', async () => {
     const first = await authority.maintenance.refreshOcsp();
-    // the four leaves (the CA certificates are answered by their parent's responder, not pre-signed)
-    expect(first).toEqual({ signed: 4, failed: 0, removed: 0 });
+    // the four leaves and the issuing CA's certificate (answered by the root; the root's own is not asked of anyone)
+    expect(first).toEqual({ signed: 5, failed: 0, removed: 0 });
     expect(await authority.maintenance.refreshOcsp()).toEqual({ signed: 0, failed: 0, removed: 0 });
     const row = (await stored(p.leaves[0]!))!.response!;
     expect(row).toMatchObject({ statusKey: 'good', thisUpdate: clock.now(), nextUpdate: clock.now() + 24 * HOUR });
@@ -135,7 +135,7 @@ describe('pre-signed OCSP responses (SQLite)', () => {
     expect(statusOf(checked({ der: a, ...p, leafPem: leaf.pem }))).toBe('good');
   });
 
-  it('signs nonce requests and SHA-256 CertIDs on the spot (the nonce echoed), never from the store', async () => {
+  it('signs nonce requests on the spot (the nonce echoed), never from the store; SHA-256 has its own', async () => {
     const leaf = p.leaves[1]!;
     const withNonce = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem, nonce: true });
     const r1 = await authority.ocsp.respond(withNonce);
@@ -158,6 +158,10 @@ describe('pre-signed OCSP responses (SQLite)', () => {
     expect(Buffer.from(r3.der).equals(Buffer.from(row.der, 'base64'))).toBe(false);
     expect(statusOf(checked({ der: r3.der, ...p, leafPem: leaf.pem, requestDer: sha256 }))).toBe('good');
     expect((await stored(leaf))!.response).toEqual(row); // the stored (SHA-1) response stays
+    // the SHA-256 answer is stored beside it (docs/ocsp.md; ocsp-sha256-subca.test.ts goes further)
+    const store = internalsOf(authority).store;
+    const row256 = (await store.ocspResponses.lookup(p.issuingId, leaf.serial, 'sha256'))!.response!;
+    expect(Buffer.from(r3.der).equals(Buffer.from(row256.der, 'base64'))).toBe(true);
   });
 
   it("reflects a revocation at once and re-signs only that certificate's response", async () => {
@@ -214,9 +218,10 @@ describe('pre-signed OCSP responses (SQLite)', () => {
     expect(Buffer.from(der).equals(Buffer.from(after.der, 'base64'))).toBe(true);
     expect(statusOf(checked({ der, ...p, leafPem: leaf.pem }))).toBe('good');
 
-    // past every leaf's notAfter: nothing is signed again, the rows go
+    // past every leaf's notAfter: no leaf is signed again, their rows go (leaf 1 has a SHA-256 one too); the issuing
+    // CA's certificate is still valid: signed again
     clock.set(Date.now() + 31 * 24 * HOUR);
-    expect(await authority.maintenance.refreshOcsp()).toEqual({ signed: 0, failed: 0, removed: 4 });
+    expect(await authority.maintenance.refreshOcsp()).toEqual({ signed: 1, failed: 0, removed: 5 });
     expect((await stored(leaf))!.response).toBeUndefined();
     clock.set(Date.now());
   });
@@ -236,7 +241,7 @@ describe('pre-signed OCSP responses after a whole CA is revoked (SQLite)', () =>
 
   it("revoking the issuing CA re-signs every leaf's stored response as revoked (cACompromise)", async () => {
     const { authority } = fx;
-    expect((await authority.maintenance.refreshOcsp()).signed).toBe(3);
+    expect((await authority.maintenance.refreshOcsp()).signed).toBe(4); // 3 leaves + the issuing CA's certificate
     const stored = (leaf: Leaf) => internalsOf(authority).store.ocspResponses.lookup(p.issuingId, leaf.serial);
     const before = await Promise.all(p.leaves.map(async (l) => (await stored(l))!.response!));
     expect(before.map((r) => r.statusKey)).toEqual(['good', 'good', 'good']);
@@ -292,7 +297,7 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
   // the guarantee is "the first request after the revocation returns", which implies < 1 s; no wall-clock assertion
   // (it failed once at load 13 although the answer was right): timings belong in the benchmarks
   it('B stops serving its stored "good" as soon as A revokes (next request), then serves the new one', async () => {
-    expect((await fx.authority.maintenance.refreshOcsp()).signed).toBe(2);
+    expect((await fx.authority.maintenance.refreshOcsp()).signed).toBe(3); // 2 leaves + the issuing CA's certificate
     const [leaf, other] = [p.leaves[0]!, p.leaves[1]!];
     const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
     const askB = async () => {

@@ -8,7 +8,7 @@ import {
   type RevocationReason,
 } from '@pkim/shared';
 import type { KeyBackends } from '@pkim/keys';
-import type { OcspCertificateState, OcspResponseRow, Store } from '@pkim/store';
+import type { OcspCertificateState, OcspHashAlgorithm, OcspResponseRow, Store } from '@pkim/store';
 import type { OcspSingleResponseInput } from '@pkim/core';
 import type { Logger } from 'pino';
 import type { OcspService } from './types';
@@ -27,6 +27,9 @@ export function ocspStatusKey(s: Pick<OcspCertificateState, 'status' | 'revokedA
 
 const SHA1_OID = '1.3.14.3.2.26';
 const SHA256_OID = '2.16.840.1.101.3.4.2.1';
+/** the CertID hash algorithms a response is stored for */
+const ALG_OF: Record<string, OcspHashAlgorithm | undefined> = { [SHA1_OID]: 'sha1', [SHA256_OID]: 'sha256' };
+const OID_OF: Record<OcspHashAlgorithm, string> = { sha1: SHA1_OID, sha256: SHA256_OID };
 export const DEFAULT_OCSP_VALIDITY_MS = 24 * 3_600_000;
 export const DEFAULT_OCSP_REFRESH_BEFORE_MS = 8 * 3_600_000;
 /** the refresh job walks every certificate again this often (new ones are picked up at every run) */
@@ -86,6 +89,12 @@ export interface OcspServiceDeps {
 
 type Status = 'good' | 'revoked' | 'unknown';
 
+/** a certificate whose response to sign, for one CertID hash algorithm */
+interface ToSign {
+  state: OcspCertificateState;
+  hashAlg: OcspHashAlgorithm;
+}
+
 interface Lookup {
   status: Status;
   revokedAt?: number;
@@ -101,14 +110,14 @@ function lookupOf(s: Pick<OcspCertificateState, 'status' | 'revokedAt' | 'revoca
 const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength).toString('base64');
 
 /**
- * RFC 6960 responder with pre-signed responses (docs/ocsp.md). Every certificate has at most one stored response
- * (`ocsp_responses`), signed ahead of time by the leader's `ocsp-refresh` job and again before its nextUpdate; a
- * request without nonce for one certificate is one indexed read (the certificate's status joined with its stored
- * response) and the stored DER sent as is. The read compares the status the response was signed for with the
+ * RFC 6960 responder with pre-signed responses (docs/ocsp.md). Every certificate — leaves and the certificates of
+ * subordinate CAs alike — has a stored response per CertID hash algorithm (`ocsp_responses`; SHA-1 signed ahead of
+ * time by the leader's `ocsp-refresh` job, SHA-256 from the first request that asks for it), signed again before its
+ * nextUpdate; a request without nonce for one certificate is one indexed read (the certificate's status joined with
+ * its stored response) and the stored DER sent as is. The read compares the status the response was signed for with the
  * certificate's status in the same row read, so a revocation committed by any instance is never answered "good"
  * from a stale response: until the revocation's own re-signing lands, the response is signed on the spot.
- * Nonce requests, several certificates per request and subordinate CA certificates are signed per request (in the
- * worker pool for software keys).
+ * Nonce requests and several certificates per request are signed per request (in the worker pool for software keys).
  */
 export function createOcspService(deps: OcspServiceDeps): OcspService & {
   presign(certs: { caId: string; serialHex: string }[]): Promise<number>;
@@ -120,6 +129,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   const refreshBefore = deps.ocspRefreshBeforeMs ?? DEFAULT_OCSP_REFRESH_BEFORE_MS;
   const reuseMs = deps.responseReuseMs ?? 60_000;
   const responses = new Map<string, { der: Uint8Array; producedAt: number; validFor: number }>();
+  let codecs: typeof import('./asn1-codecs') | undefined;
   /** the refresh job's walk over certificates without a stored response */
   let walk: { after: { createdAt: number; id: string } | null; startedAt: number } | undefined;
 
@@ -171,13 +181,17 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     return issuers.get(key);
   }
 
+  /** a leaf of the CA, else the certificate of a subordinate CA it issued (indexed reads, no CA list) */
+  async function find(caId: string, serialHex: string, hashAlg: OcspHashAlgorithm = 'sha1') {
+    return (
+      (await store.ocspResponses.lookup(caId, serialHex, hashAlg)) ??
+      (await store.ocspResponses.lookupSubordinateCa(caId, serialHex, hashAlg))
+    );
+  }
+
   async function lookup(caId: string, serialHex: string): Promise<Lookup> {
-    const cert = await store.certificates.findBySerial(caId, serialHex);
-    if (cert) return lookupOf(cert);
-    // a subordinate CA certificate issued by this CA
-    const child = (await store.cas.list()).find((c) => c.parentId === caId && c.serialHex === serialHex);
-    if (child) return lookupOf({ ...child, status: child.status === 'revoked' ? 'revoked' : 'active' });
-    return { status: 'unknown' };
+    const found = await find(caId, serialHex);
+    return found ? lookupOf(found) : { status: 'unknown' };
   }
 
   const validityOf = async (caId: string) => (await deps.timings?.ocspValidityMs(caId)) ?? validity;
@@ -214,6 +228,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   /** the row to store for a response signed at `now` for `state` */
   function storedRow(
     state: OcspCertificateState,
+    hashAlg: OcspHashAlgorithm,
     certIdDer: Uint8Array,
     der: Uint8Array,
     now: number,
@@ -223,6 +238,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     const margin = Math.min(refreshBefore, Math.floor(validFor / 2));
     return {
       certificateId: state.certificateId,
+      hashAlg,
       statusKey: ocspStatusKey(state),
       certId: b64(certIdDer),
       der: b64(der),
@@ -232,8 +248,8 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     };
   }
 
-  /** signs and stores the responses of these certificates (SHA-1 CertID, as clients send); counts signed/failed */
-  async function presignStates(states: OcspCertificateState[]): Promise<{ signed: number; failed: number }> {
+  /** signs and stores the responses of these certificates, each for its CertID hash algorithm; counts signed/failed */
+  async function presignStates(items: ToSign[]): Promise<{ signed: number; failed: number }> {
     const { ocspCertIdDer } = await import('./asn1-codecs');
     const rows: OcspResponseRow[] = [];
     let failed = 0;
@@ -246,15 +262,15 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
       }
       return p;
     };
-    for (let i = 0; i < states.length; i += PRESIGN_CONCURRENCY) {
+    for (let i = 0; i < items.length; i += PRESIGN_CONCURRENCY) {
       await Promise.all(
-        states.slice(i, i + PRESIGN_CONCURRENCY).map(async (state) => {
+        items.slice(i, i + PRESIGN_CONCURRENCY).map(async ({ state, hashAlg }) => {
           try {
             const { ctx, validFor } = await caOf(state.caId);
-            const certIdDer = ocspCertIdDer(ctx.certificateDer, state.serialHex);
+            const certIdDer = ocspCertIdDer(ctx.certificateDer, state.serialHex, OID_OF[hashAlg]);
             const now = clock.now();
             const der = await sign(ctx, [{ certIdDer, l: lookupOf(state) }], now, validFor);
-            rows.push(storedRow(state, certIdDer, der, now, validFor));
+            rows.push(storedRow(state, hashAlg, certIdDer, der, now, validFor));
           } catch (e) {
             failed++;
             logger.warn(
@@ -269,22 +285,23 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     return { signed: rows.length, failed };
   }
 
-  /** one certificate, no nonce: the stored response when it still says the certificate's status, else signed now */
+  /**
+   * one certificate (a leaf or a subordinate CA's), no nonce: the stored response for the request's CertID hash
+   * algorithm when it still says the certificate's status, else signed now and stored
+   */
   async function respondStored(
     caId: string,
     r: { serialHex: string; certIdDer: Uint8Array; hashAlgorithmOid: string },
   ): Promise<{ der: Uint8Array; statuses: Status[]; thisUpdate: number; nextUpdate: number } | undefined> {
-    const found = await store.ocspResponses.lookup(caId, r.serialHex);
-    if (!found) return undefined; // not a leaf of this CA: the general path (subordinate CAs, unknown)
+    const hashAlg = ALG_OF[r.hashAlgorithmOid];
+    if (!hashAlg) return undefined;
+    const found = await find(caId, r.serialHex, hashAlg);
+    if (!found) return undefined; // not a certificate of this CA: the general path (unknown)
     const now = clock.now();
     const l = lookupOf(found);
     const stored = found.response;
-    if (
-      stored &&
-      stored.nextUpdate > now &&
-      stored.statusKey === ocspStatusKey(found) &&
-      stored.certId === b64(r.certIdDer)
-    ) {
+    const certId = b64(r.certIdDer);
+    if (stored && stored.nextUpdate > now && stored.statusKey === ocspStatusKey(found) && stored.certId === certId) {
       return {
         der: Buffer.from(stored.der, 'base64'),
         statuses: [l.status],
@@ -295,26 +312,35 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     const ctx = await contexts.load(caId);
     const validFor = await validityOf(caId);
     const der = await sign(ctx, [{ certIdDer: r.certIdDer, l }], now, validFor);
-    // kept for the next request (only the CertID form the refresh job signs: SHA-1)
-    if (r.hashAlgorithmOid === SHA1_OID)
-      await store.ocspResponses.put([storedRow(found, r.certIdDer, der, now, validFor)]);
+    // kept for the next request when the request's CertID is the one the responder makes itself (another encoding of
+    // the same certificate, e.g. absent hash parameters, is answered but not stored: it would replace the usual one)
+    const { ocspCertIdDer } = (codecs ??= await import('./asn1-codecs'));
+    if (b64(ocspCertIdDer(ctx.certificateDer, found.serialHex, r.hashAlgorithmOid)) === certId)
+      await store.ocspResponses.put([storedRow(found, hashAlg, r.certIdDer, der, now, validFor)]);
     return { der, statuses: [l.status], thisUpdate: now, nextUpdate: now + validFor };
+  }
+
+  /** what to sign for a certificate: SHA-1 always (what clients send), SHA-256 where a response of it is stored */
+  async function toSign(caId: string, serialHex: string): Promise<ToSign[]> {
+    const sha1 = await find(caId, serialHex);
+    if (!sha1) return [];
+    const { response: _, ...state } = sha1;
+    const sha256 = await find(caId, serialHex, 'sha256');
+    return sha256?.response
+      ? [
+          { state, hashAlg: 'sha1' },
+          { state, hashAlg: 'sha256' },
+        ]
+      : [{ state, hashAlg: 'sha1' }];
   }
 
   /** signs and stores the responses of these certificates now (a revocation re-signs only its certificate's) */
   async function presign(certs: { caId: string; serialHex: string }[]): Promise<number> {
-    const states: OcspCertificateState[] = [];
-    for (const c of certs) {
-      const found = await store.ocspResponses.lookup(c.caId, c.serialHex);
-      if (found) {
-        const { response: _, ...state } = found;
-        states.push(state);
-      }
-    }
-    return (await presignStates(states)).signed;
+    const items: ToSign[] = [];
+    for (const c of certs) items.push(...(await toSign(c.caId, c.serialHex)));
+    return (await presignStates(items)).signed;
   }
 
-  let codecs: typeof import('./asn1-codecs') | undefined;
   return {
     async respond(requestDer, options) {
       const { ocspErrorResponse, parseOcspRequest } = (codecs ??= await import('./asn1-codecs'));
@@ -403,6 +429,13 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     async presignRevokedCas(caIds, revokedAt) {
       let signed = 0;
       const now = clock.now();
+      // the revoked CAs' own certificates, answered by their parents
+      const own: { caId: string; serialHex: string }[] = [];
+      for (const caId of caIds) {
+        const ca = await store.cas.findById(caId);
+        if (ca?.parentId && ca.serialHex) own.push({ caId: ca.parentId, serialHex: ca.serialHex });
+      }
+      signed += await presign(own);
       for (const caId of caIds) {
         let after: string | null = null;
         for (;;) {
@@ -423,14 +456,18 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
       const now = clock.now();
       // 1. stored responses that reached their refresh time (expired certificates: dropped, not signed again)
       const tried = new Set<string>();
+      const key = (s: { certificateId: string; hashAlg: string }) => `${s.certificateId}/${s.hashAlg}`;
       while (out.signed + out.failed < budget && !stop()) {
-        const due = (await store.ocspResponses.due(now, 500)).filter((s) => !tried.has(s.certificateId));
+        const due = (await store.ocspResponses.due(now, 500)).filter((s) => !tried.has(key(s)));
         if (due.length === 0) break;
-        for (const s of due) tried.add(s.certificateId);
-        out.removed += await store.ocspResponses.remove(
-          due.filter((s) => s.notAfter <= now).map((s) => s.certificateId),
+        for (const s of due) tried.add(key(s));
+        // expired certificates, and rows whose certificate or CA is gone (notAfter 0)
+        out.removed += await store.ocspResponses.remove([
+          ...new Set(due.filter((s) => s.notAfter <= now).map((s) => s.certificateId)),
+        ]);
+        const r = await presignStates(
+          due.filter((s) => s.notAfter > now).map(({ hashAlg, ...state }) => ({ state, hashAlg })),
         );
-        const r = await presignStates(due.filter((s) => s.notAfter > now));
         out.signed += r.signed;
         out.failed += r.failed;
       }
@@ -440,12 +477,19 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
       while (out.signed + out.failed < budget && !stop()) {
         const page = await store.ocspResponses.missing(walk.after, now, 1000);
         if (page.certificates.length) {
-          const r = await presignStates(page.certificates);
+          const r = await presignStates(page.certificates.map((state) => ({ state, hashAlg: 'sha1' as const })));
           out.signed += r.signed;
           out.failed += r.failed;
         }
         if (page.last) walk.after = page.last;
         if (!page.more) break;
+      }
+      // 3. certificates of subordinate CAs without a stored response (CAs are few: one read)
+      if (out.signed + out.failed < budget && !stop()) {
+        const cas = await store.ocspResponses.missingSubordinateCas(now);
+        const r = await presignStates(cas.map((state) => ({ state, hashAlg: 'sha1' as const })));
+        out.signed += r.signed;
+        out.failed += r.failed;
       }
       return out;
     },

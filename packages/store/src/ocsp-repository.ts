@@ -1,6 +1,6 @@
-import { and, asc, eq, gt, inArray, lte, or, sql, type SQLWrapper } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lte, or, sql, type SQLWrapper } from 'drizzle-orm';
 import { affectedRows, type QueryDb, type Tables } from './query-db';
-import type { OcspCertificateState, OcspResponseRepository, OcspResponseRow } from './types';
+import type { OcspCertificateState, OcspHashAlgorithm, OcspResponseRepository, OcspResponseRow } from './types';
 
 /** The columns of a certificate the OCSP responder needs (its status), from `certificates` aliased `C`. */
 export function ocspStateColumns(t: Tables) {
@@ -22,6 +22,7 @@ export function ocspLookupColumns(t: Tables) {
   const O = t.ocspResponses;
   return {
     ...ocspStateColumns(t),
+    hashAlg: O.hashAlg,
     statusKey: O.statusKey,
     certId: O.certId,
     der: O.der,
@@ -32,6 +33,7 @@ export function ocspLookupColumns(t: Tables) {
 }
 
 type LookupRow = OcspCertificateState & {
+  hashAlg: OcspHashAlgorithm | null;
   statusKey: string | null;
   certId: string | null;
   der: string | null;
@@ -43,35 +45,44 @@ type LookupRow = OcspCertificateState & {
 /** A lookup row as the repository answers it: the response only when one is stored. */
 export function toOcspLookup(row: LookupRow | undefined) {
   if (!row) return undefined;
-  const { statusKey, certId, der, thisUpdate, nextUpdate, refreshAt, ...state } = row;
-  if (statusKey === null || certId === null || der === null || thisUpdate === null || nextUpdate === null) return state;
-  const response = { certificateId: state.certificateId, statusKey, certId, der, thisUpdate, nextUpdate };
+  const { hashAlg, statusKey, certId, der, thisUpdate, nextUpdate, refreshAt, ...state } = row;
+  if (hashAlg === null || statusKey === null || certId === null || der === null) return state;
+  if (thisUpdate === null || nextUpdate === null) return state;
+  const response = { certificateId: state.certificateId, hashAlg, statusKey, certId, der, thisUpdate, nextUpdate };
   return { ...state, response: { ...response, refreshAt: refreshAt ?? nextUpdate } };
 }
 
 /**
  * The responder's lookup (exported for the query-plan test): the certificate by its unique (ca_id, serial_hex) index
- * joined with its stored response by primary key — the same cost with 10 or 1,000,000 revoked certificates.
+ * joined with its stored response for that CertID hash algorithm by primary key — the same cost with 10 or
+ * 1,000,000 revoked certificates.
  */
-export function ocspLookupQuery(db: QueryDb, t: Tables, caId: string | SQLWrapper, serialHex: string | SQLWrapper) {
+export function ocspLookupQuery(
+  db: QueryDb,
+  t: Tables,
+  caId: string | SQLWrapper,
+  serialHex: string | SQLWrapper,
+  hashAlg: OcspHashAlgorithm | SQLWrapper = 'sha1',
+) {
   const C = t.certificates;
+  const O = t.ocspResponses;
   return db
     .select(ocspLookupColumns(t))
     .from(C)
-    .leftJoin(t.ocspResponses, eq(t.ocspResponses.certificateId, C.id))
+    .leftJoin(O, and(eq(O.certificateId, C.id), eq(O.hashAlg, hashAlg)))
     .where(and(eq(C.caId, caId), eq(C.serialHex, serialHex)));
 }
 
 /**
- * The same lookup as raw SQL for the engines' hot path (`?` placeholders, or `$1`/`$2` for PostgreSQL): no query
- * builder and no row mapping per request (≈ 40 % of the read's CPU on SQLite). The columns in the order
+ * The same lookup as raw SQL for the engines' hot path (named parameters such as `@ca`, or `$1` … for PostgreSQL):
+ * no query builder and no row mapping per request (≈ 40 % of the read's CPU on SQLite). The columns in the order
  * `ocspLookupFromArray` reads them; same plan as `ocspLookupQuery` (checked in store-sqlite.test.ts).
  */
-export function ocspLookupSql(caIdParam: string, serialParam: string): string {
+export function ocspLookupSql(caIdParam: string, serialParam: string, hashAlgParam: string): string {
   return (
     'select c.id, c.ca_id, c.serial_hex, c.status, c.revoked_at, c.revocation_reason, c.not_after, c.created_at, ' +
-    'o.status_key, o.cert_id, o.der, o.this_update, o.next_update, o.refresh_at ' +
-    'from certificates c left join ocsp_responses o on o.certificate_id = c.id ' +
+    'o.status_key, o.cert_id, o.der, o.this_update, o.next_update, o.refresh_at, o.hash_alg ' +
+    `from certificates c left join ocsp_responses o on o.certificate_id = c.id and o.hash_alg = ${hashAlgParam} ` +
     `where c.ca_id = ${caIdParam} and c.serial_hex = ${serialParam}`
   );
 }
@@ -94,10 +105,12 @@ export function ocspLookupFromArray(
     notAfter: int(r[6]),
     createdAt: int(r[7]),
   };
-  if (r[8] === null || r[9] === null || r[10] === null || r[11] === null || r[12] === null) return state;
+  if (r[8] === null || r[9] === null || r[10] === null || r[11] === null || r[12] === null || r[14] === null)
+    return state;
   const nextUpdate = int(r[12]);
   const response: OcspResponseRow = {
     certificateId: state.certificateId,
+    hashAlg: r[14] as OcspHashAlgorithm,
     statusKey: r[8] as string,
     certId: r[9] as string,
     der: r[10] as string,
@@ -108,14 +121,68 @@ export function ocspLookupFromArray(
   return { ...state, response };
 }
 
+/** a subordinate CA's certificate as the responder sees it: revoked with the CA, otherwise good */
+function subordinateState(a: {
+  id: string;
+  parentId: string | null;
+  serialHex: string | null;
+  status: string;
+  revokedAt: number | null;
+  revocationReason: OcspCertificateState['revocationReason'];
+  notAfter: number | null;
+  createdAt: number;
+}): OcspCertificateState {
+  return {
+    certificateId: a.id,
+    caId: a.parentId ?? '',
+    serialHex: a.serialHex ?? '',
+    status: a.status === 'revoked' ? 'revoked' : 'active',
+    revokedAt: a.revokedAt,
+    revocationReason: a.revocationReason,
+    notAfter: a.notAfter ?? 0,
+    createdAt: a.createdAt,
+  };
+}
+
 /** Pre-signed OCSP responses (docs/ocsp.md): derived data, written outside the unit of work like the key blobs. */
 export function createOcspResponseRepository(db: QueryDb, t: Tables): OcspResponseRepository {
   const C = t.certificates;
+  const A = t.certificateAuthorities;
   const O = t.ocspResponses;
+  const caColumns = {
+    id: A.id,
+    parentId: A.parentId,
+    serialHex: A.serialHex,
+    status: A.status,
+    revokedAt: A.revokedAt,
+    revocationReason: A.revocationReason,
+    notAfter: A.notAfter,
+    createdAt: A.createdAt,
+  };
   return {
-    async lookup(caId, serialHex) {
-      const [row] = await ocspLookupQuery(db, t, caId, serialHex.toLowerCase());
+    async lookup(caId, serialHex, hashAlg = 'sha1') {
+      const [row] = await ocspLookupQuery(db, t, caId, serialHex.toLowerCase(), hashAlg);
       return toOcspLookup(row);
+    },
+
+    async lookupSubordinateCa(parentId, serialHex, hashAlg = 'sha1') {
+      const [row] = await db
+        .select({
+          ca: caColumns,
+          hashAlg: O.hashAlg,
+          statusKey: O.statusKey,
+          certId: O.certId,
+          der: O.der,
+          thisUpdate: O.thisUpdate,
+          nextUpdate: O.nextUpdate,
+          refreshAt: O.refreshAt,
+        })
+        .from(A)
+        .leftJoin(O, and(eq(O.certificateId, A.id), eq(O.hashAlg, hashAlg)))
+        .where(and(eq(A.parentId, parentId), eq(A.serialHex, serialHex.toLowerCase()), isNotNull(A.certificatePem)));
+      if (!row) return undefined;
+      const { ca, ...response } = row;
+      return toOcspLookup({ ...subordinateState(ca), ...response });
     },
 
     async put(rows: OcspResponseRow[]) {
@@ -124,7 +191,7 @@ export function createOcspResponseRepository(db: QueryDb, t: Tables): OcspRespon
         .insert(O)
         .values(rows)
         .onConflictDoUpdate({
-          target: O.certificateId,
+          target: [O.certificateId, O.hashAlg],
           set: {
             statusKey: sql`excluded.status_key`,
             certId: sql`excluded.cert_id`,
@@ -137,20 +204,28 @@ export function createOcspResponseRepository(db: QueryDb, t: Tables): OcspRespon
     },
 
     async due(now, limit) {
-      return await db
-        .select(ocspStateColumns(t))
+      // the row's certificate, or its subordinate CA; neither (deleted): notAfter 0, so the job deletes the row
+      const rows = await db
+        .select({ ...ocspStateColumns(t), rowId: O.certificateId, hashAlg: O.hashAlg, ca: caColumns })
         .from(O)
-        .innerJoin(C, eq(C.id, O.certificateId))
+        .leftJoin(C, eq(C.id, O.certificateId))
+        .leftJoin(A, eq(A.id, O.certificateId))
         .where(lte(O.refreshAt, now))
         .orderBy(asc(O.refreshAt))
         .limit(limit);
+      return rows.map(({ rowId, hashAlg, ca, ...c }) => {
+        if (c.certificateId !== null) return { ...(c as OcspCertificateState), hashAlg };
+        if (ca?.id) return { ...subordinateState(ca), hashAlg };
+        const gone = { caId: '', serialHex: '', status: 'active' as const, revokedAt: null, revocationReason: null };
+        return { certificateId: rowId, ...gone, notAfter: 0, createdAt: 0, hashAlg };
+      });
     },
 
     async missing(after, now, limit) {
       const page = (await db
         .select({ ...ocspStateColumns(t), stored: O.certificateId })
         .from(C)
-        .leftJoin(O, eq(O.certificateId, C.id))
+        .leftJoin(O, and(eq(O.certificateId, C.id), eq(O.hashAlg, 'sha1')))
         .where(
           after
             ? or(gt(C.createdAt, after.createdAt), and(eq(C.createdAt, after.createdAt), gt(C.id, after.id)))
@@ -164,6 +239,24 @@ export function createOcspResponseRepository(db: QueryDb, t: Tables): OcspRespon
         last: last ? { createdAt: last.createdAt, id: last.certificateId } : null,
         more: page.length === limit,
       };
+    },
+
+    async missingSubordinateCas(now) {
+      const rows = await db
+        .select(caColumns)
+        .from(A)
+        .leftJoin(O, and(eq(O.certificateId, A.id), eq(O.hashAlg, 'sha1')))
+        .where(
+          and(
+            isNotNull(A.parentId),
+            isNotNull(A.serialHex),
+            isNotNull(A.certificatePem),
+            gt(A.notAfter, now),
+            isNull(O.certificateId),
+          ),
+        )
+        .orderBy(asc(A.createdAt), asc(A.id));
+      return rows.map(subordinateState);
     },
 
     async remove(certificateIds) {

@@ -36,6 +36,7 @@ import type {
   NotificationChannel,
   NotificationStatus,
   NotificationTrigger,
+  OcspHashAlgorithm,
 } from './types';
 import type {
   AcmeAccountStatus,
@@ -634,9 +635,8 @@ export const certificateKeys = pgTable('certificate_keys', {
 export const ocspResponses = pgTable(
   'ocsp_responses',
   {
-    certificateId: text('certificate_id')
-      .primaryKey()
-      .references(() => certificates.id, { onDelete: 'cascade' }),
+    certificateId: text('certificate_id').notNull(),
+    hashAlg: text('hash_alg').$type<OcspHashAlgorithm>().notNull(),
     statusKey: text('status_key').notNull(),
     certId: text('cert_id').notNull(),
     der: text('der').notNull(),
@@ -644,7 +644,7 @@ export const ocspResponses = pgTable(
     nextUpdate: bigint('next_update', { mode: 'number' }).notNull(),
     refreshAt: bigint('refresh_at', { mode: 'number' }).notNull(),
   },
-  (t) => [index('ocsp_responses_refresh_idx').on(t.refreshAt)],
+  (t) => [primaryKey({ columns: [t.certificateId, t.hashAlg] }), index('ocsp_responses_refresh_idx').on(t.refreshAt)],
 );
 
 /** External identities (OIDC sign-in): see sqlite-schema.ts. */

@@ -241,12 +241,12 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   preparedHotReads(pgDb, repos);
   // the OCSP responder's read, once per request: a named prepared statement (parsed and planned once per
   // connection), raw rows (arrays), no Drizzle mapping (docs/ocsp.md)
-  const ocspLookupText = ocspLookupSql('$1', '$2');
-  repos.ocspResponses.lookup = async (caId, serialHex) => {
+  const ocspLookupText = ocspLookupSql('$1', '$2', '$3');
+  repos.ocspResponses.lookup = async (caId, serialHex, hashAlg = 'sha1') => {
     const r = await pool.query<unknown[]>({
       name: 'pkim_ocsp_lookup',
       text: ocspLookupText,
-      values: [caId, serialHex.toLowerCase()],
+      values: [caId, serialHex.toLowerCase(), hashAlg],
       rowMode: 'array',
     });
     return ocspLookupFromArray(r.rows[0]);

@@ -26,6 +26,7 @@ import type {
   NotificationChannel,
   NotificationStatus,
   NotificationTrigger,
+  OcspHashAlgorithm,
 } from './types';
 import type {
   AcmeAccountStatus,
@@ -269,17 +270,20 @@ export const keyBlobs = sqliteTable('key_blobs', {
 });
 
 /**
- * Pre-signed OCSP responses, one per certificate (docs/ocsp.md): the DER (base64) signed for `status_key` (`good` or
- * `revoked:<ms>:<reason>`) and the request's CertID. The responder serves it only while the certificate's status
- * still gives the same key, so a revocation committed by any instance is never answered from a stale row. Derived
- * data: not copied by copyStore (the target signs its own), deleted with the certificate.
+ * Pre-signed OCSP responses (docs/ocsp.md), one per certificate and CertID hash algorithm: the DER (base64) signed for
+ * `status_key` (`good` or `revoked:<ms>:<reason>`) and the request's CertID, which names its hash algorithm
+ * (`hash_alg`, `sha1` or `sha256`; the response echoes the CertID, so each algorithm has its own response).
+ * `certificate_id` is a certificate's id, or a subordinate CA's id for that CA's own certificate (issued by its
+ * parent), so it references neither table: the responder reaches a row only from its certificate or CA, and the
+ * refresh job deletes rows whose certificate or CA is gone. The responder serves a row only while the status still
+ * gives the same key, so a revocation committed by any instance is never answered from a stale row. Derived data:
+ * not copied by copyStore (the target signs its own).
  */
 export const ocspResponses = sqliteTable(
   'ocsp_responses',
   {
-    certificateId: text('certificate_id')
-      .primaryKey()
-      .references(() => certificates.id, { onDelete: 'cascade' }),
+    certificateId: text('certificate_id').notNull(),
+    hashAlg: text('hash_alg').$type<OcspHashAlgorithm>().notNull(),
     statusKey: text('status_key').notNull(),
     certId: text('cert_id').notNull(),
     der: text('der').notNull(),
@@ -288,7 +292,7 @@ export const ocspResponses = sqliteTable(
     /** when the refresh job signs it again (nextUpdate minus the refresh margin) */
     refreshAt: integer('refresh_at').notNull(),
   },
-  (t) => [index('ocsp_responses_refresh_idx').on(t.refreshAt)],
+  (t) => [primaryKey({ columns: [t.certificateId, t.hashAlg] }), index('ocsp_responses_refresh_idx').on(t.refreshAt)],
 );
 
 /**

@@ -252,9 +252,13 @@ function preparedHotReads(db: QueryDb, sqlite: Database.Database, repos: ReturnT
       .prepare(),
   );
   // the OCSP responder's read, once per request: raw rows (arrays), no Drizzle mapping (docs/ocsp.md)
-  const ocspLookup = onFirstUse(() => sqlite.prepare<[string, string], unknown[]>(ocspLookupSql('?', '?')).raw(true));
-  repos.ocspResponses.lookup = async (caId, serialHex) =>
-    ocspLookupFromArray(ocspLookup().get(caId, serialHex.toLowerCase()));
+  const ocspLookup = onFirstUse(() =>
+    sqlite
+      .prepare<[{ ca: string; serial: string; alg: string }], unknown[]>(ocspLookupSql('@ca', '@serial', '@alg'))
+      .raw(true),
+  );
+  repos.ocspResponses.lookup = async (caId, serialHex, hashAlg = 'sha1') =>
+    ocspLookupFromArray(ocspLookup().get({ ca: caId, serial: serialHex.toLowerCase(), alg: hashAlg }));
   repos.cas.findById = async (id) => caById().get({ id });
   repos.cas.findByName = async (name) => caByName().get({ name });
   repos.certificates.findById = async (id) => certById().get({ id });

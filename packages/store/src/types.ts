@@ -619,9 +619,14 @@ export interface SettingsRepository {
   listByPrefix(prefix: string): Promise<{ key: string; value: string }[]>;
 }
 
-/** A pre-signed OCSP response (docs/ocsp.md), one per certificate. */
+/** The hash algorithm of an OCSP CertID (RFC 6960 §4.1.1): what a stored response answers. */
+export type OcspHashAlgorithm = 'sha1' | 'sha256';
+
+/** A pre-signed OCSP response (docs/ocsp.md), one per certificate and CertID hash algorithm. */
 export interface OcspResponseRow {
+  /** the certificate's id, or a subordinate CA's id for that CA's own certificate */
   certificateId: string;
+  hashAlg: OcspHashAlgorithm;
   /** the status it was signed for: `good`, or `revoked:<revokedAt ms>:<reason>` */
   statusKey: string;
   /** base64 of the CertID DER it answers (served only to a request with the same CertID bytes) */
@@ -634,9 +639,13 @@ export interface OcspResponseRow {
   refreshAt: number;
 }
 
-/** What the OCSP responder reads of a certificate. */
+/**
+ * What the OCSP responder reads of a certificate: a leaf (a `certificates` row) or the certificate of a subordinate
+ * CA (a `certificate_authorities` row: `certificateId` is that CA's id, `caId` its parent, the issuer).
+ */
 export interface OcspCertificateState {
   certificateId: string;
+  /** the issuing CA */
   caId: string;
   serialHex: string;
   status: CertificateStatus;
@@ -647,16 +656,32 @@ export interface OcspCertificateState {
 }
 
 export interface OcspResponseRepository {
-  /** the certificate's current status and its stored response, in one indexed read (O(1) in the table size) */
-  lookup(caId: string, serialHex: string): Promise<(OcspCertificateState & { response?: OcspResponseRow }) | undefined>;
-  /** inserts or replaces the responses of these certificates */
+  /**
+   * a leaf's current status and its stored response for that CertID hash algorithm (default SHA-1), in one indexed
+   * read (O(1) in the table size)
+   */
+  lookup(
+    caId: string,
+    serialHex: string,
+    hashAlg?: OcspHashAlgorithm,
+  ): Promise<(OcspCertificateState & { response?: OcspResponseRow }) | undefined>;
+  /** the same for the certificate of a subordinate CA issued by `parentId` (its status is the CA's) */
+  lookupSubordinateCa(
+    parentId: string,
+    serialHex: string,
+    hashAlg?: OcspHashAlgorithm,
+  ): Promise<(OcspCertificateState & { response?: OcspResponseRow }) | undefined>;
+  /** inserts or replaces the responses of these certificates (per hash algorithm) */
   put(rows: OcspResponseRow[]): Promise<void>;
-  /** certificates whose stored response has `refreshAt <= now`, soonest first (the refresh job) */
-  due(now: number, limit: number): Promise<OcspCertificateState[]>;
+  /**
+   * stored responses with `refreshAt <= now`, soonest first (the refresh job): the state of their certificate or
+   * subordinate CA; a row whose certificate and CA are both gone comes with `notAfter` 0 (expired: deleted)
+   */
+  due(now: number, limit: number): Promise<(OcspCertificateState & { hashAlg: OcspHashAlgorithm })[]>;
   /**
    * One page of at most `limit` certificates in (createdAt, id) order after `after`: those among them not yet
-   * expired at `now` that have no stored response, the key of the last one read (the next page's `after`; null for
-   * an empty page) and whether more may follow (the page was full).
+   * expired at `now` that have no stored SHA-1 response, the key of the last one read (the next page's `after`;
+   * null for an empty page) and whether more may follow (the page was full).
    */
   missing(
     after: { createdAt: number; id: string } | null,
@@ -667,7 +692,9 @@ export interface OcspResponseRepository {
     last: { createdAt: number; id: string } | null;
     more: boolean;
   }>;
-  /** deletes the responses of these certificates; returns how many */
+  /** the certificates of subordinate CAs, not expired at `now`, that have no stored SHA-1 response (CAs are few) */
+  missingSubordinateCas(now: number): Promise<OcspCertificateState[]>;
+  /** deletes the responses (every hash algorithm) of these certificates; returns how many rows */
   remove(certificateIds: string[]): Promise<number>;
 }
 

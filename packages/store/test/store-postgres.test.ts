@@ -96,6 +96,7 @@ describe('PostgreSQL store', () => {
         '0022_bulk_jobs',
         '0019_ocsp_responses',
         '0024_audit_chain_head',
+        '0026_ocsp_response_hash',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));

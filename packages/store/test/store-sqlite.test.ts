@@ -118,6 +118,7 @@ describe('SQLite store', () => {
         '0021_webhook_secret_rotation',
         '0022_bulk_jobs',
         '0019_ocsp_responses',
+        '0026_ocsp_response_hash',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });
@@ -193,7 +194,7 @@ describe('SQLite store', () => {
         // the OCSP responder's status lookup: the unique index, then the stored response by its primary key —
         // O(1) whatever the number of revoked certificates (issue #12 item 5)
         const rawPlan = (
-          raw.prepare(`EXPLAIN QUERY PLAN ${ocspLookupSql('?', '?')}`).all('x', 'y') as {
+          raw.prepare(`EXPLAIN QUERY PLAN ${ocspLookupSql('?', '?', '?')}`).all('sha1', 'x', 'y') as {
             detail: string;
           }[]
         )
@@ -201,14 +202,16 @@ describe('SQLite store', () => {
           .join('\n');
         // the raw statement the SQLite engine runs per request plans like the repository's query
         expect(rawPlan).toMatch(/SEARCH c USING INDEX certificates_ca_serial_uq \(ca_id=\? AND serial_hex=\?\)/);
-        expect(rawPlan).toMatch(/SEARCH o USING INDEX sqlite_autoindex_ocsp_responses_1 \(certificate_id=\?\)/);
+        expect(rawPlan).toMatch(
+          /SEARCH o USING INDEX sqlite_autoindex_ocsp_responses_1 \(certificate_id=\? AND hash_alg=\?\)/,
+        );
         expect(rawPlan).not.toMatch(/SCAN/);
         const ocsp = plan(ocspLookupQuery(db, sqliteSchema, cas[0]!.id, 'ab'.repeat(16)));
         expect(ocsp).toMatch(
           /SEARCH certificates USING INDEX certificates_ca_serial_uq \(ca_id=\? AND serial_hex=\?\)/,
         );
         expect(ocsp).toMatch(
-          /SEARCH ocsp_responses USING INDEX sqlite_autoindex_ocsp_responses_1 \(certificate_id=\?\)/,
+          /SEARCH ocsp_responses USING INDEX sqlite_autoindex_ocsp_responses_1 \(certificate_id=\? AND hash_alg=\?\)/,
         );
         expect(ocsp).not.toMatch(/SCAN/);
         // a CRL partition (docs/crl.md): the index range of its notAfter window, not the CA's whole index

@@ -30,6 +30,24 @@ async function expectPkiError(p: Promise<unknown>, code: string): Promise<PkiErr
   return e as PkiError;
 }
 
+/** the table as migration 0019 made it (one response per certificate, a foreign key to certificates) */
+const OCSP_RESPONSES_0019 =
+  'create table ocsp_responses (certificate_id text not null, status_key text not null, cert_id text not null, ' +
+  'der text not null, this_update bigint not null, next_update bigint not null, refresh_at bigint not null, ' +
+  'constraint ocsp_responses_pkey primary key (certificate_id), constraint ' +
+  'ocsp_responses_certificate_id_certificates_id_fk foreign key (certificate_id) references certificates(id) ' +
+  'on delete cascade)';
+
+/** undoes migration 0026 (`when` 1796196240000): ocsp_responses back to its 0019 shape (its rows are derived data) */
+function undo0026(migrations: string): string[] {
+  return [
+    'drop table ocsp_responses',
+    OCSP_RESPONSES_0019,
+    'create index ocsp_responses_refresh_idx on ocsp_responses (refresh_at)',
+    `delete from ${migrations} where created_at = 1796196240000`,
+  ];
+}
+
 interface Counter {
   caId: string;
   profile: string;
@@ -858,6 +876,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        ...undo0026(migrations),
         ...(engine.dialect === 'postgres'
           ? [
               'drop function pkim_audit_chain_head()', // 0024, PostgreSQL only
@@ -921,8 +940,14 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
   });
 
   describe('pre-signed OCSP responses', () => {
-    const response = (certificateId: string, nextUpdate: number, statusKey = 'good') => ({
+    const response = (
+      certificateId: string,
+      nextUpdate: number,
+      statusKey = 'good',
+      hashAlg: 'sha1' | 'sha256' = 'sha1',
+    ) => ({
       certificateId,
+      hashAlg,
       statusKey,
       certId: 'Y2VydGlk',
       der: Buffer.from(`der of ${certificateId} ${statusKey}`).toString('base64'),
@@ -995,9 +1020,117 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
 
       expect(await store.ocspResponses.remove([b.id, d.id])).toBe(1);
       expect((await store.ocspResponses.lookup(ca.id, b.serialHex))?.response).toBeUndefined();
-      // deleted with its certificate
+      // its certificate deleted: the row is due with notAfter 0 (the refresh job deletes it), never looked up
       await store.commit({ deleteCertificates: [c.id] });
-      expect(await store.ocspResponses.due(T0 + 1000, 10)).toEqual([expect.objectContaining({ certificateId: a.id })]);
+      expect(await store.ocspResponses.due(T0 + 1000, 10)).toEqual([
+        expect.objectContaining({ certificateId: c.id, notAfter: 0, hashAlg: 'sha1' }),
+        expect.objectContaining({ certificateId: a.id, status: 'revoked', notAfter: a.notAfter }),
+      ]);
+    });
+
+    it('keeps one response per CertID hash algorithm, and the responses of subordinate CA certificates', async () => {
+      const store = await newStore();
+      const root = makeCa();
+      const sub = makeCa({ parentId: root.id, serialHex: 'c0ffee01', notAfter: T0 + 500 });
+      const pending = makeCa({ parentId: root.id, serialHex: null, certificatePem: null, status: 'pending' });
+      const cert = makeCert(root.id);
+      await store.commit({ insertCa: [root, sub, pending], insertCertificates: [cert] });
+      // SHA-1 and SHA-256 side by side, each read by its own algorithm
+      await store.ocspResponses.put([response(cert.id, T0 + 100), response(cert.id, T0 + 200, 'good', 'sha256')]);
+      expect((await store.ocspResponses.lookup(root.id, cert.serialHex))?.response).toEqual(
+        response(cert.id, T0 + 100),
+      );
+      expect((await store.ocspResponses.lookup(root.id, cert.serialHex, 'sha256'))?.response).toEqual(
+        response(cert.id, T0 + 200, 'good', 'sha256'),
+      );
+      await store.ocspResponses.put([response(cert.id, T0 + 300, 'good', 'sha256')]);
+      expect((await store.ocspResponses.lookup(root.id, cert.serialHex))?.response?.nextUpdate).toBe(T0 + 100);
+      expect((await store.ocspResponses.lookup(root.id, cert.serialHex, 'sha256'))?.response?.nextUpdate).toBe(
+        T0 + 300,
+      );
+
+      // the subordinate CA's certificate: its parent is the issuer, its status the CA's
+      expect(await store.ocspResponses.lookupSubordinateCa(root.id, 'ff00')).toBeUndefined();
+      expect(await store.ocspResponses.lookupSubordinateCa(sub.id, 'c0ffee01')).toBeUndefined();
+      const state = {
+        certificateId: sub.id,
+        caId: root.id,
+        serialHex: 'c0ffee01',
+        status: 'active',
+        revokedAt: null,
+        revocationReason: null,
+        notAfter: T0 + 500,
+        createdAt: sub.createdAt,
+      };
+      expect(await store.ocspResponses.lookupSubordinateCa(root.id, 'C0FFEE01')).toEqual(state);
+      expect(await store.ocspResponses.missingSubordinateCas(T0)).toEqual([state]);
+      expect(await store.ocspResponses.missingSubordinateCas(T0 + 500)).toEqual([]); // expired
+      await store.ocspResponses.put([response(sub.id, T0 + 150)]);
+      expect(await store.ocspResponses.missingSubordinateCas(T0)).toEqual([]);
+      expect(await store.ocspResponses.lookupSubordinateCa(root.id, 'c0ffee01')).toEqual({
+        ...state,
+        response: response(sub.id, T0 + 150),
+      });
+      expect((await store.ocspResponses.lookupSubordinateCa(root.id, 'c0ffee01', 'sha256'))?.response).toBeUndefined();
+      await store.commit({
+        updateCa: [{ id: sub.id, patch: { status: 'revoked', revokedAt: T0 + 7, revocationReason: 'superseded' } }],
+      });
+      const revoked = { ...state, status: 'revoked', revokedAt: T0 + 7, revocationReason: 'superseded' };
+      expect(await store.ocspResponses.lookupSubordinateCa(root.id, 'c0ffee01')).toEqual({
+        ...revoked,
+        response: response(sub.id, T0 + 150),
+      });
+      // due: certificates and subordinate CAs alike, per hash algorithm
+      expect(await store.ocspResponses.due(T0 + 400, 10)).toEqual([
+        {
+          ...state,
+          certificateId: cert.id,
+          caId: root.id,
+          serialHex: cert.serialHex,
+          notAfter: cert.notAfter,
+          createdAt: cert.createdAt,
+          hashAlg: 'sha1',
+        },
+        { ...revoked, hashAlg: 'sha1' },
+        {
+          ...state,
+          certificateId: cert.id,
+          caId: root.id,
+          serialHex: cert.serialHex,
+          notAfter: cert.notAfter,
+          createdAt: cert.createdAt,
+          hashAlg: 'sha256',
+        },
+      ]);
+      expect(await store.ocspResponses.remove([cert.id])).toBe(2); // both algorithms
+    });
+
+    it('migration 0026 keeps the responses stored before it, as SHA-1 responses', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const cert = makeCert(ca.id);
+      await store.commit({ insertCa: [ca], insertCertificates: [cert] });
+      await store.close();
+      const engine = getEngine();
+      const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      for (const statement of undo0026(migrations)) await engine.rawSql(url, statement);
+      await engine.rawSql(
+        url,
+        'insert into ocsp_responses (certificate_id, status_key, cert_id, der, this_update, next_update, refresh_at) ' +
+          `values ('${cert.id}', 'good', 'Y2VydGlk', 'ZGVy', ${T0}, ${T0 + 100}, ${T0 + 50})`,
+      );
+      const upgraded = await newStore({ sameDb: true });
+      expect((await upgraded.ocspResponses.lookup(ca.id, cert.serialHex))?.response).toEqual({
+        certificateId: cert.id,
+        hashAlg: 'sha1',
+        statusKey: 'good',
+        certId: 'Y2VydGlk',
+        der: 'ZGVy',
+        thisUpdate: T0,
+        nextUpdate: T0 + 100,
+        refreshAt: T0 + 50,
+      });
+      expect((await upgraded.ocspResponses.lookup(ca.id, cert.serialHex, 'sha256'))?.response).toBeUndefined();
     });
 
     it('applies migration 0019 to a database at 0022 (a reserved number landed after a higher one)', async () => {
@@ -1008,9 +1141,10 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await store.close();
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
-      // a database migrated by the previous release: 0000 … 0017, 0020 … 0022 (0019 has `when` 1796196170000)
+      // a database migrated by the previous release: 0000 … 0017, 0020 … 0022 (0019 has `when` 1796196170000; 0026,
+      // which changes the table 0019 makes, goes with it)
       await engine.rawSql(url, 'drop table ocsp_responses');
-      await engine.rawSql(url, `delete from ${migrations} where created_at = 1796196170000`);
+      await engine.rawSql(url, `delete from ${migrations} where created_at in (1796196170000, 1796196240000)`);
       const upgraded = await newStore({ sameDb: true });
       await upgraded.ocspResponses.put([response(cert.id, T0 + 100)]);
       expect((await upgraded.ocspResponses.lookup(ca.id, cert.serialHex))?.response?.nextUpdate).toBe(T0 + 100);
