@@ -1,8 +1,10 @@
 // The CAs most tests start from: a root, and an issuing CA below it, created through a real authority (any: the
-// tests' own, or the one a running server holds) and checked by openssl before a test relies on them.
+// tests' own, or the one a running server holds) and checked by openssl before a test relies on them: the chain, and
+// that the certificate carries the key type, path length and name constraints the test asked for.
 import type { Actor, CaView, CreateCaInput } from '@pkim/authority';
+import { KEY_TYPE_INFO, type KeyType } from '@pkim/shared';
 import { TEST_ADMIN } from './test-kit';
-import { opensslVerify } from './verifiers';
+import { opensslText, opensslVerify } from './verifiers';
 
 /** Anything with the authority's CA service (createAuthority's result, RunningServer['authority']). */
 interface HasCas {
@@ -10,8 +12,9 @@ interface HasCas {
 }
 
 /**
- * Options of a test CA: the subject defaults to CN=<the CA's name>, the key type to EC P-256, the actor who creates
- * it to TEST_ADMIN.
+ * Options of a test CA: the subject defaults to CN=<the CA's name>, the key type to EC P-256 (`keyType: 'ec-p384'`…),
+ * the actor who creates it to TEST_ADMIN; `pathLen` and `nameConstraints` (`{ permittedDns: ['.example.com'] }`…) go
+ * into the certificate as asked. Whatever is asked is checked in openssl's reading of the certificate.
  */
 export type TestCaOptions = Partial<Omit<CreateCaInput, 'name' | 'parentId'>> & { actor?: Actor };
 
@@ -23,17 +26,62 @@ export interface TestCa {
   view: CaView;
 }
 
+/** How `openssl x509 -text` names a key type's public key. */
+function opensslKeyLine(keyType: KeyType): string {
+  const info = KEY_TYPE_INFO[keyType];
+  if (info.algorithm === 'ec') return `ASN1 OID: ${info.curve}`;
+  if (info.algorithm === 'rsa') return `Public-Key: (${info.bits} bit)`;
+  return 'ED25519 Public-Key';
+}
+
+/** The lines openssl prints for the DNS, email and URI names of a name constraint list. */
+function constraintLines(nc: NonNullable<CreateCaInput['nameConstraints']>, kind: 'permitted' | 'excluded'): string[] {
+  return [
+    ...(nc[`${kind}Dns`] ?? []).map((v) => `DNS:${v}`),
+    ...(nc[`${kind}Email`] ?? []).map((v) => `email:${v}`),
+    ...(nc[`${kind}Uri`] ?? []).map((v) => `URI:${v}`),
+  ];
+}
+
+/**
+ * A CA certificate as openssl reads it, against what was asked: the key type, `pathlen:N`, and each DNS/email/URI
+ * name constraint in its Permitted or Excluded list (IP ranges are counted: openssl prints them as address/mask).
+ */
+export function checkCaCertificate(ca: TestCa, input: Partial<CreateCaInput> & { keyType: KeyType }): void {
+  const text = opensslText(ca.pem);
+  const missing: string[] = [];
+  if (!text.includes(opensslKeyLine(input.keyType))) missing.push(`key type ${input.keyType}`);
+  if (typeof input.pathLen === 'number' && !text.includes(`pathlen:${input.pathLen}`))
+    missing.push(`pathlen:${input.pathLen}`);
+  const nc = input.nameConstraints;
+  if (nc) {
+    const section = /X509v3 Name Constraints:[^\n]*\n((?: {16,}.*\n?)*)/.exec(text)?.[1] ?? '';
+    const [permitted = '', excluded = ''] = section.split('Excluded:');
+    for (const [kind, part] of [
+      ['permitted', permitted],
+      ['excluded', excluded],
+    ] as const) {
+      const lines = part.split('\n').map((l) => l.trim());
+      for (const want of constraintLines(nc, kind)) if (!lines.includes(want)) missing.push(`${kind} ${want}`);
+      const ips = (kind === 'permitted' ? nc.permittedIp : nc.excludedIp)?.length ?? 0;
+      if (lines.filter((l) => l.startsWith('IP:')).length !== ips) missing.push(`${ips} ${kind} IP range(s)`);
+    }
+  }
+  if (missing.length) throw new Error(`CA ${ca.name}: openssl does not show ${missing.join(', ')}`);
+}
+
 function asTestCa(view: CaView): TestCa {
   return { id: view.ca.id, name: view.ca.name, pem: view.certificatePem!, view };
 }
 
 /** A self-signed root CA `name`; openssl verifies it as its own trust anchor. */
 export async function createRootCa(authority: HasCas, name: string, opts: TestCaOptions = {}): Promise<TestCa> {
-  const { actor = TEST_ADMIN, ...input } = opts;
-  const view = await authority.cas.create({ subject: { commonName: name }, keyType: 'ec-p256', ...input, name }, actor);
-  const root = asTestCa(view);
+  const { actor = TEST_ADMIN, ...asked } = opts;
+  const input = { subject: { commonName: name }, keyType: 'ec-p256' as const, ...asked, name };
+  const root = asTestCa(await authority.cas.create(input, actor));
   const v = opensslVerify({ leafPem: root.pem, rootPem: root.pem, purpose: 'any' });
   if (!v.ok) throw new Error(`root CA ${name} does not verify: ${v.output}`);
+  checkCaCertificate(root, input);
   return root;
 }
 
@@ -44,15 +92,13 @@ export async function createIssuingCa(
   name: string,
   opts: TestCaOptions & { anchor?: TestCa } = {},
 ): Promise<TestCa> {
-  const { anchor, actor = TEST_ADMIN, ...input } = opts;
-  const view = await authority.cas.create(
-    { subject: { commonName: name }, keyType: 'ec-p256', ...input, name, parentId: parent.id },
-    actor,
-  );
-  const ca = asTestCa(view);
+  const { anchor, actor = TEST_ADMIN, ...asked } = opts;
+  const input = { subject: { commonName: name }, keyType: 'ec-p256' as const, ...asked, name, parentId: parent.id };
+  const ca = asTestCa(await authority.cas.create(input, actor));
   const v = anchor
     ? opensslVerify({ leafPem: ca.pem, chainPems: [parent.pem], rootPem: anchor.pem, purpose: 'any' })
     : opensslVerify({ leafPem: ca.pem, rootPem: parent.pem, purpose: 'any' });
   if (!v.ok) throw new Error(`CA ${name} does not verify under ${parent.name}: ${v.output}`);
+  checkCaCertificate(ca, input);
   return ca;
 }

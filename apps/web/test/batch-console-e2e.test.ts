@@ -10,7 +10,8 @@ import { unzipSync } from 'fflate';
 import type { RunningServer } from '@pkim/server';
 import { openssl } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerifyOnly, opensslVerify } from '../../../tests/support/verifiers';
-import { createRootAndIssuingCa, openConsole, type ConsoleSession } from './support/console-browser';
+import { openConsole, type ConsoleSession } from './support/console-browser';
+import { createRootAndIssuingCa } from './support/console-pki';
 
 const ADMIN = { id: 'usr_batch_e2e', name: 'batch-e2e', role: 'admin' as const };
 const POLL = { timeout: 30_000 };

@@ -23,8 +23,8 @@ describe('web console: issuing, revoking and the everyday pages (Chromium agains
     session = await openConsole({ prefix: 'pkim-e2e-certs' });
     ({ server, page, base } = session);
     const { root, int } = await createE2eHierarchy(server.authority);
-    ids.root = root.ca.id;
-    ids.int = int.ca.id;
+    ids.root = root.id;
+    ids.int = int.id;
     await session.signIn('admin', session.adminPassword);
   }, 240_000);
 

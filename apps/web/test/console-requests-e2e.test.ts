@@ -18,8 +18,8 @@ describe('web console: certificate requests (Chromium against pkim serve)', () =
     session = await openConsole({ prefix: 'pkim-e2e-requests' });
     ({ server, page } = session);
     const { root, int } = await createE2eHierarchy(server.authority);
-    ids.root = root.ca.id;
-    ids.int = int.ca.id;
+    ids.root = root.id;
+    ids.int = int.id;
     await createUsers(server.authority, [
       ['rita', 'requester'],
       ['oscar', 'operator'],

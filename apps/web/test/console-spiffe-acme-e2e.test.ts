@@ -20,7 +20,7 @@ describe('web console: workload identity and ACME (Chromium against pkim serve)'
   beforeAll(async () => {
     session = await openConsole({ prefix: 'pkim-e2e-spiffe-acme' });
     ({ server, page, base } = session);
-    ids.int = (await createE2eHierarchy(server.authority)).int.ca.id;
+    ids.int = (await createE2eHierarchy(server.authority)).int.id;
   }, 240_000);
 
   afterAll(async () => session?.close());

@@ -17,7 +17,7 @@ describe('web console: users, API tokens and an auditor (Chromium against pkim s
     session = await openConsole({ prefix: 'pkim-e2e-users' });
     ({ server, page, base } = session);
     const hierarchy = await createE2eHierarchy(server.authority);
-    ids.int = hierarchy.int.ca.id;
+    ids.int = hierarchy.int.id;
     ids.keyCert = (await issueServerCertificate(server.authority, hierarchy, 'api.example.com')).certificate.id;
     await session.signIn('admin', session.adminPassword);
   }, 240_000);

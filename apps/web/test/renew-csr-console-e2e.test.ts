@@ -6,7 +6,8 @@ import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { openssl, opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { createRootAndIssuingCa, openConsole, type ConsoleSession } from './support/console-browser';
+import { openConsole, type ConsoleSession } from './support/console-browser';
+import { createRootAndIssuingCa } from './support/console-pki';
 
 const ADMIN = { id: 'usr_renew_e2e', name: 'renew-e2e', role: 'admin' as const };
 const POLL = { timeout: 30_000 };

@@ -7,12 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import {
-  createRootAndIssuingCa,
-  openConsole,
-  type BrowserGlobals,
-  type ConsoleSession,
-} from './support/console-browser';
+import { openConsole, type BrowserGlobals, type ConsoleSession } from './support/console-browser';
+import { createRootAndIssuingCa } from './support/console-pki';
 
 const ADMIN = { id: 'usr_vault_e2e', name: 'vault-e2e', role: 'admin' as const };
 const AUDITOR_PASSWORD = 'auditor-password-4243';

@@ -162,33 +162,3 @@ export async function openConsole(
   };
   return session;
 }
-
-type ConsoleAuthority = RunningServer['authority'];
-type CaActor = Parameters<ConsoleAuthority['cas']['create']>[1];
-
-/**
- * A root and an issuing CA below it (EC P-256), named `<name> Root` and `<name> Issuing`, created through the
- * authority the console serves: the setup every certificate e2e file starts from.
- */
-export async function createRootAndIssuingCa(
-  authority: ConsoleAuthority,
-  name: string,
-  actor: CaActor,
-  issuing: { pathLen?: number } = {},
-) {
-  const root = await authority.cas.create(
-    { name: `${name} Root`, subject: { commonName: `${name} Root` }, keyType: 'ec-p256' },
-    actor,
-  );
-  const sub = await authority.cas.create(
-    {
-      name: `${name} Issuing`,
-      subject: { commonName: `${name} Issuing` },
-      keyType: 'ec-p256',
-      parentId: root.ca.id,
-      ...issuing,
-    },
-    actor,
-  );
-  return { root: root.ca, issuing: sub.ca, rootPem: root.certificatePem!, issuingPem: sub.certificatePem! };
-}

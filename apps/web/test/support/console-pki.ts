@@ -1,10 +1,13 @@
 // The PKI the console's certificate e2e files start from when the page under test is not the one that makes it:
 // the same root and name-constrained intermediate the CA wizard makes in console-ca-e2e.test.ts, leaf certificates
-// and users, created through the authority the console serves and checked by openssl before any test uses them.
+// and users, created through the authority the console serves and checked by openssl before any test uses them (the
+// CAs by tests/support/ca-kit.ts, as every other test's).
 import type { RunningServer } from '@pkim/server';
+import { createIssuingCa, createRootCa } from '../../../../tests/support/ca-kit';
 import { opensslVerify } from '../../../../tests/support/verifiers';
 
 type ConsoleAuthority = RunningServer['authority'];
+type CaActor = Parameters<ConsoleAuthority['cas']['create']>[1];
 
 /** The administrator the tests act as when they call the authority directly. */
 export const E2E_ADMIN = { id: 'usr_e2e', name: 'e2e', role: 'admin' as const };
@@ -13,31 +16,38 @@ export const PASSWORD = 'correct-horse-battery-42';
 
 /**
  * `e2e-root` (EC P-384, O=PKI Manager E2E, C=US) and `e2e-issuing` below it (EC P-256, pathLen 0, DNS names under
- * example.com only): what the wizard test makes in the console. The intermediate is verified against the root.
+ * example.com only): what the wizard test makes in the console. openssl verifies the chain and reads the key types,
+ * the path length and the name constraints in the certificates.
  */
 export async function createE2eHierarchy(authority: ConsoleAuthority) {
-  const root = await authority.cas.create(
-    {
-      name: 'e2e-root',
-      subject: { commonName: 'E2E Root CA', organization: 'PKI Manager E2E', country: 'US' },
-      keyType: 'ec-p384',
-    },
-    E2E_ADMIN,
-  );
-  const int = await authority.cas.create(
-    {
-      name: 'e2e-issuing',
-      subject: { commonName: 'E2E Issuing CA' },
-      keyType: 'ec-p256',
-      parentId: root.ca.id,
-      pathLen: 0,
-      nameConstraints: { permittedDns: ['.example.com', 'example.com'] },
-    },
-    E2E_ADMIN,
-  );
-  const v = opensslVerify({ leafPem: int.certificatePem!, rootPem: root.certificatePem!, purpose: 'any' });
-  if (!v.ok) throw new Error(`e2e-issuing does not verify under e2e-root: ${v.output}`);
+  const root = await createRootCa(authority, 'e2e-root', {
+    subject: { commonName: 'E2E Root CA', organization: 'PKI Manager E2E', country: 'US' },
+    keyType: 'ec-p384',
+    actor: E2E_ADMIN,
+  });
+  const int = await createIssuingCa(authority, root, 'e2e-issuing', {
+    subject: { commonName: 'E2E Issuing CA' },
+    pathLen: 0,
+    nameConstraints: { permittedDns: ['.example.com', 'example.com'] },
+    actor: E2E_ADMIN,
+  });
   return { root, int };
+}
+
+/**
+ * A root and an issuing CA below it (EC P-256), named `<name> Root` and `<name> Issuing`, created through the
+ * authority the console serves and checked by openssl: the setup the batch, bulk, renewal and Vault e2e files start
+ * from.
+ */
+export async function createRootAndIssuingCa(
+  authority: ConsoleAuthority,
+  name: string,
+  actor: CaActor,
+  issuing: { pathLen?: number } = {},
+) {
+  const root = await createRootCa(authority, `${name} Root`, { actor });
+  const sub = await createIssuingCa(authority, root, `${name} Issuing`, { ...issuing, actor });
+  return { root, issuing: sub, rootPem: root.pem, issuingPem: sub.pem };
 }
 
 /** A TLS server certificate for `commonName` (its only DNS name) with a server-generated key, verified by openssl. */
@@ -48,7 +58,7 @@ export async function issueServerCertificate(
 ) {
   const issued = await authority.issuance.issueWithKey(
     {
-      caId: hierarchy.int.ca.id,
+      caId: hierarchy.int.id,
       profile: 'tls-server',
       subject: { commonName },
       sans: { dns: [commonName] },
@@ -58,8 +68,8 @@ export async function issueServerCertificate(
   );
   const v = opensslVerify({
     leafPem: issued.certificatePem,
-    chainPems: [hierarchy.int.certificatePem!],
-    rootPem: hierarchy.root.certificatePem!,
+    chainPems: [hierarchy.int.pem],
+    rootPem: hierarchy.root.pem,
     purpose: 'sslserver',
     hostname: commonName,
   });
