@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 export type IdPrefix =
   | 'ca'
@@ -36,10 +36,21 @@ export type IdPrefix =
   | 'ntr'
   | 'ntd';
 
-/** Prefixed, URL-safe, sortable-enough random id, e.g. `ca_01h2x...`. 16 random bytes. */
+/** random bytes of the ids, drawn from the CSPRNG 4,000 at a time (one call per id cost ≈ 6 µs, ids are not secrets) */
+const RANDOM_BYTES = 10;
+const pool = Buffer.alloc(400 * RANDOM_BYTES);
+let poolPos = pool.length;
+
+/** Prefixed, URL-safe, sortable-enough random id, e.g. `ca_01h2x...`: the time in base 36, then 10 random bytes. */
 export function newId(prefix: IdPrefix): string {
+  if (poolPos >= pool.length) {
+    randomFillSync(pool);
+    poolPos = 0;
+  }
   const time = Date.now().toString(36).padStart(9, '0');
-  return `${prefix}_${time}${randomBytes(10).toString('hex')}`;
+  const id = `${prefix}_${time}${pool.toString('hex', poolPos, poolPos + RANDOM_BYTES)}`;
+  poolPos += RANDOM_BYTES;
+  return id;
 }
 
 export function hasPrefix(id: string, prefix: IdPrefix): boolean {
