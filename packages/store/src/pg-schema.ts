@@ -16,6 +16,7 @@ import {
   text,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
 import type { KeyType, RevocationReason } from '@pkim/shared';
 import type { BulkJobFileMeta, BulkJobKind, BulkJobPhase, BulkJobRow, BulkJobState } from './bulk-job-types';
 import type {
@@ -128,7 +129,10 @@ export const certificates = pgTable(
     index('certificates_status_created_idx').on(t.status, t.createdAt, t.id),
     index('certificates_created_idx').on(t.createdAt, t.id),
     index('certificates_ca_created_idx').on(t.caId, t.createdAt, t.id),
-    index('certificates_renewed_from_idx').on(t.renewedFrom),
+    // renewals are few: only they are indexed (an insert with renewed_from null writes no index entry)
+    index('certificates_renewed_from_idx')
+      .on(t.renewedFrom)
+      .where(sql`${t.renewedFrom} is not null`),
     index('certificates_provisioner_created_idx').on(t.provisioner, t.createdAt, t.id),
   ],
 );

@@ -199,6 +199,15 @@ export function hexPrefixCondition(column: Column, prefix: string): SQL {
   return and(...conds)!;
 }
 
+/**
+ * The query of `findRenewalsOf` (exported for the query-plan test): the partial renewed_from index (only renewals
+ * are in it; `renewed_from = ?` implies the index's `renewed_from is not null`).
+ */
+export function findRenewalsQuery(db: QueryDb, t: Tables, id: string) {
+  const C = t.certificates;
+  return db.select().from(C).where(eq(C.renewedFrom, id)).orderBy(desc(C.createdAt), desc(C.id));
+}
+
 /** the columns of a CRL entry (`listRevoked`, `listRevokedExpiring`) */
 function revokedEntryColumns(t: Tables) {
   const C = t.certificates;
@@ -366,7 +375,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
       return toPage(items, limit, (row) => row.notAfter);
     },
     async findRenewalsOf(id) {
-      return await db.select().from(C).where(eq(C.renewedFrom, id)).orderBy(desc(C.createdAt), desc(C.id));
+      return await findRenewalsQuery(db, t, id);
     },
     async findSealedKey(certificateId) {
       const K = t.certificateKeys;

@@ -9,6 +9,15 @@ import { describe, expect, it } from 'vitest';
 import * as pgSchema from '../src/pg-schema';
 import * as sqliteSchema from '../src/sqlite-schema';
 import { STORE_TABLES } from '../src/index';
+import { SQLITE_WITHOUT_ROWID } from './sqlite-without-rowid';
+
+/** a WITHOUT ROWID table's primary key, described as the PostgreSQL index it stands for (sqlite-without-rowid.ts) */
+function withoutRowidKey(c: ReturnType<typeof sqliteConfig>) {
+  const standsFor = SQLITE_WITHOUT_ROWID[c.name]?.primaryKeyStandsFor;
+  if (!standsFor) return [];
+  expect(c.primaryKeys, `${c.name}: a WITHOUT ROWID table needs its primary key declared`).toHaveLength(1);
+  return [{ name: standsFor, unique: false, on: c.primaryKeys[0]!.columns.map((x) => x.name) }];
+}
 
 function describeSqlite() {
   return Object.fromEntries(
@@ -26,6 +35,7 @@ function describeSqlite() {
               unique: i.config.unique,
               on: i.config.columns.map((x) => (x as { name: string }).name),
             }))
+            .concat(withoutRowidKey(c))
             .sort((a, b) => a.name.localeCompare(b.name)),
           foreignKeys: c.foreignKeys
             .map((f) =>
@@ -86,6 +96,15 @@ describe('store schema', () => {
     expect(Object.keys(s).sort()).toEqual([...STORE_TABLES, ...notCopied].sort());
     expect(p).toEqual(s);
     expect(Object.keys(sqliteSchema).sort()).toEqual(Object.keys(pgSchema).sort());
+  });
+
+  it('creates the WITHOUT ROWID tables of SQLite by hand in the migration named for them', () => {
+    const folder = fileURLToPath(new URL('../migrations/sqlite', import.meta.url));
+    for (const [table, { migration }] of Object.entries(SQLITE_WITHOUT_ROWID)) {
+      const text = readFileSync(join(folder, migration), 'utf8');
+      expect(text).toMatch(new RegExp(`CREATE TABLE \`__new_${table}\` \\([^;]*\\) WITHOUT ROWID;`));
+      expect(text).toMatch(new RegExp(`ALTER TABLE \`__new_${table}\` RENAME TO \`${table}\`;`));
+    }
   });
 
   it('has the indexes the service queries need on certificates, requests and audit events', () => {

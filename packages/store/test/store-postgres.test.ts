@@ -11,6 +11,7 @@ import {
   countByStatusQuery,
   countsByCaAndProfileQuery,
   findAllBySerialQuery,
+  findRenewalsQuery,
   searchCondition,
 } from '../src/repositories';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
@@ -97,6 +98,7 @@ describe('PostgreSQL store', () => {
         '0019_ocsp_responses',
         '0024_audit_chain_head',
         '0026_ocsp_response_hash',
+        '0025_issuance_indexes',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
@@ -208,6 +210,10 @@ describe('PostgreSQL store', () => {
         expect(search).toMatch(/Index (Only )?Scan using certificate_names_name_idx on certificate_names/);
         expect(search).not.toMatch(/Seq Scan/);
       }
+      // renewals of a certificate: the partial index of migration 0025 (only renewals are in it)
+      const renewals = await plan(findRenewalsQuery(db, t, 'crt_x'));
+      expect(renewals).toMatch(/Index Scan using certificates_renewed_from_idx on certificates/);
+      expect(renewals).not.toMatch(/Seq Scan/);
       for (const q of [
         countByStatusQuery(db, t),
         countByStatusQuery(db, t, cas[0]!.id),

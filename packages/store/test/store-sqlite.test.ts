@@ -16,12 +16,14 @@ import {
   DENSE_MATCHES,
   expiringBeforeCondition,
   findAllBySerialQuery,
+  findRenewalsQuery,
   revokedExpiringQuery,
   searchCondition,
 } from '../src/repositories';
 import { ocspLookupQuery, ocspLookupSql } from '../src/ocsp-repository';
 import { defineStoreSuite, type StoreEngine } from './store-suite';
 import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
+import { SQLITE_WITHOUT_ROWID } from './sqlite-without-rowid';
 
 const execFileAsync = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
@@ -119,6 +121,7 @@ describe('SQLite store', () => {
         '0022_bulk_jobs',
         '0019_ocsp_responses',
         '0026_ocsp_response_hash',
+        '0025_issuance_indexes',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });
@@ -231,10 +234,13 @@ describe('SQLite store', () => {
             .from(sqliteSchema.certificates)
             .where(searchCondition(db, sqliteSchema, 'sqlite', 'crt_zz.example.com')),
         );
-        expect(search).toMatch(
-          /SEARCH certificate_names USING (COVERING )?INDEX certificate_names_name_idx \(name>\? AND name<\?\)/,
-        );
+        // (certificate_names is WITHOUT ROWID: its primary key (name, certificate_id) is the name index)
+        expect(search).toMatch(/SEARCH certificate_names USING PRIMARY KEY \(name>\? AND name<\?\)/);
         expect(search).not.toMatch(/SCAN/);
+        // renewals of a certificate: the partial index (renewed_from = ? implies its `renewed_from is not null`)
+        const renewals = plan(findRenewalsQuery(db, sqliteSchema, 'crt_x'));
+        expect(renewals).toMatch(/SEARCH certificates USING INDEX certificates_renewed_from_idx \(renewed_from=\?\)/);
+        expect(renewals).not.toMatch(/SCAN/);
       }
       // dense filters (a common search term, "expiring within 30 days" over many rows) walk the newest-first index
       // and test each row — never collect and sort every match
@@ -249,8 +255,26 @@ describe('SQLite store', () => {
         expect(dense).not.toMatch(/TEMP B-TREE/);
       }
       expect(newestFirst(searchCondition(db, sqliteSchema, 'sqlite', 'example.com', true))).toMatch(
-        /SEARCH \w+ (EXISTS )?USING (COVERING )?INDEX certificate_names_certificate_idx \(certificate_id=\?\)/,
+        // (its entries end with the primary key: certificate_id then name, so the name range is in the index too)
+        /SEARCH \w+ (EXISTS )?USING COVERING INDEX certificate_names_certificate_idx \(certificate_id=\? AND name>\? AND name<\?\)/,
       );
+      // what migration 0025 made of the schema: the search terms WITHOUT ROWID, the renewed_from index partial — an
+      // issuance writes 2 B-tree entries per search term and none for renewed_from when it renews nothing
+      for (const table of Object.keys(SQLITE_WITHOUT_ROWID)) {
+        const { sql } = raw.prepare("select sql from sqlite_master where type = 'table' and name = ?").get(table) as {
+          sql: string;
+        };
+        expect(sql).toMatch(/\) WITHOUT ROWID$/);
+      }
+      const names = raw.prepare(
+        "select name from sqlite_master where type = 'index' and tbl_name = 'certificate_names'",
+      );
+      // (the primary key is the table itself: no separate index for it)
+      expect((names.all() as { name: string }[]).map((r) => r.name)).toEqual(['certificate_names_certificate_idx']);
+      const renewedFrom = raw
+        .prepare("select sql from sqlite_master where type = 'index' and name = 'certificates_renewed_from_idx'")
+        .get() as { sql: string };
+      expect(renewedFrom.sql).toMatch(/WHERE "certificates"\."renewed_from" is not null$/);
       // sparse: the index range of the filter itself
       expect(newestFirst(expiringBeforeCondition(sqliteSchema, T0))).toMatch(
         /SEARCH certificates USING (COVERING )?INDEX certificates_status_not_after_idx \(status=\? AND not_after<\?\)/,

@@ -867,7 +867,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0024 not applied (0019 landed
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0025 not applied (0019 landed
       // after 0022: its journal `when` sits between 0017's and 0020's, so it is undone after 0020)
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
@@ -877,6 +877,21 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
         ...undo0026(migrations),
+        // 0025: the full renewed_from index; on SQLite certificate_names back to a rowid table with its name index
+        'drop index certificates_renewed_from_idx',
+        'create index certificates_renewed_from_idx on certificates (renewed_from)',
+        ...(engine.dialect === 'sqlite'
+          ? [
+              'create table certificate_names_rowid (name text not null, certificate_id text not null ' +
+                'references certificates(id) on delete cascade)',
+              'insert into certificate_names_rowid select name, certificate_id from certificate_names',
+              'drop table certificate_names',
+              'alter table certificate_names_rowid rename to certificate_names',
+              'create index certificate_names_name_idx on certificate_names (name, certificate_id)',
+              'create index certificate_names_certificate_idx on certificate_names (certificate_id)',
+            ]
+          : []),
+        `delete from ${migrations} where created_at = (select max(created_at) from ${migrations})`,
         ...(engine.dialect === 'postgres'
           ? [
               'drop function pkim_audit_chain_head()', // 0024, PostgreSQL only
