@@ -561,7 +561,8 @@ async function main(): Promise<void> {
           },
         );
         // backends report their WAL statistics when they exit; the warm-up issued one by one (a sync each)
-        const syncs = isPg ? (await walSyncs(cluster.url)) - wal0 - WARM_UP * count : NaN;
+        // (with fsync off, as BENCH_PG_THROWAWAY=1 runs it, nothing is synced: no figure)
+        const syncs = isPg && !THROWAWAY ? (await walSyncs(cluster.url)) - wal0 - WARM_UP * count : NaN;
         const issued = r.reduce((s, x) => s + x.n, 0);
         const total = r.reduce((s, x) => s + x.n / x.seconds, 0);
         const errors = r.reduce((s, x) => s + x.errors, 0);
@@ -571,8 +572,8 @@ async function main(): Promise<void> {
         const us = (v: number) => (Number.isFinite(v) ? (v / issued).toFixed(0) : '–');
         const mainUs = us(r.reduce((s, x) => s + x.mainUs, 0));
         const cpuUs = us(r.reduce((s, x) => s + x.cpuUs, 0));
-        const perCert = (v: number) => (isPg ? ((100 * v) / issued).toFixed(1) : '–');
-        const queries = perCert(r.reduce((s, x) => s + x.queries, 0));
+        const perCert = (v: number) => (Number.isFinite(v) ? ((100 * v) / issued).toFixed(1) : '–');
+        const queries = perCert(isPg ? r.reduce((s, x) => s + x.queries, 0) : NaN);
         issuance.push(
           `| ${e.name} | ${count} | ${flight} | ${total.toFixed(0)} | ${perInstance} | ${errors} | ` +
             `${mainUs} | ${cpuUs} | ${us(pgUs)} | ${perCert(syncs)} | ${queries} | ${load} |`,
