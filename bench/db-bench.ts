@@ -378,7 +378,10 @@ async function fillSqlite(store: Store, caIds: string[]): Promise<void> {
   }
 }
 
-/** PostgreSQL: the same rows generated server-side in one INSERT … SELECT generate_series (COPY-class speed). */
+/**
+ * PostgreSQL: the same rows generated server-side in one INSERT … SELECT generate_series (COPY-class speed), then
+ * their search terms.
+ */
 async function fillPostgres(url: string, caIds: string[]): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -398,7 +401,14 @@ async function fillPostgres(url: string, caIds: string[]): Promise<void> {
       from generate_series(0, $6::int - 1) as i`,
       [caIds, caIds.length, NOW, DAY, PEM, ROWS],
     );
+    // their search terms (certificate_names), with the same rule the store uses: migration 0017's backfill
+    const migration = readFileSync(
+      fileURLToPath(new URL('../packages/store/migrations/pg/0017_certificate_names.sql', import.meta.url)),
+      'utf8',
+    );
+    await c.query(migration.split('--> statement-breakpoint').find((x) => x.includes('INSERT INTO'))!);
     await c.query('analyze certificates');
+    await c.query('analyze certificate_names');
   } finally {
     await c.end();
   }
