@@ -12,10 +12,11 @@
  *      from /proc on Linux), which moves much less than req/s on a loaded machine.
  *
  *   env: BENCH_SECONDS=5 BENCH_CONNECTIONS=16 BENCH_FLOOR_SECONDS=3 PKIM_WORKERS (passed to the server),
- *        BENCH_ONLY=pkim,ocsp (only these rows), BENCH_CPU_PROF_DIR=<dir> (the server runs with --cpu-prof)
+ *        BENCH_ONLY=pkim,ocsp (only these rows), BENCH_CPU_PROF_DIR=<dir> (the server runs with --cpu-prof),
+ *        BENCH_LOG_LEVEL=warn (the server's PKIM_LOG_LEVEL; its log lines go to a file, as a service's would)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -259,6 +260,8 @@ try {
   );
   await authority.close();
 
+  const logLevel = process.env.BENCH_LOG_LEVEL ?? 'warn';
+  const serverStderr: 'inherit' | number = logLevel === 'warn' ? 'inherit' : openSync(join(dir, 'server.log'), 'w');
   const profDir = process.env.BENCH_CPU_PROF_DIR; // the server writes a .cpuprofile there when it stops
   const server = spawn(
     process.execPath,
@@ -273,14 +276,17 @@ try {
       dataDir,
     ],
     {
-      env: { ...process.env, PKIM_LOG_LEVEL: 'warn', PKIM_RATE_LIMIT: '0', PKIM_RATE_LIMIT_RELYING_PARTY: '0' },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, PKIM_LOG_LEVEL: logLevel, PKIM_RATE_LIMIT: '0', PKIM_RATE_LIMIT_RELYING_PARTY: '0' },
+      // at warn a terminal shows the few lines; at info (a line per request) they go to a file, as a service's do
+      stdio: ['ignore', 'pipe', serverStderr],
     },
   );
   children.push(server);
+  const serverStdout = server.stdout;
+  if (!serverStdout) throw new Error('pkim serve has no stdout pipe');
   const base = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    server.stdout.on('data', (d: Buffer) => {
+    serverStdout.on('data', (d: Buffer) => {
       buf += d.toString();
       const line = buf.split('\n').find((l) => l.startsWith('{'));
       if (line) resolve((JSON.parse(line) as { url: string }).url);
@@ -473,6 +479,7 @@ try {
     '',
     `HTTP bench: ${seconds} s per row after a 1 s warm-up, ${connections} connections, autocannon in its own ` +
       `process, Node ${process.version}, ${cores} cores, PKIM_WORKERS=${process.env.PKIM_WORKERS ?? '(default)'}, ` +
+      `PKIM_LOG_LEVEL=${logLevel}, ` +
       `load average ${load1()} at the end`,
     '',
     '| route | req/s | p50 ms | p99 ms | failures | server CPU µs/req (all / main thread) | vs cfssl | vs floor |',

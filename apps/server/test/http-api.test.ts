@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { fixedClock } from '@pkim/shared';
 import { buildServer } from '@pkim/server';
-import type { Authority } from '@pkim/authority';
+import { LOG_REDACT_PATHS, type Authority } from '@pkim/authority';
 import { ACTORS, type AuthorityFixture, createRootCa, listen, openAuthorityFixture } from './server-test-support';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
@@ -380,6 +382,53 @@ describe('REST and tRPC over real HTTP', () => {
       expect((await fetch(`${url}/healthz`)).status).toBe(200); // health is never limited
     } finally {
       await limited.close();
+    }
+  });
+
+  it('logs one line per answered request at info, with method, URL, status and time, and no credentials', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const redact = { paths: LOG_REDACT_PATHS, censor: '[redacted]' };
+    const logged = await buildServer(authority, {
+      logger: pino({ level: 'info', redact }, sink),
+      backgroundJobs: false,
+    });
+    const url = await listen(logged);
+    try {
+      const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=log.example', sans: ['DNS:log.example'] });
+      const signed = await fetch(`${url}/api/v1/cas/${caId}/sign`, {
+        method: 'POST',
+        headers: authed({ 'content-type': 'application/json', 'x-request-id': 'log-test-1' }),
+        body: JSON.stringify({ csr: csrPem, profile: 'tls-server' }),
+      });
+      expect(signed.status).toBe(201);
+      const pem = ((await signed.json()) as { certificatePem: string }).certificatePem;
+      expect(opensslVerify({ leafPem: pem, rootPem, purpose: 'sslserver' }).ok).toBe(true);
+      const refused = await fetch(`${url}/api/v1/cas?x=1`, { headers: { 'x-request-id': 'log-test-2' } });
+      expect(refused.status).toBe(401);
+      await new Promise((r) => setImmediate(r));
+      const of = (id: string) => lines.filter((l) => l.reqId === id);
+      expect(lines.some((l) => l.msg === 'incoming request')).toBe(false);
+      expect(of('log-test-1')).toEqual([
+        expect.objectContaining({
+          level: 30,
+          msg: 'request completed',
+          req: expect.objectContaining({ method: 'POST', url: `/api/v1/cas/${caId}/sign`, remoteAddress: '127.0.0.1' }),
+          res: { statusCode: 201 },
+          responseTime: expect.any(Number),
+        }),
+      ]);
+      // a refusal: the error handler's line, then the request's one line
+      expect(of('log-test-2').map((l) => l.msg)).toEqual(['request refused', 'request completed']);
+      const all = JSON.stringify(lines);
+      for (const secret of [token, csrPem.slice(40, 80), pem.slice(40, 80)]) expect(all).not.toContain(secret);
+    } finally {
+      await logged.close();
     }
   });
 
