@@ -7,6 +7,7 @@ import { createAuthority } from '@pkim/authority';
 import { tempDir } from '../support/openssl-tools';
 import { runPkim } from '../support/cli-runner';
 import { silentLogger } from '../support/test-kit';
+import { createRootCa } from '../support/ca-kit';
 import { ACTORS } from './security-support';
 
 const modeOf = (p: string) => (statSync(p).mode & 0o777).toString(8);
@@ -27,10 +28,7 @@ describe('finding 7: data files 0600, data dir 0700', () => {
     try {
       const a = await createAuthority({ dataDir, logger: silentLogger });
       // writes make SQLite create the -wal and -shm files
-      await a.cas.create(
-        { name: 'modes-root', subject: { commonName: 'Modes Root' }, keyType: 'ec-p256' },
-        ACTORS.admin,
-      );
+      await createRootCa(a, 'modes-root', { subject: { commonName: 'Modes Root' }, actor: ACTORS.admin });
       await a.auth.createUser({ username: 'modes', password: 'a long enough password', role: 'auditor' }, ACTORS.admin);
       expect(modeOf(dataDir)).toBe('700');
       for (const f of ['pkim.db', 'pkim.db-wal', 'pkim.db-shm', 'master.key']) {

@@ -20,6 +20,7 @@ import { createAuthority, type Actor, type Authority } from '@pkim/authority';
 import { softwareBlobAad, type SoftwareKeyBlob } from '@pkim/keys';
 import { runPkim } from '../support/cli-runner';
 import { tempDir } from '../support/openssl-tools';
+import { createIssuingCa, createRootCa } from '../support/ca-kit';
 import { findPostgresBinDir, startPostgres, type TestPostgres } from '../support/postgres';
 
 const ADMIN: Actor = { id: 'usr_keys_admin', name: 'alice', role: 'admin' };
@@ -104,28 +105,22 @@ function decryptBlobs(rows: { id: string; data: string }[], kek: Buffer): string
 
 /** Software CAs (RSA root, EC intermediate, EC P-384 root) + leaves with generated RSA and EC keys, a token, a user. */
 async function populate(a: Authority): Promise<{ leafKeys: string[]; tokenSecret: string; eabHmacKey: string }> {
-  const root = await a.cas.create(
-    { name: 'rest-root-rsa', subject: { commonName: 'Keys At Rest RSA Root' }, keyType: 'rsa-2048' },
-    ADMIN,
-  );
-  const int = await a.cas.create(
-    {
-      name: 'rest-int-ec',
-      subject: { commonName: 'Keys At Rest EC Issuing' },
-      keyType: 'ec-p256',
-      parentId: root.ca.id,
-    },
-    ADMIN,
-  );
-  await a.cas.create(
-    { name: 'rest-root-p384', subject: { commonName: 'Keys At Rest P-384' }, keyType: 'ec-p384' },
-    ADMIN,
-  );
+  const actor = ADMIN;
+  const root = await createRootCa(a, 'rest-root-rsa', {
+    subject: { commonName: 'Keys At Rest RSA Root' },
+    keyType: 'rsa-2048',
+    actor,
+  });
+  const int = await createIssuingCa(a, root, 'rest-int-ec', {
+    subject: { commonName: 'Keys At Rest EC Issuing' },
+    actor,
+  });
+  await createRootCa(a, 'rest-root-p384', { subject: { commonName: 'Keys At Rest P-384' }, keyType: 'ec-p384', actor });
   const leafKeys: string[] = [];
   for (const [caId, keyType] of [
-    [int.ca.id, 'ec-p256'],
-    [int.ca.id, 'rsa-2048'],
-    [root.ca.id, 'ec-p384'],
+    [int.id, 'ec-p256'],
+    [int.id, 'rsa-2048'],
+    [root.id, 'ec-p384'],
   ] as const) {
     const issued = await a.issuance.issueWithKey(
       {
@@ -143,8 +138,8 @@ async function populate(a: Authority): Promise<{ leafKeys: string[]; tokenSecret
   await a.auth.createUser({ username: 'rest-user', password: PASSWORD, role: 'operator' }, ADMIN);
   const { token } = await a.auth.createToken({ name: 'rest-token', role: 'operator' }, ADMIN);
   // an ACME external account binding key: the HMAC key must be sealed at rest like the CA keys
-  await a.acme.enable({ ca: int.ca.id, requireEab: true, allowDns: ['*.rest.example'] }, ADMIN);
-  const eab = await a.acme.createEabKey(int.ca.id, ADMIN);
+  await a.acme.enable({ ca: int.id, requireEab: true, allowDns: ['*.rest.example'] }, ADMIN);
+  const eab = await a.acme.createEabKey(int.id, ADMIN);
   expect(eab.hmacKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
   return { leafKeys, tokenSecret: token, eabHmacKey: eab.hmacKey };
 }

@@ -4,7 +4,7 @@
 // are capped), and relying parties have their own budget, with OCSP overload answered as an OCSP `tryLater`
 // response.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -12,27 +12,9 @@ import { buildServer } from '@pkim/server';
 import type { FastifyInstance } from 'fastify';
 import { X509Certificate, verify } from 'node:crypto';
 import { internalsOf } from '@pkim/authority/internals';
-import { opensslRaw, opensslVerify } from '../support/verifiers';
+import { opensslOcspRequest, opensslRaw, opensslVerify } from '../support/verifiers';
+import { createRootCa } from '../support/ca-kit';
 import { ACTORS, csrFor, openSecurityFixture, type SecurityFixture } from './security-support';
-
-function ocspRequestDer(issuerPem: string, leafPem: string): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'pkim-sec-ocsp-'));
-  try {
-    writeFileSync(join(dir, 'issuer.pem'), issuerPem);
-    writeFileSync(join(dir, 'leaf.pem'), leafPem);
-    const r = opensslRaw(
-      ['ocsp', '-issuer', join(dir, 'issuer.pem'), '-cert', join(dir, 'leaf.pem')].concat([
-        '-reqout',
-        join(dir, 'req.der'),
-        '-no_nonce',
-      ]),
-    );
-    if (r.status !== 0) throw new Error(r.output);
-    return readFileSync(join(dir, 'req.der'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** openssl's reading of an OCSP response (status line) */
 function opensslOcspStatus(der: Uint8Array): string {
@@ -114,14 +96,15 @@ describe('findings 4 and 6: one client cannot stall the server or starve relying
   });
 
   it('/healthz answers while an RSA-4096 CA signs 24 signatures at once (software signing off the loop)', async () => {
-    const ca = await s.authority.cas.create(
-      { name: 'rsa4096-signer', subject: { commonName: 'RSA-4096 Signing CA' }, keyType: 'rsa-4096' },
-      ACTORS.admin,
-    );
-    const signer = internalsOf(s.authority).keys.signer({
-      uri: ca.ca.keyUri,
+    const ca = await createRootCa(s.authority, 'rsa4096-signer', {
+      subject: { commonName: 'RSA-4096 Signing CA' },
       keyType: 'rsa-4096',
-      publicKey: new X509Certificate(ca.certificatePem!).publicKey.export({ type: 'spki', format: 'der' }),
+      actor: ACTORS.admin,
+    });
+    const signer = internalsOf(s.authority).keys.signer({
+      uri: ca.view.ca.keyUri,
+      keyType: 'rsa-4096',
+      publicKey: new X509Certificate(ca.pem).publicKey.export({ type: 'spki', format: 'der' }),
     });
     const data = Array.from({ length: 24 }, (_, i) => Buffer.from(`to be signed ${i}`));
     // a ratio, not a timing bound: RSA-4096 signing on the loop keeps it near 1
@@ -137,18 +120,18 @@ describe('findings 4 and 6: one client cannot stall the server or starve relying
     const signatures = await Promise.all(signing);
     const elu = performance.eventLoopUtilization(elu0);
     // every signature is a valid RSA PKCS#1 v1.5 SHA-256 signature over its data (checked by OpenSSL via node)
-    const publicKey = new X509Certificate(ca.certificatePem!).publicKey;
+    const publicKey = new X509Certificate(ca.pem).publicKey;
     signatures.forEach((sig, i) => expect(verify('sha256', data[i]!, publicKey, sig)).toBe(true));
     expect(healthAnswers.length).toBeGreaterThan(0);
     expect(healthAnswers.every((c) => c === 200)).toBe(true);
     expect(elu.utilization, `event-loop utilization ${elu.utilization.toFixed(2)}`).toBeLessThan(0.5);
     // and a certificate signed by it over HTTP verifies with openssl
-    const r = await s.http('POST', `/api/v1/cas/${ca.ca.id}/sign`, {
+    const r = await s.http('POST', `/api/v1/cas/${ca.id}/sign`, {
       token: s.operatorToken,
       body: { csr: csrFor('rsa-signed.example.test'), profile: 'tls-server', ttl: '30d' },
     });
     expect(r.status, r.text).toBe(201);
-    const v = opensslVerify({ leafPem: r.json<{ certificate: string }>().certificate, rootPem: ca.certificatePem! });
+    const v = opensslVerify({ leafPem: r.json<{ certificate: string }>().certificate, rootPem: ca.pem });
     expect(v.ok, v.output).toBe(true);
   });
 
@@ -197,7 +180,7 @@ describe('findings 4 and 6: one client cannot stall the server or starve relying
     ).toBe(429);
 
     const ocsp = await inject(extra, 'POST', '/ocsp', {
-      body: ocspRequestDer(s.intPem, leafPem),
+      body: opensslOcspRequest({ issuerPem: s.intPem, leafPem }),
       type: 'application/ocsp-request',
     });
     expect(ocsp.statusCode).toBe(200);
@@ -212,7 +195,7 @@ describe('findings 4 and 6: one client cannot stall the server or starve relying
       backgroundJobs: false,
       relyingPartyRateLimit: { max: 2, timeWindowMs: 60_000 },
     });
-    const req = ocspRequestDer(s.intPem, leafPem);
+    const req = opensslOcspRequest({ issuerPem: s.intPem, leafPem });
     for (let i = 0; i < 2; i++) {
       const r = await inject(extra, 'POST', '/ocsp', { body: req, type: 'application/ocsp-request' });
       expect(opensslOcspStatus(r.rawPayload)).toMatch(/successful/);

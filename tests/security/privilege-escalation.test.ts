@@ -13,6 +13,7 @@ import {
 import { PkiError } from '@pkim/shared';
 import { ACTORS, openSecurityFixture, type HttpAnswer, type SecurityFixture } from './security-support';
 import { opensslCsr } from '../support/openssl-tools';
+import { createIssuingCa } from '../support/ca-kit';
 
 const SCOPES: (string[] | undefined)[] = [
   undefined,
@@ -284,11 +285,11 @@ describe('a principal limited to some CAs reads only their objects (lists, searc
   beforeAll(async () => {
     s = await openSecurityFixture();
     other = (
-      await s.authority.cas.create(
-        { name: 'sec-other', subject: { commonName: 'Other Issuing CA' }, keyType: 'ec-p256', parentId: s.rootId },
-        ACTORS.admin,
-      )
-    ).ca.id;
+      await createIssuingCa(s.authority, s.root, 'sec-other', {
+        subject: { commonName: 'Other Issuing CA' },
+        actor: ACTORS.admin,
+      })
+    ).id;
     const issue = async (caId: string, cn: string) =>
       (
         await s.authority.issuance.issueWithKey(

@@ -2,13 +2,11 @@
 // and `aACompromise` gave an OCSP reason openssl calls UNKNOWN. Only the RFC 5280 reasons valid for
 // public-key certificates in full CRLs are accepted; holds are refused (revocation is final).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { toPem } from '@pkim/core';
 import { ACCEPTED_REVOCATION_REASONS, PkiError, REVOCATION_REASONS } from '@pkim/shared';
-import { opensslOcspCheck, opensslRaw, opensslVerify } from '../support/verifiers';
+import { opensslOcspCheck, opensslOcspRequest, opensslRaw, opensslVerify } from '../support/verifiers';
 import { runPkim } from '../support/cli-runner';
 import { ACTORS, csrFor, openSecurityFixture, type SecurityFixture } from './security-support';
 
@@ -21,28 +19,6 @@ const CRL_TEXT: Record<string, string> = {
   cessationOfOperation: 'Cessation Of Operation',
   privilegeWithdrawn: 'Privilege Withdrawn',
 };
-
-function ocspRequestDer(issuerPem: string, leafPem: string): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'pkim-sec-ocsp-'));
-  try {
-    writeFileSync(join(dir, 'issuer.pem'), issuerPem);
-    writeFileSync(join(dir, 'leaf.pem'), leafPem);
-    const r = opensslRaw([
-      'ocsp',
-      '-issuer',
-      join(dir, 'issuer.pem'),
-      '-cert',
-      join(dir, 'leaf.pem'),
-      '-reqout',
-      join(dir, 'req.der'),
-      '-no_nonce',
-    ]);
-    if (r.status !== 0) throw new Error(r.output);
-    return readFileSync(join(dir, 'req.der'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 describe('finding 1: revocation reasons that un-revoke or are unknown are refused', () => {
   let s: SecurityFixture;
@@ -60,7 +36,7 @@ describe('finding 1: revocation reasons that un-revoke or are unknown are refuse
   const ocsp = async (leafPem: string) => {
     const r = await s.http('POST', '/ocsp', {
       headers: { 'content-type': 'application/ocsp-request' },
-      body: ocspRequestDer(s.intPem, leafPem),
+      body: opensslOcspRequest({ issuerPem: s.intPem, leafPem }),
     });
     const check = opensslOcspCheck({
       responseDer: new Uint8Array(r.raw),

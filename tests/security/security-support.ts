@@ -10,10 +10,13 @@ import type { Authority, AuthorityConfig } from '@pkim/authority';
 export const FAST_SCRYPT = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
 import {
   ACTORS,
+  createIssuingCa,
+  createRootCa,
   listen,
   openAuthorityFixture,
   type AuthorityFixture,
 } from '../../apps/server/test/server-test-support';
+import type { TestCa } from '../support/ca-kit';
 import { opensslCsr } from '../support/openssl-tools';
 
 export { ACTORS };
@@ -23,6 +26,9 @@ export interface SecurityFixture {
   authority: Authority;
   app: FastifyInstance;
   base: string;
+  /** `sec-root` and `sec-issuing` (pathLen 0) below it, as tests/support/ca-kit made and checked them */
+  root: TestCa;
+  int: TestCa;
   rootId: string;
   rootPem: string;
   intId: string;
@@ -55,20 +61,13 @@ export async function openSecurityFixture(
   // cheap password hashing: the suite creates many users
   const fx = await openAuthorityFixture({ auth: { scrypt: FAST_SCRYPT }, ...opts.authority });
   const { authority } = fx;
-  const root = await authority.cas.create(
-    { name: 'sec-root', subject: { commonName: 'Security Root CA', country: 'US' }, keyType: 'ec-p256' },
-    ACTORS.admin,
-  );
-  const int = await authority.cas.create(
-    {
-      name: 'sec-issuing',
-      subject: { commonName: 'Security Issuing CA', country: 'US' },
-      keyType: 'ec-p256',
-      parentId: root.ca.id,
-      pathLen: 0,
-    },
-    ACTORS.admin,
-  );
+  const root = await createRootCa(authority, 'sec-root', {
+    subject: { commonName: 'Security Root CA', country: 'US' },
+  });
+  const int = await createIssuingCa(authority, root, 'sec-issuing', {
+    subject: { commonName: 'Security Issuing CA', country: 'US' },
+    pathLen: 0,
+  });
   const operatorToken = (await authority.auth.createToken({ name: 'sec-operator', role: 'operator' }, ACTORS.admin))
     .token;
   const adminToken = (await authority.auth.createToken({ name: 'sec-admin', role: 'admin' }, ACTORS.admin)).token;
@@ -79,10 +78,12 @@ export async function openSecurityFixture(
     authority,
     app,
     base,
-    rootId: root.ca.id,
-    rootPem: root.certificatePem!,
-    intId: int.ca.id,
-    intPem: int.certificatePem!,
+    root,
+    int,
+    rootId: root.id,
+    rootPem: root.pem,
+    intId: int.id,
+    intPem: int.pem,
     operatorToken,
     adminToken,
     async http(method, url, o = {}) {

@@ -18,7 +18,7 @@ import { startPostgres, type TestPostgres } from '../../../tests/support/postgre
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError } from '../../../tests/support/test-kit';
-import { ACTORS, silent } from './server-test-support';
+import { ACTORS, createRootCa, silent } from './server-test-support';
 
 const DAY = 86_400_000;
 const MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -176,10 +176,7 @@ describe('notifications: two server instances on one PostgreSQL database', () =>
 
   it('delivers the expiry webhook at the injected time, signed, exactly once per rule and threshold', async () => {
     const [a, b] = instances.map((i) => i.authority) as [Authority, Authority];
-    const root = await a.cas.create(
-      { name: 'root', subject: { commonName: 'Notify Root' }, keyType: 'ec-p256' },
-      admin,
-    );
+    const { view: root } = await createRootCa(a, 'root', { subject: { commonName: 'Notify Root' } });
     const shop = await issueLeaf(a, root, 'shop.example.com', 10 * DAY, clock.now());
     // out of the rule's scope: another name
     await issueLeaf(a, root, 'other.example.org', 10 * DAY, clock.now());
@@ -419,10 +416,7 @@ describe('notifications: two server instances on one SQLite file', () => {
 
   it('both instances lead the job on SQLite, and the unique dedup row still sends each notification once', async () => {
     const [a, b] = authorities as [Authority, Authority];
-    const root = await a.cas.create(
-      { name: 'root', subject: { commonName: 'SQLite Root' }, keyType: 'ec-p256' },
-      admin,
-    );
+    const { view: root } = await createRootCa(a, 'root', { subject: { commonName: 'SQLite Root' } });
     const rule = await a.notifications.createRule(
       { name: 'all-expiry', trigger: 'expiry', channel: 'webhook', target: hook.url, daysBefore: [7] },
       admin,

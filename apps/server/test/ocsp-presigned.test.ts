@@ -12,7 +12,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opensslOcspCheck, opensslOcspRequest, opensslRaw, withTempDir } from '../../../tests/support/verifiers';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
-import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import {
+  ACTORS,
+  createIssuingCa,
+  createRootCa,
+  listen,
+  openAuthorityFixture,
+  type AuthorityFixture,
+} from './server-test-support';
 
 const HOUR = 3_600_000;
 
@@ -22,28 +29,22 @@ interface Leaf {
   pem: string;
 }
 
-/** a root and an issuing CA, and `n` leaves of the issuing CA */
+/** a root (P-384) and an issuing CA (P-256, pathLen 0), checked by openssl, and `n` leaves of the issuing CA */
 async function pki(authority: Authority, name: string, n: number) {
-  const root = await authority.cas.create(
-    { name: `${name}-root`, subject: { commonName: `${name} Root CA` }, keyType: 'ec-p384' },
-    ACTORS.admin,
-  );
-  const issuing = await authority.cas.create(
-    {
-      name: `${name}-issuing`,
-      subject: { commonName: `${name} Issuing CA` },
-      keyType: 'ec-p256',
-      parentId: root.ca.id,
-      pathLen: 0,
-    },
-    ACTORS.admin,
-  );
+  const root = await createRootCa(authority, `${name}-root`, {
+    subject: { commonName: `${name} Root CA` },
+    keyType: 'ec-p384',
+  });
+  const issuing = await createIssuingCa(authority, root, `${name}-issuing`, {
+    subject: { commonName: `${name} Issuing CA` },
+    pathLen: 0,
+  });
   const leaves: Leaf[] = [];
   for (let i = 0; i < n; i++) {
     const cn = `${name}-${i}.example.test`;
     const issued = await authority.issuance.issueWithKey(
       {
-        caId: issuing.ca.id,
+        caId: issuing.id,
         profile: 'tls-server',
         subject: { commonName: cn },
         sans: { dns: [cn] },
@@ -54,7 +55,7 @@ async function pki(authority: Authority, name: string, n: number) {
     );
     leaves.push({ id: issued.certificate.id, serial: issued.certificate.serialHex, pem: issued.certificatePem });
   }
-  return { rootPem: root.certificatePem!, issuingPem: issuing.certificatePem!, issuingId: issuing.ca.id, leaves };
+  return { rootPem: root.pem, issuingPem: issuing.pem, issuingId: issuing.id, leaves };
 }
 
 /** `openssl ocsp` over a response: verified against the root, and the certificate's status line */

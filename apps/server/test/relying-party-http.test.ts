@@ -6,7 +6,14 @@ import type { FastifyInstance } from 'fastify';
 import { toPem } from '@pkim/core';
 import { buildServer } from '@pkim/server';
 import type { Authority } from '@pkim/authority';
-import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import {
+  ACTORS,
+  createIssuingCa,
+  createRootCa,
+  listen,
+  openAuthorityFixture,
+  type AuthorityFixture,
+} from './server-test-support';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import {
   opensslCrlVerify,
@@ -71,23 +78,17 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
   beforeAll(async () => {
     fx = await openAuthorityFixture();
     authority = fx.authority;
-    const root = await authority.cas.create(
-      { name: 'rp-root', subject: { commonName: 'RP Root CA', country: 'US' }, keyType: 'ec-p384' },
-      ACTORS.admin,
-    );
-    const int = await authority.cas.create(
-      {
-        name: 'rp-issuing',
-        subject: { commonName: 'RP Issuing CA', country: 'US' },
-        keyType: 'ec-p256',
-        parentId: root.ca.id,
-        pathLen: 0,
-      },
-      ACTORS.admin,
-    );
-    rootPem = root.certificatePem!;
-    intPem = int.certificatePem!;
-    intId = int.ca.id;
+    const root = await createRootCa(authority, 'rp-root', {
+      subject: { commonName: 'RP Root CA', country: 'US' },
+      keyType: 'ec-p384',
+    });
+    const int = await createIssuingCa(authority, root, 'rp-issuing', {
+      subject: { commonName: 'RP Issuing CA', country: 'US' },
+      pathLen: 0,
+    });
+    rootPem = root.pem;
+    intPem = int.pem;
+    intId = int.id;
     token = (await authority.auth.createToken({ name: 'rp-test', role: 'operator' }, ACTORS.admin)).token;
     app = await buildServer(authority, { logger: false, backgroundJobs: false });
     base = await listen(app);

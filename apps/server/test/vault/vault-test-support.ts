@@ -4,7 +4,14 @@ import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Authority, AuthorityConfig } from '@pkim/authority';
 import { buildServer } from '@pkim/server';
-import { listen, openAuthorityFixture, ACTORS, type AuthorityFixture } from '../server-test-support';
+import {
+  ACTORS,
+  createIssuingCa,
+  createRootCa,
+  listen,
+  openAuthorityFixture,
+  type AuthorityFixture,
+} from '../server-test-support';
 
 export interface VaultFixture {
   fx: AuthorityFixture;
@@ -30,20 +37,9 @@ export async function openVaultFixture(
   const fx = await openAuthorityFixture(extra);
   const { authority } = fx;
   const admin = ACTORS.admin;
-  const root = await authority.cas.create(
-    { name: 'Vault Test Root', subject: { commonName: 'Vault Test Root' }, keyType: 'ec-p256' },
-    admin,
-  );
-  const inter = await authority.cas.create(
-    {
-      name: 'Vault Test Issuing',
-      subject: { commonName: 'Vault Test Issuing' },
-      keyType: 'ec-p256',
-      parentId: root.ca.id,
-    },
-    admin,
-  );
-  await authority.vault.mounts.mount({ path: 'pki', ca: inter.ca.id, maxLeaseTtl: '87600h' }, admin);
+  const root = await createRootCa(authority, 'Vault Test Root');
+  const inter = await createIssuingCa(authority, root, 'Vault Test Issuing');
+  await authority.vault.mounts.mount({ path: 'pki', ca: inter.id, maxLeaseTtl: '87600h' }, admin);
   const { token } = await authority.auth.createToken({ name: 'vault admin', role: 'admin', expiresInMs: null }, admin);
   const app = await buildServer(authority, { logger: false, rateLimit: false, backgroundJobs: false });
   const url = await listen(app);
@@ -58,10 +54,10 @@ export async function openVaultFixture(
     url,
     port: Number(new URL(url).port),
     token,
-    rootPem: root.certificatePem!,
-    intermediatePem: inter.certificatePem!,
-    caId: inter.ca.id,
-    rootCaId: root.ca.id,
+    rootPem: root.pem,
+    intermediatePem: inter.pem,
+    caId: inter.id,
+    rootCaId: root.id,
     async close() {
       await app.close();
       await fx.close();
