@@ -87,6 +87,22 @@ export function ocspLookupSql(caIdParam: string, serialParam: string, hashAlgPar
   );
 }
 
+/**
+ * The lookup of a subordinate CA's certificate as raw SQL (same parameters and columns as `ocspLookupSql`): the CA
+ * by its parent's index and serial, its status as the certificate's (revoked with the CA, otherwise good), joined with
+ * its stored response.
+ */
+export function ocspSubordinateCaSql(parentParam: string, serialParam: string, hashAlgParam: string): string {
+  return (
+    "select a.id, a.parent_id, a.serial_hex, case when a.status = 'revoked' then 'revoked' else 'active' end, " +
+    'a.revoked_at, a.revocation_reason, a.not_after, a.created_at, ' +
+    'o.status_key, o.cert_id, o.der, o.this_update, o.next_update, o.refresh_at, o.hash_alg ' +
+    'from certificate_authorities a ' +
+    `left join ocsp_responses o on o.certificate_id = a.id and o.hash_alg = ${hashAlgParam} ` +
+    `where a.parent_id = ${parentParam} and a.serial_hex = ${serialParam} and a.certificate_pem is not null`
+  );
+}
+
 /** 64-bit integers: numbers from SQLite, strings from node-postgres (bigint); null stays null */
 const int = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 

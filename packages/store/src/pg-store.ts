@@ -17,7 +17,7 @@ import { PkiError } from '@pkim/shared';
 import * as schema from './pg-schema';
 import type { CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
 import { createRepositories } from './repositories';
-import { ocspLookupFromArray, ocspLookupSql } from './ocsp-repository';
+import { ocspLookupFromArray, ocspLookupSql, ocspSubordinateCaSql } from './ocsp-repository';
 import { affectedRows, asQueryDb, tableByName } from './query-db';
 import {
   CountDeltas,
@@ -247,6 +247,16 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       name: 'pkim_ocsp_lookup',
       text: ocspLookupText,
       values: [caId, serialHex.toLowerCase(), hashAlg],
+      rowMode: 'array',
+    });
+    return ocspLookupFromArray(r.rows[0]);
+  };
+  const ocspSubordinateText = ocspSubordinateCaSql('$1', '$2', '$3');
+  repos.ocspResponses.lookupSubordinateCa = async (parentId, serialHex, hashAlg = 'sha1') => {
+    const r = await pool.query<unknown[]>({
+      name: 'pkim_ocsp_subordinate_lookup',
+      text: ocspSubordinateText,
+      values: [parentId, serialHex.toLowerCase(), hashAlg],
       rowMode: 'array',
     });
     return ocspLookupFromArray(r.rows[0]);

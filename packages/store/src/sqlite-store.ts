@@ -24,7 +24,7 @@ import { PkiError } from '@pkim/shared';
 import * as schema from './sqlite-schema';
 import type { AuditEventRow, CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
 import { createRepositories } from './repositories';
-import { ocspLookupFromArray, ocspLookupSql } from './ocsp-repository';
+import { ocspLookupFromArray, ocspLookupSql, ocspSubordinateCaSql } from './ocsp-repository';
 import { tableByName, type QueryDb } from './query-db';
 import {
   CountDeltas,
@@ -259,6 +259,13 @@ function preparedHotReads(db: QueryDb, sqlite: Database.Database, repos: ReturnT
   );
   repos.ocspResponses.lookup = async (caId, serialHex, hashAlg = 'sha1') =>
     ocspLookupFromArray(ocspLookup().get({ ca: caId, serial: serialHex.toLowerCase(), alg: hashAlg }));
+  const ocspSubordinate = onFirstUse(() =>
+    sqlite
+      .prepare<[{ ca: string; serial: string; alg: string }], unknown[]>(ocspSubordinateCaSql('@ca', '@serial', '@alg'))
+      .raw(true),
+  );
+  repos.ocspResponses.lookupSubordinateCa = async (parentId, serialHex, hashAlg = 'sha1') =>
+    ocspLookupFromArray(ocspSubordinate().get({ ca: parentId, serial: serialHex.toLowerCase(), alg: hashAlg }));
   repos.cas.findById = async (id) => caById().get({ id });
   repos.cas.findByName = async (name) => caByName().get({ name });
   repos.certificates.findById = async (id) => certById().get({ id });

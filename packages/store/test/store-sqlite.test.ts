@@ -20,7 +20,7 @@ import {
   revokedExpiringQuery,
   searchCondition,
 } from '../src/repositories';
-import { ocspLookupQuery, ocspLookupSql } from '../src/ocsp-repository';
+import { ocspLookupQuery, ocspLookupSql, ocspSubordinateCaSql } from '../src/ocsp-repository';
 import { defineStoreSuite, type StoreEngine } from './store-suite';
 import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
 import { SQLITE_WITHOUT_ROWID } from './sqlite-without-rowid';
@@ -209,6 +209,19 @@ describe('SQLite store', () => {
           /SEARCH o USING INDEX sqlite_autoindex_ocsp_responses_1 \(certificate_id=\? AND hash_alg=\?\)/,
         );
         expect(rawPlan).not.toMatch(/SCAN/);
+        // a subordinate CA's certificate: the parent index, then the stored response by primary key
+        const subPlan = (
+          raw.prepare(`EXPLAIN QUERY PLAN ${ocspSubordinateCaSql('?', '?', '?')}`).all('sha1', 'x', 'y') as {
+            detail: string;
+          }[]
+        )
+          .map((r) => r.detail)
+          .join('\n');
+        expect(subPlan).toMatch(/SEARCH a USING INDEX certificate_authorities_parent_idx \(parent_id=\?\)/);
+        expect(subPlan).toMatch(
+          /SEARCH o USING INDEX sqlite_autoindex_ocsp_responses_1 \(certificate_id=\? AND hash_alg=\?\)/,
+        );
+        expect(subPlan).not.toMatch(/SCAN/);
         const ocsp = plan(ocspLookupQuery(db, sqliteSchema, cas[0]!.id, 'ab'.repeat(16)));
         expect(ocsp).toMatch(
           /SEARCH certificates USING INDEX certificates_ca_serial_uq \(ca_id=\? AND serial_hex=\?\)/,
