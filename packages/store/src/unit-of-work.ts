@@ -28,9 +28,9 @@ import { certificateNameRows } from './certificate-search-terms';
 /** A statement to run: `exec` → number of affected rows, `rows` → result rows. */
 export interface SqlStep {
   mode: 'exec' | 'rows';
-  /** a Drizzle query builder, or a prepared query when `params` is set */
+  /** a Drizzle query builder, or a prepared query when `params` is set (named, or positional as an array) */
   q: unknown;
-  params?: Record<string, unknown>;
+  params?: Record<string, unknown> | unknown[];
 }
 
 /** Optional dialect fast paths (prepared statements) for the hot issuance path. */
