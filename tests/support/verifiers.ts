@@ -344,12 +344,27 @@ export function opensslOcspCheck(o: {
   });
 }
 
-/** A DER OCSP request made by `openssl ocsp -reqout` for `leafPem` issued by `issuerPem` (without nonce by default). */
-export function opensslOcspRequest(o: { issuerPem: string; leafPem: string; nonce?: boolean }): Uint8Array {
+/**
+ * A DER OCSP request made by `openssl ocsp -reqout` for `leafPem` issued by `issuerPem` (without nonce by default;
+ * `hash: 'sha256'` for a SHA-256 CertID, `openssl ocsp -sha256`, instead of SHA-1).
+ */
+export function opensslOcspRequest(o: {
+  issuerPem: string;
+  leafPem: string;
+  nonce?: boolean;
+  hash?: 'sha256';
+}): Uint8Array {
   return withTempDir((dir) => {
     writeFileSync(join(dir, 'issuer.pem'), o.issuerPem.endsWith('\n') ? o.issuerPem : `${o.issuerPem}\n`);
     writeFileSync(join(dir, 'leaf.pem'), o.leafPem.endsWith('\n') ? o.leafPem : `${o.leafPem}\n`);
-    const args = ['ocsp', '-issuer', join(dir, 'issuer.pem'), '-cert', join(dir, 'leaf.pem')];
+    const args = [
+      'ocsp',
+      '-issuer',
+      join(dir, 'issuer.pem'),
+      ...(o.hash ? ['-sha256'] : []),
+      '-cert',
+      join(dir, 'leaf.pem'),
+    ];
     args.push(o.nonce ? '-nonce' : '-no_nonce', '-reqout', join(dir, 'req.der'));
     const r = run('openssl', args);
     if (r.status !== 0) throw new Error(`openssl ocsp -reqout failed: ${r.output}`);
@@ -361,13 +376,15 @@ const execFileAsync = promisify(execFile);
 
 /**
  * `openssl ocsp … -url` against our server. Asynchronous on purpose: the server runs in this
- * process, so a synchronous spawn would block it.
+ * process, so a synchronous spawn would block it. `hash: 'sha256'` asks with a SHA-256 CertID (`-sha256`) and prints
+ * the response (`-resp_text`: "Hash Algorithm: sha256").
  */
 export async function opensslOcspUrl(o: {
   url: string;
   issuerPem: string;
   rootPem: string;
   leafPem: string;
+  hash?: 'sha256';
 }): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'pkim-ocsp-'));
   try {
@@ -380,6 +397,7 @@ export async function opensslOcspUrl(o: {
         'ocsp',
         '-issuer',
         join(dir, 'issuer.pem'),
+        ...(o.hash ? ['-sha256', '-resp_text'] : []),
         '-cert',
         join(dir, 'leaf.pem'),
         '-url',

@@ -8,55 +8,12 @@ import { fixedClock } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
 import { buildServer } from '@pkim/server';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { opensslOcspCheck, opensslOcspRequest, opensslRaw, withTempDir } from '../../../tests/support/verifiers';
+import { opensslOcspCheck, opensslOcspRequest } from '../../../tests/support/verifiers';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
-import {
-  ACTORS,
-  createIssuingCa,
-  createRootCa,
-  listen,
-  openAuthorityFixture,
-  type AuthorityFixture,
-} from './server-test-support';
+import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { ocspPki, type OcspLeaf as Leaf, type OcspPki } from './ocsp-test-support';
 
 const HOUR = 3_600_000;
-
-interface Leaf {
-  id: string;
-  serial: string;
-  pem: string;
-}
-
-/** a root (P-384) and an issuing CA (P-256, pathLen 0), checked by openssl, and `n` leaves of the issuing CA */
-async function pki(authority: Authority, name: string, n: number) {
-  const root = await createRootCa(authority, `${name}-root`, {
-    subject: { commonName: `${name} Root CA` },
-    keyType: 'ec-p384',
-  });
-  const issuing = await createIssuingCa(authority, root, `${name}-issuing`, {
-    subject: { commonName: `${name} Issuing CA` },
-    pathLen: 0,
-  });
-  const leaves: Leaf[] = [];
-  for (let i = 0; i < n; i++) {
-    const cn = `${name}-${i}.example.test`;
-    const issued = await authority.issuance.issueWithKey(
-      {
-        caId: issuing.id,
-        profile: 'tls-server',
-        subject: { commonName: cn },
-        sans: { dns: [cn] },
-        keyType: 'ec-p256',
-        validityMs: 30 * 24 * HOUR,
-      },
-      ACTORS.admin,
-    );
-    leaves.push({ id: issued.certificate.id, serial: issued.certificate.serialHex, pem: issued.certificatePem });
-  }
-  return { rootPem: root.pem, issuingPem: issuing.pem, issuingId: issuing.id, leaves };
-}
 
 /** `openssl ocsp` over a response: verified against the root, and the certificate's status line */
 function checked(o: {
@@ -86,12 +43,12 @@ describe('pre-signed OCSP responses (SQLite)', () => {
   let authority: Authority;
   let app: FastifyInstance;
   let base: string;
-  let p: Awaited<ReturnType<typeof pki>>;
+  let p: OcspPki;
 
   beforeAll(async () => {
     fx = await openAuthorityFixture({ clock, env: { PKIM_OCSP_VALIDITY: '24h', PKIM_OCSP_REFRESH_BEFORE: '8h' } });
     authority = fx.authority;
-    p = await pki(authority, 'presign', 4);
+    p = await ocspPki(authority, 'presign', 4);
     app = await buildServer(authority, { logger: false, backgroundJobs: false });
     base = await listen(app);
   });
@@ -147,14 +104,7 @@ describe('pre-signed OCSP responses (SQLite)', () => {
     expect(Buffer.from(r1.der).equals(Buffer.from(r2.der))).toBe(false); // ECDSA: a fresh signature each time
     expect(statusOf(checked({ der: r1.der, ...p, leafPem: leaf.pem, requestDer: withNonce }))).toBe('good');
 
-    const sha256 = withTempDir((dir) => {
-      writeFileSync(join(dir, 'issuer.pem'), p.issuingPem);
-      writeFileSync(join(dir, 'leaf.pem'), leaf.pem);
-      const args = ['ocsp', '-issuer', join(dir, 'issuer.pem'), '-sha256', '-cert', join(dir, 'leaf.pem')];
-      const r = opensslRaw([...args, '-no_nonce', '-reqout', join(dir, 'req.der')]);
-      expect(r.status, r.output).toBe(0);
-      return new Uint8Array(readFileSync(join(dir, 'req.der')));
-    });
+    const sha256 = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem, hash: 'sha256' });
     const r3 = await authority.ocsp.respond(sha256);
     expect(Buffer.from(r3.der).equals(Buffer.from(row.der, 'base64'))).toBe(false);
     expect(statusOf(checked({ der: r3.der, ...p, leafPem: leaf.pem, requestDer: sha256 }))).toBe('good');
@@ -230,11 +180,11 @@ describe('pre-signed OCSP responses (SQLite)', () => {
 
 describe('pre-signed OCSP responses after a whole CA is revoked (SQLite)', () => {
   let fx: AuthorityFixture;
-  let p: Awaited<ReturnType<typeof pki>>;
+  let p: OcspPki;
 
   beforeAll(async () => {
     fx = await openAuthorityFixture({});
-    p = await pki(fx.authority, 'carevoke', 3);
+    p = await ocspPki(fx.authority, 'carevoke', 3);
   });
   afterAll(async () => {
     await fx?.close();
@@ -275,14 +225,14 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
   let appA: FastifyInstance;
   let appB: FastifyInstance;
   let baseB: string;
-  let p: Awaited<ReturnType<typeof pki>>;
+  let p: OcspPki;
 
   beforeAll(async () => {
     cluster = await startPostgres();
     const databaseUrl = await cluster.createDatabase();
     fx = await openAuthorityFixture({ databaseUrl });
     second = await fx.openSecond({ databaseUrl });
-    p = await pki(fx.authority, 'pg-presign', 2);
+    p = await ocspPki(fx.authority, 'pg-presign', 2);
     appA = await buildServer(fx.authority, { logger: false, backgroundJobs: false });
     appB = await buildServer(second, { logger: false, backgroundJobs: false });
     await listen(appA);

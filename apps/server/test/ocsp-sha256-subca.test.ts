@@ -4,20 +4,14 @@
 // its parent like a leaf, served as stored without reading the CA list, and re-signed when the CA is revoked (by
 // another instance here). Every answer is read by `openssl ocsp`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { fixedClock } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
 import { buildServer } from '@pkim/server';
-import { opensslOcspCheck, opensslOcspRequest, opensslRaw, withTempDir } from '../../../tests/support/verifiers';
+import { opensslOcspCheck, opensslOcspRequest, opensslOcspUrl } from '../../../tests/support/verifiers';
 import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
-
-const HOUR = 3_600_000;
+import { ocspPki, type OcspPki } from './ocsp-test-support';
 
 /** what these tests read of a stored response (`ocsp_responses` row) */
 interface OcspResponseRow {
@@ -27,19 +21,9 @@ interface OcspResponseRow {
   thisUpdate: number;
   refreshAt: number;
 }
-const execFileAsync = promisify(execFile);
-
 /** `openssl ocsp -sha256 -no_nonce -reqout` for a certificate of `issuerPem` */
-function sha256Request(issuerPem: string, certPem: string): Uint8Array {
-  return withTempDir((dir) => {
-    writeFileSync(join(dir, 'issuer.pem'), issuerPem);
-    writeFileSync(join(dir, 'cert.pem'), certPem);
-    const args = ['ocsp', '-issuer', join(dir, 'issuer.pem'), '-sha256', '-cert', join(dir, 'cert.pem')];
-    const r = opensslRaw([...args, '-no_nonce', '-reqout', join(dir, 'req.der')]);
-    expect(r.status, r.output).toBe(0);
-    return new Uint8Array(readFileSync(join(dir, 'req.der')));
-  });
-}
+const sha256Request = (issuerPem: string, certPem: string) =>
+  opensslOcspRequest({ issuerPem, leafPem: certPem, hash: 'sha256' });
 
 /** `openssl ocsp -respin … -reqin <request>`: verified against the root; the status and the CertID's hash */
 function read(der: Uint8Array, o: { issuerPem: string; rootPem: string; certPem: string; requestDer: Uint8Array }) {
@@ -68,47 +52,19 @@ describe('pre-signed OCSP responses for SHA-256 CertIDs and subordinate CA certi
   let b: Authority;
   let app: FastifyInstance;
   let base: string;
+  let p: OcspPki;
   let rootPem: string;
   let rootId: string;
   let issuing: { id: string; pem: string; serial: string };
-  const leaves: { id: string; serial: string; pem: string }[] = [];
+  let leaves: OcspPki['leaves'];
 
   beforeAll(async () => {
     fx = await openAuthorityFixture({ clock });
     a = fx.authority;
     b = await fx.openSecond();
-    const root = await a.cas.create(
-      { name: 'h256-root', subject: { commonName: 'H256 Root CA' }, keyType: 'ec-p384' },
-      ACTORS.admin,
-    );
-    const sub = await a.cas.create(
-      {
-        name: 'h256-issuing',
-        subject: { commonName: 'H256 Issuing CA' },
-        keyType: 'ec-p256',
-        parentId: root.ca.id,
-        pathLen: 0,
-      },
-      ACTORS.admin,
-    );
-    rootPem = root.certificatePem!;
-    rootId = root.ca.id;
-    issuing = { id: sub.ca.id, pem: sub.certificatePem!, serial: sub.ca.serialHex! };
-    for (let i = 0; i < 2; i++) {
-      const cn = `h256-${i}.example.test`;
-      const issued = await a.issuance.issueWithKey(
-        {
-          caId: issuing.id,
-          profile: 'tls-server',
-          subject: { commonName: cn },
-          sans: { dns: [cn] },
-          keyType: 'ec-p256',
-          validityMs: 30 * 24 * HOUR,
-        },
-        ACTORS.admin,
-      );
-      leaves.push({ id: issued.certificate.id, serial: issued.certificate.serialHex, pem: issued.certificatePem });
-    }
+    p = await ocspPki(a, 'h256', 2);
+    ({ rootPem, rootId, leaves } = p);
+    issuing = { id: p.issuingId, pem: p.issuingPem, serial: p.issuingSerial };
     app = await buildServer(a, { logger: false, backgroundJobs: false });
     base = await listen(app);
   }, 60_000);
@@ -144,21 +100,16 @@ describe('pre-signed OCSP responses for SHA-256 CertIDs and subordinate CA certi
     );
 
     // a real client over HTTP: openssl builds the SHA-256 request, posts it, verifies and matches the answer
-    const dir = mkdtempSync(join(tmpdir(), 'pkim-ocsp-sha256-'));
-    try {
-      writeFileSync(join(dir, 'issuer.pem'), issuing.pem);
-      writeFileSync(join(dir, 'root.pem'), rootPem);
-      writeFileSync(join(dir, 'leaf.pem'), leaf.pem);
-      const args = ['ocsp', '-issuer', join(dir, 'issuer.pem'), '-sha256', '-cert', join(dir, 'leaf.pem')];
-      args.push('-no_nonce', '-url', `${base}/ocsp`, '-CAfile', join(dir, 'root.pem'), '-resp_text');
-      const { stdout, stderr } = await execFileAsync('openssl', args, { timeout: 30_000 });
-      const out = `${stdout}${stderr}`;
-      expect(out, out).toMatch(/Response verify OK/);
-      expect(out, out).toMatch(/leaf\.pem: good/);
-      expect(out, out).toMatch(/Hash Algorithm: sha256/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const out = await opensslOcspUrl({
+      url: `${base}/ocsp`,
+      issuerPem: issuing.pem,
+      rootPem,
+      leafPem: leaf.pem,
+      hash: 'sha256',
+    });
+    expect(out, out).toMatch(/Response verify OK/);
+    expect(out, out).toMatch(/leaf\.pem: good/);
+    expect(out, out).toMatch(/Hash Algorithm: sha256/);
   });
 
   it('signs the SHA-1 and SHA-256 responses of a revoked certificate again at once', async () => {

@@ -1,0 +1,51 @@
+// The PKI the OCSP tests answer for (ocsp-presigned, ocsp-sha256-subca): a root (P-384), an issuing CA below it
+// (P-256, pathLen 0), both made and checked by tests/support/ca-kit (openssl), and leaves of the issuing CA.
+import type { Authority } from '@pkim/authority';
+import { ACTORS, createIssuingCa, createRootCa } from './server-test-support';
+
+const HOUR = 3_600_000;
+
+export interface OcspLeaf {
+  id: string;
+  serial: string;
+  pem: string;
+}
+
+/** `<name>-root` and `<name>-issuing`, and `n` TLS server leaves `<name>-<i>.example.test` valid 30 days */
+export async function ocspPki(authority: Authority, name: string, n: number) {
+  const root = await createRootCa(authority, `${name}-root`, {
+    subject: { commonName: `${name} Root CA` },
+    keyType: 'ec-p384',
+  });
+  const issuing = await createIssuingCa(authority, root, `${name}-issuing`, {
+    subject: { commonName: `${name} Issuing CA` },
+    pathLen: 0,
+  });
+  const leaves: OcspLeaf[] = [];
+  for (let i = 0; i < n; i++) {
+    const cn = `${name}-${i}.example.test`;
+    const issued = await authority.issuance.issueWithKey(
+      {
+        caId: issuing.id,
+        profile: 'tls-server',
+        subject: { commonName: cn },
+        sans: { dns: [cn] },
+        keyType: 'ec-p256',
+        validityMs: 30 * 24 * HOUR,
+      },
+      ACTORS.admin,
+    );
+    leaves.push({ id: issued.certificate.id, serial: issued.certificate.serialHex, pem: issued.certificatePem });
+  }
+  return {
+    rootPem: root.pem,
+    rootId: root.id,
+    issuingPem: issuing.pem,
+    issuingId: issuing.id,
+    /** the issuing CA certificate's serial (hex), as its parent's OCSP answers name it */
+    issuingSerial: issuing.view.ca.serialHex!,
+    leaves,
+  };
+}
+
+export type OcspPki = Awaited<ReturnType<typeof ocspPki>>;
