@@ -17,6 +17,11 @@
 // runs it; BENCH_PG_THROWAWAY=1 uses the test clusters' settings instead (fsync=off, synchronous_commit=off,
 // full_page_writes=off) — the header says which. PKIM_WORKERS: worker threads per instance, as `pkim serve`
 // has them (unset: in-process); the pool is sized from it (pgPoolSize).
+// BENCH_PG_STATEMENTS=<n>: the cluster loads pg_stat_statements (shared_preload_libraries) and each PostgreSQL
+// issuance row prints its n statements with the most execution time; BENCH_PG_WAITS=1: pg_stat_activity of the
+// bench database sampled every few ms during each PostgreSQL issuance row, the share of each wait event printed
+// (Lock:advisory = waiting for the audit-chain lock, IO:WALSync = a commit waiting for the disk, CPU = running).
+// Both cost the cluster some CPU of their own: leave them off for the figures.
 // Everything (PostgreSQL cluster, temp dirs) is removed at the end. Prints markdown tables.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +50,8 @@ const WORKERS = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : un
 const PROFILE = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
 const PG_PERF = process.env.BENCH_PG_PERF;
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',');
+const PG_STATEMENTS = Number(process.env.BENCH_PG_STATEMENTS ?? 0);
+const PG_WAITS = process.env.BENCH_PG_WAITS === '1';
 const SELF = fileURLToPath(import.meta.url);
 /** issuances per instance before the measured run */
 const WARM_UP = 5;
@@ -162,6 +169,8 @@ async function runInstances(
   cfg: { databaseUrl: string; caId: string; csrFile: string; dataDir: string },
   /** called when every instance is ready (warmed up) and when every instance has reported; its answer: the span */
   span: () => () => void = () => () => undefined,
+  /** awaited when every instance is ready; what it answers is awaited when every instance has reported */
+  probe?: () => Promise<() => Promise<void>>,
 ): Promise<WorkerResult[]> {
   const procs = Array.from({ length: count }, () =>
     spawn(process.execPath, [...PROFILE, '--import', 'tsx', SELF, 'worker', JSON.stringify(cfg)], {
@@ -197,10 +206,12 @@ async function runInstances(
   });
   for (const o of outputs) if ((await o.nextLine()) !== 'ready') throw new Error('bench worker did not get ready');
   const perf = PG_PERF && !cfg.databaseUrl.endsWith('.db') ? await perfBackends(cfg.databaseUrl, count) : undefined;
+  const stopProbe = await probe?.();
   const end = span();
   for (const p of procs) p.stdin.end('go\n');
   const results = await Promise.all(outputs.map(async (o) => JSON.parse(await o.nextLine()) as WorkerResult));
   end();
+  await stopProbe?.();
   await perf?.();
   await Promise.all(outputs.map((o) => o.exited));
   return results;
@@ -229,6 +240,66 @@ async function perfBackends(url: string, instances: number): Promise<() => Promi
     const exited = new Promise((res) => p.once('exit', res));
     p.kill('SIGINT');
     await exited;
+  };
+}
+
+/**
+ * BENCH_PG_STATEMENTS / BENCH_PG_WAITS: resets pg_stat_statements and samples pg_stat_activity of the bench
+ * database until stopped; the stop function answers markdown lines (per certificate: `issued` at stop).
+ */
+async function pgProbe(url: string): Promise<() => Promise<(issued: number) => string[]>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  if (PG_STATEMENTS > 0) await c.query('select pg_stat_statements_reset()');
+  const waits = new Map<string, number>();
+  let samples = 0;
+  let sampling = PG_WAITS;
+  const sampler = (async () => {
+    while (sampling) {
+      const r = await c.query<{ w: string; n: string }>(
+        "select coalesce(wait_event_type || ':' || wait_event, 'CPU') as w, count(*) as n from pg_stat_activity " +
+          "where datname = current_database() and backend_type = 'client backend' and state = 'active' " +
+          'and pid <> pg_backend_pid() group by 1',
+      );
+      samples++;
+      for (const row of r.rows) waits.set(row.w, (waits.get(row.w) ?? 0) + Number(row.n));
+      await new Promise((res) => setTimeout(res, 3));
+    }
+  })();
+  return async () => {
+    sampling = false;
+    await sampler;
+    const top =
+      PG_STATEMENTS > 0
+        ? (
+            await c.query<{ calls: string; total: number; rows: string; query: string }>(
+              'select calls, total_exec_time as total, rows, query from pg_stat_statements ' +
+                'where dbid = (select oid from pg_database where datname = current_database()) ' +
+                'order by total_exec_time desc limit $1',
+              [PG_STATEMENTS],
+            )
+          ).rows
+        : [];
+    await c.end();
+    return (issued) => [
+      ...(PG_WAITS
+        ? [
+            `pg_stat_activity, ${samples} samples: ` +
+              `${([...waits.values()].reduce((a, b) => a + b, 0) / Math.max(samples, 1)).toFixed(2)} ` +
+              'active backends on average; ' +
+              [...waits]
+                .sort((a, b) => b[1] - a[1])
+                .map(([w, n]) => `${w} ${(n / Math.max(samples, 1)).toFixed(2)}`)
+                .join(', '),
+          ]
+        : []),
+      ...top.map(
+        (q) =>
+          `${Number(q.calls)} calls, ${((1000 * q.total) / issued).toFixed(0)} µs/cert, ` +
+          `${(q.total / Number(q.calls)).toFixed(3)} ms/call, ${Number(q.rows)} rows: ` +
+          q.query.replace(/\s+/g, ' ').slice(0, 110),
+      ),
+    ];
   };
 }
 
@@ -503,7 +574,10 @@ async function auditCount(url: string): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'pkim-dbbench-'));
-  const cluster = await startPostgres({ durable: !THROWAWAY });
+  const cluster = await startPostgres({
+    durable: !THROWAWAY,
+    settings: PG_STATEMENTS > 0 ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=all'] : [],
+  });
   const started = performance.now();
   process.env.PKIM_MASTER_KEY = randomBytes(32).toString('base64'); // shared by every instance, as in production
   const load0 = loadavg()[0]!.toFixed(1);
@@ -542,6 +616,8 @@ async function main(): Promise<void> {
     ];
     const issuance: string[] = [];
     const commits: string[] = [];
+    /** BENCH_PG_STATEMENTS / BENCH_PG_WAITS lines per PostgreSQL issuance row */
+    const probes: string[] = [];
     for (const e of engines) {
       const a = await createAuthority({
         dataDir: join(tmp, 'setup'),
@@ -556,10 +632,26 @@ async function main(): Promise<void> {
       );
       await a.close();
       const isPg = e.name === 'PostgreSQL';
+      if (isPg && PG_STATEMENTS > 0) {
+        const c = new pg.Client({ connectionString: e.url });
+        await c.connect();
+        await c.query('create extension if not exists pg_stat_statements');
+        await c.end();
+      }
       let events = await auditCount(e.url);
       for (const count of INSTANCES) {
         const wal0 = isPg ? await walSyncs(cluster.url) : NaN;
         let pgUs = NaN; // the cluster's CPU from "go" to the last instance's report (live backends counted)
+        let probeLines: (issued: number) => string[] = () => [];
+        const probe =
+          isPg && (PG_STATEMENTS > 0 || PG_WAITS)
+            ? async () => {
+                const stop = await pgProbe(e.url);
+                return async () => {
+                  probeLines = await stop();
+                };
+              }
+            : undefined;
         const r = await runInstances(
           count,
           { databaseUrl: e.url, caId: ca.ca.id, csrFile, dataDir: join(tmp, 'worker') },
@@ -569,6 +661,7 @@ async function main(): Promise<void> {
               pgUs = clusterCpu(postmaster) - pg0;
             };
           },
+          probe,
         );
         // backends report their WAL statistics when they exit; the warm-up issued one by one (a sync each)
         // (with fsync off, as BENCH_PG_THROWAWAY=1 runs it, nothing is synced: no figure)
@@ -593,6 +686,11 @@ async function main(): Promise<void> {
             `instance ${cpuUs}, PostgreSQL ${us(pgUs)}; WAL syncs ${syncs}, queries /100 certs ${queries} ` +
             `(load ${load})\n`,
         );
+        const probed = probeLines(issued);
+        if (probed.length) {
+          probes.push('', `${e.name}, ${count} instance(s):`, '', ...probed.map((l) => `- ${l}`));
+          process.stderr.write(`${probed.join('\n')}\n`);
+        }
         // after every run: the hash chain verifies and holds one event per certificate (WARM_UP more per instance)
         const check = await openStore({ url: e.url });
         try {
@@ -686,6 +784,14 @@ async function main(): Promise<void> {
         'instance µs/cert | PostgreSQL µs/cert | WAL syncs /100 certs | queries /100 certs | load |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|',
       ...issuance,
+      ...(probes.length
+        ? [
+            '',
+            '#### Where PostgreSQL spends the issuance rows (BENCH_PG_WAITS: active backends per sample by wait ' +
+              'event; BENCH_PG_STATEMENTS: pg_stat_statements, execution time per certificate)',
+            ...probes,
+          ]
+        : []),
       ...(commits.length
         ? [
             '',

@@ -93,6 +93,8 @@ export interface StartPostgresOptions {
    * use this. Default false: tests run with those three off (a throwaway cluster need not survive a crash).
    */
   durable?: boolean;
+  /** more server settings, `name=value` each (passed as `-c name=value`), e.g. shared_preload_libraries */
+  settings?: string[];
 }
 
 /** the settings that make the test cluster fast and not crash-safe (left out with `durable`) */
@@ -155,6 +157,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
         `-k ${socketDir}`,
         ...(options.durable ? [] : THROWAWAY_SETTINGS.map((x) => `-c ${x}`)),
         '-c max_connections=200',
+        ...(options.settings ?? []).map((x) => `-c ${x}`),
       ].join(' ');
       try {
         await run('pg_ctl', ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', opts]);
