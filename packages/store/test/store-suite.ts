@@ -108,6 +108,17 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
   afterEach(async () => {
     await Promise.all(open.splice(0).map((s) => s.close()));
   });
+  /** A closed store holding one CA and one certificate, and its migrations table: to undo migrations by hand */
+  const closedStoreWithOneCertificate = async () => {
+    const store = await newStore();
+    const ca = makeCa();
+    const cert = makeCert(ca.id);
+    await store.commit({ insertCa: [ca], insertCertificates: [cert] });
+    await store.close();
+    const engine = getEngine();
+    const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+    return { ca, cert, engine, migrations };
+  };
 
   describe('lookups', () => {
     it('stores and finds CAs, certificates, users, tokens, sessions, settings, key blobs, types intact', async () => {
@@ -1121,13 +1132,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
     });
 
     it('migration 0026 keeps the responses stored before it, as SHA-1 responses', async () => {
-      const store = await newStore();
-      const ca = makeCa();
-      const cert = makeCert(ca.id);
-      await store.commit({ insertCa: [ca], insertCertificates: [cert] });
-      await store.close();
-      const engine = getEngine();
-      const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      const { ca, cert, engine, migrations } = await closedStoreWithOneCertificate();
       for (const statement of undo0026(migrations)) await engine.rawSql(url, statement);
       await engine.rawSql(
         url,
@@ -1149,13 +1154,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
     });
 
     it('applies migration 0019 to a database at 0022 (a reserved number landed after a higher one)', async () => {
-      const store = await newStore();
-      const ca = makeCa();
-      const cert = makeCert(ca.id);
-      await store.commit({ insertCa: [ca], insertCertificates: [cert] });
-      await store.close();
-      const engine = getEngine();
-      const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      const { ca, cert, engine, migrations } = await closedStoreWithOneCertificate();
       // a database migrated by the previous release: 0000 … 0017, 0020 … 0022 (0019 has `when` 1796196170000; 0026,
       // which changes the table 0019 makes, goes with it)
       await engine.rawSql(url, 'drop table ocsp_responses');
