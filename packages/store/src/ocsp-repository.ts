@@ -1,9 +1,9 @@
-import { and, asc, eq, gt, inArray, isNotNull, isNull, lte, or, sql, type SQLWrapper } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lte, or, sql } from 'drizzle-orm';
 import { affectedRows, type QueryDb, type Tables } from './query-db';
 import type { OcspCertificateState, OcspHashAlgorithm, OcspResponseRepository, OcspResponseRow } from './types';
 
 /** The columns of a certificate the OCSP responder needs (its status), from `certificates` aliased `C`. */
-export function ocspStateColumns(t: Tables) {
+function ocspStateColumns(t: Tables) {
   const C = t.certificates;
   return {
     certificateId: C.id,
@@ -17,71 +17,19 @@ export function ocspStateColumns(t: Tables) {
   };
 }
 
-/** The lookup's columns: the certificate's state and its stored response (null columns when there is none). */
-export function ocspLookupColumns(t: Tables) {
-  const O = t.ocspResponses;
-  return {
-    ...ocspStateColumns(t),
-    hashAlg: O.hashAlg,
-    statusKey: O.statusKey,
-    certId: O.certId,
-    der: O.der,
-    thisUpdate: O.thisUpdate,
-    nextUpdate: O.nextUpdate,
-    refreshAt: O.refreshAt,
-  };
-}
-
-type LookupRow = OcspCertificateState & {
-  hashAlg: OcspHashAlgorithm | null;
-  statusKey: string | null;
-  certId: string | null;
-  der: string | null;
-  thisUpdate: number | null;
-  nextUpdate: number | null;
-  refreshAt: number | null;
-};
-
-/** A lookup row as the repository answers it: the response only when one is stored. */
-export function toOcspLookup(row: LookupRow | undefined) {
-  if (!row) return undefined;
-  const { hashAlg, statusKey, certId, der, thisUpdate, nextUpdate, refreshAt, ...state } = row;
-  if (hashAlg === null || statusKey === null || certId === null || der === null) return state;
-  if (thisUpdate === null || nextUpdate === null) return state;
-  const response = { certificateId: state.certificateId, hashAlg, statusKey, certId, der, thisUpdate, nextUpdate };
-  return { ...state, response: { ...response, refreshAt: refreshAt ?? nextUpdate } };
-}
+/** The stored response's columns the responder's reads return after the certificate's state (`ocspLookupFromArray`). */
+const RESPONSE_COLUMNS = 'o.status_key, o.cert_id, o.der, o.this_update, o.next_update, o.refresh_at, o.hash_alg';
 
 /**
- * The responder's lookup (exported for the query-plan test): the certificate by its unique (ca_id, serial_hex) index
- * joined with its stored response for that CertID hash algorithm by primary key — the same cost with 10 or
- * 1,000,000 revoked certificates.
- */
-export function ocspLookupQuery(
-  db: QueryDb,
-  t: Tables,
-  caId: string | SQLWrapper,
-  serialHex: string | SQLWrapper,
-  hashAlg: OcspHashAlgorithm | SQLWrapper = 'sha1',
-) {
-  const C = t.certificates;
-  const O = t.ocspResponses;
-  return db
-    .select(ocspLookupColumns(t))
-    .from(C)
-    .leftJoin(O, and(eq(O.certificateId, C.id), eq(O.hashAlg, hashAlg)))
-    .where(and(eq(C.caId, caId), eq(C.serialHex, serialHex)));
-}
-
-/**
- * The same lookup as raw SQL for the engines' hot path (named parameters such as `@ca`, or `$1` … for PostgreSQL):
- * no query builder and no row mapping per request (≈ 40 % of the read's CPU on SQLite). The columns in the order
- * `ocspLookupFromArray` reads them; same plan as `ocspLookupQuery` (checked in store-sqlite.test.ts).
+ * The responder's lookup as raw SQL, the statement each engine prepares (named parameters such as `@ca`, or `$1` …
+ * for PostgreSQL): the certificate by its unique (ca_id, serial_hex) index joined with its stored response for that
+ * CertID hash algorithm by primary key — the same cost with 10 or 1,000,000 revoked certificates (plan checked in
+ * store-sqlite.test.ts). No query builder and no row mapping per request (≈ 40 % of the read's CPU on SQLite).
  */
 export function ocspLookupSql(caIdParam: string, serialParam: string, hashAlgParam: string): string {
   return (
     'select c.id, c.ca_id, c.serial_hex, c.status, c.revoked_at, c.revocation_reason, c.not_after, c.created_at, ' +
-    'o.status_key, o.cert_id, o.der, o.this_update, o.next_update, o.refresh_at, o.hash_alg ' +
+    `${RESPONSE_COLUMNS} ` +
     `from certificates c left join ocsp_responses o on o.certificate_id = c.id and o.hash_alg = ${hashAlgParam} ` +
     `where c.ca_id = ${caIdParam} and c.serial_hex = ${serialParam}`
   );
@@ -95,19 +43,29 @@ export function ocspLookupSql(caIdParam: string, serialParam: string, hashAlgPar
 export function ocspSubordinateCaSql(parentParam: string, serialParam: string, hashAlgParam: string): string {
   return (
     "select a.id, a.parent_id, a.serial_hex, case when a.status = 'revoked' then 'revoked' else 'active' end, " +
-    'a.revoked_at, a.revocation_reason, a.not_after, a.created_at, ' +
-    'o.status_key, o.cert_id, o.der, o.this_update, o.next_update, o.refresh_at, o.hash_alg ' +
+    `a.revoked_at, a.revocation_reason, a.not_after, a.created_at, ${RESPONSE_COLUMNS} ` +
     'from certificate_authorities a ' +
     `left join ocsp_responses o on o.certificate_id = a.id and o.hash_alg = ${hashAlgParam} ` +
     `where a.parent_id = ${parentParam} and a.serial_hex = ${serialParam} and a.certificate_pem is not null`
   );
 }
 
+/**
+ * Runs one of the responder's two reads as the engine prepared it (`ocspLookupSql` for `certificate`,
+ * `ocspSubordinateCaSql` for `subordinateCa`) with (CA id, lower-case serial, hash algorithm): its row as an array.
+ */
+export type OcspLookupRead = (
+  statement: 'certificate' | 'subordinateCa',
+  caId: string,
+  serialHex: string,
+  hashAlg: OcspHashAlgorithm,
+) => Promise<unknown[] | undefined>;
+
 /** 64-bit integers: numbers from SQLite, strings from node-postgres (bigint); null stays null */
 const int = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 
 /** a raw row of `ocspLookupSql` (an array, columns in order) as the repository answers it */
-export function ocspLookupFromArray(
+function ocspLookupFromArray(
   r: unknown[] | undefined,
 ): (OcspCertificateState & { response?: OcspResponseRow }) | undefined {
   if (!r) return undefined;
@@ -161,7 +119,7 @@ function subordinateState(a: {
 }
 
 /** Pre-signed OCSP responses (docs/ocsp.md): derived data, written outside the unit of work like the key blobs. */
-export function createOcspResponseRepository(db: QueryDb, t: Tables): OcspResponseRepository {
+export function createOcspResponseRepository(db: QueryDb, t: Tables, read: OcspLookupRead): OcspResponseRepository {
   const C = t.certificates;
   const A = t.certificateAuthorities;
   const O = t.ocspResponses;
@@ -176,30 +134,11 @@ export function createOcspResponseRepository(db: QueryDb, t: Tables): OcspRespon
     createdAt: A.createdAt,
   };
   return {
-    async lookup(caId, serialHex, hashAlg = 'sha1') {
-      const [row] = await ocspLookupQuery(db, t, caId, serialHex.toLowerCase(), hashAlg);
-      return toOcspLookup(row);
-    },
+    lookup: async (caId, serialHex, hashAlg = 'sha1') =>
+      ocspLookupFromArray(await read('certificate', caId, serialHex.toLowerCase(), hashAlg)),
 
-    async lookupSubordinateCa(parentId, serialHex, hashAlg = 'sha1') {
-      const [row] = await db
-        .select({
-          ca: caColumns,
-          hashAlg: O.hashAlg,
-          statusKey: O.statusKey,
-          certId: O.certId,
-          der: O.der,
-          thisUpdate: O.thisUpdate,
-          nextUpdate: O.nextUpdate,
-          refreshAt: O.refreshAt,
-        })
-        .from(A)
-        .leftJoin(O, and(eq(O.certificateId, A.id), eq(O.hashAlg, hashAlg)))
-        .where(and(eq(A.parentId, parentId), eq(A.serialHex, serialHex.toLowerCase()), isNotNull(A.certificatePem)));
-      if (!row) return undefined;
-      const { ca, ...response } = row;
-      return toOcspLookup({ ...subordinateState(ca), ...response });
-    },
+    lookupSubordinateCa: async (parentId, serialHex, hashAlg = 'sha1') =>
+      ocspLookupFromArray(await read('subordinateCa', parentId, serialHex.toLowerCase(), hashAlg)),
 
     async put(rows: OcspResponseRow[]) {
       if (rows.length === 0) return;

@@ -17,7 +17,7 @@ import { PkiError } from '@pkim/shared';
 import * as schema from './pg-schema';
 import type { CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
 import { createRepositories } from './repositories';
-import { ocspLookupFromArray, ocspLookupSql, ocspSubordinateCaSql } from './ocsp-repository';
+import { ocspLookupSql, ocspSubordinateCaSql, type OcspLookupRead } from './ocsp-repository';
 import { affectedRows, asQueryDb, tableByName } from './query-db';
 import {
   CountDeltas,
@@ -227,6 +227,25 @@ function preparedHotReads(pgDb: NodePgDatabase<typeof schema>, repos: ReturnType
   );
 }
 
+/**
+ * The OCSP responder's reads, once per request (docs/ocsp.md): named prepared statements (parsed and planned once per
+ * connection), raw rows (arrays), no Drizzle mapping.
+ */
+function ocspReads(pool: pg.Pool): OcspLookupRead {
+  const statements = {
+    certificate: { name: 'pkim_ocsp_lookup', text: ocspLookupSql('$1', '$2', '$3') },
+    subordinateCa: { name: 'pkim_ocsp_subordinate_lookup', text: ocspSubordinateCaSql('$1', '$2', '$3') },
+  };
+  return async (statement, caId, serialHex, hashAlg) =>
+    (
+      await pool.query<unknown[]>({
+        ...statements[statement],
+        values: [caId, serialHex, hashAlg],
+        rowMode: 'array',
+      })
+    ).rows[0];
+}
+
 /** Connections in an instance's pool when the app does not size it (`OpenStoreOptions.poolSize`). */
 export const DEFAULT_PG_POOL_SIZE = 4;
 
@@ -237,30 +256,8 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   pool.on('error', () => undefined);
   const pgDb = drizzle({ client: pool, schema });
   const { db, t } = asQueryDb(pgDb, schema);
-  const repos = createRepositories(db, t, 'postgres');
+  const repos = createRepositories(db, t, 'postgres', ocspReads(pool));
   preparedHotReads(pgDb, repos);
-  // the OCSP responder's read, once per request: a named prepared statement (parsed and planned once per
-  // connection), raw rows (arrays), no Drizzle mapping (docs/ocsp.md)
-  const ocspLookupText = ocspLookupSql('$1', '$2', '$3');
-  repos.ocspResponses.lookup = async (caId, serialHex, hashAlg = 'sha1') => {
-    const r = await pool.query<unknown[]>({
-      name: 'pkim_ocsp_lookup',
-      text: ocspLookupText,
-      values: [caId, serialHex.toLowerCase(), hashAlg],
-      rowMode: 'array',
-    });
-    return ocspLookupFromArray(r.rows[0]);
-  };
-  const ocspSubordinateText = ocspSubordinateCaSql('$1', '$2', '$3');
-  repos.ocspResponses.lookupSubordinateCa = async (parentId, serialHex, hashAlg = 'sha1') => {
-    const r = await pool.query<unknown[]>({
-      name: 'pkim_ocsp_subordinate_lookup',
-      text: ocspSubordinateText,
-      values: [parentId, serialHex.toLowerCase(), hashAlg],
-      rowMode: 'array',
-    });
-    return ocspLookupFromArray(r.rows[0]);
-  };
   const uowOptions: UnitOfWorkOptions = {
     dialect: 'postgres',
     failCommit: options.faultInjection?.failCommit === true,

@@ -57,7 +57,7 @@ import { PkiError } from '@pkim/shared';
 import { createSshRepository } from './ssh-repository';
 import { createBulkJobRepository } from './bulk-job-repository';
 import { createAcmeRepository } from './acme-repository';
-import { createOcspResponseRepository } from './ocsp-repository';
+import { createOcspResponseRepository, type OcspLookupRead } from './ocsp-repository';
 import { prefixRange, searchPrefixes } from './certificate-search-terms';
 
 export interface Repositories {
@@ -256,7 +256,13 @@ export function countsByCaAndProfileQuery(db: QueryDb, t: Tables) {
   return db.select().from(CC).where(gt(CC.count, 0)).orderBy(asc(CC.caId), asc(CC.profile), asc(CC.status));
 }
 
-export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect = 'sqlite'): Repositories {
+/** `ocspRead`: the engine's prepared statements of the OCSP responder's per-request read (ocsp-repository.ts) */
+export function createRepositories(
+  db: QueryDb,
+  t: Tables,
+  dialect: StoreDialect,
+  ocspRead: OcspLookupRead,
+): Repositories {
   const CA = t.certificateAuthorities;
   const C = t.certificates;
   const R = t.certificateRequests;
@@ -777,7 +783,7 @@ export function createRepositories(db: QueryDb, t: Tables, dialect: StoreDialect
     notifications,
     settings,
     keyBlobs,
-    ocspResponses: createOcspResponseRepository(db, t),
+    ocspResponses: createOcspResponseRepository(db, t, ocspRead),
     spiffe,
     ssh,
     acme,

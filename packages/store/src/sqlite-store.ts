@@ -24,7 +24,7 @@ import { PkiError } from '@pkim/shared';
 import * as schema from './sqlite-schema';
 import type { AuditEventRow, CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
 import { createRepositories } from './repositories';
-import { ocspLookupFromArray, ocspLookupSql, ocspSubordinateCaSql } from './ocsp-repository';
+import { ocspLookupSql, ocspSubordinateCaSql, type OcspLookupRead } from './ocsp-repository';
 import { tableByName, type QueryDb } from './query-db';
 import {
   CountDeltas,
@@ -243,11 +243,24 @@ function onFirstUse<T>(make: () => T): () => T {
 }
 
 /**
- * Hot-path lookups (issuance, OCSP, authentication) as prepared statements: building a Drizzle
+ * The OCSP responder's reads, once per request (docs/ocsp.md): prepared on first use, raw rows (arrays), no Drizzle
+ * mapping.
+ */
+function ocspReads(sqlite: Database.Database): OcspLookupRead {
+  type Params = [{ ca: string; serial: string; alg: string }];
+  const prepare = (text: string) => onFirstUse(() => sqlite.prepare<Params, unknown[]>(text).raw(true));
+  const certificate = prepare(ocspLookupSql('@ca', '@serial', '@alg'));
+  const subordinateCa = prepare(ocspSubordinateCaSql('@ca', '@serial', '@alg'));
+  return async (statement, ca, serial, alg) =>
+    (statement === 'certificate' ? certificate() : subordinateCa()).get({ ca, serial, alg });
+}
+
+/**
+ * Hot-path lookups (issuance, authentication) as prepared statements: building a Drizzle
  * query costs ~100 µs per call, more than the SQLite lookup itself. Each is prepared on its first call: a one-shot
  * CLI command (`pkim ca list`) prepares none it does not run (start-up time, docs/benchmarks.md).
  */
-function preparedHotReads(db: QueryDb, sqlite: Database.Database, repos: ReturnType<typeof createRepositories>): void {
+function preparedHotReads(db: QueryDb, repos: ReturnType<typeof createRepositories>): void {
   const CA = schema.certificateAuthorities;
   const C = schema.certificates;
   const T = schema.apiTokens;
@@ -294,21 +307,6 @@ function preparedHotReads(db: QueryDb, sqlite: Database.Database, repos: ReturnT
       .where(eq(S.tokenHash, sql.placeholder('h')))
       .prepare(),
   );
-  // the OCSP responder's read, once per request: raw rows (arrays), no Drizzle mapping (docs/ocsp.md)
-  const ocspLookup = onFirstUse(() =>
-    sqlite
-      .prepare<[{ ca: string; serial: string; alg: string }], unknown[]>(ocspLookupSql('@ca', '@serial', '@alg'))
-      .raw(true),
-  );
-  repos.ocspResponses.lookup = async (caId, serialHex, hashAlg = 'sha1') =>
-    ocspLookupFromArray(ocspLookup().get({ ca: caId, serial: serialHex.toLowerCase(), alg: hashAlg }));
-  const ocspSubordinate = onFirstUse(() =>
-    sqlite
-      .prepare<[{ ca: string; serial: string; alg: string }], unknown[]>(ocspSubordinateCaSql('@ca', '@serial', '@alg'))
-      .raw(true),
-  );
-  repos.ocspResponses.lookupSubordinateCa = async (parentId, serialHex, hashAlg = 'sha1') =>
-    ocspLookupFromArray(ocspSubordinate().get({ ca: parentId, serial: serialHex.toLowerCase(), alg: hashAlg }));
   repos.cas.findById = async (id) => caById().get({ id });
   repos.cas.findByName = async (name) => caByName().get({ name });
   repos.certificates.findById = async (id) => certById().get({ id });
@@ -352,8 +350,8 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     throw e;
   }
   const db = drizzle({ client: sqlite });
-  const repos = createRepositories(db, schema, 'sqlite');
-  preparedHotReads(db, sqlite, repos);
+  const repos = createRepositories(db, schema, 'sqlite', ocspReads(sqlite));
+  preparedHotReads(db, repos);
   const uowOptions: UnitOfWorkOptions = {
     dialect: 'sqlite',
     fast: fastSteps(sqlite),
