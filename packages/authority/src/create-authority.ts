@@ -436,6 +436,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       keyBackends: keys.names(),
       workers: compute?.size ?? 0,
       workerJobs: compute?.jobs ?? 0,
+      workerJobsByKind: compute?.jobsByKind ?? {},
     }),
     profiles: () => effectiveProfiles(customProfiles),
     health,

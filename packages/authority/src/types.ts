@@ -514,9 +514,15 @@ export interface Authority {
   statistics: StatisticsService;
   /**
    * what this authority runs on (for system info): database dialect, configured key backends, worker threads, and
-   * the jobs its workers were given so far (a leaf from a CSR is one job: docs/benchmarks.md)
+   * the jobs its workers were given so far, in all and per kind (a leaf is one job: docs/benchmarks.md)
    */
-  describe(): { databaseDialect: Store['dialect']; keyBackends: string[]; workers: number; workerJobs: number };
+  describe(): {
+    databaseDialect: Store['dialect'];
+    keyBackends: string[];
+    workers: number;
+    workerJobs: number;
+    workerJobsByKind: Readonly<Record<string, number>>;
+  };
   /** every profile certificates can be issued with: built-ins plus custom ones (<data dir>/profiles.json) */
   profiles(): Profile[];
   /** readiness: database + key backends */

@@ -5,8 +5,8 @@
  * needs no database and no decision.
  */
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { PkiError, type KeyType } from '@pkim/shared';
-import { buildOcspResponse, decodeCsr } from '@pkim/core';
+import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
+import { buildOcspResponse, decodeCsr, generateKeyPair, generateKeyPairAsync } from '@pkim/core';
 import { x509SignArguments } from '@pkim/keys';
 import { signCertificatePlan, type CertificateSigner } from '../signing/certificate-steps';
 import { checkCsrLeaf } from '../signing/leaf-checks';
@@ -30,6 +30,15 @@ function lentSigner(key: JobKey, keyOf: (uri: string, keyType: KeyType) => Promi
   };
 }
 
+/**
+ * A leaf's key pair, in a worker: EC and Ed25519 keys (tens of µs) on this thread — the worker thread is the unit of
+ * parallelism —, RSA keys (tens to hundreds of ms) on libuv's thread pool, so the worker's other jobs go on meanwhile
+ */
+function generateLeafKey(keyType: KeyType): Promise<{ publicKey: Uint8Array; privateKeyPem: string }> {
+  if (KEY_TYPE_INFO[keyType]?.algorithm === 'rsa') return generateKeyPairAsync(keyType);
+  return Promise.resolve(generateKeyPair(keyType));
+}
+
 /** Runs one job; `keyOf` gives the lent key (waiting for it to arrive the first time). */
 export async function runJob(
   job: ComputeJob,
@@ -44,6 +53,12 @@ export async function runJob(
       const { input, subject, sans, keyType } = checkCsrLeaf(decodeCsr(job.csr), job.leaf);
       const signed = await signCertificatePlan(input, job.now, lentSigner(job.key, keyOf), job.what);
       return { der: signed.der, subjectKeyIdentifier: signed.subjectKeyIdentifier, subject, sans, keyType };
+    }
+    case 'key-leaf': {
+      const pair = await generateLeafKey(job.keyType);
+      const input = { ...job.input, publicKey: pair.publicKey };
+      const signed = await signCertificatePlan(input, job.now, lentSigner(job.key, keyOf), job.what);
+      return { der: signed.der, subjectKeyIdentifier: signed.subjectKeyIdentifier, ...pair };
     }
     case 'ocsp': {
       const key = await keyOf(job.key.uri, job.key.keyType);

@@ -1,8 +1,8 @@
 /**
  * A small pool of `node:worker_threads` for the CPU-bound steps of the signing pipeline (CSR decoding with its proof
- * of possession, plan → lint → encode → sign → verify of a certificate, OCSP signing), so every core signs while the
- * main thread keeps the database writes (group commit), the HTTP server and the decisions. Why our own pool and not
- * piscina: docs/architecture.md ("CPU work beside the event loop").
+ * of possession, leaf key generation, plan → lint → encode → sign → verify of a certificate, OCSP signing), so every
+ * core signs while the main thread keeps the database writes (group commit), the HTTP server and the decisions. Why
+ * our own pool and not piscina: docs/architecture.md ("CPU work beside the event loop").
  *
  * - Jobs go to the worker with the fewest jobs in flight; a worker runs its jobs one after the other.
  * - Jobs are posted in batches, one message per worker and turn of the event loop (setImmediate, like the store's
@@ -34,6 +34,7 @@ import {
   type CsrLeafSigned,
   type JobKey,
   type JobOutcome,
+  type KeyLeafSigned,
 } from './compute-protocol';
 
 declare const PKIM_BUNDLED: boolean | undefined;
@@ -43,6 +44,8 @@ export interface ComputePool {
   readonly size: number;
   /** jobs given to the workers so far */
   readonly jobs: number;
+  /** the same, per kind of job (`csr-leaf`, `key-leaf`, `certificate`…) */
+  readonly jobsByKind: Readonly<Partial<Record<ComputeJob['kind'], number>>>;
   /** true when certificates and OCSP responses signed with this key can be made in the pool (a software key) */
   signsWith(uri: string): boolean;
   decodeCsr(csr: string | Uint8Array): Promise<DecodedCsr>;
@@ -58,6 +61,14 @@ export interface ComputePool {
    * validator functions) → plan → lint → encode → sign → verify → assemble
    */
   signCsrLeaf(csr: string | Uint8Array, leaf: CsrLeaf, now: number, key: JobKey, what: string): Promise<CsrLeafSigned>;
+  /** a leaf with a key generated for it in one job: generate the key pair → plan → lint → encode → sign → verify */
+  signKeyLeaf(
+    keyType: KeyType,
+    input: Omit<CertificatePlanInput, 'publicKey'>,
+    now: number,
+    key: JobKey,
+    what: string,
+  ): Promise<KeyLeafSigned>;
   signOcsp(input: OcspResponseInput, key: JobKey): Promise<Uint8Array>;
   /** terminates the workers; jobs still in flight fail with `worker.failed` */
   close(): Promise<void>;
@@ -119,6 +130,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
   const slots: Slot[] = [];
   let nextId = 1;
   let jobs = 0;
+  const jobsByKind: Partial<Record<ComputeJob['kind'], number>> = {};
   let closed = false;
   /** workers that died before they were ready, in a row: a broken installation, not a crash */
   let failedStarts = 0;
@@ -200,6 +212,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
     for (const s of slots) if (s.inFlight.size < slot.inFlight.size) slot = s;
     const id = nextId++;
     jobs++;
+    jobsByKind[job.kind] = (jobsByKind[job.kind] ?? 0) + 1;
     const target = slot;
     return new Promise<ComputeResults[K]>((resolve, reject) => {
       if (target.inFlight.size === 0) target.worker.ref();
@@ -222,6 +235,9 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
     get jobs() {
       return jobs;
     },
+    get jobsByKind() {
+      return { ...jobsByKind };
+    },
     signsWith(uri) {
       try {
         return hasCapability(keys.forUri(uri), 'lendKey');
@@ -232,6 +248,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
     decodeCsr: (csr) => run({ kind: 'csr', csr }),
     signCertificate: (input, now, key, what) => run({ kind: 'certificate', input, now, key, what }),
     signCsrLeaf: (csr, leaf, now, key, what) => run({ kind: 'csr-leaf', csr, leaf, now, key, what }),
+    signKeyLeaf: (keyType, input, now, key, what) => run({ kind: 'key-leaf', keyType, input, now, key, what }),
     signOcsp: (input, key) => run({ kind: 'ocsp', input, key }),
     async close() {
       if (closed) return;

@@ -26,6 +26,15 @@ export type ComputeJob =
    * then the certificate steps
    */
   | { kind: 'csr-leaf'; csr: string | Uint8Array; leaf: CsrLeaf; now: number; key: JobKey; what: string }
+  /** a leaf with a key generated for it in one job: generate the key pair, then the certificate steps */
+  | {
+      kind: 'key-leaf';
+      keyType: KeyType;
+      input: Omit<CertificatePlanInput, 'publicKey'>;
+      now: number;
+      key: JobKey;
+      what: string;
+    }
   /** sign one OCSP response */
   | { kind: 'ocsp'; input: OcspResponseInput; key: JobKey };
 
@@ -33,11 +42,15 @@ export interface ComputeResults {
   csr: DecodedCsr;
   certificate: SignedCertificate;
   'csr-leaf': CsrLeafSigned;
+  'key-leaf': KeyLeafSigned;
   ocsp: Uint8Array;
 }
 
 /** a leaf signed from a CSR: the certificate, and what the row records of the CSR */
 export type CsrLeafSigned = SignedCertificate & Omit<CheckedCsrLeaf, 'input'>;
+
+/** a leaf signed with a key generated for it: the certificate and the key pair (the private key returned once) */
+export type KeyLeafSigned = SignedCertificate & { publicKey: Uint8Array; privateKeyPem: string };
 
 export type ComputeResult = ComputeResults[ComputeJob['kind']];
 

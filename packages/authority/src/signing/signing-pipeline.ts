@@ -2,7 +2,6 @@ import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { PkiError, checkTimestampMs, newId, type KeyType } from '@pkim/shared';
 import {
   assertLintClean,
-  checkSanLimits,
   decodeCsrAsync,
   formatDn,
   generateKeyPairAsync,
@@ -32,7 +31,7 @@ import { caCreatedEvent, caKeyCreatedEvent, newCaRow } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
 import { signCertificatePlan, type SignedCertificate } from './certificate-steps';
 import { checkCsrLeaf, checkLeafSubject, type CsrLeaf } from './leaf-checks';
-import type { CsrLeafSigned } from '../compute/compute-protocol';
+import type { CsrLeafSigned, KeyLeafSigned } from '../compute/compute-protocol';
 import { provisionerRef, type Provisioner } from './provisioner';
 import {
   applyLifetime,
@@ -40,9 +39,7 @@ import {
   checkCa,
   checkCaCertificates,
   checkKeyType,
-  checkNames,
   checkProfile,
-  runValidators,
 } from './provisioner-policy';
 import { provisionersFor } from './provisioner-registry';
 import type {
@@ -132,17 +129,19 @@ interface LeafSigning {
   commitWith?: (certificate: CertificateRow) => ChannelWrites;
   provisioner: Provisioner;
   now: number;
-  /** a generated private key to keep (sealed) with the certificate */
-  keepKeyPem?: string;
+  /** keep the leaf's private key (generated or reused: `privateKeyPem` of its subject), sealed, with the certificate */
+  keepKey?: boolean;
   renewedFrom?: string;
 }
 
 /**
- * What a leaf certifies: a subject, names and key checked on this thread, or a CSR that is decoded, checked
- * (leaf-checks.ts) and signed in one step — one worker job when there is a pool
+ * What a leaf certifies: a subject and names checked on this thread with a key given (a reused one: its PEM), or with
+ * a key to generate of a type — generated and signed in one step, one worker job when there is a pool — or a CSR that
+ * is decoded, checked (leaf-checks.ts) and signed in one step (one worker job when there is a pool)
  */
 type LeafSubject =
-  | { subject: DistinguishedName; sans: SubjectAltNames; publicKey: Uint8Array }
+  | { subject: DistinguishedName; sans: SubjectAltNames; publicKey: Uint8Array; privateKeyPem?: string }
+  | { subject: DistinguishedName; sans: SubjectAltNames; generate: KeyType }
   | { csrPem: string; leaf: Omit<CsrLeaf, 'input'> };
 
 /** the plan input of a leaf but what its subject gives (subject, names, key) */
@@ -223,6 +222,29 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const checked = checkCsrLeaf(await decodeCsrOf(csrPem), leaf);
     const { der, subjectKeyIdentifier } = await signPlan(checked.input, now, signer, what);
     return { der, subjectKeyIdentifier, subject: checked.subject, sans: checked.sans, keyType: checked.keyType };
+  }
+
+  /**
+   * A leaf with a key generated for it: generate → the certificate steps. ONE worker job when the CA key can be lent
+   * (the key is generated in the worker: EC and Ed25519 on its thread, RSA on libuv's thread pool); else the key is
+   * generated on libuv's thread pool and the certificate signed by signPlan. The same steps in the same order either
+   * way (generateLeafKey, then signCertificatePlan).
+   */
+  async function signKeyLeaf(
+    keyType: KeyType,
+    input: Omit<CertificatePlanInput, 'publicKey'>,
+    now: number,
+    signer: { keyUri: string; keyType: KeyType; publicKey: Uint8Array },
+    what: string,
+  ): Promise<KeyLeafSigned> {
+    if (compute?.signsWith(signer.keyUri)) {
+      checkTimestampMs(input.notAfter, 'notAfter');
+      const key = { uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey };
+      return compute.signKeyLeaf(keyType, input, now, key, what);
+    }
+    const pair = await generateKeyPairAsync(keyType);
+    const signed = await signPlan({ ...input, publicKey: pair.publicKey }, now, signer, what);
+    return { ...signed, ...pair };
   }
 
   /** provisioner policy for a leaf on a resolved CA: CA, profile (+ modifiers), key type, names, lifetime */
@@ -318,14 +340,18 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const { notBefore, notAfter } = base;
     const signer = { keyUri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey };
     const what = `the signed certificate of CA ${ctx.ca.name}`;
-    let signed: Omit<CsrLeafSigned, 'subjectKeyIdentifier'>;
+    let signed: Omit<CsrLeafSigned, 'subjectKeyIdentifier'> & { privateKeyPem?: string };
     if ('csrPem' in of) signed = await signCsrLeaf(of.csrPem, { ...of.leaf, input: base }, now, signer, what);
-    else {
-      const { subject, sans, publicKey } = of;
+    else if ('generate' in of) {
+      const { subject, sans, generate: keyType } = of;
+      const { der, privateKeyPem } = await signKeyLeaf(keyType, { ...base, subject, sans }, now, signer, what);
+      signed = { der, subject, sans, keyType, privateKeyPem };
+    } else {
+      const { subject, sans, publicKey, privateKeyPem } = of;
       const { der } = await signPlan({ ...base, subject, sans, publicKey }, now, signer, what);
-      signed = { der, subject, sans, keyType: keyTypeFromSpki(publicKey) };
+      signed = { der, subject, sans, keyType: keyTypeFromSpki(publicKey), privateKeyPem };
     }
-    const { der, subject, sans } = signed;
+    const { der, subject, sans, privateKeyPem } = signed;
     const warnings: string[] = [];
     if (lacksRevocationUrls(base) && !warnedWithoutUrls.has(ctx.ca.id)) {
       warnedWithoutUrls.add(ctx.ca.id);
@@ -360,15 +386,16 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     };
     const { audit: channelAudit, ...channelUnit } = s.commitWith?.(row) ?? {};
     const stored = s.provisioner.modifiers?.noStore !== true;
-    const keepKey = stored && s.keepKeyPem !== undefined;
+    const keepKeyPem = s.keepKey ? privateKeyPem : undefined;
+    const keepKey = stored && keepKeyPem !== undefined;
     if (keepKey && !deps.keySealer) throw new PkiError('internal', 'no key sealer configured to keep the key');
     const unit: UnitOfWork = {
       ...s.extraUnit,
       ...channelUnit,
       insertCertificates: stored ? [row] : undefined,
       insertCertificateKeys:
-        keepKey && deps.keySealer && s.keepKeyPem !== undefined
-          ? [{ certificateId: row.id, sealedKey: deps.keySealer.seal(row.id, s.keepKeyPem), createdAt: t }]
+        keepKey && deps.keySealer && keepKeyPem !== undefined
+          ? [{ certificateId: row.id, sealedKey: deps.keySealer.seal(row.id, keepKeyPem), createdAt: t }]
           : undefined,
       audit: [
         ...(s.extraAudit ?? []),
@@ -395,6 +422,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       certificate: row,
       certificatePem: row.certificatePem,
       chainPem: await contexts.chainPem(ctx.ca),
+      ...(privateKeyPem !== undefined ? { privateKeyPem } : {}),
       ...(warnings.length ? { warnings } : {}),
     };
   }
@@ -485,15 +513,9 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     authorize(via.actor, via.provisioner?.permission ?? 'certificate:issue');
     if (r.kind === 'leaf-csr') return issueLeafFromCsr(r, via, sink);
     const { signing, subject, sans, keyType } = await prepareLeaf(r, via);
-    const pair =
-      r.reuseKeyPem !== undefined ? reusedKeyPair(r.reuseKeyPem, keyType) : await generateKeyPairAsync(keyType);
-    const issued = await signLeaf(
-      { ...signing, keepKeyPem: r.keepKey ? pair.privateKeyPem : undefined },
-      { subject, sans, publicKey: pair.publicKey },
-      via.actor,
-      sink,
-    );
-    return { ...issued, privateKeyPem: pair.privateKeyPem };
+    // a new key is generated with the certificate (signKeyLeaf: one worker job when there is a pool)
+    const key = r.reuseKeyPem !== undefined ? reusedKeyPair(r.reuseKeyPem, keyType) : { generate: keyType };
+    return signLeaf({ ...signing, keepKey: r.keepKey }, { subject, sans, ...key }, via.actor, sink);
   }
 
   async function leaf(r: LeafRequest, via: Via): Promise<IssuedCertificate> {
@@ -577,21 +599,15 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       }
       const now = clock.now();
       const ctx = await contexts.loadActive(req.caId, now);
-      const csr = await decodeCsrOf(req.csrPem);
-      // the reviewer's channel must allow what the request asks for
-      const policy = leafPolicy(via, ctx, req.profile, req.validityMs ?? undefined);
-      checkSanLimits(policy.profile, csr.sans);
-      runValidators(policy.all, {
-        ca: ctx.ca,
-        profile: policy.profile,
-        subject: csr.subject,
-        sans: csr.sans,
-        keyType: csr.keyType,
-        lifetimeMs: policy.lifetimeMs,
-        source: 'approved-request',
-      });
-      checkKeyType(policy.all, csr.keyType);
-      checkNames(policy.all, csr.subject, csr.sans);
+      // the reviewer's channel must allow what the request asks for: CA, profile and lifetime here (a CSR that fails
+      // too gives its own error first, as it is decoded first), the CSR's names and key with the leaf checks of
+      // signCsrLeaf — one worker job that decodes, checks and signs, as for a leaf from a CSR
+      const policy = await csrFirst(req.csrPem, () => leafPolicy(via, ctx, req.profile, req.validityMs ?? undefined));
+      const { id, name, notAfter } = ctx.ca;
+      const leaf = {
+        provisioners: policy.all,
+        facts: { ca: { id, name, notAfter }, lifetimeMs: policy.lifetimeMs, source: 'approved-request' as const },
+      };
       const t = clock.now();
       const certificateId = newId('crt');
       // request status, certificate row and both audit events commit in one transaction
@@ -615,7 +631,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           },
           extraAudit: [auditEvent(clock, actor, 'request.approved', req.id, { certificateId })],
         },
-        { subject: csr.subject, sans: csr.sans, publicKey: csr.publicKey },
+        { csrPem: req.csrPem, leaf },
         actor,
       );
       const request: CertificateRequestRow = {
