@@ -232,6 +232,32 @@ export async function register(c: AcmeTestClient, payload: Record<string, unknow
   return r;
 }
 
+/** The prefix of every ACME problem type (RFC 8555 §6.7): `${ACME_ERROR}badNonce`… */
+export const ACME_ERROR = 'urn:ietf:params:acme:error:';
+
+/** POST-as-GET `url` with `c` every 50 ms until `until(json)` holds (at most `tries` times); that JSON */
+export async function pollAcme(
+  c: AcmeTestClient,
+  url: string,
+  until: (json: any) => boolean,
+  tries = 200,
+): Promise<any> {
+  for (let i = 0; i < tries; i++) {
+    const r = await c.post(url, undefined);
+    if (until(r.json)) return r.json;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`timed out polling ${url}`);
+}
+
+/** An external account binding (RFC 8555 §7.3.4) of `c`'s key, MACed (HS256) with the EAB key `kid`/`hmacKey`. */
+export async function eabFor(c: AcmeTestClient, kid: string, hmacKey: string) {
+  const { FlattenedSign } = await import('jose');
+  return new FlattenedSign(new TextEncoder().encode(JSON.stringify(c.jwk)))
+    .setProtectedHeader({ alg: 'HS256', kid, url: c.directory.newAccount })
+    .sign(Buffer.from(hmacKey, 'base64url'));
+}
+
 /** The PEM certificates in a file, in order. */
 export function pemsOf(text: string): string[] {
   return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];

@@ -19,36 +19,46 @@ const KEY_ARGS: Record<string, string[]> = {
   ed25519: ['-newkey', 'ed25519'],
 };
 
-/** A CSR made by `openssl req` (PEM), with its private key. */
-export function opensslCsr(opts: { keyType: string; subject: string; sans?: string[] }): {
-  csrPem: string;
-  keyPem: string;
-} {
-  const t = tempDir('pkim-csr-');
+/** `openssl req <args>` with a new unencrypted key of `keyType`: the PEM it writes (-out) and the key (-keyout). */
+function opensslReqNewKey(keyType: string, args: string[]): { outPem: string; keyPem: string } {
+  const keyArgs = KEY_ARGS[keyType];
+  if (!keyArgs) throw new Error(`no openssl key args for ${keyType}`);
+  const t = tempDir('pkim-req-');
   try {
-    const keyArgs = KEY_ARGS[opts.keyType];
-    if (!keyArgs) throw new Error(`no openssl key args for ${opts.keyType}`);
-    const args = [
-      'req',
-      '-new',
-      ...keyArgs,
-      '-nodes',
-      '-keyout',
-      join(t.dir, 'key.pem'),
-      '-out',
-      join(t.dir, 'csr.pem'),
-      '-subj',
-      opts.subject,
-    ];
-    if (opts.sans?.length) args.push('-addext', `subjectAltName=${opts.sans.join(',')}`);
-    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const files = ['-keyout', join(t.dir, 'key.pem'), '-out', join(t.dir, 'out.pem')];
+    execFileSync('openssl', ['req', ...args, ...keyArgs, '-nodes', ...files], { stdio: ['ignore', 'ignore', 'pipe'] });
     return {
-      csrPem: readFileSync(join(t.dir, 'csr.pem'), 'utf8'),
+      outPem: readFileSync(join(t.dir, 'out.pem'), 'utf8'),
       keyPem: readFileSync(join(t.dir, 'key.pem'), 'utf8'),
     };
   } finally {
     t.cleanup();
   }
+}
+
+/** A CSR made by `openssl req` (PEM), with its private key. */
+export function opensslCsr(opts: { keyType: string; subject: string; sans?: string[] }): {
+  csrPem: string;
+  keyPem: string;
+} {
+  const args = ['-new', '-subj', opts.subject];
+  if (opts.sans?.length) args.push('-addext', `subjectAltName=${opts.sans.join(',')}`);
+  const { outPem, keyPem } = opensslReqNewKey(opts.keyType, args);
+  return { csrPem: outPem, keyPem };
+}
+
+/**
+ * A self-signed certificate made by `openssl req -x509` (PEM), with its private key: EC P-256 unless `keyType` says
+ * otherwise, valid `days` (1), each of `addext` (`'basicConstraints=critical,CA:TRUE'`…) passed as `-addext`.
+ */
+export function opensslSelfSigned(opts: { subject: string; keyType?: string; days?: number; addext?: string[] }): {
+  certPem: string;
+  keyPem: string;
+} {
+  const args = ['-x509', '-days', String(opts.days ?? 1), '-subj', opts.subject];
+  for (const ext of opts.addext ?? []) args.push('-addext', ext);
+  const { outPem, keyPem } = opensslReqNewKey(opts.keyType ?? 'ec-p256', args);
+  return { certPem: outPem, keyPem };
 }
 
 /** Runs openssl with files written to a temp dir; returns stdout+stderr and the exit status. */

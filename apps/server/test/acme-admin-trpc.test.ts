@@ -2,21 +2,8 @@
 // accounts, orders, operator deactivation, EAB revocation and the ACME audit trail — against a real ACME client
 // (the JWS test client of acme-kit) registering with the key the procedure created.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FlattenedSign } from 'jose';
-import {
-  acmeTestClient,
-  openAcmeFixture,
-  register,
-  type AcmeFixture,
-  type AcmeTestClient,
-} from '../../../tests/support/acme-kit';
+import { acmeTestClient, eabFor, openAcmeFixture, register, type AcmeFixture } from '../../../tests/support/acme-kit';
 import { ACTORS, callerFor, pkiCodeOf, trpcError } from './server-test-support';
-
-async function eabFor(client: AcmeTestClient, kid: string, hmacKey: string) {
-  return new FlattenedSign(new TextEncoder().encode(JSON.stringify(client.jwk)))
-    .setProtectedHeader({ alg: 'HS256', kid, url: client.directory.newAccount })
-    .sign(Buffer.from(hmacKey, 'base64url'));
-}
 
 describe('tRPC acme.* (console ACME page)', () => {
   let fx: AcmeFixture;

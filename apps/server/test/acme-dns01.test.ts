@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calculateJwkThumbprint } from 'jose';
 import { fromPem, parseCertificate, splitPemBundle, toPem } from '@pkim/core';
 import {
+  ACME_ERROR as P,
   acmeTestClient,
   openAcmeFixture,
+  pollAcme,
   register,
   type AcmeFixture,
   type AcmeTestClient,
@@ -15,8 +17,6 @@ import {
 import { startDnsTestServer, type DnsTestServer } from '../../../tests/support/dns-test-server';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
-
-const P = 'urn:ietf:params:acme:error:';
 
 describe('ACME dns-01 with a configured resolver', () => {
   let dns: DnsTestServer;
@@ -38,14 +38,7 @@ describe('ACME dns-01 with a configured resolver', () => {
 
   const txtFor = (token: string) => createHash('sha256').update(`${token}.${tp}`).digest('base64url');
 
-  async function poll(url: string, until: (j: { status: string }) => boolean) {
-    for (let i = 0; i < 200; i++) {
-      const r = await c.post(url, undefined);
-      if (until(r.json as { status: string })) return r.json;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    throw new Error(`timed out polling ${url}`);
-  }
+  const poll = (url: string, until: (j: { status: string }) => boolean) => pollAcme(c, url, until);
 
   /** orders `names`, answers each dns-01 with `record(token)` (undefined = no record); returns order + authz */
   async function order(names: string[], record: (token: string) => string | undefined) {

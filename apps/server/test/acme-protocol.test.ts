@@ -8,8 +8,11 @@ import { exportJWK, generateKeyPair, importPKCS8, FlattenedSign, base64url } fro
 import { fromPem, parseCertificate, splitPemBundle } from '@pkim/core';
 import { internalsOf } from '@pkim/authority/internals';
 import {
+  ACME_ERROR as P,
   acmeTestClient,
+  eabFor,
   openAcmeFixture,
+  pollAcme as poll,
   register,
   type AcmeFixture,
   type AcmeHttp,
@@ -18,8 +21,6 @@ import {
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { TEST_ADMIN } from '../../../tests/support/test-kit';
-
-const P = 'urn:ietf:params:acme:error:';
 
 function expectProblem(r: AcmeHttp, status: number, type: string) {
   expect(r.status, r.text).toBe(status);
@@ -45,15 +46,6 @@ function challengeServer(port: number, answer: (token: string) => string): Promi
 async function thumbprint(jwk: import('jose').JWK): Promise<string> {
   const { calculateJwkThumbprint } = await import('jose');
   return calculateJwkThumbprint(jwk, 'sha256');
-}
-
-async function poll(c: AcmeTestClient, url: string, until: (j: any) => boolean): Promise<any> {
-  for (let i = 0; i < 200; i++) {
-    const r = await c.post(url, undefined);
-    if (until(r.json)) return r.json;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  throw new Error(`timed out polling ${url}`);
 }
 
 describe('ACME protocol (RFC 8555) over HTTP', () => {
@@ -411,10 +403,7 @@ describe('ACME protocol (RFC 8555) over HTTP', () => {
       const client = await acmeTestClient(fx.directoryUrl);
       expectProblem(await register(client), 400, 'externalAccountRequired');
       const { kid, hmacKey } = await fx.authority.acme.createEabKey(fx.caId, TEST_ADMIN);
-      const eab = async (cl: AcmeTestClient, key = hmacKey) =>
-        new FlattenedSign(new TextEncoder().encode(JSON.stringify(cl.jwk)))
-          .setProtectedHeader({ alg: 'HS256', kid, url: cl.directory.newAccount })
-          .sign(Buffer.from(key, 'base64url'));
+      const eab = (cl: AcmeTestClient, key = hmacKey) => eabFor(cl, kid, key);
       const wrongMac = await register(client, {
         externalAccountBinding: await eab(client, Buffer.alloc(32).toString('base64url')),
       });

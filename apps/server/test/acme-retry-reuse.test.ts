@@ -5,23 +5,16 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calculateJwkThumbprint } from 'jose';
 import {
+  ACME_ERROR as P,
   acmeTestClient,
   openAcmeFixture,
+  pollAcme,
   register,
   type AcmeFixture,
   type AcmeTestClient,
 } from '../../../tests/support/acme-kit';
 
-const P = 'urn:ietf:params:acme:error:';
-
-async function poll(c: AcmeTestClient, url: string, until: (j: any) => boolean): Promise<any> {
-  for (let i = 0; i < 400; i++) {
-    const r = await c.post(url, undefined);
-    if (until(r.json)) return r.json;
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  throw new Error(`timed out polling ${url}`);
-}
+const poll = (c: AcmeTestClient, url: string, until: (j: any) => boolean) => pollAcme(c, url, until, 400);
 
 /** an http-01 responder whose answers the test scripts one request at a time */
 function scriptedServer(port: number, answer: (n: number, token: string) => Promise<string | null>) {

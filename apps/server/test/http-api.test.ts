@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { fixedClock } from '@pkim/shared';
 import { buildServer } from '@pkim/server';
 import { LOG_REDACT_PATHS, type Authority } from '@pkim/authority';
 import { ACTORS, type AuthorityFixture, createRootCa, listen, openAuthorityFixture } from './server-test-support';
-import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
+import { opensslCsr, opensslSelfSigned } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { internalsOf } from '@pkim/authority/internals';
 
@@ -433,52 +430,27 @@ describe('REST and tRPC over real HTTP', () => {
   });
 
   it('marks the session cookie Secure when serving TLS', async () => {
-    const t = tempDir('pkim-tls-');
+    const self = opensslSelfSigned({ subject: '/CN=localhost' });
+    const tls = await buildServer(authority, {
+      logger: false,
+      backgroundJobs: false,
+      https: { cert: self.certPem, key: self.keyPem },
+    });
     try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=localhost',
-          '-keyout',
-          join(t.dir, 'key.pem'),
-          '-out',
-          join(t.dir, 'cert.pem'),
-        ],
-        { stdio: 'ignore' },
-      );
-      const tls = await buildServer(authority, {
-        logger: false,
-        backgroundJobs: false,
-        https: { cert: readFileSync(join(t.dir, 'cert.pem')), key: readFileSync(join(t.dir, 'key.pem')) },
+      const r = await tls.inject({
+        method: 'POST',
+        url: '/trpc/user.login',
+        headers: { 'content-type': 'application/json' },
+        payload: { username: 'admin', password: adminPassword },
       });
-      try {
-        const r = await tls.inject({
-          method: 'POST',
-          url: '/trpc/user.login',
-          headers: { 'content-type': 'application/json' },
-          payload: { username: 'admin', password: adminPassword },
-        });
-        expect(r.statusCode).toBe(200);
-        const sc = String(r.headers['set-cookie']);
-        expect(sc).toMatch(/HttpOnly/);
-        expect(sc).toMatch(/SameSite=Strict/);
-        expect(sc).toMatch(/Secure/);
-        expect(r.headers['strict-transport-security']).toContain('max-age=');
-      } finally {
-        await tls.close();
-      }
+      expect(r.statusCode).toBe(200);
+      const sc = String(r.headers['set-cookie']);
+      expect(sc).toMatch(/HttpOnly/);
+      expect(sc).toMatch(/SameSite=Strict/);
+      expect(sc).toMatch(/Secure/);
+      expect(r.headers['strict-transport-security']).toContain('max-age=');
     } finally {
-      t.cleanup();
+      await tls.close();
     }
   });
 });

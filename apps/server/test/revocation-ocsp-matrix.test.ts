@@ -3,22 +3,21 @@
 // ("Response verify OK" required, not only the status line).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '@pkim/server';
 import { listen, openAuthorityFixture, ACTORS, type AuthorityFixture } from './server-test-support';
+import { createIssuingCa, createRootCa, type TestCa } from '../../../tests/support/ca-kit';
 import { opensslCrlVerify } from '../../../tests/support/verifiers';
+import { opensslSelfSigned } from '../../../tests/support/openssl-tools';
 
 const execFileAsync = promisify(execFile);
 
-interface Ca {
-  id: string;
-  pem: string;
-  serial: string;
-}
+/** a CA made and checked by openssl (key type, pathlen, chain) in tests/support/ca-kit, with its serial (hex) */
+type Ca = TestCa & { serial: string };
 
 /** `openssl ocsp -url` (asynchronous: the server runs in this process). `target` is a cert file or `-serial`. */
 async function ocsp(o: {
@@ -73,12 +72,12 @@ describe('multi-level CA revocation and the OCSP status matrix over HTTP', () =>
 
   const headers = () => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
 
-  async function createCa(name: string, parent: string | undefined, pathLen: number | undefined): Promise<Ca> {
-    const v = await fx.authority.cas.create(
-      { name, subject: `CN=${name} CA,O=Matrix`, keyType: 'ec-p256', parentId: parent, pathLen },
-      ACTORS.admin,
-    );
-    return { id: v.ca.id, pem: v.certificatePem!, serial: v.ca.serialHex! };
+  async function createCa(name: string, parent: Ca | undefined, pathLen: number | undefined): Promise<Ca> {
+    const opts = { subject: `CN=${name} CA,O=Matrix`, pathLen, actor: ACTORS.admin };
+    const ca = !parent
+      ? await createRootCa(fx.authority, name, opts)
+      : await createIssuingCa(fx.authority, parent, name, { ...opts, anchor: parent === root ? undefined : root });
+    return { ...ca, serial: ca.view.ca.serialHex! };
   }
 
   async function issue(key: string, ca: Ca): Promise<void> {
@@ -122,47 +121,20 @@ describe('multi-level CA revocation and the OCSP status matrix over HTTP', () =>
   beforeAll(async () => {
     fx = await openAuthorityFixture({ publicBaseUrl: 'http://127.0.0.1:9' });
     root = await createCa('root', undefined, undefined);
-    mid = await createCa('mid', root.id, 2);
-    sub = await createCa('sub', mid.id, 0);
-    other = await createCa('other', root.id, 0);
+    mid = await createCa('mid', root, 2);
+    sub = await createCa('sub', mid, 0);
+    other = await createCa('other', root, 0);
     token = (await fx.authority.auth.createToken({ name: 'matrix', role: 'admin' }, ACTORS.admin)).token;
     app = await buildServer(fx.authority, { logger: false, processMetrics: false });
     base = await listen(app);
     for (const k of ['subGood', 'subRevoked', 'subCached', 'subLater']) await issue(k, sub);
     await issue('midLeaf', mid);
     await issue('otherLeaf', other);
-    const dir = mkdtempSync(join(tmpdir(), 'pkim-foreign-'));
-    try {
-      const { execFileSync } = await import('node:child_process');
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-days',
-          '30',
-          '-subj',
-          '/CN=Foreign CA',
-          '-keyout',
-          join(dir, 'k.pem'),
-          '-out',
-          join(dir, 'c.pem'),
-          '-addext',
-          'basicConstraints=critical,CA:TRUE',
-          '-addext',
-          'keyUsage=critical,keyCertSign,cRLSign',
-        ],
-        { stdio: 'ignore' },
-      );
-      foreignCaPem = readFileSync(join(dir, 'c.pem'), 'utf8');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    foreignCaPem = opensslSelfSigned({
+      subject: '/CN=Foreign CA',
+      days: 30,
+      addext: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+    }).certPem;
   }, 120_000);
 
   afterAll(async () => {
@@ -171,47 +143,21 @@ describe('multi-level CA revocation and the OCSP status matrix over HTTP', () =>
   });
 
   const url = () => `${base}/ocsp`;
-  const chainOfSub = () => [mid.pem];
+  /** `openssl ocsp -url` for a certificate (or serial) of `sub`, verified up to the root through `mid` */
+  const askSub = (o: { certPem?: string; serial?: string; noNonce?: boolean }) =>
+    ocsp({ url: url(), issuerPem: sub.pem, rootPem: root.pem, chainPems: [mid.pem], ...o });
 
   it('OCSP good: an active leaf under a three-level chain', async () => {
-    expectSigned(
-      await ocsp({
-        url: url(),
-        issuerPem: sub.pem,
-        rootPem: root.pem,
-        chainPems: chainOfSub(),
-        certPem: leaves.subGood!.pem,
-      }),
-      'good',
-    );
+    expectSigned(await askSub({ certPem: leaves.subGood!.pem }), 'good');
   });
 
   it('OCSP revoked: a leaf revoked through REST, with its reason', async () => {
     await revokeLeaf('subRevoked', 'keyCompromise');
-    expectSigned(
-      await ocsp({
-        url: url(),
-        issuerPem: sub.pem,
-        rootPem: root.pem,
-        chainPems: chainOfSub(),
-        certPem: leaves.subRevoked!.pem,
-      }),
-      'revoked',
-      'keyCompromise',
-    );
+    expectSigned(await askSub({ certPem: leaves.subRevoked!.pem }), 'revoked', 'keyCompromise');
   });
 
   it('OCSP unknown: a serial this CA never issued (signed answer)', async () => {
-    expectSigned(
-      await ocsp({
-        url: url(),
-        issuerPem: sub.pem,
-        rootPem: root.pem,
-        chainPems: chainOfSub(),
-        serial: '0x0badc0ffee',
-      }),
-      'unknown',
-    );
+    expectSigned(await askSub({ serial: '0x0badc0ffee' }), 'unknown');
   });
 
   it('OCSP unauthorized: an issuer this responder does not serve (unsigned error status, per RFC 6960)', async () => {
@@ -221,15 +167,7 @@ describe('multi-level CA revocation and the OCSP status matrix over HTTP', () =>
   });
 
   it('OCSP: a cached no-nonce good answer is not served after the revocation', async () => {
-    const ask = () =>
-      ocsp({
-        url: url(),
-        issuerPem: sub.pem,
-        rootPem: root.pem,
-        chainPems: chainOfSub(),
-        certPem: leaves.subCached!.pem,
-        noNonce: true,
-      });
+    const ask = () => askSub({ certPem: leaves.subCached!.pem, noNonce: true });
     expectSigned(await ask(), 'good');
     expectSigned(await ask(), 'good'); // served from the cache
     await revokeLeaf('subCached', 'superseded');
@@ -285,17 +223,7 @@ describe('multi-level CA revocation and the OCSP status matrix over HTTP', () =>
       'revoked',
       'keyCompromise',
     );
-    expectSigned(
-      await ocsp({
-        url: url(),
-        issuerPem: sub.pem,
-        rootPem: root.pem,
-        chainPems: chainOfSub(),
-        certPem: leaves.subGood!.pem,
-      }),
-      'revoked',
-      'cACompromise',
-    );
+    expectSigned(await askSub({ certPem: leaves.subGood!.pem }), 'revoked', 'cACompromise');
     expectSigned(
       await ocsp({ url: url(), issuerPem: mid.pem, rootPem: root.pem, certPem: leaves.midLeaf!.pem }),
       'revoked',

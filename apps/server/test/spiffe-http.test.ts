@@ -74,50 +74,24 @@ describe('SPIFFE over HTTP: GET /pki/ca/bundle, POST /pki/csr/sign', () => {
   it('maps refusals to 400/401/403 with stable codes', async () => {
     const ok = (t: string, i: string) => svidCsr(spiffeIdFor(t, i)).csrPem;
     await fx.authority.spiffe.deny({ spiffeId: spiffeIdFor('node', 'bad'), reason: 'x' }, TEST_ADMIN);
-    const cases: [number, string, unknown, string | undefined][] = [
-      [401, 'auth.unauthenticated', { csrPem: ok('node', 'a'), serviceType: 'node', instanceId: 'a' }, undefined],
-      [401, 'auth.unauthenticated', { csrPem: ok('node', 'a'), serviceType: 'node', instanceId: 'a' }, 'Bearer pkim_x'],
-      [
-        400,
-        'spiffe.identity_mismatch',
-        { csrPem: ok('node', 'a'), serviceType: 'node', instanceId: 'b' },
-        `Bearer ${token}`,
-      ],
-      [
-        400,
-        'spiffe.unknown_service_type',
-        { csrPem: ok('node', 'a'), serviceType: 'db', instanceId: 'a' },
-        `Bearer ${token}`,
-      ],
-      [
-        400,
-        'spiffe.key_type_not_allowed',
-        {
-          csrPem: svidCsr(spiffeIdFor('node', 'a'), { keyType: 'ec-p256' }).csrPem,
-          serviceType: 'node',
-          instanceId: 'a',
-        },
-        `Bearer ${token}`,
-      ],
-      [
-        400,
-        'spiffe.ttl_exceeded',
-        { csrPem: ok('node', 'a'), serviceType: 'node', instanceId: 'a', ttlSeconds: 90_000 },
-        `Bearer ${token}`,
-      ],
-      [400, 'input.invalid', { csrPem: ok('node', 'a') }, `Bearer ${token}`],
-      [
-        403,
-        'spiffe.identity_denied',
-        { csrPem: ok('node', 'bad'), serviceType: 'node', instanceId: 'bad' },
-        `Bearer ${token}`,
-      ],
-      [
-        403,
-        'spiffe.identity_not_allowed',
-        { csrPem: ok('auth', 'a'), serviceType: 'auth', instanceId: 'a' },
-        `Bearer ${token}`,
-      ],
+    const nodeA = { csrPem: ok('node', 'a'), serviceType: 'node', instanceId: 'a' };
+    const withToken = (rows: [number, string, unknown][]) => rows.map((r) => [...r, `Bearer ${token}`] as const);
+    const cases: (readonly [number, string, unknown, string | undefined])[] = [
+      [401, 'auth.unauthenticated', nodeA, undefined],
+      [401, 'auth.unauthenticated', nodeA, 'Bearer pkim_x'],
+      ...withToken([
+        [400, 'spiffe.identity_mismatch', { ...nodeA, instanceId: 'b' }],
+        [400, 'spiffe.unknown_service_type', { ...nodeA, serviceType: 'db' }],
+        [
+          400,
+          'spiffe.key_type_not_allowed',
+          { ...nodeA, csrPem: svidCsr(spiffeIdFor('node', 'a'), { keyType: 'ec-p256' }).csrPem },
+        ],
+        [400, 'spiffe.ttl_exceeded', { ...nodeA, ttlSeconds: 90_000 }],
+        [400, 'input.invalid', { csrPem: nodeA.csrPem }],
+        [403, 'spiffe.identity_denied', { csrPem: ok('node', 'bad'), serviceType: 'node', instanceId: 'bad' }],
+        [403, 'spiffe.identity_not_allowed', { csrPem: ok('auth', 'a'), serviceType: 'auth', instanceId: 'a' }],
+      ]),
     ];
     const before = (await fx.authority.audit.list({ action: 'spiffe.sign_failed', limit: 1000 })).length;
     for (const [status, code, body, auth] of cases) {

@@ -1,7 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect, createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -10,7 +7,7 @@ import { fixedClock } from '@pkim/shared';
 import { createAuthority, type SvidSignResult } from '@pkim/authority';
 import { buildServer } from '../src/build-server';
 import { silent } from './server-test-support';
-import { tempDir } from '../../../tests/support/openssl-tools';
+import { opensslSelfSigned, tempDir } from '../../../tests/support/openssl-tools';
 import { TEST_ADMIN } from '../../../tests/support/test-kit';
 import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
 
@@ -49,28 +46,17 @@ describe('SVID renewal over mTLS: a real TLS handshake with the current SVID as 
   let app: FastifyInstance;
   let port: number;
   let serverCertPem: string;
-  const tls = tempDir('pkim-mtls-server-');
 
   beforeAll(async () => {
     fx = await openSpiffe(TD);
     // the server's own HTTPS certificate (independent of the SPIFFE CAs), made by openssl
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        ...['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'],
-        ...['-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'],
-        ...['-keyout', join(tls.dir, 'key.pem'), '-out', join(tls.dir, 'cert.pem')],
-      ],
-      { stdio: 'ignore' },
-    );
-    serverCertPem = readFileSync(join(tls.dir, 'cert.pem'), 'utf8');
+    const self = opensslSelfSigned({ subject: '/CN=localhost', addext: ['subjectAltName=IP:127.0.0.1'] });
+    serverCertPem = self.certPem;
     app = await buildServer(fx.authority, {
       logger: silent,
       backgroundJobs: false,
       rateLimit: false,
-      https: { cert: serverCertPem, key: readFileSync(join(tls.dir, 'key.pem')) },
+      https: { cert: serverCertPem, key: self.keyPem },
     });
     await app.listen({ host: '127.0.0.1', port: 0 });
     port = (app.server.address() as AddressInfo).port;
@@ -78,7 +64,6 @@ describe('SVID renewal over mTLS: a real TLS handshake with the current SVID as 
   afterAll(async () => {
     await app?.close();
     await fx?.close();
-    tls.cleanup();
   });
 
   /** POST /pki/csr/sign over HTTPS (node:https on node:tls) presenting `client` as the TLS client certificate. */
