@@ -218,6 +218,7 @@ const workers = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : un
 const authority = await createAuthority({ dataDir: dir, logger: pino({ level: 'silent' }), workers });
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
 const jobs0 = authority.describe().workerJobs;
+const commits0 = authority.describe().commits;
 const full1 = await withCpu(() =>
   countLoop((i) =>
     authority.issuance.issueFromCsr(
@@ -227,6 +228,7 @@ const full1 = await withCpu(() =>
   ),
 );
 const jobs1 = authority.describe().workerJobs;
+const commits1 = authority.describe().commits;
 const full16 = await withCpu(() =>
   countConcurrent(
     (i) =>
@@ -238,6 +240,7 @@ const full16 = await withCpu(() =>
   ),
 );
 const jobs16 = authority.describe().workerJobs;
+const commits16 = authority.describe().commits;
 const verified = await authority.audit.verify();
 await authority.close();
 rmSync(dir, { recursive: true, force: true });
@@ -270,6 +273,13 @@ const best = Math.max(full1.rate, full16.rate);
 console.log(
   `\nfull/floor = ${(best / floor).toFixed(2)} (target ≥ 0.70; floor: verify CSR + sign + verify on one core, the ` +
     `CSR key imported from its ${floorHow}, the faster way); audit chain verified: ${verified.count} events`,
+);
+/** mean units per group-commit batch (transaction) between two readings of describe().commits */
+const perBatch = (a: typeof commits0, b: typeof commits0) =>
+  ((b.units - a.units) / Math.max(1, b.batches - a.batches)).toFixed(1);
+console.log(
+  `units per commit (mean batch of the store's group commit): ${perBatch(commits0, commits1)} (1 at a time), ` +
+    `${perBatch(commits1, commits16)} (16 in flight)`,
 );
 if (workers !== undefined && workers >= 2) {
   const per = (j: number, n: number) => (j / n).toFixed(2);

@@ -93,6 +93,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const store: Store = await openStore({
     url: ephemeral ? ':memory:' : resolveDatabaseUrl(config),
     faultInjection: config.faultInjection,
+    groupCommit: config.groupCommit,
     poolSize: pgPoolSize(config.workers),
     env,
   });
@@ -437,6 +438,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       workers: compute?.size ?? 0,
       workerJobs: compute?.jobs ?? 0,
       workerJobsByKind: compute?.jobsByKind ?? {},
+      commits: store.commitStats(),
     }),
     profiles: () => effectiveProfiles(customProfiles),
     health,

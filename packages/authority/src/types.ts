@@ -23,6 +23,8 @@ import type {
   RequestStatus,
   CaStatus,
   NameCoverage,
+  GroupCommitStats,
+  GroupCommitPolicy,
 } from '@pkim/store';
 import type { Profile } from '@pkim/core';
 import type { SignFunction } from './signing/sign-request';
@@ -85,6 +87,8 @@ export interface AuthorityConfig {
   auth?: AuthServiceOptions;
   /** test hook passed to the store */
   faultInjection?: { failCommit?: boolean };
+  /** when the store's group commit writes a batch (default: the store's, 32 units or 2 ms); tests change it */
+  groupCommit?: GroupCommitPolicy;
   /** OIDC sign-in over PKIM_OIDC_* (docs/oidc.md); false turns it off whatever the environment says */
   oidc?: Partial<OidcConfig> | false;
   /** SPIFFE settings over PKIM_SPIFFE_* (docs/spiffe.md) */
@@ -522,6 +526,8 @@ export interface Authority {
     workers: number;
     workerJobs: number;
     workerJobsByKind: Readonly<Record<string, number>>;
+    /** the store's group commit so far: batches (transactions) and units written; units / batches = mean batch */
+    commits: GroupCommitStats;
   };
   /** every profile certificates can be issued with: built-ins plus custom ones (<data dir>/profiles.json) */
   profiles(): Profile[];

@@ -31,6 +31,7 @@ import {
   appendViaCommit,
 } from './unit-of-work';
 import { toWriteError } from './store-errors';
+import { createGroupCommit } from './group-commit';
 import { lateMigrations, pendingMigrations } from './migrations-journal';
 import { findPgBinary, pgToolConnection } from './pg-binaries';
 import {
@@ -314,10 +315,10 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   };
 
   /**
-   * Group commit: units that arrive while a batch is being written are written together in the next one,
-   * in arrival order. Issuance- and revocation-shaped units (isBatchableUnit) share one statement; the others one
-   * general transaction. If a batch fails, each of its units is written again on its own, so one failing unit never
-   * takes others down, nothing is half-written, and each caller gets its own answer.
+   * Group commit (group-commit.ts decides when): units that arrive while a batch is being written are written
+   * together in the next one, in arrival order. Issuance- and revocation-shaped units (isBatchableUnit) share one
+   * statement; the others one general transaction. If a batch fails, each of its units is written again on its
+   * own, so one failing unit never takes others down, nothing is half-written, and each caller gets its own answer.
    */
   interface Pending {
     unit: UnitOfWork;
@@ -345,34 +346,20 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     for (const it of items) await alone(it.unit).then(it.resolve, (e: unknown) => it.reject(toWriteError(e)));
   };
   const batchable = (unit: UnitOfWork) => !uowOptions.failCommit && isBatchableUnit(unit);
-  let queue: Pending[] = [];
-  let flushing = false;
-  const flush = async (): Promise<void> => {
-    flushing = true;
-    try {
-      while (queue.length) {
-        const items = queue;
-        queue = [];
-        await settle(
-          items.filter((it) => batchable(it.unit)),
-          commitBatch,
-          commitBatchableAlone,
-        );
-        await settle(
-          items.filter((it) => !batchable(it.unit)),
-          commitGeneral,
-          commitOne,
-        );
-      }
-    } finally {
-      flushing = false;
-    }
-  };
+  const group = createGroupCommit<Pending>(async (items) => {
+    await settle(
+      items.filter((it) => batchable(it.unit)),
+      commitBatch,
+      commitBatchableAlone,
+    );
+    await settle(
+      items.filter((it) => !batchable(it.unit)),
+      commitGeneral,
+      commitOne,
+    );
+  }, options.groupCommit);
   const commit = (unit: UnitOfWork): Promise<CommitResult> =>
-    new Promise<CommitResult>((resolve, reject) => {
-      queue.push({ unit, resolve, reject });
-      if (!flushing && queue.length === 1) setImmediate(() => void flush());
-    });
+    new Promise<CommitResult>((resolve, reject) => group.add({ unit, resolve, reject }));
 
   /**
    * Leader locks: session advisory locks, all held by ONE dedicated connection outside the pool (a held lock
@@ -427,6 +414,8 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       append: appendViaCommit(commit),
     },
     commit,
+    expectCommit: group.expect,
+    commitStats: group.stats,
     async ping() {
       try {
         await pool.query('select 1');
@@ -484,7 +473,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       if (closed) return;
       closed = true;
       // let commits already submitted finish before the pool goes away
-      while (flushing || queue.length) await new Promise((r) => setTimeout(r, 5));
+      await group.drain();
       // ending the leader session releases every leader lock of this instance
       await (leaderSession ?? (await leaderSessionOpening?.catch(() => undefined)))?.end().catch(() => undefined);
       leaderSession = undefined;

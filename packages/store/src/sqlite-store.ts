@@ -40,6 +40,7 @@ import {
   appendViaCommit,
 } from './unit-of-work';
 import { toWriteError } from './store-errors';
+import { createGroupCommit } from './group-commit';
 import { lateMigrations, pendingMigrations } from './migrations-journal';
 
 export const SQLITE_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/sqlite', import.meta.url));
@@ -366,10 +367,9 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   );
   const rebuildCountsTx = sqlite.transaction(() => runSync(rebuildCountsSteps(db, schema, 'sqlite')));
   /**
-   * Group commit: units submitted in the same turn of the event loop (e.g. concurrent
-   * issuances) are written in ONE `BEGIN IMMEDIATE` transaction, in submission order (so the
-   * audit chain is appended in that order). If any unit of a batch fails, the whole batch is
-   * rolled back and every unit is retried in a transaction of its own, so a failing unit never
+   * Group commit (group-commit.ts decides when): the units of a batch are written in ONE `BEGIN IMMEDIATE`
+   * transaction, in submission order (so the audit chain is appended in that order). If any unit of a batch fails,
+   * the whole batch is rolled back and every unit is retried in a transaction of its own, so a failing unit never
    * takes others down and never leaves partial writes.
    */
   interface Pending {
@@ -377,7 +377,6 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     resolve: (r: CommitResult) => void;
     reject: (e: unknown) => void;
   }
-  let queue: Pending[] = [];
   /**
    * The units of a batch run one after the other in the batch's transaction, without a savepoint each (a savepoint
    * copies every page it touches first to a statement journal, a temporary file past 64 KiB: ~30 page writes per
@@ -389,9 +388,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     runSync(applyCountDeltas(db, schema, shared.deltas, uowOptions.fast));
     return results;
   });
-  const flush = (): void => {
-    const items = queue;
-    queue = [];
+  const group = createGroupCommit<Pending>((items) => {
     if (items.length > 1) {
       try {
         const results = batchTx.immediate(items);
@@ -408,12 +405,9 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
         it.reject(toWriteError(e));
       }
     }
-  };
+  }, options.groupCommit);
   const commit = (unit: UnitOfWork): Promise<CommitResult> =>
-    new Promise<CommitResult>((resolve, reject) => {
-      queue.push({ unit, resolve, reject });
-      if (queue.length === 1) setImmediate(flush);
-    });
+    new Promise<CommitResult>((resolve, reject) => group.add({ unit, resolve, reject }));
 
   const importTx = sqlite.transaction(
     (tableName: Parameters<Store['importRows']>[0], rows: Record<string, unknown>[]) => {
@@ -453,6 +447,8 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
       append: appendViaCommit(commit),
     },
     commit,
+    expectCommit: group.expect,
+    commitStats: group.stats,
     async ping() {
       try {
         return sqlite.prepare('select 1 as ok').get() !== undefined;
@@ -477,7 +473,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     async close() {
       if (closed) return;
       closed = true;
-      if (queue.length) flush();
+      await group.drain();
       sqlite.close();
     },
     async rebuildCertificateCounts() {

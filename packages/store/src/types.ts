@@ -782,6 +782,15 @@ export interface Store {
    * nothing on any failure
    */
   commit(unit: UnitOfWork): Promise<CommitResult>;
+  /**
+   * Group commit hint: work that will `commit` a unit soon has started (a certificate being signed in a worker
+   * thread). A batch waits for announced work, at most `GroupCommitPolicy.maxDelayMs`, so more units share its
+   * transaction; with nothing announced it is written at once. Call the returned function (once) when the work has
+   * submitted its unit or given up.
+   */
+  expectCommit(): () => void;
+  /** batches and units the group commit has written since the store was opened */
+  commitStats(): GroupCommitStats;
   /** readiness: a trivial query */
   ping(): Promise<boolean>;
   /**
@@ -813,11 +822,29 @@ export interface Store {
   importRows(table: StoreTableName, rows: Record<string, unknown>[]): Promise<number>;
 }
 
+/** when a group commit writes its batch (group-commit.ts) */
+export interface GroupCommitPolicy {
+  /** a batch with this many units is written without waiting for more */
+  maxBatch: number;
+  /** the longest a unit waits for announced work (`Store.expectCommit`) to join its batch, in ms */
+  maxDelayMs: number;
+}
+
+/** what a group commit wrote so far: `units / batches` is the mean batch size */
+export interface GroupCommitStats {
+  /** batches written (one transaction each; a batch that fails is written again one unit at a time, not counted) */
+  batches: number;
+  /** units written, failed ones included */
+  units: number;
+}
+
 export interface OpenStoreOptions {
   /** `sqlite:/path/to/pkim.db`, a plain path, `:memory:`, or `postgres://…` */
   url: string;
   /** test hook: throw inside the transaction after all writes (to test rollback) */
   faultInjection?: { failCommit?: boolean };
+  /** when the group commit writes a batch (default DEFAULT_GROUP_COMMIT: 32 units, 2 ms); tests change it */
+  groupCommit?: GroupCommitPolicy;
   /**
    * PostgreSQL: connections in this instance's pool (default 4). The app sizes it to its worker threads
    * (`pgPoolSize`); leader locks use one extra connection of their own, never a pooled one.

@@ -5,7 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
 import { copyStore, openStore, restoreStore } from '../src/index';
-import type { BulkJobRow, CertificateRow, CertificateStatus, Store } from '../src/types';
+import type {
+  BulkJobRow,
+  CertificateRow,
+  CertificateStatus,
+  CommitResult,
+  GroupCommitPolicy,
+  Store,
+} from '../src/types';
 import { DAY, T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
 
 export interface StoreEngine {
@@ -99,9 +106,13 @@ async function expectExactCounters(store: Store, label = ''): Promise<Counter[]>
 export function defineStoreSuite(getEngine: () => StoreEngine): void {
   const open: Store[] = [];
   let url = '';
-  const newStore = async (opts: { failCommit?: boolean; sameDb?: boolean } = {}) => {
+  const newStore = async (opts: { failCommit?: boolean; sameDb?: boolean; groupCommit?: GroupCommitPolicy } = {}) => {
     if (!opts.sameDb) url = await getEngine().newDatabaseUrl();
-    const s = await openStore({ url, faultInjection: opts.failCommit ? { failCommit: true } : undefined });
+    const s = await openStore({
+      url,
+      faultInjection: opts.failCommit ? { failCommit: true } : undefined,
+      groupCommit: opts.groupCommit,
+    });
     open.push(s);
     return s;
   };
@@ -1320,6 +1331,120 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await expectExactCounters(a, 'after concurrent commits');
       expect((await b.certificates.countByStatus()).active + (await b.certificates.countByStatus()).revoked).toBe(120);
       expect(await b.rebuildCertificateCounts()).toEqual({ certificates: 120, corrected: 0 });
+    });
+  });
+
+  describe('group commit: when a batch is written', () => {
+    /** the delay never runs out in these tests: only announced work, the batch size or nothing decides */
+    const NEVER: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 3_600_000 };
+    /** `n` turns of the event loop (setImmediate: after the turn that schedules the group commit's own look) */
+    const turns = async (n: number) => {
+      for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+    };
+    const issue = (store: Store, caId: string, cert: CertificateRow = makeCert(caId)) =>
+      store.commit({
+        insertCertificates: [cert],
+        audit: [makeEvent({ action: 'certificate.issued', target: cert.id })],
+      });
+    /** a store with one CA, and its batches and units written so far */
+    const withCa = async (groupCommit: GroupCommitPolicy) => {
+      const store = await newStore({ groupCommit });
+      const ca = makeCa();
+      await store.commit({ insertCa: [ca], audit: [makeEvent()] });
+      return { store, caId: ca.id, stats0: store.commitStats() };
+    };
+    const written = (store: Store, stats0: { batches: number; units: number }) => {
+      const s = store.commitStats();
+      return { batches: s.batches - stats0.batches, units: s.units - stats0.units };
+    };
+
+    it('holds a batch while announced work runs: units of 8 turns share one transaction', async () => {
+      const { store, caId, stats0 } = await withCa(NEVER);
+      const work = Array.from({ length: 8 }, () => store.expectCommit());
+      const done: Promise<CommitResult>[] = [];
+      for (const finished of work) {
+        await turns(3);
+        finished(); // its unit follows in the same turn, as a worker's result is followed by its commit
+        done.push(issue(store, caId));
+        if (done.length === 7) {
+          await turns(3);
+          // one piece of announced work still runs: nothing written yet
+          expect(written(store, stats0)).toEqual({ batches: 0, units: 0 });
+          expect((await store.certificates.countByStatus()).active).toBe(0);
+        }
+      }
+      const results = await Promise.all(done);
+      expect(written(store, stats0)).toEqual({ batches: 1, units: 8 });
+      expect(results.map((r) => r.audit[0]!.seq)).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+      expect((await store.certificates.countByStatus()).active).toBe(8);
+      expect(await store.audit.verify()).toMatchObject({ ok: true, count: 9 });
+    });
+
+    it('writes a lone unit at once: nothing announced, or the announced work gave up', async () => {
+      const { store, caId, stats0 } = await withCa(NEVER);
+      // a wait for the delay would never end (the test would time out)
+      await issue(store, caId);
+      const gaveUp = store.expectCommit();
+      const waiting = issue(store, caId);
+      await turns(3);
+      expect(written(store, stats0)).toEqual({ batches: 1, units: 1 });
+      gaveUp();
+      gaveUp(); // a second call changes nothing
+      await waiting;
+      expect(written(store, stats0)).toEqual({ batches: 2, units: 2 });
+      // the count of announced work is back to none: the next unit is written at once again
+      await issue(store, caId);
+      expect(written(store, stats0)).toEqual({ batches: 3, units: 3 });
+    });
+
+    it('writes a full batch without waiting for the rest of the announced work', async () => {
+      const { store, caId, stats0 } = await withCa({ ...NEVER, maxBatch: 4 });
+      const work = Array.from({ length: 6 }, () => store.expectCommit());
+      const first = Array.from({ length: 4 }, () => issue(store, caId));
+      await Promise.all(first);
+      expect(written(store, stats0)).toEqual({ batches: 1, units: 4 });
+      const rest = [issue(store, caId), issue(store, caId)];
+      await turns(3);
+      expect(written(store, stats0)).toEqual({ batches: 1, units: 4 });
+      for (const finished of work) finished();
+      await Promise.all(rest);
+      expect(written(store, stats0)).toEqual({ batches: 2, units: 6 });
+    });
+
+    it('writes a held batch when its first unit has waited the longest delay', async () => {
+      const { store, caId, stats0 } = await withCa({ maxBatch: 32, maxDelayMs: 5 });
+      const never = store.expectCommit(); // work that does not report back
+      await Promise.all([issue(store, caId), issue(store, caId)]);
+      expect(written(store, stats0)).toEqual({ batches: 1, units: 2 });
+      never();
+    });
+
+    it('a failing unit of a held batch fails alone; the others are written, chain and counters exact', async () => {
+      const { store, caId, stats0 } = await withCa(NEVER);
+      const taken = makeCert(caId);
+      await issue(store, caId, taken);
+      const work = Array.from({ length: 6 }, () => store.expectCommit());
+      const done: Promise<CommitResult>[] = [];
+      for (const [i, finished] of work.entries()) {
+        await turns(2);
+        finished();
+        done.push(issue(store, caId, i === 3 ? makeCert(caId, { serialHex: taken.serialHex }) : makeCert(caId)));
+      }
+      const settled = await Promise.allSettled(done);
+      expect(settled.map((r) => r.status)).toEqual([
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+        'fulfilled',
+      ]);
+      expect(settled[3]).toMatchObject({ reason: { code: 'certificate.serial_taken' } });
+      // tried as one batch (then each unit on its own)
+      expect(written(store, stats0)).toEqual({ batches: 2, units: 7 });
+      expect((await store.certificates.countByStatus()).active).toBe(6);
+      expect(await store.audit.verify()).toMatchObject({ ok: true, count: 7 });
+      await expectExactCounters(store, 'after a held batch with a failing unit');
     });
   });
 

@@ -169,6 +169,16 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   }
 
   /**
+   * A worker job whose certificate is committed in the turn its result arrives: the store's group commit holds its
+   * batch (briefly) while such jobs run, so their units share one transaction (Store.expectCommit).
+   */
+  function committing<T>(job: Promise<T>): Promise<T> {
+    const done = store.expectCommit();
+    job.then(done, done);
+    return job;
+  }
+
+  /**
    * Runs `steps`, which come before a CSR is decoded; when they fail, the CSR's own error comes first (a CSR that
    * fails two checks gives the error the pipeline always gave: the CSR is decoded before the policy is applied).
    */
@@ -194,7 +204,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     checkTimestampMs(input.notAfter, 'notAfter');
     if (compute?.signsWith(signer.keyUri)) {
       const key = { uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey };
-      return compute.signCertificate(input, now, key, what);
+      return committing(compute.signCertificate(input, now, key, what));
     }
     const key = keys.signer({ uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey });
     return signCertificatePlan(input, now, { publicKey: signer.publicKey, sign: (tbs) => key.sign(tbs) }, what);
@@ -217,7 +227,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const key = { uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey };
       // what the checks read of each provisioner, as data (its modifiers are applied already)
       const provisioners = leaf.provisioners.map(({ kind, id, name, policy }) => ({ kind, id, name, policy }));
-      return compute.signCsrLeaf(csrPem, { ...leaf, provisioners }, now, key, what);
+      return committing(compute.signCsrLeaf(csrPem, { ...leaf, provisioners }, now, key, what));
     }
     const checked = checkCsrLeaf(await decodeCsrOf(csrPem), leaf);
     const { der, subjectKeyIdentifier } = await signPlan(checked.input, now, signer, what);
@@ -240,7 +250,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     if (compute?.signsWith(signer.keyUri)) {
       checkTimestampMs(input.notAfter, 'notAfter');
       const key = { uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey };
-      return compute.signKeyLeaf(keyType, input, now, key, what);
+      return committing(compute.signKeyLeaf(keyType, input, now, key, what));
     }
     const pair = await generateKeyPairAsync(keyType);
     const signed = await signPlan({ ...input, publicKey: pair.publicKey }, now, signer, what);

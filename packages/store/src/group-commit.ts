@@ -1,0 +1,106 @@
+/**
+ * When a group commit writes its batch (both engines; what a batch writes is the engine's: sqlite-store.ts,
+ * pg-store.ts). A commit pays a fixed cost per transaction (SQLite: the WAL frames of the pages it touches and their
+ * writes; PostgreSQL: a round trip and a flush of the WAL to disk), so a unit costs less the more units share it.
+ *
+ * Units are collected, and the batch is looked at once per turn of the event loop (setImmediate, after the turn that
+ * submitted them). It is written at once when nothing else announced is on its way — so a lone request never waits —
+ * and otherwise held while work announced with `expect()` (a certificate being signed in a worker thread: its unit
+ * follows in the same turn as its result) is still running, until the batch holds `maxBatch` units or its first unit
+ * has waited `maxDelayMs`. PostgreSQL writes asynchronously: units that arrive while a batch is being written join
+ * the next, which is looked at as soon as the write ends.
+ */
+import type { GroupCommitPolicy, GroupCommitStats } from './types';
+
+export const DEFAULT_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 2 };
+
+export interface GroupCommit<T> {
+  add(item: T): void;
+  /**
+   * Announces work that will commit a unit soon; call the returned function (once; more calls do nothing) when it
+   * has submitted its unit or given up. Batches wait for announced work, never longer than `maxDelayMs`.
+   */
+  expect: () => () => void;
+  stats: () => GroupCommitStats;
+  /** writes what is queued now, without waiting for more, and resolves when nothing is queued or being written */
+  drain(): Promise<void>;
+}
+
+export function createGroupCommit<T>(
+  write: (items: T[]) => void | Promise<void>,
+  policy: GroupCommitPolicy = DEFAULT_GROUP_COMMIT,
+): GroupCommit<T> {
+  let queue: T[] = [];
+  /** announced work still running */
+  let expected = 0;
+  /** a look at the batch is scheduled (setImmediate) */
+  let looking = false;
+  /** PostgreSQL: the batch being written */
+  let writing: Promise<void> | undefined;
+  /** when the first unit of the batch arrived, and the timer that writes it when it has waited maxDelayMs */
+  let since = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const stats: GroupCommitStats = { batches: 0, units: 0 };
+
+  const writeNow = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const items = queue;
+    queue = [];
+    stats.batches++;
+    stats.units += items.length;
+    const done = write(items);
+    if (!done) return;
+    writing = done.finally(() => {
+      writing = undefined;
+      look();
+    });
+  };
+  const look = (): void => {
+    if (writing || !queue.length) return;
+    const waited = performance.now() - since;
+    if (expected <= 0 || queue.length >= policy.maxBatch || waited >= policy.maxDelayMs) {
+      writeNow();
+      return;
+    }
+    timer ??= setTimeout(
+      () => {
+        timer = undefined;
+        look();
+      },
+      Math.max(0, policy.maxDelayMs - waited),
+    );
+  };
+  const lookSoon = (): void => {
+    if (looking) return;
+    looking = true;
+    setImmediate(() => {
+      looking = false;
+      look();
+    });
+  };
+  return {
+    add(item) {
+      if (!queue.length) since = performance.now();
+      queue.push(item);
+      lookSoon();
+    },
+    expect() {
+      expected++;
+      let open = true;
+      return () => {
+        if (!open) return;
+        open = false;
+        expected--;
+        if (queue.length) lookSoon();
+      };
+    },
+    stats: () => ({ ...stats }),
+    async drain() {
+      while (writing || queue.length) {
+        if (writing) await writing;
+        else writeNow();
+      }
+    },
+  };
+}
