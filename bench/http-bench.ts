@@ -14,7 +14,10 @@
  *
  *   env: BENCH_SECONDS=5 BENCH_CONNECTIONS=16 BENCH_FLOOR_SECONDS=3 PKIM_WORKERS (passed to the server),
  *        BENCH_ONLY=pkim,ocsp (only these rows), BENCH_CPU_PROF_DIR=<dir> (the server runs with --cpu-prof),
- *        BENCH_LOG_LEVEL=warn (the server's PKIM_LOG_LEVEL; its log lines go to a file, as a service's would)
+ *        BENCH_LOG_LEVEL=warn (the server's PKIM_LOG_LEVEL; its log lines go to a file, as a service's would),
+ *        BENCH_PERF_DIR=<dir> (the server runs with --perf-basic-prof and `perf record -e cpu-clock -g` samples it
+ *        during each measured row into <dir>/<row>.data, for `perf report -i`: CPU shares not biased by waiting),
+ *        BENCH_FLOOR_SECONDS=0 (no floor: for OCSP-only runs)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -212,10 +215,27 @@ async function load(dir: string, t: Target, duration: number): Promise<LoadResul
   };
 }
 
-async function measure(dir: string, t: Target, serverPid?: number): Promise<LoadResult> {
+const perfDir = process.env.BENCH_PERF_DIR;
+
+/** `perf record` of the process while `work` runs (BENCH_PERF_DIR), else just `work` */
+async function perfRecord<T>(name: string, pid: number | undefined, work: () => Promise<T>): Promise<T> {
+  if (!perfDir || pid === undefined) return work();
+  const args = ['record', '-q', '-e', 'cpu-clock', '-g', '-p', String(pid), '-o', join(perfDir, `${name}.data`)];
+  const perf = spawn('perf', args, { stdio: 'ignore' });
+  try {
+    return await work();
+  } finally {
+    await new Promise((r) => {
+      perf.once('exit', r);
+      perf.kill('SIGINT');
+    });
+  }
+}
+
+async function measure(dir: string, name: string, t: Target, serverPid?: number): Promise<LoadResult> {
   await load(dir, t, 1); // warm-up: JIT, caches, connection set-up
   const before = cpuMs(serverPid);
-  const r = await load(dir, t, seconds);
+  const r = await perfRecord(name, serverPid, () => load(dir, t, seconds));
   const after = cpuMs(serverPid);
   if (!before || !after || r.requests === 0) return r;
   // threads that ended during the row (a restarted worker) are not counted: a lower bound then
@@ -245,7 +265,7 @@ try {
 
   // 1. the floor, while nothing else of this run is busy (again at the end: the mean of both is printed, since
   //    the machine's load changes during a run)
-  const floorBefore = await cryptoFloor(cores);
+  const floorBefore = floorSeconds > 0 ? await cryptoFloor(cores) : 0;
 
   // 2. the data dir, prepared in-process, then served by `pkim serve` in its own process
   const dataDir = join(dir, 'data');
@@ -270,6 +290,7 @@ try {
     process.execPath,
     [
       ...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+      ...(perfDir ? ['--perf-basic-prof'] : []),
       bin,
       'serve',
       '--port',
@@ -455,7 +476,7 @@ try {
   const only = process.env.BENCH_ONLY?.split(',');
   const skipped: LoadResult = { rps: 0, p50: 0, p99: 0, requests: 0, failures: 0, skipped: true };
   const maybe = (name: string, t: Target, pid: number | undefined) =>
-    !only || only.includes(name) ? measure(dir, t, pid) : skipped;
+    !only || only.includes(name) ? measure(dir, name, t, pid) : skipped;
   const pkim = await maybe('pkim', targets.pkim!, server.pid);
   const cf = await maybe('cfssl', targets.cfssl!, cfssl.pid);
   const svid = await maybe('svid', targets.svid!, server.pid);
@@ -463,7 +484,7 @@ try {
   const o1 = await maybe('ocsp', ocspNoNonce, server.pid);
   const o2 = await maybe('ocsp-nonce', ocspNonce, server.pid);
   stop();
-  const floorAfter = await cryptoFloor(cores);
+  const floorAfter = floorSeconds > 0 ? await cryptoFloor(cores) : 0;
   const floor = (floorBefore + floorAfter) / 2;
 
   // a skipped row has no figure: its ratios are '—', never 0.00

@@ -118,7 +118,22 @@ describe('pre-signed OCSP responses (SQLite)', () => {
   it("reflects a revocation at once and re-signs only that certificate's response", async () => {
     const [leaf, other] = [p.leaves[2]!, p.leaves[3]!];
     const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
-    expect(statusOf(checked({ der: await post(req), ...p, leafPem: leaf.pem }))).toBe('good');
+    // the same request again within 500 ms is answered from memory: one store read for both
+    const ocspStore = internalsOf(authority).store.ocspResponses;
+    const lookup = ocspStore.lookup.bind(ocspStore);
+    let reads = 0;
+    ocspStore.lookup = (...args) => {
+      reads++;
+      return lookup(...args);
+    };
+    try {
+      const good = await post(req);
+      expect(statusOf(checked({ der: good, ...p, leafPem: leaf.pem }))).toBe('good');
+      expect(Buffer.from(await post(req)).equals(Buffer.from(good))).toBe(true);
+      expect(reads).toBe(1);
+    } finally {
+      ocspStore.lookup = lookup;
+    }
     const otherBefore = (await stored(other))!.response!;
     clock.advance(1_000);
 
@@ -245,9 +260,10 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
     await cluster?.stop();
   });
 
-  // the guarantee is "the first request after the revocation returns", which implies < 1 s; no wall-clock assertion
-  // (it failed once at load 13 although the answer was right): timings belong in the benchmarks
-  it('B stops serving its stored "good" as soon as A revokes (next request), then serves the new one', async () => {
+  // the guarantee: B's answers come from memory for at most ANSWER_RECHECK_MS (500 ms, ocsp-service.ts) after B read
+  // the store, so A's revocation shows at B's first request once that window has passed (< 1 s, issue #12); no
+  // wall-clock assertion (one failed once at load 13 although the answer was right): timings belong in the benchmarks
+  it('B stops serving "good" once its 500 ms window has passed after A revokes, then serves the new one', async () => {
     expect((await fx.authority.maintenance.refreshOcsp()).signed).toBe(3); // 2 leaves + the issuing CA's certificate
     const [leaf, other] = [p.leaves[0]!, p.leaves[1]!];
     const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
@@ -263,8 +279,10 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
     const before = await askB();
     expect(Buffer.from(before).equals(Buffer.from(storedGood.der, 'base64'))).toBe(true);
     expect(statusOf(checked({ der: before, ...p, leafPem: leaf.pem }))).toBe('good');
+    expect(Buffer.from(await askB()).equals(Buffer.from(before))).toBe(true); // from B's memory
 
     await fx.authority.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
+    await new Promise((r) => setTimeout(r, 500)); // B's recheck window
     const after = await askB();
     const out = checked({ der: after, ...p, leafPem: leaf.pem });
     expect(statusOf(out)).toBe('revoked');
@@ -281,8 +299,9 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
     expect(Buffer.from(again).equals(Buffer.from(row.der, 'base64'))).toBe(true);
     expect(statusOf(checked({ der: again, ...p, leafPem: leaf.pem }))).toBe('revoked');
 
-    // a stale "good" row written back is not served by either instance
+    // a stale "good" row written back is not served by either instance (read again after B's recheck window)
     await internalsOf(second).store.ocspResponses.put([storedGood]);
+    await new Promise((r) => setTimeout(r, 500));
     expect(statusOf(checked({ der: await askB(), ...p, leafPem: leaf.pem }))).toBe('revoked');
     const otherReq = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: other.pem });
     const o = await second.ocsp.respond(otherReq);

@@ -87,7 +87,25 @@ export interface OcspServiceDeps {
   responseReuseMs?: number;
 }
 
+/**
+ * how long an answer from a stored response is served from memory before the store is read again: another instance's
+ * revocation shows within this window (issue #12: < 1 s), this process's own at once
+ */
+const ANSWER_RECHECK_MS = 500;
+/** answers from stored responses kept in memory at most (each ≈ 0.5–1 KB) */
+const ANSWER_CACHE_ENTRIES = 10_000;
+/** requests longer than this (e.g. signed ones) are not kept as cache keys */
+const ANSWER_CACHE_MAX_REQUEST = 512;
+
 type Status = 'good' | 'revoked' | 'unknown';
+
+/** an answer from a stored response */
+interface StoredAnswer {
+  der: Uint8Array;
+  statuses: Status[];
+  thisUpdate: number;
+  nextUpdate: number;
+}
 
 /** a certificate whose response to sign, for one CertID hash algorithm */
 interface ToSign {
@@ -129,6 +147,17 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   const refreshBefore = deps.ocspRefreshBeforeMs ?? DEFAULT_OCSP_REFRESH_BEFORE_MS;
   const reuseMs = deps.responseReuseMs ?? 60_000;
   const responses = new Map<string, { der: Uint8Array; producedAt: number; validFor: number }>();
+  // Answers from stored responses, keyed by the request's DER (a request without nonce for one certificate names
+  // nothing else the answer depends on): a hit skips parsing, the store read and the base64 decoding. An entry is
+  // served for ANSWER_RECHECK_MS of wall time after the read that made it, then read again (another instance's
+  // revocation, a re-signed response); anything this process changes (a revocation, a stored response, a CA) clears
+  // them all at once, and a read that started before such a change is not kept (`answersGeneration`).
+  const answers = new Map<string, StoredAnswer & { checkedAt: number }>();
+  let answersGeneration = 0;
+  const forgetAnswers = () => {
+    answersGeneration++;
+    answers.clear();
+  };
   let codecs: typeof import('./asn1-codecs') | undefined;
   /** the refresh job's walk over certificates without a stored response */
   let walk: { after: { createdAt: number; id: string } | null; startedAt: number } | undefined;
@@ -282,6 +311,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
       );
     }
     await store.ocspResponses.put(rows);
+    forgetAnswers();
     return { signed: rows.length, failed };
   }
 
@@ -292,7 +322,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   async function respondStored(
     caId: string,
     r: { serialHex: string; certIdDer: Uint8Array; hashAlgorithmOid: string },
-  ): Promise<{ der: Uint8Array; statuses: Status[]; thisUpdate: number; nextUpdate: number } | undefined> {
+  ): Promise<StoredAnswer | undefined> {
     const hashAlg = ALG_OF[r.hashAlgorithmOid];
     if (!hashAlg) return undefined;
     const found = await find(caId, r.serialHex, hashAlg);
@@ -315,8 +345,10 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     // kept for the next request when the request's CertID is the one the responder makes itself (another encoding of
     // the same certificate, e.g. absent hash parameters, is answered but not stored: it would replace the usual one)
     const { ocspCertIdDer } = (codecs ??= await import('./asn1-codecs'));
-    if (b64(ocspCertIdDer(ctx.certificateDer, found.serialHex, r.hashAlgorithmOid)) === certId)
+    if (b64(ocspCertIdDer(ctx.certificateDer, found.serialHex, r.hashAlgorithmOid)) === certId) {
       await store.ocspResponses.put([storedRow(found, hashAlg, r.certIdDer, der, now, validFor)]);
+      forgetAnswers();
+    }
     return { der, statuses: [l.status], thisUpdate: now, nextUpdate: now + validFor };
   }
 
@@ -336,6 +368,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
 
   /** signs and stores the responses of these certificates now (a revocation re-signs only its certificate's) */
   async function presign(certs: { caId: string; serialHex: string }[]): Promise<number> {
+    forgetAnswers(); // before any await: called right after a revocation's commit
     const items: ToSign[] = [];
     for (const c of certs) items.push(...(await toSign(c.caId, c.serialHex)));
     return (await presignStates(items)).signed;
@@ -343,6 +376,15 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
 
   return {
     async respond(requestDer, options) {
+      const answerKey =
+        !options?.responderCaId && requestDer.length <= ANSWER_CACHE_MAX_REQUEST
+          ? Buffer.from(requestDer.buffer, requestDer.byteOffset, requestDer.byteLength).toString('latin1')
+          : undefined;
+      if (answerKey !== undefined) {
+        const hit = answers.get(answerKey);
+        if (hit && performance.now() - hit.checkedAt < ANSWER_RECHECK_MS && hit.nextUpdate > clock.now()) return hit;
+      }
+      const generation = answersGeneration;
       const { ocspErrorResponse, parseOcspRequest } = (codecs ??= await import('./asn1-codecs'));
       let parsed: ReturnType<typeof parseOcspRequest>;
       try {
@@ -363,7 +405,14 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
         const single = resolved.length === 1 ? resolved[0] : undefined;
         if (!fixed && !parsed.nonce && single?.caId) {
           const answer = await respondStored(single.caId, single.r);
-          if (answer) return answer;
+          if (answer) {
+            if (answerKey !== undefined && generation === answersGeneration) {
+              answers.delete(answerKey);
+              if (answers.size >= ANSWER_CACHE_ENTRIES) answers.delete(answers.keys().next().value!);
+              answers.set(answerKey, { ...answer, checkedAt: performance.now() });
+            }
+            return answer;
+          }
         }
         if (fixed) {
           const own = await store.cas.findById(fixed);
@@ -419,6 +468,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     issuersChanged() {
       issuersGeneration++;
       issuersReadAt = -Infinity;
+      forgetAnswers();
     },
 
     /**
@@ -427,6 +477,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
      * the spot (their stored "good" no longer matches the status read)
      */
     async presignRevokedCas(caIds, revokedAt) {
+      forgetAnswers(); // before any await: called right after the revocation's commit
       let signed = 0;
       const now = clock.now();
       // the revoked CAs' own certificates, answered by their parents
