@@ -7,8 +7,11 @@
  *   no-op  — `POST /bench/noop` over a socket: the global hooks, body parser and a response of the same size, no
  *            authentication, no issuance (the HTTP layer alone);
  * and prints CPU µs per request of each. CPU per request moves much less than rates on a loaded machine.
+ * With BENCH_WORKERS=2 the crypto runs in a worker pool (as `pkim serve` with PKIM_WORKERS=2) and each cell is the
+ * main thread's CPU (/proc/self/task/<pid>/stat, Linux), the thread the HTTP layer runs on.
  *
  *   env: BENCH_N=400 (requests per round) BENCH_ROUNDS=3 BENCH_RATE_LIMIT=0 (API budget off; default on, very high)
+ *        BENCH_WORKERS=<n> (worker threads; default none),
  *        BENCH_PROFILE_HTTP=<n> (only n requests over HTTP, then exit: run under `node --import tsx --cpu-prof`),
  *        BENCH_PROFILE_NOOP=1 (those to the no-op route), BENCH_PROFILE_VAULT=1 (to the Vault `sign` route)
  */
@@ -25,6 +28,16 @@ import { buildServer } from '@pkim/server';
 const N = Number(process.env.BENCH_N ?? 400);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IN_FLIGHT = 16;
+const WORKERS = process.env.BENCH_WORKERS ? Number(process.env.BENCH_WORKERS) : undefined;
+/** CPU µs so far: the main thread's with a worker pool (utime + stime in 100 Hz ticks), else the whole process's */
+function cpuNow(): number {
+  if (WORKERS === undefined || WORKERS < 2) {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  }
+  const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
 const dir = mkdtempSync(join(tmpdir(), 'pkim-http-overhead-'));
 
 function csrFor(name: string, subj: string, san: string, curve = 'P-256'): string {
@@ -37,15 +50,14 @@ function csrFor(name: string, subj: string, san: string, curve = 'P-256'): strin
 }
 
 async function cpuPer(n: number, one: () => Promise<void>): Promise<number> {
-  const start = process.cpuUsage();
+  const start = cpuNow();
   let next = 0;
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       while (next++ < n) await one();
     }),
   );
-  const d = process.cpuUsage(start);
-  return (d.user + d.system) / n;
+  return (cpuNow() - start) / n;
 }
 
 /** autocannon in its own process (as bench:http runs it): `amount` requests over 16 keep-alive connections */
@@ -72,7 +84,11 @@ async function autocannon(url: string, headers: Record<string, string>, body: st
 }
 
 try {
-  const authority = await createAuthority({ dataDir: join(dir, 'data'), logger: pino({ level: 'silent' }) });
+  const authority = await createAuthority({
+    dataDir: join(dir, 'data'),
+    logger: pino({ level: 'silent' }),
+    workers: WORKERS,
+  });
   const root = await authority.cas.create(
     { name: 'bench-root', subject: 'CN=Bench Root CA', keyType: 'ec-p256' },
     SYSTEM_ACTOR,
@@ -115,10 +131,9 @@ try {
   const urlNoop = url.replace(/\/api\/v1\/.*/, '/bench/noop');
   /** CPU of this process (the server) per request while another process sends `n` requests */
   const cpuPerHttp = async (n: number, target = url, status = 2, h: Record<string, string> = headers, b = body) => {
-    const start = process.cpuUsage();
+    const start = cpuNow();
     await autocannon(target, h, b, n, status);
-    const d = process.cpuUsage(start);
-    return (d.user + d.system) / n;
+    return (cpuNow() - start) / n;
   };
   await cpuPer(100, direct);
   await cpuPer(100, viaInject);
@@ -163,9 +178,10 @@ try {
     const f = (k: string) => `${Math.round(r[k]!)} (+${Math.round(r[k]! - r.direct!)})`;
     rows.push(`| ${round + 1} | ${Math.round(r.direct!)} | ${f('inject')} | ${f('http')} | ${Math.round(r.noop!)} |`);
   }
+  const threads = WORKERS && WORKERS >= 2 ? `${WORKERS} worker threads (main thread CPU)` : 'no worker threads';
   console.log(
-    `\nHTTP overhead, POST /api/v1/cas/:id/sign, ${N} requests per round, ${IN_FLIGHT} in flight, ` +
-      `no worker threads, rate limit ${rateLimit === false ? 'off' : 'on'}, load ${loadavg()[0]!.toFixed(1)}\n`,
+    `\nHTTP overhead, POST /api/v1/cas/:id/sign, ${N} requests per round, ${IN_FLIGHT} in flight, ${threads}, ` +
+      `rate limit ${rateLimit === false ? 'off' : 'on'}, load ${loadavg()[0]!.toFixed(1)}\n`,
   );
   console.log(
     '| round | direct: µs CPU/req | app.inject (+ HTTP layer) | HTTP over a socket (+ HTTP layer) | no-op route |',

@@ -10,12 +10,22 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql, type Column, type Table } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { PkiError } from '@pkim/shared';
 import * as schema from './pg-schema';
-import type { CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
+import type {
+  ApiTokenRow,
+  CaRow,
+  CertificateRow,
+  CommitResult,
+  OpenStoreOptions,
+  SessionRow,
+  Store,
+  UnitOfWork,
+} from './types';
+import { rawRowReader } from './raw-rows';
 import { createRepositories } from './repositories';
 import { ocspLookupSql, ocspSubordinateCaSql, type OcspLookupRead } from './ocsp-repository';
 import { affectedRows, asQueryDb, tableByName } from './query-db';
@@ -174,22 +184,25 @@ export function groupedLookup<R>(
 /**
  * Hot-path lookups (issuance, authentication) as named prepared statements: built once (Drizzle's query
  * building costs ~100 µs a call) and parsed once per connection by PostgreSQL. Same answers as the repositories.
- * The lookups every request makes (its CA, its token or session) are grouped (groupedLookup).
+ * The lookups every request makes (its CA, its token or session) are grouped (groupedLookup) and read as raw rows
+ * (arrays) mapped by rawRowReader, without Drizzle's row mapping.
  */
-function preparedHotReads(pgDb: NodePgDatabase<typeof schema>, repos: ReturnType<typeof createRepositories>): void {
+function preparedHotReads(
+  pool: pg.Pool,
+  pgDb: NodePgDatabase<typeof schema>,
+  repos: ReturnType<typeof createRepositories>,
+): void {
   const CA = schema.certificateAuthorities;
   const C = schema.certificates;
-  const keys = sql.placeholder('keys');
-  const caById = pgDb
-    .select()
-    .from(CA)
-    .where(sql`${CA.id} = any(${keys}::text[])`)
-    .prepare('pkim_cas_by_id');
-  const caByName = pgDb
-    .select()
-    .from(CA)
-    .where(sql`${CA.name} = any(${keys}::text[])`)
-    .prepare('pkim_cas_by_name');
+  /** rows whose `column` is one of the keys, one named statement (`= any($1::text[])`) */
+  const byKeys = <R>(name: string, table: Table, column: Column, keyOf: (row: R) => string) => {
+    const reader = rawRowReader<R>(table);
+    const text = reader.selectWhereEquals(column, 'any($1::text[])');
+    return groupedLookup(async (keys: string[]) => {
+      const r = await pool.query<unknown[]>({ name, text, values: [keys], rowMode: 'array' });
+      return r.rows.map((row) => reader.fromArray(row));
+    }, keyOf);
+  };
   const certById = pgDb
     .select()
     .from(C)
@@ -197,35 +210,15 @@ function preparedHotReads(pgDb: NodePgDatabase<typeof schema>, repos: ReturnType
     .prepare('pkim_cert_by_id');
   const serial = and(eq(C.caId, sql.placeholder('caId')), eq(C.serialHex, sql.placeholder('serialHex')));
   const certBySerial = pgDb.select().from(C).where(serial).prepare('pkim_cert_by_serial');
-  const tokensByHash = pgDb
-    .select()
-    .from(schema.apiTokens)
-    .where(sql`${schema.apiTokens.tokenHash} = any(${keys}::text[])`)
-    .prepare('pkim_tokens_by_hash');
-  const sessionsByHash = pgDb
-    .select()
-    .from(schema.sessions)
-    .where(sql`${schema.sessions.tokenHash} = any(${keys}::text[])`)
-    .prepare('pkim_sessions_by_hash');
-  repos.cas.findById = groupedLookup(
-    (k) => caById.execute({ keys: k }),
-    (r) => r.id,
-  );
-  repos.cas.findByName = groupedLookup(
-    (k) => caByName.execute({ keys: k }),
-    (r) => r.name,
-  );
+  repos.cas.findById = byKeys<CaRow>('pkim_cas_by_id', CA, CA.id, (r) => r.id);
+  repos.cas.findByName = byKeys<CaRow>('pkim_cas_by_name', CA, CA.name, (r) => r.name);
   repos.certificates.findById = async (id) => (await certById.execute({ id }))[0];
   repos.certificates.findBySerial = async (caId, serialHex) =>
     (await certBySerial.execute({ caId, serialHex: serialHex.toLowerCase() }))[0];
-  repos.tokens.findByHash = groupedLookup(
-    (k) => tokensByHash.execute({ keys: k }),
-    (r) => r.tokenHash,
-  );
-  repos.sessions.findByHash = groupedLookup(
-    (k) => sessionsByHash.execute({ keys: k }),
-    (r) => r.tokenHash,
-  );
+  const T = schema.apiTokens;
+  const S = schema.sessions;
+  repos.tokens.findByHash = byKeys<ApiTokenRow>('pkim_tokens_by_hash', T, T.tokenHash, (r) => r.tokenHash);
+  repos.sessions.findByHash = byKeys<SessionRow>('pkim_sessions_by_hash', S, S.tokenHash, (r) => r.tokenHash);
 }
 
 /**
@@ -258,7 +251,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   const pgDb = drizzle({ client: pool, schema });
   const { db, t } = asQueryDb(pgDb, schema);
   const repos = createRepositories(db, t, 'postgres', ocspReads(pool));
-  preparedHotReads(pgDb, repos);
+  preparedHotReads(pool, pgDb, repos);
   const uowOptions: UnitOfWorkOptions = {
     dialect: 'postgres',
     failCommit: options.faultInjection?.failCommit === true,

@@ -17,12 +17,23 @@ import {
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { and, eq, getTableColumns, sql } from 'drizzle-orm';
+import { and, eq, getTableColumns, sql, type Column, type Table } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { PkiError } from '@pkim/shared';
 import * as schema from './sqlite-schema';
-import type { AuditEventRow, CertificateRow, CommitResult, OpenStoreOptions, Store, UnitOfWork } from './types';
+import type {
+  ApiTokenRow,
+  AuditEventRow,
+  CaRow,
+  CertificateRow,
+  CommitResult,
+  OpenStoreOptions,
+  SessionRow,
+  Store,
+  UnitOfWork,
+} from './types';
+import { rawRowReader } from './raw-rows';
 import { createRepositories } from './repositories';
 import { ocspLookupSql, ocspSubordinateCaSql, type OcspLookupRead } from './ocsp-repository';
 import { tableByName, type QueryDb } from './query-db';
@@ -261,25 +272,22 @@ function ocspReads(sqlite: Database.Database): OcspLookupRead {
  * query costs ~100 µs per call, more than the SQLite lookup itself. Each is prepared on its first call: a one-shot
  * CLI command (`pkim ca list`) prepares none it does not run (start-up time, docs/benchmarks.md).
  */
-function preparedHotReads(db: QueryDb, repos: ReturnType<typeof createRepositories>): void {
+function preparedHotReads(db: QueryDb, sqlite: Database.Database, repos: ReturnType<typeof createRepositories>): void {
   const CA = schema.certificateAuthorities;
   const C = schema.certificates;
   const T = schema.apiTokens;
   const S = schema.sessions;
-  const caById = onFirstUse(() =>
-    db
-      .select()
-      .from(CA)
-      .where(eq(CA.id, sql.placeholder('id')))
-      .prepare(),
-  );
-  const caByName = onFirstUse(() =>
-    db
-      .select()
-      .from(CA)
-      .where(eq(CA.name, sql.placeholder('name')))
-      .prepare(),
-  );
+  // the CA, token and session of every request: raw rows (arrays) mapped by rawRowReader, no Drizzle mapping
+  const byKey = <R>(table: Table, keyColumn: Column) => {
+    const reader = rawRowReader<R>(table);
+    const statement = onFirstUse(() =>
+      sqlite.prepare<[string], unknown[]>(reader.selectWhereEquals(keyColumn, '?')).raw(true),
+    );
+    return async (key: string): Promise<R | undefined> => {
+      const r = statement().get(key);
+      return r === undefined ? undefined : reader.fromArray(r);
+    };
+  };
   const certById = onFirstUse(() =>
     db
       .select()
@@ -294,27 +302,13 @@ function preparedHotReads(db: QueryDb, repos: ReturnType<typeof createRepositori
       .where(and(eq(C.caId, sql.placeholder('caId')), eq(C.serialHex, sql.placeholder('serialHex'))))
       .prepare(),
   );
-  const tokenByHash = onFirstUse(() =>
-    db
-      .select()
-      .from(T)
-      .where(eq(T.tokenHash, sql.placeholder('h')))
-      .prepare(),
-  );
-  const sessionByHash = onFirstUse(() =>
-    db
-      .select()
-      .from(S)
-      .where(eq(S.tokenHash, sql.placeholder('h')))
-      .prepare(),
-  );
-  repos.cas.findById = async (id) => caById().get({ id });
-  repos.cas.findByName = async (name) => caByName().get({ name });
+  repos.cas.findById = byKey<CaRow>(CA, CA.id);
+  repos.cas.findByName = byKey<CaRow>(CA, CA.name);
   repos.certificates.findById = async (id) => certById().get({ id });
   repos.certificates.findBySerial = async (caId, serialHex) =>
     certBySerial().get({ caId, serialHex: serialHex.toLowerCase() });
-  repos.tokens.findByHash = async (h) => tokenByHash().get({ h });
-  repos.sessions.findByHash = async (h) => sessionByHash().get({ h });
+  repos.tokens.findByHash = byKey<ApiTokenRow>(T, T.tokenHash);
+  repos.sessions.findByHash = byKey<SessionRow>(S, S.tokenHash);
 }
 
 interface SyncRunnable {
@@ -352,7 +346,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   }
   const db = drizzle({ client: sqlite });
   const repos = createRepositories(db, schema, 'sqlite', ocspReads(sqlite));
-  preparedHotReads(db, repos);
+  preparedHotReads(db, sqlite, repos);
   const uowOptions: UnitOfWorkOptions = {
     dialect: 'sqlite',
     fast: fastSteps(sqlite),

@@ -223,6 +223,68 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.ping()).toBe(true);
     });
 
+    it('reads the per-request CA, token and session rows (raw statements) exactly as the mapped rows', async () => {
+      const store = await newStore();
+      const user = makeUser();
+      const parent = makeCa();
+      // every column set (JSON, integers beyond 32 bits, nullable ones) so each value's mapping is seen
+      const ca = makeCa({
+        parentId: parent.id,
+        pathLen: 0,
+        nameConstraints: { permittedDns: ['example.com'], permittedUriPrefixes: ['spiffe://example.com/'] },
+        urls: {
+          base: 'http://pki.example.com',
+          crlDistributionPoints: ['http://pki.example.com/crl/x.crl'],
+          ocspUrls: ['http://pki.example.com/ocsp'],
+          caIssuersUrls: [],
+        },
+        csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nAA==\n-----END CERTIFICATE REQUEST-----\n',
+        crlNumber: 2 ** 40 + 7,
+        status: 'revoked',
+        revokedAt: T0 + 5,
+        revocationReason: 'keyCompromise',
+        updatedAt: T0 + 9,
+      });
+      const token = {
+        id: 'tok_all',
+        name: 'all columns',
+        tokenHash: 'hash-all',
+        userId: user.id,
+        role: 'operator' as const,
+        scopes: ['cert:issue'],
+        resources: { cas: [ca.id], maxLifetimeMs: 3_600_000 },
+        expiresAt: T0 + DAY,
+        lastUsedAt: T0 + 1,
+        revokedAt: T0 + 2,
+        createdAt: T0,
+      };
+      const session = {
+        id: 'ses_all',
+        tokenHash: 'shash-all',
+        userId: user.id,
+        csrfToken: 'csrf-all',
+        method: 'oidc',
+        expiresAt: T0 + DAY,
+        createdAt: T0,
+      };
+      await store.commit({
+        insertUsers: [user],
+        insertCa: [parent, ca],
+        insertTokens: [token],
+        insertSessions: [session],
+      });
+      expect(await store.cas.findById(ca.id)).toStrictEqual(ca);
+      expect(await store.cas.findByName(ca.name)).toStrictEqual(ca);
+      expect(await store.cas.findById(parent.id)).toStrictEqual(parent);
+      expect((await store.cas.list()).find((c) => c.id === ca.id)).toStrictEqual(await store.cas.findById(ca.id));
+      expect(await store.tokens.findByHash(token.tokenHash)).toStrictEqual(token);
+      expect(await store.tokens.findById(token.id)).toStrictEqual(await store.tokens.findByHash(token.tokenHash));
+      expect(await store.sessions.findByHash(session.tokenHash)).toStrictEqual(session);
+      expect(await store.tokens.findByHash('hash-missing')).toBeUndefined();
+      expect(await store.sessions.findByHash('shash-missing')).toBeUndefined();
+      expect(await store.cas.findByName('no such CA')).toBeUndefined();
+    });
+
     it('rejects a second certificate with the same serial from the same CA with certificate.serial_taken', async () => {
       const store = await newStore();
       const ca = makeCa();
