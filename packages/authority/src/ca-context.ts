@@ -24,8 +24,12 @@ export interface CaContext {
 }
 
 export interface CaContextLoader {
-  /** loads a CA that may sign now: exists, active, has a certificate, within validity */
-  loadActive(caId: string, now: number): Promise<CaContext>;
+  /**
+   * loads a CA that may sign now: exists, active, has a certificate, within validity. When the store refuses at
+   * commit a certificate whose CA is no longer active (Store.checksIssuingCaAtCommit: PostgreSQL), an active row read
+   * less than ACTIVE_CA_ROW_MS ago is used again (`fresh`: read it now); else it is read every time.
+   */
+  loadActive(caId: string, now: number, fresh?: boolean): Promise<CaContext>;
   /** loads any CA with a certificate (for CRL/OCSP/export) */
   load(caId: string): Promise<CaContext>;
   fromRow(ca: CaRow): CaContext;
@@ -35,7 +39,15 @@ export interface CaContextLoader {
   ancestorNameConstraints(ca: CaRow): Promise<NameConstraints[]>;
 }
 
+/**
+ * how long an active CA row read for issuance is used again when the commit checks the CA (a CA disabled or revoked
+ * by another process is refused by the commit at once; its other changes — URLs, policy — reach new requests within
+ * this time)
+ */
+export const ACTIVE_CA_ROW_MS = 1000;
+
 export function createCaContextLoader(store: Store): CaContextLoader {
+  const activeRows = new Map<string, { ca: CaRow; at: number }>();
   const parsed = new Map<string, { fingerprint: string; certificateDer: Uint8Array; info: CertificateInfo }>();
 
   function fromRow(ca: CaRow): CaContext {
@@ -99,8 +111,15 @@ export function createCaContextLoader(store: Store): CaContextLoader {
     fromRow,
     chainPem,
     ancestorNameConstraints,
-    async loadActive(caId, now) {
-      const ctx = await load(caId);
+    async loadActive(caId, now, fresh = false) {
+      const hit = store.checksIssuingCaAtCommit && !fresh ? activeRows.get(caId) : undefined;
+      let ctx: CaContext;
+      if (hit && performance.now() - hit.at < ACTIVE_CA_ROW_MS) ctx = fromRow({ ...hit.ca });
+      else {
+        ctx = await load(caId);
+        if (store.checksIssuingCaAtCommit && ctx.ca.status === 'active')
+          activeRows.set(caId, { ca: { ...ctx.ca }, at: performance.now() });
+      }
       const { ca } = ctx;
       if (ca.status !== 'active')
         throw new PkiError('ca.not_active', `CA ${ca.name} (${ca.id}) is ${ca.status} and cannot sign`);

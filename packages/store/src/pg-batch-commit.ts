@@ -18,12 +18,17 @@
  * any revocation of the batch finds its certificate changed (or gone), the statement fails as a whole (nothing is
  * written) and the store writes each unit again on its own, where the general unit of work reports that unit's
  * exact error (`certificate.already_revoked`, `certificate.not_found`).
+ *
+ * A unit whose certificate's CA is not `active` (disabled or revoked by any process) is refused by the statement
+ * itself: its rows and events are left out, the batch's other units are written, and that caller gets
+ * `ca.not_active` — so an instance may sign with a CA row it read a moment earlier (Store.checksIssuingCaAtCommit).
+ * The certificate rows are inserted before the audit-chain lock is taken; only the audit chain, revocations and
+ * counters run under it (see BATCH_STATEMENT).
  */
 import { getTableColumns, getTableName } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import { GENESIS_HASH, canonicalJson } from '@pkim/shared';
+import { GENESIS_HASH, PkiError, canonicalJson } from '@pkim/shared';
 import type { AuditEventRow, CertificateRow, CommitResult, UnitOfWork } from './types';
-import { CountDeltas } from './unit-of-work';
 import { certificateNameRows } from './certificate-search-terms';
 import * as schema from './pg-schema';
 
@@ -80,48 +85,83 @@ function recordPart(table: PgTable): RecordPart {
   };
 }
 
-function insertPart(table: PgTable, param: number, conflict = ''): string {
-  const p = recordPart(table);
-  return (
-    `insert into "${getTableName(table)}" (${p.names.join(', ')}) select ${p.select('u')} ` +
-    `from gate, ${p.source(param, 'u')}${conflict}`
-  );
-}
+/** how the batch statement fails when a CA of its certificates changed between its start and the lock */
+export const CA_CHANGED = 'pkim: a CA changed before the audit-chain lock';
 
 /** parameters of BATCH_STATEMENT, in order */
 const enum Param {
   certificates = 1,
   names,
   keys,
-  countDeltas,
+  /** `{u, c, ca}` per certificate row: its unit's index, its id, its CA (the CA must be active) */
+  guard,
   revocations,
+  /** the events, each with `u`, its unit's index */
   events,
 }
 
-/** The batch statement: its text depends on the schema only, so it is prepared once per connection. */
-export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v3';
+/**
+ * The batch statement: its text depends on the schema only, so it is prepared once per connection. In order:
+ *
+ * 1. before the audit-chain lock, with the statement's snapshot (everything committed before it started): the units
+ *    whose certificates' CA is not `active` are refused — their rows and events are left out, the others
+ *    are written — then the certificate rows, their search names and sealed keys are inserted (`pre` reads them
+ *    all: they run before `head`, outside the lock, and lock no row another transaction waits for under the lock);
+ * 2. `pkim_audit_chain_head()` takes the lock (`head` depends on `pre`, `gate` on `head`); every later write reads
+ *    `gate`: the CAs of the written certificates are read again with a row lock (`FOR SHARE` returns the newest
+ *    committed version of a row changed since the snapshot), and the statement fails if one is no longer active
+ *    (changed between the statement's start and the lock: the units are then written one by one, and refused at
+ *    their own snapshot); the revocations, the counters (the inserted rows' and the moved rows'), the events
+ *    chained on the head;
+ * 3. ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units with their CA's
+ *    status.
+ */
+export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v4';
 export const BATCH_STATEMENT = (() => {
   const sha = `encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')`;
   const event = ['id text', 'time bigint', 'actor text', 'action text', 'target text', 'outcome text'];
+  const certs = recordPart(schema.certificates);
+  const names = recordPart(schema.certificateNames);
+  const keys = recordPart(schema.certificateKeys);
+  const insert = (table: PgTable, p: RecordPart, param: number, idKey: string, returning: string) =>
+    `insert into "${getTableName(table)}" (${p.names.join(', ')}) select ${p.select('u')} ` +
+    `from ${p.source(param, 'u')} where u."${idKey}" not in (select b."c" from bad b) returning ${returning}`;
   return [
     'with recursive',
-    'head as materialized (select h.head_seq, h.head_hash from pkim_audit_chain_head() h),',
+    `g as materialized (select * from json_to_recordset($${Param.guard}::json) as g("u" int, "c" text, "ca" text)),`,
+    // the units refused at the statement's snapshot, with a CA that is not active and its status (a CA that does not
+    // exist fails the statement at the foreign key: the units are then written one by one, that one fails alone)
+    `refused as materialized (select g."u", min(a."id") filter (where a."status" <> 'active') as "ca",`,
+    `  min(a."status") filter (where a."status" <> 'active') as "status"`,
+    '  from g join "certificate_authorities" a on a."id" = g."ca"',
+    `  group by g."u" having bool_or(a."status" <> 'active')),`,
+    'bad as materialized (select g."c" from g where g."u" in (select r."u" from refused r)),',
+    `w_certs as (${insert(schema.certificates, certs, Param.certificates, 'id', '"ca_id", "profile", "status"')}),`,
+    `w_names as (${insert(schema.certificateNames, names, Param.names, 'certificateId', '1')}),`,
+    `w_keys as (${insert(schema.certificateKeys, keys, Param.keys, 'certificateId', '1')}),`,
+    'pre as materialized (select (select count(*) from w_certs) + (select count(*) from w_names)',
+    '  + (select count(*) from w_keys) as n),',
+    // the lock: after `pre` (a lateral subquery kept apart by offset 0, gated on pre's row)
+    'head as materialized (select h.head_seq, h.head_hash from pre,',
+    '  lateral (select * from pkim_audit_chain_head() where pre.n >= 0 offset 0) h),',
     'gate as materialized (select count(*) as n from head),',
+    `recheck as materialized (select count(*) filter (where x."status" <> 'active') as n from (`,
+    '  select a."status" from gate, "certificate_authorities" a',
+    '  where a."id" in (select g."ca" from g where g."u" not in (select r."u" from refused r)) for share of a) x),',
     `ev as (select * from rows from (json_to_recordset($${Param.events}::json)`,
     `  as (${event.map((c) => `"${c.split(' ')[0]}" ${c.split(' ')[1]}`).join(', ')}, "details" json, "prefix" text,`,
-    '  "suffix" text)) with ordinality as e("id", "time", "actor", "action", "target", "outcome", "details", "prefix",',
-    '  "suffix", "n")),',
+    '  "suffix" text, "u" int)) with ordinality as e("id", "time", "actor", "action", "target", "outcome", "details",',
+    '  "prefix", "suffix", "u", "n")),',
+    'kept as materialized (select e.*, row_number() over (order by e."n") as "k" from ev e',
+    '  where e."u" not in (select r."u" from refused r)),',
     'chain(n, seq, prev_hash, hash) as (',
     `  select 0::bigint, coalesce((select head_seq from head), 0), null::text,`,
     `    coalesce((select head_hash from head), '${GENESIS_HASH}')`,
-    `  union all select c.n + 1, c.seq + 1, c.hash, ${sha} from chain c join ev e on e.n = c.n + 1),`,
+    `  union all select c.n + 1, c.seq + 1, c.hash, ${sha} from chain c join kept e on e.k = c.n + 1),`,
     'audit as (insert into "audit_events" ("seq", "id", "time", "actor", "action", "target", "outcome", "details",',
     '  "prev_hash", "hash") select c.seq, e."id", e."time", e."actor", e."action", e."target", e."outcome",',
-    '  e."details"::text, c.prev_hash, c.hash from chain c join ev e on e.n = c.n',
+    '  e."details"::text, c.prev_hash, c.hash from chain c join kept e on e.k = c.n',
     '  returning "seq", "prev_hash", "hash"),',
-    `w_certs as (${insertPart(schema.certificates, Param.certificates)}),`,
-    `w_names as (${insertPart(schema.certificateNames, Param.names)}),`,
-    `w_keys as (${insertPart(schema.certificateKeys, Param.keys)}),`,
     // revocations: the row only if its status is still the one read; each moved row moves one count
     'revoked as (update "certificates" c set "status" = r."status", "revoked_at" = r."revokedAt",',
     '  "revocation_reason" = r."revocationReason"',
@@ -129,12 +169,10 @@ export const BATCH_STATEMENT = (() => {
     '    as r("id" text, "status" text, "revokedAt" bigint, "revocationReason" text, "onlyIfStatus" text)',
     '  where c."id" = r."id" and c."status" = r."onlyIfStatus"',
     '  returning c."ca_id", c."profile", r."onlyIfStatus" as "from", r."status" as "to"),',
-    // the counters: the inserts' deltas (summed by the instance) and the moved rows', one upsert per key, in key
-    // order (byte order, as CountDeltas.sorted() and the general unit of work lock them)
+    // the counters: the inserted rows' and the moved rows', one upsert per key, in key order (byte order, as
+    // CountDeltas.sorted() and the general unit of work lock them)
     'deltas as (select k."ca_id", k."profile", k."status", sum(k."n")::bigint as "n" from (',
-    '  select d."caId" as "ca_id", d."profile", d."status", d."count" as "n"',
-    `  from json_to_recordset($${Param.countDeltas}::json)`,
-    '    as d("caId" text, "profile" text, "status" text, "count" bigint)',
+    '  select "ca_id", "profile", "status", 1 as "n" from w_certs',
     '  union all select "ca_id", "profile", "from", -1 from revoked',
     '  union all select "ca_id", "profile", "to", 1 from revoked) k',
     '  group by 1, 2, 3 having sum(k."n") <> 0),',
@@ -143,12 +181,16 @@ export const BATCH_STATEMENT = (() => {
     '  order by d."ca_id" collate "C", d."profile" collate "C", d."status" collate "C"',
     '  on conflict ("ca_id", "profile", "status")',
     '  do update set "count" = "certificate_counts"."count" + excluded."count")',
-    // ONE row: the first event's seq and prev_hash, every hash in chain order; a revocation that found its
-    // certificate changed fails the statement (a non-number cast to int), so nothing of the batch is written
+    // ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units; a revocation that
+    // found its certificate changed, or a CA changed since the snapshot, fails the statement (a non-number cast to
+    // int), so nothing of the batch is written
     `select (select min("seq") from audit), (select "prev_hash" from audit order by "seq" limit 1),`,
     '  (select string_agg("hash", \'\' order by "seq") from audit),',
     `  case when (select count(*) from revoked) = json_array_length($${Param.revocations}::json) then 0`,
     `    else ('pkim: a revocation found its certificate changed: ' || (select count(*) from revoked))::int end`,
+    `  + case when (select n from recheck) = 0 then 0`,
+    `    else ('${CA_CHANGED}: ' || (select n from recheck))::int end,`,
+    '  (select json_agg(json_build_array(r."u", r."ca", r."status")) from refused r)::text',
   ].join('\n');
 })();
 
@@ -161,63 +203,82 @@ export function canonicalAroundSeq(
   return [`${before.slice(0, -1)},"seq":`, `,${after.slice(1)}`];
 }
 
-/** what the batch statement answers: one row, `[first seq, its prev_hash, every hash in chain order, 0]` */
-export type BatchRow = [string | number | null, string | null, string | null, number];
+/**
+ * what the batch statement answers: one row, `[first seq, its prev_hash, every hash in chain order, 0, the refused
+ * units as JSON text ([unit index, CA id, CA status or null], …) or null]`
+ */
+export type BatchRow = [string | number | null, string | null, string | null, number, string | null];
 
 export interface BatchPlan {
   /** parameters of BATCH_STATEMENT */
   values: string[];
-  /** one result per unit, in order, from the statement's row; throws if the row does not hold every event */
-  results(row: BatchRow | undefined): CommitResult[];
+  /**
+   * one answer per unit, in order, from the statement's row: its result, or the error of a unit refused because its
+   * CA is not active; throws if the row does not hold every event of the units written
+   */
+  results(row: BatchRow | undefined): (CommitResult | PkiError)[];
 }
 
 type PlannedEvent = Omit<AuditEventRow, 'seq' | 'prevHash' | 'hash'>;
 
+/** the error of a unit the statement refused: a CA of its certificates is not active */
+function refusal(caId: string, status: string): PkiError {
+  return new PkiError('ca.not_active', `CA ${caId} is ${status} and cannot sign`);
+}
+
 /** Rows of every unit as the statement's JSON parameters; the audit events in unit order (the chain order). */
 export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
   const certs: CertificateRow[] = [];
+  const guard: { u: number; c: string; ca: string }[] = [];
   const sealed: NonNullable<UnitOfWork['insertCertificateKeys']> = [];
   const revocations: object[] = [];
-  const events: PlannedEvent[] = [];
-  const sent: (PlannedEvent & { prefix: string; suffix: string })[] = [];
-  for (const u of units) {
-    if (u.insertCertificates) for (const c of u.insertCertificates) certs.push(c);
-    if (u.insertCertificateKeys) for (const k of u.insertCertificateKeys) sealed.push(k);
-    for (const r of u.updateCertificates ?? [])
+  const events: PlannedEvent[][] = [];
+  const sent: (PlannedEvent & { prefix: string; suffix: string; u: number })[] = [];
+  units.forEach((unit, u) => {
+    for (const c of unit.insertCertificates ?? []) {
+      certs.push(c);
+      guard.push({ u, c: c.id, ca: c.caId });
+    }
+    if (unit.insertCertificateKeys) for (const k of unit.insertCertificateKeys) sealed.push(k);
+    for (const r of unit.updateCertificates ?? [])
       revocations.push({ ...r.patch, id: r.id, onlyIfStatus: r.onlyIfStatus });
-    for (const e of u.audit ?? []) {
+    const own: PlannedEvent[] = [];
+    for (const e of unit.audit ?? []) {
       // audit details are stored as JSON text: hash and answer exactly what will be read back
       const details = JSON.parse(JSON.stringify(e.details ?? {})) as Record<string, unknown>;
       const event: PlannedEvent = { ...e, target: e.target ?? null, details };
       const [prefix, suffix] = canonicalAroundSeq(event);
-      events.push(event);
-      sent.push({ ...event, prefix, suffix });
+      own.push(event);
+      sent.push({ ...event, prefix, suffix, u });
     }
-  }
-  const deltas = new CountDeltas();
-  deltas.addRows(certs);
+    events.push(own);
+  });
   const values = [
     JSON.stringify(certs),
     JSON.stringify(certificateNameRows(certs)),
     JSON.stringify(sealed),
-    JSON.stringify(
-      deltas.sorted().map((d) => ({ caId: d.caId, profile: d.profile, status: d.status, count: d.delta })),
-    ),
+    JSON.stringify(guard),
     JSON.stringify(revocations),
     JSON.stringify(sent),
   ];
   return {
     values,
     results(row) {
-      const [firstSeq, firstPrev, hashes] = row ?? [null, null, null];
+      const [firstSeq, firstPrev, hashes, , refusedJson] = row ?? [null, null, null, 0, null];
+      const refused = new Map(
+        (JSON.parse(refusedJson ?? '[]') as [number, string, string][]).map(([u, ca, st]) => [u, refusal(ca, st)]),
+      );
+      const written = events.reduce((n, own, u) => n + (refused.has(u) ? 0 : own.length), 0);
       const H = GENESIS_HASH.length;
-      if ((hashes ?? '').length !== events.length * H || (events.length > 0 && (firstSeq === null || !firstPrev)))
-        throw new Error(`the batch statement returned ${(hashes ?? '').length / H} hashes for ${events.length} events`);
+      if ((hashes ?? '').length !== written * H || (written > 0 && (firstSeq === null || !firstPrev)))
+        throw new Error(`the batch statement returned ${(hashes ?? '').length / H} hashes for ${written} events`);
       let at = 0;
-      return units.map((u) => {
-        const audit: AuditEventRow[] = (u.audit ?? []).map(() => {
+      return units.map((_, u) => {
+        const error = refused.get(u);
+        if (error) return error;
+        const audit: AuditEventRow[] = events[u]!.map((event) => {
           const row: AuditEventRow = {
-            ...events[at]!,
+            ...event,
             seq: Number(firstSeq) + at,
             prevHash: at === 0 ? firstPrev! : hashes!.slice((at - 1) * H, at * H),
             hash: hashes!.slice(at * H, (at + 1) * H),

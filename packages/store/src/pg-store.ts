@@ -48,6 +48,7 @@ import {
   AUDIT_CHAIN_LOCK,
   BATCH_STATEMENT,
   BATCH_STATEMENT_NAME,
+  CA_CHANGED,
   LOCK_CLASS,
   isBatchableUnit,
   planBatch,
@@ -257,12 +258,31 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     failCommit: options.faultInjection?.failCommit === true,
   };
 
+  /**
+   * The CAs of the certificates the units insert must still be active (read after the audit-chain lock, so with
+   * everything committed before it): as the batch statement checks them, so an instance may sign with a CA row read
+   * earlier (Store.checksIssuingCaAtCommit). A CA that does not exist is left to the foreign key.
+   */
+  type Tx = Parameters<Parameters<typeof pgDb.transaction>[0]>[0];
+  const refuseInactiveCas = async (tx: Tx, units: UnitOfWork[]): Promise<void> => {
+    const ids = [...new Set(units.flatMap((u) => (u.insertCertificates ?? []).map((c) => c.caId)))];
+    if (!ids.length) return;
+    const CA = schema.certificateAuthorities;
+    const [bad] = await tx
+      .select({ id: CA.id, status: CA.status })
+      .from(CA)
+      .where(and(sql`${CA.id} = any(${ids}::text[])`, sql`${CA.status} <> 'active'`))
+      .limit(1);
+    if (bad) throw new PkiError('ca.not_active', `CA ${bad.id} is ${bad.status} and cannot sign`);
+  };
+
   /** the general unit of work (any unit shape), each unit in its own transaction */
   const commitOne = async (unit: UnitOfWork): Promise<CommitResult> => {
     try {
       return await pgDb.transaction(async (tx) => {
         if (unit.audit?.length)
           await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
+        await refuseInactiveCas(tx, [unit]);
         return runAsync(unitOfWork(asQueryDb(tx, schema).db, t, unit, uowOptions));
       });
     } catch (e) {
@@ -275,6 +295,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     pgDb.transaction(async (tx) => {
       if (units.some((u) => u.audit?.length))
         await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
+      await refuseInactiveCas(tx, units);
       const out: CommitResult[] = [];
       for (const u of units) out.push(await runAsync(unitOfWork(asQueryDb(tx, schema).db, t, u, uowOptions)));
       return out;
@@ -284,7 +305,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
    * a batch of issuance- and revocation-shaped units: one statement, one round trip, one transaction, one row back
    * (pg-batch-commit.ts)
    */
-  const commitBatch = async (units: UnitOfWork[]): Promise<CommitResult[]> => {
+  const commitBatch = async (units: UnitOfWork[]): Promise<(CommitResult | PkiError)[]> => {
     const plan = planBatch(units);
     const r = await pool.query<BatchRow>({
       name: BATCH_STATEMENT_NAME,
@@ -294,17 +315,32 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     });
     return plan.results(r.rows[0]);
   };
+  /** a unit's answer from the batch statement: its result, or the error of a unit refused (its CA not active) */
+  const answer = (r: CommitResult | PkiError | undefined): CommitResult => {
+    if (r instanceof PkiError) throw r;
+    return r!;
+  };
   /**
    * one batchable unit on its own (alone, or again after its batch failed): the batch statement; a revocation that
    * it refused (its certificate changed) runs the general unit of work, which reports why (already revoked, gone)
    */
   const commitBatchableAlone = async (unit: UnitOfWork): Promise<CommitResult> => {
-    if (!unit.updateCertificates?.length) return (await commitBatch([unit]))[0]!;
+    if (!unit.updateCertificates?.length) {
+      try {
+        return answer((await commitBatch([unit]))[0]);
+      } catch (e) {
+        // its CA changed while the statement waited for the lock: again, refused now at the statement's snapshot
+        if (!(e instanceof Error) || !e.message.includes(CA_CHANGED)) throw e;
+        return answer((await commitBatch([unit]))[0]);
+      }
+    }
+    let r: CommitResult | PkiError | undefined;
     try {
-      return (await commitBatch([unit]))[0]!;
+      r = (await commitBatch([unit]))[0];
     } catch {
       return commitOne(unit);
     }
+    return answer(r);
   };
 
   /**
@@ -320,19 +356,20 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   }
   const settle = async (
     items: Pending[],
-    together: (units: UnitOfWork[]) => Promise<CommitResult[]>,
+    together: (units: UnitOfWork[]) => Promise<(CommitResult | PkiError)[]>,
     alone: (unit: UnitOfWork) => Promise<CommitResult>,
   ): Promise<void> => {
     if (!items.length) return;
     if (items.length > 1) {
-      let results: CommitResult[] | undefined;
+      let results: (CommitResult | PkiError)[] | undefined;
       try {
         results = await together(items.map((it) => it.unit));
       } catch {
         results = undefined; // isolate the failing unit below
       }
       if (results) {
-        results.forEach((r, i) => items[i]!.resolve(r));
+        // a unit the batch statement refused (its CA not active) gets its own error; the others their result
+        results.forEach((r, i) => (r instanceof PkiError ? items[i]!.reject(r) : items[i]!.resolve(r)));
         return;
       }
     }
@@ -389,6 +426,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
 
   return {
     dialect: 'postgres',
+    checksIssuingCaAtCommit: true,
     ...repos,
     certificates: {
       ...repos.certificates,

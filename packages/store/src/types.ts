@@ -758,6 +758,12 @@ export interface ExportedRows {
 
 export interface Store {
   readonly dialect: StoreDialect;
+  /**
+   * true when `commit` refuses (`ca.not_active`) a unit inserting a certificate whose CA is no longer active, read in
+   * the commit's own transaction (PostgreSQL: several processes share the database, and a CA read per request is a
+   * round trip): issuance may then sign with a CA row read a moment earlier (ca-context.ts)
+   */
+  readonly checksIssuingCaAtCommit?: boolean;
   cas: CaRepository;
   certificates: CertificateRepository;
   requests: RequestRepository;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openStore, type CommitResult, type Store } from '../src/index';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { canonicalJson } from '@pkim/shared';
-import { canonicalAroundSeq } from '../src/pg-batch-commit';
+import { AUDIT_CHAIN_LOCK, LOCK_CLASS, canonicalAroundSeq } from '../src/pg-batch-commit';
 import { groupedLookup } from '../src/pg-store';
 import { makeCa, makeCert, makeEvent } from './store-fixtures';
 
@@ -33,7 +33,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function setup(poolSize?: number): Promise<{ a: Store; b: Store; caId: string; sql: pg.Client }> {
+async function setup(poolSize?: number): Promise<{ a: Store; b: Store; caId: string; sql: pg.Client; url: string }> {
   const url = await cluster.createDatabase();
   const a = await openStore({ url, poolSize });
   const b = await openStore({ url, poolSize });
@@ -43,7 +43,7 @@ async function setup(poolSize?: number): Promise<{ a: Store; b: Store; caId: str
   const sql = new pg.Client({ connectionString: url });
   await sql.connect();
   clients.push(sql);
-  return { a, b, caId: ca.id, sql };
+  return { a, b, caId: ca.id, sql, url };
 }
 
 /** an issuance-shaped unit: the certificate row and its certificate.issued event */
@@ -160,6 +160,72 @@ describe('PostgreSQL group commit', () => {
     ).toBe(0);
     expect((await a.certificates.countByStatus()).active).toBe(11);
     expect(await a.certificates.findById(good[9]!.id)).toEqual(good[9]);
+  }, 60_000);
+
+  it('a CA disabled by the other instance: the next batch refuses its units alone, in the same statement', async () => {
+    const { a, b, caId, sql } = await setup();
+    const other = makeCa();
+    await b.commit({ insertCa: [other] });
+    await b.commit({ updateCa: [{ id: other.id, patch: { status: 'disabled' } }] });
+    const certs = Array.from({ length: 9 }, (_, i) => makeCert(i % 3 === 1 ? other.id : caId));
+    const units = certs.map((cert) => ({
+      insertCertificates: [cert],
+      audit: [makeEvent({ action: 'certificate.issued', target: cert.id })],
+    }));
+    const sent = vi.spyOn(pg.Client.prototype, 'query');
+    let settled: PromiseSettledResult<CommitResult>[];
+    try {
+      settled = await Promise.allSettled(units.map((u) => a.commit(u))); // submitted together: one batch
+      expect(sent).toHaveBeenCalledTimes(1); // refused per unit by the statement, not by writing them one by one
+    } finally {
+      sent.mockRestore();
+    }
+    settled.forEach((r, i) => {
+      if (certs[i]!.caId === other.id)
+        expect(r).toMatchObject({ status: 'rejected', reason: { code: 'ca.not_active' } });
+      else expect(r.status).toBe('fulfilled');
+    });
+    const seqs = settled.flatMap((r) => (r.status === 'fulfilled' ? r.value.audit.map((e) => e.seq) : []));
+    expect(seqs).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 6 });
+    expect(await count(sql, `select count(*) as n from certificates where ca_id = '${other.id}'`)).toBe(0);
+    expect(
+      await count(sql, `select count(*) as n from certificate_names n join certificates c on c.id = n.certificate_id`),
+    ).toBe(await count(sql, 'select count(*) as n from certificate_names'));
+    expect(await a.certificates.countsByCaAndProfile()).toEqual([
+      { caId, profile: 'tls-server', status: 'active', count: 6 },
+    ]);
+  }, 60_000);
+
+  it('a CA disabled while the batch waits for the audit-chain lock: its certificate is not written', async () => {
+    const { a, caId, sql, url } = await setup();
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    clients.push(holder);
+    // another transaction holds the audit-chain lock (as a CA change of another instance does) …
+    await holder.query('begin');
+    await holder.query(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`);
+    const cert = makeCert(caId);
+    const pending = a.commit({ insertCertificates: [cert], audit: [makeEvent({ target: cert.id })] });
+    // … while the batch statement, started with the CA active, waits for it — having written its certificate row
+    // already (a backend that wrote has a transaction id): only the audit part runs under the lock
+    for (let i = 0; ; i++) {
+      const r = await sql.query<{ xid: string | null }>(
+        'select backend_xid::text as xid from pg_stat_activity ' +
+          "where wait_event_type = 'Lock' and wait_event = 'advisory'",
+      );
+      if (r.rows.length) {
+        expect(r.rows[0]!.xid).not.toBeNull();
+        break;
+      }
+      if (i > 400) throw new Error('the batch statement never waited for the audit-chain lock');
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    await holder.query(`update certificate_authorities set status = 'disabled' where id = '${caId}'`);
+    await holder.query('commit');
+    await expect(pending).rejects.toMatchObject({ code: 'ca.not_active' });
+    expect(await count(sql, 'select count(*) as n from certificates')).toBe(0);
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 0 });
   }, 60_000);
 
   it('revocations submitted together are one statement; with issuances of the other instance one chain', async () => {

@@ -426,6 +426,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         }),
       ],
     };
+    // a certificate not stored is not checked by the commit (Store.checksIssuingCaAtCommit): its CA is read now
+    if (!stored && store.checksIssuingCaAtCommit) await contexts.loadActive(ctx.ca.id, now, true);
     if (sink) sink(unit);
     else await store.commit(unit);
     return {
