@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { and, eq, getTableColumns, sql, type Column, type Table } from 'drizzle-orm';
+import { and, eq, getTableColumns, inArray, ne, sql, type Column, type Table } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { PkiError } from '@pkim/shared';
@@ -271,7 +271,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     const [bad] = await tx
       .select({ id: CA.id, status: CA.status })
       .from(CA)
-      .where(and(sql`${CA.id} = any(${ids}::text[])`, sql`${CA.status} <> 'active'`))
+      .where(and(inArray(CA.id, ids), ne(CA.status, 'active')))
       .limit(1);
     if (bad) throw new PkiError('ca.not_active', `CA ${bad.id} is ${bad.status} and cannot sign`);
   };

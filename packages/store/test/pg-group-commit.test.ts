@@ -197,6 +197,18 @@ describe('PostgreSQL group commit', () => {
     ]);
   }, 60_000);
 
+  it('the general unit of work refuses a certificate of a CA that is not active, after the lock', async () => {
+    const { a, b, caId, sql } = await setup();
+    await b.commit({ updateCa: [{ id: caId, patch: { status: 'revoked' } }] });
+    const cert = makeCert(caId);
+    // a setting beside the certificate: not batchable, the general unit of work writes it
+    const unit = { insertCertificates: [cert], setSettings: { k: 'v' }, audit: [makeEvent({ target: cert.id })] };
+    await expect(a.commit(unit)).rejects.toMatchObject({ code: 'ca.not_active' });
+    await expect(Promise.all([a.commit(unit), a.commit(unit)])).rejects.toMatchObject({ code: 'ca.not_active' });
+    expect(await count(sql, 'select count(*) as n from certificates')).toBe(0);
+    expect(await a.audit.count()).toBe(0);
+  }, 60_000);
+
   it('a CA disabled while the batch waits for the audit-chain lock: its certificate is not written', async () => {
     const { a, caId, sql, url } = await setup();
     const holder = new pg.Client({ connectionString: url });
