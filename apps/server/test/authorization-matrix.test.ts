@@ -16,7 +16,14 @@ import type { FastifyInstance } from 'fastify';
 import { ACCESS_TABLE, appRouter, buildServer } from '@pkim/server';
 import { REST_PREFIX, REST_TWINS, restCallFor, type RestCall, type RestTwin, type RestTwinName } from '@pkim/contract';
 import type { Actor } from '@pkim/authority';
-import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import {
+  ACTORS,
+  createIssuingCa,
+  createRootCa,
+  listen,
+  openAuthorityFixture,
+  type AuthorityFixture,
+} from './server-test-support';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -540,17 +547,22 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     fx = await openAuthorityFixture({ auth: { scrypt: FAST_SCRYPT } });
     const a = fx.authority;
     const admin = ACTORS.admin;
-    const root = await a.cas.create(
-      { name: 'mx-root', subject: { commonName: 'Matrix Root CA' }, keyType: 'ec-p256' },
-      admin,
-    );
-    const sub = (name: string) =>
-      a.cas.create(
-        { name, subject: { commonName: `Matrix ${name}` }, keyType: 'ec-p256', parentId: root.ca.id, pathLen: 0 },
-        admin,
-      );
-    const issuing = await sub('mx-issuing');
-    await sub('mx-other');
+    // the CAs the matrix reads and issues from: made and checked by openssl (chain, key type, pathlen) in ca-kit
+    const root = await createRootCa(a, 'mx-root', { subject: { commonName: 'Matrix Root CA' } });
+    const issuing = await createIssuingCa(a, root, 'mx-issuing', {
+      subject: { commonName: 'Matrix mx-issuing' },
+      pathLen: 0,
+    });
+    await createIssuingCa(a, root, 'mx-other', { subject: { commonName: 'Matrix mx-other' }, pathLen: 0 });
+    // the throwaway CAs each row revokes, disables, deletes or binds: dozens, so without ca-kit's openssl checks
+    // (they doubled this file's time); each only has to exist
+    const sub = async (name: string) =>
+      (
+        await a.cas.create(
+          { name, subject: { commonName: `Matrix ${name}` }, keyType: 'ec-p256', parentId: root.id, pathLen: 0 },
+          admin,
+        )
+      ).ca;
     let requester: Actor | undefined;
     for (const role of SESSION_ROLES) {
       const u = await a.auth.createUser({ username: `mx-${role}`, password: PASSWORD, role }, admin);
@@ -568,7 +580,7 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     const issueLeaf = () =>
       a.issuance.issueWithKey(
         {
-          caId: issuing.ca.id,
+          caId: issuing.id,
           profile: 'tls-server',
           subject: { commonName: 'leaf.matrix.example' },
           sans: { dns: ['leaf.matrix.example'] },
@@ -578,17 +590,17 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
       );
     const leaf = await issueLeaf();
     const submit = async () =>
-      (await a.requests.submit({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, requester!)).id;
+      (await a.requests.submit({ caId: issuing.id, csrPem, profile: 'tls-server' }, requester!)).id;
     await a.ssh.createCa({ name: 'mx-ssh-users', type: 'user', environment: 'default' }, admin);
     const sshPub = generateSshKey(sshDir.dir, 'matrix').pub;
     await a.ssh.addPrincipal({ name: 'mx-principal' }, admin);
     await a.ssh.addPrincipal({ name: 'mx-other-principal' }, admin);
-    await a.vault.mounts.mount({ path: 'mx-pki', ca: issuing.ca.id }, admin);
+    await a.vault.mounts.mount({ path: 'mx-pki', ca: issuing.id }, admin);
     await a.vault.mounts.writeRole('mx-pki', 'web', { allowed_domains: 'matrix.example' }, admin);
     vaultMount = 'mx-pki';
     kit = {
-      rootId: root.ca.id,
-      issuingId: issuing.ca.id,
+      rootId: root.id,
+      issuingId: issuing.id,
       leafId: leaf.certificate.id,
       leafPem: leaf.certificatePem,
       csrPem,
@@ -599,14 +611,14 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
         return id;
       })(),
       sshPub,
-      freshCa: async () => (await sub(`mx-victim-${seq()}`)).ca.id,
+      freshCa: async () => (await sub(`mx-victim-${seq()}`)).id,
       freshRevokedRoot: async () => {
-        const r = await a.cas.create(
+        const { ca } = await a.cas.create(
           { name: `mx-victim-${seq()}`, subject: { commonName: 'Matrix victim root' }, keyType: 'ec-p256' },
           admin,
         );
-        await a.cas.revokeCa(r.ca.id, 'cessationOfOperation', admin);
-        return r.ca.id;
+        await a.cas.revokeCa(ca.id, 'cessationOfOperation', admin);
+        return ca.id;
       },
       freshLeaf: async () => (await issueLeaf()).certificate.id,
       freshRequest: submit,
@@ -626,7 +638,7 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
           )
         ).id,
       freshAcmeCa: async () => {
-        const id = (await sub(`mx-acme-${seq()}`)).ca.id;
+        const id = (await sub(`mx-acme-${seq()}`)).id;
         await a.acme.enable({ ca: id, profile: 'tls-server' }, admin);
         return id;
       },
@@ -655,12 +667,12 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
       },
       freshVaultMount: async () => {
         const path = `mx-victim-pki-${seq()}`;
-        await a.vault.mounts.mount({ path, ca: issuing.ca.id }, admin);
+        await a.vault.mounts.mount({ path, ca: issuing.id }, admin);
         await a.vault.mounts.writeRole(path, 'web', { allowed_domains: 'matrix.example' }, admin);
         return path;
       },
       freshEabKey: async () => {
-        const id = (await sub(`mx-eab-${seq()}`)).ca.id;
+        const id = (await sub(`mx-eab-${seq()}`)).id;
         await a.acme.enable({ ca: id, profile: 'tls-server' }, admin);
         return (await a.acme.createEabKey(id, admin)).kid;
       },
