@@ -6,7 +6,7 @@ import type { KeyType } from '@pkim/shared';
 import type { CertificatePlan, SignFn } from './types';
 import { assertLintClean, lintCertificate } from './certificate-linter';
 import { encodeDnCached } from './dn-codec';
-import { bitString, explicit, integer, integerFromBytes, seq, time } from './der-writer';
+import { bitString, explicit, integer, integerFromBytes, nestedTlv, seq, time } from './der-writer';
 import { encodeExtension, encodeExtensions } from './extensions/extension-registry';
 import { signatureAlgorithmDer } from './key-inspector';
 
@@ -32,7 +32,7 @@ export function encodeTbsCertificate(plan: CertificatePlan): Uint8Array {
     seq(time(plan.notBefore), time(plan.notAfter)),
     encodeDnCached(plan.subject),
     plan.publicKey,
-    explicit(3, seq(...encodeExtensions(plan))),
+    nestedTlv(0xa3, 0x30, encodeExtensions(plan)), // [3] EXPLICIT Extensions (SEQUENCE OF Extension)
   );
 }
 

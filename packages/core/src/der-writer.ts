@@ -49,6 +49,40 @@ export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** header length of a TLV with `len` content octets (tag + minimal definite length) */
+const headerLength = (len: number): number =>
+  len < 0x80 ? 2 : len < 0x100 ? 3 : len < 0x10000 ? 4 : len < 0x1000000 ? 5 : 6;
+
+/** writes the tag and minimal definite length of a TLV at `o`; returns the offset of its first content octet */
+function writeHeader(out: Uint8Array, o: number, tag: number, len: number): number {
+  const h = headerLength(len);
+  out[o] = tag;
+  if (h === 2) out[o + 1] = len;
+  else {
+    const n = h - 2;
+    out[o + 1] = 0x80 | n;
+    for (let i = 0; i < n; i++) out[o + 1 + n - i] = (len / 2 ** (8 * i)) & 0xff;
+  }
+  return o + h;
+}
+
+/**
+ * `tlv(outer, tlv(inner, ...parts))` written in one buffer: one allocation and one copy of the parts instead of two
+ * (the certificate's `[3] EXPLICIT SEQUENCE OF Extension`)
+ */
+export function nestedTlv(outer: number, inner: number, parts: readonly Uint8Array[]): Uint8Array {
+  let len = 0;
+  for (const p of parts) len += p.length;
+  const innerLen = headerLength(len) + len;
+  const out = new Uint8Array(headerLength(innerLen) + innerLen);
+  let o = writeHeader(out, writeHeader(out, 0, outer, innerLen), inner, len);
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
 export const seq = (...parts: Uint8Array[]): Uint8Array => tlv(0x30, ...parts);
 export const set = (...parts: Uint8Array[]): Uint8Array => tlv(0x31, ...parts);
 export const octetString = (b: Uint8Array): Uint8Array => tlv(0x04, b);
@@ -105,23 +139,47 @@ export function oid(dotted: string): Uint8Array {
   return out;
 }
 
-const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
-/** `MMDDHHMMSSZ` of a UTC date (the part UTCTime and GeneralizedTime share). */
-const monthToSecond = (d: Date): string =>
-  `${pad2(d.getUTCMonth() + 1)}${pad2(d.getUTCDate())}` +
-  `${pad2(d.getUTCHours())}${pad2(d.getUTCMinutes())}${pad2(d.getUTCSeconds())}Z`;
+/** writes `n` (0–99) as two ASCII digits at `o` */
+function put2(out: Uint8Array, o: number, n: number): void {
+  out[o] = 0x30 + ((n / 10) | 0);
+  out[o + 1] = 0x30 + (n % 10);
+}
+
+/**
+ * UTCTime (`YYMMDDHHMMSSZ`, tag 0x17) or GeneralizedTime (`YYYYMMDDHHMMSSZ`, tag 0x18) of a UTC date, its digits
+ * written straight into the TLV (two of these per certificate: no strings, no TextEncoder)
+ */
+function timeTlv(d: Date, generalized: boolean): Uint8Array {
+  const y = d.getUTCFullYear();
+  const out = new Uint8Array(generalized ? 17 : 15);
+  out[0] = generalized ? 0x18 : 0x17;
+  out[1] = out.length - 2;
+  let o = 2;
+  if (generalized) {
+    put2(out, o, (y / 100) | 0);
+    o += 2;
+  }
+  put2(out, o, y % 100);
+  put2(out, o + 2, d.getUTCMonth() + 1);
+  put2(out, o + 4, d.getUTCDate());
+  put2(out, o + 6, d.getUTCHours());
+  put2(out, o + 8, d.getUTCMinutes());
+  put2(out, o + 10, d.getUTCSeconds());
+  out[o + 12] = 0x5a; // Z
+  return out;
+}
 
 /** RFC 5280 Time: UTCTime through 2049, GeneralizedTime from 2050; seconds precision (ms floored). */
 export function time(ms: number): Uint8Array {
   const d = new Date(Math.floor(ms / 1000) * 1000);
   const y = d.getUTCFullYear();
-  const rest = monthToSecond(d);
-  if (y >= 1950 && y <= 2049) return tlv(0x17, enc.encode(`${pad2(y % 100)}${rest}`));
-  return generalizedTime(ms);
+  return y >= 1950 && y <= 2049 ? timeTlv(d, false) : generalizedTime(ms);
 }
 
+/** GeneralizedTime `YYYYMMDDHHMMSSZ` (years 0–9999), seconds precision (ms floored). */
 export function generalizedTime(ms: number): Uint8Array {
   const d = new Date(Math.floor(ms / 1000) * 1000);
-  const y = String(d.getUTCFullYear()).padStart(4, '0');
-  return tlv(0x18, enc.encode(`${y}${monthToSecond(d)}`));
+  const y = d.getUTCFullYear();
+  if (!(y >= 0 && y <= 9999)) throw new RangeError(`GeneralizedTime needs a year 0-9999, not ${y}`);
+  return timeTlv(d, true);
 }

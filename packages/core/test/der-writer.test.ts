@@ -1,10 +1,14 @@
 // The DER writer's TLV (der-writer.ts `tlv`, under every certificate, CRL and OCSP response we encode) writes its
 // header in place. Property-based (fast-check): for random contents split into random parts, at every length-form
 // boundary (short form, 1–4 length octets), the bytes equal a reference encoding written out independently here
-// (X.690 §8.1.3: minimal definite length) and read back whole by the DER reader.
+// (X.690 §8.1.3: minimal definite length) and read back whole by the DER reader. `nestedTlv` (the certificate's
+// `[3] EXPLICIT` extensions in one buffer) equals two nested `tlv`s; `time`/`generalizedTime` (digits written straight
+// into the TLV) equal @peculiar/asn1-x509's RFC 5280 Time for any instant of years 0-9999.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { tlv } from '../src/der-writer';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Time } from '@peculiar/asn1-x509';
+import { generalizedTime, nestedTlv, time, tlv } from '../src/der-writer';
 import { readWhole } from '../src/der-reader';
 
 const RUNS = Number(process.env.PKIM_FUZZ_RUNS ?? 400);
@@ -53,5 +57,78 @@ describe('der-writer tlv', () => {
       ),
       { ...CONFIG, numRuns: Math.max(50, Math.floor(RUNS / 2)) },
     );
+  });
+});
+
+describe('der-writer nestedTlv', () => {
+  it('equals tlv(outer, tlv(inner, ...parts)) for random parts at every length form (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(0xa3, 0x30, 0x31, 0x04),
+        fc.constantFrom(0x30, 0x31, 0x04),
+        fc.array(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 40 }),
+            fc.constantFrom(0x7e, 0x7f, 0x80, 0xfd, 0xff, 0x100, 0xfffd, 0x10000).map((n) => new Uint8Array(n)),
+          ),
+          { maxLength: 5 },
+        ),
+        (outer, inner, parts) => {
+          expect(
+            Buffer.compare(Buffer.from(nestedTlv(outer, inner, parts)), Buffer.from(tlv(outer, tlv(inner, ...parts)))),
+          ).toBe(0);
+        },
+      ),
+      { ...CONFIG, numRuns: Math.max(50, Math.floor(RUNS / 2)) },
+    );
+  });
+});
+
+describe('der-writer time', () => {
+  /**
+   * RFC 5280 Time by @peculiar/asn1-x509: its `Time(date)` picks UTCTime for every year before 2050, also before 1950
+   * (where RFC 5280 §4.1.2.5 wants GeneralizedTime: UTCTime `49` means 2049), so those years take its GeneralizedTime
+   */
+  const peculiarTime = (ms: number) => {
+    const d = new Date(Math.floor(ms / 1000) * 1000);
+    const t = d.getUTCFullYear() < 1950 ? new Time({ generalTime: d }) : new Time(d);
+    return Buffer.from(AsnConvert.serialize(t));
+  };
+  const MAX = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+  it('equals @peculiar/asn1-x509 at the UTCTime/GeneralizedTime boundaries', () => {
+    const edges = [
+      0,
+      Date.UTC(1950, 0, 1),
+      Date.UTC(1949, 11, 31, 23, 59, 59, 999),
+      Date.UTC(2049, 11, 31, 23, 59, 59, 999),
+      Date.UTC(2050, 0, 1),
+      Date.UTC(2000, 1, 29, 12, 0, 0, 500),
+      MAX,
+      -62_167_219_200_000, // 0000-01-01
+    ];
+    for (const ms of edges)
+      expect(Buffer.from(time(ms)).toString('hex'), String(ms)).toBe(peculiarTime(ms).toString('hex'));
+    expect(Buffer.from(time(Date.UTC(2050, 0, 1))).toString('latin1')).toBe('\x18\x0f20500101000000Z');
+    expect(Buffer.from(time(Date.UTC(2049, 0, 1))).toString('latin1')).toBe('\x17\x0d490101000000Z');
+  });
+
+  it('equals @peculiar/asn1-x509 for random instants of years 0-9999 (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -62_167_219_200_000, max: MAX }), (ms) => {
+        expect(Buffer.from(time(ms)).toString('hex')).toBe(peculiarTime(ms).toString('hex'));
+        const g = Buffer.from(generalizedTime(ms));
+        expect(g.subarray(0, 2).toString('hex')).toBe('180f');
+        expect(g.subarray(2).toString('latin1')).toBe(
+          new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/[-:T]|\.\d+/g, ''),
+        );
+      }),
+      CONFIG,
+    );
+  });
+
+  it('refuses what GeneralizedTime cannot hold (years past 9999, NaN)', () => {
+    expect(() => time(MAX + 1000)).toThrow(RangeError);
+    expect(() => generalizedTime(Number.NaN)).toThrow(RangeError);
   });
 });

@@ -3,9 +3,18 @@
  * and reads back with its own decoder and with @peculiar/asn1-x509; optional extensions are switched
  * on by profile data only; openssl shows what we encoded.
  */
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate } from '@peculiar/asn1-x509';
+import {
+  AccessDescription,
+  AuthorityInfoAccessSyntax,
+  Certificate,
+  CRLDistributionPoints,
+  DistributionPoint,
+  DistributionPointName,
+  GeneralName,
+} from '@peculiar/asn1-x509';
 import {
   BUILT_IN_PROFILES,
   CERTIFICATE_EXTENSIONS,
@@ -15,6 +24,7 @@ import {
   parseProfile,
   planCertificate,
   toPem,
+  type CertificatePlan,
   type Profile,
 } from '../src/index';
 import { readCertificate } from '../src/certificate-parser';
@@ -152,5 +162,58 @@ describe('certificate extension registry', () => {
     const san = (der: Uint8Array) => readCertificate(der).extensions.find((e) => e.oid === '2.5.29.17')!;
     expect(san(svid).critical).toBe(true);
     expect(san(named).critical).toBe(false);
+  });
+
+  it('encodes CRL and AIA URLs as @peculiar/asn1-x509 does, from its per-CA cache the same (fast-check)', () => {
+    const cdp = extensionByOid('2.5.29.31')!;
+    const aia = extensionByOid('1.3.6.1.5.5.7.1.1')!;
+    const uri = (u: string) => new GeneralName({ uniformResourceIdentifier: u });
+    const peculiarCdp = (urls: string[]) =>
+      AsnConvert.serialize(
+        new CRLDistributionPoints(
+          urls.map(
+            (u) => new DistributionPoint({ distributionPoint: new DistributionPointName({ fullName: [uri(u)] }) }),
+          ),
+        ),
+      );
+    const peculiarAia = (ocsp: string[], caIssuers: string[]) =>
+      AsnConvert.serialize(
+        new AuthorityInfoAccessSyntax([
+          ...ocsp.map((u) => new AccessDescription({ accessMethod: '1.3.6.1.5.5.7.48.1', accessLocation: uri(u) })),
+          ...caIssuers.map(
+            (u) => new AccessDescription({ accessMethod: '1.3.6.1.5.5.7.48.2', accessLocation: uri(u) }),
+          ),
+        ]),
+      );
+    const hex = (b: ArrayBuffer | Uint8Array | undefined) =>
+      b ? Buffer.from(new Uint8Array(b)).toString('hex') : undefined;
+    // the encoders read only the URL fields of a plan
+    const plan = (crl: string[], ocsp: string[], caIssuers: string[]) =>
+      ({ crlDistributionPoints: crl, ocspUrls: ocsp, caIssuersUrls: caIssuers }) as unknown as CertificatePlan;
+    // few distinct URLs, so lists repeat (cache hits) and differ by one URL, order or split
+    const url = fc.constantFrom(
+      'http://a.example/x.crl',
+      'http://a.example/y',
+      'http://b/',
+      'ldap://c/d?e',
+      'http://a',
+    );
+    const urls = fc.array(url, { maxLength: 3 });
+    fc.assert(
+      fc.property(urls, urls, urls, (crl, ocsp, caIssuers) => {
+        const [c1, a1] = [cdp.encode(plan(crl, ocsp, caIssuers)), aia.encode(plan(crl, ocsp, caIssuers))];
+        expect(hex(c1)).toBe(crl.length ? hex(peculiarCdp(crl)) : undefined);
+        expect(hex(a1)).toBe(ocsp.length || caIssuers.length ? hex(peculiarAia(ocsp, caIssuers)) : undefined);
+        // again with equal lists in new arrays (as each worker job gets them): the same bytes
+        const [c2, a2] = [
+          cdp.encode(plan([...crl], [...ocsp], [...caIssuers])),
+          aia.encode(plan([...crl], [...ocsp], [...caIssuers])),
+        ];
+        expect([hex(c2), hex(a2)]).toEqual([hex(c1), hex(a1)]);
+        // OCSP and caIssuers URLs are not interchangeable in the cache key
+        if (ocsp.join() !== caIssuers.join()) expect(hex(aia.encode(plan(crl, caIssuers, ocsp)))).not.toBe(hex(a1));
+      }),
+      { numRuns: Number(process.env.PKIM_FUZZ_RUNS ?? 300), seed: Number(process.env.PKIM_FUZZ_SEED ?? 20261203) },
+    );
   });
 });

@@ -2,7 +2,10 @@
 import { children, content, decodeOid, readWhole } from '../der-reader';
 import { oid, seq } from '../der-writer';
 import { uriGeneralName } from '../general-names';
-import type { CertificateExtension } from './certificate-extension';
+import { cachedValue, type CertificateExtension } from './certificate-extension';
+
+/** the OCSP and caIssuers URLs of a CA repeat for each of its certificates */
+const values = new Map<string, Uint8Array>();
 
 const OCSP = '1.3.6.1.5.5.7.48.1';
 const CA_ISSUERS = '1.3.6.1.5.5.7.48.2';
@@ -19,10 +22,14 @@ export const AUTHORITY_INFO_ACCESS: CertificateExtension<AuthorityInfoAccessValu
   critical: false,
   optional: false,
   encode(plan) {
-    if (!plan.ocspUrls?.length && !plan.caIssuersUrls?.length) return undefined;
-    return seq(
-      ...(plan.ocspUrls ?? []).map((u) => seq(oid(OCSP), uriGeneralName(u))),
-      ...(plan.caIssuersUrls ?? []).map((u) => seq(oid(CA_ISSUERS), uriGeneralName(u))),
+    const ocsp = plan.ocspUrls ?? [];
+    const caIssuers = plan.caIssuersUrls ?? [];
+    if (!ocsp.length && !caIssuers.length) return undefined;
+    return cachedValue(values, JSON.stringify([ocsp, caIssuers]), () =>
+      seq(
+        ...ocsp.map((u) => seq(oid(OCSP), uriGeneralName(u))),
+        ...caIssuers.map((u) => seq(oid(CA_ISSUERS), uriGeneralName(u))),
+      ),
     );
   },
   decode(v) {

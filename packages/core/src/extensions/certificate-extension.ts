@@ -29,3 +29,18 @@ export interface CertificateExtension<T = unknown> {
   /** Reads extnValue back (throws on malformed DER; the parser maps it to certificate.invalid). */
   decode(der: Uint8Array): T;
 }
+
+/**
+ * The extnValue of `key` from `cache`, built once: for values every certificate of a CA repeats (its CRL and AIA
+ * URLs), so the registry reuses the whole encoded Extension instead of encoding it per certificate. `key` must name
+ * the value unambiguously (JSON of its inputs); the cache is bounded.
+ */
+export function cachedValue(cache: Map<string, Uint8Array>, key: string, build: () => Uint8Array): Uint8Array {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = build();
+    if (cache.size >= 256) cache.clear();
+    cache.set(key, v);
+  }
+  return v;
+}

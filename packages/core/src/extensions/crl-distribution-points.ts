@@ -2,7 +2,10 @@
 import { children, content, readWhole } from '../der-reader';
 import { seq, tlv } from '../der-writer';
 import { uriGeneralName } from '../general-names';
-import type { CertificateExtension } from './certificate-extension';
+import { cachedValue, type CertificateExtension } from './certificate-extension';
+
+/** the CRL URLs of a CA (or of one of its partitions) repeat for each of its certificates */
+const values = new Map<string, Uint8Array>();
 
 const latin1 = new TextDecoder('latin1');
 
@@ -11,10 +14,13 @@ export const CRL_DISTRIBUTION_POINTS: CertificateExtension<string[]> = {
   oid: '2.5.29.31',
   critical: false,
   optional: false,
-  encode: (plan) =>
-    plan.crlDistributionPoints?.length
-      ? seq(...plan.crlDistributionPoints.map((u) => seq(tlv(0xa0, tlv(0xa0, uriGeneralName(u))))))
-      : undefined,
+  encode(plan) {
+    const urls = plan.crlDistributionPoints;
+    if (!urls?.length) return undefined;
+    return cachedValue(values, JSON.stringify(urls), () =>
+      seq(...urls.map((u) => seq(tlv(0xa0, tlv(0xa0, uriGeneralName(u)))))),
+    );
+  },
   decode(v) {
     const urls: string[] = [];
     for (const dp of children(v, readWhole(v))) {
