@@ -1,0 +1,117 @@
+// `npm run bench:group-commit`: what the group commit's hold (packages/store/src/group-commit.ts) does to full
+// issuance — CSR → worker job → commit, PKIM_WORKERS worker threads (default 2), BENCH_IN_FLIGHT concurrent
+// requests (default 16) — against the previous policy, where a batch was written at the first look (the turn after
+// its units arrived, as with maxDelayMs 0). One authority per policy in this process, run in turns (BENCH_ROUNDS
+// rounds of BENCH_ROUND_MS each) so a shared, loaded machine affects them alike. Prints certificates/s, process and
+// main-thread CPU µs per certificate, and the mean units per commit (Store.commitStats).
+//  env: BENCH_ENGINE=sqlite|postgres (postgres: a throwaway cluster, fsync on), BENCH_DELAYS (maxDelayMs values,
+//  default "0,2"; 0 = the previous policy), BENCH_ROUNDS (default 8), BENCH_ROUND_MS (default 1500)
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import 'reflect-metadata';
+import { buildCsr, parseDn, toPem } from '@pkim/core';
+import { createAuthority, type Authority } from '@pkim/authority';
+import { startPostgres, type TestPostgres } from '../tests/support/postgres';
+
+const ENGINE = process.env.BENCH_ENGINE ?? 'sqlite';
+const DELAYS = (process.env.BENCH_DELAYS ?? '0,2').split(',').map(Number);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1500);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
+const WORKERS = Number(process.env.PKIM_WORKERS ?? 2);
+const admin = { id: 'bench', role: 'admin' as const };
+
+const csrs: string[] = [];
+for (let i = 0; i < 128; i++) {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
+  const name = `host${i}.example.com`;
+  const der = await buildCsr(
+    { subject: parseDn(`CN=${name}`), sans: { dns: [name] }, publicKey: spki, keyType: 'ec-p256' },
+    (d) => new Uint8Array(sign('sha256', d, privateKey)),
+  );
+  csrs.push(toPem(der, 'CERTIFICATE REQUEST'));
+}
+
+/** CPU time of the main thread in µs (Linux /proc/self/task/<pid>/stat, clock ticks of 1/100 s) */
+function mainThreadCpuUs(): number {
+  const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'pkim-group-commit-bench-'));
+const cluster: TestPostgres | undefined = ENGINE === 'postgres' ? await startPostgres() : undefined;
+const runs: { delay: number; authority: Authority; caId: string }[] = [];
+for (const delay of DELAYS) {
+  const authority = await createAuthority({
+    dataDir: join(dir, `d${delay}`),
+    databaseUrl: cluster ? await cluster.createDatabase() : undefined,
+    logger: pino({ level: 'silent' }),
+    workers: WORKERS,
+    groupCommit: { maxBatch: 32, maxDelayMs: delay },
+  });
+  const root = await authority.cas.create({ name: 'root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
+  runs.push({ delay, authority, caId: root.ca.id });
+}
+
+interface Sum {
+  certs: number;
+  ms: number;
+  cpu: number;
+  main: number;
+  batches: number;
+  units: number;
+}
+const sums = new Map<number, Sum>(DELAYS.map((d) => [d, { certs: 0, ms: 0, cpu: 0, main: 0, batches: 0, units: 0 }]));
+const load0 = loadavg()[0]!;
+for (let round = 0; round <= ROUNDS; round++) {
+  for (const { delay, authority, caId } of runs) {
+    const c0 = authority.describe().commits;
+    const [cpu0, main0, t0] = [process.cpuUsage(), mainThreadCpuUs(), performance.now()];
+    let n = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (performance.now() < t0 + ROUND_MS) {
+          const csrPem = csrs[n++ % csrs.length]!;
+          await authority.issuance.issueFromCsr({ caId, csrPem, profile: 'tls-server' }, admin);
+        }
+      }),
+    );
+    if (round === 0) continue; // warm-up
+    const cpu = process.cpuUsage(cpu0);
+    const c1 = authority.describe().commits;
+    const s = sums.get(delay)!;
+    s.certs += n;
+    s.ms += performance.now() - t0;
+    s.cpu += cpu.user + cpu.system;
+    s.main += mainThreadCpuUs() - main0;
+    s.batches += c1.batches - c0.batches;
+    s.units += c1.units - c0.units;
+  }
+}
+const load1 = loadavg()[0]!;
+
+console.log(
+  `\nGroup commit hold, full issuance (CSR, ECDSA P-256), ${ENGINE}, PKIM_WORKERS=${WORKERS}, ` +
+    `${IN_FLIGHT} in flight, ${ROUNDS} rounds of ${ROUND_MS} ms per policy in turns; ` +
+    `load ${load0.toFixed(1)} → ${load1.toFixed(1)}\n`,
+);
+console.log('| policy | certificates/s | process CPU µs/cert | main-thread CPU µs/cert | units per commit |');
+console.log('|---|---:|---:|---:|---:|');
+const fmt = (v: number) => Math.round(v).toLocaleString('en-US');
+for (const [delay, s] of sums) {
+  const policy = delay === 0 ? 'written at the first look (previous policy)' : `held ≤ ${delay} ms, ≤ 32 units`;
+  console.log(
+    `| ${policy} | ${fmt((s.certs / s.ms) * 1000)} | ${fmt(s.cpu / s.certs)} | ${fmt(s.main / s.certs)} | ` +
+      `${(s.units / Math.max(1, s.batches)).toFixed(1)} |`,
+  );
+}
+for (const { authority } of runs) {
+  if (!(await authority.audit.verify()).ok) throw new Error('audit chain broken after the bench');
+  await authority.close();
+}
+await cluster?.stop();
+rmSync(dir, { recursive: true, force: true });
