@@ -117,7 +117,10 @@ try {
       { caId: root.ca.id, csrPem: csr, profile: 'tls-server', validityMs: 30 * 86_400_000 },
       actor,
     );
-    lastDto = { ...toIssuedCertificateDto(issued), certificate: issued.certificatePem, chain: issued.chainPem };
+    const dto: Record<string, unknown> = toIssuedCertificateDto(issued);
+    dto.certificate = issued.certificatePem;
+    dto.chain = issued.chainPem;
+    lastDto = dto;
     JSON.stringify(lastDto);
   };
   const viaInject = async () => {

@@ -140,7 +140,11 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
       actorOf(request),
     );
     reply.code(201);
-    // `certificate` / `chain`: the PEM names of the first REST version, kept for scripts written against it
-    return { ...toIssuedCertificateDto(issued), certificate: issued.certificatePem, chain: issued.chainPem };
+    // `certificate` / `chain`: the PEM names of the first REST version, kept for scripts written against it (added
+    // to the DTO, not spread into a copy: toIssuedCertificateDto)
+    const dto = toIssuedCertificateDto(issued) as z.infer<typeof signOutputSchema>;
+    dto.certificate = issued.certificatePem;
+    dto.chain = issued.chainPem;
+    return dto;
   });
 };
