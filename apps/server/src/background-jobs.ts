@@ -110,7 +110,7 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
   const refreshCrls = async () => {
     const r = await authority.maintenance.refreshCrls({ refreshBeforeMs: refreshBefore, shouldStop: () => stopped });
     for (const x of r.refreshed)
-      log.info({ caId: x.caId, crlNumber: x.crlNumber }, 'CRL pre-generated before nextUpdate');
+      log.info({ caId: x.caId, crlNumber: x.crlNumber, partition: x.partition }, 'CRL pre-generated before nextUpdate');
     for (const x of r.failed) log.warn({ caId: x.caId, err: x.message }, 'CRL refresh failed');
   };
   /** pre-signed OCSP responses: signed again before their nextUpdate, signed for new certificates (docs/ocsp.md) */

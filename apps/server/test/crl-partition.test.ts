@@ -80,6 +80,32 @@ describe('CRL partitions by notAfter window', () => {
     expect(leaves[2]!.dp).not.toBe(leaves[3]!.dp);
   });
 
+  it('crl-refresh builds every partition CRL ahead of any request (verified by openssl crl with the CA)', async () => {
+    const window = (pem: string) => {
+      const notAfter = Date.parse(/Not After : (.+)/.exec(opensslText(pem))![1]!);
+      return `${Math.floor(notAfter / DAY) * 86_400}-${(Math.floor(notAfter / DAY) + 1) * 86_400}`;
+    };
+    const run = await authority.maintenance.refreshCrls({ refreshBeforeMs: 3_600_000 });
+    expect(run.failed).toEqual([]);
+    const built = new Map(
+      run.refreshed.map((r) => [`${r.partition!.start / 1000}-${r.partition!.end / 1000}`, r.crlNumber]),
+    );
+    // the windows of every certificate not yet expired (the first two name the complete CRL: built anyway, small)
+    expect(new Set(built.keys())).toEqual(new Set(leaves.map((l) => window(l.pem))));
+    for (const leaf of leaves.slice(2)) {
+      // a relying party's first request gets the CRL the job signed: same CRL number, no build on the way
+      const served = await get(leaf.dp);
+      expect(served.status).toBe(200);
+      const check = crlVerifyAll(served.der, rootPem);
+      expect(check.ok, check.text).toBe(true);
+      expect(check.text).toContain(`URI:${leaf.dp}`);
+      const crlNumber = Number(/X509v3 CRL Number:\s*\n\s*(\d+)/.exec(check.text)?.[1]);
+      expect(crlNumber).toBe(built.get(window(leaf.pem)));
+    }
+    // the next run has nothing to build
+    expect((await authority.maintenance.refreshCrls({ refreshBeforeMs: 3_600_000 })).refreshed).toEqual([]);
+  });
+
   it('serves partitions with a critical issuingDistributionPoint; a revoked certificate is in its own', async () => {
     const [full0, , revoked, other] = leaves as [(typeof leaves)[0], unknown, (typeof leaves)[0], (typeof leaves)[0]];
     await authority.certificates.revoke(revoked.id, 'keyCompromise', ACTORS.admin);

@@ -19,7 +19,7 @@ import { SYSTEM_ACTOR, type Actor, type CrlService } from './types';
 import { auditEvent } from './audit-service';
 import { recordFailure, type CaContextLoader, type CrlPartitionSettings } from './ca-context';
 import { authorize } from './permissions';
-import { partitionUrls, urlsOfCa, type CrlPartition } from './url-plan';
+import { partitionOf, partitionUrls, urlsOfCa, type CrlPartition } from './url-plan';
 
 /**
  * PKIM_CRL_PARTITION_ABOVE (certificates; 0 = never; default 100,000) and PKIM_CRL_PARTITION_DAYS (width of a
@@ -58,7 +58,12 @@ export interface CrlServiceDeps {
    */
   backgroundEntries?: number;
   publicBaseUrl?: string;
+  /** CRL partitioning (PKIM_CRL_PARTITION_ABOVE, PKIM_CRL_PARTITION_DAYS): the windows `refreshPartitions` builds */
+  crlPartition?: CrlPartitionSettings;
 }
+
+/** partition windows of one CA the refresh job builds per run at most (1-day windows of 1-year certificates: 366) */
+const MAX_REFRESHED_PARTITIONS = 400;
 
 interface CachedCrl {
   der: Uint8Array;
@@ -209,6 +214,32 @@ export function createCrlService(
     nextUpdate: c.nextUpdate,
   });
 
+  async function current(caId: string, partition?: CrlPartition) {
+    const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
+    const id = ca?.id ?? caId;
+    const now = clock.now();
+    const key = keyOf(id, partition);
+    const entry = cache.get(key);
+    // refresh when a quarter of the validity is left
+    const fresh = (c: CachedCrl) => now < c.nextUpdate - (c.nextUpdate - c.thisUpdate) / 4;
+    if (entry && fresh(entry)) {
+      if (now - entry.checkedAt < recheckMs) return strip(entry);
+      if ((await revocationStamp(id)) === entry.stamp) {
+        entry.checkedAt = now;
+        return strip(entry);
+      }
+    }
+    if (entry && now < entry.nextUpdate && entry.count >= backgroundEntries) {
+      // out of date but still valid, and large: re-sign in the background, serve this one meanwhile
+      entry.checkedAt = now;
+      generateOnce(id, SYSTEM_ACTOR, partition).catch((e: unknown) =>
+        deps.logger.error({ caId: id, err: e }, 'background CRL re-signing failed'),
+      );
+      return strip(entry);
+    }
+    return strip(await generateOnce(id, SYSTEM_ACTOR, partition));
+  }
+
   return {
     revocationStamp,
     /** a revocation in this process: the next `current` rebuilds instead of waiting for the recheck window */
@@ -225,30 +256,35 @@ export function createCrlService(
       authorize(actor, 'ca:write'); // issuing a CRL on demand is a CA operation (the jobs act as the system)
       return strip(await generateCached(caId, actor));
     },
-    async current(caId, partition) {
-      const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
-      const id = ca?.id ?? caId;
+    current,
+
+    async refreshPartitions(caId, opts) {
+      const settings = deps.crlPartition;
+      if (!settings || settings.aboveCertificates <= 0) return [];
+      const ctx = await contexts.load(caId);
       const now = clock.now();
-      const key = keyOf(id, partition);
-      const entry = cache.get(key);
-      // refresh when a quarter of the validity is left
-      const fresh = (c: CachedCrl) => now < c.nextUpdate - (c.nextUpdate - c.thisUpdate) / 4;
-      if (entry && fresh(entry)) {
-        if (now - entry.checkedAt < recheckMs) return strip(entry);
-        if ((await revocationStamp(id)) === entry.stamp) {
-          entry.checkedAt = now;
-          return strip(entry);
-        }
+      const urls = urlsOfCa(ctx.ca, deps.publicBaseUrl).crlDistributionPoints ?? [];
+      if (!partitionUrls(ctx.ca.id, urls, partitionOf(now, settings.windowDays)).length) return [];
+      const counts = await store.certificates.countByStatus(ctx.ca.id);
+      if (Object.values(counts).reduce((a, b) => a + b, 0) < settings.aboveCertificates) return [];
+      // the windows holding the notAfter of a certificate not yet expired, each found by one index step
+      const built: (CrlPartition & { crlNumber: number })[] = [];
+      let from = now;
+      for (let n = 0; n < MAX_REFRESHED_PARTITIONS && !opts.shouldStop?.(); n++) {
+        const next = await store.certificates.firstNotAfter(ctx.ca.id, from);
+        if (next === undefined) break;
+        const partition = partitionOf(next, settings.windowDays);
+        from = partition.end;
+        // ahead of need: not built by this process yet, or as close to its nextUpdate as a request would rebuild it
+        // at (a quarter of its validity left) or the job's margin; a revocation's rebuild stays with the next request,
+        // as for the complete CRL (the revocation stamp is the CA's: one revocation would re-sign every window)
+        const cached = cache.get(keyOf(ctx.ca.id, partition));
+        const margin = cached && Math.max(opts.refreshBeforeMs, (cached.nextUpdate - cached.thisUpdate) / 4);
+        if (cached && margin !== undefined && now < cached.nextUpdate - margin) continue;
+        const crl = await generateOnce(ctx.ca.id, SYSTEM_ACTOR, partition);
+        built.push({ ...partition, crlNumber: crl.crlNumber });
       }
-      if (entry && now < entry.nextUpdate && entry.count >= backgroundEntries) {
-        // out of date but still valid, and large: re-sign in the background, serve this one meanwhile
-        entry.checkedAt = now;
-        generateOnce(id, SYSTEM_ACTOR, partition).catch((e: unknown) =>
-          deps.logger.error({ caId: id, err: e }, 'background CRL re-signing failed'),
-        );
-        return strip(entry);
-      }
-      return strip(await generateOnce(id, SYSTEM_ACTOR, partition));
+      return built;
     },
   };
 }

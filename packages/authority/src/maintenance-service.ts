@@ -20,7 +20,7 @@ export function createMaintenanceService(deps: {
     markExpired: () => store.certificates.markExpired(clock.now()),
 
     async refreshCrls(opts) {
-      const refreshed: { caId: string; crlNumber: number }[] = [];
+      const refreshed: Awaited<ReturnType<MaintenanceService['refreshCrls']>>['refreshed'] = [];
       const failed: { caId: string; message: string }[] = [];
       for (const ca of await store.cas.list()) {
         if (opts.shouldStop?.()) break;
@@ -31,6 +31,8 @@ export function createMaintenanceService(deps: {
             const fresh = await crl.generate(ca.id, SYSTEM_ACTOR);
             refreshed.push({ caId: ca.id, crlNumber: fresh.crlNumber });
           }
+          for (const { crlNumber, ...partition } of await crl.refreshPartitions(ca.id, opts))
+            refreshed.push({ caId: ca.id, crlNumber, partition });
         } catch (e) {
           failed.push({ caId: ca.id, message: (e as Error).message });
         }

@@ -274,6 +274,15 @@ export interface CrlService {
     caId: string,
     partition?: { start: number; end: number },
   ): Promise<{ der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number }>;
+  /**
+   * the refresh job's part for partitions (docs/crl.md): when the CA gives new certificates partitions, builds the
+   * partition CRL of every window holding a certificate not yet expired that this process has not built, or whose
+   * nextUpdate is less than `refreshBeforeMs` (or a quarter of its validity) away; returns those built
+   */
+  refreshPartitions(
+    caId: string,
+    opts: { refreshBeforeMs: number; shouldStop?: () => boolean },
+  ): Promise<{ start: number; end: number; crlNumber: number }[]>;
 }
 
 export interface OcspService {
@@ -436,9 +445,13 @@ export interface InsightsService {
 export interface MaintenanceService {
   /** marks active certificates past notAfter as expired; returns how many */
   markExpired(): Promise<number>;
-  /** regenerates the CRL of every active CA whose current CRL's nextUpdate is less than `refreshBeforeMs` away */
+  /**
+   * regenerates the CRL of every active CA whose current CRL's nextUpdate is less than `refreshBeforeMs` away, and
+   * builds its partition CRLs ahead of need (CrlService.refreshPartitions)
+   */
   refreshCrls(opts: { refreshBeforeMs: number; shouldStop?: () => boolean }): Promise<{
-    refreshed: { caId: string; crlNumber: number }[];
+    /** CRLs signed by the run: complete ones, and partition CRLs (`partition`: their notAfter window, Unix ms) */
+    refreshed: { caId: string; crlNumber: number; partition?: { start: number; end: number } }[];
     failed: { caId: string; message: string }[];
   }>;
   /** pre-signed OCSP responses: signs again those due, signs the missing ones (OcspService.refresh) */

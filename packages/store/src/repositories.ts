@@ -243,6 +243,20 @@ export function revokedExpiringQuery(
     .limit(page.limit);
 }
 
+/**
+ * The query of `firstNotAfter` for one status (exported for the query-plan test): the (status, not_after) index from
+ * `from` in order, the first row of the CA.
+ */
+export function firstNotAfterQuery(db: QueryDb, t: Tables, caId: string, status: CertificateStatus, from: number) {
+  const C = t.certificates;
+  return db
+    .select({ notAfter: C.notAfter })
+    .from(C)
+    .where(and(eq(C.status, status), gte(C.notAfter, from), eq(C.caId, caId)))
+    .orderBy(asc(C.notAfter))
+    .limit(1);
+}
+
 /** The query of `countByStatus` (exported for the query-plan test): reads the counters only. */
 export function countByStatusQuery(db: QueryDb, t: Tables, caId?: string) {
   const CC = t.certificateCounts;
@@ -465,6 +479,13 @@ export function createRepositories(
         )
         .orderBy(asc(C.serialHex));
       return page?.limit !== undefined ? await q.limit(page.limit) : await q;
+    },
+    async firstNotAfter(caId, from) {
+      const first = await Promise.all(
+        (['active', 'revoked'] as const).map((status) => firstNotAfterQuery(db, t, caId, status, from)),
+      );
+      const found = first.flat().map((r) => Number(r.notAfter));
+      return found.length ? Math.min(...found) : undefined;
     },
     async listRevokedExpiring(caId, window, page) {
       return revokedExpiringQuery(db, t, caId, window, page);

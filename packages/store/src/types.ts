@@ -489,6 +489,12 @@ export interface CertificateRepository {
     window: { from: number; to: number },
     page: { after: { notAfter: number; serialHex: string } | null; limit: number },
   ): Promise<Pick<CertificateRow, 'serialHex' | 'revokedAt' | 'revocationReason' | 'notAfter'>[]>;
+  /**
+   * The smallest notAfter >= `from` among the CA's active and revoked certificates (undefined when none): the CRL
+   * refresh job steps through a CA's partition windows with it (docs/crl.md). Two probes of the (status, not_after)
+   * index in order, each stopping at the CA's first certificate.
+   */
+  firstNotAfter(caId: string, from: number): Promise<number | undefined>;
   /** served by the counters table: O(CAs × profiles), never reads the certificates */
   countByStatus(caId?: string): Promise<Record<CertificateStatus, number>>;
   /** count of active certificates expiring before t, grouped by nothing */

@@ -18,6 +18,7 @@ import {
   findAllBySerialQuery,
   findRenewalsQuery,
   revokedExpiringQuery,
+  firstNotAfterQuery,
   searchCondition,
 } from '../src/repositories';
 import { ocspLookupSql, ocspSubordinateCaSql } from '../src/ocsp-repository';
@@ -231,6 +232,12 @@ describe('SQLite store', () => {
           // (a sort only among rows of one notAfter — "LAST TERM OF ORDER BY" — is fine; never a sort of the window)
           expect(part).not.toMatch(/SCAN|TEMP B-TREE FOR ORDER BY/);
         }
+        // the refresh job's step to the next partition window: the same index from `from`, in order (no sort)
+        const next = plan(firstNotAfterQuery(db, sqliteSchema, cas[0]!.id, 'revoked', T0));
+        expect(next).toMatch(
+          /SEARCH certificates USING INDEX certificates_status_not_after_idx \(status=\? AND not_after>\?\)/,
+        );
+        expect(next).not.toMatch(/SCAN|TEMP B-TREE/);
         // a search is an index range over the search terms, not a scan of certificates or their SAN JSON
         const search = plan(
           db

@@ -555,6 +555,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
           at('05', T0 - 1),
           at('06', T0 + 10 * H),
           at('07', T0 + 3 * H, { status: 'active', revokedAt: null }),
+          at('09', T0 + H / 2, { status: 'expired', revokedAt: null }),
           makeCert(other.id, { serialHex: '08', notAfter: T0 + H, status: 'revoked', revokedAt: T0 }),
         ],
       });
@@ -572,6 +573,12 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ['04', '02'],
         ['03', '01'],
       ]);
+      // the next notAfter of the CA's active or revoked certificates (the CRL refresh job's step through windows)
+      expect(await store.certificates.firstNotAfter(ca.id, T0)).toBe(T0 + H); // not the expired one, not the other CA's
+      expect(await store.certificates.firstNotAfter(ca.id, T0 + 2 * H + 1)).toBe(T0 + 3 * H); // the active one
+      expect(await store.certificates.firstNotAfter(ca.id, T0 + 3 * H + 1)).toBe(T0 + 5 * H);
+      expect(await store.certificates.firstNotAfter(ca.id, T0 + 10 * H + 1)).toBeUndefined();
+      expect(await store.certificates.firstNotAfter(other.id, T0 - H)).toBe(T0 + H);
     });
 
     it('finds, counts and expires the active certificates that expire before a time', async () => {
