@@ -51,7 +51,7 @@ import {
   appendViaCommit,
 } from './unit-of-work';
 import { toWriteError } from './store-errors';
-import { createGroupCommit } from './group-commit';
+import { createGroupCommit, SQLITE_GROUP_COMMIT } from './group-commit';
 import { lateMigrations, pendingMigrations } from './migrations-journal';
 
 export const SQLITE_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/sqlite', import.meta.url));
@@ -399,7 +399,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
         it.reject(toWriteError(e));
       }
     }
-  }, options.groupCommit);
+  }, options.groupCommit ?? SQLITE_GROUP_COMMIT);
   const commit = (unit: UnitOfWork): Promise<CommitResult> =>
     new Promise<CommitResult>((resolve, reject) => group.add({ unit, resolve, reject }));
 

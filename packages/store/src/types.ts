@@ -855,7 +855,10 @@ export interface OpenStoreOptions {
   url: string;
   /** test hook: throw inside the transaction after all writes (to test rollback) */
   faultInjection?: { failCommit?: boolean };
-  /** when the group commit writes a batch (default DEFAULT_GROUP_COMMIT: 32 units, 2 ms); tests change it */
+  /**
+   * when the group commit writes a batch (default: SQLite at the first look, SQLITE_GROUP_COMMIT; PostgreSQL held
+   * ≤ 2 ms / 32 units, DEFAULT_GROUP_COMMIT); tests and benches change it
+   */
   groupCommit?: GroupCommitPolicy;
   /**
    * PostgreSQL: connections in this instance's pool (default 4). The app sizes it to its worker threads
