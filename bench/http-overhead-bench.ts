@@ -6,6 +6,9 @@
  *   HTTP   — the same request over a socket from autocannon in another process (16 keep-alive connections);
  *   no-op  — `POST /bench/noop` over a socket: the global hooks, body parser and a response of the same size, no
  *            authentication, no issuance (the HTTP layer alone);
+ *   Fastify — a bare Fastify app (no hooks, no logger, its own JSON parser) answering the same body with an answer
+ *            of the same size: the floor of a Fastify route on this machine;
+ *   node:http — the same on node:http alone (read the body, JSON.parse, JSON.stringify the answer): Node's floor;
  * and prints CPU µs per request of each. CPU per request moves much less than rates on a loaded machine.
  * With BENCH_WORKERS=2 the crypto runs in a worker pool (as `pkim serve` with PKIM_WORKERS=2) and each cell is the
  * main thread's CPU (/proc/self/task/<pid>/stat, Linux), the thread the HTTP layer runs on.
@@ -21,6 +24,8 @@ import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { createServer as createHttpServer } from 'node:http';
+import Fastify from 'fastify';
 import { createAuthority, SYSTEM_ACTOR } from '@pkim/authority';
 import { toIssuedCertificateDto } from '@pkim/contract';
 import { buildServer } from '@pkim/server';
@@ -132,6 +137,28 @@ try {
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/api/v1/cas/${root.ca.id}/sign`;
   const urlNoop = url.replace(/\/api\/v1\/.*/, '/bench/noop');
+  // the floors: a bare Fastify app and node:http alone, same body in, an answer of the same size out
+  const answer = JSON.stringify(sample.dto);
+  const bare = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  bare.post('/bench/noop', async (_request, reply) => reply.code(201).send(sample.dto));
+  await bare.listen({ host: '127.0.0.1', port: 0 });
+  const urlFastify = `http://127.0.0.1:${(bare.server.address() as AddressInfo).port}/bench/noop`;
+  const plain = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const out = JSON.stringify(sample.dto);
+      res.writeHead(201, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(out),
+      });
+      res.end(out);
+    });
+  });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  const urlNode = `http://127.0.0.1:${(plain.address() as AddressInfo).port}/bench/noop`;
+  if (answer.length < 1000) throw new Error('the sample answer is missing');
   /** CPU of this process (the server) per request while another process sends `n` requests */
   const cpuPerHttp = async (n: number, target = url, status = 2, h: Record<string, string> = headers, b = body) => {
     const start = cpuNow();
@@ -171,15 +198,23 @@ try {
   }
   const rows: string[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 ? ['noop', 'http', 'inject', 'direct'] : ['direct', 'inject', 'http', 'noop'];
+    const order =
+      round % 2
+        ? ['node', 'fastify', 'noop', 'http', 'inject', 'direct']
+        : ['direct', 'inject', 'http', 'noop', 'fastify', 'node'];
     const r: Record<string, number> = {};
     for (const k of order) {
       if (k === 'http') r[k] = await cpuPerHttp(N);
       else if (k === 'noop') r[k] = await cpuPerHttp(N, urlNoop);
+      else if (k === 'fastify') r[k] = await cpuPerHttp(N, urlFastify);
+      else if (k === 'node') r[k] = await cpuPerHttp(N, urlNode);
       else r[k] = await cpuPer(N, k === 'direct' ? direct : viaInject);
     }
     const f = (k: string) => `${Math.round(r[k]!)} (+${Math.round(r[k]! - r.direct!)})`;
-    rows.push(`| ${round + 1} | ${Math.round(r.direct!)} | ${f('inject')} | ${f('http')} | ${Math.round(r.noop!)} |`);
+    rows.push(
+      `| ${round + 1} | ${Math.round(r.direct!)} | ${f('inject')} | ${f('http')} | ${Math.round(r.noop!)} | ` +
+        `${Math.round(r.fastify!)} | ${Math.round(r.node!)} |`,
+    );
   }
   const threads = WORKERS && WORKERS >= 2 ? `${WORKERS} worker threads (main thread CPU)` : 'no worker threads';
   console.log(
@@ -187,11 +222,14 @@ try {
       `rate limit ${rateLimit === false ? 'off' : 'on'}, load ${loadavg()[0]!.toFixed(1)}\n`,
   );
   console.log(
-    '| round | direct: µs CPU/req | app.inject (+ HTTP layer) | HTTP over a socket (+ HTTP layer) | no-op route |',
+    '| round | direct: µs CPU/req | app.inject (+ HTTP layer) | HTTP over a socket (+ HTTP layer) | no-op route ' +
+      '| bare Fastify | node:http |',
   );
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   console.log(rows.join('\n'));
   await app.close();
+  await bare.close();
+  await new Promise((resolve) => plain.close(resolve));
   await authority.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
