@@ -1,13 +1,10 @@
 // The output contract (docs/api-contract.md): the same operations through the CLI (`--json`), REST and tRPC give
 // the same objects — same field names, RFC 3339 times, lowercase hex serials, lists as { items, nextCursor }, one
-// object with its PEM beside it, errors as { error: { code, message } }.
+// object with its PEM beside it, errors as { error: { code, message } }. The walk of every read is in
+// api-contract-reads-1/-2.test.ts (one half of the GET twins each), the kit in api-contract-support.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import { buildServer } from '@pkim/server';
 import {
   caSchema,
   caViewSchema,
@@ -15,141 +12,21 @@ import {
   certificateSchema,
   issuedCertificateSchema,
   requestSchema,
-  REST_TWINS,
-  restCallFor,
-  restPathParams,
-  type RestTwinName,
 } from '@pkim/contract';
-import {
-  ACTORS,
-  type AuthorityFixture,
-  createIssuingCa,
-  createRootCa,
-  listen,
-  openAuthorityFixture,
-} from './server-test-support';
-import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
-import { runPkimAsync, type CliResult } from '../../../tests/support/cli-runner';
+import { ACTORS } from './server-test-support';
+import { contractKit } from './api-contract-support';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { acmeTestClient, register } from '../../../tests/support/acme-kit';
-import { contractViolations, isPage, RFC3339 } from '../../../tests/support/output-contract';
+import { RFC3339 } from '../../../tests/support/output-contract';
 
 const keysOf = (o: object) => Object.keys(o).sort();
 const shapeKeys = (s: { shape: object }) => Object.keys(s.shape).sort();
 
-/** inputs of the reads that need one (the rest are called without input) */
-const READ_INPUTS: Partial<Record<RestTwinName, Record<string, unknown>>> = {
-  'insights.search': { q: 'contract' },
-  'ssh.hostAccounts': { host: 'web1.contract.example' },
-  'ssh.hostBundle': { host: 'web1.contract.example' },
-};
-
-/** the CLI command of a list procedure: its `--json` must be the REST answer */
-const CLI_LISTS: Partial<Record<RestTwinName, string[]>> = {
-  'ca.list': ['ca', 'list'],
-  'certificate.list': ['cert', 'list'],
-  'request.list': ['request', 'list'],
-  'audit.list': ['audit', 'list', '--limit', '100'],
-  'token.list': ['token', 'list'],
-  'user.list': ['user', 'list'],
-  'spiffe.list': ['spiffe', 'list'],
-  'spiffe.denied': ['spiffe', 'denied'],
-  'acme.directories': ['acme', 'list'],
-  'acme.accounts': ['acme', 'accounts'],
-  'acme.eabKeys': ['acme', 'eab', 'list'],
-  'notification.listRules': ['notify', 'rule', 'list'],
-  'notification.listDeliveries': ['notify', 'deliveries'],
-  'vault.mounts.list': ['vault', 'mounts'],
-  'insights.profiles': ['profile', 'list'],
-  'ssh.listCas': ['ssh', 'ca', 'list'],
-  'ssh.listCertificates': ['ssh', 'list'],
-  'ssh.fleetTokens': ['ssh', 'fleet-token', 'list'],
-  'ssh.listEnvironments': ['ssh', 'env', 'list'],
-  'ssh.listHosts': ['ssh', 'host', 'list'],
-  'ssh.listUsers': ['ssh', 'user', 'list'],
-  'ssh.listPrincipals': ['ssh', 'principal', 'list'],
-  'ssh.listBlocks': ['ssh', 'blocks'],
-};
-/** fields that change by being read (the token the test authenticates with) */
-const VOLATILE = new Set(['lastUsedAt']);
-const stable = (v: unknown): unknown =>
-  Array.isArray(v)
-    ? v.map(stable)
-    : v && typeof v === 'object'
-      ? Object.fromEntries(Object.entries(v).flatMap(([k, x]) => (VOLATILE.has(k) ? [] : [[k, stable(x)]])))
-      : v;
-
 // every test spawns the CLI several times: generous time on a loaded 2-core machine
 describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_000 }, () => {
-  let fx: AuthorityFixture;
-  let app: FastifyInstance;
-  let base: string;
-  let token: string;
-  let rootPem: string;
-  const work = tempDir('pkim-contract-');
-
-  const cli = (...args: string[]): Promise<CliResult> => runPkimAsync(args, { dataDir: fx.dataDir });
-  const cliJson = async (...args: string[]) => {
-    const r = await cli(...args, '--json');
-    expect(r.code, r.stderr).toBe(0);
-    return r.json<Record<string, unknown>>();
-  };
-  const rest = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${base}/api/v1${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        // the JSON object of a download twin (request.certificate, bulk.jobFile) rather than the file
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-  };
-  const trpc = async (proc: string, input?: unknown, mutation = false) => {
-    const url = mutation
-      ? `${base}/trpc/${proc}`
-      : `${base}/trpc/${proc}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`;
-    const r = await fetch(url, {
-      method: mutation ? 'POST' : 'GET',
-      headers: { authorization: `Bearer ${token}`, ...(mutation ? { 'content-type': 'application/json' } : {}) },
-      body: mutation ? JSON.stringify(input ?? {}) : undefined,
-    });
-    const body = (await r.json()) as { result?: { data: Record<string, unknown> }; error?: { data: unknown } };
-    return { status: r.status, data: body.result?.data, error: body.error };
-  };
-  const sshPublicKey = () => {
-    const f = join(work.dir, `ssh-${Date.now()}`);
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', f]);
-    return readFileSync(`${f}.pub`, 'utf8').trim();
-  };
-  const csrFile = (cn: string) => {
-    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: `/CN=${cn}`, sans: [`DNS:${cn}`] });
-    const f = join(work.dir, `${cn}.csr`);
-    writeFileSync(f, csrPem);
-    return { csrPem, file: f };
-  };
-
-  beforeAll(async () => {
-    fx = await openAuthorityFixture();
-    const a = fx.authority;
-    const root = await createRootCa(a, 'contract-root');
-    rootPem = root.pem;
-    await createIssuingCa(a, root, 'contract-issuing');
-    token = (await a.auth.createToken({ name: 'contract', role: 'admin' }, ACTORS.admin)).token;
-    await a.auth.createUser(
-      { username: 'contract-login', password: 'contract-password-1', role: 'auditor' },
-      ACTORS.admin,
-    );
-    app = await buildServer(a, { logger: false, backgroundJobs: false, rateLimit: false, console: false });
-    base = await listen(app);
-  });
-  afterAll(async () => {
-    await app?.close();
-    await fx?.close();
-    work.cleanup();
-  });
+  const kit = contractKit();
+  const { cli, cliJson, rest, trpc, csrFile } = kit;
+  beforeAll(() => kit.open());
+  afterAll(() => kit.close());
 
   it('ca list: { items, nextCursor } with the same CA objects everywhere', async () => {
     const viaCli = await cliJson('ca', 'list');
@@ -211,7 +88,7 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
       const v = opensslVerify({
         leafPem: issued.certificatePem as string,
         chainPems: [issued.chainPem as string],
-        rootPem,
+        rootPem: kit.rootPem,
         purpose: 'sslserver',
       });
       expect(v.ok, v.output).toBe(true);
@@ -264,139 +141,6 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
     expect((await trpc('request.get', { id })).data).toEqual(shown);
   });
 
-  it('every read (REST, tRPC, CLI --json): lists paged, times RFC 3339, lifetimes durations', async () => {
-    // something in each list: a certificate, a request, a user (events and the token exist already)
-    await fx.authority.auth.createUser(
-      { username: 'contract-user', password: 'contract-password-1', role: 'auditor' },
-      ACTORS.admin,
-    );
-    // and in the others (through the API, as a client would)
-    const seed: [string, Record<string, unknown>][] = [
-      [
-        'certificate.issue',
-        { ca: 'contract-issuing', csr: csrFile('walk.contract.example').csrPem, profile: 'tls-server' },
-      ],
-      ['request.submit', { ca: 'contract-issuing', csr: csrFile('walk-req.contract.example').csrPem }],
-      ['ssh.createCa', { name: 'contract-user-ca', type: 'user', maxTtl: '16h', defaultTtl: '8h' }],
-      ['ssh.createCa', { name: 'contract-host-ca', type: 'host' }],
-      ['ssh.addHost', { name: 'web1.contract.example' }],
-      ['ssh.addUser', { name: 'alice' }],
-      ['ssh.addPrincipal', { name: 'ops' }],
-      ['ssh.grant', { user: 'alice', principal: 'ops' }],
-      ['ssh.mapAccount', { host: 'web1.contract.example', account: 'deploy', principal: 'ops' }],
-      ['ssh.block', { user: 'alice', host: 'web1.contract.example', reason: 'contract test' }],
-      ['ssh.createFleetToken', { name: 'contract-fleet', operations: ['sign-host'], expiresIn: '30d' }],
-      ['ssh.issue', { ca: 'contract-user-ca', publicKey: sshPublicKey(), principals: ['ops'], ttl: '1h' }],
-      ['spiffe.init', { trustDomain: 'contract.example' }],
-      ['spiffe.deny', { spiffeId: 'spiffe://contract.example/gateway/gw-1', reason: 'contract test' }],
-      ['acme.enable', { ca: 'contract-issuing', lifetime: '30d' }],
-      ['acme.createEabKey', { ca: 'contract-issuing' }],
-      [
-        'notification.createRule',
-        { name: 'contract-rule', trigger: 'expiry', channel: 'webhook', target: 'https://hooks.contract.example/x' },
-      ],
-      ['vault.mounts.bind', { path: 'contract-pki', ca: 'contract-issuing', maxLeaseTtl: '8760h' }],
-      ['vault.roles.create', { mount: 'contract-pki', name: 'web', policy: { allow_any_name: true, ttl: '24h' } }],
-    ];
-    for (const [proc, input] of seed) {
-      const r = await trpc(proc, input, true);
-      expect(r.status, `${proc}: ${JSON.stringify(r.error)}`).toBe(200);
-    }
-    // an ACME account and an order, made by an ACME client
-    const caId = ((await rest('GET', '/cas/contract-issuing')).body as { id: string }).id;
-    const acme = await acmeTestClient(`${base}/acme/${caId}/directory`);
-    expect((await register(acme)).status).toBe(201);
-    const order = await acme.post(acme.directory.newOrder!, { identifiers: [{ type: 'dns', value: 'acme.contract' }] });
-    expect(order.status, order.text).toBe(201);
-    // reads of one object (path parameters): a certificate, an approved request, a Vault role's certificate, a job
-    const issued = await trpc(
-      'certificate.issue',
-      { ca: 'contract-issuing', csr: csrFile('walk-one.contract.example').csrPem, profile: 'tls-server' },
-      true,
-    );
-    const serial = (issued.data as { serial: string }).serial;
-    const submitted = await trpc(
-      'request.submit',
-      { ca: 'contract-issuing', csr: csrFile('walk-approved.contract.example').csrPem },
-      true,
-    );
-    const requestId = (submitted.data as { id: string }).id;
-    expect((await trpc('request.approve', { id: requestId }, true)).status).toBe(200);
-    const viaVault = await fetch(`${base}/v1/contract-pki/issue/web`, {
-      method: 'POST',
-      headers: { 'x-vault-token': token, 'content-type': 'application/json' },
-      body: JSON.stringify({ common_name: 'vault.contract.example' }),
-    });
-    expect(viaVault.status, await viaVault.clone().text()).toBe(200);
-    const job = await trpc('bulk.download', { refs: [serial] }, true);
-    expect(job.status, JSON.stringify(job.error)).toBe(200);
-    const jobId = (job.data as { id: string }).id;
-    await expect
-      .poll(async () => ((await trpc('bulk.job', { id: jobId })).data as { state: string }).state, { timeout: 30_000 })
-      .toBe('succeeded');
-    const pathInputs: Partial<Record<RestTwinName, Record<string, unknown>>> = {
-      'ca.get': { ref: 'contract-issuing' },
-      'ca.exportChain': { ref: 'contract-issuing' },
-      'certificate.get': { ref: serial },
-      'request.get': { id: requestId },
-      'request.certificate': { id: requestId },
-      'vault.roles.list': { mount: 'contract-pki' },
-      'vault.roles.certificates': { mount: 'contract-pki', role: 'web' },
-      'bulk.job': { id: jobId },
-      'bulk.jobFile': { id: jobId, file: 'certificates.zip' },
-    };
-
-    const found: Partial<Record<RestTwinName, string[]>> = {};
-    const reads = (Object.keys(REST_TWINS) as RestTwinName[]).filter((n) => REST_TWINS[n].method === 'GET');
-    expect(reads).toEqual(expect.arrayContaining(['audit.list', 'token.list', 'user.list', 'ssh.listUsers']));
-    // every read with a path parameter is walked too: a new one needs its input here
-    const unwalked = reads.filter((n) => restPathParams(REST_TWINS[n].path).length > 0 && !pathInputs[n]);
-    expect(unwalked, 'GET twins with path parameters and no input in pathInputs').toEqual([]);
-    for (const name of reads) {
-      const input = pathInputs[name] ?? READ_INPUTS[name];
-      const call = restCallFor(name, input);
-      const viaRest = await rest('GET', call.url.slice('/api/v1'.length));
-      expect(viaRest.status, `${name}: ${JSON.stringify(viaRest.body)}`).toBe(200);
-      const viaTrpc = await trpc(name, input ?? {});
-      expect(viaTrpc.status, name).toBe(200);
-      const isList = Array.isArray(viaRest.body) || isPage(viaRest.body);
-      if (isList && pathInputs[name]) {
-        const items = (Array.isArray(viaRest.body) ? viaRest.body : viaRest.body.items) as unknown[];
-        expect(items.length, `${name}: something to check in the list`).toBeGreaterThan(0);
-      }
-      // lists are compared whole (single read models carry the time they were made)
-      if (isList) expect(stable(viaTrpc.data), `${name}: tRPC = REST`).toEqual(stable(viaRest.body));
-      const wrong = contractViolations(viaRest.body);
-      const cmd = CLI_LISTS[name];
-      if (cmd) {
-        const viaCli = await cliJson(...cmd);
-        expect(stable(viaCli), `${name}: pkim ${cmd.join(' ')} --json = REST`).toEqual(stable(viaRest.body));
-      }
-      if (wrong.length) found[name] = wrong;
-    }
-    // every read follows the contract (a new offender fails here, naming what is wrong)
-    expect(found).toEqual({});
-    // the walk itself can fail: a bare array and an epoch-ms time are caught
-    expect(contractViolations([{ createdAt: '2026-01-01T00:00:00.000Z' }])).toEqual([
-      'a bare array, not { items, nextCursor }',
-    ]);
-    expect(contractViolations({ items: [{ lockedUntil: 1_790_000_000_000 }], nextCursor: null })).toEqual([
-      '.items[].lockedUntil: a time as number',
-    ]);
-    expect(contractViolations({ maxTtlSeconds: 57_600, defaultLifetimeDays: 0.5, ttl: '16h' })).toEqual([
-      '.maxTtlSeconds: a lifetime as number',
-      '.defaultLifetimeDays: a lifetime as number',
-    ]);
-    expect(contractViolations({ generated: 1_790_000_000_000 })).toEqual(['.generated: epoch milliseconds']);
-    expect(contractViolations({ policy: { max_ttl: 259_200, ttl: '1d' }, lifetimeMs: 86_400_000 })).toEqual([
-      '.policy.max_ttl: a lifetime as number',
-      '.lifetimeMs: a lifetime as number',
-    ]);
-    // an object with an `items` field among others is one object; `{ items }` alone is a list without its cursor
-    expect(contractViolations({ id: 'job', state: 'succeeded', items: [] })).toEqual([]);
-    expect(contractViolations({ items: [] })).toEqual(['page keys items', 'nextCursor not a string or null']);
-  });
-
   it('token create and login: expiresAt RFC 3339, a token limit maxLifetime a duration on the three', async () => {
     const viaCli = await cliJson('token', 'create', '--name', 'c-cli', '--role', 'operator', '--max-lifetime', '30d');
     const viaRest = await rest('POST', '/tokens', {
@@ -430,7 +174,7 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
     });
     expect(both.status).toBe(400);
     // the console's login answer: the session's end as RFC 3339
-    const login = await fetch(`${base}/trpc/user.login`, {
+    const login = await fetch(`${kit.base}/trpc/user.login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'contract-login', password: 'contract-password-1' }),
@@ -441,11 +185,11 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
   });
 
   it('token and user lists: the contract objects on the three transports, never a secret or a hash', async () => {
-    const created = await fx.authority.auth.createToken({ name: 'contract-secret', role: 'auditor' }, ACTORS.admin);
-    const db = new Database(join(fx.dataDir, 'pkim.db'), { readonly: true, fileMustExist: true });
+    const created = await kit.fx.authority.auth.createToken({ name: 'contract-secret', role: 'auditor' }, ACTORS.admin);
+    const db = new Database(join(kit.fx.dataDir, 'pkim.db'), { readonly: true, fileMustExist: true });
     const secrets = [
       created.token,
-      token,
+      kit.token,
       ...db
         .prepare('SELECT token_hash AS h FROM api_tokens')
         .all()
