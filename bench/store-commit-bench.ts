@@ -12,6 +12,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newId } from '@pkim/shared';
 import { openStore, type CaRow, type CertificateRow, type UnitOfWork } from '@pkim/store';
+import { activeRootCaRow, randomCertificatePem } from '../packages/store/src/example-rows';
 
 const CERTS = Number(process.env.BENCH_CERTS ?? 3000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 5);
@@ -32,41 +33,8 @@ function io(): { wchar: number; syscw: number } {
   }
 }
 
-function pem(): string {
-  const b64 = randomBytes(480)
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n');
-  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
-}
-
-function ca(): CaRow {
-  return {
-    id: 'ca_bench',
-    name: 'bench',
-    parentId: null,
-    subjectDn: 'CN=bench',
-    issuerDn: 'CN=bench',
-    serialHex: randomBytes(20).toString('hex'),
-    notBefore: T0,
-    notAfter: T0 + 3650 * 86_400_000,
-    keyUri: 'software:key_bench',
-    keyType: 'ec-p256',
-    keyBackend: 'software',
-    status: 'active',
-    pathLen: null,
-    nameConstraints: null,
-    urls: null,
-    certificatePem: pem(),
-    csrPem: null,
-    skiHex: 'ab'.repeat(20),
-    fingerprintSha256: 'cd'.repeat(32),
-    crlNumber: 0,
-    revokedAt: null,
-    revocationReason: null,
-    createdAt: T0,
-    updatedAt: T0,
-  };
-}
+const pem = () => randomCertificatePem(480);
+const ca = (): CaRow => activeRootCaRow('ca_bench', 'bench', pem(), T0);
 
 /** the unit the signing pipeline commits for one leaf (signing-pipeline.ts), with the same audit details */
 function issuanceUnit(i: number): UnitOfWork {

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { CaRow, CertificateRequestRow, CertificateRow, NewAuditEvent, UserRow } from '../src/types';
 import { pemFingerprintSha256 } from '../src/copy-store';
+import { activeRootCaRow, randomCertificatePem } from '../src/example-rows';
 
 export const T0 = Date.UTC(2030, 0, 1);
 export const DAY = 86_400_000;
@@ -10,42 +11,11 @@ let counter = 0;
 const uniq = () => `${(++counter).toString(36)}${randomBytes(4).toString('hex')}`;
 
 /** A PEM-armoured blob of random "DER" bytes: the store only needs PEM → DER → SHA-256 to agree. */
-export function fakePem(): string {
-  const b64 = randomBytes(300)
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n');
-  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
-}
+export const fakePem = (): string => randomCertificatePem(300);
 
 export function makeCa(patch: Partial<CaRow> = {}): CaRow {
   const id = patch.id ?? `ca_${uniq()}`;
-  return {
-    id,
-    name: `CA ${id}`,
-    parentId: null,
-    subjectDn: `CN=${id}`,
-    issuerDn: `CN=${id}`,
-    serialHex: randomBytes(20).toString('hex'),
-    notBefore: T0,
-    notAfter: T0 + 3650 * DAY,
-    keyUri: `software:key_${id}`,
-    keyType: 'ec-p256',
-    keyBackend: 'software',
-    status: 'active',
-    pathLen: null,
-    nameConstraints: null,
-    urls: null,
-    certificatePem: fakePem(),
-    csrPem: null,
-    skiHex: 'ab'.repeat(20),
-    fingerprintSha256: 'cd'.repeat(32),
-    crlNumber: 0,
-    revokedAt: null,
-    revocationReason: null,
-    createdAt: T0,
-    updatedAt: T0,
-    ...patch,
-  };
+  return { ...activeRootCaRow(id, `CA ${id}`, fakePem(), T0), ...patch };
 }
 
 export function makeCert(caId: string, patch: Partial<CertificateRow> = {}): CertificateRow {
