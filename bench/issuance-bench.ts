@@ -9,6 +9,9 @@
 //      certificate, without the thread messages;
 //  (3) full service: CSR → policy → lint → sign → verify → persist certificate + audit on SQLite,
 //      one at a time and with 16 in flight. Prints a markdown table and the ratio full/floor.
+//  (3b) the other two leaf paths, 16 in flight: approving submitted certificate requests (the approval signs the
+//      request's CSR in a `csr-leaf` job; the requests are submitted beforehand, untimed) and leaves with a key the
+//      authority generates (ECDSA P-256, a `key-leaf` job: key generation + the certificate steps, no CSR to verify).
 //  For the floor, worker-job and full-service rows it also prints the CPU per certificate: of the main thread (Linux:
 //  /proc/self/task, the thread that runs the store's group commit and everything between the transports and the
 //  workers) and of the whole process (every thread), and the worker jobs per certificate (with PKIM_WORKERS ≥ 2).
@@ -101,6 +104,21 @@ async function countLoop(fn: (i: number) => unknown): Promise<{ rate: number; n:
     await fn(n);
     n++;
   }
+  return { rate: n / ((performance.now() - start) / 1000), n };
+}
+
+/** runs fn(0 … n-1), `inFlight` at a time */
+async function countAll(
+  n: number,
+  inFlight: number,
+  fn: (i: number) => Promise<unknown>,
+): Promise<{ rate: number; n: number }> {
+  let next = 0;
+  const start = performance.now();
+  const worker = async () => {
+    while (next < n) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
   return { rate: n / ((performance.now() - start) / 1000), n };
 }
 
@@ -241,6 +259,35 @@ const full16 = await withCpu(() =>
 );
 const jobs16 = authority.describe().workerJobs;
 const commits16 = authority.describe().commits;
+// (3b) approvals of submitted requests (as many as the 16-in-flight row issued in its time), then generated-key leaves
+const requester = { id: 'bench-requester', role: 'requester' as const };
+const toApprove: string[] = [];
+await countAll(Math.max(200, full16.n), 16, async (i) => {
+  const r = await authority.requests.submit(
+    { caId: root.ca.id, csrPem: csrs[i % csrs.length]!.pem, profile: 'tls-server' },
+    requester,
+  );
+  toApprove.push(r.id);
+});
+const approved = await withCpu(() =>
+  countAll(toApprove.length, 16, (i) => authority.requests.approve(toApprove[i]!, admin)),
+);
+const keyLeaves = await withCpu(() =>
+  countConcurrent(
+    (i) =>
+      authority.issuance.issueWithKey(
+        {
+          caId: root.ca.id,
+          profile: 'tls-server',
+          subject: `CN=gen${i}.example.com`,
+          sans: { dns: [`gen${i}.example.com`] },
+          keyType: 'ec-p256',
+        },
+        admin,
+      ),
+    16,
+  ),
+);
 const verified = await authority.audit.verify();
 await authority.close();
 rmSync(dir, { recursive: true, force: true });
@@ -258,6 +305,8 @@ const rows: [string, number, CpuPerCert?][] = [
   ['worker job in-process: csr-leaf (compute-jobs.ts)', jobs.rate, jobs.cpu],
   ['full service, SQLite, 1 at a time', full1.rate, full1.cpu],
   ['full service, SQLite, 16 in flight', full16.rate, full16.cpu],
+  ['approval of a submitted request (csr-leaf), SQLite, 16 in flight', approved.rate, approved.cpu],
+  ['generated-key leaf, ECDSA P-256 (key-leaf), SQLite, 16 in flight', keyLeaves.rate, keyLeaves.cpu],
 ];
 console.log(
   `\nIssuance benchmark (ECDSA P-256, ${SECONDS}s per row, Node ${process.version}, ` +
