@@ -1,4 +1,4 @@
-// ID token verification and role mapping of the OIDC sign-in (the browser flow is apps/web/test/oidc-e2e.test.ts).
+// ID token verification and role mapping of the OIDC sign-in (the browser flow: apps/web/test/oidc-e2e-*.test.ts).
 import { describe, expect, it } from 'vitest';
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { PkiError } from '@pkim/shared';
