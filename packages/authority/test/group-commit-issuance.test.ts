@@ -1,13 +1,17 @@
 // Issue #12: the signing pipeline announces every certificate it signs in a worker thread to the store's group commit
 // (Store.expectCommit), so a batch is held while they are signed and their units share one transaction; a lone
 // issuance is written at once. The delay is set to an hour here: only the announced work decides (a batch held for
-// the delay would time the test out). Every certificate is verified by openssl.
+// the delay would time the test out). Certificates signed on an HSM (SoftHSM2, signing on libuv's threads) are
+// announced the same way. Every certificate is verified by openssl.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority, type Authority, type IssuedCertificate } from '@pkim/authority';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { PkiError } from '@pkim/shared';
 import { silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
+import { createSoftHsmToken, type SoftHsmToken } from '../../../tests/support/softhsm';
 import { flipSignatureBit } from './fixtures/csr-compare';
 
 describe('group commit of issuances signed in worker threads', () => {
@@ -87,5 +91,64 @@ describe('group commit of issuances signed in worker threads', () => {
     const [failure] = await authority.audit.list({ action: 'certificate.issue_failed', order: 'desc', limit: 1 });
     expect(failure?.details).toMatchObject({ code: 'csr.invalid_signature' });
     expect(await authority.audit.verify()).toMatchObject({ ok: true });
+  });
+});
+
+describe('group commit of issuances signed on an HSM (PKCS#11, SoftHSM2)', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  let hsm: SoftHsmToken;
+  let authority: Authority;
+  let rootPem: string;
+  let caId: string;
+
+  beforeAll(async () => {
+    tmp = tempDir();
+    hsm = await createSoftHsmToken({ label: 'pkim-gc' });
+    const pinFile = join(tmp.dir, 'pin');
+    writeFileSync(pinFile, `${hsm.pin}\n`, { mode: 0o600 });
+    authority = await createAuthority({
+      dataDir: join(tmp.dir, 'data'),
+      logger: silentLogger,
+      groupCommit: { maxBatch: 32, maxDelayMs: 3_600_000 },
+      env: {
+        PKIM_PKCS11_MODULE: hsm.modulePath,
+        PKIM_PKCS11_TOKEN_LABEL: hsm.tokenLabel,
+        PKIM_PKCS11_PIN_FILE: pinFile,
+      },
+    });
+    const root = await authority.cas.create(
+      { name: 'hsm-gc', subject: 'CN=HSM Group Commit Root,O=Tests', keyType: 'ec-p256', backend: 'pkcs11' },
+      TEST_ADMIN,
+    );
+    rootPem = root.certificatePem!;
+    caId = root.ca.id;
+  });
+
+  afterAll(async () => {
+    await authority?.close();
+    await hsm?.cleanup();
+    tmp?.cleanup();
+  });
+
+  it('certificates signed on the token are announced: concurrent ones share one transaction', async () => {
+    const csrs = Array.from(
+      { length: 4 },
+      (_, i) =>
+        opensslCsr({ keyType: 'ec-p256', subject: `/CN=hsm${i}.example.com`, sans: [`DNS:hsm${i}.example.com`] })
+          .csrPem,
+    );
+    const before = authority.describe().commits;
+    const issued = await Promise.all(
+      csrs.map((csrPem) => authority.issuance.issueFromCsr({ caId, csrPem, profile: 'tls-server' }, TEST_ADMIN)),
+    );
+    const after = authority.describe().commits;
+    expect({ batches: after.batches - before.batches, units: after.units - before.units }).toEqual({
+      batches: 1,
+      units: 4,
+    });
+    for (const i of issued) {
+      const v = opensslVerify({ leafPem: i.certificatePem, rootPem, purpose: 'sslserver' });
+      expect(v.ok, v.output).toBe(true);
+    }
   });
 });

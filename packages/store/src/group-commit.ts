@@ -5,7 +5,7 @@
  *
  * Units are collected, and the batch is looked at once per turn of the event loop (setImmediate, after the turn that
  * submitted them). It is written at once when nothing else announced is on its way — so a lone request never waits —
- * and otherwise held while work announced with `expect()` (a certificate being signed in a worker thread: its unit
+ * and otherwise held while work announced with `expect()` (a certificate being signed in a worker or an HSM: its unit
  * follows in the same turn as its result) is still running, until the batch holds `maxBatch` units or its first unit
  * has waited `maxDelayMs`. PostgreSQL writes asynchronously: units that arrive while a batch is being written join
  * the next, which is looked at as soon as the write ends.
@@ -18,15 +18,18 @@ import type { GroupCommitPolicy, GroupCommitStats } from './types';
  * keep signing while a held batch waits); on SQLite, whose write blocks the main thread, holding made the workers
  * wait for the commit in turn (2,184 → 1,962/s idle), so SQLite writes at the first look (SQLITE_GROUP_COMMIT).
  */
-export const DEFAULT_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 2 };
+export const PG_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 2 };
 /** SQLite's default: written at the first look after the turn that submitted it (maxDelayMs 0: no hold) */
 export const SQLITE_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 0 };
 
 export interface GroupCommit<T> {
   add(item: T): void;
+  /** true when a batch is held for announced work (`maxDelayMs` > 0): only then is announcing work worth its cost */
+  readonly holds: boolean;
   /**
    * Announces work that will commit a unit soon; call the returned function (once; more calls do nothing) when it
-   * has submitted its unit or given up. Batches wait for announced work, never longer than `maxDelayMs`.
+   * has submitted its unit or given up. Batches wait for announced work, never longer than `maxDelayMs`; with a
+   * policy that never holds (`holds` false) it does nothing.
    */
   expect: () => () => void;
   stats: () => GroupCommitStats;
@@ -34,10 +37,14 @@ export interface GroupCommit<T> {
   drain(): Promise<void>;
 }
 
+/** what `expect()` returns when the policy never holds a batch: nothing was counted, nothing to undo */
+const nothingExpected = (): void => undefined;
+
 export function createGroupCommit<T>(
   write: (items: T[]) => void | Promise<void>,
-  policy: GroupCommitPolicy = DEFAULT_GROUP_COMMIT,
+  policy: GroupCommitPolicy,
 ): GroupCommit<T> {
+  const holds = policy.maxDelayMs > 0;
   let queue: T[] = [];
   /** announced work still running */
   let expected = 0;
@@ -93,7 +100,9 @@ export function createGroupCommit<T>(
       queue.push(item);
       lookSoon();
     },
+    holds,
     expect() {
+      if (!holds) return nothingExpected;
       expected++;
       let open = true;
       return () => {

@@ -41,7 +41,7 @@ import {
   appendViaCommit,
 } from './unit-of-work';
 import { toWriteError } from './store-errors';
-import { createGroupCommit } from './group-commit';
+import { createGroupCommit, PG_GROUP_COMMIT } from './group-commit';
 import { lateMigrations, pendingMigrations } from './migrations-journal';
 import { findPgBinary, pgToolConnection } from './pg-binaries';
 import {
@@ -387,7 +387,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       commitGeneral,
       commitOne,
     );
-  }, options.groupCommit);
+  }, options.groupCommit ?? PG_GROUP_COMMIT);
   const commit = (unit: UnitOfWork): Promise<CommitResult> =>
     new Promise<CommitResult>((resolve, reject) => group.add({ unit, resolve, reject }));
 
@@ -446,6 +446,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     },
     commit,
     expectCommit: group.expect,
+    holdsCommits: group.holds,
     commitStats: group.stats,
     async ping() {
       try {

@@ -442,6 +442,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     },
     commit,
     expectCommit: group.expect,
+    holdsCommits: group.holds,
     commitStats: group.stats,
     async ping() {
       try {

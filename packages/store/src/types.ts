@@ -798,9 +798,14 @@ export interface Store {
    * Group commit hint: work that will `commit` a unit soon has started (a certificate being signed in a worker
    * thread). A batch waits for announced work, at most `GroupCommitPolicy.maxDelayMs`, so more units share its
    * transaction; with nothing announced it is written at once. Call the returned function (once) when the work has
-   * submitted its unit or given up.
+   * submitted its unit or given up. Does nothing when `holdsCommits` is false.
    */
   expectCommit(): () => void;
+  /**
+   * true when the group commit holds a batch for announced work (`GroupCommitPolicy.maxDelayMs` > 0; PostgreSQL's
+   * default): callers skip `expectCommit` otherwise (SQLite's default writes at the first look)
+   */
+  readonly holdsCommits: boolean;
   /** batches and units the group commit has written since the store was opened */
   commitStats(): GroupCommitStats;
   /** readiness: a trivial query */
@@ -857,7 +862,7 @@ export interface OpenStoreOptions {
   faultInjection?: { failCommit?: boolean };
   /**
    * when the group commit writes a batch (default: SQLite at the first look, SQLITE_GROUP_COMMIT; PostgreSQL held
-   * ≤ 2 ms / 32 units, DEFAULT_GROUP_COMMIT); tests and benches change it
+   * ≤ 2 ms / 32 units, PG_GROUP_COMMIT); tests and benches change it
    */
   groupCommit?: GroupCommitPolicy;
   /**

@@ -1515,6 +1515,25 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.audit.verify()).toMatchObject({ ok: true, count: 7 });
       await expectExactCounters(store, 'after a held batch with a failing unit');
     });
+
+    it("each engine's own default: SQLite announces nothing, writes at the first look; PostgreSQL holds", async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      await store.commit({ insertCa: [ca], audit: [makeEvent()] });
+      const stats0 = store.commitStats();
+      const sqlite = getEngine().dialect === 'sqlite';
+      expect(store.holdsCommits).toBe(!sqlite);
+      const never = store.expectCommit(); // work that does not report back
+      const first = issue(store, ca.id);
+      await turns(3);
+      // SQLite: written at the first look although announced work runs; PostgreSQL: held (≤ 2 ms, then written)
+      if (sqlite) expect(written(store, stats0)).toEqual({ batches: 1, units: 1 });
+      await first;
+      never();
+      await issue(store, ca.id);
+      expect(written(store, stats0).units).toBe(2);
+      expect(await store.audit.verify()).toMatchObject({ ok: true, count: 3 });
+    });
   });
 
   describe('bulk jobs', () => {

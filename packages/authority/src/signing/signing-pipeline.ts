@@ -169,10 +169,12 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   }
 
   /**
-   * A worker job whose certificate is committed in the turn its result arrives: the store's group commit holds its
-   * batch (briefly) while such jobs run, so their units share one transaction (Store.expectCommit).
+   * Signing whose certificate is committed in the turn it ends (a worker job, or an HSM/KMS signature here): the
+   * store's group commit holds its batch (briefly) while such work runs, so their units share one transaction
+   * (Store.expectCommit). Nothing is announced when the store's policy never holds (SQLite's default).
    */
   function committing<T>(job: Promise<T>): Promise<T> {
+    if (!store.holdsCommits) return job;
     const done = store.expectCommit();
     job.then(done, done);
     return job;
@@ -207,7 +209,9 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       return committing(compute.signCertificate(input, now, key, what));
     }
     const key = keys.signer({ uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey });
-    return signCertificatePlan(input, now, { publicKey: signer.publicKey, sign: (tbs) => key.sign(tbs) }, what);
+    return committing(
+      signCertificatePlan(input, now, { publicKey: signer.publicKey, sign: (tbs) => key.sign(tbs) }, what),
+    );
   }
 
   /**
