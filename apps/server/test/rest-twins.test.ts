@@ -1,7 +1,7 @@
 // The REST twin of the tRPC procedures (issue #17 item 1): every procedure has one (or a justified exclusion), the
 // twins take their input from path + query/body through the procedure's own schema, answer the same objects as tRPC,
 // and the API documentation (OpenAPI 3.1 + Swagger UI) is served by the server itself. The walk of every operation of
-// the document against its schemas is in authorization-matrix.test.ts (admin principal).
+// the document against its schemas is in authorization-matrix-rest-1/-2.test.ts (admin principal).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';

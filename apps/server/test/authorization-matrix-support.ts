@@ -1,17 +1,18 @@
-// The authorization matrix over HTTP: every tRPC procedure and every REST route of the running server × {admin,
-// operator, auditor, requester (session cookie + CSRF), an operator API token limited to ANOTHER CA (resources),
-// no credentials} → the expected HTTP status, and the database unchanged after every refusal. The routes are read
-// from the running app (Fastify's route tree, the tRPC router's procedures), so a new route or procedure without a
-// row here fails the test. Routes outside the access table (relying party, health, Vault, SSH fleet, SPIFFE) get an
-// anonymous probe each — every Vault route that needs a token, for every operation it has — with the same
-// "nothing changed" check.
+// The authorization matrix over HTTP (the kit of authorization-matrix-trpc-1/-2 and -rest-1/-2.test.ts, each a half of
+// the tRPC procedures or of the REST routes: one file took 80-157 s on a loaded machine): every tRPC procedure and
+// every REST route of the running server × {admin, operator, auditor, requester (session cookie + CSRF), an operator
+// API token limited to ANOTHER CA (resources), no credentials} → the expected HTTP status, and the database unchanged
+// after every refusal. The routes are read from the running app (Fastify's route tree, the tRPC router's
+// procedures), so a new route or procedure without a row here fails the test. Routes outside the access table
+// (relying party, health, Vault, SSH fleet, SPIFFE) get an anonymous probe each — every Vault route that needs a
+// token, for every operation it has — with the same "nothing changed" check.
 //
 // "Unchanged" = a digest of every row of every table of the SQLite file, except (decided, see docs/security.md):
 //   - audit rows with outcome `failure`: a refused signing/revocation records `*.failed` on purpose;
 //   - `api_tokens.last_used_at`: a usage timestamp (written at most once a minute per token), not a state change.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { ACCESS_TABLE, appRouter, buildServer } from '@pkim/server';
 import { REST_PREFIX, REST_TWINS, restCallFor, type RestCall, type RestTwin, type RestTwinName } from '@pkim/contract';
@@ -483,7 +484,23 @@ const addFormats = addFormatsModule as unknown as (a: Ajv2020) => Ajv2020;
 
 const expected = (e: Expect) => e.split(' ').map(Number);
 
-describe('authorization matrix over HTTP (every route × every principal; nothing changes on refusal)', () => {
+/** which half of a list a test file walks: 0 the 1st, 3rd, 5th … entry, 1 the 2nd, 4th … */
+export type Half = 0 | 1;
+const halfOf = <T>(list: T[], half: Half) => list.filter((_, i) => i % 2 === half);
+// user.logout ends the caller's session: it runs last (and each session logs in again)
+const TRPC_ORDER = Object.keys(TRPC).sort((x, y) => Number(x === 'user.logout') - Number(y === 'user.logout'));
+/** the tRPC procedures of one half (user.logout last in its half) */
+export const trpcKeys = (half: Half) => halfOf(TRPC_ORDER, half);
+/** the REST routes (`METHOD /path`) of one half */
+export const restKeys = (half: Half) => halfOf(Object.keys(REST), half);
+/** the routes outside the access table (one anonymous probe each) */
+export const otherKeys = () => Object.keys(OTHER);
+/** the REST routes whose answer to the admin is checked against the OpenAPI document */
+const specChecked = (key: string) => key.includes(' /api/v1/') && key !== 'GET /api/v1/openapi.json';
+/** `METHOD /api/v1/…/:param` → the OpenAPI operation `METHOD /api/v1/…/{param}` */
+const operationOf = (key: string) => key.replace(/:([A-Za-z_]\w*)/g, '{$1}');
+
+export function authorizationMatrix() {
   let fx: AuthorityFixture;
   let app: FastifyInstance;
   let db: Database.Database;
@@ -543,7 +560,7 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     return method === 'GET' ? { cookie: s.cookie } : { cookie: s.cookie, 'x-csrf-token': s.csrf };
   }
 
-  beforeAll(async () => {
+  async function open() {
     fx = await openAuthorityFixture({ auth: { scrypt: FAST_SCRYPT } });
     const a = fx.authority;
     const admin = ACTORS.admin;
@@ -685,15 +702,15 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     spec = (await SwaggerParser.dereference(structuredClone(published) as never)) as unknown as typeof spec;
     for (const role of SESSION_ROLES) await login(role);
     db = new Database(join(fx.dataDir, 'pkim.db'), { readonly: true, fileMustExist: true });
-  });
-  afterAll(async () => {
+  }
+  async function close() {
     db?.close();
     await app?.close();
     await fx?.close();
     sshDir.cleanup();
-  });
+  }
 
-  it('has a row for every route of the running app and every tRPC procedure, and the access table agrees', () => {
+  function rowsAndTablesAgree() {
     const routes = routesOf(app);
     const api = routes.filter((r) => r.split(' ')[1]!.startsWith('/api/'));
     expect(api).toEqual(Object.keys(REST).sort());
@@ -706,12 +723,9 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     });
     expect(rest).toEqual(Object.keys(OTHER).sort());
     expect(routes.filter((r) => r.endsWith(' /v1/*')).length).toBeGreaterThan(0);
-  });
+  }
 
-  // user.logout ends the caller's session: it runs last (and each session logs in again)
-  const trpcKeys = Object.keys(TRPC).sort((x, y) => Number(x === 'user.logout') - Number(y === 'user.logout'));
-
-  it.each(trpcKeys)('tRPC %s', async (path) => {
+  async function trpcRow(path: string) {
     const row = TRPC[path]!;
     const type = procedures()[path];
     const want = expected(row.expect);
@@ -742,9 +756,9 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
       if (path === 'user.logout' && p !== 'scoped' && p !== 'anonymous') await login(p);
     }
     expect(got.map((g) => g.replace(/\(.*\)/, '').split('=')[1]).join(' '), got.join(' ')).toBe(row.expect);
-  });
+  }
 
-  it.each(Object.keys(REST))('REST %s', async (key) => {
+  async function restRow(key: string) {
     const row = REST[key]!;
     const method = key.split(' ')[0]!;
     const want = expected(row.expect);
@@ -765,7 +779,7 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
       const code = r.statusCode >= 400 ? (JSON.parse(r.body).code as string) : '';
       got.push(`${p}=${r.statusCode}${code ? `(${code})` : ''}`);
       // the admin's answer, whatever its status, must be what the OpenAPI document says for that status
-      if (p === 'admin' && key.includes(' /api/v1/') && key !== 'GET /api/v1/openapi.json') {
+      if (p === 'admin' && specChecked(key)) {
         checkAgainstSpec(key, r);
       }
       if (r.statusCode !== want[i]) continue;
@@ -775,7 +789,7 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
       }
     }
     expect(got.map((g) => g.replace(/\(.*\)/, '').split('=')[1]).join(' '), got.join(' ')).toBe(row.expect);
-  });
+  }
 
   // The services re-check permissions (defense in depth), so a refusal above could come from either layer and a
   // wrong access-table entry would hide behind the service's check. The access check runs before the input is
@@ -787,7 +801,7 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
   const refusedByRole = (e: Expect) =>
     BY_ROLE.filter((p) => [401, 403].includes(expected(e)[PRINCIPALS.indexOf(p)]!)).map((p) => p as Principal);
 
-  it('the access table refuses by role before the input is parsed (tRPC, every procedure with an input)', async () => {
+  async function trpcRefusesBeforeParsing() {
     const wrong: string[] = [];
     const kinds = procedures();
     const before = digest(db);
@@ -806,9 +820,9 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     }
     expect(wrong).toEqual([]);
     expect(digest(db)).toEqual(before);
-  });
+  }
 
-  it('the access table refuses by role before the body is parsed (REST, every route with a body)', async () => {
+  async function restRefusesBeforeParsing() {
     const wrong: string[] = [];
     const probes: { key: string; method: string; url: string; row: RestRow }[] = [];
     for (const [key, row] of Object.entries(REST)) {
@@ -834,18 +848,20 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     expect(probes.length).toBeGreaterThan(20);
     expect(wrong).toEqual([]);
     expect(digest(db)).toEqual(before);
-  });
+  }
 
-  it('walked every operation of the OpenAPI document with the admin and each answer matched its schema', () => {
+  function walkedOpenApi(half: Half) {
     const operations = Object.entries(spec.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
       Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
     );
     // + bundle, sign, ssh sign/revoke, certificates/export
     expect(operations.length).toBe(Object.keys(REST_TWINS).length + 5);
-    expect([...walked].sort()).toEqual(operations.sort());
-  });
+    // the two halves' files together walk every operation: each walked exactly the operations of its routes
+    expect(Object.keys(REST).filter(specChecked).map(operationOf).sort()).toEqual(operations.sort());
+    expect([...walked].sort()).toEqual(restKeys(half).filter(specChecked).map(operationOf).sort());
+  }
 
-  it.each(Object.keys(OTHER))('without credentials: %s answers as designed and changes nothing', async (key) => {
+  async function anonymousProbe(key: string) {
     const probe = OTHER[key]!;
     const before = digest(db);
     const body = probe.body;
@@ -862,9 +878,9 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     const after = digest(db);
     const changed = Object.keys(after).filter((t) => after[t] !== before[t]);
     expect(changed.filter((t) => !probe.writes?.includes(t))).toEqual([]);
-  });
+  }
 
-  it('Vault API: every route needing a token, each of its operations, refuses an anonymous caller (403)', async () => {
+  async function vaultRefusesAnonymous() {
     const METHOD: Record<VaultOp, string> = {
       read: 'GET',
       list: 'GET',
@@ -894,5 +910,18 @@ describe('authorization matrix over HTTP (every route × every principal; nothin
     }
     expect(wrong).toEqual([]);
     expect(digest(db)).toEqual(before);
-  });
-});
+  }
+
+  return {
+    open,
+    close,
+    rowsAndTablesAgree,
+    trpcRow,
+    restRow,
+    trpcRefusesBeforeParsing,
+    restRefusesBeforeParsing,
+    walkedOpenApi,
+    anonymousProbe,
+    vaultRefusesAnonymous,
+  };
+}
