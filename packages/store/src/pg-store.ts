@@ -49,6 +49,7 @@ import {
   BATCH_STATEMENT,
   BATCH_STATEMENT_NAME,
   CA_CHANGED,
+  FLUSH_WAIT,
   LOCK_CLASS,
   isBatchableUnit,
   planBatch,
@@ -313,7 +314,20 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       values: plan.values,
       rowMode: 'array',
     });
-    return plan.results(r.rows[0]);
+    const results = plan.results(r.rows[0]);
+    // committed without waiting for the disk (the audit-chain lock released at once): answered once it is on disk.
+    // If that is not confirmed, each caller gets the error — never a second write of units already committed.
+    try {
+      await pool.query(FLUSH_WAIT);
+    } catch (e) {
+      const error = new PkiError(
+        'store.unavailable',
+        `PostgreSQL did not confirm that the commit reached the disk: ${(e as Error).message}`,
+        { cause: e },
+      );
+      return results.map(() => error);
+    }
+    return results;
   };
   /** a unit's answer from the batch statement: its result, or the error of a unit refused (its CA not active) */
   const answer = (r: CommitResult | PkiError | undefined): CommitResult => {
