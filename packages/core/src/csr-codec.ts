@@ -1,6 +1,6 @@
 /** PKCS#10 certification requests: decoding with proof-of-possession check, and building. */
 import { PkiError, type KeyType } from '@pkim/shared';
-import type { DecodedCsr, DistinguishedName, SignFn, SubjectAltNames } from './types';
+import type { CsrContent, DecodedCsr, DistinguishedName, SignFn, SubjectAltNames } from './types';
 import { assertWellFormed, at, children, content, decodeOid, raw, readWhole } from './der-reader';
 import { bitString, explicit, integer, octetString, oid, seq, set, tlv } from './der-writer';
 import { decodeName, encodeDn, formatDn, validateDn } from './dn-codec';
@@ -24,8 +24,19 @@ interface ParsedCsr {
   spki: Uint8Array;
   info: Uint8Array;
   signature: Uint8Array;
-  csr: DecodedCsr;
+  der: Uint8Array;
+  csr: CsrContent;
 }
+
+/** the decoded CSR with a copy of its DER and its subject as an RFC 4514 string */
+const withCopies = (p: ParsedCsr): DecodedCsr => ({
+  der: new Uint8Array(p.der),
+  subject: p.csr.subject,
+  subjectDn: formatDn(p.csr.subject),
+  publicKey: p.csr.publicKey,
+  keyType: p.csr.keyType,
+  sans: p.csr.sans,
+});
 
 const NO_POSSESSION = 'the CSR signature does not verify with its public key (no proof of possession)';
 
@@ -37,11 +48,24 @@ const NO_POSSESSION = 'the CSR signature does not verify with its public key (no
  */
 // (the signature is checked on the calling thread)
 export function decodeCsr(input: string | Uint8Array): DecodedCsr {
+  return withCopies(verifiedCsr(input));
+}
+
+/**
+ * {@link decodeCsr} without what a certificate does not need — the copy of the DER, the subject as a string —: the
+ * subject, key and names of a CSR whose proof of possession verifies (a worker's `csr-leaf` job). Same checks, same
+ * errors.
+ */
+export function decodeCsrContent(input: string | Uint8Array): CsrContent {
+  return verifiedCsr(input).csr;
+}
+
+function verifiedCsr(input: string | Uint8Array): ParsedCsr {
   const p = parseCsr(input);
   if (!verifyWithAlgorithm(p.alg, p.spki, p.info, p.signature, { cacheKey: false })) {
     throw new PkiError('csr.invalid_signature', NO_POSSESSION);
   }
-  return p.csr;
+  return p;
 }
 
 /**
@@ -53,7 +77,7 @@ export async function decodeCsrAsync(input: string | Uint8Array): Promise<Decode
   if (!(await verifyWithAlgorithmAsync(p.alg, p.spki, p.info, p.signature))) {
     throw new PkiError('csr.invalid_signature', NO_POSSESSION);
   }
-  return p.csr;
+  return withCopies(p);
 }
 
 function parseCsr(input: string | Uint8Array): ParsedCsr {
@@ -131,14 +155,8 @@ function parseCsr(input: string | Uint8Array): ParsedCsr {
     spki: parts.spki,
     info: parts.info,
     signature: parts.signature,
-    csr: {
-      der: new Uint8Array(der),
-      subject: parts.subject,
-      subjectDn: formatDn(parts.subject),
-      publicKey: parts.spki,
-      keyType,
-      sans: parts.sans,
-    },
+    der,
+    csr: { subject: parts.subject, publicKey: parts.spki, keyType, sans: parts.sans },
   };
 }
 

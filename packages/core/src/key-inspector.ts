@@ -62,14 +62,35 @@ export function signatureAlgorithmDer(keyType: KeyType): Uint8Array {
   return v;
 }
 
-interface SpkiParts {
+export interface SpkiParts {
   algorithmOid: string;
   paramsOid?: string;
   /** subjectPublicKey BIT STRING content without the unused-bits octet */
   keyBits: Uint8Array;
 }
 
-function splitSpki(spki: Uint8Array): SpkiParts {
+/** the SPKI bytes every canonical key of a kind starts with (then: 04 ‖ x ‖ y, or the 32-byte Ed25519 key) */
+const P256_SPKI_PREFIX = Uint8Array.from(Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex'));
+const ED25519_SPKI_PREFIX = Uint8Array.from(Buffer.from('302a300506032b6570032100', 'hex'));
+const startsWith = (b: Uint8Array, prefix: Uint8Array): boolean => {
+  if (b.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
+  return true;
+};
+const isCanonicalP256 = (spki: Uint8Array): boolean => spki.length === 91 && startsWith(spki, P256_SPKI_PREFIX);
+const isCanonicalEd25519 = (spki: Uint8Array): boolean => spki.length === 44 && startsWith(spki, ED25519_SPKI_PREFIX);
+
+export function splitSpki(spki: Uint8Array): SpkiParts {
+  // the common keys in their one canonical encoding by their fixed prefix (the same parts the DER walk below finds:
+  // the prefix fixes every tag and length, only the key bytes vary; key-import.test.ts compares both ways) — a
+  // certificate's SPKI is read three times per issuance (CSR key type, plan key type, SKI)
+  if (isCanonicalP256(spki)) return { algorithmOid: OID.ecPublicKey, paramsOid: OID.p256, keyBits: spki.subarray(26) };
+  if (isCanonicalEd25519(spki)) return { algorithmOid: OID.ed25519, paramsOid: undefined, keyBits: spki.subarray(12) };
+  return splitSpkiDer(spki);
+}
+
+/** the DER walk of {@link splitSpki} (exported for the test that compares it with the prefix form) */
+export function splitSpkiDer(spki: Uint8Array): SpkiParts {
   try {
     const top = readWhole(spki);
     if (top.tag !== 0x30) throw new DerError('SPKI is not a SEQUENCE');
@@ -105,6 +126,7 @@ function rsaModulusBits(keyBits: Uint8Array): number {
  * `csr.invalid` for malformed DER.
  */
 export function keyTypeFromSpki(spki: Uint8Array): KeyType {
+  if (isCanonicalP256(spki)) return 'ec-p256';
   const parts = splitSpki(spki);
   switch (parts.algorithmOid) {
     case OID.rsaEncryption: {
@@ -204,19 +226,11 @@ export function generateKeyPairAsync(keyType: KeyType): Promise<{ publicKey: Uin
   });
 }
 
-/** the SPKI bytes every canonical key of a kind starts with (then: 04 ‖ x ‖ y, or the 32-byte Ed25519 key) */
-const P256_SPKI_PREFIX = Uint8Array.from(Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex'));
-const ED25519_SPKI_PREFIX = Uint8Array.from(Buffer.from('302a300506032b6570032100', 'hex'));
 const RSA_ALGORITHM = seq(oid(OID.rsaEncryption), NULL);
 /** INTEGER 65537: the public exponent of (nearly) every RSA key */
 const F4 = Uint8Array.of(0x02, 0x03, 0x01, 0x00, 0x01);
 
 const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url');
-const startsWith = (b: Uint8Array, prefix: Uint8Array): boolean => {
-  if (b.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
-  return true;
-};
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && startsWith(a, b);
 
 /**

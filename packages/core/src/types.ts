@@ -193,10 +193,14 @@ export interface CertificateInfo {
   signature: Uint8Array;
 }
 
-export interface DecodedCsr {
+export interface DecodedCsr extends CsrContent {
   der: Uint8Array;
-  subject: DistinguishedName;
   subjectDn: string;
+}
+
+/** What a certificate is made of from a CSR (its proof of possession verified): DecodedCsr without the copies. */
+export interface CsrContent {
+  subject: DistinguishedName;
   publicKey: Uint8Array; // SPKI DER
   keyType: KeyType;
   /** SANs requested in the extensionRequest attribute */

@@ -1,12 +1,15 @@
 // importSpki (key-inspector.ts) imports the canonical SubjectPublicKeyInfo encodings — P-256 with an uncompressed
 // point, Ed25519, RSA with exponent 65537 — through their JWK (≈ 10–60 µs) instead of OpenSSL's DER decoder
-// (≈ 100 µs): it runs for every CSR's proof of possession. Differential, property-based (fast-check): for valid keys
+// (≈ 100 µs): it runs for every CSR's proof of possession. splitSpki (key type, SKI) reads the same canonical P-256 and
+// Ed25519 encodings by their fixed prefix instead of walking the DER: for valid and mutated keys it gives what the DER
+// walk gives, or the same error. Differential, property-based (fast-check): for valid keys
 // and for mutated ones (bit flips anywhere, random points, random moduli), importSpki accepts exactly what
 // createPublicKey(DER) accepts, and then yields the same key (same SPKI re-export, same verification answers).
-import { ECDH, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { ECDH, createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJwk, importSpki } from '../src/key-inspector';
+import { PkiError } from '@pkim/shared';
+import { canonicalJwk, computeSki, importSpki, keyTypeFromSpki, splitSpki, splitSpkiDer } from '../src/key-inspector';
 
 const RUNS = Number(process.env.PKIM_FUZZ_RUNS ?? 400);
 const CONFIG = { numRuns: RUNS, seed: Number(process.env.PKIM_FUZZ_SEED ?? 20261203) } as const;
@@ -44,6 +47,18 @@ const verifies = (k: KeyObject, kind: Kind, sig: Uint8Array) => {
     return 'threw';
   }
 };
+
+/** a copy of `spki` with one bit flipped, cut short, or one byte appended */
+function mutated(spki: Uint8Array, at: number, bit: number, how: 'flip' | 'truncate' | 'append'): Uint8Array {
+  const b = Buffer.from(spki);
+  const out =
+    how === 'flip'
+      ? ((b[at % b.length]! ^= 1 << bit), b)
+      : how === 'truncate'
+        ? b.subarray(0, at % b.length)
+        : Buffer.concat([b, Buffer.of(at & 0xff)]);
+  return new Uint8Array(out);
+}
 
 /** importSpki and the DER decoder agree on `spki`: both refuse it, or both give the same key */
 function expectSameAsDer(spki: Uint8Array, kind: Kind, signature: Uint8Array): void {
@@ -94,14 +109,7 @@ describe('importSpki: JWK fast path for canonical keys, the DER decoder for the 
         fc.constantFrom('flip', 'truncate', 'append'),
         (kind, at, bit, how) => {
           const k = byKind(kind);
-          const b = Buffer.from(k.spki);
-          const spki =
-            how === 'flip'
-              ? ((b[at % b.length]! ^= 1 << bit), b)
-              : how === 'truncate'
-                ? b.subarray(0, at % b.length)
-                : Buffer.concat([b, Buffer.of(at & 0xff)]);
-          expectSameAsDer(new Uint8Array(spki), kind, k.signature);
+          expectSameAsDer(mutated(k.spki, at, bit, how), kind, k.signature);
         },
       ),
       CONFIG,
@@ -127,6 +135,48 @@ describe('importSpki: JWK fast path for canonical keys, the DER decoder for the 
         },
       ),
       { ...CONFIG, numRuns: Math.max(20, Math.floor(RUNS / 4)) },
+    );
+  });
+});
+
+/** what a split gives: its parts (key bits as hex) or its error */
+function splitOutcome(split: (spki: Uint8Array) => unknown, spki: Uint8Array): unknown {
+  try {
+    const p = split(spki) as { algorithmOid: string; paramsOid?: string; keyBits: Uint8Array };
+    return { algorithmOid: p.algorithmOid, paramsOid: p.paramsOid, keyBits: Buffer.from(p.keyBits).toString('hex') };
+  } catch (e) {
+    if (!(e instanceof PkiError)) throw e;
+    return { code: e.code, message: e.message };
+  }
+}
+
+describe('splitSpki: the canonical P-256 and Ed25519 keys by their prefix, the rest by the DER walk', () => {
+  it('gives the parts of the DER walk for every kind of key, and the same key type and SKI', () => {
+    for (const k of KEYS) {
+      expect(splitOutcome(splitSpki, k.spki), k.kind).toEqual(splitOutcome(splitSpkiDer, k.spki));
+      expect(keyTypeFromSpki(k.spki)).toBe(
+        { p256: 'ec-p256', p384: 'ec-p384', ed25519: 'ed25519', rsa: 'rsa-2048', 'rsa-e3': 'rsa-2048' }[k.kind],
+      );
+    }
+    // RFC 5280 §4.2.1.2 method 1 (SHA-1 of the key bits), as openssl computes it
+    const p256 = byKind('p256');
+    const sha1 = createHash('sha1').update(p256.spki.subarray(26)).digest('hex');
+    expect(Buffer.from(computeSki(p256.spki)).toString('hex')).toBe(sha1);
+  });
+
+  it('agrees with the DER walk on mutated keys: bit flips anywhere, truncation, a byte appended (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('p256', 'ed25519', 'p384', 'rsa'),
+        fc.nat(),
+        fc.integer({ min: 0, max: 7 }),
+        fc.constantFrom('flip', 'truncate', 'append'),
+        (kind, at, bit, how) => {
+          const bytes = mutated(byKind(kind).spki, at, bit, how);
+          expect(splitOutcome(splitSpki, bytes)).toEqual(splitOutcome(splitSpkiDer, bytes));
+        },
+      ),
+      CONFIG,
     );
   });
 });

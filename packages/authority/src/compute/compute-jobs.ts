@@ -6,7 +6,7 @@
  */
 import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
-import { buildOcspResponse, decodeCsr, generateKeyPair, generateKeyPairAsync } from '@pkim/core';
+import { buildOcspResponse, decodeCsr, decodeCsrContent, generateKeyPair, generateKeyPairAsync } from '@pkim/core';
 import { x509SignArguments } from '@pkim/keys';
 import { signCertificatePlan, type CertificateSigner } from '../signing/certificate-steps';
 import { checkCsrLeaf } from '../signing/leaf-checks';
@@ -50,7 +50,7 @@ export async function runJob(
     case 'certificate':
       return signCertificatePlan(job.input, job.now, lentSigner(job.key, keyOf), job.what);
     case 'csr-leaf': {
-      const { input, subject, sans, keyType } = checkCsrLeaf(decodeCsr(job.csr), job.leaf);
+      const { input, subject, sans, keyType } = checkCsrLeaf(decodeCsrContent(job.csr), job.leaf);
       const signed = await signCertificatePlan(input, job.now, lentSigner(job.key, keyOf), job.what);
       return { der: signed.der, subjectKeyIdentifier: signed.subjectKeyIdentifier, subject, sans, keyType };
     }

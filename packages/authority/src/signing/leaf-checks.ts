@@ -9,7 +9,7 @@
 import {
   checkSanLimits,
   type CertificatePlanInput,
-  type DecodedCsr,
+  type CsrContent,
   type DistinguishedName,
   type SubjectAltNames,
 } from '@pkim/core';
@@ -68,7 +68,7 @@ export interface CheckedCsrLeaf {
 }
 
 /** the checks of a decoded CSR (proof of possession verified) for `leaf`, and the plan input of its certificate */
-export function checkCsrLeaf(csr: DecodedCsr, leaf: CsrLeaf): CheckedCsrLeaf {
+export function checkCsrLeaf(csr: CsrContent, leaf: CsrLeaf): CheckedCsrLeaf {
   const subject = leaf.subject ?? csr.subject;
   const { input } = leaf;
   const { ca, lifetimeMs, source } = leaf.facts;

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, hash } from 'node:crypto';
 import { PkiError, checkTimestampMs, newId, type KeyType } from '@pkim/shared';
 import {
   assertLintClean,
@@ -390,7 +390,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       status: 'active',
       revokedAt: null,
       revocationReason: null,
-      fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+      fingerprintSha256: hash('sha256', der, 'hex'), // one-shot: no Hash object per certificate
       certificatePem: toPem(der, 'CERTIFICATE'),
       requestId: s.requestId ?? null,
       issuedBy: actor.id,
