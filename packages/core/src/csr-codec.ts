@@ -80,6 +80,17 @@ export async function decodeCsrAsync(input: string | Uint8Array): Promise<Decode
   return withCopies(p);
 }
 
+/**
+ * The same decoding and key checks WITHOUT verifying the self-signature: for a channel that reads the CSR's subject,
+ * names and key type to decide what to ask the signing pipeline for, which then verifies the proof of possession
+ * before anything is signed (one verification per request instead of two; with P-384 one is ≈ 0.5 ms). Whatever the
+ * caller refuses on the strength of it must first check the signature (decodeCsrAsync), so a CSR without proof of
+ * possession is refused as such, as it was when the channel verified it itself.
+ */
+export function decodeCsrUnverified(input: string | Uint8Array): CsrContent {
+  return parseCsr(input).csr;
+}
+
 function parseCsr(input: string | Uint8Array): ParsedCsr {
   let der: Uint8Array;
   try {

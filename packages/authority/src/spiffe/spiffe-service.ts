@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { z as Zod } from 'zod';
 import { PkiError, toPkiError, type Clock } from '@pkim/shared';
-import { decodeCsrAsync, parseCertificate, splitPemBundle, toPem, verifyCertificateSignature } from '@pkim/core';
+import {
+  decodeCsrAsync,
+  decodeCsrUnverified,
+  parseCertificate,
+  splitPemBundle,
+  toPem,
+  verifyCertificateSignature,
+  type CsrContent,
+} from '@pkim/core';
 import type { CaRow, CertificateRow, SpiffeCaRole, SpiffeCaRow, SpiffeSvidView, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import type { Actor, AuthService, CaView } from '../types';
@@ -409,6 +417,44 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
     };
   }
 
+  /** the CSR's identity and key for this SPIFFE ID, and the CA that signs it */
+  function checkCsrIdentity(csr: CsrContent, spiffeId: string, st: State, serviceType: ServiceType) {
+    const uris = csr.sans.uri ?? [];
+    const others = (csr.sans.dns?.length ?? 0) + (csr.sans.ip?.length ?? 0) + (csr.sans.email?.length ?? 0);
+    if (uris.length !== 1 || uris[0] !== spiffeId || others > 0)
+      throw new PkiError(
+        'spiffe.identity_mismatch',
+        `the CSR must carry exactly one SAN, the URI ${spiffeId} ` +
+          `(it has ${[...uris, ...(csr.sans.dns ?? [])].join(', ') || 'none'})`,
+        { details: { spiffeId, csrUris: uris } },
+      );
+    if (!config.keyTypes.includes(csr.keyType))
+      throw new PkiError(
+        'spiffe.key_type_not_allowed',
+        `SVID keys must be ${config.keyTypes.join(' or ')}, the CSR has ${csr.keyType}`,
+        { details: { keyType: csr.keyType, allowed: config.keyTypes } },
+      );
+    // 5. the ONE signing pipeline, with the SPIFFE provisioner
+    const role = intermediateRoleFor(serviceType);
+    const ca = st.active[role];
+    if (!ca)
+      throw new PkiError(
+        'spiffe.not_initialized',
+        `no active ${role} CA: run pkim spiffe init --trust-domain ${st.trustDomain}`,
+      );
+    return ca;
+  }
+
+  /** `check`, or when it refuses, the CSR's own error first (its signature verified) */
+  async function csrFirst<T>(csrPem: string, check: () => T): Promise<T> {
+    try {
+      return check();
+    } catch (e) {
+      await decodeCsrAsync(csrPem);
+      throw e;
+    }
+  }
+
   async function sign(body: unknown, cred: SvidCredentials): Promise<SvidSignResult> {
     let actor: Actor | undefined;
     let channel: 'token' | 'mtls' | 'none' = 'none';
@@ -485,27 +531,11 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
           { details: { ttlSeconds: input.ttlSeconds, maxTtlSeconds: config.maxTtlMs / 1000 } },
         );
       if (ttlMs < 60_000) throw new PkiError('input.invalid', 'ttlSeconds must be at least 60');
-      const csr = await decodeCsrAsync(input.csrPem);
-      const uris = csr.sans.uri ?? [];
-      const others = (csr.sans.dns?.length ?? 0) + (csr.sans.ip?.length ?? 0) + (csr.sans.email?.length ?? 0);
-      if (uris.length !== 1 || uris[0] !== spiffeId || others > 0)
-        throw new PkiError(
-          'spiffe.identity_mismatch',
-          `the CSR must carry exactly one SAN, the URI ${spiffeId} ` +
-            `(it has ${[...uris, ...(csr.sans.dns ?? [])].join(', ') || 'none'})`,
-          { details: { spiffeId, csrUris: uris } },
-        );
-      if (!config.keyTypes.includes(csr.keyType))
-        throw new PkiError(
-          'spiffe.key_type_not_allowed',
-          `SVID keys must be ${config.keyTypes.join(' or ')}, the CSR has ${csr.keyType}`,
-          { details: { keyType: csr.keyType, allowed: config.keyTypes } },
-        );
-      // 5. the ONE signing pipeline, with the SPIFFE provisioner
-      const role = intermediateRoleFor(serviceType);
-      const ca = st.active[role];
-      if (!ca)
-        throw new PkiError('spiffe.not_initialized', `no active ${role} CA: run pkim spiffe init --trust-domain ${td}`);
+      // the CSR read without verifying its signature: the pipeline verifies it before signing (one P-384
+      // verification per request, ≈ 0.5 ms, instead of two); a CSR refused here is verified first, so one without
+      // proof of possession is refused as such, as when it was verified here
+      const csr = decodeCsrUnverified(input.csrPem);
+      const ca = await csrFirst(input.csrPem, () => checkCsrIdentity(csr, spiffeId, st, serviceType));
       audited = true; // from here on the pipeline audits its own failures (certificate.issue_failed)
       const issued = await deps.sign(
         {

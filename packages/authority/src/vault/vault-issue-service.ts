@@ -2,6 +2,7 @@ import { createPrivateKey, randomUUID } from 'node:crypto';
 import { PkiError, KEY_TYPE_INFO, type Clock, type KeyType } from '@pkim/shared';
 import {
   decodeCsrAsync,
+  decodeCsrUnverified,
   formatDn,
   parseCertificate,
   splitPemBundle,
@@ -236,109 +237,21 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     const warnings: string[] = [];
 
     let csrPem: string | undefined;
-    let keyType: KeyType | undefined;
-    let csrSubject: string | undefined;
     if (kind !== 'issue') {
       csrPem = parseVaultString('csr', params.csr);
       if (!csrPem.trim()) throw invalid('certificate request could not be found');
-      const csr = await decodeCsrAsync(csrPem);
-      keyType = csr.keyType;
-      if (kind === 'verbatim') csrSubject = formatDn(csr.subject);
-      if (role.use_csr_common_name) {
-        const csrCn = csr.subject.find((a) => a.type === 'CN')?.value ?? '';
-        if (cn && cn !== csrCn) {
-          warnings.push(
-            'the common_name field was provided but the role is set with "use_csr_common_name" set to true',
-          );
-        }
-        cn = csrCn;
-      }
-      if (role.use_csr_sans) {
-        const fromCsr = [...(csr.sans.dns ?? []), ...(csr.sans.email ?? [])];
-        const same = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
-        const differs = (altNames.length && !same(altNames, fromCsr)) || (ip.length && !same(ip, csr.sans.ip ?? []));
-        if (differs && kind === 'sign') {
-          warnings.push(
-            'the alt_names/ip_sans fields were provided but the role is set with "use_csr_sans" set to true',
-          );
-        }
-        altNames = fromCsr;
-        ip = csr.sans.ip ?? [];
-        uri = csr.sans.uri ?? [];
-      }
-      const allowed = roleAllowedKeyTypes(role);
-      if (allowed && !allowed.includes(keyType)) {
-        throw new PkiError(
-          'policy.key_type_not_allowed',
-          `role requires keys of type ${role.key_type}${role.key_bits ? ` with at least ${role.key_bits} bits` : ''}`,
-        );
-      }
-    } else {
-      keyType = roleKeyType(role);
-      if (!keyType) throw invalid('role key type "any" not allowed for issuing certificates, only signing');
     }
-
-    const names = sansWithCommonName(cn, splitAltNames(altNames), excludeCn);
-    const sans = { dns: names.dns, email: names.email, ip, uri };
-
-    // lifetime: Vault truncates to max_ttl with a warning; the CA's own expiry stays a hard limit (lint)
-    const now = clock.now();
-    const maxTtl = role.max_ttl || mount.maxLeaseTtl;
-    let ttl = ttlRequested || role.ttl || mount.defaultLeaseTtl;
-    const fixedNotAfter = notAfterRequested || role.not_after;
-    if (fixedNotAfter) {
-      const t = Date.parse(fixedNotAfter);
-      if (Number.isNaN(t)) throw invalid(`not_after "${fixedNotAfter}" is not an RFC 3339 time`);
-      ttl = Math.floor((t - now) / 1000);
-      if (ttl <= 0) throw invalid(`not_after ${fixedNotAfter} is in the past`);
+    // the CSR is read here without verifying its signature: the pipeline verifies it before signing (one
+    // verification per request); a request refused here has its CSR verified first, so a CSR without proof of
+    // possession gets that error first, as when it was verified here
+    let plan: ReturnType<typeof planRequest>;
+    try {
+      plan = planRequest();
+    } catch (e) {
+      if (csrPem !== undefined) await decodeCsrAsync(csrPem);
+      throw e;
     }
-    if (ttl > maxTtl) {
-      if (ttlRequested || notAfterRequested) {
-        warnings.push(
-          `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(maxTtl)}", so ` +
-            `maxTTL is being used`,
-        );
-      }
-      ttl = maxTtl;
-    }
-
-    const algorithm = KEY_TYPE_INFO[keyType].algorithm;
-    const keyUsage = roleKeyUsage(role).filter((k) => !IMPOSSIBLE_KU[algorithm].includes(k));
-    const provisioner: Provisioner = createProvisioner({
-      kind: 'vault-role',
-      id: vaultRoleProvisionerId(mount.path, kind === 'verbatim' ? 'sign-verbatim' : roleName),
-      name:
-        kind === 'verbatim'
-          ? `${mount.path}/sign-verbatim${roleName ? `/${roleName}` : ''}`
-          : `${mount.path}/roles/${roleName}`,
-      policy: {
-        cas: [mount.caId],
-        profiles: [VAULT_PROFILE],
-        keyTypes: kind === 'issue' ? [keyType] : roleAllowedKeyTypes(role),
-        names: namePatternsForRole(role, sans),
-        maxLifetimeMs: maxTtl * 1000,
-        validators: [
-          () =>
-            checkRoleNames(role, {
-              commonName: cn,
-              dns: sans.dns,
-              email: sans.email,
-              ip: sans.ip,
-              uri: sans.uri,
-            }),
-        ],
-      },
-      modifiers: {
-        defaultProfile: VAULT_PROFILE,
-        keyUsage: keyUsage.length ? keyUsage : ['digitalSignature'],
-        extKeyUsage: roleExtKeyUsage(role),
-        capLifetimeMs: maxTtl * 1000,
-        noStore: role.no_store,
-        urls: mountUrls(mount),
-      },
-    });
-
-    const subject = csrSubject ?? subjectOf(role, cn, serialNumber);
+    const { provisioner, subject, ttl, sans, keyType } = plan;
     const via = { actor, provisioner };
     const common = { ca: mount.caId, profile: VAULT_PROFILE, lifetimeMs: ttl * 1000, sans, subject };
     const issued: IssuedCertificate =
@@ -346,6 +259,113 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
         ? await sign({ kind: 'leaf-generated-key', keyType, ...common }, via)
         : await sign({ kind: 'leaf-csr', csrPem: csrPem!, ...common }, via);
     return render(issued, { kind, format, keyFormat, removeRoots, warnings, mount, roleName, role });
+
+    /** what to ask the pipeline for: the names, lifetime, key type and the role's provisioner */
+    function planRequest() {
+      let keyType: KeyType | undefined;
+      let csrSubject: string | undefined;
+      if (csrPem !== undefined) {
+        const csr = decodeCsrUnverified(csrPem);
+        keyType = csr.keyType;
+        if (kind === 'verbatim') csrSubject = formatDn(csr.subject);
+        if (role.use_csr_common_name) {
+          const csrCn = csr.subject.find((a) => a.type === 'CN')?.value ?? '';
+          if (cn && cn !== csrCn) {
+            warnings.push(
+              'the common_name field was provided but the role is set with "use_csr_common_name" set to true',
+            );
+          }
+          cn = csrCn;
+        }
+        if (role.use_csr_sans) {
+          const fromCsr = [...(csr.sans.dns ?? []), ...(csr.sans.email ?? [])];
+          const same = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
+          const differs = (altNames.length && !same(altNames, fromCsr)) || (ip.length && !same(ip, csr.sans.ip ?? []));
+          if (differs && kind === 'sign') {
+            warnings.push(
+              'the alt_names/ip_sans fields were provided but the role is set with "use_csr_sans" set to true',
+            );
+          }
+          altNames = fromCsr;
+          ip = csr.sans.ip ?? [];
+          uri = csr.sans.uri ?? [];
+        }
+        const allowed = roleAllowedKeyTypes(role);
+        if (allowed && !allowed.includes(keyType)) {
+          throw new PkiError(
+            'policy.key_type_not_allowed',
+            `role requires keys of type ${role.key_type}${role.key_bits ? ` with at least ${role.key_bits} bits` : ''}`,
+          );
+        }
+      } else {
+        keyType = roleKeyType(role);
+        if (!keyType) throw invalid('role key type "any" not allowed for issuing certificates, only signing');
+      }
+
+      const names = sansWithCommonName(cn, splitAltNames(altNames), excludeCn);
+      const sans = { dns: names.dns, email: names.email, ip, uri };
+
+      // lifetime: Vault truncates to max_ttl with a warning; the CA's own expiry stays a hard limit (lint)
+      const now = clock.now();
+      const maxTtl = role.max_ttl || mount.maxLeaseTtl;
+      let ttl = ttlRequested || role.ttl || mount.defaultLeaseTtl;
+      const fixedNotAfter = notAfterRequested || role.not_after;
+      if (fixedNotAfter) {
+        const t = Date.parse(fixedNotAfter);
+        if (Number.isNaN(t)) throw invalid(`not_after "${fixedNotAfter}" is not an RFC 3339 time`);
+        ttl = Math.floor((t - now) / 1000);
+        if (ttl <= 0) throw invalid(`not_after ${fixedNotAfter} is in the past`);
+      }
+      if (ttl > maxTtl) {
+        if (ttlRequested || notAfterRequested) {
+          warnings.push(
+            `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(maxTtl)}", so ` +
+              `maxTTL is being used`,
+          );
+        }
+        ttl = maxTtl;
+      }
+
+      const roleNames = { commonName: cn, dns: sans.dns, email: sans.email, ip: sans.ip, uri: sans.uri };
+      let namesAllowed = true;
+      try {
+        checkRoleNames(role, roleNames);
+      } catch {
+        namesAllowed = false;
+      }
+      const algorithm = KEY_TYPE_INFO[keyType].algorithm;
+      const keyUsage = roleKeyUsage(role).filter((k) => !IMPOSSIBLE_KU[algorithm].includes(k));
+      const provisioner: Provisioner = createProvisioner({
+        kind: 'vault-role',
+        id: vaultRoleProvisionerId(mount.path, kind === 'verbatim' ? 'sign-verbatim' : roleName),
+        name:
+          kind === 'verbatim'
+            ? `${mount.path}/sign-verbatim${roleName ? `/${roleName}` : ''}`
+            : `${mount.path}/roles/${roleName}`,
+        policy: {
+          cas: [mount.caId],
+          profiles: [VAULT_PROFILE],
+          keyTypes: kind === 'issue' ? [keyType] : roleAllowedKeyTypes(role),
+          names: namePatternsForRole(role, sans),
+          maxLifetimeMs: maxTtl * 1000,
+          // the role's name rules depend on nothing the pipeline decides: checked here, they leave the request a
+          // validator only when they refuse it (the pipeline then refuses and audits it as before); a request they
+          // allow has no validator function, so the pipeline decodes, checks and signs its CSR in ONE worker job
+          ...(namesAllowed ? {} : { validators: [() => checkRoleNames(role, roleNames)] }),
+        },
+        modifiers: {
+          defaultProfile: VAULT_PROFILE,
+          keyUsage: keyUsage.length ? keyUsage : ['digitalSignature'],
+          extKeyUsage: roleExtKeyUsage(role),
+          capLifetimeMs: maxTtl * 1000,
+          noStore: role.no_store,
+          urls: mountUrls(mount),
+        },
+      });
+
+      const subject = csrSubject ?? subjectOf(role, cn, serialNumber);
+      return { provisioner, subject, ttl, sans, keyType };
+    }
   }
 
   function render(
