@@ -67,6 +67,29 @@ describe('signing worker threads (PKIM_WORKERS)', () => {
     }
   });
 
+  it('signs with each CA’s own certificate and key job after job, sent once to a worker: openssl agrees', async () => {
+    const issuing = await inProcess.cas.get('issuing');
+    const leaf = async (ca: string, n: number) => {
+      const name = `alt${n}.example.com`;
+      const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: `/CN=${name}`, sans: [`DNS:${name}`] });
+      const { certificatePem } = await pooled.sign(
+        { kind: 'leaf-csr', ca, csrPem, profile: 'tls-server' },
+        { actor: TEST_ADMIN },
+      );
+      return { ca, certificatePem };
+    };
+    // one after the other, then together (one message per worker with both CAs' jobs)
+    const cas = ['issuing', 'root', 'issuing', 'root'];
+    const leaves = [];
+    for (const [n, ca] of cas.entries()) leaves.push(await leaf(ca, n));
+    leaves.push(...(await Promise.all(cas.map((ca, n) => leaf(ca, n + 4)))));
+    for (const { ca, certificatePem } of leaves) {
+      const chainPems = ca === 'issuing' ? [issuing.certificatePem!] : [];
+      const v = opensslVerify({ leafPem: certificatePem, chainPems, rootPem, purpose: 'sslserver' });
+      expect(v.ok, `${ca}: ${v.output}`).toBe(true);
+    }
+  });
+
   it('refuses in a worker what the in-process pipeline refuses (CSR without proof of possession, lint)', async () => {
     const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=x.example.com', sans: ['DNS:x.example.com'] });
     // flip one bit of the signature: the proof of possession fails in the worker

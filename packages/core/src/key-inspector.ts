@@ -280,7 +280,11 @@ export function importSpki(spki: Uint8Array): KeyObject {
 }
 
 const keyObjectCache = new Map<string, KeyObject>();
+/** the same by the identity of the SPKI array (a CA's public key is one array for all its jobs), guarded by a copy */
+const keyObjectByIdentity = new WeakMap<Uint8Array, { copy: Uint8Array; key: KeyObject }>();
 function publicKeyObject(spki: Uint8Array): KeyObject {
+  const same = keyObjectByIdentity.get(spki);
+  if (same && sameBytes(same.copy, spki)) return same.key;
   const k = Buffer.from(spki.buffer, spki.byteOffset, spki.byteLength).toString('base64');
   let ko = keyObjectCache.get(k);
   if (!ko) {
@@ -288,6 +292,7 @@ function publicKeyObject(spki: Uint8Array): KeyObject {
     if (keyObjectCache.size > 256) keyObjectCache.clear();
     keyObjectCache.set(k, ko);
   }
+  keyObjectByIdentity.set(spki, { copy: new Uint8Array(spki), key: ko });
   return ko;
 }
 

@@ -36,6 +36,7 @@ import {
   type JobOutcome,
   type KeyLeafSigned,
 } from './compute-protocol';
+import { createSharedSender } from './compute-shared';
 
 declare const PKIM_BUNDLED: boolean | undefined;
 
@@ -114,6 +115,8 @@ interface Slot {
   inFlight: Map<number, Pending>;
   /** jobs not posted yet (posted together at the end of this turn of the event loop) */
   outbox: { id: number; job: ComputeJob }[];
+  /** the values this worker holds (profiles, issuer certificates, CA keys: sent once, compute-shared.ts) */
+  shared: ReturnType<typeof createSharedSender>;
   ready: boolean;
   exited: boolean;
   lastError?: string;
@@ -157,6 +160,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
       keyPort: channel.port1,
       inFlight: new Map(),
       outbox: [],
+      shared: createSharedSender(),
       ready: false,
       exited: false,
     };
@@ -227,7 +231,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
     const jobs = slot.outbox;
     slot.outbox = [];
     if (jobs.length === 0 || slot.exited) return;
-    slot.worker.postMessage({ jobs });
+    slot.shared.post(jobs, (m) => slot.worker.postMessage(m));
   }
 
   return {

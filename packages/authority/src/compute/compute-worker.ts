@@ -8,7 +8,8 @@ import type { KeyObject } from 'node:crypto';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { KeyType } from '@pkim/shared';
 import type { KeyLoanMessage } from '@pkim/keys';
-import { runJob, toJobError, type ComputeJob, type JobError, type JobOutcome } from './compute-jobs';
+import { runJob, toJobError, type JobError, type JobOutcome } from './compute-jobs';
+import { createSharedReceiver, type JobsMessage } from './compute-shared';
 
 /** what the pool's side of the key port answers besides the lender's KeyLoanMessage */
 type KeyPortMessage = KeyLoanMessage | { type: 'key-error'; uri: string; error: JobError };
@@ -58,8 +59,9 @@ function answer(o: JobOutcome): void {
   }
 }
 
-port.on('message', (m: { jobs: { id: number; job: ComputeJob }[] }) => {
-  for (const { id, job } of m.jobs) {
+const shared = createSharedReceiver();
+port.on('message', (m: JobsMessage) => {
+  for (const { id, job } of shared.jobsOf(m)) {
     runJob(job, keyOf).then(
       (result) => answer({ id, ok: true, result }),
       (e: unknown) => answer({ id, ok: false, error: isJobError(e) ? e : toJobError(e) }),
