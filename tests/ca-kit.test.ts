@@ -2,7 +2,8 @@
 // constraints) is in the certificates openssl reads, and a certificate without it is refused (positive control).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority, type Authority } from '@pkim/authority';
-import { checkCaCertificate, createIssuingCa, createRootCa } from './support/ca-kit';
+import { fixedClock } from '@pkim/shared';
+import { checkCaCertificate, createIssuingCa, createRootCa, rootAndIssuing } from './support/ca-kit';
 import { tempDir } from './support/openssl-tools';
 import { silentLogger } from './support/test-kit';
 
@@ -46,5 +47,24 @@ describe('ca-kit', () => {
     const ed = await createIssuingCa(authority, rsa, 'kit-ed25519', { keyType: 'ed25519' });
     expect(() => checkCaCertificate(rsa, { keyType: 'rsa-3072' })).toThrow('key type rsa-3072');
     expect(() => checkCaCertificate(ed, { keyType: 'ec-p256' })).toThrow('key type ec-p256');
+  });
+
+  it('rootAndIssuing: the pair named by its prefix; on a fixed clock, verified at that time (verifyAt)', async () => {
+    const { root, issuing } = await rootAndIssuing(authority, 'pair', { issuing: { pathLen: 0 } });
+    expect([root.name, issuing.name]).toEqual(['pair-root', 'pair-issuing']);
+    expect(issuing.view.ca.parentId).toBe(root.id);
+    checkCaCertificate(issuing, { keyType: 'ec-p256', pathLen: 0 });
+    // an authority whose clock is in 2031: its CAs verify at that time, and not now (positive control)
+    const later = tempDir('pkim-ca-kit-later-');
+    const T = Date.UTC(2031, 2, 1, 12, 0, 0);
+    const future = await createAuthority({ dataDir: later.dir, logger: silentLogger, clock: fixedClock(T) });
+    try {
+      const pair = await rootAndIssuing(future, 'later', { verifyAt: T });
+      expect(pair.issuing.view.ca.parentId).toBe(pair.root.id);
+      await expect(createRootCa(future, 'later-now')).rejects.toThrow('root CA later-now does not verify');
+    } finally {
+      await future.close();
+      later.cleanup();
+    }
   });
 });

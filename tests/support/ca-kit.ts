@@ -16,7 +16,11 @@ interface HasCas {
  * the actor who creates it to TEST_ADMIN; `pathLen` and `nameConstraints` (`{ permittedDns: ['.example.com'] }`…) go
  * into the certificate as asked. Whatever is asked is checked in openssl's reading of the certificate.
  */
-export type TestCaOptions = Partial<Omit<CreateCaInput, 'name' | 'parentId'>> & { actor?: Actor };
+export type TestCaOptions = Partial<Omit<CreateCaInput, 'name' | 'parentId'>> & {
+  actor?: Actor;
+  /** when openssl verifies the chain (ms since the epoch; default now): for an authority on a fixed clock */
+  verifyAt?: number;
+};
 
 export interface TestCa {
   id: string;
@@ -70,16 +74,19 @@ export function checkCaCertificate(ca: TestCa, input: Partial<CreateCaInput> & {
   if (missing.length) throw new Error(`CA ${ca.name}: openssl does not show ${missing.join(', ')}`);
 }
 
+/** openssl's -attime (epoch seconds) for a verifyAt in ms; none: now */
+const attime = (ms: number | undefined) => (ms === undefined ? undefined : Math.floor(ms / 1000));
+
 function asTestCa(view: CaView): TestCa {
   return { id: view.ca.id, name: view.ca.name, pem: view.certificatePem!, view };
 }
 
 /** A self-signed root CA `name`; openssl verifies it as its own trust anchor. */
 export async function createRootCa(authority: HasCas, name: string, opts: TestCaOptions = {}): Promise<TestCa> {
-  const { actor = TEST_ADMIN, ...asked } = opts;
+  const { actor = TEST_ADMIN, verifyAt, ...asked } = opts;
   const input = { subject: { commonName: name }, keyType: 'ec-p256' as const, ...asked, name };
   const root = asTestCa(await authority.cas.create(input, actor));
-  const v = opensslVerify({ leafPem: root.pem, rootPem: root.pem, purpose: 'any' });
+  const v = opensslVerify({ leafPem: root.pem, rootPem: root.pem, purpose: 'any', atTime: attime(verifyAt) });
   if (!v.ok) throw new Error(`root CA ${name} does not verify: ${v.output}`);
   checkCaCertificate(root, input);
   return root;
@@ -92,13 +99,37 @@ export async function createIssuingCa(
   name: string,
   opts: TestCaOptions & { anchor?: TestCa } = {},
 ): Promise<TestCa> {
-  const { anchor, actor = TEST_ADMIN, ...asked } = opts;
+  const { anchor, actor = TEST_ADMIN, verifyAt, ...asked } = opts;
   const input = { subject: { commonName: name }, keyType: 'ec-p256' as const, ...asked, name, parentId: parent.id };
   const ca = asTestCa(await authority.cas.create(input, actor));
+  const at = { purpose: 'any' as const, atTime: attime(verifyAt) };
   const v = anchor
-    ? opensslVerify({ leafPem: ca.pem, chainPems: [parent.pem], rootPem: anchor.pem, purpose: 'any' })
-    : opensslVerify({ leafPem: ca.pem, rootPem: parent.pem, purpose: 'any' });
+    ? opensslVerify({ leafPem: ca.pem, chainPems: [parent.pem], rootPem: anchor.pem, ...at })
+    : opensslVerify({ leafPem: ca.pem, rootPem: parent.pem, ...at });
   if (!v.ok) throw new Error(`CA ${name} does not verify under ${parent.name}: ${v.output}`);
   checkCaCertificate(ca, input);
   return ca;
+}
+
+/** Options of a root + issuing pair (rootAndIssuing); each CA's subject defaults to CN=<its name>. */
+export interface RootAndIssuingOptions extends Pick<TestCaOptions, 'actor' | 'verifyAt'> {
+  root?: TestCaOptions;
+  issuing?: TestCaOptions;
+}
+
+/**
+ * The pair most tests start from: a root CA and an issuing CA below it, both checked by openssl (createRootCa,
+ * createIssuingCa). `prefix` names them `<prefix>-root` and `<prefix>-issuing` (without it: `root` and `issuing`);
+ * `actor` and `verifyAt` go to both, `root` and `issuing` to each.
+ */
+export async function rootAndIssuing(
+  authority: HasCas,
+  prefix?: string,
+  opts: RootAndIssuingOptions = {},
+): Promise<{ root: TestCa; issuing: TestCa }> {
+  const { root: rootOpts, issuing: issuingOpts, ...both } = opts;
+  const named = (role: string) => (prefix ? `${prefix}-${role}` : role);
+  const root = await createRootCa(authority, named('root'), { ...both, ...rootOpts });
+  const issuing = await createIssuingCa(authority, root, named('issuing'), { ...both, ...issuingOpts });
+  return { root, issuing };
 }

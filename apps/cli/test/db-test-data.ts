@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { createAuthority } from '@pkim/authority';
 import type { CliResult } from '../../../tests/support/cli-runner';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
+import { rootAndIssuing } from '../../../tests/support/ca-kit';
 
 export type Pkim = (...args: string[]) => CliResult;
 
@@ -106,16 +107,16 @@ export async function populateInProcess(dataDir: string, databaseUrl?: string): 
   const a = await createAuthority({ dataDir, databaseUrl, logger: pino({ level: 'silent' }) });
   const actor = { id: 'test:populate', role: 'admin' as const };
   try {
-    const root = await a.cas.create({ name: 'root', subject: 'CN=Copy Root CA,O=Example', keyType: 'ec-p256' }, actor);
-    const issuing = await a.cas.create(
-      { name: 'issuing', subject: 'CN=Copy Issuing CA,O=Example', keyType: 'ec-p256', parentId: root.ca.id },
+    const { root, issuing } = await rootAndIssuing(a, undefined, {
       actor,
-    );
+      root: { subject: 'CN=Copy Root CA,O=Example' },
+      issuing: { subject: 'CN=Copy Issuing CA,O=Example' },
+    });
     const certificateIds: string[] = [];
     for (const host of ['a', 'b', 'c']) {
       const r = await a.issuance.issueWithKey(
         {
-          caId: issuing.ca.id,
+          caId: issuing.id,
           profile: 'tls-server',
           subject: `CN=${host}.example.com`,
           sans: { dns: [`${host}.example.com`] },
@@ -131,15 +132,15 @@ export async function populateInProcess(dataDir: string, databaseUrl?: string): 
       sans: ['DNS:csr.example.com'],
     });
     certificateIds.push(
-      (await a.issuance.issueFromCsr({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, actor)).certificate.id,
+      (await a.issuance.issueFromCsr({ caId: issuing.id, csrPem, profile: 'tls-server' }, actor)).certificate.id,
     );
-    const r1 = await a.requests.submit({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, actor);
-    const r2 = await a.requests.submit({ caId: issuing.ca.id, csrPem, profile: 'tls-server' }, actor);
+    const r1 = await a.requests.submit({ caId: issuing.id, csrPem, profile: 'tls-server' }, actor);
+    const r2 = await a.requests.submit({ caId: issuing.id, csrPem, profile: 'tls-server' }, actor);
     certificateIds.push((await a.requests.approve(r1.id, actor)).issued.certificate.id);
     await a.requests.reject(r2.id, 'duplicate', actor);
     const revokedId = certificateIds[1]!;
     await a.certificates.revoke(revokedId, 'keyCompromise', actor);
-    return { rootId: root.ca.id, issuingId: issuing.ca.id, certificateIds, revokedId, requestIds: [r1.id, r2.id] };
+    return { rootId: root.id, issuingId: issuing.id, certificateIds, revokedId, requestIds: [r1.id, r2.id] };
   } finally {
     await a.close();
   }

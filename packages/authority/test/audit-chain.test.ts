@@ -10,6 +10,7 @@ import { computeAuditHash } from '@pkim/shared';
 import { createAuthority, type Actor, type Authority } from '@pkim/authority';
 import { runPkim } from '../../../tests/support/cli-runner';
 import { tempDir } from '../../../tests/support/openssl-tools';
+import { createRootCa } from '../../../tests/support/ca-kit';
 
 const ADMIN: Actor = { id: 'usr_audit_admin', name: 'alice', role: 'admin' };
 
@@ -36,8 +37,7 @@ describe('audit chain: forgery and tail truncation', () => {
   async function activity(n: number) {
     const ca = (await a.cas.list()).find((c) => c.name === 'audit-ca');
     const caId =
-      ca?.id ??
-      (await a.cas.create({ name: 'audit-ca', subject: { commonName: 'Audit CA' }, keyType: 'ec-p256' }, ADMIN)).ca.id;
+      ca?.id ?? (await createRootCa(a, 'audit-ca', { actor: ADMIN, subject: { commonName: 'Audit CA' } })).id;
     for (let i = 0; i < n; i++) {
       const c = await a.issuance.issueWithKey(
         {

@@ -9,6 +9,7 @@ import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
 import { opensslCsr, openssl, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify, certtoolVerify, goVerify, opensslCrlVerify } from '../../../tests/support/verifiers';
 import { expectPkiError } from '../../../tests/support/test-kit';
+import { rootAndIssuing } from '../../../tests/support/ca-kit';
 import { internalsOf } from '@pkim/authority/internals';
 
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
@@ -38,25 +39,16 @@ describe.each(ENGINES)('authority services on $name', (engine) => {
       logger: silent,
       publicBaseUrl: 'http://127.0.0.1:9',
     });
-    const root = await authority.cas.create(
-      { name: 'root', subject: 'CN=Test Root CA,O=PKI Manager Tests,C=US', keyType: 'ec-p384' },
-      admin,
-    );
-    const int = await authority.cas.create(
-      {
-        name: 'issuing',
+    const { root, issuing } = await rootAndIssuing(authority, undefined, {
+      actor: admin,
+      root: { subject: 'CN=Test Root CA,O=PKI Manager Tests,C=US', keyType: 'ec-p384' },
+      issuing: {
         subject: { commonName: 'Test Issuing CA', organization: 'PKI Manager Tests', country: 'US' },
-        keyType: 'ec-p256',
-        parentId: root.ca.id,
         pathLen: 0,
         nameConstraints: { permittedDns: ['.example.com'] },
       },
-      admin,
-    );
-    rootId = root.ca.id;
-    intId = int.ca.id;
-    rootPem = root.certificatePem!;
-    intPem = int.certificatePem!;
+    });
+    [rootId, intId, rootPem, intPem] = [root.id, issuing.id, root.pem, issuing.pem];
   });
 
   afterAll(async () => {

@@ -4,6 +4,7 @@ import { createAuthority, parseBulkCsv, type Actor, type Authority } from '@pkim
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
 import { silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
+import { rootAndIssuing } from '../../../tests/support/ca-kit';
 
 describe('bulk CSV service: one pipeline, all or nothing', { timeout: 120_000 }, () => {
   let authority: Authority;
@@ -17,17 +18,11 @@ describe('bulk CSV service: one pipeline, all or nothing', { timeout: 120_000 },
   beforeAll(async () => {
     tmp = tempDir();
     authority = await createAuthority({ dataDir: tmp.dir, logger: silentLogger });
-    const root = await authority.sign(
-      { kind: 'root-ca', name: 'root', subject: 'CN=Bulk Root', keyType: 'ec-p256' },
-      { actor: TEST_ADMIN },
-    );
-    rootPem = root.certificatePem!;
-    const issuing = await authority.sign(
-      { kind: 'intermediate-ca', parent: 'root', name: 'issuing', subject: 'CN=Bulk Issuing', keyType: 'ec-p256' },
-      { actor: TEST_ADMIN },
-    );
-    issuingPem = issuing.certificatePem!;
-    issuingId = issuing.ca.id;
+    const { root, issuing } = await rootAndIssuing(authority, undefined, {
+      root: { subject: 'CN=Bulk Root' },
+      issuing: { subject: 'CN=Bulk Issuing' },
+    });
+    [rootPem, issuingPem, issuingId] = [root.pem, issuing.pem, issuing.id];
   });
   afterAll(async () => {
     await authority.close();

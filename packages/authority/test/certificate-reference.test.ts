@@ -9,6 +9,7 @@ import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { expectPkiError } from '../../../tests/support/test-kit';
 import { opensslVerify } from '../../../tests/support/verifiers';
+import { createRootCa } from '../../../tests/support/ca-kit';
 
 const admin: Actor = { id: 'usr_ref_admin', name: 'alice', role: 'admin' };
 const colons = (hex: string) => hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
@@ -28,7 +29,7 @@ describe.each(ENGINES)('certificate references on $name', (engine) => {
       databaseUrl: await handle.fresh(),
       logger: pino({ level: 'silent' }),
     });
-    const root = await authority.cas.create({ name: 'ref-root', subject: 'CN=Ref Root', keyType: 'ec-p256' }, admin);
+    const root = await createRootCa(authority, 'ref-root', { actor: admin, subject: 'CN=Ref Root' });
     leaf = await authority.issuance.issueWithKey(
       {
         caId: 'ref-root',
@@ -39,9 +40,7 @@ describe.each(ENGINES)('certificate references on $name', (engine) => {
       },
       admin,
     );
-    expect(
-      opensslVerify({ leafPem: leaf.certificatePem, rootPem: root.certificatePem!, purpose: 'sslserver' }).ok,
-    ).toBe(true);
+    expect(opensslVerify({ leafPem: leaf.certificatePem, rootPem: root.pem, purpose: 'sslserver' }).ok).toBe(true);
     // two rows whose serials and fingerprints share their first 10 hex characters (random serials almost never
     // do): copies of the real row under other ids, written through the store
     const base = leaf.certificate;

@@ -17,6 +17,7 @@ import {
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
+import { rootAndIssuing } from '../../../tests/support/ca-kit';
 import { comparable, flipSignatureBit } from './fixtures/csr-compare';
 
 describe('a leaf from a CSR in one worker job (PKIM_WORKERS ≥ 2)', () => {
@@ -61,22 +62,11 @@ describe('a leaf from a CSR in one worker job (PKIM_WORKERS ≥ 2)', () => {
     inProcess = await createAuthority({ dataDir: tmp.dir, logger: silentLogger, clock });
     // the same data directory and clock: both instances see the same CAs and plan the same certificates
     pooled = await createAuthority({ dataDir: tmp.dir, logger: silentLogger, clock, workers: 2 });
-    const root = await pooled.sign(
-      { kind: 'root-ca', name: 'root', subject: 'CN=Job Root,O=Tests', keyType: 'ec-p256' },
-      { actor: TEST_ADMIN },
-    );
-    rootPem = root.certificatePem!;
-    const issuing = await pooled.sign(
-      {
-        kind: 'intermediate-ca',
-        parent: 'root',
-        name: 'issuing',
-        subject: 'CN=Job Issuing,O=Tests',
-        keyType: 'ec-p256',
-      },
-      { actor: TEST_ADMIN },
-    );
-    issuingPem = issuing.certificatePem!;
+    const { root, issuing } = await rootAndIssuing(pooled, undefined, {
+      root: { subject: 'CN=Job Root,O=Tests' },
+      issuing: { subject: 'CN=Job Issuing,O=Tests' },
+    });
+    [rootPem, issuingPem] = [root.pem, issuing.pem];
   });
 
   afterAll(async () => {

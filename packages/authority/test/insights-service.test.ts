@@ -4,6 +4,7 @@ import { createAuthority, type Actor, type Authority } from '@pkim/authority';
 import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { expectPkiError, silentLogger } from '../../../tests/support/test-kit';
+import { createRootCa } from '../../../tests/support/ca-kit';
 
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
 const DAY = 86_400_000;
@@ -42,16 +43,13 @@ describe.each(ENGINES)('insights service (console read models) on $name', (engin
       logger: silentLogger,
       clock,
     });
-    const root = await authority.cas.create(
-      {
-        name: 'insights-root',
-        subject: 'CN=Insights Root CA,O=PKI Manager Tests',
-        keyType: 'ec-p256',
-        validityMs: 60 * DAY,
-      },
-      admin,
-    );
-    caId = root.ca.id;
+    const root = await createRootCa(authority, 'insights-root', {
+      actor: admin,
+      verifyAt: T0,
+      subject: 'CN=Insights Root CA,O=PKI Manager Tests',
+      validityMs: 60 * DAY,
+    });
+    caId = root.id;
     await issue('a.example.com', ['a.example.com', 'shared.example.com'], 2); // expires in 2 days
     await issue('b.example.com', ['b.example.com', 'shared.example.com'], 2);
     await issue('c.example.org', ['c.example.org'], 20);

@@ -19,6 +19,7 @@ import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError, silentLogger } from '../../../tests/support/test-kit';
+import { createIssuingCa, rootAndIssuing } from '../../../tests/support/ca-kit';
 
 const admin: Actor = { id: 'usr_inv_admin', name: 'alice', role: 'admin' };
 const requester: Actor = { id: 'usr_inv_requester', name: 'rita', role: 'requester' };
@@ -66,23 +67,20 @@ describe.each(ENGINES)('inventory reports on $name', (engine) => {
       logger: silentLogger,
       clock: fixedClock(T0),
     });
-    const root = await authority.cas.create(
-      { name: 'inv-root', subject: 'CN=Inventory Root CA,O=PKI Manager Tests', keyType: 'ec-p256' },
-      admin,
-    );
-    rootPem = root.certificatePem!;
-    const issuing = await authority.cas.create(
-      { name: 'inv-issuing', subject: 'CN=Inventory Issuing CA', keyType: 'ec-p256', parentId: root.ca.id },
-      admin,
-    );
-    issuingId = issuing.ca.id;
-    issuingPem = issuing.certificatePem!;
+    const { root, issuing } = await rootAndIssuing(authority, 'inv', {
+      actor: admin,
+      verifyAt: T0,
+      root: { subject: 'CN=Inventory Root CA,O=PKI Manager Tests' },
+      issuing: { subject: 'CN=Inventory Issuing CA' },
+    });
+    [rootPem, issuingId, issuingPem] = [root.pem, issuing.id, issuing.pem];
     otherCaId = (
-      await authority.cas.create(
-        { name: 'inv-other', subject: 'CN=Inventory Other CA', keyType: 'ec-p256', parentId: root.ca.id },
-        admin,
-      )
-    ).ca.id;
+      await createIssuingCa(authority, root, 'inv-other', {
+        actor: admin,
+        verifyAt: T0,
+        subject: 'CN=Inventory Other CA',
+      })
+    ).id;
     // a quoted field with a comma and quotes, an IPv6 SAN, expiring soon and later, another profile, revoked
     const tricky = await issue(issuingId, 'web.example.com', {
       days: 10,

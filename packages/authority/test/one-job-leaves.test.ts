@@ -19,6 +19,7 @@ import {
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslRaw, opensslText, opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
+import { rootAndIssuing } from '../../../tests/support/ca-kit';
 import { comparable, flipSignatureBit } from './fixtures/csr-compare';
 
 describe('approved requests and generated-key leaves in one worker job (PKIM_WORKERS ≥ 2)', () => {
@@ -68,16 +69,11 @@ describe('approved requests and generated-key leaves in one worker job (PKIM_WOR
     // the same data directory and clock: both instances see the same CAs and requests, plan the same certificates
     pooled = await createAuthority({ dataDir: tmp.dir, logger: silentLogger, clock, workers: 2 });
     store = await openStore({ url: join(tmp.dir, 'pkim.db') });
-    const root = await pooled.sign(
-      { kind: 'root-ca', name: 'root', subject: 'CN=One Job Root,O=Tests', keyType: 'ec-p256' },
-      { actor: TEST_ADMIN },
-    );
-    rootPem = root.certificatePem!;
-    const issuing = await pooled.sign(
-      { kind: 'intermediate-ca', parent: 'root', name: 'issuing', subject: 'CN=One Job Issuing', keyType: 'ec-p256' },
-      { actor: TEST_ADMIN },
-    );
-    issuingPem = issuing.certificatePem!;
+    const { root, issuing } = await rootAndIssuing(pooled, undefined, {
+      root: { subject: 'CN=One Job Root,O=Tests' },
+      issuing: { subject: 'CN=One Job Issuing' },
+    });
+    [rootPem, issuingPem] = [root.pem, issuing.pem];
   });
 
   afterAll(async () => {
