@@ -35,6 +35,7 @@ import { createAuthority } from '@pkim/authority';
 import { openStore, type CertificateQuery, type CertificateRow, type Store, type UnitOfWork } from '@pkim/store';
 import { opensslCsr } from '../tests/support/openssl-tools';
 import { startPostgres } from '../tests/support/postgres';
+import { pgBulkLoad } from './pg-bulk-load';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 32);
@@ -457,43 +458,31 @@ async function fillPostgres(url: string, caIds: string[]): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    // a bulk load: the secondary indexes are built once at the end (a sort each) instead of entry by entry, and the
-    // foreign-key triggers are off (superuser: session_replication_role) — the rows are consistent by construction
-    const indexes = (
-      await c.query<{ name: string; def: string }>(
-        'select indexname as name, indexdef as def from pg_indexes i ' +
-          "where tablename in ('certificates', 'certificate_names') " +
-          'and not exists (select 1 from pg_constraint k where k.conname = i.indexname)',
-      )
-    ).rows;
-    for (const i of indexes) await c.query(`drop index "${i.name}"`);
-    await c.query('set session_replication_role = replica');
-    await c.query("set maintenance_work_mem = '256MB'");
-    await c.query(
-      `insert into certificates (id, ca_id, serial_hex, subject_dn, common_name, sans, profile, key_type,
-        not_before, not_after, status, revoked_at, revocation_reason, fingerprint_sha256, certificate_pem,
-        request_id, issued_by, created_at)
-      select 'crt_bench' || lpad(i::text, 9, '0'), ($1::text[])[(i % $2) + 1], lpad(to_hex(i), 40, '0'),
-        'CN=host' || i || '.svc' || (i % 1000) || '.example.com', 'host' || i || '.svc' || (i % 1000) || '.example.com',
-        json_build_object('dns', json_build_array('host' || i || '.svc' || (i % 1000) || '.example.com'))::text,
-        case when i % 3 = 0 then 'tls-client' else 'tls-server' end, 'ec-p256',
-        $3::bigint - 30 * $4::bigint + i, $3::bigint + (i % 730) * $4::bigint,
-        case when i % 20 = 5 then 'revoked' when i % 20 = 6 then 'expired' else 'active' end,
-        case when i % 20 = 5 then $3::bigint end, case when i % 20 = 5 then 'keyCompromise' end,
-        lpad(to_hex(i), 64, '0'), $5, null, 'bench', $3::bigint - $6::bigint + i
-      from generate_series(0, $6::int - 1) as i`,
-      [caIds, caIds.length, NOW, DAY, PEM, ROWS],
-    );
-    // their search terms (certificate_names), with the same rule the store uses: migration 0017's backfill
-    const migration = readFileSync(
-      fileURLToPath(new URL('../packages/store/migrations/pg/0017_certificate_names.sql', import.meta.url)),
-      'utf8',
-    );
-    await c.query(migration.split('--> statement-breakpoint').find((x) => x.includes('INSERT INTO'))!);
-    await c.query('set session_replication_role = origin');
-    for (const i of indexes) await c.query(i.def);
-    await c.query('analyze certificates');
-    await c.query('analyze certificate_names');
+    // a bulk load (pg-bulk-load.ts): secondary indexes built once at the end, foreign-key triggers off
+    await pgBulkLoad(c, async () => {
+      await c.query(
+        `insert into certificates (id, ca_id, serial_hex, subject_dn, common_name, sans, profile, key_type,
+          not_before, not_after, status, revoked_at, revocation_reason, fingerprint_sha256, certificate_pem,
+          request_id, issued_by, created_at)
+        select 'crt_bench' || lpad(i::text, 9, '0'), ($1::text[])[(i % $2) + 1], lpad(to_hex(i), 40, '0'),
+          'CN=host' || i || '.svc' || (i % 1000) || '.example.com',
+          'host' || i || '.svc' || (i % 1000) || '.example.com',
+          json_build_object('dns', json_build_array('host' || i || '.svc' || (i % 1000) || '.example.com'))::text,
+          case when i % 3 = 0 then 'tls-client' else 'tls-server' end, 'ec-p256',
+          $3::bigint - 30 * $4::bigint + i, $3::bigint + (i % 730) * $4::bigint,
+          case when i % 20 = 5 then 'revoked' when i % 20 = 6 then 'expired' else 'active' end,
+          case when i % 20 = 5 then $3::bigint end, case when i % 20 = 5 then 'keyCompromise' end,
+          lpad(to_hex(i), 64, '0'), $5, null, 'bench', $3::bigint - $6::bigint + i
+        from generate_series(0, $6::int - 1) as i`,
+        [caIds, caIds.length, NOW, DAY, PEM, ROWS],
+      );
+      // their search terms (certificate_names), with the same rule the store uses: migration 0017's backfill
+      const migration = readFileSync(
+        fileURLToPath(new URL('../packages/store/migrations/pg/0017_certificate_names.sql', import.meta.url)),
+        'utf8',
+      );
+      await c.query(migration.split('--> statement-breakpoint').find((x) => x.includes('INSERT INTO'))!);
+    });
   } finally {
     await c.end();
   }

@@ -7,8 +7,9 @@
 //      the client reads the body in another process, this one, and throws it away).
 // Rows are seeded directly (bench code, not through the signing pipeline: a million signatures would take the
 // whole run): real CAs made by createAuthority, then synthetic certificate rows — SQLite through Store.importRows
-// (which also writes their search terms), PostgreSQL with INSERT … SELECT generate_series.
-// BENCH_PG=0 skips PostgreSQL; BENCH_STREAM=0 skips (2). Everything is removed at the end.
+// (which also writes their search terms), PostgreSQL with INSERT … SELECT generate_series as a bulk load.
+// BENCH_PG=0 skips PostgreSQL, BENCH_SQLITE=0 SQLite (and (2), which streams from SQLite); BENCH_STREAM=0 skips (2).
+// Everything is removed at the end.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -20,10 +21,12 @@ import { createAuthority } from '@pkim/authority';
 import { openStore, type CertificateQuery, type Store } from '@pkim/store';
 import { startPostgres } from '../tests/support/postgres';
 import { startPkimServe } from './pkim-serve';
+import { pgBulkLoad } from './pg-bulk-load';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 30);
 const WITH_PG = process.env.BENCH_PG !== '0';
+const WITH_SQLITE = process.env.BENCH_SQLITE !== '0';
 const WITH_STREAM = process.env.BENCH_STREAM !== '0';
 const ROOT = join(import.meta.dirname, '..');
 const PKIM = join(ROOT, 'apps/cli/bin/pkim.mjs');
@@ -78,31 +81,33 @@ async function seedPostgres(url: string, caIds: string[]): Promise<void> {
   await c.connect();
   const cn = `'host' || i || '.svc' || (i % 1000) || '.example.com'`;
   try {
-    await c.query(
-      `insert into certificates (id, ca_id, serial_hex, subject_dn, common_name, sans, profile, key_type,
-        not_before, not_after, status, revoked_at, revocation_reason, fingerprint_sha256, certificate_pem,
-        request_id, issued_by, created_at)
-      select 'crt_bench' || lpad(i::text, 9, '0'), ($1::text[])[(i % $2) + 1],
-        substr(encode(sha256(('s' || i)::bytea), 'hex'), 1, 32), 'CN=' || ${cn} || ',O=Bench', ${cn},
-        json_build_object('dns', json_build_array(${cn}))::text,
-        case when i % 3 = 0 then 'tls-client' else 'tls-server' end, 'ec-p256',
-        $3::bigint - 30 * $4::bigint,
-        $3::bigint + (i % 730) * $4::bigint - case when i % 20 = 6 then 800 * $4::bigint else 0 end,
-        case when i % 20 = 5 then 'revoked' when i % 20 = 6 then 'expired' else 'active' end,
-        case when i % 20 = 5 then $3::bigint - $4::bigint end, case when i % 20 = 5 then 'keyCompromise' end,
-        encode(sha256(('f' || i)::bytea), 'hex'), $5, null, 'bench', $3::bigint - $6::bigint + i
-      from generate_series(0, $6::int - 1) as i`,
-      [caIds, caIds.length, NOW, DAY, PEM, ROWS],
-    );
-    process.stderr.write('postgres: certificates loaded, search terms next\n');
-    await c.query(
-      `insert into certificate_names (name, certificate_id)
-      select t.name, 'crt_bench' || lpad(i::text, 9, '0') from generate_series(0, $1::int - 1) as i
-      cross join lateral (values (${cn}), ('svc' || (i % 1000) || '.example.com'), ('example.com'), ('com'),
-        (substr(encode(sha256(('s' || i)::bytea), 'hex'), 1, 32))) as t(name)`,
-      [ROWS],
-    );
-    await c.query('analyze');
+    // a bulk load (pg-bulk-load.ts): secondary indexes built once at the end, foreign-key triggers off
+    await pgBulkLoad(c, async () => {
+      await c.query(
+        `insert into certificates (id, ca_id, serial_hex, subject_dn, common_name, sans, profile, key_type,
+          not_before, not_after, status, revoked_at, revocation_reason, fingerprint_sha256, certificate_pem,
+          request_id, issued_by, created_at)
+        select 'crt_bench' || lpad(i::text, 9, '0'), ($1::text[])[(i % $2) + 1],
+          substr(encode(sha256(('s' || i)::bytea), 'hex'), 1, 32), 'CN=' || ${cn} || ',O=Bench', ${cn},
+          json_build_object('dns', json_build_array(${cn}))::text,
+          case when i % 3 = 0 then 'tls-client' else 'tls-server' end, 'ec-p256',
+          $3::bigint - 30 * $4::bigint,
+          $3::bigint + (i % 730) * $4::bigint - case when i % 20 = 6 then 800 * $4::bigint else 0 end,
+          case when i % 20 = 5 then 'revoked' when i % 20 = 6 then 'expired' else 'active' end,
+          case when i % 20 = 5 then $3::bigint - $4::bigint end, case when i % 20 = 5 then 'keyCompromise' end,
+          encode(sha256(('f' || i)::bytea), 'hex'), $5, null, 'bench', $3::bigint - $6::bigint + i
+        from generate_series(0, $6::int - 1) as i`,
+        [caIds, caIds.length, NOW, DAY, PEM, ROWS],
+      );
+      process.stderr.write('postgres: certificates loaded, search terms next\n');
+      await c.query(
+        `insert into certificate_names (name, certificate_id)
+        select t.name, 'crt_bench' || lpad(i::text, 9, '0') from generate_series(0, $1::int - 1) as i
+        cross join lateral (values (${cn}), ('svc' || (i % 1000) || '.example.com'), ('example.com'), ('com'),
+          (substr(encode(sha256(('s' || i)::bytea), 'hex'), 1, 32))) as t(name)`,
+        [ROWS],
+      );
+    });
   } finally {
     await c.end();
   }
@@ -221,7 +226,7 @@ async function main(): Promise<void> {
   const tables: { engine: string; seedSeconds: number; rows: [string, Latency][] }[] = [];
   let stream: string[] = [];
   try {
-    const engines = [{ name: 'SQLite', url: undefined as string | undefined }];
+    const engines = WITH_SQLITE ? [{ name: 'SQLite', url: undefined as string | undefined }] : [];
     if (cluster) engines.push({ name: 'PostgreSQL', url: await cluster.createDatabase('bench_inventory') });
     for (const e of engines) {
       const dataDir = join(tmp, e.name);
