@@ -63,8 +63,14 @@ export const content = (buf: Uint8Array, t: Tlv): Uint8Array => buf.subarray(t.c
 export const raw = (buf: Uint8Array, t: Tlv): Uint8Array => buf.subarray(t.start, t.end);
 
 const oidStrCache = new Map<string, string>();
+/** the cache key of an OID's content octets, one character per octet (without spreading them into arguments) */
+function oidKey(bytes: Uint8Array): string {
+  let k = '';
+  for (const b of bytes) k += String.fromCharCode(b);
+  return k;
+}
 export function decodeOid(bytes: Uint8Array): string {
-  const key = bytes.length <= 32 ? String.fromCharCode(...bytes) : undefined;
+  const key = bytes.length <= 32 ? oidKey(bytes) : undefined;
   const hit = key === undefined ? undefined : oidStrCache.get(key);
   if (hit !== undefined) return hit;
   if (bytes.length > 0 && bytes[bytes.length - 1]! & 0x80) throw new DerError('truncated OID (last arc unfinished)');
