@@ -9,7 +9,7 @@ import {
   type KeyBackend,
   type KeyBackendEvents,
 } from '@pkim/keys';
-import { openStore, parseStoreUrl, pgPoolSize, type Store } from '@pkim/store';
+import { IN_PROCESS_GROUP_COMMIT, openStore, parseStoreUrl, pgPoolSize, type Store } from '@pkim/store';
 import type { Authority, AuthorityConfig } from './types';
 import { resolveDatabaseUrl } from './database-url';
 import { AUDIT_CHECKPOINT_FILE, auditCheckpointKey, auditEvent, createAuditService } from './audit-service';
@@ -90,10 +90,14 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   } catch (e) {
     logger.warn({ dataDir, err: e }, 'could not restrict the data directory to mode 0700');
   }
+  // PKIM_WORKERS (passed by `pkim serve`): 0 or 1 = everything on this thread
+  const workers = config.workers ?? 0;
+  const pooled = workers >= 2;
   const store: Store = await openStore({
     url: ephemeral ? ':memory:' : resolveDatabaseUrl(config),
     faultInjection: config.faultInjection,
-    groupCommit: config.groupCommit,
+    // signing on this thread: batches held while signatures run (both engines); with a pool each engine's own
+    groupCommit: config.groupCommit ?? (pooled ? undefined : IN_PROCESS_GROUP_COMMIT),
     poolSize: pgPoolSize(config.workers),
     env,
   });
@@ -171,11 +175,9 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     throw e;
   }
   const contexts = createCaContextLoader(store);
-  // PKIM_WORKERS (passed by `pkim serve`): 0 or 1 = everything on this thread
-  const compute: ComputePool | undefined =
-    config.workers !== undefined && config.workers >= 2
-      ? (await import('./compute/compute-pool')).createComputePool({ size: config.workers, keys, logger })
-      : undefined;
+  const compute: ComputePool | undefined = pooled
+    ? (await import('./compute/compute-pool')).createComputePool({ size: workers, keys, logger })
+    : undefined;
   const common = {
     store,
     keys,

@@ -87,7 +87,10 @@ export interface AuthorityConfig {
   auth?: AuthServiceOptions;
   /** test hook passed to the store */
   faultInjection?: { failCommit?: boolean };
-  /** when the store's group commit writes a batch (default: the store's, 32 units or 2 ms); tests change it */
+  /**
+   * when the store's group commit writes a batch (default: with worker threads the engine's — SQLite at the first
+   * look, PostgreSQL held ≤ 2 ms / 32 units —; without them held ≤ 2 ms / 32 units on both); tests change it
+   */
   groupCommit?: GroupCommitPolicy;
   /** OIDC sign-in over PKIM_OIDC_* (docs/oidc.md); false turns it off whatever the environment says */
   oidc?: Partial<OidcConfig> | false;

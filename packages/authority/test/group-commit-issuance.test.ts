@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority, type Authority, type IssuedCertificate } from '@pkim/authority';
+import { internalsOf } from '@pkim/authority/internals';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { PkiError } from '@pkim/shared';
@@ -149,6 +150,53 @@ describe('group commit of issuances signed on an HSM (PKCS#11, SoftHSM2)', () =>
     for (const i of issued) {
       const v = opensslVerify({ leafPem: i.certificatePem, rootPem, purpose: 'sslserver' });
       expect(v.ok, v.output).toBe(true);
+    }
+  });
+});
+
+describe("the group commit's default follows where certificates are signed", () => {
+  it('signing on the main thread holds batches; with worker threads SQLite writes at the first look', async () => {
+    const tmp = tempDir();
+    const opened: Authority[] = [];
+    try {
+      for (const workers of [undefined, 1, 2]) {
+        const authority = await createAuthority({
+          dataDir: join(tmp.dir, `w${workers}`),
+          logger: silentLogger,
+          workers,
+        });
+        opened.push(authority);
+        expect(internalsOf(authority).store.holdsCommits, `workers ${workers}`).toBe(workers !== 2);
+        const root = await authority.sign(
+          { kind: 'root-ca', name: 'd-root', subject: 'CN=Default Policy Root,O=Tests', keyType: 'ec-p256' },
+          { actor: TEST_ADMIN },
+        );
+        const csrPem = opensslCsr({
+          keyType: 'ec-p256',
+          subject: '/CN=d.example.com',
+          sans: ['DNS:d.example.com'],
+        }).csrPem;
+        // a lone issuance is written at once either way (with the hold: nothing else announced)
+        const before = authority.describe().commits;
+        const issued = await authority.issuance.issueFromCsr(
+          { caId: root.ca.id, csrPem, profile: 'tls-server' },
+          TEST_ADMIN,
+        );
+        const after = authority.describe().commits;
+        expect({ batches: after.batches - before.batches, units: after.units - before.units }).toEqual({
+          batches: 1,
+          units: 1,
+        });
+        const v = opensslVerify({
+          leafPem: issued.certificatePem,
+          rootPem: root.certificatePem!,
+          purpose: 'sslserver',
+        });
+        expect(v.ok, v.output).toBe(true);
+      }
+    } finally {
+      for (const a of opened) await a.close();
+      tmp.cleanup();
     }
   });
 });

@@ -19,8 +19,19 @@ import type { GroupCommitPolicy, GroupCommitStats } from './types';
  * wait for the commit in turn (2,184 → 1,962/s idle), so SQLite writes at the first look (SQLITE_GROUP_COMMIT).
  */
 export const PG_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 2 };
-/** SQLite's default: written at the first look after the turn that submitted it (maxDelayMs 0: no hold) */
+/**
+ * SQLite's default (a process whose certificates are signed in worker threads): written at the first look after the
+ * turn that submitted it (maxDelayMs 0: no hold)
+ */
 export const SQLITE_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 0 };
+/**
+ * Both engines when the certificates are signed on the main thread (no worker pool: the CLI, PKIM_WORKERS 0 or 1;
+ * the authority passes it): held ≤ 2 ms / 32 units while announced signatures run. Nothing waits for the commit
+ * there but the main thread's own work, so a held batch idles no worker; measured with
+ * `PKIM_WORKERS=1 npm run bench:group-commit` (docs/benchmarks.md, session 13): 4.4 → 15.3 units per commit, main
+ * thread 457 → 394 µs per certificate, 1,545 → 1,809/s.
+ */
+export const IN_PROCESS_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 2 };
 
 export interface GroupCommit<T> {
   add(item: T): void;
