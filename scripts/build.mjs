@@ -177,8 +177,13 @@ export function inputOptions() {
   const externals = new Set(externalPackages());
   return {
     cwd: ROOT,
-    // the signing worker threads' module (PKIM_WORKERS), started by the authority's compute pool from its chunk
-    input: { pkim: 'apps/cli/src/main.ts', 'compute-worker': 'packages/authority/src/compute/compute-worker.ts' },
+    // the signing worker threads' module (PKIM_WORKERS), started by the authority's compute pool from its chunk, and
+    // the SQLite writer thread's (sqlite-writer.ts)
+    input: {
+      pkim: 'apps/cli/src/main.ts',
+      'compute-worker': 'packages/authority/src/compute/compute-worker.ts',
+      'sqlite-writer-thread': 'packages/store/src/sqlite-writer-thread.ts',
+    },
     platform: 'node',
     tsconfig: 'tsconfig.json',
     external: (id) => isExternal(externals, id) && !isBundledPackage(id),
@@ -208,6 +213,8 @@ export function outputOptions(outDir) {
           name: 'common',
           test: /(packages\/shared\/src\/|apps\/cli\/src\/(format|cli-parsers|option-values|export-output|command-outputs)\.ts$)/,
         },
+        // what the SQLite store shares with its writer thread's entry (sqlite-writer-thread): one chunk, not three
+        { name: 'sqlite-commit', test: /packages\/store\/src\/(sqlite-commit|sqlite-database|store-errors)\.ts$/ },
       ],
     },
     sourcemap: true,

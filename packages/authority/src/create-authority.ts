@@ -99,6 +99,8 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     // signing on this thread: batches held while signatures run (both engines); with a pool each engine's own
     groupCommit: config.groupCommit ?? (pooled ? undefined : IN_PROCESS_GROUP_COMMIT),
     poolSize: pgPoolSize(config.workers),
+    // with worker threads signing, the main thread dispatches and answers: the SQLite commit leaves it too
+    sqliteWriterThread: config.workers !== undefined && config.workers >= 2,
     env,
   });
 

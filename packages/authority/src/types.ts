@@ -109,7 +109,8 @@ export interface AuthorityConfig {
   ephemeral?: boolean;
   /**
    * worker threads for the CPU-bound signing steps (PKIM_WORKERS, set by `pkim serve`); 0 or 1 (the default) =
-   * in-process. Software CA keys are lent to the workers; HSM/KMS keys keep signing through their backend.
+   * in-process. Software CA keys are lent to the workers; HSM/KMS keys keep signing through their backend. With
+   * 2 or more, a SQLite file's commits are also written by a writer thread (OpenStoreOptions.sqliteWriterThread).
    */
   workers?: number;
 }

@@ -8,3 +8,4 @@ export * from './clock';
 export * from './export-formats';
 export * from './notification-events';
 export * from './san-list';
+export * from './worker-module';

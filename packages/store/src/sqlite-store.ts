@@ -24,7 +24,6 @@ import { PkiError } from '@pkim/shared';
 import * as schema from './sqlite-schema';
 import type {
   ApiTokenRow,
-  AuditEventRow,
   CaRow,
   CertificateRow,
   CommitResult,
@@ -43,45 +42,17 @@ import {
   insertCertificateNames,
   markExpiredSteps,
   rebuildCountsSteps,
-  unitOfWork,
-  type FastSteps,
-  type SharedUnitState,
-  type SqlStep,
-  type UnitOfWorkOptions,
   appendViaCommit,
 } from './unit-of-work';
 import { toWriteError } from './store-errors';
+import { createSqliteCommitter, runSync, type UnitOutcome } from './sqlite-commit';
+import { openSqliteDatabase } from './sqlite-database';
+
+export { openSqliteDatabase };
 import { createGroupCommit, SQLITE_GROUP_COMMIT } from './group-commit';
 import { lateMigrations, pendingMigrations } from './migrations-journal';
 
 export const SQLITE_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/sqlite', import.meta.url));
-
-/**
- * The database holds password hashes, session CSRF tokens, encrypted key blobs and the audit log: it is
- * created 0600 (SQLite gives its -wal and -shm files the database file's mode) and existing files are
- * narrowed to 0600.
- */
-function restrictFileModes(path: string): void {
-  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
-  for (const f of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
-    if (existsSync(f)) chmodSync(f, 0o600);
-  }
-}
-
-export function openSqliteDatabase(path: string): Database.Database {
-  if (path !== ':memory:') {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    restrictFileModes(path);
-  }
-  const sqlite = new Database(path);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('cache_size = -65536');
-  sqlite.pragma('wal_autocheckpoint = 10000');
-  return sqlite;
-}
 
 function appliedMigrations(sqlite: Database.Database): number[] | null {
   const table = sqlite
@@ -120,132 +91,6 @@ export function migrateSqlite(sqlite: Database.Database): string[] {
     });
   }
   return pending;
-}
-
-/**
- * `INSERT INTO table ("col", …) VALUES (?, …)` with the columns in the order of `keys` (TS keys of the Drizzle
- * table): the caller passes its values as an array in that order (positional parameters bind ≈ 2× faster than named
- * ones in better-sqlite3). `keys` must name every column of the table exactly once: a column added to the schema
- * and not written by the fast path fails here, when the store opens.
- */
-function insertSql(
-  table: typeof schema.certificates | typeof schema.auditEvents,
-  name: string,
-  keys: readonly string[],
-): string {
-  const cols = getTableColumns(table) as Record<string, { name: string }>;
-  const missing = Object.keys(cols).filter((k) => !keys.includes(k));
-  const unknown = keys.filter((k) => !(k in cols));
-  if (missing.length || unknown.length || new Set(keys).size !== keys.length) {
-    throw new Error(
-      `${name}: the fast insert's columns differ from the schema ` +
-        `(missing: ${missing.join(', ')}; unknown: ${unknown.join(', ')})`,
-    );
-  }
-  const columns = keys.map((k) => `"${cols[k]!.name}"`).join(', ');
-  return `INSERT INTO "${name}" (${columns}) VALUES (${keys.map(() => '?').join(', ')})`;
-}
-
-/** the certificate columns in the order of the fast insert's parameters */
-const CERTIFICATE_KEYS = [
-  'id',
-  'caId',
-  'serialHex',
-  'subjectDn',
-  'commonName',
-  'sans',
-  'profile',
-  'keyType',
-  'notBefore',
-  'notAfter',
-  'status',
-  'revokedAt',
-  'revocationReason',
-  'fingerprintSha256',
-  'certificatePem',
-  'requestId',
-  'issuedBy',
-  'createdAt',
-  'renewedFrom',
-  'provisioner',
-] as const satisfies readonly (keyof CertificateRow)[];
-
-/** the audit event columns in the order of the fast insert's parameters */
-const AUDIT_KEYS = [
-  'seq',
-  'id',
-  'time',
-  'actor',
-  'action',
-  'target',
-  'outcome',
-  'details',
-  'prevHash',
-  'hash',
-] as const satisfies readonly (keyof AuditEventRow)[];
-
-/**
- * The hot issuance writes as raw better-sqlite3 prepared statements with positional parameters: Drizzle's per-call
- * mapping (placeholder filling, per-column driver conversion) costs more than the inserts themselves. The
- * conversions are done here: JSON columns stringified, absent values as null, each array in the order of its
- * *_KEYS list (checked against the schema by insertSql).
- */
-function fastSteps(sqlite: Database.Database): FastSteps {
-  const insertCertificate = sqlite.prepare(insertSql(schema.certificates, 'certificates', CERTIFICATE_KEYS));
-  const insertName = sqlite.prepare('INSERT INTO "certificate_names" ("name", "certificate_id") VALUES (?, ?)');
-  const insertAudit = sqlite.prepare(insertSql(schema.auditEvents, 'audit_events', AUDIT_KEYS));
-  const head = sqlite.prepare('SELECT "seq", "hash" FROM "audit_events" ORDER BY "seq" DESC LIMIT 1');
-  const upsertCount = sqlite.prepare(
-    'INSERT INTO "certificate_counts" ("ca_id", "profile", "status", "count") VALUES (?, ?, ?, ?) ' +
-      'ON CONFLICT ("ca_id", "profile", "status") DO UPDATE SET "count" = "count" + excluded."count"',
-  );
-  return {
-    auditHead: () => ({ mode: 'rows', q: head }),
-    insertCertificate: (r: CertificateRow) => ({
-      mode: 'exec',
-      q: insertCertificate,
-      params: [
-        r.id,
-        r.caId,
-        r.serialHex,
-        r.subjectDn,
-        r.commonName ?? null,
-        JSON.stringify(r.sans),
-        r.profile,
-        r.keyType,
-        r.notBefore,
-        r.notAfter,
-        r.status,
-        r.revokedAt ?? null,
-        r.revocationReason ?? null,
-        r.fingerprintSha256,
-        r.certificatePem,
-        r.requestId ?? null,
-        r.issuedBy,
-        r.createdAt,
-        r.renewedFrom ?? null,
-        r.provisioner ?? null,
-      ],
-    }),
-    insertCertificateName: (r) => ({ mode: 'exec', q: insertName, params: [r.name, r.certificateId] }),
-    insertAuditEvent: (r: AuditEventRow) => ({
-      mode: 'exec',
-      q: insertAudit,
-      params: [
-        r.seq,
-        r.id,
-        r.time,
-        r.actor,
-        r.action,
-        r.target ?? null,
-        r.outcome,
-        JSON.stringify(r.details),
-        r.prevHash,
-        r.hash,
-      ],
-    }),
-    upsertCount: (d) => ({ mode: 'exec', q: upsertCount, params: [d.caId, d.profile, d.status, d.delta] }),
-  };
 }
 
 /** a value made on its first use, then reused */
@@ -311,24 +156,6 @@ function preparedHotReads(db: QueryDb, sqlite: Database.Database, repos: ReturnT
   repos.sessions.findByHash = byKey<SessionRow>(S, S.tokenHash);
 }
 
-interface SyncRunnable {
-  run(params?: Record<string, unknown> | unknown[]): { changes: number };
-  all(params?: Record<string, unknown> | unknown[]): unknown[];
-}
-
-function runStepSync(step: SqlStep): unknown {
-  const q = step.q as SyncRunnable;
-  if (step.params === undefined) return step.mode === 'exec' ? q.run().changes : q.all();
-  return step.mode === 'exec' ? q.run(step.params).changes : q.all(step.params);
-}
-
-/** Runs a generator of SQL steps synchronously (inside a better-sqlite3 transaction). */
-function runSync<T>(gen: Generator<SqlStep, T, unknown>): T {
-  let r = gen.next();
-  while (!r.done) r = gen.next(runStepSync(r.value));
-  return r.value;
-}
-
 export async function openSqliteStore(path: string, options: OpenStoreOptions): Promise<Store> {
   let sqlite: Database.Database;
   try {
@@ -347,58 +174,43 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   const db = drizzle({ client: sqlite });
   const repos = createRepositories(db, schema, 'sqlite', ocspReads(sqlite));
   preparedHotReads(db, sqlite, repos);
-  const uowOptions: UnitOfWorkOptions = {
-    dialect: 'sqlite',
-    fast: fastSteps(sqlite),
-    failCommit: options.faultInjection?.failCommit === true,
-  };
-
-  const unitTx = sqlite.transaction((unit: UnitOfWork): CommitResult =>
-    runSync(unitOfWork(db, schema, unit, uowOptions)),
-  );
+  const committer = createSqliteCommitter(sqlite, options.faultInjection?.failCommit === true);
+  const uowOptions = committer.options;
   const markExpiredTx = sqlite.transaction((now: number): number =>
     runSync(markExpiredSteps(db, schema, now, uowOptions)),
   );
   const rebuildCountsTx = sqlite.transaction(() => runSync(rebuildCountsSteps(db, schema, 'sqlite')));
-  /**
-   * Group commit (group-commit.ts decides when): the units of a batch are written in ONE `BEGIN IMMEDIATE`
-   * transaction, in submission order (so the audit chain is appended in that order). If any unit of a batch fails,
-   * the whole batch is rolled back and every unit is retried in a transaction of its own, so a failing unit never
-   * takes others down and never leaves partial writes.
-   */
+  // a file's writes may go to a writer thread (sqlite-writer.ts, loaded only then: one-shot commands never start it);
+  // an in-memory database is this connection's only
+  const writer =
+    options.sqliteWriterThread && path !== ':memory:'
+      ? (await import('./sqlite-writer')).startSqliteWriter(path, uowOptions.failCommit === true)
+      : undefined;
+  let writerThreadBatches = 0;
   interface Pending {
     unit: UnitOfWork;
     resolve: (r: CommitResult) => void;
     reject: (e: unknown) => void;
   }
+  const settle = (items: Pending[], outcomes: UnitOutcome[]) =>
+    outcomes.forEach((o, i) => (o.ok ? items[i]!.resolve(o.result) : items[i]!.reject(o.error)));
   /**
-   * The units of a batch run one after the other in the batch's transaction, without a savepoint each (a savepoint
-   * copies every page it touches first to a statement journal, a temporary file past 64 KiB: ~30 page writes per
-   * certificate); they share the audit chain head and apply their counter deltas once, after the last unit.
+   * Group commit (group-commit.ts decides when): a batch is written in ONE transaction (sqlite-commit.ts), by the
+   * writer thread when there is one (this thread awaits its outcomes meanwhile), else on this thread.
    */
-  const batchTx = sqlite.transaction((items: Pending[]) => {
-    const shared: SharedUnitState = { deltas: new CountDeltas() };
-    const results = items.map((it) => runSync(unitOfWork(db, schema, it.unit, uowOptions, shared)));
-    runSync(applyCountDeltas(db, schema, shared.deltas, uowOptions.fast));
-    return results;
-  });
   const group = createGroupCommit<Pending>((items) => {
-    if (items.length > 1) {
-      try {
-        const results = batchTx.immediate(items);
-        results.forEach((r, i) => items[i]?.resolve(r));
-        return;
-      } catch {
-        // fall through: isolate the failing unit
-      }
+    const units = items.map((it) => it.unit);
+    if (!writer?.usable) {
+      settle(items, committer.write(units));
+      return;
     }
-    for (const it of items) {
-      try {
-        it.resolve(unitTx.immediate(it.unit));
-      } catch (e) {
-        it.reject(toWriteError(e));
-      }
-    }
+    return writer.write(units).then(
+      (outcomes) => {
+        if (outcomes) writerThreadBatches++;
+        settle(items, outcomes ?? committer.write(units));
+      },
+      (e: unknown) => items.forEach((it) => it.reject(e)),
+    );
   }, options.groupCommit ?? SQLITE_GROUP_COMMIT);
   const commit = (unit: UnitOfWork): Promise<CommitResult> =>
     new Promise<CommitResult>((resolve, reject) => group.add({ unit, resolve, reject }));
@@ -443,7 +255,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     commit,
     expectCommit: group.expect,
     holdsCommits: group.holds,
-    commitStats: group.stats,
+    commitStats: () => (writer ? { ...group.stats(), writerThreadBatches } : group.stats()),
     async ping() {
       try {
         return sqlite.prepare('select 1 as ok').get() !== undefined;
@@ -469,6 +281,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
       if (closed) return;
       closed = true;
       await group.drain();
+      await writer?.close();
       sqlite.close();
     },
     async rebuildCertificateCounts() {

@@ -853,6 +853,8 @@ export interface GroupCommitStats {
   batches: number;
   /** units written, failed ones included */
   units: number;
+  /** SQLite with a writer thread (OpenStoreOptions.sqliteWriterThread): the batches that thread wrote */
+  writerThreadBatches?: number;
 }
 
 export interface OpenStoreOptions {
@@ -870,6 +872,12 @@ export interface OpenStoreOptions {
    * (`pgPoolSize`); leader locks use one extra connection of their own, never a pooled one.
    */
   poolSize?: number;
+  /**
+   * SQLite file: the group commit's batches are written by a writer thread on a connection of its own, so their CPU
+   * (mostly the WAL page writes) leaves the main thread (sqlite-writer.ts). Default off: a long-running instance with
+   * signing worker threads turns it on (createAuthority); one-shot commands and `:memory:` write on the main thread.
+   */
+  sqliteWriterThread?: boolean;
   /**
    * environment of the PostgreSQL client tools run by `backup` (pg_dump; its PATH is searched for them after
    * /usr/lib/postgresql/<version>/bin), passed down by the app's config module; default none

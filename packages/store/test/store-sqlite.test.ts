@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { desc } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrateStore, openStore, parseStoreUrl } from '../src/index';
 import * as sqliteSchema from '../src/sqlite-schema';
 import {
@@ -22,46 +19,15 @@ import {
   searchCondition,
 } from '../src/repositories';
 import { ocspLookupSql, ocspSubordinateCaSql } from '../src/ocsp-repository';
-import { defineStoreSuite, type StoreEngine } from './store-suite';
+import { defineStoreSuite } from './store-suite';
+import { sqlitePathOf, sqliteTestEngine } from './sqlite-engine';
 import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
 import { SQLITE_WITHOUT_ROWID } from './sqlite-without-rowid';
 
 const execFileAsync = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
-let dir = '';
-let n = 0;
-const pathOf = (url: string) => {
-  const p = parseStoreUrl(url);
-  if (p.dialect !== 'sqlite') throw new Error('not sqlite');
-  return p.path;
-};
-const engine: StoreEngine = {
-  dialect: 'sqlite',
-  async newDatabaseUrl() {
-    return `sqlite:${join(dir, `db-${++n}.sqlite`)}`;
-  },
-  async rawSql(url, statement) {
-    const db = new Database(pathOf(url));
-    try {
-      db.exec(statement);
-    } finally {
-      db.close();
-    }
-  },
-  async wipe(url) {
-    for (const suffix of ['', '-wal', '-shm']) rmSync(`${pathOf(url)}${suffix}`, { force: true });
-  },
-  backupPath() {
-    return join(dir, `backup-${++n}.sqlite`);
-  },
-};
-
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'pkim-store-sqlite-'));
-});
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const engine = sqliteTestEngine();
+const pathOf = sqlitePathOf;
 
 describe('SQLite store', () => {
   defineStoreSuite(() => engine);

@@ -11,6 +11,7 @@ import type {
   CertificateStatus,
   CommitResult,
   GroupCommitPolicy,
+  OpenStoreOptions,
   Store,
 } from '../src/types';
 import { DAY, T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
@@ -25,6 +26,8 @@ export interface StoreEngine {
   wipe(url: string): Promise<void>;
   /** a fresh path to write a backup to */
   backupPath(): string;
+  /** what the suite's stores are opened with besides the URL (the SQLite writer thread) */
+  openOptions?: Pick<OpenStoreOptions, 'sqliteWriterThread'>;
 }
 
 async function expectPkiError(p: Promise<unknown>, code: string): Promise<PkiError> {
@@ -109,6 +112,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
   const newStore = async (opts: { failCommit?: boolean; sameDb?: boolean; groupCommit?: GroupCommitPolicy } = {}) => {
     if (!opts.sameDb) url = await getEngine().newDatabaseUrl();
     const s = await openStore({
+      ...getEngine().openOptions,
       url,
       faultInjection: opts.failCommit ? { failCommit: true } : undefined,
       groupCommit: opts.groupCommit,

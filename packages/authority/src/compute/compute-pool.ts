@@ -17,12 +17,9 @@
  *   that cannot even start (three times in a row) fails every job at once instead of looping.
  * - Workers start with the first job and hold the process open only while they have jobs; `close()` ends them.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { PkiError, type KeyType } from '@pkim/shared';
+import { PkiError, workerModule, type KeyType } from '@pkim/shared';
 import { hasCapability, type KeyBackends } from '@pkim/keys';
 import type { CertificatePlanInput, DecodedCsr, OcspResponseInput } from '@pkim/core';
 import type { CsrLeaf } from '../signing/leaf-checks';
@@ -93,14 +90,8 @@ function defaultWorkerUrl(): URL {
 /** Starts a worker; a TypeScript module (sources, tests) is loaded through tsx's loader registered in the worker. */
 function startWorker(url: URL, keyPort: MessagePort): Worker {
   const options = { workerData: { keyPort }, transferList: [keyPort] };
-  if (!url.pathname.endsWith('.ts')) return new Worker(url, options);
-  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-  const mjs = cjs.replace(/\.cjs$/, '.mjs');
-  const api = pathToFileURL(existsSync(mjs) ? mjs : cjs).href;
-  const boot =
-    `import(${JSON.stringify(api)}).then(({ register }) => { register(); ` +
-    `return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(boot, { ...options, eval: true });
+  const m = workerModule(url);
+  return new Worker(m.script, { ...options, eval: m.eval });
 }
 
 interface Pending {
