@@ -100,7 +100,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     groupCommit: config.groupCommit ?? (pooled ? undefined : IN_PROCESS_GROUP_COMMIT),
     poolSize: pgPoolSize(config.workers),
     // with worker threads signing, the main thread dispatches and answers: the SQLite commit leaves it too
-    sqliteWriterThread: config.workers !== undefined && config.workers >= 2,
+    sqliteWriterThread: pooled,
     env,
   });
 
