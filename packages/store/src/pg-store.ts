@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { and, eq, getTableColumns, inArray, ne, sql, type Column, type Table } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gte, inArray, lt, ne, sql, type Column, type Table } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { PkiError } from '@pkim/shared';
@@ -224,6 +224,42 @@ function preparedHotReads(
 }
 
 /**
+ * What the Vault and SPIFFE signing routes read per request (mount list, role, SPIFFE CAs, deny list): named prepared
+ * statements, built once (as sqlite-store.ts). Same answers as the repositories.
+ */
+function preparedChannelReads(pgDb: NodePgDatabase<typeof schema>, repos: ReturnType<typeof createRepositories>): void {
+  const ST = schema.settings;
+  const CA = schema.certificateAuthorities;
+  const SC = schema.spiffeCas;
+  const D = schema.spiffeDeniedIds;
+  const setting = pgDb
+    .select({ value: ST.value })
+    .from(ST)
+    .where(eq(ST.key, sql.placeholder('key')))
+    .prepare('pkim_setting');
+  const inRange = and(gte(ST.key, sql.placeholder('from')), lt(ST.key, sql.placeholder('to')));
+  const settingsInRange = pgDb
+    .select({ key: ST.key, value: ST.value })
+    .from(ST)
+    .where(inRange)
+    .orderBy(asc(ST.key))
+    .prepare('pkim_settings_in_range');
+  const casInOrder = pgDb.select().from(CA).orderBy(asc(CA.createdAt), asc(CA.id)).prepare('pkim_cas_in_order');
+  const spiffeCas = pgDb.select().from(SC).orderBy(asc(SC.createdAt), asc(SC.id)).prepare('pkim_spiffe_cas');
+  const denied = pgDb
+    .select()
+    .from(D)
+    .where(eq(D.id, sql.placeholder('id')))
+    .prepare('pkim_spiffe_denied');
+  repos.settings.get = async (key) => (await setting.execute({ key }))[0]?.value;
+  // range scan on the primary key: [prefix, prefix + U+FFFF), as the repository's own query
+  repos.settings.listByPrefix = async (prefix) => settingsInRange.execute({ from: prefix, to: `${prefix}\uffff` });
+  repos.cas.list = async () => casInOrder.execute();
+  repos.spiffe.listCas = async () => spiffeCas.execute();
+  repos.spiffe.findDenied = async (id) => (await denied.execute({ id }))[0];
+}
+
+/**
  * The OCSP responder's reads, once per request (docs/ocsp.md): named prepared statements (parsed and planned once per
  * connection), raw rows (arrays), no Drizzle mapping.
  */
@@ -254,6 +290,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   const { db, t } = asQueryDb(pgDb, schema);
   const repos = createRepositories(db, t, 'postgres', ocspReads(pool));
   preparedHotReads(pool, pgDb, repos);
+  preparedChannelReads(pgDb, repos);
   const uowOptions: UnitOfWorkOptions = {
     dialect: 'postgres',
     failCommit: options.faultInjection?.failCommit === true,

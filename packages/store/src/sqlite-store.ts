@@ -17,7 +17,7 @@ import {
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { and, eq, getTableColumns, sql, type Column, type Table } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gte, lt, sql, type Column, type Table } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { PkiError } from '@pkim/shared';
@@ -154,6 +154,41 @@ function preparedHotReads(db: QueryDb, sqlite: Database.Database, repos: ReturnT
     certBySerial().get({ caId, serialHex: serialHex.toLowerCase() });
   repos.tokens.findByHash = byKey<ApiTokenRow>(T, T.tokenHash);
   repos.sessions.findByHash = byKey<SessionRow>(S, S.tokenHash);
+  // what the Vault and SPIFFE signing routes read per request (mount list, role, SPIFFE CAs, deny list): Drizzle
+  // prepared queries, built once (the Vault `sign` route built two queries per request, SPIFFE three)
+  const ST = schema.settings;
+  const setting = onFirstUse(() =>
+    db
+      .select({ value: ST.value })
+      .from(ST)
+      .where(eq(ST.key, sql.placeholder('key')))
+      .prepare(),
+  );
+  const settingsInRange = onFirstUse(() =>
+    db
+      .select({ key: ST.key, value: ST.value })
+      .from(ST)
+      .where(and(gte(ST.key, sql.placeholder('from')), lt(ST.key, sql.placeholder('to'))))
+      .orderBy(asc(ST.key))
+      .prepare(),
+  );
+  repos.settings.get = async (key) => setting().get({ key })?.value;
+  // range scan on the primary key: [prefix, prefix + U+FFFF), as the repository's own query
+  repos.settings.listByPrefix = async (prefix) => settingsInRange().all({ from: prefix, to: `${prefix}\uffff` });
+  const casInOrder = onFirstUse(() => db.select().from(CA).orderBy(asc(CA.createdAt), asc(CA.id)).prepare());
+  repos.cas.list = async () => casInOrder().all();
+  const SC = schema.spiffeCas;
+  const D = schema.spiffeDeniedIds;
+  const spiffeCas = onFirstUse(() => db.select().from(SC).orderBy(asc(SC.createdAt), asc(SC.id)).prepare());
+  const denied = onFirstUse(() =>
+    db
+      .select()
+      .from(D)
+      .where(eq(D.id, sql.placeholder('id')))
+      .prepare(),
+  );
+  repos.spiffe.listCas = async () => spiffeCas().all();
+  repos.spiffe.findDenied = async (id) => denied().get({ id });
 }
 
 export async function openSqliteStore(path: string, options: OpenStoreOptions): Promise<Store> {
