@@ -11,7 +11,7 @@ import { buildServer } from '@pkim/server';
 import { opensslOcspCheck, opensslOcspRequest } from '../../../tests/support/verifiers';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
-import { ocspPki, type OcspLeaf as Leaf, type OcspPki } from './ocsp-test-support';
+import { ocspLeaf, ocspPki, type OcspLeaf as Leaf, type OcspPki } from './ocsp-test-support';
 
 const HOUR = 3_600_000;
 
@@ -36,6 +36,104 @@ function checked(o: {
 }
 
 const statusOf = (output: string) => /(?:leaf\.pem|Cert Status): (good|revoked|unknown)/.exec(output)?.[1];
+
+/** ANSWER_RECHECK_MS (ocsp-service.ts): how long an answer from a stored response is served from memory */
+const MEMORY_MS = 500;
+/** the attempts a timed sequence gets to fit in MEMORY_MS on a loaded machine */
+const ATTEMPTS = 5;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** counts the store reads of one certificate's OCSP status: a request answered from memory reads nothing */
+function countReads(authority: Authority, serial: string) {
+  const ocspStore = internalsOf(authority).store.ocspResponses;
+  const lookup = ocspStore.lookup.bind(ocspStore);
+  const counter = {
+    reads: 0,
+    restore: () => void (ocspStore.lookup = lookup),
+  };
+  ocspStore.lookup = (caId, serialHex, ...rest) => {
+    if (serialHex.toLowerCase() === serial.toLowerCase()) counter.reads++;
+    return lookup(caId, serialHex, ...rest);
+  };
+  return counter;
+}
+
+/**
+ * What this instance stores or revokes for OTHER certificates (a first SHA-256 request, whose response is stored; a
+ * revocation, whose response is signed again) leaves a certificate's answer in memory: answered again within the
+ * memory's window without reading the store. Timed: a sequence that did not fit in the window is tried again.
+ */
+async function unrelatedChangesKeepAnswer(authority: Authority, p: OcspPki, name: string) {
+  const leaf = await ocspLeaf(authority, p.issuingId, `${name}-kept.example.test`);
+  const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+  await authority.ocsp.respond(req); // its response signed and stored (the first request)
+  const reads = countReads(authority, leaf.serial);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const [y, z] = [
+        await ocspLeaf(authority, p.issuingId, `${name}-y${attempt}.example.test`),
+        await ocspLeaf(authority, p.issuingId, `${name}-z${attempt}.example.test`),
+      ];
+      const y256 = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: y.pem, hash: 'sha256' });
+      await sleep(MEMORY_MS + 50); // what an earlier attempt kept has expired
+      const start = performance.now();
+      const first = await authority.ocsp.respond(req);
+      const afterFirst = reads.reads;
+      const yAnswer = await authority.ocsp.respond(y256); // y's SHA-256 response signed and stored
+      await authority.certificates.revoke(z.id, 'superseded', ACTORS.admin); // z's re-signed
+      const again = await authority.ocsp.respond(req);
+      const inWindow = performance.now() - start < MEMORY_MS;
+      expect(afterFirst, 'the first request of the attempt read the store').toBeGreaterThan(0);
+      expect(statusOf(checked({ der: first.der, ...p, leafPem: leaf.pem }))).toBe('good');
+      expect(statusOf(checked({ der: again.der, ...p, leafPem: leaf.pem }))).toBe('good');
+      expect(statusOf(checked({ der: yAnswer.der, ...p, leafPem: y.pem, requestDer: y256 }))).toBe('good');
+      const zAnswer = await authority.ocsp.respond(opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: z.pem }));
+      expect(statusOf(checked({ der: zAnswer.der, ...p, leafPem: z.pem }))).toBe('revoked');
+      if (!inWindow) {
+        expect(attempt, `no attempt fitted in ${MEMORY_MS} ms`).toBeLessThan(ATTEMPTS);
+        continue;
+      }
+      expect(reads.reads - afterFirst, 'answered from memory after the unrelated changes').toBe(0);
+      expect(Buffer.from(again.der).equals(Buffer.from(first.der))).toBe(true);
+      return;
+    }
+  } finally {
+    reads.restore();
+  }
+}
+
+/**
+ * This instance's revocation of a certificate whose "good" answer is in memory (and with reads of it in flight) is
+ * answered "revoked" at once. Timed: the answer must have been in memory still (within the window) for the check
+ * to mean something; every attempt is checked, and one must fit in the window.
+ */
+async function revocationLeavesNoStaleGood(authority: Authority, p: OcspPki, name: string) {
+  for (let attempt = 1; ; attempt++) {
+    const leaf = await ocspLeaf(authority, p.issuingId, `${name}-r${attempt}.example.test`);
+    const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+    await authority.ocsp.respond(req); // its response signed and stored (the first request)
+    const reads = countReads(authority, leaf.serial);
+    try {
+      const start = performance.now();
+      const good = await authority.ocsp.respond(req);
+      expect((await authority.ocsp.respond(req)).der).toEqual(good.der);
+      const kept = reads.reads === 1; // the second answer came from memory
+      const inFlight = Array.from({ length: 8 }, () => authority.ocsp.respond(req));
+      await authority.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
+      await Promise.all(inFlight);
+      const after = await authority.ocsp.respond(req);
+      const inWindow = performance.now() - start < MEMORY_MS;
+      expect(statusOf(checked({ der: good.der, ...p, leafPem: leaf.pem }))).toBe('good');
+      const out = checked({ der: after.der, ...p, leafPem: leaf.pem });
+      expect(statusOf(out)).toBe('revoked');
+      expect(out).toMatch(/Reason: keyCompromise/);
+      if (kept && inWindow) return;
+      expect(attempt, `no attempt fitted in ${MEMORY_MS} ms`).toBeLessThan(ATTEMPTS);
+    } finally {
+      reads.restore();
+    }
+  }
+}
 
 describe('pre-signed OCSP responses (SQLite)', () => {
   const clock = fixedClock(Date.now());
@@ -191,6 +289,12 @@ describe('pre-signed OCSP responses (SQLite)', () => {
     expect((await stored(leaf))!.response).toBeUndefined();
     clock.set(Date.now());
   });
+
+  it("keeps a certificate's answer in memory when other certificates' responses are stored or revoked", () =>
+    unrelatedChangesKeepAnswer(authority, p, 'presign'));
+
+  it('answers "revoked" at once after its own revocation, never a "good" left in memory', () =>
+    revocationLeavesNoStaleGood(authority, p, 'presign'));
 });
 
 describe('pre-signed OCSP responses after a whole CA is revoked (SQLite)', () => {
@@ -307,4 +411,10 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
     const o = await second.ocsp.respond(otherReq);
     expect(statusOf(checked({ der: o.der, ...p, leafPem: other.pem }))).toBe('good');
   });
+
+  it("keeps a certificate's answer in memory when other certificates' responses are stored or revoked", () =>
+    unrelatedChangesKeepAnswer(fx.authority, p, 'pg-presign'));
+
+  it('answers "revoked" at once after its own revocation, never a "good" left in memory', () =>
+    revocationLeavesNoStaleGood(fx.authority, p, 'pg-presign'));
 });

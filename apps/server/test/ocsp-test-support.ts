@@ -11,6 +11,22 @@ export interface OcspLeaf {
   pem: string;
 }
 
+/** a TLS server leaf `cn` of the CA `caId`, valid 30 days */
+export async function ocspLeaf(authority: Authority, caId: string, cn: string): Promise<OcspLeaf> {
+  const issued = await authority.issuance.issueWithKey(
+    {
+      caId,
+      profile: 'tls-server',
+      subject: { commonName: cn },
+      sans: { dns: [cn] },
+      keyType: 'ec-p256',
+      validityMs: 30 * 24 * HOUR,
+    },
+    ACTORS.admin,
+  );
+  return { id: issued.certificate.id, serial: issued.certificate.serialHex, pem: issued.certificatePem };
+}
+
 /** `<name>-root` and `<name>-issuing`, and `n` TLS server leaves `<name>-<i>.example.test` valid 30 days */
 export async function ocspPki(authority: Authority, name: string, n: number) {
   const root = await createRootCa(authority, `${name}-root`, {
@@ -22,21 +38,7 @@ export async function ocspPki(authority: Authority, name: string, n: number) {
     pathLen: 0,
   });
   const leaves: OcspLeaf[] = [];
-  for (let i = 0; i < n; i++) {
-    const cn = `${name}-${i}.example.test`;
-    const issued = await authority.issuance.issueWithKey(
-      {
-        caId: issuing.id,
-        profile: 'tls-server',
-        subject: { commonName: cn },
-        sans: { dns: [cn] },
-        keyType: 'ec-p256',
-        validityMs: 30 * 24 * HOUR,
-      },
-      ACTORS.admin,
-    );
-    leaves.push({ id: issued.certificate.id, serial: issued.certificate.serialHex, pem: issued.certificatePem });
-  }
+  for (let i = 0; i < n; i++) leaves.push(await ocspLeaf(authority, issuing.id, `${name}-${i}.example.test`));
   return {
     rootPem: root.pem,
     rootId: root.id,

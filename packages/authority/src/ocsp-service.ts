@@ -150,14 +150,48 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   // Answers from stored responses, keyed by the request's DER (a request without nonce for one certificate names
   // nothing else the answer depends on): a hit skips parsing, the store read and the base64 decoding. An entry is
   // served for ANSWER_RECHECK_MS of wall time after the read that made it, then read again (another instance's
-  // revocation, a re-signed response); anything this process changes (a revocation, a stored response, a CA) clears
-  // them all at once, and a read that started before such a change is not kept (`answersGeneration`).
-  const answers = new Map<string, StoredAnswer & { checkedAt: number }>();
-  let answersGeneration = 0;
-  const forgetAnswers = () => {
-    answersGeneration++;
-    answers.clear();
+  // revocation, a re-signed response). What this process changes clears only the entries it can change: a
+  // certificate's revocation or a response stored for it → that certificate's entries (CA id + serial), whatever
+  // request encoding made them; a CA created, changed, revoked or deleted → all of them. A read that started before a
+  // change of its certificate (or of everything) is not kept.
+  const answers = new Map<string, StoredAnswer & { checkedAt: number; cert: string }>();
+  /** certificate (`certKey`) → the request keys of its entries in `answers` */
+  const answersOf = new Map<string, Set<string>>();
+  /** counts changes; `changedAt`: per certificate the count at its last change, `allChangedAt` of everything */
+  let changes = 0;
+  let allChangedAt = 0;
+  const changedAt = new Map<string, number>();
+  const certKey = (caId: string, serialHex: string) => `${caId}:${serialHex.toLowerCase()}`;
+  const dropAnswer = (requestKey: string) => {
+    const entry = answers.get(requestKey);
+    if (!entry) return;
+    answers.delete(requestKey);
+    const keys = answersOf.get(entry.cert);
+    keys?.delete(requestKey);
+    if (keys?.size === 0) answersOf.delete(entry.cert);
   };
+  /** a change to these certificates (`certKey`s): their entries go, reads of them in flight are not kept */
+  const forgetAnswersOf = (certs: Iterable<string>) => {
+    const at = ++changes;
+    for (const cert of certs) {
+      for (const requestKey of answersOf.get(cert) ?? []) answers.delete(requestKey);
+      answersOf.delete(cert);
+      changedAt.set(cert, at);
+    }
+    // bounded: past that many changed certificates (a refresh run), every read in flight counts as changed instead
+    if (changedAt.size > ANSWER_CACHE_ENTRIES) {
+      changedAt.clear();
+      allChangedAt = at;
+    }
+  };
+  const forgetAllAnswers = () => {
+    allChangedAt = ++changes;
+    changedAt.clear();
+    answers.clear();
+    answersOf.clear();
+  };
+  /** whether an answer read for `cert` since change count `since` may be kept (no change of it since) */
+  const unchangedSince = (cert: string, since: number) => allChangedAt <= since && (changedAt.get(cert) ?? 0) <= since;
   let codecs: typeof import('./asn1-codecs') | undefined;
   /** the refresh job's walk over certificates without a stored response */
   let walk: { after: { createdAt: number; id: string } | null; startedAt: number } | undefined;
@@ -311,7 +345,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
       );
     }
     await store.ocspResponses.put(rows);
-    forgetAnswers();
+    forgetAnswersOf(items.map(({ state }) => certKey(state.caId, state.serialHex)));
     return { signed: rows.length, failed };
   }
 
@@ -322,7 +356,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   async function respondStored(
     caId: string,
     r: { serialHex: string; certIdDer: Uint8Array; hashAlgorithmOid: string },
-  ): Promise<StoredAnswer | undefined> {
+  ): Promise<(StoredAnswer & { cert: string }) | undefined> {
     const hashAlg = ALG_OF[r.hashAlgorithmOid];
     if (!hashAlg) return undefined;
     const found = await find(caId, r.serialHex, hashAlg);
@@ -331,12 +365,14 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     const l = lookupOf(found);
     const stored = found.response;
     const certId = b64(r.certIdDer);
+    const cert = certKey(found.caId, found.serialHex);
     if (stored && stored.nextUpdate > now && stored.statusKey === ocspStatusKey(found) && stored.certId === certId) {
       return {
         der: Buffer.from(stored.der, 'base64'),
         statuses: [l.status],
         thisUpdate: stored.thisUpdate,
         nextUpdate: stored.nextUpdate,
+        cert,
       };
     }
     const ctx = await contexts.load(caId);
@@ -347,9 +383,9 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     const { ocspCertIdDer } = (codecs ??= await import('./asn1-codecs'));
     if (b64(ocspCertIdDer(ctx.certificateDer, found.serialHex, r.hashAlgorithmOid)) === certId) {
       await store.ocspResponses.put([storedRow(found, hashAlg, r.certIdDer, der, now, validFor)]);
-      forgetAnswers();
+      forgetAnswersOf([cert]);
     }
-    return { der, statuses: [l.status], thisUpdate: now, nextUpdate: now + validFor };
+    return { der, statuses: [l.status], thisUpdate: now, nextUpdate: now + validFor, cert };
   }
 
   /** what to sign for a certificate: SHA-1 always (what clients send), SHA-256 where a response of it is stored */
@@ -368,7 +404,8 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
 
   /** signs and stores the responses of these certificates now (a revocation re-signs only its certificate's) */
   async function presign(certs: { caId: string; serialHex: string }[]): Promise<number> {
-    forgetAnswers(); // before any await: called right after a revocation's commit
+    // before any await: called right after a revocation's commit
+    forgetAnswersOf(certs.map((c) => certKey(c.caId, c.serialHex)));
     const items: ToSign[] = [];
     for (const c of certs) items.push(...(await toSign(c.caId, c.serialHex)));
     return (await presignStates(items)).signed;
@@ -384,7 +421,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
         const hit = answers.get(answerKey);
         if (hit && performance.now() - hit.checkedAt < ANSWER_RECHECK_MS && hit.nextUpdate > clock.now()) return hit;
       }
-      const generation = answersGeneration;
+      const since = changes;
       const { ocspErrorResponse, parseOcspRequest } = (codecs ??= await import('./asn1-codecs'));
       let parsed: ReturnType<typeof parseOcspRequest>;
       try {
@@ -406,10 +443,13 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
         if (!fixed && !parsed.nonce && single?.caId) {
           const answer = await respondStored(single.caId, single.r);
           if (answer) {
-            if (answerKey !== undefined && generation === answersGeneration) {
-              answers.delete(answerKey);
-              if (answers.size >= ANSWER_CACHE_ENTRIES) answers.delete(answers.keys().next().value!);
+            if (answerKey !== undefined && unchangedSince(answer.cert, since)) {
+              dropAnswer(answerKey);
+              if (answers.size >= ANSWER_CACHE_ENTRIES) dropAnswer(answers.keys().next().value!);
               answers.set(answerKey, { ...answer, checkedAt: performance.now() });
+              let keys = answersOf.get(answer.cert);
+              if (!keys) answersOf.set(answer.cert, (keys = new Set()));
+              keys.add(answerKey);
             }
             return answer;
           }
@@ -468,7 +508,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     issuersChanged() {
       issuersGeneration++;
       issuersReadAt = -Infinity;
-      forgetAnswers();
+      forgetAllAnswers();
     },
 
     /**
@@ -477,7 +517,9 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
      * the spot (their stored "good" no longer matches the status read)
      */
     async presignRevokedCas(caIds, revokedAt) {
-      forgetAnswers(); // before any await: called right after the revocation's commit
+      // before any await: called right after the revocation's commit (every answer: the CAs' own certificates are
+      // answered by their parents, and their descendants' by them)
+      forgetAllAnswers();
       let signed = 0;
       const now = clock.now();
       // the revoked CAs' own certificates, answered by their parents
