@@ -99,8 +99,9 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     // signing on this thread: batches held while signatures run (both engines); with a pool each engine's own
     groupCommit: config.groupCommit ?? (pooled ? undefined : IN_PROCESS_GROUP_COMMIT),
     poolSize: pgPoolSize(config.workers),
-    // with worker threads signing, the main thread dispatches and answers: the SQLite commit leaves it too
-    sqliteWriterThread: pooled,
+    // off unless asked: on 2 cores the writer thread took more CPU per certificate than it took off the main thread
+    // (idle `npm run bench` / `bench:http`, docs/benchmarks.md "Session 13 on the idle machine")
+    sqliteWriterThread: config.sqliteWriterThread ?? false,
     env,
   });
 

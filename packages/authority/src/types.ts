@@ -109,10 +109,15 @@ export interface AuthorityConfig {
   ephemeral?: boolean;
   /**
    * worker threads for the CPU-bound signing steps (PKIM_WORKERS, set by `pkim serve`); 0 or 1 (the default) =
-   * in-process. Software CA keys are lent to the workers; HSM/KMS keys keep signing through their backend. With
-   * 2 or more, a SQLite file's commits are also written by a writer thread (OpenStoreOptions.sqliteWriterThread).
+   * in-process. Software CA keys are lent to the workers; HSM/KMS keys keep signing through their backend.
    */
   workers?: number;
+  /**
+   * SQLite file: write the group commit's batches from a writer thread (OpenStoreOptions.sqliteWriterThread).
+   * Default false: on the 2-core machine it cost more CPU per certificate than it took off the main thread
+   * (docs/benchmarks.md); it may pay where cores are spare.
+   */
+  sqliteWriterThread?: boolean;
 }
 
 export interface SubjectInput {

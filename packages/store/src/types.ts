@@ -874,8 +874,9 @@ export interface OpenStoreOptions {
   poolSize?: number;
   /**
    * SQLite file: the group commit's batches are written by a writer thread on a connection of its own, so their CPU
-   * (mostly the WAL page writes) leaves the main thread (sqlite-writer.ts). Default off: a long-running instance with
-   * signing worker threads turns it on (createAuthority); one-shot commands and `:memory:` write on the main thread.
+   * (mostly the WAL page writes) leaves the main thread (sqlite-writer.ts). Default off (and off in
+   * createAuthority unless AuthorityConfig.sqliteWriterThread): on 2 cores it cost more CPU per certificate than it
+   * saved the main thread.
    */
   sqliteWriterThread?: boolean;
   /**
