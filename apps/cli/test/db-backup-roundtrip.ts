@@ -1,15 +1,15 @@
+// Shared by db-backup-restore-{sqlite,postgres}.test.ts (one file per engine, so each stays well under a minute on a
+// loaded machine): the same scenario on both engines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { runPkim } from '../../../tests/support/cli-runner';
 import { tempDir } from '../../../tests/support/openssl-tools';
-import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { auditVerify, listedCertificates, ok, populateInProcess, type Pkim, type Populated } from './db-test-data';
 
 /** The same scenario on both engines: populate → backup → lose the data → restore → everything is back. */
-function roundTrip(
+export function roundTrip(
   engine: 'sqlite' | 'postgres',
   setup: (dataDir: string) => Promise<{ env: Record<string, string>; wipe(): Promise<void> }>,
 ) {
@@ -127,33 +127,3 @@ function roundTrip(
     }
   });
 }
-
-roundTrip('sqlite', async (dataDir) => ({
-  env: {},
-  async wipe() {
-    // the database file is lost; the data dir keeps master.key
-    for (const suffix of ['', '-wal', '-shm']) rmSync(join(dataDir, `pkim.db${suffix}`), { force: true });
-  },
-}));
-
-let cluster: TestPostgres | undefined;
-afterAll(async () => {
-  await cluster?.stop();
-});
-
-roundTrip('postgres', async () => {
-  cluster = await startPostgres();
-  const url = await cluster.createDatabase();
-  return {
-    env: { PKIM_DATABASE_URL: url },
-    async wipe() {
-      const c = new pg.Client({ connectionString: url });
-      await c.connect();
-      try {
-        await c.query('drop schema public cascade; create schema public; drop schema if exists drizzle cascade');
-      } finally {
-        await c.end();
-      }
-    },
-  };
-});
