@@ -1,0 +1,301 @@
+// Authority services on both engines, issuance: CA creation, issuing from CSRs and with server keys, name constraints,
+// bad input refused with a failure audit event. Revocation, CRL, OCSP, requests: authority-revocation.test.ts;
+// createAuthority's options (fault injection, clock, profiles.json): authority-options.test.ts.
+import { describe, expect, it } from 'vitest';
+import { createPublicKey, createPrivateKey } from 'node:crypto';
+import { parseDuration } from '@pkim/shared';
+import type { Authority } from '@pkim/authority';
+import { internalsOf } from '@pkim/authority/internals';
+import { ENGINES } from '../../../tests/support/engines';
+import { opensslCsr, openssl } from '../../../tests/support/openssl-tools';
+import { opensslVerify, certtoolVerify, goVerify } from '../../../tests/support/verifiers';
+import { expectPkiError } from '../../../tests/support/test-kit';
+import { admin, useAuthoritySuite } from './fixtures/authority-suite';
+
+describe.each(ENGINES)('authority issuance on $name', (engine) => {
+  const s = useAuthoritySuite(engine);
+
+  it('creates a root and a name-constrained intermediate whose rows carry key URIs and audit events', async () => {
+    const ca = (await s.authority.cas.get(s.intId)).ca;
+    expect(ca.parentId).toBe(s.rootId);
+    expect(ca.keyUri).toMatch(/^software:key_/);
+    expect(ca.pathLen).toBe(0);
+    expect(ca.nameConstraints?.permittedDns).toEqual(['.example.com']);
+    const events = await s.authority.audit.list({ target: s.intId, limit: 10 });
+    expect(events.map((e) => e.action)).toContain('ca.created');
+    const v = opensslVerify({ leafPem: s.intPem, chainPems: [], rootPem: s.rootPem, purpose: 'any' });
+    expect(v.ok, v.output).toBe(true);
+  });
+
+  it('issues a tls-server certificate from an openssl CSR that openssl, certtool and Go accept', async () => {
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=www.example.com',
+      sans: ['DNS:www.example.com'],
+    });
+    const issued = await s.authority.issuance.issueFromCsr({ caId: s.intId, csrPem, profile: 'tls-server' }, admin);
+    expect(issued.certificate.serialHex).toMatch(/^[0-9a-f]{2,40}$/);
+    expect(issued.certificate.sans.dns).toEqual(['www.example.com']);
+    const o = opensslVerify({
+      leafPem: issued.certificatePem,
+      chainPems: [s.intPem],
+      rootPem: s.rootPem,
+      purpose: 'sslserver',
+    });
+    expect(o.ok, o.output).toBe(true);
+    const c = certtoolVerify({ leafPem: issued.certificatePem, chainPems: [s.intPem], rootPem: s.rootPem });
+    expect(c.ok, c.output).toBe(true);
+    const g = goVerify({
+      leafPem: issued.certificatePem,
+      intermediatesPems: [s.intPem],
+      rootPem: s.rootPem,
+      dnsName: 'www.example.com',
+      keyUsage: 'serverAuth',
+    });
+    expect(g.ok, g.output).toBe(true);
+    const text = openssl(['x509', '-noout', '-text', '-in', '@c.pem'], { 'c.pem': issued.certificatePem }).output;
+    expect(text).toContain(`http://127.0.0.1:9/crl/${s.intId}.crl`);
+    expect(text).toContain('OCSP - URI:http://127.0.0.1:9/ocsp');
+    const row = await internalsOf(s.authority).store.certificates.findById(issued.certificate.id);
+    expect(row?.fingerprintSha256).toBe(issued.certificate.fingerprintSha256);
+    const events = await s.authority.audit.list({ target: issued.certificate.id, limit: 5 });
+    expect(events.map((e) => e.action)).toEqual(['certificate.issued']);
+  });
+
+  it("refuses a name outside the intermediate's constraints before signing and records the failure", async () => {
+    const before = await s.counts();
+    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=www.other.org', sans: ['DNS:www.other.org'] });
+    const e = await expectPkiError(
+      s.authority.issuance.issueFromCsr({ caId: s.intId, csrPem, profile: 'tls-server' }, admin),
+      'lint.name_constraints_violation',
+    );
+    expect(e.message).toContain('www.other.org');
+    const after = await s.counts();
+    expect(after.certs).toBe(before.certs);
+    expect(after.events).toBe(before.events + 1);
+    const [last] = await s.authority.audit.list({ limit: 1, order: 'desc' });
+    if (!last) throw new Error('no audit event');
+    expect(last.action).toBe('certificate.issue_failed');
+    expect(last.outcome).toBe('failure');
+    expect(last.details.code).toBe('lint.name_constraints_violation');
+  });
+
+  it("checks every ancestor's name constraints, not only the issuer's", async () => {
+    const mid = await s.authority.cas.create(
+      {
+        name: 'constrained-mid',
+        subject: 'CN=Constrained Mid CA',
+        keyType: 'ec-p256',
+        parentId: s.rootId,
+        pathLen: 1,
+        nameConstraints: { permittedDns: ['.example.com'] },
+      },
+      admin,
+    );
+    const sub = await s.authority.cas.create(
+      {
+        name: 'unconstrained-sub',
+        subject: 'CN=Unconstrained Sub CA',
+        keyType: 'ec-p256',
+        parentId: mid.ca.id,
+        pathLen: 0,
+      },
+      admin,
+    );
+    const before = await s.counts();
+    const bad = opensslCsr({ keyType: 'ec-p256', subject: '/CN=www.other.org', sans: ['DNS:www.other.org'] }).csrPem;
+    await expectPkiError(
+      s.authority.issuance.issueFromCsr({ caId: sub.ca.id, csrPem: bad, profile: 'tls-server' }, admin),
+      'lint.name_constraints_violation',
+    );
+    expect((await s.counts()).certs).toBe(before.certs);
+    const good = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=deep.example.com',
+      sans: ['DNS:deep.example.com'],
+    }).csrPem;
+    const issued = await s.authority.issuance.issueFromCsr(
+      { caId: sub.ca.id, csrPem: good, profile: 'tls-server' },
+      admin,
+    );
+    const v = opensslVerify({
+      leafPem: issued.certificatePem,
+      chainPems: [sub.certificatePem!, mid.certificatePem!],
+      rootPem: s.rootPem,
+      purpose: 'sslserver',
+    });
+    expect(v.ok, v.output).toBe(true);
+    const g = goVerify({
+      leafPem: issued.certificatePem,
+      intermediatesPems: [sub.certificatePem!, mid.certificatePem!],
+      rootPem: s.rootPem,
+      dnsName: 'deep.example.com',
+      keyUsage: 'serverAuth',
+    });
+    expect(g.ok, g.output).toBe(true);
+  });
+
+  describe('bad input: a clear error that changes nothing but a failure audit event', () => {
+    const good = () =>
+      opensslCsr({ keyType: 'ec-p256', subject: '/CN=api.example.com', sans: ['DNS:api.example.com'] }).csrPem;
+    const cases: { name: string; code: string; run: (a: Authority) => Promise<unknown> }[] = [
+      {
+        name: 'garbage CSR',
+        code: 'csr.invalid',
+        run: (a) =>
+          a.issuance.issueFromCsr({ caId: s.intId, csrPem: 'hello, I am not a CSR', profile: 'tls-server' }, admin),
+      },
+      {
+        name: 'truncated CSR',
+        code: 'csr.invalid',
+        run: (a) => {
+          const pem = good();
+          const b64 = pem.replace(/-----[^-]+-----|\s/g, '');
+          const cut = Buffer.from(b64, 'base64').subarray(0, 80).toString('base64');
+          return a.issuance.issueFromCsr(
+            {
+              caId: s.intId,
+              csrPem: `-----BEGIN CERTIFICATE REQUEST-----\n${cut}\n-----END CERTIFICATE REQUEST-----\n`,
+              profile: 'tls-server',
+            },
+            admin,
+          );
+        },
+      },
+      {
+        name: 'CSR with a broken signature',
+        code: 'csr.invalid_signature',
+        run: (a) => {
+          const der = Buffer.from(good().replace(/-----[^-]+-----|\s/g, ''), 'base64');
+          der[der.length - 5]! ^= 0xff; // inside the signature BIT STRING
+          return a.issuance.issueFromCsr(
+            {
+              caId: s.intId,
+              csrPem:
+                der
+                  .toString('base64')
+                  .replace(/(.{64})/g, '$1\n')
+                  .replace(/^/, '-----BEGIN CERTIFICATE REQUEST-----\n') + '\n-----END CERTIFICATE REQUEST-----\n',
+              profile: 'tls-server',
+            },
+            admin,
+          );
+        },
+      },
+      {
+        name: 'RSA-1024 CSR',
+        code: 'csr.weak_key',
+        run: (a) =>
+          a.issuance.issueFromCsr(
+            {
+              caId: s.intId,
+              csrPem: opensslCsr({
+                keyType: 'rsa-1024',
+                subject: '/CN=weak.example.com',
+                sans: ['DNS:weak.example.com'],
+              }).csrPem,
+              profile: 'tls-server',
+            },
+            admin,
+          ),
+      },
+      {
+        name: 'unknown profile',
+        code: 'profile.not_found',
+        run: (a) => a.issuance.issueFromCsr({ caId: s.intId, csrPem: good(), profile: 'no-such-profile' }, admin),
+      },
+      {
+        name: 'lifetime beyond the profile cap',
+        code: 'policy.lifetime_exceeded',
+        run: (a) =>
+          a.issuance.issueFromCsr(
+            { caId: s.intId, csrPem: good(), profile: 'tls-server', validityMs: parseDuration('400d') },
+            admin,
+          ),
+      },
+      {
+        name: "lifetime beyond the issuer's expiry",
+        code: 'lint.lifetime_beyond_issuer',
+        run: (a) =>
+          a.issuance.issueFromCsr(
+            { caId: s.intId, csrPem: good(), profile: 'code-signing', validityMs: parseDuration('20y') },
+            admin,
+          ),
+      },
+      {
+        name: 'unknown CA id',
+        code: 'ca.not_found',
+        run: (a) => a.issuance.issueFromCsr({ caId: 'ca_doesnotexist', csrPem: good(), profile: 'tls-server' }, admin),
+      },
+      {
+        name: 'revoking an unknown serial',
+        code: 'certificate.not_found',
+        run: (a) => a.certificates.revoke('0badc0ffee', 'keyCompromise', admin),
+      },
+    ];
+    for (const c of cases) {
+      it(`${c.name} → ${c.code}`, async () => {
+        const before = await s.counts();
+        await expectPkiError(c.run(s.authority), c.code);
+        const after = await s.counts();
+        expect(after.certs).toBe(before.certs);
+        expect(after.events).toBe(before.events + 1);
+        const [last] = await s.authority.audit.list({ limit: 1, order: 'desc' });
+        if (!last) throw new Error('no audit event');
+        expect(last.outcome).toBe('failure');
+        expect(last.action).toMatch(/\.(issue|revoke)_failed$/);
+        expect(last.details.code).toBe(c.code);
+      });
+    }
+  });
+
+  it('issues with a server-generated key that is returned once and matches the certificate', async () => {
+    const issued = await s.authority.issuance.issueWithKey(
+      {
+        caId: s.intId,
+        profile: 'tls-client',
+        subject: 'CN=client.example.com',
+        sans: { dns: ['client.example.com'] },
+        keyType: 'ec-p256',
+      },
+      admin,
+    );
+    expect(issued.privateKeyPem).toContain('BEGIN PRIVATE KEY');
+    const pubFromKey = createPublicKey(createPrivateKey(issued.privateKeyPem!)).export({ type: 'spki', format: 'der' });
+    const pubFromCert = createPublicKey(issued.certificatePem).export({ type: 'spki', format: 'der' });
+    expect(Buffer.compare(pubFromKey, pubFromCert)).toBe(0);
+    const v = opensslVerify({
+      leafPem: issued.certificatePem,
+      chainPems: [s.intPem],
+      rootPem: s.rootPem,
+      purpose: 'sslclient',
+    });
+    expect(v.ok, v.output).toBe(true);
+    const row = await internalsOf(s.authority).store.certificates.findById(issued.certificate.id);
+    expect(JSON.stringify(row)).not.toContain('PRIVATE KEY');
+  });
+
+  it('finds certificates expiring before a date', async () => {
+    const soon = await s.authority.issuance.issueWithKey(
+      {
+        caId: s.intId,
+        profile: 'tls-server',
+        subject: 'CN=soon.example.com',
+        sans: { dns: ['soon.example.com'] },
+        keyType: 'ec-p256',
+        validityMs: parseDuration('2d'),
+      },
+      admin,
+    );
+    const list = await s.authority.certificates.expiringBefore(Date.now() + parseDuration('3d'));
+    expect(list.map((c) => c.id)).toContain(soon.certificate.id);
+    const none = await s.authority.certificates.expiringBefore(Date.now() + parseDuration('1d'));
+    expect(none.map((c) => c.id)).not.toContain(soon.certificate.id);
+  });
+
+  it('the audit chain verifies and counts every event', async () => {
+    const r = await s.authority.audit.verify();
+    expect(r.ok).toBe(true);
+    expect(r.count).toBe(await internalsOf(s.authority).store.audit.count());
+  });
+});
