@@ -212,6 +212,14 @@ describe('certificate extension registry', () => {
         expect([hex(c2), hex(a2)]).toEqual([hex(c1), hex(a1)]);
         // OCSP and caIssuers URLs are not interchangeable in the cache key
         if (ocsp.join() !== caIssuers.join()) expect(hex(aia.encode(plan(crl, caIssuers, ocsp)))).not.toBe(hex(a1));
+        // the same arrays changed in place after a call (the last lists are remembered as copies): the new URLs
+        const [crl2, ocsp2]: [string[], string[]] = [[...crl], [...ocsp]];
+        cdp.encode(plan(crl2, ocsp2, caIssuers));
+        aia.encode(plan(crl2, ocsp2, caIssuers));
+        crl2.push('http://changed.example/c.crl');
+        ocsp2.splice(0, 1, 'http://changed.example/ocsp');
+        expect(hex(cdp.encode(plan(crl2, ocsp2, caIssuers)))).toBe(hex(peculiarCdp(crl2)));
+        expect(hex(aia.encode(plan(crl2, ocsp2, caIssuers)))).toBe(hex(peculiarAia(ocsp2, caIssuers)));
       }),
       { numRuns: Number(process.env.PKIM_FUZZ_RUNS ?? 300), seed: Number(process.env.PKIM_FUZZ_SEED ?? 20261203) },
     );

@@ -2,14 +2,19 @@
 import { children, content, decodeOid, readWhole } from '../der-reader';
 import { oid, seq } from '../der-writer';
 import { uriGeneralName } from '../general-names';
-import { cachedValue, type CertificateExtension } from './certificate-extension';
-
-/** the OCSP and caIssuers URLs of a CA repeat for each of its certificates */
-const values = new Map<string, Uint8Array>();
+import { urlListsValue, type CertificateExtension } from './certificate-extension';
 
 const OCSP = '1.3.6.1.5.5.7.48.1';
 const CA_ISSUERS = '1.3.6.1.5.5.7.48.2';
 const latin1 = new TextDecoder('latin1');
+
+/** the OCSP and caIssuers URLs of a CA repeat for each of its certificates */
+const valueOf = urlListsValue((ocsp: string[], caIssuers: string[]) =>
+  seq(
+    ...ocsp.map((u) => seq(oid(OCSP), uriGeneralName(u))),
+    ...caIssuers.map((u) => seq(oid(CA_ISSUERS), uriGeneralName(u))),
+  ),
+);
 
 export interface AuthorityInfoAccessValue {
   ocsp: string[];
@@ -25,12 +30,7 @@ export const AUTHORITY_INFO_ACCESS: CertificateExtension<AuthorityInfoAccessValu
     const ocsp = plan.ocspUrls ?? [];
     const caIssuers = plan.caIssuersUrls ?? [];
     if (!ocsp.length && !caIssuers.length) return undefined;
-    return cachedValue(values, JSON.stringify([ocsp, caIssuers]), () =>
-      seq(
-        ...ocsp.map((u) => seq(oid(OCSP), uriGeneralName(u))),
-        ...caIssuers.map((u) => seq(oid(CA_ISSUERS), uriGeneralName(u))),
-      ),
-    );
+    return valueOf(ocsp, caIssuers);
   },
   decode(v) {
     const out: AuthorityInfoAccessValue = { ocsp: [], caIssuers: [] };

@@ -44,3 +44,33 @@ export function cachedValue(cache: Map<string, Uint8Array>, key: string, build: 
   }
   return v;
 }
+
+/** equal lists of strings, element by element */
+function sameLists(a: readonly (readonly string[])[], b: readonly (readonly string[])[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (x.length !== y.length) return false;
+    for (let j = 0; j < x.length; j++) if (x[j] !== y[j]) return false;
+  }
+  return true;
+}
+
+/**
+ * The extnValue of some lists of URLs (a CA's CRL URLs; its OCSP and caIssuers URLs), built once per distinct lists
+ * ({@link cachedValue}, keyed by their JSON) — and the lists of the last call compared string by string first:
+ * certificate after certificate of one CA brings equal lists in new arrays (a worker job's are a structured clone),
+ * and comparing them costs less than their JSON key (≈ 1–2 µs per certificate for the two extensions).
+ */
+export function urlListsValue<L extends string[][]>(build: (...lists: L) => Uint8Array): (...lists: L) => Uint8Array {
+  const cache = new Map<string, Uint8Array>();
+  let last: { lists: string[][]; value: Uint8Array } | undefined;
+  return (...lists) => {
+    if (last && sameLists(last.lists, lists)) return last.value;
+    const value = cachedValue(cache, JSON.stringify(lists), () => build(...lists));
+    // copies: a caller may change its arrays after the call
+    last = { lists: lists.map((l) => [...l]), value };
+    return value;
+  };
+}

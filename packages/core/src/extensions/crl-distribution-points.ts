@@ -2,10 +2,12 @@
 import { children, content, readWhole } from '../der-reader';
 import { seq, tlv } from '../der-writer';
 import { uriGeneralName } from '../general-names';
-import { cachedValue, type CertificateExtension } from './certificate-extension';
+import { urlListsValue, type CertificateExtension } from './certificate-extension';
 
 /** the CRL URLs of a CA (or of one of its partitions) repeat for each of its certificates */
-const values = new Map<string, Uint8Array>();
+const valueOf = urlListsValue((urls: string[]) =>
+  seq(...urls.map((u) => seq(tlv(0xa0, tlv(0xa0, uriGeneralName(u)))))),
+);
 
 const latin1 = new TextDecoder('latin1');
 
@@ -17,9 +19,7 @@ export const CRL_DISTRIBUTION_POINTS: CertificateExtension<string[]> = {
   encode(plan) {
     const urls = plan.crlDistributionPoints;
     if (!urls?.length) return undefined;
-    return cachedValue(values, JSON.stringify(urls), () =>
-      seq(...urls.map((u) => seq(tlv(0xa0, tlv(0xa0, uriGeneralName(u)))))),
-    );
+    return valueOf(urls);
   },
   decode(v) {
     const urls: string[] = [];
