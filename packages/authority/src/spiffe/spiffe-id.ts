@@ -106,7 +106,20 @@ export function checkAllowPattern(pattern: string): string {
   return p;
 }
 
+/** compiled instance-id globs: a token's patterns are matched on every SVID request it makes */
+const compiledGlobs = new Map<string, RegExp>();
+const MAX_COMPILED_GLOBS = 1000;
+
 function globToRegExp(glob: string): RegExp {
+  const known = compiledGlobs.get(glob);
+  if (known) return known;
+  if (compiledGlobs.size >= MAX_COMPILED_GLOBS) compiledGlobs.clear();
+  const re = compileGlob(glob);
+  compiledGlobs.set(glob, re);
+  return re;
+}
+
+function compileGlob(glob: string): RegExp {
   const body = glob
     .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
     .replace(/\*/g, '[A-Za-z0-9._-]*')

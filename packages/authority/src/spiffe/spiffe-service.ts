@@ -27,6 +27,7 @@ import {
   checkTrustDomain,
   extKeyUsageFor,
   intermediateRoleFor,
+  isServiceType,
   parseSpiffeId,
   spiffeIdOf,
   type ServiceType,
@@ -56,6 +57,8 @@ let builtSvidSignInputSchema: ReturnType<typeof buildSvidSignInputSchema> | unde
  * schema is built on first use, not by every CLI command that loads the authority (start-up time, docs/benchmarks.md).
  */
 export async function svidSignInputSchema(): Promise<ReturnType<typeof buildSvidSignInputSchema>> {
+  // built once: a dynamic import() per request is a module-map lookup and two promises on the SVID route
+  if (builtSvidSignInputSchema) return builtSvidSignInputSchema;
   const { z } = await import('zod');
   return (builtSvidSignInputSchema ??= buildSvidSignInputSchema(z));
 }
@@ -224,11 +227,23 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
     active: Partial<Record<SpiffeCaRole, CaRow>>;
   }
 
-  async function state(): Promise<State | undefined> {
+  /**
+   * The SPIFFE CAs and their CA rows. `signing` (the SVID route, per request): only the active root's and that
+   * intermediate's CA rows, read by id — not every CA of the instance, which grows with every CA anyone creates.
+   */
+  async function state(signing?: SpiffeIntermediateRole): Promise<State | undefined> {
     const rows = await store.spiffe.listCas();
     if (!rows.length) return undefined;
-    const all = await store.cas.list();
-    const cas = new Map(all.filter((c) => rows.some((r) => r.id === c.id)).map((c) => [c.id, c]));
+    const cas = new Map<string, CaRow>();
+    if (signing) {
+      for (const r of rows) {
+        if (r.status !== 'active' || (r.role !== 'root' && r.role !== signing)) continue;
+        const ca = await store.cas.findById(r.id);
+        if (ca) cas.set(ca.id, ca);
+      }
+    } else {
+      for (const c of await store.cas.list()) if (rows.some((r) => r.id === c.id)) cas.set(c.id, c);
+    }
     const active: State['active'] = {};
     for (const r of rows) {
       const ca = cas.get(r.id);
@@ -237,8 +252,8 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
     return { trustDomain: rows[0]!.trustDomain, rows, cas, active };
   }
 
-  async function requireState(): Promise<State> {
-    const s = await state();
+  async function requireState(signing?: SpiffeIntermediateRole): Promise<State> {
+    const s = await state(signing);
     if (!s?.active.root)
       throw new PkiError(
         'spiffe.not_initialized',
@@ -445,6 +460,17 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
     return ca;
   }
 
+  /** an SVID answer's chain: the issuing intermediate up to, not including, the root (the last CA chain, kept) */
+  let lastChain: { pem: string; chain: readonly string[] } | undefined;
+  function chainOf(chainPem: string): readonly string[] {
+    if (lastChain?.pem !== chainPem) {
+      const chain = splitPemBundle(chainPem).map((d) => toPem(d, 'CERTIFICATE'));
+      chain.pop();
+      lastChain = { pem: chainPem, chain };
+    }
+    return lastChain.chain;
+  }
+
   /** `check`, or when it refuses, the CSR's own error first (its signature verified) */
   async function csrFirst<T>(csrPem: string, check: () => T): Promise<T> {
     try {
@@ -463,7 +489,8 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
     try {
       // 1. who is asking: an API token with spiffe:sign, or a workload with its current SVID
       let renewing: SpiffeSvidView | undefined;
-      const s = await state();
+      // a renewal verifies the presented SVID against its CA (any of the trust domain's); a token needs no CA yet
+      let s: State | undefined;
       if (cred.bearerToken !== undefined) {
         channel = 'token';
         actor = await deps.auth.authenticateToken(cred.bearerToken);
@@ -474,6 +501,7 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
           });
       } else if (cred.clientCertificate) {
         channel = 'mtls';
+        s = await state();
         if (!s?.active.root) throw new PkiError('spiffe.not_initialized', 'SPIFFE is not initialised');
         const r = await authenticateSvid(cred.clientCertificate, s);
         actor = r.actor;
@@ -497,7 +525,9 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
         throw new PkiError('input.invalid', `invalid request: ${issues.join('; ')}`);
       }
       const input = parsed.data;
-      const st = s?.active.root ? s : await requireState();
+      const st = s?.active.root
+        ? s
+        : await requireState(isServiceType(input.serviceType) ? intermediateRoleFor(input.serviceType) : 'services');
       const td = st.trustDomain;
       const serviceType = checkServiceType(input.serviceType);
       const instanceId = checkInstanceId(input.instanceId);
@@ -565,8 +595,7 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
         { actor, provisioner: provisionerFor(td, ca.id, spiffeId, serviceType) },
       );
       const row = issued.certificate;
-      const chain = splitPemBundle(issued.chainPem).map((d) => toPem(d, 'CERTIFICATE'));
-      chain.pop(); // up to, not including, the root
+      const chain = [...chainOf(issued.chainPem)];
       const der = splitPemBundle(issued.certificatePem)[0]!;
       return {
         certificatePem: issued.certificatePem,
