@@ -6,7 +6,7 @@ import type { KeyType } from '@pkim/shared';
 import type { CertificatePlan, SignFn } from './types';
 import { assertLintClean, lintCertificate } from './certificate-linter';
 import { encodeDnCached } from './dn-codec';
-import { bitString, explicit, integer, integerFromBytes, nestedTlv, seq, time } from './der-writer';
+import { DerNode, derOf, explicit, integer, integerFromBytes, signedDer, time } from './der-writer';
 import { encodeExtension, encodeExtensions } from './extensions/extension-registry';
 import { signatureAlgorithmDer } from './key-inspector';
 
@@ -24,21 +24,23 @@ export function extension(extOid: Uint8Array, critical: boolean, value: Uint8Arr
  * Does not lint: call lintCertificate first (issueCertificate does).
  */
 export function encodeTbsCertificate(plan: CertificatePlan): Uint8Array {
-  return seq(
-    V3,
-    integerFromBytes(plan.serial),
-    signatureAlgorithmDer(plan.issuerKeyType),
-    plan.issuerNameDer,
-    seq(time(plan.notBefore), time(plan.notAfter)),
-    encodeDnCached(plan.subject),
-    plan.publicKey,
-    nestedTlv(0xa3, 0x30, encodeExtensions(plan)), // [3] EXPLICIT Extensions (SEQUENCE OF Extension)
+  return derOf(
+    new DerNode(0x30, [
+      V3,
+      integerFromBytes(plan.serial),
+      signatureAlgorithmDer(plan.issuerKeyType),
+      plan.issuerNameDer,
+      new DerNode(0x30, [time(plan.notBefore), time(plan.notAfter)]),
+      encodeDnCached(plan.subject),
+      plan.publicKey,
+      new DerNode(0xa3, [new DerNode(0x30, encodeExtensions(plan))]), // [3] EXPLICIT Extensions (SEQUENCE OF Extension)
+    ]),
   );
 }
 
 /** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }. */
 export function assembleCertificate(tbs: Uint8Array, signerKeyType: KeyType, signature: Uint8Array): Uint8Array {
-  return seq(tbs, signatureAlgorithmDer(signerKeyType), bitString(signature));
+  return signedDer(tbs, signatureAlgorithmDer(signerKeyType), signature);
 }
 
 /**

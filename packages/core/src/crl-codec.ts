@@ -12,7 +12,6 @@ import type { CrlEntryInput, CrlInput, EncodedCrlEntries, SignFn } from './types
 import { issuerFactsOf } from './certificate-parser';
 import { at, children, content, readWhole, toHex } from './der-reader';
 import {
-  bitString,
   explicit,
   implicitPrimitive,
   integer,
@@ -20,6 +19,7 @@ import {
   octetString,
   oid,
   seq,
+  signedDer,
   time,
   tlv,
   TRUE,
@@ -207,7 +207,7 @@ export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Arra
   const parts = [...head, entriesHeader, writer.count ? entries : new Uint8Array(0), extensions];
   const tbsDer = tlv(0x30, ...parts);
   const signature = await sign(tbsDer);
-  return seq(tbsDer, alg, bitString(signature));
+  return signedDer(tbsDer, alg, signature);
 }
 
 export interface ParsedCrl {

@@ -2,7 +2,7 @@
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { CsrContent, DecodedCsr, DistinguishedName, SignFn, SubjectAltNames } from './types';
 import { assertWellFormed, at, children, content, decodeOid, raw, readWhole } from './der-reader';
-import { bitString, explicit, integer, octetString, oid, seq, set, tlv } from './der-writer';
+import { explicit, integer, octetString, oid, seq, set, signedDer, tlv } from './der-writer';
 import { decodeName, encodeDn, formatDn, validateDn } from './dn-codec';
 import { decodeGeneralNames } from './extensions/subject-alt-name';
 import { encodeGeneralNames, invalidSans } from './general-names';
@@ -78,6 +78,18 @@ export async function decodeCsrAsync(input: string | Uint8Array): Promise<Decode
     throw new PkiError('csr.invalid_signature', NO_POSSESSION);
   }
   return withCopies(p);
+}
+
+/**
+ * {@link decodeCsrAsync} without the copy of the DER and the subject as a string ({@link decodeCsrContent}'s result):
+ * what the signing pipeline needs of a CSR it signs on its own thread. Same checks, same errors.
+ */
+export async function decodeCsrContentAsync(input: string | Uint8Array): Promise<CsrContent> {
+  const p = parseCsr(input);
+  if (!(await verifyWithAlgorithmAsync(p.alg, p.spki, p.info, p.signature))) {
+    throw new PkiError('csr.invalid_signature', NO_POSSESSION);
+  }
+  return p.csr;
 }
 
 /**
@@ -192,5 +204,5 @@ export async function buildCsr(
     : explicit(0);
   const info = seq(integer(0), encodeDn(input.subject), input.publicKey, attributes);
   const signature = await sign(info);
-  return seq(info, signatureAlgorithmDer(input.keyType), bitString(signature));
+  return signedDer(info, signatureAlgorithmDer(input.keyType), signature);
 }

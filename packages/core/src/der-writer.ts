@@ -67,19 +67,57 @@ function writeHeader(out: Uint8Array, o: number, tag: number, len: number): numb
 }
 
 /**
- * `tlv(outer, tlv(inner, ...parts))` written in one buffer: one allocation and one copy of the parts instead of two
- * (the certificate's `[3] EXPLICIT SEQUENCE OF Extension`)
+ * A constructed TLV not yet written: its tag, its parts — bytes or other such TLVs — and their total length. A tree of
+ * them is written by {@link derOf} into ONE buffer of its exact size: the TBSCertificate's SEQUENCEs (validity,
+ * `[3] EXPLICIT` extensions, the whole) cost no buffer and no copy each (small `Uint8Array`s are allocations of their
+ * own: ≈ 9 % of a worker's samples were `malloc`).
  */
-export function nestedTlv(outer: number, inner: number, parts: readonly Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const innerLen = headerLength(len) + len;
-  const out = new Uint8Array(headerLength(innerLen) + innerLen);
-  let o = writeHeader(out, writeHeader(out, 0, outer, innerLen), inner, len);
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
+export class DerNode {
+  readonly len: number;
+  constructor(
+    readonly tag: number,
+    readonly parts: readonly (Uint8Array | DerNode)[],
+  ) {
+    let len = 0;
+    for (const p of parts) len += p instanceof DerNode ? headerLength(p.len) + p.len : p.length;
+    this.len = len;
   }
+}
+
+function writeNode(out: Uint8Array, o: number, n: DerNode): number {
+  o = writeHeader(out, o, n.tag, n.len);
+  for (const p of n.parts) {
+    if (p instanceof DerNode) o = writeNode(out, o, p);
+    else {
+      out.set(p, o);
+      o += p.length;
+    }
+  }
+  return o;
+}
+
+/** the DER of a {@link DerNode} tree, in one buffer (the same bytes as the nested `tlv` calls it stands for) */
+export function derOf(n: DerNode): Uint8Array {
+  const out = new Uint8Array(headerLength(n.len) + n.len);
+  writeNode(out, 0, n);
+  return out;
+}
+
+/**
+ * `seq(tbs, algorithm, bitString(signature))` — a signed structure (certificate, CRL, OCSP basic response) — written in
+ * one buffer: no BIT STRING of its own and no copy of it
+ */
+export function signedDer(tbs: Uint8Array, algorithm: Uint8Array, signature: Uint8Array): Uint8Array {
+  const bitsLen = signature.length + 1;
+  const len = tbs.length + algorithm.length + headerLength(bitsLen) + bitsLen;
+  const out = new Uint8Array(headerLength(len) + len);
+  let o = writeHeader(out, 0, 0x30, len);
+  out.set(tbs, o);
+  o += tbs.length;
+  out.set(algorithm, o);
+  o = writeHeader(out, o + algorithm.length, 0x03, bitsLen);
+  out[o] = 0; // no unused bits
+  out.set(signature, o + 1);
   return out;
 }
 

@@ -15,7 +15,14 @@ export {
   signatureAlgorithmOid,
   SIGNATURE_ALGORITHMS,
 } from './key-inspector';
-export { decodeCsr, decodeCsrAsync, decodeCsrContent, decodeCsrUnverified, buildCsr } from './csr-codec';
+export {
+  decodeCsr,
+  decodeCsrAsync,
+  decodeCsrContent,
+  decodeCsrContentAsync,
+  decodeCsrUnverified,
+  buildCsr,
+} from './csr-codec';
 export {
   DEFAULT_MAX_SANS,
   DEFAULT_MAX_SAN_BYTES,

@@ -8,6 +8,8 @@ import {
   computeSki,
   decodeCsr,
   decodeCsrAsync,
+  decodeCsrContent,
+  decodeCsrContentAsync,
   fromPem,
   keyTypeFromSpki,
   parseCertificate,
@@ -106,6 +108,21 @@ describe('decodeCsr', () => {
     edFlipped[edFlipped.length - 3]! ^= 0x80;
     await expect(decodeCsrAsync(edFlipped)).rejects.toMatchObject({ code: 'csr.invalid_signature' });
     await expect(decodeCsrAsync('not a csr')).rejects.toMatchObject({ code: 'csr.invalid' });
+  });
+  it('decodeCsrContent(Async) (no DER copy, no subject string): the content of decodeCsr, same refusals', async () => {
+    for (const pem of [ecCsr, rsaCsr, edCsr]) {
+      const { subject, publicKey, keyType, sans } = decodeCsr(pem);
+      expect(await decodeCsrContentAsync(pem)).toEqual({ subject, publicKey, keyType, sans });
+      expect(decodeCsrContent(pem)).toEqual({ subject, publicKey, keyType, sans });
+    }
+    const flipped = new Uint8Array(fromPem(ecCsr));
+    flipped[flipped.length - 5]! ^= 0x01;
+    await expect(decodeCsrContentAsync(flipped)).rejects.toMatchObject({ code: 'csr.invalid_signature' });
+    expect(codeOf(() => decodeCsrContent(flipped))).toBe('csr.invalid_signature');
+    const altered = new Uint8Array(fromPem(rsaCsr));
+    altered[Buffer.from(altered).indexOf(Buffer.from('rsa.example.com'))] = 'R'.charCodeAt(0);
+    await expect(decodeCsrContentAsync(altered)).rejects.toMatchObject({ code: 'csr.invalid_signature' });
+    await expect(decodeCsrContentAsync('not a csr')).rejects.toMatchObject({ code: 'csr.invalid' });
   });
   it('rejects an RSA-1024 CSR as csr.weak_key', () => {
     const { pem } = opensslCsr(['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024'], '/CN=weak.example.com');

@@ -1,14 +1,16 @@
 // The DER writer's TLV (der-writer.ts `tlv`, under every certificate, CRL and OCSP response we encode) writes its
 // header in place. Property-based (fast-check): for random contents split into random parts, at every length-form
 // boundary (short form, 1–4 length octets), the bytes equal a reference encoding written out independently here
-// (X.690 §8.1.3: minimal definite length) and read back whole by the DER reader. `nestedTlv` (the certificate's
-// `[3] EXPLICIT` extensions in one buffer) equals two nested `tlv`s; `time`/`generalizedTime` (digits written straight
-// into the TLV) equal @peculiar/asn1-x509's RFC 5280 Time for any instant of years 0-9999.
+// (X.690 §8.1.3: minimal definite length) and read back whole by the DER reader. `derOf` (a tree of `DerNode`s — the
+// TBSCertificate — written in one buffer) equals the nested `tlv`s it stands for, for random trees at every length
+// form; `signedDer` (certificate, CRL, CSR assembly) equals `seq(tbs, alg, bitString(signature))`; `time`/
+// `generalizedTime` (digits written straight into the TLV) equal @peculiar/asn1-x509's RFC 5280 Time for any instant
+// of years 0-9999.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Time } from '@peculiar/asn1-x509';
-import { generalizedTime, nestedTlv, time, tlv } from '../src/der-writer';
+import { bitString, DerNode, derOf, generalizedTime, seq, signedDer, time, tlv } from '../src/der-writer';
 import { readWhole } from '../src/der-reader';
 
 const RUNS = Number(process.env.PKIM_FUZZ_RUNS ?? 400);
@@ -60,25 +62,40 @@ describe('der-writer tlv', () => {
   });
 });
 
-describe('der-writer nestedTlv', () => {
-  it('equals tlv(outer, tlv(inner, ...parts)) for random parts at every length form (fast-check)', () => {
+describe('der-writer DerNode trees', () => {
+  /** a tree of parts and nodes, with leaves at every length-form boundary */
+  const leaf = fc.oneof(
+    fc.uint8Array({ maxLength: 40 }),
+    fc.constantFrom(0x7e, 0x7f, 0x80, 0xfd, 0xff, 0x100, 0xfffd, 0x10000).map((n) => new Uint8Array(n).fill(n & 0xff)),
+  );
+  const tag = fc.constantFrom(0x30, 0x31, 0xa3, 0x04, 0xa0);
+  type Tree = Uint8Array | { tag: number; parts: Tree[] };
+  const { tree } = fc.letrec<{ tree: Tree; node: Tree }>((t) => ({
+    tree: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, t('node')),
+    node: fc.record({ tag, parts: fc.array(t('tree'), { maxLength: 4 }) }),
+  }));
+  const asNode = (t: Tree): Uint8Array | DerNode =>
+    t instanceof Uint8Array ? t : new DerNode(t.tag, t.parts.map(asNode));
+  const asTlv = (t: Tree): Uint8Array => (t instanceof Uint8Array ? t : tlv(t.tag, ...t.parts.map(asTlv)));
+
+  it('writes the same bytes as the nested tlv calls, for random trees at every length form (fast-check)', () => {
     fc.assert(
-      fc.property(
-        fc.constantFrom(0xa3, 0x30, 0x31, 0x04),
-        fc.constantFrom(0x30, 0x31, 0x04),
-        fc.array(
-          fc.oneof(
-            fc.uint8Array({ maxLength: 40 }),
-            fc.constantFrom(0x7e, 0x7f, 0x80, 0xfd, 0xff, 0x100, 0xfffd, 0x10000).map((n) => new Uint8Array(n)),
-          ),
-          { maxLength: 5 },
-        ),
-        (outer, inner, parts) => {
-          expect(
-            Buffer.compare(Buffer.from(nestedTlv(outer, inner, parts)), Buffer.from(tlv(outer, tlv(inner, ...parts)))),
-          ).toBe(0);
-        },
-      ),
+      fc.property(tag, fc.array(tree, { maxLength: 5 }), (outer, parts) => {
+        const root = { tag: outer, parts };
+        const out = derOf(asNode(root) as DerNode);
+        expect(Buffer.compare(Buffer.from(out), Buffer.from(asTlv(root)))).toBe(0);
+        expect(readWhole(out).end).toBe(out.length);
+      }),
+      { ...CONFIG, numRuns: Math.max(50, Math.floor(RUNS / 2)) },
+    );
+  });
+
+  it('signedDer equals seq(tbs, algorithm, bitString(signature)) at every length form (fast-check)', () => {
+    fc.assert(
+      fc.property(leaf, fc.uint8Array({ maxLength: 20 }), leaf, (tbs, alg, signature) => {
+        const expected = seq(tbs, alg, bitString(signature));
+        expect(Buffer.compare(Buffer.from(signedDer(tbs, alg, signature)), Buffer.from(expected))).toBe(0);
+      }),
       { ...CONFIG, numRuns: Math.max(50, Math.floor(RUNS / 2)) },
     );
   });

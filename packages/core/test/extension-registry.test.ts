@@ -9,6 +9,8 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import {
   AccessDescription,
   AuthorityInfoAccessSyntax,
+  AuthorityKeyIdentifier,
+  KeyIdentifier,
   Certificate,
   CRLDistributionPoints,
   DistributionPoint,
@@ -220,6 +222,31 @@ describe('certificate extension registry', () => {
         ocsp2.splice(0, 1, 'http://changed.example/ocsp');
         expect(hex(cdp.encode(plan(crl2, ocsp2, caIssuers)))).toBe(hex(peculiarCdp(crl2)));
         expect(hex(aia.encode(plan(crl2, ocsp2, caIssuers)))).toBe(hex(peculiarAia(ocsp2, caIssuers)));
+      }),
+      { numRuns: Number(process.env.PKIM_FUZZ_RUNS ?? 300), seed: Number(process.env.PKIM_FUZZ_SEED ?? 20261203) },
+    );
+  });
+
+  it('encodes the AKI as @peculiar/asn1-x509 does, from the last issuer value the same (fast-check)', () => {
+    const aki = extensionByOid('2.5.29.35')!;
+    const plan = (k: Uint8Array) => ({ authorityKeyIdentifier: k }) as unknown as CertificatePlan;
+    const hex = (b: ArrayBuffer | Uint8Array | undefined) => (b ? Buffer.from(new Uint8Array(b)).toString('hex') : '');
+    const peculiar = (k: Uint8Array) =>
+      hex(AsnConvert.serialize(new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(new Uint8Array(k)) })));
+    // few distinct keys, so an issuer repeats (last value hit) or alternates with another (miss)
+    const key = fc.constantFrom(...[1, 2, 3].map((n) => new Uint8Array(20).fill(n)), new Uint8Array(32).fill(1));
+    fc.assert(
+      fc.property(fc.array(key, { minLength: 1, maxLength: 8 }), (keys) => {
+        for (const k of keys) {
+          expect(hex(aki.encode(plan(k)))).toBe(peculiar(k));
+          // equal bytes in a new array: the same value
+          expect(hex(aki.encode(plan(new Uint8Array(k))))).toBe(peculiar(k));
+        }
+        // the caller's array changed in place after a call (the last key is kept as a copy): the new bytes
+        const mine = new Uint8Array(keys[0]!);
+        aki.encode(plan(mine));
+        mine[0] = 0xee;
+        expect(hex(aki.encode(plan(mine)))).toBe(peculiar(mine));
       }),
       { numRuns: Number(process.env.PKIM_FUZZ_RUNS ?? 300), seed: Number(process.env.PKIM_FUZZ_SEED ?? 20261203) },
     );

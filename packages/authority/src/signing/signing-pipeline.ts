@@ -3,6 +3,7 @@ import { PkiError, checkTimestampMs, newId, type KeyType } from '@pkim/shared';
 import {
   assertLintClean,
   decodeCsrAsync,
+  decodeCsrContentAsync,
   formatDn,
   generateKeyPairAsync,
   generateSerial,
@@ -233,7 +234,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const provisioners = leaf.provisioners.map(({ kind, id, name, policy }) => ({ kind, id, name, policy }));
       return committing(compute.signCsrLeaf(csrPem, { ...leaf, provisioners }, now, key, what));
     }
-    const checked = checkCsrLeaf(await decodeCsrOf(csrPem), leaf);
+    // without a pool: the CSR's content only (no copy of its DER, no subject string: the checks do not read them)
+    const checked = checkCsrLeaf(await (compute ? compute.decodeCsr(csrPem) : decodeCsrContentAsync(csrPem)), leaf);
     const { der, subjectKeyIdentifier } = await signPlan(checked.input, now, signer, what);
     return { der, subjectKeyIdentifier, subject: checked.subject, sans: checked.sans, keyType: checked.keyType };
   }
