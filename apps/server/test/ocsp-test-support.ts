@@ -11,8 +11,13 @@ export interface OcspLeaf {
   pem: string;
 }
 
-/** a TLS server leaf `cn` of the CA `caId`, valid 30 days */
-export async function ocspLeaf(authority: Authority, caId: string, cn: string): Promise<OcspLeaf> {
+/** a TLS server leaf `cn` (its one DNS name) of the CA `caId`, valid `validityMs` (30 days); CRL tests use it too */
+export async function ocspLeaf(
+  authority: Authority,
+  caId: string,
+  cn: string,
+  validityMs = 30 * 24 * HOUR,
+): Promise<OcspLeaf> {
   const issued = await authority.issuance.issueWithKey(
     {
       caId,
@@ -20,7 +25,7 @@ export async function ocspLeaf(authority: Authority, caId: string, cn: string): 
       subject: { commonName: cn },
       sans: { dns: [cn] },
       keyType: 'ec-p256',
-      validityMs: 30 * 24 * HOUR,
+      validityMs,
     },
     ACTORS.admin,
   );
