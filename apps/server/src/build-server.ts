@@ -6,7 +6,6 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
-import cookie from '@fastify/cookie';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { Logger } from 'pino';
 import { PkiError } from '@pkim/shared';
@@ -23,6 +22,7 @@ import {
 import { createServerMetrics, type ServerMetrics } from './server-metrics';
 import { startBackgroundJobs, type BackgroundJobs, type BackgroundJobsOptions } from './background-jobs';
 import { authPlugin } from './http/auth-plugin';
+import { requestLoggerFactory } from './http/request-logger';
 import { trpcPlugin } from './transports/trpc/trpc-plugin';
 import { HANDWRITTEN_REST_OPERATIONS, restPkiPlugin } from './transports/rest/rest-pki-plugin';
 import { apiDocsPlugin, restTwinPlugin } from './transports/rest/rest-twin-plugin';
@@ -188,7 +188,9 @@ export const MAX_TRPC_BATCH = 20;
 export async function buildServer(authority: Authority, options: BuildServerOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? authority.logger;
   const fastifyOptions: FastifyServerOptions & { https?: unknown } = {
-    ...(logger === false ? { logger: false } : { loggerInstance: logger, logController: new OneLineRequestLog() }),
+    ...(logger === false
+      ? { logger: false }
+      : { loggerInstance: logger, logController: new OneLineRequestLog(), childLoggerFactory: requestLoggerFactory }),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     trustProxy: options.trustProxy ?? false,
     connectionTimeout: options.connectionTimeoutMs ?? 30_000,
@@ -392,9 +394,9 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   await app.register(spiffeTransport, { authority });
   // the ACME server (RFC 8555) of every CA with ACME enabled: /acme/<ca>/directory (docs/acme.md)
   await app.register(acmeTransport, { authority });
-  // the authenticated API: cookie + auth hook live only in this scope
+  // the authenticated API: the auth hook lives only in this scope (it reads the session cookie itself; the cookie
+  // plugin is registered by the scopes that set cookies: tRPC and OIDC)
   await app.register(async (api) => {
-    await api.register(cookie);
     await api.register(authPlugin, { authority });
     await api.register(trpcPlugin, {
       prefix: '/trpc',

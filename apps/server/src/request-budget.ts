@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PkiError } from '@pkim/shared';
+import { sessionCookieOf } from './http/auth-plugin';
 
 /**
  * Per-client request budgets (fixed windows), one per surface, so a client that floods the API cannot
@@ -100,7 +101,6 @@ export interface CredentialCheck {
   authenticateSession(sessionToken: string): Promise<unknown>;
 }
 
-const SESSION_COOKIE_RE = /(?:^|;\s*)pkim_session=([^;\s]+)/;
 const BEARER_RE = /^Bearer\s+(\S+)\s*$/i;
 const CREDENTIAL_TTL_MS = 30_000;
 const MAX_CREDENTIALS = 10_000;
@@ -124,7 +124,7 @@ export function createBudgetKeyer(
     if (typeof authorization === 'string') credential = BEARER_RE.exec(authorization)?.[1];
     else if (typeof vaultToken === 'string' && vaultToken !== '') credential = vaultToken;
     else if (typeof headers.cookie === 'string') {
-      credential = SESSION_COOKIE_RE.exec(headers.cookie)?.[1];
+      credential = sessionCookieOf(headers.cookie);
       session = true;
     }
     if (credential === undefined || credential.length > 256) return `ip:${ip}`;

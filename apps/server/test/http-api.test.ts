@@ -285,6 +285,30 @@ describe('REST and tRPC over real HTTP', () => {
     );
   });
 
+  it('reads the session cookie among other cookies on REST routes (first one wins), CSRF still required', async () => {
+    const login = await post('user.login', { username: 'admin', password: adminPassword });
+    expect(login.status).toBe(200);
+    const session = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect(session).toMatch(/^pkim_session=/);
+    const { csrfToken } = ((await login.json()) as { result: { data: { csrfToken: string } } }).result.data;
+    const cookie = `theme=dark; ${session}; pkim_session=not-this-one; other="x y"`;
+    const list = await fetch(`${base}/api/v1/cas`, { headers: { cookie } });
+    expect(list.status).toBe(200);
+    // the first pkim_session counts: a stale one in front of a valid one is not skipped
+    const stale = await fetch(`${base}/api/v1/cas`, { headers: { cookie: `pkim_session=stale; ${session}` } });
+    expect(stale.status).toBe(401);
+    const body = JSON.stringify({ name: 'cookie-ca', subject: 'CN=Cookie CA', keyType: 'ec-p256' });
+    const noCsrf = await fetch(`${base}/api/v1/cas`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body,
+    });
+    expect(noCsrf.status).toBe(403);
+    expect(((await noCsrf.json()) as ErrorBody).code).toBe('auth.csrf');
+    await post('user.logout', {}, { cookie: session, 'x-csrf-token': csrfToken });
+    expect((await fetch(`${base}/api/v1/cas`, { headers: { cookie } })).status).toBe(401);
+  });
+
   it('throttles repeated failed logins over HTTP (429 auth.throttled with Retry-After)', async () => {
     await authority.auth.createUser({ username: 'locky', password: 'locky-password-1', role: 'auditor' }, ACTORS.admin);
     for (let i = 0; i < 5; i++) {
@@ -424,6 +448,54 @@ describe('REST and tRPC over real HTTP', () => {
       expect(of('log-test-2').map((l) => l.msg)).toEqual(['request refused', 'request completed']);
       const all = JSON.stringify(lines);
       for (const secret of [token, csrPem.slice(40, 80), pem.slice(40, 80)]) expect(all).not.toContain(secret);
+    } finally {
+      await logged.close();
+    }
+  });
+
+  it('makes a request logger only when a line is written: none at warn, the request id when allowed', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const base = pino({ level: 'warn', redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, sink);
+    let children = 0;
+    const child = base.child.bind(base);
+    base.child = ((...args: Parameters<typeof child>) => {
+      children++;
+      return child(...args);
+    }) as typeof base.child;
+    const logged = await buildServer(authority, { logger: base, backgroundJobs: false });
+    const url = await listen(logged);
+    const atStart = children; // the server's own (plugins'), before any request
+    try {
+      const signed = await fetch(`${url}/api/v1/cas/${caId}/sign`, {
+        method: 'POST',
+        headers: authed({ 'content-type': 'application/json', 'x-request-id': 'lazy-1' }),
+        body: JSON.stringify({
+          csr: opensslCsr({ keyType: 'ec-p256', subject: '/CN=lazy.example', sans: ['DNS:lazy.example'] }).csrPem,
+        }),
+      });
+      expect(signed.status).toBe(201);
+      const refused = await fetch(`${url}/api/v1/cas`, { headers: { 'x-request-id': 'lazy-2' } });
+      expect(refused.status).toBe(401);
+      await new Promise((r) => setImmediate(r));
+      // at warn an answered request and a refusal (logged at info) write nothing: no child logger was made
+      expect(lines).toEqual([]);
+      expect(children).toBe(atStart);
+      // the level is read at each call: raised at run time, the next request logs with its id
+      base.level = 'info';
+      const again = await fetch(`${url}/api/v1/cas`, { headers: { 'x-request-id': 'lazy-3' } });
+      expect(again.status).toBe(401);
+      await new Promise((r) => setImmediate(r));
+      expect(lines.map((l) => [l.reqId, l.msg])).toEqual([
+        ['lazy-3', 'request refused'],
+        ['lazy-3', 'request completed'],
+      ]);
+      expect(children).toBe(atStart + 1);
     } finally {
       await logged.close();
     }

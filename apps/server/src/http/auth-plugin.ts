@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import '@fastify/cookie';
+import { parseCookie } from 'cookie';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { PkiError } from '@pkim/shared';
 import type { Actor, Authority } from '@pkim/authority';
@@ -51,6 +52,15 @@ export function clearSessionCookie(request: FastifyRequest, reply: FastifyReply,
 }
 
 /**
+ * The session cookie of a `Cookie` header, parsed as @fastify/cookie parses it (the `cookie` package). The API scope
+ * does not register @fastify/cookie: its two hooks (a cookie object and a Map per request, and an onSend pass) would
+ * run on every API call, while only tRPC (login/logout) and OIDC set cookies — they register it in their own scopes.
+ */
+export function sessionCookieOf(header: string | undefined): string | undefined {
+  return header ? parseCookie(header)[SESSION_COOKIE] : undefined;
+}
+
+/**
  * Resolves `Authorization: Bearer pkim_…` or the session cookie to `request.actor`. Requests
  * authenticated by cookie that change state must carry the session's CSRF token in
  * `x-csrf-token`. Unauthenticated requests pass through: the permission layer decides.
@@ -71,7 +81,7 @@ const plugin: FastifyPluginAsync<{ authority: Authority }> = async (app, { autho
       request.authMethod = 'token';
       return;
     }
-    const cookie = request.cookies?.[SESSION_COOKIE];
+    const cookie = sessionCookieOf(request.headers.cookie);
     if (!cookie) return;
     request.sessionToken = cookie;
     const session = await authority.auth.authenticateSession(cookie);

@@ -1,4 +1,4 @@
-import '@fastify/cookie';
+import cookie from '@fastify/cookie';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { PkiError, toPkiError } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
@@ -48,6 +48,8 @@ function sendHop(reply: FastifyReply, location: string) {
  * - `GET /auth/oidc/logout` → 302 to the provider's end-session endpoint (after `user.logout`), else `/login`
  */
 export const oidcTransport: FastifyPluginAsync<OidcTransportOptions> = async (app, opts) => {
+  // the sign-in transaction and session cookies: the cookie plugin in this scope only
+  await app.register(cookie);
   const { authority } = opts;
   const base = (request: FastifyRequest) => opts.publicBaseUrl ?? `${request.protocol}://${request.host}`;
   const redirectUri = (request: FastifyRequest) =>

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import cookie from '@fastify/cookie';
 import { fastifyTRPCPlugin, type FastifyTRPCPluginOptions } from '@trpc/server/adapters/fastify';
 import type { Authority } from '@pkim/authority';
 import { appRouter, type AppRouter } from './app-router';
@@ -16,6 +17,8 @@ export interface TrpcPluginOptions {
 
 /** tRPC v11 at `/trpc` (register with that prefix). */
 export const trpcPlugin: FastifyPluginAsync<TrpcPluginOptions> = async (app, opts) => {
+  // login and logout set the session cookie (reply.setCookie): the cookie plugin in this scope only
+  await app.register(cookie);
   const options: FastifyTRPCPluginOptions<AppRouter> = {
     prefix: '',
     trpcOptions: {
