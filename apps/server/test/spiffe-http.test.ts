@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../src/build-server';
-import { openAuthorityFixture, silent, type AuthorityFixture } from './server-test-support';
-import { opensslVerify } from '../../../tests/support/verifiers';
+import { listen, openAuthorityFixture, silent, type AuthorityFixture } from './server-test-support';
+import { goVerify, opensslText, opensslVerify } from '../../../tests/support/verifiers';
 import { TEST_ADMIN } from '../../../tests/support/test-kit';
 import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
 
@@ -103,5 +103,83 @@ describe('SPIFFE over HTTP: GET /pki/ca/bundle, POST /pki/csr/sign', () => {
       .slice(before)
       .map((e) => [e.outcome, e.details.code]);
     expect(refused).toEqual(cases.map(([, code]) => ['failure', code]));
+  });
+});
+
+// the SVID route end to end with P-256 CAs and keys (PKIM_SPIFFE_CA_KEY_TYPE=ec-p256, PKIM_SPIFFE_KEY_TYPES=ec-p256):
+// over a socket, through the worker pool as `pkim serve` runs it, the answers checked by openssl and Go
+describe('SPIFFE over HTTP with P-256 CAs, through the worker pool', () => {
+  let fx: AuthorityFixture;
+  let app: FastifyInstance;
+  let url: string;
+  let token: string;
+
+  beforeAll(async () => {
+    fx = await openAuthorityFixture({ workers: 2, spiffe: { caKeyType: 'ec-p256', keyTypes: ['ec-p256'] } });
+    app = await buildServer(fx.authority, { logger: silent, backgroundJobs: false, rateLimit: false });
+    url = await listen(app);
+    await fx.authority.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
+    token = (
+      await fx.authority.auth.createToken(
+        { name: 'p256', role: 'operator', scopes: ['spiffe:sign'], resources: { spiffe: ['node/*', 'envoy/app/*'] } },
+        TEST_ADMIN,
+      )
+    ).token;
+  });
+  afterAll(async () => {
+    await app.close();
+    await fx.close();
+  });
+
+  it('signs P-256 SVIDs from both intermediates that openssl and Go verify; a P-384 key is refused', async () => {
+    const bundle = (await (await fetch(`${url}/pki/ca/bundle`)).json()) as {
+      servicesBundle: string[];
+      transportBundle: string[];
+    };
+    for (const [type, plane] of [
+      ['node', bundle.servicesBundle],
+      ['envoy/app', bundle.transportBundle],
+      ['node', bundle.servicesBundle],
+    ] as const) {
+      const id = spiffeIdFor(type, 'p-1');
+      const r = await fetch(`${url}/pki/csr/sign`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          csrPem: svidCsr(id, { keyType: 'ec-p256' }).csrPem,
+          serviceType: type,
+          instanceId: 'p-1',
+        }),
+      });
+      const text = await r.text();
+      expect(r.status, text).toBe(200);
+      const body = JSON.parse(text) as { certificatePem: string; chain: string[]; spiffeId: string };
+      expect(body.spiffeId).toBe(id);
+      expect(body.chain).toEqual([plane[0]]);
+      const rootPem = plane.at(-1)!;
+      const leaf = opensslText(body.certificatePem);
+      expect(leaf).toMatch(/Signature Algorithm: ecdsa-with-SHA256/);
+      expect(leaf).toMatch(/NIST CURVE: P-256/);
+      const o = opensslVerify({ leafPem: body.certificatePem, chainPems: body.chain, rootPem, purpose: 'sslclient' });
+      expect(o.ok, o.output).toBe(true);
+      const g = goVerify({
+        leafPem: body.certificatePem,
+        intermediatesPems: body.chain,
+        rootPem,
+        keyUsage: 'clientAuth',
+      });
+      expect(g.ok, g.output).toBe(true);
+    }
+    const refused = await fetch(`${url}/pki/csr/sign`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        csrPem: svidCsr(spiffeIdFor('node', 'p-2')).csrPem,
+        serviceType: 'node',
+        instanceId: 'p-2',
+      }),
+    });
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { code: string }).code).toBe('spiffe.key_type_not_allowed');
   });
 });
