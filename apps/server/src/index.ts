@@ -3,6 +3,8 @@ export {
   startServer,
   serverOptionsFromEnv,
   parseHttpTimeoutMs,
+  parseWorkers,
+  defaultWorkers,
   type StartServerOptions,
   type RunningServer,
 } from './start-server';

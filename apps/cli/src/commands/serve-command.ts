@@ -36,6 +36,11 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         '                                 (default 1200/1m). Over budget: 429 rate.limited with Retry-After.',
         '  PKIM_RATE_LIMIT_RELYING_PARTY  OCSP, CRL and AIA budget per client address, separate from the API',
         '                                 (default 60000/1m; 0 = off). OCSP over budget answers tryLater.',
+        '',
+        'Signing threads:',
+        '  PKIM_WORKERS                   worker threads for CSR checks, encoding and signing with software keys',
+        '                                 (default: one per core from 3 cores; on 1-2 cores 1 = in-process, which',
+        '                                 measured faster there than 2 workers beside the main thread).',
       ].join('\n'),
     )
     .action(async (o: ServeOpts) => {

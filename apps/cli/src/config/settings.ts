@@ -238,12 +238,14 @@ export const SETTINGS: readonly Setting[] = [
   {
     key: 'workers',
     env: 'PKIM_WORKERS',
-    default: 'number of cores',
+    default: 'number of cores (1 on 2 cores or fewer)',
     kind: 'int',
     group: 'server',
     description:
       'worker threads of `pkim serve` for CSR checks, certificate encoding + signing with software keys and OCSP ' +
-      'signing (HSM/KMS keys sign through their backend); `0` or `1` = all on the main thread',
+      'signing (HSM/KMS keys sign through their backend); `0` or `1` = all on the main thread (node:crypto still ' +
+      "signs on libuv's thread pool): the default on 2 cores, where it measured faster than 2 workers " +
+      '(docs/benchmarks.md)',
   },
   {
     key: 'rateLimit',
