@@ -142,4 +142,59 @@ describe('PostgreSQL batch commit: the audit-chain lock is not held through the 
       await admin.end();
     }
   }, 60_000);
+
+  it("the next batch is written while the previous one's flush is awaited; nobody is answered before it", async () => {
+    // the store's FLUSH_WAIT resolves `pg_logical_emit_message` through search_path: a function of the same
+    // signature in `public`, ahead of pg_catalog, first waits for an advisory lock this test holds (so the flush
+    // waits are held) and then emits the message (the real flush)
+    const url = await cluster.createDatabase();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const HELD = 4242;
+    try {
+      await admin.query(
+        `create function public.pg_logical_emit_message(t boolean, p text, m text) returns pg_lsn language plpgsql
+         as $$ begin perform pg_catalog.pg_advisory_xact_lock(${HELD});
+         return pg_catalog.pg_logical_emit_message(t, p, m); end $$`,
+      );
+      await admin.query(`alter database "${new URL(url).pathname.slice(1)}" set search_path = public, pg_catalog`);
+      const app = await openStore({ url });
+      try {
+        const ca = makeCa();
+        await app.commit({ insertCa: [ca] });
+        await admin.query('select pg_advisory_lock($1)', [HELD]);
+        const answered: string[] = [];
+        const submit = (name: string) => {
+          const cert = makeCert(ca.id, { createdAt: answered.length });
+          const done = app
+            .commit({ insertCertificates: [cert], audit: [makeEvent({ target: cert.id })] })
+            .then(() => void answered.push(name));
+          return { id: cert.id, done };
+        };
+        const written = async (id: string) =>
+          (await admin.query('select count(*)::int as n from certificates where id = $1', [id])).rows[0].n === 1;
+        const until = async (id: string) => {
+          for (let i = 0; i < 200 && !(await written(id)); i++) await new Promise((r) => setTimeout(r, 25));
+          return written(id);
+        };
+        const first = submit('first');
+        expect(await until(first.id)).toBe(true); // its statement committed; its flush wait is held
+        const second = submit('second');
+        expect(await until(second.id)).toBe(true); // written while the first batch's flush is still awaited
+        const third = submit('third');
+        await new Promise((r) => setTimeout(r, 300));
+        expect(await written(third.id)).toBe(false); // two batches in the pipeline at most
+        expect(answered).toEqual([]); // nobody answered before its flush wait returned
+        await admin.query('select pg_advisory_unlock($1)', [HELD]);
+        await Promise.all([first.done, second.done, third.done]);
+        expect(answered.sort()).toEqual(['first', 'second', 'third']);
+        expect(await app.audit.verify()).toMatchObject({ ok: true, count: 3 });
+      } finally {
+        await admin.query('select pg_advisory_unlock_all()'); // a failed expectation must not leave flushes held
+        await app.close();
+      }
+    } finally {
+      await admin.end();
+    }
+  }, 60_000);
 });
