@@ -8,34 +8,12 @@ import { fixedClock } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
 import { buildServer } from '@pkim/server';
-import { opensslOcspCheck, opensslOcspRequest } from '../../../tests/support/verifiers';
+import { opensslOcspRequest } from '../../../tests/support/verifiers';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
-import { ocspLeaf, ocspPki, type OcspLeaf as Leaf, type OcspPki } from './ocsp-test-support';
+import { checked, ocspLeaf, ocspPki, statusOf, type OcspLeaf as Leaf, type OcspPki } from './ocsp-test-support';
 
 const HOUR = 3_600_000;
-
-/** `openssl ocsp` over a response: verified against the root, and the certificate's status line */
-function checked(o: {
-  der: Uint8Array;
-  issuingPem: string;
-  rootPem: string;
-  leafPem: string;
-  requestDer?: Uint8Array;
-}) {
-  const r = opensslOcspCheck({
-    responseDer: o.der,
-    issuerPem: o.issuingPem,
-    caFilePem: o.rootPem,
-    leafPem: o.leafPem,
-    requestDer: o.requestDer,
-  });
-  expect(r.output).toMatch(/Response verify OK/);
-  expect(r.ok).toBe(true);
-  return r.output;
-}
-
-const statusOf = (output: string) => /(?:leaf\.pem|Cert Status): (good|revoked|unknown)/.exec(output)?.[1];
 
 /** ANSWER_RECHECK_MS (ocsp-service.ts): how long an answer from a stored response is served from memory */
 const MEMORY_MS = 500;

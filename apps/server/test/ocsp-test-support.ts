@@ -1,6 +1,10 @@
-// The PKI the OCSP tests answer for (ocsp-presigned, ocsp-sha256-subca): a root (P-384), an issuing CA below it
-// (P-256, pathLen 0), both made and checked by tests/support/ca-kit (openssl), and leaves of the issuing CA.
+// The PKI the OCSP tests answer for (ocsp-presigned, ocsp-answer-memory, ocsp-sha256-subca): a root (P-384), an issuing
+// CA below it (P-256, pathLen 0), both made and checked by tests/support/ca-kit (openssl), and leaves of the issuing
+// CA; `openssl ocsp` over a response; a hold on the store read of one certificate's status.
+import { expect } from 'vitest';
 import type { Authority } from '@pkim/authority';
+import { internalsOf } from '@pkim/authority/internals';
+import { opensslOcspCheck } from '../../../tests/support/verifiers';
 import { ACTORS, createIssuingCa, createRootCa } from './server-test-support';
 
 const HOUR = 3_600_000;
@@ -56,3 +60,60 @@ export async function ocspPki(authority: Authority, name: string, n: number) {
 }
 
 export type OcspPki = Awaited<ReturnType<typeof ocspPki>>;
+
+/** `openssl ocsp` over a response: verified against the root, and the certificate's status line */
+export function checked(o: {
+  der: Uint8Array;
+  issuingPem: string;
+  rootPem: string;
+  leafPem: string;
+  requestDer?: Uint8Array;
+}): string {
+  const r = opensslOcspCheck({
+    responseDer: o.der,
+    issuerPem: o.issuingPem,
+    caFilePem: o.rootPem,
+    leafPem: o.leafPem,
+    requestDer: o.requestDer,
+  });
+  expect(r.output).toMatch(/Response verify OK/);
+  expect(r.ok).toBe(true);
+  return r.output;
+}
+
+/** the certificate's status in `openssl ocsp` output */
+export const statusOf = (output: string) => /(?:leaf\.pem|Cert Status): (good|revoked|unknown)/.exec(output)?.[1];
+
+/**
+ * Holds the next store read of the OCSP status of the certificate `serial` (the read itself done, its result kept
+ * back) until `release()`: whatever the test changes meanwhile lands between a read and its answer, without timing.
+ * Other reads pass. `readDone` resolves once the held read has been made; `restore()` puts the store back.
+ */
+export function holdNextStatusRead(authority: Authority, serial: string) {
+  const ocspStore = internalsOf(authority).store.ocspResponses;
+  const lookup = ocspStore.lookup.bind(ocspStore);
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let done!: () => void;
+  const readDone = new Promise<void>((r) => (done = r));
+  let held = false;
+  ocspStore.lookup = async (caId, serialHex, ...rest) => {
+    const result = await lookup(caId, serialHex, ...rest);
+    if (!held && serialHex.toLowerCase() === serial.toLowerCase()) {
+      held = true;
+      done();
+      await released;
+    }
+    return result;
+  };
+  return {
+    readDone,
+    release,
+    /** the store's own read, not held */
+    lookup,
+    restore() {
+      release();
+      ocspStore.lookup = lookup;
+    },
+  };
+}
