@@ -10,6 +10,18 @@ import { opensslCsr, opensslSelfSigned } from '../../../tests/support/openssl-to
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { internalsOf } from '@pkim/authority/internals';
 
+/** a pino destination that keeps the JSON lines written to it */
+function logLines() {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, sink };
+}
+
 interface ErrorBody {
   code: string;
   message: string;
@@ -407,13 +419,7 @@ describe('REST and tRPC over real HTTP', () => {
   });
 
   it('logs one line per answered request at info, with method, URL, status and time, and no credentials', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-        done();
-      },
-    });
+    const { lines, sink } = logLines();
     const redact = { paths: LOG_REDACT_PATHS, censor: '[redacted]' };
     const logged = await buildServer(authority, {
       logger: pino({ level: 'info', redact }, sink),
@@ -454,13 +460,7 @@ describe('REST and tRPC over real HTTP', () => {
   });
 
   it('makes a request logger only when a line is written: none at warn, the request id when allowed', async () => {
-    const lines: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-        done();
-      },
-    });
+    const { lines, sink } = logLines();
     const base = pino({ level: 'warn', redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, sink);
     let children = 0;
     const child = base.child.bind(base);
