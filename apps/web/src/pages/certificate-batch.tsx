@@ -5,6 +5,7 @@ import { trpc, type RouterInputs } from '../lib/trpc';
 import type { Permission } from '../lib/auth';
 import { Button } from '../components/ui/button';
 import { ErrorAlert } from '../components/ui/alert';
+import { Field, Input } from '../components/ui/input';
 import { FormDialog } from '../components/form-dialog';
 import { RevokeDialog } from '../components/revoke-dialog';
 import type { DialogMutation } from '../components/ui/dialog';
@@ -120,12 +121,16 @@ export function BatchBar({
         onOpenChange={(o) => setAction(o ? 'renew' : null)}
         what={what}
         mutation={renew}
-        onSubmit={(revokeOld) => renew.mutate({ ...target, revokeOld })}
+        onSubmit={(o) => renew.mutate({ ...target, ...o })}
       />
     </>
   );
 }
 
+/**
+ * Renew: each certificate again with its subject, names, profile and CA and a new server-generated key; a validity in
+ * days (empty: each profile's default, within its cap), the old ones revoked as superseded if asked.
+ */
 function RenewDialog({
   what,
   onSubmit,
@@ -135,17 +140,28 @@ function RenewDialog({
   onOpenChange: (open: boolean) => void;
   what: string;
   mutation: DialogMutation;
-  onSubmit: (revokeOld: boolean) => void;
+  onSubmit: (o: { revokeOld: boolean; ttl?: string }) => void;
 }) {
   const [revokeOld, setRevokeOld] = useState(false);
+  const [validityDays, setValidityDays] = useState('');
   return (
     <FormDialog
       {...props}
       title={`Renew ${what}?`}
       description="Each gets a new certificate with the same subject, names, profile and CA, and a new key."
       submitLabel="Renew certificates"
-      onSubmit={() => onSubmit(revokeOld)}
+      onSubmit={() => onSubmit({ revokeOld, ...(validityDays ? { ttl: `${Number(validityDays)}d` } : {}) })}
     >
+      <Field label="Validity (days)" htmlFor="batch-renew-validity" hint="Empty: each profile's default">
+        <Input
+          id="batch-renew-validity"
+          type="number"
+          min={1}
+          value={validityDays}
+          onChange={(e) => setValidityDays(e.target.value)}
+          placeholder="default"
+        />
+      </Field>
       <label className="flex items-center gap-2 text-sm">
         <input type="checkbox" checked={revokeOld} onChange={(e) => setRevokeOld(e.target.checked)} />
         Revoke the old certificates as superseded
