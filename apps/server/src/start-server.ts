@@ -40,7 +40,7 @@ export interface StartServerOptions {
   /** how long an idle keep-alive connection is kept open after a response (env PKIM_HTTP_KEEP_ALIVE_TIMEOUT_MS,
    * default 5000) */
   keepAliveTimeoutMs?: number;
-  /** signing worker threads (env PKIM_WORKERS, default one per core from 3 cores, else 1; 0 or 1 = in-process) */
+  /** signing worker threads (env PKIM_WORKERS, default one per core; 0 or 1 = in-process) */
   workers?: number;
   /** where the one-time admin credential and the listen address are printed (default stdout) */
   print?: (line: string) => void;
@@ -102,18 +102,15 @@ export function parseHttpTimeoutMs(
 }
 
 /**
- * PKIM_WORKERS' default: one worker thread per core from 3 cores; on 1 or 2 cores 1 — in-process: the main thread
- * runs the pipeline and node:crypto verifies and signs on libuv's thread pool. Measured on 2 cores (docs/benchmarks.md,
- * "Session 14: PKIM_WORKERS on 2 cores"): two worker threads beside the main thread took more CPU per certificate
- * than they took off it (idle `npm run bench` 687–749 vs 539 µs/cert, 0.43–0.49 vs 0.63 of the floor; loaded, also
- * over HTTP), so on 2 cores in-process is the faster setting. From 3 cores not measured here: one worker per core,
- * as before (the main thread, which commits and serves HTTP, is then the limit in-process).
+ * PKIM_WORKERS' default: one worker thread per core (1 core: in-process). On 2 cores the idle machine measured
+ * (docs/benchmarks.md, "Session 14: PKIM_WORKERS on 2 cores"): in-process and 2 workers about even for CSR signing in
+ * process and over HTTP, 2 workers ahead for Vault `sign`, SVIDs and OCSP with a nonce, so the issue's default stays.
  */
 export function defaultWorkers(cores = availableParallelism()): number {
-  return cores <= 2 ? 1 : cores;
+  return cores;
 }
 
-/** PKIM_WORKERS: whole number 0–256, default defaultWorkers() (one per core from 3 cores, else in-process). */
+/** PKIM_WORKERS: whole number 0–256, default defaultWorkers() (one per core). */
 export function parseWorkers(value: string | undefined): number {
   if (value === undefined || value.trim() === '') return defaultWorkers();
   const n = /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;

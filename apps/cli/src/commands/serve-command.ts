@@ -39,8 +39,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         '',
         'Signing threads:',
         '  PKIM_WORKERS                   worker threads for CSR checks, encoding and signing with software keys',
-        '                                 (default: one per core from 3 cores; on 1-2 cores 1 = in-process, which',
-        '                                 measured faster there than 2 workers beside the main thread).',
+        '                                 (default: one per core; 0 or 1 = in-process, node:crypto still signing',
+        "                                 on libuv's thread pool).",
       ].join('\n'),
     )
     .action(async (o: ServeOpts) => {

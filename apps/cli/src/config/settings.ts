@@ -238,14 +238,13 @@ export const SETTINGS: readonly Setting[] = [
   {
     key: 'workers',
     env: 'PKIM_WORKERS',
-    default: 'number of cores (1 on 2 cores or fewer)',
+    default: 'number of cores',
     kind: 'int',
     group: 'server',
     description:
       'worker threads of `pkim serve` for CSR checks, certificate encoding + signing with software keys and OCSP ' +
       'signing (HSM/KMS keys sign through their backend); `0` or `1` = all on the main thread (node:crypto still ' +
-      "signs on libuv's thread pool): the default on 2 cores, where it measured faster than 2 workers " +
-      '(docs/benchmarks.md)',
+      "signs on libuv's thread pool)",
   },
   {
     key: 'rateLimit',
