@@ -219,23 +219,21 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     runSync(markExpiredSteps(db, schema, now, uowOptions)),
   );
   const rebuildCountsTx = sqlite.transaction(() => runSync(rebuildCountsSteps(db, schema, 'sqlite')));
-  // a file's writes may go to a writer thread (sqlite-writer.ts), its checkpoints to the checkpointer thread; the
-  // threads' module (node:worker_threads) is loaded only when a thread is wanted: one-shot commands never load it
-  const threads = onFirstUse(() => import('./sqlite-writer'));
-  const writer =
-    options.sqliteWriterThread && file
-      ? (await threads()).startSqliteWriter(path, uowOptions.failCommit === true, 0)
-      : undefined;
-  // the checkpointer thread starts once a few units were written (a short-lived process never gets to it)
-  let checkpointer: Promise<SqliteCheckpointer> | undefined;
-  const startCheckpointer = () => (checkpointer ??= threads().then((t) => t.startSqliteCheckpointer(path)));
-  const checkpoints = file
+  // a file's writes may go to a writer thread (sqlite-writer.ts, loaded only then: one-shot commands never start it);
+  // an in-memory database is this connection's only
+  const threads = file ? await import('./sqlite-writer') : undefined;
+  const writer = options.sqliteWriterThread
+    ? threads?.startSqliteWriter(path, uowOptions.failCommit === true, 0)
+    : undefined;
+  // the checkpointer thread is started by the first round (a short-lived process never gets to one)
+  let checkpointer: SqliteCheckpointer | undefined;
+  const checkpoints = threads
     ? createCheckpoints(
         {
-          prepare: () => void startCheckpointer(),
+          prepare: () => (checkpointer ??= threads.startSqliteCheckpointer(path)),
           async run(mode) {
-            const c = await startCheckpointer();
-            return c.usable && c.ready ? c.checkpoint(mode) : undefined;
+            checkpointer ??= threads.startSqliteCheckpointer(path);
+            return checkpointer.usable && checkpointer.ready ? checkpointer.checkpoint(mode) : undefined;
           },
           inline: (mode) => (sqlite.pragma(`wal_checkpoint(${mode})`) as CheckpointResult[])[0]!,
         },
@@ -352,7 +350,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
       closed = true;
       await group.drain();
       await checkpoints?.close();
-      await (await checkpointer)?.close();
+      await checkpointer?.close();
       await writer?.close();
       // the last connection to close checkpoints the WAL and removes it (SQLite does, whatever wal_autocheckpoint)
       sqlite.close();
