@@ -1,6 +1,5 @@
 export * from './types';
 export { IN_PROCESS_GROUP_COMMIT } from './group-commit';
-export { SQLITE_CHECKPOINTS, type CheckpointPolicy, type CheckpointStats } from './sqlite-checkpoint';
 export { openStore, migrateStore, restoreStore, pgPoolSize } from './open-store';
 export { copyStore, pemFingerprintSha256, type CopyStoreResult } from './copy-store';
 export { parseStoreUrl, type ParsedStoreUrl } from './store-url';

@@ -15,18 +15,7 @@ function restrictFileModes(path: string): void {
   }
 }
 
-/** SQLite's own automatic checkpoint (pages of WAL after which a commit runs one inline), when it is not turned off */
-export const SQLITE_AUTOCHECKPOINT_PAGES = 10_000;
-
-export interface SqliteConnectionOptions {
-  /**
-   * `PRAGMA wal_autocheckpoint` (default SQLITE_AUTOCHECKPOINT_PAGES): 0 on the connections of a store whose WAL
-   * checkpoints run apart from its commits (sqlite-checkpoint.ts), so a commit never runs one inline
-   */
-  autoCheckpoint?: number;
-}
-
-export function openSqliteDatabase(path: string, options: SqliteConnectionOptions = {}): Database.Database {
+export function openSqliteDatabase(path: string): Database.Database {
   if (path !== ':memory:') {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     restrictFileModes(path);
@@ -37,6 +26,6 @@ export function openSqliteDatabase(path: string, options: SqliteConnectionOption
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('cache_size = -65536');
-  sqlite.pragma(`wal_autocheckpoint = ${options.autoCheckpoint ?? SQLITE_AUTOCHECKPOINT_PAGES}`);
+  sqlite.pragma('wal_autocheckpoint = 10000');
   return sqlite;
 }

@@ -47,8 +47,6 @@ import {
 import { toWriteError } from './store-errors';
 import { createSqliteCommitter, runSync, type UnitOutcome } from './sqlite-commit';
 import { openSqliteDatabase } from './sqlite-database';
-import { createCheckpoints, SQLITE_CHECKPOINTS, type CheckpointResult } from './sqlite-checkpoint';
-import type { SqliteCheckpointer } from './sqlite-writer';
 
 export { openSqliteDatabase };
 import { createGroupCommit, SQLITE_GROUP_COMMIT } from './group-commit';
@@ -195,10 +193,8 @@ function preparedHotReads(db: QueryDb, sqlite: Database.Database, repos: ReturnT
 
 export async function openSqliteStore(path: string, options: OpenStoreOptions): Promise<Store> {
   let sqlite: Database.Database;
-  // a file's WAL checkpoints run apart from its commits (sqlite-checkpoint.ts): its connections never run one inline
-  const file = path !== ':memory:';
   try {
-    sqlite = openSqliteDatabase(path, { autoCheckpoint: file ? 0 : undefined });
+    sqlite = openSqliteDatabase(path);
   } catch (e) {
     throw new PkiError('store.unavailable', `Cannot open the SQLite database '${path}': ${(e as Error).message}`, {
       cause: e,
@@ -221,25 +217,10 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   const rebuildCountsTx = sqlite.transaction(() => runSync(rebuildCountsSteps(db, schema, 'sqlite')));
   // a file's writes may go to a writer thread (sqlite-writer.ts, loaded only then: one-shot commands never start it);
   // an in-memory database is this connection's only
-  const threads = file ? await import('./sqlite-writer') : undefined;
-  const writer = options.sqliteWriterThread
-    ? threads?.startSqliteWriter(path, uowOptions.failCommit === true, 0)
-    : undefined;
-  // the checkpointer thread is started by the first round (a short-lived process never gets to one)
-  let checkpointer: SqliteCheckpointer | undefined;
-  const checkpoints = threads
-    ? createCheckpoints(
-        {
-          prepare: () => (checkpointer ??= threads.startSqliteCheckpointer(path)),
-          async run(mode) {
-            checkpointer ??= threads.startSqliteCheckpointer(path);
-            return checkpointer.usable && checkpointer.ready ? checkpointer.checkpoint(mode) : undefined;
-          },
-          inline: (mode) => (sqlite.pragma(`wal_checkpoint(${mode})`) as CheckpointResult[])[0]!,
-        },
-        options.sqliteCheckpoints ?? SQLITE_CHECKPOINTS,
-      )
-    : undefined;
+  const writer =
+    options.sqliteWriterThread && path !== ':memory:'
+      ? (await import('./sqlite-writer')).startSqliteWriter(path, uowOptions.failCommit === true)
+      : undefined;
   let writerThreadBatches = 0;
   interface Pending {
     unit: UnitOfWork;
@@ -252,28 +233,20 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
    * Group commit (group-commit.ts decides when): a batch is written in ONE transaction (sqlite-commit.ts), by the
    * writer thread when there is one (this thread awaits its outcomes meanwhile), else on this thread.
    */
-  const write = (items: Pending[]): void | Promise<void> => {
-    // a quiet checkpoint round in flight (sqlite-checkpoint.ts): the batch waits for it, then restarts the WAL
-    const quiet = checkpoints?.beforeWrite();
-    if (quiet) return quiet.then(() => write(items));
+  const group = createGroupCommit<Pending>((items) => {
     const units = items.map((it) => it.unit);
     if (!writer?.usable) {
       settle(items, committer.write(units));
-      checkpoints?.afterWrite(units.length);
       return;
     }
-    return writer
-      .write(units)
-      .then(
-        (outcomes) => {
-          if (outcomes) writerThreadBatches++;
-          settle(items, outcomes ?? committer.write(units));
-        },
-        (e: unknown) => items.forEach((it) => it.reject(e)),
-      )
-      .finally(() => checkpoints?.afterWrite(units.length));
-  };
-  const group = createGroupCommit<Pending>(write, options.groupCommit ?? SQLITE_GROUP_COMMIT);
+    return writer.write(units).then(
+      (outcomes) => {
+        if (outcomes) writerThreadBatches++;
+        settle(items, outcomes ?? committer.write(units));
+      },
+      (e: unknown) => items.forEach((it) => it.reject(e)),
+    );
+  }, options.groupCommit ?? SQLITE_GROUP_COMMIT);
   const commit = (unit: UnitOfWork): Promise<CommitResult> =>
     new Promise<CommitResult>((resolve, reject) => group.add({ unit, resolve, reject }));
 
@@ -304,9 +277,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
       ...repos.certificates,
       async markExpired(now) {
         try {
-          const n = markExpiredTx.immediate(now);
-          checkpoints?.afterWrite(n);
-          return n;
+          return markExpiredTx.immediate(now);
         } catch (e) {
           throw toWriteError(e, 'Marking expired certificates failed');
         }
@@ -319,11 +290,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     commit,
     expectCommit: group.expect,
     holdsCommits: group.holds,
-    commitStats: () => ({
-      ...group.stats(),
-      ...(writer ? { writerThreadBatches } : {}),
-      ...(checkpoints ? { checkpoints: checkpoints.stats() } : {}),
-    }),
+    commitStats: () => (writer ? { ...group.stats(), writerThreadBatches } : group.stats()),
     async ping() {
       try {
         return sqlite.prepare('select 1 as ok').get() !== undefined;
@@ -349,17 +316,12 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
       if (closed) return;
       closed = true;
       await group.drain();
-      await checkpoints?.close();
-      await checkpointer?.close();
       await writer?.close();
-      // the last connection to close checkpoints the WAL and removes it (SQLite does, whatever wal_autocheckpoint)
       sqlite.close();
     },
     async rebuildCertificateCounts() {
       try {
-        const r = rebuildCountsTx.immediate();
-        checkpoints?.afterWrite(1);
-        return r;
+        return rebuildCountsTx.immediate();
       } catch (e) {
         throw toWriteError(e, 'Rebuilding the certificate counters failed');
       }
@@ -368,9 +330,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     async importRows(table, rows) {
       if (rows.length === 0) return 0;
       try {
-        const n = importTx.immediate(table, rows);
-        checkpoints?.afterWrite(n);
-        return n;
+        return importTx.immediate(table, rows);
       } catch (e) {
         throw toWriteError(e, `Importing ${rows.length} row(s) into ${table} failed`);
       }

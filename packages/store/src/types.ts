@@ -2,7 +2,6 @@ import type { KeyType, RevocationReason, AuditEventContent } from '@pkim/shared'
 import type { SshRepository, SshUnitOfWork } from './ssh-types';
 import type { AcmeRepository, AcmeUnitOfWork } from './acme-types';
 import type { BulkJobRepository } from './bulk-job-types';
-import type { CheckpointPolicy, CheckpointStats } from './sqlite-checkpoint';
 
 /**
  * Logical model shared by the SQLite and PostgreSQL dialects. All times are integer epoch ms.
@@ -856,8 +855,6 @@ export interface GroupCommitStats {
   units: number;
   /** SQLite with a writer thread (OpenStoreOptions.sqliteWriterThread): the batches that thread wrote */
   writerThreadBatches?: number;
-  /** SQLite file: its WAL checkpoints, run apart from the commits (sqlite-checkpoint.ts) */
-  checkpoints?: CheckpointStats;
 }
 
 export interface OpenStoreOptions {
@@ -882,8 +879,6 @@ export interface OpenStoreOptions {
    * saved the main thread.
    */
   sqliteWriterThread?: boolean;
-  /** SQLite file: when its WAL checkpoints run, apart from the commits (default SQLITE_CHECKPOINTS); tests change it */
-  sqliteCheckpoints?: CheckpointPolicy;
   /**
    * environment of the PostgreSQL client tools run by `backup` (pg_dump; its PATH is searched for them after
    * /usr/lib/postgresql/<version>/bin), passed down by the app's config module; default none
