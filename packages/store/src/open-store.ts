@@ -8,8 +8,8 @@ const loadPg = () => import('./pg-store');
 
 /**
  * PostgreSQL pool size for an instance with `workers` signing threads: one connection per worker (the reads that
- * feed each worker's next job) and two for the group commit (a batch's statement and, at the same time, the previous
- * batch's flush wait: pg-store.ts), shared with everything else (listings, jobs); at least 4.
+ * feed each worker's next job), one for the group-commit pipeline (its batches are written one after the other:
+ * the audit-chain lock serialises them anyway) and one for everything else (listings, jobs); at least 4.
  * Leader locks are held on a connection of their own, outside the pool.
  */
 export function pgPoolSize(workers: number | undefined): number {
