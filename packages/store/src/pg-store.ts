@@ -341,8 +341,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
 
   /**
    * a batch of issuance- and revocation-shaped units: one statement, one round trip, one transaction, one row back
-   * (pg-batch-commit.ts). It commits without waiting for the disk: its callers are answered after a flush wait
-   * (`answerWhenDurable`).
+   * (pg-batch-commit.ts)
    */
   const commitBatch = async (units: UnitOfWork[]): Promise<(CommitResult | PkiError)[]> => {
     const plan = planBatch(units);
@@ -352,7 +351,20 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       values: plan.values,
       rowMode: 'array',
     });
-    return plan.results(r.rows[0]);
+    const results = plan.results(r.rows[0]);
+    // committed without waiting for the disk (the audit-chain lock released at once): answered once it is on disk.
+    // If that is not confirmed, each caller gets the error — never a second write of units already committed.
+    try {
+      await pool.query(FLUSH_WAIT);
+    } catch (e) {
+      const error = new PkiError(
+        'store.unavailable',
+        `PostgreSQL did not confirm that the commit reached the disk: ${(e as Error).message}`,
+        { cause: e },
+      );
+      return results.map(() => error);
+    }
+    return results;
   };
   /** a unit's answer from the batch statement: its result, or the error of a unit refused (its CA not active) */
   const answer = (r: CommitResult | PkiError | undefined): CommitResult => {
@@ -393,42 +405,12 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     resolve: (r: CommitResult) => void;
     reject: (e: unknown) => void;
   }
-  /** a unit written by the batch statement (committed, maybe not on disk yet) and its result */
-  type Written = [Pending, CommitResult];
-  /**
-   * Answers the callers of units written by batch statements once their commits are on disk: FLUSH_WAIT, begun after
-   * those statements returned (its commit record follows theirs in the WAL). If that is not confirmed, each caller
-   * gets the error — never a second write of units already committed. Never rejects.
-   */
-  const answerWhenDurable = async (written: Written[]): Promise<void> => {
-    try {
-      await pool.query(FLUSH_WAIT);
-    } catch (e) {
-      const error = new PkiError(
-        'store.unavailable',
-        `PostgreSQL did not confirm that the commit reached the disk: ${(e as Error).message}`,
-        { cause: e },
-      );
-      for (const [it] of written) it.reject(error);
-      return;
-    }
-    for (const [it, r] of written) it.resolve(r);
-  };
-  /**
-   * Writes units together (or each alone if that fails). Results go to `written` when given (answered after the
-   * flush wait), otherwise to their callers at once; errors (nothing written) at once.
-   */
   const settle = async (
     items: Pending[],
     together: (units: UnitOfWork[]) => Promise<(CommitResult | PkiError)[]>,
     alone: (unit: UnitOfWork) => Promise<CommitResult>,
-    written?: Written[],
   ): Promise<void> => {
     if (!items.length) return;
-    const ok = (it: Pending, r: CommitResult): void => {
-      if (written) written.push([it, r]);
-      else it.resolve(r);
-    };
     if (items.length > 1) {
       let results: (CommitResult | PkiError)[] | undefined;
       try {
@@ -438,40 +420,24 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       }
       if (results) {
         // a unit the batch statement refused (its CA not active) gets its own error; the others their result
-        results.forEach((r, i) => (r instanceof PkiError ? items[i]!.reject(r) : ok(items[i]!, r)));
+        results.forEach((r, i) => (r instanceof PkiError ? items[i]!.reject(r) : items[i]!.resolve(r)));
         return;
       }
     }
-    for (const it of items)
-      await alone(it.unit).then(
-        (r) => ok(it, r),
-        (e: unknown) => it.reject(toWriteError(e)),
-      );
+    for (const it of items) await alone(it.unit).then(it.resolve, (e: unknown) => it.reject(toWriteError(e)));
   };
   const batchable = (unit: UnitOfWork) => !uowOptions.failCommit && isBatchableUnit(unit);
-  /**
-   * The flush wait of the last write whose callers are still waiting for it. A write returns (and the next batch
-   * may be written) once its own statements have run and the PREVIOUS write's flush wait has ended: the statement
-   * of one batch runs while the WAL of the one before is being flushed, at most two batches in the pipeline.
-   */
-  let flushing: Promise<void> | undefined;
   const group = createGroupCommit<Pending>(async (items) => {
-    const written: Written[] = [];
     await settle(
       items.filter((it) => batchable(it.unit)),
       commitBatch,
       commitBatchableAlone,
-      written,
     );
-    // the general unit of work commits with the server's synchronous_commit: durable when it returns
     await settle(
       items.filter((it) => !batchable(it.unit)),
       commitGeneral,
       commitOne,
     );
-    const previous = flushing;
-    if (written.length) flushing = answerWhenDurable(written);
-    await previous;
   }, options.groupCommit ?? PG_GROUP_COMMIT);
   const commit = (unit: UnitOfWork): Promise<CommitResult> =>
     new Promise<CommitResult>((resolve, reject) => group.add({ unit, resolve, reject }));
@@ -591,7 +557,6 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       closed = true;
       // let commits already submitted finish before the pool goes away
       await group.drain();
-      await flushing;
       // ending the leader session releases every leader lock of this instance
       await (leaderSession ?? (await leaderSessionOpening?.catch(() => undefined)))?.end().catch(() => undefined);
       leaderSession = undefined;
