@@ -1,6 +1,7 @@
 // End to end: Renew on a certificate page with a pasted CSR, in Debian's Chromium against a real `pkim serve`
 // (issue #16 item 1): the CSR made by openssl, decoded in the dialog, the new certificate verified by openssl, its
-// public key the CSR's, linked to the old one (renewedFrom/renewedBy). Screenshot: certificate-renew-csr.png.
+// public key the CSR's, its validity (10 days) and SANs (one added) as set in the dialog, invalid values refused in the
+// dialog, linked to the old one (renewedFrom/renewedBy). Screenshot: certificate-renew-csr.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
@@ -12,6 +13,8 @@ import { createRootAndIssuingCa } from './support/console-pki';
 const ADMIN = { id: 'usr_renew_e2e', name: 'renew-e2e', role: 'admin' as const };
 const POLL = { timeout: 30_000 };
 const CN = 'csr.renew-e2e.example';
+const EXTRA = 'extra.renew-e2e.example';
+const DAY = 86_400_000;
 
 describe('web console renewal with a pasted CSR (Chromium against pkim serve)', () => {
   let session: ConsoleSession;
@@ -42,7 +45,7 @@ describe('web console renewal with a pasted CSR (Chromium against pkim serve)', 
 
   afterAll(async () => session?.close());
 
-  it('renews with a pasted CSR: the new certificate carries the CSR key, verifies and is linked', async () => {
+  it('renews with a pasted CSR, 10 days, an extra SAN: the CSR key, openssl verifies, linked', async () => {
     const csr = opensslCsr({ keyType: 'ec-p256', subject: `/CN=${CN}`, sans: [`DNS:${CN}`] });
     await page.goto(`${session.base}/certificates/${oldId}`);
     await page.getByRole('heading', { name: CN }).waitFor();
@@ -51,6 +54,14 @@ describe('web console renewal with a pasted CSR (Chromium against pkim serve)', 
     await dialog.getByLabel('New key').selectOption('csr');
     await dialog.getByLabel('Certificate signing request (PEM)').fill(csr.csrPem);
     await dialog.getByTestId('csr-preview').waitFor(POLL);
+    // validation shown in the dialog, nothing sent while it stands
+    await dialog.getByLabel('Validity (days)').fill('0');
+    await dialog.getByLabel('SANs').fill(`${CN}, bad_name!`);
+    await dialog.getByText('Validity: a whole number of days, 1 or more').waitFor(POLL);
+    await dialog.getByText('Not a DNS name, IP address, email or URI: bad_name!').waitFor(POLL);
+    expect(await dialog.getByRole('button', { name: 'Renew certificate' }).isDisabled()).toBe(true);
+    await dialog.getByLabel('Validity (days)').fill('10');
+    await dialog.getByLabel('SANs').fill(`${CN}\n${EXTRA}`);
     await session.shot('certificate-renew-csr');
     await dialog.getByRole('button', { name: 'Renew certificate' }).click();
     await page.getByTestId('renewed').waitFor(POLL);
@@ -64,6 +75,16 @@ describe('web console renewal with a pasted CSR (Chromium against pkim serve)', 
     expect((await server.authority.certificates.find(oldId)).status).toBe('active');
     const v = opensslVerify({ leafPem: renewed.certificatePem, chainPems: [issuingPem], rootPem });
     expect(v.ok, v.output).toBe(true);
+    const text = openssl(['x509', '-in', '@c.pem', '-noout', '-startdate', '-enddate', '-ext', 'subjectAltName'], {
+      'c.pem': renewed.certificatePem,
+    });
+    expect(text.ok, text.output).toBe(true);
+    expect(text.output).toContain(`DNS:${CN}, DNS:${EXTRA}`);
+    const from = Date.parse(/notBefore=(.+)/.exec(text.output)![1]!);
+    const to = Date.parse(/notAfter=(.+)/.exec(text.output)![1]!);
+    // 10 days, plus at most the backdating of notBefore
+    expect(to - from).toBeGreaterThanOrEqual(10 * DAY);
+    expect(to - from).toBeLessThanOrEqual(10 * DAY + 5 * 60_000);
     const certKey = openssl(['x509', '-in', '@c.pem', '-noout', '-pubkey'], { 'c.pem': renewed.certificatePem });
     const csrKey = openssl(['req', '-in', '@r.pem', '-noout', '-pubkey'], { 'r.pem': csr.csrPem });
     expect(certKey.ok && csrKey.ok, certKey.output + csrKey.output).toBe(true);

@@ -4,13 +4,14 @@ import { Link, useParams } from '@tanstack/react-router';
 import { Ban, Download, FileDown, RefreshCw } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
+import { parseSanList } from '../lib/pki';
 import { downloadBase64, downloadText, formatDateTime } from '../lib/utils';
 import { DefinitionList, PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
 import { Card, CardContent, CardHeader, CardTitle } from '../components/ui/card';
 import { StatusBadge } from '../components/ui/badge';
 import { Alert } from '../components/ui/alert';
-import { Field, Input, NativeSelect } from '../components/ui/input';
+import { Field, Input, NativeSelect, Textarea } from '../components/ui/input';
 import { FormDialog } from '../components/form-dialog';
 import { SelectField } from '../components/form-fields';
 import { CsrInput } from '../components/csr-input';
@@ -293,12 +294,23 @@ function RenewDialog({
   onOpenChange: (open: boolean) => void;
   name: string;
   mutation: DialogMutation;
-  onSubmit: (o: { revokeOld: boolean; csrPem?: string }) => void;
+  onSubmit: (o: { revokeOld: boolean; csrPem?: string; ttl?: string; sans?: ReturnType<typeof parseSanList> }) => void;
 }) {
   const [keySource, setKeySource] = useState<'generated' | 'csr'>('generated');
   const [csrPem, setCsrPem] = useState('');
   const [revokeOld, setRevokeOld] = useState(false);
+  const [validityDays, setValidityDays] = useState('');
+  const [sansText, setSansText] = useState('');
   const fromCsr = keySource === 'csr';
+  const validityError =
+    validityDays.trim() && !/^[1-9]\d{0,4}$/.test(validityDays.trim())
+      ? 'Validity: a whole number of days, 1 or more'
+      : null;
+  const sans = parseSanList(sansText);
+  const badSans = Object.values(sans)
+    .flat()
+    .filter((v) => !SAN_ENTRY.test(v));
+  const sansError = badSans.length ? `Not a DNS name, IP address, email or URI: ${badSans.join(', ')}` : null;
   return (
     <FormDialog
       open={open}
@@ -307,8 +319,15 @@ function RenewDialog({
       description={`A new certificate for ${name} with the same subject, names, profile and CA, and a new key.`}
       submitLabel="Renew certificate"
       mutation={mutation}
-      disabled={fromCsr && !csrPem.trim()}
-      onSubmit={() => onSubmit({ revokeOld, ...(fromCsr ? { csrPem: csrPem.trim() } : {}) })}
+      disabled={(fromCsr && !csrPem.trim()) || validityError !== null || sansError !== null}
+      onSubmit={() =>
+        onSubmit({
+          revokeOld,
+          ...(fromCsr ? { csrPem: csrPem.trim() } : {}),
+          ...(validityDays.trim() ? { ttl: `${Number(validityDays.trim())}d` } : {}),
+          ...(Object.keys(sans).length ? { sans } : {}),
+        })
+      }
     >
       <SelectField
         id="renew-key"
@@ -321,6 +340,29 @@ function RenewDialog({
         ]}
       />
       {fromCsr ? <CsrInput value={csrPem} onChange={setCsrPem} /> : null}
+      <Field
+        label="Validity (days)"
+        htmlFor="renew-validity"
+        hint="Empty: the profile's default"
+        error={validityError ?? undefined}
+      >
+        <Input
+          id="renew-validity"
+          type="number"
+          min={1}
+          value={validityDays}
+          onChange={(e) => setValidityDays(e.target.value)}
+          placeholder="default"
+        />
+      </Field>
+      <Field
+        label="SANs"
+        htmlFor="renew-sans"
+        hint="Comma or newline separated DNS names, IPs, emails, URIs; they replace the names. Empty: the same names"
+        error={sansError ?? undefined}
+      >
+        <Textarea id="renew-sans" rows={2} value={sansText} onChange={(e) => setSansText(e.target.value)} />
+      </Field>
       <label className="flex items-center gap-2 text-sm">
         <input type="checkbox" checked={revokeOld} onChange={(e) => setRevokeOld(e.target.checked)} />
         Revoke this certificate as superseded
@@ -328,6 +370,9 @@ function RenewDialog({
     </FormDialog>
   );
 }
+
+/** one SAN as parseSanList sorted it: DNS name (wildcard allowed), IP, email or URI; the server checks fully */
+const SAN_ENTRY = /^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*\.?$|^[0-9.:a-f]+$|^[^@\s]+@[^@\s]+$|^[a-z][a-z0-9+.-]*:\S+$/i;
 
 /** the Record rows linking renewals both ways: the certificate this one renews, those that renew it */
 function renewalLinks(c: { renewedFrom?: string | null; renewedBy?: string[] }): [string, ReactNode][] {
