@@ -54,6 +54,9 @@ describe('web console batch Renew with a validity (Chromium against pkim serve)'
     await expect.poll(() => page.getByTestId('batch-bar').textContent(), POLL).toContain('2 certificates selected');
     await page.getByTestId('batch-bar').getByRole('button', { name: 'Renew' }).click();
     const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Validity (days)').fill('0');
+    await dialog.getByText('Validity: a whole number of days, 1 or more').waitFor(POLL);
+    expect(await dialog.getByRole('button', { name: 'Renew certificates' }).isDisabled()).toBe(true);
     await dialog.getByLabel('Validity (days)').fill('10');
     await dialog.getByLabel('Revoke the old certificates as superseded').check();
     await dialog.getByRole('button', { name: 'Renew certificates' }).click();

@@ -85,3 +85,38 @@ export function LeafProfileOptions({ profiles }: { profiles: readonly { name: st
       </option>
     ));
 }
+
+/** A validity in whole days (empty: the profile's default): the error to show, or the `ttl` the API takes (`<n>d`). */
+export function validityDaysTtl(days: string): { error: string | null; ttl?: string } {
+  const v = days.trim();
+  if (!v) return { error: null };
+  if (!/^[1-9]\d{0,4}$/.test(v)) return { error: 'Validity: a whole number of days, 1 or more' };
+  return { error: null, ttl: `${Number(v)}d` };
+}
+
+/** A labelled number input for a validity in days, showing validityDaysTtl's error. */
+export function ValidityDaysField({
+  id,
+  hint,
+  value,
+  onChange,
+}: {
+  id: string;
+  hint: string;
+  value: string;
+  onChange: (v: string) => void;
+}) {
+  const { error } = validityDaysTtl(value);
+  return (
+    <Field label="Validity (days)" htmlFor={id} hint={hint} error={error ?? undefined}>
+      <Input
+        id={id}
+        type="number"
+        min={1}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        placeholder="default"
+      />
+    </Field>
+  );
+}

@@ -5,7 +5,7 @@ import { trpc, type RouterInputs } from '../lib/trpc';
 import type { Permission } from '../lib/auth';
 import { Button } from '../components/ui/button';
 import { ErrorAlert } from '../components/ui/alert';
-import { Field, Input } from '../components/ui/input';
+import { ValidityDaysField, validityDaysTtl } from '../components/form-fields';
 import { FormDialog } from '../components/form-dialog';
 import { RevokeDialog } from '../components/revoke-dialog';
 import type { DialogMutation } from '../components/ui/dialog';
@@ -144,24 +144,22 @@ function RenewDialog({
 }) {
   const [revokeOld, setRevokeOld] = useState(false);
   const [validityDays, setValidityDays] = useState('');
+  const validity = validityDaysTtl(validityDays);
   return (
     <FormDialog
       {...props}
       title={`Renew ${what}?`}
       description="Each gets a new certificate with the same subject, names, profile and CA, and a new key."
       submitLabel="Renew certificates"
-      onSubmit={() => onSubmit({ revokeOld, ...(validityDays ? { ttl: `${Number(validityDays)}d` } : {}) })}
+      disabled={validity.error !== null}
+      onSubmit={() => onSubmit({ revokeOld, ...(validity.ttl ? { ttl: validity.ttl } : {}) })}
     >
-      <Field label="Validity (days)" htmlFor="batch-renew-validity" hint="Empty: each profile's default">
-        <Input
-          id="batch-renew-validity"
-          type="number"
-          min={1}
-          value={validityDays}
-          onChange={(e) => setValidityDays(e.target.value)}
-          placeholder="default"
-        />
-      </Field>
+      <ValidityDaysField
+        id="batch-renew-validity"
+        hint="Empty: each profile's default"
+        value={validityDays}
+        onChange={setValidityDays}
+      />
       <label className="flex items-center gap-2 text-sm">
         <input type="checkbox" checked={revokeOld} onChange={(e) => setRevokeOld(e.target.checked)} />
         Revoke the old certificates as superseded

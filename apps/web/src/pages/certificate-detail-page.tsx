@@ -13,7 +13,7 @@ import { StatusBadge } from '../components/ui/badge';
 import { Alert } from '../components/ui/alert';
 import { Field, Input, NativeSelect, Textarea } from '../components/ui/input';
 import { FormDialog } from '../components/form-dialog';
-import { SelectField } from '../components/form-fields';
+import { SelectField, ValidityDaysField, validityDaysTtl } from '../components/form-fields';
 import { CsrInput } from '../components/csr-input';
 import { DecodedCertificate } from '../components/decoded-certificate';
 import { RevokeDialog } from '../components/revoke-dialog';
@@ -302,10 +302,7 @@ function RenewDialog({
   const [validityDays, setValidityDays] = useState('');
   const [sansText, setSansText] = useState('');
   const fromCsr = keySource === 'csr';
-  const validityError =
-    validityDays.trim() && !/^[1-9]\d{0,4}$/.test(validityDays.trim())
-      ? 'Validity: a whole number of days, 1 or more'
-      : null;
+  const validity = validityDaysTtl(validityDays);
   const sans = parseSanList(sansText);
   const badSans = Object.values(sans)
     .flat()
@@ -319,12 +316,12 @@ function RenewDialog({
       description={`A new certificate for ${name} with the same subject, names, profile and CA, and a new key.`}
       submitLabel="Renew certificate"
       mutation={mutation}
-      disabled={(fromCsr && !csrPem.trim()) || validityError !== null || sansError !== null}
+      disabled={(fromCsr && !csrPem.trim()) || validity.error !== null || sansError !== null}
       onSubmit={() =>
         onSubmit({
           revokeOld,
           ...(fromCsr ? { csrPem: csrPem.trim() } : {}),
-          ...(validityDays.trim() ? { ttl: `${Number(validityDays.trim())}d` } : {}),
+          ...(validity.ttl ? { ttl: validity.ttl } : {}),
           ...(Object.keys(sans).length ? { sans } : {}),
         })
       }
@@ -340,21 +337,12 @@ function RenewDialog({
         ]}
       />
       {fromCsr ? <CsrInput value={csrPem} onChange={setCsrPem} /> : null}
-      <Field
-        label="Validity (days)"
-        htmlFor="renew-validity"
+      <ValidityDaysField
+        id="renew-validity"
         hint="Empty: the profile's default"
-        error={validityError ?? undefined}
-      >
-        <Input
-          id="renew-validity"
-          type="number"
-          min={1}
-          value={validityDays}
-          onChange={(e) => setValidityDays(e.target.value)}
-          placeholder="default"
-        />
-      </Field>
+        value={validityDays}
+        onChange={setValidityDays}
+      />
       <Field
         label="SANs"
         htmlFor="renew-sans"
