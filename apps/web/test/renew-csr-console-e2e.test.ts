@@ -1,7 +1,9 @@
 // End to end: Renew on a certificate page with a pasted CSR, in Debian's Chromium against a real `pkim serve`
 // (issue #16 item 1): the CSR made by openssl, decoded in the dialog, the new certificate verified by openssl, its
 // public key the CSR's, its validity (10 days) and SANs (one added) as set in the dialog, invalid values refused in the
-// dialog, linked to the old one (renewedFrom/renewedBy). Screenshot: certificate-renew-csr.png.
+// dialog, linked to the old one (renewedFrom/renewedBy). The dialog shows the certificate's SANs; renewed with them
+// as shown (a server-generated key), the new certificate has the same names (openssl). Screenshot:
+// certificate-renew-csr.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
@@ -14,6 +16,7 @@ const ADMIN = { id: 'usr_renew_e2e', name: 'renew-e2e', role: 'admin' as const }
 const POLL = { timeout: 30_000 };
 const CN = 'csr.renew-e2e.example';
 const EXTRA = 'extra.renew-e2e.example';
+const IP = '192.0.2.10';
 const DAY = 86_400_000;
 
 describe('web console renewal with a pasted CSR (Chromium against pkim serve)', () => {
@@ -34,7 +37,7 @@ describe('web console renewal with a pasted CSR (Chromium against pkim serve)', 
         caId: ca.issuing.id,
         profile: 'tls-server',
         subject: { commonName: CN },
-        sans: { dns: [CN] },
+        sans: { dns: [CN], ip: [IP] },
         keyType: 'ec-p256',
       },
       ADMIN,
@@ -54,6 +57,8 @@ describe('web console renewal with a pasted CSR (Chromium against pkim serve)', 
     await dialog.getByLabel('New key').selectOption('csr');
     await dialog.getByLabel('Certificate signing request (PEM)').fill(csr.csrPem);
     await dialog.getByTestId('csr-preview').waitFor(POLL);
+    // the SANs field shows the certificate's names
+    expect(await dialog.getByLabel('SANs').inputValue()).toBe(`${CN}\n${IP}`);
     // validation shown in the dialog, nothing sent while it stands
     await dialog.getByLabel('Validity (days)').fill('0');
     await dialog.getByLabel('SANs').fill(`${CN}, bad_name!`);
@@ -93,5 +98,28 @@ describe('web console renewal with a pasted CSR (Chromium against pkim serve)', 
     // the old certificate's page links the renewal
     await page.goto(`${session.base}/certificates/${oldId}`);
     await page.getByTestId('renewed-by').getByRole('link', { name: renewed.id }).waitFor(POLL);
+  }, 60_000);
+
+  it('renews with the SANs as the dialog shows them: the new certificate has the same names (openssl)', async () => {
+    await page.goto(`${session.base}/certificates/${oldId}`);
+    await page.getByRole('heading', { name: CN }).waitFor();
+    await page.getByRole('button', { name: 'Renew', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByLabel('SANs').inputValue()).toBe(`${CN}\n${IP}`);
+    await dialog.getByRole('button', { name: 'Renew certificate' }).click();
+    await page.getByTestId('renewed').waitFor(POLL);
+    // a server-generated key: shown once
+    await page.getByRole('button', { name: /New private key/ }).waitFor(POLL);
+
+    const newSerial = (await page.getByTestId('renewed').getByRole('link').textContent())!.trim();
+    const renewed = await server.authority.certificates.find(newSerial);
+    expect(renewed.renewedFrom).toBe(oldId);
+    const v = opensslVerify({ leafPem: renewed.certificatePem, chainPems: [issuingPem], rootPem, hostname: CN });
+    expect(v.ok, v.output).toBe(true);
+    const text = openssl(['x509', '-in', '@c.pem', '-noout', '-ext', 'subjectAltName'], {
+      'c.pem': renewed.certificatePem,
+    });
+    expect(text.ok, text.output).toBe(true);
+    expect(text.output).toContain(`DNS:${CN}, IP Address:${IP}`);
   }, 60_000);
 });
