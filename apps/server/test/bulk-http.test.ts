@@ -1,12 +1,15 @@
 // Bulk and batch jobs over a real socket (issue #16): a CSV dry run and run started over REST and tRPC, polled to the
 // end, the results CSV and the ZIP of password-protected PKCS#12 keys downloaded and read by openssl, a batch
 // revocation checked by `openssl ocsp` against the server's responder (and by the CRL), a batch renewal by filter and
-// a batch download ZIP; the 4xx answers before a job starts; a job is its starter's only; every run audited.
+// a batch download ZIP; the 4xx answers before a job starts; a job is its starter's only; every run audited. Batch
+// renewal with reuseKey: the new certificates have their old public keys (openssl), without it new ones; a batch with
+// one certificate that could not keep its key is refused (4xx, code and message) before any is renewed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { parse } from 'csv-parse/sync';
 import { unzipSync } from 'fflate';
 import { buildServer } from '@pkim/server';
+import { BUILT_IN_PROFILES } from '@pkim/core';
 import type { Authority } from '@pkim/authority';
 import type { BulkJobDto } from '@pkim/contract';
 import {
@@ -32,6 +35,8 @@ const CSV =
   'e.bulk.example,Example,e.bulk.example,\r\n' +
   'f.bulk.example,Example,f.bulk.example,tls-server\r\n';
 const GOOD_ROWS = [1, 3, 5, 6];
+/** tls-server whose renewals may keep the key */
+const REUSE_PROFILE = { ...BUILT_IN_PROFILES['tls-server'], name: 'tls-server-reuse', allowKeyReuse: true };
 
 describe('bulk jobs over HTTP (REST and tRPC)', { timeout: 180_000 }, () => {
   let fx: AuthorityFixture;
@@ -43,6 +48,7 @@ describe('bulk jobs over HTTP (REST and tRPC)', { timeout: 180_000 }, () => {
   let strangerToken: string;
   let rootPem: string;
   let issuingPem: string;
+  let issuingId: string;
   let issuedIds: string[] = [];
 
   const rest = async (method: string, path: string, body?: unknown, bearer = token) => {
@@ -85,17 +91,44 @@ describe('bulk jobs over HTTP (REST and tRPC)', { timeout: 180_000 }, () => {
     throw new Error(`bulk job ${id} did not finish`);
   };
   const certificatePem = async (id: string) => (await authority.certificates.find(id)).certificatePem;
+  /** the certificate's public key as openssl reads it (PEM SubjectPublicKeyInfo) */
+  const publicKey = async (id: string) => {
+    const r = openssl(['x509', '-in', '@c.pem', '-noout', '-pubkey'], { 'c.pem': await certificatePem(id) });
+    expect(r.ok, r.output).toBe(true);
+    return r.output.trim();
+  };
+  /** an active EC P-256 server certificate of bk-issuing, its key kept on the server unless `keepKey: false` */
+  const leaf = async (cn: string, profile = REUSE_PROFILE.name, keepKey = true) =>
+    (
+      await authority.issuance.issueWithKey(
+        { caId: issuingId, profile, subject: { commonName: cn }, sans: { dns: [cn] }, keyType: 'ec-p256', keepKey },
+        ACTORS.admin,
+      )
+    ).certificate.id;
+  /** each old certificate renewed once by the job: the new one verified by openssl (chain, name); old → new ids */
+  const renewedPairs = (job: BulkJobDto) =>
+    job.items.map((i) => {
+      expect(i.status, JSON.stringify(i.error)).toBe('renewed');
+      return [i.certificateId!, i.newCertificateId!] as const;
+    });
+  const verifies = async (id: string) => {
+    const c = await authority.certificates.find(id);
+    const v = opensslVerify({ leafPem: c.certificatePem, chainPems: [issuingPem], rootPem, hostname: c.commonName! });
+    expect(v.ok, v.output).toBe(true);
+  };
   /** `openssl ocsp -url` against the server's responder */
   const ocsp = async (id: string) =>
     opensslOcspUrl({ url: `${base}/ocsp`, issuerPem: issuingPem, rootPem, leafPem: await certificatePem(id) });
 
   beforeAll(async () => {
     // the row limit is a setting (PKIM_BULK_MAX_ROWS, default 2000): 50 here
-    fx = await openAuthorityFixture({ env: { PKIM_BULK_MAX_ROWS: '50' } });
+    fx = await openAuthorityFixture({ env: { PKIM_BULK_MAX_ROWS: '50' }, customProfiles: [REUSE_PROFILE] });
     authority = fx.authority;
     const root = await createRootCa(authority, 'bk-root');
     rootPem = root.pem;
-    issuingPem = (await createIssuingCa(authority, root, 'bk-issuing')).pem;
+    const issuing = await createIssuingCa(authority, root, 'bk-issuing');
+    issuingPem = issuing.pem;
+    issuingId = issuing.id;
     const created = await authority.auth.createToken({ name: 'bk-operator', role: 'operator' }, ACTORS.admin);
     token = created.token;
     tokenId = created.id;
@@ -289,5 +322,65 @@ describe('bulk jobs over HTTP (REST and tRPC)', { timeout: 180_000 }, () => {
     const file = (await asJson.json()) as { fileName: string; contentBase64: string };
     expect(file.fileName).toBe('results.json');
     expect(JSON.parse(Buffer.from(file.contentBase64, 'base64').toString())).toMatchObject({ action: 'download' });
+  });
+
+  it('batch renew with reuseKey: bad input is a 4xx (code, message) before any job, nothing renewed', async () => {
+    const ok = await leaf('ok.reuse.example');
+    const plain = await leaf('plain.reuse.example', 'tls-server');
+    const notHeld = await leaf('not-held.reuse.example', REUSE_PROFILE.name, false);
+    const before = (await authority.certificates.list({ caId: issuingId, limit: 500 })).items.length;
+    const start = (body: unknown) => rest('POST', '/bulk/renew', body);
+
+    const notBoolean = await start({ refs: [ok], reuseKey: 'yes' });
+    expect([notBoolean.status, json(notBoolean).code]).toEqual([400, 'input.invalid']);
+    expect(json(notBoolean).message).toMatch(/reuseKey/);
+    // one certificate of the batch whose profile does not allow key reuse refuses it all (ok is not renewed either)
+    const notAllowed = await start({ refs: [ok, plain], reuseKey: true });
+    expect([notAllowed.status, json(notAllowed).code]).toEqual([422, 'renewal.key_reuse_not_allowed']);
+    expect(json(notAllowed).message).toMatch(
+      new RegExp(`^certificate ${plain}: profile tls-server does not allow .*reuseKey: nothing was renewed$`),
+    );
+    const noKey = await start({ ca: 'bk-issuing', search: 'not-held.reuse.example', reuseKey: true });
+    expect([noKey.status, json(noKey).code]).toEqual([409, 'export.key_not_held']);
+    expect(json(noKey).message).toContain(`certificate ${notHeld}: the server does not hold the key`);
+    // the same over tRPC
+    const viaTrpc = await trpc('bulk.renew', { refs: [plain], reuseKey: true }, true);
+    expect([viaTrpc.status, viaTrpc.error?.data.pkiCode]).toEqual([422, 'renewal.key_reuse_not_allowed']);
+
+    expect((await authority.certificates.list({ caId: issuingId, limit: 500 })).items).toHaveLength(before);
+    for (const id of [ok, plain, notHeld]) {
+      const { certificate, renewedBy } = await authority.certificates.get(id);
+      expect([certificate.status, renewedBy]).toEqual(['active', []]);
+    }
+  });
+
+  it('batch renew with reuseKey over REST: the new certificates have the old public keys (openssl)', async () => {
+    const olds = [await leaf('a.reuse-key.example'), await leaf('b.reuse-key.example')];
+    const started = await rest('POST', '/bulk/renew', { refs: olds, reuseKey: true, ttl: '10d' });
+    expect(started.status, Buffer.from(started.bytes).toString()).toBe(201);
+    const { job } = await finished((json(started) as BulkJobDto).id);
+    expect(job).toMatchObject({ kind: 'renew', state: 'succeeded', total: 2, succeeded: 2, failed: 0 });
+    const pairs = renewedPairs(job);
+    expect(pairs.map(([o]) => o).sort()).toEqual([...olds].sort());
+    for (const [oldId, newId] of pairs) {
+      expect(newId).not.toBe(oldId);
+      expect((await authority.certificates.find(newId)).renewedFrom).toBe(oldId);
+      expect(await publicKey(newId)).toBe(await publicKey(oldId));
+      await verifies(newId);
+    }
+    const [event] = await authority.audit.list({ action: 'certificate.batch_renew', limit: 1, order: 'desc' });
+    expect(event).toMatchObject({ actor: tokenId, outcome: 'success', details: { reuseKey: true, succeeded: 2 } });
+  });
+
+  it('batch renew with reuseKey false over tRPC: a new key for each (openssl)', async () => {
+    const old = await leaf('c.reuse-key.example');
+    const started = await trpc('bulk.renew', { refs: [old], reuseKey: false }, true);
+    expect(started.status, JSON.stringify(started.error)).toBe(200);
+    const { job } = await finished(started.job!.id);
+    expect(job).toMatchObject({ kind: 'renew', state: 'succeeded', succeeded: 1 });
+    const [[oldId, newId]] = renewedPairs(job) as [readonly [string, string]];
+    expect(oldId).toBe(old);
+    expect(await publicKey(newId)).not.toBe(await publicKey(oldId));
+    await verifies(newId);
   });
 });

@@ -63,9 +63,17 @@ export const batchSelectionSchema = z
 export const bulkRevokeInputSchema = batchSelectionSchema
   .extend({ reason: revocationReasonSchema.default('unspecified') })
   .strict();
-/** `bulk.renew` (REST `POST /api/v1/bulk/renew`) */
+/**
+ * `bulk.renew` (REST `POST /api/v1/bulk/renew`); `reuseKey`: each renewal keeps its certificate's key (profiles with
+ * allowKeyReuse, keys the server kept; every certificate checked before any is renewed)
+ */
 export const bulkRenewInputSchema = batchSelectionSchema
-  .extend({ ttl: ttlSchema.optional(), revokeOld: z.boolean().optional(), keepKey: z.boolean().optional() })
+  .extend({
+    ttl: ttlSchema.optional(),
+    revokeOld: z.boolean().optional(),
+    keepKey: z.boolean().optional(),
+    reuseKey: z.boolean().optional(),
+  })
   .strict();
 /** `bulk.download` (REST `POST /api/v1/bulk/download`) */
 export const bulkDownloadInputSchema = batchSelectionSchema.extend({ includeRoot: z.boolean().optional() }).strict();

@@ -209,14 +209,21 @@ export function registerCertBatchCommands(cert: Command, ctx: CliContext): void 
     .option('--validity <duration>', 'lifetime of the new certificates (default: the profile default)', durationOption)
     .option('--revoke-old', 'revoke each old certificate as superseded with its renewal')
     .option('--keep-key', 'keep the new generated keys on the server for exports')
+    .option(
+      '--reuse-key',
+      'each keeps its old key (profile allowKeyReuse, key kept by the server; all checked before any is renewed)',
+    )
     .action(
-      async (refs: string[], o: SelectionOptions & { validity?: number; revokeOld?: boolean; keepKey?: boolean }) => {
+      async (
+        refs: string[],
+        o: SelectionOptions & { validity?: number; revokeOld?: boolean; keepKey?: boolean; reuseKey?: boolean },
+      ) => {
         const a = await ctx.openAuthority();
         const bar = createProgressBar({ enabled: !ctx.options().json, delayMs: ctx.config().progressDelayMs });
         const r = await a.batch
           .renew(
             selectionOf(refs, o, a.clock.now()),
-            { validityMs: o.validity, revokeOld: o.revokeOld, keepKey: o.keepKey },
+            { validityMs: o.validity, revokeOld: o.revokeOld, keepKey: o.keepKey, reuseKey: o.reuseKey },
             ctx.actor,
             (p) => bar.update('renew', p.done, p.total),
           )

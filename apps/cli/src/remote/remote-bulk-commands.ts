@@ -165,6 +165,7 @@ export const BULK_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       ttl: duration(o.validity),
       revokeOld: o.revokeOld,
       keepKey: o.keepKey,
+      reuseKey: o.reuseKey,
     }),
     print: async (ctx, out, _o, _args, call) => batchReport(ctx, await finished(ctx, call, out), 'renew', 'renewed'),
   },

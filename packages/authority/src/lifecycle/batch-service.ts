@@ -54,13 +54,12 @@ export type BatchProgress = (p: { done: number; total: number }) => void | Promi
 export interface BatchService {
   /** revokes every selected certificate with one reason (each audited, a batch event) */
   revoke(s: BatchSelection, reason: RevocationReason, actor: Actor, onProgress?: BatchProgress): Promise<BatchOutcome>;
-  /** renews every selected certificate through the renewal service (same subject, SANs, profile, CA) */
-  renew(
-    s: BatchSelection,
-    options: Pick<RenewOptions, 'validityMs' | 'revokeOld' | 'keepKey'>,
-    actor: Actor,
-    onProgress?: BatchProgress,
-  ): Promise<BatchOutcome>;
+  /**
+   * renews every selected certificate through the renewal service (same subject, SANs, profile, CA); with `reuseKey`
+   * each keeps its key, and every certificate is checked first: one that could not (a profile without
+   * allowKeyReuse, a key the server does not hold) refuses the batch before any is renewed
+   */
+  renew(s: BatchSelection, options: BatchRenewOptions, actor: Actor, onProgress?: BatchProgress): Promise<BatchOutcome>;
   /** the selected certificates as one ZIP: `<name>.pem` and `<name>.chain.pem` (leaf → root) each */
   download(
     s: BatchSelection,
@@ -69,6 +68,9 @@ export interface BatchService {
     onProgress?: BatchProgress,
   ): Promise<{ outcome: BatchOutcome; file: ExportFile }>;
 }
+
+/** what a batch renewal takes of the single renewal's options */
+export type BatchRenewOptions = Pick<RenewOptions, 'validityMs' | 'revokeOld' | 'keepKey' | 'reuseKey'>;
 
 export interface BatchServiceDeps {
   store: Store;
@@ -116,6 +118,26 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
       if (!cas.has(row.caId)) cas.set(row.caId, (await store.cas.findById(row.caId)) ?? undefined);
       const ca = cas.get(row.caId);
       if (ca) refused(ca, `certificate ${ref}`);
+    }
+  }
+
+  /**
+   * A batch renewal that reuses the keys: every active certificate of the batch is checked as its renewal would check
+   * it (`renewal.checkKeyReuse`); the first that could not keep its key refuses the whole batch, naming it, before any
+   * is renewed. References that name no certificate, or a revoked one, are left to fail one by one.
+   */
+  async function checkKeyReuse(refs: string[]): Promise<void> {
+    for (const ref of refs) {
+      const row = await certificates.find(ref).catch(() => undefined);
+      if (row?.status !== 'active') continue;
+      try {
+        await deps.renewal.checkKeyReuse(row);
+      } catch (e) {
+        const p = toPkiError(e);
+        throw new PkiError(p.code, `certificate ${ref}: ${p.message}; reuseKey: nothing was renewed`, {
+          details: { ...p.details, certificate: ref },
+        });
+      }
     }
   }
 
@@ -231,13 +253,14 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
 
   async function renew(
     s: BatchSelection,
-    o: Pick<RenewOptions, 'validityMs' | 'revokeOld' | 'keepKey'>,
+    o: BatchRenewOptions,
     actor: Actor,
     onProgress?: BatchProgress,
   ): Promise<BatchOutcome> {
     authorize(actor, 'certificate:issue');
     const refs = await select(s, actor, 'active');
     await checkWithinCas(s, refs, actor);
+    if (o.reuseKey) await checkKeyReuse(refs);
     return run(
       'renew',
       refs,
@@ -253,7 +276,7 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
         };
       },
       onProgress,
-      { revokeOld: o.revokeOld === true },
+      { revokeOld: o.revokeOld === true, reuseKey: o.reuseKey === true },
     );
   }
 

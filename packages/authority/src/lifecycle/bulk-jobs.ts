@@ -4,10 +4,16 @@ import type { BulkJobRepository, BulkJobRow } from '@pkim/store';
 import type { ExportFile } from '../exports/export-service';
 import type { KeySealer } from '../exports/key-sealer';
 import type { Actor } from '../types';
-import type { BatchItem, BatchOutcome, BatchProgress, BatchSelection, BatchService } from './batch-service';
+import type {
+  BatchItem,
+  BatchOutcome,
+  BatchProgress,
+  BatchRenewOptions,
+  BatchSelection,
+  BatchService,
+} from './batch-service';
 import { batchResultsCsv, bulkResultsCsv } from './bulk-csv';
 import type { BulkIssueOptions, BulkProgress, BulkResult, BulkRowResult, BulkService } from './bulk-service';
-import type { RenewOptions } from './renewal-service';
 import { DEFAULT_BULK_SETTINGS } from '../bulk-settings';
 
 /**
@@ -74,11 +80,7 @@ export interface BulkJobs {
   /** starts a bulk CSV issuance (or dry run); errors before the first row (bad CA, CSV, limits) are thrown here */
   issueCsv(o: Omit<BulkIssueOptions, 'onProgress'>, actor: Actor): Promise<BulkJobView>;
   revoke(s: BatchSelection, reason: RevocationReason, actor: Actor): Promise<BulkJobView>;
-  renew(
-    s: BatchSelection,
-    o: Pick<RenewOptions, 'validityMs' | 'revokeOld' | 'keepKey'>,
-    actor: Actor,
-  ): Promise<BulkJobView>;
+  renew(s: BatchSelection, o: BatchRenewOptions, actor: Actor): Promise<BulkJobView>;
   download(s: BatchSelection, o: { includeRoot?: boolean }, actor: Actor): Promise<BulkJobView>;
   /** a job of this actor, from any instance (`bulk.job_not_found` for another actor's, an expired or no job) */
   get(id: string, actor: Actor): Promise<BulkJobView>;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { PkiError, type Clock, type KeyType } from '@pkim/shared';
 import { resolveProfile, type Profile } from '@pkim/core';
-import type { CertificateRow, SanJson, Store } from '@pkim/store';
+import type { CertificateKeyRow, CertificateRow, SanJson, Store } from '@pkim/store';
 import { auditEvent } from '../audit-service';
 import { recordFailure } from '../ca-context';
 import type { KeySealer } from '../exports/key-sealer';
@@ -40,6 +40,12 @@ export interface RenewalService {
    * `renewedBy` is derived from it.
    */
   renew(ref: string, options: RenewOptions, actor: Actor, via?: Omit<Via, 'actor'>): Promise<RenewalResult>;
+  /**
+   * refuses as `renew(…, { reuseKey: true })` would (`renewal.key_reuse_not_allowed`, `export.key_not_held`) when a
+   * renewal of this certificate could not reuse its key; signs and changes nothing (a batch checks every certificate
+   * with it before it renews one)
+   */
+  checkKeyReuse(old: CertificateRow): Promise<void>;
 }
 
 export interface RenewalServiceDeps {
@@ -56,6 +62,25 @@ export interface RenewalServiceDeps {
 
 export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
   const { store, clock, sign, keySealer } = deps;
+
+  /** the sealed key a renewal of `old` reuses: only where its profile has `allowKeyReuse` and the server kept it */
+  async function reusableKey(old: CertificateRow): Promise<CertificateKeyRow> {
+    const profile = resolveProfile(old.profile, deps.customProfiles);
+    if (!profile.allowKeyReuse) {
+      throw new PkiError(
+        'renewal.key_reuse_not_allowed',
+        `profile ${profile.name} does not allow a renewal to reuse the key (allowKeyReuse): a new key is made`,
+      );
+    }
+    const kept = await store.certificates.findSealedKey(old.id);
+    if (!kept) {
+      throw new PkiError(
+        'export.key_not_held',
+        `the server does not hold the key of ${old.serialHex}: renew with a new key or a CSR`,
+      );
+    }
+    return kept;
+  }
 
   async function renew(
     ref: string,
@@ -125,24 +150,8 @@ export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
       if (o.csrPem !== undefined) {
         issued = await sign({ kind: 'leaf-csr', ...common, csrPem: o.csrPem, subject: old.subjectDn }, via);
       } else {
-        const kept = await store.certificates.findSealedKey(old.id);
-        let reuseKeyPem: string | undefined;
-        if (o.reuseKey) {
-          const profile = resolveProfile(old.profile, deps.customProfiles);
-          if (!profile.allowKeyReuse) {
-            throw new PkiError(
-              'renewal.key_reuse_not_allowed',
-              `profile ${profile.name} does not allow a renewal to reuse the key (allowKeyReuse): a new key is made`,
-            );
-          }
-          if (!kept) {
-            throw new PkiError(
-              'export.key_not_held',
-              `the server does not hold the key of ${old.serialHex}: renew with a new key or a CSR`,
-            );
-          }
-          reuseKeyPem = keySealer.open(old.id, kept.sealedKey);
-        }
+        const kept = o.reuseKey ? await reusableKey(old) : await store.certificates.findSealedKey(old.id);
+        const reuseKeyPem = o.reuseKey && kept ? keySealer.open(old.id, kept.sealedKey) : undefined;
         issued = await sign(
           {
             kind: 'leaf-generated-key',
@@ -164,5 +173,10 @@ export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
     }
   }
 
-  return { renew };
+  return {
+    renew,
+    async checkKeyReuse(old) {
+      await reusableKey(old);
+    },
+  };
 }

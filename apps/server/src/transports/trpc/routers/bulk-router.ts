@@ -71,9 +71,9 @@ export const bulkRouter = router({
     .input(bulkRenewInputSchema)
     .output(bulkJobSchema)
     .mutation(async ({ ctx, input }) => {
-      const { ttl, revokeOld, keepKey, ...s } = input;
+      const { ttl, revokeOld, keepKey, reuseKey, ...s } = input;
       const now = ctx.authority.clock.now();
-      const o = { revokeOld, keepKey, validityMs: ttl === undefined ? undefined : ttlToMs(ttl) };
+      const o = { revokeOld, keepKey, reuseKey, validityMs: ttl === undefined ? undefined : ttlToMs(ttl) };
       return toBulkJobDto(await ctx.authority.bulkJobs.renew(selection(s, now), o, ctx.actor));
     }),
 
