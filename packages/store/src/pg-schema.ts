@@ -141,15 +141,16 @@ export const certificates = pgTable(
  * The search terms of a certificate (`certificates.list({ search })`, `cert list --search`, the console's search):
  * its common name, every SAN (DNS, IP, email, URI) and its serial, lowercased, each also from every position that
  * follows a separator (`.-_@/:`), so a prefix range over `name` finds `example.com` in `www.example.com`. Written in
- * the transaction that inserts the certificate (see certificate-search-terms.ts), deleted with it (cascade).
+ * the transaction that inserts the certificate (see certificate-search-terms.ts), deleted with it by the trigger
+ * `certificates_delete_names` (migration 0027). No foreign key: on PostgreSQL its check was a separate query per
+ * name inside the batch statement (a `FOR KEY SHARE` lock on the new certificate row, ≈ 4 per certificate — issue
+ * #12); the rows are written only with their certificate, and the trigger removes them with it, so none is orphaned.
  */
 export const certificateNames = pgTable(
   'certificate_names',
   {
     name: text('name').notNull(),
-    certificateId: text('certificate_id')
-      .notNull()
-      .references(() => certificates.id, { onDelete: 'cascade' }),
+    certificateId: text('certificate_id').notNull(),
   },
   (t) => [
     index('certificate_names_name_idx').on(t.name.op('text_pattern_ops'), t.certificateId),

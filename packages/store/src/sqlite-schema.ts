@@ -124,19 +124,20 @@ export const certificates = sqliteTable(
  * The search terms of a certificate (`certificates.list({ search })`, `cert list --search`, the console's search):
  * its common name, every SAN (DNS, IP, email, URI) and its serial, lowercased, each also from every position that
  * follows a separator (`.-_@/:`), so a prefix range over `name` finds `example.com` in `www.example.com`. Written in
- * the transaction that inserts the certificate (see certificate-search-terms.ts), deleted with it (cascade).
+ * the transaction that inserts the certificate (see certificate-search-terms.ts), deleted with it by the trigger
+ * `certificates_delete_names` (migration 0027). No foreign key: on PostgreSQL its check was a separate query per
+ * name inside the batch statement (a `FOR KEY SHARE` lock on the new certificate row, ≈ 4 per certificate — issue
+ * #12); the rows are written only with their certificate, and the trigger removes them with it, so none is orphaned.
  */
 export const certificateNames = sqliteTable(
   'certificate_names',
   {
     name: text('name').notNull(),
-    certificateId: text('certificate_id')
-      .notNull()
-      .references(() => certificates.id, { onDelete: 'cascade' }),
+    certificateId: text('certificate_id').notNull(),
   },
   (t) => [
-    // WITHOUT ROWID (migration 0025, written by hand: Drizzle cannot declare it): this primary key is the table's
-    // own B-tree and stands for PostgreSQL's certificate_names_name_idx, so a term costs 2 B-tree inserts, not 3
+    // WITHOUT ROWID (migrations 0025 and 0027, written by hand: Drizzle cannot declare it): this primary key is the
+    // table's own B-tree and stands for PostgreSQL's certificate_names_name_idx, a term costs 2 B-tree inserts, not 3
     // (the parity exception is in test/schema-parity.test.ts). Terms are distinct per certificate (a Set).
     primaryKey({ name: 'certificate_names_pk', columns: [t.name, t.certificateId] }),
     index('certificate_names_certificate_idx').on(t.certificateId),

@@ -99,6 +99,7 @@ describe('PostgreSQL store', () => {
         '0024_audit_chain_head',
         '0026_ocsp_response_hash',
         '0025_issuance_indexes',
+        '0027_certificate_names_trigger',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));

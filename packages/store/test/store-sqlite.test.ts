@@ -89,6 +89,7 @@ describe('SQLite store', () => {
         '0019_ocsp_responses',
         '0026_ocsp_response_hash',
         '0025_issuance_indexes',
+        '0027_certificate_names_trigger',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });
@@ -235,7 +236,7 @@ describe('SQLite store', () => {
         // (its entries end with the primary key: certificate_id then name, so the name range is in the index too)
         /SEARCH \w+ (EXISTS )?USING COVERING INDEX certificate_names_certificate_idx \(certificate_id=\? AND name>\? AND name<\?\)/,
       );
-      // what migration 0025 made of the schema: the search terms WITHOUT ROWID, the renewed_from index partial — an
+      // what 0025/0027 made of the schema: the search terms WITHOUT ROWID, the renewed_from index partial — an
       // issuance writes 2 B-tree entries per search term and none for renewed_from when it renews nothing
       for (const table of Object.keys(SQLITE_WITHOUT_ROWID)) {
         const { sql } = raw.prepare("select sql from sqlite_master where type = 'table' and name = ?").get(table) as {

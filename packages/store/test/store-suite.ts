@@ -58,6 +58,30 @@ function undo0026(migrations: string): string[] {
   ];
 }
 
+/** undoes 0027: certificate_names gets its foreign key (ON DELETE CASCADE) back, the delete trigger goes */
+function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[] {
+  const fk = 'references certificates(id) on delete cascade';
+  return [
+    ...(dialect === 'postgres'
+      ? [
+          'drop trigger certificates_delete_names on certificates',
+          'drop function pkim_certificates_delete_names()',
+          'alter table certificate_names add constraint certificate_names_certificate_id_certificates_id_fk ' +
+            `foreign key (certificate_id) ${fk}`,
+        ]
+      : [
+          'drop trigger certificates_delete_names',
+          'create table certificate_names_fk (name text not null, certificate_id text not null ' +
+            `${fk}, primary key (name, certificate_id)) without rowid`,
+          'insert into certificate_names_fk select name, certificate_id from certificate_names',
+          'drop table certificate_names',
+          'alter table certificate_names_fk rename to certificate_names',
+          'create index certificate_names_certificate_idx on certificate_names (certificate_id)',
+        ]),
+    `delete from ${migrations} where created_at = 1796196250000`,
+  ];
+}
+
 interface Counter {
   caId: string;
   profile: string;
@@ -434,7 +458,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
           { caId: other.id, profile: 'tls-server', status: 'active', count: 1 },
         ].sort((a, b) => (a.caId < b.caId ? -1 : a.caId > b.caId ? 1 : 0)),
       );
-      // deleting a certificate removes its terms with it (cascade), so a search cannot return a dangling id
+      // deleting a certificate removes its terms with it (trigger of 0027), so a search cannot return a dangling id
       await store.commit({ deleteCertificates: [svc.id] });
       expect(await search('prod')).toEqual([web.id]);
       // a search pages like any listing
@@ -450,6 +474,36 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         cursor = page.nextCursor;
       } while (cursor);
       expect(seen).toEqual(many.map((c) => c.id).reverse());
+    });
+
+    it('deletes the search terms with their certificates (0027 trigger): deleted, purged, CA deleted', async () => {
+      // terms left behind would find whatever certificate is stored under the same id later: reuse the ids to see them
+      const control = getEngine().dialect === 'postgres' ? ' on certificates' : '';
+      for (const trigger of [true, false]) {
+        const store = await newStore();
+        // positive control: without the trigger (no foreign key cascades any more) the terms stay
+        if (!trigger) await getEngine().rawSql(url, `drop trigger certificates_delete_names${control}`);
+        const [ca, doomed, other] = [makeCa(), makeCa(), makeCa()];
+        const one = makeCert(ca.id, { commonName: 'one.old.example.org', sans: { dns: ['one.old.example.org'] } });
+        const two = makeCert(ca.id, { commonName: 'two.old.example.org', sans: { dns: ['two.old.example.org'] } });
+        const kept = makeCert(ca.id, { commonName: 'kept.example.org', sans: { dns: ['kept.example.org'] } });
+        const under = makeCert(doomed.id, { commonName: 'under.old.example.org', sans: { ip: ['198.51.100.7'] } });
+        await store.commit({ insertCa: [ca, doomed, other], insertCertificates: [one, two, kept, under] });
+        await store.commit({ deleteCertificates: [one.id, two.id] }); // `cert delete`, the SPIFFE purge
+        await store.commit({ deleteCas: [doomed.id] }); // its certificates go by the CA's cascade
+        const again = [one, two, under].map((c) =>
+          makeCert(other.id, { id: c.id, commonName: `${c.id}.new.example.net`, sans: {} }),
+        );
+        await store.commit({ insertCertificates: again });
+        const search = async (q: string) =>
+          (await store.certificates.list({ search: q })).items.map((c) => c.id).sort();
+        const stale = trigger ? [] : [one.id, two.id, under.id].sort();
+        expect(await search('old.example.org')).toEqual(stale);
+        expect(await search('198.51.100')).toEqual(trigger ? [] : [under.id]);
+        expect(await search(one.serialHex.slice(0, 16))).toEqual(trigger ? [] : [one.id]);
+        expect(await search('new.example.net')).toEqual(again.map((c) => c.id).sort());
+        expect(await search('kept.example')).toEqual([kept.id]);
+      }
     });
 
     it('fills the search terms of certificates that existed before migration 0017 with the same rule', async () => {
@@ -962,7 +1016,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0025 not applied (0019 landed
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0027 not applied (0019 landed
       // after 0022: its journal `when` sits between 0017's and 0020's, so it is undone after 0020)
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
@@ -971,6 +1025,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        ...undo0027(engine.dialect, migrations),
         ...undo0026(migrations),
         // 0025: the full renewed_from index; on SQLite certificate_names back to a rowid table with its name index
         'drop index certificates_renewed_from_idx',
