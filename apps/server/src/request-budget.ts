@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { PkiError } from '@pkim/shared';
 import { sessionCookieOf } from './http/auth-plugin';
 
@@ -128,7 +128,8 @@ export function createBudgetKeyer(
       session = true;
     }
     if (credential === undefined || credential.length > 256) return `ip:${ip}`;
-    const hash = createHash('sha256').update(credential).digest('base64url');
+    // one-shot hash: the transport hashes the credential again to authenticate it (authority API), ≈ 0.25 µs each
+    const hash = digest('sha256', credential, 'base64url');
     const now = Date.now();
     let entry = known.get(hash);
     if (!entry || entry.until <= now) {
