@@ -95,12 +95,38 @@ export interface VaultMountServiceDeps {
   onCrlConfigured?: (caId: string) => void;
 }
 
+/** parsed mount and role documents kept per process (one per mount and role in use) */
+const MAX_PARSED = 1_000;
+
+function deepFreeze<T>(v: T): T {
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return v;
+  for (const x of Object.values(v)) deepFreeze(x);
+  return Object.freeze(v);
+}
+
 /** Mounts, roles and per-mount configuration, stored as small JSON documents in the settings table. */
 export function createVaultMountService(deps: VaultMountServiceDeps) {
   const { store, clock } = deps;
 
-  async function listMounts(): Promise<VaultMount[]> {
-    return (await store.settings.listByPrefix(MOUNT_KEY)).map((r) => JSON.parse(r.value) as VaultMount);
+  /**
+   * The parsed mount and role documents the request path reads (`findMount` on every Vault request, `getRole` on
+   * every issue/sign), reused while the stored text is the same: the setting is still read per request, so a write by
+   * this or any other process is seen by the next request; only `JSON.parse` and its objects are saved. Frozen: they
+   * are shared between requests (the write paths parse their own copy).
+   */
+  const parsed = new Map<string, { raw: string; value: unknown }>();
+  function parseStored(key: string, raw: string): unknown {
+    const hit = parsed.get(key);
+    if (hit?.raw === raw) return hit.value;
+    const value = deepFreeze(JSON.parse(raw) as unknown);
+    if (parsed.size >= MAX_PARSED) parsed.clear();
+    parsed.set(key, { raw, value });
+    return value;
+  }
+
+  /** every mount (frozen objects) */
+  async function listMounts(): Promise<readonly VaultMount[]> {
+    return (await store.settings.listByPrefix(MOUNT_KEY)).map((r) => parseStored(r.key, r.value) as VaultMount);
   }
 
   async function getMount(path: string): Promise<VaultMount | undefined> {
@@ -280,8 +306,9 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
 
     /** the stored role (no permission check: used by issue/sign, which the pipeline authorises) */
     async getRole(mountPath: string, name: string): Promise<VaultRole | undefined> {
-      const raw = await store.settings.get(roleKey(normalizeMountPath(mountPath), name));
-      return raw ? (JSON.parse(raw) as VaultRole) : undefined;
+      const key = roleKey(normalizeMountPath(mountPath), name);
+      const raw = await store.settings.get(key);
+      return raw ? (parseStored(key, raw) as VaultRole) : undefined;
     },
 
     async readRole(mountPath: string, name: string, actor: Actor) {

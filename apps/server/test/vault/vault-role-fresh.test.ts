@@ -1,0 +1,95 @@
+// The Vault request path reuses its parsed mount and role documents while their stored text is unchanged (issue #12
+// item 2): a role or mount written by this server or by ANOTHER process on the same database (the CLI, a second
+// instance) applies to the very next request. Every certificate is checked by openssl against its CA.
+import { X509Certificate } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Authority } from '@pkim/authority';
+import { opensslCsr } from '../../../../tests/support/openssl-tools';
+import { opensslVerify } from '../../../../tests/support/verifiers';
+import type { TestCa } from '../../../../tests/support/ca-kit';
+import { ACTORS, createIssuingCa } from '../server-test-support';
+import { openVaultFixture, vaultCall, type VaultFixture } from './vault-test-support';
+
+let f: VaultFixture;
+let other: Authority;
+beforeAll(async () => {
+  f = await openVaultFixture({}, { roles: { web: { allowed_domains: 'example.com', allow_subdomains: true } } });
+  other = await f.fx.openSecond();
+}, 60_000);
+afterAll(async () => f?.close());
+
+const csrFor = (cn: string) => opensslCsr({ keyType: 'rsa-2048', subject: `/CN=${cn}`, sans: [`DNS:${cn}`] }).csrPem;
+
+async function sign(path: string, cn: string) {
+  return vaultCall(f, 'POST', path, { csr: csrFor(cn), common_name: cn });
+}
+
+/** another process mounts `path` on `caId` with a role `web` for names below example.com */
+async function mountElsewhere(path: string, caId: string) {
+  await other.vault.mounts.mount({ path, ca: caId }, ACTORS.admin);
+  await other.vault.mounts.writeRole(
+    path,
+    'web',
+    { allowed_domains: 'example.com', allow_subdomains: true },
+    ACTORS.admin,
+  );
+}
+
+function expectIssuedBy(r: Awaited<ReturnType<typeof sign>>, issuerPem: string, cn: string) {
+  expect(r.status, r.text).toBe(200);
+  const v = opensslVerify({ leafPem: r.body.data.certificate, chainPems: [issuerPem], rootPem: f.rootPem });
+  expect(v.ok, v.output).toBe(true);
+  expect(r.body.data.issuing_ca.trim()).toBe(issuerPem.trim());
+  expect(r.body.data.certificate).toContain('-----BEGIN CERTIFICATE-----');
+  expect(new X509Certificate(r.body.data.certificate).subject).toContain(`CN=${cn}`);
+}
+
+describe('Vault sign sees role and mount changes at the next request', () => {
+  it('a role rewritten by another process applies to the next request (and again after each rewrite)', async () => {
+    expectIssuedBy(await sign('pki/sign/web', 'a.example.com'), f.intermediatePem, 'a.example.com');
+
+    await other.vault.mounts.writeRole(
+      'pki',
+      'web',
+      { allowed_domains: 'example.org', allow_subdomains: true },
+      ACTORS.admin,
+    );
+    const refused = await sign('pki/sign/web', 'a.example.com');
+    expect(refused.status, refused.text).toBe(400);
+    expect(refused.body.errors[0]).toMatch(/a\.example\.com/);
+    expectIssuedBy(await sign('pki/sign/web', 'b.example.org'), f.intermediatePem, 'b.example.org');
+
+    // and back, through this server's own Vault API
+    const w = await vaultCall(f, 'POST', 'pki/roles/web', { allowed_domains: 'example.com', allow_subdomains: true });
+    expect(w.status, w.text).toBe(200);
+    expect((await sign('pki/sign/web', 'c.example.org')).status).toBe(400);
+    expectIssuedBy(await sign('pki/sign/web', 'c.example.com'), f.intermediatePem, 'c.example.com');
+  });
+
+  it('a role deleted by another process is unknown at the next request', async () => {
+    await other.vault.mounts.writeRole(
+      'pki',
+      'gone',
+      { allowed_domains: 'example.com', allow_subdomains: true },
+      ACTORS.admin,
+    );
+    expectIssuedBy(await sign('pki/sign/gone', 'd.example.com'), f.intermediatePem, 'd.example.com');
+    await other.vault.mounts.deleteRole('pki', 'gone', ACTORS.admin);
+    const r = await sign('pki/sign/gone', 'd.example.com');
+    expect(r.status, r.text).toBe(400);
+    expect(r.body.errors[0]).toMatch(/unknown role/);
+  });
+
+  it('a mount moved to another CA by another process signs with that CA at the next request', async () => {
+    const view = await f.authority.cas.get(f.rootCaId);
+    const root: TestCa = { id: f.rootCaId, name: view.ca.name, pem: f.rootPem, view };
+    const second = await createIssuingCa(f.authority, root, 'Vault Fresh Second Issuing');
+    await mountElsewhere('moving', f.caId);
+    expectIssuedBy(await sign('moving/sign/web', 'e.example.com'), f.intermediatePem, 'e.example.com');
+
+    await other.vault.mounts.unmount('moving', ACTORS.admin);
+    expect((await sign('moving/sign/web', 'e.example.com')).status).toBe(404);
+    await mountElsewhere('moving', second.id);
+    expectIssuedBy(await sign('moving/sign/web', 'f.example.com'), second.pem, 'f.example.com');
+  });
+});
