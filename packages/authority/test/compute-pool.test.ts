@@ -7,7 +7,13 @@ import { createComputePool } from '../src/compute/compute-pool';
 import { createKeyBackends, createKmipBackend, createMemoryKeyBlobStorage, createSoftwareBackend } from '@pkim/keys';
 import { fixedClock } from '@pkim/shared';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
-import { opensslOcspCheck, opensslOcspRequest, opensslText, opensslVerify } from '../../../tests/support/verifiers';
+import {
+  opensslOcspCheck,
+  opensslOcspRequest,
+  opensslRaw,
+  opensslText,
+  opensslVerify,
+} from '../../../tests/support/verifiers';
 import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
 import { comparable, flipSignatureBit } from './fixtures/csr-compare';
 
@@ -60,9 +66,17 @@ describe('signing worker threads (PKIM_WORKERS)', () => {
       const a = await inProcess.sign(request, { actor: TEST_ADMIN });
       const b = await pooled.sign(request, { actor: TEST_ADMIN });
       expect(comparable(opensslText(b.certificatePem))).toBe(comparable(opensslText(a.certificatePem)));
-      for (const leafPem of [a.certificatePem, b.certificatePem]) {
+      for (const { certificate, certificatePem: leafPem } of [a, b]) {
         const v = opensslVerify({ leafPem, chainPems: [issuing.certificatePem!], rootPem, purpose: 'sslserver' });
         expect(v.ok, v.output).toBe(true);
+        // the row's record of the certificate (made in the worker for b): the PEM it returns, openssl's fingerprint
+        // and subject
+        expect(certificate.certificatePem).toBe(leafPem);
+        const fp = opensslRaw(['x509', '-noout', '-fingerprint', '-sha256'], Buffer.from(leafPem));
+        expect(certificate.fingerprintSha256).toBe(fp.stdout.split('=')[1]!.trim().replaceAll(':', '').toLowerCase());
+        const subject = opensslRaw(['x509', '-noout', '-subject', '-nameopt', 'RFC2253'], Buffer.from(leafPem));
+        expect(certificate.subjectDn).toBe(subject.stdout.replace(/^subject=/, '').trim());
+        expect(certificate.commonName).toBe('svc.example.com');
       }
     }
   });

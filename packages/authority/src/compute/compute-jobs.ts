@@ -8,7 +8,7 @@ import { sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
 import { buildOcspResponse, decodeCsr, decodeCsrContent, generateKeyPair, generateKeyPairAsync } from '@pkim/core';
 import { x509SignArguments } from '@pkim/keys';
-import { signCertificatePlan, type CertificateSigner } from '../signing/certificate-steps';
+import { leafRecord, signCertificatePlan, type CertificateSigner } from '../signing/certificate-steps';
 import { checkCsrLeaf } from '../signing/leaf-checks';
 import type { ComputeJob, ComputeResult, JobKey } from './compute-protocol';
 
@@ -51,14 +51,14 @@ export async function runJob(
       return signCertificatePlan(job.input, job.now, lentSigner(job.key, keyOf), job.what);
     case 'csr-leaf': {
       const { input, subject, sans, keyType } = checkCsrLeaf(decodeCsrContent(job.csr), job.leaf);
-      const signed = await signCertificatePlan(input, job.now, lentSigner(job.key, keyOf), job.what);
-      return { der: signed.der, subjectKeyIdentifier: signed.subjectKeyIdentifier, subject, sans, keyType };
+      const { der } = await signCertificatePlan(input, job.now, lentSigner(job.key, keyOf), job.what);
+      return { ...leafRecord(der, subject), sans, keyType };
     }
     case 'key-leaf': {
       const pair = await generateLeafKey(job.keyType);
       const input = { ...job.input, publicKey: pair.publicKey };
-      const signed = await signCertificatePlan(input, job.now, lentSigner(job.key, keyOf), job.what);
-      return { der: signed.der, subjectKeyIdentifier: signed.subjectKeyIdentifier, ...pair };
+      const { der } = await signCertificatePlan(input, job.now, lentSigner(job.key, keyOf), job.what);
+      return { ...leafRecord(der, input.subject), ...pair };
     }
     case 'ocsp': {
       const key = await keyOf(job.key.uri, job.key.keyType);

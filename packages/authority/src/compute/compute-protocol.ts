@@ -5,7 +5,7 @@
  */
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { CertificatePlanInput, DecodedCsr, OcspResponseInput } from '@pkim/core';
-import type { SignedCertificate } from '../signing/certificate-steps';
+import type { LeafRecord, SignedCertificate } from '../signing/certificate-steps';
 import type { CheckedCsrLeaf, CsrLeaf } from '../signing/leaf-checks';
 
 /** The CA key a job signs with: the worker holds it when its backend lent it (KeyLender). */
@@ -46,11 +46,14 @@ export interface ComputeResults {
   ocsp: Uint8Array;
 }
 
-/** a leaf signed from a CSR: the certificate, and what the row records of the CSR */
-export type CsrLeafSigned = SignedCertificate & Omit<CheckedCsrLeaf, 'input'>;
+/**
+ * a leaf signed from a CSR: what its row records of the certificate and the subject (leafRecord, made where it was
+ * signed), and the CSR's names and key type as checked
+ */
+export type CsrLeafSigned = LeafRecord & Pick<CheckedCsrLeaf, 'sans' | 'keyType'>;
 
-/** a leaf signed with a key generated for it: the certificate and the key pair (the private key returned once) */
-export type KeyLeafSigned = SignedCertificate & { publicKey: Uint8Array; privateKeyPem: string };
+/** a leaf signed with a key generated for it: its row's record and the key pair (the private key returned once) */
+export type KeyLeafSigned = LeafRecord & { publicKey: Uint8Array; privateKeyPem: string };
 
 export type ComputeResult = ComputeResults[ComputeJob['kind']];
 

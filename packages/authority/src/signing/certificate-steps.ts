@@ -5,17 +5,22 @@
  * decides everything else (CA, policy, serial, times, persistence). Loaded with the pipeline, not by commands that
  * never sign.
  */
+import { hash } from 'node:crypto';
 import { PkiError } from '@pkim/shared';
 import {
   assembleCertificate,
   assertLintClean,
   encodeTbsCertificate,
+  formatDn,
   lintCertificate,
   planCertificate,
+  toPem,
   verifySignature,
   verifySignatureAsync,
   type CertificatePlanInput,
+  type DistinguishedName,
 } from '@pkim/core';
+import { commonNameOf } from '../subject-input';
 
 /** The CA key that signs a planned certificate. */
 export interface CertificateSigner {
@@ -54,4 +59,26 @@ export async function signCertificatePlan(
   if (!verified) throw new PkiError('certificate.verify_failed', `${what} does not verify against the signing key`);
   const der = assembleCertificate(tbs, plan.issuerKeyType, signature);
   return { der, subjectKeyIdentifier: plan.subjectKeyIdentifier };
+}
+
+/**
+ * What a leaf's certificate row records of the signed certificate and its subject: the PEM, the SHA-256 fingerprint,
+ * the subject as an RFC 4514 string and its CN. Made where the certificate was signed — in a worker thread for a
+ * worker job, so the main thread (the serial bound of issuance) neither hashes, encodes nor formats, and neither the
+ * DER nor the subject's object graph is cloned back to it —, else on the calling thread; the same function either way.
+ */
+export interface LeafRecord {
+  certificatePem: string;
+  fingerprintSha256: string;
+  subjectDn: string;
+  commonName: string | null;
+}
+
+export function leafRecord(der: Uint8Array, subject: DistinguishedName): LeafRecord {
+  return {
+    certificatePem: toPem(der, 'CERTIFICATE'),
+    fingerprintSha256: hash('sha256', der, 'hex'), // one-shot: no Hash object per certificate
+    subjectDn: formatDn(subject),
+    commonName: commonNameOf(subject),
+  };
 }

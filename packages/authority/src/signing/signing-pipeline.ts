@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, hash } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { PkiError, checkTimestampMs, newId, type KeyType } from '@pkim/shared';
 import {
   assertLintClean,
@@ -26,11 +26,11 @@ import { authorize } from '../permissions';
 import type { Actor, CaView, IssuedCertificate } from '../types';
 import { auditEvent } from '../audit-service';
 import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
-import { commonNameOf, subjectToDn } from '../subject-input';
+import { subjectToDn } from '../subject-input';
 import { lacksRevocationUrls, partitionOf, partitionUrls, urlsOfCa, type PublicUrls } from '../url-plan';
 import { caCreatedEvent, caKeyCreatedEvent, newCaRow } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
-import { signCertificatePlan, type SignedCertificate } from './certificate-steps';
+import { leafRecord, signCertificatePlan, type SignedCertificate } from './certificate-steps';
 import { checkCsrLeaf, checkLeafSubject, type CsrLeaf } from './leaf-checks';
 import type { CsrLeafSigned, KeyLeafSigned } from '../compute/compute-protocol';
 import { provisionerRef, type Provisioner } from './provisioner';
@@ -236,8 +236,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     }
     // without a pool: the CSR's content only (no copy of its DER, no subject string: the checks do not read them)
     const checked = checkCsrLeaf(await (compute ? compute.decodeCsr(csrPem) : decodeCsrContentAsync(csrPem)), leaf);
-    const { der, subjectKeyIdentifier } = await signPlan(checked.input, now, signer, what);
-    return { der, subjectKeyIdentifier, subject: checked.subject, sans: checked.sans, keyType: checked.keyType };
+    const { der } = await signPlan(checked.input, now, signer, what);
+    return { ...leafRecord(der, checked.subject), sans: checked.sans, keyType: checked.keyType };
   }
 
   /**
@@ -259,8 +259,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       return committing(compute.signKeyLeaf(keyType, input, now, key, what));
     }
     const pair = await generateKeyPairAsync(keyType);
-    const signed = await signPlan({ ...input, publicKey: pair.publicKey }, now, signer, what);
-    return { ...signed, ...pair };
+    const { der } = await signPlan({ ...input, publicKey: pair.publicKey }, now, signer, what);
+    return { ...leafRecord(der, input.subject), ...pair };
   }
 
   /** provisioner policy for a leaf on a resolved CA: CA, profile (+ modifiers), key type, names, lifetime */
@@ -356,18 +356,18 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const { notBefore, notAfter } = base;
     const signer = { keyUri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey };
     const what = `the signed certificate of CA ${ctx.ca.name}`;
-    let signed: Omit<CsrLeafSigned, 'subjectKeyIdentifier'> & { privateKeyPem?: string };
+    // the row's PEM, fingerprint and subject strings come with the signature (leafRecord: in the worker for a job)
+    let signed: CsrLeafSigned & { privateKeyPem?: string };
     if ('csrPem' in of) signed = await signCsrLeaf(of.csrPem, { ...of.leaf, input: base }, now, signer, what);
     else if ('generate' in of) {
       const { subject, sans, generate: keyType } = of;
-      const { der, privateKeyPem } = await signKeyLeaf(keyType, { ...base, subject, sans }, now, signer, what);
-      signed = { der, subject, sans, keyType, privateKeyPem };
+      signed = { ...(await signKeyLeaf(keyType, { ...base, subject, sans }, now, signer, what)), sans, keyType };
     } else {
       const { subject, sans, publicKey, privateKeyPem } = of;
       const { der } = await signPlan({ ...base, subject, sans, publicKey }, now, signer, what);
-      signed = { der, subject, sans, keyType: keyTypeFromSpki(publicKey), privateKeyPem };
+      signed = { ...leafRecord(der, subject), sans, keyType: keyTypeFromSpki(publicKey), privateKeyPem };
     }
-    const { der, subject, sans, privateKeyPem } = signed;
+    const { sans, privateKeyPem } = signed;
     const warnings: string[] = [];
     if (lacksRevocationUrls(base) && !warnedWithoutUrls.has(ctx.ca.id)) {
       warnedWithoutUrls.add(ctx.ca.id);
@@ -382,8 +382,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       id: s.certificateId ?? newId('crt'),
       caId: ctx.ca.id,
       serialHex: serialToHex(serial),
-      subjectDn: formatDn(subject),
-      commonName: commonNameOf(subject),
+      subjectDn: signed.subjectDn,
+      commonName: signed.commonName,
       sans,
       profile: profile.name,
       keyType: signed.keyType,
@@ -392,8 +392,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       status: 'active',
       revokedAt: null,
       revocationReason: null,
-      fingerprintSha256: hash('sha256', der, 'hex'), // one-shot: no Hash object per certificate
-      certificatePem: toPem(der, 'CERTIFICATE'),
+      fingerprintSha256: signed.fingerprintSha256,
+      certificatePem: signed.certificatePem,
       requestId: s.requestId ?? null,
       issuedBy: actor.id,
       createdAt: t,
