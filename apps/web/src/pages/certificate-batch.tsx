@@ -128,8 +128,10 @@ export function BatchBar({
 }
 
 /**
- * Renew: each certificate again with its subject, names, profile and CA and a new server-generated key; a validity in
- * days (empty: each profile's default, within its cap), the old ones revoked as superseded if asked.
+ * Renew: each certificate again with its subject, names, profile and CA and a new server-generated key, or its old key
+ * when "reuse" is ticked (profiles with allowKeyReuse, keys the server kept: the server checks every certificate
+ * before it renews one); a validity in days (empty: each profile's default, within its cap), the old ones revoked as
+ * superseded if asked.
  */
 function RenewDialog({
   what,
@@ -140,19 +142,25 @@ function RenewDialog({
   onOpenChange: (open: boolean) => void;
   what: string;
   mutation: DialogMutation;
-  onSubmit: (o: { revokeOld: boolean; ttl?: string }) => void;
+  onSubmit: (o: { revokeOld: boolean; reuseKey?: boolean; ttl?: string }) => void;
 }) {
   const [revokeOld, setRevokeOld] = useState(false);
+  const [reuseKey, setReuseKey] = useState(false);
   const [validityDays, setValidityDays] = useState('');
   const validity = validityDaysTtl(validityDays);
   return (
     <FormDialog
       {...props}
       title={`Renew ${what}?`}
-      description="Each gets a new certificate with the same subject, names, profile and CA, and a new key."
+      description={
+        'Each gets a new certificate with the same subject, names, profile and CA, and ' +
+        (reuseKey ? 'its existing key.' : 'a new key.')
+      }
       submitLabel="Renew certificates"
       disabled={validity.error !== null}
-      onSubmit={() => onSubmit({ revokeOld, ...(validity.ttl ? { ttl: validity.ttl } : {}) })}
+      onSubmit={() =>
+        onSubmit({ revokeOld, ...(reuseKey ? { reuseKey } : {}), ...(validity.ttl ? { ttl: validity.ttl } : {}) })
+      }
     >
       <ValidityDaysField
         id="batch-renew-validity"
@@ -163,6 +171,10 @@ function RenewDialog({
       <label className="flex items-center gap-2 text-sm">
         <input type="checkbox" checked={revokeOld} onChange={(e) => setRevokeOld(e.target.checked)} />
         Revoke the old certificates as superseded
+      </label>
+      <label className="flex items-center gap-2 text-sm">
+        <input type="checkbox" checked={reuseKey} onChange={(e) => setReuseKey(e.target.checked)} />
+        Reuse the existing keys (profiles that allow it, keys the server kept; none renewed if one cannot)
       </label>
     </FormDialog>
   );
