@@ -228,21 +228,18 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
   }
 
   /**
-   * The SPIFFE CAs and their CA rows. `signing` (the SVID route, per request): only the active root's and that
-   * intermediate's CA rows, read by id — not every CA of the instance, which grows with every CA anyone creates.
+   * The SPIFFE CAs and their CA rows, read by id — not every CA of the instance (`cas.list()`), which grows with every
+   * CA anyone creates: the bundle (`GET /pki/ca/bundle`, polled by every workload) and the status read each SPIFFE CA;
+   * `signing` (the SVID route, per request) only the active root's and that intermediate's.
    */
   async function state(signing?: SpiffeIntermediateRole): Promise<State | undefined> {
     const rows = await store.spiffe.listCas();
     if (!rows.length) return undefined;
     const cas = new Map<string, CaRow>();
-    if (signing) {
-      for (const r of rows) {
-        if (r.status !== 'active' || (r.role !== 'root' && r.role !== signing)) continue;
-        const ca = await store.cas.findById(r.id);
-        if (ca) cas.set(ca.id, ca);
-      }
-    } else {
-      for (const c of await store.cas.list()) if (rows.some((r) => r.id === c.id)) cas.set(c.id, c);
+    for (const r of rows) {
+      if (signing && (r.status !== 'active' || (r.role !== 'root' && r.role !== signing))) continue;
+      const ca = await store.cas.findById(r.id);
+      if (ca) cas.set(ca.id, ca);
     }
     const active: State['active'] = {};
     for (const r of rows) {
