@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPkimAsync } from '../../../tests/support/cli-runner';
 import { tempDir } from '../../../tests/support/openssl-tools';
+import { sshKeygen } from '../../../tests/support/openssh';
 import {
   comparableShape,
   inBothModes,
@@ -47,6 +48,7 @@ const VOLATILE = [
   'enabledAt',
   'enabledBy',
   'revoked',
+  'generatedAt',
 ];
 const shape = (v: unknown): unknown => comparableShape(v, tmp.dir, VOLATILE);
 
@@ -101,8 +103,11 @@ async function flow(pkim: (...args: string[]) => ReturnType<typeof runPkimAsync>
   );
   await run('ssh list', 'ssh list --ca users');
   await run('ssh revoke', `ssh revoke ${String(signed.serial)} --ca users --reason left`);
+  // the KRLs sshd reads: remotely from the routes the server publishes (no token needed)
+  await run('ssh krl', `ssh krl --ca users --out ${f('users.krl')}`);
   await run('ssh trust', 'ssh trust');
   const block = await run('ssh block', 'ssh block --user bob --host web1.example.com --reason test');
+  await run('ssh krl --host', `ssh krl --host web1.example.com --out ${f('web1.krl')}`);
   await run('ssh blocks', 'ssh blocks');
   await run('ssh unblock', `ssh unblock ${String(block.id)}`);
   await run('ssh user disable', 'ssh user disable bob');
@@ -149,11 +154,37 @@ describe('pkim remote mode: channel commands give the same JSON as local mode', 
     expect(Object.values(local).filter((s) => s.code === 0).length).toBeGreaterThan(35);
   });
 
-  it("what the server made: the SSH certificate, the bulk results and the certificates' ZIP", () => {
+  it("what the server made: the SSH certificate, the KRLs, the bulk results and the certificates' ZIP", () => {
     expect(readFileSync(file('remote-out/bob-cert.pub'), 'utf8')).toMatch(/^ssh-ed25519-cert-v01@openssh\.com /);
+    // OpenSSH reads the KRLs fetched from the server (and those written locally): bob's revoked certificate is in
+    // the CA's and the host's
+    for (const mode of ['remote-out', 'local-out'])
+      for (const krl of ['users.krl', 'web1.krl']) {
+        const q = sshKeygen(['-Q', '-f', file(`${mode}/${krl}`), file(`${mode}/bob-cert.pub`)]);
+        expect(q.stdout, `${mode}/${krl}: ${q.stderr}`).toMatch(/: REVOKED$/m);
+      }
     const results = JSON.parse(readFileSync(file('remote-out/results.json'), 'utf8')) as { issued: number };
     expect(results.issued).toBe(2);
     const zip = readFileSync(file('remote-out/certs.zip'));
     expect(zip.subarray(0, 2).toString()).toBe('PK');
+  });
+
+  it('ssh krl needs no token: a host fetches the same KRL with only the server named', async () => {
+    const r = await runPkimAsync(['ssh', 'krl', '--ca', 'users', '--out', file('no-token.krl'), '--json'], {
+      dataDir: file('no-data-here'),
+      init: false,
+      env: { ...XDG, PKIM_SERVER: server.url },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json()).toMatchObject({ scope: (remote['ssh krl']!.json as { scope: string }).scope });
+    const q = sshKeygen(['-Q', '-f', file('no-token.krl'), file('remote-out/bob-cert.pub')]);
+    expect(q.stdout, q.stderr).toMatch(/: REVOKED$/m);
+    const unknown = await runPkimAsync(['ssh', 'krl', '--ca', 'nobody', '--out', file('x.krl')], {
+      dataDir: file('no-data-here'),
+      init: false,
+      env: { ...XDG, PKIM_SERVER: server.url },
+    });
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/^error: ssh\.ca_not_found: /m);
   });
 });

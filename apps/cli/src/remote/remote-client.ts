@@ -36,6 +36,8 @@ export function serverLabel(server: string): string {
 interface Answer {
   status: number;
   body: string;
+  bytes: Buffer;
+  headers: IncomingMessage['headers'];
 }
 
 function send(
@@ -43,7 +45,7 @@ function send(
   method: string,
   path: string,
   body: unknown,
-  token: string,
+  token: string | undefined,
   timeoutMs: number,
 ): Promise<Answer> {
   let base: URL;
@@ -64,7 +66,8 @@ function send(
     }
   }
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${token}` };
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
   if (payload !== undefined) {
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(payload));
@@ -74,7 +77,10 @@ function send(
     const onResponse = (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolveAnswer({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        resolveAnswer({ status: res.statusCode ?? 0, body: bytes.toString('utf8'), bytes, headers: res.headers });
+      });
       res.on('error', reject);
     };
     const options = { method, headers, timeout: timeoutMs, ...(ca ? { ca } : {}) };
@@ -142,6 +148,19 @@ export async function downloadRemote(
   const answer = await send(target, 'GET', `${path}?${params.toString()}`, undefined, target.token, TIMEOUT_MS);
   if (answer.status >= 400) throw errorOf(answer, serverLabel(target.server));
   return answer.body;
+}
+
+/**
+ * GETs a public route (no token needed: the relying-party files a server publishes, e.g. `/ssh/krl/ca/<ca>`) and
+ * returns its bytes and headers; the token is sent when there is one. Errors as callRemote's.
+ */
+export async function fetchPublic(
+  target: RemoteTarget,
+  path: string,
+): Promise<{ bytes: Buffer; headers: IncomingMessage['headers'] }> {
+  const answer = await send(target, 'GET', path, undefined, target.token || undefined, TIMEOUT_MS);
+  if (answer.status >= 400) throw errorOf(answer, serverLabel(target.server));
+  return { bytes: answer.bytes, headers: answer.headers };
 }
 
 /**

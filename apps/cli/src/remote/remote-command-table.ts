@@ -28,7 +28,6 @@ export const LOCAL_ONLY: Readonly<Record<string, string>> = {
   'ca import': 'it completes a CA whose key was generated here (ca create --external)',
   'cert delete': 'there is no API to delete certificate records: they stay for audit',
   'spiffe bundle': 'the server publishes the trust bundle itself: GET /pki/ca/bundle, no token needed',
-  'ssh krl': 'the server publishes each KRL itself: GET /ssh/krl/ca/<ca>, no token needed',
 };
 
 /**

@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PkiError } from '@pkim/shared';
 import { readInputFile, writeOutputFile } from '../cli-parsers';
+import { fetchPublic } from './remote-client';
 import { duration, printWith } from './remote-commands';
 import type { Dto, Opts, RemoteCommand } from './remote-commands';
 
@@ -113,6 +114,34 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       reason: o.reason,
     }),
     print: say((out) => `revoked ${(out.revoked as string[]).join(', ')} (KRL version ${text(out.krlVersion)})`),
+  },
+  'ssh krl': {
+    // not called: the KRL comes from the route the server publishes for sshd hosts, which needs no token
+    procedure: 'ssh.krlStatus',
+    input: () => undefined,
+    async direct(ctx, o, target) {
+      if (!o.ca === !o.host) throw new PkiError('input.invalid', 'give either --ca or --host');
+      const path = o.ca
+        ? `/ssh/krl/ca/${encodeURIComponent(text(o.ca))}`
+        : `/ssh/krl/${encodeURIComponent(text(o.environment ?? 'default'))}/hosts/${encodeURIComponent(text(o.host))}`;
+      const { bytes, headers } = await fetchPublic(target, path);
+      const etag = headers.etag ?? '';
+      // the ETag is "<scope kind>-<id>-v<version>" (ssh-service.ts krlOf)
+      const m = /^"(ca|host)-(.+)-v(\d+)"$/.exec(etag);
+      const modified = Date.parse(headers['last-modified'] ?? '');
+      if (!m || Number.isNaN(modified))
+        throw new PkiError('remote.bad_response', `the server's KRL answer has no ETag or Last-Modified (${path})`);
+      writeOutputFile(text(o.out), bytes);
+      const out = {
+        scope: `${m[1]!}:${m[2]!}`,
+        version: Number(m[3]),
+        etag,
+        generatedAt: new Date(modified).toISOString(),
+        out: o.out,
+      };
+      ctx.output(out, () => `KRL ${out.scope} version ${out.version} written to ${text(o.out)}`);
+      return true;
+    },
   },
   'ssh trust': {
     procedure: 'ssh.trust',
