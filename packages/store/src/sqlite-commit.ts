@@ -12,6 +12,7 @@ import type { AuditEventRow, CertificateRow, CommitResult, UnitOfWork } from './
 import {
   CountDeltas,
   applyCountDeltas,
+  auditDetailsJson,
   unitOfWork,
   type FastSteps,
   type SharedUnitState,
@@ -137,7 +138,7 @@ export function fastSteps(sqlite: Database.Database): FastSteps {
         r.action,
         r.target ?? null,
         r.outcome,
-        JSON.stringify(r.details),
+        auditDetailsJson(r),
         r.prevHash,
         r.hash,
       ],

@@ -47,6 +47,7 @@ import {
 import { toWriteError } from './store-errors';
 import { createSqliteCommitter, runSync, type UnitOutcome } from './sqlite-commit';
 import { openSqliteDatabase } from './sqlite-database';
+import { walFlusher } from './sqlite-wal-flush';
 
 export { openSqliteDatabase };
 import { createGroupCommit, SQLITE_GROUP_COMMIT } from './group-commit';
@@ -222,6 +223,9 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
       ? (await import('./sqlite-writer')).startSqliteWriter(path, uowOptions.failCommit === true)
       : undefined;
   let writerThreadBatches = 0;
+  // the WAL written to disk in the background between the automatic checkpoints of this thread's commits (the
+  // writer thread's commits checkpoint off this thread)
+  const walFlush = path !== ':memory:' ? walFlusher(path) : undefined;
   interface Pending {
     unit: UnitOfWork;
     resolve: (r: CommitResult) => void;
@@ -236,7 +240,9 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   const group = createGroupCommit<Pending>((items) => {
     const units = items.map((it) => it.unit);
     if (!writer?.usable) {
-      settle(items, committer.write(units));
+      const outcomes = committer.write(units);
+      walFlush?.committed(units.length);
+      settle(items, outcomes);
       return;
     }
     return writer.write(units).then(
@@ -290,7 +296,11 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     commit,
     expectCommit: group.expect,
     holdsCommits: group.holds,
-    commitStats: () => (writer ? { ...group.stats(), writerThreadBatches } : group.stats()),
+    commitStats: () => ({
+      ...group.stats(),
+      ...(writer ? { writerThreadBatches } : {}),
+      ...(walFlush ? { walFlushes: walFlush.flushes } : {}),
+    }),
     async ping() {
       try {
         return sqlite.prepare('select 1 as ok').get() !== undefined;
@@ -317,6 +327,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
       closed = true;
       await group.drain();
       await writer?.close();
+      await walFlush?.idle();
       sqlite.close();
     },
     async rebuildCertificateCounts() {

@@ -855,6 +855,8 @@ export interface GroupCommitStats {
   units: number;
   /** SQLite with a writer thread (OpenStoreOptions.sqliteWriterThread): the batches that thread wrote */
   writerThreadBatches?: number;
+  /** SQLite file: background fdatasyncs of the -wal file done so far (sqlite-wal-flush.ts) */
+  walFlushes?: number;
 }
 
 export interface OpenStoreOptions {

@@ -245,9 +245,15 @@ function hasKeys(o: object): boolean {
   return false;
 }
 
-/** Audit details are stored as JSON text; hash exactly what will be read back. */
-function jsonRoundTrip(details: Record<string, unknown>): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(details ?? {})) as Record<string, unknown>;
+/**
+ * The JSON text of each audit row's `details` as buildAuditRows made it (the row's details are that text parsed
+ * back), so that an insert stores it without stringifying the details a second time (`auditDetailsJson`).
+ */
+const detailsText = new WeakMap<AuditEventRow, string>();
+
+/** the JSON text to store for a row's `details`: the text buildAuditRows parsed them from, else stringified now */
+export function auditDetailsJson(row: AuditEventRow): string {
+  return detailsText.get(row) ?? JSON.stringify(row.details);
 }
 
 export function buildAuditRows(
@@ -258,7 +264,9 @@ export function buildAuditRows(
   let prevHash = head?.hash ?? GENESIS_HASH;
   return events.map((e) => {
     seq += 1;
-    const content = {
+    // details are stored as JSON text: hash exactly what will be read back
+    const json = JSON.stringify(e.details ?? {});
+    const row: AuditEventRow = {
       seq,
       id: e.id,
       time: e.time,
@@ -266,11 +274,13 @@ export function buildAuditRows(
       action: e.action,
       target: e.target ?? null,
       outcome: e.outcome,
-      details: jsonRoundTrip(e.details),
+      details: JSON.parse(json) as Record<string, unknown>,
+      prevHash,
+      hash: '',
     };
-    const hash = computeAuditHash(prevHash, content);
-    const row: AuditEventRow = { ...content, prevHash, hash };
-    prevHash = hash;
+    row.hash = computeAuditHash(prevHash, row);
+    detailsText.set(row, json);
+    prevHash = row.hash;
     return row;
   });
 }
