@@ -123,6 +123,8 @@ async function flow(pkim: (...args: string[]) => ReturnType<typeof runPkimAsync>
     `cert bulk --ca ch-root --csv ${f('good.csv')} --keep-key --profile tls-server --out ${f('results.json')}`,
   );
   await run('cert revoke-batch', 'cert revoke-batch --ca ch-root --search c.example.com --reason superseded');
+  // tls-server does not allow key reuse: the batch is refused before any renewal, in both modes
+  await run('cert renew-batch --reuse-key', 'cert renew-batch --ca ch-root --search d.example.com --reuse-key');
   await run('cert download-batch', `cert download-batch --ca ch-root --status active --out ${f('certs.zip')}`);
   return steps;
 }
@@ -151,6 +153,10 @@ describe('pkim remote mode: channel commands give the same JSON as local mode', 
     expect(local['vault mounts (table)']!.json).toMatch(/^pki\/\s+ch-root\s+0\s+3d\s/m);
     expect(local['cert bulk dry run']!.code).toBe(5);
     expect(local['cert bulk']!.code).toBe(0);
+    expect(local['cert renew-batch --reuse-key']!.json).toMatchObject({
+      error: { code: 'renewal.key_reuse_not_allowed' },
+    });
+    expect(local['cert renew-batch --reuse-key']!.code).toBe(5);
     expect(Object.values(local).filter((s) => s.code === 0).length).toBeGreaterThan(35);
   });
 
