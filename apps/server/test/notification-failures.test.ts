@@ -138,7 +138,15 @@ describe('notifications: crl.stale and kms.unhealthy when the KMIP server goes a
 
     // the KMIP server goes away (its port is closed), and the clock passes the CRL's nextUpdate
     await kmip.stop();
-    clock.set(crl.nextUpdate + 60_000);
+    // "once per day" is per UTC day: past nextUpdate at a time of day that leaves the hour below within the same day
+    // (run between 23:00 and 24:00 UTC the hour crossed midnight and a second delivery was due)
+    const pastNextUpdate = crl.nextUpdate + 60_000;
+    const dayMs = 86_400_000;
+    clock.set(
+      pastNextUpdate % dayMs < 22 * 3_600_000
+        ? pastNextUpdate
+        : (Math.floor(pastNextUpdate / dayMs) + 1) * dayMs + 60_000,
+    );
     await jobs.runOnce(); // crl-refresh fails (audited crl.generate_failed), the health check fails
     await jobs.runOnce(); // the audit event is read after the cursor
 
