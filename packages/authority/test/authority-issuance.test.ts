@@ -36,12 +36,7 @@ describe.each(ENGINES)('authority issuance on $name', (engine) => {
     const issued = await s.authority.issuance.issueFromCsr({ caId: s.intId, csrPem, profile: 'tls-server' }, admin);
     expect(issued.certificate.serialHex).toMatch(/^[0-9a-f]{2,40}$/);
     expect(issued.certificate.sans.dns).toEqual(['www.example.com']);
-    const o = opensslVerify({
-      leafPem: issued.certificatePem,
-      chainPems: [s.intPem],
-      rootPem: s.rootPem,
-      purpose: 'sslserver',
-    });
+    const o = s.opensslVerifyLeaf(issued.certificatePem, 'sslserver');
     expect(o.ok, o.output).toBe(true);
     const c = certtoolVerify({ leafPem: issued.certificatePem, chainPems: [s.intPem], rootPem: s.rootPem });
     expect(c.ok, c.output).toBe(true);
@@ -264,12 +259,7 @@ describe.each(ENGINES)('authority issuance on $name', (engine) => {
     const pubFromKey = createPublicKey(createPrivateKey(issued.privateKeyPem!)).export({ type: 'spki', format: 'der' });
     const pubFromCert = createPublicKey(issued.certificatePem).export({ type: 'spki', format: 'der' });
     expect(Buffer.compare(pubFromKey, pubFromCert)).toBe(0);
-    const v = opensslVerify({
-      leafPem: issued.certificatePem,
-      chainPems: [s.intPem],
-      rootPem: s.rootPem,
-      purpose: 'sslclient',
-    });
+    const v = s.opensslVerifyLeaf(issued.certificatePem, 'sslclient');
     expect(v.ok, v.output).toBe(true);
     const row = await internalsOf(s.authority).store.certificates.findById(issued.certificate.id);
     expect(JSON.stringify(row)).not.toContain('PRIVATE KEY');
