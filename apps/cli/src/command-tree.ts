@@ -70,6 +70,12 @@ export function commandNamed(args: string[]): string | undefined {
   return undefined;
 }
 
+/** `--version` / `-V` without a command and without a help option (which lists the commands) */
+function versionOnly(args: string[]): boolean {
+  const has = (...flags: string[]) => args.some((a) => flags.includes(a));
+  return has('--version', '-V') && !has('--help', '-h');
+}
+
 /**
  * Registers the commands of `pkim` on `program` (main.ts), with the examples of their `--help`
  * (command-examples.ts). `args` (the command line after `pkim`): only the modules of the top-level command it
@@ -78,6 +84,8 @@ export function commandNamed(args: string[]): string | undefined {
  */
 export async function registerCommands(program: Command, ctx: CliContext, args?: string[]): Promise<void> {
   const name = args ? commandNamed(args) : undefined;
+  // `pkim --version` answers from main.ts's program alone: no command module (≈ 120 ms of CPU, docs/benchmarks.md)
+  if (name === undefined && args && versionOnly(args)) return;
   const only = COMMAND_MODULES.filter((m) => name !== undefined && m.commands.includes(name));
   const modules = only.length && name !== 'completion' ? only : COMMAND_MODULES;
   const registrars = await Promise.all(modules.map((m) => m.load()));

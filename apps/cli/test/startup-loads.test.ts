@@ -142,6 +142,13 @@ describe('what pkim ca list loads (start-up time)', () => {
     expect(facades.filter((f) => f.includes('-command-'))).toEqual([]);
   });
 
+  it('pkim --version loads no command definitions (the whole tree is for --help)', () => {
+    const loaded = modulesLoadedBy(['--version']);
+    expect(loaded).toContain('apps/cli/src/main.ts');
+    expect([...loaded].filter((m) => m.startsWith('apps/cli/src/commands/'))).toEqual([]);
+    expect(violations(loaded)).toEqual([]);
+  });
+
   it('pg-core stays in the bundle for PostgreSQL: the chunk of the PostgreSQL store carries it', () => {
     const maps = readdirSync(dirname(PKIM_BIN)).filter((f) => f.endsWith('.mjs.map'));
     // as repository paths (the chunks may sit inside node_modules/.cache when the tests build them)
