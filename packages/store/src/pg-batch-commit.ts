@@ -3,7 +3,8 @@
  * counters and sealed keys; revocations of single certificates guarded by their current status; audit events): a
  * whole batch is ONE prepared statement, one round trip and one transaction whatever its size. Every row of every
  * unit travels as JSON (`json_to_recordset`, one parameter per table: `JSON.stringify` of the rows as they are, no
- * per-value escaping in JavaScript), and the statement answers ONE row. Units of any other shape go through the
+ * per-value escaping in JavaScript) but the certificates' PEM, sent beside them as a binary `text[]`
+ * (binaryTextArray), and the statement answers ONE row. Units of any other shape go through the
  * general unit of work (pg-store.ts).
  *
  * The audit chain is appended inside the statement: `pkim_audit_chain_head()` (migration 0024) takes the
@@ -67,8 +68,11 @@ interface RecordPart {
   select(alias: string): string;
 }
 
-/** json_to_recordset over a table's rows as JSON objects keyed by the schema's JavaScript keys */
-function recordPart(table: PgTable): RecordPart {
+/**
+ * json_to_recordset over a table's rows as JSON objects keyed by the schema's JavaScript keys; `beside`: one column
+ * left out of the JSON and sent as a binary `text[]` parameter of its own, zipped with the rows (`rows from`)
+ */
+function recordPart(table: PgTable, beside?: { key: string; param: number }): RecordPart {
   const cols = Object.entries(getTableColumns(table)).map(([key, column]) => ({
     key,
     name: column.name,
@@ -76,13 +80,42 @@ function recordPart(table: PgTable): RecordPart {
     json: column.columnType === 'PgCustomColumn',
     sqlType: column.getSQLType(),
   }));
+  const inJson = cols.filter((c) => c.key !== beside?.key);
+  const record = (param: number, alias: string) =>
+    `json_to_recordset($${param}::json) as ${alias}` +
+    `(${inJson.map((c) => `"${c.key}" ${c.json ? 'json' : c.sqlType}`).join(', ')})`;
   return {
     names: cols.map((c) => `"${c.name}"`),
     source: (param, alias) =>
-      `json_to_recordset($${param}::json) as ${alias}(` +
-      `${cols.map((c) => `"${c.key}" ${c.json ? 'json' : c.sqlType}`).join(', ')})`,
-    select: (alias) => cols.map((c) => `${alias}."${c.key}"${c.json ? '::text' : ''}`).join(', '),
+      beside ? `rows from (${record(param, '')}, unnest($${beside.param}::text[])) as ${alias}` : record(param, alias),
+    select: (alias) =>
+      cols
+        .map((c) => (c.key === beside?.key ? `${alias}."unnest"` : `${alias}."${c.key}"${c.json ? '::text' : ''}`))
+        .join(', '),
   };
+}
+
+/**
+ * A `text[]` in PostgreSQL's binary format (array_recv): sent as a Buffer, node-postgres marks the parameter binary,
+ * and the server copies each element as it is — no JSON string to unescape character by character (a certificate's
+ * PEM: ≈ 800 characters, a `\n` every 64)
+ */
+export function binaryTextArray(values: readonly string[]): Buffer {
+  const TEXT_OID = 25;
+  const lengths = values.map((v) => Buffer.byteLength(v));
+  const out = Buffer.allocUnsafe(20 + lengths.reduce((n, l) => n + 4 + l, 0));
+  out.writeInt32BE(values.length ? 1 : 0, 0); // dimensions
+  out.writeInt32BE(0, 4); // no NULL element
+  out.writeInt32BE(TEXT_OID, 8);
+  if (!values.length) return out.subarray(0, 12);
+  out.writeInt32BE(values.length, 12);
+  out.writeInt32BE(1, 16); // lower bound
+  let at = 20;
+  values.forEach((v, i) => {
+    out.writeInt32BE(lengths[i]!, at);
+    at += 4 + out.write(v, at + 4, 'utf8');
+  });
+  return out;
 }
 
 /** how the batch statement fails when a CA of its certificates changed between its start and the lock */
@@ -98,6 +131,8 @@ const enum Param {
   revocations,
   /** the events, each with `u`, its unit's index */
   events,
+  /** the certificates' PEM, in the order of their rows (binaryTextArray) */
+  pems,
 }
 
 /**
@@ -116,11 +151,11 @@ const enum Param {
  * 3. ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units with their CA's
  *    status.
  */
-export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v5';
+export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v6';
 export const BATCH_STATEMENT = (() => {
   const sha = `encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')`;
   const event = ['id text', 'time bigint', 'actor text', 'action text', 'target text', 'outcome text'];
-  const certs = recordPart(schema.certificates);
+  const certs = recordPart(schema.certificates, { key: 'certificatePem', param: Param.pems });
   const names = recordPart(schema.certificateNames);
   const keys = recordPart(schema.certificateKeys);
   const insert = (table: PgTable, p: RecordPart, param: number, idKey: string, returning: string) =>
@@ -233,10 +268,11 @@ export type BatchRow = [string | number | null, string | null, string | null, nu
  * flushes the WAL up to its own commit record) and nothing else; any role may call it, at any `wal_level`.
  */
 export const FLUSH_WAIT = "select pg_logical_emit_message(true, 'pkim.flush', '')";
+export const FLUSH_WAIT_NAME = 'pkim_flush_wait';
 
 export interface BatchPlan {
   /** parameters of BATCH_STATEMENT */
-  values: string[];
+  values: (string | Buffer)[];
   /**
    * one answer per unit, in order, from the statement's row: its result, or the error of a unit refused because its
    * CA is not active; throws if the row does not hold every event of the units written
@@ -279,12 +315,13 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
     events.push(own);
   });
   const values = [
-    JSON.stringify(certs),
+    JSON.stringify(certs.map(({ certificatePem: _, ...row }) => row)),
     JSON.stringify(certificateNameRows(certs)),
     JSON.stringify(sealed),
     JSON.stringify(guard),
     JSON.stringify(revocations),
     JSON.stringify(sent),
+    binaryTextArray(certs.map((c) => c.certificatePem)),
   ];
   return {
     values,

@@ -50,6 +50,7 @@ import {
   BATCH_STATEMENT_NAME,
   CA_CHANGED,
   FLUSH_WAIT,
+  FLUSH_WAIT_NAME,
   LOCK_CLASS,
   isBatchableUnit,
   planBatch,
@@ -343,6 +344,8 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
    * a batch of issuance- and revocation-shaped units: one statement, one round trip, one transaction, one row back
    * (pg-batch-commit.ts)
    */
+  /** prepared once per connection, like the batch statement: no parse and plan per batch */
+  const flushWait = { name: FLUSH_WAIT_NAME, text: FLUSH_WAIT };
   const commitBatch = async (units: UnitOfWork[]): Promise<(CommitResult | PkiError)[]> => {
     const plan = planBatch(units);
     const r = await pool.query<BatchRow>({
@@ -355,7 +358,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     // committed without waiting for the disk (the audit-chain lock released at once): answered once it is on disk.
     // If that is not confirmed, each caller gets the error — never a second write of units already committed.
     try {
-      await pool.query(FLUSH_WAIT);
+      await pool.query(flushWait);
     } catch (e) {
       const error = new PkiError(
         'store.unavailable',

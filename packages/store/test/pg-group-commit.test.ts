@@ -10,7 +10,7 @@ import { canonicalJson } from '@pkim/shared';
 import {
   AUDIT_CHAIN_LOCK,
   BATCH_STATEMENT_NAME,
-  FLUSH_WAIT,
+  FLUSH_WAIT_NAME,
   LOCK_CLASS,
   canonicalAroundSeq,
 } from '../src/pg-batch-commit';
@@ -75,7 +75,7 @@ const count = async (sql: pg.Client, query: string) => Number((await sql.query(q
 const queriesSent = (sent: { mock: { calls: unknown[][] } }): unknown[] =>
   sent.mock.calls.map(([q]) => (typeof q === 'string' ? q : (q as { name?: string }).name));
 /** one batch: its statement, then the transaction that waits for its flush (pg-batch-commit.ts FLUSH_WAIT) */
-const ONE_BATCH = [BATCH_STATEMENT_NAME, FLUSH_WAIT];
+const ONE_BATCH = [BATCH_STATEMENT_NAME, FLUSH_WAIT_NAME];
 
 describe('PostgreSQL group commit', () => {
   it("sends each event's canonical JSON as the text around seq, exactly as the hash covers it", () => {
@@ -172,6 +172,22 @@ describe('PostgreSQL group commit', () => {
     ).toBe(0);
     expect((await a.certificates.countByStatus()).active).toBe(11);
     expect(await a.certificates.findById(good[9]!.id)).toEqual(good[9]);
+  }, 60_000);
+
+  it("keeps each certificate's PEM with its row (sent beside the rows as a binary text[])", async () => {
+    const { a, caId, sql } = await setup();
+    // PEMs of different lengths, one with characters of 2-4 bytes in UTF-8 (lengths in bytes, not UTF-16 units)
+    const pems = ['', 'x', 'é€😀\n'.repeat(40), `-----BEGIN CERTIFICATE-----\n${'A'.repeat(900)}\n`];
+    const certs = [...pems, ...pems].map((p, i) => makeCert(caId, { certificatePem: `${p}#${i}` }));
+    const sent = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      await Promise.all(certs.map((c) => a.commit({ insertCertificates: [c], audit: [makeEvent({ target: c.id })] })));
+      expect(queriesSent(sent)).toEqual(ONE_BATCH); // submitted together: one statement
+    } finally {
+      sent.mockRestore();
+    }
+    for (const c of certs) expect(await a.certificates.findById(c.id)).toEqual(c);
+    expect(await count(sql, 'select count(*) as n from certificates')).toBe(certs.length);
   }, 60_000);
 
   it('a CA disabled by the other instance: the next batch refuses its units alone, in the same statement', async () => {
