@@ -160,6 +160,17 @@ describe('what pkim ca list loads (start-up time)', () => {
     expect(pg.flat().some((x) => x.startsWith('node_modules/drizzle-orm/pg-core/'))).toBe(true);
   });
 
+  it('zod is in the bundle without its locales: no `z` namespace is handed around as a value', () => {
+    // a `z` used as a value (`buildSchema(z)` after `await import('zod')`) keeps every export of zod: 64 locales,
+    // a 653 KB chunk that each --json command compiled (≈ 95 ms of CPU, docs/benchmarks.md "Session 16: CLI start-up")
+    const sources = readdirSync(dirname(PKIM_BIN))
+      .filter((f) => f.endsWith('.mjs.map'))
+      .flatMap((f) => (JSON.parse(readFileSync(join(dirname(PKIM_BIN), f), 'utf8')) as { sources: string[] }).sources)
+      .map((x) => relative(REPO_ROOT, resolve(dirname(PKIM_BIN), x)));
+    expect(sources.some((x) => x.startsWith('node_modules/zod/'))).toBe(true);
+    expect(sources.filter((x) => /^node_modules\/zod\/.*\/locales\/(?!en\.js$)/.test(x))).toEqual([]);
+  });
+
   it('positive control: the commands that need them do load them, and the check names them', () => {
     const csv = violations(modulesLoadedBy(['cert', 'list', '--format', 'csv']));
     expect(csv.some((v) => v.startsWith('csv-parse / csv-stringify: node_modules/csv-stringify/'))).toBe(true);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { z as Zod } from 'zod';
+import type { buildSvidSignInputSchema } from './svid-sign-schema';
 import { PkiError, toPkiError, type Clock } from '@pkim/shared';
 import {
   decodeCsrAsync,
@@ -37,19 +38,6 @@ import {
 /** The profile every SVID is issued with (core's built-in `spiffe-svid`). */
 export const SVID_PROFILE = 'spiffe-svid';
 
-function buildSvidSignInputSchema(z: typeof Zod) {
-  return z
-    .object({
-      csrPem: z
-        .string()
-        .min(1)
-        .max(64 * 1024),
-      serviceType: z.string().min(1).max(64),
-      instanceId: z.string().min(1).max(256),
-      ttlSeconds: z.number().int().positive().optional(),
-    })
-    .strict();
-}
 let builtSvidSignInputSchema: ReturnType<typeof buildSvidSignInputSchema> | undefined;
 
 /**
@@ -59,8 +47,8 @@ let builtSvidSignInputSchema: ReturnType<typeof buildSvidSignInputSchema> | unde
 export async function svidSignInputSchema(): Promise<ReturnType<typeof buildSvidSignInputSchema>> {
   // built once: a dynamic import() per request is a module-map lookup and two promises on the SVID route
   if (builtSvidSignInputSchema) return builtSvidSignInputSchema;
-  const { z } = await import('zod');
-  return (builtSvidSignInputSchema ??= buildSvidSignInputSchema(z));
+  const { buildSvidSignInputSchema: build } = await import('./svid-sign-schema');
+  return (builtSvidSignInputSchema ??= build());
 }
 export type SvidSignInput = Zod.infer<ReturnType<typeof buildSvidSignInputSchema>>;
 
