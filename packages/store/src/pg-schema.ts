@@ -343,6 +343,11 @@ export const spiffeSvids = pgTable(
     index('spiffe_svids_spiffe_id_idx').on(t.spiffeId, t.createdAt),
     index('spiffe_svids_not_after_idx').on(t.notAfter),
     index('spiffe_svids_ca_idx').on(t.caId, t.notAfter),
+    // the current SVID of an ID (at most one row per ID): the supersede UPDATE of each new SVID finds it here instead
+    // of walking every earlier SVID of the ID by spiffe_svids_spiffe_id_idx (issue #12, migration 0028)
+    index('spiffe_svids_current_idx')
+      .on(t.spiffeId)
+      .where(sql`${t.supersededBy} is null`),
   ],
 );
 

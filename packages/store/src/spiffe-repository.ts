@@ -4,6 +4,7 @@
  */
 import { and, asc, count, desc, eq, gt, isNull, lte, max, ne, sql } from 'drizzle-orm';
 import type { SpiffeRepository, SpiffeSvidView, UnitOfWork } from './types';
+import type { FastSteps, SqlStep } from './unit-of-work';
 import type { QueryDb, Tables } from './query-db';
 import { afterCursor, pageSize, toPage } from './pagination-cursor';
 
@@ -94,21 +95,32 @@ export function createSpiffeRepository(db: QueryDb, t: Tables): SpiffeRepository
   };
 }
 
-interface Step {
-  mode: 'exec';
-  q: unknown;
-}
-
-/** The SPIFFE part of a unit of work, as SQL steps (run after the certificate writes, before the audit). */
-export function* spiffeSteps(db: QueryDb, t: Tables, unit: UnitOfWork): Generator<Step, void, unknown> {
+/**
+ * The SPIFFE part of a unit of work, as SQL steps (run after the certificate writes, before the audit). The SVID
+ * insert and supersede take the dialect's prepared statements when it has them (`fast`, built once per store).
+ */
+export function* spiffeSteps(
+  db: QueryDb,
+  t: Tables,
+  unit: UnitOfWork,
+  fast: FastSteps = {},
+): Generator<SqlStep, void, unknown> {
   if (unit.insertSpiffeCas?.length) yield { mode: 'exec', q: db.insert(t.spiffeCas).values(unit.insertSpiffeCas) };
   for (const u of unit.updateSpiffeCas ?? []) {
     if (Object.keys(u.patch).length)
       yield { mode: 'exec', q: db.update(t.spiffeCas).set(u.patch).where(eq(t.spiffeCas.id, u.id)) };
   }
   const S = t.spiffeSvids;
-  if (unit.insertSpiffeSvids?.length) yield { mode: 'exec', q: db.insert(S).values(unit.insertSpiffeSvids) };
+  if (unit.insertSpiffeSvids?.length) {
+    if (fast.insertSpiffeSvid) for (const row of unit.insertSpiffeSvids) yield fast.insertSpiffeSvid(row);
+    else yield { mode: 'exec', q: db.insert(S).values(unit.insertSpiffeSvids) };
+  }
   for (const s of unit.supersedeSpiffeSvids ?? []) {
+    if (fast.supersedeSpiffeSvid) {
+      yield fast.supersedeSpiffeSvid(s);
+      continue;
+    }
+    // by spiffe_svids_current_idx (0028): the ID's current SVID only, not every earlier one
     yield {
       mode: 'exec',
       q: db

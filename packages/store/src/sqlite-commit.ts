@@ -8,7 +8,7 @@ import { getTableColumns } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { PkiError, type ErrorKind } from '@pkim/shared';
 import * as schema from './sqlite-schema';
-import type { AuditEventRow, CertificateRow, CommitResult, UnitOfWork } from './types';
+import type { AuditEventRow, CertificateRow, CommitResult, SpiffeSvidRow, UnitOfWork } from './types';
 import {
   CountDeltas,
   applyCountDeltas,
@@ -28,7 +28,7 @@ import { driverError, toWriteError } from './store-errors';
  * and not written by the fast path fails here, when the store opens.
  */
 function insertSql(
-  table: typeof schema.certificates | typeof schema.auditEvents,
+  table: typeof schema.certificates | typeof schema.auditEvents | typeof schema.spiffeSvids,
   name: string,
   keys: readonly string[],
 ): string {
@@ -83,6 +83,23 @@ const AUDIT_KEYS = [
   'hash',
 ] as const satisfies readonly (keyof AuditEventRow)[];
 
+/** the SVID columns in the order of the fast insert's parameters */
+const SVID_KEYS = [
+  'id',
+  'caId',
+  'spiffeId',
+  'serviceType',
+  'notAfter',
+  'supersededBy',
+  'supersededAt',
+  'createdAt',
+] as const satisfies readonly (keyof SpiffeSvidRow)[];
+
+/** the ID's current SVID superseded: by spiffe_svids_current_idx (0028), not a walk of every earlier SVID of the ID */
+export const SUPERSEDE_SVID_SQL =
+  'UPDATE "spiffe_svids" SET "superseded_by" = ?, "superseded_at" = ? ' +
+  'WHERE "spiffe_id" = ? AND "superseded_by" IS NULL AND "id" <> ?';
+
 /**
  * The hot issuance writes as raw better-sqlite3 prepared statements with positional parameters: Drizzle's per-call
  * mapping (placeholder filling, per-column driver conversion) costs more than the inserts themselves. The
@@ -98,6 +115,8 @@ export function fastSteps(sqlite: Database.Database): FastSteps {
     'INSERT INTO "certificate_counts" ("ca_id", "profile", "status", "count") VALUES (?, ?, ?, ?) ' +
       'ON CONFLICT ("ca_id", "profile", "status") DO UPDATE SET "count" = "count" + excluded."count"',
   );
+  const insertSvid = sqlite.prepare(insertSql(schema.spiffeSvids, 'spiffe_svids', SVID_KEYS));
+  const supersedeSvid = sqlite.prepare(SUPERSEDE_SVID_SQL);
   return {
     auditHead: () => ({ mode: 'rows', q: head }),
     insertCertificate: (r: CertificateRow) => ({
@@ -144,6 +163,21 @@ export function fastSteps(sqlite: Database.Database): FastSteps {
       ],
     }),
     upsertCount: (d) => ({ mode: 'exec', q: upsertCount, params: [d.caId, d.profile, d.status, d.delta] }),
+    insertSpiffeSvid: (r) => ({
+      mode: 'exec',
+      q: insertSvid,
+      params: [
+        r.id,
+        r.caId,
+        r.spiffeId,
+        r.serviceType,
+        r.notAfter,
+        r.supersededBy ?? null,
+        r.supersededAt ?? null,
+        r.createdAt,
+      ],
+    }),
+    supersedeSpiffeSvid: (u) => ({ mode: 'exec', q: supersedeSvid, params: [u.by, u.at, u.spiffeId, u.by] }),
   };
 }
 

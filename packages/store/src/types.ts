@@ -155,6 +155,13 @@ export interface SpiffeSvidRow {
   createdAt: number;
 }
 
+/** the current SVID of `spiffeId` (other than `by`) is superseded by `by` at `at` */
+export interface SupersedeSvid {
+  spiffeId: string;
+  by: string;
+  at: number;
+}
+
 /** An SVID with what its certificate row says (serial, fingerprint, revocation). */
 export interface SpiffeSvidView extends SpiffeSvidRow {
   serialHex: string;
@@ -410,7 +417,7 @@ export interface UnitOfWork {
   /** written after `insertCertificates` (the SVID row references its certificate) */
   insertSpiffeSvids?: SpiffeSvidRow[];
   /** marks the other not yet superseded SVIDs of `spiffeId` as superseded by certificate `by` */
-  supersedeSpiffeSvids?: { spiffeId: string; by: string; at: number }[];
+  supersedeSpiffeSvids?: SupersedeSvid[];
   /** adds (or replaces) deny-list entries */
   denySpiffeIds?: SpiffeDeniedRow[];
   /** removes deny-list entries */

@@ -16,7 +16,9 @@ import type {
   CertificateStatus,
   CommitResult,
   NewAuditEvent,
+  SpiffeSvidRow,
   StoreDialect,
+  SupersedeSvid,
   UnitOfWork,
 } from './types';
 import { type QueryDb, type Tables } from './query-db';
@@ -41,6 +43,10 @@ export interface FastSteps {
   insertAuditEvent?: (row: AuditEventRow) => SqlStep;
   /** `count = count + delta` for one counter row (inserted when missing) */
   upsertCount?: (delta: CountDelta) => SqlStep;
+  /** one SVID row (the SVID route commits one per request) */
+  insertSpiffeSvid?: (row: SpiffeSvidRow) => SqlStep;
+  /** marks the ID's earlier current SVID superseded by `by` */
+  supersedeSpiffeSvid?: (s: SupersedeSvid) => SqlStep;
 }
 
 export interface UnitOfWorkOptions {
@@ -514,7 +520,7 @@ export function* unitOfWork(
   if (unit.deleteNotificationRules?.length)
     yield* exec(db.delete(t.notificationRules).where(inArray(t.notificationRules.id, unit.deleteNotificationRules)));
 
-  yield* spiffeSteps(db, t, unit);
+  yield* spiffeSteps(db, t, unit, fast);
   if (unit.deleteSettings?.length)
     yield* exec(db.delete(t.settings).where(inArray(t.settings.key, unit.deleteSettings)));
   if (unit.ssh) result.krlVersions = yield* sshUnitOfWorkSteps(db, t, unit.ssh);

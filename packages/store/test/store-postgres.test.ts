@@ -100,6 +100,7 @@ describe('PostgreSQL store', () => {
         '0026_ocsp_response_hash',
         '0025_issuance_indexes',
         '0027_certificate_names_trigger',
+        '0028_spiffe_svids_current_idx',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));

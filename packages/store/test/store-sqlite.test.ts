@@ -19,6 +19,7 @@ import {
   searchCondition,
 } from '../src/repositories';
 import { ocspLookupSql, ocspSubordinateCaSql } from '../src/ocsp-repository';
+import { SUPERSEDE_SVID_SQL } from '../src/sqlite-commit';
 import { defineStoreSuite } from './store-suite';
 import { sqlitePathOf, sqliteTestEngine } from './sqlite-engine';
 import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
@@ -90,6 +91,7 @@ describe('SQLite store', () => {
         '0026_ocsp_response_hash',
         '0025_issuance_indexes',
         '0027_certificate_names_trigger',
+        '0028_spiffe_svids_current_idx',
       ],
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });
@@ -253,6 +255,14 @@ describe('SQLite store', () => {
         .prepare("select sql from sqlite_master where type = 'index' and name = 'certificates_renewed_from_idx'")
         .get() as { sql: string };
       expect(renewedFrom.sql).toMatch(/WHERE "certificates"\."renewed_from" is not null$/);
+      // the supersede of every new SVID reads the ID's current SVID by the partial index of 0028, not every
+      // earlier SVID of the ID by spiffe_svids_spiffe_id_idx
+      const supersede = raw.prepare(`EXPLAIN QUERY PLAN ${SUPERSEDE_SVID_SQL}`).all('b', 1, 'spiffe://x/y', 'b') as {
+        detail: string;
+      }[];
+      expect(supersede.map((r) => r.detail)).toEqual([
+        'SEARCH spiffe_svids USING INDEX spiffe_svids_current_idx (spiffe_id=?)',
+      ]);
       // sparse: the index range of the filter itself
       expect(newestFirst(expiringBeforeCondition(sqliteSchema, T0))).toMatch(
         /SEARCH certificates USING (COVERING )?INDEX certificates_status_not_after_idx \(status=\? AND not_after<\?\)/,

@@ -1016,7 +1016,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0027 not applied (0019 landed
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0028 not applied (0019 landed
       // after 0022: its journal `when` sits between 0017's and 0020's, so it is undone after 0020)
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
@@ -1025,6 +1025,9 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        // 0028: the current-SVID partial index
+        'drop index spiffe_svids_current_idx',
+        `delete from ${migrations} where created_at = 1796196260000`,
         ...undo0027(engine.dialect, migrations),
         ...undo0026(migrations),
         // 0025: the full renewed_from index; on SQLite certificate_names back to a rowid table with its name index
@@ -1789,6 +1792,33 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       // the SPIFFE tables are part of exports (backup/copy)
       expect((await store.exportRows('spiffe_svids', null, 10)).rows).toHaveLength(1);
       expect((await store.exportRows('spiffe_cas', null, 10)).rows).toHaveLength(2);
+
+      // each renewal supersedes only the ID's current SVID: an earlier one keeps what superseded it, another ID's
+      // current SVID is untouched (the supersede reads the partial index of 0028)
+      const otherId = 'spiffe://example.org/orchestrator/node-b';
+      const other = makeCert(svc.id, { notAfter: T0 + 7_200_000, createdAt: T0 + 1500 });
+      await store.commit({
+        insertCertificates: [other],
+        insertSpiffeSvids: [{ ...svidRow(other), spiffeId: otherId }],
+      });
+      const renewals = [2000, 3000].map((at) => makeCert(svc.id, { notAfter: T0 + 7_200_000, createdAt: T0 + at }));
+      for (const r of renewals) {
+        await store.commit({
+          insertCertificates: [r],
+          insertSpiffeSvids: [svidRow(r)],
+          supersedeSpiffeSvids: [{ spiffeId: id, by: r.id, at: r.createdAt }],
+        });
+      }
+      const after = await Promise.all([second, ...renewals, other].map((c) => store.spiffe.findSvid(c.id)));
+      expect(after.map((v) => [v?.supersededBy, v?.supersededAt])).toEqual([
+        [renewals[0]!.id, T0 + 2000],
+        [renewals[1]!.id, T0 + 3000],
+        [null, null],
+        [null, null],
+      ]);
+      expect((await store.spiffe.listSvids({ currentAt: T0 + 10 })).items.map((v) => v.id).sort()).toEqual(
+        [renewals[1]!.id, other.id].sort(),
+      );
     });
   });
 
