@@ -65,6 +65,41 @@ describe('parseSanList', () => {
     expect(parseSanList(text)).toEqual({});
   });
 
+  // URIs of every scheme are URIs, not DNS names (a `urn:` was sent as a DNS name and refused with 400)
+  it.each([
+    'urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6',
+    'urn:example:animal:ferret:nose',
+    'URN:ISBN:0451450523',
+    'spiffe://example.org/ns/prod/sa/web',
+    'https://svc.example.com/x?y=1',
+    'mailto:ops@example.com',
+    'ldap://ldap.example.com/cn=ca',
+    'tag:example.com:2026:x',
+    'cafe:babe',
+    'a+b.c-d:x',
+  ])('%j → one URI', (uri) => {
+    expect(parseSanList(uri)).toEqual({ uri: [uri] });
+  });
+
+  it.each([
+    ['::ffff:10.0.0.1', 'IPv4-mapped IPv6'],
+    ['2001:db8::1', 'compressed IPv6'],
+    ['2001:db8:0:0:0:0:0:1', 'eight groups'],
+    ['64:ff9b:0:0:0:0:192.0.2.1', 'six groups and an IPv4 tail'],
+    ['192.0.2.10', 'IPv4'],
+  ])('%j (%s) → one IP address', (ip) => {
+    expect(parseSanList(ip)).toEqual({ ip: [ip] });
+  });
+
+  it('reads a URN beside DNS names, an IP and an email, in one text', () => {
+    expect(parseSanList('a.example.com\nurn:uuid:0000-1\n10.0.0.1, ops@example.com')).toEqual({
+      dns: ['a.example.com'],
+      ip: ['10.0.0.1'],
+      email: ['ops@example.com'],
+      uri: ['urn:uuid:0000-1'],
+    });
+  });
+
   it('leaves what is not an address to the DNS list, for the dialog and the server to refuse', () => {
     expect(parseSanList('999.1.1.1x bad_name!')).toEqual({ dns: ['999.1.1.1x', 'bad_name!'] });
   });
