@@ -54,7 +54,7 @@ describe('web console renewal with a pasted CSR (Chromium against pkim serve)', 
     await page.getByRole('heading', { name: CN }).waitFor();
     await page.getByRole('button', { name: 'Renew', exact: true }).click();
     const dialog = page.getByRole('dialog');
-    await dialog.getByLabel('New key').selectOption('csr');
+    await dialog.getByLabel('Key', { exact: true }).selectOption('csr');
     await dialog.getByLabel('Certificate signing request (PEM)').fill(csr.csrPem);
     await dialog.getByTestId('csr-preview').waitFor(POLL);
     // the SANs field shows the certificate's names
