@@ -135,7 +135,7 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
 
   'spiffe init': ['pkim spiffe init --trust-domain example.org'],
   'spiffe status': ['pkim spiffe status'],
-  'spiffe bundle': ['pkim spiffe bundle > bundle.json'],
+  'spiffe bundle': ['pkim spiffe bundle > bundle.json', 'pkim spiffe bundle --server https://pki.example.com'],
   'spiffe list': ['pkim spiffe list --spiffe-id spiffe://example.org/ns/prod/sa/web --current'],
   'spiffe deny': ["pkim spiffe deny spiffe://example.org/ns/prod/sa/web --reason 'key leaked'"],
   'spiffe allow': ['pkim spiffe allow spiffe://example.org/ns/prod/sa/web'],

@@ -8,6 +8,7 @@ import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
 import { keyValues, vaultMountedLine, vaultMountsTable } from '../format';
 import type { VaultMountDto } from '@pkim/contract';
 import { readPasswordFile } from '../export-output';
+import { fetchPublic } from './remote-client';
 import { duration, human, printWith, ttl } from './remote-commands';
 import type { Dto, Opts, RemoteCall, RemoteCommand } from './remote-commands';
 
@@ -441,6 +442,22 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       say(ctx, out, `SPIFFE trust domain ${text(out.trustDomain)}: created ${text(out.created)} CA(s)`),
   },
   'spiffe status': { procedure: 'spiffe.status', input: () => undefined },
+  'spiffe bundle': {
+    // not called: the bundle comes from the route the server publishes for workloads, which needs no token
+    procedure: 'spiffe.status',
+    input: () => undefined,
+    async direct(ctx, _o, target) {
+      const { bytes } = await fetchPublic(target, '/pki/ca/bundle');
+      let bundle: unknown;
+      try {
+        bundle = JSON.parse(bytes.toString('utf8'));
+      } catch {
+        throw new PkiError('remote.bad_response', 'the server answered /pki/ca/bundle with something other than JSON');
+      }
+      ctx.output(bundle, () => JSON.stringify(bundle, null, 2));
+      return true;
+    },
+  },
   'spiffe list': {
     procedure: 'spiffe.list',
     input: (_args, o) => ({ spiffeId: o.spiffeId, current: o.current, limit: 500 }),

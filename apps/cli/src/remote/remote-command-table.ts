@@ -27,7 +27,6 @@ export const LOCAL_ONLY: Readonly<Record<string, string>> = {
   'notify run': 'it runs the delivery job of the data directory here (a server runs it on its own schedule)',
   'ca import': 'it completes a CA whose key was generated here (ca create --external)',
   'cert delete': 'there is no API to delete certificate records: they stay for audit',
-  'spiffe bundle': 'the server publishes the trust bundle itself: GET /pki/ca/bundle, no token needed',
 };
 
 /**
