@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { basename } from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { PKIM_BIN, runPkim, runPkimAsync, type CliResult } from './cli-runner';
 
 export interface PkimServer {
@@ -150,4 +151,42 @@ export async function inBothModes(dir: string, env: Record<string, string>, flow
     ),
   ]);
   return { server, local, remote };
+}
+
+/**
+ * The two modes' runs of one flow agree: the same steps in the same order, each with the same exit code and the
+ * same JSON once `shape` has put aside what differs between any two runs (soft: every differing step is reported).
+ */
+export function expectSameSteps(
+  local: Record<string, CliStep>,
+  remote: Record<string, CliStep>,
+  shape: (json: unknown) => unknown,
+): void {
+  expect(Object.keys(remote)).toEqual(Object.keys(local));
+  for (const [name, l] of Object.entries(local)) {
+    const r = remote[name]!;
+    expect.soft({ code: r.code, json: shape(r.json) }, name).toEqual({ code: l.code, json: shape(l.json) });
+  }
+}
+
+/**
+ * Registers the suite's beforeAll (`flow` in both modes, {@link inBothModes}, after `before`) and afterAll (the
+ * server stopped, then `after`); the tests read the server and both runs from the returned object once it has run.
+ */
+export function bothModesSuite(
+  dir: string,
+  env: Record<string, string>,
+  flow: Flow,
+  hooks: { before?: () => void; after?: () => void } = {},
+): { server: PkimServer; local: Record<string, CliStep>; remote: Record<string, CliStep> } {
+  const runs = {} as ReturnType<typeof bothModesSuite>;
+  beforeAll(async () => {
+    hooks.before?.();
+    Object.assign(runs, await inBothModes(dir, env, flow));
+  }, 240_000);
+  afterAll(async () => {
+    await runs.server?.stop();
+    hooks.after?.();
+  });
+  return runs;
 }

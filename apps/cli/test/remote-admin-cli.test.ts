@@ -10,6 +10,7 @@ import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import {
   comparableShape,
+  expectSameSteps,
   inBothModes,
   stepRecorder,
   type CliStep,
@@ -149,11 +150,7 @@ describe('pkim remote mode: administration commands give the same JSON as local 
   });
 
   it('every step: the same exit code and the same JSON (ids, serials, secrets and times aside)', () => {
-    expect(Object.keys(remote)).toEqual(Object.keys(local));
-    for (const [name, l] of Object.entries(local)) {
-      const r = remote[name]!;
-      expect.soft({ code: r.code, json: shape(r.json) }, name).toEqual({ code: l.code, json: shape(l.json) });
-    }
+    expectSameSteps(local, remote, shape);
     // the refusals are real ones, in both modes
     expect(local['ca disabled refuses']!.code).not.toBe(0);
     expect(local['profile show unknown']!.code).toBe(3);

@@ -6,34 +6,23 @@
 // - `pkim spiffe bundle`: `spiffe.not_initialized` before `spiffe init` in both modes; after it, remotely the bundle
 //   the server publishes (GET /pki/ca/bundle, no token needed), equal to what the server's own data directory gives
 //   locally; openssl verifies each bundle's intermediates against its root.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BUILT_IN_PROFILES } from '@pkim/core';
 import { runPkimAsync } from '../../../tests/support/cli-runner';
 import { openssl, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import {
-  comparableShape,
-  inBothModes,
-  stepRecorder,
-  type CliStep,
-  type PkimServer,
-} from '../../../tests/support/remote-server';
+import { bothModesSuite, comparableShape, expectSameSteps, stepRecorder } from '../../../tests/support/remote-server';
 
 const tmp = tempDir('pkim-remote-reuse-');
 const file = (name: string) => join(tmp.dir, name);
 const NAMES = ['a.reuse.example.com', 'b.reuse.example.com'];
-/** tls-server whose renewals may keep the key, as an operator writes it (durations, not ms) */
+/** tls-server whose renewals may keep the key, as an operator writes it in the file (lifetimes as durations) */
+const { defaultLifetimeMs: _default, maxLifetimeMs: _max, ...TLS_SERVER } = BUILT_IN_PROFILES['tls-server'];
 const REUSE_PROFILE = {
+  ...TLS_SERVER,
   name: 'tls-server-reuse',
-  description: 'TLS server; a renewal may keep the key',
-  isCa: false,
-  keyUsage: ['digitalSignature'],
-  rsaKeyUsage: ['keyEncipherment'],
-  extKeyUsage: ['serverAuth'],
-  allowedSanTypes: ['dns', 'ip'],
-  sanRequired: true,
-  allowedKeyTypes: ['ec-p256', 'ec-p384', 'rsa-2048'],
   defaultLifetime: '30d',
   maxLifetime: '90d',
   allowKeyReuse: true,
@@ -78,36 +67,22 @@ async function flow(pkim: (...args: string[]) => ReturnType<typeof runPkimAsync>
 }
 
 describe('pkim cert renew-batch --reuse-key and spiffe bundle, local and remote', () => {
-  let server: PkimServer;
-  let local: Record<string, CliStep>;
-  let remote: Record<string, CliStep>;
-
-  beforeAll(async () => {
-    writeFileSync(ENV.PKIM_PROFILES_FILE, JSON.stringify([REUSE_PROFILE], null, 2));
-    ({ server, local, remote } = await inBothModes(tmp.dir, ENV, flow));
-  }, 240_000);
-
-  afterAll(async () => {
-    await server?.stop();
-    tmp.cleanup();
+  const runs = bothModesSuite(tmp.dir, ENV, flow, {
+    before: () => writeFileSync(ENV.PKIM_PROFILES_FILE, JSON.stringify([REUSE_PROFILE], null, 2)),
+    after: () => tmp.cleanup(),
   });
 
   it('every step: the same exit code and the same JSON in both modes', () => {
-    expect(Object.keys(remote)).toEqual(Object.keys(local));
-    for (const [name, l] of Object.entries(local)) {
-      const r = remote[name]!;
-      expect.soft(r.code, `${name}: ${JSON.stringify(r.json)}`).toBe(l.code);
-      expect.soft(comparableShape(r.json, tmp.dir, VOLATILE), name).toEqual(comparableShape(l.json, tmp.dir, VOLATILE));
-    }
-    expect(local['spiffe bundle (not initialised)']!.json).toMatchObject({
+    expectSameSteps(runs.local, runs.remote, (json) => comparableShape(json, tmp.dir, VOLATILE));
+    expect(runs.local['spiffe bundle (not initialised)']!.json).toMatchObject({
       error: { code: 'spiffe.not_initialized' },
     });
-    expect(local['spiffe bundle (not initialised)']!.code).not.toBe(0);
+    expect(runs.local['spiffe bundle (not initialised)']!.code).not.toBe(0);
   });
 
   it.each(['local-out', 'remote-out'])('%s: each renewal carries the old public key (openssl)', (mode) => {
     const { pairs, caPem } = made[file(mode)]!;
-    const step = (mode === 'local-out' ? local : remote)['cert renew-batch --reuse-key']!;
+    const step = (mode === 'local-out' ? runs.local : runs.remote)['cert renew-batch --reuse-key']!;
     expect(step.code, JSON.stringify(step.json)).toBe(0);
     expect(step.json).toMatchObject({ succeeded: 2, failed: 0 });
     expect(pairs).toHaveLength(2);
@@ -137,7 +112,7 @@ describe('pkim cert renew-batch --reuse-key and spiffe bundle, local and remote'
     const noToken = await runPkimAsync(['spiffe', 'bundle', '--json'], {
       dataDir: file('no-data-here'),
       init: false,
-      env: { ...ENV, PKIM_SERVER: server.url },
+      env: { ...ENV, PKIM_SERVER: runs.server.url },
     });
     expect(noToken.code, noToken.stderr).toBe(0);
     expect(noToken.json()).toEqual(published);

@@ -11,6 +11,7 @@ import { tempDir } from '../../../tests/support/openssl-tools';
 import { sshKeygen } from '../../../tests/support/openssh';
 import {
   comparableShape,
+  expectSameSteps,
   inBothModes,
   stepRecorder,
   type CliStep,
@@ -144,12 +145,7 @@ describe('pkim remote mode: channel commands give the same JSON as local mode', 
   });
 
   it('every step: the same exit code and the same JSON (ssh trust and ssh host map included)', () => {
-    expect(Object.keys(remote)).toEqual(Object.keys(local));
-    for (const [name, l] of Object.entries(local)) {
-      const r = remote[name]!;
-      expect.soft(r.code, `${name}: ${JSON.stringify(r.json)}`).toBe(l.code);
-      expect.soft(shape(r.json), name).toEqual(shape(l.json));
-    }
+    expectSameSteps(local, remote, shape);
     expect(local['vault mounts (table)']!.json).toMatch(/^pki\/\s+ch-root\s+0\s+3d\s/m);
     expect(local['cert bulk dry run']!.code).toBe(5);
     expect(local['cert bulk']!.code).toBe(0);
