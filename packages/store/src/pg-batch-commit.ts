@@ -3,9 +3,9 @@
  * counters and sealed keys; revocations of single certificates guarded by their current status; audit events): a
  * whole batch is ONE prepared statement, one round trip and one transaction whatever its size. Every row of every
  * unit travels as JSON (`json_to_recordset`, one parameter per table: `JSON.stringify` of the rows as they are, no
- * per-value escaping in JavaScript) but the certificates' PEM, sent beside them as a binary `text[]`
- * (binaryTextArray), and the statement answers ONE row. Units of any other shape go through the
- * general unit of work (pg-store.ts).
+ * per-value escaping in JavaScript) but the long texts — the certificates' PEM, the events' details and canonical
+ * text — each sent beside the rows as a binary `text[]` (binaryTextArray), and the statement answers ONE row. Units
+ * of any other shape go through the general unit of work (pg-store.ts).
  *
  * The audit chain is appended inside the statement: `pkim_audit_chain_head()` (migration 0024) takes the
  * audit-chain advisory lock and then reads the chain head with a snapshot of its own, so it sees every event
@@ -129,10 +129,15 @@ const enum Param {
   /** `{u, c, ca}` per certificate row: its unit's index, its id, its CA (the CA must be active) */
   guard,
   revocations,
-  /** the events, each with `u`, its unit's index */
+  /** the events, each with `u`, its unit's index (their details and canonical text: the three below) */
   events,
-  /** the certificates' PEM, in the order of their rows (binaryTextArray) */
+  /** the certificates' PEM, in the order of their rows (binaryTextArray, as the three below) */
   pems,
+  /** each event's details as JSON text */
+  details,
+  /** each event's canonical JSON before and after the value of seq (canonicalAroundSeq) */
+  prefixes,
+  suffixes,
 }
 
 /**
@@ -151,7 +156,7 @@ const enum Param {
  * 3. ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units with their CA's
  *    status.
  */
-export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v6';
+export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v7';
 export const BATCH_STATEMENT = (() => {
   const sha = `encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')`;
   const event = ['id text', 'time bigint', 'actor text', 'action text', 'target text', 'outcome text'];
@@ -183,10 +188,12 @@ export const BATCH_STATEMENT = (() => {
     `recheck as materialized (select count(*) filter (where x."status" <> 'active') as n from (`,
     '  select a."status" from gate, "certificate_authorities" a',
     '  where a."id" in (select g."ca" from g where g."u" not in (select r."u" from refused r)) for share of a) x),',
+    // the events' fields as JSON, their details (JSON text, stored as it is) and canonical text around seq beside
     `ev as (select * from rows from (json_to_recordset($${Param.events}::json)`,
-    `  as (${event.map((c) => `"${c.split(' ')[0]}" ${c.split(' ')[1]}`).join(', ')}, "details" json, "prefix" text,`,
-    '  "suffix" text, "u" int)) with ordinality as e("id", "time", "actor", "action", "target", "outcome", "details",',
-    '  "prefix", "suffix", "u", "n")),',
+    `  as (${event.map((c) => `"${c.split(' ')[0]}" ${c.split(' ')[1]}`).join(', ')}, "u" int),`,
+    `  unnest($${Param.details}::text[]), unnest($${Param.prefixes}::text[]), unnest($${Param.suffixes}::text[]))`,
+    '  with ordinality as e("id", "time", "actor", "action", "target", "outcome", "u", "details", "prefix", "suffix",',
+    '  "n")),',
     'kept as materialized (select e.*, row_number() over (order by e."n") as "k" from ev e',
     '  where e."u" not in (select r."u" from refused r)),',
     'chain(n, seq, prev_hash, hash) as (',
@@ -195,7 +202,7 @@ export const BATCH_STATEMENT = (() => {
     `  union all select c.n + 1, c.seq + 1, c.hash, ${sha} from chain c join kept e on e.k = c.n + 1),`,
     'audit as (insert into "audit_events" ("seq", "id", "time", "actor", "action", "target", "outcome", "details",',
     '  "prev_hash", "hash") select c.seq, e."id", e."time", e."actor", e."action", e."target", e."outcome",',
-    '  e."details"::text, c.prev_hash, c.hash from chain c join kept e on e.k = c.n',
+    '  e."details", c.prev_hash, c.hash from chain c join kept e on e.k = c.n',
     '  returning "seq", "prev_hash", "hash"),',
     // revocations: the row only if its status is still the one read; each moved row moves one count
     'revoked as (update "certificates" c set "status" = r."status", "revoked_at" = r."revokedAt",',
@@ -294,7 +301,10 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
   const sealed: NonNullable<UnitOfWork['insertCertificateKeys']> = [];
   const revocations: object[] = [];
   const events: PlannedEvent[][] = [];
-  const sent: (PlannedEvent & { prefix: string; suffix: string; u: number })[] = [];
+  const sent: (Omit<PlannedEvent, 'details'> & { u: number })[] = []; // the fields of `event` (BATCH_STATEMENT's ev)
+  const details: string[] = [];
+  const prefixes: string[] = [];
+  const suffixes: string[] = [];
   units.forEach((unit, u) => {
     for (const c of unit.insertCertificates ?? []) {
       certs.push(c);
@@ -305,12 +315,27 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
       revocations.push({ ...r.patch, id: r.id, onlyIfStatus: r.onlyIfStatus });
     const own: PlannedEvent[] = [];
     for (const e of unit.audit ?? []) {
-      // audit details are stored as JSON text: hash and answer exactly what will be read back
-      const details = JSON.parse(JSON.stringify(e.details ?? {})) as Record<string, unknown>;
-      const event: PlannedEvent = { ...e, target: e.target ?? null, details };
+      // audit details are stored as JSON text (this text): hash and answer exactly what will be read back
+      const text = JSON.stringify(e.details ?? {});
+      const event: PlannedEvent = {
+        ...e,
+        target: e.target ?? null,
+        details: JSON.parse(text) as Record<string, unknown>,
+      };
       const [prefix, suffix] = canonicalAroundSeq(event);
       own.push(event);
-      sent.push({ ...event, prefix, suffix, u });
+      sent.push({
+        id: e.id,
+        time: e.time,
+        actor: e.actor,
+        action: e.action,
+        target: event.target,
+        outcome: e.outcome,
+        u,
+      });
+      details.push(text);
+      prefixes.push(prefix);
+      suffixes.push(suffix);
     }
     events.push(own);
   });
@@ -322,6 +347,9 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
     JSON.stringify(revocations),
     JSON.stringify(sent),
     binaryTextArray(certs.map((c) => c.certificatePem)),
+    binaryTextArray(details),
+    binaryTextArray(prefixes),
+    binaryTextArray(suffixes),
   ];
   return {
     values,
