@@ -21,7 +21,8 @@
 //  /proc/self/task, the thread that runs the store's group commit and everything between the transports and the
 //  workers) and of the whole process (every thread), and the worker jobs per certificate (with PKIM_WORKERS ≥ 2).
 //  env: BENCH_SECONDS (default 3), BENCH_FLOOR_ROUNDS (default 7, ≥ 2), BENCH_FLOOR_MS (default 300),
-//  PKIM_WORKERS (worker threads of the authority; unset = in-process)
+//  PKIM_WORKERS (worker threads of the authority; unset = in-process), BENCH_CSR_WORKER=1 (with PKIM_WORKERS 0/1/unset:
+//  the authority's `csrWorker`, one worker thread decoding CSRs while signing stays in-process)
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -268,7 +269,8 @@ const jobs = await withCpu(() =>
 const dir = mkdtempSync(join(tmpdir(), 'pkim-bench-'));
 // PKIM_WORKERS: worker threads for the CPU-bound steps, as `pkim serve` has them (unset: in-process, like the CLI)
 const workers = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : undefined;
-const authority = await createAuthority({ dataDir: dir, logger: pino({ level: 'silent' }), workers });
+const csrWorker = process.env.BENCH_CSR_WORKER === '1';
+const authority = await createAuthority({ dataDir: dir, logger: pino({ level: 'silent' }), workers, csrWorker });
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
 const jobs0 = authority.describe().workerJobs;
 const commits0 = authority.describe().commits;
@@ -371,7 +373,7 @@ const rows: [string, number, CpuPerCert?][] = [
 ];
 console.log(
   `\nIssuance benchmark (ECDSA P-256, ${SECONDS}s per row, Node ${process.version}, ` +
-    `PKIM_WORKERS=${workers ?? 'unset (in-process)'})\n`,
+    `PKIM_WORKERS=${workers ?? 'unset (in-process)'}${csrWorker ? ', BENCH_CSR_WORKER=1' : ''})\n`,
 );
 console.log('| path | certificates/s | vs floor | main-thread CPU µs/cert | process CPU µs/cert |');
 console.log('|---|---:|---:|---:|---:|');

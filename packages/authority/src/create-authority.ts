@@ -178,9 +178,17 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     throw e;
   }
   const contexts = createCaContextLoader(store);
-  const compute: ComputePool | undefined = pooled
-    ? (await import('./compute/compute-pool')).createComputePool({ size: workers, keys, logger })
-    : undefined;
+  // a pool that signs (≥ 2 workers), or one worker that decodes CSRs only (csrWorker: signing stays on this thread)
+  const csrOnly = !pooled && config.csrWorker === true;
+  const compute: ComputePool | undefined =
+    pooled || csrOnly
+      ? (await import('./compute/compute-pool')).createComputePool({
+          size: pooled ? workers : 1,
+          keys,
+          logger,
+          signs: !csrOnly,
+        })
+      : undefined;
   const common = {
     store,
     keys,
