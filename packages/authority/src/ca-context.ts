@@ -26,8 +26,9 @@ export interface CaContext {
 export interface CaContextLoader {
   /**
    * loads a CA that may sign now: exists, active, has a certificate, within validity. When the store refuses at
-   * commit a certificate whose CA is no longer active (Store.checksIssuingCaAtCommit: PostgreSQL), an active row read
-   * less than ACTIVE_CA_ROW_MS ago is used again (`fresh`: read it now); else it is read every time.
+   * commit a certificate whose CA is no longer active (Store.checksIssuingCaAtCommit), an active row read less than
+   * ACTIVE_CA_ROW_MS ago, and before the store last changed a CA row itself (Store.caRowWrites), is used again
+   * (`fresh`: read it now); else it is read every time.
    */
   loadActive(caId: string, now: number, fresh?: boolean): Promise<CaContext>;
   /** loads any CA with a certificate (for CRL/OCSP/export) */
@@ -40,14 +41,14 @@ export interface CaContextLoader {
 }
 
 /**
- * how long an active CA row read for issuance is used again when the commit checks the CA (a CA disabled or revoked
- * by another process is refused by the commit at once; its other changes — URLs, policy — reach new requests within
- * this time)
+ * how long an active CA row read for issuance is used again when the commit checks the CA (a CA disabled, revoked or
+ * deleted by another process is refused by the commit at once; its other changes made by another process — URLs,
+ * policy — reach new requests within this time; this process's own changes at once, Store.caRowWrites)
  */
 export const ACTIVE_CA_ROW_MS = 1000;
 
 export function createCaContextLoader(store: Store): CaContextLoader {
-  const activeRows = new Map<string, { ca: CaRow; at: number }>();
+  const activeRows = new Map<string, { ca: CaRow; at: number; writes: number | undefined }>();
   const parsed = new Map<string, { fingerprint: string; certificateDer: Uint8Array; info: CertificateInfo }>();
 
   function fromRow(ca: CaRow): CaContext {
@@ -114,11 +115,13 @@ export function createCaContextLoader(store: Store): CaContextLoader {
     async loadActive(caId, now, fresh = false) {
       const hit = store.checksIssuingCaAtCommit && !fresh ? activeRows.get(caId) : undefined;
       let ctx: CaContext;
-      if (hit && performance.now() - hit.at < ACTIVE_CA_ROW_MS) ctx = fromRow({ ...hit.ca });
+      if (hit && performance.now() - hit.at < ACTIVE_CA_ROW_MS && hit.writes === store.caRowWrites)
+        ctx = fromRow({ ...hit.ca });
       else {
+        const writes = store.caRowWrites; // before the read: a CA write settled meanwhile makes it stale
         ctx = await load(caId);
         if (store.checksIssuingCaAtCommit && ctx.ca.status === 'active')
-          activeRows.set(caId, { ca: { ...ctx.ca }, at: performance.now() });
+          activeRows.set(caId, { ca: { ...ctx.ca }, at: performance.now(), writes });
       }
       const { ca } = ctx;
       if (ca.status !== 'active')

@@ -117,8 +117,10 @@ export function fastSteps(sqlite: Database.Database): FastSteps {
   );
   const insertSvid = sqlite.prepare(insertSql(schema.spiffeSvids, 'spiffe_svids', SVID_KEYS));
   const supersedeSvid = sqlite.prepare(SUPERSEDE_SVID_SQL);
+  const caStatus = sqlite.prepare('SELECT "status" FROM "certificate_authorities" WHERE "id" = ?');
   return {
     auditHead: () => ({ mode: 'rows', q: head }),
+    caStatus: (caId) => ({ mode: 'rows', q: caStatus, params: [caId] }),
     insertCertificate: (r: CertificateRow) => ({
       mode: 'exec',
       q: insertCertificate,

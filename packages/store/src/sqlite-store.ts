@@ -231,8 +231,16 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     resolve: (r: CommitResult) => void;
     reject: (e: unknown) => void;
   }
-  const settle = (items: Pending[], outcomes: UnitOutcome[]) =>
+  /** Store.caRowWrites: moved once a batch that may have changed a CA row is settled */
+  let caRowWrites = 0;
+  const noteCaWrites = (items: Pending[]) => {
+    const touchesCa = (u: UnitOfWork) => !!(u.insertCa ?? u.updateCa ?? u.deleteCas ?? u.bumpCrlNumber);
+    if (items.some((it) => touchesCa(it.unit))) caRowWrites++;
+  };
+  const settle = (items: Pending[], outcomes: UnitOutcome[]) => {
+    noteCaWrites(items);
     outcomes.forEach((o, i) => (o.ok ? items[i]!.resolve(o.result) : items[i]!.reject(o.error)));
+  };
   /**
    * Group commit (group-commit.ts decides when): a batch is written in ONE transaction (sqlite-commit.ts), by the
    * writer thread when there is one (this thread awaits its outcomes meanwhile), else on this thread.
@@ -250,7 +258,10 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
         if (outcomes) writerThreadBatches++;
         settle(items, outcomes ?? committer.write(units));
       },
-      (e: unknown) => items.forEach((it) => it.reject(e)),
+      (e: unknown) => {
+        noteCaWrites(items);
+        items.forEach((it) => it.reject(e));
+      },
     );
   }, options.groupCommit ?? SQLITE_GROUP_COMMIT);
   const commit = (unit: UnitOfWork): Promise<CommitResult> =>
@@ -278,6 +289,11 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   let closed = false;
   return {
     dialect: 'sqlite',
+    // the CA of every certificate inserted is read in the commit (sqlite-commit.ts fastSteps.caStatus)
+    checksIssuingCaAtCommit: true,
+    get caRowWrites() {
+      return caRowWrites;
+    },
     ...repos,
     certificates: {
       ...repos.certificates,
@@ -340,6 +356,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     exportRows: (table, afterKey, limit) => repos.exportRows(table, afterKey, limit),
     async importRows(table, rows) {
       if (rows.length === 0) return 0;
+      if (table === 'certificate_authorities') caRowWrites++;
       try {
         return importTx.immediate(table, rows);
       } catch (e) {

@@ -773,10 +773,16 @@ export interface Store {
   readonly dialect: StoreDialect;
   /**
    * true when `commit` refuses (`ca.not_active`) a unit inserting a certificate whose CA is no longer active, read in
-   * the commit's own transaction (PostgreSQL: several processes share the database, and a CA read per request is a
-   * round trip): issuance may then sign with a CA row read a moment earlier (ca-context.ts)
+   * the commit's own transaction (several processes may share the database; on PostgreSQL a CA read per request is a
+   * round trip, on SQLite a read transaction of its own): issuance may then sign with a CA row read a moment earlier
+   * (ca-context.ts)
    */
   readonly checksIssuingCaAtCommit?: boolean;
+  /**
+   * how many committed units of this store changed a CA row (created, updated, deleted, CRL number): a CA row read
+   * by this process is read again once it moves (ca-context.ts); absent: the store does not count them
+   */
+  readonly caRowWrites?: number;
   cas: CaRepository;
   certificates: CertificateRepository;
   requests: RequestRepository;

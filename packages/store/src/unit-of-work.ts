@@ -47,6 +47,11 @@ export interface FastSteps {
   insertSpiffeSvid?: (row: SpiffeSvidRow) => SqlStep;
   /** marks the ID's earlier current SVID superseded by `by` */
   supersedeSpiffeSvid?: (s: SupersedeSvid) => SqlStep;
+  /**
+   * the status of a CA (`[{ status }]`, none when it does not exist), read in the unit's transaction before its
+   * certificates are inserted: a unit issuing for a CA that is not active is refused (Store.checksIssuingCaAtCommit)
+   */
+  caStatus?: (caId: string) => SqlStep;
 }
 
 export interface UnitOfWorkOptions {
@@ -301,6 +306,21 @@ export interface SharedUnitState {
   deltas: CountDeltas;
 }
 
+/**
+ * Refuses certificates whose CA is not active, read in the commit's transaction (so a CA disabled or revoked by any
+ * process a moment before is refused, whatever row the issuer read earlier). A CA that does not exist (deleted) is
+ * left to the foreign key, as on PostgreSQL (pg-store.ts refuseInactiveCas): `store.write_failed`, nothing written.
+ */
+function* refuseInactiveCas(caStatus: (caId: string) => SqlStep, certs: CertificateRow[]): StepGen<void> {
+  let checked: string | undefined;
+  for (const { caId } of certs) {
+    if (caId === checked) continue;
+    const [ca] = (yield caStatus(caId)) as { status: string }[];
+    if (ca && ca.status !== 'active') throw new PkiError('ca.not_active', `CA ${caId} is ${ca.status} and cannot sign`);
+    checked = caId;
+  }
+}
+
 export function* unitOfWork(
   db: QueryDb,
   t: Tables,
@@ -323,6 +343,7 @@ export function* unitOfWork(
   }
 
   if (unit.insertCertificates?.length) {
+    if (fast.caStatus) yield* refuseInactiveCas(fast.caStatus, unit.insertCertificates);
     if (fast.insertCertificate) {
       for (const row of unit.insertCertificates) yield fast.insertCertificate(row);
     } else {
