@@ -5,12 +5,16 @@
 //   → the installed `pkim` (package.json `bin`) runs from a directory outside the repository, with the
 //     repository's node_modules out of reach: --help, init, a CA, a certificate verified by openssl, `pkim serve`
 //     answering /healthz and serving the console.
+//   → no installed package declares an engines.node that excludes the lowest Node.js the root package admits
+//     (package.json `engines`): overrides do not reach a user's install, the root's own ranges must (docs/README
+//     "Node.js 20 and dependency engines"); npm's EBADENGINE warning is refused as well.
 // The install compiles better-sqlite3 (and pkcs11js) from source like a user's install does (~1–2 min): this is
 // why it is a separate command from `vitest run`; .ci/run calls it after `npm test`.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import semver from 'semver';
 import { ROOT } from './build.mjs';
 
 const started = Date.now();
@@ -39,6 +43,31 @@ function pkim(args, { expectCode = 0 } = {}) {
     throw new Error(`pkim ${args.join(' ')} exited ${r.status} (expected ${expectCode}):\n${r.stdout}\n${r.stderr}`);
   }
   return r.stdout;
+}
+
+/** Installed packages under `dir` (node_modules, nested too) whose engines.node excludes `node`, as npm reads it. */
+function enginesExcluding(dir, node) {
+  const out = [];
+  const walk = (modules) => {
+    for (const name of existsSync(modules) ? readdirSync(modules) : []) {
+      if (name.startsWith('.')) continue;
+      if (name.startsWith('@')) {
+        walk(join(modules, name));
+        continue;
+      }
+      const pkgDir = join(modules, name);
+      const file = join(pkgDir, 'package.json');
+      if (!existsSync(file)) continue;
+      const pkg = JSON.parse(readFileSync(file, 'utf8'));
+      const range = pkg.engines?.node;
+      if (typeof range === 'string' && !semver.satisfies(node, range, { includePrerelease: true })) {
+        out.push(`${pkg.name}@${pkg.version} declares node ${range}`);
+      }
+      walk(join(pkgDir, 'node_modules'));
+    }
+  };
+  walk(join(dir, 'node_modules'));
+  return out;
 }
 
 async function serveCheck() {
@@ -95,10 +124,21 @@ try {
   step(`${packed.filename}: ${files.length} files, ${Math.round(packed.size / 1024)} kB`);
 
   step(`npm install -g into ${prefix} (compiles better-sqlite3)`);
-  execFileSync(npm, ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', tarball], {
+  const install = spawnSync(npm, ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', tarball], {
     cwd: work,
-    stdio: ['ignore', 'inherit', 'inherit'],
+    encoding: 'utf8',
+    stdio: ['ignore', 'inherit', 'pipe'],
   });
+  process.stderr.write(install.stderr);
+  if (install.status !== 0) throw new Error(`npm install -g exited ${install.status}`);
+  const rootEngines = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines.node;
+  const lowest = semver.minVersion(rootEngines).version;
+  const excluding = enginesExcluding(join(prefix, 'lib/node_modules/pki-manager'), lowest);
+  if (/EBADENGINE/.test(install.stderr) || excluding.length) {
+    const which = excluding.join(', ') || 'npm printed EBADENGINE';
+    throw new Error(`the install holds packages that exclude Node.js ${lowest}: ${which}`);
+  }
+  step(`no installed package excludes Node.js ${lowest}`);
   execFileSync('mkdir', ['-p', home]);
 
   step('pkim --help, init, ca create, cert issue');

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './support/cli-runner';
 import { tempDir } from './support/openssl-tools';
-import { checkDependencies, duplicatedPackages, packagesLoadedBy } from './support/dependency-check';
+import semver from 'semver';
+import { checkDependencies, duplicatedPackages, enginesExcluding, packagesLoadedBy } from './support/dependency-check';
 
 const ONCE = [
   'zod',
@@ -19,6 +20,12 @@ const ONCE = [
   '@trpc/client',
 ];
 
+/**
+ * Installed packages whose `engines.node` excludes the Node.js we support, each with why it cannot be avoided.
+ * Empty: session 17 pinned the newest Node 20 versions instead (README "Node.js 20 and dependency engines").
+ */
+const ENGINES_ALLOWED: Record<string, string> = {};
+
 describe('dependencies', () => {
   const tmp = tempDir('pkim-deps-');
   afterAll(() => tmp.cleanup());
@@ -30,6 +37,14 @@ describe('dependencies', () => {
   it(`installs ${ONCE.join(', ')} once each (npm ls zod shows one version)`, () => {
     const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
     expect(duplicatedPackages(lock, ONCE)).toEqual([]);
+  });
+
+  it('installs no package whose engines.node excludes the Node.js the root package supports (no EBADENGINE)', () => {
+    const root = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    const lowest = semver.minVersion(root.engines.node)?.version;
+    expect(lowest?.startsWith('20.')).toBe(true); // the product runs on Node.js 20 (Debian 12)
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+    expect(enginesExcluding(lock, lowest!, ENGINES_ALLOWED)).toEqual([]);
   });
 
   it('reads imports with the TypeScript pre-processor: not strings or comments; CSS @import too', () => {
@@ -75,6 +90,21 @@ describe('dependencies', () => {
     };
     expect(duplicatedPackages(lock, ['zod'])).toEqual([
       'zod: 4.6.7 at node_modules/zod, 3.25.0 at apps/web/node_modules/zod',
+    ]);
+    const engines = {
+      packages: {
+        '': { engines: { node: '>=20.19' } },
+        'node_modules/cookie': { version: '2.0.2', engines: { node: '>=22' } },
+        'node_modules/a/node_modules/b': { version: '1.0.0', engines: { node: '^20.19.0 || >=22.12.0' } },
+        'node_modules/old': { version: '0.1.0', engines: ['node >= 0.4'] },
+        'node_modules/typo': { version: '1.0.0', engines: { node: 'node20' } },
+        'node_modules/pre': { version: '1.0.0', engines: { node: '>=20.19.0-0' } },
+        'node_modules/kept': { version: '3.0.0', engines: { node: '>=24' } },
+      },
+    };
+    expect(enginesExcluding(engines, '20.19.0', { kept: 'a reason' })).toEqual([
+      'cookie@2.0.2 (node_modules/cookie) declares node >=22, which excludes 20.19.0',
+      'typo@1.0.0 (node_modules/typo) declares node node20, which excludes 20.19.0',
     ]);
   });
 });

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { join, relative, sep } from 'node:path';
+import semver from 'semver';
 import ts from 'typescript';
 
 const CODE = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
@@ -23,6 +24,8 @@ export const TOOLS: Record<string, Record<string, string>> = {
     tsx: 'runs the TypeScript scripts and benches (npm run bench…, docs:errors)',
     '@types/node': 'ambient Node.js types for every workspace',
     autocannon: "npm run bench:http runs autocannon's CLI in its own process (node_modules/autocannon/autocannon.js)",
+    'light-my-request':
+      "pins fastify's own dependency for those who install the packed package: 6.8 needs cookie 2, which needs Node 22",
   },
 };
 
@@ -189,4 +192,28 @@ export function duplicatedPackages(
     versions.set(name, set);
   }
   return [...versions].filter(([, v]) => v.size > 1).map(([name, v]) => `${name}: ${[...v].join(', ')}`);
+}
+
+/**
+ * Packages in package-lock.json whose `engines.node` excludes `node` (the lowest Node.js version the root package's
+ * `engines.node` admits): what a clean `npm install` on that Node reports as EBADENGINE. The range is read as npm
+ * reads it (npm-install-checks: prereleases included; a range semver cannot parse excludes every version).
+ * `allowed` maps a package name to why it cannot be avoided; those are left out.
+ */
+export function enginesExcluding(
+  lock: { packages?: Record<string, { version?: string; engines?: unknown }> },
+  node: string,
+  allowed: Record<string, string> = {},
+): string[] {
+  const out: string[] = [];
+  for (const [path, entry] of Object.entries(lock.packages ?? {})) {
+    const name = path.split('node_modules/').pop();
+    if (!name || !path.includes('node_modules/') || name in allowed) continue;
+    const range = (entry.engines as { node?: unknown } | undefined)?.node; // an old array form: no Node.js range
+    if (typeof range !== 'string') continue;
+    if (!semver.satisfies(node, range, { includePrerelease: true })) {
+      out.push(`${name}@${entry.version ?? '?'} (${path}) declares node ${range}, which excludes ${node}`);
+    }
+  }
+  return out.sort();
 }
