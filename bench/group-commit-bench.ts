@@ -14,10 +14,18 @@ import { pino } from 'pino';
 import 'reflect-metadata';
 import { buildCsr, parseDn, toPem } from '@pkim/core';
 import { createAuthority, type Authority } from '@pkim/authority';
+import type { GroupCommitPolicy } from '@pkim/store';
 import { startPostgres, type TestPostgres } from '../tests/support/postgres';
 
 const ENGINE = process.env.BENCH_ENGINE ?? 'sqlite';
-const DELAYS = (process.env.BENCH_DELAYS ?? '0,2').split(',').map(Number);
+/** a policy per entry: maxDelayMs, then `b` and maxBatch (default 32), then `i` for writeWhenIdle: `2`, `2b8`, `2i` */
+const POLICIES = (process.env.BENCH_DELAYS ?? '0,2').split(',').map((p) => {
+  const m = /^(\d+(?:\.\d+)?)(?:b(\d+))?(i)?$/.exec(p.trim());
+  if (!m) throw new Error(`BENCH_DELAYS: '${p}' is not <ms>[b<max batch>][i]`);
+  const policy: GroupCommitPolicy = { maxBatch: m[2] ? Number(m[2]) : 32, maxDelayMs: Number(m[1]) };
+  if (m[3]) policy.writeWhenIdle = true;
+  return { name: p.trim(), policy };
+});
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1500);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
@@ -44,17 +52,17 @@ function mainThreadCpuUs(): number {
 
 const dir = mkdtempSync(join(tmpdir(), 'pkim-group-commit-bench-'));
 const cluster: TestPostgres | undefined = ENGINE === 'postgres' ? await startPostgres() : undefined;
-const runs: { delay: number; authority: Authority; caId: string }[] = [];
-for (const delay of DELAYS) {
+const runs: { name: string; policy: GroupCommitPolicy; authority: Authority; caId: string }[] = [];
+for (const [i, { name, policy }] of POLICIES.entries()) {
   const authority = await createAuthority({
-    dataDir: join(dir, `d${delay}`),
+    dataDir: join(dir, `p${i}`),
     databaseUrl: cluster ? await cluster.createDatabase() : undefined,
     logger: pino({ level: 'silent' }),
     workers: WORKERS,
-    groupCommit: { maxBatch: 32, maxDelayMs: delay },
+    groupCommit: policy,
   });
   const root = await authority.cas.create({ name: 'root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
-  runs.push({ delay, authority, caId: root.ca.id });
+  runs.push({ name, policy, authority, caId: root.ca.id });
 }
 
 interface Sum {
@@ -64,17 +72,22 @@ interface Sum {
   main: number;
   batches: number;
   units: number;
+  /** ms the main thread's event loop waited in its poll phase (performance.eventLoopUtilization: idle) */
+  idle: number;
 }
-const sums = new Map<number, Sum>(DELAYS.map((d) => [d, { certs: 0, ms: 0, cpu: 0, main: 0, batches: 0, units: 0 }]));
+const sums = new Map<string, Sum>(
+  POLICIES.map((p) => [p.name, { certs: 0, ms: 0, cpu: 0, main: 0, batches: 0, units: 0, idle: 0 }]),
+);
 const load0 = loadavg()[0]!;
 for (let round = 0; round <= ROUNDS; round++) {
-  for (const { delay, authority, caId } of runs) {
+  for (const { name, authority, caId } of runs) {
     const c0 = authority.describe().commits;
-    const [cpu0, main0, t0] = [process.cpuUsage(), mainThreadCpuUs(), performance.now()];
+    const [cpu0, main0, elu0] = [process.cpuUsage(), mainThreadCpuUs(), performance.eventLoopUtilization()];
+    const start = performance.now();
     let n = 0;
     await Promise.all(
       Array.from({ length: IN_FLIGHT }, async () => {
-        while (performance.now() < t0 + ROUND_MS) {
+        while (performance.now() < start + ROUND_MS) {
           const csrPem = csrs[n++ % csrs.length]!;
           await authority.issuance.issueFromCsr({ caId, csrPem, profile: 'tls-server' }, admin);
         }
@@ -83,9 +96,10 @@ for (let round = 0; round <= ROUNDS; round++) {
     if (round === 0) continue; // warm-up
     const cpu = process.cpuUsage(cpu0);
     const c1 = authority.describe().commits;
-    const s = sums.get(delay)!;
+    const s = sums.get(name)!;
+    s.idle += performance.eventLoopUtilization(elu0).idle;
     s.certs += n;
-    s.ms += performance.now() - t0;
+    s.ms += performance.now() - start;
     s.cpu += cpu.user + cpu.system;
     s.main += mainThreadCpuUs() - main0;
     s.batches += c1.batches - c0.batches;
@@ -99,14 +113,19 @@ console.log(
     `${IN_FLIGHT} in flight, ${ROUNDS} rounds of ${ROUND_MS} ms per policy in turns; ` +
     `load ${load0.toFixed(1)} → ${load1.toFixed(1)}\n`,
 );
-console.log('| policy | certificates/s | process CPU µs/cert | main-thread CPU µs/cert | units per commit |');
-console.log('|---|---:|---:|---:|---:|');
+console.log(
+  '| policy | certificates/s | process CPU µs/cert | main-thread CPU µs/cert | units per commit | main thread idle |',
+);
+console.log('|---|---:|---:|---:|---:|---:|');
 const fmt = (v: number) => Math.round(v).toLocaleString('en-US');
-for (const [delay, s] of sums) {
-  const policy = delay === 0 ? 'written at the first look (previous policy)' : `held ≤ ${delay} ms, ≤ 32 units`;
+for (const { name, policy: p } of POLICIES) {
+  const s = sums.get(name)!;
+  const idle = p.writeWhenIdle ? ', written in an idle turn' : '';
+  const held = `held ≤ ${p.maxDelayMs} ms, ≤ ${p.maxBatch} units${idle}`;
+  const policy = p.maxDelayMs === 0 ? 'written at the first look' : held;
   console.log(
     `| ${policy} | ${fmt((s.certs / s.ms) * 1000)} | ${fmt(s.cpu / s.certs)} | ${fmt(s.main / s.certs)} | ` +
-      `${(s.units / Math.max(1, s.batches)).toFixed(1)} |`,
+      `${(s.units / Math.max(1, s.batches)).toFixed(1)} | ${((100 * s.idle) / s.ms).toFixed(0)} % |`,
   );
 }
 for (const { authority } of runs) {

@@ -19,10 +19,14 @@
 //  one round, not the floor; the ratio's floor is still the faster way's median, on one core.
 //  For the floor, worker-job and full-service rows it also prints the CPU per certificate: of the main thread (Linux:
 //  /proc/self/task, the thread that runs the store's group commit and everything between the transports and the
-//  workers) and of the whole process (every thread), and the worker jobs per certificate (with PKIM_WORKERS ≥ 2).
+//  workers) and of the whole process (every thread), and the worker jobs per certificate (with PKIM_WORKERS ≥ 2);
+//  for the 16-in-flight row, the share of its time the main thread's event loop waited for work (idle, from
+//  performance.eventLoopUtilization: blocked in the poll phase, not time the OS gave to other threads).
 //  env: BENCH_SECONDS (default 3), BENCH_FLOOR_ROUNDS (default 7, ≥ 2), BENCH_FLOOR_MS (default 300),
 //  PKIM_WORKERS (worker threads of the authority; unset = in-process), BENCH_CSR_WORKER=1 (with PKIM_WORKERS 0/1/unset:
-//  the authority's `csrWorker`, one worker thread decoding CSRs while signing stays in-process)
+//  the authority's `csrWorker`, one worker thread decoding CSRs while signing stays in-process),
+//  BENCH_WRITE_WHEN_IDLE=0|1 (in-process: the held group commit without / with `writeWhenIdle`, whatever
+//  IN_PROCESS_GROUP_COMMIT says)
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,6 +48,7 @@ import {
   toPem,
 } from '@pkim/core';
 import { createAuthority } from '@pkim/authority';
+import { IN_PROCESS_GROUP_COMMIT } from '@pkim/store';
 import { runJob } from '../packages/authority/src/compute/compute-jobs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -270,7 +275,16 @@ const dir = mkdtempSync(join(tmpdir(), 'pkim-bench-'));
 // PKIM_WORKERS: worker threads for the CPU-bound steps, as `pkim serve` has them (unset: in-process, like the CLI)
 const workers = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : undefined;
 const csrWorker = process.env.BENCH_CSR_WORKER === '1';
-const authority = await createAuthority({ dataDir: dir, logger: pino({ level: 'silent' }), workers, csrWorker });
+const whenIdle = process.env.BENCH_WRITE_WHEN_IDLE;
+const groupCommit =
+  whenIdle === undefined ? undefined : { ...IN_PROCESS_GROUP_COMMIT, writeWhenIdle: whenIdle === '1' };
+const authority = await createAuthority({
+  dataDir: dir,
+  logger: pino({ level: 'silent' }),
+  workers,
+  csrWorker,
+  groupCommit,
+});
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
 const jobs0 = authority.describe().workerJobs;
 const commits0 = authority.describe().commits;
@@ -288,8 +302,11 @@ const commits1 = authority.describe().commits;
 // the 16-in-flight row in FLOOR_ROUNDS − 1 parts, a floor round after each (the floor interleaved with it)
 const full16: { rate: number; n: number; cpu: CpuPerCert } = { rate: 0, n: 0, cpu: { main: 0, process: 0 } };
 let full16Ms = 0;
+/** ms the main thread's event loop waited for work (performance.eventLoopUtilization().idle) in the 16-in-flight row */
+let full16IdleMs = 0;
 for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
   const t0 = performance.now();
+  const elu0 = performance.eventLoopUtilization();
   const r = await withCpu(() =>
     countConcurrent(
       () =>
@@ -302,6 +319,7 @@ for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
     ),
   );
   full16Ms += performance.now() - t0;
+  full16IdleMs += performance.eventLoopUtilization(elu0).idle;
   full16.n += r.n;
   full16.cpu.process += r.cpu.process * r.n;
   const main = full16.cpu.main;
@@ -373,7 +391,8 @@ const rows: [string, number, CpuPerCert?][] = [
 ];
 console.log(
   `\nIssuance benchmark (ECDSA P-256, ${SECONDS}s per row, Node ${process.version}, ` +
-    `PKIM_WORKERS=${workers ?? 'unset (in-process)'}${csrWorker ? ', BENCH_CSR_WORKER=1' : ''})\n`,
+    `PKIM_WORKERS=${workers ?? 'unset (in-process)'}${csrWorker ? ', BENCH_CSR_WORKER=1' : ''}` +
+    `${whenIdle === undefined ? '' : `, BENCH_WRITE_WHEN_IDLE=${whenIdle}`})\n`,
 );
 console.log('| path | certificates/s | vs floor | main-thread CPU µs/cert | process CPU µs/cert |');
 console.log('|---|---:|---:|---:|---:|');
@@ -392,7 +411,8 @@ const perBatch = (a: typeof commits0, b: typeof commits0) =>
   ((b.units - a.units) / Math.max(1, b.batches - a.batches)).toFixed(1);
 console.log(
   `units per commit (mean batch of the store's group commit): ${perBatch(commits0, commits1)} (1 at a time), ` +
-    `${perBatch(commits1, commits16)} (16 in flight)`,
+    `${perBatch(commits1, commits16)} (16 in flight); the main thread's event loop idle (waiting for work) ` +
+    `${((100 * full16IdleMs) / full16Ms).toFixed(0)} % of the 16-in-flight row`,
 );
 if (workers !== undefined && workers >= 2) {
   const per = (j: number, n: number) => (j / n).toFixed(2);

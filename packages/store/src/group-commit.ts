@@ -7,8 +7,10 @@
  * submitted them). It is written at once when nothing else announced is on its way — so a lone request never waits —
  * and otherwise held while work announced with `expect()` (a certificate being signed in a worker or an HSM: its unit
  * follows in the same turn as its result) is still running, until the batch holds `maxBatch` units or its first unit
- * has waited `maxDelayMs`. PostgreSQL writes asynchronously: units that arrive while a batch is being written join
- * the next, which is looked at as soon as the write ends.
+ * has waited `maxDelayMs` — or, with `writeWhenIdle`, until a turn of the event loop runs nothing else (the thread
+ * would only wait for the announced work: the batch is written in that time; a write that returns a promise turns
+ * it off). PostgreSQL writes asynchronously: units that arrive while a batch is being written join the next, which
+ * is looked at as soon as the write ends.
  */
 import type { GroupCommitPolicy, GroupCommitStats } from './types';
 
@@ -29,9 +31,19 @@ export const SQLITE_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs
  * the authority passes it): held ≤ 2 ms / 32 units while announced signatures run. Nothing waits for the commit
  * there but the main thread's own work, so a held batch idles no worker; measured with
  * `PKIM_WORKERS=1 npm run bench:group-commit` (docs/benchmarks.md, session 13): 4.4 → 15.3 units per commit, main
- * thread 457 → 394 µs per certificate, 1,545 → 1,809/s.
+ * thread 457 → 394 µs per certificate, 1,545 → 1,809/s. Written when the main thread would idle (writeWhenIdle,
+ * SQLite's write only: PostgreSQL's is asynchronous): the 16 requests of `npm run bench` no longer wait in lock-step
+ * for the last signature of their batch while the thread idles (docs/benchmarks.md, session 17: main-thread idle
+ * 16 → 8 % of the run, 14 → 9 units per commit, CPU per certificate even, under load).
  */
-export const IN_PROCESS_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 2 };
+export const IN_PROCESS_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 2, writeWhenIdle: true };
+
+/**
+ * the longest turn of the event loop that counts as empty (writeWhenIdle), ms: on the 2-core machine an empty turn
+ * (a setImmediate chain: epoll_wait with no timeout, the check phase) takes 2.5 µs (median; p90 4, p99 17 under load
+ * 10); a turn that runs a signature's continuation takes tens of µs
+ */
+const IDLE_TURN_MS = 0.01;
 
 export interface GroupCommit<T> {
   add(item: T): void;
@@ -66,6 +78,10 @@ export function createGroupCommit<T>(
   /** when the first unit of the batch arrived, and the timer that writes it when it has waited maxDelayMs */
   let since = 0;
   let timer: NodeJS.Timeout | undefined;
+  /** writeWhenIdle: a turn of the event loop is being timed (setImmediate) */
+  let probing = false;
+  /** a write returned a promise (PostgreSQL, SQLite's writer thread): it does not take this thread's time */
+  let asyncWrites = false;
   const stats: GroupCommitStats = { batches: 0, units: 0 };
 
   const writeNow = (): void => {
@@ -77,6 +93,7 @@ export function createGroupCommit<T>(
     stats.units += items.length;
     const done = write(items);
     if (!done) return;
+    asyncWrites = true;
     writing = done.finally(() => {
       writing = undefined;
       look();
@@ -96,6 +113,23 @@ export function createGroupCommit<T>(
       },
       Math.max(0, policy.maxDelayMs - waited),
     );
+    if (policy.writeWhenIdle && !asyncWrites) probeIdle();
+  };
+  /**
+   * Times one whole turn of the event loop (from this check phase to the next): a turn that ran nothing but this
+   * callback took a few µs, so the thread would now wait for the announced work; the batch is written in that time.
+   * A busier turn (a completion's continuation, a new request) looks again.
+   */
+  const probeIdle = (): void => {
+    if (probing) return;
+    probing = true;
+    const at = performance.now();
+    setImmediate(() => {
+      probing = false;
+      if (writing || !queue.length) return;
+      if (performance.now() - at < IDLE_TURN_MS) writeNow();
+      else look();
+    });
   };
   const lookSoon = (): void => {
     if (looking) return;

@@ -858,6 +858,12 @@ export interface GroupCommitPolicy {
   maxBatch: number;
   /** the longest a unit waits for announced work (`Store.expectCommit`) to join its batch, in ms */
   maxDelayMs: number;
+  /**
+   * a held batch is also written as soon as a whole turn of the event loop runs nothing else (it took < 10 µs): the
+   * thread would only wait for the announced work, so the write takes no time from anything. Only for writes that run
+   * on this thread (SQLite without its writer thread): once a write returns a promise the policy holds as without it.
+   */
+  writeWhenIdle?: boolean;
 }
 
 /** what a group commit wrote so far: `units / batches` is the mean batch size */

@@ -1,6 +1,7 @@
 // The repository suite, written once and run for every engine (store-sqlite.test.ts,
 // store-postgres.test.ts). Each test gets its own fresh database.
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
@@ -1576,6 +1577,24 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect((await store.certificates.countByStatus()).active).toBe(6);
       expect(await store.audit.verify()).toMatchObject({ ok: true, count: 7 });
       await expectExactCounters(store, 'after a held batch with a failing unit');
+    });
+
+    it('writeWhenIdle: a write on this thread goes in an idle turn; an asynchronous one waits as before', async () => {
+      const { store, caId, stats0 } = await withCa({ ...NEVER, writeWhenIdle: true });
+      const engine = getEngine();
+      const onThisThread = engine.dialect === 'sqlite' && !engine.openOptions?.sqliteWriterThread;
+      const running = store.expectCommit(); // announced work that has not ended
+      const first = issue(store, caId);
+      // the loop with nothing else to run (a timer pending, no await chain turning it): SQLite's write, on this
+      // thread, goes in one of its turns, not after the work; the waits only bound the test on a loaded machine
+      for (let i = 0; i < (onThisThread ? 100 : 5) && !written(store, stats0).batches; i++) await sleep(20);
+      expect(written(store, stats0)).toEqual(onThisThread ? { batches: 1, units: 1 } : { batches: 0, units: 0 });
+      // PostgreSQL's write and SQLite's writer thread take none of this thread's time: the batch waits for the work
+      running();
+      const [result] = await Promise.all([first, issue(store, caId)]);
+      expect(result.audit[0]!.seq).toBe(2);
+      expect((await store.certificates.countByStatus()).active).toBe(2);
+      expect(await store.audit.verify()).toMatchObject({ ok: true, count: 3 });
     });
 
     it("each engine's own default: SQLite announces nothing, writes at the first look; PostgreSQL holds", async () => {
