@@ -171,6 +171,23 @@ describe('what pkim ca list loads (start-up time)', () => {
     expect(sources.filter((x) => /^node_modules\/zod\/.*\/locales\/(?!en\.js$)/.test(x))).toEqual([]);
   });
 
+  it('a --json command prints through the contract mappers: no zod schema is evaluated', () => {
+    // the mappers live apart from the zod schemas (packages/contract/src/*-mappers.ts, `@pkim/contract/mappers`):
+    // printing JSON compiled zod and built every schema of the modules it imported (≈ 80 ms of CPU per command,
+    // docs/benchmarks.md "Session 17: dependencies and CLI start-up")
+    for (const args of [
+      ['ca', 'list', '--json'],
+      ['cert', 'list', '--json'],
+    ]) {
+      const loaded = [...modulesLoadedBy(args)];
+      expect(loaded).toContain('packages/contract/src/common-mappers.ts');
+      const schemas = loaded.filter(
+        (m) => m.startsWith('node_modules/zod/') || /^packages\/contract\/.*-schemas\.ts$/.test(m),
+      );
+      expect(schemas, `pkim ${args.join(' ')}`).toEqual([]);
+    }
+  });
+
   it('positive control: the commands that need them do load them, and the check names them', () => {
     const csv = violations(modulesLoadedBy(['cert', 'list', '--format', 'csv']));
     expect(csv.some((v) => v.startsWith('csv-parse / csv-stringify: node_modules/csv-stringify/'))).toBe(true);

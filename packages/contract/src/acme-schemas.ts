@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { formatDuration } from '@pkim/shared';
 import { pageSchema, rfc3339Schema } from './common-schemas';
 
 /**
@@ -25,10 +24,6 @@ export const acmeDirectorySchema = z.object({
 export type AcmeDirectoryDto = z.infer<typeof acmeDirectorySchema>;
 /** the authority's directory view (lifetime in milliseconds) — what {@link toAcmeDirectoryDto} maps from */
 export type AcmeDirectoryRecord = Omit<AcmeDirectoryDto, 'lifetime'> & { lifetimeMs: number | null };
-export function toAcmeDirectoryDto(d: AcmeDirectoryRecord): AcmeDirectoryDto {
-  const { lifetimeMs, ...rest } = d;
-  return { ...rest, lifetime: lifetimeMs === null ? null : formatDuration(lifetimeMs) };
-}
 export const acmeDirectoryPageSchema = pageSchema(acmeDirectorySchema);
 export const acmeDisableResultSchema = z.object({ caId: z.string(), disabled: z.boolean() });
 

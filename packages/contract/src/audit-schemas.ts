@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoTime, pageSchema, rfc3339Schema } from './common-schemas';
+import { pageSchema, rfc3339Schema } from './common-schemas';
 
 /** An audit event on the wire (every transport, the CLI's `--json` included). */
 export const auditEventSchema = z.object({
@@ -20,28 +20,6 @@ export const auditEventPageSchema = pageSchema(auditEventSchema);
 /** The store's audit event (epoch ms) — what {@link toAuditEventDto} maps from. */
 export interface AuditEventRecord extends Omit<AuditEventDto, 'time'> {
   time: number;
-}
-export function toAuditEventDto(e: AuditEventRecord): AuditEventDto {
-  return {
-    seq: e.seq,
-    id: e.id,
-    time: isoTime(e.time),
-    actor: e.actor,
-    action: e.action,
-    target: e.target,
-    outcome: e.outcome,
-    details: e.details,
-    prevHash: e.prevHash,
-    hash: e.hash,
-  };
-}
-/**
- * A page of events in the listing order. `nextCursor` is the last event's sequence number (keyset: older events
- * for `desc`, newer for `asc`); null when the page was not full.
- */
-export function toAuditEventPage(rows: AuditEventRecord[], limit: number) {
-  const last = rows[rows.length - 1];
-  return { items: rows.map(toAuditEventDto), nextCursor: rows.length >= limit && last ? String(last.seq) : null };
 }
 export const auditListInputSchema = z
   .object({
@@ -73,10 +51,6 @@ export const auditCheckpointSchema = checkpointHeadSchema.extend({
   replaced: z.object({ seq: z.number().int(), source: z.enum(['database', 'file']) }).optional(),
 });
 export type AuditCheckpointDto = z.infer<typeof auditCheckpointSchema>;
-/** the authority's checkpoint (its time in epoch ms) → the wire (RFC 3339) */
-export function toAuditCheckpointDto(cp: Omit<AuditCheckpointDto, 'time'> & { time: number }): AuditCheckpointDto {
-  return { ...cp, time: isoTime(cp.time) };
-}
 export const auditVerifyOutputSchema = z.union([
   z.object({
     ok: z.literal(true),
@@ -94,15 +68,3 @@ export const auditVerifyOutputSchema = z.union([
   }),
 ]);
 export type AuditVerifyDto = z.infer<typeof auditVerifyOutputSchema>;
-/** the authority's verification result (a checkpoint's time in epoch ms) → the wire (RFC 3339) */
-export function toAuditVerifyDto(
-  r:
-    | (Omit<Extract<AuditVerifyDto, { ok: true }>, 'checkpoint'> & {
-        checkpoint?: { seq: number; hash: string; time: number; source: 'database' | 'file' } | null;
-      })
-    | Extract<AuditVerifyDto, { ok: false }>,
-): AuditVerifyDto {
-  if (!r.ok) return r;
-  const cp = r.checkpoint;
-  return { ...r, checkpoint: cp ? { ...cp, time: isoTime(cp.time) } : null };
-}

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { toPem } from '@pkim/core';
 import {
   caKeyTypeSchema,
   caRefSchema,
@@ -15,8 +14,6 @@ import {
   validityDaysSchema,
   idSchema,
   rfc3339Schema,
-  isoTime,
-  isoTimeOrNull,
   ttlSchema,
 } from './common-schemas';
 
@@ -128,37 +125,6 @@ export interface CaRecord {
   updatedAt: number;
 }
 
-export function toCaDto(ca: CaRecord): CaDto {
-  return {
-    id: ca.id,
-    name: ca.name,
-    parentId: ca.parentId,
-    subject: ca.subjectDn,
-    issuer: ca.issuerDn,
-    serial: ca.serialHex,
-    notBefore: isoTimeOrNull(ca.notBefore),
-    notAfter: isoTimeOrNull(ca.notAfter),
-    keyUri: ca.keyUri,
-    keyType: ca.keyType,
-    keyBackend: ca.keyBackend,
-    status: ca.status,
-    pathLen: ca.pathLen,
-    nameConstraints: ca.nameConstraints,
-    urls: ca.urls,
-    ski: ca.skiHex,
-    fingerprintSha256: ca.fingerprintSha256,
-    crlNumber: ca.crlNumber,
-    revokedAt: isoTimeOrNull(ca.revokedAt),
-    revocationReason: ca.revocationReason,
-    createdAt: isoTime(ca.createdAt),
-    updatedAt: isoTime(ca.updatedAt),
-  };
-}
-
-export function toCaViewDto(v: { ca: CaRecord; certificatePem: string | null; chainPem: string }): CaViewDto {
-  return { ...toCaDto(v.ca), certificatePem: v.certificatePem, chainPem: v.chainPem };
-}
-
 export const caPageSchema = pageSchema(caSchema);
 
 export const caGetInputSchema = z.object({ ref: caRefSchema }).strict();
@@ -183,15 +149,3 @@ export const caCrlSchema = z.object({
   pem: z.string(),
 });
 export type CaCrlDto = z.infer<typeof caCrlSchema>;
-export function toCaCrlDto(
-  caId: string,
-  crl: { der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number },
-): CaCrlDto {
-  return {
-    caId,
-    crlNumber: crl.crlNumber,
-    thisUpdate: isoTime(crl.thisUpdate),
-    nextUpdate: isoTime(crl.nextUpdate),
-    pem: toPem(crl.der, 'X509 CRL'),
-  };
-}

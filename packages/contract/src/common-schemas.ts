@@ -175,18 +175,12 @@ export const paginationInputSchema = z.object({
 
 export const pageSchema = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
-/** a list that is small and never paged: one page, `nextCursor` null (the contract's list shape) */
-export const onePage = <T>(items: T[]): { items: T[]; nextCursor: string | null } => ({ items, nextCursor: null });
 
 export const timestampSchema = z.number().int();
 export const okSchema = z.object({ ok: z.literal(true) });
 
 /** A point in time on the wire: an RFC 3339 string in UTC (`2026-03-01T12:00:00.000Z`). */
 export const rfc3339Schema = z.iso.datetime({ offset: true });
-/** epoch milliseconds (the store's unit) → RFC 3339 */
-export const isoTime = (ms: number): string => new Date(ms).toISOString();
-export const isoTimeOrNull = (ms: number | null | undefined): string | null =>
-  ms === null || ms === undefined ? null : isoTime(ms);
 
 /**
  * A lifetime on input: a duration string (`90d`, `24h`, `1y`) or a whole number of SECONDS. {@link ttlToMs} turns

@@ -17,3 +17,4 @@ export * from './ssh-views';
 export * from './spiffe-schemas';
 export * from './acme-schemas';
 export * from './vault-schemas';
+export * from './mappers';

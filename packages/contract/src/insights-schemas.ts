@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { formatDuration } from '@pkim/shared';
 import { auditEventSchema } from './audit-schemas';
 import {
   caStatusSchema,
@@ -133,16 +132,4 @@ export interface ProfileRecord {
   allowedKeyTypes: readonly string[];
   defaultLifetimeMs: number;
   maxLifetimeMs: number;
-}
-export function toProfileSummaryDto(p: ProfileRecord): z.infer<typeof profileSummarySchema> {
-  return {
-    name: p.name,
-    description: p.description ?? null,
-    isCa: p.isCa,
-    allowedSanTypes: [...p.allowedSanTypes],
-    sanRequired: p.sanRequired,
-    allowedKeyTypes: [...p.allowedKeyTypes],
-    defaultLifetime: formatDuration(p.defaultLifetimeMs),
-    maxLifetime: formatDuration(p.maxLifetimeMs),
-  };
 }

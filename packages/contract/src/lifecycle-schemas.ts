@@ -8,7 +8,7 @@ import {
   sansSchema,
   ttlSchema,
 } from './common-schemas';
-import { certificateSchema, toCertificateDto, type CertificateRecord } from './certificate-schemas';
+import { certificateSchema } from './certificate-schemas';
 
 /** Everyday certificate work (issue #16): exports, truststores, renewal, bulk, inventory. */
 
@@ -76,22 +76,3 @@ export const certificateRenewalSchema = z.object({
   chainPem: z.string(),
   privateKeyPem: z.string().optional(),
 });
-
-/** a renewal on the wire (the old certificate as the renewal left it: revoked as superseded when asked) */
-export function toRenewalDto(r: {
-  issued: { certificate: CertificateRecord; certificatePem: string; chainPem: string; privateKeyPem?: string };
-  previous: CertificateRecord;
-  previousRevoked: boolean;
-}): z.infer<typeof certificateRenewalSchema> {
-  const previous: CertificateRecord = r.previousRevoked
-    ? { ...r.previous, status: 'revoked', revokedAt: r.issued.certificate.createdAt, revocationReason: 'superseded' }
-    : r.previous;
-  return {
-    certificate: toCertificateDto(r.issued.certificate),
-    previous: toCertificateDto(previous),
-    previousRevoked: r.previousRevoked,
-    certificatePem: r.issued.certificatePem,
-    chainPem: r.issued.chainPem,
-    ...(r.issued.privateKeyPem ? { privateKeyPem: r.issued.privateKeyPem } : {}),
-  };
-}

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { NOTIFICATION_EVENTS, parseDuration, type NotificationEvent } from '@pkim/shared';
-import { caRefSchema, emailSchema, isoTime, isoTimeOrNull, profileNameSchema, rfc3339Schema } from './common-schemas';
+import { caRefSchema, emailSchema, profileNameSchema, rfc3339Schema } from './common-schemas';
 
 /** Notification rules and the delivery log (docs/notifications.md). */
 
@@ -144,50 +144,4 @@ export interface NotificationDeliveryRecord {
   lastError: string | null;
   createdAt: number;
   deliveredAt: number | null;
-}
-
-export function toNotificationRuleDto(r: NotificationRuleRecord): z.infer<typeof notificationRuleSchema> {
-  return {
-    id: r.id,
-    name: r.name,
-    trigger: r.trigger,
-    channel: r.channel,
-    target: r.target,
-    daysBefore: r.daysBefore,
-    events: r.events,
-    ca: r.ca,
-    profile: r.profile,
-    namePattern: r.namePattern,
-    enabled: r.enabled,
-    secretOverlapUntil: isoTimeOrNull(r.secretOverlapUntil),
-    createdAt: isoTime(r.createdAt),
-    updatedAt: isoTime(r.updatedAt),
-  };
-}
-
-export function toNotificationRuleCreatedDto(
-  r: NotificationRuleRecord & { secret: string | null },
-): z.infer<typeof notificationRuleCreatedSchema> {
-  return { ...toNotificationRuleDto(r), secret: r.secret };
-}
-
-export function toNotificationSecretRotatedDto(
-  r: NotificationRuleRecord & { secret: string },
-): z.infer<typeof notificationSecretRotatedSchema> {
-  return { ...toNotificationRuleDto(r), secret: r.secret };
-}
-
-export function toNotificationDeliveryDto(d: NotificationDeliveryRecord): z.infer<typeof notificationDeliverySchema> {
-  return {
-    id: d.id,
-    rule: d.rule,
-    event: d.event,
-    subject: d.subject,
-    status: d.status,
-    attempts: d.attempts,
-    nextAttemptAt: isoTimeOrNull(d.nextAttemptAt),
-    lastError: d.lastError,
-    createdAt: isoTime(d.createdAt),
-    deliveredAt: isoTimeOrNull(d.deliveredAt),
-  };
 }

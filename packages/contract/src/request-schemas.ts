@@ -1,11 +1,8 @@
 import { z } from 'zod';
-import { formatDuration } from '@pkim/shared';
 import {
   caRefSchema,
   csrPemSchema,
   idSchema,
-  isoTime,
-  isoTimeOrNull,
   pageSchema,
   paginationInputSchema,
   profileNameSchema,
@@ -57,26 +54,6 @@ export interface RequestRecord {
   createdAt: number;
   reviewedAt: number | null;
   updatedAt: number;
-}
-
-export function toRequestDto(r: RequestRecord): RequestDto {
-  return {
-    id: r.id,
-    caId: r.caId,
-    csr: r.csrPem,
-    subject: r.subjectDn,
-    sans: r.sans,
-    profile: r.profile,
-    ttl: r.validityMs === null ? null : formatDuration(r.validityMs),
-    status: r.status,
-    requester: r.requester,
-    reviewer: r.reviewer,
-    reason: r.reason,
-    certificateId: r.certificateId,
-    createdAt: isoTime(r.createdAt),
-    reviewedAt: isoTimeOrNull(r.reviewedAt),
-    updatedAt: isoTime(r.updatedAt),
-  };
 }
 
 /** `request.submit` / REST `POST /api/v1/requests` */

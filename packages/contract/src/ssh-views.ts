@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { formatDuration } from '@pkim/shared';
-import { isoTime, isoTimeOrNull, onePage } from './common-schemas';
+import { isoTime, isoTimeOrNull, onePage } from './common-mappers';
 import type {
   sshBlockSchema,
   sshCaSchema,

@@ -1,10 +1,7 @@
 import { z } from 'zod';
-import { formatDuration } from '@pkim/shared';
 import {
   durationSchema,
   idSchema,
-  isoTime,
-  isoTimeOrNull,
   pageSchema,
   rfc3339Schema,
   textField,
@@ -50,10 +47,6 @@ export const tokenResourcesInputSchema = z
 export type TokenResourcesRecord = Omit<z.infer<typeof tokenResourcesSchema>, 'maxLifetime'> & {
   maxLifetimeMs?: number;
 };
-export function toTokenResourcesDto(r: TokenResourcesRecord): z.infer<typeof tokenResourcesSchema> {
-  const { maxLifetimeMs, ...lists } = r;
-  return maxLifetimeMs === undefined ? lists : { ...lists, maxLifetime: formatDuration(maxLifetimeMs) };
-}
 /** An API token on the wire: never its secret nor its hash. */
 export const tokenSchema = z.object({
   id: z.string(),
@@ -80,19 +73,6 @@ export interface TokenRecord {
   revokedAt: number | null;
   createdAt: number;
 }
-export function toTokenDto(t: TokenRecord): TokenDto {
-  return {
-    id: t.id,
-    name: t.name,
-    role: t.role,
-    scopes: t.scopes,
-    resources: t.resources ? toTokenResourcesDto(t.resources) : null,
-    expiresAt: isoTimeOrNull(t.expiresAt),
-    lastUsedAt: isoTimeOrNull(t.lastUsedAt),
-    revokedAt: isoTimeOrNull(t.revokedAt),
-    createdAt: isoTime(t.createdAt),
-  };
-}
 export const tokenCreateInputSchema = z
   .object({
     name: textField(128),
@@ -109,7 +89,4 @@ export const tokenCreatedSchema = z.object({
   token: z.string(),
   expiresAt: rfc3339Schema.nullable(),
 });
-export function toTokenCreatedDto(r: { id: string; token: string; expiresAt: number | null }) {
-  return { id: r.id, token: r.token, expiresAt: isoTimeOrNull(r.expiresAt) };
-}
 export const tokenRevokeInputSchema = z.object({ id: idSchema }).strict();

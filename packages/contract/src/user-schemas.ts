@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, isoTime, isoTimeOrNull, pageSchema, rfc3339Schema, userRoleSchema } from './common-schemas';
+import { idSchema, pageSchema, rfc3339Schema, userRoleSchema } from './common-schemas';
 
 export const usernameSchema = z
   .string()
@@ -31,17 +31,6 @@ export interface UserRecord {
   lockedUntil: number | null;
   lockedAddresses: number;
   createdAt: number;
-}
-export function toUserDto(u: UserRecord): UserDto {
-  return {
-    id: u.id,
-    username: u.username,
-    role: u.role,
-    disabled: u.disabled,
-    lockedUntil: isoTimeOrNull(u.lockedUntil),
-    lockedAddresses: u.lockedAddresses,
-    createdAt: isoTime(u.createdAt),
-  };
 }
 export const meSchema = z.object({
   id: z.string(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatDuration } from '@pkim/shared';
-import { caRefSchema, isoTime, pageSchema, paginationInputSchema, rfc3339Schema } from './common-schemas';
-import { certificateSchema, toCertificateDto, type CertificateRecord } from './certificate-schemas';
+import { caRefSchema, pageSchema, paginationInputSchema, rfc3339Schema } from './common-schemas';
+import { certificateSchema } from './certificate-schemas';
 
 /**
  * Vault-compatible PKI mounts and roles as the console and the REST API manage them (docs/vault-api.md). A role's
@@ -152,18 +152,6 @@ export interface VaultMountRecord {
   createdAt: number;
 }
 
-export function toVaultMountDto(m: VaultMountRecord): VaultMountDto {
-  return {
-    path: m.path,
-    ca: { id: m.caId, name: m.caName },
-    description: m.description,
-    defaultLeaseTtl: formatDuration(m.defaultLeaseTtl * 1000),
-    maxLeaseTtl: formatDuration(m.maxLeaseTtl * 1000),
-    roles: m.roles,
-    createdAt: isoTime(m.createdAt),
-  };
-}
-
 const secondsToDuration = (v: unknown) => formatDuration(z.number().int().min(0).parse(v) * 1000);
 
 /** the policy fields of a stored role (the contract's subset of Vault's role; durations stored in seconds) */
@@ -193,9 +181,3 @@ export const vaultKeystoreSchema = z.object({
 });
 export type VaultKeystoreDto = z.infer<typeof vaultKeystoreSchema>;
 export const vaultKeystorePageSchema = pageSchema(vaultKeystoreSchema);
-
-export function toVaultKeystoreDto(
-  k: Omit<VaultKeystoreDto, 'current'> & { current: CertificateRecord },
-): VaultKeystoreDto {
-  return { ...k, current: toCertificateDto(k.current) };
-}

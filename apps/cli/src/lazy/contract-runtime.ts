@@ -34,4 +34,4 @@ export {
   toTokenDto,
   toUserDto,
   toVaultMountDto,
-} from '@pkim/contract';
+} from '@pkim/contract/mappers';

@@ -1,0 +1,53 @@
+import { toPem } from '@pkim/core';
+import { isoTime, isoTimeOrNull } from './common-mappers';
+import type { CaCrlDto, CaDto, CaRecord, CaViewDto } from './ca-schemas';
+
+/**
+ * The contract's wire mappers for CAs and their CRLs: the authority's records (epoch ms, lifetimes in ms) → the
+ * DTOs of ./ca-schemas.ts. Types only from zod: a `--json` command prints through these without evaluating a schema
+ * (docs/architecture.md, "packages/contract").
+ */
+
+export function toCaDto(ca: CaRecord): CaDto {
+  return {
+    id: ca.id,
+    name: ca.name,
+    parentId: ca.parentId,
+    subject: ca.subjectDn,
+    issuer: ca.issuerDn,
+    serial: ca.serialHex,
+    notBefore: isoTimeOrNull(ca.notBefore),
+    notAfter: isoTimeOrNull(ca.notAfter),
+    keyUri: ca.keyUri,
+    keyType: ca.keyType,
+    keyBackend: ca.keyBackend,
+    status: ca.status,
+    pathLen: ca.pathLen,
+    nameConstraints: ca.nameConstraints,
+    urls: ca.urls,
+    ski: ca.skiHex,
+    fingerprintSha256: ca.fingerprintSha256,
+    crlNumber: ca.crlNumber,
+    revokedAt: isoTimeOrNull(ca.revokedAt),
+    revocationReason: ca.revocationReason,
+    createdAt: isoTime(ca.createdAt),
+    updatedAt: isoTime(ca.updatedAt),
+  };
+}
+
+export function toCaViewDto(v: { ca: CaRecord; certificatePem: string | null; chainPem: string }): CaViewDto {
+  return { ...toCaDto(v.ca), certificatePem: v.certificatePem, chainPem: v.chainPem };
+}
+
+export function toCaCrlDto(
+  caId: string,
+  crl: { der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number },
+): CaCrlDto {
+  return {
+    caId,
+    crlNumber: crl.crlNumber,
+    thisUpdate: isoTime(crl.thisUpdate),
+    nextUpdate: isoTime(crl.nextUpdate),
+    pem: toPem(crl.der, 'X509 CRL'),
+  };
+}
