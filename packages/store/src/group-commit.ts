@@ -31,12 +31,11 @@ export const SQLITE_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs
  * the authority passes it): held ≤ 2 ms / 32 units while announced signatures run. Nothing waits for the commit
  * there but the main thread's own work, so a held batch idles no worker; measured with
  * `PKIM_WORKERS=1 npm run bench:group-commit` (docs/benchmarks.md, session 13): 4.4 → 15.3 units per commit, main
- * thread 457 → 394 µs per certificate, 1,545 → 1,809/s. Written when the main thread would idle (writeWhenIdle,
- * SQLite's write only: PostgreSQL's is asynchronous): the 16 requests of `npm run bench` no longer wait in lock-step
- * for the last signature of their batch while the thread idles (docs/benchmarks.md, session 17: main-thread idle
- * 16 → 8 % of the run, 14 → 9 units per commit, CPU per certificate even, under load).
+ * thread 457 → 394 µs per certificate, 1,545 → 1,809/s. Not `writeWhenIdle` (docs/benchmarks.md, session 17: it
+ * halves the main thread's idle share but splits the batches, 14 → 9 units per commit; in one tree, alternated, it
+ * cost +80–150 µs of main thread per certificate under load; the idle machine decides: BENCH_WRITE_WHEN_IDLE=1).
  */
-export const IN_PROCESS_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 2, writeWhenIdle: true };
+export const IN_PROCESS_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 2 };
 
 /**
  * the longest turn of the event loop that counts as empty (writeWhenIdle), ms: on the 2-core machine an empty turn
