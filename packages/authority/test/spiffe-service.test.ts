@@ -41,24 +41,33 @@ async function workloadToken(a: Authority, allow?: string[]): Promise<string> {
   return t.token;
 }
 
+type SpiffeInit = Awaited<ReturnType<Authority['spiffe']['init']>>;
+/**
+ * A describe block's SPIFFE authority: created (ephemeral, on `clock`) and initialised for TD before its tests, with a
+ * workload token, closed after them; `ready` receives it.
+ */
+function spiffeAuthority(
+  clock: ReturnType<typeof fixedClock>,
+  ready: (x: { authority: Authority; init: SpiffeInit; token: string }) => void,
+) {
+  let close: () => Promise<void> = () => Promise.resolve();
+  beforeAll(async () => {
+    const { authority, tmp } = await newAuthority(clock);
+    close = async () => {
+      await authority.close();
+      tmp.cleanup();
+    };
+    const init = await authority.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
+    ready({ authority, init, token: await workloadToken(authority) });
+  });
+  afterAll(() => close());
+}
+
 describe('SPIFFE workload identity (authority)', () => {
   let a: Authority;
-  let clock: ReturnType<typeof fixedClock>;
-  let cleanup: () => void;
   let token: string;
-
-  beforeAll(async () => {
-    const x = await newAuthority();
-    a = x.authority;
-    clock = x.clock;
-    cleanup = () => x.tmp.cleanup();
-    await a.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
-    token = await workloadToken(a);
-  });
-  afterAll(async () => {
-    await a.close();
-    cleanup();
-  });
+  const clock = fixedClock(Date.now());
+  spiffeAuthority(clock, (x) => ({ authority: a, token } = x));
 
   it('initialises root (P-384, 10 years, pathLen 1), services and transport CA once; init is idempotent', async () => {
     const again = await a.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
@@ -334,23 +343,10 @@ describe('SPIFFE before initialisation', () => {
 
 describe('SPIFFE over time (injected clock)', () => {
   let a: Authority;
-  let clock: ReturnType<typeof fixedClock>;
-  let cleanup: () => void;
   let token: string;
   const t0 = Date.now();
-
-  beforeAll(async () => {
-    const x = await newAuthority(fixedClock(t0));
-    a = x.authority;
-    clock = x.clock;
-    cleanup = () => x.tmp.cleanup();
-    await a.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
-    token = await workloadToken(a);
-  });
-  afterAll(async () => {
-    await a.close();
-    cleanup();
-  });
+  const clock = fixedClock(t0);
+  spiffeAuthority(clock, (x) => ({ authority: a, token } = x));
 
   it('refuses an expired SVID for renewal and counts it expired', async () => {
     clock.set(t0);
@@ -430,19 +426,8 @@ describe('SPIFFE over time (injected clock)', () => {
 
 describe('the transport CA and names outside its plane', () => {
   let a: Authority;
-  let cleanup: () => void;
-  let init: Awaited<ReturnType<Authority['spiffe']['init']>>;
-
-  beforeAll(async () => {
-    const x = await newAuthority();
-    a = x.authority;
-    cleanup = () => x.tmp.cleanup();
-    init = await a.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
-  });
-  afterAll(async () => {
-    await a.close();
-    cleanup();
-  });
+  let init: SpiffeInit;
+  spiffeAuthority(fixedClock(Date.now()), (x) => ({ authority: a, init } = x));
 
   /** Signs a plan with the transport CA's key, bypassing the pipeline and its linter (an attacker holding the key). */
   async function forceBuild(uri: string): Promise<string> {
