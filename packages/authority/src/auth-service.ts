@@ -1,7 +1,17 @@
 import { hash as digest, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { PkiError, checkDurationMs, checkTimestampMs, newId, parseDuration, type Clock } from '@pkim/shared';
-import type { LoginFailureRow, NewAuditEvent, SessionRow, Store, UnitOfWork, UserRole, UserRow } from '@pkim/store';
+import type {
+  ApiTokenRow,
+  CommitResult,
+  LoginFailureRow,
+  NewAuditEvent,
+  SessionRow,
+  Store,
+  UnitOfWork,
+  UserRole,
+  UserRow,
+} from '@pkim/store';
 import {
   hashPassword,
   verifyPassword,
@@ -90,11 +100,27 @@ function randomSecret(bytes = 32): string {
   return randomBytes(bytes).toString('base64url');
 }
 
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
+
 function constantTimeEqual(a: string, b: string): boolean {
   const ab = Buffer.from(a);
   const bb = Buffer.from(b);
   return ab.length === bb.length && timingSafeEqual(ab, bb);
 }
+
+/**
+ * How long (clock time) an API token's row read by an authority, with its owner's `disabled` flag, answers that
+ * token's requests again without a read: a token revoked, or its owner disabled, by ANOTHER process on the database
+ * (a CLI beside the server, a second instance) is refused within this time; by the authority itself at once (its own
+ * token and user writes make every remembered row stale); expiry is checked against the clock on every request.
+ */
+export const TOKEN_ROW_MS = 1000;
+/** remembered token rows at most (past it the memory is emptied: unknown tokens are never remembered) */
+const MAX_TOKEN_ROWS = 10_000;
 
 /** Users, passwords, sessions and API tokens. Every change and every login attempt is audited. */
 /** lifetime of API tokens created without one */
@@ -123,6 +149,45 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
   const checkPasswordHash = options.passwordVerifier ?? verifyPassword;
   const lastTouch = new Map<string, number>();
   let lastPrune = 0;
+  /** token rows by token hash (TOKEN_ROW_MS), with the credentialWrites count read before their read */
+  const tokenRows = new Map<string, { row: ApiTokenRow; ownerDisabled: boolean; at: number; writes: number }>();
+  /**
+   * moved before and after every commit of this service that writes API tokens or users: a remembered token row read
+   * before a revocation or a disabled owner settled is not used again (the commit's other units need no such care)
+   */
+  let credentialWrites = 0;
+  const commit = async (unit: UnitOfWork): Promise<CommitResult> => {
+    const credentials = !!(unit.updateTokens?.length || unit.updateUsers?.length);
+    if (credentials) credentialWrites++;
+    try {
+      return await store.commit(unit);
+    } finally {
+      if (credentials) credentialWrites++;
+    }
+  };
+  /** the token's row (remembered for TOKEN_ROW_MS) and whether its owner is missing or disabled */
+  const tokenRow = async (hash: string, now: number) => {
+    const hit = tokenRows.get(hash);
+    if (hit?.writes === credentialWrites && now >= hit.at && now - hit.at < TOKEN_ROW_MS) return hit;
+    const writes = credentialWrites; // before the read: a credential write settling meanwhile makes the row stale
+    const row = await store.tokens.findByHash(hash);
+    if (!row || !constantTimeEqual(row.tokenHash, hash)) {
+      tokenRows.delete(hash);
+      return undefined;
+    }
+    let ownerDisabled = false;
+    if (row.userId) {
+      const owner = await store.users.findById(row.userId);
+      ownerDisabled = !owner || owner.disabled;
+    }
+    if (tokenRows.size >= MAX_TOKEN_ROWS) tokenRows.clear();
+    // the actor of every later request shares the row's scopes and resources: frozen, so no caller can change them
+    deepFreeze(row.scopes);
+    deepFreeze(row.resources);
+    const entry = { row, ownerDisabled, at: now, writes };
+    tokenRows.set(hash, entry);
+    return entry;
+  };
   // a real hash so unknown users cost the same time as known ones; made by the first login, not with every
   // authority (a CLI command that signs nobody in pays no scrypt run, docs/benchmarks.md)
   let dummy: Promise<string> | undefined;
@@ -218,7 +283,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       createdAt: now,
       updatedAt: now,
     };
-    await store.commit({
+    await commit({
       ...extra,
       insertUsers: [row],
       audit: [
@@ -237,7 +302,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
     async ensureBootstrapAdmin() {
       if (await store.settings.get(BOOTSTRAP_SETTING)) return { created: false };
       if ((await store.users.count()) > 0) {
-        await store.commit({ setSettings: { [BOOTSTRAP_SETTING]: String(clock.now()) } });
+        await commit({ setSettings: { [BOOTSTRAP_SETTING]: String(clock.now()) } });
         return { created: false };
       }
       const password = generatePassword();
@@ -303,7 +368,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       assertCanGrant(actor, user.role, undefined, `unlock a ${user.role}`, user.resources ?? null);
       const name = user.username.toLowerCase();
       const cleared = (await store.loginFailures.findByUsernames([name])).length;
-      await store.commit({
+      await commit({
         clearLoginFailuresOfUsers: [name],
         audit: [event(actor, 'user.unlocked', user.id, { username: user.username, cleared })],
       });
@@ -319,7 +384,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       assertCanGrant(actor, role, undefined, `give the role ${role}`);
       if (user.role === role) return;
       if (user.role === 'admin') await ensureAnotherAdmin(user.id);
-      await store.commit({
+      await commit({
         updateUsers: [{ id: user.id, patch: { role, updatedAt: clock.now() } }],
         audit: [event(actor, 'user.role_changed', user.id, { username: user.username, from: user.role, to: role })],
       });
@@ -332,7 +397,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       // only for users within the actor's own limits, and never wider than them
       assertCanGrant(actor, user.role, undefined, `change the limits of a ${user.role}`, user.resources ?? null);
       assertCanGrant(actor, user.role, undefined, `give a ${user.role} these limits`, clean ?? null);
-      await store.commit({
+      await commit({
         updateUsers: [{ id: user.id, patch: { resources: clean ?? null, updatedAt: clock.now() } }],
         audit: [event(actor, 'user.resources_changed', user.id, { username: user.username, resources: clean ?? null })],
       });
@@ -350,7 +415,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       );
       if (user.disabled === disabled) return;
       if (disabled && user.role === 'admin') await ensureAnotherAdmin(user.id);
-      await store.commit({
+      await commit({
         updateUsers: [{ id: user.id, patch: { disabled, updatedAt: clock.now() } }],
         deleteSessionsOfUsers: disabled ? [user.id] : undefined,
         audit: [event(actor, disabled ? 'user.disabled' : 'user.enabled', user.id, { username: user.username })],
@@ -379,7 +444,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         }
       }
       checkPassword(newPassword);
-      await store.commit({
+      await commit({
         updateUsers: [
           {
             id: user.id,
@@ -459,7 +524,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
             logger.warn({ scope, ip, failures, delayMs: delay }, 'login throttled after failed logins');
           }
         }
-        await store.commit({
+        await commit({
           recordLoginFailures: {
             ids: [ids.pair, ids.address],
             at: now,
@@ -472,7 +537,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         throw new PkiError('auth.invalid_credentials', 'wrong user name or password');
       }
       const s = newSession(user.id, now, sessionTtlMs, null);
-      await store.commit({
+      await commit({
         insertSessions: [s.row],
         // a successful login ends the backoff of (this user, this address); the address counter stays
         clearLoginFailures: [ids.pair],
@@ -490,7 +555,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       if (typeof sessionToken !== 'string' || sessionToken.length === 0) return;
       const session = await store.sessions.findByHash(sha256Hex(sessionToken));
       if (!session) return;
-      await store.commit({
+      await commit({
         deleteSessions: [session.id],
         audit: [event(session.userId, 'auth.logout', session.userId, { sessionId: session.id })],
       });
@@ -501,7 +566,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       const session = await store.sessions.findByHash(sha256Hex(sessionToken));
       if (!session) return undefined;
       if (session.expiresAt <= clock.now()) {
-        await store.commit({ deleteSessions: [session.id] });
+        await commit({ deleteSessions: [session.id] });
         return undefined;
       }
       const user = await store.users.findById(session.userId);
@@ -568,7 +633,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       const token = `${TOKEN_PREFIX}${randomSecret(32)}`;
       const id = newId('tok');
       const expiresAt = lifetimeMs !== null ? checkTimestampMs(now + lifetimeMs, 'expiresAt') : null;
-      await store.commit({
+      await commit({
         insertTokens: [
           {
             id,
@@ -616,7 +681,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       const row = await store.tokens.findById(id);
       if (!row) throw new PkiError('token.not_found', `no token '${id}'`);
       if (row.revokedAt !== null) throw new PkiError('token.already_revoked', `token '${id}' is already revoked`);
-      await store.commit({
+      await commit({
         updateTokens: [{ id, patch: { revokedAt: clock.now() } }],
         audit: [event(actor, 'token.revoked', id, { name: row.name })],
       });
@@ -624,15 +689,11 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
 
     async authenticateToken(token) {
       if (typeof token !== 'string' || !token.startsWith(TOKEN_PREFIX) || token.length > 256) return undefined;
-      const hash = sha256Hex(token);
-      const row = await store.tokens.findByHash(hash);
-      if (!row || !constantTimeEqual(row.tokenHash, hash)) return undefined;
       const now = clock.now();
+      const found = await tokenRow(sha256Hex(token), now);
+      if (!found || found.ownerDisabled) return undefined;
+      const { row } = found;
       if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) return undefined;
-      if (row.userId) {
-        const owner = await store.users.findById(row.userId);
-        if (!owner || owner.disabled) return undefined;
-      }
       const last = Math.max(lastTouch.get(row.id) ?? 0, row.lastUsedAt ?? 0);
       if (now - last >= touchInterval) {
         lastTouch.set(row.id, now);

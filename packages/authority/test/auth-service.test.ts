@@ -12,6 +12,7 @@ import {
   ROLE_PERMISSIONS,
   PERMISSIONS,
   BOOTSTRAP_SETTING,
+  TOKEN_ROW_MS,
   type Authority,
   type Actor,
 } from '@pkim/authority';
@@ -339,5 +340,62 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect(JSON.stringify(await authority.auth.listTokens())).not.toMatch(/pkim_/);
     expect(await actions()).toEqual(expect.arrayContaining(['token.created', 'token.revoked']));
     expect((await authority.audit.verify()).ok).toBe(true);
+  });
+
+  // a token's row is remembered for TOKEN_ROW_MS (auth-service.ts): the authority's own revocations and disabled owners
+  // count at once, another instance's on the same database within TOKEN_ROW_MS, expiry at the expiry instant
+  it('refuses a remembered token at once after revoking it or disabling its owner itself', async () => {
+    const t = await authority.auth.createToken({ name: 'remembered', role: 'operator' }, cliAdmin);
+    expect(await authority.auth.authenticateToken(t.token)).toBeDefined(); // its row is remembered now
+    await authority.auth.revokeToken(t.id, cliAdmin);
+    expect(await authority.auth.authenticateToken(t.token)).toBeUndefined();
+
+    const u = await authority.auth.createUser(
+      { username: 'grace', password: 'grace-password-12', role: 'operator' },
+      cliAdmin,
+    );
+    const owned = await authority.auth.createToken({ name: 'grace-ci', role: 'operator' }, { ...cliAdmin, id: u.id });
+    expect(await authority.auth.authenticateToken(owned.token)).toBeDefined();
+    await authority.auth.setUserDisabled(u.id, true, cliAdmin);
+    expect(await authority.auth.authenticateToken(owned.token)).toBeUndefined();
+    await authority.auth.setUserDisabled(u.id, false, cliAdmin);
+    expect((await authority.auth.authenticateToken(owned.token))?.id).toBe(owned.id);
+  });
+
+  it('refuses a token revoked, or whose owner is disabled, by another instance after TOKEN_ROW_MS', async () => {
+    const other = await open(); // a second instance on the same database (a CLI beside the server)
+    try {
+      const t = await authority.auth.createToken({ name: 'remembered-elsewhere', role: 'operator' }, cliAdmin);
+      expect(await authority.auth.authenticateToken(t.token)).toBeDefined();
+      await other.auth.revokeToken(t.id, cliAdmin);
+      // the stated bound: the row read before the other instance's revocation answers for up to TOKEN_ROW_MS
+      expect(await authority.auth.authenticateToken(t.token)).toBeDefined();
+      clock.advance(TOKEN_ROW_MS);
+      expect(await authority.auth.authenticateToken(t.token)).toBeUndefined();
+      expect(await other.auth.authenticateToken(t.token)).toBeUndefined();
+
+      const u = await authority.auth.createUser(
+        { username: 'heidi', password: 'heidi-password-12', role: 'operator' },
+        cliAdmin,
+      );
+      const owned = await authority.auth.createToken({ name: 'heidi-ci', role: 'operator' }, { ...cliAdmin, id: u.id });
+      expect(await authority.auth.authenticateToken(owned.token)).toBeDefined();
+      await other.auth.setUserDisabled(u.id, true, cliAdmin);
+      clock.advance(TOKEN_ROW_MS);
+      expect(await authority.auth.authenticateToken(owned.token)).toBeUndefined();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses a remembered token the moment it expires', async () => {
+    const t = await authority.auth.createToken(
+      { name: 'remembered-expiry', role: 'operator', expiresInMs: 60_000 },
+      cliAdmin,
+    );
+    clock.advance(60_000 - TOKEN_ROW_MS / 2);
+    expect(await authority.auth.authenticateToken(t.token)).toBeDefined(); // read and remembered before the expiry
+    clock.advance(TOKEN_ROW_MS / 2);
+    expect(await authority.auth.authenticateToken(t.token)).toBeUndefined();
   });
 });
