@@ -17,7 +17,9 @@
  *        BENCH_LOG_LEVEL=warn (the server's PKIM_LOG_LEVEL; its log lines go to a file, as a service's would),
  *        BENCH_PERF_DIR=<dir> (the server runs with --perf-basic-prof and `perf record -e cpu-clock -g` samples it
  *        during each measured row into <dir>/<row>.data, for `perf report -i`: CPU shares not biased by waiting),
- *        BENCH_FLOOR_SECONDS=0 (no floor: for OCSP-only runs)
+ *        BENCH_FLOOR_SECONDS=0 (no floor: for OCSP-only runs),
+ *        BENCH_SVID_IDS=256 (the SVID row renews this many SPIFFE IDs in turn, `node/bench-<i>`, each with its own
+ *        P-384 key, as a fleet's workloads do; until session 17 it renewed one ID over and over)
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,12 +29,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { createAuthority, SYSTEM_ACTOR } from '@pkim/authority';
+import { buildCsr, parseDn, toPem } from '@pkim/core';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const floorSeconds = Number(process.env.BENCH_FLOOR_SECONDS ?? 3);
+const svidIds = Number(process.env.BENCH_SVID_IDS ?? 256);
 const cores = availableParallelism();
 
 function openssl(args: string[]): void {
@@ -168,6 +173,8 @@ interface Target {
   method?: string;
   headers?: Record<string, string>;
   body: string | Buffer;
+  /** bodies sent in turn instead of `body` (each connection takes the next one for its next request) */
+  bodies?: string[];
 }
 
 let bodyCount = 0;
@@ -180,14 +187,23 @@ const RUNNER = `
 const autocannon = require(process.argv[1]);
 const fs = require('node:fs');
 const o = JSON.parse(process.argv[2]);
-autocannon({ ...o, body: fs.readFileSync(o.bodyFile) }, (err, r) => {
+const bodies = o.bodiesFile ? JSON.parse(fs.readFileSync(o.bodiesFile, 'utf8')) : undefined;
+let next = 0;
+const turn = (req) => ({ ...req, body: bodies[next++ % bodies.length] });
+const turns = bodies ? { requests: [{ setupRequest: turn }] } : {};
+autocannon({ ...o, body: fs.readFileSync(o.bodyFile), ...turns }, (err, r) => {
   if (err) { console.error(err); process.exit(1); }
   process.stdout.write(JSON.stringify(r));
 });`;
 async function load(dir: string, t: Target, duration: number): Promise<LoadResult> {
   const bodyFile = join(dir, `body-${bodyCount++}`);
   writeFileSync(bodyFile, t.body);
-  const opts = { url: t.url, connections, duration, method: t.method ?? 'POST', headers: t.headers ?? {}, bodyFile };
+  const bodiesFile = t.bodies ? `${bodyFile}.json` : undefined;
+  if (bodiesFile) writeFileSync(bodiesFile, JSON.stringify(t.bodies));
+  const opts = {
+    ...{ url: t.url, connections, duration, method: t.method ?? 'POST', headers: t.headers ?? {} },
+    ...{ bodyFile, bodiesFile },
+  };
   const args = ['-e', RUNNER, join(ROOT, 'node_modules/autocannon'), JSON.stringify(opts)];
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -319,14 +335,14 @@ try {
   });
 
   // CSRs and the cfssl CA, made by openssl
-  const csrFor = (name: string, subj: string, san: string, curve = 'P-256') => {
+  const csrFor = (name: string, subj: string, san: string) => {
     openssl([
       'req',
       '-new',
       '-newkey',
       'ec',
       '-pkeyopt',
-      `ec_paramgen_curve:${curve}`,
+      'ec_paramgen_curve:P-256',
       '-nodes',
       '-keyout',
       join(dir, `${name}.key`),
@@ -340,7 +356,23 @@ try {
     return readFileSync(join(dir, `${name}.csr`), 'utf8');
   };
   const csr = csrFor('leaf', '/CN=bench.example.test', 'DNS:bench.example.test');
-  const svidCsr = csrFor('svid', '/O=workload', 'URI:spiffe://bench.test/node/bench-1', 'P-384');
+  // the SVID row: a fleet of workloads, each its own SPIFFE ID and P-384 key (CSRs built here: one openssl run each
+  // would take seconds)
+  const svidBodies: string[] = [];
+  for (let i = 1; i <= svidIds; i++) {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
+    const der = await buildCsr(
+      {
+        subject: parseDn('O=workload'),
+        sans: { uri: [`spiffe://bench.test/node/bench-${i}`] },
+        publicKey: new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })),
+        keyType: 'ec-p384',
+      },
+      (d) => new Uint8Array(sign('sha384', d, privateKey)),
+    );
+    const csrPem = toPem(der, 'CERTIFICATE REQUEST');
+    svidBodies.push(JSON.stringify({ csrPem, serviceType: 'node', instanceId: `bench-${i}` }));
+  }
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', join(dir, 'cfssl-ca-key.pem')]);
   openssl([
     'req',
@@ -418,7 +450,8 @@ try {
     svid: {
       url: `${base}/pki/csr/sign`,
       headers: { authorization: `Bearer ${spiffeToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ csrPem: svidCsr, serviceType: 'node', instanceId: 'bench-1' }),
+      body: svidBodies[0]!,
+      bodies: svidBodies,
     },
     vault: {
       url: `${base}/v1/pki/sign/web`,
@@ -513,7 +546,7 @@ try {
       '| | | | | | 1.00 |',
     row('cfssl serve: `POST /api/v1/cfssl/sign` (Go, no database, no lint)', cf, true),
     row('pkim: `POST /api/v1/cas/:id/sign` (CSR → certificate)', pkim, true),
-    row('pkim: `POST /pki/csr/sign` (SPIFFE SVID, P-384 key, P-384 CA)', svid, true),
+    row(`pkim: \`POST /pki/csr/sign\` (SPIFFE SVID, P-384 key, P-384 CA; ${svidIds} SPIFFE IDs in turn)`, svid, true),
     row('pkim: `POST /v1/pki/sign/:role` (Vault `sign`)', vault, true),
     row('pkim: `POST /ocsp`, no nonce', o1, false),
     row('pkim: `POST /ocsp`, with nonce', o2, false),
