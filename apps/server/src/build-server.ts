@@ -257,10 +257,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     if (!UNMETERED.has(route)) {
-      metrics.httpDuration.observe(
-        { method: request.method, route, status_code: String(reply.statusCode) },
-        reply.elapsedTime / 1000,
-      );
+      metrics.httpDuration.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     }
     done();
   });

@@ -1,10 +1,10 @@
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Counter, Gauge, Metric, Registry } from 'prom-client';
 import type { Authority } from '@pkim/authority';
 import { BACKGROUND_JOB_NAMES, type BackgroundJobsObserver } from './background-jobs';
+import { createRequestDurationHistogram, type RequestDurationHistogram } from './request-duration-histogram';
 
 interface LoadedMetrics {
   registry: Registry;
-  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
   ocspResponses: Counter<'status'>;
   /** `pkim_leader{job}`: 1 when this instance ran the job in its last tick, 0 when another instance held its lock */
   jobLeader: Gauge<'job'>;
@@ -20,7 +20,8 @@ interface LoadedMetrics {
  * once it is there, so no observation is lost and `pkim serve` is ready sooner (issue #12 item 8).
  */
 export interface ServerMetrics {
-  httpDuration: { observe(labels: { method: string; route: string; status_code: string }, seconds: number): void };
+  /** `pkim_http_request_duration_seconds`: recorded from the start (it needs no prom-client), scraped once loaded */
+  httpDuration: Pick<RequestDurationHistogram, 'observe'>;
   ocspResponses: { inc(labels: { status: string }): void };
   jobsObserver: BackgroundJobsObserver;
   /** loads prom-client and builds the registry (once); the scrape awaits it */
@@ -34,9 +35,15 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
   let loaded: LoadedMetrics | undefined;
   let loading: Promise<LoadedMetrics> | undefined;
   const queue: ((m: LoadedMetrics) => void)[] = [];
+  const httpDuration = createRequestDurationHistogram({
+    name: 'pkim_http_request_duration_seconds',
+    help: 'HTTP request duration by route pattern',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  });
   const load = (): Promise<LoadedMetrics> =>
     (loading ??= import('prom-client').then((prom) => {
       const m = buildMetrics(prom, authority, opts);
+      m.registry.registerMetric(httpDuration as unknown as Metric);
       for (const record of queue.splice(0)) record(m);
       loaded = m;
       return m;
@@ -50,7 +57,7 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
     if (queue.length >= QUEUE_LIMIT) void load();
   };
   return {
-    httpDuration: { observe: (labels, seconds) => record((m) => m.httpDuration.observe(labels, seconds)) },
+    httpDuration,
     ocspResponses: { inc: (labels) => record((m) => m.ocspResponses.inc(labels)) },
     jobsObserver: { onTick: (job, result, leader) => record((m) => m.jobsObserver.onTick(job, result, leader)) },
     load,
@@ -67,7 +74,7 @@ function buildMetrics(
   authority: Authority,
   opts: { defaultMetrics?: boolean },
 ): LoadedMetrics {
-  const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = prom;
+  const { Counter, Gauge, Registry, collectDefaultMetrics } = prom;
   const registry = new Registry();
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'pkim_process_' });
 
@@ -121,13 +128,6 @@ function buildMetrics(
       this.set((await authority.health()).ok ? 1 : 0);
     },
   });
-  const httpDuration = new Histogram({
-    name: 'pkim_http_request_duration_seconds',
-    help: 'HTTP request duration by route pattern',
-    labelNames: ['method', 'route', 'status_code'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
   const ocspResponses = new Counter({
     name: 'pkim_ocsp_responses_total',
     help: 'OCSP responses by certificate status or OCSP error status',
@@ -159,5 +159,5 @@ function buildMetrics(
       jobRuns.inc({ job, result });
     },
   };
-  return { registry, httpDuration, ocspResponses, jobLeader, jobRuns, jobsObserver };
+  return { registry, ocspResponses, jobLeader, jobRuns, jobsObserver };
 }

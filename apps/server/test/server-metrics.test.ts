@@ -1,7 +1,9 @@
 // prom-client loads after the server listens (issue #12 item 8): what is recorded before is queued and replayed,
 // so nothing is lost.
+import { Histogram, Registry, type Metric } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServerMetrics } from '../src/server-metrics';
+import { createRequestDurationHistogram } from '../src/request-duration-histogram';
 import { openAuthorityFixture, type AuthorityFixture } from './server-test-support';
 
 describe('server metrics loaded after listen', () => {
@@ -17,7 +19,7 @@ describe('server metrics loaded after listen', () => {
     const metrics = createServerMetrics(fx.authority, { defaultMetrics: false });
     metrics.ocspResponses.inc({ status: 'good' });
     metrics.ocspResponses.inc({ status: 'good' });
-    metrics.httpDuration.observe({ method: 'GET', route: '/healthz', status_code: '200' }, 0.002);
+    metrics.httpDuration.observe('GET', '/healthz', 200, 0.002);
     metrics.jobsObserver.onTick('crl-refresh', 'ran', true);
     const { registry } = await metrics.load();
     metrics.ocspResponses.inc({ status: 'revoked' }); // after: recorded at once
@@ -29,5 +31,42 @@ describe('server metrics loaded after listen', () => {
     );
     expect(text).toMatch(/pkim_leader\{job="crl-refresh"\} 1/);
     expect(await metrics.load()).toBe(await metrics.load()); // loaded once
+  });
+});
+
+describe('the request duration histogram', () => {
+  it("scrapes as prom-client's Histogram fed the same observations", async () => {
+    const spec = { name: 'pkim_http_request_duration_seconds', help: 'HTTP request duration by route pattern' };
+    const buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    const ours = createRequestDurationHistogram({ ...spec, buckets });
+    const ourRegistry = new Registry();
+    ourRegistry.registerMetric(ours as unknown as Metric);
+    const reference = new Registry();
+    const theirs = new Histogram({
+      ...spec,
+      buckets,
+      labelNames: ['method', 'route', 'status_code'],
+      registers: [reference],
+    });
+    // values on, between, below and above the bounds; several series; a label value that needs escaping
+    const seen: [string, string, number, number][] = [
+      ['POST', '/api/v1/cas/:id/sign', 201, 0.0123],
+      ['POST', '/api/v1/cas/:id/sign', 201, 0.001],
+      ['POST', '/api/v1/cas/:id/sign', 201, 0.0000001],
+      ['POST', '/api/v1/cas/:id/sign', 400, 0.0025],
+      ['POST', '/ocsp', 200, 10],
+      ['POST', '/ocsp', 200, 42.5],
+      ['GET', '/ocsp/*', 200, 0.05],
+      ['GET', 'unmatched', 404, 0.30000000000000004],
+      ['GET', '/quote"back\\slash\nline', 200, 1],
+    ];
+    for (const [method, route, status, seconds] of seen) {
+      ours.observe(method, route, status, seconds);
+      theirs.observe({ method, route, status_code: String(status) }, seconds);
+    }
+    expect(await ourRegistry.metrics()).toBe(await reference.metrics());
+    ours.reset();
+    theirs.reset();
+    expect(await ourRegistry.metrics()).toBe(await reference.metrics());
   });
 });
