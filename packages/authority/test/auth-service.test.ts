@@ -344,29 +344,38 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
 
   // a token's row is remembered for TOKEN_ROW_MS (auth-service.ts): the authority's own revocations and disabled owners
   // count at once, another instance's on the same database within TOKEN_ROW_MS, expiry at the expiry instant
+  /** an operator token (owned by a new user `owner` when given), authenticated once: its row is remembered now */
+  const rememberedToken = async (name: string, owner?: string) => {
+    const user = owner
+      ? await authority.auth.createUser(
+          { username: owner, password: `${owner}-password-12`, role: 'operator' },
+          cliAdmin,
+        )
+      : undefined;
+    const t = await authority.auth.createToken(
+      { name, role: 'operator' },
+      user ? { ...cliAdmin, id: user.id } : cliAdmin,
+    );
+    expect(await authority.auth.authenticateToken(t.token)).toBeDefined();
+    return { ...t, userId: user?.id ?? '' };
+  };
+
   it('refuses a remembered token at once after revoking it or disabling its owner itself', async () => {
-    const t = await authority.auth.createToken({ name: 'remembered', role: 'operator' }, cliAdmin);
-    expect(await authority.auth.authenticateToken(t.token)).toBeDefined(); // its row is remembered now
+    const t = await rememberedToken('remembered');
     await authority.auth.revokeToken(t.id, cliAdmin);
     expect(await authority.auth.authenticateToken(t.token)).toBeUndefined();
 
-    const u = await authority.auth.createUser(
-      { username: 'grace', password: 'grace-password-12', role: 'operator' },
-      cliAdmin,
-    );
-    const owned = await authority.auth.createToken({ name: 'grace-ci', role: 'operator' }, { ...cliAdmin, id: u.id });
-    expect(await authority.auth.authenticateToken(owned.token)).toBeDefined();
-    await authority.auth.setUserDisabled(u.id, true, cliAdmin);
+    const owned = await rememberedToken('grace-ci', 'grace');
+    await authority.auth.setUserDisabled(owned.userId, true, cliAdmin);
     expect(await authority.auth.authenticateToken(owned.token)).toBeUndefined();
-    await authority.auth.setUserDisabled(u.id, false, cliAdmin);
+    await authority.auth.setUserDisabled(owned.userId, false, cliAdmin);
     expect((await authority.auth.authenticateToken(owned.token))?.id).toBe(owned.id);
   });
 
   it('refuses a token revoked, or whose owner is disabled, by another instance after TOKEN_ROW_MS', async () => {
     const other = await open(); // a second instance on the same database (a CLI beside the server)
     try {
-      const t = await authority.auth.createToken({ name: 'remembered-elsewhere', role: 'operator' }, cliAdmin);
-      expect(await authority.auth.authenticateToken(t.token)).toBeDefined();
+      const t = await rememberedToken('remembered-elsewhere');
       await other.auth.revokeToken(t.id, cliAdmin);
       // the stated bound: the row read before the other instance's revocation answers for up to TOKEN_ROW_MS
       expect(await authority.auth.authenticateToken(t.token)).toBeDefined();
@@ -374,13 +383,8 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
       expect(await authority.auth.authenticateToken(t.token)).toBeUndefined();
       expect(await other.auth.authenticateToken(t.token)).toBeUndefined();
 
-      const u = await authority.auth.createUser(
-        { username: 'heidi', password: 'heidi-password-12', role: 'operator' },
-        cliAdmin,
-      );
-      const owned = await authority.auth.createToken({ name: 'heidi-ci', role: 'operator' }, { ...cliAdmin, id: u.id });
-      expect(await authority.auth.authenticateToken(owned.token)).toBeDefined();
-      await other.auth.setUserDisabled(u.id, true, cliAdmin);
+      const owned = await rememberedToken('heidi-ci', 'heidi');
+      await other.auth.setUserDisabled(owned.userId, true, cliAdmin);
       clock.advance(TOKEN_ROW_MS);
       expect(await authority.auth.authenticateToken(owned.token)).toBeUndefined();
     } finally {
