@@ -1,11 +1,11 @@
 /**
  * PostgreSQL group commit for issuance- and revocation-shaped units (certificate rows with their search names,
  * counters and sealed keys; revocations of single certificates guarded by their current status; audit events): a
- * whole batch is ONE prepared statement, one round trip and one transaction whatever its size. Every row of every
- * unit travels as JSON (`json_to_recordset`, one parameter per table: `JSON.stringify` of the rows as they are, no
- * per-value escaping in JavaScript) but the long texts — the certificates' PEM, the events' details and canonical
- * text — each sent beside the rows as a binary `text[]` (binaryTextArray), and the statement answers ONE row. Units
- * of any other shape go through the general unit of work (pg-store.ts).
+ * whole batch is ONE prepared statement, one round trip and one transaction whatever its size. The rows travel
+ * column by column, each column a `text[]` in PostgreSQL's binary format (binaryTextArray, columnsPart: the server
+ * copies each text as it is and casts it to its column's type — no JSON to lex, no object per row); only the
+ * revocations (a few short fields) are JSON. The statement answers ONE row. Units of any other shape go through the
+ * general unit of work (pg-store.ts).
  *
  * The audit chain is appended inside the statement: `pkim_audit_chain_head()` (migration 0024) takes the
  * audit-chain advisory lock and then reads the chain head with a snapshot of its own, so it sees every event
@@ -59,39 +59,52 @@ export function isBatchableUnit(unit: UnitOfWork): boolean {
   return (unit.updateCertificates ?? []).every(isGuardedRevocation);
 }
 
-interface RecordPart {
-  /** `json_to_recordset($n::json) as <alias>("jsKey" type, …)`: the row objects as JavaScript holds them */
-  source(param: number, alias: string): string;
+interface ColumnsPart {
   /** the columns in table order, as SQL names */
   names: string[];
-  /** the select list that converts the record's fields to the table's columns */
+  /** `unnest($a::text[], $b::text[], …) as <alias>("jsKey", …)`: one parameter per column, from `first` on */
+  source(alias: string): string;
+  /** the select list that converts the texts to the table's column types */
   select(alias: string): string;
+  /** the parameter of a column, by its JavaScript key */
+  param(key: string): number;
+  /** the first parameter after the columns */
+  next: number;
+  /** the parameters: one binary text[] per column (binaryTextArray), the rows' values in row order */
+  values(rows: readonly object[]): Buffer[];
 }
 
 /**
- * json_to_recordset over a table's rows as JSON objects keyed by the schema's JavaScript keys; `beside`: one column
- * left out of the JSON and sent as a binary `text[]` parameter of its own, zipped with the rows (`rows from`)
+ * A table's rows sent column by column: each column a `text[]` in PostgreSQL's binary format (binaryTextArray), the
+ * rows zipped back by `unnest` and each text cast to its column's type — no JSON to lex and no object per row to
+ * look its fields up in (json_to_recordset did both for every value). JSON-mode columns (stored as text) travel as
+ * the JSON text stored; numbers as their decimal text; null as a NULL element.
  */
-function recordPart(table: PgTable, beside?: { key: string; param: number }): RecordPart {
+function columnsPart(table: PgTable, first: number): ColumnsPart {
   const cols = Object.entries(getTableColumns(table)).map(([key, column]) => ({
     key,
     name: column.name,
-    // JSON-mode columns (stored as text): the value is a JSON object; `json` keeps its text as sent
     json: column.columnType === 'PgCustomColumn',
     sqlType: column.getSQLType(),
   }));
-  const inJson = cols.filter((c) => c.key !== beside?.key);
-  const record = (param: number, alias: string) =>
-    `json_to_recordset($${param}::json) as ${alias}` +
-    `(${inJson.map((c) => `"${c.key}" ${c.json ? 'json' : c.sqlType}`).join(', ')})`;
+  /** a column's value as text: strings as they are, numbers (bigint, integer columns) in decimal, JSON-mode as JSON */
+  const text = (v: unknown, json: boolean): string | null => {
+    if (v === null || v === undefined) return null;
+    if (json) return JSON.stringify(v);
+    if (typeof v === 'string') return v;
+    if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+    throw new TypeError(`a ${typeof v} in a column of the batch statement`);
+  };
   return {
     names: cols.map((c) => `"${c.name}"`),
-    source: (param, alias) =>
-      beside ? `rows from (${record(param, '')}, unnest($${beside.param}::text[])) as ${alias}` : record(param, alias),
-    select: (alias) =>
-      cols
-        .map((c) => (c.key === beside?.key ? `${alias}."unnest"` : `${alias}."${c.key}"${c.json ? '::text' : ''}`))
-        .join(', '),
+    source: (alias) =>
+      `unnest(${cols.map((_, i) => `$${first + i}::text[]`).join(', ')}) as ${alias}` +
+      `(${cols.map((c) => `"${c.key}"`).join(', ')})`,
+    select: (alias) => cols.map((c) => `${alias}."${c.key}"${c.sqlType === 'text' ? '' : `::${c.sqlType}`}`).join(', '),
+    param: (key) => first + cols.findIndex((c) => c.key === key),
+    next: first + cols.length,
+    values: (rows) =>
+      cols.map((c) => binaryTextArray(rows.map((r) => text((r as Record<string, unknown>)[c.key], c.json)))),
   };
 }
 
@@ -100,45 +113,66 @@ function recordPart(table: PgTable, beside?: { key: string; param: number }): Re
  * and the server copies each element as it is — no JSON string to unescape character by character (a certificate's
  * PEM: ≈ 800 characters, a `\n` every 64)
  */
-export function binaryTextArray(values: readonly string[]): Buffer {
+export function binaryTextArray(values: readonly (string | null)[]): Buffer {
   const TEXT_OID = 25;
-  const lengths = values.map((v) => Buffer.byteLength(v));
-  const out = Buffer.allocUnsafe(20 + lengths.reduce((n, l) => n + 4 + l, 0));
+  // room for the longest UTF-8 of each text (≤ 3 bytes per UTF-16 unit): each is written once, its length after it
+  let room = 20;
+  let nulls = 0;
+  for (const v of values) {
+    if (v === null) nulls = 1;
+    room += 4 + (v === null ? 0 : 3 * v.length);
+  }
+  const out = Buffer.allocUnsafe(room);
   out.writeInt32BE(values.length ? 1 : 0, 0); // dimensions
-  out.writeInt32BE(0, 4); // no NULL element
+  out.writeInt32BE(nulls, 4); // has NULL elements
   out.writeInt32BE(TEXT_OID, 8);
   if (!values.length) return out.subarray(0, 12);
   out.writeInt32BE(values.length, 12);
   out.writeInt32BE(1, 16); // lower bound
   let at = 20;
-  values.forEach((v, i) => {
-    out.writeInt32BE(lengths[i]!, at);
-    at += 4 + out.write(v, at + 4, 'utf8');
-  });
-  return out;
+  for (const v of values) {
+    const n = v === null ? -1 : out.write(v, at + 4, 'utf8'); // -1: NULL, no bytes
+    out.writeInt32BE(n, at);
+    at += 4 + Math.max(n, 0);
+  }
+  return out.subarray(0, at);
 }
 
 /** how the batch statement fails when a CA of its certificates changed between its start and the lock */
 export const CA_CHANGED = 'pkim: a CA changed before the audit-chain lock';
 
-/** parameters of BATCH_STATEMENT, in order */
+/** parameters of BATCH_STATEMENT, in order; then the events' fields and the columns of the rows inserted */
 const enum Param {
-  certificates = 1,
-  names,
-  keys,
-  /** `{u, c, ca}` per certificate row: its unit's index, its id, its CA (the CA must be active) */
-  guard,
-  revocations,
-  /** the events, each with `u`, its unit's index (their details and canonical text: the three below) */
+  revocations = 1,
+  /** the index of each certificate row's unit (its id and CA: the certificates' columns; the CA must be active) */
+  certificateUnits,
+  /** the first of the events' fields (EVENT) */
   events,
-  /** the certificates' PEM, in the order of their rows (binaryTextArray, as the three below) */
-  pems,
-  /** each event's details as JSON text */
-  details,
-  /** each event's canonical JSON before and after the value of seq (canonicalAroundSeq) */
-  prefixes,
-  suffixes,
 }
+
+/**
+ * the events' fields, one binary text[] each (binaryTextArray), in chain order: `u` is the event's unit, `details`
+ * its details as JSON text, `prefix`/`suffix` its canonical JSON before and after the value of seq
+ * (canonicalAroundSeq)
+ */
+const EVENT = [
+  ['id', 'text'],
+  ['time', 'bigint'],
+  ['actor', 'text'],
+  ['action', 'text'],
+  ['target', 'text'],
+  ['outcome', 'text'],
+  ['u', 'int'],
+  ['details', 'text'],
+  ['prefix', 'text'],
+  ['suffix', 'text'],
+] as const;
+type EventField = (typeof EVENT)[number][0];
+
+/** the rows' columns as parameters (columnsPart): certificates, their search names, sealed keys */
+const CERTS = columnsPart(schema.certificates, Param.events + EVENT.length);
+const NAMES = columnsPart(schema.certificateNames, CERTS.next);
+const KEYS = columnsPart(schema.certificateKeys, NAMES.next);
 
 /**
  * The batch statement: its text depends on the schema only, so it is prepared once per connection. In order:
@@ -156,19 +190,16 @@ const enum Param {
  * 3. ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units with their CA's
  *    status.
  */
-export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v7';
+export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v8';
 export const BATCH_STATEMENT = (() => {
   const sha = `encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')`;
-  const event = ['id text', 'time bigint', 'actor text', 'action text', 'target text', 'outcome text'];
-  const certs = recordPart(schema.certificates, { key: 'certificatePem', param: Param.pems });
-  const names = recordPart(schema.certificateNames);
-  const keys = recordPart(schema.certificateKeys);
-  const insert = (table: PgTable, p: RecordPart, param: number, idKey: string, returning: string) =>
+  const insert = (table: PgTable, p: ColumnsPart, idKey: string, returning: string) =>
     `insert into "${getTableName(table)}" (${p.names.join(', ')}) select ${p.select('u')} ` +
-    `from ${p.source(param, 'u')} where u."${idKey}" not in (select b."c" from bad b) returning ${returning}`;
+    `from ${p.source('u')} where u."${idKey}" not in (select b."c" from bad b) returning ${returning}`;
   return [
     'with recursive',
-    `g as materialized (select * from json_to_recordset($${Param.guard}::json) as g("u" int, "c" text, "ca" text)),`,
+    `g as materialized (select g."u"::int as "u", g."c", g."ca" from unnest($${Param.certificateUnits}::text[],`,
+    `  $${CERTS.param('id')}::text[], $${CERTS.param('caId')}::text[]) as g("u", "c", "ca")),`,
     // the units refused at the statement's snapshot, with a CA that is not active and its status (a CA that does not
     // exist fails the statement at the foreign key: the units are then written one by one, that one fails alone)
     `refused as materialized (select g."u", min(a."id") filter (where a."status" <> 'active') as "ca",`,
@@ -176,9 +207,9 @@ export const BATCH_STATEMENT = (() => {
     '  from g join "certificate_authorities" a on a."id" = g."ca"',
     `  group by g."u" having bool_or(a."status" <> 'active')),`,
     'bad as materialized (select g."c" from g where g."u" in (select r."u" from refused r)),',
-    `w_certs as (${insert(schema.certificates, certs, Param.certificates, 'id', '"ca_id", "profile", "status"')}),`,
-    `w_names as (${insert(schema.certificateNames, names, Param.names, 'certificateId', '1')}),`,
-    `w_keys as (${insert(schema.certificateKeys, keys, Param.keys, 'certificateId', '1')}),`,
+    `w_certs as (${insert(schema.certificates, CERTS, 'id', '"ca_id", "profile", "status"')}),`,
+    `w_names as (${insert(schema.certificateNames, NAMES, 'certificateId', '1')}),`,
+    `w_keys as (${insert(schema.certificateKeys, KEYS, 'certificateId', '1')}),`,
     'pre as materialized (select (select count(*) from w_certs) + (select count(*) from w_names)',
     '  + (select count(*) from w_keys) as n),',
     // the lock: after `pre` (a lateral subquery kept apart by offset 0, gated on pre's row)
@@ -189,11 +220,9 @@ export const BATCH_STATEMENT = (() => {
     '  select a."status" from gate, "certificate_authorities" a',
     '  where a."id" in (select g."ca" from g where g."u" not in (select r."u" from refused r)) for share of a) x),',
     // the events' fields as JSON, their details (JSON text, stored as it is) and canonical text around seq beside
-    `ev as (select * from rows from (json_to_recordset($${Param.events}::json)`,
-    `  as (${event.map((c) => `"${c.split(' ')[0]}" ${c.split(' ')[1]}`).join(', ')}, "u" int),`,
-    `  unnest($${Param.details}::text[]), unnest($${Param.prefixes}::text[]), unnest($${Param.suffixes}::text[]))`,
-    '  with ordinality as e("id", "time", "actor", "action", "target", "outcome", "u", "details", "prefix", "suffix",',
-    '  "n")),',
+    `ev as (select ${EVENT.map(([f, type]) => `e."${f}"${type === 'text' ? '' : `::${type} as "${f}"`}`).join(', ')},`,
+    `  e."n" from unnest(${EVENT.map((_, i) => `$${Param.events + i}::text[]`).join(', ')}) with ordinality`,
+    `  as e(${EVENT.map(([f]) => `"${f}"`).join(', ')}, "n")),`,
     'kept as materialized (select e.*, row_number() over (order by e."n") as "k" from ev e',
     '  where e."u" not in (select r."u" from refused r)),',
     'chain(n, seq, prev_hash, hash) as (',
@@ -297,18 +326,19 @@ function refusal(caId: string, status: string): PkiError {
 /** Rows of every unit as the statement's JSON parameters; the audit events in unit order (the chain order). */
 export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
   const certs: CertificateRow[] = [];
-  const guard: { u: number; c: string; ca: string }[] = [];
+  const certificateUnits: string[] = [];
   const sealed: NonNullable<UnitOfWork['insertCertificateKeys']> = [];
   const revocations: object[] = [];
   const events: PlannedEvent[][] = [];
-  const sent: (Omit<PlannedEvent, 'details'> & { u: number })[] = []; // the fields of `event` (BATCH_STATEMENT's ev)
-  const details: string[] = [];
-  const prefixes: string[] = [];
-  const suffixes: string[] = [];
+  /** the events' fields as BATCH_STATEMENT's `ev` reads them (EVENT) */
+  const sent = Object.fromEntries(EVENT.map(([f]) => [f, [] as (string | null)[]])) as Record<
+    EventField,
+    (string | null)[]
+  >;
   units.forEach((unit, u) => {
     for (const c of unit.insertCertificates ?? []) {
       certs.push(c);
-      guard.push({ u, c: c.id, ca: c.caId });
+      certificateUnits.push(String(u));
     }
     if (unit.insertCertificateKeys) for (const k of unit.insertCertificateKeys) sealed.push(k);
     for (const r of unit.updateCertificates ?? [])
@@ -324,32 +354,26 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
       };
       const [prefix, suffix] = canonicalAroundSeq(event);
       own.push(event);
-      sent.push({
-        id: e.id,
-        time: e.time,
-        actor: e.actor,
-        action: e.action,
-        target: event.target,
-        outcome: e.outcome,
-        u,
-      });
-      details.push(text);
-      prefixes.push(prefix);
-      suffixes.push(suffix);
+      sent.id.push(e.id);
+      sent.time.push(String(e.time));
+      sent.actor.push(e.actor);
+      sent.action.push(e.action);
+      sent.target.push(event.target);
+      sent.outcome.push(e.outcome);
+      sent.u.push(String(u));
+      sent.details.push(text);
+      sent.prefix.push(prefix);
+      sent.suffix.push(suffix);
     }
     events.push(own);
   });
   const values = [
-    JSON.stringify(certs.map(({ certificatePem: _, ...row }) => row)),
-    JSON.stringify(certificateNameRows(certs)),
-    JSON.stringify(sealed),
-    JSON.stringify(guard),
     JSON.stringify(revocations),
-    JSON.stringify(sent),
-    binaryTextArray(certs.map((c) => c.certificatePem)),
-    binaryTextArray(details),
-    binaryTextArray(prefixes),
-    binaryTextArray(suffixes),
+    binaryTextArray(certificateUnits),
+    ...EVENT.map(([f]) => binaryTextArray(sent[f])),
+    ...CERTS.values(certs),
+    ...NAMES.values(certificateNameRows(certs)),
+    ...KEYS.values(sealed),
   ];
   return {
     values,

@@ -15,7 +15,8 @@ import {
   canonicalAroundSeq,
 } from '../src/pg-batch-commit';
 import { groupedLookup } from '../src/pg-store';
-import { makeCa, makeCert, makeEvent } from './store-fixtures';
+import { certificateSearchTerms } from '../src/certificate-search-terms';
+import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
 
 let cluster: TestPostgres;
 const open: Store[] = [];
@@ -188,6 +189,47 @@ describe('PostgreSQL group commit', () => {
     }
     for (const c of certs) expect(await a.certificates.findById(c.id)).toEqual(c);
     expect(await count(sql, 'select count(*) as n from certificates')).toBe(certs.length);
+  }, 60_000);
+
+  it('keeps every column of the rows sent column by column: NULLs, numbers, JSON, UTF-8; names and keys', async () => {
+    const { a, caId, sql } = await setup();
+    const certs = [
+      makeCert(caId, { commonName: null, requestId: 'req_1', renewedFrom: 'crt_old', provisioner: 'token:ü' }),
+      makeCert(caId, {
+        subjectDn: 'CN=é€😀,O="q\\"u',
+        sans: { dns: ['ünï.example'], uri: ['spiffe://x/y'], email: ['a@b.example'] },
+        notAfter: Number.MAX_SAFE_INTEGER,
+      }),
+      makeCert(caId, { status: 'revoked', revokedAt: T0 + 5, revocationReason: 'keyCompromise', createdAt: -1 }),
+    ];
+    const units = certs.map((c, i) => ({
+      insertCertificates: [c],
+      ...(i === 1
+        ? { insertCertificateKeys: [{ certificateId: c.id, sealedKey: 'sealed:€', createdAt: T0 + 7 }] }
+        : {}),
+      audit: [
+        makeEvent({ target: i === 0 ? null : c.id, actor: `usr_ü${i}`, details: { line: 'a\n"b"', i, n: null } }),
+      ],
+    }));
+    const sent = vi.spyOn(pg.Client.prototype, 'query');
+    let results: CommitResult[];
+    try {
+      results = await Promise.all(units.map((u) => a.commit(u)));
+      expect(queriesSent(sent)).toEqual(ONE_BATCH); // submitted together: one statement
+    } finally {
+      sent.mockRestore();
+    }
+    for (const c of certs) {
+      expect(await a.certificates.findById(c.id)).toEqual(c);
+      const names = await sql.query('select name from certificate_names where certificate_id = $1', [c.id]);
+      expect(names.rows.map((r: { name: string }) => r.name).sort()).toEqual(certificateSearchTerms(c).sort());
+    }
+    const keys = await sql.query('select certificate_id, sealed_key, created_at from certificate_keys');
+    expect(keys.rows).toEqual([{ certificate_id: certs[1]!.id, sealed_key: 'sealed:€', created_at: String(T0 + 7) }]);
+    const events = await a.audit.list({ limit: 10 });
+    expect([...events].sort((x, y) => x.seq - y.seq)).toEqual(results.map((r) => r.audit[0]));
+    expect(results.map((r) => r.audit[0]!.target)).toEqual([null, certs[1]!.id, certs[2]!.id]);
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 3 });
   }, 60_000);
 
   it('a CA disabled by the other instance: the next batch refuses its units alone, in the same statement', async () => {
