@@ -7,12 +7,17 @@
 //  first is a warm-up, min and median of the others printed), BENCH_SQL (SQL run on each fresh database before the
 //  commits, for experiments: `drop index …`), BENCH_WRITER=thread (the batches written by the SQLite writer thread,
 //  OpenStoreOptions.sqliteWriterThread: the main thread's CPU, from /proc/self/task/<pid>/schedstat, is then printed
-//  apart from the process's)
+//  apart from the process's), BENCH_SERIAL=random (20 random bytes per serial, as before session 17; default: the
+//  product's, core generateSerial — the time first, appended at the serial index's right edge), BENCH_FRAMES=1 (after
+//  the last run: the WAL frames per certificate of each B-tree, from the transactions since the last checkpoint —
+//  the frame headers' page numbers named by the `dbstat` table of a copy of the database)
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { generateSerial, serialToHex } from '@pkim/core';
 import { newId } from '@pkim/shared';
 import { openStore, type CaRow, type CertificateRow, type UnitOfWork } from '@pkim/store';
 import { activeRootCaRow, randomCertificatePem } from '../packages/store/src/example-rows';
@@ -21,6 +26,7 @@ const CERTS = Number(process.env.BENCH_CERTS ?? 3000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 5);
 const RUNS = Number(process.env.BENCH_RUNS ?? 6);
 const WRITER = process.env.BENCH_WRITER === 'thread';
+const RANDOM_SERIALS = process.env.BENCH_SERIAL === 'random';
 const T0 = Date.UTC(2030, 0, 1);
 
 /** CPU time of this process's main thread so far, µs (schedstat: nanoseconds on a CPU) */
@@ -46,6 +52,50 @@ function io(): { wchar: number; syscw: number } {
   }
 }
 
+/**
+ * WAL frames per certificate by B-tree: the frames of the WAL's current generation (its header's salt; an automatic
+ * checkpoint restarts it), each commit frame ending one transaction of BATCH units, pages named by `dbstat` on a copy
+ */
+function walFramesByBtree(dbPath: string): string {
+  const copy = mkdtempSync(join(tmpdir(), 'pkim-store-frames-'));
+  try {
+    copyFileSync(dbPath, join(copy, 'x.db'));
+    copyFileSync(`${dbPath}-wal`, join(copy, 'x.db-wal'));
+    const wal = readFileSync(join(copy, 'x.db-wal'));
+    const pageSize = wal.readUInt32BE(8);
+    const salt = wal.readBigUInt64BE(16);
+    const pages: number[] = [];
+    let commits = 0;
+    for (let off = 32; off + 24 + pageSize <= wal.length; off += 24 + pageSize) {
+      if (wal.readBigUInt64BE(off + 8) !== salt) break;
+      pages.push(wal.readUInt32BE(off));
+      if (wal.readUInt32BE(off + 4) !== 0) commits++;
+    }
+    const raw = new Database(join(copy, 'x.db'));
+    const owner = new Map<number, string>();
+    for (const r of raw.prepare('SELECT name, pageno FROM dbstat').all() as { name: string; pageno: number }[])
+      owner.set(r.pageno, r.name);
+    raw.close();
+    const by = new Map<string, number>();
+    for (const p of pages) {
+      const name = owner.get(p) ?? (p === 1 ? '(page 1)' : '(other)');
+      by.set(name, (by.get(name) ?? 0) + 1);
+    }
+    const certs = commits * BATCH;
+    const rows = [...by].sort((a, b) => b[1] - a[1]).map(([n, c]) => `| ${n} | ${(c / certs).toFixed(2)} |`);
+    return [
+      `WAL frames per certificate, ${commits} transactions of ${BATCH} since the last checkpoint: ` +
+        (pages.length / certs).toFixed(2),
+      '',
+      '| B-tree | frames/cert |',
+      '|---|---:|',
+      ...rows,
+    ].join('\n');
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+
 const pem = () => randomCertificatePem(480);
 const ca = (): CaRow => activeRootCaRow('ca_bench', 'bench', pem(), T0);
 
@@ -56,7 +106,7 @@ function issuanceUnit(i: number): UnitOfWork {
   const row: CertificateRow = {
     id: newId('crt'),
     caId: 'ca_bench',
-    serialHex: randomBytes(20).toString('hex'),
+    serialHex: RANDOM_SERIALS ? randomBytes(20).toString('hex') : serialToHex(generateSerial()),
     subjectDn: `CN=${host}`,
     commonName: host,
     sans: { dns: [host] },
@@ -102,12 +152,14 @@ function issuanceUnit(i: number): UnitOfWork {
 }
 
 console.log(
-  `SQLite store commit (${CERTS} issuance units, ${BATCH} per transaction, ${RUNS} runs, load ${loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')})\n`,
+  `SQLite store commit (${CERTS} issuance units, ${BATCH} per transaction, ${RUNS} runs, ` +
+    `${RANDOM_SERIALS ? 'random' : 'time-first'} serials, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')})\n`,
 );
 const cpuPerCert: number[] = [];
 const mainPerCert: number[] = [];
+let frames = '';
 console.log('| run | CPU µs/cert (user + system) | main thread µs/cert | bytes written/cert | write syscalls/cert |');
 console.log('|---|---:|---:|---:|---:|');
 for (let run = 1; run <= RUNS; run++) {
@@ -116,7 +168,6 @@ for (let run = 1; run <= RUNS; run++) {
     const store = await openStore({ url: join(dir, 'pkim.db'), sqliteWriterThread: WRITER });
     await store.commit({ insertCa: [ca()] });
     if (process.env.BENCH_SQL) {
-      const Database = (await import('better-sqlite3')).default;
       const raw = new Database(join(dir, 'pkim.db'));
       raw.exec(process.env.BENCH_SQL);
       raw.close();
@@ -140,6 +191,7 @@ for (let run = 1; run <= RUNS; run++) {
     const cpuCell = `${per(cpu.user + cpu.system)} (${per(cpu.user)} + ${per(cpu.system)})`;
     const syscalls = ((io1.syscw - io0.syscw) / CERTS).toFixed(1);
     console.log(`| ${label} | ${cpuCell} | ${per(main)} | ${per(io1.wchar - io0.wchar)} | ${syscalls} |`);
+    if (process.env.BENCH_FRAMES === '1' && run === RUNS) frames = walFramesByBtree(join(dir, 'pkim.db'));
     const check = await store.audit.verify();
     const counts = await store.certificates.countByStatus();
     if (!check.ok || counts.active !== CERTS) throw new Error(`check failed: ${JSON.stringify({ check, counts })}`);
@@ -155,3 +207,4 @@ const minMedian = (xs: number[]) => {
 };
 console.log(`\nCPU µs per certificate, runs after the warm-up: ${minMedian(cpuPerCert)}`);
 console.log(`main thread CPU µs per certificate: ${minMedian(mainPerCert)}`);
+if (frames) console.log(`\n${frames}`);

@@ -9,7 +9,17 @@
 import { randomFillSync } from 'node:crypto';
 import { PkiError } from '@pkim/shared';
 
-/** 20 random bytes, positive and minimally encoded: top bit cleared, first byte non-zero (RFC 5280 §4.1.2.2). */
+/** bytes of the issuance time at the start of a serial (milliseconds since 1970, big-endian) */
+const TIME_BYTES = 6;
+
+/**
+ * 20 bytes, positive and minimally encoded (RFC 5280 §4.1.2.2): the time in milliseconds in the first 6 bytes
+ * (big-endian, first byte 0x01 from 2004 to 2039, then 0x02… — never 0, top bit clear until year 6429), then 14
+ * random bytes (112 bits from the CSPRNG; CA/Browser Forum BR 7.1 asks at least 64, so a serial stays unpredictable).
+ * The time first makes a new serial sort after the earlier ones: the unique (ca_id, serial_hex) index and the serial
+ * search term are appended at their B-trees' right edge instead of dirtying a random page per certificate (issue #12,
+ * docs/benchmarks.md "Session 17: SQLite commit"). Serials stay unique by their random part (same millisecond).
+ */
 const pool = new Uint8Array(20 * 256);
 let poolPos = pool.length;
 export function generateSerial(): Uint8Array {
@@ -19,9 +29,14 @@ export function generateSerial(): Uint8Array {
   }
   const b = pool.slice(poolPos, poolPos + 20);
   poolPos += 20;
-  // b has 20 bytes (the pool length is a multiple of 20)
+  let t = Date.now();
+  for (let i = TIME_BYTES - 1; i >= 0; i--) {
+    b[i] = t % 256;
+    t = Math.floor(t / 256);
+  }
+  // b has 20 bytes (the pool length is a multiple of 20); a clock before 2004 would leave a leading 0
   b[0]! &= 0x7f;
-  if (b[0] === 0) b[0] = 0x01 + (b[1]! % 0x7f);
+  if (b[0] === 0) b[0] = 0x01;
   return b;
 }
 

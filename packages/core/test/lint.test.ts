@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { PkiError } from '@pkim/shared';
 import {
   assertLintClean,
@@ -399,5 +399,22 @@ describe('generateSerial', () => {
       seen.add(Buffer.from(s).toString('hex'));
     }
     expect(seen.size).toBe(2000);
+  });
+
+  it('starts with the time in milliseconds: a later serial sorts after an earlier one', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      let previous = '';
+      for (let i = 0; i < 200; i++) {
+        const t = Date.UTC(2026, 11, 4) + i * 997;
+        vi.setSystemTime(t);
+        const hex = Buffer.from(generateSerial()).toString('hex');
+        expect(parseInt(hex.slice(0, 12), 16)).toBe(t);
+        expect(hex > previous).toBe(true);
+        previous = hex;
+      }
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
