@@ -39,6 +39,7 @@ import {
   type SqlStep,
   type UnitOfWorkOptions,
   appendViaCommit,
+  touchesCaRow,
 } from './unit-of-work';
 import { toWriteError } from './store-errors';
 import { createGroupCommit, PG_GROUP_COMMIT } from './group-commit';
@@ -408,6 +409,14 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     resolve: (r: CommitResult) => void;
     reject: (e: unknown) => void;
   }
+  /**
+   * Store.caRowWrites: moved once units that may have changed a CA row are written (or failed), before their callers
+   * hear of it — a CA row read by this process before then is read again (ca-context.ts), as on SQLite
+   */
+  let caRowWrites = 0;
+  const noteCaWrites = (units: UnitOfWork[]) => {
+    if (units.some(touchesCaRow)) caRowWrites++;
+  };
   const settle = async (
     items: Pending[],
     together: (units: UnitOfWork[]) => Promise<(CommitResult | PkiError)[]>,
@@ -415,19 +424,32 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   ): Promise<void> => {
     if (!items.length) return;
     if (items.length > 1) {
+      const units = items.map((it) => it.unit);
       let results: (CommitResult | PkiError)[] | undefined;
       try {
-        results = await together(items.map((it) => it.unit));
+        results = await together(units);
       } catch {
         results = undefined; // isolate the failing unit below
       }
       if (results) {
+        noteCaWrites(units);
         // a unit the batch statement refused (its CA not active) gets its own error; the others their result
         results.forEach((r, i) => (r instanceof PkiError ? items[i]!.reject(r) : items[i]!.resolve(r)));
         return;
       }
     }
-    for (const it of items) await alone(it.unit).then(it.resolve, (e: unknown) => it.reject(toWriteError(e)));
+    for (const it of items) {
+      await alone(it.unit).then(
+        (r) => {
+          noteCaWrites([it.unit]);
+          it.resolve(r);
+        },
+        (e: unknown) => {
+          noteCaWrites([it.unit]);
+          it.reject(toWriteError(e));
+        },
+      );
+    }
   };
   const batchable = (unit: UnitOfWork) => !uowOptions.failCommit && isBatchableUnit(unit);
   const group = createGroupCommit<Pending>(async (items) => {
@@ -481,6 +503,9 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   return {
     dialect: 'postgres',
     checksIssuingCaAtCommit: true,
+    get caRowWrites() {
+      return caRowWrites;
+    },
     ...repos,
     certificates: {
       ...repos.certificates,
@@ -596,6 +621,9 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
         return rows.length;
       } catch (e) {
         throw toWriteError(e, `Importing ${rows.length} row(s) into ${table} failed`);
+      } finally {
+        // after the transaction (a CA row read meanwhile is read again), as the commit's units
+        if (table === 'certificate_authorities') caRowWrites++;
       }
     },
   };

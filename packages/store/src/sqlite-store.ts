@@ -43,6 +43,7 @@ import {
   markExpiredSteps,
   rebuildCountsSteps,
   appendViaCommit,
+  touchesCaRow,
 } from './unit-of-work';
 import { toWriteError } from './store-errors';
 import { createSqliteCommitter, runSync, type UnitOutcome } from './sqlite-commit';
@@ -234,8 +235,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
   /** Store.caRowWrites: moved once a batch that may have changed a CA row is settled */
   let caRowWrites = 0;
   const noteCaWrites = (items: Pending[]) => {
-    const touchesCa = (u: UnitOfWork) => !!(u.insertCa ?? u.updateCa ?? u.deleteCas ?? u.bumpCrlNumber);
-    if (items.some((it) => touchesCa(it.unit))) caRowWrites++;
+    if (items.some((it) => touchesCaRow(it.unit))) caRowWrites++;
   };
   const settle = (items: Pending[], outcomes: UnitOutcome[]) => {
     noteCaWrites(items);

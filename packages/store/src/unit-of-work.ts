@@ -571,6 +571,10 @@ export function* unitOfWork(
   return result;
 }
 
+/** the unit may change a CA row (created, updated, deleted, CRL number): counted by Store.caRowWrites */
+export const touchesCaRow = (unit: UnitOfWork): boolean =>
+  !!(unit.insertCa ?? unit.updateCa ?? unit.deleteCas ?? unit.bumpCrlNumber);
+
 /** `audit.append` on top of a store's commit: a standalone event in its own transaction. */
 export function appendViaCommit(commit: (unit: UnitOfWork) => Promise<CommitResult>) {
   return async (event: NewAuditEvent): Promise<AuditEventRow> => (await commit({ audit: [event] })).audit[0]!;
