@@ -2,19 +2,18 @@
 // certificate renew and export, profiles, API tokens, users and notification rules run once on a local data
 // directory and once through a `pkim serve` (--server/--token); every step's `--json` must have the same fields and
 // values, ids, serials, secrets and times aside, and the same exit code. What the server made is checked by openssl.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPkim, type CliResult } from '../../../tests/support/cli-runner';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import {
+  bothModesSuite,
   comparableShape,
   expectSameSteps,
-  inBothModes,
   stepRecorder,
   type CliStep,
-  type PkimServer,
 } from '../../../tests/support/remote-server';
 
 const tmp = tempDir('pkim-remote-admin-');
@@ -136,20 +135,10 @@ async function flow(pkim: Pkim, dir: string): Promise<Record<string, Step>> {
 
 describe('pkim remote mode: administration commands give the same JSON as local mode', () => {
   const serverDir = file('server-data');
-  let server: PkimServer;
-  let local: Record<string, Step>;
-  let remote: Record<string, Step>;
-
-  beforeAll(async () => {
-    ({ server, local, remote } = await inBothModes(tmp.dir, XDG, flow));
-  }, 240_000);
-
-  afterAll(async () => {
-    await server?.stop();
-    tmp.cleanup();
-  });
+  const runs = bothModesSuite(tmp.dir, XDG, flow, { after: () => tmp.cleanup() });
 
   it('every step: the same exit code and the same JSON (ids, serials, secrets and times aside)', () => {
+    const { local, remote } = runs;
     expectSameSteps(local, remote, shape);
     // the refusals are real ones, in both modes
     expect(local['ca disabled refuses']!.code).not.toBe(0);
@@ -190,7 +179,7 @@ describe('pkim remote mode: administration commands give the same JSON as local 
     const der = readFileSync(file('remote-out/app.der'));
     expect(der[0]).toBe(0x30);
     expect(readFileSync(file('remote-out/renewed.key'), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
-    const renewed = remote['cert renew']!.json as { previousRevoked: boolean; privateKeyPem?: string };
+    const renewed = runs.remote['cert renew']!.json as { previousRevoked: boolean; privateKeyPem?: string };
     expect(renewed.previousRevoked).toBe(true);
     expect(renewed.privateKeyPem).toBeUndefined();
   });

@@ -2,21 +2,14 @@
 // CSV issuance and batch revocation/download (server-side jobs, polled) run once on a local data directory and once
 // through a `pkim serve`; every step must end with the same exit code and the same `--json` (ids, serials, keys and
 // times aside). KNOWN_DIFFERENT: the SSH steps whose local JSON is not yet the contract's object.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPkimAsync } from '../../../tests/support/cli-runner';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { sshKeygen } from '../../../tests/support/openssh';
-import {
-  comparableShape,
-  expectSameSteps,
-  inBothModes,
-  stepRecorder,
-  type CliStep,
-  type PkimServer,
-} from '../../../tests/support/remote-server';
+import { bothModesSuite, comparableShape, expectSameSteps, stepRecorder } from '../../../tests/support/remote-server';
 
 const tmp = tempDir('pkim-remote-channels-');
 const file = (name: string) => join(tmp.dir, name);
@@ -131,20 +124,10 @@ async function flow(pkim: (...args: string[]) => ReturnType<typeof runPkimAsync>
 }
 
 describe('pkim remote mode: channel commands give the same JSON as local mode', () => {
-  let server: PkimServer;
-  let local: Record<string, CliStep>;
-  let remote: Record<string, CliStep>;
-
-  beforeAll(async () => {
-    ({ server, local, remote } = await inBothModes(tmp.dir, XDG, flow));
-  }, 240_000);
-
-  afterAll(async () => {
-    await server?.stop();
-    tmp.cleanup();
-  });
+  const runs = bothModesSuite(tmp.dir, XDG, flow, { after: () => tmp.cleanup() });
 
   it('every step: the same exit code and the same JSON (ssh trust and ssh host map included)', () => {
+    const { local, remote } = runs;
     expectSameSteps(local, remote, shape);
     expect(local['vault mounts (table)']!.json).toMatch(/^pki\/\s+ch-root\s+0\s+3d\s/m);
     expect(local['cert bulk dry run']!.code).toBe(5);
@@ -175,16 +158,16 @@ describe('pkim remote mode: channel commands give the same JSON as local mode', 
     const r = await runPkimAsync(['ssh', 'krl', '--ca', 'users', '--out', file('no-token.krl'), '--json'], {
       dataDir: file('no-data-here'),
       init: false,
-      env: { ...XDG, PKIM_SERVER: server.url },
+      env: { ...XDG, PKIM_SERVER: runs.server.url },
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json()).toMatchObject({ scope: (remote['ssh krl']!.json as { scope: string }).scope });
+    expect(r.json()).toMatchObject({ scope: (runs.remote['ssh krl']!.json as { scope: string }).scope });
     const q = sshKeygen(['-Q', '-f', file('no-token.krl'), file('remote-out/bob-cert.pub')]);
     expect(q.stdout, q.stderr).toMatch(/: REVOKED$/m);
     const unknown = await runPkimAsync(['ssh', 'krl', '--ca', 'nobody', '--out', file('x.krl')], {
       dataDir: file('no-data-here'),
       init: false,
-      env: { ...XDG, PKIM_SERVER: server.url },
+      env: { ...XDG, PKIM_SERVER: runs.server.url },
     });
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/^error: ssh\.ca_not_found: /m);
