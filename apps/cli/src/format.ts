@@ -71,3 +71,7 @@ export function vaultMountsTable(items: VaultMountDto[]): string {
 /** `pkim vault mount`: the one line said about a new mount (local and remote mode) */
 export const vaultMountedLine = (m: VaultMountDto): string =>
   `mounted PKI at ${m.path}/ (CA ${m.ca.name ?? m.ca.id}); Vault clients use /v1/${m.path}/… of \`pkim serve\``;
+
+/** `pkim cert delete`'s line, in both modes */
+export const certificateDeletedLine = (serial: string): string =>
+  `certificate ${serial} deleted (the audit trail keeps its serial and fingerprint)`;

@@ -55,6 +55,8 @@ interface Kit {
   freshCa(): Promise<string>;
   freshRevokedRoot(): Promise<string>;
   freshLeaf(): Promise<string>;
+  /** an expired leaf of the issuing CA not yet deleted (issued in open() with a lifetime of 1 s) */
+  expiredLeaf(): string;
   freshRequest(): Promise<string>;
   freshUser(): Promise<string>;
   freshToken(): Promise<string>;
@@ -131,6 +133,8 @@ const TRPC: Record<string, TrpcRow> = {
     input: async (k) => ({ ref: await k.freshLeaf(), reason: 'superseded' }),
     expect: ISSUERS_ON_CA,
   },
+  // an expired record (a live one is refused with 409 whoever asks): admins only
+  'certificate.delete': { input: async (k) => ({ ref: k.expiredLeaf() }), expect: ADMIN_ONLY },
   'request.submit': {
     input: (k) => ({ ca: 'mx-issuing', csr: k.csrPem, profile: 'tls-server' }),
     expect: '200 200 403 200 403 401',
@@ -594,18 +598,22 @@ export function authorizationMatrix() {
       subject: '/CN=csr.matrix.example',
       sans: ['DNS:csr.matrix.example'],
     }).csrPem;
-    const issueLeaf = () =>
+    const issueLeaf = (name = 'leaf', validityMs?: number) =>
       a.issuance.issueWithKey(
         {
           caId: issuing.id,
           profile: 'tls-server',
-          subject: { commonName: 'leaf.matrix.example' },
-          sans: { dns: ['leaf.matrix.example'] },
+          subject: { commonName: `${name}.matrix.example` },
+          sans: { dns: [`${name}.matrix.example`] },
           keyType: 'ec-p256',
+          validityMs,
         },
         admin,
       );
     const leaf = await issueLeaf();
+    // the victims of certificate.delete: expired by the end of open() (a second later; awaited below if need be)
+    const expiring = await Promise.all(Array.from({ length: 2 * PRINCIPALS.length }, () => issueLeaf('expired', 1000)));
+    const expired = expiring.map((i) => i.certificate.id);
     const submit = async () =>
       (await a.requests.submit({ caId: issuing.id, csrPem, profile: 'tls-server' }, requester!)).id;
     await a.ssh.createCa({ name: 'mx-ssh-users', type: 'user', environment: 'default' }, admin);
@@ -638,6 +646,11 @@ export function authorizationMatrix() {
         return ca.id;
       },
       freshLeaf: async () => (await issueLeaf()).certificate.id,
+      expiredLeaf: () => {
+        const id = expired.shift();
+        if (!id) throw new Error('no expired leaf left: issue more in open()');
+        return id;
+      },
       freshRequest: submit,
       freshUser: async () =>
         (await a.auth.createUser({ username: `mx-victim-${seq()}`, password: PASSWORD, role: 'requester' }, admin)).id,
@@ -701,6 +714,8 @@ export function authorizationMatrix() {
     await SwaggerParser.validate(structuredClone(published) as never);
     spec = (await SwaggerParser.dereference(structuredClone(published) as never)) as unknown as typeof spec;
     for (const role of SESSION_ROLES) await login(role);
+    const lastExpiry = Math.max(...expiring.map((i) => i.certificate.notAfter));
+    while (Date.now() <= lastExpiry) await new Promise((r) => setTimeout(r, lastExpiry + 1 - Date.now()));
     db = new Database(join(fx.dataDir, 'pkim.db'), { readonly: true, fileMustExist: true });
   }
   async function close() {

@@ -139,23 +139,24 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     }
   }
 
-  async function remove(ref: string, actor: Actor): Promise<void> {
-    authorize(actor, 'certificate:revoke');
+  /**
+   * The one deletion rule (CLI, tRPC, REST): a certificate record may go once it has expired, revoked or not — a
+   * revoked one stays on its CA's CRL until then. Deleting is record keeping, not PKI: `ca:write` (admins, as a CA's
+   * deletion and a certificate's import), and a CA-limited actor only below its CAs.
+   */
+  async function remove(ref: string, actor: Actor): Promise<CertificateRow> {
+    authorize(actor, 'ca:write'); // the transports check too: an in-process caller cannot skip it
     try {
       const row = await find(ref);
       checkActorMayUseCa(actor, await store.cas.findById(row.caId));
-      const expired = row.notAfter <= clock.now();
-      if (row.status !== 'revoked' && row.status !== 'expired' && !expired) {
+      if (row.status !== 'expired' && row.notAfter > clock.now()) {
+        const until = new Date(row.notAfter).toISOString();
         throw new PkiError(
           'certificate.not_deletable',
-          `certificate ${row.serialHex} is ${row.status}: only revoked or expired certificates can be deleted`,
-        );
-      }
-      if (row.status === 'revoked' && !expired) {
-        throw new PkiError(
-          'certificate.not_deletable',
-          `certificate ${row.serialHex} is revoked but not yet expired: it must stay on the CRL until ` +
-            new Date(row.notAfter).toISOString(),
+          row.status === 'revoked'
+            ? `certificate ${row.serialHex} is revoked but valid until ${until}: it stays on the CRL until then`
+            : `certificate ${row.serialHex} is ${row.status} until ${until}: only expired certificates can be deleted`,
+          { details: { status: row.status, notAfter: until } },
         );
       }
       await store.commit({
@@ -168,6 +169,7 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
           }),
         ],
       });
+      return row;
     } catch (e) {
       throw await recordFailure(deps, actor, 'certificate.delete_failed', ref, e);
     }

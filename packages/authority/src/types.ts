@@ -244,7 +244,8 @@ export interface CertificateService {
   list(query: CertificateQuery, actor?: Actor): Promise<Page<CertificateRow>>;
   expiringBefore(t: number, limit?: number, actor?: Actor): Promise<CertificateRow[]>;
   revoke(ref: string, reason: RevocationReason, actor: Actor): Promise<CertificateRow>;
-  delete(ref: string, actor: Actor): Promise<void>;
+  /** deletes an expired certificate record (revoked ones stay until they expire): the record as it was */
+  delete(ref: string, actor: Actor): Promise<CertificateRow>;
 }
 
 export interface RequestService {

@@ -1,5 +1,6 @@
 import { isoTime, isoTimeOrNull } from './common-mappers';
 import type {
+  CertificateDeletedDto,
   CertificateDetailDto,
   CertificateDto,
   CertificateRecord,
@@ -63,3 +64,8 @@ export function toIssuedCertificateDto(v: {
   if (v.privateKeyPem !== undefined) dto.privateKeyPem = v.privateKeyPem;
   return dto;
 }
+
+/** `certificate.delete`: the record as it was when it was deleted */
+export const toCertificateDeletedDto = (row: CertificateRecord): CertificateDeletedDto => ({
+  deleted: toCertificateDto(row),
+});

@@ -167,6 +167,12 @@ export const certificateRevokeInputSchema = z
   })
   .strict();
 
+/** `certificate.delete` (REST `DELETE /api/v1/certificates/:ref`, `pkim cert delete`): an expired record goes */
+export const certificateDeleteInputSchema = z.object({ ref: certificateRefSchema }).strict();
+/** the record as it was when it was deleted (the audit event `certificate.deleted` keeps serial and fingerprint) */
+export const certificateDeletedSchema = z.object({ deleted: certificateSchema });
+export type CertificateDeletedDto = z.infer<typeof certificateDeletedSchema>;
+
 export const certificateExpiringInputSchema = z
   .object({
     withinDays: z.number().int().min(0).max(3650).default(30),

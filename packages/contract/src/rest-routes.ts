@@ -78,6 +78,11 @@ export const REST_TWINS = {
   },
   'certificate.revoke': { method: 'POST', path: '/certificates/:ref/revoke', summary: 'Revoke a certificate' },
   'certificate.expiring': { method: 'GET', path: '/certificates/expiring', summary: 'Certificates expiring soon' },
+  'certificate.delete': {
+    method: 'DELETE',
+    path: '/certificates/:ref',
+    summary: 'Delete an expired certificate record (a revoked one stays until it expires; the audit trail keeps it)',
+  },
   'request.submit': { method: 'POST', path: '/requests', status: 201, summary: 'Submit a certificate request' },
   'request.list': { method: 'GET', path: '/requests', summary: 'List certificate requests' },
   'request.get': { method: 'GET', path: '/requests/:id', summary: 'Show a certificate request' },

@@ -147,7 +147,7 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'certificate.already_revoked': { kind: 'conflict', description: 'The certificate is already revoked.' },
   'certificate.not_deletable': {
     kind: 'conflict',
-    description: 'Only revoked or expired certificates can be deleted.',
+    description: 'Only expired certificates can be deleted (a revoked one stays on its CRL until it expires).',
   },
   'certificate.verify_failed': {
     kind: 'internal',

@@ -16,7 +16,7 @@ import {
   choiceOption,
   certificateStatusOption,
 } from '../cli-parsers';
-import { date, daysLeft, firstName, keyValues, sansText, table } from '../format';
+import { certificateDeletedLine, date, daysLeft, firstName, keyValues, sansText, table } from '../format';
 import { writeIssued, type IssueOutputs } from '../command-outputs';
 
 const HOST_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
@@ -314,10 +314,11 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
 
   cert
     .command('delete <ref>')
-    .description('delete an expired certificate record (revoked ones stay until they expire)')
+    .description('delete an expired certificate record (revoked ones stay until they expire; admin)')
     .action(async (ref: string) => {
       const a = await ctx.openAuthority();
-      await a.certificates.delete(ref, ctx.actor);
-      ctx.output({ deleted: ref }, () => `certificate ${ref} deleted`);
+      const row = await a.certificates.delete(ref, ctx.actor);
+      const { toCertificateDeletedDto } = await ctx.contract();
+      ctx.output(toCertificateDeletedDto(row), () => certificateDeletedLine(row.serialHex));
     });
 }

@@ -10,6 +10,7 @@ export {
   toCaCrlDto,
   toCaDto,
   toCaViewDto,
+  toCertificateDeletedDto,
   toCertificateDetailDto,
   toCertificateDto,
   toIssuedCertificateDto,

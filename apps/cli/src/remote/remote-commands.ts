@@ -7,7 +7,7 @@ import type { RemoteTarget } from '../config/cli-config';
 import { downloadRemote } from './remote-client';
 import type { CliContext } from '../cli-context';
 import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
-import { keyValues, sansText, table } from '../format';
+import { certificateDeletedLine, keyValues, sansText, table } from '../format';
 import { defaultName, printCrl, writeIssued, type CrlOptions } from '../command-outputs';
 
 export type Opts = Record<string, unknown>;
@@ -230,6 +230,11 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
     input: ([ref], o) => ({ ref, reason: o.reason }),
     print: (ctx, out) =>
       ctx.output(out, () => `certificate ${String(out.serial)} revoked (${String(out.revocationReason)})`),
+  },
+  'cert delete': {
+    procedure: 'certificate.delete',
+    input: ([ref]) => ({ ref }),
+    print: (ctx, out) => ctx.output(out, () => certificateDeletedLine(String((out.deleted as Dto).serial))),
   },
   'crl generate': {
     procedure: 'ca.generateCrl',

@@ -27,6 +27,8 @@ const TRPC_ACCESS = {
   'certificate.issue': 'certificate:issue',
   'certificate.issueWithKey': 'certificate:issue',
   'certificate.revoke': 'certificate:revoke',
+  // deleting an expired record is record keeping (as a CA's deletion and a certificate's import): admins
+  'certificate.delete': 'ca:write',
   'request.submit': 'request:submit',
   'request.list': 'request:read',
   'request.get': 'request:read',

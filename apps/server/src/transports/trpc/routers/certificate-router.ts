@@ -1,4 +1,6 @@
 import {
+  certificateDeleteInputSchema,
+  certificateDeletedSchema,
   certificateDetailSchema,
   certificateExpiringInputSchema,
   certificateGetInputSchema,
@@ -9,6 +11,7 @@ import {
   certificateRevokeInputSchema,
   issuedCertificateSchema,
   pageOf,
+  toCertificateDeletedDto,
   toCertificateDetailDto,
   toCertificateDto,
   toIssuedCertificateDto,
@@ -96,6 +99,14 @@ export const certificateRouter = router({
       const row = await ctx.authority.certificates.revoke(input.ref, input.reason, ctx.actor);
       return toCertificateDetailDto(await ctx.authority.certificates.get(row.id));
     }),
+
+  /** an expired record (the rule and the permission are the certificate service's) */
+  delete: procedure()
+    .input(certificateDeleteInputSchema)
+    .output(certificateDeletedSchema)
+    .mutation(async ({ ctx, input }) =>
+      toCertificateDeletedDto(await ctx.authority.certificates.delete(input.ref, ctx.actor)),
+    ),
 
   expiring: procedure()
     .input(certificateExpiringInputSchema.optional())
