@@ -149,6 +149,8 @@ export const certificateIssueWithKeyInputSchema = z
     sans: sansSchema.optional(),
     keyType: keyTypeInputSchema,
     ttl: ttlSchema.optional(),
+    /** keep the key sealed on the server, for a later PKCS#12/JKS export (as renewals and bulk jobs can) */
+    keepKey: z.boolean().optional(),
   })
   .strict();
 

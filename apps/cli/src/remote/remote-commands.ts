@@ -181,7 +181,6 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'cert issue': {
     procedure: 'certificate.issueWithKey',
     async input(_args, o) {
-      if (o.keepKey) throw new PkiError('remote.unsupported', 'cert issue --keep-key runs on the local data directory');
       if (!o.subject && !o.cn) throw new PkiError('input.invalid', 'give --cn NAME or --subject DN');
       if (o.subject && o.cn) throw new PkiError('input.invalid', '--cn and --subject exclude each other');
       const { defaultSans, cnOf } = await import('../commands/cert-command');
@@ -193,6 +192,7 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
         sans: defaultSans(o.profile as string, (o.cn as string | undefined) ?? cnOf(dn), parseSans(o.san as string[])),
         keyType: o.keyType,
         ttl: ttl(o.ttl ?? o.validity),
+        keepKey: o.keepKey === true ? true : undefined,
       };
     },
     print: (ctx, out, o) => printIssued(ctx, out, o, true),

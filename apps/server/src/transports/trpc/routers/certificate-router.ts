@@ -86,6 +86,7 @@ export const certificateRouter = router({
             sans: input.sans,
             keyType: input.keyType,
             validityMs: input.ttl === undefined ? undefined : ttlToMs(input.ttl),
+            keepKey: input.keepKey,
           },
           ctx.actor,
         ),

@@ -2,13 +2,15 @@
 // `DELETE /api/v1/certificates/:ref`): the same exit codes and `--json` for a live certificate and a revoked one that
 // has not expired (refused: `certificate.not_deletable`), an unknown one (`certificate.not_found`) and an expired one
 // (deleted, then gone). The expired one is issued with a lifetime of 1 s and the flow waits until its notAfter has
-// passed (no assertion on time). openssl verifies every certificate the flow issued against the CA.
+// passed (no assertion on time). And `pkim cert issue --keep-key` (the server keeps the key sealed), then
+// `cert export --format p12` with that key, in both modes. openssl verifies every certificate the flow issued against
+// the CA and reads the PKCS#12 files: the key in each is the certificate's.
 import { describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPkim, runPkimAsync } from '../../../tests/support/cli-runner';
 import { tempDir } from '../../../tests/support/openssl-tools';
-import { opensslVerify } from '../../../tests/support/verifiers';
+import { opensslRaw, opensslVerify } from '../../../tests/support/verifiers';
 import { bothModesSuite, comparableShape, expectSameSteps, stepRecorder } from '../../../tests/support/remote-server';
 
 const tmp = tempDir('pkim-remote-delete-');
@@ -46,6 +48,16 @@ async function flow(pkim: (...args: string[]) => ReturnType<typeof runPkimAsync>
   await run('cert show deleted', `cert show ${String(short.serial)}`);
   await run('cert delete again', `cert delete ${String(short.serial)}`);
   await run('cert show live', `cert show ${String(live.serial)}`);
+  // a key the server keeps: exported later in a PKCS#12 file
+  writeFileSync(f('password'), 'a long enough password 1\n');
+  const kept = await run(
+    'cert issue --keep-key',
+    `cert issue --ca dl-root --cn kept.example.com --keep-key --out-cert ${f('kept')}`,
+  );
+  await run(
+    'cert export p12 with the kept key',
+    `cert export ${String(kept.serial)} --format p12 --password-file ${f('password')} --out ${f('kept.p12')}`,
+  );
   made[dir] = { caPem: String(ca.certificatePem), shortNotAfter: Math.floor(notAfter / 1000) };
   return steps;
 }
@@ -74,13 +86,40 @@ describe('pkim cert delete, local and remote', () => {
 
   it.each(['local-out', 'remote-out'])('%s: the certificates verify against the CA (openssl)', (mode) => {
     const { caPem, shortNotAfter } = made[file(mode)]!;
-    for (const name of ['live', 'revoked', 'short']) {
+    for (const name of ['live', 'revoked', 'short', 'kept']) {
       const leafPem = readFileSync(file(`${mode}/${name}`), 'utf8');
       const at = name === 'short' ? { atTime: shortNotAfter - 1 } : {};
       const v = opensslVerify({ leafPem, rootPem: caPem, purpose: 'sslserver', ...at });
       expect(v.ok, `${name}: ${v.output}`).toBe(true);
     }
   });
+
+  it.each(['local-out', 'remote-out'])(
+    '%s: the PKCS#12 file holds the kept key of the certificate (openssl)',
+    (mode) => {
+      const exported = (mode === 'local-out' ? runs.local : runs.remote)['cert export p12 with the kept key']!;
+      expect(exported.code, JSON.stringify(exported.json)).toBe(0);
+      expect(exported.json).toMatchObject({ containsPrivateKey: true });
+      const p12 = file(`${mode}/kept.p12`);
+      const pass = `file:${file(`${mode}/password`)}`;
+      const pub = (args: string[]) => {
+        const r = opensslRaw(args);
+        expect(r.status, r.output).toBe(0);
+        return r.stdout;
+      };
+      const key = pub(['pkcs12', '-in', p12, '-passin', pass, '-nocerts', '-noenc']);
+      const cert = pub(['pkcs12', '-in', p12, '-passin', pass, '-clcerts', '-nokeys']);
+      expect(cert).toContain(
+        readFileSync(file(`${mode}/kept`), 'utf8')
+          .trim()
+          .split('\n')[1],
+      );
+      const fromKey = opensslRaw(['pkey', '-pubout'], Buffer.from(key)).stdout;
+      const fromCert = opensslRaw(['x509', '-noout', '-pubkey'], Buffer.from(cert)).stdout;
+      expect(fromKey).toMatch(/BEGIN PUBLIC KEY/);
+      expect(fromKey).toBe(fromCert);
+    },
+  );
 
   it('remotely, deleting is for admins: an operator token is refused and the record stays', async () => {
     const token = runPkim(['token', 'create', '--name', 'del-operator', '--role', 'operator', '--json'], {
