@@ -18,12 +18,6 @@ describe('csrWorker: CSRs decoded in a worker thread, certificates signed in-pro
   let rootPem: string;
   let issuingPem: string;
   const via: Via = { actor: TEST_ADMIN };
-  const leaf = (csrPem: string, profile = 'tls-server'): LeafFromCsrRequest => ({
-    kind: 'leaf-csr',
-    ca: 'issuing',
-    csrPem,
-    profile,
-  });
 
   /** the worker jobs `run` caused, per kind */
   async function jobsOf(run: () => Promise<unknown>): Promise<Record<string, number>> {
@@ -64,7 +58,7 @@ describe('csrWorker: CSRs decoded in a worker thread, certificates signed in-pro
         subject: '/CN=a.example.com/O=Tests',
         sans: ['DNS:a.example.com', 'IP:10.1.2.3'],
       });
-      const request = leaf(csrPem);
+      const request: LeafFromCsrRequest = { kind: 'leaf-csr', ca: 'issuing', csrPem, profile: 'tls-server' };
       let pem = '';
       // the CSR in the worker; nothing is signed there
       expect(await jobsOf(async () => (pem = (await withWorker.sign(request, via)).certificatePem))).toEqual({
@@ -79,7 +73,12 @@ describe('csrWorker: CSRs decoded in a worker thread, certificates signed in-pro
 
   it('refuses a CSR without proof of possession as the in-process pipeline does, nothing issued', async () => {
     const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=b.example.com', sans: ['DNS:b.example.com'] });
-    const request = leaf(flipSignatureBit(csrPem));
+    const request: LeafFromCsrRequest = {
+      kind: 'leaf-csr',
+      ca: 'issuing',
+      csrPem: flipSignatureBit(csrPem),
+      profile: 'tls-server',
+    };
     const failures = async () =>
       (await withWorker.audit.list({ action: 'certificate.issue_failed', limit: 1000 })).length;
     const issued = async () => (await withWorker.audit.list({ action: 'certificate.issued', limit: 1000 })).length;
@@ -96,7 +95,12 @@ describe('csrWorker: CSRs decoded in a worker thread, certificates signed in-pro
   it('a CSR failing a policy check too gives its own error first, as in-process', async () => {
     const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=c.example.com', sans: ['DNS:c.example.com'] });
     // an unknown profile is refused before the CSR is signed; the broken CSR's error comes first either way
-    const request = leaf(flipSignatureBit(csrPem), 'no-such-profile');
+    const request: LeafFromCsrRequest = {
+      kind: 'leaf-csr',
+      ca: 'issuing',
+      csrPem: flipSignatureBit(csrPem),
+      profile: 'no-such-profile',
+    };
     const a = await expectPkiError(inProcess.sign(request, via), 'csr.invalid_signature');
     const b = await expectPkiError(withWorker.sign(request, via), 'csr.invalid_signature');
     expect(b.message).toBe(a.message);
