@@ -113,12 +113,11 @@ export interface AuthorityConfig {
    */
   workers?: number;
   /**
-   * With `workers` 0 or 1: one worker thread decodes each CSR and checks its proof of possession (the CSR key's
-   * import, ≈ 55–70 µs of OpenSSL per P-256 key, and the CSR parsing leave the main thread), while certificates are
-   * still signed and verified here, on libuv's thread pool. Default false until an idle A/B decides: on the loaded
-   * 2-core machine it took 52–191 µs per certificate off the main thread and cost up to ≈ 190 µs more CPU in all
-   * (docs/benchmarks.md, "Session 16: pipeline"). `npm run bench` sets it with BENCH_CSR_WORKER=1; not wired to
-   * `pkim serve` yet.
+   * With `workers` 0 or 1: one worker thread that decodes each CSR and checks its proof of possession (the key
+   * import, ≈ 55–70 µs of OpenSSL per P-256 key, leaves the main thread), while the certificates are still signed and
+   * verified here on libuv's thread pool. Default false: on the loaded 2-core machine it took ≈ 30–120 µs per
+   * certificate off the main thread for ≈ 10–130 µs more in all (docs/benchmarks.md, "Session 16: pipeline"); an idle
+   * A/B decides. Not wired to `pkim serve` yet.
    */
   csrWorker?: boolean;
   /**

@@ -81,7 +81,8 @@ export interface ComputePoolOptions {
   workerUrl?: URL;
   /**
    * false: the workers decode CSRs (and check their proof of possession) only; `signsWith` is false, so the pipeline
-   * signs in-process through the key backend (AuthorityConfig.csrWorker)
+   * signs in-process, and each worker answers every job as soon as it is done (the main thread goes on with one
+   * request while the worker decodes the next, instead of waiting for the whole batch)
    */
   signs?: boolean;
 }
@@ -93,8 +94,8 @@ function defaultWorkerUrl(): URL {
 }
 
 /** Starts a worker; a TypeScript module (sources, tests) is loaded through tsx's loader registered in the worker. */
-function startWorker(url: URL, keyPort: MessagePort): Worker {
-  const options = { workerData: { keyPort }, transferList: [keyPort] };
+function startWorker(url: URL, keyPort: MessagePort, answerEach: boolean): Worker {
+  const options = { workerData: { keyPort, answerEach }, transferList: [keyPort] };
   const m = workerModule(url);
   return new Worker(m.script, { ...options, eval: m.eval });
 }
@@ -150,7 +151,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
 
   function spawn(index: number): void {
     const channel = new MessageChannel();
-    const worker = startWorker(url, channel.port2);
+    const worker = startWorker(url, channel.port2, opts.signs === false);
     const slot: Slot = {
       worker,
       keyPort: channel.port1,
