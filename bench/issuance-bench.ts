@@ -23,8 +23,7 @@
 //  for the 16-in-flight row, the share of its time the main thread's event loop waited for work (idle, from
 //  performance.eventLoopUtilization: blocked in the poll phase, not time the OS gave to other threads).
 //  env: BENCH_SECONDS (default 3), BENCH_FLOOR_ROUNDS (default 7, ≥ 2), BENCH_FLOOR_MS (default 300),
-//  PKIM_WORKERS (worker threads of the authority; unset = in-process), BENCH_CSR_WORKER=1 (with PKIM_WORKERS 0/1/unset:
-//  the authority's `csrWorker`, one worker thread decoding CSRs while signing stays in-process),
+//  PKIM_WORKERS (worker threads of the authority; unset = in-process),
 //  BENCH_WRITE_WHEN_IDLE=0|1 (in-process: the held group commit without / with `writeWhenIdle`, whatever
 //  IN_PROCESS_GROUP_COMMIT says)
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
@@ -274,7 +273,6 @@ const jobs = await withCpu(() =>
 const dir = mkdtempSync(join(tmpdir(), 'pkim-bench-'));
 // PKIM_WORKERS: worker threads for the CPU-bound steps, as `pkim serve` has them (unset: in-process, like the CLI)
 const workers = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : undefined;
-const csrWorker = process.env.BENCH_CSR_WORKER === '1';
 const whenIdle = process.env.BENCH_WRITE_WHEN_IDLE;
 const groupCommit =
   whenIdle === undefined ? undefined : { ...IN_PROCESS_GROUP_COMMIT, writeWhenIdle: whenIdle === '1' };
@@ -282,7 +280,6 @@ const authority = await createAuthority({
   dataDir: dir,
   logger: pino({ level: 'silent' }),
   workers,
-  csrWorker,
   groupCommit,
 });
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
@@ -391,7 +388,7 @@ const rows: [string, number, CpuPerCert?][] = [
 ];
 console.log(
   `\nIssuance benchmark (ECDSA P-256, ${SECONDS}s per row, Node ${process.version}, ` +
-    `PKIM_WORKERS=${workers ?? 'unset (in-process)'}${csrWorker ? ', BENCH_CSR_WORKER=1' : ''}` +
+    `PKIM_WORKERS=${workers ?? 'unset (in-process)'}` +
     `${whenIdle === undefined ? '' : `, BENCH_WRITE_WHEN_IDLE=${whenIdle}`})\n`,
 );
 console.log('| path | certificates/s | vs floor | main-thread CPU µs/cert | process CPU µs/cert |');

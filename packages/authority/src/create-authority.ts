@@ -178,17 +178,9 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     throw e;
   }
   const contexts = createCaContextLoader(store);
-  // a pool that signs (≥ 2 workers), or one worker that decodes CSRs only (csrWorker: signing stays on this thread)
-  const csrOnly = !pooled && config.csrWorker === true;
-  const compute: ComputePool | undefined =
-    pooled || csrOnly
-      ? (await import('./compute/compute-pool')).createComputePool({
-          size: pooled ? workers : 1,
-          keys,
-          logger,
-          signs: !csrOnly,
-        })
-      : undefined;
+  const compute: ComputePool | undefined = pooled
+    ? (await import('./compute/compute-pool')).createComputePool({ size: workers, keys, logger })
+    : undefined;
   const common = {
     store,
     keys,

@@ -113,14 +113,6 @@ export interface AuthorityConfig {
    */
   workers?: number;
   /**
-   * With `workers` 0 or 1: one worker thread that decodes each CSR and checks its proof of possession (the key
-   * import, ≈ 55–70 µs of OpenSSL per P-256 key, leaves the main thread), while the certificates are still signed and
-   * verified here on libuv's thread pool. Default false: on the loaded 2-core machine it took ≈ 30–120 µs per
-   * certificate off the main thread for ≈ 10–130 µs more in all (docs/benchmarks.md, "Session 16: pipeline"); an idle
-   * A/B decides. Not wired to `pkim serve` yet.
-   */
-  csrWorker?: boolean;
-  /**
    * SQLite file: write the group commit's batches from a writer thread (OpenStoreOptions.sqliteWriterThread).
    * Default false: on the 2-core machine it cost more CPU per certificate than it took off the main thread
    * (docs/benchmarks.md); it may pay where cores are spare.

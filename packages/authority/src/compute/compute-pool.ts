@@ -79,12 +79,6 @@ export interface ComputePoolOptions {
   logger: Logger;
   /** the worker module (default: compute-worker beside this module; tests pass their own) */
   workerUrl?: URL;
-  /**
-   * false: the workers decode CSRs (and check their proof of possession) only; `signsWith` is false, so the pipeline
-   * signs in-process, and each worker answers every job as soon as it is done (the main thread goes on with one
-   * request while the worker decodes the next, instead of waiting for the whole batch)
-   */
-  signs?: boolean;
 }
 
 function defaultWorkerUrl(): URL {
@@ -94,8 +88,8 @@ function defaultWorkerUrl(): URL {
 }
 
 /** Starts a worker; a TypeScript module (sources, tests) is loaded through tsx's loader registered in the worker. */
-function startWorker(url: URL, keyPort: MessagePort, answerEach: boolean): Worker {
-  const options = { workerData: { keyPort, answerEach }, transferList: [keyPort] };
+function startWorker(url: URL, keyPort: MessagePort): Worker {
+  const options = { workerData: { keyPort }, transferList: [keyPort] };
   const m = workerModule(url);
   return new Worker(m.script, { ...options, eval: m.eval });
 }
@@ -151,7 +145,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
 
   function spawn(index: number): void {
     const channel = new MessageChannel();
-    const worker = startWorker(url, channel.port2, opts.signs === false);
+    const worker = startWorker(url, channel.port2);
     const slot: Slot = {
       worker,
       keyPort: channel.port1,
@@ -240,7 +234,6 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
       return { ...jobsByKind };
     },
     signsWith(uri) {
-      if (opts.signs === false) return false;
       try {
         return hasCapability(keys.forUri(uri), 'lendKey');
       } catch {

@@ -8,17 +8,14 @@ import type { KeyObject } from 'node:crypto';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { KeyType } from '@pkim/shared';
 import type { KeyLoanMessage } from '@pkim/keys';
-import { runJob, toJobError, type ComputeJob, type JobError, type JobOutcome } from './compute-jobs';
+import { runJob, toJobError, type JobError, type JobOutcome } from './compute-jobs';
 import { createSharedReceiver, type JobsMessage } from './compute-shared';
 
 /** what the pool's side of the key port answers besides the lender's KeyLoanMessage */
 type KeyPortMessage = KeyLoanMessage | { type: 'key-error'; uri: string; error: JobError };
 
 const port = parentPort;
-const data = workerData as { keyPort?: MessagePort; answerEach?: boolean } | undefined;
-const keyPort = data?.keyPort;
-/** a pool that only decodes CSRs: each job answered when done, one after the other (compute-pool.ts `signs`) */
-const answerEach = data?.answerEach === true;
+const keyPort = (workerData as { keyPort?: MessagePort } | undefined)?.keyPort;
 if (!port || !keyPort) throw new Error('compute-worker runs as a worker thread of the compute pool');
 
 const keys = new Map<string, KeyObject>();
@@ -52,10 +49,6 @@ function keyOf(uri: string, keyType: KeyType): Promise<KeyObject> {
 /** answers finished in this turn of the event loop, sent together (one wake-up of the main thread) */
 let outbox: JobOutcome[] = [];
 function answer(o: JobOutcome): void {
-  if (answerEach) {
-    port!.postMessage({ results: [o] });
-    return;
-  }
   outbox.push(o);
   if (outbox.length === 1) {
     setImmediate(() => {
@@ -67,26 +60,13 @@ function answer(o: JobOutcome): void {
 }
 
 const shared = createSharedReceiver();
-function run(id: number, job: ComputeJob): Promise<void> {
-  return runJob(job, keyOf).then(
-    (result) => answer({ id, ok: true, result }),
-    (e: unknown) => answer({ id, ok: false, error: isJobError(e) ? e : toJobError(e) }),
-  );
-}
-
 port.on('message', (m: JobsMessage) => {
-  const jobs = shared.jobsOf(m);
-  if (!answerEach) {
-    for (const { id, job } of jobs) void run(id, job);
-    return;
+  for (const { id, job } of shared.jobsOf(m)) {
+    runJob(job, keyOf).then(
+      (result) => answer({ id, ok: true, result }),
+      (e: unknown) => answer({ id, ok: false, error: isJobError(e) ? e : toJobError(e) }),
+    );
   }
-  // one job per turn of this thread's loop, its answer posted at once
-  let i = 0;
-  const next = (): void => {
-    const j = jobs[i++];
-    if (j) void run(j.id, j.job).then(() => setImmediate(next));
-  };
-  next();
 });
 port.postMessage({ ready: true });
 
