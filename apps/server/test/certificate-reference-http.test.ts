@@ -79,7 +79,8 @@ describe('certificate references and search over REST and tRPC', () => {
 
   it('REST: GET /api/v1/certificates/:ref takes a unique serial or fingerprint prefix, refuses ambiguity', async () => {
     const c = web.certificate;
-    for (const ref of [c.serialHex.slice(0, 8), c.fingerprintSha256.slice(0, 10).toUpperCase(), c.serialHex]) {
+    // serials start with the issuance time in ms (12 hex): the 16 characters `cert list` prints tell two apart
+    for (const ref of [c.serialHex.slice(0, 16), c.fingerprintSha256.slice(0, 10).toUpperCase(), c.serialHex]) {
       const r = await rest(`/api/v1/certificates/${encodeURIComponent(ref)}`);
       expect(r.status, ref).toBe(200);
       expect(r.body.id).toBe(c.id);
@@ -97,7 +98,7 @@ describe('certificate references and search over REST and tRPC', () => {
   it('tRPC: certificate.get takes the same references; the ambiguity error carries the candidates', async () => {
     const t = callerFor(fx.authority, ACTORS.auditor);
     const c = mail.certificate;
-    const colons = c.serialHex.slice(0, 12).replace(/(..)(?!$)/g, '$1:');
+    const colons = c.serialHex.slice(0, 16).replace(/(..)(?!$)/g, '$1:');
     expect((await t.certificate.get({ ref: colons })).id).toBe(c.id);
     const e = await trpcError(t.certificate.get({ ref: '0DDBA11000' }));
     expect(e.code).toBe('BAD_REQUEST');
@@ -114,7 +115,7 @@ describe('certificate references and search over REST and tRPC', () => {
       ['10.44.0', [web.certificate.id]],
       ['ops.example.org', [mail.certificate.id]],
       ['spiffe://example.org/ns/ops', [mail.certificate.id]],
-      [mail.certificate.serialHex.slice(0, 10), [mail.certificate.id]],
+      [mail.certificate.serialHex.slice(0, 16), [mail.certificate.id]],
       ['nothing.example', []],
     ];
     for (const [q, ids] of cases) {

@@ -780,7 +780,8 @@ export interface Store {
   readonly checksIssuingCaAtCommit?: boolean;
   /**
    * how many committed units of this store changed a CA row (created, updated, deleted, CRL number): a CA row read
-   * by this process is read again once it moves (ca-context.ts); absent: the store does not count them
+   * by this process is read again once it moves (ca-context.ts); SQLite also moves it when another connection committed
+   * (PRAGMA data_version); absent: the store does not count them
    */
   readonly caRowWrites?: number;
   cas: CaRepository;

@@ -206,7 +206,7 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
   ca.command('set-urls <ca>')
     .description(
       'set the CRL, OCSP and CA-issuer URLs of the certificates the CA issues from now on (stored with the CA: ' +
-        'every process that signs for it uses them; a server already running within 1 s)',
+        'every process that signs for it uses them: a server on the same SQLite at once, on PostgreSQL within 1 s)',
     )
     .option('--base <url>', 'derive all three: <url>/crl/<caId>.crl, <url>/ocsp, <url>/aia/<caId>.crt')
     .option('--crl <url>', 'CRL distribution point (repeatable; replaces the derived one)', collect)
