@@ -6,7 +6,8 @@ import { join } from 'node:path';
 
 export function tempDir(prefix = 'pkim-test-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  // retried: a process the test started may still be removing its files (SQLite's -wal/-shm at close): ENOTEMPTY
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }) };
 }
 
 const KEY_ARGS: Record<string, string[]> = {
