@@ -115,8 +115,10 @@ function constantTimeEqual(a: string, b: string): boolean {
 /**
  * How long (clock time) an API token's row read by an authority, with its owner's `disabled` flag, answers that
  * token's requests again without a read: a token revoked, or its owner disabled, by ANOTHER process on the database
- * (a CLI beside the server, a second instance) is refused within this time; by the authority itself at once (its own
- * token and user writes make every remembered row stale); expiry is checked against the clock on every request.
+ * is refused within this time on PostgreSQL (a second instance), and at the next request on SQLite, where any other
+ * connection's commit (`pkim token revoke` beside the server, Store.otherCommits) makes every remembered row stale;
+ * by the authority itself at once on both (its own token and user writes make every remembered row stale); expiry is
+ * checked against the clock on every request.
  */
 export const TOKEN_ROW_MS = 1000;
 /** remembered token rows at most (past it the memory is emptied: unknown tokens are never remembered) */
@@ -149,8 +151,11 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
   const checkPasswordHash = options.passwordVerifier ?? verifyPassword;
   const lastTouch = new Map<string, number>();
   let lastPrune = 0;
-  /** token rows by token hash (TOKEN_ROW_MS), with the credentialWrites count read before their read */
-  const tokenRows = new Map<string, { row: ApiTokenRow; ownerDisabled: boolean; at: number; writes: number }>();
+  /** token rows by token hash (TOKEN_ROW_MS), with credentialWrites and Store.otherCommits as before their read */
+  const tokenRows = new Map<
+    string,
+    { row: ApiTokenRow; ownerDisabled: boolean; at: number; writes: number; others: number | undefined }
+  >();
   /**
    * moved before and after every commit of this service that writes API tokens or users: a remembered token row read
    * before a revocation or a disabled owner settled is not used again (the commit's other units need no such care)
@@ -168,8 +173,12 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
   /** the token's row (remembered for TOKEN_ROW_MS) and whether its owner is missing or disabled */
   const tokenRow = async (hash: string, now: number) => {
     const hit = tokenRows.get(hash);
-    if (hit?.writes === credentialWrites && now >= hit.at && now - hit.at < TOKEN_ROW_MS) return hit;
-    const writes = credentialWrites; // before the read: a credential write settling meanwhile makes the row stale
+    // one read of the store's signal per request (a remembered row or not)
+    const others = store.otherCommits;
+    if (hit?.writes === credentialWrites && hit.others === others && now >= hit.at && now - hit.at < TOKEN_ROW_MS)
+      return hit;
+    // both before the read: a credential write settling, or another connection committing, meanwhile makes it stale
+    const writes = credentialWrites;
     const row = await store.tokens.findByHash(hash);
     if (!row || !constantTimeEqual(row.tokenHash, hash)) {
       tokenRows.delete(hash);
@@ -184,7 +193,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
     // the actor of every later request shares the row's scopes and resources: frozen, so no caller can change them
     deepFreeze(row.scopes);
     deepFreeze(row.resources);
-    const entry = { row, ownerDisabled, at: now, writes };
+    const entry = { row, ownerDisabled, at: now, writes, others };
     tokenRows.set(hash, entry);
     return entry;
   };

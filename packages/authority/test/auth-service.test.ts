@@ -343,7 +343,8 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
   });
 
   // a token's row is remembered for TOKEN_ROW_MS (auth-service.ts): the authority's own revocations and disabled owners
-  // count at once, another instance's on the same database within TOKEN_ROW_MS, expiry at the expiry instant
+  // count at once, another instance's on the same database at the next request on SQLite (Store.otherCommits) and
+  // within TOKEN_ROW_MS on PostgreSQL, expiry at the expiry instant
   /** an operator token (owned by a new user `owner` when given), authenticated once: its row is remembered now */
   const rememberedToken = async (name: string, owner?: string) => {
     const user = owner
@@ -372,21 +373,36 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     expect((await authority.auth.authenticateToken(owned.token))?.id).toBe(owned.id);
   });
 
-  it('refuses a token revoked, or whose owner is disabled, by another instance after TOKEN_ROW_MS', async () => {
+  // SQLite: the other connection's commit moves PRAGMA data_version (Store.otherCommits); PostgreSQL has no
+  // synchronous signal, the row read before the other instance's change answers for up to TOKEN_ROW_MS (the stated
+  // bound, docs/security.md)
+  const atOnce = engine.name === 'sqlite';
+  it(`refuses a token revoked, or whose owner is disabled, by another instance ${
+    atOnce ? 'at the next request' : 'after TOKEN_ROW_MS'
+  }`, async () => {
     const other = await open(); // a second instance on the same database (a CLI beside the server)
+    const refusedBy = async (token: string) => {
+      if (!atOnce) {
+        expect(await authority.auth.authenticateToken(token)).toBeDefined();
+        clock.advance(TOKEN_ROW_MS);
+      }
+      expect(await authority.auth.authenticateToken(token)).toBeUndefined();
+    };
     try {
       const t = await rememberedToken('remembered-elsewhere');
+      const kept = await rememberedToken('kept-elsewhere');
       await other.auth.revokeToken(t.id, cliAdmin);
-      // the stated bound: the row read before the other instance's revocation answers for up to TOKEN_ROW_MS
-      expect(await authority.auth.authenticateToken(t.token)).toBeDefined();
-      clock.advance(TOKEN_ROW_MS);
-      expect(await authority.auth.authenticateToken(t.token)).toBeUndefined();
+      await refusedBy(t.token);
       expect(await other.auth.authenticateToken(t.token)).toBeUndefined();
+      // another token's row, read again after the other instance's commit, still answers
+      expect((await authority.auth.authenticateToken(kept.token))?.id).toBe(kept.id);
 
       const owned = await rememberedToken('heidi-ci', 'heidi');
       await other.auth.setUserDisabled(owned.userId, true, cliAdmin);
-      clock.advance(TOKEN_ROW_MS);
-      expect(await authority.auth.authenticateToken(owned.token)).toBeUndefined();
+      await refusedBy(owned.token);
+      await other.auth.setUserDisabled(owned.userId, false, cliAdmin);
+      if (!atOnce) clock.advance(TOKEN_ROW_MS);
+      expect((await authority.auth.authenticateToken(owned.token))?.id).toBe(owned.id);
     } finally {
       await other.close();
     }

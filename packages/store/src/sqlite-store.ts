@@ -232,15 +232,23 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     resolve: (r: CommitResult) => void;
     reject: (e: unknown) => void;
   }
-  /** Store.caRowWrites: moved once a batch that may have changed a CA row is settled */
+  /** Store.caRowWrites: moved once a batch that may have changed a CA row is settled (and with otherCommits) */
   let caRowWrites = 0;
   /**
-   * and once another connection committed (`PRAGMA data_version`: a CLI's `pkim ca set-urls`, the writer thread):
-   * the CA row is read again at the next request instead of up to ACTIVE_CA_ROW_MS later (≈ 3 µs a call)
+   * Store.otherCommits: `PRAGMA data_version` of this connection changes once any other connection committed (a CLI
+   * beside the server, a second authority on the data dir, the writer thread), read synchronously at each call
    */
   const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
   let seenDataVersion = dataVersion.get() as number;
   let otherConnectionCommits = 0;
+  const otherCommits = () => {
+    const v = dataVersion.get() as number;
+    if (v !== seenDataVersion) {
+      seenDataVersion = v;
+      otherConnectionCommits++;
+    }
+    return otherConnectionCommits;
+  };
   const noteCaWrites = (items: Pending[]) => {
     if (items.some((it) => touchesCaRow(it.unit))) caRowWrites++;
   };
@@ -299,12 +307,10 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     // the CA of every certificate inserted is read in the commit (sqlite-commit.ts fastSteps.caStatus)
     checksIssuingCaAtCommit: true,
     get caRowWrites() {
-      const v = dataVersion.get() as number;
-      if (v !== seenDataVersion) {
-        seenDataVersion = v;
-        otherConnectionCommits++;
-      }
-      return caRowWrites + otherConnectionCommits;
+      return caRowWrites + otherCommits();
+    },
+    get otherCommits() {
+      return otherCommits();
     },
     ...repos,
     certificates: {
