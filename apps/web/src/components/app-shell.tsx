@@ -37,6 +37,7 @@ import { Button } from './ui/button';
 import { Input } from './ui/input';
 import { PageSkeleton } from './page';
 import { ChangePasswordDialog } from './change-password-dialog';
+import { Toaster } from './ui/toaster';
 
 const NAV: { to: string; label: string; icon: typeof Activity; permission: Permission; exact?: boolean }[] = [
   { to: '/', label: 'Dashboard', icon: LayoutDashboard, permission: 'system:read', exact: true },
@@ -262,6 +263,7 @@ export function AppShell() {
           </Suspense>
         </main>
       </div>
+      <Toaster />
     </div>
   );
 }

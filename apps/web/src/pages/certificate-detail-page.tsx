@@ -1,9 +1,10 @@
 import { useState, type ReactNode } from 'react';
 import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
-import { Link, useParams } from '@tanstack/react-router';
-import { Ban, Download, FileDown, RefreshCw } from 'lucide-react';
+import { Link, useNavigate, useParams } from '@tanstack/react-router';
+import { Ban, Download, FileDown, RefreshCw, Trash2 } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
+import { toast } from '../lib/toast';
 import { parseSanList } from '../lib/pki';
 import { downloadBase64, downloadText, formatDateTime } from '../lib/utils';
 import { DefinitionList, PageHeader } from '../components/page';
@@ -17,7 +18,7 @@ import { SelectField, ValidityDaysField, validityDaysTtl } from '../components/f
 import { CsrInput } from '../components/csr-input';
 import { DecodedCertificate } from '../components/decoded-certificate';
 import { RevokeDialog } from '../components/revoke-dialog';
-import type { DialogMutation } from '../components/ui/dialog';
+import { ConfirmDialog, type DialogMutation } from '../components/ui/dialog';
 import { PemBlock } from '../components/pem-block';
 
 export function CertificateDetailPage() {
@@ -50,6 +51,25 @@ export function CertificateDetailPage() {
     }),
   );
   const [exportOpen, setExportOpen] = useState(false);
+  const [deleteOpen, setDeleteOpen] = useState(false);
+  const navigate = useNavigate();
+  const remove = useMutation(
+    trpc.certificate.delete.mutationOptions({
+      onSuccess: async ({ deleted }) => {
+        toast({
+          title: 'Certificate deleted',
+          description: `${deleted.commonName ?? deleted.subject} (${deleted.serial})`,
+        });
+        // leave the page first: refetching this certificate now would answer certificate.not_found
+        await navigate({ to: '/certificates' });
+        qc.removeQueries({ queryKey: trpc.certificate.get.queryKey({ ref: certId }) });
+        await qc.invalidateQueries({ queryKey: trpc.certificate.pathKey() });
+        await qc.invalidateQueries({ queryKey: trpc.insights.pathKey() });
+      },
+    }),
+  );
+  // the server decides (its clock, `certificate.not_deletable`); the button is offered once the record looks expired
+  const expired = c.status === 'expired' || Date.parse(c.notAfter) <= Date.now();
   const base = (c.commonName ?? c.serial).replace(/[^A-Za-z0-9._-]+/g, '_');
   return (
     <div className="space-y-6">
@@ -90,6 +110,11 @@ export function CertificateDetailPage() {
             {can('certificate:revoke') && c.status !== 'revoked' ? (
               <Button variant="destructive" onClick={() => setOpen(true)}>
                 <Ban /> Revoke
+              </Button>
+            ) : null}
+            {can('ca:write') && expired ? (
+              <Button variant="destructive" onClick={() => setDeleteOpen(true)}>
+                <Trash2 /> Delete
               </Button>
             ) : null}
           </>
@@ -191,6 +216,20 @@ export function CertificateDetailPage() {
         }
         confirmLabel="Revoke certificate"
         onConfirm={(reason) => revoke.mutate({ ref: c.id, reason })}
+      />
+      <ConfirmDialog
+        open={deleteOpen}
+        onOpenChange={setDeleteOpen}
+        mutation={remove}
+        title="Delete this certificate record?"
+        description={
+          <>
+            The expired certificate <strong>{c.commonName ?? c.subject}</strong> (serial <code>{c.serial}</code>) is
+            removed from the inventory. The audit log keeps its serial and fingerprint.
+          </>
+        }
+        confirmLabel="Delete certificate"
+        onConfirm={() => remove.mutate({ ref: c.id })}
       />
     </div>
   );

@@ -50,11 +50,16 @@ export async function createRootAndIssuingCa(
   return { root, issuing: sub, rootPem: root.pem, issuingPem: sub.pem };
 }
 
-/** A TLS server certificate for `commonName` (its only DNS name) with a server-generated key, verified by openssl. */
+/**
+ * A TLS server certificate for `commonName` (its only DNS name) with a server-generated key, verified by openssl —
+ * valid `validityMs` (the profile's default without it), checked at `checkAt` (epoch ms; default now: pass the
+ * server clock's time for a certificate already expired in real time).
+ */
 export async function issueServerCertificate(
   authority: ConsoleAuthority,
   hierarchy: Awaited<ReturnType<typeof createE2eHierarchy>>,
   commonName: string,
+  opts: { validityMs?: number; checkAt?: number } = {},
 ) {
   const issued = await authority.issuance.issueWithKey(
     {
@@ -63,6 +68,7 @@ export async function issueServerCertificate(
       subject: { commonName },
       sans: { dns: [commonName] },
       keyType: 'ec-p256',
+      ...(opts.validityMs !== undefined ? { validityMs: opts.validityMs } : {}),
     },
     E2E_ADMIN,
   );
@@ -72,6 +78,7 @@ export async function issueServerCertificate(
     rootPem: hierarchy.root.pem,
     purpose: 'sslserver',
     hostname: commonName,
+    ...(opts.checkAt !== undefined ? { atTime: Math.floor(opts.checkAt / 1000) } : {}),
   });
   if (!v.ok) throw new Error(`${commonName} does not verify: ${v.output}`);
   return issued;
