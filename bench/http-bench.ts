@@ -264,8 +264,10 @@ async function measure(dir: string, name: string, t: Target, serverPid?: number)
 
 const children: ChildProcess[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'pkim-http-bench-'));
+// one SIGTERM each: the server handles the first (graceful close, then exit, when --cpu-prof writes its profile); a
+// second one would find no handler and kill it before the profile is written
 const stop = () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  for (const c of children) if (c.exitCode === null && !c.killed) c.kill('SIGTERM');
 };
 process.once('exit', stop);
 

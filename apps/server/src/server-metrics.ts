@@ -2,10 +2,10 @@ import type { Counter, Gauge, Metric, Registry } from 'prom-client';
 import type { Authority } from '@pkim/authority';
 import { BACKGROUND_JOB_NAMES, type BackgroundJobsObserver } from './background-jobs';
 import { createRequestDurationHistogram, type RequestDurationHistogram } from './request-duration-histogram';
+import { createLabelCounter } from './status-counter';
 
 interface LoadedMetrics {
   registry: Registry;
-  ocspResponses: Counter<'status'>;
   /** `pkim_leader{job}`: 1 when this instance ran the job in its last tick, 0 when another instance held its lock */
   jobLeader: Gauge<'job'>;
   /** `pkim_background_job_runs_total{job,result}` */
@@ -22,7 +22,8 @@ interface LoadedMetrics {
 export interface ServerMetrics {
   /** `pkim_http_request_duration_seconds`: recorded from the start (it needs no prom-client), scraped once loaded */
   httpDuration: Pick<RequestDurationHistogram, 'observe'>;
-  ocspResponses: { inc(labels: { status: string }): void };
+  /** `pkim_ocsp_responses_total{status}`: by certificate status or OCSP error status; recorded from the start too */
+  ocspResponses: { inc(status: string): void };
   jobsObserver: BackgroundJobsObserver;
   /** loads prom-client and builds the registry (once); the scrape awaits it */
   load(): Promise<LoadedMetrics>;
@@ -40,10 +41,16 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
     help: 'HTTP request duration by route pattern',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   });
+  const ocspResponses = createLabelCounter({
+    name: 'pkim_ocsp_responses_total',
+    help: 'OCSP responses by certificate status or OCSP error status',
+    label: 'status',
+  });
   const load = (): Promise<LoadedMetrics> =>
     (loading ??= import('prom-client').then((prom) => {
       const m = buildMetrics(prom, authority, opts);
       m.registry.registerMetric(httpDuration as unknown as Metric);
+      m.registry.registerMetric(ocspResponses as unknown as Metric);
       for (const record of queue.splice(0)) record(m);
       loaded = m;
       return m;
@@ -58,7 +65,7 @@ export function createServerMetrics(authority: Authority, opts: { defaultMetrics
   };
   return {
     httpDuration,
-    ocspResponses: { inc: (labels) => record((m) => m.ocspResponses.inc(labels)) },
+    ocspResponses,
     jobsObserver: { onTick: (job, result, leader) => record((m) => m.jobsObserver.onTick(job, result, leader)) },
     load,
   };
@@ -128,12 +135,6 @@ function buildMetrics(
       this.set((await authority.health()).ok ? 1 : 0);
     },
   });
-  const ocspResponses = new Counter({
-    name: 'pkim_ocsp_responses_total',
-    help: 'OCSP responses by certificate status or OCSP error status',
-    labelNames: ['status'] as const,
-    registers: [registry],
-  });
   const jobLeader = new Gauge({
     name: 'pkim_leader',
     help:
@@ -159,5 +160,5 @@ function buildMetrics(
       jobRuns.inc({ job, result });
     },
   };
-  return { registry, ocspResponses, jobLeader, jobRuns, jobsObserver };
+  return { registry, jobLeader, jobRuns, jobsObserver };
 }

@@ -1,9 +1,10 @@
 // prom-client loads after the server listens (issue #12 item 8): what is recorded before is queued and replayed,
 // so nothing is lost.
-import { Histogram, Registry, type Metric } from 'prom-client';
+import { Counter, Histogram, Registry, type Metric } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServerMetrics } from '../src/server-metrics';
 import { createRequestDurationHistogram } from '../src/request-duration-histogram';
+import { createLabelCounter } from '../src/status-counter';
 import { openAuthorityFixture, type AuthorityFixture } from './server-test-support';
 
 describe('server metrics loaded after listen', () => {
@@ -17,12 +18,12 @@ describe('server metrics loaded after listen', () => {
 
   it('replays what was recorded before prom-client was loaded', async () => {
     const metrics = createServerMetrics(fx.authority, { defaultMetrics: false });
-    metrics.ocspResponses.inc({ status: 'good' });
-    metrics.ocspResponses.inc({ status: 'good' });
+    metrics.ocspResponses.inc('good');
+    metrics.ocspResponses.inc('good');
     metrics.httpDuration.observe('GET', '/healthz', 200, 0.002);
     metrics.jobsObserver.onTick('crl-refresh', 'ran', true);
     const { registry } = await metrics.load();
-    metrics.ocspResponses.inc({ status: 'revoked' }); // after: recorded at once
+    metrics.ocspResponses.inc('revoked'); // after: recorded at once
     const text = await registry.metrics();
     expect(text).toMatch(/pkim_ocsp_responses_total\{status="good"\} 2/);
     expect(text).toMatch(/pkim_ocsp_responses_total\{status="revoked"\} 1/);
@@ -63,6 +64,29 @@ describe('the request duration histogram', () => {
     for (const [method, route, status, seconds] of seen) {
       ours.observe(method, route, status, seconds);
       theirs.observe({ method, route, status_code: String(status) }, seconds);
+    }
+    expect(await ourRegistry.metrics()).toBe(await reference.metrics());
+    ours.reset();
+    theirs.reset();
+    expect(await ourRegistry.metrics()).toBe(await reference.metrics());
+  });
+});
+
+describe('the OCSP responses counter', () => {
+  it("scrapes as prom-client's Counter fed the same calls", async () => {
+    const spec = {
+      name: 'pkim_ocsp_responses_total',
+      help: 'OCSP responses by certificate status or OCSP error status',
+    };
+    const ours = createLabelCounter({ ...spec, label: 'status' });
+    const ourRegistry = new Registry();
+    ourRegistry.registerMetric(ours as unknown as Metric);
+    const reference = new Registry();
+    const theirs = new Counter({ ...spec, labelNames: ['status'], registers: [reference] });
+    expect(await ourRegistry.metrics()).toBe(await reference.metrics()); // no series yet
+    for (const status of ['good', 'good', 'revoked', 'unknown', 'malformedRequest', 'good', 'odd"value\\\n']) {
+      ours.inc(status);
+      theirs.inc({ status });
     }
     expect(await ourRegistry.metrics()).toBe(await reference.metrics());
     ours.reset();
