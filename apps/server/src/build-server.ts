@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import Fastify, {
   LogController,
   type FastifyInstance,
@@ -31,6 +32,7 @@ import { appRouter, createAppCaller } from './transports/trpc/app-router';
 import { SERVER_VERSION } from './server-version';
 import { ocspPlugin } from './transports/relying-party/ocsp-plugin';
 import { crlPlugin } from './transports/relying-party/crl-plugin';
+import { installOcspFastPath } from './transports/relying-party/ocsp-fast-path';
 import { healthPlugin } from './http/health-plugin';
 import { metricsPlugin } from './http/metrics-plugin';
 import { vaultTransport } from './transports/vault/vault-transport';
@@ -88,6 +90,11 @@ declare module 'fastify' {
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+/** a request's id: the client's `x-request-id` when it is a valid one, else a new UUID */
+const requestIdOf = (headers: IncomingHttpHeaders) => {
+  const h = headers['x-request-id'];
+  return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : randomUUID();
+};
 
 /**
  * Request logging at `info`: ONE line per answered request (`request completed`, with the request's method, URL and
@@ -223,10 +230,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
           `x-content-type-options: nosniff\r\nconnection: close\r\n\r\n${body}`,
       );
     },
-    genReqId: (req) => {
-      const h = req.headers['x-request-id'];
-      return typeof h === 'string' && REQUEST_ID_RE.test(h) ? h : randomUUID();
-    },
+    genReqId: (req) => requestIdOf(req.headers),
     ...(options.https
       ? {
           https: {
@@ -433,6 +437,18 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     await api.register(oidcTransport, { authority, publicBaseUrl: options.publicBaseUrl, secureCookies });
     await api.register(sshApiRoutes, { prefix: '/api/v1', authority });
   });
+
+  // POST /ocsp in front of the router, with the same answer, headers, budget, metrics and log line (ocsp-fast-path.ts);
+  // behind a proxy the client address is Fastify's to work out, so every request goes through Fastify then
+  if (!options.trustProxy) {
+    installOcspFastPath(app, {
+      authority,
+      metrics,
+      commonHeaders: securityHeaders,
+      requestId: requestIdOf,
+      budget: rpBudget,
+    });
+  }
 
   if (options.backgroundJobs !== false) {
     const jobs = startBackgroundJobs(authority, { observer: metrics.jobsObserver, ...options.backgroundJobs });
