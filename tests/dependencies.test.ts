@@ -6,7 +6,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from './support/cli-runner';
 import { tempDir } from './support/openssl-tools';
 import semver from 'semver';
-import { checkDependencies, duplicatedPackages, enginesExcluding, packagesLoadedBy } from './support/dependency-check';
+import {
+  checkDependencies,
+  duplicatedPackages,
+  enginesExcluding,
+  packagesLoadedBy,
+  unreviewedInstallScripts,
+} from './support/dependency-check';
 
 const ONCE = [
   'zod',
@@ -45,6 +51,16 @@ describe('dependencies', () => {
     expect(lowest?.startsWith('20.')).toBe(true); // the product runs on Node.js 20 (Debian 12)
     const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
     expect(enginesExcluding(lock, lowest!, ENGINES_ALLOWED)).toEqual([]);
+  });
+
+  it('reviews every install script: allowScripts says true or false for each; @scarf/scarf is denied', () => {
+    const root = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    const lock = JSON.parse(readFileSync(join(REPO_ROOT, 'package-lock.json'), 'utf8'));
+    expect(unreviewedInstallScripts(lock, root.allowScripts)).toEqual([]);
+    // swagger-ui-dist's install telemetry: never run (allowScripts), and opted out for npm versions without
+    // allowScripts (scarf's own setting, read from the root package.json) — README "Install scripts and telemetry"
+    expect(root.allowScripts['@scarf/scarf']).toBe(false);
+    expect(root.scarfSettings).toEqual({ enabled: false });
   });
 
   it('reads imports with the TypeScript pre-processor: not strings or comments; CSS @import too', () => {
@@ -105,6 +121,19 @@ describe('dependencies', () => {
     expect(enginesExcluding(engines, '20.19.0', { kept: 'a reason' })).toEqual([
       'cookie@2.0.2 (node_modules/cookie) declares node >=22, which excludes 20.19.0',
       'typo@1.0.0 (node_modules/typo) declares node node20, which excludes 20.19.0',
+    ]);
+    const scripts = {
+      packages: {
+        '': { hasInstallScript: true },
+        'node_modules/native': { version: '1.0.0', hasInstallScript: true },
+        'node_modules/a/node_modules/native': { version: '2.0.0', hasInstallScript: true },
+        'node_modules/phone-home': { version: '1.4.0', hasInstallScript: true },
+        'node_modules/new-one': { version: '0.1.0', hasInstallScript: true },
+        'node_modules/plain': { version: '1.0.0' },
+      },
+    };
+    expect(unreviewedInstallScripts(scripts, { native: true, 'phone-home': false })).toEqual([
+      'new-one@0.1.0 (node_modules/new-one)',
     ]);
   });
 });

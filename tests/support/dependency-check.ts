@@ -217,3 +217,21 @@ export function enginesExcluding(
   }
   return out.sort();
 }
+
+/**
+ * Packages in package-lock.json that have an install script (`hasInstallScript`) and no entry in the root
+ * package.json `allowScripts` (npm 11: `true` runs it, `false` skips it; unreviewed ones run with a warning today
+ * and will be refused by a later npm). Matched by name, as the name-only entries of `allowScripts` are.
+ */
+export function unreviewedInstallScripts(
+  lock: { packages?: Record<string, { version?: string; hasInstallScript?: boolean }> },
+  allowScripts: Record<string, boolean> = {},
+): string[] {
+  const out: string[] = [];
+  for (const [path, entry] of Object.entries(lock.packages ?? {})) {
+    const name = path.split('node_modules/').pop();
+    if (!name || !path.includes('node_modules/') || !entry.hasInstallScript) continue;
+    if (typeof allowScripts[name] !== 'boolean') out.push(`${name}@${entry.version ?? '?'} (${path})`);
+  }
+  return out.sort();
+}
