@@ -18,7 +18,7 @@ import { auditEvent } from './audit-service';
 import { recordFailure, type SigningServiceDeps } from './ca-context';
 import { subjectToDn } from './subject-input';
 import type { SigningPipeline } from './signing/signing-pipeline';
-import { CA_NAME } from './signing/plan-rules';
+import { checkNewCaName } from './signing/plan-rules';
 import { checkActorMayUseCa } from './signing/provisioner-policy';
 
 export { checkKmsCertifiedRoot } from './signing/kms-certified-root';
@@ -35,16 +35,6 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
 
   async function view(ca: CaRow): Promise<CaView> {
     return { ca, certificatePem: ca.certificatePem, chainPem: await contexts.chainPem(ca) };
-  }
-
-  async function checkName(name: string): Promise<void> {
-    if (!CA_NAME.test(name)) {
-      throw new PkiError(
-        'input.invalid',
-        `invalid CA name '${name}': 1-64 characters, letters, digits, space, '.', '_' or '-'`,
-      );
-    }
-    if (await store.cas.findByName(name)) throw new PkiError('ca.name_taken', `a CA named '${name}' already exists`);
   }
 
   function toCoreConstraints(nc: CreateCaInput['nameConstraints']): NameConstraints | undefined {
@@ -97,7 +87,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     let keyRef: KeyRef | undefined;
     const backendName = input.backend ?? 'software';
     try {
-      await checkName(input.name);
+      await checkNewCaName(store.cas, input.name);
       const subject = subjectToDn(input.subject);
       const profile = resolveProfile('intermediate-ca', deps.customProfiles);
       if (!profile.allowedKeyTypes.includes(input.keyType)) {

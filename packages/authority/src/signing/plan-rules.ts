@@ -1,8 +1,21 @@
 // Rules of the signing pipeline that other services use too (ca-service.ts): a module of their own, so importing
 // them does not load the pipeline (made on its first signature, create-authority.ts).
+import { PkiError } from '@pkim/shared';
+import type { CaRepository } from '@pkim/store';
 
 /** X.509 times have whole seconds: plan and store exactly what the certificate will say. */
 export const wholeSeconds = (ms: number): number => Math.floor(ms / 1000) * 1000;
 
 /** the names a CA may have */
 export const CA_NAME = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$/;
+
+/** A new CA's name: one CA_NAME allows (else `input.invalid`) and no CA has (else `ca.name_taken`). */
+export async function checkNewCaName(cas: Pick<CaRepository, 'findByName'>, name: string): Promise<void> {
+  if (!CA_NAME.test(name)) {
+    throw new PkiError(
+      'input.invalid',
+      `invalid CA name '${name}': 1-64 characters, letters, digits, space, '.', '_' or '-'`,
+    );
+  }
+  if (await cas.findByName(name)) throw new PkiError('ca.name_taken', `a CA named '${name}' already exists`);
+}

@@ -55,7 +55,7 @@ import type {
   SignResult,
   Via,
 } from './sign-request';
-import { CA_NAME, wholeSeconds } from './plan-rules';
+import { checkNewCaName, wholeSeconds } from './plan-rules';
 
 /** Clock-skew allowance: certificates are valid from one minute before issuance. */
 const BACKDATE_MS = 60_000;
@@ -674,15 +674,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     await checkLeafPlan({ kind: 'leaf-csr', ...r }, via);
   }
 
-  async function checkCaName(name: string): Promise<void> {
-    if (!CA_NAME.test(name)) {
-      throw new PkiError(
-        'input.invalid',
-        `invalid CA name '${name}': 1-64 characters, letters, digits, space, '.', '_' or '-'`,
-      );
-    }
-    if (await store.cas.findByName(name)) throw new PkiError('ca.name_taken', `a CA named '${name}' already exists`);
-  }
+  const checkCaName = (name: string): Promise<void> => checkNewCaName(store.cas, name);
 
   async function destroyQuietly(ref: KeyRef | undefined): Promise<void> {
     if (!ref) return;
