@@ -23,6 +23,7 @@ import {
 import type {
   RequestStatus,
   AuditRepository,
+  StoreRepositories,
   CaRepository,
   CaRow,
   CertificateRepository,
@@ -31,18 +32,13 @@ import type {
   CertificateStatus,
   ExportedRows,
   KeyBlobRepository,
-  OcspResponseRepository,
   NameCoverage,
   RequestRepository,
   RowKey,
   LoginFailureRepository,
   SessionRepository,
   SettingsRepository,
-  SpiffeRepository,
   StoreDialect,
-  SshRepository,
-  AcmeRepository,
-  BulkJobRepository,
   StoreTableName,
   TokenRepository,
   UserRepository,
@@ -60,24 +56,10 @@ import { createAcmeRepository } from './acme-repository';
 import { createOcspResponseRepository, type OcspLookupRead } from './ocsp-repository';
 import { prefixRange, searchPrefixes } from './certificate-search-terms';
 
-export interface Repositories {
-  cas: CaRepository;
+/** What createRepositories makes: a store's repositories, with the writes that go through its commit left out. */
+export interface Repositories extends Omit<StoreRepositories, 'certificates' | 'audit'> {
   /** `markExpired` is a write that maintains the counters: each store runs it in a transaction */
   certificates: Omit<CertificateRepository, 'markExpired'>;
-  requests: RequestRepository;
-  users: UserRepository;
-  tokens: TokenRepository;
-  sessions: SessionRepository;
-  loginFailures: LoginFailureRepository;
-  userIdentities: UserIdentityRepository;
-  notifications: NotificationRepository;
-  settings: SettingsRepository;
-  keyBlobs: KeyBlobRepository;
-  ocspResponses: OcspResponseRepository;
-  spiffe: SpiffeRepository;
-  ssh: SshRepository;
-  acme: AcmeRepository;
-  bulkJobs: BulkJobRepository;
   /** every AuditRepository method except `append`, which goes through the store's commit */
   audit: Omit<AuditRepository, 'append'>;
   exportRows(table: StoreTableName, afterKey: RowKey | null, limit: number): Promise<ExportedRows>;

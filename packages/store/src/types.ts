@@ -769,7 +769,30 @@ export interface ExportedRows {
   nextKey: RowKey | null;
 }
 
-export interface Store {
+/** The repositories of a store: its reads and the writes that are not a unit of work (Store.commit). */
+export interface StoreRepositories {
+  cas: CaRepository;
+  certificates: CertificateRepository;
+  requests: RequestRepository;
+  audit: AuditRepository;
+  users: UserRepository;
+  tokens: TokenRepository;
+  sessions: SessionRepository;
+  loginFailures: LoginFailureRepository;
+  userIdentities: UserIdentityRepository;
+  notifications: NotificationRepository;
+  settings: SettingsRepository;
+  keyBlobs: KeyBlobRepository;
+  /** pre-signed OCSP responses (derived data, not copied by copyStore) */
+  ocspResponses: OcspResponseRepository;
+  spiffe: SpiffeRepository;
+  ssh: SshRepository;
+  acme: AcmeRepository;
+  /** bulk and batch API jobs (not audited, not copied by copyStore) */
+  bulkJobs: BulkJobRepository;
+}
+
+export interface Store extends StoreRepositories {
   readonly dialect: StoreDialect;
   /**
    * true when `commit` refuses (`ca.not_active`) a unit inserting a certificate whose CA is no longer active, read in
@@ -793,25 +816,6 @@ export interface Store {
    * callers bound how long they remember a row by time
    */
   readonly otherCommits?: number;
-  cas: CaRepository;
-  certificates: CertificateRepository;
-  requests: RequestRepository;
-  audit: AuditRepository;
-  users: UserRepository;
-  tokens: TokenRepository;
-  sessions: SessionRepository;
-  loginFailures: LoginFailureRepository;
-  userIdentities: UserIdentityRepository;
-  notifications: NotificationRepository;
-  settings: SettingsRepository;
-  keyBlobs: KeyBlobRepository;
-  /** pre-signed OCSP responses (derived data, not copied by copyStore) */
-  ocspResponses: OcspResponseRepository;
-  spiffe: SpiffeRepository;
-  ssh: SshRepository;
-  acme: AcmeRepository;
-  /** bulk and batch API jobs (not audited, not copied by copyStore) */
-  bulkJobs: BulkJobRepository;
   /**
    * runs all writes of the unit + audit appends in one transaction; throws PkiError('store.write_failed') and commits
    * nothing on any failure
