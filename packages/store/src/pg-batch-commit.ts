@@ -37,7 +37,14 @@ import * as schema from './pg-schema';
 export const LOCK_CLASS = 0x706b696d; // 'pkim'
 export const AUDIT_CHAIN_LOCK = 1;
 
-const BATCH_KEYS = new Set<string>(['insertCertificates', 'insertCertificateKeys', 'updateCertificates', 'audit']);
+const BATCH_KEYS = new Set<string>([
+  'insertCertificates',
+  'insertCertificateKeys',
+  'updateCertificates',
+  'audit',
+  'insertSpiffeSvids',
+  'supersedeSpiffeSvids',
+]);
 
 type CertificateUpdate = NonNullable<UnitOfWork['updateCertificates']>[number];
 
@@ -48,15 +55,52 @@ function isGuardedRevocation(u: CertificateUpdate): boolean {
 }
 
 /**
- * true when the unit holds only certificate rows, their sealed keys, guarded revocations (isGuardedRevocation) and
- * audit events: the batched statement
+ * the SPIFFE ID of a unit's SVID (what the SVID route commits: at most one SVID row, superseding its ID's current SVID
+ * or not), '' for a unit without one, undefined for any other SVID shape (the general unit of work writes it)
+ */
+function svidOf(unit: UnitOfWork): string | undefined {
+  const rows = unit.insertSpiffeSvids ?? [];
+  const supersedes = unit.supersedeSpiffeSvids ?? [];
+  if (rows.length > 1 || supersedes.length > rows.length) return undefined;
+  const [row] = rows;
+  const [s] = supersedes;
+  if (s && (s.by !== row!.id || s.spiffeId !== row!.spiffeId)) return undefined;
+  return row ? row.spiffeId : '';
+}
+
+/**
+ * true when the unit holds only certificate rows, their sealed keys, guarded revocations (isGuardedRevocation), an
+ * SVID as the SVID route writes it (svidOf) and audit events: the batched statement
  */
 export function isBatchableUnit(unit: UnitOfWork): boolean {
   for (const [key, value] of Object.entries(unit)) {
     if (value === undefined) continue;
     if (!BATCH_KEYS.has(key) || !Array.isArray(value)) return false;
   }
-  return (unit.updateCertificates ?? []).every(isGuardedRevocation);
+  return (unit.updateCertificates ?? []).every(isGuardedRevocation) && svidOf(unit) !== undefined;
+}
+
+/**
+ * Batchable units in runs to write one after the other, in order: a run holds at most one SVID per SPIFFE ID (the
+ * statement supersedes the IDs' SVIDs committed before it, not those of its own rows), so a second renewal of an ID
+ * in the same batch starts a new run — written after the first, as if each unit were written on its own.
+ */
+export function batchRuns<T>(items: readonly T[], unitOf: (item: T) => UnitOfWork): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  const ids = new Set<string>();
+  for (const item of items) {
+    const id = svidOf(unitOf(item)) ?? '';
+    if (id && ids.has(id)) {
+      runs.push(run);
+      run = [];
+      ids.clear();
+    }
+    if (id) ids.add(id);
+    run.push(item);
+  }
+  if (run.length) runs.push(run);
+  return runs;
 }
 
 interface ColumnsPart {
@@ -169,10 +213,13 @@ const EVENT = [
 ] as const;
 type EventField = (typeof EVENT)[number][0];
 
-/** the rows' columns as parameters (columnsPart): certificates, their search names, sealed keys */
+/** the rows' columns as parameters (columnsPart): certificates, their search names, sealed keys, SVIDs */
 const CERTS = columnsPart(schema.certificates, Param.events + EVENT.length);
 const NAMES = columnsPart(schema.certificateNames, CERTS.next);
 const KEYS = columnsPart(schema.certificateKeys, NAMES.next);
+const SVIDS = columnsPart(schema.spiffeSvids, KEYS.next);
+/** the SVIDs' supersedes, one text[] per field: the SPIFFE ID, the SVID (certificate id) that supersedes, when */
+const SUPERSEDE = { spiffeId: SVIDS.next, by: SVIDS.next + 1, at: SVIDS.next + 2 };
 
 /**
  * The batch statement: its text depends on the schema only, so it is prepared once per connection. In order:
@@ -190,7 +237,7 @@ const KEYS = columnsPart(schema.certificateKeys, NAMES.next);
  * 3. ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units with their CA's
  *    status.
  */
-export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v8';
+export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v9';
 export const BATCH_STATEMENT = (() => {
   const sha = `encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')`;
   const insert = (table: PgTable, p: ColumnsPart, idKey: string, returning: string) =>
@@ -210,8 +257,9 @@ export const BATCH_STATEMENT = (() => {
     `w_certs as (${insert(schema.certificates, CERTS, 'id', '"ca_id", "profile", "status"')}),`,
     `w_names as (${insert(schema.certificateNames, NAMES, 'certificateId', '1')}),`,
     `w_keys as (${insert(schema.certificateKeys, KEYS, 'certificateId', '1')}),`,
+    `w_svids as (${insert(schema.spiffeSvids, SVIDS, 'id', '1')}),`,
     'pre as materialized (select (select count(*) from w_certs) + (select count(*) from w_names)',
-    '  + (select count(*) from w_keys) as n),',
+    '  + (select count(*) from w_keys) + (select count(*) from w_svids) as n),',
     // the lock: after `pre` (a lateral subquery kept apart by offset 0, gated on pre's row)
     'head as materialized (select h.head_seq, h.head_hash from pre,',
     '  lateral (select * from pkim_audit_chain_head() where pre.n >= 0 offset 0) h),',
@@ -219,6 +267,15 @@ export const BATCH_STATEMENT = (() => {
     `recheck as materialized (select count(*) filter (where x."status" <> 'active') as n from (`,
     '  select a."status" from gate, "certificate_authorities" a',
     '  where a."id" in (select g."ca" from g where g."u" not in (select r."u" from refused r)) for share of a) x),',
+    // the SVIDs' supersedes (of the units not refused), after the lock, with the function's own snapshot (0029): it
+    // sees an ID's SVID committed by another instance since this statement started; not called without any
+    'sup_in as materialized (select s."sid", s."by", s."at"::bigint as "at", s."k" from',
+    `  unnest($${SUPERSEDE.spiffeId}::text[], $${SUPERSEDE.by}::text[], $${SUPERSEDE.at}::text[]) with ordinality`,
+    '  as s("sid", "by", "at", "k") where s."by" not in (select b."c" from bad b)),',
+    'superseded as materialized (select x.n from gate, lateral (select pkim_supersede_svids(',
+    '  array(select s."sid" from sup_in s order by s."k"), array(select s."by" from sup_in s order by s."k"),',
+    `  array(select s."at" from sup_in s order by s."k"), $${SVIDS.param('id')}::text[]) as n`,
+    '  where gate.n >= 0 and exists (select 1 from sup_in) offset 0) x),',
     // the events' fields as JSON, their details (JSON text, stored as it is) and canonical text around seq beside
     `ev as (select ${EVENT.map(([f, type]) => `e."${f}"${type === 'text' ? '' : `::${type} as "${f}"`}`).join(', ')},`,
     `  e."n" from unnest(${EVENT.map((_, i) => `$${Param.events + i}::text[]`).join(', ')}) with ordinality`,
@@ -264,7 +321,8 @@ export const BATCH_STATEMENT = (() => {
     '  (select json_agg(json_build_array(r."u", r."ca", r."status")) from refused r)::text,',
     // the commit inserts its record into the WAL and releases the audit-chain lock without waiting for the disk;
     // the store answers the batch's callers only after FLUSH_WAIT
-    `  set_config('synchronous_commit', 'off', true)`,
+    `  set_config('synchronous_commit', 'off', true),`,
+    '  (select n from superseded)',
   ].join('\n');
 })();
 
@@ -279,9 +337,18 @@ export function canonicalAroundSeq(
 
 /**
  * what the batch statement answers: one row, `[first seq, its prev_hash, every hash in chain order, 0, the refused
- * units as JSON text ([unit index, CA id, CA status or null], …) or null, 'off' (synchronous_commit for its commit)]`
+ * units as JSON text ([unit index, CA id, CA status or null], …) or null, 'off' (synchronous_commit for its commit),
+ * the SVIDs superseded (null without supersedes)]`
  */
-export type BatchRow = [string | number | null, string | null, string | null, number, string | null, string];
+export type BatchRow = [
+  string | number | null,
+  string | null,
+  string | null,
+  number,
+  string | null,
+  string,
+  string | number | null,
+];
 
 /**
  * The batch's commit does not wait for the disk while it holds the audit-chain lock. The lock is transaction-scoped,
@@ -328,6 +395,8 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
   const certs: CertificateRow[] = [];
   const certificateUnits: string[] = [];
   const sealed: NonNullable<UnitOfWork['insertCertificateKeys']> = [];
+  const svids: NonNullable<UnitOfWork['insertSpiffeSvids']> = [];
+  const supersedes: NonNullable<UnitOfWork['supersedeSpiffeSvids']> = [];
   const revocations: object[] = [];
   const events: PlannedEvent[][] = [];
   /** the events' fields as BATCH_STATEMENT's `ev` reads them (EVENT) */
@@ -341,6 +410,8 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
       certificateUnits.push(String(u));
     }
     if (unit.insertCertificateKeys) for (const k of unit.insertCertificateKeys) sealed.push(k);
+    if (unit.insertSpiffeSvids) for (const v of unit.insertSpiffeSvids) svids.push(v);
+    if (unit.supersedeSpiffeSvids) for (const v of unit.supersedeSpiffeSvids) supersedes.push(v);
     for (const r of unit.updateCertificates ?? [])
       revocations.push({ ...r.patch, id: r.id, onlyIfStatus: r.onlyIfStatus });
     const own: PlannedEvent[] = [];
@@ -374,6 +445,10 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
     ...CERTS.values(certs),
     ...NAMES.values(certificateNameRows(certs)),
     ...KEYS.values(sealed),
+    ...SVIDS.values(svids),
+    binaryTextArray(supersedes.map((v) => v.spiffeId)),
+    binaryTextArray(supersedes.map((v) => v.by)),
+    binaryTextArray(supersedes.map((v) => String(v.at))),
   ];
   return {
     values,

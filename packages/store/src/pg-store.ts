@@ -53,6 +53,7 @@ import {
   FLUSH_WAIT,
   FLUSH_WAIT_NAME,
   LOCK_CLASS,
+  batchRuns,
   isBatchableUnit,
   planBatch,
   type BatchRow,
@@ -453,11 +454,12 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   };
   const batchable = (unit: UnitOfWork) => !uowOptions.failCommit && isBatchableUnit(unit);
   const group = createGroupCommit<Pending>(async (items) => {
-    await settle(
+    // one statement per run: a second SVID of one SPIFFE ID in a batch is written after the first (batchRuns)
+    for (const run of batchRuns(
       items.filter((it) => batchable(it.unit)),
-      commitBatch,
-      commitBatchableAlone,
-    );
+      (it) => it.unit,
+    ))
+      await settle(run, commitBatch, commitBatchableAlone);
     await settle(
       items.filter((it) => !batchable(it.unit)),
       commitGeneral,

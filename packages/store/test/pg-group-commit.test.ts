@@ -310,6 +310,97 @@ describe('PostgreSQL group commit', () => {
     expect(await a.audit.verify()).toMatchObject({ ok: true, count: 0 });
   }, 60_000);
 
+  /** an SVID as the SVID route commits it: certificate, SVID row superseding the ID's current one, its event */
+  const svidUnit = (caId: string, spiffeId: string, at: number) => {
+    const cert = makeCert(caId, { createdAt: at });
+    const row = { id: cert.id, caId, spiffeId, serviceType: 'web', notAfter: cert.notAfter, createdAt: at };
+    return {
+      id: cert.id,
+      unit: {
+        insertCertificates: [cert],
+        insertSpiffeSvids: [{ ...row, supersededBy: null, supersededAt: null }],
+        supersedeSpiffeSvids: [{ spiffeId, by: cert.id, at }],
+        audit: [makeEvent({ action: 'certificate.issued', target: cert.id, details: { spiffeId } })],
+      },
+    };
+  };
+  const svids = (sql: pg.Client) =>
+    sql
+      .query<{ id: string; by: string | null; at: string | null }>(
+        'select id, superseded_by as by, superseded_at::text as at from spiffe_svids order by created_at',
+      )
+      .then((r) => r.rows.map((x) => [x.id, x.by, x.at === null ? null : Number(x.at)]));
+
+  it('SVIDs submitted together are one statement; a second renewal of one ID in a batch is written after', async () => {
+    const { a, b, caId, sql } = await setup();
+    const x = 'spiffe://example.org/web/x';
+    const s0 = svidUnit(caId, x, 10); // the other instance's current SVID of x
+    await b.commit(s0.unit);
+    const [s1, y1, s2] = [
+      svidUnit(caId, x, 20),
+      svidUnit(caId, 'spiffe://example.org/web/y', 30),
+      svidUnit(caId, x, 40),
+    ];
+    const sent = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      await Promise.all([a.commit(s1.unit), a.commit(y1.unit)]); // one batch, one statement
+      expect(queriesSent(sent)).toEqual(ONE_BATCH);
+      sent.mockClear();
+      const s3 = svidUnit(caId, x, 50);
+      await Promise.all([a.commit(s2.unit), a.commit(s3.unit)]); // x twice: two statements, in order
+      expect(queriesSent(sent)).toEqual([...ONE_BATCH, ...ONE_BATCH]);
+      expect(await svids(sql)).toEqual([
+        [s0.id, s1.id, 20],
+        [s1.id, s2.id, 40],
+        [y1.id, null, null],
+        [s2.id, s3.id, 50],
+        [s3.id, null, null],
+      ]);
+    } finally {
+      sent.mockRestore();
+    }
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 5 });
+    expect(await count(sql, 'select count(*) as n from certificates')).toBe(5);
+    expect(await a.certificates.countByStatus(caId)).toEqual({ active: 5, revoked: 0, expired: 0 });
+  }, 60_000);
+
+  it('an SVID committed by another instance while the batch waits for the lock is superseded by it', async () => {
+    const { a, b, caId, sql, url } = await setup();
+    const x = 'spiffe://example.org/web/x';
+    const other = makeCert(caId, { createdAt: 10 });
+    await b.commit({ insertCertificates: [other] });
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    clients.push(holder);
+    // another instance holds the audit-chain lock while it writes its SVID of x …
+    await holder.query('begin');
+    await holder.query(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`);
+    const mine = svidUnit(caId, x, 20);
+    const pending = a.commit(mine.unit);
+    // … while the batch statement, whose snapshot cannot hold that SVID, waits for the lock
+    for (let i = 0; ; i++) {
+      const r = await sql.query(
+        "select 1 from pg_stat_activity where wait_event_type = 'Lock' and wait_event = 'advisory'",
+      );
+      if (r.rows.length) break;
+      if (i > 400) throw new Error('the batch statement never waited for the audit-chain lock');
+      await new Promise((res) => setTimeout(res, 25));
+    }
+    await holder.query(
+      'insert into spiffe_svids (id, ca_id, spiffe_id, service_type, not_after, created_at) ' +
+        'values ($1, $2, $3, $4, $5, 10)',
+      [other.id, caId, x, 'web', other.notAfter],
+    );
+    await holder.query('commit');
+    await pending;
+    // the function's own snapshot (migration 0029) saw it: one current SVID of x, the batch's
+    expect(await svids(sql)).toEqual([
+      [other.id, mine.id, 20],
+      [mine.id, null, null],
+    ]);
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 1 });
+  }, 60_000);
+
   it('revocations submitted together are one statement; with issuances of the other instance one chain', async () => {
     const { a, b, caId, sql } = await setup();
     const certs = Array.from({ length: 40 }, () => makeCert(caId));

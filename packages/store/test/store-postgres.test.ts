@@ -101,6 +101,7 @@ describe('PostgreSQL store', () => {
         '0025_issuance_indexes',
         '0027_certificate_names_trigger',
         '0028_spiffe_svids_current_idx',
+        '0029_supersede_svids',
       ],
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));

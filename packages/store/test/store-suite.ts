@@ -1017,7 +1017,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0028 not applied (0019 landed
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0029 not applied (0019 landed
       // after 0022: its journal `when` sits between 0017's and 0020's, so it is undone after 0020)
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
@@ -1026,6 +1026,12 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        ...(engine.dialect === 'postgres'
+          ? [
+              'drop function pkim_supersede_svids(text[], text[], bigint[], text[])', // 0029, PostgreSQL only
+              `delete from ${migrations} where created_at = 1796196270000`,
+            ]
+          : []),
         // 0028: the current-SVID partial index
         'drop index spiffe_svids_current_idx',
         `delete from ${migrations} where created_at = 1796196260000`,
