@@ -1,11 +1,7 @@
-import type { Logger } from 'pino';
-import type { Clock } from '@pkim/shared';
-import type { Store } from '@pkim/store';
-import type { AuditService, AuthService, CaService, CertificateService, CrlService, OcspService } from '../types';
-import type { CaContextLoader } from '../ca-context';
+import type { AuditService, AuthService } from '../types';
 import { createVaultMountService } from './vault-mount-service';
 import { createVaultAuthService } from './vault-auth-service';
-import { createVaultPkiService } from './vault-pki-service';
+import { createVaultPkiService, type VaultPkiServiceDeps } from './vault-pki-service';
 import { createVaultIssueService, vaultRoleProvisionerId } from './vault-issue-service';
 import type { Actor } from '../types';
 import { authorize } from '../permissions';
@@ -14,15 +10,8 @@ import { createVaultSealService } from './vault-seal-service';
 import { keystoreOverview } from './vault-keystore-overview';
 import type { SignFunction } from '../signing/sign-request';
 
-export interface VaultServiceDeps {
-  store: Store;
-  clock: Clock;
-  logger: Logger;
-  contexts: CaContextLoader;
-  cas: CaService;
-  certificates: CertificateService;
-  crl: CrlService;
-  ocsp: OcspService;
+/** what the PKI part (createVaultPkiService) needs, and the rest of Vault's: auth, audit, signing, health */
+export interface VaultServiceDeps extends VaultPkiServiceDeps {
   auth: AuthService;
   audit: AuditService;
   /** the one signing pipeline */
