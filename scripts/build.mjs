@@ -8,12 +8,14 @@
 //   dist/migrations/{sqlite,pg}  the store's SQL migrations (found as ../migrations from the chunks, the same
 //                                relative path as from packages/store/src)
 //   dist/web/                    the web console (Vite build of apps/web), served by `pkim serve`
+//   dist/api-docs/               Swagger UI's files for `/api/docs` (from swagger-ui-dist, a devDependency of the root
+//                                package: the packed package installs neither it nor its install telemetry)
 //
 // Options: --no-web (skip the Vite build; the bundle is enough for the CLI), --watch (rebuild the bundle on change),
 // --out <dir> (default dist). Used by `npm start` (when dist is missing or older than the sources), `npm pack`
 // (prepack) and the test setup (tests/global-setup.ts builds once per run into a private directory).
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -224,10 +226,22 @@ export function outputOptions(outDir) {
   };
 }
 
+/**
+ * The files of Swagger UI that `/api/docs` serves (apps/server rest-twin-plugin.ts DOCS_FILES), with their licence:
+ * copied into the package so that it does not depend on swagger-ui-dist, whose dependency @scarf/scarf reports
+ * every install to scarf.sh from a postinstall script (README "Install scripts and telemetry").
+ */
+export const API_DOCS_FILES = ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png', 'LICENSE', 'NOTICE'];
+
 function copyAssets(outDir, { web }) {
   const migrations = join(outDir, 'migrations');
   rmSync(migrations, { recursive: true, force: true });
   cpSync(join(ROOT, 'packages/store/migrations'), migrations, { recursive: true });
+  const apiDocs = join(outDir, 'api-docs');
+  rmSync(apiDocs, { recursive: true, force: true });
+  mkdirSync(apiDocs, { recursive: true });
+  const swaggerUi = join(ROOT, 'node_modules/swagger-ui-dist');
+  for (const file of API_DOCS_FILES) cpSync(join(swaggerUi, file), join(apiDocs, file));
   if (web) {
     const built = join(ROOT, 'apps/web/dist');
     rmSync(join(outDir, 'web'), { recursive: true, force: true });

@@ -5,6 +5,8 @@
 //   → the installed `pkim` (package.json `bin`) runs from a directory outside the repository, with the
 //     repository's node_modules out of reach: --help, init, a CA, a certificate verified by openssl, `pkim serve`
 //     answering /healthz and serving the console.
+//   → no installed package runs an install script but the native modules (better-sqlite3, pkcs11js): Swagger UI's
+//     files ship in dist/api-docs, so swagger-ui-dist and its install telemetry (@scarf/scarf) are not installed.
 //   → no installed package declares an engines.node that excludes the lowest Node.js the root package admits
 //     (package.json `engines`): overrides do not reach a user's install, the root's own ranges must (docs/README
 //     "Node.js 20 and dependency engines"); npm's EBADENGINE warning is refused as well.
@@ -45,9 +47,11 @@ function pkim(args, { expectCode = 0 } = {}) {
   return r.stdout;
 }
 
-/** Installed packages under `dir` (node_modules, nested too) whose engines.node excludes `node`, as npm reads it. */
-function enginesExcluding(dir, node) {
-  const out = [];
+/** Packages that may run an install script in the installed package: they compile their native modules. */
+const INSTALL_SCRIPTS_ALLOWED = new Set(['better-sqlite3', 'pkcs11js']);
+
+/** Calls `visit(pkg, pkgDir)` for every installed package under `dir` (node_modules, nested too). */
+function walkInstalled(dir, visit) {
   const walk = (modules) => {
     for (const name of existsSync(modules) ? readdirSync(modules) : []) {
       if (name.startsWith('.')) continue;
@@ -58,15 +62,32 @@ function enginesExcluding(dir, node) {
       const pkgDir = join(modules, name);
       const file = join(pkgDir, 'package.json');
       if (!existsSync(file)) continue;
-      const pkg = JSON.parse(readFileSync(file, 'utf8'));
-      const range = pkg.engines?.node;
-      if (typeof range === 'string' && !semver.satisfies(node, range, { includePrerelease: true })) {
-        out.push(`${pkg.name}@${pkg.version} declares node ${range}`);
-      }
+      visit(JSON.parse(readFileSync(file, 'utf8')), pkgDir);
       walk(join(pkgDir, 'node_modules'));
     }
   };
   walk(join(dir, 'node_modules'));
+}
+
+/** Installed packages under `dir` with an install script not in INSTALL_SCRIPTS_ALLOWED (install telemetry…). */
+function unexpectedInstallScripts(dir) {
+  const out = [];
+  walkInstalled(dir, (pkg) => {
+    const scripts = ['preinstall', 'install', 'postinstall'].filter((s) => pkg.scripts?.[s]);
+    if (scripts.length && !INSTALL_SCRIPTS_ALLOWED.has(pkg.name)) out.push(`${pkg.name}@${pkg.version} (${scripts})`);
+  });
+  return out;
+}
+
+/** Installed packages under `dir` (node_modules, nested too) whose engines.node excludes `node`, as npm reads it. */
+function enginesExcluding(dir, node) {
+  const out = [];
+  walkInstalled(dir, (pkg) => {
+    const range = pkg.engines?.node;
+    if (typeof range === 'string' && !semver.satisfies(node, range, { includePrerelease: true })) {
+      out.push(`${pkg.name}@${pkg.version} declares node ${range}`);
+    }
+  });
   return out;
 }
 
@@ -95,6 +116,11 @@ async function serveCheck() {
     if (page.status !== 200 || !/<script[^>]+src="\/assets\//.test(html)) {
       throw new Error(`GET / did not serve the built console (${page.status}):\n${html.slice(0, 300)}`);
     }
+    // Swagger UI's files ship in the package (dist/api-docs): swagger-ui-dist (and its telemetry) is not installed
+    const swaggerUi = await fetch(`${url}/api/docs/swagger-ui-bundle.js`);
+    if (swaggerUi.status !== 200 || !(await swaggerUi.text()).includes('SwaggerUIBundle')) {
+      throw new Error(`GET /api/docs/swagger-ui-bundle.js → ${swaggerUi.status}`);
+    }
   } finally {
     // Wait for the server to exit: it may still be closing its database (WAL files) when cleanup starts.
     const exited = new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
@@ -116,7 +142,8 @@ try {
   const packed = JSON.parse(packOut.slice(packOut.search(/^\[/m)))[0];
   const tarball = join(work, packed.filename);
   const files = packed.files.map((f) => f.path);
-  for (const want of ['dist/cli/pkim.mjs', 'dist/migrations/sqlite/meta/_journal.json', 'dist/web/index.html']) {
+  const wanted = ['dist/cli/pkim.mjs', 'dist/migrations/sqlite/meta/_journal.json', 'dist/web/index.html'];
+  for (const want of wanted.concat('dist/api-docs/swagger-ui-bundle.js')) {
     if (!files.includes(want)) throw new Error(`the package lacks ${want}`);
   }
   const leaked = files.filter((f) => /^(packages|apps|tests|bench|node_modules)\//.test(f) || f.endsWith('.ts'));
@@ -139,12 +166,18 @@ try {
     throw new Error(`the install holds packages that exclude Node.js ${lowest}: ${which}`);
   }
   step(`no installed package excludes Node.js ${lowest}`);
+  const scripted = unexpectedInstallScripts(join(prefix, 'lib/node_modules/pki-manager'));
+  if (scripted.length) throw new Error(`the install runs install scripts besides the native modules: ${scripted}`);
+  step(`no installed package has an install script but ${[...INSTALL_SCRIPTS_ALLOWED].join(', ')}`);
   execFileSync('mkdir', ['-p', home]);
 
   step('pkim --help, init, ca create, cert issue');
   if (!pkim(['--help']).includes('Usage: pkim')) throw new Error('pkim --help printed no usage');
   pkim(['init']);
   pkim(['ca', 'create', '--name', 'root', '--subject', 'CN=Pack Test Root', '--key-type', 'ec-p256']);
+  // --json renders through @pkim/contract's mappers (a lazy chunk of its own since 22d18ce)
+  const listed = JSON.parse(pkim(['ca', 'list', '--json']));
+  if (listed.items?.[0]?.name !== 'root') throw new Error(`pkim ca list --json: ${JSON.stringify(listed)}`);
   pkim(
     ['cert', 'issue', '--ca', 'root', '--subject', 'CN=pack.example.com', '--san', 'dns:pack.example.com'].concat([
       '--out-cert',

@@ -73,6 +73,10 @@ describe('pkim serve', () => {
       .find((r) => r.apiDocs);
     expect(docs?.apiDocs).toBe(`${first.url}/api/docs`);
     expect((await fetch(docs!.apiDocs!)).status).toBe(200);
+    // Swagger UI's files come from beside the bundle (dist/api-docs), not from swagger-ui-dist
+    const swaggerUi = await fetch(`${first.url}/api/docs/swagger-ui-bundle.js`);
+    expect(swaggerUi.status).toBe(200);
+    expect(await swaggerUi.text()).toContain('SwaggerUIBundle');
 
     // the credential works
     const login = await fetch(`${first.url}/trpc/user.login`, {

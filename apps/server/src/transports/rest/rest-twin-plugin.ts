@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { PkiError } from '@pkim/shared';
 import { REST_TWINS, restBoundField, restInputInQuery, restPathParams, type RestTwin } from '@pkim/contract';
@@ -13,8 +14,18 @@ import {
   type ProcedureSchemas,
 } from '../../http/openapi-document';
 
-/** the directory of swagger-ui-dist's files, the package's own answer (loaded on first use: no start-up cost) */
-const swaggerUiDir = async (): Promise<string> => (await import('swagger-ui-dist/absolute-path.js')).default();
+/** Defined (true) by the build (scripts/build.mjs) in the compiled bundle; undefined when running the sources. */
+declare const PKIM_BUNDLED: boolean | undefined;
+
+/**
+ * The directory of Swagger UI's files: beside the compiled bundle (dist/api-docs, copied by the build, so the packed
+ * package needs no swagger-ui-dist and none of its install telemetry), else swagger-ui-dist's own answer (loaded on
+ * first use: no start-up cost).
+ */
+const swaggerUiDir = async (): Promise<string> =>
+  typeof PKIM_BUNDLED !== 'undefined' && PKIM_BUNDLED
+    ? resolve(dirname(fileURLToPath(import.meta.url)), '../api-docs')
+    : (await import('swagger-ui-dist/absolute-path.js')).default();
 
 export interface RestTwinOptions {
   /** the schemas of every tRPC procedure (procedureSchemas(appRouter)) */
@@ -95,7 +106,7 @@ const DOCS_HTML = `<!doctype html>
 const DOCS_INIT = `window.ui = SwaggerUIBundle({ url: '/api/v1/openapi.json', dom_id: '#swagger-ui', deepLinking: true,
   persistAuthorization: false, tryItOutEnabled: false });
 `;
-/** files served from the swagger-ui-dist package (no CDN) */
+/** Swagger UI's files served (no CDN): from dist/api-docs in the compiled bundle, else from swagger-ui-dist */
 const DOCS_FILES: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
@@ -174,7 +185,7 @@ export const restTwinPlugin: FastifyPluginAsync<RestTwinOptions> = async (app, o
   });
 };
 
-/** Swagger UI at `/api/docs` from the swagger-ui-dist package's files (register without prefix). */
+/** Swagger UI at `/api/docs` from its files (swaggerUiDir; register without prefix). */
 export const apiDocsPlugin: FastifyPluginAsync = async (app) => {
   app.addHook('preHandler', async (request) => {
     checkAccess('rest', `GET ${request.routeOptions.url ?? ''}`, request.actor);
