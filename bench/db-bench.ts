@@ -20,7 +20,8 @@
 // BENCH_PG_STATEMENTS=<n>: the cluster loads pg_stat_statements (shared_preload_libraries) and each PostgreSQL
 // issuance row prints its n statements with the most execution time; BENCH_PG_WAITS=1: pg_stat_activity of the
 // bench database sampled every few ms during each PostgreSQL issuance row, the share of each wait event printed
-// (Lock:advisory = waiting for the audit-chain lock, IO:WALSync = a commit waiting for the disk, CPU = running).
+// (Lock:advisory = waiting for the audit-chain lock, IO:WALSync = a commit waiting for the disk, CPU = running)
+// and, from pg_locks, how often the audit-chain lock is held ("lock held advisory") and every lock waited for.
 // Both cost the cluster some CPU of their own: leave them off for the figures.
 // Everything (PostgreSQL cluster, temp dirs) is removed at the end. Prints markdown tables.
 import { execFileSync, spawn } from 'node:child_process';
@@ -260,7 +261,15 @@ async function pgProbe(url: string): Promise<() => Promise<(issued: number) => s
       const r = await c.query<{ w: string; n: string }>(
         "select coalesce(wait_event_type || ':' || wait_event, 'CPU') as w, count(*) as n from pg_stat_activity " +
           "where datname = current_database() and backend_type = 'client backend' and state = 'active' " +
-          'and pid <> pg_backend_pid() group by 1',
+          'and pid <> pg_backend_pid() group by 1 ' +
+          // pg_locks: the audit-chain lock held (the serial part of every instance's batches), and every lock waited
+          // for, by kind, mode and relation
+          "union all select 'lock ' || case when l.granted then 'held' else 'waited' end || ' ' || l.locktype || " +
+          "' ' || l.mode || coalesce(' ' || l.relation::regclass::text, '') as w, count(*) as n from pg_locks l " +
+          'where l.database = (select oid from pg_database where datname = current_database()) ' +
+          // the audit-chain lock: pg_advisory_xact_lock(LOCK_CLASS 0x706b696d, 1) (pg-batch-commit.ts)
+          "and (not l.granted or (l.locktype = 'advisory' and l.classid = 1886087533 and l.objid = 1 " +
+          'and l.objsubid = 2)) group by 1',
       );
       samples++;
       for (const row of r.rows) waits.set(row.w, (waits.get(row.w) ?? 0) + Number(row.n));
