@@ -3,6 +3,7 @@
  * Used by the OpenSSH certificate (PROTOCOL.certkeys) and KRL (PROTOCOL.krl) codecs.
  */
 import { PkiError } from '@pkim/shared';
+import { concat } from '../der-writer';
 
 const textEncoder = new TextEncoder();
 
@@ -41,16 +42,9 @@ export function sshMpint(unsigned: Uint8Array): Uint8Array {
   return (body[0] ?? 0) & 0x80 ? sshString(concatBytes(Uint8Array.of(0), body)) : sshString(body);
 }
 
+/** The parts one after the other (der-writer's concat, with the parts as arguments). */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 /** Lexicographic byte comparison (memcmp order, shorter first on a common prefix). */
