@@ -46,6 +46,8 @@ function coverageProblems(
   for (const [path, r] of Object.entries(remote)) {
     if (!leaves.includes(path)) problems.push(`${path}: a remote form of a command that does not exist`);
     if (!(r.procedure in REST_TWINS)) problems.push(`${path}: ${r.procedure} has no REST twin`);
+    for (const [option, o] of Object.entries(r.withOption ?? {}))
+      if (!(o.procedure in REST_TWINS)) problems.push(`${path} --${option}: ${o.procedure} has no REST twin`);
   }
   for (const [prefix, why] of Object.entries(localOnly)) {
     if (!leaves.some((l) => covers(prefix, l))) problems.push(`${prefix}: local-only but no such command`);
@@ -72,9 +74,11 @@ describe('remote mode covers every command', () => {
       ...REMOTE_COMMANDS,
       'ca frobnicate': { procedure: 'ca.list', input: () => undefined },
       'token revoke': { procedure: 'token.vanish', input: () => undefined },
+      'ca create': { ...REMOTE_COMMANDS['ca create'], withOption: { external: { procedure: 'ca.vanish' } } },
     } as unknown as Record<string, RemoteCommand>;
     const found = coverageProblems(leaves, stale, { ...LOCAL_ONLY, 'ca list': 'a reason that is long enough here' });
     expect(found.sort()).toEqual([
+      'ca create --external: ca.vanish has no REST twin',
       'ca frobnicate: a remote form of a command that does not exist',
       'ca list: listed as remote and local-only',
       'token revoke: token.vanish has no REST twin',

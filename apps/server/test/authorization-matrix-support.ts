@@ -29,7 +29,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { MOUNT_ROUTES, SYSTEM_ROUTES, type VaultOp } from '../src/transports/vault/vault-routes';
-import { opensslCsr } from '../../../tests/support/openssl-tools';
+import { opensslCsr, opensslSignCaCsr } from '../../../tests/support/openssl-tools';
 import { generateSshKey, makeTempDir } from '../../../tests/support/openssh';
 import { sqliteDigest } from '../../../tests/support/db-digest';
 
@@ -54,6 +54,8 @@ interface Kit {
   sshPub: string;
   freshCa(): Promise<string>;
   freshRevokedRoot(): Promise<string>;
+  /** a pending CA (`ca.createExternal`) and the certificate an openssl root outside signed for its key */
+  freshPendingCa(): Promise<{ ref: string; certificate: string }>;
   freshLeaf(): Promise<string>;
   /** an expired leaf of the issuing CA not yet deleted (issued in open() with a lifetime of 1 s) */
   expiredLeaf(): string;
@@ -104,6 +106,11 @@ const TRPC: Record<string, TrpcRow> = {
     input: () => ({ name: `mx-new-${seq()}`, subject: { commonName: 'Matrix New CA' }, keyType: 'ECDSA-P256' }),
     expect: ADMIN_ONLY,
   },
+  'ca.createExternal': {
+    input: () => ({ name: `mx-ext-${seq()}`, subject: { commonName: 'Matrix External CA' }, keyType: 'ec-p256' }),
+    expect: ADMIN_ONLY,
+  },
+  'ca.importCertificate': { input: (k) => k.freshPendingCa(), expect: ADMIN_ONLY },
   'ca.setStatus': { input: async (k) => ({ id: await k.freshCa(), status: 'disabled' }), expect: ADMIN_ONLY },
   'ca.setUrls': {
     input: async (k) => ({ ref: await k.freshCa(), base: 'https://pki.matrix.example' }),
@@ -644,6 +651,14 @@ export function authorizationMatrix() {
         );
         await a.cas.revokeCa(ca.id, 'cessationOfOperation', admin);
         return ca.id;
+      },
+      freshPendingCa: async () => {
+        const name = `mx-pending-${seq()}`;
+        const { csrPem } = await a.cas.createExternalIntermediate(
+          { name, subject: { commonName: `Matrix ${name}` }, keyType: 'ec-p256' },
+          admin,
+        );
+        return { ref: name, certificate: opensslSignCaCsr(csrPem).subPem };
       },
       freshLeaf: async () => (await issueLeaf()).certificate.id,
       expiredLeaf: () => {

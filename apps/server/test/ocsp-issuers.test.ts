@@ -9,6 +9,7 @@ import type { Authority } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
 import { opensslOcspCheck, opensslOcspRequest, opensslRaw, withTempDir } from '../../../tests/support/verifiers';
 import { ACTORS, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { opensslSignCaCsr } from '../../../tests/support/openssl-tools';
 
 /** a leaf of a CA */
 async function leafOf(authority: Authority, caId: string, cn: string): Promise<string> {
@@ -39,25 +40,6 @@ function opensslReads(der: Uint8Array, o: { issuerPem: string; leafPem: string; 
   if (r.output.includes('Responder Error: unauthorized (6)')) return 'unauthorized';
   expect(r.output, r.output).toMatch(/Response verify OK/);
   return /leaf\.pem: (good|revoked|unknown)/.exec(r.output)?.[1] ?? r.output;
-}
-
-/** an openssl root outside the deployment signs a CSR as a CA certificate */
-function signOutside(csrPem: string): { rootPem: string; subPem: string } {
-  return withTempDir((dir) => {
-    const f = (n: string) => join(dir, n);
-    const run = (args: string[]) => {
-      const r = opensslRaw(args);
-      expect(r.status, r.output).toBe(0);
-    };
-    writeFileSync(f('sub.csr'), csrPem);
-    writeFileSync(f('ext.cnf'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
-    run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f('root.key')]);
-    const root = ['req', '-x509', '-new', '-key', f('root.key'), '-subj', '/CN=Outside Root', '-days', '30'];
-    run([...root, '-out', f('root.pem')]);
-    const sign = ['x509', '-req', '-in', f('sub.csr'), '-CA', f('root.pem'), '-CAkey', f('root.key')];
-    run([...sign, '-set_serial', '0x5ab1', '-days', '20', '-extfile', f('ext.cnf'), '-out', f('sub.pem')]);
-    return { rootPem: readFileSync(f('root.pem'), 'utf8'), subPem: readFileSync(f('sub.pem'), 'utf8') };
-  });
 }
 
 describe('OCSP issuer index (two instances on one SQLite database)', () => {
@@ -123,7 +105,7 @@ describe('OCSP issuer index (two instances on one SQLite database)', () => {
       { name: 'imported', subject: { commonName: 'Imported Issuing CA' }, keyType: 'ec-p256' },
       ACTORS.admin,
     );
-    const outside = signOutside(pending.csrPem);
+    const outside = opensslSignCaCsr(pending.csrPem);
     // a leaf the imported CA will issue cannot be asked before; its serial can (openssl -serial)
     const bySerial = withTempDir((dir) => {
       writeFileSync(join(dir, 'issuer.pem'), outside.subPem);

@@ -26,6 +26,8 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'ca.get': ALL,
   'ca.exportChain': ALL,
   'ca.create': ADMIN,
+  'ca.createExternal': ADMIN,
+  'ca.importCertificate': ADMIN,
   'ca.setStatus': ADMIN,
   'ca.setUrls': ADMIN,
   'ca.revoke': ADMIN,

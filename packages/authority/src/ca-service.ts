@@ -151,6 +151,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     try {
       const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
       if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${caId}'`);
+      checkActorMayUseCa(actor, ca);
       if (ca.status !== 'pending')
         throw new PkiError(
           'ca.not_active',

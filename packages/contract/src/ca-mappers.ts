@@ -1,6 +1,6 @@
 import { toPem } from '@pkim/core';
 import { isoTime, isoTimeOrNull } from './common-mappers';
-import type { CaCrlDto, CaDto, CaRecord, CaViewDto } from './ca-schemas';
+import type { CaCrlDto, CaDto, CaExternalDto, CaRecord, CaViewDto } from './ca-schemas';
 
 /**
  * The contract's wire mappers for CAs and their CRLs: the authority's records (epoch ms, lifetimes in ms) → the
@@ -35,8 +35,16 @@ export function toCaDto(ca: CaRecord): CaDto {
   };
 }
 
+/** the CA with its certificate and chain; while it waits for its certificate (external), the CSR too */
 export function toCaViewDto(v: { ca: CaRecord; certificatePem: string | null; chainPem: string }): CaViewDto {
-  return { ...toCaDto(v.ca), certificatePem: v.certificatePem, chainPem: v.chainPem };
+  const dto: CaViewDto = { ...toCaDto(v.ca), certificatePem: v.certificatePem, chainPem: v.chainPem };
+  if (v.ca.status === 'pending' && v.ca.csrPem) dto.csr = v.ca.csrPem;
+  return dto;
+}
+
+/** `ca.createExternal` / `pkim ca create --external`: the pending CA with the CSR its outside CA signs */
+export function toCaExternalDto(v: { ca: CaRecord; csrPem: string }): CaExternalDto {
+  return { ...toCaDto(v.ca), csr: v.csrPem };
 }
 
 export function toCaCrlDto(

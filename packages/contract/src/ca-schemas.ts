@@ -38,6 +38,15 @@ export const caCreateInputSchema = z
   .strict();
 export type CaCreateInput = z.input<typeof caCreateInputSchema>;
 
+/**
+ * `ca.createExternal` (REST `POST /api/v1/cas/external`, `pkim ca create --external`): an intermediate whose key is
+ * made here and whose certificate an outside CA signs — no parent, no lifetime (the outside CA decides it); the CA
+ * stays `pending` until `ca.importCertificate`.
+ */
+export const caCreateExternalInputSchema = caCreateInputSchema
+  .pick({ name: true, subject: true, keyType: true, backend: true, pathLen: true, nameConstraints: true })
+  .strict();
+
 /** Relying-party URLs of the certificates a CA issues (`pkim ca set-urls`, Vault `config/urls`) */
 export const caUrlsSchema = z.object({
   /** the base URL all three were derived from, when they were */
@@ -96,8 +105,29 @@ export type CaDto = z.infer<typeof caSchema>;
 export const caViewSchema = caSchema.extend({
   certificatePem: z.string().nullable(),
   chainPem: z.string(),
+  /** a pending (external) CA: the CSR its outside CA signs (PEM) */
+  csr: z.string().optional(),
 });
 export type CaViewDto = z.infer<typeof caViewSchema>;
+
+/** `ca.createExternal`: the pending CA and its CSR (PEM) for the outside CA */
+export const caExternalSchema = caSchema.extend({ csr: z.string() });
+export type CaExternalDto = z.infer<typeof caExternalSchema>;
+
+/**
+ * `ca.importCertificate` (REST `PUT /api/v1/cas/:id/certificate`, `pkim ca import`): the certificate the outside CA
+ * signed for a pending CA's key (PEM); the CA becomes active. Answers the CA as `ca.get` does. The PEM is read by the
+ * CA service (`certificate.invalid`, `ca.certificate_mismatch`), as the local command's is: one answer in both modes.
+ */
+export const caImportCertificateInputSchema = z
+  .object({
+    ref: caRefSchema,
+    certificate: z
+      .string()
+      .min(1)
+      .max(64 * 1024),
+  })
+  .strict();
 
 /** The store's CA record (epoch ms) — what {@link toCaDto} maps from. */
 export interface CaRecord {
@@ -123,6 +153,8 @@ export interface CaRecord {
   revocationReason: CaDto['revocationReason'];
   createdAt: number;
   updatedAt: number;
+  /** an external CA's CSR (kept after the import) */
+  csrPem?: string | null;
 }
 
 export const caPageSchema = pageSchema(caSchema);

@@ -61,6 +61,18 @@ export const REST_TWINS = {
   'ca.list': { method: 'GET', path: '/cas', summary: 'List CAs' },
   'ca.get': { method: 'GET', path: '/cas/:id', bind: CA, summary: 'Show a CA (id or name), its certificate and chain' },
   'ca.create': { method: 'POST', path: '/cas', status: 201, summary: 'Create a root or intermediate CA' },
+  'ca.createExternal': {
+    method: 'POST',
+    path: '/cas/external',
+    status: 201,
+    summary: 'Create an intermediate CA for an outside CA to sign: its key here, its CSR in the answer (pending)',
+  },
+  'ca.importCertificate': {
+    method: 'PUT',
+    path: '/cas/:id/certificate',
+    bind: CA,
+    summary: 'Import the certificate an outside CA signed for a pending CA (the CA becomes active)',
+  },
   'ca.setStatus': { method: 'PUT', path: '/cas/:id/status', summary: 'Enable or disable a CA' },
   'ca.setUrls': { method: 'PUT', path: '/cas/:id/urls', bind: CA, summary: 'Set the CRL/OCSP/AIA URLs a CA embeds' },
   'ca.revoke': { method: 'POST', path: '/cas/:id/revoke', summary: 'Revoke a CA certificate' },

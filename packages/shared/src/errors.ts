@@ -580,8 +580,8 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     kind: 'invalid_input',
     description:
       'Remote mode (--server, PKIM_SERVER or the `pkim login` profile): the command, or one of its options, works ' +
-      'on this machine only (the message says why: e.g. `pkim init`, `ca create --external`, `ssh ca create ' +
-      '--backend pkcs11`) or has no remote form; `--local` runs it on the local data directory. Nothing was sent.',
+      'on this machine only (the message says why: e.g. `pkim init`, `ssh ca create --backend pkcs11`) or has no ' +
+      'remote form; `--local` runs it on the local data directory. Nothing was sent.',
   },
   'remote.unreachable': {
     kind: 'unavailable',

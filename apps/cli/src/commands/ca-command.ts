@@ -121,9 +121,9 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
         if (o.parent) throw new PkiError('input.invalid', '--external and --parent exclude each other');
         const r = await a.cas.createExternalIntermediate(input, ctx.actor);
         if (o.csrOut) writeOutputFile(o.csrOut, r.csrPem);
-        const { toCaDto } = await ctx.contract();
+        const { toCaExternalDto } = await ctx.contract();
         ctx.output(
-          { ...toCaDto(r.ca), csr: r.csrPem },
+          toCaExternalDto(r),
           () => `${caDetails(r.ca)}\n\n${o.csrOut ? `CSR written to ${o.csrOut}` : r.csrPem}`,
         );
         return;
@@ -163,7 +163,7 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const v = await a.cas.get(ref);
       const { toCaViewDto } = await ctx.contract();
-      ctx.output({ ...toCaViewDto(v), ...(v.ca.csrPem ? { csr: v.ca.csrPem } : {}) }, () => caDetails(v.ca));
+      ctx.output(toCaViewDto(v), () => caDetails(v.ca));
     });
 
   ca.command('export <ca>')

@@ -9,6 +9,7 @@ export {
   toAuditVerifyDto,
   toCaCrlDto,
   toCaDto,
+  toCaExternalDto,
   toCaViewDto,
   toCertificateDeletedDto,
   toCertificateDetailDto,

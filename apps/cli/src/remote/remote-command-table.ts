@@ -25,7 +25,6 @@ export const LOCAL_ONLY: Readonly<Record<string, string>> = {
   keystore:
     'it is itself a client of a Vault-compatible API with its own state file: point it at the server with --vault-addr',
   'notify run': 'it runs the delivery job of the data directory here (a server runs it on its own schedule)',
-  'ca import': 'it completes a CA whose key was generated here (ca create --external)',
 };
 
 /**

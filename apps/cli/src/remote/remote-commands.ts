@@ -30,6 +30,8 @@ export interface RemoteCommand {
    * inventory export); false: the procedure as usual
    */
   direct?(ctx: CliContext, o: Opts, target: RemoteTarget): Promise<boolean>;
+  /** another remote form when an option is given (`ca create --external`: `ca.createExternal`) */
+  withOption?: Readonly<Record<string, RemoteCommand>>;
 }
 
 const DAY_MS = 86_400_000;
@@ -120,40 +122,59 @@ const listInput = (o: Opts) => ({
   cursor: o.cursor,
 });
 
+/** what `ca create` and `ca create --external` send alike: name, subject, key, path length, name constraints */
+async function caInput(o: Opts): Promise<Record<string, unknown>> {
+  const permit = (k: string) => o[k] as string[] | undefined;
+  return {
+    name: o.name ?? defaultName(o.subject as string),
+    subject: await subjectOf(o.subject as string),
+    keyType: o.keyType,
+    pathLen: o.pathLen,
+    backend: o.backend,
+    nameConstraints: {
+      permittedDns: permit('permitDns'),
+      excludedDns: permit('excludeDns'),
+      permittedIp: permit('permitIp'),
+      excludedIp: permit('excludeIp'),
+      permittedUri: permit('permitUri'),
+      excludedUri: permit('excludeUri'),
+      permittedEmail: permit('permitEmail'),
+      excludedEmail: permit('excludeEmail'),
+    },
+  };
+}
+
 /** command path (`ca create`) → its remote form */
 export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ca list': { procedure: 'ca.list', input: () => undefined, print: printWith(CA_COLUMNS) },
   'ca show': { procedure: 'ca.get', input: ([ref]) => ({ ref }) },
   'ca create': {
     procedure: 'ca.create',
-    async input(_args, o) {
-      if (o.external) throw new PkiError('remote.unsupported', 'ca create --external runs on the local data directory');
-      const permit = (k: string) => o[k] as string[] | undefined;
-      return {
-        name: o.name ?? defaultName(o.subject as string),
-        subject: await subjectOf(o.subject as string),
-        keyType: o.keyType,
-        ttl: ttl(o.validity),
-        pathLen: o.pathLen,
-        backend: o.backend,
-        parent: o.parent,
-        nameConstraints: {
-          permittedDns: permit('permitDns'),
-          excludedDns: permit('excludeDns'),
-          permittedIp: permit('permitIp'),
-          excludedIp: permit('excludeIp'),
-          permittedUri: permit('permitUri'),
-          excludedUri: permit('excludeUri'),
-          permittedEmail: permit('permitEmail'),
-          excludedEmail: permit('excludeEmail'),
-        },
-      };
-    },
+    input: async (_args, o) => ({ ...(await caInput(o)), ttl: ttl(o.validity), parent: o.parent }),
     print(ctx, out, o) {
       if (typeof o.out === 'string' && typeof out.certificatePem === 'string')
         writeOutputFile(o.out, out.certificatePem);
       ctx.output(out, () => human(out));
     },
+    withOption: {
+      // the key is made by the server (in its key backend); the CSR comes back for the outside CA
+      external: {
+        procedure: 'ca.createExternal',
+        async input(_args, o) {
+          if (o.parent) throw new PkiError('input.invalid', '--external and --parent exclude each other');
+          return caInput(o);
+        },
+        print(ctx, out, o) {
+          const csrOut = typeof o.csrOut === 'string' ? o.csrOut : undefined;
+          if (csrOut) writeOutputFile(csrOut, String(out.csr));
+          ctx.output(out, () => `${human(out)}\n\n${csrOut ? `CSR written to ${csrOut}` : String(out.csr)}`);
+        },
+      },
+    },
+  },
+  'ca import': {
+    procedure: 'ca.importCertificate',
+    input: ([ref], o) => ({ ref, certificate: readInputFile(o.cert as string, 'certificate') }),
   },
   'ca export': {
     procedure: 'ca.get',

@@ -29,12 +29,14 @@ export function useRemote(command: Command, ctx: CliContext, target: RemoteTarge
   if (local) {
     throw new PkiError('remote.unsupported', `pkim ${path} runs on this machine only: ${LOCAL_ONLY[local]} (${how})`);
   }
-  const remote = REMOTE_COMMANDS[path];
-  if (!remote) throw new PkiError('remote.unsupported', `pkim ${path} has no remote form yet (${how})`);
+  const form = REMOTE_COMMANDS[path];
+  if (!form) throw new PkiError('remote.unsupported', `pkim ${path} has no remote form yet (${how})`);
   command.action(async (...args: unknown[]) => {
     // commander calls the action with the arguments, the options and the command
     const o = args.at(-2) as Record<string, unknown>;
     const positional = args.slice(0, -2).map((a) => a as string);
+    const option = Object.keys(form.withOption ?? {}).find((k) => o[k] !== undefined && o[k] !== false);
+    const remote = option ? form.withOption![option]! : form;
     if (remote.direct && (await remote.direct(ctx, o, target))) return;
     const call = async (procedure: RestTwinName, input?: Record<string, unknown>) =>
       (await callRemote(target, procedure, input)) as Record<string, unknown>;

@@ -16,6 +16,8 @@ const TRPC_ACCESS = {
   'ca.get': 'ca:read',
   'ca.exportChain': 'ca:read',
   'ca.create': 'ca:write',
+  'ca.createExternal': 'ca:write',
+  'ca.importCertificate': 'ca:write',
   'ca.setStatus': 'ca:write',
   'ca.setUrls': 'ca:write',
   'ca.revoke': 'ca:write',

@@ -1,9 +1,12 @@
 import {
+  caCreateExternalInputSchema,
   caCreateInputSchema,
   caCrlSchema,
   caDeleteInputSchema,
   caExportChainOutputSchema,
+  caExternalSchema,
   caGetInputSchema,
+  caImportCertificateInputSchema,
   caRevokeInputSchema,
   caRevokeOutputSchema,
   caPageSchema,
@@ -14,6 +17,7 @@ import {
   okSchema,
   toCaCrlDto,
   toCaDto,
+  toCaExternalDto,
   toCaViewDto,
   ttlToMs,
 } from '@pkim/contract';
@@ -60,6 +64,22 @@ export const caRouter = router({
       );
       return toCaViewDto(view);
     }),
+
+  /** an intermediate signed outside: key in the chosen backend, CSR answered, the CA pending until its import */
+  createExternal: procedure()
+    .input(caCreateExternalInputSchema)
+    .output(caExternalSchema)
+    .mutation(async ({ ctx, input }) =>
+      toCaExternalDto(await ctx.authority.cas.createExternalIntermediate(input, ctx.actor)),
+    ),
+
+  /** the outside CA's certificate for a pending CA's key: checked against the key, the CA active */
+  importCertificate: procedure()
+    .input(caImportCertificateInputSchema)
+    .output(caViewSchema)
+    .mutation(async ({ ctx, input }) =>
+      toCaViewDto(await ctx.authority.cas.importCertificate(input.ref, input.certificate, ctx.actor)),
+    ),
 
   setStatus: procedure()
     .input(caSetStatusInputSchema)
