@@ -12,7 +12,7 @@ import { startPostgres, type TestPostgres } from '../../../tests/support/postgre
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
 import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
-import { ownChangeSeenAtOnce, refusedAfterTheOtherChangesTheCa } from './fixtures/issuing-ca';
+import { changeSeenAtOnce, refusedAfterTheOtherChangesTheCa } from './fixtures/issuing-ca';
 
 let cluster: TestPostgres;
 const tmp = tempDir('pkim-pg-issuing-ca-');
@@ -48,7 +48,7 @@ describe('the issuing CA on PostgreSQL, two instances', () => {
       logger: silentLogger,
     });
     open.push(a);
-    await ownChangeSeenAtOnce(a, 'PG');
+    await changeSeenAtOnce(a, 'PG');
   }, 60_000);
 });
 
