@@ -58,57 +58,46 @@ function assertPeersInstalled(): void {
   }
 }
 
-/** Creates a CA (optional) and a clientAuth certificate signed by it, in `dir` with file prefix `name`. */
-export async function makeClientCert(
-  dir: string,
-  name: string,
-  opts: { cn?: string; caName?: string } = {},
-): Promise<{ certPem: string; keyPem: string; caPem: string }> {
-  const ca = opts.caName ?? `${name}-ca`;
-  if (!existsSync(join(dir, `${ca}.crt`))) {
-    await run(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '30',
-        '-sha256',
-        '-keyout',
-        `${ca}.key`,
-        '-out',
-        `${ca}.crt`,
-        '-subj',
-        `/CN=${ca} test CA`,
-        '-addext',
-        'basicConstraints=critical,CA:TRUE',
-        '-addext',
-        'keyUsage=critical,keyCertSign,cRLSign',
-      ],
-      dir,
-    );
-  }
-  await writeFile(
-    join(dir, `${name}.ext`),
-    'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
-  );
+/** A self-signed test CA (`<ca>.key`, `<ca>.crt` in `dir`): CA:TRUE, keyCertSign + cRLSign, 30 days. */
+async function makeTestCa(dir: string, ca: string, cn: string): Promise<void> {
   await run(
     'openssl',
     [
       'req',
+      '-x509',
       '-newkey',
       'rsa:2048',
       '-nodes',
+      '-days',
+      '30',
+      '-sha256',
       '-keyout',
-      `${name}.key`,
+      `${ca}.key`,
       '-out',
-      `${name}.csr`,
+      `${ca}.crt`,
       '-subj',
-      `/CN=${opts.cn ?? 'pki-client'}`,
+      `/CN=${cn}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
     ],
+    dir,
+  );
+}
+
+/**
+ * An RSA end-entity certificate `<name>.crt` (key `<name>.key`) for `/CN=<cn>`, signed by the CA `<ca>` in `dir`,
+ * 30 days, CA:FALSE, digitalSignature + keyEncipherment, and the extension lines given (EKU, SAN).
+ */
+async function signTestLeaf(dir: string, name: string, ca: string, cn: string, extensions: string[]): Promise<void> {
+  await writeFile(
+    join(dir, `${name}.ext`),
+    ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', ...extensions, ''].join('\n'),
+  );
+  await run(
+    'openssl',
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`],
     dir,
   );
   await run(
@@ -133,6 +122,17 @@ export async function makeClientCert(
     ],
     dir,
   );
+}
+
+/** Creates a CA (optional) and a clientAuth certificate signed by it, in `dir` with file prefix `name`. */
+export async function makeClientCert(
+  dir: string,
+  name: string,
+  opts: { cn?: string; caName?: string } = {},
+): Promise<{ certPem: string; keyPem: string; caPem: string }> {
+  const ca = opts.caName ?? `${name}-ca`;
+  if (!existsSync(join(dir, `${ca}.crt`))) await makeTestCa(dir, ca, `${ca} test CA`);
+  await signTestLeaf(dir, name, ca, opts.cn ?? 'pki-client', ['extendedKeyUsage=clientAuth']);
   return {
     certPem: await readFile(join(dir, `${name}.crt`), 'utf8'),
     keyPem: await readFile(join(dir, `${name}.key`), 'utf8'),
@@ -182,67 +182,11 @@ export async function startPyKmip(): Promise<PyKmipServer> {
   try {
     await mkdir(join(dir, 'policies'));
     // CA + server certificate (SAN localhost / 127.0.0.1, EKU serverAuth)
-    await run(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '30',
-        '-sha256',
-        '-keyout',
-        'ca.key',
-        '-out',
-        'ca.crt',
-        '-subj',
-        '/CN=PyKMIP Test CA',
-        '-addext',
-        'basicConstraints=critical,CA:TRUE',
-        '-addext',
-        'keyUsage=critical,keyCertSign,cRLSign',
-      ],
-      dir,
-    );
-    await writeFile(
-      join(dir, 'server.ext'),
-      [
-        'basicConstraints=CA:FALSE',
-        'keyUsage=critical,digitalSignature,keyEncipherment',
-        'extendedKeyUsage=serverAuth',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '',
-      ].join('\n'),
-    );
-    await run(
-      'openssl',
-      ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost'],
-      dir,
-    );
-    await run(
-      'openssl',
-      [
-        'x509',
-        '-req',
-        '-in',
-        'server.csr',
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-days',
-        '30',
-        '-sha256',
-        '-extfile',
-        'server.ext',
-        '-out',
-        'server.crt',
-      ],
-      dir,
-    );
+    await makeTestCa(dir, 'ca', 'PyKMIP Test CA');
+    await signTestLeaf(dir, 'server', 'ca', 'localhost', [
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ]);
     // client certificate (PyKMIP requires EKU clientAuth; the CN is the object owner)
     const client = await makeClientCert(dir, 'client', { caName: 'ca' });
 
