@@ -134,10 +134,11 @@ describe('architecture: one door', () => {
     expect(bad).toEqual([]);
   });
 
-  it('the web console takes its word lists (key types) from the contract, not a copy', () => {
-    const LIST = /\[\s*'(ec-p\d+|rsa-\d+|ed25519|ECDSA-P\d+|RSA-\d+)'\s*,/;
-    // positive control: the rule sees a copied list
+  it('the web console takes its word lists (key types, notification events) from the contract, not a copy', () => {
+    const LIST = /\[\s*'(ec-p\d+|rsa-\d+|ed25519|ECDSA-P\d+|RSA-\d+|certificate\.issued)'\s*,/;
+    // positive controls: the rule sees a copied list
     expect(LIST.test("const KEY_TYPES = ['ed25519', 'ec-p256'] as const;")).toBe(true);
+    expect(LIST.test("const EVENTS: EventName[] = [\n  'certificate.issued',\n  'certificate.renewed',")).toBe(true);
     const bad = srcFiles('apps/web')
       .filter((f) => LIST.test(read(f)))
       .map((f) => relative(REPO_ROOT, f));

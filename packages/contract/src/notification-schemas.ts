@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { NOTIFICATION_EVENTS, parseDuration, type NotificationEvent } from '@pkim/shared';
 import { caRefSchema, emailSchema, profileNameSchema, rfc3339Schema } from './common-schemas';
+import { NOTIFICATION_STATUSES } from './vocabulary';
 
 /** Notification rules and the delivery log (docs/notifications.md). */
 
 export const notificationEventSchema = z.enum(NOTIFICATION_EVENTS);
 export const notificationTriggerSchema = z.enum(['expiry', 'events']);
 export const notificationChannelSchema = z.enum(['webhook', 'email']);
-export const notificationStatusSchema = z.enum(['pending', 'retrying', 'delivered', 'failed']);
+export const notificationStatusSchema = z.enum(NOTIFICATION_STATUSES);
 /** a rule's id (`ntr_…`) or unique name */
 export const notificationRuleRefSchema = z
   .string()

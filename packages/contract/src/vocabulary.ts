@@ -1,5 +1,6 @@
 // the key-types module alone: no node:crypto (ids, audit hash) reaches the browser bundle
 import { CA_KEY_TYPES, KEY_TYPES, SSH_CA_KEY_TYPES } from '@pkim/shared/key-types';
+import { NOTIFICATION_EVENTS } from '@pkim/shared/notification-events';
 
 /**
  * The API's word lists as plain constants (no zod), importable by the browser console without pulling in the
@@ -14,3 +15,7 @@ export { CA_KEY_TYPES, SSH_CA_KEY_TYPES };
 export const KEY_BACKENDS = ['software', 'pkcs11', 'kmip'] as const;
 /** A certificate's status (X.509 and SSH alike), as lists filter by it. */
 export const CERTIFICATE_STATUSES = ['active', 'revoked', 'expired'] as const;
+/** Lifecycle events a notification rule with trigger `events` can subscribe to. */
+export { NOTIFICATION_EVENTS };
+/** A notification delivery's status, as the delivery log filters by it. */
+export const NOTIFICATION_STATUSES = ['pending', 'retrying', 'delivered', 'failed'] as const;

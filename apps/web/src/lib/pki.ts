@@ -14,8 +14,14 @@ export const REVOCATION_REASON_OPTIONS: { value: RevocationReason; label: string
   { value: 'privilegeWithdrawn', label: 'Privilege withdrawn' },
 ];
 
-/** key-type lists come from the API contract (one vocabulary: `ec-p256`…), not a copy */
-export { CA_KEY_TYPES, LEAF_KEY_TYPES, SSH_CA_KEY_TYPES } from '@pkim/contract/vocabulary';
+/** key-type and notification word lists come from the API contract (one vocabulary: `ec-p256`…), not a copy */
+export {
+  CA_KEY_TYPES,
+  LEAF_KEY_TYPES,
+  NOTIFICATION_EVENTS,
+  NOTIFICATION_STATUSES,
+  SSH_CA_KEY_TYPES,
+} from '@pkim/contract/vocabulary';
 
 /** an IPv4 address in dotted form (each part checked by the server) */
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;

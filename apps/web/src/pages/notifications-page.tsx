@@ -5,6 +5,7 @@ import { trpc, type RouterInputs, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { useInvalidate } from '../lib/hooks';
 import { formatDateTime } from '../lib/utils';
+import { NOTIFICATION_EVENTS, NOTIFICATION_STATUSES } from '../lib/pki';
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
 import { Badge, StatusBadge } from '../components/ui/badge';
@@ -19,15 +20,7 @@ type Rule = RouterOutputs['notification']['listRules']['items'][number];
 type CreateInput = RouterInputs['notification']['createRule'];
 type EventName = NonNullable<CreateInput['events']>[number];
 
-const EVENTS: EventName[] = [
-  'certificate.issued',
-  'certificate.renewed',
-  'certificate.revoked',
-  'ca.expiring',
-  'crl.stale',
-  'kms.unhealthy',
-];
-const STATUSES = ['all', 'pending', 'retrying', 'delivered', 'failed'] as const;
+const STATUSES = ['all', ...NOTIFICATION_STATUSES] as const;
 type StatusFilter = (typeof STATUSES)[number];
 
 const scopeText = (r: Rule) =>
@@ -115,7 +108,7 @@ function AddRuleDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (o
       {trigger === 'events' ? (
         <fieldset className="grid gap-1 text-sm">
           <legend className="mb-1 font-medium">Events</legend>
-          {EVENTS.map((e) => (
+          {NOTIFICATION_EVENTS.map((e) => (
             <label key={e} className="flex items-center gap-2">
               <input
                 type="checkbox"
