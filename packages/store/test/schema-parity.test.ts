@@ -12,41 +12,56 @@ import { STORE_TABLES } from '../src/index';
 import { SQLITE_WITHOUT_ROWID } from './sqlite-without-rowid';
 
 /** a WITHOUT ROWID table's primary key, described as the PostgreSQL index it stands for (sqlite-without-rowid.ts) */
-function withoutRowidKey(c: ReturnType<typeof sqliteConfig>) {
+function withoutRowidKey(c: ReturnType<typeof sqliteConfig>): IndexDescription[] {
   const standsFor = SQLITE_WITHOUT_ROWID[c.name]?.primaryKeyStandsFor;
   if (!standsFor) return [];
   expect(c.primaryKeys, `${c.name}: a WITHOUT ROWID table needs its primary key declared`).toHaveLength(1);
   return [{ name: standsFor, unique: false, on: c.primaryKeys[0]!.columns.map((x) => x.name) }];
 }
 
+/** What either dialect's getTableConfig gives that the parity check compares. */
+interface TableShape {
+  name: string;
+  columns: { name: string; notNull: boolean; primary: boolean }[];
+  indexes: { config: { name?: string; unique: boolean; columns: unknown[] } }[];
+  foreignKeys: { reference(): { columns: { name: string }[] } }[];
+}
+interface IndexDescription {
+  name: string;
+  unique: boolean;
+  on: string[];
+}
+
+/** One table as both dialects are compared: columns, indexes (plus `extraIndexes`) and foreign keys, sorted. */
+function describeTable(c: TableShape, extraIndexes: IndexDescription[] = []) {
+  return {
+    columns: c.columns
+      .map((col) => ({ name: col.name, notNull: col.notNull, primary: col.primary }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    indexes: c.indexes
+      .map((i) => ({
+        name: i.config.name!,
+        unique: i.config.unique,
+        on: i.config.columns.map((x) => (x as { name: string }).name),
+      }))
+      .concat(extraIndexes)
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    foreignKeys: c.foreignKeys
+      .map((f) =>
+        f
+          .reference()
+          .columns.map((x) => x.name)
+          .join(','),
+      )
+      .sort(),
+  };
+}
+
 function describeSqlite() {
   return Object.fromEntries(
     Object.values(sqliteSchema).map((t) => {
       const c = sqliteConfig(t as SQLiteTable);
-      return [
-        c.name,
-        {
-          columns: c.columns
-            .map((col) => ({ name: col.name, notNull: col.notNull, primary: col.primary }))
-            .sort((a, b) => a.name.localeCompare(b.name)),
-          indexes: c.indexes
-            .map((i) => ({
-              name: i.config.name,
-              unique: i.config.unique,
-              on: i.config.columns.map((x) => (x as { name: string }).name),
-            }))
-            .concat(withoutRowidKey(c))
-            .sort((a, b) => a.name.localeCompare(b.name)),
-          foreignKeys: c.foreignKeys
-            .map((f) =>
-              f
-                .reference()
-                .columns.map((x) => x.name)
-                .join(','),
-            )
-            .sort(),
-        },
-      ];
+      return [c.name, describeTable(c, withoutRowidKey(c))];
     }),
   );
 }
@@ -55,29 +70,7 @@ function describePg() {
   return Object.fromEntries(
     Object.values(pgSchema).map((t) => {
       const c = pgConfig(t as PgTable);
-      return [
-        c.name,
-        {
-          columns: c.columns
-            .map((col) => ({ name: col.name, notNull: col.notNull, primary: col.primary }))
-            .sort((a, b) => a.name.localeCompare(b.name)),
-          indexes: c.indexes
-            .map((i) => ({
-              name: i.config.name!,
-              unique: i.config.unique,
-              on: i.config.columns.map((x) => (x as { name: string }).name),
-            }))
-            .sort((a, b) => a.name.localeCompare(b.name)),
-          foreignKeys: c.foreignKeys
-            .map((f) =>
-              f
-                .reference()
-                .columns.map((x) => x.name)
-                .join(','),
-            )
-            .sort(),
-        },
-      ];
+      return [c.name, describeTable(c)];
     }),
   );
 }
