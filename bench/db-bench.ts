@@ -83,18 +83,26 @@ const mainThreadCpu = () => procStat(`self/task/${process.pid}`)?.self ?? NaN;
 
 /**
  * CPU µs used by a PostgreSQL cluster so far: the postmaster, its live children (backends, WAL writer,
- * checkpointer…) and the children it has reaped (backends of closed connections count in its cutime/cstime).
+ * checkpointer…, exited ones not yet reaped included: a zombie's stat keeps its times) and the children it has reaped
+ * (backends of closed connections count in its cutime/cstime). A child reaped while /proc is walked would be in
+ * neither sum (the postmaster's cutime was read before, the child is gone from /proc) — at the end of an issuance row
+ * every instance closes its pool at once, so a whole backend's CPU went missing (the column read 38, 35, even −8 µs
+ * per certificate under load): the walk is repeated until the postmaster's reaped time did not change across it.
  */
 function clusterCpu(postmaster: number): number {
-  const pm = procStat(String(postmaster));
-  if (!pm) return NaN;
-  let sum = pm.self + pm.children;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    const st = procStat(pid);
-    if (st?.ppid === postmaster) sum += st.self;
+  for (;;) {
+    const before = procStat(String(postmaster));
+    if (!before) return NaN;
+    let live = 0;
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const st = procStat(pid);
+      if (st?.ppid === postmaster) live += st.self;
+    }
+    const after = procStat(String(postmaster));
+    if (!after) return NaN;
+    if (after.children === before.children) return after.self + after.children + live;
   }
-  return sum;
 }
 
 // ---------------------------------------------------------------------------------------------
