@@ -7,6 +7,7 @@
  * and never deadlock against it), their statements, `COMMIT`.
  */
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -64,6 +65,12 @@ const execFileAsync = promisify(execFile);
 export const PG_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/pg', import.meta.url));
 
 const MIGRATION_LOCK = 2;
+
+/** the channel of Store.otherCommits: a commit that changed a CA row, an API token or a user (payload: its store) */
+export const CHANGES_CHANNEL = 'pkim_changes';
+/** the unit changes a row that instances remember: a CA row (touchesCaRow), an API token, a user */
+const changesRememberedRows = (unit: UnitOfWork): boolean =>
+  touchesCaRow(unit) || !!(unit.insertTokens?.length || unit.updateTokens?.length || unit.updateUsers?.length);
 
 async function connectClient(connectionString: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString });
@@ -317,6 +324,16 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     if (bad) throw new PkiError('ca.not_active', `CA ${bad.id} is ${bad.status} and cannot sign`);
   };
 
+  /**
+   * Store.otherCommits: a unit that changes a row other instances remember (a CA row, an API token, a user) sends
+   * CHANGES_CHANNEL a notification in its own transaction — PostgreSQL delivers it when, and only if, it commits.
+   * Issuance and revocation batches change none of them and send none.
+   */
+  const instanceId = randomUUID();
+  const announceChanges = async (tx: Tx, units: UnitOfWork[]): Promise<void> => {
+    if (units.some(changesRememberedRows)) await tx.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${instanceId})`);
+  };
+
   /** the general unit of work (any unit shape), each unit in its own transaction */
   const commitOne = async (unit: UnitOfWork): Promise<CommitResult> => {
     try {
@@ -324,6 +341,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
         if (unit.audit?.length)
           await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
         await refuseInactiveCas(tx, [unit]);
+        await announceChanges(tx, [unit]);
         return runAsync(unitOfWork(asQueryDb(tx, schema).db, t, unit, uowOptions));
       });
     } catch (e) {
@@ -337,6 +355,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       if (units.some((u) => u.audit?.length))
         await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
       await refuseInactiveCas(tx, units);
+      await announceChanges(tx, units);
       const out: CommitResult[] = [];
       for (const u of units) out.push(await runAsync(unitOfWork(asQueryDb(tx, schema).db, t, u, uowOptions)));
       return out;
@@ -502,11 +521,57 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   };
   let closed = false;
 
+  /**
+   * Store.otherCommits on PostgreSQL: one connection outside the pool LISTENs on CHANGES_CHANNEL (a pooled connection
+   * cannot: it is handed to other queries between them), opened at the first read. The count moves with every
+   * notification of another instance's commit, and with every read while nothing listens (not yet, or the connection
+   * was lost: the next read opens another) — so a row remembered before the LISTEN answered, or while it was down, is
+   * read again. A commit announced reaches a listening instance a moment after it committed (a message on an open
+   * connection): a request there in that moment may still use the row it remembered.
+   */
+  let otherChanges = 0;
+  let listener: pg.Client | undefined;
+  let listenerOpening: Promise<void> | undefined;
+  const listen = (): void => {
+    if (closed || listenerOpening) return;
+    listenerOpening = (async () => {
+      const c = await connectClient(connectionString);
+      c.on('notification', (m) => {
+        if (m.channel === CHANGES_CHANNEL && m.payload !== instanceId) otherChanges++;
+      });
+      c.on('end', () => {
+        if (listener === c) listener = undefined;
+      });
+      try {
+        await c.query(`listen ${CHANGES_CHANNEL}`);
+      } catch (e) {
+        await c.end().catch(() => undefined);
+        throw e;
+      }
+      if (closed) await c.end().catch(() => undefined);
+      else listener = c;
+    })()
+      .catch(() => undefined) // the next read tries again
+      .finally(() => {
+        listenerOpening = undefined;
+      });
+  };
+  const otherCommits = (): number => {
+    if (!listener) {
+      otherChanges++;
+      listen();
+    }
+    return otherChanges;
+  };
+
   return {
     dialect: 'postgres',
     checksIssuingCaAtCommit: true,
     get caRowWrites() {
-      return caRowWrites;
+      return caRowWrites + otherCommits();
+    },
+    get otherCommits() {
+      return otherCommits();
     },
     ...repos,
     certificates: {
@@ -587,6 +652,9 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       closed = true;
       // let commits already submitted finish before the pool goes away
       await group.drain();
+      await listenerOpening;
+      await listener?.end().catch(() => undefined);
+      listener = undefined;
       // ending the leader session releases every leader lock of this instance
       await (leaderSession ?? (await leaderSessionOpening?.catch(() => undefined)))?.end().catch(() => undefined);
       leaderSession = undefined;

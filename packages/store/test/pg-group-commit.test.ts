@@ -511,6 +511,37 @@ describe('PostgreSQL grouped lookups (CA, token, session by key)', () => {
     expect(await after).toEqual({ k: 'c', query: 4 });
   });
 
+  it("otherCommits moves with another instance's CA, token or user change: not its own, not issuance", async () => {
+    const { a, b, caId, sql } = await setup();
+    const until = async (what: string, ok: () => Promise<boolean> | boolean) => {
+      for (let i = 0; !(await ok()); i++) {
+        if (i > 400) throw new Error(`never: ${what}`);
+        await new Promise((res) => setTimeout(res, 25));
+      }
+    };
+    // every read moves it until the listening connection is up (the first read opens it)
+    const listening = () => b.otherCommits === b.otherCommits;
+    await until('b listens', listening);
+    let seen = b.otherCommits!;
+    await b.commit({ updateCa: [{ id: caId, patch: { name: 'renamed-by-b' } }] }); // its own change
+    await issue(a, caId, 1); // an issuance batch of the other instance
+    await a.commit({ updateCa: [{ id: caId, patch: { name: 'renamed-by-a' } }] });
+    await until("a's change announced", () => b.otherCommits !== seen);
+    expect(b.otherCommits).toBe(seen + 1);
+    // the listening connection lost: every read moves again until another one listens; then it is counted again
+    const lost = await sql.query(
+      "select pg_terminate_backend(pid) from pg_stat_activity where query = 'listen pkim_changes' " +
+        'and datname = current_database()',
+    );
+    expect(lost.rowCount).toBe(1); // b's (a never read otherCommits, so it does not listen)
+    await until('b no longer listens', () => !listening());
+    await until('b listens again', listening);
+    seen = b.otherCommits!;
+    await a.commit({ updateTokens: [{ id: 'tok_unknown', patch: { revokedAt: 1 } }] });
+    await until("a's token change announced", () => b.otherCommits !== seen);
+    expect(b.otherCommits).toBe(seen + 1);
+  }, 60_000);
+
   it('answers concurrent callers their own rows; the next call sees what another instance committed', async () => {
     const { a, b } = await setup();
     const cas = [makeCa(), makeCa(), makeCa()];
