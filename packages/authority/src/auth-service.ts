@@ -115,8 +115,9 @@ function constantTimeEqual(a: string, b: string): boolean {
 /**
  * How long (clock time) an API token's row read by an authority, with its owner's `disabled` flag, answers that
  * token's requests again without a read: a token revoked, or its owner disabled, by ANOTHER process on the database
- * is refused within this time on PostgreSQL (a second instance), and at the next request on SQLite, where any other
- * connection's commit (`pkim token revoke` beside the server, Store.otherCommits) makes every remembered row stale;
+ * is refused at the next request on SQLite, where any other connection's commit (`pkim token revoke` beside the
+ * server, Store.otherCommits) makes every remembered row stale, and on PostgreSQL (a second instance) once its commit
+ * is announced (its NOTIFY moves Store.otherCommits; within this time while no connection listens);
  * by the authority itself at once on both (its own token and user writes make every remembered row stale); expiry is
  * checked against the clock on every request.
  */

@@ -43,8 +43,8 @@ export interface CaContextLoader {
 /**
  * how long an active CA row read for issuance is used again when the commit checks the CA (a CA disabled, revoked or
  * deleted by another process is refused by the commit at once; its other changes made by another process — URLs,
- * policy — reach new requests at once on SQLite (PRAGMA data_version moves Store.caRowWrites) and within this time on
- * PostgreSQL (docs/architecture.md); this process's own changes at once, Store.caRowWrites)
+ * policy — reach new requests at once on SQLite (PRAGMA data_version moves Store.caRowWrites) and on PostgreSQL once
+ * the change's NOTIFY arrived (docs/architecture.md); this process's own changes at once, Store.caRowWrites)
  */
 export const ACTIVE_CA_ROW_MS = 1000;
 

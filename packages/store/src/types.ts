@@ -803,17 +803,18 @@ export interface Store extends StoreRepositories {
   readonly checksIssuingCaAtCommit?: boolean;
   /**
    * how many committed units of this store changed a CA row (created, updated, deleted, CRL number): a CA row read
-   * by this process is read again once it moves (ca-context.ts); SQLite also moves it with `otherCommits`; absent: the
-   * store does not count them
+   * by this process is read again once it moves (ca-context.ts); both engines also move it with `otherCommits`;
+   * absent: the store does not count them
    */
   readonly caRowWrites?: number;
   /**
    * the changes this process may not have seen: moves, by the time it is read, once any other connection committed
    * since the last read (a CLI beside the server, a second authority on the data dir, SQLite's writer thread), so a
    * row remembered by this process is read again at the next request (auth-service.ts token rows; caRowWrites
-   * includes it). A synchronous check (SQLite: `PRAGMA data_version`, ≈ 1–3 µs a read); absent: the store has no such
-   * signal (PostgreSQL: another instance's commit is known only by a round trip or an asynchronous NOTIFY), and
-   * callers bound how long they remember a row by time
+   * includes it). A synchronous check (SQLite: `PRAGMA data_version`, ≈ 1–3 µs a read; PostgreSQL: the NOTIFYs of
+   * other stores' commits that changed a CA row, an API token or a user, counted by a listening connection — they
+   * arrive a moment after the commit — and a move at every read while none listens); absent: the store has no such
+   * signal, and callers bound how long they remember a row by time
    */
   readonly otherCommits?: number;
   /**
