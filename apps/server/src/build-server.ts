@@ -438,8 +438,9 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     await api.register(sshApiRoutes, { prefix: '/api/v1', authority });
   });
 
-  // POST /ocsp in front of the router, with the same answer, headers, budget, metrics and log line (ocsp-fast-path.ts);
-  // behind a proxy the client address is Fastify's to work out, so every request goes through Fastify then
+  // POST /ocsp and GET /ocsp/<request> in front of the router, with the same answer, headers, budget, metrics and log
+  // line (ocsp-fast-path.ts); behind a proxy the client address is Fastify's to work out, so every request goes
+  // through Fastify then
   if (!options.trustProxy) {
     installOcspFastPath(app, {
       authority,
@@ -447,6 +448,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
       commonHeaders: securityHeaders,
       requestId: requestIdOf,
       budget: rpBudget,
+      maxAgeSeconds: maxAge,
     });
   }
 

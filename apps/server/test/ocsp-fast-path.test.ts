@@ -1,21 +1,24 @@
-// `POST /ocsp` is answered in front of Fastify's router (ocsp-fast-path.ts). Over real HTTP: what it answers is what
-// the Fastify route answers for the same request (body, headers, budget, counter, histogram, log line), each answer
-// checked by `openssl ocsp`; a hook counts the requests Fastify sees, so each test knows which path answered.
+// `POST /ocsp` and `GET /ocsp/<request>` are answered in front of Fastify's router (ocsp-fast-path.ts). Over real
+// HTTP: what it answers is what the Fastify route answers for the same request (body, headers, budget, counter,
+// histogram, log line), each answer checked by `openssl ocsp`; a hook counts the requests Fastify sees, so each test
+// knows which path answered.
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { Authority } from '@pkim/authority';
 import { opensslOcspRequest } from '../../../tests/support/verifiers';
 import { buildServer } from '../src/build-server';
+import { etagOf } from '../src/transports/relying-party/relying-party-cache';
 import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
-import { checked, ocspPki, statusOf, type OcspPki } from './ocsp-test-support';
+import { checked, ocspLeaf, ocspPki, statusOf, type OcspLeaf, type OcspPki } from './ocsp-test-support';
 
 const OCSP = 'application/ocsp-request';
 /** headers that differ between any two answers */
 const PER_ANSWER = new Set(['date', 'x-request-id', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'keep-alive']);
 const TRY_LATER = [0x30, 0x03, 0x0a, 0x01, 0x03];
 
-describe('POST /ocsp in front of the router', () => {
+describe('OCSP in front of the router', () => {
   let fx: AuthorityFixture;
   let authority: Authority;
   let p: OcspPki;
@@ -26,7 +29,7 @@ describe('POST /ocsp in front of the router', () => {
   const lines: Record<string, unknown>[] = [];
 
   /** a server of the authority, relying-party budget `max` per hour, logging at info into `lines` */
-  async function serve(max: number): Promise<{ app: FastifyInstance; base: string }> {
+  async function serve(max: number, onPreClose?: () => void): Promise<{ app: FastifyInstance; base: string }> {
     const logger = pino(
       { level: 'info' },
       { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
@@ -40,6 +43,11 @@ describe('POST /ocsp in front of the router', () => {
     });
     a.addHook('onRequest', (request, _reply, done) => {
       if (request.url.startsWith('/ocsp')) viaFastify++;
+      done();
+    });
+    // after the fast path's own preClose hook (added by buildServer)
+    a.addHook('preClose', (done) => {
+      onPreClose?.();
       done();
     });
     return { app: a, base: await listen(a) };
@@ -161,7 +169,7 @@ describe('POST /ocsp in front of the router', () => {
       const first = await post(small.base, req);
       expect(first.headers.get('x-ratelimit-remaining')).toBe('1');
       await check(first, leaf.pem);
-      // the router's GET charges the same budget
+      // a GET charges the same budget
       const get = await fetch(`${small.base}/ocsp/${encodeURIComponent(Buffer.from(req).toString('base64'))}`);
       expect(get.headers.get('x-ratelimit-remaining')).toBe('0');
       const before = viaFastify;
@@ -173,6 +181,167 @@ describe('POST /ocsp in front of the router', () => {
       expect([...new Uint8Array(await over.arrayBuffer())]).toEqual(TRY_LATER);
     } finally {
       await small.app.close();
+    }
+  });
+
+  /**
+   * a leaf whose SHA-1 request's base64 holds `+` and `/` (percent-encoded by the GET tests): leaves of the issuing CA
+   * are issued until one does (random serials: ≈ 1 in 2). Such a request is 87 bytes, a base64 without `=`; the
+   * same with a nonce (124 bytes) ends with `==`
+   */
+  let getLeaf: { leaf: OcspLeaf; req: Uint8Array; b64: string } | undefined;
+  async function leafForGet() {
+    for (let i = 0; !getLeaf && i < 40; i++) {
+      const leaf = await ocspLeaf(authority, p.issuingId, `fast-get-${i}.example.test`);
+      const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+      const b64 = Buffer.from(req).toString('base64');
+      if (b64.includes('+') && b64.includes('/')) getLeaf = { leaf, req, b64 };
+    }
+    if (!getLeaf) throw new Error('no request with + and / in its base64');
+    return getLeaf;
+  }
+  const get = (path: string, headers: Record<string, string> = {}, b = base) => fetch(`${b}/ocsp/${path}`, { headers });
+
+  it('answers GET /ocsp/<base64> as the Fastify route does: DER, headers with the cache headers', async () => {
+    const { leaf, req, b64 } = await leafForGet();
+    const encoded = encodeURIComponent(b64);
+    expect(encoded).toMatch(/%2B/);
+    expect(encoded).toMatch(/%2F/);
+    const before = viaFastify;
+    // RFC 6960 appendix A's URL-encoded base64, the same with lower-case escapes, the raw base64 and base64url
+    const lower = encoded.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
+    const url = b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    const fast = [
+      await get(encoded, { 'x-request-id': 'fast-get-1' }),
+      await get(lower),
+      await get(b64),
+      await get(url),
+    ];
+    expect(viaFastify).toBe(before); // not through Fastify
+    // a query string sends it through Fastify's route (its wildcard parameter leaves the query out)
+    const routed = await get(`${encoded}?x=1`, { 'x-request-id': 'routed-get-1' });
+    expect(viaFastify).toBe(before + 1);
+    expect(fast[0]!.headers.get('x-request-id')).toBe('fast-get-1');
+    expect(routed.headers.get('x-request-id')).toBe('routed-get-1');
+    expect(routed.headers.get('cache-control')).toBe('public, max-age=5, no-transform');
+    expect(routed.headers.get('etag')).toMatch(/^"[\w-]{27}"$/);
+    expect(routed.headers.get('last-modified')).toBeTruthy();
+    expect(routed.headers.get('expires')).toBeTruthy();
+    const b = await check(routed.clone(), leaf.pem);
+    expect(b.status).toBe('good');
+    for (const r of fast) {
+      expect(headersOf(r)).toEqual(headersOf(routed));
+      const a = await check(r, leaf.pem);
+      expect(Buffer.from(a.der).equals(Buffer.from(b.der))).toBe(true);
+    }
+    // the request the GET carried is the POST's: the same stored answer
+    const posted = await check(await post(base, req), leaf.pem);
+    expect(Buffer.from(posted.der).equals(Buffer.from(b.der))).toBe(true);
+
+    // with a nonce (its base64 ends with `==`, %3D%3D): signed per request, so the DER differs between two answers;
+    // both carry the request's nonce (`openssl ocsp` checks it) and the same header names
+    const withNonce = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem, nonce: true });
+    const nonced = encodeURIComponent(Buffer.from(withNonce).toString('base64'));
+    expect(nonced).toMatch(/%3D%3D$/);
+    const n0 = viaFastify;
+    const fastNonce = await get(nonced);
+    expect(viaFastify).toBe(n0);
+    const routedNonce = await get(`${nonced}?x=1`);
+    expect(viaFastify).toBe(n0 + 1);
+    expect([...headersOf(fastNonce).keys()].sort()).toEqual([...headersOf(routedNonce).keys()].sort());
+    for (const r of [fastNonce, routedNonce]) {
+      const der = new Uint8Array(await r.arrayBuffer());
+      const out = checked({
+        der,
+        issuingPem: p.issuingPem,
+        rootPem: p.rootPem,
+        leafPem: leaf.pem,
+        requestDer: withNonce,
+      });
+      expect(statusOf(out)).toBe('good');
+      expect(r.headers.get('etag')).toBe(etagOf(der));
+    }
+  });
+
+  it('GET: errors uncached, other escapes and conditional requests left to Fastify, counted and logged', async () => {
+    lines.length = 0;
+    const { leaf, b64 } = await leafForGet();
+    const scrape = async () => (await fetch(`${base}/metrics`)).text();
+    const count = (text: string, re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+    const timed = /pkim_http_request_duration_seconds_count\{method="GET",route="\/ocsp\/\*",status_code="200"\} (\d+)/;
+    const malformed = /pkim_ocsp_responses_total\{status="malformedRequest"\} (\d+)/;
+    const t0 = await scrape();
+    const before = viaFastify;
+    // not base64: malformedRequest, not cacheable, on both paths
+    const bad = await get('not*base64'.replace('*', '%2A'));
+    expect(viaFastify).toBe(before + 1); // %2A is not one of the three escapes: Fastify's
+    const badFast = await get('notbase64!'.replace('!', '') + '%3D%3D%3D', { 'x-request-id': 'fast-bad-1' });
+    expect(viaFastify).toBe(before + 1);
+    for (const r of [bad, badFast]) {
+      expect(r.status).toBe(200);
+      expect(r.headers.get('cache-control')).toBe('no-store');
+      expect(r.headers.get('etag')).toBeNull();
+      expect([...new Uint8Array(await r.arrayBuffer())]).toEqual([0x30, 0x03, 0x0a, 0x01, 0x01]);
+    }
+    expect(headersOf(badFast)).toEqual(headersOf(bad));
+    // a conditional request (an HTTP cache revalidating) is Fastify's: its 304
+    const first = await get(encodeURIComponent(b64), { 'x-request-id': 'fast-get-log' });
+    await check(first.clone(), leaf.pem);
+    const etag = first.headers.get('etag')!;
+    const notModified = await get(encodeURIComponent(b64), { 'if-none-match': etag });
+    expect(notModified.status).toBe(304);
+    expect(viaFastify).toBe(before + 2);
+    const t1 = await scrape();
+    expect(count(t1, malformed) - count(t0, malformed)).toBe(2);
+    expect(count(t1, timed) - count(t0, timed)).toBe(3); // the two malformed and the good one (the 304 is not 200)
+    const done = (id: string) => lines.find((l) => l.reqId === id && l.msg === 'request completed');
+    expect(done('fast-get-log')!.req).toMatchObject({ method: 'GET', url: `/ocsp/${encodeURIComponent(b64)}` });
+    expect(done('fast-bad-1')!.res).toEqual({ statusCode: 200 });
+  });
+
+  it('a request arriving while the server closes goes to Fastify, which answers 503', async () => {
+    let preClose!: () => void;
+    const closingStarted = new Promise<void>((r) => (preClose = r));
+    const closing = await serve(1000, preClose);
+    const leaf = p.leaves[0]!;
+    const req = Buffer.from(opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem }));
+    const { b64 } = await leafForGet();
+    const { port } = new URL(closing.base);
+    const postHead = `POST /ocsp HTTP/1.1\r\nhost: x\r\ncontent-type: ${OCSP}\r\ncontent-length: ${req.length}\r\n\r\n`;
+    const requests = {
+      post: Buffer.concat([Buffer.from(postHead), req]),
+      get: Buffer.from(`GET /ocsp/${encodeURIComponent(b64)} HTTP/1.1\r\nhost: x\r\n\r\n`),
+    };
+    // per connection, a request line and part of the headers sent before the close (a request being received keeps
+    // the connection from being closed as idle), the rest once the server is closing: the request arrives then
+    const conns = Object.entries(requests).map(([name, request]) => {
+      const socket = net.connect(Number(port), '127.0.0.1');
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      const ended = new Promise<string>((resolve) => socket.on('close', () => resolve(text)));
+      socket.write(request.subarray(0, 20));
+      return { name, socket, rest: request.subarray(20), ended };
+    });
+    try {
+      const before = viaFastify;
+      // the two connections are accepted and their first bytes read before a request on a third is answered
+      const ok = await post(closing.base, req);
+      await check(ok, leaf.pem);
+      expect(viaFastify).toBe(before); // the fast path's
+      const closed = closing.app.close();
+      await closingStarted;
+      for (const c of conns) c.socket.write(c.rest);
+      for (const c of conns) {
+        const text = await c.ended;
+        // Fastify's answer while closing (return503OnClosing, before any hook: the counting hook sees none)
+        expect(text, c.name).toMatch(/^HTTP\/1\.1 503 /);
+        expect(text).toMatch(/"statusCode":503/);
+      }
+      expect(viaFastify).toBe(before);
+      await closed;
+    } finally {
+      for (const c of conns) c.socket.destroy();
+      await closing.app.close();
     }
   });
 });

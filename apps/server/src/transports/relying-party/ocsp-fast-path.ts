@@ -4,7 +4,8 @@ import type { Authority } from '@pkim/authority';
 import type { ServerMetrics } from '../../server-metrics';
 import { OCSP_TRY_LATER, type RequestBudget } from '../../request-budget';
 import { httpStatusFor, toHttpPkiError } from '../../error-mapping';
-import { OCSP_BODY_LIMIT } from './ocsp-plugin';
+import { OCSP_BODY_LIMIT, ocspCacheOptions, ocspRequestOfPath } from './ocsp-plugin';
+import { cacheHeaders } from './relying-party-cache';
 
 export interface OcspFastPathOptions {
   authority: Authority;
@@ -15,28 +16,42 @@ export interface OcspFastPathOptions {
   requestId(headers: IncomingHttpHeaders): string;
   /** the relying-party budget, charged per client address as the budget hook does; undefined when off */
   budget?: RequestBudget;
+  /** max-age of GET answers in seconds (the OCSP plugin's `maxAgeSeconds`) */
+  maxAgeSeconds: number;
 }
 
 const TRY_LATER = Buffer.from(OCSP_TRY_LATER);
+/**
+ * `GET /ocsp/<request>` taken in front: base64 (and base64url) characters with `/`, `+`, `=` also percent-encoded
+ * (RFC 6960 appendix A), no other escape and no query. The router's wildcard parameter of such a path is the path
+ * itself with those three decoded, so the route's `ocspRequestOfPath` of it gives the same DER as of the raw path
+ */
+const GET_PATH_RE = /^\/ocsp\/(?:[A-Za-z0-9+/=_-]|%2[FfBb]|%3[Dd])+$/;
+/** how the path answers: the histogram's route label; whether the answer is cacheable */
+const POST = { method: 'POST', route: '/ocsp', cacheable: false } as const;
+const GET = { method: 'GET', route: '/ocsp/*', cacheable: true } as const;
+type Kind = typeof POST | typeof GET;
 
 /**
- * `POST /ocsp` answered in front of Fastify's router (issue #12 item 5, docs/architecture.md "OCSP"). A relying
- * party's OCSP request is the server's most frequent request and its answer is usually a stored, pre-signed DER kept in
- * memory (ocsp-service.ts): Fastify's routing, request and reply objects, hooks and content-type parsing were most of
- * its CPU beyond Node's own HTTP work (docs/benchmarks.md, session 18). This path answers exactly what the OCSP plugin
- * and the global hooks answer — the same DER from `authority.ocsp.respond`, the request id and security headers,
- * `content-type`/`cache-control`, the relying-party budget and its headers (`tryLater` over budget), the OCSP
- * counter, the request histogram and the `request completed` log line — for a request it can take whole: `POST` to
- * exactly `/ocsp`, `content-type: application/ocsp-request` as is, a `content-length` within the 64 KiB limit, while
- * the server is not closing. Anything else (other spellings, chunked or oversized bodies, GET, errors to report) goes
- * to Fastify as before. Not installed when the server trusts a proxy (the client address would come from
- * `x-forwarded-for`, Fastify's business).
+ * `POST /ocsp` and `GET /ocsp/<request>` answered in front of Fastify's router (issue #12 item 5,
+ * docs/architecture.md "OCSP"). A relying party's OCSP request is the server's most frequent request and its answer is
+ * usually a stored, pre-signed DER kept in memory (ocsp-service.ts): Fastify's routing, request and reply objects,
+ * hooks and content-type parsing were most of its CPU beyond Node's own HTTP work (docs/benchmarks.md, session 18).
+ * This path answers exactly what the OCSP plugin and the global hooks answer — the same DER from
+ * `authority.ocsp.respond`, the request id and security headers, `content-type`/`cache-control` (and for GET the
+ * cache headers of relying-party-cache.ts), the relying-party budget and its headers (`tryLater` over budget), the
+ * OCSP counter, the request histogram and the `request completed` log line — for a request it can take whole, while
+ * the server is not closing: `POST` to exactly `/ocsp`, `content-type: application/ocsp-request` as is, a
+ * `content-length` within the 64 KiB limit; `GET` of a path GET_PATH_RE takes, without `if-none-match`. Anything else
+ * (other spellings, chunked or oversized bodies, conditional GETs, errors to report) goes to Fastify as before. Not
+ * installed when the server trusts a proxy (the client address would come from `x-forwarded-for`, Fastify's
+ * business).
  */
 export function installOcspFastPath(app: FastifyInstance, opts: OcspFastPathOptions): void {
   const server = app.server;
   const [fastify, ...others] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   if (!fastify || others.length > 0) return; // not the server this was written for: Fastify answers everything
-  const { authority, metrics, budget } = opts;
+  const { authority, metrics, budget, maxAgeSeconds } = opts;
   const common = opts.commonHeaders.flat();
   let closing = false;
   app.addHook('preClose', (done) => {
@@ -46,9 +61,9 @@ export function installOcspFastPath(app: FastifyInstance, opts: OcspFastPathOpti
   // Fastify's logger (its serialisers); without logging it is a null logger that has no isLevelEnabled
   const log = app.log as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
 
-  const finish = (req: IncomingMessage, res: ServerResponse, id: string, startedAt: number, status: number) => {
+  const finish = (req: IncomingMessage, kind: Kind, id: string, startedAt: number, status: number) => {
     const ms = performance.now() - startedAt;
-    metrics.httpDuration.observe('POST', '/ocsp', status, ms / 1000);
+    metrics.httpDuration.observe(kind.method, kind.route, status, ms / 1000);
     if (log.isLevelEnabled?.('info')) {
       // the line of OneLineRequestLog, through Fastify's serialisers (req: method, url, host, address, port)
       const request = { method: req.method, url: req.url, headers: req.headers, host: req.headers.host };
@@ -57,7 +72,7 @@ export function installOcspFastPath(app: FastifyInstance, opts: OcspFastPathOpti
     }
   };
 
-  const answer = (req: IncomingMessage, res: ServerResponse) => {
+  const answer = (req: IncomingMessage, res: ServerResponse, kind: Kind) => {
     const startedAt = performance.now();
     const id = opts.requestId(req.headers);
     const headers: string[] = ['x-request-id', id, ...common];
@@ -69,21 +84,22 @@ export function installOcspFastPath(app: FastifyInstance, opts: OcspFastPathOpti
         // tryLater, as the budget hook answers an OCSP client (RFC 6960 §2.3); the body is not read
         headers.push('retry-after', String(d.resetSeconds));
         send(res, headers, TRY_LATER);
-        finish(req, res, id, startedAt, 200);
+        finish(req, kind, id, startedAt, 200);
         return;
       }
     }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('error', () => res.destroy()); // the client went away: nothing to answer
-    req.on('end', () => {
-      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      authority.ocsp.respond(body).then(
+    const respond = (der: Uint8Array) =>
+      authority.ocsp.respond(der).then(
         (r) => {
           if (r.errorStatus) metrics.ocspResponses.inc(r.errorStatus);
           else for (const s of r.statuses) metrics.ocspResponses.inc(s);
-          send(res, headers, Buffer.from(r.der.buffer, r.der.byteOffset, r.der.byteLength));
-          finish(req, res, id, startedAt, 200);
+          const body = Buffer.from(r.der.buffer, r.der.byteOffset, r.der.byteLength);
+          if (kind.cacheable && !r.errorStatus) {
+            const cache = cacheHeaders(body, ocspCacheOptions(authority, r, maxAgeSeconds));
+            for (const name in cache) headers.push(name, cache[name]!);
+            send(res, headers, body, false);
+          } else send(res, headers, body);
+          finish(req, kind, id, startedAt, 200);
         },
         (err: unknown) => {
           // respond() answers every failure as an OCSP error itself; this is for a bug, answered as the error
@@ -96,34 +112,52 @@ export function installOcspFastPath(app: FastifyInstance, opts: OcspFastPathOpti
           const body = Buffer.from(json);
           headers.push('content-type', 'application/json; charset=utf-8', 'content-length', String(body.length));
           res.writeHead(status, headers).end(body);
-          finish(req, res, id, startedAt, status);
+          finish(req, kind, id, startedAt, status);
         },
       );
-    });
+    if (kind === GET) {
+      void respond(ocspRequestOfPath(req.url!.slice('/ocsp/'.length)));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', () => res.destroy()); // the client went away: nothing to answer
+    req.on('end', () => void respond(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
   };
 
   server.removeListener('request', fastify);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const h = req.headers;
-    const length = h['content-length'];
-    if (
-      req.url === '/ocsp' &&
-      req.method === 'POST' &&
-      !closing &&
-      h['content-type'] === 'application/ocsp-request' &&
-      length !== undefined &&
-      Number(length) <= OCSP_BODY_LIMIT &&
-      h['transfer-encoding'] === undefined
+    if (closing) {
+      fastify(req, res);
+    } else if (req.method === 'POST') {
+      const length = h['content-length'];
+      if (
+        req.url === '/ocsp' &&
+        h['content-type'] === 'application/ocsp-request' &&
+        length !== undefined &&
+        Number(length) <= OCSP_BODY_LIMIT &&
+        h['transfer-encoding'] === undefined
+      )
+        answer(req, res, POST);
+      else fastify(req, res);
+    } else if (
+      req.method === 'GET' &&
+      req.url!.startsWith('/ocsp/') &&
+      h['if-none-match'] === undefined &&
+      GET_PATH_RE.test(req.url!)
     ) {
-      answer(req, res);
+      answer(req, res, GET);
     } else {
       fastify(req, res);
     }
   });
 }
 
-function send(res: ServerResponse, headers: string[], der: Buffer): void {
-  headers.push('content-type', 'application/ocsp-response', 'cache-control', 'no-store');
+/** a 200 of OCSP's type: `no-store` unless the caller added cache headers */
+function send(res: ServerResponse, headers: string[], der: Buffer, noStore = true): void {
+  headers.push('content-type', 'application/ocsp-response');
+  if (noStore) headers.push('cache-control', 'no-store');
   headers.push('content-length', String(der.length));
   res.writeHead(200, headers).end(der);
 }

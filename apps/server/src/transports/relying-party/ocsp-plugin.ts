@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Authority } from '@pkim/authority';
 import type { ServerMetrics } from '../../server-metrics';
-import { sendCacheable } from './relying-party-cache';
+import { sendCacheable, type CacheOptions } from './relying-party-cache';
 
 export const OCSP_BODY_LIMIT = 64 * 1024;
 
@@ -23,7 +23,7 @@ export const ocspPlugin: FastifyPluginAsync<{
   metrics: ServerMetrics;
   maxAgeSeconds: number;
 }> = async (app, opts) => {
-  const { authority, metrics } = opts;
+  const { authority, metrics, maxAgeSeconds: maxAge } = opts;
   // only DER OCSP requests are accepted here (anything else is 415)
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
@@ -49,23 +49,35 @@ export const ocspPlugin: FastifyPluginAsync<{
   });
 
   app.get<{ Params: { '*': string } }>('/ocsp/*', async (request, reply) => {
-    let der: Uint8Array;
-    try {
-      const text = decodeURIComponent(request.params['*']).replace(/-/g, '+').replace(/_/g, '/').replace(/\s/g, '');
-      der = /^[A-Za-z0-9+/]*={0,2}$/.test(text) ? Buffer.from(text, 'base64') : new Uint8Array();
-    } catch {
-      der = new Uint8Array();
-    }
-    if (der.length > OCSP_BODY_LIMIT) der = new Uint8Array();
-    const r = await answer(der);
+    const r = await answer(ocspRequestOfPath(request.params['*']));
     if (r.errorStatus) return send(reply, r.der);
-    // GET answers are cacheable (RFC 5019 §6.2: Last-Modified = thisUpdate, Expires = nextUpdate, ETag, max-age not
-    // beyond nextUpdate), but only briefly: a revocation must show within seconds
-    return sendCacheable(request, reply, r.der, 'application/ocsp-response', {
-      maxAgeSeconds: opts.maxAgeSeconds,
-      nextUpdate: r.nextUpdate,
-      lastModified: r.thisUpdate,
-      now: authority.clock.now(),
-    });
+    return sendCacheable(request, reply, r.der, 'application/ocsp-response', ocspCacheOptions(authority, r, maxAge));
   });
 };
+
+/**
+ * The DER request of `GET /ocsp/<path>` (RFC 6960 appendix A: base64, URL-encoded; base64url accepted too): empty
+ * (a malformedRequest answer) when it is not base64 or longer than a POST body may be
+ */
+export function ocspRequestOfPath(path: string): Uint8Array {
+  let der: Uint8Array;
+  try {
+    const text = decodeURIComponent(path).replace(/-/g, '+').replace(/_/g, '/').replace(/\s/g, '');
+    der = /^[A-Za-z0-9+/]*={0,2}$/.test(text) ? Buffer.from(text, 'base64') : new Uint8Array();
+  } catch {
+    der = new Uint8Array();
+  }
+  return der.length > OCSP_BODY_LIMIT ? new Uint8Array() : der;
+}
+
+/**
+ * GET answers are cacheable (RFC 5019 §6.2: Last-Modified = thisUpdate, Expires = nextUpdate, ETag, max-age not
+ * beyond nextUpdate), but only briefly: a revocation must show within seconds
+ */
+export function ocspCacheOptions(
+  authority: Authority,
+  r: { thisUpdate?: number; nextUpdate?: number },
+  maxAgeSeconds: number,
+): CacheOptions {
+  return { maxAgeSeconds, nextUpdate: r.nextUpdate, lastModified: r.thisUpdate, now: authority.clock.now() };
+}

@@ -10,23 +10,35 @@ export function etagOf(der: Uint8Array): string {
   return `"${createHash('sha256').update(der).digest('base64url').slice(0, 27)}"`;
 }
 
-export function sendCacheable(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  body: Uint8Array,
-  contentType: string,
-  opts: { maxAgeSeconds: number; nextUpdate?: number; lastModified?: number; now: number },
-): FastifyReply {
-  const etag = etagOf(body);
+export interface CacheOptions {
+  maxAgeSeconds: number;
+  nextUpdate?: number;
+  lastModified?: number;
+  now: number;
+}
+
+/** the cache headers of a GET answer: cache-control, etag, and expires/last-modified when known */
+export function cacheHeaders(body: Uint8Array, opts: CacheOptions): Record<string, string> {
   let maxAge = opts.maxAgeSeconds;
   if (opts.nextUpdate !== undefined)
     maxAge = Math.max(0, Math.min(maxAge, Math.floor((opts.nextUpdate - opts.now) / 1000)));
   const headers: Record<string, string> = {
     'cache-control': `public, max-age=${maxAge}, no-transform`,
-    etag,
+    etag: etagOf(body),
   };
   if (opts.nextUpdate !== undefined) headers.expires = new Date(opts.nextUpdate).toUTCString();
   if (opts.lastModified !== undefined) headers['last-modified'] = new Date(opts.lastModified).toUTCString();
+  return headers;
+}
+
+export function sendCacheable(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: Uint8Array,
+  contentType: string,
+  opts: CacheOptions,
+): FastifyReply {
+  const headers = cacheHeaders(body, opts);
   reply.headers(headers);
   const inm = request.headers['if-none-match'];
   if (
@@ -34,7 +46,7 @@ export function sendCacheable(
     inm
       .split(',')
       .map((s) => s.trim())
-      .includes(etag)
+      .includes(headers.etag!)
   )
     return reply.code(304).send();
   return reply.type(contentType).send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
