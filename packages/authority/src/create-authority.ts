@@ -222,7 +222,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const issuance = createIssuanceService({ pipeline });
   const certificates = createCertificateService({ store, clock, logger, onRevoked });
   const requests = createRequestService({ ...common, pipeline });
-  const timings = createRevocationTimings(store);
+  const timings = createRevocationTimings(store, clock);
   const crl = createCrlService({
     ...common,
     crlValidityMs: config.crlValidityMs,

@@ -74,12 +74,16 @@ interface CachedCrl {
   nextUpdate: number;
   stamp: string;
   checkedAt: number;
+  /** Store.otherCommits as before the stamp was read */
+  others: number | undefined;
 }
 
 /**
  * CRLs are regenerated when the revocation state of the CA changed — through ANY path: this
  * process, the CLI on the same database or another server instance — detected by a cheap
- * "revocation stamp" query at most every `recheckMs`, and before nextUpdate is near.
+ * "revocation stamp" query at most every `recheckMs` (clock time) and, on SQLite, at the first request after another
+ * connection committed (Store.otherCommits: `pkim cert revoke` beside the server shows at once), and before
+ * nextUpdate is near.
  */
 export function createCrlService(
   deps: CrlServiceDeps,
@@ -149,6 +153,7 @@ export function createCrlService(
         if (!idp.length)
           throw new PkiError('route.not_found', `CA ${ctx.ca.name} publishes no CRL partitions (docs/crl.md)`);
       }
+      const others = store.otherCommits;
       const stamp = await revocationStamp(ctx.ca.id);
       const entries = await entriesFor(ctx.ca.id, partition);
       const { crlNumber } = await store.commit({ bumpCrlNumber: ctx.ca.id });
@@ -183,6 +188,7 @@ export function createCrlService(
         nextUpdate,
         stamp,
         checkedAt: clock.now(),
+        others,
       };
       if (partition && cache.size > 1_000) evictPartitions();
       cache.set(keyOf(ctx.ca.id, partition), entry);
@@ -223,9 +229,11 @@ export function createCrlService(
     // refresh when a quarter of the validity is left
     const fresh = (c: CachedCrl) => now < c.nextUpdate - (c.nextUpdate - c.thisUpdate) / 4;
     if (entry && fresh(entry)) {
-      if (now - entry.checkedAt < recheckMs) return strip(entry);
+      const others = store.otherCommits; // before the stamp's read: a commit meanwhile makes it stale
+      if (entry.others === others && now >= entry.checkedAt && now - entry.checkedAt < recheckMs) return strip(entry);
       if ((await revocationStamp(id)) === entry.stamp) {
         entry.checkedAt = now;
+        entry.others = others;
         return strip(entry);
       }
     }

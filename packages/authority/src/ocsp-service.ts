@@ -88,8 +88,9 @@ export interface OcspServiceDeps {
 }
 
 /**
- * how long an answer from a stored response is served from memory before the store is read again: another instance's
- * revocation shows within this window (issue #12: < 1 s), this process's own at once
+ * how long (clock time) an answer from a stored response is served from memory before the store is read again:
+ * another instance's revocation shows within this window on PostgreSQL (issue #12: < 1 s); on SQLite another
+ * connection's commit (Store.otherCommits: `pkim cert revoke` beside the server) and this process's own at once
  */
 const ANSWER_RECHECK_MS = 500;
 /** answers from stored responses kept in memory at most (each ≈ 0.5–1 KB) */
@@ -149,12 +150,12 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   const responses = new Map<string, { der: Uint8Array; producedAt: number; validFor: number }>();
   // Answers from stored responses, keyed by the request's DER (a request without nonce for one certificate names
   // nothing else the answer depends on): a hit skips parsing, the store read and the base64 decoding. An entry is
-  // served for ANSWER_RECHECK_MS of wall time after the read that made it, then read again (another instance's
-  // revocation, a re-signed response). What this process changes clears only the entries it can change: a
-  // certificate's revocation or a response stored for it → that certificate's entries (CA id + serial), whatever
-  // request encoding made them; a CA created, changed, revoked or deleted → all of them. A read that started before a
-  // change of its certificate (or of everything) is not kept.
-  const answers = new Map<string, StoredAnswer & { checkedAt: number; cert: string }>();
+  // served for ANSWER_RECHECK_MS of clock time after the read that made it, and while Store.otherCommits has not
+  // moved, then read again (another instance's revocation, a re-signed response). What this process changes clears
+  // only the entries it can change: a certificate's revocation or a response stored for it → that certificate's
+  // entries (CA id + serial), whatever request encoding made them; a CA created, changed, revoked or deleted → all
+  // of them. A read that started before a change of its certificate (or of everything) is not kept.
+  const answers = new Map<string, StoredAnswer & { checkedAt: number; others: number | undefined; cert: string }>();
   /** certificate (`certKey`) → the request keys of its entries in `answers` */
   const answersOf = new Map<string, Set<string>>();
   /** counts changes; `changedAt`: per certificate the count at its last change, `allChangedAt` of everything */
@@ -198,14 +199,16 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
 
   // The issuers: `${alg}:${nameHash}:${keyHash}` (hex) → CA id, for every CA with a certificate. A CA written by
   // this process calls `issuersChanged` (the next miss reads the CA list again); a CA written by another process is
-  // seen by the first miss after the recheck window (`issuerRecheckMs`, 1 s), as the CRL cache and the per-CA
-  // validity settings see other processes' writes. A request for an unknown issuer between rechecks costs one map
+  // seen by the first miss after the recheck window (`issuerRecheckMs`, 1 s of clock time) or, on SQLite, after
+  // another connection committed (Store.otherCommits), as the CRL cache and the per-CA validity settings see other
+  // processes' writes. A request for an unknown issuer between rechecks costs one map
   // miss: no database read, whoever sends it and however often.
   const issuerRecheckMs = deps.issuerRecheckMs ?? 1000;
   let issuers = new Map<string, string>();
   /** per CA: the certificate fingerprint it was hashed for and its index keys (hashed once per CA certificate) */
   const hashedCas = new Map<string, { fingerprint: string; keys: string[] }>();
   let issuersReadAt = -Infinity;
+  let issuersOthers: number | undefined;
   let issuersReading: Promise<void> | undefined;
   /** counts `issuersChanged` calls: a read that started before a change does not count as a fresh read */
   let issuersGeneration = 0;
@@ -213,7 +216,8 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
 
   async function readIssuers(): Promise<void> {
     const { ocspIssuerHashes } = await import('./asn1-codecs');
-    const startedAt = Date.now();
+    const startedAt = clock.now();
+    const others = store.otherCommits;
     const generation = issuersGeneration;
     const next = new Map<string, string>();
     for (const ca of await store.cas.list()) {
@@ -231,13 +235,18 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
       for (const k of hashed.keys) next.set(k, ca.id);
     }
     issuers = next;
-    if (generation === issuersGeneration) issuersReadAt = startedAt;
+    if (generation === issuersGeneration) {
+      issuersReadAt = startedAt;
+      issuersOthers = others;
+    }
   }
 
   async function findCaId(alg: string, nameHash: Uint8Array, keyHash: Uint8Array): Promise<string | undefined> {
     const key = `${alg}:${hex(nameHash)}:${hex(keyHash)}`;
     const id = issuers.get(key);
-    if (id !== undefined || Date.now() - issuersReadAt < issuerRecheckMs) return id;
+    if (id !== undefined) return id;
+    const age = clock.now() - issuersReadAt;
+    if (age >= 0 && age < issuerRecheckMs && issuersOthers === store.otherCommits) return id;
     // one read of the CA list at a time, however many unknown issuers arrive meanwhile
     issuersReading ??= readIssuers().finally(() => (issuersReading = undefined));
     await issuersReading;
@@ -417,9 +426,14 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
         !options?.responderCaId && requestDer.length <= ANSWER_CACHE_MAX_REQUEST
           ? Buffer.from(requestDer.buffer, requestDer.byteOffset, requestDer.byteLength).toString('latin1')
           : undefined;
+      // before any read: another connection's commit meanwhile makes what is read stale
+      const others = store.otherCommits;
       if (answerKey !== undefined) {
         const hit = answers.get(answerKey);
-        if (hit && performance.now() - hit.checkedAt < ANSWER_RECHECK_MS && hit.nextUpdate > clock.now()) return hit;
+        if (hit && hit.others === others) {
+          const now = clock.now();
+          if (now >= hit.checkedAt && now - hit.checkedAt < ANSWER_RECHECK_MS && hit.nextUpdate > now) return hit;
+        }
       }
       const since = changes;
       const { ocspErrorResponse, parseOcspRequest } = (codecs ??= await import('./asn1-codecs'));
@@ -446,7 +460,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
             if (answerKey !== undefined && unchangedSince(answer.cert, since)) {
               dropAnswer(answerKey);
               if (answers.size >= ANSWER_CACHE_ENTRIES) dropAnswer(answers.keys().next().value!);
-              answers.set(answerKey, { ...answer, checkedAt: performance.now() });
+              answers.set(answerKey, { ...answer, checkedAt: clock.now(), others });
               let keys = answersOf.get(answer.cert);
               if (!keys) answersOf.set(answer.cert, (keys = new Set()));
               keys.add(answerKey);

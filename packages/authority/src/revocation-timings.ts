@@ -1,3 +1,4 @@
+import type { Clock } from '@pkim/shared';
 import type { Store } from '@pkim/store';
 
 /** settings keys of per-CA validity overrides (written by a Vault mount's `config/crl`) */
@@ -6,20 +7,24 @@ export const OCSP_VALIDITY_KEY = 'ca.ocsp_validity_ms.';
 
 /**
  * Per-CA overrides of the CRL and OCSP validity (nextUpdate − thisUpdate), stored as settings so every process on
- * the database applies them. Read at most once per `recheckMs` per CA (OCSP is a hot path); a write in this
- * process calls `invalidate` so it applies at once.
+ * the database applies them. Read at most once per `recheckMs` (clock time) per CA (OCSP is a hot path), and on
+ * SQLite again once another connection committed (Store.otherCommits: a Vault `config/crl` of another process
+ * applies at once); a write in this process calls `invalidate` so it applies at once.
  */
-export function createRevocationTimings(store: Store, recheckMs = 1000) {
-  const cache = new Map<string, { crl?: number; ocsp?: number; at: number }>();
+export function createRevocationTimings(store: Store, clock: Clock, recheckMs = 1000) {
+  const cache = new Map<string, { crl?: number; ocsp?: number; at: number; others: number | undefined }>();
 
   async function load(caId: string) {
     const hit = cache.get(caId);
-    if (hit && Date.now() - hit.at < recheckMs) return hit;
+    const now = clock.now();
+    const others = store.otherCommits; // before the read: a commit meanwhile makes it stale
+    if (hit && hit.others === others && now >= hit.at && now - hit.at < recheckMs) return hit;
     const num = (v: string | undefined) => (v && Number(v) > 0 ? Number(v) : undefined);
     const entry = {
       crl: num(await store.settings.get(CRL_VALIDITY_KEY + caId)),
       ocsp: num(await store.settings.get(OCSP_VALIDITY_KEY + caId)),
-      at: Date.now(),
+      at: now,
+      others,
     };
     cache.set(caId, entry);
     return entry;
