@@ -19,7 +19,11 @@
  *        during each measured row into <dir>/<row>.data, for `perf report -i`: CPU shares not biased by waiting),
  *        BENCH_FLOOR_SECONDS=0 (no floor: for OCSP-only runs),
  *        BENCH_SVID_IDS=256 (the SVID row renews this many SPIFFE IDs in turn, `node/bench-<i>`, each with its own
- *        P-384 key, as a fleet's workloads do; until session 17 it renewed one ID over and over)
+ *        P-384 key, as a fleet's workloads do; until session 17 it renewed one ID over and over),
+ *        BENCH_SERVER_ROOT=<worktree> (the server `pkim serve` is built from that tree's sources, e.g. a base worktree
+ *        for an A/B with the same bench and rows; the data dir is still prepared by this tree's authority)
+ *   rows (BENCH_ONLY): pkim, cfssl, svid, vault, ocsp (POST, no nonce), ocsp-get (`GET /ocsp/<base64>`, the same
+ *        request URL-encoded), ocsp-nonce
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -274,9 +278,14 @@ process.once('exit', stop);
 try {
   need('cfssl', 'install the Debian package golang-cfssl (scripts/install-test-peers.sh)');
   need('openssl', 'install openssl');
-  const buildDir = join(ROOT, 'node_modules/.cache/pkim-bench-build');
+  const serverRoot = process.env.BENCH_SERVER_ROOT ?? ROOT;
+  const buildDir = join(
+    ROOT,
+    'node_modules/.cache',
+    serverRoot === ROOT ? 'pkim-bench-build' : 'pkim-bench-build-other',
+  );
   mkdirSync(buildDir, { recursive: true });
-  const { buildBundle } = (await import(join(ROOT, 'scripts/build.mjs'))) as {
+  const { buildBundle } = (await import(join(serverRoot, 'scripts/build.mjs'))) as {
     buildBundle: (outDir: string, opts?: { web?: boolean }) => Promise<string>;
   };
   const bin = await buildBundle(buildDir);
@@ -488,12 +497,18 @@ try {
   const ocspHeaders = { 'content-type': 'application/ocsp-request' };
   const ocspNoNonce = { url: `${base}/ocsp`, headers: ocspHeaders, body: ocspReq('req.der', false) };
   const ocspNonce = { url: `${base}/ocsp`, headers: ocspHeaders, body: ocspReq('req-nonce.der', true) };
+  const ocspGet: Target = {
+    url: `${base}/ocsp/${encodeURIComponent(ocspNoNonce.body.toString('base64'))}`,
+    method: 'GET',
+    body: '',
+  };
   // what the OCSP rows measure must be real answers: each request once, its response verified by openssl
   for (const [name, t] of [
     ['resp.der', ocspNoNonce],
+    ['resp-get.der', ocspGet],
     ['resp-nonce.der', ocspNonce],
-  ] as const) {
-    const r = await fetch(t.url, { method: 'POST', headers: t.headers, body: t.body });
+  ] as [string, Target][]) {
+    const r = await fetch(t.url, t.body ? { method: 'POST', headers: t.headers, body: t.body } : {});
     writeFileSync(join(dir, name), Buffer.from(await r.arrayBuffer()));
     const text = execFileSync(
       'openssl',
@@ -507,7 +522,7 @@ try {
     if (!text.includes(': good')) throw new Error(`OCSP answer for ${name} is not a verified "good": ${text}`);
   }
 
-  // BENCH_ONLY=pkim (comma-separated row names: pkim,cfssl,svid,vault,ocsp,ocsp-nonce) skips the other rows
+  // BENCH_ONLY=pkim (comma-separated row names: pkim,cfssl,svid,vault,ocsp,ocsp-get,ocsp-nonce) skips the other rows
   const only = process.env.BENCH_ONLY?.split(',');
   const skipped: LoadResult = { rps: 0, p50: 0, p99: 0, requests: 0, failures: 0, skipped: true };
   const maybe = (name: string, t: Target, pid: number | undefined) =>
@@ -517,6 +532,7 @@ try {
   const svid = await maybe('svid', targets.svid!, server.pid);
   const vault = await maybe('vault', targets.vault!, server.pid);
   const o1 = await maybe('ocsp', ocspNoNonce, server.pid);
+  const oGet = await maybe('ocsp-get', ocspGet, server.pid);
   const o2 = await maybe('ocsp-nonce', ocspNonce, server.pid);
   stop();
   const floorAfter = floorSeconds > 0 ? await cryptoFloor(cores) : 0;
@@ -551,6 +567,7 @@ try {
     row(`pkim: \`POST /pki/csr/sign\` (SPIFFE SVID, P-384 key, P-384 CA; ${svidIds} SPIFFE IDs in turn)`, svid, true),
     row('pkim: `POST /v1/pki/sign/:role` (Vault `sign`)', vault, true),
     row('pkim: `POST /ocsp`, no nonce', o1, false),
+    row('pkim: `GET /ocsp/<base64>`, no nonce', oGet, false),
     row('pkim: `POST /ocsp`, with nonce', o2, false),
     '',
     `pkim / cfssl (CSR signing) = ${ratio(pkim, cf)} (target ≥ 1.0); ` +
@@ -561,7 +578,7 @@ try {
         : ''),
   ].filter((l) => l !== undefined);
   console.log(lines.join('\n'));
-  const failures = [pkim, cf, svid, vault, o1, o2].reduce((a, r) => a + r.failures, 0);
+  const failures = [pkim, cf, svid, vault, o1, oGet, o2].reduce((a, r) => a + r.failures, 0);
   if (failures > 0) console.log(`WARNING: ${failures} failed requests: the figures above count only answers`);
 } finally {
   stop();
