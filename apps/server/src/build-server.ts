@@ -81,6 +81,8 @@ export interface BuildServerOptions {
   processMetrics?: boolean;
   /** the web console at `/`: its built files (default PKIM_CONSOLE_DIR or apps/web/dist); false disables */
   console?: { dir?: string } | false;
+  /** Swagger UI's files for `/api/docs` (default: dist/api-docs beside the compiled bundle, else swagger-ui-dist) */
+  apiDocsDir?: string;
 }
 
 declare module 'fastify' {
@@ -432,7 +434,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
         }
       },
     });
-    await api.register(apiDocsPlugin);
+    await api.register(apiDocsPlugin, { dir: options.apiDocsDir });
     // OIDC sign-in for the console (docs/oidc.md)
     await api.register(oidcTransport, { authority, publicBaseUrl: options.publicBaseUrl, secureCookies });
     await api.register(sshApiRoutes, { prefix: '/api/v1', authority });

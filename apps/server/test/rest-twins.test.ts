@@ -2,7 +2,8 @@
 // twins take their input from path + query/body through the procedure's own schema, answer the same objects as tRPC,
 // and the API documentation (OpenAPI 3.1 + Swagger UI) is served by the server itself. The walk of every operation of
 // the document against its schemas is in authorization-matrix-rest-1/-2.test.ts (admin principal).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import SwaggerParser from '@apidevtools/swagger-parser';
@@ -17,7 +18,7 @@ import {
   listen,
   openAuthorityFixture,
 } from './server-test-support';
-import { opensslCsr } from '../../../tests/support/openssl-tools';
+import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 
 interface OpenApiOperation {
@@ -154,6 +155,36 @@ describe('REST twins of the tRPC procedures and the API documentation', () => {
     expect(bundle.text).toContain('SwaggerUIBundle');
     expect((await api('GET', '/api/docs/pkim-docs.js')).text).toContain('/api/v1/openapi.json');
     expect((await api('GET', '/api/docs/package.json')).status).toBe(404);
+  });
+
+  it('answers 404 in the REST error shape for a Swagger UI file missing on disk', async () => {
+    const tmp = tempDir('pkim-api-docs-');
+    writeFileSync(join(tmp.dir, 'swagger-ui.css'), 'body {}');
+    const docs = await buildServer(fx.authority, {
+      logger: false,
+      backgroundJobs: false,
+      console: false,
+      apiDocsDir: tmp.dir,
+    });
+    try {
+      const at = await listen(docs);
+      const css = await fetch(`${at}/api/docs/swagger-ui.css`);
+      expect(css.status).toBe(200);
+      expect(await css.text()).toBe('body {}');
+      const missing = await fetch(`${at}/api/docs/swagger-ui-bundle.js`, { headers: { 'x-request-id': 'docs-1' } });
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get('content-type')).toMatch(/^application\/json/);
+      const message = "Swagger UI's swagger-ui-bundle.js is not installed with this server";
+      expect(await missing.json()).toEqual({
+        error: { code: 'route.not_found', message },
+        code: 'route.not_found',
+        message,
+        requestId: 'docs-1',
+      });
+    } finally {
+      await docs.close();
+      tmp.cleanup();
+    }
   });
 
   it('answers as tRPC does: create a CA (201), issue, revoke, list with typed query parameters', async () => {

@@ -185,12 +185,15 @@ export const restTwinPlugin: FastifyPluginAsync<RestTwinOptions> = async (app, o
   });
 };
 
-/** Swagger UI at `/api/docs` from its files (swaggerUiDir; register without prefix). */
-export const apiDocsPlugin: FastifyPluginAsync = async (app) => {
+/**
+ * Swagger UI at `/api/docs` from its files (`dir`, default swaggerUiDir; register without prefix). A file missing on
+ * disk (an install without them) is a 404 in the REST error shape, not a 500.
+ */
+export const apiDocsPlugin: FastifyPluginAsync<{ dir?: string }> = async (app, opts) => {
   app.addHook('preHandler', async (request) => {
     checkAccess('rest', `GET ${request.routeOptions.url ?? ''}`, request.actor);
   });
-  let dist: string | undefined;
+  let dist = opts.dir;
   const cache = new Map<string, Buffer>();
   app.get('/api/docs', async (_request, reply) =>
     reply.type('text/html; charset=utf-8').header('content-security-policy', DOCS_CSP).send(DOCS_HTML),
@@ -203,7 +206,12 @@ export const apiDocsPlugin: FastifyPluginAsync = async (app) => {
     let body = cache.get(file);
     if (!body) {
       dist ??= await swaggerUiDir();
-      body = await readFile(join(dist, file));
+      try {
+        body = await readFile(join(dist, file));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        throw new PkiError('route.not_found', `Swagger UI's ${file} is not installed with this server`);
+      }
       cache.set(file, body);
     }
     return reply.type(type).header('cache-control', 'public, max-age=3600').send(body);
