@@ -11,11 +11,14 @@ import {
   countByStatusQuery,
   countsByCaAndProfileQuery,
   DENSE_MATCHES,
+  denseWalkEdgeQuery,
+  denseWalkQuery,
   expiringBeforeCondition,
   findAllBySerialQuery,
   findRenewalsQuery,
   revokedExpiringQuery,
   firstNotAfterQuery,
+  olderMatchesQuery,
   searchCondition,
 } from '../src/repositories';
 import { ocspLookupSql, ocspSubordinateCaSql } from '../src/ocsp-repository';
@@ -238,6 +241,20 @@ describe('SQLite store', () => {
         // (its entries end with the primary key: certificate_id then name, so the name range is in the index too)
         /SEARCH \w+ (EXISTS )?USING COVERING INDEX certificate_names_certificate_idx \(certificate_id=\? AND name>\? AND name<\?\)/,
       );
+      // a dense search walks at most DENSE_WALK rows (down to the edge row, found on the order index alone), then
+      // collects the older matches through the search terms' index and sorts them — no walk of every newer row
+      expect(plan(denseWalkEdgeQuery(db, sqliteSchema, undefined))).toBe(
+        'SCAN certificates USING COVERING INDEX certificates_created_idx',
+      );
+      const edge = { createdAt: T0, id: 'crt_x' };
+      const dense = { db, t: sqliteSchema, dialect: 'sqlite' as const, search: '019a3f2c', where: undefined, n: 101 };
+      expect(plan(denseWalkQuery(dense, edge))).toMatch(
+        /^SEARCH certificates USING INDEX certificates_created_idx \(\(created_at,id\)>\(\?,\?\)\)\n/,
+      );
+      const older = plan(olderMatchesQuery(dense, edge));
+      expect(older).toMatch(/SEARCH certificate_names USING PRIMARY KEY \(name>\? AND name<\?\)/);
+      expect(older).toMatch(/SEARCH certificates USING INDEX sqlite_autoindex_certificates_1 \(id=\?\)/);
+      expect(older).not.toMatch(/SCAN|certificates_created_idx/);
       // what 0025/0027 made of the schema: the search terms WITHOUT ROWID, the renewed_from index partial — an
       // issuance writes 2 B-tree entries per search term and none for renewed_from when it renews nothing
       for (const table of Object.keys(SQLITE_WITHOUT_ROWID)) {

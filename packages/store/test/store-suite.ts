@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
 import { copyStore, openStore, restoreStore } from '../src/index';
+import { DENSE_MATCHES, DENSE_WALK } from '../src/repositories';
 import type {
   BulkJobRow,
   CertificateRow,
@@ -392,6 +393,50 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect((await store.certificates.list({})).items).toHaveLength(100);
       expect((await store.certificates.list({ limit: 5000 })).items).toHaveLength(245); // capped at 1000
       await expectPkiError(store.certificates.list({ cursor: 'not-a-cursor' }), 'input.invalid');
+    });
+
+    it('pages a dense search whose matches lie below DENSE_WALK newer rows (the serials of one minute)', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      await store.commit({ insertCa: [ca] });
+      // serials start with the issuance time: 8 hex digits are a 65.5 s window. DENSE_MATCHES + 50 certificates of
+      // one window, then DENSE_WALK + 500 of the next, a few of which (every 400th) match too
+      const hex = (i: number) => i.toString(16).padStart(32, '0');
+      const old = Array.from({ length: DENSE_MATCHES + 50 }, (_, i) =>
+        makeCert(ca.id, { serialHex: `019a3f2c${hex(i)}`, createdAt: T0 + i }),
+      );
+      const newer = Array.from({ length: DENSE_WALK + 500 }, (_, i) =>
+        makeCert(ca.id, {
+          serialHex: `${i % 400 === 7 ? '019a3f2c' : '019a3f2d'}${hex(1_000_000 + i)}`,
+          createdAt: T0 + 100_000 + i,
+          status: i % 2 ? 'active' : 'revoked',
+        }),
+      );
+      await store.commit({ insertCertificates: [...old, ...newer] });
+      const matching = [...old, ...newer]
+        .filter((c) => c.serialHex.startsWith('019a3f2c'))
+        .sort((x, y) => y.createdAt - x.createdAt);
+      const all = async (q: { search: string; status?: CertificateStatus }, limit: number) => {
+        const ids: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page = await store.certificates.list({ ...q, limit, cursor });
+          expect(page.items.length === limit || page.nextCursor === null).toBe(true);
+          ids.push(...page.items.map((c) => c.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return ids;
+      };
+      // newest first across the walked rows and the older matches, no duplicates or gaps, for any page size
+      for (const limit of [100, 700])
+        expect(await all({ search: '019a3f2c' }, limit)).toEqual(matching.map((c) => c.id));
+      expect(await all({ search: '019a3f2c', status: 'revoked' }, 100)).toEqual(
+        matching.filter((c) => c.status === 'revoked').map((c) => c.id),
+      );
+      // the first page: the matches among the newest rows, then the newest of the old window
+      const first = await store.certificates.list({ search: '019A3F2C', limit: 100 });
+      expect(first.items.map((c) => c.id)).toEqual(matching.slice(0, 100).map((c) => c.id));
+      expect(first.nextCursor).not.toBeNull();
     });
 
     it('filters by status, profile and a search over common name, SANs and serial', async () => {
