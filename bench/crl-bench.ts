@@ -10,6 +10,7 @@
 // its wall time and peak RSS (/usr/bin/time -f %M, Debian's `time` package) beside ours, with the ratio.
 // Prints a markdown table. Everything is removed at the end.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +30,12 @@ const BASE = 'http://pki.bench.test';
 const DAY = 86_400_000;
 /** the seeded rows expire over 90 days (13 partitions of 7 days) */
 const notAfterOf = (now: number, j: number) => now + (1 + (j % 90)) * DAY;
+/**
+ * the serial of seeded row j, as pkim issues them since bb2128a (core/serial-number.ts): 20 bytes, the issuance time
+ * in milliseconds (the row's createdAt, one row per millisecond) in the first 6, then 14 bytes that look random
+ */
+const serialOf = (now: number, j: number) =>
+  (now - ENTRIES + j).toString(16).padStart(12, '0') + createHash('sha256').update(`r${j}`).digest('hex').slice(0, 28);
 
 /** child: generate the CRL once, print time, size and peak RSS; then time OCSP lookups for the given requests */
 async function generate(dataDir: string, caId: string, out: string, ocspReqs: string[]): Promise<void> {
@@ -141,7 +148,7 @@ function opensslPeer(dir: string, n: number, now: number): { seconds: number; ma
   for (let j = 0; j < n; j++) {
     const reason = reasons[j % reasons.length];
     const revoked = asn1(now - j) + (reason ? `,${reason}` : '');
-    const serial = (0x10_0000_0000 + j).toString(16).padStart(32, '1').toUpperCase();
+    const serial = serialOf(now, j).toUpperCase();
     lines.push(`R\t${expiry}\t${revoked}\t${serial}\tunknown\t/CN=host${j}.example.com`);
   }
   writeFileSync(join(dir, 'index.txt'), `${lines.join('\n')}\n`);
@@ -190,8 +197,7 @@ async function main(): Promise<void> {
         rows.push({
           id: `crt_crlbench${String(j).padStart(9, '0')}`,
           caId: root.ca.id,
-          // 16-byte serials with the high bit clear, as pkim issues them
-          serialHex: (0x10_0000_0000 + j).toString(16).padStart(32, '1'),
+          serialHex: serialOf(now, j),
           subjectDn: `CN=${cn}`,
           commonName: cn,
           sans: { dns: [cn] },
@@ -218,7 +224,7 @@ async function main(): Promise<void> {
     const rootPath = join(tmp, 'root.pem');
     writeFileSync(rootPath, root.certificatePem!);
     // OCSP requests without nonce made by openssl for a revoked serial (the middle of the seeded ones) and the good one
-    const revokedSerial = (0x10_0000_0000 + Math.floor(ENTRIES / 2)).toString(16).padStart(32, '1');
+    const revokedSerial = serialOf(now, Math.floor(ENTRIES / 2));
     const ocspReq = (name: string, serialHex: string) => {
       const path = join(tmp, `${name}.req`);
       const r = spawnSync('openssl', [

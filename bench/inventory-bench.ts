@@ -10,10 +10,15 @@
 // whole run): real CAs made by createAuthority, then synthetic certificate rows — SQLite through Store.importRows
 // (which also writes their search terms), PostgreSQL with INSERT … SELECT generate_series as a bulk load.
 // BENCH_PG=0 skips PostgreSQL, BENCH_SQLITE=0 SQLite (and (2), which streams from SQLite); BENCH_STREAM=0 skips (2).
-// Everything is removed at the end.
+// BENCH_FILTER_SECONDS (default 20): a filter stops sampling once its samples add up to that (the samples column).
+// BENCH_KEEP=DIR keeps SQLite's seeded data directory in DIR and reuses it in a later run (same BENCH_ROWS).
+// BENCH_BASE=/work/wt/base: that worktree's @pkim/store opens the same seeded database too and every filter is
+// timed on both, alternated (head, base, head, base; the worse round of each shown) — an A/B without a second seed.
+// Serials are time-first, as pkim issues them (core/serial-number.ts), one certificate per millisecond.
+// Everything else is removed at the end.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -29,16 +34,43 @@ const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const WITH_PG = process.env.BENCH_PG !== '0';
 const WITH_SQLITE = process.env.BENCH_SQLITE !== '0';
 const WITH_STREAM = process.env.BENCH_STREAM !== '0';
+const FILTER_SECONDS = Number(process.env.BENCH_FILTER_SECONDS ?? 20);
+/** another worktree (e.g. /work/wt/base): its @pkim/store opens the same seeded database, for an A/B in one run */
+const BASE_TREE = process.env.BENCH_BASE;
 const ROOT = join(import.meta.dirname, '..');
 const PKIM = join(ROOT, 'apps/cli/bin/pkim.mjs');
 const silent = pino({ level: 'silent' });
 const actor = { id: 'bench', name: 'bench', role: 'admin' as const };
 const PEM = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(64)}\n-----END CERTIFICATE-----\n`;
-const NOW = Date.now();
+/**
+ * BENCH_KEEP=DIR: SQLite's data directory is DIR and stays after the run; a later run with the same DIR and
+ * BENCH_ROWS reuses its rows (no seeding: bench.json keeps the seed's time, CA ids and token)
+ */
+const KEEP = process.env.BENCH_KEEP;
+const kept =
+  KEEP && existsSync(join(KEEP, 'bench.json'))
+    ? (JSON.parse(readFileSync(join(KEEP, 'bench.json'), 'utf8')) as Kept)
+    : undefined;
+interface Kept {
+  now: number;
+  rows: number;
+  caIds: string[];
+  token: string;
+  seedSeconds: number;
+}
+if (kept && kept.rows !== ROWS) throw new Error(`BENCH_KEEP ${KEEP} holds ${kept.rows} rows, not BENCH_ROWS ${ROWS}`);
+const NOW = kept?.now ?? Date.now();
 const DAY = 86_400_000;
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const serialOf = (i: number) => sha(`s${i}`).slice(0, 32);
+/** row i's createdAt: one certificate per millisecond, the newest now (a fleet issued at 1,000/s) */
+const createdAtOf = (i: number) => NOW - ROWS + i;
+/**
+ * row i's serial, as pkim issues them since bb2128a (core/serial-number.ts): 20 bytes, the issuance time in
+ * milliseconds in the first 6 (createdAt), then 14 bytes that look random — so a short prefix is a time window:
+ * 8 hex digits match the ≈ 65,536 certificates of the same 65.5 s
+ */
+const serialOf = (i: number) => createdAtOf(i).toString(16).padStart(12, '0') + sha(`s${i}`).slice(0, 28);
 const fingerprintOf = (i: number) => sha(`f${i}`);
 
 /** certificate i: host<i>.svc<i%1000>.example.com; 5 % revoked, 5 % expired, a third tls-client, 4 CAs */
@@ -63,7 +95,7 @@ function syntheticRow(i: number, caIds: string[]) {
     certificatePem: PEM,
     requestId: null,
     issuedBy: 'bench',
-    createdAt: NOW - ROWS + i,
+    createdAt: createdAtOf(i),
   };
 }
 
@@ -81,6 +113,10 @@ async function seedPostgres(url: string, caIds: string[]): Promise<void> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   const cn = `'host' || i || '.svc' || (i % 1000) || '.example.com'`;
+  // serialOf in SQL, from the parameters that hold NOW and ROWS
+  const serialAt = (now: string, rows: string) =>
+    `lpad(to_hex(${now}::bigint - ${rows}::bigint + i), 12, '0') || ` +
+    `substr(encode(sha256(('s' || i)::bytea), 'hex'), 1, 28)`;
   try {
     // a bulk load (pg-bulk-load.ts): secondary indexes built once at the end, foreign-key triggers off
     await pgBulkLoad(c, async () => {
@@ -89,7 +125,7 @@ async function seedPostgres(url: string, caIds: string[]): Promise<void> {
           not_before, not_after, status, revoked_at, revocation_reason, fingerprint_sha256, certificate_pem,
           request_id, issued_by, created_at)
         select 'crt_bench' || lpad(i::text, 9, '0'), ($1::text[])[(i % $2) + 1],
-          substr(encode(sha256(('s' || i)::bytea), 'hex'), 1, 32), 'CN=' || ${cn} || ',O=Bench', ${cn},
+          ${serialAt('$3', '$6')}, 'CN=' || ${cn} || ',O=Bench', ${cn},
           json_build_object('dns', json_build_array(${cn}))::text,
           case when i % 3 = 0 then 'tls-client' else 'tls-server' end, 'ec-p256',
           $3::bigint - 30 * $4::bigint,
@@ -105,8 +141,8 @@ async function seedPostgres(url: string, caIds: string[]): Promise<void> {
         `insert into certificate_names (name, certificate_id)
         select t.name, 'crt_bench' || lpad(i::text, 9, '0') from generate_series(0, $1::int - 1) as i
         cross join lateral (values (${cn}), ('svc' || (i % 1000) || '.example.com'), ('example.com'), ('com'),
-          (substr(encode(sha256(('s' || i)::bytea), 'hex'), 1, 32))) as t(name)`,
-        [ROWS],
+          (${serialAt('$2', '$1')})) as t(name)`,
+        [ROWS, NOW],
       );
     });
   } finally {
@@ -122,51 +158,85 @@ interface Latency {
   p50: number;
   p99: number;
   rows: number;
+  samples: number;
 }
 
-async function latency(fn: () => Promise<number>): Promise<Latency> {
+/** SAMPLES timings of fn, or fewer once they add up to BENCH_FILTER_SECONDS (a filter that takes seconds) */
+async function latency(fn: () => Promise<number>, samples = SAMPLES): Promise<Latency> {
   let rows = await fn();
   const t: number[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
+  let total = 0;
+  for (let i = 0; i < samples && total < FILTER_SECONDS * 1000; i++) {
     const s = performance.now();
     rows = await fn();
     t.push(performance.now() - s);
+    total += t[t.length - 1]!;
   }
   t.sort((a, b) => a - b);
-  return { p50: pct(t, 50), p99: pct(t, 99), rows };
+  return { p50: pct(t, 50), p99: pct(t, 99), rows, samples: t.length };
 }
 
+type Probe = (store: Store) => Promise<number>;
+
 /** the filters of the console's certificates page and global search (page of 100) */
-function filters(caIds: string[]): [string, CertificateQuery][] {
+function probes(caIds: string[]): [string, Probe][] {
   const i = Math.floor(ROWS * 0.37) + 7; // an arbitrary certificate
+  const newest = ROWS - 1;
+  const list =
+    (q: CertificateQuery): Probe =>
+    async (store) =>
+      (await store.certificates.list({ ...q, limit: 100 })).items.length;
+  const hex = (p: string, part: 'serial' | 'fingerprint'): Probe => {
+    return async (store) => (await store.certificates.findByHexPrefix(p, 11))[part].length;
+  };
   return [
-    ['no filter (first page)', {}],
-    ['status = revoked', { status: 'revoked' }],
-    ['CA', { caId: caIds[2] }],
-    ['profile = tls-client', { profile: 'tls-client' }],
-    ['CA + status = active', { caId: caIds[1], status: 'active' }],
-    ['expiring before now+30d', { expiringBefore: NOW + 30 * DAY }],
-    ['expiring before now+30d, by expiry', { expiringBefore: NOW + 30 * DAY, sort: 'expiry_asc' }],
-    ['CA + expiring before now+30d', { caId: caIds[3], expiringBefore: NOW + 30 * DAY }],
-    [`search CN "host${i}.svc"`, { search: `host${i}.svc` }],
-    [`search SAN label "svc${i % 1000}.example"`, { search: `svc${i % 1000}.example` }],
-    ['search "example.com" (every row)', { search: 'example.com' }],
-    ['search serial prefix (8 hex)', { search: serialOf(i).slice(0, 8) }],
-    ['search + status = revoked', { search: 'svc5.example.com', status: 'revoked' }],
+    ['no filter (first page)', list({})],
+    ['status = revoked', list({ status: 'revoked' })],
+    ['CA', list({ caId: caIds[2] })],
+    ['profile = tls-client', list({ profile: 'tls-client' })],
+    ['CA + status = active', list({ caId: caIds[1], status: 'active' })],
+    ['expiring before now+30d', list({ expiringBefore: NOW + 30 * DAY })],
+    ['expiring before now+30d, by expiry', list({ expiringBefore: NOW + 30 * DAY, sort: 'expiry_asc' })],
+    ['CA + expiring before now+30d', list({ caId: caIds[3], expiringBefore: NOW + 30 * DAY })],
+    [`search CN "host${i}.svc"`, list({ search: `host${i}.svc` })],
+    [`search SAN label "svc${i % 1000}.example"`, list({ search: `svc${i % 1000}.example` })],
+    ['search "example.com" (every row)', list({ search: 'example.com' })],
+    // time-first serials: 8 hex digits are a 65.5 s window, 10 a 256 ms one, 16 one certificate
+    ['search serial prefix, 8 hex, 63 % of the rows newer', list({ search: serialOf(i).slice(0, 8) })],
+    ['search serial prefix, 8 hex, the newest window', list({ search: serialOf(newest).slice(0, 8) })],
+    ['search serial prefix, 10 hex', list({ search: serialOf(i).slice(0, 10) })],
+    ['search serial prefix, 16 hex', list({ search: serialOf(i).slice(0, 16) })],
+    ['search + status = revoked', list({ search: 'svc5.example.com', status: 'revoked' })],
+    // the global search's and a reference's lookups (a unique prefix resolves a certificate reference)
+    ['serial prefix (8 hex, findByHexPrefix, at most 11)', hex(serialOf(i).slice(0, 8), 'serial')],
+    [
+      'fingerprint prefix (10 hex, findByHexPrefix)',
+      hex(fingerprintOf(Math.floor(ROWS * 0.61)).slice(0, 10), 'fingerprint'),
+    ],
   ];
 }
 
-async function filterLatencies(store: Store, caIds: string[]): Promise<[string, Latency][]> {
-  const out: [string, Latency][] = [];
-  for (const [name, q] of filters(caIds)) {
-    out.push([name, await latency(async () => (await store.certificates.list({ ...q, limit: 100 })).items.length)]);
+/** every probe on this tree's store; with BENCH_BASE also on the base tree's, alternated probe by probe */
+async function filterLatencies(
+  store: Store,
+  base: Store | undefined,
+  caIds: string[],
+): Promise<{ name: string; head: Latency; base?: Latency }[]> {
+  const out: { name: string; head: Latency; base?: Latency }[] = [];
+  for (const [name, probe] of probes(caIds)) {
+    if (!base) {
+      out.push({ name, head: await latency(() => probe(store)) });
+      continue;
+    }
+    // two rounds each, alternated: head, base, head, base (half the samples each time)
+    const half = Math.max(1, Math.floor(SAMPLES / 2));
+    const h1 = await latency(() => probe(store), half);
+    const b1 = await latency(() => probe(base), half);
+    const h2 = await latency(() => probe(store), half);
+    const b2 = await latency(() => probe(base), half);
+    const worse = (a: Latency, b: Latency): Latency => (a.p99 >= b.p99 ? a : b);
+    out.push({ name, head: worse(h1, h2), base: worse(b1, b2) });
   }
-  // the global search's fingerprint lookup (a unique prefix resolves a certificate reference)
-  const fp = fingerprintOf(Math.floor(ROWS * 0.61)).slice(0, 10);
-  out.push([
-    'fingerprint prefix (10 hex, findByHexPrefix)',
-    await latency(async () => (await store.certificates.findByHexPrefix(fp, 11)).fingerprint.length),
-  ]);
   return out;
 }
 
@@ -224,34 +294,64 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'pkim-inventory-bench-'));
   const started = performance.now();
   const cluster = WITH_PG ? await startPostgres() : undefined;
-  const tables: { engine: string; seedSeconds: number; rows: [string, Latency][] }[] = [];
+  const tables: { engine: string; seedSeconds: number; rows: Awaited<ReturnType<typeof filterLatencies>> }[] = [];
+  const baseOpen = BASE_TREE
+    ? ((await import(join(BASE_TREE, 'packages/store/src/index.ts'))) as { openStore: typeof openStore }).openStore
+    : undefined;
   let stream: string[] = [];
   try {
     const engines = WITH_SQLITE ? [{ name: 'SQLite', url: undefined as string | undefined }] : [];
     if (cluster) engines.push({ name: 'PostgreSQL', url: await cluster.createDatabase('bench_inventory') });
     for (const e of engines) {
-      const dataDir = join(tmp, e.name);
-      const a = await createAuthority({ dataDir, databaseUrl: e.url, logger: silent, create: true });
-      const root = await a.cas.create({ name: 'root', subject: 'CN=Inventory Bench Root', keyType: 'ec-p256' }, actor);
-      const caIds = [root.ca.id];
-      for (let i = 0; i < 3; i++) {
-        const ca = await a.cas.create(
-          { name: `issuing${i}`, subject: `CN=Inventory Bench Issuing ${i}`, keyType: 'ec-p256', parentId: root.ca.id },
+      const keep = KEEP && !e.url ? KEEP : undefined;
+      const dataDir = keep ?? join(tmp, e.name);
+      const reuse = keep && kept ? kept : undefined;
+      let caIds: string[];
+      let token: string;
+      if (reuse) ({ caIds, token } = reuse);
+      else {
+        const a = await createAuthority({ dataDir, databaseUrl: e.url, logger: silent, create: true });
+        const root = await a.cas.create(
+          { name: 'root', subject: 'CN=Inventory Bench Root', keyType: 'ec-p256' },
           actor,
         );
-        caIds.push(ca.ca.id);
+        caIds = [root.ca.id];
+        for (let i = 0; i < 3; i++) {
+          const ca = await a.cas.create(
+            {
+              name: `issuing${i}`,
+              subject: `CN=Inventory Bench Issuing ${i}`,
+              keyType: 'ec-p256',
+              parentId: root.ca.id,
+            },
+            actor,
+          );
+          caIds.push(ca.ca.id);
+        }
+        token = (await a.auth.createToken({ name: 'bench', role: 'auditor' }, actor)).token;
+        await a.close();
       }
-      const token = (await a.auth.createToken({ name: 'bench', role: 'auditor' }, actor)).token;
-      await a.close();
       const store = await openStore({ url: e.url ?? join(dataDir, 'pkim.db') });
       let seedSeconds: number;
       try {
         const t0 = performance.now();
-        if (e.url) await seedPostgres(e.url, caIds);
-        else await seedSqlite(store, caIds);
-        seedSeconds = (performance.now() - t0) / 1000;
+        if (reuse) seedSeconds = reuse.seedSeconds;
+        else {
+          if (e.url) await seedPostgres(e.url, caIds);
+          else await seedSqlite(store, caIds);
+          seedSeconds = (performance.now() - t0) / 1000;
+          if (keep) {
+            const k: Kept = { now: NOW, rows: ROWS, caIds, token, seedSeconds };
+            writeFileSync(join(keep, 'bench.json'), JSON.stringify(k));
+          }
+        }
         process.stderr.write(`${e.name}: ${ROWS} rows seeded in ${seedSeconds.toFixed(0)} s\n`);
-        tables.push({ engine: e.name, seedSeconds, rows: await filterLatencies(store, caIds) });
+        const base = await baseOpen?.({ url: e.url ?? join(dataDir, 'pkim.db') });
+        try {
+          tables.push({ engine: e.name, seedSeconds, rows: await filterLatencies(store, base, caIds) });
+        } finally {
+          await base?.close();
+        }
       } finally {
         await store.close();
       }
@@ -285,14 +385,18 @@ async function main(): Promise<void> {
       `### Certificate list filters over ${ROWS.toLocaleString('en')} certificates, page of 100, ${SAMPLES} ` +
         'samples, ms',
       '',
-      `| filter | ${tables.map((t) => `${t.engine} p50 | ${t.engine} p99`).join(' | ')} | rows |`,
-      `|---|${tables.map(() => '---:|---:').join('|')}|---:|`,
-      ...tables[0]!.rows.map(
-        ([name, l], i) =>
-          `| ${name} | ` +
-          `${tables.map((t) => `${t.rows[i]![1].p50.toFixed(2)} | ${t.rows[i]![1].p99.toFixed(2)}`).join(' | ')} ` +
-          `| ${l.rows} |`,
-      ),
+      `| filter | ${tables.map((t) => `${t.engine} p50 | ${t.engine} p99`).join(' | ')} | rows | samples |` +
+        (BASE_TREE ? ` ${tables.map((t) => `base ${t.engine} p50 | base ${t.engine} p99`).join(' | ')} |` : ''),
+      `|---|${tables.map(() => '---:|---:').join('|')}|---:|---:|` +
+        (BASE_TREE ? tables.map(() => '---:|---:|').join('') : ''),
+      ...tables[0]!.rows.map(({ name, head }, i) => {
+        const ms = (l: Latency | undefined) => (l ? `${l.p50.toFixed(2)} | ${l.p99.toFixed(2)}` : ' | ');
+        return (
+          `| ${name} | ${tables.map((t) => ms(t.rows[i]!.head)).join(' | ')} | ${head.rows} | ` +
+          `${tables.map((t) => t.rows[i]!.head.samples).join(' / ')} |` +
+          (BASE_TREE ? ` ${tables.map((t) => ms(t.rows[i]!.base)).join(' | ')} |` : '')
+        );
+      }),
       '',
       `Seeding: ${tables.map((t) => `${t.engine} ${t.seedSeconds.toFixed(0)} s`).join(', ')}.`,
       '',

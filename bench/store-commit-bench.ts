@@ -10,9 +10,11 @@
 //  apart from the process's), BENCH_SERIAL=random (20 random bytes per serial, as before session 17; default: the
 //  product's, core generateSerial — the time first, appended at the serial index's right edge), BENCH_FRAMES=1 (after
 //  the last run: the WAL frames per certificate of each B-tree, from the transactions since the last checkpoint —
-//  the frame headers' page numbers named by the `dbstat` table of a copy of the database)
+//  the frame headers' page numbers named by the `dbstat` table of a copy of the database), BENCH_DB=FILE (each run
+//  starts from a copy of that database instead of an empty one: the commit at 1,000,000 rows, e.g. the database
+//  `BENCH_KEEP=DIR npm run bench:inventory` leaves in DIR/pkim.db)
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -165,13 +167,22 @@ console.log('|---|---:|---:|---:|---:|');
 for (let run = 1; run <= RUNS; run++) {
   const dir = mkdtempSync(join(tmpdir(), 'pkim-store-bench-'));
   try {
+    if (process.env.BENCH_DB) {
+      // a copy of an existing database (e.g. the 1,000,000 rows bench:inventory keeps with BENCH_KEEP)
+      copyFileSync(process.env.BENCH_DB, join(dir, 'pkim.db'));
+      if (existsSync(`${process.env.BENCH_DB}-wal`))
+        copyFileSync(`${process.env.BENCH_DB}-wal`, join(dir, 'pkim.db-wal'));
+    }
     const store = await openStore({ url: join(dir, 'pkim.db'), sqliteWriterThread: WRITER });
     await store.commit({ insertCa: [ca()] });
     if (process.env.BENCH_SQL) {
       const raw = new Database(join(dir, 'pkim.db'));
       raw.exec(process.env.BENCH_SQL);
+      // what it wrote (an index built over BENCH_DB's rows) reaches the database file now, not while measuring
+      raw.pragma('wal_checkpoint(TRUNCATE)');
       raw.close();
     }
+    const activeBefore = (await store.certificates.countByStatus()).active;
     // the writer thread starts with the store (and loads its modules meanwhile): let it be ready before measuring
     if (WRITER) await sleep(3000);
     const units = Array.from({ length: CERTS }, (_, i) => issuanceUnit(i));
@@ -194,7 +205,8 @@ for (let run = 1; run <= RUNS; run++) {
     if (process.env.BENCH_FRAMES === '1' && run === RUNS) frames = walFramesByBtree(join(dir, 'pkim.db'));
     const check = await store.audit.verify();
     const counts = await store.certificates.countByStatus();
-    if (!check.ok || counts.active !== CERTS) throw new Error(`check failed: ${JSON.stringify({ check, counts })}`);
+    if (!check.ok || counts.active !== activeBefore + CERTS)
+      throw new Error(`check failed: ${JSON.stringify({ check, counts })}`);
     await store.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
