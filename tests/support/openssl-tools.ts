@@ -82,24 +82,29 @@ export function openssl(
 /**
  * An outside CA made by openssl (a self-signed EC P-256 root, `rootSubject`, 30 days) signs `csrPem` as a CA
  * certificate (basicConstraints CA:TRUE, keyCertSign + cRLSign; 20 days): what `pkim ca import` is given for a CA
- * made by `ca create --external`. Both PEMs, the root's key aside.
+ * made by `ca create --external`. Both PEMs, the root's key aside. `opts.subject` (openssl `-subj`) replaces the CSR's
+ * subject; `opts.issuer` signs instead of a new root (its PEM is then `rootPem`).
  */
 export function opensslSignCaCsr(
   csrPem: string,
   rootSubject = '/CN=Outside Root',
+  opts: { subject?: string; issuer?: { certPem: string; keyPem: string } } = {},
 ): { rootPem: string; subPem: string } {
-  const root = opensslSelfSigned({
-    subject: rootSubject,
-    days: 30,
-    addext: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
-  });
+  const root =
+    opts.issuer ??
+    opensslSelfSigned({
+      subject: rootSubject,
+      days: 30,
+      addext: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+    });
   const ext = 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n';
   const sign = ['x509', '-req', '-in', '@sub.csr', '-CA', '@root.pem', '-CAkey', '@root.key', '-days', '20'];
   const t = tempDir('pkim-outside-ca-');
   try {
     const files = { 'sub.csr': csrPem, 'root.pem': root.certPem, 'root.key': root.keyPem, 'ext.cnf': ext };
     for (const [name, content] of Object.entries(files)) writeFileSync(join(t.dir, name), content);
-    const args = [...sign, '-set_serial', '0x5ab1', '-extfile', '@ext.cnf', '-out', '@sub.pem'].map((a) =>
+    const subj = opts.subject ? ['-subj', opts.subject] : [];
+    const args = [...sign, ...subj, '-set_serial', '0x5ab1', '-extfile', '@ext.cnf', '-out', '@sub.pem'].map((a) =>
       a.startsWith('@') ? join(t.dir, a.slice(1)) : a,
     );
     const r = spawnSync('openssl', args, { encoding: 'utf8' });

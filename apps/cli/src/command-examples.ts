@@ -24,7 +24,7 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
   'ca list': ['pkim ca list', 'pkim ca list --json | jq -r .items[].name'],
   'ca show': ['pkim ca show issuing'],
   'ca export': ['pkim ca export issuing --chain --out issuing-chain.pem'],
-  'ca import': ['pkim ca import issuing --cert issuing-signed.pem'],
+  'ca import': ['pkim ca import issuing --cert issuing-signed.pem --issuer-cert outside-root.pem'],
   'ca disable': ['pkim ca disable issuing'],
   'ca enable': ['pkim ca enable issuing'],
   'ca set-urls': ['pkim ca set-urls issuing --base https://pki.example.com', 'pkim ca set-urls issuing --clear'],

@@ -1,10 +1,11 @@
 // `pkim ca create --external` and `pkim ca import` in both modes (once on a local data directory, once through a
 // `pkim serve`: REST `POST /api/v1/cas/external`, `PUT /api/v1/cas/:id/certificate`): the key is made where the CA
 // lives, the CSR comes back (printed and --csr-out), an openssl root outside the deployment signs it, and the import
-// makes the CA active; it then issues. Refused alike in both modes, each with its code and the CA left pending: an
-// unreadable PEM, a certificate for another key, an unknown CA, --external with --parent, a taken name; and a second
-// import of an active CA. openssl checks the CSR's signature, the imported CA certificate against the outside root
-// and a leaf of it through the chain.
+// makes the CA active (--issuer-cert: the outside root, whose key verifies its signature); it then issues. Refused
+// alike in both modes, each with its code and the CA left pending: an unreadable PEM, a certificate for another key or
+// another subject, no issuer certificate for an outside issuer, an issuer certificate of another key, an unknown CA,
+// --external with --parent or --validity, a taken name; and a second import of an active CA. openssl checks the CSR's
+// signature, the imported CA certificate against the outside root and a leaf of it through the chain.
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,19 +38,31 @@ async function flow(pkim: (...args: string[]) => ReturnType<typeof runPkimAsync>
   );
   await run('ca create --external, name taken', `ca create --external --name ext-issuing ${subject}`);
   await run('ca create --external --parent', `ca create --external --parent ext-issuing --name x ${subject}`);
+  await run('ca create --external --validity', `ca create --external --validity 5y --name x ${subject}`);
   // without a CSR (the create refused) the steps below still run, and the comparison shows where the modes differ
   const csr = existsSync(f('ext.csr')) ? readFileSync(f('ext.csr'), 'utf8') : undefined;
   const outside = csr ? opensslSignCaCsr(csr) : { rootPem: '', subPem: '' };
   writeFileSync(f('outside-root.pem'), outside.rootPem);
   writeFileSync(f('ext.pem'), outside.subPem);
+  // the same root name with another key; the CSR's key under another subject
+  writeFileSync(f('impostor-root.pem'), csr ? opensslSignCaCsr(csr).rootPem : '');
+  const renamed = csr ? opensslSignCaCsr(csr, undefined, { subject: '/O=Example/CN=Renamed' }) : outside;
+  writeFileSync(f('renamed.pem'), renamed.subPem);
+  writeFileSync(f('renamed-root.pem'), renamed.rootPem);
   writeFileSync(f('not-a-cert.pem'), 'not a certificate\n');
   outsideRoot[dir] = outside.rootPem;
   await run('ca import, not a certificate', `ca import ext-issuing --cert ${f('not-a-cert.pem')}`);
   await run('ca import, another key', `ca import ext-issuing --cert ${f('outside-root.pem')}`);
-  await run('ca import, unknown CA', `ca import no-such-ca --cert ${f('ext.pem')}`);
+  const renamedImport = `ca import ext-issuing --cert ${f('renamed.pem')} --issuer-cert ${f('renamed-root.pem')}`;
+  await run('ca import, another subject', renamedImport);
+  await run('ca import, no issuer certificate', `ca import ext-issuing --cert ${f('ext.pem')}`);
+  const impostor = `ca import ext-issuing --cert ${f('ext.pem')} --issuer-cert ${f('impostor-root.pem')}`;
+  await run('ca import, issuer certificate of another key', impostor);
+  const issuer = `--issuer-cert ${f('outside-root.pem')}`;
+  await run('ca import, unknown CA', `ca import no-such-ca --cert ${f('ext.pem')} ${issuer}`);
   await run('ca show, still pending', 'ca show ext-issuing');
-  await run('ca import', `ca import ${String(created.id)} --cert ${f('ext.pem')}`);
-  await run('ca import again', `ca import ext-issuing --cert ${f('ext.pem')}`);
+  await run('ca import', `ca import ${String(created.id)} --cert ${f('ext.pem')} ${issuer}`);
+  await run('ca import again', `ca import ext-issuing --cert ${f('ext.pem')} ${issuer}`);
   await run('cert issue', `cert issue --ca ext-issuing --cn app.example.com --ttl 1d --out-cert ${f('leaf.pem')}`);
   await run('ca export', `ca export ext-issuing --out ${f('ca.pem')}`);
   return steps;
@@ -72,8 +85,12 @@ describe('pkim ca create --external and ca import, local and remote', () => {
     const refused: [string, number, string, RegExp][] = [
       ['ca create --external, name taken', 4, 'ca.name_taken', /ext-issuing/],
       ['ca create --external --parent', 2, 'input.invalid', /--external and --parent exclude each other/],
+      ['ca create --external --validity', 2, 'input.invalid', /lifetime is set by the outside CA/],
       ['ca import, not a certificate', 2, 'certificate.invalid', /not a certificate/],
       ['ca import, another key', 2, 'ca.certificate_mismatch', /public keys differ/],
+      ['ca import, another subject', 2, 'ca.certificate_mismatch', /CN=Renamed.* is not the CSR's subject/],
+      ['ca import, no issuer certificate', 2, 'ca.issuer_unverified', /not a CA here: give its certificate/],
+      ['ca import, issuer certificate of another key', 2, 'ca.issuer_unverified', /does not verify/],
       ['ca import, unknown CA', 3, 'ca.not_found', /no-such-ca/],
       ['ca import again', 4, 'ca.not_active', /only a pending CA/],
     ];

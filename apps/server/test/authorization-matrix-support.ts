@@ -658,7 +658,8 @@ export function authorizationMatrix() {
           { name, subject: { commonName: `Matrix ${name}` }, keyType: 'ec-p256' },
           admin,
         );
-        return { ref: name, certificate: opensslSignCaCsr(csrPem).subPem };
+        const outside = opensslSignCaCsr(csrPem);
+        return { ref: name, certificate: outside.subPem, issuerCertificate: outside.rootPem };
       },
       freshLeaf: async () => (await issueLeaf()).certificate.id,
       expiredLeaf: () => {

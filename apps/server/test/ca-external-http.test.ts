@@ -1,8 +1,11 @@
 // An intermediate CA signed outside the deployment, over the API: REST `POST /api/v1/cas/external` (tRPC
 // `ca.createExternal`) makes the key here and answers the pending CA with its CSR; an openssl root outside signs it;
 // REST `PUT /api/v1/cas/:id/certificate` (tRPC `ca.importCertificate`) checks the certificate against the key and makes
-// the CA active. Every refusal is a 4xx with its code and message and leaves the database as it was (digest of every
-// table). openssl checks each CSR's signature and each imported CA certificate against its outside root.
+// the CA active once its subject is the CSR's and its signature verifies — with the outside issuer's certificate given
+// beside it, or with a CA of the deployment, which then becomes its parent (the chain recorded). `ttl` with
+// `createExternal` is refused (the outside CA decides the dates). Every refusal is a 4xx with its code and message and
+// leaves the database as it was (digest of every table). openssl checks each CSR's signature and each imported CA
+// certificate against its issuer (outside root or the deployment's CA, whose key openssl signed with).
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +23,7 @@ import {
   type AuthorityFixture,
 } from './server-test-support';
 import { opensslSignCaCsr } from '../../../tests/support/openssl-tools';
+import { softwareKeyPem } from '../../../tests/support/software-key';
 import { opensslRaw, opensslVerify } from '../../../tests/support/verifiers';
 import { sqliteDigest } from '../../../tests/support/db-digest';
 
@@ -51,10 +55,11 @@ describe('external intermediate CAs over REST and tRPC', () => {
   };
   const subject = (cn: string) => ({ commonName: cn, organization: 'Example' });
 
+  let other: Awaited<ReturnType<typeof createRootCa>>;
   beforeAll(async () => {
     fx = await openAuthorityFixture({});
     const a = fx.authority;
-    await createRootCa(a, 'ext-other');
+    other = await createRootCa(a, 'ext-other');
     const token = async (name: string, role: 'admin' | 'operator', cas?: string[]) =>
       (await a.auth.createToken({ name, role, resources: cas ? { cas } : undefined }, ACTORS.admin)).token;
     tokens.admin = await token('ext-admin', 'admin');
@@ -83,9 +88,18 @@ describe('external intermediate CAs over REST and tRPC', () => {
     expect(shown.json).toMatchObject({ status: 'pending', certificatePem: null, csr: created.json.csr });
 
     const outside = opensslSignCaCsr(created.json.csr as string);
-    const imported = await call('ca.importCertificate', { ref: created.json.id, certificate: outside.subPem });
+    const imported = await call('ca.importCertificate', {
+      ref: created.json.id,
+      certificate: outside.subPem,
+      issuerCertificate: outside.rootPem,
+    });
     expect(imported.status, JSON.stringify(imported.json)).toBe(200);
-    expect(imported.json).toMatchObject({ id: created.json.id, status: 'active', issuer: 'CN=Outside Root' });
+    expect(imported.json).toMatchObject({
+      id: created.json.id,
+      status: 'active',
+      issuer: 'CN=Outside Root',
+      parentId: null,
+    });
     expect(imported.json).not.toHaveProperty('csr');
     const v = opensslVerify({ leafPem: imported.json.certificatePem as string, rootPem: outside.rootPem });
     expect(v.ok, v.output).toBe(true);
@@ -115,7 +129,14 @@ describe('external intermediate CAs over REST and tRPC', () => {
       (await call('ca.createExternal', { name: 'ext-stranger', subject: subject('S'), keyType: 'ec-p256' })).json
         .csr as string,
     );
-    const good = opensslSignCaCsr(pending.json.csr as string).subPem;
+    const pendingCsr = pending.json.csr as string;
+    const good = opensslSignCaCsr(pendingCsr).subPem;
+    const renamed = opensslSignCaCsr(pendingCsr, undefined, { subject: '/O=Example/CN=Someone Else' });
+    const selfIssued = opensslSignCaCsr(pendingCsr, '/O=Example/CN=P');
+    // an outside root named as the deployment's CA `ext-other`, with another key: the name alone proves nothing
+    const impostor = opensslSignCaCsr(pendingCsr, '/CN=ext-other');
+    // another outside root of the same name (CN=Outside Root), another key
+    const sameNameOtherKey = opensslSignCaCsr(pendingCsr).rootPem;
     const armoured = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n';
     const refusals: [string, RestTwinName, Record<string, unknown>, string, number, string, RegExp][] = [
       [
@@ -191,6 +212,78 @@ describe('external intermediate CAs over REST and tRPC', () => {
         /public keys differ/,
       ],
       [
+        'another subject',
+        'ca.importCertificate',
+        { ref: 'ext-pending', certificate: renamed.subPem, issuerCertificate: renamed.rootPem },
+        tokens.admin,
+        400,
+        'ca.certificate_mismatch',
+        /subject CN=Someone Else,O=Example is not the CSR's subject CN=P,O=Example/,
+      ],
+      [
+        'issuer neither here nor given',
+        'ca.importCertificate',
+        { ref: 'ext-pending', certificate: good },
+        tokens.admin,
+        400,
+        'ca.issuer_unverified',
+        /issuer CN=Outside Root is not a CA here: give its certificate/,
+      ],
+      [
+        'issuer certificate given of another key',
+        'ca.importCertificate',
+        { ref: 'ext-pending', certificate: good, issuerCertificate: sameNameOtherKey },
+        tokens.admin,
+        400,
+        'ca.issuer_unverified',
+        /does not verify with the key of the issuer certificate given/,
+      ],
+      [
+        'issuer certificate given of another name',
+        'ca.importCertificate',
+        { ref: 'ext-pending', certificate: good, issuerCertificate: other.pem },
+        tokens.admin,
+        400,
+        'ca.issuer_unverified',
+        /given is for CN=ext-other, but the certificate was issued by CN=Outside Root/,
+      ],
+      [
+        'issuer named as a CA here, another key',
+        'ca.importCertificate',
+        { ref: 'ext-pending', certificate: impostor.subPem },
+        tokens.admin,
+        400,
+        'ca.issuer_unverified',
+        /does not verify with the key of CA ext-other/,
+      ],
+      [
+        'self-issued',
+        'ca.importCertificate',
+        { ref: 'ext-pending', certificate: selfIssued.subPem, issuerCertificate: selfIssued.rootPem },
+        tokens.admin,
+        400,
+        'ca.issuer_unverified',
+        /self-issued/,
+      ],
+      [
+        'a lifetime for an external CA',
+        'ca.createExternal',
+        { name: 'ext-x', subject: subject('X'), keyType: 'ec-p256', ttl: '5y' },
+        tokens.admin,
+        400,
+        'input.invalid',
+        /lifetime is set by the outside CA/,
+      ],
+      [
+        'a lifetime in days for an external CA',
+        'ca.createExternal',
+        { name: 'ext-x', subject: subject('X'), keyType: 'ec-p256', validityDays: 365 },
+        tokens.admin,
+        400,
+        'input.invalid',
+        /lifetime is set by the outside CA/,
+      ],
+      [
         'unknown CA',
         'ca.importCertificate',
         { ref: 'no-such-ca', certificate: good },
@@ -237,6 +330,31 @@ describe('external intermediate CAs over REST and tRPC', () => {
     expect((await call('ca.get', { ref: 'ext-pending' })).json).toMatchObject({ status: 'pending' });
   });
 
+  it("REST: signed by a CA of the deployment, it is verified with that CA's key and becomes its child", async () => {
+    const created = await call('ca.createExternal', {
+      name: 'ext-known',
+      subject: subject('Known'),
+      keyType: 'ec-p256',
+    });
+    expect(created.status).toBe(201);
+    // openssl signs with ext-other's own key (read out of the deployment's software custody for the test)
+    const keyPem = await softwareKeyPem(fx.dataDir, other.view.ca.keyUri);
+    const signed = opensslSignCaCsr(created.json.csr as string, undefined, {
+      issuer: { certPem: other.pem, keyPem },
+    });
+    const imported = await call('ca.importCertificate', { ref: 'ext-known', certificate: signed.subPem });
+    expect(imported.status, JSON.stringify(imported.json)).toBe(200);
+    expect(imported.json).toMatchObject({ status: 'active', issuer: 'CN=ext-other', parentId: other.id });
+    // the chain is recorded: the CA, then its parent
+    const chain = (await call('ca.exportChain', { ref: 'ext-known' })).json;
+    const pems = String(chain.chainPem).match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g);
+    expect(pems?.map((p) => p.replace(/\s/g, ''))).toEqual(
+      [imported.json.certificatePem as string, other.pem].map((p) => p.trim().replace(/\s/g, '')),
+    );
+    const v = opensslVerify({ leafPem: imported.json.certificatePem as string, rootPem: other.pem });
+    expect(v.ok, v.output).toBe(true);
+  });
+
   it('tRPC: the same procedures, codes and answers', async () => {
     const admin = callerFor(fx.authority, ACTORS.admin);
     const operator = callerFor(fx.authority, ACTORS.operator);
@@ -248,11 +366,21 @@ describe('external intermediate CAs over REST and tRPC', () => {
     const outside = opensslSignCaCsr(created.csr, '/CN=Outside tRPC Root');
     const mismatch = await trpcError(admin.ca.importCertificate({ ref: 'ext-trpc', certificate: outside.rootPem }));
     expect([mismatch.code, pkiCodeOf(mismatch)]).toEqual(['BAD_REQUEST', 'ca.certificate_mismatch']);
-    const out = await admin.ca.importCertificate({ ref: 'ext-trpc', certificate: outside.subPem });
+    const unverified = await trpcError(admin.ca.importCertificate({ ref: 'ext-trpc', certificate: outside.subPem }));
+    expect([unverified.code, pkiCodeOf(unverified)]).toEqual(['BAD_REQUEST', 'ca.issuer_unverified']);
+    const lifetime = await trpcError(admin.ca.createExternal({ ...input, name: 'ext-trpc-ttl', ttl: '1y' }));
+    expect([lifetime.code, pkiCodeOf(lifetime)]).toEqual(['BAD_REQUEST', 'input.invalid']);
+    const out = await admin.ca.importCertificate({
+      ref: 'ext-trpc',
+      certificate: outside.subPem,
+      issuerCertificate: outside.rootPem,
+    });
     expect(out).toMatchObject({ id: created.id, status: 'active', issuer: 'CN=Outside tRPC Root' });
     const v = opensslVerify({ leafPem: out.certificatePem!, rootPem: outside.rootPem });
     expect(v.ok, v.output).toBe(true);
-    const again = await trpcError(admin.ca.importCertificate({ ref: 'ext-trpc', certificate: outside.subPem }));
+    const again = await trpcError(
+      admin.ca.importCertificate({ ref: 'ext-trpc', certificate: outside.subPem, issuerCertificate: outside.rootPem }),
+    );
     expect([again.code, pkiCodeOf(again)]).toEqual(['CONFLICT', 'ca.not_active']);
   });
 });

@@ -116,7 +116,9 @@ describe('OCSP issuer index (two instances on one SQLite database)', () => {
     });
     expect((await a.ocsp.respond(bySerial)).errorStatus).toBe('unauthorized');
 
-    await a.cas.importCertificate(pending.ca.id, outside.subPem, ACTORS.admin);
+    await a.cas.importCertificate(pending.ca.id, outside.subPem, ACTORS.admin, {
+      issuerCertificatePem: outside.rootPem,
+    });
     const leafPem = await leafOf(a, pending.ca.id, 'imported.example.test');
     const r = await a.ocsp.respond(opensslOcspRequest({ issuerPem: outside.subPem, leafPem }));
     expect(r.statuses).toEqual(['good']);

@@ -1,5 +1,15 @@
 import { PkiError, assertAcceptedRevocationReason, newId } from '@pkim/shared';
-import { buildCsr, toPem, parseCertificate, resolveProfile, formatDn, type NameConstraints } from '@pkim/core';
+import {
+  buildCsr,
+  decodeCsrUnverified,
+  formatDn,
+  parseCertificate,
+  resolveProfile,
+  toPem,
+  verifyCertificateSignature,
+  type CertificateInfo,
+  type NameConstraints,
+} from '@pkim/core';
 import type { KeyRef } from '@pkim/keys';
 import type { CaRow, CaUrlsJson } from '@pkim/store';
 import type {
@@ -87,6 +97,11 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     let keyRef: KeyRef | undefined;
     const backendName = input.backend ?? 'software';
     try {
+      if (input.validityMs !== undefined)
+        throw new PkiError(
+          'input.invalid',
+          "an external CA's lifetime is set by the outside CA that signs its CSR: no validity/ttl with --external",
+        );
       await checkNewCaName(store.cas, input.name);
       const subject = subjectToDn(input.subject);
       const profile = resolveProfile('intermediate-ca', deps.customProfiles);
@@ -146,7 +161,67 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     }
   }
 
-  async function importCertificate(caId: string, certificatePem: string, actor: Actor): Promise<CaView> {
+  /**
+   * Who signed the certificate an outside CA handed back for a pending CA (OpenBao's `intermediate/set-signed` reads
+   * the issuer the same way): a CA of this deployment whose certificate's key verifies the signature — it becomes the
+   * parent, so the chain is recorded (`chainPem`, name constraints of the ancestors) — or else the issuer certificate
+   * given beside it, which must be a CA certificate named as the issuer whose key verifies the signature (the chain
+   * served stops at the imported CA: relying parties hold the outside root). Anything else is refused with
+   * `ca.issuer_unverified`: a self-issued certificate, an issuer nobody can check, a signature that does not verify.
+   */
+  async function verifiedIssuer(
+    ca: CaRow,
+    info: CertificateInfo,
+    issuerPem: string | undefined,
+  ): Promise<{ parent: CaRow | null; issuerFingerprint: string }> {
+    if (info.issuerDn === info.subjectDn)
+      throw new PkiError(
+        'ca.issuer_unverified',
+        `the certificate is self-issued (issuer = subject ${info.subjectDn}): the outside CA must sign the CSR`,
+      );
+    const named = (await store.cas.list()).filter(
+      (c) => c.id !== ca.id && c.certificatePem && c.subjectDn === info.issuerDn,
+    );
+    for (const c of named) {
+      const issuer = contexts.fromRow(c).info;
+      if (!verifyCertificateSignature(info.der, issuer.publicKey)) continue;
+      if (c.status === 'revoked' || c.status === 'pending')
+        throw new PkiError('ca.issuer_unverified', `the certificate is signed by CA ${c.name}, which is ${c.status}`);
+      return { parent: c, issuerFingerprint: issuer.fingerprintSha256 };
+    }
+    if (issuerPem === undefined) {
+      const here = named.map((c) => c.name).join(', ');
+      throw new PkiError(
+        'ca.issuer_unverified',
+        here
+          ? `the certificate's signature does not verify with the key of CA ${here} (its issuer ${info.issuerDn})`
+          : `the certificate's issuer ${info.issuerDn} is not a CA here: give its certificate (--issuer-cert, ` +
+              'issuerCertificate) so the signature can be verified',
+      );
+    }
+    const issuer = parseCertificate(issuerPem);
+    if (issuer.subjectDn !== info.issuerDn)
+      throw new PkiError(
+        'ca.issuer_unverified',
+        `the issuer certificate given is for ${issuer.subjectDn}, but the certificate was issued by ${info.issuerDn}`,
+      );
+    if (!issuer.isCa)
+      throw new PkiError('ca.issuer_unverified', 'the issuer certificate given is not a CA certificate (CA:FALSE)');
+    if (!verifyCertificateSignature(info.der, issuer.publicKey))
+      throw new PkiError(
+        'ca.issuer_unverified',
+        `the certificate's signature does not verify with the key of the issuer certificate given ` +
+          `(${issuer.subjectDn})`,
+      );
+    return { parent: null, issuerFingerprint: issuer.fingerprintSha256 };
+  }
+
+  async function importCertificate(
+    caId: string,
+    certificatePem: string,
+    actor: Actor,
+    opts: { issuerCertificatePem?: string } = {},
+  ): Promise<CaView> {
     authorize(actor, 'ca:write');
     try {
       const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
@@ -162,6 +237,12 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       if (Buffer.compare(Buffer.from(info.publicKey), Buffer.from(caKey)) !== 0) {
         throw new PkiError('ca.certificate_mismatch', 'the certificate is not for this CA key (public keys differ)');
       }
+      const csrSubject = ca.csrPem ? formatDn(decodeCsrUnverified(ca.csrPem).subject) : ca.subjectDn;
+      if (info.subjectDn !== csrSubject)
+        throw new PkiError(
+          'ca.certificate_mismatch',
+          `the certificate's subject ${info.subjectDn} is not the CSR's subject ${csrSubject}`,
+        );
       if (!info.isCa)
         throw new PkiError(
           'ca.certificate_mismatch',
@@ -169,8 +250,10 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         );
       if (info.notAfter <= clock.now())
         throw new PkiError('ca.certificate_mismatch', 'the certificate has already expired');
+      const { parent, issuerFingerprint } = await verifiedIssuer(ca, info, opts.issuerCertificatePem);
       const patch = {
         status: 'active' as const,
+        parentId: parent?.id ?? null,
         serialHex: info.serialHex,
         notBefore: info.notBefore,
         notAfter: info.notAfter,
@@ -190,6 +273,9 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
             serial: info.serialHex,
             issuer: info.issuerDn,
             notAfter: info.notAfter,
+            // the issuer whose key verified the signature: a CA here (the parent) or the certificate given
+            issuerCa: parent?.id ?? null,
+            issuerFingerprint,
           }),
         ],
       });

@@ -8,6 +8,7 @@ import { recordFailure } from './ca-context';
 import { checkActorMayUseCa, visibleCaIds } from './signing/provisioner-policy';
 import { resolveCaRef } from './ca-context';
 import { authorize } from './permissions';
+import { certificateAt } from './certificate-view';
 
 export interface CertificateServiceDeps {
   store: Store;
@@ -177,23 +178,31 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
 
   return {
     async get(id, actor) {
-      const certificate = await find(id, actor);
+      const certificate = certificateAt(await find(id, actor), clock.now());
       const renewedBy = (await store.certificates.findRenewalsOf(certificate.id)).map((c) => c.id);
       return { certificate, certificatePem: certificate.certificatePem, renewedBy };
     },
     find,
-    /** `caId` may be a CA id or name: references are resolved here, never by a transport */
-    list: async (q, actor) =>
-      store.certificates.list({
+    /**
+     * `caId` may be a CA id or name: references are resolved here, never by a transport. Statuses as read now (the
+     * filter and the rows: an active certificate past its notAfter is expired).
+     */
+    async list(q, actor) {
+      const now = clock.now();
+      const page = await store.certificates.list({
         ...q,
+        now,
         caId: q.caId ? await resolveCaRef(store, q.caId) : undefined,
         caIds: await scope(actor),
-      }),
+      });
+      return { ...page, items: page.items.map((r) => certificateAt(r, now)) };
+    },
     async expiringBefore(t, limit, actor) {
+      const now = clock.now();
       const cas = await scope(actor);
-      if (!cas) return store.certificates.findExpiringBefore(t, limit);
+      if (!cas) return (await store.certificates.findExpiringBefore(t, limit)).map((r) => certificateAt(r, now));
       const page = await store.certificates.list({ caIds: cas, expiringBefore: t, sort: 'expiry_asc', limit });
-      return page.items;
+      return page.items.map((r) => certificateAt(r, now));
     },
     revoke,
     delete: remove,

@@ -4,6 +4,7 @@ import { decodeCsr, normalizeSerialHex, parseCertificate, type SubjectAltNames }
 import type { CaRow, CaStatus, CertificateRow, Store } from '@pkim/store';
 import type { Actor, Authority, InsightsService, DashboardWarning } from './types';
 import { visibleCaIds } from './signing/provisioner-policy';
+import { certificateAt } from './certificate-view';
 
 const DAY_MS = 86_400_000;
 const CA_STATUSES: CaStatus[] = ['active', 'pending', 'disabled', 'expired', 'revoked'];
@@ -191,7 +192,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         for (const r of rows) {
           if (seen.has(r.id) || certificates.length >= limit || (visible && !visible.includes(r.caId))) continue;
           seen.add(r.id);
-          certificates.push({ ...r, match });
+          certificates.push({ ...certificateAt(r, clock.now()), match });
         }
       };
       if (/^crt_[A-Za-z0-9]+$/.test(term)) {

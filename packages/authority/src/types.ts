@@ -203,7 +203,16 @@ export interface CaService {
     input: Omit<CreateCaInput, 'parentId' | 'kmsCertify'>,
     actor: Actor,
   ): Promise<{ ca: CaRow; csrPem: string }>;
-  importCertificate(caId: string, certificatePem: string, actor: Actor): Promise<CaView>;
+  /**
+   * the certificate an outside CA signed for a pending CA: its key, the CSR's subject, CA:TRUE, not expired, and its
+   * signature verified by a CA here (then its parent) or by `issuerCertificatePem` (`ca.issuer_unverified` else)
+   */
+  importCertificate(
+    caId: string,
+    certificatePem: string,
+    actor: Actor,
+    opts?: { issuerCertificatePem?: string },
+  ): Promise<CaView>;
   list(): Promise<CaRow[]>;
   get(idOrName: string): Promise<CaView>;
   setStatus(caId: string, status: 'active' | 'disabled', actor: Actor): Promise<CaRow>;

@@ -40,11 +40,21 @@ export type CaCreateInput = z.input<typeof caCreateInputSchema>;
 
 /**
  * `ca.createExternal` (REST `POST /api/v1/cas/external`, `pkim ca create --external`): an intermediate whose key is
- * made here and whose certificate an outside CA signs — no parent, no lifetime (the outside CA decides it); the CA
- * stays `pending` until `ca.importCertificate`.
+ * made here and whose certificate an outside CA signs — no parent, no lifetime: the outside CA decides the dates, so
+ * `ttl`/`validityDays` are read only to be refused by the CA service (`input.invalid`, one reason in every mode); the
+ * CA stays `pending` until `ca.importCertificate`.
  */
 export const caCreateExternalInputSchema = caCreateInputSchema
-  .pick({ name: true, subject: true, keyType: true, backend: true, pathLen: true, nameConstraints: true })
+  .pick({
+    name: true,
+    subject: true,
+    keyType: true,
+    backend: true,
+    pathLen: true,
+    nameConstraints: true,
+    ttl: true,
+    validityDays: true,
+  })
   .strict();
 
 /** Relying-party URLs of the certificates a CA issues (`pkim ca set-urls`, Vault `config/urls`) */
@@ -117,7 +127,9 @@ export type CaExternalDto = z.infer<typeof caExternalSchema>;
 /**
  * `ca.importCertificate` (REST `PUT /api/v1/cas/:id/certificate`, `pkim ca import`): the certificate the outside CA
  * signed for a pending CA's key (PEM); the CA becomes active. Answers the CA as `ca.get` does. The PEM is read by the
- * CA service (`certificate.invalid`, `ca.certificate_mismatch`), as the local command's is: one answer in both modes.
+ * CA service (`certificate.invalid`, `ca.certificate_mismatch`: key, CSR subject, CA:TRUE, dates), as the local
+ * command's is: one answer in both modes. Its signature must verify with a CA here (which becomes its parent: the chain
+ * is recorded) or with `issuerCertificate`, the outside issuer's CA certificate (PEM); else `ca.issuer_unverified`.
  */
 export const caImportCertificateInputSchema = z
   .object({
@@ -126,6 +138,11 @@ export const caImportCertificateInputSchema = z
       .string()
       .min(1)
       .max(64 * 1024),
+    issuerCertificate: z
+      .string()
+      .min(1)
+      .max(64 * 1024)
+      .optional(),
   })
   .strict();
 

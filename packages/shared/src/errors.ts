@@ -165,6 +165,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     kind: 'invalid_input',
     description: 'The imported certificate does not match the pending CA key or subject.',
   },
+  'ca.issuer_unverified': {
+    kind: 'invalid_input',
+    description:
+      "The imported certificate's signature could not be verified: its issuer is not a CA here and no issuer " +
+      'certificate was given, the signature does not verify, or it is self-issued.',
+  },
   'profile.not_found': { kind: 'not_found', description: 'No such certificate profile.' },
   'profile.invalid': { kind: 'invalid_input', description: 'A custom profile definition is invalid.' },
   'request.not_found': { kind: 'not_found', description: 'No such certificate request.' },

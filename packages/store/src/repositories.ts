@@ -145,6 +145,18 @@ export function expiringBeforeCondition(t: Tables, before: number, dense = false
 }
 
 /**
+ * The listing's status filter as a reader sees it at `now` (CertificateQuery.now): an active row whose notAfter has
+ * passed is expired before the background job marks it, so `expired` takes it and `active` leaves it out — the same
+ * `notAfter <= now` the job and the authority's view use. Without `now`, the stored status alone.
+ */
+export function statusCondition(t: Tables, status: CertificateStatus, now: number | undefined): SQL {
+  const C = t.certificates;
+  if (now === undefined || status === 'revoked') return eq(C.status, status);
+  if (status === 'active') return and(eq(C.status, 'active'), gt(C.notAfter, now))!;
+  return or(eq(C.status, 'expired'), and(eq(C.status, 'active'), lte(C.notAfter, now)))!;
+}
+
+/**
  * Above this many matching index entries a filter counts as dense: a page is found sooner by walking the listing's
  * order and testing each row than by collecting every match and sorting it (which grows with the matches: a
  * search for `example.com` or "expiring within 30 days" at 1,000,000 certificates). Counted with LIMIT, so the
@@ -425,7 +437,7 @@ export function createRepositories(
       const conds: (SQL | undefined)[] = [];
       if (query.caId) conds.push(eq(C.caId, query.caId));
       if (query.caIds) conds.push(query.caIds.length ? inArray(C.caId, query.caIds) : sql`1 = 0`);
-      if (query.status) conds.push(eq(C.status, query.status));
+      if (query.status) conds.push(statusCondition(t, query.status, query.now));
       if (query.profile) conds.push(eq(C.profile, query.profile));
       if (query.provisioner) conds.push(eq(C.provisioner, query.provisioner));
       if (query.expiringBefore !== undefined) {

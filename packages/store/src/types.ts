@@ -335,6 +335,11 @@ export interface CertificateQuery {
   /** only certificates of these CAs (a principal limited to some CAs); an empty list matches nothing */
   caIds?: string[];
   status?: CertificateStatus;
+  /**
+   * read `status` as of this time (epoch ms): an active certificate whose notAfter <= now counts as expired (what the
+   * authority's views show before the background job marks it); without it, the stored status
+   */
+  now?: number;
   profile?: string;
   /** issued through this provisioner (its id, e.g. `vault-role:pki/web`) */
   provisioner?: string;

@@ -82,7 +82,11 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
       'ec-p384' as KeyType,
     )
     .option('--parent <ca>', 'parent CA id or name (creates an intermediate signed here)')
-    .option('--validity <duration>', 'lifetime, e.g. 10y, 1825d (default: profile default)', durationOption)
+    .option(
+      '--validity <duration>',
+      'lifetime, e.g. 10y, 1825d (default: profile default); refused with --external (the outside CA sets it)',
+      durationOption,
+    )
     .option('--path-len <n>', 'basicConstraints pathLenConstraint', intOption)
     .option('--backend <name>', 'key backend: software|pkcs11|kmip', backendOption, 'software')
     .option('--permit-dns <domain>', 'permitted DNS subtree (repeatable), e.g. .example.com', collect)
@@ -180,11 +184,18 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     });
 
   ca.command('import <ca>')
-    .description('import the certificate an external CA signed for a pending (--external) CA')
+    .description(
+      'import the certificate an external CA signed for a pending (--external) CA: its key, the CSR subject and ' +
+        'CA:TRUE are checked, and its signature with a CA here (it becomes the parent) or with --issuer-cert',
+    )
     .requiredOption('--cert <file>', 'PEM certificate file')
-    .action(async (ref: string, o: { cert: string }) => {
+    .option('--issuer-cert <file>', "the outside issuer's CA certificate (PEM), when it is not a CA here")
+    .action(async (ref: string, o: { cert: string; issuerCert?: string }) => {
       const a = await ctx.openAuthority();
-      const v = await a.cas.importCertificate(ref, readInputFile(o.cert, 'certificate'), ctx.actor);
+      const issuerCertificatePem = o.issuerCert ? readInputFile(o.issuerCert, 'issuer certificate') : undefined;
+      const v = await a.cas.importCertificate(ref, readInputFile(o.cert, 'certificate'), ctx.actor, {
+        issuerCertificatePem,
+      });
       const { toCaViewDto } = await ctx.contract();
       ctx.output(toCaViewDto(v), () => caDetails(v.ca));
     });

@@ -162,7 +162,8 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
         procedure: 'ca.createExternal',
         async input(_args, o) {
           if (o.parent) throw new PkiError('input.invalid', '--external and --parent exclude each other');
-          return caInput(o);
+          // sent to be refused by the server with its one reason: the outside CA decides the dates
+          return { ...(await caInput(o)), ttl: ttl(o.validity) };
         },
         print(ctx, out, o) {
           const csrOut = typeof o.csrOut === 'string' ? o.csrOut : undefined;
@@ -174,7 +175,12 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   },
   'ca import': {
     procedure: 'ca.importCertificate',
-    input: ([ref], o) => ({ ref, certificate: readInputFile(o.cert as string, 'certificate') }),
+    input: ([ref], o) => ({
+      ref,
+      certificate: readInputFile(o.cert as string, 'certificate'),
+      issuerCertificate:
+        typeof o.issuerCert === 'string' ? readInputFile(o.issuerCert, 'issuer certificate') : undefined,
+    }),
   },
   'ca export': {
     procedure: 'ca.get',

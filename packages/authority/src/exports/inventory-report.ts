@@ -16,6 +16,7 @@ import type { stringify as Stringify } from 'csv-stringify/sync';
 import { PkiError, type Clock } from '@pkim/shared';
 import type { CaRow, CertificateQuery, CertificateRow, SanJson, Store } from '@pkim/store';
 import { auditEvent } from '../audit-service';
+import { statusAt } from '../certificate-view';
 import { resolveCaRef } from '../ca-context';
 import { authorize, hasPermission } from '../permissions';
 import { visibleCaIds } from '../signing/provisioner-policy';
@@ -113,7 +114,7 @@ export function inventoryRecord(
     common_name: c.commonName,
     sans: c.sans,
     fingerprint_sha256: c.fingerprintSha256,
-    status: c.status,
+    status: statusAt(c, now),
     not_before: iso(c.notBefore),
     not_after: iso(c.notAfter),
     days_left: Math.floor((c.notAfter - now) / DAY_MS),
@@ -163,7 +164,7 @@ export function createInventoryService(deps: InventoryServiceDeps): InventorySer
 
   async function* records(query: CertificateQuery, now: number): AsyncGenerator<InventoryRecord[]> {
     const cas = new Map((await store.cas.list()).map((c) => [c.id, c]));
-    for await (const rows of pages(query)) {
+    for await (const rows of pages({ ...query, now })) {
       const requestIds = [...new Set(rows.flatMap((r) => (r.requestId ? [r.requestId] : [])))];
       const requesters = requestIds.length ? await store.requests.requestersOf(requestIds) : new Map<string, string>();
       yield rows.map((r) =>

@@ -25,6 +25,14 @@ import { procedure, router } from '../trpc-init';
 
 const DAY_MS = 86_400_000;
 
+/** `ttl` (wins) or the first version's `validityDays`, in ms */
+const validityMsOf = (input: { ttl?: string | number; validityDays?: number }): number | undefined =>
+  input.ttl !== undefined
+    ? ttlToMs(input.ttl)
+    : input.validityDays === undefined
+      ? undefined
+      : input.validityDays * DAY_MS;
+
 export const caRouter = router({
   list: procedure()
     .output(caPageSchema)
@@ -49,12 +57,7 @@ export const caRouter = router({
           subject: input.subject,
           keyType: input.keyType, // the contract normalises to the vocabulary (ec-p256…)
           backend: input.backend,
-          validityMs:
-            input.ttl !== undefined
-              ? ttlToMs(input.ttl)
-              : input.validityDays === undefined
-                ? undefined
-                : input.validityDays * DAY_MS,
+          validityMs: validityMsOf(input),
           parentId: input.parent ?? input.parentId,
           pathLen: input.pathLen,
           nameConstraints: input.nameConstraints,
@@ -70,7 +73,20 @@ export const caRouter = router({
     .input(caCreateExternalInputSchema)
     .output(caExternalSchema)
     .mutation(async ({ ctx, input }) =>
-      toCaExternalDto(await ctx.authority.cas.createExternalIntermediate(input, ctx.actor)),
+      toCaExternalDto(
+        await ctx.authority.cas.createExternalIntermediate(
+          {
+            name: input.name,
+            subject: input.subject,
+            keyType: input.keyType,
+            backend: input.backend,
+            pathLen: input.pathLen,
+            nameConstraints: input.nameConstraints,
+            validityMs: validityMsOf(input), // refused by the CA service: the outside CA decides the dates
+          },
+          ctx.actor,
+        ),
+      ),
     ),
 
   /** the outside CA's certificate for a pending CA's key: checked against the key, the CA active */
@@ -78,7 +94,11 @@ export const caRouter = router({
     .input(caImportCertificateInputSchema)
     .output(caViewSchema)
     .mutation(async ({ ctx, input }) =>
-      toCaViewDto(await ctx.authority.cas.importCertificate(input.ref, input.certificate, ctx.actor)),
+      toCaViewDto(
+        await ctx.authority.cas.importCertificate(input.ref, input.certificate, ctx.actor, {
+          issuerCertificatePem: input.issuerCertificate,
+        }),
+      ),
     ),
 
   setStatus: procedure()
