@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
 import { Link, useParams } from '@tanstack/react-router';
-import { Ban, Download, FileBadge, Plus, Power, Stamp } from 'lucide-react';
+import { Ban, Download, FileBadge, FileUp, Plus, Power, Stamp } from 'lucide-react';
 import { trpc } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { formatDate, formatDateTime } from '../lib/utils';
@@ -15,6 +15,96 @@ import { PemBlock } from '../components/pem-block';
 import { DecodedCertificate } from '../components/decoded-certificate';
 import { Table, TBody, TD, TH, THead, TR } from '../components/ui/table';
 import { EmptyState } from '../components/ui/empty-state';
+import { Field, Textarea } from '../components/ui/input';
+
+/** a pasted certificate (PEM) */
+function PemField(p: {
+  id: string;
+  label: string;
+  hint?: string;
+  value: string;
+  onChange(v: string): void;
+  required?: boolean;
+}) {
+  return (
+    <Field label={p.label} htmlFor={p.id} hint={p.hint}>
+      <Textarea
+        id={p.id}
+        rows={5}
+        className="font-mono text-[11px]"
+        value={p.value}
+        onChange={(e) => p.onChange(e.target.value)}
+        placeholder="-----BEGIN CERTIFICATE-----"
+        required={p.required}
+      />
+    </Field>
+  );
+}
+
+/**
+ * A pending CA (made for an outside CA): its CSR to hand over, and the import of the certificate the outside CA
+ * signed (`ca.importCertificate`). The server checks the key, the CSR's subject, CA:TRUE, the dates and the signature:
+ * with a CA here (which becomes the parent) or with the outside issuer's certificate given beside it.
+ */
+function PendingCaCard({ ca, fileBase }: { ca: { id: string; csr?: string }; fileBase: string }) {
+  const qc = useQueryClient();
+  const [certificate, setCertificate] = useState('');
+  const [issuerCertificate, setIssuerCertificate] = useState('');
+  const importCertificate = useMutation(
+    trpc.ca.importCertificate.mutationOptions({
+      onSuccess: async () => {
+        await qc.invalidateQueries({ queryKey: trpc.ca.pathKey() });
+        await qc.invalidateQueries({ queryKey: trpc.insights.pathKey() });
+      },
+    }),
+  );
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Signed by an outside CA</CardTitle>
+        <CardDescription>
+          Hand the CSR to the outside CA, then paste the CA certificate it signed. Its signature is verified with a CA
+          here (which becomes its parent) or with the outside issuer&apos;s certificate.
+        </CardDescription>
+      </CardHeader>
+      <CardContent className="space-y-4">
+        {ca.csr ? <PemBlock pem={ca.csr} filename={`${fileBase}.csr`} label="Certificate signing request" /> : null}
+        <form
+          className="grid gap-4"
+          onSubmit={(e) => {
+            e.preventDefault();
+            importCertificate.mutate({
+              ref: ca.id,
+              certificate: certificate.trim(),
+              ...(issuerCertificate.trim() ? { issuerCertificate: issuerCertificate.trim() } : {}),
+            });
+          }}
+        >
+          <PemField
+            id="ca-import-certificate"
+            label="Signed CA certificate (PEM)"
+            value={certificate}
+            onChange={setCertificate}
+            required
+          />
+          <PemField
+            id="ca-import-issuer"
+            label="Issuer certificate (PEM)"
+            hint="The outside CA's own certificate; not needed when the issuer is a CA here"
+            value={issuerCertificate}
+            onChange={setIssuerCertificate}
+          />
+          <ErrorAlert error={importCertificate.error} />
+          <div>
+            <Button type="submit" disabled={!certificate.trim() || importCertificate.isPending}>
+              <FileUp /> {importCertificate.isPending ? 'Importing…' : 'Import certificate'}
+            </Button>
+          </div>
+        </form>
+      </CardContent>
+    </Card>
+  );
+}
 
 export function CaDetailPage() {
   const { caId } = useParams({ from: '/app/cas/$caId' });
@@ -86,6 +176,8 @@ export function CaDetailPage() {
           Everything it issued was revoked with it.
         </Alert>
       ) : null}
+      {/* a pending CA: what is left to do comes first */}
+      {ca.status === 'pending' && can('ca:write') ? <PendingCaCard ca={ca} fileBase={fileBase} /> : null}
       <div className="grid gap-6 lg:grid-cols-3">
         <Card className="lg:col-span-2">
           <CardHeader>
@@ -114,6 +206,12 @@ export function CaDetailPage() {
                     <Link key="p" to="/cas/$caId" params={{ caId: ca.parentId }} className="hover:underline">
                       {ca.parentId}
                     </Link>
+                  ) : ca.status === 'pending' ? (
+                    'an outside CA (pending)'
+                  ) : ca.issuer !== ca.subject ? (
+                    <span key="o">
+                      outside CA <code>{ca.issuer}</code>
+                    </span>
                   ) : (
                     'self-signed root'
                   ),

@@ -12,6 +12,16 @@ import { Field, Input, NativeSelect } from '../components/ui/input';
 import { ErrorAlert } from '../components/ui/alert';
 
 type CreateInput = RouterInputs['ca']['create'];
+/** root and intermediate are signed here; an external CA's key is made here and its CSR signed by an outside CA */
+type Kind = 'root' | 'intermediate' | 'external';
+const KINDS: Record<Kind, { title: string; text: string }> = {
+  root: { title: 'Root CA', text: 'Self-signed trust anchor; keep it offline-ish and issue from intermediates.' },
+  intermediate: { title: 'Intermediate CA', text: 'Signed by a CA here; issues end-entity certificates.' },
+  external: {
+    title: 'Signed by an outside CA',
+    text: 'The key is made here; you get a CSR for an outside CA and import the certificate it signs.',
+  },
+};
 const STEPS = ['Type', 'Subject', 'Key', 'Constraints', 'Review'] as const;
 const list = (s: string) =>
   s
@@ -29,7 +39,7 @@ export function CreateCaPage() {
   const health = useSuspenseQuery(trpc.system.health.queryOptions()).data;
   const parents = cas.filter((c) => c.status === 'active');
   const [step, setStep] = useState(0);
-  const [kind, setKind] = useState<'root' | 'intermediate'>(search.parentId ? 'intermediate' : 'root');
+  const [kind, setKind] = useState<Kind>(search.parentId ? 'intermediate' : 'root');
   const [parentId, setParentId] = useState(search.parentId ?? parents[0]?.id ?? '');
   const [name, setName] = useState('');
   const [cn_, setCn] = useState('');
@@ -42,15 +52,15 @@ export function CreateCaPage() {
   const [permittedDns, setPermittedDns] = useState('');
   const [excludedDns, setExcludedDns] = useState('');
 
-  const create = useMutation(
-    trpc.ca.create.mutationOptions({
-      onSuccess: async (ca) => {
-        await qc.invalidateQueries({ queryKey: trpc.ca.pathKey() });
-        await qc.invalidateQueries({ queryKey: trpc.insights.pathKey() });
-        await navigate({ to: '/cas/$caId', params: { caId: ca.id } });
-      },
-    }),
-  );
+  const onCreated = async (ca: { id: string }) => {
+    await qc.invalidateQueries({ queryKey: trpc.ca.pathKey() });
+    await qc.invalidateQueries({ queryKey: trpc.insights.pathKey() });
+    await navigate({ to: '/cas/$caId', params: { caId: ca.id } });
+  };
+  const createHere = useMutation(trpc.ca.create.mutationOptions({ onSuccess: onCreated }));
+  const createExternal = useMutation(trpc.ca.createExternal.mutationOptions({ onSuccess: onCreated }));
+  const external = kind === 'external';
+  const create = external ? createExternal : createHere;
 
   const input: CreateInput = {
     name: name.trim(),
@@ -62,7 +72,8 @@ export function CreateCaPage() {
     keyType,
     backend,
     ...(kind === 'intermediate' && parentId ? { parent: parentId } : {}),
-    ...(validityDays ? { ttl: `${Number(validityDays)}d` } : {}),
+    // the outside CA sets an external CA's dates: no lifetime is sent (the server would refuse it)
+    ...(validityDays && !external ? { ttl: `${Number(validityDays)}d` } : {}),
     ...(pathLen !== '' ? { pathLen: Number(pathLen) } : {}),
     ...(permittedDns || excludedDns
       ? {
@@ -74,10 +85,10 @@ export function CreateCaPage() {
       : {}),
   };
   const stepValid = [
-    kind === 'root' || !!parentId,
+    kind !== 'intermediate' || !!parentId,
     name.trim().length > 0 && cn_.trim().length > 0 && (!country || /^[A-Za-z]{2}$/.test(country)),
     true,
-    (!validityDays || Number(validityDays) > 0) && (pathLen === '' || Number(pathLen) >= 0),
+    (external || !validityDays || Number(validityDays) > 0) && (pathLen === '' || Number(pathLen) >= 0),
     true,
   ];
   const availableBackends = health.keyBackends.map((k) => k.backend);
@@ -86,7 +97,7 @@ export function CreateCaPage() {
     <div className="mx-auto max-w-3xl">
       <PageHeader
         title="Create a certificate authority"
-        description="A root, or an intermediate signed by one of your CAs"
+        description="A root, an intermediate signed by one of your CAs, or one an outside CA signs"
       />
       <ol className="mb-6 flex flex-wrap gap-2" aria-label="Steps">
         {STEPS.map((s, i) => (
@@ -110,14 +121,17 @@ export function CreateCaPage() {
               e.preventDefault();
               if (!stepValid[step]) return;
               if (step < STEPS.length - 1) setStep(step + 1);
-              else create.mutate(input);
+              else if (external) {
+                const { name: n, subject, keyType: k, backend: b, pathLen: p, nameConstraints: nc } = input;
+                createExternal.mutate({ name: n, subject, keyType: k, backend: b, pathLen: p, nameConstraints: nc });
+              } else createHere.mutate(input);
             }}
           >
             {step === 0 ? (
               <>
-                <fieldset className="grid gap-3 sm:grid-cols-2">
+                <fieldset className="grid gap-3 sm:grid-cols-3">
                   <legend className="mb-2 text-sm font-medium">What kind of CA?</legend>
-                  {(['root', 'intermediate'] as const).map((k) => (
+                  {(['root', 'intermediate', 'external'] as const).map((k) => (
                     <label
                       key={k}
                       className={cn(
@@ -127,13 +141,9 @@ export function CreateCaPage() {
                     >
                       <span className="flex items-center gap-2 font-medium">
                         <input type="radio" name="kind" value={k} checked={kind === k} onChange={() => setKind(k)} />
-                        {k === 'root' ? 'Root CA' : 'Intermediate CA'}
+                        {KINDS[k].title}
                       </span>
-                      <span className="text-xs text-muted-foreground">
-                        {k === 'root'
-                          ? 'Self-signed trust anchor; keep it offline-ish and issue from intermediates.'
-                          : 'Signed by a CA here; issues end-entity certificates.'}
-                      </span>
+                      <span className="text-xs text-muted-foreground">{KINDS[k].text}</span>
                     </label>
                   ))}
                 </fieldset>
@@ -220,15 +230,21 @@ export function CreateCaPage() {
             ) : null}
             {step === 3 ? (
               <div className="grid gap-4 sm:grid-cols-2">
-                <Field label="Validity (days)" htmlFor="ca-validity" hint="Empty: the profile default">
-                  <Input
-                    id="ca-validity"
-                    type="number"
-                    min={1}
-                    value={validityDays}
-                    onChange={(e) => setValidityDays(e.target.value)}
-                  />
-                </Field>
+                {external ? (
+                  <p className="text-sm text-muted-foreground" data-testid="external-validity">
+                    Validity: set by the outside CA that signs the CSR.
+                  </p>
+                ) : (
+                  <Field label="Validity (days)" htmlFor="ca-validity" hint="Empty: the profile default">
+                    <Input
+                      id="ca-validity"
+                      type="number"
+                      min={1}
+                      value={validityDays}
+                      onChange={(e) => setValidityDays(e.target.value)}
+                    />
+                  </Field>
+                )}
                 <Field label="Path length" htmlFor="ca-pathlen" hint="Empty: unlimited; 0: may not sign CAs">
                   <Input
                     id="ca-pathlen"
@@ -259,7 +275,9 @@ export function CreateCaPage() {
                     'Kind',
                     kind === 'root'
                       ? 'Root CA (self-signed)'
-                      : `Intermediate of ${cas.find((c) => c.id === parentId)?.name ?? parentId}`,
+                      : external
+                        ? 'Intermediate signed by an outside CA (a CSR, then its certificate imported)'
+                        : `Intermediate of ${cas.find((c) => c.id === parentId)?.name ?? parentId}`,
                   ],
                   ['Name', input.name],
                   [
@@ -269,7 +287,10 @@ export function CreateCaPage() {
                       .join(', '),
                   ],
                   ['Key', `${keyType} in ${backend}`],
-                  ['Validity', validityDays ? `${validityDays} days` : 'profile default'],
+                  [
+                    'Validity',
+                    external ? 'set by the outside CA' : validityDays ? `${validityDays} days` : 'profile default',
+                  ],
                   ['Path length', pathLen === '' ? 'unlimited' : pathLen],
                   ['Name constraints', input.nameConstraints ? JSON.stringify(input.nameConstraints) : 'none'],
                 ]}
@@ -287,6 +308,8 @@ export function CreateCaPage() {
                   </>
                 ) : create.isPending ? (
                   'Creating…'
+                ) : external ? (
+                  'Create CA and CSR'
                 ) : (
                   'Create CA'
                 )}
