@@ -17,6 +17,8 @@ import {
   parseSshCertificate,
   parseSshPublicKey,
   sshPublicKeyBlobFromSpki,
+  SSH_DEFAULT_USER_EXTENSIONS,
+  SSH_EXTENSIONS,
   verifySshCertificate,
   type SshCaSigner,
   type SshCertificateInput,
@@ -182,6 +184,18 @@ describe('OpenSSH certificates, read back by ssh-keygen -L', () => {
       nonce: theirs.nonce,
     });
     expect(Buffer.from(tbs).equals(Buffer.from(theirs.tbs))).toBe(true);
+  });
+
+  it('grants a user certificate by default exactly the extensions ssh-keygen -s grants by default', () => {
+    const caPath = join(tmp.dir, 'ca_defaults');
+    sshKeygen(['-q', '-t', 'ed25519', '-N', '', '-f', caPath]);
+    const keyCopy = join(tmp.dir, 'defaults');
+    writeFileSync(`${keyCopy}.pub`, userKey.pub + '\n');
+    const r = sshKeygen(['-q', '-s', caPath, '-I', 'kid', '-n', 'alice', `${keyCopy}.pub`]);
+    expect(r.status, r.stderr).toBe(0);
+    const theirs = parseSshCertificate(readFileSync(`${keyCopy}-cert.pub`, 'utf8'));
+    expect(Object.keys(theirs.extensions).sort()).toEqual([...SSH_DEFAULT_USER_EXTENSIONS].sort());
+    expect(SSH_EXTENSIONS).toEqual(expect.arrayContaining([...SSH_DEFAULT_USER_EXTENSIONS]));
   });
 
   it('converts key backend SubjectPublicKeyInfo to the same SSH key ssh-keygen derives', () => {

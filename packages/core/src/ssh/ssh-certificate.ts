@@ -26,14 +26,8 @@ export const SSH_EXTENSIONS = [
   'permit-pty',
   'permit-user-rc',
 ] as const;
-/** What `ssh-keygen -s` grants a user certificate by default. */
-export const SSH_DEFAULT_USER_EXTENSIONS = [
-  'permit-X11-forwarding',
-  'permit-agent-forwarding',
-  'permit-port-forwarding',
-  'permit-pty',
-  'permit-user-rc',
-] as const;
+/** What `ssh-keygen -s` grants a user certificate by default: every standard extension but no-touch-required. */
+export const SSH_DEFAULT_USER_EXTENSIONS = SSH_EXTENSIONS.filter((e) => e !== 'no-touch-required');
 
 /** OpenSSH's limit on principals per certificate (SSHKEY_CERT_MAX_PRINCIPALS). */
 export const SSH_MAX_PRINCIPALS = 256;
