@@ -22,15 +22,8 @@ import { encryptPrivateKeyInfo, toArrayBuffer, type PbeScheme } from './password
 import { writePkcs12 } from './pkcs12-writer';
 import { writeJks } from './jks-writer';
 
-import {
-  CERTIFICATE_EXPORT_FORMATS,
-  TRUSTSTORE_EXPORT_FORMATS,
-  type CertificateExportFormat,
-  type TruststoreExportFormat,
-} from '@pkim/shared';
-
-export { CERTIFICATE_EXPORT_FORMATS, TRUSTSTORE_EXPORT_FORMATS };
-export type { CertificateExportFormat, TruststoreExportFormat };
+// the format lists are @pkim/shared's; export-service.ts is where the authority re-exports them
+import type { CertificateExportFormat, TruststoreExportFormat } from '@pkim/shared';
 
 /** formats that always need a password (a ZIP needs one for its PKCS#12/JKS/key members) */
 export const PASSWORD_FORMATS: readonly string[] = ['p12', 'jks', 'key'];
