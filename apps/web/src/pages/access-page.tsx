@@ -1,12 +1,13 @@
 import { useState } from 'react';
 import { useMutation, useSuspenseQuery } from '@tanstack/react-query';
-import { KeyRound, Plus, Users } from 'lucide-react';
+import { KeyRound, Users } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { useInvalidate } from '../lib/hooks';
 import { formatDate, formatDateTime } from '../lib/utils';
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
+import { ManageAction } from '../components/manage-action';
 import { Badge, StatusBadge } from '../components/ui/badge';
 import { ErrorAlert } from '../components/ui/alert';
 import { ConfirmDialog } from '../components/ui/dialog';
@@ -42,11 +43,7 @@ function UsersTab() {
   const disable = useMutation(trpc.user.disable.mutationOptions({ onSuccess: refresh }));
   return (
     <div className="space-y-4">
-      <div className="flex justify-end">
-        <Button onClick={() => setOpen(true)}>
-          <Plus /> Add user
-        </Button>
-      </div>
+      <ManageAction label="Add user" permission="user:manage" onClick={() => setOpen(true)} />
       <ErrorAlert error={setRoleM.error ?? disable.error} />
       <DataTable
         testId="users-table"
@@ -143,16 +140,14 @@ function TokensTab() {
   );
   return (
     <div className="space-y-4">
-      <div className="flex justify-end">
-        <Button
-          onClick={() => {
-            create.reset();
-            setOpen(true);
-          }}
-        >
-          <Plus /> Create API token
-        </Button>
-      </div>
+      <ManageAction
+        label="Create API token"
+        permission="token:manage"
+        onClick={() => {
+          create.reset();
+          setOpen(true);
+        }}
+      />
       <ErrorAlert error={revoke.error} />
       <DataTable
         testId="tokens-table"

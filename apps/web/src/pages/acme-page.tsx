@@ -1,13 +1,14 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useSuspenseQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { Activity, KeySquare, ListOrdered, Plus, Server, UserRound } from 'lucide-react';
+import { Activity, KeySquare, ListOrdered, Server, UserRound } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { useInvalidate } from '../lib/hooks';
 import { formatDateTime } from '../lib/utils';
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
+import { ManageAction } from '../components/manage-action';
 import { Badge, StatusBadge } from '../components/ui/badge';
 import { Alert, ErrorAlert } from '../components/ui/alert';
 import { ConfirmDialog } from '../components/ui/dialog';
@@ -138,13 +139,7 @@ function DirectoriesTab({ directories }: { directories: Directory[] }) {
   );
   return (
     <div className="space-y-4">
-      {can('ca:write') ? (
-        <div className="flex justify-end">
-          <Button onClick={() => setOpen(true)}>
-            <Plus /> Enable ACME
-          </Button>
-        </div>
-      ) : null}
+      <ManageAction label="Enable ACME" permission="ca:write" onClick={() => setOpen(true)} />
       <ErrorAlert error={disable.error} />
       <DataTable
         testId="acme-directories-table"
@@ -322,19 +317,15 @@ function EabKeysTab({ directories }: { directories: Directory[] }) {
   const dir = directories.find((d) => d.caId === (create.data?.caId ?? selected));
   return (
     <div className="space-y-4">
-      {can('ca:write') ? (
-        <div className="flex justify-end">
-          <Button
-            disabled={directories.length === 0}
-            onClick={() => {
-              create.reset();
-              setOpen(true);
-            }}
-          >
-            <Plus /> Create EAB key
-          </Button>
-        </div>
-      ) : null}
+      <ManageAction
+        label="Create EAB key"
+        permission="ca:write"
+        disabled={directories.length === 0}
+        onClick={() => {
+          create.reset();
+          setOpen(true);
+        }}
+      />
       <ErrorAlert error={revoke.error} />
       {revoke.data ? (
         <Alert level="success" title={`Revoked ${revoke.data.kid}`}>

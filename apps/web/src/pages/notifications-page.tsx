@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useSuspenseQuery } from '@tanstack/react-query';
-import { Bell, Plus, Send } from 'lucide-react';
+import { Bell, Send } from 'lucide-react';
 import { trpc, type RouterInputs, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { useInvalidate } from '../lib/hooks';
@@ -8,6 +8,7 @@ import { formatDateTime } from '../lib/utils';
 import { NOTIFICATION_EVENTS, NOTIFICATION_STATUSES } from '../lib/pki';
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
+import { ManageAction } from '../components/manage-action';
 import { Badge, StatusBadge } from '../components/ui/badge';
 import { ErrorAlert } from '../components/ui/alert';
 import { ConfirmDialog } from '../components/ui/dialog';
@@ -232,13 +233,7 @@ function RulesTab() {
   );
   return (
     <div className="space-y-4">
-      {manage ? (
-        <div className="flex justify-end">
-          <Button onClick={() => setOpen(true)}>
-            <Plus /> Add rule
-          </Button>
-        </div>
-      ) : null}
+      <ManageAction label="Add rule" permission="notification:manage" onClick={() => setOpen(true)} />
       <ErrorAlert error={toggle.error} />
       <DataTable
         testId="rules-table"

@@ -8,6 +8,7 @@ import { useInvalidate } from '../lib/hooks';
 import { colonHex, formatDate, formatDateTime, relativeDays } from '../lib/utils';
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
+import { ManageAction } from '../components/manage-action';
 import { Badge, StatusBadge } from '../components/ui/badge';
 import { ConfirmDialog } from '../components/ui/dialog';
 import { DataTable, Pager, useCursorPages } from '../components/data-table';
@@ -104,13 +105,7 @@ function MountsTab({ onRoles }: { onRoles: (mount: string) => void }) {
   );
   return (
     <div className="space-y-4">
-      {manage ? (
-        <div className="flex justify-end">
-          <Button onClick={() => setOpen(true)}>
-            <Plus /> Bind mount
-          </Button>
-        </div>
-      ) : null}
+      <ManageAction label="Bind mount" permission="ca:write" onClick={() => setOpen(true)} />
       <DataTable
         testId="vault-mounts"
         rows={mounts}

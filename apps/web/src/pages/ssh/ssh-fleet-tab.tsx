@@ -13,7 +13,7 @@ import { DataTable } from '../../components/data-table';
 import { FormDialog, SecretOnce } from '../../components/form-dialog';
 import { SelectField, TextField } from '../../components/form-fields';
 import { useEnvironmentOptions } from './ssh-registry-tabs';
-import { ManageAction } from './manage-action';
+import { ManageAction } from '../../components/manage-action';
 
 type FleetToken = RouterOutputs['ssh']['fleetTokens']['items'][number];
 const ms = (iso: string | null) => (iso ? Date.parse(iso) : null);
@@ -52,6 +52,7 @@ export function FleetTokensTab() {
     <div className="space-y-4">
       <ErrorAlert error={revoke.error} />
       <ManageAction
+        permission="ssh:manage"
         label="Create fleet token"
         onClick={() => {
           create.reset();

@@ -13,7 +13,7 @@ import { DataTable } from '../../components/data-table';
 import { FormDialog } from '../../components/form-dialog';
 import { SelectField, TextField } from '../../components/form-fields';
 import { useEnvironmentOptions } from './ssh-registry-tabs';
-import { ManageAction } from './manage-action';
+import { ManageAction } from '../../components/manage-action';
 
 type SshUser = RouterOutputs['ssh']['listUsers']['items'][number];
 type SshBlock = RouterOutputs['ssh']['listBlocks']['items'][number];
@@ -141,6 +141,7 @@ export function UsersTab() {
     <div className="space-y-4">
       <ErrorAlert error={ungrant.error ?? disable.error} />
       <ManageAction
+        permission="ssh:manage"
         label="Add user"
         onClick={() => {
           add.reset();
@@ -277,6 +278,7 @@ export function PrincipalsTab() {
   return (
     <div className="space-y-4">
       <ManageAction
+        permission="ssh:manage"
         label="Add principal"
         onClick={() => {
           add.reset();
@@ -334,7 +336,7 @@ export function BlocksTab() {
   return (
     <div className="space-y-4">
       <ErrorAlert error={unblock.error} />
-      <ManageAction label="Block a user" icon={Ban} onClick={() => setOpen(true)} />
+      <ManageAction label="Block a user" permission="ssh:manage" icon={Ban} onClick={() => setOpen(true)} />
       <DataTable
         testId="ssh-blocks-table"
         rows={blocks}

@@ -13,7 +13,7 @@ import { DataTable } from '../../components/data-table';
 import { FormDialog } from '../../components/form-dialog';
 import { PemBlock } from '../../components/pem-block';
 import { SelectField, SelectInput, TextField } from '../../components/form-fields';
-import { ManageAction } from './manage-action';
+import { ManageAction } from '../../components/manage-action';
 
 type SshEnvironment = RouterOutputs['ssh']['listEnvironments']['items'][number];
 type SshHost = RouterOutputs['ssh']['listHosts']['items'][number];
@@ -85,6 +85,7 @@ export function EnvironmentsTab() {
         rotation).
       </Alert>
       <ManageAction
+        permission="ssh:manage"
         label="Create environment"
         onClick={() => {
           create.reset();
@@ -276,6 +277,7 @@ export function HostsTab() {
   return (
     <div className="space-y-4">
       <ManageAction
+        permission="ssh:manage"
         label="Add host"
         onClick={() => {
           add.reset();
