@@ -148,11 +148,26 @@ export function expiringBeforeCondition(t: Tables, before: number, dense = false
  * The listing's status filter as a reader sees it at `now` (CertificateQuery.now): an active row whose notAfter has
  * passed is expired before the background job marks it, so `expired` takes it and `active` leaves it out — the same
  * `notAfter <= now` the job and the authority's view use. Without `now`, the stored status alone.
+ * On SQLite `active`'s end-date test is a unary `+not_after`: a row test, never an index range — as a range SQLite
+ * read every active row through (status, not_after) and sorted them (1,000,000 rows: "CA + status = active" 1.3 s
+ * instead of ≈ 1 ms); the rows past their end are few, so the index the status (and CA) choose finds a page at once.
  */
-export function statusCondition(t: Tables, status: CertificateStatus, now: number | undefined): SQL {
+export function statusCondition(
+  t: Tables,
+  dialect: StoreDialect,
+  status: CertificateStatus,
+  now: number | undefined,
+  dense = false,
+): SQL {
   const C = t.certificates;
   if (now === undefined || status === 'revoked') return eq(C.status, status);
-  if (status === 'active') return and(eq(C.status, 'active'), gt(C.notAfter, now))!;
+  if (status === 'active')
+    return dialect === 'sqlite'
+      ? sql`${C.status} = 'active' and +${C.notAfter} > ${now}`
+      : and(eq(C.status, 'active'), gt(C.notAfter, now))!;
+  // dense `expired` (SQLite, newest first): as expiringBeforeCondition — a row test on the creation-time walk instead
+  // of collecting both statuses' matches and sorting them (1,000,000 rows, 5 % expired: 225 ms → ≈ 1 ms)
+  if (dense) return sql`(+${C.status} = 'expired' or (+${C.status} = 'active' and +${C.notAfter} <= ${now}))`;
   return or(eq(C.status, 'expired'), and(eq(C.status, 'active'), lte(C.notAfter, now)))!;
 }
 
@@ -437,7 +452,15 @@ export function createRepositories(
       const conds: (SQL | undefined)[] = [];
       if (query.caId) conds.push(eq(C.caId, query.caId));
       if (query.caIds) conds.push(query.caIds.length ? inArray(C.caId, query.caIds) : sql`1 = 0`);
-      if (query.status) conds.push(statusCondition(t, query.status, query.now));
+      if (query.status) {
+        const dense =
+          dialect === 'sqlite' &&
+          sort === 'issued_desc' &&
+          query.status === 'expired' &&
+          query.now !== undefined &&
+          (await atLeast(db, C, statusCondition(t, dialect, 'expired', query.now), DENSE_MATCHES));
+        conds.push(statusCondition(t, dialect, query.status, query.now, dense));
+      }
       if (query.profile) conds.push(eq(C.profile, query.profile));
       if (query.provisioner) conds.push(eq(C.provisioner, query.provisioner));
       if (query.expiringBefore !== undefined) {
