@@ -16,6 +16,7 @@ import {
 } from '../src/repositories';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { defineStoreSuite, type StoreEngine } from './store-suite';
+import { journalTags } from './migration-journals';
 import { T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
 
 let cluster: TestPostgres;
@@ -77,32 +78,7 @@ describe('PostgreSQL store', () => {
     const report = await migrateStore(fresh);
     expect(report).toEqual({
       dialect: 'postgres',
-      applied: [
-        '0000_init',
-        '0001_certificate_counts',
-        '0002_status_listing_index',
-        '0003_spiffe',
-        '0004_ssh_ca',
-        '0005_token_resources',
-        '0006_user_resources',
-        '0007_login_failures',
-        '0008_acme',
-        '0009_certificate_lifecycle',
-        '0010_ca_urls',
-        '0011_login_failure_username',
-        '0012_oidc_notifications',
-        '0017_certificate_names',
-        '0020_certificate_provisioner',
-        '0021_webhook_secret_rotation',
-        '0022_bulk_jobs',
-        '0019_ocsp_responses',
-        '0024_audit_chain_head',
-        '0026_ocsp_response_hash',
-        '0025_issuance_indexes',
-        '0027_certificate_names_trigger',
-        '0028_spiffe_svids_current_idx',
-        '0029_supersede_svids',
-      ],
+      applied: journalTags('pg'),
     });
     const rows = await withClient(url, (c) => c.query('select count(*)::int as n from drizzle.__drizzle_migrations'));
     expect(rows.rows[0].n).toBe(report.applied.length); // one row per applied migration, none twice

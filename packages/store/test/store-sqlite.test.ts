@@ -26,6 +26,7 @@ import { ocspLookupSql, ocspSubordinateCaSql } from '../src/ocsp-repository';
 import { SUPERSEDE_SVID_SQL } from '../src/sqlite-commit';
 import { defineStoreSuite } from './store-suite';
 import { sqlitePathOf, sqliteTestEngine } from './sqlite-engine';
+import { journalTags } from './migration-journals';
 import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
 import { SQLITE_WITHOUT_ROWID } from './sqlite-without-rowid';
 
@@ -73,30 +74,7 @@ describe('SQLite store', () => {
     const url = await engine.newDatabaseUrl();
     expect(await migrateStore(url)).toEqual({
       dialect: 'sqlite',
-      applied: [
-        '0000_init',
-        '0001_certificate_counts',
-        '0002_status_listing_index',
-        '0003_spiffe',
-        '0004_ssh_ca',
-        '0005_token_resources',
-        '0006_user_resources',
-        '0007_login_failures',
-        '0008_acme',
-        '0009_certificate_lifecycle',
-        '0010_ca_urls',
-        '0011_login_failure_username',
-        '0012_oidc_notifications',
-        '0017_certificate_names',
-        '0020_certificate_provisioner',
-        '0021_webhook_secret_rotation',
-        '0022_bulk_jobs',
-        '0019_ocsp_responses',
-        '0026_ocsp_response_hash',
-        '0025_issuance_indexes',
-        '0027_certificate_names_trigger',
-        '0028_spiffe_svids_current_idx',
-      ],
+      applied: journalTags('sqlite'),
     });
     expect(await migrateStore(url)).toEqual({ dialect: 'sqlite', applied: [] });
     const [a, b] = await Promise.all([openStore({ url }), openStore({ url })]);
