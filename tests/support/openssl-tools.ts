@@ -114,3 +114,21 @@ export function opensslSignCaCsr(
     t.cleanup();
   }
 }
+
+/**
+ * An outside hierarchy made by openssl: a root (`/CN=Outside Root`) signs an intermediate (`/CN=Outside
+ * Intermediate`, CA:TRUE), which signs `csrPem` as a CA certificate — the CA certificate and the two PEMs of the
+ * outside chain that `pkim ca import --issuer-cert` is given for it.
+ */
+export function opensslSignCaCsrUnderIntermediate(csrPem: string): {
+  rootPem: string;
+  intermediatePem: string;
+  subPem: string;
+} {
+  const inter = opensslCsr({ keyType: 'ec-p256', subject: '/CN=Outside Intermediate' });
+  const { rootPem, subPem: intermediatePem } = opensslSignCaCsr(inter.csrPem);
+  const { subPem } = opensslSignCaCsr(csrPem, undefined, {
+    issuer: { certPem: intermediatePem, keyPem: inter.keyPem },
+  });
+  return { rootPem, intermediatePem, subPem };
+}

@@ -22,9 +22,9 @@ import {
   trpcError,
   type AuthorityFixture,
 } from './server-test-support';
-import { opensslSignCaCsr } from '../../../tests/support/openssl-tools';
+import { opensslSignCaCsr, opensslSignCaCsrUnderIntermediate } from '../../../tests/support/openssl-tools';
 import { softwareKeyPem } from '../../../tests/support/software-key';
-import { opensslRaw, opensslVerify } from '../../../tests/support/verifiers';
+import { certtoolVerify, goVerify, opensslRaw, opensslVerify } from '../../../tests/support/verifiers';
 import { sqliteDigest } from '../../../tests/support/db-digest';
 
 /** `openssl req -verify`: the CSR's signature is good and its subject is `cn` */
@@ -353,6 +353,109 @@ describe('external intermediate CAs over REST and tRPC', () => {
     );
     const v = opensslVerify({ leafPem: imported.json.certificatePem as string, rootPem: other.pem });
     expect(v.ok, v.output).toBe(true);
+  });
+
+  it('REST: an outside chain (intermediate + root) is verified link by link, stored, served after the CA', async () => {
+    const created = await call('ca.createExternal', {
+      name: 'ext-chain',
+      subject: subject('Chain'),
+      keyType: 'ec-p256',
+    });
+    expect(created.status).toBe(201);
+    const outside = opensslSignCaCsrUnderIntermediate(created.json.csr as string);
+    // the intermediate with a root of the same name but another key: the intermediate's own signature fails
+    const foreignRoot = opensslSignCaCsr(created.json.csr as string).rootPem;
+    const refusals: [string, string, RegExp][] = [
+      [
+        'only the root',
+        outside.rootPem,
+        /given is for CN=Outside Root, but the certificate was issued by CN=Outside Inter/,
+      ],
+      [
+        'the intermediate under another key of its root',
+        outside.intermediatePem + foreignRoot,
+        /issuer certificate CN=Outside Intermediate's signature does not verify with the key of the issuer/,
+      ],
+      [
+        'a certificate off the path',
+        outside.intermediatePem + other.pem,
+        /not on the certificate's path: CN=ext-other/,
+      ],
+      [
+        'no certificate in it',
+        '-----BEGIN CERTIFICATE REQUEST-----\nAA==\n-----END CERTIFICATE REQUEST-----\n',
+        /no PEM/,
+      ],
+    ];
+    for (const [what, issuerCertificate, message] of refusals) {
+      const before = sqliteDigest(db);
+      const r = await call('ca.importCertificate', {
+        ref: 'ext-chain',
+        certificate: outside.subPem,
+        issuerCertificate,
+      });
+      expect(r.status, what).toBe(400);
+      expect(r.json.message, what).toMatch(message);
+      expect(sqliteDigest(db), `${what}: refused, but the database changed`).toEqual(before);
+    }
+    // root first: the chain is put in order (issuer first) by name and signature
+    const imported = await call('ca.importCertificate', {
+      ref: 'ext-chain',
+      certificate: outside.subPem,
+      issuerCertificate: outside.rootPem + outside.intermediatePem,
+    });
+    expect(imported.status, JSON.stringify(imported.json)).toBe(200);
+    const pems = (pem: unknown) =>
+      (String(pem).match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? []).map((p) =>
+        p.replace(/\s/g, ''),
+      );
+    const expected = pems(outside.subPem + outside.intermediatePem + outside.rootPem);
+    expect(pems(imported.json.chainPem)).toEqual(expected);
+    expect(pems((await call('ca.get', { ref: 'ext-chain' })).json.chainPem)).toEqual(expected);
+    expect(pems((await call('ca.exportChain', { ref: 'ext-chain' })).json.chainPem)).toEqual(expected);
+
+    // a leaf issued under it, and a CA created under it, carry the whole chain up to the outside root
+    const leaf = await call('certificate.issueWithKey', {
+      ca: 'ext-chain',
+      profile: 'tls-server',
+      subject: { commonName: 'app.example.com' },
+      sans: { dns: ['app.example.com'] },
+      keyType: 'ec-p256',
+    });
+    expect(leaf.status, JSON.stringify(leaf.json)).toBe(201);
+    expect(pems(leaf.json.chainPem)).toEqual(expected);
+    const served = String(leaf.json.chainPem)
+      .match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!
+      .map((p) => `${p}\n`);
+    const leafPem = leaf.json.certificatePem as string;
+    const o = opensslVerify({ leafPem, chainPems: served, rootPem: outside.rootPem, purpose: 'sslserver' });
+    expect(o.ok, o.output).toBe(true);
+    const g = goVerify({ leafPem, intermediatesPems: served, rootPem: outside.rootPem, dnsName: 'app.example.com' });
+    expect(g.ok, g.output).toBe(true);
+    const c = certtoolVerify({ leafPem, chainPems: served, rootPem: outside.rootPem, purpose: 'serverAuth' });
+    expect(c.ok, c.output).toBe(true);
+    // without the stored outside intermediate the same leaf does not verify
+    const cut = opensslVerify({ leafPem, chainPems: served.slice(0, 1), rootPem: outside.rootPem });
+    expect(cut.ok, cut.output).toBe(false);
+
+    const sub = await call('ca.create', {
+      name: 'ext-chain-sub',
+      subject: subject('Chain Sub'),
+      keyType: 'ec-p256',
+      parent: 'ext-chain',
+    });
+    expect(sub.status, JSON.stringify(sub.json)).toBe(201);
+    expect(pems(sub.json.chainPem)).toEqual([pems(sub.json.certificatePem)[0], ...expected]);
+
+    // the Vault-compatible chain reads of a mount on it
+    await fx.authority.vault.mounts.mount({ path: 'extchain', ca: 'ext-chain', maxLeaseTtl: '87600h' }, ACTORS.admin);
+    const caChain = await fetch(`${base}/v1/extchain/ca_chain`);
+    expect(caChain.status).toBe(200);
+    expect(pems(await caChain.text())).toEqual(expected);
+    const certChain = (await (await fetch(`${base}/v1/extchain/cert/ca_chain`)).json()) as {
+      data: { ca_chain: string };
+    };
+    expect(pems(certChain.data.ca_chain)).toEqual(expected);
   });
 
   it('tRPC: the same procedures, codes and answers', async () => {

@@ -34,7 +34,10 @@ export interface CaContextLoader {
   /** loads any CA with a certificate (for CRL/OCSP/export) */
   load(caId: string): Promise<CaContext>;
   fromRow(ca: CaRow): CaContext;
-  /** PEM chain from this CA up to its root (this CA first), cached per CA certificate */
+  /**
+   * PEM chain from this CA up to its root (this CA first), cached per CA certificate; when the top CA here was signed
+   * by an outside CA, the outside issuer chain given at its import follows it
+   */
   chainPem(ca: CaRow): Promise<string>;
   /** name constraints of the CAs above this one (parent, grandparent, …) and this CA's policy-only ones */
   ancestorNameConstraints(ca: CaRow): Promise<NameConstraints[]>;
@@ -94,6 +97,9 @@ export function createCaContextLoader(store: Store): CaContextLoader {
       cur = cur.parentId ? await store.cas.findById(cur.parentId) : undefined;
     }
     const pems = path.filter((c) => c.certificatePem).map((c) => c.certificatePem!.trim());
+    // the top of the path was signed by an outside CA: its issuer chain, verified at import, follows it
+    const outside = path.at(-1)?.issuerChainPem?.trim();
+    if (outside) pems.push(outside);
     const entry = { fingerprint: ca.fingerprintSha256, path, pem: pems.length ? `${pems.join('\n')}\n` : '' };
     paths.set(ca.id, entry);
     return entry;

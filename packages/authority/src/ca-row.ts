@@ -7,7 +7,7 @@ import { urlsFromBase } from './url-plan';
 /** What a creation path decides about a new CA; the rest of the row starts the same for every CA. */
 export type NewCaFields = Omit<
   CaRow,
-  'id' | 'urls' | 'crlNumber' | 'revokedAt' | 'revocationReason' | 'createdAt' | 'updatedAt'
+  'id' | 'urls' | 'issuerChainPem' | 'crlNumber' | 'revokedAt' | 'revocationReason' | 'createdAt' | 'updatedAt'
 >;
 
 /**
@@ -19,6 +19,7 @@ export function newCaRow(id: string, fields: NewCaFields, publicBaseUrl: string 
     id,
     ...fields,
     urls: publicBaseUrl ? urlsFromBase(publicBaseUrl, id) : null,
+    issuerChainPem: null, // set by `ca import` when an outside CA signed it
     crlNumber: 0,
     revokedAt: null,
     revocationReason: null,

@@ -5,6 +5,7 @@ import {
   formatDn,
   parseCertificate,
   resolveProfile,
+  splitPemBundle,
   toPem,
   verifyCertificateSignature,
   type CertificateInfo,
@@ -33,6 +34,9 @@ import { checkActorMayUseCa } from './signing/provisioner-policy';
 
 export { checkKmsCertifiedRoot } from './signing/kms-certified-root';
 export { wholeSeconds } from './signing/plan-rules';
+
+/** the most certificates an outside issuer chain given at `ca import` may hold (intermediates + root) */
+const MAX_ISSUER_CHAIN = 8;
 
 export type CaServiceDeps = SigningServiceDeps & {
   pipeline: SigningPipeline;
@@ -164,16 +168,18 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   /**
    * Who signed the certificate an outside CA handed back for a pending CA (OpenBao's `intermediate/set-signed` reads
    * the issuer the same way): a CA of this deployment whose certificate's key verifies the signature — it becomes the
-   * parent, so the chain is recorded (`chainPem`, name constraints of the ancestors) — or else the issuer certificate
-   * given beside it, which must be a CA certificate named as the issuer whose key verifies the signature (the chain
-   * served stops at the imported CA: relying parties hold the outside root). Anything else is refused with
-   * `ca.issuer_unverified`: a self-issued certificate, an issuer nobody can check, a signature that does not verify.
+   * parent, so the chain is recorded (`chainPem`, name constraints of the ancestors) — or else the outside issuer chain
+   * given beside it (its issuer, and optionally the issuer's own issuers up to the outside root, in any order): each
+   * link must be a CA certificate named as the issuer of the one below whose key verifies its signature, and every
+   * certificate given must be on the path. That chain is stored and served after the CA (`issuerChainPem`). Anything
+   * else is refused with `ca.issuer_unverified`: a self-issued certificate, an issuer nobody can check, a signature
+   * that does not verify, a certificate given that is not on the path.
    */
   async function verifiedIssuer(
     ca: CaRow,
     info: CertificateInfo,
     issuerPem: string | undefined,
-  ): Promise<{ parent: CaRow | null; issuerFingerprint: string }> {
+  ): Promise<{ parent: CaRow | null; issuerFingerprint: string; issuerChainPem: string | null }> {
     if (info.issuerDn === info.subjectDn)
       throw new PkiError(
         'ca.issuer_unverified',
@@ -187,7 +193,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       if (!verifyCertificateSignature(info.der, issuer.publicKey)) continue;
       if (c.status === 'revoked' || c.status === 'pending')
         throw new PkiError('ca.issuer_unverified', `the certificate is signed by CA ${c.name}, which is ${c.status}`);
-      return { parent: c, issuerFingerprint: issuer.fingerprintSha256 };
+      return { parent: c, issuerFingerprint: issuer.fingerprintSha256, issuerChainPem: null };
     }
     if (issuerPem === undefined) {
       const here = named.map((c) => c.name).join(', ');
@@ -199,21 +205,58 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
               'issuerCertificate) so the signature can be verified',
       );
     }
-    const issuer = parseCertificate(issuerPem);
-    if (issuer.subjectDn !== info.issuerDn)
+    const chain = outsideIssuerChain(info, issuerPem);
+    return {
+      parent: null,
+      issuerFingerprint: chain[0]!.fingerprintSha256,
+      issuerChainPem: chain.map((c) => toPem(c.der, 'CERTIFICATE')).join(''),
+    };
+  }
+
+  /** the outside issuer chain given at import, ordered from the certificate's issuer up, each link verified */
+  function outsideIssuerChain(info: CertificateInfo, issuerPem: string): CertificateInfo[] {
+    const ders = splitPemBundle(issuerPem);
+    if (ders.length === 0)
+      throw new PkiError('certificate.invalid', 'the issuer certificate given holds no PEM CERTIFICATE');
+    if (ders.length > MAX_ISSUER_CHAIN)
+      throw new PkiError('input.invalid', `an issuer chain of at most ${MAX_ISSUER_CHAIN} certificates is accepted`);
+    const left = ders.map((der) => parseCertificate(der));
+    const chain: CertificateInfo[] = [];
+    for (let below = info; left.length > 0 && below.issuerDn !== below.subjectDn;) {
+      const i = left.findIndex((c) => c.subjectDn === below.issuerDn);
+      if (i < 0) {
+        if (chain.length > 0) break; // the chain given stops below the outside root: the rest is not on the path
+        throw new PkiError(
+          'ca.issuer_unverified',
+          `the issuer certificate given is for ${left.map((c) => c.subjectDn).join(', ')}, but the certificate ` +
+            `was issued by ${below.issuerDn}`,
+        );
+      }
+      const issuer = left.splice(i, 1)[0]!;
+      const what = below === info ? 'the certificate' : `the issuer certificate ${below.subjectDn}`;
+      if (!issuer.isCa)
+        throw new PkiError(
+          'ca.issuer_unverified',
+          `the issuer certificate given for ${what} (${issuer.subjectDn}) is not a CA certificate (CA:FALSE)`,
+        );
+      if (!verifyCertificateSignature(below.der, issuer.publicKey))
+        throw new PkiError(
+          'ca.issuer_unverified',
+          `${what}'s signature does not verify with the key of the issuer certificate given (${issuer.subjectDn})`,
+        );
+      chain.push(issuer);
+      below = issuer;
+    }
+    const top = chain.at(-1)!;
+    if (top.issuerDn === top.subjectDn && !verifyCertificateSignature(top.der, top.publicKey))
+      throw new PkiError('ca.issuer_unverified', `the outside root ${top.subjectDn}'s self-signature does not verify`);
+    if (left.length > 0)
       throw new PkiError(
         'ca.issuer_unverified',
-        `the issuer certificate given is for ${issuer.subjectDn}, but the certificate was issued by ${info.issuerDn}`,
+        `the issuer chain given holds certificates that are not on the certificate's path: ` +
+          left.map((c) => c.subjectDn).join(', '),
       );
-    if (!issuer.isCa)
-      throw new PkiError('ca.issuer_unverified', 'the issuer certificate given is not a CA certificate (CA:FALSE)');
-    if (!verifyCertificateSignature(info.der, issuer.publicKey))
-      throw new PkiError(
-        'ca.issuer_unverified',
-        `the certificate's signature does not verify with the key of the issuer certificate given ` +
-          `(${issuer.subjectDn})`,
-      );
-    return { parent: null, issuerFingerprint: issuer.fingerprintSha256 };
+    return chain;
   }
 
   async function importCertificate(
@@ -250,10 +293,11 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         );
       if (info.notAfter <= clock.now())
         throw new PkiError('ca.certificate_mismatch', 'the certificate has already expired');
-      const { parent, issuerFingerprint } = await verifiedIssuer(ca, info, opts.issuerCertificatePem);
+      const { parent, issuerFingerprint, issuerChainPem } = await verifiedIssuer(ca, info, opts.issuerCertificatePem);
       const patch = {
         status: 'active' as const,
         parentId: parent?.id ?? null,
+        issuerChainPem,
         serialHex: info.serialHex,
         notBefore: info.notBefore,
         notAfter: info.notAfter,
@@ -276,6 +320,8 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
             // the issuer whose key verified the signature: a CA here (the parent) or the certificate given
             issuerCa: parent?.id ?? null,
             issuerFingerprint,
+            // how many certificates of an outside issuer chain were stored (served after this CA)
+            issuerChain: issuerChainPem ? splitPemBundle(issuerChainPem).length : 0,
           }),
         ],
       });

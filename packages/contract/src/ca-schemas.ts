@@ -129,7 +129,8 @@ export type CaExternalDto = z.infer<typeof caExternalSchema>;
  * signed for a pending CA's key (PEM); the CA becomes active. Answers the CA as `ca.get` does. The PEM is read by the
  * CA service (`certificate.invalid`, `ca.certificate_mismatch`: key, CSR subject, CA:TRUE, dates), as the local
  * command's is: one answer in both modes. Its signature must verify with a CA here (which becomes its parent: the chain
- * is recorded) or with `issuerCertificate`, the outside issuer's CA certificate (PEM); else `ca.issuer_unverified`.
+ * is recorded) or with `issuerCertificate`, the outside issuer's CA certificate or its chain up to the outside root
+ * (PEM, each link verified; stored and served after the CA in every chain); else `ca.issuer_unverified`.
  */
 export const caImportCertificateInputSchema = z
   .object({

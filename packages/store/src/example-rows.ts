@@ -35,6 +35,7 @@ export function activeRootCaRow(id: string, name: string, certificatePem: string
     urls: null,
     certificatePem,
     csrPem: null,
+    issuerChainPem: null,
     skiHex: 'ab'.repeat(20),
     fingerprintSha256: 'cd'.repeat(32),
     crlNumber: 0,

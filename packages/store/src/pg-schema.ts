@@ -79,6 +79,8 @@ export const certificateAuthorities = pgTable(
     urls: json<CaUrlsJson>('urls'),
     certificatePem: text('certificate_pem'),
     csrPem: text('csr_pem'),
+    /** an externally-signed CA's outside issuer chain (PEM, issuer first), served after its certificate */
+    issuerChainPem: text('issuer_chain_pem'),
     skiHex: text('ski_hex'),
     fingerprintSha256: text('fingerprint_sha256'),
     crlNumber: bigint('crl_number', { mode: 'number' }).notNull().default(0),

@@ -62,6 +62,8 @@ export const certificateAuthorities = sqliteTable(
     urls: json<CaUrlsJson>('urls'),
     certificatePem: text('certificate_pem'),
     csrPem: text('csr_pem'),
+    /** an externally-signed CA's outside issuer chain (PEM, issuer first), served after its certificate */
+    issuerChainPem: text('issuer_chain_pem'),
     skiHex: text('ski_hex'),
     fingerprintSha256: text('fingerprint_sha256'),
     crlNumber: integer('crl_number').notNull().default(0),

@@ -38,6 +38,11 @@ export interface CaRow {
   urls: CaUrlsJson | null;
   certificatePem: string | null;
   csrPem: string | null; // for pending external intermediates
+  /**
+   * an externally-signed CA's outside issuer chain (PEM, its issuer first, up to the outside root when given), checked
+   * link by link at import; served after this CA in every chain. Null for every other CA.
+   */
+  issuerChainPem: string | null;
   skiHex: string | null;
   fingerprintSha256: string | null;
   crlNumber: number; // last CRL number issued

@@ -269,6 +269,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
           caIssuersUrls: [],
         },
         csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nAA==\n-----END CERTIFICATE REQUEST-----\n',
+        issuerChainPem: '-----BEGIN CERTIFICATE-----\nAQ==\n-----END CERTIFICATE-----\n',
         crlNumber: 2 ** 40 + 7,
         status: 'revoked',
         revokedAt: T0 + 5,
@@ -1062,7 +1063,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0029 not applied (0019 landed
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0031 not applied (0019 landed
       // after 0022: its journal `when` sits between 0017's and 0020's, so it is undone after 0020)
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
@@ -1071,6 +1072,9 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        // 0031: the outside issuer chain of an externally-signed CA
+        'alter table certificate_authorities drop column issuer_chain_pem',
+        `delete from ${migrations} where created_at = 1796196290000`,
         ...(engine.dialect === 'postgres'
           ? [
               'drop function pkim_supersede_svids(text[], text[], bigint[], text[])', // 0029, PostgreSQL only

@@ -189,7 +189,11 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
         'CA:TRUE are checked, and its signature with a CA here (it becomes the parent) or with --issuer-cert',
     )
     .requiredOption('--cert <file>', 'PEM certificate file')
-    .option('--issuer-cert <file>', "the outside issuer's CA certificate (PEM), when it is not a CA here")
+    .option(
+      '--issuer-cert <file>',
+      "the outside issuer's CA certificate, or its chain up to the outside root (PEM), when it is not a CA here: " +
+        'each link is verified, and the chain is stored and served after the CA',
+    )
     .action(async (ref: string, o: { cert: string; issuerCert?: string }) => {
       const a = await ctx.openAuthority();
       const issuerCertificatePem = o.issuerCert ? readInputFile(o.issuerCert, 'issuer certificate') : undefined;

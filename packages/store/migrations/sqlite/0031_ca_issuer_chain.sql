@@ -1,0 +1,1 @@
+ALTER TABLE `certificate_authorities` ADD `issuer_chain_pem` text;
