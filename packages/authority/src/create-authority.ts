@@ -103,6 +103,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     // (idle `npm run bench` / `bench:http`, docs/benchmarks.md "Session 13 on the idle machine")
     sqliteWriterThread: config.sqliteWriterThread ?? false,
     env,
+    logger,
   });
 
   // key backend operations are logged; failures are also audited as kms.<operation>_failed

@@ -68,12 +68,20 @@ const MIGRATION_LOCK = 2;
 
 /** the channel of Store.otherCommits: a commit that changed a CA row, an API token or a user (payload: its store) */
 export const CHANGES_CHANNEL = 'pkim_changes';
+/**
+ * Store.otherCommits' listening connection, when lost or refused: opened again after `first` ms, the wait doubling up
+ * to `max` while it keeps failing
+ */
+export const LISTEN_RETRY_MS = { first: 100, max: 5000 };
 /** the unit changes a row that instances remember: a CA row (touchesCaRow), an API token, a user */
 const changesRememberedRows = (unit: UnitOfWork): boolean =>
   touchesCaRow(unit) || !!(unit.insertTokens?.length || unit.updateTokens?.length || unit.updateUsers?.length);
 
-async function connectClient(connectionString: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString });
+async function connectClient(
+  connectionString: string,
+  extra: Pick<pg.ClientConfig, 'keepAlive'> = {},
+): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString, ...extra });
   client.on('error', () => {
     /* reported by the failing query */
   });
@@ -524,23 +532,53 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   /**
    * Store.otherCommits on PostgreSQL: one connection outside the pool LISTENs on CHANGES_CHANNEL (a pooled connection
    * cannot: it is handed to other queries between them), opened at the first read. The count moves with every
-   * notification of another instance's commit, and with every read while nothing listens (not yet, or the connection
-   * was lost: the next read opens another) — so a row remembered before the LISTEN answered, or while it was down, is
-   * read again. A commit announced reaches a listening instance a moment after it committed (a message on an open
-   * connection): a request there in that moment may still use the row it remembered.
+   * notification of another instance's commit, once when the LISTEN is answered (a row remembered before, or during
+   * an outage, is read again) and once when the connection is lost (a commit announced meanwhile may be missed).
+   * While nothing listens the count stands still: the callers' own time bounds apply (token and CA rows 1 s, OCSP
+   * answers 500 ms — as without a signal), instead of a miss at every read. A lost or refused connection is opened
+   * again by a timer, after LISTEN_RETRY_MS.first, doubling up to LISTEN_RETRY_MS.max (reads never open one); an
+   * outage is logged once when it starts and once when it ends. A commit announced reaches a listening instance a
+   * moment after it committed (a message on an open connection): a request there in that moment may still use the
+   * row it remembered.
    */
   let otherChanges = 0;
   let listener: pg.Client | undefined;
   let listenerOpening: Promise<void> | undefined;
+  let listenRetry: NodeJS.Timeout | undefined;
+  let listenDelay = LISTEN_RETRY_MS.first;
+  /** when the current outage began (performance.now()), and the connection attempts it took */
+  let outage: { since: number; attempts: number } | undefined;
+  const listenerLost = (reason: string): void => {
+    if (closed) return;
+    if (!outage) {
+      outage = { since: performance.now(), attempts: 0 };
+      options.logger?.warn(
+        { channel: CHANGES_CHANNEL, reason },
+        "PostgreSQL: not listening for other instances' changes; remembered rows are bounded by time until it " +
+          'listens again',
+      );
+    }
+    if (listenRetry) return;
+    listenRetry = setTimeout(() => {
+      listenRetry = undefined;
+      listen();
+    }, listenDelay);
+    listenRetry.unref(); // never what keeps a process alive
+    listenDelay = Math.min(listenDelay * 2, LISTEN_RETRY_MS.max);
+  };
   const listen = (): void => {
-    if (closed || listenerOpening) return;
+    if (closed || listener || listenerOpening || listenRetry) return;
+    if (outage) outage.attempts++;
     listenerOpening = (async () => {
-      const c = await connectClient(connectionString);
+      const c = await connectClient(connectionString, { keepAlive: true });
       c.on('notification', (m) => {
         if (m.channel === CHANGES_CHANNEL && m.payload !== instanceId) otherChanges++;
       });
       c.on('end', () => {
-        if (listener === c) listener = undefined;
+        if (listener !== c) return;
+        listener = undefined;
+        otherChanges++; // a commit announced before the loss was noticed may be missed
+        listenerLost('the listening connection ended');
       });
       try {
         await c.query(`listen ${CHANGES_CHANNEL}`);
@@ -548,19 +586,29 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
         await c.end().catch(() => undefined);
         throw e;
       }
-      if (closed) await c.end().catch(() => undefined);
-      else listener = c;
+      if (closed) {
+        await c.end().catch(() => undefined);
+        return;
+      }
+      listener = c;
+      otherChanges++;
+      listenDelay = LISTEN_RETRY_MS.first;
+      if (outage) {
+        const { since, attempts } = outage;
+        outage = undefined;
+        options.logger?.info(
+          { channel: CHANGES_CHANNEL, downMs: Math.round(performance.now() - since), attempts },
+          "PostgreSQL: listening for other instances' changes again",
+        );
+      }
     })()
-      .catch(() => undefined) // the next read tries again
+      .catch((e: unknown) => listenerLost((e as Error).message))
       .finally(() => {
         listenerOpening = undefined;
       });
   };
   const otherCommits = (): number => {
-    if (!listener) {
-      otherChanges++;
-      listen();
-    }
+    listen(); // the first read opens it; afterwards a no-op (listening, opening, or a retry scheduled)
     return otherChanges;
   };
 
@@ -652,6 +700,8 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       closed = true;
       // let commits already submitted finish before the pool goes away
       await group.drain();
+      clearTimeout(listenRetry);
+      listenRetry = undefined;
       await listenerOpening;
       await listener?.end().catch(() => undefined);
       listener = undefined;

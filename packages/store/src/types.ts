@@ -823,8 +823,9 @@ export interface Store extends StoreRepositories {
    * row remembered by this process is read again at the next request (auth-service.ts token rows; caRowWrites
    * includes it). A synchronous check (SQLite: `PRAGMA data_version`, ≈ 1–3 µs a read; PostgreSQL: the NOTIFYs of
    * other stores' commits that changed a CA row, an API token or a user, counted by a listening connection — they
-   * arrive a moment after the commit — and a move at every read while none listens); absent: the store has no such
-   * signal, and callers bound how long they remember a row by time
+   * arrive a moment after the commit — plus one move when that connection is lost and one when it listens again;
+   * while none listens it stands still and callers' time bounds apply); absent: the store has no such signal, and
+   * callers bound how long they remember a row by time
    */
   readonly otherCommits?: number;
   /**
@@ -930,6 +931,17 @@ export interface OpenStoreOptions {
    * /usr/lib/postgresql/<version>/bin), passed down by the app's config module; default none
    */
   env?: Record<string, string | undefined>;
+  /**
+   * where the store reports what an operator should know and no caller hears of (PostgreSQL: the connection that
+   * listens for other instances' changes lost, and back); pino's logger fits. Default: not reported
+   */
+  logger?: StoreLogger;
+}
+
+/** the two levels the store logs at (fields first, as pino takes them); never keys, tokens or database URLs */
+export interface StoreLogger {
+  warn(fields: object, message: string): void;
+  info(fields: object, message: string): void;
 }
 
 export * from './ssh-types';

@@ -511,35 +511,95 @@ describe('PostgreSQL grouped lookups (CA, token, session by key)', () => {
     expect(await after).toEqual({ k: 'c', query: 4 });
   });
 
+  /** polls `ok` every 25 ms, at most 10 s */
+  const until = async (what: string, ok: () => Promise<boolean> | boolean) => {
+    for (let i = 0; !(await ok()); i++) {
+      if (i > 400) throw new Error(`never: ${what}`);
+      await new Promise((res) => setTimeout(res, 25));
+    }
+  };
+  /** the backends that LISTEN for Store.otherCommits on this database */
+  const listeners = async (sql: pg.Client): Promise<number[]> =>
+    (
+      await sql.query(
+        "select pid from pg_stat_activity where query = 'listen pkim_changes' and datname = current_database()",
+      )
+    ).rows.map((r: { pid: number }) => r.pid);
+
   it("otherCommits moves with another instance's CA, token or user change: not its own, not issuance", async () => {
     const { a, b, caId, sql } = await setup();
-    const until = async (what: string, ok: () => Promise<boolean> | boolean) => {
-      for (let i = 0; !(await ok()); i++) {
-        if (i > 400) throw new Error(`never: ${what}`);
-        await new Promise((res) => setTimeout(res, 25));
-      }
-    };
-    // every read moves it until the listening connection is up (the first read opens it)
-    const listening = () => b.otherCommits === b.otherCommits;
-    await until('b listens', listening);
+    expect(b.otherCommits).toBe(0); // the first read opens the listening connection
+    await until('b listens', async () => (await listeners(sql)).length === 1); // a never read it: it does not listen
     let seen = b.otherCommits!;
+    expect(b.otherCommits).toBe(seen); // a read does not move it
     await b.commit({ updateCa: [{ id: caId, patch: { name: 'renamed-by-b' } }] }); // its own change
     await issue(a, caId, 1); // an issuance batch of the other instance
     await a.commit({ updateCa: [{ id: caId, patch: { name: 'renamed-by-a' } }] });
     await until("a's change announced", () => b.otherCommits !== seen);
     expect(b.otherCommits).toBe(seen + 1);
-    // the listening connection lost: every read moves again until another one listens; then it is counted again
-    const lost = await sql.query(
-      "select pg_terminate_backend(pid) from pg_stat_activity where query = 'listen pkim_changes' " +
-        'and datname = current_database()',
-    );
-    expect(lost.rowCount).toBe(1); // b's (a never read otherCommits, so it does not listen)
-    await until('b no longer listens', () => !listening());
-    await until('b listens again', listening);
     seen = b.otherCommits!;
     await a.commit({ updateTokens: [{ id: 'tok_unknown', patch: { revokedAt: 1 } }] });
     await until("a's token change announced", () => b.otherCommits !== seen);
     expect(b.otherCommits).toBe(seen + 1);
+  }, 60_000);
+
+  it('a lost listening connection: reads stay correct, the count stands still, reopened with a backoff', async () => {
+    const url = await cluster.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const logged: [string, object, string][] = [];
+    const logger = {
+      warn: (fields: object, message: string) => logged.push(['warn', fields, message]),
+      info: (fields: object, message: string) => logged.push(['info', fields, message]),
+    };
+    const a = await openStore({ url });
+    const b = await openStore({ url, logger });
+    open.push(a, b);
+    const ca = makeCa();
+    await a.commit({ insertCa: [ca] });
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    const admin = new pg.Client({ connectionString: cluster.url }); // a database cannot refuse its own connections
+    await admin.connect();
+    clients.push(sql, admin);
+    expect(b.otherCommits).toBe(0);
+    await until('b listens', async () => (await listeners(sql)).length === 1);
+    const listening = b.otherCommits!;
+    expect((await b.cas.findById(ca.id))?.name).toBe(ca.name); // b's pool holds a connection from here on
+    // the listening backend terminated, and no new connection accepted for a while (the pool keeps its own)
+    const connects = vi.spyOn(pg.Client.prototype, 'connect');
+    try {
+      await admin.query(`alter database "${database}" allow_connections false`);
+      const [pid] = await listeners(sql);
+      await sql.query('select pg_terminate_backend($1)', [pid]);
+      await until('b notices the loss', () => b.otherCommits !== listening);
+      const down = b.otherCommits!;
+      expect(down).toBe(listening + 1); // once: a commit announced before it noticed may have been missed
+      // another instance's change, not announced to b: its reads answer it; the count stands still for 1.5 s of reads
+      await sql.query('update certificate_authorities set name = $1 where id = $2', ['renamed-in-outage', ca.id]);
+      for (const end = performance.now() + 1500; performance.now() < end;) {
+        expect(b.otherCommits).toBe(down);
+        expect((await b.cas.findById(ca.id))?.name).toBe('renamed-in-outage');
+        await new Promise((res) => setTimeout(res, 5));
+      }
+      // retried after 100, 200, 400, 800 ms (LISTEN_RETRY_MS), not at every read
+      expect(connects.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect(connects.mock.calls.length).toBeLessThanOrEqual(5);
+      expect(logged.map(([level]) => level)).toEqual(['warn']); // once per outage
+      await admin.query(`alter database "${database}" allow_connections true`);
+      await until('b listens again', async () => (await listeners(sql)).length === 1);
+      await until('the outage logged as ended', () => logged.length === 2);
+    } finally {
+      await admin.query(`alter database "${database}" allow_connections true`);
+      connects.mockRestore();
+    }
+    expect(logged.map(([level]) => level)).toEqual(['warn', 'info']);
+    expect(JSON.stringify(logged)).not.toContain(url);
+    expect(b.otherCommits).toBe(listening + 2); // the LISTEN answered: what was remembered meanwhile is read again
+    const seen = b.otherCommits!;
+    await a.commit({ updateCa: [{ id: ca.id, patch: { name: 'renamed-by-a' } }] });
+    await until("a's change announced after the reconnect", () => b.otherCommits !== seen);
+    expect(b.otherCommits).toBe(seen + 1);
+    expect((await b.cas.findById(ca.id))?.name).toBe('renamed-by-a');
   }, 60_000);
 
   it('answers concurrent callers their own rows; the next call sees what another instance committed', async () => {
