@@ -1,12 +1,11 @@
 // Certificate references (`cert show REF`, REST /certificates/:ref, tRPC certificate.get): ids, serials,
 // fingerprints and unique prefixes of at least 8 hex characters, resolved in one place, on both engines.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { createAuthority, type Actor, type Authority, type IssuedCertificate } from '@pkim/authority';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Actor, type Authority, type IssuedCertificate } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
 import type { CertificateRow } from '@pkim/store';
-import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
-import { tempDir } from '../../../tests/support/openssl-tools';
+import { ENGINES } from '../../../tests/support/engines';
+import { authorityOnEngine } from '../../../tests/support/authority-on-engine';
 import { expectPkiError } from '../../../tests/support/test-kit';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { createRootCa } from '../../../tests/support/ca-kit';
@@ -15,20 +14,13 @@ const admin: Actor = { id: 'usr_ref_admin', name: 'alice', role: 'admin' };
 const colons = (hex: string) => hex.toUpperCase().replace(/(..)(?!$)/g, '$1:');
 
 describe.each(ENGINES)('certificate references on $name', (engine) => {
-  let handle: EngineHandle;
+  const fx = authorityOnEngine(engine);
   let authority: Authority;
-  let tmp: ReturnType<typeof tempDir>;
   let leaf: IssuedCertificate;
   let twins: CertificateRow[];
 
   beforeAll(async () => {
-    handle = await engine.start();
-    tmp = tempDir();
-    authority = await createAuthority({
-      dataDir: tmp.dir,
-      databaseUrl: await handle.fresh(),
-      logger: pino({ level: 'silent' }),
-    });
+    authority = fx.authority;
     const root = await createRootCa(authority, 'ref-root', { actor: admin, subject: 'CN=Ref Root' });
     leaf = await authority.issuance.issueWithKey(
       {
@@ -53,12 +45,6 @@ describe.each(ENGINES)('certificate references on $name', (engine) => {
     }));
     await internalsOf(authority).store.commit({ insertCertificates: twins });
   });
-  afterAll(async () => {
-    await authority?.close();
-    await handle?.stop();
-    tmp?.cleanup();
-  });
-
   const idOf = async (ref: string) => (await authority.certificates.get(ref, admin)).certificate.id;
 
   it('finds a certificate by id, full serial (any case, colons) and full fingerprint', async () => {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '@pkim/shared';
-import { createAuthority, type Actor, type Authority } from '@pkim/authority';
-import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
-import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
-import { expectPkiError, silentLogger } from '../../../tests/support/test-kit';
+import { type Actor, type Authority } from '@pkim/authority';
+import { ENGINES } from '../../../tests/support/engines';
+import { authorityOnEngine } from '../../../tests/support/authority-on-engine';
+import { opensslCsr } from '../../../tests/support/openssl-tools';
+import { expectPkiError } from '../../../tests/support/test-kit';
 import { createRootCa } from '../../../tests/support/ca-kit';
 
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
@@ -11,10 +12,9 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2030, 0, 10, 12, 0, 0); // noon UTC: day buckets start at midnight
 
 describe.each(ENGINES)('insights service (console read models) on $name', (engine) => {
-  let handle: EngineHandle;
   let authority: Authority;
-  let tmp: ReturnType<typeof tempDir>;
   const clock = fixedClock(T0);
+  const fx = authorityOnEngine(engine, { clock });
   let caId: string;
   const issued: Record<string, { id: string; serialHex: string; fingerprintSha256: string }> = {};
 
@@ -35,14 +35,7 @@ describe.each(ENGINES)('insights service (console read models) on $name', (engin
   }
 
   beforeAll(async () => {
-    handle = await engine.start();
-    tmp = tempDir();
-    authority = await createAuthority({
-      dataDir: tmp.dir,
-      databaseUrl: await handle.fresh(),
-      logger: silentLogger,
-      clock,
-    });
+    authority = fx.authority;
     const root = await createRootCa(authority, 'insights-root', {
       actor: admin,
       verifyAt: T0,
@@ -56,12 +49,6 @@ describe.each(ENGINES)('insights service (console read models) on $name', (engin
     await issue('d.example.org', ['d.example.org', 'shared.example.com'], 45);
     await issue('revoked.example.com', ['revoked.example.com'], 10);
     await authority.certificates.revoke(issued['revoked.example.com']!.id, 'keyCompromise', admin);
-  });
-
-  afterAll(async () => {
-    await authority?.close();
-    await handle?.stop();
-    tmp?.cleanup();
   });
 
   it('counts the expiry histogram per day from the counters of the store, zeros included', async () => {

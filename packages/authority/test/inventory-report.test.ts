@@ -1,13 +1,12 @@
 // Inventory reports (issue #16 item 4): a filtered certificate list as CSV/JSON, read page by page. The CSV is
 // parsed back with csv-parse and compared with the certificate list of the same filter; who sees what (a
 // requester only the certificates of its own requests, a CA-limited token only its CAs); the audit event.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { fixedClock } from '@pkim/shared';
 import { internalsOf } from '@pkim/authority/internals';
 import {
   INVENTORY_COLUMNS,
-  createAuthority,
   createInventoryService,
   sansField,
   type Actor,
@@ -15,10 +14,11 @@ import {
   type CertificateRow,
   type InventoryFilter,
 } from '@pkim/authority';
-import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
-import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
+import { ENGINES } from '../../../tests/support/engines';
+import { authorityOnEngine } from '../../../tests/support/authority-on-engine';
+import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { expectPkiError, silentLogger } from '../../../tests/support/test-kit';
+import { expectPkiError } from '../../../tests/support/test-kit';
 import { createIssuingCa, rootAndIssuing } from '../../../tests/support/ca-kit';
 
 const admin: Actor = { id: 'usr_inv_admin', name: 'alice', role: 'admin' };
@@ -34,9 +34,8 @@ async function text(body: AsyncIterable<string>): Promise<string> {
 }
 
 describe.each(ENGINES)('inventory reports on $name', (engine) => {
-  let handle: EngineHandle;
+  const fx = authorityOnEngine(engine, { clock: fixedClock(T0) });
   let authority: Authority;
-  let tmp: ReturnType<typeof tempDir>;
   let issuingId: string;
   let otherCaId: string;
   let rootPem: string;
@@ -59,14 +58,7 @@ describe.each(ENGINES)('inventory reports on $name', (engine) => {
   }
 
   beforeAll(async () => {
-    handle = await engine.start();
-    tmp = tempDir();
-    authority = await createAuthority({
-      dataDir: tmp.dir,
-      databaseUrl: await handle.fresh(),
-      logger: silentLogger,
-      clock: fixedClock(T0),
-    });
+    authority = fx.authority;
     const { root, issuing } = await rootAndIssuing(authority, 'inv', {
       actor: admin,
       verifyAt: T0,
@@ -110,12 +102,6 @@ describe.each(ENGINES)('inventory reports on $name', (engine) => {
       ).toBe(true);
       if (who === requester) own.push(done.issued.certificate.id);
     }
-  });
-
-  afterAll(async () => {
-    await authority?.close();
-    await handle?.stop();
-    tmp?.cleanup();
   });
 
   /** every row of the certificate list with this filter (pages of 2, to cross page boundaries) */

@@ -2,13 +2,12 @@
 // status filter), `expiringBefore`, the console's search and the inventory report — before the background job marks
 // the row, on SQLite and PostgreSQL; after the job the answers are the same. openssl agrees on each certificate's
 // validity at the clock's time (-attime): the one past its end fails as expired, the others verify.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '@pkim/shared';
-import { createAuthority, type Actor, type Authority } from '@pkim/authority';
-import { ENGINES, type EngineHandle } from '../../../tests/support/engines';
-import { tempDir } from '../../../tests/support/openssl-tools';
+import { type Actor, type Authority } from '@pkim/authority';
+import { ENGINES } from '../../../tests/support/engines';
+import { authorityOnEngine } from '../../../tests/support/authority-on-engine';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { silentLogger } from '../../../tests/support/test-kit';
 import { createRootCa, type TestCa } from '../../../tests/support/ca-kit';
 
 const admin: Actor = { id: 'usr_test_admin', name: 'alice', role: 'admin' };
@@ -16,22 +15,14 @@ const DAY = 86_400_000;
 const T0 = Date.UTC(2030, 0, 10, 12, 0, 0);
 
 describe.each(ENGINES)('statuses as read now on $name', (engine) => {
-  let handle: EngineHandle;
   let authority: Authority;
-  let tmp: ReturnType<typeof tempDir>;
   let root: TestCa;
   const clock = fixedClock(T0);
+  const fx = authorityOnEngine(engine, { clock });
   const leaves: Record<'short' | 'long' | 'revoked', { id: string; pem: string }> = {} as never;
 
   beforeAll(async () => {
-    handle = await engine.start();
-    tmp = tempDir();
-    authority = await createAuthority({
-      dataDir: tmp.dir,
-      databaseUrl: await handle.fresh(),
-      logger: silentLogger,
-      clock,
-    });
+    authority = fx.authority;
     root = await createRootCa(authority, 'status-root', { actor: admin, verifyAt: T0, validityMs: 60 * DAY });
     for (const [name, days] of [
       ['short', 1],
@@ -53,12 +44,6 @@ describe.each(ENGINES)('statuses as read now on $name', (engine) => {
     }
     await authority.certificates.revoke(leaves.revoked.id, 'superseded', admin);
     clock.advance(2 * DAY); // `short` (and the revoked one) are past their end; no job ran
-  });
-
-  afterAll(async () => {
-    await authority?.close();
-    await handle?.stop();
-    tmp?.cleanup();
   });
 
   const ids = async (status?: 'active' | 'expired' | 'revoked') =>
