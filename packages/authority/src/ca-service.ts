@@ -25,6 +25,7 @@ import type {
 import { authorize } from './permissions';
 import { checkHttpUrl, urlsFromBase } from './url-plan';
 import { caKeyCreatedEvent, newCaRow } from './ca-row';
+import { caAt } from './certificate-view';
 import { auditEvent } from './audit-service';
 import { recordFailure, type SigningServiceDeps } from './ca-context';
 import { subjectToDn } from './subject-input';
@@ -47,8 +48,10 @@ export type CaServiceDeps = SigningServiceDeps & {
 export function createCaService(deps: CaServiceDeps): CaService & CaRevocationService {
   const { store, keys, clock, logger, contexts, pipeline } = deps;
 
-  async function view(ca: CaRow): Promise<CaView> {
-    return { ca, certificatePem: ca.certificatePem, chainPem: await contexts.chainPem(ca) };
+  /** the CA as a reader sees it now (a CA past its end reads `expired`, caStatusAt), its certificate and chain */
+  async function view(row: CaRow): Promise<CaView> {
+    const ca = caAt(row, clock.now());
+    return { ca, certificatePem: ca.certificatePem, chainPem: await contexts.chainPem(row) };
   }
 
   function toCoreConstraints(nc: CreateCaInput['nameConstraints']): NameConstraints | undefined {
@@ -331,10 +334,11 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     }
   }
 
+  /** the CA row, its status read at now (caStatusAt): an active CA past its end is not switched, deleted as expired */
   async function findCa(idOrName: string): Promise<CaRow> {
     const ca = (await store.cas.findById(idOrName)) ?? (await store.cas.findByName(idOrName));
     if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${idOrName}'`);
-    return ca;
+    return caAt(ca, clock.now());
   }
 
   async function setStatus(caId: string, status: 'active' | 'disabled', actor: Actor): Promise<CaRow> {
@@ -480,7 +484,10 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     create,
     createExternalIntermediate,
     importCertificate,
-    list: () => store.cas.list(),
+    list: async () => {
+      const now = clock.now();
+      return (await store.cas.list()).map((ca) => caAt(ca, now));
+    },
     get: async (idOrName) => view(await findCa(idOrName)),
     setStatus,
     setUrls,

@@ -4,7 +4,7 @@ import { decodeCsr, normalizeSerialHex, parseCertificate, type SubjectAltNames }
 import type { CaRow, CaStatus, CertificateRow, Store } from '@pkim/store';
 import type { Actor, Authority, InsightsService, DashboardWarning } from './types';
 import { visibleCaIds } from './signing/provisioner-policy';
-import { certificateAt } from './certificate-view';
+import { caStatusAt, certificateAt } from './certificate-view';
 
 const DAY_MS = 86_400_000;
 const CA_STATUSES: CaStatus[] = ['active', 'pending', 'disabled', 'expired', 'revoked'];
@@ -65,10 +65,11 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
               })
             ).items
           : store.certificates.findExpiringBefore(now + 30 * DAY_MS, 10);
-      const [allCas, byStatus, within7d, within30d, within90d, pending, expiringSoon, recentAudit, health] =
+      const [allCas, stored, pastEnd, within7d, within30d, within90d, pending, expiringSoon, recentAudit, health] =
         await Promise.all([
           store.cas.list(),
           store.certificates.countByStatus(),
+          store.certificates.countExpiringBefore(now + 1), // active, notAfter <= now: listed as expired already
           store.certificates.countExpiringBefore(now + 7 * DAY_MS),
           store.certificates.countExpiringBefore(now + 30 * DAY_MS),
           store.certificates.countExpiringBefore(now + 90 * DAY_MS),
@@ -79,7 +80,9 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
           deps.health(),
         ]);
       const casByStatus = Object.fromEntries(CA_STATUSES.map((s) => [s, 0])) as Record<CaStatus, number>;
-      for (const ca of allCas) casByStatus[ca.status] += 1;
+      for (const ca of allCas) casByStatus[caStatusAt(ca, now)] += 1;
+      // as the lists read them at this instant (statusAt): active rows past their end count as expired
+      const byStatus = { ...stored, active: stored.active - pastEnd, expired: stored.expired + pastEnd };
 
       const warnings: DashboardWarning[] = [];
       if (!health.database)
@@ -167,6 +170,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       if (!term) throw new PkiError('input.invalid', 'search term is empty');
       const lower = term.toLowerCase();
       const flat = lower.replace(/[:\s-]/g, '');
+      const now = clock.now();
       const cas = (await store.cas.list())
         .map((ca) => {
           const match =
@@ -181,7 +185,8 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
                     : ca.fingerprintSha256 && flat.length === 64 && ca.fingerprintSha256 === flat
                       ? 'fingerprint'
                       : null;
-          return match ? { id: ca.id, name: ca.name, subjectDn: ca.subjectDn, status: ca.status, match } : null;
+          const status = caStatusAt(ca, now);
+          return match ? { id: ca.id, name: ca.name, subjectDn: ca.subjectDn, status, match } : null;
         })
         .filter((x): x is NonNullable<typeof x> => x !== null)
         .slice(0, limit);

@@ -1,6 +1,7 @@
 import type { Clock } from '@pkim/shared';
 import type { Store } from '@pkim/store';
 import type { StatisticsService } from './types';
+import { caStatusAt } from './certificate-view';
 
 const DAY_MS = 86_400_000;
 
@@ -17,14 +18,17 @@ export function createStatisticsService(deps: { store: Store; clock: Clock }): S
   };
   return {
     async dashboard() {
-      const [cas, byStatus, exp, requests] = await Promise.all([
+      const now = clock.now();
+      const [cas, stored, pastEnd, exp, requests] = await Promise.all([
         store.cas.list(),
         store.certificates.countByStatus(),
+        store.certificates.countExpiringBefore(now + 1), // active, notAfter <= now: read as expired (statusAt)
         expiring(),
         store.requests.countByStatus(),
       ]);
+      const byStatus = { ...stored, active: stored.active - pastEnd, expired: stored.expired + pastEnd };
       return {
-        cas: { total: cas.length, active: cas.filter((c) => c.status === 'active').length },
+        cas: { total: cas.length, active: cas.filter((c) => caStatusAt(c, now) === 'active').length },
         certificates: { active: byStatus.active ?? 0, revoked: byStatus.revoked ?? 0, expired: byStatus.expired ?? 0 },
         expiring: exp,
         pendingRequests: requests.pending,
