@@ -372,6 +372,15 @@ export type BatchRow = [
  */
 export const FLUSH_WAIT = "select pg_logical_emit_message(true, 'pkim.flush', '')";
 export const FLUSH_WAIT_NAME = 'pkim_flush_wait';
+/**
+ * FLUSH_WAIT of a batch that revokes certificates: its transaction also sends `pg_notify($1, $2)` (the channel of
+ * Store.otherCommits, the store's id), which PostgreSQL delivers when it commits — after the batch's commit and its
+ * flush — so the other instances' OCSP and CRL caches learn of the revocation at once instead of after their time
+ * bounds. Not sent under the audit-chain lock (the batch statement's commit has released it), and not by issuance
+ * batches.
+ */
+export const FLUSH_WAIT_NOTIFY = "select pg_logical_emit_message(true, 'pkim.flush', ''), pg_notify($1, $2)";
+export const FLUSH_WAIT_NOTIFY_NAME = 'pkim_flush_wait_notify';
 
 export interface BatchPlan {
   /** parameters of BATCH_STATEMENT */

@@ -53,6 +53,8 @@ import {
   CA_CHANGED,
   FLUSH_WAIT,
   FLUSH_WAIT_NAME,
+  FLUSH_WAIT_NOTIFY,
+  FLUSH_WAIT_NOTIFY_NAME,
   LOCK_CLASS,
   batchRuns,
   isBatchableUnit,
@@ -66,16 +68,24 @@ export const PG_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/pg', im
 
 const MIGRATION_LOCK = 2;
 
-/** the channel of Store.otherCommits: a commit that changed a CA row, an API token or a user (payload: its store) */
+/**
+ * the channel of Store.otherCommits: a commit that changed a CA row, an API token, a user or a certificate's status
+ * (a revocation) (payload: its store)
+ */
 export const CHANGES_CHANNEL = 'pkim_changes';
 /**
  * Store.otherCommits' listening connection, when lost or refused: opened again after `first` ms, the wait doubling up
  * to `max` while it keeps failing
  */
 export const LISTEN_RETRY_MS = { first: 100, max: 5000 };
-/** the unit changes a row that instances remember: a CA row (touchesCaRow), an API token, a user */
+/**
+ * the unit changes a row that instances remember: a CA row (touchesCaRow), an API token, a user, or a certificate's
+ * status (a revocation: the OCSP answers and CRLs other instances keep)
+ */
 const changesRememberedRows = (unit: UnitOfWork): boolean =>
-  touchesCaRow(unit) || !!(unit.insertTokens?.length || unit.updateTokens?.length || unit.updateUsers?.length);
+  touchesCaRow(unit) ||
+  !!(unit.insertTokens?.length || unit.updateTokens?.length || unit.updateUsers?.length) ||
+  !!unit.updateCertificates?.some((u) => u.patch.status !== undefined);
 
 async function connectClient(
   connectionString: string,
@@ -333,9 +343,10 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   };
 
   /**
-   * Store.otherCommits: a unit that changes a row other instances remember (a CA row, an API token, a user) sends
-   * CHANGES_CHANNEL a notification in its own transaction — PostgreSQL delivers it when, and only if, it commits.
-   * Issuance and revocation batches change none of them and send none.
+   * Store.otherCommits: a unit that changes a row other instances remember (a CA row, an API token, a user, a
+   * certificate's status) sends CHANGES_CHANNEL a notification in its own transaction — PostgreSQL delivers it when,
+   * and only if, it commits. A batch statement that revokes sends it from its flush wait (FLUSH_WAIT_NOTIFY); issuance
+   * batches send none.
    */
   const instanceId = randomUUID();
   const announceChanges = async (tx: Tx, units: UnitOfWork[]): Promise<void> => {
@@ -375,6 +386,12 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
    */
   /** prepared once per connection, like the batch statement: no parse and plan per batch */
   const flushWait = { name: FLUSH_WAIT_NAME, text: FLUSH_WAIT };
+  /** a batch that revokes: its flush wait also announces it to the other instances (FLUSH_WAIT_NOTIFY) */
+  const flushWaitNotify = {
+    name: FLUSH_WAIT_NOTIFY_NAME,
+    text: FLUSH_WAIT_NOTIFY,
+    values: [CHANGES_CHANNEL, instanceId],
+  };
   const commitBatch = async (units: UnitOfWork[]): Promise<(CommitResult | PkiError)[]> => {
     const plan = planBatch(units);
     const r = await pool.query<BatchRow>({
@@ -387,7 +404,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     // committed without waiting for the disk (the audit-chain lock released at once): answered once it is on disk.
     // If that is not confirmed, each caller gets the error — never a second write of units already committed.
     try {
-      await pool.query(flushWait);
+      await pool.query(units.some((u) => u.updateCertificates?.length) ? flushWaitNotify : flushWait);
     } catch (e) {
       const error = new PkiError(
         'store.unavailable',

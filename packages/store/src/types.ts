@@ -822,10 +822,10 @@ export interface Store extends StoreRepositories {
    * since the last read (a CLI beside the server, a second authority on the data dir, SQLite's writer thread), so a
    * row remembered by this process is read again at the next request (auth-service.ts token rows; caRowWrites
    * includes it). A synchronous check (SQLite: `PRAGMA data_version`, ≈ 1–3 µs a read; PostgreSQL: the NOTIFYs of
-   * other stores' commits that changed a CA row, an API token or a user, counted by a listening connection — they
-   * arrive a moment after the commit — plus one move when that connection is lost and one when it listens again;
-   * while none listens it stands still and callers' time bounds apply); absent: the store has no such signal, and
-   * callers bound how long they remember a row by time
+   * other stores' commits that changed a CA row, an API token, a user or a certificate's status, counted by a
+   * listening connection — they arrive a moment after the commit — plus one move when that connection is lost and
+   * one when it listens again; while none listens it stands still and callers' time bounds apply); absent: the
+   * store has no such signal, and callers bound how long they remember a row by time
    */
   readonly otherCommits?: number;
   /**

@@ -11,6 +11,7 @@ import {
   AUDIT_CHAIN_LOCK,
   BATCH_STATEMENT_NAME,
   FLUSH_WAIT_NAME,
+  FLUSH_WAIT_NOTIFY_NAME,
   LOCK_CLASS,
   canonicalAroundSeq,
 } from '../src/pg-batch-commit';
@@ -71,6 +72,20 @@ const deferred = () => {
 };
 
 const count = async (sql: pg.Client, query: string) => Number((await sql.query(query)).rows[0].n);
+/** polls `ok` every 25 ms, at most 10 s */
+const until = async (what: string, ok: () => Promise<boolean> | boolean) => {
+  for (let i = 0; !(await ok()); i++) {
+    if (i > 400) throw new Error(`never: ${what}`);
+    await new Promise((res) => setTimeout(res, 25));
+  }
+};
+/** the backends that LISTEN for Store.otherCommits on this database */
+const listeners = async (sql: pg.Client): Promise<number[]> =>
+  (
+    await sql.query(
+      "select pid from pg_stat_activity where query = 'listen pkim_changes' and datname = current_database()",
+    )
+  ).rows.map((r: { pid: number }) => r.pid);
 
 /** what a spy on pg.Client#query saw: the prepared statements' names, the other queries' text */
 const queriesSent = (sent: { mock: { calls: unknown[][] } }): unknown[] =>
@@ -401,10 +416,12 @@ describe('PostgreSQL group commit', () => {
     expect(await a.audit.verify()).toMatchObject({ ok: true, count: 1 });
   }, 60_000);
 
-  it('revocations submitted together are one statement; with issuances of the other instance one chain', async () => {
+  it('revocations submitted together are one statement, announced to the other instance; one chain', async () => {
     const { a, b, caId, sql } = await setup();
     const certs = Array.from({ length: 40 }, () => makeCert(caId));
     await a.commit({ insertCertificates: certs });
+    expect(b.otherCommits).toBe(0); // b listens (its OCSP answers and CRLs are remembered by this count)
+    await until('b listens', async () => b.otherCommits === 1);
     const revoke = (id: string) =>
       a.commit({
         updateCertificates: [
@@ -417,11 +434,13 @@ describe('PostgreSQL group commit', () => {
     const sent = vi.spyOn(pg.Client.prototype, 'query');
     try {
       const first = await Promise.all(certs.slice(0, 20).map((c) => revoke(c.id)));
-      expect(queriesSent(sent)).toEqual(ONE_BATCH);
+      // the flush wait of a batch that revokes sends the NOTIFY: b learns of the revocations without a time bound
+      expect(queriesSent(sent)).toEqual([BATCH_STATEMENT_NAME, FLUSH_WAIT_NOTIFY_NAME]);
       expect(first.map((r) => r.audit[0]!.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     } finally {
       sent.mockRestore();
     }
+    await until("a's revocations announced", () => b.otherCommits === 2);
     // the rest while instance b issues: one linear chain, counters exact
     const issued = Array.from({ length: 20 }, (_, i) => issue(b, caId, i));
     const revoked = await Promise.all(certs.slice(20).map((c) => revoke(c.id)));
@@ -510,21 +529,6 @@ describe('PostgreSQL grouped lookups (CA, token, session by key)', () => {
     release[3]!();
     expect(await after).toEqual({ k: 'c', query: 4 });
   });
-
-  /** polls `ok` every 25 ms, at most 10 s */
-  const until = async (what: string, ok: () => Promise<boolean> | boolean) => {
-    for (let i = 0; !(await ok()); i++) {
-      if (i > 400) throw new Error(`never: ${what}`);
-      await new Promise((res) => setTimeout(res, 25));
-    }
-  };
-  /** the backends that LISTEN for Store.otherCommits on this database */
-  const listeners = async (sql: pg.Client): Promise<number[]> =>
-    (
-      await sql.query(
-        "select pid from pg_stat_activity where query = 'listen pkim_changes' and datname = current_database()",
-      )
-    ).rows.map((r: { pid: number }) => r.pid);
 
   it("otherCommits moves with another instance's CA, token or user change: not its own, not issuance", async () => {
     const { a, b, caId, sql } = await setup();
