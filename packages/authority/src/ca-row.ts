@@ -1,5 +1,8 @@
 import type { Clock } from '@pkim/shared';
+import { toPem, type CertificateInfo } from '@pkim/core';
+import type { KeyBackends, KeyRef } from '@pkim/keys';
 import type { CaRow, NewAuditEvent } from '@pkim/store';
+import type { Logger } from 'pino';
 import { auditEvent } from './audit-service';
 import type { Actor } from './types';
 import { urlsFromBase } from './url-plan';
@@ -26,6 +29,52 @@ export function newCaRow(id: string, fields: NewCaFields, publicBaseUrl: string 
     createdAt: t,
     updatedAt: t,
   };
+}
+
+/**
+ * The row fields of a new active CA from its signed certificate (a root or intermediate signed here, a root the KMS
+ * certified): names, serial, dates, path length, SKI and fingerprint as the certificate says them. `nameConstraints`
+ * is given, not read: a CA's policy-only constraints (permitted URI prefixes) are not in its certificate.
+ */
+export function activeCaFields(
+  certificate: CertificateInfo,
+  ca: Pick<NewCaFields, 'name' | 'parentId' | 'keyType' | 'keyBackend' | 'nameConstraints'> & { key: KeyRef },
+): NewCaFields {
+  return {
+    name: ca.name,
+    parentId: ca.parentId,
+    subjectDn: certificate.subjectDn,
+    issuerDn: certificate.issuerDn,
+    serialHex: certificate.serialHex,
+    notBefore: certificate.notBefore,
+    notAfter: certificate.notAfter,
+    keyUri: ca.key.uri,
+    keyType: ca.keyType,
+    keyBackend: ca.keyBackend,
+    status: 'active',
+    pathLen: certificate.pathLen,
+    nameConstraints: ca.nameConstraints,
+    certificatePem: toPem(certificate.der, 'CERTIFICATE'),
+    csrPem: null,
+    skiHex: certificate.subjectKeyIdentifierHex,
+    fingerprintSha256: certificate.fingerprintSha256,
+  };
+}
+
+/** Destroys the key made for a CA that then failed to be created; a failure is logged, never thrown. */
+export async function destroyKeyQuietly(
+  deps: { keys: KeyBackends; logger: Logger },
+  ref: KeyRef | undefined,
+): Promise<void> {
+  if (!ref) return;
+  try {
+    await deps.keys.destroy(ref.uri);
+  } catch (e) {
+    deps.logger.warn(
+      { uri: ref.uri, err: (e as Error).message },
+      'could not destroy key of a CA that failed to be created',
+    );
+  }
 }
 
 /** `kms.key_created` for the key of a new CA row */

@@ -24,7 +24,7 @@ import type {
 } from './types';
 import { authorize } from './permissions';
 import { checkHttpUrl, urlsFromBase } from './url-plan';
-import { caKeyCreatedEvent, newCaRow } from './ca-row';
+import { caKeyCreatedEvent, destroyKeyQuietly, newCaRow } from './ca-row';
 import { caAt } from './certificate-view';
 import { auditEvent } from './audit-service';
 import { recordFailure, type SigningServiceDeps } from './ca-context';
@@ -58,18 +58,6 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     if (!nc) return undefined;
     const has = Object.values(nc).some((v) => Array.isArray(v) && v.length > 0);
     return has ? nc : undefined;
-  }
-
-  async function destroyQuietly(ref: KeyRef | undefined): Promise<void> {
-    if (!ref) return;
-    try {
-      await keys.destroy(ref.uri);
-    } catch (e) {
-      logger.warn(
-        { uri: ref.uri, err: (e as Error).message },
-        'could not destroy key of a CA that failed to be created',
-      );
-    }
   }
 
   /** roots and intermediates are certificates like any other: they go through the one signing pipeline */
@@ -163,7 +151,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       });
       return { ca: row, csrPem };
     } catch (e) {
-      await destroyQuietly(keyRef);
+      await destroyKeyQuietly(deps, keyRef);
       throw await recordFailure(deps, actor, 'ca.create_failed', null, e, { name: input.name, external: true });
     }
   }

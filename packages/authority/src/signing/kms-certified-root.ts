@@ -1,10 +1,9 @@
 import { PkiError, newId } from '@pkim/shared';
-import { caCreatedEvent, caKeyCreatedEvent, newCaRow } from '../ca-row';
+import { activeCaFields, caCreatedEvent, caKeyCreatedEvent, newCaRow } from '../ca-row';
 import {
   formatDn,
   parseCertificate,
   resolveProfile,
-  toPem,
   verifyCertificateSignature,
   type CertificateInfo,
   type DistinguishedName,
@@ -97,25 +96,14 @@ export async function createKmsCertifiedRoot(
     const t = clock.now();
     const row = newCaRow(
       newId('ca'),
-      {
+      activeCaFields(info, {
         name: input.name,
         parentId: null,
-        subjectDn: info.subjectDn,
-        issuerDn: info.issuerDn,
-        serialHex: info.serialHex,
-        notBefore: info.notBefore,
-        notAfter: info.notAfter,
-        keyUri: keyRef.uri,
+        key: keyRef,
         keyType: input.keyType,
         keyBackend: backendName,
-        status: 'active',
-        pathLen: info.pathLen,
         nameConstraints: null,
-        certificatePem: toPem(info.der, 'CERTIFICATE'),
-        csrPem: null,
-        skiHex: info.subjectKeyIdentifierHex,
-        fingerprintSha256: info.fingerprintSha256,
-      },
+      }),
       deps.publicBaseUrl,
       t,
     );

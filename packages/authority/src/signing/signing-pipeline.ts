@@ -1,18 +1,17 @@
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { PkiError, checkTimestampMs, newId, type KeyType } from '@pkim/shared';
 import {
   assertLintClean,
   decodeCsrAsync,
   decodeCsrContentAsync,
-  formatDn,
   generateKeyPairAsync,
   generateSerial,
   keyTypeFromSpki,
   lintCertificate,
+  parseCertificate,
   planCertificate,
   resolveProfile,
   serialToHex,
-  toPem,
   type CertificatePlanInput,
   type DecodedCsr,
   type DistinguishedName,
@@ -28,7 +27,7 @@ import { auditEvent } from '../audit-service';
 import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
 import { subjectToDn } from '../subject-input';
 import { lacksRevocationUrls, partitionOf, partitionUrls, urlsOfCa, type PublicUrls } from '../url-plan';
-import { caCreatedEvent, caKeyCreatedEvent, newCaRow } from '../ca-row';
+import { activeCaFields, caCreatedEvent, caKeyCreatedEvent, destroyKeyQuietly, newCaRow } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
 import { leafRecord, signCertificatePlan, type SignedCertificate } from './certificate-steps';
 import { checkCsrLeaf, checkLeafSubject, type CsrLeaf } from './leaf-checks';
@@ -676,18 +675,6 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
 
   const checkCaName = (name: string): Promise<void> => checkNewCaName(store.cas, name);
 
-  async function destroyQuietly(ref: KeyRef | undefined): Promise<void> {
-    if (!ref) return;
-    try {
-      await keys.destroy(ref.uri);
-    } catch (e) {
-      logger.warn(
-        { uri: ref.uri, err: (e as Error).message },
-        'could not destroy key of a CA that failed to be created',
-      );
-    }
-  }
-
   async function caCertificate(r: RootCaRequest | IntermediateCaRequest, via: Via): Promise<CaView> {
     const { actor } = via;
     const parentRef = r.kind === 'intermediate-ca' ? r.parent : undefined;
@@ -728,7 +715,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const serial = generateSerial();
       const notBefore = wholeSeconds(parent ? Math.max(now - 60_000, parent.ca.notBefore ?? 0) : now - 60_000);
       keyRef = await backend.generateKey({ keyType: r.keyType, label: r.name });
-      const { subjectKeyIdentifier, der } = await signPlan(
+      const { der } = await signPlan(
         {
           profile,
           subject,
@@ -752,25 +739,14 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const t = clock.now();
       const row = newCaRow(
         newId('ca'),
-        {
+        activeCaFields(parseCertificate(der), {
           name: r.name,
           parentId: parent?.ca.id ?? null,
-          subjectDn: formatDn(subject),
-          issuerDn: parent ? parent.ca.subjectDn : formatDn(subject),
-          serialHex: serialToHex(serial),
-          notBefore,
-          notAfter,
-          keyUri: keyRef.uri,
+          key: keyRef,
           keyType: r.keyType,
           keyBackend: backendName,
-          status: 'active',
-          pathLen,
           nameConstraints: nameConstraints ?? null,
-          certificatePem: toPem(der, 'CERTIFICATE'),
-          csrPem: null,
-          skiHex: Buffer.from(subjectKeyIdentifier).toString('hex'),
-          fingerprintSha256: createHash('sha256').update(der).digest('hex'),
-        },
+        }),
         deps.publicBaseUrl,
         t,
       );
@@ -786,7 +762,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       logger.info({ caId: row.id, name: row.name, backend: backendName }, 'CA created');
       return { ca: row, certificatePem: row.certificatePem, chainPem: await contexts.chainPem(row) };
     } catch (e) {
-      await destroyQuietly(keyRef);
+      await destroyKeyQuietly(deps, keyRef);
       // the parent's id when it resolves (audit targets are ids), else the reference as given
       const target = parentRef === undefined ? null : ((await store.cas.findByName(parentRef))?.id ?? parentRef);
       throw await recordFailure(deps, actor, 'ca.create_failed', target, e, {
