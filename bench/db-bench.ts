@@ -493,12 +493,20 @@ async function fillPostgres(url: string, caIds: string[]): Promise<void> {
         from generate_series(0, $6::int - 1) as i`,
         [caIds, caIds.length, NOW, DAY, PEM, ROWS],
       );
-      // their search terms (certificate_names), with the same rule the store uses: migration 0017's backfill
+      // their search terms (certificate_names), with the same rule the store uses: migration 0017's backfill, into a
+      // table of 0017's shape, then with each certificate's creation time (migration 0032's column)
       const migration = readFileSync(
         fileURLToPath(new URL('../packages/store/migrations/pg/0017_certificate_names.sql', import.meta.url)),
         'utf8',
       );
-      await c.query(migration.split('--> statement-breakpoint').find((x) => x.includes('INSERT INTO'))!);
+      const backfill = migration.split('--> statement-breakpoint').find((x) => x.includes('INSERT INTO'))!;
+      await c.query('create temporary table names_0017 (name text not null, certificate_id text not null)');
+      await c.query(backfill.replace('INSERT INTO "certificate_names"', 'INSERT INTO names_0017'));
+      await c.query(
+        `insert into certificate_names (name, certificate_id, created_at)
+        select n.name, n.certificate_id, c.created_at from names_0017 n join certificates c on c.id = n.certificate_id`,
+      );
+      await c.query('drop table names_0017');
     });
   } finally {
     await c.end();

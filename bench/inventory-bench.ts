@@ -138,8 +138,9 @@ async function seedPostgres(url: string, caIds: string[]): Promise<void> {
       );
       process.stderr.write('postgres: certificates loaded, search terms next\n');
       await c.query(
-        `insert into certificate_names (name, certificate_id)
-        select t.name, 'crt_bench' || lpad(i::text, 9, '0') from generate_series(0, $1::int - 1) as i
+        `insert into certificate_names (name, certificate_id, created_at)
+        select t.name, 'crt_bench' || lpad(i::text, 9, '0'), $2::bigint - $1::bigint + i
+        from generate_series(0, $1::int - 1) as i
         cross join lateral (values (${cn}), ('svc' || (i % 1000) || '.example.com'), ('example.com'), ('com'),
           (${serialAt('$2', '$1')})) as t(name)`,
         [ROWS, NOW],

@@ -35,11 +35,13 @@ export function certificateSearchTerms(row: Pick<CertificateRow, 'commonName' | 
   return [...out];
 }
 
-/** the rows of `certificate_names` for some certificates */
+/** the rows of `certificate_names` for some certificates: each term with its certificate's id and creation time */
 export function certificateNameRows(
-  rows: readonly Pick<CertificateRow, 'id' | 'commonName' | 'sans' | 'serialHex'>[],
-): { name: string; certificateId: string }[] {
-  return rows.flatMap((r) => certificateSearchTerms(r).map((name) => ({ name, certificateId: r.id })));
+  rows: readonly Pick<CertificateRow, 'id' | 'commonName' | 'sans' | 'serialHex' | 'createdAt'>[],
+): { name: string; certificateId: string; createdAt: number }[] {
+  return rows.flatMap((r) =>
+    certificateSearchTerms(r).map((name) => ({ name, certificateId: r.id, createdAt: r.createdAt })),
+  );
 }
 
 /**

@@ -153,9 +153,12 @@ export const certificateNames = pgTable(
   {
     name: text('name').notNull(),
     certificateId: text('certificate_id').notNull(),
+    /** the certificate's createdAt (it never changes): a search reads its matches in the listing's order here */
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
   },
   (t) => [
-    index('certificate_names_name_idx').on(t.name.op('text_pattern_ops'), t.certificateId),
+    // (migration 0032) the name range of a search gives each match's creation time from the index alone
+    index('certificate_names_name_idx').on(t.name.op('text_pattern_ops'), t.createdAt, t.certificateId),
     index('certificate_names_certificate_idx').on(t.certificateId),
   ],
 );

@@ -15,6 +15,7 @@ import {
   lte,
   max,
   or,
+  getTableColumns,
   sql,
   sum,
   type Column,
@@ -184,9 +185,9 @@ export const DENSE_MATCHES = 2000;
  * inventory (`example.com`, a SAN label on every thousandth certificate) fill a page within them; matches clustered
  * away from the newest rows do not — the serials of one minute (serials start with the issuance time, so 8 hex
  * digits are a 65.5 s window: 65,536 certificates at 1,000/s), a batch of names issued months ago — and a walk of
- * the newer rows would read the whole inventory above them (issue #12 item 7). The rest of such a page is
- * collected from the matches older than the walked rows and sorted (`denseSearchPage`): a page reads at most this
- * many rows plus the matches, never every newer row.
+ * the newer rows would read the whole inventory above them (issue #12 item 7). The rest of such a page is read
+ * from the search terms of the matches older than the walked rows (`denseSearchPage`, `searchMatchesQuery`): a page
+ * reads at most this many rows, the matches' terms (index only) and its own certificates, never every newer row.
  */
 export const DENSE_WALK = 10_000;
 
@@ -224,47 +225,69 @@ interface WalkEdge {
  */
 export function denseWalkQuery(s: DenseSearch, edge: WalkEdge | undefined) {
   const C = s.t.certificates;
-  return denseSearchRows(s, true, edge ? sql`(${C.createdAt}, ${C.id}) >= (${edge.createdAt}, ${edge.id})` : undefined)
+  return denseSearchRows(s, edge ? sql`(${C.createdAt}, ${C.id}) >= (${edge.createdAt}, ${edge.id})` : undefined)
     .orderBy(desc(C.createdAt), desc(C.id))
     .limit(s.n);
 }
 
-/** the certificates of a dense search's page within `bound`: the walk's test of each row, or the matches collected */
-function denseSearchRows({ db, t, dialect, search, where }: DenseSearch, walk: boolean, bound: SQL | undefined) {
+/** the certificates of a dense walk: the listing's order within `bound`, the search tested on each row */
+function denseSearchRows({ db, t, dialect, search, where }: DenseSearch, bound: SQL | undefined) {
   return db
     .select()
     .from(t.certificates)
-    .where(and(where, searchCondition(db, t, dialect, search, walk), bound));
+    .where(and(where, searchCondition(db, t, dialect, search, true), bound));
 }
 
 /**
- * The matches of a search older than `edge`, collected through the search terms' index and sorted — the listing's
- * order index is not walked (SQLite: the unary + keeps ORDER BY off certificates_created_idx; PostgreSQL:
- * `created_at + 0` is no index key either), so the cost is the matches', not the rows' between the walk and them.
- * Exported for the query-plan test.
+ * A search's matches in the listing's order (newest first), from the search terms alone (exported for the query-plan
+ * test): each term carries its certificate's creation time (migration 0032), so the name range gives every match's
+ * (created_at, id) without reading a row of `certificates`; they are sorted — distinct: two terms of a certificate
+ * may both match — and only the certificates of the page are read, each tested on the page's other conditions in
+ * that order until the page is full. `bound`: the terms' own (created_at, certificate_id) condition (the cursor, or
+ * a dense walk's edge); `filtered`: the page has conditions besides the search and its bound — without any, the
+ * newest `n` matches are the page and the sort keeps only those (a top-N).
  */
-export function olderMatchesQuery(s: DenseSearch, edge: WalkEdge) {
-  const C = s.t.certificates;
-  const sqlite = s.dialect === 'sqlite';
-  return denseSearchRows(s, false, sql`(${C.createdAt}, ${C.id}) < (${edge.createdAt}, ${edge.id})`)
-    .orderBy(
-      sqlite ? sql`+${C.createdAt} desc` : sql`${C.createdAt} + 0 desc`,
-      sqlite ? sql`+${C.id} desc` : desc(C.id),
-    )
+export function searchMatchesQuery(s: DenseSearch, bound: SQL | undefined, filtered: boolean) {
+  const { db, t } = s;
+  const N = t.certificateNames;
+  const C = t.certificates;
+  const matches = db
+    .selectDistinct({ createdAt: N.createdAt, certificateId: N.certificateId })
+    .from(N)
+    .where(and(searchRanges(t, s.dialect, s.search), bound))
+    .orderBy(desc(N.createdAt), desc(N.certificateId));
+  // (a LIMIT either way: SQLite drops the ORDER BY of a FROM subquery without one, and then sorts the whole join)
+  const m = matches.limit(filtered ? Number.MAX_SAFE_INTEGER : s.n).as('m');
+  // a cross join: SQLite keeps the sorted matches as the outer loop (an inner join let it drive from a filter's
+  // index and sort afterwards), and the outer ORDER BY is the subquery's own order, so the first `n` rows end it
+  return db
+    .select(getTableColumns(C))
+    .from(m)
+    .crossJoin(C)
+    .where(and(eq(C.id, m.certificateId), s.where))
+    .orderBy(desc(m.createdAt), desc(m.certificateId))
     .limit(s.n);
+}
+
+/** the terms' condition for the rows after a listing cursor ((created_at, id) order, as afterCursor) */
+function namesAfterCursor(t: Tables, cursor: string | null | undefined): SQL | undefined {
+  return afterCursor(t.certificateNames.createdAt, t.certificateNames.certificateId, cursor);
 }
 
 /**
  * A page (`n` rows, newest first) of a dense search: the search tested on each of the next DENSE_WALK rows of the
- * listing's order; when they hold fewer than `n` matches, the rest from the older matches (olderMatchesQuery).
- * `cursor`: the cursor's condition alone (it is in `where` too).
+ * listing's order; when they hold fewer than `n` matches, the rest from the matches older than the walked rows,
+ * read in order from the search terms (searchMatchesQuery). `cursor`: the cursor's condition alone (it is in
+ * `where` too); `filtered` as searchMatchesQuery.
  */
-async function denseSearchPage(s: DenseSearch, cursor: SQL | undefined): Promise<CertificateRow[]> {
+async function denseSearchPage(s: DenseSearch, cursor: SQL | undefined, filtered: boolean): Promise<CertificateRow[]> {
   const [edge] = await denseWalkEdgeQuery(s.db, s.t, cursor);
   const walked = (await denseWalkQuery(s, edge)) as CertificateRow[];
   if (walked.length === s.n || !edge) return walked;
-  const older = (await olderMatchesQuery({ ...s, n: s.n - walked.length }, edge)) as CertificateRow[];
-  return [...walked, ...older];
+  const N = s.t.certificateNames;
+  const older = sql`(${N.createdAt}, ${N.certificateId}) < (${edge.createdAt}, ${edge.id})`;
+  const rest = (await searchMatchesQuery({ ...s, n: s.n - walked.length }, older, filtered)) as CertificateRow[];
+  return [...walked, ...rest];
 }
 
 async function atLeast(
@@ -470,22 +493,27 @@ export function createRepositories(
           (await atLeast(db, C, and(eq(C.status, 'active'), lt(C.notAfter, query.expiringBefore)), DENSE_MATCHES));
         conds.push(expiringBeforeCondition(t, query.expiringBefore, dense));
       }
-      let denseSearch: string | undefined;
+      // newest first, a search reads its page from the search terms (searchMatchesQuery), after a walk when dense
+      let search: { term: string; dense: boolean } | undefined;
       if (query.search?.trim()) {
         const ranges = searchRanges(t, dialect, query.search);
         const dense = await atLeast(db, t.certificateNames, ranges, DENSE_MATCHES);
-        if (dense && sort === 'issued_desc') denseSearch = query.search;
+        if (sort === 'issued_desc') search = { term: query.search, dense };
         else conds.push(searchCondition(db, t, dialect, query.search, dense));
       }
       if (query.requester !== undefined) {
         conds.push(inArray(C.requestId, db.select({ id: R.id }).from(R).where(eq(R.requester, query.requester))));
       }
       if (sort === 'issued_desc') {
+        const filtered = conds.some((c) => c !== undefined);
         const cursor = afterCursor(C.createdAt, C.id, query.cursor);
         conds.push(cursor);
-        if (denseSearch !== undefined) {
-          const s = { db, t, dialect, search: denseSearch, where: and(...conds), n: limit + 1 };
-          return toPage(await denseSearchPage(s, cursor), limit);
+        if (search) {
+          const s = { db, t, dialect, search: search.term, where: and(...conds), n: limit + 1 };
+          const rows = search.dense
+            ? await denseSearchPage(s, cursor, filtered)
+            : ((await searchMatchesQuery(s, namesAfterCursor(t, query.cursor), filtered)) as CertificateRow[]);
+          return toPage(rows, limit);
         }
         const items = (await db
           .select()

@@ -108,7 +108,9 @@ export const SUPERSEDE_SVID_SQL =
  */
 export function fastSteps(sqlite: Database.Database): FastSteps {
   const insertCertificate = sqlite.prepare(insertSql(schema.certificates, 'certificates', CERTIFICATE_KEYS));
-  const insertName = sqlite.prepare('INSERT INTO "certificate_names" ("name", "certificate_id") VALUES (?, ?)');
+  const insertName = sqlite.prepare(
+    'INSERT INTO "certificate_names" ("name", "certificate_id", "created_at") VALUES (?, ?, ?)',
+  );
   const insertAudit = sqlite.prepare(insertSql(schema.auditEvents, 'audit_events', AUDIT_KEYS));
   const head = sqlite.prepare('SELECT "seq", "hash" FROM "audit_events" ORDER BY "seq" DESC LIMIT 1');
   const upsertCount = sqlite.prepare(
@@ -147,7 +149,7 @@ export function fastSteps(sqlite: Database.Database): FastSteps {
         r.provisioner ?? null,
       ],
     }),
-    insertCertificateName: (r) => ({ mode: 'exec', q: insertName, params: [r.name, r.certificateId] }),
+    insertCertificateName: (r) => ({ mode: 'exec', q: insertName, params: [r.name, r.certificateId, r.createdAt] }),
     insertAuditEvent: (r: AuditEventRow) => ({
       mode: 'exec',
       q: insertAudit,

@@ -136,12 +136,16 @@ export const certificateNames = sqliteTable(
   {
     name: text('name').notNull(),
     certificateId: text('certificate_id').notNull(),
+    /** the certificate's createdAt (it never changes): a search reads its matches in the listing's order here */
+    createdAt: integer('created_at').notNull(),
   },
   (t) => [
-    // WITHOUT ROWID (migrations 0025 and 0027, written by hand: Drizzle cannot declare it): this primary key is the
-    // table's own B-tree and stands for PostgreSQL's certificate_names_name_idx, a term costs 2 B-tree inserts, not 3
-    // (the parity exception is in test/schema-parity.test.ts). Terms are distinct per certificate (a Set).
-    primaryKey({ name: 'certificate_names_pk', columns: [t.name, t.certificateId] }),
+    // WITHOUT ROWID (migrations 0025, 0027 and 0032, written by hand: Drizzle cannot declare it): this primary key is
+    // the table's own B-tree and stands for PostgreSQL's certificate_names_name_idx, a term costs 2 B-tree inserts,
+    // not 3 (the parity exception is in test/schema-parity.test.ts). Terms are distinct per certificate (a Set).
+    // created_at before certificate_id (0032): a search's matches are read with their creation time from the key
+    // alone, and a new certificate's term lands at the end of its name's run (creation times grow)
+    primaryKey({ name: 'certificate_names_pk', columns: [t.name, t.createdAt, t.certificateId] }),
     index('certificate_names_certificate_idx').on(t.certificateId),
   ],
 );

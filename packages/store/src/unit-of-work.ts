@@ -39,7 +39,7 @@ export interface SqlStep {
 export interface FastSteps {
   auditHead?: () => SqlStep;
   insertCertificate?: (row: CertificateRow) => SqlStep;
-  insertCertificateName?: (row: { name: string; certificateId: string }) => SqlStep;
+  insertCertificateName?: (row: { name: string; certificateId: string; createdAt: number }) => SqlStep;
   insertAuditEvent?: (row: AuditEventRow) => SqlStep;
   /** `count = count + delta` for one counter row (inserted when missing) */
   upsertCount?: (delta: CountDelta) => SqlStep;
@@ -120,7 +120,7 @@ export function* insertCertificateNames(
     for (const n of names) yield fast.insertCertificateName(n);
     return;
   }
-  // 2 parameters a row: stay far below PostgreSQL's 65535 bind parameters per statement
+  // 3 parameters a row: stay far below PostgreSQL's 65535 bind parameters per statement
   for (let i = 0; i < names.length; i += 10_000) {
     yield* exec(db.insert(t.certificateNames).values(names.slice(i, i + 10_000)));
   }

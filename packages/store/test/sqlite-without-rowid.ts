@@ -6,9 +6,10 @@
 // named here (PostgreSQL tables are heaps: nothing to gain there). schema-parity.test.ts compares that key with the
 // index; store-sqlite.test.ts checks a migrated database really has the tables WITHOUT ROWID.
 export const SQLITE_WITHOUT_ROWID: Record<string, { primaryKeyStandsFor: string; migration: string }> = {
-  // issue #12: 2 B-tree inserts per search term instead of 3 (0025; rebuilt without its foreign key by 0027)
+  // issue #12: 2 B-tree inserts per search term instead of 3 (0025; rebuilt without its foreign key by 0027, with
+  // the certificate's creation time in its key by 0032)
   certificate_names: {
     primaryKeyStandsFor: 'certificate_names_name_idx',
-    migration: '0027_certificate_names_trigger.sql',
+    migration: '0032_certificate_names_created_at.sql',
   },
 };

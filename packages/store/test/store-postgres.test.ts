@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { eq, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_TABLES, copyStore, migrateStore, openStore, type Store } from '../src/index';
@@ -13,6 +14,7 @@ import {
   findAllBySerialQuery,
   findRenewalsQuery,
   searchCondition,
+  searchMatchesQuery,
 } from '../src/repositories';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { defineStoreSuite, type StoreEngine } from './store-suite';
@@ -188,6 +190,24 @@ describe('PostgreSQL store', () => {
         );
         expect(search).toMatch(/Index (Only )?Scan using certificate_names_name_idx on certificate_names/);
         expect(search).not.toMatch(/Seq Scan/);
+      }
+      // a search's page from its terms (searchMatchesQuery: a sparse search, a dense one's older matches): each match's
+      // (created_at, id) from the name index (0032), sorted, then the page's certificates by primary key in that
+      // order — a nested loop the LIMIT stops, no sort of the matches' rows above it, with other filters too
+      const N = t.certificateNames;
+      const bound = sql`(${N.createdAt}, ${N.certificateId}) < (${T0 + 1}, ${'crt_x'})`;
+      const term = (await c.query('select id from certificates limit 1')).rows[0].id as string;
+      for (const [where, filtered] of [
+        [undefined, false],
+        [eq(t.certificates.status, 'revoked'), true],
+      ] as const) {
+        const s = { db, t, dialect: 'postgres' as const, search: term.slice(0, 8), where, n: 101 };
+        const matches = await plan(searchMatchesQuery(s, bound, filtered));
+        expect(matches).toMatch(/^Limit .*\n\s+-> {2}Nested Loop .*\n/);
+        expect(matches).toMatch(/Index (Only )?Scan using certificate_names_name_idx on certificate_names/);
+        // (the certificate by id — or, for a status no row has, by that status's index)
+        expect(matches).toMatch(/Index Scan using (certificates_pkey|certificates_status_\w+) on certificates/);
+        expect(matches).not.toMatch(/Seq Scan/);
       }
       // renewals of a certificate: the partial index of migration 0025 (only renewals are in it)
       const renewals = await plan(findRenewalsQuery(db, t, 'crt_x'));

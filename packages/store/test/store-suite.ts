@@ -84,6 +84,39 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
   ];
 }
 
+/** undoes 0032: the search terms without their certificates' creation time, as 0027 left them */
+function undo0032(dialect: StoreEngine['dialect'], migrations: string): string[] {
+  return [
+    ...(dialect === 'postgres'
+      ? [
+          'drop index certificate_names_name_idx',
+          'alter table certificate_names drop column created_at',
+          'create index certificate_names_name_idx on certificate_names (name text_pattern_ops, certificate_id)',
+        ]
+      : [
+          'drop trigger certificates_delete_names',
+          'create table certificate_names_0027 (name text not null, certificate_id text not null, ' +
+            'primary key (name, certificate_id)) without rowid',
+          'insert into certificate_names_0027 select name, certificate_id from certificate_names',
+          'drop table certificate_names',
+          'alter table certificate_names_0027 rename to certificate_names',
+          'create index certificate_names_certificate_idx on certificate_names (certificate_id)',
+          'create trigger certificates_delete_names after delete on certificates begin ' +
+            'delete from certificate_names where certificate_id = old.id; end',
+        ]),
+    `delete from ${migrations} where created_at = 1796196300000`,
+  ];
+}
+
+/** the statements of a migration file of this engine (split at drizzle's breakpoints) */
+function migrationStatements(dialect: StoreEngine['dialect'], file: string): string[] {
+  const folder = dialect === 'postgres' ? 'pg' : 'sqlite';
+  return readFileSync(fileURLToPath(new URL(`../migrations/${folder}/${file}`, import.meta.url)), 'utf8')
+    .split('--> statement-breakpoint')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
 interface Counter {
   caId: string;
   profile: string;
@@ -403,8 +436,13 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       // serials start with the issuance time: 8 hex digits are a 65.5 s window. DENSE_MATCHES + 50 certificates of
       // one window, then DENSE_WALK + 500 of the next, a few of which (every 400th) match too
       const hex = (i: number) => i.toString(16).padStart(32, '0');
+      // (every 7th also has a DNS name that starts with the prefix: two of its terms match, it is listed once)
       const old = Array.from({ length: DENSE_MATCHES + 50 }, (_, i) =>
-        makeCert(ca.id, { serialHex: `019a3f2c${hex(i)}`, createdAt: T0 + i }),
+        makeCert(ca.id, {
+          serialHex: `019a3f2c${hex(i)}`,
+          createdAt: T0 + i,
+          ...(i % 7 === 0 ? { sans: { dns: [`019a3f2c-${i}.svc.example`] } } : {}),
+        }),
       );
       const newer = Array.from({ length: DENSE_WALK + 500 }, (_, i) =>
         makeCert(ca.id, {
@@ -438,6 +476,57 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const first = await store.certificates.list({ search: '019A3F2C', limit: 100 });
       expect(first.items.map((c) => c.id)).toEqual(matching.slice(0, 100).map((c) => c.id));
       expect(first.nextCursor).not.toBeNull();
+    });
+
+    it('pages a search newest first from its terms: once per certificate, equal times, other filters', async () => {
+      const store = await newStore();
+      const [ca, other] = [makeCa(), makeCa()];
+      await store.commit({ insertCa: [ca, other] });
+      // three certificates per millisecond, ids not in creation order; every third has two terms that match
+      // "prod.example" (.org and .net), every fourth is another CA's, every fifth revoked; db… ones do not match "web"
+      const certs = Array.from({ length: 60 }, (_, i) =>
+        makeCert(i % 4 === 0 ? other.id : ca.id, {
+          commonName: `${i % 6 === 5 ? 'db' : 'web'}${i}.prod.example.org`,
+          sans: {
+            dns: [
+              `${i % 6 === 5 ? 'db' : 'web'}${i}.prod.example.org`,
+              ...(i % 3 === 0 ? [`web${i}.prod.example.net`] : []),
+            ],
+          },
+          createdAt: T0 + Math.floor((59 - i) / 3) * 7,
+          ...(i % 5 === 0
+            ? { status: 'revoked' as const, revokedAt: T0, revocationReason: 'superseded' as const }
+            : {}),
+        }),
+      );
+      await store.commit({ insertCertificates: certs });
+      const newestFirst = (list: CertificateRow[]) =>
+        [...list]
+          .sort((x, y) => y.createdAt - x.createdAt || (y.id < x.id ? -1 : y.id > x.id ? 1 : 0))
+          .map((c) => c.id);
+      const pages = async (q: { search: string; status?: CertificateStatus; caId?: string }, limit: number) => {
+        const ids: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page = await store.certificates.list({ ...q, limit, cursor });
+          expect(page.items.length === limit || page.nextCursor === null).toBe(true);
+          ids.push(...page.items.map((c) => c.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return ids;
+      };
+      const hasTerm = (c: CertificateRow, prefix: string) =>
+        [c.commonName!, ...(c.sans.dns ?? [])].some((v) => v.startsWith(prefix) || v.includes(`.${prefix}`));
+      for (const limit of [1, 4, 7, 100]) {
+        expect(await pages({ search: 'prod.example' }, limit)).toEqual(newestFirst(certs));
+        expect(await pages({ search: 'web' }, limit)).toEqual(newestFirst(certs.filter((c) => hasTerm(c, 'web'))));
+        expect(await pages({ search: 'prod.example', status: 'revoked' }, limit)).toEqual(
+          newestFirst(certs.filter((c) => c.status === 'revoked')),
+        );
+        expect(await pages({ search: 'example.net', caId: other.id }, limit)).toEqual(
+          newestFirst(certs.filter((c) => c.caId === other.id && hasTerm(c, 'example.net'))),
+        );
+      }
     });
 
     it('filters by status, profile and a search over common name, SANs and serial', async () => {
@@ -569,18 +658,60 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       };
       const probes = ['legacy', 'example.org', 'old.example', 'example.net', '192.0.2', 'ops@', 'beefbeef', 'net'];
       expect(await all(probes)).toEqual(probes.map(() => [old.id]));
-      // as before the migration: no terms; then the migration's backfill statement
-      await getEngine().rawSql(url, 'DELETE FROM certificate_names');
-      expect(await all(probes)).toEqual(probes.map(() => [])); // positive control: nothing found without terms
-      const dialect = getEngine().dialect === 'postgres' ? 'pg' : 'sqlite';
-      const migration = readFileSync(
-        fileURLToPath(new URL(`../migrations/${dialect}/0017_certificate_names.sql`, import.meta.url)),
-        'utf8',
+      // as before the migration: no terms (in the table as 0027 left it); then the migration's backfill statement, and
+      // 0032's rebuild with each term's creation time
+      const engine = getEngine();
+      const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      const backfill = migrationStatements(engine.dialect, '0017_certificate_names.sql').find((x) =>
+        x.includes('INSERT INTO'),
       );
-      const backfill = migration.split('--> statement-breakpoint').find((s) => s.includes('INSERT INTO'));
-      await getEngine().rawSql(url, backfill!);
-      expect(await all(probes)).toEqual(probes.map(() => [old.id]));
+      for (const with0017 of [false, true]) {
+        for (const statement of undo0032(engine.dialect, migrations)) await engine.rawSql(url, statement);
+        await engine.rawSql(url, 'DELETE FROM certificate_names');
+        if (with0017) await engine.rawSql(url, backfill!);
+        for (const statement of migrationStatements(engine.dialect, '0032_certificate_names_created_at.sql'))
+          await engine.rawSql(url, statement);
+        // (positive control first: nothing found without the terms)
+        expect(await all(probes)).toEqual(probes.map(() => (with0017 ? [old.id] : [])));
+      }
       expect(await all(['ample', 'xample.org'])).toEqual([[], []]);
+    });
+
+    it('migration 0032 gives the search terms of existing certificates their creation time', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      // created in the opposite order of their ids, two terms each
+      const certs = Array.from({ length: 12 }, (_, i) =>
+        makeCert(ca.id, {
+          commonName: `node${i}.mig.example`,
+          sans: { dns: [`node${i}.mig.example`, `alt${i}.mig.example`] },
+          createdAt: T0 + 1000 - i * 10,
+        }),
+      );
+      await store.commit({ insertCa: [ca], insertCertificates: certs });
+      await store.close();
+      // as 0027 left the table: no creation time; then the store opened on it upgrades
+      const engine = getEngine();
+      const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      for (const statement of undo0032(engine.dialect, migrations)) await engine.rawSql(url, statement);
+      const upgraded = await newStore({ sameDb: true });
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await upgraded.certificates.list({ search: 'mig.example', limit: 5, cursor });
+        ids.push(...page.items.map((c) => c.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      expect(ids).toEqual(certs.map((c) => c.id)); // newest first: each term got its certificate's time
+      // new certificates' terms are written with their time, and the delete trigger still removes them
+      const later = makeCert(ca.id, { commonName: 'late.mig.example', sans: {}, createdAt: T0 + 5000 });
+      await upgraded.commit({ insertCertificates: [later] });
+      expect((await upgraded.certificates.list({ search: 'mig.example', limit: 2 })).items.map((c) => c.id)).toEqual([
+        later.id,
+        certs[0]!.id,
+      ]);
+      await upgraded.commit({ deleteCertificates: [certs[0]!.id] });
+      expect((await upgraded.certificates.list({ search: 'node0.' })).items).toEqual([]);
     });
 
     it('lists the certificates of one provisioner; migration 0020 fills it from the audit trail', async () => {
@@ -1063,7 +1194,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0031 not applied (0019 landed
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0032 not applied (0019 landed
       // after 0022: its journal `when` sits between 0017's and 0020's, so it is undone after 0020)
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
@@ -1072,6 +1203,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        ...undo0032(engine.dialect, migrations),
         // 0031: the outside issuer chain of an externally-signed CA
         'alter table certificate_authorities drop column issuer_chain_pem',
         `delete from ${migrations} where created_at = 1796196290000`,
