@@ -25,9 +25,13 @@
 //  env: BENCH_SECONDS (default 3), BENCH_FLOOR_ROUNDS (default 7, ≥ 2), BENCH_FLOOR_MS (default 300),
 //  PKIM_WORKERS (worker threads of the authority; unset = in-process),
 //  BENCH_WRITE_WHEN_IDLE=0|1 (in-process: the held group commit without / with `writeWhenIdle`, whatever
-//  IN_PROCESS_GROUP_COMMIT says)
+//  IN_PROCESS_GROUP_COMMIT says),
+//  BENCH_CPU_PROF=<dir> (the main thread's V8 CPU profile of the 16-in-flight row alone, node:inspector: one
+//  <dir>/full16-<part>.cpuprofile per part, the floor rounds between them not profiled; open one in Chrome DevTools or
+//  summarise them with `node bench/cpuprofile-top.mjs <dir>/full16-*.cpuprofile`)
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -301,9 +305,17 @@ const full16: { rate: number; n: number; cpu: CpuPerCert } = { rate: 0, n: 0, cp
 let full16Ms = 0;
 /** ms the main thread's event loop waited for work (performance.eventLoopUtilization().idle) in the 16-in-flight row */
 let full16IdleMs = 0;
+const cpuProf = process.env.BENCH_CPU_PROF;
+const inspector = cpuProf ? new Session() : undefined;
+if (inspector) {
+  inspector.connect();
+  await inspector.post('Profiler.enable');
+  await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
+}
 for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
   const t0 = performance.now();
   const elu0 = performance.eventLoopUtilization();
+  await inspector?.post('Profiler.start');
   const r = await withCpu(() =>
     countConcurrent(
       () =>
@@ -317,6 +329,11 @@ for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
   );
   full16Ms += performance.now() - t0;
   full16IdleMs += performance.eventLoopUtilization(elu0).idle;
+  if (inspector) {
+    const { profile } = await inspector.post('Profiler.stop');
+    mkdirSync(cpuProf!, { recursive: true });
+    writeFileSync(join(cpuProf!, `full16-${part}.cpuprofile`), JSON.stringify(profile));
+  }
   full16.n += r.n;
   full16.cpu.process += r.cpu.process * r.n;
   const main = full16.cpu.main;
