@@ -1,6 +1,7 @@
 // `npx tsx bench/token-check-bench.ts`: the per-call CPU of the token check on a remembered row (auth-service.ts
 // authenticateToken, SQLite in a temp data dir) and of the store's cross-connection signals read per request
-// (Store.caRowWrites, Store.otherCommits: `PRAGMA data_version`). Run it in this tree and in a base worktree, in turns.
+// (Store.otherCommits: `PRAGMA data_version`; Store.caRowWrites, a counter — it included the PRAGMA before session 20).
+// Run it in this tree and in a base worktree, in turns.
 //  env: BENCH_N (calls per figure, default 200,000)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';

@@ -23,12 +23,15 @@ import { assertCanGrant, authorize, hasPermission, isValidScope, scopesNotGrante
 import type { ResourceLimits } from './signing/provisioner';
 import { validateResourceLimits } from './signing/provisioner-registry';
 import type { Actor, AuditService, AuthService } from './types';
+import type { OtherCommitsSeen } from './other-commits-seen';
 
 export interface AuthServiceDeps {
   store: Store;
   clock: Clock;
   logger: Logger;
   audit: AuditService;
+  /** what a token check read of Store.otherCommits, handed to the request's CA check (other-commits-seen.ts) */
+  seen?: OtherCommitsSeen;
 }
 
 export interface AuthServiceOptions {
@@ -702,7 +705,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       const now = clock.now();
       const found = await tokenRow(sha256Hex(token), now);
       if (!found || found.ownerDisabled) return undefined;
-      const { row } = found;
+      const { row, others } = found;
       if (row.revokedAt !== null || (row.expiresAt !== null && row.expiresAt <= now)) return undefined;
       const last = Math.max(lastTouch.get(row.id) ?? 0, row.lastUsedAt ?? 0);
       if (now - last >= touchInterval) {
@@ -711,13 +714,17 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
           .touch(row.id, now)
           .catch((e: unknown) => logger.warn({ err: e, tokenId: row.id }, 'could not record token use'));
       }
-      return {
+      const actor: Actor = {
         id: row.id,
         name: row.name,
         role: row.role,
         scopes: row.scopes.length > 0 ? row.scopes : undefined,
         resources: row.resources ?? undefined,
       };
+      // the signal was read for this request (a remembered row is used only while it reads the same): its CA check
+      // need not read it again
+      deps.seen?.note(actor, others);
+      return actor;
     },
   };
 }

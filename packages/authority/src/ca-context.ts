@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { KeyBackends } from '@pkim/keys';
 import type { Actor } from './types';
 import { auditEvent } from './audit-service';
+import { createOtherCommitsSeen, type OtherCommitsSeen } from './other-commits-seen';
 
 /** A CA row plus its parsed certificate, cached by certificate fingerprint (parsing is not free). */
 export interface CaContext {
@@ -27,10 +28,11 @@ export interface CaContextLoader {
   /**
    * loads a CA that may sign now: exists, active, has a certificate, within validity. When the store refuses at
    * commit a certificate whose CA is no longer active (Store.checksIssuingCaAtCommit), an active row read less than
-   * ACTIVE_CA_ROW_MS ago, and before the store last changed a CA row itself (Store.caRowWrites), is used again
-   * (`fresh`: read it now); else it is read every time.
+   * ACTIVE_CA_ROW_MS ago, and before the store last changed a CA row itself (Store.caRowWrites) or another connection
+   * committed (Store.otherCommits), is used again (`fresh`: read it now); else it is read every time. `actor`: the
+   * request's, whose token check may have read Store.otherCommits already (other-commits-seen.ts: not read again).
    */
-  loadActive(caId: string, now: number, fresh?: boolean): Promise<CaContext>;
+  loadActive(caId: string, now: number, fresh?: boolean, actor?: Actor): Promise<CaContext>;
   /** loads any CA with a certificate (for CRL/OCSP/export) */
   load(caId: string): Promise<CaContext>;
   fromRow(ca: CaRow): CaContext;
@@ -46,12 +48,15 @@ export interface CaContextLoader {
 /**
  * how long an active CA row read for issuance is used again when the commit checks the CA (a CA disabled, revoked or
  * deleted by another process is refused by the commit at once; its other changes made by another process — URLs,
- * policy — reach new requests at once on SQLite (PRAGMA data_version moves Store.caRowWrites) and on PostgreSQL once
+ * policy — reach new requests at once on SQLite (PRAGMA data_version moves Store.otherCommits) and on PostgreSQL once
  * the change's NOTIFY arrived (docs/architecture.md); this process's own changes at once, Store.caRowWrites)
  */
 export const ACTIVE_CA_ROW_MS = 1000;
 
-export function createCaContextLoader(store: Store): CaContextLoader {
+export function createCaContextLoader(
+  store: Store,
+  seen: OtherCommitsSeen = createOtherCommitsSeen(store),
+): CaContextLoader {
   const activeRows = new Map<string, { ca: CaRow; at: number; writes: number | undefined }>();
   const parsed = new Map<string, { fingerprint: string; certificateDer: Uint8Array; info: CertificateInfo }>();
 
@@ -119,13 +124,15 @@ export function createCaContextLoader(store: Store): CaContextLoader {
     fromRow,
     chainPem,
     ancestorNameConstraints,
-    async loadActive(caId, now, fresh = false) {
+    async loadActive(caId, now, fresh = false, actor) {
       const hit = store.checksIssuingCaAtCommit && !fresh ? activeRows.get(caId) : undefined;
+      // this process's CA writes and other connections' commits, before any read: a change meanwhile makes it stale
+      const own = store.caRowWrites;
+      const others = seen.take(actor);
+      const writes = own === undefined ? undefined : own + (others ?? 0);
       let ctx: CaContext;
-      if (hit && performance.now() - hit.at < ACTIVE_CA_ROW_MS && hit.writes === store.caRowWrites)
-        ctx = fromRow({ ...hit.ca });
+      if (hit && performance.now() - hit.at < ACTIVE_CA_ROW_MS && hit.writes === writes) ctx = fromRow({ ...hit.ca });
       else {
-        const writes = store.caRowWrites; // before the read: a CA write settled meanwhile makes it stale
         ctx = await load(caId);
         if (store.checksIssuingCaAtCommit && ctx.ca.status === 'active')
           activeRows.set(caId, { ca: { ...ctx.ca }, at: performance.now(), writes });

@@ -14,6 +14,7 @@ import type { Authority, AuthorityConfig } from './types';
 import { resolveDatabaseUrl } from './database-url';
 import { AUDIT_CHECKPOINT_FILE, auditCheckpointKey, auditEvent, createAuditService } from './audit-service';
 import { createCaContextLoader } from './ca-context';
+import { createOtherCommitsSeen } from './other-commits-seen';
 import { createKeySealer, type KeySealer } from './exports/key-sealer';
 import { createInventoryService } from './exports/inventory-report';
 import { createCaService } from './ca-service';
@@ -178,7 +179,9 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     await store.close();
     throw e;
   }
-  const contexts = createCaContextLoader(store);
+  // Store.otherCommits read by a request's token check, used by its CA check (one read per signed request)
+  const seen = createOtherCommitsSeen(store);
+  const contexts = createCaContextLoader(store, seen);
   const compute: ComputePool | undefined = pooled
     ? (await import('./compute/compute-pool')).createComputePool({ size: workers, keys, logger })
     : undefined;
@@ -243,7 +246,10 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       return r;
     });
   };
-  const auth = createAuthService({ store, clock, logger, audit }, { ...config.auth, loginThrottle, defaultTokenTtlMs });
+  const auth = createAuthService(
+    { store, clock, logger, audit, seen },
+    { ...config.auth, loginThrottle, defaultTokenTtlMs },
+  );
   const sessionTtlMs = config.auth?.sessionTtlMs ?? 12 * 3_600_000;
   const oidc = lazyService(
     async () =>

@@ -4,7 +4,9 @@
 // in its own transaction — with nothing of it written; a CA changed by the authority itself, or its URLs by another
 // authority (PRAGMA data_version), is read again at once.
 import { afterAll, describe, expect, it } from 'vitest';
-import { createAuthority, type Authority } from '@pkim/authority';
+import { createAuthority, type Actor, type Authority } from '@pkim/authority';
+import { internalsOf } from '@pkim/authority/internals';
+import { opensslText } from '../../../tests/support/verifiers';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
 import { issuingCa, changeSeenAtOnce, refusedAfterTheOtherChangesTheCa } from './fixtures/issuing-ca';
@@ -48,6 +50,46 @@ describe('the issuing CA on SQLite', () => {
   // SQLite only (PRAGMA data_version): PostgreSQL bounds another instance's non-status change by ACTIVE_CA_ROW_MS
   it("another authority's change of the CA's URLs reaches the next certificate at once", async () => {
     await changeSeenAtOnce(await authority('urls'), 'SQ', await authority('urls'));
+  }, 60_000);
+
+  // other-commits-seen.ts: a request authenticated by a token reads PRAGMA data_version once (its token check), and its
+  // CA check uses that read — made after the request arrived, so another authority's change before it is seen; the
+  // value serves one request only: the same actor object used again reads the store again
+  it("a token's request reads data_version once, and sees another authority's change of the CA at once", async () => {
+    const a = await authority('token');
+    const b = await authority('token');
+    const { caId, issue, verify } = await issuingCa(a, 'SQ');
+    const { token } = await a.auth.createToken({ name: 'signer', role: 'operator' }, TEST_ADMIN);
+    const store = internalsOf(a).store;
+    const reads = { n: 0 };
+    const signal = Object.getOwnPropertyDescriptor(store, 'otherCommits')!;
+    Object.defineProperty(store, 'otherCommits', {
+      get: () => (reads.n++, signal.get!.call(store) as number),
+      configurable: true,
+    });
+    const request = async (n: number, actor?: Actor) => {
+      const before = reads.n;
+      const issued = await issue(n, actor ?? (await a.auth.authenticateToken(token)));
+      verify(issued.certificatePem);
+      return { text: opensslText(issued.certificatePem), reads: reads.n - before };
+    };
+    const crl = (n: number) => `http://crl${n}.sq.example/issuing.crl`;
+
+    expect((await request(1)).reads).toBe(1); // the CA row read, and kept for the next requests
+    await b.cas.setUrls(caId, { crlDistributionPoints: [crl(1)] }, TEST_ADMIN);
+    const second = await request(2); // its token check read data_version after b's commit
+    expect(second.reads).toBe(1);
+    expect(second.text).toContain(`URI:${crl(1)}`);
+
+    // an actor whose request used its read already: the next use reads the store (and sees b's next change)
+    const actor = await a.auth.authenticateToken(token);
+    expect((await request(3, actor)).text).toContain(`URI:${crl(1)}`);
+    await b.cas.setUrls(caId, { crlDistributionPoints: [crl(2)] }, TEST_ADMIN);
+    const again = await request(4, actor);
+    expect(again.reads).toBe(1);
+    expect(again.text).toContain(`URI:${crl(2)}`);
+    // an actor no token check made (a CLI's): its CA check reads the store
+    expect((await request(5, TEST_ADMIN)).reads).toBe(1);
   }, 60_000);
 
   it("the authority's own change of its CA reaches the next certificate at once", async () => {

@@ -633,7 +633,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     dialect: 'postgres',
     checksIssuingCaAtCommit: true,
     get caRowWrites() {
-      return caRowWrites + otherCommits();
+      return caRowWrites;
     },
     get otherCommits() {
       return otherCommits();

@@ -232,7 +232,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     resolve: (r: CommitResult) => void;
     reject: (e: unknown) => void;
   }
-  /** Store.caRowWrites: moved once a batch that may have changed a CA row is settled (and with otherCommits) */
+  /** Store.caRowWrites: moved once a batch that may have changed a CA row is settled */
   let caRowWrites = 0;
   /**
    * Store.otherCommits: `PRAGMA data_version` of this connection changes once any other connection committed (a CLI
@@ -307,7 +307,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     // the CA of every certificate inserted is read in the commit (sqlite-commit.ts fastSteps.caStatus)
     checksIssuingCaAtCommit: true,
     get caRowWrites() {
-      return caRowWrites + otherCommits();
+      return caRowWrites;
     },
     get otherCommits() {
       return otherCommits();

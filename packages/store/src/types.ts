@@ -813,19 +813,20 @@ export interface Store extends StoreRepositories {
   readonly checksIssuingCaAtCommit?: boolean;
   /**
    * how many committed units of this store changed a CA row (created, updated, deleted, CRL number): a CA row read
-   * by this process is read again once it moves (ca-context.ts); both engines also move it with `otherCommits`;
-   * absent: the store does not count them
+   * by this process is read again once it or `otherCommits` moves (ca-context.ts: the two together say whether a CA
+   * row may have changed); absent: the store does not count them
    */
   readonly caRowWrites?: number;
   /**
    * the changes this process may not have seen: moves, by the time it is read, once any other connection committed
    * since the last read (a CLI beside the server, a second authority on the data dir, SQLite's writer thread), so a
-   * row remembered by this process is read again at the next request (auth-service.ts token rows; caRowWrites
-   * includes it). A synchronous check (SQLite: `PRAGMA data_version`, ≈ 1–3 µs a read; PostgreSQL: the NOTIFYs of
-   * other stores' commits that changed a CA row, an API token, a user or a certificate's status, counted by a
-   * listening connection — they arrive a moment after the commit — plus one move when that connection is lost and
-   * one when it listens again; while none listens it stands still and callers' time bounds apply); absent: the
-   * store has no such signal, and callers bound how long they remember a row by time
+   * row remembered by this process is read again at the next request (auth-service.ts token rows, ca-context.ts CA
+   * rows with caRowWrites; a token-authenticated request reads it once, other-commits-seen.ts). A synchronous check
+   * (SQLite: `PRAGMA data_version`, ≈ 1–3 µs a read; PostgreSQL: the NOTIFYs of other stores' commits that changed a
+   * CA row, an API token, a user or a certificate's status, counted by a listening connection — they arrive a moment
+   * after the commit — plus one move when that connection is lost and one when it listens again; while none listens
+   * it stands still and callers' time bounds apply); absent: the store has no such signal, and callers bound how long
+   * they remember a row by time
    */
   readonly otherCommits?: number;
   /**

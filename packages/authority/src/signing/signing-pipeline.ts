@@ -459,7 +459,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     csrPublicKey?: Uint8Array;
   }> {
     const now = clock.now();
-    const ctx = await contexts.loadActive(r.ca, now);
+    const ctx = await contexts.loadActive(r.ca, now, false, via.actor);
     const csr = r.kind === 'leaf-csr' ? await decodeCsrOf(r.csrPem) : undefined;
     const subject = r.subject === undefined && csr ? csr.subject : subjectToDn(r.subject ?? '');
     const keyType = csr ? csr.keyType : (r as LeafWithGeneratedKeyRequest).keyType;
@@ -510,7 +510,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     sink?: (unit: UnitOfWork) => void,
   ): Promise<IssuedCertificate> {
     const now = clock.now();
-    const ctx = await contexts.loadActive(r.ca, now);
+    const ctx = await contexts.loadActive(r.ca, now, false, via.actor);
     const { subject, policy } = await csrFirst(r.csrPem, () => ({
       subject: r.subject === undefined ? undefined : subjectToDn(r.subject),
       policy: leafPolicy(via, ctx, r.profile, r.lifetimeMs),

@@ -1,0 +1,33 @@
+import type { Store } from '@pkim/store';
+import type { Actor } from './types';
+
+/**
+ * Store.otherCommits read once per request. A request authenticated by an API token has the store's signal read by
+ * its token check (auth-service.ts), after the request arrived: every commit of another connection that ended before
+ * the request arrived is in that value, so the request's CA check (ca-context.ts loadActive) uses it instead of a
+ * second read — on SQLite one `PRAGMA data_version` per signed request instead of two, with the same freshness (a CA
+ * changed by another process before the request arrived is read again). The value goes with the actor object the token
+ * check returned and is used once: a later use of that actor (another request, a cached actor) reads the store again.
+ * Per authority (the values are its store's); actors it did not authenticate read the store as before.
+ */
+export interface OtherCommitsSeen {
+  /** the token check of `actor`'s request read Store.otherCommits as `others` */
+  note(actor: Actor, others: number | undefined): void;
+  /** what the token check of `actor`'s request read, the first time it is asked (no read); else the store's value */
+  take(actor: Actor | undefined): number | undefined;
+}
+
+export function createOtherCommitsSeen(store: Pick<Store, 'otherCommits'>): OtherCommitsSeen {
+  const seen = new WeakMap<Actor, number>();
+  return {
+    note(actor, others) {
+      if (others !== undefined) seen.set(actor, others);
+    },
+    take(actor) {
+      const others = actor === undefined ? undefined : seen.get(actor);
+      if (others === undefined) return store.otherCommits;
+      seen.delete(actor!);
+      return others;
+    },
+  };
+}
