@@ -15,6 +15,7 @@ import {
   auditDetailsJson,
   unitOfWork,
   type FastSteps,
+  type RequestUpdate,
   type SharedUnitState,
   type SqlStep,
   type UnitOfWorkOptions,
@@ -120,7 +121,38 @@ export function fastSteps(sqlite: Database.Database): FastSteps {
   const insertSvid = sqlite.prepare(insertSql(schema.spiffeSvids, 'spiffe_svids', SVID_KEYS));
   const supersedeSvid = sqlite.prepare(SUPERSEDE_SVID_SQL);
   const caStatus = sqlite.prepare('SELECT "status" FROM "certificate_authorities" WHERE "id" = ?');
+  // a request's update, as Drizzle's `update(R).set(patch).where(…)` writes it (undefined values left out, each value
+  // through its column's driver mapping): one statement per set of columns and condition, prepared once (an approval
+  // built and prepared it per commit: ≈ 10 % of its main thread)
+  const requestColumns = getTableColumns(schema.certificateRequests) as Record<
+    string,
+    { name: string; mapToDriverValue(v: unknown): unknown }
+  >;
+  const updateRequestSql = new Map<string, Database.Statement>();
+  const updateRequest = (u: RequestUpdate): SqlStep => {
+    const keys = Object.keys(u.patch).filter((k) => (u.patch as Record<string, unknown>)[k] !== undefined);
+    const shape = `${keys.join(',')}|${u.onlyIfStatus === undefined ? '' : 's'}`;
+    let q = updateRequestSql.get(shape);
+    if (!q) {
+      const set = keys.map((k) => {
+        const column = requestColumns[k];
+        if (!column) throw new PkiError('internal', `certificate_requests has no column '${k}'`);
+        return `"${column.name}" = ?`;
+      });
+      const where = `"id" = ?${u.onlyIfStatus === undefined ? '' : ' AND "status" = ?'}`;
+      q = sqlite.prepare(`UPDATE "certificate_requests" SET ${set.join(', ')} WHERE ${where}`);
+      updateRequestSql.set(shape, q);
+    }
+    const params: unknown[] = keys.map((k) => {
+      const v = (u.patch as Record<string, unknown>)[k];
+      return v === null ? null : requestColumns[k]!.mapToDriverValue(v);
+    });
+    params.push(u.id);
+    if (u.onlyIfStatus !== undefined) params.push(u.onlyIfStatus);
+    return { mode: 'exec', q, params };
+  };
   return {
+    updateRequest,
     auditHead: () => ({ mode: 'rows', q: head }),
     caStatus: (caId) => ({ mode: 'rows', q: caStatus, params: [caId] }),
     insertCertificate: (r: CertificateRow) => ({

@@ -52,7 +52,12 @@ export interface FastSteps {
    * certificates are inserted: a unit issuing for a CA that is not active is refused (Store.checksIssuingCaAtCommit)
    */
   caStatus?: (caId: string) => SqlStep;
+  /** a request's update (`exec`: the rows changed, 0 when it is not there or not in `onlyIfStatus`) */
+  updateRequest?: (u: RequestUpdate) => SqlStep;
 }
+
+/** one entry of UnitOfWork.updateRequests */
+export type RequestUpdate = NonNullable<UnitOfWork['updateRequests']>[number];
 
 export interface UnitOfWorkOptions {
   dialect: StoreDialect;
@@ -448,8 +453,12 @@ export function* unitOfWork(
   if (unit.insertRequests?.length) yield* exec(db.insert(R).values(unit.insertRequests));
   for (const u of unit.updateRequests ?? []) {
     if (!hasKeys(u.patch)) continue;
-    const where = u.onlyIfStatus ? and(eq(R.id, u.id), eq(R.status, u.onlyIfStatus)) : eq(R.id, u.id);
-    const n = yield* exec(db.update(R).set(u.patch).where(where));
+    let n: number;
+    if (opts.fast?.updateRequest) n = (yield opts.fast.updateRequest(u)) as number;
+    else {
+      const where = u.onlyIfStatus ? and(eq(R.id, u.id), eq(R.status, u.onlyIfStatus)) : eq(R.id, u.id);
+      n = yield* exec(db.update(R).set(u.patch).where(where));
+    }
     if (n === 0) {
       const [cur] = yield* rows<{ status: string }>(db.select({ status: R.status }).from(R).where(eq(R.id, u.id)));
       if (!cur)

@@ -286,7 +286,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.ping()).toBe(true);
     });
 
-    it('reads the per-request CA, token and session rows (raw statements) exactly as the mapped rows', async () => {
+    it('reads the per-request CA, token, session and request rows (raw statements) exactly as mapped', async () => {
       const store = await newStore();
       const user = makeUser();
       const parent = makeCa();
@@ -331,12 +331,27 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         expiresAt: T0 + DAY,
         createdAt: T0,
       };
+      // the request an approval reads: every column set (JSON sans, integers beyond 32 bits)
+      const request = makeRequest(parent.id, {
+        sans: { dns: ['a.example', 'b.example'], ip: ['192.0.2.1'], email: ['ops@example.com'] },
+        validityMs: 2 ** 40 + 3,
+        status: 'rejected',
+        reviewer: 'usr_reviewer',
+        reason: 'not ours',
+        certificateId: 'crt_none',
+        reviewedAt: T0 + 3,
+        updatedAt: T0 + 4,
+      });
       await store.commit({
         insertUsers: [user],
         insertCa: [parent, ca],
         insertTokens: [token],
         insertSessions: [session],
+        insertRequests: [request],
       });
+      expect(await store.requests.findById(request.id)).toStrictEqual(request);
+      expect((await store.requests.list({ caId: parent.id })).items).toStrictEqual([request]);
+      expect(await store.requests.findById('req_missing')).toBeUndefined();
       expect(await store.cas.findById(ca.id)).toStrictEqual(ca);
       expect(await store.cas.findByName(ca.name)).toStrictEqual(ca);
       expect(await store.cas.findById(parent.id)).toStrictEqual(parent);
@@ -964,6 +979,38 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         older.id,
       ]);
       expect((await store.requests.list({ requester: 'usr_other' })).items.map((r) => r.id)).toEqual([older.id]);
+    });
+
+    // SQLite writes these with a statement prepared once per set of columns (sqlite-commit.ts updateRequest)
+    it("updates a request's columns as given: JSON, null, undefined left alone, the status condition", async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const req = makeRequest(ca.id, { reviewer: 'usr_before', reason: 'asked twice' });
+      const other = makeRequest(ca.id);
+      await store.commit({ insertCa: [ca], insertRequests: [req, other] });
+      const sans = { dns: ['new.example'], uri: ['spiffe://example.com/x'] };
+      const patch = { status: 'issued' as const, sans, reason: null, reviewer: undefined, updatedAt: 2 ** 40 + 1 };
+      await store.commit({ updateRequests: [{ id: req.id, patch }] });
+      expect(await store.requests.findById(req.id)).toStrictEqual({
+        ...req,
+        status: 'issued',
+        sans,
+        reason: null,
+        updatedAt: 2 ** 40 + 1,
+      });
+      // another set of columns, with the condition: another statement; a request not in that status is refused
+      const approve = { status: 'approved' as const, reviewedAt: T0 + 7, updatedAt: T0 + 7 };
+      await store.commit({ updateRequests: [{ id: other.id, patch: approve, onlyIfStatus: 'pending' }] });
+      await expectPkiError(
+        store.commit({ updateRequests: [{ id: req.id, patch: approve, onlyIfStatus: 'pending' }] }),
+        'request.not_pending',
+      );
+      await expectPkiError(
+        store.commit({ updateRequests: [{ id: 'req_missing', patch: approve, onlyIfStatus: 'pending' }] }),
+        'request.not_found',
+      );
+      expect(await store.requests.findById(other.id)).toStrictEqual({ ...other, ...approve });
+      expect((await store.requests.findById(req.id))?.status).toBe('issued');
     });
 
     it('revokes every active certificate of the given CAs and returns how many', async () => {
