@@ -2,8 +2,9 @@
 // console — the wizard's third kind makes the key on the server and shows the CSR (no validity: the outside CA sets
 // it); an openssl root outside the deployment signs the CSR; the CA page's import refuses a certificate for another
 // subject (`ca.certificate_mismatch`) and one whose issuer it cannot check (`ca.issuer_unverified`), leaving the CA
-// pending, then takes it with the outside root's certificate and the CA becomes active. openssl checks the CSR the
-// page showed and the imported CA certificate against the outside root.
+// pending, then takes it with the outside root's certificate and the CA becomes active; the CA page's chain is the CA
+// and the outside root. openssl checks the CSR the page showed and the imported CA certificate against the outside
+// root.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
@@ -89,6 +90,12 @@ describe('web console: a CA signed by an outside CA (Chromium against pkim serve
     expect(view.ca).toMatchObject({ status: 'active', issuerDn: 'CN=E2E Outside Root', parentId: null });
     const v = opensslVerify({ leafPem: view.certificatePem!, rootPem: outside.rootPem, purpose: 'any' });
     expect(v.ok, v.output).toBe(true);
+    // the chain the page shows (and downloads): this CA, then the outside root stored at import
+    const chain = (await page.locator('pre').filter({ hasText: 'BEGIN CERTIFICATE' }).allTextContents()).find(
+      (t) => (t.match(/BEGIN CERTIFICATE-/g) ?? []).length > 1,
+    );
+    const flat = (pem: string) => pem.replace(/\s/g, '');
+    expect(flat(chain ?? '')).toBe(flat(view.certificatePem! + outside.rootPem));
     await page.getByRole('heading', { name: 'e2e-outside-issuing' }).scrollIntoViewIfNeeded();
     await session.shot('ca-external-imported');
   }, 90_000);

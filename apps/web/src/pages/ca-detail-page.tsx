@@ -44,7 +44,8 @@ function PemField(p: {
 /**
  * A pending CA (made for an outside CA): its CSR to hand over, and the import of the certificate the outside CA
  * signed (`ca.importCertificate`). The server checks the key, the CSR's subject, CA:TRUE, the dates and the signature:
- * with a CA here (which becomes the parent) or with the outside issuer's certificate given beside it.
+ * with a CA here (which becomes the parent) or with the outside issuer's certificate, or chain, given beside it (stored
+ * and served after the CA in its chain).
  */
 function PendingCaCard({ ca, fileBase }: { ca: { id: string; csr?: string }; fileBase: string }) {
   const qc = useQueryClient();
@@ -64,7 +65,8 @@ function PendingCaCard({ ca, fileBase }: { ca: { id: string; csr?: string }; fil
         <CardTitle>Signed by an outside CA</CardTitle>
         <CardDescription>
           Hand the CSR to the outside CA, then paste the CA certificate it signed. Its signature is verified with a CA
-          here (which becomes its parent) or with the outside issuer&apos;s certificate.
+          here (which becomes its parent) or with the outside issuer&apos;s certificate, or its chain up to the root:
+          each link is verified, and the chain is served after this CA.
         </CardDescription>
       </CardHeader>
       <CardContent className="space-y-4">
@@ -90,7 +92,7 @@ function PendingCaCard({ ca, fileBase }: { ca: { id: string; csr?: string }; fil
           <PemField
             id="ca-import-issuer"
             label="Issuer certificate (PEM)"
-            hint="The outside CA's own certificate; not needed when the issuer is a CA here"
+            hint="The outside CA's certificate, or its chain up to the root; not needed when the issuer is a CA here"
             value={issuerCertificate}
             onChange={setIssuerCertificate}
           />
