@@ -175,11 +175,26 @@ export function binaryTextArray(values: readonly (string | null)[]): Buffer {
   out.writeInt32BE(1, 16); // lower bound
   let at = 20;
   for (const v of values) {
-    const n = v === null ? -1 : out.write(v, at + 4, 'utf8'); // -1: NULL, no bytes
-    out.writeInt32BE(n, at);
+    const n = v === null ? -1 : v.length <= SHORT_TEXT ? writeShort(out, v, at + 4) : out.write(v, at + 4, 'utf8');
+    out.writeInt32BE(n, at); // -1: NULL, no bytes
     at += 4 + Math.max(n, 0);
   }
   return out.subarray(0, at);
+}
+
+/** texts up to this length are copied byte by byte when ASCII (most of a batch: ids, serials, names, numbers) */
+const SHORT_TEXT = 64;
+/**
+ * `v` at `at` as UTF-8, its byte count: ASCII copied in a loop (a Buffer#write call costs more than the copy of a short
+ * text), anything else by Buffer#write
+ */
+function writeShort(out: Buffer, v: string, at: number): number {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c > 0x7f) return out.write(v, at, 'utf8');
+    out[at + i] = c;
+  }
+  return v.length;
 }
 
 /** how the batch statement fails when a CA of its certificates changed between its start and the lock */
@@ -326,13 +341,20 @@ export const BATCH_STATEMENT = (() => {
   ].join('\n');
 })();
 
-/** the text of an event's canonical JSON before and after the value of `seq` (keys sorted: seq follows outcome) */
+/**
+ * the text of an event's canonical JSON before and after the value of `seq` (keys sorted: seq follows outcome). The
+ * fields are written in that order directly, as computeAuditHash does — what canonicalJson of the event gives, since
+ * none of them is undefined here (target null, details an object) — so only `details` is sorted and walked.
+ */
 export function canonicalAroundSeq(
   e: Pick<AuditEventRow, 'id' | 'time' | 'actor' | 'action' | 'target' | 'outcome' | 'details'>,
 ): [string, string] {
-  const before = canonicalJson({ action: e.action, actor: e.actor, details: e.details, id: e.id, outcome: e.outcome });
-  const after = canonicalJson({ target: e.target, time: e.time });
-  return [`${before.slice(0, -1)},"seq":`, `,${after.slice(1)}`];
+  const s = JSON.stringify;
+  return [
+    `{"action":${s(e.action)},"actor":${s(e.actor)},"details":${canonicalJson(e.details)},"id":${s(e.id)},` +
+      `"outcome":${s(e.outcome)},"seq":`,
+    `,"target":${canonicalJson(e.target)},"time":${canonicalJson(e.time)}}`,
+  ];
 }
 
 /**
@@ -427,9 +449,14 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
     for (const e of unit.audit ?? []) {
       // audit details are stored as JSON text (this text): hash and answer exactly what will be read back
       const text = JSON.stringify(e.details ?? {});
+      // the fields one by one (not a spread of the caller's object): one shape for every event
       const event: PlannedEvent = {
-        ...e,
+        id: e.id,
+        time: e.time,
+        actor: e.actor,
+        action: e.action,
         target: e.target ?? null,
+        outcome: e.outcome,
         details: JSON.parse(text) as Record<string, unknown>,
       };
       const [prefix, suffix] = canonicalAroundSeq(event);
@@ -476,7 +503,13 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
         if (error) return error;
         const audit: AuditEventRow[] = events[u]!.map((event) => {
           const row: AuditEventRow = {
-            ...event,
+            id: event.id,
+            time: event.time,
+            actor: event.actor,
+            action: event.action,
+            target: event.target,
+            outcome: event.outcome,
+            details: event.details,
             seq: Number(firstSeq) + at,
             prevHash: at === 0 ? firstPrev! : hashes!.slice((at - 1) * H, at * H),
             hash: hashes!.slice(at * H, (at + 1) * H),

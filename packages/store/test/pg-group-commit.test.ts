@@ -10,6 +10,7 @@ import { canonicalJson } from '@pkim/shared';
 import {
   AUDIT_CHAIN_LOCK,
   BATCH_STATEMENT_NAME,
+  binaryTextArray,
   FLUSH_WAIT_NAME,
   FLUSH_WAIT_NOTIFY_NAME,
   LOCK_CLASS,
@@ -94,6 +95,29 @@ const queriesSent = (sent: { mock: { calls: unknown[][] } }): unknown[] =>
 const ONE_BATCH = [BATCH_STATEMENT_NAME, FLUSH_WAIT_NAME];
 
 describe('PostgreSQL group commit', () => {
+  it('sends texts as binary text[] that PostgreSQL reads back unchanged: ASCII or not, short, long, null', async () => {
+    const url = await cluster.createDatabase();
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    clients.push(sql);
+    const texts = [
+      'crt_0123456789abcdef',
+      '',
+      null,
+      'é',
+      'caf\u00e9 \u65e5\u672c \u{1f510}', // 2-, 3- and 4-byte UTF-8 (a surrogate pair) in a short text
+      'a'.repeat(63) + '\u00e9', // non-ASCII at the end of a short text
+      'x'.repeat(64),
+      'y'.repeat(65),
+      `-----BEGIN CERTIFICATE-----\n${'QUJD'.repeat(200)}\n-----END CERTIFICATE-----\n`,
+      '\u00fc'.repeat(300),
+      '0',
+    ];
+    const r = await sql.query('select $1::text[] as a', [binaryTextArray(texts)]);
+    expect(r.rows[0].a).toEqual(texts);
+    expect((await sql.query('select $1::text[] as a', [binaryTextArray([])])).rows[0].a).toEqual([]);
+  });
+
   it("sends each event's canonical JSON as the text around seq, exactly as the hash covers it", () => {
     const events = [
       makeEvent(),
