@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { StoreLogger } from './types';
 
 export interface JournalEntry {
   idx: number;
@@ -62,4 +63,27 @@ export function lateMigrations(migrationsFolder: string, applied: readonly numbe
           .filter(Boolean),
       };
     });
+}
+
+/**
+ * Tells the operator that an existing database is being upgraded before the migrations run, and when they are done:
+ * some rebuild a big table (0032 rewrites every search term: about a minute per 1,000,000 certificates on SQLite),
+ * and a server that says nothing for that long looks hung. Silent on a fresh database (`applied` null or empty).
+ * Returns what to call once they are applied.
+ */
+export function reportUpgrade(
+  logger: StoreLogger | undefined,
+  dialect: 'sqlite' | 'postgres',
+  applied: readonly number[] | null,
+  pending: readonly string[],
+): () => void {
+  if (!logger || !applied?.length || pending.length === 0) return () => undefined;
+  const started = Date.now();
+  logger.info(
+    { dialect, migrations: pending },
+    `upgrading the database: ${pending.length} migration(s) to apply (${pending.join(', ')}); ` +
+      'on a large database this can take minutes — do not stop the process',
+  );
+  return () =>
+    logger.info({ dialect, migrations: pending, ms: Date.now() - started }, 'database upgraded: migrations applied');
 }

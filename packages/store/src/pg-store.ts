@@ -23,6 +23,7 @@ import type {
   CommitResult,
   OpenStoreOptions,
   SessionRow,
+  StoreLogger,
   Store,
   UnitOfWork,
 } from './types';
@@ -44,7 +45,7 @@ import {
 } from './unit-of-work';
 import { toWriteError } from './store-errors';
 import { createGroupCommit, PG_GROUP_COMMIT } from './group-commit';
-import { lateMigrations, pendingMigrations } from './migrations-journal';
+import { lateMigrations, pendingMigrations, reportUpgrade } from './migrations-journal';
 import { findPgBinary, pgToolConnection } from './pg-binaries';
 import {
   AUDIT_CHAIN_LOCK,
@@ -104,7 +105,7 @@ async function connectClient(
 }
 
 /** Applies pending migrations with drizzle's migrator under an advisory lock; returns the tags applied. */
-export async function migratePg(connectionString: string): Promise<string[]> {
+export async function migratePg(connectionString: string, logger?: StoreLogger): Promise<string[]> {
   const client = await connectClient(connectionString);
   try {
     await client.query('select pg_advisory_lock($1::int, $2::int)', [LOCK_CLASS, MIGRATION_LOCK]);
@@ -116,6 +117,7 @@ export async function migratePg(connectionString: string): Promise<string[]> {
     }
     const pending = pendingMigrations(PG_MIGRATIONS_FOLDER, applied);
     const late = lateMigrations(PG_MIGRATIONS_FOLDER, applied);
+    const upgraded = reportUpgrade(logger, 'postgres', applied, pending);
     if (late.length) {
       // reserved numbers landed after higher ones: drizzle's migrator skips them (see lateMigrations)
       await client.query('begin');
@@ -134,6 +136,7 @@ export async function migratePg(connectionString: string): Promise<string[]> {
       }
     }
     if (pending.length) await migrate(drizzle({ client }), { migrationsFolder: PG_MIGRATIONS_FOLDER });
+    upgraded();
     return pending;
   } catch (e) {
     if (e instanceof PkiError) throw e;
@@ -310,7 +313,7 @@ function ocspReads(pool: pg.Pool): OcspLookupRead {
 export const DEFAULT_PG_POOL_SIZE = 4;
 
 export async function openPgStore(connectionString: string, options: OpenStoreOptions): Promise<Store> {
-  await migratePg(connectionString);
+  await migratePg(connectionString, options.logger);
   const pool = new pg.Pool({ connectionString, max: options.poolSize ?? DEFAULT_PG_POOL_SIZE });
   // An idle client losing its connection (server restart, terminated backend) must not crash the process.
   pool.on('error', () => undefined);

@@ -30,6 +30,7 @@ import type {
   CommitResult,
   OpenStoreOptions,
   SessionRow,
+  StoreLogger,
   Store,
   UnitOfWork,
 } from './types';
@@ -53,7 +54,7 @@ import { walFlusher } from './sqlite-wal-flush';
 
 export { openSqliteDatabase };
 import { createGroupCommit, SQLITE_GROUP_COMMIT } from './group-commit';
-import { lateMigrations, pendingMigrations } from './migrations-journal';
+import { lateMigrations, pendingMigrations, reportUpgrade } from './migrations-journal';
 
 export const SQLITE_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/sqlite', import.meta.url));
 
@@ -68,11 +69,12 @@ function appliedMigrations(sqlite: Database.Database): number[] | null {
 }
 
 /** Applies pending migrations (late reserved numbers first, then drizzle's migrator); returns the tags applied. */
-export function migrateSqlite(sqlite: Database.Database): string[] {
+export function migrateSqlite(sqlite: Database.Database, logger?: StoreLogger): string[] {
   const db = drizzle({ client: sqlite });
   const applied = appliedMigrations(sqlite);
   const pending = pendingMigrations(SQLITE_MIGRATIONS_FOLDER, applied);
   if (pending.length === 0) return [];
+  const upgraded = reportUpgrade(logger, 'sqlite', applied, pending);
   try {
     const late = lateMigrations(SQLITE_MIGRATIONS_FOLDER, applied);
     if (late.length) {
@@ -86,6 +88,7 @@ export function migrateSqlite(sqlite: Database.Database): string[] {
         .immediate();
     }
     migrate(db, { migrationsFolder: SQLITE_MIGRATIONS_FOLDER });
+    upgraded();
   } catch (e) {
     // Another process may have migrated the same file between our read and its BEGIN: re-check.
     if (pendingMigrations(SQLITE_MIGRATIONS_FOLDER, appliedMigrations(sqlite)).length === 0) return [];
@@ -206,7 +209,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     });
   }
   try {
-    migrateSqlite(sqlite);
+    migrateSqlite(sqlite, options.logger);
   } catch (e) {
     sqlite.close();
     throw e;

@@ -15,6 +15,7 @@ import type {
   GroupCommitPolicy,
   OpenStoreOptions,
   Store,
+  StoreLogger,
 } from '../src/types';
 import { DAY, T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
 
@@ -168,13 +169,16 @@ async function expectExactCounters(store: Store, label = ''): Promise<Counter[]>
 export function defineStoreSuite(getEngine: () => StoreEngine): void {
   const open: Store[] = [];
   let url = '';
-  const newStore = async (opts: { failCommit?: boolean; sameDb?: boolean; groupCommit?: GroupCommitPolicy } = {}) => {
+  const newStore = async (
+    opts: { failCommit?: boolean; sameDb?: boolean; groupCommit?: GroupCommitPolicy; logger?: StoreLogger } = {},
+  ) => {
     if (!opts.sameDb) url = await getEngine().newDatabaseUrl();
     const s = await openStore({
       ...getEngine().openOptions,
       url,
       faultInjection: opts.failCommit ? { failCommit: true } : undefined,
       groupCommit: opts.groupCommit,
+      logger: opts.logger,
     });
     open.push(s);
     return s;
@@ -1536,13 +1540,25 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       // which changes the table 0019 makes, goes with it)
       await engine.rawSql(url, 'drop table ocsp_responses');
       await engine.rawSql(url, `delete from ${migrations} where created_at in (1796196170000, 1796196240000)`);
-      const upgraded = await newStore({ sameDb: true });
+      // the operator hears that an existing database is being upgraded, before and after (a migration may take minutes)
+      const said: string[] = [];
+      const logger = { info: (_: object, m: string) => said.push(m), warn: (_: object, m: string) => said.push(m) };
+      const upgraded = await newStore({ sameDb: true, logger });
+      expect(said.filter((m) => m.includes('database'))).toEqual([
+        expect.stringMatching(/^upgrading the database: 2 migration\(s\) to apply \(0019_\w+, 0026_\w+\)/),
+        'database upgraded: migrations applied',
+      ]);
       await upgraded.ocspResponses.put([response(cert.id, T0 + 100)]);
       expect((await upgraded.ocspResponses.lookup(ca.id, cert.serialHex))?.response?.nextUpdate).toBe(T0 + 100);
       await upgraded.close();
-      // applied once: opening again changes nothing
-      const again = await newStore({ sameDb: true });
+      // applied once: opening again changes nothing and says nothing
+      said.length = 0;
+      const again = await newStore({ sameDb: true, logger });
+      expect(said.filter((m) => m.includes('database'))).toEqual([]);
       expect((await again.ocspResponses.lookup(ca.id, cert.serialHex))?.response?.nextUpdate).toBe(T0 + 100);
+      // a fresh database is created, not upgraded: nothing said
+      await newStore({ logger });
+      expect(said.filter((m) => m.includes('database'))).toEqual([]);
     });
   });
 
