@@ -52,6 +52,24 @@ const OCSP_RESPONSES_0019 =
   'on delete cascade)';
 
 /** undoes migration 0026 (`when` 1796196240000): ocsp_responses back to its 0019 shape (its rows are derived data) */
+/** a search listed page by page (`limit` rows each, every page full but the last): the ids, in the order listed */
+interface ListedSearch {
+  search: string;
+  status?: CertificateStatus;
+  caId?: string;
+}
+async function allPages(store: Store, q: ListedSearch, limit: number): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page = await store.certificates.list({ ...q, limit, cursor });
+    expect(page.items.length === limit || page.nextCursor === null).toBe(true);
+    ids.push(...page.items.map((c) => c.id));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return ids;
+}
+
 function undo0026(migrations: string): string[] {
   return [
     'drop table ocsp_responses',
@@ -474,17 +492,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const matching = [...old, ...newer]
         .filter((c) => c.serialHex.startsWith('019a3f2c'))
         .sort((x, y) => y.createdAt - x.createdAt);
-      const all = async (q: { search: string; status?: CertificateStatus }, limit: number) => {
-        const ids: string[] = [];
-        let cursor: string | null = null;
-        do {
-          const page = await store.certificates.list({ ...q, limit, cursor });
-          expect(page.items.length === limit || page.nextCursor === null).toBe(true);
-          ids.push(...page.items.map((c) => c.id));
-          cursor = page.nextCursor;
-        } while (cursor);
-        return ids;
-      };
+      const all = (q: ListedSearch, limit: number) => allPages(store, q, limit);
       // newest first across the walked rows and the older matches, no duplicates or gaps, for any page size
       for (const limit of [100, 700])
         expect(await all({ search: '019a3f2c' }, limit)).toEqual(matching.map((c) => c.id));
@@ -523,17 +531,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         [...list]
           .sort((x, y) => y.createdAt - x.createdAt || (y.id < x.id ? -1 : y.id > x.id ? 1 : 0))
           .map((c) => c.id);
-      const pages = async (q: { search: string; status?: CertificateStatus; caId?: string }, limit: number) => {
-        const ids: string[] = [];
-        let cursor: string | null = null;
-        do {
-          const page = await store.certificates.list({ ...q, limit, cursor });
-          expect(page.items.length === limit || page.nextCursor === null).toBe(true);
-          ids.push(...page.items.map((c) => c.id));
-          cursor = page.nextCursor;
-        } while (cursor);
-        return ids;
-      };
+      const pages = (q: ListedSearch, limit: number) => allPages(store, q, limit);
       const hasTerm = (c: CertificateRow, prefix: string) =>
         [c.commonName!, ...(c.sans.dns ?? [])].some((v) => v.startsWith(prefix) || v.includes(`.${prefix}`));
       for (const limit of [1, 4, 7, 100]) {
