@@ -9,7 +9,8 @@
 //
 // "Unchanged" = a digest of every row of every table of the SQLite file, except (decided, see docs/security.md):
 //   - audit rows with outcome `failure`: a refused signing/revocation records `*.failed` on purpose;
-//   - `api_tokens.last_used_at`: a usage timestamp (written at most once a minute per token), not a state change.
+//   - `api_tokens.last_used_at`: a usage timestamp (written at most once a minute per token), not a state change;
+//   - `ocsp_responses`: pre-signed OCSP answers, a cache written by the responder in the background.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect } from 'vitest';
