@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPublicKey, createPrivateKey } from 'node:crypto';
 import { parseDuration } from '@pkim/shared';
+import { parseCertificate } from '@pkim/core';
 import type { Authority } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
 import { ENGINES } from '../../../tests/support/engines';
@@ -247,6 +248,53 @@ describe.each(ENGINES)('authority issuance on $name', (engine) => {
       expect(last.outcome).toBe('failure');
       expect(last.action).toBe(c.action ?? 'certificate.issue_failed');
       expect(last.details.code).toBe(c.code);
+    });
+  });
+
+  describe('a CA creation that fails after its key was made leaves no key behind', () => {
+    /** the ids of the software key blobs in the store (the CA keys of this suite) */
+    const keyBlobIds = async () =>
+      (await internalsOf(s.authority).store.exportRows('key_blobs', null, 10_000)).rows.map((r) => String(r.id)).sort();
+
+    it('the signing step refuses (an intermediate under a pathLen-0 CA): no CA, no key, a failure event', async () => {
+      const before = await keyBlobIds();
+      const e = await expectPkiError(
+        s.authority.cas.create(
+          { name: 'Below PathLen Zero', subject: 'CN=Below PathLen Zero', keyType: 'ec-p256', parentId: s.intId },
+          admin,
+        ),
+        'lint.path_length_exceeded',
+      );
+      expect(e.message).toContain('pathLenConstraint 0');
+      expect(await keyBlobIds()).toEqual(before);
+      expect(await internalsOf(s.authority).store.cas.findByName('Below PathLen Zero')).toBeUndefined();
+      const [last] = await s.authority.audit.list({ limit: 1, order: 'desc' });
+      expect(last?.action).toBe('ca.create_failed');
+      expect(last?.details.code).toBe('lint.path_length_exceeded');
+    });
+
+    it('the store write refuses (two creations of one name at once): one CA, one key, one destroyed', async () => {
+      const before = await keyBlobIds();
+      const input = { name: 'Raced Root', subject: 'CN=Raced Root', keyType: 'ec-p256' as const };
+      // both pass the name check before either commits: the loser's key is made, its CA row refused by the index
+      const results = await Promise.allSettled([
+        s.authority.cas.create(input, admin),
+        s.authority.cas.create(input, admin),
+      ]);
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r) => r.status === 'rejected');
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      const e = lost[0]!.reason as { code?: string; message?: string };
+      expect(e.code).toBe('ca.name_taken');
+      expect(e.message).toContain('nothing was committed'); // refused at the commit, after its key was made
+      const winner = won[0]!.value.ca;
+      const after = await keyBlobIds();
+      expect(after).toEqual([...before, winner.keyUri.replace(/^software:/, '')].sort());
+      const pub = await internalsOf(s.authority).keys.getPublicKey(winner.keyUri);
+      expect(Buffer.from(pub).equals(Buffer.from(parseCertificate(won[0]!.value.certificatePem!).publicKey))).toBe(
+        true,
+      );
     });
   });
 

@@ -257,6 +257,55 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
     ).toEqual(['a.der', 'b.txt', 'c.hex', 'd.pem']);
   });
 
+  it('a CA creation that fails after its key was made on the token destroys it (signing, store write)', async () => {
+    const mod = graphene.Module.load(hsm.modulePath, 'custody-count');
+    mod.initialize(); // already initialised by the backend in this process: a no-op; never finalize here (shared)
+    /** the CKA_IDs of the private and public keys on the token, hex, sorted */
+    const tokenKeys = (): string[] => {
+      const slots = mod.getSlots(true);
+      for (let i = 0; i < slots.length; i++) {
+        const slot = slots.items(i);
+        if (slot.getToken().label.trim() !== hsm.tokenLabel) continue;
+        const session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
+        try {
+          const ids: string[] = [];
+          for (const cls of [graphene.ObjectClass.PRIVATE_KEY, graphene.ObjectClass.PUBLIC_KEY]) {
+            const found = session.find({ class: cls });
+            for (let j = 0; j < found.length; j++)
+              ids.push(`${cls}:${found.items(j).getAttribute('id').toString('hex')}`);
+          }
+          return ids.sort();
+        } finally {
+          session.close();
+        }
+      }
+      throw new Error(`no token ${hsm.tokenLabel}`);
+    };
+    const before = tokenKeys();
+    expect(before.length).toBeGreaterThanOrEqual(8); // the four CAs' key pairs: the count can see keys
+    // signing refuses after the key was made: the EC issuing CA has pathLen 0
+    const sub = { name: 'HSM Below Issuing', subject: 'CN=HSM Below Issuing', keyType: 'ec-p256' as const };
+    await expectPkiError(
+      authority.cas.create({ ...sub, backend: 'pkcs11', parentId: cas.ecInt.id }, admin),
+      'lint.path_length_exceeded',
+    );
+    expect(tokenKeys()).toEqual(before);
+    // the store write refuses after the key was made: two creations of one name at once, the second row refused
+    const raced = { name: 'HSM Raced Root', subject: 'CN=HSM Raced Root', keyType: 'ec-p256' as const };
+    const results = await Promise.allSettled([
+      authority.cas.create({ ...raced, backend: 'pkcs11' }, admin),
+      authority.cas.create({ ...raced, backend: 'pkcs11' }, admin),
+    ]);
+    const won = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const lost = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error & { code?: string }] : []));
+    expect(won).toHaveLength(1);
+    expect(lost.map((e) => e.code)).toEqual(['ca.name_taken']);
+    expect(lost[0]!.message).toContain('nothing was committed'); // refused at the commit, after its key was made
+    const id = Buffer.from(parsePkcs11Uri(won[0]!.ca.keyUri).id!).toString('hex');
+    const cls = [graphene.ObjectClass.PRIVATE_KEY, graphene.ObjectClass.PUBLIC_KEY];
+    expect(tokenKeys()).toEqual([...before, ...cls.map((c) => `${c}:${id}`)].sort());
+  });
+
   it('a wrong PKCS#11 PIN: kms.auth_failed, no CA, ca.create_failed audited, the login never retried', async () => {
     const other = locked;
     const dir = join(tmp.dir, 'wrong-pin');
