@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { fixedClock, parseDuration } from '@pkim/shared';
 import { createAuthority } from '@pkim/authority';
+import { openssl } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError } from '../../../tests/support/test-kit';
 import { admin, keyRequest, silent, withDataDir, withReopenedAuthority } from './fixtures/authority-suite';
@@ -90,6 +91,73 @@ describe('custom profiles defined as data', () => {
       });
       writeFileSync(`${dataDir}/profiles.json`, JSON.stringify([{ name: 'Bad Name', isCa: false }]));
       await expectPkiError(createAuthority({ dataDir, logger: silent }), 'profile.invalid');
+    });
+  });
+});
+
+describe("a CA profile's pathLen is the default path length of the CAs created with it", () => {
+  const caProfile = (name: string, pathLen: number | null | undefined) => ({
+    name,
+    isCa: true,
+    ...(pathLen === undefined ? {} : { pathLen }),
+    keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
+    extKeyUsage: [],
+    allowedSanTypes: [],
+    sanRequired: false,
+    allowedKeyTypes: ['ec-p256'],
+    defaultLifetime: '5y',
+    maxLifetime: '10y',
+  });
+
+  it('custom root-ca pathLen 2, intermediate-ca pathLen 1: a three-level chain that openssl accepts', async () => {
+    await withDataDir(async (dataDir) => {
+      writeFileSync(
+        `${dataDir}/profiles.json`,
+        JSON.stringify([caProfile('root-ca', 2), caProfile('intermediate-ca', 1)]),
+      );
+      await withReopenedAuthority(dataDir, {}, async (a) => {
+        const mk = (name: string, parentId?: string, pathLen?: number | null) =>
+          a.cas.create({ name, subject: `CN=${name}`, keyType: 'ec-p256', parentId, pathLen }, admin);
+        const root = await mk('root');
+        const policy = await mk('policy', root.ca.id);
+        const issuing = await mk('issuing', policy.ca.id); // the default cut below its parent's 1, as a lifetime is
+        const capped = await mk('capped', root.ca.id, 0); // the request's path length overrides the profile's
+        expect([root.ca.pathLen, policy.ca.pathLen, issuing.ca.pathLen, capped.ca.pathLen]).toEqual([2, 1, 0, 0]);
+        for (const [ca, want] of [
+          [root, 'pathlen:2'],
+          [policy, 'pathlen:1'],
+          [issuing, 'pathlen:0'],
+        ] as const) {
+          const text = openssl(['x509', '-noout', '-ext', 'basicConstraints', '-in', '@c.pem'], {
+            'c.pem': ca.certificatePem!,
+          }).output;
+          expect(text).toContain(`CA:TRUE, ${want}`);
+        }
+        const v = opensslVerify({
+          leafPem: issuing.certificatePem!,
+          chainPems: [policy.certificatePem!],
+          rootPem: root.certificatePem!,
+          purpose: 'any',
+        });
+        expect(v.ok, v.output).toBe(true);
+      });
+    });
+  });
+
+  it('a custom CA profile without pathLen keeps the built-in defaults: unlimited root, pathLen 0 below', async () => {
+    await withDataDir(async (dataDir) => {
+      writeFileSync(
+        `${dataDir}/profiles.json`,
+        JSON.stringify([caProfile('root-ca', undefined), caProfile('intermediate-ca', undefined)]),
+      );
+      await withReopenedAuthority(dataDir, {}, async (a) => {
+        const root = await a.cas.create({ name: 'root', subject: 'CN=root', keyType: 'ec-p256' }, admin);
+        const sub = await a.cas.create(
+          { name: 'sub', subject: 'CN=sub', keyType: 'ec-p256', parentId: root.ca.id },
+          admin,
+        );
+        expect([root.ca.pathLen, sub.ca.pathLen]).toEqual([null, 0]);
+      });
     });
   });
 });

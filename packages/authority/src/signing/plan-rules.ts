@@ -19,3 +19,18 @@ export async function checkNewCaName(cas: Pick<CaRepository, 'findByName'>, name
   }
   if (await cas.findByName(name)) throw new PkiError('ca.name_taken', `a CA named '${name}' already exists`);
 }
+
+/**
+ * The path length of a new CA whose request names none: its profile's `pathLen` (a custom `root-ca` or
+ * `intermediate-ca` may set one; without it a root is unlimited and a CA below another gets 0), cut below the
+ * parent's path length the way a default lifetime is cut at the issuer's notAfter. `parentPathLen` undefined: a root.
+ */
+export function defaultPathLen(
+  profilePathLen: number | null | undefined,
+  parentPathLen: number | null | undefined,
+): number | null {
+  const isRoot = parentPathLen === undefined;
+  const wanted = profilePathLen !== undefined ? profilePathLen : isRoot ? null : 0;
+  if (isRoot || parentPathLen === null || parentPathLen === 0) return wanted; // a parent of 0: the lint refuses
+  return wanted === null ? parentPathLen - 1 : Math.min(wanted, parentPathLen - 1);
+}

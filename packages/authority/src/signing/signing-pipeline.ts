@@ -54,7 +54,7 @@ import type {
   SignResult,
   Via,
 } from './sign-request';
-import { checkNewCaName, wholeSeconds } from './plan-rules';
+import { checkNewCaName, defaultPathLen, wholeSeconds } from './plan-rules';
 
 /** Clock-skew allowance: certificates are valid from one minute before issuance. */
 const BACKDATE_MS = 60_000;
@@ -706,7 +706,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         notAfter = Math.min(notAfter, parent.ca.notAfter);
       notAfter = wholeSeconds(notAfter);
       const nameConstraints = toCoreConstraints(r.nameConstraints);
-      const pathLen = r.pathLen === undefined ? (parent ? 0 : null) : r.pathLen;
+      const pathLen = r.pathLen === undefined ? defaultPathLen(profile.pathLen, parent?.ca.pathLen) : r.pathLen;
       if (pathLen !== null && (!Number.isInteger(pathLen) || pathLen < 0)) {
         throw new PkiError('input.invalid', `path length must be a non-negative integer, got ${pathLen}`);
       }
