@@ -128,6 +128,25 @@ describe('tRPC procedures against a real authority', () => {
     const expiring = await op.certificate.expiring({ withinDays: 30, limit: 10 });
     expect(expiring.items.map((c) => c.id)).toContain(issued.id);
     expect(expiring.items.map((c) => c.id)).not.toContain(withKey.id);
+    // a page of the expiring list says when there is more, and its cursor gives the rest, soonest first
+    const all = await op.certificate.expiring({ withinDays: 3650, limit: 1000 });
+    expect(all.items.length).toBeGreaterThanOrEqual(2);
+    expect(all.nextCursor).toBeNull();
+    const paged: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const p: Awaited<ReturnType<typeof op.certificate.expiring>> = await op.certificate.expiring({
+        withinDays: 3650,
+        limit: 1,
+        cursor,
+      });
+      expect(p.items.length).toBeLessThanOrEqual(1);
+      paged.push(...p.items.map((c) => c.id));
+      cursor = p.nextCursor;
+    } while (cursor !== null && paged.length <= all.items.length);
+    expect(paged).toEqual(all.items.map((c) => c.id));
+    const ends = all.items.map((c) => Date.parse(c.notAfter));
+    expect(ends).toEqual([...ends].sort((a, b) => a - b));
 
     const revoked = await op.certificate.revoke({ ref: issued.id, reason: 'keyCompromise' });
     expect(revoked).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });

@@ -175,10 +175,13 @@ export const certificateDeleteInputSchema = z.object({ ref: certificateRefSchema
 export const certificateDeletedSchema = z.object({ deleted: certificateSchema });
 export type CertificateDeletedDto = z.infer<typeof certificateDeletedSchema>;
 
+/** active certificates whose notAfter is within `withinDays`, soonest first, keyset paged like the list */
 export const certificateExpiringInputSchema = z
   .object({
     withinDays: z.number().int().min(0).max(3650).default(30),
     limit: z.number().int().min(1).max(1000).default(100),
+    /** `nextCursor` of the previous page */
+    cursor: z.string().max(512).nullable().optional(),
   })
   .strict();
 

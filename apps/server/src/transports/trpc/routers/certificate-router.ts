@@ -114,11 +114,15 @@ export const certificateRouter = router({
     .output(certificatePageSchema)
     .query(async ({ ctx, input }) => {
       const withinDays = input?.withinDays ?? 30;
-      const rows = await ctx.authority.certificates.expiringBefore(
-        ctx.authority.clock.now() + withinDays * DAY_MS,
-        input?.limit ?? 100,
+      const page = await ctx.authority.certificates.list(
+        {
+          expiringBefore: ctx.authority.clock.now() + withinDays * DAY_MS,
+          sort: 'expiry_asc',
+          limit: input?.limit ?? 100,
+          cursor: input?.cursor,
+        },
         ctx.actor,
       );
-      return { items: rows.map(toCertificateDto), nextCursor: null };
+      return pageOf(page, toCertificateDto);
     }),
 });
