@@ -306,7 +306,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
         },
       }),
     // the Vault API's parts are stand-ins for the parts of the one Vault service
-    { parts: ['mounts', 'auth', 'pki', 'seal'] },
+    { parts: ['mounts', 'auth', 'pki', 'issuers', 'seal'] },
   );
   const acmeValidation = acmeValidationConfigFromEnv(env);
   const acme = lazyService(

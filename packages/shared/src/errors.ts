@@ -531,6 +531,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description: 'A Vault PKI mount already uses this path (or a parent/child of it).',
   },
   'vault.role_not_found': { kind: 'not_found', description: 'No such Vault role on this mount.' },
+  'vault.issuer_not_found': {
+    kind: 'not_found',
+    description:
+      "issuer/:ref named neither the mount's issuer (its CA's id or name) nor `default` " +
+      '(HTTP 404; OpenBao answers 500).',
+  },
   'vault.role_exists': {
     kind: 'conflict',
     description: 'A role of this name already exists on the mount (the console creates; edit it instead).',

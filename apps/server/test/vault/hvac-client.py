@@ -58,4 +58,12 @@ login = ci.auth.approle.login(role_id, secret_id)
 out["approle_lease"] = login["auth"]["lease_duration"]
 out["approle_issued"] = ci.secrets.pki.generate_certificate("web", "ci.example.com")["data"]["certificate"]
 
+# Vault 1.11+ issuers: this hvac (0.11) has no list_issuers/read_issuer, so its adapter's LIST verb and its generic
+# read, without a token as OpenBao allows (read answers None on a 404), and its generic write
+anon = hvac.Client(url=url)
+out["issuers"] = anon.adapter.list("/v1/pki/issuers")["data"]
+out["issuer_json"] = anon.read("pki/issuer/default/json")["data"]
+out["issuer_missing"] = anon.read("pki/issuer/nope/json")
+out["issued_via_issuer"] = c.write("pki/issuer/default/issue/web", common_name="iss.example.com")["data"]
+
 print(json.dumps(out))

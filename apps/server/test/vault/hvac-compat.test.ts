@@ -1,5 +1,5 @@
 // Checklist item 40: hvac (Debian python3-hvac, unmodified, run by /usr/bin/python3) against a PKI Manager server on
-// 127.0.0.1: roles, issue, sign, sign-verbatim, LIST (the raw verb), read, revoke, CRL, AppRole login. Every
+// 127.0.0.1: roles, issue, sign, sign-verbatim, LIST (the raw verb), read, revoke, CRL, AppRole login, issuers. Every
 // certificate it got is verified by openssl, the CRL too. The vault/bao CLIs are not packaged in Debian.
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -83,6 +83,17 @@ describe('hvac against pkim', () => {
     const crl = opensslCrlVerify(crlDer, f.intermediatePem);
     expect(crl.ok, crl.text).toBe(true);
     expect(crl.text.toLowerCase().replace(/\s+/g, '')).toContain(serial.replace(/:/g, ''));
+
+    // the issuer API through hvac's generic LIST/read (no token) and write
+    expect(out.issuers).toMatchObject({ keys: [f.caId], key_info: { [f.caId]: { is_default: true } } });
+    expect(out.issuer_json).toEqual({
+      certificate: f.intermediatePem.trim(),
+      ca_chain: [f.intermediatePem.trim(), f.rootPem.trim()],
+      issuer_id: f.caId,
+      issuer_name: 'Vault Test Issuing',
+    });
+    expect(out.issuer_missing).toBeNull();
+    expect(verify(out.issued_via_issuer.certificate).subject).toBe('CN=iss.example.com');
 
     expect(out.missing_role).toBe('InvalidPath');
     expect(out.refused).toMatch(/common name evil\.org not allowed by this role/);

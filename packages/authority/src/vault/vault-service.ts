@@ -7,6 +7,7 @@ import type { Actor } from '../types';
 import { authorize } from '../permissions';
 import type { CertificateSort } from '@pkim/store';
 import { createVaultSealService } from './vault-seal-service';
+import { createVaultIssuerService } from './vault-issuer-service';
 import { keystoreOverview } from './vault-keystore-overview';
 import type { SignFunction } from '../signing/sign-request';
 
@@ -44,6 +45,8 @@ export function createVaultService(deps: VaultServiceDeps) {
     ...createVaultPkiService(deps),
     ...createVaultIssueService({ clock: deps.clock, sign: deps.sign, mounts }),
   };
+  /** the mount's one issuer (its CA) as Vault 1.11+ names it: `issuers`, `issuer/:ref`, `config/issuers` */
+  const issuers = createVaultIssuerService({ cas: deps.cas });
   const seal = createVaultSealService({
     store: deps.store,
     clock: deps.clock,
@@ -79,6 +82,7 @@ export function createVaultService(deps: VaultServiceDeps) {
     mounts,
     auth,
     pki,
+    issuers,
     seal,
     roleCertificates,
     /** the tenant keystores as the CA sees them (certificates of the `keystore-*` roles, by name) */

@@ -14,14 +14,14 @@ import type { VaultOutcome } from './vault-reply';
 export type VaultOp = 'read' | 'write' | 'delete' | 'list' | 'patch';
 
 /** The route's own parameters; each handler reads only those its route pattern declares. */
-export type VaultPathParams = Readonly<Record<'*' | 'name' | 'serial' | 'role', string>>;
+export type VaultPathParams = Readonly<Record<'*' | 'name' | 'serial' | 'role' | 'ref', string>>;
 
 export interface VaultCall {
   op: VaultOp;
   /** JSON body merged over the query string (body wins) */
   params: Record<string, unknown>;
   query: Record<string, string>;
-  /** route parameters (`:name`, `:serial`, `*`); a handler reads only those its own route pattern declares */
+  /** route parameters (`:name`, `:serial`, `:ref`, `*`); a handler reads only those its own route pattern declares */
   path: VaultPathParams;
   mount?: VaultMount;
   /** the actor of the presented token; guaranteed on routes with `auth` */
@@ -504,30 +504,104 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   },
-  ...(['issue', 'sign'] as const).map((kind): VaultRoute => ({
-    path: `${kind}/:role`,
+  // issue/sign/sign-verbatim, and their Vault 1.11+ twins below `issuer/:ref/` (the ref must be this mount's one
+  // issuer): the same handlers, the same one signing pipeline
+  ...['', 'issuer/:ref/'].flatMap((prefix): VaultRoute[] => [
+    ...(['issue', 'sign'] as const).map((kind): VaultRoute => ({
+      path: `${prefix}${kind}/:role`,
+      ops: {
+        async write(c) {
+          if (prefix) await c.authority.vault.issuers.requireForIssuance(c.mount!, c.path.ref);
+          const r = await c.authority.vault.pki[kind](c.mount!, c.path.role, c.params, actorOf(c));
+          return { kind: 'json', data: r.data, warnings: r.warnings, lease: r.lease };
+        },
+      },
+    })),
+    ...['sign-verbatim', 'sign-verbatim/:role'].map((path): VaultRoute => ({
+      path: `${prefix}${path}`,
+      ops: {
+        async write(c) {
+          if (prefix) await c.authority.vault.issuers.requireForIssuance(c.mount!, c.path.ref);
+          const role = path.endsWith(':role') ? c.path.role : undefined;
+          const r = await c.authority.vault.pki.signVerbatim(c.mount!, role, c.params, actorOf(c));
+          return { kind: 'json', data: r.data, warnings: r.warnings, lease: r.lease };
+        },
+      },
+    })),
+  ]),
+  {
+    // OpenBao: LIST is unauthenticated (`issuers/`); a GET without ?list is 405
+    path: 'issuers',
+    auth: false,
     ops: {
-      async write(c) {
-        const r = await c.authority.vault.pki[kind](c.mount!, c.path.role, c.params, actorOf(c));
-        return {
-          kind: 'json',
-          data: r.data,
-          warnings: r.warnings,
-          lease: r.lease,
-        };
+      async list(c) {
+        const data = await c.authority.vault.issuers.list(c.mount!);
+        return data ? json(data) : { kind: 'missing' };
+      },
+    },
+  },
+  {
+    // OpenBao asks a token for the whole entry (only json/pem/der/crl* are unauthenticated)
+    path: 'issuer/:ref',
+    ops: {
+      async read(c) {
+        return json(await c.authority.vault.issuers.read(c.mount!, c.path.ref, actorOf(c)));
+      },
+    },
+  },
+  {
+    path: 'issuer/:ref/json',
+    auth: false,
+    ops: {
+      async read(c) {
+        return json(await c.authority.vault.issuers.readJson(c.mount!, c.path.ref));
+      },
+    },
+  },
+  ...(['pem', 'der'] as const).map((form): VaultRoute => ({
+    path: `issuer/:ref/${form}`,
+    auth: false,
+    ops: {
+      async read(c) {
+        const { certificate } = await c.authority.vault.issuers.resolve(c.mount!, c.path.ref);
+        return form === 'pem'
+          ? { kind: 'raw', contentType: 'application/pem-certificate-chain', body: certificate }
+          : {
+              kind: 'raw',
+              contentType: 'application/pkix-cert',
+              body: Buffer.from(fromPem(certificate, 'CERTIFICATE')),
+            };
       },
     },
   })),
-  ...['sign-verbatim', 'sign-verbatim/:role'].map((path): VaultRoute => ({
-    path,
+  // the mount's CRL (the CA's one CRL, as `crl`): JSON `{crl: PEM}`, PEM or DER — OpenBao's three forms
+  ...(['', '/pem', '/der'] as const).map((form): VaultRoute => ({
+    path: `issuer/:ref/crl${form}`,
+    auth: false,
     ops: {
-      async write(c) {
-        const role = path.endsWith(':role') ? c.path.role : undefined;
-        const r = await c.authority.vault.pki.signVerbatim(c.mount!, role, c.params, actorOf(c));
-        return { kind: 'json', data: r.data, warnings: r.warnings, lease: r.lease };
+      async read(c) {
+        await c.authority.vault.issuers.resolve(c.mount!, c.path.ref);
+        const der = await c.authority.vault.pki.crlDer(c.mount!);
+        if (form === '/der')
+          return { kind: 'raw', contentType: 'application/pkix-crl', body: der ? Buffer.from(der) : null };
+        const pem = der ? toPem(der, 'X509 CRL') : '';
+        return form === '/pem'
+          ? { kind: 'raw', contentType: 'application/x-pem-file', body: pem || null }
+          : json({ crl: pem });
       },
     },
   })),
+  {
+    path: 'config/issuers',
+    ops: {
+      async read(c) {
+        return json(await c.authority.vault.issuers.readConfig(c.mount!, actorOf(c)));
+      },
+      async write(c) {
+        return json(await c.authority.vault.issuers.writeConfig(c.mount!, c.params, actorOf(c)));
+      },
+    },
+  },
   ...(['revoke', 'revoke-with-key'] as const).map((path): VaultRoute => ({
     path,
     ops: {

@@ -1,0 +1,177 @@
+import { PkiError } from '@pkim/shared';
+import { splitPemBundle, toPem } from '@pkim/core';
+import type { CaRow } from '@pkim/store';
+import { authorize } from '../permissions';
+import type { Actor, CaService } from '../types';
+import type { VaultMount } from './vault-mount-service';
+import { parseVaultBool, parseVaultString, toVaultSerial } from './vault-params';
+import { trimPem } from './vault-pki-service';
+
+/**
+ * The issuer of a mount (Vault 1.11+ / OpenBao multi-issuer API). A PKI Manager mount is bound to ONE CA, so it has
+ * exactly one issuer: its `issuer_id` is the CA id (`ca_…`, stable, the same id `cert/:serial` answers as `issuer_id`),
+ * its `issuer_name` the CA's name, and it is always the mount's default. `:ref` is that id, that name or `default`.
+ */
+export interface VaultIssuer {
+  ca: CaRow;
+  /** the CA certificate, trimmed */
+  certificate: string;
+  /** the CA, then its issuers up to the root — the deployment's own parents or the outside issuer chain (one source) */
+  caChain: string[];
+}
+
+/** OpenBao's usages of an issuer that can do everything (`issuing-certificates`, `crl-signing`, `ocsp-signing`). */
+const USAGE = 'crl-signing,issuing-certificates,ocsp-signing,read-only';
+
+export interface VaultIssuerServiceDeps {
+  cas: CaService;
+}
+
+export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
+  /** the mount's issuer, or undefined while its CA has no certificate (pending) or is gone */
+  async function issuerOf(mount: VaultMount): Promise<VaultIssuer | undefined> {
+    let view;
+    try {
+      view = await deps.cas.get(mount.caId);
+    } catch {
+      return undefined;
+    }
+    if (!view.certificatePem) return undefined;
+    const caChain = splitPemBundle(view.chainPem).map((der) => trimPem(toPem(der, 'CERTIFICATE')));
+    return { ca: view.ca, certificate: trimPem(view.certificatePem), caChain };
+  }
+
+  const matches = (issuer: VaultIssuer, ref: string) =>
+    ref === 'default' || ref === issuer.ca.id || ref === issuer.ca.name;
+
+  /** `:ref` of a read: the issuer, or 404 with OpenBao's message (OpenBao itself answers it with a 500) */
+  async function resolve(mount: VaultMount, ref: string): Promise<VaultIssuer> {
+    const issuer = await issuerOf(mount);
+    if (!issuer || !matches(issuer, ref)) {
+      throw new PkiError(
+        'vault.issuer_not_found',
+        issuer || ref !== 'default'
+          ? `unable to find PKI issuer for reference: ${ref}`
+          : 'no default issuer currently configured',
+      );
+    }
+    return issuer;
+  }
+
+  return {
+    resolve,
+
+    /** LIST `issuers` (unauthenticated, as OpenBao): the one issuer's id, with its name, serial and key id */
+    async list(mount: VaultMount): Promise<{ keys: string[]; key_info: Record<string, unknown> } | undefined> {
+      const issuer = await issuerOf(mount);
+      if (!issuer) return undefined;
+      return {
+        keys: [issuer.ca.id],
+        key_info: {
+          [issuer.ca.id]: {
+            issuer_name: issuer.ca.name,
+            is_default: true,
+            serial_number: toVaultSerial(issuer.ca.serialHex ?? ''),
+            key_id: keyIdOf(issuer.ca),
+          },
+        },
+      };
+    },
+
+    /** `issuer/:ref` (a token with `ca:read`, as OpenBao asks for one): the issuer's whole entry */
+    async read(mount: VaultMount, ref: string, actor: Actor): Promise<Record<string, unknown>> {
+      authorize(actor, 'ca:read');
+      const { ca, certificate, caChain } = await resolve(mount, ref);
+      return {
+        issuer_id: ca.id,
+        issuer_name: ca.name,
+        key_id: keyIdOf(ca),
+        certificate,
+        ca_chain: caChain,
+        manual_chain: null,
+        // a lifetime beyond the CA's own NotAfter is refused (docs/vault-api.md)
+        leaf_not_after_behavior: 'err',
+        usage: USAGE,
+        revocation_signature_algorithm: '',
+        revoked: ca.revokedAt !== null,
+        ...(ca.revokedAt !== null
+          ? {
+              revocation_time: Math.floor(ca.revokedAt / 1000),
+              revocation_time_rfc3339: new Date(ca.revokedAt).toISOString(),
+            }
+          : {}),
+        // the CA's URL setting: what `config/urls` of the mount writes, so per issuer and per mount are one here
+        issuing_certificates: ca.urls?.caIssuersUrls ?? [],
+        crl_distribution_points: ca.urls?.crlDistributionPoints ?? [],
+        delta_crl_distribution_points: [],
+        ocsp_servers: ca.urls?.ocspUrls ?? [],
+        enable_aia_url_templating: false,
+      };
+    },
+
+    /** `issuer/:ref/json` (unauthenticated): `{certificate, ca_chain, issuer_id, issuer_name}` */
+    async readJson(mount: VaultMount, ref: string): Promise<Record<string, unknown>> {
+      const { ca, certificate, caChain } = await resolve(mount, ref);
+      return { certificate, ca_chain: caChain, issuer_id: ca.id, issuer_name: ca.name };
+    },
+
+    /** `config/issuers`: the default is the one issuer and never follows another */
+    async readConfig(mount: VaultMount, actor: Actor): Promise<Record<string, unknown>> {
+      authorize(actor, 'ca:read');
+      const issuer = await issuerOf(mount);
+      return { default: issuer?.ca.id ?? '', default_follows_latest_issuer: false };
+    },
+
+    /**
+     * a `config/issuers` write naming this mount's issuer changes nothing and answers like a read; another issuer or
+     * `default_follows_latest_issuer=true` is refused (400): a mount is bound to one CA (rebind it with `sys/mounts`)
+     */
+    async writeConfig(mount: VaultMount, params: Record<string, unknown>, actor: Actor) {
+      authorize(actor, 'ca:write');
+      const ref = parseVaultString('default', params.default);
+      if (!ref || ref === 'default') {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          "Invalid issuer specification; must be non-empty and can't be 'default'.",
+        );
+      }
+      const issuer = await issuerOf(mount);
+      if (!issuer || !matches(issuer, ref)) {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          `Error resolving issuer reference: unable to find PKI issuer for reference: ${ref} ` +
+            `(a PKI Manager mount has one issuer, its CA${issuer ? ` ${issuer.ca.id} (${issuer.ca.name})` : ''}; ` +
+            'bind the mount to another CA to change it)',
+        );
+      }
+      if (
+        params.default_follows_latest_issuer !== undefined &&
+        parseVaultBool('default_follows_latest_issuer', params.default_follows_latest_issuer)
+      ) {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          'default_follows_latest_issuer must be false: a PKI Manager mount has one issuer, its CA',
+        );
+      }
+      return { default: issuer.ca.id, default_follows_latest_issuer: false };
+    },
+
+    /** `issuer/:ref/{issue,sign,sign-verbatim}`: the ref must be this mount's issuer (400 as a bad parameter else) */
+    async requireForIssuance(mount: VaultMount, ref: string): Promise<void> {
+      const issuer = await issuerOf(mount);
+      if (!issuer || !matches(issuer, ref)) {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          `could not fetch the CA certificate (was one set?): unable to find PKI issuer for reference: ${ref}`,
+        );
+      }
+    },
+  };
+}
+
+/** an issuer's `key_id`: the CA key's subject key identifier (hex) — stable, public, names the key not the URI */
+function keyIdOf(ca: CaRow): string {
+  return ca.skiHex?.toLowerCase() ?? '';
+}
+
+export type VaultIssuerService = ReturnType<typeof createVaultIssuerService>;
