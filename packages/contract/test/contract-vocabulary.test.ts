@@ -75,7 +75,9 @@ describe('contract vocabulary: one syntax rule, core’s', () => {
     expect(keyTypeInputSchema.safeParse('p256').success).toBe(false);
     expect(keyTypeInputSchema.safeParse('dsa-1024').success).toBe(false);
     expect(caKeyTypeSchema.parse('ECDSA-P256')).toBe('ec-p256');
-    expect(caKeyTypeSchema.safeParse('ed25519').success).toBe(false); // CAs: P-256, P-384, RSA-2048, RSA-4096
+    expect(caKeyTypeSchema.parse('ed25519')).toBe('ed25519'); // CAs: every key type, as the local CLI
+    expect(caKeyTypeSchema.parse('rsa-3072')).toBe('rsa-3072');
+    expect(caKeyTypeSchema.safeParse('dsa-1024').success).toBe(false);
     const ca = caCreateInputSchema.parse({ name: 'Root', subject: { commonName: 'Root' }, keyType: 'ECDSA-P256' });
     expect(ca.keyType).toBe('ec-p256');
     const leaf = certificateIssueWithKeyInputSchema.parse({

@@ -1,8 +1,18 @@
 /** Key types PKI Manager can generate and sign with. */
 export const KEY_TYPES = ['rsa-2048', 'rsa-3072', 'rsa-4096', 'ec-p256', 'ec-p384', 'ed25519'] as const;
 export type KeyType = (typeof KEY_TYPES)[number];
-/** Key types an X.509 CA may be created with. */
-export const CA_KEY_TYPES = ['ec-p256', 'ec-p384', 'rsa-2048', 'rsa-4096'] as const satisfies readonly KeyType[];
+/**
+ * Key types an X.509 CA may be created with: every key type, on every transport (the API, the console and remote
+ * `pkim ca create` as the local CLI; the root-ca and intermediate-ca profiles decide), in the console's order.
+ */
+export const CA_KEY_TYPES = [
+  'ec-p256',
+  'ec-p384',
+  'rsa-2048',
+  'rsa-3072',
+  'rsa-4096',
+  'ed25519',
+] as const satisfies readonly KeyType[];
 /** Key types an SSH CA may be created with. */
 export const SSH_CA_KEY_TYPES = ['ed25519', 'ec-p256', 'ec-p384', 'rsa-4096'] as const satisfies readonly KeyType[];
 
