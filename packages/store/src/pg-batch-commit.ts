@@ -421,6 +421,46 @@ function refusal(caId: string, status: string): PkiError {
   return new PkiError('ca.not_active', `CA ${caId} is ${status} and cannot sign`);
 }
 
+const NOT_PLAIN: unique symbol = Symbol('not plain JSON');
+/** how deep plainJsonCopy walks before it leaves a value to JSON (which throws on a cycle) */
+const PLAIN_DEPTH = 32;
+
+/**
+ * A deep copy of `v` when it is plain JSON — strings, finite numbers other than -0, booleans, null, arrays of those
+ * without holes or undefined, objects whose prototype is Object's (or null) without `toJSON` or an own `__proto__`
+ * key — leaving out undefined object members as JSON.stringify does: what `JSON.parse(JSON.stringify(v))` gives, the
+ * same keys in the same order, for ≈ 1 µs less per event than the parse (docs/benchmarks.md, session 21). NOT_PLAIN
+ * for anything else (a Date, a class instance, -0, NaN, a cycle…): the caller parses the text then.
+ */
+export function plainJsonCopy(v: unknown, depth = 0): unknown {
+  if (typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0) ? v : NOT_PLAIN;
+  if (typeof v !== 'object' || depth > PLAIN_DEPTH) return NOT_PLAIN;
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype) return NOT_PLAIN;
+    const out: unknown[] = new Array(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const c = plainJsonCopy(v[i], depth + 1);
+      if (c === NOT_PLAIN) return NOT_PLAIN;
+      out[i] = c;
+    }
+    return out;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function')
+    return NOT_PLAIN;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x === undefined) continue;
+    if (k === '__proto__') return NOT_PLAIN;
+    const c = plainJsonCopy(x, depth + 1);
+    if (c === NOT_PLAIN) return NOT_PLAIN;
+    out[k] = c;
+  }
+  return out;
+}
+
 /** Rows of every unit as the statement's JSON parameters; the audit events in unit order (the chain order). */
 export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
   const certs: CertificateRow[] = [];
@@ -447,8 +487,10 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
       revocations.push({ ...r.patch, id: r.id, onlyIfStatus: r.onlyIfStatus });
     const own: PlannedEvent[] = [];
     for (const e of unit.audit ?? []) {
-      // audit details are stored as JSON text (this text): hash and answer exactly what will be read back
+      // audit details are stored as JSON text (this text): hash and answer exactly what will be read back — a
+      // copy of plain JSON values is that (plainJsonCopy), anything else goes through the text
       const text = JSON.stringify(e.details ?? {});
+      const copy = plainJsonCopy(e.details ?? {}, 0);
       // the fields one by one (not a spread of the caller's object): one shape for every event
       const event: PlannedEvent = {
         id: e.id,
@@ -457,7 +499,7 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
         action: e.action,
         target: e.target ?? null,
         outcome: e.outcome,
-        details: JSON.parse(text) as Record<string, unknown>,
+        details: (copy === NOT_PLAIN ? JSON.parse(text) : copy) as Record<string, unknown>,
       };
       const [prefix, suffix] = canonicalAroundSeq(event);
       own.push(event);

@@ -15,6 +15,7 @@ import {
   FLUSH_WAIT_NOTIFY_NAME,
   LOCK_CLASS,
   canonicalAroundSeq,
+  plainJsonCopy,
 } from '../src/pg-batch-commit';
 import { groupedLookup } from '../src/pg-store';
 import { certificateSearchTerms } from '../src/certificate-search-terms';
@@ -130,6 +131,69 @@ describe('PostgreSQL group commit', () => {
       for (const seq of [1, 42, 9007199254740991])
         expect(`${before}${seq}${after}`).toBe(canonicalJson({ ...full, seq }));
     }
+  });
+
+  it('answers each event with what is read back: plain details copied, anything else through its JSON text', () => {
+    class Point {
+      constructor(readonly x: number) {}
+    }
+    const plain = [
+      {},
+      { a: 1, b: 'é\u0000"\ud800', c: null, d: true, e: [1, 'x', { f: [] }], g: undefined, 2: 'two', 1: 'one' },
+      Object.assign(Object.create(null) as object, { a: [{ b: 1.5e300 }], c: -1 }),
+    ];
+    for (const v of plain) {
+      const copy = plainJsonCopy(v);
+      expect(copy).toStrictEqual(JSON.parse(JSON.stringify(v)));
+      expect(Object.keys(copy as object)).toEqual(Object.keys(JSON.parse(JSON.stringify(v)) as object));
+      expect(copy).not.toBe(v);
+    }
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const notPlain: unknown[] = [
+      { at: new Date(T0) },
+      { n: -0 },
+      { n: NaN },
+      { n: Infinity },
+      { a: [1, undefined] },
+      { a: [1, , 3] }, // eslint-disable-line no-sparse-arrays
+      { p: new Point(1) },
+      { m: new Map() },
+      { t: { toJSON: () => 'x' } },
+      JSON.parse('{"__proto__": {"x": 1}}') as unknown,
+      { f: () => 1 },
+      { b: 1n },
+      cyclic,
+    ];
+    for (const v of notPlain) expect(typeof plainJsonCopy(v)).toBe('symbol'); // NOT_PLAIN: parsed from its text
+  });
+
+  it("answers a batch's events with the details read back, never the caller's objects", async () => {
+    const { a, caId, sql } = await setup();
+    const details = [
+      { serial: 'ab', sans: [{ type: 'dns', value: 'x.test' }], n: 1, gone: undefined },
+      { at: new Date(T0) },
+      { n: -0 },
+      { nan: NaN },
+      { list: [undefined, 1] },
+    ];
+    const results = await Promise.all(
+      details.map((d) => {
+        const cert = makeCert(caId, {});
+        return a.commit({
+          insertCertificates: [cert],
+          audit: [makeEvent({ action: 'certificate.issued', target: cert.id, details: d })],
+        });
+      }),
+    );
+    const stored = await sql.query('select id, details from audit_events order by seq');
+    for (const [i, r] of results.entries()) {
+      const e = r.audit[0]!;
+      const row = (stored.rows as { id: string; details: string }[]).find((x) => x.id === e.id)!;
+      expect(e.details).toStrictEqual(JSON.parse(row.details));
+      expect(e.details).not.toBe(details[i]);
+    }
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: details.length });
   });
 
   it('two instances issuing at once append one chain: verify passes, one event per certificate', async () => {
