@@ -313,6 +313,25 @@ describe.each(ENGINES)('authority issuance on $name', (engine) => {
     expect(JSON.stringify(row)).not.toContain('PRIVATE KEY');
   });
 
+  it('issues the profile maximum when asked for it: 398d tls-server, the backdated minute included', async () => {
+    const issued = await s.authority.issuance.issueWithKey(
+      keyRequest(s.intId, 'max.example.com', { validityMs: parseDuration('398d') }),
+      admin,
+    );
+    const dates = openssl(['x509', '-noout', '-dates', '-in', '@c.pem'], { 'c.pem': issued.certificatePem }).output;
+    const [from, to] = ['notBefore', 'notAfter'].map((k) => Date.parse(new RegExp(`${k}=(.*)`).exec(dates)![1]!));
+    expect(to! - from!).toBeLessThanOrEqual(parseDuration('398d'));
+    expect(to! - from!).toBeGreaterThan(parseDuration('398d') - 120_000);
+    expect(s.opensslVerifyLeaf(issued.certificatePem, 'sslserver').ok).toBe(true);
+    await expectPkiError(
+      s.authority.issuance.issueWithKey(
+        keyRequest(s.intId, 'max.example.com', { validityMs: parseDuration('399d') }),
+        admin,
+      ),
+      'policy.lifetime_exceeded',
+    );
+  });
+
   it('finds certificates expiring before a date', async () => {
     const soon = await s.authority.issuance.issueWithKey(
       keyRequest(s.intId, 'soon.example.com', { validityMs: parseDuration('2d') }),

@@ -63,6 +63,28 @@ describe('custom profiles defined as data', () => {
             defaultLifetime: '2d',
             maxLifetime: '7d',
           },
+          {
+            name: 'exact-week',
+            isCa: false,
+            keyUsage: ['digitalSignature'],
+            extKeyUsage: ['clientAuth'],
+            allowedSanTypes: ['dns'],
+            sanRequired: false,
+            allowedKeyTypes: ['ec-p256'],
+            defaultLifetime: '7d',
+            maxLifetime: '7d',
+          },
+          {
+            name: 'intermediate-ca',
+            isCa: true,
+            keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'],
+            extKeyUsage: [],
+            allowedSanTypes: [],
+            sanRequired: false,
+            allowedKeyTypes: ['ec-p256'],
+            defaultLifetime: '7d',
+            maxLifetime: '7d',
+          },
         ]),
       );
       await withReopenedAuthority(dataDir, {}, async (a) => {
@@ -88,6 +110,20 @@ describe('custom profiles defined as data', () => {
           a.issuance.issueWithKey(shortTls({ keyType: 'rsa-2048' }), admin),
           'policy.key_type_not_allowed',
         );
+        // a profile whose default is its maximum issues with the default (notBefore's backdated minute inside it)
+        const exact = await a.issuance.issueWithKey(shortTls({ profile: 'exact-week' }), admin);
+        expect(exact.certificate.notAfter - exact.certificate.notBefore).toBeLessThanOrEqual(parseDuration('7d'));
+        const ca = await a.cas.create(
+          {
+            name: 'exact-ca',
+            subject: 'CN=Exact CA',
+            keyType: 'ec-p256',
+            parentId: root.ca.id,
+            validityMs: parseDuration('7d'),
+          },
+          admin,
+        );
+        expect(ca.ca.notAfter! - ca.ca.notBefore!).toBeLessThanOrEqual(parseDuration('7d'));
       });
       writeFileSync(`${dataDir}/profiles.json`, JSON.stringify([{ name: 'Bad Name', isCa: false }]));
       await expectPkiError(createAuthority({ dataDir, logger: silent }), 'profile.invalid');

@@ -34,3 +34,19 @@ export function defaultPathLen(
   if (isRoot || parentPathLen === null || parentPathLen === 0) return wanted; // a parent of 0: the lint refuses
   return wanted === null ? parentPathLen - 1 : Math.min(wanted, parentPathLen - 1);
 }
+
+/**
+ * The notAfter of a certificate asked (or defaulted) to live `lifetimeMs` from now, in whole seconds: `end`, cut to
+ * `notBefore` + the profile's maximum when the lifetime is within that maximum — notBefore is backdated a minute, so
+ * `now + lifetime` would make a validity period one minute longer than asked, and asking for exactly the maximum
+ * (`--ttl 398d` for tls-server, a profile whose default is its maximum) was refused as 'lifetime 398d exceeds the
+ * profile maximum of 398d'. A lifetime above the maximum is left alone: the linter refuses it, never shortened.
+ */
+export function withinProfileMax(
+  end: number,
+  lifetimeMs: number,
+  notBefore: number,
+  profile: { maxLifetimeMs: number },
+): number {
+  return wholeSeconds(lifetimeMs <= profile.maxLifetimeMs ? Math.min(end, notBefore + profile.maxLifetimeMs) : end);
+}

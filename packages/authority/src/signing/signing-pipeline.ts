@@ -54,7 +54,7 @@ import type {
   SignResult,
   Via,
 } from './sign-request';
-import { checkNewCaName, defaultPathLen, wholeSeconds } from './plan-rules';
+import { checkNewCaName, defaultPathLen, wholeSeconds, withinProfileMax } from './plan-rules';
 
 /** Clock-skew allowance: certificates are valid from one minute before issuance. */
 const BACKDATE_MS = 60_000;
@@ -326,10 +326,13 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   ): Promise<LeafPlanBase> {
     const { ctx, profile, now } = s;
     const notBefore = wholeSeconds(Math.max(now - BACKDATE_MS, ctx.ca.notBefore ?? 0));
-    const notAfter = wholeSeconds(
+    const notAfter = withinProfileMax(
       s.lifetimeMs !== undefined
         ? now + s.lifetimeMs
         : Math.min(now + profile.defaultLifetimeMs, ctx.ca.notAfter ?? Number.MAX_SAFE_INTEGER),
+      s.lifetimeMs ?? profile.defaultLifetimeMs,
+      notBefore,
+      profile,
     );
     return {
       profile,
@@ -701,10 +704,13 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       }
       checkKeyType(all, r.keyType);
       const lifetimeMs = applyLifetime(all, effective, r.lifetimeMs, profile);
+      const notBefore = wholeSeconds(
+        parent ? Math.max(now - BACKDATE_MS, parent.ca.notBefore ?? 0) : now - BACKDATE_MS,
+      );
       let notAfter = now + (lifetimeMs ?? profile.defaultLifetimeMs);
       if (parent && lifetimeMs === undefined && parent.ca.notAfter !== null)
         notAfter = Math.min(notAfter, parent.ca.notAfter);
-      notAfter = wholeSeconds(notAfter);
+      notAfter = withinProfileMax(notAfter, lifetimeMs ?? profile.defaultLifetimeMs, notBefore, profile);
       const nameConstraints = toCoreConstraints(r.nameConstraints);
       const pathLen = r.pathLen === undefined ? defaultPathLen(profile.pathLen, parent?.ca.pathLen) : r.pathLen;
       if (pathLen !== null && (!Number.isInteger(pathLen) || pathLen < 0)) {
@@ -713,7 +719,6 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const backend = keys.get(backendName);
       // everything that can be checked is checked before a key is created in the backend
       const serial = generateSerial();
-      const notBefore = wholeSeconds(parent ? Math.max(now - 60_000, parent.ca.notBefore ?? 0) : now - 60_000);
       keyRef = await backend.generateKey({ keyType: r.keyType, label: r.name });
       const { der } = await signPlan(
         {
