@@ -8,9 +8,9 @@ const loadPg = () => import('./pg-store');
 
 /**
  * PostgreSQL pool size for an instance with `workers` signing threads: one connection per worker (the reads that
- * feed each worker's next job), one for the group-commit pipeline (its batches are written one after the other:
- * the audit-chain lock serialises them anyway) and one for everything else (listings, jobs); at least 4.
- * Leader locks are held on a connection of their own, outside the pool.
+ * feed each worker's next job), one for the general unit of work's commits (units the batch statement does not
+ * take) and one for everything else (listings, jobs); at least 4. Leader locks, the batch statement with its flush
+ * wait, and the LISTEN of Store.otherCommits each use a connection of their own, outside the pool.
  */
 export function pgPoolSize(workers: number | undefined): number {
   return Math.max(4, (workers ?? 0) + 2);

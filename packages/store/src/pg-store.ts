@@ -395,19 +395,59 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     text: FLUSH_WAIT_NOTIFY,
     values: [CHANGES_CHANNEL, instanceId],
   };
-  const commitBatch = async (units: UnitOfWork[]): Promise<(CommitResult | PkiError)[]> => {
+  /**
+   * The batch statement and its flush wait run on one connection of their own, outside the pool (opened at the first
+   * batch; again at the next batch after it was lost, or after a query on it failed for any reason but a statement's
+   * own error): the group commit writes one batch at a time, so nothing else waits for it, and each of the two queries
+   * skips the pool's checkout and release. Batches are chained on it (`committerQueue`): never two queries at once.
+   */
+  let committer: Promise<pg.Client> | undefined;
+  let committerQueue: Promise<unknown> = Promise.resolve();
+  const dropCommitter = (lost: Promise<pg.Client>): void => {
+    if (committer !== lost) return;
+    committer = undefined;
+    void lost.then((c) => c.end()).catch(() => undefined);
+  };
+  const commitClient = (): Promise<pg.Client> => {
+    if (committer) return committer;
+    const opening = connectClient(connectionString).then((c) => {
+      c.on('error', () => dropCommitter(opening));
+      c.on('end', () => dropCommitter(opening));
+      return c;
+    });
+    committer = opening;
+    opening.catch(() => dropCommitter(opening));
+    return opening;
+  };
+  /** a query on the commit connection; a failure other than a statement's own error drops the connection */
+  const commitQuery = async (q: pg.QueryConfig & { rowMode?: 'array' }): Promise<{ rows: unknown[] }> => {
+    const opening = commitClient();
+    const client = await opening;
+    try {
+      return await client.query(q);
+    } catch (e) {
+      if (!(e instanceof pg.DatabaseError) || /^(08|57|XX)/.test(e.code ?? '')) dropCommitter(opening);
+      throw e;
+    }
+  };
+  const commitBatch = (units: UnitOfWork[]): Promise<(CommitResult | PkiError)[]> => {
+    const run = committerQueue.then(() => writeBatch(units));
+    committerQueue = run.catch(() => undefined);
+    return run;
+  };
+  const writeBatch = async (units: UnitOfWork[]): Promise<(CommitResult | PkiError)[]> => {
     const plan = planBatch(units);
-    const r = await pool.query<BatchRow>({
+    const r = await commitQuery({
       name: BATCH_STATEMENT_NAME,
       text: BATCH_STATEMENT,
       values: plan.values,
       rowMode: 'array',
     });
-    const results = plan.results(r.rows[0]);
+    const results = plan.results(r.rows[0] as BatchRow | undefined);
     // committed without waiting for the disk (the audit-chain lock released at once): answered once it is on disk.
     // If that is not confirmed, each caller gets the error — never a second write of units already committed.
     try {
-      await pool.query(units.some((u) => u.updateCertificates?.length) ? flushWaitNotify : flushWait);
+      await commitQuery(units.some((u) => u.updateCertificates?.length) ? flushWaitNotify : flushWait);
     } catch (e) {
       const error = new PkiError(
         'store.unavailable',
@@ -728,6 +768,9 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       // ending the leader session releases every leader lock of this instance
       await (leaderSession ?? (await leaderSessionOpening?.catch(() => undefined)))?.end().catch(() => undefined);
       leaderSession = undefined;
+      const commitConnection = committer;
+      committer = undefined;
+      await (await commitConnection?.catch(() => undefined))?.end().catch(() => undefined);
       await pool.end();
     },
     async rebuildCertificateCounts() {

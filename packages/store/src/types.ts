@@ -917,7 +917,8 @@ export interface OpenStoreOptions {
   groupCommit?: GroupCommitPolicy;
   /**
    * PostgreSQL: connections in this instance's pool (default 4). The app sizes it to its worker threads
-   * (`pgPoolSize`); leader locks use one extra connection of their own, never a pooled one.
+   * (`pgPoolSize`); leader locks, the group commit's batches and the LISTEN use a connection of their own each,
+   * never a pooled one.
    */
   poolSize?: number;
   /**

@@ -11,6 +11,7 @@ import {
   AUDIT_CHAIN_LOCK,
   BATCH_STATEMENT_NAME,
   binaryTextArray,
+  FLUSH_WAIT,
   FLUSH_WAIT_NAME,
   FLUSH_WAIT_NOTIFY_NAME,
   LOCK_CLASS,
@@ -540,6 +541,50 @@ describe('PostgreSQL group commit', () => {
     expect(await count(sql, "select count(*) as n from certificates where status = 'revoked' and revoked_at = 7")).toBe(
       40,
     );
+  }, 60_000);
+
+  it('batches are written on a connection outside the pool, opened again after it is lost', async () => {
+    const { a, caId, sql, url } = await setup(1);
+    await issue(a, caId, 0);
+    /** the backend of a's commit connection: the one whose last query was the flush wait */
+    const committer = async () =>
+      (
+        await sql.query('select pid from pg_stat_activity where datname = current_database() and query = $1', [
+          FLUSH_WAIT,
+        ])
+      ).rows.map((r: { pid: number }) => r.pid);
+    const [first] = await committer();
+    expect(first).toBeDefined();
+    // the pool's only connection waits for a lock: batches are still written and answered
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    clients.push(locker);
+    await locker.query('begin');
+    await locker.query('lock table settings in access exclusive mode');
+    const blocked = a.settings.get('pkim.blocked');
+    await until(
+      'the pooled read waits for the lock',
+      async () =>
+        (
+          await sql.query(
+            "select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
+          )
+        ).rows.length === 1,
+    );
+    const during = await Promise.all([1, 2, 3].map((i) => issue(a, caId, i)));
+    expect(during.map((r) => r.audit[0]!.seq)).toEqual([2, 3, 4]);
+    await locker.query('commit');
+    expect(await blocked).toBeUndefined();
+    // its backend terminated: the next batches open another connection
+    await sql.query('select pg_terminate_backend($1)', [first]);
+    await until('the commit backend is gone', async () => !(await committer()).includes(first!));
+    await new Promise((res) => setTimeout(res, 50));
+    const after = await Promise.all([4, 5].map((i) => issue(a, caId, i)));
+    expect(after.map((r) => r.audit[0]!.seq).sort()).toEqual([5, 6]);
+    const [second] = await committer();
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 6 });
   }, 60_000);
 
   it('leader locks hold no pooled connection: a pool of one still commits and reads while three are held', async () => {
