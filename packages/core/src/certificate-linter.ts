@@ -29,8 +29,9 @@ const day = (ms: number): string => new Date(ms).toISOString();
 
 export function lintCertificate(plan: CertificatePlan, opts: { now: number }): LintFinding[] {
   const f: LintFinding[] = [];
+  // one finding once: a CN that repeats a DNS SAN (both checked against name constraints), a SAN given twice
   const add = (code: string, message: string): void => {
-    f.push({ code, message });
+    if (!f.some((x) => x.code === code && x.message === message)) f.push({ code, message });
   };
   const { profile } = plan;
   const sans = plan.sans ?? {};

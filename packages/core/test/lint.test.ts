@@ -336,6 +336,23 @@ describe('lintCertificate', () => {
     }
   });
 
+  it('reports a name outside the constraints once when the CN repeats the DNS SAN', () => {
+    const p = planCertificate(
+      leafInput(root, cachedKey('ec-p256').publicKey, now, {
+        subject: [{ type: 'CN', value: 'www.other.org' }],
+        sans: { dns: ['www.other.org', 'api.other.org'] },
+      }),
+    );
+    const findings = lintCertificate(
+      { ...p, issuerFacts: { ...p.issuerFacts!, nameConstraints: { permittedDns: ['example.com'] } } },
+      { now },
+    );
+    expect(findings.map((f) => f.message)).toEqual([
+      'dns:www.other.org is not within the permitted subtrees (example.com)',
+      'dns:api.other.org is not within the permitted subtrees (example.com)',
+    ]);
+  });
+
   it('adds keyEncipherment only for RSA subject keys on tls-server', () => {
     expect(planCertificate(leafInput(root, cachedKey('rsa-2048').publicKey, now)).keyUsage).toEqual([
       'digitalSignature',
