@@ -95,6 +95,22 @@ describe('pkim CLI contract', () => {
     const profile = pkim('profile', 'show', 'tls-server');
     expect(profile.stdout).toMatch(/default lifetime:\s+90d/);
     expect(profile.stdout).toMatch(/max lifetime:\s+398d/);
+    // --json and GET /api/v1/profiles carry what the profile puts in a certificate, as the text does
+    const tls = pkim('profile', 'show', 'tls-server', '--json').json<Record<string, unknown>>();
+    expect(tls).toMatchObject({
+      keyUsage: ['digitalSignature'],
+      rsaKeyUsage: ['keyEncipherment'],
+      extKeyUsage: ['serverAuth'],
+      pathLen: null,
+      allowKeyReuse: false,
+      extensions: [],
+    });
+    const cas = pkim('profile', 'list', '--json').json<{ items: { name: string; pathLen: number | null }[] }>();
+    expect(cas.items.filter((p) => p.name.endsWith('-ca')).map((p) => [p.name, p.pathLen])).toEqual([
+      ['root-ca', null],
+      ['intermediate-ca', 0],
+    ]);
+    expect(pkim('profile', 'show', 'intermediate-ca').stdout).toMatch(/path length:\s+0/);
   });
 
   it('request certificate <id>: the issued certificate and its chain; a pending request says so', () => {

@@ -18,5 +18,11 @@ export function toProfileSummaryDto(p: ProfileRecord): z.infer<typeof profileSum
     allowedKeyTypes: [...p.allowedKeyTypes],
     defaultLifetime: formatDuration(p.defaultLifetimeMs),
     maxLifetime: formatDuration(p.maxLifetimeMs),
+    keyUsage: [...p.keyUsage],
+    rsaKeyUsage: [...(p.rsaKeyUsage ?? [])],
+    extKeyUsage: [...p.extKeyUsage],
+    pathLen: p.isCa ? (p.pathLen ?? null) : null,
+    extensions: [...new Set([...(p.ocspNoCheck ? ['ocspNoCheck'] : []), ...(p.extensions ?? [])])],
+    allowKeyReuse: p.allowKeyReuse ?? false,
   };
 }

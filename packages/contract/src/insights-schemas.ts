@@ -120,6 +120,16 @@ export const profileSummarySchema = z.object({
   /** lifetimes as durations in the largest exact unit (`90d`, `36h`), like a request's `ttl` */
   defaultLifetime: z.string(),
   maxLifetime: z.string(),
+  /** what the certificates carry: key usage (plus `rsaKeyUsage` for an RSA key), extended key usage */
+  keyUsage: z.array(z.string()),
+  rsaKeyUsage: z.array(z.string()),
+  extKeyUsage: z.array(z.string()),
+  /** CA profiles: the default path length of a new CA (null: unlimited, or none set — then 0 below a parent) */
+  pathLen: z.number().int().nullable(),
+  /** optional extensions (`ocspNoCheck`, `ctPoison`) */
+  extensions: z.array(z.string()),
+  /** a renewal may keep the old key */
+  allowKeyReuse: z.boolean(),
 });
 export const profileSummaryPageSchema = pageSchema(profileSummarySchema);
 /** The authority's profile (lifetimes in ms) — what {@link toProfileSummaryDto} maps from. */
@@ -132,4 +142,11 @@ export interface ProfileRecord {
   allowedKeyTypes: readonly string[];
   defaultLifetimeMs: number;
   maxLifetimeMs: number;
+  keyUsage: readonly string[];
+  rsaKeyUsage?: readonly string[];
+  extKeyUsage: readonly string[];
+  pathLen?: number | null;
+  extensions?: readonly string[];
+  ocspNoCheck?: boolean;
+  allowKeyReuse?: boolean;
 }

@@ -49,12 +49,15 @@ export function registerProfileCommand(program: Command, ctx: CliContext): void 
           ['description', p.description],
           ['CA', p.isCa ? 'yes' : 'no'],
           ['key usage', p.keyUsage.join(', ')],
+          ['RSA key usage', p.rsaKeyUsage?.join(', ') || '-'],
           ['extended key usage', p.extKeyUsage.join(', ')],
+          ...(p.isCa ? [['path length', p.pathLen ?? 'unlimited'] as [string, string | number]] : []),
           ['SAN types', p.allowedSanTypes.join(', ')],
           ['SAN required', p.sanRequired ? 'yes' : 'no'],
           ['key types', p.allowedKeyTypes.join(', ')],
           ['default lifetime', formatDuration(p.defaultLifetimeMs)],
           ['max lifetime', formatDuration(p.maxLifetimeMs)],
+          ['key reuse', p.allowKeyReuse ? 'allowed' : 'no'],
         ]),
       );
     });
