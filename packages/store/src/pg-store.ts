@@ -19,6 +19,7 @@ import * as schema from './pg-schema';
 import type {
   ApiTokenRow,
   CaRow,
+  CertificateRequestRow,
   CertificateRow,
   CommitResult,
   OpenStoreOptions,
@@ -252,6 +253,9 @@ function preparedHotReads(
   const S = schema.sessions;
   repos.tokens.findByHash = byKeys<ApiTokenRow>('pkim_tokens_by_hash', T, T.tokenHash, (r) => r.tokenHash);
   repos.sessions.findByHash = byKeys<SessionRow>('pkim_sessions_by_hash', S, S.tokenHash, (r) => r.tokenHash);
+  // the request an approval signs (a Drizzle select built per call before; as sqlite-store.ts since 5a2512d)
+  const R = schema.certificateRequests;
+  repos.requests.findById = byKeys<CertificateRequestRow>('pkim_requests_by_id', R, R.id, (r) => r.id);
 }
 
 /**

@@ -374,6 +374,12 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.requests.findById(request.id)).toStrictEqual(request);
       expect((await store.requests.list({ caId: parent.id })).items).toStrictEqual([request]);
       expect(await store.requests.findById('req_missing')).toBeUndefined();
+      // read at once (PostgreSQL groups them into one query): each caller its own row, or none
+      const second = makeRequest(parent.id);
+      await store.commit({ insertRequests: [second] });
+      expect(
+        await Promise.all([request.id, 'req_missing', second.id, request.id].map((id) => store.requests.findById(id))),
+      ).toStrictEqual([request, undefined, second, request]);
       expect(await store.cas.findById(ca.id)).toStrictEqual(ca);
       expect(await store.cas.findByName(ca.name)).toStrictEqual(ca);
       expect(await store.cas.findById(parent.id)).toStrictEqual(parent);
