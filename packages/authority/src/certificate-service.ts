@@ -200,8 +200,9 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     async expiringBefore(t, limit, actor) {
       const now = clock.now();
       const cas = await scope(actor);
-      if (!cas) return (await store.certificates.findExpiringBefore(t, limit)).map((r) => certificateAt(r, now));
-      const page = await store.certificates.list({ caIds: cas, expiringBefore: t, sort: 'expiry_asc', limit });
+      // not yet past its end (read as expired at `now`), as the dashboard counts and the listing filter
+      if (!cas) return (await store.certificates.findExpiringBefore(t, limit, now)).map((r) => certificateAt(r, now));
+      const page = await store.certificates.list({ caIds: cas, expiringBefore: t, now, sort: 'expiry_asc', limit });
       return page.items.map((r) => certificateAt(r, now));
     },
     revoke,

@@ -60,19 +60,21 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
               await store.certificates.list({
                 caIds: cas,
                 expiringBefore: now + 30 * DAY_MS,
+                now,
                 sort: 'expiry_asc',
                 limit: 10,
               })
             ).items
-          : store.certificates.findExpiringBefore(now + 30 * DAY_MS, 10);
+          : store.certificates.findExpiringBefore(now + 30 * DAY_MS, 10, now);
       const [allCas, stored, pastEnd, within7d, within30d, within90d, pending, expiringSoon, recentAudit, health] =
         await Promise.all([
           store.cas.list(),
           store.certificates.countByStatus(),
           store.certificates.countExpiringBefore(now + 1), // active, notAfter <= now: listed as expired already
-          store.certificates.countExpiringBefore(now + 7 * DAY_MS),
-          store.certificates.countExpiringBefore(now + 30 * DAY_MS),
-          store.certificates.countExpiringBefore(now + 90 * DAY_MS),
+          // expiring = not yet past its end (those count as expired above), as the listing's `expiringWithin` filter
+          store.certificates.countExpiringBefore(now + 7 * DAY_MS, now),
+          store.certificates.countExpiringBefore(now + 30 * DAY_MS, now),
+          store.certificates.countExpiringBefore(now + 90 * DAY_MS, now),
           store.requests.list({ status: 'pending', limit: 1000 }),
           include.certificates ? expiring() : [],
           // the audit log spans every CA: not for a CA-limited principal

@@ -11,8 +11,9 @@ export function createStatisticsService(deps: { store: Store; clock: Clock }): S
   const expiring = async () => {
     const now = clock.now();
     const [within7d, within30d] = await Promise.all([
-      store.certificates.countExpiringBefore(now + 7 * DAY_MS),
-      store.certificates.countExpiringBefore(now + 30 * DAY_MS),
+      // not yet past its end (those are expired), as the dashboard and the listing's `expiringWithin` count them
+      store.certificates.countExpiringBefore(now + 7 * DAY_MS, now),
+      store.certificates.countExpiringBefore(now + 30 * DAY_MS, now),
     ]);
     return { within7d, within30d };
   };

@@ -145,6 +145,40 @@ describe.each(ENGINES)('insights service (console read models) on $name', (engin
     expect(san.items).toHaveLength(3);
   });
 
+  it('counts and lists as expiring only what has not reached its end: dashboard, statistics, list agree', async () => {
+    // three days on, a and b (2 days) are past their end; the job has not marked them: still stored active
+    clock.set(T0 + 3 * DAY);
+    try {
+      const now = clock.now();
+      const d = await authority.insights.dashboard();
+      expect(d.certificates).toEqual({ active: 2, revoked: 1, expired: 2 });
+      expect(d.expiring).toEqual({ within7d: 0, within30d: 1, within90d: 2 });
+      expect(d.expiringSoon.map((c) => c.commonName)).toEqual(['c.example.org']);
+      expect(d.warnings.map((w) => w.code)).not.toContain('certificate.expiring');
+      expect((await authority.statistics.dashboard()).expiring).toEqual({ within7d: 0, within30d: 1 });
+      const within = async (days: number, actor?: Actor) =>
+        (
+          await authority.certificates.list({ expiringBefore: now + days * DAY, sort: 'expiry_asc', limit: 50 }, actor)
+        ).items.map((c) => c.commonName);
+      expect(await within(30)).toEqual(['c.example.org']);
+      expect(await within(90)).toEqual(['c.example.org', 'd.example.org']);
+      expect((await authority.certificates.expiringBefore(now + 30 * DAY)).map((c) => c.commonName)).toEqual([
+        'c.example.org',
+      ]);
+      // a principal limited to the CA reads the same through the CA-scoped listing
+      const scoped: Actor = { ...admin, id: 'usr_scoped', resources: { cas: [caId] } };
+      expect(await within(30, scoped)).toEqual(['c.example.org']);
+      expect((await authority.insights.dashboard(undefined, scoped)).expiringSoon.map((c) => c.commonName)).toEqual([
+        'c.example.org',
+      ]);
+      // the past-end ones are where the status filter puts them
+      const expired = await authority.certificates.list({ status: 'expired', limit: 50 });
+      expect(expired.items.map((c) => c.commonName).sort()).toEqual(['a.example.com', 'b.example.com']);
+    } finally {
+      clock.set(T0);
+    }
+  });
+
   it('decodes a CSR (with proof of possession) and a certificate for the console previews', async () => {
     const { csrPem } = opensslCsr({
       keyType: 'ec-p256',

@@ -133,16 +133,20 @@ function searchRanges(t: Tables, dialect: StoreDialect, search: string): SQL {
 }
 
 /**
- * `certificates.list({ expiringBefore })`: active and notAfter before the time. Dense (SQLite, newest-first order):
- * SQLite would otherwise read every expiring row through (status, not_after) and sort them by creation time; the
- * unary + keeps it on the creation-time index, which finds a page after a few rows (PostgreSQL estimates this
- * itself).
+ * `certificates.list({ expiringBefore })`: active and notAfter before the time — and, read at `now`
+ * (CertificateQuery.now), after it: a certificate past its end is expired (statusCondition), not expiring, in the
+ * listing as on the dashboard. Dense (SQLite, newest-first order): SQLite would otherwise read every expiring row
+ * through (status, not_after) and sort them by creation time; the unary + keeps it on the creation-time index, which
+ * finds a page after a few rows (PostgreSQL estimates this itself).
  */
-export function expiringBeforeCondition(t: Tables, before: number, dense = false): SQL {
+export function expiringBeforeCondition(t: Tables, before: number, now?: number, dense = false): SQL {
   const C = t.certificates;
-  return dense
-    ? sql`+${C.status} = 'active' and +${C.notAfter} < ${before}`
-    : and(eq(C.status, 'active'), lt(C.notAfter, before))!;
+  if (dense) {
+    return now === undefined
+      ? sql`+${C.status} = 'active' and +${C.notAfter} < ${before}`
+      : sql`+${C.status} = 'active' and +${C.notAfter} < ${before} and +${C.notAfter} > ${now}`;
+  }
+  return and(eq(C.status, 'active'), lt(C.notAfter, before), now === undefined ? undefined : gt(C.notAfter, now))!;
 }
 
 /**
@@ -490,8 +494,8 @@ export function createRepositories(
         const dense =
           dialect === 'sqlite' &&
           sort === 'issued_desc' &&
-          (await atLeast(db, C, and(eq(C.status, 'active'), lt(C.notAfter, query.expiringBefore)), DENSE_MATCHES));
-        conds.push(expiringBeforeCondition(t, query.expiringBefore, dense));
+          (await atLeast(db, C, expiringBeforeCondition(t, query.expiringBefore, query.now), DENSE_MATCHES));
+        conds.push(expiringBeforeCondition(t, query.expiringBefore, query.now, dense));
       }
       // newest first, a search reads its page from the search terms (searchMatchesQuery), after a walk when dense
       let search: { term: string; dense: boolean } | undefined;
@@ -542,11 +546,11 @@ export function createRepositories(
       const [row] = await db.select().from(K).where(eq(K.certificateId, certificateId));
       return row;
     },
-    async findExpiringBefore(t0, limit = 1000) {
+    async findExpiringBefore(t0, limit = 1000, after) {
       return await db
         .select()
         .from(C)
-        .where(and(eq(C.status, 'active'), lt(C.notAfter, t0)))
+        .where(expiringBeforeCondition(t, t0, after))
         .orderBy(asc(C.notAfter), asc(C.id))
         .limit(Math.max(1, Math.min(limit, 10_000)));
     },
@@ -636,11 +640,11 @@ export function createRepositories(
       for (const g of grouped) if (g.status in out) out[g.status] = Number(g.n ?? 0);
       return out;
     },
-    async countExpiringBefore(t0) {
+    async countExpiringBefore(t0, after) {
       const [row] = await db
         .select({ n: count() })
         .from(C)
-        .where(and(eq(C.status, 'active'), lt(C.notAfter, t0)));
+        .where(expiringBeforeCondition(t, t0, after));
       return Number(row?.n ?? 0);
     },
     async countsByCaAndProfile() {

@@ -348,7 +348,7 @@ export interface CertificateQuery {
   profile?: string;
   /** issued through this provisioner (its id, e.g. `vault-role:pki/web`) */
   provisioner?: string;
-  /** notAfter < expiringBefore (and still active) */
+  /** notAfter < expiringBefore (and still active); with `now`, also notAfter > now (past its end is expired) */
   expiringBefore?: number;
   /** substring match on subject DN, common name or SANs */
   search?: string;
@@ -478,7 +478,8 @@ export interface CertificateRepository {
     limit: number,
   ): Promise<{ serial: CertificateRow[]; fingerprint: CertificateRow[] }>;
   list(query: CertificateQuery): Promise<Page<CertificateRow>>;
-  findExpiringBefore(t: number, limit?: number): Promise<CertificateRow[]>;
+  /** active, notAfter < t (and > `after` when given: not yet past its end), soonest first */
+  findExpiringBefore(t: number, limit?: number, after?: number): Promise<CertificateRow[]>;
   /** active certificates with from <= notAfter < to, counted per bucket of `bucketMs` (empty buckets omitted) */
   expiryHistogram(from: number, to: number, bucketMs: number): Promise<{ bucketStart: number; count: number }[]>;
   /** DNS names of active certificates, alphabetical, keyset-paged by name; `search` is a substring */
@@ -514,8 +515,8 @@ export interface CertificateRepository {
   firstNotAfter(caId: string, from: number): Promise<number | undefined>;
   /** served by the counters table: O(CAs × profiles), never reads the certificates */
   countByStatus(caId?: string): Promise<Record<CertificateStatus, number>>;
-  /** count of active certificates expiring before t, grouped by nothing */
-  countExpiringBefore(t: number): Promise<number>;
+  /** count of active certificates with notAfter < t (and > `after` when given), grouped by nothing */
+  countExpiringBefore(t: number, after?: number): Promise<number>;
   /** counts for metrics: issued per CA and profile (non-zero counters, from the counters table) */
   countsByCaAndProfile(): Promise<{ caId: string; profile: string; status: CertificateStatus; count: number }[]>;
   /** marks active certificates whose notAfter <= now as expired; returns how many */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { eq, sql } from 'drizzle-orm';
+import { count, eq, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_TABLES, copyStore, migrateStore, openStore, type Store } from '../src/index';
@@ -11,6 +11,7 @@ import { asQueryDb } from '../src/query-db';
 import {
   countByStatusQuery,
   countsByCaAndProfileQuery,
+  expiringBeforeCondition,
   findAllBySerialQuery,
   findRenewalsQuery,
   searchCondition,
@@ -213,6 +214,17 @@ describe('PostgreSQL store', () => {
       const renewals = await plan(findRenewalsQuery(db, t, 'crt_x'));
       expect(renewals).toMatch(/Index Scan using certificates_renewed_from_idx on certificates/);
       expect(renewals).not.toMatch(/Seq Scan/);
+      // expiring within a window read at `now` (dashboard counts, listing): the (status, not_after) index range
+      const expiring = expiringBeforeCondition(t, T0 + 7 * 86_400_000, T0);
+      for (const q of [
+        db.select({ n: count() }).from(t.certificates).where(expiring),
+        db.select({ id: t.certificates.id }).from(t.certificates).where(expiring),
+      ]) {
+        const p = await plan(q);
+        expect(p).toMatch(/Index (Only )?Scan using certificates_status_not_after_idx on certificates/);
+        expect(p).toMatch(/not_after > .*not_after < |not_after < .*not_after > /);
+        expect(p).not.toMatch(/Seq Scan/);
+      }
       for (const q of [
         countByStatusQuery(db, t),
         countByStatusQuery(db, t, cas[0]!.id),

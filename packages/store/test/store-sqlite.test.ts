@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { and, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, sql, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { migrateStore, openStore, parseStoreUrl } from '../src/index';
@@ -211,7 +211,8 @@ describe('SQLite store', () => {
         plan(db.select({ id: C.id }).from(C).where(where).orderBy(desc(C.createdAt), desc(C.id)).limit(101));
       for (const dense of [
         newestFirst(searchCondition(db, sqliteSchema, 'sqlite', 'example.com', true)),
-        newestFirst(expiringBeforeCondition(sqliteSchema, T0, true)),
+        newestFirst(expiringBeforeCondition(sqliteSchema, T0, undefined, true)),
+        newestFirst(expiringBeforeCondition(sqliteSchema, T0, T0 - 86_400_000, true)),
       ]) {
         expect(dense).toMatch(/SCAN certificates USING (COVERING )?INDEX certificates_created_idx/);
         expect(dense).not.toMatch(/TEMP B-TREE/);
@@ -280,6 +281,15 @@ describe('SQLite store', () => {
       expect(newestFirst(expiringBeforeCondition(sqliteSchema, T0))).toMatch(
         /SEARCH certificates USING (COVERING )?INDEX certificates_status_not_after_idx \(status=\? AND not_after<\?\)/,
       );
+      // read at `now` (past its end is expired, not expiring): the same index, a range closed on both sides — for a
+      // page and for the dashboard's counts (countExpiringBefore with `after`), which read the index alone
+      const withNow = expiringBeforeCondition(sqliteSchema, T0, T0 - 7 * 86_400_000);
+      const window =
+        /SEARCH certificates USING (COVERING )?INDEX certificates_status_not_after_idx \(status=\? AND not_after>\? AND not_after<\?\)/;
+      expect(newestFirst(withNow)).toMatch(window);
+      const counted = plan(db.select({ n: count() }).from(C).where(withNow));
+      expect(counted).toMatch(window);
+      expect(counted).toMatch(/COVERING INDEX/);
       for (const q of [
         countByStatusQuery(db, sqliteSchema),
         countByStatusQuery(db, sqliteSchema, cas[0]!.id),
@@ -371,6 +381,13 @@ describe('SQLite store', () => {
     expect(await all({ expiringBefore: soon })).toEqual(newestFirst((c) => c.notAfter < soon));
     const sparse = T0 + 86_400_000;
     expect(await all({ expiringBefore: sparse })).toEqual(newestFirst((c) => c.notAfter < sparse));
+    // read at `now`, expiring leaves out what is past its end (expired): dense and sparse alike
+    const now = T0 + 10 * 86_400_000;
+    expect(await all({ expiringBefore: soon, now })).toEqual(newestFirst((c) => c.notAfter < soon && c.notAfter > now));
+    const nearNow = now + 86_400_000;
+    expect(await all({ expiringBefore: nearNow, now })).toEqual(
+      newestFirst((c) => c.notAfter < nearNow && c.notAfter > now),
+    );
     // statuses read at `now` (every row is stored active): past its end is expired, dense and sparse
     for (const now of [soon, sparse]) {
       expect(await all({ status: 'expired', now })).toEqual(newestFirst((c) => c.notAfter <= now));
