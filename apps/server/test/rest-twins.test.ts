@@ -116,6 +116,28 @@ describe('REST twins of the tRPC procedures and the API documentation', () => {
     expect(list.parameters.find((p) => p.name === 'limit')?.schema).toMatchObject({ type: 'integer' });
   });
 
+  it('documents the statuses refusals answer: 422 for policy and lint, 429, 503 — a 422 seen on the wire', async () => {
+    const doc = (await api('GET', '/api/v1/openapi.json', undefined, { authorization: '' })).json as {
+      paths: Record<string, Record<string, OpenApiOperation>>;
+    };
+    const missing = Object.values(doc.paths)
+      .flatMap((ops) => Object.values(ops))
+      .flatMap((op) => ['422', '429', '503'].filter((s) => !op.responses[s]).map((s) => `${op.operationId} ${s}`));
+    expect(missing).toEqual([]);
+    const refused = await api('POST', '/api/v1/certificates/with-key', {
+      ca: 'twin-issuing',
+      profile: 'tls-server',
+      subject: { commonName: 'long.example.com' },
+      sans: { dns: ['long.example.com'] },
+      keyType: 'ec-p256',
+      ttl: '500d',
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.json).toMatchObject({ code: 'policy.lifetime_exceeded' });
+    const documented = doc.paths['/api/v1/certificates/with-key']!.post!.responses['422'] as { content?: object };
+    expect(JSON.stringify(documented.content)).toContain('#/components/schemas/Error');
+  });
+
   it('types the success answer of every operation: no untyped ("any" or empty) response schema', async () => {
     const doc = (await api('GET', '/api/v1/openapi.json', undefined, { authorization: '' })).json as {
       paths: Record<string, Record<string, OpenApiOperation>>;

@@ -157,12 +157,7 @@ function operationForTwin(name: string, twin: RestTwin, schemas: ProcedureSchema
     ...(requestBody ? { requestBody } : {}),
     responses: {
       [status]: { description: 'success', content },
-      '400': errorResponse('invalid input (`input.invalid`)'),
-      '401': errorResponse('no or an invalid token (`auth.unauthenticated`)'),
-      '403': errorResponse('not permitted (`auth.forbidden`, `provisioner.*`)'),
-      '404': errorResponse('not found'),
-      '409': errorResponse('conflict with the current state'),
-      default: errorResponse('other errors (same shape)'),
+      ...errorResponses(),
     },
   };
 }
@@ -176,6 +171,21 @@ function queryParameters(schema: z.ZodType | undefined): object[] {
     required: required.has(name),
     schema: s,
   }));
+}
+
+/** the error answers of every operation (REST `{ code, message, requestId }`, status by kind: error-mapping.ts) */
+function errorResponses(): Record<string, object> {
+  return {
+    '400': errorResponse('invalid input (`input.invalid`)'),
+    '401': errorResponse('no or an invalid token (`auth.unauthenticated`)'),
+    '403': errorResponse('not permitted (`auth.forbidden`, `provisioner.*`)'),
+    '404': errorResponse('not found'),
+    '409': errorResponse('conflict with the current state'),
+    '422': errorResponse('refused by a profile, a policy or the linter (`policy.*`, `lint.*`): nothing was signed'),
+    '429': errorResponse('over the rate budget (`rate.limited`, `auth.throttled`): see `Retry-After`'),
+    '503': errorResponse('the database or a key backend is unavailable or timed out (`store.*`, `kms.*`)'),
+    default: errorResponse('other errors (same shape)'),
+  };
 }
 
 function operationForExtra(op: ExtraOperation, permission: string | undefined) {
@@ -200,7 +210,7 @@ function operationForExtra(op: ExtraOperation, permission: string | undefined) {
     ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: body } } } } : {}),
     responses: {
       [String(op.status)]: { description: 'success', content },
-      default: errorResponse('errors'),
+      ...errorResponses(),
     },
   };
 }
