@@ -439,7 +439,10 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       if (ca.status !== 'revoked' && ca.status !== 'expired' && !expired) {
         throw new PkiError(
           'ca.not_deletable',
-          `CA ${ca.name} is ${ca.status}: revoke it first (only revoked or expired CAs can be deleted)`,
+          ca.parentId
+            ? `CA ${ca.name} is ${ca.status}: an intermediate can be deleted once it has expired, valid until ` +
+                `${new Date(ca.notAfter ?? 0).toISOString()} (revoked, its parent's CRL lists it until then)`
+            : `CA ${ca.name} is ${ca.status}: revoke it first (a root can be deleted once revoked or expired)`,
         );
       }
       if (ca.parentId && ca.status === 'revoked' && !expired) {

@@ -153,8 +153,14 @@ describe.each(ENGINES)('authority revocation on $name', (engine) => {
     await expectPkiError(s.authority.cas.delete(sub.ca.id, { destroyKey: true }, admin), 'ca.not_deletable');
   });
 
-  it('a CA that is still active cannot be deleted', async () => {
-    await expectPkiError(s.authority.cas.delete(s.intId, {}, admin), 'ca.not_deletable');
+  it('a CA that is still active cannot be deleted; the refusal says what would let it be', async () => {
+    const sub = await expectPkiError(s.authority.cas.delete(s.intId, {}, admin), 'ca.not_deletable');
+    // revoking an intermediate does not make it deletable: its parent's CRL lists it until it expires
+    const until = new Date((await s.authority.cas.get(s.intId)).ca.notAfter!).toISOString();
+    expect(sub.message).toContain(`until ${until}`);
+    expect(sub.message).not.toContain('revoke it first');
+    const root = await expectPkiError(s.authority.cas.delete(s.rootId, {}, admin), 'ca.not_deletable');
+    expect(root.message).toContain('revoke it first');
   });
 
   it('the audit chain verifies and counts every event', async () => {
