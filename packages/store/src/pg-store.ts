@@ -39,6 +39,7 @@ import {
   markExpiredSteps,
   rebuildCountsSteps,
   unitOfWork,
+  type FastSteps,
   type SqlStep,
   type UnitOfWorkOptions,
   appendViaCommit,
@@ -313,6 +314,45 @@ function ocspReads(pool: pg.Pool): OcspLookupRead {
     ).rows[0];
 }
 
+/**
+ * A request's update (an approval's, a rejection's), as Drizzle's `update(R).set(patch).where(…)` writes it (undefined
+ * values left out, each value through its column's driver mapping): one named statement per set of columns and
+ * condition, parsed once per connection, sent on the transaction's own connection (an approval built and sent a
+ * Drizzle update per commit). The answer is what the general unit of work reads: the rows changed.
+ */
+function pgRequestUpdates(): (client: pg.ClientBase) => NonNullable<FastSteps['updateRequest']> {
+  const columns = getTableColumns(schema.certificateRequests) as Record<
+    string,
+    { name: string; mapToDriverValue(v: unknown): unknown }
+  >;
+  const statements = new Map<string, { name: string; text: string }>();
+  return (client) => (u) => {
+    const patch = u.patch as Record<string, unknown>;
+    const keys = Object.keys(patch).filter((k) => patch[k] !== undefined);
+    const shape = `${keys.join(',')}|${u.onlyIfStatus === undefined ? '' : 's'}`;
+    let statement = statements.get(shape);
+    if (!statement) {
+      const set = keys.map((k, i) => {
+        const column = columns[k];
+        if (!column) throw new PkiError('internal', `certificate_requests has no column '${k}'`);
+        return `"${column.name}" = $${i + 1}`;
+      });
+      const n = keys.length;
+      const where = `"id" = $${n + 1}${u.onlyIfStatus === undefined ? '' : ` and "status" = $${n + 2}`}`;
+      const text = `update "certificate_requests" set ${set.join(', ')} where ${where}`;
+      statement = { name: `pkim_request_update_${statements.size + 1}`, text };
+      statements.set(shape, statement);
+    }
+    const values: unknown[] = keys.map((k) => (patch[k] === null ? null : columns[k]!.mapToDriverValue(patch[k])));
+    values.push(u.id);
+    if (u.onlyIfStatus !== undefined) values.push(u.onlyIfStatus);
+    return { mode: 'exec', q: client.query({ ...statement, values }) };
+  };
+}
+
+/** the connection a Drizzle node-postgres transaction runs on (its session's client) */
+const txClient = (tx: unknown): pg.ClientBase => (tx as { session: { client: pg.ClientBase } }).session.client;
+
 /** Connections in an instance's pool when the app does not size it (`OpenStoreOptions.poolSize`). */
 export const DEFAULT_PG_POOL_SIZE = 4;
 
@@ -330,6 +370,12 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     dialect: 'postgres',
     failCommit: options.faultInjection?.failCommit === true,
   };
+  const requestUpdate = pgRequestUpdates();
+  /** the unit of work's options in a transaction: its fast steps run on the transaction's connection */
+  const txOptions = (tx: unknown): UnitOfWorkOptions => ({
+    ...uowOptions,
+    fast: { updateRequest: requestUpdate(txClient(tx)) },
+  });
 
   /**
    * The CAs of the certificates the units insert must still be active (read after the audit-chain lock, so with
@@ -368,7 +414,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
           await tx.execute(sql.raw(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`));
         await refuseInactiveCas(tx, [unit]);
         await announceChanges(tx, [unit]);
-        return runAsync(unitOfWork(asQueryDb(tx, schema).db, t, unit, uowOptions));
+        return runAsync(unitOfWork(asQueryDb(tx, schema).db, t, unit, txOptions(tx)));
       });
     } catch (e) {
       throw toWriteError(e);
@@ -383,7 +429,8 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       await refuseInactiveCas(tx, units);
       await announceChanges(tx, units);
       const out: CommitResult[] = [];
-      for (const u of units) out.push(await runAsync(unitOfWork(asQueryDb(tx, schema).db, t, u, uowOptions)));
+      const options = txOptions(tx);
+      for (const u of units) out.push(await runAsync(unitOfWork(asQueryDb(tx, schema).db, t, u, options)));
       return out;
     });
 

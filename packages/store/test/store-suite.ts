@@ -989,7 +989,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect((await store.requests.list({ requester: 'usr_other' })).items.map((r) => r.id)).toEqual([older.id]);
     });
 
-    // SQLite writes these with a statement prepared once per set of columns (sqlite-commit.ts updateRequest)
+    // both engines write these with a statement prepared once per set of columns (sqlite-commit.ts updateRequest,
+    // pg-store.ts pgRequestUpdates)
     it("updates a request's columns as given: JSON, null, undefined left alone, the status condition", async () => {
       const store = await newStore();
       const ca = makeCa();
@@ -1019,6 +1020,18 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       );
       expect(await store.requests.findById(other.id)).toStrictEqual({ ...other, ...approve });
       expect((await store.requests.findById(req.id))?.status).toBe('issued');
+      // several at once (one transaction, one statement each time): each its own row
+      const more = [makeRequest(ca.id), makeRequest(ca.id), makeRequest(ca.id)];
+      await store.commit({ insertRequests: more });
+      await Promise.all(
+        more.map((m, i) =>
+          store.commit({
+            updateRequests: [{ id: m.id, patch: { ...approve, reviewedAt: i }, onlyIfStatus: 'pending' }],
+          }),
+        ),
+      );
+      for (const [i, m] of more.entries())
+        expect(await store.requests.findById(m.id)).toStrictEqual({ ...m, ...approve, reviewedAt: i });
     });
 
     it('revokes every active certificate of the given CAs and returns how many', async () => {
