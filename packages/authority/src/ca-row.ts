@@ -64,16 +64,14 @@ export function activeCaFields(
 /** Destroys the key made for a CA that then failed to be created; a failure is logged, never thrown. */
 export async function destroyKeyQuietly(
   deps: { keys: KeyBackends; logger: Logger },
-  ref: KeyRef | undefined,
+  ref: Pick<KeyRef, 'uri'> | undefined,
+  why = 'could not destroy key of a CA that failed to be created',
 ): Promise<void> {
   if (!ref) return;
   try {
     await deps.keys.destroy(ref.uri);
   } catch (e) {
-    deps.logger.warn(
-      { uri: ref.uri, err: (e as Error).message },
-      'could not destroy key of a CA that failed to be created',
-    );
+    deps.logger.warn({ uri: ref.uri, err: (e as Error).message }, why);
   }
 }
 

@@ -11,7 +11,7 @@ import {
   type CertificateInfo,
   type NameConstraints,
 } from '@pkim/core';
-import type { KeyRef } from '@pkim/keys';
+import type { BackendName, KeyRef } from '@pkim/keys';
 import type { CaRow, CaUrlsJson } from '@pkim/store';
 import type {
   Actor,
@@ -458,7 +458,14 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
           'ca.not_deletable',
           `CA ${ca.name} still has subordinate CAs: delete them first (${children.map((c) => c.name).join(', ')})`,
         );
-      if (opts.destroyKey) await keys.destroy(ca.keyUri);
+      // the row goes first, the key after: a commit that fails leaves the CA whole (row and key); a key that fails
+      // to be destroyed after the commit is left behind, logged — an orphan key is the lesser harm than a CA row
+      // whose key is gone (an unusable CA that can no longer sign its CRL); kms.key_destroyed is audited with the
+      // delete, and a destroy that fails after it is in the log
+      if (opts.destroyKey && !keys.capability(ca.keyBackend as BackendName, 'destroy'))
+        throw new PkiError('kms.unsupported', `key backend ${ca.keyBackend} cannot destroy keys`, {
+          details: { backend: ca.keyBackend },
+        });
       await store.commit({
         deleteCas: [ca.id],
         audit: [
@@ -466,6 +473,12 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
           auditEvent(clock, actor, 'ca.deleted', ca.id, { name: ca.name, keyDestroyed: !!opts.destroyKey }),
         ],
       });
+      if (opts.destroyKey)
+        await destroyKeyQuietly(
+          deps,
+          { uri: ca.keyUri },
+          `could not destroy the key of deleted CA ${ca.name}: it is left in its backend`,
+        );
     } catch (e) {
       throw await recordFailure(deps, actor, 'ca.delete_failed', caId, e);
     }
