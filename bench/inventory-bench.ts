@@ -210,6 +210,16 @@ function probes(caIds: string[]): [string, Probe][] {
     ['search serial prefix, 10 hex', list({ search: serialOf(i).slice(0, 10) })],
     ['search serial prefix, 16 hex', list({ search: serialOf(i).slice(0, 16) })],
     ['search + status = revoked', list({ search: 'svc5.example.com', status: 'revoked' })],
+    // a dense search with a selective extra filter: the page's matches spread (1 in 60) or clustered (1 in 20 of the
+    // serial window) — a shorter walk, or none, would sort every older term and read certificates until 101 pass
+    [
+      'search "example.com" + profile = tls-client + status = revoked (1 in 60)',
+      list({ search: 'example.com', profile: 'tls-client', status: 'revoked' }),
+    ],
+    [
+      'search serial prefix, 8 hex, 63 % newer + status = revoked',
+      list({ search: serialOf(i).slice(0, 8), status: 'revoked' }),
+    ],
     // the global search's and a reference's lookups (a unique prefix resolves a certificate reference)
     ['serial prefix (8 hex, findByHexPrefix, at most 11)', hex(serialOf(i).slice(0, 8), 'serial')],
     [

@@ -159,7 +159,11 @@ export const certificateNames = pgTable(
   (t) => [
     // (migration 0032) the name range of a search gives each match's creation time from the index alone
     index('certificate_names_name_idx').on(t.name.op('text_pattern_ops'), t.createdAt, t.certificateId),
-    index('certificate_names_certificate_idx').on(t.certificateId),
+    // (migration 0033, PostgreSQL only) the terms in the listing's order: a dense search's walk over the newest
+    // certificates reads them from here alone, and a certificate's terms (created_at, id) too — its delete trigger,
+    // a walk's EXISTS probe — without visiting the heap. SQLite's `certificate_names_certificate_idx` (certificate_id)
+    // holds its WITHOUT ROWID key (name, created_at) already (schema-parity.test.ts)
+    index('certificate_names_created_idx').on(t.createdAt, t.certificateId, t.name.op('text_pattern_ops')),
   ],
 );
 

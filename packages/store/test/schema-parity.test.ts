@@ -77,6 +77,29 @@ function describePg() {
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 
+/**
+ * Indexes one engine has instead of the other's, on purpose: PostgreSQL's search terms are a heap, SQLite's a WITHOUT
+ * ROWID key (name, created_at, certificate_id) whose certificate_id index holds that key too. PostgreSQL reads a
+ * certificate's terms — and a dense search's walk — from (created_at, certificate_id, name) instead (migration 0033).
+ */
+const ENGINE_INDEXES = [
+  {
+    table: 'certificate_names',
+    sqlite: { name: 'certificate_names_certificate_idx', unique: false, on: ['certificate_id'] },
+    pg: { name: 'certificate_names_created_idx', unique: false, on: ['created_at', 'certificate_id', 'name'] },
+  },
+];
+
+/** the tables without the indexes of ENGINE_INDEXES (each checked to be there) */
+function withoutEngineIndexes(tables: ReturnType<typeof describePg>, engine: 'sqlite' | 'pg') {
+  for (const e of ENGINE_INDEXES) {
+    const t = tables[e.table]!;
+    expect(t.indexes).toContainEqual(e[engine]);
+    t.indexes = t.indexes.filter((i) => i.name !== e[engine].name);
+  }
+  return tables;
+}
+
 describe('store schema', () => {
   it('describes the same tables, columns, indexes and foreign keys for SQLite and PostgreSQL', () => {
     const s = describeSqlite();
@@ -87,7 +110,7 @@ describe('store schema', () => {
     const notCopied = ['certificate_counts', 'certificate_names', 'login_failures', 'bulk_jobs', 'bulk_job_files'];
     notCopied.push('ocsp_responses');
     expect(Object.keys(s).sort()).toEqual([...STORE_TABLES, ...notCopied].sort());
-    expect(p).toEqual(s);
+    expect(withoutEngineIndexes(p, 'pg')).toEqual(withoutEngineIndexes(s, 'sqlite'));
     expect(Object.keys(sqliteSchema).sort()).toEqual(Object.keys(pgSchema).sort());
   });
 

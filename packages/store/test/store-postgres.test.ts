@@ -11,6 +11,9 @@ import { asQueryDb } from '../src/query-db';
 import {
   countByStatusQuery,
   countsByCaAndProfileQuery,
+  denseTermsWalkBound,
+  denseWalkEdgeQuery,
+  denseWalkQuery,
   expiringBeforeCondition,
   findAllBySerialQuery,
   findRenewalsQuery,
@@ -209,7 +212,29 @@ describe('PostgreSQL store', () => {
         // (the certificate by id — or, for a status no row has, by that status's index)
         expect(matches).toMatch(/Index Scan using (certificates_pkey|certificates_status_\w+) on certificates/);
         expect(matches).not.toMatch(/Seq Scan/);
+        // (never certificate_names_created_idx read backwards, testing the name of every newer term: the matches
+        // are ordered by created_at + 0)
+        expect(matches).not.toMatch(/certificate_names_created_idx/);
       }
+      // a range of every certificate (as a dense search's older matches): the name range, sorted — the planner would
+      // rather read certificate_names_created_idx backwards until 101 terms match, which is every newer term when
+      // the matches are old (seen failing ordering by created_at itself)
+      const every = { db, t, dialect: 'postgres' as const, search: 'example.com', where: undefined, n: 101 };
+      for (const filtered of [false, true]) {
+        const matches = await plan(searchMatchesQuery(every, bound, filtered));
+        expect(matches).toMatch(/(Index (Only )?Scan using|Bitmap Index Scan on) certificate_names_name_idx/);
+        expect(matches).not.toMatch(/certificate_names_created_idx/);
+      }
+      // a dense search's walk (0033): without other filters the walked certificates' terms in the listing's order
+      // (certificate_names_created_idx read backwards from the newest, no sort), with them an index-only probe of a
+      // walked certificate's terms by (created_at, id)
+      const [edge] = await denseWalkEdgeQuery(db, t, undefined);
+      const walk = { db, t, dialect: 'postgres' as const, search: 'crt_', where: undefined, n: 101 };
+      const terms = await plan(searchMatchesQuery(walk, denseTermsWalkBound(t, undefined, edge), false, true));
+      expect(terms).toMatch(/Index Only Scan Backward using certificate_names_created_idx on certificate_names/);
+      expect(terms).not.toMatch(/Sort|Seq Scan/);
+      const probe = await plan(denseWalkQuery({ ...walk, where: eq(t.certificates.status, 'revoked') }, edge));
+      expect(probe).toMatch(/Index Only Scan using certificate_names_created_idx on certificate_names/);
       // renewals of a certificate: the partial index of migration 0025 (only renewals are in it)
       const renewals = await plan(findRenewalsQuery(db, t, 'crt_x'));
       expect(renewals).toMatch(/Index Scan using certificates_renewed_from_idx on certificates/);

@@ -104,8 +104,21 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
 }
 
 /** undoes 0032: the search terms without their certificates' creation time, as 0027 left them */
+/** back to before 0033 (PostgreSQL only): the terms' certificate_id index, the delete trigger by id alone */
+function undo0033(dialect: StoreEngine['dialect'], migrations: string): string[] {
+  if (dialect !== 'postgres') return [];
+  return [
+    'drop index certificate_names_created_idx',
+    'create index certificate_names_certificate_idx on certificate_names (certificate_id)',
+    'create or replace function pkim_certificates_delete_names() returns trigger language plpgsql as ' +
+      '$$ begin delete from certificate_names where certificate_id = old.id; return null; end $$',
+    `delete from ${migrations} where created_at = 1796196310000`,
+  ];
+}
+
 function undo0032(dialect: StoreEngine['dialect'], migrations: string): string[] {
   return [
+    ...undo0033(dialect, migrations),
     ...(dialect === 'postgres'
       ? [
           'drop index certificate_names_name_idx',
@@ -511,6 +524,54 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(first.nextCursor).not.toBeNull();
     });
 
+    it('pages a dense search below DENSE_WALK newer rows: selective filters, several terms per match', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      await store.commit({ insertCa: [ca] });
+      // one window of time-first serials below DENSE_WALK + 300 newer certificates that do not match; 3 matches in 4
+      // have two more matching terms (their SANs), every 10th is revoked, every 50th a revoked tls-client one — on
+      // PostgreSQL an unfiltered page of the older matches comes from their newest 2 × n terms, which these crowd
+      // out (seen failing without the fallback to the sort of every match, newestMatches); with the filters (1 in
+      // 10, 1 in 50) from that sort: the pages are still exact
+      const hex = (i: number) => i.toString(16).padStart(32, '0');
+      const old = Array.from({ length: DENSE_MATCHES + 400 }, (_, i) =>
+        makeCert(ca.id, {
+          serialHex: `019a3f2c${hex(i)}`,
+          createdAt: T0 + i,
+          sans: { dns: i % 4 === 1 ? [`x${i}.example`] : [`019a3f2c-${i}.a.example`, `019a3f2c-${i}.b.example`] },
+          ...(i % 10 === 3
+            ? { status: 'revoked' as const, revokedAt: T0, revocationReason: 'superseded' as const }
+            : {}),
+          ...(i % 50 === 3 ? { profile: 'tls-client' } : {}),
+        }),
+      );
+      const newer = Array.from({ length: DENSE_WALK + 300 }, (_, i) =>
+        makeCert(ca.id, { serialHex: `019a3f2d${hex(i)}`, createdAt: T0 + 100_000 + i, sans: {} }),
+      );
+      await store.commit({ insertCertificates: [...old, ...newer] });
+      const newestFirst = (list: CertificateRow[]) => [...list].reverse().map((c) => c.id);
+      for (const limit of [100, 700]) {
+        expect(await allPages(store, { search: '019a3f2c' }, limit)).toEqual(newestFirst(old));
+        expect(await allPages(store, { search: '019a3f2c', status: 'revoked' }, limit)).toEqual(
+          newestFirst(old.filter((c) => c.status === 'revoked')),
+        );
+      }
+      const clients = async (cursor: string | null) =>
+        await store.certificates.list({
+          search: '019a3f2c',
+          status: 'revoked',
+          profile: 'tls-client',
+          limit: 30,
+          cursor,
+        });
+      const first = await clients(null);
+      const second = await clients(first.nextCursor);
+      expect([...first.items, ...second.items].map((c) => c.id)).toEqual(
+        newestFirst(old.filter((c) => c.profile === 'tls-client')),
+      );
+      expect([first.items.length, second.items.length, second.nextCursor]).toEqual([30, 18, null]);
+    });
+
     it('pages a search newest first from its terms: once per certificate, equal times, other filters', async () => {
       const store = await newStore();
       const [ca, other] = [makeCa(), makeCa()];
@@ -694,13 +755,16 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         if (with0017) await engine.rawSql(url, backfill!);
         for (const statement of migrationStatements(engine.dialect, '0032_certificate_names_created_at.sql'))
           await engine.rawSql(url, statement);
+        if (engine.dialect === 'postgres')
+          for (const statement of migrationStatements(engine.dialect, '0033_certificate_names_created_idx.sql'))
+            await engine.rawSql(url, statement);
         // (positive control first: nothing found without the terms)
         expect(await all(probes)).toEqual(probes.map(() => (with0017 ? [old.id] : [])));
       }
       expect(await all(['ample', 'xample.org'])).toEqual([[], []]);
     });
 
-    it('migration 0032 gives the search terms of existing certificates their creation time', async () => {
+    it('migration 0032 (then 0033) gives the search terms of existing certificates their creation time', async () => {
       const store = await newStore();
       const ca = makeCa();
       // created in the opposite order of their ids, two terms each
@@ -1262,7 +1326,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         ],
       });
       await store.close();
-      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0032 not applied (0019 landed
+      // back to the 0000 schema: no counters table, the two dropped indexes, 0001 to 0033 not applied (0019 landed
       // after 0022: its journal `when` sits between 0017's and 0020's, so it is undone after 0020)
       const engine = getEngine();
       const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
