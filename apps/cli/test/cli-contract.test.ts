@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MAX_PATH_LEN, PATH_LEN_MESSAGE } from '@pkim/shared';
 import { runPkim } from '../../../tests/support/cli-runner';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
@@ -34,6 +35,41 @@ describe('pkim CLI contract', () => {
     const int = pkim('ca', 'create', '--name', 'c-int', '--parent', 'c-root', '--subject', 'CN=C Int', '--json');
     expect(int.code, int.stderr).toBe(0);
     intPem = int.json<{ certificatePem: string }>().certificatePem;
+  });
+
+  // one path-length limit for the CLI, the API and custom profiles (MAX_PATH_LEN, @pkim/shared)
+  it('ca create --path-len: up to MAX_PATH_LEN taken, above it refused in one line, exit ≠ 0, nothing made', () => {
+    const deep = pkim(
+      'ca',
+      'create',
+      '--name',
+      'deep',
+      '--subject',
+      'CN=Deep',
+      '--key-type',
+      'ec-p256',
+      '--json',
+      ...['--path-len', String(MAX_PATH_LEN)],
+    );
+    expect(deep.code, deep.stderr).toBe(0);
+    expect(opensslText(deep.json<{ certificatePem: string }>().certificatePem)).toContain(
+      `CA:TRUE, pathlen:${MAX_PATH_LEN}`,
+    );
+    const before = pkim('ca', 'list', '--json').stdout;
+    const tooDeep = pkim(
+      'ca',
+      'create',
+      '--name',
+      'too-deep',
+      '--subject',
+      'CN=Too Deep',
+      '--key-type',
+      'ec-p256',
+      ...['--path-len', String(MAX_PATH_LEN + 1)],
+    );
+    expect(tooDeep.code).not.toBe(0);
+    expect(tooDeep.stderr.trim()).toBe(`error: input.invalid: ${PATH_LEN_MESSAGE}`);
+    expect(pkim('ca', 'list', '--json').stdout).toBe(before);
   });
 
   it('cert issue --cn --ttl: the CN becomes the DNS SAN of a TLS profile; id and serial at the top', () => {

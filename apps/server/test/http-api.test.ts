@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { fixedClock } from '@pkim/shared';
+import { fixedClock, MAX_PATH_LEN, PATH_LEN_MESSAGE } from '@pkim/shared';
 import { buildServer } from '@pkim/server';
 import { LOG_REDACT_PATHS, type Authority } from '@pkim/authority';
 import { ACTORS, type AuthorityFixture, createRootCa, listen, openAuthorityFixture } from './server-test-support';
 import { opensslCsr, opensslSelfSigned } from '../../../tests/support/openssl-tools';
-import { opensslVerify } from '../../../tests/support/verifiers';
+import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
 import { internalsOf } from '@pkim/authority/internals';
 
 /** a pino destination that keeps the JSON lines written to it */
@@ -219,6 +219,28 @@ describe('REST and tRPC over real HTTP', () => {
     ).toBe(true);
     const got = await fetch(`${base}/api/v1/certificates/${body.serial}`, { headers: authed() });
     expect(((await got.json()) as { id: string }).id).toBe(body.id);
+  });
+
+  // one path-length limit for the API, the CLI and custom profiles (MAX_PATH_LEN, @pkim/shared)
+  it('POST /api/v1/cas takes a path length up to MAX_PATH_LEN and refuses one above it, nothing written', async () => {
+    const create = (name: string, pathLen: number) =>
+      fetch(`${base}/api/v1/cas`, {
+        method: 'POST',
+        headers: authed({ 'content-type': 'application/json' }),
+        body: JSON.stringify({ name, subject: { commonName: name }, keyType: 'ec-p256', pathLen }),
+      });
+    const ok = await create('deep-root', MAX_PATH_LEN);
+    expect(ok.status).toBe(201);
+    const ca = (await ok.json()) as { pathLen: number; certificatePem: string };
+    expect(ca.pathLen).toBe(MAX_PATH_LEN);
+    expect(opensslText(ca.certificatePem)).toContain(`CA:TRUE, pathlen:${MAX_PATH_LEN}`);
+    const cas = (await internalsOf(authority).store.cas.list()).length;
+    const r = await create('too-deep-root', MAX_PATH_LEN + 1);
+    expect(r.status).toBe(400);
+    const body = (await r.json()) as ErrorBody;
+    expect(body.code).toBe('input.invalid');
+    expect(body.message).toContain(PATH_LEN_MESSAGE);
+    expect((await internalsOf(authority).store.cas.list()).length).toBe(cas);
   });
 
   it('honours a well-formed x-request-id, replaces a malformed one, and sets security headers', async () => {

@@ -1,4 +1,4 @@
-import { PkiError, assertAcceptedRevocationReason, newId } from '@pkim/shared';
+import { PkiError, assertAcceptedRevocationReason, checkPathLen, newId } from '@pkim/shared';
 import {
   buildCsr,
   decodeCsrUnverified,
@@ -62,6 +62,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
 
   /** roots and intermediates are certificates like any other: they go through the one signing pipeline */
   async function create(input: CreateCaInput, actor: Actor): Promise<CaView> {
+    checkPathLen(input.pathLen); // the CLI's limit is the API's and the profiles' (MAX_PATH_LEN)
     const common = {
       name: input.name,
       subject: input.subject,
@@ -90,6 +91,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   async function createExternalIntermediate(input: Omit<CreateCaInput, 'parentId' | 'kmsCertify'>, actor: Actor) {
     authorize(actor, 'ca:write'); // the transports check too: an in-process caller cannot skip it
     let keyRef: KeyRef | undefined;
+    checkPathLen(input.pathLen);
     const backendName = input.backend ?? 'software';
     try {
       if (input.validityMs !== undefined)

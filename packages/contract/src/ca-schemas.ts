@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_PATH_LEN, PATH_LEN_MESSAGE } from '@pkim/shared';
 import {
   caKeyTypeSchema,
   caRefSchema,
@@ -31,7 +32,13 @@ export const caCreateInputSchema = z
     parent: caRefSchema.optional(),
     /** the first version's name, still accepted (an alias of `parent`) */
     parentId: idSchema.optional(),
-    pathLen: z.number().int().min(0).max(10).nullable().optional(),
+    pathLen: z
+      .number(PATH_LEN_MESSAGE)
+      .int(PATH_LEN_MESSAGE)
+      .min(0, PATH_LEN_MESSAGE)
+      .max(MAX_PATH_LEN, PATH_LEN_MESSAGE)
+      .nullable()
+      .optional(),
     nameConstraints: nameConstraintsSchema.optional(),
     kmsCertify: z.boolean().optional(),
   })

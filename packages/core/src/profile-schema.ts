@@ -3,7 +3,7 @@
 // bundle keep every export of zod (its 64 locales included: a 653 KB chunk, ≈ 95 ms of CPU in each CLI command that
 // loads zod, such as every --json one; docs/benchmarks.md "Session 16: CLI start-up").
 import { z } from 'zod';
-import { KEY_TYPES } from '@pkim/shared';
+import { KEY_TYPES, MAX_PATH_LEN, PATH_LEN_MESSAGE } from '@pkim/shared';
 import type { KeyUsageName } from './types';
 import { KEY_USAGE_BITS } from './extensions/key-usage';
 import { OPTIONAL_EXTENSION_NAMES } from './extensions/extension-registry';
@@ -25,7 +25,13 @@ export function buildProfileSchema() {
       name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes'),
       description: z.string().max(500).optional(),
       isCa: z.boolean(),
-      pathLen: z.number().int().min(0).max(32).nullable().optional(),
+      pathLen: z
+        .number(PATH_LEN_MESSAGE)
+        .int(PATH_LEN_MESSAGE)
+        .min(0, PATH_LEN_MESSAGE)
+        .max(MAX_PATH_LEN, PATH_LEN_MESSAGE)
+        .nullable()
+        .optional(),
       keyUsage: z.array(keyUsageName).min(1),
       extKeyUsage: z.array(extKeyUsageName),
       allowedSanTypes: z.array(sanType),

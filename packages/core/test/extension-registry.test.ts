@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_PATH_LEN, PATH_LEN_MESSAGE } from '@pkim/shared';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import {
   AccessDescription,
@@ -144,6 +145,17 @@ describe('certificate extension registry', () => {
     for (const extensions of [['noSuchExtension'], ['basicConstraints']]) {
       await expect(parseProfile({ ...BUILT_IN_PROFILES['tls-server'], name: 'bad-ext', extensions })).rejects.toThrow(
         expect.objectContaining({ code: 'profile.invalid' }),
+      );
+    }
+  });
+
+  // one path-length limit for custom profiles, the API and the CLI (MAX_PATH_LEN, @pkim/shared), one message
+  it('takes a CA profile pathLen up to MAX_PATH_LEN, refuses one above it with profile.invalid', async () => {
+    const ca = { ...BUILT_IN_PROFILES['intermediate-ca'], name: 'deep-ca' };
+    expect((await parseProfile({ ...ca, pathLen: MAX_PATH_LEN })).pathLen).toBe(MAX_PATH_LEN);
+    for (const pathLen of [MAX_PATH_LEN + 1, -1, 1.5]) {
+      await expect(parseProfile({ ...ca, pathLen })).rejects.toThrow(
+        expect.objectContaining({ code: 'profile.invalid', message: `invalid profile: pathLen: ${PATH_LEN_MESSAGE}` }),
       );
     }
   });

@@ -9,3 +9,4 @@ export * from './export-formats';
 export * from './notification-events';
 export * from './san-list';
 export * from './worker-module';
+export * from './path-len';
