@@ -225,3 +225,42 @@ describe('issuer/:ref/issue, sign and sign-verbatim', () => {
     expect((await f.authority.certificates.list({ limit: 500 }, ACTORS.admin)).items.length).toBe(before);
   });
 });
+
+describe("a role's issuer_ref", () => {
+  it('is kept with a warning when it names no issuer of the mount, and issue/sign through it are refused', async () => {
+    const before = (await f.authority.certificates.list({ limit: 500 }, ACTORS.admin)).items.length;
+    const role = { ...WEB_ROLE, key_type: 'ec', issuer_ref: f.rootCaId };
+    const w = await vaultCall(f, 'POST', 'pki/roles/pinned', role);
+    expect(w.status, w.text).toBe(200);
+    expect(w.body.data.issuer_ref).toBe(f.rootCaId);
+    expect(w.body.warnings).toEqual([expect.stringMatching(/^Issuing Certificate was set to ca_\w+ but no issuing/)]);
+    const csr = opensslCsr({ keyType: 'ec-p256', subject: '/CN=p.example.com', sans: ['DNS:p.example.com'] });
+    for (const [path, body] of [
+      ['pki/issue/pinned', { common_name: 'p.example.com' }],
+      ['pki/sign/pinned', { csr: csr.csrPem }],
+      ['pki/sign-verbatim/pinned', { csr: csr.csrPem }],
+      ['pki/issuer/default/issue/pinned', { common_name: 'p.example.com' }],
+    ] as const) {
+      const r = await vaultCall(f, 'POST', path, body);
+      expect(r.status, `${path}: ${r.text}`).toBe(400);
+      expect(r.body.errors[0]).toMatch(/unable to find PKI issuer for reference: ca_\w+$/);
+    }
+    expect((await f.authority.certificates.list({ limit: 500 }, ACTORS.admin)).items.length).toBe(before);
+  });
+
+  it("names the mount's issuer by id, name or default: no warning, and the role issues", async () => {
+    for (const ref of [f.caId, NAME, 'default']) {
+      const w = await vaultCall(f, 'POST', 'pki/roles/named', { ...WEB_ROLE, key_type: 'ec', issuer_ref: ref });
+      expect(w.status, w.text).toBe(200);
+      expect(w.body.warnings ?? null).toBeNull();
+      const r = await vaultCall(f, 'POST', 'pki/issue/named', { common_name: 'n.example.com' });
+      expect(r.status, `${ref}: ${r.text}`).toBe(200);
+      const v = opensslVerify({
+        leafPem: `${r.body.data.certificate}\n`,
+        chainPems: [f.intermediatePem],
+        rootPem: f.rootPem,
+      });
+      expect(v.ok, v.output).toBe(true);
+    }
+  });
+});

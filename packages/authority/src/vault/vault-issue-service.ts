@@ -181,15 +181,23 @@ export interface VaultIssueServiceDeps {
   clock: Clock;
   sign: SignFunction;
   mounts: VaultMountService;
+  /**
+   * refuses (400) a role's `issuer_ref` that does not name the mount's one issuer; asked only when the ref is neither
+   * `default` nor the mount's CA id, so the usual role costs no CA read
+   */
+  requireIssuer(mount: VaultMount, ref: string): Promise<void>;
 }
 
 /** issue/:role and sign/:role: Vault request semantics around ONE call of the signing pipeline. */
 export function createVaultIssueService(deps: VaultIssueServiceDeps) {
   const { clock, sign, mounts } = deps;
 
+  /** the role, refused when unknown or pinned (`issuer_ref`) to an issuer this mount does not have — as OpenBao */
   async function roleOf(mount: VaultMount, roleName: string): Promise<VaultRole> {
     const role = await mounts.getRole(mount.path, roleName);
     if (!role) throw new PkiError('vault.unknown_role', `unknown role: ${roleName}`);
+    const ref = role.issuer_ref;
+    if (ref && ref !== 'default' && ref !== mount.caId) await deps.requireIssuer(mount, ref);
     return role;
   }
 

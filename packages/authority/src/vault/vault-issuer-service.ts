@@ -156,6 +156,20 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
       return { default: issuer.ca.id, default_follows_latest_issuer: false };
     },
 
+    /**
+     * a role write's warnings (OpenBao keeps the role and warns): its `issuer_ref` names no issuer of this mount, so
+     * issue/sign through it are refused (`requireForIssuance`) until it does
+     */
+    async roleWarnings(mount: VaultMount, ref: string): Promise<string[] | undefined> {
+      if (!ref || ref === 'default' || ref === mount.caId) return undefined;
+      const issuer = await issuerOf(mount);
+      if (issuer && matches(issuer, ref)) return undefined;
+      return [
+        `Issuing Certificate was set to ${ref} but no issuing certificate currently has that name: issue and sign ` +
+          "through this role are refused until issuer_ref names the mount's issuer (its CA's id or name, or default)",
+      ];
+    },
+
     /** `issuer/:ref/{issue,sign,sign-verbatim}`: the ref must be this mount's issuer (400 as a bad parameter else) */
     async requireForIssuance(mount: VaultMount, ref: string): Promise<void> {
       const issuer = await issuerOf(mount);

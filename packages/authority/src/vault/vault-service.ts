@@ -41,12 +41,17 @@ export function createVaultService(deps: VaultServiceDeps) {
     auth: deps.auth,
     audit: deps.audit,
   });
-  const pki = {
-    ...createVaultPkiService(deps),
-    ...createVaultIssueService({ clock: deps.clock, sign: deps.sign, mounts }),
-  };
   /** the mount's one issuer (its CA) as Vault 1.11+ names it: `issuers`, `issuer/:ref`, `config/issuers` */
   const issuers = createVaultIssuerService({ cas: deps.cas });
+  const pki = {
+    ...createVaultPkiService(deps),
+    ...createVaultIssueService({
+      clock: deps.clock,
+      sign: deps.sign,
+      mounts,
+      requireIssuer: (mount, ref) => issuers.requireForIssuance(mount, ref),
+    }),
+  };
   const seal = createVaultSealService({
     store: deps.store,
     clock: deps.clock,

@@ -493,10 +493,12 @@ export const MOUNT_ROUTES: VaultRoute[] = [
         return role ? json(role) : { kind: 'missing' };
       },
       async write(c) {
-        return json(await c.authority.vault.mounts.writeRole(c.mount!.path, c.path.name, c.params, actorOf(c)));
+        const role = await c.authority.vault.mounts.writeRole(c.mount!.path, c.path.name, c.params, actorOf(c));
+        return json(role, await c.authority.vault.issuers.roleWarnings(c.mount!, String(role.issuer_ref)));
       },
       async patch(c) {
-        return json(await c.authority.vault.mounts.patchRole(c.mount!.path, c.path.name, c.params, actorOf(c)));
+        const role = await c.authority.vault.mounts.patchRole(c.mount!.path, c.path.name, c.params, actorOf(c));
+        return json(role, await c.authority.vault.issuers.roleWarnings(c.mount!, String(role.issuer_ref)));
       },
       async delete(c) {
         await c.authority.vault.mounts.deleteRole(c.mount!.path, c.path.name, actorOf(c));
