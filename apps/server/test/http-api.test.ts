@@ -243,6 +243,29 @@ describe('REST and tRPC over real HTTP', () => {
     expect((await internalsOf(authority).store.cas.list()).length).toBe(cas);
   });
 
+  // GET /cas/:id takes a name: so do the routes that change a CA (one resolver, the CA service's findCa)
+  it('PUT status, POST revoke and DELETE /api/v1/cas/:id take the CA name like GET does', async () => {
+    await createRootCa(authority, 'by-name-root');
+    const send = (method: string, path: string, body?: unknown) =>
+      fetch(`${base}/api/v1/cas/by-name-root${path}`, {
+        method,
+        headers: authed(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const disabled = await send('PUT', '/status', { status: 'disabled' });
+    expect(disabled.status, await disabled.clone().text()).toBe(200);
+    expect(((await disabled.json()) as { status: string }).status).toBe('disabled');
+    expect((await send('PUT', '/status', { status: 'active' })).status).toBe(200);
+    const revoked = await send('POST', '/revoke', { reason: 'cessationOfOperation' });
+    expect(revoked.status, await revoked.clone().text()).toBe(200);
+    expect(((await revoked.json()) as { ca: { status: string } }).ca.status).toBe('revoked');
+    const deleted = await send('DELETE', '');
+    expect(deleted.status, await deleted.clone().text()).toBe(200);
+    const gone = await send('GET', '');
+    expect(gone.status).toBe(404);
+    expect(((await gone.json()) as ErrorBody).code).toBe('ca.not_found');
+  });
+
   it('honours a well-formed x-request-id, replaces a malformed one, and sets security headers', async () => {
     const r = await fetch(`${base}/healthz`, { headers: { 'x-request-id': 'trace-abc.123' } });
     expect(r.headers.get('x-request-id')).toBe('trace-abc.123');

@@ -185,16 +185,16 @@ export interface CaRecord {
 export const caPageSchema = pageSchema(caSchema);
 
 export const caGetInputSchema = z.object({ ref: caRefSchema }).strict();
-export const caSetStatusInputSchema = z.object({ id: idSchema, status: z.enum(['active', 'disabled']) }).strict();
+export const caSetStatusInputSchema = z.object({ id: caRefSchema, status: z.enum(['active', 'disabled']) }).strict();
 export const caRevokeInputSchema = z
-  .object({ id: idSchema, reason: revocationReasonSchema.default('unspecified') })
+  .object({ id: caRefSchema, reason: revocationReasonSchema.default('unspecified') })
   .strict();
 export const caRevokeOutputSchema = z.object({
   ca: caSchema,
   revokedCertificates: z.number().int(),
   revokedCas: z.number().int(),
 });
-export const caDeleteInputSchema = z.object({ id: idSchema, destroyKey: z.boolean().default(false) }).strict();
+export const caDeleteInputSchema = z.object({ id: caRefSchema, destroyKey: z.boolean().default(false) }).strict();
 export const caExportChainOutputSchema = z.object({ id: z.string(), chainPem: z.string() });
 
 /** `ca.generateCrl` / `pkim crl generate`: a freshly signed CRL of a CA (PEM) and its numbers */
