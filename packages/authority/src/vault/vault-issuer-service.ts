@@ -1,11 +1,10 @@
 import { PkiError } from '@pkim/shared';
-import { splitPemBundle, toPem } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor, CaService } from '../types';
 import type { VaultMount } from './vault-mount-service';
 import { parseVaultBool, parseVaultString, toVaultSerial } from './vault-params';
-import { trimPem } from './vault-pki-service';
+import { mountCaChain } from './vault-pki-service';
 
 /**
  * The issuer of a mount (Vault 1.11+ / OpenBao multi-issuer API). A PKI Manager mount is bound to ONE CA, so it has
@@ -30,15 +29,8 @@ export interface VaultIssuerServiceDeps {
 export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
   /** the mount's issuer, or undefined while its CA has no certificate (pending) or is gone */
   async function issuerOf(mount: VaultMount): Promise<VaultIssuer | undefined> {
-    let view;
-    try {
-      view = await deps.cas.get(mount.caId);
-    } catch {
-      return undefined;
-    }
-    if (!view.certificatePem) return undefined;
-    const caChain = splitPemBundle(view.chainPem).map((der) => trimPem(toPem(der, 'CERTIFICATE')));
-    return { ca: view.ca, certificate: trimPem(view.certificatePem), caChain };
+    const found = await mountCaChain(deps.cas, mount);
+    return found && { ca: found.ca, certificate: found.caPem, caChain: found.chain };
   }
 
   const matches = (issuer: VaultIssuer, ref: string) =>

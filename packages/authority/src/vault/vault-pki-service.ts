@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } fr
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PkiError, type Clock } from '@pkim/shared';
 import { fromPem, parseCertificate, splitPemBundle, toPem } from '@pkim/core';
-import type { CertificateRow, Store } from '@pkim/store';
+import type { CaRow, CertificateRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import { authorize } from '../permissions';
 import type { Actor, CaService, CertificateService, CrlService, OcspService } from '../types';
@@ -117,6 +117,26 @@ const idleTidy = (): TidyStatus => ({
   current_revoked_cert_count: 0,
 });
 
+/**
+ * The mount's CA row, its certificate and its chain up to the root (issuing CA first, then its parents or the outside
+ * issuer chain: CaContextLoader.chainPem through CaService.get), PEMs trimmed; undefined while the CA has no
+ * certificate (pending) or is gone. The one read behind `ca`/`ca_chain` and the issuer paths.
+ */
+export async function mountCaChain(
+  cas: CaService,
+  mount: VaultMount,
+): Promise<{ ca: CaRow; caPem: string; chain: string[] } | undefined> {
+  let view;
+  try {
+    view = await cas.get(mount.caId);
+  } catch {
+    return undefined;
+  }
+  if (!view.certificatePem) return undefined;
+  const chain = splitPemBundle(view.chainPem).map((der) => trimPem(toPem(der, 'CERTIFICATE')));
+  return { ca: view.ca, caPem: trimPem(view.certificatePem), chain };
+}
+
 /** Reads, revocation, CRL and tidy of a PKI mount, on top of the authority's certificate/CRL services. */
 export function createVaultPkiService(deps: VaultPkiServiceDeps) {
   const { store, clock, logger } = deps;
@@ -125,15 +145,8 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
 
   /** the mount's CA certificate and its chain up to the root (issuing CA first), PEMs trimmed */
   async function chainOf(mount: VaultMount): Promise<{ caPem: string; chain: string[] } | undefined> {
-    let view;
-    try {
-      view = await deps.cas.get(mount.caId);
-    } catch {
-      return undefined;
-    }
-    if (!view.certificatePem) return undefined;
-    const chain = splitPemBundle(view.chainPem).map((der) => trimPem(toPem(der, 'CERTIFICATE')));
-    return { caPem: trimPem(view.certificatePem), chain };
+    const found = await mountCaChain(deps.cas, mount);
+    return found && { caPem: found.caPem, chain: found.chain };
   }
 
   async function findIssued(mount: VaultMount, serial: string): Promise<CertificateRow | undefined> {
