@@ -1,4 +1,4 @@
-import { PkiError, newId } from '@pkim/shared';
+import { PkiError, checkPathLen, newId } from '@pkim/shared';
 import { activeCaFields, caCreatedEvent, caKeyCreatedEvent, newCaRow } from '../ca-row';
 import {
   formatDn,
@@ -76,9 +76,7 @@ export async function createKmsCertifiedRoot(
       );
     }
     const pathLen = input.pathLen ?? null;
-    if (pathLen !== null && (!Number.isInteger(pathLen) || pathLen < 0)) {
-      throw new PkiError('input.invalid', `path length must be a non-negative integer, got ${pathLen}`);
-    }
+    checkPathLen(pathLen); // one rule and message for every channel (MAX_PATH_LEN)
     const validityMs = applyLifetime(all, effective, input.lifetimeMs, profile) ?? profile.defaultLifetimeMs;
     if (!(validityMs > 0)) throw new PkiError('input.invalid', `validity must be positive, got ${validityMs} ms`);
     // the backend refuses a subject it cannot express before it creates a key

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { PkiError, checkTimestampMs, newId, type KeyType } from '@pkim/shared';
+import { PkiError, checkPathLen, checkTimestampMs, newId, type KeyType } from '@pkim/shared';
 import {
   assertLintClean,
   decodeCsrAsync,
@@ -713,9 +713,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       notAfter = withinProfileMax(notAfter, lifetimeMs ?? profile.defaultLifetimeMs, notBefore, profile);
       const nameConstraints = toCoreConstraints(r.nameConstraints);
       const pathLen = r.pathLen === undefined ? defaultPathLen(profile.pathLen, parent?.ca.pathLen) : r.pathLen;
-      if (pathLen !== null && (!Number.isInteger(pathLen) || pathLen < 0)) {
-        throw new PkiError('input.invalid', `path length must be a non-negative integer, got ${pathLen}`);
-      }
+      checkPathLen(pathLen); // one rule and message for every channel (MAX_PATH_LEN)
       const backend = keys.get(backendName);
       // everything that can be checked is checked before a key is created in the backend
       const serial = generateSerial();
