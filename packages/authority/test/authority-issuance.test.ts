@@ -1,7 +1,7 @@
 // Authority services on both engines, issuance: CA creation, issuing from CSRs and with server keys, name constraints,
 // bad input refused with a failure audit event. Revocation, CRL, OCSP, requests: authority-revocation.test.ts;
 // createAuthority's options (fault injection, clock, profiles.json): authority-options.test.ts.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createPublicKey, createPrivateKey } from 'node:crypto';
 import { parseDuration } from '@pkim/shared';
 import { parseCertificate } from '@pkim/core';
@@ -255,22 +255,87 @@ describe.each(ENGINES)('authority issuance on $name', (engine) => {
     /** the ids of the software key blobs in the store (the CA keys of this suite) */
     const keyBlobIds = async () =>
       (await internalsOf(s.authority).store.exportRows('key_blobs', null, 10_000)).rows.map((r) => String(r.id)).sort();
+    /** runs `body` counting the software backend's key generations (the real backend: a spy that calls through) */
+    const countingKeys = async (body: () => Promise<void>): Promise<number> => {
+      const spy = vi.spyOn(internalsOf(s.authority).keys.get('software'), 'generateKey');
+      try {
+        await body();
+        return spy.mock.calls.length;
+      } finally {
+        spy.mockRestore();
+      }
+    };
 
-    it('the signing step refuses (an intermediate under a pathLen-0 CA): no CA, no key, a failure event', async () => {
-      const before = await keyBlobIds();
-      const e = await expectPkiError(
-        s.authority.cas.create(
-          { name: 'Below PathLen Zero', subject: 'CN=Below PathLen Zero', keyType: 'ec-p256', parentId: s.intId },
-          admin,
-        ),
-        'lint.path_length_exceeded',
+    it('the request refuses before a key is made (a parent of pathLen 0, a malformed name constraint)', async () => {
+      const cases = [
+        {
+          input: { name: 'Below PathLen Zero', parentId: s.intId },
+          code: 'lint.path_length_exceeded',
+          message: 'the issuer has pathLenConstraint 0 and cannot sign a CA certificate',
+        },
+        {
+          input: {
+            name: 'Bad Constraint',
+            parentId: s.rootId,
+            pathLen: 0,
+            nameConstraints: { permittedDns: ['a..b'] },
+          },
+          code: 'lint.invalid_san',
+          message: "invalid DNS name constraint 'a..b'",
+        },
+        {
+          // the policy-only URI prefixes pass the API schema (any string): only this rule refuses them
+          input: { name: 'Bad Prefix', nameConstraints: { permittedUriPrefixes: ['no scheme'] } },
+          code: 'lint.invalid_san',
+          message: "invalid URI prefix constraint 'no scheme' (an absolute URI)",
+        },
+      ];
+      for (const c of cases) {
+        const before = await keyBlobIds();
+        const made = await countingKeys(async () => {
+          const e = await expectPkiError(
+            s.authority.cas.create({ subject: `CN=${c.input.name}`, keyType: 'ec-p256' as const, ...c.input }, admin),
+            c.code,
+          );
+          expect(e.message).toBe(c.message); // the lint's own message, as before the check moved ahead of the key
+        });
+        expect(made, c.input.name).toBe(0);
+        expect(await keyBlobIds()).toEqual(before);
+        expect(await internalsOf(s.authority).store.cas.findByName(c.input.name)).toBeUndefined();
+        const [last] = await s.authority.audit.list({ limit: 1, order: 'desc' });
+        expect(last?.action).toBe('ca.create_failed');
+        expect(last?.details.code).toBe(c.code);
+      }
+    });
+
+    it("the signing step refuses (the CA's name outside its parent's constraints): no CA, no key", async () => {
+      const parent = await s.authority.cas.create(
+        {
+          name: 'Constrained Parent',
+          subject: 'CN=Constrained Parent',
+          keyType: 'ec-p256',
+          parentId: s.rootId,
+          pathLen: 1,
+          nameConstraints: { permittedDns: ['.example.com'] },
+        },
+        admin,
       );
-      expect(e.message).toContain('pathLenConstraint 0');
-      expect(await keyBlobIds()).toEqual(before);
-      expect(await internalsOf(s.authority).store.cas.findByName('Below PathLen Zero')).toBeUndefined();
+      const before = await keyBlobIds();
+      // a CN that is a host name outside .example.com: only the lint of the planned certificate sees it
+      const name = 'ca.other.org';
+      const made = await countingKeys(async () => {
+        const e = await expectPkiError(
+          s.authority.cas.create({ name, subject: `CN=${name}`, keyType: 'ec-p256', parentId: parent.ca.id }, admin),
+          'lint.name_constraints_violation',
+        );
+        expect(e.message).toContain(name);
+      });
+      expect(made).toBe(1); // the key was made before the refusal …
+      expect(await keyBlobIds()).toEqual(before); // … and destroyed
+      expect(await internalsOf(s.authority).store.cas.findByName(name)).toBeUndefined();
       const [last] = await s.authority.audit.list({ limit: 1, order: 'desc' });
       expect(last?.action).toBe('ca.create_failed');
-      expect(last?.details.code).toBe('lint.path_length_exceeded');
+      expect(last?.details.code).toBe('lint.name_constraints_violation');
     });
 
     it('the store write refuses (two creations of one name at once): one CA, one key, one destroyed', async () => {

@@ -2,7 +2,7 @@
 // token (EC P-384/P-256 and RSA-2048), configured through PKIM_PKCS11_* exactly as the server/CLI are. Leaves
 // from openssl CSRs and CRLs signed on the token are checked by openssl (certtool and Go for the EC chain);
 // the private keys are non-extractable on the token and nothing resembling a private key reaches the store.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -257,39 +257,88 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
     ).toEqual(['a.der', 'b.txt', 'c.hex', 'd.pem']);
   });
 
-  it('a CA creation that fails after its key was made on the token destroys it (signing, store write)', async () => {
+  /** the CKA_IDs of the private and public keys on the token, hex, sorted */
+  const tokenKeys = (): string[] => {
     const mod = graphene.Module.load(hsm.modulePath, 'custody-count');
     mod.initialize(); // already initialised by the backend in this process: a no-op; never finalize here (shared)
-    /** the CKA_IDs of the private and public keys on the token, hex, sorted */
-    const tokenKeys = (): string[] => {
-      const slots = mod.getSlots(true);
-      for (let i = 0; i < slots.length; i++) {
-        const slot = slots.items(i);
-        if (slot.getToken().label.trim() !== hsm.tokenLabel) continue;
-        const session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
-        try {
-          const ids: string[] = [];
-          for (const cls of [graphene.ObjectClass.PRIVATE_KEY, graphene.ObjectClass.PUBLIC_KEY]) {
-            const found = session.find({ class: cls });
-            for (let j = 0; j < found.length; j++)
-              ids.push(`${cls}:${found.items(j).getAttribute('id').toString('hex')}`);
-          }
-          return ids.sort();
-        } finally {
-          session.close();
+    const slots = mod.getSlots(true);
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots.items(i);
+      if (slot.getToken().label.trim() !== hsm.tokenLabel) continue;
+      const session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
+      try {
+        const ids: string[] = [];
+        for (const cls of [graphene.ObjectClass.PRIVATE_KEY, graphene.ObjectClass.PUBLIC_KEY]) {
+          const found = session.find({ class: cls });
+          for (let j = 0; j < found.length; j++)
+            ids.push(`${cls}:${found.items(j).getAttribute('id').toString('hex')}`);
         }
+        return ids.sort();
+      } finally {
+        session.close();
       }
-      throw new Error(`no token ${hsm.tokenLabel}`);
-    };
+    }
+    throw new Error(`no token ${hsm.tokenLabel}`);
+  };
+  /** runs `body` counting the key pairs the PKCS#11 backend was asked for (the real backend: a spy calling through) */
+  const countingTokenKeys = async (body: () => Promise<void>): Promise<number> => {
+    const spy = vi.spyOn(internalsOf(authority).keys.get('pkcs11'), 'generateKey');
+    try {
+      await body();
+      return spy.mock.calls.length;
+    } finally {
+      spy.mockRestore();
+    }
+  };
+
+  it('a CA creation the request alone refuses asks the token for no key (parent of pathLen 0, bad NC)', async () => {
     const before = tokenKeys();
     expect(before.length).toBeGreaterThanOrEqual(8); // the four CAs' key pairs: the count can see keys
-    // signing refuses after the key was made: the EC issuing CA has pathLen 0
-    const sub = { name: 'HSM Below Issuing', subject: 'CN=HSM Below Issuing', keyType: 'ec-p256' as const };
-    await expectPkiError(
-      authority.cas.create({ ...sub, backend: 'pkcs11', parentId: cas.ecInt.id }, admin),
-      'lint.path_length_exceeded',
-    );
+    const sub = { subject: 'CN=HSM Refused', keyType: 'ec-p256' as const, backend: 'pkcs11' as const };
+    const made = await countingTokenKeys(async () => {
+      // the EC issuing CA has pathLen 0
+      const e = await expectPkiError(
+        authority.cas.create({ ...sub, name: 'HSM Below Issuing', parentId: cas.ecInt.id }, admin),
+        'lint.path_length_exceeded',
+      );
+      expect(e.message).toBe('the issuer has pathLenConstraint 0 and cannot sign a CA certificate');
+      const bad = { permittedIp: ['10.0.0.0'] }; // not CIDR
+      const f = await expectPkiError(
+        authority.cas.create({ ...sub, name: 'HSM Bad Constraint', nameConstraints: bad }, admin),
+        'lint.invalid_san',
+      );
+      expect(f.message).toBe("invalid IP name constraint '10.0.0.0' (use CIDR)");
+    });
+    expect(made).toBe(0);
     expect(tokenKeys()).toEqual(before);
+  });
+
+  it('a CA creation that fails after its key was made on the token destroys it (signing, store write)', async () => {
+    // a parent (software key) whose constraints the new CA's host-name CN is outside: only the lint of the planned
+    // certificate sees that, after the key was made
+    const parent = await authority.cas.create(
+      {
+        name: 'HSM Constrained Parent',
+        subject: 'CN=HSM Constrained Parent',
+        keyType: 'ec-p256',
+        parentId: cas.ecRoot.id,
+        pathLen: 1,
+        nameConstraints: { permittedDns: ['.example.com'] },
+      },
+      admin,
+    );
+    const before = tokenKeys();
+    expect(before.length).toBeGreaterThanOrEqual(8); // the four CAs' key pairs: the count can see keys
+    const made = await countingTokenKeys(async () => {
+      const name = 'hsm.other.org';
+      const sub = { name, subject: `CN=${name}`, keyType: 'ec-p256' as const, backend: 'pkcs11' as const };
+      await expectPkiError(
+        authority.cas.create({ ...sub, parentId: parent.ca.id }, admin),
+        'lint.name_constraints_violation',
+      );
+    });
+    expect(made).toBe(1); // the key was made on the token …
+    expect(tokenKeys()).toEqual(before); // … and destroyed
     // the store write refuses after the key was made: two creations of one name at once, the second row refused
     const raced = { name: 'HSM Raced Root', subject: 'CN=HSM Raced Root', keyType: 'ec-p256' as const };
     const results = await Promise.allSettled([

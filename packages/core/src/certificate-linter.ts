@@ -3,7 +3,7 @@
  * CA-practice problems, `policy.*` findings are profile violations.
  */
 import { KEY_TYPE_INFO, PkiError, formatDuration, type KeyAlgorithm } from '@pkim/shared';
-import type { CertificatePlan, KeyUsageName, LintFinding, SubjectAltNames } from './types';
+import type { CertificatePlan, KeyUsageName, LintFinding, NameConstraints, SubjectAltNames } from './types';
 import {
   invalidSans,
   isEmptyNameConstraints,
@@ -27,12 +27,62 @@ const SAN_TYPES: (keyof SubjectAltNames)[] = ['dns', 'ip', 'uri', 'email'];
 const count = (s: SubjectAltNames | undefined, t: keyof SubjectAltNames): number => s?.[t]?.length ?? 0;
 const day = (ms: number): string => new Date(ms).toISOString();
 
-export function lintCertificate(plan: CertificatePlan, opts: { now: number }): LintFinding[] {
+type AddFinding = (code: string, message: string) => void;
+
+/** The findings and their `add`: one finding once (a CN that repeats a DNS SAN, a SAN or a constraint given twice). */
+function findings(): { f: LintFinding[]; add: AddFinding } {
   const f: LintFinding[] = [];
-  // one finding once: a CN that repeats a DNS SAN (both checked against name constraints), a SAN given twice
   const add = (code: string, message: string): void => {
     if (!f.some((x) => x.code === code && x.message === message)) f.push({ code, message });
   };
+  return { f, add };
+}
+
+/** RFC 5280 §4.2.1.9: below an issuer with a path length, a CA certificate takes a smaller one; below 0, none. */
+function lintPathLen(add: AddFinding, issuerPathLen: number, pathLen: number | null): void {
+  if (issuerPathLen === 0)
+    add('lint.path_length_exceeded', 'the issuer has pathLenConstraint 0 and cannot sign a CA certificate');
+  else if (pathLen === null || pathLen >= issuerPathLen)
+    add(
+      'lint.path_length_exceeded',
+      `pathLen ${pathLen ?? 'unlimited'} must be below the issuer's pathLen ${issuerPathLen}`,
+    );
+}
+
+/** The syntax of a CA certificate's own name constraints (and its policy-only URI prefixes). */
+function lintNameConstraintSyntax(add: AddFinding, nc: NameConstraints): void {
+  for (const d of [...(nc.permittedDns ?? []), ...(nc.excludedDns ?? [])])
+    if (d !== '' && !isValidDnsConstraint(d)) add('lint.invalid_san', `invalid DNS name constraint '${d}'`);
+  for (const c of [...(nc.permittedIp ?? []), ...(nc.excludedIp ?? [])])
+    if (!isValidCidr(c)) add('lint.invalid_san', `invalid IP name constraint '${c}' (use CIDR)`);
+  for (const u of [...(nc.permittedUri ?? []), ...(nc.excludedUri ?? [])])
+    if (!isValidDnsConstraint(u)) add('lint.invalid_san', `invalid URI name constraint '${u}' (a host or .domain)`);
+  for (const u of nc.permittedUriPrefixes ?? [])
+    if (!isValidUri(u)) add('lint.invalid_san', `invalid URI prefix constraint '${u}' (an absolute URI)`);
+  for (const e of [...(nc.permittedEmail ?? []), ...(nc.excludedEmail ?? [])])
+    if (!isValidEmailConstraint(e)) add('lint.invalid_san', `invalid email name constraint '${e}'`);
+}
+
+/**
+ * What `lintCertificate` finds in a CA certificate that its request alone decides, before its key exists: its path
+ * length below the issuer's (`issuerPathLen`: the issuer certificate's, null or undefined for none or a root) and the
+ * syntax of its name constraints — the same rules, codes and messages, in the lint's order. The signing pipeline
+ * checks these before it asks a key backend (an HSM, a KMIP server) for the new CA's key; the lint of the planned
+ * certificate applies them again.
+ */
+export function lintCaRequest(r: {
+  issuerPathLen?: number | null;
+  pathLen: number | null;
+  nameConstraints?: NameConstraints | null;
+}): LintFinding[] {
+  const { f, add } = findings();
+  if (r.issuerPathLen !== undefined && r.issuerPathLen !== null) lintPathLen(add, r.issuerPathLen, r.pathLen);
+  if (r.nameConstraints) lintNameConstraintSyntax(add, r.nameConstraints);
+  return f;
+}
+
+export function lintCertificate(plan: CertificatePlan, opts: { now: number }): LintFinding[] {
+  const { f, add } = findings();
   const { profile } = plan;
   const sans = plan.sans ?? {};
   const sanTotal = SAN_TYPES.reduce((n, t) => n + count(sans, t), 0);
@@ -57,16 +107,7 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
         'lint.lifetime_beyond_issuer',
         `notAfter ${day(plan.notAfter)} is after the issuer's notAfter ${day(issuer.notAfter)}`,
       );
-    if (isCa && issuer.pathLen !== null) {
-      const child = plan.pathLen ?? null;
-      if (issuer.pathLen === 0)
-        add('lint.path_length_exceeded', 'the issuer has pathLenConstraint 0 and cannot sign a CA certificate');
-      else if (child === null || child >= issuer.pathLen)
-        add(
-          'lint.path_length_exceeded',
-          `pathLen ${child ?? 'unlimited'} must be below the issuer's pathLen ${issuer.pathLen}`,
-        );
-    }
+    if (isCa && issuer.pathLen !== null) lintPathLen(add, issuer.pathLen, plan.pathLen ?? null);
     const pathConstraints = [issuer.nameConstraints, ...(plan.ancestorNameConstraints ?? [])];
     const cn = plan.subject
       .filter((a) => a.type === 'CN')
@@ -105,19 +146,7 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
       isCa ? 'a CA certificate needs a non-empty subject' : 'a certificate without SAN needs a non-empty subject',
     );
   for (const bad of invalidSans(sans)) add('lint.invalid_san', `invalid subject alternative name ${bad}`);
-  const nc = plan.nameConstraints;
-  if (nc) {
-    for (const d of [...(nc.permittedDns ?? []), ...(nc.excludedDns ?? [])])
-      if (d !== '' && !isValidDnsConstraint(d)) add('lint.invalid_san', `invalid DNS name constraint '${d}'`);
-    for (const c of [...(nc.permittedIp ?? []), ...(nc.excludedIp ?? [])])
-      if (!isValidCidr(c)) add('lint.invalid_san', `invalid IP name constraint '${c}' (use CIDR)`);
-    for (const u of [...(nc.permittedUri ?? []), ...(nc.excludedUri ?? [])])
-      if (!isValidDnsConstraint(u)) add('lint.invalid_san', `invalid URI name constraint '${u}' (a host or .domain)`);
-    for (const u of nc.permittedUriPrefixes ?? [])
-      if (!isValidUri(u)) add('lint.invalid_san', `invalid URI prefix constraint '${u}' (an absolute URI)`);
-    for (const e of [...(nc.permittedEmail ?? []), ...(nc.excludedEmail ?? [])])
-      if (!isValidEmailConstraint(e)) add('lint.invalid_san', `invalid email name constraint '${e}'`);
-  }
+  if (plan.nameConstraints) lintNameConstraintSyntax(add, plan.nameConstraints);
   for (const u of [...(plan.crlDistributionPoints ?? []), ...(plan.ocspUrls ?? []), ...(plan.caIssuersUrls ?? [])]) {
     if (!/^https?:\/\//i.test(u) || /\s/.test(u))
       add('lint.invalid_san', `distribution/access URL must be an http(s) URI: '${u}'`);

@@ -34,7 +34,7 @@ export {
   sanCount,
 } from './name-limits';
 export { planCertificate } from './certificate-planner';
-export { lintCertificate, assertLintClean } from './certificate-linter';
+export { lintCertificate, lintCaRequest, assertLintClean } from './certificate-linter';
 export { encodeTbsCertificate, assembleCertificate, issueCertificate } from './certificate-encoder';
 export * from './extensions';
 export {

@@ -4,11 +4,13 @@ import {
   assertLintClean,
   BUILT_IN_PROFILES,
   generateSerial,
+  lintCaRequest,
   lintCertificate,
   planCertificate,
   resolveProfile,
   parseProfile,
   type CertificatePlan,
+  type NameConstraints,
   type Profile,
 } from '../src/index';
 import { cachedKey, DAY, leafInput, makeIntermediate, makeRoot, type IssuedCa } from './helpers';
@@ -351,6 +353,51 @@ describe('lintCertificate', () => {
       'dns:www.other.org is not within the permitted subtrees (example.com)',
       'dns:api.other.org is not within the permitted subtrees (example.com)',
     ]);
+  });
+
+  it("lintCaRequest finds what the lint finds of a CA's path length and name-constraint syntax (one rule)", () => {
+    const ca = (issuer: IssuedCa, over: { pathLen?: number | null; nameConstraints?: NameConstraints }) =>
+      planCertificate(
+        leafInput(issuer, cachedKey('ec-p256').publicKey, now, {
+          profile: BUILT_IN_PROFILES['intermediate-ca'],
+          sans: {},
+          subject: [{ type: 'CN', value: 'Sub' }],
+          notAfter: now + 50 * DAY,
+          ...over,
+        }),
+      );
+    const badNc: NameConstraints = {
+      permittedDns: ['a..b', 'a..b'], // a finding once
+      excludedIp: ['10.0.0.1'],
+      permittedUri: ['https://x'],
+      permittedUriPrefixes: ['no scheme'],
+      excludedEmail: ['@@'],
+    };
+    const plans = [
+      ca(inter, {}), // issuer pathLen 0
+      ca(root, { pathLen: 0 }), // clean
+      ca(root, { pathLen: 0, nameConstraints: badNc }),
+      ca(inter, { nameConstraints: badNc }),
+      (() => {
+        const p = ca(root, { pathLen: null, nameConstraints: { permittedDns: ['.example.com'] } });
+        return { ...p, issuerFacts: { ...p.issuerFacts!, pathLen: 1 } };
+      })(),
+    ];
+    const seen = new Set<string>();
+    for (const plan of plans) {
+      const ours = (f: { code: string; message: string }) =>
+        f.code === 'lint.path_length_exceeded' || (f.code === 'lint.invalid_san' && f.message.includes('constraint'));
+      const expected = lintCertificate(plan, { now }).filter(ours);
+      const found = lintCaRequest({
+        issuerPathLen: plan.issuerFacts?.pathLen,
+        pathLen: plan.pathLen ?? null,
+        nameConstraints: plan.nameConstraints,
+      });
+      expect(found).toEqual(expected);
+      for (const f of found) seen.add(f.message);
+    }
+    expect(seen.size).toBe(7); // 2 path length messages, 5 constraint messages: the cases reach every rule
+    expect(lintCaRequest({ pathLen: null })).toEqual([]); // a root without constraints
   });
 
   it('adds keyEncipherment only for RSA subject keys on tls-server', () => {

@@ -6,7 +6,9 @@ import {
   decodeCsrContentAsync,
   generateKeyPairAsync,
   generateSerial,
+  issuerFactsOf,
   keyTypeFromSpki,
+  lintCaRequest,
   lintCertificate,
   parseCertificate,
   planCertificate,
@@ -714,8 +716,11 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const nameConstraints = toCoreConstraints(r.nameConstraints);
       const pathLen = r.pathLen === undefined ? defaultPathLen(profile.pathLen, parent?.ca.pathLen) : r.pathLen;
       checkPathLen(pathLen); // one rule and message for every channel (MAX_PATH_LEN)
+      // everything that can be checked is checked before a key is created in the backend: the lint's own rules on the
+      // parent's path length and the name constraints' syntax (a key made on an HSM or a KMIP server for nothing)
+      const issuerPathLen = parent ? issuerFactsOf(parent.certificateDer).pathLen : undefined;
+      assertLintClean(lintCaRequest({ issuerPathLen, pathLen, nameConstraints }));
       const backend = keys.get(backendName);
-      // everything that can be checked is checked before a key is created in the backend
       const serial = generateSerial();
       keyRef = await backend.generateKey({ keyType: r.keyType, label: r.name });
       const { der } = await signPlan(
