@@ -15,13 +15,25 @@ export interface AuditEventContent {
 export const GENESIS_HASH = '0'.repeat(64);
 
 /**
+ * The characters JSON.stringify escapes in a string — `"`, `\`, U+0000–U+001F — and every surrogate (a lone one is
+ * escaped, a pair is not: JSON.stringify decides). A string without any is quoted as it is.
+ */
+// eslint-disable-next-line no-control-regex -- the control characters are what JSON.stringify escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify of a string: the same text, without a call into JSON.stringify for the common plain string */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/**
  * Deterministic JSON: object keys sorted recursively, no whitespace. Every audit hash ever stored depends on these
  * exact bytes: `canonicalJsonReference` in test/audit-hash.test.ts is the original definition, and a differential
  * test checks both give the same string for arbitrary values. Built by appending to one string (no per-level
  * arrays from map/filter/join): the audit hash of every issued certificate runs it.
  */
 export function canonicalJson(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') return quote(value);
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
   if (Array.isArray(value)) {
     let s = '[';
@@ -44,7 +56,63 @@ export function canonicalJson(value: unknown): string {
     if (v === undefined) continue;
     if (!first) s += ',';
     first = false;
-    s += `${JSON.stringify(k)}:${canonicalJson(v)}`;
+    s += `${quote(k)}:${canonicalJson(v)}`;
+  }
+  return `${s}}`;
+}
+
+/** how deep canonicalJsonOfPlainData walks before it gives up (JSON.stringify then reports a cycle) */
+const PLAIN_DEPTH = 64;
+
+/**
+ * canonicalJson of a value that is plain JSON data — strings, finite numbers other than -0, booleans, null, arrays
+ * without holes or undefined items, objects whose prototype is Object.prototype or null, none with a `toJSON` —
+ * else undefined. For such a value `JSON.parse(JSON.stringify(value))` is an equal value with the same canonical
+ * JSON, so a caller that hashes what will be read back from its JSON text may hash the value itself
+ * (buildAuditRows, packages/store). Anything else (a Date, undefined in an array, NaN, a class instance, a cycle)
+ * gives undefined: the caller takes the round trip.
+ */
+export function canonicalJsonOfPlainData(value: unknown): string | undefined {
+  return plainCanonical(value, 0);
+}
+
+function plainCanonical(value: unknown, depth: number): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return quote(value);
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0) ? String(value) : undefined;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      return undefined; // undefined, a function, a symbol, a bigint
+  }
+  if (value === null) return 'null';
+  if (depth >= PLAIN_DEPTH || 'toJSON' in value) return undefined;
+  if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) return undefined;
+    let s = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) return undefined; // a hole
+      const item = plainCanonical(value[i], depth + 1);
+      if (item === undefined) return undefined;
+      s += i > 0 ? `,${item}` : item;
+    }
+    return `${s}]`;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let s = '{';
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue; // left out by JSON.stringify too
+    const item = plainCanonical(v, depth + 1);
+    if (item === undefined) return undefined;
+    s += s.length > 1 ? `,${quote(k)}:${item}` : `${quote(k)}:${item}`;
   }
   return `${s}}`;
 }
@@ -53,8 +121,9 @@ export function canonicalJson(value: unknown): string {
  * hash = SHA-256(prevHash ‖ canonical(event)) as lowercase hex. The event's eight fields are written in their sorted
  * order directly (action, actor, details, id, outcome, seq, target, time) — what canonicalJson of the object gives
  * when none is undefined; otherwise canonicalJson of the object (which leaves the undefined ones out).
+ * `detailsCanonical`: canonicalJson of `details` when the caller has it already (buildAuditRows).
  */
-export function computeAuditHash(prevHash: string, event: AuditEventContent): string {
+export function computeAuditHash(prevHash: string, event: AuditEventContent, detailsCanonical?: string): string {
   const { seq, id, time, actor, action, target, outcome, details } = event;
   const canonical =
     seq === undefined ||
@@ -66,7 +135,8 @@ export function computeAuditHash(prevHash: string, event: AuditEventContent): st
     outcome === undefined ||
     details === undefined
       ? canonicalJson({ seq, id, time, actor, action, target, outcome, details })
-      : `{"action":${canonicalJson(action)},"actor":${canonicalJson(actor)},"details":${canonicalJson(details)},` +
+      : `{"action":${canonicalJson(action)},"actor":${canonicalJson(actor)},` +
+        `"details":${detailsCanonical ?? canonicalJson(details)},` +
         `"id":${canonicalJson(id)},"outcome":${canonicalJson(outcome)},"seq":${canonicalJson(seq)},` +
         `"target":${canonicalJson(target)},"time":${canonicalJson(time)}}`;
   return hash('sha256', prevHash + canonical, 'hex');

@@ -4,7 +4,13 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, canonicalJson, computeAuditHash, type AuditEventContent } from '../src/audit-hash';
+import {
+  GENESIS_HASH,
+  canonicalJson,
+  canonicalJsonOfPlainData,
+  computeAuditHash,
+  type AuditEventContent,
+} from '../src/audit-hash';
 
 function canonicalJsonReference(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
@@ -81,6 +87,80 @@ describe('canonicalJson', () => {
       ),
       runs,
     );
+  });
+});
+
+describe('canonicalJsonOfPlainData', () => {
+  const anything = fc.anything({
+    withSparseArray: true,
+    withNullPrototype: true,
+    withDate: true,
+    withMap: true,
+    withSet: true,
+    withTypedArray: true,
+    withBoxedValues: true,
+    withObjectString: true,
+    stringUnit: 'binary',
+  });
+
+  it('is the canonical JSON of what the JSON text reads back as, or undefined, for any value', () => {
+    fc.assert(
+      fc.property(anything, (v) => {
+        const plain = canonicalJsonOfPlainData(v);
+        if (plain === undefined) return;
+        // the value and its JSON round trip: the same canonical bytes (what buildAuditRows hashes without the trip)
+        expect(plain).toBe(canonicalJsonReference(JSON.parse(JSON.stringify(v)) as unknown));
+        expect(plain).toBe(canonicalJsonReference(v));
+        expect(JSON.parse(JSON.stringify(v))).toEqual(v);
+      }),
+      runs,
+    );
+  });
+
+  it('takes plain JSON data, lone surrogates and escapes included', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => {
+        const hasMinusZero = JSON.stringify(v) !== JSON.stringify(v, (_k, x: unknown) => (Object.is(x, -0) ? 1 : x));
+        if (!hasMinusZero) expect(canonicalJsonOfPlainData(v)).toBe(canonicalJsonReference(v));
+      }),
+      runs,
+    );
+    expect(
+      canonicalJsonOfPlainData({ b: ['é"\n\ud800', 1.5e300, true, null], a: { d: {}, c: [] }, u: undefined }),
+    ).toBe('{"a":{"c":[],"d":{}},"b":["é\\"\\n\\ud800",1.5e+300,true,null]}');
+  });
+
+  it('refuses what JSON text changes: dates, toJSON, undefined items, holes, NaN, -0, class instances, bigint', () => {
+    class Point {
+      x = 1;
+    }
+    const refused: unknown[] = [
+      new Date(0),
+      { toJSON: () => 1 },
+      Object.defineProperty({}, 'toJSON', { value: () => 1, enumerable: false }),
+      [undefined],
+      // eslint-disable-next-line no-sparse-arrays -- a hole
+      [1, , 2],
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      -0,
+      { n: -0 },
+      new Point(),
+      { p: new Map() },
+      1n,
+      () => 1,
+      undefined,
+      Symbol('s'),
+      { a: { b: [new Uint8Array(1)] } },
+    ];
+    for (const v of refused) expect(canonicalJsonOfPlainData(v)).toBeUndefined();
+    const deep: Record<string, unknown> = {};
+    let at = deep;
+    for (let i = 0; i < 100; i++) at = at.x = {};
+    expect(canonicalJsonOfPlainData(deep)).toBeUndefined();
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(canonicalJsonOfPlainData(cycle)).toBeUndefined();
   });
 });
 

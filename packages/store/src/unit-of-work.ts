@@ -9,7 +9,7 @@
  * counter rows in the same order and cannot deadlock on them).
  */
 import { and, count, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
-import { GENESIS_HASH, PkiError, computeAuditHash } from '@pkim/shared';
+import { GENESIS_HASH, PkiError, canonicalJsonOfPlainData, computeAuditHash } from '@pkim/shared';
 import type {
   AuditEventRow,
   CertificateRow,
@@ -263,7 +263,8 @@ function hasKeys(o: object): boolean {
 
 /**
  * The JSON text of each audit row's `details` as buildAuditRows made it (the row's details are that text parsed
- * back), so that an insert stores it without stringifying the details a second time (`auditDetailsJson`).
+ * back, or for plain JSON data the value it was made from), so that an insert stores it without stringifying the
+ * details a second time (`auditDetailsJson`).
  */
 const detailsText = new WeakMap<AuditEventRow, string>();
 
@@ -280,8 +281,12 @@ export function buildAuditRows(
   let prevHash = head?.hash ?? GENESIS_HASH;
   return events.map((e) => {
     seq += 1;
-    // details are stored as JSON text: hash exactly what will be read back
-    const json = JSON.stringify(e.details ?? {});
+    // details are stored as JSON text: hash exactly what will be read back. Plain JSON data (what every event of the
+    // issuance path has) reads back as an equal value with the same canonical JSON, so it is hashed and kept as it is;
+    // anything else (a Date, undefined in an array, NaN…) goes through its JSON text first
+    const given = e.details ?? {};
+    const json = JSON.stringify(given);
+    const canonical = canonicalJsonOfPlainData(given);
     const row: AuditEventRow = {
       seq,
       id: e.id,
@@ -290,11 +295,11 @@ export function buildAuditRows(
       action: e.action,
       target: e.target ?? null,
       outcome: e.outcome,
-      details: JSON.parse(json) as Record<string, unknown>,
+      details: canonical === undefined ? (JSON.parse(json) as Record<string, unknown>) : given,
       prevHash,
       hash: '',
     };
-    row.hash = computeAuditHash(prevHash, row);
+    row.hash = computeAuditHash(prevHash, row, canonical);
     detailsText.set(row, json);
     prevHash = row.hash;
     return row;
