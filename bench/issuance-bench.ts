@@ -19,7 +19,9 @@
 //  one round, not the floor; the ratio's floor is still the faster way's median, on one core.
 //  For the floor, worker-job and full-service rows it also prints the CPU per certificate: of the main thread (Linux:
 //  /proc/self/task, the thread that runs the store's group commit and everything between the transports and the
-//  workers) and of the whole process (every thread), and the worker jobs per certificate (with PKIM_WORKERS ≥ 2);
+//  workers), of the compute pool's worker threads (PKIM_WORKERS ≥ 2: the threads that appeared with the pool's first
+//  job; PKIM_WORKERS unset or 1 runs the jobs on the main thread) and of the whole process (every thread: also V8's
+//  compiler and GC threads), and the worker jobs per certificate (with PKIM_WORKERS ≥ 2);
 //  for the 16-in-flight row, the share of its time the main thread's event loop waited for work (idle, from
 //  performance.eventLoopUtilization: blocked in the poll phase, not time the OS gave to other threads).
 //  env: BENCH_SECONDS (default 3), BENCH_FLOOR_ROUNDS (default 7, ≥ 2), BENCH_FLOOR_MS (default 300),
@@ -30,7 +32,8 @@
 //  <dir>/full16-<part>.cpuprofile per part, the floor rounds between them not profiled; open one in Chrome DevTools or
 //  summarise them with `node bench/cpuprofile-top.mjs <dir>/full16-*.cpuprofile`)
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile as readFileAsync } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,26 +87,75 @@ function mainThreadCpuUs(): number | undefined {
   }
 }
 
-/** CPU µs per certificate of a timed run: main thread and whole process */
+/** CPU µs of every thread of this process by thread id (Linux /proc/self/task), undefined off Linux */
+function threadsCpuUs(): Map<string, number> | undefined {
+  try {
+    const out = new Map<string, number>();
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        out.set(tid, ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+/**
+ * The threads this process had before the authority's first job (main, V8's platform threads, libuv's): with
+ * PKIM_WORKERS ≥ 2 the threads that appear after it are the compute pool's workers (started with its first job)
+ */
+let threadsBefore: Set<string> | undefined;
+/** the CPU µs of the threads that appeared after `threadsBefore` (the compute workers), and how many there are */
+function workerThreadsCpuUs(): { us: number; threads: number } | undefined {
+  const all = threadsBefore ? threadsCpuUs() : undefined;
+  if (!all) return undefined;
+  let us = 0;
+  let threads = 0;
+  for (const [tid, v] of all) {
+    if (threadsBefore!.has(tid)) continue;
+    us += v;
+    threads++;
+  }
+  return { us, threads };
+}
+
+/** CPU µs per certificate of a timed run: main thread, worker threads (with a pool) and whole process */
 interface CpuPerCert {
   main?: number;
+  workers?: number;
   process: number;
 }
+
+/** the most threads seen after `threadsBefore` (printed: with a pool, the number of its workers) */
+let workerThreadCount = 0;
 
 /** runs `run`, which returns how many certificates it made, and the CPU it took per certificate */
 async function withCpu(
   run: () => Promise<{ rate: number; n: number }>,
 ): Promise<{ rate: number; n: number; cpu: CpuPerCert }> {
   const main0 = mainThreadCpuUs();
+  const workers0 = workerThreadsCpuUs();
   const proc0 = process.cpuUsage();
   const { rate, n } = await run();
   const main1 = mainThreadCpuUs();
+  const workers1 = workerThreadsCpuUs();
   const proc = process.cpuUsage(proc0);
+  // a worker that ended during the run would take its CPU with it: no figure then
+  const workersUs =
+    workers0 && workers1 && workers1.threads > 0 && workers1.threads >= workers0.threads
+      ? workers1.us - workers0.us
+      : undefined;
+  if (workers1) workerThreadCount = Math.max(workerThreadCount, workers1.threads);
   return {
     rate,
     n,
     cpu: {
       main: main0 !== undefined && main1 !== undefined ? (main1 - main0) / n : undefined,
+      workers: workersUs === undefined ? undefined : workersUs / n,
       process: (proc.user + proc.system) / n,
     },
   };
@@ -280,6 +332,10 @@ const workers = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : un
 const whenIdle = process.env.BENCH_WRITE_WHEN_IDLE;
 const groupCommit =
   whenIdle === undefined ? undefined : { ...IN_PROCESS_GROUP_COMMIT, writeWhenIdle: whenIdle === '1' };
+// with a pool, its workers start with its first job (the CA's certificate): the threads that appear from now on are
+// theirs — libuv's thread pool started beforehand (a file read), so its threads are not taken for workers
+await readFileAsync(join(dir, '..'), { flag: 'r' }).catch(() => undefined);
+if (workers !== undefined && workers >= 2) threadsBefore = new Set(threadsCpuUs()?.keys() ?? []);
 const authority = await createAuthority({
   dataDir: dir,
   logger: pino({ level: 'silent' }),
@@ -301,7 +357,11 @@ const full1 = await withCpu(() =>
 const jobs1 = authority.describe().workerJobs;
 const commits1 = authority.describe().commits;
 // the 16-in-flight row in FLOOR_ROUNDS − 1 parts, a floor round after each (the floor interleaved with it)
-const full16: { rate: number; n: number; cpu: CpuPerCert } = { rate: 0, n: 0, cpu: { main: 0, process: 0 } };
+const full16: { rate: number; n: number; cpu: CpuPerCert } = {
+  rate: 0,
+  n: 0,
+  cpu: { main: 0, workers: threadsBefore ? 0 : undefined, process: 0 },
+};
 let full16Ms = 0;
 /** ms the main thread's event loop waited for work (performance.eventLoopUtilization().idle) in the 16-in-flight row */
 let full16IdleMs = 0;
@@ -338,11 +398,14 @@ for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
   full16.cpu.process += r.cpu.process * r.n;
   const main = full16.cpu.main;
   full16.cpu.main = r.cpu.main === undefined || main === undefined ? undefined : main + r.cpu.main * r.n;
+  const ws = full16.cpu.workers;
+  full16.cpu.workers = r.cpu.workers === undefined || ws === undefined ? undefined : ws + r.cpu.workers * r.n;
   await floorRound();
 }
 full16.rate = full16.n / (full16Ms / 1000);
 full16.cpu.process /= full16.n;
 if (full16.cpu.main !== undefined) full16.cpu.main /= full16.n;
+if (full16.cpu.workers !== undefined) full16.cpu.workers /= full16.n;
 const jobs16 = authority.describe().workerJobs;
 const commits16 = authority.describe().commits;
 // (3b) approvals of submitted requests (as many as the 16-in-flight row issued in its time), then generated-key leaves
@@ -408,11 +471,14 @@ console.log(
     `PKIM_WORKERS=${workers ?? 'unset (in-process)'}` +
     `${whenIdle === undefined ? '' : `, BENCH_WRITE_WHEN_IDLE=${whenIdle}`})\n`,
 );
-console.log('| path | certificates/s | vs floor | main-thread CPU µs/cert | process CPU µs/cert |');
-console.log('|---|---:|---:|---:|---:|');
+console.log(
+  '| path | certificates/s | vs floor | main-thread CPU µs/cert | worker threads CPU µs/cert | process CPU µs/cert |',
+);
+console.log('|---|---:|---:|---:|---:|---:|');
 const us = (v: number | undefined) => (v === undefined ? '' : fmt(v));
 for (const [name, v, cpu] of rows) {
-  console.log(`| ${name} | ${fmt(v)} | ${(v / floor).toFixed(2)} | ${us(cpu?.main)} | ${us(cpu?.process)} |`);
+  const cells = [fmt(v), (v / floor).toFixed(2), us(cpu?.main), us(cpu?.workers), us(cpu?.process)];
+  console.log(`| ${name} | ${cells.join(' | ')} |`);
 }
 const best = Math.max(full1.rate, full16.rate);
 console.log(
@@ -431,5 +497,9 @@ console.log(
 if (workers !== undefined && workers >= 2) {
   const per = (j: number, n: number) => (j / n).toFixed(2);
   const [one, sixteen] = [per(jobs1 - jobs0, full1.n), per(jobs16 - jobs1, full16.n)];
-  console.log(`worker jobs per certificate: ${one} (1 at a time), ${sixteen} (16 in flight)`);
+  console.log(
+    `worker jobs per certificate: ${one} (1 at a time), ${sixteen} (16 in flight); worker threads: ` +
+      `${workerThreadCount} (started after the pool's first job: its workers and, run from sources, ` +
+      "tsx's module-loader thread of each, idle after start-up)",
+  );
 }
