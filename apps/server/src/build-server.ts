@@ -11,7 +11,7 @@ import helmet, { type HelmetOptions } from 'helmet';
 import type { Logger } from 'pino';
 import { PkiError } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
-import { httpStatusFor, procedureErrorToPki, retryAfterSecondsOf, toHttpPkiError } from './error-mapping';
+import { httpStatusFor, procedureErrorToPki, restErrorAnswer } from './error-mapping';
 import {
   createBudgetKeyer,
   createRequestBudget,
@@ -33,6 +33,7 @@ import { SERVER_VERSION } from './server-version';
 import { ocspPlugin } from './transports/relying-party/ocsp-plugin';
 import { crlPlugin } from './transports/relying-party/crl-plugin';
 import { installOcspFastPath } from './transports/relying-party/ocsp-fast-path';
+import { installSignFastPath } from './transports/rest/sign-fast-path';
 import { healthPlugin } from './http/health-plugin';
 import { metricsPlugin } from './http/metrics-plugin';
 import { vaultTransport } from './transports/vault/vault-transport';
@@ -271,27 +272,9 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   // ONE REST error handler: the contract's { error: { code, message, details? } } (plus the first version's top-level
   // code, message, requestId) with the HTTP status of the error kind
   app.setErrorHandler((error, request, reply) => {
-    const e = toHttpPkiError(error);
-    const status = httpStatusFor(e);
-    if (status >= 500) request.log.error({ err: error, code: e.code }, 'request failed');
-    else request.log.info({ code: e.code, status }, 'request refused');
-    const message = e.kind === 'internal' ? 'internal error' : e.message;
-    const retryAfter = retryAfterSecondsOf(e);
-    if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
-    return reply
-      .code(status)
-      .type('application/json')
-      .send({
-        error: {
-          code: e.code,
-          message,
-          ...(Object.keys(e.details).length && e.kind !== 'internal' ? { details: e.details } : {}),
-        },
-        code: e.code,
-        message,
-        requestId: request.id,
-        ...(Object.keys(e.details).length && e.kind !== 'internal' ? { details: e.details } : {}),
-      });
+    const a = restErrorAnswer(error, request.id, request.log);
+    if (a.retryAfter !== undefined) reply.header('retry-after', a.retryAfter);
+    return reply.code(a.status).type('application/json').send(a.body);
   });
   const webConsole =
     options.console === false ? undefined : createConsoleHandle(options.console?.dir ?? resolveConsoleDir());
@@ -444,6 +427,16 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   // line (ocsp-fast-path.ts); behind a proxy the client address is Fastify's to work out, so every request goes
   // through Fastify then
   if (!options.trustProxy) {
+    // POST /api/v1/cas/:id/sign likewise (sign-fast-path.ts): installed first, so OCSP requests meet OCSP's test first
+    installSignFastPath(app, {
+      authority,
+      metrics,
+      commonHeaders: securityHeaders,
+      requestId: requestIdOf,
+      budget: apiBudget ? { budget: apiBudget, keyOf: budgetKeyOf } : undefined,
+      bodyLimit: fastifyOptions.bodyLimit!,
+      parseJson: parseJsonBody,
+    });
     installOcspFastPath(app, {
       authority,
       metrics,

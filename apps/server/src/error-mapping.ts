@@ -1,6 +1,7 @@
 import { TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { ZodError } from 'zod';
+import type { FastifyBaseLogger } from 'fastify';
 import { HTTP_STATUS_BY_KIND, PkiError, type ErrorKind } from '@pkim/shared';
 
 /**
@@ -137,4 +138,27 @@ export function procedureErrorToPki(err: unknown): PkiError {
   const code = pkiCodeForTrpcCode(err.code);
   if (code === 'internal.error') return new PkiError(code, 'internal error', { kind: 'internal', cause: err });
   return new PkiError(code, err.message);
+}
+
+/**
+ * The REST answer of an error (the server's ONE error handler, and sign-fast-path.ts): the contract's
+ * `{ error: { code, message, details? } }` plus the first version's top-level `code`, `message`, `requestId`, with the
+ * HTTP status of the error kind and its `Retry-After`; logged as `request failed` (5xx) or `request refused`.
+ */
+export function restErrorAnswer(
+  error: unknown,
+  requestId: string,
+  log: Pick<FastifyBaseLogger, 'error' | 'info'>,
+): { status: number; retryAfter: number | undefined; body: Record<string, unknown> } {
+  const e = toHttpPkiError(error);
+  const status = httpStatusFor(e);
+  if (status >= 500) log.error({ err: error, code: e.code }, 'request failed');
+  else log.info({ code: e.code, status }, 'request refused');
+  const message = e.kind === 'internal' ? 'internal error' : e.message;
+  const details = Object.keys(e.details).length && e.kind !== 'internal' ? { details: e.details } : {};
+  return {
+    status,
+    retryAfter: retryAfterSecondsOf(e),
+    body: { error: { code: e.code, message, ...details }, code: e.code, message, requestId, ...details },
+  };
 }

@@ -128,23 +128,40 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
 
   /** `{ csr, profile, ttl }` → the issued certificate (object + `certificatePem` + `chainPem`) */
   app.post<{ Params: { id: string } }>('/cas/:id/sign', async (request, reply) => {
-    const caRef = parseInput(caRefSchema, request.params.id);
-    const input = parseInput(restSignInputSchema, request.body);
-    const issued = await authority.issuance.issueFromCsr(
-      {
-        caId: caRef,
-        csrPem: input.csr,
-        profile: input.profile,
-        validityMs: input.ttl === undefined ? undefined : ttlToMs(input.ttl),
-      },
-      actorOf(request),
-    );
+    const dto = await signWithCa(authority, request.params.id, request.body, actorOf(request));
     reply.code(201);
-    // `certificate` / `chain`: the PEM names of the first REST version, kept for scripts written against it (added
-    // to the DTO, not spread into a copy: toIssuedCertificateDto)
-    const dto = toIssuedCertificateDto(issued) as z.infer<typeof signOutputSchema>;
-    dto.certificate = issued.certificatePem;
-    dto.chain = issued.chainPem;
     return dto;
   });
 };
+
+/** the sign route's path below the server (the access table's key is `POST <this>`) */
+export const SIGN_ROUTE = '/api/v1/cas/:id/sign';
+
+/**
+ * `POST /api/v1/cas/:id/sign` after authentication and the access check: the CA reference (the path parameter) and
+ * the body checked, the CSR signed (201 with this answer). Shared by the route and sign-fast-path.ts.
+ */
+export async function signWithCa(
+  authority: Authority,
+  id: string,
+  body: unknown,
+  actor: Actor,
+): Promise<z.infer<typeof signOutputSchema>> {
+  const caRef = parseInput(caRefSchema, id);
+  const input = parseInput(restSignInputSchema, body);
+  const issued = await authority.issuance.issueFromCsr(
+    {
+      caId: caRef,
+      csrPem: input.csr,
+      profile: input.profile,
+      validityMs: input.ttl === undefined ? undefined : ttlToMs(input.ttl),
+    },
+    actor,
+  );
+  // `certificate` / `chain`: the PEM names of the first REST version, kept for scripts written against it (added
+  // to the DTO, not spread into a copy: toIssuedCertificateDto)
+  const dto = toIssuedCertificateDto(issued) as z.infer<typeof signOutputSchema>;
+  dto.certificate = issued.certificatePem;
+  dto.chain = issued.chainPem;
+  return dto;
+}

@@ -1,0 +1,154 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { PkiError } from '@pkim/shared';
+import type { Authority } from '@pkim/authority';
+import type { ServerMetrics } from '../../server-metrics';
+import type { RequestBudget } from '../../request-budget';
+import { restErrorAnswer } from '../../error-mapping';
+import { checkAccess } from '../../http/access-table';
+import { SIGN_ROUTE, signWithCa } from './rest-pki-plugin';
+
+export interface SignFastPathOptions {
+  authority: Authority;
+  metrics: ServerMetrics;
+  /** the headers every answer carries (the security headers), lower-case names */
+  commonHeaders: readonly (readonly [string, string])[];
+  /** the request id: the client's `x-request-id` when valid, else a new one (Fastify's `genReqId`) */
+  requestId(headers: IncomingHttpHeaders): string;
+  /** the API budget and its key (per valid token, else per address), as the budget hook charges; undefined when off */
+  budget?: { budget: RequestBudget; keyOf(headers: IncomingHttpHeaders, ip: string): Promise<string> };
+  /** Fastify's `bodyLimit`: a longer `content-length` goes to Fastify (its 413) */
+  bodyLimit: number;
+  /** the JSON body parser of the server's `application/json` content-type parser */
+  parseJson: (text: string) => unknown;
+}
+
+/**
+ * `/api/v1/cas/<id>/sign` with an id the router would hand over as is (no escapes, no query; longer than the router's
+ * `maxParamLength` goes to its error)
+ */
+const SIGN_PATH_RE = /^\/api\/v1\/cas\/([A-Za-z0-9._~-]{1,2048})\/sign$/;
+const BEARER_RE = /^Bearer\s+(\S+)\s*$/i;
+const ACCESS_KEY = `POST ${SIGN_ROUTE}`;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * `POST /api/v1/cas/:id/sign` answered in front of Fastify's router (issue #12 item 2; docs/benchmarks.md, session
+ * 22). The CSR sign route is the API's hot path; beside the pipeline, Fastify's routing, request/reply objects, four
+ * hook passes, body parsing and reply serialisation were ≈ 5–7 % of the server's main thread per signed request.
+ * This path does what the route and its hooks do, in their order and with the same functions: the request id and
+ * security headers, the API budget (`x-ratelimit-*`, 429 over it), the Bearer token (`authenticateToken`, 401), the
+ * JSON body (the server's parser: 400 on bad JSON or poisoned keys), the access table (`checkAccess`, 403), the
+ * route's checks and issuance (`signWithCa`: 400 with the zod issue, the pipeline's errors), then the 201 answer, the
+ * request histogram and the `request completed` line; every error answered by the error handler's
+ * `restErrorAnswer` (same status, body, `Retry-After` and log line). It takes only a request it can take whole, while
+ * the server is not closing: `POST` to exactly `/api/v1/cas/<id>/sign` (id of unreserved URL characters),
+ * `content-type: application/json` as is, an `authorization` header (the cookie session path, with its CSRF check,
+ * stays Fastify's), a `content-length` from 1 to the body limit, not chunked. Anything else goes to Fastify as
+ * before. Not installed when the server trusts a proxy (the client address for the budget would come from
+ * `x-forwarded-for`).
+ */
+export function installSignFastPath(app: FastifyInstance, opts: SignFastPathOptions): void {
+  const server = app.server;
+  const [fastify, ...others] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  if (!fastify || others.length > 0) return; // not the server this was written for: Fastify answers everything
+  const { authority, metrics, budget, bodyLimit, parseJson } = opts;
+  const common = opts.commonHeaders.flat();
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true; // Fastify answers 503 from now on
+    done();
+  });
+  // Fastify's logger (its serialisers); without logging it is a null logger that has no isLevelEnabled
+  const log = app.log as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
+
+  const finish = (req: IncomingMessage, id: string, startedAt: number, status: number) => {
+    const ms = performance.now() - startedAt;
+    metrics.httpDuration.observe('POST', SIGN_ROUTE, status, ms / 1000);
+    if (log.isLevelEnabled?.('info')) {
+      // the line of OneLineRequestLog, through Fastify's serialisers (req: method, url, host, address, port)
+      const request = { method: req.method, url: req.url, headers: req.headers, host: req.headers.host };
+      const r = { ...request, ip: req.socket.remoteAddress, socket: req.socket };
+      log.child({ reqId: id }).info({ req: r, res: { statusCode: status }, responseTime: ms }, 'request completed');
+    }
+  };
+  const send = (res: ServerResponse, headers: string[], status: number, value: unknown) => {
+    const body = Buffer.from(JSON.stringify(value));
+    headers.push('content-type', JSON_TYPE, 'content-length', String(body.length));
+    res.writeHead(status, headers).end(body);
+  };
+  const fail = (req: IncomingMessage, res: ServerResponse, h: string[], id: string, startedAt: number, e: unknown) => {
+    if (res.headersSent || res.destroyed) return;
+    const a = restErrorAnswer(e, id, log.child({ reqId: id }));
+    if (a.retryAfter !== undefined) h.push('retry-after', String(a.retryAfter));
+    send(res, h, a.status, a.body);
+    finish(req, id, startedAt, a.status);
+  };
+
+  const answer = async (req: IncomingMessage, res: ServerResponse, caId: string, authorization: string) => {
+    const startedAt = performance.now();
+    const id = opts.requestId(req.headers);
+    const headers: string[] = ['x-request-id', id, ...common];
+    try {
+      // onRequest: the budget hook, then the auth hook (the body is not read when either refuses)
+      if (budget) {
+        const d = budget.budget.take(await budget.keyOf(req.headers, req.socket.remoteAddress ?? ''), 1, Date.now());
+        headers.push('x-ratelimit-limit', String(d.limit), 'x-ratelimit-remaining', String(d.remaining));
+        headers.push('x-ratelimit-reset', String(d.resetSeconds));
+        if (!d.ok) {
+          headers.push('retry-after', String(d.resetSeconds));
+          throw new PkiError('rate.limited', `too many requests; retry in ${d.resetSeconds} s`);
+        }
+      }
+      const token = BEARER_RE.exec(authorization)?.[1];
+      if (token === undefined) throw new PkiError('auth.unauthenticated', 'expected Authorization: Bearer <token>');
+      const actor = await authority.auth.authenticateToken(token);
+      if (!actor) throw new PkiError('auth.unauthenticated', 'invalid, expired or revoked token');
+      // the content-type parser, then the preHandler's access check, then the route
+      let body: unknown;
+      try {
+        body = parseJson(await bodyOf(req));
+      } catch (e) {
+        headers.push('connection', 'close'); // as Fastify after a parser error: the client may send more data
+        throw e;
+      }
+      checkAccess('rest', ACCESS_KEY, actor);
+      const dto = await signWithCa(authority, caId, body, actor);
+      send(res, headers, 201, dto);
+      finish(req, id, startedAt, 201);
+    } catch (e) {
+      fail(req, res, headers, id, startedAt, e);
+    }
+  };
+
+  server.removeListener('request', fastify);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const h = req.headers;
+    const length = h['content-length'];
+    const m =
+      !closing &&
+      req.method === 'POST' &&
+      h['content-type'] === 'application/json' &&
+      typeof h.authorization === 'string' &&
+      length !== undefined &&
+      h['transfer-encoding'] === undefined &&
+      Number(length) > 0 &&
+      Number(length) <= bodyLimit
+        ? SIGN_PATH_RE.exec(req.url!)
+        : null;
+    // answer() answers its own failures; this is for a failure to answer one (the connection is dropped)
+    if (m) answer(req, res, m[1]!, h.authorization!).catch(() => res.destroy());
+    else fastify(req, res);
+  });
+}
+
+/** the request's body as text (UTF-8, as Fastify's `parseAs: 'string'`); a client gone away ends the exchange */
+function bodyOf(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', reject);
+    req.on('aborted', () => reject(new Error('the client went away')));
+    req.on('end', () => resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')));
+  });
+}

@@ -1,0 +1,239 @@
+// `POST /api/v1/cas/:id/sign` is answered in front of Fastify's router (sign-fast-path.ts). Over real HTTP: what it
+// answers is what the Fastify route answers for the same request — status, body, headers, budget, histogram, log
+// lines — for the signed certificate (checked by openssl) and for every refusal; a hook counts the requests Fastify
+// answers, so each test knows which path answered. A `content-type` parameter sends the same request through Fastify.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import type { Authority } from '@pkim/authority';
+import { opensslCsr } from '../../../tests/support/openssl-tools';
+import { opensslVerify } from '../../../tests/support/verifiers';
+import { buildServer } from '../src/build-server';
+import { ACTORS, createRootCa, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+
+const JSON_TYPE = 'application/json';
+const ROUTED = 'application/json; charset=utf-8';
+/** headers that differ between any two answers */
+const PER_ANSWER = new Set([
+  'date',
+  'x-request-id',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'keep-alive',
+  'content-length',
+]);
+
+describe('the CSR sign route in front of the router', () => {
+  let fx: AuthorityFixture;
+  let authority: Authority;
+  let app: FastifyInstance;
+  let base: string;
+  let caId: string;
+  let rootPem: string;
+  let admin: string;
+  let auditor: string;
+  let csr: string;
+  /** sign requests that reached Fastify */
+  let viaFastify = 0;
+  const lines: Record<string, unknown>[] = [];
+
+  /** a server of the authority, API budget `max` per hour, logging at info into `lines` */
+  async function serve(max: number): Promise<{ app: FastifyInstance; base: string }> {
+    const logger = pino(
+      { level: 'info' },
+      { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
+    );
+    const a = await buildServer(authority, {
+      logger,
+      backgroundJobs: false,
+      console: false,
+      rateLimit: { max, timeWindowMs: 3_600_000 },
+      relyingPartyRateLimit: false,
+    });
+    // onResponse: it runs for every answer Fastify sends, also when an earlier hook refused the request
+    a.addHook('onResponse', (request, _reply, done) => {
+      if (request.url.startsWith('/api/v1/cas/')) viaFastify++;
+      done();
+    });
+    return { app: a, base: await listen(a) };
+  }
+
+  beforeAll(async () => {
+    fx = await openAuthorityFixture();
+    authority = fx.authority;
+    ({ id: caId, pem: rootPem } = await createRootCa(authority, 'fast-sign-root'));
+    admin = (await authority.auth.createToken({ name: 'fast-admin', role: 'admin' }, ACTORS.admin)).token;
+    auditor = (await authority.auth.createToken({ name: 'fast-auditor', role: 'auditor' }, ACTORS.admin)).token;
+    csr = opensslCsr({ keyType: 'ec-p256', subject: '/CN=fast.example.com', sans: ['DNS:fast.example.com'] }).csrPem;
+    ({ app, base } = await serve(100_000));
+  });
+  afterAll(async () => {
+    await app?.close();
+    await fx?.close();
+  });
+
+  const sign = (
+    b: string,
+    body: string,
+    o: { type?: string; token?: string; authorization?: string; ca?: string; id?: string } = {},
+  ) =>
+    fetch(`${b}/api/v1/cas/${o.ca ?? caId}/sign`, {
+      method: 'POST',
+      headers: {
+        'content-type': o.type ?? JSON_TYPE,
+        authorization: o.authorization ?? `Bearer ${o.token ?? admin}`,
+        ...(o.id ? { 'x-request-id': o.id } : {}),
+      },
+      body,
+    });
+  const headersOf = (r: Response) => new Map([...r.headers].filter(([name]) => !PER_ANSWER.has(name)));
+  /** the same request answered in front and by Fastify: both answers, and that each went its way */
+  async function both(body: string, o: Parameters<typeof sign>[2] = {}) {
+    const before = viaFastify;
+    const fast = await sign(base, body, o);
+    expect(viaFastify).toBe(before); // not through Fastify
+    const routed = await sign(base, body, { ...o, type: ROUTED });
+    expect(viaFastify).toBe(before + 1);
+    return { fast, routed };
+  }
+
+  it('signs as the Fastify route does: status, headers, the answer, a certificate openssl verifies', async () => {
+    const { fast, routed } = await both(JSON.stringify({ csr, profile: 'tls-server', ttl: '30d' }), { id: 'fast-1' });
+    expect(fast.status).toBe(201);
+    expect(routed.status).toBe(201);
+    expect(fast.headers.get('x-request-id')).toBe('fast-1');
+    expect(headersOf(fast)).toEqual(headersOf(routed));
+    expect(fast.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(fast.headers.get('x-content-type-options')).toBe('nosniff'); // the security headers
+    expect(fast.headers.get('x-ratelimit-limit')).toBe('100000'); // the API budget
+    const a = (await fast.json()) as Record<string, unknown>;
+    const b = (await routed.json()) as Record<string, unknown>;
+    expect(Object.keys(a)).toEqual(Object.keys(b));
+    for (const k of ['caId', 'status', 'profile', 'subject', 'chain', 'chainPem']) expect(a[k]).toEqual(b[k]);
+    expect(a.certificate).toBe(a.certificatePem);
+    expect(a.id).not.toBe(b.id);
+    for (const r of [a, b]) {
+      const v = opensslVerify({ leafPem: r.certificatePem as string, rootPem, purpose: 'sslserver' });
+      expect(v.ok, v.output).toBe(true);
+    }
+    const issued = await authority.certificates.get(a.id as string);
+    expect(issued.certificatePem).toBe(a.certificatePem);
+  });
+
+  it.each([
+    ['a body that is not JSON', '{"csr": ', {}],
+    ['a poisoned JSON key', '{"csr": "x", "__proto__": {"a": 1}}', {}],
+    ['a CSR field that is not a CSR', JSON.stringify({ csr: 'nope' }), {}],
+    ['an unknown field', JSON.stringify({ csr: 'nope', extra: 1 }), {}],
+    ['an unknown profile', JSON.stringify({ csr: 'PEM', profile: 'no-such-profile' }), { csr: true }],
+    [
+      'a garbage CSR',
+      JSON.stringify({ csr: '-----BEGIN CERTIFICATE REQUEST-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE REQUEST-----\n' }),
+      {},
+    ],
+    ['an unknown CA', 'PEM', { ca: 'ca_doesnotexist' }],
+    ['a CA reference the schema refuses', 'PEM', { ca: 'x'.repeat(129) }],
+    ['no Bearer scheme', 'PEM', { authorization: 'Basic abc' }],
+    ['an unknown token', 'PEM', { token: 'pkim_nosuchtoken' }],
+    ['a role without the right', 'PEM', { token: 'AUDITOR' }],
+  ] as const)('refuses %s as the Fastify route does, nothing signed', async (_name, body, o) => {
+    const text =
+      body === 'PEM' ? JSON.stringify({ csr }) : 'csr' in o ? body.replace('"PEM"', JSON.stringify(csr)) : body;
+    const opts = {
+      ...('ca' in o ? { ca: o.ca } : {}),
+      ...('authorization' in o ? { authorization: o.authorization } : {}),
+      ...('token' in o ? { token: o.token === 'AUDITOR' ? auditor : o.token } : {}),
+    };
+    const count = (await authority.certificates.list({ limit: 1000 })).items.length;
+    const { fast, routed } = await both(text, opts);
+    expect(fast.status).toBeGreaterThanOrEqual(400);
+    expect(fast.status).toBeLessThan(500);
+    expect(fast.status).toBe(routed.status);
+    expect(headersOf(fast)).toEqual(headersOf(routed));
+    const a = (await fast.json()) as Record<string, unknown>;
+    const b = (await routed.json()) as Record<string, unknown>;
+    expect(a.requestId).toBe(fast.headers.get('x-request-id'));
+    expect({ ...a, requestId: '' }).toEqual({ ...b, requestId: '' });
+    expect(typeof a.code).toBe('string');
+    expect((await authority.certificates.list({ limit: 1000 })).items.length).toBe(count);
+  });
+
+  it('charges the API budget per token as the budget hook does, 429 over it', async () => {
+    const s = await serve(2);
+    try {
+      const body = JSON.stringify({ csr });
+      const first = await sign(s.base, body);
+      expect(first.status).toBe(201);
+      expect(first.headers.get('x-ratelimit-remaining')).toBe('1');
+      const before = viaFastify;
+      expect((await sign(s.base, body, { type: ROUTED })).status).toBe(201);
+      expect(viaFastify).toBe(before + 1);
+      const fast = await sign(s.base, body);
+      const routed = await sign(s.base, body, { type: ROUTED });
+      expect(viaFastify).toBe(before + 2); // the over-budget request in front did not reach Fastify
+      expect(fast.status).toBe(429);
+      expect(routed.status).toBe(429);
+      expect(fast.headers.get('retry-after')).toBeTruthy();
+      expect(headersOf(fast)).toEqual(headersOf(routed));
+      const a = (await fast.json()) as Record<string, unknown>;
+      const b = (await routed.json()) as Record<string, unknown>;
+      expect({ ...a, requestId: '' }).toEqual({ ...b, requestId: '' });
+      expect(a.code).toBe('rate.limited');
+    } finally {
+      await s.app.close();
+    }
+  });
+
+  it('counts its answers in /metrics and logs the lines of the router', async () => {
+    const scrape = async () => (await fetch(`${base}/metrics`)).text();
+    const count = (text: string, status: number) => {
+      const series = `method="POST",route="/api/v1/cas/:id/sign",status_code="${status}"`;
+      const re = new RegExp(`pkim_http_request_duration_seconds_count\\{${series}\\} (\\d+)`);
+      return Number(re.exec(text)?.[1] ?? 0);
+    };
+    const m0 = await scrape();
+    lines.length = 0;
+    await sign(base, JSON.stringify({ csr }), { id: 'line-fast' });
+    await sign(base, JSON.stringify({ csr }), { id: 'line-routed', type: ROUTED });
+    await sign(base, '{', { id: 'refused-fast' });
+    await sign(base, '{', { id: 'refused-routed', type: ROUTED });
+    const m1 = await scrape();
+    expect(count(m1, 201) - count(m0, 201)).toBe(2);
+    expect(count(m1, 400) - count(m0, 400)).toBe(2);
+    const of = (id: string, msg: string) => {
+      const l = lines.find((x) => x.reqId === id && x.msg === msg);
+      expect(l, `${id} ${msg}`).toBeDefined();
+      const { time: _t, responseTime, pid: _p, hostname: _h, reqId: _r, ...rest } = l!;
+      expect(typeof (msg === 'request completed' ? responseTime : 0)).toBe('number');
+      const req = rest.req as Record<string, unknown> | undefined;
+      return { ...rest, req: req ? { ...req, remotePort: 0 } : undefined };
+    };
+    expect(of('line-fast', 'request completed')).toEqual(of('line-routed', 'request completed'));
+    expect(of('refused-fast', 'request refused')).toEqual(of('refused-routed', 'request refused'));
+    expect(of('refused-fast', 'request completed')).toEqual(of('refused-routed', 'request completed'));
+  });
+
+  it('leaves to Fastify what it does not take: a session cookie, a query, an escaped path', async () => {
+    const before = viaFastify;
+    const body = JSON.stringify({ csr });
+    const cookie = await fetch(`${base}/api/v1/cas/${caId}/sign`, {
+      method: 'POST',
+      headers: { 'content-type': JSON_TYPE, cookie: 'pkim_session=nope' },
+      body,
+    });
+    expect(cookie.status).toBe(401);
+    const query = await fetch(`${base}/api/v1/cas/${caId}/sign?x=1`, {
+      method: 'POST',
+      headers: { 'content-type': JSON_TYPE, authorization: `Bearer ${admin}` },
+      body,
+    });
+    expect(query.status).toBe(201);
+    const escaped = await fetch(`${base}/api/v1/cas/fast%2Dsign%2Droot/sign`, {
+      method: 'POST',
+      headers: { 'content-type': JSON_TYPE, authorization: `Bearer ${admin}` },
+      body,
+    });
+    expect(escaped.status).toBe(201);
+    expect(viaFastify).toBe(before + 3);
+  });
+});
