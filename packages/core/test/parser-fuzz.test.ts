@@ -36,9 +36,18 @@ import {
   type DistinguishedName,
   type SubjectAltNames,
 } from '../src/index';
-import { DerError, children, decodeOid, decodeString, readTlv, readWhole, type Tlv } from '../src/der-reader';
+import {
+  DerError,
+  assertWellFormed,
+  children,
+  decodeOid,
+  decodeString,
+  readTlv,
+  readWhole,
+  type Tlv,
+} from '../src/der-reader';
 import { dnAttributeOid } from '../src/dn-codec';
-import { bitString, seq } from '../src/der-writer';
+import { bitString, seq, tlv } from '../src/der-writer';
 import { signatureAlgorithmDer } from '../src/key-inspector';
 import { cachedKey, makeRoot } from './helpers';
 
@@ -181,6 +190,107 @@ function walkDer(der: Uint8Array): void {
   readWhole(der);
 }
 
+/**
+ * The well-formedness walk as it was before it walked in place (session 22): each TLV's children read into a list,
+ * then each checked; primitives through views of their content, OIDs decoded. The reference of the in-place walk.
+ */
+function listWalkWellFormed(buf: Uint8Array, t: Tlv, depth = 0): void {
+  if (depth > 32) throw new DerError('DER nested too deeply');
+  if (!(t.tag & 0x20)) {
+    const c = buf.subarray(t.contentStart, t.end);
+    switch (t.tag) {
+      case 0x01:
+        if (c.length !== 1 || (c[0] !== 0 && c[0] !== 0xff)) throw new DerError('a DER BOOLEAN is one octet 00 or FF');
+        return;
+      case 0x02:
+      case 0x0a:
+        if (c.length === 0) throw new DerError('empty INTEGER');
+        if (c.length > 1 && ((c[0] === 0 && !(c[1]! & 0x80)) || (c[0] === 0xff && c[1]! & 0x80)))
+          throw new DerError('non-minimal INTEGER');
+        return;
+      case 0x03:
+        if (c.length === 0 || c[0]! > 7 || (c.length === 1 && c[0] !== 0)) throw new DerError('malformed BIT STRING');
+        return;
+      case 0x05:
+        if (c.length !== 0) throw new DerError('a NULL has no content');
+        return;
+      case 0x06:
+      case 0x0d:
+        if (c.length === 0) throw new DerError('empty OID');
+        decodeOid(c);
+        return;
+      case 0x10:
+      case 0x11:
+        throw new DerError('primitive encoding of SEQUENCE/SET');
+      default:
+        return;
+    }
+  }
+  if ((t.tag & 0xc0) === 0 && t.tag !== 0x30 && t.tag !== 0x31) {
+    throw new DerError(`constructed encoding of a primitive type (tag 0x${t.tag.toString(16)})`);
+  }
+  for (const c of children(buf, t)) listWalkWellFormed(buf, c, depth + 1);
+}
+
+/**
+ * Random DER trees: primitives of the types the well-formedness walk checks (and others) with contents drawn to hit
+ * its rules (leading 00/FF, 0x80 arcs, unfinished arcs), constructed SEQUENCE/SET/context/constructed-string nodes;
+ * encoded, then mutated 0–2 times (a later sibling's length broken after an earlier child's content, …).
+ */
+const offsetsOrNone = (der: Uint8Array): number[] => {
+  try {
+    return lengthOffsets(der);
+  } catch {
+    return [];
+  }
+};
+const derTreeArb: fc.Arbitrary<Uint8Array> = (() => {
+  const contentArb = fc.oneof(
+    fc.uint8Array({ maxLength: 6 }),
+    fc
+      .array(fc.constantFrom(0x00, 0x01, 0x07, 0x08, 0x7f, 0x80, 0x81, 0xff), { maxLength: 6 })
+      .map((a) => Uint8Array.from(a)),
+  );
+  const primitiveTag = fc.oneof(
+    fc.constantFrom(0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x0a, 0x0c, 0x0d, 0x10, 0x11, 0x80),
+  );
+  const { tree } = fc.letrec<{ tree: Uint8Array }>((tie) => ({
+    tree: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.tuple(primitiveTag, contentArb).map(([tag, c]) => tlv(tag, c)),
+      fc
+        .tuple(fc.constantFrom(0x30, 0x31, 0xa0, 0xa3, 0x24, 0x2c, 0x61), fc.array(tie('tree'), { maxLength: 4 }))
+        .map(([tag, kids]) => tlv(tag, ...kids)),
+    ),
+  }));
+  return fc
+    .tuple(tree, fc.array(mutationArb, { maxLength: 2 }))
+    .map(([der, ms]) => ms.reduce((acc, m) => mutate(acc, offsetsOrNone(acc), m), der));
+})();
+
+/** hand-made cases of each rule (an OID's later arc with a leading 0x80, a bad child before a truncated sibling…) */
+const wellFormedCases = [
+  '0603018001',
+  '0603010180',
+  '06028001',
+  '06028101',
+  '0600',
+  '3007060301800102',
+  '300806030180010201',
+  '30060201000201ff',
+  '3006020100020200',
+  '3005020200010500',
+  '3004010100',
+  '30030101ff',
+  '30050301080500',
+  '2403040100',
+  '3004300201',
+  '3006300306014f02',
+  '0d0180',
+  '0d020101',
+  '100100',
+].map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+
 // ---- the properties ---------------------------------------------------------------------------------------------
 
 describe('fuzzing the parsers of untrusted input (fast-check, bounded runs)', async () => {
@@ -213,6 +323,30 @@ describe('fuzzing the parsers of untrusted input (fast-check, bounded runs)', as
       }),
       CONFIG,
     );
+  });
+
+  it('assertWellFormed walks in place with the verdict and first error of the list walk it replaced', () => {
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.oneof(inputsFrom(allSeeds), derTreeArb, fc.constantFrom(...wellFormedCases)), (der) => {
+        if (der.length < 2) return;
+        const verdict = (check: (buf: Uint8Array, t: Tlv) => void): string => {
+          try {
+            check(der, readTlv(der, 0));
+            return 'ok';
+          } catch (e) {
+            if (!(e instanceof DerError)) throw e;
+            return e.message;
+          }
+        };
+        const expected = verdict(listWalkWellFormed);
+        if (expected !== 'ok') refused++;
+        expect(verdict(assertWellFormed)).toBe(expected);
+      }),
+      CONFIG,
+    );
+    // the inputs reach the checks: many are refused
+    expect(refused).toBeGreaterThan(RUNS / 4);
   });
 
   it('CSR decoding: random and mutated CSRs (DER and PEM) yield a result or a PkiError', () => {
