@@ -1,6 +1,9 @@
 // One authority per suite on one database engine: what the read-time status, insights, inventory and
 // certificate-reference suites each set up by hand (start the engine, a temp data dir, createAuthority with a clock).
 import { afterAll, beforeAll } from 'vitest';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { createAuthority, type Authority, type AuthorityConfig } from '@pkim/authority';
 import type { Engine, EngineHandle } from './engines';
 import { tempDir } from './openssl-tools';
@@ -11,6 +14,46 @@ export interface AuthorityOnEngine {
   readonly authority: Authority;
   /** its data directory (keys, and the SQLite file on SQLite) */
   readonly dataDir: string;
+  /**
+   * Makes the database refuse every DELETE on `table` (a trigger raising 'refused by the test', SQLite or PostgreSQL)
+   * until the returned function is called: a real failure of a commit or of a key backend's write, no mocks.
+   */
+  refuseDeletes(table: string): Promise<() => Promise<void>>;
+}
+
+/** SQL identifiers the tests name: letters, digits and '_' only (they go into trigger statements) */
+const SQL_NAME = /^[a-z_][a-z0-9_]*$/;
+
+async function refuseDeletesIn(dataDir: string, databaseUrl: string | undefined, table: string) {
+  if (!SQL_NAME.test(table)) throw new Error(`refuseDeletes: not a table name: ${table}`);
+  const trigger = `pkim_test_refuse_delete_${table}`;
+  if (databaseUrl === undefined) {
+    const run = (sql: string) => {
+      const db = new Database(join(dataDir, 'pkim.db'));
+      try {
+        db.exec(sql);
+      } finally {
+        db.close();
+      }
+    };
+    run(`CREATE TRIGGER ${trigger} BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    return async () => run(`DROP TRIGGER ${trigger}`);
+  }
+  const run = async (sql: string) => {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(
+    `CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS ` +
+      `$$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; ` +
+      `CREATE TRIGGER ${trigger} BEFORE DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${trigger}()`,
+  );
+  return async () => run(`DROP TRIGGER ${trigger} ON ${table}; DROP FUNCTION ${trigger}()`);
 }
 
 /**
@@ -23,12 +66,14 @@ export function authorityOnEngine(engine: Engine, config: Partial<AuthorityConfi
   let handle: EngineHandle | undefined;
   let tmp: ReturnType<typeof tempDir> | undefined;
   let authority: Authority | undefined;
+  let databaseUrl: string | undefined;
   beforeAll(async () => {
     handle = await engine.start();
     tmp = tempDir();
+    databaseUrl = await handle.fresh();
     authority = await createAuthority({
       dataDir: tmp.dir,
-      databaseUrl: await handle.fresh(),
+      databaseUrl,
       logger: silentLogger,
       ...config,
     });
@@ -49,5 +94,6 @@ export function authorityOnEngine(engine: Engine, config: Partial<AuthorityConfi
     get dataDir() {
       return opened(tmp).dir;
     },
+    refuseDeletes: (table) => refuseDeletesIn(opened(tmp).dir, databaseUrl, table),
   };
 }

@@ -70,3 +70,13 @@ export async function printCrl(ctx: CliContext, crl: CaCrlDto, o: CrlOptions): P
       ])}${o.out ? '' : `\n\n${crl.pem}`}`,
   );
 }
+
+/** `ca delete`'s line: whether the key was destroyed is what the backend did, not what was asked */
+export function caDeletedText(ref: string, destroyKey: boolean, keyDestroyed: boolean): string {
+  if (!destroyKey) return `CA ${ref} deleted`;
+  if (keyDestroyed) return `CA ${ref} deleted and its key destroyed`;
+  return (
+    `CA ${ref} deleted, but its key could not be destroyed: it is left in its key backend ` +
+    '(audit event kms.key_destroy_failed has the reason)'
+  );
+}

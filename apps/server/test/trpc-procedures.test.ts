@@ -275,7 +275,7 @@ describe('tRPC procedures against a real authority', () => {
       keyType: 'ECDSA-P256',
     });
     await admin().ca.revoke({ id: spare.id, reason: 'cessationOfOperation' });
-    expect(await admin().ca.delete({ id: spare.id, destroyKey: true })).toEqual({ ok: true });
+    expect(await admin().ca.delete({ id: spare.id, destroyKey: true })).toEqual({ ok: true, keyDestroyed: true });
     expect((await trpcError(admin().ca.get({ ref: spare.id }))).code).toBe('NOT_FOUND');
   });
 });

@@ -1,4 +1,4 @@
-import { PkiError, assertAcceptedRevocationReason, checkPathLen, newId } from '@pkim/shared';
+import { PkiError, assertAcceptedRevocationReason, checkPathLen, newId, toPkiError } from '@pkim/shared';
 import {
   buildCsr,
   decodeCsrUnverified,
@@ -432,7 +432,32 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     }
   }
 
-  async function remove(caId: string, opts: { destroyKey?: boolean }, actor: Actor): Promise<void> {
+  /**
+   * Destroys the key of a CA whose row is deleted and audits the outcome: kms.key_destroyed, or kms.key_destroy_failed
+   * with the code and reason (the key is left in its backend, logged). True when the key is gone.
+   */
+  async function destroyDeletedCaKey(ca: CaRow, actor: Actor): Promise<boolean> {
+    const details = { caId: ca.id, name: ca.name, backend: ca.keyBackend };
+    try {
+      await keys.destroy(ca.keyUri);
+    } catch (e) {
+      await recordFailure(deps, actor, 'kms.key_destroy_failed', ca.keyUri, e, details); // logged there too
+      return false;
+    }
+    try {
+      await store.audit.append(auditEvent(clock, actor, 'kms.key_destroyed', ca.keyUri, details));
+    } catch (e) {
+      // the key is gone and the CA deleted: a lost audit event must not turn that into a failure of the delete
+      logger.error({ err: toPkiError(e).toJSON(), caId: ca.id }, 'could not audit kms.key_destroyed');
+    }
+    return true;
+  }
+
+  async function remove(
+    caId: string,
+    opts: { destroyKey?: boolean },
+    actor: Actor,
+  ): Promise<{ keyDestroyed: boolean }> {
     authorize(actor, 'ca:write');
     try {
       const ca = await findCa(caId);
@@ -461,26 +486,18 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
           `CA ${ca.name} still has subordinate CAs: delete them first (${children.map((c) => c.name).join(', ')})`,
         );
       // the row goes first, the key after: a commit that fails leaves the CA whole (row and key); a key that fails
-      // to be destroyed after the commit is left behind, logged — an orphan key is the lesser harm than a CA row
-      // whose key is gone (an unusable CA that can no longer sign its CRL); kms.key_destroyed is audited with the
-      // delete, and a destroy that fails after it is in the log
+      // to be destroyed after the commit is left behind — an orphan key is the lesser harm than a CA row whose key is
+      // gone (an unusable CA that can no longer sign its CRL). The audit says what happened: ca.deleted with the
+      // delete, then kms.key_destroyed once the backend destroyed the key, or kms.key_destroy_failed with the reason
       if (opts.destroyKey && !keys.capability(ca.keyBackend as BackendName, 'destroy'))
         throw new PkiError('kms.unsupported', `key backend ${ca.keyBackend} cannot destroy keys`, {
           details: { backend: ca.keyBackend },
         });
       await store.commit({
         deleteCas: [ca.id],
-        audit: [
-          ...(opts.destroyKey ? [auditEvent(clock, actor, 'kms.key_destroyed', ca.keyUri, { caId: ca.id })] : []),
-          auditEvent(clock, actor, 'ca.deleted', ca.id, { name: ca.name, keyDestroyed: !!opts.destroyKey }),
-        ],
+        audit: [auditEvent(clock, actor, 'ca.deleted', ca.id, { name: ca.name, destroyKey: !!opts.destroyKey })],
       });
-      if (opts.destroyKey)
-        await destroyKeyQuietly(
-          deps,
-          { uri: ca.keyUri },
-          `could not destroy the key of deleted CA ${ca.name}: it is left in its backend`,
-        );
+      return { keyDestroyed: opts.destroyKey ? await destroyDeletedCaKey(ca, actor) : false };
     } catch (e) {
       throw await recordFailure(deps, actor, 'ca.delete_failed', caId, e);
     }

@@ -222,8 +222,11 @@ export interface CaService {
    * the lists replace one kind each; `clear` removes them all.
    */
   setUrls(caRef: string, input: CaUrlsInput, actor: Actor): Promise<CaRow>;
-  /** deletes a revoked/expired CA; optionally destroys its key in the backend */
-  delete(caId: string, opts: { destroyKey?: boolean }, actor: Actor): Promise<void>;
+  /**
+   * deletes a revoked/expired CA; optionally destroys its key in the backend after the delete commits —
+   * `keyDestroyed` false when it was not asked or the backend refused (kms.key_destroy_failed audited, key left)
+   */
+  delete(caId: string, opts: { destroyKey?: boolean }, actor: Actor): Promise<{ keyDestroyed: boolean }>;
 }
 
 export interface IssuanceService {

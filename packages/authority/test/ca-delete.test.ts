@@ -1,50 +1,93 @@
-// Deleting a CA with its key (`pkim ca delete --destroy-key`, DELETE /api/v1/cas/:id?destroyKey=true): the row is
-// committed away first, the key destroyed after. A commit that fails (here a SQLite trigger refusing the delete) must
-// leave the CA whole: its row, its key, a CRL it still signs.
-import { afterAll, describe, expect, it } from 'vitest';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { createAuthority } from '@pkim/authority';
+// Deleting a CA with its key (`pkim ca delete --destroy-key`, DELETE /api/v1/cas/:id?destroyKey=true), on both
+// engines: the row is committed away first, the key destroyed after. A commit that fails (the database refusing the
+// delete) leaves the CA whole: its row, its key, a CRL it still signs. The audit says what happened: ca.deleted with
+// the commit, then kms.key_destroyed only once the key is gone — or kms.key_destroy_failed with the reason when the
+// backend refuses after the commit (the key is left in it).
+import { describe, expect, it } from 'vitest';
+import type { Authority } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
-import { tempDir } from '../../../tests/support/openssl-tools';
+import { ENGINES } from '../../../tests/support/engines';
+import { authorityOnEngine } from '../../../tests/support/authority-on-engine';
 import { opensslCrlVerify } from '../../../tests/support/verifiers';
-import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
+import { expectPkiError, TEST_ADMIN } from '../../../tests/support/test-kit';
 
-const tmp = tempDir('pkim-ca-delete-');
-afterAll(() => tmp.cleanup());
+/** a revoked root (deletable), its certificate */
+async function revokedRoot(a: Authority, name: string) {
+  const { ca, certificatePem } = await a.cas.create({ name, subject: `CN=${name}`, keyType: 'ec-p256' }, TEST_ADMIN);
+  await a.cas.revokeCa(ca.id, 'cessationOfOperation', TEST_ADMIN);
+  return { ca, certificatePem: certificatePem! };
+}
 
-describe('deleting a CA with its key', () => {
+/** the actions of the audit events after `seq` (oldest first), with their outcome and target */
+async function eventsSince(a: Authority, seq: number) {
+  const all = await a.audit.list({ limit: 50, order: 'desc' });
+  return all
+    .filter((e) => e.seq > seq)
+    .reverse()
+    .map((e) => ({ action: e.action, outcome: e.outcome, target: e.target, details: e.details }));
+}
+const lastSeq = async (a: Authority) => (await a.audit.list({ limit: 1, order: 'desc' }))[0]?.seq ?? 0;
+
+describe.each(ENGINES)('deleting a CA with its key on $name', (engine) => {
+  const fx = authorityOnEngine(engine);
+
   it('a delete whose commit fails keeps the key and the CA; once the commit passes the key is gone', async () => {
-    const a = await createAuthority({ dataDir: tmp.dir, logger: silentLogger });
+    const a = fx.authority;
+    const keys = internalsOf(a).keys;
+    const { ca, certificatePem } = await revokedRoot(a, 'doomed');
+    const seq = await lastSeq(a);
+    const allow = await fx.refuseDeletes('certificate_authorities');
     try {
-      const { ca, certificatePem } = await a.cas.create(
-        { name: 'doomed', subject: 'CN=Doomed Root', keyType: 'ec-p256' },
-        TEST_ADMIN,
-      );
-      await a.cas.revokeCa(ca.id, 'cessationOfOperation', TEST_ADMIN);
-      const keys = internalsOf(a).keys;
-      const db = new Database(join(tmp.dir, 'pkim.db'));
-      try {
-        db.exec(
-          `CREATE TRIGGER refuse_ca_delete BEFORE DELETE ON certificate_authorities
-           BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
-        );
-        await expect(a.cas.delete(ca.id, { destroyKey: true }, TEST_ADMIN)).rejects.toThrow();
-        expect((await a.cas.get(ca.id)).ca.id).toBe(ca.id);
-        expect((await keys.getPublicKey(ca.keyUri)).length).toBeGreaterThan(0);
-        const crl = await a.crl.generate(ca.id, TEST_ADMIN);
-        const v = opensslCrlVerify(crl.der, certificatePem!);
-        expect(v.ok, v.text).toBe(true);
-        db.exec('DROP TRIGGER refuse_ca_delete');
-      } finally {
-        db.close();
-      }
-      await a.cas.delete(ca.id, { destroyKey: true }, TEST_ADMIN);
-      await expectPkiError(a.cas.get(ca.id), 'ca.not_found');
-      await expectPkiError(keys.getPublicKey(ca.keyUri), 'kms.key_not_found');
-      expect((await a.audit.verify()).ok).toBe(true);
+      await expect(a.cas.delete(ca.id, { destroyKey: true }, TEST_ADMIN)).rejects.toThrow();
+      expect((await a.cas.get(ca.id)).ca.id).toBe(ca.id);
+      expect((await keys.getPublicKey(ca.keyUri)).length).toBeGreaterThan(0);
+      const crl = await a.crl.generate(ca.id, TEST_ADMIN);
+      const v = opensslCrlVerify(crl.der, certificatePem);
+      expect(v.ok, v.text).toBe(true);
     } finally {
-      await a.close();
+      await allow();
     }
+    const failed = await eventsSince(a, seq);
+    expect(failed.map((e) => e.action)).not.toContain('kms.key_destroyed');
+    expect(failed.map((e) => e.action)).toContain('ca.delete_failed');
+    const mid = await lastSeq(a);
+    expect(await a.cas.delete(ca.id, { destroyKey: true }, TEST_ADMIN)).toEqual({ keyDestroyed: true });
+    await expectPkiError(a.cas.get(ca.id), 'ca.not_found');
+    await expectPkiError(keys.getPublicKey(ca.keyUri), 'kms.key_not_found');
+    expect((await eventsSince(a, mid)).map((e) => [e.action, e.outcome, e.target])).toEqual([
+      ['ca.deleted', 'success', ca.id],
+      ['kms.key_destroyed', 'success', ca.keyUri],
+    ]);
+    expect((await a.audit.verify()).ok).toBe(true);
+  }, 60_000);
+
+  it('a key the backend fails to destroy after the commit: CA deleted, key left, kms.key_destroy_failed', async () => {
+    const a = fx.authority;
+    const keys = internalsOf(a).keys;
+    const { ca } = await revokedRoot(a, 'orphaned');
+    const seq = await lastSeq(a);
+    // the software backend keeps its keys in key_blobs: the database refuses to delete the blob, after the CA's commit
+    const allow = await fx.refuseDeletes('key_blobs');
+    try {
+      expect(await a.cas.delete(ca.id, { destroyKey: true }, TEST_ADMIN)).toEqual({ keyDestroyed: false });
+    } finally {
+      await allow();
+    }
+    await expectPkiError(a.cas.get(ca.id), 'ca.not_found');
+    expect((await keys.getPublicKey(ca.keyUri)).length).toBeGreaterThan(0); // the key is left in its backend
+    const events = (await eventsSince(a, seq)).filter((e) => e.action !== 'kms.destroy_failed'); // the backend's own
+    expect(events.map((e) => [e.action, e.outcome, e.target])).toEqual([
+      ['ca.deleted', 'success', ca.id],
+      ['kms.key_destroy_failed', 'failure', ca.keyUri],
+    ]);
+    expect(events[0]!.details).toMatchObject({ name: 'orphaned', destroyKey: true });
+    expect(events[1]!.details).toMatchObject({ caId: ca.id, backend: 'software' });
+    expect(events[1]!.details.message).toMatch(/refused by the test|key_blobs/); // the reason (PostgreSQL: the query)
+    expect((await a.audit.verify()).ok).toBe(true);
+    // without --destroy-key nothing is said about a key
+    const { ca: kept } = await revokedRoot(a, 'kept-key');
+    const before = await lastSeq(a);
+    expect(await a.cas.delete(kept.id, {}, TEST_ADMIN)).toEqual({ keyDestroyed: false });
+    expect((await eventsSince(a, before)).map((e) => e.action)).toEqual(['ca.deleted']);
   }, 60_000);
 });

@@ -195,6 +195,8 @@ export const caRevokeOutputSchema = z.object({
   revokedCas: z.number().int(),
 });
 export const caDeleteInputSchema = z.object({ id: caRefSchema, destroyKey: z.boolean().default(false) }).strict();
+/** `keyDestroyed`: the backend destroyed the key (false when not asked, or when it refused after the delete) */
+export const caDeleteOutputSchema = z.object({ ok: z.literal(true), keyDestroyed: z.boolean() });
 export const caExportChainOutputSchema = z.object({ id: z.string(), chainPem: z.string() });
 
 /** `ca.generateCrl` / `pkim crl generate`: a freshly signed CRL of a CA (PEM) and its numbers */

@@ -13,7 +13,7 @@ import {
   backendOption,
 } from '../cli-parsers';
 import { date, keyValues, table } from '../format';
-import { defaultName } from '../command-outputs';
+import { caDeletedText, defaultName } from '../command-outputs';
 import { TRUST_FORMATS, formatOption, readPasswordFile, writeExport } from '../export-output';
 
 function caDetails(ca: CaRow): string {
@@ -273,11 +273,8 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .option('--destroy-key', 'also destroy its private key in the key backend')
     .action(async (ref: string, o: { destroyKey?: boolean }) => {
       const a = await ctx.openAuthority();
-      await a.cas.delete(ref, { destroyKey: o.destroyKey }, ctx.actor);
-      ctx.output(
-        { deleted: ref, keyDestroyed: !!o.destroyKey },
-        () => `CA ${ref} deleted${o.destroyKey ? ' and its key destroyed' : ''}`,
-      );
+      const { keyDestroyed } = await a.cas.delete(ref, { destroyKey: o.destroyKey }, ctx.actor);
+      ctx.output({ deleted: ref, keyDestroyed }, () => caDeletedText(ref, !!o.destroyKey, keyDestroyed));
     });
 
   ca.command('truststore <ca>')

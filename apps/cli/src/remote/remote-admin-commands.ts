@@ -8,6 +8,7 @@ import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
 import { keyValues, vaultMountedLine, vaultMountsTable } from '../format';
 import type { VaultMountDto } from '@pkim/contract';
 import { readPasswordFile } from '../export-output';
+import { caDeletedText } from '../command-outputs';
 import { fetchPublic } from './remote-client';
 import { duration, human, printWith, ttl } from './remote-commands';
 import type { Dto, Opts, RemoteCall, RemoteCommand } from './remote-commands';
@@ -114,12 +115,10 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ca delete': {
     procedure: 'ca.delete',
     input: async ([ref], o, call) => ({ id: await caIdOf(call, ref), destroyKey: !!o.destroyKey }),
-    print: (ctx, _out, o, [ref]) =>
-      say(
-        ctx,
-        { deleted: ref, keyDestroyed: !!o.destroyKey },
-        `CA ${text(ref)} deleted${o.destroyKey ? ' and its key destroyed' : ''}`,
-      ),
+    print: (ctx, out, o, [ref]) => {
+      const keyDestroyed = out.keyDestroyed === true;
+      say(ctx, { deleted: ref, keyDestroyed }, caDeletedText(text(ref), !!o.destroyKey, keyDestroyed));
+    },
   },
   'ca truststore': {
     procedure: 'exports.truststore',

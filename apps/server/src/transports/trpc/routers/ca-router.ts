@@ -3,6 +3,7 @@ import {
   caCreateInputSchema,
   caCrlSchema,
   caDeleteInputSchema,
+  caDeleteOutputSchema,
   caExportChainOutputSchema,
   caExternalSchema,
   caGetInputSchema,
@@ -14,7 +15,6 @@ import {
   caSetStatusInputSchema,
   caSetUrlsTrpcInputSchema,
   caViewSchema,
-  okSchema,
   toCaCrlDto,
   toCaDto,
   toCaExternalDto,
@@ -125,10 +125,10 @@ export const caRouter = router({
 
   delete: procedure()
     .input(caDeleteInputSchema)
-    .output(okSchema)
+    .output(caDeleteOutputSchema)
     .mutation(async ({ ctx, input }) => {
-      await ctx.authority.cas.delete(input.id, { destroyKey: input.destroyKey }, ctx.actor);
-      return { ok: true as const };
+      const { keyDestroyed } = await ctx.authority.cas.delete(input.id, { destroyKey: input.destroyKey }, ctx.actor);
+      return { ok: true as const, keyDestroyed };
     }),
 
   /** signs a fresh CRL now (bumps the CRL number; `pkim crl generate`) */
