@@ -314,6 +314,12 @@ export function buildAuditRows(
 export interface SharedUnitState {
   head?: { seq: number; hash: string };
   deltas: CountDeltas;
+  /**
+   * the CAs an earlier unit of the transaction read active (FastSteps.caStatus): not read again by the next units —
+   * nothing else writes while the transaction holds the database's write lock — until a unit changes a CA row
+   * (touchesCaRow: the set is emptied, that unit reads its CAs itself)
+   */
+  activeCas?: Set<string>;
 }
 
 /**
@@ -321,13 +327,18 @@ export interface SharedUnitState {
  * process a moment before is refused, whatever row the issuer read earlier). A CA that does not exist (deleted) is
  * left to the foreign key, as on PostgreSQL (pg-store.ts refuseInactiveCas): `store.write_failed`, nothing written.
  */
-function* refuseInactiveCas(caStatus: (caId: string) => SqlStep, certs: CertificateRow[]): StepGen<void> {
+function* refuseInactiveCas(
+  caStatus: (caId: string) => SqlStep,
+  certs: CertificateRow[],
+  active: Set<string> | undefined,
+): StepGen<void> {
   let checked: string | undefined;
   for (const { caId } of certs) {
-    if (caId === checked) continue;
+    if (caId === checked || active?.has(caId)) continue;
     const [ca] = (yield caStatus(caId)) as { status: string }[];
     if (ca && ca.status !== 'active') throw new PkiError('ca.not_active', `CA ${caId} is ${ca.status} and cannot sign`);
     checked = caId;
+    if (ca) active?.add(caId);
   }
 }
 
@@ -342,6 +353,10 @@ export function* unitOfWork(
   const result: CommitResult = { revokedCount: 0, crlNumber: null, krlVersions: {}, audit: [] };
   const C = t.certificates;
   const deltas = shared?.deltas ?? new CountDeltas();
+  // a unit that changes CA rows reads the status of its CAs itself, and leaves none known to the next units
+  let activeCas: Set<string> | undefined;
+  if (shared && touchesCaRow(unit)) shared.activeCas?.clear();
+  else if (shared) activeCas = shared.activeCas ??= new Set();
 
   if (unit.insertCa?.length) yield* exec(db.insert(t.certificateAuthorities).values(unit.insertCa));
   for (const u of unit.updateCa ?? []) {
@@ -353,7 +368,7 @@ export function* unitOfWork(
   }
 
   if (unit.insertCertificates?.length) {
-    if (fast.caStatus) yield* refuseInactiveCas(fast.caStatus, unit.insertCertificates);
+    if (fast.caStatus) yield* refuseInactiveCas(fast.caStatus, unit.insertCertificates, activeCas);
     if (fast.insertCertificate) {
       for (const row of unit.insertCertificates) yield fast.insertCertificate(row);
     } else {

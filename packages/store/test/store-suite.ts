@@ -418,6 +418,37 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.audit.count()).toBe(0);
     });
 
+    it('refuses a certificate of a CA disabled by an earlier unit of its batch (status read per batch)', async () => {
+      // SQLite writes a batch's units in one transaction in the order they were submitted; PostgreSQL writes the
+      // batchable units (issuance) in one statement and a CA update apart, so units submitted together have no order
+      if (getEngine().dialect !== 'sqlite') return;
+      const store = await newStore();
+      const ca = makeCa();
+      const other = makeCa();
+      await store.commit({ insertCa: [ca, other] });
+      const issue = (caId: string) => {
+        const cert = makeCert(caId);
+        return { insertCertificates: [cert], audit: [makeEvent({ action: 'certificate.issued', target: cert.id })] };
+      };
+      // submitted in one turn: one batch (one transaction where the engine batches)
+      const settled = await Promise.allSettled([
+        store.commit(issue(ca.id)),
+        store.commit(issue(other.id)),
+        store.commit({ updateCa: [{ id: ca.id, patch: { status: 'disabled' } }] }),
+        store.commit(issue(ca.id)),
+        store.commit(issue(other.id)),
+      ]);
+      expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect(settled[3]).toMatchObject({ reason: { code: 'ca.not_active' } });
+      expect(await store.certificates.countsByCaAndProfile()).toEqual(
+        expect.arrayContaining([
+          { caId: ca.id, profile: expect.any(String) as string, status: 'active', count: 1 },
+          { caId: other.id, profile: expect.any(String) as string, status: 'active', count: 2 },
+        ]),
+      );
+      expect(await store.audit.verify()).toMatchObject({ ok: true, count: 3 });
+    });
+
     it('turns a database error into store.write_failed and commits none of the unit', async () => {
       const store = await newStore();
       const ca = makeCa();
