@@ -2,6 +2,7 @@
 // answers is what the Fastify route answers for the same request — status, body, headers, budget, histogram, log
 // lines — for the signed certificate (checked by openssl) and for every refusal; a hook counts the requests Fastify
 // answers, so each test knows which path answered. A `content-type` parameter sends the same request through Fastify.
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -38,7 +39,7 @@ describe('the CSR sign route in front of the router', () => {
   const lines: Record<string, unknown>[] = [];
 
   /** a server of the authority, API budget `max` per hour, logging at info into `lines` */
-  async function serve(max: number): Promise<{ app: FastifyInstance; base: string }> {
+  async function serve(max: number, onPreClose?: () => void): Promise<{ app: FastifyInstance; base: string }> {
     const logger = pino(
       { level: 'info' },
       { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
@@ -53,6 +54,11 @@ describe('the CSR sign route in front of the router', () => {
     // onResponse: it runs for every answer Fastify sends, also when an earlier hook refused the request
     a.addHook('onResponse', (request, _reply, done) => {
       if (request.url.startsWith('/api/v1/cas/')) viaFastify++;
+      done();
+    });
+    // after the fast path's own preClose hook (added by buildServer)
+    a.addHook('preClose', (done) => {
+      onPreClose?.();
       done();
     });
     return { app: a, base: await listen(a) };
@@ -235,5 +241,40 @@ describe('the CSR sign route in front of the router', () => {
     });
     expect(escaped.status).toBe(201);
     expect(viaFastify).toBe(before + 3);
+  });
+
+  it('a request arriving while the server closes goes to Fastify, which answers 503', async () => {
+    let preClose!: () => void;
+    const closingStarted = new Promise<void>((r) => (preClose = r));
+    const closing = await serve(1000, preClose);
+    const body = Buffer.from(JSON.stringify({ csr }));
+    const head =
+      `POST /api/v1/cas/${caId}/sign HTTP/1.1\r\nhost: x\r\ncontent-type: ${JSON_TYPE}\r\n` +
+      `authorization: Bearer ${admin}\r\ncontent-length: ${body.length}\r\n\r\n`;
+    const request = Buffer.concat([Buffer.from(head), body]);
+    // a request line and part of the headers sent before the close (a request being received keeps the connection
+    // from being closed as idle), the rest once the server is closing: the request arrives then
+    const socket = net.connect(Number(new URL(closing.base).port), '127.0.0.1');
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(request.subarray(0, 20));
+    try {
+      const before = viaFastify;
+      // the connection is accepted and its first bytes read before a request on another one is answered
+      expect((await sign(closing.base, body.toString())).status).toBe(201);
+      expect(viaFastify).toBe(before); // the fast path's
+      const closed = closing.app.close();
+      await closingStarted;
+      socket.write(request.subarray(20));
+      await ended;
+      // Fastify's answer while closing (return503OnClosing, before any hook)
+      expect(text).toMatch(/^HTTP\/1\.1 503 /);
+      expect(text).toMatch(/"statusCode":503/);
+      await closed;
+    } finally {
+      socket.destroy();
+      await closing.app.close();
+    }
   });
 });
