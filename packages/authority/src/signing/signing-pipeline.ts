@@ -31,7 +31,7 @@ import { subjectToDn } from '../subject-input';
 import { lacksRevocationUrls, partitionOf, partitionUrls, urlsOfCa, type PublicUrls } from '../url-plan';
 import { activeCaFields, caCreatedEvent, caKeyCreatedEvent, destroyKeyQuietly, newCaRow } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
-import { leafRecord, signCertificatePlan, type SignedCertificate } from './certificate-steps';
+import { leafRecord, signCertificatePlan, type CertificateSigner, type SignedCertificate } from './certificate-steps';
 import { checkCsrLeaf, checkLeafSubject, type CsrLeaf } from './leaf-checks';
 import type { CsrLeafSigned, KeyLeafSigned } from '../compute/compute-protocol';
 import { provisionerRef, type Provisioner } from './provisioner';
@@ -210,10 +210,23 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const key = { uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey };
       return committing(compute.signCertificate(input, now, key, what));
     }
-    const key = keys.signer({ uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey });
-    return committing(
-      signCertificatePlan(input, now, { publicKey: signer.publicKey, sign: (tbs) => key.sign(tbs) }, what),
-    );
+    return committing(signCertificatePlan(input, now, signerOf(signer), what));
+  }
+
+  /**
+   * The signer of each CA key, made once per key: keyed by its public key's bytes object, which the CA context keeps
+   * while the CA's certificate is unchanged (ca-context.ts), and checked against the URI and type asked for; a new
+   * object (another CA, a changed certificate) gets a new one. Not a handle per certificate (keys.signer: a lookup
+   * of the backend, an object and two closures each time).
+   */
+  const signers = new WeakMap<Uint8Array, { keyUri: string; keyType: KeyType; signer: CertificateSigner }>();
+  function signerOf(s: { keyUri: string; keyType: KeyType; publicKey: Uint8Array }): CertificateSigner {
+    const hit = signers.get(s.publicKey);
+    if (hit?.keyUri === s.keyUri && hit.keyType === s.keyType) return hit.signer;
+    const key = keys.signer({ uri: s.keyUri, keyType: s.keyType, publicKey: s.publicKey });
+    const signer: CertificateSigner = { publicKey: s.publicKey, sign: (tbs) => key.sign(tbs) };
+    signers.set(s.publicKey, { keyUri: s.keyUri, keyType: s.keyType, signer });
+    return signer;
   }
 
   /**
