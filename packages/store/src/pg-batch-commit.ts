@@ -1,6 +1,7 @@
 /**
  * PostgreSQL group commit for issuance- and revocation-shaped units (certificate rows with their search names,
- * counters and sealed keys; revocations of single certificates guarded by their current status; audit events): a
+ * counters and sealed keys; revocations of single certificates guarded by their current status; request updates
+ * guarded by the request's status — an approval, a rejection; audit events): a
  * whole batch is ONE prepared statement, one round trip and one transaction whatever its size. The rows travel
  * column by column, each column a `text[]` in PostgreSQL's binary format (binaryTextArray, columnsPart: the server
  * copies each text as it is and casts it to its column's type — no JSON to lex, no object per row); only the
@@ -18,7 +19,9 @@
  * A revocation updates its certificate only if the status is still the one the caller read (`onlyIfStatus`); if
  * any revocation of the batch finds its certificate changed (or gone), the statement fails as a whole (nothing is
  * written) and the store writes each unit again on its own, where the general unit of work reports that unit's
- * exact error (`certificate.already_revoked`, `certificate.not_found`).
+ * exact error (`certificate.already_revoked`, `certificate.not_found`). A request update likewise
+ * (`request.not_pending`, `request.not_found`): an approval whose request was approved or rejected meanwhile is not
+ * written, its certificate with it.
  *
  * A unit whose certificate's CA is not `active` (disabled or revoked by any process) is refused by the statement
  * itself: its rows and events are left out, the batch's other units are written, and that caller gets
@@ -44,9 +47,29 @@ const BATCH_KEYS = new Set<string>([
   'audit',
   'insertSpiffeSvids',
   'supersedeSpiffeSvids',
+  'updateRequests',
 ]);
 
 type CertificateUpdate = NonNullable<UnitOfWork['updateCertificates']>[number];
+type RequestUpdate = NonNullable<UnitOfWork['updateRequests']>[number];
+
+/**
+ * the columns of a request the batch statement updates (REQUESTS): every column but the key, the creation time and
+ * the JSON-mode `sans`, which nothing changes after a request is submitted
+ */
+const REQUEST_COLUMNS = Object.entries(getTableColumns(schema.certificateRequests))
+  .filter(([key, c]) => key !== 'id' && key !== 'createdAt' && c.columnType !== 'PgCustomColumn')
+  .map(([key, c]) => ({ key, name: c.name, sqlType: c.getSQLType() }));
+const REQUEST_KEYS = new Set(REQUEST_COLUMNS.map((c) => c.key));
+
+/**
+ * a request's update guarded by the status the caller read (an approval's, a rejection's), of columns the batch
+ * statement updates: an update whose request is no longer in that status fails the statement, and the general unit of
+ * work then reports why (`request.not_pending`, `request.not_found`)
+ */
+function isGuardedRequestUpdate(u: RequestUpdate): boolean {
+  return u.onlyIfStatus !== undefined && Object.keys(u.patch).every((k) => REQUEST_KEYS.has(k));
+}
 
 /** a status change that sets all three revocation columns, guarded by the status the caller read */
 function isGuardedRevocation(u: CertificateUpdate): boolean {
@@ -69,15 +92,20 @@ function svidOf(unit: UnitOfWork): string | undefined {
 }
 
 /**
- * true when the unit holds only certificate rows, their sealed keys, guarded revocations (isGuardedRevocation), an
- * SVID as the SVID route writes it (svidOf) and audit events: the batched statement
+ * true when the unit holds only certificate rows, their sealed keys, guarded revocations (isGuardedRevocation),
+ * guarded request updates (isGuardedRequestUpdate: an approval, a rejection), an SVID as the SVID route writes it
+ * (svidOf) and audit events: the batched statement
  */
 export function isBatchableUnit(unit: UnitOfWork): boolean {
   for (const [key, value] of Object.entries(unit)) {
     if (value === undefined) continue;
     if (!BATCH_KEYS.has(key) || !Array.isArray(value)) return false;
   }
-  return (unit.updateCertificates ?? []).every(isGuardedRevocation) && svidOf(unit) !== undefined;
+  return (
+    (unit.updateCertificates ?? []).every(isGuardedRevocation) &&
+    (unit.updateRequests ?? []).every(isGuardedRequestUpdate) &&
+    svidOf(unit) !== undefined
+  );
 }
 
 /**
@@ -235,6 +263,12 @@ const KEYS = columnsPart(schema.certificateKeys, NAMES.next);
 const SVIDS = columnsPart(schema.spiffeSvids, KEYS.next);
 /** the SVIDs' supersedes, one text[] per field: the SPIFFE ID, the SVID (certificate id) that supersedes, when */
 const SUPERSEDE = { spiffeId: SVIDS.next, by: SVIDS.next + 1, at: SVIDS.next + 2 };
+/**
+ * the request updates (approvals, rejections) as JSON, one object each: its unit `u`, the request's `id`, the status
+ * read `onlyIfStatus`, the keys it sets as `set` (`,status,reviewer,`: a column not named keeps its value) and the
+ * values by key (REQUEST_COLUMNS)
+ */
+const REQUESTS = SUPERSEDE.at + 1;
 
 /**
  * The batch statement: its text depends on the schema only, so it is prepared once per connection. In order:
@@ -248,11 +282,11 @@ const SUPERSEDE = { spiffeId: SVIDS.next, by: SVIDS.next + 1, at: SVIDS.next + 2
  *    committed version of a row changed since the snapshot), and the statement fails if one is no longer active
  *    (changed between the statement's start and the lock: the units are then written one by one, and refused at
  *    their own snapshot); the revocations, the counters (the inserted rows' and the moved rows'), the events
- *    chained on the head;
+ *    chained on the head, the request updates (of the units not refused, guarded by the status read);
  * 3. ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units with their CA's
  *    status.
  */
-export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v9';
+export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v10';
 export const BATCH_STATEMENT = (() => {
   const sha = `encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')`;
   const insert = (table: PgTable, p: ColumnsPart, idKey: string, returning: string) =>
@@ -305,6 +339,15 @@ export const BATCH_STATEMENT = (() => {
     '  "prev_hash", "hash") select c.seq, e."id", e."time", e."actor", e."action", e."target", e."outcome",',
     '  e."details", c.prev_hash, c.hash from chain c join kept e on e.k = c.n',
     '  returning "seq", "prev_hash", "hash"),',
+    // request updates (approvals, rejections) of the units not refused: the row only if its status is still the one
+    // read, after the lock (no request row is locked before it, as the general unit of work takes it first)
+    `req_in as materialized (select r.* from json_to_recordset($${REQUESTS}::json) as r("u" int, "id" text,`,
+    `  "onlyIfStatus" text, "set" text, ${REQUEST_COLUMNS.map((c) => `"${c.key}" ${c.sqlType}`).join(', ')})`,
+    '  where r."u" not in (select f."u" from refused f)),',
+    `requests as (update "certificate_requests" q set ${REQUEST_COLUMNS.map(
+      (c) => `"${c.name}" = case when strpos(r."set", ',${c.key},') > 0 then r."${c.key}" else q."${c.name}" end`,
+    ).join(', ')}`,
+    '  from gate, req_in r where q."id" = r."id" and q."status" = r."onlyIfStatus" returning 1),',
     // revocations: the row only if its status is still the one read; each moved row moves one count
     'revoked as (update "certificates" c set "status" = r."status", "revoked_at" = r."revokedAt",',
     '  "revocation_reason" = r."revocationReason"',
@@ -325,12 +368,14 @@ export const BATCH_STATEMENT = (() => {
     '  on conflict ("ca_id", "profile", "status")',
     '  do update set "count" = "certificate_counts"."count" + excluded."count")',
     // ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units; a revocation that
-    // found its certificate changed, or a CA changed since the snapshot, fails the statement (a non-number cast to
-    // int), so nothing of the batch is written
+    // found its certificate changed, a request update its request changed, or a CA changed since the snapshot, fails
+    // the statement (a non-number cast to int), so nothing of the batch is written
     `select (select min("seq") from audit), (select "prev_hash" from audit order by "seq" limit 1),`,
     '  (select string_agg("hash", \'\' order by "seq") from audit),',
     `  case when (select count(*) from revoked) = json_array_length($${Param.revocations}::json) then 0`,
     `    else ('pkim: a revocation found its certificate changed: ' || (select count(*) from revoked))::int end`,
+    `  + case when (select count(*) from requests) = (select count(*) from req_in) then 0`,
+    `    else ('pkim: a request found its status changed: ' || (select count(*) from requests))::int end`,
     `  + case when (select n from recheck) = 0 then 0`,
     `    else ('${CA_CHANGED}: ' || (select n from recheck))::int end,`,
     '  (select json_agg(json_build_array(r."u", r."ca", r."status")) from refused r)::text,',
@@ -469,6 +514,7 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
   const svids: NonNullable<UnitOfWork['insertSpiffeSvids']> = [];
   const supersedes: NonNullable<UnitOfWork['supersedeSpiffeSvids']> = [];
   const revocations: object[] = [];
+  const requests: object[] = [];
   const events: PlannedEvent[][] = [];
   /** the events' fields as BATCH_STATEMENT's `ev` reads them (EVENT) */
   const sent = Object.fromEntries(EVENT.map(([f]) => [f, [] as (string | null)[]])) as Record<
@@ -485,6 +531,13 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
     if (unit.supersedeSpiffeSvids) for (const v of unit.supersedeSpiffeSvids) supersedes.push(v);
     for (const r of unit.updateCertificates ?? [])
       revocations.push({ ...r.patch, id: r.id, onlyIfStatus: r.onlyIfStatus });
+    for (const r of unit.updateRequests ?? []) {
+      const patch = r.patch as Record<string, unknown>;
+      const keys = Object.keys(patch).filter((k) => patch[k] !== undefined);
+      // nothing to set: nothing checked either (as the general unit of work)
+      if (keys.length)
+        requests.push({ ...patch, u, id: r.id, onlyIfStatus: r.onlyIfStatus, set: `,${keys.join(',')},` });
+    }
     const own: PlannedEvent[] = [];
     for (const e of unit.audit ?? []) {
       // audit details are stored as JSON text (this text): hash and answer exactly what will be read back — a
@@ -527,6 +580,7 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
     binaryTextArray(supersedes.map((v) => v.spiffeId)),
     binaryTextArray(supersedes.map((v) => v.by)),
     binaryTextArray(supersedes.map((v) => String(v.at))),
+    JSON.stringify(requests),
   ];
   return {
     values,

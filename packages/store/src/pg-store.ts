@@ -515,11 +515,12 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     return r!;
   };
   /**
-   * one batchable unit on its own (alone, or again after its batch failed): the batch statement; a revocation that
-   * it refused (its certificate changed) runs the general unit of work, which reports why (already revoked, gone)
+   * one batchable unit on its own (alone, or again after its batch failed): the batch statement; a revocation or a
+   * request update that it refused (its certificate or request changed) runs the general unit of work, which reports
+   * why (already revoked, not pending, gone)
    */
   const commitBatchableAlone = async (unit: UnitOfWork): Promise<CommitResult> => {
-    if (!unit.updateCertificates?.length) {
+    if (!unit.updateCertificates?.length && !unit.updateRequests?.length) {
       try {
         return answer((await commitBatch([unit]))[0]);
       } catch (e) {

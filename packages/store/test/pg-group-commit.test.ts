@@ -20,7 +20,7 @@ import {
 } from '../src/pg-batch-commit';
 import { groupedLookup } from '../src/pg-store';
 import { certificateSearchTerms } from '../src/certificate-search-terms';
-import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
+import { T0, makeCa, makeCert, makeEvent, makeRequest } from './store-fixtures';
 
 let cluster: TestPostgres;
 const open: Store[] = [];
@@ -541,6 +541,111 @@ describe('PostgreSQL group commit', () => {
     expect(await count(sql, "select count(*) as n from certificates where status = 'revoked' and revoked_at = 7")).toBe(
       40,
     );
+  }, 60_000);
+
+  it('approvals and rejections submitted together: one statement; a request changed meanwhile fails', async () => {
+    const { a, b, caId, sql } = await setup();
+    const other = makeCa();
+    await b.commit({ insertCa: [other] });
+    const requests = Array.from({ length: 8 }, (_, i) =>
+      makeRequest(i === 5 ? other.id : caId, { reason: i === 1 ? 'kept by an approval' : null }),
+    );
+    await a.commit({ insertRequests: requests });
+    /** an approval as the signing pipeline commits it: the request, its certificate, two events */
+    const approve = (r: (typeof requests)[number], at: number) => {
+      const cert = makeCert(r.caId, { requestId: r.id });
+      const patch = {
+        status: 'issued' as const,
+        reviewer: 'usr_b',
+        reviewedAt: at,
+        updatedAt: at,
+        certificateId: cert.id,
+      };
+      return {
+        insertCertificates: [cert],
+        updateRequests: [{ id: r.id, onlyIfStatus: 'pending' as const, patch }],
+        audit: [
+          makeEvent({ action: 'certificate.issued', target: cert.id }),
+          makeEvent({ action: 'request.approved', target: r.id, details: { certificateId: cert.id } }),
+        ],
+      };
+    };
+    const reject = (r: (typeof requests)[number], at: number) => ({
+      updateRequests: [
+        {
+          id: r.id,
+          onlyIfStatus: 'pending' as const,
+          patch: { status: 'rejected' as const, reviewer: 'usr_b', reason: 'no', reviewedAt: at, updatedAt: at },
+        },
+      ],
+      audit: [makeEvent({ action: 'request.rejected', target: r.id })],
+    });
+    // one batch: two approvals and a rejection
+    const sent = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      const first = await Promise.all(
+        [a.commit(approve(requests[0]!, 11)), a.commit(approve(requests[1]!, 12))].concat(
+          a.commit(reject(requests[2]!, 13)),
+        ),
+      );
+      expect(queriesSent(sent)).toEqual(ONE_BATCH);
+      expect(first.flatMap((r) => r.audit.map((e) => e.seq))).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      sent.mockRestore();
+    }
+    const row = async (id: string) =>
+      (
+        await sql.query(
+          'select status, reviewer, reason, reviewed_at, updated_at, certificate_id is not null as cert, created_at' +
+            ' from certificate_requests where id = $1',
+          [id],
+        )
+      ).rows[0];
+    expect(await row(requests[0]!.id)).toEqual({
+      status: 'issued',
+      reviewer: 'usr_b',
+      reason: null,
+      reviewed_at: '11',
+      updated_at: '11',
+      cert: true,
+      created_at: String(T0),
+    });
+    // a column the update does not name keeps its value
+    expect(await row(requests[1]!.id)).toMatchObject({ status: 'issued', reason: 'kept by an approval', cert: true });
+    expect(await row(requests[2]!.id)).toMatchObject({
+      status: 'rejected',
+      reason: 'no',
+      reviewed_at: '13',
+      cert: false,
+    });
+    // request 3 approved by the other instance; request 5's CA disabled there: in the next batch each fails alone
+    await b.commit(approve(requests[3]!, 20));
+    await b.commit({ updateCa: [{ id: other.id, patch: { status: 'disabled' } }] });
+    const units = [4, 3, 5, 6, 2, 7].map((i) => (i === 6 ? reject(requests[i]!, 30) : approve(requests[i]!, 30)));
+    const settled = await Promise.allSettled(units.map((u) => a.commit(u))); // submitted together: one batch
+    expect(settled.map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code: string }).code))).toEqual([
+      'ok',
+      'request.not_pending',
+      'ca.not_active',
+      'ok',
+      'request.not_pending',
+      'ok',
+    ]);
+    expect(await row(requests[3]!.id)).toMatchObject({ status: 'issued', reviewed_at: '20' });
+    expect(await row(requests[5]!.id)).toMatchObject({ status: 'pending', reviewer: null, cert: false });
+    expect(await row(requests[6]!.id)).toMatchObject({ status: 'rejected', reviewed_at: '30' });
+    expect(await row(requests[7]!.id)).toMatchObject({ status: 'issued', reviewed_at: '30', cert: true });
+    // the certificates of the failed approvals are not written; every written one is its request's
+    expect(await count(sql, 'select count(*) as n from certificates')).toBe(5);
+    expect(
+      await count(
+        sql,
+        'select count(*) as n from certificates c join certificate_requests r on r.certificate_id = c.id' +
+          " and r.id = c.request_id and r.status = 'issued'",
+      ),
+    ).toBe(5);
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 5 + 2 + 5 });
+    expect(await a.rebuildCertificateCounts()).toEqual({ certificates: 5, corrected: 0 });
   }, 60_000);
 
   it('batches are written on a connection outside the pool, opened again after it is lost', async () => {
