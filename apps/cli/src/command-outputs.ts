@@ -1,7 +1,7 @@
 // What local and remote mode share when a command writes or prints its result: the default CA name, the files of an
 // issued certificate, a CRL. Kept out of the command modules: a command module loaded by `import()` (command-tree.ts)
 // and also imported statically elsewhere becomes two files in the compiled CLI (the module and a facade).
-import type { CaCrlDto } from '@pkim/contract';
+import type { CaCrlDto, ProfileSummaryDto } from '@pkim/contract';
 import type { CliContext } from './cli-context';
 import { writeOutputFile } from './cli-parsers';
 import { keyValues } from './format';
@@ -79,4 +79,23 @@ export function caDeletedText(ref: string, destroyKey: boolean, keyDestroyed: bo
     `CA ${ref} deleted, but its key could not be destroyed: it is left in its key backend ` +
     '(audit event kms.key_destroy_failed has the reason)'
   );
+}
+
+/** `profile show`'s text, local and remote alike: from the profile summary the API answers (`--json` prints it) */
+export function profileText(p: ProfileSummaryDto): string {
+  return keyValues([
+    ['name', p.name],
+    ['description', p.description],
+    ['CA', p.isCa ? 'yes' : 'no'],
+    ['key usage', p.keyUsage.join(', ')],
+    ['RSA key usage', p.rsaKeyUsage.join(', ') || '-'],
+    ['extended key usage', p.extKeyUsage.join(', ')],
+    ...(p.isCa ? [['path length', p.pathLen ?? 'unlimited'] as [string, string | number]] : []),
+    ['SAN types', p.allowedSanTypes.join(', ')],
+    ['SAN required', p.sanRequired ? 'yes' : 'no'],
+    ['key types', p.allowedKeyTypes.join(', ')],
+    ['default lifetime', p.defaultLifetime],
+    ['max lifetime', p.maxLifetime],
+    ['key reuse', p.allowKeyReuse ? 'allowed' : 'no'],
+  ]);
 }

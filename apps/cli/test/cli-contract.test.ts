@@ -124,6 +124,23 @@ describe('pkim CLI contract', () => {
     expect(tooLong.stderr).toContain('lifetime 500d exceeds the profile maximum of 398d');
     const hours = pkim('cert', 'issue', '--ca', 'c-int', '--cn', 'long.example.com', '--ttl', '9601h');
     expect(hours.stderr).toContain('lifetime 9601h exceeds the profile maximum of 398d');
+    // years as given, not as days (2y was '730d'); a profile maximum of whole years in years (25y, not 9125d)
+    const years = pkim('cert', 'issue', '--ca', 'c-int', '--cn', 'long.example.com', '--ttl', '2y');
+    expect(years.stderr).toContain('lifetime 2y exceeds the profile maximum of 398d');
+    const root = pkim(
+      'ca',
+      'create',
+      '--name',
+      'y30',
+      '--subject',
+      'CN=y30',
+      '--key-type',
+      'ec-p256',
+      '--validity',
+      '30y',
+    );
+    expect(root.code).toBe(5);
+    expect(root.stderr).toContain('lifetime 30y exceeds the profile maximum of 25y');
     const ssh = pkim('ssh', 'ca', 'create', '--name', 'u16', '--type', 'user', '--max-ttl', '16h');
     expect(ssh.code, ssh.stderr).toBe(0);
     const shown = pkim('ssh', 'ca', 'show', 'u16', '--json').json<{ maxTtl: string; defaultTtl: string }>();

@@ -65,6 +65,11 @@ async function flow(pkim: Pkim, dir: string): Promise<Record<string, Step>> {
   await run('profile list', 'profile list');
   await run('profile show', 'profile show tls-server');
   await run('profile show unknown', 'profile show no-such-profile');
+  // the text (no --json): the lists too — key usage, extended key usage, SAN types, key types
+  for (const name of ['tls-server', 'intermediate-ca']) {
+    const shown = await pkim('profile', 'show', name);
+    steps[`profile show ${name} text`] = { code: shown.code, json: shown.stdout };
+  }
   // 2-character CA and profile names, as local mode takes them (a ref of 3 characters at least was refused remotely)
   await run('ca create ab', `ca create --name ab --subject CN=AB --key-type ec-p256 --out ${f('ab.pem')}`);
   await run('ca show ab', 'ca show ab');
@@ -144,6 +149,12 @@ describe('pkim remote mode: administration commands give the same JSON as local 
     expect(local['ca disabled refuses']!.code).not.toBe(0);
     expect(local['profile show unknown']!.code).toBe(3);
     expect(local['profile show xy']!.code).toBe(3);
+    const profileText = String(remote['profile show tls-server text']!.json);
+    expect(profileText).toMatch(/^extended key usage:\s+serverAuth$/m);
+    expect(profileText).toMatch(/^key usage:\s+digitalSignature$/m);
+    expect(profileText).toMatch(/^SAN types:\s+dns, ip$/m);
+    expect(profileText).toMatch(/^key types:\s+rsa-2048, .*ec-p256/m);
+    expect(String(remote['profile show intermediate-ca text']!.json)).toMatch(/^path length:\s+0$/m);
     expect(local['cert issue from ab']!.code).toBe(0);
     expect(remote['cert list json report']!.json).toEqual([
       expect.objectContaining({ common_name: 'two.example.com', ca_name: 'ab', status: 'active' }),

@@ -15,6 +15,7 @@ import { describeCertificate, generateSshKey, sshKeygen } from '../../../tests/s
 
 const admin: Actor = { id: 'cli:test', role: 'admin' };
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 
 describe('SSH service', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -98,10 +99,19 @@ describe('SSH service', () => {
       a.ssh.sign({ ca: 'other-users', type: 'user', publicKey: key.pub, principals: ['x'] }, limited),
       'provisioner.ca_not_allowed',
     );
-    await expectPkiError(
+    const long = await expectPkiError(
       a.ssh.sign({ ca: 'eng-users-2', type: 'user', publicKey: key.pub, principals: ['x'], ttlMs: 2 * HOUR }, limited),
       'provisioner.lifetime_exceeded',
     );
+    expect(long.message).toContain('a lifetime of 2h exceeds the maximum of 1h'); // was '7200 s … 3600 s'
+    const beyondCa = await expectPkiError(
+      a.ssh.sign(
+        { ca: 'eng-users-2', type: 'user', publicKey: key.pub, principals: ['x'], ttlMs: 2 * 365 * DAY },
+        admin,
+      ),
+      'policy.lifetime_exceeded',
+    );
+    expect(beyondCa.message).toMatch(/^the requested lifetime 2y exceeds the SSH CA eng-users-2 maximum of \d+[dh]$/);
     const ok = await a.ssh.sign(
       { ca: 'eng-users-2', type: 'user', publicKey: key.pub, principals: ['x'], ttlMs: HOUR },
       limited,

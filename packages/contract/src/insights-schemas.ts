@@ -131,6 +131,7 @@ export const profileSummarySchema = z.object({
   /** a renewal may keep the old key */
   allowKeyReuse: z.boolean(),
 });
+export type ProfileSummaryDto = z.infer<typeof profileSummarySchema>;
 export const profileSummaryPageSchema = pageSchema(profileSummarySchema);
 /** The authority's profile (lifetimes in ms) — what {@link toProfileSummaryDto} maps from. */
 export interface ProfileRecord {

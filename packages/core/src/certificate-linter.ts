@@ -2,7 +2,7 @@
  * The certificate linter: runs on a plan BEFORE anything is signed. `lint.*` findings are RFC 5280 /
  * CA-practice problems, `policy.*` findings are profile violations.
  */
-import { KEY_TYPE_INFO, PkiError, formatDuration, type KeyAlgorithm } from '@pkim/shared';
+import { KEY_TYPE_INFO, PkiError, formatLifetime, type KeyAlgorithm } from '@pkim/shared';
 import type { CertificatePlan, KeyUsageName, LintFinding, NameConstraints, SubjectAltNames } from './types';
 import {
   invalidSans,
@@ -185,8 +185,8 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
     add(
       'policy.lifetime_exceeded',
       // the validity period includes the backdated minute of notBefore: 500d is reported as asked, not as 720001m
-      `lifetime ${formatDuration(plan.notAfter - plan.notBefore, 60_000)} exceeds the profile maximum of ` +
-        formatDuration(profile.maxLifetimeMs),
+      `lifetime ${formatLifetime(plan.notAfter - plan.notBefore, 60_000)} exceeds the profile maximum of ` +
+        formatLifetime(profile.maxLifetimeMs),
     );
   }
   return f;

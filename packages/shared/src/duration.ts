@@ -77,3 +77,14 @@ export function formatDuration(ms: number, toleranceMs = 0): string {
   }
   return `${Math.round(ms / 1000)}s`;
 }
+
+/**
+ * A lifetime in a message (a lifetime refused by a profile or a channel): whole years first — 365 days, the year
+ * `parseDuration` reads in `30y` — then as {@link formatDuration}, so `--ttl 30y` is reported as `30y`, not `10950d`,
+ * and a profile maximum of 9125 days as `25y`; `398d` and `36h` stay as they are.
+ */
+export function formatLifetime(ms: number, toleranceMs = 0): string {
+  const years = Math.round(ms / UNITS.y);
+  if (years > 0 && Math.abs(ms - years * UNITS.y) <= toleranceMs) return `${years}y`;
+  return formatDuration(ms, toleranceMs);
+}

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { PkiError, formatDuration } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
-import { keyValues, table } from '../format';
+import { table } from '../format';
+import { profileText } from '../command-outputs';
 
 /** `pkim profile list|show`: built-in and custom certificate profiles. */
 export function registerProfileCommand(program: Command, ctx: CliContext): void {
@@ -43,22 +44,7 @@ export function registerProfileCommand(program: Command, ctx: CliContext): void 
       const p = a.profiles().find((x) => x.name === name);
       if (!p) throw new PkiError('profile.not_found', `no profile '${name}' (see pkim profile list)`);
       const { toProfileSummaryDto } = await ctx.contract();
-      ctx.output(toProfileSummaryDto(p), () =>
-        keyValues([
-          ['name', p.name],
-          ['description', p.description],
-          ['CA', p.isCa ? 'yes' : 'no'],
-          ['key usage', p.keyUsage.join(', ')],
-          ['RSA key usage', p.rsaKeyUsage?.join(', ') || '-'],
-          ['extended key usage', p.extKeyUsage.join(', ')],
-          ...(p.isCa ? [['path length', p.pathLen ?? 'unlimited'] as [string, string | number]] : []),
-          ['SAN types', p.allowedSanTypes.join(', ')],
-          ['SAN required', p.sanRequired ? 'yes' : 'no'],
-          ['key types', p.allowedKeyTypes.join(', ')],
-          ['default lifetime', formatDuration(p.defaultLifetimeMs)],
-          ['max lifetime', formatDuration(p.maxLifetimeMs)],
-          ['key reuse', p.allowKeyReuse ? 'allowed' : 'no'],
-        ]),
-      );
+      const dto = toProfileSummaryDto(p);
+      ctx.output(dto, () => profileText(dto));
     });
 }

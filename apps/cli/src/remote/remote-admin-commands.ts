@@ -6,11 +6,11 @@ import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
 import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
 import { keyValues, vaultMountedLine, vaultMountsTable } from '../format';
-import type { VaultMountDto } from '@pkim/contract';
+import type { ProfileSummaryDto, VaultMountDto } from '@pkim/contract';
 import { readPasswordFile } from '../export-output';
-import { caDeletedText } from '../command-outputs';
+import { caDeletedText, profileText } from '../command-outputs';
 import { fetchPublic } from './remote-client';
-import { duration, human, printWith, ttl } from './remote-commands';
+import { duration, printWith, ttl } from './remote-commands';
 import type { Dto, Opts, RemoteCall, RemoteCommand } from './remote-commands';
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -224,9 +224,9 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
     procedure: 'insights.profiles',
     input: () => undefined,
     print(ctx, out, _o, [name]) {
-      const p = (out.items as Dto[]).find((x) => x.name === name);
+      const p = (out.items as ProfileSummaryDto[]).find((x) => x.name === name);
       if (!p) throw new PkiError('profile.not_found', `no profile '${text(name)}' (see pkim profile list)`);
-      ctx.output(p, () => human(p));
+      ctx.output(p, () => profileText(p));
     },
   },
   // ── API tokens ───────────────────────────────────────────────────────────────────────────────────────────────

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { PkiError, checkDurationMs, formatDuration, type KeyType } from '@pkim/shared';
+import { PkiError, checkDurationMs, formatLifetime, type KeyType } from '@pkim/shared';
 import type { Profile, SubjectAltNames, DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
 import type { Actor } from '../types';
@@ -114,7 +114,7 @@ export function applyLifetime(
       throw refused(
         'provisioner.lifetime_exceeded',
         p,
-        `a lifetime of ${formatDuration(effectiveLifetime)} exceeds this channel's maximum of ${formatDuration(max)}`,
+        `a lifetime of ${formatLifetime(effectiveLifetime)} exceeds this channel's maximum of ${formatLifetime(max)}`,
         { lifetimeMs: effectiveLifetime, maxLifetimeMs: max },
       );
     }

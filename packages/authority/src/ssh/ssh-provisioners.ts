@@ -4,7 +4,7 @@
  * fleet token is a channel provisioner on top (one environment, the operations it was created with). The audit
  * event and the certificate row name the effective provisioner.
  */
-import { PkiError } from '@pkim/shared';
+import { PkiError, formatLifetime } from '@pkim/shared';
 import type { SshCaRow, SshCertType, SshFleetTokenRow } from '@pkim/store';
 import { authorize } from '../permissions';
 import { checkCa } from '../signing/provisioner-policy';
@@ -33,7 +33,7 @@ function lifetimeCheck(all: Provisioner[], lifetimeMs: number): void {
     if (max !== undefined && lifetimeMs > max) {
       throw new PkiError(
         'provisioner.lifetime_exceeded',
-        `a lifetime of ${Math.round(lifetimeMs / 1000)} s exceeds the maximum of ${Math.round(max / 1000)} s ` +
+        `a lifetime of ${formatLifetime(lifetimeMs)} exceeds the maximum of ${formatLifetime(max)} ` +
           `(provisioner ${p.kind} '${p.name}')`,
         { details: { provisioner: { kind: p.kind, id: p.id }, lifetimeMs, maxLifetimeMs: max } },
       );

@@ -4,7 +4,7 @@
  * commit row + audit event), the hosts/users/principals registry, revocation with KRLs, fleet tokens.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { PkiError, newId, toPkiError, type Clock, type KeyType } from '@pkim/shared';
+import { PkiError, formatLifetime, newId, toPkiError, type Clock, type KeyType } from '@pkim/shared';
 import {
   SSH_DEFAULT_USER_EXTENSIONS,
   encodeKrl,
@@ -338,8 +338,8 @@ export function createSshService(deps: SshServiceDeps): SshService {
     if (ttlMs > ca.maxTtlMs) {
       throw new PkiError(
         'policy.lifetime_exceeded',
-        `the requested lifetime ${Math.round(ttlMs / 1000)}s exceeds the SSH CA ${ca.name} maximum of ` +
-          `${Math.round(ca.maxTtlMs / 1000)}s`,
+        `the requested lifetime ${formatLifetime(ttlMs)} exceeds the SSH CA ${ca.name} maximum of ` +
+          formatLifetime(ca.maxTtlMs),
         { details: { requestedMs: ttlMs, maxMs: ca.maxTtlMs } },
       );
     }
