@@ -1,8 +1,10 @@
 import { PkiError, assertAcceptedRevocationReason, checkPathLen, newId, toPkiError } from '@pkim/shared';
 import {
+  assertLintClean,
   buildCsr,
   decodeCsrUnverified,
   formatDn,
+  lintCaRequest,
   parseCertificate,
   resolveProfile,
   splitPemBundle,
@@ -101,6 +103,9 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         );
       await checkNewCaName(store.cas, input.name);
       const subject = subjectToDn(input.subject);
+      // the constraints kept for the CA's policy: the linter's syntax rule, before a key is made (as caCertificate)
+      const nameConstraints = toCoreConstraints(input.nameConstraints);
+      assertLintClean(lintCaRequest({ pathLen: input.pathLen ?? null, nameConstraints }));
       const profile = resolveProfile('intermediate-ca', deps.customProfiles);
       if (!profile.allowedKeyTypes.includes(input.keyType)) {
         throw new PkiError(
@@ -131,7 +136,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
           keyBackend: backendName,
           status: 'pending',
           pathLen: input.pathLen ?? null,
-          nameConstraints: toCoreConstraints(input.nameConstraints) ?? null,
+          nameConstraints: nameConstraints ?? null,
           certificatePem: null,
           csrPem,
           skiHex: null,

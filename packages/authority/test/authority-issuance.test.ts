@@ -308,6 +308,24 @@ describe.each(ENGINES)('authority issuance on $name', (engine) => {
       }
     });
 
+    it('an external CA (a CSR for an outside issuer) with a bad name constraint: refused, no key made', async () => {
+      const before = await keyBlobIds();
+      const name = 'External Bad Constraint';
+      const made = await countingKeys(async () => {
+        const e = await expectPkiError(
+          s.authority.cas.createExternalIntermediate(
+            { name, subject: `CN=${name}`, keyType: 'ec-p256', nameConstraints: { excludedEmail: ['a@@b'] } },
+            admin,
+          ),
+          'lint.invalid_san',
+        );
+        expect(e.message).toBe("invalid email name constraint 'a@@b'");
+      });
+      expect(made).toBe(0);
+      expect(await keyBlobIds()).toEqual(before);
+      expect(await internalsOf(s.authority).store.cas.findByName(name)).toBeUndefined();
+    });
+
     it("the signing step refuses (the CA's name outside its parent's constraints): no CA, no key", async () => {
       const parent = await s.authority.cas.create(
         {
