@@ -45,11 +45,34 @@ export function isPkiError(e: unknown): e is PkiError {
   return e instanceof PkiError;
 }
 
-/** Wraps any thrown value into a PkiError (unknown errors become `internal.error`). */
+/**
+ * Wraps any thrown value into a PkiError (unknown errors become `internal.error`). A database error wrapped by
+ * Drizzle is unwrapped first: Drizzle's message holds the statement and, on PostgreSQL, its parameters ("Failed
+ * query: … params: …"), which may be row data (ids, names, token hashes) and must not reach a log line, an audit row
+ * or the CLI's one-line reason; the database's own error (its message, code and constraint) says what went wrong.
+ */
 export function toPkiError(e: unknown): PkiError {
   if (e instanceof PkiError) return e;
-  const message = e instanceof Error ? e.message : String(e);
-  return new PkiError('internal.error', message, { kind: 'internal', cause: e });
+  const inner = unwrapQueryError(e);
+  if (inner instanceof PkiError) return inner;
+  const message = inner instanceof Error ? inner.message : String(inner);
+  return new PkiError('internal.error', message, { kind: 'internal', cause: inner });
+}
+
+/**
+ * Drizzle's wrappers of a failed statement — DrizzleQueryError ("Failed query: <sql>\nparams: <values>", PostgreSQL)
+ * and DrizzleError ("Failed to run the query '<sql>'", SQLite) — replaced by the error they wrap; without one (a
+ * wrapper around nothing) a message that names no statement.
+ */
+export function unwrapQueryError(e: unknown): unknown {
+  for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
+    const wrapper =
+      e.message.startsWith('Failed query: ') || (e.name === 'DrizzleError' && e.message.startsWith('Failed to run'));
+    if (!wrapper) return e;
+    if (e.cause === undefined) return new Error('the database refused a statement');
+    e = e.cause;
+  }
+  return e;
 }
 
 function kindFromCode(code: string): ErrorKind {

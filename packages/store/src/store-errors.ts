@@ -1,4 +1,4 @@
-import { PkiError } from '@pkim/shared';
+import { PkiError, unwrapQueryError } from '@pkim/shared';
 
 interface DriverErrorLike {
   message: string;
@@ -27,7 +27,11 @@ function isUniqueViolation(d: DriverErrorLike): boolean {
  * pass through; unique violations with a domain meaning get their own code; everything else is
  * `store.write_failed` with the original error as cause.
  */
-export function toWriteError(e: unknown, what = 'The database write failed'): PkiError {
+export function toWriteError(thrown: unknown, what = 'The database write failed'): PkiError {
+  if (thrown instanceof PkiError) return thrown;
+  // the driver's error, not Drizzle's wrapper: its message holds the statement and its parameters (row data), which
+  // the cause chain would carry into the log line (pino prints causes)
+  const e = unwrapQueryError(thrown);
   if (e instanceof PkiError) return e;
   const d = driverError(e);
   const original = d?.message ?? (e instanceof Error ? e.message : String(e));
