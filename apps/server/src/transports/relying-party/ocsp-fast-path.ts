@@ -1,11 +1,12 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Authority } from '@pkim/authority';
 import type { ServerMetrics } from '../../server-metrics';
 import { OCSP_TRY_LATER, type RequestBudget } from '../../request-budget';
 import { httpStatusFor, toHttpPkiError } from '../../error-mapping';
 import { OCSP_BODY_LIMIT, ocspCacheOptions, ocspRequestOfPath } from './ocsp-plugin';
 import { cacheHeaders } from './relying-party-cache';
+import { installFrontPath, type FrontPathContext, type FrontPathHandler } from '../front-path';
 
 export interface OcspFastPathOptions {
   authority: Authority;
@@ -48,29 +49,14 @@ type Kind = typeof POST | typeof GET;
  * business).
  */
 export function installOcspFastPath(app: FastifyInstance, opts: OcspFastPathOptions): void {
-  const server = app.server;
-  const [fastify, ...others] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  if (!fastify || others.length > 0) return; // not the server this was written for: Fastify answers everything
+  installFrontPath(app, opts.metrics, (ctx) => ocspHandler(opts, ctx));
+}
+
+function ocspHandler(opts: OcspFastPathOptions, { log, finish: done }: FrontPathContext): FrontPathHandler {
   const { authority, metrics, budget, maxAgeSeconds } = opts;
   const common = opts.commonHeaders.flat();
-  let closing = false;
-  app.addHook('preClose', (done) => {
-    closing = true; // Fastify answers 503 from now on
-    done();
-  });
-  // Fastify's logger (its serialisers); without logging it is a null logger that has no isLevelEnabled
-  const log = app.log as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
-
-  const finish = (req: IncomingMessage, kind: Kind, id: string, startedAt: number, status: number) => {
-    const ms = performance.now() - startedAt;
-    metrics.httpDuration.observe(kind.method, kind.route, status, ms / 1000);
-    if (log.isLevelEnabled?.('info')) {
-      // the line of OneLineRequestLog, through Fastify's serialisers (req: method, url, host, address, port)
-      const request = { method: req.method, url: req.url, headers: req.headers, host: req.headers.host };
-      const r = { ...request, ip: req.socket.remoteAddress, socket: req.socket };
-      log.child({ reqId: id }).info({ req: r, res: { statusCode: status }, responseTime: ms }, 'request completed');
-    }
-  };
+  const finish = (req: IncomingMessage, kind: Kind, id: string, startedAt: number, status: number) =>
+    done(req, kind.method, kind.route, id, startedAt, status);
 
   const answer = (req: IncomingMessage, res: ServerResponse, kind: Kind) => {
     const startedAt = performance.now();
@@ -125,12 +111,10 @@ export function installOcspFastPath(app: FastifyInstance, opts: OcspFastPathOpti
     req.on('end', () => void respond(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
   };
 
-  server.removeListener('request', fastify);
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  return (req, res) => {
     const h = req.headers;
-    if (closing) {
-      fastify(req, res);
-    } else if (req.method === 'POST') {
+    let kind: Kind | undefined;
+    if (req.method === 'POST') {
       const length = h['content-length'];
       if (
         req.url === '/ocsp' &&
@@ -139,19 +123,19 @@ export function installOcspFastPath(app: FastifyInstance, opts: OcspFastPathOpti
         Number(length) <= OCSP_BODY_LIMIT &&
         h['transfer-encoding'] === undefined
       )
-        answer(req, res, POST);
-      else fastify(req, res);
+        kind = POST;
     } else if (
       req.method === 'GET' &&
       req.url!.startsWith('/ocsp/') &&
       h['if-none-match'] === undefined &&
       GET_PATH_RE.test(req.url!)
     ) {
-      answer(req, res, GET);
-    } else {
-      fastify(req, res);
+      kind = GET;
     }
-  });
+    if (kind === undefined) return false;
+    answer(req, res, kind);
+    return true;
+  };
 }
 
 /** a 200 of OCSP's type: `no-store` unless the caller added cache headers */

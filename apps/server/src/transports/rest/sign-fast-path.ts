@@ -1,11 +1,12 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { PkiError } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
 import type { ServerMetrics } from '../../server-metrics';
 import type { RequestBudget } from '../../request-budget';
 import { restErrorAnswer } from '../../error-mapping';
 import { checkAccess } from '../../http/access-table';
+import { installFrontPath, type FrontPathContext, type FrontPathHandler } from '../front-path';
 import { SIGN_ROUTE, signWithCa } from './rest-pki-plugin';
 
 export interface SignFastPathOptions {
@@ -49,29 +50,14 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * `x-forwarded-for`).
  */
 export function installSignFastPath(app: FastifyInstance, opts: SignFastPathOptions): void {
-  const server = app.server;
-  const [fastify, ...others] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  if (!fastify || others.length > 0) return; // not the server this was written for: Fastify answers everything
-  const { authority, metrics, budget, bodyLimit, parseJson } = opts;
-  const common = opts.commonHeaders.flat();
-  let closing = false;
-  app.addHook('preClose', (done) => {
-    closing = true; // Fastify answers 503 from now on
-    done();
-  });
-  // Fastify's logger (its serialisers); without logging it is a null logger that has no isLevelEnabled
-  const log = app.log as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
+  installFrontPath(app, opts.metrics, (ctx) => signHandler(opts, ctx));
+}
 
-  const finish = (req: IncomingMessage, id: string, startedAt: number, status: number) => {
-    const ms = performance.now() - startedAt;
-    metrics.httpDuration.observe('POST', SIGN_ROUTE, status, ms / 1000);
-    if (log.isLevelEnabled?.('info')) {
-      // the line of OneLineRequestLog, through Fastify's serialisers (req: method, url, host, address, port)
-      const request = { method: req.method, url: req.url, headers: req.headers, host: req.headers.host };
-      const r = { ...request, ip: req.socket.remoteAddress, socket: req.socket };
-      log.child({ reqId: id }).info({ req: r, res: { statusCode: status }, responseTime: ms }, 'request completed');
-    }
-  };
+function signHandler(opts: SignFastPathOptions, { log, finish: done }: FrontPathContext): FrontPathHandler {
+  const { authority, budget, bodyLimit, parseJson } = opts;
+  const common = opts.commonHeaders.flat();
+  const finish = (req: IncomingMessage, id: string, startedAt: number, status: number) =>
+    done(req, 'POST', SIGN_ROUTE, id, startedAt, status);
   const send = (res: ServerResponse, headers: string[], status: number, value: unknown) => {
     const body = Buffer.from(JSON.stringify(value));
     headers.push('content-type', JSON_TYPE, 'content-length', String(body.length));
@@ -121,12 +107,10 @@ export function installSignFastPath(app: FastifyInstance, opts: SignFastPathOpti
     }
   };
 
-  server.removeListener('request', fastify);
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  return (req, res) => {
     const h = req.headers;
     const length = h['content-length'];
     const m =
-      !closing &&
       req.method === 'POST' &&
       h['content-type'] === 'application/json' &&
       typeof h.authorization === 'string' &&
@@ -136,10 +120,11 @@ export function installSignFastPath(app: FastifyInstance, opts: SignFastPathOpti
       Number(length) <= bodyLimit
         ? SIGN_PATH_RE.exec(req.url!)
         : null;
+    if (!m) return false;
     // answer() answers its own failures; this is for a failure to answer one (the connection is dropped)
-    if (m) answer(req, res, m[1]!, h.authorization!).catch(() => res.destroy());
-    else fastify(req, res);
-  });
+    answer(req, res, m[1]!, h.authorization!).catch(() => res.destroy());
+    return true;
+  };
 }
 
 /** the request's body as text (UTF-8, as Fastify's `parseAs: 'string'`); a client gone away ends the exchange */
