@@ -359,11 +359,28 @@ describe.each(ENGINES)('authority issuance on $name', (engine) => {
     it('the store write refuses (two creations of one name at once): one CA, one key, one destroyed', async () => {
       const before = await keyBlobIds();
       const input = { name: 'Raced Root', subject: 'CN=Raced Root', keyType: 'ec-p256' as const };
-      // both pass the name check before either commits: the loser's key is made, its CA row refused by the index
+      // both pass the name check before either commits: the loser's key is made, its CA row refused by the index.
+      // The real backend's generateKey waits until both creations reach it (past their name checks), so a loaded
+      // machine cannot let one creation commit before the other checks the name (which refuses before any key).
+      const backend = internalsOf(s.authority).keys.get('software');
+      const generate = backend.generateKey.bind(backend);
+      let arrived = 0;
+      let bothArrived: () => void = () => undefined;
+      const barrier = new Promise<void>((resolve) => (bothArrived = resolve));
+      const giveUp = setTimeout(() => bothArrived(), 20_000); // one creation never got there: fails below, not hangs
+      const spy = vi.spyOn(backend, 'generateKey').mockImplementation(async (...args) => {
+        if (++arrived === 2) bothArrived();
+        await barrier;
+        return generate(...args);
+      });
       const results = await Promise.allSettled([
         s.authority.cas.create(input, admin),
         s.authority.cas.create(input, admin),
-      ]);
+      ]).finally(() => {
+        clearTimeout(giveUp);
+        spy.mockRestore();
+      });
+      expect(arrived).toBe(2);
       const won = results.filter((r) => r.status === 'fulfilled');
       const lost = results.filter((r) => r.status === 'rejected');
       expect(won).toHaveLength(1);
