@@ -1,10 +1,8 @@
 import { PkiError, assertAcceptedRevocationReason, checkPathLen, newId, toPkiError } from '@pkim/shared';
 import {
-  assertLintClean,
   buildCsr,
   decodeCsrUnverified,
   formatDn,
-  lintCaRequest,
   parseCertificate,
   resolveProfile,
   splitPemBundle,
@@ -105,6 +103,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       const subject = subjectToDn(input.subject);
       // the constraints kept for the CA's policy: the linter's syntax rule, before a key is made (as caCertificate)
       const nameConstraints = toCoreConstraints(input.nameConstraints);
+      const { assertLintClean, lintCaRequest } = await import('./ca-request-lint');
       assertLintClean(lintCaRequest({ pathLen: input.pathLen ?? null, nameConstraints }));
       const profile = resolveProfile('intermediate-ca', deps.customProfiles);
       if (!profile.allowedKeyTypes.includes(input.keyType)) {
