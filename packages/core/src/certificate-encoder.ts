@@ -5,7 +5,7 @@
 import type { KeyType } from '@pkim/shared';
 import type { CertificatePlan, SignFn } from './types';
 import { assertLintClean, lintCertificate } from './certificate-linter';
-import { encodeDnCached } from './dn-codec';
+import { dnNode } from './dn-codec';
 import { DerNode, derOf, explicit, integer, integerFromBytes, signedDer, time } from './der-writer';
 import { encodeExtension, encodeExtensions } from './extensions/extension-registry';
 import { signatureAlgorithmDer } from './key-inspector';
@@ -31,7 +31,7 @@ export function encodeTbsCertificate(plan: CertificatePlan): Uint8Array {
       signatureAlgorithmDer(plan.issuerKeyType),
       plan.issuerNameDer,
       new DerNode(0x30, [time(plan.notBefore), time(plan.notAfter)]),
-      encodeDnCached(plan.subject),
+      dnNode(plan.subject), // written in place: subjects are unique per certificate (no cache)
       plan.publicKey,
       new DerNode(0xa3, [new DerNode(0x30, encodeExtensions(plan))]), // [3] EXPLICIT Extensions (SEQUENCE OF Extension)
     ]),

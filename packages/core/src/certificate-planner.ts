@@ -2,7 +2,7 @@
 import { KEY_TYPE_INFO, PkiError } from '@pkim/shared';
 import type { CertificatePlan, CertificatePlanInput } from './types';
 import { issuerFactsOf } from './certificate-parser';
-import { encodeDnCached, validateDn } from './dn-codec';
+import { encodeDn, validateDn } from './dn-codec';
 import { computeSki, keyTypeFromSpki } from './key-inspector';
 import { checkNameCharacters, checkSanLimits } from './name-limits';
 
@@ -66,7 +66,7 @@ export function planCertificate(input: CertificatePlanInput): CertificatePlan {
     caIssuersUrls: input.caIssuersUrls,
     keyUsage,
     extKeyUsage: [...profile.extKeyUsage],
-    issuerNameDer: facts ? facts.subjectDer : encodeDnCached(input.subject),
+    issuerNameDer: facts ? facts.subjectDer : encodeDn(input.subject),
     issuerFacts: facts,
     issuerName: facts ? facts.subject : input.subject,
     issuerKeyType,

@@ -14,7 +14,7 @@
 import { checkVisibleText } from './name-limits';
 import { PkiError } from '@pkim/shared';
 import type { DistinguishedName, DnAttribute } from './types';
-import { oid, printableString, ia5String, utf8String, seq, set } from './der-writer';
+import { DerNode, derOf, oid } from './der-writer';
 import { DerError, STRING_TAGS, at, children, decodeOid, decodeString, readWhole, type Tlv } from './der-reader';
 
 type StringKind = 'printable' | 'ia5' | 'utf8';
@@ -55,7 +55,13 @@ for (const a of ATTRS) {
 const invalid = (message: string, details: Record<string, unknown> = {}): PkiError =>
   new PkiError('dn.invalid', message, { details });
 
+/** the types as written most often ('CN', 'O', 'commonName'…): looked up without trimming, matching or lowering */
+const BY_EXACT = new Map<string, AttrDef>();
+for (const a of ATTRS) for (const n of [a.name, a.name.toLowerCase(), ...a.aliases, a.oid]) BY_EXACT.set(n, a);
+
 function lookupType(t: string): AttrDef | undefined {
+  const exact = BY_EXACT.get(t);
+  if (exact) return exact;
   const k = t.trim().replace(/^oid\./i, '');
   return /^\d+(\.\d+)+$/.test(k) ? BY_OID.get(k) : BY_NAME.get(k.toLowerCase());
 }
@@ -242,37 +248,29 @@ export function validateDn(dn: DistinguishedName): void {
   }
 }
 
-const nameCache = new Map<string, Uint8Array>();
+/** the DER string type of an attribute: C/serialNumber PrintableString, emailAddress/DC IA5String, others UTF8String */
+const STRING_TAG = { printable: 0x13, ia5: 0x16, utf8: 0x0c } as const;
+const text = new TextEncoder();
+
 /**
- * DER `Name` for a DN (one attribute per RDN). C/serialNumber PrintableString, emailAddress/DC IA5String, others
- * UTF8String.
+ * A DER `Name` for a DN (one attribute per RDN) as a {@link DerNode} tree, written into its parent's buffer (the
+ * TBSCertificate's subject: no buffer of its own per TLV). C/serialNumber PrintableString, emailAddress/DC IA5String,
+ * others UTF8String.
  */
-export function encodeDn(dn: DistinguishedName): Uint8Array {
-  const rdns: Uint8Array[] = [];
+export function dnNode(dn: DistinguishedName): DerNode {
+  const rdns: DerNode[] = [];
   for (const a of dn) {
     const def = lookupType(a.type);
     if (!def) throw invalid(`unknown attribute type '${a.type}'`, { type: a.type });
-    const value =
-      def.kind === 'printable'
-        ? printableString(a.value)
-        : def.kind === 'ia5'
-          ? ia5String(a.value)
-          : utf8String(a.value);
-    rdns.push(set(seq(oid(def.oid), value)));
+    const value = new DerNode(STRING_TAG[def.kind], [text.encode(a.value)]);
+    rdns.push(new DerNode(0x31, [new DerNode(0x30, [oid(def.oid), value])]));
   }
-  return seq(...rdns);
+  return new DerNode(0x30, rdns);
 }
 
-/** Same as encodeDn, memoised (issuer names and common subjects repeat). */
-export function encodeDnCached(dn: DistinguishedName): Uint8Array {
-  const key = JSON.stringify(dn);
-  let v = nameCache.get(key);
-  if (!v) {
-    v = encodeDn(dn);
-    if (nameCache.size > 1000) nameCache.clear();
-    nameCache.set(key, v);
-  }
-  return v;
+/** DER `Name` for a DN ({@link dnNode} in a buffer of its own). */
+export function encodeDn(dn: DistinguishedName): Uint8Array {
+  return derOf(dnNode(dn));
 }
 
 /** Decodes a DER `Name` TLV into DER-order attributes (unknown types keep their dotted OID). */

@@ -9,9 +9,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { Time } from '@peculiar/asn1-x509';
+import { AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName, Time } from '@peculiar/asn1-x509';
 import { bitString, DerNode, derOf, generalizedTime, seq, signedDer, time, tlv } from '../src/der-writer';
 import { readWhole } from '../src/der-reader';
+import { decodeNameDer, dnAttributeOid, dnNode, encodeDn } from '../src/dn-codec';
+import type { DistinguishedName } from '../src/types';
 
 const RUNS = Number(process.env.PKIM_FUZZ_RUNS ?? 400);
 const CONFIG = { numRuns: RUNS, seed: Number(process.env.PKIM_FUZZ_SEED ?? 20261203) } as const;
@@ -147,5 +149,91 @@ describe('der-writer time', () => {
   it('refuses what GeneralizedTime cannot hold (years past 9999, NaN)', () => {
     expect(() => time(MAX + 1000)).toThrow(RangeError);
     expect(() => generalizedTime(Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe('dn-codec encodeDn / dnNode (the subject written in place in the TBSCertificate)', () => {
+  /** @peculiar/asn1-x509's Name of a DN, each attribute in the string type RFC 5280 asks of it */
+  const peculiarName = (dn: DistinguishedName): Buffer => {
+    const string = (type: string, value: string): AttributeValue => {
+      const oid = dnAttributeOid(type)!;
+      if (oid === '2.5.4.6' || oid === '2.5.4.5') return new AttributeValue({ printableString: value });
+      if (oid === '1.2.840.113549.1.9.1' || oid === '0.9.2342.19200300.100.1.25') {
+        return new AttributeValue({ ia5String: value });
+      }
+      return new AttributeValue({ utf8String: value });
+    };
+    const rdns = dn.map(
+      (a) =>
+        new RelativeDistinguishedName([
+          new AttributeTypeAndValue({ type: dnAttributeOid(a.type)!, value: string(a.type, a.value) }),
+        ]),
+    );
+    return Buffer.from(AsnConvert.serialize(new Name(rdns)));
+  };
+  // every way a type is written: names, aliases, other cases, spaces around, dotted OIDs with and without `oid.`
+  const TYPES = [
+    'C',
+    'countryName',
+    'ST',
+    's',
+    'L',
+    'STREET',
+    'O',
+    'OU',
+    'CN',
+    'cn',
+    'commonName',
+    ' CN ',
+    'title',
+    'SN',
+    'GN',
+    'postalCode',
+    'serialNumber',
+    'organizationIdentifier',
+    'emailAddress',
+    'E',
+    'email',
+    'DC',
+    'UID',
+    'userid',
+    '2.5.4.3',
+    'OID.2.5.4.10',
+    'oid.0.9.2342.19200300.100.1.25',
+  ];
+  const PRINTABLE = Array.from("ABCXYZabcxyz0189 '()+,-./:=?"); // PrintableString's alphabet, a sample
+  const attribute = fc.constantFrom(...TYPES).chain((type) => {
+    const oid = dnAttributeOid(type);
+    const printable = oid === '2.5.4.6' || oid === '2.5.4.5';
+    const ascii = oid === '1.2.840.113549.1.9.1' || oid === '0.9.2342.19200300.100.1.25';
+    const value = printable
+      ? fc.string({ unit: fc.constantFrom(...PRINTABLE), minLength: 1, maxLength: 70 })
+      : ascii
+        ? fc.string({ unit: 'binary-ascii', minLength: 1, maxLength: 140 })
+        : fc.oneof(
+            fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),
+            fc.string({ minLength: 100, maxLength: 300 }),
+          );
+    return value.map((v) => ({ type, value: v }));
+  });
+
+  it('equals @peculiar/asn1-x509 Name for random DNs of every attribute type and length form (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.array(attribute, { maxLength: 8 }), (dn) => {
+        const expected = peculiarName(dn).toString('hex');
+        expect(Buffer.from(encodeDn(dn)).toString('hex')).toBe(expected);
+        // inside a parent written in one buffer (the TBSCertificate's subject)
+        const inTbs = derOf(new DerNode(0x30, [Uint8Array.of(0x05, 0x00), dnNode(dn)]));
+        expect(Buffer.from(inTbs.subarray(4 + (inTbs[1]! & 0x80 ? inTbs[1]! & 0x7f : 0))).toString('hex')).toBe(
+          expected,
+        );
+        expect(decodeNameDer(encodeDn(dn)).map((a) => a.value)).toEqual(dn.map((a) => a.value));
+      }),
+      CONFIG,
+    );
+  });
+
+  it('refuses an unknown attribute type', () => {
+    expect(() => encodeDn([{ type: 'nope', value: 'x' }])).toThrow(/unknown attribute type/);
   });
 });
