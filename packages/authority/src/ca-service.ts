@@ -42,7 +42,11 @@ const MAX_ISSUER_CHAIN = 8;
 export type CaServiceDeps = SigningServiceDeps & {
   pipeline: SigningPipeline;
   /** told after a CA revocation commits (the parent and every revoked CA), for the CRL cache */
-  onRevoked?: (caIds: string[], revoked?: undefined, wholeCas?: { caIds: string[]; revokedAt: number }) => void;
+  onRevoked?: (
+    caIds: string[],
+    revoked?: { caId: string; serialHex: string }[],
+    wholeCas?: { caIds: string[]; revokedAt: number },
+  ) => void;
 };
 
 export function createCaService(deps: CaServiceDeps): CaService & CaRevocationService {
@@ -393,20 +397,29 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     }
   }
 
+  /**
+   * Revokes a CA. `cascade` (the default: `pkim ca revoke`, tRPC/REST `ca.revoke`) revokes every certificate and
+   * sub-CA below it in the same transaction. `cascade: false` (Vault's `issuer/:ref/revoke`, as OpenBao) revokes the
+   * CA's own certificate only: the row is marked revoked (it signs nothing more, its CRL and OCSP answers go on), its
+   * parent's CRL and OCSP answers list it, and what it issued — certificates and sub-CAs — stays as it was.
+   */
   async function revokeCa(
     caId: string,
     reason: CaRow['revocationReason'] & string,
     actor: Actor,
+    opts: { cascade?: boolean } = {},
   ): Promise<RevocationResult> {
     authorize(actor, 'ca:write');
+    const cascade = opts.cascade !== false;
     try {
       assertAcceptedRevocationReason(reason);
       const ca = await findCa(caId);
       checkActorMayUseCa(actor, ca);
       if (ca.status === 'revoked') throw new PkiError('ca.already_revoked', `CA ${ca.name} is already revoked`);
-      const descendants = await store.cas.listDescendants(ca.id);
+      const descendants = cascade ? await store.cas.listDescendants(ca.id) : [];
       const t = clock.now();
       const toRevoke = [ca, ...descendants.filter((d) => d.status !== 'revoked')];
+      const revokedIds = toRevoke.map((c) => c.id);
       const result = await store.commit({
         updateCa: toRevoke.map((c) => ({
           id: c.id,
@@ -417,22 +430,28 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
             updatedAt: t,
           },
         })),
-        revokeAllIssuedBy: {
-          caIds: toRevoke.map((c) => c.id),
-          revokedAt: t,
-          reason: reason === 'keyCompromise' ? 'cACompromise' : reason,
-        },
-        audit: [auditEvent(clock, actor, 'ca.revoked', ca.id, { reason, descendants: descendants.map((d) => d.id) })],
+        revokeAllIssuedBy: cascade
+          ? { caIds: revokedIds, revokedAt: t, reason: reason === 'keyCompromise' ? 'cACompromise' : reason }
+          : undefined,
+        audit: [
+          auditEvent(clock, actor, 'ca.revoked', ca.id, {
+            reason,
+            descendants: descendants.map((d) => d.id),
+            ...(cascade ? {} : { cascade: false }),
+          }),
+        ],
       });
-      const revokedIds = toRevoke.map((c) => c.id);
-      deps.onRevoked?.([...(ca.parentId ? [ca.parentId] : []), ...revokedIds], undefined, {
-        caIds: revokedIds,
-        revokedAt: t,
-      });
+      const parents = ca.parentId ? [ca.parentId] : [];
+      if (cascade) deps.onRevoked?.([...parents, ...revokedIds], undefined, { caIds: revokedIds, revokedAt: t });
+      else {
+        // only the CA's own certificate changed: its parent's CRL and its parent's OCSP answer for it
+        const own = ca.parentId && ca.serialHex ? [{ caId: ca.parentId, serialHex: ca.serialHex }] : [];
+        deps.onRevoked?.([...parents, ca.id], own);
+      }
       const updated = { ...ca, status: 'revoked' as const, revokedAt: t, revocationReason: reason, updatedAt: t };
       return { ca: updated, revokedCertificates: result.revokedCount, revokedCas: toRevoke.length - 1 };
     } catch (e) {
-      throw await recordFailure(deps, actor, 'ca.revoke_failed', caId, e, { reason });
+      throw await recordFailure(deps, actor, 'ca.revoke_failed', caId, e, { reason, ...(cascade ? {} : { cascade }) });
     }
   }
 

@@ -299,6 +299,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
         auth,
         audit,
         sign: pipeline.sign,
+        revocation: cas,
         health: () => health(),
         onCrlConfigured: (caId: string) => {
           timings.invalidate(caId);

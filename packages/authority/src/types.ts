@@ -278,7 +278,16 @@ export interface RevocationResult {
 }
 
 export interface CaRevocationService {
-  revokeCa(caId: string, reason: RevocationReason, actor: Actor): Promise<RevocationResult>;
+  /**
+   * `cascade` (default true: `pkim ca revoke`, tRPC/REST) revokes everything below the CA too; `cascade: false`
+   * (Vault `issuer/:ref/revoke`) only the CA's own certificate — what it issued stays valid (docs/vault-api.md)
+   */
+  revokeCa(
+    caId: string,
+    reason: RevocationReason,
+    actor: Actor,
+    opts?: { cascade?: boolean },
+  ): Promise<RevocationResult>;
 }
 
 export interface CrlService {

@@ -1,7 +1,7 @@
 import { PkiError } from '@pkim/shared';
 import type { CaRow } from '@pkim/store';
 import { authorize } from '../permissions';
-import type { Actor, CaService } from '../types';
+import type { Actor, CaRevocationService, CaService } from '../types';
 import type { VaultMount } from './vault-mount-service';
 import { parseVaultBool, parseVaultString, toVaultSerial } from './vault-params';
 import { mountCaChain } from './vault-pki-service';
@@ -21,9 +21,13 @@ export interface VaultIssuer {
 
 /** OpenBao's usages of an issuer that can do everything (`issuing-certificates`, `crl-signing`, `ocsp-signing`). */
 const USAGE = 'crl-signing,issuing-certificates,ocsp-signing,read-only';
+/** a revoked issuer (OpenBao drops `issuing-certificates`): its CRL and OCSP answers go on, it issues nothing more */
+const REVOKED_USAGE = 'crl-signing,ocsp-signing,read-only';
 
 export interface VaultIssuerServiceDeps {
   cas: CaService;
+  /** `issuer/:ref/revoke`: the CA revocation, without cascade (the one door of CA revocations) */
+  revocation: CaRevocationService;
 }
 
 export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
@@ -73,32 +77,50 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
     /** `issuer/:ref` (a token with `ca:read`, as OpenBao asks for one): the issuer's whole entry */
     async read(mount: VaultMount, ref: string, actor: Actor): Promise<Record<string, unknown>> {
       authorize(actor, 'ca:read');
-      const { ca, certificate, caChain } = await resolve(mount, ref);
-      return {
-        issuer_id: ca.id,
-        issuer_name: ca.name,
-        key_id: keyIdOf(ca),
-        certificate,
-        ca_chain: caChain,
-        manual_chain: null,
-        // a lifetime beyond the CA's own NotAfter is refused (docs/vault-api.md)
-        leaf_not_after_behavior: 'err',
-        usage: USAGE,
-        revocation_signature_algorithm: '',
-        revoked: ca.revokedAt !== null,
-        ...(ca.revokedAt !== null
-          ? {
-              revocation_time: Math.floor(ca.revokedAt / 1000),
-              revocation_time_rfc3339: new Date(ca.revokedAt).toISOString(),
-            }
-          : {}),
-        // the CA's URL setting: what `config/urls` of the mount writes, so per issuer and per mount are one here
-        issuing_certificates: ca.urls?.caIssuersUrls ?? [],
-        crl_distribution_points: ca.urls?.crlDistributionPoints ?? [],
-        delta_crl_distribution_points: [],
-        ocsp_servers: ca.urls?.ocspUrls ?? [],
-        enable_aia_url_templating: false,
-      };
+      return entryOf(await resolve(mount, ref));
+    },
+
+    /**
+     * `issuer/:ref/revoke` (`ca:write`), as OpenBao: the issuer's CA certificate is revoked WITHOUT cascade — the CA
+     * row marked revoked, listed on its parent's CRL and revoked in its parent's OCSP answers; what it issued stays
+     * valid, its own CRL and OCSP answers go on, and it issues nothing more (usage without `issuing-certificates`).
+     * Answers the issuer's entry with `revocation_time`; an issuer already revoked answers the same entry (its first
+     * time), no warnings. Warnings as OpenBao's: a root (self-signed: no CRL lists it), no parent CA, the default.
+     */
+    async revoke(
+      mount: VaultMount,
+      ref: string,
+      actor: Actor,
+    ): Promise<{ data: Record<string, unknown>; warnings?: string[] }> {
+      authorize(actor, 'ca:write');
+      const issuer = await resolve(mount, ref);
+      if (issuer.ca.status === 'revoked') return { data: entryOf(issuer) };
+      let ca: CaRow;
+      try {
+        ca = (await deps.revocation.revokeCa(issuer.ca.id, 'unspecified', actor, { cascade: false })).ca;
+      } catch (e) {
+        // revoked meanwhile (another request, another process): the same answer as a second call
+        if (!(e instanceof PkiError) || e.code !== 'ca.already_revoked') throw e;
+        return { data: entryOf(await resolve(mount, ref)) };
+      }
+      const warnings: string[] = [];
+      if (ca.subjectDn === ca.issuerDn && ca.parentId === null)
+        warnings.push(
+          'This issuer is a self-signed (potentially root) certificate. This means it may not be considered revoked ' +
+            "if there is not an external, cross-signed variant of this certificate. This issuer's serial number will " +
+            'not appear on its own CRL.',
+        );
+      if (ca.parentId === null)
+        warnings.push(
+          'This issuer lacks a parent issuer in PKI Manager (a root, or a CA signed by an outside CA). This means it ' +
+            'will not appear on any CRL here and may not be considered revoked by clients. Consider revoking it at ' +
+            'its outside issuer as well if it is not self-signed.',
+        );
+      warnings.push(
+        "This issuer is the mount's one (default) issuer: issue and sign through this mount are refused from now on " +
+          '(bind the mount to another CA to issue again).',
+      );
+      return { data: entryOf({ ...issuer, ca }), warnings };
     },
 
     /** `issuer/:ref/json` (unauthenticated): `{certificate, ca_chain, issuer_id, issuer_name}` */
@@ -172,6 +194,36 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
         );
       }
     },
+  };
+}
+
+/** an issuer's whole entry (`issuer/:ref`, `issuer/:ref/revoke`), OpenBao's field names */
+function entryOf({ ca, certificate, caChain }: VaultIssuer): Record<string, unknown> {
+  const revoked = ca.status === 'revoked';
+  return {
+    issuer_id: ca.id,
+    issuer_name: ca.name,
+    key_id: keyIdOf(ca),
+    certificate,
+    ca_chain: caChain,
+    manual_chain: null,
+    // a lifetime beyond the CA's own NotAfter is refused (docs/vault-api.md)
+    leaf_not_after_behavior: 'err',
+    usage: revoked ? REVOKED_USAGE : USAGE,
+    revocation_signature_algorithm: '',
+    revoked,
+    ...(revoked
+      ? {
+          revocation_time: Math.floor((ca.revokedAt ?? 0) / 1000),
+          revocation_time_rfc3339: new Date(ca.revokedAt ?? 0).toISOString(),
+        }
+      : {}),
+    // the CA's URL setting: what `config/urls` of the mount writes, so per issuer and per mount are one here
+    issuing_certificates: ca.urls?.caIssuersUrls ?? [],
+    crl_distribution_points: ca.urls?.crlDistributionPoints ?? [],
+    delta_crl_distribution_points: [],
+    ocsp_servers: ca.urls?.ocspUrls ?? [],
+    enable_aia_url_templating: false,
   };
 }
 

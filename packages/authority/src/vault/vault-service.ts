@@ -1,4 +1,4 @@
-import type { AuditService, AuthService } from '../types';
+import type { AuditService, AuthService, CaRevocationService } from '../types';
 import { createVaultMountService } from './vault-mount-service';
 import { createVaultAuthService } from './vault-auth-service';
 import { createVaultPkiService, type VaultPkiServiceDeps } from './vault-pki-service';
@@ -17,6 +17,8 @@ export interface VaultServiceDeps extends VaultPkiServiceDeps {
   audit: AuditService;
   /** the one signing pipeline */
   sign: SignFunction;
+  /** CA revocations (`issuer/:ref/revoke`, without cascade) */
+  revocation: CaRevocationService;
   /** the authority's readiness (database + key backends): the Vault API is sealed while it fails */
   health(): Promise<{ ok: boolean }>;
   /** a mount's config/crl changed the CRL/OCSP validity of this CA: drop cached CRLs and timings */
@@ -42,7 +44,7 @@ export function createVaultService(deps: VaultServiceDeps) {
     audit: deps.audit,
   });
   /** the mount's one issuer (its CA) as Vault 1.11+ names it: `issuers`, `issuer/:ref`, `config/issuers` */
-  const issuers = createVaultIssuerService({ cas: deps.cas });
+  const issuers = createVaultIssuerService({ cas: deps.cas, revocation: deps.revocation });
   const pki = {
     ...createVaultPkiService(deps),
     ...createVaultIssueService({

@@ -552,6 +552,16 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     },
   },
   {
+    // OpenBao: revokes the issuer's certificate only (not what it issued); a second call answers the same entry
+    path: 'issuer/:ref/revoke',
+    ops: {
+      async write(c) {
+        const r = await c.authority.vault.issuers.revoke(c.mount!, c.path.ref, actorOf(c));
+        return json(r.data, r.warnings);
+      },
+    },
+  },
+  {
     path: 'issuer/:ref/json',
     auth: false,
     ops: {
