@@ -22,7 +22,8 @@
 // bench database sampled every few ms during each PostgreSQL issuance row, the share of each wait event printed
 // (Lock:advisory = waiting for the audit-chain lock, IO:WALSync = a commit waiting for the disk, CPU = running)
 // and, from pg_locks, how often the audit-chain lock is held ("lock held advisory") and every lock waited for.
-// Both cost the cluster some CPU of their own: leave them off for the figures.
+// Both cost the cluster some CPU of their own: leave them off for the figures. BENCH_PG_SETTINGS=name=value,…: more
+// server settings of the cluster (e.g. commit_delay=20,commit_siblings=1), printed in the header.
 // Everything (PostgreSQL cluster, temp dirs) is removed at the end. Prints markdown tables.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -54,6 +55,8 @@ const PG_PERF = process.env.BENCH_PG_PERF;
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',');
 const PG_STATEMENTS = Number(process.env.BENCH_PG_STATEMENTS ?? 0);
 const PG_WAITS = process.env.BENCH_PG_WAITS === '1';
+/** BENCH_PG_SETTINGS=name=value,name=value: server settings of the bench's cluster (e.g. commit_delay=10) */
+const PG_SETTINGS = (process.env.BENCH_PG_SETTINGS ?? '').split(',').filter((x) => x.includes('='));
 const SELF = fileURLToPath(import.meta.url);
 /** issuances per instance before the measured run */
 const WARM_UP = 5;
@@ -134,6 +137,7 @@ async function worker(): Promise<void> {
     queries++;
     return query.apply(this, args);
   };
+  const commits0 = a.describe().commits;
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpu();
   const start = performance.now();
@@ -156,13 +160,23 @@ async function worker(): Promise<void> {
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const mainUs = mainThreadCpu() - main0;
+  const commits1 = a.describe().commits;
+  const commits = Object.fromEntries(
+    COMMIT_FIELDS.map((k) => [k, (commits1[k] ?? NaN) - (commits0[k] ?? NaN)]),
+  ) as Record<CommitField, number>;
   await a.close();
   proto.query = query;
-  const result: WorkerResult = { n, errors, seconds, cpuUs: cpu.user + cpu.system, mainUs, queries };
+  const result: WorkerResult = { n, errors, seconds, cpuUs: cpu.user + cpu.system, mainUs, queries, commits };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
+/** the group commit's figures an instance reports (Store.commitStats, during the run) */
+const COMMIT_FIELDS = ['batches', 'units', 'heldMs', 'writingMs', 'statementMs', 'flushMs'] as const;
+type CommitField = (typeof COMMIT_FIELDS)[number];
+
 interface WorkerResult {
+  /** its group commit during the run (Store.commitStats): batches, units, ms summed */
+  commits: Record<CommitField, number>;
   n: number;
   errors: number;
   seconds: number;
@@ -172,6 +186,25 @@ interface WorkerResult {
   mainUs: number;
   /** queries sent to PostgreSQL during the run */
   queries: number;
+}
+
+/**
+ * what the instances' group commits did during a row: batches per second and units per batch, and per batch the ms
+ * its first unit waited (while the previous batch was written, or held), the statement's round trip, the flush wait's,
+ * the whole write (plan, statement, flush, answers); "writing" = the share of the row a batch was being written
+ */
+function commitCycle(r: WorkerResult[]): string | undefined {
+  const sum = (k: CommitField) => r.reduce((s, x) => s + x.commits[k], 0);
+  const batches = sum('batches');
+  if (!(batches > 0) || !Number.isFinite(sum('statementMs'))) return undefined;
+  const perBatch = (k: CommitField) => (sum(k) / batches).toFixed(2);
+  const busy = r.reduce((s, x) => s + x.commits.writingMs / (x.seconds * 1000), 0) / r.length;
+  const rate = r.reduce((s, x) => s + x.commits.batches / x.seconds, 0);
+  return (
+    `${rate.toFixed(0)} batches/s, ${(sum('units') / batches).toFixed(1)} units/batch; ms per batch: first unit ` +
+    `waited ${perBatch('heldMs')}, statement ${perBatch('statementMs')}, flush wait ${perBatch('flushMs')}, ` +
+    `whole write ${perBatch('writingMs')}; writing ${(100 * busy).toFixed(0)} % of the time`
+  );
 }
 
 async function runInstances(
@@ -604,7 +637,10 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'pkim-dbbench-'));
   const cluster = await startPostgres({
     durable: !THROWAWAY,
-    settings: PG_STATEMENTS > 0 ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=all'] : [],
+    settings: [
+      ...(PG_STATEMENTS > 0 ? ['shared_preload_libraries=pg_stat_statements', 'pg_stat_statements.track=all'] : []),
+      ...PG_SETTINGS,
+    ],
   });
   const started = performance.now();
   process.env.PKIM_MASTER_KEY = randomBytes(32).toString('base64'); // shared by every instance, as in production
@@ -616,7 +652,8 @@ async function main(): Promise<void> {
     const pgVersion = await show('server_version');
     const pgSettings: string[] = [];
     // one query at a time on a client (overlapping queries on one pg.Client are deprecated)
-    for (const n of ['fsync', 'synchronous_commit', 'full_page_writes']) pgSettings.push(`${n}=${await show(n)}`);
+    const shown = ['fsync', 'synchronous_commit', 'full_page_writes', ...PG_SETTINGS.map((x) => x.split('=')[0]!)];
+    for (const n of shown) pgSettings.push(`${n}=${await show(n)}`);
     const backendPid = Number((await settings.query('select pg_backend_pid() as pid')).rows[0].pid);
     const postmaster = procStat(String(backendPid))?.ppid ?? NaN;
     await settings.end();
@@ -714,6 +751,11 @@ async function main(): Promise<void> {
             `instance ${cpuUs}, PostgreSQL ${us(pgUs)}; WAL syncs ${syncs}, queries /100 certs ${queries} ` +
             `(load ${load})\n`,
         );
+        const cycle = commitCycle(r);
+        if (cycle) {
+          probes.push('', `${e.name}, ${count} instance(s), group commit: ${cycle}`);
+          process.stderr.write(`group commit: ${cycle}\n`);
+        }
         const probed = probeLines(issued);
         if (probed.length) {
           probes.push('', `${e.name}, ${count} instance(s):`, '', ...probed.map((l) => `- ${l}`));
@@ -815,8 +857,9 @@ async function main(): Promise<void> {
       ...(probes.length
         ? [
             '',
-            '#### Where PostgreSQL spends the issuance rows (BENCH_PG_WAITS: active backends per sample by wait ' +
-              'event; BENCH_PG_STATEMENTS: pg_stat_statements, execution time per certificate)',
+            '#### Where PostgreSQL spends the issuance rows (the group commit: batches, their waits and round ' +
+              'trips; BENCH_PG_WAITS: active backends per sample by wait event; BENCH_PG_STATEMENTS: ' +
+              'pg_stat_statements, execution time per certificate)',
             ...probes,
           ]
         : []),

@@ -81,7 +81,7 @@ export function createGroupCommit<T>(
   let probing = false;
   /** a write returned a promise (PostgreSQL, SQLite's writer thread): it does not take this thread's time */
   let asyncWrites = false;
-  const stats: GroupCommitStats = { batches: 0, units: 0 };
+  const stats = { batches: 0, units: 0, heldMs: 0, writingMs: 0 } satisfies GroupCommitStats;
 
   const writeNow = (): void => {
     if (timer) clearTimeout(timer);
@@ -90,11 +90,14 @@ export function createGroupCommit<T>(
     queue = [];
     stats.batches++;
     stats.units += items.length;
+    const at = performance.now();
+    stats.heldMs += at - since;
     const done = write(items);
     if (!done) return;
     asyncWrites = true;
     writing = done.finally(() => {
       writing = undefined;
+      stats.writingMs += performance.now() - at;
       look();
     });
   };

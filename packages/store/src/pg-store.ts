@@ -486,19 +486,25 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     committerQueue = run.catch(() => undefined);
     return run;
   };
+  /** the batch statements' and flush waits' round trips, ms summed (commitStats) */
+  const batchTimes = { statementMs: 0, flushMs: 0 };
   const writeBatch = async (units: UnitOfWork[]): Promise<(CommitResult | PkiError)[]> => {
     const plan = planBatch(units);
+    let at = performance.now();
     const r = await commitQuery({
       name: BATCH_STATEMENT_NAME,
       text: BATCH_STATEMENT,
       values: plan.values,
       rowMode: 'array',
     });
+    batchTimes.statementMs += performance.now() - at;
     const results = plan.results(r.rows[0] as BatchRow | undefined);
     // committed without waiting for the disk (the audit-chain lock released at once): answered once it is on disk.
     // If that is not confirmed, each caller gets the error — never a second write of units already committed.
     try {
+      at = performance.now();
       await commitQuery(units.some((u) => u.updateCertificates?.length) ? flushWaitNotify : flushWait);
+      batchTimes.flushMs += performance.now() - at;
     } catch (e) {
       const error = new PkiError(
         'store.unavailable',
@@ -753,7 +759,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     commit,
     expectCommit: group.expect,
     holdsCommits: group.holds,
-    commitStats: group.stats,
+    commitStats: () => ({ ...group.stats(), ...batchTimes }),
     async ping() {
       try {
         await pool.query('select 1');

@@ -900,6 +900,17 @@ export interface GroupCommitStats {
   batches: number;
   /** units written, failed ones included */
   units: number;
+  /**
+   * ms the batches' first units waited before their batch was written, summed (a batch waits while the previous one
+   * is written, and while it is held for announced work)
+   */
+  heldMs?: number;
+  /** ms spent writing batches, summed (a write that returns a promise: PostgreSQL, SQLite's writer thread) */
+  writingMs?: number;
+  /** PostgreSQL: ms of the batch statements' round trips, summed (statement, its commit, the answer read) */
+  statementMs?: number;
+  /** PostgreSQL: ms of the batches' flush waits (FLUSH_WAIT), summed: the WAL flush and its round trip */
+  flushMs?: number;
   /** SQLite with a writer thread (OpenStoreOptions.sqliteWriterThread): the batches that thread wrote */
   writerThreadBatches?: number;
   /** SQLite file: background fdatasyncs of the -wal file done so far (sqlite-wal-flush.ts) */

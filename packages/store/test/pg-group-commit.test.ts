@@ -231,6 +231,25 @@ describe('PostgreSQL group commit', () => {
     ]);
   }, 60_000);
 
+  it("counts each batch's waits and round trips in commitStats: held, statement, flush wait, whole write", async () => {
+    const { a, caId } = await setup();
+    const before = a.commitStats();
+    await Promise.all([issue(a, caId, 1), issue(a, caId, 2), issue(a, caId, 3)]); // submitted together: one batch
+    await issue(a, caId, 4);
+    // the callers are answered inside the write: its time is counted when it returns, a turn later
+    await new Promise((r) => setImmediate(r));
+    const after = a.commitStats();
+    const d = (k: 'batches' | 'units' | 'heldMs' | 'writingMs' | 'statementMs' | 'flushMs') =>
+      (after[k] ?? NaN) - (before[k] ?? NaN);
+    expect(d('units')).toBe(4);
+    expect(d('batches')).toBeGreaterThanOrEqual(2); // the first unit may go alone (nothing announced holds it)
+    expect(d('statementMs')).toBeGreaterThan(0);
+    expect(d('flushMs')).toBeGreaterThan(0);
+    expect(d('heldMs')).toBeGreaterThanOrEqual(0);
+    // a write is its statement, its flush wait and the answers: never less than the two round trips
+    expect(d('writingMs')).toBeGreaterThanOrEqual(d('statementMs') + d('flushMs'));
+  });
+
   it('appends after the other instance moved the chain head (read under the lock, inside the statement)', async () => {
     const { a, b, caId } = await setup();
     expect((await issue(a, caId, 1)).audit[0]!.seq).toBe(1);
