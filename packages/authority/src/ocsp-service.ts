@@ -420,20 +420,37 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     return (await presignStates(items)).signed;
   }
 
+  const answerKeyOf = (requestDer: Uint8Array) =>
+    requestDer.length <= ANSWER_CACHE_MAX_REQUEST
+      ? Buffer.from(requestDer.buffer, requestDer.byteOffset, requestDer.byteLength).toString('latin1')
+      : undefined;
+  /** the answer kept for this request key, if still good for a read of Store.otherCommits that gave `others` */
+  const answerInMemory = (answerKey: string, others: number | undefined, now: number) => {
+    const hit = answers.get(answerKey);
+    if (hit && hit.others === others && now >= hit.checkedAt && now - hit.checkedAt < ANSWER_RECHECK_MS) {
+      if (hit.nextUpdate > now) return hit;
+    }
+    return undefined;
+  };
+
   return {
+    answersInMemory() {
+      // one read for every request the caller received before this call (types.ts): not kept past the caller's turn
+      const others = store.otherCommits;
+      const now = clock.now();
+      return (requestDer) => {
+        const answerKey = answerKeyOf(requestDer);
+        return answerKey === undefined ? undefined : answerInMemory(answerKey, others, now);
+      };
+    },
+
     async respond(requestDer, options) {
-      const answerKey =
-        !options?.responderCaId && requestDer.length <= ANSWER_CACHE_MAX_REQUEST
-          ? Buffer.from(requestDer.buffer, requestDer.byteOffset, requestDer.byteLength).toString('latin1')
-          : undefined;
+      const answerKey = options?.responderCaId ? undefined : answerKeyOf(requestDer);
       // before any read: another connection's commit meanwhile makes what is read stale
       const others = store.otherCommits;
       if (answerKey !== undefined) {
-        const hit = answers.get(answerKey);
-        if (hit && hit.others === others) {
-          const now = clock.now();
-          if (now >= hit.checkedAt && now - hit.checkedAt < ANSWER_RECHECK_MS && hit.nextUpdate > now) return hit;
-        }
+        const hit = answerInMemory(answerKey, others, clock.now());
+        if (hit) return hit;
       }
       const since = changes;
       const { ocspErrorResponse, parseOcspRequest } = (codecs ??= await import('./asn1-codecs'));

@@ -316,19 +316,27 @@ export interface CrlService {
   ): Promise<{ start: number; end: number; crlNumber: number }[]>;
 }
 
+export interface OcspAnswer {
+  der: Uint8Array;
+  statuses: ('good' | 'revoked' | 'unknown')[];
+  errorStatus?: string;
+  /** thisUpdate/nextUpdate of the answer (ms), for caching headers (RFC 5019 §6.2); absent on error statuses */
+  thisUpdate?: number;
+  nextUpdate?: number;
+}
+
 export interface OcspService {
   /** answers a DER OCSP request with a DER OCSP response (never throws; errors become OCSP error statuses) */
-  respond(
-    requestDer: Uint8Array,
-    options?: OcspRespondOptions,
-  ): Promise<{
-    der: Uint8Array;
-    statuses: ('good' | 'revoked' | 'unknown')[];
-    errorStatus?: string;
-    /** thisUpdate/nextUpdate of the answer (ms), for caching headers (RFC 5019 §6.2); absent on error statuses */
-    thisUpdate?: number;
-    nextUpdate?: number;
-  }>;
+  respond(requestDer: Uint8Array, options?: OcspRespondOptions): Promise<OcspAnswer>;
+  /**
+   * The answers kept in memory, seen through ONE read of Store.otherCommits made by this call: the returned function
+   * gives, synchronously, the answer `respond(der)` would give from memory now, or undefined (then `respond`).
+   * Use it only for requests received in full BEFORE this call, and drop it before anything else runs (no await
+   * between this call and the last lookup): a read answers a request only if it started after the request's bytes
+   * arrived, so another connection's commit seen by a client before it sent its request (`pkim cert revoke` beside
+   * the server) is in the answer (docs/benchmarks.md session 23). What it saves is the read per request.
+   */
+  answersInMemory(): (requestDer: Uint8Array) => OcspAnswer | undefined;
   /**
    * One run of the leader-only `ocsp-refresh` job: signs again the stored responses that reached their refresh time
    * (drops those of expired certificates), then signs the missing ones of unexpired certificates, at most `budget`
