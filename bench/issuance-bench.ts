@@ -31,6 +31,9 @@
 //  BENCH_CPU_PROF=<dir> (the main thread's V8 CPU profile of the 16-in-flight row alone, node:inspector: one
 //  <dir>/full16-<part>.cpuprofile per part, the floor rounds between them not profiled; open one in Chrome DevTools or
 //  summarise them with `node bench/cpuprofile-top.mjs <dir>/full16-*.cpuprofile`)
+//  PKIM_WORKER_CPU_PROF=<dir> (PKIM_WORKERS ≥ 2: each compute worker's V8 CPU profile, 200 µs sampling, from its start
+//  to the authority's close — every row that uses the pool; one <dir>/compute-worker-<pid>-<thread>-<ms>.cpuprofile per
+//  worker, summarised the same way)
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile as readFileAsync } from 'node:fs/promises';
@@ -336,11 +339,14 @@ const groupCommit =
 // theirs — libuv's thread pool started beforehand (a file read), so its threads are not taken for workers
 await readFileAsync(join(dir, '..'), { flag: 'r' }).catch(() => undefined);
 if (workers !== undefined && workers >= 2) threadsBefore = new Set(threadsCpuUs()?.keys() ?? []);
+const workerProfileDir = process.env.PKIM_WORKER_CPU_PROF || undefined;
+if (workerProfileDir) mkdirSync(workerProfileDir, { recursive: true });
 const authority = await createAuthority({
   dataDir: dir,
   logger: pino({ level: 'silent' }),
   workers,
   groupCommit,
+  workerCpuProfileDir: workerProfileDir,
 });
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
 const jobs0 = authority.describe().workerJobs;

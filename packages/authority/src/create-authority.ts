@@ -183,7 +183,12 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const seen = createOtherCommitsSeen(store);
   const contexts = createCaContextLoader(store, seen);
   const compute: ComputePool | undefined = pooled
-    ? (await import('./compute/compute-pool')).createComputePool({ size: workers, keys, logger })
+    ? (await import('./compute/compute-pool')).createComputePool({
+        size: workers,
+        keys,
+        logger,
+        cpuProfileDir: config.workerCpuProfileDir,
+      })
     : undefined;
   const common = {
     store,

@@ -113,6 +113,11 @@ export interface AuthorityConfig {
    */
   workers?: number;
   /**
+   * a directory where each worker thread writes its CPU profile (`.cpuprofile`, node:inspector, 200 µs sampling) when
+   * the pool closes — the benches pass PKIM_WORKER_CPU_PROF (`--cpu-prof` writes none for a terminated worker)
+   */
+  workerCpuProfileDir?: string;
+  /**
    * SQLite file: write the group commit's batches from a writer thread (OpenStoreOptions.sqliteWriterThread).
    * Default false: on the 2-core machine it cost more CPU per certificate than it took off the main thread
    * (docs/benchmarks.md); it may pay where cores are spare.

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority, type Authority } from '@pkim/authority';
@@ -182,6 +183,36 @@ describe('the compute pool itself', () => {
       expect((await pool.decodeCsr(csrs[5]!)).subjectDn).toBe(`CN=${names[5]}`);
     } finally {
       await pool.close();
+    }
+  });
+
+  it('cpuProfileDir: each worker writes its CPU profile when the pool closes (PKIM_WORKER_CPU_PROF)', async () => {
+    const dir = tempDir();
+    try {
+      const pool = createComputePool({ size: 2, keys, logger: silentLogger, cpuProfileDir: dir.dir });
+      const csrs = ['a', 'b', 'c', 'd'].map(
+        (n) =>
+          opensslCsr({ keyType: 'ec-p256', subject: `/CN=${n}.example.com`, sans: [`DNS:${n}.example.com`] }).csrPem,
+      );
+      // four jobs in one turn: two per worker, both started
+      for (const d of await Promise.all(csrs.map((c) => pool.decodeCsr(c)))) expect(d.keyType).toBe('ec-p256');
+      expect(readdirSync(dir.dir)).toEqual([]); // written at close, not before
+      await pool.close();
+      const files = readdirSync(dir.dir);
+      expect(files).toHaveLength(2);
+      for (const f of files) {
+        expect(f).toMatch(new RegExp(`^compute-worker-${process.pid}-\\d+-\\d+\\.cpuprofile$`));
+        const profile = JSON.parse(readFileSync(join(dir.dir, f), 'utf8')) as {
+          nodes: { callFrame: { url: string } }[];
+          startTime: number;
+          endTime: number;
+        };
+        expect(profile.endTime).toBeGreaterThan(profile.startTime);
+        // the worker's own modules ran under the profiler
+        expect(profile.nodes.some((n) => n.callFrame.url.includes('compute-worker'))).toBe(true);
+      }
+    } finally {
+      dir.cleanup();
     }
   });
 

@@ -79,6 +79,11 @@ export interface ComputePoolOptions {
   logger: Logger;
   /** the worker module (default: compute-worker beside this module; tests pass their own) */
   workerUrl?: URL;
+  /**
+   * each worker profiles its CPU (node:inspector, 200 µs sampling) and writes `<dir>/compute-worker-<pid>-<thread
+   * id>-<ms>.cpuprofile` when the pool closes (the pool waits up to 5 s for it before ending the thread)
+   */
+  cpuProfileDir?: string;
 }
 
 function defaultWorkerUrl(): URL {
@@ -88,8 +93,8 @@ function defaultWorkerUrl(): URL {
 }
 
 /** Starts a worker; a TypeScript module (sources, tests) is loaded through tsx's loader registered in the worker. */
-function startWorker(url: URL, keyPort: MessagePort): Worker {
-  const options = { workerData: { keyPort }, transferList: [keyPort] };
+function startWorker(url: URL, keyPort: MessagePort, cpuProfileDir: string | undefined): Worker {
+  const options = { workerData: { keyPort, cpuProfileDir }, transferList: [keyPort] };
   const m = workerModule(url);
   return new Worker(m.script, { ...options, eval: m.eval });
 }
@@ -111,6 +116,8 @@ interface Slot {
   ready: boolean;
   exited: boolean;
   lastError?: string;
+  /** close(): the worker wrote its CPU profile (cpuProfileDir) */
+  profileWritten?: () => void;
 }
 
 const failed = (message: string): PkiError => new PkiError('worker.failed', message, { retryable: true });
@@ -145,7 +152,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
 
   function spawn(index: number): void {
     const channel = new MessageChannel();
-    const worker = startWorker(url, channel.port2);
+    const worker = startWorker(url, channel.port2, opts.cpuProfileDir);
     const slot: Slot = {
       worker,
       keyPort: channel.port1,
@@ -160,10 +167,14 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
     worker.unref();
     slot.keyPort.unref();
     slot.keyPort.on('message', (m: { type: string; uri: string; keyType: KeyType }) => lend(slot, m));
-    worker.on('message', (m: { ready?: true; results?: JobOutcome[] }) => {
+    worker.on('message', (m: { ready?: true; results?: JobOutcome[]; cpuProfileWritten?: true }) => {
       if (m.ready) {
         slot.ready = true;
         failedStarts = 0;
+        return;
+      }
+      if (m.cpuProfileWritten) {
+        slot.profileWritten?.();
         return;
       }
       for (const r of m.results ?? []) {
@@ -225,6 +236,18 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
     slot.shared.post(jobs, (m) => slot.worker.postMessage(m));
   }
 
+  /** asks a worker to write its CPU profile; waits for it (5 s at most: a stuck worker is terminated anyway) */
+  async function writeCpuProfile(slot: Slot): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      slot.profileWritten = resolve;
+      timer = setTimeout(resolve, 5000);
+      slot.worker.ref();
+      slot.worker.postMessage({ writeCpuProfile: true });
+    });
+    clearTimeout(timer);
+  }
+
   return {
     size: opts.size,
     get jobs() {
@@ -253,6 +276,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
           for (const p of s.inFlight.values()) p.reject(failed('the signing worker pool was closed'));
           s.inFlight.clear();
           s.outbox = [];
+          if (opts.cpuProfileDir && s.ready && !s.exited) await writeCpuProfile(s);
           s.keyPort.close();
           await s.worker.terminate();
         }),

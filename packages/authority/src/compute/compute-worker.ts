@@ -5,7 +5,10 @@
  * for again and refused, never waited for.
  */
 import type { KeyObject } from 'node:crypto';
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Session } from 'node:inspector/promises';
+import { parentPort, threadId, workerData, type MessagePort } from 'node:worker_threads';
 import type { KeyType } from '@pkim/shared';
 import type { KeyLoanMessage } from '@pkim/keys';
 import { runJob, toJobError, type JobError, type JobOutcome } from './compute-jobs';
@@ -15,8 +18,12 @@ import { createSharedReceiver, type JobsMessage } from './compute-shared';
 type KeyPortMessage = KeyLoanMessage | { type: 'key-error'; uri: string; error: JobError };
 
 const port = parentPort;
-const keyPort = (workerData as { keyPort?: MessagePort } | undefined)?.keyPort;
+const data = workerData as { keyPort?: MessagePort; cpuProfileDir?: string } | undefined;
+const keyPort = data?.keyPort;
 if (!port || !keyPort) throw new Error('compute-worker runs as a worker thread of the compute pool');
+// ComputePoolOptions.cpuProfileDir: profiled from here to the pool's close(), which asks for the profile
+const cpuProfileDir = data?.cpuProfileDir;
+const profiler = cpuProfileDir ? await startCpuProfile() : undefined;
 
 const keys = new Map<string, KeyObject>();
 const waiting = new Map<string, { resolve: (k: KeyObject) => void; reject: (e: JobError) => void }[]>();
@@ -60,7 +67,11 @@ function answer(o: JobOutcome): void {
 }
 
 const shared = createSharedReceiver();
-port.on('message', (m: JobsMessage) => {
+port.on('message', (m: JobsMessage | { writeCpuProfile: true }) => {
+  if ('writeCpuProfile' in m) {
+    void writeCpuProfile().finally(() => port.postMessage({ cpuProfileWritten: true }));
+    return;
+  }
   for (const { id, job } of shared.jobsOf(m)) {
     runJob(job, keyOf).then(
       (result) => answer({ id, ok: true, result }),
@@ -72,4 +83,25 @@ port.postMessage({ ready: true });
 
 function isJobError(e: unknown): e is JobError {
   return typeof e === 'object' && e !== null && !(e instanceof Error) && 'code' in e && 'message' in e;
+}
+
+/** node:inspector's sampling profiler on this thread (loaded only when a profile is asked for) */
+async function startCpuProfile(): Promise<Session> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 }); // µs
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function writeCpuProfile(): Promise<void> {
+  if (!profiler || !cpuProfileDir) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  writeFileSync(
+    join(cpuProfileDir, `compute-worker-${process.pid}-${threadId}-${Date.now()}.cpuprofile`),
+    JSON.stringify(profile),
+  );
+  profiler.disconnect();
 }
