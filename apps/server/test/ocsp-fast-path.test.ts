@@ -202,6 +202,30 @@ describe('OCSP in front of the router', () => {
   }
   const get = (path: string, headers: Record<string, string> = {}, b = base) => fetch(`${b}/ocsp/${path}`, { headers });
 
+  // the fast path hashes the ETag of an answer kept in memory once (per DER object): a new answer gets its own
+  it("GET: an answer kept in memory keeps its body's ETag; a revocation's new answer gets its own", async () => {
+    const leaf = await ocspLeaf(authority, p.issuingId, 'fast-etag.example.test');
+    const path = encodeURIComponent(
+      Buffer.from(opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem })).toString('base64'),
+    );
+    const answer = async (r: Response) => {
+      const { der, status } = await check(r.clone(), leaf.pem);
+      expect(r.headers.get('etag')).toBe(etagOf(der));
+      return { status, etag: r.headers.get('etag') };
+    };
+    const first = await answer(await get(path));
+    expect(first.status).toBe('good');
+    expect(await answer(await get(path))).toEqual(first); // from memory
+    await authority.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
+    const before = viaFastify;
+    const revoked = await answer(await get(path));
+    expect(viaFastify).toBe(before);
+    expect(revoked.status).toBe('revoked');
+    expect(revoked.etag).not.toBe(first.etag);
+    expect(await answer(await get(path))).toEqual(revoked);
+    expect(await answer(await get(`${path}?x=1`))).toEqual(revoked); // the router's
+  });
+
   it('answers GET /ocsp/<base64> as the Fastify route does: DER, headers with the cache headers', async () => {
     const { leaf, req, b64 } = await leafForGet();
     const encoded = encodeURIComponent(b64);

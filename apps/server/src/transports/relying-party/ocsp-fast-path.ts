@@ -5,7 +5,7 @@ import type { ServerMetrics } from '../../server-metrics';
 import { OCSP_TRY_LATER, type RequestBudget } from '../../request-budget';
 import { httpStatusFor, toHttpPkiError } from '../../error-mapping';
 import { OCSP_BODY_LIMIT, ocspCacheOptions, ocspRequestOfPath } from './ocsp-plugin';
-import { cacheHeaders } from './relying-party-cache';
+import { cacheHeaders, etagOf } from './relying-party-cache';
 import { installFrontPath, type FrontPathContext, type FrontPathHandler } from '../front-path';
 
 export interface OcspFastPathOptions {
@@ -70,12 +70,17 @@ function ocspHandler(opts: OcspFastPathOptions, { log, finish: done }: FrontPath
   const finish = (req: IncomingMessage, kind: Kind, id: string, startedAt: number, status: number) =>
     done(req, kind.method, kind.route, id, startedAt, status);
 
+  // the ETag of an answer kept in memory, hashed once: the same DER object is served while it is kept
+  // (ocsp-service.ts), and a DER object is never written to
+  const etags = new WeakMap<Uint8Array, string>();
   const answered = ({ req, res, kind, id, startedAt, headers }: Waiting, r: OcspAnswer) => {
     if (r.errorStatus) metrics.ocspResponses.inc(r.errorStatus);
     else for (const s of r.statuses) metrics.ocspResponses.inc(s);
     const body = Buffer.from(r.der.buffer, r.der.byteOffset, r.der.byteLength);
     if (kind.cacheable && !r.errorStatus) {
-      const cache = cacheHeaders(body, ocspCacheOptions(authority, r, maxAgeSeconds));
+      let etag = etags.get(r.der);
+      if (etag === undefined) etags.set(r.der, (etag = etagOf(body)));
+      const cache = cacheHeaders(body, ocspCacheOptions(authority, r, maxAgeSeconds), etag);
       for (const name in cache) headers.push(name, cache[name]!);
       send(res, headers, body, false);
     } else send(res, headers, body);

@@ -17,14 +17,17 @@ export interface CacheOptions {
   now: number;
 }
 
-/** the cache headers of a GET answer: cache-control, etag, and expires/last-modified when known */
-export function cacheHeaders(body: Uint8Array, opts: CacheOptions): Record<string, string> {
+/**
+ * the cache headers of a GET answer: cache-control, etag, and expires/last-modified when known; `etag`: the body's
+ * (etagOf) when the caller has it already
+ */
+export function cacheHeaders(body: Uint8Array, opts: CacheOptions, etag?: string): Record<string, string> {
   let maxAge = opts.maxAgeSeconds;
   if (opts.nextUpdate !== undefined)
     maxAge = Math.max(0, Math.min(maxAge, Math.floor((opts.nextUpdate - opts.now) / 1000)));
   const headers: Record<string, string> = {
     'cache-control': `public, max-age=${maxAge}, no-transform`,
-    etag: etagOf(body),
+    etag: etag ?? etagOf(body),
   };
   if (opts.nextUpdate !== undefined) headers.expires = new Date(opts.nextUpdate).toUTCString();
   if (opts.lastModified !== undefined) headers['last-modified'] = new Date(opts.lastModified).toUTCString();
