@@ -449,6 +449,73 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.audit.verify()).toMatchObject({ ok: true, count: 3 });
     });
 
+    it('writes 40 issuances in a batch with the same rows, search terms and audit chain as one at a time', async () => {
+      // SQLite writes the units of one turn in one transaction, their certificates, search terms and audit events with
+      // multi-row INSERTs of up to 64 rows (sqlite-commit.ts HeldInserts: here 39 units, 4 × 64 + 17 terms, 39 events)
+      const oneByOne = await newStore();
+      const batched = await newStore();
+      const ca = makeCa();
+      const created = makeEvent();
+      for (const store of [oneByOne, batched]) await store.commit({ insertCa: [ca], audit: [created] });
+      const units = Array.from({ length: 40 }, (_, i) => {
+        const cert = makeCert(ca.id, {
+          commonName: `host${i}.batch.example`,
+          sans: { dns: [`host${i}.batch.example`, `alt${i}.example.org`] },
+        });
+        return { insertCertificates: [cert], audit: [makeEvent({ action: 'certificate.issued', target: cert.id })] };
+      });
+      for (const unit of units) await oneByOne.commit(unit);
+      await batched.commit(units[0]!); // the group commit writes a first unit at once, the units after it together
+      const stats0 = batched.commitStats();
+      await Promise.all(units.slice(1).map((unit) => batched.commit(unit)));
+      if (getEngine().dialect === 'sqlite') expect(batched.commitStats().batches - stats0.batches).toBe(1);
+      for (const table of ['certificates', 'audit_events'] as const) {
+        const rows = (store: Store) => store.exportRows(table, null, 1000).then((page) => page.rows);
+        expect(await rows(batched)).toEqual(await rows(oneByOne));
+      }
+      const ids = async (search: string) =>
+        (await batched.certificates.list({ search, limit: 100 })).items.map((c) => c.id);
+      for (const [i, unit] of units.entries()) {
+        const id = unit.insertCertificates[0]!.id;
+        expect(await ids(`host${i}.`)).toEqual([id]);
+        expect(await ids(`alt${i}.example.org`)).toEqual([id]);
+        expect(await ids(unit.insertCertificates[0]!.serialHex)).toEqual([id]);
+      }
+      expect(await ids('batch.example')).toHaveLength(40);
+      expect(await batched.audit.verify()).toMatchObject({ ok: true, count: 41 });
+      await expectExactCounters(batched, 'after a batch of 40 issuances');
+    });
+
+    it('a unit sees the search terms of earlier units of its batch: issued, deleted together, none left', async () => {
+      // on SQLite a batch holds its search terms for multi-row INSERTs and writes them before any statement that may
+      // read them runs: the deletion's trigger (0027) removes the terms of a certificate issued earlier in the batch.
+      // PostgreSQL writes issuance in one statement apart, so units submitted together have no order there
+      if (getEngine().dialect !== 'sqlite') return;
+      const store = await newStore();
+      const ca = makeCa();
+      await store.commit({ insertCa: [ca] });
+      const issue = (cert: CertificateRow) =>
+        store.commit({
+          insertCertificates: [cert],
+          audit: [makeEvent({ action: 'certificate.issued', target: cert.id })],
+        });
+      const gone = makeCert(ca.id, { commonName: 'gone.batch.example.org', sans: { dns: ['gone.batch.example.org'] } });
+      const kept = makeCert(ca.id, { commonName: 'kept.batch.example.org', sans: { dns: ['kept.batch.example.org'] } });
+      await issue(makeCert(ca.id)); // the group commit writes a first unit at once, the units after it together
+      const stats0 = store.commitStats();
+      await Promise.all([issue(gone), store.commit({ deleteCertificates: [gone.id] }), issue(kept)]);
+      expect(store.commitStats().batches - stats0.batches).toBe(1);
+      // terms left behind would find whatever certificate is stored under the same id later: reuse the id to see them
+      await store.commit({ insertCertificates: [makeCert(ca.id, { id: gone.id, commonName: 'again.example.net' })] });
+      const search = async (q: string) => (await store.certificates.list({ search: q })).items.map((c) => c.id);
+      expect(await search('gone.batch')).toEqual([]);
+      expect(await search(gone.serialHex)).toEqual([]);
+      expect(await search('kept.batch')).toEqual([kept.id]);
+      expect(await search('again.example')).toEqual([gone.id]);
+      expect(await store.audit.verify()).toMatchObject({ ok: true, count: 3 });
+      await expectExactCounters(store, 'after an issuance and its deletion in one batch');
+    });
+
     it('turns a database error into store.write_failed and commits none of the unit', async () => {
       const store = await newStore();
       const ca = makeCa();
