@@ -37,6 +37,7 @@ import { installSignFastPath } from './transports/rest/sign-fast-path';
 import { healthPlugin } from './http/health-plugin';
 import { metricsPlugin } from './http/metrics-plugin';
 import { vaultTransport } from './transports/vault/vault-transport';
+import { installVaultFastPath } from './transports/vault/vault-fast-path';
 import { installListVerbFallback } from './transports/vault/list-verb-shim';
 import { consolePlugin, createConsoleHandle, resolveConsoleDir } from './transports/console/console-plugin';
 import { SSH_API_OPERATIONS, sshApiRoutes, sshTransport } from './transports/ssh/ssh-transport';
@@ -427,13 +428,23 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   // line (ocsp-fast-path.ts); behind a proxy the client address is Fastify's to work out, so every request goes
   // through Fastify then
   if (!options.trustProxy) {
-    // POST /api/v1/cas/:id/sign likewise (sign-fast-path.ts): installed first, so OCSP requests meet OCSP's test first
+    const budget = apiBudget ? { budget: apiBudget, keyOf: budgetKeyOf } : undefined;
+    // the Vault API's issue/sign routes likewise (vault-fast-path.ts), then POST /api/v1/cas/:id/sign
+    // (sign-fast-path.ts): installed first, so OCSP requests meet OCSP's test first, then the sign route's
+    installVaultFastPath(app, {
+      authority,
+      metrics,
+      commonHeaders: securityHeaders,
+      requestId: requestIdOf,
+      budget,
+      bodyLimit: fastifyOptions.bodyLimit!,
+    });
     installSignFastPath(app, {
       authority,
       metrics,
       commonHeaders: securityHeaders,
       requestId: requestIdOf,
-      budget: apiBudget ? { budget: apiBudget, keyOf: budgetKeyOf } : undefined,
+      budget,
       bodyLimit: fastifyOptions.bodyLimit!,
       parseJson: parseJsonBody,
     });

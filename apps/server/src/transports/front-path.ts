@@ -1,6 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { PkiError } from '@pkim/shared';
 import type { ServerMetrics } from '../server-metrics';
+import type { RequestBudget } from '../request-budget';
 
 /** what a path answered in front of the router shares with Fastify's hooks */
 export interface FrontPathContext {
@@ -8,6 +10,11 @@ export interface FrontPathContext {
   log: FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
   /** an answered request's histogram sample and `request completed` line, as the hooks record them */
   finish: (req: IncomingMessage, method: string, route: string, id: string, startedAt: number, status: number) => void;
+  /**
+   * hands a request the handler took back to the listener behind it (Fastify's), for a handler that learns only
+   * after an await that the request is not its own; allowed while nothing of the request was read or answered
+   */
+  pass: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** takes a request (true: it answers it) or leaves it to the router (false) */
@@ -46,9 +53,48 @@ export function installFrontPath(
         log.child({ reqId: id }).info({ req: r, res: { statusCode: status }, responseTime: ms }, 'request completed');
       }
     },
+    pass: (req, res) => next(req, res),
   });
   server.removeListener('request', next);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (closing || !handler(req, res)) next(req, res);
   });
+}
+
+/** the API budget and its key (per valid credential, else per address), as the budget hook charges it */
+export interface FrontPathBudget {
+  budget: RequestBudget;
+  keyOf(headers: IncomingHttpHeaders, ip: string): Promise<string>;
+}
+
+/**
+ * Charges one request to the API budget as the budget hook does: the `x-ratelimit-*` headers (and `retry-after` over
+ * the budget) pushed on `headers`; over the budget it throws `rate.limited` (the route's error handler answers it)
+ */
+export async function chargeApiBudget(b: FrontPathBudget, req: IncomingMessage, headers: string[]): Promise<void> {
+  const d = b.budget.take(await b.keyOf(req.headers, req.socket.remoteAddress ?? ''), 1, Date.now());
+  headers.push('x-ratelimit-limit', String(d.limit), 'x-ratelimit-remaining', String(d.remaining));
+  headers.push('x-ratelimit-reset', String(d.resetSeconds));
+  if (!d.ok) {
+    headers.push('retry-after', String(d.resetSeconds));
+    throw new PkiError('rate.limited', `too many requests; retry in ${d.resetSeconds} s`);
+  }
+}
+
+/** the request's body (as Fastify's `parseAs: 'buffer'`); a client gone away ends the exchange */
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('error', reject);
+    req.on('aborted', () => reject(new Error('the client went away')));
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+  });
+}
+
+/** a JSON answer: `headers` (lower-case name, value, …) plus its `content-type` and `content-length` */
+export function writeJson(res: ServerResponse, headers: string[], status: number, type: string, value: unknown): void {
+  const body = Buffer.from(JSON.stringify(value));
+  headers.push('content-type', type, 'content-length', String(body.length));
+  res.writeHead(status, headers).end(body);
 }

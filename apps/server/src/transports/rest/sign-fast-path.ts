@@ -3,10 +3,17 @@ import type { FastifyInstance } from 'fastify';
 import { PkiError } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
 import type { ServerMetrics } from '../../server-metrics';
-import type { RequestBudget } from '../../request-budget';
 import { restErrorAnswer } from '../../error-mapping';
 import { checkAccess } from '../../http/access-table';
-import { installFrontPath, type FrontPathContext, type FrontPathHandler } from '../front-path';
+import {
+  chargeApiBudget,
+  installFrontPath,
+  readBody,
+  writeJson,
+  type FrontPathBudget,
+  type FrontPathContext,
+  type FrontPathHandler,
+} from '../front-path';
 import { SIGN_ROUTE, signWithCa } from './rest-pki-plugin';
 
 export interface SignFastPathOptions {
@@ -17,7 +24,7 @@ export interface SignFastPathOptions {
   /** the request id: the client's `x-request-id` when valid, else a new one (Fastify's `genReqId`) */
   requestId(headers: IncomingHttpHeaders): string;
   /** the API budget and its key (per valid token, else per address), as the budget hook charges; undefined when off */
-  budget?: { budget: RequestBudget; keyOf(headers: IncomingHttpHeaders, ip: string): Promise<string> };
+  budget?: FrontPathBudget;
   /** Fastify's `bodyLimit`: a longer `content-length` goes to Fastify (its 413) */
   bodyLimit: number;
   /** the JSON body parser of the server's `application/json` content-type parser */
@@ -58,11 +65,8 @@ function signHandler(opts: SignFastPathOptions, { log, finish: done }: FrontPath
   const common = opts.commonHeaders.flat();
   const finish = (req: IncomingMessage, id: string, startedAt: number, status: number) =>
     done(req, 'POST', SIGN_ROUTE, id, startedAt, status);
-  const send = (res: ServerResponse, headers: string[], status: number, value: unknown) => {
-    const body = Buffer.from(JSON.stringify(value));
-    headers.push('content-type', JSON_TYPE, 'content-length', String(body.length));
-    res.writeHead(status, headers).end(body);
-  };
+  const send = (res: ServerResponse, headers: string[], status: number, value: unknown) =>
+    writeJson(res, headers, status, JSON_TYPE, value);
   const fail = (req: IncomingMessage, res: ServerResponse, h: string[], id: string, startedAt: number, e: unknown) => {
     if (res.headersSent || res.destroyed) return;
     const a = restErrorAnswer(e, id, log.child({ reqId: id }));
@@ -77,15 +81,7 @@ function signHandler(opts: SignFastPathOptions, { log, finish: done }: FrontPath
     const headers: string[] = ['x-request-id', id, ...common];
     try {
       // onRequest: the budget hook, then the auth hook (the body is not read when either refuses)
-      if (budget) {
-        const d = budget.budget.take(await budget.keyOf(req.headers, req.socket.remoteAddress ?? ''), 1, Date.now());
-        headers.push('x-ratelimit-limit', String(d.limit), 'x-ratelimit-remaining', String(d.remaining));
-        headers.push('x-ratelimit-reset', String(d.resetSeconds));
-        if (!d.ok) {
-          headers.push('retry-after', String(d.resetSeconds));
-          throw new PkiError('rate.limited', `too many requests; retry in ${d.resetSeconds} s`);
-        }
-      }
+      if (budget) await chargeApiBudget(budget, req, headers);
       const token = BEARER_RE.exec(authorization)?.[1];
       if (token === undefined) throw new PkiError('auth.unauthenticated', 'expected Authorization: Bearer <token>');
       const actor = await authority.auth.authenticateToken(token);
@@ -93,7 +89,7 @@ function signHandler(opts: SignFastPathOptions, { log, finish: done }: FrontPath
       // the content-type parser, then the preHandler's access check, then the route
       let body: unknown;
       try {
-        body = parseJson(await bodyOf(req));
+        body = parseJson((await readBody(req)).toString('utf8'));
       } catch (e) {
         headers.push('connection', 'close'); // as Fastify after a parser error: the client may send more data
         throw e;
@@ -125,15 +121,4 @@ function signHandler(opts: SignFastPathOptions, { log, finish: done }: FrontPath
     answer(req, res, m[1]!, h.authorization!).catch(() => res.destroy());
     return true;
   };
-}
-
-/** the request's body as text (UTF-8, as Fastify's `parseAs: 'string'`); a client gone away ends the exchange */
-function bodyOf(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('error', reject);
-    req.on('aborted', () => reject(new Error('the client went away')));
-    req.on('end', () => resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8')));
-  });
 }

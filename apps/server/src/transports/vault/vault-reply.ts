@@ -36,27 +36,42 @@ export function sendJson(reply: FastifyReply, status: number, body: unknown): Fa
     .send(Buffer.from(JSON.stringify(body))); // a Buffer: Fastify would append '; charset=utf-8' to a string
 }
 
+/** Vault's response envelope around a route's JSON outcome (a new `request_id` each time) */
+export function envelopeOf(out: Extract<VaultOutcome, { kind: 'json' }>): Record<string, unknown> {
+  return {
+    ...out.top,
+    request_id: randomUUID(),
+    lease_id: out.lease?.id ?? '',
+    renewable: false,
+    lease_duration: out.lease?.duration ?? 0,
+    data: out.data ?? null,
+    wrap_info: null,
+    warnings: out.warnings?.length ? out.warnings : null,
+    auth: out.auth ?? null,
+    ...(out.mountType ? { mount_type: out.mountType } : {}),
+  };
+}
+
+/** the status and JSON body of an outcome answered as JSON (`sendJson`) */
+export function jsonAnswerOf(out: Extract<VaultOutcome, { kind: 'json' | 'missing' | 'bare' }>): {
+  status: number;
+  body: unknown;
+} {
+  if (out.kind === 'json') return { status: out.status ?? 200, body: envelopeOf(out) };
+  if (out.kind === 'missing') return { status: 404, body: { errors: [] } };
+  return { status: out.status, body: out.body };
+}
+
 export function render(reply: FastifyReply, out: VaultOutcome): FastifyReply {
   switch (out.kind) {
     case 'json':
-      return sendJson(reply, out.status ?? 200, {
-        ...out.top,
-        request_id: randomUUID(),
-        lease_id: out.lease?.id ?? '',
-        renewable: false,
-        lease_duration: out.lease?.duration ?? 0,
-        data: out.data ?? null,
-        wrap_info: null,
-        warnings: out.warnings?.length ? out.warnings : null,
-        auth: out.auth ?? null,
-        ...(out.mountType ? { mount_type: out.mountType } : {}),
-      });
+    case 'missing':
+    case 'bare': {
+      const a = jsonAnswerOf(out);
+      return sendJson(reply, a.status, a.body);
+    }
     case 'empty':
       return reply.code(204).send();
-    case 'missing':
-      return sendJson(reply, 404, { errors: [] });
-    case 'bare':
-      return sendJson(reply, out.status, out.body);
     case 'raw':
       if (out.body === null || out.body.length === 0) return reply.code(204).send();
       return reply

@@ -29,7 +29,8 @@ export interface VaultCall {
   token?: string;
   rawBody?: Buffer;
   authority: Authority;
-  request: FastifyRequest;
+  /** the request as received (its raw `url`: `ocsp/*`) */
+  request: Pick<FastifyRequest, 'url'>;
 }
 
 export type VaultHandler = (c: VaultCall) => Promise<VaultOutcome>;
