@@ -12,7 +12,11 @@ export interface Tlv {
 
 export class DerError extends Error {}
 
-export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tlv {
+/** the first content octet of the TLV `header` last read (its one result besides the end: no object per TLV) */
+let contentStartOfLast = 0;
+
+/** reads and checks one TLV header at `offset`; returns its end (content start in `contentStartOfLast`) */
+function header(buf: Uint8Array, offset: number, limit: number): number {
   if (offset + 2 > limit) throw new DerError('truncated DER (header)');
   // offset + 1 < limit <= buf.length: both header bytes exist.
   const tag = buf[offset]!;
@@ -30,7 +34,28 @@ export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tl
   }
   const end = p + len;
   if (end > limit) throw new DerError('truncated DER (content)');
-  return { tag, start: offset, contentStart: p, end };
+  contentStartOfLast = p;
+  return end;
+}
+
+export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tlv {
+  const end = header(buf, offset, limit);
+  return { tag: buf[offset]!, start: offset, contentStart: contentStartOfLast, end };
+}
+
+/** The end of the TLV at `offset` — readTlv's checks and errors, no object (walks that only skip a TLV). */
+export function tlvEnd(buf: Uint8Array, offset: number, limit = buf.length): number {
+  return header(buf, offset, limit);
+}
+
+/**
+ * Reads the headers of a constructed TLV's children (the first malformed one is the error, as `children` finds it)
+ * and returns how many there are, without a list.
+ */
+export function countChildren(buf: Uint8Array, parent: Tlv): number {
+  let n = 0;
+  for (let p = parent.contentStart; p < parent.end; n++) p = header(buf, p, parent.end);
+  return n;
 }
 
 /** The children of a constructed TLV. */
@@ -156,7 +181,7 @@ export function assertWellFormed(buf: Uint8Array, t: Tlv, depth = 0): void {
     throw new DerError(`constructed encoding of a primitive type (tag 0x${t.tag.toString(16)})`);
   }
   // every child's header first (a truncated later sibling is the error, as `children` finds it), then each child
-  for (let p = t.contentStart; p < t.end;) p = readTlv(buf, p, t.end).end;
+  for (let p = t.contentStart; p < t.end;) p = tlvEnd(buf, p, t.end);
   for (let p = t.contentStart; p < t.end;) {
     const c = readTlv(buf, p, t.end);
     assertWellFormed(buf, c, depth + 1);

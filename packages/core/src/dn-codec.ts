@@ -15,7 +15,16 @@ import { checkVisibleText } from './name-limits';
 import { PkiError } from '@pkim/shared';
 import type { DistinguishedName, DnAttribute } from './types';
 import { DerNode, derOf, oid } from './der-writer';
-import { DerError, STRING_TAGS, at, children, decodeOid, decodeString, readWhole, type Tlv } from './der-reader';
+import {
+  DerError,
+  STRING_TAGS,
+  countChildren,
+  decodeOid,
+  decodeString,
+  readTlv,
+  readWhole,
+  type Tlv,
+} from './der-reader';
 
 type StringKind = 'printable' | 'ia5' | 'utf8';
 interface AttrDef {
@@ -273,19 +282,30 @@ export function encodeDn(dn: DistinguishedName): Uint8Array {
   return derOf(dnNode(dn));
 }
 
-/** Decodes a DER `Name` TLV into DER-order attributes (unknown types keep their dotted OID). */
+/**
+ * Decodes a DER `Name` TLV into DER-order attributes (unknown types keep their dotted OID). Walks in place (the
+ * subject of every CSR a worker signs): each level's headers first, then each child — the same first error as
+ * reading each level's children into a list and checking them in turn (parser-fuzz test).
+ */
 export function decodeName(buf: Uint8Array, name: Tlv): DistinguishedName {
   const out: DnAttribute[] = [];
   // Name ::= SEQUENCE OF RelativeDistinguishedName (SET OF AttributeTypeAndValue ::= SEQUENCE { OID, ANY })
   if (name.tag !== 0x30) throw new DerError('a Name is a SEQUENCE');
-  for (const rdn of children(buf, name)) {
+  countChildren(buf, name);
+  for (let p = name.contentStart; p < name.end;) {
+    const rdn = readTlv(buf, p, name.end);
+    p = rdn.end;
     if (rdn.tag !== 0x31) throw new DerError('a RelativeDistinguishedName is a SET');
-    for (const atv of children(buf, rdn)) {
-      const parts = children(buf, atv);
-      const t = at(parts, 0, 'attribute type');
-      const v = at(parts, 1, 'attribute value');
-      if (atv.tag !== 0x30 || t.tag !== 0x06 || parts.length !== 2)
-        throw new DerError('malformed AttributeTypeAndValue');
+    countChildren(buf, rdn);
+    for (let q = rdn.contentStart; q < rdn.end;) {
+      const atv = readTlv(buf, q, rdn.end);
+      q = atv.end;
+      const parts = countChildren(buf, atv);
+      if (parts < 1) throw new DerError('missing attribute type');
+      const t = readTlv(buf, atv.contentStart, atv.end);
+      if (parts < 2) throw new DerError('missing attribute value');
+      const v = readTlv(buf, t.end, atv.end);
+      if (atv.tag !== 0x30 || t.tag !== 0x06 || parts !== 2) throw new DerError('malformed AttributeTypeAndValue');
       const o = decodeOid(buf.subarray(t.contentStart, t.end));
       const def = BY_OID.get(o);
       let value: string;

@@ -38,7 +38,9 @@ import {
 } from '../src/index';
 import {
   DerError,
+  STRING_TAGS,
   assertWellFormed,
+  at,
   children,
   decodeOid,
   decodeString,
@@ -46,7 +48,7 @@ import {
   readWhole,
   type Tlv,
 } from '../src/der-reader';
-import { dnAttributeOid } from '../src/dn-codec';
+import { decodeName, dnAttributeOid } from '../src/dn-codec';
 import { bitString, seq, tlv } from '../src/der-writer';
 import { signatureAlgorithmDer } from '../src/key-inspector';
 import { cachedKey, makeRoot } from './helpers';
@@ -232,6 +234,28 @@ function listWalkWellFormed(buf: Uint8Array, t: Tlv, depth = 0): void {
   for (const c of children(buf, t)) listWalkWellFormed(buf, c, depth + 1);
 }
 
+/** decodeName as it was before it walked in place (each level's children in a list), attribute types as OIDs */
+function listDecodeName(buf: Uint8Array, name: Tlv): { type: string; value: string }[] {
+  const out: { type: string; value: string }[] = [];
+  if (name.tag !== 0x30) throw new DerError('a Name is a SEQUENCE');
+  for (const rdn of children(buf, name)) {
+    if (rdn.tag !== 0x31) throw new DerError('a RelativeDistinguishedName is a SET');
+    for (const atv of children(buf, rdn)) {
+      const parts = children(buf, atv);
+      const t = at(parts, 0, 'attribute type');
+      const v = at(parts, 1, 'attribute value');
+      if (atv.tag !== 0x30 || t.tag !== 0x06 || parts.length !== 2)
+        throw new DerError('malformed AttributeTypeAndValue');
+      const o = decodeOid(buf.subarray(t.contentStart, t.end));
+      let value: string;
+      if (STRING_TAGS.has(v.tag)) value = decodeString(buf, v);
+      else value = `#${Buffer.from(buf.subarray(v.start, v.end)).toString('hex')}`;
+      out.push({ type: o, value });
+    }
+  }
+  return out;
+}
+
 /**
  * Random DER trees: primitives of the types the well-formedness walk checks (and others) with contents drawn to hit
  * its rules (leading 00/FF, 0x80 arcs, unfinished arcs), constructed SEQUENCE/SET/context/constructed-string nodes;
@@ -383,6 +407,48 @@ describe('fuzzing the parsers of untrusted input (fast-check, bounded runs)', as
       }),
       CONFIG,
     );
+  });
+
+  it('decodeName walks in place with the attributes and first error of the list walk it replaced', () => {
+    // Names of every shape: unknown OIDs, values that are no strings, multi-valued RDNs, then mutated
+    const nameSeeds = [
+      nameSeed,
+      seq(
+        tlv(0x31, seq(tlv(0x06, Uint8Array.of(0x2a, 0x03)), tlv(0x04, Uint8Array.of(1, 2)))),
+        tlv(0x31, seq(tlv(0x06, Uint8Array.of(0x55, 0x04, 0x03)), tlv(0x1e, Uint8Array.of(0, 0x41, 0, 0x42)))),
+        tlv(
+          0x31,
+          seq(tlv(0x06, Uint8Array.of(0x55, 0x04, 0x0a)), tlv(0x0c, Uint8Array.of(0x4f))),
+          seq(tlv(0x06, Uint8Array.of(0x55, 0x04, 0x0b)), tlv(0x13, Uint8Array.of(0x55))),
+        ),
+      ),
+    ];
+    // a bad first child before a truncated sibling, at each level (the sibling's header is the first error)
+    const nameCases = fc.constantFrom(
+      ...['3006300031050000', '300a3108300306012a300506', '300e310c300a06035504030c01410c05'].map((h) =>
+        Uint8Array.from(Buffer.from(h, 'hex')),
+      ),
+    );
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.oneof(inputsFrom(nameSeeds), inputsFrom([certSeed]), derTreeArb, nameCases), (der) => {
+        if (der.length < 2) return;
+        const verdict = (decode: (buf: Uint8Array, t: Tlv) => { type: string; value: string }[]): string => {
+          try {
+            const top = readTlv(der, 0);
+            return JSON.stringify(decode(der, top).map((a) => [dnAttributeOid(a.type) ?? a.type, a.value]));
+          } catch (e) {
+            if (!(e instanceof DerError)) throw e;
+            return `DerError: ${e.message}`;
+          }
+        };
+        const expected = verdict(listDecodeName);
+        if (expected.startsWith('DerError')) refused++;
+        expect(verdict(decodeName)).toBe(expected);
+      }),
+      CONFIG,
+    );
+    expect(refused).toBeGreaterThan(RUNS / 4);
   });
 
   const pemText = fc.oneof(
