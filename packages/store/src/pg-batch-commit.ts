@@ -269,6 +269,11 @@ const SUPERSEDE = { spiffeId: SVIDS.next, by: SVIDS.next + 1, at: SVIDS.next + 2
  * values by key (REQUEST_COLUMNS)
  */
 const REQUESTS = SUPERSEDE.at + 1;
+/**
+ * true: the statement's commit waits for its own WAL flush with the server's `synchronous_commit` (OWN_FLUSH, the
+ * store sends no FLUSH_WAIT after it); false: it commits with `synchronous_commit` off (FLUSH_WAIT follows)
+ */
+const OWN_FLUSH = REQUESTS + 1;
 
 /**
  * The batch statement: its text depends on the schema only, so it is prepared once per connection. In order:
@@ -286,7 +291,7 @@ const REQUESTS = SUPERSEDE.at + 1;
  * 3. ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units with their CA's
  *    status.
  */
-export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v10';
+export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v11';
 export const BATCH_STATEMENT = (() => {
   const sha = `encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')`;
   const insert = (table: PgTable, p: ColumnsPart, idKey: string, returning: string) =>
@@ -380,8 +385,10 @@ export const BATCH_STATEMENT = (() => {
     `    else ('${CA_CHANGED}: ' || (select n from recheck))::int end,`,
     '  (select json_agg(json_build_array(r."u", r."ca", r."status")) from refused r)::text,',
     // the commit inserts its record into the WAL and releases the audit-chain lock without waiting for the disk;
-    // the store answers the batch's callers only after FLUSH_WAIT
-    `  set_config('synchronous_commit', 'off', true),`,
+    // the store answers the batch's callers only after FLUSH_WAIT — or, the store being the chain's only writer of
+    // late (OWN_FLUSH), the commit waits for its own flush with the server's setting, as FLUSH_WAIT would
+    `  set_config('synchronous_commit', case when $${OWN_FLUSH}::boolean then`,
+    `    current_setting('synchronous_commit') else 'off' end, true),`,
     '  (select n from superseded)',
   ].join('\n');
 })();
@@ -439,6 +446,11 @@ export type BatchRow = [
  */
 export const FLUSH_WAIT = "select pg_logical_emit_message(true, 'pkim.flush', '')";
 export const FLUSH_WAIT_NAME = 'pkim_flush_wait';
+/**
+ * how long a store must have been the audit chain's only writer before its batches commit with their own flush
+ * (OWN_FLUSH, no FLUSH_WAIT), ms: two instances at work append between each other's batches far more often
+ */
+export const SOLE_WRITER_MS = 1000;
 /**
  * FLUSH_WAIT of a batch that revokes certificates: its transaction also sends `pg_notify($1, $2)` (the channel of
  * Store.otherCommits, the store's id), which PostgreSQL delivers when it commits — after the batch's commit and its
@@ -506,8 +518,11 @@ export function plainJsonCopy(v: unknown, depth = 0): unknown {
   return out;
 }
 
-/** Rows of every unit as the statement's JSON parameters; the audit events in unit order (the chain order). */
-export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
+/**
+ * Rows of every unit as the statement's JSON parameters; the audit events in unit order (the chain order).
+ * `ownFlush`: the statement's commit waits for its own WAL flush (OWN_FLUSH; no FLUSH_WAIT after it).
+ */
+export function planBatch(units: readonly UnitOfWork[], ownFlush = false): BatchPlan {
   const certs: CertificateRow[] = [];
   const certificateUnits: string[] = [];
   const sealed: NonNullable<UnitOfWork['insertCertificateKeys']> = [];
@@ -581,6 +596,7 @@ export function planBatch(units: readonly UnitOfWork[]): BatchPlan {
     binaryTextArray(supersedes.map((v) => v.by)),
     binaryTextArray(supersedes.map((v) => String(v.at))),
     JSON.stringify(requests),
+    ownFlush ? 'true' : 'false',
   ];
   return {
     values,

@@ -911,6 +911,11 @@ export interface GroupCommitStats {
   statementMs?: number;
   /** PostgreSQL: ms of the batches' flush waits (FLUSH_WAIT), summed: the WAL flush and its round trip */
   flushMs?: number;
+  /**
+   * PostgreSQL: the batches that sent a flush wait; the others (the store the chain's only writer of late) committed
+   * waiting for their own flush, inside the statement's round trip
+   */
+  flushWaits?: number;
   /** SQLite with a writer thread (OpenStoreOptions.sqliteWriterThread): the batches that thread wrote */
   writerThreadBatches?: number;
   /** SQLite file: background fdatasyncs of the -wal file done so far (sqlite-wal-flush.ts) */

@@ -8,13 +8,14 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../src/index';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
-import { BATCH_STATEMENT, FLUSH_WAIT, planBatch } from '../src/pg-batch-commit';
+import { BATCH_STATEMENT, FLUSH_WAIT, SOLE_WRITER_MS, planBatch } from '../src/pg-batch-commit';
 import { makeCa, makeCert, makeEvent } from './store-fixtures';
 
 let cluster: TestPostgres;
 let store: Store;
 let sql: pg.Client;
 let caId: string;
+let storeUrl: string;
 
 beforeAll(async () => {
   cluster = await startPostgres({
@@ -23,6 +24,7 @@ beforeAll(async () => {
     settings: ['wal_writer_delay=10s', 'wal_writer_flush_after=64MB', 'autovacuum=off', 'bgwriter_lru_maxpages=0'],
   });
   const url = await cluster.createDatabase();
+  storeUrl = url;
   store = await openStore({ url });
   const ca = makeCa();
   caId = ca.id;
@@ -107,6 +109,46 @@ describe('PostgreSQL batch commit: the audit-chain lock is not held through the 
     );
     expect(flushed).toEqual([true, true, true, true, true]);
     expect(await store.audit.verify()).toMatchObject({ ok: true, count: 1 + 5 });
+  }, 60_000);
+
+  it("the chain's only writer: its next batch commits with its own flush, on disk when answered", async () => {
+    const batch = (from: number) => Promise.all([0, 1, 2].map((i) => store.commit(unit(from + i))));
+    const events0 = (await store.audit.verify()).count;
+    await batch(20);
+    await batch(23); // this store appended the last events twice in a row
+    await new Promise((r) => setTimeout(r, SOLE_WRITER_MS)); // and no one else for SOLE_WRITER_MS: the only writer
+    await afterWalWriterFlush();
+    const since = await flushedUpTo();
+    const stats0 = store.commitStats();
+    const units = Array.from({ length: 4 }, (_, i) => unit(30 + i));
+    const flushed = await Promise.all(
+      units.map(async (u) => {
+        await store.commit(u);
+        return commitFlushed(await writer(u.insertCertificates[0]!.id), since);
+      }),
+    );
+    expect(flushed).toEqual([true, true, true, true]);
+    const stats = store.commitStats();
+    expect(stats.batches - stats0.batches).toBeGreaterThan(0);
+    expect((stats.flushWaits ?? NaN) - (stats0.flushWaits ?? NaN)).toBe(0);
+    // another writer appends: once this store has seen it, its batches send FLUSH_WAIT again (the lock is not held
+    // through the flush)
+    const other = await openStore({ url: storeUrl });
+    try {
+      await other.commit(unit(40));
+    } finally {
+      await other.close();
+    }
+    await store.commit(unit(50)); // planned as the only writer's (waits for its own flush), it finds the gap
+    expect((store.commitStats().flushWaits ?? NaN) - (stats.flushWaits ?? NaN)).toBe(0);
+    await store.commit(unit(51));
+    await store.commit(unit(52));
+    expect((store.commitStats().flushWaits ?? NaN) - (stats.flushWaits ?? NaN)).toBe(2);
+    // SOLE_WRITER_MS without another writer: its own flush again
+    await new Promise((r) => setTimeout(r, SOLE_WRITER_MS));
+    await store.commit(unit(53));
+    expect((store.commitStats().flushWaits ?? NaN) - (stats.flushWaits ?? NaN)).toBe(2);
+    expect(await store.audit.verify()).toMatchObject({ ok: true, count: events0 + 6 + 4 + 1 + 4 });
   }, 60_000);
 
   it('a flush that is not confirmed: every caller of the batch gets the error, nothing is written twice', async () => {
