@@ -10,7 +10,15 @@ import type { Authority } from '@pkim/authority';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { buildServer } from '../src/build-server';
-import { ACTORS, createRootCa, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { signAnswer, signAnswerJson, signWithCa } from '../src/transports/rest/rest-pki-plugin';
+import {
+  ACTORS,
+  createIssuingCa,
+  createRootCa,
+  listen,
+  openAuthorityFixture,
+  type AuthorityFixture,
+} from './server-test-support';
 
 const JSON_TYPE = 'application/json';
 const ROUTED = 'application/json; charset=utf-8';
@@ -31,6 +39,7 @@ describe('the CSR sign route in front of the router', () => {
   let base: string;
   let caId: string;
   let rootPem: string;
+  let root: Awaited<ReturnType<typeof createRootCa>>;
   let admin: string;
   let auditor: string;
   let csr: string;
@@ -67,7 +76,8 @@ describe('the CSR sign route in front of the router', () => {
   beforeAll(async () => {
     fx = await openAuthorityFixture();
     authority = fx.authority;
-    ({ id: caId, pem: rootPem } = await createRootCa(authority, 'fast-sign-root'));
+    root = await createRootCa(authority, 'fast-sign-root');
+    ({ id: caId, pem: rootPem } = root);
     admin = (await authority.auth.createToken({ name: 'fast-admin', role: 'admin' }, ACTORS.admin)).token;
     auditor = (await authority.auth.createToken({ name: 'fast-auditor', role: 'auditor' }, ACTORS.admin)).token;
     csr = opensslCsr({ keyType: 'ec-p256', subject: '/CN=fast.example.com', sans: ['DNS:fast.example.com'] }).csrPem;
@@ -112,9 +122,12 @@ describe('the CSR sign route in front of the router', () => {
     expect(fast.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(fast.headers.get('x-content-type-options')).toBe('nosniff'); // the security headers
     expect(fast.headers.get('x-ratelimit-limit')).toBe('100000'); // the API budget
-    const a = (await fast.json()) as Record<string, unknown>;
+    const text = await fast.text();
+    const a = JSON.parse(text) as Record<string, unknown>;
     const b = (await routed.json()) as Record<string, unknown>;
     expect(Object.keys(a)).toEqual(Object.keys(b));
+    // the text JSON.stringify gives (the front path splices its PEMs in: signAnswerJson)
+    expect(text).toBe(JSON.stringify(a));
     for (const k of ['caId', 'status', 'profile', 'subject', 'chain', 'chainPem']) expect(a[k]).toEqual(b[k]);
     expect(a.certificate).toBe(a.certificatePem);
     expect(a.id).not.toBe(b.id);
@@ -124,6 +137,14 @@ describe('the CSR sign route in front of the router', () => {
     }
     const issued = await authority.certificates.get(a.id as string);
     expect(issued.certificatePem).toBe(a.certificatePem);
+  });
+
+  it('writes what JSON.stringify writes, for CAs with chains of one and two certificates, repeatedly', async () => {
+    const inter = await createIssuingCa(authority, root, 'fast-sign-issuing');
+    for (const ca of [caId, inter.id, caId, inter.id]) {
+      const issued = await signWithCa(authority, ca, { csr, profile: 'tls-server' }, ACTORS.admin);
+      expect(signAnswerJson(issued)).toBe(JSON.stringify(signAnswer(issued)));
+    }
   });
 
   it.each([

@@ -94,7 +94,18 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
 
 /** a JSON answer: `headers` (lower-case name, value, …) plus its `content-type` and `content-length` */
 export function writeJson(res: ServerResponse, headers: string[], status: number, type: string, value: unknown): void {
-  const body = Buffer.from(JSON.stringify(value));
+  writeJsonText(res, headers, status, type, JSON.stringify(value));
+}
+
+/** an answer of JSON text already serialised, as writeJson */
+export function writeJsonText(
+  res: ServerResponse,
+  headers: string[],
+  status: number,
+  type: string,
+  text: string,
+): void {
+  const body = Buffer.from(text);
   headers.push('content-type', type, 'content-length', String(body.length));
   res.writeHead(status, headers).end(body);
 }

@@ -10,11 +10,12 @@ import {
   installFrontPath,
   readBody,
   writeJson,
+  writeJsonText,
   type FrontPathBudget,
   type FrontPathContext,
   type FrontPathHandler,
 } from '../front-path';
-import { SIGN_ROUTE, signWithCa } from './rest-pki-plugin';
+import { SIGN_ROUTE, signAnswerJson, signWithCa } from './rest-pki-plugin';
 
 export interface SignFastPathOptions {
   authority: Authority;
@@ -95,8 +96,8 @@ function signHandler(opts: SignFastPathOptions, { log, finish: done }: FrontPath
         throw e;
       }
       checkAccess('rest', ACCESS_KEY, actor);
-      const dto = await signWithCa(authority, caId, body, actor);
-      send(res, headers, 201, dto);
+      const issued = await signWithCa(authority, caId, body, actor);
+      writeJsonText(res, headers, 201, JSON_TYPE, signAnswerJson(issued));
       finish(req, id, startedAt, 201);
     } catch (e) {
       fail(req, res, headers, id, startedAt, e);
