@@ -90,6 +90,23 @@ export interface IntermediateCaRequest extends CaCommon {
   parent: string;
 }
 
+/**
+ * A subordinate CA certificate for the key of a CSR held elsewhere (Vault `sign-intermediate`), signed by `parent`
+ * through the CA-certificate checks and recorded as a certificate of the parent (subordinate-ca-csr.ts).
+ */
+export interface SubordinateCaCsrRequest {
+  kind: 'subordinate-ca-csr';
+  /** CA id or name */
+  parent: string;
+  csrPem: string;
+  /** the certificate's subject; default: the CSR's */
+  subject?: SubjectInput | string;
+  lifetimeMs?: number;
+  /** undefined: the profile's default below the parent's (as `ca create --parent`); null: no path length */
+  pathLen?: number | null;
+  nameConstraints?: NameConstraintsJson;
+}
+
 /** Approval of a pending certificate request: the request's CSR is signed and the request marked issued. */
 export interface ApprovedRequestRequest {
   kind: 'approved-request';
@@ -97,7 +114,12 @@ export interface ApprovedRequestRequest {
 }
 
 export type SignRequest =
-  LeafFromCsrRequest | LeafWithGeneratedKeyRequest | RootCaRequest | IntermediateCaRequest | ApprovedRequestRequest;
+  | LeafFromCsrRequest
+  | LeafWithGeneratedKeyRequest
+  | RootCaRequest
+  | IntermediateCaRequest
+  | ApprovedRequestRequest
+  | SubordinateCaCsrRequest;
 
 /** Who asks (`actor`, recorded in the audit chain) and through which channel (`provisioner`). */
 export interface Via {

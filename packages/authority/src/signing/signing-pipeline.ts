@@ -31,6 +31,7 @@ import { subjectToDn } from '../subject-input';
 import { lacksRevocationUrls, partitionOf, partitionUrls, urlsOfCa, type PublicUrls } from '../url-plan';
 import { activeCaFields, caCreatedEvent, caKeyCreatedEvent, destroyKeyQuietly, newCaRow } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
+import { signSubordinateCaCsr } from './subordinate-ca-csr';
 import { leafRecord, signCertificatePlan, type CertificateSigner, type SignedCertificate } from './certificate-steps';
 import { checkCsrLeaf, checkLeafSubject, type CsrLeaf } from './leaf-checks';
 import type { CsrLeafSigned, KeyLeafSigned } from '../compute/compute-protocol';
@@ -804,6 +805,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       case 'root-ca':
       case 'intermediate-ca':
         return caCertificate(request, via);
+      case 'subordinate-ca-csr':
+        return signSubordinateCaCsr(deps, request, via, { signPlan, decodeCsr: decodeCsrOf });
       default: {
         const kind = (request as { kind?: unknown }).kind;
         throw new PkiError('input.invalid', `unknown signing request kind '${String(kind)}'`);

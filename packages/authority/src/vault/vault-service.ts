@@ -8,6 +8,7 @@ import { authorize } from '../permissions';
 import type { CertificateSort } from '@pkim/store';
 import { createVaultSealService } from './vault-seal-service';
 import { createVaultIssuerService } from './vault-issuer-service';
+import { createVaultSignIntermediate } from './vault-sign-intermediate';
 import { keystoreOverview } from './vault-keystore-overview';
 import type { SignFunction } from '../signing/sign-request';
 
@@ -53,6 +54,8 @@ export function createVaultService(deps: VaultServiceDeps) {
       mounts,
       requireIssuer: (mount, ref) => issuers.requireForIssuance(mount, ref),
     }),
+    /** `root/sign-intermediate`, `issuer/:ref/sign-intermediate`: a CSR signed as a subordinate CA certificate */
+    signIntermediate: createVaultSignIntermediate({ clock: deps.clock, sign: deps.sign, issuers }),
   };
   const seal = createVaultSealService({
     store: deps.store,

@@ -552,6 +552,17 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   },
+  // OpenBao's sign-intermediate: the mount's issuer signs a CSR as a subordinate CA certificate (one signing pipeline)
+  ...['root/sign-intermediate', 'issuer/:ref/sign-intermediate'].map((path): VaultRoute => ({
+    path,
+    ops: {
+      async write(c) {
+        const ref = path.startsWith('issuer/') ? c.path.ref : 'default';
+        const r = await c.authority.vault.pki.signIntermediate(c.mount!, ref, c.params, actorOf(c));
+        return json(r.data, r.warnings);
+      },
+    },
+  })),
   {
     // OpenBao: revokes the issuer's certificate only (not what it issued); a second call answers the same entry
     path: 'issuer/:ref/revoke',

@@ -1,0 +1,186 @@
+import { X509Certificate } from 'node:crypto';
+import { PkiError, type Clock } from '@pkim/shared';
+import { decodeCsrUnverified, formatDn, splitPemBundle, toPem, type DistinguishedName } from '@pkim/core';
+import { authorize } from '../permissions';
+import type { Actor } from '../types';
+import type { SignFunction } from '../signing/sign-request';
+import { createProvisioner } from '../signing/provisioner-registry';
+import type { Provisioner } from '../signing/provisioner';
+import type { VaultMount } from './vault-mount-service';
+import type { VaultIssuerService } from './vault-issuer-service';
+import type { VaultResult } from './vault-pki-service';
+import { mountUrls, vaultRoleProvisionerId } from './vault-issue-service';
+import {
+  formatGoDuration,
+  parseVaultBool,
+  parseVaultDuration,
+  parseVaultInt,
+  parseVaultList,
+  parseVaultString,
+  toVaultSerial,
+} from './vault-params';
+
+export interface VaultSignIntermediateDeps {
+  clock: Clock;
+  /** the one signing pipeline */
+  sign: SignFunction;
+  issuers: Pick<VaultIssuerService, 'resolve' | 'requireForIssuance'>;
+}
+
+const invalid = (message: string) => new PkiError('vault.invalid_parameter', message);
+/** the extension id of CRL distribution points (2.5.29.31) as DER: OBJECT IDENTIFIER, length 3, 55 1d 1f */
+const CRL_DP_OID = Buffer.from('0603551d1f', 'hex');
+const base64Der = (pem: string) => pem.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
+
+/** Subject fields of OpenBao's sign-intermediate, in the order it stamps them, then the CN and serialNumber. */
+const SUBJECT_FIELDS: [param: string, type: string][] = [
+  ['country', 'C'],
+  ['province', 'ST'],
+  ['locality', 'L'],
+  ['street_address', 'STREET'],
+  ['postal_code', 'postalCode'],
+  ['organization', 'O'],
+  ['ou', 'OU'],
+];
+
+/**
+ * `root/sign-intermediate` and `issuer/:ref/sign-intermediate` (OpenBao `pathIssuerSignIntermediate`): the mount's
+ * issuer (its CA) signs a CSR as a subordinate CA certificate — through the signing pipeline's CA-certificate path
+ * (`subordinate-ca-csr`: `ca:write`, proof of possession, the CA-request lint of `pkim ca create`, the
+ * `intermediate-ca` profile, one lint, the signature verified, one commit with `certificate.issued`), recorded as a
+ * certificate of the mount's CA (`cert/:serial`, `certs`, `revoke`, its CRL and OCSP).
+ */
+export function createVaultSignIntermediate(deps: VaultSignIntermediateDeps) {
+  return async function signIntermediate(
+    mount: VaultMount,
+    ref: string,
+    params: Record<string, unknown>,
+    actor: Actor,
+  ): Promise<VaultResult> {
+    authorize(actor, 'ca:write');
+    await deps.issuers.requireForIssuance(mount, ref);
+    const issuer = (await deps.issuers.resolve(mount, ref)).ca;
+    const format = parseVaultString('format', params.format) || 'pem';
+    if (!['pem', 'der', 'pem_bundle'].includes(format)) {
+      throw invalid('the "format" path parameter must be "pem", "der", or "pem_bundle"');
+    }
+    const csrPem = parseVaultString('csr', params.csr);
+    if (!csrPem.trim()) throw invalid('"csr" is empty');
+    const flag = (f: string) => params[f] !== undefined && params[f] !== '' && parseVaultBool(f, params[f]);
+    if (flag('use_pss'))
+      throw invalid('use_pss is not supported: PKI Manager signs with PKCS#1 v1.5 / ECDSA / Ed25519');
+    for (const f of ['alt_names', 'ip_sans', 'uri_sans', 'other_sans']) {
+      if (parseVaultList(f, params[f]).length)
+        throw invalid(`${f} cannot be given: PKI Manager CA certificates carry no subject alternative names`);
+    }
+    const warnings: string[] = [];
+    // read without verifying its signature: the pipeline verifies it (proof of possession) before anything is signed
+    let csr: ReturnType<typeof decodeCsrUnverified>;
+    try {
+      csr = decodeCsrUnverified(csrPem);
+    } catch {
+      throw invalid('certificate request could not be parsed: give a PEM CERTIFICATE REQUEST');
+    }
+    let subject: string;
+    if (flag('use_csr_values')) {
+      subject = formatDn(csr.subject);
+      const { dns, ip, uri, email } = csr.sans;
+      if ([dns, ip, uri, email].some((v) => v?.length))
+        warnings.push("the CSR's subject alternative names were not copied: PKI Manager CA certificates carry none");
+    } else {
+      const dn: DistinguishedName = [];
+      for (const [param, type] of SUBJECT_FIELDS) {
+        for (const value of parseVaultList(param, params[param])) dn.push({ type, value });
+      }
+      const cn =
+        parseVaultString('common_name', params.common_name).trim() ||
+        (csr.subject.find((a) => a.type === 'CN')?.value ?? '');
+      if (cn) dn.push({ type: 'CN', value: cn });
+      const serialNumber = parseVaultString('serial_number', params.serial_number).trim();
+      if (serialNumber) dn.push({ type: 'serialNumber', value: serialNumber });
+      if (dn.length === 0) throw invalid('the CA certificate would have an empty subject: give a common_name');
+      subject = formatDn(dn);
+    }
+
+    // lifetime as OpenBao: ttl (or not_after), else the mount's default; over the mount's max: cut, with a warning;
+    // beyond the issuer's own NotAfter: refused (PKI Manager's lint; OpenBao permits it with a warning)
+    const ttlRequested = parseVaultDuration('ttl', params.ttl);
+    const notAfterRequested = parseVaultString('not_after', params.not_after);
+    if (ttlRequested && notAfterRequested)
+      throw invalid('Either ttl or not_after should be provided. Both should not be provided in the same request.');
+    let ttl = ttlRequested || mount.defaultLeaseTtl;
+    if (notAfterRequested) {
+      const t = Date.parse(notAfterRequested);
+      if (Number.isNaN(t)) throw invalid(`not_after "${notAfterRequested}" is not an RFC 3339 time`);
+      ttl = Math.floor((t - deps.clock.now()) / 1000);
+      if (ttl <= 0) throw invalid(`not_after ${notAfterRequested} is in the past`);
+    }
+    if (ttl > mount.maxLeaseTtl) {
+      warnings.push(
+        `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(mount.maxLeaseTtl)}", ` +
+          'so maxTTL is being used',
+      );
+      ttl = mount.maxLeaseTtl;
+    }
+    // max_path_length -1 (the default): one less than the issuer's, none when the issuer has none (OpenBao)
+    const maxPath =
+      params.max_path_length === undefined ? -1 : parseVaultInt('max_path_length', params.max_path_length);
+    const pathLen = maxPath >= 0 ? maxPath : issuer.pathLen === null ? null : Math.max(issuer.pathLen - 1, 0);
+    const permittedDns = parseVaultList('permitted_dns_domains', params.permitted_dns_domains);
+
+    const provisioner: Provisioner = {
+      ...createProvisioner({
+        kind: 'vault-role',
+        id: vaultRoleProvisionerId(mount.path, 'sign-intermediate'),
+        name: `${mount.path}/sign-intermediate`,
+        policy: {
+          cas: [mount.caId],
+          profiles: ['intermediate-ca'],
+          allowCaCertificates: true,
+          maxLifetimeMs: mount.maxLeaseTtl * 1000,
+        },
+        modifiers: { urls: mountUrls(mount) },
+      }),
+      permission: 'ca:write',
+    };
+    const issued = await deps.sign(
+      {
+        kind: 'subordinate-ca-csr',
+        parent: mount.caId,
+        csrPem,
+        subject,
+        lifetimeMs: ttl * 1000,
+        pathLen,
+        nameConstraints: permittedDns.length ? { permittedDns } : undefined,
+      },
+      { actor, provisioner },
+    );
+
+    const certificate = issued.certificatePem.trim();
+    const chain = splitPemBundle(issued.chainPem).map((der) => toPem(der, 'CERTIFICATE').trim());
+    const x509 = new X509Certificate(certificate);
+    if (!x509.infoAccess && !x509.raw.includes(CRL_DP_OID)) {
+      warnings.push(
+        "This mount hasn't configured any authority information access (AIA) fields; this may make it harder for " +
+          'systems to find missing certificates in the chain or to validate revocation status of certificates. ' +
+          'Consider updating /config/urls or the newly generated issuer with this information.',
+      );
+    }
+    if (pathLen === 0) {
+      warnings.push(
+        'Max path length of the signed certificate is zero. This certificate cannot be used to issue intermediate ' +
+          'CA certificates.',
+      );
+    }
+    const enc = (pem: string) => (format === 'der' ? base64Der(pem) : pem);
+    const caChain = [certificate, ...chain];
+    const data: Record<string, unknown> = {
+      certificate: format === 'pem_bundle' ? caChain.join('\n') : enc(certificate),
+      issuing_ca: enc(chain[0] ?? ''),
+      ca_chain: caChain.map(enc),
+      serial_number: toVaultSerial(issued.certificate.serialHex),
+      expiration: Math.floor(issued.certificate.notAfter / 1000),
+    };
+    return { data, warnings: warnings.length ? warnings : undefined };
+  };
+}
