@@ -4,7 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslCsr, opensslSignCaCsrUnderIntermediate } from '../../../../tests/support/openssl-tools';
-import { opensslCrlVerify, opensslVerify } from '../../../../tests/support/verifiers';
+import { opensslCrlVerify, opensslText, opensslVerify } from '../../../../tests/support/verifiers';
 import { ACTORS } from '../server-test-support';
 import { openVaultFixture, rawHttp, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
 
@@ -90,6 +90,32 @@ describe('LIST issuers and issuer/:ref', () => {
     expect(Buffer.from(await der.arrayBuffer()).equals(new X509Certificate(f.intermediatePem).raw)).toBe(true);
     const v = opensslVerify({ leafPem: `${j.body.data.certificate}\n`, rootPem: `${j.body.data.ca_chain[1]}\n` });
     expect(v.ok, v.output).toBe(true);
+  });
+});
+
+describe('LIST keys and key/:ref', () => {
+  it("lists the mount's one key (its CA's) with a token; reads it by id, name and default", async () => {
+    expect((await vaultCall(f, 'GET', 'pki/keys?list=true', undefined, anon)).status).toBe(403);
+    const raw = await rawHttp(
+      f.port,
+      `LIST /v1/pki/keys HTTP/1.1\r\nHost: x\r\nX-Vault-Token: ${f.token}\r\nConnection: close\r\n\r\n`,
+      (s) => s.includes('"key_info"') && s.trimEnd().endsWith('}'),
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 200 /);
+    const listed = JSON.parse(lastBody(raw));
+    const keyId: string = (await vaultCall(f, 'GET', 'pki/issuer/default')).body.data.key_id;
+    expect(listed.data).toEqual({ keys: [keyId], key_info: { [keyId]: { key_name: NAME, is_default: true } } });
+    // the subject key identifier openssl reads from the CA certificate
+    const ski = /Subject Key Identifier:\s*\n\s*([0-9A-F:]+)/.exec(opensslText(f.intermediatePem))![1]!.toLowerCase();
+    for (const ref of [keyId, encodeURIComponent(NAME), 'default']) {
+      const r = await vaultCall(f, 'GET', `pki/key/${ref}`);
+      expect(r.status, r.text).toBe(200);
+      expect(r.body.data).toEqual({ key_id: keyId, key_name: NAME, key_type: 'ec', subject_key_id: ski });
+    }
+    expect((await vaultCall(f, 'GET', 'pki/key/default', undefined, anon)).status).toBe(403);
+    const nope = await vaultCall(f, 'GET', 'pki/key/nope');
+    expect(nope.status).toBe(404);
+    expect(nope.body).toEqual({ errors: ['unable to find PKI key for reference: nope'] });
   });
 });
 

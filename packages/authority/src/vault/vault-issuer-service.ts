@@ -1,4 +1,4 @@
-import { PkiError } from '@pkim/shared';
+import { KEY_TYPE_INFO, PkiError } from '@pkim/shared';
 import type { CaRow } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor, CaRevocationService, CaService } from '../types';
@@ -121,6 +121,37 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
           '(bind the mount to another CA to issue again).',
       );
       return { data: entryOf({ ...issuer, ca }), warnings };
+    },
+
+    /**
+     * LIST `keys` (a token with `ca:read`, as OpenBao): the mount's one key — its CA's key, named by the issuer's
+     * `key_id` (the subject key identifier: public, stable; the key URI is never shown) and the CA's name
+     */
+    async listKeys(
+      mount: VaultMount,
+      actor: Actor,
+    ): Promise<{ keys: string[]; key_info: Record<string, unknown> } | undefined> {
+      authorize(actor, 'ca:read');
+      const issuer = await issuerOf(mount);
+      if (!issuer) return undefined;
+      const id = keyIdOf(issuer.ca);
+      return { keys: [id], key_info: { [id]: { key_name: issuer.ca.name, is_default: true } } };
+    },
+
+    /** `key/:ref` (`ca:read`): the key by its id, its name (the CA's) or `default`; 404 with OpenBao's message else */
+    async readKey(mount: VaultMount, ref: string, actor: Actor): Promise<Record<string, unknown>> {
+      authorize(actor, 'ca:read');
+      const issuer = await issuerOf(mount);
+      const id = issuer && keyIdOf(issuer.ca);
+      if (!issuer || !id || (ref !== 'default' && ref !== id && ref !== issuer.ca.name)) {
+        throw new PkiError('vault.issuer_not_found', `unable to find PKI key for reference: ${ref}`);
+      }
+      return {
+        key_id: id,
+        key_name: issuer.ca.name,
+        key_type: KEY_TYPE_INFO[issuer.ca.keyType].algorithm,
+        subject_key_id: id.match(/../g)!.join(':'),
+      };
     },
 
     /** `issuer/:ref/json` (unauthenticated): `{certificate, ca_chain, issuer_id, issuer_name}` */

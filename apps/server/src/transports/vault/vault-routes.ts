@@ -616,6 +616,24 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     },
   })),
   {
+    // the mount's one key (its CA's), as OpenBao's multi-key paths name it; both need a token (OpenBao)
+    path: 'keys',
+    ops: {
+      async list(c) {
+        const data = await c.authority.vault.issuers.listKeys(c.mount!, actorOf(c));
+        return data ? json(data) : { kind: 'missing' };
+      },
+    },
+  },
+  {
+    path: 'key/:ref',
+    ops: {
+      async read(c) {
+        return json(await c.authority.vault.issuers.readKey(c.mount!, c.path.ref, actorOf(c)));
+      },
+    },
+  },
+  {
     path: 'config/issuers',
     ops: {
       async read(c) {
