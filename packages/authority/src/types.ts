@@ -114,7 +114,8 @@ export interface AuthorityConfig {
   workers?: number;
   /**
    * a directory where each worker thread writes its CPU profile (`.cpuprofile`, node:inspector, 200 µs sampling) when
-   * the pool closes — the benches pass PKIM_WORKER_CPU_PROF (`--cpu-prof` writes none for a terminated worker)
+   * the pool closes — `npm run bench` passes one (bench/issuance-bench.ts; `--cpu-prof` writes none for a terminated
+   * worker)
    */
   workerCpuProfileDir?: string;
   /**

@@ -916,25 +916,22 @@ export function createRepositories(
     },
     async lease(now, leaseUntil, limit) {
       const D = t.notificationDeliveries;
-      const due = await db
-        .select({ id: D.id })
-        .from(D)
-        .where(
-          and(
-            inArray(D.status, ['pending', 'retrying']),
-            lte(D.nextAttemptAt, now),
-            or(sql`${D.leaseUntil} IS NULL`, lt(D.leaseUntil, now)),
-          ),
-        )
-        .orderBy(asc(D.nextAttemptAt))
-        .limit(limit);
+      const isDue = and(
+        inArray(D.status, ['pending', 'retrying']),
+        lte(D.nextAttemptAt, now),
+        or(sql`${D.leaseUntil} IS NULL`, lt(D.leaseUntil, now)),
+      );
+      const due = await db.select({ id: D.id }).from(D).where(isDue).orderBy(asc(D.nextAttemptAt)).limit(limit);
       const leased = [];
       for (const { id } of due) {
-        // conditional update: only one sender wins a row whose lease is free
+        // conditional update, the whole due condition checked again on the row as it is now: only one sender wins a
+        // row whose lease is free, and a row another sender leased, attempted and settled (lease cleared, next
+        // attempt later, or delivered) since the select above is not sent again (PostgreSQL re-evaluates the
+        // condition on the row version it waited for)
         const [row] = await db
           .update(D)
           .set({ leaseUntil })
-          .where(and(eq(D.id, id), or(sql`${D.leaseUntil} IS NULL`, lt(D.leaseUntil, now))))
+          .where(and(eq(D.id, id), isDue))
           .returning();
         if (row) leased.push(row);
       }

@@ -155,6 +155,81 @@ describe('PostgreSQL store', () => {
     await b.close();
   });
 
+  it('leases a delivery only while it is still due: one another sender settled is not sent again', async () => {
+    // b selects the due delivery, then waits for its row lock while another sender (the raw session, holding the row)
+    // records a failed attempt with a later retry; once that commits, b must not lease it: the conditional update
+    // checks the due condition again, not only the lease (two instances sent one attempt twice before)
+    const url = await cluster.createDatabase();
+    const b = await openStore({ url });
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      await b.commit({
+        insertNotificationRules: [
+          {
+            id: 'ntr_1',
+            name: 'revocations',
+            trigger: 'events',
+            channel: 'webhook',
+            target: 'https://hooks.example.com/pki',
+            secret: null,
+            previousSecret: null,
+            previousSecretUntil: null,
+            daysBefore: [],
+            events: ['certificate.revoked'],
+            caId: null,
+            profile: null,
+            namePattern: null,
+            enabled: true,
+            createdAt: T0,
+            updatedAt: T0,
+          },
+        ],
+      });
+      const [row] = await b.notifications.enqueue([
+        {
+          id: 'ntd_1',
+          ruleId: 'ntr_1',
+          dedupKey: 'ntr_1:event:1',
+          event: 'certificate.revoked',
+          subject: null,
+          payload: { event: 'certificate.revoked' },
+          status: 'retrying',
+          attempts: 1,
+          nextAttemptAt: T0,
+          leaseUntil: null,
+          lastError: 'HTTP 503',
+          createdAt: T0,
+          deliveredAt: null,
+        },
+      ]);
+      expect(row?.id).toBe('ntd_1');
+      await other.query('begin');
+      await other.query("update notification_deliveries set attempts = attempts where id = 'ntd_1'");
+      const leasing = b.notifications.lease(T0 + 1000, T0 + 61_000, 50);
+      const waiting = async () =>
+        (
+          await withClient(url, (c) =>
+            c.query("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock'"),
+          )
+        ).rows[0].n as number;
+      for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await waiting()).toBe(1); // b's update waits for the row
+      await other.query(
+        "update notification_deliveries set attempts = 2, next_attempt_at = $1, lease_until = null where id = 'ntd_1'",
+        [T0 + 61_000],
+      );
+      await other.query('commit');
+      expect(await leasing).toEqual([]);
+      // once due again it is leased, with the attempts the other sender recorded
+      const later = await b.notifications.lease(T0 + 61_000, T0 + 120_000, 50);
+      expect(later.map((d) => [d.id, d.attempts])).toEqual([['ntd_1', 2]]);
+    } finally {
+      await other.end();
+      await b.close();
+    }
+  });
+
   it('plans serial lookups on the unique (ca_id, serial_hex) index; counts without reading certificates', async () => {
     const url = await cluster.createDatabase();
     const store = await openStore({ url });
