@@ -429,6 +429,8 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
             revocationReason: c.id === ca.id ? reason : ('cACompromise' as const),
             updatedAt: t,
           },
+          // a revocation of this CA that committed since it was read wins: this one fails, nothing is overwritten
+          unlessRevoked: c.id === ca.id,
         })),
         revokeAllIssuedBy: cascade
           ? { caIds: revokedIds, revokedAt: t, reason: reason === 'keyCompromise' ? 'cACompromise' : reason }

@@ -76,4 +76,27 @@ describe.each(ENGINES)('a CA revoked without cascade on $name', (engine) => {
     const chain = await s.authority.audit.verify();
     expect(chain.ok).toBe(true);
   });
+
+  it('two revocations of one CA at once: one commits, the other fails and overwrites nothing', async () => {
+    const sub = await s.authority.cas.create(
+      { name: 'raced-revoke', subject: 'CN=Raced Revoke CA', keyType: 'ec-p256', parentId: s.rootId, pathLen: 0 },
+      admin,
+    );
+    // both read the CA as active before either commits (each awaits its reads first)
+    const results = await Promise.allSettled([
+      s.authority.cas.revokeCa(sub.ca.id, 'keyCompromise', admin, { cascade: false }),
+      s.authority.cas.revokeCa(sub.ca.id, 'superseded', admin),
+    ]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost.map((r) => (r.reason as { code?: string }).code)).toEqual(['ca.already_revoked']);
+    const winner = (won[0] as PromiseFulfilledResult<{ ca: { revokedAt: number | null; revocationReason: unknown } }>)
+      .value.ca;
+    const row = (await s.authority.cas.get(sub.ca.id)).ca;
+    expect([row.revokedAt, row.revocationReason]).toEqual([winner.revokedAt, winner.revocationReason]);
+    const events = await s.authority.audit.list({ target: sub.ca.id, action: 'ca.revoked', limit: 10 });
+    expect(events).toHaveLength(1);
+    expect((await s.authority.audit.verify()).ok).toBe(true);
+  });
 });

@@ -375,7 +375,11 @@ export interface NameCoverage {
 /** One atomic unit: all writes + audit events commit together or not at all. */
 export interface UnitOfWork {
   insertCa?: CaRow[];
-  updateCa?: { id: string; patch: Partial<Omit<CaRow, 'id' | 'createdAt'>> }[];
+  /**
+   * `unlessRevoked` guards against races: a CA already revoked is not changed and the unit fails with
+   * `ca.already_revoked` (a CA revocation racing another one of the same CA)
+   */
+  updateCa?: { id: string; patch: Partial<Omit<CaRow, 'id' | 'createdAt'>>; unlessRevoked?: boolean }[];
   insertCertificates?: CertificateRow[];
   /** sealed private keys kept for certificates of this unit (written after `insertCertificates`) */
   insertCertificateKeys?: CertificateKeyRow[];

@@ -8,7 +8,7 @@
  * applied once at the end of the unit, in key order (so two PostgreSQL transactions always lock
  * counter rows in the same order and cannot deadlock on them).
  */
-import { and, count, desc, eq, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, lte, ne, sql, type SQL } from 'drizzle-orm';
 import { GENESIS_HASH, PkiError, canonicalJsonOfPlainData, computeAuditHash } from '@pkim/shared';
 import type {
   AuditEventRow,
@@ -361,10 +361,19 @@ export function* unitOfWork(
   if (unit.insertCa?.length) yield* exec(db.insert(t.certificateAuthorities).values(unit.insertCa));
   for (const u of unit.updateCa ?? []) {
     if (!hasKeys(u.patch)) continue;
-    const n = yield* exec(
-      db.update(t.certificateAuthorities).set(u.patch).where(eq(t.certificateAuthorities.id, u.id)),
-    );
-    if (n === 0) throw new PkiError('ca.not_found', `CA ${u.id} does not exist`, { details: { id: u.id } });
+    const A = t.certificateAuthorities;
+    const where = u.unlessRevoked ? and(eq(A.id, u.id), ne(A.status, 'revoked')) : eq(A.id, u.id);
+    const n = yield* exec(db.update(A).set(u.patch).where(where));
+    if (n === 0) {
+      const [cur] = u.unlessRevoked
+        ? yield* rows<{ status: string }>(db.select({ status: A.status }).from(A).where(eq(A.id, u.id)))
+        : [];
+      if (cur)
+        throw new PkiError('ca.already_revoked', `CA ${u.id} is already revoked; nothing was changed`, {
+          details: { id: u.id },
+        });
+      throw new PkiError('ca.not_found', `CA ${u.id} does not exist`, { details: { id: u.id } });
+    }
   }
 
   if (unit.insertCertificates?.length) {
