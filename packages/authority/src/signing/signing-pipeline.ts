@@ -36,6 +36,7 @@ import { leafRecord, signCertificatePlan, type CertificateSigner, type SignedCer
 import { checkCsrLeaf, checkLeafSubject, type CsrLeaf } from './leaf-checks';
 import type { CsrLeafSigned, KeyLeafSigned } from '../compute/compute-protocol';
 import { provisionerRef, type Provisioner } from './provisioner';
+import { certificateIssuedEvent } from './issued-event';
 import {
   applyLifetime,
   applyProfileModifiers,
@@ -434,16 +435,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       audit: [
         ...(s.extraAudit ?? []),
         ...(channelAudit ?? []),
-        auditEvent(clock, actor, 'certificate.issued', row.id, {
-          caId: row.caId,
-          serial: row.serialHex,
-          subject: row.subjectDn,
-          sans: row.sans,
-          profile: row.profile,
-          notAfter: row.notAfter,
-          requestId: row.requestId,
-          fingerprint: row.fingerprintSha256,
-          provisioner: provisionerRef(s.provisioner),
+        certificateIssuedEvent(clock, actor, row, s.provisioner, {
           ...(stored ? {} : { stored: false }),
           ...(keepKey ? { keyKept: true } : {}),
           ...(s.renewedFrom ? { renewedFrom: s.renewedFrom } : {}),

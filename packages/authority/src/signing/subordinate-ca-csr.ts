@@ -14,11 +14,10 @@ import {
 import type { CertificateRow } from '@pkim/store';
 import type { IssuedCertificate } from '../types';
 import { authorize } from '../permissions';
-import { auditEvent } from '../audit-service';
 import { recordFailure, type SigningServiceDeps } from '../ca-context';
 import { subjectToDn, commonNameOf } from '../subject-input';
 import { urlsOfCa } from '../url-plan';
-import { provisionerRef } from './provisioner';
+import { certificateIssuedEvent } from './issued-event';
 import { applyLifetime, checkCa, checkCaCertificates, checkKeyType, checkProfile } from './provisioner-policy';
 import { provisionersFor } from './provisioner-registry';
 import { defaultPathLen, wholeSeconds, withinProfileMax } from './plan-rules';
@@ -130,21 +129,7 @@ export async function signSubordinateCaCsr(
     };
     await store.commit({
       insertCertificates: [row],
-      audit: [
-        auditEvent(clock, actor, 'certificate.issued', row.id, {
-          caId: row.caId,
-          serial: row.serialHex,
-          subject: row.subjectDn,
-          sans: row.sans,
-          profile: row.profile,
-          notAfter: row.notAfter,
-          requestId: null,
-          fingerprint: row.fingerprintSha256,
-          provisioner: provisionerRef(effective),
-          ca: true,
-          pathLen,
-        }),
-      ],
+      audit: [certificateIssuedEvent(clock, actor, row, effective, { ca: true, pathLen })],
     });
     return { certificate: row, certificatePem: row.certificatePem, chainPem: await contexts.chainPem(parent.ca) };
   } catch (e) {
