@@ -431,23 +431,16 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
     const budget = apiBudget ? { budget: apiBudget, keyOf: budgetKeyOf } : undefined;
     // the Vault API's issue/sign routes likewise (vault-fast-path.ts), then POST /api/v1/cas/:id/sign
     // (sign-fast-path.ts): installed first, so OCSP requests meet OCSP's test first, then the sign route's
-    installVaultFastPath(app, {
+    const api = {
       authority,
       metrics,
       commonHeaders: securityHeaders,
       requestId: requestIdOf,
       budget,
       bodyLimit: fastifyOptions.bodyLimit!,
-    });
-    installSignFastPath(app, {
-      authority,
-      metrics,
-      commonHeaders: securityHeaders,
-      requestId: requestIdOf,
-      budget,
-      bodyLimit: fastifyOptions.bodyLimit!,
-      parseJson: parseJsonBody,
-    });
+    };
+    installVaultFastPath(app, api);
+    installSignFastPath(app, { ...api, parseJson: parseJsonBody });
     installOcspFastPath(app, {
       authority,
       metrics,

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { PkiError } from '@pkim/shared';
+import type { Authority } from '@pkim/authority';
 import type { ServerMetrics } from '../server-metrics';
 import type { RequestBudget } from '../request-budget';
 
@@ -65,6 +66,20 @@ export function installFrontPath(
 export interface FrontPathBudget {
   budget: RequestBudget;
   keyOf(headers: IncomingHttpHeaders, ip: string): Promise<string>;
+}
+
+/** what the API routes answered in front of the router (the CSR sign route, Vault's issue/sign) are given */
+export interface ApiFrontPathOptions {
+  authority: Authority;
+  metrics: ServerMetrics;
+  /** the headers every answer carries (the security headers), lower-case names */
+  commonHeaders: readonly (readonly [string, string])[];
+  /** the request id: the client's `x-request-id` when valid, else a new one (Fastify's `genReqId`) */
+  requestId(headers: IncomingHttpHeaders): string;
+  /** the API budget and its key (per valid token, else per address), as the budget hook charges; undefined when off */
+  budget?: FrontPathBudget;
+  /** Fastify's `bodyLimit`: a longer `content-length` goes to Fastify (its 413) */
+  bodyLimit: number;
 }
 
 /**

@@ -1,8 +1,6 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { PkiError } from '@pkim/shared';
-import type { Authority } from '@pkim/authority';
-import type { ServerMetrics } from '../../server-metrics';
 import { restErrorAnswer } from '../../error-mapping';
 import { checkAccess } from '../../http/access-table';
 import {
@@ -11,23 +9,13 @@ import {
   readBody,
   writeJson,
   writeJsonText,
-  type FrontPathBudget,
+  type ApiFrontPathOptions,
   type FrontPathContext,
   type FrontPathHandler,
 } from '../front-path';
 import { SIGN_ROUTE, signAnswerJson, signWithCa } from './rest-pki-plugin';
 
-export interface SignFastPathOptions {
-  authority: Authority;
-  metrics: ServerMetrics;
-  /** the headers every answer carries (the security headers), lower-case names */
-  commonHeaders: readonly (readonly [string, string])[];
-  /** the request id: the client's `x-request-id` when valid, else a new one (Fastify's `genReqId`) */
-  requestId(headers: IncomingHttpHeaders): string;
-  /** the API budget and its key (per valid token, else per address), as the budget hook charges; undefined when off */
-  budget?: FrontPathBudget;
-  /** Fastify's `bodyLimit`: a longer `content-length` goes to Fastify (its 413) */
-  bodyLimit: number;
+export interface SignFastPathOptions extends ApiFrontPathOptions {
   /** the JSON body parser of the server's `application/json` content-type parser */
   parseJson: (text: string) => unknown;
 }

@@ -1,14 +1,12 @@
-import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { PkiError } from '@pkim/shared';
-import type { Authority } from '@pkim/authority';
-import type { ServerMetrics } from '../../server-metrics';
 import {
   chargeApiBudget,
   installFrontPath,
   readBody,
   writeJson,
-  type FrontPathBudget,
+  type ApiFrontPathOptions,
   type FrontPathContext,
   type FrontPathHandler,
 } from '../front-path';
@@ -16,18 +14,7 @@ import { JSON_TYPE, jsonAnswerOf } from './vault-reply';
 import { MOUNT_ROUTES } from './vault-routes';
 import { answerVault, findVaultRoute, NO_HANDLER, vaultErrorAnswer, type VaultHit } from './vault-transport';
 
-export interface VaultFastPathOptions {
-  authority: Authority;
-  metrics: ServerMetrics;
-  /** the headers every answer carries (the security headers), lower-case names */
-  commonHeaders: readonly (readonly [string, string])[];
-  /** the request id: the client's `x-request-id` when valid, else a new one (Fastify's `genReqId`) */
-  requestId(headers: IncomingHttpHeaders): string;
-  /** the API budget, as the budget hook charges it; undefined when off */
-  budget?: FrontPathBudget;
-  /** Fastify's `bodyLimit`: a longer `content-length` goes to Fastify (its 413) */
-  bodyLimit: number;
-}
+export type VaultFastPathOptions = ApiFrontPathOptions;
 
 /** the Vault plugin's route (the histogram's label, as Fastify's `routeOptions.url`) */
 const ROUTE = '/v1/*';
