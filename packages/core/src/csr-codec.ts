@@ -1,7 +1,17 @@
 /** PKCS#10 certification requests: decoding with proof-of-possession check, and building. */
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { CsrContent, DecodedCsr, DistinguishedName, SignFn, SubjectAltNames } from './types';
-import { assertWellFormed, at, children, content, decodeOid, raw, readWhole } from './der-reader';
+import {
+  DerError,
+  assertWellFormed,
+  content,
+  countChildren,
+  decodeOid,
+  nextChild,
+  raw,
+  readWhole,
+  type Tlv,
+} from './der-reader';
 import { explicit, integer, octetString, oid, seq, set, signedDer, tlv } from './der-writer';
 import { decodeName, encodeDn, formatDn, validateDn } from './dn-codec';
 import { decodeGeneralNames } from './extensions/subject-alt-name';
@@ -19,7 +29,8 @@ import { fromPem } from './pem-codec';
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const SAN_OID = '2.5.29.17';
 
-interface ParsedCsr {
+/** a CSR's parts as read by {@link parseCsr} (the signature not checked) */
+export interface ParsedCsr {
   alg: SignatureAlgorithmInfo;
   spki: Uint8Array;
   info: Uint8Array;
@@ -103,7 +114,30 @@ export function decodeCsrUnverified(input: string | Uint8Array): CsrContent {
   return parseCsr(input).csr;
 }
 
-function parseCsr(input: string | Uint8Array): ParsedCsr {
+/** the content octets of the two OIDs a CSR is searched for (compared in place, not decoded) */
+const EXTENSION_REQUEST_OID = oid(EXTENSION_REQUEST).subarray(2);
+const SAN_OID_CONTENT = oid(SAN_OID).subarray(2);
+
+/**
+ * Whether the OID TLV `t` is the OID whose content octets are `want`. For a TLV the well-formedness walk checked (tag
+ * 0x06: minimal arcs, the last one finished) this is `decodeOid(content) === dotted` — a valid OID has one encoding —
+ * without a view or a string.
+ */
+function isOid(buf: Uint8Array, t: Tlv, want: Uint8Array): boolean {
+  const c = t.contentStart;
+  if (t.end - c !== want.length) return false;
+  for (let i = 0; i < want.length; i++) if (buf[c + i] !== want[i]) return false;
+  return true;
+}
+
+/**
+ * Reads a CSR's parts (no signature check). Walks in place (every CSR a worker signs): after the well-formedness walk,
+ * each level is read one child at a time, where the old walk read it into a list — the same result and the same
+ * first error as that list walk (kept in parser-fuzz.test.ts, which compares both): a level whose tag is not yet
+ * known to be constructed gets its headers read first (`countChildren`, the list's errors); a level the walk
+ * already checked (a SEQUENCE, SET or constructed [0] inside a well-formed value) has well-formed children.
+ */
+export function parseCsr(input: string | Uint8Array): ParsedCsr {
   let der: Uint8Array;
   try {
     // one CSR per request: a second block (or any text) after it is refused, never silently ignored
@@ -111,76 +145,74 @@ function parseCsr(input: string | Uint8Array): ParsedCsr {
   } catch (e) {
     throw new PkiError('csr.invalid', `not a CSR: ${(e as Error).message}`);
   }
-  let parts: {
-    info: Uint8Array;
-    subject: DistinguishedName;
-    spki: Uint8Array;
-    sans: SubjectAltNames;
-    sigOid: string;
-    signature: Uint8Array;
-  };
+  let info: Uint8Array;
+  let subject: DistinguishedName;
+  let spki: Uint8Array;
+  let sans: SubjectAltNames = {};
+  let sigOid: string;
+  let signature: Uint8Array;
   try {
     const top = readWhole(der);
     assertWellFormed(der, top);
-    const [infoT, algT, sigT] = children(der, top);
+    countChildren(der, top); // the top may be primitive: its content's first bad header is the error
+    const infoT = nextChild(der, top);
+    const algT = infoT && nextChild(der, top, infoT);
+    const sigT = algT && nextChild(der, top, algT);
     if (top.tag !== 0x30 || infoT?.tag !== 0x30 || algT?.tag !== 0x30 || sigT?.tag !== 0x03)
       throw new Error('not a CertificationRequest');
-    const [verT, subjT, spkiT, attrsT] = children(der, infoT);
+    const verT = nextChild(der, infoT);
+    const subjT = verT && nextChild(der, infoT, verT);
+    const spkiT = subjT && nextChild(der, infoT, subjT);
+    const attrsT = spkiT && nextChild(der, infoT, spkiT);
     if (verT?.tag !== 0x02 || subjT?.tag !== 0x30 || spkiT?.tag !== 0x30)
       throw new Error('malformed CertificationRequestInfo');
-    let sans: SubjectAltNames = {};
     if (attrsT?.tag === 0xa0) {
       // Attribute ::= SEQUENCE { type OID, values SET OF … }; Extensions ::= SEQUENCE OF Extension (RFC 2986/5280)
-      for (const attr of children(der, attrsT)) {
-        const attrParts = children(der, attr);
-        const type = at(attrParts, 0, 'attribute type');
-        const values = at(attrParts, 1, 'attribute values');
-        if (attr.tag !== 0x30 || type.tag !== 0x06 || values.tag !== 0x31 || attrParts.length !== 2)
+      for (let attr = nextChild(der, attrsT); attr; attr = nextChild(der, attrsT, attr)) {
+        const n = countChildren(der, attr); // an attribute may be primitive
+        if (n < 1) throw new DerError('missing attribute type');
+        if (n < 2) throw new DerError('missing attribute values');
+        const type = nextChild(der, attr)!;
+        const values = nextChild(der, attr, type)!;
+        if (attr.tag !== 0x30 || type.tag !== 0x06 || values.tag !== 0x31 || n !== 2)
           throw new Error('malformed attribute');
-        if (decodeOid(content(der, type)) !== EXTENSION_REQUEST) continue;
-        for (const exts of children(der, values)) {
+        if (!isOid(der, type, EXTENSION_REQUEST_OID)) continue;
+        for (let exts = nextChild(der, values); exts; exts = nextChild(der, values, exts)) {
           if (exts.tag !== 0x30) throw new Error('malformed extensionRequest');
-          for (const ext of children(der, exts)) {
-            const ep = children(der, ext);
-            const id = at(ep, 0, 'extnID');
-            const value = at(ep, ep.length - 1, 'extnValue');
-            const critical = ep.length === 3 ? ep[1] : undefined;
-            if (ext.tag !== 0x30 || id.tag !== 0x06 || value.tag !== 0x04 || ep.length < 2 || ep.length > 3)
+          for (let ext = nextChild(der, exts); ext; ext = nextChild(der, exts, ext)) {
+            const m = countChildren(der, ext); // an extension may be primitive
+            if (m < 1) throw new DerError('missing extnID');
+            const id = nextChild(der, ext)!;
+            const second = nextChild(der, ext, id);
+            const value = m === 1 ? id : m === 2 ? second! : nextChild(der, ext, second)!; // the last child
+            const critical = m === 3 ? second : undefined;
+            if (ext.tag !== 0x30 || id.tag !== 0x06 || value.tag !== 0x04 || m < 2 || m > 3)
               throw new Error('malformed extension');
             if (critical && critical.tag !== 0x01) throw new Error('malformed extension (critical)');
-            if (decodeOid(content(der, id)) !== SAN_OID) continue;
-            const v = content(der, value);
+            if (!isOid(der, id, SAN_OID_CONTENT)) continue;
+            const v = der.subarray(value.contentStart, value.end);
             sans = decodeGeneralNames(v, readWhole(v));
           }
         }
       }
     } else if (attrsT !== undefined) throw new Error('malformed attributes');
-    const sig = content(der, sigT);
-    parts = {
-      info: raw(der, infoT),
-      subject: decodeName(der, subjT),
-      spki: new Uint8Array(raw(der, spkiT)),
-      sans,
-      sigOid: decodeOid(content(der, at(children(der, algT), 0, 'signatureAlgorithm'))),
-      signature: sig.subarray(1),
-    };
+    info = raw(der, infoT);
+    subject = decodeName(der, subjT);
+    spki = new Uint8Array(raw(der, spkiT));
+    const algId = nextChild(der, algT);
+    if (!algId) throw new DerError('missing signatureAlgorithm');
+    sigOid = decodeOid(content(der, algId));
+    signature = der.subarray(sigT.contentStart + 1, sigT.end);
   } catch (e) {
     throw new PkiError('csr.invalid', `malformed CSR: ${(e as Error).message}`);
   }
-  const keyType = keyTypeFromSpki(parts.spki);
-  const alg = SIGNATURE_ALGORITHMS[parts.sigOid];
+  const keyType = keyTypeFromSpki(spki);
+  const alg = SIGNATURE_ALGORITHMS[sigOid];
   if (!alg)
-    throw new PkiError('csr.invalid_signature', `unsupported CSR signature algorithm ${parts.sigOid}`, {
-      details: { algorithm: parts.sigOid },
+    throw new PkiError('csr.invalid_signature', `unsupported CSR signature algorithm ${sigOid}`, {
+      details: { algorithm: sigOid },
     });
-  return {
-    alg,
-    spki: parts.spki,
-    info: parts.info,
-    signature: parts.signature,
-    der,
-    csr: { subject: parts.subject, publicKey: parts.spki, keyType, sans: parts.sans },
-  };
+  return { alg, spki, info, signature, der, csr: { subject, publicKey: spki, keyType, sans } };
 }
 
 /**

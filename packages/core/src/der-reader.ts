@@ -58,6 +58,16 @@ export function countChildren(buf: Uint8Array, parent: Tlv): number {
   return n;
 }
 
+/**
+ * The child of `parent` after `prev` (its first child without `prev`), or `undefined` past the last: one child at a
+ * time, no list (read `countChildren` first where the first malformed header must be the error, as `children` finds
+ * it).
+ */
+export function nextChild(buf: Uint8Array, parent: Tlv, prev?: Tlv): Tlv | undefined {
+  const p = prev === undefined ? parent.contentStart : prev.end;
+  return p < parent.end ? readTlv(buf, p, parent.end) : undefined;
+}
+
 /** The children of a constructed TLV. */
 export function children(buf: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
@@ -131,11 +141,10 @@ function checkOid(buf: Uint8Array, from: number, to: number): void {
 }
 
 /** DER rules of the universal primitive types whose content has a structure (the rest is opaque bytes). */
-function checkPrimitive(buf: Uint8Array, t: Tlv): void {
+function checkPrimitive(buf: Uint8Array, tag: number, c: number, end: number): void {
   // read in place: no view of the content (a walk of a CSR checks dozens of primitives)
-  const c = t.contentStart;
-  const length = t.end - c;
-  switch (t.tag) {
+  const length = end - c;
+  switch (tag) {
     case 0x01: // BOOLEAN
       if (length !== 1 || (buf[c] !== 0 && buf[c] !== 0xff)) throw new DerError('a DER BOOLEAN is one octet 00 or FF');
       return;
@@ -154,7 +163,7 @@ function checkPrimitive(buf: Uint8Array, t: Tlv): void {
     case 0x06: // OBJECT IDENTIFIER
     case 0x0d: // RELATIVE-OID
       if (length === 0) throw new DerError('empty OID');
-      checkOid(buf, c, t.end);
+      checkOid(buf, c, end);
       return;
     case 0x10: // SEQUENCE and SET are always constructed
     case 0x11:
@@ -168,24 +177,31 @@ function checkPrimitive(buf: Uint8Array, t: Tlv): void {
  * Checks that a value is well-formed DER all the way down: every constructed TLV parses into children that fill it
  * exactly, and no universal type other than SEQUENCE and SET uses the constructed form (DER forbids constructed
  * strings). Context-specific and application tags are walked when constructed. Throws `DerError`.
- * Walks in place — no list of children, no views of contents, no OID strings: it runs on every CSR a worker signs —
- * and finds the same first error as reading all of a TLV's children, then checking each in turn (parser-fuzz test).
+ * Walks in place — no list of children, no `Tlv` object per child, no views of contents, no OID strings: it runs on
+ * every CSR a worker signs — and finds the same first error as reading all of a TLV's children, then checking each
+ * in turn (parser-fuzz test).
  */
 export function assertWellFormed(buf: Uint8Array, t: Tlv, depth = 0): void {
+  wellFormed(buf, t.tag, t.contentStart, t.end, depth);
+}
+
+/** {@link assertWellFormed} of the TLV with tag `tag` and content `buf[c, end)` */
+function wellFormed(buf: Uint8Array, tag: number, c: number, end: number, depth: number): void {
   if (depth > 32) throw new DerError('DER nested too deeply');
-  if (!(t.tag & 0x20)) {
-    checkPrimitive(buf, t);
+  if (!(tag & 0x20)) {
+    checkPrimitive(buf, tag, c, end);
     return;
   }
-  if ((t.tag & 0xc0) === 0 && t.tag !== 0x30 && t.tag !== 0x31) {
-    throw new DerError(`constructed encoding of a primitive type (tag 0x${t.tag.toString(16)})`);
+  if ((tag & 0xc0) === 0 && tag !== 0x30 && tag !== 0x31) {
+    throw new DerError(`constructed encoding of a primitive type (tag 0x${tag.toString(16)})`);
   }
   // every child's header first (a truncated later sibling is the error, as `children` finds it), then each child
-  for (let p = t.contentStart; p < t.end;) p = tlvEnd(buf, p, t.end);
-  for (let p = t.contentStart; p < t.end;) {
-    const c = readTlv(buf, p, t.end);
-    assertWellFormed(buf, c, depth + 1);
-    p = c.end;
+  for (let p = c; p < end;) p = header(buf, p, end);
+  for (let p = c; p < end;) {
+    const childEnd = header(buf, p, end);
+    // the arguments are read before the call: `contentStartOfLast` is this child's (the recursion overwrites it)
+    wellFormed(buf, buf[p]!, contentStartOfLast, childEnd, depth + 1);
+    p = childEnd;
   }
 }
 

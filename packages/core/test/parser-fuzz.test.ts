@@ -44,13 +44,17 @@ import {
   children,
   decodeOid,
   decodeString,
+  raw,
   readTlv,
   readWhole,
   type Tlv,
 } from '../src/der-reader';
 import { decodeName, dnAttributeOid } from '../src/dn-codec';
-import { bitString, seq, tlv } from '../src/der-writer';
-import { signatureAlgorithmDer } from '../src/key-inspector';
+import { bitString, integer, octetString, oid, seq, set, tlv } from '../src/der-writer';
+import { SIGNATURE_ALGORITHMS, keyTypeFromSpki, signatureAlgorithmDer } from '../src/key-inspector';
+import { parseCsr, type ParsedCsr } from '../src/csr-codec';
+import { decodeGeneralNames } from '../src/extensions/subject-alt-name';
+import { encodeGeneralNames } from '../src/general-names';
 import { cachedKey, makeRoot } from './helpers';
 
 const RUNS = Number(process.env.PKIM_FUZZ_RUNS ?? 400);
@@ -254,6 +258,101 @@ function listDecodeName(buf: Uint8Array, name: Tlv): { type: string; value: stri
     }
   }
   return out;
+}
+
+/** parseCsr as it was before it walked in place (session 23): each level's children read into a list, OIDs decoded */
+function listParseCsr(input: Uint8Array): ParsedCsr {
+  let der: Uint8Array;
+  try {
+    der = fromPem(input, 'CERTIFICATE REQUEST', { alone: true });
+  } catch (e) {
+    throw new PkiError('csr.invalid', `not a CSR: ${(e as Error).message}`);
+  }
+  let parts: {
+    info: Uint8Array;
+    subject: DistinguishedName;
+    spki: Uint8Array;
+    sans: SubjectAltNames;
+    sigOid: string;
+    signature: Uint8Array;
+  };
+  try {
+    const top = readWhole(der);
+    assertWellFormed(der, top);
+    const [infoT, algT, sigT] = children(der, top);
+    if (top.tag !== 0x30 || infoT?.tag !== 0x30 || algT?.tag !== 0x30 || sigT?.tag !== 0x03)
+      throw new Error('not a CertificationRequest');
+    const [verT, subjT, spkiT, attrsT] = children(der, infoT);
+    if (verT?.tag !== 0x02 || subjT?.tag !== 0x30 || spkiT?.tag !== 0x30)
+      throw new Error('malformed CertificationRequestInfo');
+    let sans: SubjectAltNames = {};
+    if (attrsT?.tag === 0xa0) {
+      for (const attr of children(der, attrsT)) {
+        const attrParts = children(der, attr);
+        const type = at(attrParts, 0, 'attribute type');
+        const values = at(attrParts, 1, 'attribute values');
+        if (attr.tag !== 0x30 || type.tag !== 0x06 || values.tag !== 0x31 || attrParts.length !== 2)
+          throw new Error('malformed attribute');
+        if (decodeOid(der.subarray(type.contentStart, type.end)) !== '1.2.840.113549.1.9.14') continue;
+        for (const exts of children(der, values)) {
+          if (exts.tag !== 0x30) throw new Error('malformed extensionRequest');
+          for (const ext of children(der, exts)) {
+            const ep = children(der, ext);
+            const id = at(ep, 0, 'extnID');
+            const value = at(ep, ep.length - 1, 'extnValue');
+            const critical = ep.length === 3 ? ep[1] : undefined;
+            if (ext.tag !== 0x30 || id.tag !== 0x06 || value.tag !== 0x04 || ep.length < 2 || ep.length > 3)
+              throw new Error('malformed extension');
+            if (critical && critical.tag !== 0x01) throw new Error('malformed extension (critical)');
+            if (decodeOid(der.subarray(id.contentStart, id.end)) !== '2.5.29.17') continue;
+            const v = der.subarray(value.contentStart, value.end);
+            sans = decodeGeneralNames(v, readWhole(v));
+          }
+        }
+      }
+    } else if (attrsT !== undefined) throw new Error('malformed attributes');
+    const sig = der.subarray(sigT.contentStart, sigT.end);
+    const oidOf = (t: Tlv) => decodeOid(der.subarray(t.contentStart, t.end));
+    parts = {
+      info: der.subarray(infoT.start, infoT.end),
+      subject: decodeName(der, subjT),
+      spki: new Uint8Array(der.subarray(spkiT.start, spkiT.end)),
+      sans,
+      sigOid: oidOf(at(children(der, algT), 0, 'signatureAlgorithm')),
+      signature: sig.subarray(1),
+    };
+  } catch (e) {
+    throw new PkiError('csr.invalid', `malformed CSR: ${(e as Error).message}`);
+  }
+  const keyType = keyTypeFromSpki(parts.spki);
+  const alg = SIGNATURE_ALGORITHMS[parts.sigOid];
+  if (!alg)
+    throw new PkiError('csr.invalid_signature', `unsupported CSR signature algorithm ${parts.sigOid}`, {
+      details: { algorithm: parts.sigOid },
+    });
+  return {
+    alg,
+    spki: parts.spki,
+    info: parts.info,
+    signature: parts.signature,
+    der,
+    csr: { subject: parts.subject, publicKey: parts.spki, keyType, sans: parts.sans },
+  };
+}
+
+/** what a CSR parse gives — its parts, or the PkiError's code, message and details — as one comparable string */
+function csrVerdict(parse: (der: Uint8Array) => ParsedCsr, der: Uint8Array): string {
+  const h = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  try {
+    const p = parse(der);
+    const alg = Object.keys(SIGNATURE_ALGORITHMS).find((k) => SIGNATURE_ALGORITHMS[k] === p.alg);
+    const { subject, keyType, sans, publicKey } = p.csr;
+    const fields = [alg, h(p.spki), h(p.info), h(p.signature), h(p.der), h(publicKey), keyType, subject, sans];
+    return JSON.stringify(fields);
+  } catch (e) {
+    if (!(e instanceof PkiError) || e instanceof DerError) throw e;
+    return `${e.code}: ${e.message} ${JSON.stringify(e.details ?? {})}`;
+  }
 }
 
 /**
@@ -604,6 +703,113 @@ describe('fuzzing the parsers of untrusted input (fast-check, bounded runs)', as
       }),
       CONFIG,
     );
+  });
+
+  // ---- parseCsr in place: the list walk it replaced, and @peculiar/asn1-csr ----------------------------------------
+
+  /** a CSR of `info` (the signature is not checked by parseCsr: a fixed one unless `signed`) */
+  const csrOf = (info: Uint8Array, signed = false, alg = signatureAlgorithmDer('ec-p256')) =>
+    seq(info, alg, bitString(signed ? (cachedKey('ec-p256').sign(info) as Uint8Array) : Uint8Array.of(1, 2, 3)));
+  const infoOf = (...attrs: Uint8Array[]) =>
+    seq(
+      integer(0),
+      encodeDn([
+        { type: 'C', value: 'DE' },
+        { type: 'CN', value: 'rich.example' },
+      ]),
+      cachedKey('ec-p256').publicKey,
+      ...(attrs.length ? [tlv(0xa0, ...attrs)] : []),
+    );
+  const extReq = (...extensionSets: Uint8Array[]) => seq(oid('1.2.840.113549.1.9.14'), set(...extensionSets));
+  const sanExt = seq(oid('2.5.29.17'), octetString(encodeGeneralNames({ dns: ['rich.example'], ip: ['10.1.2.3'] })));
+  const kuExt = seq(oid('2.5.29.15'), tlv(0x01, Uint8Array.of(0xff)), octetString(Uint8Array.of(3, 2, 7, 0x80)));
+  /** a challengePassword before the extensionRequest, a critical keyUsage before the SAN, a second Extensions */
+  const richCsr = csrOf(
+    infoOf(
+      seq(oid('1.2.840.113549.1.9.7'), set(tlv(0x0c, Buffer.from('secret')))),
+      extReq(seq(kuExt, sanExt), seq(seq(oid('2.5.29.19'), octetString(seq())))),
+    ),
+    true,
+  );
+  const badHeader = Uint8Array.of(0x30, 0x05); // a child whose content runs past its parent
+  /** each check of the walk, and two failing at once (the first one found is the error) */
+  const csrCases = [
+    tlv(0x04, badHeader), // a primitive top whose content does not parse
+    tlv(0x04, seq()),
+    seq(seq(), seq()),
+    seq(infoOf(), seq(), bitString(Uint8Array.of(1))), // no signatureAlgorithm
+    seq(infoOf(), seq(integer(5)), bitString(Uint8Array.of(1))), // an INTEGER as the algorithm's OID
+    seq(seq(integer(0), seq(tlv(0x30)), cachedKey('ec-p256').publicKey), seq(), bitString(Uint8Array.of(1))),
+    csrOf(infoOf(tlv(0x04, badHeader))), // a primitive attribute whose content does not parse
+    csrOf(infoOf(seq())), // an attribute without a type
+    csrOf(infoOf(seq(oid('1.2.840.113549.1.9.14')))), // without values
+    csrOf(infoOf(seq(oid('1.2.840.113549.1.9.14'), set(), integer(1)))),
+    csrOf(infoOf(extReq(integer(1)))),
+    csrOf(infoOf(extReq(seq(seq())))), // an extension without an extnID
+    csrOf(infoOf(extReq(seq(seq(oid('2.5.29.17')))))), // without a value
+    csrOf(infoOf(extReq(seq(tlv(0x04, badHeader))))), // a primitive extension whose content does not parse
+    csrOf(infoOf(extReq(seq(seq(oid('2.5.29.17'), integer(1), octetString(seq())))))), // critical not a BOOLEAN
+    csrOf(infoOf(extReq(seq(seq(oid('2.5.29.17'), tlv(0x01, Uint8Array.of(0)), seq(), octetString(seq())))))),
+    csrOf(infoOf(extReq(seq(seq(oid('2.5.29.17'), octetString(Uint8Array.of(0x30))))))), // a SAN that does not parse
+    csrOf(infoOf(extReq(seq(sanExt), seq(seq(oid('2.5.29.17'), octetString(seq())))))), // a second SAN: the last wins
+    csrOf(infoOf(), false, seq(oid('1.2.3.4'))), // an algorithm we do not verify
+    csrOf(seq(integer(0), seq(), seq())), // an SPKI that is no key
+    csrOf(infoOf(integer(0))), // attributes without their [0]
+  ];
+
+  it('parseCsr walks in place with the parts and first error of the list walk it replaced', () => {
+    const seeds = [...csrSeeds, richCsr];
+    const signedInfos = inputsFrom([...csrSeeds.map((c) => raw(c, children(c, readWhole(c))[0]!)), infoOf()]).map(
+      (info) => csrOf(info, true),
+    );
+    const verdicts = new Set<string>();
+    let refused = 0;
+    fc.assert(
+      fc.property(
+        fc.oneof(inputsFrom(seeds), signedInfos, derTreeArb, fc.constantFrom(...csrCases)),
+        fc.boolean(),
+        (der, asPem) => {
+          const input = asPem ? Buffer.from(toPem(der, 'CERTIFICATE REQUEST')) : der;
+          const expected = csrVerdict(listParseCsr, input);
+          if (!expected.startsWith('[')) refused++;
+          verdicts.add(expected.startsWith('[') ? 'accepted' : expected.slice(0, 40));
+          expect(csrVerdict(parseCsr, input)).toBe(expected);
+        },
+      ),
+      CONFIG,
+    );
+    // the inputs reach the checks: many are refused, for many reasons, and some accepted
+    expect(refused).toBeGreaterThan(RUNS / 4);
+    expect(refused).toBeLessThan(RUNS);
+    expect(verdicts.size).toBeGreaterThan(10);
+    // every hand case gives the list walk's verdict (each is one of its checks)
+    for (const c of [...csrCases, richCsr]) expect(csrVerdict(parseCsr, c)).toBe(csrVerdict(listParseCsr, c));
+    expect(JSON.parse(csrVerdict(parseCsr, richCsr))[8]).toEqual({ dns: ['rich.example'], ip: ['10.1.2.3'] });
+  });
+
+  it('differential: what parseCsr accepts, @peculiar/asn1-csr parses to the same request, key and signature', () => {
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.oneof(inputsFrom([...csrSeeds, richCsr]), fc.constantFrom(...csrCases, richCsr)), (der) => {
+        let ours: ParsedCsr;
+        try {
+          ours = parseCsr(der);
+        } catch (e) {
+          if (isPki(e)) return;
+          throw e;
+        }
+        accepted++;
+        const theirs = AsnConvert.parse(der, CertificationRequest);
+        const h = (b: ArrayBuffer | Uint8Array) => Buffer.from(b as Uint8Array).toString('hex');
+        expect(h(ours.info)).toBe(h(AsnConvert.serialize(theirs.certificationRequestInfo)));
+        expect(h(ours.spki)).toBe(h(AsnConvert.serialize(theirs.certificationRequestInfo.subjectPKInfo)));
+        expect(h(ours.signature)).toBe(h(theirs.signature));
+        expect(SIGNATURE_ALGORITHMS[theirs.signatureAlgorithm.algorithm]).toBe(ours.alg);
+        expect(ours.csr.subject.length).toBe(theirs.certificationRequestInfo.subject.flat().length);
+      }),
+      CONFIG,
+    );
+    expect(accepted).toBeGreaterThan(0);
   });
 
   // ---- counterexamples fast-check found (each was a bug, fixed; kept as regression cases) -------------------------
