@@ -553,6 +553,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     kind: 'invalid_input',
     description: 'A Vault PKI mount already uses this path (or a parent/child of it).',
   },
+  'vault.mount_has_issuer': {
+    kind: 'conflict',
+    description:
+      'root/generate or intermediate/generate on a mount that already has its one issuer (CA) or a pending one ' +
+      '(HTTP 400 on /v1/): enable another mount for a new CA.',
+  },
   'vault.role_not_found': { kind: 'not_found', description: 'No such Vault role on this mount.' },
   'vault.issuer_not_found': {
     kind: 'not_found',

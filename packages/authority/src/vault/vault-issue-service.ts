@@ -197,6 +197,8 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     const role = await mounts.getRole(mount.path, roleName);
     if (!role) throw new PkiError('vault.unknown_role', `unknown role: ${roleName}`);
     const ref = role.issuer_ref;
+    // a mount without a CA yet (enabled without one) has no issuer: the 400 of an unknown issuer reference
+    if (!mount.caId) await deps.requireIssuer(mount, ref || 'default');
     if (ref && ref !== 'default' && ref !== mount.caId) await deps.requireIssuer(mount, ref);
     return role;
   }

@@ -11,6 +11,10 @@ import { coerceVaultField, formatShortDuration, parseVaultDuration } from './vau
 /** A PKI mount: a Vault path (`pki`, `pki/prod`) bound to one CA of PKI Manager. */
 export interface VaultMount {
   path: string;
+  /**
+   * the CA the mount is bound to; `''` while it has none (`sys/mounts/<path>` without `options.ca`, as
+   * `vault secrets enable pki`): `root/generate/internal` or `intermediate/generate/internal` binds it (`bindCa`)
+   */
   caId: string;
   description: string;
   uuid: string;
@@ -83,6 +87,27 @@ function defaultCrl(): VaultCrlConfig {
     enable_delta: false,
     delta_rebuild_interval: 15 * 60,
   };
+}
+
+/** the answer to a CA generation on a mount that already has its one issuer (or a pending CA) */
+export function mountHasIssuer(m: VaultMount): PkiError {
+  return new PkiError(
+    'vault.mount_has_issuer',
+    `mount ${m.path} already has its issuer, CA ${m.caId}: a PKI Manager mount has one issuer — enable another mount ` +
+      'for a new CA (sys/mounts), or unbind this one first',
+  );
+}
+
+/** config writes apply to the mount's CA: refused (400) while the mount has none, with what to do */
+function requireBound(m: VaultMount): VaultMount {
+  if (!m.caId) {
+    throw new PkiError(
+      'vault.invalid_parameter',
+      `mount ${m.path} has no issuer yet: generate one first (root/generate/internal or ` +
+        'intermediate/generate/internal + intermediate/set-signed)',
+    );
+  }
+  return m;
 }
 
 export function normalizeMountPath(path: string): string {
@@ -187,8 +212,9 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       return best ? { mount: best, rest: p.slice(best.path.length + 1) } : undefined;
     },
 
+    /** a new mount bound to `ca`, or without a CA (no `ca`: bound later by a root/intermediate generation) */
     async mount(
-      input: { path: string; ca: string; description?: string; defaultLeaseTtl?: unknown; maxLeaseTtl?: unknown },
+      input: { path: string; ca?: string; description?: string; defaultLeaseTtl?: unknown; maxLeaseTtl?: unknown },
       actor: Actor,
     ): Promise<VaultMount> {
       authorize(actor, 'ca:write');
@@ -201,12 +227,12 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
         (m) => m.path === path || m.path.startsWith(`${path}/`) || path.startsWith(`${m.path}/`),
       );
       if (clash) throw new PkiError('vault.mount_exists', `path is already in use at ${clash.path}/`);
-      const ca = await resolveCa(input.ca);
+      const ca = input.ca ? await resolveCa(input.ca) : null;
       const defaultLeaseTtl = parseVaultDuration('default_lease_ttl', input.defaultLeaseTtl) || DEFAULT_LEASE_TTL;
       const maxLeaseTtl = parseVaultDuration('max_lease_ttl', input.maxLeaseTtl) || DEFAULT_LEASE_TTL;
       const mount: VaultMount = {
         path,
-        caId: ca.id,
+        caId: ca?.id ?? '',
         description: input.description ?? '',
         uuid: randomUUID(),
         accessor: `pki_${randomUUID().slice(0, 8)}`,
@@ -218,9 +244,28 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       };
       await store.commit({
         setSettings: { [MOUNT_KEY + path]: JSON.stringify(mount) },
-        audit: [auditEvent(clock, actor, 'vault.mount_created', path, { caId: ca.id, caName: ca.name })],
+        audit: [
+          auditEvent(clock, actor, 'vault.mount_created', path, { caId: ca?.id ?? null, caName: ca?.name ?? null }),
+        ],
       });
       return mount;
+    },
+
+    /**
+     * binds a mount that has no CA yet to `caId` (the CA a `root/generate` or `intermediate/generate` of the mount
+     * just created), audited `vault.mount_bound`; a mount bound meanwhile (another request, another process) is
+     * refused with `vault.mount_has_issuer` and left as it is
+     */
+    async bindCa(path: string, caId: string, actor: Actor): Promise<VaultMount> {
+      authorize(actor, 'ca:write');
+      const m = await requireMount(path);
+      if (m.caId) throw mountHasIssuer(m);
+      m.caId = caId;
+      await store.commit({
+        setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
+        audit: [auditEvent(clock, actor, 'vault.mount_bound', m.path, { caId })],
+      });
+      return m;
     },
 
     async unmount(path: string, actor: Actor): Promise<void> {
@@ -344,7 +389,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
 
     async writeUrls(mountPath: string, params: Record<string, unknown>, actor: Actor): Promise<VaultUrlsConfig> {
       authorize(actor, 'ca:write');
-      const m = await requireMount(mountPath);
+      const m = requireBound(await requireMount(mountPath));
       const ca = await store.cas.findById(m.caId);
       if (!ca) throw new PkiError('ca.not_found', `the CA of mount ${m.path} no longer exists`);
       const urls = urlsOfMountCa(m, ca.urls);
@@ -390,7 +435,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
 
     async writeCrlConfig(mountPath: string, params: Record<string, unknown>, actor: Actor): Promise<VaultCrlConfig> {
       authorize(actor, 'ca:write');
-      const m = await requireMount(mountPath);
+      const m = requireBound(await requireMount(mountPath));
       const crl = { ...defaultCrl(), ...m.crl };
       for (const f of CRL_DURATIONS) {
         if (params[f] !== undefined) crl[f] = parseVaultDuration(f, params[f]) || defaultCrl()[f];

@@ -9,6 +9,7 @@ import type { CertificateSort } from '@pkim/store';
 import { createVaultSealService } from './vault-seal-service';
 import { createVaultIssuerService } from './vault-issuer-service';
 import { createVaultSignIntermediate } from './vault-sign-intermediate';
+import { createVaultGenerateCa } from './vault-generate-ca';
 import { keystoreOverview } from './vault-keystore-overview';
 import type { SignFunction } from '../signing/sign-request';
 
@@ -56,6 +57,8 @@ export function createVaultService(deps: VaultServiceDeps) {
     }),
     /** `root/sign-intermediate`, `issuer/:ref/sign-intermediate`: a CSR signed as a subordinate CA certificate */
     signIntermediate: createVaultSignIntermediate({ clock: deps.clock, sign: deps.sign, issuers }),
+    /** `root/generate/internal`, `intermediate/generate/internal`, `intermediate/set-signed`: the CA services' doors */
+    ...createVaultGenerateCa({ clock: deps.clock, cas: deps.cas, mounts }),
   };
   const seal = createVaultSealService({
     store: deps.store,

@@ -33,7 +33,7 @@ const CRL_DP_OID = Buffer.from('0603551d1f', 'hex');
 const base64Der = (pem: string) => pem.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
 
 /** Subject fields of OpenBao's sign-intermediate, in the order it stamps them, then the CN and serialNumber. */
-const SUBJECT_FIELDS: [param: string, type: string][] = [
+export const SUBJECT_FIELDS: [param: string, type: string][] = [
   ['country', 'C'],
   ['province', 'ST'],
   ['locality', 'L'],

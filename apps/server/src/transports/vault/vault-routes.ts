@@ -57,7 +57,8 @@ function mountEntry(m: VaultMount): Record<string, unknown> {
     local: false,
     seal_wrap: false,
     external_entropy_access: false,
-    options: { ca: m.caId },
+    // a mount enabled without a CA has none until root/generate or intermediate/generate binds one
+    options: m.caId ? { ca: m.caId } : null,
     uuid: m.uuid,
     plugin_version: '',
     running_plugin_version: 'builtin',
@@ -163,7 +164,7 @@ export const SYSTEM_ROUTES: VaultRoute[] = [
           max_lease_ttl: m.maxLeaseTtl,
           force_no_cache: false,
           description: m.description,
-          options: { ca: m.caId },
+          options: m.caId ? { ca: m.caId } : null,
         });
       },
       async write(c) {
@@ -176,13 +177,11 @@ export const SYSTEM_ROUTES: VaultRoute[] = [
         if (type !== 'pki') throw new PkiError('vault.invalid_parameter', `plugin not found in the catalog: ${type}`);
         const options = (c.params.options ?? {}) as Record<string, unknown>;
         const config = (c.params.config ?? {}) as Record<string, unknown>;
+        // `options.ca` binds the mount to an existing CA; without it (`vault secrets enable pki`) the mount has no CA
+        // until `root/generate/internal` or `intermediate/generate/internal` makes one
         const ca = options.ca ?? config.ca;
-        if (typeof ca !== 'string' || !ca) {
-          throw new PkiError(
-            'vault.invalid_parameter',
-            'PKI Manager mounts are bound to a CA: pass options {"ca":"<CA id or name>"} ' +
-              '(vault secrets enable -path=pki -options=ca=<CA> pki) or use pkim vault mount',
-          );
+        if (ca !== undefined && (typeof ca !== 'string' || !ca)) {
+          throw new PkiError('vault.invalid_parameter', 'options.ca must name a CA (its id or name) when given');
         }
         await c.authority.vault.mounts.mount(
           {
@@ -563,6 +562,19 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   })),
+  // OpenBao's CA generation: a root (`pkim ca create`) or a pending intermediate and its CSR (`pkim ca create
+  // --external`) made by the authority's CA services and bound to this mount, which must have no CA yet
+  ...(['root'] as const).flatMap((kind) =>
+    [`${kind}/generate/:name`, `issuers/generate/${kind}/:name`].map((path): VaultRoute => ({
+      path,
+      ops: {
+        async write(c) {
+          const r = await c.authority.vault.pki.generateRoot(c.mount!, c.path.name, c.params, actorOf(c));
+          return json(r.data, r.warnings);
+        },
+      },
+    })),
+  ),
   {
     // OpenBao: revokes the issuer's certificate only (not what it issued); a second call answers the same entry
     path: 'issuer/:ref/revoke',

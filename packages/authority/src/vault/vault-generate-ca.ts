@@ -1,0 +1,240 @@
+import { X509Certificate } from 'node:crypto';
+import { PkiError, type Clock, type KeyType } from '@pkim/shared';
+import { formatDn } from '@pkim/core';
+import type { DistinguishedName } from '@pkim/core';
+import type { CaRow } from '@pkim/store';
+import { authorize } from '../permissions';
+import type { Actor, CaService } from '../types';
+import { mountHasIssuer, type VaultMount, type VaultMountService } from './vault-mount-service';
+import type { VaultResult } from './vault-pki-service';
+import { SUBJECT_FIELDS } from './vault-sign-intermediate';
+import {
+  formatGoDuration,
+  parseVaultBool,
+  parseVaultDuration,
+  parseVaultInt,
+  parseVaultList,
+  parseVaultString,
+  toVaultSerial,
+} from './vault-params';
+
+export interface VaultGenerateCaDeps {
+  clock: Clock;
+  /** the authority's CA services: `create` (as `pkim ca create`), `createExternalIntermediate` + `importCertificate` */
+  cas: Pick<CaService, 'create' | 'createExternalIntermediate' | 'importCertificate' | 'get'>;
+  mounts: Pick<VaultMountService, 'bindCa' | 'requireMount'>;
+}
+
+const invalid = (message: string) => new PkiError('vault.invalid_parameter', message);
+const base64Der = (pem: string) => pem.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
+/** the extension id of CRL distribution points (2.5.29.31) as DER: OBJECT IDENTIFIER, length 3, 55 1d 1f */
+const CRL_DP_OID = Buffer.from('0603551d1f', 'hex');
+
+const NO_AIA_WARNING =
+  "This mount hasn't configured any authority information access (AIA) fields; this may make it harder for " +
+  'systems to find missing certificates in the chain or to validate revocation status of certificates. Consider ' +
+  'updating /config/urls or the newly generated issuer with this information.';
+
+/**
+ * `exported` of OpenBao's generation paths: only `internal` — the CA key is made in the key backend and stays there.
+ * `exported` would hand the private key out; `kms` (a managed key) and `existing` (a key of the mount) have no
+ * equivalent here (a mount has no key before its CA).
+ */
+function checkExported(exported: string, params: Record<string, unknown>): void {
+  if (exported === 'internal') {
+    for (const f of ['key_ref', 'managed_key_name', 'managed_key_id', 'external_key_ref']) {
+      if (parseVaultString(f, params[f]))
+        throw invalid(`${f} cannot be given: the CA key is generated in PKI Manager's key backend (internal)`);
+    }
+    return;
+  }
+  if (exported === 'exported')
+    throw invalid(
+      'exported is not supported: CA private keys never leave the key backend unencrypted in PKI Manager; use ' +
+        '"internal" (the key stays in the key backend)',
+    );
+  if (exported === 'kms' || exported === 'existing')
+    throw invalid(
+      `${exported} is not supported: PKI Manager generates a new CA key in its key backend; use "internal" ` +
+        '(an outside key signs through sign-intermediate, its CA issues elsewhere)',
+    );
+  throw invalid('the "exported" path parameter must be "internal", "existing", exported" or "kms"');
+}
+
+/** OpenBao's `key_type`/`key_bits` (default rsa/2048; ec 256 or 384; ed25519) as a PKI Manager key type */
+function keyTypeOf(params: Record<string, unknown>): KeyType {
+  const type = parseVaultString('key_type', params.key_type) || 'rsa';
+  const bits = params.key_bits === undefined || params.key_bits === '' ? 0 : parseVaultInt('key_bits', params.key_bits);
+  if (type === 'rsa') {
+    const b = bits || 2048;
+    if (![2048, 3072, 4096].includes(b)) throw invalid(`unsupported bit length for RSA key: ${b} (2048, 3072, 4096)`);
+    return `rsa-${b}` as KeyType;
+  }
+  if (type === 'ec') {
+    const b = bits || 256;
+    if (b !== 256 && b !== 384) throw invalid(`unsupported bit length for EC key: ${b} (256, 384)`);
+    return b === 384 ? 'ec-p384' : 'ec-p256';
+  }
+  if (type === 'ed25519') return 'ed25519';
+  if (type === 'any') throw invalid('key_type "any" is not valid for generating a CA key');
+  throw invalid(`unknown key_type "${type}" (rsa, ec, ed25519)`);
+}
+
+/** the CA's subject as OpenBao stamps it: organization…postal_code, then common_name and serial_number */
+function subjectOf(params: Record<string, unknown>): { dn: string; cn: string } {
+  const dn: DistinguishedName = [];
+  for (const [param, type] of SUBJECT_FIELDS) {
+    for (const value of parseVaultList(param, params[param])) dn.push({ type, value });
+  }
+  const cn = parseVaultString('common_name', params.common_name).trim();
+  if (!cn) throw invalid('the common_name field is required when generating a CA');
+  dn.push({ type: 'CN', value: cn });
+  const serialNumber = parseVaultString('serial_number', params.serial_number).trim();
+  if (serialNumber) dn.push({ type: 'serialNumber', value: serialNumber });
+  return { dn: formatDn(dn), cn };
+}
+
+/**
+ * the CA's name: `issuer_name` (OpenBao's name of the new issuer; `default` is reserved), else `key_name`, else the
+ * common name made a CA name (as `pkim ca create` derives it); a name taken by another CA is refused (400)
+ */
+function caNameOf(params: Record<string, unknown>, cn: string): string {
+  if (params.issuer_name !== undefined) {
+    const name = parseVaultString('issuer_name', params.issuer_name).trim();
+    if (!name) throw invalid('expected non-empty issuer name');
+    if (name.toLowerCase() === 'default') throw invalid("reserved keyword 'default' can not be used as issuer name");
+    return name;
+  }
+  const keyName = parseVaultString('key_name', params.key_name).trim();
+  if (keyName && keyName.toLowerCase() !== 'default') return keyName;
+  return (
+    cn
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 64) || 'ca'
+  );
+}
+
+/** fields a PKI Manager CA certificate cannot carry or a generation here cannot honour: 400, nothing made */
+function refuseUnsupported(params: Record<string, unknown>): void {
+  if (params.use_pss !== undefined && params.use_pss !== '' && parseVaultBool('use_pss', params.use_pss))
+    throw invalid('use_pss is not supported: PKI Manager signs with PKCS#1 v1.5 / ECDSA / Ed25519');
+  for (const f of ['alt_names', 'ip_sans', 'uri_sans', 'other_sans']) {
+    if (parseVaultList(f, params[f]).length)
+      throw invalid(`${f} cannot be given: PKI Manager CA certificates carry no subject alternative names`);
+  }
+  const format = parseVaultString('format', params.format) || 'pem';
+  if (!['pem', 'der', 'pem_bundle'].includes(format))
+    throw invalid('the "format" path parameter must be "pem", "der", or "pem_bundle"');
+}
+
+/**
+ * OpenBao's CA generation paths on a mount: `root/generate/internal` (`issuers/generate/root/internal`) and
+ * `intermediate/generate/internal` (`issuers/generate/intermediate/internal`) + `intermediate/set-signed`. The CA is
+ * made by the authority's CA services — `cas.create` (the signing pipeline, as `pkim ca create`) for a root,
+ * `cas.createExternalIntermediate` and `cas.importCertificate` (as `pkim ca create --external` and `pkim ca import`)
+ * for an intermediate — and the mount, which must have no CA yet (a mount has one issuer), is bound to it.
+ */
+export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
+  /** the mount as stored now, refused when it already has a CA (its one issuer, or a pending one) */
+  async function unboundMount(mount: VaultMount): Promise<VaultMount> {
+    const m = await deps.mounts.requireMount(mount.path);
+    if (m.caId) throw mountHasIssuer(m);
+    return m;
+  }
+
+  /** binds the mount to the CA just made; a mount bound meanwhile keeps its CA, the new one is said in the error */
+  async function bind(m: VaultMount, ca: CaRow, actor: Actor): Promise<void> {
+    try {
+      await deps.mounts.bindCa(m.path, ca.id, actor);
+    } catch (e) {
+      if (e instanceof PkiError && e.code === 'vault.mount_has_issuer')
+        throw new PkiError(
+          'vault.mount_has_issuer',
+          `${e.message} (it was bound while CA ${ca.id} (${ca.name}) was made: that CA is left unbound)`,
+        );
+      throw e;
+    }
+  }
+
+  return {
+    /** `root/generate/:exported`, `issuers/generate/root/:exported`: a root CA made and bound to the mount */
+    async generateRoot(
+      mount: VaultMount,
+      exported: string,
+      params: Record<string, unknown>,
+      actor: Actor,
+    ): Promise<VaultResult> {
+      authorize(actor, 'ca:write');
+      checkExported(exported, params);
+      refuseUnsupported(params);
+      const format = parseVaultString('format', params.format) || 'pem';
+      const keyType = keyTypeOf(params);
+      const { dn, cn } = subjectOf(params);
+      const name = caNameOf(params, cn);
+      const warnings: string[] = [];
+      // lifetime as sign-intermediate: ttl (or not_after), else the mount's default; over its max: cut, warned
+      const ttlRequested = parseVaultDuration('ttl', params.ttl);
+      const notAfterRequested = parseVaultString('not_after', params.not_after);
+      if (ttlRequested && notAfterRequested)
+        throw invalid('Either ttl or not_after should be provided. Both should not be provided in the same request.');
+      let ttl = ttlRequested || mount.defaultLeaseTtl;
+      if (notAfterRequested) {
+        const t = Date.parse(notAfterRequested);
+        if (Number.isNaN(t)) throw invalid(`not_after "${notAfterRequested}" is not an RFC 3339 time`);
+        ttl = Math.floor((t - deps.clock.now()) / 1000);
+        if (ttl <= 0) throw invalid(`not_after ${notAfterRequested} is in the past`);
+      }
+      if (ttl > mount.maxLeaseTtl) {
+        warnings.push(
+          `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(mount.maxLeaseTtl)}", ` +
+            'so maxTTL is being used',
+        );
+        ttl = mount.maxLeaseTtl;
+      }
+      const maxPath =
+        params.max_path_length === undefined || params.max_path_length === ''
+          ? -1
+          : parseVaultInt('max_path_length', params.max_path_length);
+      if (maxPath < -1) throw invalid(`max_path_length ${maxPath}: -1 (no limit) or at least 0`);
+      const permittedDns = parseVaultList('permitted_dns_domains', params.permitted_dns_domains);
+      const m = await unboundMount(mount);
+
+      const view = await deps.cas.create(
+        {
+          name,
+          subject: dn,
+          keyType,
+          validityMs: ttl * 1000,
+          pathLen: maxPath >= 0 ? maxPath : undefined,
+          nameConstraints: permittedDns.length ? { permittedDns } : undefined,
+        },
+        actor,
+      );
+      await bind(m, view.ca, actor);
+
+      const certificate = (view.certificatePem ?? '').trim();
+      const x509 = new X509Certificate(certificate);
+      if (!x509.infoAccess && !x509.raw.includes(CRL_DP_OID)) warnings.push(NO_AIA_WARNING);
+      if (view.ca.pathLen === 0)
+        warnings.push(
+          'Max path length of the generated certificate is zero. This certificate cannot be used to issue ' +
+            'intermediate CA certificates.',
+        );
+      const body = format === 'der' ? base64Der(certificate) : certificate;
+      const data: Record<string, unknown> = {
+        certificate: body,
+        issuing_ca: body,
+        serial_number: toVaultSerial(view.ca.serialHex ?? ''),
+        expiration: Math.floor((view.ca.notAfter ?? 0) / 1000),
+        issuer_id: view.ca.id,
+        issuer_name: view.ca.name,
+        key_id: (view.ca.skiHex ?? '').toLowerCase(),
+        key_name: view.ca.name,
+      };
+      return { data, warnings: warnings.length ? warnings : undefined };
+    },
+  };
+}
+
+export type VaultGenerateCa = ReturnType<typeof createVaultGenerateCa>;
