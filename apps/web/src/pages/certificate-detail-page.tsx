@@ -28,6 +28,9 @@ export function CertificateDetailPage() {
   const { data } = useSuspenseQuery(trpc.certificate.get.queryOptions({ ref: certId }));
   const c = data;
   const ca = useQuery(trpc.ca.get.queryOptions({ ref: c.caId }));
+  const profiles = useQuery(trpc.insights.profiles.queryOptions());
+  // a subordinate CA certificate (Vault sign-intermediate: its key held elsewhere) is not renewed here
+  const caCertificate = profiles.data?.items.some((p) => p.name === c.profile && p.isCa) === true;
   const [open, setOpen] = useState(false);
   const revoke = useMutation(
     trpc.certificate.revoke.mutationOptions({
@@ -102,7 +105,7 @@ export function CertificateDetailPage() {
             <Button variant="outline" onClick={() => setExportOpen(true)}>
               <FileDown /> Export
             </Button>
-            {can('certificate:issue') && c.status === 'active' ? (
+            {can('certificate:issue') && c.status === 'active' && !caCertificate ? (
               <Button variant="outline" onClick={() => setRenewOpen(true)}>
                 <RefreshCw /> Renew
               </Button>
@@ -143,6 +146,14 @@ export function CertificateDetailPage() {
               <Download /> {renewed.reusedKey ? 'Private key (the same)' : 'New private key (shown once)'}
             </Button>
           ) : null}
+        </Alert>
+      ) : null}
+      {caCertificate && c.status === 'active' ? (
+        <Alert level="info" title="A subordinate CA certificate">
+          <span data-testid="not-renewable">
+            Its key is held elsewhere, so it is not renewed here: have the key holder make a new CSR and sign it with
+            the Vault API&apos;s <code>sign-intermediate</code> (<code>&lt;mount&gt;/root/sign-intermediate</code>).
+          </span>
         </Alert>
       ) : null}
       {c.status === 'revoked' ? (

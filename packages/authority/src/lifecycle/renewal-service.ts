@@ -63,6 +63,28 @@ export interface RenewalServiceDeps {
 export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
   const { store, clock, sign, keySealer } = deps;
 
+  /**
+   * A CA certificate among the certificates (a subordinate CA's, from Vault `sign-intermediate`: its key is held
+   * elsewhere, its CSR was not kept) cannot be renewed here: a renewal makes a leaf (a new key here, or a CSR of a leaf
+   * profile) — refused, naming the way it is renewed, before anything is signed.
+   */
+  function checkRenewable(old: CertificateRow): void {
+    let isCa: boolean;
+    try {
+      isCa = resolveProfile(old.profile, deps.customProfiles).isCa;
+    } catch {
+      return; // a profile no longer defined: the pipeline refuses it with its own code
+    }
+    if (!isCa) return;
+    throw new PkiError(
+      'policy.profile_not_allowed',
+      `certificate ${old.serialHex} is a subordinate CA certificate (profile ${old.profile}) whose key is held ` +
+        "elsewhere: it is not renewed here. Have its key holder make a new CSR and sign it with the Vault API's " +
+        `sign-intermediate (<mount>/root/sign-intermediate or <mount>/issuer/:ref/sign-intermediate)`,
+      { details: { certificate: old.id, serial: old.serialHex, profile: old.profile } },
+    );
+  }
+
   /** the sealed key a renewal of `old` reuses: only where its profile has `allowKeyReuse` and the server kept it */
   async function reusableKey(old: CertificateRow): Promise<CertificateKeyRow> {
     const profile = resolveProfile(old.profile, deps.customProfiles);
@@ -93,6 +115,7 @@ export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
       const old = await deps.findCertificate(ref);
       target = old.id;
       checkActorMayUseCa(actor, await store.cas.findById(old.caId));
+      checkRenewable(old);
       if (old.status === 'revoked') {
         throw new PkiError(
           'certificate.not_active',
@@ -176,6 +199,7 @@ export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
   return {
     renew,
     async checkKeyReuse(old) {
+      checkRenewable(old);
       await reusableKey(old);
     },
   };

@@ -295,7 +295,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     if (base.isCa) {
       throw new PkiError(
         'policy.profile_not_allowed',
-        `profile ${base.name} issues CA certificates: use 'pkim ca create --parent' instead`,
+        `profile ${base.name} issues CA certificates: create a CA with 'pkim ca create --parent' (its key made ` +
+          "here), or sign a CA's CSR with the Vault API's sign-intermediate (its key held elsewhere)",
       );
     }
     const profile = applyProfileModifiers(effective, base);
