@@ -171,7 +171,16 @@ async function worker(): Promise<void> {
 }
 
 /** the group commit's figures an instance reports (Store.commitStats, during the run) */
-const COMMIT_FIELDS = ['batches', 'units', 'heldMs', 'writingMs', 'statementMs', 'flushMs', 'flushWaits'] as const;
+const COMMIT_FIELDS = [
+  'batches',
+  'units',
+  'heldMs',
+  'writingMs',
+  'statementMs',
+  'flushMs',
+  'flushWaits',
+  'lockWaits',
+] as const;
 type CommitField = (typeof COMMIT_FIELDS)[number];
 
 interface WorkerResult {
@@ -203,7 +212,8 @@ function commitCycle(r: WorkerResult[]): string | undefined {
   return (
     `${rate.toFixed(0)} batches/s, ${(sum('units') / batches).toFixed(1)} units/batch; ms per batch: first unit ` +
     `waited ${perBatch('heldMs')}, statement ${perBatch('statementMs')}, flush wait ${perBatch('flushMs')} ` +
-    `(sent by ${((100 * sum('flushWaits')) / batches).toFixed(0)} % of the batches), ` +
+    `(sent by ${((100 * sum('flushWaits')) / batches).toFixed(0)} % of the batches; the lock found taken by ` +
+    `${((100 * (sum('lockWaits') || 0)) / batches).toFixed(0)} %), ` +
     `whole write ${perBatch('writingMs')}; writing ${(100 * busy).toFixed(0)} % of the time`
   );
 }

@@ -291,7 +291,7 @@ const OWN_FLUSH = REQUESTS + 1;
  * 3. ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units with their CA's
  *    status.
  */
-export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v11';
+export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v12';
 export const BATCH_STATEMENT = (() => {
   const sha = `encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')`;
   const insert = (table: PgTable, p: ColumnsPart, idKey: string, returning: string) =>
@@ -314,9 +314,14 @@ export const BATCH_STATEMENT = (() => {
     `w_svids as (${insert(schema.spiffeSvids, SVIDS, 'id', '1')}),`,
     'pre as materialized (select (select count(*) from w_certs) + (select count(*) from w_names)',
     '  + (select count(*) from w_keys) + (select count(*) from w_svids) as n),',
-    // the lock: after `pre` (a lateral subquery kept apart by offset 0, gated on pre's row)
-    'head as materialized (select h.head_seq, h.head_hash from pre,',
-    '  lateral (select * from pkim_audit_chain_head() where pre.n >= 0 offset 0) h),',
+    // the lock: after `pre`. First tried without waiting (`tried`: whether another transaction held it, answered
+    // below), then taken by pkim_audit_chain_head() — at once when the try got it (a transaction's advisory locks
+    // are re-entrant), else when the holder commits — which reads the head (a lateral subquery kept apart by offset
+    // 0, gated on the row before it)
+    `tried as materialized (select pg_try_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK}) as "free"`,
+    '  from pre where pre.n >= 0),',
+    'head as materialized (select h.head_seq, h.head_hash from tried,',
+    '  lateral (select * from pkim_audit_chain_head() where tried."free" is not null offset 0) h),',
     'gate as materialized (select count(*) as n from head),',
     `recheck as materialized (select count(*) filter (where x."status" <> 'active') as n from (`,
     '  select a."status" from gate, "certificate_authorities" a',
@@ -385,11 +390,12 @@ export const BATCH_STATEMENT = (() => {
     `    else ('${CA_CHANGED}: ' || (select n from recheck))::int end,`,
     '  (select json_agg(json_build_array(r."u", r."ca", r."status")) from refused r)::text,',
     // the commit inserts its record into the WAL and releases the audit-chain lock without waiting for the disk;
-    // the store answers the batch's callers only after FLUSH_WAIT — or, the store being the chain's only writer of
-    // late (OWN_FLUSH), the commit waits for its own flush with the server's setting, as FLUSH_WAIT would
+    // the store answers the batch's callers only after FLUSH_WAIT — or, with OWN_FLUSH (its previous batch found the
+    // lock free), the commit waits for its own flush with the server's setting, as FLUSH_WAIT would
     `  set_config('synchronous_commit', case when $${OWN_FLUSH}::boolean then`,
     `    current_setting('synchronous_commit') else 'off' end, true),`,
-    '  (select n from superseded)',
+    '  (select n from superseded),',
+    '  (select "free" from tried)',
   ].join('\n');
 })();
 
@@ -412,7 +418,8 @@ export function canonicalAroundSeq(
 /**
  * what the batch statement answers: one row, `[first seq, its prev_hash, every hash in chain order, 0, the refused
  * units as JSON text ([unit index, CA id, CA status or null], …) or null, 'off' (synchronous_commit for its commit),
- * the SVIDs superseded (null without supersedes)]`
+ * the SVIDs superseded (null without supersedes), whether the audit-chain lock was free when the statement asked for
+ * it (false: it waited for another transaction's commit)]`
  */
 export type BatchRow = [
   string | number | null,
@@ -422,17 +429,20 @@ export type BatchRow = [
   string | null,
   string,
   string | number | null,
+  boolean,
 ];
 
 /**
- * The batch's commit does not wait for the disk while it holds the audit-chain lock. The lock is transaction-scoped,
- * so it is released when the commit ends; with `synchronous_commit` on, that is after the WAL flush (an fsync, ≈ 2.5–
- * 3.5 ms on the development machine), and every instance's commits would run one after the other, each with its own
- * flush. The batch statement sets `synchronous_commit` off for its own transaction (`set_config(…, true)`): its
- * commit record is in the WAL, its rows and the new chain head visible and the lock released at once — but its
- * callers are answered only after FLUSH_WAIT, a transaction with the server's own `synchronous_commit` (on by
- * default) begun after the batch committed: its commit record follows the batch's in the WAL, and PostgreSQL flushes
- * the WAL in order, so when it returns the batch is on disk (and on a synchronous standby, if the server has one).
+ * The batch's commit does not wait for the disk while it holds the audit-chain lock when others want it (its previous
+ * batch found it taken; else OWN_FLUSH: the commit waits for its own flush, no FLUSH_WAIT). The lock is
+ * transaction-scoped, so it is released when the commit ends; with `synchronous_commit` on, that is after the WAL
+ * flush (an fsync, ≈ 2.5–3.5 ms on the development machine), and every instance's commits would run one after the
+ * other, each with its own flush. The batch statement then sets `synchronous_commit` off for its own transaction
+ * (`set_config(…, true)`): its commit record is in the WAL, its rows and the new chain head visible and the lock
+ * released at once — but its callers are answered only after FLUSH_WAIT, a transaction with the server's own
+ * `synchronous_commit` (on by default) begun after the batch committed: its commit record follows the batch's in the
+ * WAL, and PostgreSQL flushes the WAL in order, so when it returns the batch is on disk (and on a synchronous standby,
+ * if the server has one).
  * Several instances' flushes are then shared by PostgreSQL's own group commit instead of one after the other.
  *
  * After a crash, the WAL replayed is a prefix: a batch lost with it takes every later batch (chained on its events,
@@ -446,11 +456,6 @@ export type BatchRow = [
  */
 export const FLUSH_WAIT = "select pg_logical_emit_message(true, 'pkim.flush', '')";
 export const FLUSH_WAIT_NAME = 'pkim_flush_wait';
-/**
- * how long a store must have been the audit chain's only writer before its batches commit with their own flush
- * (OWN_FLUSH, no FLUSH_WAIT), ms: two instances at work append between each other's batches far more often
- */
-export const SOLE_WRITER_MS = 1000;
 /**
  * FLUSH_WAIT of a batch that revokes certificates: its transaction also sends `pg_notify($1, $2)` (the channel of
  * Store.otherCommits, the store's id), which PostgreSQL delivers when it commits — after the batch's commit and its

@@ -14,7 +14,7 @@ import pg from 'pg';
 import { and, asc, eq, getTableColumns, gte, inArray, lt, ne, sql, type Column, type Table } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
-import { GENESIS_HASH, PkiError } from '@pkim/shared';
+import { PkiError } from '@pkim/shared';
 import * as schema from './pg-schema';
 import type {
   ApiTokenRow,
@@ -58,7 +58,6 @@ import {
   FLUSH_WAIT_NAME,
   FLUSH_WAIT_NOTIFY,
   FLUSH_WAIT_NOTIFY_NAME,
-  SOLE_WRITER_MS,
   LOCK_CLASS,
   batchRuns,
   isBatchableUnit,
@@ -487,31 +486,21 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     committerQueue = run.catch(() => undefined);
     return run;
   };
-  /** the batch statements' and flush waits' round trips, ms summed (commitStats) */
-  const batchTimes = { statementMs: 0, flushMs: 0, flushWaits: 0 };
+  /** the batch statements' and flush waits' round trips (ms summed); batches that found the lock taken (commitStats) */
+  const batchTimes = { statementMs: 0, flushMs: 0, flushWaits: 0, lockWaits: 0 };
   /**
-   * The seq of the last event this store's batch statements appended, and when a batch last found events of another
-   * writer (another instance, or this one's general unit of work) before its first: the chain's only writer of late
-   * (none for SOLE_WRITER_MS) commits its next batch waiting for its own WAL flush (one round trip, no FLUSH_WAIT):
-   * the audit-chain lock is held through the flush, which no one waits for — another writer's first batch waits for it
-   * once, and the batches after it see the gap in the seqs and go back to committing without the flush. A batch that
+   * Whether this store's last batch statement found the audit-chain lock taken (it waited for another transaction's
+   * commit: another instance's batch, a general unit of work). When it did not, the next batch commits waiting for its
+   * own WAL flush (OWN_FLUSH: one round trip and one transaction, no FLUSH_WAIT) — the lock is then held through the
+   * flush; when it did, the next batch commits without the flush and sends FLUSH_WAIT, so the lock is released at once
+   * for whoever is waiting. Two instances at work find it taken in a few of their batches (docs/benchmarks.md,
+   * session 24); more writers more often, and their batches go back to sharing PostgreSQL's flushes. A batch that
    * revokes always takes FLUSH_WAIT_NOTIFY (its NOTIFY is sent after the flush, not under the lock).
    */
-  let lastSeq: number | undefined;
-  /** when a batch last found another writer's events before its own (performance.now()) */
-  let otherWriterAt = -Infinity;
-  const noteChain = (row: BatchRow | undefined): void => {
-    const [first, , hashes] = row ?? [null, null, null];
-    const n = (hashes?.length ?? 0) / GENESIS_HASH.length;
-    if (!n || first === null) return;
-    if (lastSeq !== undefined && Number(first) !== lastSeq + 1) otherWriterAt = performance.now();
-    lastSeq = Number(first) + n - 1;
-  };
-  /** no other writer seen for SOLE_WRITER_MS (two busy instances: every few batches), this store's last seq known */
-  const soleWriter = () => lastSeq !== undefined && performance.now() - otherWriterAt >= SOLE_WRITER_MS;
+  let lockTaken = false;
   const writeBatch = async (units: UnitOfWork[]): Promise<(CommitResult | PkiError)[]> => {
     const revokes = units.some((u) => u.updateCertificates?.length);
-    const ownFlush = !revokes && soleWriter();
+    const ownFlush = !revokes && !lockTaken;
     const plan = planBatch(units, ownFlush);
     let at = performance.now();
     const r = await commitQuery({
@@ -523,7 +512,8 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     batchTimes.statementMs += performance.now() - at;
     const row = r.rows[0] as BatchRow | undefined;
     const results = plan.results(row);
-    noteChain(row);
+    lockTaken = row?.[7] === false;
+    if (lockTaken) batchTimes.lockWaits++;
     // committed and flushed (ownFlush: the server's synchronous_commit, as FLUSH_WAIT's)
     if (ownFlush) return results;
     // committed without waiting for the disk (the audit-chain lock released at once): answered once it is on disk.

@@ -920,6 +920,11 @@ export interface GroupCommitStats {
    * waiting for their own flush, inside the statement's round trip
    */
   flushWaits?: number;
+  /**
+   * PostgreSQL: the batches whose statement found the audit-chain lock taken (it waited for another transaction's
+   * commit); the batch after each sends a flush wait
+   */
+  lockWaits?: number;
   /** SQLite with a writer thread (OpenStoreOptions.sqliteWriterThread): the batches that thread wrote */
   writerThreadBatches?: number;
   /** SQLite file: background fdatasyncs of the -wal file done so far (sqlite-wal-flush.ts) */

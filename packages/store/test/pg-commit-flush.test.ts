@@ -1,14 +1,15 @@
-// The PostgreSQL batch statement commits without waiting for the disk, so the audit-chain lock (released at the end
-// of its commit) is not held through the WAL flush, and the store answers the batch's callers only once the WAL
-// holding that commit is on disk (FLUSH_WAIT, src/pg-batch-commit.ts). Checked on a DURABLE cluster (fsync and
-// synchronous_commit on, as a user runs it) whose WAL writer flushes at most every 10 s: a commit that did not flush
-// itself stays unflushed unless a later synchronous commit flushes it. pg_walinspect reads only flushed WAL, so a
-// transaction's COMMIT record is listed by it exactly when that commit is on disk.
+// The PostgreSQL batch statement commits either waiting for its own WAL flush (its previous batch found the audit-chain
+// lock free) or without it, so the lock (released at the end of its commit) is not held through the flush when others
+// wait for it — the store then answers the batch's callers only once the WAL holding that commit is on disk
+// (FLUSH_WAIT, src/pg-batch-commit.ts). Checked on a DURABLE cluster (fsync and synchronous_commit on, as a user runs
+// it) whose WAL writer flushes at most every 10 s: a commit that did not flush itself stays unflushed unless a later
+// synchronous commit flushes it. pg_walinspect reads only flushed WAL, so a transaction's COMMIT record is listed by
+// it exactly when that commit is on disk.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore, type Store } from '../src/index';
+import { openStore, type Store, type UnitOfWork } from '../src/index';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
-import { BATCH_STATEMENT, FLUSH_WAIT, SOLE_WRITER_MS, planBatch } from '../src/pg-batch-commit';
+import { AUDIT_CHAIN_LOCK, BATCH_STATEMENT, FLUSH_WAIT, LOCK_CLASS, planBatch } from '../src/pg-batch-commit';
 import { makeCa, makeCert, makeEvent } from './store-fixtures';
 
 let cluster: TestPostgres;
@@ -74,6 +75,23 @@ async function afterWalWriterFlush(): Promise<void> {
   expect(await commitFlushed(xid, since)).toBe(true);
 }
 
+/**
+ * Commits `u` through `on` while the audit-chain lock is held by another transaction (on `holder`): the batch statement
+ * finds it taken and waits; the lock is released once a backend is seen waiting for it.
+ */
+async function commitAfterLockWait(on: Store, holder: pg.Client, u: UnitOfWork): Promise<void> {
+  await holder.query('begin');
+  await holder.query('select pg_advisory_xact_lock($1, $2)', [LOCK_CLASS, AUDIT_CHAIN_LOCK]);
+  const committed = on.commit(u);
+  const waiting = async () =>
+    (await holder.query(`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0]
+      .n as number;
+  for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+  expect(await waiting()).toBe(1);
+  await holder.query('commit');
+  await committed;
+}
+
 function unit(i: number) {
   const cert = makeCert(caId, { createdAt: i });
   return { insertCertificates: [cert], audit: [makeEvent({ action: 'certificate.issued', target: cert.id })] };
@@ -111,12 +129,10 @@ describe('PostgreSQL batch commit: the audit-chain lock is not held through the 
     expect(await store.audit.verify()).toMatchObject({ ok: true, count: 1 + 5 });
   }, 60_000);
 
-  it("the chain's only writer: its next batch commits with its own flush, on disk when answered", async () => {
+  it('a batch that found the lock free: the next commits with its own flush; found taken: FLUSH_WAIT', async () => {
     const batch = (from: number) => Promise.all([0, 1, 2].map((i) => store.commit(unit(from + i))));
     const events0 = (await store.audit.verify()).count;
-    await batch(20);
-    await batch(23); // this store appended the last events twice in a row
-    await new Promise((r) => setTimeout(r, SOLE_WRITER_MS)); // and no one else for SOLE_WRITER_MS: the only writer
+    await batch(20); // the lock free (no one else writes): the next batch waits for its own flush
     await afterWalWriterFlush();
     const since = await flushedUpTo();
     const stats0 = store.commitStats();
@@ -131,24 +147,24 @@ describe('PostgreSQL batch commit: the audit-chain lock is not held through the 
     const stats = store.commitStats();
     expect(stats.batches - stats0.batches).toBeGreaterThan(0);
     expect((stats.flushWaits ?? NaN) - (stats0.flushWaits ?? NaN)).toBe(0);
-    // another writer appends: once this store has seen it, its batches send FLUSH_WAIT again (the lock is not held
-    // through the flush)
-    const other = await openStore({ url: storeUrl });
+    expect((stats.lockWaits ?? NaN) - (stats0.lockWaits ?? NaN)).toBe(0);
+    // another transaction holds the lock: this batch (planned with its own flush) waits for it and says so
+    const holder = new pg.Client({ connectionString: storeUrl });
+    await holder.connect();
     try {
-      await other.commit(unit(40));
+      await commitAfterLockWait(store, holder, unit(50));
     } finally {
-      await other.close();
+      await holder.end();
     }
-    await store.commit(unit(50)); // planned as the only writer's (waits for its own flush), it finds the gap
-    expect((store.commitStats().flushWaits ?? NaN) - (stats.flushWaits ?? NaN)).toBe(0);
+    const d = (k: 'flushWaits' | 'lockWaits') => (store.commitStats()[k] ?? NaN) - (stats[k] ?? NaN);
+    expect([d('flushWaits'), d('lockWaits')]).toEqual([0, 1]);
+    // so the next batch commits without the flush (the lock released at once) and sends FLUSH_WAIT
     await store.commit(unit(51));
+    expect([d('flushWaits'), d('lockWaits')]).toEqual([1, 1]);
+    // it found the lock free: its own flush again
     await store.commit(unit(52));
-    expect((store.commitStats().flushWaits ?? NaN) - (stats.flushWaits ?? NaN)).toBe(2);
-    // SOLE_WRITER_MS without another writer: its own flush again
-    await new Promise((r) => setTimeout(r, SOLE_WRITER_MS));
-    await store.commit(unit(53));
-    expect((store.commitStats().flushWaits ?? NaN) - (stats.flushWaits ?? NaN)).toBe(2);
-    expect(await store.audit.verify()).toMatchObject({ ok: true, count: events0 + 6 + 4 + 1 + 4 });
+    expect([d('flushWaits'), d('lockWaits')]).toEqual([1, 1]);
+    expect(await store.audit.verify()).toMatchObject({ ok: true, count: events0 + 3 + 4 + 3 });
   }, 60_000);
 
   it('a flush that is not confirmed: every caller of the batch gets the error, nothing is written twice', async () => {
@@ -166,17 +182,19 @@ describe('PostgreSQL batch commit: the audit-chain lock is not held through the 
       try {
         const ca = makeCa();
         await app.commit({ insertCa: [ca] });
-        const units = Array.from({ length: 4 }, (_, i) => {
+        const units = Array.from({ length: 5 }, (_, i) => {
           const cert = makeCert(ca.id, { createdAt: i });
           return { insertCertificates: [cert], audit: [makeEvent({ target: cert.id })] };
         });
+        // a batch that waited for the lock (with its own flush, which needs no FLUSH_WAIT): the next sends FLUSH_WAIT
+        await commitAfterLockWait(app, admin, units.pop()!);
         const settled = await Promise.allSettled(units.map((u) => app.commit(u)));
         expect(settled.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok'))).toEqual(
           Array(4).fill('store.unavailable'),
         );
         // the batch itself committed (once): its rows and one event each, the chain whole
-        expect((await admin.query('select count(*)::int as n from certificates')).rows[0].n).toBe(4);
-        expect(await app.audit.verify()).toMatchObject({ ok: true, count: 4 });
+        expect((await admin.query('select count(*)::int as n from certificates')).rows[0].n).toBe(5);
+        expect(await app.audit.verify()).toMatchObject({ ok: true, count: 5 });
       } finally {
         await app.close();
       }
