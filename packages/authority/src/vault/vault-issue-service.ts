@@ -35,6 +35,8 @@ import {
 import { checkRoleNames, sansWithCommonName, splitAltNames, vaultGlob } from './vault-role-policy';
 
 export const VAULT_PROFILE = 'vault-role';
+/** CA chains whose answer PEMs are kept (one per CA; more CAs than this: the map starts again) */
+const MAX_CHAINS = 64;
 
 /**
  * The provisioner id of a role (recorded with every certificate it issues, so "the certificates of this role" is a
@@ -191,6 +193,23 @@ export interface VaultIssueServiceDeps {
 /** issue/:role and sign/:role: Vault request semantics around ONE call of the signing pipeline. */
 export function createVaultIssueService(deps: VaultIssueServiceDeps) {
   const { clock, sign, mounts } = deps;
+
+  /**
+   * `issuing_ca` and `ca_chain` of the last chains answered, by the issued certificate's chain PEM (one per CA): its
+   * certificates as trimmed PEMs, issuing CA first, and without the self-signed ones (`remove_roots_from_chain`) once
+   * asked. They were split, decoded and re-encoded per request (issue #12: docs/benchmarks.md sessions 23–24).
+   */
+  const chains = new Map<string, { all: readonly string[]; withoutRoots?: readonly string[] }>();
+  function chainOf(chainPem: string, removeRoots: boolean): readonly string[] {
+    let c = chains.get(chainPem);
+    if (c === undefined) {
+      c = { all: splitPemBundle(chainPem).map((der) => trim(toPem(der, 'CERTIFICATE'))) };
+      if (chains.size >= MAX_CHAINS) chains.clear();
+      chains.set(chainPem, c);
+    }
+    if (!removeRoots) return c.all;
+    return (c.withoutRoots ??= c.all.filter((pem) => !isSelfSigned(pem)));
+  }
 
   /** the role, refused when unknown or pinned (`issuer_ref`) to an issuer this mount does not have — as OpenBao */
   async function roleOf(mount: VaultMount, roleName: string): Promise<VaultRole> {
@@ -392,10 +411,9 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     },
   ): VaultResult {
     const leaf = trim(issued.certificatePem);
-    let chain = splitPemBundle(issued.chainPem).map((der) => trim(toPem(der, 'CERTIFICATE')));
-    const issuingCa = chain[0];
+    const issuingCa = chainOf(issued.chainPem, false)[0];
     if (issuingCa === undefined) throw new PkiError('internal.error', 'issued certificate has no CA chain');
-    if (o.removeRoots) chain = chain.filter((pem) => !isSelfSigned(pem));
+    const chain = chainOf(issued.chainPem, o.removeRoots);
     let privateKey: string | undefined;
     let privateKeyType: string | undefined;
     if (o.kind === 'issue' && issued.privateKeyPem) {
