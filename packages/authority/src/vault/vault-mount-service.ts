@@ -122,6 +122,13 @@ export interface VaultMountServiceDeps {
 
 /** parsed mount and role documents kept per process (one per mount and role in use) */
 const MAX_PARSED = 1_000;
+/**
+ * how long the request path reuses the mounts and roles it read while nothing says they changed, ms of clock time:
+ * on SQLite Store.otherCommits moves with any other connection's commit, so another process's write applies at the
+ * next request anyway; on PostgreSQL it moves only with the changes instances announce (not settings), so another
+ * instance's mount or role write applies within this time — as a token row's without a signal (auth-service.ts)
+ */
+export const MOUNT_RECHECK_MS = 1000;
 
 function deepFreeze<T>(v: T): T {
   if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return v;
@@ -131,13 +138,46 @@ function deepFreeze<T>(v: T): T {
 
 /** Mounts, roles and per-mount configuration, stored as small JSON documents in the settings table. */
 export function createVaultMountService(deps: VaultMountServiceDeps) {
-  const { store, clock } = deps;
+  const { clock } = deps;
+  /**
+   * the store, its commits ending what the request path keeps (`requestView`): every write of a mount or role is a
+   * commit of this service, so one made here applies at the next request of this process
+   */
+  const store: Store = new Proxy(deps.store, {
+    get: (target, key): unknown => (key === 'commit' ? commit : (Reflect.get(target, key) as unknown)),
+  });
+  async function commit(unit: Parameters<Store['commit']>[0]): ReturnType<Store['commit']> {
+    try {
+      return await deps.store.commit(unit);
+    } finally {
+      view = undefined;
+      commits++;
+    }
+  }
+
+  /**
+   * The mounts (`findMount`, every Vault request) and roles (`getRole`, every issue/sign) as the request path last
+   * read them, kept while nothing may have changed them: no commit of this service since (`commits`: a read begun
+   * before one is not kept), the same Store.otherCommits (SQLite: no other connection committed; the token check
+   * reads it per request already), and at most MOUNT_RECHECK_MS of clock time. Issue #12: the mounts' rows were
+   * read and compared per Vault request (0.6–0.9 % of the main thread, docs/benchmarks.md session 23).
+   */
+  let view:
+    | { others: number | undefined; at: number; mounts?: readonly VaultMount[]; roles: Map<string, VaultRole | null> }
+    | undefined;
+  let commits = 0;
+  function requestView() {
+    const others = deps.store.otherCommits; // before any read: a commit after it makes the next view stale
+    const now = clock.now();
+    if (view && view.others === others && now >= view.at && now - view.at < MOUNT_RECHECK_MS) return view;
+    view = { others, at: now, roles: new Map() };
+    return view;
+  }
 
   /**
    * The parsed mount and role documents the request path reads (`findMount` on every Vault request, `getRole` on
-   * every issue/sign), reused while the stored text is the same: the setting is still read per request, so a write by
-   * this or any other process is seen by the next request; only `JSON.parse` and its objects are saved. Frozen: they
-   * are shared between requests (the write paths parse their own copy).
+   * every issue/sign) when `requestView` reads them again, reused while the stored text is the same: only `JSON.parse`
+   * and its objects are saved. Frozen: they are shared between requests (the write paths parse their own copy).
    */
   const parsed = new Map<string, { raw: string; value: unknown }>();
   function parseStored(key: string, raw: string): unknown {
@@ -205,8 +245,15 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     /** longest mount path that prefixes `requestPath` (a path below /v1/, without leading slash) */
     async findMount(requestPath: string): Promise<{ mount: VaultMount; rest: string } | undefined> {
       const p = normalizeMountPath(requestPath);
+      const v = requestView();
+      let mounts = v.mounts;
+      if (!mounts) {
+        const before = commits;
+        mounts = await listMounts();
+        if (before === commits && view === v) v.mounts = mounts;
+      }
       let best: VaultMount | undefined;
-      for (const m of await listMounts()) {
+      for (const m of mounts) {
         if ((p === m.path || p.startsWith(`${m.path}/`)) && (!best || m.path.length > best.path.length)) best = m;
       }
       return best ? { mount: best, rest: p.slice(best.path.length + 1) } : undefined;
@@ -352,8 +399,14 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     /** the stored role (no permission check: used by issue/sign, which the pipeline authorises) */
     async getRole(mountPath: string, name: string): Promise<VaultRole | undefined> {
       const key = roleKey(normalizeMountPath(mountPath), name);
+      const v = requestView();
+      const kept = v.roles.get(key);
+      if (kept !== undefined) return kept ?? undefined;
+      const before = commits;
       const raw = await store.settings.get(key);
-      return raw ? (parseStored(key, raw) as VaultRole) : undefined;
+      const role = raw ? (parseStored(key, raw) as VaultRole) : undefined;
+      if (before === commits && view === v && v.roles.size < MAX_PARSED) v.roles.set(key, role ?? null);
+      return role;
     },
 
     async readRole(mountPath: string, name: string, actor: Actor) {
