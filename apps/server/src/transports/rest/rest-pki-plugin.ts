@@ -5,6 +5,7 @@ import { PkiError } from '@pkim/shared';
 import {
   caRefSchema,
   certificateInventoryQuerySchema,
+  csrPemSchema,
   inventoryRecordSchema,
   issuedCertificateSchema,
   restSignInputSchema,
@@ -147,8 +148,8 @@ type Issued = Awaited<ReturnType<Authority['issuance']['issueFromCsr']>>;
  * as an object (the route) or as JSON text (`signAnswerJson`, the front path).
  */
 export async function signWithCa(authority: Authority, id: string, body: unknown, actor: Actor): Promise<Issued> {
-  const caRef = parseInput(caRefSchema, id);
-  const input = parseInput(restSignInputSchema, body);
+  const caRef = checkedCaRef(id);
+  const input = checkedSignInput(body);
   return authority.issuance.issueFromCsr(
     {
       caId: caRef,
@@ -158,6 +159,61 @@ export async function signWithCa(authority: Authority, id: string, body: unknown
     },
     actor,
   );
+}
+
+/** how many accepted CA references, and `profile`/`ttl` pairs, are kept (more: the map starts again) */
+const MAX_CHECKED = 256;
+/** caRefSchema's output by path parameter, for the references it accepted */
+const caRefs = new Map<string, string>();
+/** restSignInputSchema's output without `csr`, by the `profile` and `ttl` of a body it accepted */
+const signOptions = new Map<string, Omit<z.output<typeof restSignInputSchema>, 'csr'>>();
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= MAX_CHECKED) map.clear();
+  map.set(key, value);
+}
+
+/** `parseInput(caRefSchema, id)`, the schema run once per reference (a CA's id is the same at every request) */
+function checkedCaRef(id: string): string {
+  let ref = caRefs.get(id);
+  if (ref === undefined) remember(caRefs, id, (ref = parseInput(caRefSchema, id)));
+  return ref;
+}
+
+/**
+ * `parseInput(restSignInputSchema, body)` — the same result or error — with only the CSR checked by its schema when
+ * the body's `profile` and `ttl` were accepted before (a client sends the same few): the body's keys are among the
+ * schema's (it is strict), the CSR passes csrPemSchema, and the output of its other fields depends on them alone.
+ * Any other body goes through the whole schema. Issue #12: the route's zod checks were 1.8–2.5 % of the server's
+ * main thread per signed request (docs/benchmarks.md, sessions 23–24).
+ */
+export function checkedSignInput(body: unknown): z.output<typeof restSignInputSchema> {
+  if (typeof body !== 'object' || body === null || Object.getPrototypeOf(body) !== Object.prototype) {
+    return parseInput(restSignInputSchema, body);
+  }
+  const fields = body as Record<string, unknown>;
+  for (const k in fields) {
+    if (k !== 'csr' && k !== 'profile' && k !== 'ttl') return parseInput(restSignInputSchema, body);
+  }
+  const { csr, profile, ttl } = fields;
+  const key = optionsKey(profile, ttl);
+  const kept = key === undefined ? undefined : signOptions.get(key);
+  if (kept !== undefined && typeof csr === 'string' && csrPemSchema.safeParse(csr).success) return { csr, ...kept };
+  const input = parseInput(restSignInputSchema, body);
+  if (key !== undefined) {
+    const { csr: _csr, ...options } = input;
+    remember(signOptions, key, options);
+  }
+  return input;
+}
+
+/** a key for a `profile` and `ttl` of JSON's kinds the schema may accept (else none: the schema decides) */
+function optionsKey(profile: unknown, ttl: unknown): string | undefined {
+  const part = (v: unknown) =>
+    v === undefined ? 'u' : typeof v === 'string' ? `s${v}` : typeof v === 'number' ? `n${v}` : undefined;
+  const p = part(profile);
+  const t = part(ttl);
+  return p === undefined || t === undefined ? undefined : `${p.length}:${p}${t}`;
 }
 
 /** the sign route's answer: the issued certificate, `certificatePem`, `chainPem` and their first-version names */
