@@ -68,15 +68,33 @@ const PLAIN_DEPTH = 64;
  * canonicalJson of a value that is plain JSON data — strings, finite numbers other than -0, booleans, null, arrays
  * without holes or undefined items, objects whose prototype is Object.prototype or null, none with a `toJSON` —
  * else undefined. For such a value `JSON.parse(JSON.stringify(value))` is an equal value with the same canonical
- * JSON, so a caller that hashes what will be read back from its JSON text may hash the value itself
- * (buildAuditRows, packages/store). Anything else (a Date, undefined in an array, NaN, a class instance, a cycle)
- * gives undefined: the caller takes the round trip.
+ * JSON, so a caller that hashes what will be read back from its JSON text may hash the value itself. Anything else
+ * (a Date, undefined in an array, NaN, a class instance, a cycle) gives undefined.
  */
 export function canonicalJsonOfPlainData(value: unknown): string | undefined {
-  return plainCanonical(value, 0);
+  const both = plainWalk(value, 0);
+  return typeof both === 'string' ? both : both?.[1];
 }
 
-function plainCanonical(value: unknown, depth: number): string | undefined {
+/**
+ * For plain JSON data (as canonicalJsonOfPlainData), its JSON text — exactly `JSON.stringify(value)`: keys in their
+ * own order — and its canonical JSON, made in ONE walk (each string quoted once, each number written once, for both
+ * texts); else undefined (the caller takes the round trip through JSON.stringify and JSON.parse). buildAuditRows
+ * (packages/store) stores the one and hashes the other for every audit event of the issuance path.
+ */
+export function plainJsonAndCanonical(value: unknown): { json: string; canonical: string } | undefined {
+  const both = plainWalk(value, 0);
+  if (both === undefined) return undefined;
+  return typeof both === 'string' ? { json: both, canonical: both } : { json: both[0], canonical: both[1] };
+}
+
+/** a value's JSON text and canonical JSON: one string when they are the same (no object with unsorted keys in it) */
+type Texts = string | [json: string, canonical: string];
+
+/** the UTF-16 code unit order of canonicalJson's `Object.keys(…).sort()` (keys are distinct: never equal) */
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : 1);
+
+function plainWalk(value: unknown, depth: number): Texts | undefined {
   switch (typeof value) {
     case 'string':
       return quote(value);
@@ -93,28 +111,61 @@ function plainCanonical(value: unknown, depth: number): string | undefined {
   if (depth >= PLAIN_DEPTH || 'toJSON' in value) return undefined;
   if (Array.isArray(value)) {
     if (Object.getPrototypeOf(value) !== Array.prototype) return undefined;
-    let s = '[';
+    let json = '[';
+    let canonical = '[';
+    let differ = false;
     for (let i = 0; i < value.length; i++) {
       if (!(i in value)) return undefined; // a hole
-      const item = plainCanonical(value[i], depth + 1);
+      const item = plainWalk(value[i], depth + 1);
       if (item === undefined) return undefined;
-      s += i > 0 ? `,${item}` : item;
+      if (i > 0) {
+        json += ',';
+        canonical += ',';
+      }
+      if (typeof item === 'string') {
+        json += item;
+        canonical += item;
+      } else {
+        json += item[0];
+        canonical += item[1];
+        differ = true;
+      }
     }
-    return `${s}]`;
+    return differ ? [`${json}]`, `${canonical}]`] : `${json}]`;
   }
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return undefined;
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
-  let s = '{';
+  // JSON.stringify writes the keys in Object.keys order, canonicalJson sorted: each member's text is made once
+  const keys = Object.keys(obj);
+  const canonicalMembers: string[] = [];
+  const names: string[] = [];
+  let json = '{';
+  let sorted = true;
+  let differ = false;
   for (const k of keys) {
     const v = obj[k];
     if (v === undefined) continue; // left out by JSON.stringify too
-    const item = plainCanonical(v, depth + 1);
+    const item = plainWalk(v, depth + 1);
     if (item === undefined) return undefined;
-    s += s.length > 1 ? `,${quote(k)}:${item}` : `${quote(k)}:${item}`;
+    const name = quote(k);
+    const member = typeof item === 'string' ? `${name}:${item}` : `${name}:${item[0]}`;
+    const canonicalMember = typeof item === 'string' ? member : `${name}:${item[1]}`;
+    if (typeof item !== 'string') differ = true;
+    if (names.length > 0 && names[names.length - 1]! > k) sorted = false;
+    json += names.length > 0 ? `,${member}` : member;
+    names.push(k);
+    canonicalMembers.push(canonicalMember);
   }
-  return `${s}}`;
+  json += '}';
+  if (sorted && !differ) return json;
+  let canonical = '{';
+  if (sorted) canonical += canonicalMembers.join(',');
+  else {
+    const order = names.map((_, i) => i).sort((a, b) => byCodeUnits(names[a]!, names[b]!));
+    for (let i = 0; i < order.length; i++) canonical += (i > 0 ? ',' : '') + canonicalMembers[order[i]!]!;
+  }
+  return [json, `${canonical}}`];
 }
 
 /**

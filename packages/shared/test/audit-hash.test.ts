@@ -9,6 +9,7 @@ import {
   canonicalJson,
   canonicalJsonOfPlainData,
   computeAuditHash,
+  plainJsonAndCanonical,
   type AuditEventContent,
 } from '../src/audit-hash';
 
@@ -161,6 +162,45 @@ describe('canonicalJsonOfPlainData', () => {
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
     expect(canonicalJsonOfPlainData(cycle)).toBeUndefined();
+  });
+});
+
+describe('plainJsonAndCanonical', () => {
+  const anything = fc.anything({
+    withSparseArray: true,
+    withNullPrototype: true,
+    withDate: true,
+    withMap: true,
+    withTypedArray: true,
+    withBoxedValues: true,
+    withObjectString: true,
+    stringUnit: 'binary',
+  });
+
+  it("gives JSON.stringify's text and the canonical JSON of plain data in one walk, else undefined", () => {
+    fc.assert(
+      fc.property(fc.oneof(anything, fc.jsonValue()), (v) => {
+        const both = plainJsonAndCanonical(v);
+        expect(both?.canonical).toBe(canonicalJsonOfPlainData(v));
+        if (both === undefined) return;
+        expect(both.json).toBe(JSON.stringify(v));
+        expect(both.canonical).toBe(canonicalJsonReference(v));
+      }),
+      runs,
+    );
+  });
+
+  it('writes the keys in their own order for the JSON text and sorted for the canonical JSON, at every level', () => {
+    const v = { b: { d: 1, c: [{ f: 1, e: 'é"' }, 'x'] }, 10: null, a: [], 2: { z: {}, y: true } };
+    expect(plainJsonAndCanonical(v)).toEqual({
+      json: '{"2":{"z":{},"y":true},"10":null,"b":{"d":1,"c":[{"f":1,"e":"é\\""},"x"]},"a":[]}',
+      canonical: '{"10":null,"2":{"y":true,"z":{}},"a":[],"b":{"c":[{"e":"é\\"","f":1},"x"],"d":1}}',
+    });
+    expect(plainJsonAndCanonical({ a: 1, b: [2, { c: 3 }] })).toEqual({
+      json: '{"a":1,"b":[2,{"c":3}]}',
+      canonical: '{"a":1,"b":[2,{"c":3}]}',
+    });
+    expect(plainJsonAndCanonical({ a: new Date(0) })).toBeUndefined();
   });
 });
 

@@ -272,7 +272,7 @@ export function fastSteps(sqlite: Database.Database): FastSteps {
       ],
     }),
     insertCertificateName: (r) => ({ mode: 'exec', q: insertName, params: [r.name, r.certificateId, r.createdAt] }),
-    insertAuditEvent: (r: AuditEventRow) => ({
+    insertAuditEvent: (r: AuditEventRow, detailsJson?: string) => ({
       mode: 'exec',
       q: insertAudit,
       params: [
@@ -283,7 +283,7 @@ export function fastSteps(sqlite: Database.Database): FastSteps {
         r.action,
         r.target ?? null,
         r.outcome,
-        auditDetailsJson(r),
+        auditDetailsJson(r, detailsJson),
         r.prevHash,
         r.hash,
       ],

@@ -9,7 +9,7 @@
  * counter rows in the same order and cannot deadlock on them).
  */
 import { and, count, desc, eq, inArray, lte, ne, sql, type SQL } from 'drizzle-orm';
-import { GENESIS_HASH, PkiError, canonicalJsonOfPlainData, computeAuditHash } from '@pkim/shared';
+import { GENESIS_HASH, PkiError, computeAuditHash, plainJsonAndCanonical } from '@pkim/shared';
 import type {
   AuditEventRow,
   CertificateRow,
@@ -40,7 +40,8 @@ export interface FastSteps {
   auditHead?: () => SqlStep;
   insertCertificate?: (row: CertificateRow) => SqlStep;
   insertCertificateName?: (row: { name: string; certificateId: string; createdAt: number }) => SqlStep;
-  insertAuditEvent?: (row: AuditEventRow) => SqlStep;
+  /** `detailsJson`: the JSON text of the row's details as buildAuditRows made it */
+  insertAuditEvent?: (row: AuditEventRow, detailsJson?: string) => SqlStep;
   /** `count = count + delta` for one counter row (inserted when missing) */
   upsertCount?: (delta: CountDelta) => SqlStep;
   /** one SVID row (the SVID route commits one per request) */
@@ -262,31 +263,27 @@ function hasKeys(o: object): boolean {
 }
 
 /**
- * The JSON text of each audit row's `details` as buildAuditRows made it (the row's details are that text parsed
- * back, or for plain JSON data the value it was made from), so that an insert stores it without stringifying the
- * details a second time (`auditDetailsJson`).
+ * The audit rows of `events` after `head`, hash-chained. `detailsJson`, when given, receives the JSON text to store
+ * for each row's `details` (in the rows' order), so that an insert stores it without stringifying the details again.
  */
-const detailsText = new WeakMap<AuditEventRow, string>();
-
-/** the JSON text to store for a row's `details`: the text buildAuditRows parsed them from, else stringified now */
-export function auditDetailsJson(row: AuditEventRow): string {
-  return detailsText.get(row) ?? JSON.stringify(row.details);
-}
-
 export function buildAuditRows(
   head: { seq: number; hash: string } | undefined,
   events: NewAuditEvent[],
+  detailsJson?: string[],
 ): AuditEventRow[] {
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
-  return events.map((e) => {
+  const out: AuditEventRow[] = new Array<AuditEventRow>(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
     seq += 1;
     // details are stored as JSON text: hash exactly what will be read back. Plain JSON data (what every event of the
-    // issuance path has) reads back as an equal value with the same canonical JSON, so it is hashed and kept as it is;
-    // anything else (a Date, undefined in an array, NaN…) goes through its JSON text first
+    // issuance path has) reads back as an equal value with the same canonical JSON, so it is hashed and kept as it is,
+    // its JSON text and canonical JSON made in one walk; anything else (a Date, undefined in an array, NaN…) goes
+    // through its JSON text first
     const given = e.details ?? {};
-    const json = JSON.stringify(given);
-    const canonical = canonicalJsonOfPlainData(given);
+    const plain = plainJsonAndCanonical(given);
+    const json = plain?.json ?? JSON.stringify(given);
     const row: AuditEventRow = {
       seq,
       id: e.id,
@@ -295,15 +292,24 @@ export function buildAuditRows(
       action: e.action,
       target: e.target ?? null,
       outcome: e.outcome,
-      details: canonical === undefined ? (JSON.parse(json) as Record<string, unknown>) : given,
+      details: plain ? given : (JSON.parse(json) as Record<string, unknown>),
       prevHash,
       hash: '',
     };
-    row.hash = computeAuditHash(prevHash, row, canonical);
-    detailsText.set(row, json);
+    row.hash = computeAuditHash(prevHash, row, plain?.canonical);
+    detailsJson?.push(json);
     prevHash = row.hash;
-    return row;
-  });
+    out[i] = row;
+  }
+  return out;
+}
+
+/**
+ * the JSON text to store for a row's `details`: `json` when buildAuditRows gave it, else stringified now (the same
+ * text: a row's details are plain JSON data or were parsed from that text)
+ */
+export function auditDetailsJson(row: AuditEventRow, json?: string): string {
+  return json ?? JSON.stringify(row.details);
 }
 
 /**
@@ -594,11 +600,12 @@ export function* unitOfWork(
         : yield* rows<{ seq: number; hash: string }>(
             db.select({ seq: A.seq, hash: A.hash }).from(A).orderBy(desc(A.seq)).limit(1),
           );
-    const auditRows = buildAuditRows(head ? { seq: Number(head.seq), hash: head.hash } : undefined, unit.audit);
+    const texts: string[] | undefined = fast.insertAuditEvent ? [] : undefined;
+    const auditRows = buildAuditRows(head ? { seq: Number(head.seq), hash: head.hash } : undefined, unit.audit, texts);
     const last = auditRows[auditRows.length - 1]!;
     if (shared) shared.head = { seq: last.seq, hash: last.hash };
     if (fast.insertAuditEvent) {
-      for (const row of auditRows) yield fast.insertAuditEvent(row);
+      for (let i = 0; i < auditRows.length; i++) yield fast.insertAuditEvent(auditRows[i]!, texts![i]);
     } else {
       yield* exec(db.insert(A).values(auditRows));
     }

@@ -42,9 +42,12 @@ describe('buildAuditRows', () => {
   it('hashes and keeps what the stored JSON text reads back as, for any details', () => {
     fc.assert(
       fc.property(details, (d) => {
-        const [row] = buildAuditRows({ seq: 41, hash: 'a'.repeat(64) }, [event(d)]);
+        const texts: string[] = [];
+        const [row] = buildAuditRows({ seq: 41, hash: 'a'.repeat(64) }, [event(d)], texts);
         const want = expected('a'.repeat(64), 42, d);
         expect(row!.hash).toBe(want.hash);
+        // the text buildAuditRows gives the insert, and the one made again from the row: both what JSON.stringify wrote
+        expect(texts).toEqual([want.json]);
         expect(auditDetailsJson(row!)).toBe(want.json);
         expect(row!.details).toEqual(want.readBack);
       }),
