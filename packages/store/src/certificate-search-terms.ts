@@ -13,16 +13,18 @@ import type { CertificateRow } from './types';
 
 /** longest term kept (a prefix of a longer value still finds it) */
 export const MAX_SEARCH_TERM = 200;
-const SEPARATORS = new Set(['.', '-', '_', '@', '/', ':']);
+
+/** the separators (`.` `-` `_` `@` `/` `:`) as UTF-16 code units: a term starts after each */
+function isSeparator(unit: number): boolean {
+  return unit === 0x2e || unit === 0x2d || unit === 0x5f || unit === 0x40 || unit === 0x2f || unit === 0x3a;
+}
 
 /** the value and each tail after a separator, lowercased, at most MAX_SEARCH_TERM characters each */
 function tails(value: string, into: Set<string>): void {
   const v = value.trim().toLowerCase();
-  for (let i = 0; i < v.length; i++) {
-    if (i > 0 && !SEPARATORS.has(v[i - 1]!)) continue;
-    const term = v.slice(i, i + MAX_SEARCH_TERM);
-    if (term) into.add(term);
-  }
+  if (!v) return;
+  into.add(v.length > MAX_SEARCH_TERM ? v.slice(0, MAX_SEARCH_TERM) : v);
+  for (let i = 1; i < v.length; i++) if (isSeparator(v.charCodeAt(i - 1))) into.add(v.slice(i, i + MAX_SEARCH_TERM));
 }
 
 /** the distinct search terms of one certificate */
@@ -30,7 +32,10 @@ export function certificateSearchTerms(row: Pick<CertificateRow, 'commonName' | 
   const out = new Set<string>();
   if (row.commonName) tails(row.commonName, out);
   const s = row.sans;
-  for (const list of [s.dns, s.ip, s.email, s.uri]) for (const v of list ?? []) tails(v, out);
+  if (s.dns) for (const v of s.dns) tails(v, out);
+  if (s.ip) for (const v of s.ip) tails(v, out);
+  if (s.email) for (const v of s.email) tails(v, out);
+  if (s.uri) for (const v of s.uri) tails(v, out);
   out.add(row.serialHex.toLowerCase());
   return [...out];
 }
@@ -39,9 +44,11 @@ export function certificateSearchTerms(row: Pick<CertificateRow, 'commonName' | 
 export function certificateNameRows(
   rows: readonly Pick<CertificateRow, 'id' | 'commonName' | 'sans' | 'serialHex' | 'createdAt'>[],
 ): { name: string; certificateId: string; createdAt: number }[] {
-  return rows.flatMap((r) =>
-    certificateSearchTerms(r).map((name) => ({ name, certificateId: r.id, createdAt: r.createdAt })),
-  );
+  const out: { name: string; certificateId: string; createdAt: number }[] = [];
+  for (const r of rows) {
+    for (const name of certificateSearchTerms(r)) out.push({ name, certificateId: r.id, createdAt: r.createdAt });
+  }
+  return out;
 }
 
 /**

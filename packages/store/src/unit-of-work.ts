@@ -348,6 +348,17 @@ function* refuseInactiveCas(
   }
 }
 
+/** the fields of a leaf's unit (signing-pipeline.ts): its certificate, its event, an approval's request */
+const ISSUANCE_FIELDS = new Set<string>(['insertCertificates', 'audit', 'insertRequests', 'updateRequests']);
+
+/** the unit sets no field but ISSUANCE_FIELDS (one look at its own keys instead of a check of each other field) */
+function issuanceOnly(unit: UnitOfWork): boolean {
+  for (const k in unit) {
+    if (!ISSUANCE_FIELDS.has(k) && (unit as Record<string, unknown>)[k] !== undefined) return false;
+  }
+  return true;
+}
+
 export function* unitOfWork(
   db: QueryDb,
   t: Tables,
@@ -363,22 +374,26 @@ export function* unitOfWork(
   let activeCas: Set<string> | undefined;
   if (shared && touchesCaRow(unit)) shared.activeCas?.clear();
   else if (shared) activeCas = shared.activeCas ??= new Set();
+  // a leaf's unit (its certificate and event; an approval's request update) skips the checks of every other write
+  const other = !issuanceOnly(unit);
 
-  if (unit.insertCa?.length) yield* exec(db.insert(t.certificateAuthorities).values(unit.insertCa));
-  for (const u of unit.updateCa ?? []) {
-    if (!hasKeys(u.patch)) continue;
-    const A = t.certificateAuthorities;
-    const where = u.unlessRevoked ? and(eq(A.id, u.id), ne(A.status, 'revoked')) : eq(A.id, u.id);
-    const n = yield* exec(db.update(A).set(u.patch).where(where));
-    if (n === 0) {
-      const [cur] = u.unlessRevoked
-        ? yield* rows<{ status: string }>(db.select({ status: A.status }).from(A).where(eq(A.id, u.id)))
-        : [];
-      if (cur)
-        throw new PkiError('ca.already_revoked', `CA ${u.id} is already revoked; nothing was changed`, {
-          details: { id: u.id },
-        });
-      throw new PkiError('ca.not_found', `CA ${u.id} does not exist`, { details: { id: u.id } });
+  if (other) {
+    if (unit.insertCa?.length) yield* exec(db.insert(t.certificateAuthorities).values(unit.insertCa));
+    for (const u of unit.updateCa ?? []) {
+      if (!hasKeys(u.patch)) continue;
+      const A = t.certificateAuthorities;
+      const where = u.unlessRevoked ? and(eq(A.id, u.id), ne(A.status, 'revoked')) : eq(A.id, u.id);
+      const n = yield* exec(db.update(A).set(u.patch).where(where));
+      if (n === 0) {
+        const [cur] = u.unlessRevoked
+          ? yield* rows<{ status: string }>(db.select({ status: A.status }).from(A).where(eq(A.id, u.id)))
+          : [];
+        if (cur)
+          throw new PkiError('ca.already_revoked', `CA ${u.id} is already revoked; nothing was changed`, {
+            details: { id: u.id },
+          });
+        throw new PkiError('ca.not_found', `CA ${u.id} does not exist`, { details: { id: u.id } });
+      }
     }
   }
 
@@ -392,94 +407,97 @@ export function* unitOfWork(
     yield* insertCertificateNames(db, t, unit.insertCertificates, fast);
     deltas.addRows(unit.insertCertificates);
   }
-  if (unit.insertCertificateKeys?.length) yield* exec(db.insert(t.certificateKeys).values(unit.insertCertificateKeys));
-  for (const u of unit.updateCertificates ?? []) {
-    if (!hasKeys(u.patch)) continue;
-    const notChanged = (status: string) =>
-      new PkiError(
-        'certificate.already_revoked',
-        `Certificate ${u.id} is ${status}, not ${u.onlyIfStatus}; nothing was changed`,
-        {
-          details: { id: u.id, status, expectedStatus: u.onlyIfStatus },
-        },
-      );
-    const notFound = () =>
-      new PkiError('certificate.not_found', `Certificate ${u.id} does not exist`, { details: { id: u.id } });
-    const to = u.patch.status;
-    if (to === undefined) {
-      // no status change: the counters are not affected
-      const where = u.onlyIfStatus ? and(eq(C.id, u.id), eq(C.status, u.onlyIfStatus)) : eq(C.id, u.id);
-      const n = yield* exec(db.update(C).set(u.patch).where(where));
-      if (n === 0) {
+  if (other) {
+    if (unit.insertCertificateKeys?.length)
+      yield* exec(db.insert(t.certificateKeys).values(unit.insertCertificateKeys));
+    for (const u of unit.updateCertificates ?? []) {
+      if (!hasKeys(u.patch)) continue;
+      const notChanged = (status: string) =>
+        new PkiError(
+          'certificate.already_revoked',
+          `Certificate ${u.id} is ${status}, not ${u.onlyIfStatus}; nothing was changed`,
+          {
+            details: { id: u.id, status, expectedStatus: u.onlyIfStatus },
+          },
+        );
+      const notFound = () =>
+        new PkiError('certificate.not_found', `Certificate ${u.id} does not exist`, { details: { id: u.id } });
+      const to = u.patch.status;
+      if (to === undefined) {
+        // no status change: the counters are not affected
+        const where = u.onlyIfStatus ? and(eq(C.id, u.id), eq(C.status, u.onlyIfStatus)) : eq(C.id, u.id);
+        const n = yield* exec(db.update(C).set(u.patch).where(where));
+        if (n === 0) {
+          const [cur] = yield* rows<{ status: string }>(db.select({ status: C.status }).from(C).where(eq(C.id, u.id)));
+          if (!cur) throw notFound();
+          throw notChanged(cur.status);
+        }
+        continue;
+      }
+      // A status change moves one count from the old status to the new: the update is guarded by
+      // the old status (given by `onlyIfStatus`, else read first), so the old status is known exactly.
+      for (let attempt = 0; ; attempt++) {
+        let from = u.onlyIfStatus;
+        if (from === undefined) {
+          const [cur] = yield* rows<{ status: CertificateStatus }>(
+            db.select({ status: C.status }).from(C).where(eq(C.id, u.id)),
+          );
+          if (!cur) throw notFound();
+          from = cur.status;
+        }
+        const [hit] = yield* rows<{ caId: string; profile: string }>(
+          db
+            .update(C)
+            .set(u.patch)
+            .where(and(eq(C.id, u.id), eq(C.status, from)))
+            .returning({ caId: C.caId, profile: C.profile }),
+        );
+        if (hit) {
+          if (from !== to) {
+            deltas.add(hit.caId, hit.profile, from, -1);
+            deltas.add(hit.caId, hit.profile, to, 1);
+          }
+          break;
+        }
         const [cur] = yield* rows<{ status: string }>(db.select({ status: C.status }).from(C).where(eq(C.id, u.id)));
         if (!cur) throw notFound();
-        throw notChanged(cur.status);
+        if (u.onlyIfStatus !== undefined) throw notChanged(cur.status);
+        // PostgreSQL only: another transaction changed the status between our read and our update
+        if (attempt >= 10)
+          throw new PkiError(
+            'store.write_failed',
+            `Certificate ${u.id} kept changing status concurrently; nothing was committed`,
+            { retryable: true, details: { id: u.id } },
+          );
       }
-      continue;
     }
-    // A status change moves one count from the old status to the new: the update is guarded by
-    // the old status (given by `onlyIfStatus`, else read first), so the old status is known exactly.
-    for (let attempt = 0; ; attempt++) {
-      let from = u.onlyIfStatus;
-      if (from === undefined) {
-        const [cur] = yield* rows<{ status: CertificateStatus }>(
-          db.select({ status: C.status }).from(C).where(eq(C.id, u.id)),
-        );
-        if (!cur) throw notFound();
-        from = cur.status;
-      }
-      const [hit] = yield* rows<{ caId: string; profile: string }>(
-        db
-          .update(C)
-          .set(u.patch)
-          .where(and(eq(C.id, u.id), eq(C.status, from)))
-          .returning({ caId: C.caId, profile: C.profile }),
+    if (unit.revokeAllIssuedBy?.caIds.length) {
+      const r = unit.revokeAllIssuedBy;
+      result.revokedCount = yield* moveActive(
+        db,
+        t,
+        opts.dialect,
+        inArray(C.caId, r.caIds),
+        { revokedAt: r.revokedAt, revocationReason: r.reason },
+        'revoked',
+        deltas,
       );
-      if (hit) {
-        if (from !== to) {
-          deltas.add(hit.caId, hit.profile, from, -1);
-          deltas.add(hit.caId, hit.profile, to, 1);
-        }
-        break;
-      }
-      const [cur] = yield* rows<{ status: string }>(db.select({ status: C.status }).from(C).where(eq(C.id, u.id)));
-      if (!cur) throw notFound();
-      if (u.onlyIfStatus !== undefined) throw notChanged(cur.status);
-      // PostgreSQL only: another transaction changed the status between our read and our update
-      if (attempt >= 10)
-        throw new PkiError(
-          'store.write_failed',
-          `Certificate ${u.id} kept changing status concurrently; nothing was committed`,
-          { retryable: true, details: { id: u.id } },
-        );
     }
-  }
-  if (unit.revokeAllIssuedBy?.caIds.length) {
-    const r = unit.revokeAllIssuedBy;
-    result.revokedCount = yield* moveActive(
-      db,
-      t,
-      opts.dialect,
-      inArray(C.caId, r.caIds),
-      { revokedAt: r.revokedAt, revocationReason: r.reason },
-      'revoked',
-      deltas,
-    );
-  }
-  if (unit.deleteCertificates?.length) {
-    const gone = yield* rows<Pick<CertificateRow, 'caId' | 'profile' | 'status'>>(
-      db
-        .delete(C)
-        .where(inArray(C.id, unit.deleteCertificates))
-        .returning({ caId: C.caId, profile: C.profile, status: C.status }),
-    );
-    deltas.addRows(gone, -1);
-  }
-  if (unit.deleteCas?.length) {
-    // their certificates go by ON DELETE CASCADE; their counter rows go here (the FK would cascade too)
-    yield* exec(db.delete(t.certificateCounts).where(inArray(t.certificateCounts.caId, unit.deleteCas)));
-    deltas.dropCas(unit.deleteCas);
-    yield* exec(db.delete(t.certificateAuthorities).where(inArray(t.certificateAuthorities.id, unit.deleteCas)));
+    if (unit.deleteCertificates?.length) {
+      const gone = yield* rows<Pick<CertificateRow, 'caId' | 'profile' | 'status'>>(
+        db
+          .delete(C)
+          .where(inArray(C.id, unit.deleteCertificates))
+          .returning({ caId: C.caId, profile: C.profile, status: C.status }),
+      );
+      deltas.addRows(gone, -1);
+    }
+    if (unit.deleteCas?.length) {
+      // their certificates go by ON DELETE CASCADE; their counter rows go here (the FK would cascade too)
+      yield* exec(db.delete(t.certificateCounts).where(inArray(t.certificateCounts.caId, unit.deleteCas)));
+      deltas.dropCas(unit.deleteCas);
+      yield* exec(db.delete(t.certificateAuthorities).where(inArray(t.certificateAuthorities.id, unit.deleteCas)));
+    }
   }
   // several units in one transaction: the caller applies the deltas of all of them after the last
   if (!shared) yield* applyCountDeltas(db, t, deltas, fast);
@@ -510,86 +528,88 @@ export function* unitOfWork(
     }
   }
 
-  if (unit.bumpCrlNumber) {
-    const CA = t.certificateAuthorities;
-    const [row] = yield* rows<{ crlNumber: number }>(
-      db
-        .update(CA)
-        .set({ crlNumber: sql`${CA.crlNumber} + 1` })
-        .where(eq(CA.id, unit.bumpCrlNumber))
-        .returning({ crlNumber: CA.crlNumber }),
-    );
-    if (!row)
-      throw new PkiError('ca.not_found', `CA ${unit.bumpCrlNumber} does not exist`, {
-        details: { id: unit.bumpCrlNumber },
-      });
-    result.crlNumber = Number(row.crlNumber);
-  }
+  if (other) {
+    if (unit.bumpCrlNumber) {
+      const CA = t.certificateAuthorities;
+      const [row] = yield* rows<{ crlNumber: number }>(
+        db
+          .update(CA)
+          .set({ crlNumber: sql`${CA.crlNumber} + 1` })
+          .where(eq(CA.id, unit.bumpCrlNumber))
+          .returning({ crlNumber: CA.crlNumber }),
+      );
+      if (!row)
+        throw new PkiError('ca.not_found', `CA ${unit.bumpCrlNumber} does not exist`, {
+          details: { id: unit.bumpCrlNumber },
+        });
+      result.crlNumber = Number(row.crlNumber);
+    }
 
-  if (unit.insertUsers?.length) yield* exec(db.insert(t.users).values(unit.insertUsers));
-  for (const u of unit.updateUsers ?? []) {
-    if (hasKeys(u.patch)) yield* exec(db.update(t.users).set(u.patch).where(eq(t.users.id, u.id)));
-  }
-  if (unit.insertTokens?.length) yield* exec(db.insert(t.apiTokens).values(unit.insertTokens));
-  for (const u of unit.updateTokens ?? []) {
-    if (hasKeys(u.patch)) yield* exec(db.update(t.apiTokens).set(u.patch).where(eq(t.apiTokens.id, u.id)));
-  }
-  if (unit.insertSessions?.length) yield* exec(db.insert(t.sessions).values(unit.insertSessions));
-  if (unit.deleteSessions?.length)
-    yield* exec(db.delete(t.sessions).where(inArray(t.sessions.id, unit.deleteSessions)));
-  if (unit.deleteSessionsOfUsers?.length)
-    yield* exec(db.delete(t.sessions).where(inArray(t.sessions.userId, unit.deleteSessionsOfUsers)));
-  const settingEntries = Object.entries(unit.setSettings ?? {});
-  if (settingEntries.length) {
-    yield* exec(
-      db
-        .insert(t.settings)
-        .values(settingEntries.map(([key, value]) => ({ key, value })))
-        .onConflictDoUpdate({ target: t.settings.key, set: { value: sql`excluded.value` } }),
-    );
-  }
+    if (unit.insertUsers?.length) yield* exec(db.insert(t.users).values(unit.insertUsers));
+    for (const u of unit.updateUsers ?? []) {
+      if (hasKeys(u.patch)) yield* exec(db.update(t.users).set(u.patch).where(eq(t.users.id, u.id)));
+    }
+    if (unit.insertTokens?.length) yield* exec(db.insert(t.apiTokens).values(unit.insertTokens));
+    for (const u of unit.updateTokens ?? []) {
+      if (hasKeys(u.patch)) yield* exec(db.update(t.apiTokens).set(u.patch).where(eq(t.apiTokens.id, u.id)));
+    }
+    if (unit.insertSessions?.length) yield* exec(db.insert(t.sessions).values(unit.insertSessions));
+    if (unit.deleteSessions?.length)
+      yield* exec(db.delete(t.sessions).where(inArray(t.sessions.id, unit.deleteSessions)));
+    if (unit.deleteSessionsOfUsers?.length)
+      yield* exec(db.delete(t.sessions).where(inArray(t.sessions.userId, unit.deleteSessionsOfUsers)));
+    const settingEntries = Object.entries(unit.setSettings ?? {});
+    if (settingEntries.length) {
+      yield* exec(
+        db
+          .insert(t.settings)
+          .values(settingEntries.map(([key, value]) => ({ key, value })))
+          .onConflictDoUpdate({ target: t.settings.key, set: { value: sql`excluded.value` } }),
+      );
+    }
 
-  if (unit.recordLoginFailures?.ids.length) {
-    const L = t.loginFailures;
-    const { ids, at, restartBefore, usernameById = {} } = unit.recordLoginFailures;
-    yield* exec(
-      db
-        .insert(L)
-        .values(
-          [...new Set(ids)].map((id) => ({ id, failures: 1, lastFailureAt: at, username: usernameById[id] ?? null })),
-        )
-        .onConflictDoUpdate({
-          target: L.id,
-          set: {
-            failures: sql`CASE WHEN ${L.lastFailureAt} < ${restartBefore} THEN 1 ELSE ${L.failures} + 1 END`,
-            lastFailureAt: sql`excluded.last_failure_at`,
-          },
-        }),
-    );
-  }
-  if (unit.clearLoginFailures?.length)
-    yield* exec(db.delete(t.loginFailures).where(inArray(t.loginFailures.id, unit.clearLoginFailures)));
-  if (unit.clearLoginFailuresOfUsers?.length)
-    yield* exec(db.delete(t.loginFailures).where(inArray(t.loginFailures.username, unit.clearLoginFailuresOfUsers)));
+    if (unit.recordLoginFailures?.ids.length) {
+      const L = t.loginFailures;
+      const { ids, at, restartBefore, usernameById = {} } = unit.recordLoginFailures;
+      yield* exec(
+        db
+          .insert(L)
+          .values(
+            [...new Set(ids)].map((id) => ({ id, failures: 1, lastFailureAt: at, username: usernameById[id] ?? null })),
+          )
+          .onConflictDoUpdate({
+            target: L.id,
+            set: {
+              failures: sql`CASE WHEN ${L.lastFailureAt} < ${restartBefore} THEN 1 ELSE ${L.failures} + 1 END`,
+              lastFailureAt: sql`excluded.last_failure_at`,
+            },
+          }),
+      );
+    }
+    if (unit.clearLoginFailures?.length)
+      yield* exec(db.delete(t.loginFailures).where(inArray(t.loginFailures.id, unit.clearLoginFailures)));
+    if (unit.clearLoginFailuresOfUsers?.length)
+      yield* exec(db.delete(t.loginFailures).where(inArray(t.loginFailures.username, unit.clearLoginFailuresOfUsers)));
 
-  if (unit.insertUserIdentities?.length) yield* exec(db.insert(t.userIdentities).values(unit.insertUserIdentities));
-  for (const u of unit.touchUserIdentities ?? []) {
-    yield* exec(db.update(t.userIdentities).set({ lastLoginAt: u.lastLoginAt }).where(eq(t.userIdentities.id, u.id)));
-  }
-  if (unit.insertNotificationRules?.length)
-    yield* exec(db.insert(t.notificationRules).values(unit.insertNotificationRules));
-  for (const u of unit.updateNotificationRules ?? []) {
-    if (hasKeys(u.patch))
-      yield* exec(db.update(t.notificationRules).set(u.patch).where(eq(t.notificationRules.id, u.id)));
-  }
-  if (unit.deleteNotificationRules?.length)
-    yield* exec(db.delete(t.notificationRules).where(inArray(t.notificationRules.id, unit.deleteNotificationRules)));
+    if (unit.insertUserIdentities?.length) yield* exec(db.insert(t.userIdentities).values(unit.insertUserIdentities));
+    for (const u of unit.touchUserIdentities ?? []) {
+      yield* exec(db.update(t.userIdentities).set({ lastLoginAt: u.lastLoginAt }).where(eq(t.userIdentities.id, u.id)));
+    }
+    if (unit.insertNotificationRules?.length)
+      yield* exec(db.insert(t.notificationRules).values(unit.insertNotificationRules));
+    for (const u of unit.updateNotificationRules ?? []) {
+      if (hasKeys(u.patch))
+        yield* exec(db.update(t.notificationRules).set(u.patch).where(eq(t.notificationRules.id, u.id)));
+    }
+    if (unit.deleteNotificationRules?.length)
+      yield* exec(db.delete(t.notificationRules).where(inArray(t.notificationRules.id, unit.deleteNotificationRules)));
 
-  yield* spiffeSteps(db, t, unit, fast);
-  if (unit.deleteSettings?.length)
-    yield* exec(db.delete(t.settings).where(inArray(t.settings.key, unit.deleteSettings)));
-  if (unit.ssh) result.krlVersions = yield* sshUnitOfWorkSteps(db, t, unit.ssh);
-  if (unit.acme) yield* acmeSteps(db, t, unit.acme);
+    yield* spiffeSteps(db, t, unit, fast);
+    if (unit.deleteSettings?.length)
+      yield* exec(db.delete(t.settings).where(inArray(t.settings.key, unit.deleteSettings)));
+    if (unit.ssh) result.krlVersions = yield* sshUnitOfWorkSteps(db, t, unit.ssh);
+    if (unit.acme) yield* acmeSteps(db, t, unit.acme);
+  }
 
   if (unit.audit?.length) {
     const A = t.auditEvents;
