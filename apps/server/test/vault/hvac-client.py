@@ -66,4 +66,20 @@ out["issuer_json"] = anon.read("pki/issuer/default/json")["data"]
 out["issuer_missing"] = anon.read("pki/issuer/nope/json")
 out["issued_via_issuer"] = c.write("pki/issuer/default/issue/web", common_name="iss.example.com")["data"]
 
+# a mount bootstrapped the Vault way (hvac's own calls): enable without a CA, generate a root; enable another,
+# generate an intermediate, sign it with the root mount, set it signed, issue from it
+c.sys.enable_secrets_engine("pki", path="hroot", config={"max_lease_ttl": "87600h"})
+out["boot_root"] = pki.generate_root(
+    "internal", "Hvac Root", extra_params={"key_type": "ec", "ttl": "87600h"}, mount_point="hroot"
+)["data"]
+c.sys.enable_secrets_engine("pki", path="hint", config={"max_lease_ttl": "8760h"})
+inter = pki.generate_intermediate("internal", "Hvac Intermediate", mount_point="hint")["data"]
+out["boot_csr"] = inter["csr"]
+signed = pki.sign_intermediate(inter["csr"], "Hvac Intermediate", extra_params={"ttl": "8760h"}, mount_point="hroot")
+out["boot_signed"] = signed["data"]
+set_signed = pki.set_signed_intermediate(signed["data"]["certificate"], mount_point="hint")
+out["boot_set_signed"] = set_signed["data"] if isinstance(set_signed, dict) else set_signed.status_code
+pki.create_or_update_role("web", {"allowed_domains": "example.com", "allow_subdomains": True}, mount_point="hint")
+out["boot_leaf"] = pki.generate_certificate("web", "b.example.com", mount_point="hint")["data"]
+
 print(json.dumps(out))

@@ -1,5 +1,6 @@
 // Checklist item 40: hvac (Debian python3-hvac, unmodified, run by /usr/bin/python3) against a PKI Manager server on
-// 127.0.0.1: roles, issue, sign, sign-verbatim, LIST (the raw verb), read, revoke, CRL, AppRole login, issuers. Every
+// 127.0.0.1: roles, issue, sign, sign-verbatim, LIST (the raw verb), read, revoke, CRL, AppRole login, issuers, a mount
+// bootstrapped with enable_secrets_engine + generate_root / generate_intermediate + set_signed_intermediate. Every
 // certificate it got is verified by openssl, the CRL too. The vault/bao CLIs are not packaged in Debian.
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -94,6 +95,19 @@ describe('hvac against pkim', () => {
     });
     expect(out.issuer_missing).toBeNull();
     expect(verify(out.issued_via_issuer.certificate).subject).toBe('CN=iss.example.com');
+
+    // bootstrapped with hvac's generate_root, generate_intermediate, sign_intermediate, set_signed_intermediate
+    const bootRoot = `${out.boot_root.certificate}\n`;
+    const self = opensslVerify({ leafPem: bootRoot, rootPem: bootRoot });
+    expect(self.ok, self.output).toBe(true);
+    expect(new X509Certificate(bootRoot).subject).toBe('CN=Hvac Root');
+    expect(out.boot_root.issuer_id).toMatch(/^ca_/);
+    expect(out.boot_csr).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
+    expect(out.boot_set_signed.imported_issuers).toHaveLength(1);
+    const bootChain = { chainPems: [`${out.boot_signed.certificate}\n`], rootPem: bootRoot };
+    const bootLeaf = opensslVerify({ leafPem: `${out.boot_leaf.certificate}\n`, ...bootChain, purpose: 'sslserver' });
+    expect(bootLeaf.ok, bootLeaf.output).toBe(true);
+    expect(out.boot_leaf.ca_chain).toEqual([out.boot_signed.certificate, out.boot_root.certificate]);
 
     expect(out.missing_role).toBe('InvalidPath');
     expect(out.refused).toMatch(/common name evil\.org not allowed by this role/);

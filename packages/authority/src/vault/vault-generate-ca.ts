@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { PkiError, type Clock, type KeyType } from '@pkim/shared';
-import { formatDn } from '@pkim/core';
+import { computeSki, decodeCsrUnverified, formatDn, parseCertificate, splitPemBundle, toPem } from '@pkim/core';
 import type { DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
 import { authorize } from '../permissions';
@@ -29,6 +29,7 @@ const invalid = (message: string) => new PkiError('vault.invalid_parameter', mes
 const base64Der = (pem: string) => pem.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
 /** the extension id of CRL distribution points (2.5.29.31) as DER: OBJECT IDENTIFIER, length 3, 55 1d 1f */
 const CRL_DP_OID = Buffer.from('0603551d1f', 'hex');
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 const NO_AIA_WARNING =
   "This mount hasn't configured any authority information access (AIA) fields; this may make it harder for " +
@@ -233,6 +234,103 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
         key_name: view.ca.name,
       };
       return { data, warnings: warnings.length ? warnings : undefined };
+    },
+
+    /**
+     * `intermediate/generate/:exported`, `issuers/generate/intermediate/:exported`: a pending CA (its key made in the
+     * key backend) and its CSR, the mount bound to it; it becomes the mount's issuer at `intermediate/set-signed`
+     */
+    async generateIntermediate(
+      mount: VaultMount,
+      exported: string,
+      params: Record<string, unknown>,
+      actor: Actor,
+    ): Promise<VaultResult> {
+      authorize(actor, 'ca:write');
+      checkExported(exported, params);
+      refuseUnsupported(params);
+      const format = parseVaultString('format', params.format) || 'pem';
+      const keyType = keyTypeOf(params);
+      const { dn, cn } = subjectOf(params);
+      const name = caNameOf(params, cn);
+      // the signer sets the lifetime, path length and name constraints of an intermediate: a CSR carries none
+      // (OpenBao ignores them here; said in a warning)
+      const warnings: string[] = [];
+      for (const f of ['ttl', 'not_after', 'max_path_length', 'permitted_dns_domains']) {
+        const v = params[f];
+        if (v === undefined || v === '' || v === -1 || v === '-1' || (Array.isArray(v) && v.length === 0)) continue;
+        warnings.push(`${f} is not used by a CSR: the CA that signs it sets it (sign-intermediate)`);
+      }
+      const m = await unboundMount(mount);
+      const { ca, csrPem } = await deps.cas.createExternalIntermediate({ name, subject: dn, keyType }, actor);
+      await bind(m, ca, actor);
+      const csr = csrPem.trim();
+      return {
+        data: {
+          csr: format === 'der' ? base64Der(csr) : csr,
+          key_id: hex(computeSki(decodeCsrUnverified(csr).publicKey)),
+        },
+        warnings: warnings.length ? warnings : undefined,
+      };
+    },
+
+    /**
+     * `intermediate/set-signed` (`certificate`: the CA certificate, optionally followed by its issuer chain): the
+     * mount's pending CA imported as `pkim ca import` does (key match, CSR subject, CA:TRUE, not expired, the
+     * signature verified by a CA here — its parent — or by the chain given, stored and served after it). The same
+     * certificate again answers it as an existing issuer (OpenBao's idempotent import).
+     */
+    async setSigned(mount: VaultMount, params: Record<string, unknown>, actor: Actor): Promise<VaultResult> {
+      authorize(actor, 'ca:write');
+      const bundle = parseVaultString('certificate', params.certificate);
+      if (parseVaultString('pem_bundle', params.pem_bundle))
+        throw invalid('pem_bundle cannot be given here: give the signed CA certificate (and its chain) as certificate');
+      if (!bundle.trim()) throw invalid("'pem_bundle' and 'certificate' parameters were empty");
+      let ders: Uint8Array[];
+      try {
+        ders = splitPemBundle(bundle);
+      } catch {
+        throw invalid('certificate could not be parsed: give PEM CERTIFICATE blocks');
+      }
+      if (!ders.length) throw invalid('certificate holds no PEM CERTIFICATE');
+      const m = await deps.mounts.requireMount(mount.path);
+      if (!m.caId)
+        throw invalid(`mount ${m.path} has no pending CA: generate one first with intermediate/generate/internal`);
+      const { ca } = await deps.cas.get(m.caId);
+      const keyId = (
+        ca.skiHex ?? (ca.csrPem ? hex(computeSki(decodeCsrUnverified(ca.csrPem).publicKey)) : '')
+      ).toLowerCase();
+      // the CA's own certificate is the one with its key (any order, as OpenBao); the rest is its issuer chain
+      const spki = ca.csrPem ? Buffer.from(decodeCsrUnverified(ca.csrPem).publicKey) : null;
+      const infos = ders.map((d) => parseCertificate(d));
+      const own = Math.max(
+        0,
+        infos.findIndex((i) => spki !== null && Buffer.from(i.publicKey).equals(spki)),
+      );
+      const certPem = toPem(infos[own]!.der, 'CERTIFICATE');
+      const rest = infos.filter((_, i) => i !== own).map((i) => toPem(i.der, 'CERTIFICATE'));
+      const answer = (imported: boolean) => ({
+        data: {
+          mapping: { [ca.id]: keyId },
+          imported_issuers: imported ? [ca.id] : [],
+          imported_keys: [],
+          existing_issuers: imported ? [] : [ca.id],
+          existing_keys: [],
+        },
+      });
+      if (ca.status !== 'pending') {
+        // the same certificate again: nothing to do (OpenBao answers it as an existing issuer)
+        if (
+          ca.certificatePem &&
+          Buffer.from(parseCertificate(ca.certificatePem).der).equals(Buffer.from(infos[own]!.der))
+        )
+          return answer(false);
+        throw mountHasIssuer(m);
+      }
+      await deps.cas.importCertificate(ca.id, certPem, actor, {
+        issuerCertificatePem: rest.length ? rest.join('') : undefined,
+      });
+      return answer(true);
     },
   };
 }

@@ -564,17 +564,29 @@ export const MOUNT_ROUTES: VaultRoute[] = [
   })),
   // OpenBao's CA generation: a root (`pkim ca create`) or a pending intermediate and its CSR (`pkim ca create
   // --external`) made by the authority's CA services and bound to this mount, which must have no CA yet
-  ...(['root'] as const).flatMap((kind) =>
+  ...(['root', 'intermediate'] as const).flatMap((kind) =>
     [`${kind}/generate/:name`, `issuers/generate/${kind}/:name`].map((path): VaultRoute => ({
       path,
       ops: {
         async write(c) {
-          const r = await c.authority.vault.pki.generateRoot(c.mount!, c.path.name, c.params, actorOf(c));
+          const pki = c.authority.vault.pki;
+          const args = [c.mount!, c.path.name, c.params, actorOf(c)] as const;
+          const r = kind === 'root' ? await pki.generateRoot(...args) : await pki.generateIntermediate(...args);
           return json(r.data, r.warnings);
         },
       },
     })),
   ),
+  {
+    // the certificate signed for the mount's pending CA: imported as `pkim ca import` does
+    path: 'intermediate/set-signed',
+    ops: {
+      async write(c) {
+        const r = await c.authority.vault.pki.setSigned(c.mount!, c.params, actorOf(c));
+        return json(r.data, r.warnings);
+      },
+    },
+  },
   {
     // OpenBao: revokes the issuer's certificate only (not what it issued); a second call answers the same entry
     path: 'issuer/:ref/revoke',
