@@ -195,7 +195,12 @@ export function parseDn(s: string): DistinguishedName {
   return slash ? out : out.reverse();
 }
 
+/** a value `escapeValue` changes: a special character anywhere, `#` or a space first, a space last */
+const NEEDS_ESCAPE = /[\0"+,;<>\\]|^[# ]| $/;
+
 function escapeValue(v: string): string {
+  // most values need no escape: the value itself, not a copy built a character at a time (every leaf a worker signs)
+  if (!NEEDS_ESCAPE.test(v)) return v;
   let out = '';
   for (let i = 0; i < v.length; i++) {
     const c = v.charAt(i);
@@ -210,12 +215,13 @@ function escapeValue(v: string): string {
 
 /** RFC 4514 string (reverse of the DER order held in `dn`). */
 export function formatDn(dn: DistinguishedName): string {
-  const parts: string[] = [];
-  for (const { type, value } of [...dn].reverse()) {
+  let out = '';
+  for (let i = dn.length - 1; i >= 0; i--) {
+    const { type, value } = dn[i]!;
     const def = lookupType(type);
-    parts.push(`${def ? def.name : type}=${escapeValue(value)}`);
+    out += `${i === dn.length - 1 ? '' : ','}${def ? def.name : type}=${escapeValue(value)}`;
   }
-  return parts.join(',');
+  return out;
 }
 
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
 import {
@@ -108,6 +109,48 @@ describe('distinguished names', () => {
     expect(parsed).toEqual(dn);
     expect(formatDn(parsed)).toBe(rfc4514);
     expect(parseDn(formatDn(parsed))).toEqual(dn);
+  });
+
+  /** formatDn as it was before its fast path: each value escaped a character at a time, the DN reversed in a copy */
+  function charByCharFormat(dn: DistinguishedName): string {
+    const escape = (v: string) => {
+      let out = '';
+      for (let i = 0; i < v.length; i++) {
+        const c = v.charAt(i);
+        if (c === '\0') out += '\\00';
+        else if ('"+,;<>\\'.includes(c)) out += `\\${c}`;
+        else if ((c === '#' || c === ' ') && i === 0) out += `\\${c}`;
+        else if (c === ' ' && i === v.length - 1) out += '\\ ';
+        else out += c;
+      }
+      return out;
+    };
+    return [...dn]
+      .reverse()
+      .map((a) => `${a.type}=${escape(a.value)}`)
+      .join(',');
+  }
+
+  it('prints every value as the character-by-character escaping did (values that need no escape as they are)', () => {
+    const value = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc
+        .array(fc.constantFrom('a', 'Z', ' ', '#', '\0', '"', '+', ',', ';', '<', '>', '\\', '=', 'ü', '\n'), {
+          maxLength: 8,
+        })
+        .map((cs) => cs.join('')),
+    );
+    const dn = fc.array(fc.record({ type: fc.constantFrom('CN', 'O', 'OU', 'L', 'ST', 'C', 'DC'), value }), {
+      maxLength: 4,
+    });
+    fc.assert(
+      fc.property(dn, (d) => {
+        expect(formatDn(d)).toBe(charByCharFormat(d));
+      }),
+      { numRuns: 2000, seed: 20261205 },
+    );
+    for (const v of ['#a', ' a', 'a ', 'a#', 'a b', '', ' ', '\0', 'host-1.svc.example.com'])
+      expect(formatDn([{ type: 'CN', value: v }])).toBe(charByCharFormat([{ type: 'CN', value: v }]));
   });
 
   it('encodes names that openssl prints identically (RFC 2253 form)', async () => {

@@ -21,13 +21,34 @@ function signWith(key: KeyObject, keyType: KeyType, data: Uint8Array): Uint8Arra
   return new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength);
 }
 
-/** the CA key of a job as the certificate steps' signer: signs and verifies on this (worker) thread */
-function lentSigner(key: JobKey, keyOf: (uri: string, keyType: KeyType) => Promise<KeyObject>): CertificateSigner {
-  return {
+/** a lent key: the KeyObject when the worker holds it, else a promise of it (asked for, or refused) */
+export type KeyOf = (uri: string, keyType: KeyType) => KeyObject | Promise<KeyObject>;
+
+/** the signer of each CA key (by URI) with what it was made for: a CA's jobs share their key's public key object */
+const signers = new Map<string, { key: JobKey; keyOf: KeyOf; signer: CertificateSigner }>();
+
+/**
+ * The CA key of a job as the certificate steps' signer: signs and verifies on this (worker) thread. One signer per
+ * CA key, not per job: the pool sends a CA's public key once and the worker puts the same object into each of its
+ * jobs (compute-shared.ts), so the signer is kept while the URI, key type and public key object stay the same. The
+ * key itself is asked for at each signature — a destroyed key is dropped and asked for again (refused), never used —
+ * and a held key signs without a promise.
+ */
+function lentSigner(key: JobKey, keyOf: KeyOf): CertificateSigner {
+  const had = signers.get(key.uri);
+  if (had?.keyOf === keyOf && had.key.publicKey === key.publicKey && had.key.keyType === key.keyType) return had.signer;
+  const { uri, keyType } = key;
+  const signer: CertificateSigner = {
     publicKey: key.publicKey,
-    sign: async (tbs: Uint8Array) => signWith(await keyOf(key.uri, key.keyType), key.keyType, tbs),
+    sign: (tbs: Uint8Array) => {
+      const k = keyOf(uri, keyType);
+      return k instanceof Promise ? k.then((held) => signWith(held, keyType, tbs)) : signWith(k, keyType, tbs);
+    },
     verifyInThread: true,
   };
+  if (signers.size >= 256) signers.clear(); // as many CA keys as the pool's shared values at most
+  signers.set(uri, { key: { uri, keyType, publicKey: key.publicKey }, keyOf, signer });
+  return signer;
 }
 
 /**
@@ -40,10 +61,7 @@ function generateLeafKey(keyType: KeyType): Promise<{ publicKey: Uint8Array; pri
 }
 
 /** Runs one job; `keyOf` gives the lent key (waiting for it to arrive the first time). */
-export async function runJob(
-  job: ComputeJob,
-  keyOf: (uri: string, keyType: KeyType) => Promise<KeyObject>,
-): Promise<ComputeResult> {
+export async function runJob(job: ComputeJob, keyOf: KeyOf): Promise<ComputeResult> {
   switch (job.kind) {
     case 'csr':
       return decodeCsr(job.csr);
@@ -52,7 +70,7 @@ export async function runJob(
     case 'csr-leaf': {
       const { input, subject, sans, keyType } = checkCsrLeaf(decodeCsrContent(job.csr), job.leaf);
       const { der } = await signCertificatePlan(input, job.now, lentSigner(job.key, keyOf), job.what);
-      return { ...leafRecord(der, subject), sans, keyType };
+      return leafRecord(der, subject, sans, keyType);
     }
     case 'key-leaf': {
       const pair = await generateLeafKey(job.keyType);

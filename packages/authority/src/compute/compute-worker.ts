@@ -40,9 +40,10 @@ keyPort.on('message', (m: KeyPortMessage) => {
   }
 });
 
-function keyOf(uri: string, keyType: KeyType): Promise<KeyObject> {
+/** the lent key: at once when held, else a promise (asked for once, whoever waits) */
+function keyOf(uri: string, keyType: KeyType): KeyObject | Promise<KeyObject> {
   const have = keys.get(uri);
-  if (have) return Promise.resolve(have);
+  if (have) return have;
   return new Promise((resolve, reject) => {
     const list = waiting.get(uri);
     if (list) list.push({ resolve, reject });

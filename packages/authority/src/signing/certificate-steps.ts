@@ -6,7 +6,7 @@
  * never sign.
  */
 import { hash } from 'node:crypto';
-import { PkiError } from '@pkim/shared';
+import { PkiError, type KeyType } from '@pkim/shared';
 import {
   assembleCertificate,
   assertLintClean,
@@ -19,6 +19,7 @@ import {
   verifySignatureAsync,
   type CertificatePlanInput,
   type DistinguishedName,
+  type SubjectAltNames,
 } from '@pkim/core';
 import { commonNameOf } from '../subject-input';
 
@@ -74,11 +75,24 @@ export interface LeafRecord {
   commonName: string | null;
 }
 
-export function leafRecord(der: Uint8Array, subject: DistinguishedName): LeafRecord {
-  return {
-    certificatePem: toPem(der, 'CERTIFICATE'),
-    fingerprintSha256: hash('sha256', der, 'hex'), // one-shot: no Hash object per certificate
-    subjectDn: formatDn(subject),
-    commonName: commonNameOf(subject),
-  };
+export function leafRecord(der: Uint8Array, subject: DistinguishedName): LeafRecord;
+/** the same with the CSR's names and key type as checked (a worker's `csr-leaf` answer): one object, no copy */
+export function leafRecord(
+  der: Uint8Array,
+  subject: DistinguishedName,
+  sans: SubjectAltNames,
+  keyType: KeyType,
+): LeafRecord & { sans: SubjectAltNames; keyType: KeyType };
+export function leafRecord(
+  der: Uint8Array,
+  subject: DistinguishedName,
+  sans?: SubjectAltNames,
+  keyType?: KeyType,
+): LeafRecord & { sans?: SubjectAltNames; keyType?: KeyType } {
+  const certificatePem = toPem(der, 'CERTIFICATE');
+  const fingerprintSha256 = hash('sha256', der, 'hex'); // one-shot: no Hash object per certificate
+  const subjectDn = formatDn(subject);
+  const commonName = commonNameOf(subject);
+  if (sans === undefined || keyType === undefined) return { certificatePem, fingerprintSha256, subjectDn, commonName };
+  return { certificatePem, fingerprintSha256, subjectDn, commonName, sans, keyType };
 }
