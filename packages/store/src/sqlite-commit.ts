@@ -69,7 +69,8 @@ const multiRowOf = new WeakMap<object, MultiRowInsert>();
 /**
  * Statements that neither read nor write the tables whose rows are held (certificate_names, audit_events: no trigger
  * of theirs touches them either): they run without writing the held rows first — so a batch's units, whose certificate
- * inserts, CA status reads and counter upserts come between their terms and events, still write those in one go
+ * inserts, CA status reads, counter upserts and approvals' request updates come between their terms and events, still
+ * write those in one go
  */
 const besideHeldRows = new WeakSet<object>();
 
@@ -231,6 +232,10 @@ export function fastSteps(sqlite: Database.Database): FastSteps {
       });
       const where = `"id" = ?${u.onlyIfStatus === undefined ? '' : ' AND "status" = ?'}`;
       q = sqlite.prepare(`UPDATE "certificate_requests" SET ${set.join(', ')} WHERE ${where}`);
+      // certificate_requests has no trigger and the held rows' tables are neither read nor written by the update:
+      // an approval's update runs beside the batch's held terms and events, which then go in one INSERT per table
+      // for the batch, as a leaf's do (before: written before each approval's update, a few rows per statement)
+      besideHeldRows.add(q);
       updateRequestSql.set(shape, q);
     }
     const params: unknown[] = keys.map((k) => {

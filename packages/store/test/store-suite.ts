@@ -9,6 +9,7 @@ import { copyStore, openStore, restoreStore } from '../src/index';
 import { DENSE_MATCHES, DENSE_WALK } from '../src/repositories';
 import type {
   BulkJobRow,
+  CertificateRequestRow,
   CertificateRow,
   CertificateStatus,
   CommitResult,
@@ -16,6 +17,7 @@ import type {
   OpenStoreOptions,
   Store,
   StoreLogger,
+  UnitOfWork,
 } from '../src/types';
 import { DAY, T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
 
@@ -484,6 +486,55 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await ids('batch.example')).toHaveLength(40);
       expect(await batched.audit.verify()).toMatchObject({ ok: true, count: 41 });
       await expectExactCounters(batched, 'after a batch of 40 issuances');
+    });
+
+    it('writes approvals in batches as one at a time; a request approved twice fails alone', async () => {
+      // SQLite: each approval's request update runs among the batch's held search terms and events (sqlite-commit.ts
+      // besideHeldRows, not written before it); the unit that finds its request no longer pending rolls the batch
+      // back, which is then written unit by unit: the others' rows, terms, events and counters all there
+      const oneByOne = await newStore();
+      const batched = await newStore();
+      const ca = makeCa();
+      const requests = Array.from({ length: 12 }, () => makeRequest(ca.id));
+      for (const store of [oneByOne, batched]) await store.commit({ insertCa: [ca], insertRequests: requests });
+      const approval = (request: CertificateRequestRow, i: number): UnitOfWork => {
+        const cert = makeCert(ca.id, {
+          commonName: `approved${i}.batch.example`,
+          sans: { dns: [`approved${i}.batch.example`] },
+          requestId: request.id,
+        });
+        const patch = { status: 'issued' as const, reviewer: 'usr_admin', reviewedAt: T0 + i, updatedAt: T0 + i };
+        return {
+          insertCertificates: [cert],
+          updateRequests: [{ id: request.id, onlyIfStatus: 'pending', patch: { ...patch, certificateId: cert.id } }],
+          audit: [
+            makeEvent({ action: 'request.approved', target: request.id, details: { certificateId: cert.id } }),
+            makeEvent({ action: 'certificate.issued', target: cert.id }),
+          ],
+        };
+      };
+      const units = requests.map(approval);
+      units.splice(10, 0, approval(requests[2]!, 99)); // the third request approved a second time, in the second batch
+      const outcomes = async (all: Promise<CommitResult>[]) =>
+        (await Promise.allSettled(all)).map((r) => (r.status === 'fulfilled' ? 'ok' : (r.reason as PkiError).code));
+      const sequential: string[] = [];
+      for (const unit of units) sequential.push(...(await outcomes([oneByOne.commit(unit)])));
+      await batched.commit(units[0]!); // the group commit writes a first unit at once, the units after it together
+      const stats0 = batched.commitStats();
+      const first = await outcomes(units.slice(1, 8).map((unit) => batched.commit(unit)));
+      if (getEngine().dialect === 'sqlite') expect(batched.commitStats().batches - stats0.batches).toBe(1);
+      const second = await outcomes(units.slice(8).map((unit) => batched.commit(unit)));
+      expect(['ok', ...first, ...second]).toEqual(sequential);
+      expect(sequential.filter((o) => o !== 'ok')).toEqual(['request.not_pending']);
+      for (const table of ['certificates', 'certificate_requests', 'audit_events'] as const) {
+        const rows = (store: Store) => store.exportRows(table, null, 1000).then((page) => page.rows);
+        expect(await rows(batched)).toEqual(await rows(oneByOne));
+      }
+      const found = async (search: string) => (await batched.certificates.list({ search, limit: 100 })).items.length;
+      expect(await found('batch.example')).toBe(12);
+      expect(await found('approved99.')).toBe(0);
+      expect(await batched.audit.verify()).toMatchObject({ ok: true, count: 24 });
+      await expectExactCounters(batched, 'after a batch of approvals with a refused one');
     });
 
     it('a unit sees the search terms of earlier units of its batch: issued, deleted together, none left', async () => {
