@@ -12,6 +12,10 @@
 //  (3b) the other two leaf paths, 16 in flight: approving submitted certificate requests (the approval signs the
 //      request's CSR in a `csr-leaf` job; the requests are submitted beforehand, untimed) and leaves with a key the
 //      authority generates (ECDSA P-256, a `key-leaf` job: key generation + the certificate steps, no CSR to verify).
+//  (4) the scaling with the worker count, whatever PKIM_WORKERS this run has: the 16-in-flight row on two fresh
+//      authorities, PKIM_WORKERS=1 (in-process) and 2 (worker threads), alternated in BENCH_SCALING_ROUNDS rounds
+//      (default 3, 0 = not run) of BENCH_SECONDS / 2 each; per side the rate, the main thread's and the process's CPU
+//      per certificate, the share of the time the main thread's event loop ran, worker jobs per certificate, w2/w1.
 //  The floor is measured in BENCH_FLOOR_ROUNDS short rounds (default 7; each BENCH_FLOOR_MS, default 300 ms, per
 //  import way, JWK and DER alternated), interleaved with the full-service rows: one round before the first of them,
 //  the others between the rounds of the 16-in-flight row (run in BENCH_FLOOR_ROUNDS − 1 parts) and after it. Each
@@ -307,7 +311,8 @@ const core = await timeLoop(async (i) => {
 
 // (2b) the job a worker thread runs per certificate, as it runs it (compute-jobs.ts), on this thread
 const jobKey = { uri: 'bench:ca', keyType: 'ec-p256' as const, publicKey: caSpki };
-const lent = () => Promise.resolve(caKey);
+/** the lent key as a worker holds it (at once, no promise) */
+const lent = () => caKey;
 const admins = [{ kind: 'user' as const, id: admin.id, name: admin.id, policy: {} }];
 const jobs = await withCpu(() =>
   countLoop(async (i) => {
@@ -322,9 +327,15 @@ const jobs = await withCpu(() =>
       provisioners: admins,
       facts: { ca: { id: 'ca_bench', name: 'bench', notAfter: null }, lifetimeMs: undefined, source: 'csr' as const },
     };
-    // what a worker gets is a structured clone of what the main thread posted
+    // what a worker gets is a structured clone of what the main thread posted, with the values that stay the same
+    // from job to job (the profile, the issuer's certificate, the CA's public key) as the objects it holds once
+    // (compute-shared.ts)
     const job = { kind: 'csr-leaf' as const, csr: csrs[i % csrs.length]!.pem, leaf, now, key: jobKey, what: 'bench' };
-    await runJob(structuredClone(job), lent);
+    const received = structuredClone(job);
+    received.leaf.input.profile = leafProfile;
+    received.leaf.input.issuer.certificateDer = rootDer;
+    received.key.publicKey = caSpki;
+    await runJob(received, lent);
   }),
 );
 
@@ -448,6 +459,59 @@ await authority.close();
 rmSync(dir, { recursive: true, force: true });
 if (!verified.ok) throw new Error('audit chain broken after the bench');
 
+// (4) the scaling with the worker count: the 16-in-flight row on two fresh authorities, PKIM_WORKERS=1 (every job on
+// the main thread) and 2 (two worker threads), in BENCH_SCALING_ROUNDS alternated rounds (default 3; 0 = not run)
+// of SECONDS / 2 each, the order swapped from round to round, whatever PKIM_WORKERS this run has
+const SCALING_ROUNDS = Number(process.env.BENCH_SCALING_ROUNDS ?? 3);
+interface ScalingSide {
+  workers: number;
+  n: number;
+  ms: number;
+  mainUs: number;
+  processUs: number;
+  busyMs: number;
+  jobs: number;
+}
+const scaling: ScalingSide[] = [];
+if (SCALING_ROUNDS > 0) {
+  const sides = await Promise.all(
+    [1, 2].map(async (w) => {
+      const sideDir = mkdtempSync(join(tmpdir(), `pkim-bench-w${w}-`));
+      const a = await createAuthority({ dataDir: sideDir, logger: pino({ level: 'silent' }), workers: w });
+      const ca = await a.cas.create({ name: `scaling-w${w}`, subject: `CN=Scaling W${w}`, keyType: 'ec-p256' }, admin);
+      const issue = (i: number) =>
+        a.issuance.issueFromCsr({ caId: ca.ca.id, csrPem: csrs[i % csrs.length]!.pem, profile: 'tls-server' }, admin);
+      const side: ScalingSide = { workers: w, n: 0, ms: 0, mainUs: 0, processUs: 0, busyMs: 0, jobs: 0 };
+      return { a, sideDir, issue, side };
+    }),
+  );
+  for (const { issue } of sides) await countAll(256, 16, issue); // warm-up: workers started, code compiled
+  for (let round = 0; round < SCALING_ROUNDS; round++) {
+    for (const { a, issue, side } of round % 2 ? [...sides].reverse() : sides) {
+      const jobs0 = a.describe().workerJobs;
+      const main0 = mainThreadCpuUs();
+      const proc0 = process.cpuUsage();
+      const elu0 = performance.eventLoopUtilization();
+      const t0 = performance.now();
+      let issued = side.n;
+      const r = await countConcurrent(() => issue(issued++), 16, (SECONDS * 1000) / 2);
+      side.ms += performance.now() - t0;
+      side.busyMs += performance.eventLoopUtilization(elu0).active;
+      const proc = process.cpuUsage(proc0);
+      side.processUs += proc.user + proc.system;
+      const main1 = mainThreadCpuUs();
+      side.mainUs += main0 !== undefined && main1 !== undefined ? main1 - main0 : NaN;
+      side.jobs += a.describe().workerJobs - jobs0;
+      side.n += r.n;
+    }
+  }
+  for (const { a, sideDir, side } of sides) {
+    await a.close();
+    rmSync(sideDir, { recursive: true, force: true });
+    scaling.push(side);
+  }
+}
+
 const floorJwk = floorOf(floorRounds.jwk);
 const floorDer = floorOf(floorRounds.der);
 const floorHow = floorJwk.rate >= floorDer.rate ? 'JWK' : 'DER';
@@ -507,5 +571,32 @@ if (workers !== undefined && workers >= 2) {
     `worker jobs per certificate: ${one} (1 at a time), ${sixteen} (16 in flight); worker threads: ` +
       `${workerThreadCount} (started after the pool's first job: its workers and, run from sources, ` +
       "tsx's module-loader thread of each, idle after start-up)",
+  );
+}
+if (scaling.length === 2) {
+  console.log(
+    `\nScaling with the worker count: full service, SQLite, 16 in flight, two fresh authorities alternated ` +
+      `(${SCALING_ROUNDS} rounds of ${SECONDS / 2} s each; BENCH_SCALING_ROUNDS)\n`,
+  );
+  console.log(
+    '| PKIM_WORKERS | certificates/s | main-thread CPU µs/cert | process CPU µs/cert | main thread busy | ' +
+      'worker jobs/cert |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const s of scaling) {
+    const cells = [
+      s.workers === 1 ? '1 (in-process)' : `${s.workers} (worker threads)`,
+      fmt(s.n / (s.ms / 1000)),
+      Number.isNaN(s.mainUs) ? '' : fmt(s.mainUs / s.n),
+      fmt(s.processUs / s.n),
+      `${((100 * s.busyMs) / s.ms).toFixed(0)} %`,
+      (s.jobs / s.n).toFixed(2),
+    ];
+    console.log(`| ${cells.join(' | ')} |`);
+  }
+  const [w1, w2] = scaling as [ScalingSide, ScalingSide];
+  console.log(
+    `\nw2/w1 = ${(w2.n / (w2.ms / 1000) / (w1.n / (w1.ms / 1000))).toFixed(2)} (certificates/s with 2 worker threads ` +
+      `over in-process; "main thread busy": the share of the row its event loop ran, not waited)`,
   );
 }
