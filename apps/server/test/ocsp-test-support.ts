@@ -97,18 +97,22 @@ export function holdNextStatusRead(authority: Authority, serial: string) {
   let done!: () => void;
   const readDone = new Promise<void>((r) => (done = r));
   let held = false;
+  let read: (() => void) | undefined;
   ocspStore.lookup = async (caId, serialHex, ...rest) => {
     const result = await lookup(caId, serialHex, ...rest);
-    if (!held && serialHex.toLowerCase() === serial.toLowerCase()) {
+    if (serialHex.toLowerCase() !== serial.toLowerCase()) return result;
+    if (!held) {
       held = true;
       done();
       await released;
-    }
+    } else read?.();
     return result;
   };
   return {
     readDone,
     release,
+    /** resolves once a later read of the certificate's status (not held) has been made */
+    nextRead: () => new Promise<void>((r) => (read = r)),
     /** the store's own read, not held */
     lookup,
     restore() {

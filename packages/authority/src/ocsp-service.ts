@@ -194,6 +194,8 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   /** whether an answer read for `cert` since change count `since` may be kept (no change of it since) */
   const unchangedSince = (cert: string, since: number) => allChangedAt <= since && (changedAt.get(cert) ?? 0) <= since;
   let codecs: typeof import('./asn1-codecs') | undefined;
+  /** certificate (`certKey`) → the re-signing of its responses in flight (presign: a revocation), settled either way */
+  const resigning = new Map<string, Promise<void>>();
   /** the refresh job's walk over certificates without a stored response */
   let walk: { after: { createdAt: number; id: string } | null; startedAt: number } | undefined;
 
@@ -368,14 +370,26 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   ): Promise<(StoredAnswer & { cert: string }) | undefined> {
     const hashAlg = ALG_OF[r.hashAlgorithmOid];
     if (!hashAlg) return undefined;
-    const found = await find(caId, r.serialHex, hashAlg);
+    let found = await find(caId, r.serialHex, hashAlg);
     if (!found) return undefined; // not a certificate of this CA: the general path (unknown)
+    const certId = b64(r.certIdDer);
+    const cert = certKey(found.caId, found.serialHex);
+    const fresh = (f: NonNullable<typeof found>, at: number) =>
+      !!f.response &&
+      f.response.nextUpdate > at &&
+      f.response.statusKey === ocspStatusKey(f) &&
+      f.response.certId === certId;
+    // this process re-signs the certificate's response (its revocation): the answer is that response, not a second
+    // one signed here and stored beside it (two answers of one status, their ETags and Last-Modified differing)
+    const resigned = resigning.get(cert);
+    if (resigned && !fresh(found, clock.now())) {
+      await resigned;
+      found = (await find(caId, r.serialHex, hashAlg)) ?? found;
+    }
     const now = clock.now();
     const l = lookupOf(found);
     const stored = found.response;
-    const certId = b64(r.certIdDer);
-    const cert = certKey(found.caId, found.serialHex);
-    if (stored && stored.nextUpdate > now && stored.statusKey === ocspStatusKey(found) && stored.certId === certId) {
+    if (stored && fresh(found, now)) {
       return {
         der: Buffer.from(stored.der, 'base64'),
         statuses: [l.status],
@@ -411,13 +425,28 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
       : [{ state, hashAlg: 'sha1' }];
   }
 
-  /** signs and stores the responses of these certificates now (a revocation re-signs only its certificate's) */
+  /**
+   * signs and stores the responses of these certificates now (a revocation re-signs only its certificate's); until it
+   * is done, a request for one of them whose stored response no longer says its status waits for it (respondStored)
+   */
   async function presign(certs: { caId: string; serialHex: string }[]): Promise<number> {
     // before any await: called right after a revocation's commit
-    forgetAnswersOf(certs.map((c) => certKey(c.caId, c.serialHex)));
-    const items: ToSign[] = [];
-    for (const c of certs) items.push(...(await toSign(c.caId, c.serialHex)));
-    return (await presignStates(items)).signed;
+    const keys = certs.map((c) => certKey(c.caId, c.serialHex));
+    forgetAnswersOf(keys);
+    const done = (async () => {
+      const items: ToSign[] = [];
+      for (const c of certs) items.push(...(await toSign(c.caId, c.serialHex)));
+      return (await presignStates(items)).signed;
+    })();
+    const settled = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    for (const k of keys) resigning.set(k, settled);
+    void settled.then(() => {
+      for (const k of keys) if (resigning.get(k) === settled) resigning.delete(k);
+    });
+    return done;
   }
 
   const answerKeyOf = (requestDer: Uint8Array) =>
