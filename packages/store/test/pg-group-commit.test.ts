@@ -349,8 +349,12 @@ describe('PostgreSQL group commit', () => {
     }
     for (const c of certs) {
       expect(await a.certificates.findById(c.id)).toEqual(c);
-      const names = await sql.query('select name from certificate_names where certificate_id = $1', [c.id]);
+      // each search term with its certificate's creation time (the index's second column: the listing's order)
+      const names = await sql.query('select name, created_at from certificate_names where certificate_id = $1', [c.id]);
       expect(names.rows.map((r: { name: string }) => r.name).sort()).toEqual(certificateSearchTerms(c).sort());
+      expect(new Set(names.rows.map((r: { created_at: string }) => r.created_at))).toEqual(
+        new Set([String(c.createdAt)]),
+      );
     }
     const keys = await sql.query('select certificate_id, sealed_key, created_at from certificate_keys');
     expect(keys.rows).toEqual([{ certificate_id: certs[1]!.id, sealed_key: 'sealed:€', created_at: String(T0 + 7) }]);
