@@ -16,7 +16,9 @@
 // PostgreSQL runs with its durable defaults (fsync, synchronous_commit and full_page_writes on), as a user
 // runs it; BENCH_PG_THROWAWAY=1 uses the test clusters' settings instead (fsync=off, synchronous_commit=off,
 // full_page_writes=off) — the header says which. PKIM_WORKERS: worker threads per instance, as `pkim serve`
-// has them (unset: in-process); the pool is sized from it (pgPoolSize).
+// has them (unset: in-process); the pool is sized from it (pgPoolSize). PKIM_WORKER_CPU_PROF=<dir> (PKIM_WORKERS ≥ 2):
+// each instance's compute workers write their V8 CPU profiles (200 µs sampling, from start to the instance's close)
+// as <dir>/compute-worker-<pid>-<thread>-<ms>.cpuprofile — `node bench/cpuprofile-top.mjs <dir>/*.cpuprofile`.
 // BENCH_PG_STATEMENTS=<n>: the cluster loads pg_stat_statements (shared_preload_libraries) and each PostgreSQL
 // issuance row prints its n statements with the most execution time; BENCH_PG_WAITS=1: pg_stat_activity of the
 // bench database sampled every few ms during each PostgreSQL issuance row, the share of each wait event printed
@@ -27,7 +29,7 @@
 // Everything (PostgreSQL cluster, temp dirs) is removed at the end. Prints markdown tables.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +51,9 @@ const COMMIT_BATCH = Number(process.env.BENCH_COMMIT_BATCH ?? 8);
 const INSTANCES = (process.env.BENCH_INSTANCES ?? '1,2').split(',').filter(Boolean).map(Number);
 const THROWAWAY = process.env.BENCH_PG_THROWAWAY === '1';
 const WORKERS = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : undefined;
+/** PKIM_WORKER_CPU_PROF=<dir>: each instance's compute workers write their CPU profiles there when it closes */
+const WORKER_CPU_PROF = process.env.PKIM_WORKER_CPU_PROF || undefined;
+if (WORKER_CPU_PROF) mkdirSync(WORKER_CPU_PROF, { recursive: true });
 /** BENCH_CPU_PROF=<dir>: each instance writes a V8 CPU profile there */
 const PROFILE = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
 const PG_PERF = process.env.BENCH_PG_PERF;
@@ -120,6 +125,7 @@ async function worker(): Promise<void> {
     masterKey: process.env.PKIM_MASTER_KEY,
     workers: WORKERS,
     logger: silent,
+    workerCpuProfileDir: WORKER_CPU_PROF,
   });
   // warm up (key load, prepared statements, JIT)
   for (let i = 0; i < WARM_UP; i++)
