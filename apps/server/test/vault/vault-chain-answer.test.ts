@@ -1,6 +1,7 @@
 // `issuing_ca` and `ca_chain` of the Vault issue/sign answers are kept per CA chain (vault-issue-service.ts
-// `chainOf`, issue #12): every answer still carries the chain of ITS request — the whole chain, or without the root
-// when `remove_roots_from_chain` asks, in any order of requests — and each certificate verifies with openssl.
+// `chainOf`, issue #12), their JSON strings per PEM (vault-reply.ts `jsonTextOf`): every answer still carries the
+// chain of ITS request — the whole chain, or without the root when `remove_roots_from_chain` asks, in any order of
+// requests —, is JSON.stringify of itself, and each certificate verifies with openssl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslCsr } from '../../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../../tests/support/verifiers';
@@ -20,6 +21,7 @@ async function signed(cn: string, removeRoots: boolean | undefined, verb: 'sign'
   if (removeRoots !== undefined) body.remove_roots_from_chain = removeRoots;
   const r = await vaultCall(f, 'POST', `pki/${verb}/web`, body);
   expect(r.status, r.text).toBe(200);
+  expect(r.text, 'the answer is JSON.stringify of itself (vault-reply.ts jsonTextOf)').toBe(JSON.stringify(r.body));
   const v = opensslVerify({ leafPem: r.body.data.certificate, chainPems: [f.intermediatePem], rootPem: f.rootPem });
   expect(v.ok, v.output).toBe(true);
   return r.body.data as { issuing_ca: string; ca_chain: string[] };

@@ -5,12 +5,12 @@ import {
   chargeApiBudget,
   installFrontPath,
   readBody,
-  writeJson,
+  writeJsonText,
   type ApiFrontPathOptions,
   type FrontPathContext,
   type FrontPathHandler,
 } from '../front-path';
-import { JSON_TYPE, jsonAnswerOf } from './vault-reply';
+import { JSON_TYPE, jsonAnswerOf, jsonTextOf } from './vault-reply';
 import { MOUNT_ROUTES } from './vault-routes';
 import { answerVault, findVaultRoute, NO_HANDLER, vaultErrorAnswer, type VaultHit } from './vault-transport';
 
@@ -48,7 +48,7 @@ function vaultHandler(opts: VaultFastPathOptions, { log, finish, pass }: FrontPa
   const common = opts.commonHeaders.flat();
   const send = (res: ServerResponse, headers: string[], status: number, value: unknown) => {
     headers.push('cache-control', 'no-store');
-    writeJson(res, headers, status, JSON_TYPE, value);
+    writeJsonText(res, headers, status, JSON_TYPE, jsonTextOf(value));
   };
 
   const answer = async (req: IncomingMessage, res: ServerResponse, path: string, hit: VaultHit) => {

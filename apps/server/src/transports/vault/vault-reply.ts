@@ -33,7 +33,60 @@ export function sendJson(reply: FastifyReply, status: number, body: unknown): Fa
     .code(status)
     .header('content-type', JSON_TYPE)
     .header('cache-control', 'no-store')
-    .send(Buffer.from(JSON.stringify(body))); // a Buffer: Fastify would append '; charset=utf-8' to a string
+    .send(Buffer.from(jsonTextOf(body))); // a Buffer: Fastify would append '; charset=utf-8' to a string
+}
+
+/** the JSON strings of the CA PEMs answered (`issuing_ca`, `ca_chain`'s), by PEM: the same for every answer of a CA */
+const caPemJson = new Map<string, string>();
+const MAX_CA_PEMS = 128;
+
+function caPemText(pem: string): string {
+  let text = caPemJson.get(pem);
+  if (text === undefined) {
+    text = JSON.stringify(pem);
+    if (caPemJson.size >= MAX_CA_PEMS) caPemJson.clear();
+    caPemJson.set(pem, text);
+  }
+  return text;
+}
+
+/** an object JSON.stringify writes key by key (no prototype of its own, no toJSON) */
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype && !('toJSON' in v);
+
+/** a plain object's JSON text as JSON.stringify writes it, `own(key, value)` giving the text of some values */
+function objectText(o: Record<string, unknown>, own: (key: string, value: unknown) => string | undefined): string {
+  let text = '';
+  for (const key of Object.keys(o)) {
+    const value = o[key];
+    // JSON.stringify's type says string; it gives undefined for undefined, a function, a symbol
+    const t: string | undefined = own(key, value) ?? JSON.stringify(value);
+    if (t === undefined) continue; // as JSON.stringify: the key is left out
+    text += `${text ? ',' : '{'}${JSON.stringify(key)}:${t}`;
+  }
+  return text ? `${text}}` : '{}';
+}
+
+function caPemsText(key: string, value: unknown): string | undefined {
+  if (key === 'issuing_ca' && typeof value === 'string') return caPemText(value);
+  if (key === 'ca_chain' && Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+    return `[${value.map(caPemText).join(',')}]`;
+  }
+  return undefined;
+}
+
+/**
+ * `JSON.stringify(body)` — the same text — with an issue/sign answer's CA PEMs (`data.issuing_ca`, `data.ca_chain`)
+ * escaped once per PEM while it is among the last 128: Node 20's JSON.stringify escapes a PEM's newlines at ≈ 5 ns a
+ * character, and these are the same for every certificate of a mount (issue #12; docs/benchmarks.md session 24)
+ */
+export function jsonTextOf(body: unknown): string {
+  if (!isPlainObject(body)) return JSON.stringify(body);
+  const data = body.data;
+  if (!isPlainObject(data) || (data.issuing_ca === undefined && data.ca_chain === undefined)) {
+    return JSON.stringify(body);
+  }
+  return objectText(body, (key) => (key === 'data' ? objectText(data, caPemsText) : undefined));
 }
 
 /** Vault's response envelope around a route's JSON outcome (a new `request_id` each time) */
