@@ -358,6 +358,25 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     }
   }
 
+  /** a new name for a CA (its id, certificate and everything bound to it by id stay), audited `ca.renamed` */
+  async function rename(caRef: string, name: string, actor: Actor): Promise<CaRow> {
+    try {
+      authorize(actor, 'ca:write');
+      const ca = await findCa(caRef);
+      checkActorMayUseCa(actor, ca);
+      if (name === ca.name) return ca;
+      await checkNewCaName(store.cas, name);
+      const patch = { name, updatedAt: clock.now() };
+      await store.commit({
+        updateCa: [{ id: ca.id, patch }],
+        audit: [auditEvent(clock, actor, 'ca.renamed', ca.id, { from: ca.name, to: name })],
+      });
+      return { ...ca, ...patch };
+    } catch (e) {
+      throw await recordFailure(deps, actor, 'ca.update_failed', caRef, e);
+    }
+  }
+
   async function setUrls(caRef: string, input: CaUrlsInput, actor: Actor): Promise<CaRow> {
     try {
       authorize(actor, 'ca:write');
@@ -537,6 +556,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       return (await store.cas.list()).map((ca) => caAt(ca, now));
     },
     get: async (idOrName) => view(await findCa(idOrName)),
+    rename,
     setStatus,
     setUrls,
     delete: remove,

@@ -228,6 +228,8 @@ export interface CaService {
    * the lists replace one kind each; `clear` removes them all.
    */
   setUrls(caRef: string, input: CaUrlsInput, actor: Actor): Promise<CaRow>;
+  /** a new name for a CA (`CA_NAME`, not taken: `ca.name_taken`); the same name changes nothing; `ca.renamed` */
+  rename(caRef: string, name: string, actor: Actor): Promise<CaRow>;
   /**
    * deletes a revoked/expired CA; optionally destroys its key in the backend after the delete commits —
    * `keyDestroyed` false when it was not asked or the backend refused (kms.key_destroy_failed audited, key left)

@@ -3,7 +3,7 @@ import type { CaRow } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor, CaRevocationService, CaService } from '../types';
 import type { VaultMount } from './vault-mount-service';
-import { parseVaultBool, parseVaultString, toVaultSerial } from './vault-params';
+import { parseVaultBool, parseVaultList, parseVaultString, toVaultSerial } from './vault-params';
 import { mountCaChain } from './vault-pki-service';
 
 /**
@@ -78,6 +78,86 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
     async read(mount: VaultMount, ref: string, actor: Actor): Promise<Record<string, unknown>> {
       authorize(actor, 'ca:read');
       return entryOf(await resolve(mount, ref));
+    },
+
+    /**
+     * `issuer/:ref` POST/PATCH (`ca:write`; Terraform's `vault_pki_secret_backend_issuer`): `issuer_name` renames the
+     * CA (`cas.rename`, audited `ca.renamed`; its id — the issuer id — stays). The other fields of the entry are
+     * the CA's own (usage, URLs: `config/urls`, chain): given with the value the entry has, they change nothing; any
+     * other value is a 400 saying where it is set. Answers the entry as `issuer/:ref` does.
+     */
+    async write(
+      mount: VaultMount,
+      ref: string,
+      params: Record<string, unknown>,
+      actor: Actor,
+    ): Promise<Record<string, unknown>> {
+      authorize(actor, 'ca:write');
+      const issuer = await resolve(mount, ref);
+      const entry = entryOf(issuer);
+      const invalid = (m: string) => new PkiError('vault.invalid_parameter', m);
+      const sameList = (f: string, have: string[], sorted = false) => {
+        const given = parseVaultList(f, params[f]).map((x) => x.trim());
+        const norm = (l: string[]) => (sorted ? [...l].sort() : l).join(',');
+        return norm(given) === norm(have);
+      };
+      const checks: [field: string, same: () => boolean, where: string][] = [
+        [
+          'leaf_not_after_behavior',
+          () => parseVaultString('leaf_not_after_behavior', params.leaf_not_after_behavior) === 'err',
+          'a lifetime past the CA\'s NotAfter is always refused ("err")',
+        ],
+        [
+          'manual_chain',
+          () => sameList('manual_chain', []),
+          "the chain is the CA's parents or the outside chain given at set-signed",
+        ],
+        [
+          'usage',
+          () => sameList('usage', String(entry.usage).split(','), true),
+          'a CA issues, signs CRLs and OCSP responses until it is revoked (issuer/:ref/revoke)',
+        ],
+        [
+          'revocation_signature_algorithm',
+          () => !parseVaultString('revocation_signature_algorithm', params.revocation_signature_algorithm),
+          "CRLs and OCSP responses are signed with the CA key's algorithm",
+        ],
+        [
+          'issuing_certificates',
+          () => sameList('issuing_certificates', entry.issuing_certificates as string[]),
+          'set the URLs with config/urls',
+        ],
+        [
+          'crl_distribution_points',
+          () => sameList('crl_distribution_points', entry.crl_distribution_points as string[]),
+          'set the URLs with config/urls',
+        ],
+        [
+          'ocsp_servers',
+          () => sameList('ocsp_servers', entry.ocsp_servers as string[]),
+          'set the URLs with config/urls',
+        ],
+        [
+          'delta_crl_distribution_points',
+          () => sameList('delta_crl_distribution_points', []),
+          'delta CRLs are not published',
+        ],
+        [
+          'enable_aia_url_templating',
+          () => !parseVaultBool('enable_aia_url_templating', params.enable_aia_url_templating),
+          'AIA templating is not supported',
+        ],
+      ];
+      for (const [field, same, where] of checks) {
+        if (params[field] !== undefined && !same())
+          throw invalid(`${field} cannot be changed on a PKI Manager issuer (its CA): ${where}`);
+      }
+      if (params.issuer_name === undefined) return entry;
+      const name = parseVaultString('issuer_name', params.issuer_name).trim();
+      if (!name) throw invalid('issuer_name cannot be empty: a PKI Manager issuer is a CA, and a CA has a name');
+      if (name.toLowerCase() === 'default') throw invalid("reserved keyword 'default' can not be used as issuer name");
+      const ca = await deps.cas.rename(issuer.ca.id, name, actor);
+      return entryOf({ ...issuer, ca });
     },
 
     /**

@@ -549,6 +549,13 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       async read(c) {
         return json(await c.authority.vault.issuers.read(c.mount!, c.path.ref, actorOf(c)));
       },
+      // issuer_name renames the CA (Terraform's vault_pki_secret_backend_issuer); other fields only as they are
+      async write(c) {
+        return json(await c.authority.vault.issuers.write(c.mount!, c.path.ref, c.params, actorOf(c)));
+      },
+      async patch(c) {
+        return json(await c.authority.vault.issuers.write(c.mount!, c.path.ref, c.params, actorOf(c)));
+      },
     },
   },
   // OpenBao's sign-intermediate: the mount's issuer signs a CSR as a subordinate CA certificate (one signing pipeline)

@@ -1,0 +1,85 @@
+// `issuer/:ref` POST/PATCH over raw HTTP (Terraform's vault_pki_secret_backend_issuer): `issuer_name` renames the
+// mount's CA (audited `ca.renamed`, the issuer id stays); the entry's other fields pass when they are what the entry
+// says and are refused (400, nothing changed) otherwise. The mount keeps issuing: its leaf verified by openssl.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opensslVerify } from '../../../../tests/support/verifiers';
+import { ACTORS } from '../server-test-support';
+import { openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
+
+let f: VaultFixture;
+beforeAll(async () => {
+  f = await openVaultFixture({}, { roles: { web: WEB_ROLE } });
+}, 60_000);
+afterAll(async () => f?.close());
+
+const anon = { token: null };
+
+describe('issuer/:ref POST and PATCH', () => {
+  it('renames the CA by issuer_name; the id stays, the new name resolves, the old does not; audited', async () => {
+    const r = await vaultCall(f, 'POST', 'pki/issuer/default', { issuer_name: 'issuing-renamed' });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.data).toMatchObject({ issuer_id: f.caId, issuer_name: 'issuing-renamed', revoked: false });
+    expect((await f.authority.cas.get(f.caId)).ca.name).toBe('issuing-renamed');
+    const byName = await vaultCall(f, 'GET', 'pki/issuer/issuing-renamed/json', undefined, anon);
+    expect(byName.status).toBe(200);
+    expect(byName.body.data.issuer_id).toBe(f.caId);
+    expect((await vaultCall(f, 'GET', 'pki/issuer/Vault%20Test%20Issuing/json', undefined, anon)).status).toBe(404);
+    const events = await f.authority.audit.list({ action: 'ca.renamed', target: f.caId, limit: 5 });
+    expect(events.map((e) => e.details)).toEqual([{ from: 'Vault Test Issuing', to: 'issuing-renamed' }]);
+    // still the mount's issuer: a leaf issued after the rename verifies up to the root
+    const issued = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'r.example.com', ttl: '1h' });
+    expect(issued.status, issued.text).toBe(200);
+    const v = opensslVerify({
+      leafPem: `${issued.body.data.certificate}\n`,
+      chainPems: [f.intermediatePem],
+      rootPem: f.rootPem,
+      purpose: 'sslserver',
+    });
+    expect(v.ok, v.output).toBe(true);
+  });
+
+  it('takes the fields Terraform sends when they are what the entry says (PATCH, by the new name)', async () => {
+    const r = await vaultCall(f, 'PATCH', 'pki/issuer/issuing-renamed', {
+      issuer_name: 'issuing-tf',
+      leaf_not_after_behavior: 'err',
+      manual_chain: [],
+      usage: 'read-only,issuing-certificates,crl-signing,ocsp-signing',
+      revocation_signature_algorithm: '',
+      issuing_certificates: [],
+      crl_distribution_points: [],
+      ocsp_servers: [],
+      enable_aia_url_templating: false,
+    });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.data.issuer_name).toBe('issuing-tf');
+    // without issuer_name: nothing to change, the entry
+    const same = await vaultCall(f, 'POST', `pki/issuer/${f.caId}`, { leaf_not_after_behavior: 'err' });
+    expect(same.status, same.text).toBe(200);
+    expect(same.body.data.issuer_name).toBe('issuing-tf');
+  });
+
+  it('refuses other values of the other fields, a taken, empty or reserved name (400); nothing renamed', async () => {
+    for (const [body, message] of [
+      [{ issuer_name: 'x1', usage: 'read-only' }, /^usage cannot be changed on a PKI Manager issuer/],
+      [{ issuer_name: 'x2', leaf_not_after_behavior: 'truncate' }, /^leaf_not_after_behavior cannot be changed/],
+      [{ issuer_name: 'x3', ocsp_servers: 'http://ocsp.example.com' }, /set the URLs with config\/urls$/],
+      [{ issuer_name: 'x4', manual_chain: f.rootCaId }, /^manual_chain cannot be changed/],
+      [{ issuer_name: 'Vault Test Root' }, /a CA named 'Vault Test Root' already exists/],
+      [{ issuer_name: '' }, /^issuer_name cannot be empty/],
+      [{ issuer_name: 'default' }, /reserved keyword 'default'/],
+    ] as const) {
+      const r = await vaultCall(f, 'POST', 'pki/issuer/default', body);
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.errors[0]).toMatch(message);
+    }
+    expect((await f.authority.cas.get(f.caId)).ca.name).toBe('issuing-tf');
+    // another issuer reference: 404; a token without ca:write: 403
+    expect((await vaultCall(f, 'POST', 'pki/issuer/nope', { issuer_name: 'y' })).status).toBe(404);
+    const { token } = await f.authority.auth.createToken(
+      { name: 'operator', role: 'operator', expiresInMs: null },
+      ACTORS.admin,
+    );
+    expect((await vaultCall(f, 'POST', 'pki/issuer/default', { issuer_name: 'y' }, { token })).status).toBe(403);
+    expect((await f.authority.cas.get(f.caId)).ca.name).toBe('issuing-tf');
+  });
+});
