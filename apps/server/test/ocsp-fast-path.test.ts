@@ -5,12 +5,11 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import type { Authority } from '@pkim/authority';
 import { opensslOcspRequest } from '../../../tests/support/verifiers';
-import { buildServer } from '../src/build-server';
 import { etagOf } from '../src/transports/relying-party/relying-party-cache';
-import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { ACTORS, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { frontPathHarness } from './front-path-test-support';
 import {
   checked,
   holdNextStatusRead,
@@ -22,8 +21,6 @@ import {
 } from './ocsp-test-support';
 
 const OCSP = 'application/ocsp-request';
-/** headers that differ between any two answers */
-const PER_ANSWER = new Set(['date', 'x-request-id', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'keep-alive']);
 const TRY_LATER = [0x30, 0x03, 0x0a, 0x01, 0x03];
 
 describe('OCSP in front of the router', () => {
@@ -32,34 +29,9 @@ describe('OCSP in front of the router', () => {
   let p: OcspPki;
   let app: FastifyInstance;
   let base: string;
-  /** requests to /ocsp that reached Fastify */
-  let viaFastify = 0;
-  const lines: Record<string, unknown>[] = [];
-
-  /** a server of the authority, relying-party budget `max` per hour, logging at info into `lines` */
-  async function serve(max: number, onPreClose?: () => void): Promise<{ app: FastifyInstance; base: string }> {
-    const logger = pino(
-      { level: 'info' },
-      { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
-    );
-    const a = await buildServer(authority, {
-      logger,
-      backgroundJobs: false,
-      console: false,
-      rateLimit: false,
-      relyingPartyRateLimit: { max, timeWindowMs: 3_600_000 },
-    });
-    a.addHook('onRequest', (request, _reply, done) => {
-      if (request.url.startsWith('/ocsp')) viaFastify++;
-      done();
-    });
-    // after the fast path's own preClose hook (added by buildServer)
-    a.addHook('preClose', (done) => {
-      onPreClose?.();
-      done();
-    });
-    return { app: a, base: await listen(a) };
-  }
+  /** requests to /ocsp that reached Fastify (every one it received), servers with the relying-party budget */
+  const h = frontPathHarness(() => authority, { prefix: '/ocsp', budget: 'relying-party', countOn: 'onRequest' });
+  const { lines, serve, headersOf } = h;
 
   beforeAll(async () => {
     fx = await openAuthorityFixture();
@@ -81,17 +53,16 @@ describe('OCSP in front of the router', () => {
     const der = new Uint8Array(await r.arrayBuffer());
     return { der, status: statusOf(checked({ der, issuingPem: p.issuingPem, rootPem: p.rootPem, leafPem })) };
   };
-  const headersOf = (r: Response) => new Map([...r.headers].filter(([name]) => !PER_ANSWER.has(name)));
 
   it('answers as the Fastify route does: the same DER and headers', async () => {
     const leaf = p.leaves[0]!;
     const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
-    const before = viaFastify;
+    const before = h.viaFastify;
     const fast = await post(base, req, { 'x-request-id': 'fast-path-1' });
-    expect(viaFastify).toBe(before); // not through Fastify
+    expect(h.viaFastify).toBe(before); // not through Fastify
     // the same request with a content-type parameter: not taken in front, Fastify's route answers it
     const routed = await post(base, req, { 'content-type': `${OCSP}; x=1`, 'x-request-id': 'routed-1' });
-    expect(viaFastify).toBe(before + 1);
+    expect(h.viaFastify).toBe(before + 1);
     expect(fast.headers.get('x-request-id')).toBe('fast-path-1');
     expect(routed.headers.get('x-request-id')).toBe('routed-1');
     expect(headersOf(fast)).toEqual(headersOf(routed));
@@ -114,9 +85,9 @@ describe('OCSP in front of the router', () => {
     const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
     expect((await check(await post(base, req), leaf.pem)).status).toBe('good');
     await authority.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
-    const before = viaFastify;
+    const before = h.viaFastify;
     expect((await check(await post(base, req), leaf.pem)).status).toBe('revoked');
-    expect(viaFastify).toBe(before);
+    expect(h.viaFastify).toBe(before);
   });
 
   it('counts its answers in /metrics and logs the line of the router', async () => {
@@ -129,11 +100,11 @@ describe('OCSP in front of the router', () => {
     const timed = /pkim_http_request_duration_seconds_count\{method="POST",route="\/ocsp",status_code="200"\} (\d+)/;
     const malformed = /pkim_ocsp_responses_total\{status="malformedRequest"\} (\d+)/;
     const t0 = await scrape();
-    const before = viaFastify;
+    const before = h.viaFastify;
     await check(await post(base, req, { 'x-request-id': 'fast-log-1' }), leaf.pem);
     expect((await post(base, new Uint8Array([0x30, 0x01]))).status).toBe(200); // malformedRequest, answered
     await check(await post(base, req, { 'content-type': `${OCSP}; x=1`, 'x-request-id': 'routed-log-1' }), leaf.pem);
-    expect(viaFastify).toBe(before + 1);
+    expect(h.viaFastify).toBe(before + 1);
     const t1 = await scrape();
     expect(count(t1, good) - count(t0, good)).toBe(2);
     expect(count(t1, malformed) - count(t0, malformed)).toBe(1);
@@ -152,7 +123,7 @@ describe('OCSP in front of the router', () => {
   it('leaves to Fastify what it cannot take whole: chunked and oversized bodies', async () => {
     const leaf = p.leaves[0]!;
     const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
-    const before = viaFastify;
+    const before = h.viaFastify;
     const chunked = await fetch(`${base}/ocsp`, {
       method: 'POST',
       headers: { 'content-type': OCSP },
@@ -168,7 +139,7 @@ describe('OCSP in front of the router', () => {
     const big = await post(base, new Uint8Array(64 * 1024 + 1));
     expect(big.status).toBe(413);
     expect(((await big.json()) as { error: { code: string } }).error.code).toBe('input.too_large');
-    expect(viaFastify).toBe(before + 2);
+    expect(h.viaFastify).toBe(before + 2);
   });
 
   it('charges the relying-party budget shared with the router, and answers tryLater over it', async () => {
@@ -182,9 +153,9 @@ describe('OCSP in front of the router', () => {
       // a GET charges the same budget
       const get = await fetch(`${small.base}/ocsp/${encodeURIComponent(Buffer.from(req).toString('base64'))}`);
       expect(get.headers.get('x-ratelimit-remaining')).toBe('0');
-      const before = viaFastify;
+      const before = h.viaFastify;
       const over = await post(small.base, req);
-      expect(viaFastify).toBe(before);
+      expect(h.viaFastify).toBe(before);
       expect(over.status).toBe(200);
       expect(over.headers.get('content-type')).toBe('application/ocsp-response');
       expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -225,9 +196,9 @@ describe('OCSP in front of the router', () => {
     expect(first.status).toBe('good');
     expect(await answer(await get(path))).toEqual(first); // from memory
     await authority.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
-    const before = viaFastify;
+    const before = h.viaFastify;
     const revoked = await answer(await get(path));
-    expect(viaFastify).toBe(before);
+    expect(h.viaFastify).toBe(before);
     expect(revoked.status).toBe('revoked');
     expect(revoked.etag).not.toBe(first.etag);
     expect(await answer(await get(path))).toEqual(revoked);
@@ -271,7 +242,7 @@ describe('OCSP in front of the router', () => {
     const encoded = encodeURIComponent(b64);
     expect(encoded).toMatch(/%2B/);
     expect(encoded).toMatch(/%2F/);
-    const before = viaFastify;
+    const before = h.viaFastify;
     // RFC 6960 appendix A's URL-encoded base64, the same with lower-case escapes, the raw base64 and base64url
     const lower = encoded.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
     const url = b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
@@ -281,10 +252,10 @@ describe('OCSP in front of the router', () => {
       await get(b64),
       await get(url),
     ];
-    expect(viaFastify).toBe(before); // not through Fastify
+    expect(h.viaFastify).toBe(before); // not through Fastify
     // a query string sends it through Fastify's route (its wildcard parameter leaves the query out)
     const routed = await get(`${encoded}?x=1`, { 'x-request-id': 'routed-get-1' });
-    expect(viaFastify).toBe(before + 1);
+    expect(h.viaFastify).toBe(before + 1);
     expect(fast[0]!.headers.get('x-request-id')).toBe('fast-get-1');
     expect(routed.headers.get('x-request-id')).toBe('routed-get-1');
     expect(routed.headers.get('cache-control')).toBe('public, max-age=5, no-transform');
@@ -307,11 +278,11 @@ describe('OCSP in front of the router', () => {
     const withNonce = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem, nonce: true });
     const nonced = encodeURIComponent(Buffer.from(withNonce).toString('base64'));
     expect(nonced).toMatch(/%3D%3D$/);
-    const n0 = viaFastify;
+    const n0 = h.viaFastify;
     const fastNonce = await get(nonced);
-    expect(viaFastify).toBe(n0);
+    expect(h.viaFastify).toBe(n0);
     const routedNonce = await get(`${nonced}?x=1`);
-    expect(viaFastify).toBe(n0 + 1);
+    expect(h.viaFastify).toBe(n0 + 1);
     expect([...headersOf(fastNonce).keys()].sort()).toEqual([...headersOf(routedNonce).keys()].sort());
     for (const r of [fastNonce, routedNonce]) {
       const der = new Uint8Array(await r.arrayBuffer());
@@ -335,12 +306,12 @@ describe('OCSP in front of the router', () => {
     const timed = /pkim_http_request_duration_seconds_count\{method="GET",route="\/ocsp\/\*",status_code="200"\} (\d+)/;
     const malformed = /pkim_ocsp_responses_total\{status="malformedRequest"\} (\d+)/;
     const t0 = await scrape();
-    const before = viaFastify;
+    const before = h.viaFastify;
     // not base64: malformedRequest, not cacheable, on both paths
     const bad = await get('not*base64'.replace('*', '%2A'));
-    expect(viaFastify).toBe(before + 1); // %2A is not one of the three escapes: Fastify's
+    expect(h.viaFastify).toBe(before + 1); // %2A is not one of the three escapes: Fastify's
     const badFast = await get('notbase64!'.replace('!', '') + '%3D%3D%3D', { 'x-request-id': 'fast-bad-1' });
-    expect(viaFastify).toBe(before + 1);
+    expect(h.viaFastify).toBe(before + 1);
     for (const r of [bad, badFast]) {
       expect(r.status).toBe(200);
       expect(r.headers.get('cache-control')).toBe('no-store');
@@ -354,7 +325,7 @@ describe('OCSP in front of the router', () => {
     const etag = first.headers.get('etag')!;
     const notModified = await get(encodeURIComponent(b64), { 'if-none-match': etag });
     expect(notModified.status).toBe(304);
-    expect(viaFastify).toBe(before + 2);
+    expect(h.viaFastify).toBe(before + 2);
     const t1 = await scrape();
     expect(count(t1, malformed) - count(t0, malformed)).toBe(2);
     expect(count(t1, timed) - count(t0, timed)).toBe(3); // the two malformed and the good one (the 304 is not 200)
@@ -387,11 +358,11 @@ describe('OCSP in front of the router', () => {
       return { name, socket, rest: request.subarray(20), ended };
     });
     try {
-      const before = viaFastify;
+      const before = h.viaFastify;
       // the two connections are accepted and their first bytes read before a request on a third is answered
       const ok = await post(closing.base, req);
       await check(ok, leaf.pem);
-      expect(viaFastify).toBe(before); // the fast path's
+      expect(h.viaFastify).toBe(before); // the fast path's
       const closed = closing.app.close();
       await closingStarted;
       for (const c of conns) c.socket.write(c.rest);
@@ -401,7 +372,7 @@ describe('OCSP in front of the router', () => {
         expect(text, c.name).toMatch(/^HTTP\/1\.1 503 /);
         expect(text).toMatch(/"statusCode":503/);
       }
-      expect(viaFastify).toBe(before);
+      expect(h.viaFastify).toBe(before);
       await closed;
     } finally {
       for (const c of conns) c.socket.destroy();

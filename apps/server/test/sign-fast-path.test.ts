@@ -5,32 +5,21 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import type { Authority } from '@pkim/authority';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { buildServer } from '../src/build-server';
 import { signAnswer, signAnswerJson, signWithCa } from '../src/transports/rest/rest-pki-plugin';
 import {
   ACTORS,
   createIssuingCa,
   createRootCa,
-  listen,
   openAuthorityFixture,
   type AuthorityFixture,
 } from './server-test-support';
+import { frontPathHarness, logLineOf, requestCount } from './front-path-test-support';
 
 const JSON_TYPE = 'application/json';
 const ROUTED = 'application/json; charset=utf-8';
-/** headers that differ between any two answers */
-const PER_ANSWER = new Set([
-  'date',
-  'x-request-id',
-  'x-ratelimit-remaining',
-  'x-ratelimit-reset',
-  'keep-alive',
-  'content-length',
-]);
 
 describe('the CSR sign route in front of the router', () => {
   let fx: AuthorityFixture;
@@ -43,35 +32,14 @@ describe('the CSR sign route in front of the router', () => {
   let admin: string;
   let auditor: string;
   let csr: string;
-  /** sign requests that reached Fastify */
-  let viaFastify = 0;
-  const lines: Record<string, unknown>[] = [];
-
-  /** a server of the authority, API budget `max` per hour, logging at info into `lines` */
-  async function serve(max: number, onPreClose?: () => void): Promise<{ app: FastifyInstance; base: string }> {
-    const logger = pino(
-      { level: 'info' },
-      { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
-    );
-    const a = await buildServer(authority, {
-      logger,
-      backgroundJobs: false,
-      console: false,
-      rateLimit: { max, timeWindowMs: 3_600_000 },
-      relyingPartyRateLimit: false,
-    });
-    // onResponse: it runs for every answer Fastify sends, also when an earlier hook refused the request
-    a.addHook('onResponse', (request, _reply, done) => {
-      if (request.url.startsWith('/api/v1/cas/')) viaFastify++;
-      done();
-    });
-    // after the fast path's own preClose hook (added by buildServer)
-    a.addHook('preClose', (done) => {
-      onPreClose?.();
-      done();
-    });
-    return { app: a, base: await listen(a) };
-  }
+  /** sign requests that reached Fastify (every answer it sent), servers with the API budget */
+  const h = frontPathHarness(() => authority, {
+    prefix: '/api/v1/cas/',
+    budget: 'api',
+    countOn: 'onResponse',
+    perAnswer: ['content-length'],
+  });
+  const { lines, serve, headersOf } = h;
 
   beforeAll(async () => {
     fx = await openAuthorityFixture();
@@ -102,16 +70,12 @@ describe('the CSR sign route in front of the router', () => {
       },
       body,
     });
-  const headersOf = (r: Response) => new Map([...r.headers].filter(([name]) => !PER_ANSWER.has(name)));
   /** the same request answered in front and by Fastify: both answers, and that each went its way */
-  async function both(body: string, o: Parameters<typeof sign>[2] = {}) {
-    const before = viaFastify;
-    const fast = await sign(base, body, o);
-    expect(viaFastify).toBe(before); // not through Fastify
-    const routed = await sign(base, body, { ...o, type: ROUTED });
-    expect(viaFastify).toBe(before + 1);
-    return { fast, routed };
-  }
+  const both = (body: string, o: Parameters<typeof sign>[2] = {}) =>
+    h.both(
+      () => sign(base, body, o),
+      () => sign(base, body, { ...o, type: ROUTED }),
+    );
 
   it('signs as the Fastify route does: status, headers, the answer, a certificate openssl verifies', async () => {
     const { fast, routed } = await both(JSON.stringify({ csr, profile: 'tls-server', ttl: '30d' }), { id: 'fast-1' });
@@ -192,12 +156,12 @@ describe('the CSR sign route in front of the router', () => {
       const first = await sign(s.base, body);
       expect(first.status).toBe(201);
       expect(first.headers.get('x-ratelimit-remaining')).toBe('1');
-      const before = viaFastify;
+      const before = h.viaFastify;
       expect((await sign(s.base, body, { type: ROUTED })).status).toBe(201);
-      expect(viaFastify).toBe(before + 1);
+      expect(h.viaFastify).toBe(before + 1);
       const fast = await sign(s.base, body);
       const routed = await sign(s.base, body, { type: ROUTED });
-      expect(viaFastify).toBe(before + 2); // the over-budget request in front did not reach Fastify
+      expect(h.viaFastify).toBe(before + 2); // the over-budget request in front did not reach Fastify
       expect(fast.status).toBe(429);
       expect(routed.status).toBe(429);
       expect(fast.headers.get('retry-after')).toBeTruthy();
@@ -213,11 +177,7 @@ describe('the CSR sign route in front of the router', () => {
 
   it('counts its answers in /metrics and logs the lines of the router', async () => {
     const scrape = async () => (await fetch(`${base}/metrics`)).text();
-    const count = (text: string, status: number) => {
-      const series = `method="POST",route="/api/v1/cas/:id/sign",status_code="${status}"`;
-      const re = new RegExp(`pkim_http_request_duration_seconds_count\\{${series}\\} (\\d+)`);
-      return Number(re.exec(text)?.[1] ?? 0);
-    };
+    const count = (text: string, status: number) => requestCount(text, 'POST', '/api/v1/cas/:id/sign', status);
     const m0 = await scrape();
     lines.length = 0;
     await sign(base, JSON.stringify({ csr }), { id: 'line-fast' });
@@ -227,21 +187,14 @@ describe('the CSR sign route in front of the router', () => {
     const m1 = await scrape();
     expect(count(m1, 201) - count(m0, 201)).toBe(2);
     expect(count(m1, 400) - count(m0, 400)).toBe(2);
-    const of = (id: string, msg: string) => {
-      const l = lines.find((x) => x.reqId === id && x.msg === msg);
-      expect(l, `${id} ${msg}`).toBeDefined();
-      const { time: _t, responseTime, pid: _p, hostname: _h, reqId: _r, ...rest } = l!;
-      expect(typeof (msg === 'request completed' ? responseTime : 0)).toBe('number');
-      const req = rest.req as Record<string, unknown> | undefined;
-      return { ...rest, req: req ? { ...req, remotePort: 0 } : undefined };
-    };
+    const of = (id: string, msg: string) => logLineOf(lines, id, msg);
     expect(of('line-fast', 'request completed')).toEqual(of('line-routed', 'request completed'));
     expect(of('refused-fast', 'request refused')).toEqual(of('refused-routed', 'request refused'));
     expect(of('refused-fast', 'request completed')).toEqual(of('refused-routed', 'request completed'));
   });
 
   it('leaves to Fastify what it does not take: a session cookie, a query, an escaped path', async () => {
-    const before = viaFastify;
+    const before = h.viaFastify;
     const body = JSON.stringify({ csr });
     const cookie = await fetch(`${base}/api/v1/cas/${caId}/sign`, {
       method: 'POST',
@@ -261,7 +214,7 @@ describe('the CSR sign route in front of the router', () => {
       body,
     });
     expect(escaped.status).toBe(201);
-    expect(viaFastify).toBe(before + 3);
+    expect(h.viaFastify).toBe(before + 3);
   });
 
   it('a request arriving while the server closes goes to Fastify, which answers 503', async () => {
@@ -281,10 +234,10 @@ describe('the CSR sign route in front of the router', () => {
     const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
     socket.write(request.subarray(0, 20));
     try {
-      const before = viaFastify;
+      const before = h.viaFastify;
       // the connection is accepted and its first bytes read before a request on another one is answered
       expect((await sign(closing.base, body.toString())).status).toBe(201);
-      expect(viaFastify).toBe(before); // the fast path's
+      expect(h.viaFastify).toBe(before); // the fast path's
       const closed = closing.app.close();
       await closingStarted;
       socket.write(request.subarray(20));

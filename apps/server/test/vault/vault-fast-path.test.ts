@@ -5,25 +5,15 @@
 // Fastify.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import type { Authority } from '@pkim/authority';
-import { buildServer } from '@pkim/server';
 import { opensslCsr } from '../../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../../tests/support/verifiers';
-import { ACTORS, listen } from '../server-test-support';
+import { ACTORS } from '../server-test-support';
+import { frontPathHarness, logLineOf, requestCount } from '../front-path-test-support';
 import { corruptCsrSignature, openVaultFixture, type VaultFixture } from './vault-test-support';
 
 const JSON_TYPE = 'application/json';
 const ROUTED = 'application/json; charset=utf-8';
-/** headers that differ between any two answers */
-const PER_ANSWER = new Set([
-  'date',
-  'x-request-id',
-  'x-ratelimit-remaining',
-  'x-ratelimit-reset',
-  'keep-alive',
-  'content-length',
-]);
 const EC_ROLE = { allowed_domains: 'example.com', allow_subdomains: true, max_ttl: '72h', key_type: 'ec' };
 
 describe('the Vault issue/sign routes in front of the router', () => {
@@ -33,29 +23,14 @@ describe('the Vault issue/sign routes in front of the router', () => {
   let base: string;
   let auditor: string;
   let csr: string;
-  /** Vault requests that reached Fastify */
-  let viaFastify = 0;
-  const lines: Record<string, unknown>[] = [];
-
-  /** a server of the authority, API budget `max` per hour, logging at info into `lines` */
-  async function serve(max: number): Promise<{ app: FastifyInstance; base: string }> {
-    const logger = pino(
-      { level: 'info' },
-      { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) },
-    );
-    const a = await buildServer(authority, {
-      logger,
-      backgroundJobs: false,
-      console: false,
-      rateLimit: { max, timeWindowMs: 3_600_000 },
-      relyingPartyRateLimit: false,
-    });
-    a.addHook('onResponse', (request, _reply, done) => {
-      if (request.url.startsWith('/v1/')) viaFastify++;
-      done();
-    });
-    return { app: a, base: await listen(a) };
-  }
+  /** Vault requests that reached Fastify (every answer it sent), servers with the API budget */
+  const h = frontPathHarness(() => authority, {
+    prefix: '/v1/',
+    budget: 'api',
+    countOn: 'onResponse',
+    perAnswer: ['content-length'],
+  });
+  const { lines, serve, headersOf } = h;
 
   beforeAll(async () => {
     v = await openVaultFixture({}, { roles: { web: EC_ROLE } });
@@ -84,16 +59,12 @@ describe('the Vault issue/sign routes in front of the router', () => {
       },
       body,
     });
-  const headersOf = (r: Response) => new Map([...r.headers].filter(([name]) => !PER_ANSWER.has(name)));
   /** the same request answered in front and by Fastify: both answers, and that each went its way */
-  async function both(path: string, body: string, o: Parameters<typeof call>[3] = {}) {
-    const before = viaFastify;
-    const fast = await call(base, path, body, o);
-    expect(viaFastify).toBe(before); // not through Fastify
-    const routed = await call(base, path, body, { ...o, type: ROUTED });
-    expect(viaFastify).toBe(before + 1);
-    return { fast, routed };
-  }
+  const both = (path: string, body: string, o: Parameters<typeof call>[3] = {}) =>
+    h.both(
+      () => call(base, path, body, o),
+      () => call(base, path, body, { ...o, type: ROUTED }),
+    );
   const verify = (leafPem: string, issuingCa: string) => {
     const r = opensslVerify({ leafPem, chainPems: [issuingCa], rootPem: v.rootPem, purpose: 'sslserver' });
     expect(r.ok, r.output).toBe(true);
@@ -193,12 +164,12 @@ describe('the Vault issue/sign routes in front of the router', () => {
       const first = await call(s.base, 'pki/sign/web', body);
       expect(first.status).toBe(200);
       expect(first.headers.get('x-ratelimit-remaining')).toBe('1');
-      const before = viaFastify;
+      const before = h.viaFastify;
       expect((await call(s.base, 'pki/sign/web', body, { type: ROUTED })).status).toBe(200);
-      expect(viaFastify).toBe(before + 1);
+      expect(h.viaFastify).toBe(before + 1);
       const fast = await call(s.base, 'pki/sign/web', body);
       const routed = await call(s.base, 'pki/sign/web', body, { type: ROUTED });
-      expect(viaFastify).toBe(before + 2); // the over-budget request in front did not reach Fastify
+      expect(h.viaFastify).toBe(before + 2); // the over-budget request in front did not reach Fastify
       expect(fast.status).toBe(429);
       expect(routed.status).toBe(429);
       expect(fast.headers.get('retry-after')).toBeTruthy();
@@ -211,11 +182,7 @@ describe('the Vault issue/sign routes in front of the router', () => {
 
   it('counts its answers in /metrics and logs the lines of the router', async () => {
     const scrape = async () => (await fetch(`${base}/metrics`)).text();
-    const count = (text: string, status: number) => {
-      const series = `method="POST",route="/v1/\\*",status_code="${status}"`;
-      const re = new RegExp(`pkim_http_request_duration_seconds_count\\{${series}\\} (\\d+)`);
-      return Number(re.exec(text)?.[1] ?? 0);
-    };
+    const count = (text: string, status: number) => requestCount(text, 'POST', '/v1/\\*', status);
     const m0 = await scrape();
     lines.length = 0;
     const body = JSON.stringify({ csr });
@@ -226,14 +193,7 @@ describe('the Vault issue/sign routes in front of the router', () => {
     const m1 = await scrape();
     expect(count(m1, 200) - count(m0, 200)).toBe(2);
     expect(count(m1, 400) - count(m0, 400)).toBe(2);
-    const of = (id: string, msg: string) => {
-      const l = lines.find((x) => x.reqId === id && x.msg === msg);
-      expect(l, `${id} ${msg}`).toBeDefined();
-      const { time: _t, responseTime, pid: _p, hostname: _h, reqId: _r, ...rest } = l!;
-      expect(typeof (msg === 'request completed' ? responseTime : 0)).toBe('number');
-      const req = rest.req as Record<string, unknown> | undefined;
-      return { ...rest, req: req ? { ...req, remotePort: 0 } : undefined };
-    };
+    const of = (id: string, msg: string) => logLineOf(lines, id, msg);
     expect(of('line-fast', 'request completed')).toEqual(of('line-routed', 'request completed'));
     expect(of('refused-fast', 'vault request refused')).toEqual(of('refused-routed', 'vault request refused'));
     expect(of('refused-fast', 'request completed')).toEqual(of('refused-routed', 'request completed'));
@@ -243,7 +203,7 @@ describe('the Vault issue/sign routes in front of the router', () => {
     // a mount whose path ends in `sign`: `<mount>/sign/ocsp` is that mount's OCSP route, not a sign route
     await authority.vault.mounts.mount({ path: 'edge/sign', ca: v.caId }, ACTORS.admin);
     try {
-      const before = viaFastify;
+      const before = h.viaFastify;
       const ocsp = await call(base, 'edge/sign/ocsp', JSON.stringify({ csr }));
       expect(ocsp.status).toBe(400); // an OCSP answer: malformedRequest
       expect(ocsp.headers.get('content-type')).toBe('application/ocsp-response');
@@ -258,14 +218,14 @@ describe('the Vault issue/sign routes in front of the router', () => {
         body: JSON.stringify({ csr }),
       });
       expect(query.status).toBe(200);
-      expect(viaFastify).toBe(before + 3);
+      expect(h.viaFastify).toBe(before + 3);
       // the token as a Bearer is taken in front, as the route takes it
       const bearer = await call(base, 'pki/sign/web', JSON.stringify({ csr }), {
         token: null,
         headers: { authorization: `Bearer ${v.token}` },
       });
       expect(bearer.status).toBe(200);
-      expect(viaFastify).toBe(before + 3);
+      expect(h.viaFastify).toBe(before + 3);
     } finally {
       await authority.vault.mounts.unmount('edge/sign', ACTORS.admin);
     }
