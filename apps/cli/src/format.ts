@@ -59,7 +59,7 @@ export function vaultMountsTable(items: VaultMountDto[]): string {
     ['PATH', 'CA', 'ROLES', 'DEFAULT TTL', 'MAX TTL', 'CREATED'],
     items.map((m) => [
       `${m.path}/`,
-      m.ca.name ?? m.ca.id,
+      m.ca.name ?? (m.ca.id || '(no CA yet)'),
       String(m.roles),
       m.defaultLeaseTtl,
       m.maxLeaseTtl,

@@ -63,7 +63,7 @@ describe('root/generate/internal', () => {
       ['root/generate/exported', { common_name: 'X' }, /^exported is not supported: CA private keys never leave/],
       ['root/generate/kms', { common_name: 'X' }, /^kms is not supported/],
       ['issuers/generate/root/existing', { common_name: 'X' }, /^existing is not supported/],
-      ['root/generate/bogus', { common_name: 'X' }, /must be "internal", "existing", exported" or "kms"/],
+      ['root/generate/bogus', { common_name: 'X' }, /must be "internal", "existing", "exported" or "kms"/],
       ['root/generate/internal', { common_name: 'X', alt_names: 'x.example.com' }, /alt_names cannot be given/],
       ['root/generate/internal', { common_name: 'X', key_type: 'ec', key_bits: 521 }, /unsupported bit length/],
       ['root/generate/internal', { common_name: '' }, /common_name field is required/],
@@ -150,6 +150,32 @@ describe('root/generate/internal', () => {
       expect(r.body.errors[0]).toMatch(/already has its issuer, CA ca_\w+: a PKI Manager mount has one issuer/);
     }
     expect(await caCount()).toBe(before);
+  });
+
+  it('on a mount whose CA was deleted: a new root is made and bound (the deleted CA named in the audit)', async () => {
+    const gone = await f.authority.cas.create(
+      { name: 'gone-root', subject: { commonName: 'Gone Root' }, keyType: 'ec-p256' },
+      ACTORS.admin,
+    );
+    const enabled = await vaultCall(f, 'POST', 'sys/mounts/gone', { type: 'pki', options: { ca: 'gone-root' } });
+    expect(enabled.status, enabled.text).toBe(204);
+    const refused = await vaultCall(f, 'POST', 'gone/root/generate/internal', { common_name: 'Too Early' });
+    expect(refused.status, refused.text).toBe(400);
+    await f.authority.cas.revokeCa(gone.ca.id, 'cessationOfOperation', ACTORS.admin);
+    await f.authority.cas.delete(gone.ca.id, {}, ACTORS.admin);
+
+    const r = await vaultCall(f, 'POST', 'gone/root/generate/internal', {
+      common_name: 'Second Life Root',
+      key_type: 'ec',
+    });
+    expect(r.status, r.text).toBe(200);
+    const ca = await f.authority.cas.get('Second-Life-Root');
+    expect(r.body.data.issuer_id).toBe(ca.ca.id);
+    expect((await vaultCall(f, 'GET', 'gone/issuer/default')).body.data.issuer_id).toBe(ca.ca.id);
+    const v = opensslVerify({ leafPem: ca.certificatePem!, rootPem: ca.certificatePem! });
+    expect(v.ok, v.output).toBe(true);
+    const bound = await f.authority.audit.list({ action: 'vault.mount_bound', target: 'gone', limit: 5 });
+    expect(bound.map((e) => e.details)).toEqual([{ caId: ca.ca.id, deletedCaId: gone.ca.id }]);
   });
 
   it('issuers/generate/root/internal RSA 2048 by default, named after the CN, the mount max TTL', async () => {

@@ -126,7 +126,7 @@ function MountsTab({ onRoles }: { onRoles: (mount: string) => void }) {
                   {m.ca.name}
                 </Link>
               ) : (
-                <Badge variant="outline">deleted CA</Badge>
+                <Badge variant="outline">{m.ca.id ? 'deleted CA' : 'no CA yet'}</Badge>
               ),
           },
           {

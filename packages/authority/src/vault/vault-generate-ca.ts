@@ -22,7 +22,7 @@ export interface VaultGenerateCaDeps {
   clock: Clock;
   /** the authority's CA services: `create` (as `pkim ca create`), `createExternalIntermediate` + `importCertificate` */
   cas: Pick<CaService, 'create' | 'createExternalIntermediate' | 'importCertificate' | 'get'>;
-  mounts: Pick<VaultMountService, 'bindCa' | 'requireMount'>;
+  mounts: Pick<VaultMountService, 'bindCa' | 'requireMount' | 'requireUnbound'>;
 }
 
 const invalid = (message: string) => new PkiError('vault.invalid_parameter', message);
@@ -59,7 +59,7 @@ function checkExported(exported: string, params: Record<string, unknown>): void 
       `${exported} is not supported: PKI Manager generates a new CA key in its key backend; use "internal" ` +
         '(an outside key signs through sign-intermediate, its CA issues elsewhere)',
     );
-  throw invalid('the "exported" path parameter must be "internal", "existing", exported" or "kms"');
+  throw invalid('the "exported" path parameter must be "internal", "existing", "exported" or "kms"');
 }
 
 /** OpenBao's `key_type`/`key_bits` (default rsa/2048; ec 256 or 384; ed25519) as a PKI Manager key type */
@@ -137,11 +137,9 @@ function refuseUnsupported(params: Record<string, unknown>): void {
  * for an intermediate — and the mount, which must have no CA yet (a mount has one issuer), is bound to it.
  */
 export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
-  /** the mount as stored now, refused when it already has a CA (its one issuer, or a pending one) */
-  async function unboundMount(mount: VaultMount): Promise<VaultMount> {
-    const m = await deps.mounts.requireMount(mount.path);
-    if (m.caId) throw mountHasIssuer(m);
-    return m;
+  /** the mount as stored now, refused when it already has a CA (its one issuer, or a pending one) that exists */
+  function unboundMount(mount: VaultMount): Promise<VaultMount> {
+    return deps.mounts.requireUnbound(mount.path);
   }
 
   /** binds the mount to the CA just made; a mount bound meanwhile keeps its CA, the new one is said in the error */

@@ -205,6 +205,17 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     return m;
   }
 
+  /**
+   * the mount as stored now when it may be bound to a new CA: it has none, or the CA it names was deleted (`pkim ca
+   * delete`: the mount is left naming a CA that is gone, an OpenBao mount whose issuer was deleted) — else refused
+   * with `vault.mount_has_issuer`
+   */
+  async function requireUnbound(path: string): Promise<VaultMount> {
+    const m = await requireMount(path);
+    if (m.caId && (await store.cas.findById(m.caId))) throw mountHasIssuer(m);
+    return m;
+  }
+
   async function resolveCa(ref: string): Promise<{ id: string; name: string }> {
     const ca = (await store.cas.findById(ref)) ?? (await store.cas.findByName(ref));
     if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${ref}'`);
@@ -229,6 +240,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     listMounts,
     getMount,
     requireMount,
+    requireUnbound,
 
     /** a stable cluster id for sys/health, created once per database */
     async clusterId(): Promise<string> {
@@ -299,18 +311,18 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     },
 
     /**
-     * binds a mount that has no CA yet to `caId` (the CA a `root/generate` or `intermediate/generate` of the mount
-     * just created), audited `vault.mount_bound`; a mount bound meanwhile (another request, another process) is
-     * refused with `vault.mount_has_issuer` and left as it is
+     * binds a mount that has no CA yet (or whose CA was deleted) to `caId` (the CA a `root/generate` or
+     * `intermediate/generate` of the mount just created), audited `vault.mount_bound`; a mount bound meanwhile
+     * (another request, another process) is refused with `vault.mount_has_issuer` and left as it is
      */
     async bindCa(path: string, caId: string, actor: Actor): Promise<VaultMount> {
       authorize(actor, 'ca:write');
-      const m = await requireMount(path);
-      if (m.caId) throw mountHasIssuer(m);
+      const m = await requireUnbound(path);
+      const deletedCaId = m.caId || undefined;
       m.caId = caId;
       await store.commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
-        audit: [auditEvent(clock, actor, 'vault.mount_bound', m.path, { caId })],
+        audit: [auditEvent(clock, actor, 'vault.mount_bound', m.path, { caId, ...(deletedCaId && { deletedCaId }) })],
       });
       return m;
     },
