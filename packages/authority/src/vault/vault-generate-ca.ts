@@ -7,16 +7,8 @@ import { authorize } from '../permissions';
 import type { Actor, CaService } from '../types';
 import { mountHasIssuer, type VaultMount, type VaultMountService } from './vault-mount-service';
 import type { VaultResult } from './vault-pki-service';
-import { SUBJECT_FIELDS } from './vault-sign-intermediate';
-import {
-  formatGoDuration,
-  parseVaultBool,
-  parseVaultDuration,
-  parseVaultInt,
-  parseVaultList,
-  parseVaultString,
-  toVaultSerial,
-} from './vault-params';
+import { SUBJECT_FIELDS, vaultCaTtl } from './vault-sign-intermediate';
+import { parseVaultBool, parseVaultInt, parseVaultList, parseVaultString, toVaultSerial } from './vault-params';
 
 export interface VaultGenerateCaDeps {
   clock: Clock;
@@ -173,24 +165,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       const name = caNameOf(params, cn);
       const warnings: string[] = [];
       // lifetime as sign-intermediate: ttl (or not_after), else the mount's default; over its max: cut, warned
-      const ttlRequested = parseVaultDuration('ttl', params.ttl);
-      const notAfterRequested = parseVaultString('not_after', params.not_after);
-      if (ttlRequested && notAfterRequested)
-        throw invalid('Either ttl or not_after should be provided. Both should not be provided in the same request.');
-      let ttl = ttlRequested || mount.defaultLeaseTtl;
-      if (notAfterRequested) {
-        const t = Date.parse(notAfterRequested);
-        if (Number.isNaN(t)) throw invalid(`not_after "${notAfterRequested}" is not an RFC 3339 time`);
-        ttl = Math.floor((t - deps.clock.now()) / 1000);
-        if (ttl <= 0) throw invalid(`not_after ${notAfterRequested} is in the past`);
-      }
-      if (ttl > mount.maxLeaseTtl) {
-        warnings.push(
-          `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(mount.maxLeaseTtl)}", ` +
-            'so maxTTL is being used',
-        );
-        ttl = mount.maxLeaseTtl;
-      }
+      const ttl = vaultCaTtl(params, mount, deps.clock.now(), warnings);
       const maxPath =
         params.max_path_length === undefined || params.max_path_length === ''
           ? -1

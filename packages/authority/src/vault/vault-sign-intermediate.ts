@@ -50,6 +50,37 @@ export const SUBJECT_FIELDS: [param: string, type: string][] = [
  * `intermediate-ca` profile, one lint, the signature verified, one commit with `certificate.issued`), recorded as a
  * certificate of the mount's CA (`cert/:serial`, `certs`, `revoke`, its CRL and OCSP).
  */
+/**
+ * a CA certificate's lifetime in seconds as OpenBao reads it (sign-intermediate, root/generate): `ttl` or
+ * `not_after` (both: 400), else the mount's default lease TTL; over the mount's max it is cut, with OpenBao's warning
+ */
+export function vaultCaTtl(
+  params: Record<string, unknown>,
+  mount: Pick<VaultMount, 'defaultLeaseTtl' | 'maxLeaseTtl'>,
+  now: number,
+  warnings: string[],
+): number {
+  const ttlRequested = parseVaultDuration('ttl', params.ttl);
+  const notAfterRequested = parseVaultString('not_after', params.not_after);
+  if (ttlRequested && notAfterRequested)
+    throw invalid('Either ttl or not_after should be provided. Both should not be provided in the same request.');
+  let ttl = ttlRequested || mount.defaultLeaseTtl;
+  if (notAfterRequested) {
+    const t = Date.parse(notAfterRequested);
+    if (Number.isNaN(t)) throw invalid(`not_after "${notAfterRequested}" is not an RFC 3339 time`);
+    ttl = Math.floor((t - now) / 1000);
+    if (ttl <= 0) throw invalid(`not_after ${notAfterRequested} is in the past`);
+  }
+  if (ttl > mount.maxLeaseTtl) {
+    warnings.push(
+      `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(mount.maxLeaseTtl)}", ` +
+        'so maxTTL is being used',
+    );
+    ttl = mount.maxLeaseTtl;
+  }
+  return ttl;
+}
+
 export function createVaultSignIntermediate(deps: VaultSignIntermediateDeps) {
   return async function signIntermediate(
     mount: VaultMount,
@@ -104,24 +135,7 @@ export function createVaultSignIntermediate(deps: VaultSignIntermediateDeps) {
 
     // lifetime as OpenBao: ttl (or not_after), else the mount's default; over the mount's max: cut, with a warning;
     // beyond the issuer's own NotAfter: refused (PKI Manager's lint; OpenBao permits it with a warning)
-    const ttlRequested = parseVaultDuration('ttl', params.ttl);
-    const notAfterRequested = parseVaultString('not_after', params.not_after);
-    if (ttlRequested && notAfterRequested)
-      throw invalid('Either ttl or not_after should be provided. Both should not be provided in the same request.');
-    let ttl = ttlRequested || mount.defaultLeaseTtl;
-    if (notAfterRequested) {
-      const t = Date.parse(notAfterRequested);
-      if (Number.isNaN(t)) throw invalid(`not_after "${notAfterRequested}" is not an RFC 3339 time`);
-      ttl = Math.floor((t - deps.clock.now()) / 1000);
-      if (ttl <= 0) throw invalid(`not_after ${notAfterRequested} is in the past`);
-    }
-    if (ttl > mount.maxLeaseTtl) {
-      warnings.push(
-        `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(mount.maxLeaseTtl)}", ` +
-          'so maxTTL is being used',
-      );
-      ttl = mount.maxLeaseTtl;
-    }
+    const ttl = vaultCaTtl(params, mount, deps.clock.now(), warnings);
     // max_path_length -1 (the default): one less than the issuer's, none when the issuer has none (OpenBao)
     const maxPath =
       params.max_path_length === undefined ? -1 : parseVaultInt('max_path_length', params.max_path_length);
