@@ -122,6 +122,24 @@ function refuseUnsupported(params: Record<string, unknown>): void {
 }
 
 /**
+ * what both generation paths read first, refusing before anything is made: the permission, `exported`, the fields a
+ * CA here cannot carry, then the answer's format, the key type, the subject and the CA's name
+ */
+function caRequestOf(
+  exported: string,
+  params: Record<string, unknown>,
+  actor: Actor,
+): { format: string; keyType: KeyType; dn: string; name: string } {
+  authorize(actor, 'ca:write');
+  checkExported(exported, params);
+  refuseUnsupported(params);
+  const format = parseVaultString('format', params.format) || 'pem';
+  const keyType = keyTypeOf(params);
+  const { dn, cn } = subjectOf(params);
+  return { format, keyType, dn, name: caNameOf(params, cn) };
+}
+
+/**
  * OpenBao's CA generation paths on a mount: `root/generate/internal` (`issuers/generate/root/internal`) and
  * `intermediate/generate/internal` (`issuers/generate/intermediate/internal`) + `intermediate/set-signed`. The CA is
  * made by the authority's CA services — `cas.create` (the signing pipeline, as `pkim ca create`) for a root,
@@ -156,13 +174,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       params: Record<string, unknown>,
       actor: Actor,
     ): Promise<VaultResult> {
-      authorize(actor, 'ca:write');
-      checkExported(exported, params);
-      refuseUnsupported(params);
-      const format = parseVaultString('format', params.format) || 'pem';
-      const keyType = keyTypeOf(params);
-      const { dn, cn } = subjectOf(params);
-      const name = caNameOf(params, cn);
+      const { format, keyType, dn, name } = caRequestOf(exported, params, actor);
       const warnings: string[] = [];
       // lifetime as sign-intermediate: ttl (or not_after), else the mount's default; over its max: cut, warned
       const ttl = vaultCaTtl(params, mount, deps.clock.now(), warnings);
@@ -219,13 +231,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       params: Record<string, unknown>,
       actor: Actor,
     ): Promise<VaultResult> {
-      authorize(actor, 'ca:write');
-      checkExported(exported, params);
-      refuseUnsupported(params);
-      const format = parseVaultString('format', params.format) || 'pem';
-      const keyType = keyTypeOf(params);
-      const { dn, cn } = subjectOf(params);
-      const name = caNameOf(params, cn);
+      const { format, keyType, dn, name } = caRequestOf(exported, params, actor);
       // the signer sets the lifetime, path length and name constraints of an intermediate: a CSR carries none
       // (OpenBao ignores them here; said in a warning)
       const warnings: string[] = [];

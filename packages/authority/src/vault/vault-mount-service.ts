@@ -138,17 +138,14 @@ function deepFreeze<T>(v: T): T {
 
 /** Mounts, roles and per-mount configuration, stored as small JSON documents in the settings table. */
 export function createVaultMountService(deps: VaultMountServiceDeps) {
-  const { clock } = deps;
+  const { clock, store } = deps;
   /**
-   * the store, its commits ending what the request path keeps (`requestView`): every write of a mount or role is a
-   * commit of this service, so one made here applies at the next request of this process
+   * every write of a mount or role is a commit of this service (never `store.commit` directly): it ends what the
+   * request path keeps (`requestView`), so one made here applies at the next request of this process
    */
-  const store: Store = new Proxy(deps.store, {
-    get: (target, key): unknown => (key === 'commit' ? commit : (Reflect.get(target, key) as unknown)),
-  });
   async function commit(unit: Parameters<Store['commit']>[0]): ReturnType<Store['commit']> {
     try {
-      return await deps.store.commit(unit);
+      return await store.commit(unit);
     } finally {
       view = undefined;
       commits++;
@@ -227,7 +224,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     const m = await requireMount(mountPath);
     if (!VAULT_ROLE_NAME_RE.test(name)) throw new PkiError('vault.invalid_parameter', `invalid role name "${name}"`);
     const role = roleFromParams(params);
-    await store.commit({
+    await commit({
       setSettings: { [roleKey(m.path, name)]: JSON.stringify(role) },
       audit: [auditEvent(clock, actor, 'vault.role_written', `${m.path}/roles/${name}`, { role })],
     });
@@ -248,7 +245,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       cluster = await store.settings.get(CLUSTER_KEY);
       if (!cluster) {
         const id = randomUUID();
-        await store.commit({ setSettings: { [CLUSTER_KEY]: id } });
+        await commit({ setSettings: { [CLUSTER_KEY]: id } });
         cluster = (await store.settings.get(CLUSTER_KEY)) ?? id;
       }
       return cluster;
@@ -301,7 +298,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
         urls: defaultUrls(),
         crl: defaultCrl(),
       };
-      await store.commit({
+      await commit({
         setSettings: { [MOUNT_KEY + path]: JSON.stringify(mount) },
         audit: [
           auditEvent(clock, actor, 'vault.mount_created', path, { caId: ca?.id ?? null, caName: ca?.name ?? null }),
@@ -320,7 +317,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       const m = await requireUnbound(path);
       const deletedCaId = m.caId || undefined;
       m.caId = caId;
-      await store.commit({
+      await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
         audit: [auditEvent(clock, actor, 'vault.mount_bound', m.path, { caId, ...(deletedCaId && { deletedCaId }) })],
       });
@@ -332,7 +329,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       const m = await getMount(path);
       if (!m) return;
       const roles = await store.settings.listByPrefix(`${ROLE_KEY}${m.path}|`);
-      await store.commit({
+      await commit({
         deleteSettings: [MOUNT_KEY + m.path, ...roles.map((r) => r.key)],
         audit: [auditEvent(clock, actor, 'vault.mount_deleted', m.path, { caId: m.caId, roles: roles.length })],
       });
@@ -348,7 +345,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
         m.maxLeaseTtl = parseVaultDuration('max_lease_ttl', params.max_lease_ttl) || DEFAULT_LEASE_TTL;
       }
       if (typeof params.description === 'string') m.description = params.description;
-      await store.commit({
+      await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
         audit: [
           auditEvent(clock, actor, 'vault.mount_tuned', m.path, {
@@ -401,7 +398,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       const raw = await store.settings.get(roleKey(m.path, name));
       if (!raw) throw new PkiError('vault.role_not_found', `no role ${name} on ${m.path}`);
       const role = roleFromParams(params, JSON.parse(raw) as VaultRole);
-      await store.commit({
+      await commit({
         setSettings: { [roleKey(m.path, name)]: JSON.stringify(role) },
         audit: [auditEvent(clock, actor, 'vault.role_written', `${m.path}/roles/${name}`, { role })],
       });
@@ -432,7 +429,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       authorize(actor, 'ca:write');
       const m = await requireMount(mountPath);
       if (!(await store.settings.get(roleKey(m.path, name)))) return;
-      await store.commit({
+      await commit({
         deleteSettings: [roleKey(m.path, name)],
         audit: [auditEvent(clock, actor, 'vault.role_deleted', `${m.path}/roles/${name}`)],
       });
@@ -485,7 +482,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
             ocspUrls: urls.ocsp_servers,
             caIssuersUrls: urls.issuing_certificates,
           };
-      await store.commit({
+      await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
         updateCa: [{ id: ca.id, patch: { urls: caUrls, updatedAt: clock.now() } }],
         audit: [auditEvent(clock, actor, 'vault.urls_configured', m.path, { ...urls, caId: ca.id })],
@@ -516,7 +513,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       }
       m.crl = crl;
       // applied to the mount's CA: its CRL nextUpdate = thisUpdate + expiry, OCSP nextUpdate = now + ocsp_expiry
-      await store.commit({
+      await commit({
         setSettings: {
           [MOUNT_KEY + m.path]: JSON.stringify(m),
           [CRL_VALIDITY_KEY + m.caId]: String(crl.expiry * 1000),
