@@ -73,6 +73,8 @@ out["boot_root"] = pki.generate_root(
     "internal", "Hvac Root", extra_params={"key_type": "ec", "ttl": "87600h"}, mount_point="hroot"
 )["data"]
 c.sys.enable_secrets_engine("pki", path="hint", config={"max_lease_ttl": "8760h"})
+# its URLs written before it has a CA (as some Terraform does): kept, then the new CA's at generate_intermediate
+pki.set_urls({"crl_distribution_points": ["http://crl.example.org/hint.crl"]}, mount_point="hint")
 inter = pki.generate_intermediate("internal", "Hvac Intermediate", mount_point="hint")["data"]
 out["boot_csr"] = inter["csr"]
 signed = pki.sign_intermediate(inter["csr"], "Hvac Intermediate", extra_params={"ttl": "8760h"}, mount_point="hroot")
@@ -80,6 +82,7 @@ out["boot_signed"] = signed["data"]
 set_signed = pki.set_signed_intermediate(signed["data"]["certificate"], mount_point="hint")
 out["boot_set_signed"] = set_signed["data"] if isinstance(set_signed, dict) else set_signed.status_code
 pki.create_or_update_role("web", {"allowed_domains": "example.com", "allow_subdomains": True}, mount_point="hint")
+out["boot_urls"] = pki.read_urls(mount_point="hint")["data"]
 out["boot_leaf"] = pki.generate_certificate("web", "b.example.com", mount_point="hint")["data"]
 
 print(json.dumps(out))

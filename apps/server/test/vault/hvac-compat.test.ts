@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslCsr, tempDir } from '../../../../tests/support/openssl-tools';
-import { opensslCrlVerify, opensslVerify } from '../../../../tests/support/verifiers';
+import { opensslCrlVerify, opensslText, opensslVerify } from '../../../../tests/support/verifiers';
 import { openVaultFixture, type VaultFixture } from './vault-test-support';
 
 const PYTHON = '/usr/bin/python3';
@@ -108,6 +108,9 @@ describe('hvac against pkim', () => {
     const bootLeaf = opensslVerify({ leafPem: `${out.boot_leaf.certificate}\n`, ...bootChain, purpose: 'sslserver' });
     expect(bootLeaf.ok, bootLeaf.output).toBe(true);
     expect(out.boot_leaf.ca_chain).toEqual([out.boot_signed.certificate, out.boot_root.certificate]);
+    // set_urls before the mount had its CA: read back, and carried by the leaf
+    expect(out.boot_urls).toMatchObject({ crl_distribution_points: ['http://crl.example.org/hint.crl'] });
+    expect(opensslText(`${out.boot_leaf.certificate}\n`)).toContain('URI:http://crl.example.org/hint.crl');
 
     expect(out.missing_role).toBe('InvalidPath');
     expect(out.refused).toMatch(/common name evil\.org not allowed by this role/);

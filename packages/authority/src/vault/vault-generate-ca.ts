@@ -201,7 +201,10 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
 
       const certificate = (view.certificatePem ?? '').trim();
       const x509 = new X509Certificate(certificate);
-      if (!x509.infoAccess && !x509.raw.includes(CRL_DP_OID)) warnings.push(NO_AIA_WARNING);
+      // OpenBao warns when the mount has no URLs configured: neither in the root nor written before it (config/urls)
+      const u = m.urls;
+      const pendingUrls = u.issuing_certificates.length + u.crl_distribution_points.length + u.ocsp_servers.length;
+      if (!x509.infoAccess && !x509.raw.includes(CRL_DP_OID) && !pendingUrls) warnings.push(NO_AIA_WARNING);
       if (view.ca.pathLen === 0)
         warnings.push(
           'Max path length of the generated certificate is zero. This certificate cannot be used to issue ' +

@@ -72,6 +72,21 @@ function urlsOfMountCa(m: VaultMount, caUrls: CaUrlsJson | null): VaultUrlsConfi
   };
 }
 
+/**
+ * Vault's URLs as a CA's URL setting; `null` when none is set (Vault semantics: with nothing configured, the server's
+ * own relying-party URLs, PKIM_PUBLIC_URL, apply)
+ */
+function caUrlsOf(urls: VaultUrlsConfig): CaUrlsJson | null {
+  if (!urls.crl_distribution_points.length && !urls.ocsp_servers.length && !urls.issuing_certificates.length) {
+    return null;
+  }
+  return {
+    crlDistributionPoints: [...urls.crl_distribution_points],
+    ocspUrls: [...urls.ocsp_servers],
+    caIssuersUrls: [...urls.issuing_certificates],
+  };
+}
+
 function defaultUrls(): VaultUrlsConfig {
   return { issuing_certificates: [], crl_distribution_points: [], ocsp_servers: [], enable_templating: false };
 }
@@ -317,9 +332,20 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       const m = await requireUnbound(path);
       const deletedCaId = m.caId || undefined;
       m.caId = caId;
+      // a `config/urls` written before the mount had its CA (what some Terraform does first) becomes the CA's URL
+      // setting now, in the same commit, as a write on a bound mount sets it; the mount's copy is emptied
+      const pending = caUrlsOf(m.urls);
+      m.urls = defaultUrls();
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
-        audit: [auditEvent(clock, actor, 'vault.mount_bound', m.path, { caId, ...(deletedCaId && { deletedCaId }) })],
+        ...(pending && { updateCa: [{ id: caId, patch: { urls: pending, updatedAt: clock.now() } }] }),
+        audit: [
+          auditEvent(clock, actor, 'vault.mount_bound', m.path, {
+            caId,
+            ...(deletedCaId && { deletedCaId }),
+            ...(pending && { urls: pending }),
+          }),
+        ],
       });
       return m;
     },
@@ -449,12 +475,15 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       return urlsOfMountCa(m, (await store.cas.findById(m.caId))?.urls ?? null);
     },
 
+    /**
+     * `config/urls`: the mount CA's URL setting; on a mount without a CA (or whose CA was deleted) kept on the mount
+     * and made the CA's setting when the mount gets its CA (`bindCa`)
+     */
     async writeUrls(mountPath: string, params: Record<string, unknown>, actor: Actor): Promise<VaultUrlsConfig> {
       authorize(actor, 'ca:write');
-      const m = requireBound(await requireMount(mountPath));
-      const ca = await store.cas.findById(m.caId);
-      if (!ca) throw new PkiError('ca.not_found', `the CA of mount ${m.path} no longer exists`);
-      const urls = urlsOfMountCa(m, ca.urls);
+      const m = await requireMount(mountPath);
+      const ca = m.caId ? await store.cas.findById(m.caId) : undefined;
+      const urls = urlsOfMountCa(m, ca?.urls ?? null);
       for (const [field, type] of Object.entries(URL_FIELDS)) {
         if (params[field] === undefined) continue;
         const list = coerceVaultField(type, field, params[field]) as string[];
@@ -470,21 +499,20 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
           throw new PkiError('vault.invalid_parameter', 'enable_templating is not supported by PKI Manager');
         }
       }
+      if (!ca) {
+        // no CA yet: kept on the mount until `bindCa`; read back from there
+        m.urls = urls;
+        await commit({
+          setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
+          audit: [auditEvent(clock, actor, 'vault.urls_configured', m.path, { ...urls, caId: null })],
+        });
+        return urls;
+      }
       // stored with the CA (the one source of truth); the mount's own copy of the first version is emptied
       m.urls = defaultUrls();
-      // Vault semantics: with nothing configured, the server's own relying-party URLs (PKIM_PUBLIC_URL) apply
-      const none =
-        !urls.crl_distribution_points.length && !urls.ocsp_servers.length && !urls.issuing_certificates.length;
-      const caUrls = none
-        ? null
-        : {
-            crlDistributionPoints: urls.crl_distribution_points,
-            ocspUrls: urls.ocsp_servers,
-            caIssuersUrls: urls.issuing_certificates,
-          };
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
-        updateCa: [{ id: ca.id, patch: { urls: caUrls, updatedAt: clock.now() } }],
+        updateCa: [{ id: ca.id, patch: { urls: caUrlsOf(urls), updatedAt: clock.now() } }],
         audit: [auditEvent(clock, actor, 'vault.urls_configured', m.path, { ...urls, caId: ca.id })],
       });
       return urls;
