@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { fixedClock } from '@pkim/shared';
 import { buildServer, serverOptionsFromEnv, startBackgroundJobs, startServer } from '@pkim/server';
 import { BACKGROUND_JOB_NAMES, parseJobsIntervalMs, type BackgroundJobName } from '../src/background-jobs';
-import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
+import { postgresInstances } from '../../../tests/support/postgres-instances';
 import { eventually, expectPkiError } from '../../../tests/support/test-kit';
 import { ACTORS, type AuthorityFixture, createRootCa, openAuthorityFixture } from './server-test-support';
 import { internalsOf } from '@pkim/authority/internals';
@@ -183,30 +183,18 @@ describe('background jobs on SQLite', () => {
 });
 
 describe('background jobs on one PostgreSQL database shared by two servers', () => {
-  let cluster: TestPostgres;
-  let fx: AuthorityFixture;
-  let databaseUrl: string;
+  const hosts = postgresInstances();
   const apps: FastifyInstance[] = [];
-  beforeAll(async () => {
-    cluster = await startPostgres();
-    databaseUrl = await cluster.createDatabase();
-    fx = await openAuthorityFixture({ databaseUrl });
-  });
   afterAll(async () => {
     for (const a of apps) await a.close().catch(() => undefined);
-    await fx?.close();
-    await cluster?.stop();
   });
 
   it('exactly one server leads each job; closing it hands every job to the other within a few ticks', async () => {
-    // same data dir (master key) and same database: two instances of one deployment
-    const other = await fx.openSecond({ databaseUrl });
-    expect([fx.authority.describe().databaseDialect, other.describe().databaseDialect]).toEqual([
-      'postgres',
-      'postgres',
-    ]);
+    // one master key and one database, a data dir each: two hosts of one deployment
+    const [first, other] = await hosts.two();
+    expect([first.describe().databaseDialect, other.describe().databaseDialect]).toEqual(['postgres', 'postgres']);
     const opts = { logger: false as const, processMetrics: false, backgroundJobs: { intervalMs: 200 } };
-    const a = await buildServer(fx.authority, opts);
+    const a = await buildServer(first, opts);
     apps.push(a);
     await a.pkim.jobs!.runOnce(); // A takes every lock first
     const b = await buildServer(other, opts);

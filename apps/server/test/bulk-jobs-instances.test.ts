@@ -7,17 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { unzipSync } from 'fflate';
 import type { FastifyInstance } from 'fastify';
-import { createAuthority, type Authority } from '@pkim/authority';
+import type { Authority } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
 import type { BulkJobDto } from '@pkim/contract';
 import { buildServer } from '@pkim/server';
-import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
-import { openssl, tempDir } from '../../../tests/support/openssl-tools';
+import { postgresInstances } from '../../../tests/support/postgres-instances';
+import { openssl } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { startPkimServer } from '../../../tests/support/remote-server';
-import { ACTORS, createIssuingCa, createRootCa, listen, silent } from './server-test-support';
+import { ACTORS, createIssuingCa, createRootCa, listen } from './server-test-support';
 
-const MASTER_KEY = Buffer.alloc(32, 9).toString('base64');
 const PASSWORD = 'instances keys password';
 const csvOf = (n: number, prefix: string) =>
   ['cn,sans', ...Array.from({ length: n }, (_, i) => `${prefix}-${i}.example,${prefix}-${i}.example`)].join('\n');
@@ -29,9 +28,8 @@ interface Instance {
 }
 
 describe('bulk jobs across server instances on one PostgreSQL database', { timeout: 240_000 }, () => {
-  let cluster: TestPostgres;
+  const hosts = postgresInstances();
   let url: string;
-  const dirs: ReturnType<typeof tempDir>[] = [];
   const instances: Instance[] = [];
   /** instance B's clock runs `offset` ms ahead (to age heartbeats) */
   let offset = 0;
@@ -41,15 +39,7 @@ describe('bulk jobs across server instances on one PostgreSQL database', { timeo
   let child: ChildProcess | undefined;
 
   async function open(clockOffset = false): Promise<Instance> {
-    const dir = tempDir('pkim-bulk-instance-');
-    dirs.push(dir);
-    const authority = await createAuthority({
-      dataDir: dir.dir,
-      databaseUrl: url,
-      masterKey: MASTER_KEY,
-      logger: silent,
-      ...(clockOffset ? { clock: { now: () => Date.now() + offset } } : {}),
-    });
+    const authority = await hosts.open(url, clockOffset ? { clock: { now: () => Date.now() + offset } } : {});
     const app = await buildServer(authority, { logger: false, processMetrics: false, backgroundJobs: false });
     app.server.keepAliveTimeout = 120_000;
     const i = { authority, app, base: await listen(app) };
@@ -58,7 +48,7 @@ describe('bulk jobs across server instances on one PostgreSQL database', { timeo
   }
   async function stop(i: Instance): Promise<void> {
     await i.app.close();
-    await i.authority.close();
+    await hosts.close(i.authority);
     instances.splice(instances.indexOf(i), 1);
   }
   const rest = async (base: string, method: string, path: string, body?: unknown) => {
@@ -85,8 +75,7 @@ describe('bulk jobs across server instances on one PostgreSQL database', { timeo
     return json(r);
   };
   beforeAll(async () => {
-    cluster = await startPostgres();
-    url = await cluster.createDatabase('bulkjobs');
+    url = await hosts.database('bulkjobs');
     const a = await open();
     await open(true);
     const root = await createRootCa(a.authority, 'mi-root');
@@ -98,8 +87,6 @@ describe('bulk jobs across server instances on one PostgreSQL database', { timeo
   afterAll(async () => {
     if (child?.exitCode === null) child.kill('SIGKILL');
     for (const i of [...instances]) await stop(i).catch(() => undefined);
-    await cluster?.stop();
-    for (const d of dirs) d.cleanup();
   });
 
   let finishedId = '';
@@ -171,9 +158,10 @@ describe('bulk jobs across server instances on one PostgreSQL database', { timeo
 
   it('a job of a killed `pkim serve` stays running until its heartbeat is old, then fails as interrupted', async () => {
     const b = instances[0]!;
-    const dir = tempDir('pkim-bulk-killed-');
-    dirs.push(dir);
-    const killed = await startPkimServer(dir.dir, [], { PKIM_DATABASE_URL: url, PKIM_MASTER_KEY: MASTER_KEY });
+    const killed = await startPkimServer(hosts.dataDir(), [], {
+      PKIM_DATABASE_URL: url,
+      PKIM_MASTER_KEY: hosts.masterKey,
+    });
     child = killed.child;
     const served = killed.url;
     const started = await startCsv(served, { csv: csvOf(1500, 'kill'), profile: 'tls-server', keepKeys: true });

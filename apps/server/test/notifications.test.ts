@@ -14,7 +14,7 @@ import { fixedClock } from '@pkim/shared';
 import { createAuthority, type Authority, type CaView } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
 import { buildServer } from '@pkim/server';
-import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
+import { postgresInstances } from '../../../tests/support/postgres-instances';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError } from '../../../tests/support/test-kit';
@@ -91,10 +91,9 @@ async function issueLeaf(a: Authority, root: CaView, cn: string, validityMs: num
 }
 
 describe('notifications: two server instances on one PostgreSQL database', () => {
-  let pg: TestPostgres;
+  const hosts = postgresInstances();
   const T0 = Math.floor(Date.now() / 1000) * 1000;
   const clock = fixedClock(T0);
-  const dirs = [tempDir('pkim-notify-a-'), tempDir('pkim-notify-b-')];
   const instances: { authority: Authority; app: FastifyInstance }[] = [];
   let hook: Awaited<ReturnType<typeof startReceiver>>;
   let smtp: SMTPServer;
@@ -102,7 +101,6 @@ describe('notifications: two server instances on one PostgreSQL database', () =>
   const logLines: string[] = [];
 
   beforeAll(async () => {
-    pg = await startPostgres();
     hook = await startReceiver(() => clock.now());
     smtp = new SMTPServer({
       authMethods: ['PLAIN', 'LOGIN'],
@@ -128,18 +126,15 @@ describe('notifications: two server instances on one PostgreSQL database', () =>
     });
     await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
     const smtpPort = (smtp.server.address() as AddressInfo).port;
-    const url = await pg.createDatabase('notify');
+    const url = await hosts.database('notify');
     const sink = new Writable({
       write(chunk: Buffer, _enc, cb) {
         logLines.push(chunk.toString('utf8'));
         cb();
       },
     });
-    for (const d of dirs) {
-      const authority = await createAuthority({
-        dataDir: d.dir,
-        databaseUrl: url,
-        masterKey: MASTER_KEY,
+    for (let i = 0; i < 2; i++) {
+      const authority = await hosts.open(url, {
         clock,
         logger: pino({ level: 'debug' }, sink),
         env: {
@@ -163,12 +158,9 @@ describe('notifications: two server instances on one PostgreSQL database', () =>
   afterAll(async () => {
     for (const i of instances) {
       await i.app.close();
-      await i.authority.close();
     }
     await hook?.close();
     await new Promise<void>((r) => (smtp ? smtp.close(() => r()) : r()));
-    await pg?.stop();
-    for (const d of dirs) d.cleanup();
   });
 
   /** one tick of the leader-only jobs on both servers at once */

@@ -9,7 +9,7 @@ import type { Authority } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
 import { buildServer } from '@pkim/server';
 import { opensslOcspRequest } from '../../../tests/support/verifiers';
-import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
+import { postgresInstances } from '../../../tests/support/postgres-instances';
 import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
 import { checked, ocspLeaf, ocspPki, statusOf, type OcspLeaf as Leaf, type OcspPki } from './ocsp-test-support';
 
@@ -316,8 +316,8 @@ describe('pre-signed OCSP responses after a whole CA is revoked (SQLite)', () =>
 });
 
 describe('pre-signed OCSP responses with two servers on one PostgreSQL database', () => {
-  let cluster: TestPostgres;
-  let fx: AuthorityFixture;
+  const hosts = postgresInstances();
+  let first: Authority;
   let second: Authority;
   let appA: FastifyInstance;
   let appB: FastifyInstance;
@@ -325,12 +325,9 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
   let p: OcspPki;
 
   beforeAll(async () => {
-    cluster = await startPostgres();
-    const databaseUrl = await cluster.createDatabase();
-    fx = await openAuthorityFixture({ databaseUrl });
-    second = await fx.openSecond({ databaseUrl });
-    p = await ocspPki(fx.authority, 'pg-presign', 2);
-    appA = await buildServer(fx.authority, { logger: false, backgroundJobs: false });
+    [first, second] = await hosts.two();
+    p = await ocspPki(first, 'pg-presign', 2);
+    appA = await buildServer(first, { logger: false, backgroundJobs: false });
     appB = await buildServer(second, { logger: false, backgroundJobs: false });
     await listen(appA);
     baseB = await listen(appB);
@@ -338,15 +335,13 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
   afterAll(async () => {
     await appA?.close();
     await appB?.close();
-    await fx?.close();
-    await cluster?.stop();
   });
 
   // the guarantee: B's answers come from memory for at most ANSWER_RECHECK_MS (500 ms, ocsp-service.ts) after B read
   // the store, so A's revocation shows at B's first request once that window has passed (< 1 s, issue #12); no
   // wall-clock assertion (one failed once at load 13 although the answer was right): timings belong in the benchmarks
   it('B stops serving "good" once its 500 ms window has passed after A revokes, then serves the new one', async () => {
-    expect((await fx.authority.maintenance.refreshOcsp()).signed).toBe(3); // 2 leaves + the issuing CA's certificate
+    expect((await first.maintenance.refreshOcsp()).signed).toBe(3); // 2 leaves + the issuing CA's certificate
     const [leaf, other] = [p.leaves[0]!, p.leaves[1]!];
     const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
     const askB = async () => {
@@ -363,7 +358,7 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
     expect(statusOf(checked({ der: before, ...p, leafPem: leaf.pem }))).toBe('good');
     expect(Buffer.from(await askB()).equals(Buffer.from(before))).toBe(true); // from B's memory
 
-    await fx.authority.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
+    await first.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
     await new Promise((r) => setTimeout(r, 500)); // B's recheck window
     const after = await askB();
     const out = checked({ der: after, ...p, leafPem: leaf.pem });
@@ -391,8 +386,8 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
   });
 
   it("keeps a certificate's answer in memory when other certificates' responses are stored or revoked", () =>
-    unrelatedChangesKeepAnswer(fx.authority, p, 'pg-presign'));
+    unrelatedChangesKeepAnswer(first, p, 'pg-presign'));
 
   it('answers "revoked" at once after its own revocation, never a "good" left in memory', () =>
-    revocationLeavesNoStaleGood(fx.authority, p, 'pg-presign'));
+    revocationLeavesNoStaleGood(first, p, 'pg-presign'));
 });

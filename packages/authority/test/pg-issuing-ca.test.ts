@@ -3,51 +3,25 @@
 // a CA disabled or revoked by the other instance is still refused by the next request — by the commit, in its own
 // transaction — and no certificate of it is written; an instance's own change of its CA reaches its next certificate
 // at once (Store.caRowWrites).
-import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createAuthority, type Authority } from '@pkim/authority';
-import { tempDir } from '../../../tests/support/openssl-tools';
-import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
+import { describe, expect, it, vi } from 'vitest';
+import type { Authority } from '@pkim/authority';
+import { postgresInstances } from '../../../tests/support/postgres-instances';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
+import { TEST_ADMIN } from '../../../tests/support/test-kit';
 import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
 import { changeSeenAtOnce, refusedAfterTheOtherChangesTheCa } from './fixtures/issuing-ca';
 
-let cluster: TestPostgres;
-const tmp = tempDir('pkim-pg-issuing-ca-');
-const open: Authority[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await Promise.all(open.map((a) => a.close()));
-  await cluster?.stop();
-  tmp.cleanup();
-});
+const hosts = postgresInstances();
 
 describe('the issuing CA on PostgreSQL, two instances', () => {
   it('a CA disabled, then revoked, by the other instance is refused by the next request; nothing written', async () => {
-    const url = await cluster.createDatabase();
-    const masterKey = Buffer.alloc(32, 7).toString('base64');
-    const a = await createAuthority({ dataDir: join(tmp.dir, 'a'), databaseUrl: url, masterKey, logger: silentLogger });
-    open.push(a);
-    const b = await createAuthority({ dataDir: join(tmp.dir, 'b'), databaseUrl: url, masterKey, logger: silentLogger });
-    open.push(b);
+    const [a, b] = await hosts.two();
     await refusedAfterTheOtherChangesTheCa(a, b, 'PG');
   }, 60_000);
 
   it("an instance's own change of its CA reaches its next certificate at once", async () => {
-    const url = await cluster.createDatabase();
-    const masterKey = Buffer.alloc(32, 7).toString('base64');
-    const a = await createAuthority({
-      dataDir: join(tmp.dir, 'own'),
-      databaseUrl: url,
-      masterKey,
-      logger: silentLogger,
-    });
-    open.push(a);
+    const a = await hosts.open(await hosts.database());
     await changeSeenAtOnce(a, 'PG');
   }, 60_000);
 });
@@ -59,16 +33,9 @@ describe('the issuing CA on PostgreSQL, two instances', () => {
 // instances at once leave exactly one current SVID.
 describe('SVIDs on PostgreSQL, two instances', () => {
   it('renewed by both instances at once: one current SVID per identity, each openssl-verified', async () => {
-    const url = await cluster.createDatabase();
-    const masterKey = Buffer.alloc(32, 9).toString('base64');
-    const [a, b] = await Promise.all(
-      ['svid-a', 'svid-b'].map((dir) =>
-        createAuthority({ dataDir: join(tmp.dir, dir), databaseUrl: url, masterKey, logger: silentLogger }),
-      ),
-    );
-    open.push(a!, b!);
-    await a!.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
-    const { token } = await a!.auth.createToken(
+    const [a, b] = await hosts.two();
+    await a.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
+    const { token } = await a.auth.createToken(
       { name: 'workloads', role: 'operator', scopes: ['spiffe:sign'] },
       TEST_ADMIN,
     );
@@ -79,10 +46,10 @@ describe('SVIDs on PostgreSQL, two instances', () => {
         { bearerToken: token },
       );
     // what instance a sends for one SVID: the batch statement, no transaction of the general unit of work
-    await sign(a!, 'warm-up');
+    await sign(a, 'warm-up');
     const sent = vi.spyOn(pg.Client.prototype, 'query');
     try {
-      await sign(a!, 'warm-up');
+      await sign(a, 'warm-up');
       const texts = sent.mock.calls.map(([q]) => {
         const query = q as string | { name?: string; text?: string };
         return typeof query === 'string' ? query : (query.name ?? query.text ?? '');
@@ -94,18 +61,18 @@ describe('SVIDs on PostgreSQL, two instances', () => {
     }
     const issued = [];
     for (let round = 0; round < 3; round++)
-      issued.push(...(await Promise.all(instances.flatMap((i) => [sign(a!, i), sign(b!, i)]))));
-    const root = (await b!.spiffe.bundle()).servicesBundle.at(-1)!;
+      issued.push(...(await Promise.all(instances.flatMap((i) => [sign(a, i), sign(b, i)]))));
+    const root = (await b.spiffe.bundle()).servicesBundle.at(-1)!;
     for (const r of issued) {
       const o = opensslVerify({ leafPem: r.certificatePem, chainPems: r.chain, rootPem: root, purpose: 'sslclient' });
       expect(o.ok, o.output).toBe(true);
     }
     for (const i of instances) {
-      const listed = await b!.spiffe.list({ spiffeId: spiffeIdFor('auth', i) }, TEST_ADMIN);
+      const listed = await b.spiffe.list({ spiffeId: spiffeIdFor('auth', i) }, TEST_ADMIN);
       expect(listed.items).toHaveLength(6);
       expect(listed.items.filter((s) => s.state === 'current')).toHaveLength(1);
       expect(listed.items.filter((s) => s.state === 'superseded')).toHaveLength(5);
     }
-    expect(await b!.audit.verify()).toMatchObject({ ok: true });
+    expect(await b.audit.verify()).toMatchObject({ ok: true });
   }, 120_000);
 });

@@ -6,27 +6,17 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthority, type Authority } from '@pkim/authority';
+import { afterAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '@pkim/shared';
 import { openssl, opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
-import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
+import { postgresInstances } from '../../../tests/support/postgres-instances';
 import { opensslCrlVerify } from '../../../tests/support/verifiers';
 import { rootAndIssuing } from '../../../tests/support/ca-kit';
-import { silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
+import { TEST_ADMIN } from '../../../tests/support/test-kit';
 
-let cluster: TestPostgres;
+const hosts = postgresInstances();
 const tmp = tempDir('pkim-pg-revocation-');
-const open: Authority[] = [];
-
-beforeAll(async () => {
-  cluster = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await Promise.all(open.map((a) => a.close()));
-  await cluster?.stop();
-  tmp.cleanup();
-});
+afterAll(() => tmp.cleanup());
 
 /** asks `ok` every 25 ms, at most 10 s of real time (the authorities' clocks do not move) */
 async function within10s<T>(what: string, ask: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
@@ -40,18 +30,10 @@ async function within10s<T>(what: string, ask: () => Promise<T>, ok: (v: T) => b
 
 describe('a revocation on one PostgreSQL instance, seen by another', () => {
   it("instance B's OCSP answer and CRL say revoked once A's revocation is announced (openssl-verified)", async () => {
-    const url = await cluster.createDatabase();
-    const masterKey = Buffer.alloc(32, 5).toString('base64');
-    const clock = fixedClock(Date.now());
-    const [a, b] = await Promise.all(
-      ['a', 'b'].map((dir) =>
-        createAuthority({ dataDir: join(tmp.dir, dir), databaseUrl: url, masterKey, logger: silentLogger, clock }),
-      ),
-    );
-    open.push(a!, b!);
-    const { root, issuing } = await rootAndIssuing(a!, 'pg-rev');
+    const [a, b] = await hosts.two({ clock: fixedClock(Date.now()) });
+    const { root, issuing } = await rootAndIssuing(a, 'pg-rev');
     const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=b.example.com', sans: ['DNS:b.example.com'] });
-    const issued = await a!.issuance.issueFromCsr({ caId: issuing.id, csrPem, profile: 'tls-server' }, TEST_ADMIN);
+    const issued = await a.issuance.issueFromCsr({ caId: issuing.id, csrPem, profile: 'tls-server' }, TEST_ADMIN);
     const files = {
       'ca.pem': issuing.pem,
       'leaf.pem': issued.certificatePem,
@@ -75,7 +57,7 @@ describe('a revocation on one PostgreSQL instance, seen by another', () => {
     const request = readFileSync(at('q'));
     /** B's answer, as openssl reads and verifies it */
     const askB = async () => {
-      const res = await b!.ocsp.respond(request);
+      const res = await b.ocsp.respond(request);
       const v = openssl(
         [
           'ocsp',
@@ -97,7 +79,7 @@ describe('a revocation on one PostgreSQL instance, seen by another', () => {
     };
     const serial = issued.certificate.serialHex.toLowerCase().replace(/^0+/, '');
     const crlOfB = async () => {
-      const crl = await b!.crl.current(issuing.id);
+      const crl = await b.crl.current(issuing.id);
       const v = opensslCrlVerify(crl.der, issuing.pem);
       expect(v.ok, v.text).toBe(true);
       return v.text.toLowerCase();
@@ -106,7 +88,7 @@ describe('a revocation on one PostgreSQL instance, seen by another', () => {
     expect(await askB()).toMatch(/leaf\.pem: good/);
     expect(await askB()).toMatch(/leaf\.pem: good/);
     expect(await crlOfB()).not.toContain(serial);
-    await a!.certificates.revoke(issued.certificate.id, 'keyCompromise', TEST_ADMIN);
+    await a.certificates.revoke(issued.certificate.id, 'keyCompromise', TEST_ADMIN);
     const revoked = await within10s('B answers revoked', askB, (out) => out.includes('leaf.pem: revoked'));
     expect(revoked).toContain('Reason: keyCompromise');
     expect(await within10s('B lists it', crlOfB, (text) => text.includes(serial))).toContain('key compromise');
