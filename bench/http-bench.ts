@@ -10,7 +10,9 @@
  *      `pkim serve` on 127.0.0.1:0 (PKIM_RATE_LIMIT=0) and `cfssl serve` (Debian golang-cfssl) with an EC P-256 CA;
  *   4. drives each route with `autocannon -c <connections> -d <seconds>` after a 1 s warm-up and prints one table
  *      with pkim/cfssl and pkim/floor ratios, and the server's CPU time per request (all threads / main thread,
- *      from /proc on Linux), which moves much less than req/s on a loaded machine.
+ *      from /proc on Linux), which moves much less than req/s on a loaded machine; below it, per signing row, the
+ *      server's group commit during the row (units per commit, commits/s, the first unit's wait and the write's ms
+ *      per commit: the `pkim_store_commit*` counters of its /metrics, read before and after the row);
  *
  *   env: BENCH_SECONDS=5 BENCH_CONNECTIONS=16 BENCH_FLOOR_SECONDS=3 PKIM_WORKERS (passed to the server),
  *        BENCH_ONLY=pkim,ocsp (only these rows), BENCH_CPU_PROF_DIR=<dir> (the server runs with --cpu-prof),
@@ -142,6 +144,36 @@ interface LoadResult {
   cpuUs?: number;
   mainCpuUs?: number;
   skipped?: boolean;
+  /** the server's group commit during the row (its /metrics counters, read before and after): pkim rows only */
+  commits?: CommitFigures;
+}
+
+/** `pkim_store_commit*` counters of the server's /metrics (Store.commitStats): batches, units, seconds */
+interface CommitFigures {
+  commits: number;
+  units: number;
+  waitSeconds: number;
+  writeSeconds: number;
+}
+
+const COMMIT_METRICS: Record<keyof CommitFigures, string> = {
+  commits: 'pkim_store_commits_total',
+  units: 'pkim_store_commit_units_total',
+  waitSeconds: 'pkim_store_commit_wait_seconds_total',
+  writeSeconds: 'pkim_store_commit_write_seconds_total',
+};
+
+/** the server's commit counters now, or undefined (a base tree whose server has none: BENCH_SERVER_ROOT) */
+async function commitFigures(metricsUrl: string | undefined): Promise<CommitFigures | undefined> {
+  if (!metricsUrl) return undefined;
+  const text = await (await fetch(metricsUrl)).text();
+  const out: Partial<CommitFigures> = {};
+  for (const [k, name] of Object.entries(COMMIT_METRICS) as [keyof CommitFigures, string][]) {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    if (!m) return undefined;
+    out[k] = Number(m[1]);
+  }
+  return out as CommitFigures;
 }
 
 /**
@@ -252,15 +284,34 @@ async function perfRecord<T>(name: string, pid: number | undefined, work: () => 
   }
 }
 
-async function measure(dir: string, name: string, t: Target, serverPid?: number): Promise<LoadResult> {
+async function measure(
+  dir: string,
+  name: string,
+  t: Target,
+  serverPid?: number,
+  metricsUrl?: string,
+): Promise<LoadResult> {
   await load(dir, t, 1); // warm-up: JIT, caches, connection set-up
+  // the commit counters are read outside the CPU window (a scrape costs the server's main thread too)
+  const commits0 = await commitFigures(metricsUrl);
   const before = cpuMs(serverPid);
   const r = await perfRecord(name, serverPid, () => load(dir, t, seconds));
   const after = cpuMs(serverPid);
-  if (!before || !after || r.requests === 0) return r;
+  const commits1 = await commitFigures(metricsUrl);
+  const commits =
+    commits0 && commits1
+      ? {
+          commits: commits1.commits - commits0.commits,
+          units: commits1.units - commits0.units,
+          waitSeconds: commits1.waitSeconds - commits0.waitSeconds,
+          writeSeconds: commits1.writeSeconds - commits0.writeSeconds,
+        }
+      : undefined;
+  if (!before || !after || r.requests === 0) return { ...r, commits };
   // threads that ended during the row (a restarted worker) are not counted: a lower bound then
   return {
     ...r,
+    commits,
     cpuUs: Math.round(((after.all - before.all) * 1000) / r.requests),
     mainCpuUs: Math.round(((after.main - before.main) * 1000) / r.requests),
   };
@@ -525,12 +576,14 @@ try {
   // BENCH_ONLY=pkim (comma-separated row names: pkim,cfssl,svid,vault,ocsp,ocsp-get,ocsp-nonce) skips the other rows
   const only = process.env.BENCH_ONLY?.split(',');
   const skipped: LoadResult = { rps: 0, p50: 0, p99: 0, requests: 0, failures: 0, skipped: true };
-  const maybe = (name: string, t: Target, pid: number | undefined) =>
-    !only || only.includes(name) ? measure(dir, name, t, pid) : skipped;
-  const pkim = await maybe('pkim', targets.pkim!, server.pid);
+  const maybe = (name: string, t: Target, pid: number | undefined, metricsUrl?: string) =>
+    !only || only.includes(name) ? measure(dir, name, t, pid, metricsUrl) : skipped;
+  // the signing rows' commit batches, from the server's /metrics
+  const metricsUrl = `${base}/metrics`;
+  const pkim = await maybe('pkim', targets.pkim!, server.pid, metricsUrl);
   const cf = await maybe('cfssl', targets.cfssl!, cfssl.pid);
-  const svid = await maybe('svid', targets.svid!, server.pid);
-  const vault = await maybe('vault', targets.vault!, server.pid);
+  const svid = await maybe('svid', targets.svid!, server.pid, metricsUrl);
+  const vault = await maybe('vault', targets.vault!, server.pid, metricsUrl);
   const o1 = await maybe('ocsp', ocspNoNonce, server.pid);
   const oGet = await maybe('ocsp-get', ocspGet, server.pid);
   const o2 = await maybe('ocsp-nonce', ocspNonce, server.pid);
@@ -577,6 +630,25 @@ try {
         ? `; server CPU per request pkim / cfssl = ${(pkim.cpuUs / cf.cpuUs).toFixed(2)}`
         : ''),
   ].filter((l) => l !== undefined);
+  // the server's group commit per signing row: units per transaction, transactions per second, and per transaction
+  // the ms its first unit waited (held for signatures, or behind the previous write) and the write's ms on the main
+  // thread (SQLite: the transaction and the settling of its units)
+  const commitLine = (name: string, r: LoadResult) => {
+    const c = r.commits;
+    if (r.skipped || !c || c.commits <= 0) return undefined;
+    return (
+      `- ${name}: ${(c.units / c.commits).toFixed(1)} units per commit, ${Math.round(c.commits / seconds)} ` +
+      `commits/s; per commit: first unit waited ${((1000 * c.waitSeconds) / c.commits).toFixed(2)} ms, ` +
+      `write ${((1000 * c.writeSeconds) / c.commits).toFixed(2)} ms (${Math.round((1e6 * c.writeSeconds) / c.units)} ` +
+      `µs per unit; writing ${((100 * c.writeSeconds) / seconds).toFixed(0)} % of the row)`
+    );
+  };
+  const commitLines = [
+    commitLine('CSR sign', pkim),
+    commitLine('SVID', svid),
+    commitLine('Vault `sign`', vault),
+  ].filter((l) => l !== undefined);
+  if (commitLines.length) lines.push('', "The server's group commit (its /metrics, during each row):", ...commitLines);
   console.log(lines.join('\n'));
   const failures = [pkim, cf, svid, vault, o1, oGet, o2].reduce((a, r) => a + r.failures, 0);
   if (failures > 0) console.log(`WARNING: ${failures} failed requests: the figures above count only answers`);

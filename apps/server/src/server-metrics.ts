@@ -135,6 +135,42 @@ function buildMetrics(
       this.set((await authority.health()).ok ? 1 : 0);
     },
   });
+  // this instance's group commit (Store.commitStats, read at the scrape): how many units a transaction carries
+  // (units / commits), how long a batch's first unit waited and how long the writes took
+  const commitCounter = (
+    name: string,
+    help: string,
+    value: (c: ReturnType<Authority['describe']>['commits']) => number,
+  ) =>
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(value(authority.describe().commits));
+      },
+    });
+  commitCounter(
+    'pkim_store_commits_total',
+    'Group-commit batches this instance wrote (one transaction each)',
+    (c) => c.batches,
+  );
+  commitCounter(
+    'pkim_store_commit_units_total',
+    'Units of work in those batches (a certificate is one)',
+    (c) => c.units,
+  );
+  commitCounter(
+    'pkim_store_commit_wait_seconds_total',
+    "Seconds the batches' first units waited before their batch was written, summed",
+    (c) => (c.heldMs ?? 0) / 1000,
+  );
+  commitCounter(
+    'pkim_store_commit_write_seconds_total',
+    'Seconds spent writing the batches, summed (SQLite: on the main thread, the answers settled)',
+    (c) => (c.writingMs ?? 0) / 1000,
+  );
   const jobLeader = new Gauge({
     name: 'pkim_leader',
     help:

@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServerMetrics } from '../src/server-metrics';
 import { createRequestDurationHistogram } from '../src/request-duration-histogram';
 import { createLabelCounter } from '../src/status-counter';
-import { openAuthorityFixture, type AuthorityFixture } from './server-test-support';
+import { signWithCa } from '../src/transports/rest/rest-pki-plugin';
+import { opensslCsr } from '../../../tests/support/openssl-tools';
+import { opensslVerify } from '../../../tests/support/verifiers';
+import { ACTORS, createRootCa, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
 
 describe('server metrics loaded after listen', () => {
   let fx: AuthorityFixture;
@@ -32,6 +35,49 @@ describe('server metrics loaded after listen', () => {
     );
     expect(text).toMatch(/pkim_leader\{job="crl-refresh"\} 1/);
     expect(await metrics.load()).toBe(await metrics.load()); // loaded once
+  });
+});
+
+describe("the store's commit counters", () => {
+  let fx: AuthorityFixture;
+  beforeAll(async () => {
+    fx = await openAuthorityFixture();
+  });
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  /** a counter's value in a Prometheus text body */
+  const valueOf = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]);
+
+  it("counts the group commit's batches, units and seconds as Store.commitStats does", async () => {
+    const metrics = createServerMetrics(fx.authority, { defaultMetrics: false });
+    const { registry } = await metrics.load();
+    const root = await createRootCa(fx.authority, 'metrics-root');
+    const before = fx.authority.describe().commits;
+    expect(valueOf(await registry.metrics(), 'pkim_store_commits_total')).toBe(before.batches);
+    const csr = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=metrics.example.com',
+      sans: ['DNS:metrics.example.com'],
+    });
+    // six at once: the group commit writes them in fewer transactions than certificates
+    const issued = await Promise.all(
+      Array.from({ length: 6 }, () => signWithCa(fx.authority, root.id, { csr: csr.csrPem }, ACTORS.admin)),
+    );
+    for (const i of issued) {
+      const v = opensslVerify({ leafPem: i.certificatePem, rootPem: root.pem, purpose: 'sslserver' });
+      expect(v.ok, v.output).toBe(true);
+    }
+    const after = fx.authority.describe().commits;
+    expect(after.units - before.units).toBe(6);
+    expect(after.batches - before.batches).toBeLessThan(6);
+    expect(after.writingMs).toBeGreaterThan(before.writingMs ?? 0); // SQLite's writes on this thread are timed too
+    const text = await registry.metrics();
+    expect(valueOf(text, 'pkim_store_commits_total')).toBe(after.batches);
+    expect(valueOf(text, 'pkim_store_commit_units_total')).toBe(after.units);
+    expect(valueOf(text, 'pkim_store_commit_wait_seconds_total')).toBeCloseTo((after.heldMs ?? NaN) / 1000, 9);
+    expect(valueOf(text, 'pkim_store_commit_write_seconds_total')).toBeCloseTo((after.writingMs ?? NaN) / 1000, 9);
   });
 });
 

@@ -93,7 +93,11 @@ export function createGroupCommit<T>(
     const at = performance.now();
     stats.heldMs += at - since;
     const done = write(items);
-    if (!done) return;
+    if (!done) {
+      // a write on this thread (SQLite): the batch's transaction and its units' settling (not their continuations)
+      stats.writingMs += performance.now() - at;
+      return;
+    }
     asyncWrites = true;
     writing = done.finally(() => {
       writing = undefined;

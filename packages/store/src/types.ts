@@ -909,7 +909,10 @@ export interface GroupCommitStats {
    * is written, and while it is held for announced work)
    */
   heldMs?: number;
-  /** ms spent writing batches, summed (a write that returns a promise: PostgreSQL, SQLite's writer thread) */
+  /**
+   * ms spent writing batches, summed: until its promise settled (PostgreSQL, SQLite's writer thread), or the write's
+   * time on this thread (SQLite: the transaction and the settling of its units' promises)
+   */
   writingMs?: number;
   /** PostgreSQL: ms of the batch statements' round trips, summed (statement, its commit, the answer read) */
   statementMs?: number;
