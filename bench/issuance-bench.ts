@@ -111,6 +111,38 @@ function threadsCpuUs(): Map<string, number> | undefined {
     return undefined;
   }
 }
+/** voluntary context switches (the thread slept and was woken: a wake-up) of every thread by thread id (Linux) */
+function threadsWakeUps(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/self/task/${tid}/status`, 'utf8'));
+        if (m) out.set(tid, Number(m[1]));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+/** the sum of `after − before` over the threads of `tids` present in both readings */
+function sumOver(
+  tids: Iterable<string>,
+  before: Map<string, number> | undefined,
+  after: Map<string, number> | undefined,
+) {
+  let sum = 0;
+  for (const tid of tids) {
+    const a = after?.get(tid);
+    const b = before?.get(tid);
+    if (a !== undefined && b !== undefined) sum += a - b;
+  }
+  return sum;
+}
+
 /**
  * The threads this process had before the authority's first job (main, V8's platform threads, libuv's): with
  * PKIM_WORKERS ≥ 2 the threads that appear after it are the compute pool's workers (started with its first job)
@@ -361,6 +393,7 @@ const authority = await createAuthority({
 });
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
 const jobs0 = authority.describe().workerJobs;
+const messages0 = authority.describe().workerMessages;
 const commits0 = authority.describe().commits;
 await floorRound(); // the floor's first round, just before the full-service rows
 const full1 = await withCpu(() =>
@@ -372,6 +405,7 @@ const full1 = await withCpu(() =>
   ),
 );
 const jobs1 = authority.describe().workerJobs;
+const messages1 = authority.describe().workerMessages;
 const commits1 = authority.describe().commits;
 // the 16-in-flight row in FLOOR_ROUNDS − 1 parts, a floor round after each (the floor interleaved with it)
 const full16: { rate: number; n: number; cpu: CpuPerCert } = {
@@ -424,6 +458,7 @@ full16.cpu.process /= full16.n;
 if (full16.cpu.main !== undefined) full16.cpu.main /= full16.n;
 if (full16.cpu.workers !== undefined) full16.cpu.workers /= full16.n;
 const jobs16 = authority.describe().workerJobs;
+const messages16 = authority.describe().workerMessages;
 const commits16 = authority.describe().commits;
 // (3b) approvals of submitted requests (as many as the 16-in-flight row issued in its time), then generated-key leaves
 const requester = { id: 'bench-requester', role: 'requester' as const };
@@ -471,9 +506,22 @@ interface ScalingSide {
   processUs: number;
   busyMs: number;
   jobs: number;
+  /** CPU µs of this side's worker threads (the threads that appeared with its pool) */
+  workerUs: number;
+  /** messages of jobs to the workers, of answers from them */
+  jobMessages: number;
+  answerMessages: number;
+  /** wake-ups (voluntary context switches) of the main thread and of this side's worker threads */
+  mainWakeUps: number;
+  workerWakeUps: number;
+  /** this side's worker threads (thread ids) */
+  threads: string[];
 }
 const scaling: ScalingSide[] = [];
 if (SCALING_ROUNDS > 0) {
+  // the threads that appear with the sides (their CAs' keys are made, their first jobs run) are the w2 pool's: the
+  // in-process side starts none
+  const threadsBeforeSides = new Set(threadsCpuUs()?.keys());
   const sides = await Promise.all(
     [1, 2].map(async (w) => {
       const sideDir = mkdtempSync(join(tmpdir(), `pkim-bench-w${w}-`));
@@ -481,14 +529,33 @@ if (SCALING_ROUNDS > 0) {
       const ca = await a.cas.create({ name: `scaling-w${w}`, subject: `CN=Scaling W${w}`, keyType: 'ec-p256' }, admin);
       const issue = (i: number) =>
         a.issuance.issueFromCsr({ caId: ca.ca.id, csrPem: csrs[i % csrs.length]!.pem, profile: 'tls-server' }, admin);
-      const side: ScalingSide = { workers: w, n: 0, ms: 0, mainUs: 0, processUs: 0, busyMs: 0, jobs: 0 };
+      const side: ScalingSide = {
+        workers: w,
+        n: 0,
+        ms: 0,
+        mainUs: 0,
+        processUs: 0,
+        busyMs: 0,
+        jobs: 0,
+        workerUs: 0,
+        jobMessages: 0,
+        answerMessages: 0,
+        mainWakeUps: 0,
+        workerWakeUps: 0,
+        threads: [],
+      };
       return { a, sideDir, issue, side };
     }),
   );
   for (const { issue } of sides) await countAll(256, 16, issue); // warm-up: workers started, code compiled
+  const sideThreads = [...(threadsCpuUs()?.keys() ?? [])].filter((t) => !threadsBeforeSides.has(t));
+  for (const { side } of sides) if (side.workers > 1) side.threads = sideThreads;
   for (let round = 0; round < SCALING_ROUNDS; round++) {
     for (const { a, issue, side } of round % 2 ? [...sides].reverse() : sides) {
       const jobs0 = a.describe().workerJobs;
+      const messages0 = a.describe().workerMessages;
+      const wake0 = threadsWakeUps();
+      const threads0 = threadsCpuUs();
       const main0 = mainThreadCpuUs();
       const proc0 = process.cpuUsage();
       const elu0 = performance.eventLoopUtilization();
@@ -502,6 +569,13 @@ if (SCALING_ROUNDS > 0) {
       const main1 = mainThreadCpuUs();
       side.mainUs += main0 !== undefined && main1 !== undefined ? main1 - main0 : NaN;
       side.jobs += a.describe().workerJobs - jobs0;
+      const messages1 = a.describe().workerMessages;
+      side.jobMessages += messages1.jobs - messages0.jobs;
+      side.answerMessages += messages1.answers - messages0.answers;
+      const wake1 = threadsWakeUps();
+      side.mainWakeUps += sumOver([String(process.pid)], wake0, wake1);
+      side.workerWakeUps += sumOver(side.threads, wake0, wake1);
+      side.workerUs += sumOver(side.threads, threads0, threadsCpuUs());
       side.n += r.n;
     }
   }
@@ -572,6 +646,13 @@ if (workers !== undefined && workers >= 2) {
       `${workerThreadCount} (started after the pool's first job: its workers and, run from sources, ` +
       "tsx's module-loader thread of each, idle after start-up)",
   );
+  /** messages of jobs and of answers per certificate between two readings of describe().workerMessages */
+  const perMessage = (a: typeof messages0, b: typeof messages0, n: number) =>
+    `${((b.jobs - a.jobs) / n).toFixed(3)} / ${((b.answers - a.answers) / n).toFixed(3)}`;
+  console.log(
+    `messages per certificate, jobs / answers: ${perMessage(messages0, messages1, full1.n)} (1 at a time), ` +
+      `${perMessage(messages1, messages16, full16.n)} (16 in flight)`,
+  );
 }
 if (scaling.length === 2) {
   console.log(
@@ -579,18 +660,21 @@ if (scaling.length === 2) {
       `(${SCALING_ROUNDS} rounds of ${SECONDS / 2} s each; BENCH_SCALING_ROUNDS)\n`,
   );
   console.log(
-    '| PKIM_WORKERS | certificates/s | main-thread CPU µs/cert | process CPU µs/cert | main thread busy | ' +
-      'worker jobs/cert |',
+    '| PKIM_WORKERS | certificates/s | main-thread CPU µs/cert | worker threads CPU µs/cert | process CPU µs/cert | ' +
+      'main thread busy | worker jobs/cert | messages/cert: jobs, answers | wake-ups/cert: main, workers |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of scaling) {
     const cells = [
       s.workers === 1 ? '1 (in-process)' : `${s.workers} (worker threads)`,
       fmt(s.n / (s.ms / 1000)),
       Number.isNaN(s.mainUs) ? '' : fmt(s.mainUs / s.n),
+      s.workers > 1 ? fmt(s.workerUs / s.n) : '',
       fmt(s.processUs / s.n),
       `${((100 * s.busyMs) / s.ms).toFixed(0)} %`,
       (s.jobs / s.n).toFixed(2),
+      s.workers > 1 ? `${(s.jobMessages / s.n).toFixed(3)}, ${(s.answerMessages / s.n).toFixed(3)}` : '',
+      `${(s.mainWakeUps / s.n).toFixed(3)}${s.workers > 1 ? `, ${(s.workerWakeUps / s.n).toFixed(3)}` : ''}`,
     ];
     console.log(`| ${cells.join(' | ')} |`);
   }

@@ -456,6 +456,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       workers: compute?.size ?? 0,
       workerJobs: compute?.jobs ?? 0,
       workerJobsByKind: compute?.jobsByKind ?? {},
+      workerMessages: compute?.messages ?? { jobs: 0, answers: 0 },
       commits: store.commitStats(),
     }),
     profiles: () => effectiveProfiles(customProfiles),

@@ -586,6 +586,8 @@ export interface Authority {
     workers: number;
     workerJobs: number;
     workerJobsByKind: Readonly<Record<string, number>>;
+    /** the messages between the pool and its workers so far: of jobs, of answers (jobs of one turn go together) */
+    workerMessages: Readonly<{ jobs: number; answers: number }>;
     /** the store's group commit so far: batches (transactions) and units written; units / batches = mean batch */
     commits: GroupCommitStats;
   };

@@ -167,7 +167,7 @@ describe('the compute pool itself', () => {
     try {
       const names = Array.from({ length: 6 }, (_, i) => `batch-${i}.example.com`);
       const csrs = names.map((n) => opensslCsr({ keyType: 'ec-p256', subject: `/CN=${n}`, sans: [`DNS:${n}`] }).csrPem);
-      // all submitted in the same turn of the event loop: three jobs per worker, posted as one message each
+      // all submitted in the same turn of the event loop: four jobs per worker, posted as one message each
       const outcomes = await Promise.allSettled([
         ...csrs.map((c) => pool.decodeCsr(c)),
         pool.decodeCsr('not a CSR'),
@@ -179,8 +179,13 @@ describe('the compute pool itself', () => {
       expect(outcomes.slice(6).map((o) => (o.status === 'rejected' ? (o.reason as { code: string }).code : o))).toEqual(
         ['csr.invalid', 'csr.invalid_signature'],
       );
-      // the pool still answers afterwards
+      // the hand-offs: one message of jobs to each worker, one of answers from each (its four jobs finished in one
+      // turn of its event loop)
+      expect(pool.messages).toEqual({ jobs: 2, answers: 2 });
+      // the pool still answers afterwards; a job alone is posted at once and answered alone (nothing held back)
       expect((await pool.decodeCsr(csrs[5]!)).subjectDn).toBe(`CN=${names[5]}`);
+      expect(pool.messages).toEqual({ jobs: 3, answers: 3 });
+      expect(pool.jobs).toBe(9);
     } finally {
       await pool.close();
     }

@@ -44,6 +44,11 @@ export interface ComputePool {
   readonly jobs: number;
   /** the same, per kind of job (`csr-leaf`, `key-leaf`, `certificate`…) */
   readonly jobsByKind: Readonly<Partial<Record<ComputeJob['kind'], number>>>;
+  /**
+   * messages so far: of jobs to the workers and of answers from them (each may wake a sleeping thread: jobs and
+   * answers of one turn of the sending thread's event loop travel together)
+   */
+  readonly messages: Readonly<{ jobs: number; answers: number }>;
   /** true when certificates and OCSP responses signed with this key can be made in the pool (a software key) */
   signsWith(uri: string): boolean;
   decodeCsr(csr: string | Uint8Array): Promise<DecodedCsr>;
@@ -131,6 +136,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
   const slots: Slot[] = [];
   let nextId = 1;
   let jobs = 0;
+  const messages = { jobs: 0, answers: 0 };
   const jobsByKind: Partial<Record<ComputeJob['kind'], number>> = {};
   let closed = false;
   /** workers that died before they were ready, in a row: a broken installation, not a crash */
@@ -177,6 +183,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
         slot.profileWritten?.();
         return;
       }
+      messages.answers++;
       for (const r of m.results ?? []) {
         const p = slot.inFlight.get(r.id);
         if (!p) continue;
@@ -233,6 +240,7 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
     const jobs = slot.outbox;
     slot.outbox = [];
     if (jobs.length === 0 || slot.exited) return;
+    messages.jobs++;
     slot.shared.post(jobs, (m) => slot.worker.postMessage(m));
   }
 
@@ -255,6 +263,9 @@ export function createComputePool(opts: ComputePoolOptions): ComputePool {
     },
     get jobsByKind() {
       return { ...jobsByKind };
+    },
+    get messages() {
+      return { ...messages };
     },
     signsWith(uri) {
       try {
