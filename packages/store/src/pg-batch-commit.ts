@@ -3,10 +3,10 @@
  * counters and sealed keys; revocations of single certificates guarded by their current status; request updates
  * guarded by the request's status — an approval, a rejection; audit events): a
  * whole batch is ONE prepared statement, one round trip and one transaction whatever its size. The rows travel
- * column by column, each column a `text[]` in PostgreSQL's binary format (binaryTextArray, columnsPart: the server
- * copies each text as it is and casts it to its column's type — no JSON to lex, no object per row); only the
- * revocations (a few short fields) are JSON. The statement answers ONE row. Units of any other shape go through the
- * general unit of work (pg-store.ts).
+ * column by column, each column a slice of ONE `text[]` parameter in PostgreSQL's binary format (binaryTextColumns,
+ * columnsPart: the server copies each text as it is and casts it to its column's type — no JSON to lex, no object per
+ * row); only the revocations and request updates (a few short fields) are JSON. The statement answers ONE row. Units of
+ * any other shape go through the general unit of work (pg-store.ts).
  *
  * The audit chain is appended inside the statement: `pkim_audit_chain_head()` (migration 0024) takes the
  * audit-chain advisory lock and then reads the chain head with a snapshot of its own, so it sees every event
@@ -131,26 +131,50 @@ export function batchRuns<T>(items: readonly T[], unitOf: (item: T) => UnitOfWor
   return runs;
 }
 
-interface ColumnsPart {
-  /** the columns in table order, as SQL names */
-  names: string[];
-  /** `unnest($a::text[], $b::text[], …) as <alias>("jsKey", …)`: one parameter per column, from `first` on */
-  source(alias: string): string;
-  /** the select list that converts the texts to the table's column types */
-  select(alias: string): string;
-  /** the parameter of a column, by its JavaScript key */
-  param(key: string): number;
-  /** the first parameter after the columns */
-  next: number;
-  /** the parameters: one binary text[] per column (binaryTextArray), the rows' values in row order */
-  values(rows: readonly object[]): Buffer[];
+/** parameters of BATCH_STATEMENT, in order */
+const enum Param {
+  revocations = 1,
+  /** every text column of the batch (TextColumn) in one binary text[] (binaryTextColumns), column after column */
+  texts,
+  /** where each text column starts in `texts`: int[], 0-based, then the number of texts (columnBounds) */
+  bounds,
+  /** the request updates (REQUEST_COLUMNS) */
+  requests,
+  /** OWN_FLUSH */
+  ownFlush,
 }
 
 /**
- * A table's rows sent column by column: each column a `text[]` in PostgreSQL's binary format (binaryTextArray), the
- * rows zipped back by `unnest` and each text cast to its column's type — no JSON to lex and no object per row to
- * look its fields up in (json_to_recordset did both for every value). JSON-mode columns (stored as text) travel as
- * the JSON text stored; numbers as their decimal text; null as a NULL element.
+ * The text column at `slot` (the order planBatch sends them in) as an SQL `text[]`: its slice of the one `texts`
+ * parameter. One parameter instead of one per column (≈ 40): node-postgres copies each parameter into its Bind message,
+ * growing that buffer by 1.5 × with a copy of everything written so far each time a parameter does not fit — for a
+ * batch's ≈ 80 KB, most of the instance's PostgreSQL path on the main thread (docs/benchmarks.md, session 25); one
+ * parameter is copied once into a buffer grown once.
+ */
+export function textColumn(slot: number): string {
+  return `($${Param.texts}::text[])[($${Param.bounds}::int[])[${slot + 1}] + 1:($${Param.bounds}::int[])[${slot + 2}]]`;
+}
+
+interface ColumnsPart {
+  /** the columns in table order, as SQL names */
+  names: string[];
+  /** `unnest(<slice>, <slice>, …) as <alias>("jsKey", …)`: one text column (textColumn) per column, from `first` on */
+  source(alias: string): string;
+  /** the select list that converts the texts to the table's column types */
+  select(alias: string): string;
+  /** the text[] of a column (textColumn), by its JavaScript key */
+  column(key: string): string;
+  /** the first text column after these */
+  next: number;
+  /** the columns' texts, one array per column, the rows' values in row order */
+  texts(rows: readonly object[]): (string | null)[][];
+}
+
+/**
+ * A table's rows sent column by column: each column a `text[]` (textColumn), the rows zipped back by `unnest` and each
+ * text cast to its column's type — no JSON to lex and no object per row to look its fields up in (json_to_recordset
+ * did both for every value). JSON-mode columns (stored as text) travel as the JSON text stored; numbers as their
+ * decimal text; null as a NULL element.
  */
 function columnsPart(table: PgTable, first: number): ColumnsPart {
   const cols = Object.entries(getTableColumns(table)).map(([key, column]) => ({
@@ -170,13 +194,12 @@ function columnsPart(table: PgTable, first: number): ColumnsPart {
   return {
     names: cols.map((c) => `"${c.name}"`),
     source: (alias) =>
-      `unnest(${cols.map((_, i) => `$${first + i}::text[]`).join(', ')}) as ${alias}` +
+      `unnest(${cols.map((_, i) => textColumn(first + i)).join(', ')}) as ${alias}` +
       `(${cols.map((c) => `"${c.key}"`).join(', ')})`,
     select: (alias) => cols.map((c) => `${alias}."${c.key}"${c.sqlType === 'text' ? '' : `::${c.sqlType}`}`).join(', '),
-    param: (key) => first + cols.findIndex((c) => c.key === key),
+    column: (key) => textColumn(first + cols.findIndex((c) => c.key === key)),
     next: first + cols.length,
-    values: (rows) =>
-      cols.map((c) => binaryTextArray(rows.map((r) => text((r as Record<string, unknown>)[c.key], c.json)))),
+    texts: (rows) => cols.map((c) => rows.map((r) => text((r as Record<string, unknown>)[c.key], c.json))),
   };
 }
 
@@ -186,28 +209,52 @@ function columnsPart(table: PgTable, first: number): ColumnsPart {
  * PEM: ≈ 800 characters, a `\n` every 64)
  */
 export function binaryTextArray(values: readonly (string | null)[]): Buffer {
+  return binaryTextColumns([values]);
+}
+
+/**
+ * The columns' texts one after the other as ONE `text[]` in PostgreSQL's binary format (binaryTextArray): one buffer
+ * for the whole batch, written once (columnBounds says where each column starts)
+ */
+export function binaryTextColumns(columns: readonly (readonly (string | null)[])[]): Buffer {
   const TEXT_OID = 25;
   // room for the longest UTF-8 of each text (≤ 3 bytes per UTF-16 unit): each is written once, its length after it
   let room = 20;
   let nulls = 0;
-  for (const v of values) {
-    if (v === null) nulls = 1;
-    room += 4 + (v === null ? 0 : 3 * v.length);
+  let count = 0;
+  for (const values of columns) {
+    count += values.length;
+    for (const v of values) {
+      if (v === null) nulls = 1;
+      room += 4 + (v === null ? 0 : 3 * v.length);
+    }
   }
   const out = Buffer.allocUnsafe(room);
-  out.writeInt32BE(values.length ? 1 : 0, 0); // dimensions
+  out.writeInt32BE(count ? 1 : 0, 0); // dimensions
   out.writeInt32BE(nulls, 4); // has NULL elements
   out.writeInt32BE(TEXT_OID, 8);
-  if (!values.length) return out.subarray(0, 12);
-  out.writeInt32BE(values.length, 12);
+  if (!count) return out.subarray(0, 12);
+  out.writeInt32BE(count, 12);
   out.writeInt32BE(1, 16); // lower bound
   let at = 20;
-  for (const v of values) {
-    const n = v === null ? -1 : v.length <= SHORT_TEXT ? writeShort(out, v, at + 4) : out.write(v, at + 4, 'utf8');
-    out.writeInt32BE(n, at); // -1: NULL, no bytes
-    at += 4 + Math.max(n, 0);
-  }
+  for (const values of columns)
+    for (const v of values) {
+      const n = v === null ? -1 : v.length <= SHORT_TEXT ? writeShort(out, v, at + 4) : out.write(v, at + 4, 'utf8');
+      out.writeInt32BE(n, at); // -1: NULL, no bytes
+      at += 4 + Math.max(n, 0);
+    }
   return out.subarray(0, at);
+}
+
+/** where each column starts in binaryTextColumns' array (0-based), then its length: the `bounds` parameter's text */
+export function columnBounds(columns: readonly (readonly unknown[])[]): string {
+  let at = 0;
+  let s = '{0';
+  for (const c of columns) {
+    at += c.length;
+    s += `,${at}`;
+  }
+  return `${s}}`;
 }
 
 /** texts up to this length are copied byte by byte when ASCII (most of a batch: ids, serials, names, numbers) */
@@ -228,9 +275,8 @@ function writeShort(out: Buffer, v: string, at: number): number {
 /** how the batch statement fails when a CA of its certificates changed between its start and the lock */
 export const CA_CHANGED = 'pkim: a CA changed before the audit-chain lock';
 
-/** parameters of BATCH_STATEMENT, in order; then the events' fields and the columns of the rows inserted */
-const enum Param {
-  revocations = 1,
+/** the text columns (textColumn) before the rows' columns, in order; then the events' fields (EVENT) */
+const enum TextColumn {
   /** the index of each certificate row's unit (its id and CA: the certificates' columns; the CA must be active) */
   certificateUnits,
   /** the first of the events' fields (EVENT) */
@@ -238,7 +284,7 @@ const enum Param {
 }
 
 /**
- * the events' fields, one binary text[] each (binaryTextArray), in chain order: `u` is the event's unit, `details`
+ * the events' fields, one text column each (textColumn), in chain order: `u` is the event's unit, `details`
  * its details as JSON text, `prefix`/`suffix` its canonical JSON before and after the value of seq
  * (canonicalAroundSeq)
  */
@@ -256,24 +302,30 @@ const EVENT = [
 ] as const;
 type EventField = (typeof EVENT)[number][0];
 
-/** the rows' columns as parameters (columnsPart): certificates, their search names, sealed keys, SVIDs */
-const CERTS = columnsPart(schema.certificates, Param.events + EVENT.length);
+/** the rows' columns as text columns (columnsPart): certificates, their search names, sealed keys, SVIDs */
+const CERTS = columnsPart(schema.certificates, TextColumn.events + EVENT.length);
 const NAMES = columnsPart(schema.certificateNames, CERTS.next);
 const KEYS = columnsPart(schema.certificateKeys, NAMES.next);
 const SVIDS = columnsPart(schema.spiffeSvids, KEYS.next);
-/** the SVIDs' supersedes, one text[] per field: the SPIFFE ID, the SVID (certificate id) that supersedes, when */
-const SUPERSEDE = { spiffeId: SVIDS.next, by: SVIDS.next + 1, at: SVIDS.next + 2 };
+/** the SVIDs' supersedes, one text column per field: the SPIFFE ID, the SVID (certificate id) that supersedes, when */
+const SUPERSEDE = {
+  spiffeId: textColumn(SVIDS.next),
+  by: textColumn(SVIDS.next + 1),
+  at: textColumn(SVIDS.next + 2),
+};
 /**
  * the request updates (approvals, rejections) as JSON, one object each: its unit `u`, the request's `id`, the status
  * read `onlyIfStatus`, the keys it sets as `set` (`,status,reviewer,`: a column not named keeps its value) and the
  * values by key (REQUEST_COLUMNS)
  */
-const REQUESTS = SUPERSEDE.at + 1;
+const REQUESTS = Param.requests;
+/** how many text columns the statement reads (textColumn's slots): planBatch sends exactly these */
+const TEXT_COLUMNS = SVIDS.next + 3;
 /**
  * true: the statement's commit waits for its own WAL flush with the server's `synchronous_commit` (OWN_FLUSH, the
  * store sends no FLUSH_WAIT after it); false: it commits with `synchronous_commit` off (FLUSH_WAIT follows)
  */
-const OWN_FLUSH = REQUESTS + 1;
+const OWN_FLUSH = Param.ownFlush;
 
 /**
  * The batch statement: its text depends on the schema only, so it is prepared once per connection. In order:
@@ -291,7 +343,7 @@ const OWN_FLUSH = REQUESTS + 1;
  * 3. ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units with their CA's
  *    status.
  */
-export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v12';
+export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v13';
 export const BATCH_STATEMENT = (() => {
   const sha = `encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')`;
   const insert = (table: PgTable, p: ColumnsPart, idKey: string, returning: string) =>
@@ -299,8 +351,9 @@ export const BATCH_STATEMENT = (() => {
     `from ${p.source('u')} where u."${idKey}" not in (select b."c" from bad b) returning ${returning}`;
   return [
     'with recursive',
-    `g as materialized (select g."u"::int as "u", g."c", g."ca" from unnest($${Param.certificateUnits}::text[],`,
-    `  $${CERTS.param('id')}::text[], $${CERTS.param('caId')}::text[]) as g("u", "c", "ca")),`,
+    `g as materialized (select g."u"::int as "u", g."c", g."ca" from`,
+    `  unnest(${textColumn(TextColumn.certificateUnits)}, ${CERTS.column('id')}, ${CERTS.column('caId')})`,
+    '  as g("u", "c", "ca")),',
     // the units refused at the statement's snapshot, with a CA that is not active and its status (a CA that does not
     // exist fails the statement at the foreign key: the units are then written one by one, that one fails alone)
     `refused as materialized (select g."u", min(a."id") filter (where a."status" <> 'active') as "ca",`,
@@ -329,15 +382,15 @@ export const BATCH_STATEMENT = (() => {
     // the SVIDs' supersedes (of the units not refused), after the lock, with the function's own snapshot (0029): it
     // sees an ID's SVID committed by another instance since this statement started; not called without any
     'sup_in as materialized (select s."sid", s."by", s."at"::bigint as "at", s."k" from',
-    `  unnest($${SUPERSEDE.spiffeId}::text[], $${SUPERSEDE.by}::text[], $${SUPERSEDE.at}::text[]) with ordinality`,
+    `  unnest(${SUPERSEDE.spiffeId}, ${SUPERSEDE.by}, ${SUPERSEDE.at}) with ordinality`,
     '  as s("sid", "by", "at", "k") where s."by" not in (select b."c" from bad b)),',
     'superseded as materialized (select x.n from gate, lateral (select pkim_supersede_svids(',
     '  array(select s."sid" from sup_in s order by s."k"), array(select s."by" from sup_in s order by s."k"),',
-    `  array(select s."at" from sup_in s order by s."k"), $${SVIDS.param('id')}::text[]) as n`,
+    `  array(select s."at" from sup_in s order by s."k"), ${SVIDS.column('id')}) as n`,
     '  where gate.n >= 0 and exists (select 1 from sup_in) offset 0) x),',
     // the events' fields as JSON, their details (JSON text, stored as it is) and canonical text around seq beside
     `ev as (select ${EVENT.map(([f, type]) => `e."${f}"${type === 'text' ? '' : `::${type} as "${f}"`}`).join(', ')},`,
-    `  e."n" from unnest(${EVENT.map((_, i) => `$${Param.events + i}::text[]`).join(', ')}) with ordinality`,
+    `  e."n" from unnest(${EVENT.map((_, i) => textColumn(TextColumn.events + i)).join(', ')}) with ordinality`,
     `  as e(${EVENT.map(([f]) => `"${f}"`).join(', ')}, "n")),`,
     'kept as materialized (select e.*, row_number() over (order by e."n") as "k" from ev e',
     '  where e."u" not in (select r."u" from refused r)),',
@@ -589,17 +642,23 @@ export function planBatch(units: readonly UnitOfWork[], ownFlush = false): Batch
     }
     events.push(own);
   });
+  // the text columns in TextColumn order (textColumn's slots)
+  const columns = [
+    certificateUnits,
+    ...EVENT.map(([f]) => sent[f]),
+    ...CERTS.texts(certs),
+    ...NAMES.texts(certificateNameRows(certs)),
+    ...KEYS.texts(sealed),
+    ...SVIDS.texts(svids),
+    supersedes.map((v) => v.spiffeId),
+    supersedes.map((v) => v.by),
+    supersedes.map((v) => String(v.at)),
+  ];
+  if (columns.length !== TEXT_COLUMNS) throw new Error(`${columns.length} text columns for ${TEXT_COLUMNS}`);
   const values = [
     JSON.stringify(revocations),
-    binaryTextArray(certificateUnits),
-    ...EVENT.map(([f]) => binaryTextArray(sent[f])),
-    ...CERTS.values(certs),
-    ...NAMES.values(certificateNameRows(certs)),
-    ...KEYS.values(sealed),
-    ...SVIDS.values(svids),
-    binaryTextArray(supersedes.map((v) => v.spiffeId)),
-    binaryTextArray(supersedes.map((v) => v.by)),
-    binaryTextArray(supersedes.map((v) => String(v.at))),
+    binaryTextColumns(columns),
+    columnBounds(columns),
     JSON.stringify(requests),
     ownFlush ? 'true' : 'false',
   ];

@@ -12,11 +12,14 @@ import {
   BATCH_STATEMENT,
   BATCH_STATEMENT_NAME,
   binaryTextArray,
+  binaryTextColumns,
+  columnBounds,
   FLUSH_WAIT,
   FLUSH_WAIT_NOTIFY_NAME,
   LOCK_CLASS,
   canonicalAroundSeq,
   plainJsonCopy,
+  textColumn,
 } from '../src/pg-batch-commit';
 import { groupedLookup } from '../src/pg-store';
 import { certificateSearchTerms } from '../src/certificate-search-terms';
@@ -121,6 +124,34 @@ describe('PostgreSQL group commit', () => {
     const r = await sql.query('select $1::text[] as a', [binaryTextArray(texts)]);
     expect(r.rows[0].a).toEqual(texts);
     expect((await sql.query('select $1::text[] as a', [binaryTextArray([])])).rows[0].a).toEqual([]);
+  });
+
+  it("sends a batch's text columns in one text[]: each column reads back its own texts, empty ones empty", async () => {
+    const url = await cluster.createDatabase();
+    const sql = new pg.Client({ connectionString: url });
+    await sql.connect();
+    clients.push(sql);
+    const columns = [
+      ['0', '1', '1'],
+      [],
+      ['crt_a', null, ''],
+      [null],
+      [],
+      ['caf\u00e9', 'x'.repeat(65), `-----BEGIN CERTIFICATE-----\n${'QUJD'.repeat(200)}\n`],
+      [],
+    ];
+    const select = columns.map((_, i) => `${textColumn(i)} as c${i}`).join(', ');
+    const values = ['unused', binaryTextColumns(columns), columnBounds(columns)];
+    const r = await sql.query({ text: `select $1::text as x, ${select}`, values, rowMode: 'array' });
+    expect((r.rows[0] as unknown[]).slice(1)).toEqual(columns);
+    // a batch without any text: every column empty
+    const none = columns.map(() => []);
+    const empty = await sql.query({
+      text: `select $1::text as x, ${select}`,
+      values: ['unused', binaryTextColumns(none), columnBounds(none)],
+      rowMode: 'array',
+    });
+    expect((empty.rows[0] as unknown[]).slice(1)).toEqual(none);
   });
 
   it("sends each event's canonical JSON as the text around seq, exactly as the hash covers it", () => {
