@@ -109,12 +109,11 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
       );
     if (isCa && issuer.pathLen !== null) lintPathLen(add, issuer.pathLen, plan.pathLen ?? null);
     const pathConstraints = [issuer.nameConstraints, ...(plan.ancestorNameConstraints ?? [])];
-    const cn = plan.subject
-      .filter((a) => a.type === 'CN')
-      .map((a) => a.value)
-      .find((v) => looksLikeDnsName(v));
+    // the CN read as a DNS name only when a constraint applies (most paths have none: no name split per certificate)
+    let cn: string | undefined | null = null;
     for (const nc of pathConstraints) {
       if (!nc || isEmptyNameConstraints(nc)) continue;
+      if (cn === null) cn = plan.subject.find((a) => a.type === 'CN' && looksLikeDnsName(a.value))?.value;
       for (const v of nameConstraintViolations(nc, sans, cn)) add('lint.name_constraints_violation', v);
     }
   }
