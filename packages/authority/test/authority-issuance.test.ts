@@ -54,6 +54,14 @@ describe.each(ENGINES)('authority issuance on $name', (engine) => {
     expect(text).toContain('OCSP - URI:http://127.0.0.1:9/ocsp');
     const row = await internalsOf(s.authority).store.certificates.findById(issued.certificate.id);
     expect(row?.fingerprintSha256).toBe(issued.certificate.fingerprintSha256);
+    // what the row records of the CSR and the signed certificate (leafRecord, on this thread without a pool)
+    expect(row).toMatchObject({
+      keyType: 'ec-p256',
+      sans: { dns: ['www.example.com'] },
+      subjectDn: 'CN=www.example.com',
+      commonName: 'www.example.com',
+      certificatePem: issued.certificatePem,
+    });
     const events = await s.authority.audit.list({ target: issued.certificate.id, limit: 5 });
     expect(events.map((e) => e.action)).toEqual(['certificate.issued']);
   });

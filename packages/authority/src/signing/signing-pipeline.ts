@@ -253,7 +253,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     // without a pool: the CSR's content only (no copy of its DER, no subject string: the checks do not read them)
     const checked = checkCsrLeaf(await (compute ? compute.decodeCsr(csrPem) : decodeCsrContentAsync(csrPem)), leaf);
     const { der } = await signPlan(checked.input, now, signer, what);
-    return { ...leafRecord(der, checked.subject), sans: checked.sans, keyType: checked.keyType };
+    return leafRecord(der, checked.subject, checked.sans, checked.keyType); // one object, as a worker's answer
   }
 
   /**
