@@ -112,10 +112,13 @@ export function createGroupCommit<T>(
       writeNow();
       return;
     }
+    // the deadline's look waits for this turn's check phase, not the timers phase: libuv runs due timers before it
+    // polls, so work announced and already finished (a signature whose completion is queued: it ended while this
+    // thread was busy) would not have submitted its unit yet, and the batch would be split from it
     timer ??= setTimeout(
       () => {
         timer = undefined;
-        look();
+        lookSoon();
       },
       Math.max(0, policy.maxDelayMs - waited),
     );

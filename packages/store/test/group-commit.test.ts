@@ -1,0 +1,45 @@
+// When the group commit writes a batch (group-commit.ts), with the event loop's real phases: work announced with
+// expect() that ended on libuv's thread pool while this thread was busy joins the batch its deadline writes.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { createGroupCommit } from '../src/group-commit';
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** keeps this thread busy (no turn of the event loop) for `ms` */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // spin: the thread pool's work ends meanwhile, its completion waits for the poll phase
+  }
+}
+
+describe('the group commit', () => {
+  it('writes a held batch at its deadline with the units of announced work that ended past it', async () => {
+    const batches: number[][] = [];
+    const group = createGroupCommit<number>((items) => void batches.push(items), { maxBatch: 32, maxDelayMs: 2 });
+    const first = group.expect();
+    const second = group.expect();
+    first();
+    group.add(1);
+    await nextTurn(); // the first look: announced work runs, the batch is held (deadline in 100 ms)
+    expect(batches).toEqual([]);
+    // announced work on the thread pool: its unit follows in the turn its completion runs
+    randomBytes(16, () => {
+      group.add(2);
+      second();
+    });
+    busy(150); // past the deadline, the work done: the timer and the completion are due in the same turn
+    for (let turns = 0; batches.flat().length < 2 && turns < 100; turns++) await nextTurn();
+    expect(batches).toEqual([[1, 2]]);
+    expect(group.stats()).toMatchObject({ batches: 1, units: 2 });
+  });
+
+  it('writes a lone unit at once when no work is announced', async () => {
+    const batches: number[][] = [];
+    const group = createGroupCommit<number>((items) => void batches.push(items), { maxBatch: 32, maxDelayMs: 2 });
+    group.add(1);
+    await nextTurn();
+    expect(batches).toEqual([[1]]);
+  });
+});
