@@ -28,6 +28,7 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
   'ca disable': ['pkim ca disable issuing'],
   'ca enable': ['pkim ca enable issuing'],
   'ca set-urls': ['pkim ca set-urls issuing --base https://pki.example.com', 'pkim ca set-urls issuing --clear'],
+  'ca rename': ['pkim ca rename issuing issuing-2026', 'pkim ca rename ca_0123456789abcdef issuing --json'],
   'ca revoke': ['pkim ca revoke issuing --reason cACompromise'],
   'ca delete': ['pkim ca delete old-issuing --destroy-key'],
   'ca truststore': ['pkim ca truststore issuing --format jks --password-file pass.txt --out truststore.jks'],

@@ -73,6 +73,11 @@ async function flow(pkim: Pkim, dir: string): Promise<Record<string, Step>> {
   // 2-character CA and profile names, as local mode takes them (a ref of 3 characters at least was refused remotely)
   await run('ca create ab', `ca create --name ab --subject CN=AB --key-type ec-p256 --out ${f('ab.pem')}`);
   await run('ca show ab', 'ca show ab');
+  // a rename (`ca.renamed`) and back; a name taken and a bad name: refused, nothing changed
+  await run('ca rename', 'ca rename adm-root adm-root-2');
+  await run('ca rename taken', 'ca rename adm-root-2 ab');
+  await run('ca rename bad', 'ca rename adm-root-2 bad/name');
+  await run('ca rename back', 'ca rename adm-root-2 adm-root');
   await run('cert issue from ab', `cert issue --ca ab --cn two.example.com --out-cert ${f('two.pem')}`);
   await run('profile show xy', 'profile show xy');
   // the inventory report (remotely: GET /api/v1/certificates/export), as JSON on stdout and as a CSV file
@@ -156,6 +161,10 @@ describe('pkim remote mode: administration commands give the same JSON as local 
     expect(profileText).toMatch(/^key types:\s+rsa-2048, .*ec-p256/m);
     expect(String(remote['profile show intermediate-ca text']!.json)).toMatch(/^path length:\s+0$/m);
     expect(local['cert issue from ab']!.code).toBe(0);
+    expect(local['ca rename']).toMatchObject({ code: 0, json: { name: 'adm-root-2' } });
+    expect(local['ca rename taken']).toMatchObject({ code: 4, json: { error: { code: 'ca.name_taken' } } });
+    expect(local['ca rename bad']).toMatchObject({ code: 2, json: { error: { code: 'input.invalid' } } });
+    expect(local['ca rename back']).toMatchObject({ code: 0, json: { name: 'adm-root' } });
     expect(remote['cert list json report']!.json).toEqual([
       expect.objectContaining({ common_name: 'two.example.com', ca_name: 'ab', status: 'active' }),
     ]);

@@ -117,6 +117,7 @@ const TRPC: Record<string, TrpcRow> = {
     input: async (k) => ({ ref: await k.freshCa(), base: 'https://pki.matrix.example' }),
     expect: ADMIN_ONLY,
   },
+  'ca.rename': { input: async (k) => ({ ref: await k.freshCa(), name: `mx-renamed-${seq()}` }), expect: ADMIN_ONLY },
   'ca.revoke': { input: async (k) => ({ id: await k.freshCa(), reason: 'cessationOfOperation' }), expect: ADMIN_ONLY },
   // only a revoked (or expired) root may be deleted
   'ca.delete': { input: async (k) => ({ id: await k.freshRevokedRoot() }), expect: ADMIN_ONLY },

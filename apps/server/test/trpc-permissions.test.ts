@@ -30,6 +30,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'ca.importCertificate': ADMIN,
   'ca.setStatus': ADMIN,
   'ca.setUrls': ADMIN,
+  'ca.rename': ADMIN,
   'ca.revoke': ADMIN,
   'ca.delete': ADMIN,
   'ca.generateCrl': ADMIN,

@@ -89,4 +89,24 @@ describe('web console: sign-in and the CA wizard (Chromium against pkim serve)',
     await page.locator('[data-ca="e2e-issuing"]').waitFor();
     await session.shot('ca-hierarchy');
   }, 90_000);
+
+  it('renames a CA from its page: a name taken is refused with its code, nothing changed; then renamed', async () => {
+    await page.goto(`${base}/cas/${ids.int}`);
+    await page.getByRole('heading', { name: 'e2e-issuing' }).waitFor();
+    await page.getByRole('button', { name: 'Rename' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('New name').fill('e2e-root');
+    await dialog.getByRole('button', { name: 'Rename' }).click();
+    await expect.poll(() => dialog.locator('[data-error-code]').textContent()).toBe('ca.name_taken');
+    expect((await server.authority.cas.get(ids.int!)).ca.name).toBe('e2e-issuing');
+
+    await dialog.getByLabel('New name').fill('e2e-issuing-2026');
+    await dialog.getByRole('button', { name: 'Rename' }).click();
+    await page.getByRole('heading', { name: 'e2e-issuing-2026' }).waitFor();
+    expect(page.url()).toBe(`${base}/cas/${ids.int}`);
+    const renamed = await server.authority.audit.list({ action: 'ca.renamed', target: ids.int!, limit: 5 });
+    expect(renamed.map((e) => e.details)).toEqual([{ from: 'e2e-issuing', to: 'e2e-issuing-2026' }]);
+    await session.nav('Authorities');
+    await page.locator('[data-ca="e2e-issuing-2026"]').waitFor();
+  }, 60_000);
 });

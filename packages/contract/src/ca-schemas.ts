@@ -18,9 +18,12 @@ import {
   ttlSchema,
 } from './common-schemas';
 
+/** a CA's name (`pkim ca create --name`, `ca rename`): the service holds it to 1-64 characters and unique */
+const caNameSchema = textField(128).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'CA names use letters, digits, space . _ -');
+
 export const caCreateInputSchema = z
   .object({
-    name: textField(128).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'CA names use letters, digits, space . _ -'),
+    name: caNameSchema,
     subject: subjectSchema,
     keyType: caKeyTypeSchema,
     /** lifetime: `10y`, `3650d` or seconds */
@@ -88,6 +91,12 @@ export const caSetUrlsInputSchema = z
   })
   .strict();
 export const caSetUrlsTrpcInputSchema = caSetUrlsInputSchema.extend({ ref: caRefSchema }).strict();
+
+/**
+ * `ca.rename` / REST `PUT /api/v1/cas/:ca/name`: a new name (the id, certificate and bindings by id stay); the service
+ * holds it to a CA name (`input.invalid`) and refuses one taken (`ca.name_taken`), as locally
+ */
+export const caRenameInputSchema = z.object({ ref: caRefSchema, name: textField(128) }).strict();
 
 /** A CA on the wire (every transport, the CLI's `--json` included). */
 export const caSchema = z.object({

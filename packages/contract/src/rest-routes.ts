@@ -75,6 +75,12 @@ export const REST_TWINS = {
   },
   'ca.setStatus': { method: 'PUT', path: '/cas/:id/status', summary: 'Enable or disable a CA (id or name)' },
   'ca.setUrls': { method: 'PUT', path: '/cas/:id/urls', bind: CA, summary: 'Set the CRL/OCSP/AIA URLs a CA embeds' },
+  'ca.rename': {
+    method: 'PUT',
+    path: '/cas/:id/name',
+    bind: CA,
+    summary: 'Rename a CA (id or name; its id, certificate and what is bound to it stay)',
+  },
   'ca.revoke': { method: 'POST', path: '/cas/:id/revoke', summary: 'Revoke a CA (id or name) certificate' },
   'ca.delete': {
     method: 'DELETE',

@@ -218,6 +218,17 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
       });
   }
 
+  ca.command('rename <ca> <new-name>')
+    .description(
+      'give a CA a new name (its id, certificate, keys and everything bound to it by id stay; a name taken: refused)',
+    )
+    .action(async (ref: string, name: string) => {
+      const a = await ctx.openAuthority();
+      const row = await a.cas.rename(ref, name, ctx.actor);
+      const { toCaDto } = await ctx.contract();
+      ctx.output(toCaDto(row), () => `CA ${row.id} is now named ${row.name}`);
+    });
+
   ca.command('set-urls <ca>')
     .description(
       'set the CRL, OCSP and CA-issuer URLs of the certificates the CA issues from now on (stored with the CA: ' +

@@ -71,6 +71,11 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
     input: async ([ref], _o, call) => ({ id: await caIdOf(call, ref), status: 'active' }),
     print: (ctx, out) => say(ctx, out, `CA ${text(out.name)} (${text(out.id)}) is now ${text(out.status)}`),
   },
+  'ca rename': {
+    procedure: 'ca.rename',
+    input: ([ref, name]) => ({ ref, name }),
+    print: (ctx, out) => say(ctx, out, `CA ${text(out.id)} is now named ${text(out.name)}`),
+  },
   'ca set-urls': {
     procedure: 'ca.setUrls',
     input([ref], o) {

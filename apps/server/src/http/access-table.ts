@@ -20,6 +20,7 @@ const TRPC_ACCESS = {
   'ca.importCertificate': 'ca:write',
   'ca.setStatus': 'ca:write',
   'ca.setUrls': 'ca:write',
+  'ca.rename': 'ca:write',
   'ca.revoke': 'ca:write',
   'ca.delete': 'ca:write',
   'ca.generateCrl': 'ca:write',

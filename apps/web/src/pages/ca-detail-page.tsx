@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
-import { Link, useParams } from '@tanstack/react-router';
-import { Ban, Download, FileBadge, FileUp, Plus, Power, Stamp } from 'lucide-react';
+import { Link, useNavigate, useParams } from '@tanstack/react-router';
+import { Ban, Download, FileBadge, FileUp, PencilLine, Plus, Power, Stamp } from 'lucide-react';
 import { trpc } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { formatDate, formatDateTime } from '../lib/utils';
@@ -16,6 +16,8 @@ import { DecodedCertificate } from '../components/decoded-certificate';
 import { Table, TBody, TD, TH, THead, TR } from '../components/ui/table';
 import { EmptyState } from '../components/ui/empty-state';
 import { Field, Textarea } from '../components/ui/input';
+import { FormDialog } from '../components/form-dialog';
+import { TextField } from '../components/form-fields';
 
 /** a pasted certificate (PEM) */
 function PemField(p: {
@@ -108,6 +110,44 @@ function PendingCaCard({ ca, fileBase }: { ca: { id: string; csr?: string }; fil
   );
 }
 
+/**
+ * Renaming a CA (`ca.rename`, audited `ca.renamed`): its id, certificate and everything bound to it by id stay. A name
+ * taken by another CA or not a CA name is refused by the server with its code, shown in the dialog, nothing changed.
+ */
+function RenameCaDialog(p: { ca: { id: string; name: string }; open: boolean; onOpenChange(open: boolean): void }) {
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const { caId } = useParams({ from: '/app/cas/$caId' });
+  const [name, setName] = useState(p.ca.name);
+  const rename = useMutation(
+    trpc.ca.rename.mutationOptions({
+      onSuccess: async (row) => {
+        p.onOpenChange(false);
+        await qc.invalidateQueries({ queryKey: trpc.ca.pathKey() });
+        // a page opened by the CA's old name follows it to its id
+        if (caId !== row.id) await navigate({ to: '/cas/$caId', params: { caId: row.id } });
+      },
+    }),
+  );
+  return (
+    <FormDialog
+      open={p.open}
+      onOpenChange={(open) => {
+        if (open) setName(p.ca.name);
+        p.onOpenChange(open);
+      }}
+      mutation={rename}
+      title="Rename CA"
+      description="Its id, certificate and everything bound to it stay; only the name changes."
+      submitLabel="Rename"
+      disabled={!name.trim() || name.trim() === p.ca.name}
+      onSubmit={() => rename.mutate({ ref: p.ca.id, name: name.trim() })}
+    >
+      <TextField id="ca-new-name" label="New name" value={name} onChange={setName} required />
+    </FormDialog>
+  );
+}
+
 export function CaDetailPage() {
   const { caId } = useParams({ from: '/app/cas/$caId' });
   const { can } = useMe();
@@ -118,6 +158,7 @@ export function CaDetailPage() {
     enabled: can('certificate:read'),
   });
   const [revokeOpen, setRevokeOpen] = useState(false);
+  const [renameOpen, setRenameOpen] = useState(false);
   const invalidate = () => qc.invalidateQueries({ queryKey: trpc.ca.pathKey() });
   const setStatus = useMutation(trpc.ca.setStatus.mutationOptions({ onSuccess: invalidate }));
   const revoke = useMutation(
@@ -155,6 +196,11 @@ export function CaDetailPage() {
                 </Link>
               </Button>
             ) : null}
+            {can('ca:write') ? (
+              <Button variant="outline" onClick={() => setRenameOpen(true)}>
+                <PencilLine /> Rename
+              </Button>
+            ) : null}
             {can('ca:write') && (ca.status === 'active' || ca.status === 'disabled') ? (
               <Button
                 variant="outline"
@@ -173,6 +219,7 @@ export function CaDetailPage() {
         }
       />
       <ErrorAlert error={setStatus.error} />
+      <RenameCaDialog ca={ca} open={renameOpen} onOpenChange={setRenameOpen} />
       {ca.status === 'revoked' ? (
         <Alert level="critical" title={`Revoked ${formatDateTime(ca.revokedAt)} (${ca.revocationReason})`}>
           Everything it issued was revoked with it.

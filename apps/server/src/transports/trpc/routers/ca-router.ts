@@ -14,6 +14,7 @@ import {
   caSchema,
   caSetStatusInputSchema,
   caSetUrlsTrpcInputSchema,
+  caRenameInputSchema,
   caViewSchema,
   toCaCrlDto,
   toCaDto,
@@ -114,6 +115,12 @@ export const caRouter = router({
       const { ref, ...urls } = input;
       return toCaDto(await ctx.authority.cas.setUrls(ref, urls, ctx.actor));
     }),
+
+  /** a new name for the CA (`ca.renamed`); a name taken or not a CA name: refused, nothing changed */
+  rename: procedure()
+    .input(caRenameInputSchema)
+    .output(caSchema)
+    .mutation(async ({ ctx, input }) => toCaDto(await ctx.authority.cas.rename(input.ref, input.name, ctx.actor))),
 
   revoke: procedure()
     .input(caRevokeInputSchema)
