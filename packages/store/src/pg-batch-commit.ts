@@ -31,7 +31,7 @@
  */
 import { getTableColumns, getTableName } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import { GENESIS_HASH, PkiError, canonicalJson } from '@pkim/shared';
+import { GENESIS_HASH, PkiError, canonicalJson, plainJsonAndCanonical } from '@pkim/shared';
 import type { AuditEventRow, CertificateRow, CommitResult, UnitOfWork } from './types';
 import { certificateNameRows } from './certificate-search-terms';
 import * as schema from './pg-schema';
@@ -456,13 +456,16 @@ export const BATCH_STATEMENT = (() => {
  * the text of an event's canonical JSON before and after the value of `seq` (keys sorted: seq follows outcome). The
  * fields are written in that order directly, as computeAuditHash does — what canonicalJson of the event gives, since
  * none of them is undefined here (target null, details an object) — so only `details` is sorted and walked.
+ * `detailsCanonical`: canonicalJson of `details` when the caller has it already (planBatch).
  */
 export function canonicalAroundSeq(
   e: Pick<AuditEventRow, 'id' | 'time' | 'actor' | 'action' | 'target' | 'outcome' | 'details'>,
+  detailsCanonical?: string,
 ): [string, string] {
   const s = JSON.stringify;
   return [
-    `{"action":${s(e.action)},"actor":${s(e.actor)},"details":${canonicalJson(e.details)},"id":${s(e.id)},` +
+    `{"action":${s(e.action)},"actor":${s(e.actor)},"details":${detailsCanonical ?? canonicalJson(e.details)},` +
+      `"id":${s(e.id)},` +
       `"outcome":${s(e.outcome)},"seq":`,
     `,"target":${canonicalJson(e.target)},"time":${canonicalJson(e.time)}}`,
   ];
@@ -609,14 +612,23 @@ export function planBatch(units: readonly UnitOfWork[], ownFlush = false): Batch
       const keys = Object.keys(patch).filter((k) => patch[k] !== undefined);
       // nothing to set: nothing checked either (as the general unit of work)
       if (keys.length)
-        requests.push({ ...patch, u, id: r.id, onlyIfStatus: r.onlyIfStatus, set: `,${keys.join(',')},` });
+        requests.push({
+          ...patch,
+          u,
+          id: r.id,
+          onlyIfStatus: r.onlyIfStatus,
+          set: `,${keys.join(',')},`,
+        });
     }
     const own: PlannedEvent[] = [];
     for (const e of unit.audit ?? []) {
       // audit details are stored as JSON text (this text): hash and answer exactly what will be read back — a
-      // copy of plain JSON values is that (plainJsonCopy), anything else goes through the text
-      const text = JSON.stringify(e.details ?? {});
-      const copy = plainJsonCopy(e.details ?? {}, 0);
+      // copy of plain JSON values is that (plainJsonCopy), anything else goes through the text. Plain JSON data's text
+      // and canonical JSON are made in one walk (plainJsonAndCanonical, as SQLite's audit rows)
+      const given = e.details ?? {};
+      const plain = plainJsonAndCanonical(given);
+      const text = plain?.json ?? JSON.stringify(given);
+      const copy = plain ? plainJsonCopy(given, 0) : NOT_PLAIN;
       // the fields one by one (not a spread of the caller's object): one shape for every event
       const event: PlannedEvent = {
         id: e.id,
@@ -627,7 +639,8 @@ export function planBatch(units: readonly UnitOfWork[], ownFlush = false): Batch
         outcome: e.outcome,
         details: (copy === NOT_PLAIN ? JSON.parse(text) : copy) as Record<string, unknown>,
       };
-      const [prefix, suffix] = canonicalAroundSeq(event);
+      // the canonical text of what is answered: plain data's own (copy and value have the same canonical JSON)
+      const [prefix, suffix] = canonicalAroundSeq(event, copy === NOT_PLAIN ? undefined : plain?.canonical);
       own.push(event);
       sent.id.push(e.id);
       sent.time.push(String(e.time));
