@@ -90,6 +90,11 @@ export interface ProvisionerModifiers {
    * (Vault's `config/urls` of a mount); an empty list leaves that extension out, as Vault does
    */
   urls?: { crlDistributionPoints: string[]; ocspUrls: string[]; caIssuersUrls: string[] };
+  /**
+   * how far notBefore is set before the signing time, ms (Vault's `not_before_duration`); never before the issuer's
+   * own notBefore. Default: one minute.
+   */
+  backdateMs?: number;
 }
 
 export interface Provisioner {

@@ -343,7 +343,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     serial: Uint8Array,
   ): Promise<LeafPlanBase> {
     const { ctx, profile, now } = s;
-    const notBefore = wholeSeconds(Math.max(now - BACKDATE_MS, ctx.ca.notBefore ?? 0));
+    const backdate = s.provisioner.modifiers?.backdateMs ?? BACKDATE_MS;
+    const notBefore = wholeSeconds(Math.max(now - backdate, ctx.ca.notBefore ?? 0));
     const notAfter = withinProfileMax(
       s.lifetimeMs !== undefined
         ? now + s.lifetimeMs

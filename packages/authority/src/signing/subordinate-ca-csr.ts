@@ -74,7 +74,8 @@ export async function signSubordinateCaCsr(
     }
     checkKeyType(all, csr.keyType);
     const lifetimeMs = applyLifetime(all, effective, r.lifetimeMs, profile);
-    const notBefore = wholeSeconds(Math.max(now - BACKDATE_MS, parent.ca.notBefore ?? 0));
+    const backdate = effective.modifiers?.backdateMs ?? BACKDATE_MS;
+    const notBefore = wholeSeconds(Math.max(now - backdate, parent.ca.notBefore ?? 0));
     let notAfter = now + (lifetimeMs ?? profile.defaultLifetimeMs);
     if (lifetimeMs === undefined && parent.ca.notAfter !== null) notAfter = Math.min(notAfter, parent.ca.notAfter);
     notAfter = withinProfileMax(notAfter, lifetimeMs ?? profile.defaultLifetimeMs, notBefore, profile);

@@ -8,7 +8,15 @@ import type { Actor, CaService } from '../types';
 import { mountHasIssuer, type VaultMount, type VaultMountService } from './vault-mount-service';
 import type { VaultResult } from './vault-pki-service';
 import { SUBJECT_FIELDS, vaultCaTtl } from './vault-sign-intermediate';
-import { parseVaultBool, parseVaultInt, parseVaultList, parseVaultString, toVaultSerial } from './vault-params';
+import {
+  checkSignatureBits,
+  parseSignatureBits,
+  parseVaultBool,
+  parseVaultInt,
+  parseVaultList,
+  parseVaultString,
+  toVaultSerial,
+} from './vault-params';
 
 export interface VaultGenerateCaDeps {
   clock: Clock;
@@ -135,6 +143,8 @@ function caRequestOf(
   refuseUnsupported(params);
   const format = parseVaultString('format', params.format) || 'pem';
   const keyType = keyTypeOf(params);
+  // the new CA's key signs its certificate (a root) or its CSR (an intermediate) with its key type's hash
+  checkSignatureBits(parseSignatureBits(params), keyType, "the new CA's");
   const { dn, cn } = subjectOf(params);
   return { format, keyType, dn, name: caNameOf(params, cn) };
 }
@@ -175,6 +185,12 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       actor: Actor,
     ): Promise<VaultResult> {
       const { format, keyType, dn, name } = caRequestOf(exported, params, actor);
+      // a root here is valid from one minute before it is made (`pkim ca create`): another backdating is refused
+      if (params.not_before_duration !== undefined && params.not_before_duration !== '')
+        throw invalid(
+          'not_before_duration cannot be honoured for a root: PKI Manager makes a CA valid from one minute before ' +
+            'its creation (pkim ca create); leave it out',
+        );
       const warnings: string[] = [];
       // lifetime as sign-intermediate: ttl (or not_after), else the mount's default; over its max: cut, warned
       const ttl = vaultCaTtl(params, mount, deps.clock.now(), warnings);
@@ -238,7 +254,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       // the signer sets the lifetime, path length and name constraints of an intermediate: a CSR carries none
       // (OpenBao ignores them here; said in a warning)
       const warnings: string[] = [];
-      for (const f of ['ttl', 'not_after', 'max_path_length', 'permitted_dns_domains']) {
+      for (const f of ['ttl', 'not_after', 'max_path_length', 'permitted_dns_domains', 'not_before_duration']) {
         const v = params[f];
         if (v === undefined || v === '' || v === -1 || v === '-1' || (Array.isArray(v) && v.length === 0)) continue;
         warnings.push(`${f} is not used by a CSR: the CA that signs it sets it (sign-intermediate)`);

@@ -17,6 +17,7 @@ import { validateNamePattern, type Provisioner, type ProvisionerModifiers } from
 import type { VaultMount, VaultMountService } from './vault-mount-service';
 import type { VaultResult } from './vault-pki-service';
 import {
+  checkSignatureBits,
   formatGoDuration,
   parseVaultBool,
   parseVaultDuration,
@@ -188,6 +189,8 @@ export interface VaultIssueServiceDeps {
    * `default` nor the mount's CA id, so the usual role costs no CA read
    */
   requireIssuer(mount: VaultMount, ref: string): Promise<void>;
+  /** the key type of the mount's issuer: read only for a role (or sign-verbatim request) with `signature_bits` */
+  issuerKeyType(mount: VaultMount): Promise<KeyType>;
 }
 
 /** issue/:role and sign/:role: Vault request semantics around ONE call of the signing pipeline. */
@@ -281,6 +284,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
       throw e;
     }
     const { provisioner, subject, ttl, sans, keyType } = plan;
+    if (role.signature_bits) checkSignatureBits(role.signature_bits, await deps.issuerKeyType(mount), "the issuer's");
     const via = { actor, provisioner };
     const common = { ca: mount.caId, profile: VAULT_PROFILE, lifetimeMs: ttl * 1000, sans, subject };
     const issued: IssuedCertificate =
@@ -389,6 +393,8 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
           capLifetimeMs: maxTtl * 1000,
           noStore: role.no_store,
           urls: mountUrls(mount),
+          // OpenBao's not_before_duration (30 s by default): notBefore that far back, never before the issuer's
+          backdateMs: role.not_before_duration * 1000,
         },
       });
 

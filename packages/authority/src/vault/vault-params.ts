@@ -1,4 +1,4 @@
-import { PkiError } from '@pkim/shared';
+import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
 import { normalizeSerialHex } from '@pkim/core';
 
 /**
@@ -121,4 +121,33 @@ export function fromVaultSerial(serial: string): string | undefined {
   const s = serial.trim();
   if (!/^[0-9a-fA-F]{1,2}([:-]?[0-9a-fA-F]{1,2})*$/.test(s)) return undefined;
   return normalizeSerialHex(s);
+}
+
+/**
+ * OpenBao's `signature_bits` (0: the key type's own hash) against what a PKI Manager key signs with: every key
+ * backend (software, PKCS#11, KMIP) signs with the hash its key type prescribes (SHA-256 for RSA and P-256, SHA-384
+ * for P-384), so any other value is refused (400) rather than ignored. Ed25519 has no hash to choose: the value is
+ * ignored, as OpenBao ignores it. `what` names the key (`the issuer's`, `the new CA's`).
+ */
+export function checkSignatureBits(bits: number, keyType: KeyType, what: string): void {
+  const hash = KEY_TYPE_INFO[keyType].hash;
+  if (!bits || hash === null) return;
+  const own = Number(hash.replace(/^sha/, ''));
+  if (bits !== own) {
+    throw new PkiError(
+      'vault.invalid_parameter',
+      `signature_bits ${bits} cannot be honoured: ${what} key (${keyType}) signs with SHA-${own} in PKI Manager ` +
+        `(every key backend signs with its key type's hash); use 0 or ${own}`,
+    );
+  }
+}
+
+/** `signature_bits` of a request: 0 (auto) when absent, else 256, 384 or 512 as OpenBao accepts */
+export function parseSignatureBits(params: Record<string, unknown>): number {
+  const v = params.signature_bits;
+  const bits = v === undefined || v === '' ? 0 : parseVaultInt('signature_bits', v);
+  if (![0, 256, 384, 512].includes(bits)) {
+    throw new PkiError('vault.invalid_parameter', `unsupported signature_bits ${bits} (0, 256, 384, 512)`);
+  }
+  return bits;
 }

@@ -54,6 +54,7 @@ export function createVaultService(deps: VaultServiceDeps) {
       sign: deps.sign,
       mounts,
       requireIssuer: (mount, ref) => issuers.requireForIssuance(mount, ref),
+      issuerKeyType: async (mount) => (await issuers.resolve(mount, 'default')).ca.keyType,
     }),
     /** `root/sign-intermediate`, `issuer/:ref/sign-intermediate`: a CSR signed as a subordinate CA certificate */
     signIntermediate: createVaultSignIntermediate({ clock: deps.clock, sign: deps.sign, issuers }),

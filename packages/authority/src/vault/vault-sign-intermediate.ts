@@ -11,11 +11,13 @@ import type { VaultIssuerService } from './vault-issuer-service';
 import type { VaultResult } from './vault-pki-service';
 import { mountUrls, vaultRoleProvisionerId } from './vault-issue-service';
 import {
+  checkSignatureBits,
   formatGoDuration,
   parseVaultBool,
   parseVaultDuration,
   parseVaultInt,
   parseVaultList,
+  parseSignatureBits,
   parseVaultString,
   toVaultSerial,
 } from './vault-params';
@@ -104,6 +106,12 @@ export function createVaultSignIntermediate(deps: VaultSignIntermediateDeps) {
       if (parseVaultList(f, params[f]).length)
         throw invalid(`${f} cannot be given: PKI Manager CA certificates carry no subject alternative names`);
     }
+    checkSignatureBits(parseSignatureBits(params), issuer.keyType, "the issuer's");
+    // OpenBao's not_before_duration (seconds, 30 by default): notBefore that far back, never before the issuer's
+    const notBeforeDuration =
+      params.not_before_duration === undefined || params.not_before_duration === ''
+        ? 30
+        : parseVaultDuration('not_before_duration', params.not_before_duration);
     const warnings: string[] = [];
     // read without verifying its signature: the pipeline verifies it (proof of possession) before anything is signed
     let csr: ReturnType<typeof decodeCsrUnverified>;
@@ -153,7 +161,7 @@ export function createVaultSignIntermediate(deps: VaultSignIntermediateDeps) {
           allowCaCertificates: true,
           maxLifetimeMs: mount.maxLeaseTtl * 1000,
         },
-        modifiers: { urls: mountUrls(mount) },
+        modifiers: { urls: mountUrls(mount), backdateMs: notBeforeDuration * 1000 },
       }),
       permission: 'ca:write',
     };
