@@ -1,13 +1,15 @@
 // `pkim cert renew` and `pkim cert renew-batch` of a subordinate CA certificate made by Vault `root/sign-intermediate`
-// (its key held elsewhere, its CSR not kept): refused alike in local mode and through a `pkim serve` (--server/--token)
-// with `policy.profile_not_allowed` and the way it is renewed (a new CSR signed with sign-intermediate), nothing made.
-// The certificate is made in-process through the signing pipeline and checked by openssl against the root.
+// (its key held elsewhere, its CSR not kept): without a CSR refused alike in local mode and through a `pkim serve`
+// (--server/--token) with `policy.profile_not_allowed` and the ways it is renewed, nothing made; with `--csr` (a new
+// key from its key holder) renewed in both modes as sign-intermediate signs, the new CA certificate and a leaf it signs
+// checked by openssl up to the root. The certificate is made in-process through the signing pipeline.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createAuthority, type Actor } from '@pkim/authority';
 import { runPkim } from '../../../tests/support/cli-runner';
-import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
+import { openssl, opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
 
@@ -19,6 +21,7 @@ describe('pkim cert renew of a subordinate CA certificate (sign-intermediate)', 
   const pkim = (...args: string[]) => runPkim(args, { dataDir, cwd: tmp.dir });
   let serial = '';
   let token = '';
+  let rootPem = '';
   let server: PkimServer | undefined;
 
   beforeAll(async () => {
@@ -33,6 +36,7 @@ describe('pkim cert renew of a subordinate CA certificate (sign-intermediate)', 
       const v = opensslVerify({ leafPem: `${pem.certificate}\n`, rootPem: root.certificatePem! });
       expect(v.ok, v.output).toBe(true);
       serial = pem.serial_number.replace(/:/g, '');
+      rootPem = root.certificatePem!;
       ({ token } = await a.auth.createToken({ name: 'cli', role: 'admin', expiresInMs: null }, admin));
     } finally {
       await a.close();
@@ -70,5 +74,43 @@ describe('pkim cert renew of a subordinate CA certificate (sign-intermediate)', 
     expect(items).toHaveLength(1);
     expect(items[0]!.status).toBe('failed');
     expectRefused({ code: 5, stderr: `${items[0]!.error!.code}: ${items[0]!.error!.message}` });
+  });
+
+  it('renews it with `--csr` locally and through the server: a CA certificate signing a leaf openssl verifies', () => {
+    for (const [i, remote] of [
+      [1, []],
+      [2, ['--server', server!.url, '--token', token]],
+    ] as const) {
+      const next = opensslCsr({ keyType: 'ec-p256', subject: '/CN=ignored' });
+      writeFileSync(join(tmp.dir, `next-${i}.csr`), next.csrPem);
+      const out = join(tmp.dir, `renewed-${i}.pem`);
+      const r = pkim(...remote, 'cert', 'renew', serial, '--csr', join(tmp.dir, `next-${i}.csr`), '--out-cert', out);
+      expect(r.code, r.stderr).toBe(0);
+      const caPem = readFileSync(out, 'utf8');
+      const ca = opensslVerify({ leafPem: caPem, rootPem });
+      expect(ca.ok, ca.output).toBe(true);
+      const leafCsr = opensslCsr({ keyType: 'ec-p256', subject: '/CN=leaf.example', sans: ['DNS:leaf.example'] });
+      const signed = openssl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          '@l.csr',
+          '-CA',
+          '@ca.pem',
+          '-CAkey',
+          '@ca.key',
+          '-days',
+          '1',
+          '-copy_extensions',
+          'copy',
+        ],
+        { 'l.csr': leafCsr.csrPem, 'ca.pem': caPem, 'ca.key': next.keyPem },
+      );
+      expect(signed.ok, signed.output).toBe(true);
+      const leafPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(signed.output)![0];
+      const leaf = opensslVerify({ leafPem: `${leafPem}\n`, chainPems: [caPem], rootPem, purpose: 'sslserver' });
+      expect(leaf.ok, leaf.output).toBe(true);
+    }
   });
 });

@@ -5,10 +5,16 @@
 // certificate is recorded under the mount (cert/:serial, revoke, CRL checked by openssl/certtool/Go) and audited.
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openssl, opensslCsr } from '../../../../tests/support/openssl-tools';
+import { opensslCsr } from '../../../../tests/support/openssl-tools';
 import { certtoolVerify, opensslCrlVerify, opensslText, opensslVerify } from '../../../../tests/support/verifiers';
 import { ACTORS } from '../server-test-support';
-import { corruptCsrSignature, openVaultFixture, vaultCall, type VaultFixture } from './vault-test-support';
+import {
+  corruptCsrSignature,
+  leafSignedBy,
+  openVaultFixture,
+  vaultCall,
+  type VaultFixture,
+} from './vault-test-support';
 
 let f: VaultFixture;
 beforeAll(async () => {
@@ -21,30 +27,6 @@ afterAll(async () => f?.close());
 const anon = { token: null };
 const vaultSerial = (pem: string) => new X509Certificate(pem).serialNumber.toLowerCase().match(/../g)!.join(':');
 const certCount = async () => (await f.authority.certificates.list({ limit: 500 }, ACTORS.admin)).items.length;
-
-/** openssl signs a leaf for `dns` with the signed CA's key (the key never left the test) */
-function leafSignedBy(caPem: string, caKeyPem: string, dns: string): string {
-  const leaf = opensslCsr({ keyType: 'ec-p256', subject: `/CN=${dns}`, sans: [`DNS:${dns}`] });
-  const r = openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      '@leaf.csr',
-      '-CA',
-      '@ca.pem',
-      '-CAkey',
-      '@ca.key',
-      '-days',
-      '1',
-      '-copy_extensions',
-      'copy',
-    ],
-    { 'leaf.csr': leaf.csrPem, 'ca.pem': `${caPem}\n`, 'ca.key': caKeyPem },
-  );
-  expect(r.ok, r.output).toBe(true);
-  return /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.output)![0];
-}
 
 describe('root/sign-intermediate', () => {
   it('signs a CSR as a CA certificate that openssl and certtool verify, and that works as a CA', async () => {

@@ -29,7 +29,7 @@ export function CertificateDetailPage() {
   const c = data;
   const ca = useQuery(trpc.ca.get.queryOptions({ ref: c.caId }));
   const profiles = useQuery(trpc.insights.profiles.queryOptions());
-  // a subordinate CA certificate (Vault sign-intermediate: its key held elsewhere) is not renewed here
+  // a subordinate CA certificate (Vault sign-intermediate: its key held elsewhere) is renewed only with a new CSR
   const caCertificate = profiles.data?.items.some((p) => p.name === c.profile && p.isCa) === true;
   const [open, setOpen] = useState(false);
   const revoke = useMutation(
@@ -151,8 +151,9 @@ export function CertificateDetailPage() {
       {caCertificate && c.status === 'active' ? (
         <Alert level="info" title="A subordinate CA certificate">
           <span data-testid="not-renewable">
-            Its key is held elsewhere, so it is not renewed here: have the key holder make a new CSR and sign it with
-            the Vault API&apos;s <code>sign-intermediate</code> (<code>&lt;mount&gt;/root/sign-intermediate</code>).
+            Its key is held elsewhere: renew it with a new CSR from its key holder (
+            <code>pkim cert renew {c.serial} --csr new.csr</code>), or sign that CSR with the Vault API&apos;s{' '}
+            <code>sign-intermediate</code> (<code>&lt;mount&gt;/root/sign-intermediate</code>).
           </span>
         </Alert>
       ) : null}

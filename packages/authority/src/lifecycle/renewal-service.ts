@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import { PkiError, type Clock, type KeyType } from '@pkim/shared';
-import { resolveProfile, type Profile } from '@pkim/core';
+import { fromPem, issuerFactsOf, resolveProfile, type Profile } from '@pkim/core';
 import type { CertificateKeyRow, CertificateRow, SanJson, Store } from '@pkim/store';
 import { auditEvent } from '../audit-service';
 import { recordFailure } from '../ca-context';
 import type { KeySealer } from '../exports/key-sealer';
 import { checkActorMayUseCa } from '../signing/provisioner-policy';
-import type { ChannelWrites, SignFunction, Via } from '../signing/sign-request';
+import type { ChannelWrites, SignFunction, SubordinateCaCsrRequest, Via } from '../signing/sign-request';
 import type { Actor, IssuedCertificate } from '../types';
 
 export interface RenewOptions {
@@ -63,26 +63,55 @@ export interface RenewalServiceDeps {
 export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
   const { store, clock, sign, keySealer } = deps;
 
-  /**
-   * A CA certificate among the certificates (a subordinate CA's, from Vault `sign-intermediate`: its key is held
-   * elsewhere, its CSR was not kept) cannot be renewed here: a renewal makes a leaf (a new key here, or a CSR of a leaf
-   * profile) — refused, naming the way it is renewed, before anything is signed.
-   */
-  function checkRenewable(old: CertificateRow): void {
-    let isCa: boolean;
+  /** whether `old` is a CA certificate among the certificates (a subordinate CA's, from Vault `sign-intermediate`) */
+  function isCaCertificate(old: CertificateRow): boolean {
     try {
-      isCa = resolveProfile(old.profile, deps.customProfiles).isCa;
+      return resolveProfile(old.profile, deps.customProfiles).isCa;
     } catch {
-      return; // a profile no longer defined: the pipeline refuses it with its own code
+      return false; // a profile no longer defined: the pipeline refuses it with its own code
     }
-    if (!isCa) return;
+  }
+
+  /**
+   * A subordinate CA certificate of Vault `sign-intermediate` has its key held elsewhere and its CSR was not kept: it
+   * is renewed only with a new CSR from its key holder (signed as sign-intermediate signs, renew()), never with a key
+   * made or kept here — refused, naming the ways it is renewed, before anything is signed.
+   */
+  function checkRenewable(old: CertificateRow, o: Pick<RenewOptions, 'csrPem' | 'reuseKey'>): void {
+    if (!isCaCertificate(old) || (o.csrPem !== undefined && !o.reuseKey)) return;
     throw new PkiError(
       'policy.profile_not_allowed',
       `certificate ${old.serialHex} is a subordinate CA certificate (profile ${old.profile}) whose key is held ` +
-        "elsewhere: it is not renewed here. Have its key holder make a new CSR and sign it with the Vault API's " +
-        `sign-intermediate (<mount>/root/sign-intermediate or <mount>/issuer/:ref/sign-intermediate)`,
+        'elsewhere: it is renewed only with a new CSR from its key holder (pkim cert renew <ref> --csr <file>, ' +
+        "csrPem over REST or tRPC), or that CSR signed with the Vault API's sign-intermediate " +
+        '(<mount>/root/sign-intermediate or <mount>/issuer/:ref/sign-intermediate)',
       { details: { certificate: old.id, serial: old.serialHex, profile: old.profile } },
     );
+  }
+
+  /**
+   * The subordinate CA certificate `old` renewed for a new CSR: the signing pipeline's subordinate-CA path (the one
+   * sign-intermediate takes: `ca:write`, the CSR's proof of possession, the CA-request lint, the intermediate-ca
+   * profile), with the old certificate's subject, path length and name constraints, below the same parent.
+   */
+  function subordinateRenewal(
+    old: CertificateRow,
+    o: RenewOptions & { csrPem: string },
+  ): Omit<SubordinateCaCsrRequest, 'commitWith'> {
+    if (o.sans !== undefined) {
+      throw new PkiError('input.invalid', `certificate ${old.serialHex} is a CA certificate: a renewal takes no SANs`);
+    }
+    const facts = issuerFactsOf(fromPem(old.certificatePem, 'CERTIFICATE'));
+    return {
+      kind: 'subordinate-ca-csr',
+      parent: old.caId,
+      csrPem: o.csrPem,
+      subject: old.subjectDn,
+      lifetimeMs: o.validityMs,
+      pathLen: facts.pathLen,
+      nameConstraints: facts.nameConstraints ?? undefined,
+      renewedFrom: old.id,
+    };
   }
 
   /** the sealed key a renewal of `old` reuses: only where its profile has `allowKeyReuse` and the server kept it */
@@ -115,7 +144,7 @@ export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
       const old = await deps.findCertificate(ref);
       target = old.id;
       checkActorMayUseCa(actor, await store.cas.findById(old.caId));
-      checkRenewable(old);
+      checkRenewable(old, o);
       if (old.status === 'revoked') {
         throw new PkiError(
           'certificate.not_active',
@@ -170,7 +199,9 @@ export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
         commitWith,
       };
       let issued: IssuedCertificate;
-      if (o.csrPem !== undefined) {
+      if (o.csrPem !== undefined && isCaCertificate(old)) {
+        issued = await sign({ ...subordinateRenewal(old, { ...o, csrPem: o.csrPem }), commitWith }, via);
+      } else if (o.csrPem !== undefined) {
         issued = await sign({ kind: 'leaf-csr', ...common, csrPem: o.csrPem, subject: old.subjectDn }, via);
       } else {
         const kept = o.reuseKey ? await reusableKey(old) : await store.certificates.findSealedKey(old.id);
@@ -199,7 +230,7 @@ export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
   return {
     renew,
     async checkKeyReuse(old) {
-      checkRenewable(old);
+      checkRenewable(old, { reuseKey: true });
       await reusableKey(old);
     },
   };

@@ -105,6 +105,10 @@ export interface SubordinateCaCsrRequest {
   /** undefined: the profile's default below the parent's (as `ca create --parent`); null: no path length */
   pathLen?: number | null;
   nameConstraints?: NameConstraintsJson;
+  /** a renewal (renewal-service.ts, with a new CSR): the certificate it renews, stored as `renewedFrom` */
+  renewedFrom?: string;
+  /** the renewal's own rows and events, committed in the certificate's transaction (as LeafCommon's) */
+  commitWith?: (certificate: CertificateRow) => ChannelWrites;
 }
 
 /** Approval of a pending certificate request: the request's CSR is signed and the request marked issued. */

@@ -45,7 +45,8 @@ export interface SubordinateCaHelpers {
  * of the planned certificate, the signature verified — then recorded as a certificate OF THE PARENT, in one
  * transaction with its `certificate.issued` event (`ca: true`): listed, looked up, revoked (onto the parent's CRL and
  * OCSP) like any certificate it issued. No CA row: its key is not here (import it with `pkim ca create --external`
- * + `ca import` to run it here).
+ * + `ca import` to run it here). A renewal of such a certificate with a new CSR (renewal-service.ts) comes through
+ * here too, with `renewedFrom` and the renewal's writes (`commitWith`) in the same transaction.
  */
 export async function signSubordinateCaCsr(
   deps: SigningServiceDeps,
@@ -125,12 +126,21 @@ export async function signSubordinateCaCsr(
       requestId: null,
       issuedBy: actor.id,
       createdAt: t,
-      renewedFrom: null,
+      renewedFrom: r.renewedFrom ?? null,
       provisioner: effective.id,
     };
+    const { audit: channelAudit, ...channelUnit } = r.commitWith?.(row) ?? {};
     await store.commit({
+      ...channelUnit,
       insertCertificates: [row],
-      audit: [certificateIssuedEvent(clock, actor, row, effective, { ca: true, pathLen })],
+      audit: [
+        ...(channelAudit ?? []),
+        certificateIssuedEvent(clock, actor, row, effective, {
+          ca: true,
+          pathLen,
+          ...(r.renewedFrom ? { renewedFrom: r.renewedFrom } : {}),
+        }),
+      ],
     });
     return { certificate: row, certificatePem: row.certificatePem, chainPem: await contexts.chainPem(parent.ca) };
   } catch (e) {
