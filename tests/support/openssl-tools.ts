@@ -132,3 +132,16 @@ export function opensslSignCaCsrUnderIntermediate(csrPem: string): {
   });
   return { rootPem, intermediatePem, subPem };
 }
+
+/** a leaf for `dns` signed by openssl with a CA certificate and its key (a key that never left the test): its PEM */
+export function leafSignedBy(caPem: string, caKeyPem: string, dns: string): string {
+  const leaf = opensslCsr({ keyType: 'ec-p256', subject: `/CN=${dns}`, sans: [`DNS:${dns}`] });
+  const args = ['x509', '-req', '-in', '@leaf.csr', '-CA', '@ca.pem', '-CAkey', '@ca.key', '-days', '1'];
+  const r = openssl([...args, '-copy_extensions', 'copy'], {
+    'leaf.csr': leaf.csrPem,
+    'ca.pem': `${caPem}\n`,
+    'ca.key': caKeyPem,
+  });
+  if (!r.ok) throw new Error(`openssl could not sign the leaf: ${r.output}`);
+  return /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.output)![0];
+}

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createAuthority, type Actor } from '@pkim/authority';
 import { runPkim } from '../../../tests/support/cli-runner';
-import { openssl, opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
+import { leafSignedBy, opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
 
@@ -89,26 +89,7 @@ describe('pkim cert renew of a subordinate CA certificate (sign-intermediate)', 
       const caPem = readFileSync(out, 'utf8');
       const ca = opensslVerify({ leafPem: caPem, rootPem });
       expect(ca.ok, ca.output).toBe(true);
-      const leafCsr = opensslCsr({ keyType: 'ec-p256', subject: '/CN=leaf.example', sans: ['DNS:leaf.example'] });
-      const signed = openssl(
-        [
-          'x509',
-          '-req',
-          '-in',
-          '@l.csr',
-          '-CA',
-          '@ca.pem',
-          '-CAkey',
-          '@ca.key',
-          '-days',
-          '1',
-          '-copy_extensions',
-          'copy',
-        ],
-        { 'l.csr': leafCsr.csrPem, 'ca.pem': caPem, 'ca.key': next.keyPem },
-      );
-      expect(signed.ok, signed.output).toBe(true);
-      const leafPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(signed.output)![0];
+      const leafPem = leafSignedBy(caPem, next.keyPem, 'leaf.example');
       const leaf = opensslVerify({ leafPem: `${leafPem}\n`, chainPems: [caPem], rootPem, purpose: 'sslserver' });
       expect(leaf.ok, leaf.output).toBe(true);
     }

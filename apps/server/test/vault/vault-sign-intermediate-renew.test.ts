@@ -9,16 +9,10 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BulkJobDto } from '@pkim/contract';
-import { opensslCsr } from '../../../../tests/support/openssl-tools';
+import { leafSignedBy, opensslCsr } from '../../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../../tests/support/verifiers';
 import { ACTORS, callerFor, pkiCodeOf, trpcError } from '../server-test-support';
-import {
-  corruptCsrSignature,
-  leafSignedBy,
-  openVaultFixture,
-  vaultCall,
-  type VaultFixture,
-} from './vault-test-support';
+import { corruptCsrSignature, openVaultFixture, vaultCall, type VaultFixture } from './vault-test-support';
 
 let f: VaultFixture;
 /** the subordinate CA certificate's id and serial (lowercase hex) */

@@ -5,16 +5,10 @@
 // certificate is recorded under the mount (cert/:serial, revoke, CRL checked by openssl/certtool/Go) and audited.
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { opensslCsr } from '../../../../tests/support/openssl-tools';
+import { leafSignedBy, opensslCsr } from '../../../../tests/support/openssl-tools';
 import { certtoolVerify, opensslCrlVerify, opensslText, opensslVerify } from '../../../../tests/support/verifiers';
 import { ACTORS } from '../server-test-support';
-import {
-  corruptCsrSignature,
-  leafSignedBy,
-  openVaultFixture,
-  vaultCall,
-  type VaultFixture,
-} from './vault-test-support';
+import { corruptCsrSignature, openVaultFixture, vaultCall, type VaultFixture } from './vault-test-support';
 
 let f: VaultFixture;
 beforeAll(async () => {

@@ -1,7 +1,6 @@
 // Fixtures of the Vault API tests: a real authority (SQLite, software keys), a root + intermediate CA,
 // the mount `pki` bound to the intermediate, an admin API token used as X-Vault-Token, the server on 127.0.0.1.
 import { connect } from 'node:net';
-import { expect } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Authority, AuthorityConfig } from '@pkim/authority';
 import { buildServer } from '@pkim/server';
@@ -13,7 +12,6 @@ import {
   openAuthorityFixture,
   type AuthorityFixture,
 } from '../server-test-support';
-import { openssl, opensslCsr } from '../../../../tests/support/openssl-tools';
 
 export interface VaultFixture {
   fx: AuthorityFixture;
@@ -139,28 +137,4 @@ export function corruptCsrSignature(csrPem: string): string {
     .match(/.{1,64}/g)!
     .join('\n');
   return `-----BEGIN CERTIFICATE REQUEST-----\n${b64}\n-----END CERTIFICATE REQUEST-----\n`;
-}
-
-/** openssl signs a leaf for `dns` with the signed CA's key (the key never left the test) */
-export function leafSignedBy(caPem: string, caKeyPem: string, dns: string): string {
-  const leaf = opensslCsr({ keyType: 'ec-p256', subject: `/CN=${dns}`, sans: [`DNS:${dns}`] });
-  const r = openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      '@leaf.csr',
-      '-CA',
-      '@ca.pem',
-      '-CAkey',
-      '@ca.key',
-      '-days',
-      '1',
-      '-copy_extensions',
-      'copy',
-    ],
-    { 'leaf.csr': leaf.csrPem, 'ca.pem': `${caPem}\n`, 'ca.key': caKeyPem },
-  );
-  expect(r.ok, r.output).toBe(true);
-  return /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(r.output)![0];
 }
