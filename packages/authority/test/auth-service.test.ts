@@ -21,6 +21,11 @@ import { tempDir } from '../../../tests/support/openssl-tools';
 import { internalsOf } from '@pkim/authority/internals';
 
 const silent = pino({ level: 'silent' });
+/**
+ * the service's scrypt cost, lowered (N 32768 → 1024) for the service tests: what they check (salts, verification,
+ * lockouts, the dummy check for unknown users) does not depend on the cost; the default's format is checked above
+ */
+const FAST_SCRYPT = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
 const cliAdmin: Actor = { id: 'cli:test', name: 'test', role: 'admin' };
 
 async function expectPkiError(p: Promise<unknown> | (() => unknown), code: string): Promise<PkiError> {
@@ -84,7 +89,8 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
   let authority: Authority;
   const clock = fixedClock(Date.UTC(2026, 0, 1));
 
-  const open = () => createAuthority({ dataDir: tmp.dir, databaseUrl, logger: silent, clock });
+  const open = () =>
+    createAuthority({ dataDir: tmp.dir, databaseUrl, logger: silent, clock, auth: { scrypt: FAST_SCRYPT } });
   const actions = async () => (await authority.audit.list({ limit: 1000, order: 'asc' })).map((e) => e.action);
 
   beforeAll(async () => {
