@@ -4,6 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Authority } from '@pkim/authority';
+import { internalsOf } from '@pkim/authority/internals';
 import { opensslCsr } from '../../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../../tests/support/verifiers';
 import type { TestCa } from '../../../../tests/support/ca-kit';
@@ -91,5 +92,44 @@ describe('Vault sign sees role and mount changes at the next request', () => {
     expect((await sign('moving/sign/web', 'e.example.com')).status).toBe(404);
     await mountElsewhere('moving', second.id);
     expectIssuedBy(await sign('moving/sign/web', 'f.example.com'), second.pem, 'f.example.com');
+  });
+});
+
+describe('the role lookup of a request reuses the view its mount lookup checked', () => {
+  it('one Store.otherCommits read for the mount and role of a Vault sign (the token check reads its own)', async () => {
+    // counted on the store's getter: the token check and findMount read it, getRole reuses findMount's view
+    const role = { allowed_domains: 'example.com', allow_subdomains: true };
+    await f.authority.vault.mounts.writeRole('pki', 'count', role, ACTORS.admin);
+    const store = internalsOf(f.authority).store as object;
+    let owner: object | null = store;
+    let desc: PropertyDescriptor | undefined;
+    while (owner && !(desc = Object.getOwnPropertyDescriptor(owner, 'otherCommits')))
+      owner = Object.getPrototypeOf(owner);
+    let reads = 0;
+    Object.defineProperty(store, 'otherCommits', {
+      configurable: true,
+      get: () => {
+        reads++;
+        return desc!.get!.call(store) as number;
+      },
+    });
+    try {
+      const signed = async (cn: string) => {
+        const r = await sign('pki/sign/count', cn);
+        expect(r.status, r.text).toBe(200);
+        const v = opensslVerify({
+          leafPem: r.body.data.certificate,
+          rootPem: f.rootPem,
+          chainPems: [f.intermediatePem],
+        });
+        expect(v.ok, v.output).toBe(true);
+      };
+      await signed('warm.example.com');
+      reads = 0;
+      for (let i = 0; i < 5; i++) await signed(`r${i}.example.com`);
+      expect(reads / 5).toBeLessThanOrEqual(2);
+    } finally {
+      Object.defineProperty(store, 'otherCommits', desc!);
+    }
   });
 });

@@ -216,7 +216,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
 
   /** the role, refused when unknown or pinned (`issuer_ref`) to an issuer this mount does not have — as OpenBao */
   async function roleOf(mount: VaultMount, roleName: string): Promise<VaultRole> {
-    const role = await mounts.getRole(mount.path, roleName);
+    const role = await mounts.getRole(mount.path, roleName, mount);
     if (!role) throw new PkiError('vault.unknown_role', `unknown role: ${roleName}`);
     const ref = role.issuer_ref;
     // a mount without a CA yet (enabled without one) has no issuer: the 400 of an unknown issuer reference

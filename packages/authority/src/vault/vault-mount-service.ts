@@ -178,6 +178,12 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     | { others: number | undefined; at: number; mounts?: readonly VaultMount[]; roles: Map<string, VaultRole | null> }
     | undefined;
   let commits = 0;
+  /**
+   * the view each mount object was last found in by `findMount`: `getRole` of the same request reuses it while it is
+   * still the current one and young enough, instead of reading Store.otherCommits a second time (that view was
+   * checked after the request arrived; issue #12, docs/benchmarks.md session 24 "HTTP sign routes")
+   */
+  const foundIn = new WeakMap<VaultMount, NonNullable<typeof view>>();
   function requestView() {
     const others = deps.store.otherCommits; // before any read: a commit after it makes the next view stale
     const now = clock.now();
@@ -280,7 +286,9 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       for (const m of mounts) {
         if ((p === m.path || p.startsWith(`${m.path}/`)) && (!best || m.path.length > best.path.length)) best = m;
       }
-      return best ? { mount: best, rest: p.slice(best.path.length + 1) } : undefined;
+      if (!best) return undefined;
+      if (v.mounts === mounts) foundIn.set(best, v);
+      return { mount: best, rest: p.slice(best.path.length + 1) };
     },
 
     /** a new mount bound to `ca`, or without a CA (no `ca`: bound later by a root/intermediate generation) */
@@ -431,10 +439,19 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       return roleToResponse(role);
     },
 
-    /** the stored role (no permission check: used by issue/sign, which the pipeline authorises) */
-    async getRole(mountPath: string, name: string): Promise<VaultRole | undefined> {
+    /**
+     * the stored role (no permission check: used by issue/sign, which the pipeline authorises); `found`: the mount as
+     * `findMount` answered it for this request — its view is reused while no commit ended it (one Store.otherCommits
+     * read per Vault request)
+     */
+    async getRole(mountPath: string, name: string, found?: VaultMount): Promise<VaultRole | undefined> {
       const key = roleKey(normalizeMountPath(mountPath), name);
-      const v = requestView();
+      const seen = found && foundIn.get(found);
+      const now = seen && clock.now();
+      const v =
+        seen && seen === view && now !== undefined && now >= seen.at && now - seen.at < MOUNT_RECHECK_MS
+          ? seen
+          : requestView();
       const kept = v.roles.get(key);
       if (kept !== undefined) return kept ?? undefined;
       const before = commits;
