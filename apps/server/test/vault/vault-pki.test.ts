@@ -65,6 +65,27 @@ describe('Vault issue', () => {
     expect(hours).toBeLessThanOrEqual(72);
   });
 
+  it('reads not_after as the lifetime, and refuses one that is not a time or not in the future', async () => {
+    const notAfter = new Date(Date.now() + 5 * 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+    const ok = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'a.example.com', not_after: notAfter });
+    expect(ok.status, ok.text).toBe(200);
+    verifyChain(ok.body.data.certificate, ok.body.data.ca_chain);
+    // the lifetime is counted in whole seconds from the request's time: never after not_after, at most 1 s before it
+    const validTo = Date.parse(new X509Certificate(ok.body.data.certificate).validTo);
+    expect(validTo).toBeLessThanOrEqual(Date.parse(notAfter));
+    expect(validTo).toBeGreaterThanOrEqual(Date.parse(notAfter) - 1000);
+    const before = (await vaultCall(f, 'GET', 'pki/certs?list=true')).body.data.keys.length;
+    for (const [notAfterText, message] of [
+      ['next tuesday', /not_after "next tuesday" is not an RFC 3339 time/],
+      ['2001-01-01T00:00:00Z', /not_after 2001-01-01T00:00:00Z is in the past/],
+    ] as const) {
+      const r = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'a.example.com', not_after: notAfterText });
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.errors[0]).toMatch(message);
+    }
+    expect((await vaultCall(f, 'GET', 'pki/certs?list=true')).body.data.keys.length).toBe(before);
+  });
+
   it('refuses names outside the role with 400 "not allowed" and issues nothing', async () => {
     const before = (await vaultCall(f, 'GET', 'pki/certs?list=true')).body?.data?.keys?.length ?? 0;
     for (const body of [

@@ -130,6 +130,8 @@ describe('root/sign-intermediate', () => {
       ['root/root/sign-intermediate', { csr, alt_names: 'a.example.com' }, 400, /no subject alternative names/],
       ['root/root/sign-intermediate', { csr, format: 'xml' }, 400, /"format"/],
       ['root/root/sign-intermediate', { csr, ttl: '1h', not_after: '2030-01-01T00:00:00Z' }, 400, /Either ttl/],
+      ['root/root/sign-intermediate', { csr, not_after: 'soon' }, 400, /not_after "soon" is not an RFC 3339 time/],
+      ['root/root/sign-intermediate', { csr, not_after: '2001-01-01T00:00:00Z' }, 400, /is in the past/],
       // beyond the root's own NotAfter (PKI Manager's lint; OpenBao permits it)
       ['root/root/sign-intermediate', { csr, ttl: '100000h' }, 400, /after the issuer's notAfter/],
       ['root/issuer/nope/sign-intermediate', { csr }, 400, /unable to find PKI issuer for reference: nope/],

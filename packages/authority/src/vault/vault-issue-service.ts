@@ -24,6 +24,7 @@ import {
   parseVaultList,
   parseVaultString,
   toVaultSerial,
+  vaultNotAfterTtl,
 } from './vault-params';
 import {
   roleAllowedKeyTypes,
@@ -341,14 +342,10 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
       // lifetime: Vault truncates to max_ttl with a warning; the CA's own expiry stays a hard limit (lint)
       const now = clock.now();
       const maxTtl = role.max_ttl || mount.maxLeaseTtl;
-      let ttl = ttlRequested || role.ttl || mount.defaultLeaseTtl;
       const fixedNotAfter = notAfterRequested || role.not_after;
-      if (fixedNotAfter) {
-        const t = Date.parse(fixedNotAfter);
-        if (Number.isNaN(t)) throw invalid(`not_after "${fixedNotAfter}" is not an RFC 3339 time`);
-        ttl = Math.floor((t - now) / 1000);
-        if (ttl <= 0) throw invalid(`not_after ${fixedNotAfter} is in the past`);
-      }
+      let ttl = fixedNotAfter
+        ? vaultNotAfterTtl(fixedNotAfter, now)
+        : ttlRequested || role.ttl || mount.defaultLeaseTtl;
       if (ttl > maxTtl) {
         if (ttlRequested || notAfterRequested) {
           warnings.push(

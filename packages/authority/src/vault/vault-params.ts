@@ -56,6 +56,18 @@ export function parseVaultDuration(field: string, v: unknown): number {
   return Math.floor(seconds);
 }
 
+/**
+ * the seconds from `now` (ms) to a Vault `not_after` (RFC 3339) as OpenBao turns it into a TTL; a text that is not a
+ * time, or a time not after now, is a 400
+ */
+export function vaultNotAfterTtl(notAfter: string, now: number): number {
+  const t = Date.parse(notAfter);
+  if (Number.isNaN(t)) throw new PkiError('vault.invalid_parameter', `not_after "${notAfter}" is not an RFC 3339 time`);
+  const ttl = Math.floor((t - now) / 1000);
+  if (ttl <= 0) throw new PkiError('vault.invalid_parameter', `not_after ${notAfter} is in the past`);
+  return ttl;
+}
+
 /** TypeCommaStringSlice: a JSON array or a comma-separated string (trimmed, empties dropped). */
 export function parseVaultList(field: string, v: unknown): string[] {
   if (v === null || v === undefined || v === '') return [];

@@ -20,6 +20,7 @@ import {
   parseSignatureBits,
   parseVaultString,
   toVaultSerial,
+  vaultNotAfterTtl,
 } from './vault-params';
 
 export interface VaultSignIntermediateDeps {
@@ -46,13 +47,6 @@ export const SUBJECT_FIELDS: [param: string, type: string][] = [
 ];
 
 /**
- * `root/sign-intermediate` and `issuer/:ref/sign-intermediate` (OpenBao `pathIssuerSignIntermediate`): the mount's
- * issuer (its CA) signs a CSR as a subordinate CA certificate — through the signing pipeline's CA-certificate path
- * (`subordinate-ca-csr`: `ca:write`, proof of possession, the CA-request lint of `pkim ca create`, the
- * `intermediate-ca` profile, one lint, the signature verified, one commit with `certificate.issued`), recorded as a
- * certificate of the mount's CA (`cert/:serial`, `certs`, `revoke`, its CRL and OCSP).
- */
-/**
  * a CA certificate's lifetime in seconds as OpenBao reads it (sign-intermediate, root/generate): `ttl` or
  * `not_after` (both: 400), else the mount's default lease TTL; over the mount's max it is cut, with OpenBao's warning
  */
@@ -66,13 +60,7 @@ export function vaultCaTtl(
   const notAfterRequested = parseVaultString('not_after', params.not_after);
   if (ttlRequested && notAfterRequested)
     throw invalid('Either ttl or not_after should be provided. Both should not be provided in the same request.');
-  let ttl = ttlRequested || mount.defaultLeaseTtl;
-  if (notAfterRequested) {
-    const t = Date.parse(notAfterRequested);
-    if (Number.isNaN(t)) throw invalid(`not_after "${notAfterRequested}" is not an RFC 3339 time`);
-    ttl = Math.floor((t - now) / 1000);
-    if (ttl <= 0) throw invalid(`not_after ${notAfterRequested} is in the past`);
-  }
+  let ttl = notAfterRequested ? vaultNotAfterTtl(notAfterRequested, now) : ttlRequested || mount.defaultLeaseTtl;
   if (ttl > mount.maxLeaseTtl) {
     warnings.push(
       `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(mount.maxLeaseTtl)}", ` +
@@ -83,6 +71,13 @@ export function vaultCaTtl(
   return ttl;
 }
 
+/**
+ * `root/sign-intermediate` and `issuer/:ref/sign-intermediate` (OpenBao `pathIssuerSignIntermediate`): the mount's
+ * issuer (its CA) signs a CSR as a subordinate CA certificate — through the signing pipeline's CA-certificate path
+ * (`subordinate-ca-csr`: `ca:write`, proof of possession, the CA-request lint of `pkim ca create`, the
+ * `intermediate-ca` profile, one lint, the signature verified, one commit with `certificate.issued`), recorded as a
+ * certificate of the mount's CA (`cert/:serial`, `certs`, `revoke`, its CRL and OCSP).
+ */
 export function createVaultSignIntermediate(deps: VaultSignIntermediateDeps) {
   return async function signIntermediate(
     mount: VaultMount,
