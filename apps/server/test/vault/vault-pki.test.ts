@@ -2,7 +2,7 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslCsr } from '../../../../tests/support/openssl-tools';
-import { opensslCrlVerify, opensslVerify } from '../../../../tests/support/verifiers';
+import { opensslCrlVerify, opensslText, opensslVerify } from '../../../../tests/support/verifiers';
 import { corruptCsrSignature, openVaultFixture, WEB_ROLE, vaultCall, type VaultFixture } from './vault-test-support';
 
 const PEM_RE = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----$/;
@@ -13,6 +13,12 @@ beforeAll(async () => {
   f = await openVaultFixture({}, { roles: { web: WEB_ROLE } });
 }, 60_000);
 afterAll(async () => f?.close());
+
+/** the notAfter openssl reads in a certificate (epoch ms) */
+const opensslEndDate = (pem: string) => Date.parse(/Not After : (.+)/.exec(opensslText(pem))![1]!);
+
+/** an RFC 3339 time `ms` from now, in whole seconds (as Vault's `not_after` is written) */
+const secondsFromNow = (ms: number) => new Date(Date.now() + ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
 function verifyChain(leafPem: string, chain: string[], purpose: 'sslserver' | 'sslclient' = 'sslserver') {
   const root = chain[chain.length - 1];
@@ -65,15 +71,16 @@ describe('Vault issue', () => {
     expect(hours).toBeLessThanOrEqual(72);
   });
 
-  it('reads not_after as the lifetime, and refuses one that is not a time or not in the future', async () => {
-    const notAfter = new Date(Date.now() + 5 * 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  it('ends the certificate at not_after exactly, and refuses one that is not a time or not in the future', async () => {
+    const notAfter = secondsFromNow(5 * 3_600_000);
     const ok = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'a.example.com', not_after: notAfter });
     expect(ok.status, ok.text).toBe(200);
     verifyChain(ok.body.data.certificate, ok.body.data.ca_chain);
-    // the lifetime is counted in whole seconds from the request's time: never after not_after, at most 1 s before it
-    const validTo = Date.parse(new X509Certificate(ok.body.data.certificate).validTo);
-    expect(validTo).toBeLessThanOrEqual(Date.parse(notAfter));
-    expect(validTo).toBeGreaterThanOrEqual(Date.parse(notAfter) - 1000);
+    // the time asked, to the second (as OpenBao): not a lifetime counted from the request's time
+    expect(Date.parse(new X509Certificate(ok.body.data.certificate).validTo)).toBe(Date.parse(notAfter));
+    expect(opensslEndDate(ok.body.data.certificate)).toBe(Date.parse(notAfter));
+    expect(ok.body.data.expiration).toBe(Date.parse(notAfter) / 1000);
+    expect(ok.body.warnings).toBeFalsy();
     const before = (await vaultCall(f, 'GET', 'pki/certs?list=true')).body.data.keys.length;
     for (const [notAfterText, message] of [
       ['next tuesday', /not_after "next tuesday" is not an RFC 3339 time/],
@@ -84,6 +91,67 @@ describe('Vault issue', () => {
       expect(r.body.errors[0]).toMatch(message);
     }
     expect((await vaultCall(f, 'GET', 'pki/certs?list=true')).body.data.keys.length).toBe(before);
+  });
+
+  it("ends at a role's not_after exactly; not_after is capped as a TTL: max_ttl cuts, the issuer refuses", async () => {
+    // a role's fixed not_after, through sign/ (a CSR) as well
+    const roleEnd = secondsFromNow(30 * 3_600_000 + 1234);
+    await vaultCall(f, 'POST', 'pki/roles/fixed-end', { ...WEB_ROLE, not_after: roleEnd });
+    const { csrPem } = opensslCsr({ keyType: 'rsa-2048', subject: '/CN=fixed.example.com' });
+    const signed = await vaultCall(f, 'POST', 'pki/sign/fixed-end', { csr: csrPem });
+    expect(signed.status, signed.text).toBe(200);
+    verifyChain(signed.body.data.certificate, signed.body.data.ca_chain);
+    expect(opensslEndDate(signed.body.data.certificate)).toBe(Date.parse(roleEnd));
+
+    // past the role's max_ttl (72h): cut to it with the TTL warning, as a ttl is (OpenBao would keep the time asked)
+    const tooLate = secondsFromNow(100 * 3_600_000);
+    const cut = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'a.example.com', not_after: tooLate });
+    expect(cut.status, cut.text).toBe(200);
+    expect(cut.body.warnings[0]).toMatch(/is longer than permitted maxTTL "72h0m0s", so maxTTL is being used/);
+    verifyChain(cut.body.data.certificate, cut.body.data.ca_chain);
+    const hours = (opensslEndDate(cut.body.data.certificate) - Date.now()) / 3_600_000;
+    expect(hours).toBeGreaterThan(71.9);
+    expect(hours).toBeLessThanOrEqual(72);
+
+    // past the issuer's own notAfter: 400, nothing issued (OpenBao's leaf_not_after_behavior "err", its default)
+    await vaultCall(f, 'POST', 'pki/roles/long', { ...WEB_ROLE, max_ttl: '87600h' });
+    const issuerEnd = Date.parse(new X509Certificate(f.intermediatePem).validTo);
+    const before = (await vaultCall(f, 'GET', 'pki/certs?list=true')).body.data.keys.length;
+    const pastIssuer = new Date(issuerEnd + 86_400_000).toISOString();
+    const refused = await vaultCall(f, 'POST', 'pki/issue/long', {
+      common_name: 'a.example.com',
+      not_after: pastIssuer,
+    });
+    expect(refused.status, refused.text).toBe(400);
+    expect(refused.body.errors[0]).toMatch(/^notAfter \S+ is after the issuer's notAfter /);
+    expect((await vaultCall(f, 'GET', 'pki/certs?list=true')).body.data.keys.length).toBe(before);
+    // up to the issuer's notAfter itself: issued, ending there
+    const atIssuer = new Date(issuerEnd).toISOString();
+    const last = await vaultCall(f, 'POST', 'pki/issue/long', { common_name: 'a.example.com', not_after: atIssuer });
+    expect(last.status, last.text).toBe(200);
+    verifyChain(last.body.data.certificate, last.body.data.ca_chain);
+    expect(opensslEndDate(last.body.data.certificate)).toBe(issuerEnd);
+  });
+
+  it('ends at not_after when the clock has moved on between the request and its signature', async () => {
+    // each reading of this clock, while armed, is 1.1 s later: the pipeline signs over a second after the Vault
+    // service read the request, so a lifetime counted from the request would end past the time asked
+    let offset = 0;
+    let armed = false;
+    const clock = { now: () => Date.now() + (armed ? (offset += 1100) : offset) };
+    const slow = await openVaultFixture({ clock }, { roles: { web: WEB_ROLE } });
+    try {
+      const notAfter = secondsFromNow(3 * 3_600_000);
+      armed = true;
+      const r = await vaultCall(slow, 'POST', 'pki/issue/web', { common_name: 'a.example.com', not_after: notAfter });
+      armed = false;
+      expect(r.status, r.text).toBe(200);
+      expect(offset).toBeGreaterThan(1100);
+      verifyChain(r.body.data.certificate, r.body.data.ca_chain);
+      expect(opensslEndDate(r.body.data.certificate)).toBe(Date.parse(notAfter));
+    } finally {
+      await slow.close();
+    }
   });
 
   it('refuses names outside the role with 400 "not allowed" and issues nothing', async () => {

@@ -23,6 +23,22 @@ const vaultSerial = (pem: string) => new X509Certificate(pem).serialNumber.toLow
 const certCount = async () => (await f.authority.certificates.list({ limit: 500 }, ACTORS.admin)).items.length;
 
 describe('root/sign-intermediate', () => {
+  it('ends the CA certificate at not_after exactly (openssl and certtool verify it)', async () => {
+    const sub = opensslCsr({ keyType: 'ec-p256', subject: '/CN=Fixed End Sub CA' });
+    const notAfter = new Date(Date.now() + 400 * 86_400_000 + 4321).toISOString().replace(/\.\d+Z$/, 'Z');
+    const r = await vaultCall(f, 'POST', 'root/root/sign-intermediate', { csr: sub.csrPem, not_after: notAfter });
+    expect(r.status, r.text).toBe(200);
+    const end = Date.parse(/Not After : (.+)/.exec(opensslText(r.body.data.certificate))![1]!);
+    expect(end).toBe(Date.parse(notAfter));
+    expect(r.body.data.expiration).toBe(Date.parse(notAfter) / 1000);
+    for (const v of [
+      opensslVerify({ leafPem: `${r.body.data.certificate}\n`, rootPem: f.rootPem }),
+      certtoolVerify({ leafPem: `${r.body.data.certificate}\n`, rootPem: f.rootPem }),
+    ]) {
+      expect(v.ok, v.output).toBe(true);
+    }
+  });
+
   it('signs a CSR as a CA certificate that openssl and certtool verify, and that works as a CA', async () => {
     const sub = opensslCsr({ keyType: 'ec-p256', subject: '/CN=Outside Sub CA' });
     const r = await vaultCall(f, 'POST', 'root/root/sign-intermediate', {

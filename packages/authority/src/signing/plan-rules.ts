@@ -50,3 +50,14 @@ export function withinProfileMax(
 ): number {
   return wholeSeconds(lifetimeMs <= profile.maxLifetimeMs ? Math.min(end, notBefore + profile.maxLifetimeMs) : end);
 }
+
+/**
+ * Where a validity period asked as `lifetimeMs` from `now` ends: there, or at the channel's exact notAfter
+ * (`ProvisionerModifiers.notAfter`, Vault's `not_after`) when that comes first — the request's lifetime reaches it
+ * unless a cap shortened the lifetime, and the clock has moved on since the channel counted it (a lifetime in whole
+ * seconds from the channel's own clock would end up to 1 s before the time asked).
+ */
+export function lifetimeEnd(now: number, lifetimeMs: number, fixedNotAfter: number | undefined): number {
+  const end = now + lifetimeMs;
+  return fixedNotAfter === undefined ? end : Math.min(end, fixedNotAfter);
+}

@@ -95,6 +95,13 @@ export interface ProvisionerModifiers {
    * own notBefore. Default: one minute.
    */
   backdateMs?: number;
+  /**
+   * the exact notAfter asked (epoch ms; Vault's `not_after`): the certificate ends there (in whole seconds), unless
+   * the lifetime left after the caps (the request's `lifetimeMs`, which a channel giving this sets to the time up to
+   * it, then `capLifetimeMs`, the profile's maximum) ends sooner — then it ends there, as a lifetime would. It never
+   * widens a lifetime: `maxLifetimeMs` and the issuer's notAfter (the linter) refuse as they refuse a lifetime.
+   */
+  notAfter?: number;
 }
 
 export interface Provisioner {

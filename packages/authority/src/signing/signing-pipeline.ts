@@ -58,7 +58,7 @@ import type {
   SignResult,
   Via,
 } from './sign-request';
-import { checkNewCaName, defaultPathLen, wholeSeconds, withinProfileMax } from './plan-rules';
+import { checkNewCaName, defaultPathLen, lifetimeEnd, wholeSeconds, withinProfileMax } from './plan-rules';
 
 /** Clock-skew allowance: certificates are valid from one minute before issuance. */
 const BACKDATE_MS = 60_000;
@@ -347,7 +347,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const notBefore = wholeSeconds(Math.max(now - backdate, ctx.ca.notBefore ?? 0));
     const notAfter = withinProfileMax(
       s.lifetimeMs !== undefined
-        ? now + s.lifetimeMs
+        ? lifetimeEnd(now, s.lifetimeMs, s.provisioner.modifiers?.notAfter)
         : Math.min(now + profile.defaultLifetimeMs, ctx.ca.notAfter ?? Number.MAX_SAFE_INTEGER),
       s.lifetimeMs ?? profile.defaultLifetimeMs,
       notBefore,

@@ -20,7 +20,7 @@ import { urlsOfCa } from '../url-plan';
 import { certificateIssuedEvent } from './issued-event';
 import { applyLifetime, checkCa, checkCaCertificates, checkKeyType, checkProfile } from './provisioner-policy';
 import { provisionersFor } from './provisioner-registry';
-import { defaultPathLen, wholeSeconds, withinProfileMax } from './plan-rules';
+import { defaultPathLen, lifetimeEnd, wholeSeconds, withinProfileMax } from './plan-rules';
 import type { SubordinateCaCsrRequest, Via } from './sign-request';
 
 /** Clock-skew allowance, as every certificate of the pipeline: valid from one minute before issuance. */
@@ -77,7 +77,10 @@ export async function signSubordinateCaCsr(
     const lifetimeMs = applyLifetime(all, effective, r.lifetimeMs, profile);
     const backdate = effective.modifiers?.backdateMs ?? BACKDATE_MS;
     const notBefore = wholeSeconds(Math.max(now - backdate, parent.ca.notBefore ?? 0));
-    let notAfter = now + (lifetimeMs ?? profile.defaultLifetimeMs);
+    let notAfter =
+      lifetimeMs === undefined
+        ? now + profile.defaultLifetimeMs
+        : lifetimeEnd(now, lifetimeMs, effective.modifiers?.notAfter);
     if (lifetimeMs === undefined && parent.ca.notAfter !== null) notAfter = Math.min(notAfter, parent.ca.notAfter);
     notAfter = withinProfileMax(notAfter, lifetimeMs ?? profile.defaultLifetimeMs, notBefore, profile);
     const nc = r.nameConstraints;

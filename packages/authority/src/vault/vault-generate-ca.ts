@@ -7,7 +7,7 @@ import { authorize } from '../permissions';
 import type { Actor, CaService } from '../types';
 import { mountHasIssuer, type VaultMount, type VaultMountService } from './vault-mount-service';
 import type { VaultResult } from './vault-pki-service';
-import { SUBJECT_FIELDS, vaultCaTtl } from './vault-sign-intermediate';
+import { SUBJECT_FIELDS, vaultCaLifetime } from './vault-sign-intermediate';
 import {
   checkSignatureBits,
   parseSignatureBits,
@@ -193,7 +193,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
         );
       const warnings: string[] = [];
       // lifetime as sign-intermediate: ttl (or not_after), else the mount's default; over its max: cut, warned
-      const ttl = vaultCaTtl(params, mount, deps.clock.now(), warnings);
+      const { lifetimeMs } = vaultCaLifetime(params, mount, deps.clock.now(), warnings);
       const maxPath =
         params.max_path_length === undefined || params.max_path_length === ''
           ? -1
@@ -207,7 +207,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
           name,
           subject: dn,
           keyType,
-          validityMs: ttl * 1000,
+          validityMs: lifetimeMs,
           pathLen: maxPath >= 0 ? maxPath : undefined,
           nameConstraints: permittedDns.length ? { permittedDns } : undefined,
         },

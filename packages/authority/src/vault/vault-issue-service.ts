@@ -18,13 +18,12 @@ import type { VaultMount, VaultMountService } from './vault-mount-service';
 import type { VaultResult } from './vault-pki-service';
 import {
   checkSignatureBits,
-  formatGoDuration,
   parseVaultBool,
   parseVaultDuration,
   parseVaultList,
   parseVaultString,
   toVaultSerial,
-  vaultNotAfterTtl,
+  vaultLifetime,
 } from './vault-params';
 import {
   roleAllowedKeyTypes,
@@ -284,10 +283,10 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
       if (csrPem !== undefined) await decodeCsrAsync(csrPem);
       throw e;
     }
-    const { provisioner, subject, ttl, sans, keyType } = plan;
+    const { provisioner, subject, lifetimeMs, sans, keyType } = plan;
     if (role.signature_bits) checkSignatureBits(role.signature_bits, await deps.issuerKeyType(mount), "the issuer's");
     const via = { actor, provisioner };
-    const common = { ca: mount.caId, profile: VAULT_PROFILE, lifetimeMs: ttl * 1000, sans, subject };
+    const common = { ca: mount.caId, profile: VAULT_PROFILE, lifetimeMs, sans, subject };
     const issued: IssuedCertificate =
       kind === 'issue'
         ? await sign({ kind: 'leaf-generated-key', keyType, ...common }, via)
@@ -339,22 +338,20 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
       const names = sansWithCommonName(cn, splitAltNames(altNames), excludeCn);
       const sans = { dns: names.dns, email: names.email, ip, uri };
 
-      // lifetime: Vault truncates to max_ttl with a warning; the CA's own expiry stays a hard limit (lint)
-      const now = clock.now();
+      // lifetime: Vault truncates to max_ttl with a warning (a not_after too: OpenBao would keep it); the CA's own
+      // expiry stays a hard limit (the lint: OpenBao's leaf_not_after_behavior "err")
       const maxTtl = role.max_ttl || mount.maxLeaseTtl;
-      const fixedNotAfter = notAfterRequested || role.not_after;
-      let ttl = fixedNotAfter
-        ? vaultNotAfterTtl(fixedNotAfter, now)
-        : ttlRequested || role.ttl || mount.defaultLeaseTtl;
-      if (ttl > maxTtl) {
-        if (ttlRequested || notAfterRequested) {
-          warnings.push(
-            `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(maxTtl)}", so ` +
-              `maxTTL is being used`,
-          );
-        }
-        ttl = maxTtl;
-      }
+      const { lifetimeMs, notAfter } = vaultLifetime(
+        {
+          ttl: ttlRequested || role.ttl,
+          notAfter: notAfterRequested || role.not_after,
+          defaultTtl: mount.defaultLeaseTtl,
+          maxTtl,
+          explicit: Boolean(ttlRequested || notAfterRequested),
+        },
+        clock.now(),
+        warnings,
+      );
 
       const roleNames = { commonName: cn, dns: sans.dns, email: sans.email, ip: sans.ip, uri: sans.uri };
       let namesAllowed = true;
@@ -392,11 +389,13 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
           urls: mountUrls(mount),
           // OpenBao's not_before_duration (30 s by default): notBefore that far back, never before the issuer's
           backdateMs: role.not_before_duration * 1000,
+          // Vault's not_after: the certificate ends at that time exactly, in the pipeline (lifetimeMs reaches it)
+          notAfter,
         },
       });
 
       const subject = csrSubject ?? subjectOf(role, cn, serialNumber);
-      return { provisioner, subject, ttl, sans, keyType };
+      return { provisioner, subject, lifetimeMs, sans, keyType };
     }
   }
 

@@ -57,15 +57,37 @@ export function parseVaultDuration(field: string, v: unknown): number {
 }
 
 /**
- * the seconds from `now` (ms) to a Vault `not_after` (RFC 3339) as OpenBao turns it into a TTL; a text that is not a
- * time, or a time not after now, is a 400
+ * A Vault `not_after` (RFC 3339) as epoch ms, the time the certificate is to end exactly (OpenBao sets it as given,
+ * not as a TTL); a text that is not a time, or a time not at least a second after `now` (ms), is a 400
  */
-export function vaultNotAfterTtl(notAfter: string, now: number): number {
+export function parseVaultNotAfter(notAfter: string, now: number): number {
   const t = Date.parse(notAfter);
   if (Number.isNaN(t)) throw new PkiError('vault.invalid_parameter', `not_after "${notAfter}" is not an RFC 3339 time`);
-  const ttl = Math.floor((t - now) / 1000);
-  if (ttl <= 0) throw new PkiError('vault.invalid_parameter', `not_after ${notAfter} is in the past`);
-  return ttl;
+  if (t - now < 1000) throw new PkiError('vault.invalid_parameter', `not_after ${notAfter} is in the past`);
+  return t;
+}
+
+/**
+ * What a Vault request asks the pipeline for its certificate's end: the lifetime (ms) the channel's caps and
+ * validators see, and with a `not_after` that exact time (`ProvisionerModifiers.notAfter`, read by the pipeline,
+ * which ends the certificate there: a lifetime counted on this clock would end up to 1 s early on the pipeline's).
+ * Longer than `maxTtl` (seconds): cut to it with OpenBao's warning, the exact time dropped.
+ */
+export function vaultLifetime(
+  o: { ttl: number; notAfter: string; defaultTtl: number; maxTtl: number; explicit: boolean },
+  now: number,
+  warnings: string[],
+): { lifetimeMs: number; notAfter?: number } {
+  const notAfter = o.notAfter ? parseVaultNotAfter(o.notAfter, now) : undefined;
+  const lifetimeMs = notAfter !== undefined ? notAfter - now : (o.ttl || o.defaultTtl) * 1000;
+  if (lifetimeMs <= o.maxTtl * 1000) return { lifetimeMs, notAfter };
+  if (o.explicit) {
+    warnings.push(
+      `TTL "${formatGoDuration(Math.floor(lifetimeMs / 1000))}" is longer than permitted maxTTL ` +
+        `"${formatGoDuration(o.maxTtl)}", so maxTTL is being used`,
+    );
+  }
+  return { lifetimeMs: o.maxTtl * 1000 };
 }
 
 /** TypeCommaStringSlice: a JSON array or a comma-separated string (trimmed, empties dropped). */

@@ -12,7 +12,6 @@ import type { VaultResult } from './vault-pki-service';
 import { mountUrls, vaultRoleProvisionerId } from './vault-issue-service';
 import {
   checkSignatureBits,
-  formatGoDuration,
   parseVaultBool,
   parseVaultDuration,
   parseVaultInt,
@@ -20,7 +19,7 @@ import {
   parseSignatureBits,
   parseVaultString,
   toVaultSerial,
-  vaultNotAfterTtl,
+  vaultLifetime,
 } from './vault-params';
 
 export interface VaultSignIntermediateDeps {
@@ -47,28 +46,22 @@ export const SUBJECT_FIELDS: [param: string, type: string][] = [
 ];
 
 /**
- * a CA certificate's lifetime in seconds as OpenBao reads it (sign-intermediate, root/generate): `ttl` or
- * `not_after` (both: 400), else the mount's default lease TTL; over the mount's max it is cut, with OpenBao's warning
+ * a CA certificate's lifetime as OpenBao reads it (sign-intermediate, root/generate): `ttl` or `not_after` (both:
+ * 400; `not_after` kept as the exact end, `vaultLifetime`), else the mount's default lease TTL; over the mount's max
+ * it is cut, with OpenBao's warning
  */
-export function vaultCaTtl(
+export function vaultCaLifetime(
   params: Record<string, unknown>,
   mount: Pick<VaultMount, 'defaultLeaseTtl' | 'maxLeaseTtl'>,
   now: number,
   warnings: string[],
-): number {
-  const ttlRequested = parseVaultDuration('ttl', params.ttl);
-  const notAfterRequested = parseVaultString('not_after', params.not_after);
-  if (ttlRequested && notAfterRequested)
+): { lifetimeMs: number; notAfter?: number } {
+  const ttl = parseVaultDuration('ttl', params.ttl);
+  const notAfter = parseVaultString('not_after', params.not_after);
+  if (ttl && notAfter)
     throw invalid('Either ttl or not_after should be provided. Both should not be provided in the same request.');
-  let ttl = notAfterRequested ? vaultNotAfterTtl(notAfterRequested, now) : ttlRequested || mount.defaultLeaseTtl;
-  if (ttl > mount.maxLeaseTtl) {
-    warnings.push(
-      `TTL "${formatGoDuration(ttl)}" is longer than permitted maxTTL "${formatGoDuration(mount.maxLeaseTtl)}", ` +
-        'so maxTTL is being used',
-    );
-    ttl = mount.maxLeaseTtl;
-  }
-  return ttl;
+  const { defaultLeaseTtl: defaultTtl, maxLeaseTtl: maxTtl } = mount;
+  return vaultLifetime({ ttl, notAfter, defaultTtl, maxTtl, explicit: true }, now, warnings);
 }
 
 /**
@@ -138,7 +131,7 @@ export function createVaultSignIntermediate(deps: VaultSignIntermediateDeps) {
 
     // lifetime as OpenBao: ttl (or not_after), else the mount's default; over the mount's max: cut, with a warning;
     // beyond the issuer's own NotAfter: refused (PKI Manager's lint; OpenBao permits it with a warning)
-    const ttl = vaultCaTtl(params, mount, deps.clock.now(), warnings);
+    const lifetime = vaultCaLifetime(params, mount, deps.clock.now(), warnings);
     // max_path_length -1 (the default): one less than the issuer's, none when the issuer has none (OpenBao)
     const maxPath =
       params.max_path_length === undefined ? -1 : parseVaultInt('max_path_length', params.max_path_length);
@@ -156,7 +149,7 @@ export function createVaultSignIntermediate(deps: VaultSignIntermediateDeps) {
           allowCaCertificates: true,
           maxLifetimeMs: mount.maxLeaseTtl * 1000,
         },
-        modifiers: { urls: mountUrls(mount), backdateMs: notBeforeDuration * 1000 },
+        modifiers: { urls: mountUrls(mount), backdateMs: notBeforeDuration * 1000, notAfter: lifetime.notAfter },
       }),
       permission: 'ca:write',
     };
@@ -166,7 +159,7 @@ export function createVaultSignIntermediate(deps: VaultSignIntermediateDeps) {
         parent: mount.caId,
         csrPem,
         subject,
-        lifetimeMs: ttl * 1000,
+        lifetimeMs: lifetime.lifetimeMs,
         pathLen,
         nameConstraints: permittedDns.length ? { permittedDns } : undefined,
       },
