@@ -15,7 +15,10 @@
 //  (4) the scaling with the worker count, whatever PKIM_WORKERS this run has: the 16-in-flight row on two fresh
 //      authorities, PKIM_WORKERS=1 (in-process) and 2 (worker threads), alternated in BENCH_SCALING_ROUNDS rounds
 //      (default 3, 0 = not run) of BENCH_SECONDS / 2 each; per side the rate, the main thread's and the process's CPU
-//      per certificate, the share of the time the main thread's event loop ran, worker jobs per certificate, w2/w1.
+//      per certificate, the share of the time the main thread's event loop ran, worker jobs per certificate, w2/w1,
+//      messages and wake-ups per certificate, and the µs per certificate the main thread and the workers waited for a
+//      core (runnable, not running: /proc/self/task/*/schedstat — a V8 profile counts that wait as the function
+//      the thread was preempted in; with workers mostly `postMessage`, see docs/benchmarks.md session 26).
 //  The floor is measured in BENCH_FLOOR_ROUNDS short rounds (default 7; each BENCH_FLOOR_MS, default 300 ms, per
 //  import way, JWK and DER alternated), interleaved with the full-service rows: one round before the first of them,
 //  the others between the rounds of the 16-in-flight row (run in BENCH_FLOOR_ROUNDS − 1 parts) and after it. Each
@@ -119,6 +122,28 @@ function threadsWakeUps(): Map<string, number> {
       try {
         const m = /voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/self/task/${tid}/status`, 'utf8'));
         if (m) out.set(tid, Number(m[1]));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+/**
+ * µs each thread of this process spent runnable but not running — waiting for a core (Linux
+ * /proc/self/task/<tid>/schedstat, its second field, ns), by thread id; empty off Linux or without schedstats. V8's
+ * sampling profiler counts this time too, at the place where the thread was preempted (a profile's share is wall
+ * time): with worker threads most of it falls in `postMessage`, where the woken worker takes the poster's core.
+ */
+function threadsRunQueueUs(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const waitNs = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+        if (Number.isFinite(waitNs)) out.set(tid, waitNs / 1000);
       } catch {
         // the thread ended meanwhile
       }
@@ -416,6 +441,8 @@ const full16: { rate: number; n: number; cpu: CpuPerCert } = {
 let full16Ms = 0;
 /** ms the main thread's event loop waited for work (performance.eventLoopUtilization().idle) in the 16-in-flight row */
 let full16IdleMs = 0;
+/** µs the main thread waited for a core (runnable, not running: schedstat) in the 16-in-flight row */
+let full16WaitUs = 0;
 const cpuProf = process.env.BENCH_CPU_PROF;
 const inspector = cpuProf ? new Session() : undefined;
 if (inspector) {
@@ -426,6 +453,7 @@ if (inspector) {
 for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
   const t0 = performance.now();
   const elu0 = performance.eventLoopUtilization();
+  const wait0 = threadsRunQueueUs().get(String(process.pid));
   await inspector?.post('Profiler.start');
   const r = await withCpu(() =>
     countConcurrent(
@@ -440,6 +468,7 @@ for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
   );
   full16Ms += performance.now() - t0;
   full16IdleMs += performance.eventLoopUtilization(elu0).idle;
+  full16WaitUs += (threadsRunQueueUs().get(String(process.pid)) ?? NaN) - (wait0 ?? NaN);
   if (inspector) {
     const { profile } = await inspector.post('Profiler.stop');
     mkdirSync(cpuProf!, { recursive: true });
@@ -514,6 +543,9 @@ interface ScalingSide {
   /** wake-ups (voluntary context switches) of the main thread and of this side's worker threads */
   mainWakeUps: number;
   workerWakeUps: number;
+  /** µs the main thread and this side's worker threads waited for a core (runnable, not running) */
+  mainWaitUs: number;
+  workerWaitUs: number;
   /** this side's worker threads (thread ids) */
   threads: string[];
 }
@@ -542,6 +574,8 @@ if (SCALING_ROUNDS > 0) {
         answerMessages: 0,
         mainWakeUps: 0,
         workerWakeUps: 0,
+        mainWaitUs: 0,
+        workerWaitUs: 0,
         threads: [],
       };
       return { a, sideDir, issue, side };
@@ -555,6 +589,7 @@ if (SCALING_ROUNDS > 0) {
       const jobs0 = a.describe().workerJobs;
       const messages0 = a.describe().workerMessages;
       const wake0 = threadsWakeUps();
+      const waits0 = threadsRunQueueUs();
       const threads0 = threadsCpuUs();
       const main0 = mainThreadCpuUs();
       const proc0 = process.cpuUsage();
@@ -575,6 +610,9 @@ if (SCALING_ROUNDS > 0) {
       const wake1 = threadsWakeUps();
       side.mainWakeUps += sumOver([String(process.pid)], wake0, wake1);
       side.workerWakeUps += sumOver(side.threads, wake0, wake1);
+      const waits1 = threadsRunQueueUs();
+      side.mainWaitUs += sumOver([String(process.pid)], waits0, waits1);
+      side.workerWaitUs += sumOver(side.threads, waits0, waits1);
       side.workerUs += sumOver(side.threads, threads0, threadsCpuUs());
       side.n += r.n;
     }
@@ -636,7 +674,9 @@ const perBatch = (a: typeof commits0, b: typeof commits0) =>
 console.log(
   `units per commit (mean batch of the store's group commit): ${perBatch(commits0, commits1)} (1 at a time), ` +
     `${perBatch(commits1, commits16)} (16 in flight); the main thread's event loop idle (waiting for work) ` +
-    `${((100 * full16IdleMs) / full16Ms).toFixed(0)} % of the 16-in-flight row`,
+    `${((100 * full16IdleMs) / full16Ms).toFixed(0)} % of the 16-in-flight row, waited for a core ` +
+    `${Number.isNaN(full16WaitUs) ? '(no schedstat)' : `${fmt(full16WaitUs / full16.n)} µs/cert`} ` +
+    '(runnable, not running)',
 );
 if (workers !== undefined && workers >= 2) {
   const per = (j: number, n: number) => (j / n).toFixed(2);
@@ -661,9 +701,10 @@ if (scaling.length === 2) {
   );
   console.log(
     '| PKIM_WORKERS | certificates/s | main-thread CPU µs/cert | worker threads CPU µs/cert | process CPU µs/cert | ' +
-      'main thread busy | worker jobs/cert | messages/cert: jobs, answers | wake-ups/cert: main, workers |',
+      'main thread busy | worker jobs/cert | messages/cert: jobs, answers | wake-ups/cert: main, workers | ' +
+      'waited for a core µs/cert: main, workers |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const s of scaling) {
     const cells = [
       s.workers === 1 ? '1 (in-process)' : `${s.workers} (worker threads)`,
@@ -675,12 +716,14 @@ if (scaling.length === 2) {
       (s.jobs / s.n).toFixed(2),
       s.workers > 1 ? `${(s.jobMessages / s.n).toFixed(3)}, ${(s.answerMessages / s.n).toFixed(3)}` : '',
       `${(s.mainWakeUps / s.n).toFixed(3)}${s.workers > 1 ? `, ${(s.workerWakeUps / s.n).toFixed(3)}` : ''}`,
+      `${fmt(s.mainWaitUs / s.n)}${s.workers > 1 ? `, ${fmt(s.workerWaitUs / s.n)}` : ''}`,
     ];
     console.log(`| ${cells.join(' | ')} |`);
   }
   const [w1, w2] = scaling as [ScalingSide, ScalingSide];
   console.log(
     `\nw2/w1 = ${(w2.n / (w2.ms / 1000) / (w1.n / (w1.ms / 1000))).toFixed(2)} (certificates/s with 2 worker threads ` +
-      `over in-process; "main thread busy": the share of the row its event loop ran, not waited)`,
+      `over in-process; "main thread busy": the share of the row its event loop ran, not waited — the time it waited ` +
+      `for a core included, counted apart in the last column: /proc/self/task/*/schedstat)`,
   );
 }
