@@ -97,7 +97,9 @@ function svidOf(unit: UnitOfWork): string | undefined {
  * (svidOf) and audit events: the batched statement
  */
 export function isBatchableUnit(unit: UnitOfWork): boolean {
-  for (const [key, value] of Object.entries(unit)) {
+  // the unit's own keys without an array of [key, value] pairs (Object.entries): once per unit of every batch
+  for (const key of Object.keys(unit)) {
+    const value: unknown = unit[key as keyof UnitOfWork];
     if (value === undefined) continue;
     if (!BATCH_KEYS.has(key) || !Array.isArray(value)) return false;
   }

@@ -617,17 +617,13 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   };
   const batchable = (unit: UnitOfWork) => !uowOptions.failCommit && isBatchableUnit(unit);
   const group = createGroupCommit<Pending>(async (items) => {
+    // each unit's shape looked at once (the batch's units split in one pass, not filtered twice)
+    const batched: Pending[] = [];
+    const general: Pending[] = [];
+    for (const it of items) (batchable(it.unit) ? batched : general).push(it);
     // one statement per run: a second SVID of one SPIFFE ID in a batch is written after the first (batchRuns)
-    for (const run of batchRuns(
-      items.filter((it) => batchable(it.unit)),
-      (it) => it.unit,
-    ))
-      await settle(run, commitBatch, commitBatchableAlone);
-    await settle(
-      items.filter((it) => !batchable(it.unit)),
-      commitGeneral,
-      commitOne,
-    );
+    for (const run of batchRuns(batched, (it) => it.unit)) await settle(run, commitBatch, commitBatchableAlone);
+    await settle(general, commitGeneral, commitOne);
   }, options.groupCommit ?? PG_GROUP_COMMIT);
   const commit = (unit: UnitOfWork): Promise<CommitResult> =>
     new Promise<CommitResult>((resolve, reject) => group.add({ unit, resolve, reject }));
