@@ -11,7 +11,7 @@ import { createAuthority, type Authority } from '@pkim/authority';
 import { buildServer } from '@pkim/server';
 import type * as Jose from 'jose';
 import { requireBinary } from './verifiers';
-import { TEST_ADMIN, silentLogger } from './test-kit';
+import { TEST_ADMIN, TEST_KEEP_ALIVE_MS, silentLogger } from './test-kit';
 
 /** A TCP port free right now on 127.0.0.1 (for a client's challenge listener). */
 export async function freePort(): Promise<number> {
@@ -110,6 +110,7 @@ export async function openAcmeFixture(
   );
   await authority.acme.enable({ ca: ca.ca.id, allowDns: ['localhost', '*.test'], ...enable }, TEST_ADMIN);
   const app = await buildServer(authority, { logger: false, backgroundJobs: false, rateLimit: false, console: false });
+  app.server.keepAliveTimeout = TEST_KEEP_ALIVE_MS; // the test's fetch shares this loop (test-kit.ts)
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   return {

@@ -8,6 +8,16 @@ import { PkiError } from '@pkim/shared';
 export const TEST_ADMIN = { id: 'usr_test_admin', name: 'alice', role: 'admin' as const };
 export const silentLogger = pino({ level: 'silent' });
 
+/**
+ * How long an in-process test server keeps an idle keep-alive socket: longer than any test. The test's fetch (undici)
+ * and the server share one event loop, which the synchronous verifiers and key generators (openssl, certtool, Go
+ * through spawnSync) block — seconds under load. With the server's 5 s, a pooled socket idle across such a block is
+ * closed by the server's timer as the loop resumes, AFTER the test wrote its next request on it (neither side's timer
+ * could run meanwhile): the request fails with ECONNRESET. Seen under load in vault-sign-intermediate (use_csr_values),
+ * vault-role-fresh (an RSA CSR made just before the request), bulk-http; reproduced by blocking the loop 6 s.
+ */
+export const TEST_KEEP_ALIVE_MS = 10 * 60_000;
+
 /** Awaits `p` and asserts it rejects with a PkiError of `code`; returns the error. */
 export async function expectPkiError(p: Promise<unknown>, code: string): Promise<PkiError> {
   try {

@@ -134,9 +134,6 @@ describe('bulk jobs over HTTP (REST and tRPC)', { timeout: 180_000 }, () => {
     tokenId = created.id;
     strangerToken = (await authority.auth.createToken({ name: 'bk-other', role: 'operator' }, ACTORS.admin)).token;
     app = await buildServer(authority, { logger: false, backgroundJobs: false });
-    // openssl and Go verifiers run synchronously and block this loop: a pooled socket the server closed meanwhile
-    // (5 s keep-alive) would reset the next request (seen once: ECONNRESET on the POST after the CRL check)
-    app.server.keepAliveTimeout = 120_000;
     base = await listen(app);
   });
   afterAll(async () => {

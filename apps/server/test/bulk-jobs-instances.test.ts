@@ -41,7 +41,6 @@ describe('bulk jobs across server instances on one PostgreSQL database', { timeo
   async function open(clockOffset = false): Promise<Instance> {
     const authority = await hosts.open(url, clockOffset ? { clock: { now: () => Date.now() + offset } } : {});
     const app = await buildServer(authority, { logger: false, processMetrics: false, backgroundJobs: false });
-    app.server.keepAliveTimeout = 120_000;
     const i = { authority, app, base: await listen(app) };
     instances.push(i);
     return i;

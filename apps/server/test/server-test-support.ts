@@ -8,6 +8,7 @@ import { createAuthority, type Actor, type Authority, type AuthorityConfig } fro
 import { appRouter, createTrpcContext } from '@pkim/server';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import * as caKit from '../../../tests/support/ca-kit';
+import { TEST_KEEP_ALIVE_MS } from '../../../tests/support/test-kit';
 
 export const silent = pino({ level: 'silent' });
 
@@ -68,8 +69,12 @@ export function callerFor(authority: Authority, actor?: Actor) {
   return appRouter.createCaller(createTrpcContext({ authority, actor }));
 }
 
-/** Listens on 127.0.0.1:<ephemeral>; returns the base URL. */
+/**
+ * Listens on 127.0.0.1:<ephemeral> keeping idle sockets TEST_KEEP_ALIVE_MS (the test's fetch shares this loop:
+ * test-kit.ts); returns the base URL.
+ */
 export async function listen(app: FastifyInstance): Promise<string> {
+  app.server.keepAliveTimeout = TEST_KEEP_ALIVE_MS;
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return `http://127.0.0.1:${port}`;
