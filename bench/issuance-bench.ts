@@ -671,9 +671,17 @@ console.log(
 /** mean units per group-commit batch (transaction) between two readings of describe().commits */
 const perBatch = (a: typeof commits0, b: typeof commits0) =>
   ((b.units - a.units) / Math.max(1, b.batches - a.batches)).toFixed(1);
+/** the batches written at the deadline (held maxDelayMs while announced signatures still ran) between two readings */
+const atDeadline = (a: typeof commits0, b: typeof commits0) => {
+  const batches = (b.deadlineBatches ?? 0) - (a.deadlineBatches ?? 0);
+  const units = (b.deadlineUnits ?? 0) - (a.deadlineUnits ?? 0);
+  const share = (100 * units) / Math.max(1, b.units - a.units);
+  return `${batches} of ${b.batches - a.batches} batches, ${share.toFixed(0)} % of the units`;
+};
 console.log(
   `units per commit (mean batch of the store's group commit): ${perBatch(commits0, commits1)} (1 at a time), ` +
-    `${perBatch(commits1, commits16)} (16 in flight); the main thread's event loop idle (waiting for work) ` +
+    `${perBatch(commits1, commits16)} (16 in flight; written at the 2 ms deadline with signatures still running: ` +
+    `${atDeadline(commits1, commits16)}); the main thread's event loop idle (waiting for work) ` +
     `${((100 * full16IdleMs) / full16Ms).toFixed(0)} % of the 16-in-flight row, waited for a core ` +
     `${Number.isNaN(full16WaitUs) ? '(no schedstat)' : `${fmt(full16WaitUs / full16.n)} µs/cert`} ` +
     '(runnable, not running)',

@@ -81,15 +81,26 @@ export function createGroupCommit<T>(
   let probing = false;
   /** a write returned a promise (PostgreSQL, SQLite's writer thread): it does not take this thread's time */
   let asyncWrites = false;
-  const stats = { batches: 0, units: 0, heldMs: 0, writingMs: 0 } satisfies GroupCommitStats;
+  const stats = {
+    batches: 0,
+    units: 0,
+    heldMs: 0,
+    writingMs: 0,
+    deadlineBatches: 0,
+    deadlineUnits: 0,
+  } satisfies GroupCommitStats;
 
-  const writeNow = (): void => {
+  const writeNow = (atDeadline = false): void => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     const items = queue;
     queue = [];
     stats.batches++;
     stats.units += items.length;
+    if (atDeadline) {
+      stats.deadlineBatches++;
+      stats.deadlineUnits += items.length;
+    }
     const at = performance.now();
     stats.heldMs += at - since;
     const done = write(items);
@@ -109,7 +120,7 @@ export function createGroupCommit<T>(
     if (writing || !queue.length) return;
     const waited = performance.now() - since;
     if (expected <= 0 || queue.length >= policy.maxBatch || waited >= policy.maxDelayMs) {
-      writeNow();
+      writeNow(expected > 0 && queue.length < policy.maxBatch);
       return;
     }
     // the deadline's look waits for this turn's check phase, not the timers phase: libuv runs due timers before it

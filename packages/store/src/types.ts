@@ -914,6 +914,12 @@ export interface GroupCommitStats {
    * time on this thread (SQLite: the transaction and the settling of its units' promises)
    */
   writingMs?: number;
+  /**
+   * batches written at the deadline — their first unit had waited `maxDelayMs` while announced work still ran — and
+   * their units; the other batches were written with nothing announced running, or full (`maxBatch`), or drained
+   */
+  deadlineBatches?: number;
+  deadlineUnits?: number;
   /** PostgreSQL: ms of the batch statements' round trips, summed (statement, its commit, the answer read) */
   statementMs?: number;
   /** PostgreSQL: ms of the batches' flush waits (FLUSH_WAIT), summed: the WAL flush and its round trip */

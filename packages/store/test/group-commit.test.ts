@@ -32,7 +32,33 @@ describe('the group commit', () => {
     busy(150); // past the deadline, the work done: the timer and the completion are due in the same turn
     for (let turns = 0; batches.flat().length < 2 && turns < 100; turns++) await nextTurn();
     expect(batches).toEqual([[1, 2]]);
-    expect(group.stats()).toMatchObject({ batches: 1, units: 2 });
+    expect(group.stats()).toMatchObject({ batches: 1, units: 2, deadlineBatches: 0, deadlineUnits: 0 });
+  });
+
+  it('counts the batches written at the deadline while announced work still ran, and their units', async () => {
+    const batches: number[][] = [];
+    const group = createGroupCommit<number>((items) => void batches.push(items), { maxBatch: 3, maxDelayMs: 2 });
+    const running = group.expect(); // never ends in this test: every held batch waits for it
+    group.add(1);
+    group.add(2);
+    await nextTurn(); // held: work announced
+    expect(batches).toEqual([]);
+    busy(5);
+    for (let turns = 0; !batches.length && turns < 100; turns++) await nextTurn();
+    expect(batches).toEqual([[1, 2]]); // at the deadline
+    group.add(3);
+    group.add(4);
+    group.add(5);
+    await nextTurn(); // full: written at once, not at the deadline
+    expect(batches).toEqual([
+      [1, 2],
+      [3, 4, 5],
+    ]);
+    running();
+    group.add(6);
+    await nextTurn(); // nothing announced: at once
+    expect(batches).toEqual([[1, 2], [3, 4, 5], [6]]);
+    expect(group.stats()).toMatchObject({ batches: 3, units: 6, deadlineBatches: 1, deadlineUnits: 2 });
   });
 
   it('writes a lone unit at once when no work is announced', async () => {
