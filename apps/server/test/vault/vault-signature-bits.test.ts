@@ -44,21 +44,62 @@ describe('signature_bits', () => {
     expect(verified(r.body.data.certificate)).toMatch(/Signature Algorithm: ecdsa-with-SHA256/);
   });
 
-  it('a role asking for another hash (384, 512) is refused at issue and sign with a 400, nothing issued', async () => {
-    const before = await certCount();
+  it('a role asking for another hash (384, 512) is refused at its write and PATCH (400), nothing stored', async () => {
     for (const bits of [384, 512]) {
-      expect((await vaultCall(f, 'POST', `pki/roles/sha${bits}`, { ...ROLE, signature_bits: bits })).status).toBe(200);
-      const { r } = await issue(`sha${bits}`, 'b.example.com');
-      expect(r.status, r.text).toBe(400);
-      expect(r.body.errors[0]).toBe(
+      const w = await vaultCall(f, 'POST', `pki/roles/sha${bits}`, { ...ROLE, signature_bits: bits });
+      expect(w.status, w.text).toBe(400);
+      expect(w.body.errors[0]).toBe(
         `signature_bits ${bits} cannot be honoured: the issuer's key (ec-p256) signs with SHA-256 in PKI Manager ` +
           "(every key backend signs with its key type's hash); use 0 or 256",
       );
-      const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=c.example.com', sans: ['DNS:c.example.com'] });
-      const s = await vaultCall(f, 'POST', `pki/sign/sha${bits}`, { csr: csrPem, common_name: 'c.example.com' });
-      expect(s.status, s.text).toBe(400);
+      expect((await vaultCall(f, 'GET', `pki/roles/sha${bits}`)).status).toBe(404);
     }
-    // sign-verbatim takes it from the request
+    await vaultCall(f, 'POST', 'pki/roles/patched', ROLE);
+    const p = await vaultCall(f, 'PATCH', 'pki/roles/patched', { signature_bits: '384' });
+    expect(p.status, p.text).toBe(400);
+    expect(p.body.errors[0]).toMatch(/^signature_bits 384 cannot be honoured: the issuer's key \(ec-p256\)/);
+    expect((await vaultCall(f, 'GET', 'pki/roles/patched')).body.data.signature_bits).toBe(0);
+    const audited = await f.authority.audit.list({ action: 'vault.role_written', limit: 500 });
+    expect(audited.filter((e) => /\/roles\/sha(384|512)$/.test(String(e.target)))).toEqual([]);
+  });
+
+  it('a role written on a mount without a CA is kept; the CA made names it; issue and sign refuse it', async () => {
+    await vaultCall(f, 'POST', 'sys/mounts/sigwait', { type: 'pki' });
+    expect((await vaultCall(f, 'POST', 'sigwait/roles/r384', { ...ROLE, signature_bits: 384 })).status).toBe(200);
+    expect((await vaultCall(f, 'POST', 'sigwait/roles/r256', { ...ROLE, signature_bits: 256 })).status).toBe(200);
+    const root = await vaultCall(f, 'POST', 'sigwait/root/generate/internal', { common_name: 'Wait', key_type: 'ec' });
+    expect(root.status, root.text).toBe(200);
+    expect(root.body.warnings).toContain(
+      "role r384: signature_bits 384 cannot be honoured: the new issuer's key (ec-p256) signs with SHA-256 in PKI " +
+        "Manager (every key backend signs with its key type's hash); use 0 or 256; issue and sign through it are " +
+        'refused until it is rewritten',
+    );
+    expect(root.body.warnings.filter((w: string) => w.startsWith('role '))).toHaveLength(1);
+    const before = await certCount();
+    const r = await vaultCall(f, 'POST', 'sigwait/issue/r384', { common_name: 'b.example.com', ttl: '1h' });
+    expect(r.status, r.text).toBe(400);
+    expect(r.body.errors[0]).toMatch(/^signature_bits 384 cannot be honoured: the issuer's key \(ec-p256\)/);
+    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=c.example.com', sans: ['DNS:c.example.com'] });
+    const s = await vaultCall(f, 'POST', 'sigwait/sign/r384', { csr: csrPem, common_name: 'c.example.com' });
+    expect(s.status, s.text).toBe(400);
+    expect(await certCount()).toBe(before);
+    // r256 fits: it issues; the warned role rewritten with 0 issues too
+    expect((await vaultCall(f, 'POST', 'sigwait/roles/r384', { ...ROLE, signature_bits: 0 })).status).toBe(200);
+    for (const role of ['r256', 'r384']) {
+      const ok = await vaultCall(f, 'POST', `sigwait/issue/${role}`, { common_name: 'b.example.com', ttl: '1h' });
+      expect(ok.status, ok.text).toBe(200);
+      const rootPem = `${root.body.data.certificate}\n`;
+      for (const v of [
+        opensslVerify({ leafPem: `${ok.body.data.certificate}\n`, rootPem, purpose: 'sslserver' }),
+        certtoolVerify({ leafPem: `${ok.body.data.certificate}\n`, rootPem }),
+      ]) {
+        expect(v.ok, v.output).toBe(true);
+      }
+    }
+  });
+
+  it('sign-verbatim takes signature_bits from the request: 0 or the issuer key’s hash', async () => {
+    const before = await certCount();
     const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=v.example.com', sans: ['DNS:v.example.com'] });
     const v = await vaultCall(f, 'POST', 'pki/sign-verbatim', { csr: csrPem, signature_bits: 384 });
     expect(v.status, v.text).toBe(400);

@@ -22,7 +22,7 @@ export interface VaultGenerateCaDeps {
   clock: Clock;
   /** the authority's CA services: `create` (as `pkim ca create`), `createExternalIntermediate` + `importCertificate` */
   cas: Pick<CaService, 'create' | 'createExternalIntermediate' | 'importCertificate' | 'get'>;
-  mounts: Pick<VaultMountService, 'bindCa' | 'requireMount' | 'requireUnbound'>;
+  mounts: Pick<VaultMountService, 'bindCa' | 'requireMount' | 'requireUnbound' | 'rolesRefusedBy'>;
 }
 
 const invalid = (message: string) => new PkiError('vault.invalid_parameter', message);
@@ -214,6 +214,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
         actor,
       );
       await bind(m, view.ca, actor);
+      warnings.push(...(await deps.mounts.rolesRefusedBy(m.path, view.ca.keyType)));
 
       const certificate = (view.certificatePem ?? '').trim();
       const x509 = new X509Certificate(certificate);
@@ -262,6 +263,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       const m = await unboundMount(mount);
       const { ca, csrPem } = await deps.cas.createExternalIntermediate({ name, subject: dn, keyType }, actor);
       await bind(m, ca, actor);
+      warnings.push(...(await deps.mounts.rolesRefusedBy(m.path, ca.keyType)));
       const csr = csrPem.trim();
       return {
         data: {

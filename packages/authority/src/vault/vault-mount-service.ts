@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { PkiError, type Clock } from '@pkim/shared';
+import { PkiError, type Clock, type KeyType } from '@pkim/shared';
 import type { CaUrlsJson, Store } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor } from '../types';
 import { auditEvent } from '../audit-service';
 import { roleFromParams, roleToResponse, VAULT_ROLE_NAME_RE, type VaultRole } from './vault-role';
 import { CRL_VALIDITY_KEY, OCSP_VALIDITY_KEY } from '../revocation-timings';
-import { coerceVaultField, formatShortDuration, parseVaultDuration } from './vault-params';
+import { checkSignatureBits, coerceVaultField, formatShortDuration, parseVaultDuration } from './vault-params';
 
 /** A PKI mount: a Vault path (`pki`, `pki/prod`) bound to one CA of PKI Manager. */
 export interface VaultMount {
@@ -240,11 +240,23 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     return ca;
   }
 
+  /**
+   * a role's `signature_bits` the mount's CA key cannot honour (every key signs with its key type's hash): refused
+   * (400) at the write, nothing stored, while the mount has a CA (pending or active); a mount without one (or whose CA
+   * was deleted) keeps the role, and the CA it gets names it in its generation's warnings (`rolesRefusedBy`)
+   */
+  async function checkRoleForCa(m: VaultMount, role: VaultRole): Promise<void> {
+    if (!role.signature_bits || !m.caId) return;
+    const ca = await store.cas.findById(m.caId);
+    if (ca) checkSignatureBits(role.signature_bits, ca.keyType, "the issuer's");
+  }
+
   async function writeRole(mountPath: string, name: string, params: Record<string, unknown>, actor: Actor) {
     authorize(actor, 'ca:write');
     const m = await requireMount(mountPath);
     if (!VAULT_ROLE_NAME_RE.test(name)) throw new PkiError('vault.invalid_parameter', `invalid role name "${name}"`);
     const role = roleFromParams(params);
+    await checkRoleForCa(m, role);
     await commit({
       setSettings: { [roleKey(m.path, name)]: JSON.stringify(role) },
       audit: [auditEvent(clock, actor, 'vault.role_written', `${m.path}/roles/${name}`, { role })],
@@ -358,6 +370,28 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       return m;
     },
 
+    /**
+     * the warnings of a CA generation that bound the mount to a CA of `keyType`: one per role written before (on the
+     * mount without a CA) whose `signature_bits` that key cannot honour — kept, and refused at issue/sign until
+     * rewritten (a role write on the bound mount refuses it at once)
+     */
+    async rolesRefusedBy(path: string, keyType: KeyType): Promise<string[]> {
+      const prefix = `${ROLE_KEY}${normalizeMountPath(path)}|`;
+      const out: string[] = [];
+      for (const r of await store.settings.listByPrefix(prefix)) {
+        const role = JSON.parse(r.value) as VaultRole;
+        try {
+          if (role.signature_bits) checkSignatureBits(role.signature_bits, keyType, "the new issuer's");
+        } catch (e) {
+          const name = r.key.slice(prefix.length);
+          out.push(
+            `role ${name}: ${(e as Error).message}; issue and sign through it are refused until it is rewritten`,
+          );
+        }
+      }
+      return out;
+    },
+
     async unmount(path: string, actor: Actor): Promise<void> {
       authorize(actor, 'ca:write');
       const m = await getMount(path);
@@ -432,6 +466,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       const raw = await store.settings.get(roleKey(m.path, name));
       if (!raw) throw new PkiError('vault.role_not_found', `no role ${name} on ${m.path}`);
       const role = roleFromParams(params, JSON.parse(raw) as VaultRole);
+      await checkRoleForCa(m, role);
       await commit({
         setSettings: { [roleKey(m.path, name)]: JSON.stringify(role) },
         audit: [auditEvent(clock, actor, 'vault.role_written', `${m.path}/roles/${name}`, { role })],
