@@ -5,6 +5,7 @@ import { createAuthority, createProvisioner, type Actor, type Authority } from '
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
+import { flipSignatureBit } from './fixtures/csr-compare';
 
 const DAY = 86_400_000;
 
@@ -283,6 +284,44 @@ describe('the one signing pipeline with provisioners', () => {
     expect(() => createProvisioner({ kind: 'spiffe', id: 'x', policy: { names: ['*.*.bad'] } })).toThrow(PkiError);
     await expectPkiError(authority.sign({ kind: 'nope' } as never, { actor: TEST_ADMIN }), 'input.invalid');
   });
+  it("refuses a leaf failing two checks with the CSR's own error, rejected (never thrown) and audited", async () => {
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=twice.payments.example.com',
+      sans: ['DNS:twice.payments.example.com'],
+    });
+    const broken = flipSignatureBit(csrPem); // no proof of possession
+    const leaf = { kind: 'leaf-csr' as const, ca: payments.id, profile: 'tls-server' };
+    const cases: { request: Parameters<Authority['sign']>[0]; actor: Actor; code: string }[] = [
+      // each with a valid CSR first: the other check alone refuses it
+      { request: { ...leaf, csrPem, profile: 'no-such-profile' }, actor: TEST_ADMIN, code: 'profile.not_found' },
+      {
+        request: { ...leaf, csrPem, profile: 'code-signing' },
+        actor: limited,
+        code: 'provisioner.profile_not_allowed',
+      },
+      { request: { ...leaf, csrPem, ca: other.id }, actor: limited, code: 'provisioner.ca_not_allowed' },
+      // the same with the broken CSR: its own error comes first (the CSR is decoded before the policy applies)
+      {
+        request: { ...leaf, csrPem: broken, profile: 'no-such-profile' },
+        actor: TEST_ADMIN,
+        code: 'csr.invalid_signature',
+      },
+      { request: { ...leaf, csrPem: broken, profile: 'code-signing' }, actor: limited, code: 'csr.invalid_signature' },
+      { request: { ...leaf, csrPem: broken, ca: other.id }, actor: limited, code: 'csr.invalid_signature' },
+      // a permission refused before anything else: the actor's error whatever the CSR
+      { request: { ...leaf, csrPem: broken }, actor: { id: 'tok_ro', role: 'auditor' }, code: 'auth.forbidden' },
+    ];
+    for (const c of cases) {
+      let answer: Promise<unknown> | undefined;
+      expect(() => (answer = authority.sign(c.request, { actor: c.actor }))).not.toThrow();
+      await expectPkiError(answer!, c.code);
+      const [event] = await authority.audit.list({ action: 'certificate.issue_failed', order: 'desc', limit: 1 });
+      expect(event?.details).toMatchObject({ code: c.code });
+      expect(event?.actor).toBe(c.actor.id);
+    }
+  });
+
   it("commits a channel's own rows with the certificate; lets a channel name the permission it requires", async () => {
     const { csrPem } = opensslCsr({
       keyType: 'ec-p256',

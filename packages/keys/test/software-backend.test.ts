@@ -324,6 +324,27 @@ describe('software backend: behaviour', () => {
     expect(Object.keys(seen[1]!).sort()).toEqual(['backend', 'durationMs', 'error', 'operation', 'outcome', 'uri']);
   });
 
+  it("reports a loaded key's refused signature as a failed sign, rejected (never thrown)", async () => {
+    const seen: Parameters<NonNullable<KeyBackendEvents['onOperation']>>[0][] = [];
+    const backend = createSoftwareBackend({
+      kek: randomBytes(32),
+      storage: createMemoryKeyBlobStorage(),
+      events: { onOperation: (e) => seen.push(e) },
+    });
+    const ref = await backend.generateKey({ keyType: 'ec-p256' }); // loaded: signed without reading its blob
+    let refused: Promise<Uint8Array> | undefined;
+    expect(() => (refused = backend.sign(ref.uri, 'ed25519', Buffer.from('x')))).not.toThrow();
+    await expectPkiError(refused!, 'kms.operation_failed');
+    const sig = await backend.sign(ref.uri, 'ec-p256', Buffer.from('x'));
+    expect(nodeVerify('ec-p256', ref.publicKey, Buffer.from('x'), sig)).toBe(true);
+    expect(seen.map((e) => `${e.operation}:${e.outcome}:${e.error?.code ?? ''}`)).toEqual([
+      'create_key_pair:success:',
+      'sign:failure:kms.operation_failed',
+      'sign:success:',
+    ]);
+    expect(seen.every((e) => e.uri === undefined || e.uri === ref.uri)).toBe(true);
+  });
+
   it('keeps working when an event observer throws', async () => {
     const backend = createSoftwareBackend({
       kek: randomBytes(32),
