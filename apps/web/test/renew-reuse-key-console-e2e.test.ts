@@ -4,14 +4,13 @@
 // A certificate of a profile with allowKeyReuse whose key the server kept is renewed with its SANs edited to add URIs
 // (`urn:uuid:…`, `spiffe://…`, which parseSanList once sent as DNS names, refused with 400): openssl reads the old
 // public key and the URI SANs in the new certificate and verifies its chain.
-// A subordinate CA certificate made by Vault `sign-intermediate` (its key held elsewhere) shows no Renew button but the
-// way it is renewed (a new CSR signed with sign-intermediate); the server refuses its renewal alike (server tests).
+// (A subordinate CA certificate of Vault `sign-intermediate` is renewed with a new CSR: renew-csr-console-e2e.test.ts.)
 // Screenshot: certificate-renew-reuse-key.png.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { BUILT_IN_PROFILES } from '@pkim/core';
-import { openssl, opensslCsr } from '../../../tests/support/openssl-tools';
+import { openssl } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { openConsole, type ConsoleSession } from './support/console-browser';
 import { createRootAndIssuingCa } from './support/console-pki';
@@ -25,7 +24,6 @@ const NOT_KEPT = 'not-kept.reuse-key-e2e.example';
 const NOT_ALLOWED = 'not-allowed.reuse-key-e2e.example';
 const URN = 'urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6';
 const SPIFFE = 'spiffe://reuse-key-e2e.example/ns/prod/sa/web';
-const SUB_CA = 'Renew Reuse E2E Sub CA';
 
 describe('web console Renew reusing the current key (Chromium against pkim serve)', () => {
   let session: ConsoleSession;
@@ -68,14 +66,6 @@ describe('web console Renew reusing the current key (Chromium against pkim serve
       );
       ids.set(cn, c.certificate.id);
     }
-    // a subordinate CA certificate of the root, signed from a CSR through the Vault API's sign-intermediate
-    const mount = await server.authority.vault.mounts.mount({ path: 'renew-sub', ca: ca.root.id }, ADMIN);
-    const csr = opensslCsr({ keyType: 'ec-p256', subject: `/CN=${SUB_CA}` });
-    const signed = await server.authority.vault.pki.signIntermediate(mount, 'default', { csr: csr.csrPem }, ADMIN);
-    const sub = signed.data as { certificate: string; serial_number: string };
-    const v = opensslVerify({ leafPem: `${sub.certificate}\n`, rootPem });
-    expect(v.ok, v.output).toBe(true);
-    ids.set(SUB_CA, (await server.authority.certificates.find(sub.serial_number.replace(/:/g, ''))).id);
     await session.signIn('admin', session.adminPassword);
   }, 240_000);
 
@@ -96,15 +86,6 @@ describe('web console Renew reusing the current key (Chromium against pkim serve
     },
     60_000,
   );
-
-  it('a subordinate CA certificate of sign-intermediate: no Renew button, the way it is renewed instead', async () => {
-    await page.goto(`${session.base}/certificates/${ids.get(SUB_CA)}`);
-    await page.getByRole('heading', { name: SUB_CA }).waitFor();
-    await page.getByTestId('not-renewable').waitFor(POLL);
-    expect(await page.getByTestId('not-renewable').textContent()).toContain('sign-intermediate');
-    expect(await page.getByRole('button', { name: 'Renew', exact: true }).count()).toBe(0);
-    await page.getByRole('button', { name: 'Revoke' }).waitFor(POLL);
-  }, 60_000);
 
   it('renews with the same key and added URI SANs: openssl reads the old public key and the URIs', async () => {
     const dialog = await openReuse(REUSED);

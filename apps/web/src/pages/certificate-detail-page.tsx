@@ -29,7 +29,8 @@ export function CertificateDetailPage() {
   const c = data;
   const ca = useQuery(trpc.ca.get.queryOptions({ ref: c.caId }));
   const profiles = useQuery(trpc.insights.profiles.queryOptions());
-  // a subordinate CA certificate (Vault sign-intermediate: its key held elsewhere) is renewed only with a new CSR
+  // a subordinate CA certificate (Vault sign-intermediate: its key held elsewhere) is renewed only with a new CSR, by
+  // someone who may sign CA certificates (the server checks `ca:write`: the subordinate-CA path of the pipeline)
   const caCertificate = profiles.data?.items.some((p) => p.name === c.profile && p.isCa) === true;
   const [open, setOpen] = useState(false);
   const revoke = useMutation(
@@ -105,9 +106,9 @@ export function CertificateDetailPage() {
             <Button variant="outline" onClick={() => setExportOpen(true)}>
               <FileDown /> Export
             </Button>
-            {can('certificate:issue') && c.status === 'active' && !caCertificate ? (
+            {can('certificate:issue') && c.status === 'active' && (!caCertificate || can('ca:write')) ? (
               <Button variant="outline" onClick={() => setRenewOpen(true)}>
-                <RefreshCw /> Renew
+                <RefreshCw /> {caCertificate ? 'Renew with CSR' : 'Renew'}
               </Button>
             ) : null}
             {can('certificate:revoke') && c.status !== 'revoked' ? (
@@ -150,10 +151,11 @@ export function CertificateDetailPage() {
       ) : null}
       {caCertificate && c.status === 'active' ? (
         <Alert level="info" title="A subordinate CA certificate">
-          <span data-testid="not-renewable">
-            Its key is held elsewhere: renew it with a new CSR from its key holder (
-            <code>pkim cert renew {c.serial} --csr new.csr</code>), or sign that CSR with the Vault API&apos;s{' '}
-            <code>sign-intermediate</code> (<code>&lt;mount&gt;/root/sign-intermediate</code>).
+          <span data-testid="subordinate-ca">
+            Its key is held elsewhere: renew it with a new CSR from its key holder (<strong>Renew with CSR</strong>
+            with the right to sign CA certificates, or <code>pkim cert renew {c.serial} --csr new.csr</code>), or sign
+            that CSR with the Vault API&apos;s <code>sign-intermediate</code> (
+            <code>&lt;mount&gt;/root/sign-intermediate</code>).
           </span>
         </Alert>
       ) : null}
@@ -204,6 +206,7 @@ export function CertificateDetailPage() {
         open={renewOpen}
         onOpenChange={setRenewOpen}
         name={c.commonName ?? c.subject}
+        subordinateCa={caCertificate}
         currentSans={c.sans}
         mutation={renew}
         onSubmit={(o) => renew.mutate({ ref: c.id, ...o })}
@@ -361,11 +364,15 @@ function sanSet(text: string): string {
  * (`renewal.key_reuse_not_allowed`, `export.key_not_held`) and the dialog shows the code and what to do instead. The
  * SANs field shows the certificate's names: left as shown (or emptied) the renewal keeps them exactly as they are;
  * edited, the names given replace them.
+ * A subordinate CA certificate (`subordinateCa`: Vault sign-intermediate's, its key held elsewhere) is renewed only
+ * from a new CSR of its key holder, with no SANs: the server signs it as sign-intermediate does (`ca:write`, the
+ * old certificate's subject, path length and name constraints) or refuses, and the dialog shows the refusal.
  */
 function RenewDialog({
   open,
   onOpenChange,
   name,
+  subordinateCa,
   currentSans,
   mutation,
   onSubmit,
@@ -373,6 +380,7 @@ function RenewDialog({
   open: boolean;
   onOpenChange: (open: boolean) => void;
   name: string;
+  subordinateCa: boolean;
   currentSans: SanNames;
   mutation: DialogMutation;
   onSubmit: (o: {
@@ -389,11 +397,12 @@ function RenewDialog({
   const [validityDays, setValidityDays] = useState('');
   const shownSans = sanLines(currentSans);
   const [sansText, setSansText] = useState(shownSans);
-  const fromCsr = keySource === 'csr';
-  const reuseKey = keySource === 'reuse';
+  // a subordinate CA certificate: from a CSR, whatever the (hidden) key choice — the profiles may arrive after mount
+  const fromCsr = subordinateCa || keySource === 'csr';
+  const reuseKey = !subordinateCa && keySource === 'reuse';
   const validity = validityDaysTtl(validityDays);
   // unchanged: no `sans` sent, the server keeps the old ones as stored (no round trip through parseSanList)
-  const sansChanged = sanSet(sansText) !== sanSet(shownSans);
+  const sansChanged = !subordinateCa && sanSet(sansText) !== sanSet(shownSans);
   const sans = sansChanged ? parseSanList(sansText) : {};
   const badSans = Object.values(sans)
     .flat()
@@ -403,10 +412,13 @@ function RenewDialog({
     <FormDialog
       open={open}
       onOpenChange={onOpenChange}
-      title="Renew this certificate?"
+      title={subordinateCa ? 'Renew this subordinate CA certificate?' : 'Renew this certificate?'}
       description={
-        `A new certificate for ${name} with the same subject, names, profile and CA, and ` +
-        (reuseKey ? 'the same key.' : 'a new key.')
+        subordinateCa
+          ? `A new CA certificate for ${name} with the same subject, path length and name constraints, signed by ` +
+            'the same CA for the public key of a new CSR from its key holder (the private key stays where it is).'
+          : `A new certificate for ${name} with the same subject, names, profile and CA, and ` +
+            (reuseKey ? 'the same key.' : 'a new key.')
       }
       submitLabel="Renew certificate"
       mutation={mutation}
@@ -421,38 +433,45 @@ function RenewDialog({
         })
       }
     >
-      <SelectField
-        id="renew-key"
-        label="Key"
-        hint={
-          reuseKey
-            ? "Only where the certificate's profile allows key reuse and the server kept its key; otherwise " +
-              'nothing is renewed and the refusal is shown here'
-            : undefined
-        }
-        value={keySource}
-        onChange={setKeySource}
-        options={[
-          { value: 'generated', label: 'Generated by the server (private key shown once)' },
-          { value: 'csr', label: 'From a CSR (paste or upload)' },
-          { value: 'reuse', label: 'The current key (reused)' },
-        ]}
-      />
+      {subordinateCa ? null : (
+        <SelectField
+          id="renew-key"
+          label="Key"
+          hint={
+            reuseKey
+              ? "Only where the certificate's profile allows key reuse and the server kept its key; otherwise " +
+                'nothing is renewed and the refusal is shown here'
+              : undefined
+          }
+          value={keySource}
+          onChange={setKeySource}
+          options={[
+            { value: 'generated', label: 'Generated by the server (private key shown once)' },
+            { value: 'csr', label: 'From a CSR (paste or upload)' },
+            { value: 'reuse', label: 'The current key (reused)' },
+          ]}
+        />
+      )}
       {fromCsr ? <CsrInput value={csrPem} onChange={setCsrPem} /> : null}
       <ValidityDaysField
         id="renew-validity"
-        hint="Empty: the profile's default"
+        hint={subordinateCa ? "Empty: the profile's default, cut to the issuing CA's" : "Empty: the profile's default"}
         value={validityDays}
         onChange={setValidityDays}
       />
-      <Field
-        label="SANs"
-        htmlFor="renew-sans"
-        hint="The certificate's names; edit to replace them (DNS names, IPs, emails, URIs; comma or newline separated)"
-        error={sansError ?? undefined}
-      >
-        <Textarea id="renew-sans" rows={2} value={sansText} onChange={(e) => setSansText(e.target.value)} />
-      </Field>
+      {subordinateCa ? null : (
+        <Field
+          label="SANs"
+          htmlFor="renew-sans"
+          hint={
+            "The certificate's names; edit to replace them (DNS names, IPs, emails, URIs; comma or newline " +
+            'separated)'
+          }
+          error={sansError ?? undefined}
+        >
+          <Textarea id="renew-sans" rows={2} value={sansText} onChange={(e) => setSansText(e.target.value)} />
+        </Field>
+      )}
       <label className="flex items-center gap-2 text-sm">
         <input type="checkbox" checked={revokeOld} onChange={(e) => setRevokeOld(e.target.checked)} />
         Revoke this certificate as superseded
