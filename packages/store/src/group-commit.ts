@@ -15,12 +15,15 @@
 import type { GroupCommitPolicy, GroupCommitStats } from './types';
 
 /**
- * PostgreSQL's default: a batch is held (≤ 2 ms, ≤ 32 units) while announced work runs. Measured with
+ * PostgreSQL's default: a batch is held (≤ 2 ms, ≤ 64 units) while announced work runs. Measured with
  * `npm run bench:group-commit` on the idle machine it does better there (its writes are asynchronous, so the workers
  * keep signing while a held batch waits); on SQLite, whose write blocks the main thread, holding made the workers
  * wait for the commit in turn (2,184 → 1,962/s idle), so SQLite writes at the first look (SQLITE_GROUP_COMMIT).
+ * 64, not 32: with more than 32 certificates in flight per instance the batches stopped at 30–32 units; at 64 they
+ * hold 35–37 and the rate and PostgreSQL's CPU per certificate moved the right way (docs/benchmarks.md, session 26).
+ * With ≤ 32 in flight nothing changes (a batch never holds more than what is in flight).
  */
-export const PG_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 2 };
+export const PG_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 64, maxDelayMs: 2 };
 /**
  * SQLite's default (a process whose certificates are signed in worker threads): written at the first look after the
  * turn that submitted it (maxDelayMs 0: no hold)

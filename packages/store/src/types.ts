@@ -947,7 +947,7 @@ export interface OpenStoreOptions {
   faultInjection?: { failCommit?: boolean };
   /**
    * when the group commit writes a batch (default: SQLite at the first look, SQLITE_GROUP_COMMIT; PostgreSQL held
-   * ≤ 2 ms / 32 units, PG_GROUP_COMMIT); tests and benches change it
+   * ≤ 2 ms / 64 units, PG_GROUP_COMMIT); tests and benches change it
    */
   groupCommit?: GroupCommitPolicy;
   /**

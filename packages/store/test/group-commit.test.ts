@@ -2,7 +2,7 @@
 // expect() that ended on libuv's thread pool while this thread was busy joins the batch its deadline writes.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createGroupCommit } from '../src/group-commit';
+import { PG_GROUP_COMMIT, createGroupCommit } from '../src/group-commit';
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -59,6 +59,27 @@ describe('the group commit', () => {
     await nextTurn(); // nothing announced: at once
     expect(batches).toEqual([[1, 2], [3, 4, 5], [6]]);
     expect(group.stats()).toMatchObject({ batches: 3, units: 6, deadlineBatches: 1, deadlineUnits: 2 });
+  });
+
+  it("PostgreSQL's policy holds a batch past 32 units while announced work runs and writes it at 64", async () => {
+    const batches: number[][] = [];
+    // PostgreSQL's maxBatch; the deadline out of reach, so only the batch's size can end the hold
+    const policy = { ...PG_GROUP_COMMIT, maxDelayMs: 60_000 };
+    const group = createGroupCommit<number>((items) => void batches.push(items), policy);
+    const done = Array.from({ length: 100 }, () => group.expect());
+    for (let i = 0; i < 40; i++) {
+      group.add(i);
+      done[i]!();
+    }
+    await nextTurn();
+    expect(batches).toEqual([]); // 40 queued, 60 announced: held
+    for (let i = 40; i < 64; i++) {
+      group.add(i);
+      done[i]!();
+    }
+    await nextTurn();
+    expect(batches.map((b) => b.length)).toEqual([64]);
+    done.forEach((d) => d());
   });
 
   it('writes a lone unit at once when no work is announced', async () => {
