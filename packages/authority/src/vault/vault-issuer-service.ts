@@ -28,7 +28,14 @@ export interface VaultIssuerServiceDeps {
   cas: CaService;
   /** `issuer/:ref/revoke`: the CA revocation, without cascade (the one door of CA revocations) */
   revocation: CaRevocationService;
+  /** `DELETE issuer/:ref`, `DELETE root`: the mount, whose CA was just deleted, left without one */
+  unbind(mount: VaultMount, caId: string, actor: Actor): Promise<void>;
 }
+
+/** OpenBao's warning of `DELETE root` */
+const DELETE_ROOT_WARNING =
+  'DELETE /root deletes all keys and issuers; prefer the new DELETE /key/:key_ref and DELETE /issuer/:issuer_ref ' +
+  'for finer granularity, unless removal of all keys and issuers is desired.';
 
 export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
   /** the mount's issuer, or undefined while its CA has no certificate (pending) or is gone */
@@ -201,6 +208,59 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
           '(bind the mount to another CA to issue again).',
       );
       return { data: entryOf({ ...issuer, ca }), warnings };
+    },
+
+    /**
+     * `DELETE issuer/:ref` (OpenBao's pathDeleteIssuer; `ca:write`): the mount's one issuer is its CA, so the CA is
+     * deleted — by `cas.delete`, the authority's one CA deletion (`pkim ca delete`), with its refusals, each a 400 with
+     * nothing changed: a CA still valid (a root must be revoked or expired first, an intermediate expired: its parent's
+     * CRL lists it until then), one with subordinate CAs. Its key stays in its backend (OpenBao keeps the key entry);
+     * then the mount is left without a CA (`vault.mount_unbound`). A ref naming no issuer of the mount (none yet, a
+     * pending CA, another name) changes nothing and answers 204, as OpenBao answers a reference it cannot find.
+     */
+    async delete(mount: VaultMount, ref: string, actor: Actor): Promise<string[] | undefined> {
+      authorize(actor, 'ca:write');
+      const issuer = await issuerOf(mount);
+      if (!issuer || !matches(issuer, ref)) return undefined;
+      await deps.cas.delete(issuer.ca.id, {}, actor);
+      await deps.unbind(mount, issuer.ca.id, actor);
+      return [
+        `Deleted issuer ${issuer.ca.id} (via issuer_ref ${ref}); this was configured as the default issuer. ` +
+          'Operations without an explicit issuer will not work until a new default is configured.',
+        `CA ${issuer.ca.name} was deleted (ca.deleted); its key was kept in its key backend. The mount has no issuer ` +
+          'now: generate one (root/generate/internal, intermediate/generate/internal) to issue again.',
+      ];
+    },
+
+    /**
+     * `DELETE root` (OpenBao's pathCADeleteRoot: every issuer and key of the mount; `ca:write`): the mount's CA is
+     * deleted by `cas.delete` with the same refusals as `DELETE issuer/:ref`, and its key destroyed in its backend
+     * (`destroyKey`: a backend that cannot destroy keys is a 400 before anything changes; a destruction that fails
+     * after the delete leaves the key, audited `kms.key_destroy_failed`, and says so); then the mount is left without
+     * a CA. A mount whose CA was deleted already is only unbound; one without a CA changes nothing. Always OpenBao's
+     * warning.
+     */
+    async deleteRoot(mount: VaultMount, actor: Actor): Promise<string[]> {
+      authorize(actor, 'ca:write');
+      const warnings = [DELETE_ROOT_WARNING];
+      if (!mount.caId) return warnings;
+      let ca: CaRow | undefined;
+      try {
+        ca = (await deps.cas.get(mount.caId)).ca;
+      } catch (e) {
+        if (!(e instanceof PkiError) || e.code !== 'ca.not_found') throw e;
+      }
+      if (ca) {
+        const { keyDestroyed } = await deps.cas.delete(ca.id, { destroyKey: true }, actor);
+        warnings.push(
+          keyDestroyed
+            ? `CA ${ca.name} (${ca.id}) was deleted and its key destroyed in its key backend.`
+            : `CA ${ca.name} (${ca.id}) was deleted; its key could not be destroyed and was left in its key backend ` +
+                '(kms.key_destroy_failed in the audit log).',
+        );
+      }
+      await deps.unbind(mount, mount.caId, actor);
+      return warnings;
     },
 
     /**

@@ -392,6 +392,22 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       return out;
     },
 
+    /**
+     * the mount loses its CA (`DELETE issuer/:ref`, `DELETE root`, after `cas.delete` deleted it): from now on it is a
+     * mount without a CA (`(no CA yet)`; a generation binds it again), its roles and URLs kept; audited
+     * `vault.mount_unbound`. Nothing when the mount names another CA by now (bound again meanwhile).
+     */
+    async unbindCa(path: string, caId: string, actor: Actor): Promise<void> {
+      authorize(actor, 'ca:write');
+      const m = await requireMount(path);
+      if (!caId || m.caId !== caId) return;
+      m.caId = '';
+      await commit({
+        setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
+        audit: [auditEvent(clock, actor, 'vault.mount_unbound', m.path, { caId })],
+      });
+    },
+
     async unmount(path: string, actor: Actor): Promise<void> {
       authorize(actor, 'ca:write');
       const m = await getMount(path);

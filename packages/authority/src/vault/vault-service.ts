@@ -46,7 +46,11 @@ export function createVaultService(deps: VaultServiceDeps) {
     audit: deps.audit,
   });
   /** the mount's one issuer (its CA) as Vault 1.11+ names it: `issuers`, `issuer/:ref`, `config/issuers` */
-  const issuers = createVaultIssuerService({ cas: deps.cas, revocation: deps.revocation });
+  const issuers = createVaultIssuerService({
+    cas: deps.cas,
+    revocation: deps.revocation,
+    unbind: (mount, caId, actor) => mounts.unbindCa(mount.path, caId, actor),
+  });
   const pki = {
     ...createVaultPkiService(deps),
     ...createVaultIssueService({

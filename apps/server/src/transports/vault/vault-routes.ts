@@ -556,6 +556,20 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       async patch(c) {
         return json(await c.authority.vault.issuers.write(c.mount!, c.path.ref, c.params, actorOf(c)));
       },
+      // the mount's CA deleted (cas.delete, its refusals) and the mount unbound; a ref it does not know: 204
+      async delete(c) {
+        const warnings = await c.authority.vault.issuers.delete(c.mount!, c.path.ref, actorOf(c));
+        return warnings ? json(null, warnings) : { kind: 'empty' };
+      },
+    },
+  },
+  {
+    // OpenBao: every issuer and key of the mount — here its CA (cas.delete, its key destroyed) and the binding
+    path: 'root',
+    ops: {
+      async delete(c) {
+        return json(null, await c.authority.vault.issuers.deleteRoot(c.mount!, actorOf(c)));
+      },
     },
   },
   // OpenBao's sign-intermediate: the mount's issuer signs a CSR as a subordinate CA certificate (one signing pipeline)
