@@ -1,4 +1,5 @@
 import type { KeyType } from '@pkim/shared';
+import type { DistinguishedName } from '@pkim/core';
 import type { BackendName } from '@pkim/keys';
 import type {
   NameConstraintsJson,
@@ -50,15 +51,15 @@ export type ChannelWrites = Omit<UnitOfWork, 'insertCertificates' | 'audit'> & {
 export interface LeafFromCsrRequest extends LeafCommon {
   kind: 'leaf-csr';
   csrPem: string;
-  /** override the CSR subject */
-  subject?: SubjectInput | string;
+  /** override the CSR subject (DN attributes: as `subjectOfDn` gives them, validated as a string's) */
+  subject?: SubjectInput | string | DistinguishedName;
 }
 
 /** A leaf certificate for a key pair generated here (asynchronously); the private key is returned once. */
 export interface LeafWithGeneratedKeyRequest extends LeafCommon {
   kind: 'leaf-generated-key';
   keyType: KeyType;
-  subject: SubjectInput | string;
+  subject: SubjectInput | string | DistinguishedName;
   /**
    * keep the private key, sealed under the key-encryption key, in the same transaction as the certificate, so
    * it can later be exported in a password-protected container (PKCS#12, JKS, encrypted PKCS#8)

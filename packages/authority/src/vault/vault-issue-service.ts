@@ -3,7 +3,6 @@ import { PkiError, KEY_TYPE_INFO, type Clock, type KeyType } from '@pkim/shared'
 import {
   decodeCsrAsync,
   decodeCsrUnverified,
-  formatDn,
   parseCertificate,
   splitPemBundle,
   toPem,
@@ -11,6 +10,7 @@ import {
   type KeyUsageName,
 } from '@pkim/core';
 import type { Actor, IssuedCertificate } from '../types';
+import { subjectOfDn } from '../subject-input';
 import type { SignFunction } from '../signing/sign-request';
 import { createProvisioner } from '../signing/provisioner-registry';
 import { validateNamePattern, type Provisioner, type ProvisionerModifiers } from '../signing/provisioner';
@@ -109,8 +109,11 @@ export function namePatternsForRole(
   return patterns;
 }
 
-/** The subject Vault stamps: the role's subject fields, the CN, and an optional subject serialNumber. */
-function subjectOf(role: VaultRole, cn: string, serialNumber: string): string {
+/**
+ * The subject Vault stamps: the role's subject fields, the CN, and an optional subject serialNumber (as the pipeline
+ * takes it: subjectOfDn).
+ */
+function subjectOf(role: VaultRole, cn: string, serialNumber: string): DistinguishedName | string {
   const dn: DistinguishedName = [];
   const add = (type: string, values: string[]) => values.forEach((value) => dn.push({ type, value }));
   add('C', role.country);
@@ -123,7 +126,7 @@ function subjectOf(role: VaultRole, cn: string, serialNumber: string): string {
   if (cn) dn.push({ type: 'CN', value: cn });
   if (serialNumber) dn.push({ type: 'serialNumber', value: serialNumber });
   if (dn.length === 0) throw invalid('the certificate would have an empty subject: give a common_name');
-  return formatDn(dn);
+  return subjectOfDn(dn);
 }
 
 function isSelfSigned(pem: string): boolean {
@@ -296,11 +299,11 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     /** what to ask the pipeline for: the names, lifetime, key type and the role's provisioner */
     function planRequest() {
       let keyType: KeyType | undefined;
-      let csrSubject: string | undefined;
+      let csrSubject: DistinguishedName | string | undefined;
       if (csrPem !== undefined) {
         const csr = decodeCsrUnverified(csrPem);
         keyType = csr.keyType;
-        if (kind === 'verbatim') csrSubject = formatDn(csr.subject);
+        if (kind === 'verbatim') csrSubject = subjectOfDn(csr.subject);
         if (role.use_csr_common_name) {
           const csrCn = csr.subject.find((a) => a.type === 'CN')?.value ?? '';
           if (cn && cn !== csrCn) {
