@@ -114,6 +114,30 @@ export function decodeCsrUnverified(input: string | Uint8Array): CsrContent {
   return parseCsr(input).csr;
 }
 
+/** a CSR read without its signature verified, and the input it was read from ({@link readCsrUnverified}) */
+export interface UnverifiedCsr {
+  readonly input: string | Uint8Array;
+  readonly parsed: ParsedCsr;
+}
+
+/**
+ * {@link decodeCsrUnverified} that keeps what it read for {@link verifyCsrContentAsync}: a channel that reads a CSR
+ * to plan its request hands it to the signing pipeline, which then verifies its signature without reading the CSR
+ * again (issue #12: docs/benchmarks.md session 26).
+ */
+export function readCsrUnverified(input: string | Uint8Array): UnverifiedCsr {
+  return { input, parsed: parseCsr(input) };
+}
+
+/** {@link decodeCsrContentAsync} of a CSR read already: its signature verified, the same result and errors */
+export async function verifyCsrContentAsync(read: UnverifiedCsr): Promise<CsrContent> {
+  const p = read.parsed;
+  if (!(await verifyWithAlgorithmAsync(p.alg, p.spki, p.info, p.signature))) {
+    throw new PkiError('csr.invalid_signature', NO_POSSESSION);
+  }
+  return p.csr;
+}
+
 /** the content octets of the two OIDs a CSR is searched for (compared in place, not decoded) */
 const EXTENSION_REQUEST_OID = oid(EXTENSION_REQUEST).subarray(2);
 const SAN_OID_CONTENT = oid(SAN_OID).subarray(2);

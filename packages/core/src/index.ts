@@ -21,6 +21,9 @@ export {
   decodeCsrContent,
   decodeCsrContentAsync,
   decodeCsrUnverified,
+  readCsrUnverified,
+  verifyCsrContentAsync,
+  type UnverifiedCsr,
   buildCsr,
 } from './csr-codec';
 export {

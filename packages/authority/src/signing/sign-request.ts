@@ -1,5 +1,5 @@
 import type { KeyType } from '@pkim/shared';
-import type { DistinguishedName } from '@pkim/core';
+import type { DistinguishedName, UnverifiedCsr } from '@pkim/core';
 import type { BackendName } from '@pkim/keys';
 import type {
   NameConstraintsJson,
@@ -51,6 +51,11 @@ export type ChannelWrites = Omit<UnitOfWork, 'insertCertificates' | 'audit'> & {
 export interface LeafFromCsrRequest extends LeafCommon {
   kind: 'leaf-csr';
   csrPem: string;
+  /**
+   * the CSR as the channel read it already (`readCsrUnverified(csrPem)`: not verified): the pipeline verifies its
+   * signature instead of reading `csrPem` again; ignored unless read from this very `csrPem`
+   */
+  csrRead?: UnverifiedCsr;
   /** override the CSR subject (DN attributes: as `subjectOfDn` gives them, validated as a string's) */
   subject?: SubjectInput | string | DistinguishedName;
 }

@@ -4,6 +4,7 @@ import {
   assertLintClean,
   decodeCsrAsync,
   decodeCsrContentAsync,
+  verifyCsrContentAsync,
   generateKeyPairAsync,
   generateSerial,
   issuerFactsOf,
@@ -17,6 +18,7 @@ import {
   type CertificatePlanInput,
   type DecodedCsr,
   type DistinguishedName,
+  type UnverifiedCsr,
   type NameConstraints,
   type Profile,
   type SubjectAltNames,
@@ -146,7 +148,7 @@ interface LeafSigning {
 type LeafSubject =
   | { subject: DistinguishedName; sans: SubjectAltNames; publicKey: Uint8Array; privateKeyPem?: string }
   | { subject: DistinguishedName; sans: SubjectAltNames; generate: KeyType }
-  | { csrPem: string; leaf: Omit<CsrLeaf, 'input'> };
+  | { csrPem: string; leaf: Omit<CsrLeaf, 'input'>; read?: UnverifiedCsr };
 
 /** the plan input of a leaf but what its subject gives (subject, names, key) */
 type LeafPlanBase = CsrLeaf['input'];
@@ -245,6 +247,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     now: number,
     signer: { keyUri: string; keyType: KeyType; publicKey: Uint8Array },
     what: string,
+    read?: UnverifiedCsr,
   ): Promise<CsrLeafSigned> {
     if (compute?.signsWith(signer.keyUri) && leaf.provisioners.every((p) => !p.policy.validators?.length)) {
       try {
@@ -258,7 +261,13 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       return committing(compute.signCsrLeaf(csrPem, { ...leaf, provisioners }, now, key, what));
     }
     // without a pool: the CSR's content only (no copy of its DER, no subject string: the checks do not read them)
-    const checked = checkCsrLeaf(await (compute ? compute.decodeCsr(csrPem) : decodeCsrContentAsync(csrPem)), leaf);
+    // (a CSR the channel read already, from this PEM: only its signature verified)
+    const csr = compute
+      ? compute.decodeCsr(csrPem)
+      : read?.input === csrPem
+        ? verifyCsrContentAsync(read)
+        : decodeCsrContentAsync(csrPem);
+    const checked = checkCsrLeaf(await csr, leaf);
     const { der } = await signPlan(checked.input, now, signer, what);
     return leafRecord(der, checked.subject, checked.sans, checked.keyType); // one object, as a worker's answer
   }
@@ -400,7 +409,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const what = `the signed certificate of CA ${ctx.ca.name}`;
     // the row's PEM, fingerprint and subject strings come with the signature (leafRecord: in the worker for a job)
     let signed: CsrLeafSigned & { privateKeyPem?: string };
-    if ('csrPem' in of) signed = await signCsrLeaf(of.csrPem, { ...of.leaf, input: base }, now, signer, what);
+    if ('csrPem' in of) signed = await signCsrLeaf(of.csrPem, { ...of.leaf, input: base }, now, signer, what, of.read);
     else if ('generate' in of) {
       const { subject, sans, generate: keyType } = of;
       signed = { ...(await signKeyLeaf(keyType, { ...base, subject, sans }, now, signer, what)), sans, keyType };
@@ -562,7 +571,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       provisioners: policy.all,
       facts: { ca: { id, name, notAfter }, lifetimeMs: policy.lifetimeMs, source: 'csr' as const },
     };
-    return signLeaf(leafSigning(r, ctx, policy, now), { csrPem: r.csrPem, leaf }, via.actor, sink);
+    return signLeaf(leafSigning(r, ctx, policy, now), { csrPem: r.csrPem, leaf, read: r.csrRead }, via.actor, sink);
   }
 
   /**

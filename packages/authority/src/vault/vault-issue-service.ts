@@ -2,12 +2,13 @@ import { createPrivateKey, randomUUID } from 'node:crypto';
 import { PkiError, KEY_TYPE_INFO, type Clock, type KeyType } from '@pkim/shared';
 import {
   decodeCsrAsync,
-  decodeCsrUnverified,
+  readCsrUnverified,
   parseCertificate,
   splitPemBundle,
   toPem,
   type DistinguishedName,
   type KeyUsageName,
+  type UnverifiedCsr,
 } from '@pkim/core';
 import type { Actor, IssuedCertificate } from '../types';
 import { subjectOfDn } from '../subject-input';
@@ -272,6 +273,8 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     const warnings: string[] = [];
 
     let csrPem: string | undefined;
+    /** the CSR as planRequest read it: the pipeline verifies it without reading it again */
+    let csrRead: UnverifiedCsr | undefined;
     if (kind !== 'issue') {
       csrPem = parseVaultString('csr', params.csr);
       if (!csrPem.trim()) throw invalid('certificate request could not be found');
@@ -293,7 +296,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     const issued: IssuedCertificate =
       kind === 'issue'
         ? await sign({ kind: 'leaf-generated-key', keyType, ...common }, via)
-        : await sign({ kind: 'leaf-csr', csrPem: csrPem!, ...common }, via);
+        : await sign({ kind: 'leaf-csr', csrPem: csrPem!, csrRead, ...common }, via);
     return render(issued, { kind, format, keyFormat, removeRoots, warnings, mount, roleName, role });
 
     /** what to ask the pipeline for: the names, lifetime, key type and the role's provisioner */
@@ -301,7 +304,8 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
       let keyType: KeyType | undefined;
       let csrSubject: DistinguishedName | string | undefined;
       if (csrPem !== undefined) {
-        const csr = decodeCsrUnverified(csrPem);
+        csrRead = readCsrUnverified(csrPem);
+        const csr = csrRead.parsed.csr;
         keyType = csr.keyType;
         if (kind === 'verbatim') csrSubject = subjectOfDn(csr.subject);
         if (role.use_csr_common_name) {
