@@ -34,12 +34,12 @@ export function subjectToDn(subject: SubjectInput | string | DistinguishedName):
 /**
  * A value `parseDn` reads back as it is from `formatDn`'s string: no character formatDn escapes or parseDn treats
  * apart (`"+,;<>\` and `#` first), no control character, no blank at either end (parseDn drops them), no
- * character outside the BMP (SURROGATE)
+ * lone UTF-16 surrogate (SURROGATE: parseDn reads it as U+FFFD)
  */
 const SPECIAL = '\\0-\\x1f\\x7f"+,;<>\\\\';
 const PLAIN_VALUE = new RegExp(`^[^\\s#${SPECIAL}](?:[^${SPECIAL}]*[^\\s${SPECIAL}])?$`);
-/** a UTF-16 surrogate: parseDn reads a character outside the BMP one half at a time (each half becomes U+FFFD) */
-const SURROGATE = /[\uD800-\uDFFF]/;
+/** a UTF-16 surrogate that is not half of a pair: not text, parseDn reads it as U+FFFD */
+const SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 /** an attribute type's name as parseDn writes it (undefined: parseDn refuses it), by the type given */
 const parsedTypes = new Map<string, string | undefined>();
 

@@ -118,15 +118,16 @@ function readValue(s: string, i: number, seps: string, input: string): { value: 
     for (const b of Buffer.from(str, 'utf8')) bytes.push(b);
   };
   while (i < s.length && !seps.includes(s.charAt(i))) {
-    const c = s.charAt(i);
+    const c = charAtCodePoint(s, i);
     if (c === '\\') {
       const pair = s.slice(i + 1, i + 3);
       if (HEX.test(pair)) {
         bytes.push(parseInt(pair, 16));
         i += 3;
       } else if (i + 1 < s.length) {
-        pushStr(s.charAt(i + 1));
-        i += 2;
+        const e = charAtCodePoint(s, i + 1);
+        pushStr(e);
+        i += 1 + e.length;
       } else throw invalid(`dangling escape in '${input}'`);
       keep = bytes.length;
     } else if (c === '+') {
@@ -144,6 +145,19 @@ function readValue(s: string, i: number, seps: string, input: string): { value: 
     throw invalid(`escaped bytes are not valid UTF-8 in '${input}'`);
   }
   return { value, next: i };
+}
+
+/**
+ * The character at `i`, both halves of a surrogate pair for one outside the BMP (an emoji, CJK extension B):
+ * encoded to UTF-8 one half at a time, each half would become U+FFFD
+ */
+function charAtCodePoint(s: string, i: number): string {
+  const code = s.charCodeAt(i);
+  if (code >= 0xd800 && code <= 0xdbff && i + 1 < s.length) {
+    const low = s.charCodeAt(i + 1);
+    if (low >= 0xdc00 && low <= 0xdfff) return s.slice(i, i + 2);
+  }
+  return s.charAt(i);
 }
 
 /** Trims blanks at both ends but keeps a trailing blank that is escaped (`CN=x\\ `: the value ends in a space). */

@@ -111,6 +111,34 @@ describe('distinguished names', () => {
     expect(parseDn(formatDn(parsed))).toEqual(dn);
   });
 
+  it('reads characters outside the BMP whole (plain, escaped, quoted, slash form), not as two U+FFFD', () => {
+    expect(parseDn('CN=key 🔐 vault,O=𠀋 Ltd')).toEqual([
+      { type: 'O', value: '𠀋 Ltd' },
+      { type: 'CN', value: 'key 🔐 vault' },
+    ]);
+    expect(parseDn('CN=a\\🔐b')).toEqual([{ type: 'CN', value: 'a🔐b' }]);
+    expect(parseDn('CN="x 🔐"')).toEqual([{ type: 'CN', value: 'x 🔐' }]);
+    expect(parseDn('/O=Ex/CN=🔐')).toEqual([
+      { type: 'O', value: 'Ex' },
+      { type: 'CN', value: '🔐' },
+    ]);
+    // a lone surrogate is not text: U+FFFD, as before
+    expect(parseDn('CN=a\ud800b')).toEqual([{ type: 'CN', value: 'a\ufffdb' }]);
+  });
+
+  it('gives back any value formatDn printed, characters outside the BMP included (fast-check)', () => {
+    const value = fc
+      .string({ unit: 'grapheme', minLength: 1, maxLength: 12 })
+      // a control character anywhere: validateDn refuses it (not this property)
+      .filter((v) => v.trim() === v && v !== '' && !Array.from(v).some((c) => c.charCodeAt(0) < 0x20));
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(parseDn(formatDn([{ type: 'CN', value: v }]))).toEqual([{ type: 'CN', value: v }]);
+      }),
+      { numRuns: 2000, seed: 20261205 },
+    );
+  });
+
   /** formatDn as it was before its fast path: each value escaped a character at a time, the DN reversed in a copy */
   function charByCharFormat(dn: DistinguishedName): string {
     const escape = (v: string) => {
