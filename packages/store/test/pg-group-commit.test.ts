@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { openStore, type CommitResult, type Store } from '../src/index';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
+import { migratedDatabases } from './pg-migrated-template';
 import { canonicalJson } from '@pkim/shared';
 import {
   AUDIT_CHAIN_LOCK,
@@ -47,8 +48,10 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+const migratedDatabase = migratedDatabases(() => cluster);
+
 async function setup(poolSize?: number): Promise<{ a: Store; b: Store; caId: string; sql: pg.Client; url: string }> {
-  const url = await cluster.createDatabase();
+  const url = await migratedDatabase();
   const a = await openStore({ url, poolSize });
   const b = await openStore({ url, poolSize });
   open.push(a, b);
@@ -851,7 +854,7 @@ describe('PostgreSQL grouped lookups (CA, token, session by key)', () => {
   }, 60_000);
 
   it('a lost listening connection: reads stay correct, the count stands still, reopened with a backoff', async () => {
-    const url = await cluster.createDatabase();
+    const url = await migratedDatabase();
     const database = new URL(url).pathname.slice(1);
     const logged: [string, object, string][] = [];
     const logger = {

@@ -23,6 +23,7 @@ import {
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { defineStoreSuite, type StoreEngine } from './store-suite';
 import { journalTags } from './migration-journals';
+import { migratedDatabases } from './pg-migrated-template';
 import { T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
 
 let cluster: TestPostgres;
@@ -42,6 +43,7 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
 const engine: StoreEngine = {
   dialect: 'postgres',
   newDatabaseUrl: () => cluster.createDatabase(),
+  newMigratedDatabaseUrl: migratedDatabases(() => cluster),
   async rawSql(url, statement) {
     await withClient(url, (c) => c.query(statement));
   },
