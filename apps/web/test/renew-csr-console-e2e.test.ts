@@ -24,6 +24,21 @@ const IP = '192.0.2.10';
 const DAY = 86_400_000;
 const SUB_CA = 'Renew CSR E2E Sub CA';
 
+/**
+ * openssl's -startdate/-enddate text says `days` of validity (plus at most the backdating of notBefore), and openssl
+ * reads the same public key in the certificate as in the CSR
+ */
+function expectDaysAndKey(datesText: string, days: number, certificatePem: string, csrPem: string): void {
+  const from = Date.parse(/notBefore=(.+)/.exec(datesText)![1]!);
+  const to = Date.parse(/notAfter=(.+)/.exec(datesText)![1]!);
+  expect(to - from).toBeGreaterThanOrEqual(days * DAY);
+  expect(to - from).toBeLessThanOrEqual(days * DAY + 5 * 60_000);
+  const certKey = openssl(['x509', '-in', '@c.pem', '-noout', '-pubkey'], { 'c.pem': certificatePem });
+  const csrKey = openssl(['req', '-in', '@r.pem', '-noout', '-pubkey'], { 'r.pem': csrPem });
+  expect(certKey.ok && csrKey.ok, certKey.output + csrKey.output).toBe(true);
+  expect(certKey.output.trim()).toBe(csrKey.output.trim());
+}
+
 describe('web console renewal with a pasted CSR (Chromium against pkim serve)', () => {
   let session: ConsoleSession;
   let server: RunningServer;
@@ -103,15 +118,7 @@ describe('web console renewal with a pasted CSR (Chromium against pkim serve)', 
     });
     expect(text.ok, text.output).toBe(true);
     expect(text.output).toContain(`DNS:${CN}, DNS:${EXTRA}`);
-    const from = Date.parse(/notBefore=(.+)/.exec(text.output)![1]!);
-    const to = Date.parse(/notAfter=(.+)/.exec(text.output)![1]!);
-    // 10 days, plus at most the backdating of notBefore
-    expect(to - from).toBeGreaterThanOrEqual(10 * DAY);
-    expect(to - from).toBeLessThanOrEqual(10 * DAY + 5 * 60_000);
-    const certKey = openssl(['x509', '-in', '@c.pem', '-noout', '-pubkey'], { 'c.pem': renewed.certificatePem });
-    const csrKey = openssl(['req', '-in', '@r.pem', '-noout', '-pubkey'], { 'r.pem': csr.csrPem });
-    expect(certKey.ok && csrKey.ok, certKey.output + csrKey.output).toBe(true);
-    expect(certKey.output.trim()).toBe(csrKey.output.trim());
+    expectDaysAndKey(text.output, 10, renewed.certificatePem, csr.csrPem);
 
     // the old certificate's page links the renewal
     await page.goto(`${session.base}/certificates/${oldId}`);
@@ -189,14 +196,7 @@ describe('web console renewal with a pasted CSR (Chromium against pkim serve)', 
     expect(text.ok, text.output).toBe(true);
     expect(text.output).toContain(`subject=CN = ${SUB_CA}`);
     expect(text.output).toMatch(/CA:TRUE/);
-    const from = Date.parse(/notBefore=(.+)/.exec(text.output)![1]!);
-    const to = Date.parse(/notAfter=(.+)/.exec(text.output)![1]!);
-    expect(to - from).toBeGreaterThanOrEqual(365 * DAY);
-    expect(to - from).toBeLessThanOrEqual(365 * DAY + 5 * 60_000);
-    const certKey = openssl(['x509', '-in', '@c.pem', '-noout', '-pubkey'], { 'c.pem': renewed.certificatePem });
-    const csrKey = openssl(['req', '-in', '@r.pem', '-noout', '-pubkey'], { 'r.pem': holder.csrPem });
-    expect(certKey.ok && csrKey.ok, certKey.output + csrKey.output).toBe(true);
-    expect(certKey.output.trim()).toBe(csrKey.output.trim());
+    expectDaysAndKey(text.output, 365, renewed.certificatePem, holder.csrPem);
     // the key holder's new CA works: a leaf its key signs verifies up to the root through it
     const leaf = leafSignedBy(renewed.certificatePem, holder.keyPem, 'www.renew-csr-e2e.example');
     const chained = opensslVerify({
