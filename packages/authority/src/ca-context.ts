@@ -33,11 +33,6 @@ export interface CaContextLoader {
    * request's, whose token check may have read Store.otherCommits already (other-commits-seen.ts: not read again).
    */
   loadActive(caId: string, now: number, fresh?: boolean, actor?: Actor): Promise<CaContext>;
-  /**
-   * `loadActive` without a promise when the CA's active row is used again (the signing pipeline's leaves: most of
-   * them): the same checks, reads and errors — thrown, not rejected, when nothing had to be read
-   */
-  activeNow(caId: string, now: number, fresh?: boolean, actor?: Actor): CaContext | Promise<CaContext>;
   /** loads any CA with a certificate (for CRL/OCSP/export) */
   load(caId: string): Promise<CaContext>;
   fromRow(ca: CaRow): CaContext;
@@ -48,17 +43,6 @@ export interface CaContextLoader {
   chainPem(ca: CaRow): Promise<string>;
   /** name constraints of the CAs above this one (parent, grandparent, …) and this CA's policy-only ones */
   ancestorNameConstraints(ca: CaRow): Promise<NameConstraints[]>;
-  /**
-   * `chainPem` and `ancestorNameConstraints` together, without a promise once the CA's path is cached (a leaf's: its
-   * plan and its answer). The constraints' array is shared: read it, never change it.
-   */
-  hierarchy(ca: CaRow): CaHierarchy | Promise<CaHierarchy>;
-}
-
-/** what a leaf needs of its CA's ancestors (CaContextLoader.hierarchy) */
-export interface CaHierarchy {
-  chainPem: string;
-  ancestorNameConstraints: readonly NameConstraints[];
 }
 
 /**
@@ -105,21 +89,10 @@ export function createCaContextLoader(
   }
 
   /** the CA and its ancestors, cached per CA certificate (a hierarchy changes only by creating CAs) */
-  interface PathEntry {
-    fingerprint: string | null;
-    path: CaRow[];
-    pem: string;
-    /** hierarchy()'s answer, made at its first call */
-    hierarchy?: CaHierarchy;
-  }
-  const paths = new Map<string, PathEntry>();
-  const cachedPath = (ca: CaRow): PathEntry | undefined => {
+  const paths = new Map<string, { fingerprint: string | null; path: CaRow[]; pem: string }>();
+  async function pathOf(ca: CaRow): Promise<{ path: CaRow[]; pem: string }> {
     const hit = paths.get(ca.id);
-    return hit?.fingerprint === ca.fingerprintSha256 ? hit : undefined;
-  };
-  async function pathOf(ca: CaRow): Promise<PathEntry> {
-    const hit = cachedPath(ca);
-    if (hit) return hit;
+    if (hit?.fingerprint === ca.fingerprintSha256) return hit;
     const path: CaRow[] = [];
     const seen = new Set<string>();
     let cur: CaRow | undefined = ca;
@@ -137,20 +110,13 @@ export function createCaContextLoader(
     return entry;
   }
   const chainPem = async (ca: CaRow) => (await pathOf(ca)).pem;
-  const constraintsOf = ({ path }: PathEntry): NameConstraints[] => {
-    const [own, ...above] = path;
+  const ancestorNameConstraints = async (ca: CaRow) => {
+    const [own, ...above] = (await pathOf(ca)).path;
     const out = above.map((c) => c.nameConstraints).filter((nc): nc is NonNullable<typeof nc> => !!nc);
     // the CA's own policy-only constraints are not in its certificate: the linter gets them here
     const prefixes = own?.nameConstraints?.permittedUriPrefixes;
     if (prefixes?.length) out.push({ permittedUriPrefixes: prefixes });
     return out;
-  };
-  const ancestorNameConstraints = async (ca: CaRow) => constraintsOf(await pathOf(ca));
-  const hierarchyOf = (entry: PathEntry): CaHierarchy =>
-    (entry.hierarchy ??= { chainPem: entry.pem, ancestorNameConstraints: constraintsOf(entry) });
-  const hierarchy = (ca: CaRow): CaHierarchy | Promise<CaHierarchy> => {
-    const hit = cachedPath(ca);
-    return hit ? hierarchyOf(hit) : pathOf(ca).then(hierarchyOf);
   };
 
   return {
@@ -158,35 +124,30 @@ export function createCaContextLoader(
     fromRow,
     chainPem,
     ancestorNameConstraints,
-    hierarchy,
-    activeNow,
-    loadActive: async (caId, now, fresh, actor) => activeNow(caId, now, fresh, actor),
+    async loadActive(caId, now, fresh = false, actor) {
+      const hit = store.checksIssuingCaAtCommit && !fresh ? activeRows.get(caId) : undefined;
+      // this process's CA writes and other connections' commits, before any read: a change meanwhile makes it stale
+      const own = store.caRowWrites;
+      const others = seen.take(actor);
+      const writes = own === undefined ? undefined : own + (others ?? 0);
+      let ctx: CaContext;
+      if (hit && performance.now() - hit.at < ACTIVE_CA_ROW_MS && hit.writes === writes) ctx = fromRow({ ...hit.ca });
+      else {
+        ctx = await load(caId);
+        if (store.checksIssuingCaAtCommit && ctx.ca.status === 'active')
+          activeRows.set(caId, { ca: { ...ctx.ca }, at: performance.now(), writes });
+      }
+      const { ca } = ctx;
+      if (ca.status !== 'active')
+        throw new PkiError('ca.not_active', `CA ${ca.name} (${ca.id}) is ${ca.status} and cannot sign`);
+      if (ca.notAfter !== null && ca.notAfter <= now)
+        throw new PkiError(
+          'ca.not_active',
+          `CA ${ca.name} (${ca.id}) expired at ${new Date(ca.notAfter).toISOString()}`,
+        );
+      return ctx;
+    },
   };
-
-  function activeNow(caId: string, now: number, fresh = false, actor?: Actor): CaContext | Promise<CaContext> {
-    const hit = store.checksIssuingCaAtCommit && !fresh ? activeRows.get(caId) : undefined;
-    // this process's CA writes and other connections' commits, before any read: a change meanwhile makes it stale
-    const own = store.caRowWrites;
-    const others = seen.take(actor);
-    const writes = own === undefined ? undefined : own + (others ?? 0);
-    if (hit && performance.now() - hit.at < ACTIVE_CA_ROW_MS && hit.writes === writes)
-      return checkedActive(fromRow({ ...hit.ca }), now);
-    return load(caId).then((ctx) => {
-      if (store.checksIssuingCaAtCommit && ctx.ca.status === 'active')
-        activeRows.set(caId, { ca: { ...ctx.ca }, at: performance.now(), writes });
-      return checkedActive(ctx, now);
-    });
-  }
-}
-
-/** a CA context that may sign at `now`: active, not expired (else `ca.not_active`) */
-function checkedActive(ctx: CaContext, now: number): CaContext {
-  const { ca } = ctx;
-  if (ca.status !== 'active')
-    throw new PkiError('ca.not_active', `CA ${ca.name} (${ca.id}) is ${ca.status} and cannot sign`);
-  if (ca.notAfter !== null && ca.notAfter <= now)
-    throw new PkiError('ca.not_active', `CA ${ca.name} (${ca.id}) expired at ${new Date(ca.notAfter).toISOString()}`);
-  return ctx;
 }
 
 /** What the signing services share (built once in createAuthority). */

@@ -39,23 +39,8 @@ export function lazyService<T extends object, F extends keyof T = never, P exten
   options: LazyOptions<T, F, P> & AsyncOnly<T, F, P> = {} as LazyOptions<T, F, P> & AsyncOnly<T, F, P>,
 ): T {
   let made: Promise<T> | undefined;
-  /** the service once made: its methods are then called without a promise of the stand-in's own */
-  let value: T | undefined;
-  const service = () => {
-    if (made) return made;
-    made = make();
-    made.then(
-      (v) => (value = v),
-      () => undefined, // the callers see the failure
-    );
-    return made;
-  };
-  return standIn(
-    service,
-    () => made !== undefined,
-    () => value,
-    options as StandInOptions<T>,
-  );
+  const service = () => (made ??= make());
+  return standIn(service, () => made !== undefined, options as StandInOptions<T>);
 }
 
 interface StandInOptions<T> {
@@ -64,31 +49,16 @@ interface StandInOptions<T> {
   parts?: readonly (keyof T)[];
 }
 
-function standIn<T extends object>(
-  service: () => Promise<T>,
-  isMade: () => boolean,
-  current: () => T | undefined,
-  options: StandInOptions<T>,
-): T {
+function standIn<T extends object>(service: () => Promise<T>, isMade: () => boolean, options: StandInOptions<T>): T {
   const fixed: Partial<T> = options.fixed ?? {};
   const unmade: Partial<T> = options.unmade ?? {};
   const parts = new Map<PropertyKey, unknown>();
   for (const name of options.parts ?? []) {
     parts.set(
       name,
-      standIn(
-        async () => (await service())[name] as object,
-        isMade,
-        () => current()?.[name] as object | undefined,
-        {},
-      ),
+      standIn(async () => (await service())[name] as object, isMade, {}),
     );
   }
-  /**
-   * once the service is made, one caller per member: a call is the method's own (its promise; what it throws rejects,
-   * as the stand-in's async call did) — no promise of the stand-in's own per call
-   */
-  const direct = new Map<PropertyKey, (...args: unknown[]) => Promise<unknown>>();
   return new Proxy({} as T, {
     get(_target, name) {
       // not a thenable: `await authority.ssh` and symbol lookups see a plain object
@@ -96,23 +66,6 @@ function standIn<T extends object>(
       if (Object.hasOwn(fixed, name)) return fixed[name as keyof T];
       if (parts.has(name)) return parts.get(name);
       if (!isMade() && Object.hasOwn(unmade, name)) return unmade[name as keyof T];
-      const made = current();
-      if (made) {
-        let call = direct.get(name);
-        if (!call) {
-          call = (...args: unknown[]) => {
-            try {
-              const method = made[name as keyof T] as (...a: unknown[]) => Promise<unknown>;
-              return method.apply(made, args);
-            } catch (e) {
-              // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what was thrown
-              return Promise.reject(e);
-            }
-          };
-          direct.set(name, call);
-        }
-        return call;
-      }
       return async (...args: unknown[]) => {
         const made = await service();
         const method = made[name as keyof T] as (...a: unknown[]) => Promise<unknown>;

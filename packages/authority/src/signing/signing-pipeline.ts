@@ -28,7 +28,7 @@ import type { CertificateRequestRow, CertificateRow, NewAuditEvent, UnitOfWork }
 import { authorize } from '../permissions';
 import type { Actor, CaView, IssuedCertificate } from '../types';
 import { auditEvent } from '../audit-service';
-import { recordFailure, type CaContext, type CaHierarchy, type SigningServiceDeps } from '../ca-context';
+import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
 import { subjectToDn } from '../subject-input';
 import { lacksRevocationUrls, partitionOf, partitionUrls, urlsOfCa, type PublicUrls } from '../url-plan';
 import { activeCaFields, caCreatedEvent, caKeyCreatedEvent, destroyKeyQuietly, newCaRow } from '../ca-row';
@@ -187,37 +187,34 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   }
 
   /**
-   * The error of a step that comes before a CSR is decoded: the CSR's own error comes first (a CSR that fails two
-   * checks gives the error the pipeline always gave: the CSR is decoded before the policy is applied). Used as
-   * `catch (e) { throw await csrFirst(csrPem, e); }` around steps that need no promise when they succeed.
+   * Runs `steps`, which come before a CSR is decoded; when they fail, the CSR's own error comes first (a CSR that
+   * fails two checks gives the error the pipeline always gave: the CSR is decoded before the policy is applied).
    */
-  async function csrFirst(csrPem: string, stepError: unknown): Promise<unknown> {
-    await decodeCsrOf(csrPem);
-    return stepError;
+  async function csrFirst<T>(csrPem: string, steps: () => T | Promise<T>): Promise<T> {
+    try {
+      return await steps();
+    } catch (e) {
+      await decodeCsrOf(csrPem);
+      throw e;
+    }
   }
 
   /**
    * plan → lint once → encode → sign → assemble → verify (certificate-steps.ts): in a worker thread when there is a
    * pool and the CA key can be lent to it (software keys), else here (HSM/KMS keys sign through their backend)
    */
-  function signPlan(
+  async function signPlan(
     input: CertificatePlanInput,
     now: number,
     signer: { keyUri: string; keyType: KeyType; publicKey: Uint8Array },
     what: string,
   ): Promise<SignedCertificate> {
-    // not async (one layer less per certificate): what throws here rejects, as it did
-    try {
-      checkTimestampMs(input.notAfter, 'notAfter');
-      if (compute?.signsWith(signer.keyUri)) {
-        const key = { uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey };
-        return committing(compute.signCertificate(input, now, key, what));
-      }
-      return committing(signCertificatePlan(input, now, signerOf(signer), what));
-    } catch (e) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what was thrown
-      return Promise.reject(e);
+    checkTimestampMs(input.notAfter, 'notAfter');
+    if (compute?.signsWith(signer.keyUri)) {
+      const key = { uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey };
+      return committing(compute.signCertificate(input, now, key, what));
     }
+    return committing(signCertificatePlan(input, now, signerOf(signer), what));
   }
 
   /**
@@ -250,11 +247,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     read?: UnverifiedCsr,
   ): Promise<CsrLeafSigned> {
     if (compute?.signsWith(signer.keyUri) && leaf.provisioners.every((p) => !p.policy.validators?.length)) {
-      try {
-        checkTimestampMs(leaf.input.notAfter, 'notAfter');
-      } catch (e) {
-        throw await csrFirst(csrPem, e);
-      }
+      await csrFirst(csrPem, () => checkTimestampMs(leaf.input.notAfter, 'notAfter'));
       const key = { uri: signer.keyUri, keyType: signer.keyType, publicKey: signer.publicKey };
       // what the checks read of each provisioner, as data (its modifiers are applied already)
       const provisioners = leaf.provisioners.map(({ kind, id, name, policy }) => ({ kind, id, name, policy }));
@@ -324,45 +317,40 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
    * process's signatures in between (other processes' are seen at the next read)
    */
   const caSizes = new Map<string, { n: number; at: number }>();
-  function caSize(caId: string): number | Promise<number> {
+  async function caSize(caId: string): Promise<number> {
     const now = performance.now();
     const known = caSizes.get(caId);
     if (known && now - known.at < 10_000) return known.n++;
-    return store.certificates.countByStatus(caId).then((counts) => {
-      const n = Object.values(counts).reduce((a, b) => a + b, 0);
-      caSizes.set(caId, { n: n + 1, at: now });
-      return n;
-    });
+    const counts = await store.certificates.countByStatus(caId);
+    const n = Object.values(counts).reduce((a, b) => a + b, 0);
+    caSizes.set(caId, { n: n + 1, at: now });
+    return n;
   }
 
   /**
    * The URLs of a leaf: the channel's, else the CA's — with the CRL partition of its notAfter as CRL distribution
    * point once the CA has passed PKIM_CRL_PARTITION_ABOVE certificates (docs/crl.md)
    */
-  function leafUrls(s: Pick<LeafSigning, 'ctx' | 'provisioner'>, notAfter: number): PublicUrls | Promise<PublicUrls> {
+  async function leafUrls(s: Pick<LeafSigning, 'ctx' | 'provisioner'>, notAfter: number): Promise<PublicUrls> {
     const channel = s.provisioner.modifiers?.urls;
     if (channel) return channel;
     const urls = urlsOfCa(s.ctx.ca, deps.publicBaseUrl);
     const settings = deps.crlPartition;
-    const points = urls.crlDistributionPoints;
-    if (!settings || settings.aboveCertificates <= 0 || !points?.length) return urls;
-    const partitioned = (size: number): PublicUrls => {
-      if (size < settings.aboveCertificates) return urls;
-      const inPartition = partitionUrls(s.ctx.ca.id, points, partitionOf(notAfter, settings.windowDays));
-      return inPartition.length ? { ...urls, crlDistributionPoints: inPartition } : urls;
-    };
-    const size = caSize(s.ctx.ca.id);
-    return typeof size === 'number' ? partitioned(size) : size.then(partitioned);
+    if (!settings || settings.aboveCertificates <= 0 || !urls.crlDistributionPoints?.length) return urls;
+    if ((await caSize(s.ctx.ca.id)) < settings.aboveCertificates) return urls;
+    const partitioned = partitionUrls(
+      s.ctx.ca.id,
+      urls.crlDistributionPoints,
+      partitionOf(notAfter, settings.windowDays),
+    );
+    return partitioned.length ? { ...urls, crlDistributionPoints: partitioned } : urls;
   }
 
-  /**
-   * the plan input of a leaf: validity from the profile or the asked lifetime, URLs, the CA's constraints — without a
-   * promise when the CA's path and size are known already (most leaves)
-   */
-  function leafPlanBase(
+  /** the plan input of a leaf: validity from the profile or the asked lifetime, URLs, the CA's constraints */
+  async function leafPlanBase(
     s: Pick<LeafSigning, 'ctx' | 'profile' | 'lifetimeMs' | 'provisioner' | 'now'>,
     serial: Uint8Array,
-  ): LeafPlanBase | Promise<LeafPlanBase> {
+  ): Promise<LeafPlanBase> {
     const { ctx, profile, now } = s;
     const backdate = s.provisioner.modifiers?.backdateMs ?? BACKDATE_MS;
     const notBefore = wholeSeconds(Math.max(now - backdate, ctx.ca.notBefore ?? 0));
@@ -374,19 +362,15 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       notBefore,
       profile,
     );
-    const base = (h: CaHierarchy, urls: PublicUrls): LeafPlanBase => ({
+    return {
       profile,
       issuer: ctx.issuer,
-      ancestorNameConstraints: h.ancestorNameConstraints as NameConstraints[],
+      ancestorNameConstraints: await contexts.ancestorNameConstraints(ctx.ca),
       serial,
       notBefore,
       notAfter,
-      ...urls,
-    });
-    const hierarchy = contexts.hierarchy(ctx.ca);
-    if (hierarchy instanceof Promise) return hierarchy.then(async (h) => base(h, await leafUrls(s, notAfter)));
-    const urls = leafUrls(s, notAfter);
-    return urls instanceof Promise ? urls.then((u) => base(hierarchy, u)) : base(hierarchy, urls);
+      ...(await leafUrls(s, notAfter)),
+    };
   }
 
   async function signLeaf(
@@ -397,13 +381,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   ): Promise<IssuedCertificate> {
     const { ctx, profile, now } = s;
     const serial = generateSerial();
-    let base: LeafPlanBase;
-    try {
-      const b = leafPlanBase(s, serial);
-      base = b instanceof Promise ? await b : b;
-    } catch (e) {
-      throw 'csrPem' in of ? await csrFirst(of.csrPem, e) : e;
-    }
+    const base =
+      'csrPem' in of ? await csrFirst(of.csrPem, () => leafPlanBase(s, serial)) : await leafPlanBase(s, serial);
     const { notBefore, notAfter } = base;
     const signer = { keyUri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey };
     const what = `the signed certificate of CA ${ctx.ca.name}`;
@@ -478,11 +457,10 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     if (!stored && store.checksIssuingCaAtCommit) await contexts.loadActive(ctx.ca.id, now, true);
     if (sink) sink(unit);
     else await store.commit(unit);
-    const hierarchy = contexts.hierarchy(ctx.ca);
     return {
       certificate: row,
       certificatePem: row.certificatePem,
-      chainPem: (hierarchy instanceof Promise ? await hierarchy : hierarchy).chainPem,
+      chainPem: await contexts.chainPem(ctx.ca),
       ...(privateKeyPem !== undefined ? { privateKeyPem } : {}),
       ...(warnings.length ? { warnings } : {}),
     };
@@ -554,16 +532,11 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     sink?: (unit: UnitOfWork) => void,
   ): Promise<IssuedCertificate> {
     const now = clock.now();
-    const active = contexts.activeNow(r.ca, now, false, via.actor);
-    const ctx = active instanceof Promise ? await active : active;
-    let subject: DistinguishedName | undefined;
-    let policy: ReturnType<typeof leafPolicy>;
-    try {
-      subject = r.subject === undefined ? undefined : subjectToDn(r.subject);
-      policy = leafPolicy(via, ctx, r.profile, r.lifetimeMs);
-    } catch (e) {
-      throw await csrFirst(r.csrPem, e);
-    }
+    const ctx = await contexts.loadActive(r.ca, now, false, via.actor);
+    const { subject, policy } = await csrFirst(r.csrPem, () => ({
+      subject: r.subject === undefined ? undefined : subjectToDn(r.subject),
+      policy: leafPolicy(via, ctx, r.profile, r.lifetimeMs),
+    }));
     const { id, name, notAfter } = ctx.ca;
     const leaf = {
       subject,
@@ -574,21 +547,10 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     return signLeaf(leafSigning(r, ctx, policy, now), { csrPem: r.csrPem, leaf, read: r.csrRead }, via.actor, sink);
   }
 
-  /**
-   * a leaf from a CSR or a generated key, signed; committed at once, or handed to `sink` (one batch transaction).
-   * Refuses the actor by throwing (both callers await it in their `try`); the rest of its errors reject.
-   */
-  function issueLeaf(r: LeafRequest, via: Via, sink?: (unit: UnitOfWork) => void): Promise<IssuedCertificate> {
+  /** a leaf from a CSR or a generated key, signed; committed at once, or handed to `sink` (one batch transaction) */
+  async function issueLeaf(r: LeafRequest, via: Via, sink?: (unit: UnitOfWork) => void): Promise<IssuedCertificate> {
     authorize(via.actor, via.provisioner?.permission ?? 'certificate:issue');
-    return r.kind === 'leaf-csr' ? issueLeafFromCsr(r, via, sink) : issueKeyLeaf(r, via, sink);
-  }
-
-  /** a leaf with a key generated for it, or a reused key (a renewal's) */
-  async function issueKeyLeaf(
-    r: LeafWithGeneratedKeyRequest,
-    via: Via,
-    sink?: (unit: UnitOfWork) => void,
-  ): Promise<IssuedCertificate> {
+    if (r.kind === 'leaf-csr') return issueLeafFromCsr(r, via, sink);
     const { signing, subject, sans, keyType } = await prepareLeaf(r, via);
     // a new key is generated with the certificate (signKeyLeaf: one worker job when there is a pool)
     const key = r.reuseKeyPem !== undefined ? reusedKeyPair(r.reuseKeyPem, keyType) : { generate: keyType };
@@ -679,12 +641,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       // the reviewer's channel must allow what the request asks for: CA, profile and lifetime here (a CSR that fails
       // too gives its own error first, as it is decoded first), the CSR's names and key with the leaf checks of
       // signCsrLeaf — one worker job that decodes, checks and signs, as for a leaf from a CSR
-      let policy: ReturnType<typeof leafPolicy>;
-      try {
-        policy = leafPolicy(via, ctx, req.profile, req.validityMs ?? undefined);
-      } catch (e) {
-        throw await csrFirst(req.csrPem, e);
-      }
+      const policy = await csrFirst(req.csrPem, () => leafPolicy(via, ctx, req.profile, req.validityMs ?? undefined));
       const { id, name, notAfter } = ctx.ca;
       const leaf = {
         provisioners: policy.all,
@@ -841,17 +798,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     }
   }
 
-  // not async: the request's own promise is its path's (a leaf's: `leaf`), no layer more per certificate
-  const sign = ((request: SignRequest, via: Via) => {
-    try {
-      return signByKind(request, via);
-    } catch (e) {
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what was thrown
-      return Promise.reject(e);
-    }
-  }) as <R extends SignRequest>(request: R, via: Via) => Promise<SignResult<R>>;
-
-  function signByKind(request: SignRequest, via: Via): Promise<SignResult<SignRequest>> {
+  const sign = (async (request: SignRequest, via: Via) => {
     switch (request.kind) {
       case 'leaf-csr':
       case 'leaf-generated-key':
@@ -868,7 +815,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         throw new PkiError('input.invalid', `unknown signing request kind '${String(kind)}'`);
       }
     }
-  }
+  }) as <R extends SignRequest>(request: R, via: Via) => Promise<SignResult<R>>;
 
   return { sign, preflight, checkLeaf, signLeavesTogether };
 }

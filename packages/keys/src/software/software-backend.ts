@@ -359,50 +359,6 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
     });
   }
 
-  /** the id of a software key URI, or undefined (`sign` then takes its checked path: parseUri's error) */
-  function parseUriQuietly(uri: string): string | undefined {
-    try {
-      return parseUri(uri);
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * `sign` of a loaded key: what observe('sign', …) does — the same checks, errors and operation event — with the
-   * signature's own promise only (a certificate's CA signature: three promises less than through observe)
-   */
-  function signObserved(
-    key: LoadedKey,
-    id: string,
-    uri: string,
-    keyType: KeyType,
-    data: Uint8Array,
-  ): Promise<Uint8Array> {
-    const t0 = performance.now();
-    return new Promise((resolve, reject) => {
-      const failed = (e: unknown): void => {
-        emit('sign', t0, uri, e);
-        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- rethrows what was thrown
-        reject(e);
-      };
-      try {
-        checkKeyType(key, id, keyType);
-        const [hash, options] = x509SignArguments(keyType, key.privateKey);
-        cryptoSign(hash, data, options, (err, sig) => {
-          if (err) {
-            failed(err);
-            return;
-          }
-          emit('sign', t0, uri, undefined);
-          resolve(new Uint8Array(sig.buffer, sig.byteOffset, sig.byteLength));
-        });
-      } catch (e) {
-        failed(e);
-      }
-    });
-  }
-
   const backend: KeyBackend & KeyDestroyer & KeyLender = {
     name: 'software',
 
@@ -422,9 +378,6 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
     },
 
     sign(uri, keyType, data) {
-      const id = closed || !(data instanceof Uint8Array) ? undefined : parseUriQuietly(uri);
-      const key = id === undefined ? undefined : cache.get(id);
-      if (key) return signObserved(key, id!, uri, keyType, data);
       return observe('sign', uri, async () => {
         if (!(data instanceof Uint8Array)) throw new PkiError('input.invalid', 'data to sign must be bytes');
         const id = parseUri(uri);
