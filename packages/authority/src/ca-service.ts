@@ -75,6 +75,8 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       lifetimeMs: input.validityMs,
       pathLen: input.pathLen,
       nameConstraints: input.nameConstraints,
+      backdateMs: input.backdateMs,
+      notAfter: input.notAfter,
     };
     if (input.parentId !== undefined && input.parentId !== null) {
       if (input.kmsCertify) {

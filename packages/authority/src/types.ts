@@ -151,6 +151,16 @@ export interface CreateCaInput {
   nameConstraints?: NameConstraintsJson;
   /** Cosmian KMS option: let the KMS self-sign the root (kmip backend only) */
   kmsCertify?: boolean;
+  /**
+   * how far notBefore is set before the signing time, ms (Vault's `not_before_duration` of `root/generate`); never
+   * before a parent's notBefore. Default: one minute. Not with `kmsCertify` (the KMS sets the dates).
+   */
+  backdateMs?: number;
+  /**
+   * the exact notAfter asked (epoch ms; Vault's `not_after`), with `validityMs` the lifetime up to it: the CA ends
+   * there unless that lifetime was shortened (the profile's maximum); see `ProvisionerModifiers.notAfter`
+   */
+  notAfter?: number;
 }
 
 export interface CaView {

@@ -125,12 +125,6 @@ describe('signature_bits', () => {
     });
     expect(bad.status, bad.text).toBe(400);
     expect(bad.body.errors[0]).toMatch(/^signature_bits 256 cannot be honoured: the new CA's key \(ec-p384\)/);
-    const nbd = await vaultCall(f, 'POST', 'sigroot/root/generate/internal', {
-      common_name: 'Sig Root',
-      not_before_duration: '1h',
-    });
-    expect(nbd.status, nbd.text).toBe(400);
-    expect(nbd.body.errors[0]).toMatch(/^not_before_duration cannot be honoured for a root/);
     expect((await f.authority.cas.list()).length).toBe(cas);
     const good = await vaultCall(f, 'POST', 'sigroot/root/generate/internal', {
       common_name: 'Sig Root',
@@ -182,7 +176,8 @@ describe('not_before_duration', () => {
       ttl: '8760h',
     });
     expect(root.status, root.text).toBe(200);
-    // the root is valid from a minute before it was made: 10 s and 30 s back stay within it
+    // the root is valid from 30 s before it was made (its not_before_duration default): 10 s and 30 s back later on
+    // stay within it
     for (const [asked, back] of [
       [10, 10_000],
       [undefined, 30_000],
@@ -202,6 +197,46 @@ describe('not_before_duration', () => {
       expect(nb).toBeLessThanOrEqual(after - back);
       const v = opensslVerify({ leafPem: `${r.body.data.certificate}\n`, rootPem: `${root.body.data.certificate}\n` });
       expect(v.ok, v.output).toBe(true);
+    }
+  });
+
+  it('root/generate backdates its root by not_before_duration (30 s by default), ends at not_after', async () => {
+    const cas = (await f.authority.cas.list()).length;
+    await vaultCall(f, 'POST', 'sys/mounts/nbdroots', { type: 'pki', config: { max_lease_ttl: '87600h' } });
+    const soon = await vaultCall(f, 'POST', 'nbdroots/root/generate/internal', {
+      common_name: 'Never',
+      not_before_duration: 'soon',
+    });
+    expect(soon.status, soon.text).toBe(400);
+    expect(soon.body.errors[0]).toMatch(/"not_before_duration": invalid duration/);
+    expect((await f.authority.cas.list()).length).toBe(cas);
+    const notAfter = new Date(Date.now() + 400 * 86_400_000 + 4321).toISOString().replace(/\.\d+Z$/, 'Z');
+    for (const [mount, asked, back] of [
+      ['nbdroots', '2h', 7_200_000],
+      ['nbdroots2', undefined, 30_000],
+    ] as const) {
+      if (mount !== 'nbdroots') {
+        await vaultCall(f, 'POST', `sys/mounts/${mount}`, { type: 'pki', config: { max_lease_ttl: '87600h' } });
+      }
+      const before = Math.floor(Date.now() / 1000) * 1000;
+      const root = await vaultCall(f, 'POST', `${mount}/root/generate/internal`, {
+        common_name: `NBD Root ${mount}`,
+        key_type: 'ec',
+        not_after: notAfter,
+        ...(asked === undefined ? {} : { not_before_duration: asked }),
+      });
+      const after = Math.ceil(Date.now() / 1000) * 1000;
+      expect(root.status, root.text).toBe(200);
+      const rootPem = `${root.body.data.certificate}\n`;
+      for (const v of [opensslVerify({ leafPem: rootPem, rootPem }), certtoolVerify({ leafPem: rootPem, rootPem })]) {
+        expect(v.ok, v.output).toBe(true);
+      }
+      const text = opensslText(rootPem);
+      const nb = Date.parse(/Not Before: (.+)/.exec(text)![1]!);
+      expect(nb).toBeGreaterThanOrEqual(before - back);
+      expect(nb).toBeLessThanOrEqual(after - back);
+      expect(Date.parse(/Not After : (.+)/.exec(text)![1]!)).toBe(Date.parse(notAfter));
+      expect(root.body.data.expiration).toBe(Date.parse(notAfter) / 1000);
     }
   });
 });

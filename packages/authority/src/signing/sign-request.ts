@@ -82,6 +82,10 @@ interface CaCommon {
   lifetimeMs?: number;
   pathLen?: number | null;
   nameConstraints?: NameConstraintsJson;
+  /** ms notBefore is set before the signing time (default one minute); never before the parent's notBefore */
+  backdateMs?: number;
+  /** the exact notAfter asked (epoch ms), `lifetimeMs` being the lifetime up to it (plan-rules `lifetimeEnd`) */
+  notAfter?: number;
 }
 
 /** A self-signed root CA (key generated in `backend`); `kmsCertify` lets a Cosmian KMS self-sign it. */

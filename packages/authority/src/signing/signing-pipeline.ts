@@ -702,6 +702,11 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const parentRef = r.kind === 'intermediate-ca' ? r.parent : undefined;
     const backendName = r.backend ?? 'software';
     if (r.kind === 'root-ca' && r.kmsCertify) {
+      if (r.backdateMs !== undefined || r.notAfter !== undefined)
+        throw new PkiError(
+          'input.invalid',
+          'a KMS-certified root takes its dates from the KMS: no backdate or notAfter',
+        );
       return createKmsCertifiedRoot(deps, r, via, { checkCaName });
     }
     let keyRef: KeyRef | undefined;
@@ -723,10 +728,12 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       }
       checkKeyType(all, r.keyType);
       const lifetimeMs = applyLifetime(all, effective, r.lifetimeMs, profile);
-      const notBefore = wholeSeconds(
-        parent ? Math.max(now - BACKDATE_MS, parent.ca.notBefore ?? 0) : now - BACKDATE_MS,
-      );
-      let notAfter = now + (lifetimeMs ?? profile.defaultLifetimeMs);
+      const backdate = r.backdateMs ?? BACKDATE_MS;
+      if (!Number.isSafeInteger(backdate) || backdate < 0)
+        throw new PkiError('input.invalid', `backdate must be a whole number of ms, 0 or more, got ${backdate}`);
+      const notBefore = wholeSeconds(parent ? Math.max(now - backdate, parent.ca.notBefore ?? 0) : now - backdate);
+      let notAfter =
+        lifetimeMs === undefined ? now + profile.defaultLifetimeMs : lifetimeEnd(now, lifetimeMs, r.notAfter);
       if (parent && lifetimeMs === undefined && parent.ca.notAfter !== null)
         notAfter = Math.min(notAfter, parent.ca.notAfter);
       notAfter = withinProfileMax(notAfter, lifetimeMs ?? profile.defaultLifetimeMs, notBefore, profile);

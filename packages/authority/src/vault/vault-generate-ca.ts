@@ -12,6 +12,7 @@ import {
   checkSignatureBits,
   parseSignatureBits,
   parseVaultBool,
+  parseVaultDuration,
   parseVaultInt,
   parseVaultList,
   parseVaultString,
@@ -185,15 +186,14 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       actor: Actor,
     ): Promise<VaultResult> {
       const { format, keyType, dn, name } = caRequestOf(exported, params, actor);
-      // a root here is valid from one minute before it is made (`pkim ca create`): another backdating is refused
-      if (params.not_before_duration !== undefined && params.not_before_duration !== '')
-        throw invalid(
-          'not_before_duration cannot be honoured for a root: PKI Manager makes a CA valid from one minute before ' +
-            'its creation (pkim ca create); leave it out',
-        );
+      // OpenBao's not_before_duration (seconds, 30 by default): the root's notBefore that far back (cas.create)
+      const notBeforeDuration =
+        params.not_before_duration === undefined || params.not_before_duration === ''
+          ? 30
+          : parseVaultDuration('not_before_duration', params.not_before_duration);
       const warnings: string[] = [];
       // lifetime as sign-intermediate: ttl (or not_after), else the mount's default; over its max: cut, warned
-      const { lifetimeMs } = vaultCaLifetime(params, mount, deps.clock.now(), warnings);
+      const { lifetimeMs, notAfter } = vaultCaLifetime(params, mount, deps.clock.now(), warnings);
       const maxPath =
         params.max_path_length === undefined || params.max_path_length === ''
           ? -1
@@ -208,6 +208,8 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
           subject: dn,
           keyType,
           validityMs: lifetimeMs,
+          notAfter,
+          backdateMs: notBeforeDuration * 1000,
           pathLen: maxPath >= 0 ? maxPath : undefined,
           nameConstraints: permittedDns.length ? { permittedDns } : undefined,
         },
