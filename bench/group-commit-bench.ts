@@ -6,16 +6,15 @@
 // main-thread CPU µs per certificate, and the mean units per commit (Store.commitStats).
 //  env: BENCH_ENGINE=sqlite|postgres (postgres: a throwaway cluster, fsync on), BENCH_DELAYS (maxDelayMs values,
 //  default "0,2"; 0 = the previous policy), BENCH_ROUNDS (default 8), BENCH_ROUND_MS (default 1500)
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import 'reflect-metadata';
-import { buildCsr, parseDn, toPem } from '@pkim/core';
 import { createAuthority, type Authority } from '@pkim/authority';
 import type { GroupCommitPolicy } from '@pkim/store';
 import { startPostgres, type TestPostgres } from '../tests/support/postgres';
+import { hostCsrs } from './host-csrs';
 
 const ENGINE = process.env.BENCH_ENGINE ?? 'sqlite';
 /** a policy per entry: maxDelayMs, then `b` and maxBatch (default 32), then `i` for writeWhenIdle: `2`, `2b8`, `2i` */
@@ -32,17 +31,7 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
 const WORKERS = Number(process.env.PKIM_WORKERS ?? 2);
 const admin = { id: 'bench', role: 'admin' as const };
 
-const csrs: string[] = [];
-for (let i = 0; i < 128; i++) {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
-  const name = `host${i}.example.com`;
-  const der = await buildCsr(
-    { subject: parseDn(`CN=${name}`), sans: { dns: [name] }, publicKey: spki, keyType: 'ec-p256' },
-    (d) => new Uint8Array(sign('sha256', d, privateKey)),
-  );
-  csrs.push(toPem(der, 'CERTIFICATE REQUEST'));
-}
+const csrs = (await hostCsrs(128)).map((c) => c.pem);
 
 /** CPU time of the main thread in µs (Linux /proc/self/task/<pid>/stat, clock ticks of 1/100 s) */
 function mainThreadCpuUs(): number {

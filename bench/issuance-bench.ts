@@ -52,7 +52,6 @@ import 'reflect-metadata';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificationRequest } from '@peculiar/asn1-csr';
 import {
-  buildCsr,
   decodeCsr,
   generateSerial,
   planCertificate,
@@ -61,31 +60,16 @@ import {
   issueCertificate,
   resolveProfile,
   parseDn,
-  toPem,
 } from '@pkim/core';
 import { createAuthority } from '@pkim/authority';
 import { IN_PROCESS_GROUP_COMMIT } from '@pkim/store';
+import { hostCsrs } from './host-csrs';
 import { runJob } from '../packages/authority/src/compute/compute-jobs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const FLOOR_ROUNDS = Math.max(2, Number(process.env.BENCH_FLOOR_ROUNDS ?? 7));
 const FLOOR_MS = Number(process.env.BENCH_FLOOR_MS ?? 300);
 const admin = { id: 'bench', role: 'admin' as const };
-
-async function makeCsrs(n: number): Promise<{ pem: string; der: Uint8Array }[]> {
-  const out: { pem: string; der: Uint8Array }[] = [];
-  for (let i = 0; i < n; i++) {
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
-    const subject = parseDn(`CN=host${i}.example.com`);
-    const der = await buildCsr(
-      { subject, sans: { dns: [`host${i}.example.com`] }, publicKey: spki, keyType: 'ec-p256' },
-      (d) => new Uint8Array(sign('sha256', d, privateKey)),
-    );
-    out.push({ pem: toPem(der, 'CERTIFICATE REQUEST'), der });
-  }
-  return out;
-}
 
 /** CPU time of the main thread in µs (utime + stime of /proc/self/task/<pid>/stat), undefined off Linux */
 function mainThreadCpuUs(): number | undefined {
@@ -273,7 +257,7 @@ async function countConcurrent(
   return { rate: n / ((performance.now() - start) / 1000), n };
 }
 
-const csrs = await makeCsrs(256);
+const csrs = await hostCsrs(256);
 
 // (1) crypto floor: exactly the three mandatory node:crypto operations per certificate, with the
 // CSR split into its signed bytes, signature and key beforehand (parsing is not part of the floor)

@@ -8,38 +8,18 @@
 // BENCH_PROMISE_SITES=<n>: also the n commonest creation sites of the CSR leaf's promises (the first stack frame under
 // packages/ or node:internal — slower: a stack per promise; for finding which layer makes them, not for the count).
 // A count, not a timing: the same on a loaded machine. Compare it before and after a change of the pipeline.
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promiseHooks } from 'node:v8';
 import { pino } from 'pino';
-import { buildCsr, parseDn, toPem } from '@pkim/core';
 import { createAuthority } from '@pkim/authority';
+import { hostCsrs } from './host-csrs';
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 64);
 const CERTS = Number(process.env.BENCH_CERTS ?? 320);
 const SITES = Number(process.env.BENCH_PROMISE_SITES ?? 0);
 const IN_FLIGHT = 16;
-
-async function makeCsrs(n: number): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-    const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
-    const der = await buildCsr(
-      {
-        subject: parseDn(`CN=host${i}.example.com`),
-        sans: { dns: [`host${i}.example.com`] },
-        publicKey: spki,
-        keyType: 'ec-p256',
-      },
-      (d) => new Uint8Array(sign('sha256', d, privateKey)),
-    );
-    out.push(toPem(der, 'CERTIFICATE REQUEST'));
-  }
-  return out;
-}
 
 /** runs n calls of fn, `IN_FLIGHT` at a time */
 async function inFlight(n: number, fn: (i: number) => Promise<unknown>): Promise<void> {
@@ -84,7 +64,7 @@ async function perCall(fn: (i: number) => Promise<unknown>): Promise<number> {
   return (promises - overhead) / CERTS;
 }
 
-const csrs = await makeCsrs(64);
+const csrs = (await hostCsrs(64)).map((c) => c.pem);
 const dir = mkdtempSync(join(tmpdir(), 'pkim-promises-'));
 const authority = await createAuthority({ dataDir: dir, logger: pino({ level: 'silent' }), workers: 1 });
 const admin = { id: 'bench-admin', role: 'admin' as const };

@@ -5,34 +5,19 @@
 // the main thread (the pool's threads are not named; V8's background threads use far less). What `npm run bench`
 // prints as one process figure, split by thread (issue #12: where a worker's time goes).
 //  env: BENCH_SECONDS (per round, default 4), BENCH_ROUNDS (default 3), PKIM_WORKERS (default 2)
-import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { buildCsr, parseDn, toPem } from '@pkim/core';
 import { createAuthority } from '@pkim/authority';
+import { hostCsrs } from './host-csrs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WORKERS = Number(process.env.PKIM_WORKERS ?? 2);
 const admin = { id: 'bench', role: 'admin' as const };
 
-const csrs: string[] = [];
-for (let i = 0; i < 256; i++) {
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
-  const der = await buildCsr(
-    {
-      subject: parseDn(`CN=host${i}.example.com`),
-      sans: { dns: [`host${i}.example.com`] },
-      publicKey: spki,
-      keyType: 'ec-p256',
-    },
-    (d) => new Uint8Array(sign('sha256', d, privateKey)),
-  );
-  csrs.push(toPem(der, 'CERTIFICATE REQUEST'));
-}
+const csrs = (await hostCsrs(256)).map((c) => c.pem);
 
 /** CPU µs of each thread of this process (utime + stime, clock ticks of 1/100 s) */
 function threadCpu(): Map<string, number> {
