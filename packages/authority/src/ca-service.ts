@@ -509,7 +509,9 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       const ca = await findCa(caId);
       checkActorMayUseCa(actor, ca);
       const expired = ca.notAfter !== null && ca.notAfter <= clock.now();
-      if (ca.status !== 'revoked' && ca.status !== 'expired' && !expired) {
+      // a pending CA (`pkim ca create --external`, Vault's intermediate/generate, never imported) has no certificate:
+      // nothing it signed can be out there, nothing to revoke — it can go at once (an abandoned CSR)
+      if (ca.status !== 'revoked' && ca.status !== 'expired' && ca.status !== 'pending' && !expired) {
         throw new PkiError(
           'ca.not_deletable',
           ca.parentId

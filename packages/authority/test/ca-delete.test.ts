@@ -109,4 +109,24 @@ describe.each(ENGINES)('deleting a CA with its key on $name', (engine) => {
     expect(await a.cas.delete(kept.id, {}, TEST_ADMIN)).toEqual({ keyDestroyed: false });
     expect((await eventsSince(a, before)).map((e) => e.action)).toEqual(['ca.deleted']);
   }, 60_000);
+
+  it('a pending CA (a CSR, never imported) is deleted at once; a valid root is refused', async () => {
+    const a = fx.authority;
+    const { ca: pending } = await a.cas.createExternalIntermediate(
+      { name: 'abandoned-csr', subject: 'CN=Abandoned CSR', keyType: 'ec-p256' },
+      TEST_ADMIN,
+    );
+    expect(pending.status).toBe('pending');
+    const { ca: root } = await a.cas.create(
+      { name: 'live-root', subject: 'CN=Live Root', keyType: 'ec-p256' },
+      TEST_ADMIN,
+    );
+    const refused = await expectPkiError(a.cas.delete(root.id, {}, TEST_ADMIN), 'ca.not_deletable');
+    expect(refused.message).toMatch(/revoke it first/);
+    const before = await lastSeq(a);
+    expect(await a.cas.delete(pending.id, { destroyKey: true }, TEST_ADMIN)).toEqual({ keyDestroyed: true });
+    expect((await eventsSince(a, before)).map((e) => e.action)).toEqual(['ca.deleted', 'kms.key_destroyed']);
+    expect((await a.cas.list()).map((c) => c.id)).toEqual(expect.arrayContaining([root.id]));
+    expect((await a.cas.list()).map((c) => c.id)).not.toContain(pending.id);
+  }, 60_000);
 });

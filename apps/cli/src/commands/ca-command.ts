@@ -280,7 +280,7 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     });
 
   ca.command('delete <ca>')
-    .description('delete a revoked or expired CA')
+    .description('delete a revoked or expired CA, or a pending one (never imported)')
     .option('--destroy-key', 'also destroy its private key in the key backend')
     .action(async (ref: string, o: { destroyKey?: boolean }) => {
       const a = await ctx.openAuthority();

@@ -130,4 +130,32 @@ describe('DELETE root', () => {
     const audit = await f.authority.audit.verify();
     expect(audit.ok, JSON.stringify(audit)).toBe(true);
   });
+
+  it('deletes a pending CA (generated, not set-signed) with its key; the mount generates again', async () => {
+    expect((await vaultCall(f, 'POST', 'sys/mounts/stuck', { type: 'pki' })).status).toBe(204);
+    const gen = await vaultCall(f, 'POST', 'stuck/intermediate/generate/internal', {
+      common_name: 'Abandoned Intermediate',
+      key_type: 'ec',
+    });
+    expect(gen.status, gen.text).toBe(200);
+    const pendingId = (await vaultCall(f, 'GET', 'sys/mounts/stuck')).body.data.options.ca as string;
+    expect((await f.authority.cas.get(pendingId)).ca.status).toBe('pending');
+    // issuer/:ref does not name a pending CA (no issuer yet): 204, nothing changed
+    expect((await vaultCall(f, 'DELETE', `stuck/issuer/${pendingId}`)).status).toBe(204);
+    expect(await caIds()).toContain(pendingId);
+    const r = await vaultCall(f, 'DELETE', 'stuck/root');
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.warnings[1]).toMatch(/was deleted and its key destroyed/);
+    expect(await caIds()).not.toContain(pendingId);
+    expect((await events('kms.key_destroyed')).filter((e) => e.details.caId === pendingId)).toHaveLength(1);
+    expect((await vaultCall(f, 'GET', 'sys/mounts')).body.data['stuck/'].options).toBeNull();
+    const root = await vaultCall(f, 'POST', 'stuck/root/generate/internal', { common_name: 'Fresh', key_type: 'ec' });
+    expect(root.status, root.text).toBe(200);
+    expect((await vaultCall(f, 'POST', 'stuck/roles/web', ROLE)).status).toBe(200);
+    const leaf = await vaultCall(f, 'POST', 'stuck/issue/web', { common_name: 'd.example.com', ttl: '1h' });
+    expect(leaf.status, leaf.text).toBe(200);
+    verify(leaf.body.data.certificate, `${root.body.data.certificate}\n`);
+    const audit = await f.authority.audit.verify();
+    expect(audit.ok, JSON.stringify(audit)).toBe(true);
+  });
 });
