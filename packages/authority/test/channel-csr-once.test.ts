@@ -4,18 +4,18 @@
 // without proof of possession is refused as such even when the channel would refuse it for another reason, a name the
 // role refuses is refused and audited by the pipeline as before. Every certificate is verified by openssl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAuthority, type Actor, type Authority } from '@pkim/authority';
-import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
+import type { Authority } from '@pkim/authority';
+import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
+import { expectPkiError, TEST_ADMIN } from '../../../tests/support/test-kit';
 import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
 import { flipSignatureBit } from './fixtures/csr-compare';
+import { vaultSignAuthority, type VaultSignAuthority } from './fixtures/vault-sign-authority';
 
 describe('Vault sign and SPIFFE SVIDs with a worker pool: the CSR verified once, by the pipeline', () => {
-  let tmp: ReturnType<typeof tempDir>;
+  let fx: VaultSignAuthority;
   let a: Authority;
   let rootPem: string;
-  let vaultActor: Actor;
   let svidToken: string;
 
   async function jobsOf(run: () => Promise<unknown>): Promise<number> {
@@ -24,32 +24,21 @@ describe('Vault sign and SPIFFE SVIDs with a worker pool: the CSR verified once,
     return a.describe().workerJobs - before;
   }
   const count = async (action: string) => (await a.audit.list({ action, limit: 1000 })).length;
-  async function vaultSign(params: Record<string, unknown>) {
-    const found = await a.vault.mounts.findMount('pki/sign/web');
-    return a.vault.pki.sign(found!.mount, 'web', params, vaultActor);
-  }
+  const vaultSign = (params: Record<string, unknown>) => fx.vaultSign(params);
 
   beforeAll(async () => {
-    tmp = tempDir();
-    a = await createAuthority({ dataDir: tmp.dir, logger: silentLogger, workers: 2 });
-    const root = await a.cas.create({ name: 'root', subject: 'CN=Once Root', keyType: 'ec-p256' }, TEST_ADMIN);
-    rootPem = root.certificatePem!;
-    await a.vault.mounts.mount({ path: 'pki', ca: root.ca.id, maxLeaseTtl: '720h' }, TEST_ADMIN);
-    await a.vault.mounts.writeRole(
-      'pki',
-      'web',
-      { allowed_domains: 'example.com', allow_subdomains: true, max_ttl: '72h', key_type: 'ec', key_bits: 256 },
-      TEST_ADMIN,
-    );
-    const { token } = await a.auth.createToken({ name: 'vault', role: 'admin' }, TEST_ADMIN);
-    vaultActor = (await a.auth.authenticateToken(token))!;
+    fx = await vaultSignAuthority({
+      workers: 2,
+      rootCn: 'Once Root',
+      role: { allowed_domains: 'example.com', allow_subdomains: true, max_ttl: '72h', key_type: 'ec', key_bits: 256 },
+    });
+    ({ a, rootPem } = fx);
     await a.spiffe.init({ trustDomain: TD }, TEST_ADMIN);
     svidToken = (await a.auth.createToken({ name: 'svid', role: 'operator', scopes: ['spiffe:sign'] }, TEST_ADMIN))
       .token;
   }, 60_000);
   afterAll(async () => {
-    await a?.close();
-    tmp?.cleanup();
+    await fx?.close();
   });
 
   it('Vault sign: one worker job for a CSR the role allows, verified by openssl', async () => {

@@ -5,11 +5,12 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCsrUnverified } from '@pkim/core';
-import { createAuthority, type Actor, type Authority } from '@pkim/authority';
-import { openssl, opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
+import type { Authority } from '@pkim/authority';
+import { openssl, opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
+import { expectPkiError, TEST_ADMIN } from '../../../tests/support/test-kit';
 import { flipSignatureBit } from './fixtures/csr-compare';
+import { vaultSignAuthority, type VaultSignAuthority } from './fixtures/vault-sign-authority';
 
 /** the public key (SPKI, hex) of a certificate (node's X509Certificate) or a CSR (`openssl req -pubkey`) */
 function spkiOf(pem: string): string {
@@ -20,27 +21,16 @@ function spkiOf(pem: string): string {
 }
 
 describe('a CSR read by the channel, verified by the pipeline (no worker pool)', () => {
-  let tmp: ReturnType<typeof tempDir>;
+  let fx: VaultSignAuthority;
   let a: Authority;
   let rootPem: string;
-  let vaultActor: Actor;
   const issued = async () => (await a.audit.list({ action: 'certificate.issued', limit: 1000 })).length;
-  async function vaultSign(params: Record<string, unknown>) {
-    const found = await a.vault.mounts.findMount('pki/sign/web');
-    return a.vault.pki.sign(found!.mount, 'web', params, vaultActor);
-  }
+  const vaultSign = (params: Record<string, unknown>) => fx.vaultSign(params);
 
   beforeAll(async () => {
-    tmp = tempDir();
-    a = await createAuthority({ dataDir: tmp.dir, logger: silentLogger });
-    expect(a.describe().workers).toBe(0);
-    const root = await a.cas.create({ name: 'root', subject: 'CN=Read Root', keyType: 'ec-p256' }, TEST_ADMIN);
-    rootPem = root.certificatePem!;
-    await a.vault.mounts.mount({ path: 'pki', ca: root.ca.id, maxLeaseTtl: '720h' }, TEST_ADMIN);
-    await a.vault.mounts.writeRole(
-      'pki',
-      'web',
-      {
+    fx = await vaultSignAuthority({
+      rootCn: 'Read Root',
+      role: {
         allowed_domains: 'example.com',
         allow_subdomains: true,
         max_ttl: '72h',
@@ -51,14 +41,12 @@ describe('a CSR read by the channel, verified by the pipeline (no worker pool)',
         street_address: '1 Main St',
         postal_code: '12345',
       },
-      TEST_ADMIN,
-    );
-    const { token } = await a.auth.createToken({ name: 'vault', role: 'admin' }, TEST_ADMIN);
-    vaultActor = (await a.auth.authenticateToken(token))!;
+    });
+    ({ a, rootPem } = fx);
+    expect(a.describe().workers).toBe(0);
   }, 60_000);
   afterAll(async () => {
-    await a?.close();
-    tmp?.cleanup();
+    await fx?.close();
   });
 
   it('certifies the key of the PEM it signs, even when handed what was read from another CSR', async () => {
