@@ -89,6 +89,43 @@ function procStat(path: string): { self: number; children: number; ppid: number 
 /** CPU µs of this process's main thread (its task id is the pid) */
 const mainThreadCpu = () => procStat(`self/task/${process.pid}`)?.self ?? NaN;
 
+/** ns each thread of this process ran and waited in a run queue for a core so far (/proc/self/task/<tid>/schedstat) */
+function threadSched(): Map<string, [number, number]> {
+  const out = new Map<string, [number, number]>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const [run, queued] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      out.set(tid, [run!, queued!]);
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return out;
+}
+
+/**
+ * How a row's threads spent its wall time, as shares: [running, waiting in a run queue for a core, sleeping (blocked:
+ * nothing to do)], for the main thread and for the compute workers (the WORKERS threads other than the main thread
+ * that ran the most during the row, averaged) — whether the instance is bound by its CPU or waits (the commit)
+ */
+function threadShares(before: Map<string, [number, number]>, wallNs: number): ThreadShares {
+  const after = threadSched();
+  const rows: { tid: string; run: number; queued: number }[] = [];
+  for (const [tid, [run, queued]] of after) {
+    const [run0, queued0] = before.get(tid) ?? [0, 0];
+    rows.push({ tid, run: run - run0, queued: queued - queued0 });
+  }
+  const share = (xs: typeof rows): [number, number, number] => {
+    if (!xs.length) return [NaN, NaN, NaN];
+    const run = xs.reduce((s, x) => s + x.run, 0) / xs.length / wallNs;
+    const queued = xs.reduce((s, x) => s + x.queued, 0) / xs.length / wallNs;
+    return [run, queued, 1 - run - queued];
+  };
+  const main = rows.filter((x) => x.tid === String(process.pid));
+  const others = rows.filter((x) => x.tid !== String(process.pid)).sort((a, b) => b.run - a.run);
+  return { main: share(main), workers: share(others.slice(0, WORKERS)) };
+}
+
 /**
  * CPU µs used by a PostgreSQL cluster so far: the postmaster, its live children (backends, WAL writer,
  * checkpointer…, exited ones not yet reaped included: a zombie's stat keeps its times) and the children it has reaped
@@ -144,6 +181,7 @@ async function worker(): Promise<void> {
     return query.apply(this, args);
   };
   const commits0 = a.describe().commits;
+  const sched0 = threadSched();
   const cpu0 = process.cpuUsage();
   const main0 = mainThreadCpu();
   const start = performance.now();
@@ -166,13 +204,23 @@ async function worker(): Promise<void> {
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const mainUs = mainThreadCpu() - main0;
+  const threads = threadShares(sched0, seconds * 1e9);
   const commits1 = a.describe().commits;
   const commits = Object.fromEntries(
     COMMIT_FIELDS.map((k) => [k, (commits1[k] ?? NaN) - (commits0[k] ?? NaN)]),
   ) as Record<CommitField, number>;
   await a.close();
   proto.query = query;
-  const result: WorkerResult = { n, errors, seconds, cpuUs: cpu.user + cpu.system, mainUs, queries, commits };
+  const result: WorkerResult = {
+    n,
+    errors,
+    seconds,
+    cpuUs: cpu.user + cpu.system,
+    mainUs,
+    queries,
+    commits,
+    threads,
+  };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
@@ -201,6 +249,24 @@ interface WorkerResult {
   mainUs: number;
   /** queries sent to PostgreSQL during the run */
   queries: number;
+  threads: ThreadShares;
+}
+
+/** threadShares: [running, in a run queue, sleeping] of the row's wall time */
+interface ThreadShares {
+  main: [number, number, number];
+  workers: [number, number, number];
+}
+
+/**
+ * the instances' threads during a row (threadShares, instances averaged): "main thread run / run queue / sleeping,
+ * compute workers …" in % of the row
+ */
+function threadLine(r: WorkerResult[]): string {
+  const avg = (pick: (t: ThreadShares) => [number, number, number]) =>
+    [0, 1, 2].map((i) => ((100 * r.reduce((s, x) => s + pick(x.threads)[i]!, 0)) / r.length).toFixed(1)).join(' / ');
+  const shares = `main thread ${avg((t) => t.main)}, compute workers ${avg((t) => t.workers)}`;
+  return `${shares} (% of the row: run / run queue / sleeping)`;
 }
 
 /**
@@ -768,6 +834,9 @@ async function main(): Promise<void> {
             `instance ${cpuUs}, PostgreSQL ${us(pgUs)}; WAL syncs ${syncs}, queries /100 certs ${queries} ` +
             `(load ${load})\n`,
         );
+        const threads = threadLine(r);
+        probes.push('', `${e.name}, ${count} instance(s), threads: ${threads}`);
+        process.stderr.write(`threads: ${threads}\n`);
         const cycle = commitCycle(r);
         if (cycle) {
           probes.push('', `${e.name}, ${count} instance(s), group commit: ${cycle}`);
