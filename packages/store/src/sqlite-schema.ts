@@ -109,7 +109,9 @@ export const certificates = sqliteTable(
   (t) => [
     uniqueIndex('certificates_ca_serial_uq').on(t.caId, t.serialHex),
     index('certificates_fingerprint_idx').on(t.fingerprintSha256),
-    index('certificates_ca_status_idx').on(t.caId, t.status),
+    // (no (ca_id, status) index since migration 0034: no listing read it — a CA's page with a status walks
+    // (status, created_at, id) or (ca_id, created_at, id), the CRL (status, not_after) or (ca_id, serial_hex) — and
+    // only a CA's revocation (revokeAllIssuedBy) used it, which now reads the CA's rows by (ca_id, created_at, id))
     index('certificates_status_not_after_idx').on(t.status, t.notAfter),
     index('certificates_status_created_idx').on(t.status, t.createdAt, t.id),
     index('certificates_created_idx').on(t.createdAt, t.id),
@@ -211,7 +213,8 @@ export const auditEvents = sqliteTable(
     hash: text('hash').notNull(),
   },
   (t) => [
-    uniqueIndex('audit_events_id_uq').on(t.id),
+    // (no index on id since migration 0034: nothing reads an event by its id — seq is the key, ids are time-first
+    // with 80 random bits — and it was one B-tree more per event, one per issuance)
     index('audit_events_action_seq_idx').on(t.action, t.seq),
     index('audit_events_actor_seq_idx').on(t.actor, t.seq),
     index('audit_events_target_seq_idx').on(t.target, t.seq),

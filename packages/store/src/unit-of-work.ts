@@ -168,6 +168,18 @@ export function* applyCountDeltas(db: QueryDb, t: Tables, deltas: CountDeltas, f
  * counted rows are exactly the updated ones even with concurrent writers. SQLite: a grouped SELECT
  * then the UPDATE, exact because the transaction holds the write lock (`BEGIN IMMEDIATE`).
  */
+/**
+ * The rows moveActive moves: `filter` and active (exported for the query-plan test). `statusAsRowTest` (SQLite): the
+ * status tested on each row the filter's own index finds — a CA's revocation reads that CA's rows by
+ * (ca_id, serial_hex); as an index term SQLite read every active row of every CA by (status, not_after) instead
+ * (migration 0034 dropped the (ca_id, status) index it used before).
+ */
+export function moveActiveCondition(t: Tables, dialect: StoreDialect, filter: SQL, statusAsRowTest: boolean): SQL {
+  const C = t.certificates;
+  const active = statusAsRowTest && dialect === 'sqlite' ? sql`+${C.status} = 'active'` : eq(C.status, 'active');
+  return and(filter, active)!;
+}
+
 function* moveActive(
   db: QueryDb,
   t: Tables,
@@ -176,9 +188,10 @@ function* moveActive(
   set: Partial<Pick<CertificateRow, 'status' | 'revokedAt' | 'revocationReason'>>,
   to: CertificateStatus,
   deltas: CountDeltas,
+  statusAsRowTest = false,
 ): StepGen<number> {
   const C = t.certificates;
-  const where = and(filter, eq(C.status, 'active'))!;
+  const where = moveActiveCondition(t, dialect, filter, statusAsRowTest);
   let groups: { caId: string; profile: string; n: number | string }[];
   if (dialect === 'postgres') {
     const update = db
@@ -481,6 +494,7 @@ export function* unitOfWork(
         { revokedAt: r.revokedAt, revocationReason: r.reason },
         'revoked',
         deltas,
+        true,
       );
     }
     if (unit.deleteCertificates?.length) {

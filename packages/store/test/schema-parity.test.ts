@@ -130,15 +130,18 @@ describe('store schema', () => {
       expect.arrayContaining([
         'unique ca_id,serial_hex',
         'fingerprint_sha256',
-        'ca_id,status',
         'status,not_after',
+        'status,created_at,id',
+        'ca_id,created_at,id',
         'created_at,id',
       ]),
     );
-    // each random-key index costs a page write per insert: serial lookups across CAs probe (ca_id, serial_hex)
-    // once per CA, and counts come from certificate_counts
+    // each index costs a page write per insert: serial lookups across CAs probe (ca_id, serial_hex) once per CA,
+    // counts come from certificate_counts, and no query read (ca_id, status) or an audit event by id (0034)
     expect(on('certificates')).not.toContain('serial_hex');
     expect(on('certificates')).not.toContain('ca_id,profile,status');
+    expect(on('certificates')).not.toContain('ca_id,status');
+    expect(on('audit_events')).toEqual(['action,seq', 'actor,seq', 'target,seq']);
     expect(s.certificate_counts!.columns.map((c) => c.name)).toEqual(['ca_id', 'count', 'profile', 'status']);
     expect(on('certificate_requests')).toEqual(expect.arrayContaining(['status,created_at,id']));
     expect(s.audit_events!.columns.find((c) => c.name === 'seq')?.primary).toBe(true);

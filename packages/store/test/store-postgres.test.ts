@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { count, eq, sql } from 'drizzle-orm';
+import { and, count, desc, eq, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_TABLES, copyStore, migrateStore, openStore, type Store } from '../src/index';
@@ -19,6 +19,7 @@ import {
   findRenewalsQuery,
   searchCondition,
   searchMatchesQuery,
+  statusCondition,
 } from '../src/repositories';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { defineStoreSuite, type StoreEngine } from './store-suite';
@@ -336,6 +337,45 @@ describe('PostgreSQL store', () => {
         expect(p).toMatch(/on certificate_counts/);
         expect(p).not.toMatch(/on certificates\b/);
       }
+      // a CA's page with a status, newest first, without the (ca_id, status) index 0034 dropped: an order index the
+      // LIMIT stops, no sort, no scan
+      const C = t.certificates;
+      for (const status of ['active', 'revoked'] as const) {
+        const p = await plan(
+          db
+            .select({ id: C.id })
+            .from(C)
+            .where(and(eq(C.caId, cas[1]!.id), statusCondition(t, 'postgres', status, T0)))
+            .orderBy(desc(C.createdAt), desc(C.id))
+            .limit(101),
+        );
+        expect(p).toMatch(/Index Scan (Backward )?using certificates_(ca_created|status_created|created)_idx/);
+        expect(p).not.toMatch(/Seq Scan|Sort/);
+      }
+      // what an issuance writes (docs/benchmarks.md "Session 27: store indexes"): every index is read by some query
+      const indexes = async (table: string) =>
+        (
+          await c.query<{ indexname: string }>('select indexname from pg_indexes where tablename = $1 order by 1', [
+            table,
+          ])
+        ).rows.map((r) => r.indexname);
+      expect(await indexes('certificates')).toEqual([
+        'certificates_ca_created_idx',
+        'certificates_ca_serial_uq',
+        'certificates_created_idx',
+        'certificates_fingerprint_idx',
+        'certificates_pkey',
+        'certificates_provisioner_created_idx',
+        'certificates_renewed_from_idx',
+        'certificates_status_created_idx',
+        'certificates_status_not_after_idx',
+      ]);
+      expect(await indexes('audit_events')).toEqual([
+        'audit_events_action_seq_idx',
+        'audit_events_actor_seq_idx',
+        'audit_events_pkey',
+        'audit_events_target_seq_idx',
+      ]);
     });
   });
 

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { and, count, desc, eq, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { migrateStore, openStore, parseStoreUrl } from '../src/index';
@@ -24,6 +24,7 @@ import {
 } from '../src/repositories';
 import { ocspLookupSql, ocspSubordinateCaSql } from '../src/ocsp-repository';
 import { SUPERSEDE_SVID_SQL } from '../src/sqlite-commit';
+import { moveActiveCondition } from '../src/unit-of-work';
 import { defineStoreSuite } from './store-suite';
 import { sqlitePathOf, sqliteTestEngine } from './sqlite-engine';
 import { journalTags } from './migration-journals';
@@ -203,6 +204,28 @@ describe('SQLite store', () => {
         const renewals = plan(findRenewalsQuery(db, sqliteSchema, 'crt_x'));
         expect(renewals).toMatch(/SEARCH certificates USING INDEX certificates_renewed_from_idx \(renewed_from=\?\)/);
         expect(renewals).not.toMatch(/SCAN/);
+        // a CA's revocation (revokeAllIssuedBy): that CA's rows by a CA index, each tested for active — not every
+        // active row of every CA by (status, not_after); (ca_id, status) is gone since 0034
+        const C = sqliteSchema.certificates;
+        const revokeAll = moveActiveCondition(sqliteSchema, 'sqlite', inArray(C.caId, [cas[0]!.id]), true);
+        for (const q of [
+          db.select({ id: C.id }).from(C).where(revokeAll),
+          db.update(C).set({ status: 'revoked' }).where(revokeAll),
+        ])
+          expect(plan(q)).toMatch(
+            /^SEARCH certificates USING (COVERING )?INDEX certificates_ca_(serial_uq|created_idx) \(ca_id=\?\)$/,
+          );
+        // the expiry job keeps its index range: (status, not_after)
+        expect(
+          plan(
+            db
+              .select({ id: C.id })
+              .from(C)
+              .where(moveActiveCondition(sqliteSchema, 'sqlite', sql`${C.notAfter} <= ${T0}`, false)),
+          ),
+        ).toMatch(
+          /^SEARCH certificates USING (COVERING )?INDEX certificates_status_not_after_idx \(status=\? AND not_after<\?\)$/,
+        );
       }
       // dense filters (a common search term, "expiring within 30 days" over many rows) walk the newest-first index
       // and test each row — never collect and sort every match
@@ -307,6 +330,27 @@ describe('SQLite store', () => {
       ).map((r) => r.name);
       expect(indexes).not.toContain('certificates_serial_idx');
       expect(indexes).not.toContain('certificates_ca_profile_status_idx');
+      // what an issuance writes (docs/benchmarks.md "Session 27: store indexes"): every index below is read by some
+      // query; 0034 dropped (ca_id, status) and the audit events' id index, which none read
+      expect(indexes.sort()).toEqual([
+        'certificates_ca_created_idx',
+        'certificates_ca_serial_uq',
+        'certificates_created_idx',
+        'certificates_fingerprint_idx',
+        'certificates_provisioner_created_idx',
+        'certificates_renewed_from_idx',
+        'certificates_status_created_idx',
+        'certificates_status_not_after_idx',
+        'sqlite_autoindex_certificates_1',
+      ]);
+      const auditIndexes = raw
+        .prepare("select name from sqlite_master where type = 'index' and tbl_name = 'audit_events' order by name")
+        .all() as { name: string }[];
+      expect(auditIndexes.map((r) => r.name)).toEqual([
+        'audit_events_action_seq_idx',
+        'audit_events_actor_seq_idx',
+        'audit_events_target_seq_idx',
+      ]);
     } finally {
       raw.close();
     }
@@ -330,11 +374,13 @@ describe('SQLite store', () => {
           .join('\n');
       };
       for (const caId of [undefined, 'ca_x']) {
-        const plan = newestFirst(
-          and(caId ? eq(C.caId, caId) : undefined, statusCondition(sqliteSchema, 'sqlite', 'active', T0)),
-        );
-        expect(plan).toMatch(/USING INDEX certificates_status_created_idx \(status=\?\)/);
-        expect(plan).not.toMatch(/TEMP B-TREE|status_not_after/);
+        for (const status of ['active', 'revoked'] as const) {
+          const plan = newestFirst(
+            and(caId ? eq(C.caId, caId) : undefined, statusCondition(sqliteSchema, 'sqlite', status, T0)),
+          );
+          expect(plan).toMatch(/USING (COVERING )?INDEX certificates_status_created_idx \(status=\?\)/);
+          expect(plan).not.toMatch(/TEMP B-TREE|status_not_after/);
+        }
       }
       // a dense `expired` (stored, or active past its end) walks the newest-first index and tests each row
       expect(newestFirst(statusCondition(sqliteSchema, 'sqlite', 'expired', T0, true))).toBe(

@@ -10,6 +10,7 @@ import { DENSE_MATCHES, DENSE_WALK } from '../src/repositories';
 import type {
   BulkJobRow,
   CertificateRequestRow,
+  CertificateQuery,
   CertificateRow,
   CertificateStatus,
   CommitResult,
@@ -107,6 +108,16 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
   ];
 }
 
+/** back to before 0034: the (ca_id, status) index of certificates and the unique index of audit event ids */
+function undo0034(migrations: string): string[] {
+  return [
+    // (if not exists: a test may undo twice without migrating in between)
+    'create index if not exists certificates_ca_status_idx on certificates (ca_id, status)',
+    'create unique index if not exists audit_events_id_uq on audit_events (id)',
+    `delete from ${migrations} where created_at = 1796196320000`,
+  ];
+}
+
 /** undoes 0032: the search terms without their certificates' creation time, as 0027 left them */
 /** back to before 0033 (PostgreSQL only): the terms' certificate_id index, the delete trigger by id alone */
 function undo0033(dialect: StoreEngine['dialect'], migrations: string): string[] {
@@ -122,6 +133,7 @@ function undo0033(dialect: StoreEngine['dialect'], migrations: string): string[]
 
 function undo0032(dialect: StoreEngine['dialect'], migrations: string): string[] {
   return [
+    ...undo0034(migrations),
     ...undo0033(dialect, migrations),
     ...(dialect === 'postgres'
       ? [
@@ -962,6 +974,72 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       ]);
       await upgraded.commit({ deleteCertificates: [certs[0]!.id] });
       expect((await upgraded.certificates.list({ search: 'node0.' })).items).toEqual([]);
+    });
+
+    it('migration 0034 drops two indexes no query reads; a database written before it still answers', async () => {
+      const store = await newStore();
+      const [ca, other] = [makeCa(), makeCa()];
+      const certs = Array.from({ length: 40 }, (_, i) =>
+        makeCert(i % 2 ? ca.id : other.id, {
+          commonName: `n${i}.idx34.example`,
+          sans: { dns: [`n${i}.idx34.example`] },
+          createdAt: T0 + i,
+          ...(i % 5 === 0
+            ? { status: 'revoked' as const, revokedAt: T0 + 100, revocationReason: 'keyCompromise' as const }
+            : {}),
+          ...(i % 7 === 3 ? { status: 'expired' as const, notAfter: T0 - DAY } : {}),
+        }),
+      );
+      await store.commit({
+        insertCa: [ca, other],
+        insertCertificates: certs,
+        audit: certs.map((c) => makeEvent({ action: 'certificate.issued', target: c.id })),
+      });
+      await store.close();
+      // the database as a release before 0034 left it: both indexes there, 0034 not in the journal
+      const engine = getEngine();
+      const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      for (const statement of undo0034(migrations)) await engine.rawSql(url, statement);
+      const upgraded = await newStore({ sameDb: true });
+      // gone (a drop of either fails), and nothing else the inventory reads went with them
+      for (const index of ['certificates_ca_status_idx', 'audit_events_id_uq'])
+        await expect(engine.rawSql(url, `drop index ${index}`), index).rejects.toThrow();
+      const newestFirst = (pick: (c: CertificateRow) => boolean) =>
+        certs
+          .filter(pick)
+          .map((c) => c.id)
+          .reverse();
+      const ids = async (q: Omit<CertificateQuery, 'limit'>) =>
+        (await upgraded.certificates.list({ ...q, limit: 100 })).items.map((c) => c.id);
+      expect(await ids({ caId: ca.id, status: 'revoked' })).toEqual(
+        newestFirst((c) => c.caId === ca.id && c.status === 'revoked'),
+      );
+      expect(await ids({ caId: other.id, status: 'active' })).toEqual(
+        newestFirst((c) => c.caId === other.id && c.status === 'active'),
+      );
+      expect(await ids({ search: 'idx34.example', status: 'expired' })).toEqual(
+        newestFirst((c) => c.status === 'expired'),
+      );
+      expect((await upgraded.certificates.listRevoked(ca.id)).map((r) => r.serialHex)).toEqual(
+        certs
+          .filter((c) => c.caId === ca.id && c.status === 'revoked')
+          .map((c) => c.serialHex)
+          .sort(),
+      );
+      expect((await upgraded.audit.list({ target: certs[3]!.id })).map((e) => e.target)).toEqual([certs[3]!.id]);
+      // a CA's revocation (it planned on the dropped (ca_id, status) index) revokes that CA's active certificates only
+      const { revokedCount } = await upgraded.commit({
+        revokeAllIssuedBy: { caIds: [ca.id], revokedAt: T0 + 200, reason: 'cACompromise' },
+      });
+      expect(revokedCount).toBe(certs.filter((c) => c.caId === ca.id && c.status === 'active').length);
+      expect(await ids({ caId: ca.id, status: 'active' })).toEqual([]);
+      expect(await ids({ caId: other.id, status: 'active' })).toEqual(
+        newestFirst((c) => c.caId === other.id && c.status === 'active'),
+      );
+      await expectExactCounters(upgraded, 'after 0034 and a CA revocation');
+      // new events without the unique index: the chain still verifies
+      await upgraded.commit({ audit: [makeEvent({ action: 'ca.revoked', target: ca.id })] });
+      expect(await upgraded.audit.verify()).toMatchObject({ ok: true, count: certs.length + 1 });
     });
 
     it('lists the certificates of one provisioner; migration 0020 fills it from the audit trail', async () => {
