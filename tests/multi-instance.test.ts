@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { PKIM_BIN, REPO_ROOT, runPkimAsync } from './support/cli-runner';
+import { TEST_SERVE_ENV } from './support/test-kit';
 import { createRootAndIssuingAsync } from './support/cli-ca-fixture';
 import { opensslCsr, tempDir } from './support/openssl-tools';
 import { startPostgres, type TestPostgres } from './support/postgres';
@@ -84,10 +85,10 @@ interface Instance extends Child {
 
 async function startInstance(name: string, env: Record<string, string>): Promise<Instance> {
   const port = await freePort();
-  const child = spawnChild(
-    [PKIM_BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'],
-    env,
-  );
+  const child = spawnChild([PKIM_BIN, 'serve', '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'], {
+    ...TEST_SERVE_ENV,
+    ...env,
+  });
   const m = await waitFor(child, /pkim listening on (http:\/\/127\.0\.0\.1:\d+)/, `instance ${name}`);
   return { ...child, url: m[1]! };
 }

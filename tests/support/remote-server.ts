@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { basename } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { PKIM_BIN, runPkim, runPkimAsync, type CliResult } from './cli-runner';
+import { TEST_SERVE_ENV } from './test-kit';
 
 export interface PkimServer {
   child: ChildProcess;
@@ -13,9 +14,17 @@ export interface PkimServer {
   stop(): Promise<void>;
 }
 
+/** Starts `pkim serve` (idle sockets kept TEST_SERVE_ENV's 10 min unless `env` says otherwise: test-kit.ts). */
 export function startPkimServer(dataDir: string, args: string[], env: Record<string, string>): Promise<PkimServer> {
   const child = spawn(process.execPath, [PKIM_BIN, '--json', 'serve', '--port', '0', ...args], {
-    env: { ...process.env, ...env, PKIM_DATA_DIR: dataDir, PKIM_LOG_LEVEL: 'silent', PKIM_JOBS_INTERVAL_MS: '600000' },
+    env: {
+      ...process.env,
+      ...TEST_SERVE_ENV,
+      ...env,
+      PKIM_DATA_DIR: dataDir,
+      PKIM_LOG_LEVEL: 'silent',
+      PKIM_JOBS_INTERVAL_MS: '600000',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const stop = async () => {

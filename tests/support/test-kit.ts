@@ -18,6 +18,17 @@ export const silentLogger = pino({ level: 'silent' });
  */
 export const TEST_KEEP_ALIVE_MS = 10 * 60_000;
 
+/**
+ * The environment of a `pkim serve` child process a test talks to: its keep-alive as long as an in-process server's.
+ * The server's own loop is not blocked, so at its 5 s default it closes an idle pooled socket on time — while the
+ * test's loop is blocked by a spawnSync verifier or key generator and cannot see the close (undici's keep-alive clock
+ * even counts loop ticks, not time). The test's next request, written as the loop resumes, meets a closed socket:
+ * ECONNRESET (node-vault-compat: a request right after opensslVerify). tests/serve-keep-alive.test.ts shows it.
+ */
+export const TEST_SERVE_ENV: Readonly<Record<string, string>> = {
+  PKIM_HTTP_KEEP_ALIVE_TIMEOUT_MS: String(TEST_KEEP_ALIVE_MS),
+};
+
 /** Awaits `p` and asserts it rejects with a PkiError of `code`; returns the error. */
 export async function expectPkiError(p: Promise<unknown>, code: string): Promise<PkiError> {
   try {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PKIM_BIN, REPO_ROOT, runPkim } from '../../../tests/support/cli-runner';
+import { TEST_SERVE_ENV } from '../../../tests/support/test-kit';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
 import {
@@ -92,7 +93,11 @@ beforeAll(async () => {
   child = spawn(
     process.execPath,
     [PKIM_BIN, '--data-dir', tmp.dir, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'],
-    { cwd: REPO_ROOT, env: { ...process.env, PKIM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...TEST_SERVE_ENV, PKIM_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

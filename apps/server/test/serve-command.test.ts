@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { PKIM_BIN, REPO_ROOT } from '../../../tests/support/cli-runner';
+import { TEST_SERVE_ENV } from '../../../tests/support/test-kit';
 import { tempDir } from '../../../tests/support/openssl-tools';
 
 interface Served {
@@ -18,7 +19,7 @@ async function serve(dataDir: string): Promise<Served> {
     [PKIM_BIN, '--data-dir', dataDir, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'],
     {
       cwd: REPO_ROOT,
-      env: { ...process.env, PKIM_LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...TEST_SERVE_ENV, PKIM_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -147,7 +148,7 @@ describe('pkim serve', () => {
           ],
           {
             cwd: REPO_ROOT,
-            env: { ...process.env, PKIM_LOG_LEVEL: 'warn' },
+            env: { ...process.env, ...TEST_SERVE_ENV, PKIM_LOG_LEVEL: 'warn' },
             stdio: ['ignore', 'pipe', 'pipe'],
           },
         );

@@ -6,6 +6,7 @@ import { SignJWT } from 'jose';
 import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PKIM_BIN, REPO_ROOT, runPkim } from '../../../../tests/support/cli-runner';
+import { TEST_SERVE_ENV } from '../../../../tests/support/test-kit';
 import { tempDir } from '../../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../../tests/support/verifiers';
 
@@ -52,7 +53,11 @@ beforeAll(async () => {
   child = spawn(
     process.execPath,
     [PKIM_BIN, '--data-dir', tmp.dir, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'],
-    { cwd: REPO_ROOT, env: { ...process.env, PKIM_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...TEST_SERVE_ENV, PKIM_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   // start-up (first boot: the administrator's password hash, migrations) is CPU-bound: on a loaded machine it took
   // longer than the 30 s this loop used to allow. Wait for the line itself, for as long as the hook may take; a
