@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PkiError, assertAcceptedRevocationReason, checkPathLen, newId, toPkiError } from '@pkim/shared';
 import {
   buildCsr,
@@ -11,7 +12,7 @@ import {
   type CertificateInfo,
   type NameConstraints,
 } from '@pkim/core';
-import type { BackendName, KeyRef } from '@pkim/keys';
+import { readPrivateKeyPem, type BackendName, type KeyRef } from '@pkim/keys';
 import type { CaRow, CaUrlsJson } from '@pkim/store';
 import type {
   Actor,
@@ -20,11 +21,12 @@ import type {
   CaUrlsInput,
   CaView,
   CreateCaInput,
+  ImportExistingCaInput,
   RevocationResult,
 } from './types';
 import { authorize } from './permissions';
 import { checkHttpUrl, urlsFromBase } from './url-plan';
-import { caKeyCreatedEvent, destroyKeyQuietly, newCaRow } from './ca-row';
+import { activeCaFields, caKeyCreatedEvent, destroyKeyQuietly, newCaRow } from './ca-row';
 import { caAt } from './certificate-view';
 import { auditEvent } from './audit-service';
 import { recordFailure, type SigningServiceDeps } from './ca-context';
@@ -38,6 +40,17 @@ export { wholeSeconds } from './signing/plan-rules';
 
 /** the most certificates an outside issuer chain given at `ca import` may hold (intermediates + root) */
 const MAX_ISSUER_CHAIN = 8;
+
+/** a CA name from a certificate's CN, as Vault's generation paths derive one: `Example Root` → `Example-Root` */
+function caNameFromSubject(info: CertificateInfo): string {
+  const cn = info.subject.find((a) => a.type === 'CN')?.value ?? '';
+  return (
+    cn
+      .replace(/[^A-Za-z0-9._-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 64) || 'ca'
+  );
+}
 
 export type CaServiceDeps = SigningServiceDeps & {
   pipeline: SigningPipeline;
@@ -179,7 +192,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
    * that does not verify, a certificate given that is not on the path.
    */
   async function verifiedIssuer(
-    ca: CaRow,
+    ca: Pick<CaRow, 'id'>,
     info: CertificateInfo,
     issuerPem: string | undefined,
   ): Promise<{ parent: CaRow | null; issuerFingerprint: string; issuerChainPem: string | null }> {
@@ -331,6 +344,122 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       return await view({ ...ca, ...patch });
     } catch (e) {
       throw await recordFailure(deps, actor, 'ca.import_failed', caId, e);
+    }
+  }
+
+  /**
+   * An existing CA brought with its private key (`pkim ca import-existing`, REST `POST /api/v1/cas/import`, tRPC
+   * `ca.importExisting`, Vault `config/ca` / `issuers/import/bundle`): the key must be the certificate's, the
+   * certificate a CA's (CA:TRUE, keyCertSign) and not expired; its issuer is itself (a self-signed root), a CA of this
+   * deployment whose key verifies it (its parent) or the outside chain given (as `importCertificate`). The key is
+   * kept by the key backend (the software backend encrypts it under the KEK, as a generated key; a backend that cannot
+   * import refuses with kms.unsupported), then ONE commit makes the active CA row with `kms.key_imported` (the key id
+   * and the SHA-256 of its public key, never the key) and `ca.imported`. A refusal stores nothing: a key kept before a
+   * failed commit is destroyed again.
+   */
+  async function importExisting(input: ImportExistingCaInput, actor: Actor): Promise<CaView> {
+    authorize(actor, 'ca:write');
+    const backendName = input.backend ?? 'software';
+    let signer: KeyRef | undefined;
+    let pkcs8: Uint8Array | undefined;
+    try {
+      let info: CertificateInfo;
+      try {
+        const ders = splitPemBundle(input.certificatePem);
+        if (ders.length !== 1) throw new Error('one certificate');
+        info = parseCertificate(ders[0]!);
+      } catch {
+        throw new PkiError('certificate.invalid', 'give the CA certificate as one PEM CERTIFICATE');
+      }
+      const key = readPrivateKeyPem(input.keyPem, input.keyPassword);
+      pkcs8 = key.pkcs8;
+      if (!Buffer.from(key.spki).equals(Buffer.from(info.publicKey)))
+        throw new PkiError(
+          'ca.certificate_mismatch',
+          "the private key is not the certificate's key (their public keys differ)",
+        );
+      if (!info.isCa)
+        throw new PkiError(
+          'ca.certificate_mismatch',
+          'the certificate is not a CA certificate (basicConstraints CA:FALSE)',
+        );
+      if (info.keyUsage.length > 0 && !info.keyUsage.includes('keyCertSign'))
+        throw new PkiError('ca.certificate_mismatch', "the certificate's key usage does not allow keyCertSign");
+      const now = clock.now();
+      if (info.notAfter <= now)
+        throw new PkiError(
+          'ca.certificate_mismatch',
+          `the certificate has already expired (${new Date(info.notAfter).toISOString()})`,
+        );
+      const same = (await store.cas.list()).find((c) => c.fingerprintSha256 === info.fingerprintSha256);
+      if (same) throw new PkiError('ca.name_taken', `CA ${same.name} (${same.id}) already holds this certificate`);
+      const name = input.name ?? caNameFromSubject(info);
+      await checkNewCaName(store.cas, name);
+      const id = newId('ca');
+      let parent: CaRow | null = null;
+      let issuerChainPem: string | null = null;
+      if (info.issuerDn === info.subjectDn) {
+        if (!verifyCertificateSignature(info.der, info.publicKey))
+          throw new PkiError(
+            'ca.issuer_unverified',
+            `the certificate names itself as its issuer (${info.subjectDn}) but its own key does not verify it`,
+          );
+        if (input.issuerCertificatePem?.trim())
+          throw new PkiError('input.invalid', 'a self-signed root has no issuer: give no issuer certificate');
+      } else {
+        const issuer = await verifiedIssuer({ id }, info, input.issuerCertificatePem);
+        parent = issuer.parent;
+        issuerChainPem = issuer.issuerChainPem;
+      }
+      if (parent) checkActorMayUseCa(actor, parent);
+      signer = await keys.importKey(backendName, { keyType: key.keyType, label: name, pkcs8: key.pkcs8 });
+      const row: CaRow = {
+        ...newCaRow(
+          id,
+          activeCaFields(info, {
+            name,
+            parentId: parent?.id ?? null,
+            keyType: key.keyType,
+            keyBackend: backendName,
+            nameConstraints: info.nameConstraints ?? null,
+            key: signer,
+          }),
+          deps.publicBaseUrl,
+          clock.now(),
+        ),
+        issuerChainPem,
+      };
+      const publicKeySha256 = createHash('sha256').update(key.spki).digest('hex');
+      await store.commit({
+        insertCa: [row],
+        audit: [
+          auditEvent(clock, actor, 'kms.key_imported', row.keyUri, {
+            backend: row.keyBackend,
+            keyType: row.keyType,
+            caId: row.id,
+            publicKeySha256,
+          }),
+          auditEvent(clock, actor, 'ca.imported', row.id, {
+            name: row.name,
+            subject: row.subjectDn,
+            issuer: row.issuerDn,
+            parentId: row.parentId,
+            keyType: row.keyType,
+            backend: row.keyBackend,
+            keyUri: row.keyUri,
+            serial: row.serialHex,
+            notAfter: row.notAfter,
+            fingerprint: row.fingerprintSha256,
+            issuerChain: issuerChainPem ? splitPemBundle(issuerChainPem).length : 0,
+          }),
+        ],
+      });
+      return await view(row);
+    } catch (e) {
+      await destroyKeyQuietly(deps, signer, 'could not destroy the imported key of a CA that failed to be imported');
+      throw await recordFailure(deps, actor, 'ca.import_failed', null, e, { existing: true, backend: backendName });
+    } finally {
+      pkcs8?.fill(0);
     }
   }
 
@@ -555,6 +684,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     create,
     createExternalIntermediate,
     importCertificate,
+    importExisting,
     list: async () => {
       const now = clock.now();
       return (await store.cas.list()).map((ca) => caAt(ca, now));

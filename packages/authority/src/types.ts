@@ -163,6 +163,22 @@ export interface CreateCaInput {
   notAfter?: number;
 }
 
+/** An existing CA brought with its key (`CaService.importExisting`) */
+export interface ImportExistingCaInput {
+  /** the CA certificate, one PEM CERTIFICATE */
+  certificatePem: string;
+  /** its private key: PEM PKCS#8 (optionally encrypted), PKCS#1 or SEC1 */
+  keyPem: string;
+  /** the password of an encrypted key */
+  keyPassword?: string;
+  /** the outside issuer's certificate (or its chain up to the outside root) when no CA here signed it */
+  issuerCertificatePem?: string;
+  /** default: the certificate's CN made a CA name */
+  name?: string;
+  /** where the key is kept; default software */
+  backend?: BackendName;
+}
+
 export interface CaView {
   ca: CaRow;
   certificatePem: string | null;
@@ -229,6 +245,11 @@ export interface CaService {
     actor: Actor,
     opts?: { issuerCertificatePem?: string },
   ): Promise<CaView>;
+  /**
+   * an existing CA (certificate + private key) made an active CA here: the key the certificate's, CA:TRUE,
+   * keyCertSign, not expired; a self-signed root, a CA here as its parent, or the outside chain given
+   */
+  importExisting(input: ImportExistingCaInput, actor: Actor): Promise<CaView>;
   list(): Promise<CaRow[]>;
   get(idOrName: string): Promise<CaView>;
   setStatus(caId: string, status: 'active' | 'disabled', actor: Actor): Promise<CaRow>;

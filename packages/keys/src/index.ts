@@ -5,3 +5,4 @@ export * from './key-encryption-key';
 export * from './software';
 export * from './pkcs11';
 export * from './kmip';
+export * from './private-key-pem';

@@ -71,6 +71,8 @@ export interface KeyBackend {
   certifyRoot?(req: CertifyRootRequest): Promise<CertifiedRoot>;
   /** Optional capability {@link KeyLender} (the software backend has it). */
   lendKey?(uri: string, keyType: KeyType, to: KeyLoanPort): Promise<void>;
+  /** Optional capability {@link KeyImporter} (the software backend has it). */
+  importKey?(spec: KeyImportSpec): Promise<Signer>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,10 +141,25 @@ export interface KeyLender {
   lendKey(uri: string, keyType: KeyType, to: KeyLoanPort): Promise<void>;
 }
 
+/** A private key brought from outside (an existing CA's), already read and checked (`readPrivateKeyPem`). */
+export interface KeyImportSpec extends KeySpec {
+  /** the private key, PKCS#8 DER (unencrypted: the backend wraps it as it wraps the keys it generates) */
+  pkcs8: Uint8Array;
+}
+
+/**
+ * Capability: the backend takes a private key made elsewhere (an existing CA's, `pkim ca import-existing`) and keeps it
+ * as it keeps the keys it generates: the software backend encrypts it under the KEK. The caller wipes `pkcs8` after.
+ */
+export interface KeyImporter {
+  importKey(spec: KeyImportSpec): Promise<Signer>;
+}
+
 export interface KeyBackendCapabilities {
   destroy: KeyDestroyer;
   certifyRoot: RootCertifier;
   lendKey: KeyLender;
+  importKey: KeyImporter;
 }
 export type KeyBackendCapability = keyof KeyBackendCapabilities;
 

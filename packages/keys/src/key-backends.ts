@@ -8,6 +8,7 @@ import {
   type KeyBackendCapabilities,
   type KeyBackendCapability,
   type KeyBackendEvents,
+  type KeyImportSpec,
   type KeyRef,
   type KeySpec,
   type Signer,
@@ -38,6 +39,11 @@ export interface KeyBackends {
     capability: C,
   ): (KeyBackend & KeyBackendCapabilities[C]) | undefined;
   getPublicKey(uri: string): Promise<Uint8Array>;
+  /**
+   * Keeps a private key made elsewhere in the named backend (its `importKey` capability); kms.unsupported, saying
+   * why, when the backend cannot take one.
+   */
+  importKey(backend: BackendName, spec: KeyImportSpec): Promise<Signer>;
   /** Destroys the key through the owning backend's `destroy` capability (kms.unsupported without it). */
   destroy(uri: string): Promise<void>;
   /** One entry per backend; a backend whose health() throws is reported not ok. */
@@ -106,6 +112,18 @@ export function createKeyBackends(backends: KeyBackend[]): KeyBackends {
       return hasCapability(b, capability) ? b : undefined;
     },
     getPublicKey: async (uri) => forUri(uri).getPublicKey(uri),
+    async importKey(name, spec) {
+      const b = get(name);
+      if (!hasCapability(b, 'importKey')) {
+        throw new PkiError(
+          'kms.unsupported',
+          `key backend ${name} cannot import private keys here: bring the existing CA's key into the software ` +
+            'backend (the default backend)',
+          { details: { backend: name } },
+        );
+      }
+      return b.importKey(spec);
+    },
     async destroy(uri) {
       const b = forUri(uri);
       if (!hasCapability(b, 'destroy')) {

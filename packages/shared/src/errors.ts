@@ -186,7 +186,9 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'ca.name_taken': { kind: 'conflict', description: 'A CA with this name already exists.' },
   'ca.certificate_mismatch': {
     kind: 'invalid_input',
-    description: 'The imported certificate does not match the pending CA key or subject.',
+    description:
+      "The imported certificate does not match the CA key (or the pending CA's CSR subject), is not a CA " +
+      'certificate (CA:TRUE, keyCertSign) or has expired.',
   },
   'ca.issuer_unverified': {
     kind: 'invalid_input',
@@ -267,6 +269,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description: 'The key backend does not support this key type or operation.',
   },
   'kms.config_invalid': { kind: 'invalid_input', description: 'The key backend configuration is incomplete or wrong.' },
+  'key.invalid': {
+    kind: 'invalid_input',
+    description:
+      "A private key given (an existing CA's) could not be read: not one PEM PKCS#8/PKCS#1/SEC1 key, encrypted " +
+      'without or with a wrong password, or of a key type PKI Manager does not sign with. Nothing was stored.',
+  },
   'store.write_failed': { kind: 'internal', description: 'The database write failed; nothing was committed.' },
   'store.unavailable': { kind: 'unavailable', description: 'The database cannot be reached.' },
   'store.invalid_url': {

@@ -20,12 +20,15 @@ import {
   type KeyBackend,
   type KeyBackendEvents,
   type KeyDestroyer,
+  type KeyImporter,
+  type KeyImportSpec,
   type KeyLender,
   type KeyLoanPort,
   type KeySpec,
   type Signer,
 } from '../key-backend';
 import type { KeyBlobStorage } from './software-key-blob-storage';
+import { keyTypeOfPrivateKey } from '../private-key-pem';
 
 export interface SoftwareBackendOptions {
   /** The 32-byte key-encryption key (see loadKeyEncryptionKey). */
@@ -92,7 +95,9 @@ export function softwareBlobAad(id: string, blob: Pick<SoftwareKeyBlob, 'keyType
  * Decrypted keys are cached per key id (cleared on destroy/close) so `sign` is one
  * synchronous node:crypto call.
  */
-export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend & KeyDestroyer & KeyLender {
+export function createSoftwareBackend(
+  opts: SoftwareBackendOptions,
+): KeyBackend & KeyDestroyer & KeyLender & KeyImporter {
   if (!(opts.kek instanceof Uint8Array) || opts.kek.length !== 32) {
     throw new PkiError('kms.config_invalid', 'the software key backend needs a 32-byte key-encryption key', {
       details: { length: opts.kek instanceof Uint8Array ? opts.kek.length : null },
@@ -302,15 +307,20 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
     await ensureKek();
     const keyType = spec.keyType;
     const info = KEY_TYPE_INFO[keyType];
-    const { privateKey, publicKey } =
+    const { privateKey } =
       info.algorithm === 'rsa'
         ? await generateKeyPairAsync('rsa', { modulusLength: info.bits!, publicExponent: 0x10001 })
         : info.algorithm === 'ec'
           ? await generateKeyPairAsync('ec', { namedCurve: info.curve! })
           : await generateKeyPairAsync('ed25519');
+    return keep(keyType, privateKey, spec.label);
+  }
+
+  /** wraps the key under the KEK (AES-256-GCM, the blob bound to its id), stores it and caches it: a new key id */
+  async function keep(keyType: KeyType, privateKey: KeyObject, label: string | undefined): Promise<Signer> {
     const id = newId('key');
-    const spki = publicKey.export({ type: 'spki', format: 'der' });
-    const blobBase = { keyType, spki: spki.toString('base64'), ...(spec.label ? { label: spec.label } : {}) };
+    const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
+    const blobBase = { keyType, spki: spki.toString('base64'), ...(label ? { label } : {}) };
     const iv = randomBytes(12);
     const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
     let ct: Buffer;
@@ -331,12 +341,31 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
       tag: tag.toString('base64'),
       ct: ct.toString('base64'),
       spki: blobBase.spki,
-      ...(spec.label ? { label: spec.label } : {}),
+      ...(label ? { label } : {}),
     };
     await storage.put(id, JSON.stringify(blob));
     const pub = new Uint8Array(spki);
     cache.set(id, { keyType, privateKey, spki: pub });
     return signerOf(backend, { uri: softwareKeyUri(id), keyType, publicKey: pub.slice() });
+  }
+
+  /** a key made elsewhere (an existing CA's), kept as a generated one: its type must be the one it claims */
+  async function importPkcs8(spec: KeyImportSpec): Promise<Signer> {
+    if (!spec || !isKeyType(spec.keyType) || !(spec.pkcs8 instanceof Uint8Array)) {
+      throw new PkiError('kms.unsupported', `unsupported key type ${String(spec?.keyType)}`, {
+        details: { keyType: spec?.keyType },
+      });
+    }
+    let privateKey: KeyObject;
+    try {
+      privateKey = createPrivateKey({ key: Buffer.from(spec.pkcs8), format: 'der', type: 'pkcs8' });
+    } catch {
+      throw new PkiError('input.invalid', 'the key to import is not a PKCS#8 private key');
+    }
+    if (keyTypeOfPrivateKey(privateKey) !== spec.keyType)
+      throw new PkiError('input.invalid', `the key to import is not a ${spec.keyType} key`);
+    await ensureKek();
+    return keep(spec.keyType, privateKey, spec.label);
   }
 
   function checkKeyType(key: LoadedKey, id: string, keyType: KeyType): void {
@@ -359,7 +388,7 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
     });
   }
 
-  const backend: KeyBackend & KeyDestroyer & KeyLender = {
+  const backend: KeyBackend & KeyDestroyer & KeyLender & KeyImporter = {
     name: 'software',
 
     handles(uri: string): boolean {
@@ -384,6 +413,10 @@ export function createSoftwareBackend(opts: SoftwareBackendOptions): KeyBackend 
         const key = cache.get(id) ?? (await load(id));
         return signWith(key, id, keyType, data);
       });
+    },
+
+    importKey(spec) {
+      return observe('import_key', undefined, () => importPkcs8(spec));
     },
 
     lendKey(uri, keyType, to) {
