@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Authority } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
 import { opensslCsr } from '../../../../tests/support/openssl-tools';
-import { opensslVerify } from '../../../../tests/support/verifiers';
+import { opensslText, opensslVerify } from '../../../../tests/support/verifiers';
 import type { TestCa } from '../../../../tests/support/ca-kit';
 import { ACTORS, createIssuingCa } from '../server-test-support';
 import { openVaultFixture, vaultCall, type VaultFixture } from './vault-test-support';
@@ -65,6 +65,43 @@ describe('Vault sign sees role and mount changes at the next request', () => {
     expect(w.status, w.text).toBe(200);
     expect((await sign('pki/sign/web', 'c.example.org')).status).toBe(400);
     expectIssuedBy(await sign('pki/sign/web', 'c.example.com'), f.intermediatePem, 'c.example.com');
+  });
+
+  it("a role's key usages, EKUs and names rewritten by another process apply at the next request", async () => {
+    // what a request takes from a role (its key usages, EKUs, name patterns) is worked out once per role object
+    // (vault-issue-service.ts derivedOf): a rewritten role must never be signed with what the old one gave
+    const write = (role: Record<string, unknown>) => other.vault.mounts.writeRole('pki', 'kus', role, ACTORS.admin);
+    const extensions = (r: Awaited<ReturnType<typeof sign>>, cn: string) => {
+      expectIssuedBy(r, f.intermediatePem, cn);
+      const text = opensslText(r.body.data.certificate);
+      return {
+        keyEncipherment: text.includes('Key Encipherment'),
+        serverAuth: text.includes('TLS Web Server Authentication'),
+        clientAuth: text.includes('TLS Web Client Authentication'),
+      };
+    };
+    const names = { allowed_domains: 'example.com', allow_subdomains: true };
+    await write({
+      ...names,
+      key_usage: ['DigitalSignature', 'KeyEncipherment'],
+      server_flag: true,
+      client_flag: false,
+    });
+    expect(extensions(await sign('pki/sign/kus', 'k1.example.com'), 'k1.example.com')).toEqual({
+      keyEncipherment: true,
+      serverAuth: true,
+      clientAuth: false,
+    });
+    await write({ ...names, key_usage: ['DigitalSignature'], server_flag: false, client_flag: true });
+    expect(extensions(await sign('pki/sign/kus', 'k2.example.com'), 'k2.example.com')).toEqual({
+      keyEncipherment: false,
+      serverAuth: false,
+      clientAuth: true,
+    });
+    // names: the generic patterns of the new role (below example.net, and not example.com any more)
+    await write({ allowed_domains: 'example.net', allow_subdomains: true });
+    expect((await sign('pki/sign/kus', 'k3.example.com')).status).toBe(400);
+    expectIssuedBy(await sign('pki/sign/kus', 'k3.example.net'), f.intermediatePem, 'k3.example.net');
   });
 
   it('a role deleted by another process is unknown at the next request', async () => {

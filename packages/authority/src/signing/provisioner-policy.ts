@@ -3,7 +3,7 @@ import { PkiError, checkDurationMs, formatLifetime, type KeyType } from '@pkim/s
 import type { Profile, SubjectAltNames, DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
 import type { Actor } from '../types';
-import { nameMatches, type LeafFacts, type NameKind, type Provisioner } from './provisioner';
+import { namePatternMatcher, type LeafFacts, type NameKind, type Provisioner } from './provisioner';
 import { actorProvisioner } from './provisioner-registry';
 
 const HOSTNAME_LIKE = /^(\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_-]{1,63})+\.?$/;
@@ -76,8 +76,9 @@ export function checkNames(all: Provisioner[], subject: DistinguishedName, sans:
   for (const p of all) {
     const patterns = p.policy.names;
     if (!patterns) continue;
+    const matches = namePatternMatcher(patterns);
     for (const [kind, value] of names) {
-      if (!patterns.some((pat) => nameMatches(kind, value, pat))) {
+      if (!matches(kind, value)) {
         throw refused('provisioner.name_not_allowed', p, `${kind} name '${value}' is not allowed for this channel`, {
           name: value,
           allowed: patterns,

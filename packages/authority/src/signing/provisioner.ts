@@ -199,6 +199,9 @@ function ipMatches(ip: string, cidr: string): boolean {
   return a.v >> shift === c.v >> shift;
 }
 
+/** `name` as dnsMatches compares it: lower case, without one trailing dot */
+const dnsForm = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
 function dnsMatches(name: string, pattern: string): boolean {
   const n = name.toLowerCase().replace(/\.$/, '');
   const p = pattern.toLowerCase().replace(/\.$/, '');
@@ -232,4 +235,92 @@ export function nameMatches(kind: NameKind, name: string, pattern: string): bool
     case 'dns':
       return !isUri && !isEmail && !isIp && dnsMatches(name, p);
   }
+}
+
+/** a pattern as nameMatches classifies it, worked out once: what it matches of each kind (undefined: nothing) */
+interface CompiledPattern {
+  uri?: { prefix: string } | { exact: string };
+  /** the local part (`*` any) and the domain pattern, lower case */
+  email?: { local: string; domain: DnsPattern };
+  /** the CIDR (parseCidr: undefined matches no address) */
+  ip?: { cidr: ReturnType<typeof parseCidr> };
+  dns?: DnsPattern;
+}
+/** dnsMatches' pattern: `*.x` any name below x (suffix `.x`), else the name itself (lower case, no trailing dot) */
+type DnsPattern = { suffix: string } | { exact: string };
+
+function compileDns(pattern: string): DnsPattern {
+  const p = dnsForm(pattern);
+  return p.startsWith('*.') ? { suffix: p.slice(1) } : { exact: p };
+}
+
+const dnsPatternMatches = (d: DnsPattern, n: string): boolean =>
+  'suffix' in d ? n.endsWith(d.suffix) && n.length > d.suffix.length : n === d.exact;
+
+function compilePattern(pattern: string): CompiledPattern {
+  const p = pattern.trim();
+  if (p.includes('://')) return { uri: p.endsWith('*') ? { prefix: p.slice(0, -1) } : { exact: p } };
+  if (p.includes('@')) {
+    const [local = '', domain = ''] = p.toLowerCase().split('@');
+    return { email: { local, domain: compileDns(domain) } };
+  }
+  if (p.includes('/') || /^[0-9.]+$/.test(p) || p.includes(':')) return { ip: { cidr: parseCidr(p) } };
+  return { dns: compileDns(p) };
+}
+
+/** one requested name as the compiled patterns of its kind compare it, worked out once per name */
+function nameMatcherFor(kind: NameKind, name: string): (c: CompiledPattern) => boolean {
+  switch (kind) {
+    case 'uri':
+      return (c) => c.uri !== undefined && ('prefix' in c.uri ? name.startsWith(c.uri.prefix) : name === c.uri.exact);
+    case 'email': {
+      const [nl, nd] = name.toLowerCase().split('@');
+      if (nd === undefined) return () => false;
+      const n = dnsForm(nd);
+      return (c) =>
+        c.email !== undefined &&
+        dnsPatternMatches(c.email.domain, n) &&
+        (c.email.local === '*' || c.email.local === nl);
+    }
+    case 'ip': {
+      const a = ipToBigInt(name);
+      if (!a) return () => false;
+      return (c) => {
+        const cidr = c.ip?.cidr;
+        if (a.bits !== cidr?.bits) return false;
+        const shift = BigInt(cidr.bits - cidr.prefix);
+        return a.v >> shift === cidr.v >> shift;
+      };
+    }
+    case 'dns': {
+      const n = dnsForm(name);
+      return (c) => c.dns !== undefined && dnsPatternMatches(c.dns, n);
+    }
+  }
+}
+
+/** Does one requested name match any of these patterns? (nameMatches over the list, each pattern classified once) */
+export type NamePatternMatcher = (kind: NameKind, name: string) => boolean;
+
+/**
+ * compiled matchers by pattern list: a provisioner's list (a Vault role's, per role object: vault-issue-service.ts; a
+ * token's resources, per remembered row) is compiled on its first use. The list is compared element by element at
+ * each use (a list changed in place is compiled again), so no answer depends on what was compiled before.
+ */
+const compiledLists = new WeakMap<readonly string[], { patterns: readonly string[]; match: NamePatternMatcher }>();
+
+/**
+ * The patterns' matcher: the same answers as `patterns.some((p) => nameMatches(kind, name, p))`, with each pattern
+ * classified (trim, kind, lower case, CIDR) once instead of per name and pattern (issue #12: ≈ 20 µs per Vault `sign`
+ * request, docs/benchmarks.md session 26 "HTTP sign routes").
+ */
+export function namePatternMatcher(patterns: readonly string[]): NamePatternMatcher {
+  const hit = compiledLists.get(patterns);
+  if (hit?.patterns.length === patterns.length && hit.patterns.every((p, i) => p === patterns[i])) {
+    return hit.match;
+  }
+  const compiled = patterns.map(compilePattern);
+  const match: NamePatternMatcher = (kind, name) => compiled.some(nameMatcherFor(kind, name));
+  compiledLists.set(patterns, { patterns: [...patterns], match });
+  return match;
 }

@@ -7,6 +7,7 @@ import {
   splitPemBundle,
   toPem,
   type DistinguishedName,
+  type ExtKeyUsageName,
   type KeyUsageName,
   type UnverifiedCsr,
 } from '@pkim/core';
@@ -108,6 +109,60 @@ export function namePatternsForRole(
     return undefined;
   }
   return patterns;
+}
+
+/**
+ * What a role gives every request through it, worked out once per role object: the role documents the mount view
+ * hands out (vault-mount-service.ts `getRole`) are frozen and stay the same object while the stored role is the same
+ * (a role written anew is a new object), so nothing kept here outlives the role it came from. A role that is not
+ * frozen (sign-verbatim's, built per request) is worked out per request as before. Issue #12: the role's key usages,
+ * key types and name patterns were rebuilt per Vault request, and the patterns classified per name
+ * (docs/benchmarks.md session 26 "HTTP sign routes").
+ */
+interface RoleDerived {
+  allowedKeyTypes: readonly KeyType[] | undefined;
+  extKeyUsage: readonly ExtKeyUsageName[];
+  /** the role's key usages a key of the algorithm can carry (else `digitalSignature`) */
+  keyUsage: Partial<Record<'rsa' | 'ec' | 'ed25519', readonly KeyUsageName[]>>;
+  /** namePatternsForRole by the request's kinds (bit 1: e-mail names, bit 2: URI names); null: not yet worked out */
+  patterns: (readonly string[] | undefined | null)[];
+}
+const derived = new WeakMap<VaultRole, RoleDerived>();
+
+function derivedOf(role: VaultRole): RoleDerived {
+  let d = Object.isFrozen(role) ? derived.get(role) : undefined;
+  if (d) return d;
+  const types = roleAllowedKeyTypes(role);
+  d = {
+    allowedKeyTypes: types && Object.freeze(types),
+    extKeyUsage: Object.freeze(roleExtKeyUsage(role)),
+    keyUsage: {},
+    patterns: [null, null, null, null],
+  };
+  if (Object.isFrozen(role)) derived.set(role, d);
+  return d;
+}
+
+function roleKeyUsageFor(role: VaultRole, algorithm: 'rsa' | 'ec' | 'ed25519'): readonly KeyUsageName[] {
+  const d = derivedOf(role);
+  let ku = d.keyUsage[algorithm];
+  if (ku === undefined) {
+    const possible = roleKeyUsage(role).filter((k) => !IMPOSSIBLE_KU[algorithm].includes(k));
+    ku = d.keyUsage[algorithm] = Object.freeze(possible.length ? possible : ['digitalSignature' as const]);
+  }
+  return ku;
+}
+
+/** namePatternsForRole, once per role object and kind of request (frozen: shared by the requests) */
+function rolePatterns(role: VaultRole, request: { email: string[]; uri: string[] }): readonly string[] | undefined {
+  const d = derivedOf(role);
+  const i = (request.email.length ? 1 : 0) + (request.uri.length ? 2 : 0);
+  let p = d.patterns[i];
+  if (p === null) {
+    const list = namePatternsForRole(role, request);
+    p = d.patterns[i] = list && Object.freeze(list);
+  }
+  return p;
 }
 
 /**
@@ -330,7 +385,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
           ip = csr.sans.ip ?? [];
           uri = csr.sans.uri ?? [];
         }
-        const allowed = roleAllowedKeyTypes(role);
+        const allowed = derivedOf(role).allowedKeyTypes;
         if (allowed && !allowed.includes(keyType)) {
           throw new PkiError(
             'policy.key_type_not_allowed',
@@ -367,8 +422,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
       } catch {
         namesAllowed = false;
       }
-      const algorithm = KEY_TYPE_INFO[keyType].algorithm;
-      const keyUsage = roleKeyUsage(role).filter((k) => !IMPOSSIBLE_KU[algorithm].includes(k));
+      const roleDerived = derivedOf(role);
       const provisioner: Provisioner = createProvisioner({
         kind: 'vault-role',
         id: vaultRoleProvisionerId(mount.path, kind === 'verbatim' ? 'sign-verbatim' : roleName),
@@ -379,8 +433,8 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
         policy: {
           cas: [mount.caId],
           profiles: [VAULT_PROFILE],
-          keyTypes: kind === 'issue' ? [keyType] : roleAllowedKeyTypes(role),
-          names: namePatternsForRole(role, sans),
+          keyTypes: kind === 'issue' ? [keyType] : (roleDerived.allowedKeyTypes as KeyType[] | undefined),
+          names: rolePatterns(role, sans) as string[] | undefined,
           maxLifetimeMs: maxTtl * 1000,
           // the role's name rules depend on nothing the pipeline decides: checked here, they leave the request a
           // validator only when they refuse it (the pipeline then refuses and audits it as before); a request they
@@ -389,8 +443,8 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
         },
         modifiers: {
           defaultProfile: VAULT_PROFILE,
-          keyUsage: keyUsage.length ? keyUsage : ['digitalSignature'],
-          extKeyUsage: roleExtKeyUsage(role),
+          keyUsage: roleKeyUsageFor(role, KEY_TYPE_INFO[keyType].algorithm) as KeyUsageName[],
+          extKeyUsage: roleDerived.extKeyUsage as ExtKeyUsageName[],
           capLifetimeMs: maxTtl * 1000,
           noStore: role.no_store,
           urls: mountUrls(mount),
