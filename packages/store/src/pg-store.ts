@@ -72,8 +72,8 @@ export const PG_MIGRATIONS_FOLDER = fileURLToPath(new URL('../migrations/pg', im
 const MIGRATION_LOCK = 2;
 
 /**
- * the channel of Store.otherCommits: a commit that changed a CA row, an API token, a user or a certificate's status
- * (a revocation) (payload: its store)
+ * the channel of Store.otherCommits: a commit that changed a CA row, an API token, a user, a certificate's status
+ * (a revocation) or a SPIFFE CA (payload: its store)
  */
 export const CHANGES_CHANNEL = 'pkim_changes';
 /**
@@ -82,11 +82,13 @@ export const CHANGES_CHANNEL = 'pkim_changes';
  */
 export const LISTEN_RETRY_MS = { first: 100, max: 5000 };
 /**
- * the unit changes a row that instances remember: a CA row (touchesCaRow), an API token, a user, or a certificate's
- * status (a revocation: the OCSP answers and CRLs other instances keep)
+ * the unit changes a row that instances remember: a CA row (touchesCaRow), an API token, a user, a certificate's
+ * status (a revocation: the OCSP answers and CRLs other instances keep), or a SPIFFE CA (registered or rotated: the
+ * SVID route's CAs, spiffe-service.ts `signingState`)
  */
 const changesRememberedRows = (unit: UnitOfWork): boolean =>
   touchesCaRow(unit) ||
+  !!(unit.insertSpiffeCas?.length || unit.updateSpiffeCas?.length) ||
   !!(unit.insertTokens?.length || unit.updateTokens?.length || unit.updateUsers?.length) ||
   !!unit.updateCertificates?.some((u) => u.patch.status !== undefined);
 

@@ -185,6 +185,12 @@ export interface SpiffeServiceDeps {
   config: SpiffeConfig;
 }
 
+/**
+ * how long the SVID route reuses the SPIFFE CAs it read while nothing says they changed, ms of clock time (as the
+ * Vault mount view, MOUNT_RECHECK_MS: PostgreSQL's signal stands still while its listening connection is down)
+ */
+export const STATE_RECHECK_MS = 1000;
+
 const iso = (ms: number): string => new Date(ms).toISOString();
 const b64url = (der: Uint8Array): string => createHash('sha256').update(der).digest('base64url');
 
@@ -237,8 +243,54 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
     return { trustDomain: rows[0]!.trustDomain, rows, cas, active };
   }
 
-  async function requireState(signing?: SpiffeIntermediateRole): Promise<State> {
+  /**
+   * The SVID route's state (`state(signing)`, per request), kept while nothing may have changed it — the Vault mount
+   * view's rule (vault-mount-service.ts `requestView`): no SPIFFE CA commit of this service since (`ownCommits`), no
+   * CA row written by this process (Store.caRowWrites: a CA revoked, disabled, deleted or created), the same
+   * Store.otherCommits (SQLite: no other connection committed; PostgreSQL: no other instance announced a CA row or a
+   * SPIFFE CA change), and at most STATE_RECHECK_MS of clock time. The counters are read before the state: a change
+   * during the read makes the next request read it again. A store that does not count its CA row writes keeps
+   * nothing. Issue #12: `listCas` and the CA rows were read per SVID request (≈ 87 µs of the main thread,
+   * docs/benchmarks.md session 26 "HTTP sign routes").
+   */
+  const kept = new Map<
+    SpiffeIntermediateRole,
+    { state: State; own: number; caWrites: number; others: number | undefined; at: number }
+  >();
+  let ownCommits = 0;
+  /** every commit of this service that changes the SPIFFE CAs: it ends what `signingState` keeps */
+  async function commitCas(unit: Parameters<Store['commit']>[0]): ReturnType<Store['commit']> {
+    try {
+      return await store.commit(unit);
+    } finally {
+      ownCommits++;
+      kept.clear();
+    }
+  }
+  async function signingState(signing: SpiffeIntermediateRole): Promise<State | undefined> {
+    const own = ownCommits;
+    const caWrites = store.caRowWrites;
+    const others = store.otherCommits;
+    const now = clock.now();
+    const k = kept.get(signing);
+    if (
+      k?.own === own &&
+      k.caWrites === caWrites &&
+      k.others === others &&
+      now >= k.at &&
+      now - k.at < STATE_RECHECK_MS
+    ) {
+      return k.state;
+    }
     const s = await state(signing);
+    if (s && caWrites !== undefined && own === ownCommits)
+      kept.set(signing, { state: s, own, caWrites, others, at: now });
+    else kept.delete(signing);
+    return s;
+  }
+
+  async function requireState(signing?: SpiffeIntermediateRole): Promise<State> {
+    const s = signing ? await signingState(signing) : await state();
     if (!s?.active.root)
       throw new PkiError(
         'spiffe.not_initialized',
@@ -289,7 +341,7 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
 
   async function register(ca: CaRow, role: SpiffeCaRole, td: string, actor: Actor, extra: object = {}): Promise<void> {
     const t = clock.now();
-    await store.commit({
+    await commitCas({
       insertSpiffeCas: [
         { id: ca.id, trustDomain: td, role, status: 'active', rotatedAt: null, keepUntil: null, createdAt: t },
       ],
@@ -800,7 +852,7 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
     const now = clock.now();
     const last = (await store.spiffe.svidsByCa(now)).find((r) => r.caId === old.id)?.lastNotAfter ?? now;
     const keepUntil = Math.max(last, now);
-    await store.commit({
+    await commitCas({
       insertSpiffeCas: [
         {
           id: fresh.id,
