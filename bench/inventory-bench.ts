@@ -198,6 +198,8 @@ function probes(caIds: string[]): [string, Probe][] {
     ['CA', list({ caId: caIds[2] })],
     ['profile = tls-client', list({ profile: 'tls-client' })],
     ['CA + status = active', list({ caId: caIds[1], status: 'active' })],
+    // (1 in 80: planned on (ca_id, status) before migration 0034, on (status, created_at, id) since)
+    ['CA + status = revoked', list({ caId: caIds[1], status: 'revoked' })],
     ['expiring before now+30d', list({ expiringBefore: NOW + 30 * DAY })],
     ['expiring before now+30d, by expiry', list({ expiringBefore: NOW + 30 * DAY, sort: 'expiry_asc' })],
     ['CA + expiring before now+30d', list({ caId: caIds[3], expiringBefore: NOW + 30 * DAY })],
