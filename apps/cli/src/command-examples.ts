@@ -25,6 +25,10 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
   'ca show': ['pkim ca show issuing'],
   'ca export': ['pkim ca export issuing --chain --out issuing-chain.pem'],
   'ca import': ['pkim ca import issuing --cert issuing-signed.pem --issuer-cert outside-root.pem'],
+  'ca import-existing': [
+    'pkim ca import-existing --cert old-root.pem --key old-root.key --name old-root',
+    'pkim ca import-existing --cert issuing.pem --key issuing.key --key-password-file pw --issuer-cert root.pem --json',
+  ],
   'ca disable': ['pkim ca disable issuing'],
   'ca enable': ['pkim ca enable issuing'],
   'ca set-urls': ['pkim ca set-urls issuing --base https://pki.example.com', 'pkim ca set-urls issuing --clear'],

@@ -30,7 +30,7 @@ import SwaggerParser from '@apidevtools/swagger-parser';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { MOUNT_ROUTES, SYSTEM_ROUTES, type VaultOp } from '../src/transports/vault/vault-routes';
-import { opensslCsr, opensslSignCaCsr } from '../../../tests/support/openssl-tools';
+import { opensslCsr, opensslSelfSigned, opensslSignCaCsr } from '../../../tests/support/openssl-tools';
 import { generateSshKey, makeTempDir } from '../../../tests/support/openssh';
 import { sqliteDigest } from '../../../tests/support/db-digest';
 
@@ -112,6 +112,15 @@ const TRPC: Record<string, TrpcRow> = {
     expect: ADMIN_ONLY,
   },
   'ca.importCertificate': { input: (k) => k.freshPendingCa(), expect: ADMIN_ONLY },
+  // an outside root made by openssl, with its key: a new CA for the one principal allowed
+  'ca.importExisting': {
+    input: () => {
+      const ext = ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'];
+      const r = opensslSelfSigned({ subject: `/CN=mx-existing-${seq()}`, days: 2, addext: ext });
+      return { certificate: r.certPem, privateKey: r.keyPem };
+    },
+    expect: ADMIN_ONLY,
+  },
   'ca.setStatus': { input: async (k) => ({ id: await k.freshCa(), status: 'disabled' }), expect: ADMIN_ONLY },
   'ca.setUrls': {
     input: async (k) => ({ ref: await k.freshCa(), base: 'https://pki.matrix.example' }),

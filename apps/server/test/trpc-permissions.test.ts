@@ -28,6 +28,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'ca.create': ADMIN,
   'ca.createExternal': ADMIN,
   'ca.importCertificate': ADMIN,
+  'ca.importExisting': ADMIN,
   'ca.setStatus': ADMIN,
   'ca.setUrls': ADMIN,
   'ca.rename': ADMIN,

@@ -163,6 +163,38 @@ export const caImportCertificateInputSchema = z
   })
   .strict();
 
+/**
+ * `ca.importExisting` (REST `POST /api/v1/cas/import`, `pkim ca import-existing`): an existing CA — made by Vault,
+ * step-ca or openssl scripts — brought with its private key (PEM PKCS#8, optionally encrypted with `keyPassword`,
+ * PKCS#1 or SEC1). The CA service checks that the key is the certificate's, CA:TRUE, keyCertSign and not expired
+ * (`ca.certificate_mismatch`), reads the key (`key.invalid`), and finds its issuer: itself (a self-signed root), a CA
+ * here (its parent) or `issuerCertificate` (the outside chain, as `ca.importCertificate`; else `ca.issuer_unverified`).
+ * The key is kept by `backend` (software: encrypted under the KEK; pkcs11/kmip: `kms.unsupported`). Answers the new
+ * active CA as `ca.get` does.
+ */
+export const caImportExistingInputSchema = z
+  .object({
+    certificate: z
+      .string()
+      .min(1)
+      .max(64 * 1024),
+    privateKey: z
+      .string()
+      .min(1)
+      .max(64 * 1024),
+    keyPassword: z.string().min(1).max(1024).optional(),
+    issuerCertificate: z
+      .string()
+      .min(1)
+      .max(64 * 1024)
+      .optional(),
+    /** default: the certificate's CN made a CA name */
+    name: caNameSchema.optional(),
+    backend: keyBackendSchema.default('software'),
+  })
+  .strict();
+export type CaImportExistingInput = z.input<typeof caImportExistingInputSchema>;
+
 /** The store's CA record (epoch ms) — what {@link toCaDto} maps from. */
 export interface CaRecord {
   id: string;

@@ -73,6 +73,12 @@ export const REST_TWINS = {
     bind: CA,
     summary: 'Import the certificate an outside CA signed for a pending CA (the CA becomes active)',
   },
+  'ca.importExisting': {
+    method: 'POST',
+    path: '/cas/import',
+    status: 201,
+    summary: 'Bring an existing CA: its certificate and private key become an active CA (the key kept encrypted)',
+  },
   'ca.setStatus': { method: 'PUT', path: '/cas/:id/status', summary: 'Enable or disable a CA (id or name)' },
   'ca.setUrls': { method: 'PUT', path: '/cas/:id/urls', bind: CA, summary: 'Set the CRL/OCSP/AIA URLs a CA embeds' },
   'ca.rename': {

@@ -204,6 +204,47 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
       ctx.output(toCaViewDto(v), () => caDetails(v.ca));
     });
 
+  ca.command('import-existing')
+    .description(
+      'bring an existing CA (Vault, step-ca, openssl scripts) with its private key: the key must be the ' +
+        "certificate's, CA:TRUE, keyCertSign, not expired; its issuer itself (a root), a CA here (its parent) or " +
+        '--issuer-cert. The key is kept encrypted by the software key backend',
+    )
+    .requiredOption('--cert <file>', 'the CA certificate (PEM)')
+    .requiredOption('--key <file>', 'its private key: PEM PKCS#8 (optionally encrypted), PKCS#1 or SEC1')
+    .option('--key-password-file <file>', 'the password of an encrypted key (its first line)')
+    .option(
+      '--issuer-cert <file>',
+      "the outside issuer's CA certificate, or its chain up to the outside root (PEM), when it is not a CA here",
+    )
+    .option('--name <name>', 'unique CA name (default: from the CN)')
+    .option('--backend <name>', 'key backend keeping the key: software (pkcs11 and kmip refuse)', backendOption)
+    .action(
+      async (o: {
+        cert: string;
+        key: string;
+        keyPasswordFile?: string;
+        issuerCert?: string;
+        name?: string;
+        backend?: string;
+      }) => {
+        const a = await ctx.openAuthority();
+        const v = await a.cas.importExisting(
+          {
+            certificatePem: readInputFile(o.cert, 'certificate'),
+            keyPem: readInputFile(o.key, 'private key'),
+            keyPassword: readPasswordFile(o.keyPasswordFile),
+            issuerCertificatePem: o.issuerCert ? readInputFile(o.issuerCert, 'issuer certificate') : undefined,
+            name: o.name,
+            backend: o.backend as 'software' | 'pkcs11' | 'kmip' | undefined,
+          },
+          ctx.actor,
+        );
+        const { toCaViewDto } = await ctx.contract();
+        ctx.output(toCaViewDto(v), () => caDetails(v.ca));
+      },
+    );
+
   for (const [cmd, status] of [
     ['disable', 'disabled'],
     ['enable', 'active'],

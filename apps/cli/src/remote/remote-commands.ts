@@ -7,6 +7,7 @@ import type { RemoteTarget } from '../config/cli-config';
 import { downloadRemote } from './remote-client';
 import type { CliContext } from '../cli-context';
 import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
+import { readPasswordFile } from '../export-output';
 import { certificateDeletedLine, keyValues, sansText, table } from '../format';
 import { defaultName, printCrl, writeIssued, type CrlOptions } from '../command-outputs';
 
@@ -180,6 +181,18 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       certificate: readInputFile(o.cert as string, 'certificate'),
       issuerCertificate:
         typeof o.issuerCert === 'string' ? readInputFile(o.issuerCert, 'issuer certificate') : undefined,
+    }),
+  },
+  'ca import-existing': {
+    procedure: 'ca.importExisting',
+    input: (_args, o) => ({
+      certificate: readInputFile(o.cert as string, 'certificate'),
+      privateKey: readInputFile(o.key as string, 'private key'),
+      keyPassword: readPasswordFile(o.keyPasswordFile as string | undefined),
+      issuerCertificate:
+        typeof o.issuerCert === 'string' ? readInputFile(o.issuerCert, 'issuer certificate') : undefined,
+      name: o.name,
+      backend: o.backend,
     }),
   },
   'ca export': {

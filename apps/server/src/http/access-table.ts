@@ -18,6 +18,7 @@ const TRPC_ACCESS = {
   'ca.create': 'ca:write',
   'ca.createExternal': 'ca:write',
   'ca.importCertificate': 'ca:write',
+  'ca.importExisting': 'ca:write',
   'ca.setStatus': 'ca:write',
   'ca.setUrls': 'ca:write',
   'ca.rename': 'ca:write',

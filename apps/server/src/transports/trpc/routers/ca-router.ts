@@ -8,6 +8,7 @@ import {
   caExternalSchema,
   caGetInputSchema,
   caImportCertificateInputSchema,
+  caImportExistingInputSchema,
   caRevokeInputSchema,
   caRevokeOutputSchema,
   caPageSchema,
@@ -99,6 +100,26 @@ export const caRouter = router({
         await ctx.authority.cas.importCertificate(input.ref, input.certificate, ctx.actor, {
           issuerCertificatePem: input.issuerCertificate,
         }),
+      ),
+    ),
+
+  /** an existing CA brought with its private key: the key kept by the key backend, the CA active */
+  importExisting: procedure()
+    .input(caImportExistingInputSchema)
+    .output(caViewSchema)
+    .mutation(async ({ ctx, input }) =>
+      toCaViewDto(
+        await ctx.authority.cas.importExisting(
+          {
+            certificatePem: input.certificate,
+            keyPem: input.privateKey,
+            keyPassword: input.keyPassword,
+            issuerCertificatePem: input.issuerCertificate,
+            name: input.name,
+            backend: input.backend,
+          },
+          ctx.actor,
+        ),
       ),
     ),
 
