@@ -87,6 +87,38 @@ describe('the one signing pipeline with provisioners', () => {
     expect(event?.actor).toBe('tok_limited');
   });
 
+  it("a plain leaf (stored, no channel rows, no kept key): its row and the issued event's fields", async () => {
+    const dns = 'plain.payments.example.com';
+    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: `/CN=${dns}`, sans: [`DNS:${dns}`] });
+    const issued = await authority.sign(
+      { kind: 'leaf-csr', ca: 'payments', csrPem, profile: 'tls-server', lifetimeMs: DAY },
+      { actor: TEST_ADMIN },
+    );
+    const v = opensslVerify({
+      leafPem: issued.certificatePem,
+      chainPems: [payments.pem],
+      rootPem,
+      purpose: 'sslserver',
+    });
+    expect(v.ok, v.output).toBe(true);
+    expect((await authority.certificates.get(issued.certificate.id)).certificate.serialHex).toBe(
+      issued.certificate.serialHex,
+    );
+    const [event] = await authority.audit.list({ action: 'certificate.issued', target: issued.certificate.id });
+    const c = issued.certificate;
+    expect(event?.details).toEqual({
+      caId: payments.id,
+      serial: c.serialHex,
+      subject: c.subjectDn,
+      sans: c.sans,
+      profile: 'tls-server',
+      notAfter: c.notAfter,
+      requestId: null,
+      fingerprint: c.fingerprintSha256,
+      provisioner: { kind: 'user', id: TEST_ADMIN.id, name: TEST_ADMIN.name },
+    });
+  });
+
   it.each([
     ['another CA', { ca: 'other' }, 'provisioner.ca_not_allowed'],
     ['another profile', { profile: 'tls-client' }, 'provisioner.profile_not_allowed'],

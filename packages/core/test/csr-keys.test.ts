@@ -10,6 +10,8 @@ import {
   decodeCsrAsync,
   decodeCsrContent,
   decodeCsrContentAsync,
+  readCsrUnverified,
+  verifyCsrContentAsync,
   fromPem,
   keyTypeFromSpki,
   parseCertificate,
@@ -123,6 +125,15 @@ describe('decodeCsr', () => {
     altered[Buffer.from(altered).indexOf(Buffer.from('rsa.example.com'))] = 'R'.charCodeAt(0);
     await expect(decodeCsrContentAsync(altered)).rejects.toMatchObject({ code: 'csr.invalid_signature' });
     await expect(decodeCsrContentAsync('not a csr')).rejects.toMatchObject({ code: 'csr.invalid' });
+  });
+  it('verifyCsrContentAsync (a CSR read already): the same content and refusals as decodeCsrContentAsync', async () => {
+    for (const pem of [ecCsr, rsaCsr, edCsr])
+      expect(await verifyCsrContentAsync(readCsrUnverified(pem))).toEqual(await decodeCsrContentAsync(pem));
+    const flipped = new Uint8Array(fromPem(ecCsr));
+    flipped[flipped.length - 5]! ^= 0x01;
+    await expect(verifyCsrContentAsync(readCsrUnverified(flipped))).rejects.toMatchObject({
+      code: 'csr.invalid_signature',
+    });
   });
   it('rejects an RSA-1024 CSR as csr.weak_key', () => {
     const { pem } = opensslCsr(['-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:1024'], '/CN=weak.example.com');
