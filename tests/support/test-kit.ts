@@ -42,7 +42,7 @@ export async function expectPkiError(p: Promise<unknown>, code: string): Promise
 }
 
 /** Polls `fn` until `ok` holds or `ms` elapse; returns the last value. */
-export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 3000): Promise<T> {
+export async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn();

@@ -35,14 +35,15 @@ async function serve(dataDir: string): Promise<Served> {
   const started = Date.now();
   while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(out)) {
     if (child.exitCode !== null) throw new Error(`pkim serve exited early (${child.exitCode}):\n${out}\n${err}`);
-    if (Date.now() - started > 30_000) throw new Error(`pkim serve did not start:\n${out}\n${err}`);
+    // first boot (the admin password hash, every migration) is CPU-bound: it took over 30 s at load 25
+    if (Date.now() - started > 120_000) throw new Error(`pkim serve did not start:\n${out}\n${err}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
   return { child, url, stdout: () => out, exited };
 }
 
-describe('pkim serve', () => {
+describe('pkim serve', { timeout: 300_000 }, () => {
   const tmp = tempDir('pkim-serve-');
   const children: ChildProcess[] = [];
   afterAll(() => {

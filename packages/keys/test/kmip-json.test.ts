@@ -727,7 +727,8 @@ describe('KMIP backend against the Cosmian responder', () => {
       await expectPkiError(b.client.query(), 'kms.timeout', true);
       const elapsed = Date.now() - t0;
       expect(elapsed).toBeGreaterThanOrEqual(900);
-      expect(elapsed).toBeLessThan(2500);
+      // the 300 ms timeout is honoured (the 30 s default would take 90 s); wide, a loaded step can take seconds
+      expect(elapsed).toBeLessThan(10_000);
       expect(evs.map((e) => [e.attempt, e.error?.code])).toEqual([
         [1, 'kms.timeout'],
         [2, 'kms.timeout'],
