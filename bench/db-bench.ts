@@ -36,7 +36,14 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { pino } from 'pino';
 import { createAuthority } from '@pkim/authority';
-import { openStore, type CertificateQuery, type CertificateRow, type Store, type UnitOfWork } from '@pkim/store';
+import {
+  PG_GROUP_COMMIT_TWO_WRITES,
+  openStore,
+  type CertificateQuery,
+  type CertificateRow,
+  type Store,
+  type UnitOfWork,
+} from '@pkim/store';
 import { opensslCsr } from '../tests/support/openssl-tools';
 import { startPostgres } from '../tests/support/postgres';
 import { pgBulkLoad } from './pg-bulk-load';
@@ -60,6 +67,8 @@ const PG_PERF = process.env.BENCH_PG_PERF;
 const ENGINES = (process.env.BENCH_ENGINES ?? 'sqlite,postgres').split(',');
 const PG_STATEMENTS = Number(process.env.BENCH_PG_STATEMENTS ?? 0);
 const PG_WAITS = process.env.BENCH_PG_WAITS === '1';
+/** BENCH_PG_WRITES=2: the PostgreSQL instances write two batches at once (PG_GROUP_COMMIT_TWO_WRITES) */
+const TWO_WRITES = process.env.BENCH_PG_WRITES === '2';
 /** BENCH_PG_SETTINGS=name=value,name=value: server settings of the bench's cluster (e.g. commit_delay=10) */
 const PG_SETTINGS = (process.env.BENCH_PG_SETTINGS ?? '').split(',').filter((x) => x.includes('='));
 const SELF = fileURLToPath(import.meta.url);
@@ -163,6 +172,8 @@ async function worker(): Promise<void> {
     workers: WORKERS,
     logger: silent,
     workerCpuProfileDir: WORKER_CPU_PROF,
+    // BENCH_PG_WRITES=2: PostgreSQL writes two batches at once (opt-in, PG_GROUP_COMMIT_TWO_WRITES)
+    groupCommit: TWO_WRITES && !cfg.databaseUrl.endsWith('.db') ? PG_GROUP_COMMIT_TWO_WRITES : undefined,
   });
   // warm up (key load, prepared statements, JIT)
   for (let i = 0; i < WARM_UP; i++)
@@ -234,6 +245,8 @@ const COMMIT_FIELDS = [
   'flushMs',
   'flushWaits',
   'lockWaits',
+  'besideBatches',
+  'besideUnits',
 ] as const;
 type CommitField = (typeof COMMIT_FIELDS)[number];
 
@@ -286,7 +299,11 @@ function commitCycle(r: WorkerResult[]): string | undefined {
     `waited ${perBatch('heldMs')}, statement ${perBatch('statementMs')}, flush wait ${perBatch('flushMs')} ` +
     `(sent by ${((100 * sum('flushWaits')) / batches).toFixed(0)} % of the batches; the lock found taken by ` +
     `${((100 * (sum('lockWaits') || 0)) / batches).toFixed(0)} %), ` +
-    `whole write ${perBatch('writingMs')}; writing ${(100 * busy).toFixed(0)} % of the time`
+    `whole write ${perBatch('writingMs')}; writing ${(100 * busy).toFixed(0)} % of the time` +
+    (sum('besideBatches') > 0
+      ? `; written beside another batch: ${((100 * sum('besideBatches')) / batches).toFixed(0)} % of the batches, ` +
+        `${(sum('besideUnits') / sum('besideBatches')).toFixed(1)} units each`
+      : '')
   );
 }
 

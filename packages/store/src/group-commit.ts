@@ -10,7 +10,8 @@
  * has waited `maxDelayMs` — or, with `writeWhenIdle`, until a turn of the event loop runs nothing else (the thread
  * would only wait for the announced work: the batch is written in that time; a write that returns a promise turns
  * it off). PostgreSQL writes asynchronously: units that arrive while a batch is being written join the next, which
- * is looked at as soon as the write ends.
+ * is looked at as soon as the write ends — or, with `maxWrites` 2, written beside it by the same rules (at most
+ * `maxWrites` batches being written at once).
  */
 import type { GroupCommitPolicy, GroupCommitStats } from './types';
 
@@ -24,6 +25,13 @@ import type { GroupCommitPolicy, GroupCommitStats } from './types';
  * With ≤ 32 in flight nothing changes (a batch never holds more than what is in flight).
  */
 export const PG_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 64, maxDelayMs: 2 };
+/**
+ * PostgreSQL with two batches written at once (`maxWrites` 2, two commit connections): a batch ready while another is
+ * being written is sent beside it — its inserts run while the other holds the audit-chain lock and flushes. Opt-in
+ * (bench:db `BENCH_PG_WRITES=2`): on the loaded machine of session 27 one instance was level with PG_GROUP_COMMIT
+ * (docs/benchmarks.md, "Session 27: PostgreSQL"); the idle machine decides.
+ */
+export const PG_GROUP_COMMIT_TWO_WRITES: GroupCommitPolicy = { ...PG_GROUP_COMMIT, maxWrites: 2 };
 /**
  * SQLite's default (a process whose certificates are signed in worker threads): written at the first look after the
  * turn that submitted it (maxDelayMs 0: no hold)
@@ -75,8 +83,9 @@ export function createGroupCommit<T>(
   let expected = 0;
   /** a look at the batch is scheduled (setImmediate) */
   let looking = false;
-  /** PostgreSQL: the batch being written */
-  let writing: Promise<void> | undefined;
+  /** PostgreSQL: the batches being written (at most `maxWrites`) */
+  const writing = new Set<Promise<void>>();
+  const maxWrites = Math.max(1, policy.maxWrites ?? 1);
   /** when the first unit of the batch arrived, and the timer that writes it when it has waited maxDelayMs */
   let since = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -91,6 +100,8 @@ export function createGroupCommit<T>(
     writingMs: 0,
     deadlineBatches: 0,
     deadlineUnits: 0,
+    besideBatches: 0,
+    besideUnits: 0,
   } satisfies GroupCommitStats;
 
   const writeNow = (atDeadline = false): void => {
@@ -104,6 +115,10 @@ export function createGroupCommit<T>(
       stats.deadlineBatches++;
       stats.deadlineUnits += items.length;
     }
+    if (writing.size) {
+      stats.besideBatches++;
+      stats.besideUnits += items.length;
+    }
     const at = performance.now();
     stats.heldMs += at - since;
     const done = write(items);
@@ -113,14 +128,15 @@ export function createGroupCommit<T>(
       return;
     }
     asyncWrites = true;
-    writing = done.finally(() => {
-      writing = undefined;
+    const written: Promise<void> = done.finally(() => {
+      writing.delete(written);
       stats.writingMs += performance.now() - at;
       look();
     });
+    writing.add(written);
   };
   const look = (): void => {
-    if (writing || !queue.length) return;
+    if (writing.size >= maxWrites || !queue.length) return;
     const waited = performance.now() - since;
     if (expected <= 0 || queue.length >= policy.maxBatch || waited >= policy.maxDelayMs) {
       writeNow(expected > 0 && queue.length < policy.maxBatch);
@@ -149,7 +165,7 @@ export function createGroupCommit<T>(
     const at = performance.now();
     setImmediate(() => {
       probing = false;
-      if (writing || !queue.length) return;
+      if (writing.size >= maxWrites || !queue.length) return;
       if (performance.now() - at < IDLE_TURN_MS) writeNow();
       else look();
     });
@@ -182,9 +198,9 @@ export function createGroupCommit<T>(
     },
     stats: () => ({ ...stats }),
     async drain() {
-      while (writing || queue.length) {
-        if (writing) await writing;
-        else writeNow();
+      while (writing.size || queue.length) {
+        if (queue.length && writing.size < maxWrites) writeNow();
+        else await Promise.race(writing);
       }
     },
   };

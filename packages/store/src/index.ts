@@ -1,5 +1,5 @@
 export * from './types';
-export { IN_PROCESS_GROUP_COMMIT } from './group-commit';
+export { IN_PROCESS_GROUP_COMMIT, PG_GROUP_COMMIT_TWO_WRITES } from './group-commit';
 export { openStore, migrateStore, restoreStore, pgPoolSize } from './open-store';
 export { copyStore, pemFingerprintSha256, type CopyStoreResult } from './copy-store';
 export { parseStoreUrl, type ParsedStoreUrl } from './store-url';

@@ -39,6 +39,11 @@ import * as schema from './pg-schema';
 /** Two-int advisory keys (a key space distinct from the one-bigint keys of `withLeaderLock`); see migration 0024. */
 export const LOCK_CLASS = 0x706b696d; // 'pkim'
 export const AUDIT_CHAIN_LOCK = 1;
+/**
+ * the class of the two-int advisory keys that order one instance's batch statements (WRITE_ORDER): the key is the
+ * store's own (a random int), so two instances never share one
+ */
+export const WRITE_ORDER_CLASS = LOCK_CLASS + 1;
 
 const BATCH_KEYS = new Set<string>([
   'insertCertificates',
@@ -144,6 +149,8 @@ const enum Param {
   requests,
   /** OWN_FLUSH */
   ownFlush,
+  /** WRITE_ORDER: the store's key (null: one batch statement at a time, no such lock) */
+  writeOrder,
 }
 
 /**
@@ -345,7 +352,7 @@ const OWN_FLUSH = Param.ownFlush;
  * 3. ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units with their CA's
  *    status.
  */
-export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v13';
+export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v14';
 export const BATCH_STATEMENT = (() => {
   const sha = `encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')`;
   const insert = (table: PgTable, p: ColumnsPart, idKey: string, returning: string) =>
@@ -369,12 +376,17 @@ export const BATCH_STATEMENT = (() => {
     `w_svids as (${insert(schema.spiffeSvids, SVIDS, 'id', '1')}),`,
     'pre as materialized (select (select count(*) from w_certs) + (select count(*) from w_names)',
     '  + (select count(*) from w_keys) + (select count(*) from w_svids) as n),',
-    // the lock: after `pre`. First tried without waiting (`tried`: whether another transaction held it, answered
+    // WRITE_ORDER: after `pre`, the store's own lock (its other batch statement in flight holds it until it commits),
+    // so that `tried` below finds the audit-chain lock taken only by another writer, never by this store's other lane
+    `mine as materialized (select count(*) as n from pre, lateral (select pg_advisory_xact_lock(`,
+    `  ${WRITE_ORDER_CLASS}, $${Param.writeOrder}::int) where $${Param.writeOrder}::int is not null`,
+    '  and pre.n >= 0 offset 0) l),',
+    // the lock: after `mine`. First tried without waiting (`tried`: whether another transaction held it, answered
     // below), then taken by pkim_audit_chain_head() — at once when the try got it (a transaction's advisory locks
     // are re-entrant), else when the holder commits — which reads the head (a lateral subquery kept apart by offset
     // 0, gated on the row before it)
     `tried as materialized (select pg_try_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK}) as "free"`,
-    '  from pre where pre.n >= 0),',
+    '  from mine where mine.n >= 0),',
     'head as materialized (select h.head_seq, h.head_hash from tried,',
     '  lateral (select * from pkim_audit_chain_head() where tried."free" is not null offset 0) h),',
     'gate as materialized (select count(*) as n from head),',
@@ -526,7 +538,7 @@ export const FLUSH_WAIT_NOTIFY_NAME = 'pkim_flush_wait_notify';
 
 export interface BatchPlan {
   /** parameters of BATCH_STATEMENT */
-  values: (string | Buffer)[];
+  values: (string | Buffer | null)[];
   /**
    * one answer per unit, in order, from the statement's row: its result, or the error of a unit refused because its
    * CA is not active; throws if the row does not hold every event of the units written
@@ -585,7 +597,7 @@ export function plainJsonCopy(v: unknown, depth = 0): unknown {
  * Rows of every unit as the statement's JSON parameters; the audit events in unit order (the chain order).
  * `ownFlush`: the statement's commit waits for its own WAL flush (OWN_FLUSH; no FLUSH_WAIT after it).
  */
-export function planBatch(units: readonly UnitOfWork[], ownFlush = false): BatchPlan {
+export function planBatch(units: readonly UnitOfWork[], ownFlush = false, writeOrder: number | null = null): BatchPlan {
   const certs: CertificateRow[] = [];
   const certificateUnits: string[] = [];
   const sealed: NonNullable<UnitOfWork['insertCertificateKeys']> = [];
@@ -676,6 +688,7 @@ export function planBatch(units: readonly UnitOfWork[], ownFlush = false): Batch
     columnBounds(columns),
     JSON.stringify(requests),
     ownFlush ? 'true' : 'false',
+    writeOrder === null ? null : String(writeOrder),
   ];
   return {
     values,

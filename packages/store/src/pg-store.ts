@@ -7,7 +7,7 @@
  * and never deadlock against it), their statements, `COMMIT`.
  */
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -373,6 +373,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     failCommit: options.faultInjection?.failCommit === true,
   };
   const requestUpdate = pgRequestUpdates();
+  const groupPolicy = options.groupCommit ?? PG_GROUP_COMMIT;
   /** the unit of work's options in a transaction: its fast steps run on the transaction's connection */
   const txOptions = (tx: unknown): UnitOfWorkOptions => ({
     ...uowOptions,
@@ -404,6 +405,12 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
    * batches send none.
    */
   const instanceId = randomUUID();
+  /**
+   * WRITE_ORDER: this store's advisory key (class WRITE_ORDER_CLASS), taken by each batch statement after its inserts
+   * and before it tries the audit-chain lock, when batches are written two at once: the second statement waits for
+   * the first to commit there, not at the audit-chain lock, so `lockTaken` (below) still means another writer
+   */
+  const writeOrderKey = (groupPolicy.maxWrites ?? 1) > 1 ? randomBytes(4).readInt32BE(0) : null;
   const announceChanges = async (tx: Tx, units: UnitOfWork[]): Promise<void> => {
     if (units.some(changesRememberedRows)) await tx.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${instanceId})`);
   };
@@ -449,44 +456,52 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     values: [CHANGES_CHANNEL, instanceId],
   };
   /**
-   * The batch statement and its flush wait run on one connection of their own, outside the pool (opened at the first
-   * batch; again at the next batch after it was lost, or after a query on it failed for any reason but a statement's
-   * own error): the group commit writes one batch at a time, so nothing else waits for it, and each of the two queries
-   * skips the pool's checkout and release. Batches are chained on it (`committerQueue`): never two queries at once.
+   * The batch statements and their flush waits run on connections of their own, outside the pool: one per batch the
+   * group commit writes at once (`maxWrites`: 1, or 2 with PG_GROUP_COMMIT_TWO_WRITES; a "lane" each), opened at its
+   * first batch, again at its next batch after it was lost, or after a query on it failed for any reason but a
+   * statement's own error. A write keeps its lane from its first statement to its last (the batch's runs, a failed
+   * batch's units one by one), so nothing else waits for it, and each query skips the pool's checkout and release.
    */
-  let committer: Promise<pg.Client> | undefined;
-  let committerQueue: Promise<unknown> = Promise.resolve();
-  const dropCommitter = (lost: Promise<pg.Client>): void => {
-    if (committer !== lost) return;
-    committer = undefined;
+  interface Lane {
+    client: Promise<pg.Client> | undefined;
+    /** a write holds the lane */
+    busy: boolean;
+    /** the SPIFFE IDs of the SVIDs the lane's write renews, and when it ends (SVID_ORDER) */
+    svids: Set<string>;
+    done: Promise<void>;
+  }
+  const lanes: Lane[] = Array.from({ length: Math.max(1, groupPolicy.maxWrites ?? 1) }, () => ({
+    client: undefined,
+    busy: false,
+    svids: new Set<string>(),
+    done: Promise.resolve(),
+  }));
+  const dropCommitter = (lane: Lane, lost: Promise<pg.Client>): void => {
+    if (lane.client !== lost) return;
+    lane.client = undefined;
     void lost.then((c) => c.end()).catch(() => undefined);
   };
-  const commitClient = (): Promise<pg.Client> => {
-    if (committer) return committer;
+  const commitClient = (lane: Lane): Promise<pg.Client> => {
+    if (lane.client) return lane.client;
     const opening = connectClient(connectionString).then((c) => {
-      c.on('error', () => dropCommitter(opening));
-      c.on('end', () => dropCommitter(opening));
+      c.on('error', () => dropCommitter(lane, opening));
+      c.on('end', () => dropCommitter(lane, opening));
       return c;
     });
-    committer = opening;
-    opening.catch(() => dropCommitter(opening));
+    lane.client = opening;
+    opening.catch(() => dropCommitter(lane, opening));
     return opening;
   };
-  /** a query on the commit connection; a failure other than a statement's own error drops the connection */
-  const commitQuery = async (q: pg.QueryConfig & { rowMode?: 'array' }): Promise<{ rows: unknown[] }> => {
-    const opening = commitClient();
+  /** a query on a lane's connection; a failure other than a statement's own error drops the connection */
+  const commitQuery = async (lane: Lane, q: pg.QueryConfig & { rowMode?: 'array' }): Promise<{ rows: unknown[] }> => {
+    const opening = commitClient(lane);
     const client = await opening;
     try {
       return await client.query(q);
     } catch (e) {
-      if (!(e instanceof pg.DatabaseError) || /^(08|57|XX)/.test(e.code ?? '')) dropCommitter(opening);
+      if (!(e instanceof pg.DatabaseError) || /^(08|57|XX)/.test(e.code ?? '')) dropCommitter(lane, opening);
       throw e;
     }
-  };
-  const commitBatch = (units: UnitOfWork[]): Promise<(CommitResult | PkiError)[]> => {
-    const run = committerQueue.then(() => writeBatch(units));
-    committerQueue = run.catch(() => undefined);
-    return run;
   };
   /** the batch statements' and flush waits' round trips (ms summed); batches that found the lock taken (commitStats) */
   const batchTimes = { statementMs: 0, flushMs: 0, flushWaits: 0, lockWaits: 0 };
@@ -500,12 +515,12 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
    * revokes always takes FLUSH_WAIT_NOTIFY (its NOTIFY is sent after the flush, not under the lock).
    */
   let lockTaken = false;
-  const writeBatch = async (units: UnitOfWork[]): Promise<(CommitResult | PkiError)[]> => {
+  const commitBatch = async (lane: Lane, units: UnitOfWork[]): Promise<(CommitResult | PkiError)[]> => {
     const revokes = units.some((u) => u.updateCertificates?.length);
     const ownFlush = !revokes && !lockTaken;
-    const plan = planBatch(units, ownFlush);
+    const plan = planBatch(units, ownFlush, writeOrderKey);
     let at = performance.now();
-    const r = await commitQuery({
+    const r = await commitQuery(lane, {
       name: BATCH_STATEMENT_NAME,
       text: BATCH_STATEMENT,
       values: plan.values,
@@ -523,7 +538,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     try {
       at = performance.now();
       batchTimes.flushWaits++;
-      await commitQuery(revokes ? flushWaitNotify : flushWait);
+      await commitQuery(lane, revokes ? flushWaitNotify : flushWait);
       batchTimes.flushMs += performance.now() - at;
     } catch (e) {
       const error = new PkiError(
@@ -545,19 +560,19 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
    * request update that it refused (its certificate or request changed) runs the general unit of work, which reports
    * why (already revoked, not pending, gone)
    */
-  const commitBatchableAlone = async (unit: UnitOfWork): Promise<CommitResult> => {
+  const commitBatchableAlone = async (lane: Lane, unit: UnitOfWork): Promise<CommitResult> => {
     if (!unit.updateCertificates?.length && !unit.updateRequests?.length) {
       try {
-        return answer((await commitBatch([unit]))[0]);
+        return answer((await commitBatch(lane, [unit]))[0]);
       } catch (e) {
         // its CA changed while the statement waited for the lock: again, refused now at the statement's snapshot
         if (!(e instanceof Error) || !e.message.includes(CA_CHANGED)) throw e;
-        return answer((await commitBatch([unit]))[0]);
+        return answer((await commitBatch(lane, [unit]))[0]);
       }
     }
     let r: CommitResult | PkiError | undefined;
     try {
-      r = (await commitBatch([unit]))[0];
+      r = (await commitBatch(lane, [unit]))[0];
     } catch {
       return commitOne(unit);
     }
@@ -618,15 +633,41 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     }
   };
   const batchable = (unit: UnitOfWork) => !uowOptions.failCommit && isBatchableUnit(unit);
-  const group = createGroupCommit<Pending>(async (items) => {
+  /**
+   * SVID_ORDER: two batches written at once are concurrent, as two instances' batches are — their events chain in the
+   * order they commit (the audit-chain lock's), whichever was sent first. Only an SVID renewal depends on what was
+   * committed before it (it supersedes its SPIFFE ID's current SVID): a batch renewing an ID that the other lane's
+   * write renews too is written after that write, as a second renewal of an ID within one batch is (batchRuns).
+   */
+  const write = async (lane: Lane, items: Pending[]): Promise<void> => {
     // each unit's shape looked at once (the batch's units split in one pass, not filtered twice)
     const batched: Pending[] = [];
     const general: Pending[] = [];
     for (const it of items) (batchable(it.unit) ? batched : general).push(it);
+    if (lanes.length > 1) {
+      for (const it of batched) for (const v of it.unit.insertSpiffeSvids ?? []) lane.svids.add(v.spiffeId);
+      for (const other of lanes)
+        if (other !== lane && other.busy && [...lane.svids].some((id) => other.svids.has(id))) await other.done;
+    }
     // one statement per run: a second SVID of one SPIFFE ID in a batch is written after the first (batchRuns)
-    for (const run of batchRuns(batched, (it) => it.unit)) await settle(run, commitBatch, commitBatchableAlone);
+    for (const run of batchRuns(batched, (it) => it.unit))
+      await settle(
+        run,
+        (units) => commitBatch(lane, units),
+        (unit) => commitBatchableAlone(lane, unit),
+      );
     await settle(general, commitGeneral, commitOne);
-  }, options.groupCommit ?? PG_GROUP_COMMIT);
+  };
+  const group = createGroupCommit<Pending>((items) => {
+    // at most lanes.length writes at once (the policy's maxWrites): one lane is free
+    const lane = lanes.find((l) => !l.busy)!;
+    lane.busy = true;
+    lane.done = write(lane, items).finally(() => {
+      lane.busy = false;
+      lane.svids.clear();
+    });
+    return lane.done;
+  }, groupPolicy);
   const commit = (unit: UnitOfWork): Promise<CommitResult> =>
     new Promise<CommitResult>((resolve, reject) => group.add({ unit, resolve, reject }));
 
@@ -842,9 +883,11 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       // ending the leader session releases every leader lock of this instance
       await (leaderSession ?? (await leaderSessionOpening?.catch(() => undefined)))?.end().catch(() => undefined);
       leaderSession = undefined;
-      const commitConnection = committer;
-      committer = undefined;
-      await (await commitConnection?.catch(() => undefined))?.end().catch(() => undefined);
+      for (const lane of lanes) {
+        const commitConnection = lane.client;
+        lane.client = undefined;
+        await (await commitConnection?.catch(() => undefined))?.end().catch(() => undefined);
+      }
       await pool.end();
     },
     async rebuildCertificateCounts() {

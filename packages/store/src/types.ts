@@ -896,6 +896,11 @@ export interface GroupCommitPolicy {
    * on this thread (SQLite without its writer thread): once a write returns a promise the policy holds as without it.
    */
   writeWhenIdle?: boolean;
+  /**
+   * batches written at once (default 1): with 2, a batch ready while another is being written is written beside it
+   * instead of after it (asynchronous writes only: PostgreSQL, two commit connections)
+   */
+  maxWrites?: number;
 }
 
 /** what a group commit wrote so far: `units / batches` is the mean batch size */
@@ -920,6 +925,9 @@ export interface GroupCommitStats {
    */
   deadlineBatches?: number;
   deadlineUnits?: number;
+  /** `maxWrites` 2: the batches written while another batch was being written, and their units */
+  besideBatches?: number;
+  besideUnits?: number;
   /** PostgreSQL: ms of the batch statements' round trips, summed (statement, its commit, the answer read) */
   statementMs?: number;
   /** PostgreSQL: ms of the batches' flush waits (FLUSH_WAIT), summed: the WAL flush and its round trip */

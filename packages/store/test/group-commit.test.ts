@@ -15,6 +15,35 @@ function busy(ms: number): void {
 }
 
 describe('the group commit', () => {
+  it('with maxWrites 2 writes a batch beside the one being written, never a third; drain waits for both', async () => {
+    const writes: { items: number[]; done: () => void }[] = [];
+    const group = createGroupCommit<number>((items) => new Promise<void>((done) => writes.push({ items, done })), {
+      maxBatch: 32,
+      maxDelayMs: 100,
+      maxWrites: 2,
+    });
+    group.add(1);
+    await nextTurn(); // nothing announced: written at once
+    group.add(2);
+    await nextTurn(); // beside the first
+    group.add(3);
+    group.add(4);
+    await nextTurn();
+    expect(writes.map((w) => w.items)).toEqual([[1], [2]]); // two being written: 3 and 4 wait
+    expect(group.stats()).toMatchObject({ batches: 2, besideBatches: 1, besideUnits: 1 });
+    writes[1]!.done();
+    for (let turns = 0; writes.length < 3 && turns < 100; turns++) await nextTurn();
+    expect(writes.map((w) => w.items)).toEqual([[1], [2], [3, 4]]);
+    let drained = false;
+    const drain = group.drain().then(() => (drained = true));
+    writes[2]!.done();
+    for (let turns = 0; turns < 10; turns++) await nextTurn();
+    expect(drained).toBe(false); // the first is still being written
+    writes[0]!.done();
+    await drain;
+    expect(group.stats()).toMatchObject({ batches: 3, units: 4, besideBatches: 2, besideUnits: 3 });
+  });
+
   it('writes a held batch at its deadline with the units of announced work that ended past it', async () => {
     const batches: number[][] = [];
     const group = createGroupCommit<number>((items) => void batches.push(items), { maxBatch: 32, maxDelayMs: 100 });

@@ -4,7 +4,8 @@
 // batch statement in SQL; `audit.verify()` recomputes them in JavaScript.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openStore, type CommitResult, type Store } from '../src/index';
+import { PG_GROUP_COMMIT_TWO_WRITES, openStore, type CommitResult, type Store } from '../src/index';
+import type { GroupCommitPolicy } from '../src/types';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { migratedDatabases } from './pg-migrated-template';
 import { canonicalJson } from '@pkim/shared';
@@ -50,10 +51,13 @@ afterAll(async () => {
 
 const migratedDatabase = migratedDatabases(() => cluster);
 
-async function setup(poolSize?: number): Promise<{ a: Store; b: Store; caId: string; sql: pg.Client; url: string }> {
+async function setup(
+  poolSize?: number,
+  groupCommit?: GroupCommitPolicy,
+): Promise<{ a: Store; b: Store; caId: string; sql: pg.Client; url: string }> {
   const url = await migratedDatabase();
-  const a = await openStore({ url, poolSize });
-  const b = await openStore({ url, poolSize });
+  const a = await openStore({ url, poolSize, groupCommit });
+  const b = await openStore({ url, poolSize, groupCommit });
   open.push(a, b);
   const ca = makeCa();
   await a.commit({ insertCa: [ca] });
@@ -234,39 +238,46 @@ describe('PostgreSQL group commit', () => {
     expect(await a.audit.verify()).toMatchObject({ ok: true, count: details.length });
   });
 
-  it('two instances issuing at once append one chain: verify passes, one event per certificate', async () => {
-    const { a, b, caId, sql } = await setup();
-    const PER_INSTANCE = 200;
-    const LANES = 12; // commits in flight per instance: batches of several units meet the other instance's
-    const lane = async (s: Store, lane: number) => {
-      const out: CommitResult[] = [];
-      for (let i = lane; i < PER_INSTANCE; i += LANES) out.push(await issue(s, caId, i));
-      return out;
-    };
-    const settled = await Promise.allSettled(
-      [a, b].flatMap((s) => Array.from({ length: LANES }, (_, l) => lane(s, l))),
-    );
-    const failed = settled.filter((r) => r.status === 'rejected').map((r) => String(r.reason));
-    expect(failed.slice(0, 3)).toEqual([]);
-    const results = settled.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
-    const issued = 2 * PER_INSTANCE;
-    expect(results).toHaveLength(issued);
-    const seqs = results.map((r) => r.audit[0]!.seq).sort((x, y) => x - y);
-    expect(seqs).toEqual(Array.from({ length: issued }, (_, i) => i + 1));
-    expect(await b.audit.verify()).toMatchObject({ ok: true, count: issued });
-    expect(await count(sql, 'select count(*) as n from certificates')).toBe(issued);
-    expect(
-      await count(
-        sql,
-        `select count(*) as n from certificates c where (select count(*) from audit_events e
+  it.each([
+    ['one batch', undefined],
+    ['two batches', PG_GROUP_COMMIT_TWO_WRITES],
+  ])(
+    'two instances issuing at once append one chain (%s at a time each): verify passes',
+    async (_, policy) => {
+      const { a, b, caId, sql } = await setup(undefined, policy);
+      const PER_INSTANCE = 200;
+      const LANES = 12; // commits in flight per instance: batches of several units meet the other instance's
+      const lane = async (s: Store, lane: number) => {
+        const out: CommitResult[] = [];
+        for (let i = lane; i < PER_INSTANCE; i += LANES) out.push(await issue(s, caId, i));
+        return out;
+      };
+      const settled = await Promise.allSettled(
+        [a, b].flatMap((s) => Array.from({ length: LANES }, (_, l) => lane(s, l))),
+      );
+      const failed = settled.filter((r) => r.status === 'rejected').map((r) => String(r.reason));
+      expect(failed.slice(0, 3)).toEqual([]);
+      const results = settled.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+      const issued = 2 * PER_INSTANCE;
+      expect(results).toHaveLength(issued);
+      const seqs = results.map((r) => r.audit[0]!.seq).sort((x, y) => x - y);
+      expect(seqs).toEqual(Array.from({ length: issued }, (_, i) => i + 1));
+      expect(await b.audit.verify()).toMatchObject({ ok: true, count: issued });
+      expect(await count(sql, 'select count(*) as n from certificates')).toBe(issued);
+      expect(
+        await count(
+          sql,
+          `select count(*) as n from certificates c where (select count(*) from audit_events e
          where e.action = 'certificate.issued' and e.target = c.id) = 1
          and exists (select 1 from certificate_names n where n.certificate_id = c.id)`,
-      ),
-    ).toBe(issued);
-    expect(await a.certificates.countsByCaAndProfile()).toEqual([
-      { caId, profile: 'tls-server', status: 'active', count: issued },
-    ]);
-  }, 60_000);
+        ),
+      ).toBe(issued);
+      expect(await a.certificates.countsByCaAndProfile()).toEqual([
+        { caId, profile: 'tls-server', status: 'active', count: issued },
+      ]);
+    },
+    60_000,
+  );
 
   it("counts each batch's waits and round trips in commitStats: held, statement, flush wait, whole write", async () => {
     const { a, caId } = await setup();
@@ -476,6 +487,50 @@ describe('PostgreSQL group commit', () => {
     expect(await a.audit.verify()).toMatchObject({ ok: true, count: 0 });
   }, 60_000);
 
+  /** the backends of this database that wait for an advisory lock (the audit chain's, a store's WRITE_ORDER) */
+  const advisoryWaiters = async (sql: pg.Client) =>
+    count(
+      sql,
+      "select count(*) as n from pg_stat_activity where datname = current_database() and wait_event = 'advisory'",
+    );
+  /** another transaction (as another instance's batch) holds the audit-chain lock until `release()` */
+  const holdChainLock = async (url: string) => {
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    clients.push(holder);
+    await holder.query('begin');
+    await holder.query(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`);
+    return { release: () => holder.query('commit') };
+  };
+
+  it('writes a second batch while the first waits for the audit-chain lock: one chain, in commit order', async () => {
+    const { a, caId, sql, url } = await setup(undefined, PG_GROUP_COMMIT_TWO_WRITES);
+    const taken = makeCert(caId);
+    await a.commit({ insertCertificates: [taken], audit: [makeEvent({ target: taken.id })] });
+    const before = a.commitStats();
+    const chain = await holdChainLock(url);
+    const unit = (cert = makeCert(caId)) => ({ insertCertificates: [cert], audit: [makeEvent({ target: cert.id })] });
+    const first = a.commit(unit());
+    await until('the first batch waits for the audit-chain lock', async () => (await advisoryWaiters(sql)) === 1);
+    // submitted while the first batch is written: a second batch, written beside it on the store's other commit
+    // connection — its serial-taken unit fails it, and its other unit is written again alone, while the first waits
+    const second = [unit(), unit(makeCert(caId, { serialHex: taken.serialHex }))];
+    const settled = Promise.allSettled(second.map((u) => a.commit(u)));
+    // the second statement waits for the first's commit at the store's own lock (WRITE_ORDER), not the chain's
+    await until('both batch statements wait', async () => (await advisoryWaiters(sql)) === 2);
+    await chain.release();
+    expect((await first).audit[0]!.seq).toBe(2);
+    const [ok, taken2] = await settled;
+    expect(ok).toMatchObject({ status: 'fulfilled', value: { audit: [{ seq: 3 }] } });
+    expect(taken2).toMatchObject({ status: 'rejected', reason: { code: 'certificate.serial_taken' } });
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 3 });
+    expect(await count(sql, 'select count(*) as n from certificates')).toBe(3);
+    expect((await a.certificates.countByStatus()).active).toBe(3);
+    // only the first found the audit-chain lock taken (by the other transaction): its sibling waited at WRITE_ORDER
+    // and found it free, so the store's next batch commits with its own flush
+    expect(a.commitStats().lockWaits! - before.lockWaits!).toBe(1);
+  }, 60_000);
+
   /** an SVID as the SVID route commits it: certificate, SVID row superseding the ID's current one, its event */
   const svidUnit = (caId: string, spiffeId: string, at: number) => {
     const cert = makeCert(caId, { createdAt: at });
@@ -529,6 +584,34 @@ describe('PostgreSQL group commit', () => {
     expect(await a.audit.verify()).toMatchObject({ ok: true, count: 5 });
     expect(await count(sql, 'select count(*) as n from certificates')).toBe(5);
     expect(await a.certificates.countByStatus(caId)).toEqual({ active: 5, revoked: 0, expired: 0 });
+  }, 60_000);
+
+  it('a renewal of an SPIFFE ID that the batch being written renews too is written after it, not beside', async () => {
+    const { a, caId, sql, url } = await setup(undefined, PG_GROUP_COMMIT_TWO_WRITES);
+    const x = 'spiffe://example.org/web/x';
+    const chain = await holdChainLock(url);
+    const [s1, s2, y1] = [svidUnit(caId, x, 20), svidUnit(caId, x, 30), svidUnit(caId, 'spiffe://example.org/y', 40)];
+    const first = a.commit(s1.unit);
+    await until('the first batch waits for the audit-chain lock', async () => (await advisoryWaiters(sql)) === 1);
+    const second = a.commit(s2.unit);
+    // (held for 200 ms: a batch written beside the first would wait for its WRITE_ORDER lock by then)
+    await new Promise((res) => setTimeout(res, 200));
+    expect(await advisoryWaiters(sql)).toBe(1);
+    await chain.release();
+    await Promise.all([first, second]);
+    // another ID's renewal is written beside a batch that renews x
+    const chain2 = await holdChainLock(url);
+    const third = a.commit(svidUnit(caId, x, 50).unit);
+    await until('the third batch waits for the audit-chain lock', async () => (await advisoryWaiters(sql)) === 1);
+    const other = a.commit(y1.unit);
+    await until('both batch statements wait', async () => (await advisoryWaiters(sql)) === 2);
+    await chain2.release();
+    await Promise.all([third, other]);
+    expect((await svids(sql)).slice(0, 2)).toEqual([
+      [s1.id, s2.id, 30],
+      [s2.id, expect.any(String), 50],
+    ]);
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 4 });
   }, 60_000);
 
   it('an SVID committed by another instance while the batch waits for the lock is superseded by it', async () => {
