@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, createPublicKey } from 'node:crypto';
 import { PkiError, type Clock, type KeyType } from '@pkim/shared';
 import { computeSki, decodeCsrUnverified, formatDn, parseCertificate, splitPemBundle, toPem } from '@pkim/core';
 import type { DistinguishedName } from '@pkim/core';
@@ -22,7 +22,7 @@ import {
 export interface VaultGenerateCaDeps {
   clock: Clock;
   /** the authority's CA services: `create` (as `pkim ca create`), `createExternalIntermediate` + `importCertificate` */
-  cas: Pick<CaService, 'create' | 'createExternalIntermediate' | 'importCertificate' | 'get'>;
+  cas: Pick<CaService, 'create' | 'createExternalIntermediate' | 'importCertificate' | 'importExisting' | 'get'>;
   mounts: Pick<VaultMountService, 'bindCa' | 'requireMount' | 'requireUnbound' | 'rolesRefusedBy'>;
 }
 
@@ -31,6 +31,8 @@ const base64Der = (pem: string) => pem.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----
 /** the extension id of CRL distribution points (2.5.29.31) as DER: OBJECT IDENTIFIER, length 3, 55 1d 1f */
 const CRL_DP_OID = Buffer.from('0603551d1f', 'hex');
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+/** a PEM private key block of a `pem_bundle` (PKCS#8, encrypted PKCS#8, PKCS#1, SEC1) */
+const KEY_BLOCK = /-----BEGIN ((?:ENCRYPTED |RSA |EC )?PRIVATE KEY)-----[\s\S]*?-----END \1-----\s*/g;
 
 const NO_AIA_WARNING =
   "This mount hasn't configured any authority information access (AIA) fields; this may make it harder for " +
@@ -177,7 +179,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
     }
   }
 
-  return {
+  const api = {
     /** `root/generate/:exported`, `issuers/generate/root/:exported`: a root CA made and bound to the mount */
     async generateRoot(
       mount: VaultMount,
@@ -334,7 +336,72 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       });
       return answer(true);
     },
+
+    /**
+     * `config/ca` and `issuers/import/bundle` (`pem_bundle`): with a private key, an existing CA brought to a mount
+     * without a CA — the certificate carrying the key's public key is the CA's, the other certificates its issuer chain
+     * — imported by `cas.importExisting` (as `pkim ca import-existing`) and the mount bound to it; the same bundle on
+     * the mount bound to that CA answers it as existing. Without a key, the bundle is `intermediate/set-signed`'s.
+     */
+    async importBundle(mount: VaultMount, params: Record<string, unknown>, actor: Actor): Promise<VaultResult> {
+      authorize(actor, 'ca:write');
+      const bundle = parseVaultString('pem_bundle', params.pem_bundle);
+      if (!bundle.trim()) throw invalid("'pem_bundle' and 'certificate' parameters were empty");
+      const keyBlocks = bundle.match(KEY_BLOCK) ?? [];
+      if (keyBlocks.length === 0) return api.setSigned(mount, { certificate: bundle }, actor);
+      if (keyBlocks.length > 1)
+        throw invalid('pem_bundle holds more than one private key: a PKI Manager mount has one issuer and one key');
+      const keyPem = keyBlocks[0]!;
+      let ders: Uint8Array[];
+      try {
+        ders = splitPemBundle(bundle.replace(KEY_BLOCK, ''));
+      } catch {
+        throw invalid('pem_bundle could not be parsed: give PEM CERTIFICATE blocks and one PEM private key');
+      }
+      if (!ders.length) throw invalid('pem_bundle holds a private key but no certificate');
+      let spki: Buffer;
+      try {
+        spki = createPublicKey(keyPem).export({ type: 'spki', format: 'der' });
+      } catch {
+        throw invalid(
+          'the private key in pem_bundle could not be read (one unencrypted PEM PKCS#8, PKCS#1 or SEC1 key)',
+        );
+      }
+      const infos = ders.map((d) => parseCertificate(d));
+      const own = infos.findIndex((i) => Buffer.from(i.publicKey).equals(spki));
+      if (own < 0) throw invalid('no certificate in pem_bundle is for the private key given (public keys differ)');
+      const keyId = hex(computeSki(infos[own]!.publicKey));
+      const answer = (caId: string, imported: boolean) => ({
+        data: {
+          mapping: { [caId]: keyId },
+          imported_issuers: imported ? [caId] : [],
+          imported_keys: imported ? [keyId] : [],
+          existing_issuers: imported ? [] : [caId],
+          existing_keys: imported ? [] : [keyId],
+        },
+      });
+      const m = await deps.mounts.requireMount(mount.path);
+      if (m.caId) {
+        const { ca } = await deps.cas.get(m.caId).catch(() => ({ ca: undefined }));
+        if (ca?.fingerprintSha256 === infos[own]!.fingerprintSha256) return answer(ca.id, false);
+      }
+      const unbound = await unboundMount(m);
+      const rest = infos.filter((_, i) => i !== own).map((i) => toPem(i.der, 'CERTIFICATE'));
+      const view = await deps.cas.importExisting(
+        {
+          certificatePem: toPem(infos[own]!.der, 'CERTIFICATE'),
+          keyPem,
+          issuerCertificatePem: rest.length ? rest.join('') : undefined,
+          name: params.issuer_name !== undefined ? parseVaultString('issuer_name', params.issuer_name) : undefined,
+        },
+        actor,
+      );
+      await bind(unbound, view.ca, actor);
+      const warnings = await deps.mounts.rolesRefusedBy(unbound.path, view.ca.keyType);
+      return { ...answer(view.ca.id, true), warnings: warnings.length ? warnings : undefined };
+    },
   };
+  return api;
 }
 
 export type VaultGenerateCa = ReturnType<typeof createVaultGenerateCa>;

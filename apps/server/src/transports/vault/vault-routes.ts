@@ -608,6 +608,16 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   },
+  ...['config/ca', 'issuers/import/bundle'].map((path): VaultRoute => ({
+    // pem_bundle: with a private key, an existing CA bound to a mount without one (as `pkim ca import-existing`)
+    path,
+    ops: {
+      async write(c) {
+        const r = await c.authority.vault.pki.importBundle(c.mount!, c.params, actorOf(c));
+        return json(r.data, r.warnings);
+      },
+    },
+  })),
   {
     // OpenBao: revokes the issuer's certificate only (not what it issued); a second call answers the same entry
     path: 'issuer/:ref/revoke',
