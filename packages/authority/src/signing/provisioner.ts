@@ -191,53 +191,20 @@ function parseCidr(p: string): { v: bigint; bits: number; prefix: number } | und
   return { ...ip, prefix };
 }
 
-function ipMatches(ip: string, cidr: string): boolean {
-  const a = ipToBigInt(ip);
-  const c = parseCidr(cidr);
-  if (!a || a.bits !== c?.bits) return false;
-  const shift = BigInt(c.bits - c.prefix);
-  return a.v >> shift === c.v >> shift;
-}
-
-/** `name` as dnsMatches compares it: lower case, without one trailing dot */
+/** `name` as a DNS pattern compares it: lower case, without one trailing dot */
 const dnsForm = (name: string) => name.toLowerCase().replace(/\.$/, '');
-
-function dnsMatches(name: string, pattern: string): boolean {
-  const n = name.toLowerCase().replace(/\.$/, '');
-  const p = pattern.toLowerCase().replace(/\.$/, '');
-  if (p.startsWith('*.')) {
-    const suffix = p.slice(1); // ".payments.example.com"
-    return n.endsWith(suffix) && n.length > suffix.length;
-  }
-  return n === p;
-}
 
 export type NameKind = 'dns' | 'ip' | 'email' | 'uri';
 
-/** Does one requested name match one pattern? Patterns of another kind never match. */
+/**
+ * Does one requested name match one pattern? Patterns of another kind never match. The same rule as
+ * namePatternMatcher (which compiles a role's patterns once): one pattern compiled and compared here.
+ */
 export function nameMatches(kind: NameKind, name: string, pattern: string): boolean {
-  const p = pattern.trim();
-  const isUri = p.includes('://');
-  const isEmail = !isUri && p.includes('@');
-  const isIp = !isUri && !isEmail && (p.includes('/') || /^[0-9.]+$/.test(p) || p.includes(':'));
-  switch (kind) {
-    case 'uri':
-      if (!isUri) return false;
-      return p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p;
-    case 'email': {
-      if (!isEmail) return false;
-      const [pl, pd = ''] = p.toLowerCase().split('@');
-      const [nl, nd] = name.toLowerCase().split('@');
-      return nd !== undefined && dnsMatches(nd, pd) && (pl === '*' || pl === nl);
-    }
-    case 'ip':
-      return isIp && ipMatches(name, p);
-    case 'dns':
-      return !isUri && !isEmail && !isIp && dnsMatches(name, p);
-  }
+  return nameMatcherFor(kind, name)(compilePattern(pattern));
 }
 
-/** a pattern as nameMatches classifies it, worked out once: what it matches of each kind (undefined: nothing) */
+/** a pattern classified once (URI, email, IP/CIDR, else DNS name): what it matches of each kind (undefined: nothing) */
 interface CompiledPattern {
   uri?: { prefix: string } | { exact: string };
   /** the local part (`*` any) and the domain pattern, lower case */
@@ -246,7 +213,7 @@ interface CompiledPattern {
   ip?: { cidr: ReturnType<typeof parseCidr> };
   dns?: DnsPattern;
 }
-/** dnsMatches' pattern: `*.x` any name below x (suffix `.x`), else the name itself (lower case, no trailing dot) */
+/** a DNS pattern: `*.x` any name below x (suffix `.x`), else the name itself (lower case, no trailing dot) */
 type DnsPattern = { suffix: string } | { exact: string };
 
 function compileDns(pattern: string): DnsPattern {
