@@ -90,6 +90,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       nameConstraints: input.nameConstraints,
       backdateMs: input.backdateMs,
       notAfter: input.notAfter,
+      urls: input.urls,
     };
     if (input.parentId !== undefined && input.parentId !== null) {
       if (input.kmsCertify) {

@@ -161,6 +161,19 @@ export interface CreateCaInput {
    * there unless that lifetime was shortened (the profile's maximum); see `ProvisionerModifiers.notAfter`
    */
   notAfter?: number;
+  /**
+   * the new CA's URL setting (as `setUrls` lists it; default: PKIM_PUBLIC_URL's) — what the certificates it signs
+   * carry, a root's own certificate included (OpenBao embeds its mount's `config/urls` in a generated root); an
+   * intermediate's certificate carries its parent's. An empty list leaves that extension out.
+   */
+  urls?: CaUrlLists;
+}
+
+/** a CA's relying-party URLs: CRL distribution points, AIA OCSP, AIA CA issuers */
+export interface CaUrlLists {
+  crlDistributionPoints: string[];
+  ocspUrls: string[];
+  caIssuersUrls: string[];
 }
 
 /** An existing CA brought with its key (`CaService.importExisting`) */

@@ -19,6 +19,20 @@ export function urlsFromBase(base: string, caId: string): CaUrlsJson {
   };
 }
 
+/** a new CA's URL lists (CreateCaInput.urls), each an http(s) URL, as the CA's URL setting stores them */
+export function caUrlsChecked(u: {
+  crlDistributionPoints: string[];
+  ocspUrls: string[];
+  caIssuersUrls: string[];
+}): CaUrlsJson {
+  const each = (list: string[], what: string) => list.map((x) => checkHttpUrl(x.trim(), what));
+  return {
+    crlDistributionPoints: each(u.crlDistributionPoints, 'CRL distribution point'),
+    ocspUrls: each(u.ocspUrls, 'OCSP URL'),
+    caIssuersUrls: each(u.caIssuersUrls, 'CA issuers URL'),
+  };
+}
+
 export function checkHttpUrl(u: string, what: string): string {
   if (!/^https?:\/\/[^\s/?#]+(\/[^\s]*)?$/i.test(u) || u.length > 2048) {
     throw new PkiError('input.invalid', `invalid ${what} '${u.slice(0, 80)}' (an http:// or https:// URL)`);

@@ -1,7 +1,8 @@
 // `config/urls` written on a mount before it has its CA (what some Terraform does: the mount, its URLs, then the root)
 // is kept on the mount, read back from there, and becomes the CA's URL setting when the mount gets its CA
 // (`root/generate/internal`, `intermediate/generate/internal`): read back the same, audited, and carried by the leaves
-// the mount issues (openssl x509 -text; the leaf verified by openssl and certtool). A bad URL changes nothing.
+// the mount issues and by a generated root itself, as OpenBao embeds them (openssl x509 -text; the leaf verified by
+// openssl and certtool); an intermediate carries its signer's. A bad URL changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certtoolVerify, opensslText, opensslVerify } from '../../../../tests/support/verifiers';
 import { openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
@@ -19,22 +20,31 @@ const URLS = {
   enable_templating: false,
 };
 
-/** the URLs a leaf carries as openssl prints them, and nothing of the server's own */
-function expectEarlyUrls(leafPem: string): void {
-  const text = opensslText(leafPem);
-  expect(text).toContain('URI:http://crl.example.org/early.crl');
-  expect(text).toContain('OCSP - URI:http://ocsp.example.org');
-  expect(text).toContain('CA Issuers - URI:http://ca.example.org/early.crt');
+/** the intermediate mount's own: its leaves carry these, its certificate its signer's (URLS) */
+const INT_URLS = {
+  issuing_certificates: ['http://ca.example.org/int.crt'],
+  crl_distribution_points: ['http://crl.example.org/int.crl'],
+  ocsp_servers: ['http://ocsp.example.org/int'],
+  enable_templating: false,
+};
+
+/** the URLs a certificate carries as openssl prints them, exactly those, and nothing of the server's own */
+function expectUrls(pem: string, urls: typeof URLS = URLS): void {
+  const text = opensslText(pem);
+  const [crl, ocsp, aia] = [urls.crl_distribution_points, urls.ocsp_servers, urls.issuing_certificates];
+  expect(text.match(/URI:http:\/\/crl\.[^\s]+/g) ?? []).toEqual(crl.map((u) => `URI:${u}`));
+  expect(text.match(/OCSP - URI:[^\s]+/g) ?? []).toEqual(ocsp.map((u) => `OCSP - URI:${u}`));
+  expect(text.match(/CA Issuers - URI:[^\s]+/g) ?? []).toEqual(aia.map((u) => `CA Issuers - URI:${u}`));
   expect(text).not.toContain('pkim.example.net');
 }
 
-async function writeEarly(mount: string): Promise<void> {
-  const w = await vaultCall(f, 'POST', `${mount}/config/urls`, URLS);
+async function writeEarly(mount: string, urls: typeof URLS = URLS): Promise<void> {
+  const w = await vaultCall(f, 'POST', `${mount}/config/urls`, urls);
   expect(w.status, w.text).toBe(200);
-  expect(w.body.data).toEqual(URLS);
-  expect((await vaultCall(f, 'GET', `${mount}/config/urls`)).body.data).toEqual(URLS);
+  expect(w.body.data).toEqual(urls);
+  expect((await vaultCall(f, 'GET', `${mount}/config/urls`)).body.data).toEqual(urls);
   const events = await f.authority.audit.list({ action: 'vault.urls_configured', target: mount, limit: 5 });
-  expect(events.map((e) => e.details)).toEqual([{ ...URLS, caId: null }]);
+  expect(events.map((e) => e.details)).toEqual([{ ...urls, caId: null }]);
 }
 
 describe('config/urls on a mount without a CA', () => {
@@ -67,12 +77,16 @@ describe('config/urls on a mount without a CA', () => {
     });
     const bound = await f.authority.audit.list({ action: 'vault.mount_bound', target: 'early', limit: 5 });
     expect(bound.map((e) => e.details)).toEqual([{ caId: ca.ca.id, urls: ca.ca.urls }]);
+    // the root itself carries them (OpenBao's root/generate embeds the mount's URLs), recorded in ca.created
+    expectUrls(`${root.body.data.certificate}\n`);
+    const created = await f.authority.audit.list({ action: 'ca.created', target: ca.ca.id });
+    expect(created.map((e) => e.details.urls)).toEqual([ca.ca.urls]);
 
     await vaultCall(f, 'POST', 'early/roles/web', WEB_ROLE);
     const issued = await vaultCall(f, 'POST', 'early/issue/web', { common_name: 'www.example.com', ttl: '1h' });
     expect(issued.status, issued.text).toBe(200);
     const leaf = `${issued.body.data.certificate}\n`;
-    expectEarlyUrls(leaf);
+    expectUrls(leaf);
     const rootPem = `${root.body.data.certificate}\n`;
     for (const v of [
       opensslVerify({ leafPem: leaf, rootPem, purpose: 'sslserver' }),
@@ -88,14 +102,16 @@ describe('config/urls on a mount without a CA', () => {
 
   it('becomes the pending intermediate’s URLs at intermediate/generate; kept through set-signed', async () => {
     await vaultCall(f, 'POST', 'sys/mounts/early-int', { type: 'pki' });
-    await writeEarly('early-int');
+    await writeEarly('early-int', INT_URLS);
     const gen = await vaultCall(f, 'POST', 'early-int/intermediate/generate/internal', {
       common_name: 'Early Intermediate',
       key_type: 'ec',
       issuer_name: 'early-int',
     });
     expect(gen.status, gen.text).toBe(200);
-    expect((await vaultCall(f, 'GET', 'early-int/config/urls')).body.data).toEqual(URLS);
+    // URLs were configured: no "hasn't configured any AIA" warning (OpenBao's intermediate/generate)
+    expect(gen.body.warnings ?? []).toEqual([]);
+    expect((await vaultCall(f, 'GET', 'early-int/config/urls')).body.data).toEqual(INT_URLS);
     // signed by the root of the test above (mount `early`), set signed with it
     const signed = await vaultCall(f, 'POST', 'early/root/sign-intermediate', {
       csr: gen.body.data.csr,
@@ -103,17 +119,20 @@ describe('config/urls on a mount without a CA', () => {
       ttl: '24h',
     });
     expect(signed.status, signed.text).toBe(200);
+    // the intermediate's certificate carries its signer's URLs (mount early's, its OCSP URL emptied above), as
+    // OpenBao's sign-intermediate
+    expectUrls(`${signed.body.data.certificate}\n`, { ...URLS, ocsp_servers: [] });
     const set = await vaultCall(f, 'POST', 'early-int/intermediate/set-signed', {
       certificate: `${signed.body.data.certificate}\n${signed.body.data.issuing_ca}\n`,
     });
     expect(set.status, set.text).toBe(200);
-    expect((await vaultCall(f, 'GET', 'early-int/config/urls')).body.data).toEqual(URLS);
+    expect((await vaultCall(f, 'GET', 'early-int/config/urls')).body.data).toEqual(INT_URLS);
 
     await vaultCall(f, 'POST', 'early-int/roles/web', WEB_ROLE);
     const issued = await vaultCall(f, 'POST', 'early-int/issue/web', { common_name: 'api.example.com', ttl: '1h' });
     expect(issued.status, issued.text).toBe(200);
     const leaf = `${issued.body.data.certificate}\n`;
-    expectEarlyUrls(leaf);
+    expectUrls(leaf, INT_URLS);
     const chain = { chainPems: [`${signed.body.data.certificate}\n`], rootPem: `${signed.body.data.issuing_ca}\n` };
     for (const v of [
       opensslVerify({ leafPem: leaf, ...chain, purpose: 'sslserver' }),

@@ -9,7 +9,7 @@ import type {
   NewAuditEvent,
   UnitOfWork,
 } from '@pkim/store';
-import type { Actor, CaView, IssuedCertificate, SubjectInput } from '../types';
+import type { Actor, CaUrlLists, CaView, IssuedCertificate, SubjectInput } from '../types';
 import type { Provisioner } from './provisioner';
 
 /** An extension added verbatim by a provisioner (e.g. a future SPIFFE/ACME/CT extension). */
@@ -86,6 +86,8 @@ interface CaCommon {
   backdateMs?: number;
   /** the exact notAfter asked (epoch ms), `lifetimeMs` being the lifetime up to it (plan-rules `lifetimeEnd`) */
   notAfter?: number;
+  /** the new CA's URL setting, carried by a root's own certificate too (CreateCaInput.urls) */
+  urls?: CaUrlLists;
 }
 
 /** A self-signed root CA (key generated in `backend`); `kmsCertify` lets a Cosmian KMS self-sign it. */

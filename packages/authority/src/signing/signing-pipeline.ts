@@ -30,7 +30,7 @@ import type { Actor, CaView, IssuedCertificate } from '../types';
 import { auditEvent } from '../audit-service';
 import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
 import { subjectToDn } from '../subject-input';
-import { lacksRevocationUrls, partitionOf, partitionUrls, urlsOfCa, type PublicUrls } from '../url-plan';
+import { caUrlsChecked, lacksRevocationUrls, partitionOf, partitionUrls, urlsOfCa, type PublicUrls } from '../url-plan';
 import { activeCaFields, caCreatedEvent, caKeyCreatedEvent, destroyKeyQuietly, newCaRow } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
 import { signSubordinateCaCsr } from './subordinate-ca-csr';
@@ -702,10 +702,10 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const parentRef = r.kind === 'intermediate-ca' ? r.parent : undefined;
     const backendName = r.backend ?? 'software';
     if (r.kind === 'root-ca' && r.kmsCertify) {
-      if (r.backdateMs !== undefined || r.notAfter !== undefined)
+      if (r.backdateMs !== undefined || r.notAfter !== undefined || r.urls !== undefined)
         throw new PkiError(
           'input.invalid',
-          'a KMS-certified root takes its dates from the KMS: no backdate or notAfter',
+          'a KMS-certified root takes its dates and extensions from the KMS: no backdate, notAfter or URLs',
         );
       return createKmsCertifiedRoot(deps, r, via, { checkCaName });
     }
@@ -727,6 +727,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         );
       }
       checkKeyType(all, r.keyType);
+      const ownUrls = r.urls && caUrlsChecked(r.urls);
       const lifetimeMs = applyLifetime(all, effective, r.lifetimeMs, profile);
       const backdate = r.backdateMs ?? BACKDATE_MS;
       if (!Number.isSafeInteger(backdate) || backdate < 0)
@@ -760,7 +761,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           notAfter,
           pathLen,
           nameConstraints,
-          ...urlsOfCa(parent?.ca, deps.publicBaseUrl),
+          // an intermediate carries its parent's URLs, a root its own setting when given (OpenBao's root/generate)
+          ...(parent ? urlsOfCa(parent.ca, deps.publicBaseUrl) : (ownUrls ?? {})),
         },
         now,
         parent
@@ -782,12 +784,14 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         deps.publicBaseUrl,
         t,
       );
+      if (ownUrls) row.urls = ownUrls;
       await store.commit({
         insertCa: [row],
         audit: [
           caKeyCreatedEvent(clock, actor, row),
           caCreatedEvent(clock, actor, row, {
             provisioner: provisionerRef(effective),
+            ...(ownUrls && { urls: ownUrls }),
           }),
         ],
       });

@@ -5,7 +5,7 @@ import type { DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor, CaService } from '../types';
-import { mountHasIssuer, type VaultMount, type VaultMountService } from './vault-mount-service';
+import { caUrlsOf, mountHasIssuer, type VaultMount, type VaultMountService } from './vault-mount-service';
 import type { VaultResult } from './vault-pki-service';
 import { SUBJECT_FIELDS, vaultCaLifetime } from './vault-sign-intermediate';
 import {
@@ -38,6 +38,10 @@ const NO_AIA_WARNING =
   "This mount hasn't configured any authority information access (AIA) fields; this may make it harder for " +
   'systems to find missing certificates in the chain or to validate revocation status of certificates. Consider ' +
   'updating /config/urls or the newly generated issuer with this information.';
+/** `intermediate/generate`'s (OpenBao): the mount had no URLs written before its CSR */
+const NO_AIA_INTERMEDIATE_WARNING =
+  `${NO_AIA_WARNING} Since this certificate is an intermediate, it might be useful to regenerate this certificate ` +
+  'after fixing this problem for the root mount.';
 
 /**
  * `exported` of OpenBao's generation paths: only `internal` — the CA key is made in the key backend and stays there.
@@ -203,6 +207,9 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       if (maxPath < -1) throw invalid(`max_path_length ${maxPath}: -1 (no limit) or at least 0`);
       const permittedDns = parseVaultList('permitted_dns_domains', params.permitted_dns_domains);
       const m = await unboundMount(mount);
+      // the URLs written on the mount before it had a CA (config/urls): the new CA's setting, in its own certificate
+      // too, as OpenBao embeds its mount's URLs in a generated root (the binding below keeps them the CA's)
+      const urls = caUrlsOf(m.urls) ?? undefined;
 
       const view = await deps.cas.create(
         {
@@ -214,6 +221,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
           backdateMs: notBeforeDuration * 1000,
           pathLen: maxPath >= 0 ? maxPath : undefined,
           nameConstraints: permittedDns.length ? { permittedDns } : undefined,
+          urls,
         },
         actor,
       );
@@ -222,10 +230,8 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
 
       const certificate = (view.certificatePem ?? '').trim();
       const x509 = new X509Certificate(certificate);
-      // OpenBao warns when the mount has no URLs configured: neither in the root nor written before it (config/urls)
-      const u = m.urls;
-      const pendingUrls = u.issuing_certificates.length + u.crl_distribution_points.length + u.ocsp_servers.length;
-      if (!x509.infoAccess && !x509.raw.includes(CRL_DP_OID) && !pendingUrls) warnings.push(NO_AIA_WARNING);
+      // OpenBao warns when the mount has no URLs configured: none in the root (config/urls written before it)
+      if (!x509.infoAccess && !x509.raw.includes(CRL_DP_OID)) warnings.push(NO_AIA_WARNING);
       if (view.ca.pathLen === 0)
         warnings.push(
           'Max path length of the generated certificate is zero. This certificate cannot be used to issue ' +
@@ -267,6 +273,8 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       const m = await unboundMount(mount);
       const { ca, csrPem } = await deps.cas.createExternalIntermediate({ name, subject: dn, keyType }, actor);
       await bind(m, ca, actor);
+      // its certificate carries the signer's URLs; its leaves the ones written here (bound with the mount above)
+      if (!caUrlsOf(m.urls)) warnings.push(NO_AIA_INTERMEDIATE_WARNING);
       warnings.push(...(await deps.mounts.rolesRefusedBy(m.path, ca.keyType)));
       const csr = csrPem.trim();
       return {

@@ -76,7 +76,7 @@ function urlsOfMountCa(m: VaultMount, caUrls: CaUrlsJson | null): VaultUrlsConfi
  * Vault's URLs as a CA's URL setting; `null` when none is set (Vault semantics: with nothing configured, the server's
  * own relying-party URLs, PKIM_PUBLIC_URL, apply)
  */
-function caUrlsOf(urls: VaultUrlsConfig): CaUrlsJson | null {
+export function caUrlsOf(urls: VaultUrlsConfig): CaUrlsJson | null {
   if (!urls.crl_distribution_points.length && !urls.ocsp_servers.length && !urls.issuing_certificates.length) {
     return null;
   }
