@@ -378,22 +378,30 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         throw new PkiError(
           'ca.certificate_mismatch',
           "the private key is not the certificate's key (their public keys differ)",
+          { details: { reason: 'key_mismatch' } },
         );
       if (!info.isCa)
         throw new PkiError(
           'ca.certificate_mismatch',
           'the certificate is not a CA certificate (basicConstraints CA:FALSE)',
+          { details: { reason: 'not_ca' } },
         );
       if (info.keyUsage.length > 0 && !info.keyUsage.includes('keyCertSign'))
-        throw new PkiError('ca.certificate_mismatch', "the certificate's key usage does not allow keyCertSign");
+        throw new PkiError('ca.certificate_mismatch', "the certificate's key usage does not allow keyCertSign", {
+          details: { reason: 'no_key_cert_sign' },
+        });
       const now = clock.now();
       if (info.notAfter <= now)
         throw new PkiError(
           'ca.certificate_mismatch',
           `the certificate has already expired (${new Date(info.notAfter).toISOString()})`,
+          { details: { reason: 'expired' } },
         );
       const same = (await store.cas.list()).find((c) => c.fingerprintSha256 === info.fingerprintSha256);
-      if (same) throw new PkiError('ca.name_taken', `CA ${same.name} (${same.id}) already holds this certificate`);
+      if (same)
+        throw new PkiError('ca.name_taken', `CA ${same.name} (${same.id}) already holds this certificate`, {
+          details: { reason: 'already_imported' },
+        });
       const name = input.name ?? caNameFromSubject(info);
       await checkNewCaName(store.cas, name);
       const id = newId('ca');

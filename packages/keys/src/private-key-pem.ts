@@ -28,8 +28,9 @@ export interface ReadPrivateKey {
   spki: Uint8Array;
 }
 
-function invalid(message: string): PkiError {
-  return new PkiError('key.invalid', message);
+/** `reason` (the error's details) lets a form point at the password rather than the key */
+function invalid(message: string, reason?: 'password_required' | 'password_wrong'): PkiError {
+  return new PkiError('key.invalid', message, reason ? { details: { reason } } : {});
 }
 
 /**
@@ -48,7 +49,10 @@ export function readPrivateKeyPem(pem: string, password?: string): ReadPrivateKe
   if (labels.length > 1) throw invalid(`one private key expected, ${labels.length} found`);
   const encrypted = labels[0] === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,ENCRYPTED/.test(pem);
   if (encrypted && (password === undefined || password === ''))
-    throw invalid('the private key is encrypted: give its password (--key-password-file, keyPassword)');
+    throw invalid(
+      'the private key is encrypted: give its password (--key-password-file, keyPassword)',
+      'password_required',
+    );
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: pem, format: 'pem', ...(encrypted ? { passphrase: password } : {}) });
@@ -57,6 +61,7 @@ export function readPrivateKeyPem(pem: string, password?: string): ReadPrivateKe
       encrypted
         ? 'the private key could not be decrypted with the password given (wrong password or damaged key)'
         : 'the private key PEM could not be read (damaged or not a private key)',
+      encrypted ? 'password_wrong' : undefined,
     );
   }
   const keyType = keyTypeOfPrivateKey(key);
