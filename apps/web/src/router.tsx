@@ -70,6 +70,11 @@ export const createCaRoute = createRoute({
   validateSearch: (s: Record<string, unknown>): { parentId?: string } => ({ parentId: str(s.parentId) }),
   component: lazyRouteComponent(() => import('./pages/create-ca-page'), 'CreateCaPage'),
 });
+export const importCaRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/cas/import',
+  component: lazyRouteComponent(() => import('./pages/import-ca-page'), 'ImportCaPage'),
+});
 export const caDetailRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/cas/$caId',
@@ -169,6 +174,7 @@ const routeTree = rootRoute.addChildren([
     dashboardRoute,
     casRoute,
     createCaRoute,
+    importCaRoute,
     caDetailRoute,
     certificatesRoute,
     certificateDetailRoute,

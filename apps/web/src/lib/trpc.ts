@@ -41,6 +41,8 @@ export interface ApiErrorInfo {
   httpStatus?: number;
   requestId?: string;
   issues?: { path: string; message: string }[];
+  /** the error's details (e.g. `reason`, which part of the input a refusal is about) */
+  details?: Record<string, unknown>;
 }
 
 export function apiError(error: unknown): ApiErrorInfo {
@@ -51,6 +53,7 @@ export function apiError(error: unknown): ApiErrorInfo {
       httpStatus?: number;
       requestId?: string;
       issues?: { path: string; message: string }[];
+      details?: Record<string, unknown>;
     };
     return {
       code: data.pkiCode ?? data.code ?? 'network.error',
@@ -58,6 +61,7 @@ export function apiError(error: unknown): ApiErrorInfo {
       httpStatus: data.httpStatus,
       requestId: data.requestId,
       issues: data.issues,
+      details: data.details,
     };
   }
   return { code: 'client.error', message: error instanceof Error ? error.message : String(error) };

@@ -1,6 +1,6 @@
 import { useSuspenseQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { ChevronRight, KeyRound, Network, Plus } from 'lucide-react';
+import { ChevronRight, Import, KeyRound, Network, Plus } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { formatDate } from '../lib/utils';
@@ -62,11 +62,18 @@ export function CaHierarchyPage() {
         description="The hierarchy: roots and the intermediates they signed"
         actions={
           can('ca:write') ? (
-            <Button asChild>
-              <Link to="/cas/new" search={{}}>
-                <Plus /> Create CA
-              </Link>
-            </Button>
+            <>
+              <Button variant="outline" asChild>
+                <Link to="/cas/import">
+                  <Import /> Import existing CA
+                </Link>
+              </Button>
+              <Button asChild>
+                <Link to="/cas/new" search={{}}>
+                  <Plus /> Create CA
+                </Link>
+              </Button>
+            </>
           ) : null
         }
       />
@@ -78,15 +85,21 @@ export function CaHierarchyPage() {
               title="No certificate authority yet"
               action={
                 can('ca:write') ? (
-                  <Button asChild>
-                    <Link to="/cas/new" search={{}}>
-                      Create a root CA <ChevronRight />
-                    </Link>
-                  </Button>
+                  <div className="flex flex-wrap justify-center gap-2">
+                    <Button asChild>
+                      <Link to="/cas/new" search={{}}>
+                        Create a root CA <ChevronRight />
+                      </Link>
+                    </Button>
+                    <Button variant="outline" asChild>
+                      <Link to="/cas/import">Import an existing CA</Link>
+                    </Button>
+                  </div>
                 ) : null
               }
             >
-              A root CA anchors trust; intermediates signed by it issue the certificates.
+              A root CA anchors trust; intermediates signed by it issue the certificates. A CA you already run (openssl,
+              Vault, step-ca) can be imported with its private key.
             </EmptyState>
           </CardContent>
         </Card>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useMutation, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
-import { useNavigate, useSearch } from '@tanstack/react-router';
-import { Check, ChevronLeft, ChevronRight } from 'lucide-react';
+import { Link, useNavigate, useSearch } from '@tanstack/react-router';
+import { Check, ChevronLeft, ChevronRight, Import } from 'lucide-react';
 import { trpc, type RouterInputs } from '../lib/trpc';
 import { CA_KEY_TYPES } from '../lib/pki';
 import { cn } from '../lib/utils';
@@ -98,6 +98,13 @@ export function CreateCaPage() {
       <PageHeader
         title="Create a certificate authority"
         description="A root, an intermediate signed by one of your CAs, or one an outside CA signs"
+        actions={
+          <Button variant="outline" asChild>
+            <Link to="/cas/import">
+              <Import /> Import an existing CA
+            </Link>
+          </Button>
+        }
       />
       <ol className="mb-6 flex flex-wrap gap-2" aria-label="Steps">
         {STEPS.map((s, i) => (
