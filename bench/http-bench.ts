@@ -24,6 +24,10 @@
  *        P-384 key, as a fleet's workloads do; until session 17 it renewed one ID over and over),
  *        BENCH_SERVER_ROOT=<worktree> (the server `pkim serve` is built from that tree's sources, e.g. a base worktree
  *        for an A/B with the same bench and rows; the data dir is still prepared by this tree's authority)
+ *   PKIM_JOBS_INTERVAL_MS (the server's background jobs; default here 86400000: a tick, 60 s after start in a
+ *        server's default, pre-signs the OCSP responses of every certificate issued since — a P-384 signature per SVID
+ *        — and charged seconds of CPU to the rows it fell in): a row a tick of any job ended in is marked ‡ (a long
+ *        tick, the OCSP one, may weigh on the rows after it too)
  *   rows (BENCH_ONLY): pkim, cfssl, svid, vault, ocsp (POST, no nonce), ocsp-get (`GET /ocsp/<base64>`, the same
  *        request URL-encoded), ocsp-nonce
  */
@@ -146,6 +150,8 @@ interface LoadResult {
   skipped?: boolean;
   /** the server's group commit during the row (its /metrics counters, read before and after): pkim rows only */
   commits?: CommitFigures;
+  /** background job runs of the server that ended during the row (pkim rows) */
+  jobRuns?: number;
 }
 
 /** `pkim_store_commit*` counters of the server's /metrics (Store.commitStats): batches, units, seconds */
@@ -163,10 +169,21 @@ const COMMIT_METRICS: Record<keyof CommitFigures, string> = {
   writeSeconds: 'pkim_store_commit_write_seconds_total',
 };
 
-/** the server's commit counters now, or undefined (a base tree whose server has none: BENCH_SERVER_ROOT) */
-async function commitFigures(metricsUrl: string | undefined): Promise<CommitFigures | undefined> {
+/**
+ * the server's commit counters now, or undefined (a base tree whose server has none: BENCH_SERVER_ROOT), and its
+ * background job runs so far (`pkim_background_job_runs_total`, every job and result summed)
+ */
+async function serverFigures(
+  metricsUrl: string | undefined,
+): Promise<{ commits: CommitFigures | undefined; jobRuns: number } | undefined> {
   if (!metricsUrl) return undefined;
   const text = await (await fetch(metricsUrl)).text();
+  let jobRuns = 0;
+  for (const m of text.matchAll(/^pkim_background_job_runs_total\{[^}]*\} (\S+)$/gm)) jobRuns += Number(m[1]);
+  return { commits: commitFiguresOf(text), jobRuns };
+}
+
+function commitFiguresOf(text: string): CommitFigures | undefined {
   const out: Partial<CommitFigures> = {};
   for (const [k, name] of Object.entries(COMMIT_METRICS) as [keyof CommitFigures, string][]) {
     const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
@@ -293,11 +310,16 @@ async function measure(
 ): Promise<LoadResult> {
   await load(dir, t, 1); // warm-up: JIT, caches, connection set-up
   // the commit counters are read outside the CPU window (a scrape costs the server's main thread too)
-  const commits0 = await commitFigures(metricsUrl);
+  const figures0 = await serverFigures(metricsUrl);
   const before = cpuMs(serverPid);
   const r = await perfRecord(name, serverPid, () => load(dir, t, seconds));
   const after = cpuMs(serverPid);
-  const commits1 = await commitFigures(metricsUrl);
+  const figures1 = await serverFigures(metricsUrl);
+  const commits0 = figures0?.commits;
+  const commits1 = figures1?.commits;
+  // a background job tick (every PKIM_JOBS_INTERVAL_MS, 60 s by default: e.g. the OCSP responses of every certificate
+  // issued since the last one pre-signed) that ended during the row: its CPU is in the row's figures
+  const jobRuns = figures0 && figures1 ? figures1.jobRuns - figures0.jobRuns : undefined;
   const commits =
     commits0 && commits1
       ? {
@@ -307,11 +329,12 @@ async function measure(
           writeSeconds: commits1.writeSeconds - commits0.writeSeconds,
         }
       : undefined;
-  if (!before || !after || r.requests === 0) return { ...r, commits };
+  if (!before || !after || r.requests === 0) return { ...r, commits, jobRuns };
   // threads that ended during the row (a restarted worker) are not counted: a lower bound then
   return {
     ...r,
     commits,
+    jobRuns,
     cpuUs: Math.round(((after.all - before.all) * 1000) / r.requests),
     mainCpuUs: Math.round(((after.main - before.main) * 1000) / r.requests),
   };
@@ -378,7 +401,15 @@ try {
       dataDir,
     ],
     {
-      env: { ...process.env, PKIM_LOG_LEVEL: logLevel, PKIM_RATE_LIMIT: '0', PKIM_RATE_LIMIT_RELYING_PARTY: '0' },
+      env: {
+        // the background jobs' ticks (every minute: the OCSP responses of every new certificate pre-signed) off the
+        // rows unless asked for: a tick in a row charged it seconds of CPU (docs/benchmarks.md session 28)
+        PKIM_JOBS_INTERVAL_MS: '86400000',
+        ...process.env,
+        PKIM_LOG_LEVEL: logLevel,
+        PKIM_RATE_LIMIT: '0',
+        PKIM_RATE_LIMIT_RELYING_PARTY: '0',
+      },
       // at warn a terminal shows the few lines; at info (a line per request) they go to a file, as a service's do
       stdio: ['ignore', 'pipe', serverStderr],
     },
@@ -584,9 +615,9 @@ try {
   const cf = await maybe('cfssl', targets.cfssl!, cfssl.pid);
   const svid = await maybe('svid', targets.svid!, server.pid, metricsUrl);
   const vault = await maybe('vault', targets.vault!, server.pid, metricsUrl);
-  const o1 = await maybe('ocsp', ocspNoNonce, server.pid);
-  const oGet = await maybe('ocsp-get', ocspGet, server.pid);
-  const o2 = await maybe('ocsp-nonce', ocspNonce, server.pid);
+  const o1 = await maybe('ocsp', ocspNoNonce, server.pid, metricsUrl);
+  const oGet = await maybe('ocsp-get', ocspGet, server.pid, metricsUrl);
+  const o2 = await maybe('ocsp-nonce', ocspNonce, server.pid, metricsUrl);
   stop();
   const floorAfter = floorSeconds > 0 ? await cryptoFloor(cores) : 0;
   const floor = (floorBefore + floorAfter) / 2;
@@ -601,7 +632,7 @@ try {
   const row = (name: string, r: LoadResult, vsCfssl: boolean) =>
     r.skipped
       ? undefined
-      : `| ${name} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.failures} | ${cpu(r)} | ` +
+      : `| ${name}${r.jobRuns ? ' ‡' : ''} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.failures} | ${cpu(r)} | ` +
         `${vsCfssl ? ratio(r, cf) : '—'} | ${ratio(r.rps, floor)} |`;
   const lines = [
     '',
@@ -649,6 +680,12 @@ try {
     commitLine('Vault `sign`', vault),
   ].filter((l) => l !== undefined);
   if (commitLines.length) lines.push('', "The server's group commit (its /metrics, during each row):", ...commitLines);
+  if ([pkim, svid, vault, o1, oGet, o2].some((r) => r.jobRuns))
+    lines.push(
+      '',
+      "‡ a tick of the server's background jobs ended during this row (PKIM_JOBS_INTERVAL_MS was set): its CPU is in " +
+        "this row's figures, and a long one (the OCSP responses of every new certificate pre-signed) in the next rows'",
+    );
   console.log(lines.join('\n'));
   const failures = [pkim, cf, svid, vault, o1, oGet, o2].reduce((a, r) => a + r.failures, 0);
   if (failures > 0) console.log(`WARNING: ${failures} failed requests: the figures above count only answers`);
