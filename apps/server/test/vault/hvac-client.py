@@ -65,10 +65,41 @@ out["issuers"] = anon.adapter.list("/v1/pki/issuers")["data"]
 out["issuer_json"] = anon.read("pki/issuer/default/json")["data"]
 out["issuer_missing"] = anon.read("pki/issuer/nope/json")
 out["issued_via_issuer"] = c.write("pki/issuer/default/issue/web", common_name="iss.example.com")["data"]
+# what newer hvac's read_issuer / list_issuers send (GET issuer/<ref>, LIST issuers), through this hvac's adapter with
+# a token; this hvac's generic list (GET ?list=True) for issuers and keys; key/:ref and config/keys (token only)
+out["read_issuer"] = c.adapter.get("/v1/pki/issuer/default")["data"]
+out["list_issuers"] = c.adapter.list("/v1/pki/issuers")["data"]
+out["issuers_query"] = c.list("pki/issuers")["data"]
+out["keys_verb"] = c.adapter.list("/v1/pki/keys")["data"]
+out["keys_query"] = c.list("pki/keys")["data"]
+key_id = out["keys_verb"]["keys"][0]
+out["key"] = c.read("pki/key/" + key_id)["data"]
+out["key_default"] = c.read("pki/key/default")["data"]
+out["key_missing"] = c.read("pki/key/nope")
+out["config_keys"] = c.read("pki/config/keys")["data"]
+out["config_keys_written"] = c.write("pki/config/keys", default=key_id)["data"]
+try:
+    c.write("pki/config/keys", default="nope")
+    out["config_keys_refused"] = "no error"
+except exceptions.InvalidRequest as e:
+    out["config_keys_refused"] = str(e)
+try:
+    anon.adapter.list("/v1/pki/keys")
+    out["keys_anon"] = "no error"
+except exceptions.Forbidden:
+    out["keys_anon"] = "Forbidden"
 
 # a mount bootstrapped the Vault way (hvac's own calls): enable without a CA, generate a root; enable another,
 # generate an intermediate, sign it with the root mount, set it signed, issue from it
 c.sys.enable_secrets_engine("pki", path="hroot", config={"max_lease_ttl": "87600h"})
+# the root mount's URLs written first: the generated root carries them, as OpenBao's does, and so does what it signs
+pki.set_urls(
+    {
+        "issuing_certificates": ["http://ca.example.org/hroot.crt"],
+        "crl_distribution_points": ["http://crl.example.org/hroot.crl"],
+    },
+    mount_point="hroot",
+)
 out["boot_root"] = pki.generate_root(
     "internal", "Hvac Root", extra_params={"key_type": "ec", "ttl": "87600h"}, mount_point="hroot"
 )["data"]

@@ -95,6 +95,38 @@ describe('hvac against pkim', () => {
     });
     expect(out.issuer_missing).toBeNull();
     expect(verify(out.issued_via_issuer.certificate).subject).toBe('CN=iss.example.com');
+    // newer hvac's read_issuer / list_issuers requests, hvac's ?list=True, keys, key/:ref and config/keys (token)
+    const keyId: string = out.keys_verb.keys[0];
+    const ski = /Subject Key Identifier:\s*\n\s*([0-9A-F:]+)/.exec(opensslText(f.intermediatePem))![1]!.toLowerCase();
+    expect(keyId).toBe(ski.replace(/:/g, ''));
+    expect(out.read_issuer).toMatchObject({
+      issuer_id: f.caId,
+      issuer_name: 'Vault Test Issuing',
+      key_id: keyId,
+      certificate: f.intermediatePem.trim(),
+      ca_chain: [f.intermediatePem.trim(), f.rootPem.trim()],
+      leaf_not_after_behavior: 'err',
+      revoked: false,
+    });
+    const issuerInfo = {
+      issuer_name: 'Vault Test Issuing',
+      is_default: true,
+      key_id: keyId,
+      serial_number: new X509Certificate(f.intermediatePem).serialNumber.toLowerCase().match(/../g)!.join(':'),
+    };
+    expect(out.list_issuers).toEqual({ keys: [f.caId], key_info: { [f.caId]: issuerInfo } });
+    expect(out.issuers_query).toEqual(out.list_issuers);
+    const keyList = { keys: [keyId], key_info: { [keyId]: { key_name: 'Vault Test Issuing', is_default: true } } };
+    expect(out.keys_verb).toEqual(keyList);
+    expect(out.keys_query).toEqual(keyList);
+    const key = { key_id: keyId, key_name: 'Vault Test Issuing', key_type: 'ec', subject_key_id: ski };
+    expect(out.key).toEqual(key);
+    expect(out.key_default).toEqual(key);
+    expect(out.key_missing).toBeNull();
+    expect(out.config_keys).toEqual({ default: keyId });
+    expect(out.config_keys_written).toEqual({ default: keyId });
+    expect(out.config_keys_refused).toMatch(/unable to find PKI key for reference: nope/);
+    expect(out.keys_anon).toBe('Forbidden');
 
     // bootstrapped with hvac's generate_root, generate_intermediate, sign_intermediate, set_signed_intermediate
     const bootRoot = `${out.boot_root.certificate}\n`;
@@ -102,6 +134,12 @@ describe('hvac against pkim', () => {
     expect(self.ok, self.output).toBe(true);
     expect(new X509Certificate(bootRoot).subject).toBe('CN=Hvac Root');
     expect(out.boot_root.issuer_id).toMatch(/^ca_/);
+    // set_urls on the root mount first: the root carries them (OpenBao), and the intermediate it signs
+    for (const pem of [bootRoot, `${out.boot_signed.certificate}\n`]) {
+      const text = opensslText(pem);
+      expect(text).toContain('CA Issuers - URI:http://ca.example.org/hroot.crt');
+      expect(text).toContain('URI:http://crl.example.org/hroot.crl');
+    }
     expect(out.boot_csr).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
     expect(out.boot_set_signed.imported_issuers).toHaveLength(1);
     const bootChain = { chainPems: [`${out.boot_signed.certificate}\n`], rootPem: bootRoot };

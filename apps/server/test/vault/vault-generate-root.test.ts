@@ -39,6 +39,8 @@ describe('sys/mounts/<path> without options.ca', () => {
       default: '',
       default_follows_latest_issuer: false,
     });
+    expect((await vaultCall(f, 'GET', 'boot/config/keys')).body.data).toEqual({ default: '' });
+    expect((await vaultCall(f, 'POST', 'boot/config/keys', { default: 'some-key' })).status).toBe(400);
     expect((await vaultCall(f, 'POST', 'boot/roles/web', WEB_ROLE)).status).toBe(200);
     const issue = await vaultCall(f, 'POST', 'boot/issue/web', { common_name: 'a.example.com' });
     expect(issue.status).toBe(400);

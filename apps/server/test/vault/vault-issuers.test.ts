@@ -1,6 +1,7 @@
 // The Vault 1.11+ issuer API of a mount (one mount = one CA = one issuer): LIST issuers (raw LIST verb, no token),
-// issuer/:ref (token), issuer/:ref/json|pem|der and crl* (no token), config/issuers, and the issuer/:ref/issue|sign|
-// sign-verbatim twins of the existing routes. Chains checked by openssl verify, the CRL by openssl + certtool + Go.
+// issuer/:ref (token), issuer/:ref/json|pem|der and crl* (no token), config/issuers, keys, key/:ref and config/keys
+// (token), and the issuer/:ref/issue|sign|sign-verbatim twins of the existing routes. Chains checked by openssl
+// verify, the CRL by openssl + certtool + Go.
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslCsr, opensslSignCaCsrUnderIntermediate } from '../../../../tests/support/openssl-tools';
@@ -175,6 +176,38 @@ describe('issuer/:ref/crl', () => {
     const j = await vaultCall(f, 'GET', `pki/issuer/${encodeURIComponent(NAME)}/crl`, undefined, anon);
     expect(j.status).toBe(200);
     expect(j.body.data).toEqual({ crl: pemText });
+  });
+});
+
+describe('config/keys', () => {
+  it("reads the mount's one key as default; a write naming it answers 200, another key 400, unchanged", async () => {
+    expect((await vaultCall(f, 'GET', 'pki/config/keys', undefined, anon)).status).toBe(403);
+    expect((await vaultCall(f, 'POST', 'pki/config/keys', { default: 'x' }, anon)).status).toBe(403);
+    const keyId: string = (await vaultCall(f, 'GET', 'pki/issuer/default')).body.data.key_id;
+    const ski = /Subject Key Identifier:\s*\n\s*([0-9A-F:]+)/.exec(opensslText(f.intermediatePem))![1]!;
+    expect(keyId).toBe(ski.replace(/:/g, '').toLowerCase());
+    const r = await vaultCall(f, 'GET', 'pki/config/keys');
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.data).toEqual({ default: keyId });
+    for (const ref of [keyId, NAME]) {
+      const w = await vaultCall(f, 'POST', 'pki/config/keys', { default: ref });
+      expect(w.status, w.text).toBe(200);
+      expect(w.body.data).toEqual({ default: keyId });
+    }
+    const rootKey = (await f.authority.cas.get(f.rootCaId)).ca.skiHex!.toLowerCase();
+    for (const ref of [rootKey, f.caId, 'nope']) {
+      const other = await vaultCall(f, 'POST', 'pki/config/keys', { default: ref });
+      expect(other.status).toBe(400);
+      expect(other.body.errors[0]).toMatch(
+        new RegExp(`^Error resolving issuer reference: unable to find PKI key for reference: ${ref} .*one key`),
+      );
+    }
+    for (const body of [{ default: 'default' }, {}]) {
+      const bad = await vaultCall(f, 'POST', 'pki/config/keys', body);
+      expect(bad.status).toBe(400);
+      expect(bad.body.errors).toEqual(["Invalid key specification; must be non-empty and can't be 'default'."]);
+    }
+    expect((await vaultCall(f, 'GET', 'pki/config/keys')).body.data).toEqual({ default: keyId });
   });
 });
 

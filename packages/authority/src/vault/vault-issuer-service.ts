@@ -294,6 +294,39 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
       };
     },
 
+    /** `config/keys` (`ca:read`, as OpenBao): the default key is the mount's one key, its CA's (`''` without one) */
+    async readKeysConfig(mount: VaultMount, actor: Actor): Promise<Record<string, unknown>> {
+      authorize(actor, 'ca:read');
+      const issuer = await issuerOf(mount);
+      return { default: issuer ? keyIdOf(issuer.ca) : '' };
+    },
+
+    /**
+     * a `config/keys` write (`ca:write`) naming the mount's key (its id or name) changes nothing and answers like a
+     * read; `default`, an empty or another reference is refused (400): a mount has one key, its CA's
+     */
+    async writeKeysConfig(mount: VaultMount, params: Record<string, unknown>, actor: Actor) {
+      authorize(actor, 'ca:write');
+      const ref = parseVaultString('default', params.default);
+      if (!ref || ref === 'default') {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          "Invalid key specification; must be non-empty and can't be 'default'.",
+        );
+      }
+      const issuer = await issuerOf(mount);
+      const id = issuer && keyIdOf(issuer.ca);
+      if (!issuer || !id || (ref !== id && ref !== issuer.ca.name)) {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          `Error resolving issuer reference: unable to find PKI key for reference: ${ref} ` +
+            `(a PKI Manager mount has one key, its CA's${id ? ` ${id}` : ''}; bind the mount to another CA to ` +
+            'change it)',
+        );
+      }
+      return { default: id };
+    },
+
     /** `issuer/:ref/json` (unauthenticated): `{certificate, ca_chain, issuer_id, issuer_name}` */
     async readJson(mount: VaultMount, ref: string): Promise<Record<string, unknown>> {
       const { ca, certificate, caChain } = await resolve(mount, ref);

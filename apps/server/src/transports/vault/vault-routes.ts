@@ -689,6 +689,18 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     },
   },
   {
+    // the mount's one key is its default (OpenBao's default key); a write may only name it
+    path: 'config/keys',
+    ops: {
+      async read(c) {
+        return json(await c.authority.vault.issuers.readKeysConfig(c.mount!, actorOf(c)));
+      },
+      async write(c) {
+        return json(await c.authority.vault.issuers.writeKeysConfig(c.mount!, c.params, actorOf(c)));
+      },
+    },
+  },
+  {
     path: 'config/issuers',
     ops: {
       async read(c) {
