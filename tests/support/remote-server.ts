@@ -1,48 +1,89 @@
-// A real `pkim serve` for the remote CLI tests (issue #17 item 2): started on 127.0.0.1, port 0, with a data dir of
-// its own; the URL read from its first JSON line. And `outputShape`: a command's JSON with what differs between any
-// two runs (ids, serials, times, PEMs, secrets) replaced by its type, so a local and a remote run compare equal.
+// A real `pkim serve` for the tests that talk to one (the remote CLI, issue #17 item 2; Vault clients; the banner):
+// on 127.0.0.1, port 0, with a data dir of its own; ready when it says so (its JSON line, or the banner's). And
+// `outputShape`: a command's JSON with what differs between any two runs (ids, serials, times, PEMs, secrets)
+// replaced by its type, so a local and a remote run compare equal.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { basename } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { PKIM_BIN, runPkim, runPkimAsync, type CliResult } from './cli-runner';
+import { PKIM_BIN, REPO_ROOT, runPkim, runPkimAsync, type CliResult } from './cli-runner';
 import { TEST_SERVE_ENV } from './test-kit';
 
 export interface PkimServer {
   child: ChildProcess;
   url: string;
+  /** what the server has printed on stdout so far */
+  output(): string;
+  /** its exit: the code, or null when a signal ended it */
+  exited: Promise<number | null>;
+  /** SIGTERM, then its exit (at once if it has exited) */
   stop(): Promise<void>;
 }
 
-/** Starts `pkim serve` (idle sockets kept TEST_SERVE_ENV's 10 min unless `env` says otherwise: test-kit.ts). */
-export function startPkimServer(dataDir: string, args: string[], env: Record<string, string>): Promise<PkimServer> {
-  const child = spawn(process.execPath, [PKIM_BIN, '--json', 'serve', '--port', '0', ...args], {
+export interface PkimServeOptions {
+  /**
+   * `pkim --json serve` (default): ready at its one JSON line, which carries the URL. false: the banner (JSON log
+   * lines when stdout is not a terminal), ready at "pkim listening on <url>" — for tests of the banner itself.
+   */
+  json?: boolean;
+}
+
+/** the banner's ready line */
+const LISTENING = /pkim listening on (https?:\/\/[^\s"]+)/;
+
+/**
+ * Starts `pkim serve` on port 0 (127.0.0.1 unless `args` say otherwise) for a data dir, and resolves once it is
+ * ready: on the line that says so, not after a poll or a deadline — start-up (first boot: the administrator's
+ * password hash, every migration) is CPU-bound and took 25 s at load 25; the hook's or test's own timeout bounds a
+ * hang, and a server that exits first rejects at once with its output. The environment: log level silent, jobs
+ * every 10 min, idle sockets kept TEST_SERVE_ENV's 10 min (test-kit.ts); `env` overrides any of them.
+ */
+export function startPkimServer(
+  dataDir: string,
+  args: string[],
+  env: Record<string, string>,
+  options: PkimServeOptions = {},
+): Promise<PkimServer> {
+  const json = options.json ?? true;
+  const child = spawn(process.execPath, [PKIM_BIN, ...(json ? ['--json'] : []), 'serve', '--port', '0', ...args], {
+    cwd: REPO_ROOT,
     env: {
       ...process.env,
+      PKIM_LOG_LEVEL: 'silent',
+      PKIM_JOBS_INTERVAL_MS: '600000',
       ...TEST_SERVE_ENV,
       ...env,
       PKIM_DATA_DIR: dataDir,
-      PKIM_LOG_LEVEL: 'silent',
-      PKIM_JOBS_INTERVAL_MS: '600000',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let out = '';
+  let err = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
     await exited;
   };
+  /** the URL once the server says it is ready */
+  const ready = (): string | undefined => {
+    if (!json) return LISTENING.exec(out)?.[1];
+    // (a log line at a level other than silent may come first: the one line is the object that starts with the URL)
+    const line = out
+      .split('\n')
+      .slice(0, -1)
+      .find((l) => l.startsWith('{"url":'));
+    return line ? (JSON.parse(line) as { url: string }).url : undefined;
+  };
   return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
     child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
-      const line = out.split('\n')[0];
-      if (out.includes('\n') && line) resolve({ child, url: (JSON.parse(line) as { url: string }).url, stop });
+      const url = ready();
+      if (url) resolve({ child, url, output: () => out, exited, stop });
     });
-    child.on('exit', (code) => reject(new Error(`pkim serve exited (${code}): ${err}`)));
+    child.on('error', reject);
+    void exited.then((code) => reject(new Error(`pkim serve exited (${code ?? child.signalCode}):\n${out}\n${err}`)));
   });
 }
 

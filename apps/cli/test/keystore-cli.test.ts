@@ -1,14 +1,14 @@
 // `pkim keystore …` against `pkim serve` in a separate process (the Vault-compatible API), logging in the way the
 // requirement's CMK API server does (Kubernetes service-account JWT), with local keystore endpoints (TLS servers
 // that require client certificates from the CA) in this process. Certificates checked by openssl.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PKIM_BIN, REPO_ROOT, runPkim } from '../../../tests/support/cli-runner';
-import { TEST_SERVE_ENV } from '../../../tests/support/test-kit';
+import { startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
 import {
@@ -20,7 +20,7 @@ import {
 import { contractViolations, RFC3339 } from '../../../tests/support/output-contract';
 
 const tmp = tempDir('pkim-keystore-cli-');
-let child: ChildProcess;
+let server: PkimServer | undefined;
 let url = '';
 let adminToken = '';
 let rootPem = '';
@@ -90,23 +90,8 @@ beforeAll(async () => {
   interPem = inter.certificatePem;
   pkim(['vault', 'mount', 'pki_client_certs', '--ca', inter.id, '--max-ttl', '87600h']);
   adminToken = pkim(['token', 'create', '--name', 'keystore-admin', '--role', 'admin']).token;
-  child = spawn(
-    process.execPath,
-    [PKIM_BIN, '--data-dir', tmp.dir, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...TEST_SERVE_ENV, PKIM_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(out)) {
-    if (child.exitCode !== null) throw new Error(`pkim serve exited:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
+  server = await startPkimServer(tmp.dir, [], {});
+  url = server.url;
 
   // Kubernetes auth for the CMK API server's service account (offline JWT verification)
   const vault = (path: string, body: unknown) =>
@@ -147,11 +132,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await endpoint?.close();
   await refusing?.close();
-  if (child?.exitCode === null) {
-    const exited = new Promise((r) => child.on('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   tmp.cleanup();
 });
 

@@ -1,47 +1,15 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
-import { PKIM_BIN, REPO_ROOT } from '../../../tests/support/cli-runner';
-import { TEST_SERVE_ENV } from '../../../tests/support/test-kit';
+import { startPkimServer } from '../../../tests/support/remote-server';
 import { tempDir } from '../../../tests/support/openssl-tools';
 
-interface Served {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Spawns `pkim serve --port 0` and waits for the listening line. */
-async function serve(dataDir: string): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    [PKIM_BIN, '--data-dir', dataDir, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...TEST_SERVE_ENV, PKIM_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const started = Date.now();
-  while (!/listening on (http:\/\/127\.0\.0\.1:\d+)/.test(out)) {
-    if (child.exitCode !== null) throw new Error(`pkim serve exited early (${child.exitCode}):\n${out}\n${err}`);
-    // first boot (the admin password hash, every migration) is CPU-bound: it took over 30 s at load 25
-    if (Date.now() - started > 120_000) throw new Error(`pkim serve did not start:\n${out}\n${err}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? '';
-  return { child, url, stdout: () => out, exited };
-}
+/** `pkim serve` on 127.0.0.1, port 0, its banner as JSON log lines at warn: ready at its listening line */
+const BANNER: [string[], Record<string, string>] = [
+  ['--host', '127.0.0.1', '--log-level', 'warn'],
+  { PKIM_LOG_LEVEL: 'warn' },
+];
+const serve = (dataDir: string) => startPkimServer(dataDir, ...BANNER, { json: false });
 
 describe('pkim serve', { timeout: 300_000 }, () => {
   const tmp = tempDir('pkim-serve-');
@@ -56,7 +24,7 @@ describe('pkim serve', { timeout: 300_000 }, () => {
     children.push(first.child);
     // stdout is a pipe, not a terminal: the banner is JSON lines like the logs, nothing else
     const lines = first
-      .stdout()
+      .output()
       .split('\n')
       .filter((l) => l.trim());
     const records = lines.map((l) => JSON.parse(l) as { msg: string; username?: string; oneTimePassword?: string });
@@ -68,7 +36,7 @@ describe('pkim serve', { timeout: 300_000 }, () => {
     expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
     // the start-up message links the API documentation, and it is there
     const docs = first
-      .stdout()
+      .output()
       .split('\n')
       .filter((l) => l.trim())
       .map((l) => JSON.parse(l) as { apiDocs?: string })
@@ -118,11 +86,11 @@ describe('pkim serve', { timeout: 300_000 }, () => {
     expect(response).toMatch(/^HTTP\/1\.1 200/);
     expect(response).toMatch(/content-type: application\/ocsp-response/i);
     expect(await first.exited).toBe(0);
-    expect(first.stdout()).toMatch(/pkim stopped/);
+    expect(first.output()).toMatch(/pkim stopped/);
 
     const second = await serve(tmp.dir);
     children.push(second.child);
-    expect(second.stdout()).not.toMatch(/password/i);
+    expect(second.output()).not.toMatch(/password/i);
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
@@ -131,44 +99,13 @@ describe('pkim serve', { timeout: 300_000 }, () => {
   it('with --json prints one JSON line with the URL and, on first boot only, the admin credential', async () => {
     const dir = tempDir('pkim-serve-json-');
     try {
+      // `--json`: ready at its one line, read as the server printed it
       const start = async () => {
-        const child = spawn(
-          process.execPath,
-          [
-            PKIM_BIN,
-            '--data-dir',
-            dir.dir,
-            '--json',
-            'serve',
-            '--host',
-            '127.0.0.1',
-            '--port',
-            '0',
-            '--log-level',
-            'warn',
-          ],
-          {
-            cwd: REPO_ROOT,
-            env: { ...process.env, ...TEST_SERVE_ENV, PKIM_LOG_LEVEL: 'warn' },
-            stdio: ['ignore', 'pipe', 'pipe'],
-          },
-        );
-        children.push(child);
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-        });
-        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-        const t0 = Date.now();
-        while (!out.includes('\n')) {
-          if (child.exitCode !== null || Date.now() - t0 > 30_000)
-            throw new Error(`pkim serve --json did not print: ${out}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        const server = await startPkimServer(dir.dir, ...BANNER);
+        children.push(server.child);
         return {
-          child,
-          exited,
-          line: JSON.parse(out.trim().split('\n')[0]!) as {
+          ...server,
+          line: JSON.parse(server.output().trim().split('\n')[0]!) as {
             url: string;
             bootstrapAdmin: { username: string; password: string } | null;
           },

@@ -1,12 +1,11 @@
 // node-vault (npm, unmodified) against `pkim serve` set up with the CLI: `pkim vault mount pki --ca …` and
 // `pkim token create --role admin --json` (the token works as X-Vault-Token). Chains verified by openssl.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { SignJWT } from 'jose';
 import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PKIM_BIN, REPO_ROOT, runPkim } from '../../../../tests/support/cli-runner';
-import { TEST_SERVE_ENV } from '../../../../tests/support/test-kit';
+import { runPkim } from '../../../../tests/support/cli-runner';
+import { startPkimServer, type PkimServer } from '../../../../tests/support/remote-server';
 import { tempDir } from '../../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../../tests/support/verifiers';
 
@@ -21,7 +20,7 @@ const toVaultSerial = (hex: string) =>
     .join(':');
 
 const tmp = tempDir('pkim-node-vault-');
-let child: ChildProcess;
+let server: PkimServer | undefined;
 let url: string;
 let adminToken: string;
 const saKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -50,38 +49,13 @@ beforeAll(async () => {
   const inter = pkim(['ca', 'create', '--subject', 'CN=NV Issuing', '--key-type', 'ec-p256', '--parent', root.id]);
   pkim(['vault', 'mount', 'pki', '--ca', inter.id, '--max-ttl', '87600h']);
   adminToken = pkim(['token', 'create', '--name', 'node-vault', '--role', 'admin']).token;
-  child = spawn(
-    process.execPath,
-    [PKIM_BIN, '--data-dir', tmp.dir, 'serve', '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'],
-    {
-      cwd: REPO_ROOT,
-      env: { ...process.env, ...TEST_SERVE_ENV, PKIM_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  // start-up (first boot: the administrator's password hash, migrations) is CPU-bound: on a loaded machine it took
-  // longer than the 30 s this loop used to allow. Wait for the line itself, for as long as the hook may take; a
-  // server that exits fails at once with its output.
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const seen = (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve(m[1]!);
-    };
-    child.stdout!.on('data', seen);
-    child.stderr!.on('data', seen);
-    child.on('error', reject);
-    child.on('exit', (code) => reject(new Error(`pkim serve exited (${code}) before listening:\n${out}`)));
-  });
+  // start-up (first boot: the administrator's password hash, migrations) is CPU-bound: ready on its line
+  server = await startPkimServer(tmp.dir, [], {});
+  url = server.url;
 }, 180_000);
 
 afterAll(async () => {
-  if (child?.exitCode === null) {
-    const exited = new Promise((r) => child.on('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await server?.stop();
   tmp.cleanup();
 });
 
