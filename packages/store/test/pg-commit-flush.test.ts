@@ -11,10 +11,16 @@ import { openStore, type Store, type UnitOfWork } from '../src/index';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
 import { AUDIT_CHAIN_LOCK, BATCH_STATEMENT, FLUSH_WAIT, LOCK_CLASS, planBatch } from '../src/pg-batch-commit';
 import { makeCa, makeCert, makeEvent } from './store-fixtures';
+import { eventually } from '../../../tests/support/test-kit';
 
 let cluster: TestPostgres;
 let store: Store;
 let sql: pg.Client;
+/**
+ * the WAL checks, on connections of their own: the callers of one batch each check the moment they are answered,
+ * at once (one client would have to queue them: pg deprecates a query on a client already executing one)
+ */
+let checks: pg.Pool;
 let caId: string;
 let storeUrl: string;
 
@@ -33,22 +39,24 @@ beforeAll(async () => {
   sql = new pg.Client({ connectionString: url });
   await sql.connect();
   await sql.query('create extension pg_walinspect');
-}, 60_000);
+  checks = new pg.Pool({ connectionString: url, max: 6 });
+}, 120_000);
 afterAll(async () => {
   await store?.close();
   await sql?.end();
+  await checks?.end();
   await cluster?.stop();
 });
 
 /** the transaction id that wrote a certificate row */
 const writer = async (certificateId: string): Promise<string> =>
-  (await sql.query('select xmin::text as x from certificates where id = $1', [certificateId])).rows[0].x as string;
+  (await checks.query('select xmin::text as x from certificates where id = $1', [certificateId])).rows[0].x as string;
 
 /** whether that transaction's COMMIT record is in the WAL flushed to disk (from `since` on) */
 async function commitFlushed(xid: string, since: string): Promise<boolean> {
-  const moved = await sql.query('select pg_current_wal_flush_lsn() > $1::pg_lsn as m', [since]);
+  const moved = await checks.query('select pg_current_wal_flush_lsn() > $1::pg_lsn as m', [since]);
   if (!(moved.rows[0] as { m: boolean }).m) return false; // nothing flushed since (pg_walinspect refuses the range)
-  const r = await sql.query(
+  const r = await checks.query(
     `select count(*)::int as n from pg_get_wal_records_info($1, pg_current_wal_flush_lsn())
      where resource_manager = 'Transaction' and record_type = 'COMMIT' and xid::text = $2`,
     [since, xid],
@@ -71,8 +79,8 @@ async function afterWalWriterFlush(): Promise<void> {
   const xid = (await sql.query('select pg_current_xact_id()::text as x')).rows[0].x as string;
   await sql.query(`select pg_logical_emit_message(true, 'test', '')`);
   await sql.query('commit');
-  for (let i = 0; i < 120 && !(await commitFlushed(xid, since)); i++) await new Promise((r) => setTimeout(r, 100));
-  expect(await commitFlushed(xid, since)).toBe(true);
+  // within wal_writer_delay (10 s) idle; `eventually`'s 30 s only bounds a failure on a loaded machine
+  expect(await eventually(() => commitFlushed(xid, since), Boolean)).toBe(true);
 }
 
 /**
@@ -86,8 +94,7 @@ async function commitAfterLockWait(on: Store, holder: pg.Client, u: UnitOfWork):
   const waiting = async () =>
     (await holder.query(`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0]
       .n as number;
-  for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 25));
-  expect(await waiting()).toBe(1);
+  expect(await eventually(waiting, (n) => n > 0)).toBe(1);
   await holder.query('commit');
   await committed;
 }
@@ -112,7 +119,7 @@ describe('PostgreSQL batch commit: the audit-chain lock is not held through the 
     expect(await commitFlushed(xid, since)).toBe(false);
     await sql.query(FLUSH_WAIT);
     expect(await commitFlushed(xid, since)).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   it('Store.commit answers a batch only once its commit is on disk; the chain verifies', async () => {
     await afterWalWriterFlush();
@@ -127,7 +134,7 @@ describe('PostgreSQL batch commit: the audit-chain lock is not held through the 
     );
     expect(flushed).toEqual([true, true, true, true, true]);
     expect(await store.audit.verify()).toMatchObject({ ok: true, count: 1 + 5 });
-  }, 60_000);
+  }, 120_000);
 
   it('a batch that found the lock free: the next commits with its own flush; found taken: FLUSH_WAIT', async () => {
     const batch = (from: number) => Promise.all([0, 1, 2].map((i) => store.commit(unit(from + i))));
@@ -165,7 +172,7 @@ describe('PostgreSQL batch commit: the audit-chain lock is not held through the 
     await store.commit(unit(52));
     expect([d('flushWaits'), d('lockWaits')]).toEqual([1, 1]);
     expect(await store.audit.verify()).toMatchObject({ ok: true, count: events0 + 3 + 4 + 3 });
-  }, 60_000);
+  }, 120_000);
 
   it('a flush that is not confirmed: every caller of the batch gets the error, nothing is written twice', async () => {
     // the store connects as a role that may not emit the flush's WAL record (a superuser may do anything)
@@ -201,5 +208,5 @@ describe('PostgreSQL batch commit: the audit-chain lock is not held through the 
     } finally {
       await admin.end();
     }
-  }, 60_000);
+  }, 120_000);
 });
