@@ -18,6 +18,10 @@ export function pgPoolSize(workers: number | undefined): number {
 
 /** Opens (and migrates) the store named by `url`: SQLite path / `sqlite:` / `:memory:`, or `postgres://`. */
 export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  const walk = options.denseWalk;
+  if (walk !== undefined && !(Number.isSafeInteger(walk) && walk >= 1)) {
+    throw new PkiError('input.invalid', `denseWalk must be a whole number of rows ≥ 1, not ${walk}`);
+  }
   const parsed = parseStoreUrl(options.url);
   return parsed.dialect === 'sqlite'
     ? openSqliteStore(parsed.path, options)

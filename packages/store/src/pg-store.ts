@@ -365,7 +365,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   pool.on('error', () => undefined);
   const pgDb = drizzle({ client: pool, schema });
   const { db, t } = asQueryDb(pgDb, schema);
-  const repos = createRepositories(db, t, 'postgres', ocspReads(pool));
+  const repos = createRepositories(db, t, 'postgres', ocspReads(pool), options.denseWalk);
   preparedHotReads(pool, pgDb, repos);
   preparedChannelReads(pgDb, repos);
   const uowOptions: UnitOfWorkOptions = {

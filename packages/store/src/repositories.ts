@@ -201,8 +201,11 @@ export const DENSE_MATCHES = 2000;
  */
 export const DENSE_WALK = 10_000;
 
-/** the rows of the listing's order, newest first, after `cursor` (a condition, see afterCursor): index only */
-export function denseWalkEdgeQuery(db: QueryDb, t: Tables, cursor: SQL | undefined) {
+/**
+ * the last row a walk of `walk` rows of the listing's order reads, newest first, after `cursor` (a condition, see
+ * afterCursor): index only
+ */
+export function denseWalkEdgeQuery(db: QueryDb, t: Tables, cursor: SQL | undefined, walk = DENSE_WALK) {
   const C = t.certificates;
   return db
     .select({ createdAt: C.createdAt, id: C.id })
@@ -210,7 +213,7 @@ export function denseWalkEdgeQuery(db: QueryDb, t: Tables, cursor: SQL | undefin
     .where(cursor)
     .orderBy(desc(C.createdAt), desc(C.id))
     .limit(1)
-    .offset(DENSE_WALK - 1);
+    .offset(walk - 1);
 }
 
 /** a dense search's page: the search, the page's other conditions (its cursor included) and its size */
@@ -221,6 +224,8 @@ export interface DenseSearch {
   search: string;
   where: SQL | undefined;
   n: number;
+  /** the walk's length (OpenStoreOptions.denseWalk; default DENSE_WALK) */
+  walk?: number;
 }
 
 /** the last row a dense walk reads: the DENSE_WALK-th of the listing's order after the cursor */
@@ -345,7 +350,7 @@ async function denseSearchPage(
   cursor: { condition: SQL | undefined; names: SQL | undefined },
   filtered: boolean,
 ): Promise<CertificateRow[]> {
-  const [edge] = await denseWalkEdgeQuery(s.db, s.t, cursor.condition);
+  const [edge] = await denseWalkEdgeQuery(s.db, s.t, cursor.condition, s.walk);
   const N = s.t.certificateNames;
   // PostgreSQL without other filters: the walked certificates' terms in certificate_names_created_idx (0033), not
   // an EXISTS probe per walked certificate (10,000 probes: ≈ 40 ms; the terms: ≈ 5 ms)
@@ -470,12 +475,16 @@ export function countsByCaAndProfileQuery(db: QueryDb, t: Tables) {
   return db.select().from(CC).where(gt(CC.count, 0)).orderBy(asc(CC.caId), asc(CC.profile), asc(CC.status));
 }
 
-/** `ocspRead`: the engine's prepared statements of the OCSP responder's per-request read (ocsp-repository.ts) */
+/**
+ * `ocspRead`: the engine's prepared statements of the OCSP responder's per-request read (ocsp-repository.ts);
+ * `denseWalk`: OpenStoreOptions.denseWalk
+ */
 export function createRepositories(
   db: QueryDb,
   t: Tables,
   dialect: StoreDialect,
   ocspRead: OcspLookupRead,
+  denseWalk = DENSE_WALK,
 ): Repositories {
   const CA = t.certificateAuthorities;
   const C = t.certificates;
@@ -589,7 +598,7 @@ export function createRepositories(
         const cursor = afterCursor(C.createdAt, C.id, query.cursor);
         conds.push(cursor);
         if (search) {
-          const s = { db, t, dialect, search: search.term, where: and(...conds), n: limit + 1 };
+          const s = { db, t, dialect, search: search.term, where: and(...conds), n: limit + 1, walk: denseWalk };
           const names = namesAfterCursor(t, query.cursor);
           const rows = search.dense
             ? await denseSearchPage(s, { condition: cursor, names }, filtered)

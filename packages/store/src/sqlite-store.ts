@@ -215,7 +215,7 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
     throw e;
   }
   const db = drizzle({ client: sqlite });
-  const repos = createRepositories(db, schema, 'sqlite', ocspReads(sqlite));
+  const repos = createRepositories(db, schema, 'sqlite', ocspReads(sqlite), options.denseWalk);
   preparedHotReads(db, sqlite, repos);
   const committer = createSqliteCommitter(sqlite, options.faultInjection?.failCommit === true);
   const uowOptions = committer.options;

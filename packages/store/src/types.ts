@@ -981,6 +981,11 @@ export interface OpenStoreOptions {
    * listens for other instances' changes lost, and back); pino's logger fits. Default: not reported
    */
   logger?: StoreLogger;
+  /**
+   * how many rows of the listing's order a dense search walks at most (default DENSE_WALK, 10,000: leave it). Tests
+   * of the walk's edge set it lower, so that a few thousand rows, not over ten thousand, lie below it.
+   */
+  denseWalk?: number;
 }
 
 /** the two levels the store logs at (fields first, as pino takes them); never keys, tokens or database URLs */

@@ -11,6 +11,7 @@ import {
   countByStatusQuery,
   countsByCaAndProfileQuery,
   DENSE_MATCHES,
+  DENSE_WALK,
   denseWalkEdgeQuery,
   denseWalkQuery,
   expiringBeforeCondition,
@@ -25,7 +26,7 @@ import {
 import { ocspLookupSql, ocspSubordinateCaSql } from '../src/ocsp-repository';
 import { SUPERSEDE_SVID_SQL } from '../src/sqlite-commit';
 import { moveActiveCondition } from '../src/unit-of-work';
-import { defineStoreSuite } from './store-suite';
+import { defineStoreSuite, pagesDenseSearchBelowTheWalk } from './store-suite';
 import { sqlitePathOf, sqliteTestEngine } from './sqlite-engine';
 import { journalTags } from './migration-journals';
 import { T0, makeCa, makeCert, makeEvent } from './store-fixtures';
@@ -38,6 +39,16 @@ const pathOf = sqlitePathOf;
 
 describe('SQLite store', () => {
   defineStoreSuite(() => engine);
+
+  it('pages a dense search below the default walk, DENSE_WALK (the suite pages it below a shorter one)', async () => {
+    const store = await openStore({ url: await engine.newMigratedDatabaseUrl() });
+    try {
+      await pagesDenseSearchBelowTheWalk(store, DENSE_WALK);
+    } finally {
+      await store.close();
+    }
+    await expect(openStore({ url: ':memory:', denseWalk: 0 })).rejects.toMatchObject({ code: 'input.invalid' });
+  });
 
   it('opens with WAL, busy_timeout 5000, synchronous NORMAL and foreign keys on', async () => {
     const url = await engine.newDatabaseUrl();

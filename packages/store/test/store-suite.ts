@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
 import { copyStore, openStore, restoreStore } from '../src/index';
 import { DENSE_MATCHES, DENSE_WALK } from '../src/repositories';
+
 import type {
   BulkJobRow,
   CertificateRequestRow,
@@ -21,6 +22,12 @@ import type {
   UnitOfWork,
 } from '../src/types';
 import { DAY, T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
+
+/**
+ * The dense walk of the suite's dense-search stores (OpenStoreOptions.denseWalk): the pages are the same for any
+ * walk, and the rows below it cost a tenth of DENSE_WALK's (store-sqlite pages one search at the default).
+ */
+export const TEST_DENSE_WALK = DENSE_WALK / 10;
 
 export interface StoreEngine {
   dialect: 'sqlite' | 'postgres';
@@ -213,6 +220,47 @@ async function expectExactCounters(store: Store, label = ''): Promise<Counter[]>
   return truth;
 }
 
+/**
+ * A dense search whose matches lie below `walk` + 500 newer rows (the serials of one minute), paged exactly on a
+ * store whose dense walk is `walk` rows: the suite's at TEST_DENSE_WALK, store-sqlite's at the default, DENSE_WALK.
+ */
+export async function pagesDenseSearchBelowTheWalk(store: Store, walk: number): Promise<void> {
+  const ca = makeCa();
+  await store.commit({ insertCa: [ca] });
+  // serials start with the issuance time: 8 hex digits are a 65.5 s window. DENSE_MATCHES + 50 certificates of
+  // one window, then walk + 500 of the next, a few of which (every 400th) match too
+  const hex = (i: number) => i.toString(16).padStart(32, '0');
+  // (every 7th also has a DNS name that starts with the prefix: two of its terms match, it is listed once)
+  const old = Array.from({ length: DENSE_MATCHES + 50 }, (_, i) =>
+    makeCert(ca.id, {
+      serialHex: `019a3f2c${hex(i)}`,
+      createdAt: T0 + i,
+      ...(i % 7 === 0 ? { sans: { dns: [`019a3f2c-${i}.svc.example`] } } : {}),
+    }),
+  );
+  const newer = Array.from({ length: walk + 500 }, (_, i) =>
+    makeCert(ca.id, {
+      serialHex: `${i % 400 === 7 ? '019a3f2c' : '019a3f2d'}${hex(1_000_000 + i)}`,
+      createdAt: T0 + 100_000 + i,
+      status: i % 2 ? 'active' : 'revoked',
+    }),
+  );
+  await store.commit({ insertCertificates: [...old, ...newer] });
+  const matching = [...old, ...newer]
+    .filter((c) => c.serialHex.startsWith('019a3f2c'))
+    .sort((x, y) => y.createdAt - x.createdAt);
+  const all = (q: ListedSearch, limit: number) => allPages(store, q, limit);
+  // newest first across the walked rows and the older matches, no duplicates or gaps, for any page size
+  for (const limit of [100, 700]) expect(await all({ search: '019a3f2c' }, limit)).toEqual(matching.map((c) => c.id));
+  expect(await all({ search: '019a3f2c', status: 'revoked' }, 100)).toEqual(
+    matching.filter((c) => c.status === 'revoked').map((c) => c.id),
+  );
+  // the first page: the matches among the newest rows, then the newest of the old window
+  const first = await store.certificates.list({ search: '019A3F2C', limit: 100 });
+  expect(first.items.map((c) => c.id)).toEqual(matching.slice(0, 100).map((c) => c.id));
+  expect(first.nextCursor).not.toBeNull();
+}
+
 export function defineStoreSuite(getEngine: () => StoreEngine): void {
   const open: Store[] = [];
   let url = '';
@@ -224,6 +272,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       empty?: boolean;
       groupCommit?: GroupCommitPolicy;
       logger?: StoreLogger;
+      denseWalk?: number;
     } = {},
   ) => {
     const engine = getEngine();
@@ -238,6 +287,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       faultInjection: opts.failCommit ? { failCommit: true } : undefined,
       groupCommit: opts.groupCommit,
       logger: opts.logger,
+      denseWalk: opts.denseWalk,
     });
     open.push(s);
     return s;
@@ -660,50 +710,15 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await expectPkiError(store.certificates.list({ cursor: 'not-a-cursor' }), 'input.invalid');
     });
 
-    it('pages a dense search whose matches lie below DENSE_WALK newer rows (the serials of one minute)', async () => {
-      const store = await newStore();
-      const ca = makeCa();
-      await store.commit({ insertCa: [ca] });
-      // serials start with the issuance time: 8 hex digits are a 65.5 s window. DENSE_MATCHES + 50 certificates of
-      // one window, then DENSE_WALK + 500 of the next, a few of which (every 400th) match too
-      const hex = (i: number) => i.toString(16).padStart(32, '0');
-      // (every 7th also has a DNS name that starts with the prefix: two of its terms match, it is listed once)
-      const old = Array.from({ length: DENSE_MATCHES + 50 }, (_, i) =>
-        makeCert(ca.id, {
-          serialHex: `019a3f2c${hex(i)}`,
-          createdAt: T0 + i,
-          ...(i % 7 === 0 ? { sans: { dns: [`019a3f2c-${i}.svc.example`] } } : {}),
-        }),
-      );
-      const newer = Array.from({ length: DENSE_WALK + 500 }, (_, i) =>
-        makeCert(ca.id, {
-          serialHex: `${i % 400 === 7 ? '019a3f2c' : '019a3f2d'}${hex(1_000_000 + i)}`,
-          createdAt: T0 + 100_000 + i,
-          status: i % 2 ? 'active' : 'revoked',
-        }),
-      );
-      await store.commit({ insertCertificates: [...old, ...newer] });
-      const matching = [...old, ...newer]
-        .filter((c) => c.serialHex.startsWith('019a3f2c'))
-        .sort((x, y) => y.createdAt - x.createdAt);
-      const all = (q: ListedSearch, limit: number) => allPages(store, q, limit);
-      // newest first across the walked rows and the older matches, no duplicates or gaps, for any page size
-      for (const limit of [100, 700])
-        expect(await all({ search: '019a3f2c' }, limit)).toEqual(matching.map((c) => c.id));
-      expect(await all({ search: '019a3f2c', status: 'revoked' }, 100)).toEqual(
-        matching.filter((c) => c.status === 'revoked').map((c) => c.id),
-      );
-      // the first page: the matches among the newest rows, then the newest of the old window
-      const first = await store.certificates.list({ search: '019A3F2C', limit: 100 });
-      expect(first.items.map((c) => c.id)).toEqual(matching.slice(0, 100).map((c) => c.id));
-      expect(first.nextCursor).not.toBeNull();
+    it('pages a dense search whose matches lie below the walk of newer rows (the serials of one minute)', async () => {
+      await pagesDenseSearchBelowTheWalk(await newStore({ denseWalk: TEST_DENSE_WALK }), TEST_DENSE_WALK);
     });
 
-    it('pages a dense search below DENSE_WALK newer rows: selective filters, several terms per match', async () => {
-      const store = await newStore();
+    it('pages a dense search below the walk of newer rows: selective filters, several terms per match', async () => {
+      const store = await newStore({ denseWalk: TEST_DENSE_WALK });
       const ca = makeCa();
       await store.commit({ insertCa: [ca] });
-      // one window of time-first serials below DENSE_WALK + 300 newer certificates that do not match; 3 matches in 4
+      // one window of time-first serials below the walk + 300 newer certificates that do not match; 3 matches in 4
       // have two more matching terms (their SANs), every 10th is revoked, every 50th a revoked tls-client one — on
       // PostgreSQL an unfiltered page of the older matches comes from their newest 2 × n terms, which these crowd
       // out (seen failing without the fallback to the sort of every match, newestMatches); with the filters (1 in
@@ -720,7 +735,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
           ...(i % 50 === 3 ? { profile: 'tls-client' } : {}),
         }),
       );
-      const newer = Array.from({ length: DENSE_WALK + 300 }, (_, i) =>
+      const newer = Array.from({ length: TEST_DENSE_WALK + 300 }, (_, i) =>
         makeCert(ca.id, { serialHex: `019a3f2d${hex(i)}`, createdAt: T0 + 100_000 + i, sans: {} }),
       );
       await store.commit({ insertCertificates: [...old, ...newer] });
