@@ -19,6 +19,8 @@ export interface AuthorityOnEngine {
    * until the returned function is called: a real failure of a commit or of a key backend's write, no mocks.
    */
   refuseDeletes(table: string): Promise<() => Promise<void>>;
+  /** The number of rows of `table` (SQLite or PostgreSQL): what a refusal must leave as it was. */
+  rowCount(table: string): Promise<number>;
 }
 
 /** SQL identifiers the tests name: letters, digits and '_' only (they go into trigger statements) */
@@ -54,6 +56,26 @@ async function refuseDeletesIn(dataDir: string, databaseUrl: string | undefined,
       `CREATE TRIGGER ${trigger} BEFORE DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${trigger}()`,
   );
   return async () => run(`DROP TRIGGER ${trigger} ON ${table}; DROP FUNCTION ${trigger}()`);
+}
+
+async function rowCountIn(dataDir: string, databaseUrl: string | undefined, table: string): Promise<number> {
+  if (!SQL_NAME.test(table)) throw new Error(`rowCount: not a table name: ${table}`);
+  if (databaseUrl === undefined) {
+    const db = new Database(join(dataDir, 'pkim.db'), { readonly: true });
+    try {
+      return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const r = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+    return Number(r.rows[0]!.n);
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -95,5 +117,6 @@ export function authorityOnEngine(engine: Engine, config: Partial<AuthorityConfi
       return opened(tmp).dir;
     },
     refuseDeletes: (table) => refuseDeletesIn(opened(tmp).dir, databaseUrl, table),
+    rowCount: (table) => rowCountIn(opened(tmp).dir, databaseUrl, table),
   };
 }

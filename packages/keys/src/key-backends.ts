@@ -1,4 +1,5 @@
-import { PkiError, type KeyType } from '@pkim/shared';
+import { constants, createPublicKey, randomBytes, verify } from 'node:crypto';
+import { KEY_TYPE_INFO, PkiError, toPkiError, type KeyType } from '@pkim/shared';
 import {
   hasCapability,
   signerOf,
@@ -51,6 +52,22 @@ export interface KeyBackends {
   /** Closes every backend (all are attempted; the first failure is rethrown). */
   close(): Promise<void>;
   names(): BackendName[];
+}
+
+/** One signature over random bytes with a key just imported, verified with its public key: the backend can use it. */
+async function proveSigning(signer: Signer): Promise<void> {
+  const probe = randomBytes(32);
+  const sig = await signer.sign(probe);
+  const info = KEY_TYPE_INFO[signer.keyType];
+  const key = createPublicKey({ key: Buffer.from(signer.publicKey), format: 'der', type: 'spki' });
+  const opts =
+    info.algorithm === 'ec'
+      ? { key, dsaEncoding: 'der' as const }
+      : info.algorithm === 'rsa'
+        ? { key, padding: constants.RSA_PKCS1_PADDING }
+        : key;
+  if (!verify(info.algorithm === 'ed25519' ? null : info.hash, probe, opts, sig))
+    throw new PkiError('kms.operation_failed', 'its signature does not verify with the public key');
 }
 
 function notConfigured(name: string, uriScheme?: string): PkiError {
@@ -122,7 +139,21 @@ export function createKeyBackends(backends: KeyBackend[]): KeyBackends {
           { details: { backend: name } },
         );
       }
-      return b.importKey(spec);
+      const signer = await b.importKey(spec);
+      try {
+        await proveSigning(signer);
+      } catch (e) {
+        // the backend took the key but cannot use it (a KMS that stores EC keys without signing with them): undone
+        if (hasCapability(b, 'destroy')) await b.destroy(signer.uri).catch(() => undefined);
+        const err = toPkiError(e);
+        throw new PkiError(
+          'kms.unsupported',
+          `key backend ${name} took the ${spec.keyType} key but cannot sign with it (${err.message}); ` +
+            'nothing was kept',
+          { cause: err, details: { backend: name, keyType: spec.keyType } },
+        );
+      }
+      return signer;
     },
     async destroy(uri) {
       const b = forUri(uri);

@@ -9,6 +9,7 @@
  * both halves.
  * `http(s)://…` URLs select Cosmian JSON TTLV over HTTP; `kmip://host[:5696]` selects binary TTLV over TLS.
  */
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { PkiError, toPkiError, type KeyType } from '@pkim/shared';
 import {
   signerOf,
@@ -16,9 +17,12 @@ import {
   type KeyBackend,
   type KeyBackendEvents,
   type KeyDestroyer,
+  type KeyImporter,
+  type KeyImportSpec,
   type KeySpec,
   type Signer,
 } from '../key-backend';
+import { keyTypeOfPrivateKey } from '../private-key-pem';
 import { createKmipClient, type KmipClient } from './kmip-client';
 import { createKmipHttpTransport } from './kmip-http-transport';
 import { createKmipTlsTransport } from './kmip-tls-transport';
@@ -71,6 +75,7 @@ export interface KmipCertifyRequest {
 export interface KmipBackend extends KeyBackend {
   readonly name: 'kmip';
   destroy: KeyDestroyer['destroy'];
+  importKey: KeyImporter['importKey'];
   readonly client: KmipClient;
   /** Cosmian only: the KMS mints the certificate. Returns the Certificate object UID and its DER. */
   certify(req: KmipCertifyRequest): Promise<{ certificateUid: string; certificateDer: Uint8Array }>;
@@ -193,6 +198,53 @@ export function createKmipBackend(opts: KmipBackendOptions): KmipBackend {
       const uri = formatKmipKeyUri({ ...pair, server });
       try {
         const publicKey = await client.getPublicKey(pair.publicKeyUid);
+        return signerOf(backend, { uri, keyType: spec.keyType, publicKey });
+      } catch (e) {
+        await destroyPair(uri).catch(() => undefined);
+        throw e;
+      }
+    },
+    /**
+     * Register of the private key (PKCS#8) and of its public key (SPKI), both Activated on standard servers; the public
+     * key the server then answers must be the one given. What was registered before a failure is destroyed again.
+     */
+    async importKey(spec: KeyImportSpec): Promise<Signer> {
+      if (!kmipKeyType(spec.keyType)) {
+        throw new PkiError('kms.unsupported', `the KMIP backend does not take ${spec.keyType} keys`, {
+          details: { keyType: spec.keyType },
+        });
+      }
+      let key: KeyObject;
+      try {
+        key = createPrivateKey({ key: Buffer.from(spec.pkcs8), format: 'der', type: 'pkcs8' });
+      } catch {
+        throw new PkiError('input.invalid', 'the key to import is not a PKCS#8 private key');
+      }
+      if (keyTypeOfPrivateKey(key) !== spec.keyType)
+        throw new PkiError('input.invalid', `the key to import is not a ${spec.keyType} key`);
+      const spki = new Uint8Array(createPublicKey(key).export({ type: 'spki', format: 'der' }));
+      const name = spec.label ?? `pkim ${spec.keyType}`;
+      const privateKeyUid = await client.register({
+        objectType: 'PrivateKey',
+        keyType: spec.keyType,
+        der: spec.pkcs8,
+        name,
+      });
+      let uri = formatKmipKeyUri({ privateKeyUid, server });
+      try {
+        const publicKeyUid = await client.register({
+          objectType: 'PublicKey',
+          keyType: spec.keyType,
+          der: spki,
+          name: `${name}.pub`,
+        });
+        uri = formatKmipKeyUri({ privateKeyUid, publicKeyUid, server });
+        const publicKey = await client.getPublicKey(publicKeyUid);
+        if (!Buffer.from(publicKey).equals(Buffer.from(spki)))
+          throw new PkiError(
+            'kms.operation_failed',
+            'the KMIP server answers another public key than the one imported',
+          );
         return signerOf(backend, { uri, keyType: spec.keyType, publicKey });
       } catch (e) {
         await destroyPair(uri).catch(() => undefined);

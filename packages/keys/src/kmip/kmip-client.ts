@@ -14,6 +14,7 @@ import {
   buildGetPublicKey,
   buildLocate,
   buildQuery,
+  buildRegister,
   buildRevoke,
   buildSign,
   parseCreateKeyPair,
@@ -29,6 +30,7 @@ import {
   type KmipRequest,
   type KmipServerInfo,
   type LocateInput,
+  type RegisterKeyInput,
   type RevokeInput,
 } from './kmip-operations';
 import { buildBareRequest, buildRequestMessage, unwrapResponse, type ProtocolVersion } from './kmip-message';
@@ -66,6 +68,8 @@ export interface KmipClient {
   /** Creates the pair; on standard KMIP servers also Activates both halves (they start PreActive). */
   createKeyPair(input: CreateKeyPairInput): Promise<{ privateKeyUid: string; publicKeyUid: string }>;
   activate(uid: string): Promise<void>;
+  /** Registers one half of a key pair made elsewhere; on standard KMIP servers also Activates it. Returns its UID. */
+  register(input: RegisterKeyInput): Promise<string>;
   /** SubjectPublicKeyInfo DER. */
   getPublicKey(uid: string): Promise<Uint8Array>;
   /** The KMS hashes `data` and signs; returns an X.509-ready signature (RSA PKCS#1 v1.5, ECDSA DER). */
@@ -189,6 +193,19 @@ export function createKmipClient(config: KmipClientConfig): KmipClient {
     },
     async activate(uid) {
       await call(buildActivate(uid), { uri: uid });
+    },
+    async register(input) {
+      const req = buildRegister(dialect, { ...input, activationDate: input.activationDate ?? clock() });
+      const uid = parseUid('Register', await call(req));
+      if (dialect === 'kmip-1.4') {
+        try {
+          await client.activate(uid);
+        } catch (e) {
+          await call(buildDestroy(uid), { uri: uid }).catch(() => undefined);
+          throw e;
+        }
+      }
+      return uid;
     },
     async getPublicKey(uid) {
       return parseGetPublicKey(await call(buildGetPublicKey(dialect, uid), { uri: uid }));

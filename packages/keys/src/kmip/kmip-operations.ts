@@ -151,6 +151,62 @@ export function buildGetPublicKey(dialect: KmipDialect, uid: string): KmipReques
   };
 }
 
+export interface RegisterKeyInput {
+  /** the half registered: the private key (PKCS#8 DER, usage Sign) or its public key (SPKI DER, usage Verify) */
+  objectType: 'PrivateKey' | 'PublicKey';
+  keyType: KeyType;
+  der: Uint8Array;
+  name?: string;
+  /** ActivationDate (cosmian-2.1): Active at once; standard servers register PreActive and are Activated after. */
+  activationDate?: Date;
+}
+
+/**
+ * Register of one half of a key pair made elsewhere: a PrivateKey (KeyFormatType PKCS8) or a PublicKey (X509, the
+ * SubjectPublicKeyInfo), its algorithm and length in the KeyBlock; KMIP 1.x attributes in a TemplateAttribute, 2.1 in
+ * Attributes.
+ */
+export function buildRegister(dialect: KmipDialect, input: RegisterKeyInput): KmipRequest {
+  const k = requireKmipKeyType(input.keyType);
+  const length = k.algorithm === 'RSA' ? k.bits! : k.curve === 'P256' ? 256 : 384;
+  const usage = input.objectType === 'PrivateKey' ? 1 : 2;
+  const keyBlock = ttlv.struct('KeyBlock', [
+    ttlv.enum('KeyFormatType', input.objectType === 'PrivateKey' ? 'PKCS8' : 'X509'),
+    ttlv.struct('KeyValue', [ttlv.bytes('KeyMaterial', input.der)]),
+    ttlv.enum('CryptographicAlgorithm', k.algorithm),
+    ttlv.int('CryptographicLength', length),
+  ]);
+  const object = ttlv.struct(input.objectType, [keyBlock]);
+  if (dialect === 'cosmian-2.1') {
+    return {
+      operation: 'Register',
+      payload: [
+        ttlv.enum('ObjectType', input.objectType),
+        ttlv.struct('Attributes', [
+          ttlv.enum('CryptographicAlgorithm', k.algorithm),
+          ttlv.int('CryptographicLength', length),
+          ttlv.int('CryptographicUsageMask', usage),
+          ttlv.enum('ObjectType', input.objectType),
+          ...(input.name ? [nameStruct('Name', input.name, false)] : []),
+          ttlv.date('ActivationDate', input.activationDate ?? new Date()),
+        ]),
+        object,
+      ],
+    };
+  }
+  return {
+    operation: 'Register',
+    payload: [
+      ttlv.enum('ObjectType', input.objectType),
+      ttlv.struct('TemplateAttribute', [
+        attr1('Cryptographic Usage Mask', ttlv.int('x', usage)),
+        ...(input.name ? [attr1('Name', nameStruct('x', input.name, true))] : []),
+      ]),
+      object,
+    ],
+  };
+}
+
 export function buildGetCertificate(uid: string): KmipRequest {
   return { operation: 'Get', payload: [ttlv.text('UniqueIdentifier', uid), ttlv.enum('KeyFormatType', 'X509')] };
 }

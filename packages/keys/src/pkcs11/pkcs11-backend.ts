@@ -20,7 +20,7 @@
  * operation tries to connect once. Token removed / session lost → `kms.unavailable`, the next
  * operation reconnects.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import * as graphene from 'graphene-pk11';
 import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
 import {
@@ -29,12 +29,22 @@ import {
   type KeyBackend,
   type KeyBackendEvents,
   type KeyDestroyer,
+  type KeyImporter,
+  type KeyImportSpec,
   type KeySpec,
   type Signer,
 } from '../key-backend';
+import { keyTypeOfPrivateKey } from '../private-key-pem';
 import { isKeyGoneCkr, ckrName, toPkcs11PkiError } from './pkcs11-errors';
 import { createPkcs11KeyLookup, findObjects, keySelectorOf } from './pkcs11-key-lookup';
-import { assertPkcs11KeyType, keyPairTemplates, publicKeyDer, runAsync, signWithMechanism } from './pkcs11-mechanisms';
+import {
+  assertPkcs11KeyType,
+  importedKeyTemplates,
+  keyPairTemplates,
+  publicKeyDer,
+  runAsync,
+  signWithMechanism,
+} from './pkcs11-mechanisms';
 import { createPkcs11SessionPool } from './pkcs11-session-pool';
 import { formatPkcs11Uri, isPkcs11Uri } from './pkcs11-uri';
 
@@ -61,7 +71,9 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
  * Creates a PKCS#11 backend. Async: it loads the module and logs in before resolving (see the
  * file comment for which failures reject and which leave a disconnected backend that reconnects).
  */
-export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<KeyBackend & KeyDestroyer> {
+export async function createPkcs11Backend(
+  opts: Pkcs11BackendOptions,
+): Promise<KeyBackend & KeyDestroyer & KeyImporter> {
   if (!opts.modulePath) throw new PkiError('kms.config_invalid', 'PKCS#11 backend: modulePath is required');
   if (opts.tokenLabel === undefined && opts.slot === undefined) {
     throw new PkiError('kms.config_invalid', 'PKCS#11 backend: set tokenLabel (preferred) or slot');
@@ -114,7 +126,21 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
     }
   }
 
-  const backend: KeyBackend & KeyDestroyer = {
+  /** the node:crypto key of an import spec, of the type it claims (as the software backend checks it) */
+  function keyToImport(spec: KeyImportSpec): KeyObject {
+    assertPkcs11KeyType(spec.keyType);
+    let key: KeyObject;
+    try {
+      key = createPrivateKey({ key: Buffer.from(spec.pkcs8), format: 'der', type: 'pkcs8' });
+    } catch {
+      throw new PkiError('input.invalid', 'the key to import is not a PKCS#8 private key');
+    }
+    if (keyTypeOfPrivateKey(key) !== spec.keyType)
+      throw new PkiError('input.invalid', `the key to import is not a ${spec.keyType} key`);
+    return key;
+  }
+
+  const backend: KeyBackend & KeyDestroyer & KeyImporter = {
     name: 'pkcs11',
 
     handles(uri: string): boolean {
@@ -145,6 +171,46 @@ export async function createPkcs11Backend(opts: Pkcs11BackendOptions): Promise<K
               }
             }
             throw e;
+          }
+        });
+      });
+    },
+
+    /**
+     * C_CreateObject of the private key (token, private, sensitive, non-extractable, sign-only; CKA_ID and label as a
+     * generated key's) and of its public key beside it; the public key the token then answers must be the one given.
+     * Objects created before a failure are destroyed again.
+     */
+    importKey(spec: KeyImportSpec): Promise<Signer> {
+      return track('import_key', undefined, async () => {
+        const key = keyToImport(spec);
+        return pool.withSession('key import', (session, c) => {
+          const id = randomBytes(16);
+          const label = spec.label ?? `pkim-${spec.keyType}-${hex(id).slice(0, 8)}`;
+          const t = importedKeyTemplates(spec.keyType, key, id, label);
+          const created: graphene.SessionObject[] = [];
+          try {
+            const priv = session.create(t.privateTemplate);
+            created.push(priv);
+            const pub = session.create(t.publicTemplate);
+            created.push(pub);
+            const uri = formatPkcs11Uri({ token: c.tokenLabel, id, object: label });
+            const publicKey = publicKeyDer(pub, spec.keyType, uri);
+            if (!Buffer.from(publicKey).equals(Buffer.from(t.spki)))
+              throw new PkiError('kms.operation_failed', `the token holds another public key than the one imported`);
+            keys.remember(uri, { handle: priv.handle, keyType: spec.keyType });
+            return signerOf(backend, { uri, keyType: spec.keyType, publicKey });
+          } catch (e) {
+            for (const o of created) {
+              try {
+                o.destroy();
+              } catch {
+                // best effort
+              }
+            }
+            throw e;
+          } finally {
+            t.wipe();
           }
         });
       });

@@ -8,7 +8,7 @@
  *   Ecdsa-Sig-Value.
  * - Private keys are token objects, private, sensitive, non-extractable, sign-only.
  */
-import { createHash, createPublicKey } from 'node:crypto';
+import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import * as graphene from 'graphene-pk11';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { ECDSASigValue, ECParameters, id_secp256r1, id_secp384r1 } from '@peculiar/asn1-ecc';
@@ -180,4 +180,88 @@ export async function signWithMechanism(
   const signer = session.createSign('ECDSA', handle);
   const raw = await runAsync<Buffer>((cb) => signer.once(digest, cb));
   return ecdsaRawToDer(raw);
+}
+
+/** The objects a private key made elsewhere becomes on the token (`importKey`): what C_CreateObject is given. */
+export interface ImportedKeyTemplates {
+  privateTemplate: graphene.ITemplate;
+  publicTemplate: graphene.ITemplate;
+  /** the key's SubjectPublicKeyInfo DER (to compare with what the token then holds) */
+  spki: Uint8Array;
+  /** overwrites the key material buffers of the templates (call once the objects are created, or not) */
+  wipe(): void;
+}
+
+/**
+ * Object templates for a private key given as a node:crypto key (read from PKCS#8): the private object a token
+ * object, private, sensitive, non-extractable, sign-only, with the CKA_ID and label the key lookup finds; the public
+ * object beside it (the lookup builds the SPKI from it: EC keys need it). RSA carries the CRT components, EC the
+ * curve (CKA_EC_PARAMS), the scalar (CKA_VALUE) and the public point (CKA_EC_POINT, DER OCTET STRING).
+ */
+export function importedKeyTemplates(
+  keyType: KeyType,
+  key: KeyObject,
+  id: Buffer,
+  label: string,
+): ImportedKeyTemplates {
+  const info = KEY_TYPE_INFO[keyType];
+  const jwk = key.export({ format: 'jwk' });
+  const secrets: Buffer[] = [];
+  const b = (v: string | undefined, secret = true): Buffer => {
+    if (v === undefined) throw new PkiError('input.invalid', 'the key to import lacks a component');
+    const out = Buffer.from(v, 'base64url');
+    if (secret) secrets.push(out);
+    return out;
+  };
+  const publicTemplate: graphene.ITemplate = {
+    class: graphene.ObjectClass.PUBLIC_KEY,
+    token: true,
+    private: false,
+    label,
+    id,
+    verify: true,
+    encrypt: false,
+    wrap: false,
+  };
+  const privateTemplate: graphene.ITemplate = {
+    class: graphene.ObjectClass.PRIVATE_KEY,
+    token: true,
+    private: true,
+    sensitive: true,
+    extractable: false,
+    sign: true,
+    decrypt: false,
+    unwrap: false,
+    derive: false,
+    label,
+    id,
+  };
+  if (info.algorithm === 'rsa') {
+    publicTemplate.keyType = CKK_RSA;
+    privateTemplate.keyType = CKK_RSA;
+    publicTemplate.modulus = b(jwk.n, false);
+    publicTemplate.publicExponent = b(jwk.e, false);
+    Object.assign(privateTemplate, {
+      modulus: b(jwk.n, false),
+      publicExponent: b(jwk.e, false),
+      privateExponent: b(jwk.d),
+      prime1: b(jwk.p),
+      prime2: b(jwk.q),
+      exp1: b(jwk.dp),
+      exp2: b(jwk.dq),
+      coefficient: b(jwk.qi),
+    });
+  } else if (info.algorithm === 'ec') {
+    const point = Buffer.concat([Buffer.from([0x04]), b(jwk.x, false), b(jwk.y, false)]);
+    publicTemplate.keyType = CKK_EC;
+    privateTemplate.keyType = CKK_EC;
+    publicTemplate.paramsEC = ecParamsDer(keyType);
+    publicTemplate.pointEC = Buffer.from(AsnConvert.serialize(new OctetString(point)));
+    privateTemplate.paramsEC = ecParamsDer(keyType);
+    privateTemplate.value = b(jwk.d);
+  } else {
+    assertPkcs11KeyType(keyType);
+  }
+  const spki = new Uint8Array(createPublicKey(key).export({ type: 'spki', format: 'der' }));
+  return { privateTemplate, publicTemplate, spki, wipe: () => secrets.forEach((s) => s.fill(0)) };
 }
