@@ -243,7 +243,7 @@ describe('KMIP backend over binary TTLV against PyKMIP', () => {
 defineBackendConformance({
   name: 'kmip (PyKMIP, binary TTLV over TLS)',
   keyTypes: ['rsa-2048'],
-  capabilities: ['destroy'],
+  capabilities: ['destroy', 'importKey'],
   create: async () => createKmipBackend(opts()),
   makeUnavailable: async () => createKmipBackend(opts({ url: `kmip://127.0.0.1:${await freePort()}` })),
   makeWrongCredentials: async () =>

@@ -20,7 +20,7 @@ afterAll(async () => {
 defineBackendConformance({
   name: 'pkcs11 (SoftHSM2)',
   keyTypes: ['rsa-2048', 'ec-p256', 'ec-p384'],
-  capabilities: ['destroy'],
+  capabilities: ['destroy', 'importKey'],
   create: async () => {
     const t = await hsm();
     return createPkcs11Backend({ modulePath: t.modulePath, tokenLabel: t.tokenLabel, pin: t.pin });

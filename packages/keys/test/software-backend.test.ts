@@ -34,7 +34,7 @@ const conformanceStorage = createFileKeyBlobStorage(join(conformanceDir, 'keys')
 defineBackendConformance({
   name: 'software',
   keyTypes: [...KEY_TYPES],
-  capabilities: ['destroy'],
+  capabilities: ['destroy', 'importKey'],
   create: async () => createSoftwareBackend({ kek: conformanceKek, storage: conformanceStorage }),
   makeWrongCredentials: async () => createSoftwareBackend({ kek: randomBytes(32), storage: conformanceStorage }),
 });

@@ -12,7 +12,7 @@
  *     makeWrongCredentials: async () => createSoftwareBackend({ kek: otherKek, storage }),
  *   });
  */
-import { createPublicKey, randomBytes, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,6 +52,14 @@ export interface BackendConformanceOptions {
    * does not fit (e.g. numeric KMIP ids, `pkcs11:` URIs).
    */
   unknownKeyUri?: (existing: KeyRef) => string;
+}
+
+/** A key pair of `keyType` made by node:crypto (a key made elsewhere, to import). */
+function newNodeKeyPair(keyType: KeyType): { privateKey: KeyObject; publicKey: KeyObject } {
+  const info = KEY_TYPE_INFO[keyType];
+  if (info.algorithm === 'rsa') return generateKeyPairSync('rsa', { modulusLength: info.bits! });
+  if (info.algorithm === 'ec') return generateKeyPairSync('ec', { namedCurve: info.curve! });
+  return generateKeyPairSync('ed25519');
 }
 
 /** Upper bound for an unreachable backend to report failure (it must not hang). */
@@ -176,6 +184,30 @@ export function defineBackendConformance(opts: BackendConformanceOptions): void 
           expect(nodeVerify(keyType, ref.publicKey, inputs[1]!, sigs[0]!)).toBe(false);
         });
 
+        if (opts.capabilities.includes('importKey')) {
+          it('imports a key made elsewhere: its public key, openssl verifies its signatures; destroyable', async () => {
+            const made = newNodeKeyPair(keyType);
+            const pkcs8 = new Uint8Array(made.privateKey.export({ type: 'pkcs8', format: 'der' }));
+            const spki = Buffer.from(made.publicKey.export({ type: 'spki', format: 'der' }));
+            // through KeyBackends: the backend's importKey and the probe signature that proves the key usable
+            const imported = await createKeyBackends([backend]).importKey(backend.name, {
+              keyType,
+              label: `conformance ${name} ${keyType} imported`,
+              pkcs8,
+            });
+            expect(Buffer.from(imported.publicKey).equals(spki)).toBe(true);
+            expect(Buffer.from(await backend.getPublicKey(imported.uri)).equals(spki)).toBe(true);
+            const data = randomBytes(80);
+            const sig = await imported.sign(data);
+            const ok = await opensslVerify(keyType, spki, data, sig);
+            expect(ok.verified, `openssl said: ${ok.output}`).toBe(true);
+            await backend.destroy(imported.uri);
+            await expect(backend.sign(imported.uri, keyType, data)).rejects.toMatchObject({
+              code: 'kms.key_not_found',
+            });
+          });
+        }
+
         if (info.hash !== null) {
           it(`hashes with ${info.hash} as KEY_TYPE_INFO prescribes`, async () => {
             const ref = await keyFor(keyType);
@@ -191,7 +223,7 @@ export function defineBackendConformance(opts: BackendConformanceOptions): void 
 
     describe('key lifecycle and errors', () => {
       it('exposes exactly its declared optional capabilities, discovered by interface', () => {
-        const all: KeyBackendCapability[] = ['destroy', 'certifyRoot'];
+        const all: KeyBackendCapability[] = ['destroy', 'certifyRoot', 'importKey'];
         for (const c of all) expect(hasCapability(backend, c), c).toBe(opts.capabilities.includes(c));
         const keys = createKeyBackends([backend]);
         for (const c of all)
