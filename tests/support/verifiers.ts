@@ -73,8 +73,10 @@ export type OpensslPurpose =
   | 'timestampsign'
   | 'codesign';
 
-/** `openssl verify -x509_strict` with the right purpose; optional CRL check of the leaf. */
+/** `openssl verify -x509_strict` (unless `strict: false`) with the right purpose; optional CRL check of the leaf. */
 export function opensslVerify(o: {
+  /** default true: -x509_strict */
+  strict?: boolean;
   leafPem: string;
   chainPems?: string[];
   rootPem: string;
@@ -87,7 +89,7 @@ export function opensslVerify(o: {
   return withTempDir((dir) => {
     writeFileSync(join(dir, 'root.pem'), o.rootPem);
     writeFileSync(join(dir, 'leaf.pem'), o.leafPem);
-    const args = ['verify', '-x509_strict', '-CAfile', join(dir, 'root.pem')];
+    const args = ['verify', ...(o.strict === false ? [] : ['-x509_strict']), '-CAfile', join(dir, 'root.pem')];
     if (o.chainPems?.length) {
       writeFileSync(join(dir, 'chain.pem'), joinPems(o.chainPems));
       args.push('-untrusted', join(dir, 'chain.pem'));

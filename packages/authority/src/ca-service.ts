@@ -351,10 +351,12 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   /**
    * An existing CA brought with its private key (`pkim ca import-existing`, REST `POST /api/v1/cas/import`, tRPC
    * `ca.importExisting`, Vault `config/ca` / `issuers/import/bundle`): the key must be the certificate's, the
-   * certificate a CA's (CA:TRUE, keyCertSign) and not expired; its issuer is itself (a self-signed root), a CA of this
+   * certificate a CA's (CA:TRUE, keyCertSign; one without a keyUsage extension only with `allowMissingKeyUsage`:
+   * strict verifiers refuse its leaves) and not expired; its issuer is itself (a self-signed root), a CA of this
    * deployment whose key verifies it (its parent) or the outside chain given (as `importCertificate`). The key is
-   * kept by the key backend (the software backend encrypts it under the KEK, as a generated key; a backend that cannot
-   * import refuses with kms.unsupported), then ONE commit makes the active CA row with `kms.key_imported` (the key id
+   * kept by the key backend (the software backend encrypts it under the KEK, as a generated key; PKCS#11 creates it
+   * on the token non-extractable; KMIP registers it; one signature proves the backend can use it, else kms.unsupported
+   * and the key is removed again), then ONE commit makes the active CA row with `kms.key_imported` (the key id
    * and the SHA-256 of its public key, never the key) and `ca.imported`. A refusal stores nothing: a key kept before a
    * failed commit is destroyed again.
    */
@@ -386,7 +388,17 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
           'the certificate is not a CA certificate (basicConstraints CA:FALSE)',
           { details: { reason: 'not_ca' } },
         );
-      if (info.keyUsage.length > 0 && !info.keyUsage.includes('keyCertSign'))
+      // an empty keyUsage extension is not DER a parser takes: no keyUsage = the extension is absent
+      const noKeyUsage = info.keyUsage.length === 0;
+      if (noKeyUsage && input.allowMissingKeyUsage !== true)
+        throw new PkiError(
+          'ca.certificate_mismatch',
+          'the certificate has no keyUsage extension: strict verifiers (OpenSSL -x509_strict, Python 3.13 and ' +
+            'later by default) refuse the certificates it signs; import it anyway with allowMissingKeyUsage ' +
+            '(--allow-missing-key-usage), or re-issue it with keyUsage keyCertSign, cRLSign',
+          { details: { reason: 'no_key_usage' } },
+        );
+      if (!noKeyUsage && !info.keyUsage.includes('keyCertSign'))
         throw new PkiError('ca.certificate_mismatch', "the certificate's key usage does not allow keyCertSign", {
           details: { reason: 'no_key_cert_sign' },
         });
@@ -460,6 +472,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
             notAfter: row.notAfter,
             fingerprint: row.fingerprintSha256,
             issuerChain: issuerChainPem ? splitPemBundle(issuerChainPem).length : 0,
+            ...(noKeyUsage ? { keyUsage: 'absent' } : {}),
           }),
         ],
       });

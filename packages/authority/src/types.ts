@@ -190,6 +190,11 @@ export interface ImportExistingCaInput {
   name?: string;
   /** where the key is kept; default software */
   backend?: BackendName;
+  /**
+   * accept a certificate without a keyUsage extension (RFC 5280 allows it; strict verifiers — OpenSSL -x509_strict,
+   * Python 3.13's default TLS context — refuse leaves under it); default: refused with ca.certificate_mismatch
+   */
+  allowMissingKeyUsage?: boolean;
 }
 
 export interface CaView {

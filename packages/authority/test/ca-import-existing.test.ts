@@ -2,19 +2,25 @@
 // `config/ca`): openssl makes the CAs and their keys (PKCS#8, encrypted PKCS#1, SEC1), the authority imports them
 // and issues leaves under them that openssl and certtool verify against the ORIGINAL certificates; the key is kept
 // encrypted under the KEK (the database file holds neither the PEM nor the DER of the key); every refusal stores
-// nothing (no CA row, no key blob).
+// nothing (no CA row, no key blob). On SQLite and PostgreSQL.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { createPrivateKey } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { Authority } from '@pkim/authority';
 import { ENGINES } from '../../../tests/support/engines';
 import { authorityOnEngine } from '../../../tests/support/authority-on-engine';
 import { opensslCsr, opensslSelfSigned, opensslSignCaCsr, tempDir } from '../../../tests/support/openssl-tools';
-import { certtoolVerify, opensslVerify } from '../../../tests/support/verifiers';
+import {
+  certtoolVerify,
+  goVerify,
+  opensslCrlVerify,
+  opensslText,
+  opensslVerify,
+} from '../../../tests/support/verifiers';
 import { expectPkiError, TEST_ADMIN } from '../../../tests/support/test-kit';
+import { internalsOf } from '@pkim/authority/internals';
 
 const CA_EXT = ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'];
 
@@ -57,20 +63,17 @@ const cutKey = (pem: string) =>
     .filter((_, i) => i !== 2)
     .join('\n');
 
-const sqlite = ENGINES.find((e) => e.name === 'sqlite')!;
-
-describe('importing an existing CA with its private key (SQLite)', () => {
-  const fx = authorityOnEngine(sqlite, { clock });
+describe.each(ENGINES)('importing an existing CA with its private key on $name', (engine) => {
+  const fx = authorityOnEngine(engine, { clock });
 
   /** what a refusal must leave as it was: the CA rows and the key blobs */
-  function stored(): { cas: number; keys: number } {
-    const db = new Database(join(fx.dataDir, 'pkim.db'), { readonly: true });
-    try {
-      const count = (t: string) => (db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
-      return { cas: count('certificate_authorities'), keys: count('key_blobs') };
-    } finally {
-      db.close();
-    }
+  async function stored(): Promise<{ cas: number; keys: number }> {
+    return { cas: await fx.rowCount('certificate_authorities'), keys: await fx.rowCount('key_blobs') };
+  }
+
+  /** the key blob rows (id, data) of the software backend, from the store */
+  async function keyBlob(id: string): Promise<string | undefined> {
+    return internalsOf(fx.authority).store.keyBlobs.get(id);
   }
 
   it('a self-signed root (PKCS#8 key) becomes an active CA: its leaves verify against the original', async () => {
@@ -85,21 +88,18 @@ describe('importing an existing CA with its private key (SQLite)', () => {
     expect(chainPem.trim()).toBe(root.certPem.trim());
     expectVerified(await leafOf(a, ca.id, 'www.old.example'), root.certPem);
 
-    // the key is kept encrypted: neither its PEM body nor its DER (nor its base64) is in the database file
+    // the key is kept encrypted: neither its PEM body nor its DER (nor its base64) is in the database (the SQLite file;
+    // on PostgreSQL the key blob row the store reads back)
     const der = createPrivateKey(root.keyPem).export({ type: 'pkcs8', format: 'der' });
     const pemBody = root.keyPem.split('\n').find((l) => l && !l.startsWith('-----'))!;
-    const files = ['pkim.db', 'pkim.db-wal'].map((f) => join(fx.dataDir, f)).filter((f) => existsSync(f));
-    const bytes = Buffer.concat(files.map((f) => readFileSync(f)));
+    const blob = (await keyBlob(ca.keyUri.split(':')[1]!))!;
+    expect(JSON.parse(blob)).toMatchObject({ v: 1, alg: 'A256GCM', keyType: 'ec-p256' });
     const needles = [der, Buffer.from(der.toString('base64').slice(8, 60)), Buffer.from(pemBody.slice(4))];
-    for (const needle of needles) expect(bytes.includes(needle)).toBe(false);
-    const db = new Database(join(fx.dataDir, 'pkim.db'), { readonly: true });
-    try {
-      const blobs = db.prepare('SELECT id, data FROM key_blobs').all() as { id: string; data: string }[];
-      for (const b of blobs) expect(b.data).not.toContain(der.toString('base64').slice(8, 60));
-      const blob = blobs.find((b) => b.id === ca.keyUri.split(':')[1])!;
-      expect(JSON.parse(blob.data)).toMatchObject({ v: 1, alg: 'A256GCM', keyType: 'ec-p256' });
-    } finally {
-      db.close();
+    for (const needle of needles) expect(Buffer.from(blob).includes(needle)).toBe(false);
+    if (engine.name === 'sqlite') {
+      const files = ['pkim.db', 'pkim.db-wal'].map((f) => join(fx.dataDir, f)).filter((f) => existsSync(f));
+      const bytes = Buffer.concat(files.map((f) => readFileSync(f)));
+      for (const needle of needles) expect(bytes.includes(needle)).toBe(false);
     }
     // the audit rows name the key and its fingerprint, never the key
     const events = await a.audit.list({ limit: 10, order: 'desc' });
@@ -112,12 +112,12 @@ describe('importing an existing CA with its private key (SQLite)', () => {
     expect((await a.audit.verify()).ok).toBe(true);
 
     // the same certificate again: refused, nothing stored
-    const before = stored();
+    const before = await stored();
     await expectPkiError(
       a.cas.importExisting({ certificatePem: root.certPem, keyPem: root.keyPem, name: 'again' }, TEST_ADMIN),
       'ca.name_taken',
     );
-    expect(stored()).toEqual(before);
+    expect(await stored()).toEqual(before);
   }, 120_000);
 
   it('a SEC1-key intermediate under an imported root is its child; one signed outside keeps its chain', async () => {
@@ -162,7 +162,7 @@ describe('importing an existing CA with its private key (SQLite)', () => {
     expect(pkcs1).toMatch(/BEGIN RSA PRIVATE KEY[\s\S]*Proc-Type: 4,ENCRYPTED/);
     const pkcs8 = convertKey(root.keyPem, ['pkey'], 's3cret pass');
     expect(pkcs8).toContain('BEGIN ENCRYPTED PRIVATE KEY');
-    const before = stored();
+    const before = await stored();
     for (const keyPem of [pkcs1, pkcs8]) {
       const e1 = await expectPkiError(
         a.cas.importExisting({ certificatePem: root.certPem, keyPem }, TEST_ADMIN),
@@ -175,13 +175,54 @@ describe('importing an existing CA with its private key (SQLite)', () => {
       );
       expect(e2.message).toMatch(/could not be decrypted/);
     }
-    expect(stored()).toEqual(before);
+    expect(await stored()).toEqual(before);
     const { ca } = await a.cas.importExisting(
       { certificatePem: root.certPem, keyPem: pkcs1, keyPassword: 's3cret pass' },
       TEST_ADMIN,
     );
     expect(ca.keyType).toBe('rsa-2048');
     expectVerified(await leafOf(a, ca.id, 'rsa.old.example'), root.certPem);
+  }, 120_000);
+
+  it('a CA certificate without keyUsage: refused unless allowed; then its leaves and CRL verify', async () => {
+    const a = fx.authority;
+    // RFC 5280 lets a CA certificate go without keyUsage (its issuer MUST include it, verifiers differ): openssl
+    // -x509_strict (and Python 3.13's default TLS context) refuse leaves under it, GnuTLS and Go take them
+    const root = opensslSelfSigned({
+      subject: '/O=Example/CN=No Key Usage Root',
+      days: 30,
+      addext: ['basicConstraints=critical,CA:TRUE', 'subjectKeyIdentifier=hash'],
+    });
+    expect(opensslText(root.certPem)).not.toContain('X509v3 Key Usage');
+    const before = await stored();
+    const e = await expectPkiError(
+      a.cas.importExisting({ certificatePem: root.certPem, keyPem: root.keyPem }, TEST_ADMIN),
+      'ca.certificate_mismatch',
+    );
+    expect(e.message).toMatch(/no keyUsage extension: strict verifiers .* allowMissingKeyUsage/);
+    expect(await stored()).toEqual(before);
+
+    const { ca } = await a.cas.importExisting(
+      { certificatePem: root.certPem, keyPem: root.keyPem, allowMissingKeyUsage: true },
+      TEST_ADMIN,
+    );
+    expect(ca).toMatchObject({ name: 'No-Key-Usage-Root', status: 'active' });
+    const leafPem = await leafOf(a, ca.id, 'noku.old.example');
+    const lax = opensslVerify({ leafPem, rootPem: root.certPem, purpose: 'sslserver', strict: false });
+    expect(lax.ok, lax.output).toBe(true);
+    const c = certtoolVerify({ leafPem, rootPem: root.certPem, purpose: 'serverAuth' });
+    expect(c.ok, c.output).toBe(true);
+    const g = goVerify({ leafPem, rootPem: root.certPem, dnsName: 'noku.old.example', keyUsage: 'serverAuth' });
+    expect(g.ok, g.output).toBe(true);
+    // what the refusal warns of: a strict verifier refuses the very same leaf
+    const strict = opensslVerify({ leafPem, rootPem: root.certPem, purpose: 'sslserver' });
+    expect(strict.ok).toBe(false);
+    expect(strict.output).toMatch(/does not include key usage/);
+    const crl = await a.crl.generate(ca.id, TEST_ADMIN);
+    const v = opensslCrlVerify(crl.der, root.certPem);
+    expect(v.ok, v.text).toBe(true);
+    const imported = (await a.audit.list({ action: 'ca.imported', target: ca.id, limit: 1 }))[0]!;
+    expect(imported.details).toMatchObject({ keyUsage: 'absent' });
   }, 120_000);
 
   it('refuses another key, a non-CA, an expired CA, garbage and unusable keys: nothing stored', async () => {
@@ -199,7 +240,7 @@ describe('importing an existing CA with its private key (SQLite)', () => {
       addext: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,digitalSignature'],
     });
     const weak = opensslSelfSigned({ subject: '/CN=Weak', keyType: 'rsa-1024', days: 2, addext: CA_EXT });
-    const before = stored();
+    const before = await stored();
     const cases: [string, Promise<unknown>][] = [
       [
         'ca.certificate_mismatch',
@@ -237,7 +278,7 @@ describe('importing an existing CA with its private key (SQLite)', () => {
     } finally {
       offset = 0;
     }
-    expect(stored()).toEqual(before);
+    expect(await stored()).toEqual(before);
     const failures = (await a.audit.list({ limit: 20, order: 'desc' })).filter((e) => e.action === 'ca.import_failed');
     expect(failures.length).toBeGreaterThanOrEqual(cases.length);
     expect(JSON.stringify(failures)).not.toContain(root.keyPem.split('\n')[1]!.slice(4, 40));

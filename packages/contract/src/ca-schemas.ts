@@ -167,10 +167,11 @@ export const caImportCertificateInputSchema = z
  * `ca.importExisting` (REST `POST /api/v1/cas/import`, `pkim ca import-existing`): an existing CA — made by Vault,
  * step-ca or openssl scripts — brought with its private key (PEM PKCS#8, optionally encrypted with `keyPassword`,
  * PKCS#1 or SEC1). The CA service checks that the key is the certificate's, CA:TRUE, keyCertSign and not expired
- * (`ca.certificate_mismatch`), reads the key (`key.invalid`), and finds its issuer: itself (a self-signed root), a CA
- * here (its parent) or `issuerCertificate` (the outside chain, as `ca.importCertificate`; else `ca.issuer_unverified`).
- * The key is kept by `backend` (software: encrypted under the KEK; pkcs11/kmip: `kms.unsupported`). Answers the new
- * active CA as `ca.get` does.
+ * (`ca.certificate_mismatch`; a certificate without a keyUsage extension only with `allowMissingKeyUsage`), reads the
+ * key (`key.invalid`), and finds its issuer: itself (a self-signed root), a CA here (its parent) or
+ * `issuerCertificate` (the outside chain, as `ca.importCertificate`; else `ca.issuer_unverified`). The key is kept by
+ * `backend` (software: encrypted under the KEK; pkcs11: created on the token, non-extractable; kmip: registered; a
+ * backend that cannot sign with it: `kms.unsupported`, nothing kept). Answers the new active CA as `ca.get` does.
  */
 export const caImportExistingInputSchema = z
   .object({
@@ -191,6 +192,8 @@ export const caImportExistingInputSchema = z
     /** default: the certificate's CN made a CA name */
     name: caNameSchema.optional(),
     backend: keyBackendSchema.default('software'),
+    /** accept a CA certificate without a keyUsage extension (strict verifiers refuse its leaves); default false */
+    allowMissingKeyUsage: z.boolean().optional(),
   })
   .strict();
 export type CaImportExistingInput = z.input<typeof caImportExistingInputSchema>;

@@ -208,7 +208,8 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .description(
       'bring an existing CA (Vault, step-ca, openssl scripts) with its private key: the key must be the ' +
         "certificate's, CA:TRUE, keyCertSign, not expired; its issuer itself (a root), a CA here (its parent) or " +
-        '--issuer-cert. The key is kept encrypted by the software key backend',
+        '--issuer-cert. The key goes to --backend: software (encrypted under the KEK), pkcs11 (created on the ' +
+        'token, non-extractable) or kmip (registered)',
     )
     .requiredOption('--cert <file>', 'the CA certificate (PEM)')
     .requiredOption('--key <file>', 'its private key: PEM PKCS#8 (optionally encrypted), PKCS#1 or SEC1')
@@ -218,7 +219,11 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
       "the outside issuer's CA certificate, or its chain up to the outside root (PEM), when it is not a CA here",
     )
     .option('--name <name>', 'unique CA name (default: from the CN)')
-    .option('--backend <name>', 'key backend keeping the key: software (pkcs11 and kmip refuse)', backendOption)
+    .option('--backend <name>', 'key backend keeping the key: software (default), pkcs11 or kmip', backendOption)
+    .option(
+      '--allow-missing-key-usage',
+      'accept a CA certificate without a keyUsage extension (strict verifiers refuse the certificates it signs)',
+    )
     .action(
       async (o: {
         cert: string;
@@ -227,6 +232,7 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
         issuerCert?: string;
         name?: string;
         backend?: string;
+        allowMissingKeyUsage?: boolean;
       }) => {
         const a = await ctx.openAuthority();
         const v = await a.cas.importExisting(
@@ -237,6 +243,7 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
             issuerCertificatePem: o.issuerCert ? readInputFile(o.issuerCert, 'issuer certificate') : undefined,
             name: o.name,
             backend: o.backend as 'software' | 'pkcs11' | 'kmip' | undefined,
+            ...(o.allowMissingKeyUsage === true ? { allowMissingKeyUsage: true } : {}),
           },
           ctx.actor,
         );

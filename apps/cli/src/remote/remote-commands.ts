@@ -193,6 +193,7 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
         typeof o.issuerCert === 'string' ? readInputFile(o.issuerCert, 'issuer certificate') : undefined,
       name: o.name,
       backend: o.backend,
+      ...(o.allowMissingKeyUsage === true ? { allowMissingKeyUsage: true } : {}),
     }),
   },
   'ca export': {

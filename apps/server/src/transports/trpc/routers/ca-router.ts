@@ -117,6 +117,7 @@ export const caRouter = router({
             issuerCertificatePem: input.issuerCertificate,
             name: input.name,
             backend: input.backend,
+            allowMissingKeyUsage: input.allowMissingKeyUsage,
           },
           ctx.actor,
         ),
