@@ -200,6 +200,7 @@ describe.each(ENGINES)('importing an existing CA with its private key on $name',
       'ca.certificate_mismatch',
     );
     expect(e.message).toMatch(/no keyUsage extension: strict verifiers .* allowMissingKeyUsage/);
+    expect(e.details).toMatchObject({ reason: 'no_key_usage' });
     expect(await stored()).toEqual(before);
 
     const { ca } = await a.cas.importExisting(
