@@ -133,6 +133,67 @@ describe('Vault issue', () => {
     expect(opensslEndDate(last.body.data.certificate)).toBe(issuerEnd);
   });
 
+  it("takes the role's not_after before the request's, as OpenBao; not_after_bound forbids or bounds it", async () => {
+    const count = async (): Promise<number> => (await vaultCall(f, 'GET', 'pki/certs?list=true')).body.data.keys.length;
+    // the role's fixed not_after wins over the request's; with a ttl as well: 400
+    const roleEnd = secondsFromNow(20 * 3_600_000);
+    await vaultCall(f, 'POST', 'pki/roles/fixed-first', { ...WEB_ROLE, not_after: roleEnd });
+    const fixed = await vaultCall(f, 'POST', 'pki/issue/fixed-first', {
+      common_name: 'a.example.com',
+      not_after: secondsFromNow(5 * 3_600_000),
+    });
+    expect(fixed.status, fixed.text).toBe(200);
+    verifyChain(fixed.body.data.certificate, fixed.body.data.ca_chain);
+    expect(opensslEndDate(fixed.body.data.certificate)).toBe(Date.parse(roleEnd));
+    const both = await vaultCall(f, 'POST', 'pki/issue/fixed-first', { common_name: 'a.example.com', ttl: '1h' });
+    expect(both.status).toBe(400);
+    expect(both.body.errors[0]).toMatch(/^Either ttl or not_after should be provided/);
+
+    const before = await count();
+    // forbid: a request's not_after refused, a ttl issued
+    const role = await vaultCall(f, 'POST', 'pki/roles/no-end', { ...WEB_ROLE, not_after_bound: 'forbid' });
+    expect(role.status, role.text).toBe(200);
+    expect((await vaultCall(f, 'GET', 'pki/roles/no-end')).body.data.not_after_bound).toBe('forbid');
+    const forbidden = await vaultCall(f, 'POST', 'pki/issue/no-end', {
+      common_name: 'a.example.com',
+      not_after: secondsFromNow(3_600_000),
+    });
+    expect(forbidden.status).toBe(400);
+    expect(forbidden.body.errors).toEqual(['not_after_bound is set to forbid. not_after cannot be provided.']);
+    // ttl-limited: a not_after within the role's ttl (2h) issued, ending there exactly; beyond it refused
+    await vaultCall(f, 'POST', 'pki/roles/ttl-bound', { ...WEB_ROLE, ttl: '2h', not_after_bound: 'ttl-limited' });
+    const within = secondsFromNow(3_600_000);
+    const ok = await vaultCall(f, 'POST', 'pki/issue/ttl-bound', { common_name: 'a.example.com', not_after: within });
+    expect(ok.status, ok.text).toBe(200);
+    verifyChain(ok.body.data.certificate, ok.body.data.ca_chain);
+    expect(opensslEndDate(ok.body.data.certificate)).toBe(Date.parse(within));
+    const past = await vaultCall(f, 'POST', 'pki/issue/ttl-bound', {
+      common_name: 'a.example.com',
+      not_after: secondsFromNow(3 * 3_600_000),
+    });
+    expect(past.status).toBe(400);
+    expect(past.body.errors[0]).toMatch(/^not_after_bound is set to ttl-limited\. .* beyond the TTL of 2h0m0s$/);
+    // an RFC 3339 bound: any end past it refused, a ttl's too
+    const bound = secondsFromNow(10 * 3_600_000);
+    await vaultCall(f, 'POST', 'pki/roles/time-bound', { ...WEB_ROLE, not_after_bound: bound });
+    for (const body of [{ not_after: secondsFromNow(11 * 3_600_000) }, { ttl: '20h' }]) {
+      const r = await vaultCall(f, 'POST', 'pki/issue/time-bound', { common_name: 'a.example.com', ...body });
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.errors[0]).toMatch(/^not_after_bound is set to \S+\. .* beyond the maximum timestamp of /);
+    }
+    expect(await count()).toBe(before + 1);
+    const inBound = await vaultCall(f, 'POST', 'pki/issue/time-bound', { common_name: 'a.example.com', ttl: '5h' });
+    expect(inBound.status, inBound.text).toBe(200);
+    verifyChain(inBound.body.data.certificate, inBound.body.data.ca_chain);
+
+    // an unknown bound: 400 at the role write, nothing stored; a role read shows the default, permit
+    const bad = await vaultCall(f, 'POST', 'pki/roles/bad-bound', { ...WEB_ROLE, not_after_bound: 'sometimes' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0]).toMatch(/^Unknown value for field `not_after_bound`/);
+    expect((await vaultCall(f, 'GET', 'pki/roles/bad-bound')).status).toBe(404);
+    expect((await vaultCall(f, 'GET', 'pki/roles/web')).body.data.not_after_bound).toBe('permit');
+  });
+
   it('ends at not_after when the clock has moved on between the request and its signature', async () => {
     // each reading of this clock, while armed, is 1.1 s later: the pipeline signs over a second after the Vault
     // service read the request, so a lifetime counted from the request would end past the time asked

@@ -31,6 +31,8 @@ import {
   roleAllowedKeyTypes,
   roleExtKeyUsage,
   roleFromParams,
+  requestedNotAfter,
+  checkNotAfterBound,
   roleKeyType,
   roleKeyUsage,
   type VaultRole,
@@ -308,10 +310,9 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     const excludeCn = flag('exclude_cn_from_sans');
     const removeRoots = flag('remove_roots_from_chain');
     const ttlRequested = parseVaultDuration('ttl', params.ttl);
-    const notAfterRequested = parseVaultString('not_after', params.not_after);
-    if (ttlRequested && notAfterRequested) {
-      throw invalid('Either ttl or not_after should be provided. Both should not be provided in the same request.');
-    }
+    const notAfterParam = parseVaultString('not_after', params.not_after);
+    // the role's fixed not_after first, the request's else (its not_after_bound may forbid it); with a ttl: 400
+    const notAfterRequested = requestedNotAfter(role, ttlRequested, notAfterParam);
     if (parseVaultList('other_sans', params.other_sans).length) {
       throw invalid('other_sans are not supported by PKI Manager');
     }
@@ -403,17 +404,24 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
       // lifetime: Vault truncates to max_ttl with a warning (a not_after too: OpenBao would keep it); the CA's own
       // expiry stays a hard limit (the lint: OpenBao's leaf_not_after_behavior "err")
       const maxTtl = role.max_ttl || mount.maxLeaseTtl;
+      const now = clock.now();
       const { lifetimeMs, notAfter } = vaultLifetime(
         {
           ttl: ttlRequested || role.ttl,
-          notAfter: notAfterRequested || role.not_after,
+          notAfter: notAfterRequested,
           defaultTtl: mount.defaultLeaseTtl,
           maxTtl,
-          explicit: Boolean(ttlRequested || notAfterRequested),
+          explicit: Boolean(ttlRequested || (notAfterRequested && !role.not_after)),
         },
-        clock.now(),
+        now,
         warnings,
       );
+      checkNotAfterBound(role, {
+        end: notAfter ?? now + lifetimeMs,
+        requested: notAfterRequested && !role.not_after ? Date.parse(notAfterRequested) : undefined,
+        ttlSeconds: Math.min(ttlRequested || role.ttl || mount.defaultLeaseTtl, maxTtl),
+        now,
+      });
 
       const roleNames = { commonName: cn, dns: sans.dns, email: sans.email, ip: sans.ip, uri: sans.uri };
       let namesAllowed = true;

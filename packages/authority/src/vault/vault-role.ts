@@ -1,6 +1,6 @@
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { ExtKeyUsageName, KeyUsageName } from '@pkim/core';
-import { coerceVaultField, type VaultFieldType } from './vault-params';
+import { coerceVaultField, formatGoDuration, type VaultFieldType } from './vault-params';
 
 /** A PKI role with Vault semantics (field names and defaults as in Vault/OpenBao). Durations in seconds. */
 export interface VaultRole {
@@ -49,6 +49,8 @@ export interface VaultRole {
   basic_constraints_valid_for_non_ca: boolean;
   not_before_duration: number;
   not_after: string;
+  /** OpenBao's: how a request's not_after is bounded — `permit`, `forbid`, `ttl-limited` or an RFC 3339 time */
+  not_after_bound: string;
   issuer_ref: string;
   allow_token_displayname: boolean;
 }
@@ -99,6 +101,7 @@ const ROLE_FIELDS: { [K in keyof VaultRole]: { type: VaultFieldType; default: Va
   basic_constraints_valid_for_non_ca: { type: 'bool', default: false },
   not_before_duration: { type: 'duration', default: 30 },
   not_after: { type: 'string', default: '' },
+  not_after_bound: { type: 'string', default: 'permit' },
   issuer_ref: { type: 'string', default: 'default' },
   allow_token_displayname: { type: 'bool', default: false },
 };
@@ -140,7 +143,8 @@ export function roleFromParams(params: Record<string, unknown>, base?: VaultRole
   for (const [field, spec] of Object.entries(ROLE_FIELDS)) {
     const raw = params[field];
     if (raw === undefined || raw === null) {
-      const fallback = base ? base[field as keyof VaultRole] : spec.default;
+      // a role stored before a field existed takes its default
+      const fallback = (base ? base[field as keyof VaultRole] : undefined) ?? spec.default;
       role[field] = Array.isArray(fallback) ? [...fallback] : fallback;
     } else role[field] = coerceVaultField(spec.type, field, raw);
   }
@@ -178,6 +182,12 @@ export function roleFromParams(params: Record<string, unknown>, base?: VaultRole
     throw invalid('identity templates in allowed_domains/allowed_uri_sans are not supported by PKI Manager');
   }
   if (r.not_after && Number.isNaN(Date.parse(r.not_after))) throw invalid(`not_after "${r.not_after}" is not RFC 3339`);
+  if (!NOT_AFTER_BOUNDS.includes(r.not_after_bound) && !isRfc3339(r.not_after_bound)) {
+    throw invalid(
+      'Unknown value for field `not_after_bound`. Possible values are `permit`, `ttl-limited`, `forbid`, or an ' +
+        'explicit timestamp.',
+    );
+  }
   for (const v of r.cn_validations) {
     if (!['email', 'hostname', 'disabled'].includes(v)) throw invalid(`unknown cn_validations value "${v}"`);
   }
@@ -222,6 +232,53 @@ export function roleExtKeyUsage(role: VaultRole): ExtKeyUsageName[] {
 /** Role read response: every field, durations as integer seconds, lists never null. */
 export function roleToResponse(role: VaultRole): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const field of Object.keys(ROLE_FIELDS)) out[field] = role[field as keyof VaultRole];
+  for (const [field, spec] of Object.entries(ROLE_FIELDS)) out[field] = role[field as keyof VaultRole] ?? spec.default;
   return out;
+}
+
+const NOT_AFTER_BOUNDS = ['permit', 'forbid', 'ttl-limited'];
+
+/** Go's time.RFC3339 layout (`2006-01-02T15:04:05Z07:00`, optional fraction), a real time */
+function isRfc3339(v: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v));
+}
+
+/**
+ * The `not_after` an issue/sign asks (OpenBao's getCertificateNotAfter): the role's fixed `not_after` first — a
+ * request's is then not used — else the request's, refused when the role's `not_after_bound` is `forbid`; with a
+ * `ttl` too: 400
+ */
+export function requestedNotAfter(role: VaultRole, ttl: number, requested: string): string {
+  const bound = role.not_after_bound || 'permit';
+  let notAfter = role.not_after;
+  if (!notAfter && requested) {
+    if (bound === 'forbid') throw invalid('not_after_bound is set to forbid. not_after cannot be provided.');
+    notAfter = requested;
+  }
+  if (ttl && notAfter)
+    throw invalid('Either ttl or not_after should be provided. Both should not be provided in the same request.');
+  return notAfter;
+}
+
+/**
+ * The role's `not_after_bound` on the end decided (`end`, epoch ms): `ttl-limited` refuses a request's `not_after`
+ * beyond now + the TTL the request would otherwise get (its role's `ttl` or the mount's default, capped), an RFC 3339
+ * bound any end past it; 400 with OpenBao's messages
+ */
+export function checkNotAfterBound(
+  role: VaultRole,
+  o: { end: number; requested?: number; ttlSeconds: number; now: number },
+): void {
+  const bound = role.not_after_bound || 'permit';
+  const iso = (ms: number) => new Date(ms).toISOString();
+  if (bound === 'ttl-limited' && o.requested !== undefined && o.requested > o.now + o.ttlSeconds * 1000)
+    throw invalid(
+      `not_after_bound is set to ttl-limited. Cannot satisfy request as that would result in notAfter of ` +
+        `${iso(o.requested)} that is beyond the TTL of ${formatGoDuration(o.ttlSeconds)}`,
+    );
+  if (isRfc3339(bound) && o.end > Date.parse(bound))
+    throw invalid(
+      `not_after_bound is set to ${bound}. Cannot satisfy request as that would result in notAfter of ` +
+        `${iso(o.end)} that is beyond the maximum timestamp of ${iso(Date.parse(bound))}`,
+    );
 }
