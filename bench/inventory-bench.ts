@@ -1,14 +1,16 @@
 // `npm run bench:inventory`: the certificate inventory at BENCH_ROWS (default 1,000,000) certificates.
 //  (1) list filter latency (p50/p99 over BENCH_SAMPLES, default 200 — with 30 the p99 was the slowest sample —,
 //      page of 100) for every filter the console uses — status,
-//      CA, profile, expiring-before, search by CN/SAN/serial prefix — on SQLite and PostgreSQL;
+//      CA, profile, expiring-before, requester, search by CN/SAN/serial prefix, the expiry sort — on SQLite and
+//      PostgreSQL;
 //  (2) the inventory report (`pkim cert list --format csv`, GET /api/v1/certificates/export?format=csv) of every
 //      row, SQLite: wall time, rows/s and PEAK RSS of the process that streams it — the CLI as its own process
 //      (`/usr/bin/time -f %M`), the server as its own process (`pkim serve`, VmHWM from /proc after the download;
 //      the client reads the body in another process, this one, and throws it away).
 // Rows are seeded directly (bench code, not through the signing pipeline: a million signatures would take the
 // whole run): real CAs made by createAuthority, then synthetic certificate rows — SQLite through Store.importRows
-// (which also writes their search terms), PostgreSQL with INSERT … SELECT generate_series as a bulk load.
+// (which also writes their search terms), PostgreSQL with INSERT … SELECT generate_series as a bulk load; 1 in 100
+// with the approved request it was issued from (two requesters: requestOf).
 // BENCH_PG=0 skips PostgreSQL, BENCH_SQLITE=0 SQLite (and (2), which streams from SQLite); BENCH_STREAM=0 skips (2).
 // BENCH_FILTER_SECONDS (default 20): a filter stops sampling once its samples add up to that (the samples column).
 // BENCH_KEEP=DIR keeps SQLite's seeded data directory in DIR and reuses it in a later run (same BENCH_ROWS).
@@ -73,6 +75,13 @@ const createdAtOf = (i: number) => NOW - ROWS + i;
 const serialOf = (i: number) => createdAtOf(i).toString(16).padStart(12, '0') + sha(`s${i}`).slice(0, 28);
 const fingerprintOf = (i: number) => sha(`f${i}`);
 
+/**
+ * certificate i was issued from an approved request iff i % 100 = 42 (10,000 of 1,000,000): request i's requester is
+ * usr_bench_few for i % 10,000 = 42 (1 in 10,000 certificates) and usr_bench_many otherwise (≈ 1 in 101)
+ */
+const requestOf = (i: number) => (i % 100 === 42 ? `req_bench${String(i).padStart(9, '0')}` : null);
+const requesterOf = (i: number) => (i % 10_000 === 42 ? 'usr_bench_few' : 'usr_bench_many');
+
 /** certificate i: host<i>.svc<i%1000>.example.com; 5 % revoked, 5 % expired, a third tls-client, 4 CAs */
 function syntheticRow(i: number, caIds: string[]) {
   const status = i % 20 === 5 ? 'revoked' : i % 20 === 6 ? 'expired' : 'active';
@@ -93,9 +102,30 @@ function syntheticRow(i: number, caIds: string[]) {
     revocationReason: status === 'revoked' ? 'keyCompromise' : null,
     fingerprintSha256: fingerprintOf(i),
     certificatePem: PEM,
-    requestId: null,
+    requestId: requestOf(i),
     issuedBy: 'bench',
     createdAt: createdAtOf(i),
+  };
+}
+
+/** the approved request certificate i was issued from (requestOf) */
+function syntheticRequest(i: number, row: ReturnType<typeof syntheticRow>) {
+  return {
+    id: row.requestId!,
+    caId: row.caId,
+    csrPem: PEM,
+    subjectDn: row.subjectDn,
+    sans: row.sans,
+    profile: row.profile,
+    validityMs: null,
+    status: 'issued',
+    requester: requesterOf(i),
+    reviewer: 'bench',
+    reason: null,
+    certificateId: row.id,
+    createdAt: row.createdAt - 1,
+    reviewedAt: row.createdAt,
+    updatedAt: row.createdAt,
   };
 }
 
@@ -104,6 +134,10 @@ async function seedSqlite(store: Store, caIds: string[]): Promise<void> {
     const rows = [];
     for (let j = i; j < Math.min(ROWS, i + 20_000); j++) rows.push(syntheticRow(j, caIds));
     await store.importRows('certificates', rows);
+    await store.importRows(
+      'certificate_requests',
+      rows.filter((r) => r.requestId).map((r) => syntheticRequest(Number(r.id.slice(9)), r)),
+    );
     if (i % 200_000 === 0) process.stderr.write(`sqlite: ${i} rows\n`);
   }
 }
@@ -132,9 +166,20 @@ async function seedPostgres(url: string, caIds: string[]): Promise<void> {
           $3::bigint + (i % 730) * $4::bigint - case when i % 20 = 6 then 800 * $4::bigint else 0 end,
           case when i % 20 = 5 then 'revoked' when i % 20 = 6 then 'expired' else 'active' end,
           case when i % 20 = 5 then $3::bigint - $4::bigint end, case when i % 20 = 5 then 'keyCompromise' end,
-          encode(sha256(('f' || i)::bytea), 'hex'), $5, null, 'bench', $3::bigint - $6::bigint + i
+          encode(sha256(('f' || i)::bytea), 'hex'), $5,
+          case when i % 100 = 42 then 'req_bench' || lpad(i::text, 9, '0') end, 'bench', $3::bigint - $6::bigint + i
         from generate_series(0, $6::int - 1) as i`,
         [caIds, caIds.length, NOW, DAY, PEM, ROWS],
+      );
+      // the requests of requestOf / syntheticRequest
+      await c.query(
+        `insert into certificate_requests (id, ca_id, csr_pem, subject_dn, sans, profile, status, requester, reviewer,
+          certificate_id, created_at, reviewed_at, updated_at)
+        select request_id, ca_id, $1, subject_dn, sans, profile, 'issued',
+          case when right(id, 9)::int % 10000 = 42 then 'usr_bench_few' else 'usr_bench_many' end, 'bench', id,
+          created_at - 1, created_at, created_at
+        from certificates where request_id is not null`,
+        [PEM],
       );
       process.stderr.write('postgres: certificates loaded, search terms next\n');
       await c.query(
@@ -198,11 +243,17 @@ function probes(caIds: string[]): [string, Probe][] {
     ['CA', list({ caId: caIds[2] })],
     ['profile = tls-client', list({ profile: 'tls-client' })],
     ['CA + status = active', list({ caId: caIds[1], status: 'active' })],
+    // a requester's own inventory (the requester role's listing): 100 certificates of 1,000,000, and ≈ 9,900
+    ['requester, 100 certificates', list({ requester: 'usr_bench_few' })],
+    ['requester, 9,900 certificates', list({ requester: 'usr_bench_many' })],
     // (1 in 80: planned on (ca_id, status) before migration 0034, on (status, created_at, id) since)
     ['CA + status = revoked', list({ caId: caIds[1], status: 'revoked' })],
     ['expiring before now+30d', list({ expiringBefore: NOW + 30 * DAY })],
     ['expiring before now+30d, by expiry', list({ expiringBefore: NOW + 30 * DAY, sort: 'expiry_asc' })],
     ['CA + expiring before now+30d', list({ caId: caIds[3], expiringBefore: NOW + 30 * DAY })],
+    // the console's "Expires soonest" / "Expires latest" with no filter (every status, the expired first / last)
+    ['sort by expiry, no filter (soonest first)', list({ sort: 'expiry_asc' })],
+    ['sort by expiry, no filter (latest first)', list({ sort: 'expiry_desc' })],
     [`search CN "host${i}.svc"`, list({ search: `host${i}.svc` })],
     [`search SAN label "svc${i % 1000}.example"`, list({ search: `svc${i % 1000}.example` })],
     ['search "example.com" (every row)', list({ search: 'example.com' })],

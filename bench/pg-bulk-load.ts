@@ -27,5 +27,5 @@ export async function pgBulkLoad(c: pg.Client, load: () => Promise<void>): Promi
     await c.query('set session_replication_role = origin');
   }
   for (const i of indexes) await c.query(i.def);
-  await c.query('vacuum (analyze) certificates, certificate_names');
+  await c.query('vacuum (analyze) certificates, certificate_names, certificate_requests');
 }

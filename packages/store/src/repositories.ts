@@ -21,6 +21,7 @@ import {
   type Column,
   type SQL,
 } from 'drizzle-orm';
+import { CERTIFICATE_STATUSES } from './types';
 import type {
   RequestStatus,
   AuditRepository,
@@ -121,6 +122,66 @@ export function searchCondition(db: QueryDb, t: Tables, dialect: StoreDialect, s
     return sql`exists (select 1 from ${N} where ${own} and ${where})`;
   }
   return inArray(t.certificates.id, db.select({ id: N.certificateId }).from(N).where(where));
+}
+
+/**
+ * A page of the listing in expiry order (`sort: 'expiry_asc' | 'expiry_desc'`), ties by id — exported for the
+ * query-plan tests. With a status it is a range of (status, not_after, id) (migration 0035), in order, no sort.
+ */
+export function expiryOrderQuery(db: QueryDb, t: Tables, where: SQL | undefined, direction: 'asc' | 'desc', n: number) {
+  const C = t.certificates;
+  const order = direction === 'asc' ? [asc(C.notAfter), asc(C.id)] : [desc(C.notAfter), desc(C.id)];
+  return db
+    .select()
+    .from(C)
+    .where(where)
+    .orderBy(...order)
+    .limit(n);
+}
+
+/**
+ * The expiry order with no filter (the console's "Expires soonest" / "Expires latest" over the whole inventory): no
+ * index holds every row in that order, and one with (not_after, id) would cost an issuance a B-tree more. So a page
+ * is the first `n` of each status's range of (status, not_after, id) after `cursor` — every row has one of
+ * CERTIFICATE_STATUSES —, merged: at most 3 × n index entries and rows, instead of reading and sorting every row
+ * (1,000,000 certificates: docs/benchmarks.md "Session 28: inventory"). Ids are `prefix_` + [0-9a-z], which every
+ * collation orders as their bytes, so the merge's `<` on ids is the database's order (the cursor's comparison too).
+ */
+export async function expiryMergedPage(
+  db: QueryDb,
+  t: Tables,
+  cursor: SQL | undefined,
+  direction: 'asc' | 'desc',
+  n: number,
+): Promise<CertificateRow[]> {
+  const C = t.certificates;
+  const arms = await Promise.all(
+    CERTIFICATE_STATUSES.map(
+      async (status) =>
+        (await expiryOrderQuery(db, t, and(eq(C.status, status), cursor), direction, n)) as CertificateRow[],
+    ),
+  );
+  const sign = direction === 'asc' ? 1 : -1;
+  return arms
+    .flat()
+    .sort((a, b) => sign * (a.notAfter - b.notAfter || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))
+    .slice(0, n);
+}
+
+/**
+ * `certificates.list({ requester })`, a requester's own inventory: the certificates issued from the requests this user
+ * submitted — found from the requests (by requester, certificate_requests_requester_created_idx) through each
+ * request's certificate_id (the primary key of certificates) that names that request back (both written in the
+ * approval's one unit of work). As `request_id IN (the user's requests)` there is no index from a
+ * request to its certificate: PostgreSQL hashed the requests and read every certificate (a seq scan), SQLite walked
+ * every certificate newest first until the page was full — all of them for a requester with few certificates.
+ * Exported for the query-plan tests.
+ */
+export function requesterCondition(db: QueryDb, t: Tables, requester: string): SQL {
+  const C = t.certificates;
+  const R = t.certificateRequests;
+  const theirs = db.select({ certificateId: R.certificateId, id: R.id }).from(R).where(eq(R.requester, requester));
+  return sql`(${C.id}, ${C.requestId}) in (${theirs})`;
 }
 
 /** the name ranges of a search (one per prefix it stands for) */
@@ -590,9 +651,7 @@ export function createRepositories(
         if (sort === 'issued_desc') search = { term: query.search, dense };
         else conds.push(searchCondition(db, t, dialect, query.search, dense));
       }
-      if (query.requester !== undefined) {
-        conds.push(inArray(C.requestId, db.select({ id: R.id }).from(R).where(eq(R.requester, query.requester))));
-      }
+      if (query.requester !== undefined) conds.push(requesterCondition(db, t, query.requester));
       if (sort === 'issued_desc') {
         const filtered = conds.some((c) => c !== undefined);
         const cursor = afterCursor(C.createdAt, C.id, query.cursor);
@@ -614,14 +673,10 @@ export function createRepositories(
         return toPage(items, limit);
       }
       const direction = sort === 'expiry_asc' ? 'asc' : 'desc';
-      conds.push(afterKeyCursor(C.notAfter, C.id, query.cursor, direction));
-      const order = direction === 'asc' ? [asc(C.notAfter), asc(C.id)] : [desc(C.notAfter), desc(C.id)];
-      const items = (await db
-        .select()
-        .from(C)
-        .where(and(...conds))
-        .orderBy(...order)
-        .limit(limit + 1)) as CertificateRow[];
+      const cursor = afterKeyCursor(C.notAfter, C.id, query.cursor, direction);
+      const items = conds.some((c) => c !== undefined)
+        ? ((await expiryOrderQuery(db, t, and(...conds, cursor), direction, limit + 1)) as CertificateRow[])
+        : await expiryMergedPage(db, t, cursor, direction, limit + 1);
       return toPage(items, limit, (row) => row.notAfter);
     },
     async findRenewalsOf(id) {

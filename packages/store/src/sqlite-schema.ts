@@ -112,7 +112,9 @@ export const certificates = sqliteTable(
     // (no (ca_id, status) index since migration 0034: no listing read it — a CA's page with a status walks
     // (status, created_at, id) or (ca_id, created_at, id), the CRL (status, not_after) or (ca_id, serial_hex) — and
     // only a CA's revocation (revokeAllIssuedBy) used it, which now reads the CA's rows by (ca_id, created_at, id))
-    index('certificates_status_not_after_idx').on(t.status, t.notAfter),
+    // (migration 0035: id last) a status's rows in expiry order, ties by id — the listing's expiry sort reads a page
+    // per status from here (merged, no sort: expiryMergedPage), and a status filter's page too
+    index('certificates_status_not_after_idx').on(t.status, t.notAfter, t.id),
     index('certificates_status_created_idx').on(t.status, t.createdAt, t.id),
     index('certificates_created_idx').on(t.createdAt, t.id),
     index('certificates_ca_created_idx').on(t.caId, t.createdAt, t.id),

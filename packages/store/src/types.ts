@@ -11,7 +11,9 @@ import type { BulkJobRepository } from './bulk-job-types';
  */
 
 export type CaStatus = 'active' | 'pending' | 'disabled' | 'expired' | 'revoked';
-export type CertificateStatus = 'active' | 'revoked' | 'expired';
+/** every status a certificate row holds (the listing's expiry sort without a status reads one index range each) */
+export const CERTIFICATE_STATUSES = ['active', 'revoked', 'expired'] as const;
+export type CertificateStatus = (typeof CERTIFICATE_STATUSES)[number];
 export type RequestStatus = 'pending' | 'approved' | 'rejected' | 'issued';
 export type UserRole = 'admin' | 'operator' | 'auditor' | 'requester';
 export type NotificationTrigger = 'expiry' | 'events';

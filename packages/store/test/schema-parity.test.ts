@@ -130,7 +130,8 @@ describe('store schema', () => {
       expect.arrayContaining([
         'unique ca_id,serial_hex',
         'fingerprint_sha256',
-        'status,not_after',
+        // (0035: the id too — the expiry sort's pages per status, in order)
+        'status,not_after,id',
         'status,created_at,id',
         'ca_id,created_at,id',
         'created_at,id',
@@ -143,7 +144,10 @@ describe('store schema', () => {
     expect(on('certificates')).not.toContain('ca_id,status');
     expect(on('audit_events')).toEqual(['action,seq', 'actor,seq', 'target,seq']);
     expect(s.certificate_counts!.columns.map((c) => c.name)).toEqual(['ca_id', 'count', 'profile', 'status']);
-    expect(on('certificate_requests')).toEqual(expect.arrayContaining(['status,created_at,id']));
+    // (a requester's own certificates: from their requests by requester, then each certificate by id)
+    expect(on('certificate_requests')).toEqual(
+      expect.arrayContaining(['status,created_at,id', 'requester,created_at,id']),
+    );
     expect(s.audit_events!.columns.find((c) => c.name === 'seq')?.primary).toBe(true);
   });
 

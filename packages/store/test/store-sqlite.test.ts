@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { and, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { migrateStore, openStore, parseStoreUrl } from '../src/index';
+import { CERTIFICATE_STATUSES, migrateStore, openStore, parseStoreUrl } from '../src/index';
+import { afterKeyCursor, encodeCursor } from '../src/pagination-cursor';
 import * as sqliteSchema from '../src/sqlite-schema';
 import {
   countByStatusQuery,
@@ -15,6 +16,8 @@ import {
   denseWalkEdgeQuery,
   denseWalkQuery,
   expiringBeforeCondition,
+  expiryOrderQuery,
+  requesterCondition,
   statusCondition,
   findAllBySerialQuery,
   findRenewalsQuery,
@@ -226,6 +229,40 @@ describe('SQLite store', () => {
           expect(plan(q)).toMatch(
             /^SEARCH certificates USING (COVERING )?INDEX certificates_ca_(serial_uq|created_idx) \(ca_id=\?\)$/,
           );
+        // the expiry sort without a filter (expiryMergedPage): each status's range of (status, not_after, id) in the
+        // page's order (0035) — no sort of a not_after's ties, the cursor a range of the index — instead of a scan and
+        // sort of every certificate
+        for (const direction of ['asc', 'desc'] as const) {
+          const after = afterKeyCursor(C.notAfter, C.id, encodeCursor(T0, 'crt_x'), direction);
+          for (const status of CERTIFICATE_STATUSES) {
+            expect(plan(expiryOrderQuery(db, sqliteSchema, eq(C.status, status), direction, 101))).toBe(
+              'SEARCH certificates USING INDEX certificates_status_not_after_idx (status=?)',
+            );
+            expect(plan(expiryOrderQuery(db, sqliteSchema, and(eq(C.status, status), after), direction, 101))).toBe(
+              `SEARCH certificates USING INDEX certificates_status_not_after_idx (status=? AND (not_after,id)${
+                direction === 'asc' ? '>' : '<'
+              }(?,?))`,
+            );
+          }
+        }
+        // a requester's own inventory: their requests by requester, each one's certificate by id, then the page's sort
+        // — not every certificate newest first, each tested against the requests
+        const mine = plan(
+          db
+            .select({ id: C.id })
+            .from(C)
+            .where(requesterCondition(db, sqliteSchema, 'usr_x'))
+            .orderBy(desc(C.createdAt), desc(C.id))
+            .limit(101),
+        );
+        // (analyzed, with every test row created at T0: a skip-scan of (created_at, id) — a probe by id all the same)
+        expect(mine).toMatch(
+          /^SEARCH certificates USING INDEX (sqlite_autoindex_certificates_1 \(|certificates_created_idx \(ANY\(created_at\) AND )id=\?\)\n/,
+        );
+        expect(mine).toMatch(
+          /SEARCH certificate_requests USING INDEX certificate_requests_requester_created_idx \(requester=\?\)/,
+        );
+        expect(mine).not.toMatch(/SCAN certificates/);
         // the expiry job keeps its index range: (status, not_after)
         expect(
           plan(
@@ -354,6 +391,11 @@ describe('SQLite store', () => {
         'certificates_status_not_after_idx',
         'sqlite_autoindex_certificates_1',
       ]);
+      // (0035) the expiry order's tie-break in the index
+      const columns = raw.prepare("select name from pragma_index_info('certificates_status_not_after_idx')").all() as {
+        name: string;
+      }[];
+      expect(columns.map((r) => r.name)).toEqual(['status', 'not_after', 'id']);
       const auditIndexes = raw
         .prepare("select name from sqlite_master where type = 'index' and tbl_name = 'audit_events' order by name")
         .all() as { name: string }[];

@@ -115,9 +115,19 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
   ];
 }
 
-/** back to before 0034: the (ca_id, status) index of certificates and the unique index of audit event ids */
+/** back to before 0035: (status, not_after) without the id */
+function undo0035(migrations: string): string[] {
+  return [
+    'drop index if exists certificates_status_not_after_idx',
+    'create index certificates_status_not_after_idx on certificates (status, not_after)',
+    `delete from ${migrations} where created_at = 1796196340000`,
+  ];
+}
+
+/** back to before 0034 (and 0035): the (ca_id, status) index of certificates and the unique index of audit event ids */
 function undo0034(migrations: string): string[] {
   return [
+    ...undo0035(migrations),
     // (if not exists: a test may undo twice without migrating in between)
     'create index if not exists certificates_ca_status_idx on certificates (ca_id, status)',
     'create unique index if not exists audit_events_id_uq on audit_events (id)',
@@ -708,6 +718,124 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect((await store.certificates.list({})).items).toHaveLength(100);
       expect((await store.certificates.list({ limit: 5000 })).items).toHaveLength(245); // capped at 1000
       await expectPkiError(store.certificates.list({ cursor: 'not-a-cursor' }), 'input.invalid');
+    });
+
+    // the expiry sort without a filter reads each status's range of (status, not_after, id) and merges them
+    // (expiryMergedPage, migration 0035): the pages must be the one order over every status, ties across statuses
+    // by id, whichever status holds the cursor's row
+    it('pages every certificate in expiry order both ways: statuses merged, equal end dates by id', async () => {
+      const store = await newStore();
+      const a = makeCa();
+      const b = makeCa({ createdAt: T0 + 1 });
+      const statuses = ['active', 'revoked', 'expired'] as const;
+      const certs = Array.from({ length: 157 }, (_, i) => {
+        const status = statuses[i % 7 === 0 ? 2 : i % 5 === 0 ? 1 : 0];
+        return makeCert(i % 3 === 0 ? b.id : a.id, {
+          // 20 end dates for 157 rows: each end date held by several statuses
+          notAfter: T0 + (i % 20) * DAY,
+          status,
+          revokedAt: status === 'revoked' ? T0 : null,
+          revocationReason: status === 'revoked' ? 'keyCompromise' : null,
+          createdAt: T0 + i,
+        });
+      });
+      await store.commit({ insertCa: [a, b], insertCertificates: certs });
+      const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+      const soonest = [...certs].sort((x, y) => x.notAfter - y.notAfter || cmp(x.id, y.id));
+      const all = async (q: Parameters<typeof store.certificates.list>[0], limit: number) => {
+        const ids: string[] = [];
+        let cursor: string | null | undefined;
+        do {
+          const page = await store.certificates.list({ ...q, limit, cursor });
+          ids.push(...page.items.map((c) => c.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return ids;
+      };
+      for (const limit of [1, 7, 100, 1000]) {
+        expect(await all({ sort: 'expiry_asc' }, limit), `soonest first, pages of ${limit}`).toEqual(
+          soonest.map((c) => c.id),
+        );
+        expect(await all({ sort: 'expiry_desc' }, limit), `latest first, pages of ${limit}`).toEqual(
+          soonest.map((c) => c.id).reverse(),
+        );
+      }
+      // with a filter: one query in that order (a status: its own range)
+      expect(await all({ sort: 'expiry_asc', status: 'revoked' }, 4)).toEqual(
+        soonest.filter((c) => c.status === 'revoked').map((c) => c.id),
+      );
+      expect(await all({ sort: 'expiry_desc', caId: b.id }, 9)).toEqual(
+        soonest
+          .filter((c) => c.caId === b.id)
+          .map((c) => c.id)
+          .reverse(),
+      );
+      // a database as a release before 0035 left it: 0035 rebuilds the index on its rows, the pages are the same
+      await store.close();
+      const engine = getEngine();
+      const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      for (const statement of undo0035(migrations)) await engine.rawSql(url, statement);
+      const upgraded = await newStore({ sameDb: true });
+      expect(await upgraded.certificates.list({ sort: 'expiry_asc', limit: 1000 })).toMatchObject({
+        items: soonest.map((c) => ({ id: c.id })),
+        nextCursor: null,
+      });
+      expect((await upgraded.certificates.list({ sort: 'expiry_desc', limit: 10 })).items.map((c) => c.id)).toEqual(
+        soonest
+          .slice(-10)
+          .map((c) => c.id)
+          .reverse(),
+      );
+    });
+
+    // a requester's own inventory: from the requests by requester to each one's certificate (requesterCondition)
+    it("lists a requester's certificates: those issued from the requests they submitted, in either order", async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const certs = Array.from({ length: 30 }, (_, i) =>
+        makeCert(ca.id, { createdAt: T0 + i, notAfter: T0 + ((i * 7) % 30) * DAY }),
+      );
+      // certificate i from request i for i % 3 = 0 (requester usr_a for i % 2 = 0, else usr_b); the rest none
+      const requests = certs.flatMap((c, i) =>
+        i % 3 === 0
+          ? [
+              makeRequest(ca.id, {
+                requester: i % 2 === 0 ? 'usr_a' : 'usr_b',
+                status: 'issued',
+                certificateId: c.id,
+                createdAt: c.createdAt - 1,
+              }),
+            ]
+          : [],
+      );
+      for (const r of requests) certs.find((c) => c.id === r.certificateId)!.requestId = r.id;
+      // still pending, no certificate: lists nothing
+      const pending = makeRequest(ca.id, { requester: 'usr_c' });
+      await store.commit({ insertCa: [ca], insertRequests: [...requests, pending], insertCertificates: certs });
+      const theirs = (who: string) => {
+        const ids = new Set(requests.filter((r) => r.requester === who).map((r) => r.certificateId));
+        return certs.filter((c) => ids.has(c.id));
+      };
+      const list = async (q: Parameters<typeof store.certificates.list>[0]) =>
+        (await store.certificates.list(q)).items.map((c) => c.id);
+      for (const who of ['usr_a', 'usr_b']) {
+        expect(theirs(who)).toHaveLength(5);
+        expect(await list({ requester: who })).toEqual(
+          theirs(who)
+            .sort((x, y) => y.createdAt - x.createdAt)
+            .map((c) => c.id),
+        );
+        expect(await list({ requester: who, sort: 'expiry_asc' })).toEqual(
+          theirs(who)
+            .sort((x, y) => x.notAfter - y.notAfter || (x.id < y.id ? -1 : 1))
+            .map((c) => c.id),
+        );
+        const first = await store.certificates.list({ requester: who, limit: 2 });
+        const rest = await store.certificates.list({ requester: who, limit: 10, cursor: first.nextCursor });
+        expect([...first.items, ...rest.items].map((c) => c.id)).toEqual(await list({ requester: who }));
+      }
+      expect(await list({ requester: 'usr_c' })).toEqual([]);
+      expect(await list({ requester: 'usr_nobody' })).toEqual([]);
     });
 
     it('pages a dense search whose matches lie below the walk of newer rows (the serials of one minute)', async () => {
