@@ -13,6 +13,8 @@
 // with the approved request it was issued from (two requesters: requestOf).
 // BENCH_PG=0 skips PostgreSQL, BENCH_SQLITE=0 SQLite (and (2), which streams from SQLite); BENCH_STREAM=0 skips (2).
 // BENCH_FILTER_SECONDS (default 20): a filter stops sampling once its samples add up to that (the samples column).
+// BENCH_PG_SQL: SQL run on PostgreSQL's seeded database before the filters are timed (e.g. an index a migration
+// dropped, `create index …; analyze certificates`, to time the schema before it).
 // BENCH_KEEP=DIR keeps SQLite's seeded data directory in DIR and reuses it in a later run (same BENCH_ROWS).
 // BENCH_BASE=/work/wt/base: that worktree's @pkim/store opens the same seeded database too and every filter is
 // timed on both, alternated (head, base, head, base; the worse round of each shown) — an A/B without a second seed.
@@ -191,6 +193,16 @@ async function seedPostgres(url: string, caIds: string[]): Promise<void> {
         [ROWS, NOW],
       );
     });
+  } finally {
+    await c.end();
+  }
+}
+
+async function runSql(url: string, text: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(text);
   } finally {
     await c.end();
   }
@@ -403,8 +415,10 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         if (reuse) seedSeconds = reuse.seedSeconds;
         else {
-          if (e.url) await seedPostgres(e.url, caIds);
-          else await seedSqlite(store, caIds);
+          if (e.url) {
+            await seedPostgres(e.url, caIds);
+            if (process.env.BENCH_PG_SQL) await runSql(e.url, process.env.BENCH_PG_SQL);
+          } else await seedSqlite(store, caIds);
           seedSeconds = (performance.now() - t0) / 1000;
           if (keep) {
             const k: Kept = { now: NOW, rows: ROWS, caIds, token, seedSeconds };

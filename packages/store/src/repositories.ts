@@ -175,11 +175,14 @@ export async function expiryMergedPage(
  * approval's one unit of work). As `request_id IN (the user's requests)` there is no index from a
  * request to its certificate: PostgreSQL hashed the requests and read every certificate (a seq scan), SQLite walked
  * every certificate newest first until the page was full — all of them for a requester with few certificates.
- * Exported for the query-plan tests.
+ * `dense` (the user has at least DENSE_MATCHES requests): that walk, which finds a page sooner than reading and
+ * sorting thousands of certificates (1,000,000 certificates, 9,900 of one requester: 27 ms a page walked, 400 ms
+ * read by request). Exported for the query-plan tests.
  */
-export function requesterCondition(db: QueryDb, t: Tables, requester: string): SQL {
+export function requesterCondition(db: QueryDb, t: Tables, requester: string, dense = false): SQL {
   const C = t.certificates;
   const R = t.certificateRequests;
+  if (dense) return inArray(C.requestId, db.select({ id: R.id }).from(R).where(eq(R.requester, requester)));
   const theirs = db.select({ certificateId: R.certificateId, id: R.id }).from(R).where(eq(R.requester, requester));
   return sql`(${C.id}, ${C.requestId}) in (${theirs})`;
 }
@@ -438,7 +441,7 @@ export function denseTermsWalkBound(t: Tables, afterCursor: SQL | undefined, edg
 
 async function atLeast(
   db: QueryDb,
-  table: Tables['certificates'] | Tables['certificateNames'],
+  table: Tables['certificates'] | Tables['certificateNames'] | Tables['certificateRequests'],
   where: SQL | undefined,
   n: number,
 ): Promise<boolean> {
@@ -651,7 +654,10 @@ export function createRepositories(
         if (sort === 'issued_desc') search = { term: query.search, dense };
         else conds.push(searchCondition(db, t, dialect, query.search, dense));
       }
-      if (query.requester !== undefined) conds.push(requesterCondition(db, t, query.requester));
+      if (query.requester !== undefined) {
+        const dense = await atLeast(db, R, eq(R.requester, query.requester), DENSE_MATCHES);
+        conds.push(requesterCondition(db, t, query.requester, dense));
+      }
       if (sort === 'issued_desc') {
         const filtered = conds.some((c) => c !== undefined);
         const cursor = afterCursor(C.createdAt, C.id, query.cursor);

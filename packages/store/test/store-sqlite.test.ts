@@ -263,6 +263,17 @@ describe('SQLite store', () => {
           /SEARCH certificate_requests USING INDEX certificate_requests_requester_created_idx \(requester=\?\)/,
         );
         expect(mine).not.toMatch(/SCAN certificates/);
+        // (a requester with DENSE_MATCHES requests or more: the newest-first walk, each row tested — no sort)
+        expect(
+          plan(
+            db
+              .select({ id: C.id })
+              .from(C)
+              .where(requesterCondition(db, sqliteSchema, 'usr_x', true))
+              .orderBy(desc(C.createdAt), desc(C.id))
+              .limit(101),
+          ),
+        ).toMatch(/^SCAN certificates USING INDEX certificates_created_idx\n(?![^]*TEMP B-TREE)/);
         // the expiry job keeps its index range: (status, not_after)
         expect(
           plan(

@@ -836,6 +836,22 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       }
       expect(await list({ requester: 'usr_c' })).toEqual([]);
       expect(await list({ requester: 'usr_nobody' })).toEqual([]);
+      // a requester with DENSE_MATCHES requests or more: the newest-first walk of every certificate instead
+      const many = Array.from({ length: DENSE_MATCHES }, (_, i) =>
+        makeCert(ca.id, { createdAt: T0 + 100 + 2 * i, requestId: `req_many${i}` }),
+      );
+      const others = Array.from({ length: 300 }, (_, i) => makeCert(ca.id, { createdAt: T0 + 101 + 2 * i }));
+      await store.commit({
+        insertRequests: many.map((c) =>
+          makeRequest(ca.id, { id: c.requestId!, requester: 'usr_d', status: 'issued', certificateId: c.id }),
+        ),
+        insertCertificates: [...many, ...others],
+      });
+      const newest = [...many].reverse().map((c) => c.id);
+      const first = await store.certificates.list({ requester: 'usr_d', limit: 150 });
+      const second = await store.certificates.list({ requester: 'usr_d', limit: 150, cursor: first.nextCursor });
+      expect([...first.items, ...second.items].map((c) => c.id)).toEqual(newest.slice(0, 300));
+      expect(await list({ requester: 'usr_a' })).toHaveLength(5);
     });
 
     it('pages a dense search whose matches lie below the walk of newer rows (the serials of one minute)', async () => {
