@@ -5,7 +5,8 @@
 // and message, and create nothing; the key and passphrase fields are emptied after every submit. Then the CA is
 // imported (its encrypted PKCS#8 key and passphrase), the console lands on its page, a leaf is issued from it in the
 // console, and openssl and certtool verify the leaf against the ORIGINAL openssl certificate; the audit log shows
-// `ca.imported` and `kms.key_imported`, neither holding the key.
+// `ca.imported` and `kms.key_imported`, neither holding the key. A CA certificate without a keyUsage extension is
+// refused until the form's "Accept … without a keyUsage extension" (offered with that refusal) is ticked.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { opensslCsr, opensslSelfSigned, tempDir } from '../../../tests/support/openssl-tools';
-import { certtoolVerify, opensslVerify } from '../../../tests/support/verifiers';
+import { certtoolVerify, opensslText, opensslVerify } from '../../../tests/support/verifiers';
 import { openConsole, type ConsoleSession } from './support/console-browser';
 
 const DAY = 86_400_000;
@@ -214,6 +215,34 @@ describe('web console: importing an existing CA with its key (Chromium against p
     expect(events.map((e) => e.details.caId)).toEqual([caId]);
     expect(JSON.stringify(events)).not.toContain(bodyLine(root.keyPem));
   }, 120_000);
+
+  it('a CA certificate without a keyUsage extension: refused, then imported with its checkbox ticked', async () => {
+    const bare = opensslSelfSigned({
+      subject: '/CN=Bare Legacy Root',
+      days: 30,
+      addext: ['basicConstraints=critical,CA:TRUE'],
+    });
+    expect(opensslText(bare.certPem)).not.toContain('X509v3 Key Usage');
+    const before = await stored();
+    await openImportPage();
+    const accept = page.getByLabel('Accept a CA certificate without a keyUsage extension');
+    expect(await accept.count()).toBe(0);
+    await certificate().fill(bare.certPem);
+    await key().fill(bare.keyPem);
+    await page.getByLabel('Name', { exact: true }).fill('bare-root');
+    await submit();
+    const r = await refusal('import-ca-certificate');
+    expect(r.code).toBe('ca.certificate_mismatch');
+    expect(r.text).toContain('No keyUsage extension');
+    expect(await stored()).toEqual(before);
+    await accept.check();
+    await key().fill(bare.keyPem);
+    await submit();
+    await page.getByRole('heading', { name: 'bare-root' }).waitFor();
+    const id = page.url().split('/cas/')[1]!;
+    const [event] = await server.authority.audit.list({ action: 'ca.imported', target: id, limit: 5 });
+    expect(event?.details).toMatchObject({ name: 'bare-root', keyUsage: 'absent' });
+  }, 90_000);
 
   it('refuses a CA certificate that has expired (the server two days on), nothing created', async () => {
     offset = 2 * DAY;

@@ -9,6 +9,7 @@ export const REASON_TITLES: Record<string, string> = {
   key_mismatch: 'Not this certificate’s key',
   not_ca: 'Not a CA certificate',
   no_key_cert_sign: 'Not allowed to sign certificates',
+  no_key_usage: 'No keyUsage extension',
   expired: 'Expired',
   already_imported: 'Already here',
   password_required: 'Encrypted key',

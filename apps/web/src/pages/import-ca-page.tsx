@@ -38,6 +38,8 @@ export function ImportCaPage() {
   const [issuerCertificate, setIssuerCertificate] = useState('');
   const [name, setName] = useState('');
   const [backend, setBackend] = useState<Backend>('software');
+  /** offered once the server refuses a certificate without a keyUsage extension (`reason: no_key_usage`) */
+  const [allowMissingKeyUsage, setAllowMissingKeyUsage] = useState(false);
   /** the key and password of the one request in flight, taken (and dropped) by the mutation */
   const secret = useRef<{ privateKey: string; keyPassword?: string } | null>(null);
 
@@ -94,6 +96,7 @@ export function ImportCaPage() {
                 ...(issuerCertificate.trim() ? { issuerCertificate: issuerCertificate.trim() } : {}),
                 ...(name.trim() ? { name: name.trim() } : {}),
                 backend,
+                ...(allowMissingKeyUsage ? { allowMissingKeyUsage: true } : {}),
               });
             }}
           >
@@ -108,6 +111,23 @@ export function ImportCaPage() {
               fileLabel="from a file"
               placeholder={'-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----'}
             />
+            {e?.details?.reason === 'no_key_usage' || allowMissingKeyUsage ? (
+              <label className="flex items-start gap-2 text-sm">
+                <input
+                  type="checkbox"
+                  className="mt-0.5"
+                  checked={allowMissingKeyUsage}
+                  onChange={(ev) => setAllowMissingKeyUsage(ev.target.checked)}
+                />
+                <span>
+                  Accept a CA certificate without a keyUsage extension
+                  <span className="block text-xs text-muted-foreground">
+                    RFC 5280 allows it, but strict verifiers (OpenSSL -x509_strict, Python 3.13 and later) refuse the
+                    certificates it signs
+                  </span>
+                </span>
+              </label>
+            ) : null}
             <PemFileField
               id="import-ca-key"
               label="Private key (PEM)"

@@ -16,6 +16,7 @@ describe('importErrorField', () => {
     [refusal('ca.certificate_mismatch', 'key_mismatch'), 'privateKey'],
     [refusal('ca.certificate_mismatch', 'not_ca'), 'certificate'],
     [refusal('ca.certificate_mismatch', 'no_key_cert_sign'), 'certificate'],
+    [refusal('ca.certificate_mismatch', 'no_key_usage'), 'certificate'],
     [refusal('ca.certificate_mismatch', 'expired'), 'certificate'],
     [refusal('key.invalid', 'password_required'), 'keyPassword'],
     [refusal('key.invalid', 'password_wrong'), 'keyPassword'],
