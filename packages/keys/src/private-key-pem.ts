@@ -4,6 +4,22 @@ import { PkiError, type KeyType } from '@pkim/shared';
 /** the PEM labels of a private key that `readPrivateKeyPem` takes (PKCS#8, encrypted PKCS#8, PKCS#1, SEC1) */
 const PRIVATE_KEY_PEM = /-----BEGIN (ENCRYPTED PRIVATE KEY|PRIVATE KEY|RSA PRIVATE KEY|EC PRIVATE KEY)-----/g;
 
+/**
+ * The node:crypto key of a key to import (`KeyImportSpec.pkcs8`), of the type it claims: the one check every key
+ * backend's `importKey` makes before it keeps anything.
+ */
+export function privateKeyToImport(pkcs8: Uint8Array, keyType: KeyType): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: Buffer.from(pkcs8), format: 'der', type: 'pkcs8' });
+  } catch {
+    throw new PkiError('input.invalid', 'the key to import is not a PKCS#8 private key');
+  }
+  if (keyTypeOfPrivateKey(key) !== keyType)
+    throw new PkiError('input.invalid', `the key to import is not a ${keyType} key`);
+  return key;
+}
+
 /** The PKI Manager key type of a node:crypto private key, or undefined (RSA of another size, another curve, …). */
 export function keyTypeOfPrivateKey(key: KeyObject): KeyType | undefined {
   const d = key.asymmetricKeyDetails;

@@ -9,7 +9,7 @@
  * both halves.
  * `http(s)://…` URLs select Cosmian JSON TTLV over HTTP; `kmip://host[:5696]` selects binary TTLV over TLS.
  */
-import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { PkiError, toPkiError, type KeyType } from '@pkim/shared';
 import {
   signerOf,
@@ -22,7 +22,7 @@ import {
   type KeySpec,
   type Signer,
 } from '../key-backend';
-import { keyTypeOfPrivateKey } from '../private-key-pem';
+import { privateKeyToImport } from '../private-key-pem';
 import { createKmipClient, type KmipClient } from './kmip-client';
 import { createKmipHttpTransport } from './kmip-http-transport';
 import { createKmipTlsTransport } from './kmip-tls-transport';
@@ -214,14 +214,7 @@ export function createKmipBackend(opts: KmipBackendOptions): KmipBackend {
           details: { keyType: spec.keyType },
         });
       }
-      let key: KeyObject;
-      try {
-        key = createPrivateKey({ key: Buffer.from(spec.pkcs8), format: 'der', type: 'pkcs8' });
-      } catch {
-        throw new PkiError('input.invalid', 'the key to import is not a PKCS#8 private key');
-      }
-      if (keyTypeOfPrivateKey(key) !== spec.keyType)
-        throw new PkiError('input.invalid', `the key to import is not a ${spec.keyType} key`);
+      const key = privateKeyToImport(spec.pkcs8, spec.keyType);
       const spki = new Uint8Array(createPublicKey(key).export({ type: 'spki', format: 'der' }));
       const name = spec.label ?? `pkim ${spec.keyType}`;
       const privateKeyUid = await client.register({

@@ -20,7 +20,7 @@
  * operation tries to connect once. Token removed / session lost → `kms.unavailable`, the next
  * operation reconnects.
  */
-import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as graphene from 'graphene-pk11';
 import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
 import {
@@ -34,7 +34,7 @@ import {
   type KeySpec,
   type Signer,
 } from '../key-backend';
-import { keyTypeOfPrivateKey } from '../private-key-pem';
+import { privateKeyToImport } from '../private-key-pem';
 import { isKeyGoneCkr, ckrName, toPkcs11PkiError } from './pkcs11-errors';
 import { createPkcs11KeyLookup, findObjects, keySelectorOf } from './pkcs11-key-lookup';
 import {
@@ -126,20 +126,6 @@ export async function createPkcs11Backend(
     }
   }
 
-  /** the node:crypto key of an import spec, of the type it claims (as the software backend checks it) */
-  function keyToImport(spec: KeyImportSpec): KeyObject {
-    assertPkcs11KeyType(spec.keyType);
-    let key: KeyObject;
-    try {
-      key = createPrivateKey({ key: Buffer.from(spec.pkcs8), format: 'der', type: 'pkcs8' });
-    } catch {
-      throw new PkiError('input.invalid', 'the key to import is not a PKCS#8 private key');
-    }
-    if (keyTypeOfPrivateKey(key) !== spec.keyType)
-      throw new PkiError('input.invalid', `the key to import is not a ${spec.keyType} key`);
-    return key;
-  }
-
   const backend: KeyBackend & KeyDestroyer & KeyImporter = {
     name: 'pkcs11',
 
@@ -183,7 +169,8 @@ export async function createPkcs11Backend(
      */
     importKey(spec: KeyImportSpec): Promise<Signer> {
       return track('import_key', undefined, async () => {
-        const key = keyToImport(spec);
+        assertPkcs11KeyType(spec.keyType);
+        const key = privateKeyToImport(spec.pkcs8, spec.keyType);
         return pool.withSession('key import', (session, c) => {
           const id = randomBytes(16);
           const label = spec.label ?? `pkim-${spec.keyType}-${hex(id).slice(0, 8)}`;

@@ -113,6 +113,32 @@ export function assertPkcs11KeyType(keyType: KeyType): void {
 }
 
 /**
+ * The attributes of a key pair's two token objects, generated (`keyPairTemplates`) or imported
+ * (`importedKeyTemplates`) alike: the private half private, sensitive, non-extractable and sign-only; both with the
+ * CKA_ID and label the key lookup finds.
+ */
+function tokenKeyTemplates(
+  id: Buffer,
+  label: string,
+): { publicTemplate: graphene.ITemplate; privateTemplate: graphene.ITemplate } {
+  return {
+    publicTemplate: { token: true, private: false, label, id, verify: true, encrypt: false, wrap: false },
+    privateTemplate: {
+      token: true,
+      private: true,
+      sensitive: true,
+      extractable: false,
+      sign: true,
+      decrypt: false,
+      unwrap: false,
+      derive: false,
+      label,
+      id,
+    },
+  };
+}
+
+/**
  * Key-pair generation mechanism and templates: token objects; the private half sensitive, non-extractable, sign-only.
  */
 export function keyPairTemplates(
@@ -121,27 +147,7 @@ export function keyPairTemplates(
   label: string,
 ): { mechanism: string; publicTemplate: graphene.ITemplate; privateTemplate: graphene.ITemplate } {
   const info = KEY_TYPE_INFO[keyType];
-  const publicTemplate: graphene.ITemplate = {
-    token: true,
-    private: false,
-    label,
-    id,
-    verify: true,
-    encrypt: false,
-    wrap: false,
-  };
-  const privateTemplate: graphene.ITemplate = {
-    token: true,
-    private: true,
-    sensitive: true,
-    extractable: false,
-    sign: true,
-    decrypt: false,
-    unwrap: false,
-    derive: false,
-    label,
-    id,
-  };
+  const { publicTemplate, privateTemplate } = tokenKeyTemplates(id, label);
   if (info.algorithm === 'rsa') {
     publicTemplate.modulusBits = info.bits;
     publicTemplate.publicExponent = RSA_F4;
@@ -213,29 +219,9 @@ export function importedKeyTemplates(
     if (secret) secrets.push(out);
     return out;
   };
-  const publicTemplate: graphene.ITemplate = {
-    class: graphene.ObjectClass.PUBLIC_KEY,
-    token: true,
-    private: false,
-    label,
-    id,
-    verify: true,
-    encrypt: false,
-    wrap: false,
-  };
-  const privateTemplate: graphene.ITemplate = {
-    class: graphene.ObjectClass.PRIVATE_KEY,
-    token: true,
-    private: true,
-    sensitive: true,
-    extractable: false,
-    sign: true,
-    decrypt: false,
-    unwrap: false,
-    derive: false,
-    label,
-    id,
-  };
+  const t = tokenKeyTemplates(id, label);
+  const publicTemplate: graphene.ITemplate = { class: graphene.ObjectClass.PUBLIC_KEY, ...t.publicTemplate };
+  const privateTemplate: graphene.ITemplate = { class: graphene.ObjectClass.PRIVATE_KEY, ...t.privateTemplate };
   if (info.algorithm === 'rsa') {
     publicTemplate.keyType = CKK_RSA;
     privateTemplate.keyType = CKK_RSA;

@@ -28,7 +28,7 @@ import {
   type Signer,
 } from '../key-backend';
 import type { KeyBlobStorage } from './software-key-blob-storage';
-import { keyTypeOfPrivateKey } from '../private-key-pem';
+import { privateKeyToImport } from '../private-key-pem';
 
 export interface SoftwareBackendOptions {
   /** The 32-byte key-encryption key (see loadKeyEncryptionKey). */
@@ -356,14 +356,7 @@ export function createSoftwareBackend(
         details: { keyType: spec?.keyType },
       });
     }
-    let privateKey: KeyObject;
-    try {
-      privateKey = createPrivateKey({ key: Buffer.from(spec.pkcs8), format: 'der', type: 'pkcs8' });
-    } catch {
-      throw new PkiError('input.invalid', 'the key to import is not a PKCS#8 private key');
-    }
-    if (keyTypeOfPrivateKey(privateKey) !== spec.keyType)
-      throw new PkiError('input.invalid', `the key to import is not a ${spec.keyType} key`);
+    const privateKey = privateKeyToImport(spec.pkcs8, spec.keyType);
     await ensureKek();
     return keep(spec.keyType, privateKey, spec.label);
   }

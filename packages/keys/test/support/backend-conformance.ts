@@ -222,6 +222,21 @@ export function defineBackendConformance(opts: BackendConformanceOptions): void 
     }
 
     describe('key lifecycle and errors', () => {
+      if (opts.capabilities.includes('importKey')) {
+        it('refuses to import a key of another type than the one claimed, or bytes that are not PKCS#8', async () => {
+          const other: KeyType = primary === 'ec-p256' ? 'ec-p384' : 'ec-p256';
+          const pkcs8 = new Uint8Array(newNodeKeyPair(other).privateKey.export({ type: 'pkcs8', format: 'der' }));
+          const keys = createKeyBackends([backend]);
+          await expect(keys.importKey(backend.name, { keyType: primary, pkcs8 })).rejects.toMatchObject({
+            code: 'input.invalid',
+            message: `the key to import is not a ${primary} key`,
+          });
+          await expect(
+            keys.importKey(backend.name, { keyType: primary, pkcs8: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x00]) }),
+          ).rejects.toMatchObject({ code: 'input.invalid', message: 'the key to import is not a PKCS#8 private key' });
+        });
+      }
+
       it('exposes exactly its declared optional capabilities, discovered by interface', () => {
         const all: KeyBackendCapability[] = ['destroy', 'certifyRoot', 'importKey'];
         for (const c of all) expect(hasCapability(backend, c), c).toBe(opts.capabilities.includes(c));
