@@ -208,12 +208,14 @@ export function outputOptions(outDir) {
     // every command shares — packages/shared and the CLI's output helpers, ~45 KB — are one chunk instead of ~12:
     // Node resolves, reads and links each file of its own (`--help` 44 → 32 files, `ca list` 49 → 37; figures in
     // docs/benchmarks.md). A module added here loads with every command: keep it small and free of heavy imports
-    // (apps/cli/test/startup-loads.test.ts).
+    // (apps/cli/test/startup-loads.test.ts). packages/keys private-key-pem.ts (≈ 3 KB, node:crypto only) is there too:
+    // the authority reads a key to import with it and every key backend checks one with it, so on its own it would be
+    // one more file for every command that opens the authority (`ca list` 39 → 40).
     codeSplitting: {
       groups: [
         {
           name: 'common',
-          test: /(packages\/shared\/src\/|apps\/cli\/src\/(format|cli-parsers|option-values|export-output|command-outputs)\.ts$)/,
+          test: /(packages\/shared\/src\/|packages\/keys\/src\/private-key-pem\.ts$|apps\/cli\/src\/(format|cli-parsers|option-values|export-output|command-outputs)\.ts$)/,
         },
         // what the SQLite store shares with its writer thread's entry (sqlite-writer-thread): one chunk, not three
         { name: 'sqlite-commit', test: /packages\/store\/src\/(sqlite-commit|sqlite-database|store-errors)\.ts$/ },
