@@ -13,6 +13,7 @@ import { certtoolVerify, opensslVerify } from '../../../tests/support/verifiers'
 import { bothModesSuite, comparableShape, expectSameSteps, stepRecorder } from '../../../tests/support/remote-server';
 import { createSoftHsmToken, type SoftHsmToken } from '../../../tests/support/softhsm';
 import { startPyKmip, type PyKmipServer } from '../../../tests/support/pykmip';
+import { keyCustodyEnv } from '../../../tests/support/key-custody-env';
 
 const tmp = tempDir('pkim-import-kms-cli-');
 const file = (name: string) => join(tmp.dir, name);
@@ -25,22 +26,7 @@ let kmip: PyKmipServer;
 beforeAll(async () => {
   hsm = await createSoftHsmToken({ label: 'pkim-import-cli' });
   kmip = await startPyKmip();
-  const dir = file('credentials');
-  mkdirSync(dir, { recursive: true });
-  const files = { pin: `${hsm.pin}\n`, 'ca.pem': kmip.caPem, 'client.pem': kmip.clientCertPem };
-  for (const [name, text] of Object.entries({ ...files, 'client.key': kmip.clientKeyPem }))
-    writeFileSync(join(dir, name), text, { mode: 0o600 });
-  Object.assign(env, {
-    SOFTHSM2_CONF: hsm.confPath,
-    PKIM_PKCS11_MODULE: hsm.modulePath,
-    PKIM_PKCS11_TOKEN_LABEL: hsm.tokenLabel,
-    PKIM_PKCS11_PIN_FILE: join(dir, 'pin'),
-    PKIM_KMIP_URL: kmip.url,
-    PKIM_KMIP_CA: join(dir, 'ca.pem'),
-    PKIM_KMIP_CLIENT_CERT: join(dir, 'client.pem'),
-    PKIM_KMIP_CLIENT_KEY: join(dir, 'client.key'),
-    PKIM_KMIP_TIMEOUT_MS: '20000',
-  });
+  Object.assign(env, { SOFTHSM2_CONF: hsm.confPath, ...keyCustodyEnv(tmp.dir, hsm, kmip) });
 }, 120_000);
 
 afterAll(async () => {

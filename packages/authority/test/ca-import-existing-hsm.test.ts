@@ -5,7 +5,6 @@
 // openssl and certtool against the ORIGINAL certificates. A backend that takes the key but cannot sign with it (PyKMIP
 // holds RSA only: an EC key) is refused with kms.unsupported: no CA row, no key blob, nothing left in the KMS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import * as graphene from 'graphene-pk11';
@@ -15,6 +14,7 @@ import { ENGINES } from '../../../tests/support/engines';
 import { authorityOnEngine } from '../../../tests/support/authority-on-engine';
 import { createSoftHsmToken, type SoftHsmToken } from '../../../tests/support/softhsm';
 import { startPyKmip, type PyKmipServer } from '../../../tests/support/pykmip';
+import { keyCustodyEnv } from '../../../tests/support/key-custody-env';
 import { opensslCsr, opensslSelfSigned, tempDir } from '../../../tests/support/openssl-tools';
 import { certtoolVerify, opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError, TEST_ADMIN } from '../../../tests/support/test-kit';
@@ -30,21 +30,7 @@ const env: Record<string, string> = {};
 beforeAll(async () => {
   hsm = await createSoftHsmToken({ label: 'pkim-import' });
   kmip = await startPyKmip();
-  const dir = join(tmp.dir, 'credentials');
-  mkdirSync(dir);
-  const files = { pin: `${hsm.pin}\n`, 'ca.pem': kmip.caPem, 'client.pem': kmip.clientCertPem };
-  for (const [name, text] of Object.entries({ ...files, 'client.key': kmip.clientKeyPem }))
-    writeFileSync(join(dir, name), text, { mode: 0o600 });
-  Object.assign(env, {
-    PKIM_PKCS11_MODULE: hsm.modulePath,
-    PKIM_PKCS11_TOKEN_LABEL: hsm.tokenLabel,
-    PKIM_PKCS11_PIN_FILE: join(dir, 'pin'),
-    PKIM_KMIP_URL: kmip.url,
-    PKIM_KMIP_CA: join(dir, 'ca.pem'),
-    PKIM_KMIP_CLIENT_CERT: join(dir, 'client.pem'),
-    PKIM_KMIP_CLIENT_KEY: join(dir, 'client.key'),
-    PKIM_KMIP_TIMEOUT_MS: '20000',
-  });
+  Object.assign(env, keyCustodyEnv(tmp.dir, hsm, kmip));
 }, 120_000);
 
 afterAll(async () => {
