@@ -35,6 +35,8 @@
 //  PKIM_WORKERS (worker threads of the authority; unset = in-process),
 //  BENCH_WRITE_WHEN_IDLE=0|1 (in-process: the held group commit without / with `writeWhenIdle`, whatever
 //  IN_PROCESS_GROUP_COMMIT says),
+//  BENCH_SQLITE_WRITER=0|1 (the store's SQLite writer thread off / on, AuthorityConfig.sqliteWriterThread; its CPU is
+//  printed in the worker threads' column; docs/benchmarks.md "Session 29: two threads balanced"),
 //  BENCH_CPU_PROF=<dir> (the main thread's V8 CPU profile of the 16-in-flight row alone, node:inspector: one
 //  <dir>/full16-<part>.cpuprofile per part, the floor rounds between them not profiled; open one in Chrome DevTools or
 //  summarise them with `node bench/cpuprofile-top.mjs <dir>/full16-*.cpuprofile`)
@@ -385,12 +387,15 @@ const dir = mkdtempSync(join(tmpdir(), 'pkim-bench-'));
 // PKIM_WORKERS: worker threads for the CPU-bound steps, as `pkim serve` has them (unset: in-process, like the CLI)
 const workers = process.env.PKIM_WORKERS ? Number(process.env.PKIM_WORKERS) : undefined;
 const whenIdle = process.env.BENCH_WRITE_WHEN_IDLE;
+// BENCH_SQLITE_WRITER=0|1: the store's writer thread (default: off)
+const writerThread = process.env.BENCH_SQLITE_WRITER;
 const groupCommit =
   whenIdle === undefined ? undefined : { ...IN_PROCESS_GROUP_COMMIT, writeWhenIdle: whenIdle === '1' };
 // with a pool, its workers start with its first job (the CA's certificate): the threads that appear from now on are
-// theirs — libuv's thread pool started beforehand (a file read), so its threads are not taken for workers
+// theirs — libuv's thread pool started beforehand (a file read), so its threads are not taken for workers; with
+// BENCH_SQLITE_WRITER=1 the store's writer thread is one of them
 await readFileAsync(join(dir, '..'), { flag: 'r' }).catch(() => undefined);
-if (workers !== undefined && workers >= 2) threadsBefore = new Set(threadsCpuUs()?.keys() ?? []);
+if ((workers ?? 0) >= 2 || writerThread === '1') threadsBefore = new Set(threadsCpuUs()?.keys() ?? []);
 const workerProfileDir = process.env.PKIM_WORKER_CPU_PROF || undefined;
 if (workerProfileDir) mkdirSync(workerProfileDir, { recursive: true });
 const authority = await createAuthority({
@@ -399,6 +404,7 @@ const authority = await createAuthority({
   workers,
   groupCommit,
   workerCpuProfileDir: workerProfileDir,
+  sqliteWriterThread: writerThread === undefined ? undefined : writerThread === '1',
 });
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
 const jobs0 = authority.describe().workerJobs;
