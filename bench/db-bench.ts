@@ -23,9 +23,11 @@
 // issuance row prints its n statements with the most execution time; BENCH_PG_WAITS=1: pg_stat_activity of the
 // bench database sampled every few ms during each PostgreSQL issuance row, the share of each wait event printed
 // (Lock:advisory = waiting for the audit-chain lock, IO:WALSync = a commit waiting for the disk, CPU = running)
-// and, from pg_locks, how often the audit-chain lock is held ("lock held advisory") and every lock waited for.
-// Both cost the cluster some CPU of their own: leave them off for the figures. BENCH_PG_SETTINGS=name=value,…: more
-// server settings of the cluster (e.g. commit_delay=20,commit_siblings=1), printed in the header.
+// and, from pg_locks, how often the audit-chain lock is held ("lock held advisory") and every lock waited for — and,
+// from those shares, the lock's hold and wait in ms per batch. Both cost the cluster some CPU of their own: leave them
+// off for the figures. Every PostgreSQL row prints the cluster's WAL per certificate (pg_stat_wal: bytes, records,
+// full-page images). BENCH_PG_SETTINGS=name=value,…: more server settings of the cluster (e.g.
+// commit_delay=20,commit_siblings=1), printed in the header.
 // Everything (PostgreSQL cluster, temp dirs) is removed at the end. Prints markdown tables.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -386,11 +388,20 @@ async function perfBackends(url: string, instances: number): Promise<() => Promi
   };
 }
 
+/** a row's group-commit batches (every instance's) and its length in seconds (the instances' mean) */
+interface BatchSpan {
+  batches: number;
+  seconds: number;
+}
+/** pgProbe's names of the audit-chain lock held (granted, its class and key) and of an advisory lock waited for */
+const LOCK_HELD = 'lock held advisory ExclusiveLock';
+const LOCK_WAITED = 'lock waited advisory ExclusiveLock';
+
 /**
  * BENCH_PG_STATEMENTS / BENCH_PG_WAITS: resets pg_stat_statements and samples pg_stat_activity of the bench
  * database until stopped; the stop function answers markdown lines (per certificate: `issued` at stop).
  */
-async function pgProbe(url: string): Promise<() => Promise<(issued: number) => string[]>> {
+async function pgProbe(url: string): Promise<() => Promise<(issued: number, batch: BatchSpan) => string[]>> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   if (PG_STATEMENTS > 0) await c.query('select pg_stat_statements_reset()');
@@ -417,6 +428,9 @@ async function pgProbe(url: string): Promise<() => Promise<(issued: number) => s
       await new Promise((res) => setTimeout(res, 3));
     }
   })();
+  /** a sampled lock state's mean count (holders or waiters) × the row's seconds, in ms per batch of the row */
+  const lockMs = (w: string, b: BatchSpan) =>
+    b.batches > 0 ? ((((waits.get(w) ?? 0) / Math.max(samples, 1)) * b.seconds * 1000) / b.batches).toFixed(1) : '–';
   return async () => {
     sampling = false;
     await sampler;
@@ -432,9 +446,11 @@ async function pgProbe(url: string): Promise<() => Promise<(issued: number) => s
           ).rows
         : [];
     await c.end();
-    return (issued) => [
+    return (issued, batch) => [
       ...(PG_WAITS
         ? [
+            `audit-chain lock per batch (the samples' mean holders and waiters × the row's time ÷ its batches): ` +
+              `held ≈ ${lockMs(LOCK_HELD, batch)} ms, waited for ≈ ${lockMs(LOCK_WAITED, batch)} ms`,
             `pg_stat_activity, ${samples} samples: ` +
               `${([...waits.values()].reduce((a, b) => a + b, 0) / Math.max(samples, 1)).toFixed(2)} ` +
               'active backends on average; ' +
@@ -712,12 +728,24 @@ function listTable(
   ];
 }
 
-/** WAL syncs of the cluster so far (pg_stat_wal, PostgreSQL ≥ 14) */
-async function walSyncs(url: string): Promise<number> {
+/** the cluster's WAL so far (pg_stat_wal, PostgreSQL ≥ 14): syncs, records, full-page images, bytes */
+interface WalStats {
+  syncs: number;
+  records: number;
+  fpi: number;
+  bytes: number;
+}
+async function walStats(url: string): Promise<WalStats> {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
   try {
-    return Number((await c.query('select wal_sync from pg_stat_wal')).rows[0].wal_sync);
+    const w = (await c.query('select wal_sync, wal_records, wal_fpi, wal_bytes from pg_stat_wal')).rows[0];
+    return {
+      syncs: Number(w.wal_sync),
+      records: Number(w.wal_records),
+      fpi: Number(w.wal_fpi),
+      bytes: Number(w.wal_bytes),
+    };
   } finally {
     await c.end();
   }
@@ -805,9 +833,9 @@ async function main(): Promise<void> {
       }
       let events = await auditCount(e.url);
       for (const count of INSTANCES) {
-        const wal0 = isPg ? await walSyncs(cluster.url) : NaN;
+        const wal0 = isPg ? await walStats(cluster.url) : undefined;
         let pgUs = NaN; // the cluster's CPU from "go" to the last instance's report (live backends counted)
-        let probeLines: (issued: number) => string[] = () => [];
+        let probeLines: (issued: number, batch: BatchSpan) => string[] = () => [];
         const probe =
           isPg && (PG_STATEMENTS > 0 || PG_WAITS)
             ? async () => {
@@ -830,7 +858,8 @@ async function main(): Promise<void> {
         );
         // backends report their WAL statistics when they exit; the warm-up issued one by one (a sync each)
         // (with fsync off, as BENCH_PG_THROWAWAY=1 runs it, nothing is synced: no figure)
-        const syncs = isPg && !THROWAWAY ? (await walSyncs(cluster.url)) - wal0 - WARM_UP * count : NaN;
+        const wal1 = wal0 ? await walStats(cluster.url) : undefined;
+        const syncs = wal0 && wal1 && !THROWAWAY ? wal1.syncs - wal0.syncs - WARM_UP * count : NaN;
         const issued = r.reduce((s, x) => s + x.n, 0);
         const total = r.reduce((s, x) => s + x.n / x.seconds, 0);
         const errors = r.reduce((s, x) => s + x.errors, 0);
@@ -851,6 +880,16 @@ async function main(): Promise<void> {
             `instance ${cpuUs}, PostgreSQL ${us(pgUs)}; WAL syncs ${syncs}, queries /100 certs ${queries} ` +
             `(load ${load})\n`,
         );
+        if (wal0 && wal1) {
+          // the warm-up's certificates wrote WAL too: per certificate of the row and its warm-up
+          const n = issued + WARM_UP * count;
+          const per = (v: number) => (v / n).toFixed(1);
+          const wal =
+            `${per(wal1.bytes - wal0.bytes)} bytes, ${per(wal1.records - wal0.records)} records, ` +
+            `${per(wal1.fpi - wal0.fpi)} full-page images per certificate`;
+          probes.push('', `${e.name}, ${count} instance(s), WAL: ${wal}`);
+          process.stderr.write(`WAL: ${wal}\n`);
+        }
         const threads = threadLine(r);
         probes.push('', `${e.name}, ${count} instance(s), threads: ${threads}`);
         process.stderr.write(`threads: ${threads}\n`);
@@ -859,7 +898,10 @@ async function main(): Promise<void> {
           probes.push('', `${e.name}, ${count} instance(s), group commit: ${cycle}`);
           process.stderr.write(`group commit: ${cycle}\n`);
         }
-        const probed = probeLines(issued);
+        const probed = probeLines(issued, {
+          batches: r.reduce((s, x) => s + x.commits.batches, 0),
+          seconds: r.reduce((s, x) => s + x.seconds, 0) / r.length,
+        });
         if (probed.length) {
           probes.push('', `${e.name}, ${count} instance(s):`, '', ...probed.map((l) => `- ${l}`));
           process.stderr.write(`${probed.join('\n')}\n`);
