@@ -10,7 +10,15 @@ import { urlsFromBase } from './url-plan';
 /** What a creation path decides about a new CA; the rest of the row starts the same for every CA. */
 export type NewCaFields = Omit<
   CaRow,
-  'id' | 'urls' | 'issuerChainPem' | 'crlNumber' | 'revokedAt' | 'revocationReason' | 'createdAt' | 'updatedAt'
+  | 'id'
+  | 'urls'
+  | 'issuerChainPem'
+  | 'leafNotAfterBehavior'
+  | 'crlNumber'
+  | 'revokedAt'
+  | 'revocationReason'
+  | 'createdAt'
+  | 'updatedAt'
 >;
 
 /**
@@ -23,6 +31,7 @@ export function newCaRow(id: string, fields: NewCaFields, publicBaseUrl: string 
     ...fields,
     urls: publicBaseUrl ? urlsFromBase(publicBaseUrl, id) : null,
     issuerChainPem: null, // set by `ca import` when an outside CA signed it
+    leafNotAfterBehavior: 'err', // a leaf past the CA's notAfter refused until setLeafNotAfterBehavior says otherwise
     crlNumber: 0,
     revokedAt: null,
     revocationReason: null,

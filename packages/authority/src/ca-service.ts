@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { PkiError, assertAcceptedRevocationReason, checkPathLen, newId, toPkiError } from '@pkim/shared';
+import {
+  LEAF_NOT_AFTER_BEHAVIORS,
+  PkiError,
+  assertAcceptedRevocationReason,
+  checkPathLen,
+  newId,
+  toPkiError,
+  type LeafNotAfterBehavior,
+} from '@pkim/shared';
 import {
   buildCsr,
   decodeCsrUnverified,
@@ -530,6 +538,34 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     }
   }
 
+  async function setLeafNotAfterBehavior(caRef: string, behavior: LeafNotAfterBehavior, actor: Actor): Promise<CaRow> {
+    try {
+      authorize(actor, 'ca:write');
+      if (!LEAF_NOT_AFTER_BEHAVIORS.includes(behavior)) {
+        throw new PkiError(
+          'input.invalid',
+          `unknown leaf notAfter behavior '${String(behavior)}': one of ${LEAF_NOT_AFTER_BEHAVIORS.join(', ')}`,
+        );
+      }
+      const ca = await findCa(caRef);
+      checkActorMayUseCa(actor, ca);
+      if (ca.leafNotAfterBehavior === behavior) return ca;
+      const patch = { leafNotAfterBehavior: behavior, updatedAt: clock.now() };
+      await store.commit({
+        updateCa: [{ id: ca.id, patch }],
+        audit: [
+          auditEvent(clock, actor, 'ca.leaf_not_after_configured', ca.id, {
+            from: ca.leafNotAfterBehavior,
+            to: behavior,
+          }),
+        ],
+      });
+      return { ...ca, ...patch };
+    } catch (e) {
+      throw await recordFailure(deps, actor, 'ca.update_failed', caRef, e);
+    }
+  }
+
   async function setUrls(caRef: string, input: CaUrlsInput, actor: Actor): Promise<CaRow> {
     try {
       authorize(actor, 'ca:write');
@@ -715,6 +751,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     rename,
     setStatus,
     setUrls,
+    setLeafNotAfterBehavior,
     delete: remove,
     revokeCa,
   };

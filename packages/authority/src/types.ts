@@ -6,7 +6,7 @@ import type { BulkSettings } from './bulk-settings';
 import type { ExportService } from './exports/export-service';
 import type { InventoryService } from './exports/inventory-report';
 import type { Logger } from 'pino';
-import type { Clock, KeyType, RevocationReason } from '@pkim/shared';
+import type { Clock, KeyType, LeafNotAfterBehavior, RevocationReason } from '@pkim/shared';
 import type { KeyBackend, BackendName } from '@pkim/keys';
 import type {
   Store,
@@ -279,6 +279,13 @@ export interface CaService {
   setUrls(caRef: string, input: CaUrlsInput, actor: Actor): Promise<CaRow>;
   /** a new name for a CA (`CA_NAME`, not taken: `ca.name_taken`); the same name changes nothing; `ca.renamed` */
   rename(caRef: string, name: string, actor: Actor): Promise<CaRow>;
+  /**
+   * what the signing pipeline does, for every channel, with a leaf asked past the CA's own notAfter (OpenBao's
+   * `leaf_not_after_behavior`): `err` refuses it (the default), `truncate` ends it at the CA's notAfter, `permit` signs
+   * it (relying parties reject such a chain once the CA expired). The same value changes nothing; audited
+   * `ca.leaf_not_after_configured` with `from`/`to`.
+   */
+  setLeafNotAfterBehavior(caRef: string, behavior: LeafNotAfterBehavior, actor: Actor): Promise<CaRow>;
   /**
    * deletes a revoked/expired CA; optionally destroys its key in the backend after the delete commits —
    * `keyDestroyed` false when it was not asked or the backend refused (kms.key_destroy_failed audited, key left)

@@ -25,6 +25,7 @@ export function toCaDto(ca: CaRecord): CaDto {
     pathLen: ca.pathLen,
     nameConstraints: ca.nameConstraints,
     urls: ca.urls,
+    leafNotAfterBehavior: ca.leafNotAfterBehavior,
     ski: ca.skiHex,
     fingerprintSha256: ca.fingerprintSha256,
     crlNumber: ca.crlNumber,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_PATH_LEN, PATH_LEN_MESSAGE } from '@pkim/shared';
+import { LEAF_NOT_AFTER_BEHAVIORS, MAX_PATH_LEN, PATH_LEN_MESSAGE } from '@pkim/shared';
 import {
   caKeyTypeSchema,
   caRefSchema,
@@ -117,6 +117,12 @@ export const caSchema = z.object({
   nameConstraints: nameConstraintsSchema.nullable(),
   /** the URLs put into the certificates it issues; null: none stored (the signing server's PKIM_PUBLIC_URL) */
   urls: caUrlsSchema.nullable(),
+  /**
+   * a leaf asked past the CA's own notAfter, on every channel: refused (`err`, the default), ended at the CA's
+   * notAfter (`truncate`) or signed as asked (`permit`) — OpenBao's `leaf_not_after_behavior`, set by the Vault API's
+   * `issuer/:ref` write
+   */
+  leafNotAfterBehavior: z.enum(LEAF_NOT_AFTER_BEHAVIORS),
   ski: z.string().nullable(),
   fingerprintSha256: z.string().nullable(),
   crlNumber: z.number().int(),
@@ -215,6 +221,7 @@ export interface CaRecord {
   pathLen: number | null;
   nameConstraints: CaDto['nameConstraints'];
   urls: CaDto['urls'];
+  leafNotAfterBehavior: CaDto['leafNotAfterBehavior'];
   skiHex: string | null;
   fingerprintSha256: string | null;
   crlNumber: number;

@@ -102,7 +102,7 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
     if (!issuer.isCa) add('lint.issuer_not_ca', 'the issuer certificate is not a CA (basicConstraints cA is not true)');
     else if (issuer.keyUsage && !issuer.keyUsage.includes('keyCertSign'))
       add('lint.issuer_not_ca', 'the issuer certificate lacks the keyCertSign key usage');
-    if (plan.notAfter > issuer.notAfter)
+    if (plan.notAfter > issuer.notAfter && (isCa || !plan.permitBeyondIssuer))
       add(
         'lint.lifetime_beyond_issuer',
         `notAfter ${day(plan.notAfter)} is after the issuer's notAfter ${day(issuer.notAfter)}`,

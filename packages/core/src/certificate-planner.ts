@@ -61,6 +61,7 @@ export function planCertificate(input: CertificatePlanInput): CertificatePlan {
     pathLen,
     nameConstraints: input.nameConstraints,
     ancestorNameConstraints: input.ancestorNameConstraints,
+    permitBeyondIssuer: input.permitBeyondIssuer,
     crlDistributionPoints: input.crlDistributionPoints,
     ocspUrls: input.ocspUrls,
     caIssuersUrls: input.caIssuersUrls,

@@ -126,6 +126,11 @@ export interface CertificatePlanInput {
    * apply every constraint on the path, so the linter checks them all, not only the issuer's
    */
   ancestorNameConstraints?: NameConstraints[];
+  /**
+   * a leaf may end after its issuer (the issuing CA's `leaf_not_after_behavior` `permit`): the linter does not refuse
+   * it. A CA certificate never may.
+   */
+  permitBeyondIssuer?: boolean;
   crlDistributionPoints?: string[];
   ocspUrls?: string[];
   caIssuersUrls?: string[];

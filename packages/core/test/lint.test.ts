@@ -322,6 +322,32 @@ describe('lintCertificate', () => {
     expect(findings.map((f) => f.code)).toContain(code);
   });
 
+  it("lets a leaf outlive its issuer only when the plan permits it (a CA's permit), never a CA certificate", () => {
+    const leaf = (permitBeyondIssuer?: boolean) =>
+      planCertificate(
+        leafInput(inter, cachedKey('ec-p256').publicKey, now, {
+          notAfter: now + 200 * DAY,
+          profile: custom({ maxLifetimeMs: 400 * DAY }),
+          permitBeyondIssuer,
+        }),
+      );
+    const codes = (plan: CertificatePlan) => lintCertificate(plan, { now }).map((f) => f.code);
+    expect(codes(leaf())).toContain('lint.lifetime_beyond_issuer');
+    expect(codes(leaf(false))).toContain('lint.lifetime_beyond_issuer');
+    expect(codes(leaf(true))).toEqual([]);
+    const subCa = planCertificate(
+      leafInput(root, cachedKey('ec-p256').publicKey, now, {
+        profile: BUILT_IN_PROFILES['intermediate-ca'],
+        sans: {},
+        subject: [{ type: 'CN', value: 'Sub' }],
+        pathLen: 0,
+        notAfter: now + 20 * 365 * DAY,
+        permitBeyondIssuer: true,
+      }),
+    );
+    expect(codes(subCa)).toContain('lint.lifetime_beyond_issuer');
+  });
+
   it('assertLintClean throws the first finding with all findings in details', () => {
     const plan = planCertificate(
       leafInput(root, cachedKey('ec-p256').publicKey, now, { sans: {}, serial: Uint8Array.of(0x80) }),

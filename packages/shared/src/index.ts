@@ -10,3 +10,4 @@ export * from './notification-events';
 export * from './san-list';
 export * from './worker-module';
 export * from './path-len';
+export * from './leaf-not-after';

@@ -36,6 +36,7 @@ export function activeRootCaRow(id: string, name: string, certificatePem: string
     certificatePem,
     csrPem: null,
     issuerChainPem: null,
+    leafNotAfterBehavior: 'err',
     skiHex: 'ab'.repeat(20),
     fingerprintSha256: 'cd'.repeat(32),
     crlNumber: 0,

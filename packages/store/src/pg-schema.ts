@@ -17,7 +17,7 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
-import type { KeyType, RevocationReason } from '@pkim/shared';
+import type { KeyType, LeafNotAfterBehavior, RevocationReason } from '@pkim/shared';
 import type { BulkJobFileMeta, BulkJobKind, BulkJobPhase, BulkJobRow, BulkJobState } from './bulk-job-types';
 import type {
   CaStatus,
@@ -81,6 +81,8 @@ export const certificateAuthorities = pgTable(
     csrPem: text('csr_pem'),
     /** an externally-signed CA's outside issuer chain (PEM, issuer first), served after its certificate */
     issuerChainPem: text('issuer_chain_pem'),
+    /** a leaf asked past the CA's notAfter: `err` refuses it, `truncate` cuts it there, `permit` signs it */
+    leafNotAfterBehavior: text('leaf_not_after_behavior').$type<LeafNotAfterBehavior>().notNull().default('err'),
     skiHex: text('ski_hex'),
     fingerprintSha256: text('fingerprint_sha256'),
     crlNumber: bigint('crl_number', { mode: 'number' }).notNull().default(0),

@@ -1,4 +1,4 @@
-import type { KeyType, RevocationReason, AuditEventContent } from '@pkim/shared';
+import type { KeyType, LeafNotAfterBehavior, RevocationReason, AuditEventContent } from '@pkim/shared';
 import type { SshRepository, SshUnitOfWork } from './ssh-types';
 import type { AcmeRepository, AcmeUnitOfWork } from './acme-types';
 import type { BulkJobRepository } from './bulk-job-types';
@@ -45,6 +45,8 @@ export interface CaRow {
    * link by link at import; served after this CA in every chain. Null for every other CA.
    */
   issuerChainPem: string | null;
+  /** a leaf asked past the CA's notAfter: refused (`err`, the default), cut there (`truncate`) or signed (`permit`) */
+  leafNotAfterBehavior: LeafNotAfterBehavior;
   skiHex: string | null;
   fingerprintSha256: string | null;
   crlNumber: number; // last CRL number issued

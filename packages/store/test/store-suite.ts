@@ -115,9 +115,18 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
   ];
 }
 
-/** back to before 0035: (status, not_after) without the id */
+/** back to before 0037: no leaf_not_after_behavior on CAs */
+function undo0037(migrations: string): string[] {
+  return [
+    'alter table certificate_authorities drop column leaf_not_after_behavior',
+    `delete from ${migrations} where created_at = 1796196370000`,
+  ];
+}
+
+/** back to before 0035 (and 0037): (status, not_after) without the id */
 function undo0035(migrations: string): string[] {
   return [
+    ...undo0037(migrations),
     'drop index if exists certificates_status_not_after_idx',
     'create index certificates_status_not_after_idx on certificates (status, not_after)',
     `delete from ${migrations} where created_at = 1796196340000`,
@@ -1133,6 +1142,24 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       ]);
       await upgraded.commit({ deleteCertificates: [certs[0]!.id] });
       expect((await upgraded.certificates.list({ search: 'node0.' })).items).toEqual([]);
+    });
+
+    it("migration 0037: a CA stored before it gets 'err' (a leaf past it refused); a setting is kept", async () => {
+      const store = await newStore();
+      // 'permit' now, then the database taken back to before 0037: the upgrade gives every CA the default again
+      const [ca, other] = [makeCa({ leafNotAfterBehavior: 'permit' }), makeCa()];
+      await store.commit({ insertCa: [ca, other] });
+      await store.close();
+      const engine = getEngine();
+      const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      for (const statement of undo0037(migrations)) await engine.rawSql(url, statement);
+      const upgraded = await newStore({ sameDb: true });
+      expect((await upgraded.cas.findById(ca.id))?.leafNotAfterBehavior).toBe('err');
+      await upgraded.commit({ updateCa: [{ id: ca.id, patch: { leafNotAfterBehavior: 'truncate' } }] });
+      await upgraded.commit({ updateCa: [{ id: other.id, patch: { leafNotAfterBehavior: 'permit' } }] });
+      const rows = new Map((await upgraded.cas.list()).map((c) => [c.id, c.leafNotAfterBehavior]));
+      expect([rows.get(ca.id), rows.get(other.id)]).toEqual(['truncate', 'permit']);
+      expect((await upgraded.cas.findByName(ca.name))?.leafNotAfterBehavior).toBe('truncate');
     });
 
     it('migration 0034 drops two indexes no query reads; a database written before it still answers', async () => {

@@ -116,4 +116,31 @@ pki.create_or_update_role("web", {"allowed_domains": "example.com", "allow_subdo
 out["boot_urls"] = pki.read_urls(mount_point="hint")["data"]
 out["boot_leaf"] = pki.generate_certificate("web", "b.example.com", mount_point="hint")["data"]
 
+# the issuer's leaf_not_after_behavior (OpenBao's; this hvac has no update_issuer: its generic write and read): a leaf
+# asked past the one-year intermediate of `hint` is refused (err), cut at its notAfter (truncate), or kept (permit)
+pki.create_or_update_role(
+    "long", {"allowed_domains": "example.com", "allow_subdomains": True, "max_ttl": "87600h"}, mount_point="hint"
+)
+out["lnab_default"] = c.adapter.get("/v1/hint/issuer/default")["data"]["leaf_not_after_behavior"]
+try:
+    pki.generate_certificate("long", "e.example.com", extra_params={"ttl": "17520h"}, mount_point="hint")
+    out["lnab_err"] = "no error"
+except exceptions.InvalidRequest as e:
+    out["lnab_err"] = str(e)
+out["lnab_truncate"] = c.write("hint/issuer/default", leaf_not_after_behavior="truncate")["data"]
+out["lnab_truncate_read"] = c.read("hint/issuer/default")["data"]["leaf_not_after_behavior"]
+out["lnab_truncated"] = pki.generate_certificate(
+    "long", "t.example.com", extra_params={"ttl": "17520h"}, mount_point="hint"
+)["data"]
+c.write("hint/issuer/default", leaf_not_after_behavior="permit")
+out["lnab_permit_read"] = c.read("hint/issuer/default")["data"]["leaf_not_after_behavior"]
+out["lnab_permitted"] = pki.generate_certificate(
+    "long", "p.example.com", extra_params={"ttl": "17520h"}, mount_point="hint"
+)["data"]
+try:
+    c.write("hint/issuer/default", leaf_not_after_behavior="sometimes")
+    out["lnab_unknown"] = "no error"
+except exceptions.InvalidRequest as e:
+    out["lnab_unknown"] = str(e)
+
 print(json.dumps(out))

@@ -1,6 +1,7 @@
 // Checklist item 40: hvac (Debian python3-hvac, unmodified, run by /usr/bin/python3) against a PKI Manager server on
 // 127.0.0.1: roles, issue, sign, sign-verbatim, LIST (the raw verb), read, revoke, CRL, AppRole login, issuers, a mount
-// bootstrapped with enable_secrets_engine + generate_root / generate_intermediate + set_signed_intermediate. Every
+// bootstrapped with enable_secrets_engine + generate_root / generate_intermediate + set_signed_intermediate, its
+// issuer's leaf_not_after_behavior (err, truncate, permit) written and read back. Every
 // certificate it got is verified by openssl, the CRL too. The vault/bao CLIs are not packaged in Debian.
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -149,6 +150,31 @@ describe('hvac against pkim', () => {
     // set_urls before the mount had its CA: read back, and carried by the leaf
     expect(out.boot_urls).toMatchObject({ crl_distribution_points: ['http://crl.example.org/hint.crl'] });
     expect(opensslText(`${out.boot_leaf.certificate}\n`)).toContain('URI:http://crl.example.org/hint.crl');
+
+    // leaf_not_after_behavior on hint's issuer (a one-year intermediate), written and read with hvac's generic calls
+    const bootEnd = Date.parse(new X509Certificate(out.boot_signed.certificate).validTo);
+    const endOf = (pem: string) => Date.parse(/Not After : (.+)/.exec(opensslText(`${pem}\n`))![1]!);
+    expect(out.lnab_default).toBe('err');
+    expect(out.lnab_err).toMatch(/notAfter \S+ is after the issuer's notAfter/);
+    expect(out.lnab_truncate).toMatchObject({ issuer_id: out.boot_set_signed.imported_issuers[0] });
+    expect(out.lnab_truncate.leaf_not_after_behavior).toBe('truncate');
+    expect(out.lnab_truncate_read).toBe('truncate');
+    expect(endOf(out.lnab_truncated.certificate)).toBe(bootEnd);
+    expect(out.lnab_permit_read).toBe('permit');
+    expect(endOf(out.lnab_permitted.certificate)).toBeGreaterThan(bootEnd + 300 * 86_400_000);
+    for (const leaf of [out.lnab_truncated, out.lnab_permitted]) {
+      const v = opensslVerify({ leafPem: `${leaf.certificate}\n`, ...bootChain, purpose: 'sslserver' });
+      expect(v.ok, v.output).toBe(true);
+    }
+    // the permitted leaf's chain fails once the intermediate expired, while the leaf itself is still valid
+    const late = opensslVerify({
+      leafPem: `${out.lnab_permitted.certificate}\n`,
+      ...bootChain,
+      purpose: 'sslserver',
+      atTime: Math.floor(bootEnd / 1000) + 86_400,
+    });
+    expect(late.ok).toBe(false);
+    expect(out.lnab_unknown).toMatch(/Unknown value for field `leaf_not_after_behavior`/);
 
     expect(out.missing_role).toBe('InvalidPath');
     expect(out.refused).toMatch(/common name evil\.org not allowed by this role/);

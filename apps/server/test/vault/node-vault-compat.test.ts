@@ -1,5 +1,6 @@
 // node-vault (npm, unmodified) against `pkim serve` set up with the CLI: `pkim vault mount pki --ca …` and
-// `pkim token create --role admin --json` (the token works as X-Vault-Token). Chains verified by openssl.
+// `pkim token create --role admin --json` (the token works as X-Vault-Token); an issuer's leaf_not_after_behavior
+// written through it is the CA's (`pkim ca show`). Chains verified by openssl.
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { SignJWT } from 'jose';
 import nodeVault from 'node-vault';
@@ -23,6 +24,7 @@ const tmp = tempDir('pkim-node-vault-');
 let server: PkimServer | undefined;
 let url: string;
 let adminToken: string;
+let interId: string;
 const saKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 async function serviceAccountJwt(name: string, namespace: string, key = saKeys.privateKey): Promise<string> {
@@ -47,6 +49,7 @@ function pkim(args: string[]) {
 beforeAll(async () => {
   const root = pkim(['ca', 'create', '--subject', 'CN=NV Root', '--key-type', 'ec-p256']);
   const inter = pkim(['ca', 'create', '--subject', 'CN=NV Issuing', '--key-type', 'ec-p256', '--parent', root.id]);
+  interId = inter.id;
   pkim(['vault', 'mount', 'pki', '--ca', inter.id, '--max-ttl', '87600h']);
   adminToken = pkim(['token', 'create', '--name', 'node-vault', '--role', 'admin']).token;
   // start-up (first boot: the administrator's password hash, migrations) is CPU-bound: ready on its line
@@ -185,6 +188,40 @@ describe('node-vault against pkim serve', () => {
     await expect(admin.write('pki/issue/web', { common_name: 'evil.org' })).rejects.toMatchObject({
       response: { statusCode: 400 },
     });
+  }, 60_000);
+
+  it("writes and reads an issuer's leaf_not_after_behavior; the CA has it (ca show); leaves follow it", async () => {
+    const admin = nodeVault({ endpoint: url, token: adminToken });
+    await admin.write('pki/roles/decade', {
+      allowed_domains: 'example.com',
+      allow_subdomains: true,
+      max_ttl: '87600h',
+    });
+    const ask = { common_name: 'd.example.com', ttl: '87600h' };
+    await expect(admin.write('pki/issue/decade', ask)).rejects.toMatchObject({ response: { statusCode: 400 } });
+
+    const written = await admin.write('pki/issuer/default', { leaf_not_after_behavior: 'truncate' });
+    expect(written.data).toMatchObject({ issuer_id: interId, leaf_not_after_behavior: 'truncate' });
+    expect((await admin.read('pki/issuer/default')).data.leaf_not_after_behavior).toBe('truncate');
+    // the CA's own setting, which every channel shows: the CLI reads it from the database the server writes
+    expect(pkim(['ca', 'show', interId]).leafNotAfterBehavior).toBe('truncate');
+    const d = (await admin.write('pki/issue/decade', ask)).data;
+    expect(d.expiration).toBe(Math.floor(Date.parse(new X509Certificate(d.issuing_ca).validTo) / 1000));
+    const v = opensslVerify({
+      leafPem: `${d.certificate}\n`,
+      chainPems: [d.ca_chain[0]],
+      rootPem: `${d.ca_chain[d.ca_chain.length - 1]}\n`,
+      purpose: 'sslserver',
+    });
+    expect(v.ok, v.output).toBe(true);
+
+    await expect(admin.write('pki/issuer/default', { leaf_not_after_behavior: 'never' })).rejects.toMatchObject({
+      response: { statusCode: 400 },
+    });
+    expect((await admin.write('pki/issuer/default', { leaf_not_after_behavior: 'err' })).data).toMatchObject({
+      leaf_not_after_behavior: 'err',
+    });
+    await expect(admin.write('pki/issue/decade', ask)).rejects.toMatchObject({ response: { statusCode: 400 } });
   }, 60_000);
 
   it('logs in with AppRole (role_id + secret_id); a wrong secret is a 400', async () => {

@@ -1,6 +1,7 @@
 // `issuer/:ref` POST/PATCH over raw HTTP (Terraform's vault_pki_secret_backend_issuer): `issuer_name` renames the
 // mount's CA (audited `ca.renamed`, the issuer id stays); the entry's other fields pass when they are what the entry
-// says and are refused (400, nothing changed) otherwise. The mount keeps issuing: its leaf verified by openssl.
+// says and are refused (400, nothing changed) otherwise (leaf_not_after_behavior, which the CA takes:
+// vault-leaf-not-after.test.ts). The mount keeps issuing: its leaf verified by openssl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslVerify } from '../../../../tests/support/verifiers';
 import { ACTORS } from '../server-test-support';
@@ -61,7 +62,7 @@ describe('issuer/:ref POST and PATCH', () => {
   it('refuses other values of the other fields, a taken, empty or reserved name (400); nothing renamed', async () => {
     for (const [body, message] of [
       [{ issuer_name: 'x1', usage: 'read-only' }, /^usage cannot be changed on a PKI Manager issuer/],
-      [{ issuer_name: 'x2', leaf_not_after_behavior: 'truncate' }, /^leaf_not_after_behavior cannot be changed/],
+      [{ issuer_name: 'x2', leaf_not_after_behavior: 'always' }, /^Unknown value for field `leaf_not_after_behavior`/],
       [{ issuer_name: 'x3', ocsp_servers: 'http://ocsp.example.com' }, /set the URLs with config\/urls$/],
       [{ issuer_name: 'x4', manual_chain: f.rootCaId }, /^manual_chain cannot be changed/],
       [{ issuer_name: 'Vault Test Root' }, /a CA named 'Vault Test Root' already exists/],

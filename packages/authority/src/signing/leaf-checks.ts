@@ -88,6 +88,7 @@ export function checkCsrLeaf(csr: CsrContent, leaf: CsrLeaf): CheckedCsrLeaf {
       pathLen: input.pathLen,
       nameConstraints: input.nameConstraints,
       ancestorNameConstraints: input.ancestorNameConstraints,
+      permitBeyondIssuer: input.permitBeyondIssuer,
       crlDistributionPoints: input.crlDistributionPoints,
       ocspUrls: input.ocspUrls,
       caIssuersUrls: input.caIssuersUrls,

@@ -346,7 +346,12 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     return partitioned.length ? { ...urls, crlDistributionPoints: partitioned } : urls;
   }
 
-  /** the plan input of a leaf: validity from the profile or the asked lifetime, URLs, the CA's constraints */
+  /**
+   * the plan input of a leaf: validity from the profile or the asked lifetime, URLs, the CA's constraints. A lifetime
+   * asked past the CA's own notAfter follows the CA's `leafNotAfterBehavior` (OpenBao's `leaf_not_after_behavior`):
+   * `err` leaves it to the linter, which refuses it; `truncate` ends the leaf at the CA's notAfter; `permit` signs it
+   * (the linter told so). A default lifetime always ends with the CA.
+   */
   async function leafPlanBase(
     s: Pick<LeafSigning, 'ctx' | 'profile' | 'lifetimeMs' | 'provisioner' | 'now'>,
     serial: Uint8Array,
@@ -354,18 +359,22 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     const { ctx, profile, now } = s;
     const backdate = s.provisioner.modifiers?.backdateMs ?? BACKDATE_MS;
     const notBefore = wholeSeconds(Math.max(now - backdate, ctx.ca.notBefore ?? 0));
-    const notAfter = withinProfileMax(
+    const caEnd = ctx.ca.notAfter ?? Number.MAX_SAFE_INTEGER;
+    let notAfter = withinProfileMax(
       s.lifetimeMs !== undefined
         ? lifetimeEnd(now, s.lifetimeMs, s.provisioner.modifiers?.notAfter)
-        : Math.min(now + profile.defaultLifetimeMs, ctx.ca.notAfter ?? Number.MAX_SAFE_INTEGER),
+        : Math.min(now + profile.defaultLifetimeMs, caEnd),
       s.lifetimeMs ?? profile.defaultLifetimeMs,
       notBefore,
       profile,
     );
+    const behavior = ctx.ca.leafNotAfterBehavior;
+    if (behavior === 'truncate' && notAfter > caEnd) notAfter = caEnd;
     return {
       profile,
       issuer: ctx.issuer,
       ancestorNameConstraints: await contexts.ancestorNameConstraints(ctx.ca),
+      permitBeyondIssuer: behavior === 'permit',
       serial,
       notBefore,
       notAfter,

@@ -1,4 +1,4 @@
-import { KEY_TYPE_INFO, PkiError } from '@pkim/shared';
+import { KEY_TYPE_INFO, LEAF_NOT_AFTER_BEHAVIORS, PkiError, type LeafNotAfterBehavior } from '@pkim/shared';
 import type { CaRow } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor, CaRevocationService, CaService } from '../types';
@@ -108,12 +108,19 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
         const norm = (l: string[]) => (sorted ? [...l].sort() : l).join(',');
         return norm(given) === norm(have);
       };
+      // OpenBao's leaf_not_after_behavior is the CA's own setting here (cas.setLeafNotAfterBehavior): checked first,
+      // set after the other fields passed, so a refused write changes nothing
+      let behavior: LeafNotAfterBehavior | undefined;
+      if (params.leaf_not_after_behavior !== undefined) {
+        const raw = parseVaultString('leaf_not_after_behavior', params.leaf_not_after_behavior);
+        behavior = LEAF_NOT_AFTER_BEHAVIORS.find((b) => b === raw);
+        if (!behavior) {
+          throw invalid(
+            'Unknown value for field `leaf_not_after_behavior`. Possible values are `err`, `truncate`, and `permit`.',
+          );
+        }
+      }
       const checks: [field: string, same: () => boolean, where: string][] = [
-        [
-          'leaf_not_after_behavior',
-          () => parseVaultString('leaf_not_after_behavior', params.leaf_not_after_behavior) === 'err',
-          'a lifetime past the CA\'s NotAfter is always refused ("err")',
-        ],
         [
           'manual_chain',
           () => sameList('manual_chain', []),
@@ -159,12 +166,19 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
         if (params[field] !== undefined && !same())
           throw invalid(`${field} cannot be changed on a PKI Manager issuer (its CA): ${where}`);
       }
-      if (params.issuer_name === undefined) return entry;
-      const name = parseVaultString('issuer_name', params.issuer_name).trim();
-      if (!name) throw invalid('issuer_name cannot be empty: a PKI Manager issuer is a CA, and a CA has a name');
-      if (name.toLowerCase() === 'default') throw invalid("reserved keyword 'default' can not be used as issuer name");
-      const ca = await deps.cas.rename(issuer.ca.id, name, actor);
-      return entryOf({ ...issuer, ca });
+      let name: string | undefined;
+      if (params.issuer_name !== undefined) {
+        name = parseVaultString('issuer_name', params.issuer_name).trim();
+        if (!name) throw invalid('issuer_name cannot be empty: a PKI Manager issuer is a CA, and a CA has a name');
+        if (name.toLowerCase() === 'default') {
+          throw invalid("reserved keyword 'default' can not be used as issuer name");
+        }
+      }
+      // the rename first: it is what can still be refused (a taken name); the behavior was checked above
+      let ca = issuer.ca;
+      if (name !== undefined) ca = await deps.cas.rename(ca.id, name, actor);
+      if (behavior !== undefined) ca = await deps.cas.setLeafNotAfterBehavior(ca.id, behavior, actor);
+      return ca === issuer.ca ? entry : entryOf({ ...issuer, ca });
     },
 
     /**
@@ -411,8 +425,8 @@ function entryOf({ ca, certificate, caChain }: VaultIssuer): Record<string, unkn
     certificate,
     ca_chain: caChain,
     manual_chain: null,
-    // a lifetime beyond the CA's own NotAfter is refused (docs/vault-api.md)
-    leaf_not_after_behavior: 'err',
+    // what the signing pipeline does with a leaf asked past the CA's own NotAfter: the CA's setting
+    leaf_not_after_behavior: ca.leafNotAfterBehavior,
     usage: revoked ? REVOKED_USAGE : USAGE,
     revocation_signature_algorithm: '',
     revoked,
