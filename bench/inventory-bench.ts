@@ -8,14 +8,16 @@
 //      (`/usr/bin/time -f %M`), the server as its own process (`pkim serve`, VmHWM from /proc after the download;
 //      the client reads the body in another process, this one, and throws it away).
 // Rows are seeded directly (bench code, not through the signing pipeline: a million signatures would take the
-// whole run): real CAs made by createAuthority, then synthetic certificate rows — SQLite through Store.importRows
-// (which also writes their search terms), PostgreSQL with INSERT … SELECT generate_series as a bulk load; 1 in 100
-// with the approved request it was issued from (two requesters: requestOf).
+// whole run): real CAs made by createAuthority, then synthetic certificate rows with the store's columns and search
+// terms, as bulk loads (secondary indexes built after the rows) — SQLite with prepared multi-row INSERTs, no journal,
+// 100,000 rows per transaction (sqlite-bulk-load.ts; the counters rebuilt by the store), PostgreSQL with INSERT …
+// SELECT generate_series in one transaction that writes no WAL (pg-bulk-load.ts); 1 in 100 with the approved request
+// it was issued from (two requesters: requestOf). Seeding is timed apart from the filters (printed at the end).
 // BENCH_PG=0 skips PostgreSQL, BENCH_SQLITE=0 SQLite (and (2), which streams from SQLite); BENCH_STREAM=0 skips (2).
 // BENCH_FILTER_SECONDS (default 20): a filter stops sampling once its samples add up to that (the samples column).
 // BENCH_PG_SQL: SQL run on PostgreSQL's seeded database before the filters are timed (e.g. an index a migration
 // dropped, `create index …; analyze certificates`, to time the schema before it).
-// BENCH_KEEP=DIR keeps SQLite's seeded data directory in DIR and reuses it in a later run (same BENCH_ROWS).
+// BENCH_KEEP=DIR keeps both engines' seeded databases in DIR and reuses them in a later run (same BENCH_ROWS).
 // BENCH_BASE=/work/wt/base: that worktree's @pkim/store opens the same seeded database too and every filter is
 // timed on both, alternated (head, base, head, base; the worse round of each shown) — an A/B without a second seed.
 // Serials are time-first, as pkim issues them (core/serial-number.ts), one certificate per millisecond.
@@ -29,9 +31,12 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { createAuthority } from '@pkim/authority';
 import { openStore, type CertificateQuery, type Store } from '@pkim/store';
+import * as sqliteSchema from '../packages/store/src/sqlite-schema';
+import { certificateNameRows } from '../packages/store/src/certificate-search-terms';
 import { startPostgres } from '../tests/support/postgres';
 import { startPkimServe } from './pkim-serve';
-import { pgBulkLoad } from './pg-bulk-load';
+import { PG_BULK_LOAD_SETTINGS, pgBulkLoad } from './pg-bulk-load';
+import { inserter, sqliteBulkLoad } from './sqlite-bulk-load';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
@@ -47,22 +52,27 @@ const silent = pino({ level: 'silent' });
 const actor = { id: 'bench', name: 'bench', role: 'admin' as const };
 const PEM = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(64)}\n-----END CERTIFICATE-----\n`;
 /**
- * BENCH_KEEP=DIR: SQLite's data directory is DIR and stays after the run; a later run with the same DIR and
- * BENCH_ROWS reuses its rows (no seeding: bench.json keeps the seed's time, CA ids and token)
+ * BENCH_KEEP=DIR: the seeded databases stay in DIR after the run — SQLite's data directory DIR/sqlite, PostgreSQL's
+ * cluster DIR/pg (stopped, not removed) — and a later run with the same DIR and BENCH_ROWS reuses them (no seeding:
+ * bench.json keeps the seed's time and each engine's CA ids, token and seeding time). Remove DIR to seed again.
  */
 const KEEP = process.env.BENCH_KEEP;
 const kept =
   KEEP && existsSync(join(KEEP, 'bench.json'))
     ? (JSON.parse(readFileSync(join(KEEP, 'bench.json'), 'utf8')) as Kept)
     : undefined;
-interface Kept {
-  now: number;
-  rows: number;
+interface KeptEngine {
   caIds: string[];
   token: string;
   seedSeconds: number;
 }
-if (kept && kept.rows !== ROWS) throw new Error(`BENCH_KEEP ${KEEP} holds ${kept.rows} rows, not BENCH_ROWS ${ROWS}`);
+interface Kept {
+  now: number;
+  rows: number;
+  engines: Record<string, KeptEngine>;
+}
+if (kept && (kept.rows !== ROWS || !kept.engines))
+  throw new Error(`BENCH_KEEP ${KEEP} does not hold a seed of BENCH_ROWS ${ROWS} rows of this bench: remove it`);
 const NOW = kept?.now ?? Date.now();
 const DAY = 86_400_000;
 
@@ -131,17 +141,28 @@ function syntheticRequest(i: number, row: ReturnType<typeof syntheticRow>) {
   };
 }
 
-async function seedSqlite(store: Store, caIds: string[]): Promise<void> {
-  for (let i = 0; i < ROWS; i += 20_000) {
-    const rows = [];
-    for (let j = i; j < Math.min(ROWS, i + 20_000); j++) rows.push(syntheticRow(j, caIds));
-    await store.importRows('certificates', rows);
-    await store.importRows(
-      'certificate_requests',
-      rows.filter((r) => r.requestId).map((r) => syntheticRequest(Number(r.id.slice(9)), r)),
-    );
-    if (i % 200_000 === 0) process.stderr.write(`sqlite: ${i} rows\n`);
-  }
+/**
+ * SQLite's rows as a bulk load of the database file (sqlite-bulk-load.ts: indexes built at the end, no journal): the
+ * columns the store writes, the search terms by the store's own rule (certificateNameRows), 100,000 certificates per
+ * transaction; the counters are rebuilt by the store afterwards (seedSqlite's caller)
+ */
+function seedSqlite(path: string, caIds: string[]): void {
+  sqliteBulkLoad(path, (db) => {
+    const certificates = inserter(db, sqliteSchema.certificates, 'certificates');
+    const names = inserter(db, sqliteSchema.certificateNames, 'certificate_names');
+    const requests = inserter(db, sqliteSchema.certificateRequests, 'certificate_requests');
+    const chunk = db.transaction((from: number, to: number) => {
+      const rows = [];
+      for (let j = from; j < to; j++) rows.push(syntheticRow(j, caIds));
+      certificates(rows);
+      names(certificateNameRows(rows));
+      requests(rows.filter((r) => r.requestId).map((r) => syntheticRequest(Number(r.id.slice(9)), r)));
+    });
+    for (let i = 0; i < ROWS; i += 100_000) {
+      chunk(i, Math.min(ROWS, i + 100_000));
+      if (i % 200_000 === 0) process.stderr.write(`sqlite: ${i} rows\n`);
+    }
+  });
 }
 
 /** the same rows (and their search terms, the rule of certificate-search-terms.ts) generated by PostgreSQL */
@@ -371,19 +392,33 @@ async function streamViaHttp(
 async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'pkim-inventory-bench-'));
   const started = performance.now();
-  const cluster = WITH_PG ? await startPostgres() : undefined;
-  const tables: { engine: string; seedSeconds: number; rows: Awaited<ReturnType<typeof filterLatencies>> }[] = [];
+  // (wal_level=minimal: the bulk load writes no WAL — pg-bulk-load.ts; the filters only read)
+  const cluster = WITH_PG
+    ? await startPostgres({ settings: PG_BULK_LOAD_SETTINGS, keepDir: KEEP && join(KEEP, 'pg') })
+    : undefined;
+  const tables: {
+    engine: string;
+    seedSeconds: number;
+    querySeconds: number;
+    rows: Awaited<ReturnType<typeof filterLatencies>>;
+  }[] = [];
+  const keptEngines: Record<string, KeptEngine> = { ...kept?.engines };
   const baseOpen = BASE_TREE
     ? ((await import(join(BASE_TREE, 'packages/store/src/index.ts'))) as { openStore: typeof openStore }).openStore
     : undefined;
   let stream: string[] = [];
   try {
     const engines = WITH_SQLITE ? [{ name: 'SQLite', url: undefined as string | undefined }] : [];
-    if (cluster) engines.push({ name: 'PostgreSQL', url: await cluster.createDatabase('bench_inventory') });
+    if (cluster) {
+      const url = keptEngines.PostgreSQL
+        ? cluster.url.replace(/\/postgres$/, '/bench_inventory')
+        : await cluster.createDatabase('bench_inventory');
+      engines.push({ name: 'PostgreSQL', url });
+    }
     for (const e of engines) {
-      const keep = KEEP && !e.url ? KEEP : undefined;
-      const dataDir = keep ?? join(tmp, e.name);
-      const reuse = keep && kept ? kept : undefined;
+      // (PostgreSQL's authority keeps its CA keys in a data directory of its own)
+      const dataDir = join(KEEP ?? tmp, e.url ? 'pg-authority' : 'sqlite');
+      const reuse = keptEngines[e.name];
       let caIds: string[];
       let token: string;
       if (reuse) ({ caIds, token } = reuse);
@@ -409,26 +444,31 @@ async function main(): Promise<void> {
         token = (await a.auth.createToken({ name: 'bench', role: 'auditor' }, actor)).token;
         await a.close();
       }
+      const t0 = performance.now();
+      // SQLite is loaded with no store open on the file (the bulk load turns its journal off), PostgreSQL beside it
+      if (!reuse && !e.url) seedSqlite(join(dataDir, 'pkim.db'), caIds);
       const store = await openStore({ url: e.url ?? join(dataDir, 'pkim.db') });
       let seedSeconds: number;
       try {
-        const t0 = performance.now();
         if (reuse) seedSeconds = reuse.seedSeconds;
         else {
           if (e.url) {
             await seedPostgres(e.url, caIds);
             if (process.env.BENCH_PG_SQL) await runSql(e.url, process.env.BENCH_PG_SQL);
-          } else await seedSqlite(store, caIds);
+          } else await store.rebuildCertificateCounts();
           seedSeconds = (performance.now() - t0) / 1000;
-          if (keep) {
-            const k: Kept = { now: NOW, rows: ROWS, caIds, token, seedSeconds };
-            writeFileSync(join(keep, 'bench.json'), JSON.stringify(k));
+          if (KEEP) {
+            keptEngines[e.name] = { caIds, token, seedSeconds };
+            const k: Kept = { now: NOW, rows: ROWS, engines: keptEngines };
+            writeFileSync(join(KEEP, 'bench.json'), JSON.stringify(k));
           }
         }
         process.stderr.write(`${e.name}: ${ROWS} rows seeded in ${seedSeconds.toFixed(0)} s\n`);
         const base = await baseOpen?.({ url: e.url ?? join(dataDir, 'pkim.db') });
         try {
-          tables.push({ engine: e.name, seedSeconds, rows: await filterLatencies(store, base, caIds) });
+          const q0 = performance.now();
+          const rows = await filterLatencies(store, base, caIds);
+          tables.push({ engine: e.name, seedSeconds, querySeconds: (performance.now() - q0) / 1000, rows });
         } finally {
           await base?.close();
         }
@@ -478,7 +518,9 @@ async function main(): Promise<void> {
         );
       }),
       '',
-      `Seeding: ${tables.map((t) => `${t.engine} ${t.seedSeconds.toFixed(0)} s`).join(', ')}.`,
+      `Seeding: ${tables.map((t) => `${t.engine} ${t.seedSeconds.toFixed(0)} s`).join(', ')}` +
+        (kept ? ' (kept: BENCH_KEEP, seeded by an earlier run)' : '') +
+        `. Filters: ${tables.map((t) => `${t.engine} ${t.querySeconds.toFixed(0)} s`).join(', ')}.`,
       '',
       ...stream,
       '',

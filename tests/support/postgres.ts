@@ -27,7 +27,7 @@ export interface TestPostgres {
    * copy: what a database migrated once costs per test instead of running every migration again)
    */
   createDatabase(name?: string, opts?: { template?: string }): Promise<string>;
-  /** `pg_ctl stop -m immediate` and removes the cluster directory; idempotent */
+  /** `pg_ctl stop -m immediate` and removes the cluster directory (with `keepDir`: a fast stop, kept); idempotent */
   stop(): Promise<void>;
 }
 
@@ -98,6 +98,12 @@ export interface StartPostgresOptions {
   durable?: boolean;
   /** more server settings, `name=value` each (passed as `-c name=value`), e.g. shared_preload_libraries */
   settings?: string[];
+  /**
+   * the cluster's directory, kept: started from the cluster already there (initdb only when there is none), and
+   * `stop()` stops it (fast shutdown) without removing it — a benchmark's seeded data for a later run
+   * (bench:inventory BENCH_KEEP). Default: a new temporary directory, removed by `stop()`.
+   */
+  keepDir?: string;
 }
 
 /** the settings that make the test cluster fast and not crash-safe (left out with `durable`) */
@@ -106,7 +112,9 @@ export const THROWAWAY_SETTINGS = ['fsync=off', 'synchronous_commit=off', 'full_
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
   const bin = findPostgresBinDir();
   const as = runAsUnprivileged();
-  const base = await mkdtemp(join(tmpdir(), 'pkim-pg-'));
+  const keep = options.keepDir;
+  if (keep) await mkdir(keep, { recursive: true });
+  const base = keep ?? (await mkdtemp(join(tmpdir(), 'pkim-pg-')));
   const dataDir = join(base, 'data');
   const socketDir = join(base, 'sock');
   const logFile = join(base, 'postgres.log');
@@ -135,21 +143,23 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     if (stopped) return;
     stopped = true;
     try {
-      const [cmd, argv] = as.cmd(join(bin, 'pg_ctl'), ['stop', '-D', dataDir, '-m', 'immediate', '-w']);
+      const mode = keep ? 'fast' : 'immediate';
+      const [cmd, argv] = as.cmd(join(bin, 'pg_ctl'), ['stop', '-D', dataDir, '-m', mode, '-w', '-t', '120']);
       execFileSync(cmd, argv, { stdio: 'ignore', cwd: base });
     } catch {
       // not running
     }
-    rmSync(base, { recursive: true, force: true });
+    if (!keep) rmSync(base, { recursive: true, force: true });
   };
   // A crashed test worker must not leave a cluster behind.
   process.once('exit', stopSync);
 
   try {
-    await mkdir(socketDir);
+    await mkdir(socketDir, { recursive: true });
     as.chown(base);
     as.chown(socketDir);
-    await run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
+    if (!existsSync(join(dataDir, 'PG_VERSION')))
+      await run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale', '--no-sync']);
 
     let port = 0;
     for (let attempt = 1; ; attempt++) {
