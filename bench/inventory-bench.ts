@@ -287,6 +287,16 @@ function probes(caIds: string[]): [string, Probe][] {
     // the console's "Expires soonest" / "Expires latest" with no filter (every status, the expired first / last)
     ['sort by expiry, no filter (soonest first)', list({ sort: 'expiry_asc' })],
     ['sort by expiry, no filter (latest first)', list({ sort: 'expiry_desc' })],
+    // the expiry sort with another filter (expiryArms): each status's range of (status, not_after, id) walked, the
+    // filter tested on its rows — a requester's certificates from their requests, sorted
+    ['CA, by expiry (soonest first)', list({ caId: caIds[2], sort: 'expiry_asc' })],
+    ['profile = tls-client, by expiry (latest first)', list({ profile: 'tls-client', sort: 'expiry_desc' })],
+    ['CA + status = active, by expiry', list({ caId: caIds[1], status: 'active', sort: 'expiry_asc' })],
+    ['status = expired (stored, or active past its end), by expiry', list({ status: 'expired', sort: 'expiry_desc' })],
+    ['requester, 100 certificates, by expiry', list({ requester: 'usr_bench_few', sort: 'expiry_asc' })],
+    ['requester, 9,900 certificates, by expiry', list({ requester: 'usr_bench_many', sort: 'expiry_asc' })],
+    // (usr_bench_few's 100 certificates are all of caIds[2]: requestOf)
+    ['CA + requester, 100 certificates', list({ caId: caIds[2], requester: 'usr_bench_few' })],
     [`search CN "host${i}.svc"`, list({ search: `host${i}.svc` })],
     [`search SAN label "svc${i % 1000}.example"`, list({ search: `svc${i % 1000}.example` })],
     ['search "example.com" (every row)', list({ search: 'example.com' })],

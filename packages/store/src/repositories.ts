@@ -140,29 +140,94 @@ export function expiryOrderQuery(db: QueryDb, t: Tables, where: SQL | undefined,
 }
 
 /**
- * The expiry order with no filter (the console's "Expires soonest" / "Expires latest" over the whole inventory): no
- * index holds every row in that order, and one with (not_after, id) would cost an issuance a B-tree more. So a page
- * is the first `n` of each status's range of (status, not_after, id) after `cursor` — every row has one of
- * CERTIFICATE_STATUSES —, merged: at most 3 × n index entries and rows, instead of reading and sorting every row
- * (1,000,000 certificates: docs/benchmarks.md "Session 28: inventory"). Ids are `prefix_` + [0-9a-z], which every
- * collation orders as their bytes, so the merge's `<` on ids is the database's order (the cursor's comparison too).
+ * The arms of a page in expiry order (`expiryMergedPage`): one per stored status the listing's status filter takes,
+ * each an equality on `status` — a range of (status, not_after, id) in the page's order (migration 0035). Every row has
+ * one of CERTIFICATE_STATUSES, so without a status the three arms are the whole inventory; `expired` read at `now`
+ * (statusCondition) is the stored expired rows and the active rows up to `now`, the start of active's range.
  */
+export function expiryArms(
+  t: Tables,
+  dialect: StoreDialect,
+  status?: CertificateStatus,
+  now?: number,
+): { status: CertificateStatus; where: SQL }[] {
+  const C = t.certificates;
+  if (!status) return CERTIFICATE_STATUSES.map((s) => ({ status: s, where: eq(C.status, s) }));
+  if (status === 'expired' && now !== undefined)
+    return [
+      { status: 'expired', where: eq(C.status, 'expired') },
+      { status: 'active', where: and(eq(C.status, 'active'), lte(C.notAfter, now))! },
+    ];
+  return [{ status, where: statusCondition(t, dialect, status, now) }];
+}
+
+/**
+ * The stored statuses a CA / profile filter has certificates of, from the counters (certificate_counts): an arm of
+ * another status would walk that status's whole range and find nothing (a CA without a revoked certificate among
+ * 50,000 revoked ones: 1.2 s a page at 1,000,000 certificates)
+ */
+async function statusesHeld(db: QueryDb, t: Tables, q: { caId?: string; caIds?: string[]; profile?: string }) {
+  const CC = t.certificateCounts;
+  const rows = await db
+    .select({ status: CC.status })
+    .from(CC)
+    .where(
+      and(
+        gt(CC.count, 0),
+        q.caId ? eq(CC.caId, q.caId) : undefined,
+        q.caIds ? (q.caIds.length ? inArray(CC.caId, q.caIds) : sql`1 = 0`) : undefined,
+        q.profile ? eq(CC.profile, q.profile) : undefined,
+      ),
+    )
+    .groupBy(CC.status);
+  return new Set(rows.map((r) => r.status));
+}
+
+/**
+ * A page in expiry order from its arms (`expiryArms`, each with the page's other filters and cursor added): the first
+ * `n` of each arm, merged — at most arms × n rows, no sort of a filter's every match. A filter a status range holds
+ * densely (a CA, a profile: a quarter, a third of the rows) is a row test as its range is walked, which stops at the
+ * page; the no-filter page reads ≤ 3 × n index entries instead of reading and sorting every row (1,000,000
+ * certificates: docs/benchmarks.md "Session 28: inventory"). No index holds every row in expiry order — one on
+ * (not_after, id) or (ca_id, not_after, id) would cost each issuance a B-tree more. PostgreSQL: one statement, the arms
+ * as `UNION ALL` of ordered, limited selects (one round trip); SQLite (in-process): a statement per arm, merged here.
+ * Ids are `prefix_` + [0-9a-z], which every collation orders as their bytes, so the merge's `<` on ids is the
+ * database's order (the cursor's comparison too). Exported for the query-plan tests.
+ */
+export function expiryMergedQuery(
+  db: QueryDb,
+  t: Tables,
+  arms: (SQL | undefined)[],
+  direction: 'asc' | 'desc',
+  n: number,
+) {
+  const C = t.certificates;
+  const order = direction === 'asc' ? [asc(C.notAfter), asc(C.id)] : [desc(C.notAfter), desc(C.id)];
+  const [first, ...rest] = arms.map((where) => expiryOrderQuery(db, t, where, direction, n));
+  if (!first) throw new Error('expiryMergedQuery: no arm');
+  if (rest.length === 0) return first;
+  // (PostgreSQL's dialect puts each member in parentheses, so each keeps its ORDER BY and LIMIT)
+  let union = first.unionAll(rest[0]!);
+  for (const q of rest.slice(1)) union = union.unionAll(q);
+  return union.orderBy(...order).limit(n);
+}
+
+/** the page of `expiryMergedQuery`: PostgreSQL runs that statement, SQLite each arm (in-process), merged */
 export async function expiryMergedPage(
   db: QueryDb,
   t: Tables,
-  cursor: SQL | undefined,
+  dialect: StoreDialect,
+  arms: (SQL | undefined)[],
   direction: 'asc' | 'desc',
   n: number,
 ): Promise<CertificateRow[]> {
-  const C = t.certificates;
-  const arms = await Promise.all(
-    CERTIFICATE_STATUSES.map(
-      async (status) =>
-        (await expiryOrderQuery(db, t, and(eq(C.status, status), cursor), direction, n)) as CertificateRow[],
-    ),
+  if (arms.length === 0) return [];
+  if (dialect === 'postgres' || arms.length === 1) return await expiryMergedQuery(db, t, arms, direction, n);
+  const pages = await Promise.all(
+    arms.map(async (where) => (await expiryOrderQuery(db, t, where, direction, n)) as CertificateRow[]),
   );
   const sign = direction === 'asc' ? 1 : -1;
-  return arms
+  return pages
     .flat()
     .sort((a, b) => sign * (a.notAfter - b.notAfter || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))
     .slice(0, n);
@@ -185,6 +250,25 @@ export function requesterCondition(db: QueryDb, t: Tables, requester: string, de
   if (dense) return inArray(C.requestId, db.select({ id: R.id }).from(R).where(eq(R.requester, requester)));
   const theirs = db.select({ certificateId: R.certificateId, id: R.id }).from(R).where(eq(R.requester, requester));
   return sql`(${C.id}, ${C.requestId}) in (${theirs})`;
+}
+
+/**
+ * The listing's CA filter (`caId`, `caIds`: a user's scope); `rowTest` (SQLite, another filter drives the page: a
+ * requester's few certificates from their requests) makes it a row test, `+ca_id` — or SQLite walks the CA's index and
+ * tests every row of the CA against the requests. Exported for the query-plan tests.
+ */
+export function caCondition(t: Tables, q: { caId?: string; caIds?: string[] }, rowTest = false): SQL | undefined {
+  const C = t.certificates;
+  const conds: SQL[] = [];
+  if (q.caId) conds.push(rowTest ? sql`+${C.caId} = ${q.caId}` : eq(C.caId, q.caId));
+  if (q.caIds) {
+    const ids = sql.join(
+      q.caIds.map((id) => sql`${id}`),
+      sql`, `,
+    );
+    conds.push(!q.caIds.length ? sql`1 = 0` : rowTest ? sql`+${C.caId} in (${ids})` : inArray(C.caId, q.caIds));
+  }
+  return and(...conds);
 }
 
 /** the name ranges of a search (one per prefix it stands for) */
@@ -226,6 +310,8 @@ export function expiringBeforeCondition(t: Tables, before: number, now?: number,
  * On SQLite `active`'s end-date test is a unary `+not_after`: a row test, never an index range — as a range SQLite
  * read every active row through (status, not_after) and sorted them (1,000,000 rows: "CA + status = active" 1.3 s
  * instead of ≈ 1 ms); the rows past their end are few, so the index the status (and CA) choose finds a page at once.
+ * `dense` on SQLite: every status is a row test (`+status`) — `expired` for a dense walk, any status when another
+ * filter drives the page (a requester's certificates by their requests: `rowTests` in `list`).
  */
 export function statusCondition(
   t: Tables,
@@ -235,10 +321,12 @@ export function statusCondition(
   dense = false,
 ): SQL {
   const C = t.certificates;
-  if (now === undefined || status === 'revoked') return eq(C.status, status);
+  // `dense` on SQLite with another filter driving the page (a requester's few certificates): a row test too
+  const rowTest = dense && dialect === 'sqlite';
+  if (now === undefined || status === 'revoked') return rowTest ? sql`+${C.status} = ${status}` : eq(C.status, status);
   if (status === 'active')
     return dialect === 'sqlite'
-      ? sql`${C.status} = 'active' and +${C.notAfter} > ${now}`
+      ? sql`${sql.raw(rowTest ? '+' : '')}${C.status} = 'active' and +${C.notAfter} > ${now}`
       : and(eq(C.status, 'active'), gt(C.notAfter, now))!;
   // dense `expired` (SQLite, newest first): as expiringBeforeCondition — a row test on the creation-time walk instead
   // of collecting both statuses' matches and sorting them (1,000,000 rows, 5 % expired: 225 ms → ≈ 1 ms)
@@ -625,40 +713,55 @@ export function createRepositories(
     async list(query) {
       const limit = pageSize(query.limit);
       const sort = query.sort ?? 'issued_desc';
+      const newestFirst = sort === 'issued_desc';
+      // a requester's certificates are found from their requests (requesterCondition) — always in expiry order (a
+      // user's few thousand at most, sorted, rather than a walk of each status's range testing each row), newest
+      // first unless they are dense — and a sparse search from its terms: such a filter drives the page, and on SQLite
+      // the other filters are row tests (`+ca_id`, `+status`: rowTests), or SQLite walks their own index instead, every
+      // row of a CA for a requester with a few certificates
+      const requesterDense =
+        query.requester !== undefined &&
+        newestFirst &&
+        (await atLeast(db, R, eq(R.requester, query.requester), DENSE_MATCHES));
+      const searchRangesOf = query.search?.trim() ? searchRanges(t, dialect, query.search) : undefined;
+      const searchDense =
+        searchRangesOf !== undefined && (await atLeast(db, t.certificateNames, searchRangesOf, DENSE_MATCHES));
+      const driven =
+        (query.requester !== undefined && !requesterDense) || (!newestFirst && searchRangesOf && !searchDense);
+      const rowTests = dialect === 'sqlite' && Boolean(driven);
       const conds: (SQL | undefined)[] = [];
-      if (query.caId) conds.push(eq(C.caId, query.caId));
-      if (query.caIds) conds.push(query.caIds.length ? inArray(C.caId, query.caIds) : sql`1 = 0`);
+      conds.push(caCondition(t, query, rowTests));
+      let status: SQL | undefined;
       if (query.status) {
         const dense =
-          dialect === 'sqlite' &&
-          sort === 'issued_desc' &&
-          query.status === 'expired' &&
-          query.now !== undefined &&
-          (await atLeast(db, C, statusCondition(t, dialect, 'expired', query.now), DENSE_MATCHES));
-        conds.push(statusCondition(t, dialect, query.status, query.now, dense));
+          rowTests ||
+          (dialect === 'sqlite' &&
+            newestFirst &&
+            query.status === 'expired' &&
+            query.now !== undefined &&
+            (await atLeast(db, C, statusCondition(t, dialect, 'expired', query.now), DENSE_MATCHES)));
+        status = statusCondition(t, dialect, query.status, query.now, dense);
       }
       if (query.profile) conds.push(eq(C.profile, query.profile));
-      if (query.provisioner) conds.push(eq(C.provisioner, query.provisioner));
+      if (query.provisioner)
+        conds.push(rowTests ? sql`+${C.provisioner} = ${query.provisioner}` : eq(C.provisioner, query.provisioner));
       if (query.expiringBefore !== undefined) {
         const dense =
-          dialect === 'sqlite' &&
-          sort === 'issued_desc' &&
-          (await atLeast(db, C, expiringBeforeCondition(t, query.expiringBefore, query.now), DENSE_MATCHES));
+          rowTests ||
+          (dialect === 'sqlite' &&
+            newestFirst &&
+            (await atLeast(db, C, expiringBeforeCondition(t, query.expiringBefore, query.now), DENSE_MATCHES)));
         conds.push(expiringBeforeCondition(t, query.expiringBefore, query.now, dense));
       }
       // newest first, a search reads its page from the search terms (searchMatchesQuery), after a walk when dense
       let search: { term: string; dense: boolean } | undefined;
       if (query.search?.trim()) {
-        const ranges = searchRanges(t, dialect, query.search);
-        const dense = await atLeast(db, t.certificateNames, ranges, DENSE_MATCHES);
-        if (sort === 'issued_desc') search = { term: query.search, dense };
-        else conds.push(searchCondition(db, t, dialect, query.search, dense));
+        if (newestFirst) search = { term: query.search, dense: searchDense };
+        else conds.push(searchCondition(db, t, dialect, query.search, searchDense));
       }
-      if (query.requester !== undefined) {
-        const dense = await atLeast(db, R, eq(R.requester, query.requester), DENSE_MATCHES);
-        conds.push(requesterCondition(db, t, query.requester, dense));
-      }
-      if (sort === 'issued_desc') {
+      if (query.requester !== undefined) conds.push(requesterCondition(db, t, query.requester, requesterDense));
+      if (newestFirst) {
+        conds.push(status);
         const filtered = conds.some((c) => c !== undefined);
         const cursor = afterCursor(C.createdAt, C.id, query.cursor);
         conds.push(cursor);
@@ -678,11 +781,28 @@ export function createRepositories(
           .limit(limit + 1)) as CertificateRow[];
         return toPage(items, limit);
       }
+      // a CA or profile filter: only the arms of the statuses it holds (statusesHeld)
+      const heldArms = async () => {
+        const arms = expiryArms(t, dialect, query.status, query.now);
+        if (!query.caId && !query.caIds && !query.profile) return arms;
+        const held = await statusesHeld(db, t, query);
+        return arms.filter((arm) => held.has(arm.status));
+      };
       const direction = sort === 'expiry_asc' ? 'asc' : 'desc';
       const cursor = afterKeyCursor(C.notAfter, C.id, query.cursor, direction);
-      const items = conds.some((c) => c !== undefined)
-        ? ((await expiryOrderQuery(db, t, and(...conds, cursor), direction, limit + 1)) as CertificateRow[])
-        : await expiryMergedPage(db, t, cursor, direction, limit + 1);
+      // driven: the driving filter's matches, sorted; expiring: one range of (status, not_after, id) already; otherwise
+      // each status's expiry range walked, the other filters tested on its rows (expiryMergedPage)
+      const items =
+        driven || query.expiringBefore !== undefined
+          ? ((await expiryOrderQuery(db, t, and(...conds, status, cursor), direction, limit + 1)) as CertificateRow[])
+          : await expiryMergedPage(
+              db,
+              t,
+              dialect,
+              (await heldArms()).map((arm) => and(arm.where, ...conds, cursor)),
+              direction,
+              limit + 1,
+            );
       return toPage(items, limit, (row) => row.notAfter);
     },
     async findRenewalsOf(id) {

@@ -15,6 +15,9 @@ import {
   denseWalkEdgeQuery,
   denseWalkQuery,
   expiringBeforeCondition,
+  caCondition,
+  expiryArms,
+  expiryMergedQuery,
   expiryOrderQuery,
   findAllBySerialQuery,
   findRenewalsQuery,
@@ -427,6 +430,24 @@ describe('PostgreSQL store', () => {
             expect(p).toMatch(cursor ? /Index Cond: .*ROW\(not_after, id\) [<>] ROW/ : /Index Cond: \(status = /);
             expect(p).not.toMatch(/Sort|Seq Scan/);
           }
+        }
+      }
+      // the page merged in one statement (expiryMergedQuery: UNION ALL of the arms, each its status's range in order
+      // and limited; one round trip, not three) — without a filter and with a CA's (a row test on each range's rows)
+      for (const direction of ['asc', 'desc'] as const) {
+        for (const filter of [undefined, caCondition(t, { caId: cas[1]!.id }), eq(C.profile, 'tls-server')]) {
+          const q = expiryMergedQuery(
+            db,
+            t,
+            expiryArms(t, 'postgres').map((arm) => and(arm.where, filter)),
+            direction,
+            101,
+          );
+          expect(q.toSQL().sql.match(/union all/g)).toHaveLength(2);
+          const p = await plan(q);
+          expect(p).toMatch(/^Limit .*\n\s+-> {2}(Merge Append|Sort|Append)/);
+          expect(p.match(/Index Scan (Backward )?using certificates_status_not_after_idx/g)).toHaveLength(3);
+          expect(p).not.toMatch(/Seq Scan|Bitmap/);
         }
       }
       // a requester's own inventory: the user's requests by requester, each one's certificate by primary key — not a

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { and, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { CERTIFICATE_STATUSES, migrateStore, openStore, parseStoreUrl } from '../src/index';
@@ -16,7 +16,9 @@ import {
   denseWalkEdgeQuery,
   denseWalkQuery,
   expiringBeforeCondition,
+  expiryArms,
   expiryOrderQuery,
+  caCondition,
   requesterCondition,
   statusCondition,
   findAllBySerialQuery,
@@ -245,6 +247,56 @@ describe('SQLite store', () => {
             );
           }
         }
+        // the expiry sort with other filters (expiryArms): each arm walks its status's range in the page's order, the
+        // CA and profile tested on its rows — not the CA's index and a sort of every one of its certificates
+        const now = T0 + 86_400_000;
+        for (const direction of ['asc', 'desc'] as const) {
+          for (const arm of [
+            ...expiryArms(sqliteSchema, 'sqlite'),
+            ...expiryArms(sqliteSchema, 'sqlite', 'expired', now),
+          ])
+            expect(
+              plan(
+                expiryOrderQuery(
+                  db,
+                  sqliteSchema,
+                  and(arm.where, caCondition(sqliteSchema, { caId: cas[1]!.id }), eq(C.profile, 'tls-server')),
+                  direction,
+                  101,
+                ),
+              ),
+            ).toMatch(
+              /^SEARCH certificates USING INDEX certificates_status_not_after_idx \(status=\?( AND not_after<\?)?\)$/,
+            );
+        }
+        // a CA (or a user's CAs) with a requester's few certificates, newest first or by expiry: the requests drive the
+        // page, the CA and status are row tests (rowTests) — not a walk of the CA's index testing every row of the CA
+        for (const order of [
+          [desc(C.createdAt), desc(C.id)],
+          [asc(C.notAfter), asc(C.id)],
+        ])
+          for (const ca of [{ caId: cas[1]!.id }, { caIds: [cas[0]!.id, cas[1]!.id] }]) {
+            const driven = plan(
+              db
+                .select({ id: C.id })
+                .from(C)
+                .where(
+                  and(
+                    caCondition(sqliteSchema, ca, true),
+                    statusCondition(sqliteSchema, 'sqlite', 'active', T0, true),
+                    requesterCondition(db, sqliteSchema, 'usr_x'),
+                  ),
+                )
+                .orderBy(...order)
+                .limit(101),
+            );
+            expect(driven).toMatch(
+              /^SEARCH certificates USING INDEX (sqlite_autoindex_certificates_1 \(|certificates_created_idx \(ANY\(created_at\) AND )id=\?\)\n/,
+            );
+            expect(driven).toMatch(
+              /SEARCH certificate_requests USING INDEX certificate_requests_requester_created_idx/,
+            );
+          }
         // a requester's own inventory: their requests by requester, each one's certificate by id, then the page's sort
         // — not every certificate newest first, each tested against the requests
         const mine = plan(

@@ -745,10 +745,14 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
           status,
           revokedAt: status === 'revoked' ? T0 : null,
           revocationReason: status === 'revoked' ? 'keyCompromise' : null,
+          profile: i % 4 === 0 ? 'tls-client' : 'tls-server',
           createdAt: T0 + i,
         });
       });
-      await store.commit({ insertCa: [a, b], insertCertificates: certs });
+      // and a CA with active certificates only: its page skips the other statuses' arms (statusesHeld)
+      const d = makeCa({ createdAt: T0 + 2 });
+      certs.push(...[3, 1, 2].map((k) => makeCert(d.id, { notAfter: T0 + k * DAY, createdAt: T0 + 200 + k })));
+      await store.commit({ insertCa: [a, b, d], insertCertificates: certs });
       const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
       const soonest = [...certs].sort((x, y) => x.notAfter - y.notAfter || cmp(x.id, y.id));
       const all = async (q: Parameters<typeof store.certificates.list>[0], limit: number) => {
@@ -779,6 +783,36 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
           .map((c) => c.id)
           .reverse(),
       );
+      // other filters (expiryArms): each status's range walked with the filters tested on its rows, merged; read at
+      // `now` an active row past its end is expired (statusCondition), so `expired` is two arms and `active` one
+      const now = T0 + 8 * DAY;
+      const statusAt = (c: (typeof certs)[number]) =>
+        c.status === 'active' && c.notAfter <= now ? 'expired' : c.status;
+      const filtered: [Parameters<typeof store.certificates.list>[0], (c: (typeof certs)[number]) => boolean][] = [
+        [{ caId: a.id }, (c) => c.caId === a.id],
+        [{ profile: 'tls-client' }, (c) => c.profile === 'tls-client'],
+        [{ caIds: [a.id, b.id], profile: 'tls-server' }, (c) => c.caId !== d.id && c.profile === 'tls-server'],
+        [{ caId: b.id, status: 'active', now }, (c) => c.caId === b.id && statusAt(c) === 'active'],
+        [{ status: 'expired', now }, (c) => statusAt(c) === 'expired'],
+        [{ status: 'active', now }, (c) => statusAt(c) === 'active'],
+        [{ caId: a.id, status: 'expired', now }, (c) => c.caId === a.id && statusAt(c) === 'expired'],
+        [{ profile: 'tls-client', status: 'revoked' }, (c) => c.profile === 'tls-client' && c.status === 'revoked'],
+        [{ caIds: [] }, () => false],
+        [{ caId: d.id }, (c) => c.caId === d.id],
+        [{ caIds: [b.id, d.id], status: 'revoked' }, (c) => c.caId === b.id && c.status === 'revoked'],
+        [{ caId: d.id, status: 'revoked' }, () => false],
+      ];
+      for (const [q, keep] of filtered) {
+        const expected = soonest.filter(keep).map((c) => c.id);
+        for (const limit of [4, 1000]) {
+          expect(await all({ ...q, sort: 'expiry_asc' }, limit), `${JSON.stringify(q)} soonest first`).toEqual(
+            expected,
+          );
+          expect(await all({ ...q, sort: 'expiry_desc' }, limit), `${JSON.stringify(q)} latest first`).toEqual(
+            [...expected].reverse(),
+          );
+        }
+      }
       // a database as a release before 0035 left it: 0035 rebuilds the index on its rows, the pages are the same
       await store.close();
       const engine = getEngine();
