@@ -143,4 +143,13 @@ try:
 except exceptions.InvalidRequest as e:
     out["lnab_unknown"] = str(e)
 
+# key/:ref write and delete on hint (its one key is its CA's): key_name renames the CA, a delete is refused (in use)
+out["key_renamed"] = c.write("hint/key/default", key_name="hint-key")["data"]
+out["key_renamed_issuer"] = c.read("hint/issuer/default")["data"]["issuer_name"]
+try:
+    c.delete("hint/key/default")
+    out["key_delete"] = "no error"
+except exceptions.InvalidRequest as e:
+    out["key_delete"] = str(e)
+
 print(json.dumps(out))

@@ -176,6 +176,11 @@ describe('hvac against pkim', () => {
     expect(late.ok).toBe(false);
     expect(out.lnab_unknown).toMatch(/Unknown value for field `leaf_not_after_behavior`/);
 
+    // key/:ref: key_name renames hint's CA (its issuer_name follows); deleting the key its issuer uses is refused
+    expect(out.key_renamed).toMatchObject({ key_name: 'hint-key' });
+    expect(out.key_renamed_issuer).toBe('hint-key');
+    expect(out.key_delete).toMatch(/Failed to Delete Key\. {2}Key in Use by Issuer: ca_/);
+
     expect(out.missing_role).toBe('InvalidPath');
     expect(out.refused).toMatch(/common name evil\.org not allowed by this role/);
   }, 120_000);

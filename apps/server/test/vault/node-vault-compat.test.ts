@@ -222,6 +222,12 @@ describe('node-vault against pkim serve', () => {
       leaf_not_after_behavior: 'err',
     });
     await expect(admin.write('pki/issue/decade', ask)).rejects.toMatchObject({ response: { statusCode: 400 } });
+    // the mount's one key is the CA's: deleting it is refused while its issuer uses it (OpenBao), nothing changes
+    await expect(admin.delete('pki/key/default')).rejects.toMatchObject({
+      message: expect.stringMatching(new RegExp(`^Failed to Delete Key\\. {2}Key in Use by Issuer: ${interId} `)),
+      response: { statusCode: 400 },
+    });
+    expect(pkim(['ca', 'show', interId]).status).toBe('active');
   }, 60_000);
 
   it('logs in with AppRole (role_id + secret_id); a wrong secret is a 400', async () => {

@@ -61,6 +61,16 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
     return issuer;
   }
 
+  /** `key/:ref`: the mount's one key (its CA's) by its id, its name or `default`; 404 with OpenBao's message else */
+  async function resolveKey(mount: VaultMount, ref: string): Promise<VaultIssuer> {
+    const issuer = await issuerOf(mount);
+    const id = issuer && keyIdOf(issuer.ca);
+    if (!issuer || !id || (ref !== 'default' && ref !== id && ref !== issuer.ca.name)) {
+      throw new PkiError('vault.issuer_not_found', `unable to find PKI key for reference: ${ref}`);
+    }
+    return issuer;
+  }
+
   return {
     resolve,
 
@@ -295,17 +305,50 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
     /** `key/:ref` (`ca:read`): the key by its id, its name (the CA's) or `default`; 404 with OpenBao's message else */
     async readKey(mount: VaultMount, ref: string, actor: Actor): Promise<Record<string, unknown>> {
       authorize(actor, 'ca:read');
-      const issuer = await issuerOf(mount);
-      const id = issuer && keyIdOf(issuer.ca);
-      if (!issuer || !id || (ref !== 'default' && ref !== id && ref !== issuer.ca.name)) {
-        throw new PkiError('vault.issuer_not_found', `unable to find PKI key for reference: ${ref}`);
+      return keyEntry((await resolveKey(mount, ref)).ca);
+    },
+
+    /**
+     * `key/:ref` POST/PATCH (`ca:write`): `key_name` is the CA's name (the mount's one key is its CA's), so it renames
+     * the CA as `issuer_name` does (`cas.rename`, audited `ca.renamed`); an empty or reserved name is a 400. Answers
+     * the key as `key/:ref` does.
+     */
+    async writeKey(
+      mount: VaultMount,
+      ref: string,
+      params: Record<string, unknown>,
+      actor: Actor,
+    ): Promise<Record<string, unknown>> {
+      authorize(actor, 'ca:write');
+      const issuer = await resolveKey(mount, ref);
+      if (params.key_name === undefined) return keyEntry(issuer.ca);
+      const name = parseVaultString('key_name', params.key_name).trim();
+      const invalid = (m: string) => new PkiError('vault.invalid_parameter', m);
+      if (!name) throw invalid("key_name cannot be empty: the mount's one key is its CA's, named as the CA");
+      if (name.toLowerCase() === 'default') throw invalid("reserved keyword 'default' can not be used as key name");
+      return keyEntry(await deps.cas.rename(issuer.ca.id, name, actor));
+    },
+
+    /**
+     * `DELETE key/:ref` (`ca:write`): the mount's one key is its issuer's — in use as long as the CA is — so it is
+     * refused with OpenBao's 400 (`Failed to Delete Key.  Key in Use by Issuer: <CA id>`), nothing changed; delete
+     * the issuer (`DELETE issuer/:ref`, `DELETE root`) instead. A ref naming no key of the mount changes nothing
+     * (OpenBao answers it as deleted: 204).
+     */
+    async deleteKey(mount: VaultMount, ref: string, actor: Actor): Promise<void> {
+      authorize(actor, 'ca:write');
+      let issuer: VaultIssuer;
+      try {
+        issuer = await resolveKey(mount, ref);
+      } catch (e) {
+        if (e instanceof PkiError && e.code === 'vault.issuer_not_found') return;
+        throw e;
       }
-      return {
-        key_id: id,
-        key_name: issuer.ca.name,
-        key_type: KEY_TYPE_INFO[issuer.ca.keyType].algorithm,
-        subject_key_id: id.match(/../g)!.join(':'),
-      };
+      throw new PkiError(
+        'vault.invalid_parameter',
+        `Failed to Delete Key.  Key in Use by Issuer: ${issuer.ca.id} (the mount's one key is its CA's: ` +
+          'DELETE issuer/:ref deletes the CA and keeps the key, DELETE root destroys it)',
+      );
     },
 
     /** `config/keys` (`ca:read`, as OpenBao): the default key is the mount's one key, its CA's (`''` without one) */
@@ -442,6 +485,17 @@ function entryOf({ ca, certificate, caChain }: VaultIssuer): Record<string, unkn
     delta_crl_distribution_points: [],
     ocsp_servers: ca.urls?.ocspUrls ?? [],
     enable_aia_url_templating: false,
+  };
+}
+
+/** the key entry of `key/:ref`, OpenBao's field names: the CA key's id, the CA's name, the algorithm, the SKI */
+function keyEntry(ca: CaRow): Record<string, unknown> {
+  const id = keyIdOf(ca);
+  return {
+    key_id: id,
+    key_name: ca.name,
+    key_type: KEY_TYPE_INFO[ca.keyType].algorithm,
+    subject_key_id: id.match(/../g)!.join(':'),
   };
 }
 

@@ -686,6 +686,18 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       async read(c) {
         return json(await c.authority.vault.issuers.readKey(c.mount!, c.path.ref, actorOf(c)));
       },
+      // key_name is the CA's name: renamed as issuer_name renames it
+      async write(c) {
+        return json(await c.authority.vault.issuers.writeKey(c.mount!, c.path.ref, c.params, actorOf(c)));
+      },
+      async patch(c) {
+        return json(await c.authority.vault.issuers.writeKey(c.mount!, c.path.ref, c.params, actorOf(c)));
+      },
+      // the mount's one key is its issuer's: refused as OpenBao refuses a key in use; a ref it does not know: 204
+      async delete(c) {
+        await c.authority.vault.issuers.deleteKey(c.mount!, c.path.ref, actorOf(c));
+        return { kind: 'empty' };
+      },
     },
   },
   {
