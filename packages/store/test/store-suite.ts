@@ -1135,6 +1135,9 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         if (engine.dialect === 'postgres')
           for (const statement of migrationStatements(engine.dialect, '0033_certificate_names_created_idx.sql'))
             await engine.rawSql(url, statement);
+        // 0037's column back (undo0032 drops it again on the next turn; it has nothing to do with the terms)
+        for (const statement of migrationStatements(engine.dialect, '0037_ca_leaf_not_after_behavior.sql'))
+          await engine.rawSql(url, statement);
         // (positive control first: nothing found without the terms)
         expect(await all(probes)).toEqual(probes.map(() => (with0017 ? [old.id] : [])));
       }
