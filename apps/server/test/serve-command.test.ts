@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
+import type { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import { startPkimServer } from '../../../tests/support/remote-server';
 import { tempDir } from '../../../tests/support/openssl-tools';
@@ -11,6 +12,21 @@ const BANNER: [string[], Record<string, string>] = [
 ];
 const serve = (dataDir: string) => startPkimServer(dataDir, ...BANNER, { json: false });
 
+/** resolves at the first `data` event of `source` after which `holds()` (no timer: the test's timeout bounds it) */
+const onData = (source: EventEmitter, holds: () => boolean) =>
+  new Promise<void>((resolve) => {
+    if (holds()) {
+      resolve();
+      return;
+    }
+    const check = () => {
+      if (!holds()) return;
+      source.off('data', check);
+      resolve();
+    };
+    source.on('data', check);
+  });
+
 describe('pkim serve', { timeout: 300_000 }, () => {
   const tmp = tempDir('pkim-serve-');
   const children: ChildProcess[] = [];
@@ -20,8 +36,12 @@ describe('pkim serve', { timeout: 300_000 }, () => {
   });
 
   it('prints the one-time admin credential on first boot only; finishes an in-flight request on SIGTERM', async () => {
-    const first = await serve(tmp.dir);
+    // at info: its log's 'shutting down' (on stderr) says when SIGTERM has begun the close
+    const info = { PKIM_LOG_LEVEL: 'info' };
+    const first = await startPkimServer(tmp.dir, ['--host', '127.0.0.1', '--log-level', 'info'], info, { json: false });
     children.push(first.child);
+    let log = '';
+    first.child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     // stdout is a pipe, not a terminal: the banner is JSON lines like the logs, nothing else
     const lines = first
       .output()
@@ -56,7 +76,8 @@ describe('pkim serve', { timeout: 300_000 }, () => {
     });
     expect(login.status).toBe(200);
 
-    // an OCSP request whose body is still arriving when SIGTERM comes
+    // an OCSP request whose body is still arriving when SIGTERM comes: the server has its headers (it answers the
+    // `Expect: 100-continue` as it hands the request on), then SIGTERM, then the rest once it says it is shutting down
     const { port } = new URL(first.url);
     const body = Buffer.from('3003020100', 'hex'); // not a valid OCSP request: answered as malformedRequest
     const sock = connect(Number(port), '127.0.0.1');
@@ -72,18 +93,20 @@ describe('pkim serve', { timeout: 300_000 }, () => {
         'Host: 127.0.0.1',
         'Content-Type: application/ocsp-request',
         `Content-Length: ${body.length}`,
+        'Expect: 100-continue',
         'Connection: close',
         '',
         '',
       ].join('\r\n'),
     );
     sock.write(body.subarray(0, 2));
-    await new Promise((r) => setTimeout(r, 300));
+    await onData(sock, () => response.includes('\r\n\r\n'));
+    expect(response).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n$/);
     first.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await onData(first.child.stderr!, () => log.includes('"msg":"shutting down"'));
     sock.write(body.subarray(2));
     await closed;
-    expect(response).toMatch(/^HTTP\/1\.1 200/);
+    expect(response).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/);
     expect(response).toMatch(/content-type: application\/ocsp-response/i);
     expect(await first.exited).toBe(0);
     expect(first.output()).toMatch(/pkim stopped/);
