@@ -11,6 +11,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import * as graphene from 'graphene-pk11';
 
 const execFileAsync = promisify(execFile);
 
@@ -145,4 +146,38 @@ export async function createSoftHsmToken(opts: SoftHsmTokenOptions = {}): Promis
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Runs `fn` with a read-write session on the token labelled `hsm.tokenLabel`, a second view of it through graphene
+ * beside the backend under test; closes the session after. The module is the backend's, already initialised in this
+ * process (initialize is then a no-op; never finalize it here: shared). The backend's login holds for every session
+ * of the process; `login` also logs this session in with `hsm.pin` when the token is not logged in yet.
+ */
+export function withTokenSession<T>(
+  hsm: Pick<SoftHsmToken, 'modulePath' | 'tokenLabel' | 'pin'>,
+  fn: (session: graphene.Session) => T,
+  opts: { login?: boolean } = {},
+): T {
+  const mod = graphene.Module.load(hsm.modulePath, 'token-view');
+  mod.initialize();
+  const slots = mod.getSlots(true);
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots.items(i);
+    if (slot.getToken().label.trim() !== hsm.tokenLabel) continue;
+    const session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
+    try {
+      if (opts.login) {
+        try {
+          session.login(hsm.pin);
+        } catch {
+          // already logged in by the backend (CKR_USER_ALREADY_LOGGED_IN)
+        }
+      }
+      return fn(session);
+    } finally {
+      session.close();
+    }
+  }
+  throw new Error(`token ${hsm.tokenLabel} not visible`);
 }

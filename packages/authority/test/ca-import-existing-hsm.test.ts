@@ -12,7 +12,7 @@ import type { Authority } from '@pkim/authority';
 import { parseKmipKeyUri, parsePkcs11Uri } from '@pkim/keys';
 import { ENGINES } from '../../../tests/support/engines';
 import { authorityOnEngine } from '../../../tests/support/authority-on-engine';
-import { createSoftHsmToken, type SoftHsmToken } from '../../../tests/support/softhsm';
+import { createSoftHsmToken, withTokenSession, type SoftHsmToken } from '../../../tests/support/softhsm';
 import { startPyKmip, type PyKmipServer } from '../../../tests/support/pykmip';
 import { keyCustodyEnv } from '../../../tests/support/key-custody-env';
 import { opensslCsr, opensslSelfSigned, tempDir } from '../../../tests/support/openssl-tools';
@@ -49,28 +49,8 @@ async function expectLeafVerifies(a: Authority, caId: string, rootPem: string, d
   expect(c.ok, c.output).toBe(true);
 }
 
-/** runs `fn` with a read-write session on the test token (the backend's module is initialised: never finalize) */
-function onToken<T>(fn: (session: graphene.Session) => T): T {
-  const mod = graphene.Module.load(hsm.modulePath, 'import-view');
-  mod.initialize(); // already initialised by the backend in this process: a no-op
-  const slots = mod.getSlots(true);
-  for (let i = 0; i < slots.length; i++) {
-    const slot = slots.items(i);
-    if (slot.getToken().label.trim() !== hsm.tokenLabel) continue;
-    const session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
-    try {
-      session.login(hsm.pin);
-    } catch {
-      // the backend's login holds for every session of the process (CKR_USER_ALREADY_LOGGED_IN)
-    }
-    try {
-      return fn(session);
-    } finally {
-      session.close();
-    }
-  }
-  throw new Error(`no token ${hsm.tokenLabel}`);
-}
+/** runs `fn` with a read-write session on the test token, logged in (a second view beside the backend) */
+const onToken = <T>(fn: (session: graphene.Session) => T): T => withTokenSession(hsm, fn, { login: true });
 
 /** PyKMIP's managed objects (its own SQLite database): what a refused import must leave as it was */
 function kmipObjects(): number {

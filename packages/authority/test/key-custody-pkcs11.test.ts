@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { parsePkcs11Uri } from '@pkim/keys';
 import { parseCertificate } from '@pkim/core';
 import { createAuthority, type Actor, type Authority } from '@pkim/authority';
-import { createSoftHsmToken, type SoftHsmToken } from '../../../tests/support/softhsm';
+import { createSoftHsmToken, withTokenSession, type SoftHsmToken } from '../../../tests/support/softhsm';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { certtoolVerify, goVerify, opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError, eventually, filesUnder } from '../../../tests/support/test-kit';
@@ -185,19 +185,9 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
   });
 
   it('keeps private keys on the token: not extractable, sensitive; no key material in DB or data dir', async () => {
-    const mod = graphene.Module.load(hsm.modulePath, 'custody-view');
-    mod.initialize(); // already initialised by the backend in this process: a no-op; never finalize here (shared)
-    const slots = mod.getSlots(true);
-    let session: graphene.Session | undefined;
-    for (let i = 0; i < slots.length && !session; i++) {
-      const slot = slots.items(i);
-      if (slot.getToken().label.trim() === hsm.tokenLabel)
-        session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
-    }
-    expect(session).toBeDefined();
-    try {
+    withTokenSession(hsm, (session) => {
       for (const c of Object.values(cas)) {
-        const found = session!.find({
+        const found = session.find({
           class: graphene.ObjectClass.PRIVATE_KEY,
           id: Buffer.from(parsePkcs11Uri(c.keyUri).id!),
         });
@@ -219,9 +209,7 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
           private: true,
         });
       }
-    } finally {
-      session!.close();
-    }
+    });
 
     // the store holds no key blob at all (only HSM CAs exist here); the software backend was never asked for a key
     const db = new Database(join(dataDir, 'pkim.db'), { readonly: true, fileMustExist: true });
@@ -258,28 +246,15 @@ describe('CA keys on a PKCS#11 token (SoftHSM2), configured from PKIM_PKCS11_*',
   });
 
   /** the CKA_IDs of the private and public keys on the token, hex, sorted */
-  const tokenKeys = (): string[] => {
-    const mod = graphene.Module.load(hsm.modulePath, 'custody-count');
-    mod.initialize(); // already initialised by the backend in this process: a no-op; never finalize here (shared)
-    const slots = mod.getSlots(true);
-    for (let i = 0; i < slots.length; i++) {
-      const slot = slots.items(i);
-      if (slot.getToken().label.trim() !== hsm.tokenLabel) continue;
-      const session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
-      try {
-        const ids: string[] = [];
-        for (const cls of [graphene.ObjectClass.PRIVATE_KEY, graphene.ObjectClass.PUBLIC_KEY]) {
-          const found = session.find({ class: cls });
-          for (let j = 0; j < found.length; j++)
-            ids.push(`${cls}:${found.items(j).getAttribute('id').toString('hex')}`);
-        }
-        return ids.sort();
-      } finally {
-        session.close();
+  const tokenKeys = (): string[] =>
+    withTokenSession(hsm, (session) => {
+      const ids: string[] = [];
+      for (const cls of [graphene.ObjectClass.PRIVATE_KEY, graphene.ObjectClass.PUBLIC_KEY]) {
+        const found = session.find({ class: cls });
+        for (let j = 0; j < found.length; j++) ids.push(`${cls}:${found.items(j).getAttribute('id').toString('hex')}`);
       }
-    }
-    throw new Error(`no token ${hsm.tokenLabel}`);
-  };
+      return ids.sort();
+    });
   /** runs `body` counting the key pairs the PKCS#11 backend was asked for (the real backend: a spy calling through) */
   const countingTokenKeys = async (body: () => Promise<void>): Promise<number> => {
     const spy = vi.spyOn(internalsOf(authority).keys.get('pkcs11'), 'generateKey');

@@ -36,7 +36,7 @@ import {
 import { KEY_TYPE_INFO, PkiError, type KeyType } from '@pkim/shared';
 import type { KeyBackend, KeyBackendEvents, KeyDestroyer, KeyRef } from '../src/key-backend';
 import { createPkcs11Backend, ecdsaRawToDer, parsePkcs11Uri, formatPkcs11Uri } from '../src/pkcs11';
-import { createSoftHsmToken, type SoftHsmToken } from '../../../tests/support/softhsm';
+import { createSoftHsmToken, withTokenSession, type SoftHsmToken } from '../../../tests/support/softhsm';
 import {
   assertSpkiMatchesKeyType,
   catchPkiError,
@@ -73,22 +73,7 @@ afterAll(async () => {
 });
 
 /** A second view of the token through graphene directly (same process, so it shares the login). */
-function withRawSession<T>(fn: (session: graphene.Session) => T): T {
-  const mod = graphene.Module.load(hsm.modulePath, 'raw-view');
-  mod.initialize(); // already initialised by the backend: a no-op; never finalize here (shared)
-  const slots = mod.getSlots(true);
-  for (let i = 0; i < slots.length; i++) {
-    const slot = slots.items(i);
-    if (slot.getToken().label.trim() !== hsm.tokenLabel) continue;
-    const session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
-    try {
-      return fn(session);
-    } finally {
-      session.close();
-    }
-  }
-  throw new Error(`token ${hsm.tokenLabel} not visible`);
-}
+const withRawSession = <T>(fn: (session: graphene.Session) => T): T => withTokenSession(hsm, fn);
 
 function objectsWithId(session: graphene.Session, id: Uint8Array, cls: graphene.ObjectClass): graphene.SessionObject[] {
   const found = session.find({ class: cls, id: Buffer.from(id) });
