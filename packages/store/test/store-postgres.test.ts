@@ -68,8 +68,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pkim-store-pg-'));
   cluster = await startPostgres();
 });
-// stopping the cluster and removing its files (≈ 70 databases) took 75–122 s after the last test at load 13–16
-// (session 28, three runs: one hit the 120 s hook timeout); the bound only stops a hang
+// stopping the cluster and removing its files (≈ 70 databases) took 75–122 s after the last test at load 13–16 on
+// disk (session 28; one hit the 120 s hook timeout), ≈ 2 s since the test cluster is in memory (tests/support/
+// postgres.ts); the bound only stops a hang
 afterAll(async () => {
   await cluster?.stop();
   rmSync(dir, { recursive: true, force: true });
