@@ -3,9 +3,14 @@
 // says and are refused (400, nothing changed) otherwise (leaf_not_after_behavior, which the CA takes:
 // vault-leaf-not-after.test.ts). The mount keeps issuing: its leaf verified by openssl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { opensslVerify } from '../../../../tests/support/verifiers';
 import { ACTORS } from '../server-test-support';
-import { openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
+import {
+  expectIssuedLeafVerifies,
+  openVaultFixture,
+  vaultCall,
+  WEB_ROLE,
+  type VaultFixture,
+} from './vault-test-support';
 
 let f: VaultFixture;
 beforeAll(async () => {
@@ -28,15 +33,7 @@ describe('issuer/:ref POST and PATCH', () => {
     const events = await f.authority.audit.list({ action: 'ca.renamed', target: f.caId, limit: 5 });
     expect(events.map((e) => e.details)).toEqual([{ from: 'Vault Test Issuing', to: 'issuing-renamed' }]);
     // still the mount's issuer: a leaf issued after the rename verifies up to the root
-    const issued = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'r.example.com', ttl: '1h' });
-    expect(issued.status, issued.text).toBe(200);
-    const v = opensslVerify({
-      leafPem: `${issued.body.data.certificate}\n`,
-      chainPems: [f.intermediatePem],
-      rootPem: f.rootPem,
-      purpose: 'sslserver',
-    });
-    expect(v.ok, v.output).toBe(true);
+    await expectIssuedLeafVerifies(f, 'r.example.com');
   });
 
   it('takes the fields Terraform sends when they are what the entry says (PATCH, by the new name)', async () => {

@@ -3,9 +3,14 @@
 // by an issuer (400, the CA and its key unchanged; the mount keeps issuing: its leaf verified by openssl); a ref
 // naming no key of the mount answers 204 and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { opensslVerify } from '../../../../tests/support/verifiers';
 import { ACTORS } from '../server-test-support';
-import { openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
+import {
+  expectIssuedLeafVerifies,
+  openVaultFixture,
+  vaultCall,
+  WEB_ROLE,
+  type VaultFixture,
+} from './vault-test-support';
 
 let f: VaultFixture;
 let keyId: string;
@@ -60,14 +65,6 @@ describe('key/:ref POST, PATCH and DELETE', () => {
     expect((await vaultCall(f, 'DELETE', 'pki/key/default', undefined, { token })).status).toBe(403);
     expect((await vaultCall(f, 'GET', 'pki/key/default')).body.data.key_id).toBe(keyId);
     expect((await f.authority.cas.get(f.caId)).ca.status).toBe('active');
-    const issued = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'k.example.com', ttl: '1h' });
-    expect(issued.status, issued.text).toBe(200);
-    const v = opensslVerify({
-      leafPem: `${issued.body.data.certificate}\n`,
-      chainPems: [f.intermediatePem],
-      rootPem: f.rootPem,
-      purpose: 'sslserver',
-    });
-    expect(v.ok, v.output).toBe(true);
+    await expectIssuedLeafVerifies(f, 'k.example.com');
   });
 });

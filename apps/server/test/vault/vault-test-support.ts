@@ -4,6 +4,8 @@ import { connect } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Authority, AuthorityConfig } from '@pkim/authority';
 import { buildServer } from '@pkim/server';
+import { expect } from 'vitest';
+import { opensslVerify } from '../../../../tests/support/verifiers';
 import {
   ACTORS,
   createIssuingCa,
@@ -137,4 +139,20 @@ export function corruptCsrSignature(csrPem: string): string {
     .match(/.{1,64}/g)!
     .join('\n');
   return `-----BEGIN CERTIFICATE REQUEST-----\n${b64}\n-----END CERTIFICATE REQUEST-----\n`;
+}
+
+/** A leaf issued through the mount's `web` role (`pki/issue/web`, 1 h) verifies up to the root with openssl. */
+export async function expectIssuedLeafVerifies(
+  f: Pick<VaultFixture, 'url' | 'token' | 'intermediatePem' | 'rootPem'>,
+  cn: string,
+): Promise<void> {
+  const issued = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: cn, ttl: '1h' });
+  expect(issued.status, issued.text).toBe(200);
+  const v = opensslVerify({
+    leafPem: `${issued.body.data.certificate}\n`,
+    chainPems: [f.intermediatePem],
+    rootPem: f.rootPem,
+    purpose: 'sslserver',
+  });
+  expect(v.ok, v.output).toBe(true);
 }
