@@ -195,4 +195,47 @@ describe("an issuer's leaf_not_after_behavior", () => {
     for (const r of await issueAllThree(45)) expect(r.status, r.text).toBe(400);
     expect(await certCount()).toBe(before);
   });
+
+  it("a role's RFC 3339 not_after_bound sees the end the issuer's behaviour leaves (OpenBao's order)", async () => {
+    // a bound 40 days ahead: past the CA's end (30 days), short of the 45 days asked
+    const bound = rfc3339(Date.now() + 40 * DAY);
+    const role = { allowed_domains: 'example.com', allow_subdomains: true, max_ttl: '1440h', key_type: 'ec' };
+    const w = await vaultCall(f, 'POST', 'short/roles/bounded', { ...role, not_after_bound: bound });
+    expect(w.status, w.text).toBe(200);
+    const ask = (ttl: string) => vaultCall(f, 'POST', 'short/issue/bounded', { common_name: 'b.example.com', ttl });
+    const beyondBound = /^not_after_bound is set to \S+\. Cannot satisfy request as that would result in notAfter of /;
+
+    // truncate: 45 days end at the CA's notAfter first, which is within the bound: issued, ending with the CA
+    expect((await writeBehavior('POST', 'truncate')).status).toBe(200);
+    const cut = await ask(`${45 * 24}h`);
+    expect(cut.status, cut.text).toBe(200);
+    expect(opensslEnd(cut.body.data.certificate)).toBe(caEnd);
+    expect(verify(cut.body.data.certificate).ok).toBe(true);
+    // permit: the end asked stays 45 days, past the bound: refused by the bound, nothing issued
+    expect((await writeBehavior('PATCH', 'permit')).status).toBe(200);
+    const before = await certCount();
+    const permitted = await ask(`${45 * 24}h`);
+    expect(permitted.status, permitted.text).toBe(400);
+    expect(permitted.body.errors[0]).toMatch(beyondBound);
+    // err: the issuer's refusal comes first (OpenBao's order), not the bound's
+    expect((await writeBehavior('PATCH', 'err')).status).toBe(200);
+    const refused = await ask(`${45 * 24}h`);
+    expect(refused.status, refused.text).toBe(400);
+    expect(refused.body.errors[0]).toMatch(/^notAfter \S+ is after the issuer's notAfter /);
+    expect(await certCount()).toBe(before);
+
+    // the other order: a bound before the CA's end (20 days) refuses the truncated end, naming that end
+    const early = rfc3339(Date.now() + 20 * DAY);
+    await vaultCall(f, 'POST', 'short/roles/bounded', { ...role, not_after_bound: early });
+    expect((await writeBehavior('PATCH', 'truncate')).status).toBe(200);
+    const truncatedPast = await ask(`${45 * 24}h`);
+    expect(truncatedPast.status, truncatedPast.text).toBe(400);
+    expect(truncatedPast.body.errors[0]).toMatch(beyondBound);
+    expect(truncatedPast.body.errors[0]).toContain(`notAfter of ${new Date(caEnd).toISOString()} that is beyond`);
+    const within = await ask('240h');
+    expect(within.status, within.text).toBe(200);
+    expect(verify(within.body.data.certificate).ok).toBe(true);
+    expect(await certCount()).toBe(before + 1);
+    expect((await writeBehavior('PATCH', 'err')).status).toBe(200);
+  });
 });

@@ -1,5 +1,5 @@
 import { createPrivateKey, randomUUID } from 'node:crypto';
-import { PkiError, KEY_TYPE_INFO, type Clock, type KeyType } from '@pkim/shared';
+import { PkiError, KEY_TYPE_INFO, type Clock, type KeyType, type LeafNotAfterBehavior } from '@pkim/shared';
 import {
   decodeCsrAsync,
   readCsrUnverified,
@@ -33,6 +33,7 @@ import {
   roleFromParams,
   requestedNotAfter,
   checkNotAfterBound,
+  hasTimeBound,
   roleKeyType,
   roleKeyUsage,
   type VaultRole,
@@ -252,6 +253,8 @@ export interface VaultIssueServiceDeps {
   requireIssuer(mount: VaultMount, ref: string): Promise<void>;
   /** the key type of the mount's issuer: read only for a role (or sign-verbatim request) with `signature_bits` */
   issuerKeyType(mount: VaultMount): Promise<KeyType>;
+  /** the issuer's notAfter and leaf_not_after_behavior: read only for a role whose not_after_bound is a time */
+  issuerEnd(mount: VaultMount): Promise<{ notAfter: number | null; leafNotAfterBehavior: LeafNotAfterBehavior }>;
 }
 
 /** issue/:role and sign/:role: Vault request semantics around ONE call of the signing pipeline. */
@@ -338,6 +341,8 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     // the CSR is read here without verifying its signature: the pipeline verifies it before signing (one
     // verification per request); a request refused here has its CSR verified first, so a CSR without proof of
     // possession gets that error first, as when it was verified here
+    // a role bounded by a time checks the end the issuer's leaf_not_after_behavior leaves (OpenBao's order)
+    const issuerEnd = hasTimeBound(role) ? await deps.issuerEnd(mount) : undefined;
     let plan: ReturnType<typeof planRequest>;
     try {
       plan = planRequest();
@@ -421,6 +426,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
         requested: notAfterRequested && !role.not_after ? Date.parse(notAfterRequested) : undefined,
         ttlSeconds: Math.min(ttlRequested || role.ttl || mount.defaultLeaseTtl, maxTtl),
         now,
+        issuer: issuerEnd,
       });
 
       const roleNames = { commonName: cn, dns: sans.dns, email: sans.email, ip: sans.ip, uri: sans.uri };

@@ -1,4 +1,4 @@
-import { PkiError, type KeyType } from '@pkim/shared';
+import { PkiError, type KeyType, type LeafNotAfterBehavior } from '@pkim/shared';
 import type { ExtKeyUsageName, KeyUsageName } from '@pkim/core';
 import { coerceVaultField, formatGoDuration, type VaultFieldType } from './vault-params';
 
@@ -260,14 +260,27 @@ export function requestedNotAfter(role: VaultRole, ttl: number, requested: strin
   return notAfter;
 }
 
+/** whether the role's `not_after_bound` is an RFC 3339 time (its check needs the issuer's notAfter and behaviour) */
+export function hasTimeBound(role: VaultRole): boolean {
+  return isRfc3339(role.not_after_bound || 'permit');
+}
+
 /**
  * The role's `not_after_bound` on the end decided (`end`, epoch ms): `ttl-limited` refuses a request's `not_after`
  * beyond now + the TTL the request would otherwise get (its role's `ttl` or the mount's default, capped), an RFC 3339
- * bound any end past it; 400 with OpenBao's messages
+ * bound any end past it; 400 with OpenBao's messages. As OpenBao (getCertificateNotAfter), the RFC 3339 bound sees
+ * the end after the issuer's `leaf_not_after_behavior` (`issuer`): `truncate` ends it at the issuer's notAfter first,
+ * and under `err` an end past the issuer is left to the pipeline, whose refusal (the issuer's error) comes first.
  */
 export function checkNotAfterBound(
   role: VaultRole,
-  o: { end: number; requested?: number; ttlSeconds: number; now: number },
+  o: {
+    end: number;
+    requested?: number;
+    ttlSeconds: number;
+    now: number;
+    issuer?: { notAfter: number | null; leafNotAfterBehavior: LeafNotAfterBehavior };
+  },
 ): void {
   const bound = role.not_after_bound || 'permit';
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -276,9 +289,16 @@ export function checkNotAfterBound(
       `not_after_bound is set to ttl-limited. Cannot satisfy request as that would result in notAfter of ` +
         `${iso(o.requested)} that is beyond the TTL of ${formatGoDuration(o.ttlSeconds)}`,
     );
-  if (isRfc3339(bound) && o.end > Date.parse(bound))
+  if (!isRfc3339(bound)) return;
+  let end = o.end;
+  const caEnd = o.issuer?.notAfter;
+  if (caEnd != null && end > caEnd) {
+    if (o.issuer!.leafNotAfterBehavior === 'err') return;
+    if (o.issuer!.leafNotAfterBehavior === 'truncate') end = caEnd;
+  }
+  if (end > Date.parse(bound))
     throw invalid(
       `not_after_bound is set to ${bound}. Cannot satisfy request as that would result in notAfter of ` +
-        `${iso(o.end)} that is beyond the maximum timestamp of ${iso(Date.parse(bound))}`,
+        `${iso(end)} that is beyond the maximum timestamp of ${iso(Date.parse(bound))}`,
     );
 }

@@ -59,6 +59,10 @@ export function createVaultService(deps: VaultServiceDeps) {
       mounts,
       requireIssuer: (mount, ref) => issuers.requireForIssuance(mount, ref),
       issuerKeyType: async (mount) => (await issuers.resolve(mount, 'default')).ca.keyType,
+      issuerEnd: async (mount) => {
+        const { ca } = await issuers.resolve(mount, 'default');
+        return { notAfter: ca.notAfter, leafNotAfterBehavior: ca.leafNotAfterBehavior };
+      },
     }),
     /** `root/sign-intermediate`, `issuer/:ref/sign-intermediate`: a CSR signed as a subordinate CA certificate */
     signIntermediate: createVaultSignIntermediate({ clock: deps.clock, sign: deps.sign, issuers }),
