@@ -146,7 +146,12 @@ export function reportError(error: unknown, json: boolean): number {
  * the one form: `error: input.invalid: <message>` (exit code 2), or with --json the contract's error object.
  */
 export function usageErrorText(commanderText: string, json: boolean): string {
-  const message = `${commanderText.replace(/^error: /, '').trim()} (see pkim <command> --help)`;
+  // commander puts its suggestion on a line of its own ("\n(Did you mean disable?)"): kept, on the one line
+  const text = commanderText
+    .replace(/^error: /, '')
+    .trim()
+    .replace(/\s*\n\s*/g, ' ');
+  const message = `${text} (see pkim <command> --help)`;
   return json
     ? `${JSON.stringify({ error: { code: 'input.invalid', message } })}\n`
     : `error: input.invalid: ${message}\n`;

@@ -154,6 +154,9 @@ describe('pkim usage errors and --help through the compiled CLI', () => {
       [['cert', 'show'], /^error: input\.invalid: missing required argument 'ref'/],
       [['ca', 'create'], /^error: input\.invalid: required option '--subject <dn>' not specified/],
       [['cert', 'list', '--limit'], /^error: input\.invalid: option '--limit <n>' argument missing/],
+      // commander's suggestion comes on a second line of its own: kept, on the one line
+      [['user', 'enable', 'alice'], /^error: input\.invalid: unknown command 'enable' \(Did you mean disable\?\)/],
+      [['ca', 'list', '--jsn'], /^error: input\.invalid: unknown option '--jsn' \(Did you mean --json\?\)/],
     ];
     for (const [args, form] of cases) {
       const r = pkim(...args);
