@@ -75,3 +75,104 @@ export const vaultMountedLine = (m: VaultMountDto): string =>
 /** `pkim cert delete`'s line, in both modes */
 export const certificateDeletedLine = (serial: string): string =>
   `certificate ${serial} deleted (the audit trail keeps its serial and fingerprint)`;
+
+interface Sans {
+  dns?: string[];
+  ip?: string[];
+  uri?: string[];
+  email?: string[];
+}
+
+/** what `cert list` prints of a certificate: the local row's fields (remote mode maps the API's objects to them) */
+export interface CertificateLine {
+  id: string;
+  serialHex: string;
+  caId: string;
+  status: string;
+  profile: string;
+  notBefore: number;
+  notAfter: number;
+  subjectDn: string;
+  commonName: string | null;
+  sans: Sans;
+}
+
+/** `pkim cert list` (`--wide`: every column), the same in local and remote mode */
+export function certificatesTable(
+  items: CertificateLine[],
+  o: { caNames: ReadonlyMap<string, string>; now: number; wide?: boolean; nextCursor?: string | null },
+): string {
+  const ca = (id: string) => o.caNames.get(id) ?? id;
+  return (
+    (o.wide
+      ? table(
+          ['ID', 'SERIAL', 'CA', 'STATUS', 'PROFILE', 'NOT BEFORE', 'NOT AFTER', 'DAYS LEFT', 'SUBJECT', 'SANS'],
+          items.map((c) => [
+            c.id,
+            c.serialHex,
+            ca(c.caId),
+            c.status,
+            c.profile,
+            date(c.notBefore),
+            date(c.notAfter),
+            daysLeft(c.notAfter, o.now),
+            c.subjectDn,
+            sansText(c.sans),
+          ]),
+        )
+      : table(
+          ['SERIAL', 'CA', 'STATUS', 'DAYS LEFT', 'NAME'],
+          items.map((c) => [
+            c.serialHex.slice(0, 16) + (c.serialHex.length > 16 ? '…' : ''),
+            ca(c.caId),
+            c.status,
+            daysLeft(c.notAfter, o.now),
+            firstName(c),
+          ]),
+        )) + (o.nextCursor ? `\nmore: --cursor ${o.nextCursor}` : '')
+  );
+}
+
+/** what `ca list` prints of a CA (the local row's fields) */
+export interface CaLine {
+  id: string;
+  name: string;
+  status: string;
+  keyType: string;
+  keyBackend: string;
+  parentId: string | null;
+  notAfter: number | null;
+  subjectDn: string;
+}
+
+/** `pkim ca list`, the same in local and remote mode */
+export const casTable = (items: CaLine[]): string =>
+  table(
+    ['ID', 'NAME', 'STATUS', 'KEY', 'PARENT', 'NOT AFTER', 'SUBJECT'],
+    items.map((c) => [
+      c.id,
+      c.name,
+      c.status,
+      `${c.keyType}/${c.keyBackend}`,
+      c.parentId,
+      date(c.notAfter),
+      c.subjectDn,
+    ]),
+  );
+
+/** what `request list` prints of a request (the local row's fields) */
+export interface RequestLine {
+  id: string;
+  status: string;
+  profile: string;
+  createdAt: number;
+  requester: string;
+  subjectDn: string;
+}
+
+/** `pkim request list`, the same in local and remote mode */
+export const requestsTable = (items: RequestLine[], nextCursor?: string | null): string =>
+  table(
+    ['ID', 'STATUS', 'PROFILE', 'SUBMITTED', 'REQUESTER', 'SUBJECT'],
+    items.map((r) => [r.id, r.status, r.profile, date(r.createdAt), r.requester, r.subjectDn]),
+  ) + (nextCursor ? `\nmore: --cursor ${nextCursor}` : '');

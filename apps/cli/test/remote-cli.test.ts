@@ -184,6 +184,37 @@ describe('pkim remote mode: the same commands through a server', () => {
     expect(ok(remote('audit', 'list', '--limit', '3')).stdout).toMatch(/^SEQ\s+TIME\s+ACTOR\s+ACTION/);
   });
 
+  it('ca list, cert list (--wide, paged) and request list print the tables of local mode, not the raw fields', () => {
+    const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=queued.example.com',
+      sans: ['DNS:queued.example.com'],
+    });
+    writeFileSync(file('queued.csr'), csrPem);
+    const submitted = remote('request', 'submit', '--ca', 'flow-issuing', '--csr', file('queued.csr'));
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const lists = [
+      ['ca', 'list'],
+      ['cert', 'list'],
+      ['cert', 'list', '--wide'],
+      ['cert', 'list', '--limit', '1'],
+      ['request', 'list'],
+    ];
+    for (const args of lists) {
+      const here = onServer(...args);
+      const there = remote(...args);
+      expect(here.code, here.stderr).toBe(0);
+      expect(there.code, there.stderr).toBe(0);
+      expect(there.stdout, args.join(' ')).toBe(here.stdout);
+    }
+    // the columns the README describes: CA names, days left, the request's subject
+    const certs = remote('cert', 'list').stdout;
+    expect(certs).toMatch(/^SERIAL\s+CA\s+STATUS\s+DAYS LEFT\s+NAME\n/);
+    expect(certs).toMatch(/\bflow-issuing\b.*\bweb\.example\.com\b/);
+    expect(remote('request', 'list').stdout).toMatch(/\bpending\b.*\bCN=queued\.example\.com\b/);
+  });
+
   it('answers errors with the local exit code and `error: <code>: <message>` line', () => {
     const localNotFound = runPkim(['cert', 'show', 'crt_nothing'], { dataDir: localDir, env: XDG });
     const remoteNotFound = remote('cert', 'show', 'crt_nothing');

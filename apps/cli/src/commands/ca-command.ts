@@ -12,7 +12,7 @@ import {
   writeOutputFile,
   backendOption,
 } from '../cli-parsers';
-import { date, keyValues, table } from '../format';
+import { casTable, date, keyValues } from '../format';
 import { caDeletedText, defaultName } from '../command-outputs';
 import { TRUST_FORMATS, formatOption, readPasswordFile, writeExport } from '../export-output';
 
@@ -145,20 +145,7 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
       const rows = await a.cas.list();
       // the contract's mappers (and zod) load only for --json
       const { toCaDto } = ctx.options().json ? await ctx.contract() : { toCaDto: () => null };
-      ctx.output({ items: rows.map(toCaDto), nextCursor: null }, () =>
-        table(
-          ['ID', 'NAME', 'STATUS', 'KEY', 'PARENT', 'NOT AFTER', 'SUBJECT'],
-          rows.map((c) => [
-            c.id,
-            c.name,
-            c.status,
-            `${c.keyType}/${c.keyBackend}`,
-            c.parentId,
-            date(c.notAfter),
-            c.subjectDn,
-          ]),
-        ),
-      );
+      ctx.output({ items: rows.map(toCaDto), nextCursor: null }, () => casTable(rows));
     });
 
   ca.command('show <ca>')

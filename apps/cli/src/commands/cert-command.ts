@@ -16,7 +16,7 @@ import {
   choiceOption,
   certificateStatusOption,
 } from '../cli-parsers';
-import { certificateDeletedLine, date, daysLeft, firstName, keyValues, sansText, table } from '../format';
+import { certificateDeletedLine, certificatesTable, date, keyValues, sansText } from '../format';
 import { writeIssued, type IssueOutputs } from '../command-outputs';
 
 const HOST_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
@@ -234,46 +234,8 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
         const { pageOf, toCertificateDto } = await ctx.contract();
         const caNames = new Map((await a.cas.list()).map((c) => [c.id, c.name]));
         const now = a.clock.now();
-        ctx.output(
-          pageOf(page, toCertificateDto),
-          () =>
-            (o.wide
-              ? table(
-                  [
-                    'ID',
-                    'SERIAL',
-                    'CA',
-                    'STATUS',
-                    'PROFILE',
-                    'NOT BEFORE',
-                    'NOT AFTER',
-                    'DAYS LEFT',
-                    'SUBJECT',
-                    'SANS',
-                  ],
-                  page.items.map((c) => [
-                    c.id,
-                    c.serialHex,
-                    caNames.get(c.caId) ?? c.caId,
-                    c.status,
-                    c.profile,
-                    date(c.notBefore),
-                    date(c.notAfter),
-                    daysLeft(c.notAfter, now),
-                    c.subjectDn,
-                    sansText(c.sans),
-                  ]),
-                )
-              : table(
-                  ['SERIAL', 'CA', 'STATUS', 'DAYS LEFT', 'NAME'],
-                  page.items.map((c) => [
-                    c.serialHex.slice(0, 16) + (c.serialHex.length > 16 ? '…' : ''),
-                    caNames.get(c.caId) ?? c.caId,
-                    c.status,
-                    daysLeft(c.notAfter, now),
-                    firstName(c),
-                  ]),
-                )) + (page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''),
+        ctx.output(pageOf(page, toCertificateDto), () =>
+          certificatesTable(page.items, { caNames, now, wide: o.wide, nextCursor: page.nextCursor }),
         );
       },
     );

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { CertificateRequestRow } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import { choiceOption, durationOption, intOption, readInputFile, writeOutputFile } from '../cli-parsers';
-import { date, keyValues, sansText, table } from '../format';
+import { date, keyValues, requestsTable, sansText } from '../format';
 
 function requestDetails(r: CertificateRequestRow): string {
   return keyValues([
@@ -59,12 +59,7 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
         ctx.actor,
       );
       const { pageOf, toRequestDto } = await ctx.contract();
-      ctx.output(pageOf(page, toRequestDto), () =>
-        table(
-          ['ID', 'STATUS', 'PROFILE', 'SUBMITTED', 'REQUESTER', 'SUBJECT'],
-          page.items.map((r) => [r.id, r.status, r.profile, date(r.createdAt), r.requester, r.subjectDn]),
-        ),
-      );
+      ctx.output(pageOf(page, toRequestDto), () => requestsTable(page.items, page.nextCursor));
     });
 
   req

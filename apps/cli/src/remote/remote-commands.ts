@@ -8,7 +8,18 @@ import { downloadRemote } from './remote-client';
 import type { CliContext } from '../cli-context';
 import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
 import { readPasswordFile } from '../export-output';
-import { certificateDeletedLine, keyValues, sansText, table } from '../format';
+import {
+  casTable,
+  certificateDeletedLine,
+  certificatesTable,
+  keyValues,
+  requestsTable,
+  sansText,
+  table,
+  type CaLine,
+  type CertificateLine,
+  type RequestLine,
+} from '../format';
 import { defaultName, printCrl, writeIssued, type CrlOptions } from '../command-outputs';
 
 export type Opts = Record<string, unknown>;
@@ -97,8 +108,43 @@ export const printWith =
   (ctx: CliContext, out: Dto): void =>
     ctx.output(out, () => human(out, columns));
 
-const CA_COLUMNS = ['id', 'name', 'status', 'keyType', 'parentId', 'notAfter', 'subject'];
-const CERT_COLUMNS = ['serial', 'caId', 'status', 'notAfter', 'commonName'];
+/** a page's items (`{ items, nextCursor }`) */
+const pageItems = (out: Dto): Dto[] => (Array.isArray(out.items) ? (out.items as Dto[]) : []);
+/** an RFC 3339 time of the API → ms (null stays null) */
+const ms = (v: unknown): number | null => (typeof v === 'string' ? Date.parse(v) : null);
+const str = (v: unknown): string => (typeof v === 'string' ? v : '-');
+
+/** the API's objects → the lines the local tables print (format.ts), so both modes print the same table */
+const caLine = (c: Dto): CaLine => ({
+  id: str(c.id),
+  name: str(c.name),
+  status: str(c.status),
+  keyType: str(c.keyType),
+  keyBackend: str(c.keyBackend),
+  parentId: typeof c.parentId === 'string' ? c.parentId : null,
+  notAfter: ms(c.notAfter),
+  subjectDn: str(c.subject),
+});
+const certificateLine = (c: Dto): CertificateLine => ({
+  id: str(c.id),
+  serialHex: str(c.serial),
+  caId: str(c.caId),
+  status: str(c.status),
+  profile: str(c.profile),
+  notBefore: ms(c.notBefore) ?? 0,
+  notAfter: ms(c.notAfter) ?? 0,
+  subjectDn: str(c.subject),
+  commonName: typeof c.commonName === 'string' ? c.commonName : null,
+  sans: c.sans ?? {},
+});
+const requestLine = (r: Dto): RequestLine => ({
+  id: str(r.id),
+  status: str(r.status),
+  profile: str(r.profile),
+  createdAt: ms(r.createdAt) ?? 0,
+  requester: str(r.requester),
+  subjectDn: str(r.subject),
+});
 
 async function printIssued(ctx: CliContext, out: Dto, o: Opts, showKey: boolean): Promise<void> {
   const issued = out as { certificatePem: string; chainPem: string; privateKeyPem?: string };
@@ -147,7 +193,11 @@ async function caInput(o: Opts): Promise<Record<string, unknown>> {
 
 /** command path (`ca create`) → its remote form */
 export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
-  'ca list': { procedure: 'ca.list', input: () => undefined, print: printWith(CA_COLUMNS) },
+  'ca list': {
+    procedure: 'ca.list',
+    input: () => undefined,
+    print: (ctx, out) => ctx.output(out, () => casTable(pageItems(out).map(caLine))),
+  },
   'ca show': { procedure: 'ca.get', input: ([ref]) => ({ ref }) },
   'ca create': {
     procedure: 'ca.create',
@@ -241,7 +291,17 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'cert list': {
     procedure: 'certificate.list',
     input: (_args, o) => listInput(o),
-    print: printWith(CERT_COLUMNS),
+    /** the local table: CA names (one more call, for the table only), days left, the shortened serial */
+    async print(ctx, out, o, _args, call) {
+      const caNames = ctx.options().json
+        ? new Map<string, string>()
+        : new Map(pageItems(await call('ca.list')).map((c) => [String(c.id), String(c.name)]));
+      const now = Date.now();
+      const nextCursor = typeof out.nextCursor === 'string' ? out.nextCursor : null;
+      ctx.output(out, () =>
+        certificatesTable(pageItems(out).map(certificateLine), { caNames, now, wide: o.wide === true, nextCursor }),
+      );
+    },
     /** csv|json: the inventory report of every matching certificate, from GET /api/v1/certificates/export */
     async direct(ctx, o, target) {
       if (o.format !== 'csv' && o.format !== 'json') return false;
@@ -312,7 +372,10 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'request list': {
     procedure: 'request.list',
     input: (_args, o) => ({ status: o.status, limit: o.limit, cursor: o.cursor }),
-    print: printWith(['id', 'status', 'caId', 'profile', 'commonName', 'createdAt']),
+    print: (ctx, out) =>
+      ctx.output(out, () =>
+        requestsTable(pageItems(out).map(requestLine), typeof out.nextCursor === 'string' ? out.nextCursor : null),
+      ),
   },
   'request show': { procedure: 'request.get', input: ([id]) => ({ id }) },
 };
