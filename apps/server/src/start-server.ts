@@ -167,6 +167,26 @@ export function serverOptionsFromEnv(
  * `pkim serve`: opens the authority, creates the bootstrap admin on first boot (printing its
  * one-time password once), listens, and shuts down gracefully on SIGTERM/SIGINT.
  */
+/** why a socket could not listen, in the words a user acts on */
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE:
+    'the address is in use (another pkim serve?): stop it, or choose another --port / PKIM_PORT (0 = any free port)',
+  EACCES: 'permission denied (ports below 1024 need privileges): choose another --port / PKIM_PORT',
+  EADDRNOTAVAIL: 'no such address on this machine: check --host / PKIM_HOST',
+};
+
+/** `app.listen`, its socket errors as `server.listen_failed` naming the address (else Node's bare EADDRINUSE) */
+async function listenOn(app: FastifyInstance, host: string, port: number): Promise<void> {
+  try {
+    await app.listen({ host, port });
+  } catch (e) {
+    const why = LISTEN_ERRORS[(e as NodeJS.ErrnoException).code ?? ''];
+    if (!why) throw e;
+    const at = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    throw new PkiError('server.listen_failed', `cannot listen on ${at}: ${why}`, { cause: e });
+  }
+}
+
 export async function startServer(input: StartServerOptions = {}): Promise<RunningServer> {
   const env = input.env ?? {};
   const o = serverOptionsFromEnv(input, env);
@@ -201,11 +221,9 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
     ...o.authority,
   });
   const consoleOption = o.server?.console ?? { dir: resolveConsoleDir(env) };
-  let app: FastifyInstance;
+  let app: FastifyInstance | undefined;
   let bootstrap: RunningServer['bootstrap'];
   try {
-    const boot = await authority.auth.ensureBootstrapAdmin();
-    if (boot.created) bootstrap = { username: boot.username, password: boot.password };
     const jobs = o.server?.backgroundJobs;
     const backgroundJobs = jobs === false ? false : { ...jobs, intervalMs: jobs?.intervalMs ?? o.jobsIntervalMs };
     app = await buildServer(authority, {
@@ -220,8 +238,13 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
       console: consoleOption,
       backgroundJobs,
     });
-    await app.listen({ host: o.host, port: o.port });
+    await listenOn(app, o.host, o.port);
+    // the administrator is made once the server listens: a first boot that cannot listen (the port taken) leaves
+    // none behind whose one-time password nobody saw — the next start makes it and prints it
+    const boot = await authority.auth.ensureBootstrapAdmin();
+    if (boot.created) bootstrap = { username: boot.username, password: boot.password };
   } catch (e) {
+    await app?.close();
     await authority.close();
     throw e;
   }

@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import { startPkimServer } from '../../../tests/support/remote-server';
+import { runPkimAsync } from '../../../tests/support/cli-runner';
 import { tempDir } from '../../../tests/support/openssl-tools';
 
 /** `pkim serve` on 127.0.0.1, port 0, its banner as JSON log lines at warn: ready at its listening line */
@@ -117,6 +118,42 @@ describe('pkim serve', { timeout: 300_000 }, () => {
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
+  });
+
+  it('a port in use: server.listen_failed naming it (exit 7); the next start shows the first password', async () => {
+    const taken = tempDir('pkim-serve-taken-');
+    const fresh = tempDir('pkim-serve-fresh-');
+    try {
+      const holder = await startPkimServer(taken.dir, ...BANNER);
+      children.push(holder.child);
+      const { port } = new URL(holder.url);
+      const refused = await runPkimAsync(['serve', '--host', '127.0.0.1', '--port', port], {
+        dataDir: fresh.dir,
+        env: { PKIM_LOG_LEVEL: 'silent' },
+      });
+      expect(refused.code, refused.stderr).toBe(7);
+      expect(refused.stderr.trim().split('\n')).toEqual([
+        `error: server.listen_failed: cannot listen on 127.0.0.1:${port}: the address is in use ` +
+          '(another pkim serve?): stop it, or choose another --port / PKIM_PORT (0 = any free port)',
+      ]);
+      // that start made no administrator whose one-time password nobody saw: the next one is the first boot
+      const next = await startPkimServer(fresh.dir, ...BANNER);
+      children.push(next.child);
+      const line = JSON.parse(next.output().trim().split('\n')[0]!) as {
+        bootstrapAdmin: { username: string; password: string } | null;
+      };
+      expect(line.bootstrapAdmin?.username).toBe('admin');
+      const login = await fetch(`${next.url}/trpc/user.login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: line.bootstrapAdmin?.password }),
+      });
+      expect(login.status).toBe(200);
+      for (const s of [holder, next]) await s.stop();
+    } finally {
+      taken.cleanup();
+      fresh.cleanup();
+    }
   });
 
   it('with --json prints one JSON line with the URL and, on first boot only, the admin credential', async () => {

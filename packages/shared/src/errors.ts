@@ -546,6 +546,13 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description: 'The fleet token is not scoped to this operation or environment.',
   },
   'internal.error': { kind: 'internal', description: 'An unexpected error.' },
+  'server.listen_failed': {
+    kind: 'unavailable',
+    description:
+      '`pkim serve` cannot listen on its address: the port is in use, needs privileges, or the host is not an ' +
+      'address of this machine (the message says which). A first boot makes the administrator only once the server ' +
+      'listens, so none is left whose one-time password was never shown.',
+  },
   'worker.failed': {
     kind: 'unavailable',
     description:
