@@ -301,6 +301,16 @@ export function opensslText(pem: string): string {
   });
 }
 
+/** GnuTLS `certtool --certificate-info` of a PEM certificate (its own reading of every extension). */
+export function certtoolInfo(pem: string): string {
+  return withTempDir((dir) => {
+    writeFileSync(join(dir, 'c.pem'), pem);
+    const r = run('certtool', ['--certificate-info', '--infile', join(dir, 'c.pem')]);
+    if (r.status !== 0) throw new Error(`certtool --certificate-info failed:\n${r.output}`);
+    return r.stdout;
+  });
+}
+
 /** Runs openssl with arbitrary args (for one-off checks in tests). */
 export function opensslRaw(args: string[], input?: Uint8Array): { status: number; output: string; stdout: string } {
   return run('openssl', args, { input });

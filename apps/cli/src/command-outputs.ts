@@ -82,6 +82,12 @@ export function caDeletedText(ref: string, destroyKey: boolean, keyDestroyed: bo
 }
 
 /** `profile show`'s text, local and remote alike: from the profile summary the API answers (`--json` prints it) */
+/** one certificate policy of a profile: `1.2.3 (CPS https://…, notice "…")` */
+function policyText(c: ProfileSummaryDto['certificatePolicies'][number]): string {
+  const q = [...(c.cps ? [`CPS ${c.cps}`] : []), ...(c.notice ? [`notice ${JSON.stringify(c.notice)}`] : [])];
+  return q.length ? `${c.oid} (${q.join(', ')})` : c.oid;
+}
+
 export function profileText(p: ProfileSummaryDto): string {
   return keyValues([
     ['name', p.name],
@@ -89,7 +95,8 @@ export function profileText(p: ProfileSummaryDto): string {
     ['CA', p.isCa ? 'yes' : 'no'],
     ['key usage', p.keyUsage.join(', ')],
     ['RSA key usage', p.rsaKeyUsage.join(', ') || '-'],
-    ['extended key usage', p.extKeyUsage.join(', ')],
+    ['extended key usage', [...p.extKeyUsage, ...p.extKeyUsageOids].join(', ')],
+    ['certificate policies', p.certificatePolicies.map(policyText).join('; ') || '-'],
     ...(p.isCa ? [['path length', p.pathLen ?? 'unlimited'] as [string, string | number]] : []),
     ['SAN types', p.allowedSanTypes.join(', ')],
     ['SAN required', p.sanRequired ? 'yes' : 'no'],

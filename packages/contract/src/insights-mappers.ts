@@ -21,6 +21,8 @@ export function toProfileSummaryDto(p: ProfileRecord): z.infer<typeof profileSum
     keyUsage: [...p.keyUsage],
     rsaKeyUsage: [...(p.rsaKeyUsage ?? [])],
     extKeyUsage: [...p.extKeyUsage],
+    extKeyUsageOids: [...(p.extKeyUsageOids ?? [])],
+    certificatePolicies: (p.certificatePolicies ?? []).map((c) => ({ ...c })),
     pathLen: p.isCa ? (p.pathLen ?? null) : null,
     extensions: [...new Set([...(p.ocspNoCheck ? ['ocspNoCheck'] : []), ...(p.extensions ?? [])])],
     allowKeyReuse: p.allowKeyReuse ?? false,

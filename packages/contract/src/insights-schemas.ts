@@ -124,6 +124,12 @@ export const profileSummarySchema = z.object({
   keyUsage: z.array(z.string()),
   rsaKeyUsage: z.array(z.string()),
   extKeyUsage: z.array(z.string()),
+  /** further extended key usages by dotted OID, after the named ones */
+  extKeyUsageOids: z.array(z.string()),
+  /** the certificatePolicies extension: each policy OID with its optional CPS URI and user notice */
+  certificatePolicies: z.array(
+    z.object({ oid: z.string(), cps: z.string().optional(), notice: z.string().optional() }),
+  ),
   /** CA profiles: the default path length of a new CA (null: unlimited, or none set — then 0 below a parent) */
   pathLen: z.number().int().nullable(),
   /** optional extensions (`ocspNoCheck`, `ctPoison`) */
@@ -146,6 +152,8 @@ export interface ProfileRecord {
   keyUsage: readonly string[];
   rsaKeyUsage?: readonly string[];
   extKeyUsage: readonly string[];
+  extKeyUsageOids?: readonly string[];
+  certificatePolicies?: readonly { oid: string; cps?: string; notice?: string }[];
   pathLen?: number | null;
   extensions?: readonly string[];
   ocspNoCheck?: boolean;

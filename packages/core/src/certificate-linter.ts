@@ -15,6 +15,7 @@ import {
   nameConstraintViolations,
 } from './general-names';
 import { serialProblem } from './serial-number';
+import { profileOidProblems } from './profile-oids';
 
 /** Key usages that make no sense for a key algorithm (RFC 5480, RFC 8410, RFC 4055). */
 const FORBIDDEN_KU: Record<KeyAlgorithm, KeyUsageName[]> = {
@@ -152,6 +153,13 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
   }
   if (plan.extKeyUsage.includes('serverAuth') && count(sans, 'dns') + count(sans, 'ip') + count(sans, 'uri') === 0) {
     add('lint.tls_without_san', 'a TLS server certificate must carry a DNS, IP or URI subject alternative name');
+  }
+
+  // extra EKU OIDs and certificate policies (a custom profile's, or a channel's such as a Vault role's)
+  if (profile.extKeyUsageOids?.length || profile.certificatePolicies?.length) {
+    const { extKeyUsageOids, certificatePolicies } = profile;
+    const oids = { isCa, extKeyUsage: plan.extKeyUsage, extKeyUsageOids, certificatePolicies };
+    for (const m of profileOidProblems(oids)) add('lint.policy_invalid', m);
   }
 
   // ---- profile policy ----

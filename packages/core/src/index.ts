@@ -38,6 +38,7 @@ export {
 } from './name-limits';
 export { planCertificate } from './certificate-planner';
 export { lintCertificate, lintCaRequest, assertLintClean } from './certificate-linter';
+export { ANY_POLICY_OID, isDottedOid, profileOidProblems, type ProfileOids } from './profile-oids';
 export { encodeTbsCertificate, assembleCertificate, issueCertificate } from './certificate-encoder';
 export * from './extensions';
 export {

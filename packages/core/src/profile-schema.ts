@@ -7,6 +7,7 @@ import { KEY_TYPES, MAX_PATH_LEN, PATH_LEN_MESSAGE } from '@pkim/shared';
 import type { KeyUsageName } from './types';
 import { KEY_USAGE_BITS } from './extensions/key-usage';
 import { OPTIONAL_EXTENSION_NAMES } from './extensions/extension-registry';
+import { profileOidProblems } from './profile-oids';
 
 export function buildProfileSchema() {
   // the bit order of the keyUsage extension is the list of names
@@ -34,6 +35,10 @@ export function buildProfileSchema() {
         .optional(),
       keyUsage: z.array(keyUsageName).min(1),
       extKeyUsage: z.array(extKeyUsageName),
+      extKeyUsageOids: z.array(z.string()).optional(),
+      certificatePolicies: z
+        .array(z.object({ oid: z.string(), cps: z.string().optional(), notice: z.string().optional() }).strict())
+        .optional(),
       allowedSanTypes: z.array(sanType),
       sanRequired: z.boolean(),
       allowedKeyTypes: z.array(z.enum(KEY_TYPES)).min(1),
@@ -76,5 +81,9 @@ export function buildProfileSchema() {
     .refine((p) => (p.requiredSanTypes ?? []).every((t) => p.allowedSanTypes.includes(t)), {
       error: 'requiredSanTypes must be allowed',
       path: ['requiredSanTypes'],
+    })
+    .superRefine((p, ctx) => {
+      // the linter's rules (lint.policy_invalid), refused when the profile is read
+      for (const message of profileOidProblems(p)) ctx.addIssue({ code: 'custom', message });
     });
 }

@@ -60,6 +60,16 @@ export type KeyUsageName =
 export type ExtKeyUsageName =
   'serverAuth' | 'clientAuth' | 'codeSigning' | 'emailProtection' | 'timeStamping' | 'OCSPSigning';
 
+/**
+ * One certificate policy (RFC 5280 §4.2.1.4): its OID and, optionally, a CPS URI and a user notice text (the
+ * qualifiers id-qt-cps and id-qt-unotice; OpenBao's `policy_identifiers` JSON form `{"oid","cps","notice"}`)
+ */
+export interface CertificatePolicy {
+  oid: string;
+  cps?: string;
+  notice?: string;
+}
+
 /** A certificate profile (built-in or custom, validated by profileSchema). */
 export interface Profile {
   name: string;
@@ -69,6 +79,10 @@ export interface Profile {
   pathLen?: number | null;
   keyUsage: KeyUsageName[];
   extKeyUsage: ExtKeyUsageName[];
+  /** further extended key usages by dotted OID, after the named ones (a purpose of one's own: `1.3.6.1.4.1.…`) */
+  extKeyUsageOids?: string[];
+  /** the certificatePolicies extension (non-critical): absent or empty, none */
+  certificatePolicies?: CertificatePolicy[];
   /** which SAN types may appear; `sanRequired` demands at least one SAN */
   allowedSanTypes: (keyof SubjectAltNames)[];
   sanRequired: boolean;

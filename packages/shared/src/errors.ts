@@ -233,6 +233,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'policy.lifetime_exceeded': { kind: 'policy', description: 'The requested lifetime exceeds the profile maximum.' },
   'policy.name_not_allowed': { kind: 'policy', description: 'A name is outside the issuer name constraints.' },
   'lint.lifetime_beyond_issuer': { kind: 'policy', description: 'The certificate would outlive its issuer.' },
+  'lint.policy_invalid': {
+    kind: 'policy',
+    description:
+      'An extended key usage OID or certificate policy is invalid: not a dotted OID, given twice, anyPolicy in a ' +
+      'leaf, a CPS that is not an http(s) URI, or a user notice over 200 characters.',
+  },
   'lint.tls_without_san': { kind: 'policy', description: 'A TLS certificate must carry a subject alternative name.' },
   'lint.ca_flag_on_leaf': { kind: 'policy', description: 'A leaf profile must not set the CA flag.' },
   'lint.key_usage_key_type_mismatch': { kind: 'policy', description: 'Key usage is inconsistent with the key type.' },

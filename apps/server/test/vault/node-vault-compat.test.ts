@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPkim } from '../../../../tests/support/cli-runner';
 import { startPkimServer, type PkimServer } from '../../../../tests/support/remote-server';
 import { tempDir } from '../../../../tests/support/openssl-tools';
-import { opensslVerify } from '../../../../tests/support/verifiers';
+import { opensslText, opensslVerify } from '../../../../tests/support/verifiers';
 
 const PEM_RE = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----$/;
 const SERIAL_RE = /^[0-9a-f]{2}(:[0-9a-f]{2})+$/;
@@ -229,6 +229,34 @@ describe('node-vault against pkim serve', () => {
     });
     expect(pkim(['ca', 'show', interId]).status).toBe('active');
   }, 60_000);
+
+  it("a role's ext_key_usage_oids and policy_identifiers (JSON form) reach the leaf; a bad OID is a 400", async () => {
+    const admin = nodeVault({ endpoint: url, token: adminToken });
+    await admin.write('pki/roles/oids', {
+      allowed_domains: 'example.com',
+      allow_subdomains: true,
+      ext_key_usage_oids: '1.3.6.1.4.1.32473.9.7',
+      policy_identifiers: JSON.stringify([{ oid: '1.3.6.1.4.1.32473.1.3', notice: 'node-vault' }]),
+    });
+    expect((await admin.read('pki/roles/oids')).data).toMatchObject({
+      ext_key_usage_oids: ['1.3.6.1.4.1.32473.9.7'],
+      policy_identifiers: ['{"oid":"1.3.6.1.4.1.32473.1.3","notice":"node-vault"}'],
+    });
+    const d = (await admin.write('pki/issue/oids', { common_name: 'o.example.com' })).data;
+    const text = opensslText(`${d.certificate}\n`);
+    expect(text).toMatch(/TLS Web Client Authentication, 1\.3\.6\.1\.4\.1\.32473\.9\.7\n/);
+    expect(text).toMatch(/Policy: 1\.3\.6\.1\.4\.1\.32473\.1\.3\n\s+User Notice:\n\s+Explicit Text: node-vault\n/);
+    const v = opensslVerify({
+      leafPem: `${d.certificate}\n`,
+      chainPems: [d.ca_chain[0]],
+      rootPem: `${d.ca_chain[d.ca_chain.length - 1]}\n`,
+      purpose: 'sslserver',
+    });
+    expect(v.ok, v.output).toBe(true);
+    await expect(admin.write('pki/roles/bad-oids', { ext_key_usage_oids: '1.2.x' })).rejects.toMatchObject({
+      response: { statusCode: 400 },
+    });
+  });
 
   it('logs in with AppRole (role_id + secret_id); a wrong secret is a 400', async () => {
     const admin = nodeVault({ endpoint: url, token: adminToken });

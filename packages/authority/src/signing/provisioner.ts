@@ -1,6 +1,13 @@
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { Permission } from '../permissions';
-import type { DistinguishedName, ExtKeyUsageName, KeyUsageName, Profile, SubjectAltNames } from '@pkim/core';
+import type {
+  CertificatePolicy,
+  DistinguishedName,
+  ExtKeyUsageName,
+  KeyUsageName,
+  Profile,
+  SubjectAltNames,
+} from '@pkim/core';
 
 /** What a channel validator sees of a leaf about to be planned (CA, profile and lifetime resolved). */
 export interface LeafFacts {
@@ -78,6 +85,10 @@ export interface ProvisionerModifiers {
   extKeyUsage?: ExtKeyUsageName[];
   /** replaces the profile's key usages */
   keyUsage?: KeyUsageName[];
+  /** replaces the profile's further extended key usages by OID (a Vault role's `ext_key_usage_oids`) */
+  extKeyUsageOids?: string[];
+  /** replaces the profile's certificate policies (a Vault role's `policy_identifiers`); linted as a profile's */
+  certificatePolicies?: CertificatePolicy[];
   /** lifetimes longer than this are shortened instead of refused (Vault's `max_ttl` semantics) */
   capLifetimeMs?: number;
   /**

@@ -7,6 +7,7 @@ import {
   splitPemBundle,
   toPem,
   type DistinguishedName,
+  type CertificatePolicy,
   type ExtKeyUsageName,
   type KeyUsageName,
   type UnverifiedCsr,
@@ -30,6 +31,8 @@ import {
 import {
   roleAllowedKeyTypes,
   roleExtKeyUsage,
+  roleExtKeyUsageOids,
+  rolePolicies,
   roleFromParams,
   requestedNotAfter,
   checkNotAfterBound,
@@ -125,6 +128,9 @@ export function namePatternsForRole(
 interface RoleDerived {
   allowedKeyTypes: readonly KeyType[] | undefined;
   extKeyUsage: readonly ExtKeyUsageName[];
+  /** `ext_key_usage_oids` beyond the named purposes, `policy_identifiers`: undefined when the role has none */
+  extKeyUsageOids: string[] | undefined;
+  certificatePolicies: CertificatePolicy[] | undefined;
   /** the role's key usages a key of the algorithm can carry (else `digitalSignature`) */
   keyUsage: Partial<Record<'rsa' | 'ec' | 'ed25519', readonly KeyUsageName[]>>;
   /** namePatternsForRole by the request's kinds (bit 1: e-mail names, bit 2: URI names); null: not yet worked out */
@@ -139,12 +145,16 @@ function derivedOf(role: VaultRole): RoleDerived {
   d = {
     allowedKeyTypes: types && Object.freeze(types),
     extKeyUsage: Object.freeze(roleExtKeyUsage(role)),
+    extKeyUsageOids: nonEmpty(roleExtKeyUsageOids(role)),
+    certificatePolicies: nonEmpty(rolePolicies(role)),
     keyUsage: {},
     patterns: [null, null, null, null],
   };
   if (Object.isFrozen(role)) derived.set(role, d);
   return d;
 }
+
+const nonEmpty = <T>(list: T[]): T[] | undefined => (list.length ? list : undefined);
 
 function roleKeyUsageFor(role: VaultRole, algorithm: 'rsa' | 'ec' | 'ed25519'): readonly KeyUsageName[] {
   const d = derivedOf(role);
@@ -459,6 +469,9 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
           defaultProfile: VAULT_PROFILE,
           keyUsage: roleKeyUsageFor(role, KEY_TYPE_INFO[keyType].algorithm) as KeyUsageName[],
           extKeyUsage: roleDerived.extKeyUsage as ExtKeyUsageName[],
+          // the role's EKU OIDs and policies: the profile's extKeyUsageOids and certificatePolicies for this request
+          extKeyUsageOids: roleDerived.extKeyUsageOids,
+          certificatePolicies: roleDerived.certificatePolicies,
           capLifetimeMs: maxTtl * 1000,
           noStore: role.no_store,
           urls: mountUrls(mount),

@@ -1,6 +1,13 @@
 import { PkiError, type KeyType, type LeafNotAfterBehavior } from '@pkim/shared';
-import type { ExtKeyUsageName, KeyUsageName } from '@pkim/core';
-import { coerceVaultField, formatGoDuration, type VaultFieldType } from './vault-params';
+import {
+  EKU_OIDS,
+  isDottedOid,
+  profileOidProblems,
+  type CertificatePolicy,
+  type ExtKeyUsageName,
+  type KeyUsageName,
+} from '@pkim/core';
+import { coerceVaultField, formatGoDuration, parseVaultList, type VaultFieldType } from './vault-params';
 
 /** A PKI role with Vault semantics (field names and defaults as in Vault/OpenBao). Durations in seconds. */
 export interface VaultRole {
@@ -142,7 +149,9 @@ export function roleFromParams(params: Record<string, unknown>, base?: VaultRole
   const role: Record<string, unknown> = {};
   for (const [field, spec] of Object.entries(ROLE_FIELDS)) {
     const raw = params[field];
-    if (raw === undefined || raw === null) {
+    if (field === 'policy_identifiers' && raw !== undefined && raw !== null) {
+      role[field] = policyIdentifiersOf(raw);
+    } else if (raw === undefined || raw === null) {
       // a role stored before a field existed takes its default
       const fallback = (base ? base[field as keyof VaultRole] : undefined) ?? spec.default;
       role[field] = Array.isArray(fallback) ? [...fallback] : fallback;
@@ -175,8 +184,20 @@ export function roleFromParams(params: Record<string, unknown>, base?: VaultRole
       throw invalid(`unsupported ext_key_usage "${eku}"`);
     }
   }
-  if (r.ext_key_usage_oids.length) throw invalid('ext_key_usage_oids is not supported by PKI Manager');
-  if (r.policy_identifiers.length) throw invalid('policy_identifiers is not supported by PKI Manager');
+  for (const o of r.ext_key_usage_oids) {
+    if (!isDottedOid(o)) throw invalid(`"${o}" could not be parsed as a valid oid for an extended key usage`);
+  }
+  for (const s of r.policy_identifiers) {
+    if (!policyEntry(s)) throw invalid(`policy identifier "${s}" is neither a valid OID nor a JSON policy identifier`);
+  }
+  // the rules every profile's OIDs follow (the linter's lint.policy_invalid), refused at the write as OpenBao does
+  const problem = profileOidProblems({
+    isCa: false,
+    extKeyUsage: roleExtKeyUsage(r),
+    extKeyUsageOids: roleExtKeyUsageOids(r),
+    certificatePolicies: rolePolicies(r),
+  })[0];
+  if (problem) throw invalid(problem);
   if (r.allowed_other_sans.length) throw invalid('allowed_other_sans is not supported by PKI Manager');
   if (r.allowed_domains_template || r.allowed_uri_sans_template) {
     throw invalid('identity templates in allowed_domains/allowed_uri_sans are not supported by PKI Manager');
@@ -226,7 +247,68 @@ export function roleExtKeyUsage(role: VaultRole): ExtKeyUsageName[] {
     const eku = EXT_KEY_USAGES[e.toLowerCase().replace(/^extkeyusage/, '')];
     if (eku) out.add(eku);
   }
+  // an OID of a named purpose (serverAuth's 1.3.6.1.5.5.7.3.1, …) is that purpose
+  for (const o of role.ext_key_usage_oids) {
+    const named = EKU_BY_OID.get(o);
+    if (named) out.add(named);
+  }
   return [...out];
+}
+
+const EKU_BY_OID = new Map(Object.entries(EKU_OIDS).map(([name, o]) => [o, name as ExtKeyUsageName]));
+
+/** the role's `ext_key_usage_oids` the named purposes do not already say, once each (the profile's extKeyUsageOids) */
+export function roleExtKeyUsageOids(role: VaultRole): string[] {
+  return [...new Set(role.ext_key_usage_oids.filter((o) => !EKU_BY_OID.has(o)))];
+}
+
+/** the role's `policy_identifiers` as certificate policies (the profile's certificatePolicies) */
+export function rolePolicies(role: VaultRole): CertificatePolicy[] {
+  return role.policy_identifiers.flatMap((s) => policyEntry(s) ?? []);
+}
+
+/**
+ * One stored `policy_identifiers` entry, as OpenBao stores them: a dotted OID, or the JSON of `{"oid", "cps",
+ * "notice"}` (certutil.GetPolicyIdentifierFromString); undefined when it is neither
+ */
+function policyEntry(s: string): CertificatePolicy | undefined {
+  if (isDottedOid(s)) return { oid: s };
+  let j: unknown;
+  try {
+    j = JSON.parse(s);
+  } catch {
+    return undefined;
+  }
+  if (!j || typeof j !== 'object' || Array.isArray(j)) return undefined;
+  const { oid, cps, notice } = j as Record<string, unknown>;
+  if (typeof oid !== 'string' || (cps !== undefined && typeof cps !== 'string')) return undefined;
+  if (notice !== undefined && typeof notice !== 'string') return undefined;
+  return { oid, ...(cps ? { cps } : {}), ...(notice ? { notice } : {}) };
+}
+
+/**
+ * `policy_identifiers` of a role write, in OpenBao's stored form: a list or comma-separated string of OIDs, or a JSON
+ * list of `{"oid", "cps", "notice"}` objects (a string, as OpenBao's getPolicyIdentifier reads it, or a list) — each
+ * object kept as its JSON (`oid`, `cps`, `notice`, the empty ones left out, as Go's json.Marshal with omitempty)
+ */
+function policyIdentifiersOf(raw: unknown): string[] {
+  const asJson = (e: unknown): string => {
+    if (typeof e === 'string') return e.trim();
+    const { oid, cps, notice } = (e ?? {}) as Record<string, unknown>;
+    return JSON.stringify({ oid, ...(cps ? { cps } : {}), ...(notice ? { notice } : {}) });
+  };
+  if (typeof raw === 'string' && raw.trim().startsWith('[')) {
+    let list: unknown;
+    try {
+      list = JSON.parse(raw);
+    } catch {
+      throw invalid('policy_identifiers is not a JSON list of policy identifiers');
+    }
+    if (!Array.isArray(list)) throw invalid('policy_identifiers is not a JSON list of policy identifiers');
+    return list.map(asJson).filter((e) => e.length > 0);
+  }
+  if (Array.isArray(raw)) return raw.map(asJson).filter((e) => e.length > 0);
+  return parseVaultList('policy_identifiers', raw);
 }
 
 /** Role read response: every field, durations as integer seconds, lists never null. */

@@ -1,4 +1,4 @@
-/** extKeyUsage (RFC 5280 §4.2.1.12): the profile's purposes, non-critical. */
+/** extKeyUsage (RFC 5280 §4.2.1.12): the profile's purposes (named, then `extKeyUsageOids`), non-critical. */
 import { children, content, decodeOid, readWhole } from '../der-reader';
 import { oid, seq } from '../der-writer';
 import type { CertificateExtension } from './certificate-extension';
@@ -19,6 +19,7 @@ function encodeEku(eku: string[]): Uint8Array {
   let v = ekuCache.get(key);
   if (!v) {
     v = seq(...eku.map((e) => oid(EKU_OIDS[e] ?? e)));
+    if (ekuCache.size >= 256) ekuCache.clear();
     ekuCache.set(key, v);
   }
   return v;
@@ -30,7 +31,11 @@ export const EXT_KEY_USAGE: CertificateExtension<string[]> = {
   oid: '2.5.29.37',
   critical: false,
   optional: false,
-  encode: (plan) => (plan.extKeyUsage.length ? encodeEku(plan.extKeyUsage) : undefined),
+  encode(plan) {
+    const oids = plan.profile.extKeyUsageOids;
+    if (oids?.length) return encodeEku([...plan.extKeyUsage, ...oids]);
+    return plan.extKeyUsage.length ? encodeEku(plan.extKeyUsage) : undefined;
+  },
   decode: (v) =>
     children(v, readWhole(v)).map((c) => {
       const o = decodeOid(content(v, c));

@@ -9,6 +9,7 @@ import type { CertificatePlan, Profile } from '../types';
 import { AUTHORITY_INFO_ACCESS } from './authority-info-access';
 import { BASIC_CONSTRAINTS } from './basic-constraints';
 import type { CertificateExtension } from './certificate-extension';
+import { CERTIFICATE_POLICIES } from './certificate-policies';
 import { CRL_DISTRIBUTION_POINTS } from './crl-distribution-points';
 import { CT_POISON } from './ct-poison';
 import { EXT_KEY_USAGE } from './ext-key-usage';
@@ -28,6 +29,7 @@ export const CERTIFICATE_EXTENSIONS: readonly CertificateExtension[] = [
   NAME_CONSTRAINTS,
   CRL_DISTRIBUTION_POINTS,
   AUTHORITY_INFO_ACCESS,
+  CERTIFICATE_POLICIES,
   OCSP_NO_CHECK,
   CT_POISON,
 ];

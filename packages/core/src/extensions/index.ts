@@ -16,5 +16,6 @@ export { SUBJECT_ALT_NAME, decodeGeneralNames } from './subject-alt-name';
 export { NAME_CONSTRAINTS } from './name-constraints';
 export { CRL_DISTRIBUTION_POINTS } from './crl-distribution-points';
 export { AUTHORITY_INFO_ACCESS, type AuthorityInfoAccessValue } from './authority-info-access';
+export { CERTIFICATE_POLICIES } from './certificate-policies';
 export { OCSP_NO_CHECK } from './ocsp-no-check';
 export { CT_POISON } from './ct-poison';
