@@ -364,7 +364,8 @@ export const BATCH_STATEMENT = (() => {
     `  unnest(${textColumn(TextColumn.certificateUnits)}, ${CERTS.column('id')}, ${CERTS.column('caId')})`,
     '  as g("u", "c", "ca")),',
     // the units refused at the statement's snapshot, with a CA that is not active and its status (a CA that does not
-    // exist fails the statement at the foreign key: the units are then written one by one, that one fails alone)
+    // exist fails the statement at the counters' foreign key, certificate_counts.ca_id (migration 0040): the units are
+    // then written one by one, that one fails alone)
     `refused as materialized (select g."u", min(a."id") filter (where a."status" <> 'active') as "ca",`,
     `  min(a."status") filter (where a."status" <> 'active') as "status"`,
     '  from g join "certificate_authorities" a on a."id" = g."ca"',

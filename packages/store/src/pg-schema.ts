@@ -101,9 +101,14 @@ export const certificates = pgTable(
   'certificates',
   {
     id: text('id').primaryKey(),
-    caId: text('ca_id')
-      .notNull()
-      .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+    /**
+     * No foreign key on PostgreSQL since migration 0040 (SQLite keeps its own): its check was a query per inserted row
+     * inside the batch statement (issue #12). Every write of a certificate moves its counter (certificate_counts) in
+     * the same statement or transaction, whose foreign key checks the CA once per (CA, profile, status) instead; the
+     * trigger `certificates_check_ca` refuses a row moved to an unknown CA and
+     * `certificate_authorities_delete_certificates` does the `ON DELETE CASCADE`.
+     */
+    caId: text('ca_id').notNull(),
     serialHex: text('serial_hex').notNull(),
     subjectDn: text('subject_dn').notNull(),
     commonName: text('common_name'),

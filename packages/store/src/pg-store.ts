@@ -383,7 +383,8 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
   /**
    * The CAs of the certificates the units insert must still be active (read after the audit-chain lock, so with
    * everything committed before it): as the batch statement checks them, so an instance may sign with a CA row read
-   * earlier (Store.checksIssuingCaAtCommit). A CA that does not exist is left to the foreign key.
+   * earlier (Store.checksIssuingCaAtCommit). A CA that does not exist is left to the foreign key of its counter
+   * (certificate_counts.ca_id: `foreign_key_violation`; certificates has none since migration 0040).
    */
   type Tx = Parameters<Parameters<typeof pgDb.transaction>[0]>[0];
   const refuseInactiveCas = async (tx: Tx, units: UnitOfWork[]): Promise<void> => {

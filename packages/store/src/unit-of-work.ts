@@ -344,7 +344,8 @@ export interface SharedUnitState {
 /**
  * Refuses certificates whose CA is not active, read in the commit's transaction (so a CA disabled or revoked by any
  * process a moment before is refused, whatever row the issuer read earlier). A CA that does not exist (deleted) is
- * left to the foreign key, as on PostgreSQL (pg-store.ts refuseInactiveCas): `store.write_failed`, nothing written.
+ * left to the foreign key (on PostgreSQL the counters', pg-store.ts refuseInactiveCas):
+ * `store.write_failed`, nothing written.
  */
 function* refuseInactiveCas(
   caStatus: (caId: string) => SqlStep,

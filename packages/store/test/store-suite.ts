@@ -115,6 +115,20 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
   ];
 }
 
+/** back to before 0040 (PostgreSQL only): certificates.ca_id's foreign key back, 0040's triggers gone */
+function undo0040(dialect: StoreEngine['dialect'], migrations: string): string[] {
+  if (dialect !== 'postgres') return [];
+  return [
+    'drop trigger certificates_check_ca on certificates',
+    'drop function pkim_certificates_check_ca()',
+    'drop trigger certificate_authorities_delete_certificates on certificate_authorities',
+    'drop function pkim_certificate_authorities_delete_certificates()',
+    'alter table certificates add constraint certificates_ca_id_certificate_authorities_id_fk foreign key (ca_id) ' +
+      'references certificate_authorities(id) on delete cascade',
+    `delete from ${migrations} where created_at = 1796521443490`,
+  ];
+}
+
 /** back to before 0037: no leaf_not_after_behavior on CAs */
 function undo0037(migrations: string): string[] {
   return [
@@ -681,6 +695,48 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await store.certificates.findById(good.id)).toBeUndefined();
       expect(await store.audit.count()).toBe(0);
       await expectPkiError(store.commit({ insertCertificates: [orphan] }), 'store.write_failed');
+    });
+
+    it("refuses a certificate of an unknown CA (in a batch: that unit alone); a CA's deletion takes it", async () => {
+      // PostgreSQL: no foreign key on certificates.ca_id since 0040 — the counters' foreign key checks the CA of a
+      // certificate written, certificates_check_ca one moved, certificate_authorities_delete_certificates cascades;
+      // SQLite keeps the foreign key
+      const store = await newStore();
+      const [ca, doomed] = [makeCa(), makeCa()];
+      await store.commit({ insertCa: [ca, doomed] });
+      const issue = (c: CertificateRow) =>
+        store.commit({
+          insertCertificates: [c],
+          audit: [makeEvent({ action: 'certificate.issued', target: c.id })],
+        });
+      const [before, orphan, after] = [makeCert(ca.id), makeCert('ca_nowhere'), makeCert(ca.id)];
+      // submitted together: one batch statement on PostgreSQL, which fails; each unit is then written on its own
+      const results = await Promise.allSettled([before, orphan, after].map(issue));
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(((results[1] as PromiseRejectedResult).reason as PkiError).code).toBe('store.write_failed');
+      expect(await store.certificates.findById(orphan.id)).toBeUndefined();
+      expect((await store.certificates.list({ search: orphan.commonName! })).items).toEqual([]);
+      expect(await store.audit.verify()).toMatchObject({ ok: true, count: 2 });
+      // (on PostgreSQL at the counters' foreign key: certificate_counts.ca_id) and a row moved to an unknown CA by SQL
+      const fk = getEngine().dialect === 'sqlite' ? 'pragma foreign_keys = on; ' : '';
+      const move = `${fk}update certificates set ca_id = 'ca_nowhere' where id = '${before.id}'`;
+      await expect(getEngine().rawSql(url, move)).rejects.toThrow(/foreign key|FOREIGN KEY/);
+      expect((await store.certificates.findById(before.id))?.caId).toBe(ca.id);
+      // the CA's deletion takes its certificates, their keys, search terms and counters; the other CA's stay
+      const [gone, gone2] = [makeCert(doomed.id), makeCert(doomed.id)];
+      await store.commit({
+        insertCertificates: [gone, gone2],
+        insertCertificateKeys: [{ certificateId: gone.id, sealedKey: 'sealed', createdAt: T0 }],
+      });
+      expect(await store.certificates.findSealedKey(gone.id)).toBeDefined();
+      await store.commit({ deleteCas: [doomed.id] });
+      for (const c of [gone, gone2]) expect(await store.certificates.findById(c.id)).toBeUndefined();
+      expect(await store.certificates.findSealedKey(gone.id)).toBeUndefined();
+      expect((await store.certificates.list({ search: gone.commonName! })).items).toEqual([]);
+      expect((await store.certificates.list({ limit: 10 })).items.map((c) => c.id).sort()).toEqual(
+        [before.id, after.id].sort(),
+      );
+      await expectExactCounters(store, 'after a CA deletion');
     });
   });
 
@@ -1799,6 +1855,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        ...undo0040(engine.dialect, migrations),
         ...undo0032(engine.dialect, migrations),
         // 0031: the outside issuer chain of an externally-signed CA
         'alter table certificate_authorities drop column issuer_chain_pem',
