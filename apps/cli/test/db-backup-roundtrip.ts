@@ -1,11 +1,12 @@
 // Shared by db-backup-restore-{sqlite,postgres}.test.ts (one file per engine, so each stays well under a minute on a
 // loaded machine): the same scenario on both engines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runPkim } from '../../../tests/support/cli-runner';
 import { tempDir } from '../../../tests/support/openssl-tools';
+import { opensslVerify } from '../../../tests/support/verifiers';
 import { auditVerify, listedCertificates, ok, populateInProcess, type Pkim, type Populated } from './db-test-data';
 
 /** The same scenario on both engines: populate → backup → lose the data → restore → everything is back. */
@@ -115,6 +116,35 @@ export function roundTrip(
         expect(pkim('audit', 'verify').code).not.toBe(0);
         ok(pkim('restore', '--from', backupFile, '--force'));
         expect(auditVerify(pkim).lastHash).toBe(auditBefore.lastHash);
+      });
+
+      it('restored without its master key: commands refuse and make no new one; with the key back the CA signs', () => {
+        const moved = join(tmp.dir, 'moved-data');
+        const there: Pkim = (...args) => runPkim(args, { dataDir: moved, init: false });
+        ok(there('restore', '--from', backupFile));
+        // a new master.key would open none of the restored keys (and re-sign the audit checkpoint under it)
+        for (const args of [['ca', 'list'], ['init']]) {
+          const r = there(...args);
+          expect(r.code, args.join(' ')).toBe(3);
+          expect(r.stderr.trim().split('\n')).toEqual([
+            `error: kms.master_key_missing: the database holds software keys sealed under a master key that is not ` +
+              `here: put back the master.key they were made with as ${join(moved, 'master.key')} (mode 0600), or ` +
+              'set PKIM_MASTER_KEY; a new one would open none of them',
+          ]);
+          expect(existsSync(join(moved, 'master.key'))).toBe(false);
+        }
+        copyFileSync(join(dataDir, 'master.key'), join(moved, 'master.key'));
+        chmodSync(join(moved, 'master.key'), 0o600);
+        const leaf = join(tmp.dir, 'moved-leaf.pem');
+        ok(there('cert', 'issue', '--ca', 'issuing', '--cn', 'moved.example.com', '--out-cert', leaf));
+        const verified = opensslVerify({
+          leafPem: readFileSync(leaf, 'utf8'),
+          chainPems: [ok(there('ca', 'export', 'issuing')).stdout],
+          rootPem: ok(there('ca', 'export', 'root')).stdout,
+          purpose: 'sslserver',
+        });
+        expect(verified.ok, verified.output).toBe(true);
+        expect(auditVerify(there)).toMatchObject({ ok: true });
       });
 
       it('refuses to back up a database that does not exist instead of creating an empty one', () => {

@@ -6,6 +6,7 @@ import {
   createKeyBackends,
   createSoftwareBackend,
   loadKeyEncryptionKey,
+  MASTER_KEY_FILE,
   type KeyBackend,
   type KeyBackendEvents,
 } from '@pkim/keys';
@@ -65,6 +66,22 @@ function assertInitialised(dataDir: string, databaseUrl: string): void {
  * The ONE wiring function used by the server and the CLI, so they can never disagree:
  * store (SQLite or PostgreSQL) → key backends (software + PKCS#11/KMIP from env) → services.
  */
+/**
+ * A database restored without its master key (`pkim restore` says so) must not get a new one on the next command:
+ * a new key would open none of its software keys, and the restored audit checkpoint would be signed again under it.
+ * Refused, naming where the key belongs; nothing is created.
+ */
+async function refuseNewMasterKeyForSealedKeys(store: Store, dataDir: string, masterKey: string | undefined) {
+  const file = join(dataDir, MASTER_KEY_FILE);
+  if (masterKey?.trim() || existsSync(file) || !(await store.keyBlobs.any())) return;
+  throw new PkiError(
+    'kms.master_key_missing',
+    `the database holds software keys sealed under a master key that is not here: put back the master.key ` +
+      `they were made with as ${file} (mode 0600), or set PKIM_MASTER_KEY; a new one would open none of them`,
+    { details: { path: file } },
+  );
+}
+
 export async function createAuthority(config: AuthorityConfig): Promise<Authority> {
   const clock: Clock = config.clock ?? systemClock;
   // pino loads here only when the caller brings no logger (the CLI and the server bring theirs)
@@ -148,10 +165,9 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   let oidcTransactionKey: Buffer;
   let notificationSealer: NotificationSecretSealer;
   try {
-    const { kek } = await loadKeyEncryptionKey({
-      envValue: ephemeral ? randomBytes(32).toString('base64') : (config.masterKey ?? env.PKIM_MASTER_KEY),
-      dataDir,
-    });
+    const masterKey = ephemeral ? randomBytes(32).toString('base64') : (config.masterKey ?? env.PKIM_MASTER_KEY);
+    await refuseNewMasterKeyForSealedKeys(store, dataDir, masterKey);
+    const { kek } = await loadKeyEncryptionKey({ envValue: masterKey, dataDir });
     checkpointKey = auditCheckpointKey(kek);
     keySealer = createKeySealer(kek);
     eabKey = eabSealKey(kek);

@@ -260,6 +260,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   },
   'audit.chain_broken': { kind: 'conflict', description: 'The audit hash chain does not verify.' },
   'kms.unavailable': { kind: 'unavailable', description: 'The key backend cannot be reached.' },
+  'kms.master_key_missing': {
+    kind: 'not_found',
+    description:
+      'The database holds software keys but their master key (master.key or PKIM_MASTER_KEY) is not here, as after ' +
+      '`pkim restore`: put it back. No new one is made (it would open none of them).',
+  },
   'kms.timeout': { kind: 'timeout', description: 'The key backend did not answer in time.' },
   'kms.key_not_found': {
     kind: 'not_found',

@@ -1178,6 +1178,10 @@ export function createRepositories(
     async delete(id) {
       return affectedRows(await db.delete(t.keyBlobs).where(eq(t.keyBlobs.id, id))) > 0;
     },
+    async any() {
+      const [row] = await db.select({ id: t.keyBlobs.id }).from(t.keyBlobs).limit(1);
+      return row !== undefined;
+    },
   };
 
   async function exportRows(table: StoreTableName, afterKey: RowKey | null, limit: number): Promise<ExportedRows> {

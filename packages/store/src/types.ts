@@ -739,6 +739,8 @@ export interface KeyBlobRepository {
   put(id: string, data: string): Promise<void>;
   /** true when a blob was deleted */
   delete(id: string): Promise<boolean>;
+  /** true when the database holds at least one (software keys sealed under a master key) */
+  any(): Promise<boolean>;
 }
 
 /** SQL names of every table of the store, in foreign-key-safe insertion order. */
