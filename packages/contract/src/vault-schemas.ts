@@ -81,6 +81,9 @@ export const vaultRolePolicyInputSchema = z
     key_bits: z.number().int().min(0).max(8192).optional(),
     ...flagsOf(z.boolean().optional()),
     ...listsOf(names(253).optional()),
+    /** further EKUs by dotted OID; certificate policies: OIDs or OpenBao's JSON `{"oid","cps","notice"}` strings */
+    ext_key_usage_oids: names(253).optional(),
+    policy_identifiers: names(1024).optional(),
   })
   .strict();
 
@@ -95,6 +98,8 @@ export const vaultRolePolicySchema = z.object({
   key_bits: z.number().int(),
   ...flagsOf(z.boolean()),
   ...listsOf(z.array(z.string())),
+  ext_key_usage_oids: z.array(z.string()),
+  policy_identifiers: z.array(z.string()),
 });
 export type VaultRolePolicyDto = z.infer<typeof vaultRolePolicySchema>;
 

@@ -212,4 +212,41 @@ describe("a Vault role's ext_key_usage_oids and policy_identifiers", () => {
     const v = opensslVerify({ leafPem: cliPem, rootPem: caPem, purpose: 'sslserver' });
     expect(v.ok, v.output).toBe(true);
   }, 120_000);
+
+  it('the role admin API (REST, as tRPC) writes and shows them; the Vault issue carries them (openssl)', async () => {
+    const policy = {
+      allowed_domains: ['example.com'],
+      allow_subdomains: true,
+      ext_key_usage_oids: ['1.3.6.1.4.1.32473.9.8'],
+      policy_identifiers: ['{"oid":"1.3.6.1.4.1.32473.1.8","cps":"https://pki.example.com/cps"}'],
+    };
+    const auth = { authorization: `Bearer ${f.token}` };
+    const created = await f.app.inject({
+      method: 'POST',
+      url: '/api/v1/vault/mounts/pki/roles',
+      headers: auth,
+      payload: { name: 'admin-api', policy },
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().policy).toMatchObject({
+      ext_key_usage_oids: policy.ext_key_usage_oids,
+      policy_identifiers: policy.policy_identifiers,
+    });
+    const d = (await vaultCall(f, 'POST', 'pki/issue/admin-api', { common_name: 'a.example.com' })).body.data;
+    const text = opensslText(`${d.certificate}\n`);
+    expect(text).toMatch(/TLS Web Client Authentication, 1\.3\.6\.1\.4\.1\.32473\.9\.8\n/);
+    expect(text).toMatch(/Policy: 1\.3\.6\.1\.4\.1\.32473\.1\.8\n\s+CPS: https:\/\/pki\.example\.com\/cps\n/);
+    verify(d.certificate, 'sslserver');
+    // a bad one: 400 with the role write's message, nothing changed
+    const bad = await f.app.inject({
+      method: 'PUT',
+      url: '/api/v1/vault/mounts/pki/roles/admin-api',
+      headers: auth,
+      payload: { policy: { policy_identifiers: ['2.5.29.32.0'] } },
+    });
+    expect(bad.statusCode, bad.body).toBe(400);
+    expect(bad.json().message).toMatch(/anyPolicy/);
+    const read = await vaultCall(f, 'GET', 'pki/roles/admin-api');
+    expect(read.body.data.policy_identifiers).toEqual(policy.policy_identifiers);
+  });
 });
