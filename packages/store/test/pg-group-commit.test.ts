@@ -19,6 +19,7 @@ import {
   FLUSH_WAIT,
   FLUSH_WAIT_NOTIFY_NAME,
   LOCK_CLASS,
+  WRITE_ORDER_CLASS,
   canonicalAroundSeq,
   plainJsonCopy,
   textColumn,
@@ -503,6 +504,19 @@ describe('PostgreSQL group commit', () => {
     return { release: () => holder.query('commit') };
   };
 
+  /** the advisory locks that backends of this database wait for: [class, key] (the key as the int it was taken as) */
+  const advisoryWaits = async (sql: pg.Client): Promise<[number, number][]> =>
+    (
+      await sql.query<{ c: string; k: string }>(
+        'select l.classid::bigint as c, l.objid::bigint as k from pg_locks l ' +
+          'join pg_database d on d.oid = l.database ' +
+          "where l.locktype = 'advisory' and l.objsubid = 2 and not l.granted and d.datname = current_database() " +
+          'order by l.pid',
+      )
+    ).rows
+      .map((r): [number, number] => [Number(r.c), Number(r.k) | 0])
+      .sort((x, y) => x[0] - y[0]);
+
   it('writes a second batch while the first waits for the audit-chain lock: one chain, in commit order', async () => {
     const { a, caId, sql, url } = await setup(undefined, PG_GROUP_COMMIT_TWO_WRITES);
     const taken = makeCert(caId);
@@ -512,14 +526,39 @@ describe('PostgreSQL group commit', () => {
     const unit = (cert = makeCert(caId)) => ({ insertCertificates: [cert], audit: [makeEvent({ target: cert.id })] });
     const first = a.commit(unit());
     await until('the first batch waits for the audit-chain lock', async () => (await advisoryWaiters(sql)) === 1);
+    // the store's WRITE_ORDER key, which the first batch statement holds while it waits
+    const order = (
+      await sql.query<{ k: string }>(
+        `select objid::bigint as k from pg_locks where locktype = 'advisory' and classid = ${WRITE_ORDER_CLASS} ` +
+          'and objsubid = 2 and granted',
+      )
+    ).rows.map((r) => Number(r.k) | 0);
+    expect(order).toHaveLength(1);
+    // A gate queued for WRITE_ORDER before the second batch: that batch's statement gets WRITE_ORDER only once the
+    // first has committed and released every lock. (PostgreSQL releases a transaction's locks one at a time: a
+    // statement woken by the release of WRITE_ORDER could try the audit-chain lock before the first's commit has
+    // released it too, and count a lock wait — 2 instead of 1 once at load 6–7, session 29.)
+    const gate = new pg.Client({ connectionString: url });
+    await gate.connect();
+    clients.push(gate);
+    await gate.query('begin');
+    const gateTaken = gate.query(`select pg_advisory_xact_lock(${WRITE_ORDER_CLASS}, ${order[0]})`);
+    await until('the gate waits for WRITE_ORDER', async () => (await advisoryWaiters(sql)) === 2);
     // submitted while the first batch is written: a second batch, written beside it on the store's other commit
     // connection — its serial-taken unit fails it, and its other unit is written again alone, while the first waits
     const second = [unit(), unit(makeCert(caId, { serialHex: taken.serialHex }))];
     const settled = Promise.allSettled(second.map((u) => a.commit(u)));
     // the second statement waits for the first's commit at the store's own lock (WRITE_ORDER), not the chain's
-    await until('both batch statements wait', async () => (await advisoryWaiters(sql)) === 2);
+    await until('both batch statements wait', async () => (await advisoryWaiters(sql)) === 3);
+    expect(await advisoryWaits(sql)).toEqual([
+      [LOCK_CLASS, AUDIT_CHAIN_LOCK],
+      [WRITE_ORDER_CLASS, order[0]],
+      [WRITE_ORDER_CLASS, order[0]],
+    ]);
     await chain.release();
     expect((await first).audit[0]!.seq).toBe(2);
+    await gateTaken;
+    await gate.query('commit');
     const [ok, taken2] = await settled;
     expect(ok).toMatchObject({ status: 'fulfilled', value: { audit: [{ seq: 3 }] } });
     expect(taken2).toMatchObject({ status: 'rejected', reason: { code: 'certificate.serial_taken' } });
