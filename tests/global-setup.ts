@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export default async function setup(): Promise<() => void> {
+  // vitest.config.ts's projects each run this file in the one main process: the first builds, the others reuse it
+  if (process.env.PKIM_TEST_BIN && process.env.PKIM_TEST_BIN_BY === String(process.pid)) return () => undefined;
   for (const bin of ['openssl', 'certtool', 'go']) {
     try {
       execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
@@ -26,5 +28,6 @@ export default async function setup(): Promise<() => void> {
   };
   // tests/support/cli-runner.ts reads it; the test workers inherit the environment
   process.env.PKIM_TEST_BIN = await buildBundle(outDir);
+  process.env.PKIM_TEST_BIN_BY = String(process.pid);
   return () => rmSync(outDir, { recursive: true, force: true });
 }
