@@ -135,6 +135,7 @@ function syntheticRequest(i: number, row: ReturnType<typeof syntheticRow>) {
     reviewer: 'bench',
     reason: null,
     certificateId: row.id,
+    certificateNotAfter: row.notAfter,
     createdAt: row.createdAt - 1,
     reviewedAt: row.createdAt,
     updatedAt: row.createdAt,
@@ -197,10 +198,10 @@ async function seedPostgres(url: string, caIds: string[]): Promise<void> {
       // the requests of requestOf / syntheticRequest
       await c.query(
         `insert into certificate_requests (id, ca_id, csr_pem, subject_dn, sans, profile, status, requester, reviewer,
-          certificate_id, created_at, reviewed_at, updated_at)
+          certificate_id, certificate_not_after, created_at, reviewed_at, updated_at)
         select request_id, ca_id, $1, subject_dn, sans, profile, 'issued',
           case when right(id, 9)::int % 10000 = 42 then 'usr_bench_few' else 'usr_bench_many' end, 'bench', id,
-          created_at - 1, created_at, created_at
+          not_after, created_at - 1, created_at, created_at
         from certificates where request_id is not null`,
         [PEM],
       );

@@ -77,6 +77,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
           reviewer: null,
           reason: null,
           certificateId: null,
+          certificateNotAfter: null,
           createdAt: t,
           reviewedAt: null,
           updatedAt: t,

@@ -239,6 +239,14 @@ describe('the one signing pipeline with provisioners', () => {
     expect(done.issued.certificate.requestId).toBe(req.id);
     const v = opensslVerify({ leafPem: done.issued.certificatePem, chainPems: [payments.pem], rootPem });
     expect(v.ok, v.output).toBe(true);
+    // the request keeps its certificate's notAfter, as openssl reads it (migration 0038: the requester's listing by
+    // expiry walks it), written with the certificate
+    const { store } = internalsOf(authority);
+    const notAfter = Date.parse(/Not After : (.+)/.exec(opensslText(done.issued.certificatePem))![1]!);
+    expect((await store.requests.findById(req.id))?.certificateNotAfter).toBe(notAfter);
+    expect(done.request.certificateNotAfter).toBe(notAfter);
+    const mine = await store.certificates.list({ requester: requester.id, sort: 'expiry_desc' });
+    expect(mine.items.map((c) => c.id)).toEqual([done.issued.certificate.id]);
   });
 
   it('stores token and user resources (migration 0004), enforces them on issuance, revocation, requests', async () => {

@@ -213,6 +213,8 @@ export const certificateRequests = pgTable(
     reviewer: text('reviewer'),
     reason: text('reason'),
     certificateId: text('certificate_id'),
+    /** the notAfter of the certificate issued from the request (with certificateId; migration 0038) */
+    certificateNotAfter: bigint('certificate_not_after', { mode: 'number' }),
     createdAt: bigint('created_at', { mode: 'number' }).notNull(),
     reviewedAt: bigint('reviewed_at', { mode: 'number' }),
     updatedAt: bigint('updated_at', { mode: 'number' }).notNull(),
@@ -221,6 +223,10 @@ export const certificateRequests = pgTable(
     index('certificate_requests_status_created_idx').on(t.status, t.createdAt, t.id),
     index('certificate_requests_created_idx').on(t.createdAt, t.id),
     index('certificate_requests_requester_created_idx').on(t.requester, t.createdAt, t.id),
+    // a requester's certificates in expiry order (certificates.list, requesterExpiryQuery): issued requests only
+    index('certificate_requests_requester_expiry_idx')
+      .on(t.requester, t.certificateNotAfter, t.certificateId)
+      .where(sql`${t.certificateId} is not null`),
   ],
 );
 

@@ -11,6 +11,7 @@ import {
   gt,
   gte,
   inArray,
+  isNotNull,
   lt,
   lte,
   max,
@@ -250,6 +251,50 @@ export function requesterCondition(db: QueryDb, t: Tables, requester: string, de
   if (dense) return inArray(C.requestId, db.select({ id: R.id }).from(R).where(eq(R.requester, requester)));
   const theirs = db.select({ certificateId: R.certificateId, id: R.id }).from(R).where(eq(R.requester, requester));
   return sql`(${C.id}, ${C.requestId}) in (${theirs})`;
+}
+
+/**
+ * `certificates.list({ requester, sort: 'expiry_asc' | 'expiry_desc' })`: a requester's certificates in expiry order
+ * from their issued requests — (requester, certificate_not_after, certificate_id) over the requests that name their
+ * certificate (certificate_requests_requester_expiry_idx, migration 0038; the approval writes certificate_not_after
+ * with certificate_id), each certificate by its primary key, the other filters (`where`) tested on its row — walked in
+ * the page's order, stopping at the page: 9,900 certificates of one requester were read and sorted whole
+ * (docs/benchmarks.md "Session 30: inventory"). A cross join: SQLite keeps the requests as the outer loop (with an
+ * inner join it may drive from a filter's index of certificates and sort). The request names its certificate; the
+ * certificate's `request_id` naming it back (requesterCondition's test, the same approval's write) is left out: as a
+ * second join condition PostgreSQL estimated 1 row of the 9,900 and read and sorted them all. The cursor is the
+ * certificate's (not_after, id), which the request holds. Exported for the query-plan tests.
+ */
+export function requesterExpiryQuery(
+  db: QueryDb,
+  t: Tables,
+  requester: string,
+  where: SQL | undefined,
+  page: { direction: 'asc' | 'desc'; n: number; cursor?: string | null },
+) {
+  const C = t.certificates;
+  const R = t.certificateRequests;
+  const { direction, n } = page;
+  const order =
+    direction === 'asc'
+      ? [asc(R.certificateNotAfter), asc(R.certificateId)]
+      : [desc(R.certificateNotAfter), desc(R.certificateId)];
+  return db
+    .select(getTableColumns(C))
+    .from(R)
+    .crossJoin(C)
+    .where(
+      and(
+        eq(R.requester, requester),
+        // the index's own condition (a partial index: the planners use it only when the query states it)
+        isNotNull(R.certificateId),
+        afterKeyCursor(R.certificateNotAfter, R.certificateId, page.cursor, direction),
+        eq(C.id, R.certificateId),
+        where,
+      ),
+    )
+    .orderBy(...order)
+    .limit(n);
 }
 
 /**
@@ -714,9 +759,9 @@ export function createRepositories(
       const limit = pageSize(query.limit);
       const sort = query.sort ?? 'issued_desc';
       const newestFirst = sort === 'issued_desc';
-      // a requester's certificates are found from their requests (requesterCondition) — always in expiry order (a
-      // user's few thousand at most, sorted, rather than a walk of each status's range testing each row), newest
-      // first unless they are dense — and a sparse search from its terms: such a filter drives the page, and on SQLite
+      // a requester's certificates are found from their requests — in expiry order by the requests' own expiry index
+      // (requesterExpiryQuery), newest first unless they are dense (requesterCondition) — and a sparse search from
+      // its terms: such a filter drives the page, and on SQLite
       // the other filters are row tests (`+ca_id`, `+status`: rowTests), or SQLite walks their own index instead, every
       // row of a CA for a requester with a few certificates
       const requesterDense =
@@ -759,7 +804,9 @@ export function createRepositories(
         if (newestFirst) search = { term: query.search, dense: searchDense };
         else conds.push(searchCondition(db, t, dialect, query.search, searchDense));
       }
-      if (query.requester !== undefined) conds.push(requesterCondition(db, t, query.requester, requesterDense));
+      // (in expiry order a requester's certificates are walked from their requests: requesterExpiryQuery)
+      if (query.requester !== undefined && newestFirst)
+        conds.push(requesterCondition(db, t, query.requester, requesterDense));
       if (newestFirst) {
         conds.push(status);
         const filtered = conds.some((c) => c !== undefined);
@@ -790,19 +837,26 @@ export function createRepositories(
       };
       const direction = sort === 'expiry_asc' ? 'asc' : 'desc';
       const cursor = afterKeyCursor(C.notAfter, C.id, query.cursor, direction);
-      // driven: the driving filter's matches, sorted; expiring: one range of (status, not_after, id) already; otherwise
-      // each status's expiry range walked, the other filters tested on its rows (expiryMergedPage)
+      // a requester: their requests' expiry index walked (requesterExpiryQuery); driven (a sparse search): its
+      // matches, sorted; expiring: one range of (status, not_after, id) already; otherwise each status's expiry range
+      // walked, the other filters tested on its rows (expiryMergedPage)
       const items =
-        driven || query.expiringBefore !== undefined
-          ? ((await expiryOrderQuery(db, t, and(...conds, status, cursor), direction, limit + 1)) as CertificateRow[])
-          : await expiryMergedPage(
-              db,
-              t,
-              dialect,
-              (await heldArms()).map((arm) => and(arm.where, ...conds, cursor)),
+        query.requester !== undefined
+          ? ((await requesterExpiryQuery(db, t, query.requester, and(...conds, status), {
               direction,
-              limit + 1,
-            );
+              n: limit + 1,
+              cursor: query.cursor,
+            })) as CertificateRow[])
+          : driven || query.expiringBefore !== undefined
+            ? ((await expiryOrderQuery(db, t, and(...conds, status, cursor), direction, limit + 1)) as CertificateRow[])
+            : await expiryMergedPage(
+                db,
+                t,
+                dialect,
+                (await heldArms()).map((arm) => and(arm.where, ...conds, cursor)),
+                direction,
+                limit + 1,
+              );
       return toPage(items, limit, (row) => row.notAfter);
     },
     async findRenewalsOf(id) {

@@ -191,6 +191,8 @@ export const certificateRequests = sqliteTable(
     reviewer: text('reviewer'),
     reason: text('reason'),
     certificateId: text('certificate_id'),
+    /** the notAfter of the certificate issued from the request (with certificateId; migration 0038) */
+    certificateNotAfter: integer('certificate_not_after'),
     createdAt: integer('created_at').notNull(),
     reviewedAt: integer('reviewed_at'),
     updatedAt: integer('updated_at').notNull(),
@@ -199,6 +201,10 @@ export const certificateRequests = sqliteTable(
     index('certificate_requests_status_created_idx').on(t.status, t.createdAt, t.id),
     index('certificate_requests_created_idx').on(t.createdAt, t.id),
     index('certificate_requests_requester_created_idx').on(t.requester, t.createdAt, t.id),
+    // a requester's certificates in expiry order (certificates.list, requesterExpiryQuery): issued requests only
+    index('certificate_requests_requester_expiry_idx')
+      .on(t.requester, t.certificateNotAfter, t.certificateId)
+      .where(sql`${t.certificateId} is not null`),
   ],
 );
 

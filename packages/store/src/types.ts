@@ -133,6 +133,8 @@ export interface CertificateRequestRow {
   reviewer: string | null;
   reason: string | null;
   certificateId: string | null;
+  /** the notAfter of the certificate issued from it, set with certificateId (a requester's listing by expiry) */
+  certificateNotAfter: number | null;
   createdAt: number;
   reviewedAt: number | null;
   updatedAt: number;

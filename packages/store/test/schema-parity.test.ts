@@ -158,10 +158,14 @@ describe('store schema', () => {
     expect(on('certificates')).not.toContain('ca_id,status');
     expect(on('audit_events')).toEqual(['action,seq', 'actor,seq', 'target,seq']);
     expect(s.certificate_counts!.columns.map((c) => c.name)).toEqual(['ca_id', 'count', 'profile', 'status']);
-    // (a requester's own certificates: from their requests by requester, then each certificate by id)
-    expect(on('certificate_requests')).toEqual(
-      expect.arrayContaining(['status,created_at,id', 'requester,created_at,id']),
-    );
+    // (a requester's own certificates: from their requests by requester, then each certificate by id — by expiry
+    // from their issued requests' certificate_not_after, 0038)
+    expect(on('certificate_requests').sort()).toEqual([
+      'created_at,id',
+      'requester,certificate_not_after,certificate_id',
+      'requester,created_at,id',
+      'status,created_at,id',
+    ]);
     expect(s.audit_events!.columns.find((c) => c.name === 'seq')?.primary).toBe(true);
   });
 

@@ -60,6 +60,7 @@ export function makeRequest(caId: string, patch: Partial<CertificateRequestRow> 
     reviewer: null,
     reason: null,
     certificateId: null,
+    certificateNotAfter: null,
     createdAt: T0,
     reviewedAt: null,
     updatedAt: T0,

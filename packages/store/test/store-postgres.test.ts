@@ -22,6 +22,7 @@ import {
   findAllBySerialQuery,
   findRenewalsQuery,
   requesterCondition,
+  requesterExpiryQuery,
   searchCondition,
   searchMatchesQuery,
   statusCondition,
@@ -400,9 +401,17 @@ describe('PostgreSQL store', () => {
         return makeCert(ca.id, { status, notAfter: T0 + (i % 730) * 86_400_000, createdAt: T0 + i });
       }),
     );
+    // (and 1 in 2 of one requester, usr_many: 3,000 certificates)
     const requests = certs.flatMap((c, i) =>
-      i % 50 === 0
-        ? [makeRequest(c.caId, { requester: `usr_${i % 2500}`, status: 'issued', certificateId: c.id })]
+      i % 50 === 0 || i % 2 === 1
+        ? [
+            makeRequest(c.caId, {
+              requester: i % 2 === 1 ? 'usr_many' : `usr_${i % 2500}`,
+              status: 'issued',
+              certificateId: c.id,
+              certificateNotAfter: c.notAfter,
+            }),
+          ]
         : [],
     );
     for (const r of requests) certs.find((c) => c.id === r.certificateId)!.requestId = r.id;
@@ -461,9 +470,45 @@ describe('PostgreSQL store', () => {
           .orderBy(desc(C.createdAt), desc(C.id))
           .limit(101),
       );
-      expect(mine).toMatch(/(Index Scan using|Bitmap Index Scan on) certificate_requests_requester_created_idx/);
+      // (either index of a requester's requests: the issued ones' of 0038 is the smaller)
+      expect(mine).toMatch(
+        /(Index Scan using|Bitmap Index Scan on) certificate_requests_requester_(created|expiry)_idx/,
+      );
       expect(mine).toMatch(/Index Scan using certificates_pkey on certificates/);
       expect(mine).not.toMatch(/Seq Scan|Hash/);
+      // a requester's certificates by expiry (requesterExpiryQuery): their issued requests in
+      // (requester, certificate_not_after, certificate_id) order (0038), each certificate by primary key, stopping at
+      // the page — not all 3,000 read and sorted
+      for (const direction of ['asc', 'desc'] as const) {
+        // (no other filter: with a CA's, 6,000 rows here are read faster by a scan and sorted — at 1,000,000 the
+        // planner walks the index: docs/benchmarks.md "Session 30: inventory")
+        const p = await plan(requesterExpiryQuery(db, t, 'usr_many', undefined, { direction, n: 101 }));
+        expect(p).toMatch(
+          /^Limit .*\n\s+-> {2}Nested Loop .*\n\s+-> {2}Index (Only )?Scan (Backward )?using certificate_requests_requester_expiry_idx/,
+        );
+        expect(p).toMatch(/Index Scan using certificates_pkey on certificates/);
+        expect(p).not.toMatch(/Sort|Seq Scan|Hash|Bitmap/);
+        // a later page: a range of the same index after the cursor (the few rows left here may be sorted)
+        const cursor = encodeCursor(T0 + 100 * 86_400_000, 'crt_x');
+        const later = await plan(requesterExpiryQuery(db, t, 'usr_many', undefined, { direction, n: 101, cursor }));
+        expect(later).toMatch(
+          /certificate_requests_requester_expiry_idx.*\n\s+Index Cond: \(\(requester = 'usr_many'::text\) AND \(ROW\(certificate_not_after, certificate_id\) [<>] ROW/,
+        );
+        expect(later).not.toMatch(/Seq Scan/);
+      }
+      const requestIndexes = await c.query<{ indexdef: string }>(
+        "select indexdef from pg_indexes where tablename = 'certificate_requests' order by indexname",
+      );
+      expect(
+        requestIndexes.rows.map((r) => r.indexdef.replace(/ ON public\.certificate_requests USING btree/, '')),
+      ).toEqual([
+        'CREATE INDEX certificate_requests_created_idx (created_at, id)',
+        'CREATE UNIQUE INDEX certificate_requests_pkey (id)',
+        'CREATE INDEX certificate_requests_requester_created_idx (requester, created_at, id)',
+        'CREATE INDEX certificate_requests_requester_expiry_idx (requester, certificate_not_after, certificate_id) ' +
+          'WHERE (certificate_id IS NOT NULL)',
+        'CREATE INDEX certificate_requests_status_created_idx (status, created_at, id)',
+      ]);
       const def = await c.query<{ indexdef: string }>(
         "select indexdef from pg_indexes where indexname = 'certificates_status_not_after_idx'",
       );

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { and, asc, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { CERTIFICATE_STATUSES, migrateStore, openStore, parseStoreUrl } from '../src/index';
@@ -20,6 +20,7 @@ import {
   expiryOrderQuery,
   caCondition,
   requesterCondition,
+  requesterExpiryQuery,
   statusCondition,
   findAllBySerialQuery,
   findRenewalsQuery,
@@ -271,10 +272,7 @@ describe('SQLite store', () => {
         }
         // a CA (or a user's CAs) with a requester's few certificates, newest first or by expiry: the requests drive the
         // page, the CA and status are row tests (rowTests) — not a walk of the CA's index testing every row of the CA
-        for (const order of [
-          [desc(C.createdAt), desc(C.id)],
-          [asc(C.notAfter), asc(C.id)],
-        ])
+        for (const order of [[desc(C.createdAt), desc(C.id)]])
           for (const ca of [{ caId: cas[1]!.id }, { caIds: [cas[0]!.id, cas[1]!.id] }]) {
             const driven = plan(
               db
@@ -297,6 +295,30 @@ describe('SQLite store', () => {
               /SEARCH certificate_requests USING INDEX certificate_requests_requester_created_idx/,
             );
           }
+        // a requester's certificates by expiry (requesterExpiryQuery): their issued requests in
+        // (requester, certificate_not_after, certificate_id) order (0038), each certificate by id, the other filters
+        // row tests — the page's order from the index, no sort of every certificate of the requester
+        for (const direction of ['asc', 'desc'] as const)
+          for (const cursor of [undefined, encodeCursor(T0, 'crt_x')])
+            for (const where of [
+              undefined,
+              and(
+                caCondition(sqliteSchema, { caId: cas[1]!.id }, true),
+                statusCondition(sqliteSchema, 'sqlite', 'active', T0, true),
+              ),
+            ]) {
+              const byExpiry = plan(
+                requesterExpiryQuery(db, sqliteSchema, 'usr_x', where, { direction, n: 101, cursor }),
+              );
+              expect(byExpiry).toBe(
+                'SEARCH certificate_requests USING COVERING INDEX ' +
+                  'certificate_requests_requester_expiry_idx (requester=?' +
+                  (cursor
+                    ? ` AND (certificate_not_after,certificate_id)${direction === 'asc' ? '>' : '<'}(?,?))`
+                    : ')') +
+                  '\nSEARCH certificates USING INDEX sqlite_autoindex_certificates_1 (id=?)',
+              );
+            }
         // a requester's own inventory: their requests by requester, each one's certificate by id, then the page's sort
         // — not every certificate newest first, each tested against the requests
         const mine = plan(

@@ -17,6 +17,7 @@ import type {
   CommitResult,
   GroupCommitPolicy,
   OpenStoreOptions,
+  Page,
   Store,
   StoreLogger,
   UnitOfWork,
@@ -129,9 +130,19 @@ function undo0040(dialect: StoreEngine['dialect'], migrations: string): string[]
   ];
 }
 
-/** back to before 0037: no leaf_not_after_behavior on CAs */
+/** back to before 0038: requests without their certificate's notAfter, nor the requester's expiry index */
+function undo0038(migrations: string): string[] {
+  return [
+    'drop index if exists certificate_requests_requester_expiry_idx',
+    'alter table certificate_requests drop column certificate_not_after',
+    `delete from ${migrations} where created_at = 1796196380000`,
+  ];
+}
+
+/** back to before 0037 (and 0038): no leaf_not_after_behavior on CAs */
 function undo0037(migrations: string): string[] {
   return [
+    ...undo0038(migrations),
     'alter table certificate_authorities drop column leaf_not_after_behavior',
     `delete from ${migrations} where created_at = 1796196370000`,
   ];
@@ -887,7 +898,8 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       );
     });
 
-    // a requester's own inventory: from the requests by requester to each one's certificate (requesterCondition)
+    // a requester's own inventory: from the requests by requester to each one's certificate (requesterCondition; by
+    // expiry requesterExpiryQuery)
     it("lists a requester's certificates: those issued from the requests they submitted, in either order", async () => {
       const store = await newStore();
       const ca = makeCa();
@@ -902,6 +914,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
                 requester: i % 2 === 0 ? 'usr_a' : 'usr_b',
                 status: 'issued',
                 certificateId: c.id,
+                certificateNotAfter: c.notAfter,
                 createdAt: c.createdAt - 1,
               }),
             ]
@@ -933,6 +946,48 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         const rest = await store.certificates.list({ requester: who, limit: 10, cursor: first.nextCursor });
         expect([...first.items, ...rest.items].map((c) => c.id)).toEqual(await list({ requester: who }));
       }
+      // by expiry: their requests' (requester, certificate_not_after, certificate_id) walked (requesterExpiryQuery) —
+      // both directions, page by page, with the other filters tested on each certificate
+      await store.commit({
+        updateCertificates: ['usr_a', 'usr_b'].map((who) => ({
+          id: theirs(who)[2]!.id,
+          patch: { status: 'revoked' as const, revokedAt: T0, revocationReason: 'keyCompromise' as const },
+        })),
+      });
+      for (const who of ['usr_a', 'usr_b']) theirs(who)[2]!.status = 'revoked';
+      const byExpiry = async (from: Store, who: string) => {
+        const soonest = theirs(who).sort((x, y) => x.notAfter - y.notAfter || (x.id < y.id ? -1 : 1));
+        for (const sort of ['expiry_asc', 'expiry_desc'] as const) {
+          const expected = (sort === 'expiry_asc' ? soonest : [...soonest].reverse()).map((c) => c.id);
+          for (const limit of [2, 100]) {
+            const ids: string[] = [];
+            let cursor: string | null = null;
+            do {
+              const page: Page<CertificateRow> = await from.certificates.list({ requester: who, sort, limit, cursor });
+              ids.push(...page.items.map((c) => c.id));
+              cursor = page.nextCursor;
+            } while (cursor);
+            expect(ids, `${who} ${sort} ${limit}`).toEqual(expected);
+          }
+        }
+        const filters: [Parameters<typeof store.certificates.list>[0], (c: CertificateRow) => boolean][] = [
+          [{ status: 'revoked' }, (c) => c.status === 'revoked'],
+          [{ status: 'active', now: T0 }, (c) => c.status === 'active' && c.notAfter > T0],
+          [{ status: 'expired', now: T0 }, (c) => c.status === 'active' && c.notAfter <= T0],
+          [{ caId: ca.id }, () => true],
+          [{ caId: 'ca_other' }, () => false],
+          [{ caIds: [] }, () => false],
+        ];
+        for (const [q, keep] of filters) {
+          const listed = await from.certificates.list({ ...q, requester: who, sort: 'expiry_asc' });
+          expect(
+            listed.items.map((c) => c.id),
+            `${who} ${JSON.stringify(q)}`,
+          ).toEqual(soonest.filter(keep).map((c) => c.id));
+        }
+      };
+      for (const who of ['usr_a', 'usr_b']) await byExpiry(store, who);
+      expect(await list({ requester: 'usr_c', sort: 'expiry_asc' })).toEqual([]);
       expect(await list({ requester: 'usr_c' })).toEqual([]);
       expect(await list({ requester: 'usr_nobody' })).toEqual([]);
       // a requester with DENSE_MATCHES requests or more: the newest-first walk of every certificate instead
@@ -951,6 +1006,14 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       const second = await store.certificates.list({ requester: 'usr_d', limit: 150, cursor: first.nextCursor });
       expect([...first.items, ...second.items].map((c) => c.id)).toEqual(newest.slice(0, 300));
       expect(await list({ requester: 'usr_a' })).toHaveLength(5);
+      // a database as a release before 0038 left it (no certificate_not_after): 0038 fills it from the certificates
+      await store.close();
+      const engine = getEngine();
+      const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      for (const statement of undo0038(migrations)) await engine.rawSql(url, statement);
+      const upgraded = await newStore({ sameDb: true });
+      for (const who of ['usr_a', 'usr_b']) await byExpiry(upgraded, who);
+      expect((await upgraded.requests.findById(pending.id))?.certificateNotAfter).toBeNull();
     });
 
     it('pages a dense search whose matches lie below the walk of newer rows (the serials of one minute)', async () => {
@@ -1191,9 +1254,9 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         if (engine.dialect === 'postgres')
           for (const statement of migrationStatements(engine.dialect, '0033_certificate_names_created_idx.sql'))
             await engine.rawSql(url, statement);
-        // 0037's column back (undo0032 drops it again on the next turn; it has nothing to do with the terms)
-        for (const statement of migrationStatements(engine.dialect, '0037_ca_leaf_not_after_behavior.sql'))
-          await engine.rawSql(url, statement);
+        // 0037's and 0038's columns back (undo0032 drops them again on the next turn; nothing to do with the terms)
+        for (const file of ['0037_ca_leaf_not_after_behavior.sql', '0038_requester_expiry.sql'])
+          for (const statement of migrationStatements(engine.dialect, file)) await engine.rawSql(url, statement);
         // (positive control first: nothing found without the terms)
         expect(await all(probes)).toEqual(probes.map(() => (with0017 ? [old.id] : [])));
       }

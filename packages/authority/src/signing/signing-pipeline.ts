@@ -668,15 +668,24 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           certificateId,
           provisioner: policy.effective,
           now,
-          extraUnit: {
+          // the request names its certificate and keeps its notAfter: a requester's listing by expiry walks
+          // (requester, certificate_not_after) — certificate_requests_requester_expiry_idx, migration 0038
+          commitWith: (row) => ({
             updateRequests: [
               {
                 id: req.id,
                 onlyIfStatus: 'pending',
-                patch: { status: 'issued', reviewer: actor.id, reviewedAt: t, updatedAt: t, certificateId },
+                patch: {
+                  status: 'issued',
+                  reviewer: actor.id,
+                  reviewedAt: t,
+                  updatedAt: t,
+                  certificateId,
+                  certificateNotAfter: row.notAfter,
+                },
               },
             ],
-          },
+          }),
           extraAudit: [auditEvent(clock, actor, 'request.approved', req.id, { certificateId })],
         },
         { csrPem: req.csrPem, leaf },
@@ -689,6 +698,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         reviewedAt: t,
         updatedAt: t,
         certificateId: issued.certificate.id,
+        certificateNotAfter: issued.certificate.notAfter,
       };
       return { request, issued };
     } catch (e) {
