@@ -510,7 +510,7 @@ function fencedTerms(s: DenseSearch, bound: SQL | undefined) {
  * instead of 43), fed by the name index read backwards (a name's terms newest first, and time-first serials newest
  * first: most terms then miss the top-N at its first comparison); then those certificates by id, in that order. When
  * a certificate's several matching terms leave fewer than n of them, the page comes from searchMatchesQuery. (With
- * other filters a top-N would have to be many pages long: 32 × n cost more than the parallel sort of every match.)
+ * other filters: newestFilteredMatchesQuery.)
  */
 async function newestMatches(s: DenseSearch, bound: SQL): Promise<CertificateRow[]> {
   const C = s.t.certificates;
@@ -529,6 +529,47 @@ async function newestMatches(s: DenseSearch, bound: SQL): Promise<CertificateRow
   const out = page.flatMap((id) => byId.get(id) ?? []);
   if (out.length < s.n && newest.length === top) return await searchMatchesQuery(s, bound, false);
   return out;
+}
+
+/**
+ * How many of the newest terms a filtered page of a dense search's older matches reads on PostgreSQL, per row of the
+ * page (newestFilteredMatchesQuery): a filter that passes 1 in 20 of them (a status) fills the page from 32 × n
+ * terms; a rarer one finds fewer and the page comes from the sort of every match (searchMatchesQuery).
+ */
+export const FILTERED_TOP_PER_ROW = 32;
+
+/**
+ * A filtered page of a dense search's matches older than its walk (`bound`) on PostgreSQL (exported for the
+ * query-plan test): the newest FILTERED_TOP_PER_ROW × n terms in a top-N sort fed by the name index read backwards
+ * (fencedTerms, as newestMatches: time-first serials come newest first, so most terms miss the top-N at its first
+ * comparison), distinct, then each certificate by primary key tested on the page's filters in that order until n
+ * pass — instead of sorting every match (a serial prefix's 65,536 terms: a sort spilled to disk, run in parallel
+ * workers; 74 ms a page on an idle machine, docs/benchmarks.md "Session 30: inventory"). Exact when it finds n: the
+ * newest K terms hold every term of the certificates above the K-th (a certificate's terms carry its
+ * (created_at, id)), so the first n of those that pass are the page's first n.
+ */
+export function newestFilteredMatchesQuery(s: DenseSearch, bound: SQL) {
+  const C = s.t.certificates;
+  const terms = fencedTerms(s, bound);
+  const top = s.db
+    .select({ createdAt: terms.createdAt, certificateId: terms.certificateId })
+    .from(terms)
+    .orderBy(desc(terms.createdAt), desc(terms.certificateId))
+    .limit(FILTERED_TOP_PER_ROW * s.n)
+    .as('t');
+  const m = s.db
+    .selectDistinct({ createdAt: top.createdAt, certificateId: top.certificateId })
+    .from(top)
+    .orderBy(desc(top.createdAt), desc(top.certificateId))
+    .limit(Number.MAX_SAFE_INTEGER)
+    .as('m');
+  return s.db
+    .select(getTableColumns(C))
+    .from(m)
+    .crossJoin(C)
+    .where(and(eq(C.id, m.certificateId), s.where))
+    .orderBy(desc(m.createdAt), desc(m.certificateId))
+    .limit(s.n);
 }
 
 /** the terms' condition for the rows after a listing cursor ((created_at, id) order, as afterCursor) */
@@ -560,6 +601,11 @@ async function denseSearchPage(
   const older = sql`(${N.createdAt}, ${N.certificateId}) < (${edge.createdAt}, ${edge.id})`;
   const rest = { ...s, n: s.n - walked.length };
   if (s.dialect === 'postgres' && !filtered) return [...walked, ...(await newestMatches(rest, older))];
+  if (s.dialect === 'postgres') {
+    // the newest terms first; fewer than the page's rows passed among them: every match, sorted
+    const newest = (await newestFilteredMatchesQuery(rest, older)) as CertificateRow[];
+    if (newest.length === rest.n) return [...walked, ...newest];
+  }
   return [...walked, ...((await searchMatchesQuery(rest, older, filtered)) as CertificateRow[])];
 }
 

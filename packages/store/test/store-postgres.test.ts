@@ -25,6 +25,8 @@ import {
   requesterExpiryQuery,
   searchCondition,
   searchMatchesQuery,
+  newestFilteredMatchesQuery,
+  FILTERED_TOP_PER_ROW,
   statusCondition,
 } from '../src/repositories';
 import { afterKeyCursor, encodeCursor } from '../src/pagination-cursor';
@@ -313,6 +315,20 @@ describe('PostgreSQL store', () => {
         expect(matches).toMatch(/(Index (Only )?Scan using|Bitmap Index Scan on) certificate_names_name_idx/);
         expect(matches).not.toMatch(/certificate_names_created_idx/);
       }
+      // a filtered page of a dense search's older matches (newestFilteredMatchesQuery): the newest
+      // FILTERED_TOP_PER_ROW × n terms in a top-N sort fed by the name index read backwards (the fence), then the
+      // certificates by primary key in that order — not every match sorted (a serial prefix's 65,536 terms: a sort
+      // spilled to disk, in parallel workers)
+      const filteredQuery = newestFilteredMatchesQuery(
+        { db, t, dialect: 'postgres', search: term.slice(0, 8), where: eq(t.certificates.status, 'revoked'), n: 101 },
+        bound,
+      );
+      expect(filteredQuery.toSQL().params).toContain(FILTERED_TOP_PER_ROW * 101);
+      const newestFiltered = await plan(filteredQuery);
+      expect(newestFiltered).toMatch(/^Limit .*\n\s+-> {2}Nested Loop .*\n/);
+      expect(newestFiltered).toMatch(/Index Only Scan Backward using certificate_names_name_idx on certificate_names/);
+      expect(newestFiltered).toMatch(/Index Scan using (certificates_pkey|certificates_status_\w+) on certificates/);
+      expect(newestFiltered).not.toMatch(/Seq Scan|Gather|certificate_names_created_idx/);
       // a dense search's walk (0033): without other filters the walked certificates' terms in the listing's order
       // (certificate_names_created_idx read backwards from the newest, no sort), with them an index-only probe of a
       // walked certificate's terms by (created_at, id)
