@@ -539,6 +539,15 @@ async function newestMatches(s: DenseSearch, bound: SQL): Promise<CertificateRow
 export const FILTERED_TOP_PER_ROW = 32;
 
 /**
+ * A search whose terms come newest first from the name index read backwards: a serial prefix in hex, with or without
+ * colons (serials begin with their issue time) — the searches newestFilteredMatchesQuery serves. A name's terms
+ * come in no such order: the top-N would read and test them all before the sort of every match anyway (a SAN
+ * label + status = revoked, PostgreSQL, 1M rows: p99 57 ms that way against 5 ms, docs/benchmarks.md "Where issue
+ * #12 stands — … session 30").
+ */
+const TIME_FIRST_SEARCH = /^[0-9a-f:]+$/i;
+
+/**
  * A filtered page of a dense search's matches older than its walk (`bound`) on PostgreSQL (exported for the
  * query-plan test): the newest FILTERED_TOP_PER_ROW × n terms in a top-N sort fed by the name index read backwards
  * (fencedTerms, as newestMatches: time-first serials come newest first, so most terms miss the top-N at its first
@@ -601,7 +610,7 @@ async function denseSearchPage(
   const older = sql`(${N.createdAt}, ${N.certificateId}) < (${edge.createdAt}, ${edge.id})`;
   const rest = { ...s, n: s.n - walked.length };
   if (s.dialect === 'postgres' && !filtered) return [...walked, ...(await newestMatches(rest, older))];
-  if (s.dialect === 'postgres') {
+  if (s.dialect === 'postgres' && TIME_FIRST_SEARCH.test(s.search.trim())) {
     // the newest terms first; fewer than the page's rows passed among them: every match, sorted
     const newest = (await newestFilteredMatchesQuery(rest, older)) as CertificateRow[];
     if (newest.length === rest.n) return [...walked, ...newest];
