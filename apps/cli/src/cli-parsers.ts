@@ -72,14 +72,29 @@ export function parseSans(values: string[] | undefined): SanLists | undefined {
   return classifySans(values.flatMap((v) => v.split(','))) ?? {};
 }
 
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EISDIR: 'is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+};
+
+/** a file error in words, its code kept for searching (`no such file or directory (ENOENT)`) */
+export function fileErrorReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const words = code === undefined ? undefined : FILE_ERRORS[code];
+  if (words !== undefined) return `${words} (${code})`;
+  return code ?? (e as Error).message;
+}
+
 export function readInputFile(path: string, what: string): string {
   try {
     return path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
   } catch (e) {
-    throw new PkiError(
-      'input.invalid',
-      `cannot read ${what} file '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    throw new PkiError('input.invalid', `cannot read ${what} file '${path}': ${fileErrorReason(e)}`);
   }
 }
 
@@ -87,9 +102,6 @@ export function writeOutputFile(path: string, content: string | Uint8Array, mode
   try {
     writeFileSync(path, content, { mode });
   } catch (e) {
-    throw new PkiError(
-      'input.invalid',
-      `cannot write '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    throw new PkiError('input.invalid', `cannot write '${path}': ${fileErrorReason(e)}`);
   }
 }

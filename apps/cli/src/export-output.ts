@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { PkiError } from '@pkim/shared';
 import type { ExportFile } from '@pkim/authority';
 import type { CliContext } from './cli-context';
-import { writeOutputFile } from './cli-parsers';
+import { fileErrorReason, writeOutputFile } from './cli-parsers';
 import { offering } from './option-values';
 
 // What the export commands share (`pkim cert export`, `pkim ca truststore`, bulk keys, notification secrets): a
@@ -18,10 +18,7 @@ export function readPasswordFile(path: string | undefined): string | undefined {
   try {
     text = readFileSync(path === '-' ? 0 : path, 'utf8');
   } catch (e) {
-    throw new PkiError(
-      'input.invalid',
-      `cannot read password file '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-    );
+    throw new PkiError('input.invalid', `cannot read password file '${path}': ${fileErrorReason(e)}`);
   }
   return text.split(/\r?\n/)[0] ?? '';
 }

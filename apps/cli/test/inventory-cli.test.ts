@@ -99,12 +99,19 @@ describe('pkim cert list --format csv|json (inventory reports)', { timeout: 180_
     }
   });
 
-  it('refuses an unknown format and an unwritable --out with a clear error', () => {
+  it('refuses an unknown format, an unwritable --out and a missing input file with a clear error', () => {
     const bad = pkim('cert', 'list', '--format', 'xml');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("error: input.invalid: unknown format 'xml'");
     const nowhere = pkim('cert', 'list', '--format', 'csv', '--out', join(tmp.dir, 'no', 'such', 'dir.csv'));
     expect(nowhere.code).not.toBe(0);
-    expect(nowhere.stderr).toMatch(/error: input.invalid: cannot write .*ENOENT/);
+    expect(nowhere.stderr).toMatch(/error: input\.invalid: cannot write .*: no such file or directory \(ENOENT\)\n$/);
+    // a file to read that is not there: the reason in words, one line (cli-parsers.ts fileErrorReason)
+    const missing = join(tmp.dir, 'missing.csr');
+    const unread = pkim('cert', 'sign', '--ca', 'any', '--csr', missing);
+    expect(unread.code).not.toBe(0);
+    expect(unread.stderr).toBe(
+      `error: input.invalid: cannot read CSR file '${missing}': no such file or directory (ENOENT)\n`,
+    );
   });
 });

@@ -15,6 +15,7 @@ import {
   reasonOption,
   choiceOption,
   certificateStatusOption,
+  fileErrorReason,
 } from '../cli-parsers';
 import { certificateDeletedLine, certificatesTable, date, keyValues, sansText } from '../format';
 import { writeIssued, type IssueOutputs } from '../command-outputs';
@@ -36,7 +37,7 @@ async function writeStream(body: AsyncIterable<string>, path: string | undefined
   const out = path ? createWriteStream(path, { mode: 0o644 }) : process.stdout;
   const failed = new Promise<never>((_, reject) =>
     out.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new PkiError('input.invalid', `cannot write '${path ?? 'stdout'}': ${e.code ?? e.message}`)),
+      reject(new PkiError('input.invalid', `cannot write '${path ?? 'stdout'}': ${fileErrorReason(e)}`)),
     ),
   );
   failed.catch(() => undefined); // observed below; no unhandled rejection when nothing waits on it
