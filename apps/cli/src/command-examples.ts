@@ -49,10 +49,10 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
     'pkim cert list --search example.com --wide',
     'pkim cert list --ca issuing --expiring-within 30d --format csv --out expiring.csv',
   ],
-  'cert show': ['pkim cert show 3f9a2c41', 'pkim cert show crt_0mx627yjffe75d9ed73c0eb7b8aa1 --pem'],
-  'cert revoke': ['pkim cert revoke 3f9a2c41 --reason keyCompromise'],
-  'cert delete': ['pkim cert delete 3f9a2c41'],
-  'cert export': ['pkim cert export 3f9a2c41 --format p12 --password-file pass.txt --out web.p12'],
+  'cert show': ['pkim cert show 01a249763478c2f1', 'pkim cert show crt_0mx627yjffe75d9ed73c0eb7b8aa1 --pem'],
+  'cert revoke': ['pkim cert revoke 01a249763478c2f1 --reason keyCompromise'],
+  'cert delete': ['pkim cert delete 01a249763478c2f1'],
+  'cert export': ['pkim cert export 01a249763478c2f1 --format p12 --password-file pass.txt --out web.p12'],
   'cert bulk': [
     'pkim cert bulk --ca issuing --csv hosts.csv --dry-run',
     'pkim cert bulk --ca issuing --csv hosts.csv --keys-zip keys.zip --password-file pass.txt --out results.csv',
@@ -60,7 +60,7 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
   'cert revoke-batch': ['pkim cert revoke-batch --serials-file compromised.txt --reason keyCompromise'],
   'cert renew-batch': ['pkim cert renew-batch --ca issuing --expiring-within 30d --revoke-old'],
   'cert download-batch': ['pkim cert download-batch --ca issuing --status active --out issuing-certs.zip'],
-  'cert renew': ['pkim cert renew 3f9a2c41 --ttl 90d --out-cert web.pem --out-key web.key --revoke-old'],
+  'cert renew': ['pkim cert renew 01a249763478c2f1 --ttl 90d --out-cert web.pem --out-key web.key --revoke-old'],
 
   'crl generate': ['pkim crl generate --ca issuing --out issuing.crl', 'pkim crl generate --ca issuing --pem'],
 
