@@ -4,7 +4,7 @@
 import type { CaCrlDto, ProfileSummaryDto } from '@pkim/contract';
 import type { CliContext } from './cli-context';
 import { writeOutputFile } from './cli-parsers';
-import { keyValues } from './format';
+import { keyValues, lifetimeText } from './format';
 
 /** `ca create` without --name: the CN of the subject, made a name (`CN=Example Root CA` → `Example-Root-CA`) */
 export function defaultName(subject: string): string {
@@ -101,8 +101,8 @@ export function profileText(p: ProfileSummaryDto): string {
     ['SAN types', p.allowedSanTypes.join(', ')],
     ['SAN required', p.sanRequired ? 'yes' : 'no'],
     ['key types', p.allowedKeyTypes.join(', ')],
-    ['default lifetime', p.defaultLifetime],
-    ['max lifetime', p.maxLifetime],
+    ['default lifetime', lifetimeText(p.defaultLifetime)],
+    ['max lifetime', lifetimeText(p.maxLifetime)],
     ['key reuse', p.allowKeyReuse ? 'allowed' : 'no'],
   ]);
 }

@@ -1,5 +1,6 @@
 /** Small helpers for readable terminal output. */
 import type { VaultMountDto } from '@pkim/contract';
+import { formatLifetime, parseDuration } from '@pkim/shared';
 
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))));
@@ -176,3 +177,219 @@ export const requestsTable = (items: RequestLine[], nextCursor?: string | null):
     ['ID', 'STATUS', 'PROFILE', 'SUBMITTED', 'REQUESTER', 'SUBJECT'],
     items.map((r) => [r.id, r.status, r.profile, date(r.createdAt), r.requester, r.subjectDn]),
   ) + (nextCursor ? `\nmore: --cursor ${nextCursor}` : '');
+
+// The tables below print the same in local and remote mode: each takes the fields the local command has (epoch ms
+// for times); remote mode maps the API's objects to them (remote-commands.ts, remote-admin-commands.ts).
+
+/** what `token list` prints of an API token */
+export interface TokenLine {
+  id: string;
+  name: string;
+  role: string;
+  scopes: string[];
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** `pkim token list` */
+export const tokensTable = (items: TokenLine[]): string =>
+  table(
+    ['ID', 'NAME', 'ROLE', 'SCOPES', 'EXPIRES', 'LAST USED', 'REVOKED'],
+    items.map((t) => [
+      t.id,
+      t.name,
+      t.role,
+      t.scopes.join(',') || '*',
+      t.expiresAt ? date(t.expiresAt) : 'never',
+      date(t.lastUsedAt),
+      date(t.revokedAt),
+    ]),
+  );
+
+/** what `user list` prints of a user */
+export interface UserLine {
+  id: string;
+  username: string;
+  role: string;
+  disabled: boolean;
+  lockedUntil: number | null;
+  lockedAddresses: number;
+  createdAt: number;
+}
+
+/** `pkim user list`: STATE is disabled, locked (until when, from how many addresses) or active at `now` */
+export const usersTable = (items: UserLine[], now: number): string =>
+  table(
+    ['ID', 'USERNAME', 'ROLE', 'STATE', 'CREATED'],
+    items.map((u) => [
+      u.id,
+      u.username,
+      u.role,
+      u.disabled
+        ? 'disabled'
+        : u.lockedUntil && u.lockedUntil > now
+          ? `locked until ${date(u.lockedUntil)} (${u.lockedAddresses} address` +
+            `${u.lockedAddresses === 1 ? '' : 'es'})`
+          : 'active',
+      date(u.createdAt),
+    ]),
+  );
+
+/** what `profile list` prints of a profile */
+export interface ProfileLine {
+  name: string;
+  isCa: boolean;
+  keyUsage: readonly string[];
+  extKeyUsage: readonly string[];
+  allowedSanTypes: readonly string[];
+  sanRequired: boolean;
+  /** the API's duration (`3650d`) */
+  defaultLifetime: string;
+  maxLifetime: string;
+}
+
+/** a profile's lifetime as docs/profiles.md writes it: whole years as `10y` (the API's `3650d`), else `398d` */
+export const lifetimeText = (d: string): string => formatLifetime(parseDuration(d));
+
+/** `pkim profile list` (the API's profile summaries) */
+export const profilesTable = (items: ProfileLine[]): string =>
+  table(
+    ['NAME', 'CA', 'KEY USAGE', 'EXT KEY USAGE', 'SANS', 'DEFAULT', 'MAX'],
+    items.map((p) => [
+      p.name,
+      p.isCa ? 'yes' : 'no',
+      p.keyUsage.join(','),
+      p.extKeyUsage.join(',') || '-',
+      `${p.allowedSanTypes.join(',') || '-'}${p.sanRequired ? ' (required)' : ''}`,
+      lifetimeText(p.defaultLifetime),
+      lifetimeText(p.maxLifetime),
+    ]),
+  );
+
+/** an audit event's details in one short line: its scalar fields as `key=value` */
+export function auditDetailsText(d: Record<string, unknown>): string {
+  const s = Object.entries(d)
+    .filter(([, v]) => v !== null && v !== undefined && typeof v !== 'object')
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
+  return s.length > 80 ? `${s.slice(0, 79)}…` : s;
+}
+
+/** what `audit list` prints of an event */
+export interface AuditLine {
+  seq: number;
+  time: number;
+  actor: string;
+  action: string;
+  outcome: string;
+  target: string | null;
+  details: Record<string, unknown>;
+}
+
+/** `pkim audit list` */
+export const auditTable = (items: AuditLine[]): string =>
+  table(
+    ['SEQ', 'TIME', 'ACTOR', 'ACTION', 'OUTCOME', 'TARGET', 'DETAILS'],
+    items.map((e) => [e.seq, date(e.time), e.actor, e.action, e.outcome, e.target, auditDetailsText(e.details)]),
+  );
+
+/** `pkim acme list` (the authority's directories and the API's have these fields alike) */
+export const acmeDirectoriesTable = (
+  items: {
+    caName: string;
+    profile: string;
+    directoryPath: string;
+    allowDns: string[] | null;
+    allowIps: string[] | null;
+    requireEab: boolean;
+  }[],
+): string =>
+  table(
+    ['CA', 'PROFILE', 'DIRECTORY', 'DNS', 'IP', 'EAB'],
+    items.map((d) => [
+      d.caName,
+      d.profile,
+      d.directoryPath,
+      d.allowDns?.join(',') ?? 'any',
+      d.allowIps?.join(',') || 'none',
+      d.requireEab ? 'required' : 'optional',
+    ]),
+  );
+
+/** `pkim acme accounts` */
+export const acmeAccountsTable = (
+  items: { id: string; caId: string; status: string; contact: string[]; orders: number; createdAt: string }[],
+): string =>
+  table(
+    ['ACCOUNT', 'CA', 'STATUS', 'CONTACT', 'ORDERS', 'CREATED'],
+    items.map((r) => [r.id, r.caId, r.status, r.contact.join(',') || '-', String(r.orders), r.createdAt]),
+  );
+
+/** `pkim ssh ca list` */
+export const sshCasTable = (
+  items: { name: string; type: string; environment: string; status: string; keyType: string; fingerprint: string }[],
+): string =>
+  table(
+    ['NAME', 'TYPE', 'ENVIRONMENT', 'STATUS', 'KEY', 'FINGERPRINT'],
+    items.map((c) => [c.name, c.type, c.environment, c.status, c.keyType, c.fingerprint]),
+  );
+
+/** `pkim notify rule list` */
+export const notificationRulesTable = (
+  items: {
+    name: string;
+    trigger: string;
+    daysBefore: number[];
+    events: string[];
+    channel: string;
+    target: string;
+    ca: { name: string } | null;
+    profile: string | null;
+    namePattern: string | null;
+    enabled: boolean;
+  }[],
+): string =>
+  table(
+    ['NAME', 'TRIGGER', 'CHANNEL', 'TARGET', 'SCOPE', 'ENABLED'],
+    items.map((r) => [
+      r.name,
+      r.trigger === 'expiry' ? `expiry ${r.daysBefore.join('/')}d` : r.events.join(','),
+      r.channel,
+      r.target,
+      [r.ca ? `ca=${r.ca.name}` : '', r.profile ? `profile=${r.profile}` : '', r.namePattern ?? '']
+        .filter(Boolean)
+        .join(' ') || 'all',
+      r.enabled ? 'yes' : 'no',
+    ]),
+  );
+
+interface SpiffeCaLine {
+  role: string;
+  name: string;
+  notAfter: string;
+  issuedCertCount: number;
+}
+
+/** `pkim spiffe status` (the authority's status and the API's have these fields alike) */
+export const spiffeStatusText = (s: {
+  status: string;
+  trustDomain: string | null;
+  rootCa: SpiffeCaLine | null;
+  servicesCa: SpiffeCaLine | null;
+  transportCa: SpiffeCaLine | null;
+  activeCertCount: number;
+  supersededCertCount: number;
+  expiredCertCount: number;
+  deniedIdentityCount: number;
+  warnings: string[];
+}): string =>
+  [
+    `status: ${s.status}  trust domain: ${s.trustDomain ?? '-'}`,
+    ...[s.rootCa, s.servicesCa, s.transportCa]
+      .filter((c) => c !== null)
+      .map((c) => `${c.role} CA ${c.name}: expires ${c.notAfter}, ${c.issuedCertCount} current SVID(s)`),
+    `SVIDs: ${s.activeCertCount} current, ${s.supersededCertCount} superseded, ${s.expiredCertCount} expired; ` +
+      `${s.deniedIdentityCount} denied identities`,
+    ...s.warnings.map((w) => `warning: ${w}`),
+  ].join('\n');

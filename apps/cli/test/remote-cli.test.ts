@@ -215,6 +215,56 @@ describe('pkim remote mode: the same commands through a server', () => {
     expect(remote('request', 'list').stdout).toMatch(/\bpending\b.*\bCN=queued\.example\.com\b/);
   });
 
+  it('token, user, profile, audit, acme, ssh ca, notify rule lists and spiffe status print the local tables', () => {
+    const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
+    const made = [
+      ['token', 'create', '--name', 'listed', '--role', 'auditor'],
+      ['user', 'create', 'listed-user', '--role', 'operator'],
+      ['notify', 'rule', 'add', 'expiring', '--webhook', 'https://hooks.example.com/x', '--ca', 'flow-issuing'],
+      ['acme', 'enable', '--ca', 'flow-issuing', '--allow-dns', '*.example.com'],
+      ['ssh', 'ca', 'create', '--name', 'listed-ssh', '--type', 'user'],
+      ['spiffe', 'init', '--trust-domain', 'listed.example.org'],
+    ];
+    for (const args of made) {
+      const r = remote(...args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    const lists = [
+      ['token', 'list'],
+      ['user', 'list'],
+      ['profile', 'list'],
+      ['audit', 'list', '--limit', '20'],
+      ['acme', 'list'],
+      ['acme', 'accounts'],
+      ['ssh', 'ca', 'list'],
+      ['notify', 'rule', 'list'],
+      ['spiffe', 'status'],
+    ];
+    for (const args of lists) {
+      // the server first: a token's LAST USED is written as the server reads it, the local read then sees it
+      const there = remote(...args);
+      const here = onServer(...args);
+      expect(there.code, there.stderr).toBe(0);
+      expect(here.code, here.stderr).toBe(0);
+      expect(there.stdout, args.join(' ')).toBe(here.stdout);
+      // --json stays the API's page in both modes
+      expect(remote(...args, '--json').json(), args.join(' ')).toEqual(onServer(...args, '--json').json());
+    }
+    expect(remote('token', 'list').stdout).toMatch(/^ID\s+NAME\s+ROLE\s+SCOPES\s+EXPIRES\s+LAST USED\s+REVOKED\n/);
+    expect(remote('user', 'list').stdout).toMatch(/\blisted-user\s+operator\s+active\b/);
+    expect(remote('notify', 'rule', 'list').stdout).toMatch(/\bexpiring\s+expiry 30\/7\/1d\b.*\bca=flow-issuing\b/);
+    expect(remote('spiffe', 'status').stdout).toMatch(/^status: \w+ {2}trust domain: listed\.example\.org\n/);
+    // lifetimes as docs/profiles.md writes them; --json keeps the API's durations
+    const profiles = remote('profile', 'list').stdout;
+    expect(profiles).toMatch(/^root-ca\s+yes\s.*\s10y\s+25y$/m);
+    expect(profiles).toMatch(/^tls-server\s+no\s.*\s90d\s+398d$/m);
+    expect(remote('profile', 'show', 'root-ca').stdout).toMatch(/^default lifetime:\s+10y$/m);
+    const rootCa = remote('profile', 'list', '--json')
+      .json<{ items: { name: string; defaultLifetime: string }[] }>()
+      .items.find((p) => p.name === 'root-ca');
+    expect(rootCa?.defaultLifetime).toBe('3650d');
+  });
+
   it('answers errors with the local exit code and `error: <code>: <message>` line', () => {
     const localNotFound = runPkim(['cert', 'show', 'crt_nothing'], { dataDir: localDir, env: XDG });
     const remoteNotFound = remote('cert', 'show', 'crt_nothing');

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context';
 import { durationOption, intOption } from '../cli-parsers';
-import { table } from '../format';
+import { acmeAccountsTable, acmeDirectoriesTable, table } from '../format';
 
 const list = (v: string | undefined) =>
   v === undefined
@@ -77,19 +77,7 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const rows = await a.acme.listDirectories(ctx.actor);
       const { onePage, toAcmeDirectoryDto } = await ctx.contract();
-      ctx.output(onePage(rows.map(toAcmeDirectoryDto)), () =>
-        table(
-          ['CA', 'PROFILE', 'DIRECTORY', 'DNS', 'IP', 'EAB'],
-          rows.map((d) => [
-            d.caName,
-            d.profile,
-            d.directoryPath,
-            d.allowDns?.join(',') ?? 'any',
-            d.allowIps?.join(',') || 'none',
-            d.requireEab ? 'required' : 'optional',
-          ]),
-        ),
-      );
+      ctx.output(onePage(rows.map(toAcmeDirectoryDto)), () => acmeDirectoriesTable(rows));
     });
 
   acme
@@ -99,12 +87,7 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
     .action(async (o: { ca?: string }) => {
       const a = await ctx.openAuthority();
       const rows = await a.acme.listAccounts(o.ca, ctx.actor);
-      ctx.output((await ctx.contract()).onePage(rows), () =>
-        table(
-          ['ACCOUNT', 'CA', 'STATUS', 'CONTACT', 'ORDERS', 'CREATED'],
-          rows.map((r) => [r.id, r.caId, r.status, r.contact.join(',') || '-', String(r.orders), r.createdAt]),
-        ),
-      );
+      ctx.output((await ctx.contract()).onePage(rows), () => acmeAccountsTable(rows));
     });
 
   const eab = acme.command('eab').description('external account binding keys');

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
 import { intOption } from '../cli-parsers';
-import { date, table } from '../format';
+import { auditTable, date } from '../format';
 
 export function registerAuditCommand(program: Command, ctx: CliContext): void {
   const audit = program.command('audit').description('tamper-evident audit log');
@@ -28,12 +28,7 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
         order,
       });
       const page = ctx.options().json ? (await ctx.contract()).toAuditEventPage(rows, o.limit) : null;
-      ctx.output(page, () =>
-        table(
-          ['SEQ', 'TIME', 'ACTOR', 'ACTION', 'OUTCOME', 'TARGET', 'DETAILS'],
-          rows.map((e) => [e.seq, date(e.time), e.actor, e.action, e.outcome, e.target, summarize(e.details)]),
-        ),
-      );
+      ctx.output(page, () => auditTable(rows));
     });
 
   audit
@@ -92,12 +87,4 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
           : 'audit checkpoint: the audit log is empty',
       );
     });
-}
-
-function summarize(d: Record<string, unknown>): string {
-  const s = Object.entries(d)
-    .filter(([, v]) => v !== null && v !== undefined && typeof v !== 'object')
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(' ');
-  return s.length > 80 ? `${s.slice(0, 79)}…` : s;
 }

@@ -10,7 +10,7 @@ import type { CliContext } from '../cli-context';
 import { intOption } from '../cli-parsers';
 import { offering } from '../option-values';
 import { readPasswordFile } from '../export-output';
-import { date, table } from '../format';
+import { date, notificationRulesTable, table } from '../format';
 
 const STATUSES = ['pending', 'retrying', 'delivered', 'failed'] as const;
 type Status = (typeof STATUSES)[number];
@@ -130,21 +130,7 @@ export function registerNotifyCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const rows = await a.notifications.listRules(ctx.actor);
       const { onePage, toNotificationRuleDto } = await ctx.contract();
-      ctx.output(onePage(rows.map(toNotificationRuleDto)), () =>
-        table(
-          ['NAME', 'TRIGGER', 'CHANNEL', 'TARGET', 'SCOPE', 'ENABLED'],
-          rows.map((r) => [
-            r.name,
-            r.trigger === 'expiry' ? `expiry ${r.daysBefore.join('/')}d` : r.events.join(','),
-            r.channel,
-            r.target,
-            [r.ca ? `ca=${r.ca.name}` : '', r.profile ? `profile=${r.profile}` : '', r.namePattern ?? '']
-              .filter(Boolean)
-              .join(' ') || 'all',
-            r.enabled ? 'yes' : 'no',
-          ]),
-        ),
-      );
+      ctx.output(onePage(rows.map(toNotificationRuleDto)), () => notificationRulesTable(rows));
     });
 
   rule

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { PkiError, formatDuration } from '@pkim/shared';
+import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
-import { table } from '../format';
+import { profilesTable } from '../format';
 import { profileText } from '../command-outputs';
 
 /** `pkim profile list|show`: built-in and custom certificate profiles. */
@@ -20,20 +20,8 @@ export function registerProfileCommand(program: Command, ctx: CliContext): void 
       const rows = a.profiles();
       // --json: the contract's profile summaries, as GET /api/v1/profiles answers
       const { toProfileSummaryDto } = await ctx.contract();
-      ctx.output({ items: rows.map(toProfileSummaryDto), nextCursor: null }, () =>
-        table(
-          ['NAME', 'CA', 'KEY USAGE', 'EXT KEY USAGE', 'SANS', 'DEFAULT', 'MAX'],
-          rows.map((p) => [
-            p.name,
-            p.isCa ? 'yes' : 'no',
-            p.keyUsage.join(','),
-            p.extKeyUsage.join(',') || '-',
-            `${p.allowedSanTypes.join(',') || '-'}${p.sanRequired ? ' (required)' : ''}`,
-            formatDuration(p.defaultLifetimeMs),
-            formatDuration(p.maxLifetimeMs),
-          ]),
-        ),
-      );
+      const items = rows.map(toProfileSummaryDto);
+      ctx.output({ items, nextCursor: null }, () => profilesTable(items));
     });
 
   profile

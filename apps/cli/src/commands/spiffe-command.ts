@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
-import { table } from '../format';
+import { spiffeStatusText, table } from '../format';
 
 /** `pkim spiffe …`: SPIFFE workload identity (docs/spiffe.md). */
 export function registerSpiffeCommand(program: Command, ctx: CliContext): void {
@@ -27,17 +27,7 @@ export function registerSpiffeCommand(program: Command, ctx: CliContext): void {
     .action(async () => {
       const a = await ctx.openAuthority();
       const s = await a.spiffe.status(ctx.actor);
-      ctx.output(s, () =>
-        [
-          `status: ${s.status}  trust domain: ${s.trustDomain ?? '-'}`,
-          ...[s.rootCa, s.servicesCa, s.transportCa]
-            .filter((c) => c !== null)
-            .map((c) => `${c.role} CA ${c.name}: expires ${c.notAfter}, ${c.issuedCertCount} current SVID(s)`),
-          `SVIDs: ${s.activeCertCount} current, ${s.supersededCertCount} superseded, ${s.expiredCertCount} expired; ` +
-            `${s.deniedIdentityCount} denied identities`,
-          ...s.warnings.map((w) => `warning: ${w}`),
-        ].join('\n'),
-      );
+      ctx.output(s, () => spiffeStatusText(s));
     });
 
   spiffe

@@ -15,7 +15,7 @@ import {
   writeOutputFile,
 } from '../cli-parsers';
 import { offering } from '../option-values';
-import { date, keyValues, table } from '../format';
+import { date, keyValues, sshCasTable, table } from '../format';
 
 const list = (v: string | string[] | undefined): string[] =>
   (Array.isArray(v) ? v : v ? [v] : [])
@@ -115,12 +115,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .action(async (o: { environment?: string }) => {
       const a = await ctx.openAuthority();
       const page = await (await ctx.contract()).sshLists.cas(a.ssh, o.environment);
-      ctx.output(page, () =>
-        table(
-          ['NAME', 'TYPE', 'ENVIRONMENT', 'STATUS', 'KEY', 'FINGERPRINT'],
-          page.items.map((c) => [c.name, c.type, c.environment, c.status, c.keyType, c.fingerprint]),
-        ),
-      );
+      ctx.output(page, () => sshCasTable(page.items));
     });
   ca.command('show <ca>')
     .description('show an SSH CA and its public key')

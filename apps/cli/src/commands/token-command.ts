@@ -4,7 +4,7 @@ import { PERMISSIONS, ROLE_PERMISSIONS, isValidScope, type UserRole } from '@pki
 import type { CliContext } from '../cli-context';
 import { collect, durationOption } from '../cli-parsers';
 import { roleOption } from '../role-option';
-import { date, table } from '../format';
+import { date, tokensTable } from '../format';
 
 function scopeOption(v: string, previous: string[] = []): string[] {
   for (const s of v
@@ -106,20 +106,7 @@ export function registerTokenCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const rows = await a.auth.listTokens();
       const { toTokenDto } = await ctx.contract();
-      ctx.output({ items: rows.map(toTokenDto), nextCursor: null }, () =>
-        table(
-          ['ID', 'NAME', 'ROLE', 'SCOPES', 'EXPIRES', 'LAST USED', 'REVOKED'],
-          rows.map((t) => [
-            t.id,
-            t.name,
-            t.role,
-            t.scopes.join(',') || '*',
-            t.expiresAt ? date(t.expiresAt) : 'never',
-            date(t.lastUsedAt),
-            date(t.revokedAt),
-          ]),
-        ),
-      );
+      ctx.output({ items: rows.map(toTokenDto), nextCursor: null }, () => tokensTable(rows));
     });
 
   token

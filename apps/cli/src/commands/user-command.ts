@@ -3,7 +3,7 @@ import { PkiError } from '@pkim/shared';
 import { generatePassword, type Authority, type UserRole } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import { readInputFile } from '../cli-parsers';
-import { date, table } from '../format';
+import { usersTable } from '../format';
 import { roleOption } from '../role-option';
 
 async function findUser(a: Authority, ref: string) {
@@ -46,23 +46,7 @@ export function registerUserCommand(program: Command, ctx: CliContext): void {
       const rows = await a.auth.listUsers();
       const now = a.clock.now();
       const { toUserDto } = await ctx.contract();
-      ctx.output({ items: rows.map(toUserDto), nextCursor: null }, () =>
-        table(
-          ['ID', 'USERNAME', 'ROLE', 'STATE', 'CREATED'],
-          rows.map((u) => [
-            u.id,
-            u.username,
-            u.role,
-            u.disabled
-              ? 'disabled'
-              : u.lockedUntil && u.lockedUntil > now
-                ? `locked until ${date(u.lockedUntil)} (${u.lockedAddresses} address` +
-                  `${u.lockedAddresses === 1 ? '' : 'es'})`
-                : 'active',
-            date(u.createdAt),
-          ]),
-        ),
-      );
+      ctx.output({ items: rows.map(toUserDto), nextCursor: null }, () => usersTable(rows, now));
     });
 
   user

@@ -5,12 +5,25 @@
 import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
 import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
-import { keyValues, vaultMountedLine, vaultMountsTable } from '../format';
+import {
+  acmeAccountsTable,
+  acmeDirectoriesTable,
+  keyValues,
+  notificationRulesTable,
+  profilesTable,
+  spiffeStatusText,
+  tokensTable,
+  usersTable,
+  vaultMountedLine,
+  vaultMountsTable,
+  type TokenLine,
+  type UserLine,
+} from '../format';
 import type { ProfileSummaryDto, VaultMountDto } from '@pkim/contract';
 import { readPasswordFile } from '../export-output';
 import { caDeletedText, profileText } from '../command-outputs';
 import { fetchPublic } from './remote-client';
-import { duration, printWith, ttl } from './remote-commands';
+import { duration, ms, printTable, printWith, str, ttl } from './remote-commands';
 import type { Dto, Opts, RemoteCall, RemoteCommand } from './remote-commands';
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -50,6 +63,28 @@ async function userNamed(call: RemoteCall, ref: string): Promise<{ id: string; u
 async function caIdOf(call: RemoteCall, ref: string | undefined): Promise<string> {
   return String((await call('ca.get', { ref })).id);
 }
+
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+
+/** the API's objects → the lines the local tables print (format.ts), so both modes print the same table */
+const tokenLine = (t: Dto): TokenLine => ({
+  id: str(t.id),
+  name: str(t.name),
+  role: str(t.role),
+  scopes: strings(t.scopes),
+  expiresAt: ms(t.expiresAt),
+  lastUsedAt: ms(t.lastUsedAt),
+  revokedAt: ms(t.revokedAt),
+});
+const userLine = (u: Dto): UserLine => ({
+  id: str(u.id),
+  username: str(u.username),
+  role: str(u.role),
+  disabled: u.disabled === true,
+  lockedUntil: ms(u.lockedUntil),
+  lockedAddresses: Number(u.lockedAddresses ?? 0),
+  createdAt: ms(u.createdAt) ?? 0,
+});
 
 const split = (v: unknown): string[] | undefined =>
   typeof v === 'string'
@@ -223,7 +258,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'profile list': {
     procedure: 'insights.profiles',
     input: () => undefined,
-    print: printWith(['name', 'isCa', 'allowedSanTypes', 'defaultLifetime', 'maxLifetime']),
+    print: printTable(profilesTable),
   },
   'profile show': {
     procedure: 'insights.profiles',
@@ -259,7 +294,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'token list': {
     procedure: 'token.list',
     input: () => undefined,
-    print: printWith(['id', 'name', 'role', 'scopes', 'expiresAt', 'lastUsedAt', 'revokedAt']),
+    print: printTable(tokensTable, tokenLine),
   },
   'token revoke': {
     procedure: 'token.revoke',
@@ -285,7 +320,8 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'user list': {
     procedure: 'user.list',
     input: () => undefined,
-    print: printWith(['id', 'username', 'role', 'disabled', 'lockedUntil', 'createdAt']),
+    /** STATE: locked at the time here (the server's `lockedUntil`) */
+    print: printTable((items: UserLine[]) => usersTable(items, Date.now()), userLine),
   },
   'user set-role': {
     procedure: 'user.setRole',
@@ -380,7 +416,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'notify rule list': {
     procedure: 'notification.listRules',
     input: () => undefined,
-    print: printWith(['name', 'trigger', 'channel', 'target', 'enabled']),
+    print: printTable(notificationRulesTable),
   },
   'notify rule rotate-secret': {
     procedure: 'notification.rotateSecret',
@@ -445,7 +481,12 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
     print: (ctx, out) =>
       say(ctx, out, `SPIFFE trust domain ${text(out.trustDomain)}: created ${text(out.created)} CA(s)`),
   },
-  'spiffe status': { procedure: 'spiffe.status', input: () => undefined },
+  'spiffe status': {
+    procedure: 'spiffe.status',
+    input: () => undefined,
+    print: (ctx, out) =>
+      ctx.output(out, () => spiffeStatusText(out as unknown as Parameters<typeof spiffeStatusText>[0])),
+  },
   'spiffe bundle': {
     // not called: the bundle comes from the route the server publishes for workloads, which needs no token
     procedure: 'spiffe.status',
@@ -534,12 +575,12 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'acme list': {
     procedure: 'acme.directories',
     input: () => undefined,
-    print: printWith(['caName', 'profile', 'directoryPath', 'allowDns', 'allowIps', 'requireEab']),
+    print: printTable(acmeDirectoriesTable),
   },
   'acme accounts': {
     procedure: 'acme.accounts',
     input: (_args, o) => ({ ca: o.ca }),
-    print: printWith(['id', 'caId', 'status', 'contact', 'orders', 'createdAt']),
+    print: printTable(acmeAccountsTable),
   },
   'acme eab create': {
     procedure: 'acme.createEabKey',

@@ -9,6 +9,7 @@ import type { CliContext } from '../cli-context';
 import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
 import { readPasswordFile } from '../export-output';
 import {
+  auditTable,
   casTable,
   certificateDeletedLine,
   certificatesTable,
@@ -109,10 +110,19 @@ export const printWith =
     ctx.output(out, () => human(out, columns));
 
 /** a page's items (`{ items, nextCursor }`) */
-const pageItems = (out: Dto): Dto[] => (Array.isArray(out.items) ? (out.items as Dto[]) : []);
+export const pageItems = (out: Dto): Dto[] => (Array.isArray(out.items) ? (out.items as Dto[]) : []);
 /** an RFC 3339 time of the API → ms (null stays null) */
-const ms = (v: unknown): number | null => (typeof v === 'string' ? Date.parse(v) : null);
-const str = (v: unknown): string => (typeof v === 'string' ? v : '-');
+export const ms = (v: unknown): number | null => (typeof v === 'string' ? Date.parse(v) : null);
+export const str = (v: unknown): string => (typeof v === 'string' ? v : '-');
+
+/**
+ * prints a page with the local command's table (format.ts): `line` maps each of the API's objects to what the
+ * local renderer takes (`T`: the API's object as it is where both have the same fields)
+ */
+export const printTable =
+  <T>(render: (items: T[]) => string, line: (item: Dto) => T = (item) => item as T) =>
+  (ctx: CliContext, out: Dto): void =>
+    ctx.output(out, () => render(pageItems(out).map(line)));
 
 /** the API's objects → the lines the local tables print (format.ts), so both modes print the same table */
 const caLine = (c: Dto): CaLine => ({
@@ -352,7 +362,15 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       cursor: o.cursor,
       order: o.afterSeq !== undefined ? 'asc' : 'desc',
     }),
-    print: printWith(['seq', 'time', 'actor', 'action', 'outcome', 'target']),
+    print: printTable(auditTable, (e) => ({
+      seq: Number(e.seq),
+      time: ms(e.time) ?? 0,
+      actor: str(e.actor),
+      action: str(e.action),
+      outcome: str(e.outcome),
+      target: typeof e.target === 'string' ? e.target : null,
+      details: (e.details ?? {}) as Record<string, unknown>,
+    })),
   },
   'audit verify': {
     procedure: 'audit.verify',

@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { PkiError } from '@pkim/shared';
 import { readInputFile, writeOutputFile } from '../cli-parsers';
 import { fetchPublic } from './remote-client';
-import { duration, printWith } from './remote-commands';
+import { sshCasTable } from '../format';
+import { duration, printTable, printWith } from './remote-commands';
 import type { Dto, Opts, RemoteCommand } from './remote-commands';
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -18,7 +19,6 @@ const list = (v: unknown): string[] =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-const CA_COLUMNS = ['name', 'type', 'environment', 'status', 'keyType', 'fingerprint'];
 const CERT_COLUMNS = ['serial', 'type', 'status', 'keyId', 'principals', 'validBefore'];
 
 async function signInput(o: Opts) {
@@ -63,7 +63,7 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh ca list': {
     procedure: 'ssh.listCas',
     input: (_args, o) => ({ environment: o.environment }),
-    print: printWith(CA_COLUMNS),
+    print: printTable(sshCasTable),
   },
   'ssh ca show': {
     procedure: 'ssh.listCas',
