@@ -14,6 +14,7 @@ export const BACKGROUND_JOB_NAMES = [
   'session-cleanup',
   'identity-cleanup',
   'notifications',
+  'vault-auto-tidy',
 ] as const;
 export type BackgroundJobName = (typeof BACKGROUND_JOB_NAMES)[number];
 
@@ -76,7 +77,7 @@ interface JobState {
  * Periodic maintenance, leader-only across instances sharing a PostgreSQL database: mark expired
  * certificates, pre-generate CRLs before their nextUpdate, pre-sign OCSP responses, drop expired sessions,
  * purge long-expired SVIDs,
- * retire rotated SSH CAs whose last certificate has expired.
+ * retire rotated SSH CAs whose last certificate has expired, run the Vault mounts' automatic tidies.
  *
  * Leadership is LONG-LIVED, one lock per job (`store.withLeaderLock('pkim.job.<name>')`): the
  * instance that takes a job's session advisory lock keeps it — the leader loop runs inside the
@@ -138,6 +139,13 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
     const r = await authority.notifications.run();
     if (r.enqueued || r.delivered || r.retrying || r.failed) log.info(r, 'notifications');
   };
+  /** each Vault mount's `config/auto-tidy`: its tidy when its interval has passed (docs/vault-api.md) */
+  const autoTidy = async () => {
+    for (const r of await authority.vault.pki.runDue(() => stopped)) {
+      const { state, cert_store_deleted_count: certificates, revoked_cert_deleted_count: revoked } = r.status;
+      log.info({ mount: r.mount, state, certificates, revoked }, 'vault auto-tidy');
+    }
+  };
   const runs: Record<BackgroundJobName, () => Promise<void>> = {
     'mark-expired': markExpired,
     'crl-refresh': refreshCrls,
@@ -149,6 +157,7 @@ export function startBackgroundJobs(authority: Authority, opts: BackgroundJobsOp
       await retireSshCas();
     },
     notifications: notify,
+    'vault-auto-tidy': autoTidy,
   };
   const jobs: JobState[] = BACKGROUND_JOB_NAMES.map((name) => ({
     name,

@@ -207,7 +207,8 @@ export const SETTINGS: readonly Setting[] = [
     default: '60000',
     kind: 'int',
     group: 'server',
-    description: 'interval of the leader-elected background jobs (expiry, CRLs, purges, audit checkpoints)',
+    description:
+      'interval of the leader-elected background jobs (expiry, CRLs, purges, audit checkpoints, Vault auto-tidy)',
   },
   {
     key: 'consoleDir',

@@ -6,6 +6,8 @@ import type { Actor } from '../types';
 import { auditEvent } from '../audit-service';
 import { roleFromParams, roleToResponse, VAULT_ROLE_NAME_RE, type VaultRole } from './vault-role';
 import { CRL_VALIDITY_KEY, OCSP_VALIDITY_KEY } from '../revocation-timings';
+import { AUTO_TIDY_KEY } from './vault-auto-tidy';
+import { TIDY_LAST_KEY } from './vault-pki-service';
 import { checkSignatureBits, coerceVaultField, formatShortDuration, parseVaultDuration } from './vault-params';
 
 /** A PKI mount: a Vault path (`pki`, `pki/prod`) bound to one CA of PKI Manager. */
@@ -414,7 +416,12 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       if (!m) return;
       const roles = await store.settings.listByPrefix(`${ROLE_KEY}${m.path}|`);
       await commit({
-        deleteSettings: [MOUNT_KEY + m.path, ...roles.map((r) => r.key)],
+        deleteSettings: [
+          MOUNT_KEY + m.path,
+          AUTO_TIDY_KEY + m.path,
+          TIDY_LAST_KEY + m.path,
+          ...roles.map((r) => r.key),
+        ],
         audit: [auditEvent(clock, actor, 'vault.mount_deleted', m.path, { caId: m.caId, roles: roles.length })],
       });
     },

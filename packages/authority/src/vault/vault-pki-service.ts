@@ -100,6 +100,17 @@ interface TidyRun {
 
 class TidyCancelled extends Error {}
 
+/** what a tidy removes and how: the `tidy` request's fields, or a mount's `config/auto-tidy` (seconds) */
+export interface TidyTargets {
+  tidy_cert_store: boolean;
+  tidy_revoked_certs: boolean;
+  safety_buffer: number;
+  pause_duration: number;
+}
+
+/** settings key of the epoch ms a mount's last tidy ended (manual or automatic) */
+export const TIDY_LAST_KEY = 'vault.tidy_last.';
+
 const idleTidy = (): TidyStatus => ({
   state: 'Inactive',
   error: null,
@@ -142,6 +153,12 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
   const { store, clock, logger } = deps;
   const tidies = new Map<string, TidyStatus>();
   const runs = new Map<string, TidyRun>();
+
+  /** the epoch ms the mount's last tidy ended, as recorded in the database */
+  async function lastTidyAt(mountPath: string): Promise<number | undefined> {
+    const raw = await store.settings.get(TIDY_LAST_KEY + mountPath);
+    return raw === undefined ? undefined : Number(raw);
+  }
 
   /** the mount's CA certificate and its chain up to the root (issuing CA first), PEMs trimmed */
   async function chainOf(mount: VaultMount): Promise<{ caPem: string; chain: string[] } | undefined> {
@@ -214,6 +231,71 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
     const counts = await store.certificates.countByStatus(mount.caId);
     status.current_cert_store_count = counts.active + counts.expired + counts.revoked;
     status.current_revoked_cert_count = counts.revoked;
+  }
+
+  /**
+   * Starts a tidy of the mount (the one behind `tidy` and `config/auto-tidy`'s runs); undefined when one is already
+   * running on this mount in this process. `done` settles when it has finished, been cancelled or failed; the last
+   * commit (audit event with its counts) records the tidy's end time as the mount's last tidy
+   * (`last_auto_tidy_finished`, from which the next automatic run counts its interval).
+   */
+  function startTidy(
+    mount: VaultMount,
+    config: TidyTargets,
+    actor: Actor,
+    opts: { automatic?: boolean; beforeRun?: () => Promise<unknown> } = {},
+  ): { status: TidyStatus; done: Promise<TidyStatus> } | undefined {
+    if (runs.has(mount.path)) return undefined;
+    const run: TidyRun = { pauseMs: config.pause_duration * 1000, abort: new AbortController() };
+    runs.set(mount.path, run);
+    const status: TidyStatus = {
+      ...idleTidy(),
+      state: 'Running',
+      time_started: new Date(clock.now()).toISOString(),
+      message: 'Tidying certificate store',
+      safety_buffer: config.safety_buffer,
+      pause_duration: formatGoDuration(config.pause_duration),
+      tidy_cert_store: config.tidy_cert_store,
+      tidy_revoked_certs: config.tidy_revoked_certs,
+    };
+    tidies.set(mount.path, status);
+    const auditTidy = (action: 'vault.tidy_finished' | 'vault.tidy_cancelled') =>
+      store.commit({
+        setSettings: { [TIDY_LAST_KEY + mount.path]: String(clock.now()) },
+        audit: [
+          auditEvent(clock, actor, action, mount.path, {
+            ...(opts.automatic ? { automatic: true } : {}),
+            certificatesDeleted: status.cert_store_deleted_count,
+            revokedDeleted: status.revoked_cert_deleted_count,
+          }),
+        ],
+      });
+    const done = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => opts.beforeRun?.())
+      .then(() => runTidy(mount, status, run, actor))
+      .then(async () => {
+        status.state = 'Finished';
+        status.message = 'Tidy operation successfully completed';
+        await auditTidy('vault.tidy_finished');
+      })
+      .catch(async (e: unknown) => {
+        if (e instanceof TidyCancelled) {
+          status.state = 'Cancelled';
+          status.message = 'Tidy operation cancelled';
+          await auditTidy('vault.tidy_cancelled');
+          return;
+        }
+        status.state = 'Error';
+        status.error = e instanceof Error ? e.message : String(e);
+        logger.warn({ mount: mount.path, err: status.error }, 'vault tidy failed');
+      })
+      .catch((e: unknown) => logger.warn({ mount: mount.path, err: (e as Error).message }, 'vault tidy audit failed'))
+      .then(() => {
+        status.time_finished = new Date(clock.now()).toISOString();
+        runs.delete(mount.path);
+        return status;
+      });
+    return { status, done };
   }
 
   return {
@@ -352,76 +434,39 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
         throw new PkiError('vault.invalid_parameter', 'received invalid, negative pause_duration');
       }
       const pause = parseVaultDuration('pause_duration', params.pause_duration);
+      const targets = { tidy_cert_store: flag('tidy_cert_store'), tidy_revoked_certs: flag('tidy_revoked_certs') };
+      const run = startTidy(mount, { ...targets, safety_buffer: safety, pause_duration: pause }, actor);
       // one tidy per mount and process at a time (OpenBao: per mount and node); a second call only warns
-      if (runs.has(mount.path)) return { started: false, warnings: ['Tidy operation already in progress.'] };
-      const run: TidyRun = { pauseMs: pause * 1000, abort: new AbortController() };
-      runs.set(mount.path, run);
-      const status: TidyStatus = {
-        state: 'Running',
-        error: null,
-        time_started: new Date(clock.now()).toISOString(),
-        time_finished: null,
-        message: 'Tidying certificate store',
-        safety_buffer: safety,
-        pause_duration: formatGoDuration(pause),
-        tidy_cert_store: flag('tidy_cert_store'),
-        tidy_revoked_certs: flag('tidy_revoked_certs'),
-        cert_store_deleted_count: 0,
-        revoked_cert_deleted_count: 0,
-        missing_issuer_cert_count: 0,
-        current_cert_store_count: 0,
-        current_revoked_cert_count: 0,
-      };
-      tidies.set(mount.path, status);
+      if (!run) return { started: false, warnings: ['Tidy operation already in progress.'] };
       const warnings = [
         'Tidy operation successfully started. Any information from the operation will be printed to the server logs.',
       ];
-      if (!status.tidy_cert_store && !status.tidy_revoked_certs) {
+      if (!targets.tidy_cert_store && !targets.tidy_revoked_certs) {
         warnings.push(
           'No targets to tidy; specify tidy_cert_store=true or tidy_revoked_certs=true to start a tidy operation.',
         );
       }
-      const auditTidy = (action: 'vault.tidy_finished' | 'vault.tidy_cancelled') =>
-        store.commit({
-          audit: [
-            auditEvent(clock, actor, action, mount.path, {
-              certificatesDeleted: status.cert_store_deleted_count,
-              revokedDeleted: status.revoked_cert_deleted_count,
-            }),
-          ],
-        });
-      setImmediate(() => {
-        runTidy(mount, status, run, actor)
-          .then(async () => {
-            status.state = 'Finished';
-            status.message = 'Tidy operation successfully completed';
-            await auditTidy('vault.tidy_finished');
-          })
-          .catch(async (e: unknown) => {
-            if (e instanceof TidyCancelled) {
-              status.state = 'Cancelled';
-              status.message = 'Tidy operation cancelled';
-              await auditTidy('vault.tidy_cancelled');
-              return;
-            }
-            status.state = 'Error';
-            status.error = e instanceof Error ? e.message : String(e);
-            logger.warn({ mount: mount.path, err: status.error }, 'vault tidy failed');
-          })
-          .catch((e: unknown) =>
-            logger.warn({ mount: mount.path, err: (e as Error).message }, 'vault tidy audit failed'),
-          )
-          .finally(() => {
-            status.time_finished = new Date(clock.now()).toISOString();
-            runs.delete(mount.path);
-          });
-      });
       return { started: true, warnings };
     },
 
-    async tidyStatus(mount: VaultMount, actor: Actor): Promise<TidyStatus> {
+    startTidy,
+    lastTidyAt,
+
+    /**
+     * tidy-status: this process's last or running tidy of the mount (manual or automatic), and
+     * `last_auto_tidy_finished` from the database (the end of the mount's last tidy on any instance, before a restart
+     * too)
+     */
+    async tidyStatus(
+      mount: VaultMount,
+      actor: Actor,
+    ): Promise<TidyStatus & { last_auto_tidy_finished: string | null }> {
       authorize(actor, 'ca:read');
-      return tidies.get(mount.path) ?? idleTidy();
+      const last = await lastTidyAt(mount.path);
+      return {
+        ...(tidies.get(mount.path) ?? idleTidy()),
+        last_auto_tidy_finished: last === undefined ? null : new Date(last).toISOString(),
+      };
     },
 
     /** tidy-cancel: the running tidy stops before its next certificate (a pause is cut short) */

@@ -10,6 +10,7 @@ import { createVaultSealService } from './vault-seal-service';
 import { createVaultIssuerService } from './vault-issuer-service';
 import { createVaultSignIntermediate } from './vault-sign-intermediate';
 import { createVaultGenerateCa } from './vault-generate-ca';
+import { createVaultAutoTidy } from './vault-auto-tidy';
 import { keystoreOverview } from './vault-keystore-overview';
 import type { SignFunction } from '../signing/sign-request';
 
@@ -51,8 +52,18 @@ export function createVaultService(deps: VaultServiceDeps) {
     revocation: deps.revocation,
     unbind: (mount, caId, actor) => mounts.unbindCa(mount.path, caId, actor),
   });
+  // startTidy (synchronous: it starts the run and hands back its promise) stays inside: auto-tidy's runs use it
+  const { startTidy, ...pkiCore } = createVaultPkiService(deps);
   const pki = {
-    ...createVaultPkiService(deps),
+    ...pkiCore,
+    /** `config/auto-tidy` and the automatic runs the server's background job `vault-auto-tidy` asks for */
+    ...createVaultAutoTidy({
+      store: deps.store,
+      clock: deps.clock,
+      logger: deps.logger,
+      mounts,
+      pki: { startTidy, lastTidyAt: pkiCore.lastTidyAt },
+    }),
     ...createVaultIssueService({
       clock: deps.clock,
       sign: deps.sign,

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { PkiError } from '@pkim/shared';
 import {
+  autoTidyResponse,
   crlConfigResponse,
   parseVaultBool,
   type Actor,
@@ -774,6 +775,17 @@ export const MOUNT_ROUTES: VaultRoute[] = [
         return json(
           crlConfigResponse(await c.authority.vault.mounts.writeCrlConfig(c.mount!.path, c.params, actorOf(c))),
         );
+      },
+    },
+  },
+  {
+    path: 'config/auto-tidy',
+    ops: {
+      async read(c) {
+        return json(autoTidyResponse(await c.authority.vault.pki.readAutoTidy(c.mount!.path, actorOf(c))));
+      },
+      async write(c) {
+        return json(autoTidyResponse(await c.authority.vault.pki.writeAutoTidy(c.mount!.path, c.params, actorOf(c))));
       },
     },
   },
