@@ -133,6 +133,27 @@ describe("a Vault role's ext_key_usage_oids and policy_identifiers", () => {
     const bad = await vaultCall(f, 'POST', 'pki/sign-verbatim', { csr: csrPem, ext_key_usage_oids: 'x.y' });
     expect(bad.status).toBe(400);
 
+    // sign-verbatim/:role, as OpenBao's buildSignVerbatimRole: the role lends neither its policy_identifiers nor its
+    // ext_key_usage_oids — the EKU OIDs are the request's, and there are no policies
+    const lent = await vaultCall(f, 'POST', 'pki/sign-verbatim/signer', {
+      csr: csrPem,
+      ext_key_usage_oids: '1.3.6.1.4.1.32473.9.4',
+    });
+    expect(lent.status, lent.text).toBe(200);
+    const lText = opensslText(`${lent.body.data.certificate}\n`);
+    expect(lText).toMatch(/X509v3 Extended Key Usage: \n\s+1\.3\.6\.1\.4\.1\.32473\.9\.4\n/);
+    expect(lText).not.toContain('32473.9.2');
+    expect(lText).not.toContain('Certificate Policies');
+    verify(lent.body.data.certificate, 'any');
+    // a request's policy_identifiers (no sign-verbatim field in OpenBao) is refused, not ignored; nothing signed
+    const issuedBefore = (await f.authority.audit.list({ action: 'certificate.issued', limit: 1000 })).length;
+    for (const path of ['pki/sign-verbatim', 'pki/sign-verbatim/signer']) {
+      const refused = await vaultCall(f, 'POST', path, { csr: csrPem, policy_identifiers: '1.3.6.1.4.1.32473.1.7' });
+      expect(refused.status, path).toBe(400);
+      expect(refused.body.errors[0]).toMatch(/sign-verbatim takes no policy_identifiers/);
+    }
+    expect((await f.authority.audit.list({ action: 'certificate.issued', limit: 1000 })).length).toBe(issuedBefore);
+
     await vaultCall(f, 'POST', 'pki/roles/none', { allowed_domains: 'example.com', allow_subdomains: true });
     const none = await vaultCall(f, 'POST', 'pki/issue/none', { common_name: 'n.example.com' });
     expect(none.status, none.text).toBe(200);

@@ -220,11 +220,21 @@ export function mountUrls(mount: VaultMount): ProvisionerModifiers['urls'] {
 
 /**
  * The role sign-verbatim signs under (OpenBao `buildSignVerbatimRole`): any name, any key type, CN/SANs from the CSR,
- * no EKU unless asked for; key usage and EKUs from the request; a named role lends ttl, max_ttl, no_store and
- * generate_lease only.
+ * no EKU unless asked for; key usage, EKUs and EKU OIDs from the request; a named role lends ttl, max_ttl, no_store and
+ * generate_lease only (never its policy_identifiers or ext_key_usage_oids, as OpenBao).
  */
 export function verbatimRole(lender: VaultRole | undefined, params: Record<string, unknown>): VaultRole {
   const fromRequest = (f: string) => (params[f] === undefined || params[f] === '' ? undefined : params[f]);
+  const policies = fromRequest('policy_identifiers');
+  if (policies !== undefined && !(Array.isArray(policies) && policies.length === 0)) {
+    // OpenBao's sign-verbatim has no such field (it copies the CSR's own extensions, which are not copied here) and
+    // lends none from the role: refused rather than ignored
+    throw new PkiError(
+      'vault.invalid_parameter',
+      'sign-verbatim takes no policy_identifiers (as OpenBao: neither from the request nor from the role); ' +
+        'issue or sign through a role with policy_identifiers instead',
+    );
+  }
   return roleFromParams({
     allow_any_name: true,
     enforce_hostnames: false,
