@@ -1,9 +1,9 @@
 /**
  * PostgreSQL group commit for issuance- and revocation-shaped units (certificate rows with their search names,
  * counters and sealed keys; revocations of single certificates guarded by their current status; request updates
- * guarded by the request's status — an approval, a rejection; audit events): a
- * whole batch is ONE prepared statement, one round trip and one transaction whatever its size. The rows travel
- * column by column, each column a slice of ONE `text[]` parameter in PostgreSQL's binary format (binaryTextColumns,
+ * guarded by the request's status — an approval, a rejection; audit events): a whole batch is ONE prepared statement
+ * (one per batch shape: batchStatement), one round trip and one transaction whatever its size. The rows travel column
+ * by column, each column a slice of ONE `text[]` parameter in PostgreSQL's binary format (binaryTextColumns,
  * columnsPart: the server copies each text as it is and casts it to its column's type — no JSON to lex, no object per
  * row); only the revocations and request updates (a few short fields) are JSON. The statement answers ONE row. Units of
  * any other shape go through the general unit of work (pg-store.ts).
@@ -27,7 +27,7 @@
  * itself: its rows and events are left out, the batch's other units are written, and that caller gets
  * `ca.not_active` — so an instance may sign with a CA row it read a moment earlier (Store.checksIssuingCaAtCommit).
  * The certificate rows are inserted before the audit-chain lock is taken; only the audit chain, revocations and
- * counters run under it (see BATCH_STATEMENT).
+ * counters run under it (see batchStatement).
  */
 import { getTableColumns, getTableName } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
@@ -138,15 +138,15 @@ export function batchRuns<T>(items: readonly T[], unitOf: (item: T) => UnitOfWor
   return runs;
 }
 
-/** parameters of BATCH_STATEMENT, in order */
+/**
+ * parameters of every batch statement, in order; then, only in a statement of a batch that has them (BatchShape), the
+ * revocations and the request updates (BatchStatement.revocations, .requests)
+ */
 const enum Param {
-  revocations = 1,
   /** every text column of the batch (TextColumn) in one binary text[] (binaryTextColumns), column after column */
-  texts,
+  texts = 1,
   /** where each text column starts in `texts`: int[], 0-based, then the number of texts (columnBounds) */
   bounds,
-  /** the request updates (REQUEST_COLUMNS) */
-  requests,
   /** OWN_FLUSH */
   ownFlush,
   /** WRITE_ORDER: the store's key (null: one batch statement at a time, no such lock) */
@@ -322,12 +322,6 @@ const SUPERSEDE = {
   by: textColumn(SVIDS.next + 1),
   at: textColumn(SVIDS.next + 2),
 };
-/**
- * the request updates (approvals, rejections) as JSON, one object each: its unit `u`, the request's `id`, the status
- * read `onlyIfStatus`, the keys it sets as `set` (`,status,reviewer,`: a column not named keeps its value) and the
- * values by key (REQUEST_COLUMNS)
- */
-const REQUESTS = Param.requests;
 /** how many text columns the statement reads (textColumn's slots): planBatch sends exactly these */
 const TEXT_COLUMNS = SVIDS.next + 3;
 /**
@@ -337,7 +331,47 @@ const TEXT_COLUMNS = SVIDS.next + 3;
 const OWN_FLUSH = Param.ownFlush;
 
 /**
- * The batch statement: its text depends on the schema only, so it is prepared once per connection. In order:
+ * Which parts a batch has beside its certificate rows and events: a statement is made for each shape (batchStatement),
+ * without the arms of the parts its batches never have — a batch of issuances only (the bench's, a fleet's renewals)
+ * plans, sets up and runs no revocation, request, sealed key or SVID arm (PostgreSQL sets up every node of a prepared
+ * plan at each execution, ≈ 10 % of a batch's CPU with all of them: docs/benchmarks.md, session 29).
+ */
+export interface BatchShape {
+  /** guarded revocations (isGuardedRevocation): the `revoked` arm and its parameter */
+  revocations: boolean;
+  /** guarded request updates (isGuardedRequestUpdate): the `requests` arm and its parameter */
+  requests: boolean;
+  /** sealed keys of server-generated key pairs */
+  keys: boolean;
+  /** SVID rows and their supersedes */
+  svids: boolean;
+}
+
+/** a batch statement of one shape: its name (prepared once per connection and shape), text and parameter numbers */
+export interface BatchStatement {
+  name: string;
+  text: string;
+  /** the revocations' JSON parameter (undefined: the shape has none) */
+  revocations: number | undefined;
+  /**
+   * the request updates' JSON parameter (undefined: none): one object each, its unit `u`, the request's `id`, the
+   * status read `onlyIfStatus`, the keys it sets as `set` (`,status,reviewer,`: a column not named keeps its value)
+   * and the values by key (REQUEST_COLUMNS)
+   */
+  requests: number | undefined;
+}
+
+/**
+ * the name of the statement of a batch of certificate rows and events only (issuances), and the prefix of the others'
+ * (`_` and the shape's letters: batchStatement)
+ */
+export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v15';
+
+const statements = new Map<string, BatchStatement>();
+
+/**
+ * The batch statement of a shape: its text depends on the schema and the shape only, so it is prepared once per
+ * connection and shape (at most 16; in practice issuance, revocation, approval). In order:
  *
  * 1. before the audit-chain lock, with the statement's snapshot (everything committed before it started): the units
  *    whose certificates' CA is not `active` are refused — their rows and events are left out, the others
@@ -352,12 +386,48 @@ const OWN_FLUSH = Param.ownFlush;
  * 3. ONE row: the first event's seq and prev_hash, every hash in chain order, the refused units with their CA's
  *    status.
  */
-export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v14';
-export const BATCH_STATEMENT = (() => {
+export function batchStatement(shape: BatchShape): BatchStatement {
+  const letters = `${shape.revocations ? 'r' : ''}${shape.requests ? 'q' : ''}${shape.keys ? 'k' : ''}${
+    shape.svids ? 's' : ''
+  }`;
+  const known = statements.get(letters);
+  if (known) return known;
+  let next: number = Param.writeOrder + 1;
+  const revocations = shape.revocations ? next++ : undefined;
+  const requests = shape.requests ? next++ : undefined;
+  const statement: BatchStatement = {
+    name: letters ? `${BATCH_STATEMENT_NAME}_${letters}` : BATCH_STATEMENT_NAME,
+    text: statementText(shape, revocations, requests),
+    revocations,
+    requests,
+  };
+  statements.set(letters, statement);
+  return statement;
+}
+
+/** the shape of the batch of these units: which parts any of them has */
+export function batchShape(units: readonly UnitOfWork[]): BatchShape {
+  const shape: BatchShape = { revocations: false, requests: false, keys: false, svids: false };
+  for (const u of units) {
+    if (u.updateCertificates?.length) shape.revocations = true;
+    if (u.updateRequests?.length) shape.requests = true;
+    if (u.insertCertificateKeys?.length) shape.keys = true;
+    if (u.insertSpiffeSvids?.length || u.supersedeSpiffeSvids?.length) shape.svids = true;
+  }
+  return shape;
+}
+
+/** every part: what one statement for every batch was (tests, benches) */
+export const FULL_SHAPE: BatchShape = { revocations: true, requests: true, keys: true, svids: true };
+
+/** batchStatement's text; `revocations`, `requests`: the parameters' numbers, undefined when the shape has none */
+function statementText(shape: BatchShape, revocations: number | undefined, requests: number | undefined): string {
   const sha = `encode(sha256(convert_to(c.hash || e.prefix || (c.seq + 1)::text || e.suffix, 'UTF8')), 'hex')`;
   const insert = (table: PgTable, p: ColumnsPart, idKey: string, returning: string) =>
     `insert into "${getTableName(table)}" (${p.names.join(', ')}) select ${p.select('u')} ` +
     `from ${p.source('u')} where u."${idKey}" not in (select b."c" from bad b) returning ${returning}`;
+  /** the lines of a part the shape has, none otherwise */
+  const when = (has: boolean, ...lines: string[]): string[] => (has ? lines : []);
   return [
     'with recursive',
     `g as materialized (select g."u"::int as "u", g."c", g."ca" from`,
@@ -373,10 +443,12 @@ export const BATCH_STATEMENT = (() => {
     'bad as materialized (select g."c" from g where g."u" in (select r."u" from refused r)),',
     `w_certs as (${insert(schema.certificates, CERTS, 'id', '"ca_id", "profile", "status"')}),`,
     `w_names as (${insert(schema.certificateNames, NAMES, 'certificateId', '1')}),`,
-    `w_keys as (${insert(schema.certificateKeys, KEYS, 'certificateId', '1')}),`,
-    `w_svids as (${insert(schema.spiffeSvids, SVIDS, 'id', '1')}),`,
+    ...when(shape.keys, `w_keys as (${insert(schema.certificateKeys, KEYS, 'certificateId', '1')}),`),
+    ...when(shape.svids, `w_svids as (${insert(schema.spiffeSvids, SVIDS, 'id', '1')}),`),
     'pre as materialized (select (select count(*) from w_certs) + (select count(*) from w_names)',
-    '  + (select count(*) from w_keys) + (select count(*) from w_svids) as n),',
+    ...when(shape.keys, '  + (select count(*) from w_keys)'),
+    ...when(shape.svids, '  + (select count(*) from w_svids)'),
+    '  as n),',
     // WRITE_ORDER: after `pre`, the store's own lock (its other batch statement in flight holds it until it commits),
     // so that `tried` below finds the audit-chain lock taken only by another writer, never by this store's other lane
     `mine as materialized (select count(*) as n from pre, lateral (select pg_advisory_xact_lock(`,
@@ -396,13 +468,16 @@ export const BATCH_STATEMENT = (() => {
     '  where a."id" in (select g."ca" from g where g."u" not in (select r."u" from refused r)) for share of a) x),',
     // the SVIDs' supersedes (of the units not refused), after the lock, with the function's own snapshot (0029): it
     // sees an ID's SVID committed by another instance since this statement started; not called without any
-    'sup_in as materialized (select s."sid", s."by", s."at"::bigint as "at", s."k" from',
-    `  unnest(${SUPERSEDE.spiffeId}, ${SUPERSEDE.by}, ${SUPERSEDE.at}) with ordinality`,
-    '  as s("sid", "by", "at", "k") where s."by" not in (select b."c" from bad b)),',
-    'superseded as materialized (select x.n from gate, lateral (select pkim_supersede_svids(',
-    '  array(select s."sid" from sup_in s order by s."k"), array(select s."by" from sup_in s order by s."k"),',
-    `  array(select s."at" from sup_in s order by s."k"), ${SVIDS.column('id')}) as n`,
-    '  where gate.n >= 0 and exists (select 1 from sup_in) offset 0) x),',
+    ...when(
+      shape.svids,
+      'sup_in as materialized (select s."sid", s."by", s."at"::bigint as "at", s."k" from',
+      `  unnest(${SUPERSEDE.spiffeId}, ${SUPERSEDE.by}, ${SUPERSEDE.at}) with ordinality`,
+      '  as s("sid", "by", "at", "k") where s."by" not in (select b."c" from bad b)),',
+      'superseded as materialized (select x.n from gate, lateral (select pkim_supersede_svids(',
+      '  array(select s."sid" from sup_in s order by s."k"), array(select s."by" from sup_in s order by s."k"),',
+      `  array(select s."at" from sup_in s order by s."k"), ${SVIDS.column('id')}) as n`,
+      '  where gate.n >= 0 and exists (select 1 from sup_in) offset 0) x),',
+    ),
     // the events' fields as JSON, their details (JSON text, stored as it is) and canonical text around seq beside
     `ev as (select ${EVENT.map(([f, type]) => `e."${f}"${type === 'text' ? '' : `::${type} as "${f}"`}`).join(', ')},`,
     `  e."n" from unnest(${EVENT.map((_, i) => textColumn(TextColumn.events + i)).join(', ')}) with ordinality`,
@@ -419,27 +494,36 @@ export const BATCH_STATEMENT = (() => {
     '  returning "seq", "prev_hash", "hash"),',
     // request updates (approvals, rejections) of the units not refused: the row only if its status is still the one
     // read, after the lock (no request row is locked before it, as the general unit of work takes it first)
-    `req_in as materialized (select r.* from json_to_recordset($${REQUESTS}::json) as r("u" int, "id" text,`,
-    `  "onlyIfStatus" text, "set" text, ${REQUEST_COLUMNS.map((c) => `"${c.key}" ${c.sqlType}`).join(', ')})`,
-    '  where r."u" not in (select f."u" from refused f)),',
-    `requests as (update "certificate_requests" q set ${REQUEST_COLUMNS.map(
-      (c) => `"${c.name}" = case when strpos(r."set", ',${c.key},') > 0 then r."${c.key}" else q."${c.name}" end`,
-    ).join(', ')}`,
-    '  from gate, req_in r where q."id" = r."id" and q."status" = r."onlyIfStatus" returning 1),',
+    ...when(
+      shape.requests,
+      `req_in as materialized (select r.* from json_to_recordset($${requests}::json) as r("u" int, "id" text,`,
+      `  "onlyIfStatus" text, "set" text, ${REQUEST_COLUMNS.map((c) => `"${c.key}" ${c.sqlType}`).join(', ')})`,
+      '  where r."u" not in (select f."u" from refused f)),',
+      `requests as (update "certificate_requests" q set ${REQUEST_COLUMNS.map(
+        (c) => `"${c.name}" = case when strpos(r."set", ',${c.key},') > 0 then r."${c.key}" else q."${c.name}" end`,
+      ).join(', ')}`,
+      '  from gate, req_in r where q."id" = r."id" and q."status" = r."onlyIfStatus" returning 1),',
+    ),
     // revocations: the row only if its status is still the one read; each moved row moves one count
-    'revoked as (update "certificates" c set "status" = r."status", "revoked_at" = r."revokedAt",',
-    '  "revocation_reason" = r."revocationReason"',
-    `  from gate, json_to_recordset($${Param.revocations}::json)`,
-    '    as r("id" text, "status" text, "revokedAt" bigint, "revocationReason" text, "onlyIfStatus" text)',
-    '  where c."id" = r."id" and c."status" = r."onlyIfStatus"',
-    '  returning c."ca_id", c."profile", r."onlyIfStatus" as "from", r."status" as "to"),',
+    ...when(
+      shape.revocations,
+      'revoked as (update "certificates" c set "status" = r."status", "revoked_at" = r."revokedAt",',
+      '  "revocation_reason" = r."revocationReason"',
+      `  from gate, json_to_recordset($${revocations}::json)`,
+      '    as r("id" text, "status" text, "revokedAt" bigint, "revocationReason" text, "onlyIfStatus" text)',
+      '  where c."id" = r."id" and c."status" = r."onlyIfStatus"',
+      '  returning c."ca_id", c."profile", r."onlyIfStatus" as "from", r."status" as "to"),',
+    ),
     // the counters: the inserted rows' and the moved rows', one upsert per key, in key order (byte order, as
     // CountDeltas.sorted() and the general unit of work lock them)
     'deltas as (select k."ca_id", k."profile", k."status", sum(k."n")::bigint as "n" from (',
     '  select "ca_id", "profile", "status", 1 as "n" from w_certs',
-    '  union all select "ca_id", "profile", "from", -1 from revoked',
-    '  union all select "ca_id", "profile", "to", 1 from revoked) k',
-    '  group by 1, 2, 3 having sum(k."n") <> 0),',
+    ...when(
+      shape.revocations,
+      '  union all select "ca_id", "profile", "from", -1 from revoked',
+      '  union all select "ca_id", "profile", "to", 1 from revoked',
+    ),
+    '  ) k group by 1, 2, 3 having sum(k."n") <> 0),',
     'w_counts as (insert into "certificate_counts" ("ca_id", "profile", "status", "count")',
     '  select d."ca_id", d."profile", d."status", d."n" from gate, deltas d',
     '  order by d."ca_id" collate "C", d."profile" collate "C", d."status" collate "C"',
@@ -450,11 +534,17 @@ export const BATCH_STATEMENT = (() => {
     // the statement (a non-number cast to int), so nothing of the batch is written
     `select (select min("seq") from audit), (select "prev_hash" from audit order by "seq" limit 1),`,
     '  (select string_agg("hash", \'\' order by "seq") from audit),',
-    `  case when (select count(*) from revoked) = json_array_length($${Param.revocations}::json) then 0`,
-    `    else ('pkim: a revocation found its certificate changed: ' || (select count(*) from revoked))::int end`,
-    `  + case when (select count(*) from requests) = (select count(*) from req_in) then 0`,
-    `    else ('pkim: a request found its status changed: ' || (select count(*) from requests))::int end`,
-    `  + case when (select n from recheck) = 0 then 0`,
+    ...when(
+      shape.revocations,
+      `  case when (select count(*) from revoked) = json_array_length($${revocations}::json) then 0`,
+      `    else ('pkim: a revocation found its certificate changed: ' || (select count(*) from revoked))::int end +`,
+    ),
+    ...when(
+      shape.requests,
+      `  case when (select count(*) from requests) = (select count(*) from req_in) then 0`,
+      `    else ('pkim: a request found its status changed: ' || (select count(*) from requests))::int end +`,
+    ),
+    `  case when (select n from recheck) = 0 then 0`,
     `    else ('${CA_CHANGED}: ' || (select n from recheck))::int end,`,
     '  (select json_agg(json_build_array(r."u", r."ca", r."status")) from refused r)::text,',
     // the commit inserts its record into the WAL and releases the audit-chain lock without waiting for the disk;
@@ -462,10 +552,10 @@ export const BATCH_STATEMENT = (() => {
     // lock free), the commit waits for its own flush with the server's setting, as FLUSH_WAIT would
     `  set_config('synchronous_commit', case when $${OWN_FLUSH}::boolean then`,
     `    current_setting('synchronous_commit') else 'off' end, true),`,
-    '  (select n from superseded),',
+    shape.svids ? '  (select n from superseded),' : '  null::bigint,',
     '  (select "free" from tried)',
   ].join('\n');
-})();
+}
 
 /**
  * the text of an event's canonical JSON before and after the value of `seq` (keys sorted: seq follows outcome). The
@@ -538,7 +628,10 @@ export const FLUSH_WAIT_NOTIFY = "select pg_logical_emit_message(true, 'pkim.flu
 export const FLUSH_WAIT_NOTIFY_NAME = 'pkim_flush_wait_notify';
 
 export interface BatchPlan {
-  /** parameters of BATCH_STATEMENT */
+  /** the statement of the batch's shape (batchStatement): its name and text */
+  name: string;
+  text: string;
+  /** its parameters */
   values: (string | Buffer | null)[];
   /**
    * one answer per unit, in order, from the statement's row: its result, or the error of a unit refused because its
@@ -598,7 +691,12 @@ export function plainJsonCopy(v: unknown, depth = 0): unknown {
  * Rows of every unit as the statement's JSON parameters; the audit events in unit order (the chain order).
  * `ownFlush`: the statement's commit waits for its own WAL flush (OWN_FLUSH; no FLUSH_WAIT after it).
  */
-export function planBatch(units: readonly UnitOfWork[], ownFlush = false, writeOrder: number | null = null): BatchPlan {
+export function planBatch(
+  units: readonly UnitOfWork[],
+  ownFlush = false,
+  writeOrder: number | null = null,
+  shape: BatchShape = batchShape(units),
+): BatchPlan {
   const certs: CertificateRow[] = [];
   const certificateUnits: string[] = [];
   const sealed: NonNullable<UnitOfWork['insertCertificateKeys']> = [];
@@ -607,7 +705,7 @@ export function planBatch(units: readonly UnitOfWork[], ownFlush = false, writeO
   const revocations: object[] = [];
   const requests: object[] = [];
   const events: PlannedEvent[][] = [];
-  /** the events' fields as BATCH_STATEMENT's `ev` reads them (EVENT) */
+  /** the events' fields as the batch statement's `ev` reads them (EVENT) */
   const sent = Object.fromEntries(EVENT.map(([f]) => [f, [] as (string | null)[]])) as Record<
     EventField,
     (string | null)[]
@@ -683,15 +781,26 @@ export function planBatch(units: readonly UnitOfWork[], ownFlush = false, writeO
     supersedes.map((v) => String(v.at)),
   ];
   if (columns.length !== TEXT_COLUMNS) throw new Error(`${columns.length} text columns for ${TEXT_COLUMNS}`);
-  const values = [
-    JSON.stringify(revocations),
+  // a part the statement lacks would not be written: never sent so
+  if (
+    (revocations.length && !shape.revocations) ||
+    (requests.length && !shape.requests) ||
+    (sealed.length && !shape.keys) ||
+    ((svids.length || supersedes.length) && !shape.svids)
+  )
+    throw new Error('a batch with a part its statement lacks');
+  const statement = batchStatement(shape);
+  const values: (string | Buffer | null)[] = [
     binaryTextColumns(columns),
     columnBounds(columns),
-    JSON.stringify(requests),
     ownFlush ? 'true' : 'false',
     writeOrder === null ? null : String(writeOrder),
   ];
+  if (statement.revocations !== undefined) values.push(JSON.stringify(revocations));
+  if (statement.requests !== undefined) values.push(JSON.stringify(requests));
   return {
+    name: statement.name,
+    text: statement.text,
     values,
     results(row) {
       const [firstSeq, firstPrev, hashes, , refusedJson] = row ?? [null, null, null, 0, null];

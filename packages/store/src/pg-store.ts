@@ -51,8 +51,6 @@ import { lateMigrations, pendingMigrations, reportUpgrade } from './migrations-j
 import { findPgBinary, pgToolConnection } from './pg-binaries';
 import {
   AUDIT_CHAIN_LOCK,
-  BATCH_STATEMENT,
-  BATCH_STATEMENT_NAME,
   CA_CHANGED,
   FLUSH_WAIT,
   FLUSH_WAIT_NAME,
@@ -522,8 +520,8 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
     const plan = planBatch(units, ownFlush, writeOrderKey);
     let at = performance.now();
     const r = await commitQuery(lane, {
-      name: BATCH_STATEMENT_NAME,
-      text: BATCH_STATEMENT,
+      name: plan.name,
+      text: plan.text,
       values: plan.values,
       rowMode: 'array',
     });

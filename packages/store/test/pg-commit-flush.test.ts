@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store, type UnitOfWork } from '../src/index';
 import { startPostgres, type TestPostgres } from '../../../tests/support/postgres';
-import { AUDIT_CHAIN_LOCK, BATCH_STATEMENT, FLUSH_WAIT, LOCK_CLASS, planBatch } from '../src/pg-batch-commit';
+import { AUDIT_CHAIN_LOCK, FLUSH_WAIT, LOCK_CLASS, planBatch } from '../src/pg-batch-commit';
 import { makeCa, makeCert, makeEvent } from './store-fixtures';
 import { eventually } from '../../../tests/support/test-kit';
 
@@ -110,9 +110,7 @@ describe('PostgreSQL batch commit: the audit-chain lock is not held through the 
     const since = await flushedUpTo();
     const u = unit(1);
     const plan = planBatch([u]);
-    const row = (await sql.query({ text: BATCH_STATEMENT, values: plan.values, rowMode: 'array' })).rows[0] as [
-      ...unknown[],
-    ];
+    const row = (await sql.query({ text: plan.text, values: plan.values, rowMode: 'array' })).rows[0] as [...unknown[]];
     expect(row[5]).toBe('off'); // synchronous_commit of its own transaction
     const xid = await writer(u.insertCertificates[0]!.id);
     // committed (visible to this other session, the lock released) but not on disk yet

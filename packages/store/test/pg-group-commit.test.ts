@@ -11,7 +11,8 @@ import { migratedDatabases } from './pg-migrated-template';
 import { canonicalJson } from '@pkim/shared';
 import {
   AUDIT_CHAIN_LOCK,
-  BATCH_STATEMENT,
+  FULL_SHAPE,
+  batchStatement,
   BATCH_STATEMENT_NAME,
   binaryTextArray,
   binaryTextColumns,
@@ -105,8 +106,8 @@ const listeners = async (sql: pg.Client): Promise<number[]> =>
 const queriesSent = (sent: { mock: { calls: unknown[][] } }): unknown[] =>
   sent.mock.calls.map(([q]) => (typeof q === 'string' ? q : (q as { name?: string }).name));
 /**
- * one batch of a store whose batches found the audit-chain lock free: its statement, which commits with its own flush
- * (no FLUSH_WAIT after it: pg-batch-commit.ts OWN_FLUSH)
+ * one batch of issuances of a store whose batches found the audit-chain lock free: the issuance statement, which
+ * commits with its own flush (no FLUSH_WAIT after it: pg-batch-commit.ts OWN_FLUSH)
  */
 const ONE_BATCH = [BATCH_STATEMENT_NAME];
 
@@ -149,17 +150,17 @@ describe('PostgreSQL group commit', () => {
       [],
     ];
     const select = columns.map((_, i) => `${textColumn(i)} as c${i}`).join(', ');
-    const values = ['unused', binaryTextColumns(columns), columnBounds(columns)];
-    const r = await sql.query({ text: `select $1::text as x, ${select}`, values, rowMode: 'array' });
-    expect((r.rows[0] as unknown[]).slice(1)).toEqual(columns);
+    const values = [binaryTextColumns(columns), columnBounds(columns)];
+    const r = await sql.query({ text: `select ${select}`, values, rowMode: 'array' });
+    expect(r.rows[0]).toEqual(columns);
     // a batch without any text: every column empty
     const none = columns.map(() => []);
     const empty = await sql.query({
-      text: `select $1::text as x, ${select}`,
-      values: ['unused', binaryTextColumns(none), columnBounds(none)],
+      text: `select ${select}`,
+      values: [binaryTextColumns(none), columnBounds(none)],
       rowMode: 'array',
     });
-    expect((empty.rows[0] as unknown[]).slice(1)).toEqual(none);
+    expect(empty.rows[0]).toEqual(none);
   });
 
   it("sends each event's canonical JSON as the text around seq, exactly as the hash covers it", () => {
@@ -389,7 +390,7 @@ describe('PostgreSQL group commit', () => {
     let results: CommitResult[];
     try {
       results = await Promise.all(units.map((u) => a.commit(u)));
-      expect(queriesSent(sent)).toEqual(ONE_BATCH); // submitted together: one statement
+      expect(queriesSent(sent)).toEqual([`${BATCH_STATEMENT_NAME}_k`]); // together: one statement, with sealed keys
     } finally {
       sent.mockRestore();
     }
@@ -603,13 +604,13 @@ describe('PostgreSQL group commit', () => {
     ];
     const sent = vi.spyOn(pg.Client.prototype, 'query');
     try {
-      await Promise.all([a.commit(s1.unit), a.commit(y1.unit)]); // one batch, one statement
-      expect(queriesSent(sent)).toEqual(ONE_BATCH);
+      await Promise.all([a.commit(s1.unit), a.commit(y1.unit)]); // one batch, one statement (the SVIDs' shape)
+      expect(queriesSent(sent)).toEqual([`${BATCH_STATEMENT_NAME}_s`]);
       sent.mockClear();
       const s3 = svidUnit(caId, x, 50);
       await Promise.all([a.commit(s2.unit), a.commit(s3.unit)]); // x twice: two statements, in order
       // after a batch of this store's own, no other writer since: each waits for its own flush (no flush wait)
-      expect(queriesSent(sent)).toEqual([BATCH_STATEMENT_NAME, BATCH_STATEMENT_NAME]);
+      expect(queriesSent(sent)).toEqual([`${BATCH_STATEMENT_NAME}_s`, `${BATCH_STATEMENT_NAME}_s`]);
       expect(await svids(sql)).toEqual([
         [s0.id, s1.id, 20],
         [s1.id, s2.id, 40],
@@ -709,7 +710,7 @@ describe('PostgreSQL group commit', () => {
     try {
       const first = await Promise.all(certs.slice(0, 20).map((c) => revoke(c.id)));
       // the flush wait of a batch that revokes sends the NOTIFY: b learns of the revocations without a time bound
-      expect(queriesSent(sent)).toEqual([BATCH_STATEMENT_NAME, FLUSH_WAIT_NOTIFY_NAME]);
+      expect(queriesSent(sent)).toEqual([`${BATCH_STATEMENT_NAME}_r`, FLUSH_WAIT_NOTIFY_NAME]); // revocations' shape
       expect(first.map((r) => r.audit[0]!.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     } finally {
       sent.mockRestore();
@@ -773,7 +774,7 @@ describe('PostgreSQL group commit', () => {
           a.commit(reject(requests[2]!, 13)),
         ),
       );
-      expect(queriesSent(sent)).toEqual(ONE_BATCH);
+      expect(queriesSent(sent)).toEqual([`${BATCH_STATEMENT_NAME}_q`]); // the request updates' shape
       expect(first.flatMap((r) => r.audit.map((e) => e.seq))).toEqual([1, 2, 3, 4, 5]);
     } finally {
       sent.mockRestore();
@@ -833,6 +834,82 @@ describe('PostgreSQL group commit', () => {
     expect(await a.rebuildCertificateCounts()).toEqual({ certificates: 5, corrected: 0 });
   }, 60_000);
 
+  it('a batch with issuance, sealed key, SVID, revocation and approval writes it all; then issuances', async () => {
+    const { a, caId, sql } = await setup();
+    const old = [makeCert(caId), makeCert(caId)];
+    const request = makeRequest(caId);
+    await a.commit({ insertCertificates: old, insertRequests: [request] });
+    const issued = makeCert(caId);
+    const keyed = makeCert(caId);
+    const approved = makeCert(caId, { requestId: request.id });
+    const svid = svidUnit(caId, 'spiffe://example.org/web/mixed', 40);
+    const units = [
+      { insertCertificates: [issued], audit: [makeEvent({ action: 'certificate.issued', target: issued.id })] },
+      {
+        insertCertificates: [keyed],
+        insertCertificateKeys: [{ certificateId: keyed.id, sealedKey: 'sealed:k', createdAt: T0 }],
+        audit: [makeEvent({ action: 'certificate.issued', target: keyed.id })],
+      },
+      svid.unit,
+      {
+        updateCertificates: [
+          {
+            id: old[0]!.id,
+            patch: { status: 'revoked' as const, revokedAt: 9, revocationReason: 'keyCompromise' as const },
+            onlyIfStatus: 'active' as const,
+          },
+        ],
+        audit: [makeEvent({ action: 'certificate.revoked', target: old[0]!.id })],
+      },
+      {
+        insertCertificates: [approved],
+        updateRequests: [
+          {
+            id: request.id,
+            onlyIfStatus: 'pending' as const,
+            patch: {
+              status: 'issued' as const,
+              reviewer: 'usr_b',
+              reviewedAt: 9,
+              updatedAt: 9,
+              certificateId: approved.id,
+            },
+          },
+        ],
+        audit: [
+          makeEvent({ action: 'certificate.issued', target: approved.id }),
+          makeEvent({ action: 'request.approved', target: request.id }),
+        ],
+      },
+    ];
+    const sent = vi.spyOn(pg.Client.prototype, 'query');
+    try {
+      const results = await Promise.all(units.map((u) => a.commit(u))); // submitted together: one statement
+      expect(queriesSent(sent)).toEqual([`${BATCH_STATEMENT_NAME}_rqks`, FLUSH_WAIT_NOTIFY_NAME]);
+      expect(results.flatMap((r) => r.audit.map((e) => e.seq))).toEqual([1, 2, 3, 4, 5, 6]);
+      sent.mockClear();
+      // issuances only, on the same connection: the issuance statement, prepared beside the other
+      const next = await Promise.all([0, 1, 2].map((i) => issue(a, caId, i)));
+      expect(queriesSent(sent)).toEqual(ONE_BATCH);
+      expect(next.map((r) => r.audit[0]!.seq)).toEqual([7, 8, 9]);
+    } finally {
+      sent.mockRestore();
+    }
+    expect(await count(sql, 'select count(*) as n from certificates')).toBe(2 + 4 + 3);
+    expect(
+      (await sql.query('select status, revoked_at, revocation_reason from certificates where id = $1', [old[0]!.id]))
+        .rows[0],
+    ).toEqual({ status: 'revoked', revoked_at: '9', revocation_reason: 'keyCompromise' });
+    expect(
+      (await sql.query('select status, certificate_id from certificate_requests where id = $1', [request.id])).rows[0],
+    ).toEqual({ status: 'issued', certificate_id: approved.id });
+    expect(await count(sql, `select count(*) as n from certificate_keys where certificate_id = '${keyed.id}'`)).toBe(1);
+    expect(await count(sql, `select count(*) as n from spiffe_svids where id = '${svid.id}'`)).toBe(1);
+    expect(await a.certificates.countByStatus(caId)).toEqual({ active: 8, revoked: 1, expired: 0 });
+    expect(await a.rebuildCertificateCounts()).toEqual({ certificates: 9, corrected: 0 });
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 9 });
+  }, 60_000);
+
   it('batches are written on a connection outside the pool, opened again after it is lost', async () => {
     const { a, caId, sql, url } = await setup(1);
     await issue(a, caId, 0);
@@ -845,7 +922,7 @@ describe('PostgreSQL group commit', () => {
         await sql.query(
           `select pid from pg_stat_activity where datname = current_database()
            and (query = $1 or left(query, 200) = left($2, 200))`,
-          [FLUSH_WAIT, BATCH_STATEMENT],
+          [FLUSH_WAIT, batchStatement(FULL_SHAPE).text], // every shape's statement begins alike
         )
       ).rows.map((r: { pid: number }) => r.pid);
     const [first] = await committer();
