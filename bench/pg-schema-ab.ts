@@ -5,6 +5,11 @@
 // (certificate row of a real certificate's size, its search names, counter and certificate.issued event) in batches of
 // BENCH_AB_BATCH through Store.commit (the batch statement), and measures the cluster's CPU (postmaster, backends,
 // WAL writer…) and this process's per unit. Prints each round and the medians. A bench, not a test.
+// BENCH_AB_REVOKE=1: each round first issues BENCH_AB_UNITS certificates (not measured), then measures their
+// revocations (a guarded status change and its certificate.revoked event per unit, batched as issuance). WAL bytes per
+// unit are the cluster's (pg_current_wal_lsn) over the measured part: the rounds run one at a time.
+// A code change instead: BENCH_AB_A_STORE=<another checkout>/packages/store/src/index.ts opens A's store with that
+// checkout's code (BENCH_AB_UNDO='' keeps the schemas alike), B's with this one's.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -26,6 +31,9 @@ const UNDO = (
   .split(';;')
   .map((s) => s.trim())
   .filter(Boolean);
+const REVOKE = process.env.BENCH_AB_REVOKE === '1';
+/** BENCH_AB_A_STORE: the store module whose openStore opens A's store (default this checkout's) */
+const A_STORE = process.env.BENCH_AB_A_STORE;
 /** BENCH_AB_B: SQL statements (separated by `;;`) given to database B after its migration (default none) */
 const B_SQL = (process.env.BENCH_AB_B ?? '')
   .split(';;')
@@ -104,6 +112,30 @@ function issuance(caId: string): UnitOfWork {
   };
 }
 
+/** a revocation as the authority commits it: the status guarded by the one read, its event */
+function revocation(id: string): UnitOfWork {
+  return {
+    updateCertificates: [
+      {
+        id,
+        patch: { status: 'revoked', revokedAt: Date.now(), revocationReason: 'superseded' },
+        onlyIfStatus: 'active',
+      },
+    ],
+    audit: [
+      {
+        id: `evt_${randomBytes(12).toString('hex')}`,
+        time: Date.now(),
+        actor: 'bench',
+        action: 'certificate.revoked',
+        target: id,
+        outcome: 'success',
+        details: { reason: 'superseded' },
+      },
+    ],
+  };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
@@ -137,7 +169,9 @@ async function main(): Promise<void> {
     for (const name of ['A', 'B']) {
       const db = `ab_${name.toLowerCase()}`;
       const url = await cluster.createDatabase(db);
-      const store = await openStore({ url });
+      const open =
+        name === 'A' && A_STORE ? ((await import(A_STORE)) as { openStore: typeof openStore }).openStore : openStore;
+      const store = await open({ url });
       const ca = makeCa();
       await store.commit({ insertCa: [ca] });
       const c = new pg.Client({ connectionString: url });
@@ -148,7 +182,14 @@ async function main(): Promise<void> {
     }
     // warm-up: one round each, not counted
     const round = async (side: (typeof sides)[number], count: boolean) => {
-      const units = Array.from({ length: UNITS }, () => issuance(side.caId));
+      let units = Array.from({ length: UNITS }, () => issuance(side.caId));
+      if (REVOKE) {
+        for (let i = 0; i < units.length; i += BATCH)
+          await Promise.all(units.slice(i, i + BATCH).map((u) => side.store.commit(u)));
+        units = units.map((u) => revocation(u.insertCertificates![0]!.id));
+      }
+      const lsn = async () => (await monitor.query('select pg_current_wal_lsn()::text as l')).rows[0].l as string;
+      const wal0 = await lsn();
       const be0 = await backendCpu(side.db);
       const pg0 = clusterCpu(postmaster);
       const cpu0 = process.cpuUsage();
@@ -160,6 +201,8 @@ async function main(): Promise<void> {
       const pgUs = (clusterCpu(postmaster) - pg0) / UNITS;
       const beUs = ((await backendCpu(side.db)) - be0) / UNITS;
       const procUs = (cpu.user + cpu.system) / UNITS;
+      const walBytes =
+        Number((await monitor.query('select pg_wal_lsn_diff($1, $2) as d', [await lsn(), wal0])).rows[0].d) / UNITS;
       if (count) {
         side.pg.push(pgUs);
         side.backends.push(beUs);
@@ -167,8 +210,8 @@ async function main(): Promise<void> {
         side.rate.push(UNITS / seconds);
         console.log(
           `${side.name}: ${(UNITS / seconds).toFixed(0)}/s, PostgreSQL ${pgUs.toFixed(0)} µs/unit ` +
-            `(its backends ${beUs.toFixed(0)}), ` +
-            `process ${procUs.toFixed(0)} µs/unit (load ${loadavg()[0]!.toFixed(1)})`,
+            `(its backends ${beUs.toFixed(0)}), process ${procUs.toFixed(0)} µs/unit, ` +
+            `WAL ${walBytes.toFixed(0)} bytes/unit (load ${loadavg()[0]!.toFixed(1)})`,
         );
       }
     };
@@ -177,6 +220,12 @@ async function main(): Promise<void> {
       const order = r % 2 === 0 ? [sides[0]!, sides[1]!] : [sides[1]!, sides[0]!];
       for (const s of order) await round(s, true);
     }
+    const paired = (k: 'pg' | 'backends' | 'proc') => median(sides[0]![k].map((a, i) => a - sides[1]![k][i]!));
+    console.log(
+      `paired A − B medians: PostgreSQL ${paired('pg').toFixed(0)}, its backends ${paired('backends').toFixed(0)}, ` +
+        `process ${paired('proc').toFixed(0)} µs/unit; B lower in ` +
+        `${sides[0]!.backends.filter((a, i) => a > sides[1]!.backends[i]!).length} of ${ROUNDS} (backends)`,
+    );
     for (const s of sides) {
       const v = await s.store.audit.verify();
       if (!v.ok) throw new Error(`${s.name}: audit chain ${JSON.stringify(v)}`);
