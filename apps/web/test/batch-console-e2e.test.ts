@@ -3,14 +3,13 @@
 // reason keyCompromise (the job's progress and per-certificate outcomes on the page; the CRL read by openssl lists
 // the three with that reason, and openssl verify refuses them). Screenshots: certificates-batch.png,
 // certificates-batch-revoked.png.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { unzipSync } from 'fflate';
 import type { RunningServer } from '@pkim/server';
 import { openssl } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerifyOnly, opensslVerify } from '../../../tests/support/verifiers';
-import { openConsole, type ConsoleSession } from './support/console-browser';
+import { openConsole, readDownload, type ConsoleSession } from './support/console-browser';
 import { createRootAndIssuingCa } from './support/console-pki';
 
 const ADMIN = { id: 'usr_batch_e2e', name: 'batch-e2e', role: 'admin' as const };
@@ -29,7 +28,7 @@ describe('web console batch actions on the certificate list (Chromium against pk
 
   const download = async (click: () => Promise<void>) => {
     const [d] = await Promise.all([page.waitForEvent('download'), click()]);
-    return { name: d.suggestedFilename(), bytes: readFileSync(await d.path()) };
+    return { name: d.suggestedFilename(), bytes: await readDownload(d) };
   };
   /** the certificate list showing only this test's certificates, the three ticked */
   const selectThree = async () => {

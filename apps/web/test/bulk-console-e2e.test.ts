@@ -2,7 +2,6 @@
 // (a CSV uploaded, the dry run's per-row errors, the run's progress and results, the results CSV and the keys ZIP
 // downloaded and read by openssl), Renew and Export on a certificate page, the inventory export of the certificate
 // list (the REST route with the session cookie). Screenshot: docs/screenshots/bulk.png.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { parse } from 'csv-parse/sync';
@@ -10,7 +9,7 @@ import { unzipSync } from 'fflate';
 import type { RunningServer } from '@pkim/server';
 import { openssl } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
-import { openConsole, type ConsoleSession } from './support/console-browser';
+import { openConsole, readDownload, type ConsoleSession } from './support/console-browser';
 import { createRootAndIssuingCa } from './support/console-pki';
 
 const ADMIN = { id: 'usr_bulk_e2e', name: 'bulk-e2e', role: 'admin' as const };
@@ -32,7 +31,7 @@ describe('web console bulk, renew and export end to end (Chromium against pkim s
 
   const download = async (click: () => Promise<void>) => {
     const [d] = await Promise.all([page.waitForEvent('download'), click()]);
-    return { name: d.suggestedFilename(), bytes: readFileSync(await d.path()) };
+    return { name: d.suggestedFilename(), bytes: await readDownload(d) };
   };
 
   beforeAll(async () => {

@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
-import { openConsole, type ConsoleSession } from './support/console-browser';
+import { openConsole, readDownload, type ConsoleSession } from './support/console-browser';
 import { createE2eHierarchy } from './support/console-pki';
 
 describe('web console: issuing, revoking and the everyday pages (Chromium against pkim serve)', () => {
@@ -74,7 +74,7 @@ describe('web console: issuing, revoking and the everyday pages (Chromium agains
     await page.getByTestId('issued-result').waitFor();
     await session.shot('issue-generated-key');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-key').click()]);
-    const keyPem = readFileSync(await download.path(), 'utf8');
+    const keyPem = (await readDownload(download)).toString('utf8');
     expect(keyPem).toMatch(/-----BEGIN PRIVATE KEY-----/);
     await page.getByRole('link', { name: 'Open certificate →' }).click();
     await page.getByRole('heading', { name: 'api.example.com' }).waitFor();
@@ -102,7 +102,7 @@ describe('web console: issuing, revoking and the everyday pages (Chromium agains
 
     await page.goto(`${base}/cas/${ids.int}`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('crl-download').click()]);
-    const crlDer = readFileSync(await download.path());
+    const crlDer = await readDownload(download);
     const issuer = await server.authority.cas.get(ids.int!);
     const crl = opensslCrlVerify(crlDer, issuer.certificatePem!);
     expect(crl.ok, crl.text).toBe(true);

@@ -4,29 +4,21 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Download, type Page } from 'playwright-core';
+import { inject } from 'vitest';
 import { startServer, type RunningServer, type StartServerOptions } from '@pkim/server';
 import { REPO_ROOT } from '../../../../tests/support/cli-runner';
 import { tempDir } from '../../../../tests/support/openssl-tools';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium-options';
 
 /** The few browser globals the page functions use (the tests are type-checked without the DOM library). */
 export interface BrowserGlobals {
   localStorage: { getItem(key: string): string | null; removeItem(key: string): void };
 }
 
-export const CHROMIUM = '/usr/bin/chromium';
 export const WEB = join(REPO_ROOT, 'apps/web');
 export const SHOTS = join(REPO_ROOT, 'docs/screenshots');
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export { CHROMIUM, CHROMIUM_ARGS };
 
 const LOCK = join(REPO_ROOT, 'node_modules/.cache/pkim-web-build.lock');
 const STAMP = join(WEB, 'dist/.pkim-test-run');
@@ -88,8 +80,31 @@ export interface ConsoleSession {
 }
 
 /**
+ * The run's Chromium (chromium-server.ts, the `web` project's global setup) when there is one, else a Chromium of
+ * this file's own. Closing a connected browser closes only the connection (and its contexts).
+ */
+async function openBrowser(): Promise<Browser> {
+  const endpoint = inject('pkimChromium');
+  if (endpoint) return chromium.connect(endpoint);
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/** A download's bytes (saved through playwright: `download.path()` does not exist for a connected browser). */
+export async function readDownload(download: Download): Promise<Buffer> {
+  const t = tempDir('pkim-e2e-download-');
+  try {
+    const file = join(t.dir, 'download');
+    await download.saveAs(file);
+    return readFileSync(file);
+  } finally {
+    t.cleanup();
+  }
+}
+
+/**
  * The built console served by `startServer` on a fresh data dir (127.0.0.1, ephemeral port, no background jobs,
- * no rate limit) and a Chromium page at 1366×860. `authority` passes extra authority options (OIDC…).
+ * no rate limit) and a Chromium page at 1366×860 in a browser context of its own (its own cookies, storage and
+ * downloads). `authority` passes extra authority options (OIDC…).
  */
 export async function openConsole(
   opts: { prefix?: string; authority?: StartServerOptions['authority'] } = {},
@@ -98,10 +113,15 @@ export async function openConsole(
   mkdirSync(SHOTS, { recursive: true });
   const prefix = opts.prefix ?? 'pkim-e2e';
   const data = tempDir(`${prefix}-data-`);
-  const profile = tempDir(`${prefix}-chromium-`);
   const printed: string[] = [];
   let server: RunningServer | undefined;
+  let browser: Browser | undefined;
   let context: BrowserContext | undefined;
+  // the context, then the browser: this file's own Chromium, or only this connection to the run's
+  const closeBrowser = async () => {
+    await context?.close();
+    await browser?.close();
+  };
   try {
     server = await startServer({
       host: '127.0.0.1',
@@ -113,21 +133,15 @@ export async function openConsole(
       server: { backgroundJobs: false, rateLimit: false },
       ...(opts.authority ? { authority: opts.authority } : {}),
     });
-    context = await chromium.launchPersistentContext(profile.dir, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      headless: true,
-      viewport: { width: 1366, height: 860 },
-      acceptDownloads: true,
-    });
+    browser = await openBrowser();
+    context = await browser.newContext({ viewport: { width: 1366, height: 860 }, acceptDownloads: true });
   } catch (e) {
-    await context?.close();
+    await closeBrowser();
     await server?.close();
     data.cleanup();
-    profile.cleanup();
     throw e;
   }
-  const page = context.pages()[0] ?? (await context.newPage());
+  const page = await context.newPage();
   const base = server.url;
   const session: ConsoleSession = {
     server,
@@ -154,10 +168,9 @@ export async function openConsole(
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
     },
     async close() {
-      await session.context.close();
+      await closeBrowser();
       await session.server.close();
       data.cleanup();
-      profile.cleanup();
     },
   };
   return session;
