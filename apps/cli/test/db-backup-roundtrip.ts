@@ -51,6 +51,19 @@ export function roundTrip(
       }
     });
 
+    it('refuses to overwrite an existing backup file unless --force (one line, exit 4, the file unchanged)', () => {
+      const before = readFileSync(backupFile);
+      const r = pkim('backup', '--out', backupFile);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toBe(
+        `error: store.backup_file_exists: '${backupFile}' already exists (--force overwrites it)\n`,
+      );
+      expect(readFileSync(backupFile).equals(before)).toBe(true);
+      const forced = ok(pkim('backup', '--out', backupFile, '--force', '--json')).json();
+      expect(forced.file).toBe(backupFile);
+      expect(forced.bytes).toBe(statSync(backupFile).size);
+    });
+
     it('refuses to restore over a database that holds data unless --force', () => {
       const r = pkim('restore', '--from', backupFile);
       expect(r.code).toBe(4);

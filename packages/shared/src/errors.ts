@@ -296,6 +296,10 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'store.migration_failed': { kind: 'internal', description: 'The database schema migrations could not be applied.' },
   'store.backup_failed': { kind: 'internal', description: 'The database backup could not be written.' },
   'store.restore_failed': { kind: 'internal', description: 'The database could not be restored from the backup.' },
+  'store.backup_file_exists': {
+    kind: 'conflict',
+    description: 'The file `pkim backup --out` names already exists (--force overwrites it).',
+  },
   'store.target_not_empty': {
     kind: 'conflict',
     description: 'The target database of a copy (or a restore without --force) already holds data.',

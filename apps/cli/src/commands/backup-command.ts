@@ -54,10 +54,14 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
       'back up the configured database (SQLite online backup / pg_dump custom format); the master key is NOT included',
     )
     .requiredOption('--out <file>', 'backup file to write (mode 0600)')
-    .action(async (o: { out: string }) => {
+    .option('--force', 'overwrite the file if it exists')
+    .action(async (o: { out: string; force?: boolean }) => {
       const url = configuredDatabaseUrl(ctx);
       await withScrubbedErrors([url], async () => {
         const out = resolve(o.out);
+        // an older backup is not replaced by accident (a restore's only way back)
+        if (existsSync(out) && !o.force)
+          throw new PkiError('store.backup_file_exists', `'${out}' already exists (--force overwrites it)`);
         // the drivers load only for the commands that need them
         const { backupDatabase } = await import('../lazy/database-admin-runtime');
         const { dialect, format, contents } = await backupDatabase({ url, out, env: ctx.config().env });
