@@ -37,6 +37,23 @@ export interface CliContext {
   close(): Promise<void>;
 }
 
+/**
+ * `--json` on a command whose output is no JSON (a shell script, CSV on stdout) is a usage error (exit 2) rather than
+ * text a script would fail to parse; before the action, in both modes
+ */
+export function refuseJsonWithoutJson(command: Command, json: boolean): void {
+  if (!json) return;
+  const path = command.parent?.parent ? `${command.parent.name()} ${command.name()}` : command.name();
+  const o = command.opts<{ format?: string; out?: string }>();
+  if (path === 'completion')
+    throw new PkiError('input.invalid', '--json: pkim completion prints a shell script, not JSON (drop --json)');
+  if (path === 'cert list' && o.format === 'csv' && o.out === undefined)
+    throw new PkiError(
+      'input.invalid',
+      '--json with --format csv: use --format json for JSON, or --out FILE for the CSV',
+    );
+}
+
 /** CLI exit codes by error kind (documented in the README). */
 export const EXIT_CODES: Record<ErrorKind, number> = {
   internal: 1,

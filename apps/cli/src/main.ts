@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 
-import { createCliContext, reportError, usageErrorText } from './cli-context';
+import { createCliContext, refuseJsonWithoutJson, reportError, usageErrorText } from './cli-context';
 import { registerCommands } from './command-tree';
 
 const program = new Command();
@@ -26,6 +26,7 @@ program
 const ctx = createCliContext(program);
 // every command reads its configuration (config file, environment, flags) first and refuses an invalid one
 program.hook('preAction', async (_program, command) => {
+  refuseJsonWithoutJson(command, !!program.opts().json);
   const config = await ctx.loadConfig();
   // remote mode: the command runs through the server's REST API (loaded only then)
   if (config.remote) (await import('./remote/remote-mode')).useRemote(command, ctx, config.remote);

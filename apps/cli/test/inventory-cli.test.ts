@@ -114,4 +114,26 @@ describe('pkim cert list --format csv|json (inventory reports)', { timeout: 180_
       `error: input.invalid: cannot read CSR file '${missing}': no such file or directory (ENOENT)\n`,
     );
   });
+
+  it('--json where the output is no JSON (CSV on stdout, a completion script): one-line usage error, exit 2', () => {
+    const csv = pkim('cert', 'list', '--format', 'csv', '--json');
+    expect(csv.code).toBe(2);
+    expect(csv.stdout).toBe('');
+    expect(csv.stderr).toMatch(
+      /^\{"error":\{"code":"input\.invalid","message":"--json with --format csv: use --format json/,
+    );
+    // the CSV in a file, and a JSON answer naming it, is honoured
+    const out = join(tmp.dir, 'with-json.csv');
+    const written = pkim('cert', 'list', '--format', 'csv', '--out', out, '--json');
+    expect(written.code, written.stderr).toBe(0);
+    expect(written.json()).toEqual({ written: out });
+    expect(readFileSync(out, 'utf8')).toMatch(/^id,/);
+    for (const shell of ['bash', 'zsh']) {
+      const r = pkim('completion', shell, '--json');
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain('--json: pkim completion prints a shell script, not JSON');
+    }
+  });
 });
