@@ -5,7 +5,13 @@ import Database from 'better-sqlite3';
 import { runPkim } from '../../../tests/support/cli-runner';
 import { createRootAndIssuing } from '../../../tests/support/cli-ca-fixture';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
-import { opensslVerify, certtoolVerify, goVerify, opensslCrlVerify } from '../../../tests/support/verifiers';
+import {
+  opensslVerify,
+  certtoolVerify,
+  goVerify,
+  opensslCrlVerify,
+  opensslRaw,
+} from '../../../tests/support/verifiers';
 
 describe('pkim CLI: a small hierarchy from init to CRL', () => {
   const tmp = tempDir('pkim-cli-');
@@ -171,6 +177,15 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
     expect(v.ok, v.text).toBe(true);
     expect(v.text.toLowerCase()).toContain(leafSerial.replace(/^0+/, ''));
     expect(v.text).toContain('Key Compromise');
+    // the audit event names the CRL's nextUpdate in ISO-8601, as every other audit time (it was epoch ms)
+    const next = opensslRaw(['crl', '-inform', 'DER', '-noout', '-nextupdate', '-in', crlPath]).stdout;
+    const nextUpdate = Date.parse(next.trim().replace(/^nextUpdate=/, ''));
+    expect(nextUpdate).toBeGreaterThan(Date.now());
+    const events = pkim('audit', 'list', '--action', 'crl.generated', '--limit', '1', '--json').json();
+    const logged: unknown = events.items[0].details.nextUpdate;
+    expect(logged).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    // the CRL's time is in whole seconds (RFC 5280 UTCTime)
+    expect(Math.floor(Date.parse(logged as string) / 1000) * 1000).toBe(nextUpdate);
     const revoked = pkim('cert', 'list', '--status', 'revoked', '--json').json();
     expect(revoked.items.map((i: { id: string }) => i.id)).toContain(leafId);
   });

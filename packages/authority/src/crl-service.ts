@@ -176,8 +176,16 @@ export function createCrlService(
         auditEvent(clock, actor, 'crl.generated', ctx.ca.id, {
           crlNumber,
           entries: entries.count,
-          nextUpdate,
-          ...(partition ? { partition: { notAfterFrom: partition.start, notAfterTo: partition.end } } : {}),
+          // ISO-8601 as every other time of the audit log (events before session 31 hold epoch ms: left as written)
+          nextUpdate: new Date(nextUpdate).toISOString(),
+          ...(partition
+            ? {
+                partition: {
+                  notAfterFrom: new Date(partition.start).toISOString(),
+                  notAfterTo: new Date(partition.end).toISOString(),
+                },
+              }
+            : {}),
         }),
       );
       const entry: CachedCrl = {
