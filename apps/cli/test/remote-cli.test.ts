@@ -182,6 +182,10 @@ describe('pkim remote mode: the same commands through a server', () => {
       ok(onServer('audit', 'list', '--limit', '3', '--cursor', first.nextCursor!, '--json')).json(),
     );
     expect(ok(remote('audit', 'list', '--limit', '3')).stdout).toMatch(/^SEQ\s+TIME\s+ACTOR\s+ACTION/);
+    // a --limit over the API's page size (1000) is read page by page: the answer of local mode, not a refusal
+    const all = ok(remote('audit', 'list', '--limit', '100000', '--json')).json<Page>();
+    expect(all.items.length).toBeGreaterThan(6);
+    expect(all).toEqual(ok(onServer('audit', 'list', '--limit', '100000', '--json')).json());
   });
 
   it('ca list, cert list (--wide, paged) and request list print the tables of local mode, not the raw fields', () => {

@@ -17,6 +17,7 @@ import {
   requestsTable,
   sansText,
   table,
+  type AuditLine,
   type CaLine,
   type CertificateLine,
   type RequestLine,
@@ -201,6 +202,23 @@ async function caInput(o: Opts): Promise<Record<string, unknown>> {
   };
 }
 
+/** the REST audit list's largest page (`limit` ≤ 1000): a larger --limit reads page after page */
+const AUDIT_PAGE_MAX = 1000;
+const auditQuery = (o: Opts) => ({
+  action: o.action,
+  target: o.target,
+  order: o.afterSeq !== undefined ? 'asc' : 'desc',
+});
+const auditLine = (e: Dto): AuditLine => ({
+  seq: Number(e.seq),
+  time: ms(e.time) ?? 0,
+  actor: str(e.actor),
+  action: str(e.action),
+  outcome: str(e.outcome),
+  target: typeof e.target === 'string' ? e.target : null,
+  details: (e.details ?? {}) as Record<string, unknown>,
+});
+
 /** command path (`ca create`) → its remote form */
 export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ca list': {
@@ -355,22 +373,28 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'audit list': {
     procedure: 'audit.list',
     input: (_args, o) => ({
-      limit: o.limit,
-      action: o.action,
-      target: o.target,
+      ...auditQuery(o),
+      limit: Math.min(Number(o.limit), AUDIT_PAGE_MAX),
       afterSeq: o.afterSeq,
       cursor: o.cursor,
-      order: o.afterSeq !== undefined ? 'asc' : 'desc',
     }),
-    print: printTable(auditTable, (e) => ({
-      seq: Number(e.seq),
-      time: ms(e.time) ?? 0,
-      actor: str(e.actor),
-      action: str(e.action),
-      outcome: str(e.outcome),
-      target: typeof e.target === 'string' ? e.target : null,
-      details: (e.details ?? {}) as Record<string, unknown>,
-    })),
+    /** a --limit over the API's page size: the next pages through the cursor, so both modes give the same answer */
+    async print(ctx, first, o, _args, call) {
+      const limit = Number(o.limit);
+      const items = pageItems(first);
+      let cursor = first.nextCursor;
+      let paged = false;
+      while (items.length < limit && typeof cursor === 'string') {
+        const remaining = Math.min(limit - items.length, AUDIT_PAGE_MAX);
+        const next = await call('audit.list', { ...auditQuery(o), limit: remaining, cursor });
+        items.push(...pageItems(next));
+        cursor = next.nextCursor;
+        paged = true;
+      }
+      const last = items.at(-1);
+      const out = paged ? { items, nextCursor: items.length >= limit && last ? String(last.seq) : null } : first;
+      ctx.output(out, () => auditTable(items.map(auditLine)));
+    },
   },
   'audit verify': {
     procedure: 'audit.verify',
