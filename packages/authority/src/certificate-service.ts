@@ -1,5 +1,5 @@
 import { PkiError, assertAcceptedRevocationReason, type Clock, type RevocationReason } from '@pkim/shared';
-import { normalizeSerialHex } from '@pkim/core';
+import { certificatePurposes, normalizeSerialHex } from '@pkim/core';
 import type { CertificateRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import type { Actor, CertificateService } from './types';
@@ -180,7 +180,8 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     async get(id, actor) {
       const certificate = certificateAt(await find(id, actor), clock.now());
       const renewedBy = (await store.certificates.findRenewalsOf(certificate.id)).map((c) => c.id);
-      return { certificate, certificatePem: certificate.certificatePem, renewedBy };
+      const { extKeyUsage, certificatePolicies } = certificatePurposes(certificate.certificatePem);
+      return { certificate, certificatePem: certificate.certificatePem, renewedBy, extKeyUsage, certificatePolicies };
     },
     find,
     /**

@@ -255,6 +255,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         pathLen: c.pathLen,
         keyUsage: [...c.keyUsage],
         extKeyUsage: [...c.extKeyUsage],
+        certificatePolicies: c.certificatePolicies,
         subjectKeyIdentifierHex: c.subjectKeyIdentifierHex,
         authorityKeyIdentifierHex: c.authorityKeyIdentifierHex,
         fingerprintSha256: c.fingerprintSha256,

@@ -26,7 +26,7 @@ import type {
   GroupCommitStats,
   GroupCommitPolicy,
 } from '@pkim/store';
-import type { Profile } from '@pkim/core';
+import type { CertificatePolicy, Profile } from '@pkim/core';
 import type { SignFunction } from './signing/sign-request';
 import type { ResourceLimits } from './signing/provisioner';
 import type { SpiffeConfig } from './spiffe/spiffe-config';
@@ -304,8 +304,20 @@ export interface IssuanceService {
  * (the local CLI operator, in-process callers) nothing is filtered.
  */
 export interface CertificateService {
-  /** with the ids of the certificates that renew it (newest first) */
-  get(id: string, actor?: Actor): Promise<{ certificate: CertificateRow; certificatePem: string; renewedBy: string[] }>;
+  /**
+   * with the ids of the certificates that renew it (newest first) and what it may be used for, read from the
+   * certificate: extended key usages (known ones by name, others as dotted OIDs) and certificate policies
+   */
+  get(
+    id: string,
+    actor?: Actor,
+  ): Promise<{
+    certificate: CertificateRow;
+    certificatePem: string;
+    renewedBy: string[];
+    extKeyUsage: string[];
+    certificatePolicies: CertificatePolicy[];
+  }>;
   /** accepts crt_ id, serial hex (colons allowed) or SHA-256 fingerprint */
   find(ref: string, actor?: Actor): Promise<CertificateRow>;
   list(query: CertificateQuery, actor?: Actor): Promise<Page<CertificateRow>>;
@@ -536,6 +548,7 @@ export interface InsightsService {
     pathLen: number | null;
     keyUsage: string[];
     extKeyUsage: string[];
+    certificatePolicies: CertificatePolicy[];
     subjectKeyIdentifierHex: string | null;
     authorityKeyIdentifierHex: string | null;
     fingerprintSha256: string;

@@ -45,9 +45,13 @@ export function toCertificateDetailDto(v: {
   certificate: CertificateRecord;
   certificatePem: string;
   renewedBy?: string[];
+  extKeyUsage: string[];
+  certificatePolicies: CertificateDetailDto['certificatePolicies'];
 }): CertificateDetailDto {
   const dto = toCertificateDto(v.certificate) as CertificateDetailDto;
   dto.certificatePem = v.certificatePem;
+  dto.extKeyUsage = v.extKeyUsage;
+  dto.certificatePolicies = v.certificatePolicies;
   if (v.renewedBy) dto.renewedBy = v.renewedBy;
   return dto;
 }

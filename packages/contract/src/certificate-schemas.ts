@@ -43,9 +43,20 @@ export const certificateSchema = z.object({
 });
 export type CertificateDto = z.infer<typeof certificateSchema>;
 
+/** a certificate policy as the certificate carries it: its OID with the optional CPS URI and user notice */
+export const certificatePolicySchema = z.object({
+  oid: z.string(),
+  cps: z.string().optional(),
+  notice: z.string().optional(),
+});
+
 /** one certificate: the object with its PEM beside it */
 export const certificateDetailSchema = certificateSchema.extend({
   certificatePem: z.string(),
+  /** from the certificate's extendedKeyUsage: known purposes by name (`serverAuth`, …), others as dotted OIDs */
+  extKeyUsage: z.array(z.string()),
+  /** from the certificate's certificatePolicies extension, in its order (empty: none) */
+  certificatePolicies: z.array(certificatePolicySchema),
   /** the certificates that renew this one, newest first */
   renewedBy: z.array(z.string()).optional(),
 });

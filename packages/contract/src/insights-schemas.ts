@@ -102,7 +102,12 @@ export const decodedCertificateSchema = z.object({
   isCa: z.boolean(),
   pathLen: z.number().int().nullable(),
   keyUsage: z.array(z.string()),
+  /** known purposes by name (`serverAuth`, …), others as dotted OIDs */
   extKeyUsage: z.array(z.string()),
+  /** each policy OID with its optional CPS URI and user notice (empty: no certificatePolicies extension) */
+  certificatePolicies: z.array(
+    z.object({ oid: z.string(), cps: z.string().optional(), notice: z.string().optional() }),
+  ),
   subjectKeyIdentifierHex: z.string().nullable(),
   authorityKeyIdentifierHex: z.string().nullable(),
   fingerprintSha256: z.string(),

@@ -1,10 +1,18 @@
 /** Certificate parsing (DER reader; raw slices kept byte-exact) and signature verification. */
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import { PkiError } from '@pkim/shared';
-import type { CertificateInfo, IssuerFacts, KeyUsageName, NameConstraints, SubjectAltNames } from './types';
+import type {
+  CertificateInfo,
+  CertificatePolicy,
+  IssuerFacts,
+  KeyUsageName,
+  NameConstraints,
+  SubjectAltNames,
+} from './types';
 import { at, children, content, decodeOid, readWhole, raw, toHex, type Tlv } from './der-reader';
 import { decodeName, formatDn } from './dn-codec';
 import { BASIC_CONSTRAINTS } from './extensions/basic-constraints';
+import { CERTIFICATE_POLICIES } from './extensions/certificate-policies';
 import { EXT_KEY_USAGE } from './extensions/ext-key-usage';
 import { AUTHORITY_KEY_IDENTIFIER, SUBJECT_KEY_IDENTIFIER } from './extensions/key-identifiers';
 import { KEY_USAGE } from './extensions/key-usage';
@@ -139,6 +147,7 @@ interface DecodedExtensions {
   pathLen: number | null;
   keyUsage: KeyUsageName[] | null;
   extKeyUsage: string[];
+  certificatePolicies: CertificatePolicy[];
   sans: SubjectAltNames;
   nameConstraints: NameConstraints | null;
   ski: Uint8Array | null;
@@ -151,6 +160,7 @@ function decodeExtensions(exts: RawCertificate['extensions']): DecodedExtensions
     pathLen: null,
     keyUsage: null,
     extKeyUsage: [],
+    certificatePolicies: [],
     sans: {},
     nameConstraints: null,
     ski: null,
@@ -169,6 +179,9 @@ function decodeExtensions(exts: RawCertificate['extensions']): DecodedExtensions
         break;
       case EXT_KEY_USAGE.oid:
         r.extKeyUsage = EXT_KEY_USAGE.decode(e.value);
+        break;
+      case CERTIFICATE_POLICIES.oid:
+        r.certificatePolicies = CERTIFICATE_POLICIES.decode(e.value);
         break;
       case SUBJECT_ALT_NAME.oid:
         r.sans = SUBJECT_ALT_NAME.decode(e.value);
@@ -217,6 +230,7 @@ export function parseCertificate(input: string | Uint8Array): CertificateInfo {
       pathLen: x.isCa ? x.pathLen : null,
       keyUsage: x.keyUsage ?? [],
       extKeyUsage: x.extKeyUsage,
+      certificatePolicies: x.certificatePolicies,
       nameConstraints: x.nameConstraints,
       subjectKeyIdentifierHex: x.ski ? toHex(x.ski) : null,
       authorityKeyIdentifierHex: x.aki ? toHex(x.aki) : null,
@@ -229,6 +243,28 @@ export function parseCertificate(input: string | Uint8Array): CertificateInfo {
     if (e instanceof PkiError) throw e;
     throw new PkiError('certificate.invalid', `malformed certificate extensions: ${(e as Error).message}`);
   }
+}
+
+/**
+ * What a certificate may be used for, read from its extensions only (no names, key or fingerprint decoded): its
+ * extended key usages (known ones by name, `serverAuth`…, others as dotted OIDs) and certificate policies with their
+ * CPS URI and user notice. Throws `certificate.invalid`.
+ */
+export function certificatePurposes(input: string | Uint8Array): {
+  extKeyUsage: string[];
+  certificatePolicies: CertificatePolicy[];
+} {
+  const c = readCertificate(input);
+  const r = { extKeyUsage: [] as string[], certificatePolicies: [] as CertificatePolicy[] };
+  try {
+    for (const e of c.extensions) {
+      if (e.oid === EXT_KEY_USAGE.oid) r.extKeyUsage = EXT_KEY_USAGE.decode(e.value);
+      else if (e.oid === CERTIFICATE_POLICIES.oid) r.certificatePolicies = CERTIFICATE_POLICIES.decode(e.value);
+    }
+  } catch (e) {
+    throw new PkiError('certificate.invalid', `malformed certificate extensions: ${(e as Error).message}`);
+  }
+  return r;
 }
 
 const factsCache = new Map<string, IssuerFacts>();

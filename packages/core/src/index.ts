@@ -42,6 +42,7 @@ export { ANY_POLICY_OID, isDottedOid, profileOidProblems, type ProfileOids } fro
 export { encodeTbsCertificate, assembleCertificate, issueCertificate } from './certificate-encoder';
 export * from './extensions';
 export {
+  certificatePurposes,
   parseCertificate,
   readCertificate,
   verifyCertificateSignature,

@@ -201,7 +201,10 @@ export interface CertificateInfo {
   isCa: boolean;
   pathLen: number | null;
   keyUsage: KeyUsageName[];
+  /** known purposes by name (serverAuth, …), others as dotted OIDs */
   extKeyUsage: string[];
+  /** the certificatePolicies extension: each policy OID with its CPS URI and user notice, in the certificate's order */
+  certificatePolicies: CertificatePolicy[];
   nameConstraints: NameConstraints | null;
   subjectKeyIdentifierHex: string | null;
   authorityKeyIdentifierHex: string | null;

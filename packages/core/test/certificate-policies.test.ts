@@ -9,9 +9,11 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { CertificatePolicies } from '@peculiar/asn1-x509';
 import {
   BUILT_IN_PROFILES,
+  certificatePurposes,
   extensionByOid,
   issueCertificate,
   lintCertificate,
+  parseCertificate,
   parseProfile,
   planCertificate,
   toPem,
@@ -83,6 +85,14 @@ describe("a profile's EKU OIDs and certificate policies", () => {
     expect(extensionByOid('2.5.29.32')!.decode(policies.value)).toEqual(POLICIES);
     const peculiar = AsnConvert.parse(policies.value, CertificatePolicies);
     expect(peculiar.map((p) => p.policyIdentifier)).toEqual(POLICIES.map((p) => p.oid));
+    // what the parser gives the certificate's detail (cert show, REST, the console): as openssl read it above
+    const parsed = parseCertificate(pem);
+    expect(parsed.certificatePolicies).toEqual(POLICIES);
+    expect(parsed.extKeyUsage).toEqual(['serverAuth', '1.3.6.1.4.1.32473.9.1', '1.3.6.1.4.1.311.10.3.12']);
+    expect(certificatePurposes(pem)).toEqual({
+      extKeyUsage: parsed.extKeyUsage,
+      certificatePolicies: parsed.certificatePolicies,
+    });
     const eku = ext.find((e) => e.oid === '2.5.29.37')!;
     expect(extensionByOid('2.5.29.37')!.decode(eku.value)).toEqual([
       'serverAuth',
@@ -92,8 +102,10 @@ describe("a profile's EKU OIDs and certificate policies", () => {
   });
 
   it('a profile without them carries no certificatePolicies and its EKU as before', async () => {
-    const text = opensslText(await issueLeaf(BUILT_IN_PROFILES['tls-server']));
+    const pem = await issueLeaf(BUILT_IN_PROFILES['tls-server']);
+    const text = opensslText(pem);
     expect(text).not.toContain('Certificate Policies');
+    expect(certificatePurposes(pem)).toEqual({ extKeyUsage: ['serverAuth'], certificatePolicies: [] });
     expect(text).toMatch(/X509v3 Extended Key Usage: \n\s+TLS Web Server Authentication\n/);
   });
 

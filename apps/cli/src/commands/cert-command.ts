@@ -52,7 +52,26 @@ export function cnOf(subject: string): string | undefined {
   return /(?:^|[,/])\s*CN=([^,/]+)/i.exec(subject)?.[1]?.trim();
 }
 
-export function certDetails(c: CertificateRow, renewedBy: string[] = []): string {
+/** a certificate policy on one line: its OID, then `CPS <uri>` and `notice "<text>"` when it has them */
+export function policyText(p: { oid: string; cps?: string; notice?: string }): string {
+  return [p.oid, p.cps ? `CPS ${p.cps}` : '', p.notice ? `notice ${JSON.stringify(p.notice)}` : '']
+    .filter(Boolean)
+    .join(' ');
+}
+
+/** `ext key usage` and one `policy` row per certificate policy (`policies: -` without any) — only when known */
+function purposeRows(purposes: Parameters<typeof certDetails>[2]): [string, string][] {
+  if (!purposes) return [];
+  const policies = purposes.certificatePolicies.map((p): [string, string] => ['policy', policyText(p)]);
+  const none: [string, string][] = [['policies', '']];
+  return [['ext key usage', purposes.extKeyUsage.join(', ')], ...(policies.length ? policies : none)];
+}
+
+export function certDetails(
+  c: CertificateRow,
+  renewedBy: string[] = [],
+  purposes?: { extKeyUsage: string[]; certificatePolicies: { oid: string; cps?: string; notice?: string }[] },
+): string {
   return keyValues([
     ['id', c.id],
     ['serial', c.serialHex],
@@ -62,6 +81,7 @@ export function certDetails(c: CertificateRow, renewedBy: string[] = []): string
     ['CA', c.caId],
     ['key', c.keyType],
     ['valid', `${date(c.notBefore)} → ${date(c.notAfter)}`],
+    ...purposeRows(purposes),
     ['status', c.status],
     ['revoked', c.revokedAt ? `${date(c.revokedAt)} (${c.revocationReason})` : ''],
     ['sha256', c.fingerprintSha256],
@@ -251,7 +271,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
       const { certificate, certificatePem } = view;
       const { toCertificateDetailDto } = await ctx.contract();
       ctx.output(toCertificateDetailDto(view), () =>
-        o.pem ? certificatePem : certDetails(certificate, view.renewedBy),
+        o.pem ? certificatePem : certDetails(certificate, view.renewedBy, view),
       );
     });
 

@@ -44,7 +44,7 @@ export function CaProfileFields({
           ))}
         </NativeSelect>
       </Field>
-      <Field label="Profile" htmlFor={`${idPrefix}-profile`} hint={profile?.description ?? undefined}>
+      <Field label="Profile" htmlFor={`${idPrefix}-profile`} hint={profile ? profileHint(profile) : undefined}>
         <NativeSelect
           id={`${idPrefix}-profile`}
           value={value.profile}
@@ -73,4 +73,18 @@ export function CaProfileFields({
       </Field>
     </div>
   );
+}
+
+/** the profile's description, and the custom EKU OIDs and certificate policies its certificates carry */
+function profileHint(p: {
+  description: string | null;
+  extKeyUsageOids: string[];
+  certificatePolicies: { oid: string }[];
+}): string | undefined {
+  const parts = [
+    p.description ?? '',
+    p.extKeyUsageOids.length ? `EKU OIDs ${p.extKeyUsageOids.join(', ')}` : '',
+    p.certificatePolicies.length ? `policies ${p.certificatePolicies.map((c) => c.oid).join(', ')}` : '',
+  ].filter(Boolean);
+  return parts.length ? parts.join(' · ') : undefined;
 }

@@ -41,6 +41,27 @@ export function DecodedCertificate({ pem }: { pem: string }) {
         ['Basic constraints', c.isCa ? `CA${c.pathLen !== null ? `, pathLen ${c.pathLen}` : ''}` : 'end entity'],
         ['Key usage', c.keyUsage.join(', ') || '—'],
         ['Extended key usage', c.extKeyUsage.join(', ') || '—'],
+        [
+          'Certificate policies',
+          c.certificatePolicies.length ? (
+            <ul key="cp" className="space-y-1" data-testid="certificate-policies">
+              {c.certificatePolicies.map((p) => (
+                <li key={p.oid}>
+                  <code>{p.oid}</code>
+                  {p.cps ? (
+                    <>
+                      {' '}
+                      CPS <code>{p.cps}</code>
+                    </>
+                  ) : null}
+                  {p.notice ? <> notice “{p.notice}”</> : null}
+                </li>
+              ))}
+            </ul>
+          ) : (
+            '—'
+          ),
+        ],
         ['Name constraints', c.nameConstraints ? <code key="nc">{JSON.stringify(c.nameConstraints)}</code> : '—'],
         ['Subject key identifier', c.subjectKeyIdentifierHex ? colonHex(c.subjectKeyIdentifierHex) : '—'],
         ['Authority key identifier', c.authorityKeyIdentifierHex ? colonHex(c.authorityKeyIdentifierHex) : '—'],

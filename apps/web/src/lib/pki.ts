@@ -55,3 +55,68 @@ export function parseSanList(text: string): { dns?: string[]; ip?: string[]; ema
   }
   return Object.fromEntries(Object.entries(out).filter(([, a]) => a.length > 0));
 }
+
+/**
+ * A dotted OBJECT IDENTIFIER as the server takes one (packages/core profile-oids.ts isDottedOid, the same rule: two
+ * arcs at least, no leading zeros, the first arc 0–2, the second below 40 under 0 and 1); the form says so before
+ * sending, the server decides (its refusal is shown with its code)
+ */
+export function isDottedOid(s: string): boolean {
+  if (s.length > 256 || !/^(0|[1-9]\d*)(\.(0|[1-9]\d*))+$/.test(s)) return false;
+  const [first, second] = s.split('.') as [string, string];
+  if (first.length > 1 || Number(first) > 2) return false;
+  return first === '2' || (second.length <= 2 && Number(second) < 40);
+}
+
+/** "1.3.6.1.4.1.32473.9.1, 1.2.3" → the OIDs, and the error to show for the first that is not a dotted OID */
+export function parseOidList(text: string): { oids: string[]; error: string | null } {
+  const oids = text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = oids.find((o) => !isDottedOid(o));
+  return { oids, error: bad === undefined ? null : `'${bad}' is not a dotted OID (e.g. 1.3.6.1.4.1.32473.1)` };
+}
+
+/** a certificate policy of a form: its OID, an optional CPS URI and user notice (empty strings: none) */
+export interface PolicyRow {
+  oid: string;
+  cps: string;
+  notice: string;
+}
+
+/**
+ * A Vault role's `policy_identifiers` entry as OpenBao stores one — a bare OID, or the JSON of `{"oid","cps","notice"}`
+ * when it has a qualifier — and back (an entry that is neither is kept as its OID text, for the server to judge)
+ */
+export function policyIdentifierOf(p: PolicyRow): string {
+  const oid = p.oid.trim();
+  const cps = p.cps.trim();
+  const notice = p.notice.trim();
+  if (!cps && !notice) return oid;
+  return JSON.stringify({ oid, ...(cps ? { cps } : {}), ...(notice ? { notice } : {}) });
+}
+
+export function policyRowOf(entry: string): PolicyRow {
+  if (entry.trim().startsWith('{')) {
+    try {
+      const p = JSON.parse(entry) as { oid?: unknown; cps?: unknown; notice?: unknown };
+      const text = (v: unknown) => (typeof v === 'string' ? v : '');
+      return { oid: text(p.oid), cps: text(p.cps), notice: text(p.notice) };
+    } catch {
+      // not JSON after all: shown as written
+    }
+  }
+  return { oid: entry, cps: '', notice: '' };
+}
+
+/** what is wrong with a policy row before it is sent (the server checks again), or null */
+export function policyRowError(p: PolicyRow): string | null {
+  const oid = p.oid.trim();
+  if (!oid) return 'Policy OID: a dotted OID, e.g. 1.3.6.1.4.1.32473.1.1';
+  if (!isDottedOid(oid)) return `'${oid}' is not a dotted OID (e.g. 1.3.6.1.4.1.32473.1.1)`;
+  const cps = p.cps.trim();
+  if (cps && !/^https?:\/\/[\x21-\x7e]+$/i.test(cps)) return 'CPS: an http(s) URI, e.g. https://pki.example.com/cps';
+  if (p.notice.trim().length > 200) return 'User notice: 200 characters at most';
+  return null;
+}

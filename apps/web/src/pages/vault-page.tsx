@@ -14,6 +14,8 @@ import { ConfirmDialog } from '../components/ui/dialog';
 import { DataTable, Pager, useCursorPages } from '../components/data-table';
 import { FormDialog } from '../components/form-dialog';
 import { SelectField, SelectInput, TextField } from '../components/form-fields';
+import { Field, Input } from '../components/ui/input';
+import { parseOidList, policyIdentifierOf, policyRowError, policyRowOf, type PolicyRow } from '../lib/pki';
 import { KeystoresTab } from './vault-keystores-tab';
 
 type Mount = RouterOutputs['vault']['mounts']['list']['items'][number];
@@ -193,6 +195,10 @@ interface RoleForm {
   maxTtl: string;
   organization: string;
   noStore: boolean;
+  /** `ext_key_usage_oids`, comma separated */
+  ekuOids: string;
+  /** `policy_identifiers`, one row each */
+  policies: PolicyRow[];
 }
 
 function formOf(role?: Role): RoleForm {
@@ -214,6 +220,8 @@ function formOf(role?: Role): RoleForm {
     maxTtl: p && p.max_ttl !== '0s' ? p.max_ttl : '',
     organization: p?.organization.join(', ') ?? '',
     noStore: p?.no_store ?? false,
+    ekuOids: p?.ext_key_usage_oids.join(', ') ?? '',
+    policies: p?.policy_identifiers.map(policyRowOf) ?? [],
   };
 }
 
@@ -234,6 +242,8 @@ function policyOf(f: RoleForm): PolicyInput {
     max_ttl: f.maxTtl.trim() || 0,
     organization: list(f.organization),
     no_store: f.noStore,
+    ext_key_usage_oids: parseOidList(f.ekuOids).oids,
+    policy_identifiers: f.policies.map(policyIdentifierOf),
   };
 }
 
@@ -287,6 +297,10 @@ function RoleDialog({
   const update = useMutation(trpc.vault.roles.update.mutationOptions({ onSuccess: done }));
   const m = role ? update : create;
   const bits = KEY_BITS[form.keyType];
+  const ekuError = parseOidList(form.ekuOids).error;
+  const policyErrors = form.policies.map(policyRowError);
+  const setPolicy = (i: number, patch: Partial<PolicyRow>) =>
+    setForm((f) => ({ ...f, policies: f.policies.map((p, j) => (j === i ? { ...p, ...patch } : p)) }));
   return (
     <FormDialog
       open={open}
@@ -295,6 +309,7 @@ function RoleDialog({
       title={role ? `Edit role ${role.name}` : `Create a role on ${mount}`}
       description={`Policy of /v1/${mount}/issue/<role> and /sign/<role> (Vault's field names)`}
       submitLabel={role ? 'Save role' : 'Create role'}
+      disabled={ekuError !== null || policyErrors.some((e) => e !== null)}
       onSubmit={() => m.mutate({ mount, name: form.name.trim(), policy: policyOf(form) })}
     >
       {role ? null : <TextField id="role-name" label="Role name" value={form.name} onChange={set('name')} required />}
@@ -351,6 +366,79 @@ function RoleDialog({
         value={form.organization}
         onChange={set('organization')}
       />
+      <Field
+        label="Extended key usage OIDs"
+        htmlFor="role-eku-oids"
+        hint="ext_key_usage_oids: dotted OIDs after server_flag/client_flag, comma separated"
+        error={ekuError ?? undefined}
+      >
+        <Input
+          id="role-eku-oids"
+          value={form.ekuOids}
+          onChange={(e) => set('ekuOids')(e.target.value)}
+          placeholder="1.3.6.1.4.1.32473.9.1"
+          aria-invalid={ekuError !== null}
+        />
+      </Field>
+      <fieldset className="grid gap-2 text-sm" aria-describedby="role-policies-hint">
+        <legend className="mb-1 font-medium">Certificate policies</legend>
+        <p id="role-policies-hint" className="text-xs text-muted-foreground">
+          policy_identifiers: each policy&apos;s OID, with an optional CPS URI and user notice
+        </p>
+        {form.policies.map((p, i) => (
+          <div key={i} className="grid grid-cols-2 gap-2 rounded-md border p-2" data-policy-row={i + 1}>
+            <div className="col-span-2 flex items-start gap-2">
+              <Field
+                label={`Policy ${i + 1} OID`}
+                htmlFor={`role-policy-${i}-oid`}
+                error={policyErrors[i] ?? undefined}
+                className="flex-1"
+              >
+                <Input
+                  id={`role-policy-${i}-oid`}
+                  value={p.oid}
+                  onChange={(e) => setPolicy(i, { oid: e.target.value })}
+                  placeholder="1.3.6.1.4.1.32473.1.1"
+                  aria-invalid={policyErrors[i] !== null}
+                />
+              </Field>
+              <Button
+                type="button"
+                variant="outline"
+                size="sm"
+                className="mt-6"
+                aria-label={`Remove policy ${i + 1}`}
+                onClick={() => setForm((f) => ({ ...f, policies: f.policies.filter((_, j) => j !== i) }))}
+              >
+                Remove
+              </Button>
+            </div>
+            <TextField
+              id={`role-policy-${i}-cps`}
+              label={`Policy ${i + 1} CPS URI`}
+              value={p.cps}
+              onChange={(v) => setPolicy(i, { cps: v })}
+              placeholder="https://pki.example.com/cps"
+            />
+            <TextField
+              id={`role-policy-${i}-notice`}
+              label={`Policy ${i + 1} user notice`}
+              value={p.notice}
+              onChange={(v) => setPolicy(i, { notice: v })}
+            />
+          </div>
+        ))}
+        <div>
+          <Button
+            type="button"
+            variant="outline"
+            size="sm"
+            onClick={() => setForm((f) => ({ ...f, policies: [...f.policies, { oid: '', cps: '', notice: '' }] }))}
+          >
+            <Plus /> Add policy
+          </Button>
+        </div>
+      </fieldset>
     </FormDialog>
   );
 }

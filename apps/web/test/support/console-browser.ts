@@ -104,10 +104,11 @@ export async function readDownload(download: Download): Promise<Buffer> {
 /**
  * The built console served by `startServer` on a fresh data dir (127.0.0.1, ephemeral port, no background jobs,
  * no rate limit) and a Chromium page at 1366×860 in a browser context of its own (its own cookies, storage and
- * downloads). `authority` passes extra authority options (OIDC…).
+ * downloads). `authority` passes extra authority options (OIDC…); `profiles` are custom profiles, written to the
+ * data dir's profiles.json before the server starts.
  */
 export async function openConsole(
-  opts: { prefix?: string; authority?: StartServerOptions['authority'] } = {},
+  opts: { prefix?: string; authority?: StartServerOptions['authority']; profiles?: unknown[] } = {},
 ): Promise<ConsoleSession> {
   buildConsole();
   mkdirSync(SHOTS, { recursive: true });
@@ -123,6 +124,7 @@ export async function openConsole(
     await browser?.close();
   };
   try {
+    if (opts.profiles) writeFileSync(join(data.dir, 'profiles.json'), JSON.stringify(opts.profiles));
     server = await startServer({
       host: '127.0.0.1',
       port: 0,

@@ -4,7 +4,15 @@
 // batch-renew-console-e2e.test.ts.
 import { describe, expect, it } from 'vitest';
 import { validityDaysTtl } from '../../src/components/form-fields';
-import { parseSanList } from '../../src/lib/pki';
+import {
+  isDottedOid,
+  parseOidList,
+  parseSanList,
+  policyIdentifierOf,
+  policyRowError,
+  policyRowOf,
+} from '../../src/lib/pki';
+import { isDottedOid as coreIsDottedOid } from '../../../../packages/core/src/profile-oids';
 
 const REFUSED = { error: 'Validity: a whole number of days, 1 or more' };
 
@@ -102,5 +110,49 @@ describe('parseSanList', () => {
 
   it('leaves what is not an address to the DNS list, for the dialog and the server to refuse', () => {
     expect(parseSanList('999.1.1.1x bad_name!')).toEqual({ dns: ['999.1.1.1x', 'bad_name!'] });
+  });
+});
+
+describe("the Vault role dialog's OIDs and policies (lib/pki.ts)", () => {
+  const cases = [
+    '1.3.6.1.4.1.32473.9.1',
+    '2.999.18446744073709551616',
+    '0.39',
+    '1.39.1',
+    '2.5.29.32.0',
+    '1',
+    '3.1.2',
+    '1.40.2',
+    '1.3.06.1',
+    '1.3.6.x',
+    ' 1.2.3',
+    '1..2',
+    '',
+  ];
+  it.each(cases)('%j is a dotted OID in the form exactly when the server says so (core isDottedOid)', (s) => {
+    expect(isDottedOid(s)).toBe(coreIsDottedOid(s));
+  });
+
+  it('parseOidList names the first bad OID', () => {
+    expect(parseOidList(' 1.2.3, 1.3.6.1.4.1.32473.9.1 ')).toEqual({
+      oids: ['1.2.3', '1.3.6.1.4.1.32473.9.1'],
+      error: null,
+    });
+    expect(parseOidList('1.2.3, 1.3.x, 4.1').error).toBe("'1.3.x' is not a dotted OID (e.g. 1.3.6.1.4.1.32473.1)");
+  });
+
+  it('writes policy_identifiers as OpenBao stores them and reads them back', () => {
+    const plain = { oid: '1.2.3', cps: '', notice: '' };
+    const full = { oid: '1.2.4', cps: 'https://pki.example.com/cps', notice: 'Für interne Dienste' };
+    expect(policyIdentifierOf(plain)).toBe('1.2.3');
+    expect(policyIdentifierOf(full)).toBe(
+      '{"oid":"1.2.4","cps":"https://pki.example.com/cps","notice":"Für interne Dienste"}',
+    );
+    expect(policyRowOf(policyIdentifierOf(full))).toEqual(full);
+    expect(policyRowOf('1.2.3')).toEqual(plain);
+    expect(policyRowError(full)).toBeNull();
+    expect(policyRowError({ ...full, cps: 'ftp://x.example' })).toMatch(/^CPS: an http\(s\) URI/);
+    expect(policyRowError({ ...full, notice: 'x'.repeat(201) })).toMatch(/200 characters at most/);
+    expect(policyRowError({ ...full, oid: '' })).toMatch(/^Policy OID: a dotted OID/);
   });
 });
