@@ -117,6 +117,35 @@ export function toHttpPkiError(err: unknown): PkiError {
   return new PkiError('internal.error', 'internal error', { kind: 'internal', cause: err });
 }
 
+/** the input fields that carry a PEM certificate request (csrPemSchema) */
+const CSR_FIELDS = new Set(['csr', 'csrPem']);
+
+/**
+ * The catalog code of a refused input: `csr.invalid` when the first issue is a CSR field that is not a PEM
+ * certificate request (what the authority answers for a CSR it cannot parse, so a channel's schema and the
+ * authority's parser agree, and the CLI says the same locally and remotely), else `input.invalid`.
+ */
+export function zodIssueCode(issue: ZodError['issues'][number] | undefined): 'csr.invalid' | 'input.invalid' {
+  const last = issue?.path[issue.path.length - 1];
+  return issue?.code === 'invalid_format' && typeof last === 'string' && CSR_FIELDS.has(last)
+    ? 'csr.invalid'
+    : 'input.invalid';
+}
+
+/** the first zod issue as one line: `path: message` */
+export function zodMessage(e: ZodError): string {
+  const first = e.issues[0];
+  const where = first?.path.length ? `${first.path.map(String).join('.')}: ` : '';
+  return `${where}${first?.message ?? 'invalid input'}`;
+}
+
+/** a refused input as the PkiError every transport answers (code, first issue, every issue in the details) */
+export function zodInputError(e: ZodError): PkiError {
+  return new PkiError(zodIssueCode(e.issues[0]), zodMessage(e), {
+    details: { issues: e.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },
+  });
+}
+
 /**
  * A tRPC procedure's error, called in-process (the REST twins), as the PkiError the REST error handler answers: the
  * PkiError it carries, `input.invalid` naming the first zod issue, else the catalog code of the tRPC code. An
@@ -127,14 +156,7 @@ export function procedureErrorToPki(err: unknown): PkiError {
   if (pki) return pki;
   if (!(err instanceof TRPCError))
     return new PkiError('internal.error', 'internal error', { kind: 'internal', cause: err });
-  const zod = err.cause instanceof ZodError ? err.cause : undefined;
-  if (zod) {
-    const first = zod.issues[0];
-    const where = first?.path.length ? `${first.path.map(String).join('.')}: ` : '';
-    return new PkiError('input.invalid', `${where}${first?.message ?? 'invalid input'}`, {
-      details: { issues: zod.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },
-    });
-  }
+  if (err.cause instanceof ZodError) return zodInputError(err.cause);
   const code = pkiCodeForTrpcCode(err.code);
   if (code === 'internal.error') return new PkiError(code, 'internal error', { kind: 'internal', cause: err });
   return new PkiError(code, err.message);

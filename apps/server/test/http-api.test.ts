@@ -132,16 +132,42 @@ describe('REST and tRPC over real HTTP', () => {
             }),
           }),
       },
-      {
-        name: 'a CSR field that is not a CSR',
+      // text that is no PEM CSR at all: the schema refuses it before the parser, with the parser's code
+      ...(
+        [
+          ['the sign route', () => `/api/v1/cas/${caId}/sign`, () => ({ csr: 'nope' })],
+          [
+            'POST /certificates',
+            () => '/api/v1/certificates',
+            () => ({ ca: caId, csr: 'nope', profile: 'tls-server' }),
+          ],
+          ['POST /requests', () => '/api/v1/requests', () => ({ ca: caId, csr: 'nope' })],
+        ] as const
+      ).map(([where, path, body]) => ({
+        name: `a CSR field that is not a CSR (${where})`,
         status: 400,
-        code: 'input.invalid',
+        code: 'csr.invalid',
         req: () =>
-          fetch(`${base}/api/v1/cas/${caId}/sign`, {
+          fetch(`${base}${path()}`, {
             method: 'POST',
             headers: authed({ 'content-type': 'application/json' }),
-            body: JSON.stringify({ csr: 'nope' }),
+            body: JSON.stringify(body()),
           }),
+      })),
+      {
+        name: 'a CSR field that is not a CSR (tRPC certificate.issue)',
+        status: 400,
+        code: 'csr.invalid',
+        req: async () => {
+          const r = await post('certificate.issue', { ca: caId, csr: 'nope', profile: 'tls-server' }, authed());
+          // tRPC's envelope as the REST error body: the contract's error object is the same on every transport
+          const j = (await r.json()) as { error: { data: { error: { code: string; message: string } } } };
+          const e = j.error.data.error;
+          return new Response(JSON.stringify({ ...e, requestId: r.headers.get('x-request-id') }), {
+            status: r.status,
+            headers: { 'x-request-id': r.headers.get('x-request-id') ?? '' },
+          });
+        },
       },
       {
         name: 'an unknown CA',

@@ -14,6 +14,7 @@ import {
   ttlToMs,
 } from '@pkim/contract';
 import type { Actor, Authority } from '@pkim/authority';
+import { zodInputError } from '../../error-mapping';
 import { checkAccess } from '../../http/access-table';
 import type { ExtraOperation } from '../../http/openapi-document';
 
@@ -58,13 +59,7 @@ export const HANDWRITTEN_REST_OPERATIONS: ExtraOperation[] = [
 
 function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value);
-  if (!r.success) {
-    const first = r.error.issues[0];
-    const where = first?.path.length ? `${first.path.join('.')}: ` : '';
-    throw new PkiError('input.invalid', `${where}${first?.message ?? 'invalid input'}`, {
-      details: { issues: r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) },
-    });
-  }
+  if (!r.success) throw zodInputError(r.error);
   return r.data;
 }
 

@@ -3,19 +3,20 @@ import { PkiError } from '@pkim/shared';
 import { ZodError, z } from 'zod';
 import type { Permission } from '@pkim/authority';
 import { checkAccess } from '../../http/access-table';
-import { findPkiError, pkiCodeForTrpcCode, pkiErrorToTrpc, trpcCodeFor } from '../../error-mapping';
+import {
+  findPkiError,
+  pkiCodeForTrpcCode,
+  pkiErrorToTrpc,
+  trpcCodeFor,
+  zodIssueCode,
+  zodMessage,
+} from '../../error-mapping';
 import type { TrpcContext } from './trpc-context';
 
 export interface ProcedureMeta {
   /** the permission the procedure requires; undefined only for public procedures */
   permission?: Permission;
   public?: boolean;
-}
-
-function zodMessage(e: ZodError): string {
-  const first = e.issues[0];
-  const where = first?.path.length ? `${first.path.map(String).join('.')}: ` : '';
-  return `${where}${first?.message ?? 'invalid input'}`;
 }
 
 const t = initTRPC
@@ -29,7 +30,7 @@ const t = initTRPC
       const internal = error.code === 'INTERNAL_SERVER_ERROR' && (!pki || pki.kind === 'internal');
       // always a catalog code: the PkiError's, else the one for what tRPC itself refused
       const pkiCode =
-        pki?.code ?? (zod ? 'input.invalid' : internal ? 'internal.error' : pkiCodeForTrpcCode(error.code));
+        pki?.code ?? (zod ? zodIssueCode(zod.issues[0]) : internal ? 'internal.error' : pkiCodeForTrpcCode(error.code));
       const message = internal ? 'internal error' : shape.message;
       const details = pki && !internal && Object.keys(pki.details).length ? pki.details : undefined;
       return {
