@@ -235,14 +235,22 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
     expect(t.status).toBe(404);
     expect((t.error?.data as { error: unknown }).error).toEqual(cliError.error);
 
-    // input errors carry the same code everywhere, and name the field
-    const badTtl = await rest('POST', '/requests', { ca: 'contract-issuing', csr: 'x', ttl: 'soon' });
-    expect(badTtl.status).toBe(400);
-    expect((badTtl.body.error as { code: string }).code).toBe('input.invalid');
-    const badTrpc = await trpc('request.submit', { ca: 'contract-issuing', csr: 'x' }, true);
-    expect((badTrpc.error?.data as { error: { code: string; message: string } }).error).toMatchObject({
-      code: 'input.invalid',
-      message: expect.stringMatching(/^csr: /),
-    });
+    // input errors carry the same code everywhere, and name the field; a CSR field that is no CSR is csr.invalid
+    const pemLike = '-----BEGIN CERTIFICATE REQUEST-----\n';
+    for (const [input, code, field] of [
+      [{ ca: 'contract-issuing', csr: pemLike, ttl: 'soon' }, 'input.invalid', 'ttl'],
+      [{ ca: 'contract-issuing', csr: 'x' }, 'csr.invalid', 'csr'],
+    ] as const) {
+      const viaRest = await rest('POST', '/requests', input);
+      expect(viaRest.status).toBe(400);
+      const restError = viaRest.body.error as { code: string; message: string };
+      expect(restError).toMatchObject({ code, message: expect.stringMatching(new RegExp(`^${field}: `)) });
+      const viaTrpc = await trpc('request.submit', input, true);
+      const trpcError = (viaTrpc.error?.data as { error: { code: string; message: string } }).error;
+      expect({ code: trpcError.code, message: trpcError.message }).toEqual({
+        code: restError.code,
+        message: restError.message,
+      });
+    }
   });
 });
