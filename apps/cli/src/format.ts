@@ -98,6 +98,73 @@ export interface CertificateLine {
   sans: Sans;
 }
 
+/** what a certificate's detail shows of its EKUs (names, else dotted OIDs) and certificate policies */
+export interface CertificatePurposes {
+  extKeyUsage: string[];
+  certificatePolicies: { oid: string; cps?: string; notice?: string }[];
+}
+
+/** the fields `cert show` prints: the authority's certificate row, or the REST detail mapped back (remote mode) */
+export interface CertificateDetailLine {
+  id: string;
+  serialHex: string;
+  subjectDn: string;
+  sans: Sans;
+  profile: string;
+  caId: string;
+  keyType: string;
+  notBefore: number;
+  notAfter: number;
+  status: string;
+  revokedAt: number | null;
+  revocationReason: string | null;
+  fingerprintSha256: string;
+  requestId: string | null;
+  issuedBy: string;
+  renewedFrom?: string | null;
+}
+
+/** a certificate policy on one line: its OID, then `CPS <uri>` and `notice "<text>"` when it has them */
+export function policyText(p: { oid: string; cps?: string; notice?: string }): string {
+  return [p.oid, p.cps ? `CPS ${p.cps}` : '', p.notice ? `notice ${JSON.stringify(p.notice)}` : '']
+    .filter(Boolean)
+    .join(' ');
+}
+
+/** `ext key usage` and one `policy` row per certificate policy (`policies: -` without any) — only when known */
+function purposeRows(purposes: CertificatePurposes | undefined): [string, string][] {
+  if (!purposes) return [];
+  const policies = purposes.certificatePolicies.map((p): [string, string] => ['policy', policyText(p)]);
+  const none: [string, string][] = [['policies', '']];
+  return [['ext key usage', purposes.extKeyUsage.join(', ')], ...(policies.length ? policies : none)];
+}
+
+/** `pkim cert show`'s text, local and remote alike */
+export function certDetails(
+  c: CertificateDetailLine,
+  renewedBy: string[] = [],
+  purposes?: CertificatePurposes,
+): string {
+  return keyValues([
+    ['id', c.id],
+    ['serial', c.serialHex],
+    ['subject', c.subjectDn],
+    ['SANs', sansText(c.sans)],
+    ['profile', c.profile],
+    ['CA', c.caId],
+    ['key', c.keyType],
+    ['valid', `${date(c.notBefore)} → ${date(c.notAfter)}`],
+    ...purposeRows(purposes),
+    ['status', c.status],
+    ['revoked', c.revokedAt ? `${date(c.revokedAt)} (${c.revocationReason})` : ''],
+    ['sha256', c.fingerprintSha256],
+    ['request', c.requestId],
+    ['issued by', c.issuedBy],
+    ['renewed from', c.renewedFrom ?? ''],
+    ['renewed by', renewedBy.join(', ')],
+  ]);
+}
+
 /** `pkim cert list` (`--wide`: every column), the same in local and remote mode */
 export function certificatesTable(
   items: CertificateLine[],

@@ -269,6 +269,23 @@ describe('pkim remote mode: the same commands through a server', () => {
     expect(rootCa?.defaultLifetime).toBe('3650d');
   });
 
+  it('cert show prints the local text remotely: EKUs, policies, revocation, times', () => {
+    const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
+    const issued = remote('cert', 'issue', '--ca', 'flow-issuing', '--cn', 'shown.example.com', '--json');
+    expect(issued.code, issued.stderr).toBe(0);
+    const id = issued.json<{ id: string }>().id;
+    expect(remote('cert', 'revoke', id, '--reason', 'superseded').code).toBe(0);
+    const there = remote('cert', 'show', id);
+    const here = onServer('cert', 'show', id);
+    expect(there.code, there.stderr).toBe(0);
+    expect(there.stdout).toBe(here.stdout);
+    expect(there.stdout).toMatch(/^ext key usage:\s+serverAuth/m);
+    expect(there.stdout).toMatch(/^policies:\s+-$/m);
+    expect(there.stdout).toMatch(/^revoked:\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(superseded\)$/m);
+    expect(there.stdout).toMatch(/^SANs:\s+DNS:shown\.example\.com$/m);
+    expect(remote('cert', 'show', id, '--json').json()).toEqual(onServer('cert', 'show', id, '--json').json());
+  });
+
   it('answers errors with the local exit code and `error: <code>: <message>` line', () => {
     const localNotFound = runPkim(['cert', 'show', 'crt_nothing'], { dataDir: localDir, env: XDG });
     const remoteNotFound = remote('cert', 'show', 'crt_nothing');

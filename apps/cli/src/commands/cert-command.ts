@@ -17,7 +17,7 @@ import {
   certificateStatusOption,
   fileErrorReason,
 } from '../cli-parsers';
-import { certificateDeletedLine, certificatesTable, date, keyValues, sansText } from '../format';
+import { certDetails, certificateDeletedLine, certificatesTable, date } from '../format';
 import { writeIssued, type IssueOutputs } from '../command-outputs';
 
 const HOST_NAME = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i;
@@ -50,46 +50,6 @@ async function writeStream(body: AsyncIterable<string>, path: string | undefined
 /** the CN of a DN written `CN=x,O=y` or `/CN=x/O=y` */
 export function cnOf(subject: string): string | undefined {
   return /(?:^|[,/])\s*CN=([^,/]+)/i.exec(subject)?.[1]?.trim();
-}
-
-/** a certificate policy on one line: its OID, then `CPS <uri>` and `notice "<text>"` when it has them */
-export function policyText(p: { oid: string; cps?: string; notice?: string }): string {
-  return [p.oid, p.cps ? `CPS ${p.cps}` : '', p.notice ? `notice ${JSON.stringify(p.notice)}` : '']
-    .filter(Boolean)
-    .join(' ');
-}
-
-/** `ext key usage` and one `policy` row per certificate policy (`policies: -` without any) — only when known */
-function purposeRows(purposes: Parameters<typeof certDetails>[2]): [string, string][] {
-  if (!purposes) return [];
-  const policies = purposes.certificatePolicies.map((p): [string, string] => ['policy', policyText(p)]);
-  const none: [string, string][] = [['policies', '']];
-  return [['ext key usage', purposes.extKeyUsage.join(', ')], ...(policies.length ? policies : none)];
-}
-
-export function certDetails(
-  c: CertificateRow,
-  renewedBy: string[] = [],
-  purposes?: { extKeyUsage: string[]; certificatePolicies: { oid: string; cps?: string; notice?: string }[] },
-): string {
-  return keyValues([
-    ['id', c.id],
-    ['serial', c.serialHex],
-    ['subject', c.subjectDn],
-    ['SANs', sansText(c.sans)],
-    ['profile', c.profile],
-    ['CA', c.caId],
-    ['key', c.keyType],
-    ['valid', `${date(c.notBefore)} → ${date(c.notAfter)}`],
-    ...purposeRows(purposes),
-    ['status', c.status],
-    ['revoked', c.revokedAt ? `${date(c.revokedAt)} (${c.revocationReason})` : ''],
-    ['sha256', c.fingerprintSha256],
-    ['request', c.requestId],
-    ['issued by', c.issuedBy],
-    ['renewed from', c.renewedFrom ?? ''],
-    ['renewed by', renewedBy.join(', ')],
-  ]);
 }
 
 export function registerCertCommand(program: Command, ctx: CliContext): void {

@@ -11,6 +11,7 @@ import { readPasswordFile } from '../export-output';
 import {
   auditTable,
   casTable,
+  certDetails,
   certificateDeletedLine,
   certificatesTable,
   keyValues,
@@ -20,6 +21,7 @@ import {
   type AuditLine,
   type CaLine,
   type CertificateLine,
+  type CertificatePurposes,
   type RequestLine,
 } from '../format';
 import { defaultName, printCrl, writeIssued, type CrlOptions } from '../command-outputs';
@@ -352,7 +354,31 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'cert show': {
     procedure: 'certificate.get',
     input: ([ref]) => ({ ref }),
-    print: (ctx, out, o) => ctx.output(out, () => (o.pem ? String(out.certificatePem) : human(out))),
+    /** the local text (certDetails): the detail's ISO times back to epoch ms, its EKUs and policies */
+    print: (ctx, out, o) =>
+      ctx.output(out, () =>
+        o.pem
+          ? String(out.certificatePem)
+          : certDetails(
+              {
+                ...certificateLine(out),
+                keyType: str(out.keyType),
+                revokedAt: ms(out.revokedAt) ?? null,
+                revocationReason: typeof out.revocationReason === 'string' ? out.revocationReason : null,
+                fingerprintSha256: str(out.fingerprintSha256),
+                requestId: typeof out.requestId === 'string' ? out.requestId : null,
+                issuedBy: str(out.issuedBy),
+                renewedFrom: typeof out.renewedFrom === 'string' ? out.renewedFrom : null,
+              },
+              Array.isArray(out.renewedBy) ? out.renewedBy.map(String) : [],
+              {
+                extKeyUsage: Array.isArray(out.extKeyUsage) ? out.extKeyUsage.map(String) : [],
+                certificatePolicies: Array.isArray(out.certificatePolicies)
+                  ? (out.certificatePolicies as CertificatePurposes['certificatePolicies'])
+                  : [],
+              },
+            ),
+      ),
   },
   'cert revoke': {
     procedure: 'certificate.revoke',
