@@ -247,6 +247,39 @@ describe('REST and tRPC over real HTTP', () => {
     expect(((await got.json()) as { id: string }).id).toBe(body.id);
   });
 
+  // one default on every channel that issues a leaf: the sign route, request.submit, certificate.issue, …WithKey
+  it('POST /api/v1/certificates and …/with-key without a profile issue tls-server (openssl verifies)', async () => {
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=nop.example.test',
+      sans: ['DNS:nop.example.test'],
+    });
+    const post = (path: string, body: unknown) =>
+      fetch(`${base}/api/v1/${path}`, {
+        method: 'POST',
+        headers: authed({ 'content-type': 'application/json' }),
+        body: JSON.stringify(body),
+      });
+    const viaCsr = await post('certificates', { ca: 'http-root', csr: csrPem });
+    const withKey = await post('certificates/with-key', {
+      ca: 'http-root',
+      subject: { commonName: 'nop-key.example.test' },
+      sans: { dns: ['nop-key.example.test'] },
+      keyType: 'ec-p256',
+    });
+    for (const [r, host] of [
+      [viaCsr, 'nop.example.test'],
+      [withKey, 'nop-key.example.test'],
+    ] as const) {
+      expect(r.status).toBe(201);
+      const body = (await r.json()) as { certificatePem: string; profile: string };
+      expect(body.profile).toBe('tls-server');
+      expect(opensslVerify({ leafPem: body.certificatePem, rootPem, purpose: 'sslserver', hostname: host }).ok).toBe(
+        true,
+      );
+    }
+  });
+
   // one path-length limit for the API, the CLI and custom profiles (MAX_PATH_LEN, @pkim/shared)
   it('POST /api/v1/cas takes a path length up to MAX_PATH_LEN and refuses one above it, nothing written', async () => {
     const create = (name: string, pathLen: number) =>

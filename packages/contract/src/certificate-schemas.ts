@@ -145,7 +145,8 @@ export const certificateIssueInputSchema = z
     /** CA id or name */
     ca: caRefSchema,
     csr: csrPemSchema,
-    profile: profileNameSchema,
+    /** tls-server by default, as `request.submit`, `POST /api/v1/cas/:id/sign` and the CLI's `--profile` */
+    profile: profileNameSchema.default('tls-server'),
     ttl: ttlSchema.optional(),
     sans: sansSchema.optional(),
     subject: subjectSchema.optional(),
@@ -155,7 +156,7 @@ export const certificateIssueInputSchema = z
 export const certificateIssueWithKeyInputSchema = z
   .object({
     ca: caRefSchema,
-    profile: profileNameSchema,
+    profile: profileNameSchema.default('tls-server'),
     subject: subjectSchema,
     sans: sansSchema.optional(),
     keyType: keyTypeInputSchema,
