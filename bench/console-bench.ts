@@ -16,6 +16,7 @@ import { chromium } from 'playwright-core';
 import { createAuthority } from '@pkim/authority';
 import { openStore } from '@pkim/store';
 import { opensslCsr } from '../tests/support/openssl-tools';
+import { CHROMIUM, CHROMIUM_ARGS } from '../apps/web/test/support/chromium-options';
 import { startPkimServe } from './pkim-serve';
 
 /** The few browser globals the page functions use (this file is type-checked without the DOM library). */
@@ -121,18 +122,9 @@ async function main(): Promise<void> {
   try {
     const url = server.url;
     const context = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
+      executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
       viewport: { width: 1366, height: 860 },
     });
     const page = context.pages()[0] ?? (await context.newPage());

@@ -12,7 +12,13 @@ import { startBackgroundJobs, type BackgroundJobs } from '@pkim/server';
 import { opensslVerify } from '../../../../tests/support/verifiers';
 import { postgresInstances } from '../../../../tests/support/postgres-instances';
 import { ACTORS, createIssuingCa, createRootCa } from '../server-test-support';
-import { openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
+import {
+  expectIssuedLeafVerifies,
+  openVaultFixture,
+  vaultCall,
+  WEB_ROLE,
+  type VaultFixture,
+} from './vault-test-support';
 
 const HOUR = 3_600_000;
 const PYTHON = '/usr/bin/python3';
@@ -63,19 +69,8 @@ describe('config/auto-tidy on SQLite (a clock the test moves)', () => {
   });
 
   /** a leaf through pki/issue/web ending in `ttl`, verified by openssl at the clock's time; its serial */
-  async function issue(cn: string, ttl: string): Promise<string> {
-    const r = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: cn, ttl });
-    expect(r.status, r.text).toBe(200);
-    const v = opensslVerify({
-      leafPem: `${r.body.data.certificate}\n`,
-      chainPems: [f.intermediatePem],
-      rootPem: f.rootPem,
-      purpose: 'sslserver',
-      atTime: Math.floor(clock.now() / 1000),
-    });
-    expect(v.ok, v.output).toBe(true);
-    return r.body.data.serial_number as string;
-  }
+  const issue = (cn: string, ttl: string): Promise<string> =>
+    expectIssuedLeafVerifies(f, cn, { ttl, atTime: Math.floor(clock.now() / 1000) });
   const serials = async (): Promise<string[]> => {
     const r = await vaultCall(f, 'GET', 'pki/certs?list=true');
     return r.status === 404 ? [] : (r.body.data.keys as string[]);

@@ -145,14 +145,17 @@ export function corruptCsrSignature(csrPem: string): string {
 export async function expectIssuedLeafVerifies(
   f: Pick<VaultFixture, 'url' | 'token' | 'intermediatePem' | 'rootPem'>,
   cn: string,
-): Promise<void> {
-  const issued = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: cn, ttl: '1h' });
+  o: { ttl?: string; atTime?: number } = {},
+): Promise<string> {
+  const issued = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: cn, ttl: o.ttl ?? '1h' });
   expect(issued.status, issued.text).toBe(200);
   const v = opensslVerify({
     leafPem: `${issued.body.data.certificate}\n`,
     chainPems: [f.intermediatePem],
     rootPem: f.rootPem,
     purpose: 'sslserver',
+    ...(o.atTime === undefined ? {} : { atTime: o.atTime }),
   });
   expect(v.ok, v.output).toBe(true);
+  return issued.body.data.serial_number as string;
 }
