@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { restSignInputSchema } from '@pkim/contract';
 import { PkiError } from '@pkim/shared';
 import { checkedSignInput } from '../src/transports/rest/rest-pki-plugin';
+import { zodIssueCode } from '../src/error-mapping';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 
 const csr = opensslCsr({
@@ -14,14 +15,14 @@ const csr = opensslCsr({
   sans: ['DNS:input.example.com'],
 }).csrPem;
 
-/** what the schema alone answers: its output, or the route's 400 message and issues */
+/** what the schema alone answers: its output, or the route's 400 code, message and issues */
 function bySchema(body: unknown) {
   const r = restSignInputSchema.safeParse(body);
   if (r.success) return { ok: r.data };
   const first = r.error.issues[0]!;
   const where = first.path.length ? `${first.path.join('.')}: ` : '';
   return {
-    code: 'input.invalid',
+    code: zodIssueCode(first), // input.invalid, or csr.invalid for a CSR field that is no PEM CSR (every channel)
     message: `${where}${first.message}`,
     issues: r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
   };
