@@ -81,13 +81,13 @@ export function caDeletedText(ref: string, destroyKey: boolean, keyDestroyed: bo
   );
 }
 
-/** `profile show`'s text, local and remote alike: from the profile summary the API answers (`--json` prints it) */
 /** one certificate policy of a profile: `1.2.3 (CPS https://…, notice "…")` */
 function policyText(c: ProfileSummaryDto['certificatePolicies'][number]): string {
   const q = [...(c.cps ? [`CPS ${c.cps}`] : []), ...(c.notice ? [`notice ${JSON.stringify(c.notice)}`] : [])];
   return q.length ? `${c.oid} (${q.join(', ')})` : c.oid;
 }
 
+/** `profile show`'s text, local and remote alike: from the profile summary the API answers (`--json` prints it) */
 export function profileText(p: ProfileSummaryDto): string {
   return keyValues([
     ['name', p.name],
