@@ -71,6 +71,10 @@ const PG_STATEMENTS = Number(process.env.BENCH_PG_STATEMENTS ?? 0);
 const PG_WAITS = process.env.BENCH_PG_WAITS === '1';
 /** BENCH_PG_WRITES=2: the PostgreSQL instances write two batches at once (PG_GROUP_COMMIT_TWO_WRITES) */
 const TWO_WRITES = process.env.BENCH_PG_WRITES === '2';
+/** BENCH_PG_POLICY=<JSON>: the PostgreSQL instances' group-commit policy, e.g. {"maxBatch":16,"maxDelayMs":2} */
+const PG_POLICY = process.env.BENCH_PG_POLICY
+  ? (JSON.parse(process.env.BENCH_PG_POLICY) as typeof PG_GROUP_COMMIT_TWO_WRITES)
+  : undefined;
 /** BENCH_PG_SETTINGS=name=value,name=value: server settings of the bench's cluster (e.g. commit_delay=10) */
 const PG_SETTINGS = (process.env.BENCH_PG_SETTINGS ?? '').split(',').filter((x) => x.includes('='));
 const SELF = fileURLToPath(import.meta.url);
@@ -175,7 +179,9 @@ async function worker(): Promise<void> {
     logger: silent,
     workerCpuProfileDir: WORKER_CPU_PROF,
     // BENCH_PG_WRITES=2: PostgreSQL writes two batches at once (opt-in, PG_GROUP_COMMIT_TWO_WRITES)
-    groupCommit: TWO_WRITES && !cfg.databaseUrl.endsWith('.db') ? PG_GROUP_COMMIT_TWO_WRITES : undefined,
+    groupCommit: cfg.databaseUrl.endsWith('.db')
+      ? undefined
+      : (PG_POLICY ?? (TWO_WRITES ? PG_GROUP_COMMIT_TWO_WRITES : undefined)),
   });
   // warm up (key load, prepared statements, JIT)
   for (let i = 0; i < WARM_UP; i++)
@@ -428,7 +434,7 @@ async function pgProbe(url: string): Promise<() => Promise<(issued: number, batc
       await new Promise((res) => setTimeout(res, 3));
     }
   })();
-  /** a sampled lock state's mean count (holders or waiters) × the row's seconds, in ms per batch of the row */
+  /** a sampled state's mean count (lock holders or waiters, backends in a wait) × the row's seconds, ms per batch */
   const lockMs = (w: string, b: BatchSpan) =>
     b.batches > 0 ? ((((waits.get(w) ?? 0) / Math.max(samples, 1)) * b.seconds * 1000) / b.batches).toFixed(1) : '–';
   return async () => {
@@ -453,10 +459,11 @@ async function pgProbe(url: string): Promise<() => Promise<(issued: number, batc
               `held ≈ ${lockMs(LOCK_HELD, batch)} ms, waited for ≈ ${lockMs(LOCK_WAITED, batch)} ms`,
             `pg_stat_activity, ${samples} samples: ` +
               `${([...waits.values()].reduce((a, b) => a + b, 0) / Math.max(samples, 1)).toFixed(2)} ` +
-              'active backends on average; ' +
+              "active backends on average (each state: its mean count, and that × the row's time ÷ its batches in " +
+              'ms per batch); ' +
               [...waits]
                 .sort((a, b) => b[1] - a[1])
-                .map(([w, n]) => `${w} ${(n / Math.max(samples, 1)).toFixed(2)}`)
+                .map(([w, n]) => `${w} ${(n / Math.max(samples, 1)).toFixed(2)} (${lockMs(w, batch)})`)
                 .join(', '),
           ]
         : []),
