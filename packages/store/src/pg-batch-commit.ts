@@ -504,13 +504,19 @@ function statementText(shape: BatchShape, revocations: number | undefined, reque
       ).join(', ')}`,
       '  from gate, req_in r where q."id" = r."id" and q."status" = r."onlyIfStatus" returning 1),',
     ),
-    // revocations: the row only if its status is still the one read; each moved row moves one count
+    // revocations: the row only if its status is still the one read; each moved row moves one count. The objects
+    // come through unnest(array(…)), which the planner counts as 10 rows (json_to_recordset: 100): the prepared
+    // statement's generic plan, made once per connection, then probes certificates_pkey once per revocation at any
+    // table size above a few hundred rows — with 100 it chose a hash join over a scan of the whole table below ≈ 6,500
+    // rows and kept it as the table grew (docs/benchmarks.md, session 32)
     ...when(
       shape.revocations,
       'revoked as (update "certificates" c set "status" = r."status", "revoked_at" = r."revokedAt",',
       '  "revocation_reason" = r."revocationReason"',
-      `  from gate, json_to_recordset($${revocations}::json)`,
-      '    as r("id" text, "status" text, "revokedAt" bigint, "revocationReason" text, "onlyIfStatus" text)',
+      `  from gate, (select j.v->>'id' as "id", j.v->>'status' as "status",`,
+      `    (j.v->>'revokedAt')::bigint as "revokedAt", j.v->>'revocationReason' as "revocationReason",`,
+      `    j.v->>'onlyIfStatus' as "onlyIfStatus"`,
+      `    from unnest(array(select json_array_elements($${revocations}::json))) as j(v)) r`,
       '  where c."id" = r."id" and c."status" = r."onlyIfStatus"',
       '  returning c."ca_id", c."profile", r."onlyIfStatus" as "from", r."status" as "to"),',
     ),

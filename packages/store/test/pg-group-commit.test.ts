@@ -729,6 +729,32 @@ describe('PostgreSQL group commit', () => {
     );
   }, 60_000);
 
+  it("the revocations' generic plan probes certificates_pkey per revocation, never scans the table", async () => {
+    // the batch statement is prepared once per connection: after five executions PostgreSQL keeps a generic plan
+    // for its life. 800 certificates (≈ 170 pages): with json_to_recordset's estimate of 100 revocations the planner
+    // chose a hash join over a scan of all of them (below ≈ 6,500 rows), and kept it as the table grew
+    const { a, caId, sql } = await setup();
+    await a.commit({ insertCertificates: Array.from({ length: 800 }, () => makeCert(caId)) });
+    await sql.query('analyze certificates');
+    const { text } = batchStatement({ revocations: true, requests: false, keys: false, svids: false });
+    await sql.query(`prepare revocations_plan as ${text}`);
+    try {
+      await sql.query('set plan_cache_mode = force_generic_plan');
+      const plan = (
+        await sql.query<{ 'QUERY PLAN': string }>(
+          "explain (costs off) execute revocations_plan('{}', '{0}', true, null, '[]')",
+        )
+      ).rows.map((r) => r['QUERY PLAN']);
+      const update = plan.findIndex((l) => l.includes('Update on certificates'));
+      const arm = plan.slice(update, update + 12).join('\n');
+      expect(arm).toContain('Index Scan using certificates_pkey on certificates');
+      expect(plan.join('\n')).not.toMatch(/Seq Scan on certificates\b/);
+    } finally {
+      await sql.query('reset plan_cache_mode');
+      await sql.query('deallocate revocations_plan');
+    }
+  }, 60_000);
+
   it('approvals and rejections submitted together: one statement; a request changed meanwhile fails', async () => {
     const { a, b, caId, sql } = await setup();
     const other = makeCa();
