@@ -1,7 +1,7 @@
-import type { Clock } from '@pkim/shared';
-import { toPem, type CertificateInfo } from '@pkim/core';
-import type { KeyBackends, KeyRef } from '@pkim/keys';
-import type { CaRow, NewAuditEvent } from '@pkim/store';
+import { PkiError, type Clock, type KeyType } from '@pkim/shared';
+import { keyTypeFromSpki, toPem, type CertificateInfo } from '@pkim/core';
+import type { BackendName, KeyBackends, KeyRef, Signer } from '@pkim/keys';
+import type { CaRow, NewAuditEvent, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import { auditEvent } from './audit-service';
 import type { Actor } from './types';
@@ -82,6 +82,32 @@ export async function destroyKeyQuietly(
   } catch (e) {
     deps.logger.warn({ uri: ref.uri, err: (e as Error).message }, why);
   }
+}
+
+/**
+ * A key already in a key backend that a new CA is to use (`CreateCaInput.keyUri`: Vault's `key_ref`): it must exist
+ * (its public key read from its backend: `kms.key_not_found` else), be of the key type asked, and be used by no CA
+ * (a key is one CA's here: deleting or destroying it follows that CA). Checked before anything is made; the key is
+ * never destroyed when the creation then fails — it was not made for it.
+ */
+export async function existingCaKey(
+  deps: { keys: KeyBackends; store: Pick<Store, 'cas'> },
+  keyUri: string,
+  keyType: KeyType,
+): Promise<{ signer: Signer; backend: BackendName }> {
+  const backend = deps.keys.forUri(keyUri);
+  const publicKey = await backend.getPublicKey(keyUri);
+  let actual: KeyType | undefined;
+  try {
+    actual = keyTypeFromSpki(publicKey);
+  } catch {
+    actual = undefined;
+  }
+  if (actual !== keyType)
+    throw new PkiError('input.invalid', `the existing key is ${actual ?? 'of an unsupported type'}, not ${keyType}`);
+  const user = (await deps.store.cas.list()).find((c) => c.keyUri === keyUri);
+  if (user) throw new PkiError('input.invalid', `the existing key is used by CA ${user.name} (${user.id})`);
+  return { signer: deps.keys.signer({ uri: keyUri, keyType, publicKey }), backend: backend.name };
 }
 
 /** `kms.key_created` for the key of a new CA row */

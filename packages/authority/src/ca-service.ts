@@ -20,7 +20,7 @@ import {
   type CertificateInfo,
   type NameConstraints,
 } from '@pkim/core';
-import { readPrivateKeyPem, type BackendName, type KeyRef } from '@pkim/keys';
+import { readPrivateKeyPem, type BackendName, type KeyRef, type Signer } from '@pkim/keys';
 import type { CaRow, CaUrlsJson } from '@pkim/store';
 import type {
   Actor,
@@ -34,7 +34,7 @@ import type {
 } from './types';
 import { authorize } from './permissions';
 import { checkHttpUrl, urlsFromBase } from './url-plan';
-import { activeCaFields, caKeyCreatedEvent, destroyKeyQuietly, newCaRow } from './ca-row';
+import { activeCaFields, caKeyCreatedEvent, destroyKeyQuietly, existingCaKey, newCaRow } from './ca-row';
 import { caAt } from './certificate-view';
 import { auditEvent } from './audit-service';
 import { recordFailure, type SigningServiceDeps } from './ca-context';
@@ -99,6 +99,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       backdateMs: input.backdateMs,
       notAfter: input.notAfter,
       urls: input.urls,
+      keyUri: input.keyUri,
     };
     if (input.parentId !== undefined && input.parentId !== null) {
       if (input.kmsCertify) {
@@ -120,7 +121,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     authorize(actor, 'ca:write'); // the transports check too: an in-process caller cannot skip it
     let keyRef: KeyRef | undefined;
     checkPathLen(input.pathLen);
-    const backendName = input.backend ?? 'software';
+    let backendName = input.backend ?? 'software';
     try {
       if (input.validityMs !== undefined)
         throw new PkiError(
@@ -140,8 +141,16 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
           `key type ${input.keyType} is not allowed for profile ${profile.name}`,
         );
       }
-      const signer = await keys.generateKey(backendName, { keyType: input.keyType, label: input.name });
-      keyRef = signer;
+      let signer: Signer;
+      if (input.keyUri !== undefined) {
+        // a key made before (Vault's keys/generate + intermediate/generate/existing): never destroyed here
+        const existing = await existingCaKey(deps, input.keyUri, input.keyType);
+        backendName = existing.backend;
+        signer = existing.signer;
+      } else {
+        signer = await keys.generateKey(backendName, { keyType: input.keyType, label: input.name });
+        keyRef = signer;
+      }
       const ref = signer;
       const csrDer = await buildCsr({ subject, publicKey: ref.publicKey, keyType: input.keyType }, (data) =>
         signer.sign(data),
@@ -175,11 +184,12 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       await store.commit({
         insertCa: [row],
         audit: [
-          caKeyCreatedEvent(clock, actor, row),
+          ...(input.keyUri === undefined ? [caKeyCreatedEvent(clock, actor, row)] : []),
           auditEvent(clock, actor, 'ca.csr_created', row.id, {
             name: row.name,
             subject: row.subjectDn,
             keyType: row.keyType,
+            ...(input.keyUri !== undefined && { existingKey: true }),
           }),
         ],
       });

@@ -321,6 +321,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
         audit,
         sign: pipeline.sign,
         revocation: cas,
+        keys,
         health: () => health(),
         onCrlConfigured: (caId: string) => {
           timings.invalidate(caId);

@@ -167,6 +167,12 @@ export interface CreateCaInput {
    * intermediate's certificate carries its parent's. An empty list leaves that extension out.
    */
   urls?: CaUrlLists;
+  /**
+   * the URI of a key already in a key backend for the new CA (Vault's `key_ref`: a key made by `keys/generate`)
+   * instead of a new key: it must exist, be of `keyType` and be used by no CA (checked before anything is signed);
+   * `backend` is the key's. It is not destroyed when the creation fails. Not with `kmsCertify`.
+   */
+  keyUri?: string;
 }
 
 /** a CA's relying-party URLs: CRL distribution points, AIA OCSP, AIA CA issuers */

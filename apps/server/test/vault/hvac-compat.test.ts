@@ -117,7 +117,10 @@ describe('hvac against pkim', () => {
     };
     expect(out.list_issuers).toEqual({ keys: [f.caId], key_info: { [f.caId]: issuerInfo } });
     expect(out.issuers_query).toEqual(out.list_issuers);
-    const keyList = { keys: [keyId], key_info: { [keyId]: { key_name: 'Vault Test Issuing', is_default: true } } };
+    const keyList = {
+      keys: [keyId],
+      key_info: { [keyId]: { key_name: 'Vault Test Issuing', key_type: 'ec', is_default: true } },
+    };
     expect(out.keys_verb).toEqual(keyList);
     expect(out.keys_query).toEqual(keyList);
     const key = { key_id: keyId, key_name: 'Vault Test Issuing', key_type: 'ec', subject_key_id: ski };

@@ -66,7 +66,7 @@ describe('root/generate/internal', () => {
     for (const [path, body, message] of [
       ['root/generate/exported', { common_name: 'X' }, /^exported is not supported: CA private keys never leave/],
       ['root/generate/kms', { common_name: 'X' }, /^kms is not supported/],
-      ['issuers/generate/root/existing', { common_name: 'X' }, /^existing is not supported/],
+      ['issuers/generate/root/existing', { common_name: 'X' }, /^missing argument key_ref for existing type/],
       ['root/generate/bogus', { common_name: 'X' }, /must be "internal", "existing", "exported" or "kms"/],
       ['root/generate/internal', { common_name: 'X', alt_names: 'x.example.com' }, /alt_names cannot be given/],
       ['root/generate/internal', { common_name: 'X', key_type: 'ec', key_bits: 521 }, /unsupported bit length/],

@@ -105,7 +105,10 @@ describe('LIST keys and key/:ref', () => {
     expect(raw).toMatch(/^HTTP\/1\.1 200 /);
     const listed = JSON.parse(lastBody(raw));
     const keyId: string = (await vaultCall(f, 'GET', 'pki/issuer/default')).body.data.key_id;
-    expect(listed.data).toEqual({ keys: [keyId], key_info: { [keyId]: { key_name: NAME, is_default: true } } });
+    expect(listed.data).toEqual({
+      keys: [keyId],
+      key_info: { [keyId]: { key_name: NAME, key_type: 'ec', is_default: true } },
+    });
     // the subject key identifier openssl reads from the CA certificate
     const ski = /Subject Key Identifier:\s*\n\s*([0-9A-F:]+)/.exec(opensslText(f.intermediatePem))![1]!.toLowerCase();
     for (const ref of [keyId, encodeURIComponent(NAME), 'default']) {

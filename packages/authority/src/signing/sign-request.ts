@@ -88,6 +88,8 @@ interface CaCommon {
   notAfter?: number;
   /** the new CA's URL setting, carried by a root's own certificate too (CreateCaInput.urls) */
   urls?: CaUrlLists;
+  /** a key already in a key backend instead of a new one (CreateCaInput.keyUri; `backend` is the key's) */
+  keyUri?: string;
 }
 
 /** A self-signed root CA (key generated in `backend`); `kmsCertify` lets a Cosmian KMS self-sign it. */

@@ -31,7 +31,14 @@ import { auditEvent } from '../audit-service';
 import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
 import { subjectToDn } from '../subject-input';
 import { caUrlsChecked, lacksRevocationUrls, partitionOf, partitionUrls, urlsOfCa, type PublicUrls } from '../url-plan';
-import { activeCaFields, caCreatedEvent, caKeyCreatedEvent, destroyKeyQuietly, newCaRow } from '../ca-row';
+import {
+  activeCaFields,
+  caCreatedEvent,
+  caKeyCreatedEvent,
+  destroyKeyQuietly,
+  existingCaKey,
+  newCaRow,
+} from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
 import { signSubordinateCaCsr } from './subordinate-ca-csr';
 import { leafRecord, signCertificatePlan, type CertificateSigner, type SignedCertificate } from './certificate-steps';
@@ -719,16 +726,17 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
   async function caCertificate(r: RootCaRequest | IntermediateCaRequest, via: Via): Promise<CaView> {
     const { actor } = via;
     const parentRef = r.kind === 'intermediate-ca' ? r.parent : undefined;
-    const backendName = r.backend ?? 'software';
+    let backendName = r.backend ?? 'software';
     if (r.kind === 'root-ca' && r.kmsCertify) {
-      if (r.backdateMs !== undefined || r.notAfter !== undefined || r.urls !== undefined)
+      if (r.backdateMs !== undefined || r.notAfter !== undefined || r.urls !== undefined || r.keyUri !== undefined)
         throw new PkiError(
           'input.invalid',
-          'a KMS-certified root takes its dates and extensions from the KMS: no backdate, notAfter or URLs',
+          'a KMS-certified root takes its key, dates and extensions from the KMS: no key, backdate, notAfter or URLs',
         );
       return createKmsCertifiedRoot(deps, r, via, { checkCaName });
     }
     let keyRef: KeyRef | undefined;
+    let signingKey: KeyRef;
     try {
       authorize(actor, 'ca:write');
       const { all, effective } = provisionersFor(via);
@@ -764,14 +772,21 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       // parent's path length and the name constraints' syntax (a key made on an HSM or a KMIP server for nothing)
       const issuerPathLen = parent ? issuerFactsOf(parent.certificateDer).pathLen : undefined;
       assertLintClean(lintCaRequest({ issuerPathLen, pathLen, nameConstraints }));
-      const backend = keys.get(backendName);
       const serial = generateSerial();
-      keyRef = await backend.generateKey({ keyType: r.keyType, label: r.name });
+      if (r.keyUri !== undefined) {
+        // a key made before (Vault's keys/generate): checked, never destroyed here (keyRef stays unset)
+        const existing = await existingCaKey(deps, r.keyUri, r.keyType);
+        backendName = existing.backend;
+        signingKey = existing.signer;
+      } else {
+        keyRef = await keys.get(backendName).generateKey({ keyType: r.keyType, label: r.name });
+        signingKey = keyRef;
+      }
       const { der } = await signPlan(
         {
           profile,
           subject,
-          publicKey: keyRef.publicKey,
+          publicKey: signingKey.publicKey,
           issuer: parent?.issuer,
           ancestorNameConstraints: parent ? await contexts.ancestorNameConstraints(parent.ca) : undefined,
           selfSignedKeyType: parent ? undefined : r.keyType,
@@ -786,7 +801,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         now,
         parent
           ? { keyUri: parent.ca.keyUri, keyType: parent.ca.keyType, publicKey: parent.info.publicKey }
-          : { keyUri: keyRef.uri, keyType: r.keyType, publicKey: keyRef.publicKey },
+          : { keyUri: signingKey.uri, keyType: r.keyType, publicKey: signingKey.publicKey },
         'the new CA certificate',
       );
       const t = clock.now();
@@ -795,7 +810,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         activeCaFields(parseCertificate(der), {
           name: r.name,
           parentId: parent?.ca.id ?? null,
-          key: keyRef,
+          key: signingKey,
           keyType: r.keyType,
           keyBackend: backendName,
           nameConstraints: nameConstraints ?? null,
@@ -807,9 +822,10 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       await store.commit({
         insertCa: [row],
         audit: [
-          caKeyCreatedEvent(clock, actor, row),
+          ...(r.keyUri === undefined ? [caKeyCreatedEvent(clock, actor, row)] : []),
           caCreatedEvent(clock, actor, row, {
             provisioner: provisionerRef(effective),
+            ...(r.keyUri !== undefined && { existingKey: true }),
             ...(ownUrls && { urls: ownUrls }),
           }),
         ],

@@ -7,6 +7,7 @@ import { authorize } from '../permissions';
 import type { Actor, CaService } from '../types';
 import { caUrlsOf, mountHasIssuer, type VaultMount, type VaultMountService } from './vault-mount-service';
 import type { VaultResult } from './vault-pki-service';
+import type { VaultKeyService } from './vault-keys';
 import { SUBJECT_FIELDS, vaultCaLifetime } from './vault-sign-intermediate';
 import {
   checkSignatureBits,
@@ -24,6 +25,8 @@ export interface VaultGenerateCaDeps {
   /** the authority's CA services: `create` (as `pkim ca create`), `createExternalIntermediate` + `importCertificate` */
   cas: Pick<CaService, 'create' | 'createExternalIntermediate' | 'importCertificate' | 'importExisting' | 'get'>;
   mounts: Pick<VaultMountService, 'bindCa' | 'requireMount' | 'requireUnbound' | 'rolesRefusedBy'>;
+  /** the mount's keys without an issuer (`keys/generate`): `key_ref` of `…/generate/existing`, a bundle's key */
+  keys: Pick<VaultKeyService, 'keyForRef' | 'keyForPublicKey'>;
 }
 
 const invalid = (message: string) => new PkiError('vault.invalid_parameter', message);
@@ -44,26 +47,33 @@ const NO_AIA_INTERMEDIATE_WARNING =
   'after fixing this problem for the root mount.';
 
 /**
- * `exported` of OpenBao's generation paths: only `internal` — the CA key is made in the key backend and stays there.
- * `exported` would hand the private key out; `kms` (a managed key) and `existing` (a key of the mount) have no
- * equivalent here (a mount has no key before its CA).
+ * `exported` of OpenBao's generation paths: `internal` — the CA key is made in the key backend and stays there — or
+ * `existing` with `key_ref`, a key of the mount made by `keys/generate`. `exported` would hand the private key out;
+ * `kms` (an outside KMS key by reference) has no equivalent here.
  */
 function checkExported(exported: string, params: Record<string, unknown>): void {
-  if (exported === 'internal') {
-    for (const f of ['key_ref', 'managed_key_name', 'managed_key_id', 'external_key_ref']) {
+  if (exported === 'internal' || exported === 'existing') {
+    const outside = ['managed_key_name', 'managed_key_id', 'external_key_ref'];
+    for (const f of exported === 'internal' ? ['key_ref', ...outside] : outside) {
       if (parseVaultString(f, params[f]))
-        throw invalid(`${f} cannot be given: the CA key is generated in PKI Manager's key backend (internal)`);
+        throw invalid(
+          exported === 'internal'
+            ? `${f} cannot be given: the CA key is generated in PKI Manager's key backend (internal)`
+            : `${f} cannot be given: existing takes a key of the mount by key_ref`,
+        );
     }
+    if (exported === 'existing' && !parseVaultString('key_ref', params.key_ref))
+      throw invalid('missing argument key_ref for existing type (a key of the mount: keys/generate/internal)');
     return;
   }
   if (exported === 'exported')
     throw invalid(
       'exported is not supported: CA private keys never leave the key backend unencrypted in PKI Manager; use ' +
-        '"internal" (the key stays in the key backend)',
+        '"internal" (the key stays in the key backend), or keys/generate/exported then "existing" with key_ref',
     );
-  if (exported === 'kms' || exported === 'existing')
+  if (exported === 'kms')
     throw invalid(
-      `${exported} is not supported: PKI Manager generates a new CA key in its key backend; use "internal" ` +
+      'kms is not supported: PKI Manager does not take a key of an outside KMS by reference; use "internal" ' +
         '(an outside key signs through sign-intermediate, its CA issues elsewhere)',
     );
   throw invalid('the "exported" path parameter must be "internal", "existing", "exported" or "kms"');
@@ -140,20 +150,27 @@ function refuseUnsupported(params: Record<string, unknown>): void {
  * what both generation paths read first, refusing before anything is made: the permission, `exported`, the fields a
  * CA here cannot carry, then the answer's format, the key type, the subject and the CA's name
  */
-function caRequestOf(
+async function caRequestOf(
+  deps: Pick<VaultGenerateCaDeps, 'keys'>,
+  mount: VaultMount,
   exported: string,
   params: Record<string, unknown>,
   actor: Actor,
-): { format: string; keyType: KeyType; dn: string; name: string } {
+): Promise<{ format: string; keyType: KeyType; keyUri?: string; dn: string; name: string }> {
   authorize(actor, 'ca:write');
   checkExported(exported, params);
   refuseUnsupported(params);
   const format = parseVaultString('format', params.format) || 'pem';
-  const keyType = keyTypeOf(params);
+  // existing: the key's own type (OpenBao ignores key_type/key_bits there); the CA service checks it again
+  const key =
+    exported === 'existing'
+      ? await deps.keys.keyForRef(mount, parseVaultString('key_ref', params.key_ref).trim())
+      : undefined;
+  const keyType = key ? key.keyType : keyTypeOf(params);
   // the new CA's key signs its certificate (a root) or its CSR (an intermediate) with its key type's hash
   checkSignatureBits(parseSignatureBits(params), keyType, "the new CA's");
   const { dn, cn } = subjectOf(params);
-  return { format, keyType, dn, name: caNameOf(params, cn) };
+  return { format, keyType, keyUri: key?.uri, dn, name: caNameOf(params, cn) };
 }
 
 /**
@@ -191,7 +208,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       params: Record<string, unknown>,
       actor: Actor,
     ): Promise<VaultResult> {
-      const { format, keyType, dn, name } = caRequestOf(exported, params, actor);
+      const { format, keyType, keyUri, dn, name } = await caRequestOf(deps, mount, exported, params, actor);
       // OpenBao's not_before_duration (seconds, 30 by default): the root's notBefore that far back (cas.create)
       const notBeforeDuration =
         params.not_before_duration === undefined || params.not_before_duration === ''
@@ -222,6 +239,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
           pathLen: maxPath >= 0 ? maxPath : undefined,
           nameConstraints: permittedDns.length ? { permittedDns } : undefined,
           urls,
+          keyUri,
         },
         actor,
       );
@@ -261,7 +279,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       params: Record<string, unknown>,
       actor: Actor,
     ): Promise<VaultResult> {
-      const { format, keyType, dn, name } = caRequestOf(exported, params, actor);
+      const { format, keyType, keyUri, dn, name } = await caRequestOf(deps, mount, exported, params, actor);
       // the signer sets the lifetime, path length and name constraints of an intermediate: a CSR carries none
       // (OpenBao ignores them here; said in a warning)
       const warnings: string[] = [];
@@ -271,7 +289,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
         warnings.push(`${f} is not used by a CSR: the CA that signs it sets it (sign-intermediate)`);
       }
       const m = await unboundMount(mount);
-      const { ca, csrPem } = await deps.cas.createExternalIntermediate({ name, subject: dn, keyType }, actor);
+      const { ca, csrPem } = await deps.cas.createExternalIntermediate({ name, subject: dn, keyType, keyUri }, actor);
       await bind(m, ca, actor);
       // its certificate carries the signer's URLs; its leaves the ones written here (bound with the mount above)
       if (!caUrlsOf(m.urls)) warnings.push(NO_AIA_INTERMEDIATE_WARNING);

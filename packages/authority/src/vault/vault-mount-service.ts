@@ -7,6 +7,7 @@ import { auditEvent } from '../audit-service';
 import { roleFromParams, roleToResponse, VAULT_ROLE_NAME_RE, type VaultRole } from './vault-role';
 import { CRL_VALIDITY_KEY, OCSP_VALIDITY_KEY } from '../revocation-timings';
 import { AUTO_TIDY_KEY } from './vault-auto-tidy';
+import { VAULT_KEY_PREFIX } from './vault-keys';
 import { TIDY_LAST_KEY } from './vault-pki-service';
 import { checkSignatureBits, coerceVaultField, formatShortDuration, parseVaultDuration } from './vault-params';
 
@@ -415,14 +416,23 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       const m = await getMount(path);
       if (!m) return;
       const roles = await store.settings.listByPrefix(`${ROLE_KEY}${m.path}|`);
+      // its keys without an issuer (keys/generate) go with it; the Vault service destroys the unused ones after
+      const keys = await store.settings.listByPrefix(`${VAULT_KEY_PREFIX}${m.path}|`);
       await commit({
         deleteSettings: [
           MOUNT_KEY + m.path,
           AUTO_TIDY_KEY + m.path,
           TIDY_LAST_KEY + m.path,
           ...roles.map((r) => r.key),
+          ...keys.map((r) => r.key),
         ],
-        audit: [auditEvent(clock, actor, 'vault.mount_deleted', m.path, { caId: m.caId, roles: roles.length })],
+        audit: [
+          auditEvent(clock, actor, 'vault.mount_deleted', m.path, {
+            caId: m.caId,
+            roles: roles.length,
+            ...(keys.length && { keys: keys.length }),
+          }),
+        ],
       });
     },
 

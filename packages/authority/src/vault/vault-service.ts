@@ -12,6 +12,8 @@ import { createVaultSignIntermediate } from './vault-sign-intermediate';
 import { createVaultGenerateCa } from './vault-generate-ca';
 import { createVaultAutoTidy } from './vault-auto-tidy';
 import { keystoreOverview } from './vault-keystore-overview';
+import { createVaultKeyService } from './vault-keys';
+import type { KeyBackends } from '@pkim/keys';
 import type { SignFunction } from '../signing/sign-request';
 
 /** what the PKI part (createVaultPkiService) needs, and the rest of Vault's: auth, audit, signing, health */
@@ -22,6 +24,8 @@ export interface VaultServiceDeps extends VaultPkiServiceDeps {
   sign: SignFunction;
   /** CA revocations (`issuer/:ref/revoke`, without cascade) */
   revocation: CaRevocationService;
+  /** key custody: `keys/generate` makes a mount's keys without an issuer there */
+  keys: KeyBackends;
   /** the authority's readiness (database + key backends): the Vault API is sealed while it fails */
   health(): Promise<{ ok: boolean }>;
   /** a mount's config/crl changed the CRL/OCSP validity of this CA: drop cached CRLs and timings */
@@ -47,11 +51,31 @@ export function createVaultService(deps: VaultServiceDeps) {
     audit: deps.audit,
   });
   /** the mount's one issuer (its CA) as Vault 1.11+ names it: `issuers`, `issuer/:ref`, `config/issuers` */
-  const issuers = createVaultIssuerService({
+  const caIssuers = createVaultIssuerService({
     cas: deps.cas,
     revocation: deps.revocation,
     unbind: (mount, caId, actor) => mounts.unbindCa(mount.path, caId, actor),
   });
+  /** keys without an issuer (`keys/generate`) beside the CA's key: `keys`, `key/:ref` answer both */
+  const keyService = createVaultKeyService({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    keys: deps.keys,
+    mounts,
+    issuers: caIssuers,
+  });
+  const issuers = { ...caIssuers, ...keyService.paths };
+  const mountPaths = {
+    ...mounts,
+    /** the mount's settings go (its stored keys' entries too), then its keys no CA uses are destroyed */
+    async unmount(path: string, actor: Actor): Promise<void> {
+      const m = await mounts.getMount(path);
+      const stored = m ? await keyService.entriesOf(m.path) : [];
+      await mounts.unmount(path, actor);
+      await keyService.destroyUnused(stored, actor);
+    },
+  };
   // startTidy (synchronous: it starts the run and hands back its promise) stays inside: auto-tidy's runs use it
   const { startTidy, ...pkiCore } = createVaultPkiService(deps);
   const pki = {
@@ -78,7 +102,7 @@ export function createVaultService(deps: VaultServiceDeps) {
     /** `root/sign-intermediate`, `issuer/:ref/sign-intermediate`: a CSR signed as a subordinate CA certificate */
     signIntermediate: createVaultSignIntermediate({ clock: deps.clock, sign: deps.sign, issuers }),
     /** `root/generate/internal`, `intermediate/generate/internal`, `intermediate/set-signed`: the CA services' doors */
-    ...createVaultGenerateCa({ clock: deps.clock, cas: deps.cas, mounts }),
+    ...createVaultGenerateCa({ clock: deps.clock, cas: deps.cas, mounts, keys: keyService }),
   };
   const seal = createVaultSealService({
     store: deps.store,
@@ -112,7 +136,7 @@ export function createVaultService(deps: VaultServiceDeps) {
   }
 
   return {
-    mounts,
+    mounts: mountPaths,
     auth,
     pki,
     issuers,

@@ -15,7 +15,7 @@ import type { VaultOutcome } from './vault-reply';
 export type VaultOp = 'read' | 'write' | 'delete' | 'list' | 'patch';
 
 /** The route's own parameters; each handler reads only those its route pattern declares. */
-export type VaultPathParams = Readonly<Record<'*' | 'name' | 'serial' | 'role' | 'ref', string>>;
+export type VaultPathParams = Readonly<Record<'*' | 'name' | 'serial' | 'role' | 'ref' | 'type', string>>;
 
 export interface VaultCall {
   op: VaultOp;
@@ -672,7 +672,16 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     },
   })),
   {
-    // the mount's one key (its CA's), as OpenBao's multi-key paths name it; both need a token (OpenBao)
+    // a key without an issuer, made by key custody through the authority (internal; exported: its PEM once)
+    path: 'keys/generate/:type',
+    ops: {
+      async write(c) {
+        return json(await c.authority.vault.issuers.generateKey(c.mount!, c.path.type, c.params, actorOf(c)));
+      },
+    },
+  },
+  {
+    // the mount's keys: its CA's and those keys/generate made; both need a token (OpenBao)
     path: 'keys',
     ops: {
       async list(c) {
