@@ -15,6 +15,7 @@ import type { KeyBackends } from '@pkim/keys';
 import type { Actor } from './types';
 import { auditEvent } from './audit-service';
 import { createOtherCommitsSeen, type OtherCommitsSeen } from './other-commits-seen';
+import type { ProfileView } from './profile-service';
 
 /** A CA row plus its parsed certificate, cached by certificate fingerprint (parsing is not free). */
 export interface CaContext {
@@ -158,7 +159,9 @@ export interface SigningServiceDeps {
   logger: Logger;
   contexts: CaContextLoader;
   publicBaseUrl?: string;
+  /** the file's and the API's profiles, kept current in place (profile-service.ts); ask `profileView` first */
   customProfiles?: Profile[];
+  profileView?: ProfileView;
   /** seals the private keys of server-generated certificates kept for export */
   keySealer?: KeySealer;
   /** worker threads for the CPU-bound steps (PKIM_WORKERS ≥ 2); absent: everything in-process */

@@ -42,6 +42,7 @@ import { lazyService } from './lazy-service';
 import { createOptionalBackends } from './optional-backends';
 import { spiffeConfigFromEnv } from './spiffe/spiffe-config';
 import { effectiveProfiles, loadCustomProfiles } from './profile-loader';
+import { createProfileCatalog } from './profile-service';
 import { createAcmeAdminService } from './acme/acme-admin-service';
 import { acmeValidationConfigFromEnv } from './acme/acme-config';
 import { createEabSealer, eabSealKey } from './acme/acme-eab-seal';
@@ -187,14 +188,18 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   }
   const keys = createKeyBackends(backends);
 
-  let customProfiles: Profile[];
+  let fileProfiles: Profile[];
   try {
-    customProfiles = config.customProfiles ?? (await loadCustomProfiles(dataDir, env)).profiles;
+    fileProfiles = config.customProfiles ?? (await loadCustomProfiles(dataDir, env)).profiles;
   } catch (e) {
     await keys.close();
     await store.close();
     throw e;
   }
+  // the file's profiles and the API's (settings): `customProfiles` is kept current in place (profile-service.ts)
+  const profileParts = createProfileCatalog({ store, clock, fileProfiles });
+  const customProfiles = profileParts.custom;
+  const profileView = profileParts.view;
   // Store.otherCommits read by a request's token check, used by its CA check (one read per signed request)
   const seen = createOtherCommitsSeen(store);
   const contexts = createCaContextLoader(store, seen);
@@ -214,6 +219,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     contexts,
     publicBaseUrl: config.publicBaseUrl,
     customProfiles,
+    profileView,
     keySealer,
     compute,
     crlPartition,
@@ -343,6 +349,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
         sign: pipeline.sign,
         validation: acmeValidation,
         customProfiles,
+        profileView,
         eabSealer: createEabSealer(eabKey),
       }),
     // nothing under way before the first ACME call: closing does not load the ACME server
@@ -398,6 +405,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       sign: pipeline.sign,
       keySealer,
       customProfiles,
+      profileView,
       findCertificate: (ref) => certificates.find(ref),
       onRevoked,
     }),
@@ -477,6 +485,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       commits: store.commitStats(),
     }),
     profiles: () => effectiveProfiles(customProfiles),
+    profileCatalog: profileParts.catalog,
     health,
     async close() {
       await acme.settle();

@@ -40,6 +40,13 @@ export {
   type ScryptParams,
 } from './password-hashing';
 export { loadCustomProfiles, effectiveProfiles } from './profile-loader';
+export {
+  PROFILE_KEY,
+  PROFILE_RECHECK_MS,
+  type ProfileCatalog,
+  type ProfileEntry,
+  type ProfileSource,
+} from './profile-service';
 export * from './signing/sign-request';
 export * from './signing/provisioner';
 export {

@@ -29,15 +29,7 @@ export async function loadCustomProfiles(
   const profiles: Profile[] = [];
   for (const [i, entry] of data.entries()) {
     try {
-      const e = { ...(entry as Record<string, unknown>) };
-      for (const k of ['defaultLifetime', 'maxLifetime'] as const) {
-        if (e[k] !== undefined) {
-          e[`${k}Ms`] = parseDuration(e[k] as string);
-          // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- k is one of two literal names
-          delete e[k];
-        }
-      }
-      profiles.push(await parseProfile(e));
+      profiles.push(await parseProfile(profileInputToSchema({ ...(entry as Record<string, unknown>) })));
     } catch (err) {
       const name = (entry as { name?: unknown } | null)?.name;
       const label = typeof name === 'string' && name ? ` (${name})` : '';
@@ -50,6 +42,28 @@ export async function loadCustomProfiles(
     names.add(p.name);
   }
   return { path, profiles };
+}
+
+/**
+ * A profile as a user writes it (the file's entries, the API's input) → the schema's fields: `defaultLifetime` and
+ * `maxLifetime` given as durations (`90d`, `1y`) become `defaultLifetimeMs` / `maxLifetimeMs`. A duration that is
+ * no duration is `profile.invalid` naming the field.
+ */
+export function profileInputToSchema(fields: Record<string, unknown>): Record<string, unknown> {
+  const e = { ...fields };
+  for (const k of ['defaultLifetime', 'maxLifetime'] as const) {
+    if (e[k] === undefined) continue;
+    try {
+      e[`${k}Ms`] = parseDuration(e[k] as string);
+    } catch (err) {
+      throw new PkiError('profile.invalid', `invalid profile: ${k}: ${(err as Error).message}`, {
+        details: { issues: [{ path: [k], message: (err as Error).message }] },
+      });
+    }
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- k is one of two literal names
+    delete e[k];
+  }
+  return e;
 }
 
 /** Built-in profiles with the custom ones applied (custom replace built-ins of the same name). */

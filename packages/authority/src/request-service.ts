@@ -14,6 +14,7 @@ import type { Actor, RequestService } from './types';
 import { auditEvent } from './audit-service';
 import { recordFailure, resolveCaRef, type CaContextLoader } from './ca-context';
 import type { SigningPipeline } from './signing/signing-pipeline';
+import type { ProfileView } from './profile-service';
 import { checkActorMayUseCa, checkNames, checkProfile, visibleCaIds } from './signing/provisioner-policy';
 import { actorProvisioner } from './signing/provisioner-registry';
 import { authorize } from './permissions';
@@ -25,6 +26,7 @@ export interface RequestServiceDeps {
   contexts: CaContextLoader;
   pipeline: SigningPipeline;
   customProfiles?: Profile[];
+  profileView?: ProfileView;
 }
 
 export function createRequestService(deps: RequestServiceDeps): RequestService {
@@ -47,6 +49,7 @@ export function createRequestService(deps: RequestServiceDeps): RequestService {
         if (input.validityMs !== undefined) checkDurationMs(input.validityMs, 'validity');
         const target = await contexts.loadActive(input.caId, clock.now());
         checkActorMayUseCa(actor, target.ca);
+        await deps.profileView?.fresh(input.profile);
         const profile = resolveProfile(input.profile, deps.customProfiles);
         const csr = decodeCsr(input.csrPem);
         // what would be refused at approval is refused now: nothing unusable waits in the queue

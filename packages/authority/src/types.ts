@@ -35,6 +35,7 @@ import type { AcmeService } from './acme/acme-service';
 import type { AcmeAdminService } from './acme/acme-admin-service';
 import type { VaultService } from './vault';
 import type { AuthServiceOptions } from './auth-service';
+import type { ProfileCatalog } from './profile-service';
 import type { SshService } from './ssh/ssh-types';
 import type { OidcConfig } from './oidc/oidc-config';
 import type { OidcService } from './oidc/oidc-service';
@@ -666,8 +667,13 @@ export interface Authority {
     /** the store's group commit so far: batches (transactions) and units written; units / batches = mean batch */
     commits: GroupCommitStats;
   };
-  /** every profile certificates can be issued with: built-ins plus custom ones (<data dir>/profiles.json) */
+  /**
+   * every profile certificates can be issued with: built-ins plus custom ones (<data dir>/profiles.json and those
+   * made through the API, as this instance last read them — `profileCatalog.list` reads the store)
+   */
   profiles(): Profile[];
+  /** custom profiles made, changed and deleted through the API (settings `profile.*`, seen by every instance) */
+  profileCatalog: ProfileCatalog;
   /** readiness: database + key backends */
   health(): Promise<{
     ok: boolean;

@@ -198,6 +198,18 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   },
   'profile.not_found': { kind: 'not_found', description: 'No such certificate profile.' },
   'profile.invalid': { kind: 'invalid_input', description: 'A custom profile definition is invalid.' },
+  'profile.exists': {
+    kind: 'conflict',
+    description: 'A profile of that name exists already (built-in, from the profiles file, or made through the API).',
+  },
+  'profile.read_only': {
+    kind: 'conflict',
+    description: 'A built-in profile, or one from the profiles file, cannot be changed or deleted through the API.',
+  },
+  'profile.in_use': {
+    kind: 'conflict',
+    description: 'The profile is used (an ACME directory, a token or user limit, a pending request): not deleted.',
+  },
   'request.not_found': { kind: 'not_found', description: 'No such certificate request.' },
   'request.not_pending': { kind: 'conflict', description: 'The certificate request is no longer pending.' },
   'request.not_issued': {

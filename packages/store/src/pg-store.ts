@@ -79,16 +79,22 @@ export const CHANGES_CHANNEL = 'pkim_changes';
  * to `max` while it keeps failing
  */
 export const LISTEN_RETRY_MS = { first: 100, max: 5000 };
+/** settings `profile.*`: the certificate profiles made through the API, kept by every instance (profile-service.ts) */
+const changesProfiles = (unit: UnitOfWork): boolean =>
+  (!!unit.setSettings && Object.keys(unit.setSettings).some((k) => k.startsWith('profile.'))) ||
+  !!unit.deleteSettings?.some((k) => k.startsWith('profile.'));
+
 /**
  * the unit changes a row that instances remember: a CA row (touchesCaRow), an API token, a user, a certificate's
- * status (a revocation: the OCSP answers and CRLs other instances keep), or a SPIFFE CA (registered or rotated: the
- * SVID route's CAs, spiffe-service.ts `signingState`)
+ * status (a revocation: the OCSP answers and CRLs other instances keep), a SPIFFE CA (registered or rotated: the
+ * SVID route's CAs, spiffe-service.ts `signingState`), or a certificate profile made through the API (changesProfiles)
  */
 const changesRememberedRows = (unit: UnitOfWork): boolean =>
   touchesCaRow(unit) ||
   !!(unit.insertSpiffeCas?.length || unit.updateSpiffeCas?.length) ||
   !!(unit.insertTokens?.length || unit.updateTokens?.length || unit.updateUsers?.length) ||
-  !!unit.updateCertificates?.some((u) => u.patch.status !== undefined);
+  !!unit.updateCertificates?.some((u) => u.patch.status !== undefined) ||
+  changesProfiles(unit);
 
 async function connectClient(
   connectionString: string,

@@ -20,6 +20,7 @@ import { authorize } from '../permissions';
 import { auditEvent } from '../audit-service';
 import type { CaContextLoader } from '../ca-context';
 import type { SignFunction } from '../signing/sign-request';
+import type { ProfileView } from '../profile-service';
 import { nameMatches, validateNamePattern, type Provisioner } from '../signing/provisioner';
 import { checkActorMayUseCa } from '../signing/provisioner-policy';
 import type { EabSealer } from './acme-eab-seal';
@@ -167,6 +168,7 @@ export interface AcmeServiceDeps {
   sign: SignFunction;
   validation: AcmeValidationConfig;
   customProfiles?: Profile[];
+  profileView?: ProfileView;
   /** seals EAB HMAC keys at rest (a key derived from the key-encryption key) */
   eabSealer: EabSealer;
 }
@@ -275,6 +277,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
     const ca = await caOf(input.ca);
     checkActorMayUseCa(actor, ca);
     if (ca.status !== 'active') throw new PkiError('ca.not_active', `CA ${ca.name} is ${ca.status}`);
+    await deps.profileView?.fresh(input.profile ?? 'tls-server');
     const profile = resolveProfile(input.profile ?? 'tls-server', deps.customProfiles);
     if (profile.isCa)
       throw new PkiError('policy.profile_not_allowed', `profile ${profile.name} issues CA certificates`);

@@ -5,6 +5,7 @@ import type { CertificateKeyRow, CertificateRow, SanJson, Store } from '@pkim/st
 import { auditEvent } from '../audit-service';
 import { recordFailure } from '../ca-context';
 import type { KeySealer } from '../exports/key-sealer';
+import type { ProfileView } from '../profile-service';
 import { checkActorMayUseCa } from '../signing/provisioner-policy';
 import type { ChannelWrites, SignFunction, SubordinateCaCsrRequest, Via } from '../signing/sign-request';
 import type { Actor, IssuedCertificate } from '../types';
@@ -55,6 +56,7 @@ export interface RenewalServiceDeps {
   sign: SignFunction;
   keySealer: KeySealer;
   customProfiles?: Profile[];
+  profileView?: ProfileView;
   findCertificate(ref: string): Promise<CertificateRow>;
   /** told after a revocation commits: the CAs whose CRL changed, the certificates revoked (their OCSP responses) */
   onRevoked?: (caIds: string[], revoked?: { caId: string; serialHex: string }[]) => void;
@@ -116,6 +118,7 @@ export function createRenewalService(deps: RenewalServiceDeps): RenewalService {
 
   /** the sealed key a renewal of `old` reuses: only where its profile has `allowKeyReuse` and the server kept it */
   async function reusableKey(old: CertificateRow): Promise<CertificateKeyRow> {
+    await deps.profileView?.fresh(old.profile);
     const profile = resolveProfile(old.profile, deps.customProfiles);
     if (!profile.allowKeyReuse) {
       throw new PkiError(

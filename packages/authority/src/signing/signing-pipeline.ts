@@ -295,6 +295,14 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     return { ...leafRecord(der, input.subject), ...pair };
   }
 
+  /**
+   * the API's profiles current enough for `name` (profile-service.ts): no await and no read while the ones kept may
+   * be used (PROFILE_RECHECK_MS), a settings read when another connection committed since or the name is unknown
+   */
+  function profilesFor(name: string | undefined): Promise<void> | undefined {
+    return deps.profileView?.fresh(name);
+  }
+
   /** provisioner policy for a leaf on a resolved CA: CA, profile (+ modifiers), key type, names, lifetime */
   function leafPolicy(
     via: Via,
@@ -496,6 +504,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     keyType: KeyType;
     csrPublicKey?: Uint8Array;
   }> {
+    await profilesFor(r.profile);
     const now = clock.now();
     const ctx = await contexts.loadActive(r.ca, now, false, via.actor);
     const csr = r.kind === 'leaf-csr' ? await decodeCsrOf(r.csrPem) : undefined;
@@ -547,6 +556,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     via: Via,
     sink?: (unit: UnitOfWork) => void,
   ): Promise<IssuedCertificate> {
+    await profilesFor(r.profile);
     const now = clock.now();
     const ctx = await contexts.loadActive(r.ca, now, false, via.actor);
     const { subject, policy } = await csrFirst(r.csrPem, () => ({
@@ -652,6 +662,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       if (req.status !== 'pending') {
         throw new PkiError('request.not_pending', `request ${req.id} is ${req.status}, not pending`);
       }
+      await profilesFor(req.profile);
       const now = clock.now();
       const ctx = await contexts.loadActive(req.caId, now);
       // the reviewer's channel must allow what the request asks for: CA, profile and lifetime here (a CSR that fails
