@@ -98,6 +98,21 @@ export function readInputFile(path: string, what: string): string {
   }
 }
 
+/** a profile file of `pkim profile create|update --file` (`-`: stdin): one JSON object of the profile's fields */
+export function readProfileFile(path: string): Record<string, unknown> {
+  const raw = readInputFile(path, 'profile');
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch (e) {
+    throw new PkiError('profile.invalid', `${path}: not JSON: ${(e as Error).message}`);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new PkiError('profile.invalid', `${path} must hold one JSON object: the profile's fields (docs/profiles.md)`);
+  }
+  return data as Record<string, unknown>;
+}
+
 export function writeOutputFile(path: string, content: string | Uint8Array, mode = 0o644): void {
   try {
     writeFileSync(path, content, { mode });

@@ -79,6 +79,12 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
 
   'profile list': ['pkim profile list'],
   'profile show': ['pkim profile show tls-server'],
+  'profile create': [
+    'pkim profile create --file lab-client.json',
+    'pkim profile create --file - --server https://pki.example.com',
+  ],
+  'profile update': ['pkim profile update lab-client --file lab-client.json'],
+  'profile delete': ['pkim profile delete lab-client'],
 
   'ssh ca create': ['pkim ssh ca create --name prod-users --type user --environment prod --max-ttl 16h'],
   'ssh ca list': ['pkim ssh ca list --environment prod'],

@@ -70,6 +70,32 @@ async function flow(pkim: Pkim, dir: string): Promise<Record<string, Step>> {
     const shown = await pkim('profile', 'show', name);
     steps[`profile show ${name} text`] = { code: shown.code, json: shown.stdout };
   }
+  // a custom profile made, changed and deleted from a file (kept in the database); refusals with their codes
+  const lab = {
+    name: 'adm-lab',
+    isCa: false,
+    keyUsage: ['digitalSignature'],
+    extKeyUsage: ['clientAuth'],
+    allowedSanTypes: ['dns'],
+    sanRequired: false,
+    allowedKeyTypes: ['ec-p256'],
+    defaultLifetime: '7d',
+    maxLifetime: '30d',
+  };
+  writeFileSync(f('lab.json'), JSON.stringify(lab));
+  writeFileSync(f('lab2.json'), JSON.stringify({ ...lab, extKeyUsage: ['serverAuth'], defaultLifetime: '2d' }));
+  writeFileSync(f('builtin.json'), JSON.stringify({ ...lab, name: 'tls-server' }));
+  writeFileSync(f('notjson.json'), '{ name: adm-lab');
+  await run('profile create', `profile create --file ${f('lab.json')}`);
+  await run('profile create again', `profile create --file ${f('lab.json')}`);
+  await run('profile create built-in', `profile create --file ${f('builtin.json')}`);
+  await run('profile create not json', `profile create --file ${f('notjson.json')}`);
+  await run('profile update', `profile update adm-lab --file ${f('lab2.json')}`);
+  await run('profile update built-in', `profile update tls-server --file ${f('lab2.json')}`);
+  await run('profile show adm-lab', 'profile show adm-lab');
+  await run('profile issue', 'cert issue --ca adm-root --cn lab.example.com --san lab.example.com --profile adm-lab');
+  await run('profile delete', 'profile delete adm-lab');
+  await run('profile delete again', 'profile delete adm-lab');
   // 2-character CA and profile names, as local mode takes them (a ref of 3 characters at least was refused remotely)
   await run('ca create ab', `ca create --name ab --subject CN=AB --key-type ec-p256 --out ${f('ab.pem')}`);
   await run('ca show ab', 'ca show ab');
@@ -154,6 +180,20 @@ describe('pkim remote mode: administration commands give the same JSON as local 
     expect(local['ca disabled refuses']!.code).not.toBe(0);
     expect(local['profile show unknown']!.code).toBe(3);
     expect(local['profile show xy']!.code).toBe(3);
+    expect(local['profile create']!.code).toBe(0);
+    expect(local['profile show adm-lab']!.json).toMatchObject({ source: 'api', extKeyUsage: ['serverAuth'] });
+    expect(local['profile issue']!.code).toBe(0);
+    expect(local['profile delete']!.json).toEqual({ name: 'adm-lab', deleted: true });
+    for (const [step, code] of [
+      ['profile create again', 'profile.exists'],
+      ['profile create built-in', 'profile.exists'],
+      ['profile create not json', 'profile.invalid'],
+      ['profile update built-in', 'profile.read_only'],
+      ['profile delete again', 'profile.not_found'],
+    ] as const) {
+      expect(local[step]!.code, step).not.toBe(0);
+      expect(local[step]!.json, step).toMatchObject({ error: { code } });
+    }
     const profileText = String(remote['profile show tls-server text']!.json);
     expect(profileText).toMatch(/^extended key usage:\s+serverAuth$/m);
     expect(profileText).toMatch(/^key usage:\s+digitalSignature$/m);

@@ -250,6 +250,7 @@ export async function walkEveryRead(kit: ContractKit, half: 0 | 1): Promise<void
     'vault.roles.list': { mount: 'contract-pki' },
     'vault.roles.certificates': { mount: 'contract-pki', role: 'web' },
     'bulk.job': { id: jobId },
+    'profiles.get': { name: 'tls-server' },
     'bulk.jobFile': { id: jobId, file: 'certificates.zip' },
   };
 

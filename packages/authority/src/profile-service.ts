@@ -146,7 +146,18 @@ export function createProfileCatalog(deps: { store: Store; clock: Clock; filePro
       }
       fields.name = name;
     }
-    return parseProfile(profileInputToSchema(fields));
+    try {
+      return await parseProfile(profileInputToSchema(fields));
+    } catch (e) {
+      // each problem as the transports give a refused input's: { path: 'a.b', message } (the console's fields)
+      const issues = e instanceof PkiError ? e.details.issues : undefined;
+      if (!Array.isArray(issues)) throw e;
+      const flat = (issues as { path?: PropertyKey[]; message: string }[]).map((i) => ({
+        path: (i.path ?? []).map(String).join('.'),
+        message: i.message,
+      }));
+      throw new PkiError('profile.invalid', (e as PkiError).message, { details: { issues: flat } });
+    }
   }
 
   function readOnly(e: ProfileEntry, what: string): PkiError {

@@ -8,9 +8,14 @@ import type { ProfileRecord, profileSummarySchema } from './insights-schemas';
  * schema (docs/architecture.md, "packages/contract").
  */
 
-export function toProfileSummaryDto(p: ProfileRecord): z.infer<typeof profileSummarySchema> {
+/** a profile with where it comes from (`source`: built-in, the profiles file, the API) */
+export function toProfileSummaryDto(
+  p: ProfileRecord,
+  source: z.infer<typeof profileSummarySchema>['source'],
+): z.infer<typeof profileSummarySchema> {
   return {
     name: p.name,
+    source,
     description: p.description ?? null,
     isCa: p.isCa,
     allowedSanTypes: [...p.allowedSanTypes],
@@ -28,3 +33,9 @@ export function toProfileSummaryDto(p: ProfileRecord): z.infer<typeof profileSum
     allowKeyReuse: p.allowKeyReuse ?? false,
   };
 }
+
+/** an authority's profile entry (profileCatalog.list) as the wire's summary */
+export const toProfileEntryDto = (e: {
+  profile: ProfileRecord;
+  source: z.infer<typeof profileSummarySchema>['source'];
+}): z.infer<typeof profileSummarySchema> => toProfileSummaryDto(e.profile, e.source);

@@ -115,8 +115,13 @@ export const decodedCertificateSchema = z.object({
   nameConstraints: z.unknown().nullable(),
 });
 
+/** where a profile comes from: the built-ins, the profiles file (read-only), the API (`profiles.create`) */
+export const profileSourceSchema = z.enum(['built-in', 'file', 'api']);
+export type ProfileSourceDto = z.infer<typeof profileSourceSchema>;
+
 export const profileSummarySchema = z.object({
   name: z.string(),
+  source: profileSourceSchema,
   description: z.string().nullable(),
   isCa: z.boolean(),
   allowedSanTypes: z.array(z.string()),
@@ -143,6 +148,33 @@ export const profileSummarySchema = z.object({
   allowKeyReuse: z.boolean(),
 });
 export type ProfileSummaryDto = z.infer<typeof profileSummarySchema>;
+/** a profile by name (`GET/PUT/DELETE /api/v1/profiles/:name`) */
+export const profileNameInputSchema = z.object({ name: z.string().min(1).max(63) });
+/**
+ * A custom profile's fields as in the profiles file (docs/profiles.md "Fields"; lifetimes as `defaultLifetime:
+ * "90d"` or `defaultLifetimeMs`): checked by the authority with core's profile schema — a bad field is
+ * `profile.invalid`, each problem in `details.issues` (`path`, `message`). Update: the path names the profile.
+ */
+export const profileInputSchema = z
+  .object({
+    name: z.string().min(1).max(63),
+    description: z.string().optional(),
+    isCa: z.boolean().optional(),
+    keyUsage: z.array(z.string()).optional(),
+    extKeyUsage: z.array(z.string()).optional(),
+    extKeyUsageOids: z.array(z.string()).optional(),
+    allowedSanTypes: z.array(z.string()).optional(),
+    sanRequired: z.boolean().optional(),
+    allowedKeyTypes: z.array(z.string()).optional(),
+    defaultLifetime: z.string().optional(),
+    maxLifetime: z.string().optional(),
+  })
+  .catchall(z.unknown());
+/** `profiles.update`: the profile named by `profile` (the path's `:name`) gets the fields; `name`, if given, equal */
+export const profileUpdateInputSchema = profileInputSchema.extend({
+  profile: z.string().min(1).max(63),
+  name: z.string().min(1).max(63).optional(),
+});
 export const profileSummaryPageSchema = pageSchema(profileSummarySchema);
 /** The authority's profile (lifetimes in ms) — what {@link toProfileSummaryDto} maps from. */
 export interface ProfileRecord {

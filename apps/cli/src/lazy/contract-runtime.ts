@@ -19,7 +19,7 @@ export {
   toNotificationRuleCreatedDto,
   toNotificationRuleDto,
   toNotificationSecretRotatedDto,
-  toProfileSummaryDto,
+  toProfileEntryDto,
   toRenewalDto,
   toRequestDto,
   toSshBlockDto,

@@ -4,7 +4,7 @@
 // answer where the local command prints a narrower object), so scripts see one shape in both modes.
 import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
-import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
+import { parseSans, readInputFile, readProfileFile, writeOutputFile } from '../cli-parsers';
 import {
   acmeAccountsTable,
   acmeDirectoriesTable,
@@ -268,6 +268,21 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       if (!p) throw new PkiError('profile.not_found', `no profile '${text(name)}' (see pkim profile list)`);
       ctx.output(p, () => profileText(p));
     },
+  },
+  'profile create': {
+    procedure: 'profiles.create',
+    input: (_args, o) => readProfileFile(o.file as string),
+    print: (ctx, out) => say(ctx, out, `profile ${text(out.name)} created`),
+  },
+  'profile update': {
+    procedure: 'profiles.update',
+    input: ([name], o) => ({ ...readProfileFile(o.file as string), profile: name }),
+    print: (ctx, out) => say(ctx, out, `profile ${text(out.name)} updated`),
+  },
+  'profile delete': {
+    procedure: 'profiles.delete',
+    input: ([name]) => ({ name }),
+    print: (ctx, _out, _o, [name]) => say(ctx, { name, deleted: true }, `profile ${text(name)} deleted`),
   },
   // ── API tokens ───────────────────────────────────────────────────────────────────────────────────────────────
   'token create': {

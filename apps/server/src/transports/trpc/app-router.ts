@@ -15,6 +15,7 @@ import { renewalRouter } from './routers/renewal-router';
 import { notificationRouter } from './routers/notification-router';
 import { vaultRouter } from './routers/vault-router';
 import { bulkRouter } from './routers/bulk-router';
+import { profilesRouter } from './routers/profiles-router';
 
 /** One router per domain. The web console imports `type AppRouter` for end-to-end types. */
 export const appRouter = router({
@@ -34,6 +35,7 @@ export const appRouter = router({
   notification: notificationRouter,
   vault: vaultRouter,
   bulk: bulkRouter,
+  profiles: profilesRouter,
 });
 
 export type AppRouter = typeof appRouter;

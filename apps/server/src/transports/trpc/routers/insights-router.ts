@@ -12,7 +12,7 @@ import {
   globalSearchSchema,
   isoTime,
   profileSummaryPageSchema,
-  toProfileSummaryDto,
+  toProfileEntryDto,
   toAuditEventDto,
   toCertificateDto,
 } from '@pkim/contract';
@@ -86,8 +86,8 @@ export const insightsRouter = router({
   /** certificate profiles (built-in and custom) for the issue and request forms */
   profiles: procedure()
     .output(profileSummaryPageSchema)
-    .query(({ ctx }) => ({
-      items: ctx.authority.profiles().map(toProfileSummaryDto),
+    .query(async ({ ctx }) => ({
+      items: (await ctx.authority.profileCatalog.list(ctx.actor)).map(toProfileEntryDto),
       nextCursor: null,
     })),
 
