@@ -188,11 +188,11 @@ describe('pre-signed OCSP responses for SHA-256 CertIDs and subordinate CA certi
     }
 
     // the other instance revokes the issuing CA: this one answers "revoked" at its first request after its 500 ms
-    // recheck window (answers come from memory at most that long; then the stored "good" no longer matches the CA's
-    // status), and the revoking instance signs both stored responses again
+    // recheck window (answers come from memory at most that long, in clock time; then the stored "good" no longer
+    // matches the CA's status), and the revoking instance signs both stored responses again
     await a.ocsp.respond(req); // kept in a's memory
     await b.cas.revokeCa(issuing.id, 'superseded', ACTORS.admin);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    clock.advance(500);
     const next = await a.ocsp.respond(req);
     expect(read(next.der, { issuerPem: rootPem, rootPem, certPem: issuing.pem, requestDer: req })).toEqual({
       status: 'revoked',
