@@ -125,7 +125,6 @@ describe('web console: notifications (Chromium against pkim serve)', () => {
 
     await page.getByRole('tab', { name: 'Delivery log' }).click();
     await page.locator('[data-rule="tls-expiry"] [data-status="delivered"]').waitFor();
-    await page.waitForLoadState('networkidle');
     await session.shot('notification-deliveries');
 
     await page.getByRole('tab', { name: 'Rules' }).click();

@@ -9,6 +9,7 @@ import { inject } from 'vitest';
 import { startServer, type RunningServer, type StartServerOptions } from '@pkim/server';
 import { REPO_ROOT } from '../../../../tests/support/cli-runner';
 import { tempDir } from '../../../../tests/support/openssl-tools';
+import { TEST_KEEP_ALIVE_MS } from '../../../../tests/support/test-kit';
 import { CHROMIUM, CHROMIUM_ARGS } from './chromium-options';
 
 /** The few browser globals the page functions use (the tests are type-checked without the DOM library). */
@@ -18,6 +19,11 @@ export interface BrowserGlobals {
 
 export const WEB = join(REPO_ROOT, 'apps/web');
 export const SHOTS = join(REPO_ROOT, 'docs/screenshots');
+/**
+ * `npm run screenshots` (scripts/screenshots.mjs) runs the e2e files with PKIM_SCREENSHOTS=1: `shot` then writes
+ * the docs' pictures. In `npm test` it does nothing — the tests wait for what they check themselves.
+ */
+export const SCREENSHOTS = process.env.PKIM_SCREENSHOTS === '1';
 export { CHROMIUM, CHROMIUM_ARGS };
 
 const LOCK = join(REPO_ROOT, 'node_modules/.cache/pkim-web-build.lock');
@@ -70,7 +76,10 @@ export interface ConsoleSession {
   /** what the server printed at start-up */
   printed: string[];
   dataDir: string;
-  /** a PNG of the viewport into docs/screenshots/<name>.png, once the network is idle */
+  /**
+   * with PKIM_SCREENSHOTS=1 (`npm run screenshots`), a PNG of the viewport into docs/screenshots/<name>.png once the
+   * network is idle; otherwise nothing (no test may rely on it to wait)
+   */
   shot(name: string): Promise<void>;
   /** signs in with a fresh cookie jar and CSRF token; waits for the dashboard */
   signIn(username: string, password: string): Promise<void>;
@@ -103,15 +112,15 @@ export async function readDownload(download: Download): Promise<Buffer> {
 
 /**
  * The built console served by `startServer` on a fresh data dir (127.0.0.1, ephemeral port, no background jobs,
- * no rate limit) and a Chromium page at 1366×860 in a browser context of its own (its own cookies, storage and
- * downloads). `authority` passes extra authority options (OIDC…); `profiles` are custom profiles, written to the
- * data dir's profiles.json before the server starts.
+ * no rate limit, idle sockets kept TEST_KEEP_ALIVE_MS) and a Chromium page at 1366×860 in a browser context of its
+ * own (its own cookies, storage and downloads). `authority` passes extra authority options (OIDC…); `profiles`
+ * are custom profiles, written to the data dir's profiles.json before the server starts.
  */
 export async function openConsole(
   opts: { prefix?: string; authority?: StartServerOptions['authority']; profiles?: unknown[] } = {},
 ): Promise<ConsoleSession> {
   buildConsole();
-  mkdirSync(SHOTS, { recursive: true });
+  if (SCREENSHOTS) mkdirSync(SHOTS, { recursive: true });
   const prefix = opts.prefix ?? 'pkim-e2e';
   const data = tempDir(`${prefix}-data-`);
   const printed: string[] = [];
@@ -133,6 +142,8 @@ export async function openConsole(
       handleSignals: false,
       print: (l) => printed.push(l),
       server: { backgroundJobs: false, rateLimit: false },
+      // the test's fetch shares this loop: a socket the server closed while a verifier blocked it is not reused
+      keepAliveTimeoutMs: TEST_KEEP_ALIVE_MS,
       ...(opts.authority ? { authority: opts.authority } : {}),
     });
     browser = await openBrowser();
@@ -154,6 +165,7 @@ export async function openConsole(
     printed,
     dataDir: data.dir,
     async shot(name) {
+      if (!SCREENSHOTS) return;
       await page.waitForLoadState('networkidle');
       await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
     },
