@@ -380,7 +380,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
    */
   async function importExisting(input: ImportExistingCaInput, actor: Actor): Promise<CaView> {
     authorize(actor, 'ca:write');
-    const backendName = input.backend ?? 'software';
+    let backendName = input.backend ?? 'software';
     let signer: KeyRef | undefined;
     let pkcs8: Uint8Array | undefined;
     try {
@@ -451,7 +451,18 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         issuerChainPem = issuer.issuerChainPem;
       }
       if (parent) checkActorMayUseCa(actor, parent);
-      signer = await keys.importKey(backendName, { keyType: key.keyType, label: name, pkcs8: key.pkcs8 });
+      let caKey: KeyRef;
+      if (input.keyUri !== undefined) {
+        // the key is in a backend already (Vault's keys/generate): that one, checked; never destroyed here
+        const existing = await existingCaKey(deps, input.keyUri, key.keyType);
+        if (!Buffer.from(existing.signer.publicKey).equals(Buffer.from(key.spki)))
+          throw new PkiError('input.invalid', 'the existing key is not the private key given (public keys differ)');
+        backendName = existing.backend;
+        caKey = existing.signer;
+      } else {
+        signer = await keys.importKey(backendName, { keyType: key.keyType, label: name, pkcs8: key.pkcs8 });
+        caKey = signer;
+      }
       const row: CaRow = {
         ...newCaRow(
           id,
@@ -461,7 +472,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
             keyType: key.keyType,
             keyBackend: backendName,
             nameConstraints: info.nameConstraints ?? null,
-            key: signer,
+            key: caKey,
           }),
           deps.publicBaseUrl,
           clock.now(),
@@ -472,12 +483,16 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       await store.commit({
         insertCa: [row],
         audit: [
-          auditEvent(clock, actor, 'kms.key_imported', row.keyUri, {
-            backend: row.keyBackend,
-            keyType: row.keyType,
-            caId: row.id,
-            publicKeySha256,
-          }),
+          ...(input.keyUri === undefined
+            ? [
+                auditEvent(clock, actor, 'kms.key_imported', row.keyUri, {
+                  backend: row.keyBackend,
+                  keyType: row.keyType,
+                  caId: row.id,
+                  publicKeySha256,
+                }),
+              ]
+            : []),
           auditEvent(clock, actor, 'ca.imported', row.id, {
             name: row.name,
             subject: row.subjectDn,
@@ -491,6 +506,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
             fingerprint: row.fingerprintSha256,
             issuerChain: issuerChainPem ? splitPemBundle(issuerChainPem).length : 0,
             ...(noKeyUsage ? { keyUsage: 'absent' } : {}),
+            ...(input.keyUri !== undefined && { existingKey: true }),
           }),
         ],
       });

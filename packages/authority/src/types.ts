@@ -202,6 +202,11 @@ export interface ImportExistingCaInput {
    * Python 3.13's default TLS context — refuse leaves under it); default: refused with ca.certificate_mismatch
    */
   allowMissingKeyUsage?: boolean;
+  /**
+   * a key already in a key backend that IS the private key given (Vault's `issuers/import/bundle` with a key the mount
+   * made by `keys/generate`): the CA uses that key instead of importing the PEM again (checked as CreateCaInput.keyUri)
+   */
+  keyUri?: string;
 }
 
 export interface CaView {

@@ -390,3 +390,47 @@ describe('node-vault', () => {
     expect(counts()).toEqual({ cas: before.cas + 1, blobs: before.blobs + 1, entries: before.entries + 1 });
   });
 });
+
+describe('issuers/import/bundle with a key the mount made', () => {
+  it('binds the CA to the stored key (no second copy); a leaf verifies up to the openssl root', async () => {
+    expect((await vaultCall(f, 'POST', 'sys/mounts/kb', { type: 'pki' })).status).toBe(204);
+    const key = await vaultCall(f, 'POST', 'kb/keys/generate/exported', { key_name: 'kb', key_type: 'ec' });
+    const keyPem = `${key.body.data.private_key}\n`;
+    // a root self-signed by openssl with that key, outside PKI Manager
+    const made = openssl(
+      [
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        '@k.pem',
+        '-subj',
+        '/CN=KB Root',
+        '-days',
+        '365',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ],
+      { 'k.pem': keyPem },
+    );
+    expect(made.ok, made.output).toBe(true);
+    const rootPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/.exec(made.output)![0];
+    const before = counts();
+    const r = await vaultCall(f, 'POST', 'kb/issuers/import/bundle', { pem_bundle: `${rootPem}${keyPem}` });
+    expect(r.status, r.text).toBe(200);
+    const caId = (await vaultCall(f, 'GET', 'kb/issuer/default')).body.data.issuer_id as string;
+    expect(r.body.data).toEqual({
+      mapping: { [caId]: key.body.data.key_id },
+      imported_issuers: [caId],
+      imported_keys: [],
+      existing_issuers: [],
+      existing_keys: [key.body.data.key_id],
+    });
+    // one CA row, no new key blob
+    expect(counts()).toEqual({ ...before, cas: before.cas + 1 });
+    expect((await vaultCall(f, 'DELETE', 'kb/key/kb')).status).toBe(400);
+    await issueLeaf('kb', rootPem);
+  });
+});

@@ -397,13 +397,15 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       const own = infos.findIndex((i) => Buffer.from(i.publicKey).equals(spki));
       if (own < 0) throw invalid('no certificate in pem_bundle is for the private key given (public keys differ)');
       const keyId = hex(computeSki(infos[own]!.publicKey));
+      // a key the mount made by keys/generate: the CA uses it (no second copy in the backend), an existing key
+      const stored = await deps.keys.keyForPublicKey(mount, infos[own]!.publicKey);
       const answer = (caId: string, imported: boolean) => ({
         data: {
           mapping: { [caId]: keyId },
           imported_issuers: imported ? [caId] : [],
-          imported_keys: imported ? [keyId] : [],
+          imported_keys: imported && !stored ? [keyId] : [],
           existing_issuers: imported ? [] : [caId],
-          existing_keys: imported ? [] : [keyId],
+          existing_keys: imported && !stored ? [] : [keyId],
         },
       });
       const m = await deps.mounts.requireMount(mount.path);
@@ -419,6 +421,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
           keyPem,
           issuerCertificatePem: rest.length ? rest.join('') : undefined,
           name: params.issuer_name !== undefined ? parseVaultString('issuer_name', params.issuer_name) : undefined,
+          keyUri: stored?.uri,
         },
         actor,
       );
