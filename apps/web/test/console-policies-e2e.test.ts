@@ -151,6 +151,10 @@ describe('web console: EKU OIDs and certificate policies end to end (Chromium ag
     expect(await dialog().getByRole('button', { name: 'Create role' }).isDisabled()).toBe(true);
     await dialog().getByLabel('Extended key usage OIDs').fill('1.3.6.1.4.1.32473.9.2');
     await dialog().getByRole('button', { name: 'Add policy' }).click();
+    // the new, empty row: no error before anything is typed, the button stays on
+    await dialog().getByLabel('Policy 1 OID').waitFor(POLL);
+    expect(await dialog().getByText('Policy OID: a dotted OID').count()).toBe(0);
+    expect(await dialog().getByRole('button', { name: 'Create role' }).isDisabled()).toBe(false);
     await dialog().getByLabel('Policy 1 OID').fill('1.3.6.1.4.1.32473.1.9');
     await dialog().getByLabel('Policy 1 CPS URI').fill('https://pki.example.com/cps');
     await dialog().getByLabel('Policy 1 user notice').fill('Role policy');

@@ -110,8 +110,12 @@ export function policyRowOf(entry: string): PolicyRow {
   return { oid: entry, cps: '', notice: '' };
 }
 
-/** what is wrong with a policy row before it is sent (the server checks again), or null */
+/** a row with nothing typed in it (a new one): no error shown, not sent */
+export const policyRowBlank = (p: PolicyRow): boolean => !p.oid.trim() && !p.cps.trim() && !p.notice.trim();
+
+/** what is wrong with a policy row before it is sent (the server checks again), or null; a blank row is left out */
 export function policyRowError(p: PolicyRow): string | null {
+  if (policyRowBlank(p)) return null;
   const oid = p.oid.trim();
   if (!oid) return 'Policy OID: a dotted OID, e.g. 1.3.6.1.4.1.32473.1.1';
   if (!isDottedOid(oid)) return `'${oid}' is not a dotted OID (e.g. 1.3.6.1.4.1.32473.1.1)`;

@@ -15,7 +15,14 @@ import { DataTable, Pager, useCursorPages } from '../components/data-table';
 import { FormDialog } from '../components/form-dialog';
 import { SelectField, SelectInput, TextField } from '../components/form-fields';
 import { Field, Input } from '../components/ui/input';
-import { parseOidList, policyIdentifierOf, policyRowError, policyRowOf, type PolicyRow } from '../lib/pki';
+import {
+  parseOidList,
+  policyIdentifierOf,
+  policyRowBlank,
+  policyRowError,
+  policyRowOf,
+  type PolicyRow,
+} from '../lib/pki';
 import { KeystoresTab } from './vault-keystores-tab';
 
 type Mount = RouterOutputs['vault']['mounts']['list']['items'][number];
@@ -243,7 +250,7 @@ function policyOf(f: RoleForm): PolicyInput {
     organization: list(f.organization),
     no_store: f.noStore,
     ext_key_usage_oids: parseOidList(f.ekuOids).oids,
-    policy_identifiers: f.policies.map(policyIdentifierOf),
+    policy_identifiers: f.policies.filter((p) => !policyRowBlank(p)).map(policyIdentifierOf),
   };
 }
 

@@ -154,5 +154,8 @@ describe("the Vault role dialog's OIDs and policies (lib/pki.ts)", () => {
     expect(policyRowError({ ...full, cps: 'ftp://x.example' })).toMatch(/^CPS: an http\(s\) URI/);
     expect(policyRowError({ ...full, notice: 'x'.repeat(201) })).toMatch(/200 characters at most/);
     expect(policyRowError({ ...full, oid: '' })).toMatch(/^Policy OID: a dotted OID/);
+    // a new row, nothing typed yet: no error shown (it is left out when sent)
+    expect(policyRowError({ oid: '', cps: '', notice: '' })).toBeNull();
+    expect(policyRowError({ oid: ' ', cps: '', notice: '' })).toBeNull();
   });
 });
