@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import {
   PkiError,
   normalizeKeyType,
@@ -119,4 +119,26 @@ export function writeOutputFile(path: string, content: string | Uint8Array, mode
   } catch (e) {
     throw new PkiError('input.invalid', `cannot write '${path}': ${fileErrorReason(e)}`);
   }
+}
+
+/**
+ * `--out-key FILE` of a command that makes a key: an existing file is never replaced silently. Checked before anything
+ * is issued (`output.key_file_exists`, exit 4: nothing made, nothing written) unless `--force` (a renewal in place).
+ * Certificate, chain and CRL files are public and replaced as before (`cert renew --out-cert web.pem` in place).
+ */
+export function assertKeyFileFree(path: string | undefined, force: boolean | undefined): void {
+  if (path === undefined || force === true || !existsSync(path)) return;
+  throw new PkiError(
+    'output.key_file_exists',
+    `'${path}' already exists: a private key file is not replaced (--force replaces it)`,
+  );
+}
+
+/** `cert renew --csr F --out-key K`: the key is the CSR's and stays with its holder — nothing to write */
+export function assertNoKeyOutWithCsr(o: { csr?: unknown; outKey?: unknown }): void {
+  if (o.csr !== undefined && o.outKey !== undefined)
+    throw new PkiError(
+      'input.invalid',
+      "--out-key with --csr: the new key is the CSR's, not made here (drop --out-key)",
+    );
 }

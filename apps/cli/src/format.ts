@@ -460,3 +460,158 @@ export const spiffeStatusText = (s: {
       `${s.deniedIdentityCount} denied identities`,
     ...s.warnings.map((w) => `warning: ${w}`),
   ].join('\n');
+
+// The tables below take the contract's objects (RFC 3339 times): local mode prints the DTO page its `--json` prints,
+// remote mode the page the API answers, so both print the same table from the same object.
+
+/** `more: --cursor X` under a page that has a next one */
+const more = (nextCursor?: string | null): string => (nextCursor ? `\nmore: --cursor ${nextCursor}` : '');
+/** an RFC 3339 time of the contract, printed as `date` prints epoch ms */
+const isoDate = (t: string | null): string => (t === null ? '-' : date(Date.parse(t)));
+
+/** `pkim notify deliveries` */
+export const notificationDeliveriesTable = (
+  items: {
+    rule: { name: string };
+    event: string;
+    subject: string | null;
+    status: string;
+    attempts: number;
+    nextAttemptAt: string | null;
+    lastError: string | null;
+    createdAt: string;
+  }[],
+  nextCursor?: string | null,
+): string =>
+  table(
+    ['CREATED', 'RULE', 'EVENT', 'SUBJECT', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST ERROR'],
+    items.map((d) => [
+      isoDate(d.createdAt),
+      d.rule.name,
+      d.event,
+      d.subject,
+      d.status,
+      d.attempts,
+      isoDate(d.nextAttemptAt),
+      d.lastError,
+    ]),
+  ) + more(nextCursor);
+
+/** `pkim spiffe list` */
+export const svidsTable = (
+  items: { spiffeId: string; serial: string; expiresAt: string; state: string }[],
+  nextCursor?: string | null,
+): string =>
+  table(
+    ['SPIFFE ID', 'SERIAL', 'EXPIRES', 'STATE'],
+    items.map((i) => [i.spiffeId, i.serial, isoDate(i.expiresAt), i.state]),
+  ) + more(nextCursor);
+
+/** `pkim spiffe denied` */
+export const spiffeDeniedTable = (
+  items: { spiffeId: string; reason: string; deniedAt: string; deniedBy: string }[],
+): string =>
+  table(
+    ['SPIFFE ID', 'REASON', 'DENIED AT', 'BY'],
+    items.map((r) => [r.spiffeId, r.reason, isoDate(r.deniedAt), r.deniedBy]),
+  );
+
+/** `pkim acme eab list` */
+export const acmeEabKeysTable = (
+  items: {
+    kid: string;
+    caId: string;
+    createdAt: string;
+    createdBy: string;
+    usedAt: string | null;
+    accountId: string | null;
+  }[],
+): string =>
+  table(
+    ['KID', 'CA', 'CREATED', 'BY', 'USED', 'ACCOUNT'],
+    items.map((r) => [r.kid, r.caId, isoDate(r.createdAt), r.createdBy, isoDate(r.usedAt), r.accountId]),
+  );
+
+/** `pkim ssh list` */
+export const sshCertificatesTable = (
+  items: {
+    serial: string;
+    ca: string;
+    type: string;
+    status: string;
+    keyId: string;
+    principals: string[];
+    validBefore: string;
+  }[],
+  nextCursor?: string | null,
+): string =>
+  table(
+    ['SERIAL', 'CA', 'TYPE', 'STATUS', 'KEY ID', 'PRINCIPALS', 'VALID BEFORE'],
+    items.map((c) => [c.serial, c.ca, c.type, c.status, c.keyId, c.principals.join(','), isoDate(c.validBefore)]),
+  ) + more(nextCursor);
+
+/** `pkim ssh env list` */
+export const sshEnvironmentsTable = (
+  items: { name: string; description: string | null; userCas: number; hostCas: number; hosts: number }[],
+): string =>
+  table(
+    ['NAME', 'DESCRIPTION', 'USER CAS', 'HOST CAS', 'HOSTS'],
+    items.map((r) => [r.name, r.description, r.userCas, r.hostCas, r.hosts]),
+  );
+
+/** `pkim ssh host list` */
+export const sshHostsTable = (items: { name: string; environment: string; principals: string[] }[]): string =>
+  table(
+    ['NAME', 'ENVIRONMENT', 'PRINCIPALS'],
+    items.map((r) => [r.name, r.environment, r.principals.join(',')]),
+  );
+
+/** `pkim ssh user list` */
+export const sshUsersTable = (
+  items: { name: string; disabled: boolean; principals: string[]; blocks: number }[],
+): string =>
+  table(
+    ['NAME', 'DISABLED', 'PRINCIPALS', 'BLOCKS'],
+    items.map((r) => [r.name, r.disabled ? 'yes' : 'no', r.principals.join(','), r.blocks]),
+  );
+
+/** `pkim ssh principal list` */
+export const sshPrincipalsTable = (items: { name: string; description: string | null; users: string[] }[]): string =>
+  table(
+    ['NAME', 'DESCRIPTION', 'USERS'],
+    items.map((r) => [r.name, r.description, r.users.join(',')]),
+  );
+
+/** `pkim ssh blocks` */
+export const sshBlocksTable = (
+  items: { id: string; user: string; host: string | null; reason: string | null }[],
+): string =>
+  table(
+    ['ID', 'USER', 'HOST', 'REASON'],
+    items.map((r) => [r.id, r.user, r.host ?? '(fleet-wide)', r.reason]),
+  );
+
+/** `pkim ssh fleet-token list` */
+export const sshFleetTokensTable = (
+  items: {
+    id: string;
+    name: string;
+    environment: string;
+    operations: string[];
+    ratePerMinute: number;
+    expiresAt: string | null;
+    revokedAt: string | null;
+  }[],
+): string =>
+  table(
+    ['ID', 'NAME', 'ENVIRONMENT', 'OPERATIONS', 'RATE/MIN', 'EXPIRES', 'REVOKED'],
+    items.map((r) => [
+      r.id,
+      r.name,
+      r.environment,
+      r.operations.join(','),
+      r.ratePerMinute,
+      r.expiresAt === null ? 'never' : isoDate(r.expiresAt),
+      isoDate(r.revokedAt),
+    ]),
+  );

@@ -11,6 +11,7 @@ import { closedPort, outputShape, startPkimServer, type PkimServer } from '../..
 import { createRootAndIssuing } from '../../../tests/support/cli-ca-fixture';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
+import { generateSshKey } from '../../../tests/support/openssh';
 
 const tmp = tempDir('pkim-remote-');
 const file = (name: string) => join(tmp.dir, name);
@@ -267,6 +268,130 @@ describe('pkim remote mode: the same commands through a server', () => {
       .json<{ items: { name: string; defaultLifetime: string }[] }>()
       .items.find((p) => p.name === 'root-ca');
     expect(rootCa?.defaultLifetime).toBe('3650d');
+  });
+
+  it(
+    'notify deliveries, spiffe list/denied, acme eab list, ssh certificate and registry lists: local tables',
+    {
+      timeout: 300_000,
+    },
+    () => {
+      const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
+      const key = generateSshKey(tmp.dir, 'listed-key');
+      const made = [
+        ['notify', 'rule', 'add', 'on-issue', '--webhook', 'http://127.0.0.1:9/x', '--events', 'certificate.issued'],
+        ['cert', 'issue', '--ca', 'flow-issuing', '--cn', 'delivered.example.com'],
+        ['cert', 'issue', '--ca', 'flow-issuing', '--cn', 'delivered2.example.com'],
+        ['spiffe', 'init', '--trust-domain', 'listed.example.org'],
+        ['spiffe', 'deny', 'spiffe://listed.example.org/node/denied', '--reason', 'left the fleet'],
+        ['acme', 'enable', '--ca', 'flow-issuing', '--allow-dns', '*.example.com'],
+        ['acme', 'eab', 'create', '--ca', 'flow-issuing'],
+        ['ssh', 'ca', 'create', '--name', 'listed-users', '--type', 'user'],
+        ['ssh', 'sign', '--ca', 'listed-users', '--public-key', `${key.path}.pub`, '--principal', 'ops,dev'],
+        ['ssh', 'sign', '--ca', 'listed-users', '--public-key', `${key.path}.pub`, '--principal', 'ops'],
+        ['ssh', 'env', 'create', 'listed-env', '--description', 'listed'],
+        ['ssh', 'host', 'add', 'web1.example.com', '--principal', 'web1.example.com,10.0.0.1'],
+        ['ssh', 'user', 'add', 'listed-sam'],
+        ['ssh', 'principal', 'add', 'ops', '--description', 'operators'],
+        ['ssh', 'principal', 'grant', '--user', 'listed-sam', '--principal', 'ops'],
+        ['ssh', 'block', '--user', 'listed-sam', '--reason', 'on leave'],
+        ['ssh', 'fleet-token', 'create', '--name', 'listed-fleet', '--operations', 'sign-host'],
+      ];
+      for (const args of made) {
+        const r = remote(...args);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      }
+      // a delivery to a closed port: retrying, with its error (notify run works on this machine only)
+      expect(onServer('notify', 'run').code).toBe(0);
+      const lists = [
+        ['notify', 'deliveries'],
+        ['notify', 'deliveries', '--limit', '1'],
+        ['spiffe', 'list'],
+        ['spiffe', 'denied'],
+        ['acme', 'eab', 'list'],
+        ['ssh', 'list'],
+        ['ssh', 'list', '--limit', '1'],
+        ['ssh', 'env', 'list'],
+        ['ssh', 'host', 'list'],
+        ['ssh', 'user', 'list'],
+        ['ssh', 'principal', 'list'],
+        ['ssh', 'blocks'],
+        ['ssh', 'fleet-token', 'list'],
+      ];
+      for (const args of lists) {
+        const there = remote(...args);
+        const here = onServer(...args);
+        expect(there.code, there.stderr).toBe(0);
+        expect(here.code, here.stderr).toBe(0);
+        expect(there.stdout, args.join(' ')).toBe(here.stdout);
+        expect(remote(...args, '--json').json(), args.join(' ')).toEqual(onServer(...args, '--json').json());
+      }
+      expect(remote('notify', 'deliveries').stdout).toMatch(
+        /^CREATED\s+RULE\s+EVENT\s+SUBJECT\s+STATUS\s+ATTEMPTS\s+NEXT ATTEMPT\s+LAST ERROR\n/,
+      );
+      expect(remote('notify', 'deliveries').stdout).toMatch(/\bon-issue\s+certificate\.issued\s+crt_\w+\s+retrying\b/);
+      expect(remote('notify', 'deliveries', '--limit', '1').stdout).toMatch(/\nmore: --cursor \S+$/m);
+      expect(remote('spiffe', 'denied').stdout).toMatch(
+        /^spiffe:\/\/listed\.example\.org\/node\/denied\s+left the fleet\s+\d{4}/m,
+      );
+      expect(remote('acme', 'eab', 'list').stdout).toMatch(
+        /^eab_\w+\s+ca_\w+\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+\S+\s+-\s+-$/m,
+      );
+      expect(remote('ssh', 'list').stdout).toMatch(/^\d+\s+listed-users\s+user\s+active\s+\S+\s+ops,dev\s+\d{4}-/m);
+      expect(remote('ssh', 'list', '--limit', '1').stdout).toMatch(/\nmore: --cursor \S+$/m);
+      expect(remote('ssh', 'host', 'list').stdout).toMatch(
+        /^web1\.example\.com\s+default\s+web1\.example\.com,10\.0\.0\.1$/m,
+      );
+      expect(remote('ssh', 'user', 'list').stdout).toMatch(/^listed-sam\s+no\s+ops\s+1$/m);
+      expect(remote('ssh', 'blocks').stdout).toMatch(/\blisted-sam\s+\(fleet-wide\)\s+on leave$/m);
+      expect(remote('ssh', 'fleet-token', 'list').stdout).toMatch(
+        /\blisted-fleet\s+default\s+sign-host\s+\d+\s+\S+\s+-$/m,
+      );
+    },
+  );
+
+  it('cert issue and cert sign print the local text remotely (details, files written, the PEM)', () => {
+    const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
+    const labels = (out: string) => out.split('\n').map((l) => /^([\w ]+):\s/.exec(l)?.[1] ?? '');
+    const { csrPem } = opensslCsr({
+      keyType: 'ec-p256',
+      subject: '/CN=printed.example.com',
+      sans: ['DNS:printed.example.com'],
+    });
+    writeFileSync(file('printed.csr'), csrPem);
+    const sign = ['cert', 'sign', '--ca', 'flow-issuing', '--csr', file('printed.csr')];
+    const there = remote(...sign);
+    const here = onServer(...sign);
+    expect(there.code, there.stderr).toBe(0);
+    expect(here.code, here.stderr).toBe(0);
+    expect(labels(there.stdout)).toEqual(labels(here.stdout));
+    expect(there.stdout).toMatch(/^valid:\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ → /m);
+    const pem = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n/.exec(there.stdout)?.[0];
+    expect(pem, there.stdout).toBeDefined();
+    const chain = remote('ca', 'export', 'flow-issuing', '--chain');
+    expect(chain.code, chain.stderr).toBe(0);
+    const [issuingPem, rootPem] = chain.stdout.split(/(?<=-----END CERTIFICATE-----\n)/);
+    const v = opensslVerify({ leafPem: pem!, chainPems: [issuingPem!], rootPem: rootPem! });
+    expect(v.ok, v.output).toBe(true);
+    const issue = (run: typeof remote, name: string) =>
+      run(
+        'cert',
+        'issue',
+        '--ca',
+        'flow-issuing',
+        '--cn',
+        name,
+        '--out-cert',
+        file(`${name}.pem`),
+        '--out-key',
+        file(`${name}.key`),
+      );
+    const issuedThere = issue(remote, 'printed-remote.example.com');
+    const issuedHere = issue(onServer, 'printed-local.example.com');
+    expect(issuedThere.code, issuedThere.stderr).toBe(0);
+    expect(labels(issuedThere.stdout)).toEqual(labels(issuedHere.stdout));
+    expect(issuedThere.stdout).toMatch(/^SANs:\s+DNS:printed-remote\.example\.com$/m);
+    expect(issuedThere.stdout).toMatch(/\nwritten: \S+printed-remote\.example\.com\.pem, \S+\.key$/m);
   });
 
   it('cert show prints the local text remotely: EKUs, policies, revocation, times', () => {

@@ -308,6 +308,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'store.migration_failed': { kind: 'internal', description: 'The database schema migrations could not be applied.' },
   'store.backup_failed': { kind: 'internal', description: 'The database backup could not be written.' },
   'store.restore_failed': { kind: 'internal', description: 'The database could not be restored from the backup.' },
+  'output.key_file_exists': {
+    kind: 'conflict',
+    description:
+      'The private key file `--out-key` names already exists: nothing was issued (--force replaces it, e.g. a ' +
+      'renewal in place).',
+  },
   'store.backup_file_exists': {
     kind: 'conflict',
     description: 'The file `pkim backup --out` names already exists (--force overwrites it).',

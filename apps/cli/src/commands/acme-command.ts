@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context';
 import { durationOption, intOption } from '../cli-parsers';
-import { acmeAccountsTable, acmeDirectoriesTable, table } from '../format';
+import { acmeAccountsTable, acmeDirectoriesTable, acmeEabKeysTable } from '../format';
 
 const list = (v: string | undefined) =>
   v === undefined
@@ -107,12 +107,7 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
     .action(async (o: { ca?: string }) => {
       const a = await ctx.openAuthority();
       const rows = await a.acme.listEabKeys(o.ca, ctx.actor);
-      ctx.output((await ctx.contract()).onePage(rows), () =>
-        table(
-          ['KID', 'CA', 'CREATED', 'BY', 'USED', 'ACCOUNT'],
-          rows.map((r) => [r.kid, r.caId, r.createdAt, r.createdBy, r.usedAt ?? '-', r.accountId ?? '-']),
-        ),
-      );
+      ctx.output((await ctx.contract()).onePage(rows), () => acmeEabKeysTable(rows));
     });
   eab
     .command('revoke <kid>')

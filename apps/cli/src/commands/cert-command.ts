@@ -16,6 +16,7 @@ import {
   choiceOption,
   certificateStatusOption,
   fileErrorReason,
+  assertKeyFileFree,
 } from '../cli-parsers';
 import { certDetails, certificateDeletedLine, certificatesTable, date } from '../format';
 import { writeIssued, type IssueOutputs } from '../command-outputs';
@@ -68,8 +69,9 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .option('--validity <duration>', 'same as --ttl', durationOption)
     .option('--keep-key', 'keep the key on the server (sealed) so `pkim cert export` can write PKCS#12/JKS later')
     .option('--out-cert <file>', 'write the certificate PEM here')
-    .option('--out-key <file>', 'write the private key PEM here (mode 0600)')
+    .option('--out-key <file>', 'write the private key PEM here (mode 0600; an existing file: refused)')
     .option('--out-chain <file>', 'write the issuer chain PEM here')
+    .option('--force', 'replace an existing --out-key file')
     .action(
       async (
         o: {
@@ -82,10 +84,12 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
           ttl?: number;
           validity?: number;
           keepKey?: boolean;
+          force?: boolean;
         } & IssueOutputs,
       ) => {
         if (!o.subject && !o.cn) throw new PkiError('input.invalid', 'give --cn NAME or --subject DN');
         if (o.subject && o.cn) throw new PkiError('input.invalid', '--cn and --subject exclude each other');
+        assertKeyFileFree(o.outKey, o.force);
         const subject = o.subject ?? `CN=${o.cn ?? ''}`;
         const a = await ctx.openAuthority();
         const issued = await a.issuance.issueWithKey(

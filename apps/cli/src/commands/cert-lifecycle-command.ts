@@ -1,7 +1,16 @@
 import type { Command } from 'commander';
 import type { CertificateExportFormat } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
-import { durationOption, keyTypeOption, parseSans, collect, readInputFile, writeOutputFile } from '../cli-parsers';
+import {
+  assertKeyFileFree,
+  assertNoKeyOutWithCsr,
+  durationOption,
+  keyTypeOption,
+  parseSans,
+  collect,
+  readInputFile,
+  writeOutputFile,
+} from '../cli-parsers';
 import { CERT_FORMATS, formatOption, readPasswordFile, writeExport } from '../export-output';
 import type { KeyType } from '@pkim/shared';
 import { registerCertBatchCommands, registerCertBulkCommand } from './cert-bulk-command';
@@ -62,7 +71,8 @@ export function registerCertLifecycleCommands(program: Command, ctx: CliContext)
     .option('--key-type <type>', 'type of the new key (default: the old key type)', keyTypeOption)
     .option('--keep-key', 'keep the new key on the server for exports (default: when the old one was kept)')
     .option('--out-cert <file>', 'write the new certificate PEM here')
-    .option('--out-key <file>', 'write the new private key PEM here (mode 0600)')
+    .option('--out-key <file>', 'write the new private key PEM here (mode 0600; an existing file: refused)')
+    .option('--force', 'replace an existing --out-key file (a renewal in place)')
     .action(
       async (
         ref: string,
@@ -77,8 +87,11 @@ export function registerCertLifecycleCommands(program: Command, ctx: CliContext)
           keepKey?: boolean;
           outCert?: string;
           outKey?: string;
+          force?: boolean;
         },
       ) => {
+        assertNoKeyOutWithCsr(o);
+        assertKeyFileFree(o.outKey, o.force);
         const a = await ctx.openAuthority();
         const r = await a.renewal.renew(
           ref,

@@ -10,7 +10,7 @@ import type { CliContext } from '../cli-context';
 import { intOption } from '../cli-parsers';
 import { offering } from '../option-values';
 import { readPasswordFile } from '../export-output';
-import { date, notificationRulesTable, table } from '../format';
+import { date, notificationDeliveriesTable, notificationRulesTable } from '../format';
 
 const STATUSES = ['pending', 'retrying', 'delivered', 'failed'] as const;
 type Status = (typeof STATUSES)[number];
@@ -195,23 +195,8 @@ export function registerNotifyCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const page = await a.notifications.listDeliveries(o, ctx.actor);
       const { toNotificationDeliveryDto } = await ctx.contract();
-      ctx.output(
-        { items: page.items.map(toNotificationDeliveryDto), nextCursor: page.nextCursor },
-        () =>
-          table(
-            ['CREATED', 'RULE', 'EVENT', 'SUBJECT', 'STATUS', 'ATTEMPTS', 'NEXT ATTEMPT', 'LAST ERROR'],
-            page.items.map((d) => [
-              date(d.createdAt),
-              d.rule.name,
-              d.event,
-              d.subject,
-              d.status,
-              d.attempts,
-              date(d.nextAttemptAt),
-              d.lastError,
-            ]),
-          ) + (page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''),
-      );
+      const items = page.items.map(toNotificationDeliveryDto);
+      ctx.output({ items, nextCursor: page.nextCursor }, () => notificationDeliveriesTable(items, page.nextCursor));
     });
 
   notify

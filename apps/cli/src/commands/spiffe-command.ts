@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
-import { spiffeStatusText, table } from '../format';
+import { spiffeDeniedTable, spiffeStatusText, svidsTable } from '../format';
 
 /** `pkim spiffe …`: SPIFFE workload identity (docs/spiffe.md). */
 export function registerSpiffeCommand(program: Command, ctx: CliContext): void {
@@ -47,12 +47,7 @@ export function registerSpiffeCommand(program: Command, ctx: CliContext): void {
     .action(async (o: { spiffeId?: string; current?: boolean }) => {
       const a = await ctx.openAuthority();
       const r = await a.spiffe.list({ spiffeId: o.spiffeId, current: o.current, limit: 1000 }, ctx.actor);
-      ctx.output({ items: r.items, nextCursor: r.nextCursor }, () =>
-        table(
-          ['SPIFFE ID', 'SERIAL', 'EXPIRES', 'STATE'],
-          r.items.map((i) => [i.spiffeId, i.serial, i.expiresAt, i.state]),
-        ),
-      );
+      ctx.output({ items: r.items, nextCursor: r.nextCursor }, () => svidsTable(r.items, r.nextCursor));
     });
 
   spiffe
@@ -88,12 +83,7 @@ export function registerSpiffeCommand(program: Command, ctx: CliContext): void {
     .action(async () => {
       const a = await ctx.openAuthority();
       const rows = await a.spiffe.listDenied(ctx.actor);
-      ctx.output({ items: rows, nextCursor: null }, () =>
-        table(
-          ['SPIFFE ID', 'REASON', 'DENIED AT', 'BY'],
-          rows.map((r) => [r.spiffeId, r.reason, r.deniedAt, r.deniedBy]),
-        ),
-      );
+      ctx.output({ items: rows, nextCursor: null }, () => spiffeDeniedTable(rows));
     });
 
   spiffe

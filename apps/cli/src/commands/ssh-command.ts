@@ -15,7 +15,18 @@ import {
   writeOutputFile,
 } from '../cli-parsers';
 import { offering } from '../option-values';
-import { date, keyValues, sshCasTable, table } from '../format';
+import {
+  date,
+  keyValues,
+  sshBlocksTable,
+  sshCasTable,
+  sshCertificatesTable,
+  sshEnvironmentsTable,
+  sshFleetTokensTable,
+  sshHostsTable,
+  sshPrincipalsTable,
+  sshUsersTable,
+} from '../format';
 
 const list = (v: string | string[] | undefined): string[] =>
   (Array.isArray(v) ? v : v ? [v] : [])
@@ -201,14 +212,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const query = { ca: o.ca, status: o.status, limit: o.limit, cursor: o.cursor };
       const page = await (await ctx.contract()).sshLists.certificates(a.ssh, query);
-      ctx.output(
-        page,
-        () =>
-          table(
-            ['SERIAL', 'CA', 'TYPE', 'STATUS', 'KEY ID', 'PRINCIPALS', 'VALID BEFORE'],
-            page.items.map((c) => [c.serial, c.ca, c.type, c.status, c.keyId, c.principals.join(','), c.validBefore]),
-          ) + (page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''),
-      );
+      ctx.output(page, () => sshCertificatesTable(page.items, page.nextCursor));
     });
 
   // ---------------------------------------------------------------------------------------------- revocation
@@ -283,12 +287,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   env.command('list').action(async () => {
     const a = await ctx.openAuthority();
     const page = await (await ctx.contract()).sshLists.environments(a.ssh);
-    ctx.output(page, () =>
-      table(
-        ['NAME', 'DESCRIPTION', 'USER CAS', 'HOST CAS', 'HOSTS'],
-        page.items.map((r) => [r.name, r.description, r.userCas, r.hostCas, r.hosts]),
-      ),
-    );
+    ctx.output(page, () => sshEnvironmentsTable(page.items));
   });
 
   const host = ssh.command('host').description('hosts registry');
@@ -310,12 +309,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .action(async (o: { environment?: string }) => {
       const a = await ctx.openAuthority();
       const page = await (await ctx.contract()).sshLists.hosts(a.ssh, o.environment);
-      ctx.output(page, () =>
-        table(
-          ['NAME', 'ENVIRONMENT', 'PRINCIPALS'],
-          page.items.map((r) => [r.name, r.environment, r.principals.join(',')]),
-        ),
-      );
+      ctx.output(page, () => sshHostsTable(page.items));
     });
   host
     .command('map')
@@ -370,12 +364,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   user.command('list').action(async () => {
     const a = await ctx.openAuthority();
     const page = await (await ctx.contract()).sshLists.users(a.ssh);
-    ctx.output(page, () =>
-      table(
-        ['NAME', 'DISABLED', 'PRINCIPALS', 'BLOCKS'],
-        page.items.map((r) => [r.name, String(r.disabled), r.principals.join(','), r.blocks]),
-      ),
-    );
+    ctx.output(page, () => sshUsersTable(page.items));
   });
   for (const [cmd, disabled] of [
     ['disable', true],
@@ -403,12 +392,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   principal.command('list').action(async () => {
     const a = await ctx.openAuthority();
     const page = await (await ctx.contract()).sshLists.principals(a.ssh);
-    ctx.output(page, () =>
-      table(
-        ['NAME', 'DESCRIPTION', 'USERS'],
-        page.items.map((r) => [r.name, r.description, r.users.join(',')]),
-      ),
-    );
+    ctx.output(page, () => sshPrincipalsTable(page.items));
   });
   principal
     .command('grant')
@@ -456,12 +440,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   ssh.command('blocks').action(async () => {
     const a = await ctx.openAuthority();
     const page = await (await ctx.contract()).sshLists.blocks(a.ssh);
-    ctx.output(page, () =>
-      table(
-        ['ID', 'USER', 'HOST', 'REASON'],
-        page.items.map((r) => [r.id, r.user, r.host ?? '(fleet-wide)', r.reason]),
-      ),
-    );
+    ctx.output(page, () => sshBlocksTable(page.items));
   });
 
   const fleet = ssh.command('fleet-token').description('fleet tokens (host bootstrap over HTTP)');
@@ -494,20 +473,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   fleet.command('list').action(async () => {
     const a = await ctx.openAuthority();
     const page = await (await ctx.contract()).sshLists.fleetTokens(a.ssh);
-    ctx.output(page, () =>
-      table(
-        ['ID', 'NAME', 'ENVIRONMENT', 'OPERATIONS', 'RATE/MIN', 'EXPIRES', 'REVOKED'],
-        page.items.map((r) => [
-          r.id,
-          r.name,
-          r.environment,
-          r.operations.join(','),
-          r.ratePerMinute,
-          r.expiresAt ?? 'never',
-          r.revokedAt ?? '-',
-        ]),
-      ),
-    );
+    ctx.output(page, () => sshFleetTokensTable(page.items));
   });
   fleet.command('revoke <id>').action(async (id: string) => {
     const a = await ctx.openAuthority();

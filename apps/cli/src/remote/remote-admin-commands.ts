@@ -4,14 +4,25 @@
 // answer where the local command prints a narrower object), so scripts see one shape in both modes.
 import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
-import { parseSans, readInputFile, readProfileFile, writeOutputFile } from '../cli-parsers';
+import {
+  assertKeyFileFree,
+  assertNoKeyOutWithCsr,
+  parseSans,
+  readInputFile,
+  readProfileFile,
+  writeOutputFile,
+} from '../cli-parsers';
 import {
   acmeAccountsTable,
   acmeDirectoriesTable,
+  acmeEabKeysTable,
   keyValues,
+  notificationDeliveriesTable,
   notificationRulesTable,
   profilesTable,
+  spiffeDeniedTable,
   spiffeStatusText,
+  svidsTable,
   tokensTable,
   usersTable,
   vaultMountedLine,
@@ -23,7 +34,7 @@ import type { ProfileSummaryDto, VaultMountDto } from '@pkim/contract';
 import { readPasswordFile } from '../export-output';
 import { caDeletedText, profileText } from '../command-outputs';
 import { fetchPublic } from './remote-client';
-import { duration, ms, printTable, printWith, str, ttl } from './remote-commands';
+import { duration, ms, printTable, str, ttl } from './remote-commands';
 import type { Dto, Opts, RemoteCall, RemoteCommand } from './remote-commands';
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -185,16 +196,20 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   },
   'cert renew': {
     procedure: 'renewal.renew',
-    input: ([ref], o) => ({
-      ref,
-      ttl: ttl(o.validity ?? o.ttl),
-      sans: parseSans(o.san as string[] | undefined),
-      revokeOld: o.revokeOld,
-      csrPem: typeof o.csr === 'string' ? readInputFile(o.csr, 'CSR') : undefined,
-      reuseKey: o.reuseKey,
-      keyType: o.keyType,
-      keepKey: o.keepKey,
-    }),
+    input: ([ref], o) => {
+      assertNoKeyOutWithCsr(o);
+      assertKeyFileFree(o.outKey as string | undefined, o.force as boolean | undefined);
+      return {
+        ref,
+        ttl: ttl(o.validity ?? o.ttl),
+        sans: parseSans(o.san as string[] | undefined),
+        revokeOld: o.revokeOld,
+        csrPem: typeof o.csr === 'string' ? readInputFile(o.csr, 'CSR') : undefined,
+        reuseKey: o.reuseKey,
+        keyType: o.keyType,
+        keepKey: o.keepKey,
+      };
+    },
     print(ctx, out, o) {
       if (typeof o.outCert === 'string') writeOutputFile(o.outCert, String(out.certificatePem));
       if (typeof o.outKey === 'string' && typeof out.privateKeyPem === 'string')
@@ -465,7 +480,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'notify deliveries': {
     procedure: 'notification.listDeliveries',
     input: (_args, o) => ({ rule: o.rule, status: o.status, limit: o.limit, cursor: o.cursor }),
-    print: printWith(['createdAt', 'event', 'subject', 'status', 'attempts', 'nextAttemptAt', 'lastError']),
+    print: printTable(notificationDeliveriesTable),
   },
   // ── Vault PKI mounts ─────────────────────────────────────────────────────────────────────────────────────────
   'vault mount': {
@@ -521,7 +536,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'spiffe list': {
     procedure: 'spiffe.list',
     input: (_args, o) => ({ spiffeId: o.spiffeId, current: o.current, limit: 500 }),
-    print: printWith(['spiffeId', 'serial', 'expiresAt', 'state']),
+    print: printTable(svidsTable),
   },
   'spiffe deny': {
     procedure: 'spiffe.deny',
@@ -537,7 +552,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'spiffe denied': {
     procedure: 'spiffe.denied',
     input: () => undefined,
-    print: printWith(['spiffeId', 'reason', 'deniedAt', 'deniedBy']),
+    print: printTable(spiffeDeniedTable),
   },
   'spiffe rotate': {
     procedure: 'spiffe.rotate',
@@ -605,7 +620,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'acme eab list': {
     procedure: 'acme.eabKeys',
     input: (_args, o) => ({ ca: o.ca }),
-    print: printWith(['kid', 'caId', 'createdAt', 'createdBy', 'usedAt', 'accountId']),
+    print: printTable(acmeEabKeysTable),
   },
   'acme eab revoke': {
     procedure: 'acme.revokeEabKey',

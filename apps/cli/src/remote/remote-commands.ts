@@ -6,7 +6,7 @@ import type { RestTwinName } from '@pkim/contract';
 import type { RemoteTarget } from '../config/cli-config';
 import { downloadRemote } from './remote-client';
 import type { CliContext } from '../cli-context';
-import { parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
+import { assertKeyFileFree, parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
 import { readPasswordFile } from '../export-output';
 import {
   auditTable,
@@ -20,6 +20,7 @@ import {
   table,
   type AuditLine,
   type CaLine,
+  type CertificateDetailLine,
   type CertificateLine,
   type CertificatePurposes,
   type RequestLine,
@@ -107,11 +108,6 @@ export function human(out: unknown, columns?: string[]): string {
   return keyValues(pairs);
 }
 
-export const printWith =
-  (columns?: string[]) =>
-  (ctx: CliContext, out: Dto): void =>
-    ctx.output(out, () => human(out, columns));
-
 /** a page's items (`{ items, nextCursor }`) */
 export const pageItems = (out: Dto): Dto[] => (Array.isArray(out.items) ? (out.items as Dto[]) : []);
 /** an RFC 3339 time of the API → ms (null stays null) */
@@ -120,12 +116,13 @@ export const str = (v: unknown): string => (typeof v === 'string' ? v : '-');
 
 /**
  * prints a page with the local command's table (format.ts): `line` maps each of the API's objects to what the
- * local renderer takes (`T`: the API's object as it is where both have the same fields)
+ * local renderer takes (`T`: the API's object as it is where both have the same fields); the page's `nextCursor`
+ * goes to renderers that print `more: --cursor …`
  */
 export const printTable =
-  <T>(render: (items: T[]) => string, line: (item: Dto) => T = (item) => item as T) =>
+  <T>(render: (items: T[], nextCursor: string | null) => string, line: (item: Dto) => T = (item) => item as T) =>
   (ctx: CliContext, out: Dto): void =>
-    ctx.output(out, () => render(pageItems(out).map(line)));
+    ctx.output(out, () => render(pageItems(out).map(line), typeof out.nextCursor === 'string' ? out.nextCursor : null));
 
 /** the API's objects → the lines the local tables print (format.ts), so both modes print the same table */
 const caLine = (c: Dto): CaLine => ({
@@ -150,6 +147,17 @@ const certificateLine = (c: Dto): CertificateLine => ({
   commonName: typeof c.commonName === 'string' ? c.commonName : null,
   sans: c.sans ?? {},
 });
+/** a certificate of the API (`certificate.get`, an issued one) → what the local `certDetails` takes */
+const certificateDetailLine = (out: Dto): CertificateDetailLine => ({
+  ...certificateLine(out),
+  keyType: str(out.keyType),
+  revokedAt: ms(out.revokedAt) ?? null,
+  revocationReason: typeof out.revocationReason === 'string' ? out.revocationReason : null,
+  fingerprintSha256: str(out.fingerprintSha256),
+  requestId: typeof out.requestId === 'string' ? out.requestId : null,
+  issuedBy: str(out.issuedBy),
+  renewedFrom: typeof out.renewedFrom === 'string' ? out.renewedFrom : null,
+});
 const requestLine = (r: Dto): RequestLine => ({
   id: str(r.id),
   status: str(r.status),
@@ -165,9 +173,10 @@ async function printIssued(ctx: CliContext, out: Dto, o: Opts, showKey: boolean)
   const keyShown = showKey && !o.outKey;
   ctx.output(
     { ...out, ...(showKey ? { privateKeyPem: keyShown ? issued.privateKeyPem : undefined } : {}), written },
+    // the local text (cert-command.ts): `cert issue` shows the key unless --out-key, `cert sign` the PEM unless written
     () =>
-      human(out) +
-      (written.length ? `\nwritten: ${written.join(', ')}` : '') +
+      certDetails(certificateDetailLine(out)) +
+      (written.length ? `\nwritten: ${written.join(', ')}` : showKey ? '' : `\n\n${issued.certificatePem}`) +
       (keyShown ? `\n\n${issued.certificatePem}${issued.privateKeyPem ?? ''}` : ''),
   );
 }
@@ -304,6 +313,7 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
     async input(_args, o) {
       if (!o.subject && !o.cn) throw new PkiError('input.invalid', 'give --cn NAME or --subject DN');
       if (o.subject && o.cn) throw new PkiError('input.invalid', '--cn and --subject exclude each other');
+      assertKeyFileFree(o.outKey as string | undefined, o.force as boolean | undefined);
       const { defaultSans, cnOf } = await import('../commands/cert-command');
       const dn = (o.subject as string | undefined) ?? `CN=${o.cn as string}`;
       return {
@@ -359,25 +369,12 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       ctx.output(out, () =>
         o.pem
           ? String(out.certificatePem)
-          : certDetails(
-              {
-                ...certificateLine(out),
-                keyType: str(out.keyType),
-                revokedAt: ms(out.revokedAt) ?? null,
-                revocationReason: typeof out.revocationReason === 'string' ? out.revocationReason : null,
-                fingerprintSha256: str(out.fingerprintSha256),
-                requestId: typeof out.requestId === 'string' ? out.requestId : null,
-                issuedBy: str(out.issuedBy),
-                renewedFrom: typeof out.renewedFrom === 'string' ? out.renewedFrom : null,
-              },
-              Array.isArray(out.renewedBy) ? out.renewedBy.map(String) : [],
-              {
-                extKeyUsage: Array.isArray(out.extKeyUsage) ? out.extKeyUsage.map(String) : [],
-                certificatePolicies: Array.isArray(out.certificatePolicies)
-                  ? (out.certificatePolicies as CertificatePurposes['certificatePolicies'])
-                  : [],
-              },
-            ),
+          : certDetails(certificateDetailLine(out), Array.isArray(out.renewedBy) ? out.renewedBy.map(String) : [], {
+              extKeyUsage: Array.isArray(out.extKeyUsage) ? out.extKeyUsage.map(String) : [],
+              certificatePolicies: Array.isArray(out.certificatePolicies)
+                ? (out.certificatePolicies as CertificatePurposes['certificatePolicies'])
+                : [],
+            }),
       ),
   },
   'cert revoke': {

@@ -6,8 +6,17 @@ import { dirname, join } from 'node:path';
 import { PkiError } from '@pkim/shared';
 import { readInputFile, writeOutputFile } from '../cli-parsers';
 import { fetchPublic } from './remote-client';
-import { sshCasTable } from '../format';
-import { duration, printTable, printWith } from './remote-commands';
+import {
+  sshBlocksTable,
+  sshCasTable,
+  sshCertificatesTable,
+  sshEnvironmentsTable,
+  sshFleetTokensTable,
+  sshHostsTable,
+  sshPrincipalsTable,
+  sshUsersTable,
+} from '../format';
+import { duration, printTable } from './remote-commands';
 import type { Dto, Opts, RemoteCommand } from './remote-commands';
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -18,8 +27,6 @@ const list = (v: unknown): string[] =>
     .flatMap((x) => x.split(','))
     .map((x) => x.trim())
     .filter(Boolean);
-
-const CERT_COLUMNS = ['serial', 'type', 'status', 'keyId', 'principals', 'validBefore'];
 
 async function signInput(o: Opts) {
   const { signOptions } = await import('../commands/ssh-command');
@@ -102,7 +109,7 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh list': {
     procedure: 'ssh.listCertificates',
     input: (_args, o) => ({ ca: o.ca, status: o.status, limit: o.limit, cursor: o.cursor }),
-    print: printWith(CERT_COLUMNS),
+    print: printTable(sshCertificatesTable),
   },
   'ssh revoke': {
     procedure: 'ssh.revoke',
@@ -160,7 +167,7 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh env list': {
     procedure: 'ssh.listEnvironments',
     input: () => undefined,
-    print: printWith(['name', 'description']),
+    print: printTable(sshEnvironmentsTable),
   },
   'ssh host add': {
     procedure: 'ssh.addHost',
@@ -170,7 +177,7 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh host list': {
     procedure: 'ssh.listHosts',
     input: (_args, o) => ({ environment: o.environment }),
-    print: printWith(['name', 'principals']),
+    print: printTable(sshHostsTable),
   },
   'ssh host map': {
     procedure: 'ssh.mapAccount',
@@ -202,7 +209,7 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh user list': {
     procedure: 'ssh.listUsers',
     input: () => undefined,
-    print: printWith(['name', 'disabled', 'principals']),
+    print: printTable(sshUsersTable),
   },
   'ssh user disable': {
     procedure: 'ssh.setUserDisabled',
@@ -230,7 +237,7 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh principal list': {
     procedure: 'ssh.listPrincipals',
     input: () => undefined,
-    print: printWith(['name', 'description']),
+    print: printTable(sshPrincipalsTable),
   },
   'ssh principal grant': {
     procedure: 'ssh.grant',
@@ -257,7 +264,7 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh blocks': {
     procedure: 'ssh.listBlocks',
     input: () => undefined,
-    print: printWith(['id', 'user', 'host', 'reason']),
+    print: printTable(sshBlocksTable),
   },
   'ssh fleet-token create': {
     procedure: 'ssh.createFleetToken',
@@ -274,7 +281,7 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh fleet-token list': {
     procedure: 'ssh.fleetTokens',
     input: () => undefined,
-    print: printWith(['id', 'name', 'operations', 'ratePerMinute', 'revokedAt']),
+    print: printTable(sshFleetTokensTable),
   },
   'ssh fleet-token revoke': {
     procedure: 'ssh.revokeFleetToken',
