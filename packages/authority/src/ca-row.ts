@@ -1,6 +1,6 @@
 import { PkiError, type Clock, type KeyType } from '@pkim/shared';
 import { keyTypeFromSpki, toPem, type CertificateInfo } from '@pkim/core';
-import type { BackendName, KeyBackends, KeyRef, Signer } from '@pkim/keys';
+import type { BackendName, KeyBackends, KeyRef } from '@pkim/keys';
 import type { CaRow, NewAuditEvent, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import { auditEvent } from './audit-service';
@@ -88,13 +88,14 @@ export async function destroyKeyQuietly(
  * A key already in a key backend that a new CA is to use (`CreateCaInput.keyUri`: Vault's `key_ref`): it must exist
  * (its public key read from its backend: `kms.key_not_found` else), be of the key type asked, and be used by no CA
  * (a key is one CA's here: deleting or destroying it follows that CA). Checked before anything is made; the key is
- * never destroyed when the creation then fails — it was not made for it.
+ * never destroyed when the creation then fails — it was not made for it. Returns the key's reference, not a signer:
+ * only the pipeline and the CA service (tests/architecture.test.ts) make signers of CA keys.
  */
 export async function existingCaKey(
   deps: { keys: KeyBackends; store: Pick<Store, 'cas'> },
   keyUri: string,
   keyType: KeyType,
-): Promise<{ signer: Signer; backend: BackendName }> {
+): Promise<{ ref: KeyRef; backend: BackendName }> {
   const backend = deps.keys.forUri(keyUri);
   const publicKey = await backend.getPublicKey(keyUri);
   let actual: KeyType | undefined;
@@ -107,7 +108,7 @@ export async function existingCaKey(
     throw new PkiError('input.invalid', `the existing key is ${actual ?? 'of an unsupported type'}, not ${keyType}`);
   const user = (await deps.store.cas.list()).find((c) => c.keyUri === keyUri);
   if (user) throw new PkiError('input.invalid', `the existing key is used by CA ${user.name} (${user.id})`);
-  return { signer: deps.keys.signer({ uri: keyUri, keyType, publicKey }), backend: backend.name };
+  return { ref: { uri: keyUri, keyType, publicKey }, backend: backend.name };
 }
 
 /** `kms.key_created` for the key of a new CA row */

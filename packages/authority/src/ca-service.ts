@@ -146,7 +146,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         // a key made before (Vault's keys/generate + intermediate/generate/existing): never destroyed here
         const existing = await existingCaKey(deps, input.keyUri, input.keyType);
         backendName = existing.backend;
-        signer = existing.signer;
+        signer = keys.signer(existing.ref);
       } else {
         signer = await keys.generateKey(backendName, { keyType: input.keyType, label: input.name });
         keyRef = signer;
@@ -455,10 +455,10 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       if (input.keyUri !== undefined) {
         // the key is in a backend already (Vault's keys/generate): that one, checked; never destroyed here
         const existing = await existingCaKey(deps, input.keyUri, key.keyType);
-        if (!Buffer.from(existing.signer.publicKey).equals(Buffer.from(key.spki)))
+        if (!Buffer.from(existing.ref.publicKey).equals(Buffer.from(key.spki)))
           throw new PkiError('input.invalid', 'the existing key is not the private key given (public keys differ)');
         backendName = existing.backend;
-        caKey = existing.signer;
+        caKey = existing.ref;
       } else {
         signer = await keys.importKey(backendName, { keyType: key.keyType, label: name, pkcs8: key.pkcs8 });
         caKey = signer;

@@ -788,7 +788,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         // a key made before (Vault's keys/generate): checked, never destroyed here (keyRef stays unset)
         const existing = await existingCaKey(deps, r.keyUri, r.keyType);
         backendName = existing.backend;
-        signingKey = existing.signer;
+        signingKey = keys.signer(existing.ref);
       } else {
         keyRef = await keys.get(backendName).generateKey({ keyType: r.keyType, label: r.name });
         signingKey = keyRef;
