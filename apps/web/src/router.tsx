@@ -129,6 +129,16 @@ const notificationsRoute = createRoute({
   path: '/notifications',
   component: lazyRouteComponent(() => import('./pages/notifications-page'), 'NotificationsPage'),
 });
+const profilesRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/profiles',
+  component: lazyRouteComponent(() => import('./pages/profiles-page'), 'ProfilesPage'),
+});
+export const profileDetailRoute = createRoute({
+  getParentRoute: () => appRoute,
+  path: '/profiles/$name',
+  component: lazyRouteComponent(() => import('./pages/profiles-page'), 'ProfileDetailPage'),
+});
 const keyBackendsRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/key-backends',
@@ -185,6 +195,8 @@ const routeTree = rootRoute.addChildren([
     notificationsRoute,
     bulkRoute,
     keyBackendsRoute,
+    profilesRoute,
+    profileDetailRoute,
     searchRoute,
     domainsRoute,
     sshRoute,
