@@ -321,7 +321,7 @@ function ProfileFormDialog({
         onChange={(v) => set('allowedKeyTypes', v)}
         error={errorOf('allowedKeyTypes')}
       />
-      <div className="grid gap-4 sm:grid-cols-2">
+      <div className="grid items-start gap-4 sm:grid-cols-2">
         <Field label="Default lifetime" htmlFor="profile-default" error={errorOf('defaultLifetime')} hint="e.g. 90d">
           <Input
             id="profile-default"
