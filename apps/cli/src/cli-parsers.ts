@@ -134,11 +134,20 @@ export function assertKeyFileFree(path: string | undefined, force: boolean | und
   );
 }
 
-/** `cert renew --csr F --out-key K`: the key is the CSR's and stays with its holder — nothing to write */
-export function assertNoKeyOutWithCsr(o: { csr?: unknown; outKey?: unknown }): void {
-  if (o.csr !== undefined && o.outKey !== undefined)
+/**
+ * `cert renew --csr F --out-key K`: the key is the CSR's and stays with its holder; `--reuse-key --out-key K`: the key
+ * is the old certificate's, the holder has it — nothing to write either way (a usage error, not a silent no-op)
+ */
+export function assertNoKeyOutWithCsr(o: { csr?: unknown; reuseKey?: unknown; outKey?: unknown }): void {
+  if (o.outKey === undefined) return;
+  if (o.csr !== undefined)
     throw new PkiError(
       'input.invalid',
       "--out-key with --csr: the new key is the CSR's, not made here (drop --out-key)",
+    );
+  if (o.reuseKey === true)
+    throw new PkiError(
+      'input.invalid',
+      "--out-key with --reuse-key: the key is the old certificate's, not made here (drop --out-key)",
     );
 }

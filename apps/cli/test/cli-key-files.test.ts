@@ -120,6 +120,14 @@ describe('pkim cert issue / cert renew: an existing --out-key file is refused un
         "error: input.invalid: --out-key with --csr: the new key is the CSR's, not made here (drop --out-key)\n",
       );
       expect(certificates()).toBe(before);
+      // --out-key with --reuse-key: the old key is the holder's — a usage error too, nothing renewed
+      const reuse = pkim('cert', 'renew', serial, '--reuse-key', '--out-key', file('nowhere.key'));
+      expect(reuse.code, reuse.stderr).toBe(2);
+      expect(reuse.stderr).toBe(
+        "error: input.invalid: --out-key with --reuse-key: the key is the old certificate's, not made here (drop " +
+          '--out-key)\n',
+      );
+      expect(certificates()).toBe(before);
       // in place: both files replaced with --force
       const renewed = pkim('cert', 'renew', serial, '--out-cert', cert, '--out-key', key, '--force', '--json');
       expect(renewed.code, renewed.stderr).toBe(0);
