@@ -836,10 +836,10 @@ export interface Store extends StoreRepositories {
    * row remembered by this process is read again at the next request (auth-service.ts token rows, ca-context.ts CA
    * rows with caRowWrites; a token-authenticated request reads it once, other-commits-seen.ts). A synchronous check
    * (SQLite: `PRAGMA data_version`, ≈ 1–3 µs a read; PostgreSQL: the NOTIFYs of other stores' commits that changed a
-   * CA row, an API token, a user, a certificate's status or a certificate profile, counted by a listening connection — they arrive a moment
-   * after the commit — plus one move when that connection is lost and one when it listens again; while none listens
-   * it stands still and callers' time bounds apply); absent: the store has no such signal, and callers bound how long
-   * they remember a row by time
+   * CA row, an API token, a user, a certificate's status or a certificate profile, counted by a listening connection —
+   * they arrive a moment after the commit — plus one move when that connection is lost and one when it listens again;
+   * while none listens it stands still and callers' time bounds apply); absent: the store has no such signal, and
+   * callers bound how long they remember a row by time
    */
   readonly otherCommits?: number;
   /**
