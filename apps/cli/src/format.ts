@@ -402,6 +402,12 @@ export const sshCasTable = (
     items.map((c) => [c.name, c.type, c.environment, c.status, c.keyType, c.fingerprint]),
   );
 
+/** `pkim ssh ca show`: every field of the CA's API view, one per line (the public key in full) */
+export const sshCaText = (ca: Record<string, unknown>): string =>
+  keyValues(
+    Object.entries(ca).map(([k, x]) => [k, typeof x === 'object' && x !== null ? JSON.stringify(x) : String(x)]),
+  );
+
 /** `pkim notify rule list` */
 export const notificationRulesTable = (
   items: {

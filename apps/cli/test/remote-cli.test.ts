@@ -220,7 +220,7 @@ describe('pkim remote mode: the same commands through a server', () => {
     expect(remote('request', 'list').stdout).toMatch(/\bpending\b.*\bCN=queued\.example\.com\b/);
   });
 
-  it('token, user, profile, audit, acme, ssh ca, notify rule lists and spiffe status print the local tables', () => {
+  it('token, user, profile, audit, acme, ssh ca lists and show, notify rule lists, spiffe status: local tables', () => {
     const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
     const made = [
       ['token', 'create', '--name', 'listed', '--role', 'auditor'],
@@ -242,6 +242,7 @@ describe('pkim remote mode: the same commands through a server', () => {
       ['acme', 'list'],
       ['acme', 'accounts'],
       ['ssh', 'ca', 'list'],
+      ['ssh', 'ca', 'show', 'listed-ssh'],
       ['notify', 'rule', 'list'],
       ['spiffe', 'status'],
     ];

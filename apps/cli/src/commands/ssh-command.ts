@@ -17,8 +17,8 @@ import {
 import { offering } from '../option-values';
 import {
   date,
-  keyValues,
   sshBlocksTable,
+  sshCaText,
   sshCasTable,
   sshCertificatesTable,
   sshEnvironmentsTable,
@@ -133,7 +133,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .action(async (ref: string) => {
       const a = await ctx.openAuthority();
       const s = (await ctx.contract()).toSshCaDto(await a.ssh.getCa(ref));
-      ctx.output(s, () => keyValues(Object.entries(s).map(([k, x]) => [k, String(x)])));
+      ctx.output(s, () => sshCaText(s));
     });
   ca.command('rotate')
     .description('new active CA for an environment and type; the current one keeps being trusted until it retires')

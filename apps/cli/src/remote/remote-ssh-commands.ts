@@ -8,6 +8,7 @@ import { readInputFile, writeOutputFile } from '../cli-parsers';
 import { fetchPublic } from './remote-client';
 import {
   sshBlocksTable,
+  sshCaText,
   sshCasTable,
   sshCertificatesTable,
   sshEnvironmentsTable,
@@ -78,11 +79,7 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
     print(ctx, out, _o, [ref]) {
       const ca = (out.items as Dto[]).find((c) => c.id === ref || c.name === ref);
       if (!ca) throw new PkiError('ssh.ca_not_found', `no SSH CA '${text(ref)}'`);
-      ctx.output(ca, () =>
-        Object.entries(ca)
-          .map(([k, v]) => `${k}: ${text(v)}`)
-          .join('\n'),
-      );
+      ctx.output(ca, () => sshCaText(ca));
     },
   },
   'ssh ca rotate': {
