@@ -87,6 +87,10 @@ function policyText(c: ProfileSummaryDto['certificatePolicies'][number]): string
   return q.length ? `${c.oid} (${q.join(', ')})` : c.oid;
 }
 
+/** the rows of fields that are set (a profile's optional SAN rules: absent when null) */
+const optionalRows = (rows: [string, string | number | null][]): [string, string | number][] =>
+  rows.filter((r): r is [string, string | number] => r[1] !== null);
+
 /** `profile show`'s text, local and remote alike: from the profile summary the API answers (`--json` prints it) */
 export function profileText(p: ProfileSummaryDto): string {
   return keyValues([
@@ -100,6 +104,13 @@ export function profileText(p: ProfileSummaryDto): string {
     ...(p.isCa ? [['path length', p.pathLen ?? 'unlimited'] as [string, string | number]] : []),
     ['SAN types', p.allowedSanTypes.join(', ')],
     ['SAN required', p.sanRequired ? 'yes' : 'no'],
+    ...optionalRows([
+      ['SAN types required', p.requiredSanTypes.length ? p.requiredSanTypes.join(', ') : null],
+      ['URI schemes', p.allowedUriSchemes?.join(', ') ?? null],
+      ['max URI SANs', p.maxUriSans],
+      ['max SANs', p.maxSans],
+      ['max SAN bytes', p.maxSanBytes],
+    ]),
     ['key types', p.allowedKeyTypes.join(', ')],
     ['default lifetime', lifetimeText(p.defaultLifetime)],
     ['max lifetime', lifetimeText(p.maxLifetime)],

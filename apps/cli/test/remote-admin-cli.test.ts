@@ -83,7 +83,18 @@ async function flow(pkim: Pkim, dir: string): Promise<Record<string, Step>> {
     maxLifetime: '30d',
   };
   writeFileSync(f('lab.json'), JSON.stringify(lab));
-  writeFileSync(f('lab2.json'), JSON.stringify({ ...lab, extKeyUsage: ['serverAuth'], defaultLifetime: '2d' }));
+  // the update sets the SAN rules the summary carries and `profile show` prints when set
+  const sanRules = {
+    requiredSanTypes: ['dns'],
+    allowedUriSchemes: ['spiffe'],
+    maxUriSans: 1,
+    maxSans: 5,
+    maxSanBytes: 200,
+  };
+  writeFileSync(
+    f('lab2.json'),
+    JSON.stringify({ ...lab, extKeyUsage: ['serverAuth'], defaultLifetime: '2d', ...sanRules }),
+  );
   writeFileSync(f('builtin.json'), JSON.stringify({ ...lab, name: 'tls-server' }));
   writeFileSync(f('notjson.json'), '{ name: adm-lab');
   await run('profile create', `profile create --file ${f('lab.json')}`);
@@ -93,6 +104,8 @@ async function flow(pkim: Pkim, dir: string): Promise<Record<string, Step>> {
   await run('profile update', `profile update adm-lab --file ${f('lab2.json')}`);
   await run('profile update built-in', `profile update tls-server --file ${f('lab2.json')}`);
   await run('profile show adm-lab', 'profile show adm-lab');
+  const labText = await pkim('profile', 'show', 'adm-lab');
+  steps['profile show adm-lab text'] = { code: labText.code, json: labText.stdout };
   await run('profile issue', 'cert issue --ca adm-root --cn lab.example.com --san lab.example.com --profile adm-lab');
   await run('profile delete', 'profile delete adm-lab');
   await run('profile delete again', 'profile delete adm-lab');
@@ -181,7 +194,27 @@ describe('pkim remote mode: administration commands give the same JSON as local 
     expect(local['profile show unknown']!.code).toBe(3);
     expect(local['profile show xy']!.code).toBe(3);
     expect(local['profile create']!.code).toBe(0);
-    expect(local['profile show adm-lab']!.json).toMatchObject({ source: 'api', extKeyUsage: ['serverAuth'] });
+    expect(local['profile show adm-lab']!.json).toMatchObject({
+      source: 'api',
+      extKeyUsage: ['serverAuth'],
+      requiredSanTypes: ['dns'],
+      allowedUriSchemes: ['spiffe'],
+      maxUriSans: 1,
+      maxSans: 5,
+      maxSanBytes: 200,
+    });
+    // the text prints the SAN rules when set (local and --server alike: expectSameSteps), not when unset
+    for (const mode of [local, remote]) {
+      const text = String(mode['profile show adm-lab text']!.json);
+      expect(text).toMatch(/^SAN types required:\s+dns$/m);
+      expect(text).toMatch(/^URI schemes:\s+spiffe$/m);
+      expect(text).toMatch(/^max URI SANs:\s+1$/m);
+      expect(text).toMatch(/^max SANs:\s+5$/m);
+      expect(text).toMatch(/^max SAN bytes:\s+200$/m);
+      expect(String(mode['profile show tls-server text']!.json)).not.toMatch(
+        /^(max (URI )?SAN|URI schemes|SAN types required)/m,
+      );
+    }
     expect(local['profile issue']!.code).toBe(0);
     expect(local['profile delete']!.json).toEqual({ name: 'adm-lab', deleted: true });
     for (const [step, code] of [

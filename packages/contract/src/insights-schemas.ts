@@ -126,6 +126,14 @@ export const profileSummarySchema = z.object({
   isCa: z.boolean(),
   allowedSanTypes: z.array(z.string()),
   sanRequired: z.boolean(),
+  /** SAN types of which at least one entry must be present (empty: none demanded) */
+  requiredSanTypes: z.array(z.string()),
+  /** allowed URI SAN schemes, lowercase without colon (null: any absolute URI) */
+  allowedUriSchemes: z.array(z.string()).nullable(),
+  /** SAN limits: URI SANs, SANs of all types, UTF-8 bytes of all SAN values (null: none set — the defaults apply) */
+  maxUriSans: z.number().int().nullable(),
+  maxSans: z.number().int().nullable(),
+  maxSanBytes: z.number().int().nullable(),
   allowedKeyTypes: z.array(z.string()),
   /** lifetimes as durations in the largest exact unit (`90d`, `36h`), like a request's `ttl` */
   defaultLifetime: z.string(),
@@ -183,6 +191,11 @@ export interface ProfileRecord {
   isCa: boolean;
   allowedSanTypes: readonly string[];
   sanRequired: boolean;
+  requiredSanTypes?: readonly string[];
+  allowedUriSchemes?: readonly string[];
+  maxUriSans?: number;
+  maxSans?: number;
+  maxSanBytes?: number;
   allowedKeyTypes: readonly string[];
   defaultLifetimeMs: number;
   maxLifetimeMs: number;

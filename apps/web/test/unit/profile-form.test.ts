@@ -91,6 +91,11 @@ describe('profileFormToInput', () => {
     isCa: false,
     allowedSanTypes: ['dns'],
     sanRequired: true,
+    requiredSanTypes: ['dns'],
+    allowedUriSchemes: null,
+    maxUriSans: null,
+    maxSans: 7,
+    maxSanBytes: null,
     allowedKeyTypes: ['ec-p256'],
     defaultLifetime: '365d',
     maxLifetime: '730d',
@@ -120,6 +125,8 @@ describe('profileFormToInput', () => {
       certificatePolicies: [{ oid: '2.23.140.1.2.1' }],
       rsaKeyUsage: ['keyEncipherment'],
       allowKeyReuse: true,
+      requiredSanTypes: ['dns'],
+      maxSans: 7,
     });
   });
 });
