@@ -3,7 +3,8 @@
 // store holds what the form said, a leaf issued with it on the Issue page is read by openssl (key usage, EKU with
 // the OID, lifetime); a built-in shows no edit; an operator (no ca:write) sees no create/edit/delete; deleting a
 // profile an API token is limited to shows the server's profile.in_use message, and once the token is revoked it
-// goes.
+// goes. A profile made through the REST API with SAN rules the form does not show (required SAN types, URI schemes,
+// SAN limits) shows them on its page and keeps them when the form edits its description.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
@@ -172,5 +173,58 @@ describe('web console: the Profiles page (Chromium against pkim serve)', () => {
     expect(await page.locator('[data-profile="lab-client"]').count()).toBe(0);
     const names = (await server.authority.profileCatalog.list(E2E_ADMIN)).map((e) => e.profile.name);
     expect(names).not.toContain('lab-client');
+  }, 120_000);
+
+  it('an edit keeps what the form does not show: a profile made through the REST API keeps its SAN rules', async () => {
+    const { token } = await server.authority.auth.createToken({ name: 'profiles-e2e', role: 'admin' }, E2E_ADMIN);
+    const api = (path: string, init?: RequestInit) =>
+      fetch(`${base}/api/v1/profiles${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      });
+    const rules = {
+      requiredSanTypes: ['uri'],
+      allowedUriSchemes: ['spiffe'],
+      maxUriSans: 1,
+      maxSans: 4,
+      maxSanBytes: 300,
+    };
+    const made = await api('', {
+      method: 'POST',
+      body: JSON.stringify({
+        name: 'svid-lab',
+        isCa: false,
+        keyUsage: ['digitalSignature'],
+        extKeyUsage: ['clientAuth'],
+        allowedSanTypes: ['uri', 'dns'],
+        sanRequired: true,
+        allowedKeyTypes: ['ec-p256'],
+        defaultLifetime: '1h',
+        maxLifetime: '1d',
+        ...rules,
+      }),
+    });
+    expect(made.status, await made.clone().text()).toBe(201);
+    await session.signIn('admin', session.adminPassword);
+    await page.goto(`${base}/profiles/svid-lab`);
+    await page.getByRole('heading', { name: 'svid-lab' }).waitFor();
+    // the page shows them
+    const field = (label: string) => page.locator(`dt:text-is("${label}") + dd`);
+    await expect.poll(() => field('SAN types required').textContent(), POLL).toBe('uri');
+    expect(await field('URI schemes allowed').textContent()).toBe('spiffe');
+    expect(await field('Max URI SANs').textContent()).toBe('1');
+    expect(await field('Max SANs').textContent()).toBe('4');
+    expect(await field('Max SAN bytes').textContent()).toBe('300');
+
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await expect.poll(() => dialog().getByLabel('Max lifetime').inputValue(), POLL).toBe('1d');
+    await dialog().getByLabel('Description').fill('SVIDs of the lab');
+    await dialog().getByRole('button', { name: 'Save profile' }).click();
+    await expect.poll(() => field('Description').textContent(), POLL).toBe('SVIDs of the lab');
+    // read back through the API: the description changed, the SAN rules kept
+    const read = await api('/svid-lab');
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({ source: 'api', description: 'SVIDs of the lab', ...rules });
+    expect((await server.authority.profileCatalog.get('svid-lab', E2E_ADMIN)).profile).toMatchObject(rules);
   }, 120_000);
 });

@@ -104,8 +104,9 @@ export function profileFormErrors(f: ProfileForm): ProfileFieldErrors {
 }
 
 /**
- * The API's input: every field of the form, plus the fields of `kept` the form does not show (policies, RSA key
- * usage, path length, extensions, key reuse) so that an edit keeps them.
+ * The API's input: every field of the form, plus the fields of `kept` (the profile as read) the form does not show
+ * (policies, RSA key usage, path length, extensions, key reuse, required SAN types, URI schemes, SAN limits) so that
+ * an edit keeps them: an update replaces the whole profile.
  */
 export function profileFormToInput(f: ProfileForm, kept?: ProfileDto): ProfileInput {
   const description = f.description.trim();
@@ -126,6 +127,11 @@ export function profileFormToInput(f: ProfileForm, kept?: ProfileDto): ProfileIn
     ...(kept && f.isCa && kept.pathLen !== null ? { pathLen: kept.pathLen } : {}),
     ...(kept?.extensions.length ? { extensions: kept.extensions } : {}),
     ...(kept?.allowKeyReuse ? { allowKeyReuse: true } : {}),
+    ...(kept?.requiredSanTypes.length ? { requiredSanTypes: kept.requiredSanTypes } : {}),
+    ...(kept?.allowedUriSchemes ? { allowedUriSchemes: kept.allowedUriSchemes } : {}),
+    ...(kept?.maxUriSans != null ? { maxUriSans: kept.maxUriSans } : {}),
+    ...(kept?.maxSans != null ? { maxSans: kept.maxSans } : {}),
+    ...(kept?.maxSanBytes != null ? { maxSanBytes: kept.maxSanBytes } : {}),
   };
 }
 
