@@ -755,6 +755,33 @@ describe('PostgreSQL group commit', () => {
     }
   }, 60_000);
 
+  it("the request updates' generic plan probes certificate_requests_pkey, never scans the table", async () => {
+    // as the revocations' case above, for request rows (≈ 24 a page): 4,000 of them — with json_to_recordset's
+    // estimate of 100 updates the planner hash-joined a scan of every request up to ≈ 20,000 rows (and a generic plan
+    // made then stays as the table grows); with 10 it probes the primary key from ≈ 2,000
+    const { a, caId, sql } = await setup();
+    await a.commit({ insertRequests: Array.from({ length: 4000 }, () => makeRequest(caId)) });
+    await sql.query('analyze certificate_requests');
+    const { text } = batchStatement({ revocations: false, requests: true, keys: false, svids: false });
+    await sql.query(`prepare requests_plan as ${text}`);
+    try {
+      await sql.query('set plan_cache_mode = force_generic_plan');
+      const plan = (
+        await sql.query<{ 'QUERY PLAN': string }>(
+          "explain (costs off) execute requests_plan('{}', '{0}', true, null, '[]')",
+        )
+      ).rows.map((r) => r['QUERY PLAN']);
+      const update = plan.findIndex((l) => l.includes('Update on certificate_requests'));
+      expect(update, plan.join('\n')).toBeGreaterThanOrEqual(0);
+      const arm = plan.slice(update, update + 12).join('\n');
+      expect(arm).toContain('Index Scan using certificate_requests_pkey on certificate_requests');
+      expect(plan.join('\n')).not.toMatch(/Seq Scan on certificate_requests\b/);
+    } finally {
+      await sql.query('reset plan_cache_mode');
+      await sql.query('deallocate requests_plan');
+    }
+  }, 60_000);
+
   it('approvals and rejections submitted together: one statement; a request changed meanwhile fails', async () => {
     const { a, b, caId, sql } = await setup();
     const other = makeCa();
