@@ -36,6 +36,18 @@ import { sqliteDigest } from '../../../tests/support/db-digest';
 
 const FAST_SCRYPT = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
 const PASSWORD = 'matrix password 0123456789';
+/** the fields of the custom profiles the rows make (docs/profiles.md "Fields") */
+const MX_PROFILE = {
+  description: 'matrix',
+  isCa: false,
+  keyUsage: ['digitalSignature'],
+  extKeyUsage: ['clientAuth'],
+  allowedSanTypes: ['dns'],
+  sanRequired: false,
+  allowedKeyTypes: ['ec-p256'],
+  defaultLifetime: '30d',
+  maxLifetime: '90d',
+};
 
 const PRINCIPALS = ['admin', 'operator', 'auditor', 'requester', 'scoped', 'anonymous'] as const;
 type Principal = (typeof PRINCIPALS)[number];
@@ -66,6 +78,8 @@ interface Kit {
   freshSshSerial(): Promise<string>;
   freshFleetToken(): Promise<string>;
   freshRule(): Promise<string>;
+  /** a custom profile made through the API (profiles.update/delete victims) */
+  freshProfile(): Promise<string>;
   /** a fresh CA with ACME enabled */
   freshAcmeCa(): Promise<string>;
   freshEabKey(): Promise<string>;
@@ -194,6 +208,14 @@ const TRPC: Record<string, TrpcRow> = {
   'insights.search': { input: () => ({ q: 'matrix' }), expect: READERS },
   'insights.domains': { input: () => ({}), expect: READERS },
   'insights.profiles': { expect: EVERYONE },
+  // custom profiles (profile-service.ts): read with ca:read, made, changed and deleted with ca:write
+  'profiles.get': { input: () => ({ name: 'tls-server' }), expect: EVERYONE },
+  'profiles.create': { input: () => ({ ...MX_PROFILE, name: `mx-profile-${seq()}` }), expect: ADMIN_ONLY },
+  'profiles.update': {
+    input: async (k) => ({ ...MX_PROFILE, profile: await k.freshProfile(), description: 'matrix, changed' }),
+    expect: ADMIN_ONLY,
+  },
+  'profiles.delete': { input: async (k) => ({ name: await k.freshProfile() }), expect: ADMIN_ONLY },
   'insights.decodeCsr': { input: (k) => ({ pem: k.csrPem }), expect: EVERYONE },
   'insights.decodeCertificate': { input: (k) => ({ pem: k.leafPem }), expect: EVERYONE },
   'spiffe.status': { expect: ADMIN_ONLY },
@@ -694,6 +716,8 @@ export function authorizationMatrix() {
             admin,
           )
         ).id,
+      freshProfile: async () =>
+        (await a.profileCatalog.create({ ...MX_PROFILE, name: `mx-profile-victim-${seq()}` }, admin)).profile.name,
       freshAcmeCa: async () => {
         const id = (await sub(`mx-acme-${seq()}`)).id;
         await a.acme.enable({ ca: id, profile: 'tls-server' }, admin);
