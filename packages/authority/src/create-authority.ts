@@ -196,12 +196,18 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     await store.close();
     throw e;
   }
-  // the file's profiles and the API's (settings): `customProfiles` is kept current in place (profile-service.ts)
-  const profileParts = createProfileCatalog({ store, clock, fileProfiles });
-  const customProfiles = profileParts.custom;
-  const profileView = profileParts.view;
   // Store.otherCommits read by a request's token check, used by its CA check (one read per signed request)
   const seen = createOtherCommitsSeen(store);
+  // the file's profiles and the API's (settings): `customProfiles` is kept current in place (profile-service.ts); the
+  // issuance path asks the view after the request's CA check, with the value that check took (no second read)
+  const profileParts = createProfileCatalog({
+    store,
+    clock,
+    fileProfiles,
+    otherCommits: () => seen.last() ?? store.otherCommits,
+  });
+  const customProfiles = profileParts.custom;
+  const profileView = profileParts.view;
   const contexts = createCaContextLoader(store, seen);
   const compute: ComputePool | undefined = pooled
     ? (await import('./compute/compute-pool')).createComputePool({

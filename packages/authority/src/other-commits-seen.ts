@@ -15,19 +15,26 @@ export interface OtherCommitsSeen {
   note(actor: Actor, others: number | undefined): void;
   /** what the token check of `actor`'s request read, the first time it is asked (no read); else the store's value */
   take(actor: Actor | undefined): number | undefined;
+  /**
+   * the value the last `take` returned, without a read: what this authority's latest request saw (undefined before
+   * the first). The profile view (profile-service.ts) compares it after the request's CA check instead of a read
+   */
+  last(): number | undefined;
 }
 
 export function createOtherCommitsSeen(store: Pick<Store, 'otherCommits'>): OtherCommitsSeen {
   const seen = new WeakMap<Actor, number>();
+  let latest: number | undefined;
   return {
     note(actor, others) {
       if (others !== undefined) seen.set(actor, others);
     },
     take(actor) {
       const others = actor === undefined ? undefined : seen.get(actor);
-      if (others === undefined) return store.otherCommits;
+      if (others === undefined) return (latest = store.otherCommits);
       seen.delete(actor!);
-      return others;
+      return (latest = others);
     },
+    last: () => latest,
   };
 }

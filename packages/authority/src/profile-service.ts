@@ -53,13 +53,23 @@ function deepFreeze<T>(v: T): T {
  * resolves names in (resolveProfile), changed in place when the store's are read again — the issuance path reads no
  * setting per certificate (ProfileView.fresh, PROFILE_RECHECK_MS).
  */
-export function createProfileCatalog(deps: { store: Store; clock: Clock; fileProfiles: readonly Profile[] }): {
+export function createProfileCatalog(deps: {
+  store: Store;
+  clock: Clock;
+  fileProfiles: readonly Profile[];
+  /**
+   * Store.otherCommits as the current request saw it (create-authority.ts: the value its CA check took, no second
+   * `PRAGMA data_version` per request); default: a read of the store
+   */
+  otherCommits?: () => number | undefined;
+}): {
   catalog: ProfileCatalog;
   view: ProfileView;
   custom: Profile[];
   entries(): ProfileEntry[];
 } {
   const { store, clock } = deps;
+  const otherCommits = deps.otherCommits ?? (() => store.otherCommits);
   const fileNames = new Set(deps.fileProfiles.map((p) => p.name));
   const custom: Profile[] = [...deps.fileProfiles];
   let api: Profile[] = [];
@@ -68,7 +78,7 @@ export function createProfileCatalog(deps: { store: Store; clock: Clock; filePro
   let reading: Promise<void> | undefined;
 
   async function read(): Promise<void> {
-    const started = { at: clock.now(), others: store.otherCommits, commits };
+    const started = { at: clock.now(), others: otherCommits(), commits };
     const rows = await store.settings.listByPrefix(PROFILE_KEY);
     const next: Profile[] = [];
     for (const r of rows) {
@@ -100,7 +110,7 @@ export function createProfileCatalog(deps: { store: Store; clock: Clock; filePro
       if (seen && (name === undefined || known(name))) {
         const now = clock.now();
         if (now >= seen.at && now - seen.at < PROFILE_RECHECK_MS) return undefined;
-        const others = store.otherCommits;
+        const others = otherCommits();
         if (others !== undefined && others === seen.others) {
           seen = { ...seen, at: now };
           return undefined;

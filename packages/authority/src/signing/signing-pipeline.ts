@@ -504,9 +504,9 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     keyType: KeyType;
     csrPublicKey?: Uint8Array;
   }> {
-    await profilesFor(r.profile);
     const now = clock.now();
     const ctx = await contexts.loadActive(r.ca, now, false, via.actor);
+    await profilesFor(r.profile); // after the CA check: the Store.otherCommits value it took (create-authority.ts)
     const csr = r.kind === 'leaf-csr' ? await decodeCsrOf(r.csrPem) : undefined;
     const subject = r.subject === undefined && csr ? csr.subject : subjectToDn(r.subject ?? '');
     const keyType = csr ? csr.keyType : (r as LeafWithGeneratedKeyRequest).keyType;
@@ -556,9 +556,9 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     via: Via,
     sink?: (unit: UnitOfWork) => void,
   ): Promise<IssuedCertificate> {
-    await profilesFor(r.profile);
     const now = clock.now();
     const ctx = await contexts.loadActive(r.ca, now, false, via.actor);
+    await profilesFor(r.profile); // after the CA check: the Store.otherCommits value it took (create-authority.ts)
     const { subject, policy } = await csrFirst(r.csrPem, () => ({
       subject: r.subject === undefined ? undefined : subjectToDn(r.subject),
       policy: leafPolicy(via, ctx, r.profile, r.lifetimeMs),
@@ -662,9 +662,9 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       if (req.status !== 'pending') {
         throw new PkiError('request.not_pending', `request ${req.id} is ${req.status}, not pending`);
       }
-      await profilesFor(req.profile);
       const now = clock.now();
       const ctx = await contexts.loadActive(req.caId, now);
+      await profilesFor(req.profile);
       // the reviewer's channel must allow what the request asks for: CA, profile and lifetime here (a CSR that fails
       // too gives its own error first, as it is decoded first), the CSR's names and key with the leaf checks of
       // signCsrLeaf — one worker job that decodes, checks and signs, as for a leaf from a CSR
