@@ -177,9 +177,26 @@ export function createProfileCatalog(deps: {
     });
   }
 
-  async function write(unit: Parameters<Store['commit']>[0]): Promise<void> {
+  /**
+   * commits a profile's write, guarded in the store (insertSettings/updateSettings/removeSettings): when another
+   * request or instance made the same name first, or changed/deleted the profile since it was read, the unit fails
+   * whole — nothing written, nothing audited — and the caller gets `profile.exists` or `profile.not_found`
+   */
+  async function write(name: string, unit: Parameters<Store['commit']>[0]): Promise<void> {
     try {
       await store.commit(unit);
+    } catch (e) {
+      if (e instanceof PkiError && e.code === 'store.setting_exists') {
+        throw new PkiError('profile.exists', `a profile '${name}' was made by another request first`, {
+          details: { name, source: 'api' },
+        });
+      }
+      if (e instanceof PkiError && e.code === 'store.setting_not_found') {
+        throw new PkiError('profile.not_found', `no such certificate profile '${name}' (deleted by another request)`, {
+          details: { name },
+        });
+      }
+      throw e;
     } finally {
       commits++;
       seen = undefined;
@@ -231,8 +248,8 @@ export function createProfileCatalog(deps: {
           details: { name: profile.name, source: clash.source },
         });
       }
-      await write({
-        setSettings: { [PROFILE_KEY + profile.name]: JSON.stringify(profile) },
+      await write(profile.name, {
+        insertSettings: { [PROFILE_KEY + profile.name]: JSON.stringify(profile) },
         audit: [auditEvent(clock, actor, 'profile.created', profile.name, { profile })],
       });
       await read();
@@ -243,8 +260,8 @@ export function createProfileCatalog(deps: {
       const e = await find(name);
       if (e.source !== 'api') throw readOnly(e, 'changed');
       const profile = await parse(input, name);
-      await write({
-        setSettings: { [PROFILE_KEY + name]: JSON.stringify(profile) },
+      await write(name, {
+        updateSettings: { [PROFILE_KEY + name]: JSON.stringify(profile) },
         audit: [auditEvent(clock, actor, 'profile.updated', name, { profile, before: e.profile })],
       });
       await read();
@@ -260,8 +277,8 @@ export function createProfileCatalog(deps: {
           details: { name, usedBy: user },
         });
       }
-      await write({
-        deleteSettings: [PROFILE_KEY + name],
+      await write(name, {
+        removeSettings: [PROFILE_KEY + name],
         audit: [auditEvent(clock, actor, 'profile.deleted', name, { profile: e.profile })],
       });
       await read();

@@ -300,6 +300,14 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
       'without or with a wrong password, or of a key type PKI Manager does not sign with. Nothing was stored.',
   },
   'store.write_failed': { kind: 'internal', description: 'The database write failed; nothing was committed.' },
+  'store.setting_exists': {
+    kind: 'conflict',
+    description: 'A setting to be made exists already (another request made it first); nothing was committed.',
+  },
+  'store.setting_not_found': {
+    kind: 'not_found',
+    description: 'A setting to be changed or removed is not there (another request removed it); nothing was committed.',
+  },
   'store.unavailable': { kind: 'unavailable', description: 'The database cannot be reached.' },
   'store.invalid_url': {
     kind: 'invalid_input',

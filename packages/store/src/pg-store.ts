@@ -81,8 +81,9 @@ export const CHANGES_CHANNEL = 'pkim_changes';
 export const LISTEN_RETRY_MS = { first: 100, max: 5000 };
 /** settings `profile.*`: the certificate profiles made through the API, kept by every instance (profile-service.ts) */
 const changesProfiles = (unit: UnitOfWork): boolean =>
-  (!!unit.setSettings && Object.keys(unit.setSettings).some((k) => k.startsWith('profile.'))) ||
-  !!unit.deleteSettings?.some((k) => k.startsWith('profile.'));
+  [unit.setSettings, unit.insertSettings, unit.updateSettings].some(
+    (s) => !!s && Object.keys(s).some((k) => k.startsWith('profile.')),
+  ) || [unit.deleteSettings, unit.removeSettings].some((l) => !!l?.some((k) => k.startsWith('profile.')));
 
 /**
  * the unit changes a row that instances remember: a CA row (touchesCaRow), an API token, a user, a certificate's

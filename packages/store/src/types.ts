@@ -417,6 +417,15 @@ export interface UnitOfWork {
   deleteSessionsOfUsers?: string[];
   setSettings?: Record<string, string>;
   /**
+   * settings written only where absent (INSERT … ON CONFLICT DO NOTHING): a key that is there, even one another
+   * instance's transaction wrote a moment ago, fails the unit with `store.setting_exists` and nothing of it is written
+   */
+  insertSettings?: Record<string, string>;
+  /** settings changed only where present: a key that is not there fails the unit with `store.setting_not_found` */
+  updateSettings?: Record<string, string>;
+  /** settings removed only where present: a key that is not there fails the unit with `store.setting_not_found` */
+  removeSettings?: string[];
+  /**
    * Counts one failed login on each counter (inserted at 1; a counter whose last failure is before
    * `restartBefore` starts again at 1). One atomic upsert per counter, safe across instances.
    */

@@ -270,6 +270,37 @@ export function* rebuildCountsSteps(
   return { certificates: actual.reduce((a, r) => a + Number(r.n), 0), corrected: diff.sorted().length };
 }
 
+/**
+ * UnitOfWork.insertSettings/updateSettings/removeSettings: one statement per key whose row count says whether the key
+ * was absent/present, so two transactions racing on one key (two instances on one database) cannot both succeed — on
+ * PostgreSQL the second waits on the first's row (its insert, update or delete) and then finds it there or gone
+ */
+function* guardedSettingSteps(db: QueryDb, t: Tables, unit: UnitOfWork): StepGen<void> {
+  const S = t.settings;
+  const missing = (key: string) =>
+    new PkiError('store.setting_not_found', `setting ${key} is not there; nothing was committed`, { details: { key } });
+  for (const [key, value] of Object.entries(unit.insertSettings ?? {})) {
+    const added = yield* rows<{ key: string }>(
+      db.insert(S).values({ key, value }).onConflictDoNothing({ target: S.key }).returning({ key: S.key }),
+    );
+    if (!added.length) {
+      throw new PkiError('store.setting_exists', `setting ${key} exists already; nothing was committed`, {
+        details: { key },
+      });
+    }
+  }
+  for (const [key, value] of Object.entries(unit.updateSettings ?? {})) {
+    const changed = yield* rows<{ key: string }>(
+      db.update(S).set({ value }).where(eq(S.key, key)).returning({ key: S.key }),
+    );
+    if (!changed.length) throw missing(key);
+  }
+  for (const key of unit.removeSettings ?? []) {
+    const gone = yield* rows<{ key: string }>(db.delete(S).where(eq(S.key, key)).returning({ key: S.key }));
+    if (!gone.length) throw missing(key);
+  }
+}
+
 function hasKeys(o: object): boolean {
   for (const k in o) if ((o as Record<string, unknown>)[k] !== undefined) return true;
   return false;
@@ -582,6 +613,7 @@ export function* unitOfWork(
           .onConflictDoUpdate({ target: t.settings.key, set: { value: sql`excluded.value` } }),
       );
     }
+    yield* guardedSettingSteps(db, t, unit);
 
     if (unit.recordLoginFailures?.ids.length) {
       const L = t.loginFailures;

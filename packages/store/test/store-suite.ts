@@ -433,6 +433,33 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         'vault.role.pki/b',
         'vault.rolex',
       ]);
+      // guarded writes (a profile made, changed, deleted through the API): a key there / not there fails the unit
+      // whole, its other settings and audit events too
+      const events = await store.audit.count();
+      await store.commit({ insertSettings: { 'profile.g': '1' }, audit: [makeEvent()] });
+      await expectPkiError(
+        store.commit({ insertSettings: { 'profile.g': '2' }, setSettings: { 'g.other': 'x' }, audit: [makeEvent()] }),
+        'store.setting_exists',
+      );
+      await expectPkiError(
+        store.commit({
+          updateSettings: { 'profile.none': '2' },
+          setSettings: { 'g.other': 'x' },
+          audit: [makeEvent()],
+        }),
+        'store.setting_not_found',
+      );
+      await expectPkiError(
+        store.commit({ removeSettings: ['profile.g', 'profile.none'], audit: [makeEvent()] }),
+        'store.setting_not_found',
+      );
+      expect(await store.settings.get('profile.g')).toBe('1');
+      expect(await store.settings.get('g.other')).toBeUndefined();
+      expect(await store.audit.count()).toBe(events + 1);
+      await store.commit({ updateSettings: { 'profile.g': '3' } });
+      expect(await store.settings.get('profile.g')).toBe('3');
+      await store.commit({ removeSettings: ['profile.g'] });
+      expect(await store.settings.get('profile.g')).toBeUndefined();
 
       expect(await store.keyBlobs.get('key_1')).toBeUndefined();
       await store.keyBlobs.put('key_1', 'blob-v1');
