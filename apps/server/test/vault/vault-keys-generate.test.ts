@@ -125,7 +125,8 @@ describe('keys/generate/internal', () => {
     expect(r.text).not.toMatch(/PRIVATE KEY/);
     expect(counts()).toEqual({ ...before, blobs: before.blobs + 1, entries: before.entries + 1 });
 
-    const info = { [id]: { key_name: 'k-ec', key_type: 'ec', is_default: false } };
+    // the mount's first key: its default key (OpenBao)
+    const info = { [id]: { key_name: 'k-ec', key_type: 'ec', is_default: true } };
     const listed = await vaultCall(f, 'LIST', 'kg/keys');
     expect(listed.status, listed.text).toBe(200);
     expect(listed.body.data).toEqual({ keys: [id], key_info: info });
@@ -145,7 +146,7 @@ describe('keys/generate/internal', () => {
 
     const events = await f.authority.audit.list({ action: 'vault.key_generated', target: 'kg', limit: 5 });
     expect(events.map((e) => e.details)).toEqual([
-      { keyId: id, keyName: 'k-ec', keyType: 'ec-p384', type: 'internal', backend: 'software' },
+      { keyId: id, keyName: 'k-ec', keyType: 'ec-p384', type: 'internal', backend: 'software', default: true },
     ]);
     const all = JSON.stringify(await f.authority.audit.list({ limit: 50 }));
     expect(all).not.toMatch(/PRIVATE KEY/);
@@ -195,14 +196,15 @@ describe('keys/generate/internal', () => {
     const ct = certtoolVerify({ leafPem: interPem, rootPem });
     expect(ct.ok, ct.output).toBe(true);
 
-    // the key is in use: DELETE refused with OpenBao's message, nothing changed; listed as the default key
+    // the key is in use: DELETE refused with OpenBao's message, nothing changed; the default key stays the mount's
+    // first (k-ec2), as OpenBao's: an issuer's key need not be the default key
     const caId = (await vaultCall(f, 'GET', 'kg/issuer/default')).body.data.issuer_id as string;
     const del = await vaultCall(f, 'DELETE', `kg/key/k-int`);
     expect(del.status).toBe(400);
     expect(del.body.errors).toEqual([`Failed to Delete Key.  Key in Use by Issuer: ${caId}`]);
     const listed = await vaultCall(f, 'LIST', 'kg/keys');
-    expect(listed.body.data.key_info[keyId]).toEqual({ key_name: 'k-int', key_type: 'ec', is_default: true });
-    expect((await vaultCall(f, 'GET', 'kg/key/default')).body.data.key_name).toBe('k-int');
+    expect(listed.body.data.key_info[keyId]).toEqual({ key_name: 'k-int', key_type: 'ec', is_default: false });
+    expect((await vaultCall(f, 'GET', 'kg/key/default')).body.data.key_name).toBe('k-ec2');
   });
 });
 
@@ -253,12 +255,13 @@ describe('keys/generate/exported', () => {
 });
 
 describe('root/generate/existing refusals', () => {
-  it('without key_ref, an unknown key_ref or a key a CA uses: 400, nothing made', async () => {
+  it('without a default key, an empty or unknown key_ref or a key a CA uses: 400, nothing made', async () => {
     expect((await vaultCall(f, 'POST', 'sys/mounts/ke', { type: 'pki' })).status).toBe(204);
     const before = counts();
     for (const [path, body, message] of [
-      ['root/generate/existing', { common_name: 'X' }, /^missing argument key_ref for existing type/],
-      ['intermediate/generate/existing', { common_name: 'X' }, /^missing argument key_ref for existing type/],
+      ['root/generate/existing', { common_name: 'X' }, /^no default key currently configured$/],
+      ['intermediate/generate/existing', { common_name: 'X' }, /^no default key currently configured$/],
+      ['root/generate/existing', { common_name: 'X', key_ref: '' }, /^missing argument key_ref for existing type/],
       ['root/generate/existing', { common_name: 'X', key_ref: 'nope' }, /^unable to find PKI key for reference: nope$/],
       // another mount's key is not this mount's
       ['root/generate/existing', { common_name: 'X', key_ref: 'k-rsa' }, /unable to find PKI key for reference/],
@@ -317,7 +320,7 @@ describe('DELETE key/:ref and unmount', () => {
     const destroyed = await f.authority.audit.list({ action: 'kms.key_destroyed', limit: 5 });
     expect(destroyed.map((e) => e.details)).toContainEqual({ backend: 'software', keyId: k.body.data.key_id });
     const deleted = await f.authority.audit.list({ action: 'vault.key_deleted', target: 'kd', limit: 5 });
-    expect(deleted.map((e) => e.details)).toEqual([{ keyId: k.body.data.key_id, keyName: 'k-del' }]);
+    expect(deleted.map((e) => e.details)).toEqual([{ keyId: k.body.data.key_id, keyName: 'k-del', wasDefault: true }]);
 
     // two unused keys and one a CA uses: the unmount removes the entries, destroys the two, keeps the CA's
     for (const n of ['u1', 'u2', 'used']) await vaultCall(f, 'POST', 'kd/keys/generate/internal', { key_name: n });
@@ -349,7 +352,7 @@ describe('hvac (python3-hvac)', () => {
     const pem = `${out.generated.private_key}\n`;
     const pemSpki = createPublicKey(pem).export({ type: 'spki', format: 'der' });
     expect(skiOf(pemSpki)).toBe(id);
-    const list = { keys: [id], key_info: { [id]: { key_name: 'hk', key_type: 'ec', is_default: false } } };
+    const list = { keys: [id], key_info: { [id]: { key_name: 'hk', key_type: 'ec', is_default: true } } };
     expect(out.keys_verb).toEqual(list);
     expect(out.keys_query).toEqual(list);
     expect(out.key).toEqual({ key_id: id, key_name: 'hk', key_type: 'ec', subject_key_id: id.match(/../g)!.join(':') });

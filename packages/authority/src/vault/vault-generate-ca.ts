@@ -62,7 +62,8 @@ function checkExported(exported: string, params: Record<string, unknown>): void 
             : `${f} cannot be given: existing takes a key of the mount by key_ref`,
         );
     }
-    if (exported === 'existing' && !parseVaultString('key_ref', params.key_ref))
+    // OpenBao's key_ref defaults to `default` (the mount's default key); only an empty one is missing
+    if (exported === 'existing' && params.key_ref !== undefined && !parseVaultString('key_ref', params.key_ref).trim())
       throw invalid('missing argument key_ref for existing type (a key of the mount: keys/generate/internal)');
     return;
   }
@@ -164,7 +165,7 @@ async function caRequestOf(
   // existing: the key's own type (OpenBao ignores key_type/key_bits there); the CA service checks it again
   const key =
     exported === 'existing'
-      ? await deps.keys.keyForRef(mount, parseVaultString('key_ref', params.key_ref).trim())
+      ? await deps.keys.keyForRef(mount, parseVaultString('key_ref', params.key_ref ?? 'default').trim())
       : undefined;
   const keyType = key ? key.keyType : keyTypeOf(params);
   // the new CA's key signs its certificate (a root) or its CSR (an intermediate) with its key type's hash

@@ -28,8 +28,10 @@ export interface VaultIssuerServiceDeps {
   cas: CaService;
   /** `issuer/:ref/revoke`: the CA revocation, without cascade (the one door of CA revocations) */
   revocation: CaRevocationService;
-  /** `DELETE issuer/:ref`, `DELETE root`: the mount, whose CA was just deleted, left without one */
+  /** `DELETE root`: the mount, whose CA was just deleted, left without one */
   unbind(mount: VaultMount, caId: string, actor: Actor): Promise<void>;
+  /** `DELETE issuer/:ref`: the same, the deleted CA's key kept as a key of the mount (OpenBao keeps the key) */
+  unbindKeepingKey(mount: VaultMount, ca: CaRow, actor: Actor): Promise<void>;
 }
 
 /** OpenBao's warning of `DELETE root` */
@@ -238,8 +240,9 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
      * `DELETE issuer/:ref` (OpenBao's pathDeleteIssuer; `ca:write`): the mount's one issuer is its CA, so the CA is
      * deleted — by `cas.delete`, the authority's one CA deletion (`pkim ca delete`), with its refusals, each a 400 with
      * nothing changed: a CA still valid (a root must be revoked or expired first, an intermediate expired: its parent's
-     * CRL lists it until then), one with subordinate CAs. Its key stays in its backend (OpenBao keeps the key entry);
-     * then the mount is left without a CA (`vault.mount_unbound`). A ref naming no issuer of the mount (none yet, a
+     * CRL lists it until then), one with subordinate CAs. Its key stays in its backend and a key of the mount, as
+     * OpenBao keeps the key entry (`keys`, `key/:ref`, `key_ref`; the default key when it was); then the mount is left
+     * without a CA (`vault.mount_unbound`, with `keptKeyId`). A ref naming no issuer of the mount (none yet, a
      * pending CA, another name) changes nothing and answers 204, as OpenBao answers a reference it cannot find.
      */
     async delete(mount: VaultMount, ref: string, actor: Actor): Promise<string[] | undefined> {
@@ -247,12 +250,13 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
       const issuer = await issuerOf(mount);
       if (!issuer || !matches(issuer, ref)) return undefined;
       await deps.cas.delete(issuer.ca.id, {}, actor);
-      await deps.unbind(mount, issuer.ca.id, actor);
+      await deps.unbindKeepingKey(mount, issuer.ca, actor);
       return [
         `Deleted issuer ${issuer.ca.id} (via issuer_ref ${ref}); this was configured as the default issuer. ` +
           'Operations without an explicit issuer will not work until a new default is configured.',
-        `CA ${issuer.ca.name} was deleted (ca.deleted); its key was kept in its key backend. The mount has no issuer ` +
-          'now: generate one (root/generate/internal, intermediate/generate/internal) to issue again.',
+        `CA ${issuer.ca.name} was deleted (ca.deleted); its key ${keyIdOf(issuer.ca)} was kept in its key backend ` +
+          'and stays a key of the mount (keys, key/:ref). The mount has no issuer now: generate one ' +
+          '(root/generate/internal, or root/generate/existing with key_ref to use that key again) to issue again.',
       ];
     },
 
@@ -349,39 +353,6 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
         `Failed to Delete Key.  Key in Use by Issuer: ${issuer.ca.id} (the mount's one key is its CA's: ` +
           'DELETE issuer/:ref deletes the CA and keeps the key, DELETE root destroys it)',
       );
-    },
-
-    /** `config/keys` (`ca:read`, as OpenBao): the default key is the mount's one key, its CA's (`''` without one) */
-    async readKeysConfig(mount: VaultMount, actor: Actor): Promise<Record<string, unknown>> {
-      authorize(actor, 'ca:read');
-      const issuer = await issuerOf(mount);
-      return { default: issuer ? keyIdOf(issuer.ca) : '' };
-    },
-
-    /**
-     * a `config/keys` write (`ca:write`) naming the mount's key (its id or name) changes nothing and answers like a
-     * read; `default`, an empty or another reference is refused (400): a mount has one key, its CA's
-     */
-    async writeKeysConfig(mount: VaultMount, params: Record<string, unknown>, actor: Actor) {
-      authorize(actor, 'ca:write');
-      const ref = parseVaultString('default', params.default);
-      if (!ref || ref === 'default') {
-        throw new PkiError(
-          'vault.invalid_parameter',
-          "Invalid key specification; must be non-empty and can't be 'default'.",
-        );
-      }
-      const issuer = await issuerOf(mount);
-      const id = issuer && keyIdOf(issuer.ca);
-      if (!issuer || !id || (ref !== id && ref !== issuer.ca.name)) {
-        throw new PkiError(
-          'vault.invalid_parameter',
-          `Error resolving issuer reference: unable to find PKI key for reference: ${ref} ` +
-            `(a PKI Manager mount has one key, its CA's${id ? ` ${id}` : ''}; bind the mount to another CA to ` +
-            'change it)',
-        );
-      }
-      return { default: id };
     },
 
     /** `issuer/:ref/json` (unauthenticated): `{certificate, ca_chain, issuer_id, issuer_name}` */
@@ -500,7 +471,7 @@ function keyEntry(ca: CaRow): Record<string, unknown> {
 }
 
 /** an issuer's `key_id`: the CA key's subject key identifier (hex) — stable, public, names the key not the URI */
-function keyIdOf(ca: CaRow): string {
+export function keyIdOf(ca: CaRow): string {
   return ca.skiHex?.toLowerCase() ?? '';
 }
 

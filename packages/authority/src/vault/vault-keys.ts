@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { auditEvent } from '../audit-service';
 import { authorize } from '../permissions';
 import type { Actor } from '../types';
-import type { VaultIssuerService } from './vault-issuer-service';
+import { keyIdOf, type VaultIssuerService } from './vault-issuer-service';
 import type { VaultMount, VaultMountService } from './vault-mount-service';
 import { parseVaultString } from './vault-params';
 
@@ -39,7 +39,7 @@ export interface VaultKeyServiceDeps {
   logger: Logger;
   /** key custody: the key backends (generateKey, importKey, destroy) */
   keys: KeyBackends;
-  mounts: Pick<VaultMountService, 'requireMount'>;
+  mounts: Pick<VaultMountService, 'requireMount' | 'requireUnbound' | 'updateMount'>;
   /** the mount's CA key (`keys`/`key/:ref` of a mount whose key is its CA's, as before) */
   issuers: Pick<VaultIssuerService, 'listKeys' | 'readKey' | 'writeKey' | 'deleteKey' | 'resolve'>;
 }
@@ -94,12 +94,22 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
     }
   }
 
-  /** a stored key by id or name; `default` is the CA's key (a stored one when the CA was made from it) */
+  /**
+   * the mount's default key id (OpenBao's `config/keys`): the one recorded on the mount (`defaultKeyId`: the first key
+   * it had, or `config/keys`), else its CA's key; `''` when that names no key of the mount (none, or deleted)
+   */
+  function defaultKeyOf(m: VaultMount, entries: VaultKey[], ca: CaRow | undefined): string {
+    const caKey = ca ? keyIdOf(ca) : '';
+    const id = m.defaultKeyId ?? caKey;
+    return id && (id === caKey || entries.some((e) => e.id === id)) ? id : '';
+  }
+
+  /** a stored key by id or name; `default`: the mount's default key when it is a stored one */
   async function findEntry(mount: VaultMount, ref: string): Promise<VaultKey | undefined> {
     const entries = await entriesOf(mount.path);
     if (ref === 'default') {
-      const ca = await caOf(mount);
-      return ca && entries.find((e) => e.uri === ca.keyUri);
+      const id = defaultKeyOf(mount, entries, await caOf(mount));
+      return entries.find((e) => e.id === id);
     }
     return entries.find((e) => e.id === ref) ?? entries.find((e) => e.name !== '' && e.name === ref);
   }
@@ -169,19 +179,25 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
       }
       const id = hex(computeSki(signer.publicKey));
       const stored: StoredKey = { uri: signer.uri, keyType, name, backend, createdAt: clock.now() };
+      // OpenBao: the first key of a mount (no default key yet) becomes its default key, in the same commit
+      const hadDefault = defaultKeyOf(m, await entriesOf(m.path), await caOf(m)) !== '';
       try {
-        await store.commit({
-          setSettings: { [entryKey(m.path, id)]: JSON.stringify(stored) },
-          audit: [
-            auditEvent(clock, actor, 'kms.key_created', signer.uri, { backend, keyType, vaultMount: m.path }),
-            auditEvent(clock, actor, 'vault.key_generated', m.path, {
-              keyId: id,
-              keyName: name,
-              keyType,
-              type,
-              backend,
-            }),
-          ],
+        await deps.mounts.updateMount(m.path, (cur) => {
+          if (!hadDefault) cur.defaultKeyId = id;
+          return {
+            setSettings: { [entryKey(m.path, id)]: JSON.stringify(stored) },
+            audit: [
+              auditEvent(clock, actor, 'kms.key_created', signer.uri, { backend, keyType, vaultMount: m.path }),
+              auditEvent(clock, actor, 'vault.key_generated', m.path, {
+                keyId: id,
+                keyName: name,
+                keyType,
+                type,
+                backend,
+                ...(!hadDefault && { default: true }),
+              }),
+            ],
+          };
         });
       } catch (e) {
         await keys
@@ -210,6 +226,7 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
       authorize(actor, 'ca:read');
       const entries = await entriesOf(mount.path);
       const ca = await caOf(mount);
+      const def = defaultKeyOf(mount, entries, ca);
       const own =
         ca && !entries.some((e) => e.uri === ca.keyUri) ? await deps.issuers.listKeys(mount, actor) : undefined;
       if (!entries.length && !own) return undefined;
@@ -218,11 +235,11 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
         info[e.id] = {
           key_name: e.name,
           key_type: KEY_TYPE_INFO[e.keyType].algorithm,
-          is_default: !!ca && ca.keyUri === e.uri,
+          is_default: e.id === def,
         };
       }
       for (const [id, v] of Object.entries(own?.key_info ?? {}))
-        info[id] = { ...(v as object), key_type: KEY_TYPE_INFO[ca!.keyType].algorithm };
+        info[id] = { ...(v as object), key_type: KEY_TYPE_INFO[ca!.keyType].algorithm, is_default: id === def };
       return { keys: [...(own?.keys ?? []), ...entries.map((e) => e.id)], key_info: info };
     },
 
@@ -266,11 +283,59 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
       if (!e) return deps.issuers.deleteKey(mount, ref, actor);
       const user = await userOf(e.uri);
       if (user) throw invalid(`Failed to Delete Key.  Key in Use by Issuer: ${user.id}`);
-      await store.commit({
-        deleteSettings: [entryKey(mount.path, e.id)],
-        audit: [auditEvent(clock, actor, 'vault.key_deleted', mount.path, { keyId: e.id, keyName: e.name })],
+      // OpenBao: deleting the default key leaves the mount without one (config/keys `default` empty)
+      await deps.mounts.updateMount(mount.path, (cur) => {
+        const wasDefault = cur.defaultKeyId === e.id;
+        if (wasDefault) delete cur.defaultKeyId;
+        return {
+          deleteSettings: [entryKey(mount.path, e.id)],
+          audit: [
+            auditEvent(clock, actor, 'vault.key_deleted', mount.path, {
+              keyId: e.id,
+              keyName: e.name,
+              ...(wasDefault && { wasDefault }),
+            }),
+          ],
+        };
       });
       await destroy([e], actor);
+    },
+
+    /** `config/keys` (`ca:read`, as OpenBao): `{default}`, the mount's default key id (`''` without one) */
+    async readKeysConfig(mount: VaultMount, actor: Actor): Promise<Record<string, unknown>> {
+      authorize(actor, 'ca:read');
+      const m = await deps.mounts.requireMount(mount.path);
+      return { default: defaultKeyOf(m, await entriesOf(m.path), await caOf(m)) };
+    },
+
+    /**
+     * a `config/keys` write (`ca:write`): `default` names a key of the mount (a stored key's id or name, the CA's key
+     * id or the CA's name) that becomes its default key (`vault.default_key_set`), what `…/generate/existing` takes
+     * without `key_ref`; `default`, empty or a ref naming no key of the mount: OpenBao's 400, nothing changed
+     */
+    async writeKeysConfig(
+      mount: VaultMount,
+      params: Record<string, unknown>,
+      actor: Actor,
+    ): Promise<Record<string, unknown>> {
+      authorize(actor, 'ca:write');
+      const ref = parseVaultString('default', params.default).trim();
+      if (!ref || ref === 'default')
+        throw invalid("Invalid key specification; must be non-empty and can't be 'default'.");
+      const m = await deps.mounts.requireMount(mount.path);
+      const entries = await entriesOf(m.path);
+      const ca = await caOf(m);
+      const id =
+        (entries.find((e) => e.id === ref) ?? entries.find((e) => e.name !== '' && e.name === ref))?.id ??
+        (ca && (ref === keyIdOf(ca) || ref === ca.name) ? keyIdOf(ca) : undefined);
+      if (!id) throw invalid(`Error resolving issuer reference: unable to find PKI key for reference: ${ref}`);
+      if (defaultKeyOf(m, entries, ca) !== id)
+        await deps.mounts.updateMount(m.path, (cur) => {
+          const from = cur.defaultKeyId;
+          cur.defaultKeyId = id;
+          return { audit: [auditEvent(clock, actor, 'vault.default_key_set', m.path, { keyId: id, from })] };
+        });
+      return { default: id };
     },
   };
 
@@ -279,8 +344,14 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
 
     /** `key_ref` of a generation (`root/generate/existing`, `intermediate/generate/existing`): the stored key */
     async keyForRef(mount: VaultMount, ref: string): Promise<{ uri: string; keyType: KeyType; name: string }> {
-      const e = await findEntry(mount, ref);
-      // OpenBao's user error (400) for a key_ref it cannot resolve
+      const m = await deps.mounts.requireMount(mount.path);
+      const e = await findEntry(m, ref);
+      // OpenBao's user errors (400) for a key_ref it cannot resolve
+      if (!e && ref === 'default') {
+        // the default key is the issuer's own: a mount with an issuer makes no second one (vault.mount_has_issuer)
+        if (await caOf(m)) await deps.mounts.requireUnbound(m.path);
+        throw invalid('no default key currently configured');
+      }
       if (!e) throw invalid(`unable to find PKI key for reference: ${ref}`);
       return { uri: e.uri, keyType: e.keyType, name: e.name };
     },
@@ -289,6 +360,58 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
     async keyForPublicKey(mount: VaultMount, spki: Uint8Array): Promise<{ uri: string; keyType: KeyType } | undefined> {
       const id = hex(computeSki(spki));
       return (await entriesOf(mount.path)).find((e) => e.id === id);
+    },
+
+    /**
+     * `DELETE issuer/:ref` after `cas.delete`: the mount left without its CA (`vault.mount_unbound` with `keptKeyId`)
+     * and the CA's key — still in its backend — recorded as a key of the mount in the same commit (unless it was one
+     * already: a CA made from a stored key), named as the CA was when that name can be a key name; the default key
+     * stays the default. Nothing when the mount names another CA by now.
+     */
+    async unbindKeepingKey(mount: VaultMount, ca: CaRow, actor: Actor): Promise<void> {
+      const entries = await entriesOf(mount.path);
+      const id = keyIdOf(ca);
+      const stored = entries.find((e) => e.uri === ca.keyUri);
+      const nameFree =
+        NAME.test(ca.name) && ca.name.toLowerCase() !== 'default' && !entries.some((e) => e.name === ca.name);
+      await deps.mounts.updateMount(mount.path, (cur) => {
+        if (!cur.caId || cur.caId !== ca.id) return undefined;
+        const keptId = stored?.id ?? id;
+        if (defaultKeyOf(cur, entries, ca) === id) cur.defaultKeyId = keptId;
+        cur.caId = '';
+        const entry: StoredKey = {
+          uri: ca.keyUri,
+          keyType: ca.keyType,
+          name: nameFree ? ca.name : '',
+          backend: ca.keyBackend,
+          createdAt: ca.createdAt,
+        };
+        return {
+          setSettings: stored || !id ? {} : { [entryKey(cur.path, id)]: JSON.stringify(entry) },
+          audit: [auditEvent(clock, actor, 'vault.mount_unbound', cur.path, { caId: ca.id, keptKeyId: keptId })],
+        };
+      });
+    },
+
+    /**
+     * `DELETE root` (OpenBao: every key and issuer of the mount), after the CA and its key went: the mount's stored
+     * keys are forgotten with its default key (`vault.keys_deleted`) and those no CA uses destroyed in their backend —
+     * not `destroyedUri`, the deleted CA's key that `cas.delete` destroyed already
+     */
+    async forgetAll(mount: VaultMount, actor: Actor, destroyedUri?: string): Promise<void> {
+      const entries = await entriesOf(mount.path);
+      const m = await deps.mounts.requireMount(mount.path);
+      if (!entries.length && m.defaultKeyId === undefined) return;
+      await deps.mounts.updateMount(mount.path, (cur) => {
+        delete cur.defaultKeyId;
+        return {
+          deleteSettings: entries.map((e) => entryKey(cur.path, e.id)),
+          audit: [auditEvent(clock, actor, 'vault.keys_deleted', cur.path, { keyIds: entries.map((e) => e.id) })],
+        };
+      });
+      const unused: VaultKey[] = [];
+      for (const e of entries) if (e.uri !== destroyedUri && !(await userOf(e.uri))) unused.push(e);
+      await destroy(unused, actor);
     },
 
     /** the mount's stored keys (unmount: those no CA uses are destroyed after the mount is gone) */

@@ -29,6 +29,12 @@ export interface VaultMount {
   maxLeaseTtl: number;
   urls: VaultUrlsConfig;
   crl: VaultCrlConfig;
+  /**
+   * OpenBao's default key (`config/keys`): the first key the mount had (a key made by `keys/generate` on a mount
+   * without one, or its CA's key, kept when its issuer is deleted), or the one `config/keys` set. Unset: the CA's key
+   * when the mount has a CA, else none (older mounts, a default key deleted)
+   */
+  defaultKeyId?: string;
 }
 
 export interface VaultUrlsConfig {
@@ -409,6 +415,26 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
         audit: [auditEvent(clock, actor, 'vault.mount_unbound', m.path, { caId })],
       });
+    },
+
+    /**
+     * A change of the mount's document and of other settings in ONE commit (the keys of a mount: `vault.key.…`
+     * entries with its default key, an issuer deleted with its key kept). `change` gets the mount as stored now and
+     * returns the rest of the commit, or undefined to change nothing.
+     */
+    async updateMount(
+      path: string,
+      change: (m: VaultMount) =>
+        | (Omit<Parameters<Store['commit']>[0], 'setSettings'> & {
+            setSettings?: Record<string, string>;
+          })
+        | undefined,
+    ): Promise<VaultMount | undefined> {
+      const m = await requireMount(path);
+      const unit = change(m);
+      if (!unit) return undefined;
+      await commit({ ...unit, setSettings: { ...unit.setSettings, [MOUNT_KEY + m.path]: JSON.stringify(m) } });
+      return m;
     },
 
     async unmount(path: string, actor: Actor): Promise<void> {

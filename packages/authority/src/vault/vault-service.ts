@@ -1,5 +1,5 @@
 import type { AuditService, AuthService, CaRevocationService } from '../types';
-import { createVaultMountService } from './vault-mount-service';
+import { createVaultMountService, type VaultMount } from './vault-mount-service';
 import { createVaultAuthService } from './vault-auth-service';
 import { createVaultPkiService, type VaultPkiServiceDeps } from './vault-pki-service';
 import { createVaultIssueService, vaultRoleProvisionerId } from './vault-issue-service';
@@ -55,6 +55,7 @@ export function createVaultService(deps: VaultServiceDeps) {
     cas: deps.cas,
     revocation: deps.revocation,
     unbind: (mount, caId, actor) => mounts.unbindCa(mount.path, caId, actor),
+    unbindKeepingKey: (mount, ca, actor) => keyService.unbindKeepingKey(mount, ca, actor),
   });
   /** keys without an issuer (`keys/generate`) beside the CA's key: `keys`, `key/:ref` answer both */
   const keyService = createVaultKeyService({
@@ -65,7 +66,17 @@ export function createVaultService(deps: VaultServiceDeps) {
     mounts,
     issuers: caIssuers,
   });
-  const issuers = { ...caIssuers, ...keyService.paths };
+  const issuers = {
+    ...caIssuers,
+    ...keyService.paths,
+    /** `DELETE root`: the CA deleted and its key destroyed, then the mount's other keys (OpenBao: every key) */
+    async deleteRoot(mount: VaultMount, actor: Actor): Promise<string[]> {
+      const caKeyUri = mount.caId ? (await deps.store.cas.findById(mount.caId))?.keyUri : undefined;
+      const warnings = await caIssuers.deleteRoot(mount, actor);
+      await keyService.forgetAll(mount, actor, caKeyUri);
+      return warnings;
+    },
+  };
   const mountPaths = {
     ...mounts,
     /** the mount's settings go (its stored keys' entries too), then its keys no CA uses are destroyed */
