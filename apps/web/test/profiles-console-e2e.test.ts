@@ -7,6 +7,7 @@
 // SAN limits) shows them on its page and keeps them when the form edits its description.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
+import { DEFAULT_MAX_SAN_BYTES, DEFAULT_MAX_SANS } from '@pkim/core';
 import type { RunningServer } from '@pkim/server';
 import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
 import { openConsole, type ConsoleSession } from './support/console-browser';
@@ -23,6 +24,7 @@ describe('web console: the Profiles page (Chromium against pkim serve)', () => {
   let base: string;
   let chain = { rootPem: '', intPem: '', intId: '' };
   const dialog = () => page.getByRole('dialog');
+  const field = (label: string) => page.locator(`dt:text-is("${label}") + dd`);
 
   beforeAll(async () => {
     session = await openConsole({ prefix: 'pkim-e2e-profiles' });
@@ -125,6 +127,9 @@ describe('web console: the Profiles page (Chromium against pkim serve)', () => {
     await page.goto(`${base}/profiles/tls-server`);
     await page.getByRole('heading', { name: 'tls-server' }).waitFor();
     await page.getByText('A built-in profile is read-only').waitFor(POLL);
+    // no SAN limits set: the defaults in effect, as the API gives them (effectiveMaxSans…), not the console's own text
+    expect(await field('Max SANs').textContent()).toBe(`default (${DEFAULT_MAX_SANS})`);
+    expect(await field('Max SAN bytes').textContent()).toBe(`default (${DEFAULT_MAX_SAN_BYTES})`);
     expect(await page.getByRole('button', { name: 'Edit' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Delete' }).count()).toBe(0);
 
@@ -209,7 +214,6 @@ describe('web console: the Profiles page (Chromium against pkim serve)', () => {
     await page.goto(`${base}/profiles/svid-lab`);
     await page.getByRole('heading', { name: 'svid-lab' }).waitFor();
     // the page shows them
-    const field = (label: string) => page.locator(`dt:text-is("${label}") + dd`);
     await expect.poll(() => field('SAN types required').textContent(), POLL).toBe('uri');
     expect(await field('URI schemes allowed').textContent()).toBe('spiffe');
     expect(await field('Max URI SANs').textContent()).toBe('1');
@@ -224,7 +228,13 @@ describe('web console: the Profiles page (Chromium against pkim serve)', () => {
     // read back through the API: the description changed, the SAN rules kept
     const read = await api('/svid-lab');
     expect(read.status).toBe(200);
-    expect(await read.json()).toMatchObject({ source: 'api', description: 'SVIDs of the lab', ...rules });
+    expect(await read.json()).toMatchObject({
+      source: 'api',
+      description: 'SVIDs of the lab',
+      ...rules,
+      effectiveMaxSans: 4,
+      effectiveMaxSanBytes: 300,
+    });
     expect((await server.authority.profileCatalog.get('svid-lab', E2E_ADMIN)).profile).toMatchObject(rules);
   }, 120_000);
 });

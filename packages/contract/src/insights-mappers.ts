@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { DEFAULT_MAX_SAN_BYTES, DEFAULT_MAX_SANS } from '@pkim/core';
 import { formatDuration } from '@pkim/shared';
 import type { ProfileRecord, profileSummarySchema } from './insights-schemas';
 
@@ -25,6 +26,8 @@ export function toProfileSummaryDto(
     maxUriSans: p.maxUriSans ?? null,
     maxSans: p.maxSans ?? null,
     maxSanBytes: p.maxSanBytes ?? null,
+    effectiveMaxSans: p.maxSans ?? DEFAULT_MAX_SANS,
+    effectiveMaxSanBytes: p.maxSanBytes ?? DEFAULT_MAX_SAN_BYTES,
     allowedKeyTypes: [...p.allowedKeyTypes],
     defaultLifetime: formatDuration(p.defaultLifetimeMs),
     maxLifetime: formatDuration(p.maxLifetimeMs),

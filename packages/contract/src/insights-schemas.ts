@@ -134,6 +134,9 @@ export const profileSummarySchema = z.object({
   maxUriSans: z.number().int().nullable(),
   maxSans: z.number().int().nullable(),
   maxSanBytes: z.number().int().nullable(),
+  /** the SAN limits in effect: maxSans / maxSanBytes, or core's defaults when none is set (docs/profiles.md) */
+  effectiveMaxSans: z.number().int(),
+  effectiveMaxSanBytes: z.number().int(),
   allowedKeyTypes: z.array(z.string()),
   /** lifetimes as durations in the largest exact unit (`90d`, `36h`), like a request's `ttl` */
   defaultLifetime: z.string(),

@@ -96,6 +96,8 @@ describe('profileFormToInput', () => {
     maxUriSans: null,
     maxSans: 7,
     maxSanBytes: null,
+    effectiveMaxSans: 7,
+    effectiveMaxSanBytes: 16384,
     allowedKeyTypes: ['ec-p256'],
     defaultLifetime: '365d',
     maxLifetime: '730d',
