@@ -112,8 +112,15 @@ export interface SubordinateCaCsrRequest {
   kind: 'subordinate-ca-csr';
   /** CA id or name */
   parent: string;
-  csrPem: string;
-  /** the certificate's subject; default: the CSR's */
+  /** the CSR of the key to certify (its signature: the proof of possession) — or, instead, `selfSignedCaPem` */
+  csrPem?: string;
+  /**
+   * instead of a CSR: a self-signed CA certificate (Vault's `sign-self-issued`, the cross-signing step of a root's
+   * rotation) — CA:TRUE, issuer = subject, its signature verified with its own key as the proof of possession; its
+   * key and subject are certified
+   */
+  selfSignedCaPem?: string;
+  /** the certificate's subject; default: the CSR's (the self-signed certificate's) */
   subject?: SubjectInput | string;
   lifetimeMs?: number;
   /** undefined: the profile's default below the parent's (as `ca create --parent`); null: no path length */

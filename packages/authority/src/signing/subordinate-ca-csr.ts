@@ -2,12 +2,14 @@ import { PkiError, checkPathLen, newId, type KeyType } from '@pkim/shared';
 import {
   assertLintClean,
   generateSerial,
+  verifyCertificateSignatureAsync,
   issuerFactsOf,
   lintCaRequest,
   parseCertificate,
   resolveProfile,
   toPem,
   type CertificatePlanInput,
+  type CsrContent,
   type DecodedCsr,
   type NameConstraints,
 } from '@pkim/core';
@@ -65,8 +67,12 @@ export async function signSubordinateCaCsr(
     checkCa(all, parent.ca);
     const profile = resolveProfile('intermediate-ca', deps.customProfiles);
     checkProfile(all, profile.name);
-    // proof of possession first: a CSR whose signature does not verify is refused before any other check
-    const csr = await helpers.decodeCsr(r.csrPem);
+    // proof of possession first: a CSR (or self-signed certificate) whose signature does not verify is refused
+    // before any other check
+    const csr =
+      r.selfSignedCaPem !== undefined
+        ? await selfSignedCaKey(r.selfSignedCaPem)
+        : await helpers.decodeCsr(r.csrPem ?? '');
     const subject = r.subject === undefined ? csr.subject : subjectToDn(r.subject);
     if (subject.length === 0)
       throw new PkiError('input.invalid', 'the CA certificate would have an empty subject: give a common name');
@@ -149,8 +155,32 @@ export async function signSubordinateCaCsr(
   } catch (e) {
     throw await recordFailure(deps, actor, 'certificate.issue_failed', r.parent, e, {
       profile: 'intermediate-ca',
-      source: 'csr',
+      source: r.selfSignedCaPem !== undefined ? 'self-signed-ca' : 'csr',
       ca: true,
     });
   }
+}
+
+/**
+ * The key and subject of a self-signed CA certificate to certify (`selfSignedCaPem`): one certificate, CA:TRUE, its
+ * issuer its subject, of a supported key type, and its signature verified with its own key — the proof that whoever
+ * hands it in holds the key, as a CSR's signature is
+ */
+async function selfSignedCaKey(pem: string): Promise<CsrContent> {
+  let info: ReturnType<typeof parseCertificate>;
+  try {
+    info = parseCertificate(pem);
+  } catch {
+    throw new PkiError('input.invalid', 'the certificate could not be parsed: give one PEM CERTIFICATE');
+  }
+  if (!info.isCa) throw new PkiError('input.invalid', 'the certificate is not a CA certificate');
+  if (info.issuerDn !== info.subjectDn) throw new PkiError('input.invalid', 'the certificate is not self-issued');
+  if (info.keyType === 'unknown')
+    throw new PkiError('csr.unsupported_key', "the certificate's key type is not supported");
+  if (!(await verifyCertificateSignatureAsync(info.der, info.publicKey)))
+    throw new PkiError(
+      'csr.invalid_signature',
+      'the certificate is not self-signed: its signature does not verify with its own key (no proof of possession)',
+    );
+  return { subject: info.subject, publicKey: info.publicKey, keyType: info.keyType, sans: {} };
 }

@@ -111,7 +111,7 @@ export function createVaultService(deps: VaultServiceDeps) {
       },
     }),
     /** `root/sign-intermediate`, `issuer/:ref/sign-intermediate`: a CSR signed as a subordinate CA certificate */
-    signIntermediate: createVaultSignIntermediate({ clock: deps.clock, sign: deps.sign, issuers }),
+    ...createVaultSignIntermediate({ clock: deps.clock, sign: deps.sign, issuers }),
     /** `root/generate/internal`, `intermediate/generate/internal`, `intermediate/set-signed`: the CA services' doors */
     ...createVaultGenerateCa({ clock: deps.clock, cas: deps.cas, mounts, keys: keyService }),
   };

@@ -1,6 +1,13 @@
 import { X509Certificate } from 'node:crypto';
 import { PkiError, type Clock } from '@pkim/shared';
-import { decodeCsrUnverified, formatDn, splitPemBundle, toPem, type DistinguishedName } from '@pkim/core';
+import {
+  decodeCsrUnverified,
+  formatDn,
+  parseCertificate,
+  splitPemBundle,
+  toPem,
+  type DistinguishedName,
+} from '@pkim/core';
 import { authorize } from '../permissions';
 import type { Actor } from '../types';
 import type { SignFunction } from '../signing/sign-request';
@@ -72,6 +79,104 @@ export function vaultCaLifetime(
  * certificate of the mount's CA (`cert/:serial`, `certs`, `revoke`, its CRL and OCSP).
  */
 export function createVaultSignIntermediate(deps: VaultSignIntermediateDeps) {
+  return { signIntermediate: signIntermediateOf(deps), signSelfIssued: signSelfIssuedOf(deps) };
+}
+
+/** the key algorithm family of an SPKI (OpenBao's publicKeyType): rsa, ec or ed25519 */
+const algorithmOf = (key: { asymmetricKeyType?: string }) =>
+  key.asymmetricKeyType === 'rsa' ? 'rsa' : key.asymmetricKeyType === 'ec' ? 'ec' : String(key.asymmetricKeyType);
+
+/**
+ * `root/sign-self-issued` and `issuer/:ref/sign-self-issued` (OpenBao `pathIssuerSignSelfIssued`; `ca:write`): the
+ * mount's issuer certifies the key and subject of a self-issued CA certificate — the cross-signing step of a root's
+ * rotation (a new root's key signed by the old root, so that relying parties trusting the old root reach the new one).
+ * OpenBao re-signs the certificate as it is; here it goes through the signing pipeline's CA-certificate path
+ * (`subordinate-ca-csr` with `selfSignedCaPem`): the certificate must be self-signed (its own signature verified: the
+ * proof of possession a CSR gives), its subject and key are certified with a new serial, the `intermediate-ca`
+ * profile's extensions, the mount's URLs, its path length (none: one less than the issuer's, none when the issuer has
+ * none) and its notAfter, cut at the issuer's own with a warning; recorded as a certificate of the mount's CA.
+ * Answers OpenBao's `{certificate, issuing_ca}`.
+ */
+function signSelfIssuedOf(deps: VaultSignIntermediateDeps) {
+  return async function signSelfIssued(
+    mount: VaultMount,
+    ref: string,
+    params: Record<string, unknown>,
+    actor: Actor,
+  ): Promise<VaultResult> {
+    authorize(actor, 'ca:write');
+    await deps.issuers.requireForIssuance(mount, ref);
+    const issuer = (await deps.issuers.resolve(mount, ref)).ca;
+    const pem = parseVaultString('certificate', params.certificate);
+    let ders: Uint8Array[];
+    try {
+      ders = splitPemBundle(pem);
+    } catch {
+      ders = [];
+    }
+    if (!ders.length) throw invalid('certificate could not be PEM-decoded');
+    if (ders.length !== 1) throw invalid(`${ders.length} certificates found in PEM file, expected 1`);
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(ders[0]!);
+    } catch (e) {
+      throw invalid(`error parsing certificate: ${(e as Error).message}`);
+    }
+    if (!cert.ca) throw invalid('given certificate is not a CA certificate');
+    if (cert.issuer !== cert.subject) throw invalid('given certificate is not self-issued');
+    const issuerCert = new X509Certificate((await deps.issuers.resolve(mount, ref)).certificate);
+    const [mine, theirs] = [algorithmOf(issuerCert.publicKey), algorithmOf(cert.publicKey)];
+    if (mine !== theirs && params.require_matching_certificate_algorithms !== undefined) {
+      if (parseVaultBool('require_matching_certificate_algorithms', params.require_matching_certificate_algorithms))
+        throw invalid(
+          `signing certificate's public key algorithm (${mine}) does not match submitted certificate's (${theirs}), ` +
+            'and require_matching_certificate_algorithms is true',
+        );
+    }
+    const warnings: string[] = [];
+    const now = deps.clock.now();
+    const certEnd = Date.parse(cert.validTo);
+    if (certEnd <= now) throw invalid(`the certificate expired at ${new Date(certEnd).toISOString()}`);
+    let notAfter = Math.floor(certEnd / 1000) * 1000;
+    if (issuer.notAfter !== null && notAfter > issuer.notAfter) {
+      notAfter = issuer.notAfter;
+      warnings.push(
+        `the certificate's notAfter ${new Date(certEnd).toISOString()} is past the issuer's: the signed certificate ` +
+          `ends at the issuer's, ${new Date(issuer.notAfter).toISOString()}`,
+      );
+    }
+    // its own path length, else one less than the issuer's (none under an issuer without one), as sign-intermediate
+    const own = parseCertificate(ders[0]!).pathLen;
+    const pathLen = own ?? (issuer.pathLen === null ? null : Math.max(issuer.pathLen - 1, 0));
+    const provisioner: Provisioner = {
+      ...createProvisioner({
+        kind: 'vault-role',
+        id: vaultRoleProvisionerId(mount.path, 'sign-self-issued'),
+        name: `${mount.path}/sign-self-issued`,
+        policy: { cas: [mount.caId], profiles: ['intermediate-ca'], allowCaCertificates: true },
+        modifiers: { urls: mountUrls(mount), notAfter },
+      }),
+      permission: 'ca:write',
+    };
+    const issued = await deps.sign(
+      {
+        kind: 'subordinate-ca-csr',
+        parent: mount.caId,
+        selfSignedCaPem: toPem(ders[0]!, 'CERTIFICATE'),
+        lifetimeMs: notAfter - now,
+        pathLen,
+      },
+      { actor, provisioner },
+    );
+    const chain = splitPemBundle(issued.chainPem).map((der) => toPem(der, 'CERTIFICATE').trim());
+    return {
+      data: { certificate: issued.certificatePem.trim(), issuing_ca: chain[0] ?? '' },
+      warnings: warnings.length ? warnings : undefined,
+    };
+  };
+}
+
+function signIntermediateOf(deps: VaultSignIntermediateDeps) {
   return async function signIntermediate(
     mount: VaultMount,
     ref: string,

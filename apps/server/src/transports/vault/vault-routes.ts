@@ -584,6 +584,17 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   })),
+  // OpenBao's sign-self-issued: the mount's issuer certifies a self-signed CA certificate's key (cross-signing)
+  ...['root/sign-self-issued', 'issuer/:ref/sign-self-issued'].map((path): VaultRoute => ({
+    path,
+    ops: {
+      async write(c) {
+        const ref = path.startsWith('issuer/') ? c.path.ref : 'default';
+        const r = await c.authority.vault.pki.signSelfIssued(c.mount!, ref, c.params, actorOf(c));
+        return json(r.data, r.warnings);
+      },
+    },
+  })),
   // OpenBao's CA generation: a root (`pkim ca create`) or a pending intermediate and its CSR (`pkim ca create
   // --external`) made by the authority's CA services and bound to this mount, which must have no CA yet
   ...(['root', 'intermediate'] as const).flatMap((kind) =>
