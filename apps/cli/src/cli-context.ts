@@ -4,6 +4,7 @@ import { PkiError, toPkiError, type ErrorKind } from '@pkim/shared';
 import type { Actor, Authority } from '@pkim/authority';
 import type { Logger } from 'pino';
 import type { CliConfig } from './config/cli-config';
+import type { CliIo } from './cli-io';
 import { silentLogger } from './silent-logger';
 
 export interface GlobalOptions {
@@ -35,6 +36,11 @@ export interface CliContext {
   /** prints `data` as JSON with --json, otherwise the human rendering */
   output(data: unknown, human: () => string): void;
   close(): Promise<void>;
+  /** the run's streams, stdin and environment (run.ts): commands write through these, never process.stdout */
+  io: CliIo;
+  /** a command's exit code other than 0 without an error (a check that found problems); run() returns it */
+  setExitCode(code: number): void;
+  exitCode(): number;
 }
 
 /**
@@ -68,7 +74,8 @@ export const EXIT_CODES: Record<ErrorKind, number> = {
   timeout: 7,
 };
 
-export function createCliContext(program: Command): CliContext {
+export function createCliContext(program: Command, io: CliIo): CliContext {
+  let exitCode = 0;
   let authority: Promise<Authority> | undefined;
   let loaded: CliConfig | undefined;
   const config = (): CliConfig => {
@@ -83,7 +90,7 @@ export function createCliContext(program: Command): CliContext {
     const level = config().logLevel ?? defaultLevel;
     if (level === 'silent') return silentLogger(); // pino loads only when something may be logged
     const { createCliLogger } = await import('./lazy/logging-runtime');
-    return createCliLogger(level, config().logFormat);
+    return createCliLogger(level, config().logFormat, io);
   };
   let who = 'unknown';
   try {
@@ -98,6 +105,8 @@ export function createCliContext(program: Command): CliContext {
       // zod and the config-file parsers load only here, never for --help
       const { loadCliConfig } = await import('./config/cli-config');
       loaded = await loadCliConfig({
+        env: io.env,
+        cwd: io.cwd,
         flags: { config: o.config, dataDir: o.dataDir, databaseUrl: o.databaseUrl, local: o.local, ...r },
       });
       return loaded;
@@ -126,13 +135,13 @@ export function createCliContext(program: Command): CliContext {
     },
     contract: () => import('./lazy/contract-runtime'),
     warn(warnings) {
-      for (const w of warnings ?? []) process.stderr.write(`warning: ${w}\n`);
+      for (const w of warnings ?? []) io.stderr.write(`warning: ${w}\n`);
     },
     output(data, human) {
-      if (options().json) process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+      if (options().json) io.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
       else {
         const text = human();
-        if (text) process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+        if (text) io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
       }
     },
     async close() {
@@ -142,6 +151,11 @@ export function createCliContext(program: Command): CliContext {
         await a?.close();
       }
     },
+    io,
+    setExitCode(code) {
+      exitCode = code;
+    },
+    exitCode: () => exitCode,
   };
 }
 
@@ -149,12 +163,12 @@ export function createCliContext(program: Command): CliContext {
  * Prints the error on stderr — one line `error: <code>: <message>`, or with --json the contract's
  * `{ "error": { code, message, details? } }` — and returns the exit code.
  */
-export function reportError(error: unknown, json: boolean): number {
+export function reportError(error: unknown, json: boolean, io: Pick<CliIo, 'stderr'>): number {
   const e = error instanceof PkiError ? error : toPkiError(error);
   if (json) {
     const details = Object.keys(e.details).length ? { details: e.details } : {};
-    process.stderr.write(`${JSON.stringify({ error: { code: e.code, message: e.message, ...details } })}\n`);
-  } else process.stderr.write(`error: ${e.code}: ${e.message.split('\n')[0]}\n`);
+    io.stderr.write(`${JSON.stringify({ error: { code: e.code, message: e.message, ...details } })}\n`);
+  } else io.stderr.write(`error: ${e.code}: ${e.message.split('\n')[0]}\n`);
   return EXIT_CODES[e.kind] ?? 1;
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import {
   PkiError,
   normalizeKeyType,
@@ -14,6 +14,7 @@ import {
 } from '@pkim/shared';
 import { CERTIFICATE_STATUSES, KEY_BACKENDS } from '@pkim/contract/vocabulary';
 import { offering } from './option-values';
+import { readFileOrStdin } from './cli-io';
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -92,7 +93,7 @@ export function fileErrorReason(e: unknown): string {
 
 export function readInputFile(path: string, what: string): string {
   try {
-    return path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+    return readFileOrStdin(path);
   } catch (e) {
     throw new PkiError('input.invalid', `cannot read ${what} file '${path}': ${fileErrorReason(e)}`);
   }

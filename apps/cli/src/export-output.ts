@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileOrStdin } from './cli-io';
 import { PkiError } from '@pkim/shared';
 import type { ExportFile } from '@pkim/authority';
 import type { CliContext } from './cli-context';
@@ -16,7 +16,7 @@ export function readPasswordFile(path: string | undefined): string | undefined {
   if (path === undefined) return undefined;
   let text: string;
   try {
-    text = readFileSync(path === '-' ? 0 : path, 'utf8');
+    text = readFileOrStdin(path);
   } catch (e) {
     throw new PkiError('input.invalid', `cannot read password file '${path}': ${fileErrorReason(e)}`);
   }
@@ -45,7 +45,7 @@ export function formatOption(allowed: string[]) {
 export function writeExport(ctx: CliContext, f: ExportFile, out: string | undefined): void {
   const path = out ?? f.fileName;
   writeOutputFile(path, f.body, f.containsPrivateKey ? 0o600 : 0o644);
-  if (f.warning) process.stderr.write(`warning: ${f.warning}\n`);
+  if (f.warning) ctx.io.stderr.write(`warning: ${f.warning}\n`);
   ctx.output(
     {
       file: path,

@@ -1,3 +1,5 @@
+import type { CliWriter } from './cli-io';
+
 /** What one progress line shows: `issue [#########-----------] 312/500  62%  41.3/s  ETA 5s`. */
 export function renderProgress(p: {
   label: string;
@@ -38,7 +40,7 @@ export interface ProgressBar {
  */
 export function createProgressBar(o: {
   enabled: boolean;
-  stream?: NodeJS.WriteStream;
+  stream?: CliWriter;
   delayMs?: number;
   now?: () => number;
 }): ProgressBar {

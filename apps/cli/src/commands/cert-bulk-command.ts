@@ -83,7 +83,11 @@ export function registerCertBulkCommand(cert: Command, ctx: CliContext): void {
         const csv = readInputFile(o.csv, 'CSV');
         const password = readPasswordFile(o.passwordFile);
         const a = await ctx.openAuthority();
-        const bar = createProgressBar({ enabled: !ctx.options().json, delayMs: ctx.config().progressDelayMs });
+        const bar = createProgressBar({
+          enabled: !ctx.options().json,
+          stream: ctx.io.stderr,
+          delayMs: ctx.config().progressDelayMs,
+        });
         let r: BulkResult;
         try {
           r = await a.bulk.issueCsv(
@@ -104,7 +108,7 @@ export function registerCertBulkCommand(cert: Command, ctx: CliContext): void {
         }
         if (r.keysZip && o.keysZip) {
           writeOutputFile(o.keysZip, r.keysZip.body, 0o600);
-          if (r.keysZip.warning) process.stderr.write(`warning: ${r.keysZip.warning}\n`);
+          if (r.keysZip.warning) ctx.io.stderr.write(`warning: ${r.keysZip.warning}\n`);
         }
         const data = summary(r, o.keysZip);
         if (o.out) {
@@ -194,7 +198,11 @@ export function registerCertBatchCommands(cert: Command, ctx: CliContext): void 
     )
     .action(async (refs: string[], o: SelectionOptions & { reason: ReturnType<typeof reasonOption> }) => {
       const a = await ctx.openAuthority();
-      const bar = createProgressBar({ enabled: !ctx.options().json, delayMs: ctx.config().progressDelayMs });
+      const bar = createProgressBar({
+        enabled: !ctx.options().json,
+        stream: ctx.io.stderr,
+        delayMs: ctx.config().progressDelayMs,
+      });
       const r = await a.batch
         .revoke(selectionOf(refs, o, a.clock.now()), o.reason, ctx.actor, (p) => bar.update('revoke', p.done, p.total))
         .finally(() => bar.finish());
@@ -219,7 +227,11 @@ export function registerCertBatchCommands(cert: Command, ctx: CliContext): void 
         o: SelectionOptions & { validity?: number; revokeOld?: boolean; keepKey?: boolean; reuseKey?: boolean },
       ) => {
         const a = await ctx.openAuthority();
-        const bar = createProgressBar({ enabled: !ctx.options().json, delayMs: ctx.config().progressDelayMs });
+        const bar = createProgressBar({
+          enabled: !ctx.options().json,
+          stream: ctx.io.stderr,
+          delayMs: ctx.config().progressDelayMs,
+        });
         const r = await a.batch
           .renew(
             selectionOf(refs, o, a.clock.now()),

@@ -4,6 +4,7 @@ import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { PkiError, type KeyType } from '@pkim/shared';
 import type { CertificateRow } from '@pkim/authority';
+import type { CliWriter } from '../cli-io';
 import type { CliContext } from '../cli-context';
 import {
   collect,
@@ -34,8 +35,8 @@ export function defaultSans(
 }
 
 /** writes a streamed report to a file or stdout, one chunk at a time (waits for 'drain': bounded memory) */
-async function writeStream(body: AsyncIterable<string>, path: string | undefined): Promise<void> {
-  const out = path ? createWriteStream(path, { mode: 0o644 }) : process.stdout;
+async function writeStream(body: AsyncIterable<string>, path: string | undefined, stdout: CliWriter): Promise<void> {
+  const out: CliWriter = path ? createWriteStream(path, { mode: 0o644 }) : stdout;
   const failed = new Promise<never>((_, reject) =>
     out.once('error', (e: NodeJS.ErrnoException) =>
       reject(new PkiError('input.invalid', `cannot write '${path ?? 'stdout'}': ${fileErrorReason(e)}`)),
@@ -211,7 +212,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
         };
         if (o.format === 'csv' || o.format === 'json') {
           const report = await a.inventory.report(filter, o.format, ctx.actor);
-          await writeStream(report.body, o.out);
+          await writeStream(report.body, o.out, ctx.io.stdout);
           if (o.out) ctx.output({ written: o.out }, () => `written: ${o.out}`);
           return;
         }

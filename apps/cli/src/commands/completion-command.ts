@@ -304,15 +304,17 @@ export function registerCompletionCommand(program: Command, ctx: CliContext): vo
     .action(async (kind: string) => {
       if (!(NAME_KINDS as readonly string[]).includes(kind))
         throw new PkiError('input.invalid', `unknown kind '${kind}' (use ${NAME_KINDS.join(' or ')})`);
-      // a slow database or server gives no names rather than a shell that hangs
-      setTimeout(() => process.exit(0), NAMES_DEADLINE_MS).unref();
-      let names: string[] = [];
-      try {
-        names = await namesIn(kind as NameKind, ctx);
-      } catch {
-        // no names (data dir not initialised, server unreachable, no token): the shell offers nothing
-      }
-      process.stdout.write(names.map((n) => `${n}\n`).join(''));
+      // a slow database or server gives no names rather than a shell that hangs: the binary exits at the deadline
+      // (io.exit: what is still waiting is dropped), an in-process run returns without names
+      let deadline: NodeJS.Timeout | undefined;
+      const late = new Promise<string[]>((resolve) => {
+        deadline = setTimeout(() => (ctx.io.exit ? ctx.io.exit(0) : resolve([])), NAMES_DEADLINE_MS);
+        deadline.unref();
+      });
+      // no names on an error (data dir not initialised, server unreachable, no token): the shell offers nothing
+      const names = await Promise.race([namesIn(kind as NameKind, ctx).catch(() => []), late]);
+      clearTimeout(deadline);
+      ctx.io.stdout.write(names.map((n) => `${n}\n`).join(''));
     });
   program
     .command('completion <shell>')
@@ -320,6 +322,6 @@ export function registerCompletionCommand(program: Command, ctx: CliContext): vo
     .action((shell: string) => {
       if (shell !== 'bash' && shell !== 'zsh')
         throw new PkiError('input.invalid', `unknown shell '${shell}' (use bash or zsh)`);
-      process.stdout.write(shell === 'bash' ? bashCompletion(program) : zshCompletion(program));
+      ctx.io.stdout.write(shell === 'bash' ? bashCompletion(program) : zshCompletion(program));
     });
 }

@@ -379,7 +379,7 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
                 ...s.errors.map((e) => `\n  ${e.target}: ${e.error}`),
               ].join(''),
           );
-          if (s.errors.length || s.renewalFailed.length) process.exitCode = 7;
+          if (s.errors.length || s.renewalFailed.length) ctx.setExitCode(7);
         } finally {
           closeStore();
         }
@@ -391,16 +391,18 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
         logger: await ctx.logger('info'),
       });
       scheduler.start();
-      process.stderr.write(`keystore scheduler running (mount ${manager.mount}); Ctrl-C stops it\n`);
-      const stop = async () => {
-        await scheduler.stop();
-        closeStore();
-        process.exit(0);
-      };
-      process.once('SIGINT', () => void stop());
-      process.once('SIGTERM', () => void stop());
-      (globalThis as { pkimKeepAlive?: boolean }).pkimKeepAlive = true;
-      await new Promise<never>(() => undefined);
+      ctx.io.stderr.write(`keystore scheduler running (mount ${manager.mount}); Ctrl-C stops it\n`);
+      // runs until SIGINT/SIGTERM: then the binary exits (io.exit), an in-process run returns
+      await new Promise<void>((resolve) => {
+        const stop = async () => {
+          await scheduler.stop();
+          closeStore();
+          if (ctx.io.exit) ctx.io.exit(0);
+          else resolve();
+        };
+        process.once('SIGINT', () => void stop());
+        process.once('SIGTERM', () => void stop());
+      });
     });
 
   ks.command('events')
@@ -414,7 +416,7 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
           ctx.output(r, () =>
             r.ok ? `event chain OK (${r.count} events)` : `event chain BROKEN at seq ${r.brokenAt}`,
           );
-          if (!r.ok) process.exitCode = 1;
+          if (!r.ok) ctx.setExitCode(1);
           return;
         }
         // the output contract: times as RFC 3339, a list as { items, nextCursor } (the newest --limit events)

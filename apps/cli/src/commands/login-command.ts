@@ -1,14 +1,14 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
+import { readFileOrStdin, type CliIo } from '../cli-io';
 import { keyValues } from '../format';
 
-function readToken(tokenFile: string | undefined): string {
+function readToken(tokenFile: string | undefined, io: CliIo): string {
   let text: string;
   try {
-    if (!tokenFile && process.stdin.isTTY) process.stderr.write('API token (then Enter and Ctrl-D): ');
-    text = readFileSync(!tokenFile || tokenFile === '-' ? 0 : tokenFile, 'utf8');
+    if (!tokenFile && io.stdinIsTTY) io.stderr.write('API token (then Enter and Ctrl-D): ');
+    text = readFileOrStdin(tokenFile ?? '-');
   } catch (e) {
     throw new PkiError('input.invalid', `cannot read the token: ${(e as Error).message}`);
   }
@@ -37,7 +37,7 @@ export function registerLoginCommands(program: Command, ctx: CliContext): void {
       if (!target?.server || target.source.startsWith('login profile')) {
         throw new PkiError('input.invalid', 'give the server: pkim login --server URL (or PKIM_SERVER)');
       }
-      const token = readToken(o.tokenFile);
+      const token = readToken(o.tokenFile, ctx.io);
       const { callRemote, serverLabel } = await import('../remote/remote-client');
       // the token must work before it is kept: the server says who it is
       const me = (await callRemote({ ...target, token }, 'user.me')) as { name: string | null; role: string };

@@ -49,11 +49,11 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       const { startServer } = await import('@pkim/server'); // Fastify and the transports load only here
       const { createCliLogger, logsArePretty } = await import('../lazy/logging-runtime');
       const level = o.logLevel ?? config.logLevel ?? 'info';
-      const logger = await createCliLogger(level, config.logFormat);
+      const logger = await createCliLogger(level, config.logFormat, ctx.io);
       // JSON logs (not a terminal): the start-up banner becomes JSON lines too, so nothing mixes into the log stream
-      const banner = logsArePretty(config.logFormat, !!process.stderr.isTTY)
+      const banner = logsArePretty(config.logFormat, !!ctx.io.stderr.isTTY)
         ? undefined
-        : await createCliLogger('info', 'json', 1);
+        : await createCliLogger('info', 'json', ctx.io, 1);
       const running = await startServer({
         env: config.env,
         logger,
@@ -69,11 +69,11 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         ...(g.json ? { print: () => undefined } : banner ? { bannerLog: banner } : {}),
       });
       if (g.json) {
-        process.stdout.write(
+        ctx.io.stdout.write(
           `${JSON.stringify({ url: running.url, dataDir: g.dataDir, bootstrapAdmin: running.bootstrap ?? null })}\n`,
         );
       }
-      // the listening server keeps the process alive; SIGTERM/SIGINT close it gracefully
-      (globalThis as { pkimKeepAlive?: boolean }).pkimKeepAlive = true;
+      // the listening server keeps the process alive (run() returns, main.ts sets exit code 0); SIGTERM/SIGINT
+      // close it gracefully
     });
 }

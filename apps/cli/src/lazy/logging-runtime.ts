@@ -4,15 +4,32 @@
 import { pino, type Logger } from 'pino';
 import { LOG_REDACT_PATHS } from '@pkim/authority';
 import type { LogFormat } from '../config/cli-config';
+import { processIo, type CliIo } from '../cli-io';
 
 /** true when log lines are rendered for a human (pretty), false for JSON lines */
 export function logsArePretty(format: LogFormat, stderrIsTty: boolean): boolean {
   return format === 'pretty' || (format === 'auto' && stderrIsTty);
 }
 
-export async function createCliLogger(level: string, format: LogFormat, fd: 1 | 2 = 2): Promise<Logger> {
+/**
+ * A logger to stderr (fd 1: stdout) at `level`. `io`: a run's streams other than the process's (a test's in-process
+ * run, tests/support/cli-in-process.ts) get the lines through their writers; the process's, pino's own sync writes.
+ */
+export async function createCliLogger(
+  level: string,
+  format: LogFormat,
+  io: CliIo = processIo(),
+  fd: 1 | 2 = 2,
+): Promise<Logger> {
   const options = { level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } };
-  const tty = fd === 2 ? !!process.stderr.isTTY : !!process.stdout.isTTY;
+  const stream = fd === 2 ? io.stderr : io.stdout;
+  const tty = !!stream.isTTY;
+  if (stream !== process.stdout && stream !== process.stderr) {
+    return pino(
+      options,
+      logsArePretty(format, tty) ? (await import('pino-pretty')).default({ destination: stream }) : stream,
+    );
+  }
   if (logsArePretty(format, tty)) {
     const { default: pretty } = await import('pino-pretty');
     return pino(

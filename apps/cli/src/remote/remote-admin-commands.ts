@@ -48,7 +48,7 @@ function writeExportFile(ctx: CliContext, f: Dto, o: Opts): void {
   const path = typeof o.out === 'string' ? o.out : String(f.fileName);
   const key = f.containsPrivateKey === true;
   writeOutputFile(path, body, key ? 0o600 : 0o644);
-  if (typeof f.warning === 'string') process.stderr.write(`warning: ${f.warning}\n`);
+  if (typeof f.warning === 'string') ctx.io.stderr.write(`warning: ${f.warning}\n`);
   ctx.output(
     {
       file: path,

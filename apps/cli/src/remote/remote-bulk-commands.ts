@@ -31,7 +31,11 @@ interface Job {
 
 /** polls the job until it ends, with the progress bar on a terminal; a job that failed as a whole throws */
 async function finished(ctx: CliContext, call: RemoteCall, started: Dto): Promise<Job> {
-  const bar = createProgressBar({ enabled: !ctx.options().json, delayMs: ctx.config().progressDelayMs });
+  const bar = createProgressBar({
+    enabled: !ctx.options().json,
+    stream: ctx.io.stderr,
+    delayMs: ctx.config().progressDelayMs,
+  });
   let job = started as unknown as Job;
   try {
     while (job.state === 'running') {
@@ -47,10 +51,10 @@ async function finished(ctx: CliContext, call: RemoteCall, started: Dto): Promis
 }
 
 /** a finished job's file, written where the command was told */
-async function saveFile(call: RemoteCall, job: Job, file: string, path: string): Promise<void> {
+async function saveFile(ctx: CliContext, call: RemoteCall, job: Job, file: string, path: string): Promise<void> {
   const f = await call('bulk.jobFile', { id: job.id, file });
   writeOutputFile(path, Buffer.from(String(f.contentBase64), 'base64'), f.containsPrivateKey ? 0o600 : 0o644);
-  if (typeof f.warning === 'string') process.stderr.write(`warning: ${f.warning}\n`);
+  if (typeof f.warning === 'string') ctx.io.stderr.write(`warning: ${f.warning}\n`);
 }
 
 /** the certificates of a batch: references (arguments, --serials-file) or a filter */
@@ -111,7 +115,7 @@ export const BULK_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       const job = await finished(ctx, call, out);
       const keysZip = typeof o.keysZip === 'string' ? o.keysZip : undefined;
       const issued = job.dryRun ? 0 : job.succeeded;
-      if (keysZip && issued > 0) await saveFile(call, job, 'keys.zip', keysZip);
+      if (keysZip && issued > 0) await saveFile(ctx, call, job, 'keys.zip', keysZip);
       const data = {
         batchId: job.batchId,
         caId: (await call('ca.get', { ref: o.ca })).id,
@@ -127,7 +131,7 @@ export const BULK_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       if (typeof o.out === 'string') {
         const json = o.out.toLowerCase().endsWith('.json');
         if (json) writeOutputFile(o.out, `${JSON.stringify(data, null, 2)}\n`);
-        else await saveFile(call, job, 'results.csv', o.out);
+        else await saveFile(ctx, call, job, 'results.csv', o.out);
       }
       ctx.output(data, () =>
         [
@@ -177,7 +181,7 @@ export const BULK_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
     },
     async print(ctx, out, o, _args, call) {
       const job = await finished(ctx, call, out);
-      if (job.succeeded > 0) await saveFile(call, job, 'certificates.zip', o.out as string);
+      if (job.succeeded > 0) await saveFile(ctx, call, job, 'certificates.zip', o.out as string);
       batchReport(ctx, job, 'download', 'written', { file: o.out });
     },
   },

@@ -357,7 +357,7 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       if (typeof o.out === 'string') {
         writeOutputFile(o.out, body);
         ctx.output({ written: o.out }, () => `written: ${String(o.out)}`);
-      } else process.stdout.write(body);
+      } else ctx.io.stdout.write(body);
       return true;
     },
   },
