@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
-import { runPkim } from '../../../tests/support/cli-runner';
+import { runPkim } from '../../../tests/support/cli-in-process';
 import { createRootAndIssuing } from '../../../tests/support/cli-ca-fixture';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslOcspUrl, opensslVerify } from '../../../tests/support/verifiers';

@@ -4,7 +4,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { unzipSync } from 'fflate';
-import { runPkim } from '../../../tests/support/cli-runner';
+import { runPkim } from '../../../tests/support/cli-in-process';
 import { createRootAndIssuing } from '../../../tests/support/cli-ca-fixture';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { requireBinary } from '../../../tests/support/verifiers';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createAuthority, type Actor } from '@pkim/authority';
-import { runPkim } from '../../../tests/support/cli-runner';
+import { runPkim } from '../../../tests/support/cli-in-process';
 import { leafSignedBy, opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { startPkimServer, type PkimServer } from '../../../tests/support/remote-server';

@@ -9,7 +9,7 @@ import { PkiError } from '@pkim/shared';
 import { loadCliConfig } from '../src/config/cli-config';
 import { SETTINGS } from '../src/config/settings';
 import { readmeWithConfigTable, renderConfigTable } from '../../../scripts/render-config-docs';
-import { REPO_ROOT, runPkim } from '../../../tests/support/cli-runner';
+import { REPO_ROOT, runPkim } from '../../../tests/support/cli-in-process';
 import { tempDir } from '../../../tests/support/openssl-tools';
 
 const tmp = tempDir('pkim-config-');

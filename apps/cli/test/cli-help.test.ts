@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { COMMAND_MODULES, commandNamed, registerCommands } from '../src/command-tree';
 import { COMMAND_EXAMPLES, commandPath } from '../src/command-examples';
 import type { CliContext } from '../src/cli-context';
-import { runPkim } from '../../../tests/support/cli-runner';
+import { runPkim } from '../../../tests/support/cli-in-process';
 import { tempDir } from '../../../tests/support/openssl-tools';
 
 /** the global options of main.ts, allowed in every example */

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPkim, type CliResult } from '../../../tests/support/cli-runner';
+import { runPkim, type CliResult } from '../../../tests/support/cli-in-process';
 import { startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';

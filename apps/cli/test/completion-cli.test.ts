@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runPkim } from '../../../tests/support/cli-runner';
+import { runPkim } from '../../../tests/support/cli-in-process';
 import { completionShells, type CompletionShells } from '../../../tests/support/completion-shells';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { requireBinary } from '../../../tests/support/verifiers';

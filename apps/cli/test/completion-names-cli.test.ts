@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { runPkim } from '../../../tests/support/cli-runner';
+import { runPkim } from '../../../tests/support/cli-in-process';
 import { completionShells, type CompletionShells } from '../../../tests/support/completion-shells';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { startPkimServer, type PkimServer } from '../../../tests/support/remote-server';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { pino } from 'pino';
 import { createAuthority } from '@pkim/authority';
-import type { CliResult } from '../../../tests/support/cli-runner';
+import type { CliResult } from '../../../tests/support/cli-in-process';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { rootAndIssuing } from '../../../tests/support/ca-kit';
 

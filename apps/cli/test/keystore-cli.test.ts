@@ -7,7 +7,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PKIM_BIN, REPO_ROOT, runPkim } from '../../../tests/support/cli-runner';
+import { PKIM_BIN, REPO_ROOT, runPkim } from '../../../tests/support/cli-in-process';
 import { startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';

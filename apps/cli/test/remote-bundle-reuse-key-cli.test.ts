@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILT_IN_PROFILES } from '@pkim/core';
-import { runPkimAsync } from '../../../tests/support/cli-runner';
+import { runPkimAsync } from '../../../tests/support/cli-in-process';
 import { openssl, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { bothModesSuite, comparableShape, expectSameSteps, stepRecorder } from '../../../tests/support/remote-server';

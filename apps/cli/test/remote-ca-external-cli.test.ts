@@ -12,7 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runPkimAsync } from '../../../tests/support/cli-runner';
+import { runPkimAsync } from '../../../tests/support/cli-in-process';
 import { opensslSignCaCsr, opensslSignCaCsrUnderIntermediate, tempDir } from '../../../tests/support/openssl-tools';
 import { certtoolVerify, goVerify, opensslRaw, opensslVerify } from '../../../tests/support/verifiers';
 import { bothModesSuite, comparableShape, expectSameSteps, stepRecorder } from '../../../tests/support/remote-server';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runPkimAsync } from '../../../tests/support/cli-runner';
+import { runPkimAsync } from '../../../tests/support/cli-in-process';
 import { opensslSelfSigned, tempDir } from '../../../tests/support/openssl-tools';
 import { certtoolVerify, opensslVerify } from '../../../tests/support/verifiers';
 import { bothModesSuite, comparableShape, expectSameSteps, stepRecorder } from '../../../tests/support/remote-server';

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runPkim, type CliResult } from '../../../tests/support/cli-runner';
+import { runPkim, type CliResult } from '../../../tests/support/cli-in-process';
 import { closedPort, outputShape, startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
 import { createRootAndIssuing } from '../../../tests/support/cli-ca-fixture';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '@pkim/server';
-import { runPkimAsync } from '../../../tests/support/cli-runner';
+import { runPkimAsync } from '../../../tests/support/cli-in-process';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
 

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PkiError } from '@pkim/shared';
 import { createAuthority, type Actor, type Authority } from '@pkim/authority';
-import { runPkim } from '../../../tests/support/cli-runner';
+import { runPkim } from '../../../tests/support/cli-in-process';
 import {
   describeCertificate,
   generateSshKey,
