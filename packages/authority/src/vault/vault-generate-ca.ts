@@ -3,6 +3,7 @@ import { PkiError, type Clock, type KeyType } from '@pkim/shared';
 import { computeSki, decodeCsrUnverified, formatDn, parseCertificate, splitPemBundle, toPem } from '@pkim/core';
 import type { DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
+import { auditEvent } from '../audit-service';
 import { authorize } from '../permissions';
 import type { Actor, CaService } from '../types';
 import { caUrlsOf, mountHasIssuer, type VaultMount, type VaultMountService } from './vault-mount-service';
@@ -24,7 +25,7 @@ export interface VaultGenerateCaDeps {
   clock: Clock;
   /** the authority's CA services: `create` (as `pkim ca create`), `createExternalIntermediate` + `importCertificate` */
   cas: Pick<CaService, 'create' | 'createExternalIntermediate' | 'importCertificate' | 'importExisting' | 'get'>;
-  mounts: Pick<VaultMountService, 'bindCa' | 'requireMount' | 'requireUnbound' | 'rolesRefusedBy'>;
+  mounts: Pick<VaultMountService, 'bindCa' | 'requireMount' | 'requireUnbound' | 'rolesRefusedBy' | 'updateMount'>;
   /** the mount's keys without an issuer (`keys/generate`): `key_ref` of `…/generate/existing`, a bundle's key */
   keys: Pick<VaultKeyService, 'keyForRef' | 'keyForPublicKey'>;
 }
@@ -203,73 +204,140 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
 
   const api = {
     /** `root/generate/:exported`, `issuers/generate/root/:exported`: a root CA made and bound to the mount */
-    async generateRoot(
-      mount: VaultMount,
-      exported: string,
-      params: Record<string, unknown>,
-      actor: Actor,
-    ): Promise<VaultResult> {
-      const { format, keyType, keyUri, dn, name } = await caRequestOf(deps, mount, exported, params, actor);
-      // OpenBao's not_before_duration (seconds, 30 by default): the root's notBefore that far back (cas.create)
-      const notBeforeDuration =
-        params.not_before_duration === undefined || params.not_before_duration === ''
-          ? 30
-          : parseVaultDuration('not_before_duration', params.not_before_duration);
-      const warnings: string[] = [];
-      // lifetime as sign-intermediate: ttl (or not_after), else the mount's default; over its max: cut, warned
-      const { lifetimeMs, notAfter } = vaultCaLifetime(params, mount, deps.clock.now(), warnings);
-      const maxPath =
-        params.max_path_length === undefined || params.max_path_length === ''
-          ? -1
-          : parseVaultInt('max_path_length', params.max_path_length);
-      if (maxPath < -1) throw invalid(`max_path_length ${maxPath}: -1 (no limit) or at least 0`);
-      const permittedDns = parseVaultList('permitted_dns_domains', params.permitted_dns_domains);
-      const m = await unboundMount(mount);
-      // the URLs written on the mount before it had a CA (config/urls): the new CA's setting, in its own certificate
-      // too, as OpenBao embeds its mount's URLs in a generated root (the binding below keeps them the CA's)
-      const urls = caUrlsOf(m.urls) ?? undefined;
-
-      const view = await deps.cas.create(
-        {
-          name,
-          subject: dn,
-          keyType,
-          validityMs: lifetimeMs,
-          notAfter,
-          backdateMs: notBeforeDuration * 1000,
-          pathLen: maxPath >= 0 ? maxPath : undefined,
-          nameConstraints: permittedDns.length ? { permittedDns } : undefined,
-          urls,
-          keyUri,
-        },
-        actor,
-      );
-      await bind(m, view.ca, actor);
-      warnings.push(...(await deps.mounts.rolesRefusedBy(m.path, view.ca.keyType)));
-
-      const certificate = (view.certificatePem ?? '').trim();
-      const x509 = new X509Certificate(certificate);
-      // OpenBao warns when the mount has no URLs configured: none in the root (config/urls written before it)
-      if (!x509.infoAccess && !x509.raw.includes(CRL_DP_OID)) warnings.push(NO_AIA_WARNING);
-      if (view.ca.pathLen === 0)
-        warnings.push(
-          'Max path length of the generated certificate is zero. This certificate cannot be used to issue ' +
-            'intermediate CA certificates.',
-        );
-      const body = format === 'der' ? base64Der(certificate) : certificate;
-      const data: Record<string, unknown> = {
-        certificate: body,
-        issuing_ca: body,
-        serial_number: toVaultSerial(view.ca.serialHex ?? ''),
-        expiration: Math.floor((view.ca.notAfter ?? 0) / 1000),
-        issuer_id: view.ca.id,
-        issuer_name: view.ca.name,
-        key_id: (view.ca.skiHex ?? '').toLowerCase(),
-        key_name: view.ca.name,
-      };
-      return { data, warnings: warnings.length ? warnings : undefined };
+    generateRoot(mount: VaultMount, exported: string, params: Record<string, unknown>, actor: Actor) {
+      return makeRoot(mount, exported, params, actor, false);
     },
 
+    /**
+     * `root/rotate/:exported` (OpenBao: `root/generate` whose new issuer is not made the default): on a mount with a
+     * CA, a new root CA with a new key made by `cas.create` as `root/generate` makes one, NOT bound to the mount — the
+     * mount keeps issuing with its CA — and recorded on the mount (`rotatedCaIds`) so that a `config/issuers` write
+     * naming it makes it the mount's issuer. Its name: `issuer_name`, else the common name made a name, `-2`, `-3`…
+     * when taken (OpenBao names it `next`; CA names are the deployment's). On a mount without a CA: `root/generate`.
+     */
+    rotateRoot(mount: VaultMount, exported: string, params: Record<string, unknown>, actor: Actor) {
+      return makeRoot(mount, exported, params, actor, true);
+    },
+  };
+
+  async function makeRoot(
+    mount: VaultMount,
+    exported: string,
+    params: Record<string, unknown>,
+    actor: Actor,
+    rotate: boolean,
+  ): Promise<VaultResult> {
+    const request = await caRequestOf(deps, mount, exported, params, actor);
+    const { format, keyType, keyUri, dn } = request;
+    let { name } = request;
+    // OpenBao's not_before_duration (seconds, 30 by default): the root's notBefore that far back (cas.create)
+    const notBeforeDuration =
+      params.not_before_duration === undefined || params.not_before_duration === ''
+        ? 30
+        : parseVaultDuration('not_before_duration', params.not_before_duration);
+    const warnings: string[] = [];
+    // lifetime as sign-intermediate: ttl (or not_after), else the mount's default; over its max: cut, warned
+    const { lifetimeMs, notAfter } = vaultCaLifetime(params, mount, deps.clock.now(), warnings);
+    const maxPath =
+      params.max_path_length === undefined || params.max_path_length === ''
+        ? -1
+        : parseVaultInt('max_path_length', params.max_path_length);
+    if (maxPath < -1) throw invalid(`max_path_length ${maxPath}: -1 (no limit) or at least 0`);
+    const permittedDns = parseVaultList('permitted_dns_domains', params.permitted_dns_domains);
+    // rotate: the mount's current CA stays its issuer (OpenBao's new issuer is not the default)
+    const current = rotate ? await currentCa(mount) : undefined;
+    const m = current ? await deps.mounts.requireMount(mount.path) : await unboundMount(mount);
+    // the URLs written on the mount before it had a CA (config/urls): the new CA's setting, in its own certificate
+    // too, as OpenBao embeds its mount's URLs in a generated root (the binding below keeps them the CA's); a rotated
+    // root gets the mount's URLs, which are its CA's
+    const urls = current ? (current.urls ?? undefined) : (caUrlsOf(m.urls) ?? undefined);
+    if (current && params.issuer_name === undefined) name = await freeName(name);
+
+    const view = await deps.cas.create(
+      {
+        name,
+        subject: dn,
+        keyType,
+        validityMs: lifetimeMs,
+        notAfter,
+        backdateMs: notBeforeDuration * 1000,
+        pathLen: maxPath >= 0 ? maxPath : undefined,
+        nameConstraints: permittedDns.length ? { permittedDns } : undefined,
+        urls,
+        keyUri,
+      },
+      actor,
+    );
+    if (current) {
+      await deps.mounts.updateMount(m.path, (cur) => {
+        cur.rotatedCaIds = [...(cur.rotatedCaIds ?? []), view.ca.id];
+        return {
+          audit: [
+            auditEvent(deps.clock, actor, 'vault.root_rotated', m.path, { caId: current.id, nextCaId: view.ca.id }),
+          ],
+        };
+      });
+      warnings.push(
+        `the new root ${view.ca.id} (${view.ca.name}) is not the mount's issuer yet: write config/issuers ` +
+          `default=${view.ca.id} to issue with it (root/sign-self-issued cross-signs it with the current root first)`,
+      );
+    } else {
+      await bind(m, view.ca, actor);
+      warnings.push(...(await deps.mounts.rolesRefusedBy(m.path, view.ca.keyType)));
+    }
+
+    const certificate = (view.certificatePem ?? '').trim();
+    const x509 = new X509Certificate(certificate);
+    // OpenBao warns when the mount has no URLs configured: none in the root (config/urls written before it)
+    if (!x509.infoAccess && !x509.raw.includes(CRL_DP_OID)) warnings.push(NO_AIA_WARNING);
+    if (view.ca.pathLen === 0)
+      warnings.push(
+        'Max path length of the generated certificate is zero. This certificate cannot be used to issue ' +
+          'intermediate CA certificates.',
+      );
+    const body = format === 'der' ? base64Der(certificate) : certificate;
+    const data: Record<string, unknown> = {
+      certificate: body,
+      issuing_ca: body,
+      serial_number: toVaultSerial(view.ca.serialHex ?? ''),
+      expiration: Math.floor((view.ca.notAfter ?? 0) / 1000),
+      issuer_id: view.ca.id,
+      issuer_name: view.ca.name,
+      key_id: (view.ca.skiHex ?? '').toLowerCase(),
+      key_name: view.ca.name,
+    };
+    return { data, warnings: warnings.length ? warnings : undefined };
+  }
+
+  /** the mount's CA when it has one that exists (a rotation keeps it the issuer), else undefined */
+  async function currentCa(mount: VaultMount): Promise<CaRow | undefined> {
+    try {
+      await deps.mounts.requireUnbound(mount.path);
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof PkiError) || e.code !== 'vault.mount_has_issuer') throw e;
+    }
+    const m = await deps.mounts.requireMount(mount.path);
+    const { ca } = await deps.cas.get(m.caId);
+    if (ca.status === 'pending')
+      throw invalid(`mount ${m.path} has a pending CA ${ca.id}: set its certificate (intermediate/set-signed) first`);
+    return ca;
+  }
+
+  /** `name`, else `name-2`, `name-3`… : the first no CA has */
+  async function freeName(name: string): Promise<string> {
+    for (let n = 1; ; n++) {
+      const candidate = n === 1 ? name : `${name.slice(0, 60)}-${n}`;
+      try {
+        await deps.cas.get(candidate);
+      } catch (e) {
+        if (e instanceof PkiError && e.code === 'ca.not_found') return candidate;
+        throw e;
+      }
+    }
+  }
+
+  const more = {
     /**
      * `intermediate/generate/:exported`, `issuers/generate/intermediate/:exported`: a pending CA (its key made in the
      * key backend) and its CSR, the mount bound to it; it becomes the mount's issuer at `intermediate/set-signed`
@@ -375,7 +443,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       const bundle = parseVaultString('pem_bundle', params.pem_bundle);
       if (!bundle.trim()) throw invalid("'pem_bundle' and 'certificate' parameters were empty");
       const keyBlocks = bundle.match(KEY_BLOCK) ?? [];
-      if (keyBlocks.length === 0) return api.setSigned(mount, { certificate: bundle }, actor);
+      if (keyBlocks.length === 0) return more.setSigned(mount, { certificate: bundle }, actor);
       if (keyBlocks.length > 1)
         throw invalid('pem_bundle holds more than one private key: a PKI Manager mount has one issuer and one key');
       const keyPem = keyBlocks[0]!;
@@ -431,7 +499,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       return { ...answer(view.ca.id, true), warnings: warnings.length ? warnings : undefined };
     },
   };
-  return api;
+  return { ...api, ...more };
 }
 
 export type VaultGenerateCa = ReturnType<typeof createVaultGenerateCa>;

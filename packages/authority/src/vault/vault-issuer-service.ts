@@ -32,6 +32,8 @@ export interface VaultIssuerServiceDeps {
   unbind(mount: VaultMount, caId: string, actor: Actor): Promise<void>;
   /** `DELETE issuer/:ref`: the same, the deleted CA's key kept as a key of the mount (OpenBao keeps the key) */
   unbindKeepingKey(mount: VaultMount, ca: CaRow, actor: Actor): Promise<void>;
+  /** `config/issuers` naming a root `root/rotate` made on the mount: the mount bound to it (`rebindCa`) */
+  rebind(mount: VaultMount, fromCaId: string, toCaId: string, actor: Actor): Promise<VaultMount>;
 }
 
 /** OpenBao's warning of `DELETE root` */
@@ -48,6 +50,21 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
 
   const matches = (issuer: VaultIssuer, ref: string) =>
     ref === 'default' || ref === issuer.ca.id || ref === issuer.ca.name;
+
+  /** a CA `root/rotate` made on the mount (or one it was bound to before), by id or name, still active */
+  async function rotatedCa(mount: VaultMount, ref: string): Promise<CaRow | undefined> {
+    for (const id of mount.rotatedCaIds ?? []) {
+      let ca: CaRow;
+      try {
+        ca = (await deps.cas.get(id)).ca;
+      } catch (e) {
+        if (e instanceof PkiError && e.code === 'ca.not_found') continue;
+        throw e;
+      }
+      if ((ca.id === ref || ca.name === ref) && ca.status === 'active') return ca;
+    }
+    return undefined;
+  }
 
   /** `:ref` of a read: the issuer, or 404 with OpenBao's message (OpenBao itself answers it with a 500) */
   async function resolve(mount: VaultMount, ref: string): Promise<VaultIssuer> {
@@ -369,8 +386,10 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
     },
 
     /**
-     * a `config/issuers` write naming this mount's issuer changes nothing and answers like a read; another issuer or
-     * `default_follows_latest_issuer=true` is refused (400): a mount is bound to one CA (rebind it with `sys/mounts`)
+     * a `config/issuers` write naming this mount's issuer changes nothing and answers like a read; one naming a root
+     * `root/rotate` made on this mount (or a CA it was bound to before: `rotatedCaIds`, active) binds the mount to it
+     * (`rebindCa`, OpenBao's new default issuer); another issuer or `default_follows_latest_issuer=true` is refused
+     * (400) before anything changes: a mount is bound to one CA
      */
     async writeConfig(mount: VaultMount, params: Record<string, unknown>, actor: Actor) {
       authorize(actor, 'ca:write');
@@ -381,15 +400,6 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
           "Invalid issuer specification; must be non-empty and can't be 'default'.",
         );
       }
-      const issuer = await issuerOf(mount);
-      if (!issuer || !matches(issuer, ref)) {
-        throw new PkiError(
-          'vault.invalid_parameter',
-          `Error resolving issuer reference: unable to find PKI issuer for reference: ${ref} ` +
-            `(a PKI Manager mount has one issuer, its CA${issuer ? ` ${issuer.ca.id} (${issuer.ca.name})` : ''}; ` +
-            'bind the mount to another CA to change it)',
-        );
-      }
       if (
         params.default_follows_latest_issuer !== undefined &&
         parseVaultBool('default_follows_latest_issuer', params.default_follows_latest_issuer)
@@ -397,6 +407,22 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
         throw new PkiError(
           'vault.invalid_parameter',
           'default_follows_latest_issuer must be false: a PKI Manager mount has one issuer, its CA',
+        );
+      }
+      let issuer = await issuerOf(mount);
+      // a root made by root/rotate on this mount (OpenBao's issuer that is not the default yet): it becomes the
+      // mount's issuer — the one a PKI Manager mount has
+      const next = issuer && !matches(issuer, ref) ? await rotatedCa(mount, ref) : undefined;
+      if (issuer && next) {
+        await deps.rebind(mount, issuer.ca.id, next.id, actor);
+        issuer = await issuerOf({ ...mount, caId: next.id });
+      }
+      if (!issuer || !matches(issuer, ref)) {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          `Error resolving issuer reference: unable to find PKI issuer for reference: ${ref} ` +
+            `(a PKI Manager mount has one issuer, its CA${issuer ? ` ${issuer.ca.id} (${issuer.ca.name})` : ''}; ` +
+            'root/rotate makes a root it can switch to, or bind the mount to another CA)',
         );
       }
       return { default: issuer.ca.id, default_follows_latest_issuer: false };

@@ -35,6 +35,11 @@ export interface VaultMount {
    * when the mount has a CA, else none (older mounts, a default key deleted)
    */
   defaultKeyId?: string;
+  /**
+   * roots made by `root/rotate` on this mount while it had its CA (OpenBao's issuers that are not the default), and the
+   * CAs it was bound to before a `config/issuers` write made one of them its issuer (`rebindCa`): what that write takes
+   */
+  rotatedCaIds?: string[];
 }
 
 export interface VaultUrlsConfig {
@@ -415,6 +420,24 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
         audit: [auditEvent(clock, actor, 'vault.mount_unbound', m.path, { caId })],
       });
+    },
+
+    /**
+     * `config/issuers` naming a root made by `root/rotate` on this mount (`rotatedCaIds`): the mount is bound to it
+     * and the CA it leaves joins `rotatedCaIds` (a later write can name it again), audited `vault.mount_bound` with
+     * `previousCaId`; refused (`vault.mount_has_issuer`) when the mount is not bound to `fromCaId` any more
+     */
+    async rebindCa(path: string, fromCaId: string, toCaId: string, actor: Actor): Promise<VaultMount> {
+      authorize(actor, 'ca:write');
+      const m = await requireMount(path);
+      if (m.caId !== fromCaId || !(m.rotatedCaIds ?? []).includes(toCaId)) throw mountHasIssuer(m);
+      m.rotatedCaIds = [...(m.rotatedCaIds ?? []).filter((id) => id !== toCaId), fromCaId];
+      m.caId = toCaId;
+      await commit({
+        setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
+        audit: [auditEvent(clock, actor, 'vault.mount_bound', m.path, { caId: toCaId, previousCaId: fromCaId })],
+      });
+      return m;
     },
 
     /**

@@ -56,6 +56,7 @@ export function createVaultService(deps: VaultServiceDeps) {
     revocation: deps.revocation,
     unbind: (mount, caId, actor) => mounts.unbindCa(mount.path, caId, actor),
     unbindKeepingKey: (mount, ca, actor) => keyService.unbindKeepingKey(mount, ca, actor),
+    rebind: (mount, fromCaId, toCaId, actor) => mounts.rebindCa(mount.path, fromCaId, toCaId, actor),
   });
   /** keys without an issuer (`keys/generate`) beside the CA's key: `keys`, `key/:ref` answer both */
   const keyService = createVaultKeyService({

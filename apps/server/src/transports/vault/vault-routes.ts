@@ -584,6 +584,16 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   })),
+  // OpenBao's root/rotate: a new root with a new key, not the mount's issuer until config/issuers names it
+  {
+    path: 'root/rotate/:name',
+    ops: {
+      async write(c) {
+        const r = await c.authority.vault.pki.rotateRoot(c.mount!, c.path.name, c.params, actorOf(c));
+        return json(r.data, r.warnings);
+      },
+    },
+  },
   // OpenBao's sign-self-issued: the mount's issuer certifies a self-signed CA certificate's key (cross-signing)
   ...['root/sign-self-issued', 'issuer/:ref/sign-self-issued'].map((path): VaultRoute => ({
     path,
