@@ -54,6 +54,9 @@ export interface CaContextLoader {
  */
 export const ACTIVE_CA_ROW_MS = 1000;
 
+/** how long a CA's chain (its ancestors' rows) is used again before it is read again: another process's renewal */
+export const PATH_RECHECK_MS = 60_000;
+
 export function createCaContextLoader(
   store: Store,
   seen: OtherCommitsSeen = createOtherCommitsSeen(store),
@@ -89,11 +92,20 @@ export function createCaContextLoader(
     return fromRow(ca);
   }
 
-  /** the CA and its ancestors, cached per CA certificate (a hierarchy changes only by creating CAs) */
-  const paths = new Map<string, { fingerprint: string | null; path: CaRow[]; pem: string }>();
+  /**
+   * the CA and its ancestors, cached per CA certificate and this process's CA row writes (Store.caRowWrites): an
+   * ancestor's certificate renewed here (`pkim ca renew`) changes the chain of every CA below it; renewed by another
+   * process, the chain read again at most PATH_RECHECK_MS later
+   */
+  const paths = new Map<
+    string,
+    { fingerprint: string | null; writes: number | undefined; at: number; path: CaRow[]; pem: string }
+  >();
   async function pathOf(ca: CaRow): Promise<{ path: CaRow[]; pem: string }> {
     const hit = paths.get(ca.id);
-    if (hit?.fingerprint === ca.fingerprintSha256) return hit;
+    const writes = store.caRowWrites;
+    const at = performance.now();
+    if (hit?.fingerprint === ca.fingerprintSha256 && hit.writes === writes && at - hit.at < PATH_RECHECK_MS) return hit;
     const path: CaRow[] = [];
     const seen = new Set<string>();
     let cur: CaRow | undefined = ca;
@@ -106,7 +118,8 @@ export function createCaContextLoader(
     // the top of the path was signed by an outside CA: its issuer chain, verified at import, follows it
     const outside = path.at(-1)?.issuerChainPem?.trim();
     if (outside) pems.push(outside);
-    const entry = { fingerprint: ca.fingerprintSha256, path, pem: pems.length ? `${pems.join('\n')}\n` : '' };
+    const pem = pems.length ? `${pems.join('\n')}\n` : '';
+    const entry = { fingerprint: ca.fingerprintSha256, writes, at, path, pem };
     paths.set(ca.id, entry);
     return entry;
   }

@@ -14,6 +14,8 @@ export type NewCaFields = Omit<
   | 'urls'
   | 'issuerChainPem'
   | 'leafNotAfterBehavior'
+  | 'predecessorId'
+  | 'certificateHistory'
   | 'crlNumber'
   | 'revokedAt'
   | 'revocationReason'
@@ -32,6 +34,8 @@ export function newCaRow(id: string, fields: NewCaFields, publicBaseUrl: string 
     urls: publicBaseUrl ? urlsFromBase(publicBaseUrl, id) : null,
     issuerChainPem: null, // set by `ca import` when an outside CA signed it
     leafNotAfterBehavior: 'err', // a leaf past the CA's notAfter refused until setLeafNotAfterBehavior says otherwise
+    predecessorId: null, // set by a rotation (`pkim ca rotate`) on the successor it makes
+    certificateHistory: null, // earlier certificates (renewals), a rotated root's cross certificate
     crlNumber: 0,
     revokedAt: null,
     revocationReason: null,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  CA_KEY_TYPES,
   LEAF_NOT_AFTER_BEHAVIORS,
   PkiError,
   assertAcceptedRevocationReason,
@@ -30,7 +31,10 @@ import type {
   CaView,
   CreateCaInput,
   ImportExistingCaInput,
+  RenewCaInput,
   RevocationResult,
+  RotateCaInput,
+  RotatedCa,
 } from './types';
 import { authorize } from './permissions';
 import { checkHttpUrl, urlsFromBase } from './url-plan';
@@ -40,7 +44,7 @@ import { auditEvent } from './audit-service';
 import { recordFailure, type SigningServiceDeps } from './ca-context';
 import { subjectToDn } from './subject-input';
 import type { SigningPipeline } from './signing/signing-pipeline';
-import { checkNewCaName } from './signing/plan-rules';
+import { checkNewCaName, checkSignedHere } from './signing/plan-rules';
 import { checkActorMayUseCa } from './signing/provisioner-policy';
 
 export { checkKmsCertifiedRoot } from './signing/kms-certified-root';
@@ -764,7 +768,59 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     }
   }
 
+  /** `cas.renew`: the pipeline's CA renewal (signing/ca-renewal.ts) */
+  async function renew(caRef: string, input: RenewCaInput, actor: Actor): Promise<CaView> {
+    return pipeline.sign({ kind: 'ca-renewal', ca: caRef, lifetimeMs: input.validityMs }, { actor });
+  }
+
+  /** the first of `<name>-2`, `<name>-3`, … no CA has (within CA_NAME's 64 characters) */
+  async function successorName(name: string): Promise<string> {
+    const base = name.replace(/-\d+$/, '');
+    for (let n = 2; ; n++) {
+      const candidate = `${base.slice(0, 63 - String(n).length)}-${n}`;
+      if (!(await store.cas.findByName(candidate))) return candidate;
+    }
+  }
+
+  /** `cas.rotate`: the predecessor checked here, the successor (and a root's cross certificate) by the pipeline */
+  async function rotate(caRef: string, input: RotateCaInput, actor: Actor): Promise<RotatedCa> {
+    let old: CaRow | undefined;
+    try {
+      authorize(actor, 'ca:write');
+      old = await findCa(caRef);
+      checkActorMayUseCa(actor, old);
+      if (old.status !== 'active' || !old.certificatePem)
+        throw new PkiError('ca.not_active', `CA ${old.name} is ${old.status}: only an active CA can be rotated`);
+      checkSignedHere(old, contexts.fromRow(old).info, 'rotate it');
+      const keyType = input.keyType ?? old.keyType;
+      if (!(CA_KEY_TYPES as readonly string[]).includes(keyType))
+        throw new PkiError('input.invalid', `unknown key type '${String(keyType)}': one of ${CA_KEY_TYPES.join(', ')}`);
+      const name = input.name ?? (await successorName(old.name));
+      const common = {
+        name,
+        subject: input.subject ?? old.subjectDn,
+        keyType,
+        backend: input.backend ?? (old.keyBackend as BackendName),
+        lifetimeMs: input.validityMs,
+        nameConstraints: old.nameConstraints ?? undefined,
+        successorOf: { caId: old.id, disablePredecessor: input.disableOld },
+      };
+      const view = old.parentId
+        ? await pipeline.sign({ kind: 'intermediate-ca', parent: old.parentId, ...common }, { actor })
+        : await pipeline.sign({ kind: 'root-ca', ...common }, { actor });
+      const predecessor = await findCa(old.id);
+      const cross = view.ca.certificateHistory?.find((h) => h.kind === 'cross');
+      return { ...view, predecessor, crossCertificatePem: cross?.certificatePem ?? null };
+    } catch (e) {
+      throw await recordFailure(deps, actor, 'ca.rotate_failed', old?.id ?? caRef, e, {
+        ...(input.keyType !== undefined && { keyType: input.keyType }),
+      });
+    }
+  }
+
   return {
+    renew,
+    rotate,
     create,
     createExternalIntermediate,
     importCertificate,

@@ -131,11 +131,12 @@ export function createCrlService(
     }
     for (const child of await store.cas.list()) {
       if (child.parentId === caId && child.status === 'revoked' && child.serialHex) {
-        entries.add({
-          serialHex: child.serialHex,
-          revokedAt: child.revokedAt ?? 0,
-          reason: crlReason(child.revocationReason),
-        });
+        const reason = crlReason(child.revocationReason);
+        entries.add({ serialHex: child.serialHex, revokedAt: child.revokedAt ?? 0, reason });
+        // its earlier certificates this CA signed (renewals, `ca renew`): the same key, revoked with it
+        for (const h of child.certificateHistory ?? [])
+          if (h.kind === 'previous' && h.issuerCaId === caId && h.notAfter > clock.now())
+            entries.add({ serialHex: h.serialHex, revokedAt: child.revokedAt ?? 0, reason });
       }
     }
     return entries;

@@ -176,6 +176,35 @@ export interface CreateCaInput {
   keyUri?: string;
 }
 
+/** `cas.renew` (`pkim ca renew`): a new certificate for the CA's own key */
+export interface RenewCaInput {
+  /** ms; default: the profile's default lifetime (an intermediate's cut at its parent's notAfter) */
+  validityMs?: number;
+}
+
+/** `cas.rotate` (`pkim ca rotate`): a successor CA with a new key */
+export interface RotateCaInput {
+  /** the successor's name; default: the predecessor's with `-2` (`-3`, … when taken) */
+  name?: string;
+  /** the successor's subject; default: the predecessor's */
+  subject?: SubjectInput | string;
+  /** default: the predecessor's key type */
+  keyType?: KeyType;
+  /** default: the predecessor's key backend */
+  backend?: BackendName;
+  /** ms; default from the CA profile (an intermediate's cut at its parent's notAfter) */
+  validityMs?: number;
+  /** disable the predecessor in the same transaction (default: it stays active until disabled) */
+  disableOld?: boolean;
+}
+
+/** what a rotation made: the successor (and, for a root, the cross certificate) and the predecessor as it is now */
+export interface RotatedCa extends CaView {
+  predecessor: CaRow;
+  /** a root's successor: its new key signed by the predecessor root (PEM); null for an intermediate */
+  crossCertificatePem: string | null;
+}
+
 /** a CA's relying-party URLs: CRL distribution points, AIA OCSP, AIA CA issuers */
 export interface CaUrlLists {
   crlDistributionPoints: string[];
@@ -303,6 +332,21 @@ export interface CaService {
    * `keyDestroyed` false when it was not asked or the backend refused (kms.key_destroy_failed audited, key left)
    */
   delete(caId: string, opts: { destroyKey?: boolean }, actor: Actor): Promise<{ keyDestroyed: boolean }>;
+  /**
+   * a new certificate for the CA's own key (same subject, key and SKI; new serial and validity) through the signing
+   * pipeline: signed by its parent (active; the validity within the parent's) or, a root, by itself. The CA's
+   * current certificate becomes the new one (chain, AIA, exports); the one replaced is kept in its history
+   * (`certificateHistory`). `ca.renewed`. A CA not active (`ca.not_active`), signed outside (`ca.externally_signed`),
+   * a validity past the parent's (`lint.lifetime_beyond_issuer`): refused, nothing changed.
+   */
+  renew(caRef: string, input: RenewCaInput, actor: Actor): Promise<CaView>;
+  /**
+   * a successor CA with a new key (of the type asked, else the predecessor's), the predecessor's subject (or the one
+   * given) and a new name: an intermediate's signed by the same parent; a root's self-signed, with a cross
+   * certificate (the new key signed by the predecessor root) in its history. The predecessor stays active (its CRL
+   * and OCSP too) until disabled (`disableOld`: in the same transaction). `ca.rotated` on the predecessor.
+   */
+  rotate(caRef: string, input: RotateCaInput, actor: Actor): Promise<RotatedCa>;
 }
 
 export interface IssuanceService {

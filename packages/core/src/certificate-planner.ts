@@ -17,7 +17,7 @@ export function planCertificate(input: CertificatePlanInput): CertificatePlan {
   checkNameCharacters(undefined, input.sans);
   checkSanLimits(input.profile, input.sans);
   const subjectKeyType = keyTypeFromSpki(input.publicKey);
-  const ski = computeSki(input.publicKey);
+  const ski = input.subjectKeyIdentifier ?? computeSki(input.publicKey);
   const profile = input.profile;
   const keyUsage = [...profile.keyUsage];
   if (KEY_TYPE_INFO[subjectKeyType].algorithm === 'rsa') {

@@ -134,6 +134,11 @@ export interface CertificatePlanInput {
   notAfter: number; // epoch ms
   /** CA profiles: override the profile's pathLen */
   pathLen?: number | null;
+  /**
+   * the subject key identifier to carry instead of the one computed from the key (RFC 7093 method 1): a CA renewed
+   * with its key keeps the SKI of its earlier certificate, which the AKI of what it issued names
+   */
+  subjectKeyIdentifier?: Uint8Array;
   nameConstraints?: NameConstraints;
   /**
    * name constraints of the CAs ABOVE the issuer (its parent, grandparent, …): relying parties

@@ -183,6 +183,10 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   },
   'ca.already_revoked': { kind: 'conflict', description: 'The CA is already revoked.' },
   'ca.not_deletable': { kind: 'conflict', description: 'Only revoked or expired CAs can be deleted.' },
+  'ca.externally_signed': {
+    kind: 'conflict',
+    description: 'The CA was signed by an outside CA: its new certificate comes from that CA (a new CSR).',
+  },
   'ca.name_taken': { kind: 'conflict', description: 'A CA with this name already exists.' },
   'ca.certificate_mismatch': {
     kind: 'invalid_input',

@@ -37,6 +37,8 @@ export function activeRootCaRow(id: string, name: string, certificatePem: string
     csrPem: null,
     issuerChainPem: null,
     leafNotAfterBehavior: 'err',
+    predecessorId: null,
+    certificateHistory: null,
     skiHex: 'ab'.repeat(20),
     fingerprintSha256: 'cd'.repeat(32),
     crlNumber: 0,

@@ -21,6 +21,7 @@ import type { KeyType, LeafNotAfterBehavior, RevocationReason } from '@pkim/shar
 import type { BulkJobFileMeta, BulkJobKind, BulkJobPhase, BulkJobRow, BulkJobState } from './bulk-job-types';
 import type {
   CaStatus,
+  CaCertificateHistoryJson,
   CertificateStatus,
   NameConstraintsJson,
   CaUrlsJson,
@@ -83,6 +84,10 @@ export const certificateAuthorities = pgTable(
     issuerChainPem: text('issuer_chain_pem'),
     /** a leaf asked past the CA's notAfter: `err` refuses it, `truncate` cuts it there, `permit` signs it */
     leafNotAfterBehavior: text('leaf_not_after_behavior').$type<LeafNotAfterBehavior>().notNull().default('err'),
+    /** the CA this one succeeds (`pkim ca rotate`), migration 0042 */
+    predecessorId: text('predecessor_id'),
+    /** its earlier certificates (renewals) and a rotated root's cross certificate, oldest first; migration 0042 */
+    certificateHistory: json<CaCertificateHistoryJson[]>('certificate_history'),
     skiHex: text('ski_hex'),
     fingerprintSha256: text('fingerprint_sha256'),
     crlNumber: bigint('crl_number', { mode: 'number' }).notNull().default(0),

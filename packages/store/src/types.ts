@@ -47,6 +47,13 @@ export interface CaRow {
   issuerChainPem: string | null;
   /** a leaf asked past the CA's notAfter: refused (`err`, the default), cut there (`truncate`) or signed (`permit`) */
   leafNotAfterBehavior: LeafNotAfterBehavior;
+  /** the CA this one succeeds (`pkim ca rotate`: a new key, the old CA kept until disabled); null for every other */
+  predecessorId: string | null;
+  /**
+   * certificates of this CA that are not its current one, oldest first (null: none): the certificates a renewal
+   * (`pkim ca renew`, same key) replaced, and a rotated root's cross certificate (its key signed by its predecessor)
+   */
+  certificateHistory: CaCertificateHistoryJson[] | null;
   skiHex: string | null;
   fingerprintSha256: string | null;
   crlNumber: number; // last CRL number issued
@@ -60,6 +67,22 @@ export interface CaRow {
  * The relying-party URLs of a CA (like Vault's `config/urls`): CRL distribution points, OCSP responders and CA-issuer
  * (AIA) URLs of the certificates it issues. An empty list leaves that extension out.
  */
+/** One certificate of a CA's history (CaRow.certificateHistory): times epoch ms, serial lowercase hex. */
+export interface CaCertificateHistoryJson {
+  /** `previous`: a certificate a renewal replaced; `cross`: the CA's key signed by its predecessor root */
+  kind: 'previous' | 'cross';
+  serialHex: string;
+  issuerDn: string;
+  /** the CA here that signed it (itself for a self-signed root); null when an outside CA did */
+  issuerCaId: string | null;
+  notBefore: number;
+  notAfter: number;
+  fingerprintSha256: string;
+  certificatePem: string;
+  /** when it was replaced (`previous`) or made (`cross`) */
+  at: number;
+}
+
 export interface CaUrlsJson {
   /** the base URL they were derived from (`pkim ca set-urls --base`), when they were */
   base?: string;

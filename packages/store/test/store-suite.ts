@@ -117,6 +117,15 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
 }
 
 /** back to before 0040 (PostgreSQL only): certificates.ca_id's foreign key back, 0040's triggers gone */
+/** back to before 0042: CAs without a predecessor or a certificate history (journal `when` of each engine) */
+function undo0042(migrations: string): string[] {
+  return [
+    'alter table certificate_authorities drop column predecessor_id',
+    'alter table certificate_authorities drop column certificate_history',
+    `delete from ${migrations} where created_at in (1796556290548, 1796556292219)`,
+  ];
+}
+
 function undo0040(dialect: StoreEngine['dialect'], migrations: string): string[] {
   if (dialect !== 'postgres') return [];
   return [
@@ -1945,6 +1954,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        ...undo0042(migrations),
         ...undo0040(engine.dialect, migrations),
         ...undo0032(engine.dialect, migrations),
         // 0031: the outside issuer chain of an externally-signed CA

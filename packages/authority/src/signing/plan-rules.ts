@@ -1,7 +1,8 @@
 // Rules of the signing pipeline that other services use too (ca-service.ts): a module of their own, so importing
 // them does not load the pipeline (made on its first signature, create-authority.ts).
 import { PkiError } from '@pkim/shared';
-import type { CaRepository } from '@pkim/store';
+import type { CertificateInfo } from '@pkim/core';
+import type { CaRepository, CaRow } from '@pkim/store';
 
 /** X.509 times have whole seconds: plan and store exactly what the certificate will say. */
 export const wholeSeconds = (ms: number): number => Math.floor(ms / 1000) * 1000;
@@ -60,4 +61,17 @@ export function withinProfileMax(
 export function lifetimeEnd(now: number, lifetimeMs: number, fixedNotAfter: number | undefined): number {
   const end = now + lifetimeMs;
   return fixedNotAfter === undefined ? end : Math.min(end, fixedNotAfter);
+}
+
+/**
+ * Refuses a CA whose certificate an outside CA signed (`ca import`, `import-existing` with an outside chain): its new
+ * certificate — a renewal, or a successor's — must come from that outside CA (a new CSR), not from here.
+ */
+export function checkSignedHere(ca: CaRow, info: CertificateInfo, what: string): void {
+  if (ca.parentId === null && (ca.issuerChainPem !== null || info.issuerDn !== info.subjectDn))
+    throw new PkiError(
+      'ca.externally_signed',
+      `CA ${ca.name} was signed by an outside CA (${info.issuerDn}): ${what} there, from a CSR (pkim ca create ` +
+        '--external)',
+    );
 }

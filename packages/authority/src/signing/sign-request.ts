@@ -90,6 +90,11 @@ interface CaCommon {
   urls?: CaUrlLists;
   /** a key already in a key backend instead of a new one (CreateCaInput.keyUri; `backend` is the key's) */
   keyUri?: string;
+  /**
+   * the new CA succeeds this one (`pkim ca rotate`: CA id; checked by the CA service): the row links to it, and a root
+   * gets a cross certificate — its new key signed by the predecessor root's key — kept in its certificate history
+   */
+  successorOf?: { caId: string; disablePredecessor?: boolean };
 }
 
 /** A self-signed root CA (key generated in `backend`); `kmsCertify` lets a Cosmian KMS self-sign it. */
@@ -132,6 +137,19 @@ export interface SubordinateCaCsrRequest {
   commitWith?: (certificate: CertificateRow) => ChannelWrites;
 }
 
+/**
+ * A new certificate for a CA's own key (`pkim ca renew`): same subject, key and SKI, a new serial and validity; signed
+ * by its parent (active) or, for a root, by itself. The CA's current certificate becomes the new one; the one it
+ * replaces is kept in its certificate history (ca-renewal.ts).
+ */
+export interface CaRenewalRequest {
+  kind: 'ca-renewal';
+  /** CA id or name */
+  ca: string;
+  /** default: the profile's default lifetime (an intermediate's cut at its parent's notAfter) */
+  lifetimeMs?: number;
+}
+
 /** Approval of a pending certificate request: the request's CSR is signed and the request marked issued. */
 export interface ApprovedRequestRequest {
   kind: 'approved-request';
@@ -144,7 +162,8 @@ export type SignRequest =
   | RootCaRequest
   | IntermediateCaRequest
   | ApprovedRequestRequest
-  | SubordinateCaCsrRequest;
+  | SubordinateCaCsrRequest
+  | CaRenewalRequest;
 
 /** Who asks (`actor`, recorded in the audit chain) and through which channel (`provisioner`). */
 export interface Via {
@@ -161,7 +180,7 @@ export interface ApprovedRequestResult {
   issued: IssuedCertificate;
 }
 
-export type SignResult<R extends SignRequest> = R extends RootCaRequest | IntermediateCaRequest
+export type SignResult<R extends SignRequest> = R extends RootCaRequest | IntermediateCaRequest | CaRenewalRequest
   ? CaView
   : R extends ApprovedRequestRequest
     ? ApprovedRequestResult

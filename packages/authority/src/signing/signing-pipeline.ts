@@ -15,6 +15,7 @@ import {
   planCertificate,
   resolveProfile,
   serialToHex,
+  type CertificateInfo,
   type CertificatePlanInput,
   type DecodedCsr,
   type DistinguishedName,
@@ -24,7 +25,7 @@ import {
   type SubjectAltNames,
 } from '@pkim/core';
 import type { KeyRef } from '@pkim/keys';
-import type { CertificateRequestRow, CertificateRow, NewAuditEvent, UnitOfWork } from '@pkim/store';
+import type { CaRow, CertificateRequestRow, CertificateRow, NewAuditEvent, UnitOfWork } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor, CaView, IssuedCertificate } from '../types';
 import { auditEvent } from '../audit-service';
@@ -41,6 +42,7 @@ import {
 } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
 import { signSubordinateCaCsr } from './subordinate-ca-csr';
+import { historyEntry, renewCaCertificate } from './ca-renewal';
 import { leafRecord, signCertificatePlan, type CertificateSigner, type SignedCertificate } from './certificate-steps';
 import { checkCsrLeaf, checkLeafSubject, type CsrLeaf } from './leaf-checks';
 import type { CsrLeafSigned, KeyLeafSigned } from '../compute/compute-protocol';
@@ -734,6 +736,78 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
 
   const checkCaName = (name: string): Promise<void> => checkNewCaName(store.cas, name);
 
+  /**
+   * What a rotation (`pkim ca rotate`) adds to its successor CA: the predecessor, active now and checked by the CA
+   * service (the same parent, signed here); for a root, the cross certificate — the successor's subject and new key
+   * signed by the predecessor root's key, valid while both are — through the same certificate steps (the one lint,
+   * the signature verified), so that relying parties that trust only the old root verify what the new one issues.
+   */
+  async function successorParts(
+    r: RootCaRequest | IntermediateCaRequest,
+    parent: CaContext | undefined,
+    now: number,
+    subject: DistinguishedName,
+    publicKey: Uint8Array,
+    pathLen: number | null,
+    rootNotAfter: number,
+  ): Promise<{ predecessor: CaRow; cross?: CertificateInfo; disable: boolean }> {
+    const pred = await contexts.loadActive(r.successorOf!.caId, now, true);
+    const disable = !!r.successorOf!.disablePredecessor;
+    if (parent) {
+      if (pred.ca.parentId !== parent.ca.id)
+        throw new PkiError('input.invalid', `the successor of CA ${pred.ca.name} is signed by its parent`);
+      return { predecessor: pred.ca, disable };
+    }
+    const profile = resolveProfile('intermediate-ca', deps.customProfiles);
+    const notBefore = wholeSeconds(Math.max(now - BACKDATE_MS, pred.ca.notBefore ?? 0));
+    const { der } = await signPlan(
+      {
+        profile,
+        subject,
+        publicKey,
+        issuer: pred.issuer,
+        ancestorNameConstraints: await contexts.ancestorNameConstraints(pred.ca),
+        serial: generateSerial(),
+        notBefore,
+        // the new root's end, cut at the old root's and the profile's maximum (a CA outliving its issuer: refused)
+        notAfter: wholeSeconds(
+          Math.min(rootNotAfter, pred.ca.notAfter ?? rootNotAfter, notBefore + profile.maxLifetimeMs),
+        ),
+        pathLen,
+        nameConstraints: toCoreConstraints(r.nameConstraints),
+        ...urlsOfCa(pred.ca, deps.publicBaseUrl),
+      },
+      now,
+      { keyUri: pred.ca.keyUri, keyType: pred.ca.keyType, publicKey: pred.info.publicKey },
+      `the cross certificate of the successor of CA ${pred.ca.name}`,
+    );
+    return { predecessor: pred.ca, cross: parseCertificate(der), disable };
+  }
+
+  /** `ca.rotated` on the predecessor (and `ca.disabled` when asked): ids, names, serials — never a key */
+  function rotatedEvents(
+    s: { predecessor: CaRow; cross?: CertificateInfo; disable: boolean },
+    row: CaRow,
+    actor: Actor,
+  ): NewAuditEvent[] {
+    return [
+      auditEvent(clock, actor, 'ca.rotated', s.predecessor.id, {
+        name: s.predecessor.name,
+        successorId: row.id,
+        successorName: row.name,
+        subject: row.subjectDn,
+        keyType: row.keyType,
+        backend: row.keyBackend,
+        previousKeyUri: s.predecessor.keyUri,
+        keyUri: row.keyUri,
+        serial: row.serialHex,
+        ...(s.cross && { crossSerial: s.cross.serialHex, crossNotAfter: s.cross.notAfter }),
+        predecessorDisabled: s.disable,
+      }),
+      ...(s.disable ? [auditEvent(clock, actor, 'ca.disabled', s.predecessor.id, { rotatedTo: row.id })] : []),
+    ];
+  }
+
   async function caCertificate(r: RootCaRequest | IntermediateCaRequest, via: Via): Promise<CaView> {
     const { actor } = via;
     const parentRef = r.kind === 'intermediate-ca' ? r.parent : undefined;
@@ -815,6 +889,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           : { keyUri: signingKey.uri, keyType: r.keyType, publicKey: signingKey.publicKey },
         'the new CA certificate',
       );
+      const successor =
+        r.successorOf && (await successorParts(r, parent, now, subject, signingKey.publicKey, pathLen, notAfter));
       const t = clock.now();
       const row = newCaRow(
         newId('ca'),
@@ -830,15 +906,25 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         t,
       );
       if (ownUrls) row.urls = ownUrls;
+      if (successor) {
+        row.predecessorId = successor.predecessor.id;
+        if (successor.cross)
+          row.certificateHistory = [historyEntry('cross', successor.cross, successor.predecessor.id, t)];
+      }
       await store.commit({
         insertCa: [row],
+        updateCa: successor?.disable
+          ? [{ id: successor.predecessor.id, patch: { status: 'disabled', updatedAt: t }, unlessRevoked: true }]
+          : undefined,
         audit: [
           ...(r.keyUri === undefined ? [caKeyCreatedEvent(clock, actor, row)] : []),
           caCreatedEvent(clock, actor, row, {
             provisioner: provisionerRef(effective),
             ...(r.keyUri !== undefined && { existingKey: true }),
             ...(ownUrls && { urls: ownUrls }),
+            ...(successor && { predecessorId: successor.predecessor.id }),
           }),
+          ...(successor ? rotatedEvents(successor, row, actor) : []),
         ],
       });
       logger.info({ caId: row.id, name: row.name, backend: backendName }, 'CA created');
@@ -867,6 +953,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         return caCertificate(request, via);
       case 'subordinate-ca-csr':
         return signSubordinateCaCsr(deps, request, via, { signPlan, decodeCsr: decodeCsrOf });
+      case 'ca-renewal':
+        return renewCaCertificate(deps, request, via, { signPlan });
       default: {
         const kind = (request as { kind?: unknown }).kind;
         throw new PkiError('input.invalid', `unknown signing request kind '${String(kind)}'`);
