@@ -34,6 +34,11 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
   'ca set-urls': ['pkim ca set-urls issuing --base https://pki.example.com', 'pkim ca set-urls issuing --clear'],
   'ca rename': ['pkim ca rename issuing issuing-2026', 'pkim ca rename ca_0123456789abcdef issuing --json'],
   'ca revoke': ['pkim ca revoke issuing --reason cACompromise'],
+  'ca renew': ['pkim ca renew issuing --validity 2y --out issuing.pem', 'pkim ca renew root --json'],
+  'ca rotate': [
+    'pkim ca rotate root --key-type ec-p384 --out root-2.pem --cross-out root-2-cross.pem',
+    'pkim ca rotate issuing --name issuing-2027 --disable-old',
+  ],
   'ca delete': ['pkim ca delete old-issuing --destroy-key'],
   'ca truststore': ['pkim ca truststore issuing --format jks --password-file pass.txt --out truststore.jks'],
 

@@ -1,7 +1,7 @@
 // What local and remote mode share when a command writes or prints its result: the default CA name, the files of an
 // issued certificate, a CRL. Kept out of the command modules: a command module loaded by `import()` (command-tree.ts)
 // and also imported statically elsewhere becomes two files in the compiled CLI (the module and a facade).
-import type { CaCrlDto, ProfileSummaryDto } from '@pkim/contract';
+import type { CaCrlDto, CaRotateOutputDto, CaViewDto, ProfileSummaryDto } from '@pkim/contract';
 import type { CliContext } from './cli-context';
 import { writeOutputFile } from './cli-parsers';
 import { keyValues, lifetimeText } from './format';
@@ -79,6 +79,54 @@ export function caDeletedText(ref: string, destroyKey: boolean, keyDestroyed: bo
     `CA ${ref} deleted, but its key could not be destroyed: it is left in its key backend ` +
     '(audit event kms.key_destroy_failed has the reason)'
   );
+}
+
+/**
+ * the files of `ca renew` and `ca rotate`, local and remote alike (before the output, `--json` or text): `out` the CA's
+ * new certificate, `crossOut` a rotated root's cross certificate
+ */
+export function writeCaFiles(
+  v: { certificatePem: string | null; crossCertificatePem?: string | null },
+  out?: string,
+  crossOut?: string,
+): void {
+  if (out && v.certificatePem) writeOutputFile(out, v.certificatePem);
+  if (crossOut && v.crossCertificatePem) writeOutputFile(crossOut, v.crossCertificatePem);
+}
+
+/**
+ * `ca renew`'s text, local and remote alike (from the CA view the API answers): the new certificate (serial, dates)
+ * and the one it replaced, now in the CA's history; `out`: where its PEM was written
+ */
+export function caRenewedText(v: CaViewDto, out?: string): string {
+  const previous = v.history.filter((h) => h.kind === 'previous').at(-1);
+  return keyValues([
+    ['CA', `${v.name} (${v.id}) renewed`],
+    ['serial', v.serial ?? '-'],
+    ['valid', `${v.notBefore ?? '-'} → ${v.notAfter ?? '-'}`],
+    ['issuer', v.issuer],
+    ['previous', previous ? `serial ${previous.serial}, valid until ${previous.notAfter} (kept in its history)` : '-'],
+    ...(out ? ([['written', out]] as [string, string][]) : []),
+  ]);
+}
+
+/**
+ * `ca rotate`'s text, local and remote alike: the successor (name, key, serial, dates), a root's cross certificate
+ * and the predecessor's status; `out`, `crossOut`: where the successor's and the cross certificate were written
+ */
+export function caRotatedText(v: CaRotateOutputDto, out?: string, crossOut?: string): string {
+  const cross = v.history.find((h) => h.kind === 'cross');
+  return keyValues([
+    ['CA', `${v.predecessor.name} (${v.predecessor.id}) rotated to ${v.name} (${v.id})`],
+    ['subject', v.subject],
+    ['key', `${v.keyType} (${v.keyBackend})`],
+    ['serial', v.serial ?? '-'],
+    ['valid', `${v.notBefore ?? '-'} → ${v.notAfter ?? '-'}`],
+    ['cross certificate', cross ? `serial ${cross.serial}, signed by ${cross.issuer}, until ${cross.notAfter}` : '-'],
+    ['predecessor', `${v.predecessor.status}${v.predecessor.status === 'active' ? ' (disable it when done)' : ''}`],
+    ...(out ? ([['written', out]] as [string, string][]) : []),
+    ...(crossOut && v.crossCertificatePem ? ([['cross written', crossOut]] as [string, string][]) : []),
+  ]);
 }
 
 /** one certificate policy of a profile: `1.2.3 (CPS https://…, notice "…")` */

@@ -142,6 +142,9 @@ const TRPC: Record<string, TrpcRow> = {
   },
   'ca.rename': { input: async (k) => ({ ref: await k.freshCa(), name: `mx-renamed-${seq()}` }), expect: ADMIN_ONLY },
   'ca.revoke': { input: async (k) => ({ id: await k.freshCa(), reason: 'cessationOfOperation' }), expect: ADMIN_ONLY },
+  // a new certificate for a fresh CA's key; a successor of a fresh CA (named `<name>-2`)
+  'ca.renew': { input: async (k) => ({ ref: await k.freshCa() }), expect: ADMIN_ONLY },
+  'ca.rotate': { input: async (k) => ({ ref: await k.freshCa() }), expect: ADMIN_ONLY },
   // only a revoked (or expired) root may be deleted
   'ca.delete': { input: async (k) => ({ id: await k.freshRevokedRoot() }), expect: ADMIN_ONLY },
   'certificate.list': { input: (k) => ({ ca: k.issuingId }), expect: READERS },

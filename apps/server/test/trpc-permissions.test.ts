@@ -33,6 +33,8 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'ca.setUrls': ADMIN,
   'ca.rename': ADMIN,
   'ca.revoke': ADMIN,
+  'ca.renew': ADMIN,
+  'ca.rotate': ADMIN,
   'ca.delete': ADMIN,
   'ca.generateCrl': ADMIN,
   'certificate.list': READERS,

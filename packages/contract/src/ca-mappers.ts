@@ -1,6 +1,15 @@
 import { toPem } from '@pkim/core';
 import { isoTime, isoTimeOrNull } from './common-mappers';
-import type { CaCrlDto, CaDto, CaExternalDto, CaRecord, CaViewDto } from './ca-schemas';
+import type {
+  CaCrlDto,
+  CaDto,
+  CaExternalDto,
+  CaHistoryEntryDto,
+  CaHistoryRecord,
+  CaRecord,
+  CaRotateOutputDto,
+  CaViewDto,
+} from './ca-schemas';
 
 /**
  * The contract's wire mappers for CAs and their CRLs: the authority's records (epoch ms, lifetimes in ms) → the
@@ -26,6 +35,7 @@ export function toCaDto(ca: CaRecord): CaDto {
     nameConstraints: ca.nameConstraints,
     urls: ca.urls,
     leafNotAfterBehavior: ca.leafNotAfterBehavior,
+    predecessorId: ca.predecessorId ?? null,
     ski: ca.skiHex,
     fingerprintSha256: ca.fingerprintSha256,
     crlNumber: ca.crlNumber,
@@ -38,9 +48,39 @@ export function toCaDto(ca: CaRecord): CaDto {
 
 /** the CA with its certificate and chain; while it waits for its certificate (external), the CSR too */
 export function toCaViewDto(v: { ca: CaRecord; certificatePem: string | null; chainPem: string }): CaViewDto {
-  const dto: CaViewDto = { ...toCaDto(v.ca), certificatePem: v.certificatePem, chainPem: v.chainPem };
+  const dto: CaViewDto = {
+    ...toCaDto(v.ca),
+    certificatePem: v.certificatePem,
+    chainPem: v.chainPem,
+    history: (v.ca.certificateHistory ?? []).map(toCaHistoryEntryDto),
+  };
   if (v.ca.status === 'pending' && v.ca.csrPem) dto.csr = v.ca.csrPem;
   return dto;
+}
+
+export function toCaHistoryEntryDto(h: CaHistoryRecord): CaHistoryEntryDto {
+  return {
+    kind: h.kind,
+    serial: h.serialHex,
+    issuer: h.issuerDn,
+    issuerCaId: h.issuerCaId,
+    notBefore: isoTime(h.notBefore),
+    notAfter: isoTime(h.notAfter),
+    fingerprintSha256: h.fingerprintSha256,
+    certificatePem: h.certificatePem,
+    at: isoTime(h.at),
+  };
+}
+
+/** `ca.rotate` / `pkim ca rotate`: the successor, the predecessor now, a root's cross certificate */
+export function toCaRotateOutputDto(v: {
+  ca: CaRecord;
+  certificatePem: string | null;
+  chainPem: string;
+  predecessor: CaRecord;
+  crossCertificatePem: string | null;
+}): CaRotateOutputDto {
+  return { ...toCaViewDto(v), predecessor: toCaDto(v.predecessor), crossCertificatePem: v.crossCertificatePem };
 }
 
 /** `ca.createExternal` / `pkim ca create --external`: the pending CA with the CSR its outside CA signs */

@@ -98,6 +98,51 @@ export const caSetUrlsTrpcInputSchema = caSetUrlsInputSchema.extend({ ref: caRef
  */
 export const caRenameInputSchema = z.object({ ref: caRefSchema, name: textField(128) }).strict();
 
+/**
+ * `ca.renew` (REST `POST /api/v1/cas/:id/renew`, `pkim ca renew`): a new certificate for the CA's own key — same
+ * subject, key and SKI, a new serial and validity (`ttl`, or `validityDays`; default the profile's, an intermediate's
+ * cut at its parent's end), signed by its parent or, a root, by itself. Answers the CA as `ca.get` does.
+ */
+export const caRenewInputSchema = z
+  .object({ ref: caRefSchema, ttl: ttlSchema.optional(), validityDays: validityDaysSchema.optional() })
+  .strict();
+export type CaRenewInput = z.input<typeof caRenewInputSchema>;
+
+/**
+ * `ca.rotate` (REST `POST /api/v1/cas/:id/rotate`, `pkim ca rotate`): a successor CA with a new key (`keyType`,
+ * default the old one's, in `backend`, default the old one's), the old subject (or `subject`) and a new name (default
+ * `<name>-2`); a root's with a cross certificate signed by the old root. The old CA stays active unless `disableOld`.
+ */
+export const caRotateInputSchema = z
+  .object({
+    ref: caRefSchema,
+    name: caNameSchema.optional(),
+    subject: subjectSchema.optional(),
+    keyType: caKeyTypeSchema.optional(),
+    backend: keyBackendSchema.optional(),
+    ttl: ttlSchema.optional(),
+    validityDays: validityDaysSchema.optional(),
+    disableOld: z.boolean().optional(),
+  })
+  .strict();
+export type CaRotateInput = z.input<typeof caRotateInputSchema>;
+
+/** one certificate of a CA's history: one a renewal replaced (`previous`), a rotated root's `cross` certificate */
+export const caHistoryEntrySchema = z.object({
+  kind: z.enum(['previous', 'cross']),
+  serial: z.string(),
+  issuer: z.string(),
+  /** the CA here that signed it (itself for a self-signed root); null: an outside CA */
+  issuerCaId: z.string().nullable(),
+  notBefore: rfc3339Schema,
+  notAfter: rfc3339Schema,
+  fingerprintSha256: z.string(),
+  certificatePem: z.string(),
+  /** when it was replaced (`previous`) or made (`cross`) */
+  at: rfc3339Schema,
+});
+export type CaHistoryEntryDto = z.infer<typeof caHistoryEntrySchema>;
+
 /** A CA on the wire (every transport, the CLI's `--json` included). */
 export const caSchema = z.object({
   id: z.string(),
@@ -123,6 +168,8 @@ export const caSchema = z.object({
    * `issuer/:ref` write
    */
   leafNotAfterBehavior: z.enum(LEAF_NOT_AFTER_BEHAVIORS),
+  /** the CA this one succeeds (`ca.rotate`); null for every other */
+  predecessorId: z.string().nullable(),
   ski: z.string().nullable(),
   fingerprintSha256: z.string().nullable(),
   crlNumber: z.number().int(),
@@ -139,8 +186,17 @@ export const caViewSchema = caSchema.extend({
   chainPem: z.string(),
   /** a pending (external) CA: the CSR its outside CA signs (PEM) */
   csr: z.string().optional(),
+  /** its other certificates, oldest first: those renewals replaced, a rotated root's cross certificate */
+  history: z.array(caHistoryEntrySchema),
 });
 export type CaViewDto = z.infer<typeof caViewSchema>;
+
+/** `ca.rotate`: the successor (as `ca.get`), the predecessor as it is now, a root's cross certificate (PEM) */
+export const caRotateOutputSchema = caViewSchema.extend({
+  predecessor: caSchema,
+  crossCertificatePem: z.string().nullable(),
+});
+export type CaRotateOutputDto = z.infer<typeof caRotateOutputSchema>;
 
 /** `ca.createExternal`: the pending CA and its CSR (PEM) for the outside CA */
 export const caExternalSchema = caSchema.extend({ csr: z.string() });
@@ -204,6 +260,19 @@ export const caImportExistingInputSchema = z
   .strict();
 export type CaImportExistingInput = z.input<typeof caImportExistingInputSchema>;
 
+/** one entry of a CA record's certificate history (epoch ms) */
+export interface CaHistoryRecord {
+  kind: 'previous' | 'cross';
+  serialHex: string;
+  issuerDn: string;
+  issuerCaId: string | null;
+  notBefore: number;
+  notAfter: number;
+  fingerprintSha256: string;
+  certificatePem: string;
+  at: number;
+}
+
 /** The store's CA record (epoch ms) — what {@link toCaDto} maps from. */
 export interface CaRecord {
   id: string;
@@ -222,6 +291,8 @@ export interface CaRecord {
   nameConstraints: CaDto['nameConstraints'];
   urls: CaDto['urls'];
   leafNotAfterBehavior: CaDto['leafNotAfterBehavior'];
+  predecessorId?: string | null;
+  certificateHistory?: CaHistoryRecord[] | null;
   skiHex: string | null;
   fingerprintSha256: string | null;
   crlNumber: number;

@@ -88,6 +88,19 @@ export const REST_TWINS = {
     summary: 'Rename a CA (id or name; its id, certificate and what is bound to it stay)',
   },
   'ca.revoke': { method: 'POST', path: '/cas/:id/revoke', summary: 'Revoke a CA (id or name) certificate' },
+  'ca.renew': {
+    method: 'POST',
+    path: '/cas/:id/renew',
+    bind: CA,
+    summary: "Renew a CA's certificate with its key (same subject and SKI, new serial and validity)",
+  },
+  'ca.rotate': {
+    method: 'POST',
+    path: '/cas/:id/rotate',
+    status: 201,
+    bind: CA,
+    summary: 'Rotate a CA key: a successor CA with a new key (a root also gets a cross certificate from the old one)',
+  },
   'ca.delete': {
     method: 'DELETE',
     path: '/cas/:id',

@@ -13,7 +13,7 @@ import {
   backendOption,
 } from '../cli-parsers';
 import { casTable, date, keyValues } from '../format';
-import { caDeletedText, defaultName } from '../command-outputs';
+import { caDeletedText, caRenewedText, caRotatedText, defaultName, writeCaFiles } from '../command-outputs';
 import { TRUST_FORMATS, formatOption, readPasswordFile, writeExport } from '../export-output';
 
 function caDetails(ca: CaRow): string {
@@ -42,6 +42,13 @@ function caDetails(ca: CaRow): string {
     ['OCSP URL', ca.urls?.ocspUrls.join(' ')],
     ['AIA URL', ca.urls?.caIssuersUrls.join(' ')],
     ['revoked', ca.revokedAt ? `${date(ca.revokedAt)} (${ca.revocationReason})` : ''],
+    ['predecessor', ca.predecessorId],
+    [
+      'history',
+      (ca.certificateHistory ?? [])
+        .map((h) => `${h.kind} ${h.serialHex} (${date(h.notBefore)} → ${date(h.notAfter)})`)
+        .join('; '),
+    ],
   ]);
 }
 
@@ -313,6 +320,78 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
           `certificate(s) and ${r.revokedCas} subordinate CA(s)`,
       );
     });
+
+  ca.command('renew <ca>')
+    .description(
+      "a new certificate for the CA's own key: same subject, key and SKI, a new serial and validity (signed by its " +
+        'parent, which must be active, or self-signed for a root); what it issued before verifies under both',
+    )
+    .option(
+      '--validity <duration>',
+      "lifetime, e.g. 10y, 1825d (default: profile default; an intermediate's cut at its parent's end)",
+      durationOption,
+    )
+    .option('--out <file>', 'write the new CA certificate PEM here')
+    .action(async (ref: string, o: { validity?: number; out?: string }) => {
+      const a = await ctx.openAuthority();
+      const v = await a.cas.renew(ref, { validityMs: o.validity }, ctx.actor);
+      const { toCaViewDto } = await ctx.contract();
+      const dto = toCaViewDto(v);
+      writeCaFiles(dto, o.out);
+      ctx.output(dto, () => caRenewedText(dto, o.out));
+    });
+
+  ca.command('rotate <ca>')
+    .description(
+      'a successor CA with a new key and the same subject (or --subject), named --name (default <name>-2): a ' +
+        "root's is self-signed with a cross certificate signed by the old root; an intermediate's signed by its " +
+        'parent. The old CA stays active (its CRL and OCSP too) until disabled (--disable-old)',
+    )
+    .option('--name <name>', 'the successor CA name (default: <name>-2, -3, … the first free)')
+    .option('--subject <dn>', "the successor's subject DN (default: the old CA's)")
+    .option(
+      '--key-type <type>',
+      "rsa-2048|rsa-3072|rsa-4096|ec-p256|ec-p384|ed25519 (default: the old CA's)",
+      keyTypeOption,
+    )
+    .option('--backend <name>', "key backend: software|pkcs11|kmip (default: the old CA's)", backendOption)
+    .option('--validity <duration>', 'lifetime, e.g. 10y, 1825d (default: profile default)', durationOption)
+    .option('--disable-old', 'disable the old CA in the same transaction')
+    .option('--out <file>', "write the successor's certificate PEM here")
+    .option('--cross-out <file>', "write a root's cross certificate (the new key signed by the old root) PEM here")
+    .action(
+      async (
+        ref: string,
+        o: {
+          name?: string;
+          subject?: string;
+          keyType?: KeyType;
+          backend?: string;
+          validity?: number;
+          disableOld?: boolean;
+          out?: string;
+          crossOut?: string;
+        },
+      ) => {
+        const a = await ctx.openAuthority();
+        const r = await a.cas.rotate(
+          ref,
+          {
+            name: o.name,
+            subject: o.subject,
+            keyType: o.keyType,
+            backend: o.backend as 'software' | 'pkcs11' | 'kmip' | undefined,
+            validityMs: o.validity,
+            disableOld: o.disableOld,
+          },
+          ctx.actor,
+        );
+        const { toCaRotateOutputDto } = await ctx.contract();
+        const dto = toCaRotateOutputDto(r);
+        writeCaFiles(dto, o.out, o.crossOut);
+        ctx.output(dto, () => caRotatedText(dto, o.out, o.crossOut));
+      },
+    );
 
   ca.command('delete <ca>')
     .description('delete a revoked or expired CA, or a pending one (never imported)')

@@ -10,6 +10,7 @@ export {
   toCaCrlDto,
   toCaDto,
   toCaExternalDto,
+  toCaRotateOutputDto,
   toCaViewDto,
   toCertificateDeletedDto,
   toCertificateDetailDto,

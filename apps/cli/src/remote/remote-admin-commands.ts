@@ -30,11 +30,11 @@ import {
   type TokenLine,
   type UserLine,
 } from '../format';
-import type { ProfileSummaryDto, VaultMountDto } from '@pkim/contract';
+import type { CaRotateOutputDto, CaViewDto, ProfileSummaryDto, VaultMountDto } from '@pkim/contract';
 import { readPasswordFile } from '../export-output';
-import { caDeletedText, profileText } from '../command-outputs';
+import { caDeletedText, caRenewedText, caRotatedText, profileText, writeCaFiles } from '../command-outputs';
 import { fetchPublic } from './remote-client';
-import { duration, ms, printTable, str, ttl } from './remote-commands';
+import { duration, ms, printTable, str, subjectOf, ttl } from './remote-commands';
 import type { Dto, Opts, RemoteCall, RemoteCommand } from './remote-commands';
 
 const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -74,6 +74,9 @@ async function userNamed(call: RemoteCall, ref: string): Promise<{ id: string; u
 async function caIdOf(call: RemoteCall, ref: string | undefined): Promise<string> {
   return String((await call('ca.get', { ref })).id);
 }
+
+/** an option's string, or undefined */
+const optional = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
 
@@ -161,6 +164,30 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
         `CA ${text(ca.name)} (${text(ca.id)}) revoked (${text(o.reason)}); also revoked ` +
           `${text(out.revokedCertificates)} certificate(s) and ${text(out.revokedCas)} subordinate CA(s)`,
       );
+    },
+  },
+  'ca renew': {
+    procedure: 'ca.renew',
+    input: ([ref], o) => ({ ref, ttl: ttl(o.validity) }),
+    print(ctx, out, o) {
+      writeCaFiles(out as CaViewDto, optional(o.out));
+      ctx.output(out, () => caRenewedText(out as CaViewDto, optional(o.out)));
+    },
+  },
+  'ca rotate': {
+    procedure: 'ca.rotate',
+    input: async ([ref], o) => ({
+      ref,
+      name: o.name,
+      subject: typeof o.subject === 'string' ? await subjectOf(o.subject) : undefined,
+      keyType: o.keyType,
+      backend: o.backend,
+      ttl: ttl(o.validity),
+      disableOld: o.disableOld === true ? true : undefined,
+    }),
+    print(ctx, out, o) {
+      writeCaFiles(out as CaRotateOutputDto, optional(o.out), optional(o.crossOut));
+      ctx.output(out, () => caRotatedText(out as CaRotateOutputDto, optional(o.out), optional(o.crossOut)));
     },
   },
   'ca delete': {

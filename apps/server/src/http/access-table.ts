@@ -23,6 +23,8 @@ const TRPC_ACCESS = {
   'ca.setUrls': 'ca:write',
   'ca.rename': 'ca:write',
   'ca.revoke': 'ca:write',
+  'ca.renew': 'ca:write',
+  'ca.rotate': 'ca:write',
   'ca.delete': 'ca:write',
   'ca.generateCrl': 'ca:write',
   'certificate.list': 'certificate:read',

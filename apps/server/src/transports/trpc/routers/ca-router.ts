@@ -16,7 +16,11 @@ import {
   caSetStatusInputSchema,
   caSetUrlsTrpcInputSchema,
   caRenameInputSchema,
+  caRenewInputSchema,
+  caRotateInputSchema,
+  caRotateOutputSchema,
   caViewSchema,
+  toCaRotateOutputDto,
   toCaCrlDto,
   toCaDto,
   toCaExternalDto,
@@ -151,6 +155,35 @@ export const caRouter = router({
       const r = await ctx.authority.cas.revokeCa(input.id, input.reason, ctx.actor);
       return { ...r, ca: toCaDto(r.ca) };
     }),
+
+  /** a new certificate for the CA's own key (same subject and SKI); the CA's current certificate becomes it */
+  renew: procedure()
+    .input(caRenewInputSchema)
+    .output(caViewSchema)
+    .mutation(async ({ ctx, input }) =>
+      toCaViewDto(await ctx.authority.cas.renew(input.ref, { validityMs: validityMsOf(input) }, ctx.actor)),
+    ),
+
+  /** a successor CA with a new key (a root's with a cross certificate from the old root); the old one stays */
+  rotate: procedure()
+    .input(caRotateInputSchema)
+    .output(caRotateOutputSchema)
+    .mutation(async ({ ctx, input }) =>
+      toCaRotateOutputDto(
+        await ctx.authority.cas.rotate(
+          input.ref,
+          {
+            name: input.name,
+            subject: input.subject,
+            keyType: input.keyType,
+            backend: input.backend,
+            validityMs: validityMsOf(input),
+            disableOld: input.disableOld,
+          },
+          ctx.actor,
+        ),
+      ),
+    ),
 
   delete: procedure()
     .input(caDeleteInputSchema)
