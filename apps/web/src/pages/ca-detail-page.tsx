@@ -18,6 +18,7 @@ import { EmptyState } from '../components/ui/empty-state';
 import { Field, Textarea } from '../components/ui/input';
 import { FormDialog } from '../components/form-dialog';
 import { TextField } from '../components/form-fields';
+import { CaExpiryBadge, caDaysLeft, caExpiryLevel } from '../components/ca-expiry';
 
 /** a pasted certificate (PEM) */
 function PemField(p: {
@@ -178,6 +179,11 @@ export function CaDetailPage() {
         description={
           <span className="flex flex-wrap items-center gap-2">
             <StatusBadge status={ca.status} /> <code>{ca.subject}</code>
+            {ca.notAfter ? (
+              <span className="inline-flex items-center gap-2" data-testid="ca-expiry">
+                valid until {formatDate(ca.notAfter)} <CaExpiryBadge ca={ca} />
+              </span>
+            ) : null}
           </span>
         }
         actions={
@@ -223,6 +229,19 @@ export function CaDetailPage() {
       {ca.status === 'revoked' ? (
         <Alert level="critical" title={`Revoked ${formatDateTime(ca.revokedAt)} (${ca.revocationReason})`}>
           Everything it issued was revoked with it.
+        </Alert>
+      ) : null}
+      {caExpiryLevel(ca) === 'expired' && ca.status !== 'revoked' ? (
+        <Alert level="critical" title={`The CA certificate expired on ${formatDate(ca.notAfter)}`}>
+          It signs nothing more. Renew its certificate (same key) or rotate its key to a successor CA.
+        </Alert>
+      ) : caExpiryLevel(ca) === 'warn' ? (
+        <Alert
+          level="warning"
+          title={`The CA certificate expires in ${caDaysLeft(ca.notAfter)} days (${formatDate(ca.notAfter)})`}
+        >
+          Certificates it issues cannot outlive it. Renew its certificate (same key) or rotate its key to a successor CA
+          before then.
         </Alert>
       ) : null}
       {/* a pending CA: what is left to do comes first */}

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import { useSuspenseQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { ChevronRight, Import, KeyRound, Network, Plus } from 'lucide-react';
@@ -9,6 +10,9 @@ import { Button } from '../components/ui/button';
 import { Card, CardContent } from '../components/ui/card';
 import { StatusBadge } from '../components/ui/badge';
 import { EmptyState } from '../components/ui/empty-state';
+import { Field, NativeSelect } from '../components/ui/input';
+import { Table, TBody, TD, TH, THead, TR } from '../components/ui/table';
+import { CA_EXPIRY_WARN_DAYS, CaExpiryBadge, caDaysLeft } from '../components/ca-expiry';
 
 type Ca = RouterOutputs['ca']['list']['items'][number];
 
@@ -28,6 +32,7 @@ function CaNode({ ca, children, depth }: { ca: Ca; children: Map<string | null, 
             <KeyRound className="size-3" aria-hidden /> {ca.keyType} · {ca.keyBackend}
           </span>
           <span>until {formatDate(ca.notAfter)}</span>
+          <CaExpiryBadge ca={ca} />
           {ca.pathLen !== null ? <span>pathLen {ca.pathLen}</span> : null}
         </span>
       </div>
@@ -42,8 +47,84 @@ function CaNode({ ca, children, depth }: { ca: Ca; children: Map<string | null, 
   );
 }
 
+/** `within` days: the CAs whose certificate ends within that many days, expired ones included ('' = all) */
+const WITHIN = ['', String(CA_EXPIRY_WARN_DAYS), '90', '365'] as const;
+
+/** every CA as a flat list, soonest end first (pending CAs, without a certificate, last), filtered by days left */
+function CaExpiryTable({ cas }: { cas: Ca[] }) {
+  const [within, setWithin] = useState<string>('');
+  const now = Date.now();
+  const shown = cas
+    .filter((ca) => {
+      if (!within) return true;
+      const days = caDaysLeft(ca.notAfter, now);
+      return days !== null && days < Number(within);
+    })
+    .sort((a, b) => {
+      const x = a.notAfter ? Date.parse(a.notAfter) : Infinity;
+      const y = b.notAfter ? Date.parse(b.notAfter) : Infinity;
+      return x - y || a.name.localeCompare(b.name);
+    });
+  return (
+    <div className="space-y-3">
+      <div className="max-w-xs">
+        <Field label="Expiring within" htmlFor="ca-expiring-within">
+          <NativeSelect id="ca-expiring-within" value={within} onChange={(e) => setWithin(e.target.value)}>
+            {WITHIN.map((w) => (
+              <option key={w} value={w}>
+                {w ? `${w} days` : 'any time'}
+              </option>
+            ))}
+          </NativeSelect>
+        </Field>
+      </div>
+      <Card>
+        <CardContent className="p-0">
+          {shown.length === 0 ? (
+            <EmptyState icon={Network} title={`No CA ends within ${within} days`} />
+          ) : (
+            <Table aria-label="CAs by expiry">
+              <THead>
+                <TR>
+                  <TH>CA</TH>
+                  <TH>Status</TH>
+                  <TH>Valid until</TH>
+                  <TH>Left</TH>
+                  <TH>Key</TH>
+                </TR>
+              </THead>
+              <TBody>
+                {shown.map((ca) => (
+                  <TR key={ca.id} data-ca-row={ca.name}>
+                    <TD>
+                      <Link to="/cas/$caId" params={{ caId: ca.id }} className="font-medium hover:underline">
+                        {ca.name}
+                      </Link>
+                    </TD>
+                    <TD>
+                      <StatusBadge status={ca.status} />
+                    </TD>
+                    <TD className="tabular-nums">{formatDate(ca.notAfter)}</TD>
+                    <TD>
+                      <CaExpiryBadge ca={ca} />
+                    </TD>
+                    <TD className="text-muted-foreground">
+                      {ca.keyType} · {ca.keyBackend}
+                    </TD>
+                  </TR>
+                ))}
+              </TBody>
+            </Table>
+          )}
+        </CardContent>
+      </Card>
+    </div>
+  );
+}
+
 export function CaHierarchyPage() {
   const { can } = useMe();
+  const [view, setView] = useState<'tree' | 'expiry'>('tree');
   const {
     data: { items: cas },
   } = useSuspenseQuery(trpc.ca.list.queryOptions());
@@ -104,11 +185,35 @@ export function CaHierarchyPage() {
           </CardContent>
         </Card>
       ) : (
-        <ul role="tree" aria-label="CA hierarchy" className="space-y-2">
-          {roots.map((r) => (
-            <CaNode key={r.id} ca={r} children={children} depth={0} />
-          ))}
-        </ul>
+        <div className="space-y-4">
+          <div role="group" aria-label="View" className="flex gap-2">
+            <Button
+              variant={view === 'tree' ? 'default' : 'outline'}
+              size="sm"
+              aria-pressed={view === 'tree'}
+              onClick={() => setView('tree')}
+            >
+              Hierarchy
+            </Button>
+            <Button
+              variant={view === 'expiry' ? 'default' : 'outline'}
+              size="sm"
+              aria-pressed={view === 'expiry'}
+              onClick={() => setView('expiry')}
+            >
+              By expiry
+            </Button>
+          </div>
+          {view === 'expiry' ? (
+            <CaExpiryTable cas={cas} />
+          ) : (
+            <ul role="tree" aria-label="CA hierarchy" className="space-y-2">
+              {roots.map((r) => (
+                <CaNode key={r.id} ca={r} children={children} depth={0} />
+              ))}
+            </ul>
+          )}
+        </div>
       )}
     </div>
   );

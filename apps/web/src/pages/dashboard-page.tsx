@@ -3,7 +3,7 @@ import { Link } from '@tanstack/react-router';
 import { AlertTriangle, CheckCircle2, Clock, FileBadge, FileClock, Network, ShieldOff, XCircle } from 'lucide-react';
 import { trpc } from '../lib/trpc';
 import { useMe } from '../lib/auth';
-import { formatDateTime, relativeDays } from '../lib/utils';
+import { formatDate, formatDateTime, relativeDays } from '../lib/utils';
 import { PageHeader } from '../components/page';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from '../components/ui/card';
 import { Alert } from '../components/ui/alert';
@@ -11,6 +11,7 @@ import { StatusBadge } from '../components/ui/badge';
 import { Skeleton } from '../components/ui/skeleton';
 import { ExpiryChart } from '../components/expiry-chart';
 import { EmptyState } from '../components/ui/empty-state';
+import { CA_EXPIRY_WARN_DAYS, CaExpiryBadge } from '../components/ca-expiry';
 
 function Stat({
   label,
@@ -51,6 +52,11 @@ function Stat({
 export function DashboardPage() {
   const { can } = useMe();
   const { data: d } = useSuspenseQuery(trpc.insights.dashboard.queryOptions());
+  const cas = useQuery({ ...trpc.ca.list.queryOptions(), enabled: can('ca:read') });
+  // each CA that has a certificate and was not revoked, the soonest end first
+  const byExpiry = (cas.data?.items ?? [])
+    .filter((c) => c.notAfter !== null && c.status !== 'revoked')
+    .sort((a, b) => Date.parse(a.notAfter!) - Date.parse(b.notAfter!));
   const timeline = useQuery({
     ...trpc.insights.expiryTimeline.queryOptions({ days: 90 }),
     enabled: can('certificate:read'),
@@ -144,6 +150,41 @@ export function DashboardPage() {
                         {c.commonName ?? c.subject}
                       </Link>
                       <span className="shrink-0 text-muted-foreground">{relativeDays(c.notAfter)}</span>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </CardContent>
+          </Card>
+        ) : null}
+        {can('ca:read') ? (
+          <Card>
+            <CardHeader>
+              <CardTitle>CA certificates by expiry</CardTitle>
+              <CardDescription>
+                Soonest first; flagged under {CA_EXPIRY_WARN_DAYS} days left.{' '}
+                <Link to="/cas" className="hover:underline">
+                  All CAs →
+                </Link>
+              </CardDescription>
+            </CardHeader>
+            <CardContent>
+              {cas.data && byExpiry.length === 0 ? (
+                <EmptyState icon={Network} title="No CA certificate yet" />
+              ) : (
+                <ul className="divide-y" aria-label="CA certificates by expiry">
+                  {byExpiry.slice(0, 8).map((c) => (
+                    <li key={c.id} data-ca-expiry-row={c.name} className="flex items-center justify-between gap-3 py-2">
+                      <Link
+                        to="/cas/$caId"
+                        params={{ caId: c.id }}
+                        className="min-w-0 truncate text-sm font-medium hover:underline"
+                      >
+                        {c.name}
+                      </Link>
+                      <span className="flex shrink-0 items-center gap-2 text-sm text-muted-foreground">
+                        {formatDate(c.notAfter)} <CaExpiryBadge ca={c} />
+                      </span>
                     </li>
                   ))}
                 </ul>
