@@ -156,6 +156,13 @@ describe('intermediate/generate/internal + intermediate/set-signed', () => {
     const exported = await vaultCall(f, 'POST', 'pki-d/intermediate/generate/exported', { common_name: 'D' });
     expect(exported.status).toBe(400);
     expect(exported.body.errors[0]).toMatch(/^exported is not supported: CA private keys never leave/);
+    // OpenBao's add_basic_constraints=true (CA:TRUE requested in the CSR) is refused, not ignored; false is the CSR
+    const abc = await vaultCall(f, 'POST', 'pki-d/intermediate/generate/internal', {
+      common_name: 'D',
+      add_basic_constraints: true,
+    });
+    expect(abc.status).toBe(400);
+    expect(abc.body.errors[0]).toMatch(/^add_basic_constraints is not supported: the CSR requests no extensions/);
     expect(await caCount()).toBe(before);
     // a certificate that is not for the pending CA's key (A's root), an empty one: the CA stays pending
     const gen = await vaultCall(f, 'POST', 'pki-d/intermediate/generate/internal', { common_name: 'Pending D' });

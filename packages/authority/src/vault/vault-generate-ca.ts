@@ -349,6 +349,14 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       actor: Actor,
     ): Promise<VaultResult> {
       const { format, keyType, keyUri, dn, name } = await caRequestOf(deps, mount, exported, params, actor);
+      // OpenBao's add_basic_constraints puts CA:TRUE in the CSR's requested extensions; this CSR requests none (the
+      // signer — sign-intermediate here — makes it a CA certificate): refused rather than ignored
+      const abc = params.add_basic_constraints;
+      if (abc !== undefined && abc !== '' && parseVaultBool('add_basic_constraints', abc))
+        throw invalid(
+          'add_basic_constraints is not supported: the CSR requests no extensions; the CA that signs it makes it a ' +
+            'CA certificate (sign-intermediate does)',
+        );
       // the signer sets the lifetime, path length and name constraints of an intermediate: a CSR carries none
       // (OpenBao ignores them here; said in a warning)
       const warnings: string[] = [];
