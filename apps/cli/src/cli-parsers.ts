@@ -1,4 +1,3 @@
-import { existsSync, writeFileSync } from 'node:fs';
 import {
   PkiError,
   normalizeKeyType,
@@ -106,33 +105,13 @@ export function readProfileFile(path: string): Record<string, unknown> {
   try {
     data = JSON.parse(raw);
   } catch (e) {
-    throw new PkiError('profile.invalid', `${path}: not JSON: ${(e as Error).message}`);
+    // one line: JSON.parse quotes the text it failed on, newlines and all
+    throw new PkiError('profile.invalid', `${path}: not JSON: ${(e as Error).message.replace(/\s+/g, ' ')}`);
   }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new PkiError('profile.invalid', `${path} must hold one JSON object: the profile's fields (docs/profiles.md)`);
   }
   return data as Record<string, unknown>;
-}
-
-export function writeOutputFile(path: string, content: string | Uint8Array, mode = 0o644): void {
-  try {
-    writeFileSync(path, content, { mode });
-  } catch (e) {
-    throw new PkiError('input.invalid', `cannot write '${path}': ${fileErrorReason(e)}`);
-  }
-}
-
-/**
- * `--out-key FILE` of a command that makes a key: an existing file is never replaced silently. Checked before anything
- * is issued (`output.key_file_exists`, exit 4: nothing made, nothing written) unless `--force` (a renewal in place).
- * Certificate, chain and CRL files are public and replaced as before (`cert renew --out-cert web.pem` in place).
- */
-export function assertKeyFileFree(path: string | undefined, force: boolean | undefined): void {
-  if (path === undefined || force === true || !existsSync(path)) return;
-  throw new PkiError(
-    'output.key_file_exists',
-    `'${path}' already exists: a private key file is not replaced (--force replaces it)`,
-  );
 }
 
 /**

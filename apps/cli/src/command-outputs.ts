@@ -3,7 +3,7 @@
 // and also imported statically elsewhere becomes two files in the compiled CLI (the module and a facade).
 import type { CaCrlDto, CaRotateOutputDto, CaViewDto, ProfileSummaryDto } from '@pkim/contract';
 import type { CliContext } from './cli-context';
-import { writeOutputFile } from './cli-parsers';
+import { writeOutputFile } from './output-files';
 import { keyValues, lifetimeText } from './format';
 
 /** `ca create` without --name: the CN of the subject, made a name (`CN=Example Root CA` → `Example-Root-CA`) */

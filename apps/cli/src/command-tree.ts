@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from './cli-context';
 import { addExamples } from './command-examples';
+import { addForceOptions } from './output-files';
 
 type Registrar = (program: Command, ctx: CliContext) => void;
 
@@ -90,5 +91,6 @@ export async function registerCommands(program: Command, ctx: CliContext, args?:
   const modules = only.length && name !== 'completion' ? only : COMMAND_MODULES;
   const registrars = await Promise.all(modules.map((m) => m.load()));
   for (const register of registrars) register(program, ctx);
+  addForceOptions(program);
   addExamples(program);
 }

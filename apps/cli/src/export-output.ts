@@ -1,8 +1,9 @@
 import { readFileOrStdin } from './cli-io';
-import { PkiError } from '@pkim/shared';
+import { PkiError, certificateBaseName, certificateExportFileName, type CertificateExportFormat } from '@pkim/shared';
 import type { ExportFile } from '@pkim/authority';
 import type { CliContext } from './cli-context';
-import { fileErrorReason, writeOutputFile } from './cli-parsers';
+import { fileErrorReason } from './cli-parsers';
+import { assertOutputFree, certExportHoldsKey, writeOutputFile } from './output-files';
 import { offering } from './option-values';
 
 // What the export commands share (`pkim cert export`, `pkim ca truststore`, bulk keys, notification secrets): a
@@ -57,4 +58,18 @@ export function writeExport(ctx: CliContext, f: ExportFile, out: string | undefi
     },
     () => `written: ${path} (${f.mediaType}, ${f.body.length} bytes${f.containsPrivateKey ? ', PRIVATE KEY' : ''})`,
   );
+}
+
+/**
+ * `cert export` without --out writes the suggested file name (`<cn>.p12`…) in the current directory: the name is known
+ * before the export (from the certificate), so the file is checked before anything is exported or audited
+ */
+export function checkedDefaultExportPath(
+  o: { format: string; passwordFile?: string; root?: boolean; key?: boolean; force?: boolean },
+  certificate: { commonName: string | null; serial: string },
+): string {
+  const base = certificateBaseName(certificate.commonName, certificate.serial);
+  const path = certificateExportFileName(o.format as CertificateExportFormat, base, o.root !== false);
+  assertOutputFree(path, certExportHoldsKey(o) ? 'key' : 'public', o.force);
+  return path;
 }

@@ -362,27 +362,47 @@ export const auditTable = (items: AuditLine[]): string =>
   );
 
 /** `pkim acme list` (the authority's directories and the API's have these fields alike) */
-export const acmeDirectoriesTable = (
-  items: {
-    caName: string;
-    profile: string;
-    directoryPath: string;
-    allowDns: string[] | null;
-    allowIps: string[] | null;
-    requireEab: boolean;
-  }[],
-): string =>
+/** the URL an ACME client is given: the directory's path under the server's public URL, when that is known */
+export const acmeDirectoryUrl = (path: string, base: string | undefined): string =>
+  base ? `${base.replace(/\/+$/, '')}${path}` : path;
+
+/** said under a directory path when the server's URL is not known here (local mode without publicUrl) */
+export const ACME_URL_UNKNOWN =
+  "ACME clients need the server's URL before this path: set publicUrl or PKIM_PUBLIC_URL here to print it";
+
+interface AcmeDirectoryLine {
+  caId: string;
+  caName: string;
+  profile: string;
+  directoryPath: string;
+  allowDns: string[] | null;
+  allowIps: string[] | null;
+  requireEab: boolean;
+}
+
+/** `pkim acme enable`: what was enabled and the directory URL to give ACME clients (`base`: the server's URL) */
+export const acmeEnabledText = (d: AcmeDirectoryLine, base: string | undefined): string =>
+  [
+    `ACME enabled for CA ${d.caName} (${d.caId}), profile ${d.profile}`,
+    `directory: ${acmeDirectoryUrl(d.directoryPath, base)}`,
+    ...(base ? [] : [`  (${ACME_URL_UNKNOWN})`]),
+    `DNS names: ${d.allowDns?.join(', ') ?? 'any'}; IPs: ${d.allowIps?.join(', ') || 'none'}` +
+      (d.requireEab ? '; external account binding required' : ''),
+  ].join('\n');
+
+/** `pkim acme list`: the directory URLs under `base` (the server's URL), else their paths and a note */
+export const acmeDirectoriesTable = (items: Omit<AcmeDirectoryLine, 'caId'>[], base: string | undefined): string =>
   table(
     ['CA', 'PROFILE', 'DIRECTORY', 'DNS', 'IP', 'EAB'],
     items.map((d) => [
       d.caName,
       d.profile,
-      d.directoryPath,
+      acmeDirectoryUrl(d.directoryPath, base),
       d.allowDns?.join(',') ?? 'any',
       d.allowIps?.join(',') || 'none',
       d.requireEab ? 'required' : 'optional',
     ]),
-  );
+  ) + (base || items.length === 0 ? '' : `\n(${ACME_URL_UNKNOWN})`);
 
 /** `pkim acme accounts` */
 export const acmeAccountsTable = (

@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { createCliContext, refuseJsonWithoutJson, reportError, usageErrorText } from './cli-context';
 import { withCliIo, type CliIo } from './cli-io';
 import { registerCommands } from './command-tree';
+import { nameInputFile } from './input-files';
+import { checkOutputFiles } from './output-files';
 
 /**
  * One run of `pkim <argv>` (argv: the arguments after `pkim`): the command's output on io.stdout, errors on
@@ -42,8 +44,13 @@ async function runIn(argv: string[], io: CliIo): Promise<number> {
 
   const ctx = createCliContext(program, io);
   // every command reads its configuration (config file, environment, flags) first and refuses an invalid one
+  /** the command about to run: its input files are named in an error about their content */
+  let running: Command | undefined;
   program.hook('preAction', async (_program, command) => {
+    running = command;
     refuseJsonWithoutJson(command, !!program.opts().json);
+    // a file the command may not replace: refused before anything is done (README: Files the CLI writes)
+    checkOutputFiles(command);
     const config = await ctx.loadConfig();
     // remote mode: the command runs through the server's REST API (loaded only then)
     if (config.remote) (await import('./remote/remote-mode')).useRemote(command, ctx, config.remote);
@@ -60,7 +67,7 @@ async function runIn(argv: string[], io: CliIo): Promise<number> {
       // help / version exit 0; usage errors were already printed by commander
       code = e.exitCode === 0 ? 0 : 2;
     } else {
-      code = reportError(e, !!program.opts().json, io);
+      code = reportError(nameInputFile(e, running), !!program.opts().json, io);
     }
   } finally {
     await ctx.close().catch(() => undefined);

@@ -249,7 +249,11 @@ describe('pkim remote mode: the same commands through a server', () => {
     for (const args of lists) {
       // the server first: a token's LAST USED is written as the server reads it, the local read then sees it
       const there = remote(...args);
-      const here = onServer(...args);
+      // ACME directory URLs: remotely under the server's URL, locally under publicUrl (the same server here)
+      const here =
+        args[0] === 'acme' && args[1] === 'list'
+          ? runPkim(args, { dataDir: serverDir, env: { ...XDG, PKIM_PUBLIC_URL: server.url } })
+          : onServer(...args);
       expect(there.code, there.stderr).toBe(0);
       expect(here.code, here.stderr).toBe(0);
       expect(there.stdout, args.join(' ')).toBe(here.stdout);

@@ -254,6 +254,13 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
   const url = `${https ? 'https' : 'http'}://${hostForUrl}:${port}`;
   const say = (msg: string, fields: Record<string, unknown>) =>
     o.bannerLog ? o.bannerLog.info(fields, msg) : print(msg);
+  // the log (stderr) says where the one-time password went — stdout, once — without it: a log collector never holds
+  // it, and whoever reads only the log knows the banner has it
+  if (bootstrap)
+    logger.warn(
+      { username: bootstrap.username },
+      'first boot: created the administrator account; its one-time password is printed once on stdout, never logged',
+    );
   if (bootstrap && o.bannerLog) {
     o.bannerLog.warn(
       { username: bootstrap.username, oneTimePassword: bootstrap.password, url: `${url}/` },

@@ -1,9 +1,11 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import { startPkimServer } from '../../../tests/support/remote-server';
-import { runPkimAsync } from '../../../tests/support/cli-runner';
+import { PKIM_BIN, runPkimAsync } from '../../../tests/support/cli-runner';
 import { tempDir } from '../../../tests/support/openssl-tools';
 
 /** `pkim serve` on 127.0.0.1, port 0, its banner as JSON log lines at warn: ready at its listening line */
@@ -182,6 +184,58 @@ describe('pkim serve', { timeout: 300_000 }, () => {
       expect(second.line.bootstrapAdmin).toBeNull();
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('logs piped away, stdout a terminal: the password once as text there; the log says so without it', async () => {
+    // `script` gives the server a terminal for stdout (stdin too); its stderr goes to a file, as `2>server.log` does
+    const dir = tempDir('pkim-serve-tty-');
+    try {
+      const log = join(dir.dir, 'server.log');
+      const pidFile = join(dir.dir, 'pid');
+      const command =
+        `echo $$ > '${pidFile}'; exec '${process.execPath}' '${PKIM_BIN}' serve --host 127.0.0.1 --port 0 ` +
+        `2> '${log}'`;
+      const child = spawn('script', ['-qefc', command, '/dev/null'], {
+        env: { ...process.env, PKIM_DATA_DIR: join(dir.dir, 'data'), PKIM_LOG_LEVEL: 'info' },
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      children.push(child);
+      let terminal = '';
+      child.stdout.on('data', (d: Buffer) => (terminal += d.toString()));
+      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      await onData(child.stdout, () => /pkim listening on http:\/\/127\.0\.0\.1:\d+/.test(terminal));
+      // the banner as text (not JSON) on the terminal, the password in it once
+      const password = /^ {2}password: (\S+)\r?$/m.exec(terminal)?.[1];
+      expect(terminal, terminal).toContain(
+        'First boot: created the administrator account. This password is shown ONCE:',
+      );
+      expect(password).toBeTruthy();
+      expect(terminal.split(password!).length - 1).toBe(1);
+      expect(terminal).not.toContain('{"level"');
+      const url = /pkim listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(terminal)![1]!;
+      const login = await fetch(`${url}/trpc/user.login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password }),
+      });
+      expect(login.status).toBe(200);
+      process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGTERM');
+      await exited;
+      // the log: JSON lines only, the first boot noted with where the password went, the password never
+      const records = readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as { msg: string; username?: string });
+      expect(records.find((r) => r.msg.startsWith('first boot:'))).toMatchObject({
+        username: 'admin',
+        msg:
+          'first boot: created the administrator account; its one-time password is printed once on stdout, ' +
+          'never logged',
+      });
+      expect(readFileSync(log, 'utf8')).not.toContain(password);
     } finally {
       dir.cleanup();
     }

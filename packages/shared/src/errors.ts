@@ -323,8 +323,9 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'output.key_file_exists': {
     kind: 'conflict',
     description:
-      'The private key file `--out-key` names already exists: nothing was issued (--force replaces it, e.g. a ' +
-      'renewal in place).',
+      'A file the command would write already exists and holds (or would hold) a private key — `--out-key`, ' +
+      '`--keys-zip`, a key/p12/jks/zip export, or a public file over a PEM private key: nothing was issued, exported ' +
+      'or audited (--force replaces it, e.g. a renewal in place).',
   },
   'store.backup_file_exists': {
     kind: 'conflict',

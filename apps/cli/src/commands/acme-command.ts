@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context';
 import { durationOption, intOption } from '../cli-parsers';
-import { acmeAccountsTable, acmeDirectoriesTable, acmeEabKeysTable } from '../format';
+import { acmeAccountsTable, acmeDirectoriesTable, acmeEabKeysTable, acmeEnabledText } from '../format';
 
 const list = (v: string | undefined) =>
   v === undefined
@@ -49,14 +49,7 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
           ctx.actor,
         );
         const { toAcmeDirectoryDto } = await ctx.contract();
-        ctx.output(toAcmeDirectoryDto(d), () =>
-          [
-            `ACME enabled for CA ${d.caName} (${d.caId}), profile ${d.profile}`,
-            `directory: ${d.directoryPath}`,
-            `DNS names: ${d.allowDns?.join(', ') ?? 'any'}; IPs: ${d.allowIps?.join(', ') || 'none'}` +
-              (d.requireEab ? '; external account binding required' : ''),
-          ].join('\n'),
-        );
+        ctx.output(toAcmeDirectoryDto(d), () => acmeEnabledText(d, ctx.config().publicUrl));
       },
     );
 
@@ -77,7 +70,7 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const rows = await a.acme.listDirectories(ctx.actor);
       const { onePage, toAcmeDirectoryDto } = await ctx.contract();
-      ctx.output(onePage(rows.map(toAcmeDirectoryDto)), () => acmeDirectoriesTable(rows));
+      ctx.output(onePage(rows.map(toAcmeDirectoryDto)), () => acmeDirectoriesTable(rows, ctx.config().publicUrl));
     });
 
   acme

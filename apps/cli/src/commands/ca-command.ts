@@ -9,9 +9,9 @@ import {
   keyTypeOption,
   readInputFile,
   reasonOption,
-  writeOutputFile,
   backendOption,
 } from '../cli-parsers';
+import { writeOutputFile } from '../output-files';
 import { casTable, date, keyValues } from '../format';
 import { caDeletedText, caRenewedText, caRotatedText, defaultName, writeCaFiles } from '../command-outputs';
 import { TRUST_FORMATS, formatOption, readPasswordFile, writeExport } from '../export-output';

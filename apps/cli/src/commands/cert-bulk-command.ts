@@ -9,8 +9,8 @@ import {
   keyTypeOption,
   readInputFile,
   reasonOption,
-  writeOutputFile,
 } from '../cli-parsers';
+import { writeOutputFile } from '../output-files';
 import { createProgressBar } from '../progress-bar';
 import { readPasswordFile } from '../export-output';
 

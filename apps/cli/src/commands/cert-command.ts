@@ -17,7 +17,6 @@ import {
   choiceOption,
   certificateStatusOption,
   fileErrorReason,
-  assertKeyFileFree,
 } from '../cli-parsers';
 import { certDetails, certificateDeletedLine, certificatesTable, date } from '../format';
 import { writeIssued, type IssueOutputs } from '../command-outputs';
@@ -90,7 +89,6 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
       ) => {
         if (!o.subject && !o.cn) throw new PkiError('input.invalid', 'give --cn NAME or --subject DN');
         if (o.subject && o.cn) throw new PkiError('input.invalid', '--cn and --subject exclude each other');
-        assertKeyFileFree(o.outKey, o.force);
         const subject = o.subject ?? `CN=${o.cn ?? ''}`;
         const a = await ctx.openAuthority();
         const issued = await a.issuance.issueWithKey(

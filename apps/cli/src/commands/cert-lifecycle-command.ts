@@ -2,16 +2,15 @@ import type { Command } from 'commander';
 import type { CertificateExportFormat } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import {
-  assertKeyFileFree,
   assertNoKeyOutWithCsr,
   durationOption,
   keyTypeOption,
   parseSans,
   collect,
   readInputFile,
-  writeOutputFile,
 } from '../cli-parsers';
-import { CERT_FORMATS, formatOption, readPasswordFile, writeExport } from '../export-output';
+import { writeOutputFile } from '../output-files';
+import { CERT_FORMATS, checkedDefaultExportPath, formatOption, readPasswordFile, writeExport } from '../export-output';
 import type { KeyType } from '@pkim/shared';
 import { registerCertBatchCommands, registerCertBulkCommand } from './cert-bulk-command';
 
@@ -34,9 +33,22 @@ export function registerCertLifecycleCommands(program: Command, ctx: CliContext)
     .action(
       async (
         ref: string,
-        o: { format: string; passwordFile?: string; legacy?: boolean; root: boolean; key: boolean; out?: string },
+        o: {
+          format: string;
+          passwordFile?: string;
+          legacy?: boolean;
+          root: boolean;
+          key: boolean;
+          out?: string;
+          force?: boolean;
+        },
       ) => {
         const a = await ctx.openAuthority();
+        let out = o.out;
+        if (out === undefined) {
+          const { certificate } = await a.certificates.get(ref);
+          out = checkedDefaultExportPath(o, { commonName: certificate.commonName, serial: certificate.serialHex });
+        }
         const f = await a.exports.certificate(
           ref,
           {
@@ -48,7 +60,7 @@ export function registerCertLifecycleCommands(program: Command, ctx: CliContext)
           },
           ctx.actor,
         );
-        writeExport(ctx, f, o.out);
+        writeExport(ctx, f, out);
       },
     );
 
@@ -91,7 +103,6 @@ export function registerCertLifecycleCommands(program: Command, ctx: CliContext)
         },
       ) => {
         assertNoKeyOutWithCsr(o);
-        assertKeyFileFree(o.outKey, o.force);
         const a = await ctx.openAuthority();
         const r = await a.renewal.renew(
           ref,

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { PkiError, parseDuration } from '@pkim/shared';
@@ -15,6 +15,7 @@ import { TEMPLATE_KEY_TYPES } from '@pkim/keystore-certs/templates';
 import type { CliContext } from '../cli-context';
 import { choiceOption } from '../cli-parsers';
 import { table } from '../format';
+import { assertOutputFree, writeOutputFile } from '../output-files';
 
 interface KeystoreOpts {
   vaultAddr?: string;
@@ -343,15 +344,16 @@ export function registerKeystoreCommand(program: Command, ctx: CliContext): void
     .description('write the active certificate, chain and private key (0600) for the keystore client')
     .requiredOption('--out-dir <dir>', 'directory for <tenant>-<type>.crt, .key and -chain.pem')
     .action(
-      run(async (m, _s, tenant: string, type: string, o: { outDir: string }) => {
+      run(async (m, _s, tenant: string, type: string, o: { outDir: string; force?: boolean }) => {
+        const base = join(o.outDir, `${tenant}-${type}`);
+        assertOutputFree(`${base}.key`, 'key', o.force);
+        for (const f of [`${base}.crt`, `${base}-chain.pem`]) assertOutputFree(f, 'public', o.force);
         const c = await m.credentials(tenant, type);
         try {
           mkdirSync(o.outDir, { recursive: true });
-          const base = join(o.outDir, `${tenant}-${type}`);
-          writeFileSync(`${base}.crt`, `${c.certificatePem.trim()}\n`);
-          writeFileSync(`${base}-chain.pem`, `${c.caChain.map((p) => p.trim()).join('\n')}\n`);
-          writeFileSync(`${base}.key`, c.privateKeyPem, { mode: 0o600 });
-          chmodSync(`${base}.key`, 0o600);
+          writeOutputFile(`${base}.crt`, `${c.certificatePem.trim()}\n`);
+          writeOutputFile(`${base}-chain.pem`, `${c.caChain.map((p) => p.trim()).join('\n')}\n`);
+          writeOutputFile(`${base}.key`, c.privateKeyPem, 0o600);
           const files = { certificate: `${base}.crt`, chain: `${base}-chain.pem`, privateKey: `${base}.key` };
           ctx.output({ serialNumber: c.serialNumber, ...files }, () => Object.values(files).join('\n'));
         } finally {

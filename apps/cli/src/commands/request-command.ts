@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { CertificateRequestRow } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
-import { choiceOption, durationOption, intOption, readInputFile, writeOutputFile } from '../cli-parsers';
+import { choiceOption, durationOption, intOption, readInputFile } from '../cli-parsers';
+import { writeOutputFile } from '../output-files';
 import { date, keyValues, requestsTable, sansText } from '../format';
 
 function requestDetails(r: CertificateRequestRow): string {

@@ -50,8 +50,10 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       const { createCliLogger, logsArePretty } = await import('../lazy/logging-runtime');
       const level = o.logLevel ?? config.logLevel ?? 'info';
       const logger = await createCliLogger(level, config.logFormat, ctx.io);
-      // JSON logs (not a terminal): the start-up banner becomes JSON lines too, so nothing mixes into the log stream
-      const banner = logsArePretty(config.logFormat, !!ctx.io.stderr.isTTY)
+      // the start-up banner (and the first boot's one-time password) goes to stdout: text on a terminal, JSON lines
+      // otherwise (a pipe, a file, a log collector) — by where stdout goes, not stderr: `pkim serve 2>server.log`
+      // shows the text; `pkim serve | collector` sends it JSON (logFormat/PKIM_LOG_FORMAT forces either)
+      const banner = logsArePretty(config.logFormat, !!ctx.io.stdout.isTTY)
         ? undefined
         : await createCliLogger('info', 'json', ctx.io, 1);
       const running = await startServer({

@@ -5,15 +5,8 @@ import { PkiError } from '@pkim/shared';
 import type { KeyType } from '@pkim/shared';
 import type { CreateSshCaInput, SshCertType, SshFleetOperation } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
-import {
-  backendOption,
-  collect,
-  durationOption,
-  intOption,
-  keyTypeOption,
-  readInputFile,
-  writeOutputFile,
-} from '../cli-parsers';
+import { backendOption, collect, durationOption, intOption, keyTypeOption, readInputFile } from '../cli-parsers';
+import { writeOutputFile } from '../output-files';
 import { offering } from '../option-values';
 import {
   date,

@@ -78,7 +78,7 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'enum',
     values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
     group: 'general',
-    description: 'log level (logs go to stderr)',
+    description: "log level (logs go to stderr; `pkim serve`'s start-up banner and first-boot password to stdout)",
   },
   {
     key: 'logFormat',
@@ -87,7 +87,9 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'enum',
     values: ['auto', 'json', 'pretty'],
     group: 'general',
-    description: '`auto`: human-readable lines on a terminal, JSON lines otherwise (files, journald, containers)',
+    description:
+      '`auto`: human-readable lines on a terminal, JSON lines otherwise (files, journald, containers); the banner of ' +
+      '`pkim serve` on stdout follows where stdout goes',
   },
   {
     key: 'tokenTtl',

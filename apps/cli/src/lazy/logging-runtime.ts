@@ -7,8 +7,8 @@ import type { LogFormat } from '../config/cli-config';
 import { processIo, type CliIo } from '../cli-io';
 
 /** true when log lines are rendered for a human (pretty), false for JSON lines */
-export function logsArePretty(format: LogFormat, stderrIsTty: boolean): boolean {
-  return format === 'pretty' || (format === 'auto' && stderrIsTty);
+export function logsArePretty(format: LogFormat, isTty: boolean): boolean {
+  return format === 'pretty' || (format === 'auto' && isTty);
 }
 
 /**

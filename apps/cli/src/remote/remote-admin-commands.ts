@@ -2,20 +2,16 @@
 // renew), requests, profiles, API tokens, users, notification rules, Vault mounts, SPIFFE and ACME. Each is the
 // procedure of its REST twin; the `--json` output is what the local command prints (reshaped from the procedure's
 // answer where the local command prints a narrower object), so scripts see one shape in both modes.
+import { basename } from 'node:path';
 import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
-import {
-  assertKeyFileFree,
-  assertNoKeyOutWithCsr,
-  parseSans,
-  readInputFile,
-  readProfileFile,
-  writeOutputFile,
-} from '../cli-parsers';
+import { assertNoKeyOutWithCsr, parseSans, readInputFile, readProfileFile } from '../cli-parsers';
+import { writeOutputFile } from '../output-files';
 import {
   acmeAccountsTable,
   acmeDirectoriesTable,
   acmeEabKeysTable,
+  acmeEnabledText,
   keyValues,
   notificationDeliveriesTable,
   notificationRulesTable,
@@ -30,8 +26,8 @@ import {
   type TokenLine,
   type UserLine,
 } from '../format';
-import type { CaRotateOutputDto, CaViewDto, ProfileSummaryDto, VaultMountDto } from '@pkim/contract';
-import { readPasswordFile } from '../export-output';
+import type { AcmeDirectoryDto, CaRotateOutputDto, CaViewDto, ProfileSummaryDto, VaultMountDto } from '@pkim/contract';
+import { checkedDefaultExportPath, readPasswordFile } from '../export-output';
 import { caDeletedText, caRenewedText, caRotatedText, profileText, writeCaFiles } from '../command-outputs';
 import { fetchPublic } from './remote-client';
 import { duration, ms, printTable, str, subjectOf, ttl } from './remote-commands';
@@ -45,7 +41,8 @@ const say = (ctx: CliContext, json: unknown, line: string): void => ctx.output(j
 /** an export answer (`{ fileName, mediaType, contentBase64, … }`) written as the local command writes it */
 function writeExportFile(ctx: CliContext, f: Dto, o: Opts): void {
   const body = Buffer.from(String(f.contentBase64), 'base64');
-  const path = typeof o.out === 'string' ? o.out : String(f.fileName);
+  // the server's suggested name, never a path of its choosing
+  const path = typeof o.out === 'string' ? o.out : basename(String(f.fileName));
   const key = f.containsPrivateKey === true;
   writeOutputFile(path, body, key ? 0o600 : 0o644);
   if (typeof f.warning === 'string') ctx.io.stderr.write(`warning: ${f.warning}\n`);
@@ -211,21 +208,27 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   // ── certificates ─────────────────────────────────────────────────────────────────────────────────────────────
   'cert export': {
     procedure: 'exports.certificate',
-    input: ([ref], o) => ({
-      ref,
-      format: o.format,
-      password: readPasswordFile(o.passwordFile as string | undefined),
-      legacy: o.legacy,
-      includeRoot: o.root,
-      includeKey: o.key,
-    }),
+    input: async ([ref], o, call) => {
+      if (o.out === undefined) {
+        const c = await call('certificate.get', { ref });
+        const cert = { commonName: typeof c.commonName === 'string' ? c.commonName : null, serial: String(c.serial) };
+        o.out = checkedDefaultExportPath(o as Parameters<typeof checkedDefaultExportPath>[0], cert);
+      }
+      return {
+        ref,
+        format: o.format,
+        password: readPasswordFile(o.passwordFile as string | undefined),
+        legacy: o.legacy,
+        includeRoot: o.root,
+        includeKey: o.key,
+      };
+    },
     print: writeExportFile,
   },
   'cert renew': {
     procedure: 'renewal.renew',
     input: ([ref], o) => {
       assertNoKeyOutWithCsr(o);
-      assertKeyFileFree(o.outKey as string | undefined, o.force as boolean | undefined);
       return {
         ref,
         ttl: ttl(o.validity ?? o.ttl),
@@ -612,12 +615,9 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       ordersPerHour: o.ordersPerHour,
       lifetime: duration(o.lifetime),
     }),
+    // the URL through which this CLI reaches the server: the one ACME clients are given too
     print: (ctx, out) =>
-      say(
-        ctx,
-        out,
-        `ACME enabled for CA ${text(out.caName)} (${text(out.caId)})\ndirectory: ${text(out.directoryPath)}`,
-      ),
+      ctx.output(out, () => acmeEnabledText(out as unknown as AcmeDirectoryDto, ctx.config().remote?.server)),
   },
   'acme disable': {
     procedure: 'acme.disable',
@@ -632,7 +632,8 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'acme list': {
     procedure: 'acme.directories',
     input: () => undefined,
-    print: printTable(acmeDirectoriesTable),
+    print: (ctx, out) =>
+      printTable((items: AcmeDirectoryDto[]) => acmeDirectoriesTable(items, ctx.config().remote?.server))(ctx, out),
   },
   'acme accounts': {
     procedure: 'acme.accounts',

@@ -5,7 +5,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PkiError } from '@pkim/shared';
 import type { CliContext } from '../cli-context';
-import { readInputFile, writeOutputFile } from '../cli-parsers';
+import { readInputFile } from '../cli-parsers';
+import { writeOutputFile } from '../output-files';
 import { createProgressBar } from '../progress-bar';
 import { readPasswordFile } from '../export-output';
 import { batchRefs } from '../commands/cert-bulk-command';

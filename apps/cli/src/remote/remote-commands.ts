@@ -6,7 +6,8 @@ import type { RestTwinName } from '@pkim/contract';
 import type { RemoteTarget } from '../config/cli-config';
 import { downloadRemote } from './remote-client';
 import type { CliContext } from '../cli-context';
-import { assertKeyFileFree, parseSans, readInputFile, writeOutputFile } from '../cli-parsers';
+import { parseSans, readInputFile } from '../cli-parsers';
+import { writeOutputFile } from '../output-files';
 import { readPasswordFile } from '../export-output';
 import {
   auditTable,
@@ -313,7 +314,6 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
     async input(_args, o) {
       if (!o.subject && !o.cn) throw new PkiError('input.invalid', 'give --cn NAME or --subject DN');
       if (o.subject && o.cn) throw new PkiError('input.invalid', '--cn and --subject exclude each other');
-      assertKeyFileFree(o.outKey as string | undefined, o.force as boolean | undefined);
       const { defaultSans, cnOf } = await import('../commands/cert-command');
       const dn = (o.subject as string | undefined) ?? `CN=${o.cn as string}`;
       return {

@@ -4,7 +4,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PkiError } from '@pkim/shared';
-import { readInputFile, writeOutputFile } from '../cli-parsers';
+import { readInputFile } from '../cli-parsers';
+import { writeOutputFile } from '../output-files';
 import { fetchPublic } from './remote-client';
 import {
   sshBlocksTable,

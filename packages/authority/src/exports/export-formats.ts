@@ -23,7 +23,7 @@ import { writePkcs12 } from './pkcs12-writer';
 import { writeJks } from './jks-writer';
 
 // the format lists are @pkim/shared's; export-service.ts is where the authority re-exports them
-import type { CertificateExportFormat, TruststoreExportFormat } from '@pkim/shared';
+import { certificateExportFileName, type CertificateExportFormat, type TruststoreExportFormat } from '@pkim/shared';
 
 /** formats that always need a password (a ZIP needs one for its PKCS#12/JKS/key members) */
 export const PASSWORD_FORMATS: readonly string[] = ['p12', 'jks', 'key'];
@@ -90,22 +90,19 @@ export async function encodeCertificateExport(
 ): Promise<Omit<ExportFile, 'warning'>> {
   const password = o.password ?? '';
   const full = chainOf(m, true);
+  const name = (f: CertificateExportFormat) => certificateExportFileName(f, m.baseName, o.includeRoot);
   switch (format) {
     case 'pem':
-      return file(`${m.baseName}.pem`, 'application/x-pem-file', utf8(pemOf([m.leaf])));
+      return file(name('pem'), 'application/x-pem-file', utf8(pemOf([m.leaf])));
     case 'der':
-      return file(`${m.baseName}.cer`, 'application/pkix-cert', m.leaf);
+      return file(name('der'), 'application/pkix-cert', m.leaf);
     case 'chain':
-      return file(
-        `${m.baseName}${o.includeRoot ? '.fullchain' : '.chain'}.pem`,
-        'application/pem-certificate-chain',
-        utf8(pemOf(chainOf(m, o.includeRoot))),
-      );
+      return file(name('chain'), 'application/pem-certificate-chain', utf8(pemOf(chainOf(m, o.includeRoot))));
     case 'p7b':
-      return file(`${m.baseName}.p7b`, 'application/pkcs7-mime', writePkcs7(chainOf(m, o.includeRoot)));
+      return file(name('p7b'), 'application/pkcs7-mime', writePkcs7(chainOf(m, o.includeRoot)));
     case 'p7b-pem':
       return file(
-        `${m.baseName}.p7b.pem`,
+        name('p7b-pem'),
         'application/x-pem-file',
         utf8(toPem(writePkcs7(chainOf(m, o.includeRoot)), 'PKCS7')),
       );
@@ -116,7 +113,7 @@ export async function encodeCertificateExport(
         key: m.pkcs8Der ? { pkcs8Der: m.pkcs8Der, alias: m.alias } : undefined,
         certificates: (m.pkcs8Der ? full : [m.leaf]).map((der, i) => ({ der, alias: i ? `issuer-${i}` : m.alias })),
       });
-      return file(`${m.baseName}.p12`, 'application/x-pkcs12', body, !!m.pkcs8Der);
+      return file(name('p12'), 'application/x-pkcs12', body, !!m.pkcs8Der);
     }
     case 'jks': {
       const body = writeJks(
@@ -124,12 +121,12 @@ export async function encodeCertificateExport(
         password,
         o.now,
       );
-      return file(`${m.baseName}.jks`, 'application/x-java-keystore', body, !!m.pkcs8Der);
+      return file(name('jks'), 'application/x-java-keystore', body, !!m.pkcs8Der);
     }
     case 'key': {
       if (!m.pkcs8Der) throw new Error('no key to export');
       const der = await encryptPrivateKeyInfo(o.scheme, password, m.pkcs8Der);
-      return file(`${m.baseName}.key.pem`, 'application/x-pem-file', utf8(toPem(der, 'ENCRYPTED PRIVATE KEY')), true);
+      return file(name('key'), 'application/x-pem-file', utf8(toPem(der, 'ENCRYPTED PRIVATE KEY')), true);
     }
     case 'zip': {
       const files: Zippable = {};
@@ -145,7 +142,7 @@ export async function encodeCertificateExport(
         if (m.pkcs8Der) add(await encodeCertificateExport('key', m, o));
       }
       const withKey = !!(o.password && m.pkcs8Der);
-      return file(`${m.baseName}.zip`, 'application/zip', zipSync(files, { level: 6, mtime: o.now }), withKey);
+      return file(name('zip'), 'application/zip', zipSync(files, { level: 6, mtime: o.now }), withKey);
     }
   }
 }

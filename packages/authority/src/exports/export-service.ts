@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import type { Zippable } from 'fflate';
 import type { Logger } from 'pino';
-import { PkiError, type Clock } from '@pkim/shared';
+import { PkiError, certificateBaseName, type Clock } from '@pkim/shared';
 import { fromPem, splitPemBundle } from '@pkim/core';
 import type { CaRow, CertificateRow, Store } from '@pkim/store';
 import { authorize } from '../permissions';
@@ -137,7 +137,7 @@ export function createExportService(deps: ExportServiceDeps): ExportService {
       const issuers = await issuersOf(row.caId);
       const { encodeCertificateExport } = await import('./export-formats');
       const material: CertificateMaterial = {
-        baseName: safeBaseName(row.commonName, `certificate-${row.serialHex.slice(0, 16)}`),
+        baseName: certificateBaseName(row.commonName, row.serialHex),
         alias: aliasOf(row.commonName, row.serialHex.slice(0, 16)),
         leaf: fromPem(row.certificatePem, 'CERTIFICATE'),
         issuers: issuers.ders,

@@ -132,9 +132,11 @@ export function parseSshPublicKey(input: string | Uint8Array): SshPublicKey {
       .find((l) => l.length > 0 && !l.startsWith('#'));
     if (!line) throw new PkiError('ssh.invalid_public_key', 'no SSH public key found in the input');
     if (line.startsWith('-----BEGIN')) {
+      // a private key given for its public half (`--public-key ~/.ssh/id_ed25519`) is the common slip: say so
+      const what = line.includes('PRIVATE KEY-----') ? 'a private key (give its .pub file)' : 'a PEM block';
       throw new PkiError(
         'ssh.invalid_public_key',
-        'expected an OpenSSH public key line (ssh-ed25519 AAAA…), got a PEM block',
+        `expected an OpenSSH public key line (ssh-ed25519 AAAA…), got ${what}`,
       );
     }
     const parts = line.split(/\s+/);

@@ -1,0 +1,231 @@
+// The files the CLI writes (README "Files the CLI writes"), locally and through a `pkim serve` alike: a file that would
+// hold a private key (`cert export` p12/jks/key/zip with the key — with `--out` or under the suggested name —,
+// `cert bulk --keys-zip`) never replaces an existing file unless `--force`: refused before anything is done
+// (`output.key_file_exists`, exit 4, one line; nothing exported, issued or audited, the file untouched). A public file
+// (certificate, chain, truststore) replaces an existing one, except a file holding a PEM private key. A key file is
+// 0600 also when it replaces a 0644 file. Every certificate written is read back by openssl. And the files it reads:
+// an error about what an input file holds names the file (`ssh sign --public-key`, `cert sign --csr`), in one line.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPkim, type CliResult } from '../../../tests/support/cli-in-process';
+import { startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
+import { tempDir } from '../../../tests/support/openssl-tools';
+import { opensslVerify } from '../../../tests/support/verifiers';
+
+const tmp = tempDir('pkim-output-files-');
+const file = (name: string) => join(tmp.dir, name);
+const XDG = { XDG_CONFIG_HOME: file('xdg') };
+const dataDir = file('data');
+const PEM_KEY = '-----BEGIN PRIVATE KEY-----\nprecious\n-----END PRIVATE KEY-----\n';
+
+describe('files the CLI writes: key files never replaced silently, checked before anything is done', () => {
+  let server: PkimServer;
+  let token = '';
+  let rootPem = '';
+  let issuingPem = '';
+  const local = (...args: string[]) => runPkim(args, { dataDir, cwd: tmp.dir, env: XDG });
+  const modes: [string, (...args: string[]) => CliResult][] = [
+    ['local', local],
+    ['remote', (...args) => local('--server', server.url, '--token', token, ...args)],
+  ];
+  const certificates = () => local('cert', 'list', '--json').json<{ items: unknown[] }>().items.length;
+  // the events a command here could write (the server's background jobs write their own, at their own time)
+  const auditEvents = () =>
+    local('audit', 'list', '--limit', '1000', '--json')
+      .json<{ items: { action: string }[] }>()
+      .items.filter((e) => /^(certificate|ca|bulk)\./.test(e.action)).length;
+  const refused = (r: CliResult, line: string) => {
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`error: output.key_file_exists: ${line}\n`);
+  };
+  const exists = (path: string) => `'${path}' already exists: a private key file is not replaced (--force replaces it)`;
+  const holdsKey = (path: string) =>
+    `'${path}' holds a private key: not replaced by a public file (--force replaces it)`;
+  const verifies = (certPath: string) => {
+    const v = opensslVerify({ leafPem: readFileSync(certPath, 'utf8'), chainPems: [issuingPem], rootPem });
+    expect(v.ok, v.output).toBe(true);
+  };
+  let serial = '';
+
+  beforeAll(async () => {
+    expect(local('init').code).toBe(0);
+    expect(local('ca', 'create', '--name', 'root', '--subject', 'CN=Files Root', '--out', file('root.pem')).code).toBe(
+      0,
+    );
+    const issuing = local('ca', 'create', '--name', 'issuing', '--parent', 'root', '--subject', 'CN=Files CA');
+    expect(issuing.code, issuing.stderr).toBe(0);
+    rootPem = readFileSync(file('root.pem'), 'utf8');
+    issuingPem = local('ca', 'export', 'issuing').stdout;
+    const issued = local('cert', 'issue', '--ca', 'issuing', '--cn', 'files.example.com', '--keep-key', '--json');
+    expect(issued.code, issued.stderr).toBe(0);
+    serial = issued.json<{ serial: string }>().serial;
+    writeFileSync(file('pw.txt'), 'export-password\n');
+    const created = local('token', 'create', '--name', 'files', '--role', 'admin', '--json');
+    expect(created.code, created.stderr).toBe(0);
+    token = created.json<{ token: string }>().token;
+    server = await startPkimServer(dataDir, [], XDG);
+  }, 180_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    tmp.cleanup();
+  });
+
+  it('cert export p12 with its key: an existing --out refused, nothing exported or audited; --force: 0600', () => {
+    for (const [mode, pkim] of modes) {
+      const out = file(`${mode}.p12`);
+      writeFileSync(out, 'old keystore\n', { mode: 0o644 });
+      const args = ['cert', 'export', serial, '--format', 'p12', '--password-file', file('pw.txt'), '--out', out];
+      const before = auditEvents();
+      refused(pkim(...args), exists(out));
+      expect(readFileSync(out, 'utf8'), mode).toBe('old keystore\n');
+      expect(auditEvents(), `${mode}: nothing audited`).toBe(before);
+      const forced = pkim(...args, '--force', '--json');
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(forced.json<{ containsPrivateKey: boolean }>().containsPrivateKey).toBe(true);
+      expect(statSync(out).mode & 0o777, `${mode}: the replaced file takes 0600`).toBe(0o600);
+      const pem = execFileSync('openssl', ['pkcs12', '-in', out, '-passin', `file:${file('pw.txt')}`, '-nodes']);
+      expect(pem.toString()).toContain('PRIVATE KEY');
+      // the key alone (PKCS#8), without --out: the suggested name in the current directory, checked before too
+      const keyName = file('files.example.com.key.pem');
+      writeFileSync(keyName, 'old key\n', { mode: 0o600 });
+      const keyArgs = ['cert', 'export', serial, '--format', 'key', '--password-file', file('pw.txt')];
+      refused(pkim(...keyArgs), exists('files.example.com.key.pem'));
+      expect(readFileSync(keyName, 'utf8')).toBe('old key\n');
+      expect(auditEvents(), `${mode}: nothing audited`).toBe(before + 1);
+      expect(pkim(...keyArgs, '--force').code).toBe(0);
+      expect(readFileSync(keyName, 'utf8')).toContain('-----BEGIN ENCRYPTED PRIVATE KEY-----');
+    }
+  });
+
+  it('public files replace a certificate, never a PEM private key without --force', () => {
+    for (const [mode, pkim] of modes) {
+      const cert = file(`${mode}-cert.pem`);
+      writeFileSync(cert, 'an old certificate\n');
+      const pem = pkim('cert', 'export', serial, '--format', 'pem', '--out', cert);
+      expect(pem.code, pem.stderr).toBe(0);
+      verifies(cert);
+      const key = file(`${mode}-web.key`);
+      writeFileSync(key, PEM_KEY, { mode: 0o600 });
+      const before = auditEvents();
+      refused(pkim('cert', 'export', serial, '--format', 'pem', '--out', key), holdsKey(key));
+      refused(pkim('ca', 'truststore', 'issuing', '--format', 'pem', '--out', key), holdsKey(key));
+      refused(pkim('ca', 'export', 'issuing', '--out', key), holdsKey(key));
+      const issue = ['cert', 'issue', '--ca', 'issuing', '--cn', `${mode}-typo.example.com`, '--out-cert', key];
+      const count = certificates();
+      refused(pkim(...issue), holdsKey(key));
+      expect(certificates(), `${mode}: nothing issued`).toBe(count);
+      expect(auditEvents(), `${mode}: nothing audited`).toBe(before);
+      expect(readFileSync(key, 'utf8')).toBe(PEM_KEY);
+      const trust = pkim('ca', 'truststore', 'issuing', '--format', 'pem', '--out', key, '--force');
+      expect(trust.code, trust.stderr).toBe(0);
+      expect(readFileSync(key, 'utf8')).toContain('-----BEGIN CERTIFICATE-----');
+    }
+  });
+
+  it('cert bulk --keys-zip: an existing file refused before any row is issued; a new one is 0600', () => {
+    writeFileSync(file('rows.csv'), 'cn,sans\nbulk-a.example.com,bulk-a.example.com\n');
+    for (const [mode, pkim] of modes) {
+      const zip = file(`${mode}-keys.zip`);
+      writeFileSync(zip, 'old zip\n');
+      const args = ['cert', 'bulk', '--ca', 'issuing', '--profile', 'tls-server', '--csv', file('rows.csv')];
+      args.push('--password-file', file('pw.txt'));
+      const count = certificates();
+      refused(pkim(...args, '--keys-zip', zip), exists(zip));
+      expect(certificates(), `${mode}: nothing issued`).toBe(count);
+      expect(readFileSync(zip, 'utf8')).toBe('old zip\n');
+      const fresh = file(`${mode}-new-keys.zip`);
+      const done = pkim(...args, '--keys-zip', fresh);
+      expect(done.code, done.stderr).toBe(0);
+      expect(certificates()).toBe(count + 1);
+      expect(statSync(fresh).mode & 0o777).toBe(0o600);
+    }
+  });
+
+  it('cert issue --out-key --force over a 0644 file: the key file is 0600', () => {
+    for (const [mode, pkim] of modes) {
+      const key = file(`${mode}-open.key`);
+      writeFileSync(key, 'old\n', { mode: 0o644 });
+      const cert = file(`${mode}-open.pem`);
+      const args = ['cert', 'issue', '--ca', 'issuing', '--cn', `${mode}-open.example.com`, '--out-cert', cert];
+      const r = pkim(...args, '--out-key', key, '--force');
+      expect(r.code, r.stderr).toBe(0);
+      verifies(cert);
+      expect(statSync(key).mode & 0o777, mode).toBe(0o600);
+    }
+  });
+
+  it('a bad input file: the one line names the file and what is wrong with it', () => {
+    expect(local('ssh', 'ca', 'create', '--name', 'users', '--type', 'user').code).toBe(0);
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file('id_ed25519')]);
+    writeFileSync(file('garbage.pub'), 'garbage\n');
+    writeFileSync(file('profile.json'), 'not\njson\n');
+    for (const [mode, pkim] of modes) {
+      const cases: [string[], string][] = [
+        [
+          ['ssh', 'sign', '--ca', 'users', '--principal', 'a', '--public-key', file('garbage.pub')],
+          `ssh.invalid_public_key: public key file '${file('garbage.pub')}': expected "<key type> <base64> [comment]"`,
+        ],
+        [
+          ['ssh', 'sign', '--ca', 'users', '--principal', 'a', '--public-key', file('id_ed25519')],
+          `ssh.invalid_public_key: public key file '${file('id_ed25519')}': expected an OpenSSH public key line ` +
+            '(ssh-ed25519 AAAA…), got a private key (give its .pub file)',
+        ],
+        [
+          ['ssh', 'sign', '--ca', 'users', '--principal', 'a', '--public-key', file('missing.pub')],
+          `input.invalid: cannot read public key file '${file('missing.pub')}': no such file or directory (ENOENT)`,
+        ],
+        [
+          ['cert', 'sign', '--ca', 'issuing', '--csr', file('garbage.pub')],
+          // what is wrong in the words of each side (the server's schema answers remotely)
+          `csr.invalid: CSR file '${file('garbage.pub')}': ` +
+            (mode === 'local' ? 'not a CSR: no PEM block found' : 'csr: expected a PEM certificate request'),
+        ],
+      ];
+      for (const [args, line] of cases) {
+        const r = pkim(...args);
+        expect(r.code, `${mode}: ${args.join(' ')}`).toBe(2);
+        expect(r.stderr, mode).toBe(`error: ${line}\n`);
+        const json = pkim('--json', ...args);
+        expect(JSON.parse(json.stderr).error, mode).toMatchObject({
+          code: line.split(':')[0],
+          message: line.slice(line.indexOf(': ') + 2),
+        });
+      }
+      const profile = pkim('profile', 'create', '--file', file('profile.json'));
+      expect(profile.code).toBe(2);
+      expect(profile.stderr.split('\n'), mode).toHaveLength(2);
+      expect(profile.stderr).toMatch(/^error: profile\.invalid: .*profile\.json: not JSON: /);
+    }
+    expect(local('ssh', 'list', '--json').json<{ items: unknown[] }>().items).toEqual([]);
+  });
+
+  it('acme enable / list print the directory URL: the server URL remotely, publicUrl locally', async () => {
+    const withUrl = (...args: string[]) =>
+      runPkim(args, { dataDir, cwd: tmp.dir, env: { ...XDG, PKIM_PUBLIC_URL: `${server.url}/` } });
+    const remote = modes[1]![1];
+    const enabled = remote('acme', 'enable', '--ca', 'issuing', '--allow-dns', '*.example.com');
+    expect(enabled.code, enabled.stderr).toBe(0);
+    const caId = local('ca', 'show', 'issuing', '--json').json<{ id: string }>().id;
+    const url = `${server.url}/acme/${caId}/directory`;
+    expect(enabled.stdout).toContain(`\ndirectory: ${url}\n`);
+    const again = withUrl('acme', 'enable', '--ca', 'issuing', '--allow-dns', '*.example.com');
+    expect(again.stdout).toBe(enabled.stdout);
+    expect(remote('acme', 'list').stdout).toBe(withUrl('acme', 'list').stdout);
+    expect(remote('acme', 'list').stdout).toContain(` ${url} `);
+    // the URL serves the directory an ACME client starts from
+    const directory = (await (await fetch(url)).json()) as { newOrder?: string };
+    expect(directory.newOrder).toBe(`${server.url}/acme/${caId}/new-order`);
+    // without publicUrl locally: the path, and what to do about it (one note, not a wrong URL)
+    const bare = local('acme', 'list').stdout;
+    expect(bare).toContain(` /acme/${caId}/directory `);
+    expect(bare.trimEnd().split('\n').at(-1)).toBe(
+      "(ACME clients need the server's URL before this path: set publicUrl or PKIM_PUBLIC_URL here to print it)",
+    );
+    // --json stays the API's object in both modes
+    expect(local('acme', 'list', '--json').json()).toEqual(remote('acme', 'list', '--json').json());
+  });
+});
