@@ -128,6 +128,31 @@ describe('pkim remote mode: the same commands through a server', () => {
       env: { ...XDG, PKIM_SERVER: url, PKIM_TOKEN: token, PKIM_CA_FILE: file('tls-root.pem') },
     });
 
+  /** a local run on the server's data dir (what the server serves, read without it) */
+  const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
+  /** each command exits 0 through the server */
+  const madeRemotely = (commands: string[][]) => {
+    for (const args of commands) {
+      const r = remote(...args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+  };
+  /**
+   * each list prints the same through the server as a local read of its data dir (and with `json`, the same JSON
+   * page). The server first: a token's LAST USED is written as the server reads it, the local read then sees it
+   */
+  const sameListings = (lists: string[][], json: boolean) => {
+    for (const args of lists) {
+      const there = remote(...args);
+      const here = onServer(...args);
+      expect(there.code, there.stderr).toBe(0);
+      expect(here.code, here.stderr).toBe(0);
+      expect(there.stdout, args.join(' ')).toBe(here.stdout);
+      // --json stays the API's page in both modes
+      if (json) expect(remote(...args, '--json').json(), args.join(' ')).toEqual(onServer(...args, '--json').json());
+    }
+  };
+
   it('runs the full flow through the server with the same JSON as local mode; openssl accepts what it made', () => {
     const dir = file('remote-out');
     mkdirSync(dir, { recursive: true });
@@ -162,7 +187,6 @@ describe('pkim remote mode: the same commands through a server', () => {
   });
 
   it("audit list: the server's page, { items, nextCursor } with RFC 3339 times, the same as a local read", () => {
-    const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
     const ok = (r: CliResult) => {
       expect(r.code, r.stderr).toBe(0);
       return r;
@@ -190,7 +214,6 @@ describe('pkim remote mode: the same commands through a server', () => {
   });
 
   it('ca list, cert list (--wide, paged) and request list print the tables of local mode, not the raw fields', () => {
-    const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
     const { csrPem } = opensslCsr({
       keyType: 'ec-p256',
       subject: '/CN=queued.example.com',
@@ -206,13 +229,7 @@ describe('pkim remote mode: the same commands through a server', () => {
       ['cert', 'list', '--limit', '1'],
       ['request', 'list'],
     ];
-    for (const args of lists) {
-      const here = onServer(...args);
-      const there = remote(...args);
-      expect(here.code, here.stderr).toBe(0);
-      expect(there.code, there.stderr).toBe(0);
-      expect(there.stdout, args.join(' ')).toBe(here.stdout);
-    }
+    sameListings(lists, false);
     // the columns the README describes: CA names, days left, the request's subject
     const certs = remote('cert', 'list').stdout;
     expect(certs).toMatch(/^SERIAL\s+CA\s+STATUS\s+DAYS LEFT\s+NAME\n/);
@@ -221,7 +238,6 @@ describe('pkim remote mode: the same commands through a server', () => {
   });
 
   it('token, user, profile, audit, acme, ssh ca lists and show, notify rule lists, spiffe status: local tables', () => {
-    const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
     const made = [
       ['token', 'create', '--name', 'listed', '--role', 'auditor'],
       ['user', 'create', 'listed-user', '--role', 'operator'],
@@ -230,10 +246,7 @@ describe('pkim remote mode: the same commands through a server', () => {
       ['ssh', 'ca', 'create', '--name', 'listed-ssh', '--type', 'user'],
       ['spiffe', 'init', '--trust-domain', 'listed.example.org'],
     ];
-    for (const args of made) {
-      const r = remote(...args);
-      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-    }
+    madeRemotely(made);
     const lists = [
       ['token', 'list'],
       ['user', 'list'],
@@ -281,7 +294,6 @@ describe('pkim remote mode: the same commands through a server', () => {
       timeout: 300_000,
     },
     () => {
-      const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
       const key = generateSshKey(tmp.dir, 'listed-key');
       const made = [
         ['notify', 'rule', 'add', 'on-issue', '--webhook', 'http://127.0.0.1:9/x', '--events', 'certificate.issued'],
@@ -302,10 +314,7 @@ describe('pkim remote mode: the same commands through a server', () => {
         ['ssh', 'block', '--user', 'listed-sam', '--reason', 'on leave'],
         ['ssh', 'fleet-token', 'create', '--name', 'listed-fleet', '--operations', 'sign-host'],
       ];
-      for (const args of made) {
-        const r = remote(...args);
-        expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-      }
+      madeRemotely(made);
       // a delivery to a closed port: retrying, with its error (notify run works on this machine only)
       expect(onServer('notify', 'run').code).toBe(0);
       const lists = [
@@ -323,14 +332,7 @@ describe('pkim remote mode: the same commands through a server', () => {
         ['ssh', 'blocks'],
         ['ssh', 'fleet-token', 'list'],
       ];
-      for (const args of lists) {
-        const there = remote(...args);
-        const here = onServer(...args);
-        expect(there.code, there.stderr).toBe(0);
-        expect(here.code, here.stderr).toBe(0);
-        expect(there.stdout, args.join(' ')).toBe(here.stdout);
-        expect(remote(...args, '--json').json(), args.join(' ')).toEqual(onServer(...args, '--json').json());
-      }
+      sameListings(lists, true);
       expect(remote('notify', 'deliveries').stdout).toMatch(
         /^CREATED\s+RULE\s+EVENT\s+SUBJECT\s+STATUS\s+ATTEMPTS\s+NEXT ATTEMPT\s+LAST ERROR\n/,
       );
@@ -356,7 +358,6 @@ describe('pkim remote mode: the same commands through a server', () => {
   );
 
   it('cert issue and cert sign print the local text remotely (details, files written, the PEM)', () => {
-    const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
     const labels = (out: string) => out.split('\n').map((l) => /^([\w ]+):\s/.exec(l)?.[1] ?? '');
     const { csrPem } = opensslCsr({
       keyType: 'ec-p256',
@@ -400,7 +401,6 @@ describe('pkim remote mode: the same commands through a server', () => {
   });
 
   it('cert show prints the local text remotely: EKUs, policies, revocation, times', () => {
-    const onServer = (...args: string[]) => runPkim(args, { dataDir: serverDir, env: XDG });
     const issued = remote('cert', 'issue', '--ca', 'flow-issuing', '--cn', 'shown.example.com', '--json');
     expect(issued.code, issued.stderr).toBe(0);
     const id = issued.json<{ id: string }>().id;
