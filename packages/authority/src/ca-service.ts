@@ -681,7 +681,9 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
           }),
         ],
       });
-      const parents = ca.parentId ? [ca.parentId] : [];
+      // the CAs whose CRLs list it: its parent, and whoever signed its earlier certificates (a cross certificate)
+      const signers = [ca.parentId, ...(ca.certificateHistory ?? []).map((h) => h.issuerCaId)];
+      const parents = [...new Set(signers.filter((id): id is string => !!id && id !== ca.id))];
       if (cascade) deps.onRevoked?.([...parents, ...revokedIds], undefined, { caIds: revokedIds, revokedAt: t });
       else {
         // only the CA's own certificate changed: its parent's CRL and its parent's OCSP answer for it

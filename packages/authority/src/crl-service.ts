@@ -13,7 +13,7 @@ function crlReason(stored: RevocationReason | null): number | undefined {
 }
 import type { CrlEntryWriter } from '@pkim/core';
 import type { KeyBackends } from '@pkim/keys';
-import type { Store } from '@pkim/store';
+import type { CaRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import { SYSTEM_ACTOR, type Actor, type CrlService } from './types';
 import { auditEvent } from './audit-service';
@@ -98,7 +98,10 @@ export function createCrlService(
 
   async function revocationStamp(caId: string): Promise<string> {
     const counts = await store.certificates.countByStatus(caId);
-    const childCas = (await store.cas.list()).filter((c) => c.parentId === caId && c.status === 'revoked').length;
+    const signedFor = (c: CaRow) => c.id !== caId && !!c.certificateHistory?.some((h) => h.issuerCaId === caId);
+    const childCas = (await store.cas.list()).filter(
+      (c) => c.status === 'revoked' && (c.parentId === caId || signedFor(c)),
+    ).length;
     return `${counts.revoked}/${childCas}`;
   }
 
@@ -129,15 +132,16 @@ export function createCrlService(
       if (page.length < PAGE) break;
       after = page[page.length - 1]!.serialHex;
     }
-    for (const child of await store.cas.list()) {
-      if (child.parentId === caId && child.status === 'revoked' && child.serialHex) {
-        const reason = crlReason(child.revocationReason);
-        entries.add({ serialHex: child.serialHex, revokedAt: child.revokedAt ?? 0, reason });
-        // its earlier certificates this CA signed (renewals, `ca renew`): the same key, revoked with it
-        for (const h of child.certificateHistory ?? [])
-          if (h.kind === 'previous' && h.issuerCaId === caId && h.notAfter > clock.now())
-            entries.add({ serialHex: h.serialHex, revokedAt: child.revokedAt ?? 0, reason });
-      }
+    for (const other of await store.cas.list()) {
+      if (other.status !== 'revoked') continue;
+      const reason = crlReason(other.revocationReason);
+      if (other.parentId === caId && other.serialHex)
+        entries.add({ serialHex: other.serialHex, revokedAt: other.revokedAt ?? 0, reason });
+      // the earlier certificates this CA signed for that CA's key, revoked with it: a subordinate's before its
+      // renewals (`ca renew`), a rotated root's cross certificate (`ca rotate`: its predecessor signed it)
+      for (const h of other.certificateHistory ?? [])
+        if (h.issuerCaId === caId && other.id !== caId && h.notAfter > clock.now())
+          entries.add({ serialHex: h.serialHex, revokedAt: other.revokedAt ?? 0, reason });
     }
     return entries;
   }

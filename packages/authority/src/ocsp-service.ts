@@ -207,6 +207,12 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   // miss: no database read, whoever sends it and however often.
   const issuerRecheckMs = deps.issuerRecheckMs ?? 1000;
   let issuers = new Map<string, string>();
+  /**
+   * earlier certificates of CAs (`certificateHistory`: a renewal's previous certificate, a rotated root's cross
+   * certificate), `${issuer CA id}:${serial}` → the CA whose key they certify: read with the issuers, so an unknown
+   * serial costs at most one CA list read per recheck window
+   */
+  let history = new Map<string, string>();
   /** per CA: the certificate fingerprint it was hashed for and its index keys (hashed once per CA certificate) */
   const hashedCas = new Map<string, { fingerprint: string; keys: string[] }>();
   let issuersReadAt = -Infinity;
@@ -222,7 +228,10 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     const others = store.otherCommits;
     const generation = issuersGeneration;
     const next = new Map<string, string>();
+    const nextHistory = new Map<string, string>();
     for (const ca of await store.cas.list()) {
+      for (const h of ca.certificateHistory ?? [])
+        if (h.issuerCaId !== null && h.issuerCaId !== ca.id) nextHistory.set(certKey(h.issuerCaId, h.serialHex), ca.id);
       if (!ca.certificatePem) continue;
       const ctx = contexts.fromRow(ca);
       let hashed = hashedCas.get(ca.id);
@@ -237,6 +246,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
       for (const k of hashed.keys) next.set(k, ca.id);
     }
     issuers = next;
+    history = nextHistory;
     if (generation === issuersGeneration) {
       issuersReadAt = startedAt;
       issuersOthers = others;
@@ -255,12 +265,43 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     return issuers.get(key);
   }
 
-  /** a leaf of the CA, else the certificate of a subordinate CA it issued (indexed reads, no CA list) */
+  /**
+   * a leaf of the CA, else the certificate of a subordinate CA it issued (indexed reads, no CA list), else an earlier
+   * certificate it signed for another CA's key (`fromHistory`: the CA's status, never stored as a response)
+   */
   async function find(caId: string, serialHex: string, hashAlg: OcspHashAlgorithm = 'sha1') {
     return (
       (await store.ocspResponses.lookup(caId, serialHex, hashAlg)) ??
-      (await store.ocspResponses.lookupSubordinateCa(caId, serialHex, hashAlg))
+      (await store.ocspResponses.lookupSubordinateCa(caId, serialHex, hashAlg)) ??
+      (await fromHistory(caId, serialHex))
     );
+  }
+
+  /** an earlier certificate of a CA signed by `caId` (renewed intermediate, rotated root's cross certificate) */
+  async function fromHistory(caId: string, serialHex: string) {
+    const age = clock.now() - issuersReadAt;
+    if (!(age >= 0 && age < issuerRecheckMs && issuersOthers === store.otherCommits)) {
+      issuersReading ??= readIssuers().finally(() => (issuersReading = undefined));
+      await issuersReading;
+    }
+    const serial = serialHex.toLowerCase();
+    const holderId = history.get(certKey(caId, serial));
+    const holder = holderId === undefined ? undefined : await store.cas.findById(holderId);
+    const h = holder?.certificateHistory?.find((e) => e.issuerCaId === caId && e.serialHex.toLowerCase() === serial);
+    if (!holder || !h) return undefined;
+    const revoked = holder.status === 'revoked';
+    return {
+      certificateId: holder.id,
+      caId,
+      serialHex: serial,
+      status: revoked ? ('revoked' as const) : ('active' as const),
+      revokedAt: revoked ? holder.revokedAt : null,
+      revocationReason: revoked ? holder.revocationReason : null,
+      notAfter: h.notAfter,
+      createdAt: h.notBefore,
+      fromHistory: true as const,
+      response: undefined,
+    };
   }
 
   async function lookup(caId: string, serialHex: string): Promise<Lookup> {
@@ -404,7 +445,9 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     // kept for the next request when the request's CertID is the one the responder makes itself (another encoding of
     // the same certificate, e.g. absent hash parameters, is answered but not stored: it would replace the usual one)
     const { ocspCertIdDer } = (codecs ??= await import('./asn1-codecs'));
-    if (b64(ocspCertIdDer(ctx.certificateDer, found.serialHex, r.hashAlgorithmOid)) === certId) {
+    // (an earlier certificate of a CA is signed per request: its CA's own response row holds its current certificate)
+    const storable = !('fromHistory' in found);
+    if (storable && b64(ocspCertIdDer(ctx.certificateDer, found.serialHex, r.hashAlgorithmOid)) === certId) {
       await store.ocspResponses.put([storedRow(found, hashAlg, r.certIdDer, der, now, validFor)]);
       forgetAnswersOf([cert]);
     }
@@ -414,7 +457,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   /** what to sign for a certificate: SHA-1 always (what clients send), SHA-256 where a response of it is stored */
   async function toSign(caId: string, serialHex: string): Promise<ToSign[]> {
     const sha1 = await find(caId, serialHex);
-    if (!sha1) return [];
+    if (!sha1 || 'fromHistory' in sha1) return [];
     const { response: _, ...state } = sha1;
     const sha256 = await find(caId, serialHex, 'sha256');
     return sha256?.response
