@@ -1,7 +1,7 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from '@tanstack/react-router';
-import { Ban, Download, FileBadge, FileUp, PencilLine, Plus, Power, Stamp } from 'lucide-react';
+import { Ban, Download, FileBadge, FileUp, KeyRound, PencilLine, Plus, Power, RefreshCw, Stamp } from 'lucide-react';
 import { trpc } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { formatDate, formatDateTime } from '../lib/utils';
@@ -19,6 +19,7 @@ import { Field, Textarea } from '../components/ui/input';
 import { FormDialog } from '../components/form-dialog';
 import { TextField } from '../components/form-fields';
 import { CaExpiryBadge, caDaysLeft, caExpiryLevel } from '../components/ca-expiry';
+import { RenewCaDialog, RotateCaDialog, caLifecycleBlock } from '../components/ca-lifecycle';
 
 /** a pasted certificate (PEM) */
 function PemField(p: {
@@ -160,6 +161,9 @@ export function CaDetailPage() {
   });
   const [revokeOpen, setRevokeOpen] = useState(false);
   const [renameOpen, setRenameOpen] = useState(false);
+  const [renewOpen, setRenewOpen] = useState(false);
+  const [rotateOpen, setRotateOpen] = useState(false);
+  const lifecycleBlocked = caLifecycleBlock(ca);
   const invalidate = () => qc.invalidateQueries({ queryKey: trpc.ca.pathKey() });
   const setStatus = useMutation(trpc.ca.setStatus.mutationOptions({ onSuccess: invalidate }));
   const revoke = useMutation(
@@ -203,6 +207,26 @@ export function CaDetailPage() {
               </Button>
             ) : null}
             {can('ca:write') ? (
+              <>
+                <Button
+                  variant="outline"
+                  onClick={() => setRenewOpen(true)}
+                  disabled={!!lifecycleBlocked}
+                  title={lifecycleBlocked}
+                >
+                  <RefreshCw /> Renew certificate
+                </Button>
+                <Button
+                  variant="outline"
+                  onClick={() => setRotateOpen(true)}
+                  disabled={!!lifecycleBlocked}
+                  title={lifecycleBlocked}
+                >
+                  <KeyRound /> Rotate key
+                </Button>
+              </>
+            ) : null}
+            {can('ca:write') ? (
               <Button variant="outline" onClick={() => setRenameOpen(true)}>
                 <PencilLine /> Rename
               </Button>
@@ -226,6 +250,17 @@ export function CaDetailPage() {
       />
       <ErrorAlert error={setStatus.error} />
       <RenameCaDialog ca={ca} open={renameOpen} onOpenChange={setRenameOpen} />
+      {can('ca:write') && lifecycleBlocked ? (
+        <p className="text-sm text-muted-foreground" data-testid="ca-lifecycle-blocked">
+          Renew and rotate: {lifecycleBlocked}
+        </p>
+      ) : null}
+      {can('ca:write') && !lifecycleBlocked ? (
+        <>
+          <RenewCaDialog ca={ca} open={renewOpen} onOpenChange={setRenewOpen} />
+          <RotateCaDialog ca={ca} open={rotateOpen} onOpenChange={setRotateOpen} />
+        </>
+      ) : null}
       {ca.status === 'revoked' ? (
         <Alert level="critical" title={`Revoked ${formatDateTime(ca.revokedAt)} (${ca.revocationReason})`}>
           Everything it issued was revoked with it.
@@ -284,6 +319,22 @@ export function CaDetailPage() {
                     'self-signed root'
                   ),
                 ],
+                ...(ca.predecessorId
+                  ? [
+                      [
+                        'Succeeds',
+                        <Link
+                          key="pre"
+                          to="/cas/$caId"
+                          params={{ caId: ca.predecessorId }}
+                          className="hover:underline"
+                          data-testid="ca-predecessor"
+                        >
+                          {ca.predecessorId}
+                        </Link>,
+                      ] as [string, ReactNode],
+                    ]
+                  : []),
                 ['CRL number', String(ca.crlNumber)],
                 ['Created', formatDate(ca.createdAt)],
               ]}

@@ -1,0 +1,184 @@
+import { useState } from 'react';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
+import { trpc, type RouterOutputs } from '../lib/trpc';
+import { CA_KEY_TYPES } from '../lib/pki';
+import { formatDateTime } from '../lib/utils';
+import { DefinitionList } from './page';
+import { Button } from './ui/button';
+import { Alert } from './ui/alert';
+import { FormDialog } from './form-dialog';
+import { SelectField, TextField } from './form-fields';
+import { PemBlock } from './pem-block';
+
+type CaView = RouterOutputs['ca']['get'];
+
+/**
+ * why a CA can be neither renewed nor rotated here (the server refuses these too, with its code): undefined when it
+ * can. A disabled CA is enabled first; a revoked one is done; a pending one has no certificate yet.
+ */
+export function caLifecycleBlock(ca: Pick<CaView, 'status'>): string | undefined {
+  if (ca.status === 'disabled') return 'The CA is disabled: enable it first.';
+  if (ca.status === 'revoked') return 'The CA is revoked.';
+  if (ca.status === 'pending') return 'The CA has no certificate yet (it waits for its outside CA).';
+  return undefined;
+}
+
+/** the validity field: whole days, empty for the server's default */
+function daysInput(v: string): { validityDays?: number } {
+  const n = Number(v.trim());
+  return v.trim() && Number.isInteger(n) && n > 0 ? { validityDays: n } : {};
+}
+
+const invalidateAll = async (qc: ReturnType<typeof useQueryClient>) => {
+  await qc.invalidateQueries({ queryKey: trpc.ca.pathKey() });
+  await qc.invalidateQueries({ queryKey: trpc.insights.pathKey() });
+};
+
+/** `ca.renew`: a new certificate for the CA's own key (same subject and SKI), a new serial and validity */
+export function RenewCaDialog(p: { ca: CaView; open: boolean; onOpenChange(open: boolean): void }) {
+  const qc = useQueryClient();
+  const [days, setDays] = useState('');
+  const renew = useMutation(trpc.ca.renew.mutationOptions({ onSuccess: () => invalidateAll(qc) }));
+  const done = renew.data;
+  const fileBase = p.ca.name.replace(/[^A-Za-z0-9._-]+/g, '_');
+  return (
+    <FormDialog
+      open={p.open}
+      onOpenChange={(open) => {
+        if (!open) setDays('');
+        p.onOpenChange(open);
+      }}
+      mutation={renew}
+      title={`Renew the certificate of ${p.ca.name}`}
+      description={
+        p.ca.parentId
+          ? 'A new certificate for the same key, signed by its parent; what it issued stays valid under it.'
+          : 'A new self-signed certificate for the same key; what it issued stays valid under it.'
+      }
+      submitLabel="Renew certificate"
+      onSubmit={() => renew.mutate({ ref: p.ca.id, ...daysInput(days) })}
+      result={
+        done ? (
+          <div className="grid gap-4" data-testid="ca-renewed">
+            <Alert level="success" title="Renewed: the CA's current certificate is the new one" />
+            <DefinitionList
+              items={[
+                ['Serial', <code key="s">{done.serial}</code>],
+                ['Valid from', <span key="f">{formatDateTime(done.notBefore)}</span>],
+                ['Valid until', <span key="u">{formatDateTime(done.notAfter)}</span>],
+              ]}
+            />
+            {done.certificatePem ? (
+              <PemBlock pem={done.certificatePem} filename={`${fileBase}-renewed.crt`} label="New CA certificate" />
+            ) : null}
+            <div className="flex justify-end">
+              <Button onClick={() => p.onOpenChange(false)}>Done</Button>
+            </div>
+          </div>
+        ) : undefined
+      }
+    >
+      <TextField
+        id="ca-renew-days"
+        label="Validity (days)"
+        hint="Empty: as long as the current one (an intermediate's ends with its parent's at the latest)"
+        inputMode="numeric"
+        value={days}
+        onChange={setDays}
+      />
+    </FormDialog>
+  );
+}
+
+/** `ca.rotate`: a successor CA with a new key; a root's with a cross certificate signed by the old root */
+export function RotateCaDialog(p: { ca: CaView; open: boolean; onOpenChange(open: boolean): void }) {
+  const qc = useQueryClient();
+  const keyTypes = CA_KEY_TYPES as readonly string[];
+  // the form's first values: the successor named `<name>-2`, the old key type (the server's defaults too)
+  const [name, setName] = useState(`${p.ca.name}-2`);
+  const [keyType, setKeyType] = useState<string>(keyTypes.includes(p.ca.keyType) ? p.ca.keyType : 'ec-p256');
+  const [days, setDays] = useState('');
+  const rotate = useMutation(trpc.ca.rotate.mutationOptions({ onSuccess: () => invalidateAll(qc) }));
+  const done = rotate.data;
+  return (
+    <FormDialog
+      open={p.open}
+      onOpenChange={(open) => {
+        if (!open) {
+          setName(`${p.ca.name}-2`);
+          setKeyType(keyTypes.includes(p.ca.keyType) ? p.ca.keyType : 'ec-p256');
+          setDays('');
+        }
+        p.onOpenChange(open);
+      }}
+      mutation={rotate}
+      title={`Rotate the key of ${p.ca.name}`}
+      description={
+        p.ca.parentId
+          ? 'A successor CA with a new key and the same subject, signed by the parent. This CA stays active until ' +
+            'you disable it.'
+          : 'A successor root with a new key and the same subject, and a cross certificate: the new key signed by ' +
+            'this root, so relying parties that trust only this root verify what the successor issues. This CA stays ' +
+            'active until you disable it.'
+      }
+      submitLabel="Rotate key"
+      disabled={!name.trim()}
+      onSubmit={() =>
+        rotate.mutate({
+          ref: p.ca.id,
+          name: name.trim(),
+          keyType: keyType as (typeof CA_KEY_TYPES)[number],
+          ...daysInput(days),
+        })
+      }
+      result={
+        done ? (
+          <div className="grid gap-4" data-testid="ca-rotated">
+            <Alert level="success" title={`Rotated: ${done.name} succeeds ${done.predecessor.name}`} />
+            <DefinitionList
+              items={[
+                [
+                  'Successor',
+                  <Link
+                    key="n"
+                    to="/cas/$caId"
+                    params={{ caId: done.id }}
+                    className="font-medium hover:underline"
+                    onClick={() => p.onOpenChange(false)}
+                  >
+                    {done.name}
+                  </Link>,
+                ],
+                ['Key', `${done.keyType} (${done.keyBackend})`],
+                ['Valid from', <span key="f">{formatDateTime(done.notBefore)}</span>],
+                ['Valid until', <span key="u">{formatDateTime(done.notAfter)}</span>],
+              ]}
+            />
+            {done.crossCertificatePem ? (
+              <PemBlock
+                pem={done.crossCertificatePem}
+                filename={`${done.name.replace(/[^A-Za-z0-9._-]+/g, '_')}-cross.crt`}
+                label="Cross certificate (the new key signed by the old root)"
+              />
+            ) : null}
+            <div className="flex justify-end">
+              <Button onClick={() => p.onOpenChange(false)}>Done</Button>
+            </div>
+          </div>
+        ) : undefined
+      }
+    >
+      <TextField id="ca-rotate-name" label="Successor's name" value={name} onChange={setName} required />
+      <SelectField id="ca-rotate-key" label="Key type" value={keyType} onChange={setKeyType} options={[...keyTypes]} />
+      <TextField
+        id="ca-rotate-days"
+        label="Validity (days)"
+        hint="Empty: the server's default for a CA (an intermediate's ends with its parent's at the latest)"
+        inputMode="numeric"
+        value={days}
+        onChange={setDays}
+      />
+    </FormDialog>
+  );
+}
