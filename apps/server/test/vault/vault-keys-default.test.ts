@@ -4,14 +4,13 @@
 // default key (`config/keys`), which a `config/keys` write moves and a deleted default key clears; `DELETE root`
 // forgets every key of the mount and destroys them. Every root and leaf is verified by openssl and certtool, the two
 // roots made with one key carry the same public key, and every refusal leaves CA rows, key blobs and entries alone.
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certtoolVerify, opensslText, opensslVerify } from '../../../../tests/support/verifiers';
-import { openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
+import { openVaultFixture, runHvacScript, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
 
 let f: VaultFixture;
 let db: Database.Database;
@@ -222,15 +221,7 @@ describe('hvac and node-vault', () => {
   });
 
   it('hvac: DELETE issuer keeps the key, generate_root existing reuses it by default, a leaf verifies', async () => {
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(
-        '/usr/bin/python3',
-        [join(import.meta.dirname, 'hvac-keys-default.py'), f.url, f.token],
-        { timeout: 120_000 },
-        (err, out, e) => (err ? reject(new Error(`hvac failed: ${err.message}\n${e}`)) : resolve(out)),
-      );
-    });
-    const out = JSON.parse(stdout);
+    const out = await runHvacScript('hvac-keys-default.py', [f.url, f.token]);
     const keyId = out.first.key_id as string;
     expect(out.keys_after_delete).toEqual({
       keys: [keyId],

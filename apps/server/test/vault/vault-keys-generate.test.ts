@@ -4,7 +4,6 @@
 // refuses one an issuer uses; `root/generate/existing` and `intermediate/generate/existing` hand it to the CA services
 // by `key_ref`. Every CA made from such a key and its leaves are checked by openssl (certtool for one chain), the CA's
 // public key against the key's; refusals leave the CA rows, key blobs and key entries as they were.
-import { execFile } from 'node:child_process';
 import { X509Certificate, createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openssl } from '../../../../tests/support/openssl-tools';
 import { certtoolVerify, opensslCrlVerify, opensslText, opensslVerify } from '../../../../tests/support/verifiers';
 import { ACTORS } from '../server-test-support';
-import { openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
+import { openVaultFixture, runHvacScript, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
 
 let f: VaultFixture;
 let db: Database.Database;
@@ -338,15 +337,7 @@ describe('DELETE key/:ref and unmount', () => {
 
 describe('hvac (python3-hvac)', () => {
   it('generates an exported key, lists, reads, renames it, makes a root from it; refusals', async () => {
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(
-        '/usr/bin/python3',
-        [join(import.meta.dirname, 'hvac-keys.py'), f.url, f.token],
-        { timeout: 120_000 },
-        (err, out, e) => (err ? reject(new Error(`hvac failed: ${err.message}\n${e}`)) : resolve(out)),
-      );
-    });
-    const out = JSON.parse(stdout);
+    const out = await runHvacScript('hvac-keys.py', [f.url, f.token]);
     const id = out.generated.key_id as string;
     expect(out.generated).toMatchObject({ key_name: 'hk', key_type: 'ec' });
     const pem = `${out.generated.private_key}\n`;

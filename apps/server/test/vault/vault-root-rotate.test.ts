@@ -3,7 +3,6 @@
 // root with the old one; after the switch leaves verify under the new root (openssl, certtool) and, through the cross
 // certificate, from the old root alone (openssl, Go). Refusals leave the CA rows and the mount's issuer as they were;
 // hvac (generic write) and node-vault rotate too.
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -11,7 +10,7 @@ import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certtoolVerify, goVerify, opensslVerify } from '../../../../tests/support/verifiers';
 import { ACTORS } from '../server-test-support';
-import { openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
+import { openVaultFixture, runHvacScript, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
 
 let f: VaultFixture;
 let db: Database.Database;
@@ -155,15 +154,7 @@ describe('root/rotate/internal', () => {
 
 describe('hvac and node-vault', () => {
   it('hvac rotates and switches by its generic write; the leaf verifies under the new root', async () => {
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(
-        '/usr/bin/python3',
-        [join(import.meta.dirname, 'hvac-root-rotate.py'), f.url, f.token],
-        { timeout: 120_000 },
-        (err, out, e) => (err ? reject(new Error(`hvac failed: ${err.message}\n${e}`)) : resolve(out)),
-      );
-    });
-    const out = JSON.parse(stdout);
+    const out = await runHvacScript('hvac-root-rotate.py', [f.url, f.token]);
     expect(out.next.issuer_id).not.toBe(out.old.issuer_id);
     expect(out.before.default).toBe(out.old.issuer_id);
     expect(out.switched.default).toBe(out.next.issuer_id);

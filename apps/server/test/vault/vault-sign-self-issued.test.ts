@@ -4,7 +4,6 @@
 // against the old root, a leaf under the new root verifies through it from the old root alone, and every refusal
 // (not a CA, not self-issued, not self-signed, two certificates, not PEM, algorithms required to match, no ca:write)
 // leaves the certificate and CA rows as they were. hvac's sign_self_issued and node-vault's write do the same.
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -13,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { leafSignedBy, opensslCsr, opensslSelfSigned, opensslSignCaCsr } from '../../../../tests/support/openssl-tools';
 import { certtoolVerify, goVerify, opensslText, opensslVerify } from '../../../../tests/support/verifiers';
 import { ACTORS } from '../server-test-support';
-import { openVaultFixture, vaultCall, type VaultFixture } from './vault-test-support';
+import { openVaultFixture, runHvacScript, vaultCall, type VaultFixture } from './vault-test-support';
 
 let f: VaultFixture;
 let db: Database.Database;
@@ -157,15 +156,7 @@ describe('hvac and node-vault', () => {
   it("hvac's sign_self_issued and node-vault's write cross-sign a new root that openssl verifies", async () => {
     const a = opensslSelfSigned({ subject: '/CN=Hvac Next', days: 30, addext: CA_EXT });
     const notCa = opensslSelfSigned({ subject: '/CN=Hvac Leaf', days: 30, addext: NOT_CA });
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(
-        '/usr/bin/python3',
-        [join(import.meta.dirname, 'hvac-sign-self-issued.py'), f.url, f.token, a.certPem, notCa.certPem],
-        { timeout: 120_000 },
-        (err, out, e) => (err ? reject(new Error(`hvac failed: ${err.message}\n${e}`)) : resolve(out)),
-      );
-    });
-    const out = JSON.parse(stdout);
+    const out = await runHvacScript('hvac-sign-self-issued.py', [f.url, f.token, a.certPem, notCa.certPem]);
     expect(`${out.signed.issuing_ca}\n`).toBe(oldRootPem);
     const cross = `${out.signed.certificate}\n`;
     expect(spki(cross).equals(spki(a.certPem))).toBe(true);

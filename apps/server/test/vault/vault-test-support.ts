@@ -1,6 +1,8 @@
 // Fixtures of the Vault API tests: a real authority (SQLite, software keys), a root + intermediate CA,
 // the mount `pki` bound to the intermediate, an admin API token used as X-Vault-Token, the server on 127.0.0.1.
+import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Authority, AuthorityConfig } from '@pkim/authority';
 import { buildServer } from '@pkim/server';
@@ -158,4 +160,13 @@ export async function expectIssuedLeafVerifies(
   });
   expect(v.ok, v.output).toBe(true);
   return issued.body.data.serial_number as string;
+}
+
+/** runs a python3-hvac script of this folder (Debian's /usr/bin/python3) with `args`; its stdout is JSON */
+export function runHvacScript(script: string, args: string[]): Promise<Record<string, any>> {
+  return new Promise((resolve, reject) => {
+    execFile('/usr/bin/python3', [join(import.meta.dirname, script), ...args], { timeout: 120_000 }, (err, out, e) =>
+      err ? reject(new Error(`hvac failed: ${err.message}\n${e}`)) : resolve(JSON.parse(out)),
+    );
+  });
 }
