@@ -804,6 +804,8 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         keyType,
         backend: input.backend ?? (old.keyBackend as BackendName),
         lifetimeMs: input.validityMs,
+        // the predecessor's path length and name constraints (its key usage, policies and URLs: the pipeline)
+        pathLen: old.pathLen,
         nameConstraints: old.nameConstraints ?? undefined,
         successorOf: { caId: old.id, disablePredecessor: input.disableOld },
       };

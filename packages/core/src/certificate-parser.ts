@@ -14,6 +14,8 @@ import { decodeName, formatDn } from './dn-codec';
 import { BASIC_CONSTRAINTS } from './extensions/basic-constraints';
 import { CERTIFICATE_POLICIES } from './extensions/certificate-policies';
 import { EXT_KEY_USAGE } from './extensions/ext-key-usage';
+import { AUTHORITY_INFO_ACCESS } from './extensions/authority-info-access';
+import { CRL_DISTRIBUTION_POINTS } from './extensions/crl-distribution-points';
 import { AUTHORITY_KEY_IDENTIFIER, SUBJECT_KEY_IDENTIFIER } from './extensions/key-identifiers';
 import { KEY_USAGE } from './extensions/key-usage';
 import { NAME_CONSTRAINTS } from './extensions/name-constraints';
@@ -260,6 +262,32 @@ export function certificatePurposes(input: string | Uint8Array): {
     for (const e of c.extensions) {
       if (e.oid === EXT_KEY_USAGE.oid) r.extKeyUsage = EXT_KEY_USAGE.decode(e.value);
       else if (e.oid === CERTIFICATE_POLICIES.oid) r.certificatePolicies = CERTIFICATE_POLICIES.decode(e.value);
+    }
+  } catch (e) {
+    throw new PkiError('certificate.invalid', `malformed certificate extensions: ${(e as Error).message}`);
+  }
+  return r;
+}
+
+/**
+ * The relying-party URLs a certificate carries: its cRLDistributionPoints and its authorityInfoAccess OCSP and
+ * caIssuers URLs (each list empty when absent). Throws `certificate.invalid`.
+ */
+export function certificateUrls(input: string | Uint8Array): {
+  crlDistributionPoints: string[];
+  ocspUrls: string[];
+  caIssuersUrls: string[];
+} {
+  const c = readCertificate(input);
+  const r = { crlDistributionPoints: [] as string[], ocspUrls: [] as string[], caIssuersUrls: [] as string[] };
+  try {
+    for (const e of c.extensions) {
+      if (e.oid === CRL_DISTRIBUTION_POINTS.oid) r.crlDistributionPoints = CRL_DISTRIBUTION_POINTS.decode(e.value);
+      else if (e.oid === AUTHORITY_INFO_ACCESS.oid) {
+        const aia = AUTHORITY_INFO_ACCESS.decode(e.value);
+        r.ocspUrls = aia.ocsp;
+        r.caIssuersUrls = aia.caIssuers;
+      }
     }
   } catch (e) {
     throw new PkiError('certificate.invalid', `malformed certificate extensions: ${(e as Error).message}`);

@@ -43,6 +43,7 @@ export { encodeTbsCertificate, assembleCertificate, issueCertificate } from './c
 export * from './extensions';
 export {
   certificatePurposes,
+  certificateUrls,
   parseCertificate,
   readCertificate,
   verifyCertificateSignature,

@@ -18,6 +18,7 @@ import { auditEvent } from '../audit-service';
 import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
 import { urlsOfCa } from '../url-plan';
 import { provisionerRef } from './provisioner';
+import { nextCertificateUrls, profileLikeCurrent } from './ca-next-certificate';
 import { applyLifetime, checkCa, checkCaCertificates, checkActorMayUseCa } from './provisioner-policy';
 import { provisionersFor } from './provisioner-registry';
 import { checkSignedHere, lifetimeEnd, wholeSeconds, withinProfileMax } from './plan-rules';
@@ -113,7 +114,11 @@ export async function renewCaCertificate(
     checkSignedHere(ca, info, 'renew it');
     const parent = ca.parentId !== null ? await contexts.loadActive(ca.parentId, now, true) : undefined;
     if (parent) checkCa(all, parent.ca);
-    const profile = resolveProfile(parent ? 'intermediate-ca' : 'root-ca', deps.customProfiles);
+    // the key usage and policies of the current certificate (ca-next-certificate.ts), the profile's lifetimes
+    const profile = profileLikeCurrent(
+      resolveProfile(parent ? 'intermediate-ca' : 'root-ca', deps.customProfiles),
+      info,
+    );
     const lifetimeMs = applyLifetime(all, effective, r.lifetimeMs, profile);
     const { notBefore, notAfter } = caValidity(now, lifetimeMs, profile, parent?.ca);
     const nameConstraints = nonEmptyConstraints(ca.nameConstraints);
@@ -136,7 +141,9 @@ export async function renewCaCertificate(
         notAfter,
         pathLen,
         nameConstraints,
-        ...(parent ? urlsOfCa(parent.ca, deps.publicBaseUrl) : {}),
+        ...nextCertificateUrls(ctx.certificateDer, urlsOfCa(parent?.ca ?? ca, deps.publicBaseUrl), {
+          addKinds: !!parent,
+        }),
       },
       now,
       parent ? { keyUri: parent.ca.keyUri, keyType: parent.ca.keyType, publicKey: parent.info.publicKey } : own,

@@ -31,7 +31,15 @@ import type { Actor, CaView, IssuedCertificate } from '../types';
 import { auditEvent } from '../audit-service';
 import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
 import { subjectToDn } from '../subject-input';
-import { caUrlsChecked, lacksRevocationUrls, partitionOf, partitionUrls, urlsOfCa, type PublicUrls } from '../url-plan';
+import {
+  caUrlsChecked,
+  lacksRevocationUrls,
+  partitionOf,
+  partitionUrls,
+  urlsFromBase,
+  urlsOfCa,
+  type PublicUrls,
+} from '../url-plan';
 import {
   activeCaFields,
   caCreatedEvent,
@@ -43,6 +51,7 @@ import {
 import { createKmsCertifiedRoot } from './kms-certified-root';
 import { signSubordinateCaCsr } from './subordinate-ca-csr';
 import { historyEntry, renewCaCertificate } from './ca-renewal';
+import { nextCertificateUrls, profileLikeCurrent } from './ca-next-certificate';
 import { leafRecord, signCertificatePlan, type CertificateSigner, type SignedCertificate } from './certificate-steps';
 import { checkCsrLeaf, checkLeafSubject, type CsrLeaf } from './leaf-checks';
 import type { CsrLeafSigned, KeyLeafSigned } from '../compute/compute-protocol';
@@ -758,7 +767,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         throw new PkiError('input.invalid', `the successor of CA ${pred.ca.name} is signed by its parent`);
       return { predecessor: pred.ca, disable };
     }
-    const profile = resolveProfile('intermediate-ca', deps.customProfiles);
+    // the cross certificate carries what the successor's does (the predecessor's key usage and policies)
+    const profile = profileLikeCurrent(resolveProfile('intermediate-ca', deps.customProfiles), pred.info);
     const notBefore = wholeSeconds(Math.max(now - BACKDATE_MS, pred.ca.notBefore ?? 0));
     const { der } = await signPlan(
       {
@@ -773,7 +783,9 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         notAfter: wholeSeconds(
           Math.min(rootNotAfter, pred.ca.notAfter ?? rootNotAfter, notBefore + profile.maxLifetimeMs),
         ),
-        pathLen,
+        // the path through the cross certificate is one CA longer than the new root's own: below an old root with a
+        // path length the cross certificate's is one less (the new root's when smaller)
+        pathLen: pred.info.pathLen === null ? pathLen : Math.min(pathLen ?? Infinity, pred.info.pathLen - 1),
         nameConstraints: toCoreConstraints(r.nameConstraints),
         ...urlsOfCa(pred.ca, deps.publicBaseUrl),
       },
@@ -831,7 +843,13 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const now = clock.now();
       const parent = parentRef !== undefined ? await contexts.loadActive(parentRef, now) : undefined;
       if (parent) checkCa(all, parent.ca);
-      const profile = resolveProfile(parent ? 'intermediate-ca' : 'root-ca', deps.customProfiles);
+      // a rotation's successor is made like its predecessor's current certificate (ca-next-certificate.ts)
+      const pred = r.successorOf && (await contexts.loadActive(r.successorOf.caId, now, true));
+      const baseProfile = resolveProfile(parent ? 'intermediate-ca' : 'root-ca', deps.customProfiles);
+      const profile = pred ? profileLikeCurrent(baseProfile, pred.info) : baseProfile;
+      const id = newId('ca');
+      // a successor's URL setting: its own URLs under the predecessor's base (explicit lists name the old CA's)
+      const successorUrls = pred?.ca.urls?.base ? urlsFromBase(pred.ca.urls.base, id) : undefined;
       if (!profile.allowedKeyTypes.includes(r.keyType)) {
         throw new PkiError(
           'policy.key_type_not_allowed',
@@ -880,8 +898,19 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           notAfter,
           pathLen,
           nameConstraints,
-          // an intermediate carries its parent's URLs, a root its own setting when given (OpenBao's root/generate)
-          ...(parent ? urlsOfCa(parent.ca, deps.publicBaseUrl) : (ownUrls ?? {})),
+          // an intermediate carries its parent's URLs, a root its own setting when given (OpenBao's root/generate);
+          // a successor root the kinds its predecessor's certificate carries, under its own setting
+          ...(parent
+            ? urlsOfCa(parent.ca, deps.publicBaseUrl)
+            : pred
+              ? nextCertificateUrls(
+                  pred.certificateDer,
+                  urlsOfCa({ id, urls: successorUrls ?? null }, deps.publicBaseUrl),
+                  {
+                    addKinds: false,
+                  },
+                )
+              : (ownUrls ?? {})),
         },
         now,
         parent
@@ -893,7 +922,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         r.successorOf && (await successorParts(r, parent, now, subject, signingKey.publicKey, pathLen, notAfter));
       const t = clock.now();
       const row = newCaRow(
-        newId('ca'),
+        id,
         activeCaFields(parseCertificate(der), {
           name: r.name,
           parentId: parent?.ca.id ?? null,
@@ -906,6 +935,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         t,
       );
       if (ownUrls) row.urls = ownUrls;
+      if (successorUrls) row.urls = successorUrls;
       if (successor) {
         row.predecessorId = successor.predecessor.id;
         if (successor.cross)
