@@ -115,7 +115,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     );
   ca.command('list')
     .description('list SSH CAs')
-    .option('--environment <env>')
+    .option('--environment <env>', 'only the CAs of this environment')
     .action(async (o: { environment?: string }) => {
       const a = await ctx.openAuthority();
       const page = await (await ctx.contract()).sshLists.cas(a.ssh, o.environment);
@@ -131,7 +131,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   ca.command('rotate')
     .description('new active CA for an environment and type; the current one keeps being trusted until it retires')
     .requiredOption('--type <type>', 'user or host', typeOption)
-    .option('--environment <env>')
+    .option('--environment <env>', 'environment whose CA rotates (default: default)')
     .option('--name <name>', 'name of the new CA')
     .option('--key-type <type>', 'key type of the new CA (default: as the current one)', keyTypeOption)
     .action(async (o: { type: SshCertType; environment?: string; name?: string; keyType?: KeyType }) => {
@@ -197,10 +197,10 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   ssh
     .command('list')
     .description('list SSH certificates')
-    .option('--ca <ca>')
+    .option('--ca <ca>', 'only the certificates of this SSH CA (name or id)')
     .option('--status <status>', 'active, revoked, expired', statusOption)
     .option('--limit <n>', 'page size', intOption)
-    .option('--cursor <cursor>')
+    .option('--cursor <cursor>', 'the next page: the cursor the previous page printed')
     .action(async (o: { ca?: string; status?: SshCertificateStatus; limit?: number; cursor?: string }) => {
       const a = await ctx.openAuthority();
       const query = { ca: o.ca, status: o.status, limit: o.limit, cursor: o.cursor };
@@ -215,7 +215,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .requiredOption('--ca <ca>', 'SSH CA name or id')
     .option('--key-id <id>', 'revoke every active certificate with this key id')
     .option('--public-key <file>', 'revoke every active certificate of this key (and the key itself)')
-    .option('--reason <text>')
+    .option('--reason <text>', 'why, kept in the audit log')
     .action(
       async (serial: string | undefined, o: { ca: string; keyId?: string; publicKey?: string; reason?: string }) => {
         const a = await ctx.openAuthority();
@@ -240,7 +240,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     .description('write the KRL (OpenSSH key revocation list) of a CA, or of a host (adds its user blocks)')
     .option('--ca <ca>', 'SSH CA name or id')
     .option('--host <name>', 'host name (per-host KRL)')
-    .option('--environment <env>')
+    .option('--environment <env>', "the host's environment (default: default)")
     .requiredOption('--out <file>', 'KRL file to write (binary; RevokedKeys in sshd_config)')
     .action(async (o: { ca?: string; host?: string; environment?: string; out: string }) => {
       const a = await ctx.openAuthority();
@@ -255,7 +255,7 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   ssh
     .command('trust')
     .description('TrustedUserCAKeys and @cert-authority known_hosts lines of an environment')
-    .option('--environment <env>')
+    .option('--environment <env>', 'environment (default: default)')
     .action(async (o: { environment?: string }) => {
       const a = await ctx.openAuthority();
       const t = await a.ssh.trust(o.environment);
@@ -271,22 +271,27 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   const env = ssh.command('env').description('environments (trust boundaries)');
   env
     .command('create <name>')
-    .option('--description <text>')
+    .description('create an environment (a trust boundary: its own CAs, hosts and KRLs)')
+    .option('--description <text>', 'what the environment is for')
     .action(async (name: string, o: { description?: string }) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.createEnvironment({ name, description: o.description }, ctx.actor);
       ctx.output((await ctx.contract()).toSshEnvironmentDto(row), () => `created environment ${row.name}`);
     });
-  env.command('list').action(async () => {
-    const a = await ctx.openAuthority();
-    const page = await (await ctx.contract()).sshLists.environments(a.ssh);
-    ctx.output(page, () => sshEnvironmentsTable(page.items));
-  });
+  env
+    .command('list')
+    .description('list environments')
+    .action(async () => {
+      const a = await ctx.openAuthority();
+      const page = await (await ctx.contract()).sshLists.environments(a.ssh);
+      ctx.output(page, () => sshEnvironmentsTable(page.items));
+    });
 
   const host = ssh.command('host').description('hosts registry');
   host
     .command('add <name>')
-    .option('--environment <env>')
+    .description('register a host (host certificates, per-host KRLs and deploy bundles name it)')
+    .option('--environment <env>', 'environment of the host (default: default)')
     .option('--principal <names>', 'host names the host certificate may carry (default: the name)', collect, [])
     .action(async (name: string, o: { environment?: string; principal: string[] }) => {
       const a = await ctx.openAuthority();
@@ -298,7 +303,8 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     });
   host
     .command('list')
-    .option('--environment <env>')
+    .description('list registered hosts')
+    .option('--environment <env>', 'only the hosts of this environment')
     .action(async (o: { environment?: string }) => {
       const a = await ctx.openAuthority();
       const page = await (await ctx.contract()).sshLists.hosts(a.ssh, o.environment);
@@ -307,10 +313,10 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   host
     .command('map')
     .description('let a principal log in as a local account on a host (AuthorizedPrincipalsFile)')
-    .requiredOption('--host <name>')
-    .requiredOption('--account <account>')
-    .requiredOption('--principal <principal>')
-    .option('--environment <env>')
+    .requiredOption('--host <name>', 'registered host')
+    .requiredOption('--account <account>', 'local account on the host')
+    .requiredOption('--principal <principal>', 'principal that may log in as the account')
+    .option('--environment <env>', "the host's environment (default: default)")
     .action(async (o: { host: string; account: string; principal: string; environment?: string }) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.mapAccount(
@@ -325,8 +331,8 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   host
     .command('bundle')
     .description('write the per-host deploy bundle (sshd drop-in, CA keys, principals files, KRL refresh)')
-    .requiredOption('--host <name>')
-    .option('--environment <env>')
+    .requiredOption('--host <name>', 'registered host')
+    .option('--environment <env>', "the host's environment (default: default)")
     .option('--dir <dir>', 'install directory on the host', '/etc/ssh/pkim')
     .requiredOption('--out <dir>', 'local directory to write the files to')
     .action(async (o: { host: string; environment?: string; dir: string; out: string }) => {
@@ -349,48 +355,62 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     });
 
   const user = ssh.command('user').description('SSH users registry');
-  user.command('add <name>').action(async (name: string) => {
-    const a = await ctx.openAuthority();
-    const row = await a.ssh.addUser({ name }, ctx.actor);
-    ctx.output((await ctx.contract()).toSshUserDto(row), () => `added SSH user ${row.name}`);
-  });
-  user.command('list').action(async () => {
-    const a = await ctx.openAuthority();
-    const page = await (await ctx.contract()).sshLists.users(a.ssh);
-    ctx.output(page, () => sshUsersTable(page.items));
-  });
+  user
+    .command('add <name>')
+    .description('register an SSH user (ssh sign --user: granted principals only, blocks apply)')
+    .action(async (name: string) => {
+      const a = await ctx.openAuthority();
+      const row = await a.ssh.addUser({ name }, ctx.actor);
+      ctx.output((await ctx.contract()).toSshUserDto(row), () => `added SSH user ${row.name}`);
+    });
+  user
+    .command('list')
+    .description('list SSH users')
+    .action(async () => {
+      const a = await ctx.openAuthority();
+      const page = await (await ctx.contract()).sshLists.users(a.ssh);
+      ctx.output(page, () => sshUsersTable(page.items));
+    });
   for (const [cmd, disabled] of [
     ['disable', true],
     ['enable', false],
   ] as const) {
-    user.command(`${cmd} <name>`).action(async (name: string) => {
-      const a = await ctx.openAuthority();
-      const row = await a.ssh.setUserDisabled(name, disabled, ctx.actor);
-      ctx.output(
-        { id: row.id, name: row.name, disabled: row.disabled },
-        () => `${row.name} ${disabled ? 'disabled' : 'enabled'}`,
-      );
-    });
+    user
+      .command(`${cmd} <name>`)
+      .description(disabled ? 'disable an SSH user: ssh sign --user refuses them' : 'enable a disabled SSH user')
+      .action(async (name: string) => {
+        const a = await ctx.openAuthority();
+        const row = await a.ssh.setUserDisabled(name, disabled, ctx.actor);
+        ctx.output(
+          { id: row.id, name: row.name, disabled: row.disabled },
+          () => `${row.name} ${disabled ? 'disabled' : 'enabled'}`,
+        );
+      });
   }
 
   const principal = ssh.command('principal').description('principals catalogue and grants');
   principal
     .command('add <name>')
-    .option('--description <text>')
+    .description('add a principal to the catalogue')
+    .option('--description <text>', 'what the principal may do')
     .action(async (name: string, o: { description?: string }) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.addPrincipal({ name, description: o.description }, ctx.actor);
       ctx.output((await ctx.contract()).toSshPrincipalDto(row), () => `added principal ${row.name}`);
     });
-  principal.command('list').action(async () => {
-    const a = await ctx.openAuthority();
-    const page = await (await ctx.contract()).sshLists.principals(a.ssh);
-    ctx.output(page, () => sshPrincipalsTable(page.items));
-  });
+  principal
+    .command('list')
+    .description('list principals')
+    .action(async () => {
+      const a = await ctx.openAuthority();
+      const page = await (await ctx.contract()).sshLists.principals(a.ssh);
+      ctx.output(page, () => sshPrincipalsTable(page.items));
+    });
   principal
     .command('grant')
-    .requiredOption('--user <name>')
-    .requiredOption('--principal <name>')
+    .description('grant a principal to an SSH user')
+    .requiredOption('--user <name>', 'registered SSH user')
+    .requiredOption('--principal <name>', 'principal of the catalogue')
     .action(async (o: { user: string; principal: string }) => {
       const a = await ctx.openAuthority();
       await a.ssh.grant({ user: o.user, principal: o.principal }, ctx.actor);
@@ -398,8 +418,9 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     });
   principal
     .command('ungrant')
-    .requiredOption('--user <name>')
-    .requiredOption('--principal <name>')
+    .description('remove a principal from an SSH user')
+    .requiredOption('--user <name>', 'registered SSH user')
+    .requiredOption('--principal <name>', 'principal granted to the user')
     .action(async (o: { user: string; principal: string }) => {
       const a = await ctx.openAuthority();
       await a.ssh.ungrant({ user: o.user, principal: o.principal }, ctx.actor);
@@ -409,10 +430,10 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
   ssh
     .command('block')
     .description('block an SSH user on a host (or fleet-wide): refused at issuance and listed in host KRLs')
-    .requiredOption('--user <name>')
+    .requiredOption('--user <name>', 'registered SSH user')
     .option('--host <name>', 'omit for fleet-wide')
-    .option('--environment <env>')
-    .option('--reason <text>')
+    .option('--environment <env>', "the host's environment (default: default)")
+    .option('--reason <text>', 'why, kept with the block')
     .action(async (o: { user: string; host?: string; environment?: string; reason?: string }) => {
       const a = await ctx.openAuthority();
       const row = await a.ssh.block(
@@ -425,22 +446,29 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
         () => `blocked ${o.user} ${o.host ? `on ${o.host}` : 'fleet-wide'} (${row.id})`,
       );
     });
-  ssh.command('unblock <id>').action(async (id: string) => {
-    const a = await ctx.openAuthority();
-    await a.ssh.unblock(id, ctx.actor);
-    ctx.output({ id }, () => `removed block ${id}`);
-  });
-  ssh.command('blocks').action(async () => {
-    const a = await ctx.openAuthority();
-    const page = await (await ctx.contract()).sshLists.blocks(a.ssh);
-    ctx.output(page, () => sshBlocksTable(page.items));
-  });
+  ssh
+    .command('unblock <id>')
+    .description('remove a block (its id: ssh blocks)')
+    .action(async (id: string) => {
+      const a = await ctx.openAuthority();
+      await a.ssh.unblock(id, ctx.actor);
+      ctx.output({ id }, () => `removed block ${id}`);
+    });
+  ssh
+    .command('blocks')
+    .description('list blocks')
+    .action(async () => {
+      const a = await ctx.openAuthority();
+      const page = await (await ctx.contract()).sshLists.blocks(a.ssh);
+      ctx.output(page, () => sshBlocksTable(page.items));
+    });
 
   const fleet = ssh.command('fleet-token').description('fleet tokens (host bootstrap over HTTP)');
   fleet
     .command('create')
-    .requiredOption('--name <name>')
-    .option('--environment <env>')
+    .description('create a fleet token (printed once)')
+    .requiredOption('--name <name>', 'token name')
+    .option('--environment <env>', 'environment its hosts belong to (default: default)')
     .option('--operations <ops>', 'sign-host,sign-user', 'sign-host')
     .option('--rate <n>', 'requests per minute', intOption)
     .option('--expires-in <duration>', 'e.g. 30d', durationOption)
@@ -463,14 +491,20 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
         );
       },
     );
-  fleet.command('list').action(async () => {
-    const a = await ctx.openAuthority();
-    const page = await (await ctx.contract()).sshLists.fleetTokens(a.ssh);
-    ctx.output(page, () => sshFleetTokensTable(page.items));
-  });
-  fleet.command('revoke <id>').action(async (id: string) => {
-    const a = await ctx.openAuthority();
-    await a.ssh.revokeFleetToken(id, ctx.actor);
-    ctx.output({ id }, () => `revoked fleet token ${id}`);
-  });
+  fleet
+    .command('list')
+    .description('list fleet tokens')
+    .action(async () => {
+      const a = await ctx.openAuthority();
+      const page = await (await ctx.contract()).sshLists.fleetTokens(a.ssh);
+      ctx.output(page, () => sshFleetTokensTable(page.items));
+    });
+  fleet
+    .command('revoke <id>')
+    .description('revoke a fleet token')
+    .action(async (id: string) => {
+      const a = await ctx.openAuthority();
+      await a.ssh.revokeFleetToken(id, ctx.actor);
+      ctx.output({ id }, () => `revoked fleet token ${id}`);
+    });
 }
