@@ -1,7 +1,7 @@
 // Per-request µs of a sign route's steps in a server's main-thread .cpuprofile (bench:http with BENCH_CPU_PROF_DIR,
 // one row per run): each step's INCLUSIVE share of the busy samples (idle and start-up left out) × the main thread's
 // µs per request that bench:http printed for the row. Steps overlap where one calls another ("…" lines are parts of
-// the line above). docs/benchmarks.md "Session 29: HTTP routes (h-http)".
+// the line above). docs/benchmarks-record.md "Session 29: HTTP routes (h-http)".
 // Usage: node bench/cpuprofile-steps.mjs --us=<main thread µs/req> <main thread .cpuprofile>
 import { readFileSync } from 'node:fs';
 

@@ -403,7 +403,7 @@ try {
     {
       env: {
         // the background jobs' ticks (every minute: the OCSP responses of every new certificate pre-signed) off the
-        // rows unless asked for: a tick in a row charged it seconds of CPU (docs/benchmarks.md session 28)
+        // rows unless asked for: a tick in a row charged it seconds of CPU (docs/benchmarks-record.md session 28)
         PKIM_JOBS_INTERVAL_MS: '86400000',
         ...process.env,
         PKIM_LOG_LEVEL: logLevel,

@@ -18,7 +18,7 @@
 //      per certificate, the share of the time the main thread's event loop ran, worker jobs per certificate, w2/w1,
 //      messages and wake-ups per certificate, and the µs per certificate the main thread and the workers waited for a
 //      core (runnable, not running: /proc/self/task/*/schedstat — a V8 profile counts that wait as the function
-//      the thread was preempted in; with workers mostly `postMessage`, see docs/benchmarks.md session 26).
+//      the thread was preempted in; with workers mostly `postMessage`, see docs/benchmarks-record.md session 26).
 //  The floor is measured in BENCH_FLOOR_ROUNDS short rounds (default 7; each BENCH_FLOOR_MS, default 300 ms, per
 //  import way, JWK and DER alternated), interleaved with the full-service rows: one round before the first of them,
 //  the others between the rounds of the 16-in-flight row (run in BENCH_FLOOR_ROUNDS − 1 parts) and after it. Each
@@ -36,7 +36,7 @@
 //  BENCH_WRITE_WHEN_IDLE=0|1 (in-process: the held group commit without / with `writeWhenIdle`, whatever
 //  IN_PROCESS_GROUP_COMMIT says),
 //  BENCH_SQLITE_WRITER=0|1 (the store's SQLite writer thread off / on, AuthorityConfig.sqliteWriterThread; its CPU is
-//  printed in the worker threads' column; docs/benchmarks.md "Session 29: two threads balanced"),
+//  printed in the worker threads' column; docs/benchmarks-record.md "Session 29: two threads balanced"),
 //  BENCH_CPU_PROF=<dir> (the main thread's V8 CPU profile of the 16-in-flight row alone, node:inspector: one
 //  <dir>/full16-<part>.cpuprofile per part, the floor rounds between them not profiled; open one in Chrome DevTools or
 //  summarise them with `node bench/cpuprofile-top.mjs <dir>/full16-*.cpuprofile`)

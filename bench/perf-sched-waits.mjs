@@ -1,8 +1,8 @@
 // Where a thread waited for a core, from the kernel's scheduler events — what a V8 CPU profile cannot tell apart from
 // work. V8's sampler takes wall-clock samples: a thread that is preempted (runnable, not running) gets its next
 // sample when it runs again, with the whole gap as that sample's time, so the function it was preempted in looks busy.
-// With compute workers that is mostly `postMessage` (docs/benchmarks.md, session 26): the write that wakes a sleeping
-// worker lets the kernel run the worker on the poster's core at once.
+// With compute workers that is mostly `postMessage` (docs/benchmarks-record.md, session 26): the write that wakes a
+// sleeping worker lets the kernel run the worker on the poster's core at once.
 //
 // Record (root, or kernel.perf_event_paranoid ≤ 1; node's --perf-basic-prof names the JavaScript frames):
 //   NODE_OPTIONS=--perf-basic-prof perf record -e sched:sched_switch -g -o /tmp/sched.data -- <command>

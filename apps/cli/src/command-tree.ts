@@ -85,7 +85,8 @@ function versionOnly(args: string[]): boolean {
  */
 export async function registerCommands(program: Command, ctx: CliContext, args?: string[]): Promise<void> {
   const name = args ? commandNamed(args) : undefined;
-  // `pkim --version` answers from main.ts's program alone: no command module (≈ 120 ms of CPU, docs/benchmarks.md)
+  // `pkim --version` answers from main.ts's program alone: no command module (≈ 120 ms of CPU,
+  // docs/benchmarks-record.md)
   if (name === undefined && args && versionOnly(args)) return;
   const only = COMMAND_MODULES.filter((m) => name !== undefined && m.commands.includes(name));
   const modules = only.length && name !== 'completion' ? only : COMMAND_MODULES;

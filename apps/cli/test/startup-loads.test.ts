@@ -162,7 +162,8 @@ describe('what pkim ca list loads (start-up time)', () => {
 
   it('zod is in the bundle without its locales: no `z` namespace is handed around as a value', () => {
     // a `z` used as a value (`buildSchema(z)` after `await import('zod')`) keeps every export of zod: 64 locales,
-    // a 653 KB chunk that each --json command compiled (≈ 95 ms of CPU, docs/benchmarks.md "Session 16: CLI start-up")
+    // a 653 KB chunk that each --json command compiled (≈ 95 ms of CPU, docs/benchmarks-record.md "Session 16: CLI
+    // start-up")
     const sources = readdirSync(dirname(PKIM_BIN))
       .filter((f) => f.endsWith('.mjs.map'))
       .flatMap((f) => (JSON.parse(readFileSync(join(dirname(PKIM_BIN), f), 'utf8')) as { sources: string[] }).sources)
@@ -174,7 +175,7 @@ describe('what pkim ca list loads (start-up time)', () => {
   it('a --json command prints through the contract mappers: no zod schema is evaluated', () => {
     // the mappers live apart from the zod schemas (packages/contract/src/*-mappers.ts, `@pkim/contract/mappers`):
     // printing JSON compiled zod and built every schema of the modules it imported (≈ 80 ms of CPU per command,
-    // docs/benchmarks.md "Session 17: dependencies and CLI start-up")
+    // docs/benchmarks-record.md "Session 17: dependencies and CLI start-up")
     for (const args of [
       ['ca', 'list', '--json'],
       ['cert', 'list', '--json'],

@@ -21,8 +21,8 @@ interface Exposition {
  * The HTTP request duration histogram (`pkim_http_request_duration_seconds{method,route,status_code}`), kept by the
  * server itself and registered in the prom-client registry as a custom metric: prom-client's `Histogram.observe`
  * validates and hashes its label object on every observation (≈ 1–5 µs of every answered request, OCSP included:
- * docs/benchmarks.md); here a series is found by one string key and its bucket counted in a typed array. The scrape
- * output is prom-client's own for the same observations (server-metrics.test.ts compares them).
+ * docs/benchmarks-record.md); here a series is found by one string key and its bucket counted in a typed array. The
+ * scrape output is prom-client's own for the same observations (server-metrics.test.ts compares them).
  */
 export interface RequestDurationHistogram {
   readonly name: string;

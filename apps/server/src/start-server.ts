@@ -103,8 +103,9 @@ export function parseHttpTimeoutMs(
 
 /**
  * PKIM_WORKERS' default: one worker thread per core (1 core: in-process). On 2 cores the idle machine measured
- * (docs/benchmarks.md, "Session 14: PKIM_WORKERS on 2 cores"): in-process and 2 workers about even for CSR signing in
- * process and over HTTP, 2 workers ahead for Vault `sign`, SVIDs and OCSP with a nonce, so the issue's default stays.
+ * (docs/benchmarks-record.md, "Session 14: PKIM_WORKERS on 2 cores"): in-process and 2 workers about even for CSR
+ * signing in process and over HTTP, 2 workers ahead for Vault `sign`, SVIDs and OCSP with a nonce, so the issue's
+ * default stays.
  */
 export function defaultWorkers(cores = availableParallelism()): number {
   return cores;

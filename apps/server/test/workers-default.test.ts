@@ -1,5 +1,6 @@
 // PKIM_WORKERS (issue #12): one worker thread per core (1 core: in-process); on 2 cores the idle machine measured
-// 2 workers even with in-process for CSR signing and ahead for Vault, SVIDs and OCSP with a nonce (docs/benchmarks.md).
+// 2 workers even with in-process for CSR signing and ahead for Vault, SVIDs and OCSP with a nonce
+// (docs/benchmarks-record.md).
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { defaultWorkers, parseWorkers, serverOptionsFromEnv } from '@pkim/server';

@@ -119,7 +119,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     groupCommit: config.groupCommit ?? (pooled ? undefined : IN_PROCESS_GROUP_COMMIT),
     poolSize: pgPoolSize(config.workers),
     // off unless asked: on 2 cores the writer thread took more CPU per certificate than it took off the main thread
-    // (idle `npm run bench` / `bench:http`, docs/benchmarks.md "Session 13 on the idle machine")
+    // (idle `npm run bench` / `bench:http`: docs/benchmarks-record.md, session 13's "Where issue #12 stands")
     sqliteWriterThread: config.sqliteWriterThread ?? false,
     env,
     logger,

@@ -59,7 +59,7 @@ function parsedType(type: string): string | undefined {
  * The subject to ask the signing pipeline for a DN a channel built (Vault: a role's fields and the CN): the
  * attributes themselves when `parseDn(formatDn(dn))` gives them back — the same types and values —, else the string
  * as before. `subjectToDn` of either is the same DN, refused with the same error; the attributes save the pipeline
- * parsing the string again (issue #12: ≈ 15 µs of the server's main thread per Vault `sign`, docs/benchmarks.md
+ * parsing the string again (issue #12: ≈ 15 µs of the server's main thread per Vault `sign`, docs/benchmarks-record.md
  * session 26).
  */
 export function subjectOfDn(dn: DistinguishedName): DistinguishedName | string {

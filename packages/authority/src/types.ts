@@ -122,7 +122,7 @@ export interface AuthorityConfig {
   /**
    * SQLite file: write the group commit's batches from a writer thread (OpenStoreOptions.sqliteWriterThread).
    * Default false: on the 2-core machine it cost more CPU per certificate than it took off the main thread
-   * (docs/benchmarks.md); it may pay where cores are spare.
+   * (docs/benchmarks-record.md); it may pay where cores are spare.
    */
   sqliteWriterThread?: boolean;
 }
@@ -466,7 +466,7 @@ export interface OcspService {
    * Use it only for requests received in full BEFORE this call, and drop it before anything else runs (no await
    * between this call and the last lookup): a read answers a request only if it started after the request's bytes
    * arrived, so another connection's commit seen by a client before it sent its request (`pkim cert revoke` beside
-   * the server) is in the answer (docs/benchmarks.md session 23). What it saves is the read per request.
+   * the server) is in the answer (docs/benchmarks-record.md session 23). What it saves is the read per request.
    */
   answersInMemory(): (requestDer: Uint8Array) => OcspAnswer | undefined;
   /**
@@ -703,7 +703,7 @@ export interface Authority {
   statistics: StatisticsService;
   /**
    * what this authority runs on (for system info): database dialect, configured key backends, worker threads, and
-   * the jobs its workers were given so far, in all and per kind (a leaf is one job: docs/benchmarks.md)
+   * the jobs its workers were given so far, in all and per kind (a leaf is one job: docs/benchmarks-record.md)
    */
   describe(): {
     databaseDialect: Store['dialect'];

@@ -39,7 +39,7 @@ export function toCertificateDto(c: CertificateRecord): CertificateDto {
 /*
  * The DTOs below add their fields to the object toCertificateDto made instead of spreading it into a new literal:
  * V8 copies a spread 18-field object into a literal with more properties on its slow path, ≈ 8 µs per answer against
- * ≈ 0.2 for the added properties, and the JSON of the copy is slower too (docs/benchmarks.md, issue #12 item 2).
+ * ≈ 0.2 for the added properties, and the JSON of the copy is slower too (docs/benchmarks-record.md, issue #12 item 2).
  */
 export function toCertificateDetailDto(v: {
   certificate: CertificateRecord;

@@ -1,7 +1,7 @@
 /**
  * `@pkim/contract/mappers`: every wire mapper of the contract (the authority's records → DTOs) without zod. The
  * CLI prints `--json` through these (apps/cli/src/lazy/contract-runtime.ts): importing the schemas would evaluate
- * every zod schema of their modules first (docs/benchmarks.md, "Session 17: dependencies and CLI start-up").
+ * every zod schema of their modules first (docs/benchmarks-record.md, "Session 17: dependencies and CLI start-up").
  */
 export * from './common-mappers';
 export * from './acme-mappers';

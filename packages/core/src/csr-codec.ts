@@ -123,7 +123,7 @@ export interface UnverifiedCsr {
 /**
  * {@link decodeCsrUnverified} that keeps what it read for {@link verifyCsrContentAsync}: a channel that reads a CSR
  * to plan its request hands it to the signing pipeline, which then verifies its signature without reading the CSR
- * again (issue #12: docs/benchmarks.md session 26).
+ * again (issue #12: docs/benchmarks-record.md session 26).
  */
 export function readCsrUnverified(input: string | Uint8Array): UnverifiedCsr {
   return { input, parsed: parseCsr(input) };

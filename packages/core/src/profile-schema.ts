@@ -1,7 +1,7 @@
 // The zod schema of custom profiles (profile-catalog.ts loads this module on first use). zod is imported statically
 // here, not handed over as the `z` namespace from a dynamic import('zod'): a namespace used as a value makes the
 // bundle keep every export of zod (its 64 locales included: a 653 KB chunk, ≈ 95 ms of CPU in each CLI command that
-// loads zod, such as every --json one; docs/benchmarks.md "Session 16: CLI start-up").
+// loads zod, such as every --json one; docs/benchmarks-record.md "Session 16: CLI start-up").
 import { z } from 'zod';
 import { KEY_TYPES, MAX_PATH_LEN, PATH_LEN_MESSAGE } from '@pkim/shared';
 import type { KeyUsageName } from './types';

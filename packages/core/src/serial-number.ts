@@ -18,7 +18,7 @@ const TIME_BYTES = 6;
  * random bytes (112 bits from the CSPRNG; CA/Browser Forum BR 7.1 asks at least 64, so a serial stays unpredictable).
  * The time first makes a new serial sort after the earlier ones: the unique (ca_id, serial_hex) index and the serial
  * search term are appended at their B-trees' right edge instead of dirtying a random page per certificate (issue #12,
- * docs/benchmarks.md "Session 17: SQLite commit"). Serials stay unique by their random part (same millisecond).
+ * docs/benchmarks-record.md "Session 17: SQLite commit"). Serials stay unique by their random part (same millisecond).
  */
 const pool = new Uint8Array(20 * 256);
 let poolPos = pool.length;

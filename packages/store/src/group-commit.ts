@@ -21,15 +21,15 @@ import type { GroupCommitPolicy, GroupCommitStats } from './types';
  * keep signing while a held batch waits); on SQLite, whose write blocks the main thread, holding made the workers
  * wait for the commit in turn (2,184 → 1,962/s idle), so SQLite writes at the first look (SQLITE_GROUP_COMMIT).
  * 64, not 32: with more than 32 certificates in flight per instance the batches stopped at 30–32 units; at 64 they
- * hold 35–37 and the rate and PostgreSQL's CPU per certificate moved the right way (docs/benchmarks.md, session 26).
- * With ≤ 32 in flight nothing changes (a batch never holds more than what is in flight).
+ * hold 35–37 and the rate and PostgreSQL's CPU per certificate moved the right way (docs/benchmarks-record.md, session
+ * 26). With ≤ 32 in flight nothing changes (a batch never holds more than what is in flight).
  */
 export const PG_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 64, maxDelayMs: 2 };
 /**
  * PostgreSQL with two batches written at once (`maxWrites` 2, two commit connections): a batch ready while another is
  * being written is sent beside it — its inserts run while the other holds the audit-chain lock and flushes. Opt-in
  * (bench:db `BENCH_PG_WRITES=2`): on the loaded machine of session 27 one instance was level with PG_GROUP_COMMIT
- * (docs/benchmarks.md, "Session 27: PostgreSQL"); the idle machine decides.
+ * (docs/benchmarks-record.md, "Session 27: PostgreSQL"); the idle machine decides.
  */
 export const PG_GROUP_COMMIT_TWO_WRITES: GroupCommitPolicy = { ...PG_GROUP_COMMIT, maxWrites: 2 };
 /**
@@ -41,10 +41,10 @@ export const SQLITE_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs
  * Both engines when the certificates are signed on the main thread (no worker pool: the CLI, PKIM_WORKERS 0 or 1;
  * the authority passes it): held ≤ 2 ms / 32 units while announced signatures run. Nothing waits for the commit
  * there but the main thread's own work, so a held batch idles no worker; measured with
- * `PKIM_WORKERS=1 npm run bench:group-commit` (docs/benchmarks.md, session 13): 4.4 → 15.3 units per commit, main
- * thread 457 → 394 µs per certificate, 1,545 → 1,809/s. Not `writeWhenIdle` (docs/benchmarks.md, session 17: it
- * halves the main thread's idle share but splits the batches, 14 → 9 units per commit; in one tree, alternated, it
- * cost +80–150 µs of main thread per certificate under load; the idle machine decides: BENCH_WRITE_WHEN_IDLE=1).
+ * `PKIM_WORKERS=1 npm run bench:group-commit` (docs/benchmarks-record.md, session 13): 4.4 → 15.3 units per commit,
+ * main thread 457 → 394 µs per certificate, 1,545 → 1,809/s. Not `writeWhenIdle` (docs/benchmarks-record.md, session
+ * 17: it halves the main thread's idle share but splits the batches, 14 → 9 units per commit; in one tree, alternated,
+ * it cost +80–150 µs of main thread per certificate under load; the idle machine decides: BENCH_WRITE_WHEN_IDLE=1).
  */
 export const IN_PROCESS_GROUP_COMMIT: GroupCommitPolicy = { maxBatch: 32, maxDelayMs: 2 };
 

@@ -157,8 +157,8 @@ const enum Param {
  * The text column at `slot` (the order planBatch sends them in) as an SQL `text[]`: its slice of the one `texts`
  * parameter. One parameter instead of one per column (≈ 40): node-postgres copies each parameter into its Bind message,
  * growing that buffer by 1.5 × with a copy of everything written so far each time a parameter does not fit — for a
- * batch's ≈ 80 KB, most of the instance's PostgreSQL path on the main thread (docs/benchmarks.md, session 25); one
- * parameter is copied once into a buffer grown once.
+ * batch's ≈ 80 KB, most of the instance's PostgreSQL path on the main thread (docs/benchmarks-record.md, session 25);
+ * one parameter is copied once into a buffer grown once.
  */
 export function textColumn(slot: number): string {
   return `($${Param.texts}::text[])[($${Param.bounds}::int[])[${slot + 1}] + 1:($${Param.bounds}::int[])[${slot + 2}]]`;
@@ -334,7 +334,7 @@ const OWN_FLUSH = Param.ownFlush;
  * Which parts a batch has beside its certificate rows and events: a statement is made for each shape (batchStatement),
  * without the arms of the parts its batches never have — a batch of issuances only (the bench's, a fleet's renewals)
  * plans, sets up and runs no revocation, request, sealed key or SVID arm (PostgreSQL sets up every node of a prepared
- * plan at each execution, ≈ 10 % of a batch's CPU with all of them: docs/benchmarks.md, session 29).
+ * plan at each execution, ≈ 10 % of a batch's CPU with all of them: docs/benchmarks-record.md, session 29).
  */
 export interface BatchShape {
   /** guarded revocations (isGuardedRevocation): the `revoked` arm and its parameter */
@@ -511,7 +511,7 @@ function statementText(shape: BatchShape, revocations: number | undefined, reque
     // come through unnest(array(…)), which the planner counts as 10 rows (json_to_recordset: 100): the prepared
     // statement's generic plan, made once per connection, then probes certificates_pkey once per revocation at any
     // table size above a few hundred rows — with 100 it chose a hash join over a scan of the whole table below ≈ 6,500
-    // rows and kept it as the table grew (docs/benchmarks.md, session 32)
+    // rows and kept it as the table grew (docs/benchmarks-record.md, session 32)
     ...when(
       shape.revocations,
       'revoked as (update "certificates" c set "status" = r."status", "revoked_at" = r."revokedAt",',
@@ -664,8 +664,8 @@ const PLAIN_DEPTH = 32;
  * A deep copy of `v` when it is plain JSON — strings, finite numbers other than -0, booleans, null, arrays of those
  * without holes or undefined, objects whose prototype is Object's (or null) without `toJSON` or an own `__proto__`
  * key — leaving out undefined object members as JSON.stringify does: what `JSON.parse(JSON.stringify(v))` gives, the
- * same keys in the same order, for ≈ 1 µs less per event than the parse (docs/benchmarks.md, session 21). NOT_PLAIN
- * for anything else (a Date, a class instance, -0, NaN, a cycle…): the caller parses the text then.
+ * same keys in the same order, for ≈ 1 µs less per event than the parse (docs/benchmarks-record.md, session 21).
+ * NOT_PLAIN for anything else (a Date, a class instance, -0, NaN, a cycle…): the caller parses the text then.
  */
 export function plainJsonCopy(v: unknown, depth = 0): unknown {
   if (typeof v === 'string' || typeof v === 'boolean' || v === null) return v;

@@ -516,7 +516,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
    * commit: another instance's batch, a general unit of work). When it did not, the next batch commits waiting for its
    * own WAL flush (OWN_FLUSH: one round trip and one transaction, no FLUSH_WAIT) — the lock is then held through the
    * flush; when it did, the next batch commits without the flush and sends FLUSH_WAIT, so the lock is released at once
-   * for whoever is waiting. Two instances at work find it taken in a few of their batches (docs/benchmarks.md,
+   * for whoever is waiting. Two instances at work find it taken in a few of their batches (docs/benchmarks-record.md,
    * session 24); more writers more often, and their batches go back to sharing PostgreSQL's flushes. A batch that
    * revokes always takes FLUSH_WAIT_NOTIFY (its NOTIFY is sent after the flush, not under the lock).
    */

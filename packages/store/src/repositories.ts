@@ -189,7 +189,7 @@ async function statusesHeld(db: QueryDb, t: Tables, q: { caId?: string; caIds?: 
  * `n` of each arm, merged — at most arms × n rows, no sort of a filter's every match. A filter a status range holds
  * densely (a CA, a profile: a quarter, a third of the rows) is a row test as its range is walked, which stops at the
  * page; the no-filter page reads ≤ 3 × n index entries instead of reading and sorting every row (1,000,000
- * certificates: docs/benchmarks.md "Session 28: inventory"). No index holds every row in expiry order — one on
+ * certificates: docs/benchmarks-record.md "Session 28: inventory"). No index holds every row in expiry order — one on
  * (not_after, id) or (ca_id, not_after, id) would cost each issuance a B-tree more. PostgreSQL: one statement, the arms
  * as `UNION ALL` of ordered, limited selects (one round trip); SQLite (in-process): a statement per arm, merged here.
  * Ids are `prefix_` + [0-9a-z], which every collation orders as their bytes, so the merge's `<` on ids is the
@@ -259,8 +259,8 @@ export function requesterCondition(db: QueryDb, t: Tables, requester: string, de
  * certificate (certificate_requests_requester_expiry_idx, migration 0038; the approval writes certificate_not_after
  * with certificate_id), each certificate by its primary key, the other filters (`where`) tested on its row — walked in
  * the page's order, stopping at the page: 9,900 certificates of one requester were read and sorted whole
- * (docs/benchmarks.md "Session 30: inventory"). A cross join: SQLite keeps the requests as the outer loop (with an
- * inner join it may drive from a filter's index of certificates and sort). The request names its certificate; the
+ * (docs/benchmarks-record.md "Session 30: inventory"). A cross join: SQLite keeps the requests as the outer loop (with
+ * an inner join it may drive from a filter's index of certificates and sort). The request names its certificate; the
  * certificate's `request_id` naming it back (requesterCondition's test, the same approval's write) is left out: as a
  * second join condition PostgreSQL estimated 1 row of the 9,900 and read and sorted them all. The cursor is the
  * certificate's (not_after, id), which the request holds. Exported for the query-plan tests.
@@ -542,8 +542,8 @@ export const FILTERED_TOP_PER_ROW = 32;
  * A search whose terms come newest first from the name index read backwards: a serial prefix in hex, with or without
  * colons (serials begin with their issue time) — the searches newestFilteredMatchesQuery serves. A name's terms
  * come in no such order: the top-N would read and test them all before the sort of every match anyway (a SAN
- * label + status = revoked, PostgreSQL, 1M rows: p99 57 ms that way against 5 ms, docs/benchmarks.md "Where issue
- * #12 stands — … session 30").
+ * label + status = revoked, PostgreSQL, 1M rows: p99 57 ms that way against 5 ms, docs/benchmarks-record.md "Where
+ * issue #12 stands — … session 30").
  */
 const TIME_FIRST_SEARCH = /^[0-9a-f:]+$/i;
 
@@ -553,8 +553,8 @@ const TIME_FIRST_SEARCH = /^[0-9a-f:]+$/i;
  * (fencedTerms, as newestMatches: time-first serials come newest first, so most terms miss the top-N at its first
  * comparison), distinct, then each certificate by primary key tested on the page's filters in that order until n
  * pass — instead of sorting every match (a serial prefix's 65,536 terms: a sort spilled to disk, run in parallel
- * workers; 74 ms a page on an idle machine, docs/benchmarks.md "Session 30: inventory"). Exact when it finds n: the
- * newest K terms hold every term of the certificates above the K-th (a certificate's terms carry its
+ * workers; 74 ms a page on an idle machine, docs/benchmarks-record.md "Session 30: inventory"). Exact when it finds n:
+ * the newest K terms hold every term of the certificates above the K-th (a certificate's terms carry its
  * (created_at, id)), so the first n of those that pass are the page's first n.
  */
 export function newestFilteredMatchesQuery(s: DenseSearch, bound: SQL) {

@@ -5,8 +5,8 @@
  * (`wal_autocheckpoint`, run inside the commit that passes it, on the thread that commits) first fsyncs the WAL, then
  * copies its pages into the database and fsyncs that. The machine's dirty-page writeback starts only past
  * `dirty_background_ratio` of memory (gigabytes), so that first fsync wrote the whole WAL — ≈ 40 MB at 10,000
- * frames — with the committing thread blocked for tens to hundreds of milliseconds (docs/benchmarks.md, "Session 15:
- * SQLite commit"). Here an `fdatasync` of the -wal file runs on libuv's thread pool every `everyUnits` committed
+ * frames — with the committing thread blocked for tens to hundreds of milliseconds (docs/benchmarks-record.md, "Session
+ * 15: SQLite commit"). Here an `fdatasync` of the -wal file runs on libuv's thread pool every `everyUnits` committed
  * units, so the checkpoint's fsync has at most the last few MB left to write.
  *
  * It changes nothing SQLite guarantees (SQLite's own syncs stay where they are; this only writes earlier what a later

@@ -378,7 +378,8 @@ describe('PostgreSQL store', () => {
         expect(p).toMatch(/Index Scan (Backward )?using certificates_(ca_created|status_created|created)_idx/);
         expect(p).not.toMatch(/Seq Scan|Sort/);
       }
-      // what an issuance writes (docs/benchmarks.md "Session 27: store indexes"): every index is read by some query
+      // what an issuance writes (docs/benchmarks-record.md "Session 27: store indexes"): every index is read by some
+      // query
       const indexes = async (table: string) =>
         (
           await c.query<{ indexname: string }>('select indexname from pg_indexes where tablename = $1 order by 1', [
@@ -497,7 +498,7 @@ describe('PostgreSQL store', () => {
       // the page — not all 3,000 read and sorted
       for (const direction of ['asc', 'desc'] as const) {
         // (no other filter: with a CA's, 6,000 rows here are read faster by a scan and sorted — at 1,000,000 the
-        // planner walks the index: docs/benchmarks.md "Session 30: inventory")
+        // planner walks the index: docs/benchmarks-record.md "Session 30: inventory")
         const p = await plan(requesterExpiryQuery(db, t, 'usr_many', undefined, { direction, n: 101 }));
         expect(p).toMatch(
           /^Limit .*\n\s+-> {2}Nested Loop .*\n\s+-> {2}Index (Only )?Scan (Backward )?using certificate_requests_requester_expiry_idx/,

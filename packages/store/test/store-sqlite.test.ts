@@ -463,8 +463,8 @@ describe('SQLite store', () => {
       ).map((r) => r.name);
       expect(indexes).not.toContain('certificates_serial_idx');
       expect(indexes).not.toContain('certificates_ca_profile_status_idx');
-      // what an issuance writes (docs/benchmarks.md "Session 27: store indexes"): every index below is read by some
-      // query; 0034 dropped (ca_id, status) and the audit events' id index, which none read
+      // what an issuance writes (docs/benchmarks-record.md "Session 27: store indexes"): every index below is read by
+      // some query; 0034 dropped (ca_id, status) and the audit events' id index, which none read
       expect(indexes.sort()).toEqual([
         'certificates_ca_created_idx',
         'certificates_ca_serial_uq',

@@ -22,11 +22,11 @@ export interface FrontPathContext {
 export type FrontPathHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /**
- * Installs a path answered in front of Fastify's router (the OCSP and CSR sign routes: issue #12, docs/benchmarks.md
- * sessions 18 and 22): `build` gets what it shares with the hooks and gives the handler that takes its requests;
- * every request it does not take, and every request once the server is closing (Fastify answers 503 then), goes to
- * the listener that was there — Fastify's, or another front path's. Nothing is installed when the server has not
- * exactly one request listener (not the server this was written for: Fastify answers everything).
+ * Installs a path answered in front of Fastify's router (the OCSP and CSR sign routes: issue #12,
+ * docs/benchmarks-record.md sessions 18 and 22): `build` gets what it shares with the hooks and gives the handler that
+ * takes its requests; every request it does not take, and every request once the server is closing (Fastify answers 503
+ * then), goes to the listener that was there — Fastify's, or another front path's. Nothing is installed when the server
+ * has not exactly one request listener (not the server this was written for: Fastify answers everything).
  */
 export function installFrontPath(
   app: FastifyInstance,

@@ -8,7 +8,7 @@
  * - Jobs are posted in batches, one message per worker and turn of the event loop (setImmediate, like the store's
  *   group commit), and a worker answers the jobs it finished in one turn of its loop in one message: each message
  *   wakes a sleeping thread, and on a busy machine the thread that posts is often preempted by the one it woke, so
- *   16 concurrent requests cost a few wake-ups instead of 32 (see docs/benchmarks.md).
+ *   16 concurrent requests cost a few wake-ups instead of 32 (see docs/benchmarks-record.md).
  * - CA keys: a worker asks for a key the first time a job needs it; the pool passes the request to the key's
  *   backend (`lendKey`, only backends whose keys are node:crypto objects in this process: software), which posts the
  *   key to that worker itself. HSM/KMS keys are never lent: `signsWith` is false and the pipeline signs in-process

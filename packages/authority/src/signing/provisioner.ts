@@ -290,7 +290,7 @@ const compiledLists = new WeakMap<readonly string[], { patterns: readonly string
 /**
  * The patterns' matcher: the same answers as `patterns.some((p) => nameMatches(kind, name, p))`, with each pattern
  * classified (trim, kind, lower case, CIDR) once instead of per name and pattern (issue #12: ≈ 20 µs per Vault `sign`
- * request, docs/benchmarks.md session 26 "HTTP sign routes").
+ * request, docs/benchmarks-record.md session 26 "HTTP sign routes").
  */
 export function namePatternMatcher(patterns: readonly string[]): NamePatternMatcher {
   const hit = compiledLists.get(patterns);

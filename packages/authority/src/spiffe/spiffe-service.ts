@@ -251,7 +251,7 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
    * SPIFFE CA change), and at most STATE_RECHECK_MS of clock time. The counters are read before the state: a change
    * during the read makes the next request read it again. A store that does not count its CA row writes keeps
    * nothing. Issue #12: `listCas` and the CA rows were read per SVID request (≈ 87 µs of the main thread,
-   * docs/benchmarks.md session 26 "HTTP sign routes").
+   * docs/benchmarks-record.md session 26 "HTTP sign routes").
    */
   const kept = new Map<
     SpiffeIntermediateRole,

@@ -123,7 +123,7 @@ export function namePatternsForRole(
  * (a role written anew is a new object), so nothing kept here outlives the role it came from. A role that is not
  * frozen (sign-verbatim's, built per request) is worked out per request as before. Issue #12: the role's key usages,
  * key types and name patterns were rebuilt per Vault request, and the patterns classified per name
- * (docs/benchmarks.md session 26 "HTTP sign routes").
+ * (docs/benchmarks-record.md session 26 "HTTP sign routes").
  */
 interface RoleDerived {
   allowedKeyTypes: readonly KeyType[] | undefined;
@@ -284,7 +284,7 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
   /**
    * `issuing_ca` and `ca_chain` of the last chains answered, by the issued certificate's chain PEM (one per CA): its
    * certificates as trimmed PEMs, issuing CA first, and without the self-signed ones (`remove_roots_from_chain`) once
-   * asked. They were split, decoded and re-encoded per request (issue #12: docs/benchmarks.md sessions 23–24).
+   * asked. They were split, decoded and re-encoded per request (issue #12: docs/benchmarks-record.md sessions 23–24).
    */
   const chains = new Map<string, { all: readonly string[]; withoutRoots?: readonly string[] }>();
   function chainOf(chainPem: string, removeRoots: boolean): readonly string[] {

@@ -186,7 +186,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
    * read them, kept while nothing may have changed them: no commit of this service since (`commits`: a read begun
    * before one is not kept), the same Store.otherCommits (SQLite: no other connection committed; the token check
    * reads it per request already), and at most MOUNT_RECHECK_MS of clock time. Issue #12: the mounts' rows were
-   * read and compared per Vault request (0.6–0.9 % of the main thread, docs/benchmarks.md session 23).
+   * read and compared per Vault request (0.6–0.9 % of the main thread, docs/benchmarks-record.md session 23).
    */
   let view:
     | { others: number | undefined; at: number; mounts?: readonly VaultMount[]; roles: Map<string, VaultRole | null> }
@@ -195,7 +195,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
   /**
    * the view each mount object was last found in by `findMount`: `getRole` of the same request reuses it while it is
    * still the current one and young enough, instead of reading Store.otherCommits a second time (that view was
-   * checked after the request arrived; issue #12, docs/benchmarks.md session 24 "HTTP sign routes")
+   * checked after the request arrived; issue #12, docs/benchmarks-record.md session 24 "HTTP sign routes")
    */
   const foundIn = new WeakMap<VaultMount, NonNullable<typeof view>>();
   function requestView() {

@@ -37,8 +37,8 @@ type Kind = typeof POST | typeof GET;
  * `POST /ocsp` and `GET /ocsp/<request>` answered in front of Fastify's router (issue #12 item 5,
  * docs/architecture.md "OCSP"). A relying party's OCSP request is the server's most frequent request and its answer is
  * usually a stored, pre-signed DER kept in memory (ocsp-service.ts): Fastify's routing, request and reply objects,
- * hooks and content-type parsing were most of its CPU beyond Node's own HTTP work (docs/benchmarks.md, session 18).
- * This path answers exactly what the OCSP plugin and the global hooks answer — the same DER from
+ * hooks and content-type parsing were most of its CPU beyond Node's own HTTP work (docs/benchmarks-record.md, session
+ * 18). This path answers exactly what the OCSP plugin and the global hooks answer — the same DER from
  * `authority.ocsp.respond`, the request id and security headers, `content-type`/`cache-control` (and for GET the
  * cache headers of relying-party-cache.ts), the relying-party budget and its headers (`tryLater` over budget), the
  * OCSP counter, the request histogram and the `request completed` log line — for a request it can take whole, while

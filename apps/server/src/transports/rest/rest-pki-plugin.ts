@@ -180,7 +180,7 @@ function checkedCaRef(id: string): string {
  * the body's `profile` and `ttl` were accepted before (a client sends the same few): the body's keys are among the
  * schema's (it is strict), the CSR passes csrPemSchema, and the output of its other fields depends on them alone.
  * Any other body goes through the whole schema. Issue #12: the route's zod checks were 1.8–2.5 % of the server's
- * main thread per signed request (docs/benchmarks.md, sessions 23–24).
+ * main thread per signed request (docs/benchmarks-record.md, sessions 23–24).
  */
 export function checkedSignInput(body: unknown): z.output<typeof restSignInputSchema> {
   if (typeof body !== 'object' || body === null || Object.getPrototypeOf(body) !== Object.prototype) {
@@ -229,7 +229,7 @@ const MAX_CHAINS = 64;
  * `JSON.stringify(signAnswer(issued))`, the same text, with each PEM escaped once: the leaf PEM once for its two
  * names, the CA chain — the same for every certificate of a CA, also under two names — once per chain while it is
  * among the last 64. Node 20's JSON.stringify escapes a PEM's newlines at ≈ 5 ns a character: the four PEMs of the
- * answer were ≈ 2 % of the main thread per signed request (docs/benchmarks.md, session 23).
+ * answer were ≈ 2 % of the main thread per signed request (docs/benchmarks-record.md, session 23).
  */
 export function signAnswerJson(issued: Issued): string {
   if (issued.privateKeyPem !== undefined) return JSON.stringify(signAnswer(issued));

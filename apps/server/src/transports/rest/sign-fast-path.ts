@@ -30,9 +30,9 @@ const ACCESS_KEY = `POST ${SIGN_ROUTE}`;
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * `POST /api/v1/cas/:id/sign` answered in front of Fastify's router (issue #12 item 2; docs/benchmarks.md, session
- * 22). The CSR sign route is the API's hot path; beside the pipeline, Fastify's routing, request/reply objects, four
- * hook passes, body parsing and reply serialisation were ≈ 5–7 % of the server's main thread per signed request.
+ * `POST /api/v1/cas/:id/sign` answered in front of Fastify's router (issue #12 item 2; docs/benchmarks-record.md,
+ * session 22). The CSR sign route is the API's hot path; beside the pipeline, Fastify's routing, request/reply objects,
+ * four hook passes, body parsing and reply serialisation were ≈ 5–7 % of the server's main thread per signed request.
  * This path does what the route and its hooks do, in their order and with the same functions: the request id and
  * security headers, the API budget (`x-ratelimit-*`, 429 over it), the Bearer token (`authenticateToken`, 401), the
  * JSON body (the server's parser: 400 on bad JSON or poisoned keys), the access table (`checkAccess`, 403), the

@@ -29,10 +29,10 @@ const FRONT_ROUTES = new Set(MOUNT_ROUTES.filter((r) => /^(?:issuer\/:ref\/)?(?:
 
 /**
  * The Vault API's `issue/:role` and `sign/:role` (and their `issuer/:ref/` twins) answered in front of Fastify's router
- * (issue #12; docs/benchmarks.md, session 23), as `POST /api/v1/cas/:id/sign` is (sign-fast-path.ts): the request id
- * and security headers, the API budget (`x-ratelimit-*`, 429 over it), the body, then `answerVault` — the function
- * the Vault route calls: namespace, seal, route, token (X-Vault-Token or Bearer), JSON body, the route's handler —
- * and Vault's envelope or `{"errors":[…]}` with the Vault error handler's status and log line
+ * (issue #12; docs/benchmarks-record.md, session 23), as `POST /api/v1/cas/:id/sign` is (sign-fast-path.ts): the
+ * request id and security headers, the API budget (`x-ratelimit-*`, 429 over it), the body, then `answerVault` — the
+ * function the Vault route calls: namespace, seal, route, token (X-Vault-Token or Bearer), JSON body, the route's
+ * handler — and Vault's envelope or `{"errors":[…]}` with the Vault error handler's status and log line
  * (`vaultErrorAnswer`), the request histogram and the `request completed` line. It takes `POST`/`PUT` with
  * `content-type: application/json` as is, a `content-length` from 1 to the body limit, not chunked, a path PATH_RE
  * takes; the path's route is looked up first (`findVaultRoute`, the mount's settings read) and a path that is not one

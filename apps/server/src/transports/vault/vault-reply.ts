@@ -78,7 +78,7 @@ function caPemsText(key: string, value: unknown): string | undefined {
 /**
  * `JSON.stringify(body)` — the same text — with an issue/sign answer's CA PEMs (`data.issuing_ca`, `data.ca_chain`)
  * escaped once per PEM while it is among the last 128: Node 20's JSON.stringify escapes a PEM's newlines at ≈ 5 ns a
- * character, and these are the same for every certificate of a mount (issue #12; docs/benchmarks.md session 24)
+ * character, and these are the same for every certificate of a mount (issue #12; docs/benchmarks-record.md session 24)
  */
 export function jsonTextOf(body: unknown): string {
   if (!isPlainObject(body)) return JSON.stringify(body);
