@@ -67,7 +67,10 @@ const casRoute = createRoute({
 export const createCaRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/cas/new',
-  validateSearch: (s: Record<string, unknown>): { parentId?: string } => ({ parentId: str(s.parentId) }),
+  validateSearch: (s: Record<string, unknown>): { parentId?: string; kind?: 'external' } => ({
+    parentId: str(s.parentId),
+    kind: s.kind === 'external' ? 'external' : undefined,
+  }),
   component: lazyRouteComponent(() => import('./pages/create-ca-page'), 'CreateCaPage'),
 });
 export const importCaRoute = createRoute({

@@ -2,12 +2,14 @@
 // An intermediate renewed in the console shows its new certificate's serial and dates, and openssl verifies a leaf it
 // issued before the renewal with the new CA certificate; a root rotated to a P-384 key links its successor and offers
 // the cross certificate for download, and openssl verifies a leaf issued under the successor through that cross
-// certificate with only the old root trusted. An operator (no ca:write) sees neither action; a disabled CA shows both
-// disabled with the reason.
+// certificate with only the old root trusted. A CA the server would refuse (disabled, under a disabled parent,
+// revoked, signed by an outside CA: ca.not_active / ca.externally_signed, checked against the server) shows neither
+// action but why and what to do instead; an operator (no ca:write) sees neither.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { createIssuingCa, createRootCa, type TestCa } from '../../../tests/support/ca-kit';
+import { opensslSignCaCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { openConsole, readDownload, type ConsoleSession } from './support/console-browser';
 import { createUsers, E2E_ADMIN, PASSWORD } from './support/console-pki';
@@ -105,20 +107,69 @@ describe('web console: CA renewal and key rotation (Chromium against pkim serve)
     expect(without.ok, 'not without the cross certificate').toBe(false);
   }, 120_000);
 
-  it('a disabled CA shows both actions disabled with the reason; an operator sees neither', async () => {
+  /** the page of a CA the server refuses to renew: the note's code and text, neither action; the server's code */
+  const refused = async (ca: { id: string; name: string }, code: string, text: string | RegExp) => {
+    await page.goto(`${base}/cas/${ca.id}`);
+    await page.getByRole('heading', { name: ca.name, exact: true }).waitFor(POLL);
+    const note = page.getByTestId('ca-lifecycle-blocked');
+    await note.getByText(text).waitFor(POLL);
+    expect(await note.getAttribute('data-code')).toBe(code);
+    expect(await page.getByRole('button', { name: 'Renew certificate' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Rotate key' }).count()).toBe(0);
+    await expect(server.authority.cas.renew(ca.id, {}, E2E_ADMIN)).rejects.toMatchObject({ code });
+    await expect(server.authority.cas.rotate(ca.id, {}, E2E_ADMIN)).rejects.toMatchObject({ code });
+    return note;
+  };
+
+  it('a disabled CA, one under a disabled parent, a revoked one: neither action, what to do instead', async () => {
+    const lone = await createIssuingCa(server.authority, root, 'lc-lone', { pathLen: 0, actor: E2E_ADMIN });
     await server.authority.cas.setStatus(int.id, 'disabled', E2E_ADMIN);
-    await page.goto(`${base}/cas/${int.id}`);
-    await page.getByRole('heading', { name: 'lc-int' }).waitFor(POLL);
-    await page.getByTestId('ca-lifecycle-blocked').getByText('The CA is disabled: enable it first.').waitFor(POLL);
-    expect(await page.getByRole('button', { name: 'Renew certificate' }).isDisabled()).toBe(true);
-    expect(await page.getByRole('button', { name: 'Rotate key' }).isDisabled()).toBe(true);
+    await refused(
+      int,
+      'ca.not_active',
+      'Enable it first (Enable, above), then renew its certificate or rotate its key.',
+    );
+    await page.getByRole('button', { name: 'Enable' }).waitFor(POLL);
+
+    await server.authority.cas.setStatus(root.id, 'disabled', E2E_ADMIN);
+    await refused(lone, 'ca.not_active', 'Its parent signs its next certificate: enable lc-root first.');
+    await server.authority.cas.setStatus(root.id, 'active', E2E_ADMIN);
     await server.authority.cas.setStatus(int.id, 'active', E2E_ADMIN);
 
+    await server.authority.cas.revokeCa(lone.id, 'superseded', E2E_ADMIN);
+    const note = await refused(lone, 'ca.not_active', /A revoked CA is never renewed or rotated/);
+    await note.getByRole('link', { name: 'Create a CA' }).click();
+    await page.getByRole('heading', { name: 'Create a certificate authority' }).waitFor(POLL);
+  }, 120_000);
+
+  it('a root signed by an outside CA: neither action; the note leads to a CA for the outside CA to sign', async () => {
+    const pending = await server.authority.cas.createExternalIntermediate(
+      { name: 'lc-outside', subject: { commonName: 'LC Outside CA' }, keyType: 'ec-p256' },
+      E2E_ADMIN,
+    );
+    const signed = opensslSignCaCsr(pending.csrPem, '/CN=LC Outside Root');
+    await server.authority.cas.importCertificate(pending.ca.id, signed.subPem, E2E_ADMIN, {
+      issuerCertificatePem: signed.rootPem,
+    });
+    const note = await refused(
+      { id: pending.ca.id, name: 'lc-outside' },
+      'ca.externally_signed',
+      /create a CA for the outside CA to sign .* then import the certificate on the new CA's page/,
+    );
+    await note.getByText('signed by an outside CA (CN=LC Outside Root)').waitFor(POLL);
+    await session.shot('ca-signed-outside');
+    await note.getByRole('link', { name: 'Create a CA for an outside CA to sign' }).click();
+    await page.getByRole('heading', { name: 'Create a certificate authority' }).waitFor(POLL);
+    expect(await page.locator('input[name=kind][value=external]').isChecked()).toBe(true);
+  }, 120_000);
+
+  it('an operator (no ca:write) sees neither action nor the note', async () => {
     await session.signIn('olga', PASSWORD);
     await page.goto(`${base}/cas/${int.id}`);
     await page.getByRole('heading', { name: 'lc-int' }).waitFor(POLL);
     await page.getByText('CRL number').waitFor(POLL);
     expect(await page.getByRole('button', { name: 'Renew certificate' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Rotate key' }).count()).toBe(0);
+    expect(await page.getByTestId('ca-lifecycle-blocked').count()).toBe(0);
   }, 120_000);
 });

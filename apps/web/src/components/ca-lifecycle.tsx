@@ -13,14 +13,82 @@ import { PemBlock } from './pem-block';
 
 type CaView = RouterOutputs['ca']['get'];
 
+type LifecycleInput = Pick<CaView, 'status' | 'parentId' | 'issuer' | 'subject' | 'chainPem'>;
+/** the parts of a CA's parent that decide whether it can sign the CA's next certificate */
+export interface ParentState {
+  name: string;
+  status: string;
+  notAfter: string | null;
+}
+
 /**
- * why a CA can be neither renewed nor rotated here (the server refuses these too, with its code): undefined when it
- * can. A disabled CA is enabled first; a revoked one is done; a pending one has no certificate yet.
+ * A root here whose certificate an outside CA signed (`ca import`, import-existing with an outside chain): the
+ * server's `checkSignedHere` refuses its renewal and rotation (`ca.externally_signed`). No parent here, and an issuer
+ * other than itself or an outside chain served after it.
  */
-export function caLifecycleBlock(ca: Pick<CaView, 'status'>): string | undefined {
-  if (ca.status === 'disabled') return 'The CA is disabled: enable it first.';
-  if (ca.status === 'revoked') return 'The CA is revoked.';
-  if (ca.status === 'pending') return 'The CA has no certificate yet (it waits for its outside CA).';
+export function caSignedOutside(ca: LifecycleInput): boolean {
+  if (ca.parentId !== null || ca.status === 'pending') return false;
+  return ca.issuer !== ca.subject || (ca.chainPem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length > 1;
+}
+
+/** why the server would refuse to renew or rotate a CA (its code), and what to do instead */
+export interface LifecycleBlock {
+  code: 'ca.not_active' | 'ca.externally_signed';
+  reason: string;
+  todo: string;
+  /** where the next step is done, when it is on another page */
+  next?: 'create' | 'create-external';
+}
+
+/**
+ * Why a CA can be neither renewed nor rotated here — the refusals of `ca.renew` / `ca.rotate` (so the page offers
+ * neither action) — with what to do instead; undefined when it can. `parent` is the CA's parent here, when known.
+ */
+export function caLifecycleBlock(ca: LifecycleInput, parent?: ParentState): LifecycleBlock | undefined {
+  const notActive = 'ca.not_active' as const;
+  if (ca.status === 'revoked')
+    return {
+      code: notActive,
+      reason: 'The CA is revoked',
+      todo: 'A revoked CA is never renewed or rotated: create a new CA to take its place.',
+      next: 'create',
+    };
+  if (ca.status === 'pending')
+    return {
+      code: notActive,
+      reason: 'The CA has no certificate yet',
+      todo: 'Import the certificate its outside CA signs (below) first.',
+    };
+  if (caSignedOutside(ca))
+    return {
+      code: 'ca.externally_signed',
+      reason: `The CA was signed by an outside CA (${ca.issuer})`,
+      todo:
+        'Its certificates come from that CA, not from here: to renew or replace it, create a CA for the outside CA ' +
+        'to sign (its key is made here, you get its CSR), have the outside CA sign the CSR, then import the ' +
+        "certificate on the new CA's page.",
+      next: 'create-external',
+    };
+  if (ca.status === 'disabled')
+    return {
+      code: notActive,
+      reason: 'The CA is disabled',
+      todo: 'Enable it first (Enable, above), then renew its certificate or rotate its key.',
+    };
+  if (parent && parent.status !== 'active')
+    return {
+      code: notActive,
+      reason: `Its parent ${parent.name} is ${parent.status}`,
+      todo: `Its parent signs its next certificate: ${parent.status === 'disabled' ? 'enable' : 'replace'} ${
+        parent.name
+      } first.`,
+    };
+  if (parent?.notAfter && Date.parse(parent.notAfter) <= Date.now())
+    return {
+      code: notActive,
+      reason: `Its parent ${parent.name} has expired`,
+      todo: `Its parent signs its next certificate: renew ${parent.name} first.`,
+    };
   return undefined;
 }
 

@@ -19,7 +19,7 @@ import { Field, Textarea } from '../components/ui/input';
 import { FormDialog } from '../components/form-dialog';
 import { TextField } from '../components/form-fields';
 import { CaExpiryBadge, caDaysLeft, caExpiryLevel } from '../components/ca-expiry';
-import { RenewCaDialog, RotateCaDialog, caLifecycleBlock } from '../components/ca-lifecycle';
+import { RenewCaDialog, RotateCaDialog, caLifecycleBlock, type LifecycleBlock } from '../components/ca-lifecycle';
 
 /** a pasted certificate (PEM) */
 function PemField(p: {
@@ -150,6 +150,31 @@ function RenameCaDialog(p: { ca: { id: string; name: string }; open: boolean; on
   );
 }
 
+const RENEW_OR_ROTATE = 'Renew its certificate (same key) or rotate its key to a successor CA';
+
+/**
+ * Where Renew and Rotate would be: why this CA has neither (the server's refusal, its code) and what to do instead,
+ * with a link when the next step is on another page.
+ */
+function LifecycleBlockedNote({ block }: { block: LifecycleBlock }) {
+  return (
+    <div data-testid="ca-lifecycle-blocked" data-code={block.code}>
+      <Alert level="info" title={`No renewal or key rotation here: ${block.reason}.`}>
+        {block.todo}
+        {block.next ? (
+          <div className="mt-2">
+            <Button variant="outline" size="sm" asChild>
+              <Link to="/cas/new" search={block.next === 'create-external' ? { kind: 'external' } : {}}>
+                <Plus /> {block.next === 'create-external' ? 'Create a CA for an outside CA to sign' : 'Create a CA'}
+              </Link>
+            </Button>
+          </div>
+        ) : null}
+      </Alert>
+    </div>
+  );
+}
+
 export function CaDetailPage() {
   const { caId } = useParams({ from: '/app/cas/$caId' });
   const { can } = useMe();
@@ -163,7 +188,11 @@ export function CaDetailPage() {
   const [renameOpen, setRenameOpen] = useState(false);
   const [renewOpen, setRenewOpen] = useState(false);
   const [rotateOpen, setRotateOpen] = useState(false);
-  const lifecycleBlocked = caLifecycleBlock(ca);
+  // every CA: the parent's state (it signs a renewal), the names of the parent, predecessor and successor
+  const all = useQuery(trpc.ca.list.queryOptions()).data?.items;
+  const byId = new Map((all ?? []).map((c) => [c.id, c]));
+  const parent = ca.parentId ? byId.get(ca.parentId) : undefined;
+  const lifecycleBlocked = caLifecycleBlock(ca, parent);
   const invalidate = () => qc.invalidateQueries({ queryKey: trpc.ca.pathKey() });
   const setStatus = useMutation(trpc.ca.setStatus.mutationOptions({ onSuccess: invalidate }));
   const revoke = useMutation(
@@ -206,22 +235,12 @@ export function CaDetailPage() {
                 </Link>
               </Button>
             ) : null}
-            {can('ca:write') ? (
+            {can('ca:write') && !lifecycleBlocked ? (
               <>
-                <Button
-                  variant="outline"
-                  onClick={() => setRenewOpen(true)}
-                  disabled={!!lifecycleBlocked}
-                  title={lifecycleBlocked}
-                >
+                <Button variant="outline" onClick={() => setRenewOpen(true)}>
                   <RefreshCw /> Renew certificate
                 </Button>
-                <Button
-                  variant="outline"
-                  onClick={() => setRotateOpen(true)}
-                  disabled={!!lifecycleBlocked}
-                  title={lifecycleBlocked}
-                >
+                <Button variant="outline" onClick={() => setRotateOpen(true)}>
                   <KeyRound /> Rotate key
                 </Button>
               </>
@@ -250,11 +269,7 @@ export function CaDetailPage() {
       />
       <ErrorAlert error={setStatus.error} />
       <RenameCaDialog ca={ca} open={renameOpen} onOpenChange={setRenameOpen} />
-      {can('ca:write') && lifecycleBlocked ? (
-        <p className="text-sm text-muted-foreground" data-testid="ca-lifecycle-blocked">
-          Renew and rotate: {lifecycleBlocked}
-        </p>
-      ) : null}
+      {can('ca:write') && lifecycleBlocked ? <LifecycleBlockedNote block={lifecycleBlocked} /> : null}
       {can('ca:write') && !lifecycleBlocked ? (
         <>
           <RenewCaDialog ca={ca} open={renewOpen} onOpenChange={setRenewOpen} />
@@ -268,15 +283,15 @@ export function CaDetailPage() {
       ) : null}
       {caExpiryLevel(ca) === 'expired' && ca.status !== 'revoked' ? (
         <Alert level="critical" title={`The CA certificate expired on ${formatDate(ca.notAfter)}`}>
-          It signs nothing more. Renew its certificate (same key) or rotate its key to a successor CA.
+          It signs nothing more. {lifecycleBlocked ? lifecycleBlocked.todo : `${RENEW_OR_ROTATE}.`}
         </Alert>
       ) : caExpiryLevel(ca) === 'warn' ? (
         <Alert
           level="warning"
           title={`The CA certificate expires in ${caDaysLeft(ca.notAfter)} days (${formatDate(ca.notAfter)})`}
         >
-          Certificates it issues cannot outlive it. Renew its certificate (same key) or rotate its key to a successor CA
-          before then.
+          Certificates it issues cannot outlive it.{' '}
+          {lifecycleBlocked ? lifecycleBlocked.todo : `${RENEW_OR_ROTATE} before then.`}
         </Alert>
       ) : null}
       {/* a pending CA: what is left to do comes first */}

@@ -39,7 +39,7 @@ export function CreateCaPage() {
   const health = useSuspenseQuery(trpc.system.health.queryOptions()).data;
   const parents = cas.filter((c) => c.status === 'active');
   const [step, setStep] = useState(0);
-  const [kind, setKind] = useState<Kind>(search.parentId ? 'intermediate' : 'root');
+  const [kind, setKind] = useState<Kind>(search.kind ?? (search.parentId ? 'intermediate' : 'root'));
   const [parentId, setParentId] = useState(search.parentId ?? parents[0]?.id ?? '');
   const [name, setName] = useState('');
   const [cn_, setCn] = useState('');
