@@ -8,7 +8,7 @@
 //   → no installed package runs an install script but the native modules (better-sqlite3, pkcs11js): Swagger UI's
 //     files ship in dist/api-docs, so swagger-ui-dist and its install telemetry (@scarf/scarf) are not installed.
 //   → no installed package declares an engines.node that excludes the lowest Node.js the root package admits
-//     (package.json `engines`): overrides do not reach a user's install, the root's own ranges must (docs/README
+//     (package.json `engines`): overrides do not reach a user's install, the root's own ranges must (README.md
 //     "Node.js 20 and dependency engines"); npm's EBADENGINE warning is refused as well.
 // The install compiles better-sqlite3 (and pkcs11js) from source like a user's install does (~1–2 min): this is
 // why it is a separate command from `vitest run`; .ci/run calls it after `npm test`.

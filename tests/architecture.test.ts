@@ -94,6 +94,62 @@ describe('architecture: imports point inward only', () => {
 const read = (f: string) => readFileSync(f, 'utf8');
 const srcFiles = (ws: string) => files(join(REPO_ROOT, ws, 'src'));
 
+/**
+ * The edges of docs/architecture.md's diagram (its first ```text block): each line `sources ──> targets`, a line
+ * that ends with a comma or the next one indented continuing it; `(…)` notes and backticks are not names.
+ */
+export function diagramEdges(markdown: string): string[] {
+  const block = /```text\n([\s\S]*?)```/.exec(markdown)?.[1] ?? '';
+  const lines: string[] = [];
+  for (const line of block.split('\n').filter((l) => l.trim() !== '')) {
+    const last = lines.length - 1;
+    const previous = lines[last];
+    if (previous !== undefined && (/^\s/.test(line) || previous.trimEnd().endsWith(',')))
+      lines[last] = `${previous} ${line.trim()}`;
+    else lines.push(line.trim());
+  }
+  const names = (list: string) =>
+    list
+      .replace(/\([^)]*\)/g, '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== '');
+  return lines.flatMap((line) => {
+    const [from, to] = line.split(/\s─+>\s/);
+    if (to === undefined) throw new Error(`not an edge line in the diagram: ${line}`);
+    return names(from!).flatMap((a) => names(to).map((b) => `${a} -> ${b}`));
+  });
+}
+
+describe('architecture: docs/architecture.md draws the import graph', () => {
+  it('reads edges, continued lines and notes (positive control)', () => {
+    const md = '```text\napps/a ──> packages/b (`x` only), packages/c,\n    packages/d\napps/e, apps/f ─> apps/a\n```';
+    expect(diagramEdges(md)).toEqual([
+      'apps/a -> packages/b',
+      'apps/a -> packages/c',
+      'apps/a -> packages/d',
+      'apps/e -> apps/a',
+      'apps/f -> apps/a',
+    ]);
+  });
+
+  it('its diagram has exactly the edges the sources import', () => {
+    const dirOf = new Map(
+      workspaces.map((w) => [JSON.parse(read(join(REPO_ROOT, w, 'package.json'))).name as string, w as string]),
+    );
+    const graph = new Set<string>();
+    for (const ws of workspaces)
+      for (const f of srcFiles(ws))
+        for (const spec of importsOf(read(f))) {
+          const to = dirOf.get(spec.split('/').slice(0, 2).join('/'));
+          if (to !== undefined && to !== ws) graph.add(`${ws} -> ${to}`);
+        }
+    expect(graph.size).toBeGreaterThan(15); // positive control: the reader sees the imports
+    const drawn = diagramEdges(read(join(REPO_ROOT, 'docs/architecture.md')));
+    expect([...drawn].sort()).toEqual([...graph].sort());
+  });
+});
+
 describe('architecture: the import reader', () => {
   it('sees side-effect imports, require() and dynamic imports, not comments', () => {
     const src = [

@@ -173,6 +173,14 @@ describe('documentation links', () => {
     expect(wrong).toEqual([]);
   });
 
+  it('docs/README.md lists every page of docs/, and README.md links it', () => {
+    const index = readFileSync(join(ROOT, 'docs/README.md'), 'utf8');
+    const pages = readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md') && f !== 'README.md');
+    expect(pages.length).toBeGreaterThan(15);
+    expect(pages.filter((p) => !index.includes(`](${p})`))).toEqual([]);
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain('](docs/README.md)');
+  });
+
   it('every relative link of README.md, docs/*.md and the packages’ READMEs resolves', () => {
     const files = markdownFiles();
     expect(files.map((f) => relative(ROOT, f))).toContain('docs/benchmarks-record.md');
