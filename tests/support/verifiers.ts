@@ -177,6 +177,8 @@ export function goVerify(o: {
   rootPem: string;
   dnsName?: string;
   keyUsage?: 'serverAuth' | 'clientAuth' | 'any';
+  /** epoch seconds to verify at (go-verify -time), as opensslVerify's atTime; default now */
+  atTime?: number;
 }): VerifyResult {
   const bin = goVerifyBinary();
   return withTempDir((dir) => {
@@ -194,6 +196,7 @@ export function goVerify(o: {
       o.keyUsage ?? 'any',
     ];
     if (o.dnsName) args.push('-host', o.dnsName);
+    if (o.atTime !== undefined) args.push('-time', new Date(o.atTime * 1000).toISOString());
     requireBinary('go');
     const r = spawnSync(bin, args, { encoding: 'utf8', timeout: 60_000 });
     const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;

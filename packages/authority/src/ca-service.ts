@@ -46,6 +46,7 @@ import { subjectToDn } from './subject-input';
 import type { SigningPipeline } from './signing/signing-pipeline';
 import { checkNewCaName, checkSignedHere } from './signing/plan-rules';
 import { checkActorMayUseCa } from './signing/provisioner-policy';
+import { loadRenewable } from './signing/ca-renewal';
 
 export { checkKmsCertifiedRoot } from './signing/kms-certified-root';
 export { wholeSeconds } from './signing/plan-rules';
@@ -789,11 +790,11 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     let old: CaRow | undefined;
     try {
       authorize(actor, 'ca:write');
-      old = await findCa(caRef);
+      // an active CA, or one past its end (a disabled, revoked or pending one refused: loadRenewable)
+      const ctx = await loadRenewable(contexts, caRef, 'rotated');
+      old = ctx.ca;
       checkActorMayUseCa(actor, old);
-      if (old.status !== 'active' || !old.certificatePem)
-        throw new PkiError('ca.not_active', `CA ${old.name} is ${old.status}: only an active CA can be rotated`);
-      checkSignedHere(old, contexts.fromRow(old).info, 'rotate it');
+      checkSignedHere(old, ctx.info, 'rotate it');
       const keyType = input.keyType ?? old.keyType;
       if (!(CA_KEY_TYPES as readonly string[]).includes(keyType))
         throw new PkiError('input.invalid', `unknown key type '${String(keyType)}': one of ${CA_KEY_TYPES.join(', ')}`);

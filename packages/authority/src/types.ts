@@ -336,15 +336,17 @@ export interface CaService {
    * a new certificate for the CA's own key (same subject, key and SKI; new serial and validity) through the signing
    * pipeline: signed by its parent (active; the validity within the parent's) or, a root, by itself. The CA's
    * current certificate becomes the new one (chain, AIA, exports); the one replaced is kept in its history
-   * (`certificateHistory`). `ca.renewed`. A CA not active (`ca.not_active`), signed outside (`ca.externally_signed`),
-   * a validity past the parent's (`lint.lifetime_beyond_issuer`): refused, nothing changed.
+   * (`certificateHistory`). `ca.renewed`. An expired CA too (the repair: active again, `wasExpired`); a disabled,
+   * revoked or pending CA (`ca.not_active`), one signed outside (`ca.externally_signed`), a validity past the parent's
+   * (`lint.lifetime_beyond_issuer`): refused, nothing changed.
    */
   renew(caRef: string, input: RenewCaInput, actor: Actor): Promise<CaView>;
   /**
    * a successor CA with a new key (of the type asked, else the predecessor's), the predecessor's subject (or the one
    * given) and a new name: an intermediate's signed by the same parent; a root's self-signed, with a cross
    * certificate (the new key signed by the predecessor root) in its history. The predecessor stays active (its CRL
-   * and OCSP too) until disabled (`disableOld`: in the same transaction). `ca.rotated` on the predecessor.
+   * and OCSP too) until disabled (`disableOld`: in the same transaction). `ca.rotated` on the predecessor. An expired
+   * CA too (an expired root signs no cross certificate); a disabled, revoked or pending one: `ca.not_active`.
    */
   rotate(caRef: string, input: RotateCaInput, actor: Actor): Promise<RotatedCa>;
 }

@@ -324,7 +324,8 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
   ca.command('renew <ca>')
     .description(
       "a new certificate for the CA's own key: same subject, key and SKI, a new serial and validity (signed by its " +
-        'parent, which must be active, or self-signed for a root); what it issued before verifies under both',
+        'parent, which must be active, or self-signed for a root; an expired CA too); what it issued before ' +
+        'verifies under both',
     )
     .option(
       '--validity <duration>',

@@ -1,4 +1,4 @@
-import type { KeyType } from '@pkim/shared';
+import { PkiError, type KeyType } from '@pkim/shared';
 import {
   assertLintClean,
   generateSerial,
@@ -15,7 +15,7 @@ import type { CaCertificateHistoryJson, CaRow } from '@pkim/store';
 import type { CaView } from '../types';
 import { authorize } from '../permissions';
 import { auditEvent } from '../audit-service';
-import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
+import { recordFailure, type CaContext, type CaContextLoader, type SigningServiceDeps } from '../ca-context';
 import { urlsOfCa } from '../url-plan';
 import { provisionerRef } from './provisioner';
 import { nextCertificateUrls, profileLikeCurrent } from './ca-next-certificate';
@@ -64,6 +64,22 @@ export function historyEntry(
 }
 
 /**
+ * The CA a renewal or a rotation starts from, read now: an active CA — also one past its end, since a new certificate
+ * is how an expired CA is repaired (its status is read from its dates, caStatusAt: renewed, it is active again
+ * everywhere). A disabled CA is enabled first, a revoked one never comes back, a pending one has no certificate yet:
+ * `ca.not_active`, naming why.
+ */
+export async function loadRenewable(contexts: CaContextLoader, caRef: string, what: string): Promise<CaContext> {
+  const ctx = await contexts.load(caRef);
+  const { ca } = ctx;
+  if (ca.status === 'disabled')
+    throw new PkiError('ca.not_active', `CA ${ca.name} is disabled: enable it (pkim ca enable) before ${what}`);
+  if (ca.status !== 'active')
+    throw new PkiError('ca.not_active', `CA ${ca.name} is ${ca.status}: only an active or expired CA can be ${what}`);
+  return ctx;
+}
+
+/**
  * The validity of a CA certificate signed now: from a minute ago (never before the parent's notBefore) for the
  * lifetime asked, else the profile's default cut at the parent's notAfter; a lifetime asked past the parent's end is
  * left as asked, and the lint refuses it (`lint.lifetime_beyond_issuer`) — never shortened silently.
@@ -85,12 +101,13 @@ export function caValidity(
 
 /**
  * A new certificate for a CA's own key (`pkim ca renew`, tRPC/REST `ca.renew`): the signing pipeline's CA-certificate
- * path — `ca:write`, the channels' CA-certificate and CA rules, the CA active (not disabled, revoked, pending or
- * expired), its parent active, the CA-request lint (path length below the parent's, name-constraint syntax), the
- * profile (`root-ca` or `intermediate-ca`), the one lint of the planned certificate (a lifetime past the parent's end
- * is refused), signed by the parent's key or the CA's own (a root), the signature verified — then the CA row takes the
- * new certificate (serial, dates, fingerprint) and keeps the one it replaces in its history, with `ca.renewed`, in one
- * transaction. The subject, key and subject key identifier stay: what the CA issued before verifies under either.
+ * path — `ca:write`, the channels' CA-certificate and CA rules, the CA active or past its end (loadRenewable: not
+ * disabled, revoked or pending), its parent active and within its validity, the CA-request lint (path length below
+ * the parent's, name-constraint syntax), the profile (`root-ca` or `intermediate-ca`) with what the current
+ * certificate carries (ca-next-certificate.ts), the one lint of the planned certificate (a lifetime past the parent's
+ * end is refused), signed by the parent's key or the CA's own (a root), the signature verified — then the CA row takes
+ * the new certificate (serial, dates, fingerprint) and keeps the one it replaces in its history, with `ca.renewed`, in
+ * one transaction. The subject, key and subject key identifier stay: what the CA issued before verifies under either.
  */
 export async function renewCaCertificate(
   deps: SigningServiceDeps,
@@ -106,8 +123,9 @@ export async function renewCaCertificate(
     const { all, effective } = provisionersFor(via);
     checkCaCertificates(all);
     const now = clock.now();
-    const ctx: CaContext = await contexts.loadActive(r.ca, now, true);
+    const ctx: CaContext = await loadRenewable(contexts, r.ca, 'renewing it');
     const { ca, info } = ctx;
+    const wasExpired = ca.notAfter !== null && ca.notAfter <= now;
     target = ca.id;
     checkActorMayUseCa(actor, ca);
     checkCa(all, ca);
@@ -175,6 +193,7 @@ export async function renewCaCertificate(
           notAfter: renewed.notAfter,
           previousSerial: info.serialHex,
           previousNotAfter: info.notAfter,
+          ...(wasExpired && { wasExpired: true }),
           provisioner: provisionerRef(effective),
         }),
       ],

@@ -50,7 +50,7 @@ import {
 } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
 import { signSubordinateCaCsr } from './subordinate-ca-csr';
-import { historyEntry, renewCaCertificate } from './ca-renewal';
+import { historyEntry, loadRenewable, renewCaCertificate } from './ca-renewal';
 import { nextCertificateUrls, profileLikeCurrent } from './ca-next-certificate';
 import { leafRecord, signCertificatePlan, type CertificateSigner, type SignedCertificate } from './certificate-steps';
 import { checkCsrLeaf, checkLeafSubject, type CsrLeaf } from './leaf-checks';
@@ -132,6 +132,14 @@ function mergeUnits(units: UnitOfWork[]): UnitOfWork {
     }
   }
   return out;
+}
+
+/** what a rotation adds to its successor: the predecessor (`expired`: past its end), a root's cross certificate */
+interface Successor {
+  predecessor: CaRow;
+  cross?: CertificateInfo;
+  disable: boolean;
+  expired: boolean;
 }
 
 function toCoreConstraints(nc: NameConstraints | undefined | null): NameConstraints | undefined {
@@ -759,14 +767,17 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
     publicKey: Uint8Array,
     pathLen: number | null,
     rootNotAfter: number,
-  ): Promise<{ predecessor: CaRow; cross?: CertificateInfo; disable: boolean }> {
-    const pred = await contexts.loadActive(r.successorOf!.caId, now, true);
+  ): Promise<Successor> {
+    const pred = await loadRenewable(contexts, r.successorOf!.caId, 'rotated');
     const disable = !!r.successorOf!.disablePredecessor;
+    const expired = pred.ca.notAfter !== null && pred.ca.notAfter <= now;
     if (parent) {
       if (pred.ca.parentId !== parent.ca.id)
         throw new PkiError('input.invalid', `the successor of CA ${pred.ca.name} is signed by its parent`);
-      return { predecessor: pred.ca, disable };
+      return { predecessor: pred.ca, disable, expired };
     }
+    // an expired old root signs no cross certificate: nobody verifies through a root past its end
+    if (expired) return { predecessor: pred.ca, disable, expired };
     // the cross certificate carries what the successor's does (the predecessor's key usage and policies)
     const profile = profileLikeCurrent(resolveProfile('intermediate-ca', deps.customProfiles), pred.info);
     const notBefore = wholeSeconds(Math.max(now - BACKDATE_MS, pred.ca.notBefore ?? 0));
@@ -793,15 +804,11 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       { keyUri: pred.ca.keyUri, keyType: pred.ca.keyType, publicKey: pred.info.publicKey },
       `the cross certificate of the successor of CA ${pred.ca.name}`,
     );
-    return { predecessor: pred.ca, cross: parseCertificate(der), disable };
+    return { predecessor: pred.ca, cross: parseCertificate(der), disable, expired };
   }
 
   /** `ca.rotated` on the predecessor (and `ca.disabled` when asked): ids, names, serials — never a key */
-  function rotatedEvents(
-    s: { predecessor: CaRow; cross?: CertificateInfo; disable: boolean },
-    row: CaRow,
-    actor: Actor,
-  ): NewAuditEvent[] {
+  function rotatedEvents(s: Successor, row: CaRow, actor: Actor): NewAuditEvent[] {
     return [
       auditEvent(clock, actor, 'ca.rotated', s.predecessor.id, {
         name: s.predecessor.name,
@@ -814,6 +821,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         keyUri: row.keyUri,
         serial: row.serialHex,
         ...(s.cross && { crossSerial: s.cross.serialHex, crossNotAfter: s.cross.notAfter }),
+        ...(s.expired && { predecessorExpired: true }),
         predecessorDisabled: s.disable,
       }),
       ...(s.disable ? [auditEvent(clock, actor, 'ca.disabled', s.predecessor.id, { rotatedTo: row.id })] : []),
@@ -844,7 +852,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const parent = parentRef !== undefined ? await contexts.loadActive(parentRef, now) : undefined;
       if (parent) checkCa(all, parent.ca);
       // a rotation's successor is made like its predecessor's current certificate (ca-next-certificate.ts)
-      const pred = r.successorOf && (await contexts.loadActive(r.successorOf.caId, now, true));
+      const pred = r.successorOf && (await loadRenewable(contexts, r.successorOf.caId, 'rotated'));
       const baseProfile = resolveProfile(parent ? 'intermediate-ca' : 'root-ca', deps.customProfiles);
       const profile = pred ? profileLikeCurrent(baseProfile, pred.info) : baseProfile;
       const id = newId('ca');
