@@ -180,9 +180,13 @@ describe('files the CLI writes: key files never replaced silently, checked befor
         ],
         [
           ['cert', 'sign', '--ca', 'issuing', '--csr', file('garbage.pub')],
-          // what is wrong in the words of each side (the server's schema answers remotely)
-          `csr.invalid: CSR file '${file('garbage.pub')}': ` +
-            (mode === 'local' ? 'not a CSR: no PEM block found' : 'csr: expected a PEM certificate request'),
+          // one message in both modes (the server's schema answers in the authority's words)
+          `csr.invalid: CSR file '${file('garbage.pub')}': not a CSR: no PEM block found`,
+        ],
+        [
+          ['cert', 'sign', '--ca', 'issuing', '--csr', file('root.pem')],
+          `csr.invalid: CSR file '${file('root.pem')}': not a CSR: expected PEM label 'CERTIFICATE REQUEST', ` +
+            "found 'CERTIFICATE'",
         ],
       ];
       for (const [args, line] of cases) {

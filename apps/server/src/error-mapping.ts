@@ -132,10 +132,14 @@ export function zodIssueCode(issue: ZodError['issues'][number] | undefined): 'cs
     : 'input.invalid';
 }
 
-/** the first zod issue as one line: `path: message` */
+/**
+ * the first zod issue as one line: `path: message`; a CSR field that holds no CSR in the authority's words alone
+ * (`not a CSR: no PEM block found`, as the CLI says locally; the field is in the details' issues)
+ */
 export function zodMessage(e: ZodError): string {
   const first = e.issues[0];
-  const where = first?.path.length ? `${first.path.map(String).join('.')}: ` : '';
+  const csr = zodIssueCode(first) === 'csr.invalid';
+  const where = first?.path.length && !csr ? `${first.path.map(String).join('.')}: ` : '';
   return `${where}${first?.message ?? 'invalid input'}`;
 }
 

@@ -10,6 +10,8 @@ import {
   type RevocationReason,
 } from '@pkim/shared';
 import {
+  fromPem,
+  notACsr,
   isValidCidr,
   isValidDnsConstraint,
   isValidDnsName,
@@ -137,10 +139,19 @@ export const nameConstraintsSchema = z
   })
   .strict();
 
+/** a text without a PEM certificate request refused in the authority's words (parseCsr's: one message everywhere) */
+function csrProblem(input: unknown): string {
+  try {
+    fromPem(String(input), 'CERTIFICATE REQUEST', { alone: true });
+  } catch (e) {
+    return notACsr(e);
+  }
+  return 'not a CSR: expected a PEM certificate request';
+}
 export const csrPemSchema = z
   .string()
   .max(64 * 1024)
-  .regex(/-----BEGIN (NEW )?CERTIFICATE REQUEST-----/, 'expected a PEM certificate request');
+  .regex(/-----BEGIN (NEW )?CERTIFICATE REQUEST-----/, { error: (issue) => csrProblem(issue.input) });
 export const certificatePemSchema = z
   .string()
   .max(64 * 1024)

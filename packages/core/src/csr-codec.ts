@@ -154,6 +154,11 @@ function isOid(buf: Uint8Array, t: Tlv, want: Uint8Array): boolean {
   return true;
 }
 
+/** what csr.invalid says of a text without a PEM certificate request (fromPem's error): parseCsr and the API schema */
+export function notACsr(pemError: unknown): string {
+  return `not a CSR: ${(pemError as Error).message}`;
+}
+
 /**
  * Reads a CSR's parts (no signature check). Walks in place (every CSR a worker signs): after the well-formedness walk,
  * each level is read one child at a time, where the old walk read it into a list — the same result and the same
@@ -167,7 +172,7 @@ export function parseCsr(input: string | Uint8Array): ParsedCsr {
     // one CSR per request: a second block (or any text) after it is refused, never silently ignored
     der = fromPem(input, 'CERTIFICATE REQUEST', { alone: true });
   } catch (e) {
-    throw new PkiError('csr.invalid', `not a CSR: ${(e as Error).message}`);
+    throw new PkiError('csr.invalid', notACsr(e));
   }
   let info: Uint8Array;
   let subject: DistinguishedName;

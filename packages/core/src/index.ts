@@ -25,6 +25,7 @@ export {
   verifyCsrContentAsync,
   type UnverifiedCsr,
   buildCsr,
+  notACsr,
 } from './csr-codec';
 export {
   DEFAULT_MAX_SANS,
