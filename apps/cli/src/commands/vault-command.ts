@@ -31,6 +31,8 @@ export function registerVaultCommand(program: Command, ctx: CliContext): void {
     .description('remove a mount and its roles (certificates stay with their CA)')
     .action(async (path: string) => {
       const a = await ctx.openAuthority();
+      // an unknown mount is refused (vault.mount_not_found) as through the server (the Vault API's DELETE is not)
+      await a.vault.mounts.requireMount(path);
       await a.vault.mounts.unmount(path, ctx.actor);
       ctx.output({ path, unmounted: true }, () => `unmounted ${path}/`);
     });
