@@ -2,11 +2,13 @@
 // An intermediate renewed in the console shows its new certificate's serial and dates, and openssl verifies a leaf it
 // issued before the renewal with the new CA certificate; a root rotated to a P-384 key links its successor and offers
 // the cross certificate for download, and openssl verifies a leaf issued under the successor through that cross
-// certificate with only the old root trusted. A CA the server would refuse (disabled, under a disabled parent,
+// certificate with only the old root trusted. Each page's certificate history lists and downloads the current
+// certificate, the one a renewal replaced (openssl verifies it under the root) and the cross certificate, and links
+// the predecessor and successor. A CA the server would refuse (disabled, under a disabled parent,
 // revoked, signed by an outside CA: ca.not_active / ca.externally_signed, checked against the server) shows neither
 // action but why and what to do instead; an operator (no ca:write) sees neither.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { createIssuingCa, createRootCa, type TestCa } from '../../../tests/support/ca-kit';
 import { opensslSignCaCsr } from '../../../tests/support/openssl-tools';
@@ -25,6 +27,11 @@ describe('web console: CA renewal and key rotation (Chromium against pkim serve)
   let root: TestCa;
   let int: TestCa;
   const dialog = () => page.getByRole('dialog');
+  /** the PEM a history row's (or note's) download button saves */
+  const download = async (where: Locator) => {
+    const [d] = await Promise.all([page.waitForEvent('download'), where.getByRole('button', { name: 'PEM' }).click()]);
+    return (await readDownload(d)).toString('utf8').trim();
+  };
   const leafOf = async (caId: string, cn: string) =>
     (
       await server.authority.issuance.issueWithKey(
@@ -70,6 +77,19 @@ describe('web console: CA renewal and key rotation (Chromium against pkim serve)
     const v = opensslVerify({ leafPem: before, chainPems: [renewedPem], rootPem: root.pem, purpose: 'sslserver' });
     expect(v.ok, v.output).toBe(true);
     await dialog().getByRole('button', { name: 'Done' }).click();
+
+    // the page's history: the new certificate current, the one replaced below it — each downloadable
+    const history = page.getByTestId('ca-history');
+    const current = history.getByTestId('ca-history-current');
+    await current.getByText(now.ca.serialHex!).waitFor(POLL);
+    const previous = history.getByTestId(`ca-history-previous-${old.serialHex}`);
+    await previous.getByText('replaced by a renewal').waitFor(POLL);
+    await previous.getByRole('link', { name: 'lc-root' }).waitFor(POLL);
+    await session.shot('ca-history');
+    expect(await download(previous)).toBe(int.pem.trim());
+    expect(await download(current)).toBe(renewedPem.trim());
+    const oldOk = opensslVerify({ leafPem: await download(previous), rootPem: root.pem, purpose: 'any' });
+    expect(oldOk.ok, oldOk.output).toBe(true);
   }, 120_000);
 
   it('rotates a root: successor linked, cross certificate downloaded; openssl verifies through it', async () => {
@@ -92,7 +112,7 @@ describe('web console: CA renewal and key rotation (Chromium against pkim serve)
 
     await shown.getByRole('link', { name: 'lc-root-2' }).click();
     await page.getByRole('heading', { name: 'lc-root-2' }).waitFor(POLL);
-    await page.getByTestId('ca-predecessor').getByText(root.id).waitFor(POLL);
+    await page.getByTestId('ca-predecessor').getByText('lc-root', { exact: true }).waitFor(POLL);
     const successor = await server.authority.cas.get('lc-root-2');
     expect(successor.ca.keyType).toBe('ec-p384');
     expect(successor.ca.predecessorId).toBe(root.id);
@@ -105,6 +125,15 @@ describe('web console: CA renewal and key rotation (Chromium against pkim serve)
     expect(viaCross.ok, viaCross.output).toBe(true);
     const without = opensslVerify({ leafPem: after, chainPems: [int2.pem], rootPem: root.pem });
     expect(without.ok, 'not without the cross certificate').toBe(false);
+
+    // the successor's history holds the cross certificate (signed by lc-root), the old root's page offers it too
+    const crossRow = page.getByTestId('ca-history').getByText('cross certificate').locator('xpath=ancestor::tr');
+    await crossRow.getByRole('link', { name: 'lc-root' }).waitFor(POLL);
+    expect(await download(crossRow)).toBe(cross.trim());
+    await page.getByTestId('ca-predecessor').click();
+    await page.getByRole('heading', { name: 'lc-root', exact: true }).waitFor(POLL);
+    await page.getByTestId('ca-successors').getByRole('link', { name: 'lc-root-2' }).waitFor(POLL);
+    expect(await download(page.getByTestId('ca-cross-signed'))).toBe(cross.trim());
   }, 120_000);
 
   /** the page of a CA the server refuses to renew: the note's code and text, neither action; the server's code */

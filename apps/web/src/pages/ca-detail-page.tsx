@@ -1,4 +1,4 @@
-import { useState, type ReactNode } from 'react';
+import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useParams } from '@tanstack/react-router';
 import { Ban, Download, FileBadge, FileUp, KeyRound, PencilLine, Plus, Power, RefreshCw, Stamp } from 'lucide-react';
@@ -19,6 +19,7 @@ import { Field, Textarea } from '../components/ui/input';
 import { FormDialog } from '../components/form-dialog';
 import { TextField } from '../components/form-fields';
 import { CaExpiryBadge, caDaysLeft, caExpiryLevel } from '../components/ca-expiry';
+import { CaHistoryCard } from '../components/ca-history';
 import { RenewCaDialog, RotateCaDialog, caLifecycleBlock, type LifecycleBlock } from '../components/ca-lifecycle';
 
 /** a pasted certificate (PEM) */
@@ -322,7 +323,7 @@ export function CaDetailPage() {
                   'Parent',
                   ca.parentId ? (
                     <Link key="p" to="/cas/$caId" params={{ caId: ca.parentId }} className="hover:underline">
-                      {ca.parentId}
+                      {parent?.name ?? ca.parentId}
                     </Link>
                   ) : ca.status === 'pending' ? (
                     'an outside CA (pending)'
@@ -334,22 +335,6 @@ export function CaDetailPage() {
                     'self-signed root'
                   ),
                 ],
-                ...(ca.predecessorId
-                  ? [
-                      [
-                        'Succeeds',
-                        <Link
-                          key="pre"
-                          to="/cas/$caId"
-                          params={{ caId: ca.predecessorId }}
-                          className="hover:underline"
-                          data-testid="ca-predecessor"
-                        >
-                          {ca.predecessorId}
-                        </Link>,
-                      ] as [string, ReactNode],
-                    ]
-                  : []),
                 ['CRL number', String(ca.crlNumber)],
                 ['Created', formatDate(ca.createdAt)],
               ]}
@@ -377,6 +362,7 @@ export function CaDetailPage() {
           </CardContent>
         </Card>
       ) : null}
+      {ca.status !== 'pending' ? <CaHistoryCard ca={ca} cas={byId} /> : null}
       {can('certificate:read') ? (
         <Card>
           <CardHeader className="flex-row items-center justify-between">
