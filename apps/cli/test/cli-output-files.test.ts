@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPkim, type CliResult } from '../../../tests/support/cli-in-process';
 import { startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
-import { tempDir } from '../../../tests/support/openssl-tools';
+import { opensslSelfSigned, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 
 const tmp = tempDir('pkim-output-files-');
@@ -123,6 +123,67 @@ describe('files the CLI writes: key files never replaced silently, checked befor
       const trust = pkim('ca', 'truststore', 'issuing', '--format', 'pem', '--out', key, '--force');
       expect(trust.code, trust.stderr).toBe(0);
       expect(readFileSync(key, 'utf8')).toContain('-----BEGIN CERTIFICATE-----');
+    }
+  });
+
+  it('a PKCS#12, JKS or ZIP holding a key is not replaced by a public file; a truststore p12/jks is', () => {
+    const bundles: Record<string, string[]> = {
+      p12: ['cert', 'export', serial, '--format', 'p12', '--password-file', file('pw.txt')],
+      jks: ['cert', 'export', serial, '--format', 'jks', '--password-file', file('pw.txt')],
+      zip: ['cert', 'export', serial, '--format', 'zip', '--password-file', file('pw.txt')],
+    };
+    const made = (name: string, args: string[]) => {
+      const r = local(...args, '--out', file(name), '--force');
+      expect(r.code, r.stderr).toBe(0);
+      return readFileSync(file(name));
+    };
+    const keyBundles: [string, Buffer][] = Object.entries(bundles).map(([ext, args]) => [
+      `key-bundle.${ext}`,
+      made(`key-bundle.${ext}`, args),
+    ]);
+    // one openssl made (its key bag as openssl writes it), and the ZIP of PKCS#12 files `cert bulk --keys-zip` writes
+    const own = opensslSelfSigned({ subject: '/CN=openssl p12' });
+    writeFileSync(file('own.pem'), own.certPem);
+    writeFileSync(file('own.key'), own.keyPem);
+    execFileSync('openssl', [
+      ...['pkcs12', '-export', '-in', file('own.pem'), '-inkey', file('own.key'), '-out', file('openssl.p12')],
+      ...['-passout', 'pass:export-password'],
+    ]);
+    keyBundles.push(['openssl.p12', readFileSync(file('openssl.p12'))]);
+    writeFileSync(file('one-row.csv'), 'cn,sans,profile\nzip.example.com,zip.example.com,tls-server\n');
+    const bulk = ['cert', 'bulk', '--ca', 'issuing', '--csv', file('one-row.csv'), '--password-file', file('pw.txt')];
+    const zip = local(...bulk, '--keys-zip', file('keys.zip'));
+    expect(zip.code, zip.stderr).toBe(0);
+    keyBundles.push(['keys.zip', readFileSync(file('keys.zip'))]);
+    for (const [mode, pkim] of modes) {
+      for (const [name, bytes] of keyBundles) {
+        const target = file(`${mode}-${name}`);
+        writeFileSync(target, bytes);
+        const before = auditEvents();
+        refused(pkim('cert', 'export', serial, '--format', 'pem', '--out', target), holdsKey(target));
+        refused(pkim('ca', 'truststore', 'issuing', '--format', 'pem', '--out', target), holdsKey(target));
+        expect(auditEvents(), `${mode} ${name}: nothing audited`).toBe(before);
+        expect(readFileSync(target).equals(bytes), `${mode} ${name}: untouched`).toBe(true);
+      }
+      for (const format of ['p12', 'jks']) {
+        const trust = file(`${mode}-truststore.${format}`);
+        const args = ['ca', 'truststore', 'issuing', '--format', format, '--password-file', file('pw.txt')];
+        expect(pkim(...args, '--out', trust).code).toBe(0);
+        const again = pkim(...args, '--out', trust);
+        expect(again.code, `${mode} ${format}: a truststore is public: ${again.stderr}`).toBe(0);
+      }
+    }
+  });
+
+  it('ssh host bundle --out that is a file: refused before the bundle is made (the host is not even looked up)', () => {
+    const notDir = file('bundle-is-a-file');
+    writeFileSync(notDir, 'x');
+    for (const [mode, pkim] of modes) {
+      const before = auditEvents();
+      const r = pkim('ssh', 'host', 'bundle', '--host', 'no-such-host', '--out', notDir);
+      expect(r.code, mode).toBe(2);
+      expect(r.stderr, mode).toBe(`error: input.invalid: cannot write the bundle to '${notDir}': not a directory\n`);
+      expect(auditEvents(), mode).toBe(before);
     }
   });
 
