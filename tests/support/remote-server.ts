@@ -6,7 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { basename } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { PKIM_BIN, REPO_ROOT, runPkim, runPkimAsync, type CliResult } from './cli-runner';
+import * as spawned from './cli-runner';
+import { PKIM_BIN, REPO_ROOT, type CliResult } from './cli-runner';
+import * as inProcess from './cli-in-process';
 import { TEST_SERVE_ENV } from './test-kit';
 
 export interface PkimServer {
@@ -176,11 +178,21 @@ export function stepRecorder(pkim: (...args: string[]) => Promise<{ code: number
 
 type Flow = (pkim: (...args: string[]) => Promise<CliResult>, outDir: string) => Promise<Record<string, CliStep>>;
 
+/** how a flow's `pkim` commands run: cli-in-process.ts (in the test's process) or cli-runner.ts (spawned) */
+export type PkimRunner = Pick<typeof inProcess, 'runPkim' | 'runPkimAsync'>;
+
 /**
  * Runs `flow` twice side by side: on a fresh local data dir (`<dir>/local-data`, files in `<dir>/local-out`) and
  * through a `pkim serve` on `<dir>/server-data` with an admin token (no data dir at all; files in `<dir>/remote-out`).
+ * The commands run in the test's process (`runner`: cli-in-process.ts); the server is a `pkim serve` child.
  */
-export async function inBothModes(dir: string, env: Record<string, string>, flow: Flow) {
+export async function inBothModes(
+  dir: string,
+  env: Record<string, string>,
+  flow: Flow,
+  runner: PkimRunner = inProcess,
+) {
+  const { runPkim, runPkimAsync } = runner;
   const created = runPkim(['token', 'create', '--name', 'remote-flow', '--role', 'admin', '--json'], {
     dataDir: `${dir}/server-data`,
     env,
@@ -226,17 +238,19 @@ export function expectSameSteps(
 /**
  * Registers the suite's beforeAll (`flow` in both modes, {@link inBothModes}, after `before`) and afterAll (the
  * server stopped, then `after`); the tests read the server and both runs from the returned object once it has run.
+ * `spawned`: each command a process of its own (cli-runner.ts), for what only a process has — SoftHSM2 reads
+ * SOFTHSM2_CONF once per process (ca-import-existing-kms-cli).
  */
 export function bothModesSuite(
   dir: string,
   env: Record<string, string>,
   flow: Flow,
-  hooks: { before?: () => void; after?: () => void } = {},
+  hooks: { before?: () => void; after?: () => void; spawned?: boolean } = {},
 ): { server: PkimServer; local: Record<string, CliStep>; remote: Record<string, CliStep> } {
   const runs = {} as ReturnType<typeof bothModesSuite>;
   beforeAll(async () => {
     hooks.before?.();
-    Object.assign(runs, await inBothModes(dir, env, flow));
+    Object.assign(runs, await inBothModes(dir, env, flow, hooks.spawned ? spawned : inProcess));
   }, 240_000);
   afterAll(async () => {
     await runs.server?.stop();

@@ -75,7 +75,8 @@ async function flow(pkim: (...args: string[]) => ReturnType<typeof runPkimAsync>
 }
 
 describe('pkim ca import-existing into an HSM and a KMS, local and remote', () => {
-  const runs = bothModesSuite(tmp.dir, env, flow, { after: () => tmp.cleanup() });
+  // spawned: SoftHSM2 reads SOFTHSM2_CONF (the token of this file) once per process
+  const runs = bothModesSuite(tmp.dir, env, flow, { after: () => tmp.cleanup(), spawned: true });
 
   it('every step: the same exit code and JSON in both modes; refusals store nothing', () => {
     expectSameSteps(runs.local, runs.remote, shape);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runPkimAsync } from '../../../tests/support/cli-runner';
+import { runPkimAsync } from '../../../tests/support/cli-in-process';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { certtoolVerify, goVerify, opensslVerify } from '../../../tests/support/verifiers';
 import { bothModesSuite, comparableShape, expectSameSteps, stepRecorder } from '../../../tests/support/remote-server';
