@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
-import { runPkimAsync } from './support/cli-runner';
+import { runPkimAsync } from './support/cli-in-process';
 import { startPkimServer, type PkimServer } from './support/remote-server';
 import { createRootAndIssuingAsync } from './support/cli-ca-fixture';
 import { opensslCsr, tempDir } from './support/openssl-tools';

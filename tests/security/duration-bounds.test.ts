@@ -4,7 +4,7 @@
 // transport and the CLI, and nothing is written when it is refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_DURATION_MS, PkiError } from '@pkim/shared';
-import { runPkim } from '../support/cli-runner';
+import { runPkim } from '../support/cli-in-process';
 import { ACTORS, csrFor, openSecurityFixture, type SecurityFixture } from './security-support';
 
 describe('finding 3: durations are bounded before they reach Date or the database', () => {

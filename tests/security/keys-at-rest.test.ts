@@ -18,7 +18,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthority, type Actor, type Authority } from '@pkim/authority';
 import { softwareBlobAad, type SoftwareKeyBlob } from '@pkim/keys';
-import { runPkim } from '../support/cli-runner';
+import { runPkim } from '../support/cli-in-process';
 import { tempDir } from '../support/openssl-tools';
 import { createIssuingCa, createRootCa } from '../support/ca-kit';
 import { findPostgresBinDir, startPostgres, type TestPostgres } from '../support/postgres';

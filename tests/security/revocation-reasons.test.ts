@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { toPem } from '@pkim/core';
 import { ACCEPTED_REVOCATION_REASONS, PkiError, REVOCATION_REASONS } from '@pkim/shared';
 import { opensslOcspCheck, opensslOcspRequest, opensslRaw, opensslVerify } from '../support/verifiers';
-import { runPkim } from '../support/cli-runner';
+import { runPkim } from '../support/cli-in-process';
 import { ACTORS, csrFor, openSecurityFixture, type SecurityFixture } from './security-support';
 
 /** OpenSSL's CRL text names of the reason codes (absent = unspecified). */

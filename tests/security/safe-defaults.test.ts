@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '@pkim/authority';
-import { runPkim } from '../support/cli-runner';
+import { runPkim } from '../support/cli-in-process';
 import { tempDir } from '../support/openssl-tools';
 import { expectPkiError } from '../support/test-kit';
 import { ACTORS, csrFor, databaseDigest, openSecurityFixture, type SecurityFixture } from './security-support';

@@ -1,7 +1,7 @@
 // The output contract's test kit (docs/api-contract.md): one authority with a root and an issuing CA, the server on
 // 127.0.0.1, and the same operation through the CLI (`--json`), REST and tRPC. api-contract.test.ts compares single
 // operations; api-contract-reads-1/-2.test.ts walk every GET twin, each half of them (walkEveryRead), because the
-// walk spawns the CLI for every list and took ≈ 58 s in one file on a loaded machine.
+// walk ran the CLI for every list and took ≈ 58 s in one file on a loaded machine (spawned then; in-process now).
 import { expect } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import {
   openAuthorityFixture,
 } from './server-test-support';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
-import { runPkimAsync, type CliResult } from '../../../tests/support/cli-runner';
+import { runPkimAsync, type CliResult } from '../../../tests/support/cli-in-process';
 import { acmeTestClient, register } from '../../../tests/support/acme-kit';
 import { contractViolations, isPage } from '../../../tests/support/output-contract';
 

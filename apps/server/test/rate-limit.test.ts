@@ -9,7 +9,7 @@ import { parseRateLimit, DEFAULT_API_RATE_LIMIT } from '../src/request-budget';
 import { serverOptionsFromEnv } from '../src/start-server';
 import { openAuthorityFixture, silent, type AuthorityFixture } from './server-test-support';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
-import { runPkim } from '../../../tests/support/cli-runner';
+import { runPkim } from '../../../tests/support/cli-in-process';
 import { opensslOcspCheck, opensslRaw, withTempDir } from '../../../tests/support/verifiers';
 import { TEST_ADMIN } from '../../../tests/support/test-kit';
 

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { computeAuditHash } from '@pkim/shared';
 import { createAuthority, type Actor, type Authority } from '@pkim/authority';
-import { runPkim } from '../../../tests/support/cli-runner';
+import { runPkim } from '../../../tests/support/cli-in-process';
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { createRootCa } from '../../../tests/support/ca-kit';
 
