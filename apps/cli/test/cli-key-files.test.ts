@@ -6,17 +6,10 @@
 // certificate written is checked by openssl against the CA chain, and the key written by openssl against it.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPkim, type CliResult } from '../../../tests/support/cli-in-process';
-import { startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
-import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
-import { opensslVerify } from '../../../tests/support/verifiers';
-
-const tmp = tempDir('pkim-key-files-');
-const file = (name: string) => join(tmp.dir, name);
-const XDG = { XDG_CONFIG_HOME: file('xdg') };
-const dataDir = file('data');
+import { describe, expect, it } from 'vitest';
+import type { CliResult } from '../../../tests/support/cli-in-process';
+import { cliTwoModesFixture, expectKeyFileRefused, keyFileExists } from '../../../tests/support/cli-two-modes-fixture';
+import { opensslCsr } from '../../../tests/support/openssl-tools';
 
 /** the public key of a certificate and of a private key, as openssl prints them (they match when the key is its) */
 const certPublicKey = (pem: string) =>
@@ -24,48 +17,8 @@ const certPublicKey = (pem: string) =>
 const keyPublicKey = (pem: string) => execFileSync('openssl', ['pkey', '-pubout'], { input: pem }).toString();
 
 describe('pkim cert issue / cert renew: an existing --out-key file is refused unless --force', () => {
-  let server: PkimServer;
-  let token = '';
-  let rootPem = '';
-  let issuingPem = '';
-  const local = (...args: string[]) => runPkim(args, { dataDir, cwd: tmp.dir, env: XDG });
-  const modes: [string, (...args: string[]) => CliResult][] = [
-    ['local', local],
-    ['remote', (...args) => local('--server', server.url, '--token', token, ...args)],
-  ];
-  const certificates = () => local('cert', 'list', '--json').json<{ items: unknown[] }>().items.length;
-  const verifies = (certPath: string) => {
-    const v = opensslVerify({ leafPem: readFileSync(certPath, 'utf8'), chainPems: [issuingPem], rootPem });
-    expect(v.ok, v.output).toBe(true);
-  };
-  const refusedKeyFile = (r: CliResult, path: string) => {
-    expect(r.code, r.stderr).toBe(4);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(
-      `error: output.key_file_exists: '${path}' already exists: a private key file is not replaced ` +
-        '(--force replaces it)\n',
-    );
-  };
-
-  beforeAll(async () => {
-    expect(local('init').code).toBe(0);
-    expect(
-      local('ca', 'create', '--name', 'root', '--subject', 'CN=Key Files Root', '--out', file('root.pem')).code,
-    ).toBe(0);
-    const issuing = local('ca', 'create', '--name', 'issuing', '--parent', 'root', '--subject', 'CN=Key Files CA');
-    expect(issuing.code, issuing.stderr).toBe(0);
-    rootPem = readFileSync(file('root.pem'), 'utf8');
-    issuingPem = local('ca', 'export', 'issuing').stdout;
-    const created = local('token', 'create', '--name', 'key-files', '--role', 'admin', '--json');
-    expect(created.code, created.stderr).toBe(0);
-    token = created.json<{ token: string }>().token;
-    server = await startPkimServer(dataDir, [], XDG);
-  }, 180_000);
-
-  afterAll(async () => {
-    await server?.stop();
-    tmp.cleanup();
-  });
+  const { file, local, modes, certificates, verifies } = cliTwoModesFixture('pkim-key-files-', 'Key Files');
+  const refusedKeyFile = (r: CliResult, path: string) => expectKeyFileRefused(r, keyFileExists(path));
 
   it('cert issue: an existing --out-key is refused before issuing (exit 4, untouched); --force replaces it', () => {
     for (const [mode, pkim] of modes) {

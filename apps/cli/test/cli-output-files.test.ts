@@ -7,72 +7,33 @@
 // an error about what an input file holds names the file (`ssh sign --public-key`, `cert sign --csr`), in one line.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runPkim, type CliResult } from '../../../tests/support/cli-in-process';
-import { startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
-import { opensslSelfSigned, tempDir } from '../../../tests/support/openssl-tools';
-import { opensslVerify } from '../../../tests/support/verifiers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runPkim } from '../../../tests/support/cli-in-process';
+import { cliTwoModesFixture, expectKeyFileRefused, keyFileExists } from '../../../tests/support/cli-two-modes-fixture';
+import { opensslSelfSigned } from '../../../tests/support/openssl-tools';
 
-const tmp = tempDir('pkim-output-files-');
-const file = (name: string) => join(tmp.dir, name);
-const XDG = { XDG_CONFIG_HOME: file('xdg') };
-const dataDir = file('data');
 const PEM_KEY = '-----BEGIN PRIVATE KEY-----\nprecious\n-----END PRIVATE KEY-----\n';
 
 describe('files the CLI writes: key files never replaced silently, checked before anything is done', () => {
-  let server: PkimServer;
-  let token = '';
-  let rootPem = '';
-  let issuingPem = '';
-  const local = (...args: string[]) => runPkim(args, { dataDir, cwd: tmp.dir, env: XDG });
-  const modes: [string, (...args: string[]) => CliResult][] = [
-    ['local', local],
-    ['remote', (...args) => local('--server', server.url, '--token', token, ...args)],
-  ];
-  const certificates = () => local('cert', 'list', '--json').json<{ items: unknown[] }>().items.length;
+  const fx = cliTwoModesFixture('pkim-output-files-', 'Files');
+  const { file, local, modes, certificates, verifies, dataDir } = fx;
   // the events a command here could write (the server's background jobs write their own, at their own time)
   const auditEvents = () =>
     local('audit', 'list', '--limit', '1000', '--json')
       .json<{ items: { action: string }[] }>()
       .items.filter((e) => /^(certificate|ca|bulk)\./.test(e.action)).length;
-  const refused = (r: CliResult, line: string) => {
-    expect(r.code, r.stderr).toBe(4);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`error: output.key_file_exists: ${line}\n`);
-  };
-  const exists = (path: string) => `'${path}' already exists: a private key file is not replaced (--force replaces it)`;
+  const refused = expectKeyFileRefused;
+  const exists = keyFileExists;
   const holdsKey = (path: string) =>
     `'${path}' holds a private key: not replaced by a public file (--force replaces it)`;
-  const verifies = (certPath: string) => {
-    const v = opensslVerify({ leafPem: readFileSync(certPath, 'utf8'), chainPems: [issuingPem], rootPem });
-    expect(v.ok, v.output).toBe(true);
-  };
   let serial = '';
 
-  beforeAll(async () => {
-    expect(local('init').code).toBe(0);
-    expect(local('ca', 'create', '--name', 'root', '--subject', 'CN=Files Root', '--out', file('root.pem')).code).toBe(
-      0,
-    );
-    const issuing = local('ca', 'create', '--name', 'issuing', '--parent', 'root', '--subject', 'CN=Files CA');
-    expect(issuing.code, issuing.stderr).toBe(0);
-    rootPem = readFileSync(file('root.pem'), 'utf8');
-    issuingPem = local('ca', 'export', 'issuing').stdout;
+  beforeAll(() => {
     const issued = local('cert', 'issue', '--ca', 'issuing', '--cn', 'files.example.com', '--keep-key', '--json');
     expect(issued.code, issued.stderr).toBe(0);
     serial = issued.json<{ serial: string }>().serial;
     writeFileSync(file('pw.txt'), 'export-password\n');
-    const created = local('token', 'create', '--name', 'files', '--role', 'admin', '--json');
-    expect(created.code, created.stderr).toBe(0);
-    token = created.json<{ token: string }>().token;
-    server = await startPkimServer(dataDir, [], XDG);
-  }, 180_000);
-
-  afterAll(async () => {
-    await server?.stop();
-    tmp.cleanup();
-  });
+  }, 60_000);
 
   it('cert export p12 with its key: an existing --out refused, nothing exported or audited; --force: 0600', () => {
     for (const [mode, pkim] of modes) {
@@ -269,8 +230,9 @@ describe('files the CLI writes: key files never replaced silently, checked befor
   });
 
   it('acme enable / list print the directory URL: the server URL remotely, publicUrl locally', async () => {
+    const server = fx.server();
     const withUrl = (...args: string[]) =>
-      runPkim(args, { dataDir, cwd: tmp.dir, env: { ...XDG, PKIM_PUBLIC_URL: `${server.url}/` } });
+      runPkim(args, { dataDir, cwd: fx.dir, env: { ...fx.env, PKIM_PUBLIC_URL: `${server.url}/` } });
     const remote = modes[1]![1];
     const enabled = remote('acme', 'enable', '--ca', 'issuing', '--allow-dns', '*.example.com');
     expect(enabled.code, enabled.stderr).toBe(0);
