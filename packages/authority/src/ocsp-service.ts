@@ -541,7 +541,9 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
             caId: await findCaId(r.hashAlgorithmOid, r.issuerNameHash, r.issuerKeyHash),
           })),
         );
-        const fixed = options?.responderCaId;
+        const mountCaIds = options?.mountCaIds;
+        const fixed =
+          (mountCaIds && resolved.find((x) => x.caId && mountCaIds.includes(x.caId))?.caId) ?? options?.responderCaId;
         const single = resolved.length === 1 ? resolved[0] : undefined;
         if (!fixed && !parsed.nonce && single?.caId) {
           const answer = await respondStored(single.caId, single.r);

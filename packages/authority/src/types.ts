@@ -488,6 +488,8 @@ export interface OcspRespondOptions {
    * CA (OpenBao answers a foreign issuer so); without a certificate of its own the answer is `unauthorized`
    */
   responderCaId?: string;
+  /** the CAs of that mount: a request naming one of them is answered by it (a mount's other issuers) */
+  mountCaIds?: readonly string[];
 }
 
 /** A signed checkpoint of the audit chain head: where it was found, the event count and head hash it saw. */

@@ -618,8 +618,8 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   'vault.mount_has_issuer': {
     kind: 'conflict',
     description:
-      'root/generate or intermediate/generate on a mount that already has its one issuer (CA) or a pending one ' +
-      '(HTTP 400 on /v1/): enable another mount for a new CA.',
+      'intermediate/set-signed of a certificate for no pending CA of the mount, where one of its issuers already ' +
+      'has another certificate (HTTP 400 on /v1/): generate a new intermediate for a new issuer.',
   },
   'vault.role_not_found': { kind: 'not_found', description: 'No such Vault role on this mount.' },
   'vault.issuer_not_found': {

@@ -148,14 +148,35 @@ describe('root/generate/internal', () => {
     expect(bound.map((e) => [e.actor, e.details])).toEqual([[expect.any(String), { caId: ca.ca.id }]]);
   });
 
-  it('on a mount that has its issuer: a 400 (one issuer per mount), no CA made', async () => {
+  it('on a mount that has its issuer: another issuer, not the default (OpenBao multi-issuer), listed', async () => {
     const before = await caCount();
-    for (const path of ['boot/root/generate/internal', 'pki/issuers/generate/root/internal']) {
-      const r = await vaultCall(f, 'POST', path, { common_name: 'Second Root', issuer_name: 'second-root' });
-      expect(r.status, r.text).toBe(400);
-      expect(r.body.errors[0]).toMatch(/already has its issuer, CA ca_\w+: a PKI Manager mount has one issuer/);
+    const def = (await vaultCall(f, 'GET', 'pki/issuer/default')).body.data.issuer_id as string;
+    const made: string[] = [];
+    for (const [path, name] of [
+      ['boot/root/generate/internal', 'second-root'],
+      ['pki/issuers/generate/root/internal', 'third-root'],
+    ] as const) {
+      const mount = path.split('/')[0]!;
+      const was = (await vaultCall(f, 'GET', `${mount}/issuer/default`)).body.data.issuer_id as string;
+      const r = await vaultCall(f, 'POST', path, { common_name: name, issuer_name: name, key_type: 'ec' });
+      expect(r.status, r.text).toBe(200);
+      expect(r.body.warnings).toContainEqual(expect.stringMatching(/is not the mount's default issuer/));
+      made.push(r.body.data.issuer_id);
+      // the default stays; the new root is an issuer of the mount, read by its id and name
+      expect((await vaultCall(f, 'GET', `${mount}/issuer/default`)).body.data.issuer_id).toBe(was);
+      const byName = await vaultCall(f, 'GET', `${mount}/issuer/${name}`);
+      expect(byName.body.data.issuer_id).toBe(r.body.data.issuer_id);
+      const v = opensslVerify({ leafPem: byName.body.data.certificate, rootPem: byName.body.data.certificate });
+      expect(v.ok, v.output).toBe(true);
+      const list = await vaultCall(f, 'GET', `${mount}/issuers?list=true`);
+      expect(list.body.data.keys).toContain(r.body.data.issuer_id);
+      expect(list.body.data.key_info[r.body.data.issuer_id].is_default).toBe(false);
+      expect(list.body.data.key_info[was].is_default).toBe(true);
     }
-    expect(await caCount()).toBe(before);
+    expect((await vaultCall(f, 'GET', 'pki/issuer/default')).body.data.issuer_id).toBe(def);
+    expect(await caCount()).toBe(before + 2);
+    const added = await f.authority.audit.list({ action: 'vault.issuer_added', limit: 5 });
+    expect(added.map((e) => (e.details as { caId: string }).caId).sort()).toEqual([...made].sort());
   });
 
   it('on a mount whose CA was deleted: a new root is made and bound (the deleted CA named in the audit)', async () => {
@@ -165,8 +186,10 @@ describe('root/generate/internal', () => {
     );
     const enabled = await vaultCall(f, 'POST', 'sys/mounts/gone', { type: 'pki', options: { ca: 'gone-root' } });
     expect(enabled.status, enabled.text).toBe(204);
-    const refused = await vaultCall(f, 'POST', 'gone/root/generate/internal', { common_name: 'Too Early' });
-    expect(refused.status, refused.text).toBe(400);
+    // while the mount has its default: another issuer, not the default
+    const early = await vaultCall(f, 'POST', 'gone/root/generate/internal', { common_name: 'Too Early' });
+    expect(early.status, early.text).toBe(200);
+    expect((await vaultCall(f, 'GET', 'gone/issuer/default')).body.data.issuer_id).toBe(gone.ca.id);
     await f.authority.cas.revokeCa(gone.ca.id, 'cessationOfOperation', ACTORS.admin);
     await f.authority.cas.delete(gone.ca.id, {}, ACTORS.admin);
 

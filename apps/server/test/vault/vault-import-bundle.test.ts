@@ -2,8 +2,8 @@
 // openssl, its key never here before) brought to a mount without a CA through the authority's `cas.importExisting`
 // (as `pkim ca import-existing`) and the mount bound to it — OpenBao's answer (`mapping`, `imported_issuers`,
 // `imported_keys`), a leaf issued through the mount verified by openssl and certtool against the ORIGINAL root, the
-// same bundle again answered as existing; refusals (another key, a non-CA, garbage, a mount with a CA) are 400 with
-// nothing stored.
+// same bundle again answered as existing, another CA made a second issuer; refusals (another key, a non-CA, garbage)
+// are 400 with nothing stored.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslSelfSigned } from '../../../../tests/support/openssl-tools';
 import { certtoolVerify, opensslVerify } from '../../../../tests/support/verifiers';
@@ -62,7 +62,8 @@ describe('config/ca and issuers/import/bundle with a private key', () => {
     const c = certtoolVerify({ leafPem, rootPem: root.certPem, purpose: 'serverAuth' });
     expect(c.ok, c.output).toBe(true);
 
-    // the same bundle again (issuers/import/bundle): existing; another CA on this mount: refused, nothing stored
+    // the same bundle again (issuers/import/bundle): existing; another CA on this mount: another issuer, not the
+    // default (OpenBao multi-issuer); its leaves (issuer/:ref/issue) verify against its own root
     const again = await vaultCall(f, 'POST', 'brought/issuers/import/bundle', {
       pem_bundle: root.certPem + root.keyPem,
     });
@@ -70,9 +71,20 @@ describe('config/ca and issuers/import/bundle with a private key', () => {
     expect(again.body.data).toMatchObject({ existing_issuers: [caId], existing_keys: [keyId], imported_issuers: [] });
     const count = await caCount();
     const second = await vaultCall(f, 'POST', 'brought/config/ca', { pem_bundle: other.certPem + other.keyPem });
-    expect(second.status).toBe(400);
-    expect(second.body.errors[0]).toMatch(/already has its issuer/);
-    expect(await caCount()).toBe(count);
+    expect(second.status, second.text).toBe(200);
+    const otherId = second.body.data.imported_issuers[0] as string;
+    expect(otherId).not.toBe(caId);
+    expect(await caCount()).toBe(count + 1);
+    expect((await vaultCall(f, 'GET', 'brought/issuer/default')).body.data.issuer_id).toBe(caId);
+    const listed = await vaultCall(f, 'GET', 'brought/issuers?list=true');
+    expect(listed.body.data.keys).toEqual([caId, otherId]);
+    const viaOther = await vaultCall(f, 'POST', `brought/issuer/${otherId}/issue/web`, {
+      common_name: 'b.example.com',
+    });
+    expect(viaOther.status, viaOther.text).toBe(200);
+    const ov = opensslVerify({ leafPem: viaOther.body.data.certificate, rootPem: other.certPem });
+    expect(ov.ok, ov.output).toBe(true);
+    expect(opensslVerify({ leafPem: viaOther.body.data.certificate, rootPem: root.certPem }).ok).toBe(false);
     const events = await f.authority.audit.list({ target: caId, limit: 5 });
     expect(events.map((e) => e.action)).toContain('ca.imported');
   }, 120_000);

@@ -82,8 +82,10 @@ describe('issuer/:ref/revoke', () => {
     expect(data.revocation_time * 1000).toBeGreaterThanOrEqual(Math.floor(before / 1000) * 1000);
     expect(data.revocation_time * 1000).toBeLessThanOrEqual(Date.now());
     expect(Math.floor(Date.parse(data.revocation_time_rfc3339) / 1000)).toBe(data.revocation_time);
-    // an intermediate with its parent here: only the warning that the mount's one issuer no longer issues
-    expect(r.body.warnings).toEqual([expect.stringMatching(/^This issuer is the mount's one \(default\) issuer/)]);
+    // an intermediate with its parent here: only OpenBao's warning that the mount's default issuer no longer issues
+    expect(r.body.warnings).toEqual([
+      expect.stringMatching(/^This issuer is currently configured as the default issuer/),
+    ]);
 
     // the parent's CRL (served by the parent's mount) lists it; the parent's OCSP answers revoked
     expect((await crlOf('parent', f.rootPem)).has(serialHex(f.intermediatePem))).toBe(true);
@@ -135,7 +137,7 @@ describe('issuer/:ref/revoke', () => {
     expect(r.body.warnings).toEqual([
       expect.stringMatching(/^This issuer is a self-signed \(potentially root\) certificate/),
       expect.stringMatching(/^This issuer lacks a parent issuer in PKI Manager/),
-      expect.stringMatching(/^This issuer is the mount's one \(default\) issuer/),
+      expect.stringMatching(/^This issuer is currently configured as the default issuer for this mount/),
     ]);
     // its CRL keeps being served and does not list itself
     expect((await crlOf('lone', root.pem)).has(serialHex(root.pem))).toBe(false);

@@ -1,4 +1,4 @@
-// The Vault 1.11+ issuer API of a mount (one mount = one CA = one issuer): LIST issuers (raw LIST verb, no token),
+// The Vault 1.11+ issuer API of a mount with one issuer (vault-multi-issuer.test.ts: several): LIST issuers (raw LIST,
 // issuer/:ref (token), issuer/:ref/json|pem|der and crl* (no token), config/issuers, keys, key/:ref and config/keys
 // (token), and the issuer/:ref/issue|sign|sign-verbatim twins of the existing routes. Chains checked by openssl
 // verify, the CRL by openssl + certtool + Go.
@@ -215,7 +215,7 @@ describe('config/keys', () => {
 });
 
 describe('config/issuers', () => {
-  it('reads the one default; a write naming it answers 200, another issuer 400, nothing changes', async () => {
+  it('reads the default; a write naming it: 200, a CA not of the mount: 400; follows_latest is kept', async () => {
     expect((await vaultCall(f, 'GET', 'pki/config/issuers', undefined, anon)).status).toBe(403);
     const r = await vaultCall(f, 'GET', 'pki/config/issuers');
     expect(r.body.data).toEqual({ default: f.caId, default_follows_latest_issuer: false });
@@ -227,13 +227,19 @@ describe('config/issuers', () => {
     const other = await vaultCall(f, 'POST', 'pki/config/issuers', { default: f.rootCaId });
     expect(other.status).toBe(400);
     expect(other.body.errors[0]).toMatch(/^Error resolving issuer reference: unable to find PKI issuer for reference/);
-    expect(other.body.errors[0]).toContain('one issuer');
+    // OpenBao's default_follows_latest_issuer: kept on the mount (an issuer added becomes the default), read back
     const follow = await vaultCall(f, 'POST', 'pki/config/issuers', {
       default: f.caId,
       default_follows_latest_issuer: 'true',
     });
-    expect(follow.status).toBe(400);
-    expect(follow.body.errors[0]).toMatch(/default_follows_latest_issuer must be false/);
+    expect(follow.status, follow.text).toBe(200);
+    expect(follow.body.data).toEqual({ default: f.caId, default_follows_latest_issuer: true });
+    expect((await vaultCall(f, 'GET', 'pki/config/issuers')).body.data.default_follows_latest_issuer).toBe(true);
+    const unfollow = await vaultCall(f, 'POST', 'pki/config/issuers', {
+      default: f.caId,
+      default_follows_latest_issuer: false,
+    });
+    expect(unfollow.body.data).toEqual({ default: f.caId, default_follows_latest_issuer: false });
     expect((await vaultCall(f, 'POST', 'pki/config/issuers', { default: 'default' })).status).toBe(400);
     expect((await vaultCall(f, 'POST', 'pki/config/issuers', {})).status).toBe(400);
     expect((await vaultCall(f, 'GET', 'pki/config/issuers')).body.data.default).toBe(f.caId);
@@ -289,7 +295,7 @@ describe('issuer/:ref/issue, sign and sign-verbatim', () => {
 });
 
 describe("a role's issuer_ref", () => {
-  it('is kept with a warning when it names no issuer of the mount, and issue/sign through it are refused', async () => {
+  it('is kept with a warning when it names no issuer of the mount; issue/sign through it refused', async () => {
     const before = (await f.authority.certificates.list({ limit: 500 }, ACTORS.admin)).items.length;
     const role = { ...WEB_ROLE, key_type: 'ec', issuer_ref: f.rootCaId };
     const w = await vaultCall(f, 'POST', 'pki/roles/pinned', role);
@@ -301,13 +307,16 @@ describe("a role's issuer_ref", () => {
       ['pki/issue/pinned', { common_name: 'p.example.com' }],
       ['pki/sign/pinned', { csr: csr.csrPem }],
       ['pki/sign-verbatim/pinned', { csr: csr.csrPem }],
-      ['pki/issuer/default/issue/pinned', { common_name: 'p.example.com' }],
     ] as const) {
       const r = await vaultCall(f, 'POST', path, body);
       expect(r.status, `${path}: ${r.text}`).toBe(400);
       expect(r.body.errors[0]).toMatch(/unable to find PKI issuer for reference: ca_\w+$/);
     }
     expect((await f.authority.certificates.list({ limit: 500 }, ACTORS.admin)).items.length).toBe(before);
+    // the issuer a path names wins over the role's (OpenBao: issuer/:ref/issue/:role takes the path's issuer)
+    const named = await vaultCall(f, 'POST', 'pki/issuer/default/issue/pinned', { common_name: 'p.example.com' });
+    expect(named.status, named.text).toBe(200);
+    expect(named.body.data.issuing_ca).toBe(f.intermediatePem.trim());
   });
 
   it("names the mount's issuer by id, name or default: no warning, and the role issues", async () => {

@@ -1,8 +1,8 @@
-// OpenBao's `root/rotate/:type`: a new root with a new key that is not the mount's issuer until a `config/issuers`
-// write names it. The mount keeps issuing under the old root meanwhile; `root/sign-self-issued` cross-signs the new
-// root with the old one; after the switch leaves verify under the new root (openssl, certtool) and, through the cross
-// certificate, from the old root alone (openssl, Go). Refusals leave the CA rows and the mount's issuer as they were;
-// hvac (generic write) and node-vault rotate too.
+// OpenBao's `root/rotate/:type`: a new root with a new key, an issuer of the mount that is not its default until a
+// `config/issuers` write names it. The mount keeps issuing under the old root meanwhile; `root/sign-self-issued`
+// cross-signs the new root with the old one; after the switch leaves verify under the new root (openssl, certtool)
+// and, through the cross certificate, from the old root alone (openssl, Go). Refusals leave the CA rows and the
+// mount's issuer as they were; hvac (generic write) and node-vault rotate too.
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -70,7 +70,7 @@ describe('root/rotate/internal', () => {
     expect(next.key_id).not.toBe(old.body.data.key_id);
     expect(next.issuing_ca).toBe(next.certificate);
     expect(r.body.warnings).toContainEqual(
-      expect.stringMatching(/is not the mount's issuer yet: write config\/issuers/),
+      expect.stringMatching(/is not the mount's default issuer \(ca_\w+\): write config\/issuers/),
     );
     const nextPem = `${next.certificate}\n`;
     expect(spki(nextPem).equals(spki(oldPem))).toBe(false);
@@ -109,8 +109,12 @@ describe('root/rotate/internal', () => {
     ])
       expect(v.ok, v.output).toBe(true);
     expect(opensslVerify({ leafPem: leaf, rootPem: oldPem }).ok).toBe(false);
-    const bound = await f.authority.audit.list({ action: 'vault.mount_bound', target: 'rr', limit: 5 });
-    expect(bound.map((e) => e.details)).toContainEqual({ caId: next.issuer_id, previousCaId: oldId });
+    const bound = await f.authority.audit.list({ action: 'vault.default_issuer_set', target: 'rr', limit: 5 });
+    expect(bound.map((e) => e.details)).toContainEqual({
+      caId: next.issuer_id,
+      previousCaId: oldId,
+      followsLatest: false,
+    });
 
     // and back: the old root is one the mount had
     const back = await vaultCall(f, 'POST', 'rr/config/issuers', { default: oldId });
@@ -130,7 +134,7 @@ describe('root/rotate/internal', () => {
       ['root/rotate/internal', { common_name: 'X', issuer_name: 'RX-Root' }, /RX-Root/],
       ['root/rotate/internal', { common_name: 'X', key_type: 'ec', key_bits: 521 }, /unsupported bit length/],
       ['root/rotate/internal', { common_name: '' }, /common_name field is required/],
-      // a CA not made by root/rotate on this mount cannot become its issuer
+      // a CA that is no issuer of this mount cannot become its default
       ['config/issuers', { default: f.rootCaId }, /unable to find PKI issuer for reference/],
     ] as const) {
       const r = await vaultCall(f, 'POST', `rx/${path}`, body);

@@ -38,7 +38,10 @@ const BOOLS = ['enabled', 'tidy_cert_store', 'tidy_revoked_certs', 'tidy_revoked
  */
 const FIXED: Record<string, { value: boolean | number; why: string }> = {
   tidy_invalid_certs: { value: false, why: 'a certificate here is never stored unparseable' },
-  tidy_expired_issuers: { value: false, why: 'a mount has one issuer, its CA (pkim ca delete removes it)' },
+  tidy_expired_issuers: {
+    value: false,
+    why: "a mount's issuers are CAs (DELETE issuer/:ref, pkim ca delete remove them)",
+  },
   tidy_move_legacy_ca_bundle: { value: false, why: 'there is no legacy CA bundle here' },
   tidy_acme: { value: false, why: "ACME accounts are the ACME server's, not a mount's" },
   maintain_stored_certificate_counts: { value: false, why: 'tidy-status always counts from the database' },

@@ -6,7 +6,13 @@ import type { CaRow } from '@pkim/store';
 import { auditEvent } from '../audit-service';
 import { authorize } from '../permissions';
 import type { Actor, CaService } from '../types';
-import { caUrlsOf, mountHasIssuer, type VaultMount, type VaultMountService } from './vault-mount-service';
+import {
+  caUrlsOf,
+  issuersOfMount,
+  mountHasIssuer,
+  type VaultMount,
+  type VaultMountService,
+} from './vault-mount-service';
 import type { VaultResult } from './vault-pki-service';
 import type { VaultKeyService } from './vault-keys';
 import { SUBJECT_FIELDS, vaultCaLifetime } from './vault-sign-intermediate';
@@ -25,7 +31,7 @@ export interface VaultGenerateCaDeps {
   clock: Clock;
   /** the authority's CA services: `create` (as `pkim ca create`), `createExternalIntermediate` + `importCertificate` */
   cas: Pick<CaService, 'create' | 'createExternalIntermediate' | 'importCertificate' | 'importExisting' | 'get'>;
-  mounts: Pick<VaultMountService, 'bindCa' | 'requireMount' | 'requireUnbound' | 'rolesRefusedBy' | 'updateMount'>;
+  mounts: Pick<VaultMountService, 'addIssuer' | 'defaultState' | 'requireMount' | 'rolesRefusedBy' | 'updateMount'>;
   /** the mount's keys without an issuer (`keys/generate`): `key_ref` of `…/generate/existing`, a bundle's key */
   keys: Pick<VaultKeyService, 'keyForRef' | 'keyForPublicKey'>;
 }
@@ -180,40 +186,37 @@ async function caRequestOf(
  * `intermediate/generate/internal` (`issuers/generate/intermediate/internal`) + `intermediate/set-signed`. The CA is
  * made by the authority's CA services — `cas.create` (the signing pipeline, as `pkim ca create`) for a root,
  * `cas.createExternalIntermediate` and `cas.importCertificate` (as `pkim ca create --external` and `pkim ca import`)
- * for an intermediate — and the mount, which must have no CA yet (a mount has one issuer), is bound to it.
+ * for an intermediate — and becomes an issuer of the mount (`addIssuer`): its default when the mount has none with a
+ * certificate, or follows the latest issuer (OpenBao's multi-issuer mounts, Vault 1.11+).
  */
-export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
-  /** the mount as stored now, refused when it already has a CA (its one issuer, or a pending one) that exists */
-  function unboundMount(mount: VaultMount): Promise<VaultMount> {
-    return deps.mounts.requireUnbound(mount.path);
-  }
+/** the warning of an issuer added beside the mount's default one */
+function notDefault(ca: CaRow, defaultId: string, pending: boolean): string {
+  return (
+    `the new ${pending ? 'CA' : 'issuer'} ${ca.id} (${ca.name}) is not the mount's default issuer (${defaultId}): ` +
+    `write config/issuers default=${ca.id} to issue with it by default, or name it (issuer/:ref/issue/:role, a ` +
+    "role's issuer_ref)"
+  );
+}
 
-  /** binds the mount to the CA just made; a mount bound meanwhile keeps its CA, the new one is said in the error */
-  async function bind(m: VaultMount, ca: CaRow, actor: Actor): Promise<void> {
-    try {
-      await deps.mounts.bindCa(m.path, ca.id, actor);
-    } catch (e) {
-      if (e instanceof PkiError && e.code === 'vault.mount_has_issuer')
-        throw new PkiError(
-          'vault.mount_has_issuer',
-          `${e.message} (it was bound while CA ${ca.id} (${ca.name}) was made: that CA is left unbound)`,
-        );
-      throw e;
-    }
+export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
+  /** the warnings of an issuer added: not the default (OpenBao keeps the default), roles its key cannot honour */
+  async function added(m: VaultMount, ca: CaRow, actor: Actor, pending = false): Promise<string[]> {
+    const { isDefault, mount } = await deps.mounts.addIssuer(m.path, ca.id, actor, { pending });
+    if (!isDefault) return [notDefault(ca, mount.caId, pending)];
+    return deps.mounts.rolesRefusedBy(m.path, ca.keyType);
   }
 
   const api = {
-    /** `root/generate/:exported`, `issuers/generate/root/:exported`: a root CA made and bound to the mount */
+    /** `root/generate/:exported`, `issuers/generate/root/:exported`: a root CA made, a new issuer of the mount */
     generateRoot(mount: VaultMount, exported: string, params: Record<string, unknown>, actor: Actor) {
       return makeRoot(mount, exported, params, actor, false);
     },
 
     /**
-     * `root/rotate/:exported` (OpenBao: `root/generate` whose new issuer is not made the default): on a mount with a
-     * CA, a new root CA with a new key made by `cas.create` as `root/generate` makes one, NOT bound to the mount — the
-     * mount keeps issuing with its CA — and recorded on the mount (`rotatedCaIds`) so that a `config/issuers` write
-     * naming it makes it the mount's issuer. Its name: `issuer_name`, else the common name made a name, `-2`, `-3`…
-     * when taken (OpenBao names it `next`; CA names are the deployment's). On a mount without a CA: `root/generate`.
+     * `root/rotate/:exported` (OpenBao: `root/generate` whose new issuer is named `next`): a new root CA with a new key
+     * made by `cas.create` as `root/generate` makes one, a new issuer of the mount — not its default while it has one,
+     * as every issuer added (a `config/issuers` write names it). Its name: `issuer_name`, else the common name made a
+     * name, `-2`, `-3`… when taken (OpenBao names it `next`; CA names are the deployment's).
      */
     rotateRoot(mount: VaultMount, exported: string, params: Record<string, unknown>, actor: Actor) {
       return makeRoot(mount, exported, params, actor, true);
@@ -244,14 +247,12 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
         : parseVaultInt('max_path_length', params.max_path_length);
     if (maxPath < -1) throw invalid(`max_path_length ${maxPath}: -1 (no limit) or at least 0`);
     const permittedDns = parseVaultList('permitted_dns_domains', params.permitted_dns_domains);
-    // rotate: the mount's current CA stays its issuer (OpenBao's new issuer is not the default)
-    const current = rotate ? await currentCa(mount) : undefined;
-    const m = current ? await deps.mounts.requireMount(mount.path) : await unboundMount(mount);
-    // the URLs written on the mount before it had a CA (config/urls): the new CA's setting, in its own certificate
-    // too, as OpenBao embeds its mount's URLs in a generated root (the binding below keeps them the CA's); a rotated
-    // root gets the mount's URLs, which are its CA's
+    const m = await deps.mounts.requireMount(mount.path);
+    // the mount's URLs in the new root's certificate, as OpenBao embeds them: its default issuer's (config/urls sets
+    // them) when it has one, else those written on the mount before it had one (the new CA's setting after)
+    const current = (await deps.mounts.defaultState(m)) === 'active' ? (await deps.cas.get(m.caId)).ca : undefined;
     const urls = current ? (current.urls ?? undefined) : (caUrlsOf(m.urls) ?? undefined);
-    if (current && params.issuer_name === undefined) name = await freeName(name);
+    if (rotate && params.issuer_name === undefined) name = await freeName(name);
 
     const view = await deps.cas.create(
       {
@@ -268,23 +269,14 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       },
       actor,
     );
-    if (current) {
-      await deps.mounts.updateMount(m.path, (cur) => {
-        cur.rotatedCaIds = [...(cur.rotatedCaIds ?? []), view.ca.id];
-        return {
-          audit: [
-            auditEvent(deps.clock, actor, 'vault.root_rotated', m.path, { caId: current.id, nextCaId: view.ca.id }),
-          ],
-        };
-      });
-      warnings.push(
-        `the new root ${view.ca.id} (${view.ca.name}) is not the mount's issuer yet: write config/issuers ` +
-          `default=${view.ca.id} to issue with it (root/sign-self-issued cross-signs it with the current root first)`,
-      );
-    } else {
-      await bind(m, view.ca, actor);
-      warnings.push(...(await deps.mounts.rolesRefusedBy(m.path, view.ca.keyType)));
+    if (rotate && current) {
+      await deps.mounts.updateMount(m.path, () => ({
+        audit: [
+          auditEvent(deps.clock, actor, 'vault.root_rotated', m.path, { caId: current.id, nextCaId: view.ca.id }),
+        ],
+      }));
     }
+    warnings.push(...(await added(m, view.ca, actor)));
 
     const certificate = (view.certificatePem ?? '').trim();
     const x509 = new X509Certificate(certificate);
@@ -309,21 +301,6 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
     return { data, warnings: warnings.length ? warnings : undefined };
   }
 
-  /** the mount's CA when it has one that exists (a rotation keeps it the issuer), else undefined */
-  async function currentCa(mount: VaultMount): Promise<CaRow | undefined> {
-    try {
-      await deps.mounts.requireUnbound(mount.path);
-      return undefined;
-    } catch (e) {
-      if (!(e instanceof PkiError) || e.code !== 'vault.mount_has_issuer') throw e;
-    }
-    const m = await deps.mounts.requireMount(mount.path);
-    const { ca } = await deps.cas.get(m.caId);
-    if (ca.status === 'pending')
-      throw invalid(`mount ${m.path} has a pending CA ${ca.id}: set its certificate (intermediate/set-signed) first`);
-    return ca;
-  }
-
   /** `name`, else `name-2`, `name-3`… : the first no CA has */
   async function freeName(name: string): Promise<string> {
     for (let n = 1; ; n++) {
@@ -337,10 +314,39 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
     }
   }
 
+  /**
+   * the CA of the mount a `set-signed` certificate is for: its pending CA whose key the certificate carries, else
+   * the issuer whose certificate it is (answered as existing), else its only pending CA (the import refuses the key),
+   * else its default; none: 400
+   */
+  async function pendingFor(m: VaultMount, ders: Uint8Array[]): Promise<CaRow> {
+    const keys = ders.map((d) => Buffer.from(parseCertificate(d).publicKey));
+    const fingerprints = ders.map((d) => parseCertificate(d).fingerprintSha256);
+    const cas: CaRow[] = [];
+    for (const id of issuersOfMount(m)) {
+      const ca = await deps.cas
+        .get(id)
+        .then((v) => v.ca)
+        .catch(() => undefined);
+      if (ca) cas.push(ca);
+    }
+    const pending = cas.filter((c) => c.status === 'pending' && c.csrPem);
+    const spki = (c: CaRow) => Buffer.from(decodeCsrUnverified(c.csrPem!).publicKey);
+    const found =
+      pending.find((c) => keys.some((k) => k.equals(spki(c)))) ??
+      cas.find((c) => c.fingerprintSha256 && fingerprints.includes(c.fingerprintSha256)) ??
+      (pending.length === 1 ? pending[0] : undefined) ??
+      cas.find((c) => c.id === m.caId);
+    if (!found)
+      throw invalid(`mount ${m.path} has no pending CA: generate one first with intermediate/generate/internal`);
+    return found;
+  }
+
   const more = {
     /**
      * `intermediate/generate/:exported`, `issuers/generate/intermediate/:exported`: a pending CA (its key made in the
-     * key backend) and its CSR, the mount bound to it; it becomes the mount's issuer at `intermediate/set-signed`
+     * key backend) and its CSR, recorded with the mount's issuers (its default on a mount without any); it issues once
+     * `intermediate/set-signed` gives it its certificate (then the default when the mount has none with one)
      */
     async generateIntermediate(
       mount: VaultMount,
@@ -365,12 +371,15 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
         if (v === undefined || v === '' || v === -1 || v === '-1' || (Array.isArray(v) && v.length === 0)) continue;
         warnings.push(`${f} is not used by a CSR: the CA that signs it sets it (sign-intermediate)`);
       }
-      const m = await unboundMount(mount);
+      const m = await deps.mounts.requireMount(mount.path);
+      const state = await deps.mounts.defaultState(m);
       const { ca, csrPem } = await deps.cas.createExternalIntermediate({ name, subject: dn, keyType, keyUri }, actor);
-      await bind(m, ca, actor);
-      // its certificate carries the signer's URLs; its leaves the ones written here (bound with the mount above)
-      if (!caUrlsOf(m.urls)) warnings.push(NO_AIA_INTERMEDIATE_WARNING);
-      warnings.push(...(await deps.mounts.rolesRefusedBy(m.path, ca.keyType)));
+      const added = await deps.mounts.addIssuer(m.path, ca.id, actor, { pending: true });
+      const isDefault = added.isDefault;
+      if (!isDefault) warnings.push(notDefault(ca, added.mount.caId, true));
+      // its certificate carries the signer's URLs; its leaves the ones written here (the CA's with the default above)
+      if (state !== 'active' && state !== 'pending' && !caUrlsOf(m.urls)) warnings.push(NO_AIA_INTERMEDIATE_WARNING);
+      if (isDefault) warnings.push(...(await deps.mounts.rolesRefusedBy(m.path, ca.keyType)));
       const csr = csrPem.trim();
       return {
         data: {
@@ -401,9 +410,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       }
       if (!ders.length) throw invalid('certificate holds no PEM CERTIFICATE');
       const m = await deps.mounts.requireMount(mount.path);
-      if (!m.caId)
-        throw invalid(`mount ${m.path} has no pending CA: generate one first with intermediate/generate/internal`);
-      const { ca } = await deps.cas.get(m.caId);
+      const ca = await pendingFor(m, ders);
       const keyId = (
         ca.skiHex ?? (ca.csrPem ? hex(computeSki(decodeCsrUnverified(ca.csrPem).publicKey)) : '')
       ).toLowerCase();
@@ -432,12 +439,15 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
           Buffer.from(parseCertificate(ca.certificatePem).der).equals(Buffer.from(infos[own]!.der))
         )
           return answer(false);
-        throw mountHasIssuer(m);
+        throw mountHasIssuer(m, ca.id);
       }
       await deps.cas.importCertificate(ca.id, certPem, actor, {
         issuerCertificatePem: rest.length ? rest.join('') : undefined,
       });
-      return answer(true);
+      // an issuer now: the default when the mount has none with a certificate (or follows the latest issuer)
+      const now = await deps.mounts.requireMount(m.path);
+      const warnings = now.caId === ca.id ? [] : await added(now, { ...ca, status: 'active' }, actor);
+      return { ...answer(true), warnings: warnings.length ? warnings : undefined };
     },
 
     /**
@@ -453,7 +463,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       const keyBlocks = bundle.match(KEY_BLOCK) ?? [];
       if (keyBlocks.length === 0) return more.setSigned(mount, { certificate: bundle }, actor);
       if (keyBlocks.length > 1)
-        throw invalid('pem_bundle holds more than one private key: a PKI Manager mount has one issuer and one key');
+        throw invalid('pem_bundle holds more than one private key: import one issuer and its key per request');
       const keyPem = keyBlocks[0]!;
       let ders: Uint8Array[];
       try {
@@ -486,11 +496,10 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
         },
       });
       const m = await deps.mounts.requireMount(mount.path);
-      if (m.caId) {
-        const { ca } = await deps.cas.get(m.caId).catch(() => ({ ca: undefined }));
+      for (const id of issuersOfMount(m)) {
+        const { ca } = await deps.cas.get(id).catch(() => ({ ca: undefined }));
         if (ca?.fingerprintSha256 === infos[own]!.fingerprintSha256) return answer(ca.id, false);
       }
-      const unbound = await unboundMount(m);
       const rest = infos.filter((_, i) => i !== own).map((i) => toPem(i.der, 'CERTIFICATE'));
       const view = await deps.cas.importExisting(
         {
@@ -502,8 +511,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
         },
         actor,
       );
-      await bind(unbound, view.ca, actor);
-      const warnings = await deps.mounts.rolesRefusedBy(unbound.path, view.ca.keyType);
+      const warnings = await added(m, view.ca, actor);
       return { ...answer(view.ca.id, true), warnings: warnings.length ? warnings : undefined };
     },
   };

@@ -267,10 +267,11 @@ export interface VaultIssueServiceDeps {
   sign: SignFunction;
   mounts: VaultMountService;
   /**
-   * refuses (400) a role's `issuer_ref` that does not name the mount's one issuer; asked only when the ref is neither
-   * `default` nor the mount's CA id, so the usual role costs no CA read
+   * the mount as the issuer a role's `issuer_ref` names sees it (its `caId` that issuer's), refused (400) when it
+   * names no issuer of the mount; asked only when the ref is neither `default` nor the default issuer's CA id, so the
+   * usual role costs no CA read
    */
-  requireIssuer(mount: VaultMount, ref: string): Promise<void>;
+  requireIssuer(mount: VaultMount, ref: string): Promise<VaultMount>;
   /** the key type of the mount's issuer: read only for a role (or sign-verbatim request) with `signature_bits` */
   issuerKeyType(mount: VaultMount): Promise<KeyType>;
   /** the issuer's notAfter and leaf_not_after_behavior: read only for a role whose not_after_bound is a time */
@@ -298,15 +299,22 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     return (c.withoutRoots ??= c.all.filter((pem) => !isSelfSigned(pem)));
   }
 
-  /** the role, refused when unknown or pinned (`issuer_ref`) to an issuer this mount does not have — as OpenBao */
-  async function roleOf(mount: VaultMount, roleName: string): Promise<VaultRole> {
+  /**
+   * the role and the mount as its issuer sees it: the role's `issuer_ref` (default: the mount's default issuer) picks
+   * the issuer, unless the path named one (`issuer/:ref/…`: `pinned`, as OpenBao); refused when the role is unknown or
+   * names an issuer this mount does not have (or the mount has no default issuer) — as OpenBao
+   */
+  async function roleOf(
+    mount: VaultMount,
+    roleName: string,
+    pinned: boolean,
+  ): Promise<{ role: VaultRole; issuing: VaultMount }> {
     const role = await mounts.getRole(mount.path, roleName, mount);
     if (!role) throw new PkiError('vault.unknown_role', `unknown role: ${roleName}`);
     const ref = role.issuer_ref;
-    // a mount without a CA yet (enabled without one) has no issuer: the 400 of an unknown issuer reference
-    if (!mount.caId) await deps.requireIssuer(mount, ref || 'default');
-    if (ref && ref !== 'default' && ref !== mount.caId) await deps.requireIssuer(mount, ref);
-    return role;
+    if (pinned || (mount.caId && (!ref || ref === 'default' || ref === mount.caId))) return { role, issuing: mount };
+    // another issuer of the mount, or a mount without a default issuer: the 400 of an unknown issuer reference
+    return { role, issuing: await deps.requireIssuer(mount, ref || 'default') };
   }
 
   /**
@@ -550,25 +558,41 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
     return { data, warnings: o.warnings.length ? o.warnings : undefined, lease };
   }
 
+  /** issue/sign through a role; `pinned`: the path named the issuer (`issuer/:ref/…`: `mount` is its view) */
+  async function throughRole(
+    kind: 'issue' | 'sign',
+    mount: VaultMount,
+    roleName: string,
+    params: Record<string, unknown>,
+    actor: Actor,
+    pinned: boolean,
+  ): Promise<VaultResult> {
+    const { role, issuing } = await roleOf(mount, roleName, pinned);
+    return issueOrSign(kind, issuing, roleName, role, params, actor);
+  }
+
   return {
-    issue: async (mount: VaultMount, role: string, params: Record<string, unknown>, actor: Actor) =>
-      issueOrSign('issue', mount, role, await roleOf(mount, role), params, actor),
-    sign: async (mount: VaultMount, role: string, params: Record<string, unknown>, actor: Actor) =>
-      issueOrSign('sign', mount, role, await roleOf(mount, role), params, actor),
+    issue: (mount: VaultMount, role: string, params: Record<string, unknown>, actor: Actor, pinned = false) =>
+      throughRole('issue', mount, role, params, actor, pinned),
+    sign: (mount: VaultMount, role: string, params: Record<string, unknown>, actor: Actor, pinned = false) =>
+      throughRole('sign', mount, role, params, actor, pinned),
     /**
      * sign-verbatim[/:role]: subject and SANs exactly as in the CSR, no name rules (OpenBao's privileged path); key
      * usage and EKUs from the request (Vault's defaults: the three key usages, no EKU); a named role lends only its
      * ttl, max_ttl, no_store and generate_lease. The token's own limits still apply in the pipeline.
      */
-    signVerbatim: async (mount: VaultMount, role: string | undefined, params: Record<string, unknown>, actor: Actor) =>
-      issueOrSign(
-        'verbatim',
-        mount,
-        role ?? '',
-        verbatimRole(role ? await roleOf(mount, role) : undefined, params),
-        params,
-        actor,
-      ),
+    signVerbatim: async (
+      mount: VaultMount,
+      role: string | undefined,
+      params: Record<string, unknown>,
+      actor: Actor,
+      pinned = false,
+    ) => {
+      // the issuer: the path's (`issuer/:ref/sign-verbatim…`), else the role's issuer_ref, else the mount's default
+      const found = role ? await roleOf(mount, role, pinned) : undefined;
+      const issuing = found?.issuing ?? (mount.caId ? mount : await deps.requireIssuer(mount, 'default'));
+      return issueOrSign('verbatim', issuing, role ?? '', verbatimRole(found?.role, params), params, actor);
+    },
   };
 }
 

@@ -2,14 +2,14 @@ import { KEY_TYPE_INFO, LEAF_NOT_AFTER_BEHAVIORS, PkiError, type LeafNotAfterBeh
 import type { CaRow } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor, CaRevocationService, CaService } from '../types';
-import type { VaultMount } from './vault-mount-service';
+import { issuersOfMount, type VaultMount, type VaultMountService } from './vault-mount-service';
 import { parseVaultBool, parseVaultList, parseVaultString, toVaultSerial } from './vault-params';
 import { mountCaChain } from './vault-pki-service';
 
 /**
- * The issuer of a mount (Vault 1.11+ / OpenBao multi-issuer API). A PKI Manager mount is bound to ONE CA, so it has
- * exactly one issuer: its `issuer_id` is the CA id (`ca_…`, stable, the same id `cert/:serial` answers as `issuer_id`),
- * its `issuer_name` the CA's name, and it is always the mount's default. `:ref` is that id, that name or `default`.
+ * An issuer of a mount (Vault 1.11+ / OpenBao multi-issuer API): a CA of PKI Manager. A mount has several (its
+ * `issuerIds`) and one default (`caId`); an issuer's `issuer_id` is the CA id (`ca_…`, stable, the same id
+ * `cert/:serial` answers as `issuer_id`), its `issuer_name` the CA's name. `:ref` is that id, that name or `default`.
  */
 export interface VaultIssuer {
   ca: CaRow;
@@ -28,12 +28,10 @@ export interface VaultIssuerServiceDeps {
   cas: CaService;
   /** `issuer/:ref/revoke`: the CA revocation, without cascade (the one door of CA revocations) */
   revocation: CaRevocationService;
-  /** `DELETE root`: the mount, whose CA was just deleted, left without one */
-  unbind(mount: VaultMount, caId: string, actor: Actor): Promise<void>;
-  /** `DELETE issuer/:ref`: the same, the deleted CA's key kept as a key of the mount (OpenBao keeps the key) */
+  /** the mount's issuers: `removeIssuer` (`DELETE root`), `setDefaultIssuer` (`config/issuers`), `issuerView` */
+  mounts: Pick<VaultMountService, 'removeIssuer' | 'setDefaultIssuer' | 'issuerView'>;
+  /** `DELETE issuer/:ref`: the issuer removed, the deleted CA's key kept as a key of the mount (OpenBao keeps it) */
   unbindKeepingKey(mount: VaultMount, ca: CaRow, actor: Actor): Promise<void>;
-  /** `config/issuers` naming a root `root/rotate` made on the mount: the mount bound to it (`rebindCa`) */
-  rebind(mount: VaultMount, fromCaId: string, toCaId: string, actor: Actor): Promise<VaultMount>;
 }
 
 /** OpenBao's warning of `DELETE root` */
@@ -42,37 +40,41 @@ const DELETE_ROOT_WARNING =
   'for finer granularity, unless removal of all keys and issuers is desired.';
 
 export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
-  /** the mount's issuer, or undefined while its CA has no certificate (pending) or is gone */
-  async function issuerOf(mount: VaultMount): Promise<VaultIssuer | undefined> {
-    const found = await mountCaChain(deps.cas, mount);
+  /** the issuer of CA `caId`, or undefined while that CA has no certificate (pending) or is gone */
+  async function issuerById(mount: VaultMount, caId: string): Promise<VaultIssuer | undefined> {
+    const found = caId ? await mountCaChain(deps.cas, { ...mount, caId }) : undefined;
     return found && { ca: found.ca, certificate: found.caPem, caChain: found.chain };
   }
 
-  const matches = (issuer: VaultIssuer, ref: string) =>
-    ref === 'default' || ref === issuer.ca.id || ref === issuer.ca.name;
+  /** the mount's default issuer, or undefined while it has none (none yet, deleted, a pending CA) */
+  function issuerOf(mount: VaultMount): Promise<VaultIssuer | undefined> {
+    return issuerById(mount, mount.caId);
+  }
 
-  /** a CA `root/rotate` made on the mount (or one it was bound to before), by id or name, still active */
-  async function rotatedCa(mount: VaultMount, ref: string): Promise<CaRow | undefined> {
-    for (const id of mount.rotatedCaIds ?? []) {
-      let ca: CaRow;
-      try {
-        ca = (await deps.cas.get(id)).ca;
-      } catch (e) {
-        if (e instanceof PkiError && e.code === 'ca.not_found') continue;
-        throw e;
-      }
-      if ((ca.id === ref || ca.name === ref) && ca.status === 'active') return ca;
+  /** every issuer of the mount with a certificate, in the order they were added (deleted and pending CAs left out) */
+  async function allIssuers(mount: VaultMount): Promise<VaultIssuer[]> {
+    const out: VaultIssuer[] = [];
+    for (const id of issuersOfMount(mount)) {
+      const issuer = await issuerById(mount, id);
+      if (issuer) out.push(issuer);
     }
-    return undefined;
+    return out;
+  }
+
+  /** `:ref` (`default`, an issuer's CA id or name) as an issuer of the mount; undefined when it names none */
+  async function find(mount: VaultMount, ref: string): Promise<VaultIssuer | undefined> {
+    if (ref === 'default') return issuerOf(mount);
+    if (issuersOfMount(mount).includes(ref)) return issuerById(mount, ref);
+    return (await allIssuers(mount)).find((i) => i.ca.name === ref);
   }
 
   /** `:ref` of a read: the issuer, or 404 with OpenBao's message (OpenBao itself answers it with a 500) */
   async function resolve(mount: VaultMount, ref: string): Promise<VaultIssuer> {
-    const issuer = await issuerOf(mount);
-    if (!issuer || !matches(issuer, ref)) {
+    const issuer = await find(mount, ref);
+    if (!issuer) {
       throw new PkiError(
         'vault.issuer_not_found',
-        issuer || ref !== 'default'
+        ref !== 'default'
           ? `unable to find PKI issuer for reference: ${ref}`
           : 'no default issuer currently configured',
       );
@@ -80,34 +82,36 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
     return issuer;
   }
 
-  /** `key/:ref`: the mount's one key (its CA's) by its id, its name or `default`; 404 with OpenBao's message else */
+  /**
+   * `key/:ref`: an issuer's key (its CA's) by its id, the CA's name or `default` (the default issuer's); 404 with
+   * OpenBao's message else
+   */
   async function resolveKey(mount: VaultMount, ref: string): Promise<VaultIssuer> {
-    const issuer = await issuerOf(mount);
-    const id = issuer && keyIdOf(issuer.ca);
-    if (!issuer || !id || (ref !== 'default' && ref !== id && ref !== issuer.ca.name)) {
-      throw new PkiError('vault.issuer_not_found', `unable to find PKI key for reference: ${ref}`);
-    }
+    const issuers = ref === 'default' ? [await issuerOf(mount)] : await allIssuers(mount);
+    const issuer = issuers.find(
+      (i) => i && keyIdOf(i.ca) && (ref === 'default' || ref === keyIdOf(i.ca) || ref === i.ca.name),
+    );
+    if (!issuer) throw new PkiError('vault.issuer_not_found', `unable to find PKI key for reference: ${ref}`);
     return issuer;
   }
 
   return {
     resolve,
 
-    /** LIST `issuers` (unauthenticated, as OpenBao): the one issuer's id, with its name, serial and key id */
+    /** LIST `issuers` (unauthenticated, as OpenBao): every issuer's id, with its name, default, serial and key id */
     async list(mount: VaultMount): Promise<{ keys: string[]; key_info: Record<string, unknown> } | undefined> {
-      const issuer = await issuerOf(mount);
-      if (!issuer) return undefined;
-      return {
-        keys: [issuer.ca.id],
-        key_info: {
-          [issuer.ca.id]: {
-            issuer_name: issuer.ca.name,
-            is_default: true,
-            serial_number: toVaultSerial(issuer.ca.serialHex ?? ''),
-            key_id: keyIdOf(issuer.ca),
-          },
-        },
-      };
+      const issuers = await allIssuers(mount);
+      if (!issuers.length) return undefined;
+      const info: Record<string, unknown> = {};
+      for (const { ca } of issuers) {
+        info[ca.id] = {
+          issuer_name: ca.name,
+          is_default: ca.id === mount.caId,
+          serial_number: toVaultSerial(ca.serialHex ?? ''),
+          key_id: keyIdOf(ca),
+        };
+      }
+      return { keys: issuers.map((i) => i.ca.id), key_info: info };
     },
 
     /** `issuer/:ref` (a token with `ca:read`, as OpenBao asks for one): the issuer's whole entry */
@@ -246,81 +250,100 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
             'will not appear on any CRL here and may not be considered revoked by clients. Consider revoking it at ' +
             'its outside issuer as well if it is not self-signed.',
         );
-      warnings.push(
-        "This issuer is the mount's one (default) issuer: issue and sign through this mount are refused from now on " +
-          '(bind the mount to another CA to issue again).',
-      );
+      if (ca.id === mount.caId)
+        warnings.push(
+          'This issuer is currently configured as the default issuer for this mount; operations such as certificate ' +
+            'issuance may not work until a new default issuer is selected.',
+        );
       return { data: entryOf({ ...issuer, ca }), warnings };
     },
 
     /**
-     * `DELETE issuer/:ref` (OpenBao's pathDeleteIssuer; `ca:write`): the mount's one issuer is its CA, so the CA is
-     * deleted — by `cas.delete`, the authority's one CA deletion (`pkim ca delete`), with its refusals, each a 400 with
-     * nothing changed: a CA still valid (a root must be revoked or expired first, an intermediate expired: its parent's
-     * CRL lists it until then), one with subordinate CAs. Its key stays in its backend and a key of the mount, as
-     * OpenBao keeps the key entry (`keys`, `key/:ref`, `key_ref`; the default key when it was); then the mount is left
-     * without a CA (`vault.mount_unbound`, with `keptKeyId`). A ref naming no issuer of the mount (none yet, a
-     * pending CA, another name) changes nothing and answers 204, as OpenBao answers a reference it cannot find.
+     * `DELETE issuer/:ref` (OpenBao's pathDeleteIssuer; `ca:write`): the issuer's CA is deleted — by `cas.delete`, the
+     * authority's one CA deletion (`pkim ca delete`), with its refusals, each a 400 with nothing changed: a CA still
+     * valid (a root must be revoked or expired first, an intermediate expired: its parent's CRL lists it until then),
+     * one with subordinate CAs. Its key stays in its backend and a key of the mount, as OpenBao keeps the key entry
+     * (`keys`, `key/:ref`, `key_ref`; the default key when it was); the issuer leaves the mount (`keptKeyId`), and a
+     * default issuer leaves it without a default (OpenBao's warning). The other issuers stay. A ref naming no issuer of
+     * the mount (none, a pending CA, another name) changes nothing and answers 204, as OpenBao.
      */
     async delete(mount: VaultMount, ref: string, actor: Actor): Promise<string[] | undefined> {
       authorize(actor, 'ca:write');
-      const issuer = await issuerOf(mount);
-      if (!issuer || !matches(issuer, ref)) return undefined;
+      const issuer = await find(mount, ref);
+      if (!issuer) return undefined;
       await deps.cas.delete(issuer.ca.id, {}, actor);
       await deps.unbindKeepingKey(mount, issuer.ca, actor);
+      const kept =
+        `CA ${issuer.ca.name} was deleted (ca.deleted); its key ${keyIdOf(issuer.ca)} was kept in its key backend ` +
+        'and stays a key of the mount (keys, key/:ref).';
+      if (issuer.ca.id !== mount.caId) return [kept];
       return [
         `Deleted issuer ${issuer.ca.id} (via issuer_ref ${ref}); this was configured as the default issuer. ` +
           'Operations without an explicit issuer will not work until a new default is configured.',
-        `CA ${issuer.ca.name} was deleted (ca.deleted); its key ${keyIdOf(issuer.ca)} was kept in its key backend ` +
-          'and stays a key of the mount (keys, key/:ref). The mount has no issuer now: generate one ' +
+        `${kept} The mount has no default issuer now: name one (config/issuers) or generate one ` +
           '(root/generate/internal, or root/generate/existing with key_ref to use that key again) to issue again.',
       ];
     },
 
     /**
-     * `DELETE root` (OpenBao's pathCADeleteRoot: every issuer and key of the mount; `ca:write`): the mount's CA is
-     * deleted by `cas.delete` with the same refusals as `DELETE issuer/:ref`, and its key destroyed in its backend
-     * (`destroyKey`: a backend that cannot destroy keys is a 400 before anything changes; a destruction that fails
-     * after the delete leaves the key, audited `kms.key_destroy_failed`, and says so); then the mount is left without
-     * a CA. A mount whose CA was deleted already is only unbound; one without a CA changes nothing. Always OpenBao's
-     * warning.
+     * `DELETE root` (OpenBao's pathCADeleteRoot: every issuer and key of the mount; `ca:write`): each issuer's CA is
+     * deleted by `cas.delete` with the same refusals as `DELETE issuer/:ref` (a refusal stops there: the issuers
+     * deleted before it stay deleted) and its key destroyed in its backend (`destroyKey`: a backend that cannot
+     * destroy keys is a 400 before that CA changes; a destruction that fails after the delete leaves the key, audited
+     * `kms.key_destroy_failed`, and says so); each leaves the mount. Always OpenBao's warning.
      */
     async deleteRoot(mount: VaultMount, actor: Actor): Promise<string[]> {
       authorize(actor, 'ca:write');
       const warnings = [DELETE_ROOT_WARNING];
-      if (!mount.caId) return warnings;
-      let ca: CaRow | undefined;
-      try {
-        ca = (await deps.cas.get(mount.caId)).ca;
-      } catch (e) {
-        if (!(e instanceof PkiError) || e.code !== 'ca.not_found') throw e;
+      // the default last: a refusal of another leaves the mount issuing as before
+      const ids = issuersOfMount(mount).reverse();
+      for (const id of ids) {
+        let ca: CaRow | undefined;
+        try {
+          ca = (await deps.cas.get(id)).ca;
+        } catch (e) {
+          if (!(e instanceof PkiError) || e.code !== 'ca.not_found') throw e;
+        }
+        if (ca) {
+          const { keyDestroyed } = await deps.cas.delete(ca.id, { destroyKey: true }, actor);
+          warnings.push(
+            keyDestroyed
+              ? `CA ${ca.name} (${ca.id}) was deleted and its key destroyed in its key backend.`
+              : `CA ${ca.name} (${ca.id}) was deleted; its key could not be destroyed and was left in its key ` +
+                  'backend (kms.key_destroy_failed in the audit log).',
+          );
+        }
+        await deps.mounts.removeIssuer(mount.path, id, actor);
       }
-      if (ca) {
-        const { keyDestroyed } = await deps.cas.delete(ca.id, { destroyKey: true }, actor);
-        warnings.push(
-          keyDestroyed
-            ? `CA ${ca.name} (${ca.id}) was deleted and its key destroyed in its key backend.`
-            : `CA ${ca.name} (${ca.id}) was deleted; its key could not be destroyed and was left in its key backend ` +
-                '(kms.key_destroy_failed in the audit log).',
-        );
-      }
-      await deps.unbind(mount, mount.caId, actor);
       return warnings;
     },
 
     /**
-     * LIST `keys` (a token with `ca:read`, as OpenBao): the mount's one key — its CA's key, named by the issuer's
+     * LIST `keys` (a token with `ca:read`, as OpenBao): the issuers' keys — each CA's key, named by its issuer's
      * `key_id` (the subject key identifier: public, stable; the key URI is never shown) and the CA's name
      */
     async listKeys(
       mount: VaultMount,
       actor: Actor,
-    ): Promise<{ keys: string[]; key_info: Record<string, unknown> } | undefined> {
+    ): Promise<{ keys: string[]; key_info: Record<string, unknown>; uris: string[] } | undefined> {
       authorize(actor, 'ca:read');
-      const issuer = await issuerOf(mount);
-      if (!issuer) return undefined;
-      const id = keyIdOf(issuer.ca);
-      return { keys: [id], key_info: { [id]: { key_name: issuer.ca.name, is_default: true } } };
+      const issuers = await allIssuers(mount);
+      const def = (await issuerOf(mount))?.ca;
+      const keys: string[] = [];
+      const uris: string[] = [];
+      const info: Record<string, unknown> = {};
+      for (const { ca } of issuers) {
+        const id = keyIdOf(ca);
+        if (!id || info[id]) continue;
+        keys.push(id);
+        uris.push(ca.keyUri);
+        info[id] = {
+          key_name: ca.name,
+          key_type: KEY_TYPE_INFO[ca.keyType].algorithm,
+          is_default: def !== undefined && keyIdOf(def) === id,
+        };
+      }
+      return keys.length ? { keys, key_info: info, uris } : undefined;
     },
 
     /** `key/:ref` (`ca:read`): the key by its id, its name (the CA's) or `default`; 404 with OpenBao's message else */
@@ -330,7 +353,7 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
     },
 
     /**
-     * `key/:ref` POST/PATCH (`ca:write`): `key_name` is the CA's name (the mount's one key is its CA's), so it renames
+     * `key/:ref` POST/PATCH (`ca:write`): `key_name` is the CA's name (an issuer's key is its CA's), so it renames
      * the CA as `issuer_name` does (`cas.rename`, audited `ca.renamed`); an empty or reserved name is a 400. Answers
      * the key as `key/:ref` does.
      */
@@ -345,13 +368,13 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
       if (params.key_name === undefined) return keyEntry(issuer.ca);
       const name = parseVaultString('key_name', params.key_name).trim();
       const invalid = (m: string) => new PkiError('vault.invalid_parameter', m);
-      if (!name) throw invalid("key_name cannot be empty: the mount's one key is its CA's, named as the CA");
+      if (!name) throw invalid("key_name cannot be empty: an issuer's key is its CA's, named as the CA");
       if (name.toLowerCase() === 'default') throw invalid("reserved keyword 'default' can not be used as key name");
       return keyEntry(await deps.cas.rename(issuer.ca.id, name, actor));
     },
 
     /**
-     * `DELETE key/:ref` (`ca:write`): the mount's one key is its issuer's — in use as long as the CA is — so it is
+     * `DELETE key/:ref` (`ca:write`): an issuer's key is in use as long as its CA is, so it is
      * refused with OpenBao's 400 (`Failed to Delete Key.  Key in Use by Issuer: <CA id>`), nothing changed; delete
      * the issuer (`DELETE issuer/:ref`, `DELETE root`) instead. A ref naming no key of the mount changes nothing
      * (OpenBao answers it as deleted: 204).
@@ -367,7 +390,7 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
       }
       throw new PkiError(
         'vault.invalid_parameter',
-        `Failed to Delete Key.  Key in Use by Issuer: ${issuer.ca.id} (the mount's one key is its CA's: ` +
+        `Failed to Delete Key.  Key in Use by Issuer: ${issuer.ca.id} (an issuer's key is its CA's: ` +
           'DELETE issuer/:ref deletes the CA and keeps the key, DELETE root destroys it)',
       );
     },
@@ -378,18 +401,17 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
       return { certificate, ca_chain: caChain, issuer_id: ca.id, issuer_name: ca.name };
     },
 
-    /** `config/issuers`: the default is the one issuer and never follows another */
+    /** `config/issuers`: the default issuer's id (`''` without one) and `default_follows_latest_issuer` */
     async readConfig(mount: VaultMount, actor: Actor): Promise<Record<string, unknown>> {
       authorize(actor, 'ca:read');
       const issuer = await issuerOf(mount);
-      return { default: issuer?.ca.id ?? '', default_follows_latest_issuer: false };
+      return { default: issuer?.ca.id ?? '', default_follows_latest_issuer: mount.followsLatest === true };
     },
 
     /**
-     * a `config/issuers` write naming this mount's issuer changes nothing and answers like a read; one naming a root
-     * `root/rotate` made on this mount (or a CA it was bound to before: `rotatedCaIds`, active) binds the mount to it
-     * (`rebindCa`, OpenBao's new default issuer); another issuer or `default_follows_latest_issuer=true` is refused
-     * (400) before anything changes: a mount is bound to one CA
+     * a `config/issuers` write (`ca:write`), as OpenBao: `default` (required; not `default`) names an issuer of the
+     * mount (id or name) that becomes its default issuer; `default_follows_latest_issuer`, when given, is set (an
+     * issuer added later becomes the default). A ref naming no issuer: OpenBao's 400, nothing changed.
      */
     async writeConfig(mount: VaultMount, params: Record<string, unknown>, actor: Actor) {
       authorize(actor, 'ca:write');
@@ -400,32 +422,19 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
           "Invalid issuer specification; must be non-empty and can't be 'default'.",
         );
       }
-      if (
-        params.default_follows_latest_issuer !== undefined &&
-        parseVaultBool('default_follows_latest_issuer', params.default_follows_latest_issuer)
-      ) {
+      const follows =
+        params.default_follows_latest_issuer === undefined
+          ? undefined
+          : parseVaultBool('default_follows_latest_issuer', params.default_follows_latest_issuer);
+      const issuer = await find(mount, ref);
+      if (!issuer) {
         throw new PkiError(
           'vault.invalid_parameter',
-          'default_follows_latest_issuer must be false: a PKI Manager mount has one issuer, its CA',
+          `Error resolving issuer reference: unable to find PKI issuer for reference: ${ref}`,
         );
       }
-      let issuer = await issuerOf(mount);
-      // a root made by root/rotate on this mount (OpenBao's issuer that is not the default yet): it becomes the
-      // mount's issuer — the one a PKI Manager mount has
-      const next = issuer && !matches(issuer, ref) ? await rotatedCa(mount, ref) : undefined;
-      if (issuer && next) {
-        await deps.rebind(mount, issuer.ca.id, next.id, actor);
-        issuer = await issuerOf({ ...mount, caId: next.id });
-      }
-      if (!issuer || !matches(issuer, ref)) {
-        throw new PkiError(
-          'vault.invalid_parameter',
-          `Error resolving issuer reference: unable to find PKI issuer for reference: ${ref} ` +
-            `(a PKI Manager mount has one issuer, its CA${issuer ? ` ${issuer.ca.id} (${issuer.ca.name})` : ''}; ` +
-            'root/rotate makes a root it can switch to, or bind the mount to another CA)',
-        );
-      }
-      return { default: issuer.ca.id, default_follows_latest_issuer: false };
+      const m = await deps.mounts.setDefaultIssuer(mount.path, issuer.ca.id, follows, actor);
+      return { default: issuer.ca.id, default_follows_latest_issuer: m.followsLatest === true };
     },
 
     /**
@@ -434,27 +443,30 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
      */
     async roleWarnings(mount: VaultMount, ref: string): Promise<string[] | undefined> {
       if (!ref || ref === 'default' || ref === mount.caId) return undefined;
-      const issuer = await issuerOf(mount);
-      if (issuer && matches(issuer, ref)) return undefined;
+      if (await find(mount, ref)) return undefined;
       return [
         `Issuing Certificate was set to ${ref} but no issuing certificate currently has that name: issue and sign ` +
-          "through this role are refused until issuer_ref names the mount's issuer (its CA's id or name, or default)",
+          "through this role are refused until issuer_ref names an issuer of the mount (its CA's id or name, or " +
+          'default)',
       ];
     },
 
-    /** `issuer/:ref/{issue,sign,sign-verbatim}`: the ref must be this mount's issuer (400 as a bad parameter else) */
-    async requireForIssuance(mount: VaultMount, ref: string): Promise<void> {
-      const issuer = await issuerOf(mount);
-      if (!issuer || !matches(issuer, ref)) {
+    /**
+     * `issuer/:ref/{issue,sign,sign-verbatim}`, a role's `issuer_ref`: the mount as the issuer `:ref` names sees it
+     * (`issuerView`: its `caId` that issuer's); 400 as a bad parameter when it names no issuer of the mount
+     */
+    async requireForIssuance(mount: VaultMount, ref: string): Promise<VaultMount> {
+      const issuer = await find(mount, ref);
+      if (!issuer) {
         throw new PkiError(
           'vault.invalid_parameter',
           `could not fetch the CA certificate (was one set?): unable to find PKI issuer for reference: ${ref}`,
         );
       }
+      return deps.mounts.issuerView(mount, issuer.ca.id);
     },
   };
 }
-
 /** an issuer's whole entry (`issuer/:ref`, `issuer/:ref/revoke`), OpenBao's field names */
 function entryOf({ ca, certificate, caChain }: VaultIssuer): Record<string, unknown> {
   const revoked = ca.status === 'revoked';

@@ -7,7 +7,7 @@ import { auditEvent } from '../audit-service';
 import { authorize } from '../permissions';
 import type { Actor } from '../types';
 import { keyIdOf, type VaultIssuerService } from './vault-issuer-service';
-import type { VaultMount, VaultMountService } from './vault-mount-service';
+import { issuersOfMount, type VaultMount, type VaultMountService } from './vault-mount-service';
 import { parseVaultString } from './vault-params';
 
 /** the settings key prefix of a mount's keys without an issuer: `vault.key.<mount>|<key_id>` */
@@ -39,7 +39,7 @@ export interface VaultKeyServiceDeps {
   logger: Logger;
   /** key custody: the key backends (generateKey, importKey, destroy) */
   keys: KeyBackends;
-  mounts: Pick<VaultMountService, 'requireMount' | 'requireUnbound' | 'updateMount'>;
+  mounts: Pick<VaultMountService, 'requireMount' | 'updateMount'>;
   /** the mount's CA key (`keys`/`key/:ref` of a mount whose key is its CA's, as before) */
   issuers: Pick<VaultIssuerService, 'listKeys' | 'readKey' | 'writeKey' | 'deleteKey' | 'resolve'>;
 }
@@ -227,9 +227,13 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
       const entries = await entriesOf(mount.path);
       const ca = await caOf(mount);
       const def = defaultKeyOf(mount, entries, ca);
-      const own =
-        ca && !entries.some((e) => e.uri === ca.keyUri) ? await deps.issuers.listKeys(mount, actor) : undefined;
-      if (!entries.length && !own) return undefined;
+      // the issuers' keys that are none of the stored keys (a CA made from a stored key: listed once, stored)
+      const issuerKeys = await deps.issuers.listKeys(mount, actor);
+      const own = issuerKeys && {
+        keys: issuerKeys.keys.filter((_, i) => !entries.some((e) => e.uri === issuerKeys.uris[i])),
+        key_info: issuerKeys.key_info,
+      };
+      if (!entries.length && !own?.keys.length) return undefined;
       const info: Record<string, unknown> = {};
       for (const e of entries) {
         info[e.id] = {
@@ -238,8 +242,7 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
           is_default: e.id === def,
         };
       }
-      for (const [id, v] of Object.entries(own?.key_info ?? {}))
-        info[id] = { ...(v as object), key_type: KEY_TYPE_INFO[ca!.keyType].algorithm, is_default: id === def };
+      for (const id of own?.keys ?? []) info[id] = { ...(own!.key_info[id] as object), is_default: id === def };
       return { keys: [...(own?.keys ?? []), ...entries.map((e) => e.id)], key_info: info };
     },
 
@@ -348,8 +351,14 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
       const e = await findEntry(m, ref);
       // OpenBao's user errors (400) for a key_ref it cannot resolve
       if (!e && ref === 'default') {
-        // the default key is the issuer's own: a mount with an issuer makes no second one (vault.mount_has_issuer)
-        if (await caOf(m)) await deps.mounts.requireUnbound(m.path);
+        // the default key is the default issuer's own: one key for two issuers is not built (docs/vault-api.md "One
+        // key, several issuers"); a new issuer gets a new key (internal) or a stored one (key_ref)
+        const ca = await caOf(m);
+        if (ca)
+          throw invalid(
+            `the default key is the key of issuer ${ca.id} (${ca.name}): an issuer here does not share its key with ` +
+              'another; generate the new issuer with internal, or give key_ref naming a key of keys/generate',
+          );
         throw invalid('no default key currently configured');
       }
       if (!e) throw invalid(`unable to find PKI key for reference: ${ref}`);
@@ -375,10 +384,13 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
       const nameFree =
         NAME.test(ca.name) && ca.name.toLowerCase() !== 'default' && !entries.some((e) => e.name === ca.name);
       await deps.mounts.updateMount(mount.path, (cur) => {
-        if (!cur.caId || cur.caId !== ca.id) return undefined;
+        if (!issuersOfMount(cur).includes(ca.id)) return undefined;
+        const wasDefault = cur.caId === ca.id;
         const keptId = stored?.id ?? id;
-        if (defaultKeyOf(cur, entries, ca) === id) cur.defaultKeyId = keptId;
-        cur.caId = '';
+        if (wasDefault && defaultKeyOf(cur, entries, ca) === id) cur.defaultKeyId = keptId;
+        cur.issuerIds = issuersOfMount(cur).filter((i) => i !== ca.id);
+        delete cur.rotatedCaIds;
+        if (wasDefault) cur.caId = '';
         const entry: StoredKey = {
           uri: ca.keyUri,
           keyType: ca.keyType,
@@ -388,7 +400,12 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
         };
         return {
           setSettings: stored || !id ? {} : { [entryKey(cur.path, id)]: JSON.stringify(entry) },
-          audit: [auditEvent(clock, actor, 'vault.mount_unbound', cur.path, { caId: ca.id, keptKeyId: keptId })],
+          audit: [
+            auditEvent(clock, actor, wasDefault ? 'vault.mount_unbound' : 'vault.issuer_removed', cur.path, {
+              caId: ca.id,
+              keptKeyId: keptId,
+            }),
+          ],
         };
       });
     },
@@ -396,9 +413,9 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
     /**
      * `DELETE root` (OpenBao: every key and issuer of the mount), after the CA and its key went: the mount's stored
      * keys are forgotten with its default key (`vault.keys_deleted`) and those no CA uses destroyed in their backend —
-     * not `destroyedUri`, the deleted CA's key that `cas.delete` destroyed already
+     * not `destroyedUris`, the deleted CAs' keys that `cas.delete` destroyed already
      */
-    async forgetAll(mount: VaultMount, actor: Actor, destroyedUri?: string): Promise<void> {
+    async forgetAll(mount: VaultMount, actor: Actor, destroyedUris: string[] = []): Promise<void> {
       const entries = await entriesOf(mount.path);
       const m = await deps.mounts.requireMount(mount.path);
       if (!entries.length && m.defaultKeyId === undefined) return;
@@ -410,7 +427,7 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
         };
       });
       const unused: VaultKey[] = [];
-      for (const e of entries) if (e.uri !== destroyedUri && !(await userOf(e.uri))) unused.push(e);
+      for (const e of entries) if (!destroyedUris.includes(e.uri) && !(await userOf(e.uri))) unused.push(e);
       await destroy(unused, actor);
     },
 

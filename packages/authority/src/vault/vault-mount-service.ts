@@ -11,14 +11,26 @@ import { VAULT_KEY_PREFIX } from './vault-keys';
 import { TIDY_LAST_KEY } from './vault-pki-service';
 import { checkSignatureBits, coerceVaultField, formatShortDuration, parseVaultDuration } from './vault-params';
 
-/** A PKI mount: a Vault path (`pki`, `pki/prod`) bound to one CA of PKI Manager. */
+/**
+ * A PKI mount: a Vault path (`pki`, `pki/prod`) with its issuers — CAs of PKI Manager (Vault 1.11+ / OpenBao
+ * multi-issuer) — and its default issuer (`caId`), the one `issue`/`sign`, `ca`, `crl` and `ocsp` of the mount use.
+ */
 export interface VaultMount {
   path: string;
   /**
-   * the CA the mount is bound to; `''` while it has none (`sys/mounts/<path>` without `options.ca`, as
-   * `vault secrets enable pki`): `root/generate/internal` or `intermediate/generate/internal` binds it (`bindCa`)
+   * the default issuer's CA; `''` while the mount has none: enabled without `options.ca` (as `vault secrets enable
+   * pki`) until a generation or import adds its first issuer, or after its default issuer was deleted (OpenBao leaves
+   * the mount without a default then; `config/issuers` names another)
    */
   caId: string;
+  /**
+   * every issuer of the mount (CA ids, in the order they were added; a pending CA made by `intermediate/generate`
+   * until `intermediate/set-signed` gives it its certificate); the default among them. Absent on a mount written
+   * before several issuers: its issuers are `caId` and `rotatedCaIds` (issuersOfMount)
+   */
+  issuerIds?: string[];
+  /** `config/issuers` `default_follows_latest_issuer`: an issuer added becomes the default */
+  followsLatest?: boolean;
   description: string;
   uuid: string;
   accessor: string;
@@ -36,10 +48,16 @@ export interface VaultMount {
    */
   defaultKeyId?: string;
   /**
-   * roots made by `root/rotate` on this mount while it had its CA (OpenBao's issuers that are not the default), and the
-   * CAs it was bound to before a `config/issuers` write made one of them its issuer (`rebindCa`): what that write takes
+   * written by session 33 (one issuer per mount): the roots `root/rotate` made beside the mount's CA. Read as issuers
+   * of the mount (issuersOfMount); the next write of the mount's issuers moves them into `issuerIds`
    */
   rotatedCaIds?: string[];
+}
+
+/** the mount's issuers (CA ids; some may have been deleted by `pkim ca delete`), the default first when it has one */
+export function issuersOfMount(m: Pick<VaultMount, 'caId' | 'issuerIds' | 'rotatedCaIds'>): string[] {
+  const ids = [m.caId, ...(m.issuerIds ?? []), ...(m.rotatedCaIds ?? [])].filter((id) => id !== '');
+  return [...new Set(ids)];
 }
 
 export interface VaultUrlsConfig {
@@ -118,12 +136,12 @@ function defaultCrl(): VaultCrlConfig {
   };
 }
 
-/** the answer to a CA generation on a mount that already has its one issuer (or a pending CA) */
-export function mountHasIssuer(m: VaultMount): PkiError {
+/** a certificate for a CA that is no pending issuer of the mount (set-signed of an issuer it has already) */
+export function mountHasIssuer(m: VaultMount, caId = m.caId): PkiError {
   return new PkiError(
     'vault.mount_has_issuer',
-    `mount ${m.path} already has its issuer, CA ${m.caId}: a PKI Manager mount has one issuer — enable another mount ` +
-      'for a new CA (sys/mounts), or unbind this one first',
+    `mount ${m.path} already has issuer ${caId} with another certificate: generate a new intermediate ` +
+      '(intermediate/generate/internal) for a new issuer',
   );
 }
 
@@ -238,14 +256,13 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
   }
 
   /**
-   * the mount as stored now when it may be bound to a new CA: it has none, or the CA it names was deleted (`pkim ca
-   * delete`: the mount is left naming a CA that is gone, an OpenBao mount whose issuer was deleted) — else refused
-   * with `vault.mount_has_issuer`
+   * the mount's default issuer: none, gone (its CA deleted by `pkim ca delete`), pending (a CA awaiting its certificate
+   * from `intermediate/set-signed`) or active (with its certificate)
    */
-  async function requireUnbound(path: string): Promise<VaultMount> {
-    const m = await requireMount(path);
-    if (m.caId && (await store.cas.findById(m.caId))) throw mountHasIssuer(m);
-    return m;
+  async function defaultState(m: VaultMount): Promise<'none' | 'gone' | 'pending' | 'active'> {
+    if (!m.caId) return 'none';
+    const ca = await store.cas.findById(m.caId);
+    return !ca ? 'gone' : ca.certificatePem ? 'active' : 'pending';
   }
 
   async function resolveCa(ref: string): Promise<{ id: string; name: string }> {
@@ -284,7 +301,19 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     listMounts,
     getMount,
     requireMount,
-    requireUnbound,
+    defaultState,
+
+    /**
+     * the mount as the request found it, with `caId` the issuer `caId` (a request through `issuer/:ref/…` or a role's
+     * `issuer_ref`): the same view for `getRole` as the mount found (no second Store.otherCommits read)
+     */
+    issuerView: (found: VaultMount, caId: string): VaultMount => {
+      if (found.caId === caId) return found;
+      const v = { ...found, caId };
+      const seen = foundIn.get(found);
+      if (seen) foundIn.set(v, seen);
+      return v;
+    },
 
     /** a stable cluster id for sys/health, created once per database */
     async clusterId(): Promise<string> {
@@ -357,31 +386,46 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     },
 
     /**
-     * binds a mount that has no CA yet (or whose CA was deleted) to `caId` (the CA a `root/generate` or
-     * `intermediate/generate` of the mount just created), audited `vault.mount_bound`; a mount bound meanwhile
-     * (another request, another process) is refused with `vault.mount_has_issuer` and left as it is
+     * a new issuer of the mount (a CA a `root/generate`, `root/rotate`, `set-signed` or bundle import of the mount just
+     * made or gave a certificate): added to its issuers; the default when the mount has no default with a certificate
+     * (never had one, its default was deleted, or is pending) or follows the latest issuer (`config/issuers`), as
+     * OpenBao. `pending` (`intermediate/generate`'s CA, no issuer yet in OpenBao): the default only on a mount without
+     * any. A mount getting a default takes the `config/urls` written on it while it had none as the CA's URL setting
+     * (what some Terraform does first), in the same commit. Audited `vault.mount_bound` (the new default) or
+     * `vault.issuer_added`.
      */
-    async bindCa(path: string, caId: string, actor: Actor): Promise<VaultMount> {
+    async addIssuer(
+      path: string,
+      caId: string,
+      actor: Actor,
+      opts: { pending?: boolean } = {},
+    ): Promise<{ mount: VaultMount; isDefault: boolean }> {
       authorize(actor, 'ca:write');
-      const m = await requireUnbound(path);
-      const deletedCaId = m.caId || undefined;
-      m.caId = caId;
-      // a `config/urls` written before the mount had its CA (what some Terraform does first) becomes the CA's URL
-      // setting now, in the same commit, as a write on a bound mount sets it; the mount's copy is emptied
-      const pending = caUrlsOf(m.urls);
-      m.urls = defaultUrls();
+      const m = await requireMount(path);
+      const state = await defaultState(m);
+      const deletedCaId = state === 'gone' ? m.caId : undefined;
+      m.issuerIds = [...issuersOfMount(m).filter((id) => id !== deletedCaId && id !== caId), caId];
+      delete m.rotatedCaIds;
+      const isDefault = opts.pending
+        ? state === 'none' || state === 'gone'
+        : state !== 'active' || m.followsLatest === true;
+      const previousCaId = m.caId && !deletedCaId && isDefault && m.caId !== caId ? m.caId : undefined;
+      const pending = isDefault ? caUrlsOf(m.urls) : null;
+      if (isDefault) m.caId = caId;
+      if (pending) m.urls = defaultUrls();
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
         ...(pending && { updateCa: [{ id: caId, patch: { urls: pending, updatedAt: clock.now() } }] }),
         audit: [
-          auditEvent(clock, actor, 'vault.mount_bound', m.path, {
+          auditEvent(clock, actor, isDefault ? 'vault.mount_bound' : 'vault.issuer_added', m.path, {
             caId,
             ...(deletedCaId && { deletedCaId }),
+            ...(previousCaId && { previousCaId }),
             ...(pending && { urls: pending }),
           }),
         ],
       });
-      return m;
+      return { mount: m, isDefault };
     },
 
     /**
@@ -407,35 +451,56 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     },
 
     /**
-     * the mount loses its CA (`DELETE issuer/:ref`, `DELETE root`, after `cas.delete` deleted it): from now on it is a
-     * mount without a CA (`(no CA yet)`; a generation binds it again), its roles and URLs kept; audited
-     * `vault.mount_unbound`. Nothing when the mount names another CA by now (bound again meanwhile).
+     * the mount loses an issuer (`DELETE issuer/:ref`, `DELETE root`, after `cas.delete` deleted its CA): removed from
+     * its issuers; when it was the default the mount is left without one (OpenBao: issue/sign refused until
+     * `config/issuers` names another, or the next issuer added becomes it), audited `vault.mount_unbound`, else
+     * `vault.issuer_removed`. Nothing when the mount does not have it (any more).
      */
-    async unbindCa(path: string, caId: string, actor: Actor): Promise<void> {
+    async removeIssuer(path: string, caId: string, actor: Actor): Promise<void> {
       authorize(actor, 'ca:write');
       const m = await requireMount(path);
-      if (!caId || m.caId !== caId) return;
-      m.caId = '';
+      if (!caId || !issuersOfMount(m).includes(caId)) return;
+      const wasDefault = m.caId === caId;
+      m.issuerIds = issuersOfMount(m).filter((id) => id !== caId);
+      delete m.rotatedCaIds;
+      if (wasDefault) m.caId = '';
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
-        audit: [auditEvent(clock, actor, 'vault.mount_unbound', m.path, { caId })],
+        audit: [
+          auditEvent(clock, actor, wasDefault ? 'vault.mount_unbound' : 'vault.issuer_removed', m.path, { caId }),
+        ],
       });
     },
 
     /**
-     * `config/issuers` naming a root made by `root/rotate` on this mount (`rotatedCaIds`): the mount is bound to it
-     * and the CA it leaves joins `rotatedCaIds` (a later write can name it again), audited `vault.mount_bound` with
-     * `previousCaId`; refused (`vault.mount_has_issuer`) when the mount is not bound to `fromCaId` any more
+     * `config/issuers`: `caId` (an issuer of the mount, resolved by the caller) becomes the default, and
+     * `default_follows_latest_issuer` is set when given; audited `vault.default_issuer_set` (with `previousCaId`).
+     * Refused (`vault.invalid_parameter`) when the mount does not have that issuer (any more).
      */
-    async rebindCa(path: string, fromCaId: string, toCaId: string, actor: Actor): Promise<VaultMount> {
+    async setDefaultIssuer(path: string, caId: string, followsLatest: boolean | undefined, actor: Actor) {
       authorize(actor, 'ca:write');
       const m = await requireMount(path);
-      if (m.caId !== fromCaId || !(m.rotatedCaIds ?? []).includes(toCaId)) throw mountHasIssuer(m);
-      m.rotatedCaIds = [...(m.rotatedCaIds ?? []).filter((id) => id !== toCaId), fromCaId];
-      m.caId = toCaId;
+      if (!issuersOfMount(m).includes(caId)) {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          `Error resolving issuer reference: unable to find PKI issuer for reference: ${caId}`,
+        );
+      }
+      const previousCaId = m.caId;
+      m.issuerIds = issuersOfMount(m);
+      delete m.rotatedCaIds;
+      m.caId = caId;
+      if (followsLatest !== undefined) m.followsLatest = followsLatest;
+      if (previousCaId === caId && followsLatest === undefined) return m;
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
-        audit: [auditEvent(clock, actor, 'vault.mount_bound', m.path, { caId: toCaId, previousCaId: fromCaId })],
+        audit: [
+          auditEvent(clock, actor, 'vault.default_issuer_set', m.path, {
+            caId,
+            previousCaId,
+            followsLatest: m.followsLatest === true,
+          }),
+        ],
       });
       return m;
     },
@@ -659,7 +724,8 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
 
     async writeCrlConfig(mountPath: string, params: Record<string, unknown>, actor: Actor): Promise<VaultCrlConfig> {
       authorize(actor, 'ca:write');
-      const m = requireBound(await requireMount(mountPath));
+      const m = await requireMount(mountPath);
+      if (!issuersOfMount(m).length) requireBound(m);
       const crl = { ...defaultCrl(), ...m.crl };
       for (const f of CRL_DURATIONS) {
         if (params[f] !== undefined) crl[f] = parseVaultDuration(f, params[f]) || defaultCrl()[f];
@@ -674,16 +740,25 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
         );
       }
       m.crl = crl;
-      // applied to the mount's CA: its CRL nextUpdate = thisUpdate + expiry, OCSP nextUpdate = now + ocsp_expiry
+      // applied to every issuer of the mount (a mount's config/crl, as OpenBao): its CRL nextUpdate = thisUpdate +
+      // expiry, OCSP nextUpdate = now + ocsp_expiry
+      const ids = issuersOfMount(m);
+      const timings: Record<string, string> = {};
+      for (const id of ids) {
+        timings[CRL_VALIDITY_KEY + id] = String(crl.expiry * 1000);
+        timings[OCSP_VALIDITY_KEY + id] = String(crl.ocsp_expiry * 1000);
+      }
       await commit({
-        setSettings: {
-          [MOUNT_KEY + m.path]: JSON.stringify(m),
-          [CRL_VALIDITY_KEY + m.caId]: String(crl.expiry * 1000),
-          [OCSP_VALIDITY_KEY + m.caId]: String(crl.ocsp_expiry * 1000),
-        },
-        audit: [auditEvent(clock, actor, 'vault.crl_configured', m.path, { ...crl, caId: m.caId })],
+        setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m), ...timings },
+        audit: [
+          auditEvent(clock, actor, 'vault.crl_configured', m.path, {
+            ...crl,
+            caId: m.caId,
+            ...(ids.length > 1 && { caIds: ids }),
+          }),
+        ],
       });
-      deps.onCrlConfigured?.(m.caId);
+      for (const id of ids) deps.onCrlConfigured?.(id);
       return crl;
     },
   };

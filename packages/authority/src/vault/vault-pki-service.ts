@@ -8,7 +8,7 @@ import { authorize } from '../permissions';
 import type { Actor, CaService, CertificateService, CrlService, OcspService } from '../types';
 import type { CaContextLoader } from '../ca-context';
 import { auditEvent } from '../audit-service';
-import type { VaultMount } from './vault-mount-service';
+import { issuersOfMount, type VaultMount } from './vault-mount-service';
 import {
   coerceVaultField,
   formatGoDuration,
@@ -166,10 +166,15 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
     return found && { caPem: found.caPem, chain: found.chain };
   }
 
+  /** a certificate an issuer of the mount issued (the default's first), by its serial */
   async function findIssued(mount: VaultMount, serial: string): Promise<CertificateRow | undefined> {
     const hex = fromVaultSerial(serial);
     if (!hex) return undefined;
-    return store.certificates.findBySerial(mount.caId, hex);
+    for (const caId of issuersOfMount(mount)) {
+      const row = await store.certificates.findBySerial(caId, hex);
+      if (row) return row;
+    }
+    return undefined;
   }
 
   function revocationData(row: Pick<CertificateRow, 'revokedAt'>): Record<string, unknown> {
@@ -182,17 +187,20 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
 
   async function listSerials(mount: VaultMount, revoked: boolean, params: Record<string, unknown>): Promise<string[]> {
     const serials: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page = await store.certificates.list({
-        caId: mount.caId,
-        status: revoked ? 'revoked' : undefined,
-        limit: 1000,
-        cursor,
-      });
-      for (const c of page.items) serials.push(toVaultSerial(c.serialHex));
-      cursor = page.nextCursor;
-    } while (cursor && serials.length < LIST_CAP);
+    // every issuer's certificates (OpenBao's `certs` lists the mount's, whichever issuer signed them)
+    for (const caId of issuersOfMount(mount)) {
+      let cursor: string | null = null;
+      do {
+        const page = await store.certificates.list({
+          caId,
+          status: revoked ? 'revoked' : undefined,
+          limit: 1000,
+          cursor,
+        });
+        for (const c of page.items) serials.push(toVaultSerial(c.serialHex));
+        cursor = page.nextCursor;
+      } while (cursor && serials.length < LIST_CAP);
+    }
     serials.sort();
     const after = params.after !== undefined ? parseVaultString('after', params.after) : '';
     const limit = params.limit !== undefined ? parseVaultInt('limit', params.limit) : 0;
@@ -204,12 +212,14 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
     const cutoff = clock.now() - status.safety_buffer * 1000;
     const candidates: CertificateRow[] = [];
     const collect = async (q: { status?: 'expired' | 'revoked'; expiringBefore?: number }) => {
-      let cursor: string | null = null;
-      do {
-        const page = await store.certificates.list({ caId: mount.caId, limit: 1000, cursor, ...q });
-        candidates.push(...page.items.filter((c) => c.notAfter < cutoff));
-        cursor = page.nextCursor;
-      } while (cursor);
+      for (const caId of issuersOfMount(mount)) {
+        let cursor: string | null = null;
+        do {
+          const page = await store.certificates.list({ caId, limit: 1000, cursor, ...q });
+          candidates.push(...page.items.filter((c) => c.notAfter < cutoff));
+          cursor = page.nextCursor;
+        } while (cursor);
+      }
     };
     if (status.tidy_cert_store) {
       await collect({ status: 'expired' });
@@ -228,9 +238,13 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       if (c.status === 'revoked') status.revoked_cert_deleted_count++;
       else status.cert_store_deleted_count++;
     }
-    const counts = await store.certificates.countByStatus(mount.caId);
-    status.current_cert_store_count = counts.active + counts.expired + counts.revoked;
-    status.current_revoked_cert_count = counts.revoked;
+    status.current_cert_store_count = 0;
+    status.current_revoked_cert_count = 0;
+    for (const caId of issuersOfMount(mount)) {
+      const counts = await store.certificates.countByStatus(caId);
+      status.current_cert_store_count += counts.active + counts.expired + counts.revoked;
+      status.current_revoked_cert_count += counts.revoked;
+    }
   }
 
   /**
@@ -309,18 +323,20 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
           certificate: trimPem(row.certificatePem),
           revocation_time: row.revokedAt ? Math.floor(row.revokedAt / 1000) : 0,
           revocation_time_rfc3339: row.revokedAt ? new Date(row.revokedAt).toISOString() : '',
-          issuer_id: mount.caId,
+          issuer_id: row.caId,
         };
       }
-      const ca = await store.cas.findById(mount.caId);
       const hex = fromVaultSerial(serial);
-      if (ca?.certificatePem && hex && ca.serialHex === hex) {
-        return {
-          certificate: trimPem(ca.certificatePem),
-          revocation_time: 0,
-          revocation_time_rfc3339: '',
-          issuer_id: ca.id,
-        };
+      for (const caId of hex ? issuersOfMount(mount) : []) {
+        const ca = await store.cas.findById(caId);
+        if (ca?.certificatePem && ca.serialHex === hex) {
+          return {
+            certificate: trimPem(ca.certificatePem),
+            revocation_time: 0,
+            revocation_time_rfc3339: '',
+            issuer_id: ca.id,
+          };
+        }
       }
       return undefined;
     },
@@ -367,9 +383,11 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
         serial = info.serialHex;
       }
       const hex = fromVaultSerial(serial);
-      const ca = await store.cas.findById(mount.caId);
-      if (hex && ca?.serialHex === hex) {
-        throw new PkiError('vault.revoke_issuer', `adding issuer (id: ${ca.id}) to its own CRL is not allowed`);
+      for (const caId of hex ? issuersOfMount(mount) : []) {
+        const ca = await store.cas.findById(caId);
+        if (ca && ca.serialHex === hex) {
+          throw new PkiError('vault.revoke_issuer', `adding issuer (id: ${ca.id}) to its own CRL is not allowed`);
+        }
       }
       const row = await findIssued(mount, serial);
       if (!row) throw new PkiError('vault.cert_not_found', `certificate with serial ${serial} not found.`);
@@ -396,11 +414,12 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
     },
 
     /**
-     * `<mount>/ocsp`: RFC 6960 answered by the mount's CA (other issuers: `unknown`). HTTP status as OpenBao:
-     * malformed 400, unauthorized 401, internal error 500, else 200.
+     * `<mount>/ocsp`: RFC 6960 answered by the issuer of the mount the request names (its certificate's issuer), else
+     * by the default issuer (a foreign issuer's certificate: `unknown`). HTTP status as OpenBao: malformed 400,
+     * unauthorized 401, internal error 500, else 200.
      */
     async ocsp(mount: VaultMount, requestDer: Uint8Array): Promise<{ status: number; der: Uint8Array }> {
-      const r = await deps.ocsp.respond(requestDer, { responderCaId: mount.caId });
+      const r = await deps.ocsp.respond(requestDer, { responderCaId: mount.caId, mountCaIds: issuersOfMount(mount) });
       const status =
         r.errorStatus === 'malformedRequest' ? 400 : r.errorStatus === 'unauthorized' ? 401 : r.errorStatus ? 500 : 200;
       return { status, der: r.der };

@@ -1,5 +1,5 @@
 import type { AuditService, AuthService, CaRevocationService } from '../types';
-import { createVaultMountService, type VaultMount } from './vault-mount-service';
+import { createVaultMountService, issuersOfMount, type VaultMount } from './vault-mount-service';
 import { createVaultAuthService } from './vault-auth-service';
 import { createVaultPkiService, type VaultPkiServiceDeps } from './vault-pki-service';
 import { createVaultIssueService, vaultRoleProvisionerId } from './vault-issue-service';
@@ -50,13 +50,12 @@ export function createVaultService(deps: VaultServiceDeps) {
     auth: deps.auth,
     audit: deps.audit,
   });
-  /** the mount's one issuer (its CA) as Vault 1.11+ names it: `issuers`, `issuer/:ref`, `config/issuers` */
+  /** the mount's issuers (its CAs) as Vault 1.11+ names them: `issuers`, `issuer/:ref`, `config/issuers` */
   const caIssuers = createVaultIssuerService({
     cas: deps.cas,
     revocation: deps.revocation,
-    unbind: (mount, caId, actor) => mounts.unbindCa(mount.path, caId, actor),
+    mounts,
     unbindKeepingKey: (mount, ca, actor) => keyService.unbindKeepingKey(mount, ca, actor),
-    rebind: (mount, fromCaId, toCaId, actor) => mounts.rebindCa(mount.path, fromCaId, toCaId, actor),
   });
   /** keys without an issuer (`keys/generate`) beside the CA's key: `keys`, `key/:ref` answer both */
   const keyService = createVaultKeyService({
@@ -72,14 +71,20 @@ export function createVaultService(deps: VaultServiceDeps) {
     ...keyService.paths,
     /** `DELETE root`: the CA deleted and its key destroyed, then the mount's other keys (OpenBao: every key) */
     async deleteRoot(mount: VaultMount, actor: Actor): Promise<string[]> {
-      const caKeyUri = mount.caId ? (await deps.store.cas.findById(mount.caId))?.keyUri : undefined;
+      const caKeyUris: string[] = [];
+      for (const id of issuersOfMount(mount)) {
+        const uri = (await deps.store.cas.findById(id))?.keyUri;
+        if (uri) caKeyUris.push(uri);
+      }
       const warnings = await caIssuers.deleteRoot(mount, actor);
-      await keyService.forgetAll(mount, actor, caKeyUri);
+      await keyService.forgetAll(mount, actor, caKeyUris);
       return warnings;
     },
   };
+  // issuerView is the issuer service's (synchronous, per request): not a member of the service's `mounts`
+  const { issuerView: _view, ...mountsOut } = mounts;
   const mountPaths = {
-    ...mounts,
+    ...mountsOut,
     /** the mount's settings go (its stored keys' entries too), then its keys no CA uses are destroyed */
     async unmount(path: string, actor: Actor): Promise<void> {
       const m = await mounts.getMount(path);

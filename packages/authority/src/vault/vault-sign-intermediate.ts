@@ -105,7 +105,7 @@ function signSelfIssuedOf(deps: VaultSignIntermediateDeps) {
     actor: Actor,
   ): Promise<VaultResult> {
     authorize(actor, 'ca:write');
-    await deps.issuers.requireForIssuance(mount, ref);
+    mount = await deps.issuers.requireForIssuance(mount, ref);
     const issuer = (await deps.issuers.resolve(mount, ref)).ca;
     const pem = parseVaultString('certificate', params.certificate);
     let ders: Uint8Array[];
@@ -184,7 +184,7 @@ function signIntermediateOf(deps: VaultSignIntermediateDeps) {
     actor: Actor,
   ): Promise<VaultResult> {
     authorize(actor, 'ca:write');
-    await deps.issuers.requireForIssuance(mount, ref);
+    mount = await deps.issuers.requireForIssuance(mount, ref);
     const issuer = (await deps.issuers.resolve(mount, ref)).ca;
     const format = parseVaultString('format', params.format) || 'pem';
     if (!['pem', 'der', 'pem_bundle'].includes(format)) {

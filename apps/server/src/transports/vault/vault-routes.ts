@@ -507,15 +507,15 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   },
-  // issue/sign/sign-verbatim, and their Vault 1.11+ twins below `issuer/:ref/` (the ref must be this mount's one
-  // issuer): the same handlers, the same one signing pipeline
+  // issue/sign/sign-verbatim (the role's issuer_ref, else the mount's default issuer), and their Vault 1.11+ twins
+  // below `issuer/:ref/` (that issuer of the mount, whatever the role names): the same handlers, one signing pipeline
   ...['', 'issuer/:ref/'].flatMap((prefix): VaultRoute[] => [
     ...(['issue', 'sign'] as const).map((kind): VaultRoute => ({
       path: `${prefix}${kind}/:role`,
       ops: {
         async write(c) {
-          if (prefix) await c.authority.vault.issuers.requireForIssuance(c.mount!, c.path.ref);
-          const r = await c.authority.vault.pki[kind](c.mount!, c.path.role, c.params, actorOf(c));
+          const m = prefix ? await c.authority.vault.issuers.requireForIssuance(c.mount!, c.path.ref) : c.mount!;
+          const r = await c.authority.vault.pki[kind](m, c.path.role, c.params, actorOf(c), prefix !== '');
           return { kind: 'json', data: r.data, warnings: r.warnings, lease: r.lease };
         },
       },
@@ -524,9 +524,9 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       path: `${prefix}${path}`,
       ops: {
         async write(c) {
-          if (prefix) await c.authority.vault.issuers.requireForIssuance(c.mount!, c.path.ref);
+          const m = prefix ? await c.authority.vault.issuers.requireForIssuance(c.mount!, c.path.ref) : c.mount!;
           const role = path.endsWith(':role') ? c.path.role : undefined;
-          const r = await c.authority.vault.pki.signVerbatim(c.mount!, role, c.params, actorOf(c));
+          const r = await c.authority.vault.pki.signVerbatim(m, role, c.params, actorOf(c), prefix !== '');
           return { kind: 'json', data: r.data, warnings: r.warnings, lease: r.lease };
         },
       },
@@ -557,7 +557,7 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       async patch(c) {
         return json(await c.authority.vault.issuers.write(c.mount!, c.path.ref, c.params, actorOf(c)));
       },
-      // the mount's CA deleted (cas.delete, its refusals) and the mount unbound; a ref it does not know: 204
+      // the issuer's CA deleted (cas.delete, its refusals), its key kept; a ref the mount does not know: 204
       async delete(c) {
         const warnings = await c.authority.vault.issuers.delete(c.mount!, c.path.ref, actorOf(c));
         return warnings ? json(null, warnings) : { kind: 'empty' };
@@ -565,7 +565,7 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     },
   },
   {
-    // OpenBao: every issuer and key of the mount — here its CA (cas.delete, its key destroyed) and the binding
+    // OpenBao: every issuer and key of the mount — here its CAs (cas.delete, their keys destroyed)
     path: 'root',
     ops: {
       async delete(c) {
@@ -584,7 +584,7 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   })),
-  // OpenBao's root/rotate: a new root with a new key, not the mount's issuer until config/issuers names it
+  // OpenBao's root/rotate: a new root with a new key, an issuer of the mount, not its default until config/issuers
   {
     path: 'root/rotate/:name',
     ops: {
@@ -606,7 +606,7 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     },
   })),
   // OpenBao's CA generation: a root (`pkim ca create`) or a pending intermediate and its CSR (`pkim ca create
-  // --external`) made by the authority's CA services and bound to this mount, which must have no CA yet
+  // --external`) made by the authority's CA services, a new issuer of this mount (its default when it has none)
   ...(['root', 'intermediate'] as const).flatMap((kind) =>
     [`${kind}/generate/:name`, `issuers/generate/${kind}/:name`].map((path): VaultRoute => ({
       path,
@@ -621,7 +621,7 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     })),
   ),
   {
-    // the certificate signed for the mount's pending CA: imported as `pkim ca import` does
+    // the certificate signed for a pending CA of the mount: imported as `pkim ca import` does
     path: 'intermediate/set-signed',
     ops: {
       async write(c) {
@@ -631,7 +631,7 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     },
   },
   ...['config/ca', 'issuers/import/bundle'].map((path): VaultRoute => ({
-    // pem_bundle: with a private key, an existing CA bound to a mount without one (as `pkim ca import-existing`)
+    // pem_bundle: with a private key, an existing CA made an issuer of the mount (as `pkim ca import-existing`)
     path,
     ops: {
       async write(c) {
@@ -675,14 +675,14 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   })),
-  // the mount's CRL (the CA's one CRL, as `crl`): JSON `{crl: PEM}`, PEM or DER — OpenBao's three forms
+  // the issuer's CRL (its CA's one CRL): JSON `{crl: PEM}`, PEM or DER — OpenBao's three forms
   ...(['', '/pem', '/der'] as const).map((form): VaultRoute => ({
     path: `issuer/:ref/crl${form}`,
     auth: false,
     ops: {
       async read(c) {
-        await c.authority.vault.issuers.resolve(c.mount!, c.path.ref);
-        const der = await c.authority.vault.pki.crlDer(c.mount!);
+        const { ca } = await c.authority.vault.issuers.resolve(c.mount!, c.path.ref);
+        const der = await c.authority.vault.pki.crlDer({ ...c.mount!, caId: ca.id });
         if (form === '/der')
           return { kind: 'raw', contentType: 'application/pkix-crl', body: der ? Buffer.from(der) : null };
         const pem = der ? toPem(der, 'X509 CRL') : '';
@@ -724,7 +724,7 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       async patch(c) {
         return json(await c.authority.vault.issuers.writeKey(c.mount!, c.path.ref, c.params, actorOf(c)));
       },
-      // the mount's one key is its issuer's: refused as OpenBao refuses a key in use; a ref it does not know: 204
+      // an issuer's key: refused as OpenBao refuses a key in use; a ref it does not know: 204
       async delete(c) {
         await c.authority.vault.issuers.deleteKey(c.mount!, c.path.ref, actorOf(c));
         return { kind: 'empty' };
@@ -732,7 +732,7 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     },
   },
   {
-    // the mount's one key is its default (OpenBao's default key); a write may only name it
+    // the mount's default key (OpenBao's): a key of keys/generate or an issuer's
     path: 'config/keys',
     ops: {
       async read(c) {
