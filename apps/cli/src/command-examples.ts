@@ -39,6 +39,7 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
     'pkim ca rotate root --key-type ec-p384 --out root-2.pem --cross-out root-2-cross.pem',
     'pkim ca rotate issuing --name issuing-2027 --disable-old',
   ],
+  'ca revoke-cross': ['pkim ca revoke-cross root-2 --reason cessationOfOperation'],
   'ca delete': ['pkim ca delete old-issuing --destroy-key'],
   'ca truststore': ['pkim ca truststore issuing --format jks --password-file pass.txt --out truststore.jks'],
 

@@ -110,6 +110,19 @@ export function caRenewedText(v: CaViewDto, out?: string): string {
   ]);
 }
 
+/** `ca revoke-cross`'s text, local and remote alike: the cross certificate revoked, the successor as it stays */
+export function crossRevokedText(v: CaViewDto): string {
+  const cross = v.history.find((h) => h.kind === 'cross');
+  return keyValues([
+    [
+      'cross',
+      `serial ${cross?.serial ?? '-'} revoked (${cross?.revocationReason ?? '-'}) at ${cross?.revokedAt ?? '-'}`,
+    ],
+    ['issuer', `${cross?.issuer ?? '-'} (${cross?.issuerCaId ?? '-'}): its CRL lists it, its OCSP answers revoked`],
+    ['CA', `${v.name} (${v.id}) ${v.status}`],
+  ]);
+}
+
 /**
  * `ca rotate`'s text, local and remote alike: the successor (name, key, serial, dates), a root's cross certificate
  * and the predecessor's status; `out`, `crossOut`: where the successor's and the cross certificate were written

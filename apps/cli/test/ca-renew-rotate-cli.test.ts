@@ -8,7 +8,13 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPkimAsync } from '../../../tests/support/cli-in-process';
 import { tempDir } from '../../../tests/support/openssl-tools';
-import { certtoolVerify, goVerify, opensslVerify } from '../../../tests/support/verifiers';
+import {
+  certtoolVerify,
+  goVerify,
+  opensslCrlVerifyOnly,
+  opensslRaw,
+  opensslVerify,
+} from '../../../tests/support/verifiers';
 import { bothModesSuite, comparableShape, expectSameSteps, stepRecorder } from '../../../tests/support/remote-server';
 
 const tmp = tempDir('pkim-ca-lifecycle-');
@@ -55,6 +61,11 @@ async function flow(pkim: (...args: string[]) => ReturnType<typeof runPkimAsync>
   const outs = `--out-cert ${f('after.pem')} --out-chain ${f('after-chain.pem')}`;
   await run('cert issue after', `cert issue --ca lc-int2 --cn after.example.com --ttl 1d ${outs}`);
   await run('ca show root-2', 'ca show lc-root-2');
+  // the cross certificate revoked on its own: on the old root's CRL; again, or a CA without one: refused
+  await run('ca revoke-cross', 'ca revoke-cross lc-root-2 --reason cessationOfOperation');
+  await run('ca revoke-cross, again', 'ca revoke-cross lc-root-2');
+  await run('ca revoke-cross, no cross', 'ca revoke-cross lc-int');
+  await run('crl generate root', `crl generate --ca lc-root --pem --out ${f('root-crl.pem')}`);
   await run('ca disable int', 'ca disable lc-int');
   await run('ca renew, disabled', 'ca renew lc-int');
   await run('ca rotate, disabled', 'ca rotate lc-int');
@@ -89,11 +100,18 @@ describe('pkim ca renew and ca rotate, local and remote', () => {
       crossCertificatePem: expect.stringMatching(/^-----BEGIN CERTIFICATE-----/) as unknown,
     });
     expect(step('ca show root-2').json).toMatchObject({ history: [{ kind: 'cross' }] });
+    expect(step('ca revoke-cross').json).toMatchObject({
+      name: 'lc-root-2',
+      status: 'active',
+      history: [{ kind: 'cross', revocationReason: 'cessationOfOperation' }],
+    });
     const refused: [string, number, string, RegExp][] = [
       ['ca renew, past the parent', 5, 'lint.lifetime_beyond_issuer', /issuer/],
       ['ca renew, unknown CA', 3, 'ca.not_found', /no-such-ca/],
       ['ca renew, disabled', 4, 'ca.not_active', /disabled/],
       ['ca rotate, disabled', 4, 'ca.not_active', /disabled/],
+      ['ca revoke-cross, again', 4, 'certificate.already_revoked', /already revoked/],
+      ['ca revoke-cross, no cross', 3, 'certificate.not_found', /no cross certificate/],
     ];
     for (const [name, code, pkiCode, message] of refused) {
       expect([step(name).code, error(name).code], name).toEqual([code, pkiCode]);
@@ -136,6 +154,20 @@ describe('pkim ca renew and ca rotate, local and remote', () => {
       expect(g.ok, g.output).toBe(true);
       const n = opensslVerify({ leafPem: after, chainPems: [int2], rootPem: read('root-2.pem'), purpose: 'sslserver' });
       expect(n.ok, n.output).toBe(true);
+      // the old root's CRL lists the cross certificate revoked on its own (openssl reads it)
+      const crl = opensslCrlVerifyOnly(
+        new Uint8Array(Buffer.from(read('root-crl.pem').replace(/-----[^-]+-----|\s/g, ''), 'base64')),
+        rootPem,
+      );
+      expect(crl.ok, crl.text).toBe(true);
+      const crossSerial = opensslRaw(['x509', '-noout', '-serial'], Buffer.from(read('cross.pem'))).stdout;
+      expect(crl.text.toUpperCase()).toContain(
+        crossSerial
+          .trim()
+          .replace(/^serial=/i, '')
+          .toUpperCase(),
+      );
+      expect(crl.text).toMatch(/Cessation Of Operation/);
     },
   );
 });

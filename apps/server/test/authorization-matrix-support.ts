@@ -67,6 +67,8 @@ interface Kit {
   sshPub: string;
   freshCa(): Promise<string>;
   freshRevokedRoot(): Promise<string>;
+  /** the successor of a root just rotated: it has a cross certificate (`ca.revokeCross` victims) */
+  freshRotatedRoot(): Promise<string>;
   /** a pending CA (`ca.createExternal`) and the certificate an openssl root outside signed for its key */
   freshPendingCa(): Promise<{ ref: string; certificate: string }>;
   freshLeaf(): Promise<string>;
@@ -145,6 +147,7 @@ const TRPC: Record<string, TrpcRow> = {
   // a new certificate for a fresh CA's key; a successor of a fresh CA (named `<name>-2`)
   'ca.renew': { input: async (k) => ({ ref: await k.freshCa() }), expect: ADMIN_ONLY },
   'ca.rotate': { input: async (k) => ({ ref: await k.freshCa() }), expect: ADMIN_ONLY },
+  'ca.revokeCross': { input: async (k) => ({ ref: await k.freshRotatedRoot() }), expect: ADMIN_ONLY },
   // only a revoked (or expired) root may be deleted
   'ca.delete': { input: async (k) => ({ id: await k.freshRevokedRoot() }), expect: ADMIN_ONLY },
   'certificate.list': { input: (k) => ({ ca: k.issuingId }), expect: READERS },
@@ -687,6 +690,13 @@ export function authorizationMatrix() {
         );
         await a.cas.revokeCa(ca.id, 'cessationOfOperation', admin);
         return ca.id;
+      },
+      freshRotatedRoot: async () => {
+        const { ca } = await a.cas.create(
+          { name: `mx-victim-${seq()}`, subject: { commonName: 'Matrix rotated root' }, keyType: 'ec-p256' },
+          admin,
+        );
+        return (await a.cas.rotate(ca.id, { name: `mx-victim-${seq()}` }, admin)).ca.id;
       },
       freshPendingCa: async () => {
         const name = `mx-pending-${seq()}`;

@@ -35,6 +35,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'ca.revoke': ADMIN,
   'ca.renew': ADMIN,
   'ca.rotate': ADMIN,
+  'ca.revokeCross': ADMIN,
   'ca.delete': ADMIN,
   'ca.generateCrl': ADMIN,
   'certificate.list': READERS,

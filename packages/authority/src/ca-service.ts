@@ -8,6 +8,7 @@ import {
   newId,
   toPkiError,
   type LeafNotAfterBehavior,
+  type RevocationReason,
 } from '@pkim/shared';
 import {
   buildCsr,
@@ -699,6 +700,59 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
   }
 
   /**
+   * Revokes a rotated root's cross certificate on its own (`pkim ca revoke-cross`, tRPC `ca.revokeCross`, REST `POST
+   * /api/v1/cas/:id/revoke-cross`): relying parties that trust only the old root stop reaching the successor through
+   * it. The successor itself is not touched (its own certificate stays good); the cross certificate's history entry
+   * takes the revocation time and reason, the old root's CRL lists it and its OCSP responder answers `revoked` for it.
+   * A CA operation rather than `pkim cert revoke`: the cross certificate is not in the certificate inventory (it is the
+   * CA's, kept in its history), and revoking the CA would revoke everything below it.
+   */
+  async function revokeCross(caRef: string, reason: RevocationReason, actor: Actor): Promise<CaView> {
+    try {
+      authorize(actor, 'ca:write');
+      assertAcceptedRevocationReason(reason);
+      const ca = await findCa(caRef);
+      checkActorMayUseCa(actor, ca);
+      const history = ca.certificateHistory ?? [];
+      const i = history.findIndex((h) => h.kind === 'cross');
+      const cross = history[i];
+      if (!cross)
+        throw new PkiError(
+          'certificate.not_found',
+          `CA ${ca.name} has no cross certificate (only a rotated root's successor has one: pkim ca rotate)`,
+        );
+      if (ca.status === 'revoked' || cross.revokedAt !== undefined)
+        throw new PkiError(
+          'certificate.already_revoked',
+          `the cross certificate ${cross.serialHex} of CA ${ca.name} is already revoked` +
+            (ca.status === 'revoked' ? ' (with the CA)' : ''),
+        );
+      const t = clock.now();
+      const certificateHistory = history.map((h, j) =>
+        j === i ? { ...h, revokedAt: t, revocationReason: reason } : h,
+      );
+      const patch = { certificateHistory, updatedAt: t };
+      await store.commit({
+        updateCa: [{ id: ca.id, patch, unlessRevoked: true }],
+        audit: [
+          auditEvent(clock, actor, 'ca.cross_revoked', ca.id, {
+            name: ca.name,
+            serial: cross.serialHex,
+            issuerCaId: cross.issuerCaId,
+            reason,
+          }),
+        ],
+      });
+      // the old root's CRL lists it from now on (its OCSP answer reads the history entry at each request)
+      if (cross.issuerCaId) deps.onRevoked?.([cross.issuerCaId]);
+      logger.info({ caId: ca.id, serial: cross.serialHex }, 'cross certificate revoked');
+      return await view({ ...ca, ...patch });
+    } catch (e) {
+      throw await recordFailure(deps, actor, 'ca.revoke_cross_failed', caRef, e, { reason });
+    }
+  }
+
+  /**
    * Destroys the key of a CA whose row is deleted and audits the outcome: kms.key_destroyed, or kms.key_destroy_failed
    * with the code and reason (the key is left in its backend, logged). True when the key is gone.
    */
@@ -841,5 +895,6 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     setLeafNotAfterBehavior,
     delete: remove,
     revokeCa,
+    revokeCross,
   };
 }

@@ -133,6 +133,19 @@ export function createCrlService(
       after = page[page.length - 1]!.serialHex;
     }
     for (const other of await store.cas.list()) {
+      // a cross certificate revoked on its own (`ca revoke-cross`), whatever its CA's status
+      for (const h of other.certificateHistory ?? [])
+        if (
+          h.revokedAt !== undefined &&
+          h.issuerCaId === caId &&
+          other.status !== 'revoked' &&
+          h.notAfter > clock.now()
+        )
+          entries.add({
+            serialHex: h.serialHex,
+            revokedAt: h.revokedAt,
+            reason: crlReason(h.revocationReason ?? null),
+          });
       if (other.status !== 'revoked') continue;
       const reason = crlReason(other.revocationReason);
       if (other.parentId === caId && other.serialHex)

@@ -289,14 +289,15 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     const holder = holderId === undefined ? undefined : await store.cas.findById(holderId);
     const h = holder?.certificateHistory?.find((e) => e.issuerCaId === caId && e.serialHex.toLowerCase() === serial);
     if (!holder || !h) return undefined;
-    const revoked = holder.status === 'revoked';
+    // the CA revoked (its earlier certificates with it), else the certificate revoked on its own (ca revoke-cross)
+    const revoked = holder.status === 'revoked' ? holder : h.revokedAt !== undefined ? h : undefined;
     return {
       certificateId: holder.id,
       caId,
       serialHex: serial,
       status: revoked ? ('revoked' as const) : ('active' as const),
-      revokedAt: revoked ? holder.revokedAt : null,
-      revocationReason: revoked ? holder.revocationReason : null,
+      revokedAt: revoked?.revokedAt ?? null,
+      revocationReason: revoked?.revocationReason ?? null,
       notAfter: h.notAfter,
       createdAt: h.notBefore,
       fromHistory: true as const,

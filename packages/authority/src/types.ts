@@ -422,6 +422,11 @@ export interface CaRevocationService {
     actor: Actor,
     opts?: { cascade?: boolean },
   ): Promise<RevocationResult>;
+  /**
+   * revokes a rotated root's cross certificate on its own (the successor `caRef` untouched): on the old root's CRL,
+   * `revoked` in its OCSP answers; `certificate.not_found` without one, `certificate.already_revoked` once revoked
+   */
+  revokeCross(caRef: string, reason: RevocationReason, actor: Actor): Promise<CaView>;
 }
 
 export interface CrlService {

@@ -69,6 +69,8 @@ export function toCaHistoryEntryDto(h: CaHistoryRecord): CaHistoryEntryDto {
     fingerprintSha256: h.fingerprintSha256,
     certificatePem: h.certificatePem,
     at: isoTime(h.at),
+    ...(h.revokedAt !== undefined && { revokedAt: isoTime(h.revokedAt) }),
+    ...(h.revocationReason !== undefined && { revocationReason: h.revocationReason }),
   };
 }
 

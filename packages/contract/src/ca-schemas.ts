@@ -140,6 +140,9 @@ export const caHistoryEntrySchema = z.object({
   certificatePem: z.string(),
   /** when it was replaced (`previous`) or made (`cross`) */
   at: rfc3339Schema,
+  /** a cross certificate revoked on its own (`ca.revokeCross`): when and why */
+  revokedAt: rfc3339Schema.optional(),
+  revocationReason: z.string().optional(),
 });
 export type CaHistoryEntryDto = z.infer<typeof caHistoryEntrySchema>;
 
@@ -271,6 +274,8 @@ export interface CaHistoryRecord {
   fingerprintSha256: string;
   certificatePem: string;
   at: number;
+  revokedAt?: number;
+  revocationReason?: string;
 }
 
 /** The store's CA record (epoch ms) — what {@link toCaDto} maps from. */
@@ -311,6 +316,16 @@ export const caSetStatusInputSchema = z.object({ id: caRefSchema, status: z.enum
 export const caRevokeInputSchema = z
   .object({ id: caRefSchema, reason: revocationReasonSchema.default('unspecified') })
   .strict();
+/**
+ * `ca.revokeCross` (REST `POST /api/v1/cas/:id/revoke-cross`, `pkim ca revoke-cross`): a rotated root's cross
+ * certificate revoked on its own — listed on the old root's CRL, `revoked` in its OCSP answers; the successor (`ref`)
+ * stays as it is. Answers the successor as `ca.get` does.
+ */
+export const caRevokeCrossInputSchema = z
+  .object({ ref: caRefSchema, reason: revocationReasonSchema.default('superseded') })
+  .strict();
+export type CaRevokeCrossInput = z.input<typeof caRevokeCrossInputSchema>;
+
 export const caRevokeOutputSchema = z.object({
   ca: caSchema,
   revokedCertificates: z.number().int(),

@@ -94,6 +94,12 @@ export const REST_TWINS = {
     bind: CA,
     summary: "Renew a CA's certificate with its key (same subject and SKI, new serial and validity)",
   },
+  'ca.revokeCross': {
+    method: 'POST',
+    path: '/cas/:id/revoke-cross',
+    bind: CA,
+    summary: "Revoke a rotated root's cross certificate on its own (the successor stays valid)",
+  },
   'ca.rotate': {
     method: 'POST',
     path: '/cas/:id/rotate',

@@ -81,6 +81,12 @@ export interface CaCertificateHistoryJson {
   certificatePem: string;
   /** when it was replaced (`previous`) or made (`cross`) */
   at: number;
+  /**
+   * set when this certificate was revoked on its own (`pkim ca revoke-cross`: relying parties stop reaching the CA
+   * through its predecessor root), whatever the CA's status: listed on its issuer's CRL, `revoked` in its OCSP answers
+   */
+  revokedAt?: number;
+  revocationReason?: RevocationReason;
 }
 
 export interface CaUrlsJson {

@@ -13,7 +13,14 @@ import {
 } from '../cli-parsers';
 import { writeOutputFile } from '../output-files';
 import { casTable, date, keyValues } from '../format';
-import { caDeletedText, caRenewedText, caRotatedText, defaultName, writeCaFiles } from '../command-outputs';
+import {
+  caDeletedText,
+  caRenewedText,
+  caRotatedText,
+  crossRevokedText,
+  defaultName,
+  writeCaFiles,
+} from '../command-outputs';
 import { TRUST_FORMATS, formatOption, readPasswordFile, writeExport } from '../export-output';
 
 function caDetails(ca: CaRow): string {
@@ -319,6 +326,21 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
           `CA ${r.ca.name} (${r.ca.id}) revoked (${o.reason}); also revoked ${r.revokedCertificates} ` +
           `certificate(s) and ${r.revokedCas} subordinate CA(s)`,
       );
+    });
+
+  ca.command('revoke-cross <ca>')
+    .description(
+      "revoke a rotated root's cross certificate on its own (<ca>: the successor, which stays valid): the old " +
+        "root's CRL lists it and its OCSP answers revoked, so relying parties that trust only the old root stop " +
+        'reaching the new one through it',
+    )
+    .option('--reason <reason>', 'RFC 5280 reason', reasonOption, 'superseded')
+    .action(async (ref: string, o: { reason: ReturnType<typeof reasonOption> }) => {
+      const a = await ctx.openAuthority();
+      const v = await a.cas.revokeCross(ref, o.reason, ctx.actor);
+      const { toCaViewDto } = await ctx.contract();
+      const dto = toCaViewDto(v);
+      ctx.output(dto, () => crossRevokedText(dto));
     });
 
   ca.command('renew <ca>')

@@ -28,7 +28,14 @@ import {
 } from '../format';
 import type { AcmeDirectoryDto, CaRotateOutputDto, CaViewDto, ProfileSummaryDto, VaultMountDto } from '@pkim/contract';
 import { checkedDefaultExportPath, readPasswordFile } from '../export-output';
-import { caDeletedText, caRenewedText, caRotatedText, profileText, writeCaFiles } from '../command-outputs';
+import {
+  caDeletedText,
+  caRenewedText,
+  caRotatedText,
+  crossRevokedText,
+  profileText,
+  writeCaFiles,
+} from '../command-outputs';
 import { fetchPublic } from './remote-client';
 import { duration, ms, printTable, str, subjectOf, ttl } from './remote-commands';
 import type { Dto, Opts, RemoteCall, RemoteCommand } from './remote-commands';
@@ -161,6 +168,13 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
         `CA ${text(ca.name)} (${text(ca.id)}) revoked (${text(o.reason)}); also revoked ` +
           `${text(out.revokedCertificates)} certificate(s) and ${text(out.revokedCas)} subordinate CA(s)`,
       );
+    },
+  },
+  'ca revoke-cross': {
+    procedure: 'ca.revokeCross',
+    input: ([ref], o) => ({ ref, reason: o.reason }),
+    print(ctx, out) {
+      ctx.output(out, () => crossRevokedText(out as CaViewDto));
     },
   },
   'ca renew': {

@@ -25,6 +25,7 @@ const TRPC_ACCESS = {
   'ca.revoke': 'ca:write',
   'ca.renew': 'ca:write',
   'ca.rotate': 'ca:write',
+  'ca.revokeCross': 'ca:write',
   'ca.delete': 'ca:write',
   'ca.generateCrl': 'ca:write',
   'certificate.list': 'certificate:read',

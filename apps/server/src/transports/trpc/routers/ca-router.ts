@@ -17,6 +17,7 @@ import {
   caSetUrlsTrpcInputSchema,
   caRenameInputSchema,
   caRenewInputSchema,
+  caRevokeCrossInputSchema,
   caRotateInputSchema,
   caRotateOutputSchema,
   caViewSchema,
@@ -162,6 +163,14 @@ export const caRouter = router({
     .output(caViewSchema)
     .mutation(async ({ ctx, input }) =>
       toCaViewDto(await ctx.authority.cas.renew(input.ref, { validityMs: validityMsOf(input) }, ctx.actor)),
+    ),
+
+  /** a rotated root's cross certificate revoked on its own (the old root's CRL and OCSP); the successor stays */
+  revokeCross: procedure()
+    .input(caRevokeCrossInputSchema)
+    .output(caViewSchema)
+    .mutation(async ({ ctx, input }) =>
+      toCaViewDto(await ctx.authority.cas.revokeCross(input.ref, input.reason, ctx.actor)),
     ),
 
   /** a successor CA with a new key (a root's with a cross certificate from the old root); the old one stays */
