@@ -4,9 +4,10 @@
 // the cross certificate for download, and openssl verifies a leaf issued under the successor through that cross
 // certificate with only the old root trusted. Each page's certificate history lists and downloads the current
 // certificate, the one a renewal replaced (openssl verifies it under the root) and the cross certificate, and links
-// the predecessor and successor. A CA the server would refuse (disabled, under a disabled parent,
-// revoked, signed by an outside CA: ca.not_active / ca.externally_signed, checked against the server) shows neither
-// action but why and what to do instead; an operator (no ca:write) sees neither.
+// the predecessor and successor. A CA the server would refuse (disabled, under a disabled parent, revoked, signed by
+// an outside CA: ca.not_active / ca.externally_signed, checked against the server) shows neither action but why and
+// what to do instead. An expired root's page prompts its renewal (the repair): renewed in the console, it is active
+// again and openssl verifies it and a leaf it issues. An operator (no ca:write) sees neither.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
@@ -26,6 +27,7 @@ describe('web console: CA renewal and key rotation (Chromium against pkim serve)
   let base: string;
   let root: TestCa;
   let int: TestCa;
+  let offset = 0;
   const dialog = () => page.getByRole('dialog');
   /** the PEM a history row's (or note's) download button saves */
   const download = async (where: Locator) => {
@@ -41,7 +43,11 @@ describe('web console: CA renewal and key rotation (Chromium against pkim serve)
     ).certificatePem;
 
   beforeAll(async () => {
-    session = await openConsole({ prefix: 'pkim-e2e-ca-lifecycle' });
+    // the server's clock: moved back only to make a CA that has expired by now
+    session = await openConsole({
+      prefix: 'pkim-e2e-ca-lifecycle',
+      authority: { clock: { now: () => Date.now() + offset } },
+    });
     ({ server, page, base } = session);
     root = await createRootCa(server.authority, 'lc-root', { actor: E2E_ADMIN });
     int = await createIssuingCa(server.authority, root, 'lc-int', { pathLen: 0, actor: E2E_ADMIN });
@@ -190,6 +196,42 @@ describe('web console: CA renewal and key rotation (Chromium against pkim serve)
     await note.getByRole('link', { name: 'Create a CA for an outside CA to sign' }).click();
     await page.getByRole('heading', { name: 'Create a certificate authority' }).waitFor(POLL);
     expect(await page.locator('input[name=kind][value=external]').isChecked()).toBe(true);
+  }, 120_000);
+
+  it('an expired root: its page prompts the renewal; renewed, it is active again and signs (openssl)', async () => {
+    offset = -400 * DAY;
+    const old = await createRootCa(server.authority, 'lc-expired', {
+      validityMs: 30 * DAY,
+      actor: E2E_ADMIN,
+      verifyAt: Date.now() + offset,
+    });
+    offset = 0;
+    expect((await server.authority.cas.get(old.id)).ca.status).toBe('expired');
+    await page.goto(`${base}/cas/${old.id}`);
+    await page.getByRole('heading', { name: 'lc-expired', exact: true }).waitFor(POLL);
+    const expired = page.getByText(/^The CA certificate expired on/);
+    await expired.waitFor(POLL);
+    expect(await page.getByTestId('ca-lifecycle-blocked').count()).toBe(0);
+    await page.getByRole('button', { name: 'Renew the expired certificate' }).click();
+    await dialog()
+      .getByText(/^Its certificate expired on .* makes it active again/)
+      .waitFor(POLL);
+    await dialog().getByLabel('Validity (days)').fill('365');
+    await dialog().getByRole('button', { name: 'Renew certificate' }).click();
+    await page.getByTestId('ca-renewed').waitFor(POLL);
+    await session.shot('ca-expired-renewed');
+    await dialog().getByRole('button', { name: 'Done' }).click();
+    await expired.waitFor({ state: 'detached', ...POLL });
+    await page.getByTestId('ca-history').getByText('replaced by a renewal').waitFor(POLL);
+
+    const now = await server.authority.cas.get(old.id);
+    expect(now.ca.status).toBe('active');
+    expect(now.ca.notAfter! - Date.now()).toBeGreaterThan(360 * DAY);
+    const self = opensslVerify({ leafPem: now.certificatePem!, rootPem: now.certificatePem!, purpose: 'any' });
+    expect(self.ok, self.output).toBe(true);
+    const leaf = await leafOf(old.id, 'again.example.com');
+    const v = opensslVerify({ leafPem: leaf, rootPem: now.certificatePem!, purpose: 'sslserver' });
+    expect(v.ok, v.output).toBe(true);
   }, 120_000);
 
   it('an operator (no ca:write) sees neither action nor the note', async () => {

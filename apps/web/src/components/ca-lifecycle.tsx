@@ -3,7 +3,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { trpc, type RouterOutputs } from '../lib/trpc';
 import { CA_KEY_TYPES } from '../lib/pki';
-import { formatDateTime } from '../lib/utils';
+import { formatDate, formatDateTime } from '../lib/utils';
 import { DefinitionList } from './page';
 import { Button } from './ui/button';
 import { Alert } from './ui/alert';
@@ -14,6 +14,11 @@ import { PemBlock } from './pem-block';
 type CaView = RouterOutputs['ca']['get'];
 
 type LifecycleInput = Pick<CaView, 'status' | 'parentId' | 'issuer' | 'subject' | 'chainPem'>;
+
+/** past its certificate's end: the server reads its status `expired` from its dates; the renewal repairs it */
+export function caExpired(ca: Pick<CaView, 'status' | 'notAfter'>): boolean {
+  return ca.status === 'expired' || (ca.notAfter !== null && Date.parse(ca.notAfter) <= Date.now());
+}
 /** the parts of a CA's parent that decide whether it can sign the CA's next certificate */
 export interface ParentState {
   name: string;
@@ -75,7 +80,9 @@ export function caLifecycleBlock(ca: LifecycleInput, parent?: ParentState): Life
       reason: 'The CA is disabled',
       todo: 'Enable it first (Enable, above), then renew its certificate or rotate its key.',
     };
-  if (parent && parent.status !== 'active')
+  const parentExpired =
+    parent && (parent.status === 'expired' || (!!parent.notAfter && Date.parse(parent.notAfter) <= Date.now()));
+  if (parent && parent.status !== 'active' && !parentExpired)
     return {
       code: notActive,
       reason: `Its parent ${parent.name} is ${parent.status}`,
@@ -83,7 +90,7 @@ export function caLifecycleBlock(ca: LifecycleInput, parent?: ParentState): Life
         parent.name
       } first.`,
     };
-  if (parent?.notAfter && Date.parse(parent.notAfter) <= Date.now())
+  if (parent && parentExpired)
     return {
       code: notActive,
       reason: `Its parent ${parent.name} has expired`,
@@ -120,9 +127,13 @@ export function RenewCaDialog(p: { ca: CaView; open: boolean; onOpenChange(open:
       mutation={renew}
       title={`Renew the certificate of ${p.ca.name}`}
       description={
-        p.ca.parentId
-          ? 'A new certificate for the same key, signed by its parent; what it issued stays valid under it.'
-          : 'A new self-signed certificate for the same key; what it issued stays valid under it.'
+        caExpired(p.ca)
+          ? `Its certificate expired on ${formatDate(p.ca.notAfter)}. A new certificate for the same key ` +
+            `(${p.ca.parentId ? 'signed by its parent' : 'self-signed'}) makes it active again: it signs again, ` +
+            'and what it issued verifies again under the new certificate (until each one’s own end).'
+          : p.ca.parentId
+            ? 'A new certificate for the same key, signed by its parent; what it issued stays valid under it.'
+            : 'A new self-signed certificate for the same key; what it issued stays valid under it.'
       }
       submitLabel="Renew certificate"
       onSubmit={() => renew.mutate({ ref: p.ca.id, ...daysInput(days) })}
@@ -159,6 +170,21 @@ export function RenewCaDialog(p: { ca: CaView; open: boolean; onOpenChange(open:
   );
 }
 
+/** what a rotation makes: for an intermediate, a root, an expired root (no cross certificate) */
+function rotateText(ca: CaView): string {
+  const stays = 'This CA stays active until you disable it.';
+  if (ca.parentId) return `A successor CA with a new key and the same subject, signed by the parent. ${stays}`;
+  if (caExpired(ca))
+    return (
+      'A successor root with a new key and the same subject. This root has expired: it signs no cross certificate, ' +
+      'so relying parties must be given the successor root itself.'
+    );
+  return (
+    'A successor root with a new key and the same subject, and a cross certificate: the new key signed by this ' +
+    `root, so relying parties that trust only this root verify what the successor issues. ${stays}`
+  );
+}
+
 /** `ca.rotate`: a successor CA with a new key; a root's with a cross certificate signed by the old root */
 export function RotateCaDialog(p: { ca: CaView; open: boolean; onOpenChange(open: boolean): void }) {
   const qc = useQueryClient();
@@ -182,14 +208,7 @@ export function RotateCaDialog(p: { ca: CaView; open: boolean; onOpenChange(open
       }}
       mutation={rotate}
       title={`Rotate the key of ${p.ca.name}`}
-      description={
-        p.ca.parentId
-          ? 'A successor CA with a new key and the same subject, signed by the parent. This CA stays active until ' +
-            'you disable it.'
-          : 'A successor root with a new key and the same subject, and a cross certificate: the new key signed by ' +
-            'this root, so relying parties that trust only this root verify what the successor issues. This CA stays ' +
-            'active until you disable it.'
-      }
+      description={rotateText(p.ca)}
       submitLabel="Rotate key"
       disabled={!name.trim()}
       onSubmit={() =>

@@ -284,7 +284,18 @@ export function CaDetailPage() {
       ) : null}
       {caExpiryLevel(ca) === 'expired' && ca.status !== 'revoked' ? (
         <Alert level="critical" title={`The CA certificate expired on ${formatDate(ca.notAfter)}`}>
-          It signs nothing more. {lifecycleBlocked ? lifecycleBlocked.todo : `${RENEW_OR_ROTATE}.`}
+          It signs nothing more, and what it issued no longer verifies under it.{' '}
+          {lifecycleBlocked
+            ? lifecycleBlocked.todo
+            : 'Renew its certificate: the same key gets a new certificate, the CA is active again and what it ' +
+              'issued verifies again. Or rotate its key to a successor CA.'}
+          {can('ca:write') && !lifecycleBlocked ? (
+            <div className="mt-2">
+              <Button size="sm" onClick={() => setRenewOpen(true)}>
+                <RefreshCw /> Renew the expired certificate
+              </Button>
+            </div>
+          ) : null}
         </Alert>
       ) : caExpiryLevel(ca) === 'warn' ? (
         <Alert
