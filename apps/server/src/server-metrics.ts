@@ -127,6 +127,19 @@ function buildMetrics(
       this.set({ within: '30d' }, e.within30d);
     },
   });
+  // each CA's current certificate, for expiry alerts: `pkim_ca_not_after_seconds - time() < 30 * 86400`; a renewal
+  // moves the value, a deleted CA's series goes; status is a label so an alert can leave disabled/revoked CAs out
+  new Gauge({
+    name: 'pkim_ca_not_after_seconds',
+    help: "The NotAfter of each CA's current certificate (Unix seconds), by CA name, id and status",
+    labelNames: ['ca', 'ca_id', 'status'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await authority.statistics.caValidity();
+      this.reset();
+      for (const r of rows) this.set({ ca: r.caName, ca_id: r.caId, status: r.status }, Math.floor(r.notAfter / 1000));
+    },
+  });
   new Gauge({
     name: 'pkim_ready',
     help: '1 when the database and all key backends are healthy',

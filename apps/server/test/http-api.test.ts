@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -499,6 +500,11 @@ describe('REST and tRPC over real HTTP', () => {
       /pkim_http_request_duration_seconds_bucket\{le="[^"]+",method="POST",route="\/api\/v1\/cas\/:id\/sign",status_code="201"\}/,
     );
     expect(text).toMatch(/pkim_ready 1/);
+    // the CA's NotAfter as openssl reads it from the CA certificate, in Unix seconds
+    const notAfter = execFileSync('openssl', ['x509', '-noout', '-enddate'], { input: rootPem }).toString();
+    const seconds = Date.parse(notAfter.trim().replace(/^notAfter=/, '')) / 1000;
+    expect(seconds).toBeGreaterThan(Date.now() / 1000);
+    expect(text).toContain(`pkim_ca_not_after_seconds{ca="http-root",ca_id="${caId}",status="active"} ${seconds}\n`);
     expect(text).not.toContain(token);
   });
 

@@ -41,5 +41,13 @@ export function createStatisticsService(deps: { store: Store; clock: Clock }): S
       return rows.map((r) => ({ ...r, caName: names.get(r.caId) ?? r.caId }));
     },
     expiring,
+    async caValidity() {
+      const now = clock.now();
+      return (await store.cas.list()).flatMap((c) =>
+        c.notBefore === null || c.notAfter === null
+          ? []
+          : [{ caId: c.id, caName: c.name, status: caStatusAt(c, now), notBefore: c.notBefore, notAfter: c.notAfter }],
+      );
+    },
   };
 }

@@ -660,6 +660,11 @@ export interface StatisticsService {
     { caId: string; caName: string; profile: string; status: CertificateStatus; count: number }[]
   >;
   expiring(): Promise<{ within7d: number; within30d: number }>;
+  /**
+   * every CA with a certificate (pending CAs have none): its status now (`expired` read from the dates) and the
+   * validity of its current certificate, epoch ms — for monitoring (`pkim_ca_not_after_seconds`)
+   */
+  caValidity(): Promise<{ caId: string; caName: string; status: CaStatus; notBefore: number; notAfter: number }[]>;
 }
 
 export interface Authority {

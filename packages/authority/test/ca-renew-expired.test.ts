@@ -76,6 +76,9 @@ describe.each(ENGINES)('renewing an expired CA on $name', (engine) => {
 
     clock.advance(35 * DAY);
     expect((await a.cas.get(int.ca.id)).ca.status).toBe('expired');
+    const validity = async () => (await a.statistics.caValidity()).find((c) => c.caId === int.ca.id);
+    // what /metrics' pkim_ca_not_after_seconds reads
+    expect(await validity()).toMatchObject({ status: 'expired', notAfter: int.ca.notAfter });
     await expectPkiError(a.issuance.issueWithKey(keyRequest(int.ca.id, 'no.exp.test'), admin), 'ca.not_active');
     const old = opensslVerify({
       leafPem: leaf.certificatePem,
@@ -93,6 +96,8 @@ describe.each(ENGINES)('renewing an expired CA on $name', (engine) => {
     expect(renewed.ca.status).toBe('active');
     expect((await a.cas.get(int.ca.id)).ca.status).toBe('active');
     expect((await a.cas.list()).find((c) => c.id === int.ca.id)?.status).toBe('active');
+    expect(await validity()).toMatchObject({ status: 'active', notAfter: renewed.ca.notAfter });
+    expect(renewed.ca.notAfter).toBeGreaterThan(at() * 1000);
     const events = await a.audit.list({ target: int.ca.id, action: 'ca.renewed', limit: 5 });
     expect(events.map((e) => e.details)).toEqual([
       expect.objectContaining({ wasExpired: true, previousSerial: parseCertificate(int.certificatePem!).serialHex }),
