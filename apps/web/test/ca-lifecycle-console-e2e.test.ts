@@ -4,7 +4,8 @@
 // the cross certificate for download, and openssl verifies a leaf issued under the successor through that cross
 // certificate with only the old root trusted. Each page's certificate history lists and downloads the current
 // certificate, the one a renewal replaced (openssl verifies it under the root) and the cross certificate, and links
-// the predecessor and successor. A CA the server would refuse (disabled, under a disabled parent, revoked, signed by
+// the predecessor and successor; a cross certificate revoked on its own (ca.revokeCross) is marked on both pages with
+// its reason. A CA the server would refuse (disabled, under a disabled parent, revoked, signed by
 // an outside CA: ca.not_active / ca.externally_signed, checked against the server) shows neither action but why and
 // what to do instead. An expired root's page prompts its renewal (the repair): renewed in the console, it is active
 // again and openssl verifies it and a leaf it issues. An operator (no ca:write) sees neither.
@@ -140,6 +141,21 @@ describe('web console: CA renewal and key rotation (Chromium against pkim serve)
     await page.getByRole('heading', { name: 'lc-root', exact: true }).waitFor(POLL);
     await page.getByTestId('ca-successors').getByRole('link', { name: 'lc-root-2' }).waitFor(POLL);
     expect(await download(page.getByTestId('ca-cross-signed'))).toBe(cross.trim());
+    expect(await page.getByTestId('ca-cross-revoked').count()).toBe(0);
+
+    // the cross certificate revoked on its own (ca.revokeCross): both pages say so, with the reason
+    await server.authority.cas.revokeCross(successor.ca.id, 'cessationOfOperation', E2E_ADMIN);
+    await page.reload();
+    await page
+      .getByTestId('ca-cross-signed')
+      .getByTestId('ca-cross-revoked')
+      .getByText(/cessationOfOperation/)
+      .waitFor(POLL);
+    await page.goto(`${base}/cas/${successor.ca.id}`);
+    await crossRow
+      .getByTestId('ca-cross-revoked')
+      .getByText(/revoked .*cessationOfOperation/)
+      .waitFor(POLL);
   }, 120_000);
 
   /** the page of a CA the server refuses to renew: the note's code and text, neither action; the server's code */

@@ -33,6 +33,17 @@ function DownloadPem({ pem, filename }: { pem: string; filename: string }) {
   );
 }
 
+/** a cross certificate revoked on its own (`ca.revokeCross`): on its signer's CRL, `revoked` in its OCSP answers */
+function CrossRevoked({ entry }: { entry: CaView['history'][number] }) {
+  if (!entry.revokedAt) return null;
+  return (
+    <Badge variant="destructive" data-testid="ca-cross-revoked" title="On the old root's CRL; OCSP answers revoked">
+      revoked {formatDate(entry.revokedAt)}
+      {entry.revocationReason ? ` (${entry.revocationReason})` : ''}
+    </Badge>
+  );
+}
+
 interface Row {
   key: string;
   what: ReactNode;
@@ -88,7 +99,10 @@ export function CaHistoryCard({ ca, cas }: { ca: CaView; cas: Map<string, CaList
         h.kind === 'previous' ? (
           <Badge variant="outline">replaced by a renewal</Badge>
         ) : (
-          <Badge variant="outline">cross certificate</Badge>
+          <span className="flex flex-wrap gap-1">
+            <Badge variant="outline">cross certificate</Badge>
+            <CrossRevoked entry={h} />
+          </span>
         ),
       serial: h.serial,
       signer: signer(h.issuerCaId, h.issuer),
@@ -135,6 +149,7 @@ export function CaHistoryCard({ ca, cas }: { ca: CaView; cas: Map<string, CaList
               This CA signed the cross certificate of {next.name}: serial <code>{crossSigned.serial}</code>
             </span>
             <span>valid until {formatDate(crossSigned.notAfter)}</span>
+            <CrossRevoked entry={crossSigned} />
             <DownloadPem pem={crossSigned.certificatePem} filename={fileOf(next.name, crossSigned.serial, 'cross')} />
           </div>
         ) : null}
