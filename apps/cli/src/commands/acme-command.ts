@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context';
 import { durationOption, intOption } from '../cli-parsers';
-import { acmeAccountsTable, acmeDirectoriesTable, acmeEabKeysTable, acmeEnabledText } from '../format';
+import {
+  acmeAccountsTable,
+  acmeDirectoriesTable,
+  acmeEabKeysTable,
+  acmeEnabledText,
+  withDirectoryUrl,
+} from '../format';
 
 const list = (v: string | undefined) =>
   v === undefined
@@ -49,7 +55,8 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
           ctx.actor,
         );
         const { toAcmeDirectoryDto } = await ctx.contract();
-        ctx.output(toAcmeDirectoryDto(d), () => acmeEnabledText(d, ctx.config().publicUrl));
+        const base = ctx.config().publicUrl;
+        ctx.output(withDirectoryUrl(toAcmeDirectoryDto(d), base), () => acmeEnabledText(d, base));
       },
     );
 
@@ -70,7 +77,9 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const rows = await a.acme.listDirectories(ctx.actor);
       const { onePage, toAcmeDirectoryDto } = await ctx.contract();
-      ctx.output(onePage(rows.map(toAcmeDirectoryDto)), () => acmeDirectoriesTable(rows, ctx.config().publicUrl));
+      const base = ctx.config().publicUrl;
+      const page = onePage(rows.map((d) => withDirectoryUrl(toAcmeDirectoryDto(d), base)));
+      ctx.output(page, () => acmeDirectoriesTable(rows, base));
     });
 
   acme
