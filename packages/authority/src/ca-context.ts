@@ -216,3 +216,20 @@ export async function resolveCaRef(store: Store, ref: string): Promise<string> {
   if (!ca) throw new PkiError('ca.not_found', `no CA with id or name '${ref}'`);
   return ca.id;
 }
+
+/**
+ * The CA a renewal or a rotation starts from, read now: an active CA — also one past its end, since a new certificate
+ * is how an expired CA is repaired (its status is read from its dates, caStatusAt: renewed, it is active again
+ * everywhere). A disabled CA is enabled first, a revoked one never comes back, a pending one has no certificate yet:
+ * `ca.not_active`, naming why. Here, not in signing/ca-renewal.ts: `cas.rotate` asks it, and ca-service.ts must not
+ * load the signing pipeline's modules (the CLI's `ca list` start-up: apps/cli/test/startup-loads.test.ts).
+ */
+export async function loadRenewable(contexts: CaContextLoader, caRef: string, what: string): Promise<CaContext> {
+  const ctx = await contexts.load(caRef);
+  const { ca } = ctx;
+  if (ca.status === 'disabled')
+    throw new PkiError('ca.not_active', `CA ${ca.name} is disabled: enable it (pkim ca enable) before ${what}`);
+  if (ca.status !== 'active')
+    throw new PkiError('ca.not_active', `CA ${ca.name} is ${ca.status}: only an active or expired CA can be ${what}`);
+  return ctx;
+}

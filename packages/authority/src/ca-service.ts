@@ -42,12 +42,11 @@ import { checkHttpUrl, urlsFromBase } from './url-plan';
 import { activeCaFields, caKeyCreatedEvent, destroyKeyQuietly, existingCaKey, newCaRow } from './ca-row';
 import { caAt } from './certificate-view';
 import { auditEvent } from './audit-service';
-import { recordFailure, type SigningServiceDeps } from './ca-context';
+import { loadRenewable, recordFailure, type SigningServiceDeps } from './ca-context';
 import { subjectToDn } from './subject-input';
 import type { SigningPipeline } from './signing/signing-pipeline';
 import { checkNewCaName, checkSignedHere } from './signing/plan-rules';
 import { checkActorMayUseCa } from './signing/provisioner-policy';
-import { loadRenewable } from './signing/ca-renewal';
 
 export { checkKmsCertifiedRoot } from './signing/kms-certified-root';
 export { wholeSeconds } from './signing/plan-rules';

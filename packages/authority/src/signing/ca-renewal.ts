@@ -1,4 +1,4 @@
-import { PkiError, type KeyType } from '@pkim/shared';
+import type { KeyType } from '@pkim/shared';
 import {
   assertLintClean,
   generateSerial,
@@ -15,7 +15,7 @@ import type { CaCertificateHistoryJson, CaRow } from '@pkim/store';
 import type { CaView } from '../types';
 import { authorize } from '../permissions';
 import { auditEvent } from '../audit-service';
-import { recordFailure, type CaContext, type CaContextLoader, type SigningServiceDeps } from '../ca-context';
+import { loadRenewable, recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
 import { urlsOfCa } from '../url-plan';
 import { provisionerRef } from './provisioner';
 import { nextCertificateUrls, profileLikeCurrent } from './ca-next-certificate';
@@ -61,22 +61,6 @@ export function historyEntry(
     certificatePem: toPem(info.der, 'CERTIFICATE'),
     at,
   };
-}
-
-/**
- * The CA a renewal or a rotation starts from, read now: an active CA — also one past its end, since a new certificate
- * is how an expired CA is repaired (its status is read from its dates, caStatusAt: renewed, it is active again
- * everywhere). A disabled CA is enabled first, a revoked one never comes back, a pending one has no certificate yet:
- * `ca.not_active`, naming why.
- */
-export async function loadRenewable(contexts: CaContextLoader, caRef: string, what: string): Promise<CaContext> {
-  const ctx = await contexts.load(caRef);
-  const { ca } = ctx;
-  if (ca.status === 'disabled')
-    throw new PkiError('ca.not_active', `CA ${ca.name} is disabled: enable it (pkim ca enable) before ${what}`);
-  if (ca.status !== 'active')
-    throw new PkiError('ca.not_active', `CA ${ca.name} is ${ca.status}: only an active or expired CA can be ${what}`);
-  return ctx;
 }
 
 /**

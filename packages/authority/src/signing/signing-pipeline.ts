@@ -29,7 +29,7 @@ import type { CaRow, CertificateRequestRow, CertificateRow, NewAuditEvent, UnitO
 import { authorize } from '../permissions';
 import type { Actor, CaView, IssuedCertificate } from '../types';
 import { auditEvent } from '../audit-service';
-import { recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
+import { loadRenewable, recordFailure, type CaContext, type SigningServiceDeps } from '../ca-context';
 import { subjectToDn } from '../subject-input';
 import {
   caUrlsChecked,
@@ -50,7 +50,7 @@ import {
 } from '../ca-row';
 import { createKmsCertifiedRoot } from './kms-certified-root';
 import { signSubordinateCaCsr } from './subordinate-ca-csr';
-import { historyEntry, loadRenewable, renewCaCertificate } from './ca-renewal';
+import { historyEntry, renewCaCertificate } from './ca-renewal';
 import { nextCertificateUrls, profileLikeCurrent } from './ca-next-certificate';
 import { leafRecord, signCertificatePlan, type CertificateSigner, type SignedCertificate } from './certificate-steps';
 import { checkCsrLeaf, checkLeafSubject, type CsrLeaf } from './leaf-checks';
