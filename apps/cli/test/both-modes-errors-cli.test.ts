@@ -25,6 +25,7 @@ const BAD: Record<string, string> = {
   'ca revoke': 'ca revoke no-such-ca --reason keyCompromise',
   'ca renew': 'ca renew no-such-ca',
   'ca rotate': 'ca rotate no-such-ca',
+  'ca revoke-cross': 'ca revoke-cross no-such-ca',
   'ca delete': 'ca delete issuing',
   'ca truststore': 'ca truststore issuing --format jks --out OUT/t.jks',
   'cert sign': 'cert sign --ca issuing --csr OUT/not-a-csr.txt',

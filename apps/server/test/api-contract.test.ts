@@ -235,16 +235,21 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
     expect(t.status).toBe(404);
     expect((t.error?.data as { error: unknown }).error).toEqual(cliError.error);
 
-    // input errors carry the same code everywhere, and name the field; a CSR field that is no CSR is csr.invalid
+    // input errors carry the same code everywhere and name the field (the message, and the details' issues); a CSR
+    // field that is no CSR is csr.invalid in the authority's words alone, as the CLI says it locally (41c3a7b)
     const pemLike = '-----BEGIN CERTIFICATE REQUEST-----\n';
-    for (const [input, code, field] of [
-      [{ ca: 'contract-issuing', csr: pemLike, ttl: 'soon' }, 'input.invalid', 'ttl'],
-      [{ ca: 'contract-issuing', csr: 'x' }, 'csr.invalid', 'csr'],
+    for (const [input, code, field, start] of [
+      [{ ca: 'contract-issuing', csr: pemLike, ttl: 'soon' }, 'input.invalid', 'ttl', 'ttl: '],
+      [{ ca: 'contract-issuing', csr: 'x' }, 'csr.invalid', 'csr', 'not a CSR: no PEM block found'],
     ] as const) {
       const viaRest = await rest('POST', '/requests', input);
       expect(viaRest.status).toBe(400);
       const restError = viaRest.body.error as { code: string; message: string };
-      expect(restError).toMatchObject({ code, message: expect.stringMatching(new RegExp(`^${field}: `)) });
+      expect(restError).toMatchObject({
+        code,
+        message: expect.stringMatching(new RegExp(`^${start}`)),
+        details: { issues: expect.arrayContaining([expect.objectContaining({ path: field })]) },
+      });
       const viaTrpc = await trpc('request.submit', input, true);
       const trpcError = (viaTrpc.error?.data as { error: { code: string; message: string } }).error;
       expect({ code: trpcError.code, message: trpcError.message }).toEqual({
