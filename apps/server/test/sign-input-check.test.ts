@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { restSignInputSchema } from '@pkim/contract';
 import { PkiError } from '@pkim/shared';
 import { checkedSignInput } from '../src/transports/rest/rest-pki-plugin';
-import { zodIssueCode } from '../src/error-mapping';
+import { zodIssueCode, zodMessage } from '../src/error-mapping';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 
 const csr = opensslCsr({
@@ -19,11 +19,10 @@ const csr = opensslCsr({
 function bySchema(body: unknown) {
   const r = restSignInputSchema.safeParse(body);
   if (r.success) return { ok: r.data };
-  const first = r.error.issues[0]!;
-  const where = first.path.length ? `${first.path.join('.')}: ` : '';
   return {
-    code: zodIssueCode(first), // input.invalid, or csr.invalid for a CSR field that is no PEM CSR (every channel)
-    message: `${where}${first.message}`,
+    // input.invalid, or csr.invalid for a CSR field that is no PEM CSR (every channel); the route's one-line message
+    code: zodIssueCode(r.error.issues[0]),
+    message: zodMessage(r.error),
     issues: r.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message })),
   };
 }
