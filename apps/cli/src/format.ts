@@ -366,12 +366,6 @@ export const auditTable = (items: AuditLine[]): string =>
 export const acmeDirectoryUrl = (path: string, base: string | undefined): string =>
   base ? `${base.replace(/\/+$/, '')}${path}` : path;
 
-/** a directory as --json prints it: the API's object and `directoryUrl` (null where the server's URL is not known) */
-export const withDirectoryUrl = <T extends { directoryPath: string }>(d: T, base: string | undefined) => ({
-  ...d,
-  directoryUrl: base ? acmeDirectoryUrl(d.directoryPath, base) : null,
-});
-
 /** said under a directory path when the server's URL is not known here (local mode without publicUrl) */
 export const ACME_URL_UNKNOWN =
   "ACME clients need the server's URL before this path: set publicUrl or PKIM_PUBLIC_URL here to print it";

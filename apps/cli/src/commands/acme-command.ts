@@ -1,13 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context';
 import { durationOption, intOption } from '../cli-parsers';
-import {
-  acmeAccountsTable,
-  acmeDirectoriesTable,
-  acmeEabKeysTable,
-  acmeEnabledText,
-  withDirectoryUrl,
-} from '../format';
+import { acmeAccountsTable, acmeDirectoriesTable, acmeEabKeysTable, acmeEnabledText } from '../format';
 
 const list = (v: string | undefined) =>
   v === undefined
@@ -55,8 +49,7 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
           ctx.actor,
         );
         const { toAcmeDirectoryDto } = await ctx.contract();
-        const base = ctx.config().publicUrl;
-        ctx.output(withDirectoryUrl(toAcmeDirectoryDto(d), base), () => acmeEnabledText(d, base));
+        ctx.output(toAcmeDirectoryDto(d), () => acmeEnabledText(d, ctx.config().publicUrl));
       },
     );
 
@@ -77,9 +70,7 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const rows = await a.acme.listDirectories(ctx.actor);
       const { onePage, toAcmeDirectoryDto } = await ctx.contract();
-      const base = ctx.config().publicUrl;
-      const page = onePage(rows.map((d) => withDirectoryUrl(toAcmeDirectoryDto(d), base)));
-      ctx.output(page, () => acmeDirectoriesTable(rows, base));
+      ctx.output(onePage(rows.map(toAcmeDirectoryDto)), () => acmeDirectoriesTable(rows, ctx.config().publicUrl));
     });
 
   acme

@@ -23,7 +23,6 @@ import {
   usersTable,
   vaultMountedLine,
   vaultMountsTable,
-  withDirectoryUrl,
   type TokenLine,
   type UserLine,
 } from '../format';
@@ -631,11 +630,8 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       lifetime: duration(o.lifetime),
     }),
     // the URL through which this CLI reaches the server: the one ACME clients are given too
-    print: (ctx, out) => {
-      const d = out as unknown as AcmeDirectoryDto;
-      const base = ctx.config().remote?.server;
-      ctx.output(withDirectoryUrl(d, base), () => acmeEnabledText(d, base));
-    },
+    print: (ctx, out) =>
+      ctx.output(out, () => acmeEnabledText(out as unknown as AcmeDirectoryDto, ctx.config().remote?.server)),
   },
   'acme disable': {
     procedure: 'acme.disable',
@@ -650,11 +646,8 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'acme list': {
     procedure: 'acme.directories',
     input: () => undefined,
-    print: (ctx, out) => {
-      const base = ctx.config().remote?.server;
-      const items = (out.items as AcmeDirectoryDto[]).map((d) => withDirectoryUrl(d, base));
-      printTable((rows: AcmeDirectoryDto[]) => acmeDirectoriesTable(rows, base))(ctx, { ...out, items });
-    },
+    print: (ctx, out) =>
+      printTable((items: AcmeDirectoryDto[]) => acmeDirectoriesTable(items, ctx.config().remote?.server))(ctx, out),
   },
   'acme accounts': {
     procedure: 'acme.accounts',
