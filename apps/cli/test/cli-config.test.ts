@@ -97,10 +97,22 @@ describe('config file, environment, flags', () => {
     expect(unknown.message).toContain(`'colour' (config file) is not a setting`);
     const missing = await configError(loadCliConfig({ env: { PKIM_CONFIG: join(tmp.dir, 'nope.toml') } }));
     expect(missing.message).toBe(`config file '${join(tmp.dir, 'nope.toml')}' does not exist`);
-    const syntax = await configError(loadCliConfig({ env: {}, flags: { config: file('x/pkim.toml', 'port = = 1') } }));
-    expect(syntax.message).toMatch(/is not valid TOML/);
-    const yaml = await configError(loadCliConfig({ env: {}, flags: { config: file('x/pkim.yml', 'a: [1, 2') } }));
-    expect(yaml.message).toMatch(/is not valid YML/);
+    const dir = join(tmp.dir, 'd/pkim.toml');
+    mkdirSync(dir, { recursive: true });
+    const notFile = await configError(loadCliConfig({ env: {}, flags: { config: dir } }));
+    expect(notFile.message).toBe(`config file '${dir}' is not a file`);
+    // the parser's complaint on one line, with the line and column where it is (a long file needs them)
+    const toml = file('x/pkim.toml', 'dataDir = "/srv"\nport = = 1\n');
+    const syntax = await configError(loadCliConfig({ env: {}, flags: { config: toml } }));
+    expect(syntax.message).toBe(
+      `config file '${toml}' is not valid TOML: Invalid TOML document: ` + `invalid value at line 2, column 8`,
+    );
+    const yml = file('x/pkim.yml', 'a: 1\nb: [1, 2\n');
+    const yaml = await configError(loadCliConfig({ env: {}, flags: { config: yml } }));
+    expect(yaml.message).toMatch(new RegExp(`^config file '${yml}' is not valid YAML: .* at line \\d+, column \\d+$`));
+    const json = file('x/pkim.json', '{"port": 1');
+    const badJson = await configError(loadCliConfig({ env: {}, flags: { config: json } }));
+    expect(badJson.message).toMatch(/^config file '.*' is not valid JSON: .*position 10/);
     const format = await configError(loadCliConfig({ env: {}, flags: { config: file('x/pkim.ini', 'a=1') } }));
     expect(format.message).toMatch(/unknown format '\.ini'/);
   });

@@ -116,10 +116,22 @@ function isFileValue(v: unknown): v is string | number | boolean | (string | num
   return scalar(v) || typeof v === 'boolean' || (Array.isArray(v) && v.every(scalar));
 }
 
+/**
+ * A parser's complaint on one line, with where it is: smol-toml's message says no line (its \`line\`/\`column\`
+ * and a code excerpt follow), yaml's first line ends \`at line L, column C:\` before its excerpt.
+ */
+function syntaxProblem(e: unknown): string {
+  const first = ((e as Error)?.message ?? String(e)).split('\n')[0].replace(/:\s*$/, '');
+  const { line, column } = (e ?? {}) as { line?: unknown; column?: unknown };
+  if (typeof line === 'number' && typeof column === 'number' && !/\bline \d/.test(first))
+    return `${first} at line ${line}, column ${column}`;
+  return first;
+}
+
 /** Reads and parses a config file by its extension: `.toml`, `.yaml`/`.yml`, `.json`. */
 async function readConfigFile(path: string): Promise<Record<string, unknown>> {
-  if (!existsSync(path) || !statSync(path).isFile())
-    throw new PkiError('config.invalid', `config file '${path}' does not exist`);
+  if (!existsSync(path)) throw new PkiError('config.invalid', `config file '${path}' does not exist`);
+  if (!statSync(path).isFile()) throw new PkiError('config.invalid', `config file '${path}' is not a file`);
   const text = readFileSync(path, 'utf8');
   const ext = extname(path).toLowerCase();
   let data: unknown;
@@ -134,8 +146,8 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
       );
   } catch (e) {
     if (e instanceof PkiError) throw e;
-    const first = ((e as Error).message ?? String(e)).split('\n')[0];
-    throw new PkiError('config.invalid', `config file '${path}' is not valid ${ext.slice(1).toUpperCase()}: ${first}`);
+    const format = ext === '.yml' ? 'YAML' : ext.slice(1).toUpperCase();
+    throw new PkiError('config.invalid', `config file '${path}' is not valid ${format}: ${syntaxProblem(e)}`);
   }
   if (data === null || data === undefined) return {};
   if (typeof data !== 'object' || Array.isArray(data))
