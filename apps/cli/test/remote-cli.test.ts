@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runPkim, type CliResult } from '../../../tests/support/cli-in-process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { runPkim, runPkimAsync, type CliResult } from '../../../tests/support/cli-in-process';
 import { closedPort, outputShape, startPkimServer, type PkimServer } from '../../../tests/support/remote-server';
 import { createRootAndIssuing } from '../../../tests/support/cli-ca-fixture';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
@@ -469,6 +471,42 @@ describe('pkim remote mode: the same commands through a server', () => {
     });
     expect(untrusted.code).toBe(7);
     expect(untrusted.stderr).toMatch(/^error: remote\.unreachable: .*--ca-file/);
+  });
+
+  it('takes the REST base the banner prints (…/api/v1) as the server, with or without a slash', () => {
+    const env = { ...XDG, PKIM_TOKEN: token, PKIM_CA_FILE: file('tls-root.pem') };
+    const plain = runPkim(['ca', 'list', '--json'], { dataDir: noDir, init: false, env: { ...env, PKIM_SERVER: url } });
+    expect(plain.code, plain.stderr).toBe(0);
+    for (const server of [`${url}/api/v1`, `${url}/api/v1/`]) {
+      const r = runPkim(['ca', 'list', '--json'], {
+        dataDir: noDir,
+        init: false,
+        env: { ...env, PKIM_SERVER: server },
+      });
+      expect(r.code, `${server}: ${r.stderr}`).toBe(0);
+      expect(r.json()).toEqual(plain.json());
+    }
+  });
+
+  it('says an https:// server that answers plain HTTP does not speak TLS (not an openssl record error)', async () => {
+    const http = createServer((_req, res) => res.end('{}'));
+    await new Promise<void>((done) => http.listen(0, '127.0.0.1', done));
+    try {
+      const { port } = http.address() as AddressInfo;
+      const r = await runPkimAsync(['ca', 'list'], {
+        dataDir: noDir,
+        init: false,
+        env: { ...XDG, PKIM_SERVER: `https://127.0.0.1:${port}`, PKIM_TOKEN: token },
+      });
+      expect(r.code).toBe(7);
+      expect(r.stderr.trim()).toBe(
+        `error: remote.unreachable: cannot reach the PKI Manager server at https://127.0.0.1:${port} ` +
+          `(environment PKIM_SERVER): it does not speak TLS (a plain HTTP server? then use http://)`,
+      );
+    } finally {
+      http.closeAllConnections();
+      await new Promise((done) => http.close(done));
+    }
   });
 
   it('refuses local-only commands in remote mode; --local runs them here', () => {

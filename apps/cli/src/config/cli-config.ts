@@ -117,11 +117,11 @@ function isFileValue(v: unknown): v is string | number | boolean | (string | num
 }
 
 /**
- * A parser's complaint on one line, with where it is: smol-toml's message says no line (its \`line\`/\`column\`
- * and a code excerpt follow), yaml's first line ends \`at line L, column C:\` before its excerpt.
+ * A parser's complaint on one line, with where it is: smol-toml's message says no line (its `line`/`column`
+ * and a code excerpt follow), yaml's first line ends `at line L, column C:` before its excerpt.
  */
 function syntaxProblem(e: unknown): string {
-  const first = ((e as Error)?.message ?? String(e)).split('\n')[0].replace(/:\s*$/, '');
+  const first = (((e as Error)?.message ?? String(e)).split('\n')[0] ?? '').replace(/:\s*$/, '');
   const { line, column } = (e ?? {}) as { line?: unknown; column?: unknown };
   if (typeof line === 'number' && typeof column === 'number' && !/\bline \d/.test(first))
     return `${first} at line ${line}, column ${column}`;

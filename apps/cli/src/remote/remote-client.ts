@@ -33,6 +33,15 @@ export function serverLabel(server: string): string {
   }
 }
 
+/**
+ * The path the server's routes are under: the URL's path (a reverse proxy's prefix, e.g. `/pkim`) without trailing
+ * slashes, and without `/api/v1` — the REST base the server's banner prints (`REST http://…/api/v1`), which a user
+ * pastes as the server; the routes' paths start with it (and the relying-party files are beside it).
+ */
+function serverPrefix(pathname: string): string {
+  return pathname.replace(/\/+$/, '').replace(/\/api\/v1$/, '');
+}
+
 interface Answer {
   status: number;
   body: string;
@@ -56,7 +65,7 @@ function send(
   }
   if (base.protocol !== 'http:' && base.protocol !== 'https:')
     throw new PkiError('config.invalid', `the server (${target.source}) must be an http:// or https:// URL`);
-  const url = new URL(`${base.pathname.replace(/\/+$/, '')}${path}`, base);
+  const url = new URL(`${serverPrefix(base.pathname)}${path}`, base);
   let ca: string | undefined;
   if (target.caFile) {
     try {
@@ -90,6 +99,18 @@ function send(
     req.on('error', (e: NodeJS.ErrnoException) => {
       if (e instanceof PkiError) {
         reject(e);
+        return;
+      }
+      if (url.protocol === 'https:' && /wrong version number/i.test(e.message)) {
+        // a plain HTTP server answered the TLS handshake: openssl's record-layer error says nothing to a user
+        reject(
+          new PkiError(
+            'remote.unreachable',
+            `cannot reach the PKI Manager server at ${where} (${target.source}): it does not speak TLS ` +
+              `(a plain HTTP server? then use http://)`,
+            { kind: 'unavailable' },
+          ),
+        );
         return;
       }
       const tls = /certificate|self.signed|CERT_|SSL|TLS/i.test(`${e.code ?? ''} ${e.message}`);
