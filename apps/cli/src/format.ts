@@ -361,20 +361,25 @@ export const auditTable = (items: AuditLine[]): string =>
     items.map((e) => [e.seq, date(e.time), e.actor, e.action, e.outcome, e.target, auditDetailsText(e.details)]),
   );
 
-/** `pkim acme list` (the authority's directories and the API's have these fields alike) */
-/** the URL an ACME client is given: the directory's path under the server's public URL, when that is known */
-export const acmeDirectoryUrl = (path: string, base: string | undefined): string =>
-  base ? `${base.replace(/\/+$/, '')}${path}` : path;
+/**
+ * the URL an ACME client is given: the API's `directoryUrl` (under the server's public URL), else the directory's path
+ * under `base` (remote mode: the server's URL this CLI reaches), else the path alone
+ */
+const acmeDirectoryUrl = (d: AcmeDirectoryLine, base: string | undefined): string =>
+  d.directoryUrl ?? (base ? `${base.replace(/\/+$/, '')}${d.directoryPath}` : d.directoryPath);
+const acmeUrlKnown = (d: AcmeDirectoryLine, base: string | undefined) => d.directoryUrl !== null || Boolean(base);
 
 /** said under a directory path when the server's URL is not known here (local mode without publicUrl) */
 export const ACME_URL_UNKNOWN =
   "ACME clients need the server's URL before this path: set publicUrl or PKIM_PUBLIC_URL here to print it";
 
+/** `pkim acme list` (the fields of the API's directory object these need) */
 interface AcmeDirectoryLine {
   caId: string;
   caName: string;
   profile: string;
   directoryPath: string;
+  directoryUrl: string | null;
   allowDns: string[] | null;
   allowIps: string[] | null;
   requireEab: boolean;
@@ -384,25 +389,25 @@ interface AcmeDirectoryLine {
 export const acmeEnabledText = (d: AcmeDirectoryLine, base: string | undefined): string =>
   [
     `ACME enabled for CA ${d.caName} (${d.caId}), profile ${d.profile}`,
-    `directory: ${acmeDirectoryUrl(d.directoryPath, base)}`,
-    ...(base ? [] : [`  (${ACME_URL_UNKNOWN})`]),
+    `directory: ${acmeDirectoryUrl(d, base)}`,
+    ...(acmeUrlKnown(d, base) ? [] : [`  (${ACME_URL_UNKNOWN})`]),
     `DNS names: ${d.allowDns?.join(', ') ?? 'any'}; IPs: ${d.allowIps?.join(', ') || 'none'}` +
       (d.requireEab ? '; external account binding required' : ''),
   ].join('\n');
 
-/** `pkim acme list`: the directory URLs under `base` (the server's URL), else their paths and a note */
-export const acmeDirectoriesTable = (items: Omit<AcmeDirectoryLine, 'caId'>[], base: string | undefined): string =>
+/** `pkim acme list`: the directory URLs (`base`: the server's URL, remotely), else their paths and a note */
+export const acmeDirectoriesTable = (items: AcmeDirectoryLine[], base: string | undefined): string =>
   table(
     ['CA', 'PROFILE', 'DIRECTORY', 'DNS', 'IP', 'EAB'],
     items.map((d) => [
       d.caName,
       d.profile,
-      acmeDirectoryUrl(d.directoryPath, base),
+      acmeDirectoryUrl(d, base),
       d.allowDns?.join(',') ?? 'any',
       d.allowIps?.join(',') || 'none',
       d.requireEab ? 'required' : 'optional',
     ]),
-  ) + (base || items.length === 0 ? '' : `\n(${ACME_URL_UNKNOWN})`);
+  ) + (items.every((d) => acmeUrlKnown(d, base)) ? '' : `\n(${ACME_URL_UNKNOWN})`);
 
 /** `pkim acme accounts` */
 export const acmeAccountsTable = (

@@ -74,6 +74,7 @@ describe('pkim acme: directories, EAB keys and accounts from the command line', 
       ordersPerHour: 5,
       lifetime: '30d',
       directoryPath: `/acme/${caId}/directory`,
+      directoryUrl: null, // no publicUrl here
     });
     expect(ok('acme', 'list', '--json').json()).toEqual({ items: [enabled], nextCursor: null });
     expect(ok('acme', 'list').stdout).toMatch(

@@ -252,7 +252,17 @@ describe('files the CLI writes: key files never replaced silently, checked befor
     expect(bare.trimEnd().split('\n').at(-1)).toBe(
       "(ACME clients need the server's URL before this path: set publicUrl or PKIM_PUBLIC_URL here to print it)",
     );
-    // --json stays the API's object in both modes
-    expect(local('acme', 'list', '--json').json()).toEqual(remote('acme', 'list', '--json').json());
+    // --json is the API's object in both modes: its directoryUrl is under the server's public URL, null without one
+    // (this server has none: remotely null, as locally without publicUrl)
+    const listed = remote('acme', 'list', '--json').json<{ items: { directoryUrl: string | null }[] }>();
+    expect(listed.items).toEqual([expect.objectContaining({ directoryPath: `/acme/${caId}/directory` })]);
+    expect(listed.items[0]!.directoryUrl).toBeNull();
+    expect(local('acme', 'list', '--json').json()).toEqual(listed);
+    // locally with publicUrl: the URL the text gives, in list and enable alike
+    const withPublicUrl = withUrl('acme', 'list', '--json').json<{ items: { directoryUrl: string | null }[] }>();
+    expect(withPublicUrl.items[0]!.directoryUrl).toBe(url);
+    const enabledJson = withUrl('acme', 'enable', '--ca', 'issuing', '--allow-dns', '*.example.com', '--json').json();
+    expect(enabledJson).toMatchObject({ directoryUrl: url });
+    expect(Object.keys(enabledJson as object).sort()).toEqual(Object.keys(listed.items[0]!).sort());
   });
 });

@@ -2,6 +2,7 @@
 // accounts, orders, operator deactivation, EAB revocation and the ACME audit trail — against a real ACME client
 // (the JWS test client of acme-kit) registering with the key the procedure created.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer, createTrpcContext, appRouter } from '@pkim/server';
 import { acmeTestClient, eabFor, openAcmeFixture, register, type AcmeFixture } from '../../../tests/support/acme-kit';
 import { ACTORS, callerFor, pkiCodeOf, trpcError } from './server-test-support';
 
@@ -86,6 +87,42 @@ describe('tRPC acme.* (console ACME page)', () => {
     const refused = await client.post(client.directory.newOrder!, { identifiers: [{ type: 'dns', value: 'x.test' }] });
     expect(refused.status).toBe(403);
     expect(refused.json.type).toBe('urn:ietf:params:acme:error:unauthorized');
+  });
+
+  it("gives each directory's URL under the server's public URL (REST = tRPC = OpenAPI), null without one", async () => {
+    const path = `/acme/${fx.caId}/directory`;
+    // no public URL set: the path only (the URL an ACME client needs is not known to the server)
+    expect((await callerFor(fx.authority, ACTORS.admin).acme.directories()).items[0]).toMatchObject({
+      directoryPath: path,
+      directoryUrl: null,
+    });
+    const publicBaseUrl = 'https://pki.example.test/';
+    const url = `https://pki.example.test${path}`;
+    const caller = appRouter.createCaller(
+      createTrpcContext({ authority: fx.authority, actor: ACTORS.admin, publicBaseUrl }),
+    );
+    // enable again as the fixture did (same settings): its answer is the listed object
+    const enabled = await caller.acme.enable({ ca: fx.caId, requireEab: true, allowDns: ['localhost', '*.test'] });
+    expect(enabled).toMatchObject({ directoryPath: path, directoryUrl: url });
+    const listed = await caller.acme.directories();
+    expect(listed).toEqual({ items: [enabled], nextCursor: null });
+    const app = await buildServer(fx.authority, {
+      logger: false,
+      backgroundJobs: false,
+      rateLimit: false,
+      console: false,
+      publicBaseUrl,
+    });
+    try {
+      const { token } = await fx.authority.auth.createToken({ name: 'acme-url', role: 'admin' }, ACTORS.admin);
+      const rest = await app.inject({ url: '/api/v1/acme/directories', headers: { authorization: `Bearer ${token}` } });
+      expect(rest.statusCode, rest.body).toBe(200);
+      expect(rest.json()).toEqual(listed);
+      // the OpenAPI document describes it (the only object with that field)
+      expect((await app.inject({ url: '/api/v1/openapi.json' })).body).toContain('"directoryUrl"');
+    } finally {
+      await app.close();
+    }
   });
 
   it('revokes an unused key: no account can register with it', async () => {

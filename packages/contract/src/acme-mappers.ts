@@ -7,7 +7,15 @@ import type { AcmeDirectoryDto, AcmeDirectoryRecord } from './acme-schemas';
  * (docs/architecture.md, "packages/contract").
  */
 
-export function toAcmeDirectoryDto(d: AcmeDirectoryRecord): AcmeDirectoryDto {
+/**
+ * `publicBaseUrl`: the server's public URL (the `publicUrl` setting, `PKIM_PUBLIC_URL`) — the directory's URL is its
+ * path under it, null without one. The server passes its own; the CLI in local mode its configuration's.
+ */
+export function toAcmeDirectoryDto(d: AcmeDirectoryRecord, publicBaseUrl: string | null | undefined): AcmeDirectoryDto {
   const { lifetimeMs, ...rest } = d;
-  return { ...rest, lifetime: lifetimeMs === null ? null : formatDuration(lifetimeMs) };
+  return {
+    ...rest,
+    lifetime: lifetimeMs === null ? null : formatDuration(lifetimeMs),
+    directoryUrl: publicBaseUrl ? `${publicBaseUrl.replace(/\/+$/, '')}${d.directoryPath}` : null,
+  };
 }

@@ -18,12 +18,20 @@ export const acmeDirectorySchema = z.object({
   lifetime: z.string().nullable(),
   /** path of the directory on this server: `/acme/<caId>/directory` */
   directoryPath: z.string(),
+  /**
+   * the URL ACME clients are given: `directoryPath` under the server's public URL (`publicUrl`, `PKIM_PUBLIC_URL`);
+   * null when none is set
+   */
+  directoryUrl: z.string().nullable(),
   enabledAt: rfc3339Schema,
   enabledBy: z.string(),
 });
 export type AcmeDirectoryDto = z.infer<typeof acmeDirectorySchema>;
-/** the authority's directory view (lifetime in milliseconds) — what {@link toAcmeDirectoryDto} maps from */
-export type AcmeDirectoryRecord = Omit<AcmeDirectoryDto, 'lifetime'> & { lifetimeMs: number | null };
+/**
+ * the authority's directory view (lifetime in milliseconds, no URL: the public URL is the server's setting) — what
+ * {@link toAcmeDirectoryDto} maps from
+ */
+export type AcmeDirectoryRecord = Omit<AcmeDirectoryDto, 'lifetime' | 'directoryUrl'> & { lifetimeMs: number | null };
 export const acmeDirectoryPageSchema = pageSchema(acmeDirectorySchema);
 export const acmeDisableResultSchema = z.object({ caId: z.string(), disabled: z.boolean() });
 

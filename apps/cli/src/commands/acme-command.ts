@@ -49,7 +49,9 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
           ctx.actor,
         );
         const { toAcmeDirectoryDto } = await ctx.contract();
-        ctx.output(toAcmeDirectoryDto(d), () => acmeEnabledText(d, ctx.config().publicUrl));
+        // the API's object: the directory's URL under publicUrl (null without one), as the server gives it
+        const dto = toAcmeDirectoryDto(d, ctx.config().publicUrl);
+        ctx.output(dto, () => acmeEnabledText(dto, undefined));
       },
     );
 
@@ -70,7 +72,8 @@ export function registerAcmeCommand(program: Command, ctx: CliContext): void {
       const a = await ctx.openAuthority();
       const rows = await a.acme.listDirectories(ctx.actor);
       const { onePage, toAcmeDirectoryDto } = await ctx.contract();
-      ctx.output(onePage(rows.map(toAcmeDirectoryDto)), () => acmeDirectoriesTable(rows, ctx.config().publicUrl));
+      const items = rows.map((d) => toAcmeDirectoryDto(d, ctx.config().publicUrl));
+      ctx.output(onePage(items), () => acmeDirectoriesTable(items, undefined));
     });
 
   acme

@@ -629,7 +629,7 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
       ordersPerHour: o.ordersPerHour,
       lifetime: duration(o.lifetime),
     }),
-    // the URL through which this CLI reaches the server: the one ACME clients are given too
+    // the API's directoryUrl (under the server's public URL), else under the URL through which this CLI reaches it
     print: (ctx, out) =>
       ctx.output(out, () => acmeEnabledText(out as unknown as AcmeDirectoryDto, ctx.config().remote?.server)),
   },

@@ -18,6 +18,7 @@ import {
   toAuditEventPage,
 } from '@pkim/contract';
 import { procedure, router } from '../trpc-init';
+import type { TrpcContext } from '../trpc-context';
 
 /**
  * ACME administration for the console and API clients (docs/acme.md): directories per CA, accounts, orders,
@@ -29,10 +30,17 @@ const caRef = z.string().trim().min(1).max(128);
 const idSchema = z.string().trim().min(1).max(64);
 const patterns = z.array(z.string().trim().min(1).max(253)).max(256);
 
+/** the server's public URL, as `system.info` gives it: the base of each directory's `directoryUrl` */
+const publicUrlOf = (ctx: TrpcContext) => ctx.publicBaseUrl ?? ctx.authority.config.publicBaseUrl;
+
 export const acmeRouter = router({
   directories: procedure()
     .output(acmeDirectoryPageSchema)
-    .query(async ({ ctx }) => onePage((await ctx.authority.acme.listDirectories(ctx.actor)).map(toAcmeDirectoryDto))),
+    .query(async ({ ctx }) =>
+      onePage(
+        (await ctx.authority.acme.listDirectories(ctx.actor)).map((d) => toAcmeDirectoryDto(d, publicUrlOf(ctx))),
+      ),
+    ),
 
   enable: procedure()
     .input(
@@ -56,7 +64,8 @@ export const acmeRouter = router({
     .output(acmeDirectorySchema)
     .mutation(async ({ ctx, input }) => {
       const { lifetime, ...rest } = input;
-      return toAcmeDirectoryDto(await ctx.authority.acme.enable({ ...rest, lifetimeMs: lifetime }, ctx.actor));
+      const d = await ctx.authority.acme.enable({ ...rest, lifetimeMs: lifetime }, ctx.actor);
+      return toAcmeDirectoryDto(d, publicUrlOf(ctx));
     }),
 
   disable: procedure()
