@@ -858,9 +858,14 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         keyType,
         backend: input.backend ?? (old.keyBackend as BackendName),
         lifetimeMs: input.validityMs,
-        // the predecessor's path length and name constraints (its key usage, policies and URLs: the pipeline)
-        pathLen: old.pathLen,
-        nameConstraints: old.nameConstraints ?? undefined,
+        notAfter: input.notAfter,
+        backdateMs: input.backdateMs,
+        urls: input.urls,
+        keyUri: input.keyUri,
+        // unless given, the predecessor's path length and name constraints (its key usage, policies: the pipeline)
+        pathLen: input.pathLen !== undefined ? input.pathLen : old.pathLen,
+        nameConstraints:
+          (input.nameConstraints !== undefined ? input.nameConstraints : old.nameConstraints) ?? undefined,
         successorOf: { caId: old.id, disablePredecessor: input.disableOld },
       };
       const view = old.parentId

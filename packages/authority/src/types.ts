@@ -196,6 +196,21 @@ export interface RotateCaInput {
   validityMs?: number;
   /** disable the predecessor in the same transaction (default: it stays active until disabled) */
   disableOld?: boolean;
+  /** the successor's path length; null: none; default: the predecessor's */
+  pathLen?: number | null;
+  /** the successor's name constraints; null: none; default: the predecessor's */
+  nameConstraints?: NameConstraintsJson | null;
+  /** as `CreateCaInput.backdateMs` (Vault's `not_before_duration`) */
+  backdateMs?: number;
+  /** as `CreateCaInput.notAfter` (Vault's `not_after`) */
+  notAfter?: number;
+  /**
+   * a successor root's URL setting, carried by its own certificate (Vault's mount URLs); default: its own URLs under
+   * the predecessor's base, of the kinds the predecessor's certificate carries
+   */
+  urls?: CaUrlLists;
+  /** a key already in a key backend instead of a new one (as `CreateCaInput.keyUri`: used by no CA) */
+  keyUri?: string;
 }
 
 /** what a rotation made: the successor (and, for a root, the cross certificate) and the predecessor as it is now */

@@ -1,14 +1,23 @@
-// OpenBao's `root/rotate/:type`: a new root with a new key, an issuer of the mount that is not its default until a
-// `config/issuers` write names it. The mount keeps issuing under the old root meanwhile; `root/sign-self-issued`
-// cross-signs the new root with the old one; after the switch leaves verify under the new root (openssl, certtool)
-// and, through the cross certificate, from the old root alone (openssl, Go). Refusals leave the CA rows and the
-// mount's issuer as they were; hvac (generic write) and node-vault rotate too.
+// OpenBao's `root/rotate/:type`: a new root with a new key, an issuer of the mount named `next` that is not its
+// default until a `config/issuers` write names it. After a root signed here it is that root's successor made by the CA
+// lifecycle (`cas.rotate`, as `pkim ca rotate`): linked to it, with a cross certificate signed by the old root in its
+// history (openssl verifies it under the old root; the old root's OCSP answers good for it). The mount keeps issuing
+// under the old root meanwhile; `root/sign-self-issued` cross-signs the new root with the old one too; after the
+// switch leaves verify under the new root (openssl, certtool) and, through either cross certificate, from the old root
+// alone (openssl, Go); a leaf issued before the rotation still verifies under the old root. Refusals leave the CA rows
+// and the mount's issuer as they were; hvac (generic write) and node-vault rotate too.
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { certtoolVerify, goVerify, opensslVerify } from '../../../../tests/support/verifiers';
+import {
+  certtoolVerify,
+  goVerify,
+  opensslOcspCheck,
+  opensslOcspRequest,
+  opensslVerify,
+} from '../../../../tests/support/verifiers';
 import { ACTORS } from '../server-test-support';
 import { openVaultFixture, runHvacScript, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
 
@@ -45,6 +54,7 @@ describe('root/rotate/internal', () => {
     const oldPem = `${old.body.data.certificate}\n`;
     const oldId = old.body.data.issuer_id as string;
     expect((await vaultCall(f, 'POST', 'rr/roles/web', { ...WEB_ROLE, key_type: 'ec' })).status).toBe(200);
+    const oldLeaf = await issue('rr', 'old.example.com');
 
     const before = caRows();
     const r = await vaultCall(f, 'POST', 'rr/root/rotate/internal', {
@@ -66,7 +76,7 @@ describe('root/rotate/internal', () => {
       'serial_number',
     ]);
     expect(next.issuer_id).not.toBe(oldId);
-    expect(next.issuer_name).toBe('Rotating-Root-2');
+    expect(next.issuer_name).toBe('next');
     expect(next.key_id).not.toBe(old.body.data.key_id);
     expect(next.issuing_ca).toBe(next.certificate);
     expect(r.body.warnings).toContainEqual(
@@ -83,6 +93,26 @@ describe('root/rotate/internal', () => {
     const rotated = await f.authority.audit.list({ action: 'vault.root_rotated', target: 'rr', limit: 5 });
     expect(rotated.map((e) => e.details)).toEqual([{ caId: oldId, nextCaId: next.issuer_id }]);
 
+    // made by the CA lifecycle as `pkim ca rotate`: the old root's successor, a cross certificate in its history
+    const shown = await f.authority.cas.get(next.issuer_id);
+    expect(shown.ca.predecessorId).toBe(oldId);
+    const lifecycle = await f.authority.audit.list({ action: 'ca.rotated', target: oldId, limit: 5 });
+    expect(lifecycle.map((e) => e.details.successorId)).toEqual([next.issuer_id]);
+    const history = shown.ca.certificateHistory ?? [];
+    expect(history.map((h) => h.kind)).toEqual(['cross']);
+    const builtIn = `${history[0]!.certificatePem.trim()}\n`;
+    expect(spki(builtIn).equals(spki(nextPem))).toBe(true);
+    expect(new X509Certificate(builtIn).subject).toBe(new X509Certificate(nextPem).subject);
+    const crossOk = opensslVerify({ leafPem: builtIn, rootPem: oldPem });
+    expect(crossOk.ok, crossOk.output).toBe(true);
+    const ocsp = await f.authority.ocsp.respond(opensslOcspRequest({ issuerPem: oldPem, leafPem: builtIn }));
+    const ocspOk = opensslOcspCheck({ responseDer: ocsp.der, issuerPem: oldPem, caFilePem: oldPem, leafPem: builtIn });
+    expect(ocspOk.ok, ocspOk.output).toBe(true);
+    expect(ocspOk.output).toMatch(/: good\b/);
+    // a leaf issued before the rotation still verifies under the old root
+    const old1 = opensslVerify({ leafPem: oldLeaf, rootPem: oldPem, purpose: 'sslserver' });
+    expect(old1.ok, old1.output).toBe(true);
+
     // not the default: the mount still issues under the old root
     expect((await vaultCall(f, 'GET', 'rr/config/issuers')).body.data.default).toBe(oldId);
     expect((await vaultCall(f, 'GET', 'rr/issuer/default')).body.data.issuer_id).toBe(oldId);
@@ -94,8 +124,8 @@ describe('root/rotate/internal', () => {
     expect(crossed.status, crossed.text).toBe(200);
     const cross = `${crossed.body.data.certificate}\n`;
 
-    // the switch: config/issuers names the new root (by name), which becomes the mount's issuer
-    const sw = await vaultCall(f, 'POST', 'rr/config/issuers', { default: 'Rotating-Root-2' });
+    // the switch: root/replace (OpenBao's alias of config/issuers' write) names `next` when not given
+    const sw = await vaultCall(f, 'POST', 'rr/root/replace', {});
     expect(sw.status, sw.text).toBe(200);
     expect(sw.body.data).toEqual({ default: next.issuer_id, default_follows_latest_issuer: false });
     expect((await vaultCall(f, 'GET', 'rr/issuer/default')).body.data.issuer_id).toBe(next.issuer_id);
@@ -106,6 +136,8 @@ describe('root/rotate/internal', () => {
       // a relying party that trusts only the old root, through the cross certificate
       opensslVerify({ leafPem: leaf, chainPems: [cross], rootPem: oldPem, purpose: 'sslserver' }),
       goVerify({ leafPem: leaf, intermediatesPems: [cross], rootPem: oldPem }),
+      opensslVerify({ leafPem: leaf, chainPems: [builtIn], rootPem: oldPem, purpose: 'sslserver' }),
+      goVerify({ leafPem: leaf, intermediatesPems: [builtIn], rootPem: oldPem }),
     ])
       expect(v.ok, v.output).toBe(true);
     expect(opensslVerify({ leafPem: leaf, rootPem: oldPem }).ok).toBe(false);
@@ -116,9 +148,15 @@ describe('root/rotate/internal', () => {
       followsLatest: false,
     });
 
-    // and back: the old root is one the mount had
-    const back = await vaultCall(f, 'POST', 'rr/config/issuers', { default: oldId });
+    // and back: the old root is one the mount had (root/replace has no default_follows_latest_issuer: ignored)
+    const back = await vaultCall(f, 'POST', 'rr/root/replace', { default: oldId, default_follows_latest_issuer: true });
     expect(back.status, back.text).toBe(200);
+    expect(back.body.data).toEqual({ default: oldId, default_follows_latest_issuer: false });
+    expect((await vaultCall(f, 'GET', 'rr/config/issuers')).body.data.default).toBe(oldId);
+    // config/issuers by name switches too
+    const byName = await vaultCall(f, 'POST', 'rr/config/issuers', { default: 'next' });
+    expect(byName.body.data).toEqual({ default: next.issuer_id, default_follows_latest_issuer: false });
+    expect((await vaultCall(f, 'POST', 'rr/config/issuers', { default: oldId })).status).toBe(200);
     const again = opensslVerify({ leafPem: await issue('rr', 'c.example.com'), rootPem: oldPem });
     expect(again.ok, again.output).toBe(true);
   });
@@ -136,6 +174,15 @@ describe('root/rotate/internal', () => {
       ['root/rotate/internal', { common_name: '' }, /common_name field is required/],
       // a CA that is no issuer of this mount cannot become its default
       ['config/issuers', { default: f.rootCaId }, /unable to find PKI issuer for reference/],
+      // root/replace: config/issuers' refusals; `next` by default — here another mount's issuer (rr's)
+      ['root/replace', { default: f.rootCaId }, /unable to find PKI issuer for reference/],
+      ['root/replace', {}, /^Error resolving issuer reference: unable to find PKI issuer for reference: next$/],
+      [
+        'root/replace',
+        { default: 'default' },
+        /^Invalid issuer specification; must be non-empty and can't be 'default'/,
+      ],
+      ['root/replace', { default: '' }, /^Invalid issuer specification/],
     ] as const) {
       const r = await vaultCall(f, 'POST', `rx/${path}`, body);
       expect(r.status, `${path} ${r.text}`).toBe(400);
@@ -146,12 +193,17 @@ describe('root/rotate/internal', () => {
       ACTORS.admin,
     );
     expect((await vaultCall(f, 'POST', 'rx/root/rotate/internal', { common_name: 'X' }, { token })).status).toBe(403);
+    const replaced = await vaultCall(f, 'POST', 'rx/root/replace', { default: root.body.data.issuer_id }, { token });
+    expect(replaced.status).toBe(403);
     expect(caRows()).toBe(before);
     expect((await vaultCall(f, 'GET', 'rx/config/issuers')).body.data.default).toBe(root.body.data.issuer_id);
     // on a mount without a CA it is root/generate: the new root is the mount's issuer
     expect((await vaultCall(f, 'POST', 'sys/mounts/rfirst', { type: 'pki' })).status).toBe(204);
     const first = await vaultCall(f, 'POST', 'rfirst/root/rotate/internal', { common_name: 'First', key_type: 'ec' });
     expect(first.status, first.text).toBe(200);
+    // `next` is taken (by rr's): named after its common name, said in a warning
+    expect(first.body.data.issuer_name).toBe('First');
+    expect(first.body.warnings).toContainEqual(expect.stringMatching(/^a CA named 'next' exists already.*'First'/));
     expect((await vaultCall(f, 'GET', 'rfirst/issuer/default')).body.data.issuer_id).toBe(first.body.data.issuer_id);
   });
 });
@@ -162,6 +214,10 @@ describe('hvac and node-vault', () => {
     expect(out.next.issuer_id).not.toBe(out.old.issuer_id);
     expect(out.before.default).toBe(out.old.issuer_id);
     expect(out.switched.default).toBe(out.next.issuer_id);
+    // `next` taken: named after the root it succeeds (cas.rotate), which it succeeds
+    expect(out.next.issuer_name).toBe('Hvac-Rot-2');
+    expect(out.next_warnings).toContainEqual(expect.stringMatching(/^a CA named 'next' exists already/));
+    expect((await f.authority.cas.get(out.next.issuer_id)).ca.predecessorId).toBe(out.old.issuer_id);
     const rootPem = `${out.next.certificate}\n`;
     const leafPem = `${out.leaf.certificate}\n`;
     for (const v of [opensslVerify({ leafPem, rootPem }), certtoolVerify({ leafPem, rootPem })])

@@ -906,11 +906,11 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
           notAfter,
           pathLen,
           nameConstraints,
-          // an intermediate carries its parent's URLs, a root its own setting when given (OpenBao's root/generate);
-          // a successor root the kinds its predecessor's certificate carries, under its own setting
+          // an intermediate carries its parent's URLs, a root its own setting when given (OpenBao's root/generate,
+          // root/rotate); else a successor root the kinds its predecessor's certificate carries, under its own setting
           ...(parent
             ? urlsOfCa(parent.ca, deps.publicBaseUrl)
-            : pred
+            : pred && !ownUrls
               ? nextCertificateUrls(
                   pred.certificateDer,
                   urlsOfCa({ id, urls: successorUrls ?? null }, deps.publicBaseUrl),
@@ -942,8 +942,8 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
         deps.publicBaseUrl,
         t,
       );
-      if (ownUrls) row.urls = ownUrls;
       if (successorUrls) row.urls = successorUrls;
+      if (ownUrls) row.urls = ownUrls;
       if (successor) {
         row.predecessorId = successor.predecessor.id;
         if (successor.cross)

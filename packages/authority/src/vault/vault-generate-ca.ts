@@ -5,7 +5,7 @@ import type { DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
 import { auditEvent } from '../audit-service';
 import { authorize } from '../permissions';
-import type { Actor, CaService } from '../types';
+import type { Actor, CaService, CaView } from '../types';
 import {
   caUrlsOf,
   issuersOfMount,
@@ -29,8 +29,14 @@ import {
 
 export interface VaultGenerateCaDeps {
   clock: Clock;
-  /** the authority's CA services: `create` (as `pkim ca create`), `createExternalIntermediate` + `importCertificate` */
-  cas: Pick<CaService, 'create' | 'createExternalIntermediate' | 'importCertificate' | 'importExisting' | 'get'>;
+  /**
+   * the authority's CA services: `create` (as `pkim ca create`), `rotate` (as `pkim ca rotate`),
+   * `createExternalIntermediate` + `importCertificate`
+   */
+  cas: Pick<
+    CaService,
+    'create' | 'rotate' | 'createExternalIntermediate' | 'importCertificate' | 'importExisting' | 'get'
+  >;
   mounts: Pick<VaultMountService, 'addIssuer' | 'defaultState' | 'requireMount' | 'rolesRefusedBy' | 'updateMount'>;
   /** the mount's keys without an issuer (`keys/generate`): `key_ref` of `…/generate/existing`, a bundle's key */
   keys: Pick<VaultKeyService, 'keyForRef' | 'keyForPublicKey'>;
@@ -48,6 +54,10 @@ const NO_AIA_WARNING =
   "This mount hasn't configured any authority information access (AIA) fields; this may make it harder for " +
   'systems to find missing certificates in the chain or to validate revocation status of certificates. Consider ' +
   'updating /config/urls or the newly generated issuer with this information.';
+/** `root/rotate`'s new issuer without `issuer_name` when a CA is named `next` already (OpenBao leaves it unnamed) */
+const nextTaken = (name: string) =>
+  `a CA named 'next' exists already (CA names are the deployment's, not the mount's): the new issuer is named ` +
+  `'${name}'; rename it with issuer/:ref issuer_name`;
 /** `intermediate/generate`'s (OpenBao): the mount had no URLs written before its CSR */
 const NO_AIA_INTERMEDIATE_WARNING =
   `${NO_AIA_WARNING} Since this certificate is an intermediate, it might be useful to regenerate this certificate ` +
@@ -214,9 +224,12 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
 
     /**
      * `root/rotate/:exported` (OpenBao: `root/generate` whose new issuer is named `next`): a new root CA with a new key
-     * made by `cas.create` as `root/generate` makes one, a new issuer of the mount — not its default while it has one,
-     * as every issuer added (a `config/issuers` write names it). Its name: `issuer_name`, else the common name made a
-     * name, `-2`, `-3`… when taken (OpenBao names it `next`; CA names are the deployment's).
+     * (or `existing`'s `key_ref`), a new issuer of the mount — not its default while it has one, as every issuer added
+     * (a `config/issuers` write names it). When the mount's default issuer is a root signed here, the new root is its
+     * successor made by `cas.rotate` (as `pkim ca rotate`: linked to it, a cross certificate in its history signed by
+     * the old root's key); else it is made by `cas.create` as `root/generate` makes one. Its name: `issuer_name`,
+     * else `next` when no CA has that name (OpenBao's; CA names are the deployment's), else `cas.rotate`'s
+     * (the old root's name, `-2`, `-3`…) or the common name made a name, `-2`, `-3`… when taken.
      */
     rotateRoot(mount: VaultMount, exported: string, params: Record<string, unknown>, actor: Actor) {
       return makeRoot(mount, exported, params, actor, true);
@@ -252,23 +265,48 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
     // them) when it has one, else those written on the mount before it had one (the new CA's setting after)
     const current = (await deps.mounts.defaultState(m)) === 'active' ? (await deps.cas.get(m.caId)).ca : undefined;
     const urls = current ? (current.urls ?? undefined) : (caUrlsOf(m.urls) ?? undefined);
-    if (rotate && params.issuer_name === undefined) name = await freeName(name);
-
-    const view = await deps.cas.create(
-      {
-        name,
-        subject: dn,
-        keyType,
-        validityMs: lifetimeMs,
-        notAfter,
-        backdateMs: notBeforeDuration * 1000,
-        pathLen: maxPath >= 0 ? maxPath : undefined,
-        nameConstraints: permittedDns.length ? { permittedDns } : undefined,
-        urls,
-        keyUri,
-      },
-      actor,
-    );
+    const common = {
+      subject: dn,
+      keyType,
+      validityMs: lifetimeMs,
+      notAfter,
+      backdateMs: notBeforeDuration * 1000,
+      urls,
+      keyUri,
+    };
+    let view: CaView;
+    // root/rotate's new issuer: `issuer_name`, else `next` while no CA has that name (OpenBao's), else cas.rotate's
+    // name (the old root's, -2…) or the common name's (-2… when taken), said in a warning
+    const named = !rotate || params.issuer_name !== undefined;
+    const next = !named && (await freeName('next')) === 'next';
+    // root/rotate after a root signed here: its successor (cas.rotate); an intermediate, or a root signed by an outside
+    // CA, has no root to rotate from: a new root as root/generate makes one
+    if (rotate && current && rotatable(current)) {
+      view = await deps.cas.rotate(
+        current.id,
+        {
+          ...common,
+          // URLs derived from a base name the old root's CRL: the successor's own under that base (cas.rotate's)
+          urls: current.urls?.base ? undefined : urls,
+          name: named ? name : next ? 'next' : undefined,
+          pathLen: maxPath >= 0 ? maxPath : null,
+          nameConstraints: permittedDns.length ? { permittedDns } : null,
+        },
+        actor,
+      );
+    } else {
+      if (!named) name = next ? 'next' : await freeName(name);
+      view = await deps.cas.create(
+        {
+          ...common,
+          name,
+          pathLen: maxPath >= 0 ? maxPath : undefined,
+          nameConstraints: permittedDns.length ? { permittedDns } : undefined,
+        },
+        actor,
+      );
+    }
+    if (!named && !next) warnings.push(nextTaken(view.ca.name));
     if (rotate && current) {
       await deps.mounts.updateMount(m.path, () => ({
         audit: [
@@ -299,6 +337,11 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       key_name: view.ca.name,
     };
     return { data, warnings: warnings.length ? warnings : undefined };
+  }
+
+  /** a root this deployment signed (self-signed, no outside issuer), active: `cas.rotate` makes its successor */
+  function rotatable(ca: CaRow): boolean {
+    return ca.status === 'active' && ca.parentId === null && ca.issuerChainPem === null && ca.issuerDn === ca.subjectDn;
   }
 
   /** `name`, else `name-2`, `name-3`… : the first no CA has */

@@ -411,10 +411,21 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
     /**
      * a `config/issuers` write (`ca:write`), as OpenBao: `default` (required; not `default`) names an issuer of the
      * mount (id or name) that becomes its default issuer; `default_follows_latest_issuer`, when given, is set (an
-     * issuer added later becomes the default). A ref naming no issuer: OpenBao's 400, nothing changed.
+     * issuer added later becomes the default). A ref naming no issuer: OpenBao's 400, nothing changed. `replace`:
+     * OpenBao's alias `root/replace` — `default` is `next` when not given (`root/rotate`'s name), and it has no
+     * `default_follows_latest_issuer` (ignored, as OpenBao's field-less alias).
      */
-    async writeConfig(mount: VaultMount, params: Record<string, unknown>, actor: Actor) {
+    async writeConfig(
+      mount: VaultMount,
+      params: Record<string, unknown>,
+      actor: Actor,
+      opts: { replace?: boolean } = {},
+    ) {
       authorize(actor, 'ca:write');
+      if (opts.replace) {
+        const { default: given, default_follows_latest_issuer: _ignored, ...rest } = params;
+        params = { ...rest, default: given === undefined ? 'next' : given };
+      }
       const ref = parseVaultString('default', params.default);
       if (!ref || ref === 'default') {
         throw new PkiError(

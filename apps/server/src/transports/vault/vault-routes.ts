@@ -754,6 +754,15 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   },
+  // OpenBao's root/replace: config/issuers' write of `default` (`next` when not given), as OpenBao's alias
+  {
+    path: 'root/replace',
+    ops: {
+      async write(c) {
+        return json(await c.authority.vault.issuers.writeConfig(c.mount!, c.params, actorOf(c), { replace: true }));
+      },
+    },
+  },
   ...(['revoke', 'revoke-with-key'] as const).map((path): VaultRoute => ({
     path,
     ops: {
