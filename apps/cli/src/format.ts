@@ -213,10 +213,10 @@ export interface CaLine {
   subjectDn: string;
 }
 
-/** `pkim ca list`, the same in local and remote mode */
-export const casTable = (items: CaLine[]): string =>
+/** `pkim ca list`, the same in local and remote mode: DAYS LEFT as `cert list`'s (`expired` once past its end) */
+export const casTable = (items: CaLine[], now: number): string =>
   table(
-    ['ID', 'NAME', 'STATUS', 'KEY', 'PARENT', 'NOT AFTER', 'SUBJECT'],
+    ['ID', 'NAME', 'STATUS', 'KEY', 'PARENT', 'NOT AFTER', 'DAYS LEFT', 'SUBJECT'],
     items.map((c) => [
       c.id,
       c.name,
@@ -224,6 +224,7 @@ export const casTable = (items: CaLine[]): string =>
       `${c.keyType}/${c.keyBackend}`,
       c.parentId,
       date(c.notAfter),
+      c.notAfter === null ? null : daysLeft(c.notAfter, now),
       c.subjectDn,
     ]),
   );

@@ -12,7 +12,7 @@ import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 
 /** command path → a bad input of it (`OUT`: the mode's own directory, where a file given to it would be) */
 const BAD: Record<string, string> = {
-  'ca list': 'ca list --limit 0',
+  'ca list': 'ca list --expiring-within 30x',
   'ca show': 'ca show no-such-ca',
   'ca create': 'ca create --name root --subject CN=Again',
   'ca import': 'ca import no-such-ca --cert OUT/missing.pem',

@@ -48,6 +48,40 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
     expect(viaTrpc.data).toEqual(viaCli);
   });
 
+  it('ca list --expiring-within = REST ?expiringWithin= = tRPC; a bad duration 400 input.invalid', async () => {
+    // the kit's root (10 years) ends after its issuing CA (5 years): 2000 days list the issuing CA only
+    const viaCli = await cliJson('ca', 'list', '--expiring-within', '2000d');
+    const viaRest = await rest('GET', '/cas?expiringWithin=2000d');
+    const viaTrpc = await trpc('ca.list', { expiringWithin: '48000h' });
+    expect(viaRest.status).toBe(200);
+    expect((viaCli as { items: { name: string }[] }).items.map((c) => c.name)).toEqual(['contract-issuing']);
+    expect(viaRest.body).toEqual(viaCli);
+    expect(viaTrpc.data).toEqual(viaCli);
+    const bad = await rest('GET', '/cas?expiringWithin=soon');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({
+      code: 'input.invalid',
+      message: expect.stringMatching(/^expiringWithin: /),
+    });
+    const badTrpc = await trpc('ca.list', { expiringWithin: '0d' });
+    expect(badTrpc.status).toBe(400);
+    expect((badTrpc.error?.data as { error: unknown }).error).toMatchObject({ code: 'input.invalid' });
+  });
+
+  it('cert list --expiring-within = REST ?expiringWithin= = tRPC; with expiringWithinDays too: 400', async () => {
+    const viaCli = await cliJson('cert', 'list', '--expiring-within', '36500d');
+    const viaRest = await rest('GET', '/certificates?expiringWithin=36500d');
+    const viaTrpc = await trpc('certificate.list', { expiringWithin: '876000h' });
+    expect(viaRest.status).toBe(200);
+    expect(viaRest.body).toEqual(viaCli);
+    expect(viaTrpc.data).toEqual(viaCli);
+    // the first version's name answers the same
+    expect((await rest('GET', '/certificates?expiringWithinDays=36500')).body).toEqual(viaCli);
+    const both = await rest('GET', '/certificates?expiringWithin=30d&expiringWithinDays=30');
+    expect(both.status).toBe(400);
+    expect(both.body.error).toMatchObject({ code: 'input.invalid' });
+  });
+
   it('one CA: the object with certificatePem and chainPem beside it, identical on the three', async () => {
     const viaCli = await cliJson('ca', 'show', 'contract-issuing');
     const viaRest = await rest('GET', '/cas/contract-issuing');

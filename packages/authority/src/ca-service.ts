@@ -888,9 +888,20 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     createExternalIntermediate,
     importCertificate,
     importExisting,
-    list: async () => {
+    list: async (filter) => {
       const now = clock.now();
-      return (await store.cas.list()).map((ca) => caAt(ca, now));
+      const rows = await store.cas.list();
+      if (filter?.expiringWithinMs === undefined) return rows.map((ca) => caAt(ca, now));
+      // a deployment has a handful of CAs: filtered here, not by an index (the certificates' list has one)
+      const before = now + filter.expiringWithinMs;
+      return rows
+        .flatMap((ca) =>
+          (ca.status === 'active' || ca.status === 'disabled') && ca.notAfter !== null && ca.notAfter <= before
+            ? [{ ca, end: ca.notAfter }]
+            : [],
+        )
+        .sort((x, y) => x.end - y.end || x.ca.name.localeCompare(y.ca.name))
+        .map(({ ca }) => caAt(ca, now));
     },
     get: async (idOrName) => view(await findCa(idOrName)),
     rename,

@@ -324,7 +324,12 @@ export interface CaService {
    * keyCertSign, not expired; a self-signed root, a CA here as its parent, or the outside chain given
    */
   importExisting(input: ImportExistingCaInput, actor: Actor): Promise<CaView>;
-  list(): Promise<CaRow[]>;
+  /**
+   * every CA (as read now: `expired` once past its end, certificate-view.ts caStatusAt); with `expiringWithinMs`,
+   * only the CAs whose certificate ends within that time from now — those already past it included (status
+   * `expired`: the most urgent), pending (no certificate yet) and revoked ones left out — soonest end first
+   */
+  list(filter?: { expiringWithinMs?: number }): Promise<CaRow[]>;
   get(idOrName: string): Promise<CaView>;
   setStatus(caId: string, status: 'active' | 'disabled', actor: Actor): Promise<CaRow>;
   /**

@@ -4,6 +4,7 @@ import {
   caKeyTypeSchema,
   caRefSchema,
   caStatusSchema,
+  durationSchema,
   keyBackendSchema,
   keyTypeSchema,
   nameConstraintsSchema,
@@ -310,6 +311,15 @@ export interface CaRecord {
 }
 
 export const caPageSchema = pageSchema(caSchema);
+
+/**
+ * `ca.list` (REST `GET /api/v1/cas?expiringWithin=30d`, `pkim ca list --expiring-within 30d`): without input every CA;
+ * with `expiringWithin` (a duration: `30d`, `720h`, `1y`) only the CAs whose certificate ends within it — those
+ * already past their end included (status `expired`, the most urgent), pending and revoked ones left out — soonest
+ * end first. One page (`nextCursor` null): a deployment has few CAs.
+ */
+export const caListInputSchema = z.object({ expiringWithin: durationSchema.optional() }).strict();
+export type CaListInput = z.input<typeof caListInputSchema>;
 
 export const caGetInputSchema = z.object({ ref: caRefSchema }).strict();
 export const caSetStatusInputSchema = z.object({ id: caRefSchema, status: z.enum(['active', 'disabled']) }).strict();

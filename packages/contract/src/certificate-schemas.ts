@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { PkiError, parseDuration } from '@pkim/shared';
 import {
+  durationSchema,
   keyTypeInputSchema,
   caRefSchema,
   certificateRefSchema,
@@ -91,7 +93,9 @@ export const certificateListInputSchema = paginationInputSchema
     ca: caRefSchema.optional(),
     status: certificateStatusSchema.optional(),
     profile: profileNameSchema.optional(),
-    /** active certificates expiring within this many days */
+    /** active certificates expiring within this duration (`30d`, `36h`): `pkim cert list --expiring-within`'s */
+    expiringWithin: durationSchema.optional(),
+    /** the first version's filter, still accepted: active certificates expiring within this many days */
     expiringWithinDays: z.number().int().min(0).max(36_500).optional(),
     /** CN, subject, SAN (DNS, IP, e-mail, URI) or serial */
     search: z.string().trim().max(128).optional(),
@@ -101,8 +105,21 @@ export const certificateListInputSchema = paginationInputSchema
   .strict();
 
 /**
+ * The certificate list's expiry window in ms: `expiringWithin` (a duration) or the first version's
+ * `expiringWithinDays`; undefined: no window. Both at once: `input.invalid` (which one meant what is not guessed).
+ */
+export function expiringWithinMsOf(q: { expiringWithin?: string; expiringWithinDays?: number }): number | undefined {
+  if (q.expiringWithin !== undefined && q.expiringWithinDays !== undefined) {
+    throw new PkiError('input.invalid', 'give expiringWithin or expiringWithinDays, not both');
+  }
+  if (q.expiringWithin !== undefined) return parseDuration(q.expiringWithin);
+  return q.expiringWithinDays === undefined ? undefined : q.expiringWithinDays * 86_400_000;
+}
+
+/**
  * `GET /api/v1/certificates/export?format=csv&…`: the filters of the certificate list (query-string values, so
- * `expiringWithinDays` is coerced from text), no paging: the inventory report has every matching certificate.
+ * `expiringWithinDays` is coerced from text; `expiringWithin` is a duration as the list's), no paging: the inventory
+ * report has every matching certificate.
  */
 export const certificateInventoryQuerySchema = certificateListInputSchema
   .omit({ limit: true, cursor: true })

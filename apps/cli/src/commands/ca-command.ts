@@ -154,12 +154,19 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
 
   ca.command('list')
     .description('list CAs')
-    .action(async () => {
+    .option(
+      '--expiring-within <duration>',
+      'only CAs ending within, e.g. 30d or 720h, soonest first; those already expired are listed too',
+      durationOption,
+    )
+    .action(async (o: { expiringWithin?: number }) => {
       const a = await ctx.openAuthority();
-      const rows = await a.cas.list();
+      const rows = await a.cas.list(
+        o.expiringWithin === undefined ? undefined : { expiringWithinMs: o.expiringWithin },
+      );
       // the contract's mappers (and zod) load only for --json
       const { toCaDto } = ctx.options().json ? await ctx.contract() : { toCaDto: () => null };
-      ctx.output({ items: rows.map(toCaDto), nextCursor: null }, () => casTable(rows));
+      ctx.output({ items: rows.map(toCaDto), nextCursor: null }, () => casTable(rows, a.clock.now()));
     });
 
   ca.command('show <ca>')

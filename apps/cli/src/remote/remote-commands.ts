@@ -52,7 +52,6 @@ export interface RemoteCommand {
   withOption?: Readonly<Record<string, RemoteCommand>>;
 }
 
-const DAY_MS = 86_400_000;
 /** a lifetime the command parsed to milliseconds → the contract's `ttl` (seconds) */
 export const ttl = (ms: unknown): number | undefined => (typeof ms === 'number' ? Math.ceil(ms / 1000) : undefined);
 /** a lifetime the command parsed to milliseconds → a duration string of the contract (`3600s`) */
@@ -187,7 +186,8 @@ const listInput = (o: Opts) => ({
   status: o.status,
   profile: o.profile,
   search: o.search,
-  expiringWithinDays: typeof o.expiringWithin === 'number' ? Math.ceil(o.expiringWithin / DAY_MS) : undefined,
+  // the duration as given (in seconds), not rounded up to whole days: the window the local command applies
+  expiringWithin: duration(o.expiringWithin),
   limit: o.limit,
   cursor: o.cursor,
 });
@@ -235,8 +235,8 @@ const auditLine = (e: Dto): AuditLine => ({
 export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ca list': {
     procedure: 'ca.list',
-    input: () => undefined,
-    print: (ctx, out) => ctx.output(out, () => casTable(pageItems(out).map(caLine))),
+    input: (_args, o) => (o.expiringWithin === undefined ? undefined : { expiringWithin: duration(o.expiringWithin) }),
+    print: (ctx, out) => ctx.output(out, () => casTable(pageItems(out).map(caLine), Date.now())),
   },
   'ca show': { procedure: 'ca.get', input: ([ref]) => ({ ref }) },
   'ca create': {
@@ -352,7 +352,7 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
         status: text(o.status),
         profile: text(o.profile),
         search: text(o.search),
-        expiringWithinDays: listInput(o).expiringWithinDays,
+        expiringWithin: listInput(o).expiringWithin,
       });
       if (typeof o.out === 'string') {
         writeOutputFile(o.out, body);

@@ -5,6 +5,7 @@ import { PkiError } from '@pkim/shared';
 import {
   caRefSchema,
   certificateInventoryQuerySchema,
+  expiringWithinMsOf,
   csrPemSchema,
   inventoryRecordSchema,
   issuedCertificateSchema,
@@ -17,8 +18,6 @@ import type { Actor, Authority } from '@pkim/authority';
 import { zodInputError } from '../../error-mapping';
 import { checkAccess } from '../../http/access-table';
 import type { ExtraOperation } from '../../http/openapi-document';
-
-const DAY_MS = 86_400_000;
 
 /** `POST /cas/:id/sign` answers the issued certificate plus the PEM names of the first REST version */
 const signOutputSchema = issuedCertificateSchema.extend({ certificate: z.string(), chain: z.string() });
@@ -104,13 +103,13 @@ export const restPkiPlugin: FastifyPluginAsync<{ authority: Authority }> = async
    */
   app.get('/certificates/export', async (request, reply) => {
     const q = parseInput(certificateInventoryQuerySchema, request.query);
+    const within = expiringWithinMsOf(q);
     const report = await authority.inventory.report(
       {
         caId: q.ca,
         status: q.status,
         profile: q.profile,
-        expiringBefore:
-          q.expiringWithinDays === undefined ? undefined : authority.clock.now() + q.expiringWithinDays * DAY_MS,
+        expiringBefore: within === undefined ? undefined : authority.clock.now() + within,
         search: q.search,
         sort: q.sort,
       },

@@ -9,6 +9,7 @@ import {
   caGetInputSchema,
   caImportCertificateInputSchema,
   caImportExistingInputSchema,
+  caListInputSchema,
   caRevokeInputSchema,
   caRevokeOutputSchema,
   caPageSchema,
@@ -28,6 +29,7 @@ import {
   toCaViewDto,
   ttlToMs,
 } from '@pkim/contract';
+import { parseDuration } from '@pkim/shared';
 import { procedure, router } from '../trpc-init';
 
 const DAY_MS = 86_400_000;
@@ -41,9 +43,17 @@ const validityMsOf = (input: { ttl?: string | number; validityDays?: number }): 
       : input.validityDays * DAY_MS;
 
 export const caRouter = router({
+  /** every CA, or (`expiringWithin`) those ending within the duration, expired ones included, soonest first */
   list: procedure()
+    .input(caListInputSchema.optional())
     .output(caPageSchema)
-    .query(async ({ ctx }) => ({ items: (await ctx.authority.cas.list()).map(toCaDto), nextCursor: null })),
+    .query(async ({ ctx, input }) => {
+      const within = input?.expiringWithin;
+      const rows = await ctx.authority.cas.list(
+        within === undefined ? undefined : { expiringWithinMs: parseDuration(within) },
+      );
+      return { items: rows.map(toCaDto), nextCursor: null };
+    }),
 
   get: procedure()
     .input(caGetInputSchema)

@@ -9,6 +9,7 @@ import {
   certificateListInputSchema,
   certificatePageSchema,
   certificateRevokeInputSchema,
+  expiringWithinMsOf,
   issuedCertificateSchema,
   pageOf,
   toCertificateDeletedDto,
@@ -26,15 +27,13 @@ export const certificateRouter = router({
     .input(certificateListInputSchema.optional())
     .output(certificatePageSchema)
     .query(async ({ ctx, input = {} }) => {
+      const within = expiringWithinMsOf(input);
       const page = await ctx.authority.certificates.list(
         {
           caId: input.ca,
           status: input.status,
           profile: input.profile,
-          expiringBefore:
-            input.expiringWithinDays === undefined
-              ? undefined
-              : ctx.authority.clock.now() + input.expiringWithinDays * DAY_MS,
+          expiringBefore: within === undefined ? undefined : ctx.authority.clock.now() + within,
           search: input.search,
           sort: input.sort,
           limit: input.limit,
