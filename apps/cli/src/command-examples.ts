@@ -21,7 +21,7 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
     "pkim ca create --name root --subject 'CN=Example Root CA,O=Example' --key-type ec-p384 --validity 20y",
     "pkim ca create --name issuing --parent root --subject 'CN=Example Issuing CA' --permit-dns example.com",
   ],
-  'ca list': ['pkim ca list', 'pkim ca list --json | jq -r .items[].name', 'pkim ca list --expiring-within 90d'],
+  'ca list': ['pkim ca list --json | jq -r .items[].name', 'pkim ca list --expiring-within 90d'],
   'ca show': ['pkim ca show issuing'],
   'ca export': ['pkim ca export issuing --chain --out issuing-chain.pem'],
   'ca import': ['pkim ca import issuing --cert issuing-signed.pem --issuer-cert outside-root.pem'],
