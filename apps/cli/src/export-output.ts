@@ -1,5 +1,13 @@
 import { readFileOrStdin } from './cli-io';
-import { PkiError, certificateBaseName, certificateExportFileName, type CertificateExportFormat } from '@pkim/shared';
+import {
+  PkiError,
+  certificateBaseName,
+  certificateExportFileName,
+  safeBaseName,
+  truststoreExportFileName,
+  type CertificateExportFormat,
+  type TruststoreExportFormat,
+} from '@pkim/shared';
 import type { ExportFile } from '@pkim/authority';
 import type { CliContext } from './cli-context';
 import { fileErrorReason } from './cli-parsers';
@@ -71,5 +79,18 @@ export function checkedDefaultExportPath(
   const base = certificateBaseName(certificate.commonName, certificate.serial);
   const path = certificateExportFileName(o.format as CertificateExportFormat, base, o.root !== false);
   assertOutputFree(path, certExportHoldsKey(o) ? 'key' : 'public', o.force);
+  return path;
+}
+
+/**
+ * `ca truststore` without --out writes the suggested file name (`<ca name>.pem`, `.truststore.p12`…) in the current
+ * directory: known from the CA alone, so the file is checked before the password file is read or anything exported
+ */
+export function checkedDefaultTruststorePath(
+  o: { format: string; force?: boolean },
+  ca: { id: string; name: string },
+): string {
+  const path = truststoreExportFileName(o.format as TruststoreExportFormat, safeBaseName(ca.name, ca.id));
+  assertOutputFree(path, 'public', o.force);
   return path;
 }

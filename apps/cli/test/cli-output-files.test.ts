@@ -87,6 +87,35 @@ describe('files the CLI writes: key files never replaced silently, checked befor
     }
   });
 
+  it('ca truststore without --out: a key file under the suggested name is refused before the export', () => {
+    // the suggested name of a pem truststore of CA 'issuing' is issuing.pem: a name a key file may well have
+    const suggested = file('issuing.pem');
+    const truststoreEvents = () =>
+      local('audit', 'list', '--limit', '1000', '--json')
+        .json<{ items: { action: string }[] }>()
+        .items.filter((e) => e.action.startsWith('ca.truststore')).length;
+    for (const [mode, pkim] of modes) {
+      writeFileSync(suggested, PEM_KEY, { mode: 0o600 });
+      const before = truststoreEvents();
+      refused(pkim('ca', 'truststore', 'issuing', '--format', 'pem'), holdsKey('issuing.pem'));
+      expect(readFileSync(suggested, 'utf8'), mode).toBe(PEM_KEY);
+      expect(truststoreEvents(), `${mode}: nothing exported, nothing audited`).toBe(before);
+      // checked first: before the password file is read or the export refuses a missing password
+      const p12 = file('issuing.truststore.p12');
+      writeFileSync(p12, PEM_KEY, { mode: 0o600 });
+      refused(pkim('ca', 'truststore', 'issuing', '--format', 'p12'), holdsKey('issuing.truststore.p12'));
+      expect(readFileSync(p12, 'utf8'), mode).toBe(PEM_KEY);
+      expect(truststoreEvents(), `${mode}: nothing audited`).toBe(before);
+      // --force replaces it; a file that holds no key is replaced without it
+      const forced = pkim('ca', 'truststore', 'issuing', '--format', 'pem', '--force');
+      expect(forced.code, forced.stderr).toBe(0);
+      expect(readFileSync(suggested, 'utf8')).toContain('-----BEGIN CERTIFICATE-----');
+      const again = pkim('ca', 'truststore', 'issuing', '--format', 'pem');
+      expect(again.code, again.stderr).toBe(0);
+      expect(readFileSync(suggested, 'utf8')).toContain('-----BEGIN CERTIFICATE-----');
+    }
+  });
+
   it('a PKCS#12, JKS or ZIP holding a key is not replaced by a public file; a truststore p12/jks is', () => {
     const bundles: Record<string, string[]> = {
       p12: ['cert', 'export', serial, '--format', 'p12', '--password-file', file('pw.txt')],

@@ -52,3 +52,16 @@ export function certificateExportFileName(
     ? `${baseName}.fullchain.pem`
     : `${baseName}${CERTIFICATE_EXPORT_SUFFIXES[format]}`;
 }
+
+const TRUSTSTORE_EXPORT_SUFFIXES: Readonly<Record<TruststoreExportFormat, string>> = {
+  pem: '.pem',
+  p7b: '.p7b',
+  'p7b-pem': '.p7b.pem',
+  p12: '.truststore.p12',
+  jks: '.truststore.jks',
+};
+
+/** the file name of a CA truststore export (the one `pkim ca truststore` writes without --out) */
+export function truststoreExportFileName(format: TruststoreExportFormat, baseName: string): string {
+  return `${baseName}${TRUSTSTORE_EXPORT_SUFFIXES[format]}`;
+}

@@ -21,7 +21,13 @@ import {
   defaultName,
   writeCaFiles,
 } from '../command-outputs';
-import { TRUST_FORMATS, formatOption, readPasswordFile, writeExport } from '../export-output';
+import {
+  TRUST_FORMATS,
+  checkedDefaultTruststorePath,
+  formatOption,
+  readPasswordFile,
+  writeExport,
+} from '../export-output';
 
 function caDetails(ca: CaRow): string {
   const nc = ca.nameConstraints;
@@ -438,13 +444,20 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .option('--password-file <file>', 'file holding the keystore password (p12, jks)')
     .option('--legacy', 'PKCS#12 with 3DES + SHA-1 for old Java versions')
     .option('--out <file>', 'output file (default: the suggested file name)')
-    .action(async (caRef: string, o: { format: string; passwordFile?: string; legacy?: boolean; out?: string }) => {
-      const a = await ctx.openAuthority();
-      const f = await a.exports.truststore(
-        caRef,
-        { format: o.format as TruststoreExportFormat, password: readPasswordFile(o.passwordFile), legacy: o.legacy },
-        ctx.actor,
-      );
-      writeExport(ctx, f, o.out);
-    });
+    .action(
+      async (
+        caRef: string,
+        o: { format: string; passwordFile?: string; legacy?: boolean; out?: string; force?: boolean },
+      ) => {
+        const a = await ctx.openAuthority();
+        // without --out: the suggested name, checked (as --out is, in main.ts) before the export does anything
+        const out = o.out ?? checkedDefaultTruststorePath(o, (await a.cas.get(caRef)).ca);
+        const f = await a.exports.truststore(
+          caRef,
+          { format: o.format as TruststoreExportFormat, password: readPasswordFile(o.passwordFile), legacy: o.legacy },
+          ctx.actor,
+        );
+        writeExport(ctx, f, out);
+      },
+    );
 }

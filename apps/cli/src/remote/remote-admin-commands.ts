@@ -27,7 +27,7 @@ import {
   type UserLine,
 } from '../format';
 import type { AcmeDirectoryDto, CaRotateOutputDto, CaViewDto, ProfileSummaryDto, VaultMountDto } from '@pkim/contract';
-import { checkedDefaultExportPath, readPasswordFile } from '../export-output';
+import { checkedDefaultExportPath, checkedDefaultTruststorePath, readPasswordFile } from '../export-output';
 import {
   caDeletedText,
   caRenewedText,
@@ -211,12 +211,22 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   },
   'ca truststore': {
     procedure: 'exports.truststore',
-    input: ([ca], o) => ({
-      ca,
-      format: o.format,
-      password: readPasswordFile(o.passwordFile as string | undefined),
-      legacy: o.legacy,
-    }),
+    input: async ([ca], o, call) => {
+      // without --out: the suggested name, checked before the export (as locally)
+      if (o.out === undefined) {
+        const c = await call('ca.get', { ref: ca });
+        o.out = checkedDefaultTruststorePath(o as { format: string; force?: boolean }, {
+          id: String(c.id),
+          name: String(c.name),
+        });
+      }
+      return {
+        ca,
+        format: o.format,
+        password: readPasswordFile(o.passwordFile as string | undefined),
+        legacy: o.legacy,
+      };
+    },
     print: writeExportFile,
   },
   // ── certificates ─────────────────────────────────────────────────────────────────────────────────────────────

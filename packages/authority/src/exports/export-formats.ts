@@ -23,7 +23,12 @@ import { writePkcs12 } from './pkcs12-writer';
 import { writeJks } from './jks-writer';
 
 // the format lists are @pkim/shared's; export-service.ts is where the authority re-exports them
-import { certificateExportFileName, type CertificateExportFormat, type TruststoreExportFormat } from '@pkim/shared';
+import {
+  certificateExportFileName,
+  truststoreExportFileName,
+  type CertificateExportFormat,
+  type TruststoreExportFormat,
+} from '@pkim/shared';
 
 /** formats that always need a password (a ZIP needs one for its PKCS#12/JKS/key members) */
 export const PASSWORD_FORMATS: readonly string[] = ['p12', 'jks', 'key'];
@@ -155,22 +160,23 @@ export async function encodeTruststore(
   o: EncodeOptions,
 ): Promise<Omit<ExportFile, 'warning'>> {
   const ders = certificates.map((c) => c.der);
+  const name = (f: TruststoreExportFormat) => truststoreExportFileName(f, baseName);
   switch (format) {
     case 'pem':
-      return file(`${baseName}.pem`, 'application/pem-certificate-chain', utf8(pemOf(ders)));
+      return file(name('pem'), 'application/pem-certificate-chain', utf8(pemOf(ders)));
     case 'p7b':
-      return file(`${baseName}.p7b`, 'application/pkcs7-mime', writePkcs7(ders));
+      return file(name('p7b'), 'application/pkcs7-mime', writePkcs7(ders));
     case 'p7b-pem':
-      return file(`${baseName}.p7b.pem`, 'application/x-pem-file', utf8(toPem(writePkcs7(ders), 'PKCS7')));
+      return file(name('p7b-pem'), 'application/x-pem-file', utf8(toPem(writePkcs7(ders), 'PKCS7')));
     case 'p12':
       return file(
-        `${baseName}.truststore.p12`,
+        name('p12'),
         'application/x-pkcs12',
         await writePkcs12({ password: o.password ?? '', scheme: o.scheme, certificates }),
       );
     case 'jks':
       return file(
-        `${baseName}.truststore.jks`,
+        name('jks'),
         'application/x-java-keystore',
         writeJks(
           certificates.map((c) => ({ alias: c.alias, certificates: [c.der] })),
