@@ -52,7 +52,7 @@ export interface BuildServerOptions {
   publicBaseUrl?: string;
   /** JSON body limit in bytes (default 1 MiB; OCSP requests are capped at 64 KiB) */
   bodyLimit?: number;
-  /** Fastify trustProxy (X-Forwarded-For/Proto) */
+  /** Fastify trustProxy (X-Forwarded-For/Proto/Host): true or the proxies (env PKIM_TRUST_PROXY) */
   trustProxy?: boolean | string | string[];
   /**
    * budget of the API (tRPC — each call of a batch counts —, REST, Vault, SPIFFE, ACME, SSH) per valid API token or

@@ -4,6 +4,7 @@ export {
   serverOptionsFromEnv,
   parseHttpTimeoutMs,
   parseWorkers,
+  parseTrustProxy,
   defaultWorkers,
   type StartServerOptions,
   type RunningServer,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { PkiError } from '@pkim/shared';
@@ -42,6 +43,11 @@ export interface StartServerOptions {
   keepAliveTimeoutMs?: number;
   /** signing worker threads (env PKIM_WORKERS, default one per core; 0 or 1 = in-process) */
   workers?: number;
+  /**
+   * behind a reverse proxy or load balancer: the peers whose X-Forwarded-For/-Proto/-Host are believed (env
+   * PKIM_TRUST_PROXY: `off` (default), `true`, or addresses/CIDRs); Fastify's `trustProxy`
+   */
+  trustProxy?: BuildServerOptions['trustProxy'];
   /** where the one-time admin credential and the listen address are printed (default stdout) */
   print?: (line: string) => void;
   /** install SIGTERM/SIGINT handlers that close gracefully (default true) */
@@ -78,6 +84,38 @@ function parseClientCertificates(v: string | undefined): 'request' | 'off' {
   if (v === undefined || v === '' || v === 'request') return 'request';
   if (v === 'off') return 'off';
   throw new PkiError('input.invalid', `invalid PKIM_TLS_CLIENT_CERTS '${v}': expected request or off`);
+}
+
+/** one proxy address or CIDR block of PKIM_TRUST_PROXY (IPv4 or IPv6; proxy-addr's forms) */
+function isAddressOrCidr(v: string): boolean {
+  const [address = '', bits, more] = v.split('/');
+  if (more !== undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * PKIM_TRUST_PROXY: whom to believe about the client behind a reverse proxy (its X-Forwarded-For address for rate
+ * limits, sign-in throttling and the audit log; X-Forwarded-Proto/-Host for the URLs the ACME directory hands out).
+ * `off`/`false` (default): the socket peer; `true`: any peer (only when no client reaches the server but through
+ * the proxy); else the proxies' addresses or CIDRs, comma separated.
+ */
+export function parseTrustProxy(value: string | undefined): BuildServerOptions['trustProxy'] {
+  const v = value?.trim() ?? '';
+  if (v === '' || /^(off|false|no|0)$/i.test(v)) return false;
+  if (/^(true|on|yes)$/i.test(v)) return true;
+  const list = v.split(',').map((a) => a.trim());
+  const bad = list.filter((a) => !isAddressOrCidr(a));
+  if (bad.length > 0)
+    throw new PkiError(
+      'input.invalid',
+      `invalid PKIM_TRUST_PROXY '${v}': '${bad.join("', '")}' is not an IP address or CIDR block ` +
+        `(expected off, true or the proxies' addresses, e.g. 10.0.0.5,10.1.0.0/16)`,
+    );
+  return list;
 }
 
 const MAX_HTTP_TIMEOUT_MS = 3_600_000;
@@ -149,6 +187,7 @@ export function serverOptionsFromEnv(
         DEFAULT_RELYING_PARTY_RATE_LIMIT,
       ),
     workers: opts.workers ?? parseWorkers(env.PKIM_WORKERS),
+    trustProxy: opts.trustProxy ?? parseTrustProxy(env.PKIM_TRUST_PROXY),
     jobsIntervalMs:
       opts.jobsIntervalMs !== undefined
         ? parseJobsIntervalMs(opts.jobsIntervalMs, 'jobs interval (ms)')
@@ -235,6 +274,7 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
       keepAliveTimeoutMs: o.keepAliveTimeoutMs,
       rateLimit: o.rateLimit,
       relyingPartyRateLimit: o.relyingPartyRateLimit,
+      trustProxy: o.trustProxy,
       ...o.server,
       console: consoleOption,
       backgroundJobs,

@@ -41,6 +41,12 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         '  PKIM_WORKERS                   worker threads for CSR checks, encoding and signing with software keys',
         '                                 (default: one per core; 0 or 1 = in-process, node:crypto still signing',
         "                                 on libuv's thread pool).",
+        '',
+        'Behind a reverse proxy or load balancer:',
+        '  PKIM_TRUST_PROXY               the proxies whose X-Forwarded-For/-Proto/-Host are believed (client',
+        "                                 address of rate limits and the audit log; the ACME URLs' scheme and",
+        '                                 host): addresses or CIDRs, e.g. 10.0.0.5,10.1.0.0/16, true',
+        '                                 (any peer) or off (default).',
       ].join('\n'),
     )
     .action(async (o: ServeOpts) => {

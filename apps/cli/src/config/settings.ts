@@ -239,6 +239,18 @@ export const SETTINGS: readonly Setting[] = [
     description: 'how long an idle keep-alive connection stays open after a response',
   },
   {
+    key: 'trustProxy',
+    env: 'PKIM_TRUST_PROXY',
+    default: 'off',
+    kind: 'string',
+    group: 'server',
+    description:
+      'behind a reverse proxy or load balancer: the peers whose `X-Forwarded-For`/`-Proto`/`-Host` are believed — ' +
+      'the client address of rate limits, sign-in throttling and the audit log, the scheme and host of the ACME ' +
+      "directory's URLs: the proxies' addresses or CIDRs (`10.0.0.5,10.1.0.0/16`), `true` (any peer: " +
+      'only when clients cannot reach the server but through the proxy) or `off` (the socket peer)',
+  },
+  {
     key: 'workers',
     env: 'PKIM_WORKERS',
     default: 'number of cores',
