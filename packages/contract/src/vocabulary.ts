@@ -1,5 +1,5 @@
 // the key-types module alone: no node:crypto (ids, audit hash) reaches the browser bundle
-import { CA_KEY_TYPES, KEY_TYPES, SSH_CA_KEY_TYPES } from '@pkim/shared/key-types';
+import { CA_KEY_TYPES, KEY_TYPES, SSH_CA_KEY_TYPES, keyUsagesNotPossible } from '@pkim/shared/key-types';
 import { NOTIFICATION_EVENTS } from '@pkim/shared/notification-events';
 
 /**
@@ -11,6 +11,8 @@ import { NOTIFICATION_EVENTS } from '@pkim/shared/notification-events';
 /** Key types a leaf key may be generated with (`certificate.issue`) and a CSR may carry. */
 export const LEAF_KEY_TYPES = KEY_TYPES;
 export { CA_KEY_TYPES, SSH_CA_KEY_TYPES };
+/** The key usages a key of a type cannot carry: a certificate with one is refused (key_usage_key_type_mismatch). */
+export { keyUsagesNotPossible };
 /** Key backends a CA key may live in. */
 export const KEY_BACKENDS = ['software', 'pkcs11', 'kmip'] as const;
 /** A certificate's status (X.509 and SSH alike), as lists filter by it. */

@@ -2,8 +2,8 @@
  * The certificate linter: runs on a plan BEFORE anything is signed. `lint.*` findings are RFC 5280 /
  * CA-practice problems, `policy.*` findings are profile violations.
  */
-import { KEY_TYPE_INFO, PkiError, formatLifetime, type KeyAlgorithm } from '@pkim/shared';
-import type { CertificatePlan, KeyUsageName, LintFinding, NameConstraints, SubjectAltNames } from './types';
+import { PkiError, formatLifetime, keyUsagesNotPossible } from '@pkim/shared';
+import type { CertificatePlan, LintFinding, NameConstraints, SubjectAltNames } from './types';
 import {
   invalidSans,
   isEmptyNameConstraints,
@@ -16,13 +16,6 @@ import {
 } from './general-names';
 import { serialProblem } from './serial-number';
 import { profileOidProblems } from './profile-oids';
-
-/** Key usages that make no sense for a key algorithm (RFC 5480, RFC 8410, RFC 4055). */
-const FORBIDDEN_KU: Record<KeyAlgorithm, KeyUsageName[]> = {
-  rsa: ['keyAgreement', 'encipherOnly', 'decipherOnly'],
-  ec: ['keyEncipherment', 'dataEncipherment'],
-  ed25519: ['keyEncipherment', 'dataEncipherment', 'keyAgreement', 'encipherOnly', 'decipherOnly'],
-};
 
 const SAN_TYPES: (keyof SubjectAltNames)[] = ['dns', 'ip', 'uri', 'email'];
 const count = (s: SubjectAltNames | undefined, t: keyof SubjectAltNames): number => s?.[t]?.length ?? 0;
@@ -127,9 +120,9 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
   if (!isCa && plan.nameConstraints && !isEmptyNameConstraints(plan.nameConstraints))
     add('lint.ca_flag_on_leaf', 'name constraints are only allowed on CA certificates');
 
-  const alg = KEY_TYPE_INFO[plan.subjectKeyType].algorithm;
+  const notPossible = keyUsagesNotPossible(plan.subjectKeyType);
   for (const k of plan.keyUsage) {
-    if (FORBIDDEN_KU[alg].includes(k))
+    if (notPossible.includes(k))
       add('lint.key_usage_key_type_mismatch', `key usage ${k} is not possible with a ${plan.subjectKeyType} key`);
   }
   if (

@@ -38,6 +38,21 @@ export const KEY_TYPE_INFO: Record<KeyType, KeyTypeInfo> = {
   ed25519: { algorithm: 'ed25519', hash: null },
 };
 
+/**
+ * Key usages a key of the algorithm cannot carry (RFC 5480, RFC 8410, RFC 4055): the certificate linter refuses
+ * them (`lint.key_usage_key_type_mismatch`), the console's profile form before a profile is made that could not issue.
+ */
+export const KEY_USAGES_NOT_POSSIBLE: Record<KeyAlgorithm, readonly string[]> = {
+  rsa: ['keyAgreement', 'encipherOnly', 'decipherOnly'],
+  ec: ['keyEncipherment', 'dataEncipherment'],
+  ed25519: ['keyEncipherment', 'dataEncipherment', 'keyAgreement', 'encipherOnly', 'decipherOnly'],
+};
+
+/** the key usages a key of this type cannot carry ({@link KEY_USAGES_NOT_POSSIBLE}) */
+export function keyUsagesNotPossible(keyType: KeyType): readonly string[] {
+  return KEY_USAGES_NOT_POSSIBLE[KEY_TYPE_INFO[keyType].algorithm];
+}
+
 export function isKeyType(v: unknown): v is KeyType {
   return typeof v === 'string' && (KEY_TYPES as readonly string[]).includes(v);
 }

@@ -1,20 +1,54 @@
 import { useState } from 'react';
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useNavigate } from '@tanstack/react-router';
 import { trpc } from '../lib/trpc';
-import { Dialog, DialogContent } from './ui/dialog';
+import { setCsrfToken } from '../lib/session';
+import { Dialog, DialogContent, useResetOnClose } from './ui/dialog';
 import { Field, Input } from './ui/input';
 import { Button } from './ui/button';
 import { Alert, ErrorAlert } from './ui/alert';
 
+/**
+ * The signed-in user's password change. The server ends every session of the account once it is changed, this one
+ * too: the dialog says so and leads to the sign-in page (it opens clean the next time).
+ */
 export function ChangePasswordDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (o: boolean) => void }) {
   const [oldPassword, setOld] = useState('');
   const [newPassword, setNew] = useState('');
-  const change = useMutation(trpc.user.changePassword.mutationOptions());
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const change = useMutation(
+    trpc.user.changePassword.mutationOptions({
+      onSuccess: () => {
+        setOld('');
+        setNew('');
+      },
+    }),
+  );
+  useResetOnClose(open, change);
+  const signInAgain = async () => {
+    onOpenChange(false);
+    setCsrfToken(null);
+    qc.clear();
+    await navigate({ to: '/login', search: {} });
+  };
   return (
-    <Dialog open={open} onOpenChange={onOpenChange}>
-      <DialogContent title="Change password" description="Other sessions of your account are signed out.">
+    <Dialog open={open} onOpenChange={(o) => (!o && change.isSuccess ? void signInAgain() : onOpenChange(o))}>
+      <DialogContent
+        title="Change password"
+        description="Every session of your account is signed out, this one too: you sign in again with the new one."
+      >
         {change.isSuccess ? (
-          <Alert level="success" title="Password changed" />
+          <div className="grid gap-4">
+            <Alert level="success" title="Password changed">
+              Sign in again with the new password.
+            </Alert>
+            <div className="flex justify-end">
+              <Button autoFocus onClick={() => void signInAgain()}>
+                Sign in again
+              </Button>
+            </div>
+          </div>
         ) : (
           <form
             className="grid gap-4"

@@ -21,6 +21,7 @@ export {
   NOTIFICATION_EVENTS,
   NOTIFICATION_STATUSES,
   SSH_CA_KEY_TYPES,
+  keyUsagesNotPossible,
 } from '@pkim/contract/vocabulary';
 
 /** an IPv4 address in dotted form (each part checked by the server) */

@@ -1,6 +1,6 @@
 import type { RouterInputs, RouterOutputs } from './trpc';
 import { apiError, type ApiErrorInfo } from './trpc';
-import { parseOidList } from './pki';
+import { keyUsagesNotPossible, LEAF_KEY_TYPES, parseOidList } from './pki';
 
 /** a profile as the API lists it (`insights.profiles`, `profiles.get`): lifetimes as `90d`, its `source` */
 export type ProfileDto = RouterOutputs['profiles']['get'];
@@ -85,7 +85,8 @@ const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /**
  * What the form can tell before sending (the server checks everything again): the name's characters, at least one
- * key usage and key type, keyCertSign only with a CA, dotted OIDs, durations (`90d`, `1y`, `8760h`).
+ * key usage and key type, keyCertSign only with a CA, no key usage a key type allowed cannot carry (keyEncipherment
+ * with an EC key), dotted OIDs, durations (`90d`, `1y`, `8760h`).
  */
 export function profileFormErrors(f: ProfileForm): ProfileFieldErrors {
   const e: ProfileFieldErrors = {};
@@ -93,6 +94,17 @@ export function profileFormErrors(f: ProfileForm): ProfileFieldErrors {
   if (f.keyUsage.length === 0) e.keyUsage = 'At least one key usage';
   else if (f.isCa && !f.keyUsage.includes('keyCertSign')) e.keyUsage = 'A CA profile needs keyCertSign';
   else if (!f.isCa && f.keyUsage.includes('keyCertSign')) e.keyUsage = 'keyCertSign is for CA profiles';
+  else {
+    // a usage a key type allowed cannot carry: every certificate with such a key would be refused at issuance
+    const types = f.allowedKeyTypes.filter((t): t is (typeof LEAF_KEY_TYPES)[number] =>
+      (LEAF_KEY_TYPES as readonly string[]).includes(t),
+    );
+    const clash = f.keyUsage
+      .map((k) => ({ k, keys: types.filter((t) => keyUsagesNotPossible(t).includes(k)) }))
+      .filter((c) => c.keys.length > 0);
+    if (clash.length > 0)
+      e.keyUsage = clash.map((c) => `${c.k} is not possible with ${c.keys.join(', ')} keys`).join('; ');
+  }
   const oids = parseOidList(f.extKeyUsageOids).error;
   if (oids) e.extKeyUsageOids = oids;
   if (f.allowedKeyTypes.length === 0) e.allowedKeyTypes = 'At least one key type';

@@ -144,6 +144,9 @@ export async function openConsole(
       server: { backgroundJobs: false, rateLimit: false },
       // the test's fetch shares this loop: a socket the server closed while a verifier blocked it is not reused
       keepAliveTimeoutMs: TEST_KEEP_ALIVE_MS,
+      // nor one cut while a request works: at load 20 a CA's creation outlasted the 30 s default, the server closed
+      // the socket and Chromium sent the POST again (the second answered ca.name_taken, the first had committed)
+      idleTimeoutMs: TEST_KEEP_ALIVE_MS,
       ...(opts.authority ? { authority: opts.authority } : {}),
     });
     browser = await openBrowser();

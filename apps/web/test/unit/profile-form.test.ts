@@ -81,6 +81,19 @@ describe('profileFormErrors', () => {
       'A CA profile needs keyCertSign',
     );
   });
+  it('refuses a key usage a key type allowed cannot carry (the linter would refuse every such certificate)', () => {
+    const form = { ...EMPTY_PROFILE_FORM, name: 'web', keyUsage: ['digitalSignature', 'keyEncipherment'] };
+    expect(profileFormErrors({ ...form, allowedKeyTypes: ['ec-p256'] })).toEqual({
+      keyUsage: 'keyEncipherment is not possible with ec-p256 keys',
+    });
+    expect(profileFormErrors({ ...form, allowedKeyTypes: ['rsa-2048', 'ec-p256', 'ed25519'] }).keyUsage).toBe(
+      'keyEncipherment is not possible with ec-p256, ed25519 keys',
+    );
+    expect(profileFormErrors({ ...form, allowedKeyTypes: ['rsa-2048', 'rsa-4096'] })).toEqual({});
+    expect(
+      profileFormErrors({ ...form, keyUsage: ['keyAgreement'], allowedKeyTypes: ['rsa-2048', 'ec-p384'] }).keyUsage,
+    ).toBe('keyAgreement is not possible with rsa-2048 keys');
+  });
 });
 
 describe('profileFormToInput', () => {
