@@ -32,6 +32,7 @@ import {
 import { trpc } from '../lib/trpc';
 import { useMe, type Permission } from '../lib/auth';
 import { setCsrfToken } from '../lib/session';
+import { useMediaQuery } from '../lib/hooks';
 import { useTheme } from '../lib/theme';
 import { cn } from '../lib/utils';
 import { Button } from './ui/button';
@@ -216,6 +217,27 @@ function Nav({ onNavigate }: { onNavigate?: () => void }) {
 
 export function AppShell() {
   const [mobileOpen, setMobileOpen] = useState(false);
+  // below lg the navigation is a drawer: closed, it is off screen and out of the tab order (inert); Escape closes
+  // it and gives the focus back to the button that opened it
+  const wide = useMediaQuery('(min-width: 1024px)');
+  const drawer = !wide;
+  const menuButton = useRef<HTMLButtonElement>(null);
+  const aside = useRef<HTMLElement>(null);
+  const closeDrawer = () => {
+    setMobileOpen(false);
+    menuButton.current?.focus();
+  };
+  useEffect(() => {
+    if (!drawer || !mobileOpen) return;
+    aside.current?.querySelector<HTMLElement>('nav a')?.focus();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      setMobileOpen(false);
+      menuButton.current?.focus();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [drawer, mobileOpen]);
   return (
     <div className="flex min-h-screen">
       <a
@@ -228,6 +250,9 @@ export function AppShell() {
         Skip to content
       </a>
       <aside
+        ref={aside}
+        id="main-navigation"
+        inert={drawer && !mobileOpen}
         className={cn(
           'fixed inset-y-0 left-0 z-40 w-60 shrink-0 border-r bg-card transition-transform lg:static lg:translate-x-0',
           mobileOpen ? 'translate-x-0' : '-translate-x-full',
@@ -237,18 +262,21 @@ export function AppShell() {
           <ShieldCheck className="size-5 text-primary" aria-hidden />
           <span className="font-semibold tracking-tight">PKI Manager</span>
         </div>
-        <Nav onNavigate={() => setMobileOpen(false)} />
+        <Nav onNavigate={() => drawer && mobileOpen && closeDrawer()} />
       </aside>
       {mobileOpen ? (
-        <div className="fixed inset-0 z-30 bg-black/40 lg:hidden" onClick={() => setMobileOpen(false)} aria-hidden />
+        <div className="fixed inset-0 z-30 bg-black/40 lg:hidden" onClick={closeDrawer} aria-hidden />
       ) : null}
       <div className="flex min-w-0 flex-1 flex-col">
         <header className="sticky top-0 z-20 flex h-14 items-center gap-3 border-b bg-background/90 px-4 backdrop-blur">
           <Button
+            ref={menuButton}
             variant="ghost"
             size="icon"
             className="lg:hidden"
             aria-label="Open navigation"
+            aria-controls="main-navigation"
+            aria-expanded={mobileOpen}
             onClick={() => setMobileOpen(true)}
           >
             <Menu />

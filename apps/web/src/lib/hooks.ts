@@ -21,3 +21,16 @@ export function useDebounced<T>(value: T, ms = 300): T {
 
 /** `select` of a list query: the items of the contract's `{ items, nextCursor }` page */
 export const pageItems = <T>(page: { items: T[] }): T[] => page.items;
+
+/** whether the CSS media query matches now (and on every change): `useMediaQuery('(min-width: 1024px)')` */
+export function useMediaQuery(query: string): boolean {
+  const [matches, setMatches] = useState(() => window.matchMedia(query).matches);
+  useEffect(() => {
+    const mql = window.matchMedia(query);
+    const onChange = () => setMatches(mql.matches);
+    onChange();
+    mql.addEventListener('change', onChange);
+    return () => mql.removeEventListener('change', onChange);
+  }, [query]);
+  return matches;
+}

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useMutation, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { Check, ChevronLeft, ChevronRight, Import } from 'lucide-react';
@@ -92,6 +92,17 @@ export function CreateCaPage() {
     true,
   ];
   const availableBackends = health.keyBackends.map((k) => k.backend);
+  // a step shown by Next or Back puts the focus on its first field (the review: on the button that creates the
+  // CA), so the keyboard goes on where the eyes do; the first step keeps the page's own focus
+  const form = useRef<HTMLFormElement>(null);
+  const submitButton = useRef<HTMLButtonElement>(null);
+  const shownStep = useRef(step);
+  useEffect(() => {
+    if (shownStep.current === step) return;
+    shownStep.current = step;
+    if (step === STEPS.length - 1) submitButton.current?.focus();
+    else form.current?.querySelector<HTMLElement>('input:not([type=radio]), select, input:checked')?.focus();
+  }, [step]);
 
   return (
     <div className="mx-auto max-w-3xl">
@@ -123,6 +134,7 @@ export function CreateCaPage() {
       <Card>
         <CardContent className="grid gap-5 pt-5">
           <form
+            ref={form}
             className="grid gap-5"
             onSubmit={(e) => {
               e.preventDefault();
@@ -308,7 +320,7 @@ export function CreateCaPage() {
               <Button variant="outline" onClick={() => setStep(Math.max(0, step - 1))} disabled={step === 0}>
                 <ChevronLeft /> Back
               </Button>
-              <Button type="submit" disabled={!stepValid[step] || create.isPending}>
+              <Button ref={submitButton} type="submit" disabled={!stepValid[step] || create.isPending}>
                 {step < STEPS.length - 1 ? (
                   <>
                     Next <ChevronRight />
