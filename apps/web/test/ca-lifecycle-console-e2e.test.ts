@@ -92,6 +92,8 @@ describe('web console: CA renewal and key rotation (Chromium against pkim serve)
     const previous = history.getByTestId(`ca-history-previous-${old.serialHex}`);
     await previous.getByText('replaced by a renewal').waitFor(POLL);
     await previous.getByRole('link', { name: 'lc-root' }).waitFor(POLL);
+    // the card is below the fold of the CA's page: the picture is of the card
+    await history.scrollIntoViewIfNeeded();
     await session.shot('ca-history');
     expect(await download(previous)).toBe(int.pem.trim());
     expect(await download(current)).toBe(renewedPem.trim());
