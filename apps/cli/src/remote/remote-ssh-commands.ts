@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { PkiError } from '@pkim/shared';
 import { readInputFile } from '../cli-parsers';
 import { writeOutputFile } from '../output-files';
-import { fetchPublic } from './remote-client';
+import { callRemote, fetchPublic } from './remote-client';
 import {
   sshBlocksTable,
   sshCaText,
@@ -185,18 +185,25 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   'ssh host bundle': {
     procedure: 'ssh.hostBundle',
     input: (_args, o) => ({ host: o.host, environment: o.environment, dir: o.dir }),
-    print(ctx, out, o) {
+    // the bundle, then its revoked.krl from the route sshd hosts refresh it from (as the local command writes it)
+    async direct(ctx, o, target) {
+      const input = { host: o.host, environment: o.environment, dir: o.dir };
+      const out = (await callRemote(target, 'ssh.hostBundle', input)) as Dto;
+      const path = `/ssh/krl/${encodeURIComponent(text(out.environment))}/hosts/${encodeURIComponent(text(out.host))}`;
+      const { bytes: krl } = await fetchPublic(target, path);
       const dir = o.out as string;
       const files = out.files as Record<string, string>;
       for (const [name, content] of Object.entries(files)) {
-        const path = join(dir, name);
-        mkdirSync(dirname(path), { recursive: true });
-        writeOutputFile(path, content, name.endsWith('.sh') ? 0o755 : 0o644);
+        const file = join(dir, name);
+        mkdirSync(dirname(file), { recursive: true });
+        writeOutputFile(file, content, name.endsWith('.sh') ? 0o755 : 0o644);
       }
+      writeOutputFile(join(dir, 'revoked.krl'), krl);
       ctx.output(
         { host: out.host, environment: out.environment, dir: out.dir, krlUrl: out.krlUrl, files: Object.keys(files) },
-        () => `wrote ${Object.keys(files).length} files to ${dir} (the KRL: fetch ${text(out.krlUrl)})`,
+        () => `wrote ${Object.keys(files).length + 1} files to ${dir}`,
       );
+      return true;
     },
   },
   'ssh user add': {
