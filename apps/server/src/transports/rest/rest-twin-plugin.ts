@@ -147,6 +147,15 @@ export const restTwinPlugin: FastifyPluginAsync<RestTwinOptions> = async (app, o
         if (typeof fromClient !== 'object' || fromClient === null || Array.isArray(fromClient)) {
           throw new PkiError('input.invalid', 'the request body must be a JSON object');
         }
+        if (!schemas.input) {
+          // a procedure without input: a key sent anyway (`GET /cas?status=disabled`) would be dropped without a
+          // word and the caller would take the whole answer for the filtered one; refused as an input schema would
+          const stray = Object.keys(fromClient);
+          if (stray.length > 0) {
+            const message = `Unrecognized key${stray.length > 1 ? 's' : ''}: ${stray.map((k) => `"${k}"`).join(', ')}`;
+            throw new PkiError('input.invalid', message, { details: { issues: [{ path: '', message }] } });
+          }
+        }
         const input: Record<string, unknown> = { ...(fromClient as Record<string, unknown>) };
         const pathValues = request.params as Record<string, string>;
         for (const p of params) input[restBoundField(twin, p)] = pathValues[p];
