@@ -4,8 +4,8 @@
 // the mount issues and by a generated root itself, as OpenBao embeds them (openssl x509 -text; the leaf verified by
 // openssl and certtool); an intermediate carries its signer's. A bad URL changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { certtoolVerify, opensslText, opensslVerify } from '../../../../tests/support/verifiers';
-import { openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
+import { certtoolVerify, opensslVerify } from '../../../../tests/support/verifiers';
+import { expectExactUrls, openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
 
 let f: VaultFixture;
 beforeAll(async () => {
@@ -29,14 +29,7 @@ const INT_URLS = {
 };
 
 /** the URLs a certificate carries as openssl prints them, exactly those, and nothing of the server's own */
-function expectUrls(pem: string, urls: typeof URLS = URLS): void {
-  const text = opensslText(pem);
-  const [crl, ocsp, aia] = [urls.crl_distribution_points, urls.ocsp_servers, urls.issuing_certificates];
-  expect(text.match(/URI:http:\/\/crl\.[^\s]+/g) ?? []).toEqual(crl.map((u) => `URI:${u}`));
-  expect(text.match(/OCSP - URI:[^\s]+/g) ?? []).toEqual(ocsp.map((u) => `OCSP - URI:${u}`));
-  expect(text.match(/CA Issuers - URI:[^\s]+/g) ?? []).toEqual(aia.map((u) => `CA Issuers - URI:${u}`));
-  expect(text).not.toContain('pkim.example.net');
-}
+const expectUrls = (pem: string, urls: typeof URLS = URLS) => expectExactUrls(pem, urls, 'pkim.example.net');
 
 async function writeEarly(mount: string, urls: typeof URLS = URLS): Promise<void> {
   const w = await vaultCall(f, 'POST', `${mount}/config/urls`, urls);
@@ -69,12 +62,10 @@ describe('config/urls on a mount without a CA', () => {
       caIssuersUrls: URLS.issuing_certificates,
     });
     expect((await vaultCall(f, 'GET', 'early/config/urls')).body.data).toEqual(URLS);
-    expect((await f.authority.vault.mounts.requireMount('early')).urls).toEqual({
-      issuing_certificates: [],
-      crl_distribution_points: [],
-      ocsp_servers: [],
-      enable_templating: false,
-    });
+    // kept on the mount: mount-wide (every issuer of the mount, one added later too: vault-urls-mount-wide)
+    const mount = await f.authority.vault.mounts.requireMount('early');
+    expect(mount.urls).toEqual(URLS);
+    expect(mount.urlsWide).toBe(true);
     const bound = await f.authority.audit.list({ action: 'vault.mount_bound', target: 'early', limit: 5 });
     expect(bound.map((e) => e.details)).toEqual([{ caId: ca.ca.id, urls: ca.ca.urls }]);
     // the root itself carries them (OpenBao's root/generate embeds the mount's URLs), recorded in ca.created

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Authority, AuthorityConfig } from '@pkim/authority';
 import { buildServer } from '@pkim/server';
 import { expect } from 'vitest';
-import { opensslVerify } from '../../../../tests/support/verifiers';
+import { opensslText, opensslVerify } from '../../../../tests/support/verifiers';
 import {
   ACTORS,
   createIssuingCa,
@@ -169,4 +169,21 @@ export function runHvacScript(script: string, args: string[]): Promise<Record<st
       err ? reject(new Error(`hvac failed: ${err.message}\n${e}`)) : resolve(JSON.parse(out)),
     );
   });
+}
+
+/**
+ * the URLs a certificate carries as openssl prints them (CRL distribution points under `http://crl.`, AIA OCSP and CA
+ * issuers): exactly those, and nothing of `notHost` (the server's own relying-party URLs)
+ */
+export function expectExactUrls(
+  pem: string,
+  urls: { issuing_certificates: string[]; crl_distribution_points: string[]; ocsp_servers: string[] },
+  notHost: string,
+): void {
+  const text = opensslText(pem);
+  const [crl, ocsp, aia] = [urls.crl_distribution_points, urls.ocsp_servers, urls.issuing_certificates];
+  expect(text.match(/URI:http:\/\/crl\.[^\s]+/g) ?? []).toEqual(crl.map((u) => `URI:${u}`));
+  expect(text.match(/OCSP - URI:[^\s]+/g) ?? []).toEqual(ocsp.map((u) => `OCSP - URI:${u}`));
+  expect(text.match(/CA Issuers - URI:[^\s]+/g) ?? []).toEqual(aia.map((u) => `CA Issuers - URI:${u}`));
+  expect(text).not.toContain(notHost);
 }

@@ -261,10 +261,10 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
     if (maxPath < -1) throw invalid(`max_path_length ${maxPath}: -1 (no limit) or at least 0`);
     const permittedDns = parseVaultList('permitted_dns_domains', params.permitted_dns_domains);
     const m = await deps.mounts.requireMount(mount.path);
-    // the mount's URLs in the new root's certificate, as OpenBao embeds them: its default issuer's (config/urls sets
-    // them) when it has one, else those written on the mount before it had one (the new CA's setting after)
+    // the mount's URLs in the new root's certificate, as OpenBao embeds them: its mount-wide config/urls; on a mount
+    // written before those, its default issuer's when it has one, else those written on the mount before it had one
     const current = (await deps.mounts.defaultState(m)) === 'active' ? (await deps.cas.get(m.caId)).ca : undefined;
-    const urls = current ? (current.urls ?? undefined) : (caUrlsOf(m.urls) ?? undefined);
+    const urls = m.urlsWide || !current ? (caUrlsOf(m.urls) ?? undefined) : (current.urls ?? undefined);
     const common = {
       subject: dn,
       keyType,
@@ -287,7 +287,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
         {
           ...common,
           // URLs derived from a base name the old root's CRL: the successor's own under that base (cas.rotate's)
-          urls: current.urls?.base ? undefined : urls,
+          urls: !m.urlsWide && current.urls?.base ? undefined : urls,
           name: named ? name : next ? 'next' : undefined,
           pathLen: maxPath >= 0 ? maxPath : null,
           nameConstraints: permittedDns.length ? { permittedDns } : null,

@@ -209,6 +209,8 @@ function isSelfSigned(pem: string): boolean {
  * (`pkim ca set-urls`), which the signing pipeline applies to every channel.
  */
 export function mountUrls(mount: VaultMount): ProvisionerModifiers['urls'] {
+  // the mount-wide config/urls (session 35 on) is in every issuer's CA setting already
+  if (mount.urlsWide) return undefined;
   const u = mount.urls;
   if (!u.issuing_certificates.length && !u.crl_distribution_points.length && !u.ocsp_servers.length) return undefined;
   return {

@@ -2,7 +2,7 @@ import { KEY_TYPE_INFO, LEAF_NOT_AFTER_BEHAVIORS, PkiError, type LeafNotAfterBeh
 import type { CaRow } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor, CaRevocationService, CaService } from '../types';
-import { issuersOfMount, type VaultMount, type VaultMountService } from './vault-mount-service';
+import { issuersOfMount, type VaultMount, type VaultMountService, type VaultUrlsConfig } from './vault-mount-service';
 import { parseVaultBool, parseVaultList, parseVaultString, toVaultSerial } from './vault-params';
 import { mountCaChain } from './vault-pki-service';
 
@@ -28,8 +28,11 @@ export interface VaultIssuerServiceDeps {
   cas: CaService;
   /** `issuer/:ref/revoke`: the CA revocation, without cascade (the one door of CA revocations) */
   revocation: CaRevocationService;
-  /** the mount's issuers: `removeIssuer` (`DELETE root`), `setDefaultIssuer` (`config/issuers`), `issuerView` */
-  mounts: Pick<VaultMountService, 'removeIssuer' | 'setDefaultIssuer' | 'issuerView'>;
+  /**
+   * the mount's issuers: `removeIssuer` (`DELETE root`), `setDefaultIssuer` (`config/issuers`), `issuerView`,
+   * `setIssuerUrls` (an issuer's own URLs)
+   */
+  mounts: Pick<VaultMountService, 'removeIssuer' | 'setDefaultIssuer' | 'issuerView' | 'setIssuerUrls'>;
   /** `DELETE issuer/:ref`: the issuer removed, the deleted CA's key kept as a key of the mount (OpenBao keeps it) */
   unbindKeepingKey(mount: VaultMount, ca: CaRow, actor: Actor): Promise<void>;
 }
@@ -122,9 +125,12 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
 
     /**
      * `issuer/:ref` POST/PATCH (`ca:write`; Terraform's `vault_pki_secret_backend_issuer`): `issuer_name` renames the
-     * CA (`cas.rename`, audited `ca.renamed`; its id — the issuer id — stays). The other fields of the entry are
-     * the CA's own (usage, URLs: `config/urls`, chain): given with the value the entry has, they change nothing; any
-     * other value is a 400 saying where it is set. Answers the entry as `issuer/:ref` does.
+     * CA (`cas.rename`, audited `ca.renamed`; its id — the issuer id — stays). `issuing_certificates`,
+     * `crl_distribution_points`, `ocsp_servers` given with other values than the entry's make them the issuer's own
+     * URLs (OpenBao's per-issuer AIA URLs; the fields not given keep the entry's), which `config/urls` no longer
+     * changes; all three empty: it follows `config/urls` again. The other fields of the entry are the CA's own (usage,
+     * chain): given with the value the entry has, they change nothing; any other value is a 400 saying where it is
+     * set. Answers the entry as `issuer/:ref` does.
      */
     async write(
       mount: VaultMount,
@@ -170,21 +176,6 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
           "CRLs and OCSP responses are signed with the CA key's algorithm",
         ],
         [
-          'issuing_certificates',
-          () => sameList('issuing_certificates', entry.issuing_certificates as string[]),
-          'set the URLs with config/urls',
-        ],
-        [
-          'crl_distribution_points',
-          () => sameList('crl_distribution_points', entry.crl_distribution_points as string[]),
-          'set the URLs with config/urls',
-        ],
-        [
-          'ocsp_servers',
-          () => sameList('ocsp_servers', entry.ocsp_servers as string[]),
-          'set the URLs with config/urls',
-        ],
-        [
           'delta_crl_distribution_points',
           () => sameList('delta_crl_distribution_points', []),
           'delta CRLs are not published',
@@ -199,6 +190,22 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
         if (params[field] !== undefined && !same())
           throw invalid(`${field} cannot be changed on a PKI Manager issuer (its CA): ${where}`);
       }
+      // the issuer's own URLs: checked here, set after the rename
+      let urls: VaultUrlsConfig | null | undefined;
+      const urlFields = ['issuing_certificates', 'crl_distribution_points', 'ocsp_servers'] as const;
+      if (urlFields.some((f) => params[f] !== undefined && !sameList(f, entry[f] as string[]))) {
+        const next = { enable_templating: false } as VaultUrlsConfig;
+        for (const f of urlFields) {
+          next[f] =
+            params[f] === undefined ? [...(entry[f] as string[])] : parseVaultList(f, params[f]).map((x) => x.trim());
+          for (const u of next[f]) {
+            if (!/^https?:\/\/\S+$/i.test(u)) throw invalid(`invalid URL in ${f}: "${u}" (http or https)`);
+          }
+        }
+        urls = urlFields.some((f) => next[f].length) ? next : null;
+        // all empty on an issuer without URLs of its own: it follows config/urls already, nothing to change
+        if (urls === null && !(mount.ownUrlsIds ?? []).includes(issuer.ca.id)) urls = undefined;
+      }
       let name: string | undefined;
       if (params.issuer_name !== undefined) {
         name = parseVaultString('issuer_name', params.issuer_name).trim();
@@ -211,6 +218,10 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
       let ca = issuer.ca;
       if (name !== undefined) ca = await deps.cas.rename(ca.id, name, actor);
       if (behavior !== undefined) ca = await deps.cas.setLeafNotAfterBehavior(ca.id, behavior, actor);
+      if (urls !== undefined) {
+        await deps.mounts.setIssuerUrls(mount.path, ca.id, urls, actor);
+        ca = (await deps.cas.get(ca.id)).ca;
+      }
       return ca === issuer.ca ? entry : entryOf({ ...issuer, ca });
     },
 

@@ -39,7 +39,17 @@ export interface VaultMount {
   defaultLeaseTtl: number;
   /** seconds: cap for roles without `max_ttl` (Vault default 768h) */
   maxLeaseTtl: number;
+  /**
+   * `config/urls`: with `urlsWide`, the mount-wide setting (OpenBao's global AIA URLs), copied into the URL setting of
+   * every issuer's CA but those with URLs of their own (`ownUrlsIds`), and of every issuer added later. Without it
+   * (mounts written before session 35): written on a mount without a CA, kept until its first CA takes them; a mount
+   * of the first version may still hold its own copy (`mountUrls`)
+   */
   urls: VaultUrlsConfig;
+  /** `urls` is the mount-wide `config/urls` (written since session 35) */
+  urlsWide?: boolean;
+  /** the issuers given URLs of their own by `issuer/:ref` POST/PATCH: `config/urls` leaves their CA's setting alone */
+  ownUrlsIds?: string[];
   crl: VaultCrlConfig;
   /**
    * OpenBao's default key (`config/keys`): the first key the mount had (a key made by `keys/generate` on a mount
@@ -410,9 +420,11 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
         ? state === 'none' || state === 'gone'
         : state !== 'active' || m.followsLatest === true;
       const previousCaId = m.caId && !deletedCaId && isDefault && m.caId !== caId ? m.caId : undefined;
-      const pending = isDefault ? caUrlsOf(m.urls) : null;
+      // the mount-wide config/urls (or, on a mount of before session 35, those written before its first CA): the new
+      // issuer's URL setting, in the same commit
+      const pending = m.urlsWide || state !== 'active' ? caUrlsOf(m.urls) : null;
+      if (pending) m.urlsWide = true;
       if (isDefault) m.caId = caId;
-      if (pending) m.urls = defaultUrls();
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
         ...(pending && { updateCa: [{ id: caId, patch: { urls: pending, updatedAt: clock.now() } }] }),
@@ -667,22 +679,27 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       return (await store.settings.listByPrefix(prefix)).map((r) => r.key.slice(prefix.length)).sort();
     },
 
-    /** the URLs of the mount's CA: one setting per CA, shared with `pkim ca set-urls` and every other channel */
+    /**
+     * `config/urls`: the mount-wide setting once written (since session 35); before, the URL setting of the mount's
+     * default issuer's CA (one setting per CA, shared with `pkim ca set-urls` and every other channel)
+     */
     async readUrls(mountPath: string, actor: Actor): Promise<VaultUrlsConfig> {
       authorize(actor, 'ca:read');
       const m = await requireMount(mountPath);
+      if (m.urlsWide) return { ...m.urls };
       return urlsOfMountCa(m, (await store.cas.findById(m.caId))?.urls ?? null);
     },
 
     /**
-     * `config/urls`: the mount CA's URL setting; on a mount without a CA (or whose CA was deleted) kept on the mount
-     * and made the CA's setting when the mount gets its CA (`bindCa`)
+     * `config/urls`, mount-wide as OpenBao's: kept on the mount (`urlsWide`) and, in the same commit, made the URL
+     * setting of every issuer's CA but those with URLs of their own (`issuer/:ref`); an issuer added later takes it
+     * (`addIssuer`). Fields not given keep what `config/urls` reads.
      */
     async writeUrls(mountPath: string, params: Record<string, unknown>, actor: Actor): Promise<VaultUrlsConfig> {
       authorize(actor, 'ca:write');
       const m = await requireMount(mountPath);
       const ca = m.caId ? await store.cas.findById(m.caId) : undefined;
-      const urls = urlsOfMountCa(m, ca?.urls ?? null);
+      const urls = m.urlsWide ? { ...m.urls } : urlsOfMountCa(m, ca?.urls ?? null);
       for (const [field, type] of Object.entries(URL_FIELDS)) {
         if (params[field] === undefined) continue;
         const list = coerceVaultField(type, field, params[field]) as string[];
@@ -698,23 +715,51 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
           throw new PkiError('vault.invalid_parameter', 'enable_templating is not supported by PKI Manager');
         }
       }
-      if (!ca) {
-        // no CA yet: kept on the mount until `bindCa`; read back from there
-        m.urls = urls;
-        await commit({
-          setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
-          audit: [auditEvent(clock, actor, 'vault.urls_configured', m.path, { ...urls, caId: null })],
-        });
-        return urls;
-      }
-      // stored with the CA (the one source of truth); the mount's own copy of the first version is emptied
-      m.urls = defaultUrls();
+      m.urls = { ...urls, enable_templating: false };
+      m.urlsWide = true;
+      const own = new Set(m.ownUrlsIds ?? []);
+      const caIds: string[] = [];
+      for (const id of issuersOfMount(m)) if (!own.has(id) && (await store.cas.findById(id))) caIds.push(id);
+      const t = clock.now();
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
-        updateCa: [{ id: ca.id, patch: { urls: caUrlsOf(urls), updatedAt: clock.now() } }],
-        audit: [auditEvent(clock, actor, 'vault.urls_configured', m.path, { ...urls, caId: ca.id })],
+        updateCa: caIds.map((id) => ({ id, patch: { urls: caUrlsOf(urls), updatedAt: t } })),
+        audit: [
+          auditEvent(clock, actor, 'vault.urls_configured', m.path, {
+            ...urls,
+            caId: ca?.id ?? null,
+            ...(caIds.length > 1 && { caIds }),
+          }),
+        ],
       });
       return urls;
+    },
+
+    /**
+     * `issuer/:ref` POST/PATCH of its URLs (OpenBao's per-issuer AIA URLs): `urls` the issuer's own setting, its CA's
+     * from now on whatever `config/urls` says; `null` (every list empty) — it follows the mount-wide setting again.
+     * One commit: the CA's setting and the mount's list of issuers with their own; audited `vault.urls_configured`.
+     */
+    async setIssuerUrls(path: string, caId: string, urls: VaultUrlsConfig | null, actor: Actor): Promise<void> {
+      authorize(actor, 'ca:write');
+      const m = await requireMount(path);
+      const own = new Set(m.ownUrlsIds ?? []);
+      if (urls) own.add(caId);
+      else own.delete(caId);
+      m.ownUrlsIds = [...own];
+      if (!m.ownUrlsIds.length) delete m.ownUrlsIds;
+      const setting = urls ? caUrlsOf(urls) : m.urlsWide ? caUrlsOf(m.urls) : null;
+      await commit({
+        setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
+        updateCa: [{ id: caId, patch: { urls: setting, updatedAt: clock.now() } }],
+        audit: [
+          auditEvent(clock, actor, 'vault.urls_configured', m.path, {
+            ...(urls ?? m.urls),
+            caId,
+            issuerOwn: urls !== null,
+          }),
+        ],
+      });
     },
 
     async readCrlConfig(mountPath: string, actor: Actor): Promise<VaultCrlConfig> {
