@@ -65,6 +65,27 @@ describe('pkim completion', () => {
     expect(complete('pkim', '')).toEqual(expect.arrayContaining(commands));
   });
 
+  it('bash: registered for pkim (complete -p); `pkim ca ` and `pkim cert list --` offer what --help lists', () => {
+    const registered = spawnSync(
+      'bash',
+      ['--norc', '--noprofile', '-c', `source ${JSON.stringify(shells.bashScript)}\ncomplete -p pkim`],
+      { encoding: 'utf8', env: shells.env },
+    );
+    expect(registered.status, registered.stderr).toBe(0);
+    expect(registered.stdout).toMatch(/^complete .*-F _pkim .*pkim$/m);
+    // the subcommands of `ca` and the options of `cert list`, as commander's help lists them (one tree, no list)
+    const caHelp = pkim('ca', '--help').stdout;
+    const caCommands = [...caHelp.split('Commands:')[1]!.matchAll(/^ {2}([a-z][\w-]*)/gm)]
+      .map((m) => m[1]!)
+      .filter((c) => c !== 'help'); // commander's implicit `help [command]` is not offered
+    expect(caCommands.length).toBeGreaterThan(5);
+    expect(complete('pkim', 'ca', '')).toEqual(expect.arrayContaining(caCommands));
+    const listHelp = pkim('cert', 'list', '--help').stdout.split('Options:')[1]!;
+    const listOptions = [...listHelp.matchAll(/^ {2}(?:-\w, )?(--[a-z][\w-]*)/gm)].map((m) => m[1]!);
+    expect(listOptions).toEqual(expect.arrayContaining(['--ca', '--status', '--format']));
+    expect(complete('pkim', 'cert', 'list', '--')).toEqual(expect.arrayContaining(listOptions));
+  });
+
   it('bash: --flag=value (one word, or split at = as bash does), comma lists after the values given', () => {
     expect(complete('pkim', 'cert', 'export', 'x', '--format=p7')).toEqual(['--format=p7b', '--format=p7b-pem']);
     // bash's COMP_WORDBREAKS has '=': `--format=p7` reaches the function as three words

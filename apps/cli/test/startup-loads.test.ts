@@ -149,6 +149,20 @@ describe('what pkim ca list loads (start-up time)', () => {
     expect(violations(loaded)).toEqual([]);
   });
 
+  it('pkim completion bash opens no store and no authority: the script comes from the command tree alone', () => {
+    const loaded = modulesLoadedBy(['completion', 'bash']);
+    expect(loaded).toContain('apps/cli/src/commands/completion-command.ts');
+    // (the small helpers every command's definition imports — vocabulary, permissions, URL parsers — are fine)
+    const heavy = [...loaded].filter((m) =>
+      /^(packages\/store\/src\/sqlite-store\.ts|packages\/authority\/src\/create-authority\.ts|node_modules\/better-sqlite3\/)/.test(
+        m,
+      ),
+    );
+    expect(heavy).toEqual([]);
+    // the whole tree is its input (every command's definitions), none of the libraries their actions need
+    expect(violations(loaded).filter((v) => !v.startsWith("another command's definitions"))).toEqual([]);
+  });
+
   it('pg-core stays in the bundle for PostgreSQL: the chunk of the PostgreSQL store carries it', () => {
     const maps = readdirSync(dirname(PKIM_BIN)).filter((f) => f.endsWith('.mjs.map'));
     // as repository paths (the chunks may sit inside node_modules/.cache when the tests build them)
