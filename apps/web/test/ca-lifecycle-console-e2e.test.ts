@@ -92,8 +92,14 @@ describe('web console: CA renewal and key rotation (Chromium against pkim serve)
     const previous = history.getByTestId(`ca-history-previous-${old.serialHex}`);
     await previous.getByText('replaced by a renewal').waitFor(POLL);
     await previous.getByRole('link', { name: 'lc-root' }).waitFor(POLL);
-    // the card is below the fold of the CA's page: the picture is of the card
+    // the card is below the fold of the CA's page: the picture is of the card; the navigation stays in view
     await history.scrollIntoViewIfNeeded();
+    expect(await page.evaluate(() => (globalThis as unknown as { scrollY: number }).scrollY)).toBeGreaterThan(0);
+    const nav = await page
+      .getByRole('navigation', { name: 'Main' })
+      .getByRole('link', { name: 'Dashboard' })
+      .boundingBox();
+    expect(nav?.y).toBeGreaterThanOrEqual(0);
     await session.shot('ca-history');
     expect(await download(previous)).toBe(int.pem.trim());
     expect(await download(current)).toBe(renewedPem.trim());

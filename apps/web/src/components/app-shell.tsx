@@ -254,7 +254,9 @@ export function AppShell() {
         id="main-navigation"
         inert={drawer && !mobileOpen}
         className={cn(
-          'fixed inset-y-0 left-0 z-40 w-60 shrink-0 border-r bg-card transition-transform lg:static lg:translate-x-0',
+          // from lg on it stays in view while a long page scrolls (a CA's history, the audit log)
+          'fixed inset-y-0 left-0 z-40 w-60 shrink-0 overflow-y-auto border-r bg-card transition-transform ' +
+            'lg:sticky lg:top-0 lg:h-screen lg:translate-x-0',
           mobileOpen ? 'translate-x-0' : '-translate-x-full',
         )}
       >
