@@ -33,6 +33,10 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
   'ca enable': ['pkim ca enable issuing'],
   'ca set-urls': ['pkim ca set-urls issuing --base https://pki.example.com', 'pkim ca set-urls issuing --clear'],
   'ca rename': ['pkim ca rename issuing issuing-2026', 'pkim ca rename ca_0123456789abcdef issuing --json'],
+  'ca set-leaf-not-after': [
+    'pkim ca set-leaf-not-after issuing truncate',
+    'pkim ca set-leaf-not-after issuing err --json',
+  ],
   'ca revoke': ['pkim ca revoke issuing --reason cACompromise'],
   'ca renew': ['pkim ca renew issuing --validity 2y --out issuing.pem', 'pkim ca renew root --json'],
   'ca rotate': [

@@ -71,6 +71,16 @@ export async function printCrl(ctx: CliContext, crl: CaCrlDto, o: CrlOptions): P
   );
 }
 
+/** `ca set-leaf-not-after`'s line, local and remote alike */
+export function leafNotAfterText(name: string, id: string, behavior: string): string {
+  const what: Record<string, string> = {
+    err: 'refused',
+    truncate: "cut at the CA's notAfter",
+    permit: 'signed as asked',
+  };
+  return `CA ${name} (${id}): a leaf asked past its notAfter is ${what[behavior] ?? behavior} (${behavior})`;
+}
+
 /** `ca delete`'s line: whether the key was destroyed is what the backend did, not what was asked */
 export function caDeletedText(ref: string, destroyKey: boolean, keyDestroyed: boolean): string {
   if (!destroyKey) return `CA ${ref} deleted`;

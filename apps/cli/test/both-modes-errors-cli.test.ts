@@ -22,6 +22,7 @@ const BAD: Record<string, string> = {
   'ca enable': 'ca enable no-such-ca',
   'ca rename': 'ca rename issuing root',
   'ca set-urls': 'ca set-urls issuing --base not-a-url',
+  'ca set-leaf-not-after': 'ca set-leaf-not-after issuing forever',
   'ca revoke': 'ca revoke no-such-ca --reason keyCompromise',
   'ca renew': 'ca renew no-such-ca',
   'ca rotate': 'ca rotate no-such-ca',

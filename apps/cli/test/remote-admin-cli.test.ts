@@ -58,6 +58,15 @@ async function flow(pkim: Pkim, dir: string): Promise<Record<string, Step>> {
 
   await run('ca create', 'ca create --name adm-root --subject CN=Admin-Root,O=Example --key-type ec-p256');
   await run('ca set-urls', 'ca set-urls adm-root --base http://pki.example.test');
+  // what a leaf asked past the CA's end gets: set, shown (text too), a bad value refused with nothing changed, back
+  await run('ca set-leaf-not-after', 'ca set-leaf-not-after adm-root truncate');
+  await run('ca set-leaf-not-after bad', 'ca set-leaf-not-after adm-root forever');
+  await run('ca show after leaf-not-after', 'ca show adm-root');
+  const leafText = await pkim('ca', 'show', 'adm-root');
+  // the text names it (locally `leaf past CA end:`, remotely the generic `leafNotAfterBehavior:`)
+  const leafLine = /^(leaf past CA end|leafNotAfterBehavior):\s+truncate$/m.test(leafText.stdout);
+  steps['ca show leaf-not-after text'] = { code: leafText.code, json: leafLine };
+  await run('ca set-leaf-not-after back', 'ca set-leaf-not-after adm-root err');
   await run('ca disable', 'ca disable adm-root');
   await run('ca disabled refuses', 'cert issue --ca adm-root --cn x.example.com');
   await run('ca enable', 'ca enable adm-root');
@@ -234,6 +243,11 @@ describe('pkim remote mode: administration commands give the same JSON as local 
     expect(profileText).toMatch(/^key types:\s+rsa-2048, .*ec-p256/m);
     expect(String(remote['profile show intermediate-ca text']!.json)).toMatch(/^path length:\s+0$/m);
     expect(local['cert issue from ab']!.code).toBe(0);
+    expect(local['ca set-leaf-not-after']).toMatchObject({ code: 0, json: { leafNotAfterBehavior: 'truncate' } });
+    expect(local['ca set-leaf-not-after bad']).toMatchObject({ code: 2, json: { error: { code: 'input.invalid' } } });
+    expect(local['ca show after leaf-not-after']!.json).toMatchObject({ leafNotAfterBehavior: 'truncate' });
+    expect(local['ca show leaf-not-after text']!.json).toBe(true);
+    expect(local['ca set-leaf-not-after back']).toMatchObject({ code: 0, json: { leafNotAfterBehavior: 'err' } });
     expect(local['ca rename']).toMatchObject({ code: 0, json: { name: 'adm-root-2' } });
     expect(local['ca rename taken']).toMatchObject({ code: 4, json: { error: { code: 'ca.name_taken' } } });
     expect(local['ca rename bad']).toMatchObject({ code: 2, json: { error: { code: 'input.invalid' } } });

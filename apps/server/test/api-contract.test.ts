@@ -92,6 +92,28 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
     expect(viaTrpc.data).toEqual(viaCli);
   });
 
+  it('ca set-leaf-not-after = REST PUT /cas/:id/leaf-not-after = tRPC: the CA; a bad value: no change', async () => {
+    const viaCli = await cliJson('ca', 'set-leaf-not-after', 'contract-issuing', 'truncate');
+    expect(viaCli.leafNotAfterBehavior).toBe('truncate');
+    expect(keysOf(viaCli)).toEqual(shapeKeys(caSchema));
+    // the same value again changes nothing (the same object, updatedAt too)
+    const viaRest = await rest('PUT', '/cas/contract-issuing/leaf-not-after', { behavior: 'truncate' });
+    const viaTrpc = await trpc('ca.setLeafNotAfterBehavior', { ref: 'contract-issuing', behavior: 'truncate' }, true);
+    expect(viaRest.status).toBe(200);
+    expect(viaRest.body).toEqual(viaCli);
+    expect(viaTrpc.data).toEqual(viaCli);
+    const bad = await rest('PUT', '/cas/contract-issuing/leaf-not-after', { behavior: 'forever' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'input.invalid' });
+    const badTrpc = await trpc('ca.setLeafNotAfterBehavior', { ref: 'contract-issuing', behavior: 'Err' }, true);
+    expect(badTrpc.status).toBe(400);
+    expect((badTrpc.error?.data as { error: unknown }).error).toMatchObject({ code: 'input.invalid' });
+    expect((await cliJson('ca', 'show', 'contract-issuing')).leafNotAfterBehavior).toBe('truncate');
+    const back = await rest('PUT', '/cas/contract-issuing/leaf-not-after', { behavior: 'err' });
+    expect(back.body).toMatchObject({ leafNotAfterBehavior: 'err' });
+    expect((await trpc('ca.get', { ref: 'contract-issuing' })).data).toMatchObject({ leafNotAfterBehavior: 'err' });
+  });
+
   it('signing a CSR with { ca, csr, profile, ttl }: the same certificate (+ PEM and chain) on the three', async () => {
     const a = csrFile('cli.contract.example');
     const b = csrFile('rest.contract.example');

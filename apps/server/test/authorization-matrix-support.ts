@@ -143,6 +143,10 @@ const TRPC: Record<string, TrpcRow> = {
     expect: ADMIN_ONLY,
   },
   'ca.rename': { input: async (k) => ({ ref: await k.freshCa(), name: `mx-renamed-${seq()}` }), expect: ADMIN_ONLY },
+  'ca.setLeafNotAfterBehavior': {
+    input: async (k) => ({ ref: await k.freshCa(), behavior: 'truncate' }),
+    expect: ADMIN_ONLY,
+  },
   'ca.revoke': { input: async (k) => ({ id: await k.freshCa(), reason: 'cessationOfOperation' }), expect: ADMIN_ONLY },
   // a new certificate for a fresh CA's key; a successor of a fresh CA (named `<name>-2`)
   'ca.renew': { input: async (k) => ({ ref: await k.freshCa() }), expect: ADMIN_ONLY },

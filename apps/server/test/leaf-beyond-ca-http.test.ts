@@ -2,7 +2,9 @@
 // leaf and its CA's end"): a profile's default lifetime past the CA's notAfter ends with the CA; a lifetime asked past
 // it follows the CA's `leafNotAfterBehavior` — `err` (every new CA's) 422 `lint.lifetime_beyond_issuer` and nothing
 // issued, `truncate` the CA's notAfter, `permit` as asked (and openssl then refuses the chain once the CA has
-// expired). openssl reads every end date and verifies every certificate.
+// expired). The behaviour is set through the native route (`PUT /api/v1/cas/:id/leaf-not-after`, tRPC
+// `ca.setLeafNotAfterBehavior`; the Vault API's `issuer/:ref` write is vault-leaf-not-after.test.ts): audited, a bad
+// value 400 and nothing changed. openssl reads every end date and verifies every certificate.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '@pkim/server';
@@ -70,6 +72,14 @@ describe('a leaf past its CA’s end over REST', { timeout: 120_000 }, () => {
       purpose: 'sslserver',
       ...(atMs === undefined ? {} : { atTime: Math.floor(atMs / 1000) }),
     });
+  const setBehavior = async (behavior: string) => {
+    const r = await fetch(`${base}/api/v1/cas/short/leaf-not-after`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ behavior }),
+    });
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  };
   const issuedCount = async () => (await fx.authority.certificates.list({ caId: 'short', limit: 100 })).items.length;
 
   it('a default lifetime past the CA ends with the CA', async () => {
@@ -97,13 +107,22 @@ describe('a leaf past its CA’s end over REST', { timeout: 120_000 }, () => {
   });
 
   it('truncate ends the leaf at the CA’s notAfter; permit signs it as asked', async () => {
-    await fx.authority.cas.setLeafNotAfterBehavior('short', 'truncate', ACTORS.admin);
+    const set = await setBehavior('truncate');
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body).toMatchObject({ name: 'short', leafNotAfterBehavior: 'truncate' });
+    const audit = await fx.authority.audit.list({ action: 'ca.leaf_not_after_configured', limit: 10 });
+    expect(audit.map((e) => e.details)).toContainEqual({ from: 'err', to: 'truncate' });
+    // a bad value: 400 input.invalid, the CA's behaviour unchanged
+    const bad = await setBehavior('forever');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'input.invalid' });
+    expect((await fx.authority.cas.get('short')).ca.leafNotAfterBehavior).toBe('truncate');
     const cut = await sign('cut.example.com', '60d');
     expect(cut.status, JSON.stringify(cut.body)).toBe(201);
     expect(endOf(cut.body.certificatePem as string)).toBe(caEnd);
     expect(verifies(cut.body.certificatePem as string).ok).toBe(true);
 
-    await fx.authority.cas.setLeafNotAfterBehavior('short', 'permit', ACTORS.admin);
+    expect((await setBehavior('permit')).body).toMatchObject({ leafNotAfterBehavior: 'permit' });
     const long = await sign('long.example.com', '60d');
     expect(long.status, JSON.stringify(long.body)).toBe(201);
     const pem = long.body.certificatePem as string;
@@ -113,6 +132,6 @@ describe('a leaf past its CA’s end over REST', { timeout: 120_000 }, () => {
     const after = verifies(pem, caEnd + DAY);
     expect(after.ok).toBe(false);
     expect(after.output).toMatch(/certificate has expired/);
-    await fx.authority.cas.setLeafNotAfterBehavior('short', 'err', ACTORS.admin);
+    expect((await setBehavior('err')).body).toMatchObject({ leafNotAfterBehavior: 'err' });
   });
 });

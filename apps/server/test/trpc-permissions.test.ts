@@ -32,6 +32,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'ca.setStatus': ADMIN,
   'ca.setUrls': ADMIN,
   'ca.rename': ADMIN,
+  'ca.setLeafNotAfterBehavior': ADMIN,
   'ca.revoke': ADMIN,
   'ca.renew': ADMIN,
   'ca.rotate': ADMIN,

@@ -100,6 +100,16 @@ export const caSetUrlsTrpcInputSchema = caSetUrlsInputSchema.extend({ ref: caRef
 export const caRenameInputSchema = z.object({ ref: caRefSchema, name: textField(128) }).strict();
 
 /**
+ * `ca.setLeafNotAfterBehavior` / REST `PUT /api/v1/cas/:ca/leaf-not-after` (`pkim ca set-leaf-not-after`): what every
+ * channel does with a leaf asked past the CA's notAfter — `err` refuses it, `truncate` ends it at the CA's notAfter,
+ * `permit` signs it as asked (OpenBao's `leaf_not_after_behavior`); audited `ca.leaf_not_after_configured`. The value
+ * is checked by the service (one message, local CLI and every transport alike: `input.invalid`).
+ */
+export const caSetLeafNotAfterInputSchema = z
+  .object({ ref: caRefSchema, behavior: z.string().trim().max(32) })
+  .strict();
+
+/**
  * `ca.renew` (REST `POST /api/v1/cas/:id/renew`, `pkim ca renew`): a new certificate for the CA's own key — same
  * subject, key and SKI, a new serial and validity (`ttl`, or `validityDays`; default the profile's, an intermediate's
  * cut at its parent's end), signed by its parent or, a root, by itself. Answers the CA as `ca.get` does.

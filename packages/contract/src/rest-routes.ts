@@ -87,6 +87,12 @@ export const REST_TWINS = {
     bind: CA,
     summary: 'Rename a CA (id or name; its id, certificate and what is bound to it stay)',
   },
+  'ca.setLeafNotAfterBehavior': {
+    method: 'PUT',
+    path: '/cas/:id/leaf-not-after',
+    bind: CA,
+    summary: "Set what a leaf asked past the CA's notAfter gets: err (refused), truncate (cut at it) or permit",
+  },
   'ca.revoke': { method: 'POST', path: '/cas/:id/revoke', summary: 'Revoke a CA (id or name) certificate' },
   'ca.renew': {
     method: 'POST',

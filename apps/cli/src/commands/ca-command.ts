@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { PkiError, type KeyType } from '@pkim/shared';
+import { PkiError, type KeyType, type LeafNotAfterBehavior } from '@pkim/shared';
 import type { CaRow, TruststoreExportFormat } from '@pkim/authority';
 import type { CliContext } from '../cli-context';
 import {
@@ -19,6 +19,7 @@ import {
   caRotatedText,
   crossRevokedText,
   defaultName,
+  leafNotAfterText,
   writeCaFiles,
 } from '../command-outputs';
 import {
@@ -51,6 +52,7 @@ function caDetails(ca: CaRow): string {
     ['valid', `${date(ca.notBefore)} → ${date(ca.notAfter)}`],
     ['sha256', ca.fingerprintSha256],
     ['crl number', ca.crlNumber],
+    ['leaf past CA end', ca.leafNotAfterBehavior],
     ['CRL URL', ca.urls?.crlDistributionPoints.join(' ')],
     ['OCSP URL', ca.urls?.ocspUrls.join(' ')],
     ['AIA URL', ca.urls?.caIssuersUrls.join(' ')],
@@ -289,6 +291,18 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
       const row = await a.cas.rename(ref, name, ctx.actor);
       const { toCaDto } = await ctx.contract();
       ctx.output(toCaDto(row), () => `CA ${row.id} is now named ${row.name}`);
+    });
+
+  ca.command('set-leaf-not-after <ca> <behavior>')
+    .description(
+      "what a leaf asked past the CA's notAfter gets, on every channel: err (refused, lint.lifetime_beyond_issuer), " +
+        "truncate (cut at the CA's notAfter) or permit (signed as asked); shown by ca show",
+    )
+    .action(async (ref: string, behavior: string) => {
+      const a = await ctx.openAuthority();
+      const row = await a.cas.setLeafNotAfterBehavior(ref, behavior as LeafNotAfterBehavior, ctx.actor);
+      const { toCaDto } = await ctx.contract();
+      ctx.output(toCaDto(row), () => leafNotAfterText(row.name, row.id, row.leafNotAfterBehavior));
     });
 
   ca.command('set-urls <ca>')

@@ -33,6 +33,7 @@ import {
   caRenewedText,
   caRotatedText,
   crossRevokedText,
+  leafNotAfterText,
   profileText,
   writeCaFiles,
 } from '../command-outputs';
@@ -128,6 +129,11 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
     procedure: 'ca.rename',
     input: ([ref, name]) => ({ ref, name }),
     print: (ctx, out) => say(ctx, out, `CA ${text(out.id)} is now named ${text(out.name)}`),
+  },
+  'ca set-leaf-not-after': {
+    procedure: 'ca.setLeafNotAfterBehavior',
+    input: ([ref, behavior]) => ({ ref, behavior }),
+    print: (ctx, out) => say(ctx, out, leafNotAfterText(text(out.name), text(out.id), text(out.leafNotAfterBehavior))),
   },
   'ca set-urls': {
     procedure: 'ca.setUrls',

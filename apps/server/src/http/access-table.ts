@@ -22,6 +22,7 @@ const TRPC_ACCESS = {
   'ca.setStatus': 'ca:write',
   'ca.setUrls': 'ca:write',
   'ca.rename': 'ca:write',
+  'ca.setLeafNotAfterBehavior': 'ca:write',
   'ca.revoke': 'ca:write',
   'ca.renew': 'ca:write',
   'ca.rotate': 'ca:write',

@@ -17,6 +17,7 @@ import {
   caSetStatusInputSchema,
   caSetUrlsTrpcInputSchema,
   caRenameInputSchema,
+  caSetLeafNotAfterInputSchema,
   caRenewInputSchema,
   caRevokeCrossInputSchema,
   caRotateInputSchema,
@@ -29,7 +30,7 @@ import {
   toCaViewDto,
   ttlToMs,
 } from '@pkim/contract';
-import { parseDuration } from '@pkim/shared';
+import { parseDuration, type LeafNotAfterBehavior } from '@pkim/shared';
 import { procedure, router } from '../trpc-init';
 
 const DAY_MS = 86_400_000;
@@ -158,6 +159,16 @@ export const caRouter = router({
     .input(caRenameInputSchema)
     .output(caSchema)
     .mutation(async ({ ctx, input }) => toCaDto(await ctx.authority.cas.rename(input.ref, input.name, ctx.actor))),
+
+  /** what a leaf asked past the CA's notAfter gets (`ca.leaf_not_after_configured`); a bad value: refused */
+  setLeafNotAfterBehavior: procedure()
+    .input(caSetLeafNotAfterInputSchema)
+    .output(caSchema)
+    .mutation(async ({ ctx, input }) =>
+      toCaDto(
+        await ctx.authority.cas.setLeafNotAfterBehavior(input.ref, input.behavior as LeafNotAfterBehavior, ctx.actor),
+      ),
+    ),
 
   revoke: procedure()
     .input(caRevokeInputSchema)
