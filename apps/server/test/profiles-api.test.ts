@@ -152,6 +152,34 @@ describe('custom profiles over REST and tRPC on two instances of one PostgreSQL 
     const bad = await refused('POST', '/profiles', { ...LAB, name: 'bad', keyUsage: ['sign'] }, 400, 'profile.invalid');
     expect(bad.details).toMatchObject({ issues: [expect.objectContaining({ path: 'keyUsage.0' })] });
     await refused('POST', '/profiles', { ...LAB, name: 'bad', maxLifetime: 'soon' }, 400, 'profile.invalid');
+    // a key usage an allowed key type cannot carry: the profile could never issue for it (the linter's
+    // lint.key_usage_key_type_mismatch) — refused when written, on create and on update
+    const ecEncipher = { ...LAB, name: 'bad', keyUsage: ['digitalSignature', 'keyEncipherment'] };
+    const impossible = await refused('POST', '/profiles', ecEncipher, 400, 'profile.invalid');
+    expect(impossible.details).toEqual({
+      issues: [
+        {
+          path: 'keyUsage',
+          message: 'keyEncipherment is not possible with ec-p256 keys (for RSA keys only: put it in rsaKeyUsage)',
+        },
+      ],
+    });
+    const mixed = { ...LAB, name: 'bad', allowedKeyTypes: ['rsa-2048', 'ec-p256'], keyUsage: ['digitalSignature'] };
+    const rsaAgreement = await refused(
+      'POST',
+      '/profiles',
+      { ...mixed, rsaKeyUsage: ['keyAgreement'] },
+      400,
+      'profile.invalid',
+    );
+    expect(rsaAgreement.message).toContain('rsaKeyUsage: keyAgreement is not possible with RSA keys');
+    await refused(
+      'PUT',
+      '/profiles/lab-client',
+      { ...LAB, name: undefined, allowedKeyTypes: ['rsa-2048'] },
+      400,
+      'profile.invalid',
+    );
     await refused('POST', '/profiles', { ...LAB, name: 'other' }, 403, 'auth.forbidden', operator);
     expect(
       (await trpcError(callerFor(a.authority, ACTORS.operator).profiles.delete({ name: 'lab-client' }))).code,

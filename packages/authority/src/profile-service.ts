@@ -1,6 +1,6 @@
 import { BUILT_IN_PROFILES, parseProfile, type Profile } from '@pkim/core';
 import type { Store } from '@pkim/store';
-import { PkiError, type Clock } from '@pkim/shared';
+import { PkiError, keyUsagesNotPossible, type Clock } from '@pkim/shared';
 import { auditEvent } from './audit-service';
 import { authorize } from './permissions';
 import { profileInputToSchema } from './profile-loader';
@@ -157,7 +157,7 @@ export function createProfileCatalog(deps: {
       fields.name = name;
     }
     try {
-      return await parseProfile(profileInputToSchema(fields));
+      return refuseImpossibleKeyUsage(await parseProfile(profileInputToSchema(fields)));
     } catch (e) {
       // each problem as the transports give a refused input's: { path: 'a.b', message } (the console's fields)
       const issues = e instanceof PkiError ? e.details.issues : undefined;
@@ -285,4 +285,33 @@ export function createProfileCatalog(deps: {
     },
   };
   return { catalog, view, custom, entries };
+}
+
+/**
+ * a profile written through the API whose key usage a key type it allows cannot carry (keyEncipherment with an EC key,
+ * keyAgreement with RSA: {@link keyUsagesNotPossible}) could never issue for that key type — the linter would refuse
+ * every such certificate with `lint.key_usage_key_type_mismatch` — so it is refused when written, each clash an issue
+ * on its field (the console shows them under Key usage). Profiles stored before are not re-checked when read.
+ */
+function refuseImpossibleKeyUsage(profile: Profile): Profile {
+  const issues: { path: string[]; message: string }[] = [];
+  for (const k of profile.keyUsage) {
+    const keys = profile.allowedKeyTypes.filter((t) => keyUsagesNotPossible(t).includes(k));
+    if (keys.length === 0) continue;
+    const hint = k === 'keyEncipherment' ? ' (for RSA keys only: put it in rsaKeyUsage)' : '';
+    issues.push({ path: ['keyUsage'], message: `${k} is not possible with ${keys.join(', ')} keys${hint}` });
+  }
+  const rsaKeys = profile.allowedKeyTypes.filter((t) => t.startsWith('rsa-'));
+  for (const k of profile.rsaKeyUsage ?? []) {
+    const keys = rsaKeys.filter((t) => keyUsagesNotPossible(t).includes(k));
+    if (keys.length > 0) issues.push({ path: ['rsaKeyUsage'], message: `${k} is not possible with RSA keys` });
+  }
+  if (issues.length === 0) return profile;
+  throw new PkiError(
+    'profile.invalid',
+    `invalid profile: ${issues.map((i) => `${i.path[0]}: ${i.message}`).join('; ')}`,
+    {
+      details: { issues },
+    },
+  );
 }
