@@ -125,3 +125,12 @@ export function policyRowError(p: PolicyRow): string | null {
   if (p.notice.trim().length > 200) return 'User notice: 200 characters at most';
   return null;
 }
+
+/**
+ * the URL an ACME client is given for a directory: the server's own (`directoryUrl`, from its public URL setting —
+ * behind a proxy the console's origin may be an internal address) or, when the server has none, the console's origin
+ * and the directory's path
+ */
+export function acmeDirectoryUrl(d: { directoryUrl?: string | null; directoryPath: string }, origin: string): string {
+  return d.directoryUrl ?? `${origin}${d.directoryPath}`;
+}

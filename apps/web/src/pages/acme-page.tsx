@@ -6,6 +6,7 @@ import { trpc, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { useInvalidate } from '../lib/hooks';
 import { formatDateTime } from '../lib/utils';
+import { acmeDirectoryUrl } from '../lib/pki';
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
 import { ManageAction } from '../components/manage-action';
@@ -28,7 +29,8 @@ const list = (text: string) =>
     .split(/[\s,]+/)
     .map((v) => v.trim())
     .filter(Boolean);
-const directoryUrl = (d: Pick<Directory, 'directoryPath'>) => `${window.location.origin}${d.directoryPath}`;
+const directoryUrl = (d: Pick<Directory, 'directoryPath' | 'directoryUrl'>) =>
+  acmeDirectoryUrl(d, window.location.origin);
 
 function useCaNames() {
   const cas = useQuery(trpc.ca.list.queryOptions());
