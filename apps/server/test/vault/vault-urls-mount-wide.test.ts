@@ -4,6 +4,7 @@
 // `crl_distribution_points`, `ocsp_servers` gives that issuer URLs of its own (OpenBao's per-issuer AIA URLs), which a
 // later `config/urls` write leaves alone; all three empty, it follows the mount again. A bad URL changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { internalsOf } from '@pkim/authority/internals';
 import { opensslVerify } from '../../../../tests/support/verifiers';
 import { expectExactUrls, openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
 
@@ -112,5 +113,19 @@ describe('config/urls on a mount with several issuers', () => {
       2,
       false,
     ]);
+
+    // an issuer with URLs of its own deleted: the mount forgets it there too (its settings document)
+    const c = await vaultCall(f, 'POST', 'uw/issuer/uw-c', { ocsp_servers: ['http://ocsp.example.org/c'] });
+    expect(c.status, c.text).toBe(200);
+    const mountDoc = async () =>
+      JSON.parse((await internalsOf(f.authority).store.settings.listByPrefix('vault.mount.uw'))[0]!.value) as {
+        ownUrlsIds?: string[];
+      };
+    expect((await mountDoc()).ownUrlsIds).toHaveLength(1);
+    const revoked = await vaultCall(f, 'POST', 'uw/issuer/uw-c/revoke', {});
+    expect(revoked.status, revoked.text).toBe(200);
+    const del = await vaultCall(f, 'DELETE', 'uw/issuer/uw-c');
+    expect(del.status, del.text).toBeLessThan(300);
+    expect((await mountDoc()).ownUrlsIds).toBeUndefined();
   });
 });

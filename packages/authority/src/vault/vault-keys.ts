@@ -7,7 +7,7 @@ import { auditEvent } from '../audit-service';
 import { authorize } from '../permissions';
 import type { Actor } from '../types';
 import { keyIdOf, type VaultIssuerService } from './vault-issuer-service';
-import { issuersOfMount, type VaultMount, type VaultMountService } from './vault-mount-service';
+import { dropIssuer, issuersOfMount, type VaultMount, type VaultMountService } from './vault-mount-service';
 import { parseVaultString } from './vault-params';
 
 /** the settings key prefix of a mount's keys without an issuer: `vault.key.<mount>|<key_id>` */
@@ -385,12 +385,9 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
         NAME.test(ca.name) && ca.name.toLowerCase() !== 'default' && !entries.some((e) => e.name === ca.name);
       await deps.mounts.updateMount(mount.path, (cur) => {
         if (!issuersOfMount(cur).includes(ca.id)) return undefined;
-        const wasDefault = cur.caId === ca.id;
         const keptId = stored?.id ?? id;
-        if (wasDefault && defaultKeyOf(cur, entries, ca) === id) cur.defaultKeyId = keptId;
-        cur.issuerIds = issuersOfMount(cur).filter((i) => i !== ca.id);
-        delete cur.rotatedCaIds;
-        if (wasDefault) cur.caId = '';
+        if (cur.caId === ca.id && defaultKeyOf(cur, entries, ca) === id) cur.defaultKeyId = keptId;
+        const wasDefault = dropIssuer(cur, ca.id);
         const entry: StoredKey = {
           uri: ca.keyUri,
           keyType: ca.keyType,

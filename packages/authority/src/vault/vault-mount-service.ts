@@ -70,6 +70,21 @@ export function issuersOfMount(m: Pick<VaultMount, 'caId' | 'issuerIds' | 'rotat
   return [...new Set(ids)];
 }
 
+/**
+ * the issuer `caId` leaves the mount `m` (changed in place): out of its issuers and of those with URLs of their own;
+ * the mount left without a default when it was the default. Returns whether it was the default.
+ */
+export function dropIssuer(m: VaultMount, caId: string): boolean {
+  const wasDefault = m.caId === caId;
+  m.issuerIds = issuersOfMount(m).filter((id) => id !== caId);
+  delete m.rotatedCaIds;
+  if (wasDefault) m.caId = '';
+  const own = (m.ownUrlsIds ?? []).filter((id) => id !== caId);
+  if (own.length) m.ownUrlsIds = own;
+  else delete m.ownUrlsIds;
+  return wasDefault;
+}
+
 export interface VaultUrlsConfig {
   issuing_certificates: string[];
   crl_distribution_points: string[];
@@ -472,10 +487,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       authorize(actor, 'ca:write');
       const m = await requireMount(path);
       if (!caId || !issuersOfMount(m).includes(caId)) return;
-      const wasDefault = m.caId === caId;
-      m.issuerIds = issuersOfMount(m).filter((id) => id !== caId);
-      delete m.rotatedCaIds;
-      if (wasDefault) m.caId = '';
+      const wasDefault = dropIssuer(m, caId);
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
         audit: [
