@@ -210,13 +210,14 @@ describe('REST twins of the tRPC procedures and the API documentation', () => {
   });
 
   it('answers as tRPC does: create a CA (201), issue, revoke, list with typed query parameters', async () => {
+    // no keyType: ec-p256, as `pkim ca create` and `cert issue` (the console and bulk rows) default to
     const created = await api('POST', '/api/v1/cas', {
       name: 'twin-made',
       subject: { commonName: 'Twin Made CA' },
-      keyType: 'ec-p256',
       parent: 'twin-root',
     });
     expect(created.status, created.text).toBe(201);
+    expect(created.json.keyType).toBe('ec-p256');
     const viaTrpc = await callerFor(fx.authority, ACTORS.admin).ca.get({ ref: 'twin-made' });
     expect(created.json).toEqual(JSON.parse(JSON.stringify(viaTrpc)));
 
@@ -231,6 +232,22 @@ describe('REST twins of the tRPC procedures and the API documentation', () => {
       purpose: 'sslserver',
     });
     expect(v.ok, v.output).toBe(true);
+
+    const withKey = await api('POST', '/api/v1/certificates/with-key', {
+      ca: 'twin-made',
+      subject: { commonName: 'key.twin.example' },
+      sans: { dns: ['key.twin.example'] },
+    });
+    expect(withKey.status, withKey.text).toBe(201);
+    expect(withKey.json.keyType).toBe('ec-p256');
+    const generated = opensslVerify({
+      leafPem: withKey.json.certificatePem as string,
+      chainPems: [created.json.certificatePem as string],
+      rootPem,
+      purpose: 'sslserver',
+    });
+    expect(generated.ok, generated.output).toBe(true);
+    expect(withKey.json.privateKeyPem as string).toContain('PRIVATE KEY');
 
     const call = restCallFor('certificate.revoke', { ref: issued.json.serial, reason: 'superseded' });
     expect(call.url).toBe(`/api/v1/certificates/${issued.json.serial as string}/revoke`);

@@ -26,7 +26,8 @@ export const caCreateInputSchema = z
   .object({
     name: caNameSchema,
     subject: subjectSchema,
-    keyType: caKeyTypeSchema,
+    /** default `ec-p256`, as `pkim ca create` */
+    keyType: caKeyTypeSchema.default('ec-p256'),
     /** lifetime: `10y`, `3650d` or seconds */
     ttl: ttlSchema.optional(),
     /** the first version's name, still accepted: lifetime in days (`ttl` wins) */

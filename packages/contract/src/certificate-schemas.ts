@@ -176,7 +176,8 @@ export const certificateIssueWithKeyInputSchema = z
     profile: profileNameSchema.default('tls-server'),
     subject: subjectSchema,
     sans: sansSchema.optional(),
-    keyType: keyTypeInputSchema,
+    /** default `ec-p256`, as `pkim cert issue --generate-key`, bulk rows and the console */
+    keyType: keyTypeInputSchema.default('ec-p256'),
     ttl: ttlSchema.optional(),
     /** keep the key sealed on the server, for a later PKCS#12/JKS export (as renewals and bulk jobs can) */
     keepKey: z.boolean().optional(),
