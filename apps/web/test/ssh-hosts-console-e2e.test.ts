@@ -42,6 +42,14 @@ describe('web console SSH pages: hosts and access blocks (Chromium against pkim 
     expect(text).toContain('principals/app');
     const users = await e2e.server.authority.ssh.getCa('stg-users');
     expect(text).toContain(users.publicKey.split(' ')[1]);
+    // long lines (known_hosts, the CA keys) scroll inside their block: every file's buttons stay inside the dialog
+    const dialogBox = (await dialog().boundingBox())!;
+    const buttons = bundle.getByRole('button');
+    expect(await buttons.count()).toBeGreaterThan(4);
+    for (const b of await buttons.all()) {
+      const box = (await b.boundingBox())!;
+      expect(box.x + box.width, await b.textContent()).toBeLessThanOrEqual(dialogBox.x + dialogBox.width);
+    }
     await shot('ssh-host-bundle');
     await e2e.page.keyboard.press('Escape');
     await shot('ssh-hosts');

@@ -5,7 +5,7 @@ import { CopyButton } from './ui/copy-button';
 
 export function PemBlock({ pem, filename, label }: { pem: string; filename: string; label: string }) {
   return (
-    <div className="space-y-2">
+    <div className="min-w-0 space-y-2">
       <div className="flex flex-wrap items-center gap-2">
         <span className="text-sm font-medium">{label}</span>
         <div className="ml-auto flex gap-2">

@@ -7,7 +7,10 @@ import { ErrorAlert } from './alert';
 
 const overlay = 'fixed inset-0 z-50 bg-black/50 backdrop-blur-[1px]';
 const content =
+  // one column that may shrink below its content's width (minmax(0, 1fr)): a long line in a block (a key, a
+  // known_hosts line) scrolls inside that block instead of widening the dialog past its edge
   'fixed left-1/2 top-1/2 z-50 grid w-[calc(100%-2rem)] max-w-lg -translate-x-1/2 -translate-y-1/2 gap-4 ' +
+  'grid-cols-[minmax(0,1fr)] ' +
   'max-h-[calc(100vh-2rem)] overflow-y-auto rounded-xl border bg-popover p-6 text-popover-foreground shadow-lg';
 
 export const Dialog = D.Root;

@@ -42,7 +42,7 @@ function TrustDialog({ environment, onClose }: { environment: string | null; onC
       >
         <ErrorAlert error={trust.error} />
         {trust.data ? (
-          <div className="grid gap-4" data-testid="ssh-trust">
+          <div className="grid grid-cols-[minmax(0,1fr)] gap-4" data-testid="ssh-trust">
             <PemBlock
               label="TrustedUserCAKeys (sshd on the hosts)"
               pem={trust.data.userCaKeys || '# no user CA in this environment'}
@@ -237,7 +237,7 @@ function BundleDialog({ host, onClose }: { host: SshHost | null; onClose: () => 
       >
         <ErrorAlert error={bundle.error} />
         {bundle.data ? (
-          <div className="grid gap-4" data-testid="ssh-bundle">
+          <div className="grid grid-cols-[minmax(0,1fr)] gap-4" data-testid="ssh-bundle">
             <p className="text-sm">
               KRL URL: <code className="text-xs">{bundle.data.krlUrl ?? 'no public URL configured'}</code>
             </p>
