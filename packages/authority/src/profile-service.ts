@@ -1,6 +1,6 @@
 import { BUILT_IN_PROFILES, parseProfile, type Profile } from '@pkim/core';
 import type { Store } from '@pkim/store';
-import { PkiError, keyUsagesNotPossible, type Clock } from '@pkim/shared';
+import { PkiError, keyUsageClashes, type Clock } from '@pkim/shared';
 import { auditEvent } from './audit-service';
 import { authorize } from './permissions';
 import { profileInputToSchema } from './profile-loader';
@@ -295,16 +295,16 @@ export function createProfileCatalog(deps: {
  */
 function refuseImpossibleKeyUsage(profile: Profile): Profile {
   const issues: { path: string[]; message: string }[] = [];
-  for (const k of profile.keyUsage) {
-    const keys = profile.allowedKeyTypes.filter((t) => keyUsagesNotPossible(t).includes(k));
-    if (keys.length === 0) continue;
-    const hint = k === 'keyEncipherment' ? ' (for RSA keys only: put it in rsaKeyUsage)' : '';
-    issues.push({ path: ['keyUsage'], message: `${k} is not possible with ${keys.join(', ')} keys${hint}` });
+  for (const c of keyUsageClashes(profile.keyUsage, profile.allowedKeyTypes)) {
+    const hint = c.usage === 'keyEncipherment' ? ' (for RSA keys only: put it in rsaKeyUsage)' : '';
+    issues.push({
+      path: ['keyUsage'],
+      message: `${c.usage} is not possible with ${c.keyTypes.join(', ')} keys${hint}`,
+    });
   }
   const rsaKeys = profile.allowedKeyTypes.filter((t) => t.startsWith('rsa-'));
-  for (const k of profile.rsaKeyUsage ?? []) {
-    const keys = rsaKeys.filter((t) => keyUsagesNotPossible(t).includes(k));
-    if (keys.length > 0) issues.push({ path: ['rsaKeyUsage'], message: `${k} is not possible with RSA keys` });
+  for (const c of keyUsageClashes(profile.rsaKeyUsage ?? [], rsaKeys)) {
+    issues.push({ path: ['rsaKeyUsage'], message: `${c.usage} is not possible with RSA keys` });
   }
   if (issues.length === 0) return profile;
   throw new PkiError(

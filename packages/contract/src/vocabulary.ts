@@ -1,5 +1,11 @@
 // the key-types module alone: no node:crypto (ids, audit hash) reaches the browser bundle
-import { CA_KEY_TYPES, KEY_TYPES, SSH_CA_KEY_TYPES, keyUsagesNotPossible } from '@pkim/shared/key-types';
+import {
+  CA_KEY_TYPES,
+  KEY_TYPES,
+  SSH_CA_KEY_TYPES,
+  keyUsageClashes,
+  keyUsagesNotPossible,
+} from '@pkim/shared/key-types';
 import { NOTIFICATION_EVENTS } from '@pkim/shared/notification-events';
 
 /**
@@ -12,7 +18,7 @@ import { NOTIFICATION_EVENTS } from '@pkim/shared/notification-events';
 export const LEAF_KEY_TYPES = KEY_TYPES;
 export { CA_KEY_TYPES, SSH_CA_KEY_TYPES };
 /** The key usages a key of a type cannot carry: a certificate with one is refused (key_usage_key_type_mismatch). */
-export { keyUsagesNotPossible };
+export { keyUsageClashes, keyUsagesNotPossible };
 /** Key backends a CA key may live in. */
 export const KEY_BACKENDS = ['software', 'pkcs11', 'kmip'] as const;
 /** A certificate's status (X.509 and SSH alike), as lists filter by it. */

@@ -53,6 +53,20 @@ export function keyUsagesNotPossible(keyType: KeyType): readonly string[] {
   return KEY_USAGES_NOT_POSSIBLE[KEY_TYPE_INFO[keyType].algorithm];
 }
 
+/**
+ * each key usage of `keyUsage` that some of `keyTypes` cannot carry, with those key types
+ * ({@link keyUsagesNotPossible}): a profile with such a pair could never issue for that key type (the profile service
+ * refuses it when written, the console's profile form before sending)
+ */
+export function keyUsageClashes<T extends KeyType>(
+  keyUsage: readonly string[],
+  keyTypes: readonly T[],
+): { usage: string; keyTypes: T[] }[] {
+  return keyUsage
+    .map((usage) => ({ usage, keyTypes: keyTypes.filter((t) => keyUsagesNotPossible(t).includes(usage)) }))
+    .filter((c) => c.keyTypes.length > 0);
+}
+
 export function isKeyType(v: unknown): v is KeyType {
   return typeof v === 'string' && (KEY_TYPES as readonly string[]).includes(v);
 }

@@ -21,6 +21,7 @@ export {
   NOTIFICATION_EVENTS,
   NOTIFICATION_STATUSES,
   SSH_CA_KEY_TYPES,
+  keyUsageClashes,
   keyUsagesNotPossible,
 } from '@pkim/contract/vocabulary';
 

@@ -1,6 +1,6 @@
 import type { RouterInputs, RouterOutputs } from './trpc';
 import { apiError, type ApiErrorInfo } from './trpc';
-import { keyUsagesNotPossible, LEAF_KEY_TYPES, parseOidList } from './pki';
+import { keyUsageClashes, LEAF_KEY_TYPES, parseOidList } from './pki';
 
 /** a profile as the API lists it (`insights.profiles`, `profiles.get`): lifetimes as `90d`, its `source` */
 export type ProfileDto = RouterOutputs['profiles']['get'];
@@ -99,11 +99,9 @@ export function profileFormErrors(f: ProfileForm): ProfileFieldErrors {
     const types = f.allowedKeyTypes.filter((t): t is (typeof LEAF_KEY_TYPES)[number] =>
       (LEAF_KEY_TYPES as readonly string[]).includes(t),
     );
-    const clash = f.keyUsage
-      .map((k) => ({ k, keys: types.filter((t) => keyUsagesNotPossible(t).includes(k)) }))
-      .filter((c) => c.keys.length > 0);
+    const clash = keyUsageClashes(f.keyUsage, types);
     if (clash.length > 0)
-      e.keyUsage = clash.map((c) => `${c.k} is not possible with ${c.keys.join(', ')} keys`).join('; ');
+      e.keyUsage = clash.map((c) => `${c.usage} is not possible with ${c.keyTypes.join(', ')} keys`).join('; ');
   }
   const oids = parseOidList(f.extKeyUsageOids).error;
   if (oids) e.extKeyUsageOids = oids;
