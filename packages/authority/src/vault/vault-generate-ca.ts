@@ -5,7 +5,7 @@ import type { DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
 import { auditEvent } from '../audit-service';
 import { authorize } from '../permissions';
-import type { Actor, CaService, CaView } from '../types';
+import type { Actor, CaService, CaUrlLists, CaView } from '../types';
 import {
   caUrlsOf,
   issuersOfMount,
@@ -261,10 +261,8 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
     if (maxPath < -1) throw invalid(`max_path_length ${maxPath}: -1 (no limit) or at least 0`);
     const permittedDns = parseVaultList('permitted_dns_domains', params.permitted_dns_domains);
     const m = await deps.mounts.requireMount(mount.path);
-    // the mount's URLs in the new root's certificate, as OpenBao embeds them: its mount-wide config/urls; on a mount
-    // written before those, its default issuer's when it has one, else those written on the mount before it had one
     const current = (await deps.mounts.defaultState(m)) === 'active' ? (await deps.cas.get(m.caId)).ca : undefined;
-    const urls = m.urlsWide || !current ? (caUrlsOf(m.urls) ?? undefined) : (current.urls ?? undefined);
+    const urls = newRootUrls(m, current);
     const common = {
       subject: dn,
       keyType,
@@ -337,6 +335,20 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       key_name: view.ca.name,
     };
     return { data, warnings: warnings.length ? warnings : undefined };
+  }
+
+  /**
+   * the URLs a new root of the mount embeds and keeps as its CA's setting, as OpenBao's (its mount-wide `config/urls`,
+   * never an issuer's own): the mount-wide setting once written; on a mount written before those (session 34), what
+   * `config/urls` wrote there — the default issuer's URL setting — unless that setting is the issuer's own
+   * (`issuer/:ref` POST/PATCH) or derived from a base (`pkim ca set-urls --base`: its CRL and certificate URLs name
+   * that CA), then those written on the mount before it had a CA (usually none)
+   */
+  function newRootUrls(m: VaultMount, current: CaRow | undefined): CaUrlLists | undefined {
+    const mountWide = caUrlsOf(m.urls) ?? undefined;
+    if (m.urlsWide || !current?.urls) return mountWide;
+    if (current.urls.base || (m.ownUrlsIds ?? []).includes(current.id)) return mountWide;
+    return current.urls;
   }
 
   /** a root this deployment signed (self-signed, no outside issuer), active: `cas.rotate` makes its successor */
