@@ -2,9 +2,10 @@
 // lock free) or without it, so the lock (released at the end of its commit) is not held through the flush when others
 // wait for it — the store then answers the batch's callers only once the WAL holding that commit is on disk
 // (FLUSH_WAIT, src/pg-batch-commit.ts). Checked on a DURABLE cluster (fsync and synchronous_commit on, as a user runs
-// it) whose WAL writer flushes at most every 10 s: a commit that did not flush itself stays unflushed unless a later
-// synchronous commit flushes it. pg_walinspect reads only flushed WAL, so a transaction's COMMIT record is listed by
-// it exactly when that commit is on disk.
+// it) whose WAL writer is stopped (SIGSTOP) while a check runs: a commit that did not flush itself stays unflushed
+// unless a later synchronous commit flushes it. pg_walinspect reads only flushed WAL, so a transaction's COMMIT record
+// is listed by it exactly when that commit is on disk.
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type Store, type UnitOfWork } from '../src/index';
@@ -27,7 +28,11 @@ let storeUrl: string;
 beforeAll(async () => {
   cluster = await startPostgres({
     durable: true,
-    // the WAL writer flushes every 10 s at most; nothing else writes buffers or WAL on its own during the test
+    // its files in memory: what is checked is the flush position PostgreSQL reports (pg_current_wal_flush_lsn), which
+    // an fsync moves on a tmpfs as on a disk; the disk's fsyncs and checkpoints took ≈ 5 s of the set-up
+    memory: true,
+    // nothing but the WAL writer (stopped while a check runs) writes buffers or WAL on its own during the test; it
+    // sleeps 10 s between rounds, so it is stopped asleep at the first try
     settings: ['wal_writer_delay=10s', 'wal_writer_flush_after=64MB', 'autovacuum=off', 'bgwriter_lru_maxpages=0'],
   });
   const url = await cluster.createDatabase();
@@ -67,20 +72,33 @@ async function commitFlushed(xid: string, since: string): Promise<boolean> {
 const flushedUpTo = async (): Promise<string> =>
   (await sql.query('select pg_current_wal_flush_lsn()::text as l')).rows[0].l as string;
 
+/** the kernel's state letter of a process (`T`: stopped) */
+const processState = (pid: number): string => readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0]!;
+
 /**
- * Waits until the WAL writer has just flushed (its next flush is then 10 s away): an asynchronous commit wakes it,
- * and it flushes if its last flush is over 10 s old; otherwise the last flush is recent and the commit is flushed
- * within 10 s. Either way, once that commit is on disk the WAL writer leaves the WAL alone for the next 10 s.
+ * Runs `fn` with the cluster's WAL writer stopped (SIGSTOP, then SIGCONT), so that nothing flushes the WAL on its own
+ * meanwhile: a commit is on disk only if it, or a later synchronous commit, flushed it. (Session 35 waited instead for
+ * the WAL writer's flush and checked within its 10 s round: up to 10 s per test.) The writer must be stopped asleep
+ * in its main loop (its wait event WalWriterMain), not inside a write of the WAL, where it holds the lock every flush
+ * takes: stopped anywhere else, it is let go and stopped again.
  */
-async function afterWalWriterFlush(): Promise<void> {
-  const since = await flushedUpTo();
-  await sql.query('begin');
-  await sql.query(`set local synchronous_commit = off`);
-  const xid = (await sql.query('select pg_current_xact_id()::text as x')).rows[0].x as string;
-  await sql.query(`select pg_logical_emit_message(true, 'test', '')`);
-  await sql.query('commit');
-  // within wal_writer_delay (10 s) idle; `eventually`'s 30 s only bounds a failure on a loaded machine
-  expect(await eventually(() => commitFlushed(xid, since), Boolean)).toBe(true);
+async function withWalWriterStopped<T>(fn: () => Promise<T>): Promise<T> {
+  const pid = (await sql.query(`select pid from pg_stat_activity where backend_type = 'walwriter'`)).rows[0]
+    .pid as number;
+  const stop = async (): Promise<boolean> => {
+    process.kill(pid, 'SIGSTOP');
+    while (processState(pid) !== 'T') await new Promise((r) => setImmediate(r));
+    const w = await sql.query('select wait_event from pg_stat_activity where pid = $1', [pid]);
+    if ((w.rows[0] as { wait_event: string | null }).wait_event === 'WalWriterMain') return true;
+    process.kill(pid, 'SIGCONT');
+    return false;
+  };
+  expect(await eventually(stop, Boolean)).toBe(true);
+  try {
+    return await fn();
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
 }
 
 /**
@@ -106,30 +124,34 @@ function unit(i: number) {
 
 describe('PostgreSQL batch commit: the audit-chain lock is not held through the WAL flush', () => {
   it('the batch statement commits without the flush; FLUSH_WAIT then puts its commit on disk', async () => {
-    await afterWalWriterFlush();
-    const since = await flushedUpTo();
-    const u = unit(1);
-    const plan = planBatch([u]);
-    const row = (await sql.query({ text: plan.text, values: plan.values, rowMode: 'array' })).rows[0] as [...unknown[]];
-    expect(row[5]).toBe('off'); // synchronous_commit of its own transaction
-    const xid = await writer(u.insertCertificates[0]!.id);
-    // committed (visible to this other session, the lock released) but not on disk yet
-    expect(await commitFlushed(xid, since)).toBe(false);
-    await sql.query(FLUSH_WAIT);
-    expect(await commitFlushed(xid, since)).toBe(true);
+    await withWalWriterStopped(async () => {
+      const since = await flushedUpTo();
+      const u = unit(1);
+      const plan = planBatch([u]);
+      const row = (await sql.query({ text: plan.text, values: plan.values, rowMode: 'array' })).rows[0] as [
+        ...unknown[],
+      ];
+      expect(row[5]).toBe('off'); // synchronous_commit of its own transaction
+      const xid = await writer(u.insertCertificates[0]!.id);
+      // committed (visible to this other session, the lock released) but not on disk yet
+      expect(await commitFlushed(xid, since)).toBe(false);
+      await sql.query(FLUSH_WAIT);
+      expect(await commitFlushed(xid, since)).toBe(true);
+    });
   }, 120_000);
 
   it('Store.commit answers a batch only once its commit is on disk; the chain verifies', async () => {
-    await afterWalWriterFlush();
-    const since = await flushedUpTo();
     const units = Array.from({ length: 5 }, (_, i) => unit(10 + i));
-    // submitted together: one batch statement; each caller checks the WAL the moment it is answered
-    const flushed = await Promise.all(
-      units.map(async (u) => {
-        await store.commit(u);
-        return commitFlushed(await writer(u.insertCertificates[0]!.id), since);
-      }),
-    );
+    const flushed = await withWalWriterStopped(async () => {
+      const since = await flushedUpTo();
+      // submitted together: one batch statement; each caller checks the WAL the moment it is answered
+      return Promise.all(
+        units.map(async (u) => {
+          await store.commit(u);
+          return commitFlushed(await writer(u.insertCertificates[0]!.id), since);
+        }),
+      );
+    });
     expect(flushed).toEqual([true, true, true, true, true]);
     expect(await store.audit.verify()).toMatchObject({ ok: true, count: 1 + 5 });
   }, 120_000);
@@ -138,16 +160,17 @@ describe('PostgreSQL batch commit: the audit-chain lock is not held through the 
     const batch = (from: number) => Promise.all([0, 1, 2].map((i) => store.commit(unit(from + i))));
     const events0 = (await store.audit.verify()).count;
     await batch(20); // the lock free (no one else writes): the next batch waits for its own flush
-    await afterWalWriterFlush();
-    const since = await flushedUpTo();
     const stats0 = store.commitStats();
     const units = Array.from({ length: 4 }, (_, i) => unit(30 + i));
-    const flushed = await Promise.all(
-      units.map(async (u) => {
-        await store.commit(u);
-        return commitFlushed(await writer(u.insertCertificates[0]!.id), since);
-      }),
-    );
+    const flushed = await withWalWriterStopped(async () => {
+      const since = await flushedUpTo();
+      return Promise.all(
+        units.map(async (u) => {
+          await store.commit(u);
+          return commitFlushed(await writer(u.insertCertificates[0]!.id), since);
+        }),
+      );
+    });
     expect(flushed).toEqual([true, true, true, true]);
     const stats = store.commitStats();
     expect(stats.batches - stats0.batches).toBeGreaterThan(0);
