@@ -38,6 +38,7 @@ import { healthPlugin } from './http/health-plugin';
 import { metricsPlugin } from './http/metrics-plugin';
 import { vaultTransport } from './transports/vault/vault-transport';
 import { installVaultFastPath } from './transports/vault/vault-fast-path';
+import { keepConnectionsWhileAnswering } from './http-idle-timeout';
 import { installListVerbFallback } from './transports/vault/list-verb-shim';
 import { consolePlugin, createConsoleHandle, resolveConsoleDir } from './transports/console/console-plugin';
 import { SSH_API_OPERATIONS, sshApiRoutes, sshTransport } from './transports/ssh/ssh-transport';
@@ -251,6 +252,8 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   // Vault clients send the LIST verb, which Node's HTTP parser refuses: a connection that sends one is taken over
   // from the parser that refused it and rewritten below a new one (the others never pass through the shim)
   installListVerbFallback(app.server);
+  // the idle timeout cuts a silent client, not an answer the server is still preparing (a slow HSM/KMS)
+  keepConnectionsWhileAnswering(app.server);
   const metrics = createServerMetrics(authority, { defaultMetrics: options.processMetrics });
   // prom-client loads once the server listens (server-metrics.ts): not on the way to being ready
   app.addHook('onListen', function loadMetrics(done) {

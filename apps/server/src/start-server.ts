@@ -33,8 +33,9 @@ export interface StartServerOptions {
   /** interval of the leader-only background jobs in ms (env PKIM_JOBS_INTERVAL_MS, default 60000) */
   jobsIntervalMs?: number;
   /**
-   * how long a connection may stay silent — no bytes either way, including while a slow request (an RSA-4096 key
-   * generated under load) is being answered — before the server closes it (env PKIM_HTTP_IDLE_TIMEOUT_MS,
+   * how long a connection may stay silent on the client's side — a request that stops coming, an answer nobody
+   * reads, a connection never used — before the server closes it; not while the server prepares an answer (a CA
+   * created on a slow HSM/KMS, an RSA-4096 key under load: http-idle-timeout.ts) (env PKIM_HTTP_IDLE_TIMEOUT_MS,
    * default 30000; 0 = never)
    */
   idleTimeoutMs?: number;

@@ -227,7 +227,8 @@ export const SETTINGS: readonly Setting[] = [
     kind: 'int',
     group: 'server',
     description:
-      'a connection silent this long (no bytes either way, also while a slow answer is prepared) is closed; ' +
+      'a connection on which the client is silent this long (a request that stops coming, an answer nobody reads, ' +
+      'an unused connection) is closed — not while the server prepares an answer (a CA on a slow HSM/KMS); ' +
       '0 = never; at most 3600000',
   },
   {
