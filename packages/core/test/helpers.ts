@@ -26,9 +26,15 @@ export interface TestKey {
   sign: SignFn;
 }
 
-/** A signer wrapping a node:crypto private key (RSA PKCS#1 v1.5, ECDSA DER, Ed25519) with the key type's hash. */
-export function makeTestKey(keyType: KeyType): TestKey {
-  const { publicKey, privateKeyPem } = generateKeyPair(keyType);
+/**
+ * A signer wrapping a node:crypto private key (RSA PKCS#1 v1.5, ECDSA DER, Ed25519) with the key type's hash: a new
+ * key, or `pair` (a pre-made one: tests/support/premade-keys.ts).
+ */
+export function makeTestKey(
+  keyType: KeyType,
+  pair: { publicKey: Uint8Array; privateKeyPem: string } = generateKeyPair(keyType),
+): TestKey {
+  const { publicKey, privateKeyPem } = pair;
   const privateKey = createPrivateKey(privateKeyPem);
   const calls = { count: 0 };
   const hash = KEY_TYPE_INFO[keyType].hash;

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
-import type { KeyType } from '@pkim/shared';
+import { KEY_TYPE_INFO, type KeyType } from '@pkim/shared';
 import {
   BUILT_IN_PROFILES,
   type BuiltInProfileName,
@@ -26,19 +26,30 @@ import {
   opensslVerify,
   type OpensslPurpose,
 } from '../../../tests/support/verifiers';
+import { PREMADE_RSA_BITS, premadeRsaKey, type PremadeRsaBits } from '../../../tests/support/premade-keys';
 import { DAY, makeRoot, makeTestKey, type IssuedCa, type TestKey } from './helpers';
 
 const now = Date.now();
 const roots = new Map<KeyType, IssuedCa>();
 const leafKeys = new Map<KeyType, TestKey>();
 
+/**
+ * key `n` of a key type: RSA keys pre-made (tests/support/premade-keys.ts: what is checked is what is signed with a key
+ * of the type, not its generation, which took 1–5 s of CPU per RSA-4096 key), the others made here
+ */
+function matrixKey(kt: KeyType, n: 1 | 2): TestKey {
+  const bits = KEY_TYPE_INFO[kt].bits;
+  if (KEY_TYPE_INFO[kt].algorithm !== 'rsa' || !PREMADE_RSA_BITS.some((b) => b === bits)) return makeTestKey(kt);
+  return makeTestKey(kt, premadeRsaKey(bits as PremadeRsaBits, n));
+}
+
 /** the roots and leaf keys of `keyTypes`, and of EC P-256 and P-384 (the wrong roots of the negative controls) */
 function useRoots(keyTypes: readonly KeyType[]): void {
   beforeAll(async () => {
     for (const kt of new Set<KeyType>([...keyTypes, 'ec-p256', 'ec-p384'])) {
       if (roots.has(kt)) continue;
-      roots.set(kt, await makeRoot(makeTestKey(kt), now));
-      leafKeys.set(kt, makeTestKey(kt));
+      roots.set(kt, await makeRoot(matrixKey(kt, 1), now));
+      leafKeys.set(kt, matrixKey(kt, 2));
     }
   }, 120_000);
 }
