@@ -1,5 +1,6 @@
 // End to end in Chromium against `pkim serve` (see console-ca-e2e.test.ts): a requester submits a certificate
-// request, an operator approves it, and the certificate issued is verified by openssl.
+// request, opens the dialog again to a fresh form (no CSR left from the last one), an operator approves it, and the
+// certificate issued is verified by openssl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
@@ -42,6 +43,14 @@ describe('web console: certificate requests (Chromium against pkim serve)', () =
     await page.getByTestId('csr-preview').waitFor();
     await page.getByRole('button', { name: 'Submit request' }).click();
     await page.getByText(/Request req_\w+ submitted/).waitFor();
+    await page.keyboard.press('Escape');
+    // opened again, the dialog is a fresh form: no CSR, preview or result of the request just sent
+    await page.getByRole('button', { name: 'New request' }).click();
+    const csrField = page.getByLabel('Certificate signing request (PEM)');
+    await csrField.waitFor();
+    expect(await csrField.inputValue()).toBe('');
+    expect(await page.getByTestId('csr-preview').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Submit request' }).isDisabled()).toBe(true);
     await page.keyboard.press('Escape');
     // a requester reviews nothing
     expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);

@@ -80,6 +80,8 @@ export function RequestsPage() {
   const qc = useQueryClient();
   const [status, setStatus] = useState<Status | ''>('pending');
   const [submitOpen, setSubmitOpen] = useState(false);
+  // each opening of the request dialog is a new form: no CSR, preview or result of the last request
+  const [submitKey, setSubmitKey] = useState(0);
   const [rejecting, setRejecting] = useState<Request | null>(null);
   const [reason, setReason] = useState('');
   const cas = useQuery(trpc.ca.list.queryOptions());
@@ -110,7 +112,12 @@ export function RequestsPage() {
         description={can('request:review') ? 'Review what requesters asked for' : 'Your requests and their status'}
         actions={
           can('request:submit') ? (
-            <Button onClick={() => setSubmitOpen(true)}>
+            <Button
+              onClick={() => {
+                setSubmitKey((k) => k + 1);
+                setSubmitOpen(true);
+              }}
+            >
               <Plus /> New request
             </Button>
           ) : null
@@ -203,7 +210,7 @@ export function RequestsPage() {
           )}
         </CardContent>
       </Card>
-      <SubmitRequestDialog open={submitOpen} onOpenChange={setSubmitOpen} />
+      <SubmitRequestDialog key={submitKey} open={submitOpen} onOpenChange={setSubmitOpen} />
       <ConfirmDialog
         open={!!rejecting}
         onOpenChange={(o) => !o && setRejecting(null)}
