@@ -14,7 +14,7 @@ import { AppShell } from './components/app-shell';
 import { ErrorAlert } from './components/ui/alert';
 import { LoginPage } from './pages/login-page';
 import { DashboardPage } from './pages/dashboard-page';
-import { CertificatesPage, type CertificatesSearch } from './pages/certificates-page';
+import { CertificatesPage, expiryWindowOf, type CertificatesSearch } from './pages/certificates-page';
 import { PageSkeleton } from './components/page';
 import { isSshTab, type SshTab } from './pages/ssh/ssh-tabs';
 
@@ -91,7 +91,7 @@ export const certificatesRoute = createRoute({
     status: str(s.status) as CertificatesSearch['status'],
     caId: str(s.caId),
     profile: str(s.profile),
-    expiring: typeof s.expiring === 'number' ? s.expiring : s.expiring ? Number(s.expiring) || undefined : undefined,
+    expiring: expiryWindowOf(s.expiring),
     sort: str(s.sort) as CertificatesSearch['sort'],
   }),
   component: CertificatesPage,

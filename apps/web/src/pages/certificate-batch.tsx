@@ -29,7 +29,7 @@ export function filterSelection(s: CertificatesSearch): BatchSelection {
     ...(s.status ? { status: s.status } : {}),
     ...(s.caId ? { ca: s.caId } : {}),
     ...(s.profile ? { profile: s.profile } : {}),
-    ...(s.expiring ? { expiringWithin: `${s.expiring}d` } : {}),
+    ...(s.expiring ? { expiringWithin: s.expiring } : {}),
   };
 }
 

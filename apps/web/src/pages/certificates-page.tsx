@@ -18,11 +18,34 @@ export interface CertificatesSearch {
   status?: 'active' | 'revoked' | 'expired';
   caId?: string;
   profile?: string;
-  expiring?: number;
+  /** the expiry window, a duration as the API's `expiringWithin` takes it: `30d`, `36h`, `1y` */
+  expiring?: string;
   sort?: 'issued_desc' | 'expiry_asc' | 'expiry_desc';
 }
 
 const PAGE = 50;
+
+/** the expiry windows the menu offers (the API takes any duration: a link may carry another one, shown as it is) */
+export const EXPIRY_WINDOWS = [
+  ['1d', '1 day'],
+  ['7d', '7 days'],
+  ['14d', '14 days'],
+  ['30d', '30 days'],
+  ['60d', '60 days'],
+  ['90d', '90 days'],
+  ['180d', '180 days'],
+  ['1y', '1 year'],
+] as const;
+
+/**
+ * The `expiring` search parameter as a duration: `36h`, `30d`, `1y` as they are; a bare number (the links of the
+ * first version, and the dashboard's before) is days. Anything else: no window.
+ */
+export function expiryWindowOf(v: unknown): string | undefined {
+  const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
+  if (/^[1-9]\d{0,4}$/.test(text)) return `${text}d`;
+  return /^[1-9]\d{0,5}[smhdwy]$/i.test(text) ? text.toLowerCase() : undefined;
+}
 
 export function CertificatesPage() {
   const search = useSearch({ from: '/app/certificates' });
@@ -53,7 +76,7 @@ export function CertificatesPage() {
       status: search.status,
       ca: search.caId,
       profile: search.profile,
-      expiringWithinDays: search.expiring,
+      expiringWithin: search.expiring,
       sort: search.sort,
     }),
     placeholderData: keepPreviousData,
@@ -86,7 +109,7 @@ export function CertificatesPage() {
     add('status', search.status);
     add('ca', search.caId);
     add('profile', search.profile);
-    add('expiringWithinDays', search.expiring);
+    add('expiringWithin', search.expiring);
     return `/api/v1/certificates/export?${q.toString()}`;
   };
 
@@ -186,13 +209,18 @@ export function CertificatesPage() {
             <NativeSelect
               aria-label="Expiry window"
               className="w-auto"
-              value={search.expiring ? String(search.expiring) : ''}
-              onChange={(e) => set({ expiring: e.target.value ? Number(e.target.value) : undefined })}
+              value={search.expiring ?? ''}
+              onChange={(e) => set({ expiring: e.target.value || undefined })}
             >
               <option value="">Any expiry</option>
-              <option value="7">Expiring in 7 days</option>
-              <option value="30">Expiring in 30 days</option>
-              <option value="90">Expiring in 90 days</option>
+              {EXPIRY_WINDOWS.map(([value, label]) => (
+                <option key={value} value={value}>
+                  Expiring in {label}
+                </option>
+              ))}
+              {search.expiring && !EXPIRY_WINDOWS.some(([value]) => value === search.expiring) ? (
+                <option value={search.expiring}>Expiring in {search.expiring}</option>
+              ) : null}
             </NativeSelect>
             <div className="ml-auto flex items-center gap-2">
               <ArrowDownUp className="size-4 text-muted-foreground" aria-hidden />

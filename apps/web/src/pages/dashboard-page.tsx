@@ -88,7 +88,7 @@ export function DashboardPage() {
           value={d.expiring.within30d}
           icon={Clock}
           to="/certificates"
-          search={{ expiring: 30, sort: 'expiry_asc' }}
+          search={{ expiring: '30d', sort: 'expiry_asc' }}
           tone="text-warning"
         />
         <Stat
