@@ -91,7 +91,8 @@ export async function destroyKeyQuietly(
 /**
  * A key already in a key backend that a new CA is to use (`CreateCaInput.keyUri`: Vault's `key_ref`): it must exist
  * (its public key read from its backend: `kms.key_not_found` else), be of the key type asked, and be used by no CA
- * (a key is one CA's here: deleting or destroying it follows that CA). Checked before anything is made; the key is
+ * but those of `shareWith` (CreateCaInput.shareKeyWith: the issuers of one Vault mount; deleting a CA destroys its
+ * key only with the key's last user, cas.delete). Checked before anything is made; the key is
  * never destroyed when the creation then fails — it was not made for it. Returns the key's reference, not a signer:
  * only the pipeline and the CA service (tests/architecture.test.ts) make signers of CA keys.
  */
@@ -99,6 +100,7 @@ export async function existingCaKey(
   deps: { keys: KeyBackends; store: Pick<Store, 'cas'> },
   keyUri: string,
   keyType: KeyType,
+  shareWith: readonly string[] = [],
 ): Promise<{ ref: KeyRef; backend: BackendName }> {
   const backend = deps.keys.forUri(keyUri);
   const publicKey = await backend.getPublicKey(keyUri);
@@ -110,7 +112,7 @@ export async function existingCaKey(
   }
   if (actual !== keyType)
     throw new PkiError('input.invalid', `the existing key is ${actual ?? 'of an unsupported type'}, not ${keyType}`);
-  const user = (await deps.store.cas.list()).find((c) => c.keyUri === keyUri);
+  const user = (await deps.store.cas.list()).find((c) => c.keyUri === keyUri && !shareWith.includes(c.id));
   if (user) throw new PkiError('input.invalid', `the existing key is used by CA ${user.name} (${user.id})`);
   return { ref: { uri: keyUri, keyType, publicKey }, backend: backend.name };
 }

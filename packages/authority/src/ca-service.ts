@@ -105,6 +105,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       notAfter: input.notAfter,
       urls: input.urls,
       keyUri: input.keyUri,
+      shareKeyWith: input.shareKeyWith,
     };
     if (input.parentId !== undefined && input.parentId !== null) {
       if (input.kmsCertify) {
@@ -149,7 +150,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       let signer: Signer;
       if (input.keyUri !== undefined) {
         // a key made before (Vault's keys/generate + intermediate/generate/existing): never destroyed here
-        const existing = await existingCaKey(deps, input.keyUri, input.keyType);
+        const existing = await existingCaKey(deps, input.keyUri, input.keyType, input.shareKeyWith);
         backendName = existing.backend;
         signer = keys.signer(existing.ref);
       } else {
@@ -776,7 +777,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     caId: string,
     opts: { destroyKey?: boolean },
     actor: Actor,
-  ): Promise<{ keyDestroyed: boolean }> {
+  ): Promise<{ keyDestroyed: boolean; keyInUseBy?: string }> {
     authorize(actor, 'ca:write');
     try {
       const ca = await findCa(caId);
@@ -814,10 +815,21 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         throw new PkiError('kms.unsupported', `key backend ${ca.keyBackend} cannot destroy keys`, {
           details: { backend: ca.keyBackend },
         });
+      // a key other CAs use too (the issuers of one Vault mount: CreateCaInput.shareKeyWith) stays for them: the
+      // last CA deleted destroys it
+      const sharer = (await store.cas.list()).find((c) => c.keyUri === ca.keyUri && c.id !== ca.id);
+      const keyInUseBy = opts.destroyKey ? sharer?.id : undefined;
       await store.commit({
         deleteCas: [ca.id],
-        audit: [auditEvent(clock, actor, 'ca.deleted', ca.id, { name: ca.name, destroyKey: !!opts.destroyKey })],
+        audit: [
+          auditEvent(clock, actor, 'ca.deleted', ca.id, {
+            name: ca.name,
+            destroyKey: !!opts.destroyKey,
+            ...(keyInUseBy && { keyInUseBy }),
+          }),
+        ],
       });
+      if (keyInUseBy) return { keyDestroyed: false, keyInUseBy };
       return { keyDestroyed: opts.destroyKey ? await destroyDeletedCaKey(ca, actor) : false };
     } catch (e) {
       throw await recordFailure(deps, actor, 'ca.delete_failed', caId, e);

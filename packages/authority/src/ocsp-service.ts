@@ -208,6 +208,11 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   const issuerRecheckMs = deps.issuerRecheckMs ?? 1000;
   let issuers = new Map<string, string>();
   /**
+   * the issuer keys that more than one CA answers to — CAs sharing one key and one subject (Vault's "one key, several
+   * issuers": a re-signed root or intermediate) — → every such CA id, the one in `issuers` first
+   */
+  let sharedIssuers = new Map<string, string[]>();
+  /**
    * earlier certificates of CAs (`certificateHistory`: a renewal's previous certificate, a rotated root's cross
    * certificate), `${issuer CA id}:${serial}` → the CA whose key they certify: read with the issuers, so an unknown
    * serial costs at most one CA list read per recheck window
@@ -228,6 +233,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     const others = store.otherCommits;
     const generation = issuersGeneration;
     const next = new Map<string, string>();
+    const nextShared = new Map<string, string[]>();
     const nextHistory = new Map<string, string>();
     for (const ca of await store.cas.list()) {
       for (const h of ca.certificateHistory ?? [])
@@ -243,9 +249,14 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
         hashed = { fingerprint: ctx.info.fingerprintSha256, keys };
         hashedCas.set(ca.id, hashed);
       }
-      for (const k of hashed.keys) next.set(k, ca.id);
+      for (const k of hashed.keys) {
+        const first = next.get(k);
+        if (first === undefined) next.set(k, ca.id);
+        else nextShared.set(k, [...(nextShared.get(k) ?? [first]), ca.id]);
+      }
     }
     issuers = next;
+    sharedIssuers = nextShared;
     history = nextHistory;
     if (generation === issuersGeneration) {
       issuersReadAt = startedAt;
@@ -263,6 +274,26 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     issuersReading ??= readIssuers().finally(() => (issuersReading = undefined));
     await issuersReading;
     return issuers.get(key);
+  }
+
+  /**
+   * the CA a request names (findCaId); when several CAs share its issuer name and key (one key, several issuers), the
+   * one that issued the serial — else the first
+   */
+  async function findIssuerOf(r: {
+    hashAlgorithmOid: string;
+    issuerNameHash: Uint8Array;
+    issuerKeyHash: Uint8Array;
+    serialHex: string;
+  }): Promise<string | undefined> {
+    const id = await findCaId(r.hashAlgorithmOid, r.issuerNameHash, r.issuerKeyHash);
+    const all =
+      id === undefined
+        ? undefined
+        : sharedIssuers.get(`${r.hashAlgorithmOid}:${hex(r.issuerNameHash)}:${hex(r.issuerKeyHash)}`);
+    if (!all) return id;
+    for (const caId of all) if (await find(caId, r.serialHex)) return caId;
+    return id;
   }
 
   /**
@@ -539,7 +570,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
         const resolved = await Promise.all(
           parsed.requests.map(async (r) => ({
             r,
-            caId: await findCaId(r.hashAlgorithmOid, r.issuerNameHash, r.issuerKeyHash),
+            caId: await findIssuerOf(r),
           })),
         );
         const mountCaIds = options?.mountCaIds;

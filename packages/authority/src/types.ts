@@ -174,6 +174,12 @@ export interface CreateCaInput {
    * `backend` is the key's. It is not destroyed when the creation fails. Not with `kmsCertify`.
    */
   keyUri?: string;
+  /**
+   * with `keyUri`: the key may be one these CAs use already (the Vault paths only — the issuers of the mount, one key
+   * for several issuers as OpenBao's `key_ref`; never `pkim ca create`): no copy, no new blob, no `kms.key_created`.
+   * A key used by any other CA is still refused. Deleting one of them destroys the key only with its last user.
+   */
+  shareKeyWith?: readonly string[];
 }
 
 /** `cas.renew` (`pkim ca renew`): a new certificate for the CA's own key */
@@ -349,9 +355,14 @@ export interface CaService {
   setLeafNotAfterBehavior(caRef: string, behavior: LeafNotAfterBehavior, actor: Actor): Promise<CaRow>;
   /**
    * deletes a revoked/expired CA; optionally destroys its key in the backend after the delete commits —
-   * `keyDestroyed` false when it was not asked or the backend refused (kms.key_destroy_failed audited, key left)
+   * `keyDestroyed` false when it was not asked, the backend refused (kms.key_destroy_failed audited, key left) or
+   * another CA uses the key too (`keyInUseBy`: that CA's id; the key kept for it, said in `ca.deleted`)
    */
-  delete(caId: string, opts: { destroyKey?: boolean }, actor: Actor): Promise<{ keyDestroyed: boolean }>;
+  delete(
+    caId: string,
+    opts: { destroyKey?: boolean },
+    actor: Actor,
+  ): Promise<{ keyDestroyed: boolean; keyInUseBy?: string }>;
   /**
    * a new certificate for the CA's own key (same subject, key and SKI; new serial and validity) through the signing
    * pipeline: signed by its parent (active; the validity within the parent's) or, a root, by itself. The CA's

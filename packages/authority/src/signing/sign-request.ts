@@ -90,6 +90,8 @@ interface CaCommon {
   urls?: CaUrlLists;
   /** a key already in a key backend instead of a new one (CreateCaInput.keyUri; `backend` is the key's) */
   keyUri?: string;
+  /** with `keyUri`: the CAs that may use the key already (CreateCaInput.shareKeyWith: the Vault paths only) */
+  shareKeyWith?: readonly string[];
   /**
    * the new CA succeeds this one (`pkim ca rotate`: CA id; checked by the CA service): the row links to it, and a root
    * gets a cross certificate — its new key signed by the predecessor root's key — kept in its certificate history

@@ -886,7 +886,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const serial = generateSerial();
       if (r.keyUri !== undefined) {
         // a key made before (Vault's keys/generate): checked, never destroyed here (keyRef stays unset)
-        const existing = await existingCaKey(deps, r.keyUri, r.keyType);
+        const existing = await existingCaKey(deps, r.keyUri, r.keyType, r.shareKeyWith);
         backendName = existing.backend;
         signingKey = keys.signer(existing.ref);
       } else {

@@ -297,6 +297,8 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       view = await deps.cas.create(
         {
           ...common,
+          // a key of the mount its issuers use already (key_ref): one key, several issuers, as OpenBao's
+          ...(keyUri && { shareKeyWith: issuersOfMount(m) }),
           name,
           pathLen: maxPath >= 0 ? maxPath : undefined,
           nameConstraints: permittedDns.length ? { permittedDns } : undefined,
@@ -428,7 +430,10 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       }
       const m = await deps.mounts.requireMount(mount.path);
       const state = await deps.mounts.defaultState(m);
-      const { ca, csrPem } = await deps.cas.createExternalIntermediate({ name, subject: dn, keyType, keyUri }, actor);
+      const { ca, csrPem } = await deps.cas.createExternalIntermediate(
+        { name, subject: dn, keyType, keyUri, ...(keyUri && { shareKeyWith: issuersOfMount(m) }) },
+        actor,
+      );
       const added = await deps.mounts.addIssuer(m.path, ca.id, actor, { pending: true });
       const isDefault = added.isDefault;
       if (!isDefault) warnings.push(notDefault(ca, added.mount.caId, true));

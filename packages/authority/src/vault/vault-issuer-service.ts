@@ -316,11 +316,14 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
           if (!(e instanceof PkiError) || e.code !== 'ca.not_found') throw e;
         }
         if (ca) {
-          const { keyDestroyed } = await deps.cas.delete(ca.id, { destroyKey: true }, actor);
+          const { keyDestroyed, keyInUseBy } = await deps.cas.delete(ca.id, { destroyKey: true }, actor);
           warnings.push(
             keyDestroyed
               ? `CA ${ca.name} (${ca.id}) was deleted and its key destroyed in its key backend.`
-              : `CA ${ca.name} (${ca.id}) was deleted; its key could not be destroyed and was left in its key ` +
+              : keyInUseBy
+                ? `CA ${ca.name} (${ca.id}) was deleted; its key is CA ${keyInUseBy}'s too: destroyed with the last ` +
+                  'CA using it.'
+                : `CA ${ca.name} (${ca.id}) was deleted; its key could not be destroyed and was left in its key ` +
                   'backend (kms.key_destroy_failed in the audit log).',
           );
         }
@@ -355,6 +358,16 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
         };
       }
       return keys.length ? { keys, key_info: info, uris } : undefined;
+    },
+
+    /** the CA of the issuer whose key `ref` names (its id, the CA's name, `default`), if one does (a `key_ref`) */
+    async keyOwner(mount: VaultMount, ref: string): Promise<CaRow | undefined> {
+      try {
+        return (await resolveKey(mount, ref)).ca;
+      } catch (e) {
+        if (e instanceof PkiError && e.code === 'vault.issuer_not_found') return undefined;
+        throw e;
+      }
     },
 
     /** `key/:ref` (`ca:read`): the key by its id, its name (the CA's) or `default`; 404 with OpenBao's message else */

@@ -41,7 +41,7 @@ export interface VaultKeyServiceDeps {
   keys: KeyBackends;
   mounts: Pick<VaultMountService, 'requireMount' | 'updateMount'>;
   /** the mount's CA key (`keys`/`key/:ref` of a mount whose key is its CA's, as before) */
-  issuers: Pick<VaultIssuerService, 'listKeys' | 'readKey' | 'writeKey' | 'deleteKey' | 'resolve'>;
+  issuers: Pick<VaultIssuerService, 'listKeys' | 'readKey' | 'writeKey' | 'deleteKey' | 'resolve' | 'keyOwner'>;
 }
 
 /** OpenBao's `key_type`/`key_bits` of `keys/generate` (rsa 2048 by default; ec 256 or 384; ed25519) */
@@ -345,24 +345,21 @@ export function createVaultKeyService(deps: VaultKeyServiceDeps) {
   return {
     paths,
 
-    /** `key_ref` of a generation (`root/generate/existing`, `intermediate/generate/existing`): the stored key */
+    /**
+     * `key_ref` of a generation (`root/generate/existing`, `intermediate/generate/existing`): a stored key, else an
+     * issuer's key (its id, its CA's name; `default`: the mount's default key) — the new issuer shares it with those
+     * using it (docs/vault-api.md "One key, several issuers")
+     */
     async keyForRef(mount: VaultMount, ref: string): Promise<{ uri: string; keyType: KeyType; name: string }> {
       const m = await deps.mounts.requireMount(mount.path);
       const e = await findEntry(m, ref);
+      if (e) return { uri: e.uri, keyType: e.keyType, name: e.name };
       // OpenBao's user errors (400) for a key_ref it cannot resolve
-      if (!e && ref === 'default') {
-        // the default key is the default issuer's own: one key for two issuers is not built (docs/vault-api.md "One
-        // key, several issuers"); a new issuer gets a new key (internal) or a stored one (key_ref)
-        const ca = await caOf(m);
-        if (ca)
-          throw invalid(
-            `the default key is the key of issuer ${ca.id} (${ca.name}): an issuer here does not share its key with ` +
-              'another; generate the new issuer with internal, or give key_ref naming a key of keys/generate',
-          );
-        throw invalid('no default key currently configured');
-      }
-      if (!e) throw invalid(`unable to find PKI key for reference: ${ref}`);
-      return { uri: e.uri, keyType: e.keyType, name: e.name };
+      const id = ref === 'default' ? defaultKeyOf(m, await entriesOf(m.path), await caOf(m)) : ref;
+      if (!id) throw invalid('no default key currently configured');
+      const owner = await deps.issuers.keyOwner(m, id);
+      if (!owner) throw invalid(`unable to find PKI key for reference: ${ref}`);
+      return { uri: owner.keyUri, keyType: owner.keyType, name: owner.name };
     },
 
     /** the stored key whose public key is `spki` (`issuers/import/bundle` with a key the mount already has) */
