@@ -62,7 +62,7 @@ export interface AcmeFixture {
   rootPem: string;
   caId: string;
   caPem: string;
-  /** `${base}/acme/${caId}/directory` */
+  /** the API's `directoryUrl` of the ACME CA (`${base}/acme/${caId}/directory`) */
   directoryUrl: string;
   http01Port: number;
   tlsAlpn01Port: number;
@@ -113,6 +113,13 @@ export async function openAcmeFixture(
   app.server.keepAliveTimeout = TEST_KEEP_ALIVE_MS; // the test's fetch shares this loop (test-kit.ts)
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  // the URL every ACME client of the suite (certbot, lego, the test client) is pointed at: the one the API gives
+  // (`directoryUrl` of GET /api/v1/acme/directories), so it is checked to be where the ACME directory answers
+  const { token } = await authority.auth.createToken({ name: 'acme-kit', role: 'admin' }, TEST_ADMIN);
+  const listed = await fetch(`${base}/api/v1/acme/directories`, { headers: { authorization: `Bearer ${token}` } });
+  const { items } = (await listed.json()) as { items: { caId: string; directoryUrl: string | null }[] };
+  const directoryUrl = items.find((d) => d.caId === ca.ca.id)?.directoryUrl;
+  if (!directoryUrl) throw new Error(`the API gives no directoryUrl for the ACME CA: ${JSON.stringify(items)}`);
   return {
     authority,
     app,
@@ -121,7 +128,7 @@ export async function openAcmeFixture(
     rootPem: root.certificatePem!,
     caId: ca.ca.id,
     caPem: ca.certificatePem!,
-    directoryUrl: `${base}/acme/${ca.ca.id}/directory`,
+    directoryUrl,
     http01Port,
     tlsAlpn01Port,
     work,

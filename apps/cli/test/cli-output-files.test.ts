@@ -281,12 +281,16 @@ describe('files the CLI writes: key files never replaced silently, checked befor
     expect(bare.trimEnd().split('\n').at(-1)).toBe(
       "(ACME clients need the server's URL before this path: set publicUrl or PKIM_PUBLIC_URL here to print it)",
     );
-    // --json is the API's object in both modes: its directoryUrl is under the server's public URL, null without one
-    // (this server has none: remotely null, as locally without publicUrl)
+    // --json is the API's object in both modes: its directoryUrl is under the server's public URL, else (this server
+    // has none) under the origin the CLI reached it at — where the directory above answers; locally without
+    // publicUrl null (no request says where the server is), the object otherwise the same
     const listed = remote('acme', 'list', '--json').json<{ items: { directoryUrl: string | null }[] }>();
     expect(listed.items).toEqual([expect.objectContaining({ directoryPath: `/acme/${caId}/directory` })]);
-    expect(listed.items[0]!.directoryUrl).toBeNull();
-    expect(local('acme', 'list', '--json').json()).toEqual(listed);
+    expect(listed.items[0]!.directoryUrl).toBe(url);
+    expect(local('acme', 'list', '--json').json()).toEqual({
+      ...listed,
+      items: [{ ...listed.items[0], directoryUrl: null }],
+    });
     // locally with publicUrl: the URL the text gives, in list and enable alike
     const withPublicUrl = withUrl('acme', 'list', '--json').json<{ items: { directoryUrl: string | null }[] }>();
     expect(withPublicUrl.items[0]!.directoryUrl).toBe(url);

@@ -39,6 +39,7 @@ import { metricsPlugin } from './http/metrics-plugin';
 import { vaultTransport } from './transports/vault/vault-transport';
 import { installVaultFastPath } from './transports/vault/vault-fast-path';
 import { keepConnectionsWhileAnswering } from './http-idle-timeout';
+import { requestOrigin } from './http/request-origin';
 import { installListVerbFallback } from './transports/vault/list-verb-shim';
 import { consolePlugin, createConsoleHandle, resolveConsoleDir } from './transports/console/console-plugin';
 import { SSH_API_OPERATIONS, sshApiRoutes, sshTransport } from './transports/ssh/ssh-transport';
@@ -411,6 +412,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
           requestId: request.id,
           ip: request.ip,
           publicBaseUrl: options.publicBaseUrl,
+          origin: requestOrigin(request),
         });
         let fn: unknown = caller;
         for (const segment of name.split('.')) fn = (fn as Record<string, unknown>)[segment];

@@ -91,7 +91,7 @@ describe('tRPC acme.* (console ACME page)', () => {
 
   it("gives each directory's URL under the server's public URL (REST = tRPC = OpenAPI), null without one", async () => {
     const path = `/acme/${fx.caId}/directory`;
-    // no public URL set: the path only (the URL an ACME client needs is not known to the server)
+    // an in-process caller without a public URL: the path only (no request whose origin would say where)
     expect((await callerFor(fx.authority, ACTORS.admin).acme.directories()).items[0]).toMatchObject({
       directoryPath: path,
       directoryUrl: null,
@@ -120,6 +120,53 @@ describe('tRPC acme.* (console ACME page)', () => {
       expect(rest.json()).toEqual(listed);
       // the OpenAPI document describes it (the only object with that field)
       expect((await app.inject({ url: '/api/v1/openapi.json' })).body).toContain('"directoryUrl"');
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("without a public URL gives the directory's URL from the API call's origin, where ACME answers", async () => {
+    const path = `/acme/${fx.caId}/directory`;
+    // an in-process caller (no request, no public URL): nothing to build a URL from
+    expect((await callerFor(fx.authority, ACTORS.admin).acme.directories()).items[0]?.directoryUrl).toBeNull();
+    // behind a proxy the server trusts (PKIM_TRUST_PROXY): the origin it forwards, for the API and the ACME transport
+    const app = await buildServer(fx.authority, {
+      logger: false,
+      backgroundJobs: false,
+      rateLimit: false,
+      console: false,
+      trustProxy: ['127.0.0.1'],
+    });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+      const { token } = await fx.authority.auth.createToken({ name: 'acme-origin', role: 'admin' }, ACTORS.admin);
+      const proxied = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'pki.example.test' };
+      const apiUrl = async (headers: Record<string, string>) => {
+        const authorization = `Bearer ${token}`;
+        const rest = await fetch(`${base}/api/v1/acme/directories`, { headers: { authorization, ...headers } });
+        const trpc = await fetch(`${base}/trpc/acme.directories`, { headers: { authorization, ...headers } });
+        const fromRest = ((await rest.json()) as { items: { directoryUrl: string }[] }).items[0]?.directoryUrl;
+        const fromTrpc = ((await trpc.json()) as { result: { data: { items: { directoryUrl: string }[] } } }).result
+          .data.items[0]?.directoryUrl;
+        expect(fromTrpc).toBe(fromRest);
+        return fromRest;
+      };
+      // what an ACME client reaching the directory the same way is handed
+      const acmeUrls = async (url: string, headers: Record<string, string>) => {
+        const dir = (await (await fetch(`${base}${new URL(url).pathname}`, { headers })).json()) as Record<
+          string,
+          unknown
+        >;
+        return [dir.newNonce, dir.newAccount, dir.newOrder];
+      };
+      const direct = await apiUrl({});
+      expect(direct).toBe(`${base}${path}`);
+      expect(fx.directoryUrl).toBe(`${fx.base}${path}`); // the fixture's clients use the API's URL (acme-kit)
+      const behind = await apiUrl(proxied);
+      expect(behind).toBe(`https://pki.example.test${path}`);
+      for (const u of await acmeUrls(behind!, proxied)) expect(u).toMatch(/^https:\/\/pki\.example\.test\/acme\//);
+      for (const u of await acmeUrls(direct!, {})) expect(String(u).startsWith(`${base}/acme/`)).toBe(true);
     } finally {
       await app.close();
     }

@@ -8,8 +8,9 @@ import type { AcmeDirectoryDto, AcmeDirectoryRecord } from './acme-schemas';
  */
 
 /**
- * `publicBaseUrl`: the server's public URL (the `publicUrl` setting, `PKIM_PUBLIC_URL`) — the directory's URL is its
- * path under it, null without one. The server passes its own; the CLI in local mode its configuration's.
+ * `publicBaseUrl`: the directory's URL is its path under it, null without one. The server passes its public URL
+ * (`publicUrl`, `PKIM_PUBLIC_URL`), else the origin the API call reached it at (the one the ACME transport builds
+ * its URLs from); the CLI in local mode its configuration's `publicUrl` (no request there: null without it).
  */
 export function toAcmeDirectoryDto(d: AcmeDirectoryRecord, publicBaseUrl: string | null | undefined): AcmeDirectoryDto {
   const { lifetimeMs, ...rest } = d;

@@ -19,8 +19,10 @@ export const acmeDirectorySchema = z.object({
   /** path of the directory on this server: `/acme/<caId>/directory` */
   directoryPath: z.string(),
   /**
-   * the URL ACME clients are given: `directoryPath` under the server's public URL (`publicUrl`, `PKIM_PUBLIC_URL`);
-   * null when none is set
+   * the URL ACME clients are given: `directoryPath` under the server's public URL (`publicUrl`, `PKIM_PUBLIC_URL`),
+   * else under the origin the API call reached the server at (its scheme and host, X-Forwarded-Proto/-Host from a
+   * trusted proxy: `PKIM_TRUST_PROXY`) — where the ACME directory builds its URLs from; null only in the local CLI
+   * without `publicUrl`
    */
   directoryUrl: z.string().nullable(),
   enabledAt: rfc3339Schema,

@@ -129,8 +129,8 @@ export function policyRowError(p: PolicyRow): string | null {
 
 /**
  * the URL an ACME client is given for a directory: the server's own (`directoryUrl`, from its public URL setting —
- * behind a proxy the console's origin may be an internal address) or, when the server has none, the console's origin
- * and the directory's path
+ * behind a proxy the console's origin may be an internal address — else from the origin the console's call reached
+ * it at) or, from an object without one, the console's origin and the directory's path
  */
 export function acmeDirectoryUrl(d: { directoryUrl?: string | null; directoryPath: string }, origin: string): string {
   return d.directoryUrl ?? `${origin}${d.directoryPath}`;

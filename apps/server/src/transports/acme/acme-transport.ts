@@ -8,6 +8,7 @@ import {
   type Authority,
 } from '@pkim/authority';
 import { httpStatusFor, toHttpPkiError } from '../../error-mapping';
+import { requestOrigin } from '../../http/request-origin';
 
 /**
  * The ACME server (RFC 8555, docs/acme.md) of every CA with ACME enabled, at `/acme/<CA id or name>/`:
@@ -75,7 +76,7 @@ interface DirParams {
 function contextOf(request: FastifyRequest): AcmeRequestContext {
   const raw = request.url.split('?')[0] ?? '';
   const dirSegment = raw.split('/')[2] ?? '';
-  const origin = `${request.protocol}://${request.host}`;
+  const origin = requestOrigin(request);
   return {
     directory: (request.params as DirParams).dir,
     baseUrl: `${origin}/acme/${dirSegment}`,

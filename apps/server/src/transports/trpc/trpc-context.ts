@@ -14,6 +14,8 @@ export interface TrpcContext {
   requestId: string;
   ip?: string;
   publicBaseUrl?: string;
+  /** the origin the client reached the server at (http/request-origin.ts); absent for direct callers */
+  origin?: string;
   /** set/clear the session cookie (HTTP only; absent for direct callers) */
   setSessionCookie?(token: string, expiresAt: number): void;
   clearSessionCookie?(): void;
@@ -27,6 +29,7 @@ export function createTrpcContext(input: {
   requestId?: string;
   ip?: string;
   publicBaseUrl?: string;
+  origin?: string;
 }): TrpcContext {
   return {
     authority: input.authority,
@@ -35,5 +38,6 @@ export function createTrpcContext(input: {
     requestId: input.requestId ?? 'local',
     ip: input.ip,
     publicBaseUrl: input.publicBaseUrl,
+    origin: input.origin,
   };
 }

@@ -6,6 +6,7 @@ import { appRouter, type AppRouter } from './app-router';
 import type { TrpcContext } from './trpc-context';
 import { findPkiError, retryAfterSecondsOf } from '../../error-mapping';
 import { clearSessionCookie, setSessionCookie } from '../../http/auth-plugin';
+import { requestOrigin } from '../../http/request-origin';
 
 export interface TrpcPluginOptions {
   authority: Authority;
@@ -32,6 +33,7 @@ export const trpcPlugin: FastifyPluginAsync<TrpcPluginOptions> = async (app, opt
         requestId: req.id,
         ip: req.ip,
         publicBaseUrl: opts.publicBaseUrl,
+        origin: requestOrigin(req),
         setSessionCookie: (token, expiresAt) => setSessionCookie(req, res, token, expiresAt, opts.secureCookies),
         clearSessionCookie: () => clearSessionCookie(req, res, opts.secureCookies),
       }),

@@ -30,8 +30,11 @@ const caRef = z.string().trim().min(1).max(128);
 const idSchema = z.string().trim().min(1).max(64);
 const patterns = z.array(z.string().trim().min(1).max(253)).max(256);
 
-/** the server's public URL, as `system.info` gives it: the base of each directory's `directoryUrl` */
-const publicUrlOf = (ctx: TrpcContext) => ctx.publicBaseUrl ?? ctx.authority.config.publicBaseUrl;
+/**
+ * the base of each directory's `directoryUrl`: the server's public URL (as `system.info` gives it), else the origin
+ * the caller reached the server at — where the ACME transport builds its URLs from (http/request-origin.ts)
+ */
+const publicUrlOf = (ctx: TrpcContext) => ctx.publicBaseUrl ?? ctx.authority.config.publicBaseUrl ?? ctx.origin;
 
 export const acmeRouter = router({
   directories: procedure()
