@@ -431,10 +431,28 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       return (await deps.crl.current(mount.caId)).der;
     },
 
+    /**
+     * `crl/rotate`: as OpenBao's, the CRL of every issuer of the mount is built again (each CA signs its own); a
+     * mount without an issuer answers as before (the default's refusal)
+     */
     async rotateCrl(mount: VaultMount, actor: Actor): Promise<VaultResult> {
       authorize(actor, 'ca:write');
-      await deps.crl.generate(mount.caId, actor);
+      const ids: string[] = [];
+      for (const caId of issuersOfMount(mount)) {
+        const ca = await store.cas.findById(caId);
+        if (ca?.certificatePem) ids.push(caId);
+      }
+      for (const caId of ids.length ? ids : [mount.caId]) await deps.crl.generate(caId, actor);
       return { data: { success: true } };
+    },
+
+    /** `crl/rotate-delta`: delta CRLs are not made here (`enable_delta` stays false): OpenBao's no-op answer */
+    rotateDeltaCrl(_mount: VaultMount, actor: Actor): Promise<VaultResult> {
+      authorize(actor, 'ca:write');
+      return Promise.resolve({
+        data: { success: true },
+        warnings: ['requested rebuild of delta CRL when delta CRL is not enabled; this is a no-op'],
+      });
     },
 
     /** starts a tidy in the background; 'running' when one is already in progress on this mount */

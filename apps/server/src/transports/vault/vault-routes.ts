@@ -478,6 +478,15 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     },
   },
   {
+    path: 'crl/rotate-delta',
+    ops: {
+      async read(c) {
+        const r = await c.authority.vault.pki.rotateDeltaCrl(c.mount!, actorOf(c));
+        return json(r.data, r.warnings);
+      },
+    },
+  },
+  {
     path: 'roles',
     ops: {
       async list(c) {
