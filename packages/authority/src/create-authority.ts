@@ -42,7 +42,7 @@ import { lazyService } from './lazy-service';
 import { createOptionalBackends } from './optional-backends';
 import { spiffeConfigFromEnv } from './spiffe/spiffe-config';
 import { effectiveProfiles, loadCustomProfiles } from './profile-loader';
-import { createProfileCatalog } from './profile-service';
+import { createProfileCatalog, warnImpossibleProfiles } from './profile-service';
 import { createAcmeAdminService } from './acme/acme-admin-service';
 import { acmeValidationConfigFromEnv } from './acme/acme-config';
 import { createEabSealer, eabSealKey } from './acme/acme-eab-seal';
@@ -208,6 +208,9 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   });
   const customProfiles = profileParts.custom;
   const profileView = profileParts.view;
+  // a profile of the file or the store that cannot issue for a key type it allows: said once, at start-up
+  await profileView.fresh();
+  warnImpossibleProfiles(profileParts.entries(), (fields, message) => logger.warn(fields, message));
   const contexts = createCaContextLoader(store, seen);
   const compute: ComputePool | undefined = pooled
     ? (await import('./compute/compute-pool')).createComputePool({

@@ -288,12 +288,11 @@ export function createProfileCatalog(deps: {
 }
 
 /**
- * a profile written through the API whose key usage a key type it allows cannot carry (keyEncipherment with an EC key,
- * keyAgreement with RSA: {@link keyUsagesNotPossible}) could never issue for that key type — the linter would refuse
- * every such certificate with `lint.key_usage_key_type_mismatch` — so it is refused when written, each clash an issue
- * on its field (the console shows them under Key usage). Profiles stored before are not re-checked when read.
+ * each key usage of the profile that a key type it allows cannot carry (keyEncipherment with an EC key, keyAgreement
+ * with RSA: {@link keyUsageClashes}), one issue on its field each: such a profile can never issue for that key type —
+ * the linter refuses every such certificate with `lint.key_usage_key_type_mismatch`
  */
-function refuseImpossibleKeyUsage(profile: Profile): Profile {
+export function impossibleKeyUsageIssues(profile: Profile): { path: string[]; message: string }[] {
   const issues: { path: string[]; message: string }[] = [];
   for (const c of keyUsageClashes(profile.keyUsage, profile.allowedKeyTypes)) {
     const hint = c.usage === 'keyEncipherment' ? ' (for RSA keys only: put it in rsaKeyUsage)' : '';
@@ -306,6 +305,16 @@ function refuseImpossibleKeyUsage(profile: Profile): Profile {
   for (const c of keyUsageClashes(profile.rsaKeyUsage ?? [], rsaKeys)) {
     issues.push({ path: ['rsaKeyUsage'], message: `${c.usage} is not possible with RSA keys` });
   }
+  return issues;
+}
+
+/**
+ * a profile written through the API with {@link impossibleKeyUsageIssues} is refused when written, each clash an issue
+ * on its field (the console shows them under Key usage). The profiles file's and those stored before are not
+ * refused — they worked for their other key types — but named in a warning at start-up (warnImpossibleProfiles).
+ */
+function refuseImpossibleKeyUsage(profile: Profile): Profile {
+  const issues = impossibleKeyUsageIssues(profile);
   if (issues.length === 0) return profile;
   throw new PkiError(
     'profile.invalid',
@@ -314,4 +323,28 @@ function refuseImpossibleKeyUsage(profile: Profile): Profile {
       details: { issues },
     },
   );
+}
+
+/**
+ * At start-up: one warning per profile of the profiles file or of the store (written before session 36 refused them)
+ * whose key usage a key type it allows cannot carry — every issuance for that key type fails lint — naming the
+ * profile, where it comes from and each clash. The profile stays in effect for its other key types.
+ */
+export function warnImpossibleProfiles(
+  entries: readonly ProfileEntry[],
+  warn: (fields: Record<string, unknown>, message: string) => void,
+): void {
+  for (const e of entries) {
+    if (e.source === 'built-in') continue;
+    const issues = impossibleKeyUsageIssues(e.profile);
+    if (issues.length === 0) continue;
+    const where = e.source === 'file' ? 'of the profiles file' : 'stored through the API';
+    const fix = e.source === 'file' ? 'change the file' : `pkim profile update ${e.profile.name}`;
+    warn(
+      { profile: e.profile.name, source: e.source, issues },
+      `profile '${e.profile.name}' ${where} cannot issue for some key types it allows — ` +
+        `${issues.map((i) => `${i.path[0]}: ${i.message}`).join('; ')}: every such issuance fails ` +
+        `lint.key_usage_key_type_mismatch (${fix}: drop the usage or the key types)`,
+    );
+  }
 }
