@@ -312,7 +312,7 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
     print('First boot: created the administrator account. This password is shown ONCE:');
     print(`  username: ${bootstrap.username}`);
     print(`  password: ${bootstrap.password}`);
-    print(`Sign in to the web console at ${url}/ and change it (or: pkim user reset-password).`);
+    print(`Sign in to the web console at ${url}/: it works once, to choose your own password (nothing else before).`);
   }
   say(`pkim listening on ${url} (tRPC ${url}/trpc, REST ${url}/api/v1, OCSP ${url}/ocsp, CRL ${url}/crl/<ca>.crl)`, {
     url,

@@ -9,6 +9,7 @@ import { LOG_REDACT_PATHS, type Authority } from '@pkim/authority';
 import { ACTORS, type AuthorityFixture, createRootCa, listen, openAuthorityFixture } from './server-test-support';
 import { opensslCsr, opensslSelfSigned } from '../../../tests/support/openssl-tools';
 import { opensslText, opensslVerify } from '../../../tests/support/verifiers';
+import { changeFirstBootPassword } from '../../../tests/support/first-boot';
 import { internalsOf } from '@pkim/authority/internals';
 
 /** a pino destination that keeps the JSON lines written to it */
@@ -54,7 +55,8 @@ describe('REST and tRPC over real HTTP', () => {
     authority = fx.authority;
     const boot = await authority.auth.ensureBootstrapAdmin();
     if (!boot.created) throw new Error('expected a bootstrap admin');
-    adminPassword = boot.password;
+    // the one-time password only changes itself (auth.password_change_required, password-change-required.test.ts)
+    adminPassword = await changeFirstBootPassword(authority.auth, boot);
     ({ id: caId, pem: rootPem } = await createRootCa(authority, 'http-root'));
     token = (await authority.auth.createToken({ name: 'http-test', role: 'admin' }, ACTORS.admin)).token;
     app = await buildServer(authority, { logger: false, backgroundJobs: false });

@@ -12,6 +12,7 @@ import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 import { runPkim } from '../../../tests/support/cli-in-process';
 import { opensslOcspCheck, opensslRaw, withTempDir } from '../../../tests/support/verifiers';
 import { TEST_ADMIN } from '../../../tests/support/test-kit';
+import { changeFirstBootPassword } from '../../../tests/support/first-boot';
 
 describe('PKIM_RATE_LIMIT / PKIM_RATE_LIMIT_RELYING_PARTY', () => {
   it.each([
@@ -131,8 +132,10 @@ describe('API budget per token, session or address; relying parties apart', () =
   it('charges a signed-in session to the session', async () => {
     const boot = await fx.authority.auth.ensureBootstrapAdmin();
     if (!boot.created) throw new Error('expected a fresh bootstrap admin');
-    const s1 = await fx.authority.auth.login(boot.username, boot.password, { ip: '127.0.0.1' });
-    const s2 = await fx.authority.auth.login(boot.username, boot.password, { ip: '127.0.0.1' });
+    // the one-time password only changes itself (auth.password_change_required): sessions with the new one
+    const password = await changeFirstBootPassword(fx.authority.auth, boot);
+    const s1 = await fx.authority.auth.login(boot.username, password, { ip: '127.0.0.1' });
+    const s2 = await fx.authority.auth.login(boot.username, password, { ip: '127.0.0.1' });
     const ip = '192.0.2.9';
     for (let i = 0; i < 3; i++)
       expect((await get({ cookie: `pkim_session=${s1.sessionToken}` }, ip)).statusCode).toBe(200);

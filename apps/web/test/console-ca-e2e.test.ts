@@ -27,7 +27,7 @@ describe('web console: sign-in and the CA wizard (Chromium against pkim serve)',
 
   afterAll(async () => session?.close());
 
-  it('signs the administrator in with the first-boot password', async () => {
+  it('signs the administrator in (a wrong password refused first)', async () => {
     await page.goto(`${base}/`);
     await page.waitForURL(/\/login/);
     await session.shot('login');

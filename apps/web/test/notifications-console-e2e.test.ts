@@ -89,7 +89,7 @@ describe('web console: notifications (Chromium against pkim serve)', () => {
 
     await page.goto(`${server.url}/login`);
     await page.getByLabel('Username').fill('admin');
-    await page.getByLabel('Password').fill(server.bootstrap!.password);
+    await page.getByLabel('Password').fill(session.adminPassword);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Notifications' }).click();

@@ -369,6 +369,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
           disabled: u.disabled,
           lockedUntil: b.length ? Math.max(...b) : null,
           lockedAddresses: b.length,
+          mustChangePassword: u.mustChangePassword,
           resources: u.resources ?? undefined,
           createdAt: u.createdAt,
         };
@@ -437,6 +438,8 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
 
     async changePassword(userId, oldPassword, newPassword, actor) {
       const self = actor.id === userId;
+      // a session that must change its password changes its own first, nobody else's
+      if (actor.mustChangePassword && !self) throw passwordChangeRequired(actor);
       if (self) authorize(actor, 'account:self');
       else authorize(actor, 'user:manage');
       const user = await requireUser(userId);
@@ -457,6 +460,8 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         }
       }
       checkPassword(newPassword);
+      if (self && user.mustChangePassword && newPassword === oldPassword)
+        throw new PkiError('user.weak_password', 'choose a new password: this one must be changed');
       await commit({
         updateUsers: [
           {
@@ -475,7 +480,12 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         // ... and lifts its sign-in blocks (the address counters stay: they are about the address)
         clearLoginFailuresOfUsers: [user.username.toLowerCase()],
         audit: [
-          event(actor, self ? 'user.password_changed' : 'user.password_reset', user.id, { username: user.username }),
+          event(actor, self ? 'user.password_changed' : 'user.password_reset', user.id, {
+            username: user.username,
+            // the change it had to make (the flag is cleared) / the change the reset asks for (the flag is set)
+            ...(self && user.mustChangePassword ? { requiredChangeDone: true } : {}),
+            ...(!self ? { mustChangePassword: true } : {}),
+          }),
         ],
       });
     },
@@ -560,7 +570,7 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
         sessionToken: s.sessionToken,
         csrfToken: s.row.csrfToken,
         expiresAt: s.row.expiresAt,
-        actor: userActor(user),
+        actor: passwordSessionActor(user),
       };
     },
 
@@ -584,11 +594,10 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       }
       const user = await store.users.findById(session.userId);
       if (!user || user.disabled) return undefined;
-      return {
-        actor: userActor(user),
-        csrfToken: session.csrfToken,
-        ...(session.method === 'oidc' ? { method: 'oidc' as const } : {}),
-      };
+      // an OIDC session did not use the password: the provider vouches for the user
+      return session.method === 'oidc'
+        ? { actor: userActor(user), csrfToken: session.csrfToken, method: 'oidc' as const }
+        : { actor: passwordSessionActor(user), csrfToken: session.csrfToken };
     },
 
     async createToken(input, actor) {
@@ -751,6 +760,22 @@ export function userActor(user: {
   resources?: ResourceLimits | null;
 }): Actor {
   return { id: user.id, name: user.username, role: user.role, resources: user.resources ?? undefined };
+}
+
+/** The actor of a password session: flagged while the user must change its password (types.ts, `Actor`). */
+function passwordSessionActor(user: UserRow): Actor {
+  const actor = userActor(user);
+  return user.mustChangePassword ? { ...actor, mustChangePassword: true } : actor;
+}
+
+/** `auth.password_change_required` (403): what a session that must change its password is told for anything else. */
+export function passwordChangeRequired(actor: Actor): PkiError {
+  return new PkiError(
+    'auth.password_change_required',
+    `the password of '${actor.name ?? actor.id}' must be changed before anything else: change it in the console ` +
+      '(it asks at sign-in) or with PUT /api/v1/users/me/password {oldPassword, newPassword}, then sign in again',
+    { details: { user: actor.id } },
+  );
 }
 
 const THROTTLE_ENV: Record<keyof LoginThrottleOptions, string> = {

@@ -27,6 +27,7 @@ export {
   LOGIN_THROTTLE_DEFAULTS,
   loginBackoffMs,
   resolveLoginThrottle,
+  passwordChangeRequired,
   type AuthServiceDeps,
   type AuthServiceOptions,
   type LoginThrottleOptions,

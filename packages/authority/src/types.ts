@@ -53,6 +53,12 @@ export interface Actor {
   scopes?: string[];
   /** CAs / profiles / name patterns / lifetime this token or user is limited to (enforced by the pipeline) */
   resources?: ResourceLimits;
+  /**
+   * a password session of a user who must change their password (the first-boot admin, a password an admin reset):
+   * the transports' access check lets it call only user.me, its own password change and logout
+   * (`auth.password_change_required`, docs/security.md). Never set for API tokens or OIDC sessions.
+   */
+  mustChangePassword?: true;
 }
 
 export const SYSTEM_ACTOR: Actor = { id: 'system', role: 'admin' };
@@ -799,6 +805,8 @@ export interface AuthService {
        */
       lockedUntil: number | null;
       lockedAddresses: number;
+      /** the user must change their password at the next sign-in (first-boot admin, a reset password) */
+      mustChangePassword: boolean;
       resources?: ResourceLimits;
       createdAt: number;
     }[]
@@ -812,6 +820,11 @@ export interface AuthService {
   setUserDisabled(userId: string, disabled: boolean, actor: Actor): Promise<void>;
   /** limits a user to CAs / profiles / name patterns / a max lifetime (null = unlimited within the role) */
   setUserResources(userId: string, resources: ResourceLimits | null, actor: Actor): Promise<void>;
+  /**
+   * one's own password (the old one needed; clears `mustChangePassword`) or, with user:manage, another user's (a
+   * reset: sets it). Either ends every session of that user. A session that must change its password may change only
+   * its own (`auth.password_change_required`), to a new one.
+   */
   changePassword(userId: string, oldPassword: string, newPassword: string, actor: Actor): Promise<void>;
   /**
    * password login with throttling per (user, address) and per address; returns a session secret

@@ -15,6 +15,7 @@ export function toUserDto(u: UserRecord): UserDto {
     disabled: u.disabled,
     lockedUntil: isoTimeOrNull(u.lockedUntil),
     lockedAddresses: u.lockedAddresses,
+    mustChangePassword: u.mustChangePassword,
     createdAt: isoTime(u.createdAt),
   };
 }

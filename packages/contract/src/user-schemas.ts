@@ -18,6 +18,11 @@ export const userSchema = z.object({
   lockedUntil: rfc3339Schema.nullable(),
   /** how many client addresses are blocked for this user now */
   lockedAddresses: z.number().int().nonnegative(),
+  /**
+   * the user must change their password before anything else (the first-boot admin; a password an admin reset):
+   * its sessions may call only user.me, its own password change and logout until then
+   */
+  mustChangePassword: z.boolean(),
   createdAt: rfc3339Schema,
 });
 export type UserDto = z.infer<typeof userSchema>;
@@ -30,6 +35,7 @@ export interface UserRecord {
   disabled: boolean;
   lockedUntil: number | null;
   lockedAddresses: number;
+  mustChangePassword: boolean;
   createdAt: number;
 }
 export const meSchema = z.object({
@@ -39,6 +45,11 @@ export const meSchema = z.object({
   scopes: z.array(z.string()).nullable(),
   permissions: z.array(z.string()),
   authMethod: z.enum(['session', 'oidc', 'token', 'local']),
+  /**
+   * this session's user must change their password first: until then every call but this one, the password
+   * change and logout answers 403 auth.password_change_required (always false for API tokens)
+   */
+  mustChangePassword: z.boolean(),
 });
 export const userCreateInputSchema = z
   .object({ username: usernameSchema, password: passwordSchema, role: userRoleSchema })
@@ -60,7 +71,13 @@ export const loginInputSchema = z
   .object({ username: z.string().min(1).max(64), password: z.string().min(1).max(1024) })
   .strict();
 export const loginOutputSchema = z.object({
-  user: z.object({ id: z.string(), name: z.string().nullable(), role: userRoleSchema }),
+  user: z.object({
+    id: z.string(),
+    name: z.string().nullable(),
+    role: userRoleSchema,
+    /** the new session may only change the password (then sign in again), read user.me and log out */
+    mustChangePassword: z.boolean(),
+  }),
   csrfToken: z.string(),
   /** when the session ends (RFC 3339) */
   expiresAt: rfc3339Schema,

@@ -354,6 +354,14 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
       'the delay in Retry-After, which doubles with each further failure.',
   },
   'auth.forbidden': { kind: 'forbidden', description: 'The role or token scope does not allow this.' },
+  'auth.password_change_required': {
+    kind: 'forbidden',
+    description:
+      'This session belongs to a user who must change their password first (the first-boot administrator, or a ' +
+      'user whose password an administrator reset): it may only read who it is (user.me), change its own ' +
+      'password (PUT /api/v1/users/me/password, the console asks at sign-in) and sign out. The change ends the ' +
+      'session: sign in again with the new password. API tokens are not affected.',
+  },
   'provisioner.ca_not_allowed': {
     kind: 'forbidden',
     description: 'The provisioner (user, token or channel) may not use this CA.',

@@ -1,5 +1,5 @@
 import { PkiError } from '@pkim/shared';
-import { authorize, type Actor, type Permission } from '@pkim/authority';
+import { authorize, passwordChangeRequired, type Actor, type Permission } from '@pkim/authority';
 import { REST_PREFIX, REST_TWINS } from '@pkim/contract';
 
 /**
@@ -183,14 +183,27 @@ export const ACCESS_TABLE: {
 
 export type TransportName = keyof typeof ACCESS_TABLE;
 
+/**
+ * What a session that must change its password (`actor.mustChangePassword`: the first-boot admin, a password an admin
+ * reset) may call besides the public procedures (login, logout, health): who it is and its own password change — on
+ * tRPC and as their REST twins. Everything else is `auth.password_change_required` (403). API tokens never carry
+ * the flag: a token is a credential someone holding the power made on purpose.
+ */
+const PASSWORD_CHANGE_CALLS = ['user.me', 'user.changePassword'] as const;
+const WHILE_PASSWORD_CHANGE_REQUIRED: Record<TransportName, ReadonlySet<string>> = {
+  trpc: new Set(PASSWORD_CHANGE_CALLS),
+  rest: new Set(PASSWORD_CHANGE_CALLS.map((n) => `${REST_TWINS[n].method} ${REST_PREFIX}${REST_TWINS[n].path}`)),
+};
+
 /** The declared access of a tRPC procedure path (`ca.list`) or a REST route (`GET /api/v1/cas/:id`). */
 export function accessFor(transport: TransportName, key: string): Permission | 'public' | undefined {
   return (ACCESS_TABLE[transport] as Record<string, Permission | 'public'>)[key];
 }
 
 /**
- * The one access check of both transports: `auth.unauthenticated` without an actor, `auth.forbidden` when the
- * role or token scope lacks the permission; an undeclared procedure/route is an internal error, never open.
+ * The one access check of both transports: `auth.unauthenticated` without an actor, `auth.password_change_required`
+ * for a session that must change its password first (above), `auth.forbidden` when the role or token scope lacks
+ * the permission; an undeclared procedure/route is an internal error, never open.
  */
 export function checkAccess(transport: TransportName, key: string, actor: Actor | undefined): void {
   const access = accessFor(transport, key);
@@ -198,5 +211,7 @@ export function checkAccess(transport: TransportName, key: string, actor: Actor 
     throw new PkiError('internal.error', `${transport} ${key} has no entry in the access table`, { kind: 'internal' });
   }
   if (access === 'public') return;
+  if (actor?.mustChangePassword && !WHILE_PASSWORD_CHANGE_REQUIRED[transport].has(key))
+    throw passwordChangeRequired(actor);
   authorize(actor, access);
 }

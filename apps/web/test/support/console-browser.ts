@@ -10,6 +10,7 @@ import { startServer, type RunningServer, type StartServerOptions } from '@pkim/
 import { REPO_ROOT } from '../../../../tests/support/cli-runner';
 import { tempDir } from '../../../../tests/support/openssl-tools';
 import { TEST_KEEP_ALIVE_MS } from '../../../../tests/support/test-kit';
+import { changeFirstBootPassword } from '../../../../tests/support/first-boot';
 import { CHROMIUM, CHROMIUM_ARGS } from './chromium-options';
 
 /** The few browser globals the page functions use (the tests are type-checked without the DOM library). */
@@ -71,7 +72,10 @@ export interface ConsoleSession {
   page: Page;
   /** http://127.0.0.1:<port> */
   base: string;
-  /** the first-boot administrator's password */
+  /**
+   * the administrator's password: the first-boot one changed once by `openConsole` (the one-time password only
+   * changes itself, auth.password_change_required), or the one-time password itself with `{ firstBoot: true }`
+   */
   adminPassword: string;
   /** what the server printed at start-up */
   printed: string[];
@@ -114,10 +118,17 @@ export async function readDownload(download: Download): Promise<Buffer> {
  * The built console served by `startServer` on a fresh data dir (127.0.0.1, ephemeral port, no background jobs,
  * no rate limit, idle sockets kept TEST_KEEP_ALIVE_MS) and a Chromium page at 1366×860 in a browser context of its
  * own (its own cookies, storage and downloads). `authority` passes extra authority options (OIDC…); `profiles`
- * are custom profiles, written to the data dir's profiles.json before the server starts.
+ * are custom profiles, written to the data dir's profiles.json before the server starts. The first-boot
+ * administrator's one-time password is changed once (its own change, through the authority) unless `firstBoot`
+ * keeps it for a test of the first sign-in.
  */
 export async function openConsole(
-  opts: { prefix?: string; authority?: StartServerOptions['authority']; profiles?: unknown[] } = {},
+  opts: {
+    prefix?: string;
+    authority?: StartServerOptions['authority'];
+    profiles?: unknown[];
+    firstBoot?: boolean;
+  } = {},
 ): Promise<ConsoleSession> {
   buildConsole();
   if (SCREENSHOTS) mkdirSync(SHOTS, { recursive: true });
@@ -125,6 +136,7 @@ export async function openConsole(
   const data = tempDir(`${prefix}-data-`);
   const printed: string[] = [];
   let server: RunningServer | undefined;
+  let adminPassword = '';
   let browser: Browser | undefined;
   let context: BrowserContext | undefined;
   // the context, then the browser: this file's own Chromium, or only this connection to the run's
@@ -149,6 +161,9 @@ export async function openConsole(
       idleTimeoutMs: TEST_KEEP_ALIVE_MS,
       ...(opts.authority ? { authority: opts.authority } : {}),
     });
+    adminPassword = opts.firstBoot
+      ? server.bootstrap!.password
+      : await changeFirstBootPassword(server.authority.auth, server.bootstrap);
     browser = await openBrowser();
     context = await browser.newContext({ viewport: { width: 1366, height: 860 }, acceptDownloads: true });
   } catch (e) {
@@ -164,7 +179,7 @@ export async function openConsole(
     context,
     page,
     base,
-    adminPassword: server.bootstrap!.password,
+    adminPassword,
     printed,
     dataDir: data.dir,
     async shot(name) {

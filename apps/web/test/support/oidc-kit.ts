@@ -65,7 +65,7 @@ export async function openOidcConsole(): Promise<OidcConsole> {
   }
   const { server, context, page } = session;
   const base = server.url;
-  const adminPassword = server.bootstrap!.password;
+  const { adminPassword } = session;
   const provider = new Provider(issuer, {
     clients: [
       {

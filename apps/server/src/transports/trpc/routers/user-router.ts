@@ -27,6 +27,7 @@ export const userRouter = router({
       scopes: ctx.actor.scopes ?? null,
       permissions: effectivePermissions(ctx.actor),
       authMethod: ctx.authMethod ?? 'local',
+      mustChangePassword: ctx.actor.mustChangePassword === true,
     })),
 
   /** every user (one page: `nextCursor` is null); never a password hash */
@@ -86,7 +87,12 @@ export const userRouter = router({
       const r = await ctx.authority.auth.login(input.username, input.password, { ip: ctx.ip });
       ctx.setSessionCookie?.(r.sessionToken, r.expiresAt);
       return {
-        user: { id: r.actor.id, name: r.actor.name ?? null, role: r.actor.role },
+        user: {
+          id: r.actor.id,
+          name: r.actor.name ?? null,
+          role: r.actor.role,
+          mustChangePassword: r.actor.mustChangePassword === true,
+        },
         csrfToken: r.csrfToken,
         expiresAt: isoTime(r.expiresAt),
       };
