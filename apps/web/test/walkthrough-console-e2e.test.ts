@@ -1,10 +1,10 @@
 // End to end in Chromium against a fresh server (ephemeral port, temporary data dir): a new user's first session,
 // the console's most important journey in one file, every step through the pages a user sees (the main
-// navigation, buttons and links; no deep URL typed): sign in with the first-boot password and change it → a root
-// CA → an intermediate below it → a profile → a certificate with a server-generated key and one from a CSR → a
-// request that waits for approval, approved → a revocation with a reason → the CRL downloaded and read by openssl →
-// the audit log showing each step, its hash chain verified. Every certificate downloaded from the console is
-// verified by openssl against the chain downloaded from the console.
+// navigation, buttons and links; no deep URL typed): sign in with the first-boot password, which asks for a new
+// one before anything else → a root CA → an intermediate below it → a profile → a certificate with a
+// server-generated key and one from a CSR → a request that waits for approval, approved → a revocation with a
+// reason → the CRL downloaded and read by openssl → the audit log showing each step, its hash chain verified. Every
+// certificate downloaded from the console is verified by openssl against the chain downloaded from the console.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
@@ -50,38 +50,61 @@ describe('web console: a new user walks through the main journey (Chromium again
   }
 
   beforeAll(async () => {
-    session = await openConsole({ prefix: 'pkim-e2e-walk' });
+    session = await openConsole({ prefix: 'pkim-e2e-walk', firstBoot: true });
     ({ server, page, base } = session);
     page.setDefaultTimeout(POLL.timeout);
   }, 240_000);
 
   afterAll(async () => session?.close());
 
-  it('signs in with the first-boot password and changes it from the account menu', async () => {
+  it('signs in with the first-boot password: the console asks for a new one before anything else', async () => {
+    // every API answer while the one-time password's session lasts: none may be a refusal (no page behind the
+    // dialog asks for what the server refuses that session, auth.password_change_required)
+    const refused: string[] = [];
+    const watch = (r: { status(): number; url(): string }) => {
+      if (r.status() === 403) refused.push(r.url());
+    };
+    page.on('response', watch);
     await page.goto(`${base}/`);
     await page.waitForURL(/\/login/);
     await page.getByLabel('Username').fill('admin');
     await page.getByLabel('Password').fill(session.adminPassword);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Dashboard' }).waitFor(POLL);
-
-    await page.getByRole('button', { name: 'Account menu' }).click();
-    await page.getByRole('menuitem', { name: 'Change password' }).click();
+    await dialog().getByRole('heading', { name: 'Choose a new password' }).waitFor(POLL);
+    // it cannot be dismissed: no Close button, Escape leaves it open, nothing of the console behind it
+    expect(await dialog().getByRole('button', { name: 'Close' }).count()).toBe(0);
+    await page.keyboard.press('Escape');
+    await dialog().getByRole('heading', { name: 'Choose a new password' }).waitFor(POLL);
+    expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
+    expect(await page.getByRole('heading', { name: 'Dashboard' }).count()).toBe(0);
+    // the same password again is no change
     await dialog().getByLabel('Current password').fill(session.adminPassword);
+    await dialog().getByLabel('New password').fill(session.adminPassword);
+    await dialog().getByRole('button', { name: 'Change password' }).click();
+    await expect.poll(() => dialog().locator('[data-error-code]').textContent(), POLL).toBe('user.weak_password');
     await dialog().getByLabel('New password').fill(NEW_PASSWORD);
     await dialog().getByRole('button', { name: 'Change password' }).click();
-    // the change ends every session, this one too: the dialog says so and leads to the sign-in page (it said
-    // "other sessions" and left the page to fail on its next request before)
+    // the change ends every session, this one too: the dialog says so and leads to the sign-in page
     await dialog().getByText('Password changed').waitFor(POLL);
     await dialog().getByRole('button', { name: 'Sign in again' }).click();
     await page.waitForURL(/\/login/);
-    // the old password no longer signs in; the new one does
+    page.off('response', watch);
+    expect(refused).toEqual([]);
+    // the old password no longer signs in; the new one does, to a console without the dialog
     await page.getByLabel('Username').fill('admin');
     await page.getByLabel('Password').fill(session.adminPassword);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect.poll(() => page.locator('[data-error-code]').textContent(), POLL).toBe('auth.invalid_credentials');
     await page.getByLabel('Password').fill(NEW_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Dashboard' }).waitFor(POLL);
+    expect(await dialog().count()).toBe(0);
+
+    // the account menu's change stays for later changes (not required: it can be closed)
+    await page.getByRole('button', { name: 'Account menu' }).click();
+    await page.getByRole('menuitem', { name: 'Change password' }).click();
+    await dialog().getByRole('heading', { name: 'Change password' }).waitFor(POLL);
+    await dialog().getByRole('button', { name: 'Close' }).click();
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor(POLL);
   }, 300_000);
 

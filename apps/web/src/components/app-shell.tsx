@@ -111,12 +111,12 @@ function ThemeToggle() {
   );
 }
 
-function UserMenu() {
+/** Sign out: the session ends, then the sign-in page (an OIDC user also at the provider). */
+function useSignOut() {
   const { me } = useMe();
   const qc = useQueryClient();
   const navigate = useNavigate();
-  const [pwOpen, setPwOpen] = useState(false);
-  const logout = useMutation(
+  return useMutation(
     trpc.user.logout.mutationOptions({
       onSettled: async () => {
         setCsrfToken(null);
@@ -130,6 +130,12 @@ function UserMenu() {
       },
     }),
   );
+}
+
+function UserMenu() {
+  const { me } = useMe();
+  const [pwOpen, setPwOpen] = useState(false);
+  const logout = useSignOut();
   return (
     <>
       <DropdownMenu.Root>
@@ -215,7 +221,27 @@ function Nav({ onNavigate }: { onNavigate?: () => void }) {
   );
 }
 
+/**
+ * A session whose password must be changed first (the first-boot password, a reset one: `user.me`'s
+ * mustChangePassword) sees only the change-password dialog, which cannot be dismissed: no page behind it asks the
+ * server for what it would refuse (auth.password_change_required).
+ */
+function PasswordChangeRequired() {
+  const logout = useSignOut();
+  return (
+    <div className="min-h-screen bg-muted/40" data-password-change-required>
+      <ChangePasswordDialog open required onOpenChange={() => undefined} onSignOut={() => logout.mutate()} />
+    </div>
+  );
+}
+
 export function AppShell() {
+  const { me } = useMe();
+  if (me.mustChangePassword) return <PasswordChangeRequired />;
+  return <SignedInShell />;
+}
+
+function SignedInShell() {
   const [mobileOpen, setMobileOpen] = useState(false);
   // below lg the navigation is a drawer: closed, it is off screen and out of the tab order (inert); Escape closes
   // it and gives the focus back to the button that opened it

@@ -10,9 +10,21 @@ import { Alert, ErrorAlert } from './ui/alert';
 
 /**
  * The signed-in user's password change. The server ends every session of the account once it is changed, this one
- * too: the dialog says so and leads to the sign-in page (it opens clean the next time).
+ * too: the dialog says so and leads to the sign-in page (it opens clean the next time). `required`: the session may
+ * do nothing else until the password is changed (the first-boot password, a password an administrator reset —
+ * `user.me`'s mustChangePassword): the dialog cannot be dismissed, only left by signing out (`onSignOut`).
  */
-export function ChangePasswordDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (o: boolean) => void }) {
+export function ChangePasswordDialog({
+  open,
+  onOpenChange,
+  required = false,
+  onSignOut,
+}: {
+  open: boolean;
+  onOpenChange: (o: boolean) => void;
+  required?: boolean;
+  onSignOut?: () => void;
+}) {
   const [oldPassword, setOld] = useState('');
   const [newPassword, setNew] = useState('');
   const qc = useQueryClient();
@@ -33,10 +45,19 @@ export function ChangePasswordDialog({ open, onOpenChange }: { open: boolean; on
     await navigate({ to: '/login', search: {} });
   };
   return (
-    <Dialog open={open} onOpenChange={(o) => (!o && change.isSuccess ? void signInAgain() : onOpenChange(o))}>
+    <Dialog
+      open={open}
+      onOpenChange={(o) => (!o && change.isSuccess ? void signInAgain() : required ? undefined : onOpenChange(o))}
+    >
       <DialogContent
-        title="Change password"
-        description="Every session of your account is signed out, this one too: you sign in again with the new one."
+        title={required ? 'Choose a new password' : 'Change password'}
+        description={
+          required
+            ? 'The password you signed in with must be changed before anything else. Then every session of your ' +
+              'account is signed out, this one too: you sign in again with the new one.'
+            : 'Every session of your account is signed out, this one too: you sign in again with the new one.'
+        }
+        dismissible={!required || change.isSuccess}
       >
         {change.isSuccess ? (
           <div className="grid gap-4">
@@ -78,7 +99,12 @@ export function ChangePasswordDialog({ open, onOpenChange }: { open: boolean; on
               />
             </Field>
             <ErrorAlert error={change.error} />
-            <div className="flex justify-end">
+            <div className="flex justify-end gap-2">
+              {required && onSignOut ? (
+                <Button type="button" variant="ghost" onClick={onSignOut}>
+                  Sign out
+                </Button>
+              ) : null}
               <Button type="submit" disabled={change.isPending}>
                 Change password
               </Button>

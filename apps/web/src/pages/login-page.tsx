@@ -99,7 +99,8 @@ export function LoginPage() {
               {login.isPending ? 'Signing in…' : 'Sign in'}
             </Button>
             <p className="text-center text-xs text-muted-foreground">
-              First boot? The server printed the <code>admin</code> password once in its console.
+              First boot? The server printed the <code>admin</code> password once in its console; you choose your own at
+              the first sign-in.
             </p>
           </form>
         </CardContent>

@@ -31,21 +31,32 @@ export function useResetOnClose(open: boolean, mutation: DialogMutation | undefi
 }
 export const DialogTrigger = D.Trigger;
 
+/** `dismissible={false}`: no Close button, and neither Escape nor a click outside closes it (a step to be done) */
 export function DialogContent({
   title,
   description,
   children,
   className,
+  dismissible = true,
 }: {
   title: string;
   description?: string;
   children: React.ReactNode;
   className?: string;
+  dismissible?: boolean;
 }) {
+  const keep = (e: Event) => {
+    if (!dismissible) e.preventDefault();
+  };
   return (
     <D.Portal>
       <D.Overlay className={overlay} />
-      <D.Content className={cn(content, className)}>
+      <D.Content
+        className={cn(content, className)}
+        onEscapeKeyDown={keep}
+        onPointerDownOutside={keep}
+        onInteractOutside={keep}
+      >
         <div className="space-y-1">
           <D.Title className="text-lg font-semibold">{title}</D.Title>
           {description ? (
@@ -55,11 +66,13 @@ export function DialogContent({
           )}
         </div>
         {children}
-        <D.Close asChild>
-          <Button variant="ghost" size="icon" className="absolute right-3 top-3" aria-label="Close">
-            <X />
-          </Button>
-        </D.Close>
+        {dismissible ? (
+          <D.Close asChild>
+            <Button variant="ghost" size="icon" className="absolute right-3 top-3" aria-label="Close">
+              <X />
+            </Button>
+          </D.Close>
+        ) : null}
       </D.Content>
     </D.Portal>
   );
