@@ -283,10 +283,15 @@ export interface UserLine {
   disabled: boolean;
   lockedUntil: number | null;
   lockedAddresses: number;
+  /** the password must be changed at the next sign-in (first-boot admin, a reset password) */
+  mustChangePassword?: boolean;
   createdAt: number;
 }
 
-/** `pkim user list`: STATE is disabled, locked (until when, from how many addresses) or active at `now` */
+/**
+ * `pkim user list`: STATE is disabled, locked (until when, from how many addresses) or active at `now`, and
+ * `new password due` when the user must change its password at the next sign-in
+ */
 export const usersTable = (items: UserLine[], now: number): string =>
   table(
     ['ID', 'USERNAME', 'ROLE', 'STATE', 'CREATED'],
@@ -294,12 +299,12 @@ export const usersTable = (items: UserLine[], now: number): string =>
       u.id,
       u.username,
       u.role,
-      u.disabled
+      (u.disabled
         ? 'disabled'
         : u.lockedUntil && u.lockedUntil > now
           ? `locked until ${date(u.lockedUntil)} (${u.lockedAddresses} address` +
             `${u.lockedAddresses === 1 ? '' : 'es'})`
-          : 'active',
+          : 'active') + (u.mustChangePassword ? ', new password due' : ''),
       date(u.createdAt),
     ]),
   );

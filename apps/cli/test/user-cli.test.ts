@@ -49,6 +49,14 @@ describe('pkim user: the locked state comes from the login throttle; unlock lift
     const after = pkim(['user', 'list', '--json']).json<{ items: { username: string }[] }>().items;
     expect(after.find((u) => u.username === 'dana')).toMatchObject({ lockedUntil: null, lockedAddresses: 0 });
 
+    // a reset password is one the user must change at the next sign-in: the API's flag, and the STATE column
+    expect(after.find((u) => u.username === 'dana')).toMatchObject({ mustChangePassword: false });
+    const reset = pkim(['user', 'reset-password', 'dana', '--json']);
+    expect(reset.code, reset.stderr).toBe(0);
+    const flagged = pkim(['user', 'list', '--json']).json<{ items: { username: string }[] }>().items;
+    expect(flagged.find((u) => u.username === 'dana')).toMatchObject({ mustChangePassword: true });
+    expect(pkim(['user', 'list']).stdout).toMatch(/dana\s+operator\s+active, new password due/);
+
     const unknown = pkim(['user', 'unlock', 'nobody']);
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr.trim()).toBe("error: user.not_found: no user 'nobody'");

@@ -102,6 +102,7 @@ const userLine = (u: Dto): UserLine => ({
   disabled: u.disabled === true,
   lockedUntil: ms(u.lockedUntil),
   lockedAddresses: Number(u.lockedAddresses ?? 0),
+  mustChangePassword: u.mustChangePassword === true,
   createdAt: ms(u.createdAt) ?? 0,
 });
 

@@ -74,6 +74,11 @@ function UsersTab() {
                 {u.lockedUntil && Date.parse(u.lockedUntil) > Date.now() ? (
                   <Badge variant="warning">locked</Badge>
                 ) : null}
+                {u.mustChangePassword ? (
+                  <Badge variant="warning" title="changes the password at the next sign-in, before anything else">
+                    new password due
+                  </Badge>
+                ) : null}
               </>
             ),
           },
