@@ -215,7 +215,10 @@ describe('web console: CA renewal and key rotation (Chromium against pkim serve)
       'ca.externally_signed',
       /create a CA for the outside CA to sign .* then import the certificate on the new CA's page/,
     );
-    await note.getByText('signed by an outside CA (CN=LC Outside Root)').waitFor(POLL);
+    await note.getByText(/signed by an outside CA \(CN=LC Outside Root\)/).waitFor(POLL);
+    // its end is 20 days off: one message says so, why it is not renewed here and what to do instead — not twice
+    await note.getByText(/^The CA certificate expires in \d+ days/).waitFor(POLL);
+    expect(await page.getByText(/create a CA for the outside CA to sign/).count()).toBe(1);
     await session.shot('ca-signed-outside');
     await note.getByRole('link', { name: 'Create a CA for an outside CA to sign' }).click();
     await page.getByRole('heading', { name: 'Create a certificate authority' }).waitFor(POLL);

@@ -135,3 +135,40 @@ export function policyRowError(p: PolicyRow): string | null {
 export function acmeDirectoryUrl(d: { directoryUrl?: string | null; directoryPath: string }, origin: string): string {
   return d.directoryUrl ?? `${origin}${d.directoryPath}`;
 }
+
+/** where the relying-party URLs of a CA's certificates come from: its own setting, the server's public URL, nowhere */
+export interface CaRevocationUrls {
+  source: 'ca' | 'server' | 'none';
+  crlDistributionPoints: string[];
+  ocspUrls: string[];
+  caIssuersUrls: string[];
+  /** a relying party has no way to check revocation: no CRL distribution point and no OCSP URL */
+  lacksRevocation: boolean;
+}
+
+/**
+ * The URLs the certificates a CA issues carry, as the server's signing pipeline chooses them (url-plan.ts urlsOfCa):
+ * the CA's own (`ca.urls`: set at its creation from the server's public URL, or by `ca.setUrls`); a CA without any
+ * stored (urls null) gets the server's public URL's (`system.info`'s publicBaseUrl). `publicBaseUrl` undefined: not
+ * known (the user may not read the server's settings) — then null for such a CA, nothing is claimed.
+ */
+export function caRevocationUrls(
+  ca: {
+    id: string;
+    urls: { crlDistributionPoints: string[]; ocspUrls: string[]; caIssuersUrls: string[] } | null;
+  },
+  publicBaseUrl: string | null | undefined,
+): CaRevocationUrls | null {
+  const of = (source: CaRevocationUrls['source'], crl: string[], ocsp: string[], aia: string[]) => ({
+    source,
+    crlDistributionPoints: crl,
+    ocspUrls: ocsp,
+    caIssuersUrls: aia,
+    lacksRevocation: crl.length === 0 && ocsp.length === 0,
+  });
+  if (ca.urls) return of('ca', ca.urls.crlDistributionPoints, ca.urls.ocspUrls, ca.urls.caIssuersUrls);
+  if (publicBaseUrl === undefined) return null;
+  if (!publicBaseUrl) return of('none', [], [], []);
+  const b = publicBaseUrl.replace(/\/+$/, '');
+  return of('server', [`${b}/crl/${ca.id}.crl`], [`${b}/ocsp`], [`${b}/aia/${ca.id}.crt`]);
+}

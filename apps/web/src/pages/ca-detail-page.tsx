@@ -21,6 +21,7 @@ import { TextField } from '../components/form-fields';
 import { CaExpiryBadge, caDaysLeft, caExpiryLevel } from '../components/ca-expiry';
 import { CaHistoryCard } from '../components/ca-history';
 import { RenewCaDialog, RotateCaDialog, caLifecycleBlock, type LifecycleBlock } from '../components/ca-lifecycle';
+import { CaNoUrlsAlert, CaSettingsCard, SetCaUrlsDialog, useCaRevocationUrls } from '../components/ca-settings';
 
 /** a pasted certificate (PEM) */
 function PemField(p: {
@@ -153,6 +154,20 @@ function RenameCaDialog(p: { ca: { id: string; name: string }; open: boolean; on
 
 const RENEW_OR_ROTATE = 'Renew its certificate (same key) or rotate its key to a successor CA';
 
+/** the way on from a CA that cannot be renewed or rotated here, when it is on another page */
+function LifecycleNext({ block }: { block: LifecycleBlock }) {
+  if (!block.next) return null;
+  return (
+    <div className="mt-2">
+      <Button variant="outline" size="sm" asChild>
+        <Link to="/cas/new" search={block.next === 'create-external' ? { kind: 'external' } : {}}>
+          <Plus /> {block.next === 'create-external' ? 'Create a CA for an outside CA to sign' : 'Create a CA'}
+        </Link>
+      </Button>
+    </div>
+  );
+}
+
 /**
  * Where Renew and Rotate would be: why this CA has neither (the server's refusal, its code) and what to do instead,
  * with a link when the next step is on another page.
@@ -162,15 +177,26 @@ function LifecycleBlockedNote({ block }: { block: LifecycleBlock }) {
     <div data-testid="ca-lifecycle-blocked" data-code={block.code}>
       <Alert level="info" title={`No renewal or key rotation here: ${block.reason}.`}>
         {block.todo}
-        {block.next ? (
-          <div className="mt-2">
-            <Button variant="outline" size="sm" asChild>
-              <Link to="/cas/new" search={block.next === 'create-external' ? { kind: 'external' } : {}}>
-                <Plus /> {block.next === 'create-external' ? 'Create a CA for an outside CA to sign' : 'Create a CA'}
-              </Link>
-            </Button>
-          </div>
-        ) : null}
+        <LifecycleNext block={block} />
+      </Alert>
+    </div>
+  );
+}
+
+/**
+ * A CA that expires soon (or has expired) and cannot be renewed or rotated here: one message — the end, why neither
+ * is offered here and what to do instead — where the note and the expiry warning each said the same thing.
+ */
+function BlockedExpiryAlert(p: { block: LifecycleBlock; expired: boolean; title: string }) {
+  return (
+    <div data-testid="ca-lifecycle-blocked" data-code={p.block.code}>
+      <Alert level={p.expired ? 'critical' : 'warning'} title={p.title}>
+        {p.expired
+          ? 'It signs nothing more, and what it issued no longer verifies under it. '
+          : 'Certificates it issues cannot outlive it. '}
+        It cannot be renewed or rotated here: {p.block.reason.charAt(0).toLowerCase() + p.block.reason.slice(1)}.{' '}
+        {p.block.todo}
+        <LifecycleNext block={p.block} />
       </Alert>
     </div>
   );
@@ -189,6 +215,8 @@ export function CaDetailPage() {
   const [renameOpen, setRenameOpen] = useState(false);
   const [renewOpen, setRenewOpen] = useState(false);
   const [rotateOpen, setRotateOpen] = useState(false);
+  const [urlsOpen, setUrlsOpen] = useState(false);
+  const urls = useCaRevocationUrls(ca);
   // every CA: the parent's state (it signs a renewal), the names of the parent, predecessor and successor
   const all = useQuery(trpc.ca.list.queryOptions()).data?.items;
   const byId = new Map((all ?? []).map((c) => [c.id, c]));
@@ -206,6 +234,13 @@ export function CaDetailPage() {
     }),
   );
   const fileBase = ca.name.replace(/[^A-Za-z0-9._-]+/g, '_');
+  // the end of its certificate: expired (not a revoked CA's concern any more), near, or neither
+  const level = caExpiryLevel(ca);
+  const expiry = ca.status === 'revoked' ? 'none' : level === 'expired' || level === 'warn' ? level : 'none';
+  const expiryTitle =
+    expiry === 'expired'
+      ? `The CA certificate expired on ${formatDate(ca.notAfter)}`
+      : `The CA certificate expires in ${caDaysLeft(ca.notAfter)} days (${formatDate(ca.notAfter)})`;
   return (
     <div className="space-y-6">
       <PageHeader
@@ -270,26 +305,26 @@ export function CaDetailPage() {
       />
       <ErrorAlert error={setStatus.error} />
       <RenameCaDialog ca={ca} open={renameOpen} onOpenChange={setRenameOpen} />
-      {can('ca:write') && lifecycleBlocked ? <LifecycleBlockedNote block={lifecycleBlocked} /> : null}
       {can('ca:write') && !lifecycleBlocked ? (
         <>
           <RenewCaDialog ca={ca} open={renewOpen} onOpenChange={setRenewOpen} />
           <RotateCaDialog ca={ca} open={rotateOpen} onOpenChange={setRotateOpen} />
         </>
       ) : null}
+      {can('ca:write') ? <SetCaUrlsDialog ca={ca} open={urlsOpen} onOpenChange={setUrlsOpen} /> : null}
       {ca.status === 'revoked' ? (
         <Alert level="critical" title={`Revoked ${formatDateTime(ca.revokedAt)} (${ca.revocationReason})`}>
           Everything it issued was revoked with it.
         </Alert>
       ) : null}
-      {caExpiryLevel(ca) === 'expired' && ca.status !== 'revoked' ? (
-        <Alert level="critical" title={`The CA certificate expired on ${formatDate(ca.notAfter)}`}>
-          It signs nothing more, and what it issued no longer verifies under it.{' '}
-          {lifecycleBlocked
-            ? lifecycleBlocked.todo
-            : 'Renew its certificate: the same key gets a new certificate, the CA is active again and what it ' +
-              'issued verifies again. Or rotate its key to a successor CA.'}
-          {can('ca:write') && !lifecycleBlocked ? (
+      {expiry !== 'none' && lifecycleBlocked ? (
+        <BlockedExpiryAlert block={lifecycleBlocked} expired={expiry === 'expired'} title={expiryTitle} />
+      ) : expiry === 'expired' ? (
+        <Alert level="critical" title={expiryTitle}>
+          It signs nothing more, and what it issued no longer verifies under it. Renew its certificate: the same key
+          gets a new certificate, the CA is active again and what it issued verifies again. Or rotate its key to a
+          successor CA.
+          {can('ca:write') ? (
             <div className="mt-2">
               <Button size="sm" onClick={() => setRenewOpen(true)}>
                 <RefreshCw /> Renew the expired certificate
@@ -297,14 +332,15 @@ export function CaDetailPage() {
             </div>
           ) : null}
         </Alert>
-      ) : caExpiryLevel(ca) === 'warn' ? (
-        <Alert
-          level="warning"
-          title={`The CA certificate expires in ${caDaysLeft(ca.notAfter)} days (${formatDate(ca.notAfter)})`}
-        >
-          Certificates it issues cannot outlive it.{' '}
-          {lifecycleBlocked ? lifecycleBlocked.todo : `${RENEW_OR_ROTATE} before then.`}
+      ) : expiry === 'warn' ? (
+        <Alert level="warning" title={expiryTitle}>
+          Certificates it issues cannot outlive it. {RENEW_OR_ROTATE} before then.
         </Alert>
+      ) : can('ca:write') && lifecycleBlocked ? (
+        <LifecycleBlockedNote block={lifecycleBlocked} />
+      ) : null}
+      {ca.status !== 'revoked' && urls?.lacksRevocation ? (
+        <CaNoUrlsAlert ca={ca} urls={urls} onSetUrls={can('ca:write') ? () => setUrlsOpen(true) : undefined} />
       ) : null}
       {/* a pending CA: what is left to do comes first */}
       {ca.status === 'pending' && can('ca:write') ? <PendingCaCard ca={ca} fileBase={fileBase} /> : null}
@@ -374,6 +410,9 @@ export function CaDetailPage() {
         </Card>
       ) : null}
       {ca.status !== 'pending' ? <CaHistoryCard ca={ca} cas={byId} /> : null}
+      {ca.status !== 'revoked' ? (
+        <CaSettingsCard ca={ca} urls={urls} canWrite={can('ca:write')} onSetUrls={() => setUrlsOpen(true)} />
+      ) : null}
       {can('certificate:read') ? (
         <Card>
           <CardHeader className="flex-row items-center justify-between">

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { useMutation, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient, useSuspenseQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { Check, ChevronLeft, ChevronRight, Import } from 'lucide-react';
 import { trpc, type RouterInputs } from '../lib/trpc';
@@ -9,7 +9,7 @@ import { DefinitionList, PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
 import { Card, CardContent } from '../components/ui/card';
 import { Field, Input, NativeSelect } from '../components/ui/input';
-import { ErrorAlert } from '../components/ui/alert';
+import { Alert, ErrorAlert } from '../components/ui/alert';
 
 type CreateInput = RouterInputs['ca']['create'];
 /** root and intermediate are signed here; an external CA's key is made here and its CSR signed by an outside CA */
@@ -37,6 +37,8 @@ export function CreateCaPage() {
     data: { items: cas },
   } = useSuspenseQuery(trpc.ca.list.queryOptions());
   const health = useSuspenseQuery(trpc.system.health.queryOptions()).data;
+  // the server's public URL: a new CA's certificates carry CRL, OCSP and CA-issuer URLs under it (none without one)
+  const publicBaseUrl = useQuery(trpc.system.info.queryOptions()).data?.publicBaseUrl;
   const parents = cas.filter((c) => c.status === 'active');
   const [step, setStep] = useState(0);
   const [kind, setKind] = useState<Kind>(search.kind ?? (search.parentId ? 'intermediate' : 'root'));
@@ -312,8 +314,25 @@ export function CreateCaPage() {
                   ],
                   ['Path length', pathLen === '' ? 'unlimited' : pathLen],
                   ['Name constraints', input.nameConstraints ? JSON.stringify(input.nameConstraints) : 'none'],
+                  [
+                    'Revocation URLs',
+                    publicBaseUrl
+                      ? `CRL, OCSP and CA issuers under ${publicBaseUrl}`
+                      : publicBaseUrl === null
+                        ? 'none'
+                        : "under the server's public URL, if it has one",
+                  ],
                 ]}
               />
+            ) : null}
+            {step === 4 && publicBaseUrl === null ? (
+              <div data-testid="ca-review-no-urls">
+                <Alert level="warning" title="Its certificates will carry no CRL or OCSP URL">
+                  The server has no public URL (PKIM_PUBLIC_URL, publicUrl in the config file), so relying parties could
+                  not check whether a certificate of this CA was revoked. Set the CA&apos;s URLs on its page once it is
+                  made (Set URLs), before it issues — or start the server with its public URL first.
+                </Alert>
+              </div>
             ) : null}
             <ErrorAlert error={create.error} />
             <div className="flex justify-between">
