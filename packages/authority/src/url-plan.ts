@@ -1,4 +1,4 @@
-import { PkiError } from '@pkim/shared';
+import { PkiError, serverUrlsUnder } from '@pkim/shared';
 import type { CaRow, CaUrlsJson } from '@pkim/store';
 
 /** Relying-party URLs embedded in certificates (CRL distribution points, OCSP, CA issuers). */
@@ -8,15 +8,9 @@ export interface PublicUrls {
   caIssuersUrls?: string[];
 }
 
-/** `<base>/crl/<caId>.crl`, `<base>/ocsp`, `<base>/aia/<caId>.crt` — what PKI Manager's server answers. */
+/** `<base>/crl/<caId>.crl`, `<base>/ocsp`, `<base>/aia/<caId>.crt` — what the server answers (the base checked) */
 export function urlsFromBase(base: string, caId: string): CaUrlsJson {
-  const b = checkHttpUrl(base, 'base URL').replace(/\/+$/, '');
-  return {
-    base: b,
-    crlDistributionPoints: [`${b}/crl/${caId}.crl`],
-    ocspUrls: [`${b}/ocsp`],
-    caIssuersUrls: [`${b}/aia/${caId}.crt`],
-  };
+  return serverUrlsUnder(checkHttpUrl(base, 'base URL'), caId);
 }
 
 /** a new CA's URL lists (CreateCaInput.urls), each an http(s) URL, as the CA's URL setting stores them */

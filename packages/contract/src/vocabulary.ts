@@ -7,6 +7,7 @@ import {
   keyUsagesNotPossible,
 } from '@pkim/shared/key-types';
 import { NOTIFICATION_EVENTS } from '@pkim/shared/notification-events';
+import { serverUrlsUnder } from '@pkim/shared/server-urls';
 
 /**
  * The API's word lists as plain constants (no zod), importable by the browser console without pulling in the
@@ -27,3 +28,5 @@ export const CERTIFICATE_STATUSES = ['active', 'revoked', 'expired'] as const;
 export { NOTIFICATION_EVENTS };
 /** A notification delivery's status, as the delivery log filters by it. */
 export const NOTIFICATION_STATUSES = ['pending', 'retrying', 'delivered', 'failed'] as const;
+/** The CRL, OCSP and CA-issuers URLs the server answers under a base URL (what a CA without its own URLs carries). */
+export { serverUrlsUnder };

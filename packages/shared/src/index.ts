@@ -11,3 +11,4 @@ export * from './san-list';
 export * from './worker-module';
 export * from './path-len';
 export * from './leaf-not-after';
+export * from './server-urls';

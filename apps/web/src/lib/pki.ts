@@ -24,6 +24,7 @@ export {
   keyUsageClashes,
   keyUsagesNotPossible,
 } from '@pkim/contract/vocabulary';
+import { serverUrlsUnder } from '@pkim/contract/vocabulary';
 
 /** an IPv4 address in dotted form (each part checked by the server) */
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -147,10 +148,11 @@ export interface CaRevocationUrls {
 }
 
 /**
- * The URLs the certificates a CA issues carry, as the server's signing pipeline chooses them (url-plan.ts urlsOfCa):
- * the CA's own (`ca.urls`: set at its creation from the server's public URL, or by `ca.setUrls`); a CA without any
- * stored (urls null) gets the server's public URL's (`system.info`'s publicBaseUrl). `publicBaseUrl` undefined: not
- * known (the user may not read the server's settings) — then null for such a CA, nothing is claimed.
+ * The URLs the certificates a CA issues carry, as the server's signing pipeline chooses them (url-plan.ts
+ * urlsOfCa): the CA's own (`ca.urls`: set at its creation from the server's public URL, or by `ca.setUrls`); a CA
+ * without any stored (urls null) gets those under the server's public URL (`system.info`'s publicBaseUrl; the paths:
+ * serverUrlsUnder, the server's own function). `publicBaseUrl` undefined: not known (the user may not read the
+ * server's settings) — then null for such a CA, nothing is claimed.
  */
 export function caRevocationUrls(
   ca: {
@@ -169,6 +171,6 @@ export function caRevocationUrls(
   if (ca.urls) return of('ca', ca.urls.crlDistributionPoints, ca.urls.ocspUrls, ca.urls.caIssuersUrls);
   if (publicBaseUrl === undefined) return null;
   if (!publicBaseUrl) return of('none', [], [], []);
-  const b = publicBaseUrl.replace(/\/+$/, '');
-  return of('server', [`${b}/crl/${ca.id}.crl`], [`${b}/ocsp`], [`${b}/aia/${ca.id}.crt`]);
+  const u = serverUrlsUnder(publicBaseUrl, ca.id);
+  return of('server', u.crlDistributionPoints, u.ocspUrls, u.caIssuersUrls);
 }
