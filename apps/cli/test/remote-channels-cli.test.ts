@@ -13,7 +13,9 @@ import { bothModesSuite, comparableShape, expectSameSteps, stepRecorder } from '
 
 const tmp = tempDir('pkim-remote-channels-');
 const file = (name: string) => join(tmp.dir, name);
-const XDG = { XDG_CONFIG_HOME: file('xdg') };
+// both installs with one public URL: the ACME directory objects' directoryUrl is then the same in both modes (without
+// one the server gives the origin a call reached it at, the local CLI null: cli-output-files, api-contract)
+const XDG = { XDG_CONFIG_HOME: file('xdg'), PKIM_PUBLIC_URL: 'https://pki.example.test' };
 
 const VOLATILE = [
   'token',

@@ -261,19 +261,20 @@ describe('pkim remote mode: the same commands through a server', () => {
       ['notify', 'rule', 'list'],
       ['spiffe', 'status'],
     ];
+    // ACME directory URLs: remotely under the server's URL, locally under publicUrl (the same server here)
+    const local = (...args: string[]) =>
+      args[0] === 'acme' && args[1] === 'list'
+        ? runPkim(args, { dataDir: serverDir, env: { ...XDG, PKIM_PUBLIC_URL: server.url } })
+        : onServer(...args);
     for (const args of lists) {
       // the server first: a token's LAST USED is written as the server reads it, the local read then sees it
       const there = remote(...args);
-      // ACME directory URLs: remotely under the server's URL, locally under publicUrl (the same server here)
-      const here =
-        args[0] === 'acme' && args[1] === 'list'
-          ? runPkim(args, { dataDir: serverDir, env: { ...XDG, PKIM_PUBLIC_URL: server.url } })
-          : onServer(...args);
+      const here = local(...args);
       expect(there.code, there.stderr).toBe(0);
       expect(here.code, here.stderr).toBe(0);
       expect(there.stdout, args.join(' ')).toBe(here.stdout);
       // --json stays the API's page in both modes
-      expect(remote(...args, '--json').json(), args.join(' ')).toEqual(onServer(...args, '--json').json());
+      expect(remote(...args, '--json').json(), args.join(' ')).toEqual(local(...args, '--json').json());
     }
     expect(remote('token', 'list').stdout).toMatch(/^ID\s+NAME\s+ROLE\s+SCOPES\s+EXPIRES\s+LAST USED\s+REVOKED\n/);
     expect(remote('user', 'list').stdout).toMatch(/\blisted-user\s+operator\s+active\b/);

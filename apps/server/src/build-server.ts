@@ -253,8 +253,6 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   // Vault clients send the LIST verb, which Node's HTTP parser refuses: a connection that sends one is taken over
   // from the parser that refused it and rewritten below a new one (the others never pass through the shim)
   installListVerbFallback(app.server);
-  // the idle timeout cuts a silent client, not an answer the server is still preparing (a slow HSM/KMS)
-  keepConnectionsWhileAnswering(app.server);
   const metrics = createServerMetrics(authority, { defaultMetrics: options.processMetrics });
   // prom-client loads once the server listens (server-metrics.ts): not on the way to being ready
   app.addHook('onListen', function loadMetrics(done) {
@@ -455,6 +453,9 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
       maxAgeSeconds: maxAge,
     });
   }
+  // the idle timeout cuts a silent client, not an answer the server is still preparing (a slow HSM/KMS): after the
+  // front paths, which each want the server's one request listener (http-idle-timeout.ts keeps it one)
+  keepConnectionsWhileAnswering(app.server);
 
   if (options.backgroundJobs !== false) {
     const jobs = startBackgroundJobs(authority, { observer: metrics.jobsObserver, ...options.backgroundJobs });

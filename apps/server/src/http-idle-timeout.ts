@@ -12,13 +12,20 @@ import type { Socket } from 'node:net';
  * written yet: its timeout is ignored then (it fires again after the next silence). Everything else is closed at the
  * timeout as Node would. The keep-alive timeout after an answer and `requestTimeout` (the whole request received)
  * are Node's and unchanged.
+ *
+ * The server keeps ONE request listener: this wraps the one there (Fastify's, or the front paths' in front of it:
+ * front-path.ts installs nothing on a server with two listeners, so a listener added beside them would turn every
+ * front path off). Installed after the front paths, so their requests are covered too.
  */
 export function keepConnectionsWhileAnswering(server: Server): void {
+  const listeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     // a listener of the answer's 'timeout' replaces Node's default (destroy the socket) for this request's turn
     res.on('timeout', (socket: Socket) => {
       if (req.complete && !res.headersSent) return;
       socket.destroy();
     });
+    for (const listener of listeners) listener.call(server, req, res);
   });
 }
