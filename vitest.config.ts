@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /** the console's tests: one process (as SHARED) and one Chromium (apps/web/test/support/chromium-server.ts) */
@@ -46,6 +47,13 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    /**
+     * at least two files at a time: vitest's default (`availableParallelism − 1`) is ONE on a 2-core host, where a
+     * file's children (openssl, `pkim serve`, PostgreSQL, Chromium) leave the second core idle half the time. Two
+     * workers in the idle clean-clone CI of e4d3387: 291 files, 3,413 tests passed, vitest 777 s against 1,140–1,199 s
+     * with one (docs/testing.md "Session 36: suite time"). `VITEST_MAX_WORKERS` still overrides it.
+     */
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     globalSetup: ['tests/global-setup.ts'],
     projects: [
       {
