@@ -81,10 +81,23 @@ export function leafNotAfterText(name: string, id: string, behavior: string): st
   return `CA ${name} (${id}): a leaf asked past its notAfter is ${what[behavior] ?? behavior} (${behavior})`;
 }
 
-/** `ca delete`'s line: whether the key was destroyed is what the backend did, not what was asked */
-export function caDeletedText(ref: string, destroyKey: boolean, keyDestroyed: boolean): string {
+/**
+ * `ca delete`'s line: whether the key was destroyed is what the backend did, not what was asked; a key other CAs use
+ * too (`keyInUseBy`: Vault issuers on one `key_ref`) is kept for them — the CA is deleted, exit 0, no failure
+ */
+export function caDeletedText(
+  ref: string,
+  destroyKey: boolean,
+  keyDestroyed: boolean,
+  keyInUseBy?: readonly { name: string }[],
+): string {
   if (!destroyKey) return `CA ${ref} deleted`;
   if (keyDestroyed) return `CA ${ref} deleted and its key destroyed`;
+  if (keyInUseBy?.length)
+    return (
+      `CA ${ref} deleted; its key is kept: CA ${keyInUseBy.map((c) => c.name).join(', ')} use it too ` +
+      '(the last of them deleted with --destroy-key destroys it)'
+    );
   return (
     `CA ${ref} deleted, but its key could not be destroyed: it is left in its key backend ` +
     '(audit event kms.key_destroy_failed has the reason)'

@@ -26,6 +26,7 @@ import { readPrivateKeyPem, type BackendName, type KeyRef, type Signer } from '@
 import type { CaRow, CaUrlsJson } from '@pkim/store';
 import type {
   Actor,
+  CaKeyUser,
   CaService,
   CaRevocationService,
   CaUrlsInput,
@@ -777,7 +778,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     caId: string,
     opts: { destroyKey?: boolean },
     actor: Actor,
-  ): Promise<{ keyDestroyed: boolean; keyInUseBy?: string }> {
+  ): Promise<{ keyDestroyed: boolean; keyInUseBy?: CaKeyUser[] }> {
     authorize(actor, 'ca:write');
     try {
       const ca = await findCa(caId);
@@ -817,15 +818,16 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
         });
       // a key other CAs use too (the issuers of one Vault mount: CreateCaInput.shareKeyWith) stays for them: the
       // last CA deleted destroys it
-      const sharer = (await store.cas.list()).find((c) => c.keyUri === ca.keyUri && c.id !== ca.id);
-      const keyInUseBy = opts.destroyKey ? sharer?.id : undefined;
+      const sharers = (await store.cas.list()).filter((c) => c.keyUri === ca.keyUri && c.id !== ca.id);
+      const keyInUseBy =
+        opts.destroyKey && sharers.length ? sharers.map((c) => ({ id: c.id, name: c.name })) : undefined;
       await store.commit({
         deleteCas: [ca.id],
         audit: [
           auditEvent(clock, actor, 'ca.deleted', ca.id, {
             name: ca.name,
             destroyKey: !!opts.destroyKey,
-            ...(keyInUseBy && { keyInUseBy }),
+            ...(keyInUseBy && { keyInUseBy: keyInUseBy.map((c) => c.id) }),
           }),
         ],
       });

@@ -306,6 +306,12 @@ export interface IssuedCertificate {
   warnings?: string[];
 }
 
+/** a CA that uses a key (`cas.delete`'s `keyInUseBy`: the other users of a deleted CA's key) */
+export interface CaKeyUser {
+  id: string;
+  name: string;
+}
+
 export interface CaUrlsInput {
   base?: string;
   crlDistributionPoints?: string[];
@@ -362,13 +368,14 @@ export interface CaService {
   /**
    * deletes a revoked/expired CA; optionally destroys its key in the backend after the delete commits —
    * `keyDestroyed` false when it was not asked, the backend refused (kms.key_destroy_failed audited, key left) or
-   * another CA uses the key too (`keyInUseBy`: that CA's id; the key kept for it, said in `ca.deleted`)
+   * other CAs use the key too (`keyInUseBy`: those CAs; the key kept for them, their ids in `ca.deleted`'s details:
+   * not a failure, the CA is deleted and the last of them deleted with `destroyKey` destroys the key)
    */
   delete(
     caId: string,
     opts: { destroyKey?: boolean },
     actor: Actor,
-  ): Promise<{ keyDestroyed: boolean; keyInUseBy?: string }>;
+  ): Promise<{ keyDestroyed: boolean; keyInUseBy?: CaKeyUser[] }>;
   /**
    * a new certificate for the CA's own key (same subject, key and SKI; new serial and validity) through the signing
    * pipeline: signed by its parent (active; the validity within the parent's) or, a root, by itself. The CA's

@@ -354,7 +354,17 @@ export const caRevokeOutputSchema = z.object({
 });
 export const caDeleteInputSchema = z.object({ id: caRefSchema, destroyKey: z.boolean().default(false) }).strict();
 /** `keyDestroyed`: the backend destroyed the key (false when not asked, or when it refused after the delete) */
-export const caDeleteOutputSchema = z.object({ ok: z.literal(true), keyDestroyed: z.boolean() });
+/**
+ * `keyDestroyed`: whether the key backend destroyed the key (asked with `destroyKey`); `keyInUseBy` (with
+ * `destroyKey` only): the other CAs that use the key (the issuers of one Vault mount on one `key_ref`) — the key is
+ * kept for them, not a failure: the CA is deleted, the last of them deleted with `destroyKey` destroys the key
+ */
+export const caDeleteOutputSchema = z.object({
+  ok: z.literal(true),
+  keyDestroyed: z.boolean(),
+  keyInUseBy: z.array(z.object({ id: z.string(), name: z.string() })).optional(),
+});
+export type CaDeleteOutputDto = z.infer<typeof caDeleteOutputSchema>;
 export const caExportChainOutputSchema = z.object({ id: z.string(), chainPem: z.string() });
 
 /** `ca.generateCrl` / `pkim crl generate`: a freshly signed CRL of a CA (PEM) and its numbers */

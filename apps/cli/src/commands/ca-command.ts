@@ -448,8 +448,10 @@ export function registerCaCommand(program: Command, ctx: CliContext): void {
     .option('--destroy-key', 'also destroy its private key in the key backend')
     .action(async (ref: string, o: { destroyKey?: boolean }) => {
       const a = await ctx.openAuthority();
-      const { keyDestroyed } = await a.cas.delete(ref, { destroyKey: o.destroyKey }, ctx.actor);
-      ctx.output({ deleted: ref, keyDestroyed }, () => caDeletedText(ref, !!o.destroyKey, keyDestroyed));
+      const { keyDestroyed, keyInUseBy } = await a.cas.delete(ref, { destroyKey: o.destroyKey }, ctx.actor);
+      ctx.output({ deleted: ref, keyDestroyed, ...(keyInUseBy && { keyInUseBy }) }, () =>
+        caDeletedText(ref, !!o.destroyKey, keyDestroyed, keyInUseBy),
+      );
     });
 
   ca.command('truststore <ca>')

@@ -26,7 +26,14 @@ import {
   type TokenLine,
   type UserLine,
 } from '../format';
-import type { AcmeDirectoryDto, CaRotateOutputDto, CaViewDto, ProfileSummaryDto, VaultMountDto } from '@pkim/contract';
+import type {
+  AcmeDirectoryDto,
+  CaDeleteOutputDto,
+  CaRotateOutputDto,
+  CaViewDto,
+  ProfileSummaryDto,
+  VaultMountDto,
+} from '@pkim/contract';
 import { checkedDefaultExportPath, checkedDefaultTruststorePath, readPasswordFile } from '../export-output';
 import {
   caDeletedText,
@@ -213,7 +220,12 @@ export const ADMIN_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
     input: async ([ref], o, call) => ({ id: await caIdOf(call, ref), destroyKey: !!o.destroyKey }),
     print: (ctx, out, o, [ref]) => {
       const keyDestroyed = out.keyDestroyed === true;
-      say(ctx, { deleted: ref, keyDestroyed }, caDeletedText(text(ref), !!o.destroyKey, keyDestroyed));
+      const keyInUseBy = (out as CaDeleteOutputDto).keyInUseBy;
+      say(
+        ctx,
+        { deleted: ref, keyDestroyed, ...(keyInUseBy && { keyInUseBy }) },
+        caDeletedText(text(ref), !!o.destroyKey, keyDestroyed, keyInUseBy),
+      );
     },
   },
   'ca truststore': {

@@ -152,7 +152,9 @@ describe('one key, several issuers', () => {
     const wiped = await vaultCall(f, 'DELETE', 'sk/root');
     expect(wiped.status, wiped.text).toBe(200);
     const said = (wiped.body.warnings as string[]).join('\n');
-    expect(said.match(/its key is CA \S+'s too/g)).toHaveLength(2);
+    // the default last: sk-a2 and sk-b go first, each naming the issuers still on the key
+    expect(said.match(/its key is kept: CA [^\n]* use it too/g)).toHaveLength(2);
+    expect(said).toMatch(/CA sk-b \S+ was deleted; its key is kept: CA sk-a \(\S+\) use it too/);
     expect(said.match(/and its key destroyed in its key backend/g)).toHaveLength(1);
     expect(blobs()).toBe(blobsBefore - 1);
     const destroyed = await f.authority.audit.list({ action: 'kms.key_destroyed', target: uri, limit: 10 });
@@ -218,10 +220,12 @@ describe('one key, several issuers', () => {
     const before = blobs();
     const gone = await f.authority.cas.delete(rootId, { destroyKey: true }, ACTORS.admin);
     expect(gone.keyDestroyed).toBe(false);
-    expect(gone.keyInUseBy).toBe((await vaultCall(f, 'GET', 'ski/issuer/sk-int')).body.data.issuer_id);
+    expect(gone.keyInUseBy).toEqual([
+      { id: (await vaultCall(f, 'GET', 'ski/issuer/sk-int')).body.data.issuer_id, name: 'sk-int' },
+    ]);
     expect(blobs()).toBe(before);
     const deleted = await f.authority.audit.list({ action: 'ca.deleted', target: rootId, limit: 5 });
-    expect(deleted.map((e) => e.details.keyInUseBy)).toEqual([gone.keyInUseBy]);
+    expect(deleted.map((e) => e.details.keyInUseBy)).toEqual([gone.keyInUseBy!.map((c) => c.id)]);
     const after = await vaultCall(f, 'POST', 'ski/issuer/sk-int/issue/web', { common_name: 'j.example.com' });
     expect(after.status, after.text).toBe(200);
     const va = opensslVerify({ leafPem: pemOf(after), chainPems: [intPem], rootPem: pemOf(outer) });

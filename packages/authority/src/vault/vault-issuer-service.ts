@@ -321,8 +321,8 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
             keyDestroyed
               ? `CA ${ca.name} (${ca.id}) was deleted and its key destroyed in its key backend.`
               : keyInUseBy
-                ? `CA ${ca.name} (${ca.id}) was deleted; its key is CA ${keyInUseBy}'s too: destroyed with the last ` +
-                  'CA using it.'
+                ? `CA ${ca.name} (${ca.id}) was deleted; its key is kept: CA ` +
+                  `${keyInUseBy.map((c) => `${c.name} (${c.id})`).join(', ')} use it too (destroyed with the last).`
                 : `CA ${ca.name} (${ca.id}) was deleted; its key could not be destroyed and was left in its key ` +
                   'backend (kms.key_destroy_failed in the audit log).',
           );

@@ -219,8 +219,12 @@ export const caRouter = router({
     .input(caDeleteInputSchema)
     .output(caDeleteOutputSchema)
     .mutation(async ({ ctx, input }) => {
-      const { keyDestroyed } = await ctx.authority.cas.delete(input.id, { destroyKey: input.destroyKey }, ctx.actor);
-      return { ok: true as const, keyDestroyed };
+      const { keyDestroyed, keyInUseBy } = await ctx.authority.cas.delete(
+        input.id,
+        { destroyKey: input.destroyKey },
+        ctx.actor,
+      );
+      return { ok: true as const, keyDestroyed, ...(keyInUseBy && { keyInUseBy }) };
     }),
 
   /** signs a fresh CRL now (bumps the CRL number; `pkim crl generate`) */
