@@ -16,6 +16,7 @@ import { LoginPage } from './pages/login-page';
 import { DashboardPage } from './pages/dashboard-page';
 import { CertificatesPage, expiryWindowOf, type CertificatesSearch } from './pages/certificates-page';
 import { PageSkeleton } from './components/page';
+import type { CasSearch } from './pages/ca-hierarchy-page';
 import { isSshTab, type SshTab } from './pages/ssh/ssh-tabs';
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
@@ -62,6 +63,10 @@ const dashboardRoute = createRoute({ getParentRoute: () => appRoute, path: '/', 
 const casRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/cas',
+  validateSearch: (s: Record<string, unknown>): CasSearch => ({
+    view: s.view === 'expiry' ? 'expiry' : undefined,
+    expiring: s.view === 'expiry' ? expiryWindowOf(s.expiring) : undefined,
+  }),
   component: lazyRouteComponent(() => import('./pages/ca-hierarchy-page'), 'CaHierarchyPage'),
 });
 export const createCaRoute = createRoute({

@@ -1,8 +1,9 @@
 // End to end in Chromium against `pkim serve`: each CA's expiry in the console. A root (default validity) with two
 // intermediates that end in 20 and 60 days (made through the authority, openssl verifies each chain): the dashboard
 // lists the CA certificates soonest first with the days left, flagging the one under CA_EXPIRY_WARN_DAYS; the CA page
-// shows the days left and warns for that one only; the CA list's "By expiry" view sorts by end and filters by days
-// left.
+// shows the days left and warns for that one only; the CA list's "By expiry" view sorts by end and, with a window
+// chosen, lists what the API's `ca.list({ expiringWithin })` answers: a revoked intermediate that ends within the
+// window (25 days) is left out, as `pkim ca list --expiring-within` leaves it out; the window is in the address.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
@@ -40,6 +41,8 @@ describe('web console: CA expiry (Chromium against pkim serve)', () => {
       actor: E2E_ADMIN,
     });
     const mid = await createIssuingCa(server.authority, root, 'exp-mid', { validityMs: 60 * DAY, actor: E2E_ADMIN });
+    const gone = await createIssuingCa(server.authority, root, 'exp-gone', { validityMs: 25 * DAY, actor: E2E_ADMIN });
+    await server.authority.cas.revokeCa(gone.id, 'superseded', E2E_ADMIN);
     Object.assign(ids, { 'exp-root': root.id, 'exp-short': short.id, 'exp-mid': mid.id });
     await session.signIn('admin', session.adminPassword);
   }, 240_000);
@@ -61,6 +64,10 @@ describe('web console: CA expiry (Chromium against pkim serve)', () => {
     for (const name of ['exp-short', 'exp-mid', 'exp-root'])
       await expectDaysLeft(await badge(name).textContent(), name);
     await session.shot('dashboard-ca-expiry');
+    // its link opens the CA list by expiry
+    await page.getByRole('link', { name: 'All CAs →' }).click();
+    await page.locator('[data-ca-row="exp-short"]').waitFor(POLL);
+    expect(new URL(page.url()).search).toBe('?view=expiry');
   }, 120_000);
 
   it('the CA page shows its days left and warns only under 30 days', async () => {
@@ -78,18 +85,32 @@ describe('web console: CA expiry (Chromium against pkim serve)', () => {
     expect(await page.getByText(/^The CA certificate expires in/).count()).toBe(0);
   }, 120_000);
 
-  it("the CA list's By expiry view sorts by end and filters by days left", async () => {
+  it("the CA list's By expiry view sorts by end; a window lists what ca.list({ expiringWithin }) answers", async () => {
     await session.nav('Authorities');
     await page.getByRole('button', { name: 'By expiry' }).click();
     const rows = page.locator('[data-ca-row]');
     const names = () => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-ca-row')));
-    await expect.poll(names, POLL).toEqual(['exp-short', 'exp-mid', 'exp-root']);
-    await page.getByLabel('Expiring within').selectOption('30');
+    // any time: every CA, the revoked one too (its status says so), soonest end first
+    await expect.poll(names, POLL).toEqual(['exp-short', 'exp-gone', 'exp-mid', 'exp-root']);
+    // a window: the API's answer, sent with the duration (the revoked CA ending in 25 days left out)
+    const [asked] = await Promise.all([
+      page.waitForRequest((r) => r.url().includes('/ca.list?') && r.url().includes('expiringWithin'), POLL),
+      page.getByLabel('Expiring within').selectOption('30d'),
+    ]);
+    expect(decodeURIComponent(asked.url())).toContain('"expiringWithin":"30d"');
     await expect.poll(names, POLL).toEqual(['exp-short']);
-    await page.getByLabel('Expiring within').selectOption('90');
+    await page.getByLabel('Expiring within').selectOption('90d');
     await expect.poll(names, POLL).toEqual(['exp-short', 'exp-mid']);
+    const api = await server.authority.cas.list({ expiringWithinMs: 90 * DAY });
+    expect(api.map((c) => c.name)).toEqual(['exp-short', 'exp-mid']);
     await session.shot('ca-list-by-expiry');
+    // the view and window are in the address: a reload (or a link) opens them again
+    expect(new URL(page.url()).search).toBe('?view=expiry&expiring=90d');
+    await page.reload();
+    await expect.poll(names, POLL).toEqual(['exp-short', 'exp-mid']);
+    expect(await page.getByLabel('Expiring within').inputValue()).toBe('90d');
     await page.getByRole('button', { name: 'Hierarchy' }).click();
     await page.getByRole('tree', { name: 'CA hierarchy' }).waitFor(POLL);
+    expect(new URL(page.url()).search).toBe('');
   }, 120_000);
 });

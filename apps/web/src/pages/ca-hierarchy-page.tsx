@@ -1,6 +1,5 @@
-import { useState } from 'react';
-import { useSuspenseQuery } from '@tanstack/react-query';
-import { Link } from '@tanstack/react-router';
+import { keepPreviousData, useQuery, useSuspenseQuery } from '@tanstack/react-query';
+import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { ChevronRight, Import, KeyRound, Network, Plus } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../lib/trpc';
 import { useMe } from '../lib/auth';
@@ -12,7 +11,9 @@ import { StatusBadge } from '../components/ui/badge';
 import { EmptyState } from '../components/ui/empty-state';
 import { Field, NativeSelect } from '../components/ui/input';
 import { Table, TBody, TD, TH, THead, TR } from '../components/ui/table';
-import { CA_EXPIRY_WARN_DAYS, CaExpiryBadge, caDaysLeft } from '../components/ca-expiry';
+import { ErrorAlert } from '../components/ui/alert';
+import { CaExpiryBadge } from '../components/ca-expiry';
+import { EXPIRY_WINDOWS } from './certificates-page';
 
 type Ca = RouterOutputs['ca']['list']['items'][number];
 
@@ -47,41 +48,66 @@ function CaNode({ ca, children, depth }: { ca: Ca; children: Map<string | null, 
   );
 }
 
-/** `within` days: the CAs whose certificate ends within that many days, expired ones included ('' = all) */
-const WITHIN = ['', String(CA_EXPIRY_WARN_DAYS), '90', '365'] as const;
+/**
+ * The CA list's search parameters (`/cas?view=expiry&expiring=30d`): the "By expiry" view and its window, a duration
+ * as the API's `ca.list({ expiringWithin })` takes it (the router imports this type only: the page loads lazily).
+ */
+export interface CasSearch {
+  view?: 'expiry';
+  expiring?: string;
+}
 
-/** every CA as a flat list, soonest end first (pending CAs, without a certificate, last), filtered by days left */
-function CaExpiryTable({ cas }: { cas: Ca[] }) {
-  const [within, setWithin] = useState<string>('');
-  const now = Date.now();
-  const shown = cas
-    .filter((ca) => {
-      if (!within) return true;
-      const days = caDaysLeft(ca.notAfter, now);
-      return days !== null && days < Number(within);
-    })
-    .sort((a, b) => {
-      const x = a.notAfter ? Date.parse(a.notAfter) : Infinity;
-      const y = b.notAfter ? Date.parse(b.notAfter) : Infinity;
-      return x - y || a.name.localeCompare(b.name);
-    });
+/**
+ * Every CA as a flat list, soonest end first (pending CAs, without a certificate, last); with a window, the CAs the
+ * API lists as ending within it (`ca.list({ expiringWithin })`, as `pkim ca list --expiring-within`): those already
+ * past their end included, pending and revoked ones left out, soonest first.
+ */
+function CaExpiryTable({ cas, within, onWithin }: { cas: Ca[]; within?: string; onWithin: (w?: string) => void }) {
+  const expiring = useQuery({
+    ...trpc.ca.list.queryOptions({ expiringWithin: within }),
+    enabled: within !== undefined,
+    placeholderData: keepPreviousData,
+  });
+  const label = (w: string) => EXPIRY_WINDOWS.find(([value]) => value === w)?.[1] ?? w;
+  const shown = within
+    ? (expiring.data?.items ?? [])
+    : [...cas].sort((a, b) => {
+        const x = a.notAfter ? Date.parse(a.notAfter) : Infinity;
+        const y = b.notAfter ? Date.parse(b.notAfter) : Infinity;
+        return x - y || a.name.localeCompare(b.name);
+      });
   return (
     <div className="space-y-3">
       <div className="max-w-xs">
-        <Field label="Expiring within" htmlFor="ca-expiring-within">
-          <NativeSelect id="ca-expiring-within" value={within} onChange={(e) => setWithin(e.target.value)}>
-            {WITHIN.map((w) => (
-              <option key={w} value={w}>
-                {w ? `${w} days` : 'any time'}
+        <Field
+          label="Expiring within"
+          htmlFor="ca-expiring-within"
+          hint={within ? 'Expired CAs included; pending and revoked ones left out' : 'Every CA, its status shown'}
+        >
+          <NativeSelect
+            id="ca-expiring-within"
+            value={within ?? ''}
+            onChange={(e) => onWithin(e.target.value || undefined)}
+          >
+            <option value="">any time</option>
+            {EXPIRY_WINDOWS.map(([value, text]) => (
+              <option key={value} value={value}>
+                {text}
               </option>
             ))}
+            {within && !EXPIRY_WINDOWS.some(([value]) => value === within) ? (
+              <option value={within}>{within}</option>
+            ) : null}
           </NativeSelect>
         </Field>
       </div>
+      <ErrorAlert error={expiring.error} />
       <Card>
         <CardContent className="p-0">
-          {shown.length === 0 ? (
-            <EmptyState icon={Network} title={`No CA ends within ${within} days`} />
+          {within && !expiring.data ? (
+            <p className="p-6 text-sm text-muted-foreground">Loading…</p>
+          ) : shown.length === 0 ? (
+            <EmptyState icon={Network} title={`No CA ends within ${label(within ?? '')}`} />
           ) : (
             <Table aria-label="CAs by expiry">
               <THead>
@@ -124,7 +150,11 @@ function CaExpiryTable({ cas }: { cas: Ca[] }) {
 
 export function CaHierarchyPage() {
   const { can } = useMe();
-  const [view, setView] = useState<'tree' | 'expiry'>('tree');
+  const search = useSearch({ from: '/app/cas' });
+  const navigate = useNavigate({ from: '/cas' });
+  const view = search.view ?? 'tree';
+  const setView = (v: 'tree' | 'expiry') =>
+    void navigate({ search: v === 'expiry' ? { view: 'expiry', expiring: search.expiring } : {} });
   const {
     data: { items: cas },
   } = useSuspenseQuery(trpc.ca.list.queryOptions());
@@ -205,7 +235,11 @@ export function CaHierarchyPage() {
             </Button>
           </div>
           {view === 'expiry' ? (
-            <CaExpiryTable cas={cas} />
+            <CaExpiryTable
+              cas={cas}
+              within={search.expiring}
+              onWithin={(expiring) => void navigate({ search: { view: 'expiry', expiring } })}
+            />
           ) : (
             <ul role="tree" aria-label="CA hierarchy" className="space-y-2">
               {roots.map((r) => (

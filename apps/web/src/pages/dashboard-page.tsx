@@ -163,7 +163,7 @@ export function DashboardPage() {
               <CardTitle>CA certificates by expiry</CardTitle>
               <CardDescription>
                 Soonest first; flagged under {CA_EXPIRY_WARN_DAYS} days left.{' '}
-                <Link to="/cas" className="hover:underline">
+                <Link to="/cas" search={{ view: 'expiry' }} className="hover:underline">
                   All CAs →
                 </Link>
               </CardDescription>
