@@ -38,6 +38,7 @@ import { healthPlugin } from './http/health-plugin';
 import { metricsPlugin } from './http/metrics-plugin';
 import { vaultTransport } from './transports/vault/vault-transport';
 import { installVaultFastPath } from './transports/vault/vault-fast-path';
+import { installFrontPathOrWarn } from './transports/front-path';
 import { keepConnectionsWhileAnswering } from './http-idle-timeout';
 import { requestOrigin } from './http/request-origin';
 import { installListVerbFallback } from './transports/vault/list-verb-shim';
@@ -87,6 +88,13 @@ export interface BuildServerOptions {
   console?: { dir?: string } | false;
   /** Swagger UI's files for `/api/docs` (default: dist/api-docs beside the compiled bundle, else swagger-ui-dist) */
   apiDocsDir?: string;
+  /**
+   * a front path (OCSP, CSR sign, Vault issue/sign: transports/front-path.ts) that cannot be installed — the HTTP
+   * server has not exactly one 'request' listener — is `error` (default: buildServer throws, naming the path and the
+   * cause) or `warn` (a warning line naming both; its requests go through the router). `startServer` warns when its
+   * environment has NODE_ENV=production (the container image), else errors (development, tests)
+   */
+  frontPathFailure?: 'error' | 'warn';
 }
 
 declare module 'fastify' {
@@ -442,16 +450,19 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
       budget,
       bodyLimit: fastifyOptions.bodyLimit!,
     };
-    installVaultFastPath(app, api);
-    installSignFastPath(app, { ...api, parseJson: parseJsonBody });
-    installOcspFastPath(app, {
-      authority,
-      metrics,
-      commonHeaders: securityHeaders,
-      requestId: requestIdOf,
-      budget: rpBudget,
-      maxAgeSeconds: maxAge,
-    });
+    const failure = options.frontPathFailure ?? 'error';
+    installFrontPathOrWarn(app, failure, () => installVaultFastPath(app, api));
+    installFrontPathOrWarn(app, failure, () => installSignFastPath(app, { ...api, parseJson: parseJsonBody }));
+    installFrontPathOrWarn(app, failure, () =>
+      installOcspFastPath(app, {
+        authority,
+        metrics,
+        commonHeaders: securityHeaders,
+        requestId: requestIdOf,
+        budget: rpBudget,
+        maxAgeSeconds: maxAge,
+      }),
+    );
   }
   // the idle timeout cuts a silent client, not an answer the server is still preparing (a slow HSM/KMS): after the
   // front paths, which each want the server's one request listener (http-idle-timeout.ts keeps it one)

@@ -14,8 +14,9 @@ import type { Socket } from 'node:net';
  * are Node's and unchanged.
  *
  * The server keeps ONE request listener: this wraps the one there (Fastify's, or the front paths' in front of it:
- * front-path.ts installs nothing on a server with two listeners, so a listener added beside them would turn every
- * front path off). Installed after the front paths, so their requests are covered too.
+ * front-path.ts refuses to install on a server with two listeners — buildServer's `frontPathFailure` —, since a
+ * listener added beside Fastify's takes every request too). Installed after the front paths, so their requests are
+ * covered too.
  */
 export function keepConnectionsWhileAnswering(server: Server): void {
   const listeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];

@@ -276,6 +276,8 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
       rateLimit: o.rateLimit,
       relyingPartyRateLimit: o.relyingPartyRateLimit,
       trustProxy: o.trustProxy,
+      // a front path that cannot be installed: a warning in production (the container image), else an error
+      frontPathFailure: env.NODE_ENV === 'production' ? 'warn' : 'error',
       ...o.server,
       console: consoleOption,
       backgroundJobs,

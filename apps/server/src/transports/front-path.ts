@@ -25,17 +25,27 @@ export type FrontPathHandler = (req: IncomingMessage, res: ServerResponse) => bo
  * Installs a path answered in front of Fastify's router (the OCSP and CSR sign routes: issue #12,
  * docs/benchmarks-record.md sessions 18 and 22): `build` gets what it shares with the hooks and gives the handler that
  * takes its requests; every request it does not take, and every request once the server is closing (Fastify answers 503
- * then), goes to the listener that was there — Fastify's, or another front path's. Nothing is installed when the server
- * has not exactly one request listener (not the server this was written for: Fastify answers everything).
+ * then), goes to the listener that was there — Fastify's, or another front path's. `name` says which path in the list
+ * of installed ones (`installedFrontPaths`) and in the error. The server must have exactly one request listener: with
+ * none or two (a listener added beside Fastify's: session 36 turned every front path off that way, silently) nothing is
+ * installed and `FrontPathNotInstalled` is thrown, naming the path and the cause (buildServer's `frontPathFailure`
+ * makes it a start-up error, or a warning in production).
  */
 export function installFrontPath(
   app: FastifyInstance,
   metrics: ServerMetrics,
+  name: string,
   build: (ctx: FrontPathContext) => FrontPathHandler,
 ): void {
   const server = app.server;
   const [next, ...others] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  if (!next || others.length > 0) return;
+  if (!next || others.length > 0) {
+    throw new FrontPathNotInstalled(
+      name,
+      `the HTTP server has ${server.listenerCount('request')} 'request' listeners, not one: a listener added beside ` +
+        `Fastify's takes every request too (wrap the one there instead, as http-idle-timeout.ts does)`,
+    );
+  }
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
@@ -60,6 +70,42 @@ export function installFrontPath(
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (closing || !handler(req, res)) next(req, res);
   });
+  installed.set(app, [...installedFrontPaths(app), name]);
+}
+
+const installed = new WeakMap<FastifyInstance, readonly string[]>();
+
+/** the names of the front paths installed on `app`, in the order installed */
+export function installedFrontPaths(app: FastifyInstance): readonly string[] {
+  return installed.get(app) ?? [];
+}
+
+/** a front path that could not be installed; `message` names it and the cause */
+export class FrontPathNotInstalled extends Error {
+  constructor(
+    readonly frontPath: string,
+    readonly reason: string,
+  ) {
+    super(`the ${frontPath} front path cannot be installed: ${reason}`);
+    this.name = 'FrontPathNotInstalled';
+  }
+}
+
+/**
+ * Runs a front path's install as buildServer's `frontPathFailure` says: `error` lets `FrontPathNotInstalled` through
+ * (the start fails); `warn` logs it on the app's logger, naming the path and the cause, and the server goes on with
+ * the path's requests answered by the router (the same answers, slower). Any other error is thrown either way.
+ */
+export function installFrontPathOrWarn(app: FastifyInstance, failure: 'error' | 'warn', install: () => void): void {
+  try {
+    install();
+  } catch (e) {
+    if (failure === 'error' || !(e instanceof FrontPathNotInstalled)) throw e;
+    app.log.warn(
+      { frontPath: e.frontPath, reason: e.reason },
+      `${e.message}; its requests go through the router (the same answers, slower)`,
+    );
+  }
 }
 
 /** the API budget and its key (per valid credential, else per address), as the budget hook charges it */

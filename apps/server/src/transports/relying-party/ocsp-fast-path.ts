@@ -49,7 +49,7 @@ type Kind = typeof POST | typeof GET;
  * business).
  */
 export function installOcspFastPath(app: FastifyInstance, opts: OcspFastPathOptions): void {
-  installFrontPath(app, opts.metrics, (ctx) => ocspHandler(opts, ctx));
+  installFrontPath(app, opts.metrics, 'OCSP', (ctx) => ocspHandler(opts, ctx));
 }
 
 /** a request received in full, waiting for its batch's answer (below) */

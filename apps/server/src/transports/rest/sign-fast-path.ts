@@ -46,7 +46,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * `x-forwarded-for`).
  */
 export function installSignFastPath(app: FastifyInstance, opts: SignFastPathOptions): void {
-  installFrontPath(app, opts.metrics, (ctx) => signHandler(opts, ctx));
+  installFrontPath(app, opts.metrics, 'CSR sign', (ctx) => signHandler(opts, ctx));
 }
 
 function signHandler(opts: SignFastPathOptions, { log, finish: done }: FrontPathContext): FrontPathHandler {

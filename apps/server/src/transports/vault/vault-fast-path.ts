@@ -40,7 +40,7 @@ const FRONT_ROUTES = new Set(MOUNT_ROUTES.filter((r) => /^(?:issuer\/:ref\/)?(?:
  * Fastify untouched, before anything is read or answered.
  */
 export function installVaultFastPath(app: FastifyInstance, opts: VaultFastPathOptions): void {
-  installFrontPath(app, opts.metrics, (ctx) => vaultHandler(opts, ctx));
+  installFrontPath(app, opts.metrics, 'Vault issue/sign', (ctx) => vaultHandler(opts, ctx));
 }
 
 function vaultHandler(opts: VaultFastPathOptions, { log, finish, pass }: FrontPathContext): FrontPathHandler {
