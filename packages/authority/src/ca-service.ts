@@ -230,12 +230,19 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
     const named = (await store.cas.list()).filter(
       (c) => c.id !== ca.id && c.certificatePem && c.subjectDn === info.issuerDn,
     );
-    for (const c of named) {
-      const issuer = contexts.fromRow(c).info;
-      if (!verifyCertificateSignature(info.der, issuer.publicKey)) continue;
-      if (c.status === 'revoked' || c.status === 'pending')
-        throw new PkiError('ca.issuer_unverified', `the certificate is signed by CA ${c.name}, which is ${c.status}`);
-      return { parent: c, issuerFingerprint: issuer.fingerprintSha256, issuerChainPem: null };
+    // the issuer's name and its key: CAs sharing a key (one key, several issuers of a Vault mount) with one subject
+    // all verify the signature — the one that may sign is the parent, a revoked one refuses only when no other does
+    const signers = named.filter((c) => verifyCertificateSignature(info.der, contexts.fromRow(c).info.publicKey));
+    const usable = (c: CaRow) => c.status !== 'revoked' && c.status !== 'pending';
+    const signer = signers.find(usable) ?? signers[0];
+    if (signer) {
+      if (!usable(signer))
+        throw new PkiError(
+          'ca.issuer_unverified',
+          `the certificate is signed by CA ${signer.name}, which is ${signer.status}`,
+        );
+      const issuer = contexts.fromRow(signer).info;
+      return { parent: signer, issuerFingerprint: issuer.fingerprintSha256, issuerChainPem: null };
     }
     if (issuerPem === undefined) {
       const here = named.map((c) => c.name).join(', ');

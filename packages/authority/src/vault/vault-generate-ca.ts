@@ -372,13 +372,15 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
   }
 
   /**
-   * the CA of the mount a `set-signed` certificate is for: its pending CA whose key the certificate carries, else
-   * the issuer whose certificate it is (answered as existing), else its only pending CA (the import refuses the key),
-   * else its default; none: 400
+   * the CA of the mount a `set-signed` certificate is for: its pending CA whose CSR has the key and the subject a
+   * certificate given carries (several pending CAs may share one key: `intermediate/generate/existing`), else one
+   * with the key only (the import then says the subjects differ), else the issuer whose certificate it is (answered
+   * as existing), else its only pending CA (the import refuses the key), else its default; none: 400
    */
   async function pendingFor(m: VaultMount, ders: Uint8Array[]): Promise<CaRow> {
-    const keys = ders.map((d) => Buffer.from(parseCertificate(d).publicKey));
-    const fingerprints = ders.map((d) => parseCertificate(d).fingerprintSha256);
+    const infos = ders.map((d) => parseCertificate(d));
+    const keys = infos.map((i) => Buffer.from(i.publicKey));
+    const fingerprints = infos.map((i) => i.fingerprintSha256);
     const cas: CaRow[] = [];
     for (const id of issuersOfMount(m)) {
       const ca = await deps.cas
@@ -389,7 +391,11 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
     }
     const pending = cas.filter((c) => c.status === 'pending' && c.csrPem);
     const spki = (c: CaRow) => Buffer.from(decodeCsrUnverified(c.csrPem!).publicKey);
+    const csrSubject = (c: CaRow) => formatDn(decodeCsrUnverified(c.csrPem!).subject);
     const found =
+      pending.find((c) =>
+        infos.some((i) => Buffer.from(i.publicKey).equals(spki(c)) && i.subjectDn === csrSubject(c)),
+      ) ??
       pending.find((c) => keys.some((k) => k.equals(spki(c)))) ??
       cas.find((c) => c.fingerprintSha256 && fingerprints.includes(c.fingerprintSha256)) ??
       (pending.length === 1 ? pending[0] : undefined) ??
@@ -474,13 +480,14 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
       const keyId = (
         ca.skiHex ?? (ca.csrPem ? hex(computeSki(decodeCsrUnverified(ca.csrPem).publicKey)) : '')
       ).toLowerCase();
-      // the CA's own certificate is the one with its key (any order, as OpenBao); the rest is its issuer chain
-      const spki = ca.csrPem ? Buffer.from(decodeCsrUnverified(ca.csrPem).publicKey) : null;
+      // the CA's own certificate is the one with its key and subject (any order, as OpenBao; an issuer in the chain
+      // may have the same key: one key, several issuers), else the one with its key; the rest is its issuer chain
+      const csr = ca.csrPem ? decodeCsrUnverified(ca.csrPem) : null;
+      const spki = csr ? Buffer.from(csr.publicKey) : null;
       const infos = ders.map((d) => parseCertificate(d));
-      const own = Math.max(
-        0,
-        infos.findIndex((i) => spki !== null && Buffer.from(i.publicKey).equals(spki)),
-      );
+      const withKey = (i: (typeof infos)[number]) => spki !== null && Buffer.from(i.publicKey).equals(spki);
+      const bySubject = infos.findIndex((i) => withKey(i) && i.subjectDn === formatDn(csr!.subject));
+      const own = bySubject >= 0 ? bySubject : Math.max(0, infos.findIndex(withKey));
       const certPem = toPem(infos[own]!.der, 'CERTIFICATE');
       const rest = infos.filter((_, i) => i !== own).map((i) => toPem(i.der, 'CERTIFICATE'));
       const answer = (imported: boolean) => ({
