@@ -30,7 +30,9 @@
 //  job; PKIM_WORKERS unset or 1 runs the jobs on the main thread) and of the whole process (every thread: also V8's
 //  compiler and GC threads), and the worker jobs per certificate (with PKIM_WORKERS ≥ 2);
 //  for the 16-in-flight row, the share of its time the main thread's event loop waited for work (idle, from
-//  performance.eventLoopUtilization: blocked in the poll phase, not time the OS gave to other threads).
+//  performance.eventLoopUtilization: blocked in the poll phase, not time the OS gave to other threads), and its GC:
+//  scavenges and other collections per 1,000 certificates and the main thread's pauses (PerformanceObserver 'gc';
+//  docs/benchmarks-record.md "Session 37: the commit's B-trees").
 //  env: BENCH_SECONDS (default 3), BENCH_FLOOR_ROUNDS (default 7, ≥ 2), BENCH_FLOOR_MS (default 300),
 //  PKIM_WORKERS (worker threads of the authority; unset = in-process),
 //  BENCH_WRITE_WHEN_IDLE=0|1 (in-process: the held group commit without / with `writeWhenIdle`, whatever
@@ -47,6 +49,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, t
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile as readFileAsync } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -433,6 +436,17 @@ let full16Ms = 0;
 let full16IdleMs = 0;
 /** µs the main thread waited for a core (runnable, not running: schedstat) in the 16-in-flight row */
 let full16WaitUs = 0;
+/** the main thread's GC pauses (PerformanceObserver 'gc'); those begun within the 16-in-flight row's parts count */
+const gcPauses: { start: number; ms: number; minor: boolean }[] = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+    gcPauses.push({ start: e.startTime, ms: e.duration, minor: kind === perfConstants.NODE_PERFORMANCE_GC_MINOR });
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+/** [start, end] of each part of the 16-in-flight row, performance.now() */
+const full16Parts: [number, number][] = [];
 const cpuProf = process.env.BENCH_CPU_PROF;
 const inspector = cpuProf ? new Session() : undefined;
 if (inspector) {
@@ -457,6 +471,7 @@ for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
     ),
   );
   full16Ms += performance.now() - t0;
+  full16Parts.push([t0, performance.now()]);
   full16IdleMs += performance.eventLoopUtilization(elu0).idle;
   full16WaitUs += (threadsRunQueueUs().get(String(process.pid)) ?? NaN) - (wait0 ?? NaN);
   if (inspector) {
@@ -676,6 +691,20 @@ console.log(
     `${Number.isNaN(full16WaitUs) ? '(no schedstat)' : `${fmt(full16WaitUs / full16.n)} µs/cert`} ` +
     '(runnable, not running)',
 );
+{
+  // the observer's entries of the row are delivered by now (asynchronously): the rows after it ran many turns
+  gcObserver.disconnect();
+  const inRow = gcPauses.filter((g) => full16Parts.some(([a, b]) => g.start >= a && g.start < b));
+  const minor = inRow.filter((g) => g.minor);
+  const pauseMs = inRow.reduce((t, g) => t + g.ms, 0);
+  const per1000 = (n: number) => ((1000 * n) / full16.n).toFixed(1);
+  console.log(
+    `GC in the 16-in-flight row (the main thread's pauses, PerformanceObserver 'gc'): ${per1000(minor.length)} ` +
+      `scavenges and ${per1000(inRow.length - minor.length)} other collections (mark-compact, incremental marking, ` +
+      `weak callbacks) per 1,000 certificates, ${fmt((1000 * pauseMs) / full16.n)} µs/cert of pause ` +
+      `(${((100 * pauseMs) / full16Ms).toFixed(1)} % of the row)`,
+  );
+}
 if (workers !== undefined && workers >= 2) {
   const per = (j: number, n: number) => (j / n).toFixed(2);
   const [one, sixteen] = [per(jobs1 - jobs0, full1.n), per(jobs16 - jobs1, full16.n)];
