@@ -22,6 +22,8 @@
  *        BENCH_FLOOR_SECONDS=0 (no floor: for OCSP-only runs),
  *        BENCH_SVID_IDS=256 (the SVID row renews this many SPIFFE IDs in turn, `node/bench-<i>`, each with its own
  *        P-384 key, as a fleet's workloads do; until session 17 it renewed one ID over and over),
+ *        PKIM_SPIFFE_KEY_TYPES=ec-p256 PKIM_SPIFFE_CA_KEY_TYPE=ec-p256 (the SVID row with P-256 workload keys and a
+ *        P-256 SPIFFE CA, the CSR row's curve: both this process and the server read them; default P-384 both),
  *        BENCH_SERVER_ROOT=<worktree> (the server `pkim serve` is built from that tree's sources, e.g. a base worktree
  *        for an A/B with the same bench and rows; the data dir is still prepared by this tree's authority)
  *   PKIM_JOBS_INTERVAL_MS (the server's background jobs; default here 86400000: a tick, 60 s after start in a
@@ -49,6 +51,12 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const floorSeconds = Number(process.env.BENCH_FLOOR_SECONDS ?? 3);
 const svidIds = Number(process.env.BENCH_SVID_IDS ?? 256);
 const cores = availableParallelism();
+/**
+ * PKIM_SPIFFE_KEY_TYPES=ec-p256 (read by this process's authority and the server's): the SVID row's workload keys are
+ * P-256; with PKIM_SPIFFE_CA_KEY_TYPE=ec-p256 the SPIFFE CA's too — the row at the CSR row's curve
+ */
+const svidP256 = process.env.PKIM_SPIFFE_KEY_TYPES?.trim() === 'ec-p256';
+const svidCaCurve = process.env.PKIM_SPIFFE_CA_KEY_TYPE?.trim() === 'ec-p256' ? 'P-256' : 'P-384';
 
 function openssl(args: string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -370,7 +378,9 @@ try {
 
   // 2. the data dir, prepared in-process, then served by `pkim serve` in its own process
   const dataDir = join(dir, 'data');
-  const authority = await createAuthority({ dataDir, logger: pino({ level: 'silent' }) });
+  // the SPIFFE CA's key type is this authority's (spiffe.init below): its settings come from `env`, never process.env
+  const spiffeEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('PKIM_SPIFFE_')));
+  const authority = await createAuthority({ dataDir, logger: pino({ level: 'silent' }), env: spiffeEnv });
   const root = await authority.cas.create(
     { name: 'bench-root', subject: 'CN=Bench Root CA', keyType: 'ec-p256' },
     SYSTEM_ACTOR,
@@ -453,15 +463,15 @@ try {
   // would take seconds)
   const svidBodies: string[] = [];
   for (let i = 1; i <= svidIds; i++) {
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'secp384r1' });
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: svidP256 ? 'prime256v1' : 'secp384r1' });
     const der = await buildCsr(
       {
         subject: parseDn('O=workload'),
         sans: { uri: [`spiffe://bench.test/node/bench-${i}`] },
         publicKey: new Uint8Array(publicKey.export({ type: 'spki', format: 'der' })),
-        keyType: 'ec-p384',
+        keyType: svidP256 ? 'ec-p256' : 'ec-p384',
       },
-      (d) => new Uint8Array(sign('sha384', d, privateKey)),
+      (d) => new Uint8Array(sign(svidP256 ? 'sha256' : 'sha384', d, privateKey)),
     );
     const csrPem = toPem(der, 'CERTIFICATE REQUEST');
     svidBodies.push(JSON.stringify({ csrPem, serviceType: 'node', instanceId: `bench-${i}` }));
@@ -648,7 +658,12 @@ try {
       '| | | | | | 1.00 |',
     row('cfssl serve: `POST /api/v1/cfssl/sign` (Go, no database, no lint)', cf, true),
     row('pkim: `POST /api/v1/cas/:id/sign` (CSR → certificate)', pkim, true),
-    row(`pkim: \`POST /pki/csr/sign\` (SPIFFE SVID, P-384 key, P-384 CA; ${svidIds} SPIFFE IDs in turn)`, svid, true),
+    row(
+      `pkim: \`POST /pki/csr/sign\` (SPIFFE SVID, ${svidP256 ? 'P-256' : 'P-384'} key, ${svidCaCurve} CA; ` +
+        `${svidIds} SPIFFE IDs in turn)`,
+      svid,
+      true,
+    ),
     row('pkim: `POST /v1/pki/sign/:role` (Vault `sign`)', vault, true),
     row('pkim: `POST /ocsp`, no nonce', o1, false),
     row('pkim: `GET /ocsp/<base64>`, no nonce', oGet, false),

@@ -16,13 +16,17 @@
  *   env: BENCH_N=400 (requests per round) BENCH_ROUNDS=3 BENCH_RATE_LIMIT=0 (API budget off; default on, very high)
  *        BENCH_WORKERS=<n> (worker threads; default none),
  *        BENCH_PROFILE_HTTP=<n> (only n requests over HTTP, then exit: run under `node --import tsx --cpu-prof`),
- *        BENCH_PROFILE_NOOP=1 (those to the no-op route), BENCH_PROFILE_VAULT=1 (to the Vault `sign` route)
+ *        BENCH_PROFILE_NOOP=1 (those to the no-op route), BENCH_PROFILE_VAULT=1 (to the Vault `sign` route),
+ *        BENCH_HOOKS_AB=1 (only the HTTP row, in rounds alternated with Node's async hooks on — an
+ *        AsyncLocalStorage run, as the CLI's withCliIo makes for every command, `pkim serve` included — and off:
+ *        docs/benchmarks-record.md "Session 37: the HTTP main thread")
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AsyncLocalStorage, createHook } from 'node:async_hooks';
 import { pino } from 'pino';
 import { createServer as createHttpServer } from 'node:http';
 import Fastify from 'fastify';
@@ -40,6 +44,11 @@ function cpuNow(): number {
     const u = process.cpuUsage();
     return u.user + u.system;
   }
+  const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10_000;
+}
+/** the main thread's CPU µs so far (utime + stime in 100 Hz ticks, Linux) */
+function mainCpuNow(): number {
   const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) * 10_000;
 }
@@ -194,6 +203,47 @@ try {
       process.exit(0);
     }
     console.log(`HTTP only: ${Math.round(await cpuPerHttp(n, noop ? urlNoop : url))} µs`);
+    process.exit(0);
+  }
+  if (process.env.BENCH_HOOKS_AB === '1') {
+    // a promise made with the hooks on carries their symbols: none here before the first round
+    const hooksOn = () => Object.getOwnPropertySymbols(Promise.resolve()).length > 0;
+    if (hooksOn()) throw new Error('async hooks are on before the first round: the A/B would measure nothing');
+    const als = new AsyncLocalStorage<object>();
+    const lines: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 ? ['on', 'off', 'off', 'on'] : ['off', 'on', 'on', 'off'];
+      const r: Record<string, number[]> = { on: [], off: [] };
+      const m: Record<string, number[]> = { on: [], off: [] };
+      for (const k of order) {
+        if (k === 'on')
+          als.run({}, () => undefined); // turns the hooks on for the process, as withCliIo's run does
+        else als.disable(); // the only storage: the hooks go off (after the current tick)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        if (hooksOn() !== (k === 'on')) throw new Error(`async hooks not ${k}`);
+        const main = mainCpuNow();
+        r[k]!.push(await cpuPerHttp(N));
+        m[k]!.push((mainCpuNow() - main) / N);
+      }
+      const mean = (a: number[]) => Math.round(a.reduce((x, y) => x + y, 0) / a.length);
+      const [on, off, mOn, mOff] = [mean(r.on!), mean(r.off!), mean(m.on!), mean(m.off!)];
+      lines.push(
+        `| ${round + 1} | ${order.join(' ')} | ${off} / ${mOff} | ${on} / ${mOn} | ${on - off} / ${mOn - mOff} |`,
+      );
+    }
+    console.log(`\nPOST /api/v1/cas/:id/sign over HTTP, ${N} requests per cell, load ${loadavg()[0]!.toFixed(1)}\n`);
+    console.log(
+      '| round | order | hooks off: µs CPU/req (process / main thread) | hooks on | on − off |\n' +
+        '|---|---|---:|---:|---:|',
+    );
+    console.log(lines.join('\n'));
+    // what the hooks are called for per request: async resources made (promises, sockets' requests, timers…) by type
+    const made = new Map<string, number>();
+    const counter = createHook({ init: (_id, type) => void made.set(type, (made.get(type) ?? 0) + 1) }).enable();
+    await cpuPerHttp(N);
+    counter.disable();
+    const perRequest = [...made].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${(n / N).toFixed(1)}`);
+    console.log(`\nasync resources made per request (the hooks' init calls): ${perRequest.join(', ')}`);
     process.exit(0);
   }
   const rows: string[] = [];
