@@ -446,6 +446,15 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       return { data: { success: true } };
     },
 
+    /**
+     * the delta CRL of a mount's default issuer (`crl/delta`) or of one issuer (`issuer/:ref/crl/delta`: `mount.caId`
+     * that issuer's CA): none — delta CRLs are not made here (`config/crl` keeps `enable_delta` false; no full CRL
+     * names one), so the paths answer as OpenBao's with delta CRLs off: raw forms 204, JSON `{"crl": ""}`
+     */
+    deltaCrlDer(_mount: VaultMount): Promise<Uint8Array | undefined> {
+      return Promise.resolve(undefined);
+    },
+
     /** `crl/rotate-delta`: delta CRLs are not made here (`enable_delta` stays false): OpenBao's no-op answer */
     rotateDeltaCrl(_mount: VaultMount, actor: Actor): Promise<VaultResult> {
       authorize(actor, 'ca:write');

@@ -468,6 +468,19 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   },
+  // the delta CRL (none is made: 204 with no body, as OpenBao's with delta CRLs off)
+  ...(['', '/pem'] as const).map((form): VaultRoute => ({
+    path: `crl/delta${form}`,
+    auth: false,
+    ops: {
+      async read(c) {
+        const der = await c.authority.vault.pki.deltaCrlDer(c.mount!);
+        return form === '/pem'
+          ? { kind: 'raw', contentType: 'application/x-pem-file', body: der ? toPem(der, 'X509 CRL').trim() : null }
+          : { kind: 'raw', contentType: 'application/pkix-crl', body: der ? Buffer.from(der) : null };
+      },
+    },
+  })),
   {
     path: 'crl/rotate',
     ops: {
@@ -684,18 +697,22 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   })),
-  // the issuer's CRL (its CA's one CRL): JSON `{crl: PEM}`, PEM or DER — OpenBao's three forms
-  ...(['', '/pem', '/der'] as const).map((form): VaultRoute => ({
+  // the issuer's CRL (its CA's one CRL): JSON `{crl: PEM}`, PEM or DER — OpenBao's three forms; its delta CRL the
+  // same three (none is made: `{crl: ""}`, 204)
+  ...(['', '/pem', '/der', '/delta', '/delta/pem', '/delta/der'] as const).map((form): VaultRoute => ({
     path: `issuer/:ref/crl${form}`,
     auth: false,
     ops: {
       async read(c) {
         const { ca } = await c.authority.vault.issuers.resolve(c.mount!, c.path.ref);
-        const der = await c.authority.vault.pki.crlDer({ ...c.mount!, caId: ca.id });
-        if (form === '/der')
+        const issuerMount = { ...c.mount!, caId: ca.id };
+        const der = form.startsWith('/delta')
+          ? await c.authority.vault.pki.deltaCrlDer(issuerMount)
+          : await c.authority.vault.pki.crlDer(issuerMount);
+        if (form.endsWith('/der'))
           return { kind: 'raw', contentType: 'application/pkix-crl', body: der ? Buffer.from(der) : null };
         const pem = der ? toPem(der, 'X509 CRL') : '';
-        return form === '/pem'
+        return form.endsWith('/pem')
           ? { kind: 'raw', contentType: 'application/x-pem-file', body: pem || null }
           : json({ crl: pem });
       },
