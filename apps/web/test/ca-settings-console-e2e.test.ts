@@ -2,7 +2,9 @@
 // Relying-party URLs — a CA made without a public URL has none: its page warns (what it means, what to do), the
 // wizard's review says so before a CA is made; set from the warning with this server's base URL (ca.setUrls), the
 // page lists them and warns no more, and a leaf issued afterwards carries them (openssl reads the CRL distribution
-// point and OCSP URL; the CRL at that URL verifies under the CA with openssl). The leaf-past-the-CA's-end setting
+// point and OCSP URL; the CRL at that URL verifies under the CA with openssl). Set one by one as `pkim ca set-urls
+// --crl/--ocsp/--aia` takes them (a wrong URL named under its field, nothing sent), a leaf carries those (openssl);
+// removed (--clear), the warning is back. The leaf-past-the-CA's-end setting
 // (ca.setLeafNotAfterBehavior) — changed in the console to "End it with the CA", the server stores and audits it and a
 // leaf asked past the CA's end ends with the CA (openssl reads both dates); back to "Refuse it", such a leaf is refused
 // with lint.lifetime_beyond_issuer. An operator (no ca:write) sees both settings but can change neither.
@@ -146,6 +148,64 @@ describe('web console: a CA’s settings — relying-party URLs, a leaf past the
     await setting.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => setting.getAttribute('data-value'), POLL).toBe('err');
     await expect(leaf('long2.example.com', asked)).rejects.toMatchObject({ code: 'lint.lifetime_beyond_issuer' });
+  }, 120_000);
+
+  it('Set URLs takes each URL as `pkim ca set-urls` does: wrong ones named, stored, carried (openssl)', async () => {
+    await page.goto(`${base}/cas/${int.id}`);
+    await page.getByTestId('ca-urls').getByRole('button', { name: 'Set URLs' }).click();
+    await dialog().getByLabel('Each URL').check();
+    // prefilled with what the CA's certificates carry now (the base set above)
+    const crl = dialog().getByLabel('CRL distribution points');
+    const ocsp = dialog().getByLabel('OCSP responders');
+    const aia = dialog().getByLabel('CA issuers');
+    await expect.poll(() => crl.inputValue(), POLL).toBe(`${base}/crl/${int.id}.crl`);
+    expect(await ocsp.inputValue()).toBe(`${base}/ocsp`);
+    const submit = dialog().getByRole('button', { name: 'Set URLs' });
+    // a wrong URL is named under its field and nothing can be sent
+    await ocsp.fill(`${base}/ocsp\nldap://ocsp.example.com`);
+    await dialog().getByText('URL 2 is not an http:// or https:// URL: ldap://ocsp.example.com').waitFor(POLL);
+    expect(await submit.isDisabled()).toBe(true);
+    // every list empty: said, not sent
+    await crl.fill('');
+    await ocsp.fill('');
+    await aia.fill('');
+    await dialog().getByTestId('ca-urls-form-error').getByText('Give at least one URL').waitFor(POLL);
+    expect(await submit.isDisabled()).toBe(true);
+    // CA issuers only: allowed, with the warning that nothing tells of a revocation
+    await aia.fill('http://aia.example.com/int.crt');
+    await dialog().getByText('No CRL or OCSP URL: relying parties cannot check revocation').waitFor(POLL);
+    // two CRL distribution points (this server's and a CDN's), this server's OCSP, no CA issuers
+    await crl.fill(`${base}/crl/${int.id}.crl\nhttp://cdn.example.com/set-int.crl`);
+    await ocsp.fill(`${base}/ocsp`);
+    await aia.fill('');
+    await session.shot('ca-set-urls-each');
+    await submit.click();
+    await dialog().waitFor({ state: 'detached', ...POLL });
+    const urls = page.getByTestId('ca-urls');
+    await urls.getByText('http://cdn.example.com/set-int.crl').waitFor(POLL);
+    expect((await server.authority.cas.get(int.id)).ca.urls).toEqual({
+      crlDistributionPoints: [`${base}/crl/${int.id}.crl`, 'http://cdn.example.com/set-int.crl'],
+      ocspUrls: [`${base}/ocsp`],
+      caIssuersUrls: [],
+    });
+    const issued = await leaf('each.example.com');
+    verify(issued.certificatePem, 'each.example.com');
+    const read = opensslRead(issued.certificatePem, 'crlDistributionPoints,authorityInfoAccess');
+    expect(read).toContain(`URI:${base}/crl/${int.id}.crl`);
+    expect(read).toContain('URI:http://cdn.example.com/set-int.crl');
+    expect(read).toContain(`OCSP - URI:${base}/ocsp`);
+    expect(read).not.toContain('CA Issuers');
+
+    // URLs set one by one open on "Each URL"; removing them (the server has no public URL) brings the warning back
+    await urls.getByRole('button', { name: 'Set URLs' }).click();
+    expect(await dialog().getByLabel('Each URL').isChecked()).toBe(true);
+    await dialog().getByLabel('Remove its own URLs').check();
+    await dialog().getByTestId('ca-urls-clear-effect').getByText('The server has no public URL').waitFor(POLL);
+    await dialog().getByRole('button', { name: 'Remove URLs' }).click();
+    await page.getByTestId('ca-no-urls').waitFor(POLL);
+    expect((await server.authority.cas.get(int.id)).ca.urls).toBeNull();
+    const events = await server.authority.audit.list({ action: 'ca.urls_configured', target: int.id });
+    expect(events.length).toBe(3);
   }, 120_000);
 
   it('an operator (no ca:write) sees the settings and changes neither', async () => {

@@ -1,4 +1,4 @@
-import { PkiError, serverUrlsUnder } from '@pkim/shared';
+import { isHttpUrl, PkiError, serverUrlsUnder } from '@pkim/shared';
 import type { CaRow, CaUrlsJson } from '@pkim/store';
 
 /** Relying-party URLs embedded in certificates (CRL distribution points, OCSP, CA issuers). */
@@ -28,7 +28,7 @@ export function caUrlsChecked(u: {
 }
 
 export function checkHttpUrl(u: string, what: string): string {
-  if (!/^https?:\/\/[^\s/?#]+(\/[^\s]*)?$/i.test(u) || u.length > 2048) {
+  if (!isHttpUrl(u)) {
     throw new PkiError('input.invalid', `invalid ${what} '${u.slice(0, 80)}' (an http:// or https:// URL)`);
   }
   return u;

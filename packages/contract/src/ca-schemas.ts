@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LEAF_NOT_AFTER_BEHAVIORS, MAX_PATH_LEN, PATH_LEN_MESSAGE } from '@pkim/shared';
+import { HTTP_URL_MAX, HTTP_URL_PATTERN, LEAF_NOT_AFTER_BEHAVIORS, MAX_PATH_LEN, PATH_LEN_MESSAGE } from '@pkim/shared';
 import {
   caKeyTypeSchema,
   caRefSchema,
@@ -80,8 +80,8 @@ export const caUrlsSchema = z.object({
 const httpUrlSchema = z
   .string()
   .trim()
-  .max(2048)
-  .regex(/^https?:\/\/[^\s/?#]+(\/\S*)?$/i, 'expected an http:// or https:// URL');
+  .max(HTTP_URL_MAX)
+  .regex(HTTP_URL_PATTERN, 'expected an http:// or https:// URL');
 /** `ca.setUrls` / REST `PUT /api/v1/cas/:ca/urls`: a base URL, lists that replace one kind each, or `clear` */
 export const caSetUrlsInputSchema = z
   .object({

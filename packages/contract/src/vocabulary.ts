@@ -7,7 +7,7 @@ import {
   keyUsagesNotPossible,
 } from '@pkim/shared/key-types';
 import { NOTIFICATION_EVENTS } from '@pkim/shared/notification-events';
-import { serverUrlsUnder } from '@pkim/shared/server-urls';
+import { isHttpUrl, serverUrlsUnder } from '@pkim/shared/server-urls';
 
 /**
  * The API's word lists as plain constants (no zod), importable by the browser console without pulling in the
@@ -30,3 +30,5 @@ export { NOTIFICATION_EVENTS };
 export const NOTIFICATION_STATUSES = ['pending', 'retrying', 'delivered', 'failed'] as const;
 /** The CRL, OCSP and CA-issuers URLs the server answers under a base URL (what a CA without its own URLs carries). */
 export { serverUrlsUnder };
+/** An http(s) URL a certificate may carry, as `ca.setUrls` checks it. */
+export { isHttpUrl };

@@ -17,3 +17,15 @@ export function serverUrlsUnder(
     caIssuersUrls: [`${b}/aia/${caId}.crt`],
   };
 }
+
+/**
+ * An http:// or https:// URL as a certificate may carry it (a CRL distribution point, an OCSP or CA-issuers URL, a
+ * base URL): a host, no spaces, at most 2,048 characters. One check for the API's schema (`ca.setUrls`), the
+ * authority (url-plan.ts checkHttpUrl) and the console's Set URLs form.
+ */
+export const HTTP_URL_PATTERN = /^https?:\/\/[^\s/?#]+(\/\S*)?$/i;
+export const HTTP_URL_MAX = 2048;
+
+export function isHttpUrl(u: string): boolean {
+  return u.length <= HTTP_URL_MAX && HTTP_URL_PATTERN.test(u);
+}

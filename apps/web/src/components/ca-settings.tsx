@@ -2,15 +2,20 @@ import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link2, Save } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../lib/trpc';
-import { caRevocationUrls, type CaRevocationUrls } from '../lib/pki';
+import {
+  CA_URLS_MAX_PER_KIND,
+  caRevocationUrls,
+  caUrlsFormCheck,
+  type CaRevocationUrls,
+  type CaUrlsForm,
+} from '../lib/pki';
 import { formatDate } from '../lib/utils';
 import { DefinitionList } from './page';
 import { Alert, ErrorAlert } from './ui/alert';
 import { Button } from './ui/button';
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from './ui/card';
-import { Field, NativeSelect } from './ui/input';
+import { Field, Input, NativeSelect, Textarea } from './ui/input';
 import { FormDialog } from './form-dialog';
-import { TextField } from './form-fields';
 
 type Ca = RouterOutputs['ca']['get'];
 type LeafNotAfter = Ca['leafNotAfterBehavior'];
@@ -55,17 +60,70 @@ export function CaNoUrlsAlert(p: { ca: Pick<Ca, 'name'>; urls: CaRevocationUrls;
   );
 }
 
+const URL_MODES: Record<CaUrlsForm['mode'], { title: string; text: string }> = {
+  base: { title: 'From one base', text: 'All three under this server (--base)' },
+  each: { title: 'Each URL', text: 'One kind at a time (--crl, --ocsp, --aia)' },
+  clear: { title: 'Remove its own URLs', text: "The server's public URL, or none (--clear)" },
+};
+
+/** each kind of URL a certificate carries: the form's field, its label, what it is for */
+const URL_KINDS = [
+  ['crl', 'CRL distribution points', "Where relying parties download the CA's CRL (DER)"],
+  ['ocsp', 'OCSP responders', 'Where relying parties ask whether a certificate was revoked'],
+  ['aia', 'CA issuers', "Where a relying party missing the chain downloads this CA's certificate"],
+] as const;
+
+/** one kind's URLs, one a line */
+function UrlListField(p: {
+  id: string;
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  error?: string;
+  hint: string;
+}) {
+  return (
+    <Field label={p.label} htmlFor={p.id} error={p.error} hint={p.hint}>
+      <Textarea
+        id={p.id}
+        className="min-h-14"
+        rows={2}
+        value={p.value}
+        onChange={(e) => p.onChange(e.target.value)}
+        aria-invalid={p.error ? true : undefined}
+        spellCheck={false}
+      />
+    </Field>
+  );
+}
+
 /**
- * `ca.setUrls` with a base URL: the CA's certificates then carry `<base>/crl/<id>.crl`, `<base>/ocsp` and
- * `<base>/aia/<id>.crt` (all three answered by this server). Lists of other URLs: `pkim ca set-urls`.
+ * `ca.setUrls`, as `pkim ca set-urls` takes it: a base URL (the certificates then carry `<base>/crl/<id>.crl`,
+ * `<base>/ocsp` and `<base>/aia/<id>.crt`, all three answered by this server), each kind's URLs (a CDN's CRL, an
+ * outside OCSP responder…), or the CA's own URLs removed. Each field says what is wrong before anything is sent.
  */
-export function SetCaUrlsDialog(p: { ca: Pick<Ca, 'id' | 'urls'>; open: boolean; onOpenChange: (o: boolean) => void }) {
+export function SetCaUrlsDialog(p: {
+  ca: Pick<Ca, 'id' | 'name' | 'urls'>;
+  open: boolean;
+  onOpenChange: (o: boolean) => void;
+}) {
   const qc = useQueryClient();
   const publicBaseUrl = usePublicBaseUrl();
-  const [base, setBase] = useState('');
-  // each opening starts from the CA's base, the server's public URL or the console's address (the page opens it)
+  const current = caRevocationUrls(p.ca, publicBaseUrl);
+  const [form, setForm] = useState<CaUrlsForm>({ mode: 'base', base: '', crl: '', ocsp: '', aia: '' });
+  const set = (patch: Partial<CaUrlsForm>) => setForm((f) => ({ ...f, ...patch }));
+  // each opening starts from what the CA's certificates carry now: its base (or the server's public URL, or the
+  // console's address) and each kind's URLs; URLs set one by one open on "Each URL"
   useEffect(() => {
-    if (p.open) setBase(p.ca.urls?.base ?? publicBaseUrl ?? window.location.origin);
+    if (!p.open) return;
+    const lines = (xs: string[] | undefined) => (xs ?? []).join('\n');
+    setForm({
+      mode: p.ca.urls && !p.ca.urls.base ? 'each' : 'base',
+      base: p.ca.urls?.base ?? publicBaseUrl ?? window.location.origin,
+      crl: lines(current?.crlDistributionPoints),
+      ocsp: lines(current?.ocspUrls),
+      aia: lines(current?.caIssuersUrls),
+    });
   }, [p.open]); // eslint-disable-line react-hooks/exhaustive-deps
   const setUrls = useMutation(
     trpc.ca.setUrls.mutationOptions({
@@ -75,7 +133,8 @@ export function SetCaUrlsDialog(p: { ca: Pick<Ca, 'id' | 'urls'>; open: boolean;
       },
     }),
   );
-  const valid = /^https?:\/\/[^\s/?#]+(\/\S*)?$/i.test(base.trim());
+  const check = caUrlsFormCheck(form);
+  const shownBase = (form.base.trim() || 'https://pki.example.com').replace(/\/+$/, '');
   return (
     <FormDialog
       open={p.open}
@@ -83,27 +142,100 @@ export function SetCaUrlsDialog(p: { ca: Pick<Ca, 'id' | 'urls'>; open: boolean;
       mutation={setUrls}
       title="Relying-party URLs"
       description="Where relying parties fetch this CA's CRL, ask OCSP and find its certificate."
-      submitLabel="Set URLs"
-      disabled={!valid}
-      onSubmit={() => setUrls.mutate({ ref: p.ca.id, base: base.trim() })}
+      submitLabel={form.mode === 'clear' ? 'Remove URLs' : 'Set URLs'}
+      destructive={form.mode === 'clear'}
+      disabled={!check.input}
+      onSubmit={() => check.input && setUrls.mutate({ ref: p.ca.id, ...check.input })}
     >
-      <TextField
-        id="ca-urls-base"
-        label="Base URL"
-        value={base}
-        onChange={setBase}
-        placeholder="https://pki.example.com"
-        required
-        hint={
-          <>
-            This server&apos;s address as relying parties reach it. The certificates get{' '}
-            <code>
-              {(base.trim() || 'https://pki.example.com').replace(/\/+$/, '')}/crl/{p.ca.id}.crl
-            </code>
-            , <code>…/ocsp</code> and <code>…/aia/{p.ca.id}.crt</code>; certificates issued before keep theirs.
-          </>
-        }
-      />
+      <fieldset className="grid gap-2 sm:grid-cols-3" data-testid="ca-urls-mode">
+        <legend className="mb-2 text-sm font-medium">What to set</legend>
+        {(Object.keys(URL_MODES) as CaUrlsForm['mode'][]).map((m) => (
+          // the label holds the title only: a field's label elsewhere in the form ("CA issuers") names no radio
+          <div
+            key={m}
+            className={
+              'flex flex-col gap-1 rounded-lg border p-3 has-[:checked]:border-primary has-[:checked]:bg-primary/5'
+            }
+          >
+            <label className="flex cursor-pointer items-center gap-2 text-sm font-medium">
+              <input
+                type="radio"
+                name="ca-urls-mode"
+                checked={form.mode === m}
+                onChange={() => set({ mode: m })}
+                aria-describedby={`ca-urls-mode-${m}`}
+              />
+              {URL_MODES[m].title}
+            </label>
+            <span id={`ca-urls-mode-${m}`} className="text-xs text-muted-foreground">
+              {URL_MODES[m].text}
+            </span>
+          </div>
+        ))}
+      </fieldset>
+      {form.mode === 'base' ? (
+        <Field
+          label="Base URL"
+          htmlFor="ca-urls-base"
+          error={check.errors.base}
+          hint={
+            <>
+              This server&apos;s address as relying parties reach it. The certificates get{' '}
+              <code>
+                {shownBase}/crl/{p.ca.id}.crl
+              </code>
+              , <code>{shownBase}/ocsp</code> and <code>…/aia/{p.ca.id}.crt</code>.
+            </>
+          }
+        >
+          <Input
+            id="ca-urls-base"
+            value={form.base}
+            onChange={(e) => set({ base: e.target.value })}
+            placeholder="https://pki.example.com"
+            aria-invalid={check.errors.base ? true : undefined}
+            spellCheck={false}
+          />
+        </Field>
+      ) : null}
+      {form.mode === 'each' ? (
+        <>
+          <p className="text-sm text-muted-foreground">
+            One URL a line (http:// or https://), at most {CA_URLS_MAX_PER_KIND} of each; a kind left empty is carried
+            by no certificate. A URL elsewhere than this server must serve what it does (a CDN in front, an outside OCSP
+            responder).
+          </p>
+          {URL_KINDS.map(([field, label, hint]) => (
+            <UrlListField
+              key={field}
+              id={`ca-urls-${field}`}
+              label={label}
+              value={form[field]}
+              onChange={(v) => set({ [field]: v })}
+              error={check.errors[field]}
+              hint={hint}
+            />
+          ))}
+          {check.errors.form ? (
+            <p className="text-sm text-destructive" role="alert" data-testid="ca-urls-form-error">
+              {check.errors.form}
+            </p>
+          ) : check.noRevocation ? (
+            <Alert level="warning" title="No CRL or OCSP URL: relying parties cannot check revocation" />
+          ) : null}
+        </>
+      ) : null}
+      {form.mode === 'clear' ? (
+        <p className="text-sm" data-testid="ca-urls-clear-effect">
+          {publicBaseUrl
+            ? `The CA's certificates then carry the URLs under the server's public URL (${publicBaseUrl}).`
+            : "The server has no public URL: the CA's certificates then carry no CRL, OCSP or CA-issuers URL."}
+        </p>
+      ) : null}
+      <p className="text-xs text-muted-foreground">
+        Certificates issued before keep the URLs they carry. The same from the CLI:{' '}
+        <code>pkim ca set-urls {p.ca.name} --base|--crl|--ocsp|--aia|--clear</code>.
+      </p>
     </FormDialog>
   );
 }

@@ -24,7 +24,7 @@ export {
   keyUsageClashes,
   keyUsagesNotPossible,
 } from '@pkim/contract/vocabulary';
-import { serverUrlsUnder } from '@pkim/contract/vocabulary';
+import { isHttpUrl, serverUrlsUnder } from '@pkim/contract/vocabulary';
 
 /** an IPv4 address in dotted form (each part checked by the server) */
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -173,4 +173,68 @@ export function caRevocationUrls(
   if (!publicBaseUrl) return of('none', [], [], []);
   const u = serverUrlsUnder(publicBaseUrl, ca.id);
   return of('server', u.crlDistributionPoints, u.ocspUrls, u.caIssuersUrls);
+}
+
+/**
+ * The Set URLs form of a CA (`ca.setUrls`, as `pkim ca set-urls`): one base URL deriving all three (`--base`), each
+ * kind's list (`--crl`, `--ocsp`, `--aia`: one URL a line, each list replacing that kind; an empty list: none of it),
+ * or `clear` (the CA's own URLs removed: `--clear`).
+ */
+export interface CaUrlsForm {
+  mode: 'base' | 'each' | 'clear';
+  base: string;
+  crl: string;
+  ocsp: string;
+  aia: string;
+}
+
+export type CaUrlsField = 'base' | 'crl' | 'ocsp' | 'aia';
+
+/** what `ca.setUrls` takes besides the CA */
+export type CaUrlsInput =
+  { base: string } | { crlDistributionPoints: string[]; ocspUrls: string[]; caIssuersUrls: string[] } | { clear: true };
+
+/** the most URLs of one kind the API takes (caSetUrlsInputSchema) */
+export const CA_URLS_MAX_PER_KIND = 10;
+
+/**
+ * The form checked as the API will check it (the same URL check: `isHttpUrl`), a message under each field that is
+ * wrong and one for the form; `input` only when nothing is. `noRevocation`: the certificates would carry no CRL and
+ * no OCSP URL (said, not refused: the API allows it).
+ */
+export function caUrlsFormCheck(f: CaUrlsForm): {
+  input: CaUrlsInput | null;
+  errors: Partial<Record<CaUrlsField | 'form', string>>;
+  noRevocation: boolean;
+} {
+  const errors: Partial<Record<CaUrlsField | 'form', string>> = {};
+  if (f.mode === 'clear') return { input: { clear: true }, errors, noRevocation: false };
+  if (f.mode === 'base') {
+    const base = f.base.trim();
+    if (!base) errors.base = 'Give the base URL relying parties reach this server at';
+    else if (!isHttpUrl(base)) errors.base = `Not an http:// or https:// URL: ${base.slice(0, 80)}`;
+    return { input: errors.base ? null : { base }, errors, noRevocation: false };
+  }
+  const list = (field: 'crl' | 'ocsp' | 'aia'): string[] => {
+    const urls = f[field]
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '');
+    const bad = urls.findIndex((u) => !isHttpUrl(u));
+    if (bad >= 0) errors[field] = `URL ${bad + 1} is not an http:// or https:// URL: ${urls[bad].slice(0, 80)}`;
+    else if (urls.length > CA_URLS_MAX_PER_KIND) errors[field] = `At most ${CA_URLS_MAX_PER_KIND} URLs`;
+    return urls;
+  };
+  const crlDistributionPoints = list('crl');
+  const ocspUrls = list('ocsp');
+  const caIssuersUrls = list('aia');
+  if (crlDistributionPoints.length + ocspUrls.length + caIssuersUrls.length === 0) {
+    errors.form = 'Give at least one URL, or choose "Remove its own URLs"';
+  }
+  const ok = Object.keys(errors).length === 0;
+  return {
+    input: ok ? { crlDistributionPoints, ocspUrls, caIssuersUrls } : null,
+    errors,
+    noRevocation: crlDistributionPoints.length === 0 && ocspUrls.length === 0,
+  };
 }
