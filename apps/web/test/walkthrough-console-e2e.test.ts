@@ -11,11 +11,11 @@ import type { Locator, Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
-import { openConsole, readDownload, type ConsoleSession } from './support/console-browser';
+import { openConsole, readDownload, SERVER_WORK, type ConsoleSession } from './support/console-browser';
 import { E2E_ADMIN as ADMIN } from './support/console-pki';
 
-// a wait bounds a failure only: at load 20 one sign-in took 20 s and a CA's creation over 30 s
-const POLL = { timeout: 120_000 };
+// a wait bounds a failure only (every wait here is on server work: SERVER_WORK)
+const POLL = SERVER_WORK;
 const NEW_PASSWORD = 'walk-through-password-2026';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -77,6 +77,7 @@ describe('web console: a new user walks through the main journey (Chromium again
     await dialog().getByRole('heading', { name: 'Choose a new password' }).waitFor(POLL);
     expect(await page.getByRole('navigation', { name: 'Main' }).count()).toBe(0);
     expect(await page.getByRole('heading', { name: 'Dashboard' }).count()).toBe(0);
+    await session.shot('first-sign-in-new-password');
     // the same password again is no change
     await dialog().getByLabel('Current password').fill(session.adminPassword);
     await dialog().getByLabel('New password').fill(session.adminPassword);

@@ -27,6 +27,13 @@ export const SHOTS = join(REPO_ROOT, 'docs/screenshots');
 export const SCREENSHOTS = process.env.PKIM_SCREENSHOTS === '1';
 export { CHROMIUM, CHROMIUM_ARGS };
 
+/**
+ * The bound of a wait on the server's work — a sign-in (scrypt), a CA made or renewed, a certificate signed — not on
+ * the page alone: it bounds a failure only (a wait returns as soon as its thing shows). At load 16–20 one sign-in took
+ * 20 s and a CA's creation over 30 s, Playwright's default (console-ca-e2e, session 36).
+ */
+export const SERVER_WORK = { timeout: 120_000 };
+
 const LOCK = join(REPO_ROOT, 'node_modules/.cache/pkim-web-build.lock');
 const STAMP = join(WEB, 'dist/.pkim-test-run');
 
