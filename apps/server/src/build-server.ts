@@ -34,6 +34,7 @@ import { ocspPlugin } from './transports/relying-party/ocsp-plugin';
 import { crlPlugin } from './transports/relying-party/crl-plugin';
 import { installOcspFastPath } from './transports/relying-party/ocsp-fast-path';
 import { installSignFastPath } from './transports/rest/sign-fast-path';
+import { idempotencyPlugin } from './http/idempotency-plugin';
 import { healthPlugin } from './http/health-plugin';
 import { metricsPlugin } from './http/metrics-plugin';
 import { vaultTransport } from './transports/vault/vault-transport';
@@ -395,6 +396,8 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   // plugin is registered by the scopes that set cookies: tRPC and OIDC)
   await app.register(async (api) => {
     await api.register(authPlugin, { authority });
+    // Idempotency-Key on the REST POSTs: a retry gets the first answer (http/idempotency-plugin.ts)
+    await api.register(idempotencyPlugin, { authority });
     await api.register(trpcPlugin, {
       prefix: '/trpc',
       authority,

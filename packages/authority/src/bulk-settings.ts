@@ -28,21 +28,30 @@ export function bulkSettingsFromEnv(
     }
     s.maxRows = Number(rows);
   }
-  const retention = env.PKIM_BULK_JOB_RETENTION?.trim();
-  if (retention) {
-    let ms: number;
-    try {
-      ms = parseDuration(retention);
-    } catch {
-      throw new PkiError(
-        'input.invalid',
-        `PKIM_BULK_JOB_RETENTION: invalid duration '${retention}' (e.g. 1h, 24h, 7d)`,
-      );
-    }
-    if (ms < 60_000 || ms > 90 * 86_400_000) {
-      throw new PkiError('input.invalid', 'PKIM_BULK_JOB_RETENTION must be from 1m to 90d');
-    }
-    s.jobRetentionMs = ms;
-  }
+  const retention = durationSettingMs(env, 'PKIM_BULK_JOB_RETENTION', 60_000, 90 * 86_400_000, '1m to 90d');
+  if (retention !== undefined) s.jobRetentionMs = retention;
   return s;
+}
+
+/**
+ * A duration setting (`24h`, `7d`) in ms, undefined when unset; `input.invalid` naming the setting when it is no
+ * duration or outside `[minMs, maxMs]` (`range` says it in words: `1m to 90d`)
+ */
+export function durationSettingMs(
+  env: Record<string, string | undefined>,
+  name: string,
+  minMs: number,
+  maxMs: number,
+  range: string,
+): number | undefined {
+  const v = env[name]?.trim();
+  if (!v) return undefined;
+  let ms: number;
+  try {
+    ms = parseDuration(v);
+  } catch {
+    throw new PkiError('input.invalid', `${name}: invalid duration '${v}' (e.g. 1h, 24h, 7d)`);
+  }
+  if (ms < minMs || ms > maxMs) throw new PkiError('input.invalid', `${name} must be from ${range}`);
+  return ms;
 }

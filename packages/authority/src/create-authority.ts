@@ -33,6 +33,7 @@ import { createAuthService, newSession, resolveLoginThrottle, resolveTokenTtl, u
 import { describeOidc, oidcConfigFromEnv } from './oidc/oidc-config';
 import { notificationSettingsFromEnv } from './notifications/notification-config';
 import { bulkSettingsFromEnv } from './bulk-settings';
+import { createIdempotencyService, idempotencySettingsFromEnv } from './idempotency-service';
 import {
   createNotificationSecretSealer,
   type NotificationSecretSealer,
@@ -102,6 +103,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   const oidcConfig = oidcConfigFromEnv(env, config.oidc);
   const notificationSettings = notificationSettingsFromEnv(env, config.notifications);
   const bulkSettings = bulkSettingsFromEnv(env, config.bulk);
+  const idempotencySettings = idempotencySettingsFromEnv(env, config.idempotency);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // the data dir holds the database, master.key and profiles: owner only, whatever mode it had before
   try {
@@ -478,6 +480,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     bulk,
     batch,
     bulkJobs,
+    idempotency: createIdempotencyService({ store, clock, logger, settings: idempotencySettings }),
     ssh,
     spiffe,
     acme,

@@ -76,6 +76,7 @@ export * from './lifecycle/bulk-service';
 export * from './lifecycle/batch-service';
 export * from './lifecycle/bulk-jobs';
 export * from './bulk-settings';
+export * from './idempotency-service';
 export {
   BATCH_RESULT_COLUMNS,
   BULK_CSV_COLUMNS,

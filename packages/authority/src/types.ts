@@ -3,6 +3,7 @@ import type { BulkService } from './lifecycle/bulk-service';
 import type { BatchService } from './lifecycle/batch-service';
 import type { BulkJobs } from './lifecycle/bulk-jobs';
 import type { BulkSettings } from './bulk-settings';
+import type { IdempotencyService, IdempotencySettings } from './idempotency-service';
 import type { ExportService } from './exports/export-service';
 import type { InventoryService } from './exports/inventory-report';
 import type { Logger } from 'pino';
@@ -107,6 +108,8 @@ export interface AuthorityConfig {
   notifications?: Partial<NotificationSettings>;
   /** bulk CSV row limit and API job retention over PKIM_BULK_* (docs/everyday.md) */
   bulk?: Partial<BulkSettings>;
+  /** how long an `Idempotency-Key`'s answer is replayed, over PKIM_IDEMPOTENCY_TTL (idempotency-service.ts) */
+  idempotency?: Partial<IdempotencySettings>;
   /**
    * create the data directory and database when missing (default true: `pkim init`, `pkim serve`, tests); false
    * refuses a data dir that was never initialised with `data_dir.not_initialized` and creates nothing
@@ -749,6 +752,8 @@ export interface Authority {
   batch: BatchService;
   /** bulk and batch runs started over the API, polled for progress and results (in this instance's memory) */
   bulkJobs: BulkJobs;
+  /** the first answers of REST calls made with an `Idempotency-Key`, for their retries (idempotency-service.ts) */
+  idempotency: IdempotencyService;
   /** the SSH certificate authority (docs/ssh.md) */
   ssh: SshService;
   /** SPIFFE workload identity: CAs, SVIDs from CSRs, deny list, bundle (docs/spiffe.md) */

@@ -437,6 +437,29 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   },
   'route.not_found': { kind: 'not_found', description: 'No such HTTP route.' },
   'rate.limited': { kind: 'rate_limited', description: 'Too many requests.' },
+  'idempotency.invalid_key': {
+    kind: 'invalid_input',
+    description:
+      'The Idempotency-Key header is not a key: 1 to 255 printable ASCII characters, as a structured-field string ' +
+      '("…") or bare.',
+  },
+  'idempotency.key_reused': {
+    kind: 'policy',
+    description:
+      'This Idempotency-Key was used by the same caller for a different request (method, path or body) within ' +
+      'PKIM_IDEMPOTENCY_TTL: use a new key for a new request.',
+  },
+  'idempotency.in_progress': {
+    kind: 'conflict',
+    description:
+      'The first request with this Idempotency-Key is still being answered: retry in a moment to get its answer.',
+  },
+  'idempotency.not_supported': {
+    kind: 'invalid_input',
+    description:
+      'This route does not take an Idempotency-Key: its answer carries a private key or a secret that the server ' +
+      'does not keep to replay (docs/api-contract.md).',
+  },
   'ocsp.malformed_request': { kind: 'invalid_input', description: 'The OCSP request could not be decoded.' },
   'ssh.invalid_public_key': {
     kind: 'invalid_input',

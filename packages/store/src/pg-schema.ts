@@ -19,6 +19,7 @@ import {
 import { sql } from 'drizzle-orm';
 import type { KeyType, LeafNotAfterBehavior, RevocationReason } from '@pkim/shared';
 import type { BulkJobFileMeta, BulkJobKind, BulkJobPhase, BulkJobRow, BulkJobState } from './bulk-job-types';
+import type { IdempotencyState } from './idempotency-types';
 import type {
   CaStatus,
   CaCertificateHistoryJson,
@@ -800,4 +801,23 @@ export const bulkJobFiles = pgTable(
     body: text('body').notNull(),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.name] })],
+);
+
+/** Answers kept for `Idempotency-Key` retries: see sqlite-schema.ts. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    state: text('state').$type<IdempotencyState>().notNull(),
+    owner: text('owner').notNull(),
+    status: integer('status'),
+    contentType: text('content_type'),
+    body: text('body'),
+    bodyBase64: boolean('body_base64').notNull(),
+    createdAt: bigint('created_at', { mode: 'number' }).notNull(),
+    expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] }), index('idempotency_keys_expires_idx').on(t.expiresAt)],
 );

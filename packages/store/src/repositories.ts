@@ -55,6 +55,7 @@ import { createSpiffeRepository } from './spiffe-repository';
 import { PkiError } from '@pkim/shared';
 import { createSshRepository } from './ssh-repository';
 import { createBulkJobRepository } from './bulk-job-repository';
+import { createIdempotencyRepository } from './idempotency-repository';
 import { createAcmeRepository } from './acme-repository';
 import { createOcspResponseRepository, type OcspLookupRead } from './ocsp-repository';
 import { prefixRange, searchPrefixes } from './certificate-search-terms';
@@ -1330,6 +1331,7 @@ export function createRepositories(
     ssh,
     acme,
     bulkJobs,
+    idempotency: createIdempotencyRepository(db, t),
     exportRows,
   };
 }

@@ -9,6 +9,7 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'driz
 import { sql } from 'drizzle-orm';
 import type { KeyType, LeafNotAfterBehavior, RevocationReason } from '@pkim/shared';
 import type { BulkJobFileMeta, BulkJobKind, BulkJobPhase, BulkJobRow, BulkJobState } from './bulk-job-types';
+import type { IdempotencyState } from './idempotency-types';
 import type {
   CaStatus,
   CaCertificateHistoryJson,
@@ -813,4 +814,27 @@ export const bulkJobFiles = sqliteTable(
     body: text('body').notNull(),
   },
   (t) => [primaryKey({ columns: [t.jobId, t.name] })],
+);
+
+/**
+ * The first answer of a REST call made with an `Idempotency-Key`, per caller and key (idempotency-types.ts), replayed
+ * to its retries until `expires_at` (PKIM_IDEMPOTENCY_TTL). Ephemeral: not copied by copyStore. Never holds a private
+ * key or a secret (the routes answering one refuse the header).
+ */
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    scope: text('scope').notNull(),
+    key: text('key').notNull(),
+    fingerprint: text('fingerprint').notNull(),
+    state: text('state').$type<IdempotencyState>().notNull(),
+    owner: text('owner').notNull(),
+    status: integer('status'),
+    contentType: text('content_type'),
+    body: text('body'),
+    bodyBase64: integer('body_base64', { mode: 'boolean' }).notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] }), index('idempotency_keys_expires_idx').on(t.expiresAt)],
 );

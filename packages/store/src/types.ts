@@ -2,6 +2,7 @@ import type { KeyType, LeafNotAfterBehavior, RevocationReason, AuditEventContent
 import type { SshRepository, SshUnitOfWork } from './ssh-types';
 import type { AcmeRepository, AcmeUnitOfWork } from './acme-types';
 import type { BulkJobRepository } from './bulk-job-types';
+import type { IdempotencyRepository } from './idempotency-types';
 
 /**
  * Logical model shared by the SQLite and PostgreSQL dialects. All times are integer epoch ms.
@@ -851,6 +852,8 @@ export interface StoreRepositories {
   acme: AcmeRepository;
   /** bulk and batch API jobs (not audited, not copied by copyStore) */
   bulkJobs: BulkJobRepository;
+  /** the first answers of REST calls made with an `Idempotency-Key` (not audited, not copied by copyStore) */
+  idempotency: IdempotencyRepository;
 }
 
 export interface Store extends StoreRepositories {
@@ -1043,3 +1046,4 @@ export interface StoreLogger {
 export * from './ssh-types';
 export * from './acme-types';
 export * from './bulk-job-types';
+export * from './idempotency-types';

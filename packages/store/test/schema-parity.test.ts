@@ -122,7 +122,7 @@ describe('store schema', () => {
     // as it imports certificates), the ephemeral login-throttle counters, bulk API jobs and the pre-signed OCSP
     // responses (the target signs its own)
     const notCopied = ['certificate_counts', 'certificate_names', 'login_failures', 'bulk_jobs', 'bulk_job_files'];
-    notCopied.push('ocsp_responses');
+    notCopied.push('ocsp_responses', 'idempotency_keys');
     expect(Object.keys(s).sort()).toEqual([...STORE_TABLES, ...notCopied].sort());
     expect(withoutEngineIndexes(p, 'pg')).toEqual(withoutEngineIndexes(s, 'sqlite'));
     expect(Object.keys(sqliteSchema).sort()).toEqual(Object.keys(pgSchema).sort());

@@ -10,6 +10,7 @@ import { DENSE_MATCHES, DENSE_WALK } from '../src/repositories';
 
 import type {
   BulkJobRow,
+  IdempotencyRow,
   CertificateRequestRow,
   CertificateQuery,
   CertificateRow,
@@ -118,6 +119,10 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
 
 /** back to before 0040 (PostgreSQL only): certificates.ca_id's foreign key back, 0040's triggers gone */
 /** back to before 0042: CAs without a predecessor or a certificate history (journal `when` of each engine) */
+function undo0043(migrations: string, when: number): string[] {
+  return ['drop table idempotency_keys', `delete from ${migrations} where created_at = ${when}`];
+}
+
 function undo0042(migrations: string): string[] {
   return [
     'alter table certificate_authorities drop column predecessor_id',
@@ -1954,6 +1959,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        ...undo0043(migrations, engine.dialect === 'sqlite' ? 1796601406760 : 1796601410439),
         ...undo0042(migrations),
         ...undo0040(engine.dialect, migrations),
         ...undo0032(engine.dialect, migrations),
@@ -2640,6 +2646,46 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await store.bulkJobs.delete('job_b');
       expect(await store.bulkJobs.find('job_b')).toBeUndefined();
       expect(await store.bulkJobs.find('job_c')).toMatchObject({ id: 'job_c' });
+    });
+  });
+
+  describe('idempotency keys', () => {
+    it('claims a key once per caller, keeps the first answer, takes over expired or stale claims', async () => {
+      const store = await newStore();
+      const row: IdempotencyRow = {
+        scope: 'tok_a',
+        key: 'k1',
+        fingerprint: 'f1',
+        state: 'running',
+        owner: 'own_1',
+        status: null,
+        contentType: null,
+        body: null,
+        bodyBase64: false,
+        createdAt: T0,
+        expiresAt: T0 + 1000,
+      };
+      const I = store.idempotency;
+      expect(await I.claim(row, T0, T0 - 100)).toBeUndefined();
+      // the same key of another caller is another row
+      expect(await I.claim({ ...row, scope: 'tok_b', owner: 'own_b' }, T0, T0 - 100)).toBeUndefined();
+      // a second claim sees the running one
+      expect(await I.claim({ ...row, owner: 'own_2' }, T0 + 1, T0 - 100)).toMatchObject({ owner: 'own_1' });
+      const answer = { status: 201, contentType: 'application/json', body: '{"id":"ca_1"}', bodyBase64: false };
+      expect(await I.complete('tok_a', 'k1', 'own_2', answer)).toBe(false); // not its claim
+      expect(await I.complete('tok_a', 'k1', 'own_1', answer)).toBe(true);
+      expect(await I.claim({ ...row, owner: 'own_3' }, T0 + 2, T0 + 2)).toEqual({ ...row, ...answer, state: 'done' });
+      await I.release('tok_a', 'k1', 'own_1'); // done: not released
+      expect(await I.claim({ ...row, owner: 'own_3' }, T0 + 2, T0 - 100)).toMatchObject({ state: 'done' });
+      // expired: claimed anew
+      expect(await I.claim({ ...row, owner: 'own_4', createdAt: T0 + 1000 }, T0 + 1000, T0)).toBeUndefined();
+      // running and older than staleBefore (its server died): taken over
+      expect(await I.claim({ ...row, owner: 'own_5' }, T0 + 1001, T0 + 1001)).toBeUndefined();
+      expect(await I.complete('tok_a', 'k1', 'own_4', answer)).toBe(false);
+      await I.release('tok_a', 'k1', 'own_5');
+      expect(await I.claim({ ...row, owner: 'own_6' }, T0 + 1002, T0)).toBeUndefined();
+      expect(await I.deleteExpired(T0 + 1000)).toBe(2); // own_6's and tok_b's rows expire at T0 + 1000
+      expect(await I.claim({ ...row, owner: 'own_7', expiresAt: T0 + 5000 }, T0 + 1003, T0)).toBeUndefined();
     });
   });
 

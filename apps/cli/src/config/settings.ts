@@ -128,6 +128,16 @@ export const SETTINGS: readonly Setting[] = [
     description:
       'how long a finished bulk/batch API job (progress, per-row results, files) is kept in the database (1m to 90d)',
   },
+  {
+    key: 'idempotencyTtl',
+    env: 'PKIM_IDEMPOTENCY_TTL',
+    default: '24h',
+    kind: 'duration',
+    group: 'server',
+    description:
+      'how long the answer of a REST POST sent with an `Idempotency-Key` is kept in the database and replayed to ' +
+      'its retries by the same caller (1m to 30d)',
+  },
   // remote: the CLI as a client of a server (`pkim --server URL …`, or the profile `pkim login` writes)
   {
     key: 'server',

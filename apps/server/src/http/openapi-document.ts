@@ -7,6 +7,7 @@ import {
   restPathParams,
   type RestTwin,
 } from '@pkim/contract';
+import { IDEMPOTENCY_REFUSED } from './idempotency-plugin';
 
 /** A JSON Schema (2020-12, the dialect of OpenAPI 3.1) as zod writes it. */
 export type JsonSchema = Record<string, unknown>;
@@ -215,6 +216,20 @@ function operationForExtra(op: ExtraOperation, permission: string | undefined) {
   };
 }
 
+/** the `Idempotency-Key` request header (IETF draft "The Idempotency-Key HTTP Header Field"; idempotency-plugin.ts) */
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'A key of your choosing (a UUID) that makes a retry safe: the first request with it runs and its answer (2xx) ' +
+    'is kept for PKIM_IDEMPOTENCY_TTL (24 h); the same request again with the key, by the same token or user, gets ' +
+    'that answer (header `Idempotent-Replayed: true`) instead of a second creation. Another request with the key: ' +
+    '422 `idempotency.key_reused`; while the first runs: 409 `idempotency.in_progress`. A failed request is not ' +
+    'kept (its retry runs again). 1 to 255 printable ASCII characters, bare or as a structured-field string ("…").',
+  schema: { type: 'string', minLength: 1, maxLength: 257 },
+};
+
 /**
  * The OpenAPI 3.1 document of the REST API: one operation per REST twin (schemas converted from the procedure's zod
  * schemas by zod's own `toJSONSchema`) plus the few hand-written routes.
@@ -238,6 +253,14 @@ export function buildOpenApiDocument(o: OpenApiOptions): Record<string, unknown>
   for (const op of o.extra) {
     add(op.method, openApiPath(op.path), operationForExtra(op, o.permissionOf('extra', `${op.method} ${op.path}`)));
   }
+  // Idempotency-Key on every REST POST but those whose answer carries a key or a secret (idempotency-plugin.ts)
+  for (const [path, ops] of Object.entries(paths)) {
+    const op = ops.post as { parameters: object[] } | undefined;
+    const route = `POST ${path.replace(/\{(\w+)\}/g, ':$1')}`;
+    if (op && path.startsWith(`${REST_PREFIX}/`) && !(route in IDEMPOTENCY_REFUSED)) {
+      op.parameters.push({ $ref: '#/components/parameters/IdempotencyKey' });
+    }
+  }
   return {
     openapi: '3.1.0',
     info: {
@@ -253,6 +276,7 @@ export function buildOpenApiDocument(o: OpenApiOptions): Record<string, unknown>
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'an API token (pkim_…)' } },
       schemas: { Error: ERROR_SCHEMA },
+      parameters: { IdempotencyKey: IDEMPOTENCY_KEY_PARAMETER },
     },
     paths,
   };

@@ -41,7 +41,8 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * `restErrorAnswer` (same status, body, `Retry-After` and log line). It takes only a request it can take whole, while
  * the server is not closing: `POST` to exactly `/api/v1/cas/<id>/sign` (id of unreserved URL characters),
  * `content-type: application/json` as is, an `authorization` header (the cookie session path, with its CSRF check,
- * stays Fastify's), a `content-length` from 1 to the body limit, not chunked. Anything else goes to Fastify as
+ * stays Fastify's), a `content-length` from 1 to the body limit, not chunked, no `Idempotency-Key` (kept and replayed
+ * by the router's http/idempotency-plugin.ts). Anything else goes to Fastify as
  * before. Not installed when the server trusts a proxy (the client address for the budget would come from
  * `x-forwarded-for`).
  */
@@ -101,6 +102,7 @@ function signHandler(opts: SignFastPathOptions, { log, finish: done }: FrontPath
       typeof h.authorization === 'string' &&
       length !== undefined &&
       h['transfer-encoding'] === undefined &&
+      h['idempotency-key'] === undefined &&
       Number(length) > 0 &&
       Number(length) <= bodyLimit
         ? SIGN_PATH_RE.exec(req.url!)
