@@ -11,7 +11,20 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { and, asc, eq, getTableColumns, gte, inArray, lt, ne, sql, type Column, type Table } from 'drizzle-orm';
+import {
+  and,
+  asc,
+  eq,
+  getTableColumns,
+  gte,
+  inArray,
+  lt,
+  ne,
+  sql,
+  type Column,
+  type SQL,
+  type Table,
+} from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { PkiError } from '@pkim/shared';
@@ -29,13 +42,13 @@ import type {
   UnitOfWork,
 } from './types';
 import { rawRowReader } from './raw-rows';
+import { certificateNameRows } from './certificate-search-terms';
 import { createRepositories } from './repositories';
 import { ocspLookupSql, ocspSubordinateCaSql, type OcspLookupRead } from './ocsp-repository';
 import { affectedRows, asQueryDb, tableByName } from './query-db';
 import {
   CountDeltas,
   applyCountDeltas,
-  insertCertificateNames,
   markExpiredSteps,
   rebuildCountsSteps,
   unitOfWork,
@@ -921,7 +934,7 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
             const deltas = new CountDeltas();
             deltas.addRows(rows as unknown as CertificateRow[]);
             await runAsync(applyCountDeltas(txDb, t, deltas));
-            await runAsync(insertCertificateNames(txDb, t, rows as unknown as CertificateRow[]));
+            await insertImportedCertificateNames(tx, rows as unknown as CertificateRow[]);
           }
         });
         return rows.length;
@@ -933,6 +946,30 @@ export async function openPgStore(connectionString: string, options: OpenStoreOp
       }
     },
   };
+}
+
+/**
+ * The search terms of imported certificates (`importRows`: `pkim db copy`, a restore into PostgreSQL): one statement
+ * per 50,000 terms with three array parameters (`unnest`) instead of a row of three parameters per term. Drizzle's
+ * multi-row insert built and sent 30,000 parameters per 10,000 terms: 6,000 certificates' terms took 7.7 s against 2.8
+ * s this way (store-postgres's plan tests, load 16; docs/testing.md "Session 37: suite time"). The same rows as
+ * `insertCertificateNames` writes (certificateNameRows).
+ */
+async function insertImportedCertificateNames(
+  tx: { execute(query: SQL): Promise<unknown> },
+  certs: readonly CertificateRow[],
+): Promise<void> {
+  const names = certificateNameRows(certs);
+  for (let i = 0; i < names.length; i += 50_000) {
+    const part = names.slice(i, i + 50_000);
+    const name = sql.param(part.map((n) => n.name));
+    const certificateId = sql.param(part.map((n) => n.certificateId));
+    const createdAt = sql.param(part.map((n) => n.createdAt));
+    await tx.execute(
+      sql`insert into certificate_names (name, certificate_id, created_at)
+        select * from unnest(${name}::text[], ${certificateId}::text[], ${createdAt}::bigint[])`,
+    );
+  }
 }
 
 /** pg_restore --clean --if-exists --no-owner in one transaction. Run it with every store on the database closed. */

@@ -50,10 +50,16 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
+/**
+ * a new database with every migration applied: a copy of the file's migrated template (pg-migrated-template.ts) for
+ * every test whose subject is not migrating itself
+ */
+const migratedDatabaseUrl = migratedDatabases(() => cluster);
+
 const engine: StoreEngine = {
   dialect: 'postgres',
   newDatabaseUrl: () => cluster.createDatabase(),
-  newMigratedDatabaseUrl: migratedDatabases(() => cluster),
+  newMigratedDatabaseUrl: migratedDatabaseUrl,
   async rawSql(url, statement) {
     await withClient(url, (c) => c.query(statement));
   },
@@ -109,7 +115,7 @@ describe('PostgreSQL store', () => {
     let a: Store;
     let b: Store;
     beforeAll(async () => {
-      const url = await cluster.createDatabase();
+      const url = await migratedDatabaseUrl();
       a = await openStore({ url });
       b = await openStore({ url });
     });
@@ -147,7 +153,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('lets another instance take the leader lock over when the holder closes', async () => {
-    const url = await cluster.createDatabase();
+    const url = await migratedDatabaseUrl();
     const a = await openStore({ url });
     const b = await openStore({ url });
     const gate = deferred();
@@ -174,7 +180,7 @@ describe('PostgreSQL store', () => {
     // b selects the due delivery, then waits for its row lock while another sender (the raw session, holding the row)
     // records a failed attempt with a later retry; once that commits, b must not lease it: the conditional update
     // checks the due condition again, not only the lease (two instances sent one attempt twice before)
-    const url = await cluster.createDatabase();
+    const url = await migratedDatabaseUrl();
     const b = await openStore({ url });
     const other = new pg.Client({ connectionString: url });
     await other.connect();
@@ -246,7 +252,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('plans serial lookups on the unique (ca_id, serial_hex) index; counts without reading certificates', async () => {
-    const url = await cluster.createDatabase();
+    const url = await migratedDatabaseUrl();
     const store = await openStore({ url });
     const cas = [makeCa(), makeCa(), makeCa()];
     await store.importRows('certificate_authorities', cas as unknown as Record<string, unknown>[]);
@@ -407,7 +413,7 @@ describe('PostgreSQL store', () => {
   });
 
   it("plans the expiry sort per status (0035) and a requester's inventory from their requests", async () => {
-    const url = await cluster.createDatabase();
+    const url = await migratedDatabaseUrl();
     const store = await openStore({ url });
     const cas = [makeCa(), makeCa(), makeCa()];
     await store.importRows('certificate_authorities', cas as unknown as Record<string, unknown>[]);
@@ -536,7 +542,7 @@ describe('PostgreSQL store', () => {
   });
 
   it('backs up with pg_dump and fails clearly for an unwritable path', async () => {
-    const store = await openStore({ url: await cluster.createDatabase() });
+    const store = await openStore({ url: await migratedDatabaseUrl() });
     const e = await store.backup('/nonexistent-dir/x.dump').catch((x: unknown) => x);
     expect((e as { code: string }).code).toBe('store.backup_failed');
     expect((e as Error).message).toMatch(/pg_dump/);
@@ -604,7 +610,7 @@ describe('PostgreSQL store', () => {
       await from.keyBlobs.put('key_1', 'blob');
       await from.commit({ bumpCrlNumber: root.id, audit: [makeEvent({ action: 'crl.generated' })] });
 
-      const to = await openStore({ url: await cluster.createDatabase() });
+      const to = await openStore({ url: await migratedDatabaseUrl() });
       const result = await copyStore({ from, to });
       expect(result).toEqual({
         counts: {
@@ -651,7 +657,7 @@ describe('PostgreSQL store', () => {
       const ca = makeCa();
       const bad = makeCert(ca.id, { fingerprintSha256: 'ee'.repeat(32) });
       await from.commit({ insertCa: [ca], insertCertificates: [makeCert(ca.id), bad] });
-      const to = await openStore({ url: await cluster.createDatabase() });
+      const to = await openStore({ url: await migratedDatabaseUrl() });
       const result = await copyStore({ from, to });
       expect(result.verified).toBe(false);
       expect(result.problems).toEqual([expect.stringContaining(`certificate ${bad.id}: fingerprint of its PEM is`)]);
