@@ -1,5 +1,5 @@
 export { createVaultService, type VaultService } from './vault-service';
-export type { VaultMount, VaultUrlsConfig, VaultCrlConfig } from './vault-mount-service';
+export type { VaultMount, VaultUrlsConfig, VaultCrlConfig, VaultClusterConfig } from './vault-mount-service';
 export { crlConfigResponse, DEFAULT_LEASE_TTL } from './vault-mount-service';
 export type { VaultResult, TidyStatus } from './vault-pki-service';
 export { autoTidyResponse, type AutoTidyConfig, type AutoTidyRun } from './vault-auto-tidy';

@@ -9,7 +9,13 @@ import { CRL_VALIDITY_KEY, OCSP_VALIDITY_KEY } from '../revocation-timings';
 import { AUTO_TIDY_KEY } from './vault-auto-tidy';
 import { VAULT_KEY_PREFIX } from './vault-keys';
 import { TIDY_LAST_KEY } from './vault-pki-service';
-import { checkSignatureBits, coerceVaultField, formatShortDuration, parseVaultDuration } from './vault-params';
+import {
+  checkSignatureBits,
+  coerceVaultField,
+  formatShortDuration,
+  parseVaultDuration,
+  parseVaultString,
+} from './vault-params';
 
 /**
  * A PKI mount: a Vault path (`pki`, `pki/prod`) with its issuers — CAs of PKI Manager (Vault 1.11+ / OpenBao
@@ -62,6 +68,17 @@ export interface VaultMount {
    * of the mount (issuersOfMount); the next write of the mount's issuers moves them into `issuerIds`
    */
   rotatedCaIds?: string[];
+  /**
+   * `config/cluster` (OpenBao's address of this mount on its cluster: `path`, and `aia_path` for AIA): kept and read
+   * back; nothing here templates URLs with them (`config/urls` `enable_templating` stays false). Unset: both empty
+   */
+  cluster?: VaultClusterConfig;
+}
+
+/** `config/cluster` as OpenBao reads it: absolute URLs (scheme and host), or empty before any write */
+export interface VaultClusterConfig {
+  path: string;
+  aia_path: string;
 }
 
 /** the mount's issuers (CA ids; some may have been deleted by `pkim ca delete`), the default first when it has one */
@@ -772,6 +789,46 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
           }),
         ],
       });
+    },
+
+    /** `config/cluster` read (`ca:read`): both empty before any write */
+    async readClusterConfig(mountPath: string, actor: Actor): Promise<VaultClusterConfig> {
+      authorize(actor, 'ca:read');
+      return { path: '', aia_path: '', ...(await requireMount(mountPath)).cluster };
+    },
+
+    /**
+     * `config/cluster` write (`ca:write`; a mount without a CA too): `path` and/or `aia_path`, each an absolute URL
+     * with a scheme and a host (OpenBao's check and message; an empty one is refused too: it cannot be unset), the
+     * field not given kept. Audited `vault.cluster_configured` with both.
+     */
+    async writeClusterConfig(
+      mountPath: string,
+      params: Record<string, unknown>,
+      actor: Actor,
+    ): Promise<VaultClusterConfig> {
+      authorize(actor, 'ca:write');
+      const m = await requireMount(mountPath);
+      const cluster: VaultClusterConfig = { path: '', aia_path: '', ...m.cluster };
+      for (const field of ['path', 'aia_path'] as const) {
+        if (params[field] === undefined) continue;
+        const value = parseVaultString(field, params[field]);
+        let url: URL | undefined;
+        try {
+          url = new URL(value);
+        } catch {
+          url = undefined;
+        }
+        if (!url?.protocol || !url.host)
+          throw new PkiError('vault.invalid_parameter', `invalid, non-URL ${field} given to cluster: ${value}`);
+        cluster[field] = value;
+      }
+      m.cluster = cluster;
+      await commit({
+        setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
+        audit: [auditEvent(clock, actor, 'vault.cluster_configured', m.path, { ...cluster })],
+      });
+      return cluster;
     },
 
     async readCrlConfig(mountPath: string, actor: Actor): Promise<VaultCrlConfig> {

@@ -844,6 +844,18 @@ export const MOUNT_ROUTES: VaultRoute[] = [
     },
   },
   {
+    // OpenBao's mount-local address (`path`, `aia_path`): kept and read back, templates nothing here
+    path: 'config/cluster',
+    ops: {
+      async read(c) {
+        return json(await c.authority.vault.mounts.readClusterConfig(c.mount!.path, actorOf(c)));
+      },
+      async write(c) {
+        return json(await c.authority.vault.mounts.writeClusterConfig(c.mount!.path, c.params, actorOf(c)));
+      },
+    },
+  },
+  {
     path: 'config/auto-tidy',
     ops: {
       async read(c) {
