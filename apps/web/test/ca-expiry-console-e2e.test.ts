@@ -63,6 +63,11 @@ describe('web console: CA expiry (Chromium against pkim serve)', () => {
     expect(await badge('exp-root').getAttribute('data-ca-expiry')).toBe('ok');
     for (const name of ['exp-short', 'exp-mid', 'exp-root'])
       await expectDaysLeft(await badge(name).textContent(), name);
+    // the dashboard's warning counts the days as the badge does (whole days left, rounded down): one number on a page
+    const warning = page.getByText(/^CA exp-short expires in \d+ days$/);
+    await warning.waitFor(POLL);
+    const warned = /in (\d+) days/.exec((await warning.textContent()) ?? '')![1];
+    expect(await badge('exp-short').textContent()).toBe(`${warned} days left`);
     await session.shot('dashboard-ca-expiry');
     // its link opens the CA list by expiry
     await page.getByRole('link', { name: 'All CAs →' }).click();

@@ -33,11 +33,15 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       if (left <= 0) {
         out.push({ level: 'critical', code: 'ca.expired', message: `CA ${ca.name} has expired`, target: ca.id });
       } else if (left <= 90 * DAY_MS) {
-        const days = Math.ceil(left / DAY_MS);
+        // whole days left, rounded down: as the console's badge and CA page count them (one number on a page)
+        const days = Math.floor(left / DAY_MS);
         out.push({
           level: left <= 30 * DAY_MS ? 'critical' : 'warning',
           code: 'ca.expiring',
-          message: `CA ${ca.name} expires in ${days} day${days === 1 ? '' : 's'}`,
+          message:
+            days === 0
+              ? `CA ${ca.name} expires within a day`
+              : `CA ${ca.name} expires in ${days} day${days === 1 ? '' : 's'}`,
           target: ca.id,
         });
       }
