@@ -199,5 +199,7 @@ export function profileText(p: ProfileSummaryDto): string {
     ['default lifetime', lifetimeText(p.defaultLifetime)],
     ['max lifetime', lifetimeText(p.maxLifetime)],
     ['key reuse', p.allowKeyReuse ? 'allowed' : 'no'],
+    // a profile of the profiles file, or stored before such profiles were refused, that cannot issue for a key type
+    ...p.warnings.map((w): [string, string] => ['warning', w]),
   ]);
 }

@@ -320,6 +320,8 @@ export interface ProfileLine {
   /** the API's duration (`3650d`) */
   defaultLifetime: string;
   maxLifetime: string;
+  /** what is wrong with it though it is in effect (a key usage a key type it allows cannot carry) */
+  warnings?: readonly string[];
 }
 
 /** a profile's lifetime as docs/profiles.md writes it: whole years as `10y` (the API's `3650d`), else `398d` */
@@ -338,7 +340,10 @@ export const profilesTable = (items: ProfileLine[]): string =>
       lifetimeText(p.defaultLifetime),
       lifetimeText(p.maxLifetime),
     ]),
-  );
+  ) +
+  items
+    .flatMap((p) => (p.warnings ?? []).map((w) => `\nwarning: profile ${p.name}: ${w} (pkim profile show ${p.name})`))
+    .join('');
 
 /** an audit event's details in one short line: its scalar fields as `key=value` */
 export function auditDetailsText(d: Record<string, unknown>): string {

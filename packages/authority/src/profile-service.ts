@@ -1,6 +1,6 @@
 import { BUILT_IN_PROFILES, parseProfile, type Profile } from '@pkim/core';
 import type { Store } from '@pkim/store';
-import { PkiError, keyUsageClashes, type Clock } from '@pkim/shared';
+import { PkiError, impossibleKeyUsageIssues, type Clock } from '@pkim/shared';
 import { auditEvent } from './audit-service';
 import { authorize } from './permissions';
 import { profileInputToSchema } from './profile-loader';
@@ -285,27 +285,6 @@ export function createProfileCatalog(deps: {
     },
   };
   return { catalog, view, custom, entries };
-}
-
-/**
- * each key usage of the profile that a key type it allows cannot carry (keyEncipherment with an EC key, keyAgreement
- * with RSA: {@link keyUsageClashes}), one issue on its field each: such a profile can never issue for that key type —
- * the linter refuses every such certificate with `lint.key_usage_key_type_mismatch`
- */
-export function impossibleKeyUsageIssues(profile: Profile): { path: string[]; message: string }[] {
-  const issues: { path: string[]; message: string }[] = [];
-  for (const c of keyUsageClashes(profile.keyUsage, profile.allowedKeyTypes)) {
-    const hint = c.usage === 'keyEncipherment' ? ' (for RSA keys only: put it in rsaKeyUsage)' : '';
-    issues.push({
-      path: ['keyUsage'],
-      message: `${c.usage} is not possible with ${c.keyTypes.join(', ')} keys${hint}`,
-    });
-  }
-  const rsaKeys = profile.allowedKeyTypes.filter((t) => t.startsWith('rsa-'));
-  for (const c of keyUsageClashes(profile.rsaKeyUsage ?? [], rsaKeys)) {
-    issues.push({ path: ['rsaKeyUsage'], message: `${c.usage} is not possible with RSA keys` });
-  }
-  return issues;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { DEFAULT_MAX_SAN_BYTES, DEFAULT_MAX_SANS } from '@pkim/core';
-import { formatDuration } from '@pkim/shared';
+import { formatDuration, impossibleKeyUsageIssues } from '@pkim/shared';
 import type { ProfileRecord, profileSummarySchema } from './insights-schemas';
 
 /**
@@ -39,6 +39,9 @@ export function toProfileSummaryDto(
     pathLen: p.isCa ? (p.pathLen ?? null) : null,
     extensions: [...new Set([...(p.ocspNoCheck ? ['ocspNoCheck'] : []), ...(p.extensions ?? [])])],
     allowKeyReuse: p.allowKeyReuse ?? false,
+    warnings: impossibleKeyUsageIssues(p).map(
+      (i) => `${i.path[0]}: ${i.message}: every such issuance fails lint.key_usage_key_type_mismatch`,
+    ),
   };
 }
 

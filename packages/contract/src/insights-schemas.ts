@@ -157,6 +157,12 @@ export const profileSummarySchema = z.object({
   extensions: z.array(z.string()),
   /** a renewal may keep the old key */
   allowKeyReuse: z.boolean(),
+  /**
+   * what is wrong with the profile though it is in effect: each key usage a key type it allows cannot carry (a
+   * profile of the profiles file, or stored before such profiles were refused) — every issuance for that key type
+   * fails `lint.key_usage_key_type_mismatch`. Empty for a sound profile.
+   */
+  warnings: z.array(z.string()),
 });
 export type ProfileSummaryDto = z.infer<typeof profileSummarySchema>;
 /** a profile by name (`GET/PUT/DELETE /api/v1/profiles/:name`) */

@@ -67,6 +67,33 @@ export function keyUsageClashes<T extends KeyType>(
     .filter((c) => c.keyTypes.length > 0);
 }
 
+/**
+ * each key usage of a profile that a key type it allows cannot carry (keyEncipherment with an EC key, keyAgreement
+ * with RSA: {@link keyUsageClashes}), one issue on its field each: such a profile can never issue for that key type —
+ * the linter refuses every such certificate with `lint.key_usage_key_type_mismatch`. The profile service refuses
+ * them when written; the profile's API object lists them as `warnings` (one stored before, or of the profiles file).
+ */
+export function impossibleKeyUsageIssues(profile: {
+  keyUsage: readonly string[];
+  rsaKeyUsage?: readonly string[];
+  allowedKeyTypes: readonly string[];
+}): { path: string[]; message: string }[] {
+  const issues: { path: string[]; message: string }[] = [];
+  const keyTypes = profile.allowedKeyTypes.filter(isKeyType);
+  for (const c of keyUsageClashes(profile.keyUsage, keyTypes)) {
+    const hint = c.usage === 'keyEncipherment' ? ' (for RSA keys only: put it in rsaKeyUsage)' : '';
+    issues.push({
+      path: ['keyUsage'],
+      message: `${c.usage} is not possible with ${c.keyTypes.join(', ')} keys${hint}`,
+    });
+  }
+  const rsaKeys = keyTypes.filter((t) => t.startsWith('rsa-'));
+  for (const c of keyUsageClashes(profile.rsaKeyUsage ?? [], rsaKeys)) {
+    issues.push({ path: ['rsaKeyUsage'], message: `${c.usage} is not possible with RSA keys` });
+  }
+  return issues;
+}
+
 export function isKeyType(v: unknown): v is KeyType {
   return typeof v === 'string' && (KEY_TYPES as readonly string[]).includes(v);
 }

@@ -146,6 +146,18 @@ export function ProfileDetailPage() {
         }
       />
       {readOnly && can('ca:write') ? <Alert className="mb-4" title={readOnly} /> : null}
+      {p.warnings.length > 0 ? (
+        <Alert level="warning" className="mb-4" title="This profile cannot issue for some key types it allows">
+          <ul className="list-disc pl-5">
+            {p.warnings.map((w) => (
+              <li key={w}>{w}</li>
+            ))}
+          </ul>
+          {p.source === 'file'
+            ? 'Drop the usage or the key types in the profiles file and restart.'
+            : 'Drop the usage or the key types: Edit, or pkim profile update.'}
+        </Alert>
+      ) : null}
       <Card>
         <CardHeader>
           <CardTitle>Fields</CardTitle>

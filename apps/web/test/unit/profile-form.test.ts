@@ -122,6 +122,7 @@ describe('profileFormToInput', () => {
     pathLen: null,
     extensions: [],
     allowKeyReuse: true,
+    warnings: [],
   };
   it('sends every field of the form and keeps, on an edit, the fields it does not show', () => {
     const form = profileToForm(dto);
