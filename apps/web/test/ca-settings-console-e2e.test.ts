@@ -208,6 +208,18 @@ describe('web console: a CA’s settings — relying-party URLs, a leaf past the
     expect(events.length).toBe(3);
   }, 120_000);
 
+  it("the narrow Key card stacks each name over its value: no word cut ('ec-p256 (so ftware)')", async () => {
+    await page.goto(`${base}/cas/${int.id}`);
+    const card = page.getByTestId('ca-key-card');
+    const name = card.locator('dt', { hasText: /^Key$/ });
+    const value = card.locator('dd').first();
+    await value.getByText('ec-p256 (software)').waitFor(POLL);
+    const [n, v] = [(await name.boundingBox())!, (await value.boundingBox())!];
+    // the value under its name (not in a column beside it) and on one line
+    expect(v.y).toBeGreaterThanOrEqual(n.y + n.height);
+    expect(v.height).toBeLessThan(n.height * 1.5);
+  }, 120_000);
+
   it('an operator (no ca:write) sees the settings and changes neither', async () => {
     await session.signIn('otto', PASSWORD);
     await page.goto(`${base}/cas/${root.id}`);

@@ -1,5 +1,6 @@
 import * as React from 'react';
 import { Skeleton } from './ui/skeleton';
+import { cn } from '../lib/utils';
 
 export function PageHeader({
   title,
@@ -37,13 +38,18 @@ export function PageSkeleton() {
 }
 
 /** label/value rows for decoded certificate fields */
-export function DefinitionList({ items }: { items: [string, React.ReactNode][] }) {
+/**
+ * Names and values, side by side from the `sm` width on; `stacked` keeps each name over its value at every width —
+ * for a narrow card (a third of the page), where a 12rem name column left the value a few characters a line and
+ * cut its words ('ec-p256 (so ftware)').
+ */
+export function DefinitionList({ items, stacked }: { items: [string, React.ReactNode][]; stacked?: boolean }) {
   return (
-    <dl className="grid grid-cols-1 gap-x-6 gap-y-3 text-sm sm:grid-cols-[12rem_1fr]">
+    <dl className={cn('grid grid-cols-1 gap-x-6 text-sm', stacked ? 'gap-y-1' : 'gap-y-3 sm:grid-cols-[12rem_1fr]')}>
       {items.map(([k, v]) => (
         <React.Fragment key={k}>
-          <dt className="text-muted-foreground">{k}</dt>
-          <dd className="min-w-0 break-all">{v}</dd>
+          <dt className={cn('text-muted-foreground', stacked && 'mt-2 first:mt-0')}>{k}</dt>
+          <dd className={cn('min-w-0', stacked ? 'break-words' : 'break-all')}>{v}</dd>
         </React.Fragment>
       ))}
     </dl>

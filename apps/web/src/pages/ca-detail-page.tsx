@@ -357,15 +357,21 @@ export function CaDetailPage() {
             )}
           </CardContent>
         </Card>
-        <Card>
+        <Card data-testid="ca-key-card">
           <CardHeader>
             <CardTitle>Key and revocation</CardTitle>
           </CardHeader>
           <CardContent className="space-y-4">
             <DefinitionList
+              stacked
               items={[
                 ['Key', `${ca.keyType} (${ca.keyBackend})`],
-                ['Key URI', <code key="u">{ca.keyUri}</code>],
+                [
+                  'Key URI',
+                  <code key="u" className="break-all">
+                    {ca.keyUri}
+                  </code>,
+                ],
                 [
                   'Parent',
                   ca.parentId ? (
