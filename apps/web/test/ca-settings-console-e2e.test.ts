@@ -113,8 +113,11 @@ describe('web console: a CA’s settings — relying-party URLs, a leaf past the
     const read = opensslRead(after.certificatePem, 'crlDistributionPoints,authorityInfoAccess');
     expect(read).toContain(`URI:${base}/crl/${int.id}.crl`);
     expect(read).toContain(`OCSP - URI:${base}/ocsp`);
-    // the CRL is where the certificate says
-    const crl = new Uint8Array(await (await fetch(`${base}/crl/${int.id}.crl`)).arrayBuffer());
+    // the CRL is where the certificate says, and the CA page links to it
+    const crlHref = await urls.getByRole('link', { name: `${base}/crl/${int.id}.crl` }).getAttribute('href', POLL);
+    expect(crlHref).toBe(`${base}/crl/${int.id}.crl`);
+    expect(await urls.getByRole('link', { name: `${base}/ocsp` }).count()).toBe(0);
+    const crl = new Uint8Array(await (await fetch(crlHref!)).arrayBuffer());
     const crlOk = opensslCrlVerify(crl, int.pem);
     expect(crlOk.ok, crlOk.text).toBe(true);
   }, 120_000);

@@ -317,14 +317,22 @@ function LeafNotAfterSetting({ ca, canWrite }: { ca: Ca; canWrite: boolean }) {
 /** The CA's settings: the relying-party URLs its certificates carry, and its leaves' end against its own. */
 export function CaSettingsCard(p: { ca: Ca; urls: CaRevocationUrls | null; canWrite: boolean; onSetUrls: () => void }) {
   const { ca, urls } = p;
-  const list = (xs: string[] | undefined) =>
+  // a CRL or the CA's certificate is a file a browser can fetch: a link, to check the endpoint a relying party uses;
+  // an OCSP URL answers only a POSTed (or encoded) request, so it stays text
+  const list = (xs: string[] | undefined, linked = false) =>
     xs?.length ? (
       <span className="grid gap-0.5">
-        {xs.map((x) => (
-          <code key={x} className="text-xs">
-            {x}
-          </code>
-        ))}
+        {xs.map((x) =>
+          linked ? (
+            <a key={x} href={x} target="_blank" rel="noreferrer" className="underline underline-offset-2">
+              <code className="text-xs">{x}</code>
+            </a>
+          ) : (
+            <code key={x} className="text-xs">
+              {x}
+            </code>
+          ),
+        )}
       </span>
     ) : (
       <span className="text-muted-foreground">none</span>
@@ -342,9 +350,9 @@ export function CaSettingsCard(p: { ca: Ca; urls: CaRevocationUrls | null; canWr
           <h3 className="text-sm font-medium">Relying-party URLs</h3>
           <DefinitionList
             items={[
-              ['CRL distribution points', list(urls?.crlDistributionPoints)],
+              ['CRL distribution points', list(urls?.crlDistributionPoints, true)],
               ['OCSP', list(urls?.ocspUrls)],
-              ['CA issuers', list(urls?.caIssuersUrls)],
+              ['CA issuers', list(urls?.caIssuersUrls, true)],
               [
                 'From',
                 urls === null
