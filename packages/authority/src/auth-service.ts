@@ -23,7 +23,7 @@ import { assertCanGrant, authorize, hasPermission, isValidScope, scopesNotGrante
 import type { ResourceLimits } from './signing/provisioner';
 import { validateResourceLimits } from './signing/provisioner-registry';
 import type { Actor, AuditService, AuthService } from './types';
-import type { OtherCommitsSeen } from './other-commits-seen';
+import { readOncePerTurn, type OtherCommitsSeen } from './other-commits-seen';
 
 export interface AuthServiceDeps {
   store: Store;
@@ -174,11 +174,17 @@ export function createAuthService(deps: AuthServiceDeps, options: AuthServiceOpt
       if (credentials) credentialWrites++;
     }
   };
+  /**
+   * Store.otherCommits for the token checks asked in one loop turn, read once after all of them asked (on SQLite one
+   * `PRAGMA data_version` for the requests a poll phase received, not one per request): each check's value was read
+   * after its request arrived, so another connection's commit before the request is seen (other-commits-seen.ts)
+   */
+  const othersForChecks = readOncePerTurn(() => store.otherCommits);
   /** the token's row (remembered for TOKEN_ROW_MS) and whether its owner is missing or disabled */
   const tokenRow = async (hash: string, now: number) => {
+    // one read of the store's signal per request (a remembered row or not), shared by the turn's requests
+    const others = await othersForChecks();
     const hit = tokenRows.get(hash);
-    // one read of the store's signal per request (a remembered row or not)
-    const others = store.otherCommits;
     if (hit?.writes === credentialWrites && hit.others === others && now >= hit.at && now - hit.at < TOKEN_ROW_MS)
       return hit;
     // both before the read: a credential write settling, or another connection committing, meanwhile makes it stale

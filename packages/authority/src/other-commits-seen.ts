@@ -38,3 +38,32 @@ export function createOtherCommitsSeen(store: Pick<Store, 'otherCommits'>): Othe
     last: () => latest,
   };
 }
+
+/**
+ * `read` (Store.otherCommits) made ONCE for all the callers that asked since the last read, in the check phase after
+ * the first of them asked (setImmediate: the requests one poll phase received share it) — and after every one of them
+ * asked. A caller asks while handling a request that has arrived, so each request a read serves arrived before the read
+ * started: another connection's commit that ended before a request arrived (`pkim token revoke` beside the server; on
+ * PostgreSQL a second instance's revocation once announced) is in its value, as with a read per request — the rule of
+ * one read per request (session 19), which ocsp-fast-path.ts keeps the same way for OCSP requests. Nothing is kept past
+ * the read: a caller asking after it waits for the next one. A read that throws rejects its callers.
+ */
+export function readOncePerTurn<T>(read: () => T): () => Promise<T> {
+  let waiting: { resolve: (v: T) => void; reject: (e: unknown) => void }[] = [];
+  const readForBatch = () => {
+    const batch = waiting;
+    waiting = []; // taken out first: a caller asking from here on waits for its own read
+    let value: T;
+    try {
+      value = read();
+    } catch (e) {
+      for (const w of batch) w.reject(e);
+      return;
+    }
+    for (const w of batch) w.resolve(value);
+  };
+  return () =>
+    new Promise<T>((resolve, reject) => {
+      if (waiting.push({ resolve, reject }) === 1) setImmediate(readForBatch);
+    });
+}

@@ -415,6 +415,39 @@ describe.each(ENGINES)('auth service on $name', (engine) => {
     }
   });
 
+  // auth-service.ts othersForChecks: the token checks asked in one loop turn (the requests one poll phase received)
+  // share one read of Store.otherCommits (SQLite: PRAGMA data_version), made after all of them asked — so a revocation
+  // another instance committed before they asked is in it (SQLite at once; PostgreSQL once announced), and a check
+  // asked after that read waits for a read of its own
+  it('reads Store.otherCommits once for the token checks of one turn, after they all asked', async () => {
+    const other = await open();
+    const store = internalsOf(authority).store;
+    const signal = Object.getOwnPropertyDescriptor(store, 'otherCommits')!;
+    const reads = { n: 0 };
+    try {
+      const kept = await rememberedToken('turn-kept');
+      const t = await rememberedToken('turn-revoked');
+      await other.auth.revokeToken(t.id, cliAdmin);
+      if (!atOnce) expect(await answerBecomes(t.token, false)).toBeUndefined();
+      Object.defineProperty(store, 'otherCommits', {
+        get: () => (reads.n++, signal.get!.call(store) as number | undefined),
+        configurable: true,
+      });
+      const turn = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => authority.auth.authenticateToken(i % 2 ? t.token : kept.token)),
+      );
+      expect(reads.n).toBe(1);
+      expect(turn.map((a) => a?.id)).toEqual(Array.from({ length: 16 }, (_, i) => (i % 2 ? undefined : kept.id)));
+      // the next turn reads again: another instance's revocation between the two turns is seen at its next check
+      await other.auth.revokeToken(kept.id, cliAdmin);
+      expect(await answerBecomes(kept.token, false)).toBeUndefined();
+      expect(reads.n).toBeGreaterThan(1);
+    } finally {
+      Object.defineProperty(store, 'otherCommits', signal);
+      await other.close();
+    }
+  });
+
   it('refuses a remembered token the moment it expires', async () => {
     const t = await authority.auth.createToken(
       { name: 'remembered-expiry', role: 'operator', expiresInMs: 60_000 },
