@@ -46,6 +46,15 @@ function readOnlyReason(p: ProfileDto): string | null {
   return null;
 }
 
+/**
+ * The Profiles list's short word for a profile's `warnings` (each a key usage a key type it allows cannot carry:
+ * `… is not possible with ec-p256 keys …`): the key types it cannot issue for; the warnings in full are its title.
+ */
+function clashText(warnings: readonly string[]): string {
+  const types = [...new Set(warnings.flatMap((w) => /not possible with ([\w-]+) keys/.exec(w)?.slice(1, 2) ?? []))];
+  return types.length ? `cannot issue for ${types.join(', ')}` : 'cannot issue for some key types';
+}
+
 function useRefreshProfiles() {
   const invalidate = useInvalidate();
   return () => invalidate(trpc.insights.profiles.queryKey(), trpc.profiles.get.queryKey());
@@ -81,9 +90,16 @@ export function ProfilesPage() {
             header: 'Name',
             className: 'font-medium',
             cell: (p) => (
-              <Link to="/profiles/$name" params={{ name: p.name }} className="hover:underline">
-                {p.name}
-              </Link>
+              <span className="flex flex-wrap items-center gap-2">
+                <Link to="/profiles/$name" params={{ name: p.name }} className="hover:underline">
+                  {p.name}
+                </Link>
+                {p.warnings.length > 0 ? (
+                  <Badge variant="warning" data-profile-warnings="" title={p.warnings.join('\n')}>
+                    {clashText(p.warnings)}
+                  </Badge>
+                ) : null}
+              </span>
             ),
           },
           { header: 'Source', cell: (p) => <Badge variant="outline">{p.source}</Badge> },

@@ -1,0 +1,79 @@
+// End to end in Chromium against `pkim serve`: a profile of the profiles file that cannot issue for a key type it
+// allows (keyEncipherment with an EC key: every such issuance fails lint.key_usage_key_type_mismatch) says so where a
+// user looks — a badge beside its name on the Profiles list (the page a user scans) and, on its page, a warning box
+// with each clash from the profile's API object (`warnings`) and the fix for its source. A sound profile shows
+// neither. The clash is the one profile-warnings-cli.test.ts reads through the CLI.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { toProfileEntryDto } from '@pkim/contract';
+import type { RunningServer } from '@pkim/server';
+import { openConsole, type ConsoleSession } from './support/console-browser';
+import { E2E_ADMIN } from './support/console-pki';
+
+const POLL = { timeout: 15_000 };
+const BASE = {
+  isCa: false,
+  extKeyUsage: ['serverAuth'],
+  allowedSanTypes: ['dns'],
+  sanRequired: false,
+  defaultLifetimeMs: 86_400_000,
+  maxLifetimeMs: 7 * 86_400_000,
+};
+const MIXED = {
+  ...BASE,
+  name: 'file-mixed',
+  description: 'web servers, RSA and EC keys',
+  keyUsage: ['digitalSignature', 'keyEncipherment'],
+  allowedKeyTypes: ['ec-p256', 'rsa-2048'],
+};
+const FINE = { ...BASE, name: 'file-fine', keyUsage: ['digitalSignature'], allowedKeyTypes: ['ec-p256', 'rsa-2048'] };
+
+describe('web console: a profile that cannot issue for a key type it allows (Chromium against pkim serve)', () => {
+  let session: ConsoleSession;
+  let server: RunningServer;
+  let page: Page;
+  let base: string;
+
+  beforeAll(async () => {
+    session = await openConsole({ prefix: 'pkim-e2e-profile-warnings', profiles: [MIXED, FINE] });
+    ({ server, page, base } = session);
+    await session.signIn('admin', session.adminPassword);
+  }, 240_000);
+
+  afterAll(async () => session?.close());
+
+  it('the Profiles list flags the profile beside its name; the sound one is not flagged', async () => {
+    await session.nav('Profiles');
+    await page.locator('[data-profile="file-mixed"]').waitFor(POLL);
+    const flag = page.locator('[data-profile="file-mixed"] [data-profile-warnings]');
+    await flag.waitFor(POLL);
+    expect(await flag.textContent()).toBe('cannot issue for ec-p256');
+    expect(await flag.getAttribute('title')).toContain('keyEncipherment is not possible with ec-p256 keys');
+    expect(await page.locator('[data-profile="file-fine"] [data-profile-warnings]').count()).toBe(0);
+    // the built-ins are sound
+    expect(await page.locator('[data-profile-warnings]').count()).toBe(1);
+    await session.shot('profile-warnings-list');
+  }, 120_000);
+
+  it("the profile's page shows each clash of its API object and the fix for a profiles-file profile", async () => {
+    const entry = (await server.authority.profileCatalog.list(E2E_ADMIN)).find((e) => e.profile.name === 'file-mixed');
+    const { warnings } = toProfileEntryDto(entry!);
+    await page.locator('[data-profile="file-mixed"]').getByRole('link', { name: 'file-mixed' }).click();
+    await page.getByRole('heading', { name: 'file-mixed' }).waitFor(POLL);
+    const box = page.getByRole('status').filter({ hasText: 'This profile cannot issue for some key types it allows' });
+    await box.waitFor(POLL);
+    const items = await box.getByRole('listitem').allTextContents();
+    expect(items).toEqual([
+      'keyUsage: keyEncipherment is not possible with ec-p256 keys (for RSA keys only: put it in rsaKeyUsage): ' +
+        'every such issuance fails lint.key_usage_key_type_mismatch',
+    ]);
+    expect(items).toEqual(warnings);
+    expect(await box.textContent()).toContain('Drop the usage or the key types in the profiles file and restart.');
+    await session.shot('profile-warnings');
+
+    await page.goto(`${base}/profiles/file-fine`);
+    await page.getByRole('heading', { name: 'file-fine' }).waitFor(POLL);
+    await page.getByText('file — from the profiles file').waitFor(POLL);
+    expect(await page.getByText('This profile cannot issue for some key types it allows').count()).toBe(0);
+  }, 120_000);
+});
