@@ -8,5 +8,7 @@ export {
   ocspErrorResponse,
   ocspIssuerHashes,
   ocspCertIdDer,
+  parseCrl,
   parseOcspRequest,
+  verifyCrlSignature,
 } from '@pkim/core';

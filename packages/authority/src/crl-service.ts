@@ -1,6 +1,7 @@
 import {
   PkiError,
   REVOCATION_REASONS,
+  toPkiError,
   publishedRevocationReason,
   type Clock,
   type RevocationReason,
@@ -291,6 +292,52 @@ export function createCrlService(
       return strip(await generateCached(caId, actor));
     },
     current,
+
+    async signEntries(caId, input, actor) {
+      authorize(actor, 'ca:write');
+      try {
+        const ctx = await contexts.load(caId);
+        const unusable = () =>
+          new PkiError(
+            'crl.issuer_key_unusable',
+            `unable to fetch corresponding key for issuer ${ctx.ca.id}; unable to use this issuer for signing`,
+          );
+        // the key the CA's URI names must be there and be the certificate's: else a CRL no relying party accepts
+        const publicKey = await keys.getPublicKey(ctx.ca.keyUri).catch((e: unknown) => {
+          throw toPkiError(e).code === 'kms.key_not_found' ? unusable() : e;
+        });
+        if (!Buffer.from(publicKey).equals(Buffer.from(ctx.info.publicKey))) throw unusable();
+        const thisUpdate = clock.now();
+        const nextUpdate = thisUpdate + input.validityMs;
+        const { buildCrl, verifyCrlSignature } = await import('./asn1-codecs');
+        const der = await buildCrl(
+          {
+            issuer: ctx.issuer,
+            thisUpdate,
+            nextUpdate,
+            crlNumber: input.crlNumber,
+            entries: input.entries,
+            ...(input.deltaCrlBase !== undefined ? { deltaCrlBase: input.deltaCrlBase } : {}),
+            ...(input.extensions?.length ? { extensions: input.extensions } : {}),
+          },
+          (data) => keys.signer({ uri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey }).sign(data),
+        );
+        if (!verifyCrlSignature(der, ctx.info.publicKey))
+          throw new PkiError('internal.error', 'the signed CRL did not verify against the CA public key');
+        await store.audit.append(
+          auditEvent(clock, actor, 'crl.signed', ctx.ca.id, {
+            via: input.via,
+            crlNumber: input.crlNumber,
+            ...(input.deltaCrlBase !== undefined ? { deltaCrlBase: input.deltaCrlBase } : {}),
+            entries: input.entries.length,
+            nextUpdate: new Date(nextUpdate).toISOString(),
+          }),
+        );
+        return { der, nextUpdate };
+      } catch (e) {
+        throw await recordFailure(deps, actor, 'crl.sign_failed', caId, e, { via: input.via });
+      }
+    },
 
     async refreshPartitions(caId, opts) {
       const settings = deps.crlPartition;

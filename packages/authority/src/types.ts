@@ -27,7 +27,7 @@ import type {
   GroupCommitStats,
   GroupCommitPolicy,
 } from '@pkim/store';
-import type { CertificatePolicy, Profile } from '@pkim/core';
+import type { CertificatePolicy, CrlEntryInput, CrlExtensionInput, Profile } from '@pkim/core';
 import type { SignFunction } from './signing/sign-request';
 import type { ResourceLimits } from './signing/provisioner';
 import type { SpiffeConfig } from './spiffe/spiffe-config';
@@ -500,6 +500,25 @@ export interface CrlService {
     caId: string,
     opts: { refreshBeforeMs: number; shouldStop?: () => boolean },
   ): Promise<{ start: number; end: number; crlNumber: number }[]>;
+  /**
+   * a CRL of the caller's entries signed with CA `caId`'s key (the Vault API's `sign-revocation-list` and
+   * `resign-crls`): its number, delta base and extensions as given, thisUpdate now, nextUpdate `validityMs` later.
+   * Not the CA's own CRL: its number, cache and published CRL stay as they were. `ca:write`; audited `crl.signed`
+   * (`crl.sign_failed`); `crl.issuer_key_unusable` when the CA's key is missing or not its certificate's key.
+   */
+  signEntries(caId: string, input: SignedCrlInput, actor: Actor): Promise<{ der: Uint8Array; nextUpdate: number }>;
+}
+
+/** what `CrlService.signEntries` signs */
+export interface SignedCrlInput {
+  crlNumber: number;
+  /** a delta CRL of that base CRL number (a critical Delta CRL Indicator) */
+  deltaCrlBase?: number;
+  validityMs: number;
+  entries: CrlEntryInput[];
+  extensions?: CrlExtensionInput[];
+  /** what asked for it, recorded in the audit event (`vault:<mount>/sign-revocation-list`) */
+  via: string;
 }
 
 export interface OcspAnswer {

@@ -8,13 +8,14 @@ import {
   id_ce_cRLReasons,
 } from '@peculiar/asn1-x509';
 import { PkiError } from '@pkim/shared';
-import type { CrlEntryInput, CrlInput, EncodedCrlEntries, SignFn } from './types';
+import type { CrlEntryInput, CrlExtensionInput, CrlInput, EncodedCrlEntries, SignFn } from './types';
 import { issuerFactsOf } from './certificate-parser';
 import { at, children, content, readWhole, toHex } from './der-reader';
 import {
   explicit,
   implicitPrimitive,
   integer,
+  integerFromBytes,
   lengthBytes,
   octetString,
   oid,
@@ -34,6 +35,27 @@ const OID_REASON_CODE = '2.5.29.21';
 const OID_AKI = '2.5.29.35';
 const OID_CRL_NUMBER = '2.5.29.20';
 const OID_IDP = '2.5.29.28';
+const OID_DELTA_CRL_INDICATOR = '2.5.29.27';
+
+const DOTTED_OID = /^([0-2])\.(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
+
+/** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING } of a caller's extension */
+function callerExtension(e: CrlExtensionInput): Uint8Array {
+  const m = DOTTED_OID.exec(e.oid);
+  if (!m || (m[1] !== '2' && Number(m[2]) >= 40))
+    throw new PkiError('input.invalid', `extension id '${e.oid.slice(0, 80)}' is not a dotted object identifier`);
+  return seq(oid(e.oid), ...(e.critical ? [TRUE] : []), octetString(e.value));
+}
+
+/** the extensions of a list, each OID once; `taken`: OIDs already written */
+function callerExtensions(list: CrlExtensionInput[], taken: string[]): Uint8Array[] {
+  const seen = new Set(taken);
+  return list.map((e) => {
+    if (seen.has(e.oid)) throw new PkiError('input.invalid', `extension ${e.oid} is given twice`);
+    seen.add(e.oid);
+    return callerExtension(e);
+  });
+}
 
 /**
  * IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0] { fullName [0] GeneralNames },
@@ -74,14 +96,22 @@ export class CrlEntryWriter implements EncodedCrlEntries {
   /** entries written */
   count = 0;
 
+  /** room for `n` more bytes */
+  private reserve(n: number): void {
+    if (this.used + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.used + n));
+    this.buf.copy(grown, 0, 0, this.used);
+    this.buf = grown;
+  }
+
   add(entry: CrlEntryInput): void {
     checkReason(entry.reason);
-    // an entry is < 128 bytes: serial INTEGER <= 23, Time <= 17, reasonCode extensions 16
-    if (this.used + 128 > this.buf.length) {
-      const grown = Buffer.allocUnsafe(this.buf.length * 2);
-      this.buf.copy(grown, 0, 0, this.used);
-      this.buf = grown;
+    if (entry.extensions?.length) {
+      this.addWithExtensions(entry, entry.extensions);
+      return;
     }
+    // an entry is < 128 bytes: serial INTEGER <= 23, Time <= 17, reasonCode extensions 16
+    this.reserve(128);
     const buf = this.buf;
     const start = this.used;
     // RevokedCertificate ::= SEQUENCE { userCertificate, revocationDate, crlEntryExtensions OPTIONAL }
@@ -96,6 +126,19 @@ export class CrlEntryWriter implements EncodedCrlEntries {
     buf[start] = 0x30;
     buf[start + 1] = o - start - 2;
     this.used = o;
+    this.count++;
+  }
+
+  /** an entry with a caller's crlEntryExtensions (any length: encoded whole, then copied in) */
+  private addWithExtensions(entry: CrlEntryInput, extensions: CrlExtensionInput[]): void {
+    const serial = serialHexToBytes(entry.serialHex);
+    if (serial.length > 21) throw new PkiError('input.invalid', `serial ${entry.serialHex} is longer than 20 bytes`);
+    const reason = entry.reason ? [seq(oid(OID_REASON_CODE), octetString(tlv(0x0a, Uint8Array.of(entry.reason))))] : [];
+    const exts = [...reason, ...callerExtensions(extensions, entry.reason ? [OID_REASON_CODE] : [])];
+    const der = seq(integerFromBytes(serial), time(entry.revokedAt), seq(...exts));
+    this.reserve(der.length);
+    this.buf.set(der, this.used);
+    this.used += der.length;
     this.count++;
   }
 
@@ -190,12 +233,23 @@ export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Arra
   } else writer = input.entries;
   const idp = input.issuingDistributionPoint;
   if (idp?.length === 0) throw new PkiError('input.invalid', 'a partition CRL needs at least one URL');
+  const delta = input.deltaCrlBase;
+  if (delta !== undefined && BigInt(delta) < 0n) throw new PkiError('input.invalid', 'a delta CRL base is 0 or more');
+  const own = [
+    OID_AKI,
+    OID_CRL_NUMBER,
+    ...(idp ? [OID_IDP] : []),
+    ...(delta !== undefined ? [OID_DELTA_CRL_INDICATOR] : []),
+  ];
   const extensions = explicit(
     0,
     seq(
       seq(oid(OID_AKI), octetString(seq(implicitPrimitive(0, facts.subjectKeyIdentifier)))),
       seq(oid(OID_CRL_NUMBER), octetString(integer(input.crlNumber))),
       ...(idp ? [issuingDistributionPoint(idp)] : []),
+      // RFC 5280 §5.2.4: critical
+      ...(delta !== undefined ? [seq(oid(OID_DELTA_CRL_INDICATOR), TRUE, octetString(integer(delta)))] : []),
+      ...callerExtensions(input.extensions ?? [], own),
     ),
   );
   // TBSCertList ::= SEQUENCE { version v2, signature, issuer, thisUpdate, nextUpdate, revokedCertificates, [0] ext }

@@ -238,6 +238,15 @@ export interface CrlEntryInput {
   serialHex: string;
   revokedAt: number;
   reason?: number; // RFC 5280 reason code; omitted for unspecified
+  /** crlEntryExtensions given by a caller (the Vault API's `sign-revocation-list`), after the reasonCode */
+  extensions?: CrlExtensionInput[];
+}
+
+/** An extension given as it is: its OID (dotted), criticality and extnValue's content (the value's DER). */
+export interface CrlExtensionInput {
+  oid: string;
+  critical?: boolean;
+  value: Uint8Array;
 }
 
 /** revokedCertificates already DER-encoded one after another (`CrlEntryWriter`) */
@@ -259,6 +268,13 @@ export interface CrlInput {
    * them as its CRL distribution point. Absent: a complete CRL.
    */
   issuingDistributionPoint?: string[];
+  /**
+   * a delta CRL (RFC 5280 §5.2.4): the number of the complete CRL it is based on, written as a critical Delta CRL
+   * Indicator
+   */
+  deltaCrlBase?: number | bigint;
+  /** crlExtensions given by a caller, after the authority key identifier and CRL number (no OID twice) */
+  extensions?: CrlExtensionInput[];
 }
 
 /** X.509-ready signature over `data` with the issuer key (hash implied by key type). */

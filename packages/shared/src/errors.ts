@@ -221,6 +221,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description: 'The certificate request has no certificate (it is pending or was rejected).',
   },
   'revocation.invalid_reason': { kind: 'invalid_input', description: 'Unknown revocation reason.' },
+  'crl.issuer_key_unusable': {
+    kind: 'conflict',
+    description:
+      "A CRL of given entries (the Vault API's sign-revocation-list, resign-crls) was asked of a CA whose key is " +
+      "missing from its key backend or is not the key of the CA's certificate (HTTP 400 on /v1/): nothing signed.",
+  },
   'policy.profile_not_allowed': {
     kind: 'policy',
     description: 'This profile cannot be used for this operation (e.g. a CA profile for a leaf).',

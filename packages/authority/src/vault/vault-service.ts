@@ -11,6 +11,7 @@ import { createVaultIssuerService } from './vault-issuer-service';
 import { createVaultSignIntermediate } from './vault-sign-intermediate';
 import { createVaultGenerateCa } from './vault-generate-ca';
 import { createVaultAutoTidy } from './vault-auto-tidy';
+import { createVaultRevocationLists } from './vault-revocation-lists';
 import { keystoreOverview } from './vault-keystore-overview';
 import { createVaultKeyService } from './vault-keys';
 import type { KeyBackends } from '@pkim/keys';
@@ -118,6 +119,8 @@ export function createVaultService(deps: VaultServiceDeps) {
     }),
     /** `root/sign-intermediate`, `issuer/:ref/sign-intermediate`: a CSR signed as a subordinate CA certificate */
     ...createVaultSignIntermediate({ clock: deps.clock, sign: deps.sign, issuers }),
+    /** `issuer/:ref/sign-revocation-list`, `issuer/:ref/resign-crls`: CRLs of given entries (the CRL service's) */
+    ...createVaultRevocationLists({ crl: deps.crl, issuers }),
     /** `root/generate/internal`, `intermediate/generate/internal`, `intermediate/set-signed`: the CA services' doors */
     ...createVaultGenerateCa({ clock: deps.clock, cas: deps.cas, mounts, keys: keyService }),
   };

@@ -606,6 +606,25 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       },
     },
   })),
+  // OpenBao's unified-CRL tools: a CRL of the entries given, or of CRLs this issuer signed, signed by its key
+  {
+    path: 'issuer/:ref/sign-revocation-list',
+    ops: {
+      async write(c) {
+        const r = await c.authority.vault.pki.signRevocationList(c.mount!, c.path.ref, c.params, actorOf(c));
+        return json(r.data, r.warnings);
+      },
+    },
+  },
+  {
+    path: 'issuer/:ref/resign-crls',
+    ops: {
+      async write(c) {
+        const r = await c.authority.vault.pki.resignCrls(c.mount!, c.path.ref, c.params, actorOf(c));
+        return json(r.data, r.warnings);
+      },
+    },
+  },
   // OpenBao's root/rotate: a new root with a new key, an issuer of the mount, not its default until config/issuers
   {
     path: 'root/rotate/:name',
