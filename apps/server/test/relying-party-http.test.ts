@@ -202,6 +202,11 @@ describe('relying-party endpoints over real HTTP (openssl as the client)', () =>
 
     const again = await fetch(`${base}/crl/${intId}.crl`, { headers: { 'if-none-match': etag! } });
     expect(again.status).toBe(304);
+    // weak comparison (RFC 9110 §13.1.2): a compressing proxy's W/ tag, and `*`, revalidate too
+    for (const inm of [`W/${etag!}`, '*']) {
+      const weak = await fetch(`${base}/crl/${intId}.crl`, { headers: { 'if-none-match': inm } });
+      expect(weak.status, inm).toBe(304);
+    }
 
     const pem = await fetch(`${base}/crl/${intId}.pem`);
     const pemText = await pem.text();

@@ -51,6 +51,13 @@ describe('SPIFFE over HTTP: GET /pki/ca/bundle, POST /pki/csr/sign', () => {
       headers: { 'if-none-match': r.headers.etag },
     });
     expect(again.statusCode).toBe(304);
+    // If-None-Match compares weakly (RFC 9110): the W/ tag a compressing proxy (nginx gzip) hands out revalidates too
+    for (const inm of [`W/${r.headers.etag}`, `"other", W/${r.headers.etag}`]) {
+      const weak = await app.inject({ method: 'GET', url: '/pki/ca/bundle', headers: { 'if-none-match': inm } });
+      expect(weak.statusCode, inm).toBe(304);
+    }
+    const other = await app.inject({ method: 'GET', url: '/pki/ca/bundle', headers: { 'if-none-match': 'W/"x"' } });
+    expect(other.statusCode).toBe(200);
   });
 
   it('signs a CSR for a Bearer token and answers the wire shape', async () => {

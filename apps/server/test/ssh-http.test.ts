@@ -73,6 +73,12 @@ describe('SSH over HTTP', () => {
       headers: { 'if-none-match': etag0 },
     });
     expect(same.statusCode).toBe(304);
+    const weak = await app.inject({
+      method: 'GET',
+      url: '/ssh/krl/ca/prod-users',
+      headers: { 'if-none-match': `W/${etag0}` }, // a compressing proxy's weakened tag (RFC 9110: compared weakly)
+    });
+    expect(weak.statusCode).toBe(304);
 
     // an auditor may read but not revoke; a revocation needs ssh:revoke
     const auditorToken = (await authority.auth.createToken({ name: 'aud', role: 'auditor' }, ACTORS.admin)).token;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ifNoneMatchHits } from '../../http/conditional-get';
 
 /**
  * Cache headers for CRL/AIA/OCSP GET answers (RFC 5019 §6.2 for OCSP): a short, bounded max-age (never beyond the
@@ -43,14 +44,6 @@ export function sendCacheable(
 ): FastifyReply {
   const headers = cacheHeaders(body, opts);
   reply.headers(headers);
-  const inm = request.headers['if-none-match'];
-  if (
-    typeof inm === 'string' &&
-    inm
-      .split(',')
-      .map((s) => s.trim())
-      .includes(headers.etag!)
-  )
-    return reply.code(304).send();
+  if (ifNoneMatchHits(request.headers['if-none-match'], headers.etag!)) return reply.code(304).send();
   return reply.type(contentType).send(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
 }

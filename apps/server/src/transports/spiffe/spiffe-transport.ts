@@ -1,6 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Authority } from '@pkim/authority';
+import { ifNoneMatchHits } from '../../http/conditional-get';
 
 /**
  * SPIFFE workload identity over HTTP (docs/spiffe.md). Parse → ONE authority call → render.
@@ -16,10 +17,7 @@ const plugin: FastifyPluginAsync<{ authority: Authority }> = async (app, { autho
     const bundle = await authority.spiffe.bundle();
     const etag = `"${bundle.version}"`;
     reply.header('etag', etag).header('cache-control', 'public, max-age=300');
-    const inm = request.headers['if-none-match'];
-    if (typeof inm === 'string' && inm.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
-      return reply.code(304).send();
-    }
+    if (ifNoneMatchHits(request.headers['if-none-match'], etag)) return reply.code(304).send();
     return bundle;
   });
 

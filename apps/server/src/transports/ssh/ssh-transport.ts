@@ -3,6 +3,7 @@ import { PkiError, parseDuration } from '@pkim/shared';
 import type { Actor, Authority, IssuedSshCertificate, SshKrl } from '@pkim/authority';
 import { z } from 'zod';
 import { checkAccess } from '../../http/access-table';
+import { ifNoneMatchHits } from '../../http/conditional-get';
 import type { ExtraOperation } from '../../http/openapi-document';
 
 const sshOptionsDoc = z.record(z.string(), z.union([z.string(), z.literal(true)])).optional();
@@ -79,10 +80,7 @@ function sendKrl(request: FastifyRequest, reply: FastifyReply, k: SshKrl): Fasti
     .header('x-krl-version', String(k.version))
     .header('last-modified', new Date(k.generatedAt).toUTCString())
     .header('cache-control', 'no-cache');
-  const inm = request.headers['if-none-match'];
-  if (typeof inm === 'string' && inm.split(',').some((t) => t.trim() === k.etag || t.trim() === '*')) {
-    return reply.code(304).send();
-  }
+  if (ifNoneMatchHits(request.headers['if-none-match'], k.etag)) return reply.code(304).send();
   return reply.type('application/octet-stream').send(Buffer.from(k.krl));
 }
 
