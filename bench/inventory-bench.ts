@@ -17,6 +17,7 @@
 // BENCH_FILTER_SECONDS (default 20): a filter stops sampling once its samples add up to that (the samples column).
 // BENCH_PG_SQL: SQL run on PostgreSQL's seeded database before the filters are timed (e.g. an index a migration
 // dropped, `create index …; analyze certificates`, to time the schema before it).
+// BENCH_FILTER=REGEX times only the filters whose name matches it (e.g. `status|serial`: the rows a change touches).
 // BENCH_KEEP=DIR keeps both engines' seeded databases in DIR and reuses them in a later run (same BENCH_ROWS).
 // BENCH_BASE=/work/wt/base: that worktree's @pkim/store opens the same seeded database too and every filter is
 // timed on both, alternated (head, base, head, base; the worse round of each shown) — an A/B without a second seed.
@@ -44,6 +45,7 @@ const WITH_PG = process.env.BENCH_PG !== '0';
 const WITH_SQLITE = process.env.BENCH_SQLITE !== '0';
 const WITH_STREAM = process.env.BENCH_STREAM !== '0';
 const FILTER_SECONDS = Number(process.env.BENCH_FILTER_SECONDS ?? 20);
+const FILTER = process.env.BENCH_FILTER ? new RegExp(process.env.BENCH_FILTER) : undefined;
 /** another worktree (e.g. /work/wt/base): its @pkim/store opens the same seeded database, for an A/B in one run */
 const BASE_TREE = process.env.BENCH_BASE;
 const ROOT = join(import.meta.dirname, '..');
@@ -334,6 +336,7 @@ async function filterLatencies(
 ): Promise<{ name: string; head: Latency; base?: Latency }[]> {
   const out: { name: string; head: Latency; base?: Latency }[] = [];
   for (const [name, probe] of probes(caIds)) {
+    if (FILTER && !FILTER.test(name)) continue;
     if (!base) {
       out.push({ name, head: await latency(() => probe(store)) });
       continue;
