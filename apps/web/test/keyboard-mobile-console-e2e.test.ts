@@ -3,7 +3,7 @@
 // no page wider than the screen, the navigation a drawer that is out of the tab order while closed and closes on
 // Escape. Assertions on the page's state (focus, sizes, attributes), no picture compared.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { openConsole, type ConsoleSession } from './support/console-browser';
 import { createE2eHierarchy, issueServerCertificate } from './support/console-pki';
@@ -180,30 +180,56 @@ describe('web console: keyboard only, and a phone-sized screen (Chromium against
     await expect.poll(() => menu.getAttribute('aria-expanded')).toBe('false');
     expect((await focused(page)).label).toBe('Open navigation');
 
-    const pages: [link: string, heading: string][] = [
-      ['Dashboard', 'Dashboard'],
-      ['Authorities', 'Certificate authorities'],
-      ['Certificates', 'Certificates'],
-      ['Issue', 'Issue a certificate'],
-      ['Requests', 'Certificate requests'],
-      ['Profiles', 'Profiles'],
-      ['Audit log', 'Audit log'],
+    // each page's overflow is checked once its data has rendered (a late table or list could widen it): the element
+    // its last query shows (a navigation inside the console loads no new document, so `networkidle` waited for nothing)
+    const table = (testId: string, name: string) => page.getByTestId(testId).getByRole('link', { name });
+    const option = (label: string, name: string) => page.getByLabel(label).locator('option', { hasText: name });
+    const pages: [link: string, heading: string, loaded: Locator[]][] = [
+      ['Dashboard', 'Dashboard', [page.locator('[data-ca-expiry-row="kb-root"]'), page.getByTestId('expiry-chart')]],
+      ['Authorities', 'Certificate authorities', [page.getByRole('link', { name: 'e2e-issuing' }).first()]],
+      [
+        'Certificates',
+        'Certificates',
+        [
+          table('certificates-table', 'kb.example.com'),
+          option('Filter by CA', 'e2e-issuing'),
+          option('Filter by profile', 'tls-server'),
+        ],
+      ],
+      ['Issue', 'Issue a certificate', [option('Issuing CA', 'e2e-issuing'), option('Profile', 'tls-server')]],
+      ['Requests', 'Certificate requests', [page.getByText('No request waits for review')]],
+      ['Profiles', 'Profiles', [page.locator('[data-profile="tls-server"]')]],
+      [
+        'Audit log',
+        'Audit log',
+        [page.getByTestId('audit-chain-ok'), page.locator('[data-action="ca.created"]').first()],
+      ],
     ];
-    for (const [link, heading] of pages) {
+    for (const [link, heading, loaded] of pages) {
       await menu.click();
       await session.nav(link);
       await page.getByRole('heading', { name: heading, exact: true }).waitFor(POLL);
       await expect.poll(() => menu.getAttribute('aria-expanded')).toBe('false');
-      await page.waitForLoadState('networkidle');
+      for (const l of loaded) await l.first().waitFor({ state: 'attached', ...POLL });
       expect(await overflowX(page), `${link} is wider than the screen`).toBeLessThanOrEqual(0);
     }
-    for (const [path, heading] of [
-      [`/cas/${ids.int}`, 'e2e-issuing'],
-      [`/certificates/${ids.cert}`, 'kb.example.com'],
+    for (const [path, heading, loaded] of [
+      // the parent's name (ca.list) and the certificate it issued (certificate.list)
+      [
+        `/cas/${ids.int}`,
+        'e2e-issuing',
+        [page.getByRole('link', { name: 'e2e-root' }), page.getByText('kb.example.com')],
+      ],
+      // the issuing CA's name and its chain (ca.get)
+      [
+        `/certificates/${ids.cert}`,
+        'kb.example.com',
+        [page.getByRole('link', { name: 'e2e-issuing' }), page.getByRole('button', { name: 'Full chain' })],
+      ],
     ] as const) {
       await page.goto(`${base}${path}`);
       await page.getByRole('heading', { name: heading }).waitFor(POLL);
-      await page.waitForLoadState('networkidle');
+      for (const l of loaded) await l.first().waitFor({ state: 'attached', ...POLL });
       expect(await overflowX(page), `${path} is wider than the screen`).toBeLessThanOrEqual(0);
     }
     await page.setViewportSize({ width: 1366, height: 860 });
