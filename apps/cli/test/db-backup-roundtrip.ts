@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { runPkim } from '../../../tests/support/cli-in-process';
 import { tempDir } from '../../../tests/support/openssl-tools';
+import { startPkimServer } from '../../../tests/support/remote-server';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { auditVerify, listedCertificates, ok, populateInProcess, type Pkim, type Populated } from './db-test-data';
 
@@ -111,6 +112,23 @@ export function roundTrip(
     });
 
     if (engine === 'sqlite') {
+      it('refuses to restore under a running pkim serve (store.in_use, exit 4); stopped, it restores', async () => {
+        // the file is replaced by a rename: a server left running would keep serving (and writing) the old one
+        const server = await startPkimServer(dataDir, [], env);
+        try {
+          const r = pkim('restore', '--from', backupFile, '--force');
+          expect(r.code, r.stderr).toBe(4);
+          expect(r.stderr).toMatch(
+            /^error: store\.in_use: the SQLite database '.*pkim\.db' is open in another process/,
+          );
+          expect(r.stderr.trim().split('\n')).toHaveLength(1);
+        } finally {
+          await server.stop();
+        }
+        expect(listedCertificates(pkim)).toEqual(certsBefore);
+        expect(ok(pkim('restore', '--from', backupFile, '--force', '--json')).json().overwritten).toBe(true);
+      });
+
       it('rejects a missing backup file with a one-line reason', () => {
         const r = pkim('restore', '--from', join(tmp.dir, 'nope.backup'), '--force');
         expect(r.code).toBe(2);

@@ -337,6 +337,13 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     kind: 'conflict',
     description: 'The file `pkim backup --out` names already exists (--force overwrites it).',
   },
+  'store.in_use': {
+    kind: 'conflict',
+    description:
+      '`pkim restore` found the SQLite database open in another process (a running `pkim serve`, another command): ' +
+      'a server left running keeps the replaced file open, serves it and loses what it writes. Stop every process ' +
+      'using it first; nothing was changed.',
+  },
   'store.target_not_empty': {
     kind: 'conflict',
     description: 'The target database of a copy (or a restore without --force) already holds data.',

@@ -392,6 +392,33 @@ export async function openSqliteStore(path: string, options: OpenStoreOptions): 
 
 const SQLITE_HEADER = 'SQLite format 3\u0000';
 
+/**
+ * Refuses (`store.in_use`) when another connection has the database open — a running `pkim serve`, another command.
+ * The file is replaced by a rename: such a process would keep the old file open, serve it and write into it, unseen
+ * and lost at its next start. In WAL mode every open connection shares the -shm index, beside which a connection in
+ * EXCLUSIVE locking mode cannot begin a transaction (SQLITE_BUSY), even when the other connection is idle.
+ */
+function assertNotOpenElsewhere(path: string): void {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { fileMustExist: true, timeout: 0 });
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('BEGIN EXCLUSIVE');
+    db.exec('COMMIT');
+  } catch (e) {
+    // anything but busy: not a database in use (a damaged file is replaced)
+    if (!String((e as { code?: string }).code).startsWith('SQLITE_BUSY')) return;
+    throw new PkiError(
+      'store.in_use',
+      `the SQLite database '${path}' is open in another process (a running pkim serve?): stop every server and ` +
+        'command using it, then restore — a server left running would keep serving the replaced file',
+      { details: { path } },
+    );
+  } finally {
+    db?.close();
+  }
+}
+
 /** Copies a backup file into place while no store has the database open; removes stale -wal/-shm. */
 export function restoreSqlite(path: string, fromPath: string): void {
   if (path === ':memory:')
@@ -407,6 +434,7 @@ export function restoreSqlite(path: string, fromPath: string): void {
   if (header.toString('latin1') !== SQLITE_HEADER) {
     throw new PkiError('store.restore_failed', `'${fromPath}' is not a SQLite database backup`);
   }
+  if (existsSync(path)) assertNotOpenElsewhere(path);
   try {
     mkdirSync(dirname(path), { recursive: true });
     const tmp = `${path}.restore-${process.pid}`;
