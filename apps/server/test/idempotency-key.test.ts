@@ -5,6 +5,7 @@
 // servers on one PostgreSQL database. Certificates answered are checked by openssl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { fixedClock } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
@@ -212,6 +213,60 @@ describe('Idempotency-Key expiry (PKIM_IDEMPOTENCY_TTL)', () => {
       await expect(openAuthorityFixture({ env: { PKIM_IDEMPOTENCY_TTL: bad } })).rejects.toThrow(
         /PKIM_IDEMPOTENCY_TTL/,
       );
+    }
+  });
+});
+
+describe('Idempotency-Key when the server stopped between the creation and keeping its answer', () => {
+  it('answers 409 idempotency.answer_lost naming the certificate made, not a second; none: runs again', async () => {
+    const clock = fixedClock(Date.UTC(2026, 11, 7));
+    const f = await openAuthorityFixture({ clock });
+    const app = await buildServer(f.authority, { logger: false, processMetrics: false, backgroundJobs: false });
+    try {
+      const base = await listen(app);
+      const token = (await f.authority.auth.createToken({ name: 'crash', role: 'admin' }, ACTORS.admin)).token;
+      const root = await post(base, token, '/cas', rootBody('crash-root'), 'crash-ca');
+      expect(root.status, root.text).toBe(201);
+      const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=crash.example', sans: ['DNS:crash.example'] });
+      const body = { ca: root.json.id, csr: csrPem, profile: 'tls-server', ttl: '1d' };
+      const first = await post(base, token, '/certificates', body, 'crash-1');
+      expect(first.status, first.text).toBe(201);
+      // what a server stopped after the creation's commit and before keeping the answer leaves in the database: the
+      // certificate and its events committed, the key's row still running (a file-level edit of that one row)
+      const db = new Database(join(f.dataDir, 'pkim.db'));
+      const unanswered = () =>
+        db
+          .prepare(
+            "update idempotency_keys set state = 'running', status = null, content_type = null, body = null " +
+              'where key = ?',
+          )
+          .run('crash-1');
+      try {
+        expect(unanswered().changes).toBe(1);
+        expect((await post(base, token, '/certificates', body, 'crash-1')).json).toMatchObject({
+          code: 'idempotency.in_progress',
+        });
+        clock.advance(10 * 60_000 + 1); // the lease: the first request is taken for dead
+        const retried = await post(base, token, '/certificates', body, 'crash-1');
+        expect(retried.status, retried.text).toBe(409);
+        expect(retried.json).toMatchObject({
+          code: 'idempotency.answer_lost',
+          details: { action: 'certificate.issued', target: first.json.id },
+        });
+        const issued = await f.authority.audit.list({ action: 'certificate.issued', limit: 100 });
+        expect(issued.map((e) => e.target)).toEqual([first.json.id]);
+        // a request that died before its creation committed (no event names its claim) runs again
+        db.prepare("update idempotency_keys set owner = 'died-before-commit' where key = 'crash-1'").run();
+        const again = await post(base, token, '/certificates', body, 'crash-1');
+        expect(again.status, again.text).toBe(201);
+        expect(again.json.id).not.toBe(first.json.id);
+        expect(await post(base, token, '/certificates', body, 'crash-1')).toMatchObject({ replayed: 'true' });
+      } finally {
+        db.close();
+      }
+    } finally {
+      await app.close();
+      await f.close();
     }
   });
 });

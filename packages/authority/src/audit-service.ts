@@ -18,6 +18,9 @@ export function auditEvent(
   details: Record<string, unknown> = {},
   outcome: 'success' | 'failure' = 'success',
 ): NewAuditEvent {
+  // a request run under an Idempotency-Key: its events name the claim (commonly absent: one property read)
+  const claim = typeof actor === 'string' ? undefined : actor.idempotencyClaim;
+  if (claim !== undefined) details = { ...details, idempotencyClaim: claim };
   return { id: newId('evt'), time: clock.now(), actor: actorId(actor), action, target, outcome, details };
 }
 

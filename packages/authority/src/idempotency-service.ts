@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PkiError, type Clock } from '@pkim/shared';
-import type { IdempotencyAnswer, Store } from '@pkim/store';
+import type { AuditEventRow, IdempotencyAnswer, IdempotencyRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
 import { durationSettingMs } from './bulk-settings';
 
@@ -29,6 +29,8 @@ export const DEFAULT_IDEMPOTENCY_SETTINGS: IdempotencySettings = { ttlMs: 24 * 3
 export const IDEMPOTENCY_RUNNING_LEASE_MS = 10 * 60_000;
 /** expired rows are deleted at most this often per process, by the request that finds the time has come */
 const PURGE_EVERY_MS = 60_000;
+/** the audit events searched for a dead request's creation start this long before its claim (instances' clocks) */
+const CLOCK_SKEW_MS = 60_000;
 
 /** `PKIM_IDEMPOTENCY_TTL` over `given` over the default; `input.invalid` names the bad value */
 export function idempotencySettingsFromEnv(
@@ -98,6 +100,27 @@ export function createIdempotencyService(deps: {
       logger.warn({ err: (e as Error).message }, 'could not delete expired idempotency keys');
     }
   };
+  /**
+   * The event a request claimed as `owner` committed with its creation (`Actor.idempotencyClaim`, auditEvent): the
+   * caller's events from the claim on, newest first. Only for a claim whose request died (rare): no index needed.
+   */
+  const committedUnder = async (dead: IdempotencyRow): Promise<AuditEventRow | undefined> => {
+    const since = dead.createdAt - CLOCK_SKEW_MS;
+    for (let afterSeq: number | undefined; ;) {
+      const page = await store.audit.list({
+        actor: dead.scope,
+        order: 'desc',
+        limit: 1000,
+        ...(afterSeq === undefined ? {} : { afterSeq }),
+      });
+      for (const e of page) {
+        if (e.details.idempotencyClaim === dead.owner) return e;
+        if (e.time < since) return undefined;
+      }
+      if (page.length < 1000) return undefined;
+      afterSeq = page.at(-1)!.seq;
+    }
+  };
   return {
     ttlMs,
     async begin(r) {
@@ -105,23 +128,39 @@ export function createIdempotencyService(deps: {
       await purge(now);
       const fingerprint = idempotencyFingerprint(r);
       const owner = randomBytes(12).toString('hex');
-      const found = await store.idempotency.claim(
-        {
-          scope: r.scope,
-          key: r.key,
-          fingerprint,
-          state: 'running',
-          owner,
-          status: null,
-          contentType: null,
-          body: null,
-          bodyBase64: false,
-          createdAt: now,
-          expiresAt: now + ttlMs,
-        },
-        now,
-        now - IDEMPOTENCY_RUNNING_LEASE_MS,
-      );
+      const row: IdempotencyRow = {
+        scope: r.scope,
+        key: r.key,
+        fingerprint,
+        state: 'running',
+        owner,
+        status: null,
+        contentType: null,
+        body: null,
+        bodyBase64: false,
+        createdAt: now,
+        expiresAt: now + ttlMs,
+      };
+      // a running row is never taken over by the store (staleBefore 0): a dead one is looked at here first
+      let found = await store.idempotency.claim(row, now, 0);
+      if (found?.state === 'running' && found.createdAt < now - IDEMPOTENCY_RUNNING_LEASE_MS) {
+        // its request died with its server — before or after its creation committed?
+        const made = await committedUnder(found);
+        if (made && found.fingerprint === fingerprint) {
+          throw new PkiError(
+            'idempotency.answer_lost',
+            `the first request with this Idempotency-Key was carried out (audit event #${made.seq} ${made.action}` +
+              `${made.target ? ` ${made.target}` : ''}), but its server stopped before it kept the answer: read the ` +
+              'result instead of making it again',
+            { details: { seq: made.seq, action: made.action, target: made.target } },
+          );
+        }
+        if (!made) {
+          // nothing of it committed: the retry runs again (a concurrent retry may claim it first: in progress)
+          await store.idempotency.release(r.scope, r.key, found.owner);
+          found = await store.idempotency.claim(row, now, 0);
+        }
+      }
       if (!found) return { claim: { scope: r.scope, key: r.key, owner } };
       if (found.fingerprint !== fingerprint) {
         throw new PkiError(

@@ -60,6 +60,12 @@ export interface Actor {
    * (`auth.password_change_required`, docs/security.md). Never set for API tokens or OIDC sessions.
    */
   mustChangePassword?: true;
+  /**
+   * the claim (its owner) of the `Idempotency-Key` this request runs under (apps/server http/idempotency-plugin.ts):
+   * `auditEvent` records it in the events the request commits, with its creation, in the same transaction — so a
+   * retry after the server stopped before it kept the answer finds the creation (idempotency-service.ts)
+   */
+  idempotencyClaim?: string;
 }
 
 export const SYSTEM_ACTOR: Actor = { id: 'system', role: 'admin' };

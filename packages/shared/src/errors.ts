@@ -467,6 +467,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description:
       'The first request with this Idempotency-Key is still being answered: retry in a moment to get its answer.',
   },
+  'idempotency.answer_lost': {
+    kind: 'conflict',
+    description:
+      'The first request with this Idempotency-Key was carried out (its audit event names the key), but its server ' +
+      'stopped before it kept the answer: read the result (the event names it) instead of making it again.',
+  },
   'idempotency.not_supported': {
     kind: 'invalid_input',
     description:

@@ -100,6 +100,8 @@ const plugin: FastifyPluginAsync<{ authority: Authority }> = async (app, { autho
     });
     if ('claim' in begun) {
       request.idempotencyClaim = begun.claim;
+      // the events the creation commits name the claim: a retry after a stop before finish() finds the creation
+      request.actor = { ...request.actor, idempotencyClaim: begun.claim.owner };
       return;
     }
     const a = begun.replay;
