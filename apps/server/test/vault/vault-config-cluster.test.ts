@@ -1,8 +1,8 @@
 // `config/cluster` (OpenBao's mount-local address: `path`, `aia_path`): read before any write answers both empty; a
 // write of either keeps the other; a value that is not an absolute URL (scheme and host) is refused with OpenBao's
 // message and changes nothing; audited `vault.cluster_configured`; a token with `ca:read` reads it, only `ca:write`
-// writes it, none: 403. Kept in the mount (a mount without a CA too); nothing here templates URLs with it
-// (`config/urls` `enable_templating` stays false). hvac and node-vault write and read it.
+// writes it, none: 403. Kept in the mount (a mount without a CA too); a templated `config/urls` uses it
+// (vault-url-templating.test.ts). hvac and node-vault write and read it.
 import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTORS } from '../server-test-support';

@@ -8,6 +8,7 @@ import { authorize } from '../permissions';
 import type { Actor, CaService, CaUrlLists, CaView } from '../types';
 import {
   caUrlsOf,
+  mountUrlsFor,
   issuersOfMount,
   mountHasIssuer,
   type VaultMount,
@@ -50,6 +51,11 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** a PEM private key block of a `pem_bundle` (PKCS#8, encrypted PKCS#8, PKCS#1, SEC1) */
 const KEY_BLOCK = /-----BEGIN ((?:ENCRYPTED |RSA |EC )?PRIVATE KEY)-----[\s\S]*?-----END \1-----\s*/g;
 
+/** OpenBao's warning of a root generated while the mount's templated `config/urls` name `{{issuer_id}}` */
+const ROOT_ISSUER_ID_TEMPLATE_WARNING =
+  'When generating root CA, found global AIA configuration with issuer_id template unsuitable for root generation. ' +
+  'This AIA configuration has been ignored. To include AIA on this root CA, set the global AIA configuration to not ' +
+  'include issuer_id and instead to refer to a static issuer name.';
 const NO_AIA_WARNING =
   "This mount hasn't configured any authority information access (AIA) fields; this may make it harder for " +
   'systems to find missing certificates in the chain or to validate revocation status of certificates. Consider ' +
@@ -262,7 +268,7 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
     const permittedDns = parseVaultList('permitted_dns_domains', params.permitted_dns_domains);
     const m = await deps.mounts.requireMount(mount.path);
     const current = (await deps.mounts.defaultState(m)) === 'active' ? (await deps.cas.get(m.caId)).ca : undefined;
-    const urls = newRootUrls(m, current);
+    const urls = newRootUrls(m, current, warnings);
     const common = {
       subject: dn,
       keyType,
@@ -346,11 +352,26 @@ export function createVaultGenerateCa(deps: VaultGenerateCaDeps) {
    * (`issuer/:ref` POST/PATCH) or derived from a base (`pkim ca set-urls --base`: its CRL and certificate URLs name
    * that CA), then those written on the mount before it had a CA (usually none)
    */
-  function newRootUrls(m: VaultMount, current: CaRow | undefined): CaUrlLists | undefined {
-    const mountWide = caUrlsOf(m.urls) ?? undefined;
+  function newRootUrls(m: VaultMount, current: CaRow | undefined, warnings: string[]): CaUrlLists | undefined {
+    const mountWide = rootTemplatedUrls(m, warnings);
     if (m.urlsWide || !current?.urls) return mountWide;
     if (current.urls.base || (m.ownUrlsIds ?? []).includes(current.id)) return mountWide;
     return current.urls;
+  }
+
+  /**
+   * the mount-wide `config/urls` a new root embeds, as OpenBao's: templates expanded without an issuer id (the root has
+   * none yet); templates naming `{{issuer_id}}` are left out of the root, with OpenBao's warning (its issuer's leaves
+   * get them: `addIssuer`)
+   */
+  function rootTemplatedUrls(m: VaultMount, warnings: string[]): CaUrlLists | undefined {
+    try {
+      return mountUrlsFor(m, '') ?? undefined;
+    } catch {
+      mountUrlsFor(m, 'empty-issuer-id'); // another reason than the issuer id: refused
+      warnings.push(ROOT_ISSUER_ID_TEMPLATE_WARNING);
+      return undefined;
+    }
   }
 
   /** a root this deployment signed (self-signed, no outside issuer), active: `cas.rotate` makes its successor */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { PkiError, type Clock, type KeyType } from '@pkim/shared';
+import { isHttpUrl, PkiError, type Clock, type KeyType } from '@pkim/shared';
 import type { CaUrlsJson, Store } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor } from '../types';
@@ -70,7 +70,7 @@ export interface VaultMount {
   rotatedCaIds?: string[];
   /**
    * `config/cluster` (OpenBao's address of this mount on its cluster: `path`, and `aia_path` for AIA): kept and read
-   * back; nothing here templates URLs with them (`config/urls` `enable_templating` stays false). Unset: both empty
+   * back; the values of `{{cluster_path}}`, `{{cluster_aia_path}}` in a templated `config/urls`. Unset: both empty
    */
   cluster?: VaultClusterConfig;
 }
@@ -159,6 +159,51 @@ export function caUrlsOf(urls: VaultUrlsConfig): CaUrlsJson | null {
     ocspUrls: [...urls.ocsp_servers],
     caIssuersUrls: [...urls.issuing_certificates],
   };
+}
+
+const invalidUrls = (message: string) => new PkiError('vault.invalid_parameter', message);
+/** OpenBao's AIA templates (`config/urls` with `enable_templating`) */
+const URL_TEMPLATES = ['{{cluster_path}}', '{{cluster_aia_path}}', '{{issuer_id}}'];
+const isTemplated = (u: string) => URL_TEMPLATES.some((t) => u.includes(t));
+
+/**
+ * OpenBao's `toURLEntries`: with `enable_templating`, `{{cluster_path}}` and `{{cluster_aia_path}}` (the mount's
+ * `config/cluster`) and `{{issuer_id}}` (the issuer's id: its CA's) replaced in every URL, each then an http(s) URL;
+ * a template whose value is not there is refused with OpenBao's messages. Without templating: the URLs as they are.
+ */
+export function expandUrlTemplates(
+  urls: VaultUrlsConfig,
+  cluster: VaultClusterConfig | undefined,
+  issuerId: string,
+): VaultUrlsConfig {
+  if (!urls.enable_templating) return urls;
+  const c = { path: '', aia_path: '', ...cluster };
+  const out = { ...urls };
+  for (const field of Object.keys(URL_FIELDS) as (keyof typeof URL_FIELDS)[]) {
+    out[field] = urls[field].map((u) => {
+      for (const [template, value, what] of [
+        ['{{cluster_path}}', c.path, 'path'],
+        ['{{cluster_aia_path}}', c.aia_path, 'aia_path'],
+      ] as const) {
+        if (u.includes(template) && !value)
+          throw invalidUrls(`unable to template AIA URLs as we lack local cluster address information (${what})`);
+      }
+      if (u.includes('{{issuer_id}}') && !issuerId)
+        throw invalidUrls('unable to template AIA URLs as we lack an issuer_id for this operation');
+      const e = u
+        .replaceAll('{{cluster_path}}', c.path)
+        .replaceAll('{{cluster_aia_path}}', c.aia_path)
+        .replaceAll('{{issuer_id}}', issuerId);
+      if (!isHttpUrl(e) || isTemplated(e)) throw invalidUrls(`error validating templated ${field}; invalid URI: ${e}`);
+      return e;
+    });
+  }
+  return out;
+}
+
+/** the mount-wide `config/urls` as the URL setting of its issuer `caId` (templates expanded for it) */
+export function mountUrlsFor(m: Pick<VaultMount, 'urls' | 'cluster'>, caId: string): CaUrlsJson | null {
+  return caUrlsOf(expandUrlTemplates(m.urls, m.cluster, caId));
 }
 
 function defaultUrls(): VaultUrlsConfig {
@@ -454,7 +499,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       const previousCaId = m.caId && !deletedCaId && isDefault && m.caId !== caId ? m.caId : undefined;
       // the mount-wide config/urls (or, on a mount of before session 35, those written before its first CA): the new
       // issuer's URL setting, in the same commit
-      const pending = m.urlsWide || state !== 'active' ? caUrlsOf(m.urls) : null;
+      const pending = m.urlsWide || state !== 'active' ? mountUrlsFor(m, caId) : null;
       if (pending) m.urlsWide = true;
       if (isDefault) m.caId = caId;
       await commit({
@@ -729,30 +774,32 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       const m = await requireMount(mountPath);
       const ca = m.caId ? await store.cas.findById(m.caId) : undefined;
       const urls = m.urlsWide ? { ...m.urls } : urlsOfMountCa(m, ca?.urls ?? null);
+      if (params.enable_templating !== undefined) {
+        urls.enable_templating = coerceVaultField('bool', 'enable_templating', params.enable_templating) as boolean;
+      }
       for (const [field, type] of Object.entries(URL_FIELDS)) {
         if (params[field] === undefined) continue;
-        const list = coerceVaultField(type, field, params[field]) as string[];
-        for (const u of list) {
-          if (!/^https?:\/\/\S+$/i.test(u)) {
-            throw new PkiError('vault.invalid_parameter', `invalid URL in ${field}: "${u}" (http or https)`);
-          }
-        }
-        urls[field as keyof typeof URL_FIELDS] = list;
+        urls[field as keyof typeof URL_FIELDS] = coerceVaultField(type, field, params[field]) as string[];
       }
-      if (params.enable_templating !== undefined) {
-        if (coerceVaultField('bool', 'enable_templating', params.enable_templating)) {
-          throw new PkiError('vault.invalid_parameter', 'enable_templating is not supported by PKI Manager');
-        }
+      // without templating each URL as it is (OpenBao's message for a template); with it, each issuer's expansion
+      // below (OpenBao checks them at issuance and warns at the write: refused here, so no leaf lacks its URLs)
+      for (const field of urls.enable_templating ? [] : (Object.keys(URL_FIELDS) as (keyof typeof URL_FIELDS)[])) {
+        const bad = urls[field].find((u) => !isHttpUrl(u) || isTemplated(u));
+        if (bad !== undefined)
+          throw invalidUrls(`invalid URL found in Authority Information Access (AIA) parameter ${field}: ${bad}`);
       }
-      m.urls = { ...urls, enable_templating: false };
-      m.urlsWide = true;
       const own = new Set(m.ownUrlsIds ?? []);
       const caIds: string[] = [];
       for (const id of issuersOfMount(m)) if (!own.has(id) && (await store.cas.findById(id))) caIds.push(id);
+      // a mount without an issuer yet: the templates checked with an issuer id (each issuer's, once it has one)
+      const settings = caIds.map((id) => ({ id, urls: mountUrlsFor({ urls, cluster: m.cluster }, id) }));
+      if (!caIds.length) mountUrlsFor({ urls, cluster: m.cluster }, 'ca_0');
+      m.urls = urls;
+      m.urlsWide = true;
       const t = clock.now();
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
-        updateCa: caIds.map((id) => ({ id, patch: { urls: caUrlsOf(urls), updatedAt: t } })),
+        updateCa: settings.map(({ id, urls: u }) => ({ id, patch: { urls: u, updatedAt: t } })),
         audit: [
           auditEvent(clock, actor, 'vault.urls_configured', m.path, {
             ...urls,
@@ -777,7 +824,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       else own.delete(caId);
       m.ownUrlsIds = [...own];
       if (!m.ownUrlsIds.length) delete m.ownUrlsIds;
-      const setting = urls ? caUrlsOf(urls) : m.urlsWide ? caUrlsOf(m.urls) : null;
+      const setting = urls ? caUrlsOf(urls) : m.urlsWide ? mountUrlsFor(m, caId) : null;
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
         updateCa: [{ id: caId, patch: { urls: setting, updatedAt: clock.now() } }],
@@ -823,9 +870,18 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
           throw new PkiError('vault.invalid_parameter', `invalid, non-URL ${field} given to cluster: ${value}`);
         cluster[field] = value;
       }
+      // templated config/urls: each issuer's URL setting expanded again with the new paths, in the same commit
+      const own = new Set(m.ownUrlsIds ?? []);
+      const templated = m.urlsWide && m.urls.enable_templating;
+      const updateCa: { id: string; urls: CaUrlsJson | null }[] = [];
+      for (const id of templated ? issuersOfMount(m) : [])
+        if (!own.has(id) && (await store.cas.findById(id)))
+          updateCa.push({ id, urls: mountUrlsFor({ urls: m.urls, cluster }, id) });
       m.cluster = cluster;
+      const t = clock.now();
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
+        updateCa: updateCa.map(({ id, urls }) => ({ id, patch: { urls, updatedAt: t } })),
         audit: [auditEvent(clock, actor, 'vault.cluster_configured', m.path, { ...cluster })],
       });
       return cluster;
