@@ -15,6 +15,7 @@ import { ErrorAlert } from './components/ui/alert';
 import { LoginPage } from './pages/login-page';
 import { DashboardPage } from './pages/dashboard-page';
 import { CertificatesPage, expiryWindowOf, type CertificatesSearch } from './pages/certificates-page';
+import type { AuditSearch } from './pages/audit-page';
 import { PageSkeleton } from './components/page';
 import type { CasSearch } from './pages/ca-hierarchy-page';
 import { isSshTab, type SshTab } from './pages/ssh/ssh-tabs';
@@ -120,6 +121,12 @@ const requestsRoute = createRoute({
 const auditRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '/audit',
+  // the filters are in the address: a certificate's or CA's page links its events (`?target=<id>`), a reload keeps them
+  validateSearch: (s: Record<string, unknown>): AuditSearch => ({
+    action: str(s.action),
+    actor: str(s.actor),
+    target: str(s.target),
+  }),
   component: lazyRouteComponent(() => import('./pages/audit-page'), 'AuditPage'),
 });
 const accessRoute = createRoute({

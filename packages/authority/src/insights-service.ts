@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PkiError, type Clock } from '@pkim/shared';
-import { decodeCsr, normalizeSerialHex, parseCertificate, type SubjectAltNames } from '@pkim/core';
+import { certificateUrls, decodeCsr, normalizeSerialHex, parseCertificate, type SubjectAltNames } from '@pkim/core';
 import type { CaRow, CaStatus, CertificateRow, Store } from '@pkim/store';
 import type { Actor, Authority, InsightsService, DashboardWarning } from './types';
 import { visibleCaIds } from './signing/provisioner-policy';
@@ -116,7 +116,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         warnings.push({
           level: 'warning',
           code: 'certificate.expiring',
-          message: `${within7d} active certificate${within7d === 1 ? '' : 's'} expire within 7 days`,
+          message: `${within7d} active certificate${within7d === 1 ? ' expires' : 's expire'} within 7 days`,
           target: null,
         });
       }
@@ -265,6 +265,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         fingerprintSha256: c.fingerprintSha256,
         signatureAlgorithmOid: c.signatureAlgorithmOid,
         nameConstraints: c.nameConstraints,
+        ...certificateUrls(pem),
       };
     },
   };

@@ -691,6 +691,10 @@ export interface InsightsService {
     fingerprintSha256: string;
     signatureAlgorithmOid: string;
     nameConstraints: unknown;
+    /** the relying-party URLs it carries (cRLDistributionPoints, authorityInfoAccess): empty when absent */
+    crlDistributionPoints: string[];
+    ocspUrls: string[];
+    caIssuersUrls: string[];
   };
 }
 

@@ -113,6 +113,10 @@ export const decodedCertificateSchema = z.object({
   fingerprintSha256: z.string(),
   signatureAlgorithmOid: z.string(),
   nameConstraints: z.unknown().nullable(),
+  /** the relying-party URLs it carries: cRLDistributionPoints, authorityInfoAccess OCSP and caIssuers (empty: none) */
+  crlDistributionPoints: z.array(z.string()),
+  ocspUrls: z.array(z.string()),
+  caIssuersUrls: z.array(z.string()),
 });
 
 /** where a profile comes from: the built-ins, the profiles file (read-only), the API (`profiles.create`) */

@@ -15,6 +15,29 @@ const SIG_ALGS: Record<string, string> = {
   '1.3.101.112': 'Ed25519',
 };
 
+/**
+ * URLs a certificate carries, one a line; `links`: each a link (a file a browser fetches: a CRL, a CA certificate —
+ * not OCSP, which answers a request, not a GET of its base). "none" when it carries none.
+ */
+function UrlList({ urls, links }: { urls: readonly string[]; links?: boolean }) {
+  if (urls.length === 0) return 'none';
+  return (
+    <ul className="space-y-0.5 break-all">
+      {urls.map((u) => (
+        <li key={u}>
+          {links ? (
+            <a className="underline" href={u}>
+              {u}
+            </a>
+          ) : (
+            <code>{u}</code>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 /** Every decoded field of a certificate, decoded by the server (insights.decodeCertificate). */
 export function DecodedCertificate({ pem }: { pem: string }) {
   const q = useQuery(trpc.insights.decodeCertificate.queryOptions({ pem }, { staleTime: Infinity }));
@@ -66,6 +89,10 @@ export function DecodedCertificate({ pem }: { pem: string }) {
         ['Subject key identifier', c.subjectKeyIdentifierHex ? colonHex(c.subjectKeyIdentifierHex) : '—'],
         ['Authority key identifier', c.authorityKeyIdentifierHex ? colonHex(c.authorityKeyIdentifierHex) : '—'],
         ['SHA-256 fingerprint', <code key="f">{colonHex(c.fingerprintSha256)}</code>],
+        // where a relying party learns of a revocation and finds the issuer (what the certificate carries)
+        ['CRL distribution points', <UrlList key="crl" urls={c.crlDistributionPoints} links />],
+        ['OCSP', <UrlList key="ocsp" urls={c.ocspUrls} />],
+        ['CA issuers', <UrlList key="aia" urls={c.caIssuersUrls} links />],
       ]}
     />
   );

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { ChevronLeft, ChevronRight, Link2, ScrollText, ShieldAlert, ShieldCheck } from 'lucide-react';
 import { trpc } from '../lib/trpc';
 import { formatDateTime, shortHex } from '../lib/utils';
@@ -38,22 +39,56 @@ function ChainStatus() {
   );
 }
 
+/** the audit page's filters, in its address (router.tsx): what `audit.list` is asked */
+export interface AuditSearch {
+  action?: string;
+  actor?: string;
+  target?: string;
+}
+
+/** an audit target's page in the console, when it names a certificate or a CA */
+function TargetCell({ target }: { target: string | null }) {
+  if (target?.startsWith('crt_'))
+    return (
+      <Link to="/certificates/$certId" params={{ certId: target }} className="hover:underline">
+        {target}
+      </Link>
+    );
+  if (target?.startsWith('ca_'))
+    return (
+      <Link to="/cas/$caId" params={{ caId: target }} className="hover:underline">
+        {target}
+      </Link>
+    );
+  return <>{target ?? '—'}</>;
+}
+
 export function AuditPage() {
-  const [action, setAction] = useState('');
-  const [actor, setActor] = useState('');
-  const [target, setTarget] = useState('');
-  const [applied, setApplied] = useState({ action: '', actor: '', target: '' });
+  const applied = useSearch({ from: '/app/audit' });
+  const navigate = useNavigate({ from: '/audit' });
+  const [action, setAction] = useState(applied.action ?? '');
+  const [actor, setActor] = useState(applied.actor ?? '');
+  const [target, setTarget] = useState(applied.target ?? '');
   // the cursors of the pages seen so far (undefined: the newest page)
   const [pages, setPages] = useState<(string | undefined)[]>([undefined]);
+  // a link to other filters (the address changed under the page): its fields show them, from the newest page
+  const [shown, setShown] = useState(applied);
+  if (shown.action !== applied.action || shown.actor !== applied.actor || shown.target !== applied.target) {
+    setShown(applied);
+    setAction(applied.action ?? '');
+    setActor(applied.actor ?? '');
+    setTarget(applied.target ?? '');
+    setPages([undefined]);
+  }
   const cursor = pages[pages.length - 1];
   const list = useQuery({
     ...trpc.audit.list.queryOptions({
       limit: PAGE,
       order: 'desc',
       cursor,
-      action: applied.action || undefined,
-      actor: applied.actor || undefined,
-      target: applied.target || undefined,
+      action: applied.action,
+      actor: applied.actor,
+      target: applied.target,
     }),
     placeholderData: keepPreviousData,
   });
@@ -68,8 +103,8 @@ export function AuditPage() {
           className="flex flex-wrap items-center gap-2 border-b p-3"
           onSubmit={(e) => {
             e.preventDefault();
-            setApplied({ action: action.trim(), actor: actor.trim(), target: target.trim() });
-            setPages([undefined]);
+            const next = { action: action.trim() || undefined, actor: actor.trim() || undefined };
+            void navigate({ search: { ...next, target: target.trim() || undefined } });
           }}
         >
           <Input
@@ -127,7 +162,9 @@ export function AuditPage() {
                       {e.outcome === 'failure' ? <StatusBadge status="failure" /> : null}
                     </TD>
                     <TD className="text-xs">{e.actor}</TD>
-                    <TD className="hidden font-mono text-xs md:table-cell">{e.target ?? '—'}</TD>
+                    <TD className="hidden font-mono text-xs md:table-cell">
+                      <TargetCell target={e.target} />
+                    </TD>
                     <TD
                       className="hidden max-w-72 truncate font-mono text-xs text-muted-foreground lg:table-cell"
                       title={JSON.stringify(e.details)}

@@ -27,6 +27,10 @@ export function CertificateDetailPage() {
   const qc = useQueryClient();
   const { data } = useSuspenseQuery(trpc.certificate.get.queryOptions({ ref: certId }));
   const c = data;
+  // the URLs it carries (DecodedCertificate's query: one request): whether a relying party can learn of a revocation
+  const decoded = useQuery(
+    trpc.insights.decodeCertificate.queryOptions({ pem: data.certificatePem }, { staleTime: Infinity }),
+  );
   const ca = useQuery(trpc.ca.get.queryOptions({ ref: c.caId }));
   const profiles = useQuery(trpc.insights.profiles.queryOptions());
   // a subordinate CA certificate (Vault sign-intermediate: its key held elsewhere) is renewed only with a new CSR, by
@@ -165,7 +169,16 @@ export function CertificateDetailPage() {
           <a className="underline" href={`/crl/${c.caId}.crl`}>
             /crl/{c.caId}.crl
           </a>
-          ) and answered as revoked by OCSP.
+          ){' '}
+          {decoded.data && decoded.data.crlDistributionPoints.length + decoded.data.ocspUrls.length === 0 ? (
+            <>
+              — but <strong>this certificate carries no CRL or OCSP URL</strong>: a relying party that has it cannot
+              learn of the revocation. Remove it where it is installed; set its CA&apos;s URLs (the CA page, Settings)
+              before issuing the replacement.
+            </>
+          ) : (
+            'and answered as revoked by OCSP.'
+          )}
         </Alert>
       ) : null}
       <div className="grid gap-6 lg:grid-cols-3">
@@ -191,6 +204,21 @@ export function CertificateDetailPage() {
                 ['Request', c.requestId ?? '—'],
                 ['Key type', c.keyType],
                 ...renewalLinks(c),
+                ...(can('audit:read')
+                  ? ([
+                      [
+                        'Audit',
+                        <Link
+                          key="audit"
+                          to="/audit"
+                          search={{ target: c.id }}
+                          className="break-normal hover:underline"
+                        >
+                          Audit events →
+                        </Link>,
+                      ],
+                    ] as [string, ReactNode][])
+                  : []),
               ]}
             />
           </CardContent>

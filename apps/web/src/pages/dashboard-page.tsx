@@ -1,7 +1,8 @@
 import { useQuery, useSuspenseQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { AlertTriangle, CheckCircle2, Clock, FileBadge, FileClock, Network, ShieldOff, XCircle } from 'lucide-react';
-import { trpc } from '../lib/trpc';
+import { trpc, type RouterOutputs } from '../lib/trpc';
+import { caRevocationUrls } from '../lib/pki';
 import { useMe } from '../lib/auth';
 import { formatDate, formatDateTime, relativeDays } from '../lib/utils';
 import { PageHeader } from '../components/page';
@@ -49,6 +50,91 @@ function Stat({
   );
 }
 
+type Warning = RouterOutputs['insights']['dashboard']['warnings'][number];
+type CaItem = RouterOutputs['ca']['list']['items'][number];
+const LEVEL_RANK: Record<Warning['level'], number> = { critical: 0, warning: 1, info: 2 };
+
+/** the page a dashboard warning names: where the user acts on it (null: none) */
+function warningLink(
+  w: Warning,
+): { to: string; params?: Record<string, string>; search?: Record<string, string> } | null {
+  switch (w.code) {
+    case 'ca.expiring':
+    case 'ca.expired':
+      return w.target ? { to: '/cas/$caId', params: { caId: w.target } } : null;
+    case 'certificate.expiring':
+      return { to: '/certificates', search: { expiring: '7d', sort: 'expiry_asc' } };
+    case 'request.pending':
+      return { to: '/requests' };
+    case 'kms.unavailable':
+    case 'store.unavailable':
+      return { to: '/key-backends' };
+    case 'ca.none':
+      return { to: '/cas/new' };
+    default:
+      return null;
+  }
+}
+
+/**
+ * The CAs whose certificates carry neither a CRL nor an OCSP URL (lib/pki.ts caRevocationUrls, as the CA page's
+ * warning): a revocation there reaches no relying party. Active CAs only; none claimed while the server's public URL
+ * is not known (a user who may not read the server's settings).
+ */
+function NoRevocationUrlsWarning({ cas }: { cas: readonly CaItem[] }) {
+  const publicBaseUrl = useQuery(trpc.system.info.queryOptions()).data?.publicBaseUrl;
+  const bare = cas.filter((c) => c.status === 'active' && caRevocationUrls(c, publicBaseUrl)?.lacksRevocation);
+  if (bare.length === 0) return null;
+  return (
+    <div data-warning="ca.no_urls">
+      <Alert
+        level="warning"
+        title={
+          <>
+            Certificates of {bare.length === 1 ? 'CA' : `${bare.length} CAs`}{' '}
+            {bare.map((c, i) => (
+              <span key={c.id}>
+                {i > 0 ? ', ' : ''}
+                <Link to="/cas/$caId" params={{ caId: c.id }} className="underline">
+                  {c.name}
+                </Link>
+              </span>
+            ))}{' '}
+            carry no CRL or OCSP URL: a revocation there reaches no relying party
+          </>
+        }
+      >
+        <div>
+          Set each CA&apos;s URLs on its page (Settings → Set URLs) or with <code>pkim ca set-urls</code>.
+        </div>
+        <code>ca.no_urls</code>
+      </Alert>
+    </div>
+  );
+}
+
+function DashboardWarning({ w }: { w: Warning }) {
+  const link = warningLink(w);
+  return (
+    <div data-warning={w.code}>
+      <Alert
+        level={w.level}
+        title={
+          link ? (
+            <Link to={link.to} params={link.params as never} search={link.search as never} className="hover:underline">
+              {w.message}
+            </Link>
+          ) : (
+            w.message
+          )
+        }
+      >
+        <code>{w.code}</code>
+      </Alert>
+    </div>
+  );
+}
+
 export function DashboardPage() {
   const { can } = useMe();
   const { data: d } = useSuspenseQuery(trpc.insights.dashboard.queryOptions());
@@ -57,6 +143,9 @@ export function DashboardPage() {
   const byExpiry = (cas.data?.items ?? [])
     .filter((c) => c.notAfter !== null && c.status !== 'revoked')
     .sort((a, b) => Date.parse(a.notAfter!) - Date.parse(b.notAfter!));
+  const warnings = [...d.warnings].sort((a, b) => LEVEL_RANK[a.level] - LEVEL_RANK[b.level]);
+  const critical = warnings.filter((w) => w.level === 'critical');
+  const rest = warnings.filter((w) => w.level !== 'critical');
   const timeline = useQuery({
     ...trpc.insights.expiryTimeline.queryOptions({ days: 90 }),
     enabled: can('certificate:read'),
@@ -64,15 +153,16 @@ export function DashboardPage() {
   return (
     <div className="space-y-6">
       <PageHeader title="Dashboard" description={`As of ${formatDateTime(d.generatedAt)}`} />
-      {d.warnings.length > 0 ? (
-        <section aria-label="Warnings" className="grid gap-2">
-          {d.warnings.map((w) => (
-            <Alert key={w.code + (w.target ?? '')} level={w.level} title={w.message}>
-              <code>{w.code}</code>
-            </Alert>
-          ))}
-        </section>
-      ) : null}
+      {/* what needs attention, the critical first; each warning links to what it names */}
+      <section aria-label="Warnings" className="grid gap-2 empty:hidden">
+        {critical.map((w) => (
+          <DashboardWarning key={w.code + (w.target ?? '')} w={w} />
+        ))}
+        {cas.data ? <NoRevocationUrlsWarning cas={cas.data.items} /> : null}
+        {rest.map((w) => (
+          <DashboardWarning key={w.code + (w.target ?? '')} w={w} />
+        ))}
+      </section>
       <section aria-label="Counts" className="grid grid-cols-2 gap-4 md:grid-cols-3 xl:grid-cols-6">
         <Stat label="Certificate authorities" value={d.cas.total} icon={Network} to="/cas" />
         <Stat

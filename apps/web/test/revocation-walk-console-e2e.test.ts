@@ -1,0 +1,179 @@
+// End to end in Chromium against `pkim serve`: a platform engineer's walk through a revocation and what needs
+// attention. A root, an issuing CA whose URLs point at this server (`ca.setUrls` with its base) and a second issuing
+// CA that ends in 12 days, neither of the others with a URL; a certificate ending in 5 days. The dashboard puts the
+// critical first and links each warning to what it names, and says which CAs' certificates carry no CRL or OCSP URL
+// (a revocation there reaches nobody). A certificate issued and revoked in the console shows its CRL and OCSP URLs;
+// the CRL the revoked page links is read by openssl (the serial listed, keyCompromise), `openssl ocsp` asks the OCSP
+// URL the page shows and is told revoked; a revoked certificate without URLs says nobody can learn of it. The audit
+// log opens from the certificate at its events (the filter in the address), each target a link back.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { RunningServer } from '@pkim/server';
+import { createIssuingCa } from '../../../tests/support/ca-kit';
+import { opensslCrlVerify, opensslOcspUrl, opensslText } from '../../../tests/support/verifiers';
+import { openConsole, SERVER_WORK, type ConsoleSession } from './support/console-browser';
+import { createE2eHierarchy, E2E_ADMIN, issueServerCertificate } from './support/console-pki';
+
+const POLL = { timeout: 15_000 };
+const DAY = 86_400_000;
+
+describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard (Chromium against pkim serve)', () => {
+  let session: ConsoleSession;
+  let server: RunningServer;
+  let page: Page;
+  let base: string;
+  const ids: Record<string, string> = {};
+  let pems = { root: '', int: '' };
+  const warning = (code: string) => page.locator(`[data-warning="${code}"]`);
+
+  beforeAll(async () => {
+    session = await openConsole({ prefix: 'pkim-e2e-revocation-walk' });
+    ({ server, page, base } = session);
+    const h = await createE2eHierarchy(server.authority);
+    // the issuing CA's certificates point at this server: their CRL and OCSP URLs answer
+    await server.authority.cas.setUrls(h.int.id, { base }, E2E_ADMIN);
+    const soon = await createIssuingCa(server.authority, h.root, 'soon-issuing', {
+      validityMs: 12 * DAY,
+      actor: E2E_ADMIN,
+    });
+    await issueServerCertificate(server.authority, h, 'db.example.com', { validityMs: 5 * DAY });
+    // a certificate of a CA without URLs, revoked
+    const bare = await server.authority.issuance.issueWithKey(
+      {
+        caId: soon.id,
+        profile: 'tls-server',
+        subject: { commonName: 'bare.example.com' },
+        sans: { dns: ['bare.example.com'] },
+        keyType: 'ec-p256',
+      },
+      E2E_ADMIN,
+    );
+    await server.authority.certificates.revoke(bare.certificate.id, 'superseded', E2E_ADMIN);
+    Object.assign(ids, { root: h.root.id, int: h.int.id, soon: soon.id, bare: bare.certificate.id });
+    pems = { root: h.root.pem, int: h.int.pem };
+    await session.signIn('admin', session.adminPassword);
+  }, 240_000);
+
+  afterAll(async () => session?.close());
+
+  it('the dashboard puts the critical first and links each warning to what it names', async () => {
+    const warnings = page.getByRole('region', { name: 'Warnings' }).locator('[data-warning]');
+    await expect.poll(() => warnings.count(), POLL).toBe(3);
+    expect(await warnings.evaluateAll((els) => els.map((e) => e.getAttribute('data-warning')))).toEqual([
+      'ca.expiring',
+      'ca.no_urls',
+      'certificate.expiring',
+    ]);
+    expect(await warning('certificate.expiring').getByRole('link').textContent()).toBe(
+      '1 active certificate expires within 7 days',
+    );
+    // the CAs whose certificates carry neither a CRL nor an OCSP URL, each a link; not the one with its URLs
+    const bare = warning('ca.no_urls');
+    expect(await bare.getByRole('link').allTextContents()).toEqual(['e2e-root', 'soon-issuing']);
+    expect(await bare.textContent()).toContain('a revocation there reaches no relying party');
+    await session.shot('dashboard-attention');
+
+    await warning('ca.expiring')
+      .getByRole('link', { name: /^CA soon-issuing expires in \d+ days$/ })
+      .click();
+    await page.getByRole('heading', { name: 'soon-issuing' }).waitFor(POLL);
+    expect(new URL(page.url()).pathname).toBe(`/cas/${ids.soon}`);
+    await session.nav('Dashboard');
+    await warning('certificate.expiring').getByRole('link').click();
+    await page.getByTestId('certificates-table').getByRole('link', { name: 'db.example.com' }).waitFor(POLL);
+    expect(new URL(page.url()).search).toBe('?expiring=7d&sort=expiry_asc');
+    await session.nav('Dashboard');
+    await bare.getByRole('link', { name: 'e2e-root' }).click();
+    await page.getByRole('heading', { name: 'e2e-root' }).waitFor(POLL);
+    await page.getByTestId('ca-no-urls').waitFor(POLL);
+  }, 120_000);
+
+  it('revokes in the console; the CRL the page links lists it and OCSP at the URL it shows says revoked', async () => {
+    await page.goto(`${base}/issue?caId=${ids.int}`);
+    await page.getByRole('tab', { name: 'Generate a key' }).click();
+    await page.getByLabel('Common name').fill('web.example.com');
+    await page.getByLabel('Subject alternative names').fill('web.example.com');
+    await page.getByRole('button', { name: 'Generate key and issue' }).click();
+    await page.getByTestId('issued-result').waitFor(SERVER_WORK);
+    await page.getByRole('link', { name: 'Open certificate →' }).click();
+    await page.getByRole('heading', { name: 'web.example.com' }).waitFor(POLL);
+    ids.web = page.url().split('/certificates/')[1]!;
+    const cert = await server.authority.certificates.get(ids.web);
+    // the decoded certificate shows the URLs it carries, as openssl reads them
+    const field = (label: string) => page.locator(`dt:text-is("${label}") + dd`);
+    const crlUrl = (await field('CRL distribution points').textContent())!;
+    const ocspUrl = (await field('OCSP').textContent())!;
+    expect(crlUrl).toBe(`${base}/crl/${ids.int}.crl`);
+    expect(ocspUrl).toBe(`${base}/ocsp`);
+    const text = opensslText(cert.certificatePem);
+    expect(text).toContain(`URI:${crlUrl}`);
+    expect(text).toContain(`OCSP - URI:${ocspUrl}`);
+    expect(await field('CA issuers').getByRole('link').getAttribute('href')).toBe(`${base}/aia/${ids.int}.crt`);
+
+    // the reason is asked first; Cancel revokes nothing
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    expect(await page.getByLabel('Reason').inputValue()).toBe('unspecified');
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    expect((await server.authority.certificates.get(ids.web)).certificate.status).toBe('active');
+    await page.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByLabel('Reason').selectOption('keyCompromise');
+    await page.getByRole('button', { name: 'Revoke certificate' }).click();
+    const revoked = page.getByRole('alert').filter({ hasText: /^Revoked .* reason: keyCompromise/ });
+    await revoked.waitFor(SERVER_WORK);
+    expect(await page.getByRole('button', { name: 'Revoke', exact: true }).count()).toBe(0);
+    expect(await revoked.textContent()).toContain('answered as revoked by OCSP');
+    await session.shot('certificate-revoked');
+
+    // the CRL the page links: signed by the issuing CA, the serial listed with its reason
+    const href = (await revoked.getByRole('link').getAttribute('href'))!;
+    const crl = opensslCrlVerify(new Uint8Array(await (await fetch(new URL(href, base))).arrayBuffer()), pems.int);
+    expect(crl.ok, crl.text).toBe(true);
+    expect(crl.text.toLowerCase().replace(/:/g, '')).toContain(cert.certificate.serialHex);
+    expect(crl.text).toContain('Key Compromise');
+    // OCSP at the URL the certificate carries (and the page shows)
+    const ocsp = await opensslOcspUrl({
+      url: ocspUrl,
+      issuerPem: pems.int,
+      rootPem: pems.root,
+      leafPem: cert.certificatePem,
+    });
+    expect(ocsp).toMatch(/: revoked/);
+    expect(ocsp).toContain('Response verify OK');
+  }, 180_000);
+
+  it('a revoked certificate that carries no CRL or OCSP URL says relying parties cannot learn of it', async () => {
+    await page.goto(`${base}/certificates/${ids.bare}`);
+    await page.getByRole('heading', { name: 'bare.example.com' }).waitFor(POLL);
+    const revoked = page.getByRole('alert').filter({ hasText: /^Revoked .* reason: superseded/ });
+    await revoked.waitFor(POLL);
+    await revoked.getByText('This certificate carries no CRL or OCSP URL').waitFor(POLL);
+    expect(await revoked.textContent()).not.toContain('answered as revoked by OCSP');
+    expect(await page.locator('dt:text-is("CRL distribution points") + dd').textContent()).toBe('none');
+  }, 120_000);
+
+  it("the certificate's audit events open from its page, filtered in the address; targets link back", async () => {
+    await page.goto(`${base}/certificates/${ids.web}`);
+    await page.getByRole('heading', { name: 'web.example.com' }).waitFor(POLL);
+    await page.getByRole('link', { name: 'Audit events' }).click();
+    await page.getByTestId('audit-chain-ok').waitFor(SERVER_WORK);
+    expect(new URL(page.url()).search).toBe(`?target=${ids.web}`);
+    expect(await page.getByLabel('Target').inputValue()).toBe(ids.web);
+    const rows = page.locator('[data-testid="audit-table"] [data-action]');
+    const actions = () => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
+    await expect.poll(actions, POLL).toEqual(['certificate.revoked', 'certificate.issued']);
+    await session.shot('audit-certificate-events');
+
+    // by action: both revocations; a reload keeps the filter
+    await page.getByLabel('Target').fill('');
+    await page.getByLabel('Action').fill('certificate.revoked');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(actions, POLL).toEqual(['certificate.revoked', 'certificate.revoked']);
+    expect(new URL(page.url()).search).toBe('?action=certificate.revoked');
+    await page.reload();
+    await expect.poll(actions, POLL).toEqual(['certificate.revoked', 'certificate.revoked']);
+    expect(await page.getByLabel('Action').inputValue()).toBe('certificate.revoked');
+    // each target opens what it names
+    await rows.first().getByRole('link', { name: ids.web }).click();
+    await page.getByRole('heading', { name: 'web.example.com' }).waitFor(POLL);
+  }, 120_000);
+});
