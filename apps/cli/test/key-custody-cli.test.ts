@@ -137,6 +137,45 @@ describe('pkim CLI with CA keys in a PKCS#11 token and in a KMIP server', () => 
     expect(v.ok, v.output).toBe(true);
   });
 
+  it('a wrong PKCS#11 PIN: exit 6, one line kms.auth_failed naming the token and the setting the PIN came from', () => {
+    const dataDir = join(tmp.dir, 'data-wrong-pin');
+    const wrongPinFile = join(tmp.dir, 'wrong.pin');
+    writeFileSync(wrongPinFile, `${hsm.pin}9\n`, { mode: 0o600 });
+    const create = (env: Record<string, string>) =>
+      runPkim(
+        [
+          'ca',
+          'create',
+          '--name',
+          'wrong-pin',
+          '--subject',
+          'CN=Wrong PIN',
+          '--key-type',
+          'ec-p256',
+          '--backend',
+          'pkcs11',
+        ],
+        { dataDir, env: { ...pkcs11Env, ...env } },
+      );
+    const viaFile = create({ PKIM_PKCS11_PIN_FILE: wrongPinFile });
+    const viaVar = create({ PKIM_PKCS11_PIN_FILE: '', PKIM_PKCS11_PIN: `${hsm.pin}9` });
+    for (const [r, setting] of [
+      [viaFile, `PKIM_PKCS11_PIN_FILE ('${wrongPinFile}')`],
+      [viaVar, 'PKIM_PKCS11_PIN'],
+    ] as const) {
+      expect(r.code, r.stderr).toBe(6);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(/^error: kms\.auth_failed: PKCS#11 login to token 'pkim-cli' refused: wrong PIN/);
+      expect(lines[0]).toContain(setting);
+      expect(lines[0]).not.toContain(`${hsm.pin}9`);
+    }
+    expect(runPkim(['ca', 'list', '--json'], { dataDir, env: pkcs11Env }).json()).toEqual({
+      items: [],
+      nextCursor: null,
+    });
+  });
+
   it('--backend pkcs11 without configuration: exit ≠ 0, one line kms.config_invalid naming variables, no CA', () => {
     const dataDir = join(tmp.dir, 'data-unconfigured');
     // the PKIM_PKCS11_* of this process (if any) must not leak in: blank them

@@ -97,7 +97,13 @@ describe('pkcs11ConfigFromEnv', () => {
         PKIM_PKCS11_SLOT: '7',
         PKIM_PKCS11_PIN: '1234',
       }),
-    ).toEqual({ modulePath: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'pkim', slot: 7, pin: '1234' });
+    ).toEqual({
+      modulePath: '/usr/lib/softhsm/libsofthsm2.so',
+      tokenLabel: 'pkim',
+      slot: 7,
+      pin: '1234',
+      pinSource: 'PKIM_PKCS11_PIN',
+    });
   });
 
   it('reads the PIN from PKIM_PKCS11_PIN_FILE, trimmed', async () => {
@@ -109,6 +115,7 @@ describe('pkcs11ConfigFromEnv', () => {
       modulePath: '/m.so',
       tokenLabel: 't',
       pin: 's3cret-pin',
+      pinSource: `PKIM_PKCS11_PIN_FILE ('${pinFile}')`,
     });
   });
 

@@ -57,6 +57,8 @@ export interface Pkcs11BackendOptions {
   slot?: number;
   /** User PIN. Never logged, never part of an error. */
   pin: string;
+  /** Where the PIN came from (a setting's name, never the PIN), named by a wrong PIN's kms.auth_failed message. */
+  pinSource?: string;
   events?: KeyBackendEvents;
   /** Sessions kept open for concurrent operations (default 2). */
   sessions?: number;
@@ -108,6 +110,7 @@ export async function createPkcs11Backend(
     ...(opts.tokenLabel !== undefined ? { tokenLabel: opts.tokenLabel } : {}),
     ...(opts.slot !== undefined ? { slot: opts.slot } : {}),
     pin: opts.pin,
+    ...(opts.pinSource !== undefined ? { pinSource: opts.pinSource } : {}),
     sessions: Math.max(1, Math.floor(opts.sessions ?? 2)),
     onLogin: (outcome, started, attempt, error) => emit('login', started, outcome, { attempt, error }),
     onReset: () => keys.clear(),

@@ -11,6 +11,8 @@ export interface Pkcs11Config {
   slot?: number;
   /** User PIN. */
   pin: string;
+  /** Where the PIN came from, for a wrong PIN's message: `PKIM_PKCS11_PIN_FILE ('<path>')` or `PKIM_PKCS11_PIN`. */
+  pinSource: string;
 }
 
 /**
@@ -46,7 +48,9 @@ export function pkcs11ConfigFromEnv(env: Record<string, string | undefined>): Pk
     throw fail('set either PKIM_PKCS11_PIN or PKIM_PKCS11_PIN_FILE, not both');
   }
   let pin: string;
+  let pinSource = 'PKIM_PKCS11_PIN';
   if (pinFile) {
+    pinSource = `PKIM_PKCS11_PIN_FILE ('${pinFile}')`;
     try {
       pin = readFileSync(pinFile, 'utf8').trim();
     } catch (e) {
@@ -64,5 +68,6 @@ export function pkcs11ConfigFromEnv(env: Record<string, string | undefined>): Pk
     ...(tokenLabel !== undefined ? { tokenLabel } : {}),
     ...(slot !== undefined ? { slot } : {}),
     pin,
+    pinSource,
   };
 }

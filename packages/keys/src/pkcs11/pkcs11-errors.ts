@@ -33,6 +33,11 @@ const UNSUPPORTED = new Set([
   'CKR_FUNCTION_NOT_SUPPORTED',
 ]);
 
+/** Return values of C_Login that mean the PIN given is not the token's (final: never retried). */
+export function isWrongPinCkr(name: string | undefined): boolean {
+  return name === 'CKR_PIN_INCORRECT' || name === 'CKR_PIN_INVALID' || name === 'CKR_PIN_LEN_RANGE';
+}
+
 export function isUnavailableCkr(name: string | undefined): boolean {
   return name !== undefined && UNAVAILABLE.has(name);
 }

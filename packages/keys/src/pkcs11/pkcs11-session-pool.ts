@@ -15,7 +15,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as graphene from 'graphene-pk11';
 import { PkiError } from '@pkim/shared';
 import { acquireModule, pinDigest, releaseModule, slotId, type SharedModule } from './pkcs11-module';
-import { ckrName, isUnavailableCkr, toPkcs11PkiError } from './pkcs11-errors';
+import { ckrName, isUnavailableCkr, isWrongPinCkr, toPkcs11PkiError } from './pkcs11-errors';
 
 export interface Pkcs11Connection {
   shared: SharedModule;
@@ -33,6 +33,8 @@ export interface Pkcs11SessionPoolOptions {
   tokenLabel?: string;
   slot?: number;
   pin: string;
+  /** Where the PIN came from (a setting's name), for a wrong PIN's message. */
+  pinSource?: string;
   sessions: number;
   /** Reports the login attempt (success or failure) for auditing. */
   onLogin(outcome: 'success' | 'failure', started: number, attempt: number, error?: PkiError): void;
@@ -63,6 +65,14 @@ export function createPkcs11SessionPool(opts: Pkcs11SessionPoolOptions): Pkcs11S
   let fatal: PkiError | undefined;
   let closed = false;
   let loginAttempts = 0;
+  /** A refused PIN, naming the token and where the PIN came from, so the reader knows which setting to correct. */
+  const wrongPin = (ckr: string | undefined, cause?: unknown): PkiError =>
+    new PkiError(
+      'kms.auth_failed',
+      `PKCS#11 login to ${tokenWanted} refused: wrong PIN${ckr ? ` (${ckr})` : ''}` +
+        `${opts.pinSource ? ` from ${opts.pinSource}` : ''}; not retried (correct it and restart)`,
+      { details: { ...(ckr ? { ckr } : {}) }, ...(cause !== undefined ? { cause } : {}) },
+    );
   const waiters: ((handed: { c: Pkcs11Connection; session: graphene.Session } | null) => void)[] = [];
   const drainListeners: (() => void)[] = [];
 
@@ -155,16 +165,17 @@ export function createPkcs11SessionPool(opts: Pkcs11SessionPoolOptions): Pkcs11S
     let failure: PkiError | undefined;
     if (existing) {
       if (timingSafeEqual(pinDigest(existing.salt, opts.pin), existing.pinDigest)) existing.holders++;
-      else
-        failure = new PkiError('kms.auth_failed', `PKCS#11 login refused for ${tokenWanted}: wrong PIN; not retried`);
+      else failure = wrongPin(undefined);
     } else {
       try {
         c.sessions[0]!.login(opts.pin, graphene.UserType.USER); // poolSize >= 1 sessions were opened above
         const salt = randomBytes(16);
         shared.logins.set(c.slotId, { salt, pinDigest: pinDigest(salt, opts.pin), holders: 1 });
       } catch (e) {
-        failure =
-          ckrName(e) === 'CKR_USER_ALREADY_LOGGED_IN'
+        const ckr = ckrName(e);
+        failure = isWrongPinCkr(ckr)
+          ? wrongPin(ckr, e)
+          : ckr === 'CKR_USER_ALREADY_LOGGED_IN'
             ? new PkiError(
                 'kms.auth_failed',
                 `PKCS#11 ${tokenWanted} is already logged in by another component of this process; cannot ` +
