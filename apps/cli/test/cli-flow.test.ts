@@ -166,6 +166,15 @@ describe('pkim CLI: a small hierarchy from init to CRL', () => {
     const r = pkim('cert', 'revoke', leafSerial, '--reason', 'keyCompromise', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(r.json().status).toBe('revoked');
+    // the revocation's OCSP response was signed again and stored before the command closed the database (it was
+    // cut off by the close: 'OCSP re-signing after a revocation failed: The database connection is not open')
+    const db = new Database(join(dataDir, 'pkim.db'), { readonly: true });
+    try {
+      const rows = db.prepare('select hash_alg, status_key from ocsp_responses where certificate_id = ?').all(leafId);
+      expect(rows).toEqual([{ hash_alg: 'sha1', status_key: expect.stringMatching(/^revoked:\d+:1$/) as unknown }]);
+    } finally {
+      db.close();
+    }
     const again = pkim('cert', 'revoke', leafId, '--reason', 'keyCompromise');
     expect(again.code).toBe(4);
     expect(again.stderr).toMatch(/certificate\.already_revoked/);

@@ -245,6 +245,14 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   });
   // the signing pipeline (and the certificate planner, linter and encoder it runs) loads with the first signature
   const pipeline = lazyService(async () => (await import('./signing/signing-pipeline')).createSigningPipeline(common));
+  // the re-signings in flight, which close() waits for (a CLI command that revokes closes the store right after; it
+  // was cut off: 'The database connection is not open'); a whole CA's stops after its page in hand once closing
+  let closing = false;
+  const resignings = new Set<Promise<unknown>>();
+  const resigning = (p: Promise<unknown>): void => {
+    resignings.add(p);
+    void p.finally(() => resignings.delete(p));
+  };
   // revocations in this process reach the CRL cache at once (other processes: the recheck window)
   // and the revoked certificate's OCSP response is signed again at once (docs/ocsp.md; the responder never serves a
   // stored response that no longer says the certificate's status, whichever process revoked it)
@@ -257,8 +265,11 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     crl.invalidate(caIds);
     const failed = (e: unknown) =>
       logger.warn({ err: (e as Error).message }, 'OCSP re-signing after a revocation failed');
-    if (revoked.length) ocsp.presign(revoked).catch(failed);
-    if (wholeCas) ocsp.presignRevokedCas(wholeCas.caIds, wholeCas.revokedAt).catch(failed);
+    if (revoked.length) resigning(ocsp.presign(revoked).catch(failed));
+    if (wholeCas) {
+      const shouldStop = () => closing;
+      resigning(ocsp.presignRevokedCas(wholeCas.caIds, wholeCas.revokedAt, { shouldStop }).catch(failed));
+    }
   };
   const cas = createCaService({ ...common, pipeline, onRevoked });
   const issuance = createIssuanceService({ pipeline });
@@ -500,6 +511,8 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     profileCatalog: profileParts.catalog,
     health,
     async close() {
+      closing = true;
+      await Promise.allSettled([...resignings]);
       await acme.settle();
       await bulkJobs.stop().catch((e: unknown) => {
         logger.warn({ err: toPkiError(e).message }, 'could not mark the running bulk jobs interrupted');

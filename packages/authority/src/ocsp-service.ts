@@ -140,7 +140,7 @@ const b64 = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)
  */
 export function createOcspService(deps: OcspServiceDeps): OcspService & {
   presign(certs: { caId: string; serialHex: string }[]): Promise<number>;
-  presignRevokedCas(caIds: string[], revokedAt: number): Promise<number>;
+  presignRevokedCas(caIds: string[], revokedAt: number, opts?: { shouldStop?: () => boolean }): Promise<number>;
   issuersChanged(): void;
 } {
   const { store, keys, clock, logger, contexts } = deps;
@@ -651,9 +651,10 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     /**
      * after a whole CA was revoked (`ca revoke`, its descendants with it): signs again the responses of every
      * certificate the revocation moved (revoked at `revokedAt`), a page at a time; until then requests are signed on
-     * the spot (their stored "good" no longer matches the status read)
+     * the spot (their stored "good" no longer matches the status read); `shouldStop` (the process closing) ends it
+     * after the page in hand, the rest left to on-the-spot signing and the refresh job
      */
-    async presignRevokedCas(caIds, revokedAt) {
+    async presignRevokedCas(caIds, revokedAt, opts = {}) {
       // before any await: called right after the revocation's commit (every answer: the CAs' own certificates are
       // answered by their parents, and their descendants' by them)
       forgetAllAnswers();
@@ -668,7 +669,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
       signed += await presign(own);
       for (const caId of caIds) {
         let after: string | null = null;
-        for (;;) {
+        while (opts.shouldStop?.() !== true) {
           const page = await store.certificates.listRevoked(caId, { after, limit: 1000 });
           const moved = page.filter((c) => c.revokedAt === revokedAt && c.notAfter > now);
           if (moved.length) signed += await presign(moved.map((c) => ({ caId, serialHex: c.serialHex })));
