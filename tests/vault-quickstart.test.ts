@@ -1,0 +1,59 @@
+// docs/vault-api.md's two quick starts, executed verbatim (tests/support/doc-script.ts) as a Vault user runs them, the
+// `vault` commands played by hvac (tests/support/hvac-vault-cli.py: Debian's python3-hvac, unmodified; the `vault` and
+// `bao` CLIs are not packaged in Debian). The certificates each walk leaves behind are verified by openssl and
+// certtool.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, runPkim } from './support/cli-runner';
+import { markedBashBlock, runDocScript } from './support/doc-script';
+import { tempDir } from './support/openssl-tools';
+import { certtoolVerify, opensslVerify, requireBinary } from './support/verifiers';
+
+const DOC = 'docs/vault-api.md';
+/** `vault …` as hvac does it, then the walk as the document has it */
+const withVault = (block: string): string =>
+  `vault() { /usr/bin/python3 '${join(REPO_ROOT, 'tests/support/hvac-vault-cli.py')}' "$@"; }\n${block}`;
+const walk = (name: string): string =>
+  withVault(markedBashBlock(readFileSync(join(REPO_ROOT, DOC), 'utf8'), name, DOC));
+const read = (dir: string, file: string): string => readFileSync(join(dir, file), 'utf8');
+
+function expectVerifies(leafPem: string, rootPem: string, chainPems: string[] = []): void {
+  for (const v of [
+    opensslVerify({ leafPem, rootPem, chainPems, purpose: 'sslserver' }),
+    certtoolVerify({ leafPem, rootPem, chainPems, purpose: 'serverAuth' }),
+  ])
+    expect(v.ok, v.output).toBe(true);
+}
+
+describe('docs/vault-api.md quick starts', () => {
+  for (const bin of ['bash', 'curl', 'jq', '/usr/bin/python3']) requireBinary(bin);
+
+  it('with pkim commands: CAs, a mount, a role and a leaf through the Vault API', async () => {
+    const tmp = tempDir('pkim-vault-quickstart-');
+    try {
+      const run = await runDocScript(tmp.dir, walk('vault-quickstart'));
+      expect(run.code, run.out).toBe(0);
+      const dataDir = join(tmp.dir, 'data');
+      const chain = runPkim(['ca', 'export', 'Issuing', '--chain'], { dataDir }).stdout;
+      const [issuing, root] = chain.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)!;
+      expectVerifies(read(run.work, 'a.example.com.pem'), root!, [issuing]);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 300_000);
+
+  it('the Vault way: a root, a role, a leaf, then an intermediate on a second mount and its leaf', async () => {
+    const tmp = tempDir('pkim-vault-quickstart-vault-way-');
+    try {
+      const run = await runDocScript(tmp.dir, walk('vault-quickstart-vault-way'));
+      expect(run.code, run.out).toBe(0);
+      expect(run.out).toContain('imported_issuers');
+      const root = read(run.work, 'root.pem');
+      expectVerifies(read(run.work, 'a.example.com.pem'), root);
+      expectVerifies(read(run.work, 'b.example.com.pem'), root, [read(run.work, 'int.pem')]);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 300_000);
+});
