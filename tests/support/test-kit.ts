@@ -9,6 +9,13 @@ export const TEST_ADMIN = { id: 'usr_test_admin', name: 'alice', role: 'admin' a
 export const silentLogger = pino({ level: 'silent' });
 
 /**
+ * scrypt at N 1024 instead of the default 32768 (packages/authority's DEFAULT_SCRYPT_PARAMS) for test servers whose
+ * subject is not the hash's cost: the same function, salts and verification at ≈ 1/32 of the CPU and memory (the
+ * default took 0.8 s a hash at load 16). The tests of the hash itself keep the default.
+ */
+export const FAST_SCRYPT = { N: 1024, r: 8, p: 1, keyLength: 32, saltLength: 16 };
+
+/**
  * How long an in-process test server keeps an idle keep-alive socket: longer than any test. The test's fetch (undici)
  * and the server share one event loop, which the synchronous verifiers and key generators (openssl, certtool, Go
  * through spawnSync) block — seconds under load. With the server's 5 s, a pooled socket idle across such a block is

@@ -9,7 +9,7 @@ import { inject } from 'vitest';
 import { startServer, type RunningServer, type StartServerOptions } from '@pkim/server';
 import { REPO_ROOT } from '../../../../tests/support/cli-runner';
 import { tempDir } from '../../../../tests/support/openssl-tools';
-import { TEST_KEEP_ALIVE_MS } from '../../../../tests/support/test-kit';
+import { FAST_SCRYPT, TEST_KEEP_ALIVE_MS } from '../../../../tests/support/test-kit';
 import { changeFirstBootPassword } from '../../../../tests/support/first-boot';
 import { CHROMIUM, CHROMIUM_ARGS } from './chromium-options';
 
@@ -166,7 +166,9 @@ export async function openConsole(
       // nor one cut while a request works: at load 20 a CA's creation outlasted the 30 s default, the server closed
       // the socket and Chromium sent the POST again (the second answered ca.name_taken, the first had committed)
       idleTimeoutMs: TEST_KEEP_ALIVE_MS,
-      ...(opts.authority ? { authority: opts.authority } : {}),
+      // scrypt at a lower cost (FAST_SCRYPT): a file hashes 5–10 times (the first-boot administrator, its change, each
+      // user it makes, each sign-in), none of them its subject
+      authority: { ...opts.authority, auth: { scrypt: FAST_SCRYPT, ...opts.authority?.auth } },
     });
     adminPassword = opts.firstBoot
       ? server.bootstrap!.password
