@@ -32,6 +32,8 @@ export async function runDocScript(
   dir: string,
   script: string,
   timeoutMs = 240_000,
+  /** more variables the walk-through lets its reader set (docs/acme.md: PKIM_ACME_HTTP01_PORT) */
+  env: Record<string, string> = {},
 ): Promise<{ code: number | null; out: string; work: string }> {
   const work = join(dir, 'work');
   const bin = join(dir, 'bin');
@@ -51,6 +53,7 @@ export async function runDocScript(
         PKIM_DATA_DIR: join(dir, 'data'),
         PKIM_PORT: String(port),
         PKIM_LOG_LEVEL: 'warn',
+        ...env,
       },
       timeout: timeoutMs,
     });
