@@ -8,6 +8,8 @@ import { SESSION_COOKIE, setSessionCookie } from '../../http/auth-plugin';
 /** The sealed sign-in transaction between /auth/oidc/login and the callback (SameSite=Lax: the provider redirects). */
 export const OIDC_TRANSACTION_COOKIE = 'pkim_oidc';
 const COOKIE_PATH = '/auth/oidc';
+/** refusals of the sign-in's start that the sign-in page explains (`/login?error=<code>`) */
+const LOGIN_PAGE_CODES = new Set(['auth.oidc_provider_unavailable', 'auth.oidc_failed']);
 
 export interface OidcTransportOptions {
   authority: Authority;
@@ -63,7 +65,18 @@ export const oidcTransport: FastifyPluginAsync<OidcTransportOptions> = async (ap
 
   app.get<{ Querystring: { returnTo?: string } }>('/auth/oidc/login', async (request, reply) => {
     const returnTo = typeof request.query.returnTo === 'string' ? request.query.returnTo : undefined;
-    const { url, transaction } = await authority.oidc.begin({ redirectUri: redirectUri(request), returnTo });
+    let begun: Awaited<ReturnType<Authority['oidc']['begin']>>;
+    try {
+      begun = await authority.oidc.begin({ redirectUri: redirectUri(request), returnTo });
+    } catch (e) {
+      // a browser clicked "Sign in with …": a provider that cannot be reached goes back to the sign-in page, which
+      // explains the code (it answered the JSON 503 in the browser); OIDC off stays a 404
+      const err = toPkiError(e);
+      if (!LOGIN_PAGE_CODES.has(err.code)) throw err;
+      request.log.info({ code: err.code }, 'OIDC sign-in could not begin');
+      return reply.header('cache-control', 'no-store').redirect(`/login?error=${encodeURIComponent(err.code)}`, 302);
+    }
+    const { url, transaction } = begun;
     reply.setCookie(OIDC_TRANSACTION_COOKIE, transaction, {
       httpOnly: true,
       sameSite: 'lax',
