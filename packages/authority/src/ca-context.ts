@@ -142,7 +142,8 @@ export function createCaContextLoader(
       const hit = store.checksIssuingCaAtCommit && !fresh ? activeRows.get(caId) : undefined;
       // this process's CA writes and other connections' commits, before any read: a change meanwhile makes it stale
       const own = store.caRowWrites;
-      const others = seen.take(actor);
+      const taken = seen.take(actor); // a number (the request's token check read it) or one read for the turn
+      const others = typeof taken === 'number' ? taken : await taken;
       const writes = own === undefined ? undefined : own + (others ?? 0);
       let ctx: CaContext;
       if (hit && performance.now() - hit.at < ACTIVE_CA_ROW_MS && hit.writes === writes) ctx = fromRow({ ...hit.ca });

@@ -8,13 +8,17 @@ import type { Actor } from './types';
  * second read — on SQLite one `PRAGMA data_version` per signed request instead of two, with the same freshness (a CA
  * changed by another process before the request arrived is read again). The value goes with the actor object the token
  * check returned and is used once: a later use of that actor (another request, a cached actor) reads the store again.
- * Per authority (the values are its store's); actors it did not authenticate read the store as before.
+ * Per authority (the values are its store's); the requests of actors it did not authenticate (a CLI's, a console
+ * session's, in-process callers') share one read per loop turn, made after all of them asked (readOncePerTurn).
  */
 export interface OtherCommitsSeen {
   /** the token check of `actor`'s request read Store.otherCommits as `others` */
   note(actor: Actor, others: number | undefined): void;
-  /** what the token check of `actor`'s request read, the first time it is asked (no read); else the store's value */
-  take(actor: Actor | undefined): number | undefined;
+  /**
+   * what the token check of `actor`'s request read, the first time it is asked (no read: a number); else the store's
+   * value, read once for the callers of one loop turn after all of them asked (a promise: readOncePerTurn below)
+   */
+  take(actor: Actor | undefined): number | undefined | Promise<number | undefined>;
   /**
    * the value the last `take` returned, without a read: what this authority's latest request saw (undefined before
    * the first). The profile view (profile-service.ts) compares it after the request's CA check instead of a read
@@ -25,13 +29,15 @@ export interface OtherCommitsSeen {
 export function createOtherCommitsSeen(store: Pick<Store, 'otherCommits'>): OtherCommitsSeen {
   const seen = new WeakMap<Actor, number>();
   let latest: number | undefined;
+  // an in-process caller's request (a CLI command, a console session, 16 issuances in flight): one read per loop turn
+  const read = readOncePerTurn(() => (latest = store.otherCommits));
   return {
     note(actor, others) {
       if (others !== undefined) seen.set(actor, others);
     },
     take(actor) {
       const others = actor === undefined ? undefined : seen.get(actor);
-      if (others === undefined) return (latest = store.otherCommits);
+      if (others === undefined) return read();
       seen.delete(actor!);
       return (latest = others);
     },

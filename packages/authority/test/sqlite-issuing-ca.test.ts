@@ -92,6 +92,34 @@ describe('the issuing CA on SQLite', () => {
     expect((await request(5, TEST_ADMIN)).reads).toBe(1);
   }, 60_000);
 
+  // other-commits-seen.ts take: an actor no token check made (a CLI's, a console session's) has its CA check's read
+  // made once for the issuances asked in one loop turn, after all of them asked — so another authority's change of the
+  // CA before they were asked is in every one of them, and an issuance asked after that read gets a read of its own
+  it("an in-process caller's issuances in one turn read data_version once, and see another's change", async () => {
+    const a = await authority('turn');
+    const b = await authority('turn');
+    const { caId, issue, verify } = await issuingCa(a, 'SQ');
+    const store = internalsOf(a).store;
+    const reads = { n: 0 };
+    const signal = Object.getOwnPropertyDescriptor(store, 'otherCommits')!;
+    Object.defineProperty(store, 'otherCommits', {
+      get: () => (reads.n++, signal.get!.call(store) as number),
+      configurable: true,
+    });
+    const crl = (n: number) => `http://crl${n}.turn.example/issuing.crl`;
+    verify((await issue(1)).certificatePem); // a has read the CA (and may use the row again)
+    await b.cas.setUrls(caId, { crlDistributionPoints: [crl(1)] }, TEST_ADMIN);
+    const before = reads.n;
+    const turn = await Promise.all([2, 3, 4, 5, 6, 7, 8, 9].map((n) => issue(n)));
+    expect(reads.n - before).toBe(1);
+    for (const issued of turn) {
+      verify(issued.certificatePem);
+      expect(opensslText(issued.certificatePem)).toContain(`URI:${crl(1)}`);
+    }
+    await b.cas.setUrls(caId, { crlDistributionPoints: [crl(2)] }, TEST_ADMIN);
+    expect(opensslText((await issue(10)).certificatePem)).toContain(`URI:${crl(2)}`);
+  }, 60_000);
+
   it("the authority's own change of its CA reaches the next certificate at once", async () => {
     await changeSeenAtOnce(await authority('own'), 'SQ');
   }, 60_000);
