@@ -60,7 +60,10 @@ describe('issuer/:ref POST and PATCH', () => {
     for (const [body, message] of [
       [{ issuer_name: 'x1', usage: 'read-only' }, /^usage cannot be changed on a PKI Manager issuer/],
       [{ issuer_name: 'x2', leaf_not_after_behavior: 'always' }, /^Unknown value for field `leaf_not_after_behavior`/],
-      [{ issuer_name: 'x3', ocsp_servers: 'ldap://ocsp.example.com' }, /^invalid URL in ocsp_servers/],
+      [
+        { issuer_name: 'x3', ocsp_servers: 'ldap://ocsp.example.com' },
+        /^invalid URL found in Authority Information Access \(AIA\) parameter ocsp_servers: ldap:/,
+      ],
       [{ issuer_name: 'x4', manual_chain: f.rootCaId }, /^manual_chain cannot be changed/],
       [{ issuer_name: 'Vault Test Root' }, /a CA named 'Vault Test Root' already exists/],
       [{ issuer_name: '' }, /^issuer_name cannot be empty/],

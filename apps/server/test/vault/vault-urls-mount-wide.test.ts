@@ -93,7 +93,9 @@ describe('config/urls on a mount with several issuers', () => {
     // a bad URL: 400, nothing changed
     const bad = await vaultCall(f, 'POST', 'uw/issuer/uw-b', { ocsp_servers: 'ldap://x.example.org' });
     expect(bad.status, bad.text).toBe(400);
-    expect(bad.body.errors[0]).toMatch(/invalid URL in ocsp_servers/);
+    expect(bad.body.errors[0]).toMatch(
+      /^invalid URL found in Authority Information Access \(AIA\) parameter ocsp_servers: ldap:/,
+    );
     await leafOf('uw-b', own);
 
     // all three empty: uw-b follows config/urls again

@@ -2,7 +2,15 @@ import { KEY_TYPE_INFO, LEAF_NOT_AFTER_BEHAVIORS, PkiError, type LeafNotAfterBeh
 import type { CaRow } from '@pkim/store';
 import { authorize } from '../permissions';
 import type { Actor, CaRevocationService, CaService } from '../types';
-import { issuersOfMount, type VaultMount, type VaultMountService, type VaultUrlsConfig } from './vault-mount-service';
+import {
+  checkPlainUrls,
+  expandUrlTemplates,
+  issuersOfMount,
+  pickUrlLists,
+  type VaultMount,
+  type VaultMountService,
+  type VaultUrlsConfig,
+} from './vault-mount-service';
 import { parseVaultBool, parseVaultList, parseVaultString, toVaultSerial } from './vault-params';
 import { mountCaChain } from './vault-pki-service';
 
@@ -120,7 +128,7 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
     /** `issuer/:ref` (a token with `ca:read`, as OpenBao asks for one): the issuer's whole entry */
     async read(mount: VaultMount, ref: string, actor: Actor): Promise<Record<string, unknown>> {
       authorize(actor, 'ca:read');
-      return entryOf(await resolve(mount, ref));
+      return entryOf(await resolve(mount, ref), mount);
     },
 
     /**
@@ -140,7 +148,7 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
     ): Promise<Record<string, unknown>> {
       authorize(actor, 'ca:write');
       const issuer = await resolve(mount, ref);
-      const entry = entryOf(issuer);
+      const entry = entryOf(issuer, mount);
       const invalid = (m: string) => new PkiError('vault.invalid_parameter', m);
       const sameList = (f: string, have: string[], sorted = false) => {
         const given = parseVaultList(f, params[f]).map((x) => x.trim());
@@ -180,28 +188,31 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
           () => sameList('delta_crl_distribution_points', []),
           'delta CRLs are not published',
         ],
-        [
-          'enable_aia_url_templating',
-          () => !parseVaultBool('enable_aia_url_templating', params.enable_aia_url_templating),
-          'AIA templating is not supported',
-        ],
       ];
       for (const [field, same, where] of checks) {
         if (params[field] !== undefined && !same())
           throw invalid(`${field} cannot be changed on a PKI Manager issuer (its CA): ${where}`);
       }
-      // the issuer's own URLs: checked here, set after the rename
+      // the issuer's own URLs: checked here, set after the rename. `enable_aia_url_templating` not given keeps the
+      // entry's (as PATCH; OpenBao's POST takes it as false); with it, OpenBao's expansion for this issuer must succeed
+      // now (OpenBao warns and fails the issuances: refused here, as config/urls, so no leaf lacks its URLs)
       let urls: VaultUrlsConfig | null | undefined;
       const urlFields = ['issuing_certificates', 'crl_distribution_points', 'ocsp_servers'] as const;
-      if (urlFields.some((f) => params[f] !== undefined && !sameList(f, entry[f] as string[]))) {
-        const next = { enable_templating: false } as VaultUrlsConfig;
+      const templating =
+        params.enable_aia_url_templating === undefined
+          ? entry.enable_aia_url_templating === true
+          : parseVaultBool('enable_aia_url_templating', params.enable_aia_url_templating);
+      if (
+        templating !== entry.enable_aia_url_templating ||
+        urlFields.some((f) => params[f] !== undefined && !sameList(f, entry[f] as string[]))
+      ) {
+        const next = { enable_templating: templating } as VaultUrlsConfig;
         for (const f of urlFields) {
           next[f] =
             params[f] === undefined ? [...(entry[f] as string[])] : parseVaultList(f, params[f]).map((x) => x.trim());
-          for (const u of next[f]) {
-            if (!/^https?:\/\/\S+$/i.test(u)) throw invalid(`invalid URL in ${f}: "${u}" (http or https)`);
-          }
         }
+        if (templating) expandUrlTemplates(next, mount.cluster, issuer.ca.id);
+        else checkPlainUrls(pickUrlLists(next));
         urls = urlFields.some((f) => next[f].length) ? next : null;
         // all empty on an issuer without URLs of its own: it follows config/urls already, nothing to change
         if (urls === null && !(mount.ownUrlsIds ?? []).includes(issuer.ca.id)) urls = undefined;
@@ -219,10 +230,10 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
       if (name !== undefined) ca = await deps.cas.rename(ca.id, name, actor);
       if (behavior !== undefined) ca = await deps.cas.setLeafNotAfterBehavior(ca.id, behavior, actor);
       if (urls !== undefined) {
-        await deps.mounts.setIssuerUrls(mount.path, ca.id, urls, actor);
-        ca = (await deps.cas.get(ca.id)).ca;
+        const m = await deps.mounts.setIssuerUrls(mount.path, ca.id, urls, actor);
+        return entryOf({ ...issuer, ca: (await deps.cas.get(ca.id)).ca }, m);
       }
-      return ca === issuer.ca ? entry : entryOf({ ...issuer, ca });
+      return ca === issuer.ca ? entry : entryOf({ ...issuer, ca }, mount);
     },
 
     /**
@@ -239,14 +250,14 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
     ): Promise<{ data: Record<string, unknown>; warnings?: string[] }> {
       authorize(actor, 'ca:write');
       const issuer = await resolve(mount, ref);
-      if (issuer.ca.status === 'revoked') return { data: entryOf(issuer) };
+      if (issuer.ca.status === 'revoked') return { data: entryOf(issuer, mount) };
       let ca: CaRow;
       try {
         ca = (await deps.revocation.revokeCa(issuer.ca.id, 'unspecified', actor, { cascade: false })).ca;
       } catch (e) {
         // revoked meanwhile (another request, another process): the same answer as a second call
         if (!(e instanceof PkiError) || e.code !== 'ca.already_revoked') throw e;
-        return { data: entryOf(await resolve(mount, ref)) };
+        return { data: entryOf(await resolve(mount, ref), mount) };
       }
       const warnings: string[] = [];
       if (ca.subjectDn === ca.issuerDn && ca.parentId === null)
@@ -266,7 +277,7 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
           'This issuer is currently configured as the default issuer for this mount; operations such as certificate ' +
             'issuance may not work until a new default issuer is selected.',
         );
-      return { data: entryOf({ ...issuer, ca }), warnings };
+      return { data: entryOf({ ...issuer, ca }, mount), warnings };
     },
 
     /**
@@ -502,9 +513,16 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
     },
   };
 }
-/** an issuer's whole entry (`issuer/:ref`, `issuer/:ref/revoke`), OpenBao's field names */
-function entryOf({ ca, certificate, caChain }: VaultIssuer): Record<string, unknown> {
+/**
+ * an issuer's whole entry (`issuer/:ref`, `issuer/:ref/revoke`), OpenBao's field names; its own templated URLs
+ * (`mount.ownTemplates`) as written
+ */
+function entryOf(
+  { ca, certificate, caChain }: VaultIssuer,
+  mount: Pick<VaultMount, 'ownTemplates'>,
+): Record<string, unknown> {
   const revoked = ca.status === 'revoked';
+  const templates = mount.ownTemplates?.[ca.id];
   return {
     issuer_id: ca.id,
     issuer_name: ca.name,
@@ -524,11 +542,11 @@ function entryOf({ ca, certificate, caChain }: VaultIssuer): Record<string, unkn
         }
       : {}),
     // the CA's URL setting: what `config/urls` of the mount writes, so per issuer and per mount are one here
-    issuing_certificates: ca.urls?.caIssuersUrls ?? [],
-    crl_distribution_points: ca.urls?.crlDistributionPoints ?? [],
+    issuing_certificates: templates?.issuing_certificates ?? ca.urls?.caIssuersUrls ?? [],
+    crl_distribution_points: templates?.crl_distribution_points ?? ca.urls?.crlDistributionPoints ?? [],
     delta_crl_distribution_points: [],
-    ocsp_servers: ca.urls?.ocspUrls ?? [],
-    enable_aia_url_templating: false,
+    ocsp_servers: templates?.ocsp_servers ?? ca.urls?.ocspUrls ?? [],
+    enable_aia_url_templating: templates !== undefined,
   };
 }
 

@@ -56,6 +56,11 @@ export interface VaultMount {
   urlsWide?: boolean;
   /** the issuers given URLs of their own by `issuer/:ref` POST/PATCH: `config/urls` leaves their CA's setting alone */
   ownUrlsIds?: string[];
+  /**
+   * the own URLs of those issuers that template them (`issuer/:ref` `enable_aia_url_templating`), as written: their
+   * CA's setting holds the expansion (expandUrlTemplates), made again by a `config/cluster` write
+   */
+  ownTemplates?: Record<string, VaultUrlsConfig>;
   crl: VaultCrlConfig;
   /**
    * OpenBao's default key (`config/keys`): the first key the mount had (a key made by `keys/generate` on a mount
@@ -99,6 +104,7 @@ export function dropIssuer(m: VaultMount, caId: string): boolean {
   const own = (m.ownUrlsIds ?? []).filter((id) => id !== caId);
   if (own.length) m.ownUrlsIds = own;
   else delete m.ownUrlsIds;
+  setOwnTemplates(m, caId, undefined);
   return wasDefault;
 }
 
@@ -162,9 +168,34 @@ export function caUrlsOf(urls: VaultUrlsConfig): CaUrlsJson | null {
 }
 
 const invalidUrls = (message: string) => new PkiError('vault.invalid_parameter', message);
-/** OpenBao's AIA templates (`config/urls` with `enable_templating`) */
-const URL_TEMPLATES = ['{{cluster_path}}', '{{cluster_aia_path}}', '{{issuer_id}}'];
-const isTemplated = (u: string) => URL_TEMPLATES.some((t) => u.includes(t));
+/** the URL lists of a `config/urls` or an issuer's own URLs, by field */
+export const pickUrlLists = (u: VaultUrlsConfig) => ({
+  issuing_certificates: u.issuing_certificates,
+  crl_distribution_points: u.crl_distribution_points,
+  ocsp_servers: u.ocsp_servers,
+});
+/** a template left in a URL (OpenBao's, or a placeholder it does not know: braces are no URL's, RFC 3986) */
+const isTemplated = (u: string) => /[{}]/.test(u);
+
+/**
+ * OpenBao's check of AIA URLs written without templating (`config/urls`, `issuer/:ref`): each an http(s) URL with no
+ * template, else its message naming the first that is not
+ */
+export function checkPlainUrls(urls: Partial<Record<string, string[]>>): void {
+  for (const [field, list] of Object.entries(urls)) {
+    const bad = (list ?? []).find((u) => !isHttpUrl(u) || isTemplated(u));
+    if (bad !== undefined)
+      throw invalidUrls(`invalid URL found in Authority Information Access (AIA) parameter ${field}: ${bad}`);
+  }
+}
+
+/** the issuer `caId`'s own templated URLs kept as written (`urls` templating) or dropped (changes `m` in place) */
+function setOwnTemplates(m: VaultMount, caId: string, urls: VaultUrlsConfig | null | undefined): void {
+  const all = Object.fromEntries(Object.entries(m.ownTemplates ?? {}).filter(([id]) => id !== caId));
+  if (urls?.enable_templating) all[caId] = urls;
+  if (Object.keys(all).length) m.ownTemplates = all;
+  else delete m.ownTemplates;
+}
 
 /**
  * OpenBao's `toURLEntries`: with `enable_templating`, `{{cluster_path}}` and `{{cluster_aia_path}}` (the mount's
@@ -783,11 +814,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       }
       // without templating each URL as it is (OpenBao's message for a template); with it, each issuer's expansion
       // below (OpenBao checks them at issuance and warns at the write: refused here, so no leaf lacks its URLs)
-      for (const field of urls.enable_templating ? [] : (Object.keys(URL_FIELDS) as (keyof typeof URL_FIELDS)[])) {
-        const bad = urls[field].find((u) => !isHttpUrl(u) || isTemplated(u));
-        if (bad !== undefined)
-          throw invalidUrls(`invalid URL found in Authority Information Access (AIA) parameter ${field}: ${bad}`);
-      }
+      if (!urls.enable_templating) checkPlainUrls(pickUrlLists(urls));
       const own = new Set(m.ownUrlsIds ?? []);
       const caIds: string[] = [];
       for (const id of issuersOfMount(m)) if (!own.has(id) && (await store.cas.findById(id))) caIds.push(id);
@@ -816,7 +843,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
      * from now on whatever `config/urls` says; `null` (every list empty) — it follows the mount-wide setting again.
      * One commit: the CA's setting and the mount's list of issuers with their own; audited `vault.urls_configured`.
      */
-    async setIssuerUrls(path: string, caId: string, urls: VaultUrlsConfig | null, actor: Actor): Promise<void> {
+    async setIssuerUrls(path: string, caId: string, urls: VaultUrlsConfig | null, actor: Actor): Promise<VaultMount> {
       authorize(actor, 'ca:write');
       const m = await requireMount(path);
       const own = new Set(m.ownUrlsIds ?? []);
@@ -824,7 +851,13 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       else own.delete(caId);
       m.ownUrlsIds = [...own];
       if (!m.ownUrlsIds.length) delete m.ownUrlsIds;
-      const setting = urls ? caUrlsOf(urls) : m.urlsWide ? mountUrlsFor(m, caId) : null;
+      setOwnTemplates(m, caId, urls);
+      // its own (templates expanded for it as the mount-wide ones; the issuer service checked them) or the mount's
+      const setting = urls
+        ? mountUrlsFor({ urls, cluster: m.cluster }, caId)
+        : m.urlsWide
+          ? mountUrlsFor(m, caId)
+          : null;
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
         updateCa: [{ id: caId, patch: { urls: setting, updatedAt: clock.now() } }],
@@ -836,6 +869,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
           }),
         ],
       });
+      return m;
     },
 
     /** `config/cluster` read (`ca:read`): both empty before any write */
@@ -870,13 +904,15 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
           throw new PkiError('vault.invalid_parameter', `invalid, non-URL ${field} given to cluster: ${value}`);
         cluster[field] = value;
       }
-      // templated config/urls: each issuer's URL setting expanded again with the new paths, in the same commit
+      // templated config/urls, an issuer's own templated URLs: each issuer's URL setting expanded again with the new
+      // paths, in the same commit
       const own = new Set(m.ownUrlsIds ?? []);
       const templated = m.urlsWide && m.urls.enable_templating;
       const updateCa: { id: string; urls: CaUrlsJson | null }[] = [];
-      for (const id of templated ? issuersOfMount(m) : [])
-        if (!own.has(id) && (await store.cas.findById(id)))
-          updateCa.push({ id, urls: mountUrlsFor({ urls: m.urls, cluster }, id) });
+      for (const id of issuersOfMount(m)) {
+        const urls = own.has(id) ? m.ownTemplates?.[id] : templated ? m.urls : undefined;
+        if (urls && (await store.cas.findById(id))) updateCa.push({ id, urls: mountUrlsFor({ urls, cluster }, id) });
+      }
       m.cluster = cluster;
       const t = clock.now();
       await commit({
