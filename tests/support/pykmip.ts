@@ -3,7 +3,9 @@
  * certificates (openssl) in a temp dir, a config with auth_suite TLS1.2 (PyKMIP's default "Basic" suite
  * is TLS 1.0, refused by OpenSSL 3), 127.0.0.1 on an ephemeral port. `stop()` SIGKILLs the server (it
  * honours SIGTERM only after a 10 s accept timeout) together with its forked policy monitor (own process
- * group) and removes the directory.
+ * group) and removes the directory — unless the directory was given (`startPyKmip({ dir })`, what
+ * `npm run kmip:pykmip -- --dir DIR` uses): then its certificates, key database and port are kept, and the next start
+ * on it serves the same keys at the same URL.
  *
  * Needs Debian's python3-pykmip and openssl: scripts/install-test-peers.sh installs them.
  */
@@ -161,9 +163,24 @@ async function waitForPort(port: number, child: ChildProcess, dir: string, deadl
   throw new Error(`timeout waiting for pykmip-server on 127.0.0.1:${port}`);
 }
 
-export async function startPyKmip(): Promise<PyKmipServer> {
+export interface PyKmipOptions {
+  /** a directory to keep (created when missing): a second start on it reuses its certificates, keys and port */
+  dir?: string;
+  /** the port of a first start on `dir` (default: a free one) */
+  port?: number;
+}
+
+/** the port a kept directory's server.conf names, when it has one */
+async function keptPort(dir: string): Promise<number | undefined> {
+  const conf = await readFile(join(dir, 'server.conf'), 'utf8').catch(() => '');
+  const m = /^port=(\d+)$/m.exec(conf);
+  return m ? Number(m[1]) : undefined;
+}
+
+export async function startPyKmip(opts: PyKmipOptions = {}): Promise<PyKmipServer> {
   assertPeersInstalled();
-  const dir = await mkdtemp(join(tmpdir(), 'pkim-pykmip-'));
+  const kept = opts.dir !== undefined;
+  const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'pkim-pykmip-')));
   let child: ChildProcess | undefined;
   const cleanup = async (): Promise<void> => {
     if (child?.pid !== undefined) {
@@ -177,20 +194,27 @@ export async function startPyKmip(): Promise<PyKmipServer> {
       }
       await exited;
     }
-    await rm(dir, { recursive: true, force: true });
+    if (!kept) await rm(dir, { recursive: true, force: true });
   };
   try {
-    await mkdir(join(dir, 'policies'));
-    // CA + server certificate (SAN localhost / 127.0.0.1, EKU serverAuth)
-    await makeTestCa(dir, 'ca', 'PyKMIP Test CA');
-    await signTestLeaf(dir, 'server', 'ca', 'localhost', [
-      'extendedKeyUsage=serverAuth',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ]);
-    // client certificate (PyKMIP requires EKU clientAuth; the CN is the object owner)
-    const client = await makeClientCert(dir, 'client', { caName: 'ca' });
+    await mkdir(join(dir, 'policies'), { recursive: true });
+    if (!existsSync(join(dir, 'client.crt'))) {
+      // CA + server certificate (SAN localhost / 127.0.0.1, EKU serverAuth)
+      await makeTestCa(dir, 'ca', 'PyKMIP Test CA');
+      await signTestLeaf(dir, 'server', 'ca', 'localhost', [
+        'extendedKeyUsage=serverAuth',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ]);
+      // client certificate (PyKMIP requires EKU clientAuth; the CN is the object owner)
+      await makeClientCert(dir, 'client', { caName: 'ca' });
+    }
+    const client = {
+      certPem: await readFile(join(dir, 'client.crt'), 'utf8'),
+      keyPem: await readFile(join(dir, 'client.key'), 'utf8'),
+      caPem: await readFile(join(dir, 'ca.crt'), 'utf8'),
+    };
 
-    const port = await freePort();
+    const port = (kept ? await keptPort(dir) : undefined) ?? opts.port ?? (await freePort());
     await writeFile(
       join(dir, 'server.conf'),
       [
