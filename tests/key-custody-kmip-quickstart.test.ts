@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './support/cli-runner';
-import { markedBashBlock, runDocScript } from './support/doc-script';
+import { markedBashBlock, runDocScript, verifyWalkHierarchy } from './support/doc-script';
 import { tempDir } from './support/openssl-tools';
-import { goVerify, opensslCrlVerify, requireBinary } from './support/verifiers';
+import { requireBinary } from './support/verifiers';
 
 const DOC = 'docs/key-custody.md';
 const script = (md: string): string => markedBashBlock(md, 'key-custody-kmip', DOC);
@@ -49,20 +49,10 @@ describe('docs/key-custody.md PyKMIP walk-through', () => {
       expect(run.out).toMatch(/^www\.pem: revoked$/m);
 
       // independent of OpenSSL: Go verifies both leaves under the PyKMIP-held hierarchy; openssl the CRL
-      const file = (f: string) => readFileSync(join(run.work, f), 'utf8');
-      for (const leaf of ['www.pem', 'api.pem']) {
-        const v = goVerify({
-          leafPem: file(leaf),
-          intermediatesPems: [file('issuing.pem')],
-          rootPem: file('root.pem'),
-          keyUsage: 'serverAuth',
-        });
-        expect(v.ok, `${leaf}: ${v.output}`).toBe(true);
-      }
-      const crlDer = Buffer.from(file('issuing-crl.pem').replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64');
-      const crl = opensslCrlVerify(crlDer, file('issuing.pem'));
-      expect(crl.ok, crl.text).toBe(true);
-      expect(crl.text).toContain('Key Compromise');
+      const checked = verifyWalkHierarchy(run.work, ['www.pem', 'api.pem'], 'issuing-crl.pem');
+      for (const v of checked.leaves) expect(v.ok, `${v.leaf}: ${v.output}`).toBe(true);
+      expect(checked.crl.ok, checked.crl.text).toBe(true);
+      expect(checked.crl.text).toContain('Key Compromise');
     } finally {
       tmp.cleanup();
     }

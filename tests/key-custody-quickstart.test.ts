@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './support/cli-runner';
-import { markedBashBlock, runDocScript } from './support/doc-script';
+import { markedBashBlock, runDocScript, verifyWalkHierarchy } from './support/doc-script';
 import { tempDir } from './support/openssl-tools';
-import { goVerify, opensslCrlVerify, requireBinary } from './support/verifiers';
+import { requireBinary } from './support/verifiers';
 
 const DOC = 'docs/key-custody.md';
 const script = (md: string): string => markedBashBlock(md, 'key-custody-pkcs11', DOC);
@@ -43,20 +43,14 @@ describe('docs/key-custody.md SoftHSM2 walk-through', () => {
       expect(run.out).not.toContain('OCSP re-signing after a revocation failed');
 
       // independent of OpenSSL: Go verifies the three leaves under the token-held hierarchy; openssl the CRL
-      const file = (f: string) => readFileSync(join(run.work, f), 'utf8');
-      for (const leaf of ['www.pem', 'api-first.pem', 'api-restarted.pem']) {
-        const v = goVerify({
-          leafPem: file(leaf),
-          intermediatesPems: [file('issuing.pem')],
-          rootPem: file('root.pem'),
-          keyUsage: 'serverAuth',
-        });
-        expect(v.ok, `${leaf}: ${v.output}`).toBe(true);
-      }
-      const crlDer = Buffer.from(file('issuing-crl.pem').replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64');
-      const crl = opensslCrlVerify(crlDer, file('issuing.pem'));
-      expect(crl.ok, crl.text).toBe(true);
-      expect(crl.text).toContain('Key Compromise');
+      const checked = verifyWalkHierarchy(
+        run.work,
+        ['www.pem', 'api-first.pem', 'api-restarted.pem'],
+        'issuing-crl.pem',
+      );
+      for (const v of checked.leaves) expect(v.ok, `${v.leaf}: ${v.output}`).toBe(true);
+      expect(checked.crl.ok, checked.crl.text).toBe(true);
+      expect(checked.crl.text).toContain('Key Compromise');
     } finally {
       tmp.cleanup();
     }

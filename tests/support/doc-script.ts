@@ -3,10 +3,11 @@
 // temporary PKIM_DATA_DIR and a free PKIM_PORT — the only things such a walk-through lets its reader set
 // (tests/readme-quickstart.test.ts, tests/spiffe-quickstart.test.ts).
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { PKIM_BIN } from './cli-runner';
+import { goVerify, opensslCrlVerify } from './verifiers';
 
 /** the one fenced bash block between the `name` markers of `markdown` */
 export function markedBashBlock(markdown: string, name: string, file: string): string {
@@ -63,4 +64,27 @@ export async function runDocScript(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out, work }));
   });
+}
+
+/**
+ * A walk-through's root.pem → issuing.pem hierarchy checked independently of the OpenSSL the walk used: Go's
+ * crypto/x509 verifies each of `leaves` (serverAuth), openssl (and certtool, Go) the CRL `crlFile` under issuing.pem.
+ */
+export function verifyWalkHierarchy(
+  work: string,
+  leaves: string[],
+  crlFile: string,
+): { leaves: { leaf: string; ok: boolean; output: string }[]; crl: { ok: boolean; text: string } } {
+  const file = (f: string) => readFileSync(join(work, f), 'utf8');
+  const verified = leaves.map((leaf) => {
+    const v = goVerify({
+      leafPem: file(leaf),
+      intermediatesPems: [file('issuing.pem')],
+      rootPem: file('root.pem'),
+      keyUsage: 'serverAuth',
+    });
+    return { leaf, ok: v.ok, output: v.output };
+  });
+  const crlDer = Buffer.from(file(crlFile).replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64');
+  return { leaves: verified, crl: opensslCrlVerify(crlDer, file('issuing.pem')) };
 }
