@@ -42,6 +42,11 @@
 //  BENCH_CPU_PROF=<dir> (the main thread's V8 CPU profile of the 16-in-flight row alone, node:inspector: one
 //  <dir>/full16-<part>.cpuprofile per part, the floor rounds between them not profiled; open one in Chrome DevTools or
 //  summarise them with `node bench/cpuprofile-top.mjs <dir>/full16-*.cpuprofile`)
+//  BENCH_HEAP_PROF=<dir> (what the main thread allocates in the 16-in-flight row: V8's sampling heap profiler,
+//  node:inspector `HeapProfiler.startSampling`, every BENCH_HEAP_INTERVAL bytes (default 1024), objects a GC
+//  collected included — one <dir>/full16-<part>.heapprofile per part and <dir>/full16-certificates.txt, the
+//  certificates the parts issued; `node bench/heapprofile-top.mjs <dir>` prints bytes per certificate by function;
+//  the sampling slows the row: its rates are not comparable)
 //  PKIM_WORKER_CPU_PROF=<dir> (PKIM_WORKERS ≥ 2: each compute worker's V8 CPU profile, 200 µs sampling, from its start
 //  to the authority's close — every row that uses the pool; one <dir>/compute-worker-<pid>-<thread>-<ms>.cpuprofile per
 //  worker, summarised the same way)
@@ -448,17 +453,24 @@ gcObserver.observe({ entryTypes: ['gc'] });
 /** [start, end] of each part of the 16-in-flight row, performance.now() */
 const full16Parts: [number, number][] = [];
 const cpuProf = process.env.BENCH_CPU_PROF;
-const inspector = cpuProf ? new Session() : undefined;
-if (inspector) {
+const heapProf = process.env.BENCH_HEAP_PROF;
+const inspector = cpuProf || heapProf ? new Session() : undefined;
+if (inspector && cpuProf) {
   inspector.connect();
   await inspector.post('Profiler.enable');
   await inspector.post('Profiler.setSamplingInterval', { interval: 200 });
-}
+} else if (inspector) inspector.connect();
+const heapSampling = {
+  samplingInterval: Number(process.env.BENCH_HEAP_INTERVAL ?? 1024),
+  includeObjectsCollectedByMajorGC: true,
+  includeObjectsCollectedByMinorGC: true,
+};
 for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
   const t0 = performance.now();
   const elu0 = performance.eventLoopUtilization();
   const wait0 = threadsRunQueueUs().get(String(process.pid));
-  await inspector?.post('Profiler.start');
+  if (cpuProf) await inspector?.post('Profiler.start');
+  if (heapProf) await inspector?.post('HeapProfiler.startSampling', heapSampling);
   const r = await withCpu(() =>
     countConcurrent(
       () =>
@@ -474,10 +486,16 @@ for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
   full16Parts.push([t0, performance.now()]);
   full16IdleMs += performance.eventLoopUtilization(elu0).idle;
   full16WaitUs += (threadsRunQueueUs().get(String(process.pid)) ?? NaN) - (wait0 ?? NaN);
-  if (inspector) {
+  if (inspector && cpuProf) {
     const { profile } = await inspector.post('Profiler.stop');
-    mkdirSync(cpuProf!, { recursive: true });
-    writeFileSync(join(cpuProf!, `full16-${part}.cpuprofile`), JSON.stringify(profile));
+    mkdirSync(cpuProf, { recursive: true });
+    writeFileSync(join(cpuProf, `full16-${part}.cpuprofile`), JSON.stringify(profile));
+  }
+  if (inspector && heapProf) {
+    const { profile } = await inspector.post('HeapProfiler.stopSampling');
+    mkdirSync(heapProf, { recursive: true });
+    writeFileSync(join(heapProf, `full16-${part}.heapprofile`), JSON.stringify(profile));
+    writeFileSync(join(heapProf, 'full16-certificates.txt'), String(full16.n + r.n));
   }
   full16.n += r.n;
   full16.cpu.process += r.cpu.process * r.n;
