@@ -49,7 +49,11 @@ export interface CrlServiceDeps {
   /** nextUpdate - thisUpdate; default 24 h */
   crlValidityMs?: number;
   /** per-CA validity overrides (a Vault mount's config/crl `expiry`) */
-  timings?: { crlValidityMs(caId: string): Promise<number | undefined> };
+  timings?: {
+    crlValidityMs(caId: string): Promise<number | undefined>;
+    /** delta CRLs on for the CA (a Vault mount's `enable_delta`): its complete CRL's auto-rebuild grace period */
+    crlDeltaGraceMs?(caId: string): Promise<number | undefined>;
+  };
   /** how long a cached CRL is served before the revocation state is re-checked in the database; default 1 s */
   recheckMs?: number;
   /**
@@ -77,6 +81,10 @@ interface CachedCrl {
   checkedAt: number;
   /** Store.otherCommits as before the stamp was read */
   others: number | undefined;
+  /** a complete CRL made while delta CRLs are on: its serials (what a delta CRL based on it leaves out) */
+  serials?: Set<string>;
+  /** a delta CRL: the CRL number of its base */
+  base?: number;
 }
 
 /**
@@ -109,9 +117,24 @@ export function createCrlService(
   /** rows read from the database per page while the CRL is encoded (memory stays bounded for 1,000,000 entries) */
   const PAGE = 10_000;
 
-  async function entriesFor(caId: string, partition?: CrlPartition): Promise<CrlEntryWriter> {
+  /**
+   * the entries of the CA's CRL (of a partition's); `only.seen` collects their serials, `only.skip` leaves those out
+   * (a delta CRL: what its base lists)
+   */
+  async function entriesFor(
+    caId: string,
+    partition?: CrlPartition,
+    only: { seen?: Set<string>; skip?: Set<string> } = {},
+  ): Promise<CrlEntryWriter> {
     const { CrlEntryWriter } = await import('./asn1-codecs');
-    const entries = new CrlEntryWriter();
+    const writer = new CrlEntryWriter();
+    const entries = {
+      add(e: Parameters<CrlEntryWriter['add']>[0]) {
+        if (only.skip?.has(e.serialHex)) return;
+        only.seen?.add(e.serialHex);
+        writer.add(e);
+      },
+    };
     const add = (c: { serialHex: string; revokedAt: number | null; revocationReason: RevocationReason | null }) =>
       entries.add({ serialHex: c.serialHex, revokedAt: c.revokedAt ?? 0, reason: crlReason(c.revocationReason) });
     if (partition) {
@@ -121,7 +144,7 @@ export function createCrlService(
       for (;;) {
         const page = await store.certificates.listRevokedExpiring(caId, window, { after, limit: PAGE });
         for (const c of page) add(c);
-        if (page.length < PAGE) return entries;
+        if (page.length < PAGE) return writer;
         const last = page[page.length - 1]!;
         after = { notAfter: last.notAfter, serialHex: last.serialHex };
       }
@@ -157,12 +180,22 @@ export function createCrlService(
         if (h.issuerCaId === caId && other.id !== caId && h.notAfter > clock.now())
           entries.add({ serialHex: h.serialHex, revokedAt: other.revokedAt ?? 0, reason });
     }
-    return entries;
+    return writer;
   }
 
   const keyOf = (caId: string, p?: CrlPartition) => (p ? `${caId}/${p.start}-${p.end}` : caId);
+  const deltaKey = (caId: string) => `${caId}#delta`;
 
-  async function generateCached(caId: string, actor: Actor, partition?: CrlPartition): Promise<CachedCrl> {
+  /**
+   * a complete CRL (or a partition's) signed and cached; `delta`: a delta CRL of that base instead, listing only what
+   * the base does not (RFC 5280 §5.2.4), cached under `<caId>#delta`
+   */
+  async function generateCached(
+    caId: string,
+    actor: Actor,
+    partition?: CrlPartition,
+    delta?: CachedCrl,
+  ): Promise<CachedCrl> {
     try {
       const ctx = await contexts.load(caId);
       let idp: string[] | undefined;
@@ -174,10 +207,14 @@ export function createCrlService(
       }
       const others = store.otherCommits;
       const stamp = await revocationStamp(ctx.ca.id);
-      const entries = await entriesFor(ctx.ca.id, partition);
+      // a complete CRL while delta CRLs are on: a base, its serials kept for its deltas; it names where they are
+      const deltasOn = !partition && !delta && (await deps.timings?.crlDeltaGraceMs?.(ctx.ca.id)) !== undefined;
+      const serials = deltasOn ? new Set<string>() : undefined;
+      const entries = await entriesFor(ctx.ca.id, partition, { seen: serials, skip: delta?.serials });
       const { crlNumber } = await store.commit({ bumpCrlNumber: ctx.ca.id });
       const thisUpdate = clock.now();
       const nextUpdate = thisUpdate + ((await deps.timings?.crlValidityMs(ctx.ca.id)) ?? validity);
+      const freshest = deltasOn ? (ctx.ca.urls?.deltaCrlDistributionPoints ?? []) : [];
       const { buildCrl } = await import('./asn1-codecs');
       const der = await buildCrl(
         {
@@ -187,6 +224,8 @@ export function createCrlService(
           crlNumber: crlNumber ?? 1,
           entries,
           ...(idp ? { issuingDistributionPoint: idp } : {}),
+          ...(delta ? { deltaCrlBase: delta.crlNumber } : {}),
+          ...(freshest.length ? { freshestCrl: freshest } : {}),
         },
         (data) =>
           keys.signer({ uri: ctx.ca.keyUri, keyType: ctx.ca.keyType, publicKey: ctx.info.publicKey }).sign(data),
@@ -197,6 +236,7 @@ export function createCrlService(
           entries: entries.count,
           // ISO-8601 as every other time of the audit log (events before session 31 hold epoch ms: left as written)
           nextUpdate: new Date(nextUpdate).toISOString(),
+          ...(delta ? { deltaCrlBase: delta.crlNumber } : {}),
           ...(partition
             ? {
                 partition: {
@@ -216,9 +256,11 @@ export function createCrlService(
         stamp,
         checkedAt: clock.now(),
         others,
+        ...(serials ? { serials } : {}),
+        ...(delta ? { base: delta.crlNumber } : {}),
       };
       if (partition && cache.size > 1_000) evictPartitions();
-      cache.set(keyOf(ctx.ca.id, partition), entry);
+      cache.set(delta ? deltaKey(ctx.ca.id) : keyOf(ctx.ca.id, partition), entry);
       return entry;
     } catch (e) {
       throw await recordFailure(deps, actor, 'crl.generate_failed', caId, e);
@@ -255,6 +297,10 @@ export function createCrlService(
     const entry = cache.get(key);
     // refresh when a quarter of the validity is left
     const fresh = (c: CachedCrl) => now < c.nextUpdate - (c.nextUpdate - c.thisUpdate) / 4;
+    // delta CRLs on: the complete CRL made as their base is kept until its grace period before nextUpdate (OpenBao's
+    // auto_rebuild); revocations meanwhile are its delta CRL's
+    const grace = partition ? undefined : await deps.timings?.crlDeltaGraceMs?.(id);
+    if (entry?.serials && grace !== undefined && now < entry.nextUpdate - grace) return strip(entry);
     if (entry && fresh(entry)) {
       const others = store.otherCommits; // before the stamp's read: a commit meanwhile makes it stale
       if (entry.others === others && now >= entry.checkedAt && now - entry.checkedAt < recheckMs) return strip(entry);
@@ -275,13 +321,49 @@ export function createCrlService(
     return strip(await generateOnce(id, SYSTEM_ACTOR, partition));
   }
 
+  /**
+   * the delta CRL of the CA's current complete CRL (`current`), while delta CRLs are on (else undefined): re-signed
+   * when a revocation happened since it was made (any process, as `current` sees them) or its base changed
+   */
+  async function currentDelta(caId: string) {
+    const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
+    const id = ca?.id ?? caId;
+    if ((await deps.timings?.crlDeltaGraceMs?.(id)) === undefined) return undefined;
+    await current(id);
+    const base = cache.get(id);
+    // a base made before delta CRLs were turned on has no serials: made again as one
+    const complete = base?.serials ? base : await generateOnce(id, SYSTEM_ACTOR);
+    const now = clock.now();
+    const entry = cache.get(deltaKey(id));
+    if (entry?.base === complete.crlNumber && now < entry.nextUpdate) {
+      const others = store.otherCommits;
+      const same =
+        (entry.others === others && now >= entry.checkedAt && now - entry.checkedAt < recheckMs) ||
+        (await revocationStamp(id)) === entry.stamp;
+      if (same) {
+        entry.checkedAt = now;
+        entry.others = others;
+        return { ...strip(entry), baseCrlNumber: complete.crlNumber };
+      }
+    }
+    const key = deltaKey(id);
+    let p = inflight.get(key);
+    if (!p) {
+      p = generateCached(id, SYSTEM_ACTOR, undefined, complete).finally(() => inflight.delete(key));
+      inflight.set(key, p);
+    }
+    const made = await p;
+    return { ...strip(made), baseCrlNumber: complete.crlNumber };
+  }
+
   return {
     revocationStamp,
+    currentDelta,
     /** a revocation in this process: the next `current` rebuilds instead of waiting for the recheck window */
     invalidate(caIds) {
       const ids = new Set(caIds);
       for (const [key, entry] of cache) {
-        if (ids.has(key.split('/')[0]!)) {
+        if (ids.has(key.split(/[/#]/)[0]!)) {
           entry.stamp = ''; // never a real stamp: out of date at the next `current`
           entry.checkedAt = -Infinity;
         }

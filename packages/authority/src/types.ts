@@ -498,6 +498,17 @@ export interface CrlService {
     partition?: { start: number; end: number },
   ): Promise<{ der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number }>;
   /**
+   * the delta CRL of the CA's current complete CRL (RFC 5280 §5.2.4: a critical Delta CRL Indicator naming the base's
+   * CRL number; only what was revoked after the base) while delta CRLs are on for it (a Vault mount's `enable_delta`:
+   * its complete CRL is then kept until its auto-rebuild grace period); undefined while they are off. Re-signed after a
+   * revocation (any process) or a new base, audited `crl.generated` with `deltaCrlBase`
+   */
+  currentDelta(
+    caId: string,
+  ): Promise<
+    { der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number; baseCrlNumber: number } | undefined
+  >;
+  /**
    * the refresh job's part for partitions (docs/crl.md): when the CA gives new certificates partitions, builds the
    * partition CRL of every window holding a certificate not yet expired that this process has not built, or whose
    * nextUpdate is less than `refreshBeforeMs` (or a quarter of its validity) away; returns those built

@@ -36,6 +36,7 @@ const OID_AKI = '2.5.29.35';
 const OID_CRL_NUMBER = '2.5.29.20';
 const OID_IDP = '2.5.29.28';
 const OID_DELTA_CRL_INDICATOR = '2.5.29.27';
+const OID_FRESHEST_CRL = '2.5.29.46';
 
 const DOTTED_OID = /^([0-2])\.(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
 
@@ -64,6 +65,14 @@ function callerExtensions(list: CrlExtensionInput[], taken: string[]): Uint8Arra
 function issuingDistributionPoint(urls: string[]): Uint8Array {
   const value = seq(tlv(0xa0, tlv(0xa0, ...urls.map(uriGeneralName))), implicitPrimitive(1, TRUE.subarray(2)));
   return seq(oid(OID_IDP), TRUE, octetString(value));
+}
+
+/**
+ * FreshestCRL ::= CRLDistributionPoints: one DistributionPoint { distributionPoint [0] { fullName [0] GeneralNames } },
+ * not critical (RFC 5280 §5.2.6)
+ */
+function freshestCrl(urls: string[]): Uint8Array {
+  return seq(oid(OID_FRESHEST_CRL), octetString(seq(seq(tlv(0xa0, tlv(0xa0, ...urls.map(uriGeneralName)))))));
 }
 
 /** the crlEntryExtensions of each reason code (1-10, 7 unused), encoded once */
@@ -235,11 +244,14 @@ export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Arra
   if (idp?.length === 0) throw new PkiError('input.invalid', 'a partition CRL needs at least one URL');
   const delta = input.deltaCrlBase;
   if (delta !== undefined && BigInt(delta) < 0n) throw new PkiError('input.invalid', 'a delta CRL base is 0 or more');
+  const freshest = input.freshestCrl?.length ? input.freshestCrl : undefined;
+  if (freshest && delta !== undefined) throw new PkiError('input.invalid', 'a delta CRL names no delta CRLs');
   const own = [
     OID_AKI,
     OID_CRL_NUMBER,
     ...(idp ? [OID_IDP] : []),
     ...(delta !== undefined ? [OID_DELTA_CRL_INDICATOR] : []),
+    ...(freshest ? [OID_FRESHEST_CRL] : []),
   ];
   const extensions = explicit(
     0,
@@ -249,6 +261,7 @@ export async function buildCrl(input: CrlInput, sign: SignFn): Promise<Uint8Arra
       ...(idp ? [issuingDistributionPoint(idp)] : []),
       // RFC 5280 §5.2.4: critical
       ...(delta !== undefined ? [seq(oid(OID_DELTA_CRL_INDICATOR), TRUE, octetString(integer(delta)))] : []),
+      ...(freshest ? [freshestCrl(freshest)] : []),
       ...callerExtensions(input.extensions ?? [], own),
     ),
   );

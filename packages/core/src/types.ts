@@ -273,6 +273,11 @@ export interface CrlInput {
    * Indicator
    */
   deltaCrlBase?: number | bigint;
+  /**
+   * a complete CRL's delta CRLs (RFC 5280 §5.2.6): the URLs where they are published, written as a Freshest CRL
+   * extension (one distribution point, its full name these URIs)
+   */
+  freshestCrl?: string[];
   /** crlExtensions given by a caller, after the authority key identifier and CRL number (no OID twice) */
   extensions?: CrlExtensionInput[];
 }

@@ -96,6 +96,11 @@ export interface CaUrlsJson {
   crlDistributionPoints: string[];
   ocspUrls: string[];
   caIssuersUrls: string[];
+  /**
+   * where its delta CRLs are published (a Vault mount's `delta_crl_distribution_points`): the Freshest CRL extension of
+   * its complete CRL while delta CRLs are on (`ca.crl_delta_grace_ms.<id>`); certificates do not carry them
+   */
+  deltaCrlDistributionPoints?: string[];
 }
 
 export interface NameConstraintsJson {

@@ -18,6 +18,7 @@ const URLS = {
   crl_distribution_points: ['http://crl.example.org/early.crl'],
   ocsp_servers: ['http://ocsp.example.org'],
   enable_templating: false,
+  delta_crl_distribution_points: [],
 };
 
 /** the intermediate mount's own: its leaves carry these, its certificate its signer's (URLS) */
@@ -26,6 +27,7 @@ const INT_URLS = {
   crl_distribution_points: ['http://crl.example.org/int.crl'],
   ocsp_servers: ['http://ocsp.example.org/int'],
   enable_templating: false,
+  delta_crl_distribution_points: [],
 };
 
 /** the URLs a certificate carries as openssl prints them, exactly those, and nothing of the server's own */

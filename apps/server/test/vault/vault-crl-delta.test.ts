@@ -1,8 +1,9 @@
-// The delta CRL paths Vault clients read (`crl/delta`, `crl/delta/pem`, `issuer/:ref/crl/delta`, `/pem`, `/der`):
-// PKI Manager makes no delta CRLs (`config/crl` keeps `enable_delta` false), so they answer as OpenBao does with delta
-// CRLs off — the raw forms 204 with no body, the JSON form `{"crl": ""}` — without a token; an unknown issuer as
-// `issuer/:ref/crl` answers it. The full CRL beside them (openssl, certtool, Go) names no delta (no Freshest CRL, no
-// Delta CRL Indicator): nothing points a relying party at the empty paths. node-vault reads the JSON form.
+// The delta CRL paths Vault clients read (`crl/delta`, `crl/delta/pem`, `issuer/:ref/crl/delta`, `/pem`, `/der`)
+// with delta CRLs off (`config/crl` `enable_delta` false, the default; on: vault-crl-delta-enabled.test.ts): they
+// answer as OpenBao does with delta CRLs off — the raw forms 204 with no body, the JSON form `{"crl": ""}` —
+// without a token; an unknown issuer as `issuer/:ref/crl` answers it. The full CRL beside them (openssl, certtool,
+// Go) names no delta (no Freshest CRL, no Delta CRL Indicator): nothing points a relying party at the empty paths.
+// node-vault reads the JSON form.
 import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslCrlVerify } from '../../../../tests/support/verifiers';

@@ -70,6 +70,7 @@ describe('config/urls enable_templating', () => {
       crl_distribution_points: [],
       ocsp_servers: [],
       enable_templating: false,
+      delta_crl_distribution_points: [],
     });
     // templating off: a template is an invalid URL, as OpenBao says
     const off = await vaultCall(f, 'POST', 'tp/config/urls', TEMPLATES);
@@ -88,6 +89,7 @@ describe('config/urls enable_templating', () => {
       crl_distribution_points: [TEMPLATES.crl_distribution_points],
       ocsp_servers: [TEMPLATES.ocsp_servers],
       enable_templating: true,
+      delta_crl_distribution_points: [],
     });
 
     // a root made now embeds no AIA ({{issuer_id}} has no value yet: OpenBao's warning); its leaves carry its id

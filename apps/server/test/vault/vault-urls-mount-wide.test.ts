@@ -60,8 +60,12 @@ describe('config/urls on a mount with several issuers', () => {
 
     const w = await vaultCall(f, 'POST', 'uw/config/urls', WIDE);
     expect(w.status, w.text).toBe(200);
-    expect(w.body.data).toEqual({ ...WIDE, enable_templating: false });
-    expect((await vaultCall(f, 'GET', 'uw/config/urls')).body.data).toEqual({ ...WIDE, enable_templating: false });
+    expect(w.body.data).toEqual({ ...WIDE, enable_templating: false, delta_crl_distribution_points: [] });
+    expect((await vaultCall(f, 'GET', 'uw/config/urls')).body.data).toEqual({
+      ...WIDE,
+      enable_templating: false,
+      delta_crl_distribution_points: [],
+    });
     // the default issuer's leaves and the other issuer's
     await leafOf('uw-a', WIDE);
     await leafOf('uw-b', WIDE);
@@ -84,7 +88,11 @@ describe('config/urls on a mount with several issuers', () => {
     // a later config/urls write: every issuer but uw-b
     const wide2 = { ...WIDE, ocsp_servers: ['http://ocsp.example.org/wide2'] };
     expect((await vaultCall(f, 'POST', 'uw/config/urls', { ocsp_servers: wide2.ocsp_servers })).status).toBe(200);
-    expect((await vaultCall(f, 'GET', 'uw/config/urls')).body.data).toEqual({ ...wide2, enable_templating: false });
+    expect((await vaultCall(f, 'GET', 'uw/config/urls')).body.data).toEqual({
+      ...wide2,
+      enable_templating: false,
+      delta_crl_distribution_points: [],
+    });
     await leafOf('uw-a', wide2);
     await leafOf('uw-c', wide2);
     await leafOf('uw-b', own);

@@ -183,11 +183,6 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
           () => !parseVaultString('revocation_signature_algorithm', params.revocation_signature_algorithm),
           "CRLs and OCSP responses are signed with the CA key's algorithm",
         ],
-        [
-          'delta_crl_distribution_points',
-          () => sameList('delta_crl_distribution_points', []),
-          'delta CRLs are not published',
-        ],
       ];
       for (const [field, same, where] of checks) {
         if (params[field] !== undefined && !same())
@@ -197,7 +192,12 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
       // entry's (as PATCH; OpenBao's POST takes it as false); with it, OpenBao's expansion for this issuer must succeed
       // now (OpenBao warns and fails the issuances: refused here, as config/urls, so no leaf lacks its URLs)
       let urls: VaultUrlsConfig | null | undefined;
-      const urlFields = ['issuing_certificates', 'crl_distribution_points', 'ocsp_servers'] as const;
+      const urlFields = [
+        'issuing_certificates',
+        'crl_distribution_points',
+        'ocsp_servers',
+        'delta_crl_distribution_points',
+      ] as const;
       const templating =
         params.enable_aia_url_templating === undefined
           ? entry.enable_aia_url_templating === true
@@ -213,7 +213,7 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
         }
         if (templating) expandUrlTemplates(next, mount.cluster, issuer.ca.id);
         else checkPlainUrls(pickUrlLists(next));
-        urls = urlFields.some((f) => next[f].length) ? next : null;
+        urls = urlFields.some((f) => next[f]?.length) ? next : null;
         // all empty on an issuer without URLs of its own: it follows config/urls already, nothing to change
         if (urls === null && !(mount.ownUrlsIds ?? []).includes(issuer.ca.id)) urls = undefined;
       }
@@ -544,7 +544,8 @@ function entryOf(
     // the CA's URL setting: what `config/urls` of the mount writes, so per issuer and per mount are one here
     issuing_certificates: templates?.issuing_certificates ?? ca.urls?.caIssuersUrls ?? [],
     crl_distribution_points: templates?.crl_distribution_points ?? ca.urls?.crlDistributionPoints ?? [],
-    delta_crl_distribution_points: [],
+    delta_crl_distribution_points:
+      templates?.delta_crl_distribution_points ?? ca.urls?.deltaCrlDistributionPoints ?? [],
     ocsp_servers: templates?.ocsp_servers ?? ca.urls?.ocspUrls ?? [],
     enable_aia_url_templating: templates !== undefined,
   };

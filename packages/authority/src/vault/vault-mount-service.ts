@@ -5,7 +5,7 @@ import { authorize } from '../permissions';
 import type { Actor } from '../types';
 import { auditEvent } from '../audit-service';
 import { roleFromParams, roleToResponse, VAULT_ROLE_NAME_RE, type VaultRole } from './vault-role';
-import { CRL_VALIDITY_KEY, OCSP_VALIDITY_KEY } from '../revocation-timings';
+import { CRL_DELTA_KEY, CRL_VALIDITY_KEY, OCSP_VALIDITY_KEY } from '../revocation-timings';
 import { AUTO_TIDY_KEY } from './vault-auto-tidy';
 import { VAULT_KEY_PREFIX } from './vault-keys';
 import { TIDY_LAST_KEY } from './vault-pki-service';
@@ -112,7 +112,14 @@ export interface VaultUrlsConfig {
   issuing_certificates: string[];
   crl_distribution_points: string[];
   ocsp_servers: string[];
+  /** where the delta CRLs are (the complete CRL's Freshest CRL while delta CRLs are on); absent in older mounts */
+  delta_crl_distribution_points?: string[];
   enable_templating: boolean;
+}
+
+/** a `config/urls` as Vault reads it: every list there */
+export function vaultUrlsView(u: VaultUrlsConfig): Required<VaultUrlsConfig> {
+  return { ...u, delta_crl_distribution_points: u.delta_crl_distribution_points ?? [] };
 }
 
 export interface VaultCrlConfig {
@@ -137,17 +144,23 @@ const CLUSTER_KEY = 'vault.cluster_id';
 const ROLE_KEY = 'vault.role.';
 const roleKey = (mount: string, name: string) => `${ROLE_KEY}${mount}|${name}`;
 
-const URL_FIELDS = { issuing_certificates: 'list', crl_distribution_points: 'list', ocsp_servers: 'list' } as const;
+const URL_FIELDS = {
+  issuing_certificates: 'list',
+  crl_distribution_points: 'list',
+  ocsp_servers: 'list',
+  delta_crl_distribution_points: 'list',
+} as const;
 const CRL_DURATIONS = ['expiry', 'ocsp_expiry', 'auto_rebuild_grace_period', 'delta_rebuild_interval'] as const;
 const CRL_BOOLS = ['disable', 'ocsp_disable', 'auto_rebuild', 'enable_delta'] as const;
 
 /** Vault's view of a CA's URLs; a mount written by the first version may still hold its own copy */
 function urlsOfMountCa(m: VaultMount, caUrls: CaUrlsJson | null): VaultUrlsConfig {
-  if (!caUrls) return { ...m.urls };
+  if (!caUrls) return vaultUrlsView(m.urls);
   return {
     issuing_certificates: [...caUrls.caIssuersUrls],
     crl_distribution_points: [...caUrls.crlDistributionPoints],
     ocsp_servers: [...caUrls.ocspUrls],
+    delta_crl_distribution_points: [...(caUrls.deltaCrlDistributionPoints ?? [])],
     enable_templating: false,
   };
 }
@@ -164,6 +177,9 @@ export function caUrlsOf(urls: VaultUrlsConfig): CaUrlsJson | null {
     crlDistributionPoints: [...urls.crl_distribution_points],
     ocspUrls: [...urls.ocsp_servers],
     caIssuersUrls: [...urls.issuing_certificates],
+    ...(urls.delta_crl_distribution_points?.length
+      ? { deltaCrlDistributionPoints: [...urls.delta_crl_distribution_points] }
+      : {}),
   };
 }
 
@@ -173,6 +189,7 @@ export const pickUrlLists = (u: VaultUrlsConfig) => ({
   issuing_certificates: u.issuing_certificates,
   crl_distribution_points: u.crl_distribution_points,
   ocsp_servers: u.ocsp_servers,
+  delta_crl_distribution_points: u.delta_crl_distribution_points ?? [],
 });
 /** a template left in a URL (OpenBao's, or a placeholder it does not know: braces are no URL's, RFC 3986) */
 const isTemplated = (u: string) => /[{}]/.test(u);
@@ -211,7 +228,7 @@ export function expandUrlTemplates(
   const c = { path: '', aia_path: '', ...cluster };
   const out = { ...urls };
   for (const field of Object.keys(URL_FIELDS) as (keyof typeof URL_FIELDS)[]) {
-    out[field] = urls[field].map((u) => {
+    out[field] = (urls[field] ?? []).map((u) => {
       for (const [template, value, what] of [
         ['{{cluster_path}}', c.path, 'path'],
         ['{{cluster_aia_path}}', c.aia_path, 'aia_path'],
@@ -791,7 +808,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
     async readUrls(mountPath: string, actor: Actor): Promise<VaultUrlsConfig> {
       authorize(actor, 'ca:read');
       const m = await requireMount(mountPath);
-      if (m.urlsWide) return { ...m.urls };
+      if (m.urlsWide) return vaultUrlsView(m.urls);
       return urlsOfMountCa(m, (await store.cas.findById(m.caId))?.urls ?? null);
     },
 
@@ -835,7 +852,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
           }),
         ],
       });
-      return urls;
+      return vaultUrlsView(urls);
     },
 
     /**
@@ -938,13 +955,29 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       }
       for (const f of CRL_BOOLS)
         if (params[f] !== undefined) crl[f] = coerceVaultField('bool', f, params[f]) as boolean;
-      if (crl.disable || crl.ocsp_disable || crl.enable_delta) {
+      if (crl.disable || crl.ocsp_disable) {
         throw new PkiError(
           'vault.invalid_parameter',
-          'PKI Manager always publishes a full CRL and answers OCSP: disable, ocsp_disable and enable_delta ' +
-            'must be false',
+          'PKI Manager always publishes a full CRL and answers OCSP: disable and ocsp_disable must be false',
         );
       }
+      // OpenBao's checks and messages, in its order
+      const bad = (message: string) => new PkiError('vault.invalid_parameter', message);
+      const d = formatShortDuration;
+      if (crl.auto_rebuild && crl.auto_rebuild_grace_period >= crl.expiry)
+        throw bad(
+          `CRL auto-rebuilding grace period (${d(crl.auto_rebuild_grace_period)}) must be strictly shorter than CRL ` +
+            `expiry (${d(crl.expiry)}) value when auto-rebuilding of CRLs is enabled`,
+        );
+      if (crl.enable_delta && crl.delta_rebuild_interval >= crl.expiry)
+        throw bad(
+          `CRL delta rebuild window (${d(crl.delta_rebuild_interval)}) must be strictly shorter than CRL expiry ` +
+            `(${d(crl.expiry)}) value when delta CRLs are enabled`,
+        );
+      if (crl.enable_delta && !crl.auto_rebuild)
+        throw bad(
+          'Delta CRLs cannot be enabled when auto rebuilding is disabled as the complete CRL is always regenerated!',
+        );
       m.crl = crl;
       // applied to every issuer of the mount (a mount's config/crl, as OpenBao): its CRL nextUpdate = thisUpdate +
       // expiry, OCSP nextUpdate = now + ocsp_expiry
@@ -953,6 +986,8 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       for (const id of ids) {
         timings[CRL_VALIDITY_KEY + id] = String(crl.expiry * 1000);
         timings[OCSP_VALIDITY_KEY + id] = String(crl.ocsp_expiry * 1000);
+        // delta CRLs: the complete CRL kept as their base until its grace period (empty: off)
+        timings[CRL_DELTA_KEY + id] = crl.enable_delta ? String(crl.auto_rebuild_grace_period * 1000) : '';
       }
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m), ...timings },

@@ -448,20 +448,33 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
 
     /**
      * the delta CRL of a mount's default issuer (`crl/delta`) or of one issuer (`issuer/:ref/crl/delta`: `mount.caId`
-     * that issuer's CA): none — delta CRLs are not made here (`config/crl` keeps `enable_delta` false; no full CRL
-     * names one), so the paths answer as OpenBao's with delta CRLs off: raw forms 204, JSON `{"crl": ""}`
+     * that issuer's CA) while `config/crl` `enable_delta` is on (CrlService.currentDelta: a delta of its complete CRL);
+     * off — or an issuer without a certificate — none, and the paths answer as OpenBao's with delta CRLs off: raw
+     * forms 204, JSON `{"crl": ""}`
      */
-    deltaCrlDer(_mount: VaultMount): Promise<Uint8Array | undefined> {
-      return Promise.resolve(undefined);
+    async deltaCrlDer(mount: VaultMount): Promise<Uint8Array | undefined> {
+      if (!mount.crl.enable_delta) return undefined;
+      const ca = await store.cas.findById(mount.caId);
+      if (!ca?.certificatePem) return undefined;
+      return (await deps.crl.currentDelta(mount.caId))?.der;
     },
 
-    /** `crl/rotate-delta`: delta CRLs are not made here (`enable_delta` stays false): OpenBao's no-op answer */
-    rotateDeltaCrl(_mount: VaultMount, actor: Actor): Promise<VaultResult> {
+    /**
+     * `crl/rotate-delta`: with delta CRLs on, each issuer's delta CRL made current (a revocation since the last one
+     * re-signs it; as OpenBao's, `{success: true}`); off: OpenBao's no-op answer and warning
+     */
+    async rotateDeltaCrl(mount: VaultMount, actor: Actor): Promise<VaultResult> {
       authorize(actor, 'ca:write');
-      return Promise.resolve({
-        data: { success: true },
-        warnings: ['requested rebuild of delta CRL when delta CRL is not enabled; this is a no-op'],
-      });
+      if (!mount.crl.enable_delta)
+        return {
+          data: { success: true },
+          warnings: ['requested rebuild of delta CRL when delta CRL is not enabled; this is a no-op'],
+        };
+      for (const caId of issuersOfMount(mount)) {
+        const ca = await store.cas.findById(caId);
+        if (ca?.certificatePem) await deps.crl.currentDelta(caId);
+      }
+      return { data: { success: true } };
     },
 
     /** starts a tidy in the background; 'running' when one is already in progress on this mount */

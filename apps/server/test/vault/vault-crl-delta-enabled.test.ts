@@ -1,0 +1,155 @@
+// Delta CRLs (OpenBao's `config/crl` `enable_delta` with `auto_rebuild`): the complete CRL is the base — kept until its
+// auto-rebuild grace period, not re-signed at each revocation — and names the delta's URLs (`config/urls`
+// `delta_crl_distribution_points`) in its Freshest CRL extension; `crl/delta` (+ `/pem`, `/der`) and
+// `issuer/:ref/crl/delta…` serve a delta CRL whose Delta CRL Indicator is the base's CRL number and which lists only
+// what was revoked after the base (RFC 5280 §5.2.4). openssl, certtool and Go read both; `openssl verify -crl_check
+// -use_deltas` with base + delta sees a certificate revoked after the base as revoked. OpenBao's refusals of
+// `config/crl` change nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opensslCrlVerify, opensslRaw, withTempDir } from '../../../../tests/support/verifiers';
+import { openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+let f: VaultFixture;
+beforeAll(async () => {
+  f = await openVaultFixture({}, { roles: { web: WEB_ROLE } });
+}, 60_000);
+afterAll(async () => f?.close());
+
+const DELTA_URL = 'http://crl.example.org/pki/delta.crl';
+
+async function der(path: string): Promise<Uint8Array> {
+  const r = await fetch(`${f.url}/v1/${path}`);
+  expect(r.status, path).toBe(200);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+async function leaf(name: string): Promise<{ pem: string; serial: string }> {
+  const r = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: `${name}.example.com` });
+  expect(r.status, r.text).toBe(200);
+  return { pem: `${r.body.data.certificate}\n`, serial: r.body.data.serial_number };
+}
+
+const pemOf = (d: Uint8Array) =>
+  `-----BEGIN X509 CRL-----\n${Buffer.from(d).toString('base64')}\n-----END X509 CRL-----\n`;
+
+/** `openssl verify -crl_check [-use_deltas -extended_crl]` of a leaf of the mount's intermediate with the CRLs given */
+function verifyWith(leafPem: string, crls: Uint8Array[], useDeltas: boolean): { ok: boolean; output: string } {
+  return withTempDir((dir) => {
+    writeFileSync(join(dir, 'root.pem'), f.rootPem);
+    writeFileSync(join(dir, 'inter.pem'), f.intermediatePem);
+    writeFileSync(join(dir, 'leaf.pem'), leafPem);
+    const args = ['verify', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'inter.pem'), '-crl_check'];
+    // -extended_crl: without it openssl may take a delta CRL for a complete one (x509_vfy.c get_crl_score)
+    if (useDeltas) args.push('-use_deltas', '-extended_crl');
+    crls.forEach((c, i) => {
+      writeFileSync(join(dir, `crl${i}.pem`), pemOf(c));
+      args.push('-CRLfile', join(dir, `crl${i}.pem`));
+    });
+    const r = opensslRaw([...args, join(dir, 'leaf.pem')]);
+    return { ok: r.status === 0, output: r.output };
+  });
+}
+
+const crlNumberOf = (text: string) => Number(/X509v3 CRL Number:\s*\n\s*(\d+)/.exec(text)?.[1]);
+
+describe('delta CRLs', () => {
+  it("refuses OpenBao's bad config/crl combinations, changing nothing", async () => {
+    const before = (await vaultCall(f, 'GET', 'pki/config/crl')).body.data;
+    for (const [body, message] of [
+      [
+        { enable_delta: true },
+        'Delta CRLs cannot be enabled when auto rebuilding is disabled as the complete CRL is always regenerated!',
+      ],
+      [
+        { enable_delta: true, auto_rebuild: true, delta_rebuild_interval: '72h', expiry: '72h' },
+        'CRL delta rebuild window (72h) must be strictly shorter than CRL expiry (72h) value when delta CRLs are ' +
+          'enabled',
+      ],
+      [
+        { auto_rebuild: true, auto_rebuild_grace_period: '96h', expiry: '72h' },
+        'CRL auto-rebuilding grace period (96h) must be strictly shorter than CRL expiry (72h) value when ' +
+          'auto-rebuilding of CRLs is enabled',
+      ],
+    ] as const) {
+      const r = await vaultCall(f, 'POST', 'pki/config/crl', body);
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.errors).toEqual([message]);
+      expect((await vaultCall(f, 'GET', 'pki/config/crl')).body.data).toEqual(before);
+    }
+  });
+
+  it('serves a delta of what was revoked after the base; openssl -use_deltas sees it revoked', async () => {
+    const urls = await vaultCall(f, 'POST', 'pki/config/urls', {
+      crl_distribution_points: 'http://crl.example.org/pki/full.crl',
+      delta_crl_distribution_points: DELTA_URL,
+    });
+    expect(urls.status, urls.text).toBe(200);
+    expect((await vaultCall(f, 'GET', 'pki/config/urls')).body.data.delta_crl_distribution_points).toEqual([DELTA_URL]);
+    const cfg = await vaultCall(f, 'POST', 'pki/config/crl', {
+      auto_rebuild: true,
+      enable_delta: true,
+      expiry: '72h',
+      auto_rebuild_grace_period: '12h',
+      delta_rebuild_interval: '15m',
+    });
+    expect(cfg.status, cfg.text).toBe(200);
+    expect((await vaultCall(f, 'GET', 'pki/config/crl')).body.data).toMatchObject({
+      auto_rebuild: true,
+      enable_delta: true,
+      delta_rebuild_interval: '15m',
+    });
+
+    const early = await leaf('early');
+    expect((await vaultCall(f, 'POST', 'pki/revoke', { serial_number: early.serial })).status).toBe(200);
+    // the base: lists the first revocation, names the delta CRL (Freshest CRL)
+    const base = await der('pki/crl');
+    const b = opensslCrlVerify(base, f.intermediatePem);
+    expect(b.ok, b.text).toBe(true);
+    expect(b.text).toMatch(/Freshest CRL:[\s\S]*URI:http:\/\/crl\.example\.org\/pki\/delta\.crl/);
+    expect(b.text).not.toContain('Delta CRL Indicator');
+    const early_ = early.serial.replaceAll(':', '').toUpperCase();
+    expect(b.text).toContain(early_);
+    const baseNumber = crlNumberOf(b.text);
+
+    const late = await leaf('late');
+    expect((await vaultCall(f, 'POST', 'pki/revoke', { serial_number: late.serial })).status).toBe(200);
+    const late_ = late.serial.replaceAll(':', '').toUpperCase();
+    // the complete CRL is the base until its grace period: not re-signed for the revocation
+    expect(Buffer.from(await der('pki/crl')).equals(Buffer.from(base))).toBe(true);
+    const delta = await der('pki/crl/delta');
+    const d = opensslCrlVerify(delta, f.intermediatePem);
+    expect(d.ok, d.text).toBe(true);
+    expect(d.text).toMatch(new RegExp(`X509v3 Delta CRL Indicator: critical\\s*\\n\\s*${baseNumber}\\b`));
+    expect(crlNumberOf(d.text)).toBeGreaterThan(baseNumber);
+    expect(d.text).toContain(late_);
+    expect(d.text).not.toContain(early_);
+    expect([...d.go.entries.keys()]).toEqual([BigInt(`0x${late.serial.replaceAll(':', '')}`).toString(16)]);
+    // the same delta by its other paths
+    expect(Buffer.from(await der('pki/issuer/default/crl/delta/der')).equals(Buffer.from(delta))).toBe(true);
+    const pem = await vaultCall(f, 'GET', 'pki/crl/delta/pem', undefined, { token: null });
+    expect(pem.text.replace(/\s/g, '')).toBe(pemOf(delta).replace(/\s/g, ''));
+    const json = await vaultCall(f, 'GET', `pki/issuer/${f.caId}/crl/delta`, undefined, { token: null });
+    expect(json.body.data.crl.replace(/\s/g, '')).toBe(pemOf(delta).replace(/\s/g, ''));
+
+    // a relying party with the base alone sees the late certificate valid, with base + delta revoked
+    const alone = verifyWith(late.pem, [base], false);
+    expect(alone.ok, alone.output).toBe(true);
+    const both = verifyWith(late.pem, [base, delta], true);
+    expect(both.ok, both.output).toBe(false);
+    expect(both.output).toMatch(/certificate revoked/);
+    const first = verifyWith(early.pem, [delta, base], true);
+    expect(first.output).toMatch(/certificate revoked/);
+    // the delta alone is no complete CRL to openssl
+    const deltaAlone = verifyWith(late.pem, [delta], true);
+    expect(deltaAlone.output).toMatch(/unable to get certificate CRL/);
+    const good = await leaf('good');
+    const fine = verifyWith(good.pem, [base, delta], true);
+    expect(fine.ok, fine.output).toBe(true);
+
+    // audited as the other CRLs
+    const events = await f.authority.audit.list({ action: 'crl.generated', target: f.caId });
+    expect(events.some((e) => e.details.deltaCrlBase === baseNumber)).toBe(true);
+  });
+});
