@@ -73,13 +73,21 @@ describe('ACME challenge retries and authorization reuse', () => {
     await server.listen();
     try {
       const { order, az, ch } = await startHttp01('localhost');
-      await c.post(ch.url, {});
+      // RFC 8555 §8.2: the challenge's retry state in Retry-After (lego waits 5 s without one; 1 s here)
+      const started = await c.post(ch.url, {});
+      expect(started.json.status).toBe('processing');
+      expect(started.headers.get('retry-after')).toBe('1');
       await third;
-      const during = (await c.post(az, undefined)).json;
+      const azDuring = await c.post(az, undefined);
+      const during = azDuring.json;
       expect(during.status).toBe('pending');
       const chDuring = during.challenges.find((x: { type: string }) => x.type === 'http-01');
       expect(chDuring.status).toBe('processing');
       expect(chDuring.error).toMatchObject({ type: P + 'incorrectResponse', status: 403 });
+      expect(azDuring.headers.get('retry-after')).toBe('1');
+      const chPolled = await c.post(ch.url, undefined);
+      expect(chPolled.json.status).toBe('processing');
+      expect(chPolled.headers.get('retry-after')).toBe('1');
       expect((await c.post(order.headers.get('location')!, undefined)).json.status).toBe('pending');
       release();
       const done = await poll(c, az, (j) => j.status !== 'pending');
@@ -87,6 +95,9 @@ describe('ACME challenge retries and authorization reuse', () => {
       const chDone = done.challenges.find((x: { type: string }) => x.type === 'http-01');
       expect(chDone.status).toBe('valid');
       expect(chDone.error).toBeUndefined();
+      // nothing left to wait for: no Retry-After
+      expect((await c.post(az, undefined)).headers.get('retry-after')).toBeNull();
+      expect((await c.post(ch.url, undefined)).headers.get('retry-after')).toBeNull();
       expect(server.requests()).toBe(3);
       const [ev] = await fx.authority.audit.list({ action: 'acme.challenge_validated', order: 'desc', limit: 1 });
       expect(ev?.details).toMatchObject({ type: 'http-01', attempts: 3 });

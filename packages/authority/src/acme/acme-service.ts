@@ -893,8 +893,23 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
       });
       return { status: 200, body: authzJson(ctx, { ...z, status: 'deactivated' }) };
     }
-    return { status: 200, body: authzJson(ctx, z) };
+    return withRetryAfter({ status: 200, body: authzJson(ctx, z) }, z);
   }
+
+  /**
+   * RFC 8555 §8.2: a challenge being validated tells the client when to look again (Retry-After on the challenge
+   * and its authorization): 1 s for an attempt under way, the retry wait after a failed one (whole seconds). Clients
+   * poll on their own default without it (lego 5 s, then backing off).
+   */
+  function retryAfterOf(z: AcmeAuthorizationRow): number | undefined {
+    const c = z.status === 'pending' ? z.challenges.find((x) => x.status === 'processing') : undefined;
+    if (!c) return undefined;
+    return c.error ? Math.max(1, Math.ceil((deps.validation.retryDelayMs ?? 0) / 1000)) : 1;
+  }
+  const withRetryAfter = (r: AcmeResponse, z: AcmeAuthorizationRow): AcmeResponse => {
+    const after = retryAfterOf(z);
+    return after === undefined ? r : { ...r, retryAfterSeconds: after };
+  };
 
   async function challenge(
     ctx: AcmeRequestContext,
@@ -909,7 +924,7 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
     if (!c) throw notFound(`authorization ${authzId} has no ${type} challenge`);
     const up = [`<${authzUrl(ctx, z.id)}>;rel="up"`];
     if (p === undefined || z.status !== 'pending' || c.status !== 'pending' || z.expiresAt <= clock.now())
-      return { status: 200, body: challengeJson(ctx, z, c), links: up };
+      return withRetryAfter({ status: 200, body: challengeJson(ctx, z, c), links: up }, z);
     const t = clock.now();
     const challenges = z.challenges.map((x) => (x.type === type ? { ...x, status: 'processing' as const } : x));
     await store.commit({
@@ -927,7 +942,12 @@ export function createAcmeService(deps: AcmeServiceDeps): AcmeService {
     );
     inflight.add(run);
     void run.finally(() => inflight.delete(run));
-    return { status: 200, body: challengeJson(ctx, z, { ...c, status: 'processing' }), links: up };
+    return {
+      status: 200,
+      body: challengeJson(ctx, z, { ...c, status: 'processing' }),
+      links: up,
+      retryAfterSeconds: 1,
+    };
   }
 
   /** runs the challenge against the client, then records the outcome (authz, order) with its audit event */
