@@ -152,4 +152,30 @@ describe('delta CRLs', () => {
     const events = await f.authority.audit.list({ action: 'crl.generated', target: f.caId });
     expect(events.some((e) => e.details.deltaCrlBase === baseNumber)).toBe(true);
   });
+
+  it("applies config/crl to an issuer added after it: its CRL's lifetime and its delta CRLs", async () => {
+    expect((await vaultCall(f, 'POST', 'sys/mounts/dm', { type: 'pki' })).status).toBe(204);
+    const root = async (name: string) => {
+      const r = await vaultCall(f, 'POST', 'dm/root/generate/internal', {
+        common_name: `DM ${name}`,
+        key_type: 'ec',
+        issuer_name: name,
+      });
+      expect(r.status, r.text).toBe(200);
+      return `${r.body.data.certificate}\n`;
+    };
+    await root('dm-a');
+    const cfg = { auto_rebuild: true, enable_delta: true, expiry: '48h', auto_rebuild_grace_period: '1h' };
+    expect((await vaultCall(f, 'POST', 'dm/config/crl', cfg)).status).toBe(200);
+    const later = await root('dm-b');
+    const full = opensslCrlVerify(await der('dm/issuer/dm-b/crl/der'), later);
+    expect(full.ok, full.text).toBe(true);
+    const times = (t: string) =>
+      [/Last Update: (.+)/, /Next Update: (.+)/].map((re) => Date.parse(re.exec(t)![1]!.trim()));
+    const [last, next] = times(full.text);
+    expect(next! - last!).toBe(48 * 3_600_000);
+    const delta = opensslCrlVerify(await der('dm/issuer/dm-b/crl/delta/der'), later);
+    expect(delta.ok, delta.text).toBe(true);
+    expect(delta.text).toMatch(new RegExp(`Delta CRL Indicator: critical\\s*\\n\\s*${crlNumberOf(full.text)}\\b`));
+  });
 });

@@ -549,9 +549,16 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       // issuer's URL setting, in the same commit
       const pending = m.urlsWide || state !== 'active' ? mountUrlsFor(m, caId) : null;
       if (pending) m.urlsWide = true;
+      // a config/crl written before (its issuers carry its settings): the new issuer's too, in the same commit
+      let crlWritten = false;
+      for (const id of issuersOfMount(m))
+        if (id !== caId && (await store.settings.get(CRL_VALIDITY_KEY + id))) crlWritten = true;
       if (isDefault) m.caId = caId;
       await commit({
-        setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m) },
+        setSettings: {
+          [MOUNT_KEY + m.path]: JSON.stringify(m),
+          ...(crlWritten ? crlTimings({ ...defaultCrl(), ...m.crl }, [caId]) : {}),
+        },
         ...(pending && { updateCa: [{ id: caId, patch: { urls: pending, updatedAt: clock.now() } }] }),
         audit: [
           auditEvent(clock, actor, isDefault ? 'vault.mount_bound' : 'vault.issuer_added', m.path, {
@@ -562,6 +569,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
           }),
         ],
       });
+      if (crlWritten) deps.onCrlConfigured?.(caId);
       return { mount: m, isDefault };
     },
 
@@ -982,13 +990,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
       // applied to every issuer of the mount (a mount's config/crl, as OpenBao): its CRL nextUpdate = thisUpdate +
       // expiry, OCSP nextUpdate = now + ocsp_expiry
       const ids = issuersOfMount(m);
-      const timings: Record<string, string> = {};
-      for (const id of ids) {
-        timings[CRL_VALIDITY_KEY + id] = String(crl.expiry * 1000);
-        timings[OCSP_VALIDITY_KEY + id] = String(crl.ocsp_expiry * 1000);
-        // delta CRLs: the complete CRL kept as their base until its grace period (empty: off)
-        timings[CRL_DELTA_KEY + id] = crl.enable_delta ? String(crl.auto_rebuild_grace_period * 1000) : '';
-      }
+      const timings = crlTimings(crl, ids);
       await commit({
         setSettings: { [MOUNT_KEY + m.path]: JSON.stringify(m), ...timings },
         audit: [
@@ -1006,6 +1008,20 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
 }
 
 export type VaultMountService = ReturnType<typeof createVaultMountService>;
+
+/**
+ * a mount's `config/crl` as the settings of its issuers `ids`: CRL and OCSP validity, and delta CRLs (the complete CRL
+ * kept as their base until its grace period; empty: off)
+ */
+function crlTimings(crl: VaultCrlConfig, ids: string[]): Record<string, string> {
+  const timings: Record<string, string> = {};
+  for (const id of ids) {
+    timings[CRL_VALIDITY_KEY + id] = String(crl.expiry * 1000);
+    timings[OCSP_VALIDITY_KEY + id] = String(crl.ocsp_expiry * 1000);
+    timings[CRL_DELTA_KEY + id] = crl.enable_delta ? String(crl.auto_rebuild_grace_period * 1000) : '';
+  }
+  return timings;
+}
 
 /** config/crl as Vault returns it: durations as Go strings ("72h"). */
 export function crlConfigResponse(c: VaultCrlConfig): Record<string, unknown> {
