@@ -179,6 +179,7 @@ const optionalRows = (rows: [string, string | number | null][]): [string, string
 export function profileText(p: ProfileSummaryDto): string {
   return keyValues([
     ['name', p.name],
+    ['source', p.source],
     ['description', p.description],
     ['CA', p.isCa ? 'yes' : 'no'],
     ['key usage', p.keyUsage.join(', ')],

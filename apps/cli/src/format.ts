@@ -312,6 +312,8 @@ export const usersTable = (items: UserLine[], now: number): string =>
 /** what `profile list` prints of a profile */
 export interface ProfileLine {
   name: string;
+  /** where it comes from: `built-in`, `file` (the profiles file) or `api` (stored in the database) */
+  source: string;
   isCa: boolean;
   keyUsage: readonly string[];
   extKeyUsage: readonly string[];
@@ -330,9 +332,10 @@ export const lifetimeText = (d: string): string => formatLifetime(parseDuration(
 /** `pkim profile list` (the API's profile summaries) */
 export const profilesTable = (items: ProfileLine[]): string =>
   table(
-    ['NAME', 'CA', 'KEY USAGE', 'EXT KEY USAGE', 'SANS', 'DEFAULT', 'MAX'],
+    ['NAME', 'SOURCE', 'CA', 'KEY USAGE', 'EXT KEY USAGE', 'SANS', 'DEFAULT', 'MAX'],
     items.map((p) => [
       p.name,
+      p.source,
       p.isCa ? 'yes' : 'no',
       p.keyUsage.join(','),
       p.extKeyUsage.join(',') || '-',

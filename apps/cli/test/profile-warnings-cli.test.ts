@@ -52,4 +52,13 @@ describe('a profile that cannot issue for a key type it allows says so on its ob
     const items = all.json<{ items: { name: string; warnings: string[] }[] }>().items;
     expect(items.filter((p) => p.warnings.length > 0).map((p) => p.name)).toEqual(['file-mixed']);
   });
+
+  it('says where each profile comes from (built-in, file, api) in profile list and profile show', async () => {
+    const list = (await runPkimAsync(['profile', 'list'], opts)).stdout.split('\n');
+    expect(list[0]).toMatch(/^NAME +SOURCE +CA /);
+    const source = (name: string) => list.find((l) => l.startsWith(`${name} `))?.split(/ +/)[1];
+    expect([source('tls-server'), source('file-mixed'), source('fine')]).toEqual(['built-in', 'file', 'file']);
+    expect((await runPkimAsync(['profile', 'show', 'fine'], opts)).stdout).toMatch(/^source: +file$/m);
+    expect((await runPkimAsync(['profile', 'show', 'root-ca'], opts)).stdout).toMatch(/^source: +built-in$/m);
+  });
 });

@@ -282,8 +282,8 @@ describe('pkim remote mode: the same commands through a server', () => {
     expect(remote('spiffe', 'status').stdout).toMatch(/^status: \w+ {2}trust domain: listed\.example\.org\n/);
     // lifetimes as docs/profiles.md writes them; --json keeps the API's durations
     const profiles = remote('profile', 'list').stdout;
-    expect(profiles).toMatch(/^root-ca\s+yes\s.*\s10y\s+25y$/m);
-    expect(profiles).toMatch(/^tls-server\s+no\s.*\s90d\s+398d$/m);
+    expect(profiles).toMatch(/^root-ca\s+built-in\s+yes\s.*\s10y\s+25y$/m);
+    expect(profiles).toMatch(/^tls-server\s+built-in\s+no\s.*\s90d\s+398d$/m);
     expect(remote('profile', 'show', 'root-ca').stdout).toMatch(/^default lifetime:\s+10y$/m);
     const rootCa = remote('profile', 'list', '--json')
       .json<{ items: { name: string; defaultLifetime: string }[] }>()
