@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import {
+  auditEventSchema,
   caSchema,
   caViewSchema,
   certificateDetailSchema,
@@ -286,6 +287,28 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
         );
       }
     }
+  });
+
+  it("audit list: each event names its actor (actorName: a user's username, else null) on the three", async () => {
+    const a = kit.fx.authority;
+    const user = await a.auth.createUser(
+      { username: 'contract-actor', password: 'contract-password-1', role: 'auditor' },
+      ACTORS.admin,
+    );
+    await a.audit.record({ actor: user.id, action: 'contract.named', target: null });
+    const viaCli = await cliJson('audit', 'list', '--limit', '2');
+    const viaRest = await rest('GET', '/audit/events?limit=2');
+    const viaTrpc = await trpc('audit.list', { limit: 2 });
+    expect(viaRest.status).toBe(200);
+    for (const page of [viaCli, viaRest.body, viaTrpc.data]) {
+      const [named, other] = (page as { items: Record<string, unknown>[] }).items;
+      expect(keysOf(named!)).toEqual(shapeKeys(auditEventSchema));
+      expect(named).toMatchObject({ action: 'contract.named', actor: user.id, actorName: 'contract-actor' });
+      // the user's creation: by an actor that is no user of this database (its id, no name)
+      expect(other).toMatchObject({ action: 'user.created', actor: ACTORS.admin.id, actorName: null });
+    }
+    expect(viaRest.body).toEqual(viaCli);
+    expect(viaTrpc.data).toEqual(viaCli);
   });
 
   it('errors: { error: { code, message } } — CLI --json on stderr, REST body, tRPC error data', async () => {

@@ -1,11 +1,12 @@
 // End to end in Chromium against a fresh server: the walk-through's forms with the keyboard only (tab order, Enter
 // submits, Escape closes dialogs, a visible focus on every stop) and the main pages on a phone's screen (390×844):
 // no page wider than the screen, the navigation a drawer that is out of the tab order while closed and closes on
-// Escape. Assertions on the page's state (focus, sizes, attributes), no picture compared.
+// Escape; the audit log's details readable there. Assertions on the page's state (focus, sizes, attributes), no
+// picture compared.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
-import { openConsole, type ConsoleSession } from './support/console-browser';
+import { openConsole, unreadable, type ConsoleSession } from './support/console-browser';
 import { createE2eHierarchy, issueServerCertificate } from './support/console-pki';
 
 const POLL = { timeout: 120_000 };
@@ -213,6 +214,10 @@ describe('web console: keyboard only, and a phone-sized screen (Chromium against
       for (const l of loaded) await l.first().waitFor({ state: 'attached', ...POLL });
       expect(await overflowX(page), `${link} is wider than the screen`).toBeLessThanOrEqual(0);
     }
+    // the last page, the audit log: an event's details under its action, readable in full (no column to scroll to)
+    const details = page.locator('[data-action="ca.created"]').first().locator('[data-audit-details]:visible');
+    expect(await details.count()).toBe(1);
+    expect(await unreadable(details)).toEqual([]);
     for (const [path, heading, loaded] of [
       // the parent's name (ca.list) and the certificate it issued (certificate.list)
       [

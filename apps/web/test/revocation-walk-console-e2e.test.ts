@@ -1,17 +1,19 @@
 // End to end in Chromium against `pkim serve`: a platform engineer's walk through a revocation and what needs
 // attention. A root, an issuing CA whose URLs point at this server (`ca.setUrls` with its base) and a second issuing
 // CA that ends in 12 days, neither of the others with a URL; a certificate ending in 5 days. The dashboard puts the
-// critical first and links each warning to what it names, and says which CAs' certificates carry no CRL or OCSP URL
-// (a revocation there reaches nobody). A certificate issued and revoked in the console shows its CRL and OCSP URLs;
-// the CRL the revoked page links is read by openssl (the serial listed, keyCompromise), `openssl ocsp` asks the OCSP
-// URL the page shows and is told revoked; a revoked certificate without URLs says nobody can learn of it. The audit
-// log opens from the certificate at its events (the filter in the address), each target a link back.
+// critical first and links each warning to what it names, says which CAs' certificates carry no CRL or OCSP URL (a
+// revocation there reaches nobody: the API's `ca.no_urls` warnings) and names who acted in its recent activity. A
+// CA without a CRL yet says so and how to make one. A certificate issued and revoked in the console shows its CRL
+// and OCSP URLs; the CRL the revoked page links is read by openssl (the serial listed, keyCompromise), `openssl ocsp`
+// asks the OCSP URL the page shows and is told revoked; a revoked certificate without URLs says nobody can learn of
+// it. The audit log opens from the certificate at its events (the filter in the address), each target a link back,
+// each actor by name, the details readable in full at 1366 px.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { createIssuingCa } from '../../../tests/support/ca-kit';
 import { opensslCrlVerify, opensslOcspUrl, opensslText } from '../../../tests/support/verifiers';
-import { openConsole, SERVER_WORK, type ConsoleSession } from './support/console-browser';
+import { openConsole, SERVER_WORK, unreadable, type ConsoleSession } from './support/console-browser';
 import { createE2eHierarchy, E2E_ADMIN, issueServerCertificate } from './support/console-pki';
 
 const POLL = { timeout: 15_000 };
@@ -67,10 +69,21 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
     expect(await warning('certificate.expiring').getByRole('link').textContent()).toBe(
       '1 active certificate expires within 7 days',
     );
-    // the CAs whose certificates carry neither a CRL nor an OCSP URL, each a link; not the one with its URLs
+    // the CAs whose certificates carry neither a CRL nor an OCSP URL, one alert, each CA a link; not the one with its
+    // URLs — the API's warnings (insights.dashboard: one a CA), as any client reads them
     const bare = warning('ca.no_urls');
+    const api = (await server.authority.insights.dashboard()).warnings.filter((w) => w.code === 'ca.no_urls');
+    expect(api.map((w) => w.target)).toEqual([ids.root, ids.soon]);
+    expect(api.map((w) => w.message)).toEqual(
+      ['e2e-root', 'soon-issuing'].map(
+        (ca) => `Certificates of CA ${ca} carry no CRL or OCSP URL: a revocation there reaches no relying party`,
+      ),
+    );
     expect(await bare.getByRole('link').allTextContents()).toEqual(['e2e-root', 'soon-issuing']);
     expect(await bare.textContent()).toContain('a revocation there reaches no relying party');
+    // recent activity names who acted: the signed-in administrator by name (its id in the title), not `usr_…`
+    const login = page.getByRole('listitem').filter({ has: page.locator('code', { hasText: /^auth\.login$/ }) });
+    expect(await login.first().textContent()).toMatch(/auth\.loginadmin$/);
     await session.shot('dashboard-attention');
 
     await warning('ca.expiring')
@@ -86,6 +99,10 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
     await bare.getByRole('link', { name: 'e2e-root' }).click();
     await page.getByRole('heading', { name: 'e2e-root' }).waitFor(POLL);
     await page.getByTestId('ca-no-urls').waitFor(POLL);
+    // no CRL signed yet: said so (not "CRL number 0"), with how to make one
+    expect(await page.locator('dt:text-is("CRL number") + dd').textContent()).toBe(
+      'None made yet: downloading the CRL below makes the first, as does pkim crl generate --ca e2e-root',
+    );
   }, 120_000);
 
   it('revokes in the console; the CRL the page links lists it and OCSP at the URL it shows says revoked', async () => {
@@ -161,6 +178,13 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
     const rows = page.locator('[data-testid="audit-table"] [data-action]');
     const actions = () => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
     await expect.poll(actions, POLL).toEqual(['certificate.revoked', 'certificate.issued']);
+    // who revoked it, by name (audit.list's actorName); the issuance's details readable in full at 1366 px
+    const cell = (row: number, column: number) => rows.nth(row).locator('td').nth(column);
+    expect(await cell(0, 3).textContent()).toBe('admin');
+    expect(await cell(0, 3).getAttribute('title')).toMatch(/^usr_/);
+    expect(await unreadable(cell(1, 5))).toEqual([]);
+    const { certificate } = await server.authority.certificates.get((await cell(1, 4).textContent())!);
+    expect(await cell(1, 5).innerText()).toContain(certificate.fingerprintSha256);
     await session.shot('audit-certificate-events');
 
     // by action: both revocations; a reload keeps the filter

@@ -2,8 +2,8 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { PkiError, canonicalJson, newId, type Clock } from '@pkim/shared';
-import type { NewAuditEvent, Store } from '@pkim/store';
-import type { Actor, AuditCheckpointView, AuditService, AuditVerifyResult } from './types';
+import type { AuditEventRow, NewAuditEvent, Store } from '@pkim/store';
+import type { Actor, AuditCheckpointView, AuditEventView, AuditService, AuditVerifyResult } from './types';
 
 export function actorId(actor: Actor | string): string {
   return typeof actor === 'string' ? actor : actor.id;
@@ -22,6 +22,17 @@ export function auditEvent(
   const claim = typeof actor === 'string' ? undefined : actor.idempotencyClaim;
   if (claim !== undefined) details = { ...details, idempotencyClaim: claim };
   return { id: newId('evt'), time: clock.now(), actor: actorId(actor), action, target, outcome, details };
+}
+
+/**
+ * Events with the name of their actor: a user's (`usr_…`) username, read once per page for all its users (one
+ * query per 500 distinct users, so a 10,000-event page of a few actors costs one small query); null for any other
+ * actor (`system`, `tok_…`, `acme:…`) and for a user deleted since. The event's `actor` stays the stable id.
+ */
+export async function withActorNames(store: Store, rows: readonly AuditEventRow[]): Promise<AuditEventView[]> {
+  const users = [...new Set(rows.map((r) => r.actor).filter((a) => a.startsWith('usr_')))];
+  const names = new Map((await store.users.namesOf(users)).map((u) => [u.id, u.username]));
+  return rows.map((r) => ({ ...r, actorName: names.get(r.actor) ?? null }));
 }
 
 /** settings key of the signed checkpoint kept in the database */
@@ -130,7 +141,7 @@ export function createAuditService(deps: AuditServiceDeps): AuditService {
           { details: { limits: reader.resources } },
         );
       }
-      return store.audit.list(query);
+      return withActorNames(store, await store.audit.list(query));
     },
 
     async verify(): Promise<AuditVerifyResult> {

@@ -398,7 +398,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     const keyBackends = await keys.health();
     return { ok: database && keyBackends.every((k) => k.ok), database, keyBackends };
   }
-  const insights = createInsightsService({ store, clock, health });
+  const insights = createInsightsService({ store, clock, health, publicBaseUrl: config.publicBaseUrl });
   const notifications = lazyService(async () =>
     (await import('./notifications/notification-service')).createNotificationService({
       store,

@@ -5,6 +5,8 @@ import type { CaRow, CaStatus, CertificateRow, Store } from '@pkim/store';
 import type { Actor, Authority, InsightsService, DashboardWarning } from './types';
 import { visibleCaIds } from './signing/provisioner-policy';
 import { caStatusAt, certificateAt } from './certificate-view';
+import { withActorNames } from './audit-service';
+import { lacksRevocationUrls, urlsOfCa } from './url-plan';
 
 const DAY_MS = 86_400_000;
 const CA_STATUSES: CaStatus[] = ['active', 'pending', 'disabled', 'expired', 'revoked'];
@@ -13,6 +15,8 @@ export interface InsightsServiceDeps {
   store: Store;
   clock: Clock;
   health: Authority['health'];
+  /** the server's public URL: the CRL/OCSP/AIA URLs a CA without its own carries (url-plan.ts urlsOfCa) */
+  publicBaseUrl?: string;
 }
 
 const allSans = (s: SubjectAltNames) => ({ dns: s.dns ?? [], ip: s.ip ?? [], uri: s.uri ?? [], email: s.email ?? [] });
@@ -47,6 +51,21 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
       }
     }
     return out;
+  }
+
+  /**
+   * each active CA whose certificates carry neither a CRL nor an OCSP URL (its own URLs, or the server's public URL's:
+   * what the signing pipeline puts in them): a revocation there reaches no relying party
+   */
+  function noUrlWarnings(cas: CaRow[], now: number): DashboardWarning[] {
+    return cas
+      .filter((ca) => caStatusAt(ca, now) === 'active' && lacksRevocationUrls(urlsOfCa(ca, deps.publicBaseUrl)))
+      .map((ca) => ({
+        level: 'warning',
+        code: 'ca.no_urls',
+        message: `Certificates of CA ${ca.name} carry no CRL or OCSP URL: a revocation there reaches no relying party`,
+        target: ca.id,
+      }));
   }
 
   /** the CAs a CA-limited actor may see (undefined: not limited) */
@@ -111,7 +130,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
           target: null,
         });
       }
-      warnings.push(...caWarnings(allCas, now));
+      warnings.push(...caWarnings(allCas, now), ...noUrlWarnings(allCas, now));
       if (within7d > 0) {
         warnings.push({
           level: 'warning',
@@ -138,7 +157,7 @@ export function createInsightsService(deps: InsightsServiceDeps): InsightsServic
         expiring: { within7d, within30d, within90d },
         pendingRequests: pendingCount,
         expiringSoon,
-        recentAudit,
+        recentAudit: await withActorNames(store, recentAudit),
         health,
         warnings,
       };

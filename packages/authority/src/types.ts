@@ -594,6 +594,9 @@ export type AuditVerifyResult =
   | { ok: true; count: number; lastHash: string; checkpoint?: AuditCheckpointView | null }
   | { ok: false; count: number; brokenAtSeq: number; brokenEventId: string; reason: string };
 
+/** an audit event as read: with its actor's display name (a user's username; null for other actors) */
+export type AuditEventView = AuditEventRow & { actorName: string | null };
+
 export interface AuditService {
   /**
    * The audit log spans every CA: a principal limited to some CAs (`resources.cas`) is refused (`auth.forbidden`)
@@ -609,7 +612,7 @@ export interface AuditService {
       order?: 'asc' | 'desc';
     },
     reader?: Actor,
-  ): Promise<AuditEventRow[]>;
+  ): Promise<AuditEventView[]>;
   /** the hash chain, then the signed checkpoints (tail truncation, rewrite before the checkpoint) */
   verify(): Promise<AuditVerifyResult>;
   /**
@@ -657,7 +660,7 @@ export interface InsightsService {
     expiring: { within7d: number; within30d: number; within90d: number };
     pendingRequests: number;
     expiringSoon: CertificateRow[];
-    recentAudit: AuditEventRow[];
+    recentAudit: AuditEventView[];
     health: Awaited<ReturnType<Authority['health']>>;
     warnings: DashboardWarning[];
   }>;

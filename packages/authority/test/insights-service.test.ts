@@ -90,6 +90,45 @@ describe.each(ENGINES)('insights service (console read models) on $name', (engin
     expect(limited.certificates.active).toBe(4);
   });
 
+  it('warns of each active CA whose certificates carry no CRL or OCSP URL (ca.no_urls) in the API', async () => {
+    const noUrls = async () => (await authority.insights.dashboard()).warnings.filter((w) => w.code === 'ca.no_urls');
+    // no public URL and no URLs of its own: its certificates carry none
+    expect(await noUrls()).toEqual([
+      {
+        level: 'warning',
+        code: 'ca.no_urls',
+        message:
+          'Certificates of CA insights-root carry no CRL or OCSP URL: a revocation there reaches no relying party',
+        target: caId,
+      },
+    ]);
+    // its own URLs (a base): none warned of; an OCSP URL alone is enough; cleared again: warned of
+    await authority.cas.setUrls(caId, { base: 'https://pki.example.com' }, admin);
+    expect(await noUrls()).toEqual([]);
+    const ocspOnly = { crlDistributionPoints: [], ocspUrls: ['https://ocsp.example.com'], caIssuersUrls: [] };
+    await authority.cas.setUrls(caId, ocspOnly, admin);
+    expect(await noUrls()).toEqual([]);
+    await authority.cas.setUrls(caId, { clear: true }, admin);
+    expect((await noUrls()).map((w) => w.target)).toEqual([caId]);
+  });
+
+  it("names each audit event's actor: a user's username (one read per page), null for another actor", async () => {
+    const user = await authority.auth.createUser(
+      { username: 'auditor-named', password: 'auditor-password-1', role: 'admin' },
+      admin,
+    );
+    const named: Actor = { id: user.id, name: 'ignored', role: 'admin' };
+    await authority.cas.setUrls(caId, { base: 'https://pki.example.com' }, named);
+    await authority.cas.setUrls(caId, { clear: true }, named);
+    const [latest, before] = await authority.audit.list({ limit: 2, order: 'desc' });
+    expect(latest).toMatchObject({ actor: user.id, actorName: 'auditor-named' });
+    expect(before).toMatchObject({ actor: user.id, actorName: 'auditor-named' });
+    // an actor that is no user (here an id no user has) keeps its id, without a name
+    const created = (await authority.audit.list({ action: 'user.created', limit: 1 }))[0];
+    expect(created).toMatchObject({ actor: admin.id, actorName: null });
+    expect((await authority.insights.dashboard()).recentAudit[0]).toMatchObject({ actorName: 'auditor-named' });
+  });
+
   it('lists the DNS names covered by active certificates with counts and expiry range, paged by name', async () => {
     const all = await authority.insights.domains({ limit: 100 });
     expect(all.items.map((n) => n.name)).toEqual([

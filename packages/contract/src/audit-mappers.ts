@@ -13,6 +13,7 @@ export function toAuditEventDto(e: AuditEventRecord): AuditEventDto {
     id: e.id,
     time: isoTime(e.time),
     actor: e.actor,
+    actorName: e.actorName,
     action: e.action,
     target: e.target,
     outcome: e.outcome,

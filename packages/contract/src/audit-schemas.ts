@@ -6,7 +6,10 @@ export const auditEventSchema = z.object({
   seq: z.number().int(),
   id: z.string(),
   time: rfc3339Schema,
+  /** the stable id of who acted: `usr_…`, `tok_…`, `system`, `acme:…` (what the `actor` filter takes) */
   actor: z.string(),
+  /** the actor's display name: a user's username; null for any other actor and for a user deleted since */
+  actorName: z.string().nullable(),
   action: z.string(),
   target: z.string().nullable(),
   outcome: z.enum(['success', 'failure']),

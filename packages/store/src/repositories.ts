@@ -1122,6 +1122,15 @@ export function createRepositories(
       const [row] = await db.select({ n: count() }).from(t.users);
       return Number(row?.n ?? 0);
     },
+    async namesOf(ids) {
+      const out: { id: string; username: string }[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        const q = db.select({ id: t.users.id, username: t.users.username }).from(t.users);
+        out.push(...(await q.where(inArray(t.users.id, chunk))));
+      }
+      return out;
+    },
   };
 
   const tokens: TokenRepository = {

@@ -626,6 +626,8 @@ export interface UserRepository {
   findByUsername(username: string): Promise<UserRow | undefined>;
   list(): Promise<UserRow[]>;
   count(): Promise<number>;
+  /** the usernames of those of `ids` that are users (one query per 500 ids; a deleted user's id is not listed) */
+  namesOf(ids: readonly string[]): Promise<{ id: string; username: string }[]>;
 }
 
 export interface TokenRepository {

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { ChevronLeft, ChevronRight, Link2, ScrollText, ShieldAlert, ShieldCheck } from 'lucide-react';
@@ -61,6 +61,30 @@ function TargetCell({ target }: { target: string | null }) {
       </Link>
     );
   return <>{target ?? '—'}</>;
+}
+
+/** a detail's value in one line: a scalar as written, a list or an object as compact JSON */
+const detailText = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
+/**
+ * An event's details, one `key value` line each (the empty ones left out), wrapping inside its cell: readable in
+ * full at a laptop's width and on a phone, where they sit under the action (no column to scroll to)
+ */
+function AuditDetails({ details, className }: { details: Record<string, unknown>; className?: string }) {
+  const shown = Object.entries(details).filter(
+    ([, v]) => v !== null && v !== undefined && v !== '' && !(Array.isArray(v) && v.length === 0),
+  );
+  if (shown.length === 0) return null;
+  return (
+    <dl data-audit-details="" className={`grid grid-cols-[auto_1fr] gap-x-2 font-mono text-xs ${className ?? ''}`}>
+      {shown.map(([k, v]) => (
+        <div key={k} className="contents">
+          <dt className="text-muted-foreground">{k}</dt>
+          <dd className="min-w-0 break-all">{detailText(v)}</dd>
+        </div>
+      ))}
+    </dl>
+  );
 }
 
 export function AuditPage() {
@@ -143,35 +167,47 @@ export function AuditPage() {
             <Table data-testid="audit-table">
               <THead>
                 <TR>
-                  <TH>#</TH>
+                  <TH className="hidden sm:table-cell">#</TH>
                   <TH>Time</TH>
                   <TH>Action</TH>
                   <TH>Actor</TH>
                   <TH className="hidden md:table-cell">Target</TH>
                   <TH className="hidden lg:table-cell">Details</TH>
-                  <TH className="hidden xl:table-cell">Hash</TH>
+                  <TH className="hidden 2xl:table-cell">Hash</TH>
                 </TR>
               </THead>
               <TBody>
                 {items.map((e) => (
-                  <TR key={e.seq} data-action={e.action}>
-                    <TD className="tabular-nums text-muted-foreground">{e.seq}</TD>
-                    <TD className="whitespace-nowrap font-mono text-xs">{formatDateTime(e.time)}</TD>
-                    <TD>
-                      <code className="font-medium">{e.action}</code>{' '}
+                  <TR key={e.seq} data-action={e.action} className="align-top">
+                    <TD className="hidden align-top tabular-nums text-muted-foreground sm:table-cell">{e.seq}</TD>
+                    <TD className="align-top font-mono text-xs sm:whitespace-nowrap">{formatDateTime(e.time)}</TD>
+                    <TD className="align-top">
+                      <code className="font-medium">
+                        {/* a long action wraps at its dots, never inside a word */}
+                        {e.action.split('.').map((part, i) => (
+                          <Fragment key={i}>
+                            {i > 0 ? (
+                              <>
+                                .<wbr />
+                              </>
+                            ) : null}
+                            {part}
+                          </Fragment>
+                        ))}
+                      </code>{' '}
                       {e.outcome === 'failure' ? <StatusBadge status="failure" /> : null}
+                      <AuditDetails details={e.details} className="mt-1 text-muted-foreground lg:hidden" />
                     </TD>
-                    <TD className="text-xs">{e.actor}</TD>
-                    <TD className="hidden font-mono text-xs md:table-cell">
+                    <TD className="align-top text-xs" data-audit-actor={e.actor} title={e.actor}>
+                      {e.actorName ?? e.actor}
+                    </TD>
+                    <TD className="hidden align-top font-mono text-xs break-all md:table-cell">
                       <TargetCell target={e.target} />
                     </TD>
-                    <TD
-                      className="hidden max-w-72 truncate font-mono text-xs text-muted-foreground lg:table-cell"
-                      title={JSON.stringify(e.details)}
-                    >
-                      {JSON.stringify(e.details)}
+                    <TD className="hidden min-w-80 align-top text-muted-foreground lg:table-cell">
+                      <AuditDetails details={e.details} />
                     </TD>
-                    <TD className="hidden font-mono text-xs text-muted-foreground xl:table-cell">
+                    <TD className="hidden align-top font-mono text-xs text-muted-foreground 2xl:table-cell">
                       <span className="inline-flex items-center gap-1" title={`prev ${e.prevHash}`}>
                         <Link2 className="size-3" aria-hidden /> {e.hash.slice(0, 12)}
                       </span>

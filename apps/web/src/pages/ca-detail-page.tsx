@@ -388,7 +388,18 @@ export function CaDetailPage() {
                     'self-signed root'
                   ),
                 ],
-                ['CRL number', String(ca.crlNumber)],
+                [
+                  'CRL number',
+                  ca.crlNumber > 0 ? (
+                    String(ca.crlNumber)
+                  ) : (
+                    // no CRL signed yet (not "number 0"): the first is made on its first download, or on demand
+                    <span key="c" data-testid="crl-none" className="break-words">
+                      None made yet: downloading the CRL below makes the first, as does{' '}
+                      <code>pkim crl generate --ca {ca.name}</code>
+                    </span>
+                  ),
+                ],
                 ['Created', formatDate(ca.createdAt)],
               ]}
             />

@@ -2,7 +2,6 @@ import { useQuery, useSuspenseQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { AlertTriangle, CheckCircle2, Clock, FileBadge, FileClock, Network, ShieldOff, XCircle } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../lib/trpc';
-import { caRevocationUrls } from '../lib/pki';
 import { useMe } from '../lib/auth';
 import { formatDate, formatDateTime, relativeDays } from '../lib/utils';
 import { PageHeader } from '../components/page';
@@ -51,7 +50,6 @@ function Stat({
 }
 
 type Warning = RouterOutputs['insights']['dashboard']['warnings'][number];
-type CaItem = RouterOutputs['ca']['list']['items'][number];
 const LEVEL_RANK: Record<Warning['level'], number> = { critical: 0, warning: 1, info: 2 };
 
 /** the page a dashboard warning names: where the user acts on it (null: none) */
@@ -77,26 +75,23 @@ function warningLink(
 }
 
 /**
- * The CAs whose certificates carry neither a CRL nor an OCSP URL (lib/pki.ts caRevocationUrls, as the CA page's
- * warning): a revocation there reaches no relying party. Active CAs only; none claimed while the server's public URL
- * is not known (a user who may not read the server's settings).
+ * The API's `ca.no_urls` warnings (one an active CA whose certificates carry neither a CRL nor an OCSP URL) as one
+ * alert naming each CA, a link to its page (where its URLs are set): a fleet of such CAs is one line, not one each
  */
-function NoRevocationUrlsWarning({ cas }: { cas: readonly CaItem[] }) {
-  const publicBaseUrl = useQuery(trpc.system.info.queryOptions()).data?.publicBaseUrl;
-  const bare = cas.filter((c) => c.status === 'active' && caRevocationUrls(c, publicBaseUrl)?.lacksRevocation);
-  if (bare.length === 0) return null;
+function NoUrlsWarning({ warnings, names }: { warnings: readonly Warning[]; names: ReadonlyMap<string, string> }) {
+  const cas = warnings.flatMap((w) => (w.target ? [w.target] : []));
   return (
     <div data-warning="ca.no_urls">
       <Alert
         level="warning"
         title={
           <>
-            Certificates of {bare.length === 1 ? 'CA' : `${bare.length} CAs`}{' '}
-            {bare.map((c, i) => (
-              <span key={c.id}>
+            Certificates of {cas.length === 1 ? 'CA' : `${cas.length} CAs`}{' '}
+            {cas.map((id, i) => (
+              <span key={id}>
                 {i > 0 ? ', ' : ''}
-                <Link to="/cas/$caId" params={{ caId: c.id }} className="underline">
-                  {c.name}
+                <Link to="/cas/$caId" params={{ caId: id }} className="underline">
+                  {names.get(id) ?? id}
                 </Link>
               </span>
             ))}{' '}
@@ -146,6 +141,9 @@ export function DashboardPage() {
   const warnings = [...d.warnings].sort((a, b) => LEVEL_RANK[a.level] - LEVEL_RANK[b.level]);
   const critical = warnings.filter((w) => w.level === 'critical');
   const rest = warnings.filter((w) => w.level !== 'critical');
+  // the CAs without revocation URLs: one alert where the first of them stands
+  const noUrls = rest.filter((w) => w.code === 'ca.no_urls');
+  const caNames = new Map((cas.data?.items ?? []).map((c) => [c.id, c.name]));
   const timeline = useQuery({
     ...trpc.insights.expiryTimeline.queryOptions({ days: 90 }),
     enabled: can('certificate:read'),
@@ -158,10 +156,13 @@ export function DashboardPage() {
         {critical.map((w) => (
           <DashboardWarning key={w.code + (w.target ?? '')} w={w} />
         ))}
-        {cas.data ? <NoRevocationUrlsWarning cas={cas.data.items} /> : null}
-        {rest.map((w) => (
-          <DashboardWarning key={w.code + (w.target ?? '')} w={w} />
-        ))}
+        {rest.map((w) =>
+          w.code !== 'ca.no_urls' ? (
+            <DashboardWarning key={w.code + (w.target ?? '')} w={w} />
+          ) : w === noUrls[0] ? (
+            <NoUrlsWarning key={w.code} warnings={noUrls} names={caNames} />
+          ) : null,
+        )}
       </section>
       <section aria-label="Counts" className="grid grid-cols-2 gap-4 md:grid-cols-3 xl:grid-cols-6">
         <Stat label="Certificate authorities" value={d.cas.total} icon={Network} to="/cas" />
@@ -326,7 +327,9 @@ export function DashboardPage() {
                         {formatDateTime(e.time)}
                       </span>
                       <code className="font-medium">{e.action}</code>
-                      <span className="text-muted-foreground">{e.actor}</span>
+                      <span className="text-muted-foreground" data-audit-actor={e.actor} title={e.actor}>
+                        {e.actorName ?? e.actor}
+                      </span>
                       {e.outcome === 'failure' ? <StatusBadge status="failure" /> : null}
                     </li>
                   ))}

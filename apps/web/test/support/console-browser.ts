@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Download, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Download, type Locator, type Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { startServer, type RunningServer, type StartServerOptions } from '@pkim/server';
 import { REPO_ROOT } from '../../../../tests/support/cli-runner';
@@ -33,6 +33,37 @@ export { CHROMIUM, CHROMIUM_ARGS };
  * 20 s and a CA's creation over 30 s, Playwright's default (console-ca-e2e, session 36).
  */
 export const SERVER_WORK = { timeout: 120_000 };
+
+/** the box of an element, as the page functions below read it (no DOM library in the tests' types) */
+interface Boxed {
+  scrollWidth: number;
+  clientWidth: number;
+  parentElement: Boxed | null;
+  getBoundingClientRect(): { left: number; right: number; width: number };
+}
+
+/**
+ * Why an element's text cannot all be read where it is — empty when it can: not shown, cut by its own box (an
+ * ellipsis, overflow hidden), past the screen's right edge, or outside a scrolling box it sits in (a table to scroll
+ * sideways).
+ */
+export async function unreadable(l: Locator): Promise<string[]> {
+  return l.evaluate((node) => {
+    const g = globalThis as unknown as { innerWidth: number; getComputedStyle(e: Boxed): { overflowX: string } };
+    const e = node as unknown as Boxed;
+    const r = e.getBoundingClientRect();
+    const why: string[] = [];
+    if (r.width === 0) why.push('not shown');
+    if (e.scrollWidth > e.clientWidth) why.push(`cut: ${e.scrollWidth - e.clientWidth} px wider than its box`);
+    if (r.right > g.innerWidth + 1) why.push(`${Math.round(r.right - g.innerWidth)} px past the screen's edge`);
+    for (let a = e.parentElement; a; a = a.parentElement) {
+      if (g.getComputedStyle(a).overflowX === 'visible') continue;
+      const b = a.getBoundingClientRect();
+      if (r.right > b.right + 1 || r.left < b.left - 1) why.push('outside the box it scrolls in');
+    }
+    return why;
+  });
+}
 
 const LOCK = join(REPO_ROOT, 'node_modules/.cache/pkim-web-build.lock');
 const STAMP = join(WEB, 'dist/.pkim-test-run');
