@@ -2,12 +2,16 @@
 // allows (keyEncipherment with an EC key: every such issuance fails lint.key_usage_key_type_mismatch) says so where a
 // user looks — a badge beside its name on the Profiles list (the page a user scans) and, on its page, a warning box
 // with each clash from the profile's API object (`warnings`) and the fix for its source. A sound profile shows
-// neither. The clash is the one profile-warnings-cli.test.ts reads through the CLI.
+// neither. The Issue page warns as the user picks the profile and a key type it cannot issue for (a generated key's
+// type, a pasted CSR's); the server still refuses a submit. The clash is the one profile-warnings-cli.test.ts reads
+// through the CLI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { toProfileEntryDto } from '@pkim/contract';
 import type { RunningServer } from '@pkim/server';
-import { openConsole, type ConsoleSession } from './support/console-browser';
+import { createRootCa } from '../../../tests/support/ca-kit';
+import { opensslCsr } from '../../../tests/support/openssl-tools';
+import { openConsole, SERVER_WORK, type ConsoleSession } from './support/console-browser';
 import { E2E_ADMIN } from './support/console-pki';
 
 const POLL = { timeout: 15_000 };
@@ -33,10 +37,12 @@ describe('web console: a profile that cannot issue for a key type it allows (Chr
   let server: RunningServer;
   let page: Page;
   let base: string;
+  let caId: string;
 
   beforeAll(async () => {
     session = await openConsole({ prefix: 'pkim-e2e-profile-warnings', profiles: [MIXED, FINE] });
     ({ server, page, base } = session);
+    caId = (await createRootCa(server.authority, 'warnings-root', { actor: E2E_ADMIN })).id;
     await session.signIn('admin', session.adminPassword);
   }, 240_000);
 
@@ -75,5 +81,44 @@ describe('web console: a profile that cannot issue for a key type it allows (Chr
     await page.getByRole('heading', { name: 'file-fine' }).waitFor(POLL);
     await page.getByText('file — from the profiles file').waitFor(POLL);
     expect(await page.getByText('This profile cannot issue for some key types it allows').count()).toBe(0);
+  }, 120_000);
+
+  it('the Issue page warns as the profile and key type are picked; the server still refuses a submit', async () => {
+    const entry = (await server.authority.profileCatalog.list(E2E_ADMIN)).find((e) => e.profile.name === 'file-mixed');
+    const { warnings } = toProfileEntryDto(entry!);
+    await page.goto(`${base}/issue?caId=${caId}`);
+    await page.getByRole('heading', { name: 'Issue a certificate' }).waitFor(POLL);
+    await page.getByRole('tab', { name: 'Generate a key' }).click();
+    const warning = page.getByTestId('key-type-warning');
+    // tls-server with ec-p256 (the defaults): nothing to say
+    await page.getByLabel('Common name').waitFor(POLL);
+    expect(await warning.count()).toBe(0);
+    await page.getByLabel('Profile').selectOption('file-mixed');
+    await warning.waitFor(POLL);
+    const title = 'Profile file-mixed cannot issue for ec-p256 keys: the server refuses it';
+    expect(await warning.getByText(title).count()).toBe(1);
+    expect(await warning.getByRole('listitem').allTextContents()).toEqual(warnings);
+    await page.getByLabel('Key type').selectOption('rsa-2048');
+    await expect.poll(() => warning.count(), POLL).toBe(0);
+    await page.getByLabel('Key type').selectOption('ed25519');
+    await warning.waitFor(POLL);
+    expect(await warning.getByRole('listitem').allTextContents()).toEqual([
+      'the profile allows only ec-p256, rsa-2048 keys: policy.key_type_not_allowed',
+    ]);
+    // the warning does not stop a submit: the server's refusal is the rule, and nothing is issued
+    await page.getByLabel('Key type').selectOption('ec-p256');
+    await page.getByLabel('Common name').fill('mixed.example.com');
+    await page.getByRole('button', { name: 'Generate key and issue' }).click();
+    await page.locator('[data-error-code="lint.key_usage_key_type_mismatch"]').waitFor(SERVER_WORK);
+    expect((await server.authority.certificates.list({ caId })).items).toEqual([]);
+
+    // a pasted CSR: its key type, once the server decoded it
+    await page.getByRole('tab', { name: 'From a CSR' }).click();
+    await page.getByLabel('Profile').selectOption('file-mixed');
+    const { csrPem } = opensslCsr({ keyType: 'ec-p256', subject: '/CN=csr.example.com' });
+    await page.getByLabel('Certificate signing request (PEM)').fill(csrPem);
+    await page.getByTestId('csr-preview').waitFor(SERVER_WORK);
+    await warning.waitFor(POLL);
+    expect(await warning.getByRole('listitem').allTextContents()).toEqual(warnings);
   }, 120_000);
 });

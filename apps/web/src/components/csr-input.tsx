@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { useMutation } from '@tanstack/react-query';
 import { Upload } from 'lucide-react';
 import { trpc } from '../lib/trpc';
@@ -7,8 +7,19 @@ import { ErrorAlert } from './ui/alert';
 import { DefinitionList } from './page';
 import { Card, CardContent } from './ui/card';
 
-/** Paste or upload a CSR; the server decodes it (and checks its signature) for a preview. */
-export function CsrInput({ value, onChange }: { value: string; onChange: (pem: string) => void }) {
+/**
+ * Paste or upload a CSR; the server decodes it (and checks its signature) for a preview. `aboutKey` adds what the
+ * page has to say of the CSR's key type once it is decoded (the Issue page: a profile that cannot issue for it).
+ */
+export function CsrInput({
+  value,
+  onChange,
+  aboutKey,
+}: {
+  value: string;
+  onChange: (pem: string) => void;
+  aboutKey?: (keyType: string) => ReactNode;
+}) {
   const decode = useMutation(trpc.insights.decodeCsr.mutationOptions());
   const [seen, setSeen] = useState('');
   useEffect(() => {
@@ -74,6 +85,7 @@ export function CsrInput({ value, onChange }: { value: string; onChange: (pem: s
           </CardContent>
         </Card>
       ) : null}
+      {d && value.trim() === seen ? aboutKey?.(d.keyType) : null}
     </div>
   );
 }

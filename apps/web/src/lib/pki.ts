@@ -24,7 +24,31 @@ export {
   keyUsageClashes,
   keyUsagesNotPossible,
 } from '@pkim/contract/vocabulary';
-import { isHttpUrl, serverUrlsUnder } from '@pkim/contract/vocabulary';
+import { isHttpUrl, LEAF_KEY_TYPES, serverUrlsUnder } from '@pkim/contract/vocabulary';
+
+/**
+ * The key types a line of a profile's `warnings` (its API object: `keyUsage: keyEncipherment is not possible with
+ * ec-p256, ec-p384 keys …`, `… is not possible with RSA keys`) is about; none for a line of another form
+ */
+export function warningKeyTypes(warning: string): string[] {
+  const list = /not possible with (.+?) keys/.exec(warning)?.[1];
+  if (list === undefined) return [];
+  return list.split(', ').flatMap((t) => (t === 'RSA' ? LEAF_KEY_TYPES.filter((k) => k.startsWith('rsa-')) : [t]));
+}
+
+/**
+ * Why the server will refuse to issue with this profile for this key type, said as the user picks (empty: nothing
+ * the console knows of): a key type the profile does not allow, or each of its `warnings` about that key type (a key
+ * usage such a key cannot carry: lint.key_usage_key_type_mismatch)
+ */
+export function profileKeyTypeProblems(
+  profile: { allowedKeyTypes: readonly string[]; warnings: readonly string[] },
+  keyType: string,
+): string[] {
+  if (!profile.allowedKeyTypes.includes(keyType))
+    return [`the profile allows only ${profile.allowedKeyTypes.join(', ')} keys: policy.key_type_not_allowed`];
+  return profile.warnings.filter((w) => warningKeyTypes(w).includes(keyType));
+}
 
 /** an IPv4 address in dotted form (each part checked by the server) */
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;

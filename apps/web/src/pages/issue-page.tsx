@@ -1,9 +1,9 @@
 import { useState } from 'react';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useSearch } from '@tanstack/react-router';
 import { Download, FileKey, FileSignature, ShieldAlert } from 'lucide-react';
 import { trpc, type RouterOutputs } from '../lib/trpc';
-import { LEAF_KEY_TYPES, parseSanList } from '../lib/pki';
+import { LEAF_KEY_TYPES, parseSanList, profileKeyTypeProblems } from '../lib/pki';
 import { downloadText } from '../lib/utils';
 import { PageHeader } from '../components/page';
 import { Button } from '../components/ui/button';
@@ -15,6 +15,29 @@ import { CsrInput } from '../components/csr-input';
 import { CaProfileFields, type CaProfileValue } from '../components/ca-profile-fields';
 
 type Issued = RouterOutputs['certificate']['issue'];
+type Profile = RouterOutputs['insights']['profiles']['items'][number];
+
+/**
+ * Said as the user picks, before anything is sent: the chosen profile cannot issue for the chosen key type (a key type
+ * it does not allow, or its API object's `warnings` about that key type). Submitting stays possible: the server's
+ * refusal is the rule, this is its warning.
+ */
+function KeyTypeWarning({ profile, keyType }: { profile: Profile | undefined; keyType: string }) {
+  const problems = profile ? profileKeyTypeProblems(profile, keyType) : [];
+  if (!profile || problems.length === 0) return null;
+  return (
+    <div data-testid="key-type-warning">
+      <Alert level="warning" title={`Profile ${profile.name} cannot issue for ${keyType} keys: the server refuses it`}>
+        <ul className="list-disc pl-4">
+          {problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+        <div>Choose another key type or profile.</div>
+      </Alert>
+    </div>
+  );
+}
 
 function IssuedResult({ issued }: { issued: Issued }) {
   const c = issued;
@@ -83,6 +106,8 @@ export function IssuePage() {
   const fromCsr = useMutation(trpc.certificate.issue.mutationOptions({ onSuccess: onIssued }));
   const withKey = useMutation(trpc.certificate.issueWithKey.mutationOptions({ onSuccess: onIssued }));
   const validity = target.validityDays ? { ttl: `${Number(target.validityDays)}d` } : {};
+  // the chosen profile's API object (its `warnings`), from the list the profile field shows
+  const profile = useQuery(trpc.insights.profiles.queryOptions()).data?.items.find((p) => p.name === target.profile);
   return (
     <div className="mx-auto max-w-4xl">
       <PageHeader
@@ -110,7 +135,11 @@ export function IssuePage() {
                 }}
               >
                 <CaProfileFields value={target} onChange={setTarget} idPrefix="csr" />
-                <CsrInput value={csr} onChange={setCsr} />
+                <CsrInput
+                  value={csr}
+                  onChange={setCsr}
+                  aboutKey={(t) => <KeyTypeWarning profile={profile} keyType={t} />}
+                />
                 <Field label="SANs (optional override)" htmlFor="csr-sans" hint="Empty: the names the CSR requests">
                   <Input id="csr-sans" value={sanOverride} onChange={(e) => setSanOverride(e.target.value)} />
                 </Field>
@@ -175,6 +204,7 @@ export function IssuePage() {
                     />
                   </Field>
                 </div>
+                <KeyTypeWarning profile={profile} keyType={keyType} />
                 <ErrorAlert error={withKey.error} />
                 <div className="flex justify-end">
                   <Button type="submit" disabled={withKey.isPending || !target.caId || !cn.trim()}>

@@ -4,6 +4,7 @@ import { Link, useNavigate, useParams } from '@tanstack/react-router';
 import { Pencil, Plus, SlidersHorizontal, Trash2 } from 'lucide-react';
 import { LEAF_KEY_TYPES } from '@pkim/contract/vocabulary';
 import { trpc } from '../lib/trpc';
+import { warningKeyTypes } from '../lib/pki';
 import { useMe } from '../lib/auth';
 import { useInvalidate } from '../lib/hooks';
 import { toast } from '../lib/toast';
@@ -51,7 +52,7 @@ function readOnlyReason(p: ProfileDto): string | null {
  * `… is not possible with ec-p256 keys …`): the key types it cannot issue for; the warnings in full are its title.
  */
 function clashText(warnings: readonly string[]): string {
-  const types = [...new Set(warnings.flatMap((w) => /not possible with ([\w-]+) keys/.exec(w)?.slice(1, 2) ?? []))];
+  const types = [...new Set(warnings.flatMap(warningKeyTypes))];
   return types.length ? `cannot issue for ${types.join(', ')}` : 'cannot issue for some key types';
 }
 
