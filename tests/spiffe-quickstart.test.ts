@@ -1,6 +1,7 @@
 // docs/spiffe.md's quick start, executed verbatim (tests/support/doc-script.ts): a trust domain, the HTTPS server, a
-// workload's first SVID over a token, its renewal over mTLS with no token, and openssl s_client/s_server between two
-// workloads' SVIDs. The SVIDs the walk leaves behind are checked again by Go's crypto/x509 against the bundle.
+// workload's first SVID over a token, its renewal over mTLS with no token, openssl s_client/s_server between two
+// workloads' SVIDs, a rotation of the services CA (status lists both) and a renewal with an SVID of the old CA.
+// The SVIDs the walk leaves behind are checked again by Go's crypto/x509 against the bundle.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ const script = (md: string): string => markedBashBlock(md, 'spiffe-quickstart', 
 const pems = (text: string): string[] => text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)!;
 
 describe('docs/spiffe.md quick start', () => {
-  it('runs verbatim in bash: an SVID over a token, its renewal over mTLS, mutual TLS between two SVIDs', async () => {
+  it('runs verbatim in bash: an SVID over a token, its renewal over mTLS, mutual TLS, a rotation', async () => {
     for (const bin of ['bash', 'openssl', 'curl', 'jq']) requireBinary(bin);
     const tmp = tempDir('pkim-spiffe-quickstart-');
     try {
@@ -25,10 +26,17 @@ describe('docs/spiffe.md quick start', () => {
         'spiffe://example.org/node/worker-1',
         'spiffe://example.org/node/worker-1', // renewed over mTLS: a new serial
         'spiffe://example.org/node/worker-2',
+        'spiffe://example.org/node/worker-2', // renewed over mTLS with its SVID from the superseded CA
       ]);
       expect(svids[1]![1]).not.toBe(svids[0]![1]);
       expect(run.out).toContain('worker-1.pem: OK');
       expect(run.out).toContain('Verification: OK');
+      // status after the rotation: both services CAs of the bundle, the old one superseded and until when
+      expect(run.out).toMatch(/^services CA spiffe-services-example\.org-g2: current, expires /m);
+      expect(run.out).toMatch(
+        /^services CA spiffe-services-example\.org: superseded, in the bundle until \S+, expires \S+, 3 unexpired /m,
+      );
+      expect(run.out).toContain('worker-2.pem: OK');
       // the renewed SVID is the one the walk left in worker-1.pem (its serial printed by openssl x509)
       expect(run.out).toContain(`serial=${svids[1]![1]!.toUpperCase()}`);
 

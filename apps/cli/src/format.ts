@@ -479,17 +479,17 @@ export const notificationRulesTable = (
 interface SpiffeCaLine {
   role: string;
   name: string;
+  state: string;
   notAfter: string;
+  inBundleUntil: string | null;
   issuedCertCount: number;
 }
 
-/** `pkim spiffe status` (the authority's status and the API's have these fields alike) */
+/** `pkim spiffe status` (the authority's status and the API's have these fields alike): every CA of the bundle */
 export const spiffeStatusText = (s: {
   status: string;
   trustDomain: string | null;
-  rootCa: SpiffeCaLine | null;
-  servicesCa: SpiffeCaLine | null;
-  transportCa: SpiffeCaLine | null;
+  bundleCas: SpiffeCaLine[];
   activeCertCount: number;
   supersededCertCount: number;
   expiredCertCount: number;
@@ -498,9 +498,13 @@ export const spiffeStatusText = (s: {
 }): string =>
   [
     `status: ${s.status}  trust domain: ${s.trustDomain ?? '-'}`,
-    ...[s.rootCa, s.servicesCa, s.transportCa]
-      .filter((c) => c !== null)
-      .map((c) => `${c.role} CA ${c.name}: expires ${c.notAfter}, ${c.issuedCertCount} current SVID(s)`),
+    ...s.bundleCas.map(
+      (c) =>
+        `${c.role} CA ${c.name}: ${c.state}` +
+        (c.inBundleUntil ? `, in the bundle until ${c.inBundleUntil}` : '') +
+        `, expires ${c.notAfter}` +
+        (c.role === 'root' ? '' : `, ${c.issuedCertCount} unexpired SVID(s) chain to it`),
+    ),
     `SVIDs: ${s.activeCertCount} current, ${s.supersededCertCount} superseded, ${s.expiredCertCount} expired; ` +
       `${s.deniedIdentityCount} denied identities`,
     ...s.warnings.map((w) => `warning: ${w}`),

@@ -41,6 +41,7 @@ const VOLATILE = [
   'provisioner',
   'directoryPath',
   'oldKeptUntil',
+  'inBundleUntil',
   'enabledAt',
   'enabledBy',
   'revoked',
@@ -74,6 +75,8 @@ async function flow(pkim: (...args: string[]) => ReturnType<typeof runPkimAsync>
   await run('spiffe denied', 'spiffe denied');
   await run('spiffe allow', 'spiffe allow spiffe://example.org/svc/bad');
   await run('spiffe list', 'spiffe list');
+  await run('spiffe rotate', 'spiffe rotate transport');
+  await run('spiffe status', 'spiffe status');
   // ACME
   await run('acme enable', 'acme enable --ca ch-root --allow-dns *.example.com --require-eab --lifetime 30d');
   await run('acme list', 'acme list');
@@ -132,6 +135,13 @@ describe('pkim remote mode: channel commands give the same JSON as local mode', 
     const { local, remote } = runs;
     expectSameSteps(local, remote, shape);
     expect(local['vault mounts (table)']!.json).toMatch(/^pki\/\s+ch-root\s+0\s+3d\s/m);
+    // the rotated transport CA signed no SVID: it left the bundle at once, status lists the bundle's three CAs
+    const spiffeStatus = local['spiffe status']!.json as { bundleCas: { role: string; state: string }[] };
+    expect(spiffeStatus.bundleCas.map((c) => `${c.role} ${c.state}`)).toEqual([
+      'root current',
+      'services current',
+      'transport current',
+    ]);
     expect(local['cert bulk dry run']!.code).toBe(5);
     expect(local['cert bulk']!.code).toBe(0);
     expect(local['cert renew-batch --reuse-key']!.json).toMatchObject({

@@ -111,6 +111,46 @@ describe('pkim spiffe / pkim token (contract commands)', () => {
   );
 
   it(
+    'status after rotate shows every CA of the bundle: the new services CA current, the old one superseded and until ' +
+      'when it stays (its SVIDs chain to it)',
+    async () => {
+      const token = (await ok('token', 'create', '--name', 'rotate-test', '--scope', 'spiffe:sign', '--json')).json<{
+        token: string;
+      }>().token;
+      const before = await signSvid(token, 'orchestrator', 'o-1');
+      expect(before.status).toBe(200);
+      const rot = (await ok('spiffe', 'rotate', 'services', '--json')).json<{ oldCaId: string; newCaId: string }>();
+      const json = (await ok('spiffe', 'status', '--json')).json<{
+        bundleCas: { id: string; name: string; role: string; state: string; inBundleUntil: string | null }[];
+      }>();
+      const services = json.bundleCas.filter((c) => c.role === 'services');
+      expect(services.map((c) => [c.id, c.state])).toEqual([
+        [rot.newCaId, 'current'],
+        [rot.oldCaId, 'superseded'],
+      ]);
+      // the old CA stays as long as the SVIDs it signed: the last of them is the one just issued
+      expect(services[1]!.inBundleUntil).toBe(before.body.expiresAt);
+      // the published bundle: the same CAs (each plane's intermediates, then the root)
+      const bundle = (await (await fetch(`${server.url}/pki/ca/bundle`)).json()) as { servicesBundle: string[] };
+      expect(bundle.servicesBundle).toHaveLength(3);
+      expect(bundle.servicesBundle).toContain((before.body.chain as string[])[0]);
+
+      const text = (await ok('spiffe', 'status')).stdout;
+      const [oldName, newName] = [services[1]!.name, services[0]!.name];
+      expect(text).toContain(`services CA ${newName}: current, expires `);
+      expect(text).toMatch(
+        new RegExp(
+          `^services CA ${oldName}: superseded, in the bundle until ${String(before.body.expiresAt)}, expires \\S+, ` +
+            `\\d+ unexpired SVID\\(s\\) chain to it$`,
+          'm',
+        ),
+      );
+      expect(text.match(/^(root|services|transport) CA /gm)).toHaveLength(json.bundleCas.length);
+    },
+    SLOW,
+  );
+
+  it(
     'denies an identity (its SVIDs listed as still valid), refuses it over HTTP, and allows it again',
     async () => {
       const token = (await ok('token', 'create', '--name', 'deny-test', '--scope', 'spiffe:sign', '--json')).json<{

@@ -55,7 +55,20 @@ describe('tRPC spiffe.* (admin procedures)', () => {
 
     const rot = await admin.spiffe.rotate({ role: 'services' });
     expect(rot.oldKeptUntil).toBe(svid.expiresAt);
-    expect((await admin.spiffe.status()).retiringCas.map((c) => c.id)).toEqual([rot.oldCaId]);
+    // every CA of the bundle, the superseded services CA with the time it leaves the bundle and the SVID that
+    // chains to it; the bundle route publishes exactly these
+    const rotated = await admin.spiffe.status();
+    expect(
+      rotated.bundleCas.map((c) => [c.role, c.id, c.state, c.inBundleUntil, c.role === 'root' ? 0 : c.issuedCertCount]),
+    ).toEqual([
+      ['root', status.rootCa!.id, 'current', null, 0],
+      ['services', rot.newCaId, 'current', null, 0],
+      ['services', rot.oldCaId, 'superseded', svid.expiresAt, 1],
+      ['transport', status.transportCa!.id, 'current', null, 0],
+    ]);
+    expect(rotated.servicesCa!.id).toBe(rot.newCaId);
+    const bundle = await fx.authority.spiffe.bundle();
+    expect(bundle.servicesBundle.length + bundle.transportBundle.length - 2).toBe(rotated.bundleCas.length - 1);
 
     expect(await admin.spiffe.purge()).toEqual({ purged: 0 });
     clock.advance(DAY + 3_600_000);

@@ -411,6 +411,48 @@ describe('SPIFFE over time (injected clock)', () => {
     expect(later.transportBundle).not.toContain(before.chain[0]);
   });
 
+  it('renews over mTLS an SVID of a superseded CA while that CA is in the bundle, from the current CA', async () => {
+    clock.set(t0 + 12 * DAY);
+    const sign = (instanceId: string, cred: Parameters<Authority['spiffe']['sign']>[1], ttlSeconds = 7200) =>
+      a.spiffe.sign(
+        { csrPem: svidCsr(spiffeIdFor('node', instanceId)).csrPem, serviceType: 'node', instanceId, ttlSeconds },
+        cred,
+      );
+    const oldA = await sign('rot-a', { bearerToken: token });
+    const oldB = await sign('rot-b', { bearerToken: token }, 3600);
+    const rot = await a.spiffe.rotate({ role: 'services' }, TEST_ADMIN);
+    clock.set(t0 + 12 * DAY + 60_000);
+    const renewed = await sign('rot-a', { clientCertificate: fromPem(oldA.certificatePem, 'CERTIFICATE') });
+    const bundle = await a.spiffe.bundle();
+    expect(bundle.servicesBundle).toHaveLength(3); // the new CA, the superseded one, the root
+    expect(bundle.servicesBundle[1]).toBe(oldA.chain[0]);
+    expect(renewed.chain[0]).toBe(bundle.servicesBundle[0]); // signed by the current CA
+    const v = opensslVerify({
+      leafPem: renewed.certificatePem,
+      chainPems: renewed.chain,
+      rootPem: bundle.servicesBundle.at(-1)!,
+      purpose: 'sslclient',
+      atTime: Math.floor(clock.now() / 1000) + 60, // the injected clock's now
+    });
+    expect(v.ok, v.output).toBe(true);
+    const status = await a.spiffe.status(TEST_ADMIN);
+    expect(status.bundleCas.find((c) => c.id === rot.oldCaId)).toMatchObject({
+      state: 'superseded',
+      inBundleUntil: oldA.expiresAt,
+    });
+
+    // a CA that left the bundle (its keepUntil passed while an SVID it signed is still valid: an issuance racing the
+    // rotation) renews nothing: relying parties no longer trust that SVID either
+    await internalsOf(a).store.commit({ updateSpiffeCas: [{ id: rot.oldCaId, patch: { keepUntil: clock.now() } }] });
+    expect((await a.spiffe.bundle()).servicesBundle).not.toContain(oldB.chain[0]);
+    const e = await expectPkiError(
+      sign('rot-b', { clientCertificate: fromPem(oldB.certificatePem, 'CERTIFICATE') }),
+      'spiffe.svid_invalid',
+    );
+    expect(e.message).toMatch(/superseded by a rotation and left the trust bundle at /);
+    expect((await a.spiffe.list({ spiffeId: spiffeIdFor('node', 'rot-b') }, TEST_ADMIN)).items).toHaveLength(1);
+  });
+
   it('warns in status when a CA expires within 30 days, and when one has expired', async () => {
     const s0 = await a.spiffe.status(TEST_ADMIN);
     const servicesNotAfter = Date.parse(s0.servicesCa!.notAfter);

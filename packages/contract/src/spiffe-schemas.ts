@@ -13,22 +13,26 @@ export const spiffeCaInfoSchema = z.object({
   id: z.string(),
   name: z.string(),
   role: spiffeCaRoleSchema,
-  status: z.enum(['active', 'retiring']),
+  /** `current`: signs its plane's SVIDs; `superseded`: replaced by a rotation, in the bundle until `inBundleUntil` */
+  state: z.enum(['current', 'superseded']),
   fingerprint: z.string(),
   algorithm: z.string(),
   notAfter: rfc3339Schema,
-  /** retiring CAs stay in the bundle until then */
-  keepUntil: rfc3339Schema.nullable(),
+  /** a superseded CA leaves the bundle then (its last SVID's expiry); null for a current one */
+  inBundleUntil: rfc3339Schema.nullable(),
+  /** unexpired SVIDs it signed (they chain to it) */
   issuedCertCount: z.number().int(),
 });
 
 export const spiffeStatusSchema = z.object({
   status: z.enum(['healthy', 'degraded', 'uninitialized']),
   trustDomain: z.string().nullable(),
+  /** the current CA of each role (null: missing, see warnings) */
   rootCa: spiffeCaInfoSchema.nullable(),
   servicesCa: spiffeCaInfoSchema.nullable(),
   transportCa: spiffeCaInfoSchema.nullable(),
-  retiringCas: z.array(spiffeCaInfoSchema),
+  /** every CA in the trust bundle: the root, then each plane's current CA and its superseded ones, newest first */
+  bundleCas: z.array(spiffeCaInfoSchema),
   activeCertCount: z.number().int(),
   supersededCertCount: z.number().int(),
   expiredCertCount: z.number().int(),

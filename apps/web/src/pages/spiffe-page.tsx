@@ -64,8 +64,11 @@ const CA_COLUMNS: Column<CaLine>[] = [
   { header: 'CA', cell: (r) => (r.ca ? r.ca.name : <Badge variant="destructive">missing</Badge>) },
   { header: 'Key', cell: (r) => r.ca?.algorithm ?? '', from: 'md', className: 'text-xs' },
   { header: 'Valid until', cell: (r) => (r.ca ? formatDate(ms(r.ca.notAfter)) : '') },
-  { header: 'Current SVIDs', cell: (r) => (r.ca ? r.ca.issuedCertCount : '') },
-  { header: 'Status', cell: (r) => (r.ca ? <StatusBadge status={r.ca.status} /> : null) },
+  { header: 'Unexpired SVIDs', cell: (r) => (r.ca ? r.ca.issuedCertCount : '') },
+  {
+    header: 'Status',
+    cell: (r) => (r.ca ? <StatusBadge status={r.ca.state === 'current' ? 'active' : r.ca.state} /> : null),
+  },
 ];
 
 function OverviewTab({ status }: { status: Status }) {
@@ -114,7 +117,9 @@ function OverviewTab({ status }: { status: Status }) {
           { label: 'root', ca: status.rootCa },
           { label: 'services', ca: status.servicesCa },
           { label: 'transport', ca: status.transportCa },
-          ...status.retiringCas.map((c) => ({ label: `${c.role} (until ${formatDate(ms(c.keepUntil))})`, ca: c })),
+          ...status.bundleCas
+            .filter((c) => c.state === 'superseded')
+            .map((c) => ({ label: `${c.role} (superseded, until ${formatDate(ms(c.inBundleUntil))})`, ca: c })),
         ]}
         rowKey={(r) => r.label}
         rowAttributes={(r) => ({ 'data-spiffe-ca': r.label })}

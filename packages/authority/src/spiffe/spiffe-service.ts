@@ -84,22 +84,26 @@ export interface SpiffeCaInfo {
   id: string;
   name: string;
   role: SpiffeCaRole;
-  status: 'active' | 'retiring';
+  /** `current`: signs its plane's SVIDs; `superseded`: replaced by a rotation, in the bundle until `inBundleUntil` */
+  state: 'current' | 'superseded';
   fingerprint: string;
   algorithm: string;
   notAfter: string;
-  /** retiring CAs: in the bundle until then */
-  keepUntil: string | null;
+  /** a superseded CA leaves the bundle then (its last SVID's expiry); null for a current one */
+  inBundleUntil: string | null;
+  /** unexpired SVIDs it signed (they chain to it) */
   issuedCertCount: number;
 }
 
 export interface SpiffeStatus {
   status: 'healthy' | 'degraded' | 'uninitialized';
   trustDomain: string | null;
+  /** the current CA of each role (null: missing, see warnings) */
   rootCa: SpiffeCaInfo | null;
   servicesCa: SpiffeCaInfo | null;
   transportCa: SpiffeCaInfo | null;
-  retiringCas: SpiffeCaInfo[];
+  /** every CA in the trust bundle: the root, then each plane's current CA and its superseded ones, newest first */
+  bundleCas: SpiffeCaInfo[];
   activeCertCount: number;
   supersededCertCount: number;
   expiredCertCount: number;
@@ -389,13 +393,22 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
     };
   }
 
-  /** CAs of a role that belong in the bundle now: the active one and retiring ones not yet past keepUntil. */
+  /** whether a SPIFFE CA belongs in the bundle now: the active one, a retiring one until its keepUntil */
+  const inBundle = (r: SpiffeCaRow, now: number): boolean => r.status === 'active' || (r.keepUntil ?? 0) > now;
+
+  /**
+   * CAs of a role that belong in the bundle now: the active one first, then retiring ones not yet past keepUntil,
+   * the most recently retired first (not by creation time: a CA and its successor may share a millisecond).
+   */
   function bundleCas(s: State, role: SpiffeCaRole, now: number): CaRow[] {
     return s.rows
-      .filter((r) => r.role === role && (r.status === 'active' || (r.keepUntil ?? 0) > now))
+      .filter((r) => r.role === role && inBundle(r, now))
+      .sort(
+        (a, b) =>
+          Number(b.status === 'active') - Number(a.status === 'active') || (b.rotatedAt ?? 0) - (a.rotatedAt ?? 0),
+      )
       .map((r) => s.cas.get(r.id))
-      .filter((c): c is CaRow => !!c && !!c.certificatePem)
-      .sort((a, b) => b.createdAt - a.createdAt);
+      .filter((c): c is CaRow => !!c && !!c.certificatePem);
   }
 
   async function bundle(): Promise<SpiffeBundle> {
@@ -419,7 +432,13 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
     };
   }
 
-  /** mTLS renewal: the client certificate must be a current SVID issued here, verifying against its CA. */
+  /**
+   * mTLS renewal: the client certificate must be an unexpired SVID issued here, verifying against its CA, and that CA
+   * must be in the trust bundle now — the current CA of its plane, or one a rotation superseded until it leaves the
+   * bundle (as SPIRE verifies an agent's SVID against the bundle: every authority still in it). The renewal is signed
+   * by the current CA, so a rotation moves each workload to it at its next renewal. A superseded SVID (a newer one of
+   * the identity exists) renews too: docs/spiffe.md "Renewal after a rotation".
+   */
   async function authenticateSvid(der: Uint8Array, s: State): Promise<{ actor: Actor; svid: SpiffeSvidView }> {
     const invalid = (why: string) =>
       new PkiError('spiffe.svid_invalid', `the client certificate is not a current SVID: ${why}`);
@@ -433,10 +452,19 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
     const svid = row ? await store.spiffe.findSvid(row.id) : undefined;
     if (!row || !svid) throw invalid('it was not issued by this SPIFFE authority');
     const ca = s.cas.get(row.caId);
-    if (!ca?.certificatePem || !verifyCertificateSignature(der, parseCertificate(ca.certificatePem).publicKey))
+    const spiffeCa = s.rows.find((r) => r.id === row.caId);
+    if (
+      !ca?.certificatePem ||
+      !spiffeCa ||
+      !verifyCertificateSignature(der, parseCertificate(ca.certificatePem).publicKey)
+    )
       throw invalid('it does not verify against a SPIFFE CA of this trust domain');
     const now = clock.now();
     if (now < info.notBefore || now >= info.notAfter) throw invalid('it is expired or not yet valid');
+    if (!inBundle(spiffeCa, now))
+      throw invalid(
+        `its CA ${ca.name} was superseded by a rotation and left the trust bundle at ${iso(spiffeCa.keepUntil ?? 0)}`,
+      );
     if (row.status === 'revoked')
       throw new PkiError('spiffe.svid_revoked', `the SVID ${row.serialHex} presented for renewal is revoked`, {
         details: { serial: row.serialHex, spiffeId: svid.spiffeId },
@@ -738,7 +766,7 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
         rootCa: null,
         servicesCa: null,
         transportCa: null,
-        retiringCas: [],
+        bundleCas: [],
         activeCertCount: 0,
         supersededCertCount: 0,
         expiredCertCount: 0,
@@ -755,11 +783,11 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
         id: ca.id,
         name: ca.name,
         role: r.role,
-        status: r.status,
+        state: r.status === 'active' ? 'current' : 'superseded',
         fingerprint: ca.fingerprintSha256 ?? '',
         algorithm: ca.keyType,
         notAfter: iso(ca.notAfter ?? 0),
-        keepUntil: r.keepUntil === null ? null : iso(r.keepUntil),
+        inBundleUntil: r.status === 'active' || r.keepUntil === null ? null : iso(r.keepUntil),
         issuedCertCount: byCa.get(ca.id) ?? 0,
       };
     };
@@ -787,14 +815,20 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
       if (ca.status !== 'active')
         warnings.push(`the ${labels[role]} ${ca.name} is ${ca.status}: SVIDs cannot be issued`);
     }
-    const retiring = s.rows.filter((r) => r.status === 'retiring' && (r.keepUntil ?? 0) > now);
+    // the bundle's CAs (bundleCas: what GET /pki/ca/bundle publishes), the root first
+    const rowOf = new Map(s.rows.map((r) => [r.id, r]));
+    const inBundle = [
+      ...(s.active.root ? [s.active.root] : []),
+      ...bundleCas(s, 'services', now),
+      ...bundleCas(s, 'transport', now),
+    ];
     return {
       status: warnings.length ? 'degraded' : 'healthy',
       trustDomain: s.trustDomain,
       rootCa: activeRow('root') ? info(activeRow('root')!) : null,
       servicesCa: activeRow('services') ? info(activeRow('services')!) : null,
       transportCa: activeRow('transport') ? info(activeRow('transport')!) : null,
-      retiringCas: retiring.map(info).filter((x): x is SpiffeCaInfo => !!x),
+      bundleCas: inBundle.map((c) => info(rowOf.get(c.id)!)).filter((x): x is SpiffeCaInfo => !!x),
       activeCertCount: counts.current,
       supersededCertCount: counts.superseded,
       expiredCertCount: counts.expired,
