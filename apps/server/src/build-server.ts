@@ -100,7 +100,16 @@ export interface BuildServerOptions {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    pkim: { authority: Authority; metrics: ServerMetrics; jobs?: BackgroundJobs };
+    pkim: {
+      authority: Authority;
+      metrics: ServerMetrics;
+      jobs?: BackgroundJobs;
+      /**
+       * false while `startServer` still starts what listens (the first boot's administrator, the banner, the signal
+       * handlers): /healthz and /readyz answer 503 `starting` until then. A server built otherwise is ready at once.
+       */
+      ready: boolean;
+    };
   }
 }
 
@@ -270,7 +279,7 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   });
   const secureCookies = options.secureCookies ?? !!options.https;
   const maxAge = options.relyingPartyMaxAgeSeconds ?? 5;
-  app.decorate('pkim', { authority, metrics });
+  app.decorate('pkim', { authority, metrics, ready: true });
 
   // the request id answers every request (set with the security headers below, in one hook)
   app.addHook('onResponse', (request, reply, done) => {

@@ -252,19 +252,61 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
   const logger: Logger =
     o.logger ??
     pino({ level: o.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }, pino.destination(2));
-  const authority = await createAuthority({
-    dataDir: o.dataDir,
-    databaseUrl: o.databaseUrl,
-    publicBaseUrl: o.publicBaseUrl,
-    logger,
-    env,
-    workers: o.workers,
-    ...o.authority,
-  });
-  const consoleOption = o.server?.console ?? { dir: resolveConsoleDir(env) };
+  const say = (msg: string, fields: Record<string, unknown>) =>
+    o.bannerLog ? o.bannerLog.info(fields, msg) : print(msg);
+  // the signal handlers first: from the moment anything can answer, SIGTERM/SIGINT stop the server gracefully. One
+  // during start-up lets the start-up finish first (a first boot's administrator made and its one-time password
+  // printed — else an administrator nobody can sign in as), then closes
+  let started!: (running: boolean) => void;
+  const startup = new Promise<boolean>((resolve) => (started = resolve));
+  let authority: Authority | undefined;
   let app: FastifyInstance | undefined;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      await app?.close(); // stops listening, waits for in-flight requests, runs onClose (jobs)
+      await authority?.close();
+    })();
+    return closing;
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      logger.error('graceful shutdown timed out');
+      process.exit(1);
+    }, 30_000);
+    force.unref();
+    void startup.then((running) => {
+      if (!running) return; // the start-up failed: it closed what it opened, and its caller reports why
+      close().then(
+        () => {
+          say('pkim stopped', {});
+          process.exit(0);
+        },
+        (e: unknown) => {
+          logger.error({ err: e }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+    });
+  };
+  const handleSignals = o.handleSignals !== false;
+  if (handleSignals) {
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  const consoleOption = o.server?.console ?? { dir: resolveConsoleDir(env) };
   let bootstrap: RunningServer['bootstrap'];
   try {
+    authority = await createAuthority({
+      dataDir: o.dataDir,
+      databaseUrl: o.databaseUrl,
+      publicBaseUrl: o.publicBaseUrl,
+      logger,
+      env,
+      workers: o.workers,
+      ...o.authority,
+    });
     const jobs = o.server?.backgroundJobs;
     const backgroundJobs = jobs === false ? false : { ...jobs, intervalMs: jobs?.intervalMs ?? o.jobsIntervalMs };
     app = await buildServer(authority, {
@@ -282,22 +324,27 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
       console: consoleOption,
       backgroundJobs,
     });
+    // /healthz and /readyz answer 503 `starting` until the administrator exists and the banner is out (below)
+    app.pkim.ready = false;
     await listenOn(app, o.host, o.port);
     // the administrator is made once the server listens: a first boot that cannot listen (the port taken) leaves
     // none behind whose one-time password nobody saw — the next start makes it and prints it
     const boot = await authority.auth.ensureBootstrapAdmin();
     if (boot.created) bootstrap = { username: boot.username, password: boot.password };
   } catch (e) {
+    if (handleSignals) {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
+    started(false);
     await app?.close();
-    await authority.close();
+    await authority?.close();
     throw e;
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : o.port;
   const hostForUrl = o.host.includes(':') ? `[${o.host}]` : o.host;
   const url = `${https ? 'https' : 'http'}://${hostForUrl}:${port}`;
-  const say = (msg: string, fields: Record<string, unknown>) =>
-    o.bannerLog ? o.bannerLog.info(fields, msg) : print(msg);
   // the log (stderr) says where the one-time password went — stdout, once — without it: a log collector never holds
   // it, and whoever reads only the log knows the banner has it
   if (bootstrap)
@@ -335,35 +382,8 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
   if (o.publicBaseUrl) say(`public URL: ${o.publicBaseUrl}`, { publicUrl: o.publicBaseUrl });
   void app.pkim.jobs?.runOnce();
 
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      await app.close(); // stops listening, waits for in-flight requests, runs onClose (jobs)
-      await authority.close();
-    })();
-    return closing;
-  };
-  if (o.handleSignals !== false) {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'shutting down');
-      const force = setTimeout(() => {
-        logger.error('graceful shutdown timed out');
-        process.exit(1);
-      }, 30_000);
-      force.unref();
-      close().then(
-        () => {
-          say('pkim stopped', {});
-          process.exit(0);
-        },
-        (e: unknown) => {
-          logger.error({ err: e }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  }
+  // started: /healthz answers 200 from here on, and a signal that came meanwhile closes now
+  app.pkim.ready = true;
+  started(true);
   return { app, authority, url, bootstrap, close };
 }

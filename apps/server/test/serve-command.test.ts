@@ -4,9 +4,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
-import { startPkimServer } from '../../../tests/support/remote-server';
-import { PKIM_BIN, runPkimAsync } from '../../../tests/support/cli-runner';
+import Database from 'better-sqlite3';
+import { closedPort, startPkimServer } from '../../../tests/support/remote-server';
+import { PKIM_BIN, REPO_ROOT, runPkimAsync } from '../../../tests/support/cli-runner';
 import { tempDir } from '../../../tests/support/openssl-tools';
+import { TEST_SERVE_ENV } from '../../../tests/support/test-kit';
 
 /** `pkim serve` on 127.0.0.1, port 0, its banner as JSON log lines at warn: ready at its listening line */
 const BANNER: [string[], Record<string, string>] = [
@@ -29,6 +31,54 @@ const onData = (source: EventEmitter, holds: () => boolean) =>
     };
     source.on('data', check);
   });
+
+/**
+ * `pkim serve` on a fresh data dir (a first boot), polled at `/healthz` from before it listens until it answers 200 —
+ * what `until curl -sf …/healthz` in the docs' walk-throughs does; then `atFirst200` (the server not yet signalled).
+ */
+async function firstBootUntilHealthy<T>(dataDir: string, children: ChildProcess[], atFirst200: () => T) {
+  const port = await closedPort();
+  const child = spawn(process.execPath, [PKIM_BIN, 'serve', '--host', '127.0.0.1', '--port', String(port)], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      PKIM_LOG_LEVEL: 'info',
+      PKIM_JOBS_INTERVAL_MS: '600000',
+      ...TEST_SERVE_ENV,
+      PKIM_DATA_DIR: dataDir,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<[number | null, string | null]>((r) => child.once('exit', (c, sig) => r([c, sig])));
+  const statuses = new Set<number>();
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`pkim serve exited:\n${out}\n${err}`);
+    const status = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.status,
+      () => undefined, // not listening yet
+    );
+    if (status !== undefined) statuses.add(status);
+    if (status === 200) break;
+    await new Promise((r) => setTimeout(r, 5)); // the next probe (a poll interval, not a deadline)
+  }
+  const seen = atFirst200();
+  return { child, port, seen, statuses, exited, output: () => ({ out, err }) };
+}
+
+/** the users the data dir's database holds, read beside the running server */
+function usersOf(dataDir: string): string[] {
+  const db = new Database(join(dataDir, 'pkim.db'), { readonly: true });
+  try {
+    return (db.prepare('select username from users').all() as { username: string }[]).map((u) => u.username);
+  } finally {
+    db.close();
+  }
+}
 
 describe('pkim serve', { timeout: 300_000 }, () => {
   const tmp = tempDir('pkim-serve-');
@@ -120,6 +170,39 @@ describe('pkim serve', { timeout: 300_000 }, () => {
     expect((await fetch(`${second.url}/readyz`)).status).toBe(200);
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
+  });
+
+  it('first boot: /healthz answers 200 only once the administrator exists and its password is out', async () => {
+    const dir = tempDir('pkim-serve-ready-');
+    try {
+      const s = await firstBootUntilHealthy(dir.dir, children, () => usersOf(dir.dir));
+      // before: /healthz answered as soon as the server listened, before the administrator was made
+      expect(s.seen).toEqual(['admin']);
+      expect([...s.statuses].filter((x) => x !== 503 && x !== 200)).toEqual([]); // 503 `starting` until then
+      expect((await fetch(`http://127.0.0.1:${s.port}/readyz`)).status).toBe(200);
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toEqual([0, null]);
+      expect(s.output().out).toMatch(/"oneTimePassword":"[^"]{12,}"/);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('SIGTERM as soon as /healthz first answers: a graceful stop (exit 0, "shutting down"), password out', async () => {
+    const dir = tempDir('pkim-serve-early-term-');
+    try {
+      const s = await firstBootUntilHealthy(dir.dir, children, () => undefined);
+      s.child.kill('SIGTERM');
+      // before: the handlers came after the administrator and the banner — the signal's default action killed it
+      const [code, signal] = await s.exited;
+      const { out, err } = s.output();
+      expect([code, signal], `${out}\n${err}`).toEqual([0, null]);
+      expect(err).toContain('"msg":"shutting down"');
+      expect(out).toMatch(/"oneTimePassword":"[^"]{12,}"/);
+      expect(out).toMatch(/pkim stopped/);
+    } finally {
+      dir.cleanup();
+    }
   });
 
   it('a port in use: server.listen_failed naming it (exit 7); the next start shows the first password', async () => {
