@@ -1,0 +1,99 @@
+// docs/everyday.md walked verbatim (tests/support/doc-script.ts): its setup, exports and bulk CSV blocks, one after the
+// other in one bash on an empty data directory. What they leave is read by independent tools: the PKCS#12 files by
+// openssl (key + chain, the modern and the legacy encryption), the JKS files by keytool when a JDK is installed, the
+// chain and the bulk CSV's certificates (from the keys ZIP's PKCS#12 files) verified by openssl.
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './support/cli-runner';
+import { markedBashBlock, runDocScript } from './support/doc-script';
+import { tempDir } from './support/openssl-tools';
+import { requireBinary } from './support/verifiers';
+
+const DOC = 'docs/everyday.md';
+const BLOCKS = ['everyday-setup', 'everyday-exports', 'everyday-bulk'];
+const PASSWORD = 'correct horse battery staple'; // pw.txt's line in the setup block
+
+describe('docs/everyday.md walk-through', () => {
+  it('runs the setup, exports and bulk CSV blocks verbatim; openssl (and keytool) read what they write', async () => {
+    for (const bin of ['bash', 'openssl', 'jq', 'unzip']) requireBinary(bin);
+    const md = readFileSync(join(REPO_ROOT, DOC), 'utf8');
+    const script = BLOCKS.map((name) => markedBashBlock(md, name, DOC)).join('\n');
+    const tmp = tempDir('pkim-everyday-');
+    try {
+      const run = await runDocScript(tmp.dir, script);
+      expect(run.code, run.out).toBe(0);
+      const file = (f: string) => join(run.work, f);
+      const openssl = (...args: string[]) =>
+        execFileSync('openssl', args, { cwd: run.work, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+      // the exports: PKCS#12 (key + leaf + issuing + root), legacy PKCS#12 (3DES), the chain without the root
+      for (const [p12, cipher] of [
+        ['app.p12', /PBES2, PBKDF2, AES-256-CBC/],
+        ['app-old-appliance.p12', /pbeWithSHA1And3-KeyTripleDES-CBC/],
+      ] as const) {
+        const info = spawnSync(
+          'openssl',
+          ['pkcs12', '-in', file(p12), '-passin', `pass:${PASSWORD}`, '-info', '-nodes'],
+          {
+            encoding: 'utf8',
+          },
+        );
+        expect(info.status, info.stderr).toBe(0);
+        expect(info.stderr).toMatch(cipher);
+        expect(info.stdout.match(/-----BEGIN CERTIFICATE-----/g)).toHaveLength(3);
+        expect(info.stdout).toMatch(/-----BEGIN PRIVATE KEY-----/);
+      }
+      const chain = readFileSync(file('app.chain.pem'), 'utf8').match(/-----BEGIN CERTIFICATE-----/g);
+      expect(chain).toHaveLength(2); // leaf + issuing, no root (--no-root)
+      openssl('pkcs12', '-in', 'app.p12', '-passin', `pass:${PASSWORD}`, '-nokeys', '-cacerts', '-out', 'cas.pem');
+      openssl('x509', '-in', 'app.chain.pem', '-out', 'leaf.pem');
+      expect(openssl('verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', 'cas.pem', 'leaf.pem')).toContain(
+        'leaf.pem: OK',
+      );
+      if (spawnSync('sh', ['-c', 'command -v keytool']).status === 0) {
+        for (const [jks, entry] of [
+          ['app.jks', /PrivateKeyEntry/],
+          ['truststore.jks', /trustedCertEntry/],
+        ] as const) {
+          const list = execFileSync('keytool', ['-list', '-keystore', file(jks), '-storepass', PASSWORD], {
+            encoding: 'utf8',
+          });
+          expect(list).toMatch(entry);
+        }
+      }
+
+      // the bulk CSV: the dry run and both runs issued every row of the page's CSV
+      expect(run.out).toContain('dry run: 2 of 2 rows would be issued, 0 failed (nothing signed)');
+      const results = readFileSync(file('results.csv'), 'utf8').trim().split(/\r?\n/).slice(1);
+      expect(results.map((r) => r.split(',').slice(0, 4).join(','))).toEqual([
+        '1,2,issued,www.example.com',
+        '2,3,issued,mail.example.com',
+      ]);
+      const all = JSON.parse(readFileSync(file('all-or-nothing.json'), 'utf8')) as { issued: number; ok: boolean };
+      expect(all).toMatchObject({ issued: 2, ok: true });
+      execFileSync('unzip', ['-q', '-d', file('keys'), file('keys.zip')]);
+      const p12s = readdirSync(file('keys')).sort();
+      expect(p12s).toEqual(['row-0001-www.example.com.p12', 'row-0002-mail.example.com.p12']);
+      for (const p12 of p12s) {
+        openssl(
+          'pkcs12',
+          '-in',
+          join('keys', p12),
+          '-passin',
+          `pass:${PASSWORD}`,
+          '-nokeys',
+          '-clcerts',
+          '-out',
+          'row.pem',
+        );
+        expect(openssl('verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', 'cas.pem', 'row.pem')).toContain(
+          'row.pem: OK',
+        );
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  }, 300_000);
+});
