@@ -1,7 +1,7 @@
-// docs/everyday.md walked verbatim (tests/support/doc-script.ts): its setup, exports and bulk CSV blocks, one after the
-// other in one bash on an empty data directory. What they leave is read by independent tools: the PKCS#12 files by
-// openssl (key + chain, the modern and the legacy encryption), the JKS files by keytool when a JDK is installed, the
-// chain and the bulk CSV's certificates (from the keys ZIP's PKCS#12 files) verified by openssl.
+// docs/everyday.md walked verbatim (tests/support/doc-script.ts): its setup, exports, bulk CSV, batch and inventory
+// blocks, one after the other in one bash on an empty data directory. What they leave is read by independent tools:
+// the PKCS#12 files by openssl (key + chain, the modern and the legacy encryption), the JKS files by keytool when a
+// JDK is installed, the chain and the bulk CSV's certificates (from the keys ZIP's PKCS#12 files) verified by openssl.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -12,11 +12,11 @@ import { tempDir } from './support/openssl-tools';
 import { requireBinary } from './support/verifiers';
 
 const DOC = 'docs/everyday.md';
-const BLOCKS = ['everyday-setup', 'everyday-exports', 'everyday-bulk'];
+const BLOCKS = ['everyday-setup', 'everyday-exports', 'everyday-bulk', 'everyday-batch', 'everyday-inventory'];
 const PASSWORD = 'correct horse battery staple'; // pw.txt's line in the setup block
 
 describe('docs/everyday.md walk-through', () => {
-  it('runs the setup, exports and bulk CSV blocks verbatim; openssl (and keytool) read what they write', async () => {
+  it('runs its blocks verbatim; openssl and keytool read what they write, the inventory shows revoked', async () => {
     for (const bin of ['bash', 'openssl', 'jq', 'unzip']) requireBinary(bin);
     const md = readFileSync(join(REPO_ROOT, DOC), 'utf8');
     const script = BLOCKS.map((name) => markedBashBlock(md, name, DOC)).join('\n');
@@ -92,6 +92,16 @@ describe('docs/everyday.md walk-through', () => {
           'row.pem: OK',
         );
       }
+
+      // the batches: the exported app certificate revoked as compromised; the inventory lists it so
+      expect(run.out).toContain('1 of 1 certificates revoked');
+      const revoked = JSON.parse(readFileSync(file('revoked.json'), 'utf8')) as { serial: string; status: string }[];
+      const serial = readFileSync(file('compromised.txt'), 'utf8').trim().split('\n').at(-1);
+      expect(revoked.map((c) => [c.serial, c.status])).toEqual([[serial, 'revoked']]);
+      const inventory = readFileSync(file('inventory.csv'), 'utf8').trim().split(/\r?\n/);
+      expect(inventory[0]).toMatch(/^id,serial,subject,common_name,/);
+      expect(inventory).toHaveLength(1 + 1 + 2 + 2); // header, the app, the two bulk runs' rows
+      execFileSync('unzip', ['-q', '-d', file('zip'), file('certificates.zip')]);
     } finally {
       tmp.cleanup();
     }
