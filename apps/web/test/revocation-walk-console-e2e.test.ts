@@ -84,6 +84,14 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
     // recent activity names who acted: the signed-in administrator by name (its id in the title), not `usr_…`
     const login = page.getByRole('listitem').filter({ has: page.locator('code', { hasText: /^auth\.login$/ }) });
     expect(await login.first().textContent()).toMatch(/auth\.loginadmin$/);
+    // the last revocations: the one made before the page opened, its serial a link, its reason
+    const revoked = page.getByRole('list', { name: 'Recently revoked' }).getByRole('listitem');
+    await expect.poll(() => revoked.count(), POLL).toBe(1);
+    const target = (await revoked.first().getAttribute('data-revoked'))!;
+    expect(target).toBe(ids.bare);
+    const { certificate: revokedBare } = await server.authority.certificates.get(target);
+    expect(await revoked.first().getByRole('link').textContent()).toBe(revokedBare.serialHex);
+    expect(await revoked.first().textContent()).toContain('superseded');
     await session.shot('dashboard-attention');
 
     await warning('ca.expiring')

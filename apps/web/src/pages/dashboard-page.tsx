@@ -51,6 +51,8 @@ function Stat({
 
 type Warning = RouterOutputs['insights']['dashboard']['warnings'][number];
 const LEVEL_RANK: Record<Warning['level'], number> = { critical: 0, warning: 1, info: 2 };
+/** how many revocations the dashboard lists */
+const RECENT_REVOCATIONS = 5;
 
 /** the page a dashboard warning names: where the user acts on it (null: none) */
 function warningLink(
@@ -105,6 +107,57 @@ function NoUrlsWarning({ warnings, names }: { warnings: readonly Warning[]; name
         <code>ca.no_urls</code>
       </Alert>
     </div>
+  );
+}
+
+/**
+ * The last revocations, newest first: the audit log's `certificate.revoked` events (audit.list by action — each
+ * names the certificate, its serial, the reason and who revoked it), each a link to the certificate
+ */
+function RecentRevocations() {
+  const revoked = useQuery(
+    trpc.audit.list.queryOptions({ action: 'certificate.revoked', order: 'desc', limit: RECENT_REVOCATIONS }),
+  );
+  const items = revoked.data?.items ?? [];
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle>Recently revoked</CardTitle>
+        <CardDescription>
+          <Link to="/audit" search={{ action: 'certificate.revoked' }} className="hover:underline">
+            Every revocation in the audit log →
+          </Link>
+        </CardDescription>
+      </CardHeader>
+      <CardContent>
+        {!revoked.data ? (
+          <Skeleton className="h-24 w-full" />
+        ) : items.length === 0 ? (
+          <EmptyState icon={ShieldOff} title="Nothing revoked yet" />
+        ) : (
+          <ul className="divide-y text-sm" aria-label="Recently revoked">
+            {items.map((e) => (
+              <li key={e.id} data-revoked={e.target} className="flex flex-wrap items-center gap-x-3 gap-y-1 py-2">
+                {e.target ? (
+                  <Link
+                    to="/certificates/$certId"
+                    params={{ certId: e.target }}
+                    className="min-w-0 truncate font-mono text-xs hover:underline"
+                  >
+                    {typeof e.details.serial === 'string' ? e.details.serial : e.target}
+                  </Link>
+                ) : null}
+                <span>{typeof e.details.reason === 'string' ? e.details.reason : 'unspecified'}</span>
+                <span className="text-muted-foreground" title={e.actor}>
+                  {e.actorName ?? e.actor}
+                </span>
+                <span className="ml-auto shrink-0 text-xs text-muted-foreground">{formatDateTime(e.time)}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </CardContent>
+    </Card>
   );
 }
 
@@ -306,6 +359,7 @@ export function DashboardPage() {
             </ul>
           </CardContent>
         </Card>
+        {can('audit:read') ? <RecentRevocations /> : null}
         {can('audit:read') ? (
           <Card className="lg:col-span-2">
             <CardHeader>
