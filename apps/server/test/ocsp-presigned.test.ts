@@ -11,7 +11,15 @@ import { buildServer } from '@pkim/server';
 import { opensslOcspRequest } from '../../../tests/support/verifiers';
 import { postgresInstances } from '../../../tests/support/postgres-instances';
 import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
-import { checked, ocspLeaf, ocspPki, statusOf, type OcspLeaf as Leaf, type OcspPki } from './ocsp-test-support';
+import {
+  checked,
+  holdNextStatusRead,
+  ocspLeaf,
+  ocspPki,
+  statusOf,
+  type OcspLeaf as Leaf,
+  type OcspPki,
+} from './ocsp-test-support';
 
 const HOUR = 3_600_000;
 
@@ -47,6 +55,66 @@ function countReads(authority: Authority, serial: string) {
     return lookup(caId, serialHex, ...rest);
   };
   return counter;
+}
+
+/**
+ * Holds this instance's next write of stored OCSP responses until `release()`: `held` resolves once it is called. A
+ * response signed earlier is then written after one signed later, without timing.
+ */
+function holdNextPut(authority: Authority) {
+  const ocspStore = internalsOf(authority).store.ocspResponses;
+  const put = ocspStore.put.bind(ocspStore);
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let called!: () => void;
+  const held = new Promise<void>((r) => (called = r));
+  let first = true;
+  ocspStore.put = async (rows) => {
+    if (first) {
+      first = false;
+      called();
+      await released;
+    }
+    return put(rows);
+  };
+  return {
+    held,
+    release,
+    restore() {
+      release();
+      ocspStore.put = put;
+    },
+  };
+}
+
+/**
+ * A response signed earlier and written later (a slow request, the refresh job) does not replace the newer one: the
+ * stored response, what the next request is answered (its thisUpdate the GET's Last-Modified), does not go backwards.
+ */
+async function olderWriteKeepsNewer(authority: Authority, p: OcspPki, name: string, clock: ManualClock) {
+  const leaf = await ocspLeaf(authority, p.issuingId, `${name}-older.example.test`);
+  const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+  const hold = holdNextPut(authority);
+  try {
+    const slow = authority.ocsp.respond(req); // nothing stored yet: signed now, its write held
+    await hold.held;
+    const olderAt = clock.now();
+    clock.advance(2_000);
+    const newer = await authority.ocsp.respond(req); // signed 2 s later and stored
+    hold.release();
+    const older = await slow;
+    expect([older.thisUpdate, newer.thisUpdate]).toEqual([olderAt, olderAt + 2_000]);
+    const row = (await internalsOf(authority).store.ocspResponses.lookup(p.issuingId, leaf.serial))!.response!;
+    expect(row.thisUpdate).toBe(olderAt + 2_000);
+    clock.advance(MEMORY_MS);
+    const again = await authority.ocsp.respond(req);
+    expect(again.thisUpdate).toBe(olderAt + 2_000);
+    expect(Buffer.from(again.der).equals(Buffer.from(newer.der))).toBe(true);
+    expect(statusOf(checked({ der: again.der, ...p, leafPem: leaf.pem }))).toBe('good');
+    expect(statusOf(checked({ der: older.der, ...p, leafPem: leaf.pem }))).toBe('good');
+  } finally {
+    hold.restore();
+  }
 }
 
 /**
@@ -267,6 +335,9 @@ describe('pre-signed OCSP responses (SQLite)', () => {
 
   it('answers "revoked" at once after its own revocation, never a "good" left in memory', () =>
     revocationLeavesNoStaleGood(authority, p, 'presign'));
+
+  it('keeps the newer stored response when one signed earlier is written after it', () =>
+    olderWriteKeepsNewer(authority, p, 'presign', clock));
 });
 
 describe('pre-signed OCSP responses after a whole CA is revoked (SQLite)', () => {
@@ -368,7 +439,7 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
     expect(Buffer.from(again).equals(Buffer.from(row.der, 'base64'))).toBe(true);
     expect(statusOf(checked({ der: again, ...p, leafPem: leaf.pem }))).toBe('revoked');
 
-    // a stale "good" row written back is not served by either instance (read again after B's recheck window)
+    // a stale "good" row written back is refused (the store keeps the revoked one) and not served by either instance
     await internalsOf(second).store.ocspResponses.put([storedGood]);
     clock.advance(MEMORY_MS);
     expect(statusOf(checked({ der: await askB(), ...p, leafPem: leaf.pem }))).toBe('revoked');
@@ -382,4 +453,56 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
 
   it('answers "revoked" at once after its own revocation, never a "good" left in memory', () =>
     revocationLeavesNoStaleGood(first, p, 'pg-presign'));
+
+  it('keeps the newer stored response when one signed earlier is written after it', () =>
+    olderWriteKeepsNewer(first, p, 'pg-presign', clock));
+
+  it('a "good" B signed from its read before A\'s revocation does not replace the revoked one', async () => {
+    const leaf = await ocspLeaf(first, p.issuingId, 'pg-presign-late.example.test');
+    const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+    const storedRow = async () =>
+      (await internalsOf(second).store.ocspResponses.lookup(p.issuingId, leaf.serial))?.response;
+    const hold = holdNextStatusRead(second, leaf.serial);
+    try {
+      const late = second.ocsp.respond(req);
+      await hold.readDone; // B read "good", nothing stored
+      await first.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
+      const revoked = await pollUntil(storedRow, (r) => !!r?.statusKey.startsWith('revoked:'));
+      expect(revoked?.statusKey).toMatch(/^revoked:/);
+      clock.advance(1_000); // B signs after A did
+      hold.release();
+      const b = await late;
+      expect(statusOf(checked({ der: b.der, ...p, leafPem: leaf.pem }))).toBe('good'); // as of its read
+      expect(await storedRow()).toEqual(revoked);
+      const out = checked({ der: Buffer.from(revoked!.der, 'base64'), ...p, leafPem: leaf.pem });
+      expect(statusOf(out)).toBe('revoked');
+      expect(out).toMatch(/Reason: keyCompromise/);
+    } finally {
+      hold.restore();
+    }
+  });
+  it("B's memory keeps the newer answer when a read made before A re-signed the response finishes last", async () => {
+    const leaf = await ocspLeaf(first, p.issuingId, 'pg-presign-memory.example.test');
+    const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+    const older = await second.ocsp.respond(req); // signed and stored by B (the first request)
+    const hold = holdNextStatusRead(second, leaf.serial);
+    try {
+      const slow = second.ocsp.respond(req);
+      await hold.readDone; // B read the stored response
+      clock.advance(17 * HOUR); // past its refreshAt (24 h validity, refreshed 8 h before): A's refresh re-signs it
+      expect((await first.maintenance.refreshOcsp()).failed).toBe(0);
+      const row = (await internalsOf(second).store.ocspResponses.lookup(p.issuingId, leaf.serial))!.response!;
+      expect(row.thisUpdate).toBe((older.thisUpdate ?? 0) + 17 * HOUR);
+      const newer = await second.ocsp.respond(req); // B reads A's response, keeps it in memory
+      expect(newer.thisUpdate).toBe(row.thisUpdate);
+      hold.release();
+      await slow; // the read made before: the older response, not kept over the newer one
+      const next = await second.ocsp.respond(req); // from B's memory
+      expect(next.thisUpdate).toBe(row.thisUpdate);
+      expect(Buffer.from(next.der).equals(Buffer.from(row.der, 'base64'))).toBe(true);
+      expect(statusOf(checked({ der: next.der, ...p, leafPem: leaf.pem }))).toBe('good');
+    } finally {
+      hold.restore();
+    }
+  });
 });

@@ -108,6 +108,15 @@ interface StoredAnswer {
   nextUpdate: number;
 }
 
+/**
+ * whether answer `a` may replace answer `b` kept for the same request: the rule of the stored responses' writes
+ * (OcspResponseRepository.put) — not older, and never one that does not say revoked over one that does
+ */
+function keepsNewer(a: { statuses: Status[]; thisUpdate: number }, b: { statuses: Status[]; thisUpdate: number }) {
+  const aRevoked = a.statuses.includes('revoked');
+  return aRevoked === b.statuses.includes('revoked') ? a.thisUpdate >= b.thisUpdate : aRevoked;
+}
+
 /** a certificate whose response to sign, for one CertID hash algorithm */
 interface ToSign {
   state: OcspCertificateState;
@@ -581,6 +590,10 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
           const answer = await respondStored(single.caId, single.r);
           if (answer) {
             if (answerKey !== undefined && unchangedSince(answer.cert, since)) {
+              // a newer answer kept meanwhile (another request read what another process stored since this read)
+              // stays, and is the answer: what is served does not go backwards
+              const kept = answerInMemory(answerKey, others, clock.now());
+              if (kept && kept.cert === answer.cert && !keepsNewer(answer, kept)) return kept;
               dropAnswer(answerKey);
               if (answers.size >= ANSWER_CACHE_ENTRIES) dropAnswer(answers.keys().next().value!);
               answers.set(answerKey, { ...answer, checkedAt: clock.now(), others });
@@ -622,7 +635,8 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
             return { der: hit.der, statuses, thisUpdate: hit.producedAt, nextUpdate: hit.producedAt + hit.validFor };
         }
         const der = await sign(ctx, items, now, validFor, parsed.nonce);
-        if (cacheKey) {
+        // a response signed later for the same key meanwhile (a concurrent request) stays: reuse does not go backwards
+        if (cacheKey && !((responses.get(cacheKey)?.producedAt ?? -Infinity) > now)) {
           if (responses.size > 10_000) responses.clear();
           responses.set(cacheKey, { der, producedAt: now, validFor });
         }

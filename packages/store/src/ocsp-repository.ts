@@ -118,6 +118,21 @@ function subordinateState(a: {
   };
 }
 
+/** whether a stored response's status key says revoked (`ocspStatusKey`: `revoked:<revokedAt ms>:<reason>`) */
+const revokedSql = (table: string) => `(${table}.status_key like 'revoked:%')`;
+
+/**
+ * The condition of `put`'s upsert, the same SQL on both engines: a response replaces the stored one only if it is not
+ * older (`this_update`) — a slower write of a response signed earlier (the refresh job, a request, a revocation's
+ * re-signing) keeps the newer one — and a good one never replaces a revoked one (one signed from the status read just
+ * before a revocation, stored after the revocation's response); a revoked one replaces a good one however old. One
+ * statement: no read-then-write race between processes.
+ */
+const KEEPS_NEWER = sql.raw(
+  `${revokedSql('excluded')} > ${revokedSql('ocsp_responses')} or (${revokedSql('excluded')} = ` +
+    `${revokedSql('ocsp_responses')} and excluded.this_update >= ocsp_responses.this_update)`,
+);
+
 /** Pre-signed OCSP responses (docs/ocsp.md): derived data, written outside the unit of work like the key blobs. */
 export function createOcspResponseRepository(db: QueryDb, t: Tables, read: OcspLookupRead): OcspResponseRepository {
   const C = t.certificates;
@@ -155,6 +170,7 @@ export function createOcspResponseRepository(db: QueryDb, t: Tables, read: OcspL
             nextUpdate: sql`excluded.next_update`,
             refreshAt: sql`excluded.refresh_at`,
           },
+          setWhere: KEEPS_NEWER,
         });
     },
 

@@ -751,7 +751,10 @@ export interface OcspResponseRepository {
     serialHex: string,
     hashAlg?: OcspHashAlgorithm,
   ): Promise<(OcspCertificateState & { response?: OcspResponseRow }) | undefined>;
-  /** inserts or replaces the responses of these certificates (per hash algorithm) */
+  /**
+   * inserts or replaces the responses of these certificates (per hash algorithm), keeping the stored one where it is
+   * newer (`thisUpdate`) or says revoked while the new one does not
+   */
   put(rows: OcspResponseRow[]): Promise<void>;
   /**
    * stored responses with `refreshAt <= now`, soonest first (the refresh job): the state of their certificate or

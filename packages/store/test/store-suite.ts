@@ -2143,6 +2143,54 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       ]);
     });
 
+    it('keeps the newer response: not replaced by an older one, nor a revoked one by a good one', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const cert = makeCert(ca.id);
+      await store.commit({ insertCa: [ca], insertCertificates: [cert] });
+      const signedAt = (thisUpdate: number, statusKey = 'good', hashAlg: 'sha1' | 'sha256' = 'sha1') => ({
+        ...response(cert.id, thisUpdate + 1000, statusKey, hashAlg),
+        der: Buffer.from(`der of ${statusKey} at ${thisUpdate}`).toString('base64'),
+        thisUpdate,
+      });
+      const stored = async (hashAlg: 'sha1' | 'sha256' = 'sha1') =>
+        (await store.ocspResponses.lookup(ca.id, cert.serialHex, hashAlg))?.response;
+      const revoked = `revoked:${T0 + 5}:1`;
+
+      await store.ocspResponses.put([signedAt(T0 + 30)]);
+      // the slower write of a response signed before it (the refresh job, another request): the newer one stays
+      await store.ocspResponses.put([signedAt(T0 + 20)]);
+      expect(await stored()).toEqual(signedAt(T0 + 30));
+      // the same instant (signed again within the millisecond) and a newer one replace it
+      await store.ocspResponses.put([{ ...signedAt(T0 + 30), der: 'YWdhaW4=' }]);
+      expect((await stored())?.der).toBe('YWdhaW4=');
+      await store.ocspResponses.put([signedAt(T0 + 40)]);
+      expect(await stored()).toEqual(signedAt(T0 + 40));
+
+      // a revocation's response, even signed before a good one signed from the status read before the revocation
+      await store.ocspResponses.put([signedAt(T0 + 35, revoked)]);
+      expect(await stored()).toEqual(signedAt(T0 + 35, revoked));
+      // ... is never replaced by a good one, older or newer
+      await store.ocspResponses.put([signedAt(T0 + 30)]);
+      await store.ocspResponses.put([signedAt(T0 + 50)]);
+      expect(await stored()).toEqual(signedAt(T0 + 35, revoked));
+      // a revoked one re-signed later replaces it (the refresh job), an older one does not
+      await store.ocspResponses.put([signedAt(T0 + 60, revoked)]);
+      await store.ocspResponses.put([signedAt(T0 + 45, revoked)]);
+      expect(await stored()).toEqual(signedAt(T0 + 60, revoked));
+
+      // per hash algorithm; one statement for several rows keeps each row's newer response
+      await store.ocspResponses.put([signedAt(T0 + 70, 'good', 'sha256')]);
+      const other = makeCert(ca.id);
+      await store.commit({ insertCertificates: [other] });
+      const otherAt = (thisUpdate: number) => ({ ...signedAt(thisUpdate), certificateId: other.id });
+      await store.ocspResponses.put([otherAt(T0 + 10)]);
+      await store.ocspResponses.put([signedAt(T0 + 65, 'good', 'sha256'), otherAt(T0 + 20)]);
+      expect(await stored('sha256')).toEqual(signedAt(T0 + 70, 'good', 'sha256'));
+      expect(await stored()).toEqual(signedAt(T0 + 60, revoked));
+      expect((await store.ocspResponses.lookup(ca.id, other.serialHex))?.response).toEqual(otherAt(T0 + 20));
+    });
+
     it('keeps one response per CertID hash algorithm, and the responses of subordinate CA certificates', async () => {
       const store = await newStore();
       const root = makeCa();
