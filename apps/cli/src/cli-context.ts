@@ -26,7 +26,14 @@ export interface CliContext {
    * opens the authority on the data dir once; closed when the command ends. Refuses a data dir that was never
    * initialised (`data_dir.not_initialized`) unless `create` (only `pkim init` creates one)
    */
-  openAuthority(opts?: { create?: boolean }): Promise<Authority>;
+  openAuthority(opts?: {
+    create?: boolean;
+    /**
+     * the command prints the issuance's warnings itself (`warn`): the authority's log leaves out the ones it prints
+     * (`PRINTED_WARNING_CODES`), so a user at PKIM_LOG_LEVEL=warn reads each once
+     */
+    printsWarnings?: boolean;
+  }): Promise<Authority>;
   /** the local operator: the CLI runs with admin rights on its data directory */
   actor: Actor;
   /** the API contract's wire mappers (loaded on first use): `--json` prints what REST and tRPC answer */
@@ -60,6 +67,9 @@ export function refuseJsonWithoutJson(command: Command, json: boolean): void {
     );
 }
 
+/** the codes of the issuance warnings a command prints as `warning: …` lines and logs too (signing-pipeline.ts) */
+const PRINTED_WARNING_CODES = ['ca.no_urls'];
+
 /** CLI exit codes by error kind (documented in the README). */
 export const EXIT_CODES: Record<ErrorKind, number> = {
   internal: 1,
@@ -86,11 +96,11 @@ export function createCliContext(program: Command, io: CliIo): CliContext {
     const c = config();
     return { dataDir: c.dataDir, databaseUrl: c.databaseUrl, json: !!program.opts<{ json?: boolean }>().json };
   };
-  const logger = async (defaultLevel: string): Promise<Logger> => {
+  const logger = async (defaultLevel: string, omitCodes?: readonly string[]): Promise<Logger> => {
     const level = config().logLevel ?? defaultLevel;
     if (level === 'silent') return silentLogger(); // pino loads only when something may be logged
     const { createCliLogger } = await import('./lazy/logging-runtime');
-    return createCliLogger(level, config().logFormat, io);
+    return createCliLogger(level, config().logFormat, io, 2, omitCodes);
   };
   let who = 'unknown';
   try {
@@ -119,7 +129,8 @@ export function createCliContext(program: Command, io: CliIo): CliContext {
       if (!authority) {
         const c = config();
         // loaded on first use (a separate chunk of the compiled CLI, see lazy/authority-runtime.ts)
-        authority = Promise.all([import('./lazy/authority-runtime'), logger('silent')]).then(
+        const omit = opts?.printsWarnings ? PRINTED_WARNING_CODES : [];
+        authority = Promise.all([import('./lazy/authority-runtime'), logger('silent', omit)]).then(
           ([{ createAuthority }, log]) =>
             createAuthority({
               dataDir: c.dataDir,

@@ -1,7 +1,7 @@
 // The CLI's and the server's logger (pino, redacting secrets), loaded on first use like authority-runtime.ts.
 // Logs go to stderr: human-readable lines on a terminal (pino-pretty), JSON lines otherwise (files, journald,
 // containers) — PKIM_LOG_FORMAT=json|pretty forces one.
-import { pino, type Logger } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 import { LOG_REDACT_PATHS } from '@pkim/authority';
 import type { LogFormat } from '../config/cli-config';
 import { processIo, type CliIo } from '../cli-io';
@@ -14,14 +14,30 @@ export function logsArePretty(format: LogFormat, isTty: boolean): boolean {
 /**
  * A logger to stderr (fd 1: stdout) at `level`. `io`: a run's streams other than the process's (a test's in-process
  * run, tests/support/cli-in-process.ts) get the lines through their writers; the process's, pino's own sync writes.
+ * `omitCodes`: records whose `code` is one of these are not written (what the command prints itself as `warning: …`).
  */
 export async function createCliLogger(
   level: string,
   format: LogFormat,
   io: CliIo = processIo(),
   fd: 1 | 2 = 2,
+  omitCodes: readonly string[] = [],
 ): Promise<Logger> {
-  const options = { level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } };
+  const omitted = (first: unknown) =>
+    typeof first === 'object' && first !== null && omitCodes.includes((first as { code?: unknown }).code as string);
+  const options: LoggerOptions = {
+    level,
+    redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
+    ...(omitCodes.length
+      ? {
+          hooks: {
+            logMethod(args, method) {
+              if (!omitted(args[0])) method.apply(this, args);
+            },
+          },
+        }
+      : {}),
+  };
   const stream = fd === 2 ? io.stderr : io.stdout;
   const tty = !!stream.isTTY;
   if (stream !== process.stdout && stream !== process.stderr) {
