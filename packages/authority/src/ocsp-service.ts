@@ -593,7 +593,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
               // a newer answer kept meanwhile (another request read what another process stored since this read)
               // stays, and is the answer: what is served does not go backwards
               const kept = answerInMemory(answerKey, others, clock.now());
-              if (kept && kept.cert === answer.cert && !keepsNewer(answer, kept)) return kept;
+              if (kept?.cert === answer.cert && !keepsNewer(answer, kept)) return kept;
               dropAnswer(answerKey);
               if (answers.size >= ANSWER_CACHE_ENTRIES) dropAnswer(answers.keys().next().value!);
               answers.set(answerKey, { ...answer, checkedAt: clock.now(), others });
