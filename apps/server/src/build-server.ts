@@ -22,6 +22,7 @@ import {
 } from './request-budget';
 import { createServerMetrics, type ServerMetrics } from './server-metrics';
 import { startBackgroundJobs, type BackgroundJobs, type BackgroundJobsOptions } from './background-jobs';
+import { startDeltaCrlSchedule, type DeltaCrlSchedule } from './delta-crl-schedule';
 import { authPlugin } from './http/auth-plugin';
 import { requestLoggerFactory } from './http/request-logger';
 import { trpcPlugin } from './transports/trpc/trpc-plugin';
@@ -104,6 +105,8 @@ declare module 'fastify' {
       authority: Authority;
       metrics: ServerMetrics;
       jobs?: BackgroundJobs;
+      /** the Vault mounts' delta CRLs re-signed on their `delta_rebuild_interval` (delta-crl-schedule.ts) */
+      deltaCrls: DeltaCrlSchedule;
       /**
        * false while `startServer` still starts what listens (the first boot's administrator, the banner, the signal
        * handlers): /healthz and /readyz answer 503 `starting` until then. A server built otherwise is ready at once.
@@ -279,7 +282,11 @@ export async function buildServer(authority: Authority, options: BuildServerOpti
   });
   const secureCookies = options.secureCookies ?? !!options.https;
   const maxAge = options.relyingPartyMaxAgeSeconds ?? 5;
-  app.decorate('pkim', { authority, metrics, ready: true });
+  // a timer only while a Vault mount has delta CRLs on; its first look at the server's start (startServer) or when a
+  // config/crl is written or a delta CRL made in this process
+  const deltaCrls = startDeltaCrlSchedule(authority);
+  app.decorate('pkim', { authority, metrics, ready: true, deltaCrls });
+  app.addHook('onClose', async () => deltaCrls.stop());
 
   // the request id answers every request (set with the security headers below, in one hook)
   app.addHook('onResponse', (request, reply, done) => {

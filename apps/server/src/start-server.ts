@@ -381,6 +381,7 @@ export async function startServer(input: StartServerOptions = {}): Promise<Runni
   }
   if (o.publicBaseUrl) say(`public URL: ${o.publicBaseUrl}`, { publicUrl: o.publicBaseUrl });
   void app.pkim.jobs?.runOnce();
+  app.pkim.deltaCrls.poke(); // a mount with delta CRLs on: its first scheduled check one interval from now
 
   // started: /healthz answers 200 from here on, and a signal that came meanwhile closes now
   app.pkim.ready = true;

@@ -354,6 +354,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
         onCrlConfigured: (caId: string) => {
           timings.invalidate(caId);
           crl.invalidate([caId]);
+          crl.deltaSettingsChanged(); // delta CRLs on or off: the server's schedule looks again
         },
       }),
     // the Vault API's parts are stand-ins for the parts of the one Vault service

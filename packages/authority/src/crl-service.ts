@@ -94,9 +94,12 @@ interface CachedCrl {
  * connection committed (Store.otherCommits: `pkim cert revoke` beside the server shows at once), and before
  * nextUpdate is near.
  */
-export function createCrlService(
-  deps: CrlServiceDeps,
-): CrlService & { revocationStamp(caId: string): Promise<string>; invalidate(caIds: string[]): void } {
+export function createCrlService(deps: CrlServiceDeps): CrlService & {
+  revocationStamp(caId: string): Promise<string>;
+  invalidate(caIds: string[]): void;
+  /** a CRL configuration (a Vault mount's `config/crl`) was written in this process: tells `onDeltaActivity` */
+  deltaSettingsChanged(): void;
+} {
   // the cache holds complete CRLs by CA id and partitions by `<caId>/<start>-<end>`
   const { store, keys, clock, contexts } = deps;
   const validity = deps.crlValidityMs ?? 24 * 3_600_000;
@@ -104,6 +107,16 @@ export function createCrlService(
   const backgroundEntries = deps.backgroundEntries ?? 10_000;
   const cache = new Map<string, CachedCrl>();
   const inflight = new Map<string, Promise<CachedCrl>>();
+  const deltaListeners = new Set<() => void>();
+  const deltaActivity = () => {
+    for (const listener of deltaListeners) {
+      try {
+        listener();
+      } catch (e) {
+        deps.logger.warn({ err: toPkiError(e).message }, 'a delta CRL listener failed');
+      }
+    }
+  };
 
   async function revocationStamp(caId: string): Promise<string> {
     const counts = await store.certificates.countByStatus(caId);
@@ -261,6 +274,7 @@ export function createCrlService(
       };
       if (partition && cache.size > 1_000) evictPartitions();
       cache.set(delta ? deltaKey(ctx.ca.id) : keyOf(ctx.ca.id, partition), entry);
+      if (delta) deltaActivity();
       return entry;
     } catch (e) {
       throw await recordFailure(deps, actor, 'crl.generate_failed', caId, e);
@@ -359,6 +373,11 @@ export function createCrlService(
   return {
     revocationStamp,
     currentDelta,
+    onDeltaActivity(listener) {
+      deltaListeners.add(listener);
+      return () => deltaListeners.delete(listener);
+    },
+    deltaSettingsChanged: deltaActivity,
     /** a revocation in this process: the next `current` rebuilds instead of waiting for the recheck window */
     invalidate(caIds) {
       const ids = new Set(caIds);

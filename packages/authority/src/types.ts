@@ -509,6 +509,12 @@ export interface CrlService {
     { der: Uint8Array; crlNumber: number; thisUpdate: number; nextUpdate: number; baseCrlNumber: number } | undefined
   >;
   /**
+   * `listener` is called when the delta CRLs may want the server's rebuild schedule (apps/server
+   * delta-crl-schedule.ts): a delta CRL made in this process, a Vault mount's `config/crl` written in it. Synchronous
+   * and cheap (the schedule only wakes); returns the function that removes the listener
+   */
+  onDeltaActivity(listener: () => void): () => void;
+  /**
    * the refresh job's part for partitions (docs/crl.md): when the CA gives new certificates partitions, builds the
    * partition CRL of every window holding a certificate not yet expired that this process has not built, or whose
    * nextUpdate is less than `refreshBeforeMs` (or a quarter of its validity) away; returns those built

@@ -6,10 +6,18 @@
 // -use_deltas` with base + delta sees a certificate revoked after the base as revoked. OpenBao's refusals of
 // `config/crl` change nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { opensslCrlVerify, opensslRaw, withTempDir } from '../../../../tests/support/verifiers';
-import { openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { opensslCrlVerify } from '../../../../tests/support/verifiers';
+import {
+  crlNumberOf,
+  issueWebLeaf,
+  crlPemOf,
+  openVaultFixture,
+  vaultCall,
+  vaultRaw,
+  verifyLeafWithCrls,
+  WEB_ROLE,
+  type VaultFixture,
+} from './vault-test-support';
 
 let f: VaultFixture;
 beforeAll(async () => {
@@ -19,40 +27,12 @@ afterAll(async () => f?.close());
 
 const DELTA_URL = 'http://crl.example.org/pki/delta.crl';
 
-async function der(path: string): Promise<Uint8Array> {
-  const r = await fetch(`${f.url}/v1/${path}`);
-  expect(r.status, path).toBe(200);
-  return new Uint8Array(await r.arrayBuffer());
-}
+const der = (path: string) => vaultRaw(f, path);
+const leaf = (name: string) => issueWebLeaf(f, name);
 
-async function leaf(name: string): Promise<{ pem: string; serial: string }> {
-  const r = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: `${name}.example.com` });
-  expect(r.status, r.text).toBe(200);
-  return { pem: `${r.body.data.certificate}\n`, serial: r.body.data.serial_number };
-}
-
-const pemOf = (d: Uint8Array) =>
-  `-----BEGIN X509 CRL-----\n${Buffer.from(d).toString('base64')}\n-----END X509 CRL-----\n`;
-
-/** `openssl verify -crl_check [-use_deltas -extended_crl]` of a leaf of the mount's intermediate with the CRLs given */
-function verifyWith(leafPem: string, crls: Uint8Array[], useDeltas: boolean): { ok: boolean; output: string } {
-  return withTempDir((dir) => {
-    writeFileSync(join(dir, 'root.pem'), f.rootPem);
-    writeFileSync(join(dir, 'inter.pem'), f.intermediatePem);
-    writeFileSync(join(dir, 'leaf.pem'), leafPem);
-    const args = ['verify', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'inter.pem'), '-crl_check'];
-    // -extended_crl: without it openssl may take a delta CRL for a complete one (x509_vfy.c get_crl_score)
-    if (useDeltas) args.push('-use_deltas', '-extended_crl');
-    crls.forEach((c, i) => {
-      writeFileSync(join(dir, `crl${i}.pem`), pemOf(c));
-      args.push('-CRLfile', join(dir, `crl${i}.pem`));
-    });
-    const r = opensslRaw([...args, join(dir, 'leaf.pem')]);
-    return { ok: r.status === 0, output: r.output };
-  });
-}
-
-const crlNumberOf = (text: string) => Number(/X509v3 CRL Number:\s*\n\s*(\d+)/.exec(text)?.[1]);
+const pemOf = crlPemOf;
+const verifyWith = (leafPem: string, crls: Uint8Array[], useDeltas: boolean) =>
+  verifyLeafWithCrls(f, leafPem, crls, useDeltas);
 
 describe('delta CRLs', () => {
   it("refuses OpenBao's bad config/crl combinations, changing nothing", async () => {

@@ -2,12 +2,13 @@
 // the mount `pki` bound to the intermediate, an admin API token used as X-Vault-Token, the server on 127.0.0.1.
 import { execFile } from 'node:child_process';
 import { connect } from 'node:net';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Authority, AuthorityConfig } from '@pkim/authority';
 import { buildServer } from '@pkim/server';
 import { expect } from 'vitest';
-import { opensslText, opensslVerify } from '../../../../tests/support/verifiers';
+import { opensslRaw, opensslText, opensslVerify, withTempDir } from '../../../../tests/support/verifiers';
 import {
   ACTORS,
   createIssuingCa,
@@ -186,4 +187,54 @@ export function expectExactUrls(
   expect(text.match(/OCSP - URI:[^\s]+/g) ?? []).toEqual(ocsp.map((u) => `OCSP - URI:${u}`));
   expect(text.match(/CA Issuers - URI:[^\s]+/g) ?? []).toEqual(aia.map((u) => `CA Issuers - URI:${u}`));
   expect(text).not.toContain(notHost);
+}
+
+/** a DER CRL as PEM */
+export const crlPemOf = (der: Uint8Array) =>
+  `-----BEGIN X509 CRL-----\n${Buffer.from(der).toString('base64')}\n-----END X509 CRL-----\n`;
+
+/** the CRL Number `openssl crl -text` prints */
+export const crlNumberOf = (text: string) => Number(/X509v3 CRL Number:\s*\n\s*(\d+)/.exec(text)?.[1]);
+
+/**
+ * `openssl verify -crl_check [-use_deltas -extended_crl]` of a leaf of the fixture's intermediate with the CRLs given
+ * (complete and delta CRLs of the intermediate)
+ */
+export function verifyLeafWithCrls(
+  f: Pick<VaultFixture, 'rootPem' | 'intermediatePem'>,
+  leafPem: string,
+  crls: Uint8Array[],
+  useDeltas: boolean,
+): { ok: boolean; output: string } {
+  return withTempDir((dir) => {
+    writeFileSync(join(dir, 'root.pem'), f.rootPem);
+    writeFileSync(join(dir, 'inter.pem'), f.intermediatePem);
+    writeFileSync(join(dir, 'leaf.pem'), leafPem);
+    const args = ['verify', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'inter.pem'), '-crl_check'];
+    // -extended_crl: without it openssl may take a delta CRL for a complete one (x509_vfy.c get_crl_score)
+    if (useDeltas) args.push('-use_deltas', '-extended_crl');
+    crls.forEach((c, i) => {
+      writeFileSync(join(dir, `crl${i}.pem`), crlPemOf(c));
+      args.push('-CRLfile', join(dir, `crl${i}.pem`));
+    });
+    const r = opensslRaw([...args, join(dir, 'leaf.pem')]);
+    return { ok: r.status === 0, output: r.output };
+  });
+}
+
+/** a raw Vault path without a token (`pki/crl`, `pki/crl/delta`): 200 and its body */
+export async function vaultRaw(f: Pick<VaultFixture, 'url'>, path: string): Promise<Uint8Array> {
+  const r = await fetch(`${f.url}/v1/${path}`);
+  expect(r.status, path).toBe(200);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+/** a leaf `<name>.example.com` issued through `pki/issue/web`: its PEM (with a newline) and serial */
+export async function issueWebLeaf(
+  f: Pick<VaultFixture, 'url' | 'token'>,
+  name: string,
+): Promise<{ pem: string; serial: string }> {
+  const r = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: `${name}.example.com` });
+  expect(r.status, r.text).toBe(200);
+  return { pem: `${r.body.data.certificate}\n`, serial: r.body.data.serial_number };
 }

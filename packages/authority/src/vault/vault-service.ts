@@ -11,6 +11,7 @@ import { createVaultIssuerService } from './vault-issuer-service';
 import { createVaultSignIntermediate } from './vault-sign-intermediate';
 import { createVaultGenerateCa } from './vault-generate-ca';
 import { createVaultAutoTidy } from './vault-auto-tidy';
+import { createVaultDeltaRebuild } from './vault-delta-rebuild';
 import { createVaultRevocationLists } from './vault-revocation-lists';
 import { keystoreOverview } from './vault-keystore-overview';
 import { createVaultKeyService } from './vault-keys';
@@ -105,6 +106,14 @@ export function createVaultService(deps: VaultServiceDeps) {
       logger: deps.logger,
       mounts,
       pki: { startTidy, lastTidyAt: pkiCore.lastTidyAt },
+    }),
+    /** `delta_rebuild_interval`: what the server's delta CRL schedule asks for (vault-delta-rebuild.ts) */
+    ...createVaultDeltaRebuild({
+      store: deps.store,
+      clock: deps.clock,
+      logger: deps.logger,
+      mounts,
+      crl: deps.crl,
     }),
     ...createVaultIssueService({
       clock: deps.clock,
