@@ -39,7 +39,7 @@ const BAD: Record<string, string> = {
   'cert renew': 'cert renew 0badc0de',
   'cert bulk': 'cert bulk --ca issuing --csv OUT/bad.csv',
   'cert revoke-batch': 'cert revoke-batch --serials-file OUT/missing.txt',
-  'cert renew-batch': 'cert renew-batch --ca no-such-ca',
+  'cert renew-batch': 'cert renew-batch --profile no-such-profile',
   'cert download-batch': 'cert download-batch --ca no-such-ca --out OUT/certs.zip',
   'crl generate': 'crl generate --ca no-such-ca',
   'audit list': 'audit list --limit 0',

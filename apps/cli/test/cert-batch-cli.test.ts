@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { runPkim } from '../../../tests/support/cli-in-process';
@@ -174,5 +174,31 @@ describe('pkim cert revoke-batch, renew-batch, download-batch', { timeout: 300_0
       expect(v.ok, v.output).toBe(true);
       expect(Buffer.from(members[name.replace('.chain.pem', '.pem')]!).toString('utf8')).toBe(leaf);
     }
+  });
+  it('a filter naming no profile (and no certificate) or no CA is refused in one line, exit ≠ 0, nothing done', () => {
+    const before = pkim('cert', 'list', '--limit', '1000', '--json').stdout;
+    const refused = (args: string[], code: string) => {
+      const r = pkim(...args);
+      expect([args.join(' '), r.code === 0]).toEqual([args.join(' '), false]);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(code);
+    };
+    for (const batch of [
+      ['renew-batch'],
+      ['revoke-batch', '--reason', 'superseded'],
+      ['download-batch', '--out', join(dir, 'none.zip')],
+    ]) {
+      refused(['cert', ...batch, '--profile', 'tls-servre'], 'profile.not_found');
+      refused(['cert', ...batch, '--ca', 'issuign'], 'ca.not_found');
+    }
+    refused(['cert', 'list', '--profile', 'tls-servre'], 'profile.not_found');
+    refused(['cert', 'list', '--profile', 'tls-servre', '--format', 'csv'], 'profile.not_found');
+    refused(['cert', 'list', '--ca', 'issuign'], 'ca.not_found');
+    expect(pkim('cert', 'list', '--limit', '1000', '--json').stdout).toBe(before);
+    expect(existsSync(join(dir, 'none.zip'))).toBe(false);
+    // a profile no certificate has yet is no typo: an empty list
+    const r = pkim('cert', 'list', '--profile', 'code-signing', '--json');
+    expect([r.code, r.json<{ items: unknown[] }>().items]).toEqual([0, []]);
   });
 });

@@ -380,4 +380,41 @@ describe('bulk jobs over HTTP (REST and tRPC)', { timeout: 180_000 }, () => {
     expect(await publicKey(newId)).not.toBe(await publicKey(oldId));
     await verifies(newId);
   });
+  it('a profile filter naming no profile and no certificate: 404 profile.not_found over REST and tRPC', async () => {
+    const before = (await authority.certificates.list({ caId: issuingId, limit: 500 })).items.length;
+    const typo = { profile: 'tls-servre' };
+    for (const path of ['/bulk/renew', '/bulk/revoke', '/bulk/download']) {
+      const r = await rest('POST', path, path === '/bulk/revoke' ? { ...typo, reason: 'superseded' } : typo);
+      expect([path, r.status, json(r).code]).toEqual([path, 404, 'profile.not_found']);
+      expect(json(r).message).toBe(
+        "no certificate profile 'tls-servre', and no certificate carries that name: the filter would match nothing",
+      );
+    }
+    const viaTrpc = await trpc('bulk.renew', typo, true);
+    expect([viaTrpc.status, viaTrpc.error?.data.pkiCode]).toEqual([404, 'profile.not_found']);
+    const listed = await rest('GET', '/certificates?profile=tls-servre');
+    expect([listed.status, json(listed).code]).toEqual([404, 'profile.not_found']);
+    const report = await rest('GET', '/certificates/export?format=csv&profile=tls-servre');
+    expect([report.status, json(report).code]).toEqual([404, 'profile.not_found']);
+    // a real profile that no certificate has yet: an empty listing, no error
+    const unused = await rest('GET', '/certificates?profile=tls-client');
+    expect([unused.status, json(unused).items]).toEqual([200, []]);
+
+    // a profile deleted since still filters its certificates: they keep its name
+    const gone = { ...BUILT_IN_PROFILES['tls-server'], name: 'bk-gone' };
+    await authority.profileCatalog.create(gone, ACTORS.admin);
+    const id = await leaf('gone.profile.example', 'bk-gone');
+    await verifies(id);
+    await authority.profileCatalog.delete('bk-gone', ACTORS.admin);
+    const kept = await rest('GET', '/certificates?profile=bk-gone');
+    expect([kept.status, json(kept).items.map((c: { id: string }) => c.id)]).toEqual([200, [id]]);
+    // …and nothing matched besides it (a revoked one): an empty answer, not profile.not_found
+    const none = await rest('GET', '/certificates?profile=bk-gone&status=revoked');
+    expect([none.status, json(none).items]).toEqual([200, []]);
+    const dl = await rest('POST', '/bulk/download', { profile: 'bk-gone' });
+    expect(dl.status, Buffer.from(dl.bytes).toString()).toBe(201);
+    const { job } = await finished((json(dl) as BulkJobDto).id);
+    expect(job).toMatchObject({ kind: 'download', state: 'succeeded', total: 1, succeeded: 1 });
+    expect((await authority.certificates.list({ caId: issuingId, limit: 500 })).items).toHaveLength(before + 1);
+  });
 });

@@ -9,6 +9,7 @@ import { checkActorMayUseCa, visibleCaIds } from './signing/provisioner-policy';
 import { resolveCaRef } from './ca-context';
 import { authorize } from './permissions';
 import { certificateAt } from './certificate-view';
+import { checkProfileFilter, type ProfileExists } from './profile-filter';
 
 export interface CertificateServiceDeps {
   store: Store;
@@ -16,6 +17,8 @@ export interface CertificateServiceDeps {
   logger: Logger;
   /** told after a revocation commits: the CAs whose CRL changed, the certificates revoked (their OCSP responses) */
   onRevoked?: (caIds: string[], revoked?: { caId: string; serialHex: string }[]) => void;
+  /** a listing's profile filter naming no profile and no certificate is refused (profile-filter.ts) */
+  profileExists?: ProfileExists;
 }
 
 /** shortest serial or fingerprint prefix accepted as a certificate reference (hex characters) */
@@ -185,17 +188,16 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     },
     find,
     /**
-     * `caId` may be a CA id or name: references are resolved here, never by a transport. Statuses as read now (the
-     * filter and the rows: an active certificate past its notAfter is expired).
+     * `caId` may be a CA id or name: references are resolved here, never by a transport (`ca.not_found`), and a
+     * profile filter that is a typo is `profile.not_found` (checkProfileFilter; on the first page). Statuses as read
+     * now (the filter and the rows: an active certificate past its notAfter is expired).
      */
     async list(q, actor) {
       const now = clock.now();
-      const page = await store.certificates.list({
-        ...q,
-        now,
-        caId: q.caId ? await resolveCaRef(store, q.caId) : undefined,
-        caIds: await scope(actor),
-      });
+      const caId = q.caId ? await resolveCaRef(store, q.caId) : undefined;
+      const caIds = await scope(actor);
+      if (!q.cursor) await checkProfileFilter(store, deps.profileExists, q.profile, caIds);
+      const page = await store.certificates.list({ ...q, now, caId, caIds });
       return { ...page, items: page.items.map((r) => certificateAt(r, now)) };
     },
     async expiringBefore(t, limit, actor) {

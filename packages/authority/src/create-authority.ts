@@ -273,7 +273,12 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
   };
   const cas = createCaService({ ...common, pipeline, onRevoked });
   const issuance = createIssuanceService({ pipeline });
-  const certificates = createCertificateService({ store, clock, logger, onRevoked });
+  /** a profile of this name in effect now (what a listing's profile filter asks: profile-filter.ts) */
+  const profileExists = async (name: string) => {
+    await profileView.fresh(name);
+    return profileParts.entries().some((e) => e.profile.name === name);
+  };
+  const certificates = createCertificateService({ store, clock, logger, onRevoked, profileExists });
   const requests = createRequestService({ ...common, pipeline });
   const timings = createRevocationTimings(store, clock);
   const crl = createCrlService({
@@ -487,7 +492,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
     vault,
     insights,
     exports: exportsService,
-    inventory: createInventoryService({ store, clock }),
+    inventory: createInventoryService({ store, clock, profileExists }),
     renewal,
     bulk,
     batch,

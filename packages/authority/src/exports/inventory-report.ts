@@ -21,6 +21,7 @@ import { resolveCaRef } from '../ca-context';
 import { authorize, hasPermission } from '../permissions';
 import { visibleCaIds } from '../signing/provisioner-policy';
 import type { Actor } from '../types';
+import { checkProfileFilter, type ProfileExists } from '../profile-filter';
 
 export const INVENTORY_FORMATS = ['csv', 'json'] as const;
 export type InventoryFormat = (typeof INVENTORY_FORMATS)[number];
@@ -87,6 +88,8 @@ export interface InventoryServiceDeps {
   clock: Clock;
   /** rows per keyset page (default PAGE; tests use a few to cross page boundaries) */
   pageSize?: number;
+  /** a profile filter naming no profile and no certificate is refused before the report starts (profile-filter.ts) */
+  profileExists?: ProfileExists;
 }
 
 /** the SANs of a certificate as one CSV field: `DNS:a;IP:b;email:c;URI:d` */
@@ -147,9 +150,10 @@ export function createInventoryService(deps: InventoryServiceDeps): InventorySer
     const caId = filter.caId ? await resolveCaRef(store, filter.caId) : undefined;
     const cas = await store.cas.list();
     const query: CertificateQuery = { ...filter, caId, caIds: visibleCaIds(actor, cas) };
-    if (hasPermission(actor, 'certificate:read')) return query;
-    authorize(actor, 'request:read'); // a requester: only what its own requests produced
-    return { ...query, requester: actor.id };
+    // a requester: only what its own requests produced
+    if (!hasPermission(actor, 'certificate:read')) authorize(actor, 'request:read');
+    await checkProfileFilter(store, deps.profileExists, filter.profile, query.caIds);
+    return hasPermission(actor, 'certificate:read') ? query : { ...query, requester: actor.id };
   }
 
   /** every row of the query, page by page along the listing's keyset cursor */

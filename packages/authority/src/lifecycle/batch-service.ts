@@ -141,7 +141,11 @@ export function createBatchService(deps: BatchServiceDeps): BatchService {
     }
   }
 
-  /** the selection as references (certificate ids for a filter), checked for size */
+  /**
+   * the selection as references (certificate ids for a filter), checked for size; a filter's CA or profile that names
+   * nothing is refused by the listing (`ca.not_found`; `profile.not_found` when no profile of that name is in effect
+   * and no certificate carries it — a deleted profile still selects its certificates: profile-filter.ts)
+   */
   async function select(s: BatchSelection, actor: Actor, defaultStatus?: 'active'): Promise<string[]> {
     const hasFilter =
       s.ca !== undefined || s.profile !== undefined || s.expiringBefore !== undefined || s.search !== undefined;
