@@ -29,10 +29,11 @@ export interface CliContext {
   openAuthority(opts?: {
     create?: boolean;
     /**
-     * the command prints the issuance's warnings itself (`warn`): the authority's log leaves out the ones it prints
-     * (`PRINTED_WARNING_CODES`), so a user at PKIM_LOG_LEVEL=warn reads each once
+     * the warnings the command prints itself (`warn`): an issuance's, a file with a private key's. The authority's
+     * log leaves out the records they stand for (`PRINTED_WARNING_CODES`), so a user at PKIM_LOG_LEVEL=warn reads
+     * each once
      */
-    printsWarnings?: boolean;
+    printsWarnings?: readonly PrintedWarnings[];
   }): Promise<Authority>;
   /** the local operator: the CLI runs with admin rights on its data directory */
   actor: Actor;
@@ -67,8 +68,14 @@ export function refuseJsonWithoutJson(command: Command, json: boolean): void {
     );
 }
 
-/** the codes of the issuance warnings a command prints as `warning: …` lines and logs too (signing-pipeline.ts) */
-const PRINTED_WARNING_CODES = ['ca.no_urls'];
+/** the `code`s of the authority's log records a command's `warning: …` lines say again, by what the command does */
+const PRINTED_WARNING_CODES = {
+  /** an issuance's warnings (signing-pipeline.ts): cert issue, cert sign, request approve */
+  issuance: ['ca.no_urls'],
+  /** a file holding a private key (exports/export-service.ts): cert export, cert bulk --keys-zip */
+  keyExport: ['private_key.exported'],
+} as const;
+export type PrintedWarnings = keyof typeof PRINTED_WARNING_CODES;
 
 /** CLI exit codes by error kind (documented in the README). */
 export const EXIT_CODES: Record<ErrorKind, number> = {
@@ -129,7 +136,7 @@ export function createCliContext(program: Command, io: CliIo): CliContext {
       if (!authority) {
         const c = config();
         // loaded on first use (a separate chunk of the compiled CLI, see lazy/authority-runtime.ts)
-        const omit = opts?.printsWarnings ? PRINTED_WARNING_CODES : [];
+        const omit = (opts?.printsWarnings ?? []).flatMap((w) => PRINTED_WARNING_CODES[w]);
         authority = Promise.all([import('./lazy/authority-runtime'), logger('silent', omit)]).then(
           ([{ createAuthority }, log]) =>
             createAuthority({

@@ -82,7 +82,7 @@ export function registerCertBulkCommand(cert: Command, ctx: CliContext): void {
         }
         const csv = readInputFile(o.csv, 'CSV');
         const password = readPasswordFile(o.passwordFile);
-        const a = await ctx.openAuthority();
+        const a = await ctx.openAuthority({ printsWarnings: ['keyExport'] });
         const bar = createProgressBar({
           enabled: !ctx.options().json,
           stream: ctx.io.stderr,

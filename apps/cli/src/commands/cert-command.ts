@@ -90,7 +90,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
         if (!o.subject && !o.cn) throw new PkiError('input.invalid', 'give --cn NAME or --subject DN');
         if (o.subject && o.cn) throw new PkiError('input.invalid', '--cn and --subject exclude each other');
         const subject = o.subject ?? `CN=${o.cn ?? ''}`;
-        const a = await ctx.openAuthority({ printsWarnings: true });
+        const a = await ctx.openAuthority({ printsWarnings: ['issuance'] });
         const issued = await a.issuance.issueWithKey(
           {
             caId: o.ca,
@@ -143,7 +143,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
           validity?: number;
         } & IssueOutputs,
       ) => {
-        const a = await ctx.openAuthority({ printsWarnings: true });
+        const a = await ctx.openAuthority({ printsWarnings: ['issuance'] });
         const issued = await a.issuance.issueFromCsr(
           {
             caId: o.ca,

@@ -43,7 +43,7 @@ export function registerCertLifecycleCommands(program: Command, ctx: CliContext)
           force?: boolean;
         },
       ) => {
-        const a = await ctx.openAuthority();
+        const a = await ctx.openAuthority({ printsWarnings: ['keyExport'] });
         let out = o.out;
         if (out === undefined) {
           const { certificate } = await a.certificates.get(ref);

@@ -96,7 +96,7 @@ export function registerRequestCommand(program: Command, ctx: CliContext): void 
     .description('approve a pending request (issues the certificate)')
     .option('--out <file>', 'write the certificate PEM here')
     .action(async (id: string, o: { out?: string }) => {
-      const a = await ctx.openAuthority({ printsWarnings: true });
+      const a = await ctx.openAuthority({ printsWarnings: ['issuance'] });
       const r = await a.requests.approve(id, ctx.actor);
       ctx.warn(r.issued.warnings);
       if (o.out) writeOutputFile(o.out, r.issued.certificatePem);

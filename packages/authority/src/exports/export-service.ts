@@ -72,6 +72,12 @@ export interface ExportServiceDeps {
   findCertificate(ref: string): Promise<CertificateRow>;
 }
 
+/**
+ * the `code` of the log record of an export holding a private key (a CLI command that prints PRIVATE_KEY_WARNING
+ * leaves the record out of its log: apps/cli's PRINTED_WARNING_CODES)
+ */
+export const PRIVATE_KEY_EXPORTED = 'private_key.exported';
+
 export const PRIVATE_KEY_WARNING =
   'this file contains the PRIVATE KEY of the certificate, encrypted with the export password: store it like the ' +
   'key itself, send the password by another channel, delete copies you do not need';
@@ -163,7 +169,10 @@ export function createExportService(deps: ExportServiceDeps): ExportService {
         ],
       });
       if (out.containsPrivateKey) {
-        deps.logger.warn({ certificateId: row.id, actor: actor.id, format: o.format }, 'private key exported');
+        deps.logger.warn(
+          { certificateId: row.id, actor: actor.id, format: o.format, code: PRIVATE_KEY_EXPORTED },
+          'private key exported',
+        );
       }
       return out.containsPrivateKey ? { ...out, warning: PRIVATE_KEY_WARNING } : out;
     } catch (e) {
@@ -258,7 +267,10 @@ export function createExportService(deps: ExportServiceDeps): ExportService {
         }),
       ),
     });
-    deps.logger.warn({ certificates: items.length, actor: actor.id, fileName }, 'private keys exported (bulk)');
+    deps.logger.warn(
+      { certificates: items.length, actor: actor.id, fileName, code: PRIVATE_KEY_EXPORTED },
+      'private keys exported (bulk)',
+    );
     return {
       fileName,
       mediaType: 'application/zip',
