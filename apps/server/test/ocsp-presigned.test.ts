@@ -90,6 +90,7 @@ function holdNextPut(authority: Authority) {
 /**
  * A response signed earlier and written later (a slow request, the refresh job) does not replace the newer one: the
  * stored response, what the next request is answered (its thisUpdate the GET's Last-Modified), does not go backwards.
+ * The request whose write lost is answered what the store kept (put returns it), not what it signed.
  */
 async function olderWriteKeepsNewer(authority: Authority, p: OcspPki, name: string, clock: ManualClock) {
   const leaf = await ocspLeaf(authority, p.issuingId, `${name}-older.example.test`);
@@ -102,10 +103,21 @@ async function olderWriteKeepsNewer(authority: Authority, p: OcspPki, name: stri
     clock.advance(2_000);
     const newer = await authority.ocsp.respond(req); // signed 2 s later and stored
     hold.release();
-    const older = await slow;
-    expect([older.thisUpdate, newer.thisUpdate]).toEqual([olderAt, olderAt + 2_000]);
+    const older = await slow; // its write lost to the newer one: answered the newer one
+    expect([older.thisUpdate, newer.thisUpdate]).toEqual([olderAt + 2_000, olderAt + 2_000]);
+    expect(Buffer.from(older.der).equals(Buffer.from(newer.der))).toBe(true);
     const row = (await internalsOf(authority).store.ocspResponses.lookup(p.issuingId, leaf.serial))!.response!;
     expect(row.thisUpdate).toBe(olderAt + 2_000);
+    expect(Buffer.from(row.der, 'base64').equals(Buffer.from(newer.der))).toBe(true);
+    // what a request stored is kept in memory: the next one, within the window, reads nothing
+    const reads = countReads(authority, leaf.serial);
+    try {
+      const fromMemory = await authority.ocsp.respond(req);
+      expect(reads.reads, 'answered from memory').toBe(0);
+      expect(Buffer.from(fromMemory.der).equals(Buffer.from(newer.der))).toBe(true);
+    } finally {
+      reads.restore();
+    }
     clock.advance(MEMORY_MS);
     const again = await authority.ocsp.respond(req);
     expect(again.thisUpdate).toBe(olderAt + 2_000);
@@ -160,12 +172,13 @@ async function unrelatedChangesKeepAnswer(authority: Authority, p: OcspPki, name
 async function revocationLeavesNoStaleGood(authority: Authority, p: OcspPki, name: string) {
   const leaf = await ocspLeaf(authority, p.issuingId, `${name}-r.example.test`);
   const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
-  await authority.ocsp.respond(req); // its response signed and stored (the first request)
+  const first = await authority.ocsp.respond(req); // its response signed and stored (the first request), kept
   const reads = countReads(authority, leaf.serial);
   try {
     const good = await authority.ocsp.respond(req);
     expect((await authority.ocsp.respond(req)).der).toEqual(good.der);
-    expect(reads.reads, 'the second answer came from memory').toBe(1);
+    expect(Buffer.from(good.der).equals(Buffer.from(first.der))).toBe(true);
+    expect(reads.reads, 'the answers came from memory').toBe(0);
     const inFlight = Array.from({ length: 8 }, () => authority.ocsp.respond(req));
     await authority.certificates.revoke(leaf.id, 'keyCompromise', ACTORS.admin);
     await Promise.all(inFlight);
@@ -435,6 +448,7 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
       (r) => r.statusKey !== 'good',
     );
     expect(row.statusKey).toMatch(/^revoked:/);
+    clock.advance(MEMORY_MS); // past what B signed and kept itself meanwhile (it may be another signature of "revoked")
     const again = await askB();
     expect(Buffer.from(again).equals(Buffer.from(row.der, 'base64'))).toBe(true);
     expect(statusOf(checked({ der: again, ...p, leafPem: leaf.pem }))).toBe('revoked');
@@ -457,7 +471,7 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
   it('keeps the newer stored response when one signed earlier is written after it', () =>
     olderWriteKeepsNewer(first, p, 'pg-presign', clock));
 
-  it('a "good" B signed from its read before A\'s revocation does not replace the revoked one', async () => {
+  it('a "good" B signed from its read before A\'s revocation loses to the revoked one: B answers that', async () => {
     const leaf = await ocspLeaf(first, p.issuingId, 'pg-presign-late.example.test');
     const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
     const storedRow = async () =>
@@ -471,12 +485,42 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
       expect(revoked?.statusKey).toMatch(/^revoked:/);
       clock.advance(1_000); // B signs after A did
       hold.release();
-      const b = await late;
-      expect(statusOf(checked({ der: b.der, ...p, leafPem: leaf.pem }))).toBe('good'); // as of its read
+      const b = await late; // B's "good" (signed from its read) lost to A's revoked: B answers what was kept
       expect(await storedRow()).toEqual(revoked);
-      const out = checked({ der: Buffer.from(revoked!.der, 'base64'), ...p, leafPem: leaf.pem });
+      expect(b.statuses).toEqual(['revoked']);
+      expect(b.thisUpdate).toBe(revoked!.thisUpdate);
+      expect(Buffer.from(b.der).equals(Buffer.from(revoked!.der, 'base64'))).toBe(true);
+      const out = checked({ der: b.der, ...p, leafPem: leaf.pem });
       expect(statusOf(out)).toBe('revoked');
       expect(out).toMatch(/Reason: keyCompromise/);
+    } finally {
+      hold.restore();
+    }
+  });
+  it("B's write that loses to A's newer response: B answers A's response, and keeps it in memory", async () => {
+    const leaf = await ocspLeaf(first, p.issuingId, 'pg-presign-lost.example.test');
+    const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+    const hold = holdNextPut(second);
+    try {
+      const slow = second.ocsp.respond(req); // nothing stored yet: B signs, its write held
+      await hold.held;
+      clock.advance(2_000);
+      const a = await first.ocsp.respond(req); // A signs 2 s later and stores
+      hold.release();
+      const b = await slow; // B's write lost: B answers A's response
+      expect(b.thisUpdate).toBe(a.thisUpdate);
+      expect(Buffer.from(b.der).equals(Buffer.from(a.der))).toBe(true);
+      const row = (await internalsOf(second).store.ocspResponses.lookup(p.issuingId, leaf.serial))!.response!;
+      expect(Buffer.from(row.der, 'base64').equals(Buffer.from(a.der))).toBe(true);
+      const reads = countReads(second, leaf.serial);
+      try {
+        const next = await second.ocsp.respond(req); // from B's memory: A's response
+        expect(reads.reads, 'answered from memory').toBe(0);
+        expect(Buffer.from(next.der).equals(Buffer.from(a.der))).toBe(true);
+      } finally {
+        reads.restore();
+      }
+      expect(statusOf(checked({ der: b.der, ...p, leafPem: leaf.pem }))).toBe('good');
     } finally {
       hold.restore();
     }
@@ -484,7 +528,8 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
   it("B's memory keeps the newer answer when a read made before A re-signed the response finishes last", async () => {
     const leaf = await ocspLeaf(first, p.issuingId, 'pg-presign-memory.example.test');
     const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
-    const older = await second.ocsp.respond(req); // signed and stored by B (the first request)
+    const older = await second.ocsp.respond(req); // signed and stored by B (the first request), kept in memory
+    clock.advance(MEMORY_MS); // B's next request reads the store
     const hold = holdNextStatusRead(second, leaf.serial);
     try {
       const slow = second.ocsp.respond(req);
@@ -492,7 +537,7 @@ describe('pre-signed OCSP responses with two servers on one PostgreSQL database'
       clock.advance(17 * HOUR); // past its refreshAt (24 h validity, refreshed 8 h before): A's refresh re-signs it
       expect((await first.maintenance.refreshOcsp()).failed).toBe(0);
       const row = (await internalsOf(second).store.ocspResponses.lookup(p.issuingId, leaf.serial))!.response!;
-      expect(row.thisUpdate).toBe((older.thisUpdate ?? 0) + 17 * HOUR);
+      expect(row.thisUpdate).toBe((older.thisUpdate ?? 0) + MEMORY_MS + 17 * HOUR);
       const newer = await second.ocsp.respond(req); // B reads A's response, keeps it in memory
       expect(newer.thisUpdate).toBe(row.thisUpdate);
       hold.release();

@@ -449,7 +449,8 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
   async function respondStored(
     caId: string,
     r: { serialHex: string; certIdDer: Uint8Array; hashAlgorithmOid: string },
-  ): Promise<(StoredAnswer & { cert: string }) | undefined> {
+    since: number,
+  ): Promise<(StoredAnswer & { cert: string; since: number }) | undefined> {
     const hashAlg = ALG_OF[r.hashAlgorithmOid];
     if (!hashAlg) return undefined;
     let found = await find(caId, r.serialHex, hashAlg);
@@ -478,6 +479,7 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
         thisUpdate: stored.thisUpdate,
         nextUpdate: stored.nextUpdate,
         cert,
+        since,
       };
     }
     const ctx = await contexts.load(caId);
@@ -489,10 +491,29 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     // (an earlier certificate of a CA is signed per request: its CA's own response row holds its current certificate)
     const storable = !('fromHistory' in found);
     if (storable && b64(ocspCertIdDer(ctx.certificateDer, found.serialHex, r.hashAlgorithmOid)) === certId) {
-      await store.ocspResponses.put([storedRow(found, hashAlg, r.certIdDer, der, now, validFor)]);
+      const row = storedRow(found, hashAlg, r.certIdDer, der, now, validFor);
+      const [kept] = await store.ocspResponses.put([row]);
+      // a response stored meanwhile that the write kept over this one (newer, or revoked while this one says good:
+      // signed by another request or process from a later read) is the answer — what is served does not go
+      // backwards — and the store did not change: the answers in memory (that one's, if this process stored it) stay
+      if (kept && kept.der !== row.der && kept.certId === certId && kept.nextUpdate > clock.now()) {
+        return {
+          der: Buffer.from(kept.der, 'base64'),
+          statuses: [kept.statusKey.startsWith('revoked:') ? 'revoked' : 'good'],
+          thisUpdate: kept.thisUpdate,
+          nextUpdate: kept.nextUpdate,
+          cert,
+          since,
+        };
+      }
+      // this response is what is stored: kept in memory if this process changed nothing of the certificate since the
+      // read (this write's own change aside: `since` moves past it)
+      const unchanged = unchangedSince(cert, since);
       forgetAnswersOf([cert]);
+      const keptSince = unchanged ? changes : since;
+      return { der, statuses: [l.status], thisUpdate: now, nextUpdate: now + validFor, cert, since: keptSince };
     }
-    return { der, statuses: [l.status], thisUpdate: now, nextUpdate: now + validFor, cert };
+    return { der, statuses: [l.status], thisUpdate: now, nextUpdate: now + validFor, cert, since };
   }
 
   /** what to sign for a certificate: SHA-1 always (what clients send), SHA-256 where a response of it is stored */
@@ -587,9 +608,10 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
           (mountCaIds && resolved.find((x) => x.caId && mountCaIds.includes(x.caId))?.caId) ?? options?.responderCaId;
         const single = resolved.length === 1 ? resolved[0] : undefined;
         if (!fixed && !parsed.nonce && single?.caId) {
-          const answer = await respondStored(single.caId, single.r);
-          if (answer) {
-            if (answerKey !== undefined && unchangedSince(answer.cert, since)) {
+          const stored = await respondStored(single.caId, single.r, since);
+          if (stored) {
+            const { since: readSince, ...answer } = stored;
+            if (answerKey !== undefined && unchangedSince(answer.cert, readSince)) {
               // a newer answer kept meanwhile (another request read what another process stored since this read)
               // stays, and is the answer: what is served does not go backwards
               const kept = answerInMemory(answerKey, others, clock.now());

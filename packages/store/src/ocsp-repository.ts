@@ -128,10 +128,18 @@ const revokedSql = (table: string) => `(${table}.status_key like 'revoked:%')`;
  * before a revocation, stored after the revocation's response); a revoked one replaces a good one however old. One
  * statement: no read-then-write race between processes.
  */
-const KEEPS_NEWER = sql.raw(
+const KEEPS_NEWER =
   `${revokedSql('excluded')} > ${revokedSql('ocsp_responses')} or (${revokedSql('excluded')} = ` +
-    `${revokedSql('ocsp_responses')} and excluded.this_update >= ocsp_responses.this_update)`,
-);
+  `${revokedSql('ocsp_responses')} and excluded.this_update >= ocsp_responses.this_update)`;
+
+/**
+ * A column of `put`'s upsert: the new response's where it wins (KEEPS_NEWER), else the stored one's. Every column of
+ * a conflicting row is "updated" — to itself where the stored response stays — so RETURNING gives the row the write
+ * kept, whichever won (an `ON CONFLICT … DO UPDATE … WHERE` that does not update returns nothing; a read after it
+ * would race another writer). Both engines evaluate every SET expression on the row as it was before the update.
+ */
+const keptColumn = (column: string) =>
+  sql.raw(`case when ${KEEPS_NEWER} then excluded.${column} else ocsp_responses.${column} end`);
 
 /** Pre-signed OCSP responses (docs/ocsp.md): derived data, written outside the unit of work like the key blobs. */
 export function createOcspResponseRepository(db: QueryDb, t: Tables, read: OcspLookupRead): OcspResponseRepository {
@@ -156,22 +164,22 @@ export function createOcspResponseRepository(db: QueryDb, t: Tables, read: OcspL
       ocspLookupFromArray(await read('subordinateCa', parentId, serialHex.toLowerCase(), hashAlg)),
 
     async put(rows: OcspResponseRow[]) {
-      if (rows.length === 0) return;
-      await db
+      if (rows.length === 0) return [];
+      return db
         .insert(O)
         .values(rows)
         .onConflictDoUpdate({
           target: [O.certificateId, O.hashAlg],
           set: {
-            statusKey: sql`excluded.status_key`,
-            certId: sql`excluded.cert_id`,
-            der: sql`excluded.der`,
-            thisUpdate: sql`excluded.this_update`,
-            nextUpdate: sql`excluded.next_update`,
-            refreshAt: sql`excluded.refresh_at`,
+            statusKey: keptColumn('status_key'),
+            certId: keptColumn('cert_id'),
+            der: keptColumn('der'),
+            thisUpdate: keptColumn('this_update'),
+            nextUpdate: keptColumn('next_update'),
+            refreshAt: keptColumn('refresh_at'),
           },
-          setWhere: KEEPS_NEWER,
-        });
+        })
+        .returning();
     },
 
     async due(now, limit) {

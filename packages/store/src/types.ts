@@ -753,9 +753,10 @@ export interface OcspResponseRepository {
   ): Promise<(OcspCertificateState & { response?: OcspResponseRow }) | undefined>;
   /**
    * inserts or replaces the responses of these certificates (per hash algorithm), keeping the stored one where it is
-   * newer (`thisUpdate`) or says revoked while the new one does not
+   * newer (`thisUpdate`) or says revoked while the new one does not; returns the row stored after the write for each
+   * certificate and hash algorithm written — the given one, or the one kept over it (in no particular order)
    */
-  put(rows: OcspResponseRow[]): Promise<void>;
+  put(rows: OcspResponseRow[]): Promise<OcspResponseRow[]>;
   /**
    * stored responses with `refreshAt <= now`, soonest first (the refresh job): the state of their certificate or
    * subordinate CA; a row whose certificate and CA are both gone comes with `notAfter` 0 (expired: deleted)

@@ -17,6 +17,7 @@ import type {
   CertificateStatus,
   CommitResult,
   GroupCommitPolicy,
+  OcspResponseRow,
   OpenStoreOptions,
   Page,
   Store,
@@ -2189,6 +2190,34 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await stored('sha256')).toEqual(signedAt(T0 + 70, 'good', 'sha256'));
       expect(await stored()).toEqual(signedAt(T0 + 60, revoked));
       expect((await store.ocspResponses.lookup(ca.id, other.serialHex))?.response).toEqual(otherAt(T0 + 20));
+    });
+
+    it('returns the response it kept: its own, or the stored one that won over it', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const [cert, other] = [makeCert(ca.id), makeCert(ca.id)];
+      await store.commit({ insertCa: [ca], insertCertificates: [cert, other] });
+      const signedAt = (thisUpdate: number, statusKey = 'good', certificateId = cert.id) => ({
+        ...response(certificateId, thisUpdate + 1000, statusKey),
+        der: Buffer.from(`der of ${statusKey} at ${thisUpdate}`).toString('base64'),
+        thisUpdate,
+      });
+      const revoked = `revoked:${T0 + 5}:1`;
+      const byId = (rows: OcspResponseRow[]) =>
+        [...rows].sort((a, b) => a.certificateId.localeCompare(b.certificateId));
+
+      expect(await store.ocspResponses.put([])).toEqual([]);
+      expect(await store.ocspResponses.put([signedAt(T0 + 30)])).toEqual([signedAt(T0 + 30)]); // inserted
+      // two writers, the one that signed earlier writing second: told what the first stored
+      expect(await store.ocspResponses.put([signedAt(T0 + 20)])).toEqual([signedAt(T0 + 30)]);
+      expect(await store.ocspResponses.put([signedAt(T0 + 40)])).toEqual([signedAt(T0 + 40)]); // replaced
+      expect(await store.ocspResponses.put([signedAt(T0 + 35, revoked)])).toEqual([signedAt(T0 + 35, revoked)]);
+      // a "good" signed from a read before the revocation, however new: the revoked one
+      expect(await store.ocspResponses.put([signedAt(T0 + 50)])).toEqual([signedAt(T0 + 35, revoked)]);
+      // several rows: one kept row each, whichever won
+      const kept = await store.ocspResponses.put([signedAt(T0 + 60), signedAt(T0 + 10, 'good', other.id)]);
+      expect(byId(kept)).toEqual(byId([signedAt(T0 + 35, revoked), signedAt(T0 + 10, 'good', other.id)]));
+      expect((await store.ocspResponses.lookup(ca.id, cert.serialHex))?.response).toEqual(signedAt(T0 + 35, revoked));
     });
 
     it('keeps one response per CertID hash algorithm, and the responses of subordinate CA certificates', async () => {
