@@ -28,6 +28,29 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** `<dir>/work` and `<dir>/bin/pkim` (the CLI this test run built, as the reader has it after `npm link`) */
+function prepare(dir: string, script: string): { work: string; bin: string } {
+  const work = join(dir, 'work');
+  const bin = join(dir, 'bin');
+  mkdirSync(work);
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'pkim'), `#!/bin/sh\nexec "${process.execPath}" "${PKIM_BIN}" "$@"\n`);
+  chmodSync(join(bin, 'pkim'), 0o755);
+  writeFileSync(join(dir, 'walkthrough.sh'), script);
+  return { work, bin };
+}
+
+function docEnv(dir: string, bin: string, port: number, env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: `${bin}:${process.env.PATH ?? ''}`,
+    HOME: dir,
+    PKIM_DATA_DIR: join(dir, 'data'),
+    PKIM_PORT: String(port),
+    PKIM_LOG_LEVEL: 'warn',
+    ...env,
+  };
+}
+
 /** runs `script` with bash in `<dir>/work` (created); stdout and stderr together in `out` */
 export async function runDocScript(
   dir: string,
@@ -36,26 +59,12 @@ export async function runDocScript(
   /** more variables the walk-through lets its reader set (docs/acme.md: PKIM_ACME_HTTP01_PORT) */
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; out: string; work: string }> {
-  const work = join(dir, 'work');
-  const bin = join(dir, 'bin');
-  mkdirSync(work);
-  mkdirSync(bin);
-  // `pkim` as the reader has it after `npm link`: the CLI this test run built
-  writeFileSync(join(bin, 'pkim'), `#!/bin/sh\nexec "${process.execPath}" "${PKIM_BIN}" "$@"\n`);
-  chmodSync(join(bin, 'pkim'), 0o755);
-  writeFileSync(join(dir, 'walkthrough.sh'), script);
+  const { work, bin } = prepare(dir, script);
   const port = await freePort();
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [join(dir, 'walkthrough.sh')], {
       cwd: work,
-      env: {
-        PATH: `${bin}:${process.env.PATH ?? ''}`,
-        HOME: dir,
-        PKIM_DATA_DIR: join(dir, 'data'),
-        PKIM_PORT: String(port),
-        PKIM_LOG_LEVEL: 'warn',
-        ...env,
-      },
+      env: docEnv(dir, bin, port, env),
       timeout: timeoutMs,
     });
     let out = '';
@@ -64,6 +73,62 @@ export async function runDocScript(
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out, work }));
   });
+}
+
+export interface RunningDocScript {
+  /** http://127.0.0.1:<PKIM_PORT> */
+  base: string;
+  work: string;
+  /** stdout and stderr so far */
+  out(): string;
+  /** the exit code once the script has ended by itself, else undefined */
+  exited(): number | null | undefined;
+  /** SIGTERM to the script's process group (bash, `pkim serve`, what it started), then waits for bash to end */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `script` like runDocScript but does not wait for it: for a walk-through that ends in a foreground
+ * `pkim serve` the reader then uses (docs/oidc.md). It runs in a process group of its own, which stop() ends.
+ */
+export async function startDocScript(
+  dir: string,
+  script: string,
+  env: Record<string, string> = {},
+): Promise<RunningDocScript> {
+  const { work, bin } = prepare(dir, script);
+  const port = await freePort();
+  const child = spawn('bash', [join(dir, 'walkthrough.sh')], {
+    cwd: work,
+    env: docEnv(dir, bin, port, env),
+    detached: true,
+  });
+  let out = '';
+  let code: number | null | undefined;
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const closed = new Promise<void>((resolve) =>
+    child.on('close', (c) => {
+      code = c;
+      resolve();
+    }),
+  );
+  return {
+    base: `http://127.0.0.1:${port}`,
+    work,
+    out: () => out,
+    exited: () => code,
+    async stop() {
+      if (code === undefined) {
+        try {
+          process.kill(-child.pid!, 'SIGTERM');
+        } catch {
+          // the group is gone already
+        }
+      }
+      await closed;
+    },
+  };
 }
 
 /**

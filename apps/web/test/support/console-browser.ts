@@ -134,7 +134,7 @@ export interface ConsoleSession {
  * The run's Chromium (chromium-server.ts, the `web` project's global setup) when there is one, else a Chromium of
  * this file's own. Closing a connected browser closes only the connection (and its contexts).
  */
-async function openBrowser(): Promise<Browser> {
+export async function openBrowser(): Promise<Browser> {
   const endpoint = inject('pkimChromium');
   if (endpoint) return chromium.connect(endpoint);
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });

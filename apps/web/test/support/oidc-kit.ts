@@ -1,20 +1,12 @@
 // The OIDC sign-in end-to-end kit (apps/web/test/oidc-e2e-*.test.ts): a real OpenID provider (the `oidc-provider`
 // package) on 127.0.0.1, `pkim serve` configured for it, and the built console in Debian's Chromium (playwright-core).
-// The provider's accounts' `groups` claim decides the role in PKI Manager (PKIM_OIDC_ROLE_MAP).
+// The provider (tests/support/oidc-dev-provider.ts, what `npm run oidc:dev-provider` starts): its accounts' `groups`
+// claim decides the role in PKI Manager (PKIM_OIDC_ROLE_MAP).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import Provider from 'oidc-provider';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
+import { createDevProvider, DEV_CLIENT_ID } from '../../../../tests/support/oidc-dev-provider';
 import { openConsole, type ConsoleSession } from './console-browser';
-
-/** The provider's accounts: `groups` decides the role in PKI Manager (PKIM_OIDC_ROLE_MAP). */
-const ACCOUNTS: Record<string, { email: string; groups: string[] }> = {
-  alice: { email: 'alice@example.com', groups: ['staff', 'pki-admins'] },
-  bob: { email: 'bob@example.com', groups: ['pki-ops'] },
-  eve: { email: 'eve@example.com', groups: ['marketing'] },
-  // the same name as the local bootstrap administrator: must not take it over
-  admin: { email: 'mallory@example.com', groups: ['pki-audit'] },
-};
 
 export interface OidcConsole {
   idp: Server;
@@ -51,7 +43,7 @@ export async function openOidcConsole(): Promise<OidcConsole> {
       authority: {
         oidc: {
           issuer,
-          clientId: 'pkim-console',
+          clientId: DEV_CLIENT_ID,
           clientSecret: 'a-client-secret-for-tests-only',
           displayName: 'Example SSO',
           roleClaim: 'groups',
@@ -66,38 +58,11 @@ export async function openOidcConsole(): Promise<OidcConsole> {
   const { server, context, page } = session;
   const base = server.url;
   const { adminPassword } = session;
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: 'pkim-console',
-        client_secret: 'a-client-secret-for-tests-only',
-        redirect_uris: [`${base}/auth/oidc/callback`],
-        post_logout_redirect_uris: [`${base}/login`],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-    ],
-    pkce: { required: () => true },
-    scopes: ['openid', 'profile', 'email', 'groups'],
-    claims: { openid: ['sub'], profile: ['preferred_username', 'name'], email: ['email'], groups: ['groups'] },
-    findAccount: (_ctx, id) =>
-      Promise.resolve({
-        accountId: id,
-        claims: () =>
-          Promise.resolve({
-            sub: id,
-            preferred_username: id,
-            name: id,
-            email: ACCOUNTS[id]?.email ?? `${id}@example.com`,
-            groups: ACCOUNTS[id]?.groups ?? [],
-          }),
-      }),
-    features: { devInteractions: { enabled: true } },
-    cookies: { keys: ['oidc-provider-cookie-key-for-tests'] },
-  });
-  const callback = provider.callback();
-  handler = (req, res) => void callback(req, res);
+  handler = createDevProvider({
+    issuer,
+    consoleUrls: [base],
+    clientSecret: 'a-client-secret-for-tests-only',
+  }).handler;
   // the provider's dev pages import a web font: no network here, answer it empty
   await context.route(/fonts\.googleapis\.com/, (route) => route.fulfill({ status: 200, body: '' }));
 
