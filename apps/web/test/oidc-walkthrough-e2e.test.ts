@@ -14,6 +14,7 @@ import { markedBashBlock, startDocScript, type RunningDocScript } from '../../..
 import { tempDir } from '../../../tests/support/openssl-tools';
 import { requireBinary } from '../../../tests/support/verifiers';
 import { buildConsole, openBrowser, SERVER_WORK, WEB } from './support/console-browser';
+import { signInThroughDevProvider } from './support/oidc-kit';
 
 const DOC = 'docs/oidc.md';
 const script = (md: string): string => markedBashBlock(md, 'oidc-dev-provider', DOC);
@@ -66,21 +67,8 @@ describe('docs/oidc.md walk-through: the local provider, PKIM_OIDC_* and pkim se
     tmp.cleanup();
   });
 
-  /** from the console's sign-in page through the provider's development login and consent pages */
-  async function signInAs(login: string): Promise<void> {
-    await context.clearCookies();
-    await page.goto(`${run.base}/certificates`);
-    await page.waitForURL(/\/login/);
-    await page.getByRole('link', { name: 'Sign in with Local test IdP' }).click();
-    await page.waitForURL((u) => u.toString().startsWith(issuer));
-    await page.locator('input[name=login]').fill(login);
-    await page.locator('input[name=password]').fill('any password');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    const consent = page.getByRole('button', { name: 'Continue' });
-    await consent.waitFor(SERVER_WORK);
-    await consent.click();
-  }
-
+  const signInAs = (login: string) =>
+    signInThroughDevProvider({ context, page, base: run.base, issuer, name: 'Local test IdP' }, login);
   const role = () => page.getByRole('button', { name: 'Account menu' }).locator('[data-role]');
 
   it('prints the provider settings (not for production); the compiled pkim serve serves the console', async () => {

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { BrowserContext, Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { createDevProvider, DEV_CLIENT_ID } from '../../../../tests/support/oidc-dev-provider';
-import { openConsole, type ConsoleSession } from './console-browser';
+import { openConsole, SERVER_WORK, type ConsoleSession } from './console-browser';
 
 export interface OidcConsole {
   idp: Server;
@@ -25,6 +25,28 @@ export interface OidcConsole {
   /** the users in PKI Manager's database */
   sqlUsers(): Promise<{ username: string; role: string }[]>;
   close(): Promise<void>;
+}
+
+/**
+ * From the console's sign-in page (reached from /certificates) through the dev provider's login and consent pages,
+ * with a fresh cookie jar; `name` is the button's provider name (PKIM_OIDC_NAME).
+ */
+export async function signInThroughDevProvider(
+  at: { context: BrowserContext; page: Page; base: string; issuer: string; name: string },
+  login: string,
+): Promise<void> {
+  const { context, page } = at;
+  await context.clearCookies();
+  await page.goto(`${at.base}/certificates`);
+  await page.waitForURL(/\/login/);
+  await page.getByRole('link', { name: `Sign in with ${at.name}` }).click();
+  await page.waitForURL((u) => u.toString().startsWith(at.issuer));
+  await page.locator('input[name=login]').fill(login);
+  await page.locator('input[name=password]').fill('any-password');
+  await page.getByRole('button', { name: 'Sign-in' }).click();
+  const consent = page.getByRole('button', { name: 'Continue' });
+  await consent.waitFor(SERVER_WORK);
+  await consent.click();
 }
 
 /** The provider, `pkim serve` configured for it, and a browser page on the console (beforeAll: allow 240 s). */
@@ -66,20 +88,8 @@ export async function openOidcConsole(): Promise<OidcConsole> {
   // the provider's dev pages import a web font: no network here, answer it empty
   await context.route(/fonts\.googleapis\.com/, (route) => route.fulfill({ status: 200, body: '' }));
 
-  /** from the console's sign-in page through the provider's login and consent pages */
-  async function signInWithSso(login: string) {
-    await context.clearCookies();
-    await page.goto(`${base}/certificates`);
-    await page.waitForURL(/\/login/);
-    await page.getByRole('link', { name: 'Sign in with Example SSO' }).click();
-    await page.waitForURL((u) => u.toString().startsWith(issuer));
-    await page.locator('input[name=login]').fill(login);
-    await page.locator('input[name=password]').fill('any-password');
-    await page.getByRole('button', { name: 'Sign-in' }).click();
-    const consent = page.getByRole('button', { name: 'Continue' });
-    await consent.waitFor();
-    await consent.click();
-  }
+  const signInWithSso = (login: string) =>
+    signInThroughDevProvider({ context, page, base, issuer, name: 'Example SSO' }, login);
 
   async function sqlUsers() {
     return (await server.authority.auth.listUsers()).map((u) => ({ username: u.username, role: u.role }));
