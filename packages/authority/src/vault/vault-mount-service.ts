@@ -131,6 +131,8 @@ export interface VaultCrlConfig {
   auto_rebuild_grace_period: number;
   enable_delta: boolean;
   delta_rebuild_interval: number;
+  /** OpenBao's: `revoke` puts an expired certificate on the CRL too (false: a warning, nothing revoked) */
+  allow_expired_cert_revocation: boolean;
 }
 
 export const DEFAULT_LEASE_TTL = 768 * 3600;
@@ -151,7 +153,7 @@ const URL_FIELDS = {
   delta_crl_distribution_points: 'list',
 } as const;
 const CRL_DURATIONS = ['expiry', 'ocsp_expiry', 'auto_rebuild_grace_period', 'delta_rebuild_interval'] as const;
-const CRL_BOOLS = ['disable', 'ocsp_disable', 'auto_rebuild', 'enable_delta'] as const;
+const CRL_BOOLS = ['disable', 'ocsp_disable', 'auto_rebuild', 'enable_delta', 'allow_expired_cert_revocation'] as const;
 
 /** Vault's view of a CA's URLs; a mount written by the first version may still hold its own copy */
 function urlsOfMountCa(m: VaultMount, caUrls: CaUrlsJson | null): VaultUrlsConfig {
@@ -268,6 +270,7 @@ function defaultCrl(): VaultCrlConfig {
     auto_rebuild_grace_period: 12 * 3600,
     enable_delta: false,
     delta_rebuild_interval: 15 * 60,
+    allow_expired_cert_revocation: false,
   };
 }
 
@@ -950,7 +953,7 @@ export function createVaultMountService(deps: VaultMountServiceDeps) {
 
     async readCrlConfig(mountPath: string, actor: Actor): Promise<VaultCrlConfig> {
       authorize(actor, 'ca:read');
-      return (await requireMount(mountPath)).crl;
+      return { ...defaultCrl(), ...(await requireMount(mountPath)).crl };
     },
 
     async writeCrlConfig(mountPath: string, params: Record<string, unknown>, actor: Actor): Promise<VaultCrlConfig> {
@@ -1034,5 +1037,6 @@ export function crlConfigResponse(c: VaultCrlConfig): Record<string, unknown> {
     auto_rebuild_grace_period: formatShortDuration(c.auto_rebuild_grace_period),
     enable_delta: c.enable_delta,
     delta_rebuild_interval: formatShortDuration(c.delta_rebuild_interval),
+    allow_expired_cert_revocation: c.allow_expired_cert_revocation,
   };
 }

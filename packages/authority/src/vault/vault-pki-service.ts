@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PkiError, type Clock } from '@pkim/shared';
+import { PkiError, toPkiError, type Clock } from '@pkim/shared';
 import { fromPem, parseCertificate, splitPemBundle, toPem } from '@pkim/core';
 import type { CaRow, CertificateRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
@@ -47,6 +47,15 @@ export interface TidyStatus {
 
 /** Vault trims every PEM it emits. */
 export const trimPem = (pem: string) => pem.trim();
+
+/** the same certificate (its DER), however each PEM is wrapped */
+function sameCertificate(aPem: string, bPem: string): boolean {
+  try {
+    return Buffer.from(fromPem(aPem, 'CERTIFICATE')).equals(Buffer.from(fromPem(bPem, 'CERTIFICATE')));
+  } catch {
+    return false;
+  }
+}
 
 export interface VaultPkiServiceDeps {
   store: Store;
@@ -374,11 +383,20 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       }
       let serial = serialIn;
       if (pemIn) {
+        // OpenBao's checks and messages (pathRevokeWriteHandleCertificate)
+        if (pemIn.length < 75)
+          throw new PkiError(
+            'vault.invalid_parameter',
+            'provided certificate data was too short; perhaps a path was passed to the API rather than the contents ' +
+              'of a PEM file',
+          );
+        if (!/-----BEGIN [A-Z0-9 ]+-----/.test(pemIn))
+          throw new PkiError('vault.invalid_parameter', 'certificate contains no PEM data');
         let info;
         try {
           info = parseCertificate(fromPem(pemIn, 'CERTIFICATE'));
-        } catch {
-          throw new PkiError('vault.invalid_parameter', 'certificate could not be parsed');
+        } catch (e) {
+          throw new PkiError('vault.invalid_parameter', `certificate could not be parsed: ${toPkiError(e).message}`);
         }
         serial = info.serialHex;
       }
@@ -391,15 +409,24 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       }
       const row = await findIssued(mount, serial);
       if (!row) throw new PkiError('vault.cert_not_found', `certificate with serial ${serial} not found.`);
-      if (pemIn && trimPem(row.certificatePem) !== trimPem(pemIn)) {
-        throw new PkiError('vault.invalid_parameter', 'certificate was not issued by this mount');
+      if (pemIn && !sameCertificate(row.certificatePem, pemIn)) {
+        // OpenBao answers this with a 500; a 400 here (the request's certificate is not the one stored)
+        throw new PkiError(
+          'vault.invalid_parameter',
+          "certificate with same serial but unequal value already present in this cluster's storage; refusing to " +
+            'revoke',
+        );
       }
       if (options.withKey) checkKeyMatchesCertificate(keyPem, row.certificatePem);
       if (row.status === 'revoked') return { data: revocationData(row) };
-      if (row.notAfter <= clock.now()) {
+      // as OpenBao: ending within 2 s counts as expired, unless config/crl allow_expired_cert_revocation
+      if (row.notAfter < clock.now() + 2000 && !mount.crl.allow_expired_cert_revocation) {
         return {
           data: null,
-          warnings: [`certificate with serial ${toVaultSerial(row.serialHex)} already expired; refusing to add to CRL`],
+          warnings: [
+            `certificate with serial ${toVaultSerial(row.serialHex)} already expired; refusing to add to CRL. ` +
+              "Enable 'AllowExpiredCertRevocation' to allow revoking expired certificates.",
+          ],
         };
       }
       try {
