@@ -141,6 +141,26 @@ const KEEPS_NEWER =
 const keptColumn = (column: string) =>
   sql.raw(`case when ${KEEPS_NEWER} then excluded.${column} else ocsp_responses.${column} end`);
 
+/** whether response `a` wins over `b` for the same certificate and hash algorithm: KEEPS_NEWER in memory */
+function keepsNewer(a: OcspResponseRow, b: OcspResponseRow): boolean {
+  const aRevoked = a.statusKey.startsWith('revoked:');
+  return aRevoked === b.statusKey.startsWith('revoked:') ? a.thisUpdate >= b.thisUpdate : aRevoked;
+}
+
+/**
+ * One row per (certificate, hash algorithm), the one the store would keep (KEEPS_NEWER; the later of equals): one
+ * PostgreSQL upsert may not name a row twice ("ON CONFLICT DO UPDATE command cannot affect row a second time").
+ */
+function newestPerKey(rows: OcspResponseRow[]): OcspResponseRow[] {
+  const byKey = new Map<string, OcspResponseRow>();
+  for (const row of rows) {
+    const key = `${row.hashAlg}:${row.certificateId}`;
+    const other = byKey.get(key);
+    if (!other || keepsNewer(row, other)) byKey.set(key, row);
+  }
+  return byKey.size === rows.length ? rows : [...byKey.values()];
+}
+
 /** Pre-signed OCSP responses (docs/ocsp.md): derived data, written outside the unit of work like the key blobs. */
 export function createOcspResponseRepository(db: QueryDb, t: Tables, read: OcspLookupRead): OcspResponseRepository {
   const C = t.certificates;
@@ -167,7 +187,7 @@ export function createOcspResponseRepository(db: QueryDb, t: Tables, read: OcspL
       if (rows.length === 0) return [];
       return db
         .insert(O)
-        .values(rows)
+        .values(newestPerKey(rows))
         .onConflictDoUpdate({
           target: [O.certificateId, O.hashAlg],
           set: {

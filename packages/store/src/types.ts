@@ -753,8 +753,9 @@ export interface OcspResponseRepository {
   ): Promise<(OcspCertificateState & { response?: OcspResponseRow }) | undefined>;
   /**
    * inserts or replaces the responses of these certificates (per hash algorithm), keeping the stored one where it is
-   * newer (`thisUpdate`) or says revoked while the new one does not; returns the row stored after the write for each
-   * certificate and hash algorithm written — the given one, or the one kept over it (in no particular order)
+   * newer (`thisUpdate`) or says revoked while the new one does not (of several rows for one certificate and hash
+   * algorithm, the one that rule keeps); returns the row stored after the write for each certificate and hash
+   * algorithm written — the given one, or the one kept over it (in no particular order)
    */
   put(rows: OcspResponseRow[]): Promise<OcspResponseRow[]>;
   /**

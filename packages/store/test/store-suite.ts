@@ -2220,6 +2220,41 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect((await store.ocspResponses.lookup(ca.id, cert.serialHex))?.response).toEqual(signedAt(T0 + 35, revoked));
     });
 
+    it('stores one batch naming a certificate + hash algorithm twice: the newer one, as two writes would', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const [cert, other] = [makeCert(ca.id), makeCert(ca.id)];
+      await store.commit({ insertCa: [ca], insertCertificates: [cert, other] });
+      const signedAt = (thisUpdate: number, statusKey = 'good', certificateId = cert.id) => ({
+        ...response(certificateId, thisUpdate + 1000, statusKey),
+        der: Buffer.from(`der of ${statusKey} at ${thisUpdate}`).toString('base64'),
+        thisUpdate,
+      });
+      const stored = async (c = cert) => (await store.ocspResponses.lookup(ca.id, c.serialHex))?.response;
+      const revoked = `revoked:${T0 + 5}:1`;
+
+      // nothing stored yet (an insert), the newer one second or first
+      await store.ocspResponses.put([signedAt(T0 + 10), signedAt(T0 + 20)]);
+      expect(await stored()).toEqual(signedAt(T0 + 20));
+      const kept = await store.ocspResponses.put([
+        signedAt(T0 + 40, 'good', other.id),
+        signedAt(T0 + 30),
+        signedAt(T0 + 25, 'good', other.id),
+      ]);
+      expect(kept).toHaveLength(2);
+      expect(await stored()).toEqual(signedAt(T0 + 30));
+      expect(await stored(other)).toEqual(signedAt(T0 + 40, 'good', other.id));
+      // a revoked one and a newer good one in one batch: the revoked one, in either order
+      await store.ocspResponses.put([signedAt(T0 + 35, revoked), signedAt(T0 + 45)]);
+      expect(await stored()).toEqual(signedAt(T0 + 35, revoked));
+      await store.ocspResponses.put([signedAt(T0 + 55), signedAt(T0 + 36, revoked), signedAt(T0 + 50, revoked)]);
+      expect(await stored()).toEqual(signedAt(T0 + 50, revoked));
+      // the same response twice (one certificate asked for twice)
+      expect(await store.ocspResponses.put([signedAt(T0 + 60, revoked), signedAt(T0 + 60, revoked)])).toEqual([
+        signedAt(T0 + 60, revoked),
+      ]);
+    });
+
     it('keeps one response per CertID hash algorithm, and the responses of subordinate CA certificates', async () => {
       const store = await newStore();
       const root = makeCa();
