@@ -45,6 +45,11 @@ describe('docs/profiles.md walk-through', () => {
         'policy.lifetime_exceeded', // workload-mtls: 8d
         'renewal.key_reuse_not_allowed', // workload-mtls: no allowKeyReuse
       ]);
+      // one wording for a CA's key and a leaf's: what was asked, what the profile allows
+      expect([...run.out.matchAll(/^error: policy\.key_type_not_allowed: (.*)$/gm)].map((m) => m[1])).toEqual([
+        'profile intermediate-ca does not allow ec-p256 keys (allowed: ec-p384, rsa-4096)',
+        'profile tls-server-internal does not allow ed25519 keys (allowed: ec-p256, ec-p384, rsa-3072)',
+      ]);
       // openssl refused the two certificates for the purpose their EKU does not name
       expect(run.out.match(/unsuitable certificate purpose/g)).toHaveLength(2);
 

@@ -47,7 +47,7 @@ import { loadRenewable, recordFailure, type SigningServiceDeps } from './ca-cont
 import { subjectToDn } from './subject-input';
 import type { SigningPipeline } from './signing/signing-pipeline';
 import { checkNewCaName, checkSignedHere } from './signing/plan-rules';
-import { checkActorMayUseCa } from './signing/provisioner-policy';
+import { checkActorMayUseCa, checkProfileKeyType } from './signing/provisioner-policy';
 
 export { checkKmsCertifiedRoot } from './signing/kms-certified-root';
 export { wholeSeconds } from './signing/plan-rules';
@@ -142,12 +142,7 @@ export function createCaService(deps: CaServiceDeps): CaService & CaRevocationSe
       const { assertLintClean, lintCaRequest } = await import('./ca-request-lint');
       assertLintClean(lintCaRequest({ pathLen: input.pathLen ?? null, nameConstraints }));
       const profile = resolveProfile('intermediate-ca', deps.customProfiles);
-      if (!profile.allowedKeyTypes.includes(input.keyType)) {
-        throw new PkiError(
-          'policy.key_type_not_allowed',
-          `key type ${input.keyType} is not allowed for profile ${profile.name}`,
-        );
-      }
+      checkProfileKeyType(profile, input.keyType);
       let signer: Signer;
       if (input.keyUri !== undefined) {
         // a key made before (Vault's keys/generate + intermediate/generate/existing): never destroyed here

@@ -16,6 +16,7 @@ import {
 } from './general-names';
 import { serialProblem } from './serial-number';
 import { profileOidProblems } from './profile-oids';
+import { keyTypeNotAllowedMessage } from './profile-catalog';
 
 const SAN_TYPES: (keyof SubjectAltNames)[] = ['dns', 'ip', 'uri', 'email'];
 const count = (s: SubjectAltNames | undefined, t: keyof SubjectAltNames): number => s?.[t]?.length ?? 0;
@@ -157,11 +158,7 @@ export function lintCertificate(plan: CertificatePlan, opts: { now: number }): L
 
   // ---- profile policy ----
   if (!profile.allowedKeyTypes.includes(plan.subjectKeyType))
-    add(
-      'policy.key_type_not_allowed',
-      `profile ${profile.name} does not allow ${plan.subjectKeyType} keys (allowed: ` +
-        `${profile.allowedKeyTypes.join(', ')})`,
-    );
+    add('policy.key_type_not_allowed', keyTypeNotAllowedMessage(profile, plan.subjectKeyType));
   for (const t of SAN_TYPES) {
     if (count(sans, t) > 0 && !profile.allowedSanTypes.includes(t))
       add('policy.san_not_allowed', `profile ${profile.name} does not allow ${t} subject alternative names`);

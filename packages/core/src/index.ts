@@ -2,7 +2,13 @@
 export * from './types';
 export { toPem, fromPem, splitPemBundle } from './pem-codec';
 export { parseDn, formatDn, validateDn, encodeDn, decodeNameDer } from './dn-codec';
-export { BUILT_IN_PROFILES, profileSchema, parseProfile, resolveProfile } from './profile-catalog';
+export {
+  BUILT_IN_PROFILES,
+  keyTypeNotAllowedMessage,
+  profileSchema,
+  parseProfile,
+  resolveProfile,
+} from './profile-catalog';
 export type { BuiltInProfileName } from './profile-catalog';
 export { generateSerial, serialToHex, normalizeSerialHex, serialHexToBytes } from './serial-number';
 export {

@@ -184,6 +184,14 @@ export async function parseProfile(data: unknown): Promise<Profile> {
 }
 
 /**
+ * The one wording of `policy.key_type_not_allowed` (what was asked, what the profile allows): the authority's check
+ * before a key is made or a CSR signed (checkProfileKeyType) and the linter's, for a CA and a leaf alike.
+ */
+export function keyTypeNotAllowedMessage(profile: Pick<Profile, 'name' | 'allowedKeyTypes'>, keyType: string): string {
+  return `profile ${profile.name} does not allow ${keyType} keys (allowed: ${profile.allowedKeyTypes.join(', ')})`;
+}
+
+/**
  * A built-in profile or one of `custom` (custom profiles shadow built-ins of the same name). Throws
  * `profile.not_found`.
  */

@@ -14,7 +14,7 @@ import { authorize } from '../permissions';
 import { recordFailure, type SigningServiceDeps } from '../ca-context';
 import { subjectToDn } from '../subject-input';
 import { provisionerRef } from './provisioner';
-import { applyLifetime, checkCaCertificates, checkKeyType } from './provisioner-policy';
+import { applyLifetime, checkCaCertificates, checkKeyType, checkProfileKeyType } from './provisioner-policy';
 import { provisionersFor } from './provisioner-registry';
 import type { RootCaRequest, Via } from './sign-request';
 
@@ -69,12 +69,7 @@ export async function createKmsCertifiedRoot(
     await checkName(input.name);
     const subject = subjectToDn(input.subject);
     const profile = resolveProfile('root-ca', deps.customProfiles);
-    if (!profile.allowedKeyTypes.includes(input.keyType)) {
-      throw new PkiError(
-        'policy.key_type_not_allowed',
-        `key type ${input.keyType} is not allowed for profile ${profile.name}`,
-      );
-    }
+    checkProfileKeyType(profile, input.keyType);
     const pathLen = input.pathLen ?? null;
     checkPathLen(pathLen); // one rule and message for every channel (MAX_PATH_LEN)
     const validityMs = applyLifetime(all, effective, input.lifetimeMs, profile) ?? profile.defaultLifetimeMs;

@@ -1,10 +1,11 @@
 /**
  * The checks of a leaf's subject, names and key once its CA, profile and lifetime are settled — SAN limits of the
- * profile on what was asked for → the names cleaned → the channels' validators → key type → name patterns (each
- * check is in provisioner-policy.ts) — and the plan input of a leaf from a CSR. One implementation for both places
- * that run them: the signing pipeline on the main thread, and a worker thread's `csr-leaf` job (compute-jobs.ts),
- * which decodes the CSR, checks it and signs in one job. Pure functions of data: the worker gets the provisioners
- * as data, which is why only requests whose channels have no validator functions go to that job.
+ * profile on what was asked for → the names cleaned → the channels' validators → key type → name patterns → the
+ * profile's key types (each check is in provisioner-policy.ts) — and the plan input of a leaf from a CSR. One
+ * implementation for both places that run them: the signing pipeline on the main thread, and a worker thread's
+ * `csr-leaf` job (compute-jobs.ts), which decodes the CSR, checks it and signs in one job. Pure functions of data: the
+ * worker gets the provisioners as data, which is why only requests whose channels have no validator functions go to
+ * that job.
  */
 import {
   checkSanLimits,
@@ -15,7 +16,7 @@ import {
 } from '@pkim/core';
 import type { KeyType } from '@pkim/shared';
 import type { LeafFacts, Provisioner } from './provisioner';
-import { checkKeyType, checkNames, runValidators } from './provisioner-policy';
+import { checkKeyType, checkNames, checkProfileKeyType, runValidators } from './provisioner-policy';
 
 /** the names of a leaf: trimmed, empty ones dropped, duplicates removed, in the order given */
 export function cleanSans(s: SubjectAltNames | undefined): SubjectAltNames {
@@ -43,6 +44,7 @@ export function checkLeafSubject(
   if (all.some((p) => p.policy.validators?.length)) runValidators(all, { ...facts, sans });
   checkKeyType(all, facts.keyType);
   checkNames(all, facts.subject, sans);
+  checkProfileKeyType(facts.profile, facts.keyType); // before a key is made (the linter's check would come after)
   return sans;
 }
 

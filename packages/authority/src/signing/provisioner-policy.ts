@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { PkiError, checkDurationMs, formatLifetime, type KeyType } from '@pkim/shared';
-import type { Profile, SubjectAltNames, DistinguishedName } from '@pkim/core';
+import { keyTypeNotAllowedMessage, type Profile, type SubjectAltNames, type DistinguishedName } from '@pkim/core';
 import type { CaRow } from '@pkim/store';
 import type { Actor } from '../types';
 import { namePatternMatcher, type LeafFacts, type NameKind, type Provisioner } from './provisioner';
@@ -55,6 +55,18 @@ export function checkKeyType(all: Provisioner[], keyType: KeyType): void {
       });
     }
   }
+}
+
+/**
+ * The profile's `allowedKeyTypes`, checked before a key is made or a CSR signed — a CA's (root-ca, intermediate-ca,
+ * or the file's replacement) and a leaf's alike: `policy.key_type_not_allowed` in one wording, naming what was asked
+ * and what the profile allows (keyTypeNotAllowedMessage, also the linter's).
+ */
+export function checkProfileKeyType(profile: Pick<Profile, 'name' | 'allowedKeyTypes'>, keyType: KeyType): void {
+  if (profile.allowedKeyTypes.includes(keyType)) return;
+  throw new PkiError('policy.key_type_not_allowed', keyTypeNotAllowedMessage(profile, keyType), {
+    details: { profile: profile.name, keyType, allowed: [...profile.allowedKeyTypes] },
+  });
 }
 
 /** Every requested name (SANs and a host-name CN) must match a pattern of every provisioner that has patterns. */

@@ -64,6 +64,7 @@ import {
   checkCaCertificates,
   checkKeyType,
   checkProfile,
+  checkProfileKeyType,
 } from './provisioner-policy';
 import { provisionersFor } from './provisioner-registry';
 import type {
@@ -858,12 +859,7 @@ export function createSigningPipeline(deps: SigningServiceDeps): SigningPipeline
       const id = newId('ca');
       // a successor's URL setting: its own URLs under the predecessor's base (explicit lists name the old CA's)
       const successorUrls = pred?.ca.urls?.base ? urlsFromBase(pred.ca.urls.base, id) : undefined;
-      if (!profile.allowedKeyTypes.includes(r.keyType)) {
-        throw new PkiError(
-          'policy.key_type_not_allowed',
-          `key type ${r.keyType} is not allowed for profile ${profile.name}`,
-        );
-      }
+      checkProfileKeyType(profile, r.keyType);
       checkKeyType(all, r.keyType);
       const ownUrls = r.urls && caUrlsChecked(r.urls);
       const lifetimeMs = applyLifetime(all, effective, r.lifetimeMs, profile);

@@ -20,7 +20,14 @@ import { recordFailure, type SigningServiceDeps } from '../ca-context';
 import { subjectToDn, commonNameOf } from '../subject-input';
 import { urlsOfCa } from '../url-plan';
 import { certificateIssuedEvent } from './issued-event';
-import { applyLifetime, checkCa, checkCaCertificates, checkKeyType, checkProfile } from './provisioner-policy';
+import {
+  applyLifetime,
+  checkCa,
+  checkCaCertificates,
+  checkKeyType,
+  checkProfile,
+  checkProfileKeyType,
+} from './provisioner-policy';
 import { provisionersFor } from './provisioner-registry';
 import { defaultPathLen, lifetimeEnd, wholeSeconds, withinProfileMax } from './plan-rules';
 import type { SubordinateCaCsrRequest, Via } from './sign-request';
@@ -76,9 +83,7 @@ export async function signSubordinateCaCsr(
     const subject = r.subject === undefined ? csr.subject : subjectToDn(r.subject);
     if (subject.length === 0)
       throw new PkiError('input.invalid', 'the CA certificate would have an empty subject: give a common name');
-    if (!profile.allowedKeyTypes.includes(csr.keyType)) {
-      throw new PkiError('policy.key_type_not_allowed', `key type ${csr.keyType} is not allowed for ${profile.name}`);
-    }
+    checkProfileKeyType(profile, csr.keyType);
     checkKeyType(all, csr.keyType);
     const lifetimeMs = applyLifetime(all, effective, r.lifetimeMs, profile);
     const backdate = effective.modifiers?.backdateMs ?? BACKDATE_MS;
