@@ -6,6 +6,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Authority } from '@pkim/authority';
+import { issuedCertificateSchema, toIssuedCertificateDto } from '@pkim/contract';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { signAnswer, signAnswerJson, signWithCa } from '../src/transports/rest/rest-pki-plugin';
@@ -105,9 +106,33 @@ describe('the CSR sign route in front of the router', () => {
 
   it('writes what JSON.stringify writes, for CAs with chains of one and two certificates, repeatedly', async () => {
     const inter = await createIssuingCa(authority, root, 'fast-sign-issuing');
+    const issuedKeys = Object.keys(issuedCertificateSchema.shape).filter((k) => k !== 'privateKeyPem');
     for (const ca of [caId, inter.id, caId, inter.id]) {
       const issued = await signWithCa(authority, ca, { csr, profile: 'tls-server' }, ACTORS.admin);
-      expect(signAnswerJson(issued)).toBe(JSON.stringify(signAnswer(issued)));
+      const text = signAnswerJson(issued);
+      expect(text).toBe(JSON.stringify(signAnswer(issued)));
+      // the contract's object (the keys the REST/tRPC contract tests expect), with the first version's two names
+      const { certificate, chain, ...dto } = JSON.parse(text) as Record<string, unknown>;
+      expect(Object.keys(dto)).toEqual(issuedKeys);
+      expect(issuedCertificateSchema.strict().parse(dto)).toEqual(
+        JSON.parse(JSON.stringify(toIssuedCertificateDto(issued))),
+      );
+      expect([certificate, chain]).toEqual([issued.certificatePem, issued.chainPem]);
+      // fields a CSR can carry that JSON escapes or UTF-8 encodes in more than one byte, and the optional ones set
+      const odd = {
+        ...issued,
+        certificate: {
+          ...issued.certificate,
+          subjectDn: 'CN=Zoë "Ω" \\ tab\there\u2028,O=Ünïcødé 😀',
+          commonName: 'Zoë "Ω" \\ 😀',
+          sans: { dns: ['zoë.example'], uri: ['spiffe://x/"y"'], email: ['a@b.example'], ip: ['::1'] },
+          revokedAt: Date.UTC(2031, 0, 2, 3, 4, 5, 6),
+          revocationReason: 'keyCompromise' as const,
+          requestId: 'req_1',
+          renewedFrom: 'crt_before',
+        },
+      };
+      expect(signAnswerJson(odd)).toBe(JSON.stringify(signAnswer(odd)));
     }
   });
 
