@@ -2,6 +2,7 @@
 // blocks, one after the other in one bash on an empty data directory. What they leave is read by independent tools:
 // the PKCS#12 files by openssl (key + chain, the modern and the legacy encryption), the JKS files by keytool when a
 // JDK is installed, the chain and the bulk CSV's certificates (from the keys ZIP's PKCS#12 files) verified by openssl.
+// Last, the inventory's REST `curl` from a `pkim serve` on the same data directory with the page's own token.
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -12,12 +13,19 @@ import { tempDir } from './support/openssl-tools';
 import { requireBinary } from './support/verifiers';
 
 const DOC = 'docs/everyday.md';
-const BLOCKS = ['everyday-setup', 'everyday-exports', 'everyday-bulk', 'everyday-batch', 'everyday-inventory'];
+const BLOCKS = [
+  'everyday-setup',
+  'everyday-exports',
+  'everyday-bulk',
+  'everyday-batch',
+  'everyday-inventory',
+  'everyday-inventory-rest',
+];
 const PASSWORD = 'correct horse battery staple'; // pw.txt's line in the setup block
 
 describe('docs/everyday.md walk-through', () => {
   it('runs its blocks verbatim; openssl and keytool read what they write, the inventory shows revoked', async () => {
-    for (const bin of ['bash', 'openssl', 'jq', 'unzip']) requireBinary(bin);
+    for (const bin of ['bash', 'openssl', 'jq', 'unzip', 'curl']) requireBinary(bin);
     const md = readFileSync(join(REPO_ROOT, DOC), 'utf8');
     const script = BLOCKS.map((name) => markedBashBlock(md, name, DOC)).join('\n');
     const tmp = tempDir('pkim-everyday-');
@@ -102,6 +110,15 @@ describe('docs/everyday.md walk-through', () => {
       expect(inventory[0]).toMatch(/^id,serial,subject,common_name,/);
       expect(inventory).toHaveLength(1 + 1 + 2 + 2); // header, the app, the two bulk runs' rows
       execFileSync('unzip', ['-q', '-d', file('zip'), file('certificates.zip')]);
+
+      // the REST downloads from `pkim serve` with the page's auditor token: the CLI's reports of the same filters
+      const downloaded = readdirSync(run.work).filter((f) => /^certificates-\d{4}-\d{2}-\d{2}\.(csv|json)$/.test(f));
+      expect(downloaded.map((f) => f.slice(-4)).sort(), run.out).toEqual(['.csv', 'json']);
+      const rest = (ext: string) => readFileSync(file(downloaded.find((f) => f.endsWith(ext))!), 'utf8');
+      expect(rest('.csv')).toBe(readFileSync(file('expiring.csv'), 'utf8'));
+      expect(rest('.csv')).toMatch(/^id,serial,subject,common_name,/);
+      expect(JSON.parse(rest('.json'))).toEqual(revoked);
+      expect(revoked).toHaveLength(1);
     } finally {
       tmp.cleanup();
     }
