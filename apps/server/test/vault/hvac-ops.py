@@ -2,7 +2,7 @@
 
 Each operation is ["revoke", mount, serial] (hvac's revoke_certificate), ["write", path, params] or ["read", path]
 (hvac's generic client calls). Prints one JSON list: per operation the response hvac returned, or {"errors": [...]}
-for the error hvac raised (its `errors`), or {"status": 204} when hvac returned no body.
+for the error hvac raised (its `errors`), or {"status": …} and its body when hvac returned the HTTP response itself (202, 204).
 """
 import json
 import sys
@@ -21,8 +21,10 @@ for op in ops:
             r = c.write(op[1], **op[2])
         else:
             r = c.read(op[1])
-        if r is None or not hasattr(r, "get"):
-            r = {"status": getattr(r, "status_code", 204)}
+        if r is None:
+            r = {"status": 204}
+        elif hasattr(r, "status_code"):  # hvac hands back the response itself for a status other than 200 (202)
+            r = {"status": r.status_code, **(r.json() if r.content else {})}
         out.append(r)
     except exceptions.VaultError as e:
         out.append({"errors": e.errors})

@@ -11,7 +11,7 @@ import {
   opensslVerify,
   withTempDir,
 } from '../../../../tests/support/verifiers';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ACTORS } from '../server-test-support';
 import { corruptCsrSignature, openVaultFixture, WEB_ROLE, vaultCall, type VaultFixture } from './vault-test-support';
@@ -197,6 +197,27 @@ describe('OCSP under the mount', () => {
       expect(c.ok, c.output).toBe(true);
       expect(c.output).toMatch(/leaf\.pem: revoked/);
     }
+  });
+
+  it('answers a serial the mount CA never issued "unknown" (OpenBao: good), signed by the mount CA', async () => {
+    const reqDer = withTempDir((dir) => {
+      writeFileSync(join(dir, 'issuer.pem'), f.intermediatePem);
+      const args = ['-issuer', join(dir, 'issuer.pem'), '-serial', '0x0102030405060708', '-no_nonce'];
+      const made = opensslRaw(['ocsp', ...args, '-reqout', join(dir, 'req.der')]);
+      expect(made.status, made.output).toBe(0);
+      return new Uint8Array(readFileSync(join(dir, 'req.der')));
+    });
+    const r = await post(reqDer);
+    expect(r.status).toBe(200);
+    const out = withTempDir((dir) => {
+      writeFileSync(join(dir, 'resp.der'), r.der);
+      writeFileSync(join(dir, 'signer.pem'), f.intermediatePem);
+      return opensslRaw(['ocsp', '-respin', join(dir, 'resp.der'), '-resp_text', '-VAfile', join(dir, 'signer.pem')])
+        .output;
+    });
+    expect(out).toContain('Serial Number: 0102030405060708');
+    expect(out).toContain('Cert Status: unknown');
+    expect(out).toContain('Response verify OK');
   });
 
   it('answers a certificate of another issuer "unknown", signed by the mount CA', async () => {

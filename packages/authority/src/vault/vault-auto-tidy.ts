@@ -58,6 +58,30 @@ const ALL_TARGETS =
 
 const bad = (message: string) => new PkiError('vault.invalid_parameter', message);
 
+/**
+ * OpenBao's tidy fields PKI Manager cannot honour, as `tidy` (`what` 'tidy') and `config/auto-tidy` take them: true
+ * when `field` is one of them — given with its default it changes nothing, another value is a 400 saying why
+ */
+export function checkFixedTidyField(field: string, raw: unknown, what: 'tidy' | 'auto-tidy'): boolean {
+  const f = FIXED[field];
+  if (!f || !Object.hasOwn(FIXED, field)) return false;
+  // fields of config/auto-tidy only: OpenBao's tidy has no such field (and ignores it)
+  if (what === 'tidy' && field.includes('stored_certificate_count')) return false;
+  const v =
+    typeof f.value === 'boolean'
+      ? coerceVaultField('bool', field, raw)
+      : DURATION_FIXED.has(field)
+        ? parseVaultDuration(field, raw)
+        : Number(raw);
+  if (v !== f.value) {
+    throw bad(`${field} is not supported by PKI Manager's ${what} (${f.why}): it can only be ${String(f.value)}`);
+  }
+  return true;
+}
+
+/** OpenBao's list of tidy targets, in its messages */
+export const ALL_TIDY_TARGETS = ALL_TARGETS;
+
 /** config/auto-tidy as OpenBao answers it: every field of its tidy config, durations in seconds, the pause a Go one */
 export function autoTidyResponse(c: AutoTidyConfig): Record<string, unknown> {
   const fixed = Object.fromEntries(Object.entries(FIXED).map(([k, v]) => [k, v.value]));
@@ -95,17 +119,8 @@ function applyAutoTidyParams(current: AutoTidyConfig, params: Record<string, unk
     } else if (field === 'pause_duration') {
       if (typeof raw === 'string' && raw.trim().startsWith('-')) throw bad('received invalid, negative pause_duration');
       next.pause_duration = parseVaultDuration(field, raw);
-    } else if (FIXED[field]) {
-      const f = FIXED[field];
-      const v =
-        typeof f.value === 'boolean'
-          ? coerceVaultField('bool', field, raw)
-          : DURATION_FIXED.has(field)
-            ? parseVaultDuration(field, raw)
-            : Number(raw);
-      if (v !== f.value) {
-        throw bad(`${field} is not supported by PKI Manager's auto-tidy (${f.why}): it can only be ${String(f.value)}`);
-      }
+    } else if (checkFixedTidyField(field, raw, 'auto-tidy')) {
+      // its default: nothing to change
     } else {
       throw bad(`unknown field "${field}" for config/auto-tidy`);
     }

@@ -9,6 +9,7 @@ import type { Actor, CaService, CertificateService, CrlService, OcspService } fr
 import type { CaContextLoader } from '../ca-context';
 import { auditEvent } from '../audit-service';
 import { issuersOfMount, type VaultMount } from './vault-mount-service';
+import { ALL_TIDY_TARGETS, checkFixedTidyField } from './vault-auto-tidy';
 import {
   coerceVaultField,
   formatGoDuration,
@@ -38,6 +39,7 @@ export interface TidyStatus {
   pause_duration: string;
   tidy_cert_store: boolean;
   tidy_revoked_certs: boolean;
+  tidy_revoked_cert_issuer_associations: boolean;
   cert_store_deleted_count: number;
   revoked_cert_deleted_count: number;
   missing_issuer_cert_count: number;
@@ -113,6 +115,8 @@ class TidyCancelled extends Error {}
 export interface TidyTargets {
   tidy_cert_store: boolean;
   tidy_revoked_certs: boolean;
+  /** kept and shown: every revoked certificate here names its CA, there is nothing to re-associate */
+  tidy_revoked_cert_issuer_associations?: boolean;
   safety_buffer: number;
   pause_duration: number;
 }
@@ -130,6 +134,7 @@ const idleTidy = (): TidyStatus => ({
   pause_duration: '0s',
   tidy_cert_store: false,
   tidy_revoked_certs: false,
+  tidy_revoked_cert_issuer_associations: false,
   cert_store_deleted_count: 0,
   revoked_cert_deleted_count: 0,
   missing_issuer_cert_count: 0,
@@ -155,6 +160,49 @@ export async function mountCaChain(
   if (!view.certificatePem) return undefined;
   const chain = splitPemBundle(view.chainPem).map((der) => trimPem(toPem(der, 'CERTIFICATE')));
   return { ca: view.ca, caPem: trimPem(view.certificatePem), chain };
+}
+
+/**
+ * tidy-status (and tidy-cancel) as OpenBao's `pathTidyStatusRead` answers it: every one of its keys; while no tidy ran
+ * in this process all null but `state` (`Inactive`) and `internal_backend_uuid` (the mount's uuid). OpenBao's targets
+ * this server does not tidy are their defaults (`false`, the buffers and page size `config/auto-tidy` reads); the
+ * ACME counts 0; `message` null once Finished (kept after an Error, as OpenBao's hint)
+ */
+export function tidyStatusResponse(
+  mount: Pick<VaultMount, 'uuid'>,
+  s: TidyStatus | undefined,
+): Record<string, unknown> {
+  // prettier-ignore
+  const keys = [
+    'safety_buffer', 'revoked_safety_buffer', 'issuer_safety_buffer', 'tidy_cert_store', 'tidy_revoked_certs',
+    'tidy_invalid_certs', 'tidy_revoked_cert_issuer_associations', 'tidy_expired_issuers',
+    'tidy_move_legacy_ca_bundle', 'tidy_acme', 'pause_duration', 'page_size', 'state', 'error', 'time_started',
+    'time_finished', 'message', 'cert_store_deleted_count', 'revoked_cert_deleted_count', 'missing_issuer_cert_count',
+    'current_cert_store_count', 'current_revoked_cert_count', 'internal_backend_uuid', 'total_acme_account_count',
+    'acme_account_deleted_count', 'acme_account_revoked_count', 'acme_orders_deleted_count',
+    'acme_account_safety_buffer',
+  ];
+  const inactive: Record<string, unknown> = Object.fromEntries(keys.map((k) => [k, null]));
+  inactive.state = 'Inactive';
+  inactive.internal_backend_uuid = mount.uuid;
+  if (!s || s.state === 'Inactive') return inactive;
+  return {
+    ...inactive,
+    ...s,
+    revoked_safety_buffer: s.safety_buffer,
+    issuer_safety_buffer: 365 * 86_400,
+    tidy_invalid_certs: false,
+    tidy_expired_issuers: false,
+    tidy_move_legacy_ca_bundle: false,
+    tidy_acme: false,
+    page_size: 1000,
+    message: s.state === 'Finished' ? null : s.message,
+    total_acme_account_count: 0,
+    acme_account_deleted_count: 0,
+    acme_account_revoked_count: 0,
+    acme_orders_deleted_count: 0,
+    acme_account_safety_buffer: 30 * 86_400,
+  };
 }
 
 /** Reads, revocation, CRL and tidy of a PKI mount, on top of the authority's certificate/CRL services. */
@@ -280,6 +328,7 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       pause_duration: formatGoDuration(config.pause_duration),
       tidy_cert_store: config.tidy_cert_store,
       tidy_revoked_certs: config.tidy_revoked_certs,
+      tidy_revoked_cert_issuer_associations: config.tidy_revoked_cert_issuer_associations ?? false,
     };
     tidies.set(mount.path, status);
     const auditTidy = (action: 'vault.tidy_finished' | 'vault.tidy_cancelled') =>
@@ -520,19 +569,44 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
         throw new PkiError('vault.invalid_parameter', 'received invalid, negative pause_duration');
       }
       const pause = parseVaultDuration('pause_duration', params.pause_duration);
-      const targets = { tidy_cert_store: flag('tidy_cert_store'), tidy_revoked_certs: flag('tidy_revoked_certs') };
+      // OpenBao's other targets and buffers: their defaults change nothing, another value is refused (not ignored)
+      for (const [field, raw] of Object.entries(params)) if (raw !== undefined) checkFixedTidyField(field, raw, 'tidy');
+      if (
+        params.revoked_safety_buffer !== undefined &&
+        parseVaultDuration('revoked_safety_buffer', params.revoked_safety_buffer) !== safety
+      ) {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          'revoked_safety_buffer apart from safety_buffer is not supported here: give it equal or leave it out',
+        );
+      }
+      const targets = {
+        tidy_cert_store: flag('tidy_cert_store'),
+        // `tidy_revocation_list`: Vault's older name, which OpenBao still takes
+        tidy_revoked_certs: flag('tidy_revoked_certs') || flag('tidy_revocation_list'),
+        // every revoked certificate here names its CA: nothing to re-associate, but a target as OpenBao counts them
+        tidy_revoked_cert_issuer_associations: flag('tidy_revoked_cert_issuer_associations'),
+      };
       const run = startTidy(mount, { ...targets, safety_buffer: safety, pause_duration: pause }, actor);
       // one tidy per mount and process at a time (OpenBao: per mount and node); a second call only warns
       if (!run) return { started: false, warnings: ['Tidy operation already in progress.'] };
-      const warnings = [
-        'Tidy operation successfully started. Any information from the operation will be printed to the server logs.',
-      ];
-      if (!targets.tidy_cert_store && !targets.tidy_revoked_certs) {
-        warnings.push(
-          'No targets to tidy; specify tidy_cert_store=true or tidy_revoked_certs=true to start a tidy operation.',
-        );
+      if (!Object.values(targets).some(Boolean)) {
+        // OpenBao's answer: 202, the (empty) tidy started, this warning alone
+        return {
+          started: true,
+          warnings: [
+            'Manual tidy requested but no tidy operations were set. Enable at least one tidy operation to be run ' +
+              `(${ALL_TIDY_TARGETS}).`,
+          ],
+        };
       }
-      return { started: true, warnings };
+      return {
+        started: true,
+        warnings: [
+          'Tidy operation successfully started. Any information from the operation will be printed to the server ' +
+            'logs.',
+        ],
+      };
     },
 
     startTidy,
@@ -543,20 +617,20 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
      * `last_auto_tidy_finished` from the database (the end of the mount's last tidy on any instance, before a restart
      * too)
      */
-    async tidyStatus(
-      mount: VaultMount,
-      actor: Actor,
-    ): Promise<TidyStatus & { last_auto_tidy_finished: string | null }> {
+    async tidyStatus(mount: VaultMount, actor: Actor): Promise<Record<string, unknown>> {
       authorize(actor, 'ca:read');
       const last = await lastTidyAt(mount.path);
       return {
-        ...(tidies.get(mount.path) ?? idleTidy()),
+        ...tidyStatusResponse(mount, tidies.get(mount.path)),
         last_auto_tidy_finished: last === undefined ? null : new Date(last).toISOString(),
       };
     },
 
     /** tidy-cancel: the running tidy stops before its next certificate (a pause is cut short) */
-    async tidyCancel(mount: VaultMount, actor: Actor): Promise<{ status: TidyStatus | null; warnings?: string[] }> {
+    async tidyCancel(
+      mount: VaultMount,
+      actor: Actor,
+    ): Promise<{ status: Record<string, unknown> | null; warnings?: string[] }> {
       authorize(actor, 'ca:write');
       const run = runs.get(mount.path);
       const status = tidies.get(mount.path);
@@ -565,7 +639,7 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       }
       if (status.state === 'Running') status.state = 'Cancelling';
       run.abort.abort();
-      return { status };
+      return { status: tidyStatusResponse(mount, status) };
     },
   };
 }
