@@ -84,6 +84,7 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
   'request approve': ['pkim request approve req_0mx627yjffe75d9ed73c0eb7b8aa1 --out web.pem'],
   'request reject': ["pkim request reject req_0mx627yjffe75d9ed73c0eb7b8aa1 --reason 'not our domain'"],
 
+  dashboard: ['pkim dashboard', 'pkim dashboard --json | jq -r .warnings[].code'],
   'audit list': ['pkim audit list --action certificate.revoked --limit 20'],
   'audit verify': ['pkim audit verify'],
   'audit checkpoint': ['pkim audit checkpoint'],

@@ -23,6 +23,10 @@ export const COMMAND_MODULES: CommandModule[] = [
   { commands: ['cert'], load: async () => (await import('./commands/cert-command')).registerCertCommand },
   { commands: ['crl'], load: async () => (await import('./commands/crl-command')).registerCrlCommand },
   { commands: ['request'], load: async () => (await import('./commands/request-command')).registerRequestCommand },
+  {
+    commands: ['dashboard'],
+    load: async () => (await import('./commands/dashboard-command')).registerDashboardCommand,
+  },
   { commands: ['audit'], load: async () => (await import('./commands/audit-command')).registerAuditCommand },
   { commands: ['profile'], load: async () => (await import('./commands/profile-command')).registerProfileCommand },
   { commands: ['ssh'], load: async () => (await import('./commands/ssh-command')).registerSshCommand },

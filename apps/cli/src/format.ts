@@ -664,3 +664,139 @@ export const sshFleetTokensTable = (
       isoDate(r.revokedAt),
     ]),
   );
+
+/** what `pkim dashboard` prints of `insights.dashboard` (epoch ms; local rows and the API's objects alike) */
+export interface DashboardLine {
+  generatedAt: number;
+  cas: { total: number; byStatus: Record<string, number> };
+  certificates: Record<string, number>;
+  expiring: { within7d: number; within30d: number; within90d: number };
+  pendingRequests: number;
+  /** the certificates ending within 30 days, soonest first */
+  expiringSoon: { serialHex: string; name: string; notAfter: number }[];
+  health: { database: boolean; keyBackends: { backend: string; ok: boolean; detail?: string }[] };
+  warnings: { level: string; code: string; message: string; target: string | null }[];
+}
+
+/** what the dashboard's text reads besides the dashboard (null: the reader may not read it) */
+export interface DashboardExtras {
+  now: number;
+  /** every CA: names in the hints, the CA certificates by expiry */
+  cas: { id: string; name: string; status: string; notAfter: number | null }[] | null;
+  /** the last `certificate.revoked` events, newest first */
+  revoked: { time: number; actor: string; actorName: string | null; details: Record<string, unknown> }[] | null;
+}
+
+const WARNING_RANK: Record<string, number> = { critical: 0, warning: 1, info: 2 };
+/** how many CA certificates and revocations the dashboard's text lists (as the console's cards) */
+const DASHBOARD_CAS = 8;
+export const DASHBOARD_REVOCATIONS = 5;
+
+/** what to do about a dashboard warning, as a command (`ca`: the name of the CA it is about, else its id) */
+export function dashboardHint(code: string, ca: string | null): string | null {
+  const name = ca ?? '<ca>';
+  switch (code) {
+    case 'ca.expired':
+    case 'ca.expiring':
+      return `pkim ca renew ${name} (same key) or pkim ca rotate ${name} (a new key)`;
+    case 'ca.no_urls':
+      return (
+        `pkim ca set-urls ${name} --base https://pki.example.com, or set publicUrl (PKIM_PUBLIC_URL) ` +
+        'for every CA without URLs of its own'
+      );
+    case 'ca.none':
+      return "pkim ca create --name root --subject 'CN=Example Root CA'";
+    case 'certificate.expiring':
+      return 'pkim cert list --expiring-within 7d; renew them with pkim cert renew-batch --expiring-within 7d';
+    case 'request.pending':
+      return 'pkim request list --status pending, then pkim request approve ID or reject ID --reason TEXT';
+    case 'kms.unavailable':
+      return "check the key backend's settings and reachability (docs/key-custody.md)";
+    case 'store.unavailable':
+      return 'check the database (databaseUrl / PKIM_DATABASE_URL) and that it is reachable';
+    default:
+      return null;
+  }
+}
+
+/** a serial as `cert list` prints it: its first 16 hex characters (still a REF) */
+const shortSerial = (hex: string): string => hex.slice(0, 16) + (hex.length > 16 ? '…' : '');
+
+const counts = (o: Record<string, number>): string =>
+  Object.entries(o)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ') || 'none';
+
+/** `pkim dashboard`: the console's cards in short — counts, warnings with their codes and hints, expiring, revoked */
+export function dashboardText(d: DashboardLine, x: DashboardExtras): string {
+  const caName = new Map((x.cas ?? []).map((c) => [c.id, c.name]));
+  const warnings = [...d.warnings].sort((a, b) => (WARNING_RANK[a.level] ?? 3) - (WARNING_RANK[b.level] ?? 3));
+  const out = [
+    `Dashboard as of ${date(d.generatedAt)}`,
+    '',
+    keyValues([
+      ['CAs', `${d.cas.total} (${counts(d.cas.byStatus)})`],
+      ['certificates', counts(d.certificates)],
+      [
+        'expiring',
+        `within 7 days ${d.expiring.within7d}, 30 days ${d.expiring.within30d}, 90 days ${d.expiring.within90d}`,
+      ],
+      ['pending requests', d.pendingRequests],
+      [
+        'health',
+        [
+          `database ${d.health.database ? 'ok' : 'UNAVAILABLE'}`,
+          ...d.health.keyBackends.map(
+            (k) => `${k.backend} ${k.ok ? 'ok' : `UNAVAILABLE${k.detail ? ` (${k.detail})` : ''}`}`,
+          ),
+        ].join(', '),
+      ],
+    ]),
+    '',
+    warnings.length === 0 ? 'Warnings: none' : `Warnings (${warnings.length}):`,
+  ];
+  for (const w of warnings) {
+    const ca = w.target ? (caName.get(w.target) ?? (w.target.startsWith('ca_') ? w.target : null)) : null;
+    const hint = dashboardHint(w.code, ca);
+    out.push(`  ${w.level} ${w.code}: ${w.message}`, ...(hint ? [`    hint: ${hint}`] : []));
+  }
+  if (x.cas) {
+    const byExpiry = x.cas
+      .filter((c): c is typeof c & { notAfter: number } => c.notAfter !== null && c.status !== 'revoked')
+      .sort((a, b) => a.notAfter - b.notAfter)
+      .slice(0, DASHBOARD_CAS);
+    out.push(
+      '',
+      'CA certificates by expiry (soonest first):',
+      table(
+        ['NAME', 'STATUS', 'NOT AFTER', 'DAYS LEFT'],
+        byExpiry.map((c) => [c.name, c.status, date(c.notAfter), daysLeft(c.notAfter, x.now)]),
+      ),
+    );
+  }
+  out.push(
+    '',
+    'Expiring within 30 days:',
+    table(
+      ['SERIAL', 'NAME', 'NOT AFTER', 'DAYS LEFT'],
+      d.expiringSoon.map((c) => [shortSerial(c.serialHex), c.name, date(c.notAfter), daysLeft(c.notAfter, x.now)]),
+    ),
+  );
+  if (x.revoked) {
+    out.push(
+      '',
+      'Recently revoked:',
+      table(
+        ['TIME', 'SERIAL', 'REASON', 'BY'],
+        x.revoked.map((e) => [
+          date(e.time),
+          typeof e.details.serial === 'string' ? shortSerial(e.details.serial) : '-',
+          typeof e.details.reason === 'string' ? e.details.reason : 'unspecified',
+          e.actorName ?? e.actor,
+        ]),
+      ),
+    );
+  }
+  return out.join('\n');
+}

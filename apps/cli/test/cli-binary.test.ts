@@ -83,8 +83,9 @@ describe('the pkim binary, one command group at a time', () => {
     refused(pkim(['crl', 'generate', '--ca', 'nope', '--out', out]), 3, 'ca.not_found');
   });
 
-  it('request, audit, profile: lists as JSON; unknown ones exit 3', () => {
+  it('request, audit, profile, dashboard: lists as JSON; unknown ones exit 3', () => {
     expect(json(['request', 'list']).items).toEqual([]);
+    expect(json(['dashboard']).cas).toMatchObject({ total: expect.any(Number) });
     expect(json(['audit', 'list']).items?.length).toBeGreaterThan(0);
     expect(json(['audit', 'verify']).ok).toBe(true);
     expect(json(['profile', 'list']).items?.length).toBeGreaterThan(0);

@@ -239,6 +239,29 @@ describe('pkim remote mode: the same commands through a server', () => {
     expect(remote('request', 'list').stdout).toMatch(/\bpending\b.*\bCN=queued\.example\.com\b/);
   });
 
+  it('dashboard: the local text remotely — counts, warnings with code and hint, the CAs, the last revocations', () => {
+    // after the request list above: a request awaits review; the flow revoked a certificate (keyCompromise)
+    const there = remote('dashboard');
+    const here = onServer('dashboard');
+    expect(there.code, there.stderr).toBe(0);
+    expect(here.code, here.stderr).toBe(0);
+    const body = (out: string) => out.replace(/^Dashboard as of \S+\n/, '');
+    expect(body(there.stdout)).toBe(body(here.stdout));
+    const text = there.stdout;
+    expect(text).toMatch(/^Dashboard as of \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\n/);
+    expect(text).toMatch(/^pending requests:\s+1$/m);
+    expect(text).toContain('  info request.pending: 1 certificate request awaiting review\n');
+    expect(text).toContain('    hint: pkim request list --status pending, then pkim request approve ID');
+    expect(text).toMatch(/^CA certificates by expiry \(soonest first\):\nNAME\s+STATUS\s+NOT AFTER\s+DAYS LEFT\n/m);
+    expect(text).toMatch(/^flow-issuing\s+active\s+\S+\s+\d+$/m);
+    expect(text).toMatch(
+      /^Recently revoked:\nTIME\s+SERIAL\s+REASON\s+BY\n.*\n\S+\s+[0-9a-f]{16}…\s+keyCompromise\s+\S+/m,
+    );
+    // --json: the API's object in both modes (the time it was made aside)
+    const made = (r: CliResult) => ({ ...r.json<Record<string, unknown>>(), generatedAt: null });
+    expect(made(remote('dashboard', '--json'))).toEqual(made(onServer('dashboard', '--json')));
+  });
+
   it('token, user, profile, audit, acme, ssh ca lists and show, notify rule lists, spiffe status: local tables', () => {
     const made = [
       ['token', 'create', '--name', 'listed', '--role', 'auditor'],

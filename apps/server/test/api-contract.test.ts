@@ -11,6 +11,7 @@ import {
   caViewSchema,
   certificateDetailSchema,
   certificateSchema,
+  dashboardSchema,
   issuedCertificateSchema,
   requestSchema,
 } from '@pkim/contract';
@@ -309,6 +310,24 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
     }
     expect(viaRest.body).toEqual(viaCli);
     expect(viaTrpc.data).toEqual(viaCli);
+  });
+
+  it('dashboard: pkim dashboard --json is insights.dashboard on REST and tRPC (its warnings too)', async () => {
+    const viaCli = await cliJson('dashboard');
+    const viaRest = await rest('GET', '/insights/dashboard');
+    const viaTrpc = await trpc('insights.dashboard');
+    expect(viaRest.status).toBe(200);
+    // the time each was made aside, the same object
+    const made = ({ generatedAt, ...rest }: Record<string, unknown>) => {
+      expect(generatedAt).toMatch(RFC3339);
+      return rest;
+    };
+    expect(keysOf(viaCli)).toEqual(shapeKeys(dashboardSchema));
+    expect(made(viaCli).warnings).toEqual(
+      expect.arrayContaining([expect.objectContaining({ code: 'ca.no_urls', level: 'warning' })]),
+    );
+    expect(made(viaRest.body)).toEqual(made(viaCli));
+    expect(made(viaTrpc.data!)).toEqual(made(viaCli));
   });
 
   it('errors: { error: { code, message } } — CLI --json on stderr, REST body, tRPC error data', async () => {

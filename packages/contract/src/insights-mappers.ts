@@ -1,13 +1,35 @@
 import type { z } from 'zod';
 import { DEFAULT_MAX_SAN_BYTES, DEFAULT_MAX_SANS } from '@pkim/core';
 import { formatDuration, impossibleKeyUsageIssues } from '@pkim/shared';
-import type { ProfileRecord, profileSummarySchema } from './insights-schemas';
+import type { DashboardDto, ProfileRecord, profileSummarySchema } from './insights-schemas';
+import type { AuditEventRecord } from './audit-schemas';
+import type { CertificateRecord } from './certificate-schemas';
+import { toAuditEventDto } from './audit-mappers';
+import { toCertificateDto } from './certificate-mappers';
+import { isoTime } from './common-mappers';
 
 /**
  * The contract's wire mappers for profile summaries: the authority's records (epoch ms, lifetimes in ms) → the DTOs
  * of ./insights-schemas.ts. Types only from zod: a `--json` command prints through these without evaluating a
  * schema (docs/architecture.md, "packages/contract").
  */
+
+/** The authority's dashboard (`insights.dashboard`: epoch ms, the store's rows) — what {@link toDashboardDto} maps. */
+export type DashboardRecord = Omit<DashboardDto, 'generatedAt' | 'expiringSoon' | 'recentAudit'> & {
+  generatedAt: number;
+  expiringSoon: CertificateRecord[];
+  recentAudit: AuditEventRecord[];
+};
+
+/** the dashboard on the wire: tRPC/REST `insights.dashboard` and `pkim dashboard --json` */
+export function toDashboardDto(d: DashboardRecord): DashboardDto {
+  return {
+    ...d,
+    generatedAt: isoTime(d.generatedAt),
+    expiringSoon: d.expiringSoon.map(toCertificateDto),
+    recentAudit: d.recentAudit.map(toAuditEventDto),
+  };
+}
 
 /** a profile with where it comes from (`source`: built-in, the profiles file, the API) */
 export function toProfileSummaryDto(

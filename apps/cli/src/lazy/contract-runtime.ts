@@ -15,6 +15,7 @@ export {
   toCertificateDeletedDto,
   toCertificateDetailDto,
   toCertificateDto,
+  toDashboardDto,
   toIssuedCertificateDto,
   toNotificationDeliveryDto,
   toNotificationRuleCreatedDto,

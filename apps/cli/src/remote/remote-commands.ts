@@ -15,6 +15,9 @@ import {
   certDetails,
   certificateDeletedLine,
   certificatesTable,
+  DASHBOARD_REVOCATIONS,
+  dashboardText,
+  firstName,
   keyValues,
   requestsTable,
   sansText,
@@ -24,6 +27,7 @@ import {
   type CertificateDetailLine,
   type CertificateLine,
   type CertificatePurposes,
+  type DashboardLine,
   type RequestLine,
 } from '../format';
 import { defaultName, printCrl, writeIssued, type CrlOptions } from '../command-outputs';
@@ -432,6 +436,51 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
         );
       }
       ctx.output(out, () => `audit chain OK: ${String(out.count)} events verified (on the server)`);
+    },
+  },
+  dashboard: {
+    procedure: 'insights.dashboard',
+    input: () => undefined,
+    /** the text reads the CAs and the last revocations too (one call each), left out where the token may not */
+    async print(ctx, out, _o, _args, call) {
+      if (ctx.options().json) {
+        ctx.output(out, () => '');
+        return;
+      }
+      const readable = (p: Promise<Dto>) =>
+        p.then(pageItems).catch((e: unknown) => {
+          if (e instanceof PkiError && (e.kind === 'forbidden' || e.kind === 'unauthenticated')) return null;
+          throw e;
+        });
+      const [cas, revoked] = await Promise.all([
+        readable(call('ca.list')),
+        readable(call('audit.list', { action: 'certificate.revoked', order: 'desc', limit: DASHBOARD_REVOCATIONS })),
+      ]);
+      const d = out as unknown as Omit<DashboardLine, 'generatedAt' | 'expiringSoon'>;
+      const line: DashboardLine = {
+        ...d,
+        generatedAt: ms(out.generatedAt) ?? 0,
+        expiringSoon: (out.expiringSoon as Dto[]).map((c) => ({
+          serialHex: str(c.serial),
+          name: firstName(c as Parameters<typeof firstName>[0]),
+          notAfter: ms(c.notAfter) ?? 0,
+        })),
+      };
+      ctx.output(null, () =>
+        dashboardText(line, {
+          now: Date.now(),
+          cas:
+            cas?.map((c) => ({ id: str(c.id), name: str(c.name), status: str(c.status), notAfter: ms(c.notAfter) })) ??
+            null,
+          revoked:
+            revoked?.map((e) => ({
+              time: ms(e.time) ?? 0,
+              actor: str(e.actor),
+              actorName: typeof e.actorName === 'string' ? e.actorName : null,
+              details: (e.details ?? {}) as Record<string, unknown>,
+            })) ?? null,
+        }),
+      );
     },
   },
   'request list': {

@@ -12,8 +12,8 @@ import {
   globalSearchSchema,
   isoTime,
   profileSummaryPageSchema,
+  toDashboardDto,
   toProfileEntryDto,
-  toAuditEventDto,
   toCertificateDto,
 } from '@pkim/contract';
 import { formatDuration } from '@pkim/shared';
@@ -32,12 +32,7 @@ export const insightsRouter = router({
         },
         ctx.actor,
       );
-      return {
-        ...d,
-        generatedAt: isoTime(d.generatedAt),
-        expiringSoon: d.expiringSoon.map(toCertificateDto),
-        recentAudit: d.recentAudit.map(toAuditEventDto),
-      };
+      return toDashboardDto(d);
     }),
 
   /** active certificates expiring per day over the next `days` days */
