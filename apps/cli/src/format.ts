@@ -362,6 +362,8 @@ export interface AuditLine {
   seq: number;
   time: number;
   actor: string;
+  /** the actor's name (a user's, an API token's), printed instead of its id */
+  actorName: string | null;
   action: string;
   outcome: string;
   target: string | null;
@@ -372,7 +374,15 @@ export interface AuditLine {
 export const auditTable = (items: AuditLine[]): string =>
   table(
     ['SEQ', 'TIME', 'ACTOR', 'ACTION', 'OUTCOME', 'TARGET', 'DETAILS'],
-    items.map((e) => [e.seq, date(e.time), e.actor, e.action, e.outcome, e.target, auditDetailsText(e.details)]),
+    items.map((e) => [
+      e.seq,
+      date(e.time),
+      e.actorName ?? e.actor,
+      e.action,
+      e.outcome,
+      e.target,
+      auditDetailsText(e.details),
+    ]),
   );
 
 /**

@@ -209,6 +209,18 @@ describe('pkim remote mode: the same commands through a server', () => {
       ok(onServer('audit', 'list', '--limit', '3', '--cursor', first.nextCursor!, '--json')).json(),
     );
     expect(ok(remote('audit', 'list', '--limit', '3')).stdout).toMatch(/^SEQ\s+TIME\s+ACTOR\s+ACTION/);
+    // the table names the actor (here the API token the flow ran with, by its name; --json keeps the id beside it),
+    // and --actor takes that name, in both modes
+    for (const run of [remote, onServer]) {
+      const byToken = ok(run('audit', 'list', '--actor', 'remote-cli', '--limit', '2'));
+      expect(byToken.stdout).toMatch(
+        /^SEQ\s+TIME\s+ACTOR\s+ACTION.*\n-+.*\n\d+\s+\S+\s+remote-cli\s+\S+.*\n\d+\s+\S+\s+remote-cli\s/,
+      );
+      const [e] = ok(run('audit', 'list', '--actor', 'remote-cli', '--limit', '1', '--json')).json<{
+        items: { actor: string; actorName: string }[];
+      }>().items;
+      expect(e).toMatchObject({ actor: expect.stringMatching(/^tok_/), actorName: 'remote-cli' });
+    }
     // a --limit over the API's page size (1000) is read page by page: the answer of local mode, not a refusal
     const all = ok(remote('audit', 'list', '--limit', '100000', '--json')).json<Page>();
     expect(all.items.length).toBeGreaterThan(6);

@@ -204,6 +204,12 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
     await page.reload();
     await expect.poll(actions, POLL).toEqual(['certificate.revoked', 'certificate.revoked']);
     expect(await page.getByLabel('Action').inputValue()).toBe('certificate.revoked');
+    // by who acted, by name (audit.list takes a username or a token's name): the user admin revoked web only (bare
+    // was revoked by the test's own actor)
+    await page.getByLabel('Actor').fill('admin');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => new URL(page.url()).search, POLL).toBe('?action=certificate.revoked&actor=admin');
+    await expect.poll(actions, POLL).toEqual(['certificate.revoked']);
     // each target opens what it names
     await rows.first().getByRole('link', { name: ids.web }).click();
     await page.getByRole('heading', { name: 'web.example.com' }).waitFor(POLL);

@@ -25,14 +25,33 @@ export function auditEvent(
 }
 
 /**
- * Events with the name of their actor: a user's (`usr_…`) username, read once per page for all its users (one
- * query per 500 distinct users, so a 10,000-event page of a few actors costs one small query); null for any other
- * actor (`system`, `tok_…`, `acme:…`) and for a user deleted since. The event's `actor` stays the stable id.
+ * Events with the name of their actor: a user's (`usr_…`) username, an API token's (`tok_…`) name, read once per page
+ * for all its users and once for all its tokens (one query per 500 distinct ids each, so a 10,000-event page of a few
+ * actors costs two small queries); null for any other actor (`system`, `cli:…`, `acme:…`) and for a user or token
+ * deleted since. The event's `actor` stays the stable id.
  */
 export async function withActorNames(store: Store, rows: readonly AuditEventRow[]): Promise<AuditEventView[]> {
-  const users = [...new Set(rows.map((r) => r.actor).filter((a) => a.startsWith('usr_')))];
-  const names = new Map((await store.users.namesOf(users)).map((u) => [u.id, u.username]));
+  const actors = new Set(rows.map((r) => r.actor));
+  const users = [...actors].filter((a) => a.startsWith('usr_'));
+  const tokens = [...actors].filter((a) => a.startsWith('tok_'));
+  const [userNames, tokenNames] = await Promise.all([
+    users.length ? store.users.namesOf(users) : [],
+    tokens.length ? store.tokens.namesOf(tokens) : [],
+  ]);
+  const names = new Map<string, string>([
+    ...userNames.map((u): [string, string] => [u.id, u.username]),
+    ...tokenNames.map((t): [string, string] => [t.id, t.name]),
+  ]);
   return rows.map((r) => ({ ...r, actorName: names.get(r.actor) ?? null }));
+}
+
+/**
+ * The actors an `actor` filter means: the id itself, and the user of that username and the API tokens of that name
+ * (the names the audit log shows), so `admin` finds what the user admin did; an id finds what it always found.
+ */
+async function actorsNamed(store: Store, actor: string): Promise<string[]> {
+  const [user, tokens] = await Promise.all([store.users.findByUsername(actor), store.tokens.idsNamed(actor)]);
+  return [...new Set([actor, ...(user ? [user.id] : []), ...tokens])];
 }
 
 /** settings key of the signed checkpoint kept in the database */
@@ -141,7 +160,8 @@ export function createAuditService(deps: AuditServiceDeps): AuditService {
           { details: { limits: reader.resources } },
         );
       }
-      return withActorNames(store, await store.audit.list(query));
+      const actor = query.actor ? await actorsNamed(store, query.actor) : undefined;
+      return withActorNames(store, await store.audit.list({ ...query, actor }));
     },
 
     async verify(): Promise<AuditVerifyResult> {

@@ -600,13 +600,14 @@ export type AuditVerifyResult =
   | { ok: true; count: number; lastHash: string; checkpoint?: AuditCheckpointView | null }
   | { ok: false; count: number; brokenAtSeq: number; brokenEventId: string; reason: string };
 
-/** an audit event as read: with its actor's display name (a user's username; null for other actors) */
+/** an audit event as read: with its actor's display name (a user's username, an API token's name; else null) */
 export type AuditEventView = AuditEventRow & { actorName: string | null };
 
 export interface AuditService {
   /**
    * The audit log spans every CA: a principal limited to some CAs (`resources.cas`) is refused (`auth.forbidden`)
-   * when it passes itself as `reader`.
+   * when it passes itself as `reader`. `actor`: an actor's id, or a username or API token name (the events of that
+   * user and of the tokens of that name, as well as of an actor whose id it is).
    */
   list(
     query: {

@@ -127,6 +127,19 @@ describe.each(ENGINES)('insights service (console read models) on $name', (engin
     const created = (await authority.audit.list({ action: 'user.created', limit: 1 }))[0];
     expect(created).toMatchObject({ actor: admin.id, actorName: null });
     expect((await authority.insights.dashboard()).recentAudit[0]).toMatchObject({ actorName: 'auditor-named' });
+    // an API token by its name; the filter takes a username or a token's name (and an id, as before)
+    const { id: tokenId } = await authority.auth.createToken({ name: 'token-named', role: 'operator' }, admin);
+    await authority.audit.record({ actor: tokenId, action: 'test.by_token', target: null });
+    const [byToken] = await authority.audit.list({ limit: 1, order: 'desc' });
+    expect(byToken).toMatchObject({ actor: tokenId, actorName: 'token-named', action: 'test.by_token' });
+    const actions = async (actor: string) =>
+      (await authority.audit.list({ actor, order: 'desc' })).map((e) => `${e.action} ${e.actorName}`);
+    expect(await actions('token-named')).toEqual(['test.by_token token-named']);
+    expect(await actions(tokenId)).toEqual(['test.by_token token-named']);
+    const theUsers = ['ca.urls_configured auditor-named', 'ca.urls_configured auditor-named'];
+    expect(await actions('auditor-named')).toEqual(theUsers);
+    expect(await actions(user.id)).toEqual(theUsers);
+    expect(await actions('nobody-named')).toEqual([]);
   });
 
   it('lists the DNS names covered by active certificates with counts and expiry range, paged by name', async () => {

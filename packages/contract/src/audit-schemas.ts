@@ -8,7 +8,10 @@ export const auditEventSchema = z.object({
   time: rfc3339Schema,
   /** the stable id of who acted: `usr_…`, `tok_…`, `system`, `acme:…` (what the `actor` filter takes) */
   actor: z.string(),
-  /** the actor's display name: a user's username; null for any other actor and for a user deleted since */
+  /**
+   * the actor's display name: a user's username, an API token's name; null for any other actor (`system`, `cli:…`,
+   * `acme:…`) and for a user or token deleted since
+   */
   actorName: z.string().nullable(),
   action: z.string(),
   target: z.string().nullable(),
@@ -35,6 +38,7 @@ export const auditListInputSchema = z
     /** the first version's keyset cursor (a sequence number), still accepted; `cursor` wins */
     afterSeq: z.number().int().min(0).optional(),
     action: z.string().max(128).optional(),
+    /** an actor's id, or a username or API token name: that user's and those tokens' events */
     actor: z.string().max(128).optional(),
     target: z.string().max(128).optional(),
     limit: z.number().int().min(1).max(1000).default(100),

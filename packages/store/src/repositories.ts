@@ -1087,7 +1087,11 @@ export function createRepositories(
                 : lt(A.seq, query.afterSeq)
               : undefined,
             query.action ? actionFilter(A.action, query.action) : undefined,
-            query.actor ? eq(A.actor, query.actor) : undefined,
+            typeof query.actor === 'string'
+              ? eq(A.actor, query.actor)
+              : query.actor?.length
+                ? inArray(A.actor, [...query.actor])
+                : undefined,
             query.target ? eq(A.target, query.target) : undefined,
           ),
         )
@@ -1147,6 +1151,19 @@ export function createRepositories(
     },
     async touch(id, at) {
       await db.update(t.apiTokens).set({ lastUsedAt: at }).where(eq(t.apiTokens.id, id));
+    },
+    async namesOf(ids) {
+      const out: { id: string; name: string }[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        const q = db.select({ id: t.apiTokens.id, name: t.apiTokens.name }).from(t.apiTokens);
+        out.push(...(await q.where(inArray(t.apiTokens.id, chunk))));
+      }
+      return out;
+    },
+    async idsNamed(name) {
+      const rows = await db.select({ id: t.apiTokens.id }).from(t.apiTokens).where(eq(t.apiTokens.name, name));
+      return rows.map((r) => r.id);
     },
   };
 

@@ -608,7 +608,8 @@ export interface AuditRepository {
   list(query: {
     afterSeq?: number;
     action?: string;
-    actor?: string;
+    /** an actor's id, or several (the events of any of them; empty: no filter) */
+    actor?: string | readonly string[];
     target?: string;
     limit?: number;
     order?: 'asc' | 'desc';
@@ -635,6 +636,10 @@ export interface TokenRepository {
   findByHash(tokenHash: string): Promise<ApiTokenRow | undefined>;
   list(): Promise<ApiTokenRow[]>;
   touch(id: string, t: number): Promise<void>;
+  /** the names of those of `ids` that are API tokens (one query per 500 ids; a deleted token's id is not listed) */
+  namesOf(ids: readonly string[]): Promise<{ id: string; name: string }[]>;
+  /** the ids of the API tokens of that name (several users' tokens may share one; revoked ones too) */
+  idsNamed(name: string): Promise<string[]>;
 }
 
 export interface SessionRepository {

@@ -12,24 +12,35 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
     .description('list audit events (newest first)')
     .option('--limit <n>', 'how many', intOption, 50)
     .option('--action <action>', 'only this action, e.g. certificate.issued')
+    .option('--actor <name>', "only this actor's events: a username, an API token's name, or an actor id")
     .option('--target <id>', 'only events about this object')
     .option('--after-seq <n>', 'events after this sequence number (oldest first)', intOption)
     .option('--cursor <cursor>', 'the next page: nextCursor of the previous --json page')
-    .action(async (o: { limit: number; action?: string; target?: string; afterSeq?: number; cursor?: string }) => {
-      const a = await ctx.openAuthority();
-      const order = o.afterSeq !== undefined ? 'asc' : 'desc';
-      if (o.cursor !== undefined && !/^\d{1,15}$/.test(o.cursor))
-        throw new PkiError('input.invalid', `--cursor: not an audit cursor: '${o.cursor}'`);
-      const rows = await a.audit.list({
-        limit: o.limit,
-        action: o.action,
-        target: o.target,
-        afterSeq: o.cursor !== undefined ? Number(o.cursor) : o.afterSeq,
-        order,
-      });
-      const page = ctx.options().json ? (await ctx.contract()).toAuditEventPage(rows, o.limit) : null;
-      ctx.output(page, () => auditTable(rows));
-    });
+    .action(
+      async (o: {
+        limit: number;
+        action?: string;
+        actor?: string;
+        target?: string;
+        afterSeq?: number;
+        cursor?: string;
+      }) => {
+        const a = await ctx.openAuthority();
+        const order = o.afterSeq !== undefined ? 'asc' : 'desc';
+        if (o.cursor !== undefined && !/^\d{1,15}$/.test(o.cursor))
+          throw new PkiError('input.invalid', `--cursor: not an audit cursor: '${o.cursor}'`);
+        const rows = await a.audit.list({
+          limit: o.limit,
+          action: o.action,
+          actor: o.actor,
+          target: o.target,
+          afterSeq: o.cursor !== undefined ? Number(o.cursor) : o.afterSeq,
+          order,
+        });
+        const page = ctx.options().json ? (await ctx.contract()).toAuditEventPage(rows, o.limit) : null;
+        ctx.output(page, () => auditTable(rows));
+      },
+    );
 
   audit
     .command('verify')

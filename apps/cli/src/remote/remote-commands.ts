@@ -222,6 +222,7 @@ async function caInput(o: Opts): Promise<Record<string, unknown>> {
 const AUDIT_PAGE_MAX = 1000;
 const auditQuery = (o: Opts) => ({
   action: o.action,
+  actor: o.actor,
   target: o.target,
   order: o.afterSeq !== undefined ? 'asc' : 'desc',
 });
@@ -229,6 +230,7 @@ const auditLine = (e: Dto): AuditLine => ({
   seq: Number(e.seq),
   time: ms(e.time) ?? 0,
   actor: str(e.actor),
+  actorName: typeof e.actorName === 'string' ? e.actorName : null,
   action: str(e.action),
   outcome: str(e.outcome),
   target: typeof e.target === 'string' ? e.target : null,

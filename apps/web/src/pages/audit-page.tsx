@@ -140,10 +140,10 @@ export function AuditPage() {
           />
           <Input
             aria-label="Actor"
-            placeholder="actor id"
+            placeholder="actor: a username, token name or id"
             value={actor}
             onChange={(e) => setActor(e.target.value)}
-            className="w-full sm:w-48"
+            className="w-full sm:w-64"
           />
           <Input
             aria-label="Target"
