@@ -72,4 +72,33 @@ describe('pkim ssh host bundle: the same bundle locally and remotely, the host K
       expect(krlSays(krl, file('kept-cert.pub')), mode).toMatch(/: ok$/);
     }
   });
+  it('ssh trust --user prints the TrustedUserCAKeys file as it is (ssh-keygen reads it); --host: no host CA', () => {
+    const printed: Record<string, string> = {};
+    for (const [mode, pkim] of modes) {
+      const r = pkim('ssh', 'trust', '--user');
+      expect(r.code, `${mode}: ${r.stderr}`).toBe(0);
+      printed[mode] = r.stdout;
+      // the whole output is the file: the key lines and nothing else, as the bundle's trusted_user_ca_keys.pub
+      expect(r.stdout, mode).toBe(pkim('ssh', 'trust', '--json').json<{ userCaKeys: string }>().userCaKeys);
+      writeFileSync(file(`trusted-${mode}.pub`), r.stdout);
+      const read = sshKeygen(['-l', '-f', file(`trusted-${mode}.pub`)]);
+      expect(read.status, `${mode}: ${read.stderr}`).toBe(0);
+      expect(read.stdout.trim().split('\n'), mode).toHaveLength(1);
+      // refusals in one line, exit ≠ 0, stdout empty (a redirected file gets no text that is no key)
+      for (const [args, code] of [
+        [['--host'], 'ssh.ca_not_found'],
+        [['--user', '--host'], 'input.invalid'],
+        [['--user', '--json'], 'input.invalid'],
+      ] as const) {
+        const refused = pkim('ssh', 'trust', ...args);
+        expect([mode, args, refused.code === 0, refused.stdout], refused.stderr).toEqual([mode, args, false, '']);
+        expect(refused.stderr.trimEnd().split('\n'), mode).toEqual([
+          expect.stringMatching(`^(error: ${code}: |{"error":{"code":"${code}")`),
+        ]);
+      }
+      // without --user/--host: both, under headers, to read
+      expect(pkim('ssh', 'trust').stdout, mode).toBe(`# TrustedUserCAKeys\n${r.stdout}\n# known_hosts\n(no host CA)\n`);
+    }
+    expect(printed.remote).toBe(printed.local);
+  });
 });

@@ -8,6 +8,7 @@ import type { CliContext } from '../cli-context';
 import { backendOption, collect, durationOption, intOption, keyTypeOption, readInputFile } from '../cli-parsers';
 import { writeOutputFile } from '../output-files';
 import { offering } from '../option-values';
+import { printSshTrust, sshTrustFile, type SshTrustOptions } from '../ssh-trust-output';
 import {
   date,
   sshBlocksTable,
@@ -254,17 +255,17 @@ export function registerSshCommand(program: Command, ctx: CliContext): void {
     });
   ssh
     .command('trust')
-    .description('TrustedUserCAKeys and @cert-authority known_hosts lines of an environment')
+    .description(
+      'TrustedUserCAKeys and @cert-authority known_hosts lines of an environment: --user or --host prints one file',
+    )
     .option('--environment <env>', 'environment (default: default)')
-    .action(async (o: { environment?: string }) => {
+    .option('--user', "only sshd's TrustedUserCAKeys file, as it is (redirect it to the file)")
+    .option('--host', "only the clients' known_hosts lines (@cert-authority), as they are (redirect them to the file)")
+    .action(async (o: SshTrustOptions) => {
+      sshTrustFile(o, !!ctx.options().json); // a usage mistake before anything is read
       const a = await ctx.openAuthority();
       const t = await a.ssh.trust(o.environment);
-      ctx.output(
-        (await ctx.contract()).toSshTrustDto(o.environment, t),
-        () =>
-          `# TrustedUserCAKeys\n${t.userCaKeys || '(no user CA)\n'}\n` +
-          `# known_hosts\n${t.knownHosts || '(no host CA)\n'}`,
-      );
+      printSshTrust(ctx, (await ctx.contract()).toSshTrustDto(o.environment, t), t, o);
     });
 
   // ---------------------------------------------------------------------------------------------- registry

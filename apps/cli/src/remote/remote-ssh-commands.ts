@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { PkiError } from '@pkim/shared';
 import { readInputFile } from '../cli-parsers';
 import { writeOutputFile } from '../output-files';
+import { printSshTrust, sshTrustFile } from '../ssh-trust-output';
 import { callRemote, fetchPublic } from './remote-client';
 import {
   sshBlocksTable,
@@ -150,12 +151,11 @@ export const SSH_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
   },
   'ssh trust': {
     procedure: 'ssh.trust',
-    input: (_args, o) => ({ environment: o.environment }),
-    print: say(
-      (t) =>
-        `# TrustedUserCAKeys\n${text(t.userCaKeys) || '(no user CA)\n'}\n` +
-        `# known_hosts\n${text(t.knownHosts) || '(no host CA)\n'}`,
-    ),
+    input(_args, o) {
+      sshTrustFile(o, false); // --user with --host: before the call (with --json: when printing)
+      return { environment: o.environment };
+    },
+    print: (ctx, t, o) => printSshTrust(ctx, t, { userCaKeys: text(t.userCaKeys), knownHosts: text(t.knownHosts) }, o),
   },
   'ssh env create': {
     procedure: 'ssh.createEnvironment',
