@@ -84,6 +84,11 @@ async function main(): Promise<void> {
     server.close(() => process.exit(0));
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stop);
+  // and when whatever started it is gone without a signal (npm killed with SIGKILL): do not outlive it
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) stop();
+  }, 1000).unref();
 }
 
 main().catch((e: unknown) => {

@@ -107,8 +107,19 @@ describe('docs/oidc.md walk-through: the local provider, PKIM_OIDC_* and pkim se
   });
 
   it('stops with Ctrl-C/SIGTERM leaving nothing running; the users are alice and bob, never eve', async () => {
+    const providerPid = Number(/^# issuer http:\S+, pid (\d+);/m.exec(run.out())![1]);
     await run.stop();
     await expect.poll(() => processesIn(run.work), { timeout: 20_000 }).toEqual([]);
+    // the provider (npm run oidc:dev-provider, its pid as it printed it) stopped with the walk
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await expect.poll(() => alive(providerPid), { timeout: 20_000 }).toBe(false);
     const users = runPkim(['user', 'list', '--json'], { dataDir: join(tmp.dir, 'data') }).json<{
       items: { username: string; role: string }[];
     }>().items;
