@@ -466,6 +466,57 @@ describe('SPIFFE over time (injected clock)', () => {
   });
 });
 
+describe('a rotation racing an SVID of the old CA', () => {
+  let a: Authority;
+  let token: string;
+  const clock = fixedClock(Date.now());
+  spiffeAuthority(clock, (x) => ({ authority: a, token } = x));
+
+  it('keeps the old CA in the bundle while an SVID it signed between the rotation read and commit lives', async () => {
+    const sign = (instanceId: string, ttlSeconds: number) =>
+      a.spiffe.sign(
+        { csrPem: svidCsr(spiffeIdFor('node', instanceId)).csrPem, serviceType: 'node', instanceId, ttlSeconds },
+        { bearerToken: token },
+      );
+    const early = await sign('race-a', 600);
+    // the real store, one step in between: once the rotation has read the old CA's SVIDs, an SVID of the old CA (still
+    // the active one) is issued and committed, before the rotation commits
+    const spiffeStore = internalsOf(a).store.spiffe;
+    const read = spiffeStore.svidsByCa.bind(spiffeStore);
+    let racing: ReturnType<typeof sign> | undefined;
+    spiffeStore.svidsByCa = async (now) => {
+      const rows = await read(now);
+      spiffeStore.svidsByCa = read;
+      racing = sign('race-b', 7200);
+      await racing;
+      return rows;
+    };
+    let rot: Awaited<ReturnType<Authority['spiffe']['rotate']>>;
+    try {
+      rot = await a.spiffe.rotate({ role: 'services' }, TEST_ADMIN);
+    } finally {
+      spiffeStore.svidsByCa = read;
+    }
+    const late = await racing!;
+    expect(late.chain[0]).toBe(early.chain[0]); // signed by the old CA
+    expect(rot.oldKeptUntil).toBe(late.expiresAt);
+    const status = await a.spiffe.status(TEST_ADMIN);
+    expect(status.bundleCas.find((c) => c.id === rot.oldCaId)).toMatchObject({ inBundleUntil: late.expiresAt });
+    // a second before it expires, relying parties still have its CA: openssl verifies it with the bundle's
+    clock.set(Date.parse(late.expiresAt) - 1000);
+    const bundle = await a.spiffe.bundle();
+    expect(bundle.servicesBundle).toContain(late.chain[0]);
+    const v = opensslVerify({
+      leafPem: late.certificatePem,
+      chainPems: late.chain,
+      rootPem: bundle.servicesBundle.at(-1)!,
+      purpose: 'sslclient',
+      atTime: Math.floor(clock.now() / 1000),
+    });
+    expect(v.ok, v.output).toBe(true);
+  });
+});
+
 describe('the transport CA and names outside its plane', () => {
   let a: Authority;
   let init: SpiffeInit;

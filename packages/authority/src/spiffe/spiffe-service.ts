@@ -884,8 +884,9 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
     const generation = s.rows.filter((r) => r.role === input.role).length + 1;
     const fresh = (await createCa(input.role, s.trustDomain, generation, s.active.root, actor)).ca;
     const now = clock.now();
-    const last = (await store.spiffe.svidsByCa(now)).find((r) => r.caId === old.id)?.lastNotAfter ?? now;
-    const keepUntil = Math.max(last, now);
+    const lastNotAfter = async () =>
+      (await store.spiffe.svidsByCa(now)).find((r) => r.caId === old.id)?.lastNotAfter ?? now;
+    let keepUntil = Math.max(await lastNotAfter(), now);
     await commitCas({
       insertSpiffeCas: [
         {
@@ -908,6 +909,25 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
         }),
       ],
     });
+    // An SVID of the old CA committed between the read above and the commit (an issuance that had the old CA, still
+    // the active one): read again now that the old CA no longer signs, and keep the CA until that SVID expires too,
+    // or relying parties would drop the CA while the SVID is valid (spiffe-service.test.ts 'a rotation racing …').
+    const later = await lastNotAfter();
+    if (later > keepUntil) {
+      await commitCas({
+        updateSpiffeCas: [{ id: old.id, patch: { keepUntil: later } }],
+        audit: [
+          auditEvent(clock, actor, 'spiffe.ca_kept', old.id, {
+            role: input.role,
+            newCaId: fresh.id,
+            keptUntil: later,
+            was: keepUntil,
+            reason: 'an SVID of the old CA was issued during the rotation',
+          }),
+        ],
+      });
+      keepUntil = later;
+    }
     return { role: input.role, oldCaId: old.id, newCaId: fresh.id, oldKeptUntil: iso(keepUntil) };
   }
 
