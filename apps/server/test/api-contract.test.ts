@@ -167,6 +167,28 @@ describe('one output contract across CLI --json, REST and tRPC', { timeout: 180_
     expect(showTrpc.data).toEqual(showCli);
   });
 
+  it('certificate list sort=revoked_desc: the revoked ones, the latest revocation first; REST = tRPC', async () => {
+    const active = (await rest('GET', '/certificates?ca=contract-issuing&status=active&limit=2')).body.items as {
+      serial: string;
+    }[];
+    expect(active).toHaveLength(2);
+    for (const c of active) {
+      const r = await rest('POST', `/certificates/${c.serial}/revoke`, { reason: 'superseded' });
+      expect(r.status, JSON.stringify(r.body)).toBeLessThan(300);
+    }
+    const viaRest = await rest('GET', '/certificates?sort=revoked_desc&limit=100');
+    const viaTrpc = await trpc('certificate.list', { sort: 'revoked_desc', limit: 100 });
+    expect(viaRest.status).toBe(200);
+    expect(viaTrpc.data).toEqual(viaRest.body);
+    const items = viaRest.body.items as { serial: string; status: string; revokedAt: string }[];
+    expect(items.map((c) => c.status)).toEqual(items.map(() => 'revoked'));
+    expect(items.map((c) => c.serial)).toEqual(expect.arrayContaining(active.map((c) => c.serial)));
+    const times = items.map((c) => Date.parse(c.revokedAt));
+    expect(times).toEqual([...times].sort((x, y) => y - x));
+    // another value is refused, as before
+    expect((await rest('GET', '/certificates?sort=revoked_asc')).status).toBe(400);
+  });
+
   it('certificate list: { items, nextCursor } with the same items', async () => {
     const viaCli = await cliJson('cert', 'list', '--ca', 'contract-issuing', '--limit', '2');
     const viaRest = await rest('GET', '/certificates?ca=contract-issuing&limit=2');

@@ -99,8 +99,10 @@ export const certificateListInputSchema = paginationInputSchema
     expiringWithinDays: z.number().int().min(0).max(36_500).optional(),
     /** CN, subject, SAN (DNS, IP, e-mail, URI) or serial */
     search: z.string().trim().max(128).optional(),
-    /** newest first (default), or by expiry */
-    sort: z.enum(['issued_desc', 'expiry_asc', 'expiry_desc']).optional(),
+    /**
+     * newest first (default), by expiry, or `revoked_desc`: the revoked certificates only, the latest revocation first
+     */
+    sort: z.enum(['issued_desc', 'expiry_asc', 'expiry_desc', 'revoked_desc']).optional(),
   })
   .strict();
 

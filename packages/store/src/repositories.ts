@@ -30,6 +30,7 @@ import type {
   CaRepository,
   CaRow,
   CertificateRepository,
+  CertificateQuery,
   CertificateRequestRow,
   CertificateRow,
   CertificateStatus,
@@ -139,6 +140,42 @@ export function expiryOrderQuery(db: QueryDb, t: Tables, where: SQL | undefined,
     .where(where)
     .orderBy(...order)
     .limit(n);
+}
+
+/**
+ * A page of the listing by revocation time (`sort: 'revoked_desc'`): the revoked certificates, the latest revocation
+ * first, ties by id — certificates_revoked_at_idx (migration 0044: (revoked_at, id) of the rows that have a revocation
+ * time, so an issuance writes no entry) walked backwards, stopping at the page. On SQLite the other filters are row
+ * tests on its rows (`+ca_id`, `+status`…), so no filter's own index with a sort of its matches is chosen instead; a
+ * search is a probe of the row's own terms (searchCondition's dense form). Exported for the query-plan tests.
+ */
+export function revokedOrderQuery(
+  db: QueryDb,
+  t: Tables,
+  dialect: StoreDialect,
+  q: Omit<CertificateQuery, 'limit' | 'sort'>,
+  n: number,
+) {
+  const C = t.certificates;
+  const rowTest = dialect === 'sqlite';
+  const where = and(
+    isNotNull(C.revokedAt),
+    caCondition(t, q, rowTest),
+    // only a revoked row has a revocation time (a revocation sets both; nothing else changes a revoked row's status):
+    // `revoked` is implied — as a condition PostgreSQL intersected it with the status index and sorted the matches
+    q.status && q.status !== 'revoked' ? statusCondition(t, dialect, q.status, q.now, rowTest) : undefined,
+    q.profile ? (rowTest ? sql`+${C.profile} = ${q.profile}` : eq(C.profile, q.profile)) : undefined,
+    q.provisioner
+      ? rowTest
+        ? sql`+${C.provisioner} = ${q.provisioner}`
+        : eq(C.provisioner, q.provisioner)
+      : undefined,
+    q.expiringBefore !== undefined ? expiringBeforeCondition(t, q.expiringBefore, q.now, rowTest) : undefined,
+    q.search?.trim() ? searchCondition(db, t, dialect, q.search, true) : undefined,
+    q.requester !== undefined ? requesterCondition(db, t, q.requester) : undefined,
+    afterKeyCursor(C.revokedAt, C.id, q.cursor, 'desc'),
+  );
+  return db.select().from(C).where(where).orderBy(desc(C.revokedAt), desc(C.id)).limit(n);
 }
 
 /**
@@ -814,6 +851,10 @@ export function createRepositories(
     async list(query) {
       const limit = pageSize(query.limit);
       const sort = query.sort ?? 'issued_desc';
+      if (sort === 'revoked_desc') {
+        const rows = (await revokedOrderQuery(db, t, dialect, query, limit + 1)) as CertificateRow[];
+        return toPage(rows, limit, (row) => row.revokedAt ?? 0);
+      }
       const newestFirst = sort === 'issued_desc';
       // a requester's certificates are found from their requests — in expiry order by the requests' own expiry index
       // (requesterExpiryQuery), newest first unless they are dense (requesterCondition) — and a sparse search from

@@ -401,7 +401,8 @@ export interface CertificateQuery {
   cursor?: string | null;
 }
 
-export type CertificateSort = 'issued_desc' | 'expiry_asc' | 'expiry_desc';
+/** `revoked_desc`: the revoked certificates only (the others have no revocation time), the latest revocation first */
+export type CertificateSort = 'issued_desc' | 'expiry_asc' | 'expiry_desc' | 'revoked_desc';
 
 /** One DNS name found in the SANs of active certificates (the domains view). */
 export interface NameCoverage {

@@ -23,6 +23,7 @@ import {
   findRenewalsQuery,
   requesterCondition,
   requesterExpiryQuery,
+  revokedOrderQuery,
   searchCondition,
   searchMatchesQuery,
   newestFilteredMatchesQuery,
@@ -400,6 +401,8 @@ describe('PostgreSQL store', () => {
         'certificates_pkey',
         'certificates_provisioner_created_idx',
         'certificates_renewed_from_idx',
+        // (0044) partial: only revoked rows, none written by an issuance
+        'certificates_revoked_at_idx',
         'certificates_status_created_idx',
         'certificates_status_not_after_idx',
       ]);
@@ -409,6 +412,42 @@ describe('PostgreSQL store', () => {
         'audit_events_pkey',
         'audit_events_target_seq_idx',
       ]);
+    });
+  });
+
+  it('plans the revocation-time sort (0044) as a backward walk of certificates_revoked_at_idx, no sort', async () => {
+    const url = await migratedDatabaseUrl();
+    const store = await openStore({ url });
+    const cas = [makeCa(), makeCa()];
+    await store.importRows('certificate_authorities', cas as unknown as Record<string, unknown>[]);
+    // 5 % revoked (600 of 12,000), revoked over time
+    const certs = cas.flatMap((ca) =>
+      Array.from({ length: 6000 }, (_, i) =>
+        makeCert(ca.id, {
+          createdAt: T0 + i,
+          ...(i % 20 === 5
+            ? { status: 'revoked' as const, revokedAt: T0 + i * 1000, revocationReason: 'keyCompromise' as const }
+            : {}),
+        }),
+      ),
+    );
+    await store.importRows('certificates', certs as unknown as Record<string, unknown>[]);
+    await store.close();
+    await withClient(url, async (c) => {
+      await c.query('analyze');
+      const { db, t } = asQueryDb(drizzle({ client: c }), pgSchema);
+      const plan = async (q: Parameters<typeof revokedOrderQuery>[3]) => {
+        const { sql, params } = revokedOrderQuery(db, t, 'postgres', q, 101).toSQL();
+        return (await c.query(`explain ${sql}`, params)).rows
+          .map((r: Record<string, string>) => r['QUERY PLAN'])
+          .join('\n');
+      };
+      const cursor = encodeCursor(T0 + 3_000_000, 'crt_x');
+      for (const q of [{}, { cursor }, { status: 'revoked' as const, now: T0 }, { profile: 'tls-server', cursor }]) {
+        const p = await plan(q);
+        expect(p, JSON.stringify(q)).toMatch(/Index Scan Backward using certificates_revoked_at_idx on certificates/);
+        expect(p, JSON.stringify(q)).not.toMatch(/Sort|Seq Scan/);
+      }
     });
   });
 

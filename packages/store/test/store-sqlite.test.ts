@@ -21,6 +21,7 @@ import {
   caCondition,
   requesterCondition,
   requesterExpiryQuery,
+  revokedOrderQuery,
   statusCondition,
   findAllBySerialQuery,
   findRenewalsQuery,
@@ -472,6 +473,8 @@ describe('SQLite store', () => {
         'certificates_fingerprint_idx',
         'certificates_provisioner_created_idx',
         'certificates_renewed_from_idx',
+        // (0044) partial: only revoked rows, none written by an issuance
+        'certificates_revoked_at_idx',
         'certificates_status_created_idx',
         'certificates_status_not_after_idx',
         'sqlite_autoindex_certificates_1',
@@ -489,6 +492,56 @@ describe('SQLite store', () => {
         'audit_events_actor_seq_idx',
         'audit_events_target_seq_idx',
       ]);
+    } finally {
+      raw.close();
+    }
+  });
+
+  // the listing by revocation time (migration 0044): the partial index of the revoked rows walked backwards, the
+  // other filters row tests on them — no filter's own index with a sort of every match, no sort at all
+  it('plans the revocation-time sort on certificates_revoked_at_idx, the filters tested on its rows', async () => {
+    const url = await engine.newMigratedDatabaseUrl();
+    const store = await openStore({ url });
+    const ca = makeCa();
+    await store.commit({
+      insertCa: [ca],
+      insertCertificates: Array.from({ length: 200 }, (_, i) =>
+        makeCert(ca.id, {
+          createdAt: T0 + i,
+          ...(i % 10 === 0
+            ? { status: 'revoked' as const, revokedAt: T0 + i, revocationReason: 'superseded' as const }
+            : {}),
+        }),
+      ),
+    });
+    await store.close();
+    const raw = new Database(pathOf(url));
+    try {
+      const db = drizzle({ client: raw });
+      const plan = (q: Parameters<typeof revokedOrderQuery>[3]) => {
+        const { sql, params } = revokedOrderQuery(db, sqliteSchema, 'sqlite', q, 101).toSQL();
+        return (raw.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+          .map((r) => r.detail)
+          .join('\n');
+      };
+      const cursor = encodeCursor(T0 + 100, 'crt_x');
+      for (const analyzed of [false, true]) {
+        if (analyzed) raw.exec('analyze');
+        for (const q of [
+          {},
+          { cursor },
+          { caId: ca.id },
+          { caIds: [ca.id, 'ca_other'], status: 'revoked' as const, now: T0 },
+          { profile: 'tls-server', provisioner: 'token:x', cursor },
+          { search: 'crt_', caId: ca.id },
+        ]) {
+          const p = plan(q);
+          expect(p, `${JSON.stringify(q)}, analyzed: ${analyzed}`).toMatch(
+            /^(SCAN|SEARCH) certificates USING INDEX certificates_revoked_at_idx\b/,
+          );
+          expect(p, JSON.stringify(q)).not.toMatch(/TEMP B-TREE/);
+        }
+      }
     } finally {
       raw.close();
     }

@@ -119,6 +119,12 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
 }
 
 /** back to before 0040 (PostgreSQL only): certificates.ca_id's foreign key back, 0040's triggers gone */
+/** back to before 0044: no index of the revoked certificates by revocation time (journal `when` of each engine) */
+function undo0044(dialect: StoreEngine['dialect'], migrations: string): string[] {
+  const when = dialect === 'sqlite' ? 1796633037916 : 1796633072249;
+  return ['drop index certificates_revoked_at_idx', `delete from ${migrations} where created_at = ${when}`];
+}
+
 /** back to before 0042: CAs without a predecessor or a certificate history (journal `when` of each engine) */
 function undo0043(migrations: string, when: number): string[] {
   return ['drop table idempotency_keys', `delete from ${migrations} where created_at = ${when}`];
@@ -938,6 +944,75 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
           .map((c) => c.id)
           .reverse(),
       );
+    });
+
+    it('pages the revoked certificates by revocation time, the latest first, ties by id (0044)', async () => {
+      const store = await newStore();
+      const a = makeCa();
+      const b = makeCa({ createdAt: T0 + 1 });
+      const certs = Array.from({ length: 90 }, (_, i) => {
+        const revoked = i % 3 !== 0;
+        return makeCert(i % 2 === 0 ? a.id : b.id, {
+          status: revoked ? 'revoked' : i % 9 === 0 ? 'expired' : 'active',
+          // 11 revocation times for 60 revoked rows: several rows each, ordered by id among them
+          revokedAt: revoked ? T0 + (i % 11) * 1000 : null,
+          revocationReason: revoked ? 'keyCompromise' : null,
+          profile: i % 4 === 0 ? 'tls-client' : 'tls-server',
+          notAfter: T0 + (i % 13) * DAY,
+          createdAt: T0 + i,
+        });
+      });
+      await store.commit({ insertCa: [a, b], insertCertificates: certs });
+      const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+      const latest = certs
+        .filter((c) => c.revokedAt !== null)
+        .sort((x, y) => y.revokedAt! - x.revokedAt! || cmp(y.id, x.id));
+      const all = async (q: Parameters<typeof store.certificates.list>[0], limit: number) => {
+        const ids: string[] = [];
+        let cursor: string | null | undefined;
+        do {
+          const page = await store.certificates.list({ ...q, limit, cursor });
+          ids.push(...page.items.map((c) => c.id));
+          cursor = page.nextCursor;
+        } while (cursor);
+        return ids;
+      };
+      for (const limit of [1, 7, 1000])
+        expect(await all({ sort: 'revoked_desc' }, limit), `pages of ${limit}`).toEqual(latest.map((c) => c.id));
+      const now = T0 + 6 * DAY;
+      const filtered: [Parameters<typeof store.certificates.list>[0], (c: (typeof certs)[number]) => boolean][] = [
+        [{ caId: a.id }, (c) => c.caId === a.id],
+        [{ caIds: [b.id] }, (c) => c.caId === b.id],
+        [{ caIds: [] }, () => false],
+        [{ profile: 'tls-client' }, (c) => c.profile === 'tls-client'],
+        [{ status: 'revoked', now }, () => true],
+        [
+          { caId: b.id, status: 'revoked', profile: 'tls-server' },
+          (c) => c.caId === b.id && c.profile === 'tls-server',
+        ],
+        // a revocation time only revoked rows have: another status lists none
+        [{ status: 'active', now }, () => false],
+        [{ status: 'expired', now }, () => false],
+        [{ search: certs[4]!.commonName! }, (c) => c.id === certs[4]!.id],
+      ];
+      for (const [q, keep] of filtered) {
+        for (const limit of [4, 1000]) {
+          expect(await all({ ...q, sort: 'revoked_desc' }, limit), JSON.stringify(q)).toEqual(
+            latest.filter(keep).map((c) => c.id),
+          );
+        }
+      }
+      // a database as a release before 0044 left it: 0044 builds the index on its rows, the pages are the same
+      await store.close();
+      const engine = getEngine();
+      const migrations = engine.dialect === 'sqlite' ? '__drizzle_migrations' : 'drizzle.__drizzle_migrations';
+      for (const statement of undo0044(engine.dialect, migrations)) await engine.rawSql(url, statement);
+      const upgraded = await newStore({ sameDb: true });
+      expect((await upgraded.certificates.list({ sort: 'revoked_desc', limit: 10 })).items.map((c) => c.id)).toEqual(
+        latest.slice(0, 10).map((c) => c.id),
+      );
+      // the migration built the index (the drop fails without it)
+      await engine.rawSql(url, 'drop index certificates_revoked_at_idx');
     });
 
     // a requester's own inventory: from the requests by requester to each one's certificate (requesterCondition; by
@@ -1960,6 +2035,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       sshTables.push('ssh_environments');
       const acmeTables = ['acme_authorizations', 'acme_orders', 'acme_accounts', 'acme_eab_keys', 'acme_nonces'];
       for (const statement of [
+        ...undo0044(engine.dialect, migrations),
         ...undo0043(migrations, engine.dialect === 'sqlite' ? 1796601406760 : 1796601410439),
         ...undo0042(migrations),
         ...undo0040(engine.dialect, migrations),

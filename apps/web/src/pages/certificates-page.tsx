@@ -20,7 +20,7 @@ export interface CertificatesSearch {
   profile?: string;
   /** the expiry window, a duration as the API's `expiringWithin` takes it: `30d`, `36h`, `1y` */
   expiring?: string;
-  sort?: 'issued_desc' | 'expiry_asc' | 'expiry_desc';
+  sort?: 'issued_desc' | 'expiry_asc' | 'expiry_desc' | 'revoked_desc';
 }
 
 const PAGE = 50;
@@ -237,6 +237,7 @@ export function CertificatesPage() {
                 <option value="issued_desc">Newest first</option>
                 <option value="expiry_asc">Expires soonest</option>
                 <option value="expiry_desc">Expires latest</option>
+                <option value="revoked_desc">Revoked latest</option>
               </NativeSelect>
             </div>
           </>
