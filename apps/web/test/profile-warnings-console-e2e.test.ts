@@ -31,6 +31,14 @@ const MIXED = {
   allowedKeyTypes: ['ec-p256', 'rsa-2048'],
 };
 const FINE = { ...BASE, name: 'file-fine', keyUsage: ['digitalSignature'], allowedKeyTypes: ['ec-p256', 'rsa-2048'] };
+/** a clash of rsaKeyUsage (what an RSA key carries besides keyUsage): every RSA key type it allows, no EC one */
+const RSA_CLASH = {
+  ...BASE,
+  name: 'file-rsa-clash',
+  keyUsage: ['digitalSignature'],
+  rsaKeyUsage: ['keyAgreement'],
+  allowedKeyTypes: ['ec-p256', 'rsa-2048'],
+};
 
 describe('web console: a profile that cannot issue for a key type it allows (Chromium against pkim serve)', () => {
   let session: ConsoleSession;
@@ -40,7 +48,7 @@ describe('web console: a profile that cannot issue for a key type it allows (Chr
   let caId: string;
 
   beforeAll(async () => {
-    session = await openConsole({ prefix: 'pkim-e2e-profile-warnings', profiles: [MIXED, FINE] });
+    session = await openConsole({ prefix: 'pkim-e2e-profile-warnings', profiles: [MIXED, FINE, RSA_CLASH] });
     ({ server, page, base } = session);
     caId = (await createRootCa(server.authority, 'warnings-root', { actor: E2E_ADMIN })).id;
     await session.signIn('admin', session.adminPassword);
@@ -56,8 +64,11 @@ describe('web console: a profile that cannot issue for a key type it allows (Chr
     expect(await flag.textContent()).toBe('cannot issue for ec-p256');
     expect(await flag.getAttribute('title')).toContain('keyEncipherment is not possible with ec-p256 keys');
     expect(await page.locator('[data-profile="file-fine"] [data-profile-warnings]').count()).toBe(0);
-    // the built-ins are sound
-    expect(await page.locator('[data-profile-warnings]').count()).toBe(1);
+    // the built-ins are sound; the rsaKeyUsage clash is flagged too
+    expect(await page.locator('[data-profile-warnings]').count()).toBe(2);
+    expect(await page.locator('[data-profile="file-rsa-clash"] [data-profile-warnings]').textContent()).toBe(
+      'cannot issue for rsa-2048, rsa-3072, rsa-4096',
+    );
     await session.shot('profile-warnings-list');
   }, 120_000);
 
@@ -120,5 +131,21 @@ describe('web console: a profile that cannot issue for a key type it allows (Chr
     await page.getByTestId('csr-preview').waitFor(SERVER_WORK);
     await warning.waitFor(POLL);
     expect(await warning.getByRole('listitem').allTextContents()).toEqual(warnings);
+
+    // an rsaKeyUsage clash: said for an RSA key, not for the EC key the same profile allows
+    const rsaEntry = (await server.authority.profileCatalog.list(E2E_ADMIN)).find(
+      (e) => e.profile.name === 'file-rsa-clash',
+    );
+    const rsaWarnings = toProfileEntryDto(rsaEntry!).warnings;
+    expect(rsaWarnings).toHaveLength(1);
+    await page.getByRole('tab', { name: 'Generate a key' }).click();
+    await page.getByLabel('Profile').selectOption('file-rsa-clash');
+    await page.getByLabel('Key type').selectOption('ec-p256');
+    await expect.poll(() => warning.count(), POLL).toBe(0);
+    await page.getByLabel('Key type').selectOption('rsa-2048');
+    await warning.waitFor(POLL);
+    const rsaTitle = 'Profile file-rsa-clash cannot issue for rsa-2048 keys: the server refuses it';
+    expect(await warning.getByText(rsaTitle).count()).toBe(1);
+    expect(await warning.getByRole('listitem').allTextContents()).toEqual(rsaWarnings);
   }, 120_000);
 });
