@@ -8,9 +8,9 @@ import type { CliContext } from '../cli-context';
 import { backendOption, collect, durationOption, intOption, keyTypeOption, readInputFile } from '../cli-parsers';
 import { writeOutputFile } from '../output-files';
 import { offering } from '../option-values';
-import { printSshTrust, sshTrustFile, type SshTrustOptions } from '../ssh-trust-output';
 import {
   date,
+  printSshTrust,
   sshBlocksTable,
   sshCaText,
   sshCasTable,
@@ -19,7 +19,9 @@ import {
   sshFleetTokensTable,
   sshHostsTable,
   sshPrincipalsTable,
+  sshTrustFile,
   sshUsersTable,
+  type SshTrustOptions,
 } from '../format';
 
 const list = (v: string | string[] | undefined): string[] =>

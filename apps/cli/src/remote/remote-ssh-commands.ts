@@ -6,9 +6,9 @@ import { dirname, join } from 'node:path';
 import { PkiError } from '@pkim/shared';
 import { readInputFile } from '../cli-parsers';
 import { writeOutputFile } from '../output-files';
-import { printSshTrust, sshTrustFile } from '../ssh-trust-output';
 import { callRemote, fetchPublic } from './remote-client';
 import {
+  printSshTrust,
   sshBlocksTable,
   sshCaText,
   sshCasTable,
@@ -17,6 +17,7 @@ import {
   sshFleetTokensTable,
   sshHostsTable,
   sshPrincipalsTable,
+  sshTrustFile,
   sshUsersTable,
 } from '../format';
 import { duration, printTable } from './remote-commands';
