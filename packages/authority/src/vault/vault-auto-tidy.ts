@@ -52,6 +52,11 @@ const FIXED: Record<string, { value: boolean | number; why: string }> = {
 };
 const DURATION_FIXED = new Set(['issuer_safety_buffer', 'acme_account_safety_buffer']);
 
+/** the value of each field PKI Manager cannot honour, as config/auto-tidy and tidy-status answer it (FIXED's) */
+export function fixedTidyValues(fields: readonly string[]): Record<string, boolean | number> {
+  return Object.fromEntries(fields.filter((f) => Object.hasOwn(FIXED, f)).map((f) => [f, FIXED[f]!.value]));
+}
+
 const ALL_TARGETS =
   'tidy_cert_store / tidy_revoked_certs / tidy_invalid_certs / tidy_revoked_cert_issuer_associations / ' +
   'tidy_expired_issuers / tidy_move_legacy_ca_bundle / tidy_acme';

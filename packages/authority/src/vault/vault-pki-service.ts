@@ -9,7 +9,7 @@ import type { Actor, CaService, CertificateService, CrlService, OcspService } fr
 import type { CaContextLoader } from '../ca-context';
 import { auditEvent } from '../audit-service';
 import { issuersOfMount, type VaultMount } from './vault-mount-service';
-import { ALL_TIDY_TARGETS, checkFixedTidyField } from './vault-auto-tidy';
+import { ALL_TIDY_TARGETS, checkFixedTidyField, fixedTidyValues } from './vault-auto-tidy';
 import {
   coerceVaultField,
   formatGoDuration,
@@ -190,18 +190,13 @@ export function tidyStatusResponse(
     ...inactive,
     ...s,
     revoked_safety_buffer: s.safety_buffer,
-    issuer_safety_buffer: 365 * 86_400,
-    tidy_invalid_certs: false,
-    tidy_expired_issuers: false,
-    tidy_move_legacy_ca_bundle: false,
-    tidy_acme: false,
-    page_size: 1000,
+    // OpenBao's targets and buffers PKI Manager does not honour: their only values (config/auto-tidy's FIXED)
+    ...fixedTidyValues(keys),
     message: s.state === 'Finished' ? null : s.message,
     total_acme_account_count: 0,
     acme_account_deleted_count: 0,
     acme_account_revoked_count: 0,
     acme_orders_deleted_count: 0,
-    acme_account_safety_buffer: 30 * 86_400,
   };
 }
 
