@@ -4,10 +4,15 @@
 // its certificates deleted with it) is an issuer this responder no longer serves: `unauthorized` (RFC 6960 §2.3, RFC
 // 5019 §2.2.3: not capable of responding authoritatively — there is no record left to answer `good`/`revoked` from,
 // and `unknown` would have to be signed by the deleted CA), by this instance at once and by another instance on the
-// same database at its next request. Two instances on one SQLite database; every answer read by `openssl ocsp`.
+// same database at its next request — on SQLite; on PostgreSQL once it heard of the commit (LISTEN, a moment later) or
+// at the latest once its 500 ms of answers from memory have passed (ANSWER_RECHECK_MS, ocsp-service.ts: as another
+// instance's revocation), which the test waits for by moving the clock. Two instances on one SQLite database, and two
+// on one PostgreSQL database, their clock moved by the test only; every answer read by `openssl ocsp`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixedClock } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
 import { opensslOcspCheck, opensslOcspRequest } from '../../../tests/support/verifiers';
+import { postgresInstances } from '../../../tests/support/postgres-instances';
 import { ACTORS, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
 import { ocspLeaf } from './ocsp-test-support';
 
@@ -19,19 +24,20 @@ function opensslReads(der: Uint8Array, o: { rootPem: string; leafPem: string }):
   return /leaf\.pem: (good|revoked|unknown)/.exec(r.output)?.[1] ?? r.output;
 }
 
-describe('OCSP for a certificate whose CA was disabled or deleted since (two instances on one SQLite database)', () => {
-  let fx: AuthorityFixture;
+/** ANSWER_RECHECK_MS (ocsp-service.ts): how long (clock time) an answer from a stored response is served from memory */
+const MEMORY_MS = 500;
+
+/**
+ * the tests, on two instances `open()` gives (opened in a beforeAll); `othersSee()`: what has to pass before an
+ * instance answers what the other one changed (nothing on SQLite, the memory window on PostgreSQL)
+ */
+function caGoneTests(open: () => Promise<[Authority, Authority]>, othersSee: () => void) {
   let a: Authority;
   let b: Authority;
 
   beforeAll(async () => {
-    fx = await openAuthorityFixture({});
-    a = fx.authority;
-    b = await fx.openSecond();
-  }, 60_000);
-  afterAll(async () => {
-    await fx?.close();
-  });
+    [a, b] = await open();
+  }, 120_000);
 
   /** a root CA and one leaf of it, its OCSP request */
   async function rootWithLeaf(name: string) {
@@ -54,6 +60,7 @@ describe('OCSP for a certificate whose CA was disabled or deleted since (two ins
     await a.cas.setStatus(ca.id, 'disabled', ACTORS.admin);
     expect([await ca.ask(a), await ca.ask(b)]).toEqual(['good', 'good']);
     await b.certificates.revoke(ca.leaf.id, 'keyCompromise', ACTORS.admin);
+    othersSee();
     expect([await ca.ask(a), await ca.ask(b)]).toEqual(['revoked', 'revoked']);
   });
 
@@ -61,9 +68,35 @@ describe('OCSP for a certificate whose CA was disabled or deleted since (two ins
     const ca = await rootWithLeaf('gone-deleted');
     expect([await ca.ask(a), await ca.ask(b)]).toEqual(['good', 'good']); // both answered (in memory now)
     await a.cas.revokeCa(ca.id, 'cessationOfOperation', ACTORS.admin);
+    othersSee();
     expect([await ca.ask(a), await ca.ask(b)]).toEqual(['revoked', 'revoked']);
     await a.cas.delete(ca.id, {}, ACTORS.admin);
     expect(await ca.ask(a)).toBe('unauthorized');
-    expect(await ca.ask(b)).toBe('unauthorized'); // another connection committed: B reads again
+    othersSee();
+    expect(await ca.ask(b)).toBe('unauthorized'); // B reads again: another connection committed (or 500 ms passed)
   });
+}
+
+describe('OCSP for a certificate whose CA was disabled or deleted since (two instances on one SQLite database)', () => {
+  const clock = fixedClock(Date.now()); // both instances'; it stands still: no memory window passes
+  let fx: AuthorityFixture | undefined;
+  afterAll(async () => {
+    await fx?.close();
+  });
+  caGoneTests(
+    async () => {
+      fx = await openAuthorityFixture({ clock });
+      return [fx.authority, await fx.openSecond({ clock })];
+    },
+    () => undefined, // another connection's commit is seen at the next request (Store.otherCommits)
+  );
+});
+
+describe('OCSP for a certificate whose CA was disabled or deleted since (two instances on one PostgreSQL)', () => {
+  const hosts = postgresInstances();
+  const clock = fixedClock(Date.now()); // both instances'
+  caGoneTests(
+    () => hosts.two({ clock }),
+    () => clock.advance(MEMORY_MS),
+  );
 });

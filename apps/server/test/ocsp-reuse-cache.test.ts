@@ -3,11 +3,12 @@
 // for the same certificate, CertID and status for 60 s of clock time (`responseReuseMs`, ocsp-service.ts): a response
 // signed less than 60 s ago is reused byte for byte, one 60 s old is signed again, a revocation in between is
 // answered by a new response at once. The clock is the authority's (`fixedClock`), moved by the test; every response
-// is checked by `openssl ocsp`.
+// is checked by `openssl ocsp`. On SQLite and on PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '@pkim/shared';
-import type { Authority, OcspRespondOptions } from '@pkim/authority';
+import type { Authority, AuthorityConfig, OcspRespondOptions } from '@pkim/authority';
 import { opensslOcspRequest } from '../../../tests/support/verifiers';
+import { postgresInstances } from '../../../tests/support/postgres-instances';
 import { ACTORS, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
 import { checked, ocspLeaf, ocspPki, statusOf, type OcspPki } from './ocsp-test-support';
 
@@ -15,23 +16,19 @@ const MINUTE = 60_000;
 /** responseReuseMs' default (ocsp-service.ts) */
 const REUSE_MS = 60_000;
 
-describe("OCSP general path: a response is reused for 60 s of clock time, while the certificate's status holds", () => {
+/** the tests, on the authority `open(config)` gives (in a beforeAll) */
+function reuseTests(open: (config: Partial<AuthorityConfig>) => Promise<Authority>) {
   // responses valid 2 h; the clock starts 90 min back, so every response the tests make is current for openssl
   const clock = fixedClock(Date.now() - 90 * MINUTE);
-  let fx: AuthorityFixture;
   let authority: Authority;
   let p: OcspPki;
   let mount: OcspRespondOptions;
 
   beforeAll(async () => {
-    fx = await openAuthorityFixture({ clock, env: { PKIM_OCSP_VALIDITY: '2h', PKIM_OCSP_REFRESH_BEFORE: '1h' } });
-    authority = fx.authority;
+    authority = await open({ clock, env: { PKIM_OCSP_VALIDITY: '2h', PKIM_OCSP_REFRESH_BEFORE: '1h' } });
     p = await ocspPki(authority, 'reuse', 0);
     mount = { responderCaId: p.issuingId, mountCaIds: [p.issuingId] }; // as vault-pki-service.ts asks
-  });
-  afterAll(async () => {
-    await fx?.close();
-  });
+  }, 120_000);
 
   const same = (a: { der: Uint8Array }, b: { der: Uint8Array }) => Buffer.from(a.der).equals(Buffer.from(b.der));
 
@@ -98,4 +95,17 @@ describe("OCSP general path: a response is reused for 60 s of clock time, while 
       expect(out).toMatch(/Cert Status: good/);
     }
   });
+}
+
+describe("OCSP general path: a response is reused for 60 s of clock time, while the certificate's status holds", () => {
+  let fx: AuthorityFixture | undefined;
+  afterAll(async () => {
+    await fx?.close();
+  });
+  reuseTests(async (config) => (fx = await openAuthorityFixture(config)).authority);
+});
+
+describe('OCSP general path: a response is reused for 60 s of clock time (PostgreSQL)', () => {
+  const hosts = postgresInstances();
+  reuseTests(async (config) => hosts.open(await hosts.database(), config));
 });
