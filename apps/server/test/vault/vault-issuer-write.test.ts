@@ -1,8 +1,10 @@
 // `issuer/:ref` POST/PATCH over raw HTTP (Terraform's vault_pki_secret_backend_issuer): `issuer_name` renames the
 // mount's CA (audited `ca.renamed`, the issuer id stays); the entry's other fields pass when they are what the entry
 // says and are refused (400, nothing changed) otherwise (leaf_not_after_behavior, which the CA takes:
-// vault-leaf-not-after.test.ts). The mount keeps issuing: its leaf verified by openssl.
+// vault-leaf-not-after.test.ts). POST replaces as OpenBao's (a field not given: its default), PATCH merges. The mount
+// keeps issuing: its leaf verified by openssl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opensslText } from '../../../../tests/support/verifiers';
 import { ACTORS } from '../server-test-support';
 import {
   expectIssuedLeafVerifies,
@@ -82,5 +84,43 @@ describe('issuer/:ref POST and PATCH', () => {
     );
     expect((await vaultCall(f, 'POST', 'pki/issuer/default', { issuer_name: 'y' }, { token })).status).toBe(403);
     expect((await f.authority.cas.get(f.caId)).ca.name).toBe('issuing-tf');
+  });
+
+  it("POST replaces (OpenBao's pathUpdateIssuer): a field not given takes its default; PATCH keeps it", async () => {
+    const mountUrls = { ocsp_servers: ['http://ocsp.example.org/mount'], crl_distribution_points: [] };
+    expect((await vaultCall(f, 'POST', 'pki/config/urls', mountUrls)).status).toBe(200);
+    const own = 'http://ocsp.example.org/own';
+    const set = await vaultCall(f, 'PATCH', 'pki/issuer/default', {
+      leaf_not_after_behavior: 'truncate',
+      ocsp_servers: [own],
+    });
+    expect(set.status, set.text).toBe(200);
+    // PATCH of the name alone: the behavior and the issuer's own URL stay
+    const patched = await vaultCall(f, 'PATCH', 'pki/issuer/default', { issuer_name: 'issuing-patched' });
+    expect(patched.status, patched.text).toBe(200);
+    expect(patched.body.data).toMatchObject({ leaf_not_after_behavior: 'truncate', ocsp_servers: [own] });
+    const leafOcsp = async () => {
+      const issued = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'p.example.com', ttl: '1h' });
+      expect(issued.status, issued.text).toBe(200);
+      return opensslText(`${issued.body.data.certificate}\n`).match(/OCSP - URI:[^\s]+/g);
+    };
+    expect(await leafOcsp()).toEqual([`OCSP - URI:${own}`]);
+    // POST of the name alone: behavior err, no URLs of its own (config/urls again), templating off; the name kept
+    const posted = await vaultCall(f, 'POST', 'pki/issuer/default', { issuer_name: 'issuing-posted' });
+    expect(posted.status, posted.text).toBe(200);
+    expect(posted.body.data).toMatchObject({
+      issuer_name: 'issuing-posted',
+      leaf_not_after_behavior: 'err',
+      ocsp_servers: mountUrls.ocsp_servers,
+      enable_aia_url_templating: false,
+    });
+    expect((await f.authority.cas.get(f.caId)).ca.leafNotAfterBehavior).toBe('err');
+    expect(await leafOcsp()).toEqual([`OCSP - URI:${mountUrls.ocsp_servers[0]}`]);
+    const events = await f.authority.audit.list({ action: 'ca.leaf_not_after_configured', target: f.caId, limit: 5 });
+    expect(events.map((e) => e.details)).toEqual([
+      { from: 'err', to: 'truncate' },
+      { from: 'truncate', to: 'err' },
+    ]);
+    await expectIssuedLeafVerifies(f, 'posted.example.com');
   });
 });

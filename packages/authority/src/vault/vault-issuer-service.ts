@@ -27,6 +27,19 @@ export interface VaultIssuer {
   caChain: string[];
 }
 
+/**
+ * what `issuer/:ref` POST (OpenBao's pathUpdateIssuer: a replace) takes for a field it is not given: its field's
+ * default. An issuer without URLs of its own follows `config/urls`, as in OpenBao.
+ */
+const POST_DEFAULTS: Record<string, unknown> = {
+  leaf_not_after_behavior: 'err',
+  enable_aia_url_templating: false,
+  issuing_certificates: [],
+  crl_distribution_points: [],
+  ocsp_servers: [],
+  delta_crl_distribution_points: [],
+};
+
 /** OpenBao's usages of an issuer that can do everything (`issuing-certificates`, `crl-signing`, `ocsp-signing`). */
 const USAGE = 'crl-signing,issuing-certificates,ocsp-signing,read-only';
 /** a revoked issuer (OpenBao drops `issuing-certificates`): its CRL and OCSP answers go on, it issues nothing more */
@@ -135,18 +148,23 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
      * `issuer/:ref` POST/PATCH (`ca:write`; Terraform's `vault_pki_secret_backend_issuer`): `issuer_name` renames the
      * CA (`cas.rename`, audited `ca.renamed`; its id — the issuer id — stays). `issuing_certificates`,
      * `crl_distribution_points`, `ocsp_servers` given with other values than the entry's make them the issuer's own
-     * URLs (OpenBao's per-issuer AIA URLs; the fields not given keep the entry's), which `config/urls` no longer
+     * URLs (OpenBao's per-issuer AIA URLs; PATCH: the fields not given keep the entry's), which `config/urls` no longer
      * changes; all three empty: it follows `config/urls` again. The other fields of the entry are the CA's own (usage,
      * chain): given with the value the entry has, they change nothing; any other value is a 400 saying where it is
-     * set. Answers the entry as `issuer/:ref` does.
+     * set. Answers the entry as `issuer/:ref` does. `replace` (POST, OpenBao's pathUpdateIssuer) takes every field
+     * not given as its default — no URLs of its own (the issuer follows `config/urls`), templating off,
+     * `leaf_not_after_behavior` `err`; usage, chain and algorithm are the entry's anyway — where PATCH (no `replace`)
+     * keeps the entry's. The name stays when not given (a CA has one; OpenBao's POST empties it).
      */
     async write(
       mount: VaultMount,
       ref: string,
-      params: Record<string, unknown>,
+      given: Record<string, unknown>,
       actor: Actor,
+      opts: { replace?: boolean } = {},
     ): Promise<Record<string, unknown>> {
       authorize(actor, 'ca:write');
+      const params = opts.replace ? { ...POST_DEFAULTS, ...given } : given;
       const issuer = await resolve(mount, ref);
       const entry = entryOf(issuer, mount);
       const invalid = (m: string) => new PkiError('vault.invalid_parameter', m);
@@ -189,7 +207,7 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
           throw invalid(`${field} cannot be changed on a PKI Manager issuer (its CA): ${where}`);
       }
       // the issuer's own URLs: checked here, set after the rename. `enable_aia_url_templating` not given keeps the
-      // entry's (as PATCH; OpenBao's POST takes it as false); with it, OpenBao's expansion for this issuer must succeed
+      // entry's (PATCH; POST's `replace` made it false); with it, OpenBao's expansion for this issuer must succeed
       // now (OpenBao warns and fails the issuances: refused here, as config/urls, so no leaf lacks its URLs)
       let urls: VaultUrlsConfig | null | undefined;
       const urlFields = [

@@ -572,9 +572,11 @@ export const MOUNT_ROUTES: VaultRoute[] = [
       async read(c) {
         return json(await c.authority.vault.issuers.read(c.mount!, c.path.ref, actorOf(c)));
       },
-      // issuer_name renames the CA (Terraform's vault_pki_secret_backend_issuer); other fields only as they are
+      // issuer_name renames the CA (Terraform's vault_pki_secret_backend_issuer); other fields only as they are.
+      // POST replaces (a field not given: its default, as OpenBao), PATCH merges
       async write(c) {
-        return json(await c.authority.vault.issuers.write(c.mount!, c.path.ref, c.params, actorOf(c)));
+        const replace = { replace: true };
+        return json(await c.authority.vault.issuers.write(c.mount!, c.path.ref, c.params, actorOf(c), replace));
       },
       async patch(c) {
         return json(await c.authority.vault.issuers.write(c.mount!, c.path.ref, c.params, actorOf(c)));
