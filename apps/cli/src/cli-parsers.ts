@@ -11,7 +11,7 @@ import {
   type SanLists,
   type RevocationReason,
 } from '@pkim/shared';
-import { CERTIFICATE_STATUSES, KEY_BACKENDS } from '@pkim/contract/vocabulary';
+import { CERTIFICATE_SORTS, CERTIFICATE_STATUSES, KEY_BACKENDS } from '@pkim/contract/vocabulary';
 import { offering } from './option-values';
 import { readFileOrStdin } from './cli-io';
 
@@ -60,6 +60,9 @@ export const backendOption = choiceOption('key backend', KEY_BACKENDS);
 
 /** `--status` of the certificate lists and selections */
 export const certificateStatusOption = choiceOption('status', CERTIFICATE_STATUSES);
+
+/** `--sort` of `cert list`: the orders the API's certificate list takes */
+export const certificateSortOption = choiceOption('sort', CERTIFICATE_SORTS);
 
 export function intOption(v: string): number {
   if (!/^\d+$/.test(v)) throw new PkiError('input.invalid', `expected a non-negative integer, got '${v}'`);

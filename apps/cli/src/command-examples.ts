@@ -57,7 +57,7 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
   ],
   'cert list': [
     'pkim cert list --search example.com --wide',
-    'pkim cert list --ca issuing --expiring-within 30d --format csv --out expiring.csv',
+    'pkim cert list --ca issuing --expiring-within 30d --sort expiry_asc --format csv --out expiring.csv',
   ],
   'cert show': ['pkim cert show 01a249763478c2f1', 'pkim cert show crt_0mx627yjffe75d9ed73c0eb7b8aa1 --pem'],
   'cert revoke': ['pkim cert revoke 01a249763478c2f1 --reason keyCompromise'],

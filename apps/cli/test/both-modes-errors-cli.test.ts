@@ -31,7 +31,7 @@ const BAD: Record<string, string> = {
   'ca truststore': 'ca truststore issuing --format jks --out OUT/t.jks',
   'cert sign': 'cert sign --ca issuing --csr OUT/not-a-csr.txt',
   'cert issue': 'cert issue --ca issuing --cn outside.example.net',
-  'cert list': 'cert list --status bogus',
+  'cert list': 'cert list --sort bogus',
   'cert show': 'cert show 0badc0de',
   'cert revoke': 'cert revoke 0badc0de --reason keyCompromise',
   'cert delete': 'cert delete 0badc0de',

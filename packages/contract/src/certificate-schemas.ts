@@ -19,6 +19,7 @@ import {
   rfc3339Schema,
   ttlSchema,
 } from './common-schemas';
+import { CERTIFICATE_SORTS } from './vocabulary';
 
 /** A certificate on the wire (every transport, the CLI's `--json` included). */
 export const certificateSchema = z.object({
@@ -102,7 +103,7 @@ export const certificateListInputSchema = paginationInputSchema
     /**
      * newest first (default), by expiry, or `revoked_desc`: the revoked certificates only, the latest revocation first
      */
-    sort: z.enum(['issued_desc', 'expiry_asc', 'expiry_desc', 'revoked_desc']).optional(),
+    sort: z.enum(CERTIFICATE_SORTS).optional(),
   })
   .strict();
 

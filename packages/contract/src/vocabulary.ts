@@ -24,6 +24,11 @@ export { keyUsageClashes, keyUsagesNotPossible };
 export const KEY_BACKENDS = ['software', 'pkcs11', 'kmip'] as const;
 /** A certificate's status (X.509 and SSH alike), as lists filter by it. */
 export const CERTIFICATE_STATUSES = ['active', 'revoked', 'expired'] as const;
+/**
+ * The certificate list's orders (`certificate.list`'s and the inventory report's `sort`, `pkim cert list --sort`):
+ * newest issued first (the default), by expiry, or the revoked certificates only, the latest revocation first.
+ */
+export const CERTIFICATE_SORTS = ['issued_desc', 'expiry_asc', 'expiry_desc', 'revoked_desc'] as const;
 /** Lifecycle events a notification rule with trigger `events` can subscribe to. */
 export { NOTIFICATION_EVENTS };
 /** A notification delivery's status, as the delivery log filters by it. */

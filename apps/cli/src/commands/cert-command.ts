@@ -16,6 +16,7 @@ import {
   reasonOption,
   choiceOption,
   certificateStatusOption,
+  certificateSortOption,
   fileErrorReason,
 } from '../cli-parsers';
 import { certDetails, certificateDeletedLine, certificatesTable, date } from '../format';
@@ -175,6 +176,12 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
     .option('--profile <profile>', 'only this profile')
     .option('--expiring-within <duration>', 'active certificates expiring within, e.g. 30d', durationOption)
     .option('--search <text>', 'common name, SAN (DNS, IP, email, URI) or serial, from the start of any label or part')
+    .option(
+      '--sort <order>',
+      'issued_desc (newest first, the default), expiry_asc, expiry_desc, or revoked_desc: the revoked certificates ' +
+        'only, the latest revocation first',
+      certificateSortOption,
+    )
     .option('--limit <n>', 'page size (max 1000)', intOption, 100)
     .option('--cursor <cursor>', 'continue after this page cursor')
     .option('--wide', 'more columns: id, full serial, profile, validity, subject, every SAN')
@@ -194,6 +201,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
         profile?: string;
         expiringWithin?: number;
         search?: string;
+        sort?: ReturnType<typeof certificateSortOption>;
         limit: number;
         cursor?: string;
         format: string;
@@ -207,6 +215,7 @@ export function registerCertCommand(program: Command, ctx: CliContext): void {
           profile: o.profile,
           search: o.search,
           expiringBefore: o.expiringWithin !== undefined ? a.clock.now() + o.expiringWithin : undefined,
+          sort: o.sort,
         };
         if (o.format === 'csv' || o.format === 'json') {
           const report = await a.inventory.report(filter, o.format, ctx.actor);

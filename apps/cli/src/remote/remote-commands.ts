@@ -192,6 +192,7 @@ const listInput = (o: Opts) => ({
   search: o.search,
   // the duration as given (in seconds), not rounded up to whole days: the window the local command applies
   expiringWithin: duration(o.expiringWithin),
+  sort: o.sort,
   limit: o.limit,
   cursor: o.cursor,
 });
@@ -358,6 +359,7 @@ export const CORE_REMOTE_COMMANDS: Readonly<Record<string, RemoteCommand>> = {
         status: text(o.status),
         profile: text(o.profile),
         search: text(o.search),
+        sort: text(o.sort),
         expiringWithin: listInput(o).expiringWithin,
       });
       if (typeof o.out === 'string') {
