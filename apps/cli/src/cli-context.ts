@@ -39,6 +39,12 @@ export interface CliContext {
   actor: Actor;
   /** the API contract's wire mappers (loaded on first use): `--json` prints what REST and tRPC answer */
   contract(): Promise<typeof import('./lazy/contract-runtime')>;
+  /**
+   * writes the authority's failure records (`operation failed`, held back while the command runs) except those of
+   * `reported`, the error the command ends with: its `error: …` line says it, once (a bulk row's stays a log line).
+   * Records logged afterwards are written at once
+   */
+  releaseFailures(reported?: unknown): void;
   /** prints operator warnings on stderr (`warning: …`), whatever the output format */
   warn(warnings: string[] | undefined): void;
   /** prints `data` as JSON with --json, otherwise the human rendering */
@@ -66,6 +72,12 @@ export function refuseJsonWithoutJson(command: Command, json: boolean): void {
       'input.invalid',
       '--json with --format csv: use --format json for JSON, or --out FILE for the CSV',
     );
+}
+
+/** the fields of an authority's failure record the CLI compares with the error it reports (recordFailure) */
+export interface FailureRecord {
+  code?: unknown;
+  reason?: unknown;
 }
 
 /** the `code`s of the authority's log records a command's `warning: …` lines say again, by what the command does */
@@ -103,11 +115,21 @@ export function createCliContext(program: Command, io: CliIo): CliContext {
     const c = config();
     return { dataDir: c.dataDir, databaseUrl: c.databaseUrl, json: !!program.opts<{ json?: boolean }>().json };
   };
-  const logger = async (defaultLevel: string, omitCodes?: readonly string[]): Promise<Logger> => {
+  /** the authority's failure records until releaseFailures; undefined once released */
+  let heldFailures: { record: FailureRecord; write: () => void }[] | undefined = [];
+  const holdFailure = (record: FailureRecord, write: () => void) => {
+    if (heldFailures) heldFailures.push({ record, write });
+    else write();
+  };
+  const logger = async (
+    defaultLevel: string,
+    omitCodes?: readonly string[],
+    hold?: typeof holdFailure,
+  ): Promise<Logger> => {
     const level = config().logLevel ?? defaultLevel;
     if (level === 'silent') return silentLogger(); // pino loads only when something may be logged
     const { createCliLogger } = await import('./lazy/logging-runtime');
-    return createCliLogger(level, config().logFormat, io, 2, omitCodes);
+    return createCliLogger(level, config().logFormat, io, 2, omitCodes, hold);
   };
   let who = 'unknown';
   try {
@@ -130,14 +152,14 @@ export function createCliContext(program: Command, io: CliIo): CliContext {
     },
     config,
     options,
-    logger,
+    logger: (defaultLevel) => logger(defaultLevel),
     actor: { id: `cli:${who}`, name: who, role: 'admin' },
     openAuthority(opts) {
       if (!authority) {
         const c = config();
         // loaded on first use (a separate chunk of the compiled CLI, see lazy/authority-runtime.ts)
         const omit = (opts?.printsWarnings ?? []).flatMap((w) => PRINTED_WARNING_CODES[w]);
-        authority = Promise.all([import('./lazy/authority-runtime'), logger('silent', omit)]).then(
+        authority = Promise.all([import('./lazy/authority-runtime'), logger('silent', omit, holdFailure)]).then(
           ([{ createAuthority }, log]) =>
             createAuthority({
               dataDir: c.dataDir,
@@ -152,6 +174,12 @@ export function createCliContext(program: Command, io: CliIo): CliContext {
       return authority;
     },
     contract: () => import('./lazy/contract-runtime'),
+    releaseFailures(reported) {
+      const e = reported === undefined ? undefined : toPkiError(reported);
+      const held = heldFailures ?? [];
+      heldFailures = undefined;
+      for (const { record, write } of held) if (!e || record.code !== e.code || record.reason !== e.message) write();
+    },
     warn(warnings) {
       for (const w of warnings ?? []) io.stderr.write(`warning: ${w}\n`);
     },

@@ -61,15 +61,19 @@ async function runIn(argv: string[], io: CliIo): Promise<number> {
   let code = 0;
   try {
     await program.parseAsync(argv, { from: 'user' });
+    ctx.releaseFailures();
     code = ctx.exitCode();
   } catch (e) {
     if (e instanceof CommanderError) {
       // help / version exit 0; usage errors were already printed by commander
       code = e.exitCode === 0 ? 0 : 2;
     } else {
+      // the authority's log record of this error is not written too: a user reads each failure once
+      ctx.releaseFailures(e);
       code = reportError(nameInputFile(e, running), !!program.opts().json, io);
     }
   } finally {
+    ctx.releaseFailures();
     await ctx.close().catch(() => undefined);
   }
   return code;

@@ -4,6 +4,9 @@
 // A file with a private key (`cert export --format p12|key|jks|zip`, `cert bulk --keys-zip`): the command's
 // `warning: this file contains the PRIVATE KEY …` line, once — not also the authority's "private key exported" log
 // line (the audit event `certificate.exported` records it; `pkim serve` keeps the log line).
+// A failed command: its `error: <code>: <message>` line, once — not also the authority's "operation failed" record
+// (the audit's `*_failed` event records it). A failure the command does not end with (a bulk row's) stays a log
+// record: valid JSON with unique keys (it had two "msg": the error's and "operation failed").
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +14,7 @@ import { unzipSync } from 'fflate';
 import { runPkim } from '../../../tests/support/cli-in-process';
 import { openssl, tempDir } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
+import { parseJsonUniqueKeys } from '../../../tests/support/json-unique-keys';
 
 /** openssl reads a PKCS#12 file of the test's password: its certificate verifies against the root */
 function verifiesP12(p12: Uint8Array, rootPem: string): void {
@@ -91,5 +95,57 @@ describe('ca.no_urls: one warning for a CLI user', () => {
     verifiesP12(zipped[0]!, rootPem);
     // bulk prints no issuance warnings: the CA's ca.no_urls stays a log line (3d1d2ce)
     expect(bulk.stderr).toMatch(/"code":"ca.no_urls"/);
+  });
+});
+
+describe('a failed command: its error once for a CLI user', () => {
+  const tmp = tempDir('pkim-failed-once-');
+  afterAll(() => tmp.cleanup());
+  const opts = {
+    dataDir: join(tmp.dir, 'data'),
+    cwd: tmp.dir,
+    env: { PKIM_LOG_LEVEL: 'warn', PKIM_LOG_FORMAT: 'json' },
+  };
+  /** stderr's log lines, each parsed refusing a key twice */
+  const records = (stderr: string) =>
+    stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => parseJsonUniqueKeys(l) as Record<string, unknown>);
+
+  it('ca revoke of an unknown CA prints its error: line only, at PKIM_LOG_LEVEL=warn', () => {
+    expect(runPkim(['init'], opts).code).toBe(0);
+    for (const argv of [
+      ['ca', 'revoke', 'no-such-ca'],
+      ['cert', 'revoke', '00ab'],
+    ]) {
+      const r = runPkim(argv, opts);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr.split('\n').filter(Boolean), argv.join(' ')).toEqual([
+        expect.stringMatching(/^error: (ca|certificate)\.not_found: no (CA|certificate) with /),
+      ]);
+    }
+  });
+
+  it("a bulk row's failure stays a log record: valid JSON, one msg, the error as reason", () => {
+    expect(
+      runPkim(['ca', 'create', '--name', 'row-root', '--subject', 'CN=Row Root', '--key-type', 'ec-p256'], opts).code,
+    ).toBe(0);
+    writeFileSync(
+      join(tmp.dir, 'bad-row.csv'),
+      'cn,sans\ngood.example.com,good.example.com\nbad,bad name.example.com\n',
+    );
+    const r = runPkim(
+      ['cert', 'bulk', '--ca', 'row-root', '--csv', 'bad-row.csv', '--profile', 'tls-server', '--keep-key'],
+      opts,
+    );
+    const failed = records(r.stderr).filter((x) => x.msg === 'operation failed');
+    expect(failed, r.stderr).toEqual([
+      expect.objectContaining({
+        action: 'certificate.issue_failed',
+        code: 'lint.invalid_san',
+        reason: expect.any(String),
+      }),
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import type { ComputePool } from './compute/compute-pool';
 import type { KeySealer } from './exports/key-sealer';
-import { PkiError, toPkiError, type Clock } from '@pkim/shared';
+import { FAILURE_LOG_MESSAGE, PkiError, toPkiError, type Clock } from '@pkim/shared';
 import {
   fromPem,
   parseCertificate,
@@ -190,7 +190,10 @@ export interface CrlPartitionSettings {
   windowDays: number;
 }
 
-/** Records a `*.failed` audit event for an error and returns the error as PkiError. Never throws. */
+/**
+ * Records a `*.failed` audit event for an error, logs it at warn (`{ action, target, code, reason }`, message
+ * FAILURE_LOG_MESSAGE) and returns the error as PkiError. Never throws.
+ */
 export async function recordFailure(
   deps: { store: Store; clock: Clock; logger: Logger },
   actor: Actor,
@@ -207,7 +210,8 @@ export async function recordFailure(
   } catch (auditError) {
     deps.logger.error({ err: toPkiError(auditError).toJSON(), action }, 'could not record failure audit event');
   }
-  deps.logger.warn({ action, target, code: e.code, msg: e.message }, 'operation failed');
+  // the error's message as `reason`: pino's own `msg` is the record's message (a second `msg` key made invalid JSON)
+  deps.logger.warn({ action, target, code: e.code, reason: e.message }, FAILURE_LOG_MESSAGE);
   return e;
 }
 

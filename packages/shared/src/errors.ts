@@ -751,3 +751,10 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     description: 'Remote mode: the server answered something that is not a PKI Manager API answer (a proxy page?).',
   },
 };
+
+/**
+ * The message of the warn record of a failed operation (recordFailure, packages/authority: ca-context.ts; fields
+ * `{ action, target, code, reason }`). The CLI holds these back and drops the one its `error: …` line says again
+ * (apps/cli: cli-context.ts). Here, not in the authority: the CLI's logger reads it without loading the authority.
+ */
+export const FAILURE_LOG_MESSAGE = 'operation failed';
