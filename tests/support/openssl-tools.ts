@@ -37,13 +37,14 @@ function opensslReqNewKey(keyType: string, args: string[]): { outPem: string; ke
   }
 }
 
-/** A CSR made by `openssl req` (PEM), with its private key. */
-export function opensslCsr(opts: { keyType: string; subject: string; sans?: string[] }): {
+/** A CSR made by `openssl req` (PEM), with its private key; each of `addext` asked as an extension (`-addext`). */
+export function opensslCsr(opts: { keyType: string; subject: string; sans?: string[]; addext?: string[] }): {
   csrPem: string;
   keyPem: string;
 } {
   const args = ['-new', '-subj', opts.subject];
   if (opts.sans?.length) args.push('-addext', `subjectAltName=${opts.sans.join(',')}`);
+  for (const ext of opts.addext ?? []) args.push('-addext', ext);
   const { outPem, keyPem } = opensslReqNewKey(opts.keyType, args);
   return { csrPem: outPem, keyPem };
 }

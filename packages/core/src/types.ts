@@ -110,6 +110,12 @@ export interface Profile {
   maxSanBytes?: number;
   /** a renewal may keep the old key (`pkim cert renew --reuse-key`); default false: a renewal gets a new key */
   allowKeyReuse?: boolean;
+  /**
+   * leaf profiles: false leaves basicConstraints out of the certificates (default: critical, cA FALSE). Set by a
+   * channel, not a profiles file: a Vault role without `basic_constraints_valid_for_non_ca` (OpenBao's leaves carry
+   * none then), through the provisioner's `leafBasicConstraints` modifier
+   */
+  leafBasicConstraints?: boolean;
 }
 
 /** What the issuer contributes to a certificate it signs. For a self-signed root pass `selfSigned`. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslCsr } from '../../../../tests/support/openssl-tools';
 import { opensslText, opensslVerify } from '../../../../tests/support/verifiers';
 import { ACTORS, createIssuingCa } from '../server-test-support';
-import { openVaultFixture, vaultCall, type VaultFixture } from './vault-test-support';
+import { issueRestLeaf, openVaultFixture, vaultCall, type VaultFixture } from './vault-test-support';
 
 const DAY = 86_400_000;
 let f: VaultFixture;
@@ -108,21 +108,7 @@ describe("an issuer's leaf_not_after_behavior", () => {
   });
 
   it('truncate holds for every channel of the CA: a REST issuance past it ends at the CA notAfter', async () => {
-    const r = await f.app.inject({
-      method: 'POST',
-      url: '/api/v1/certificates/with-key',
-      headers: { authorization: `Bearer ${f.token}` },
-      payload: {
-        ca: shortId,
-        profile: 'tls-server',
-        subject: { commonName: 'rest.example.com' },
-        sans: { dns: ['rest.example.com'] },
-        keyType: 'ec-p256',
-        ttl: '90d',
-      },
-    });
-    expect(r.statusCode, r.body).toBe(201);
-    const pem: string = r.json().certificatePem;
+    const pem = await issueRestLeaf(f, shortId, 'tls-server', '90d');
     expect(opensslEnd(pem)).toBe(caEnd);
     const v = verify(pem);
     expect(v.ok, v.output).toBe(true);

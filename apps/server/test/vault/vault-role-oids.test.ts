@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPkim } from '../../../../tests/support/cli-runner';
 import { opensslCsr, tempDir } from '../../../../tests/support/openssl-tools';
 import { certtoolInfo, certtoolVerify, opensslText, opensslVerify } from '../../../../tests/support/verifiers';
-import { openVaultFixture, vaultCall, type VaultFixture } from './vault-test-support';
+import { issueRestLeaf, openVaultFixture, vaultCall, type VaultFixture } from './vault-test-support';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(import.meta.dirname, 'hvac-role-oids.py');
@@ -176,20 +176,7 @@ describe("a Vault role's ext_key_usage_oids and policy_identifiers", () => {
       extKeyUsageOids: ['1.3.6.1.4.1.32473.9.5'],
       certificatePolicies: POLICY_PROFILE.certificatePolicies,
     });
-    const r = await f.app.inject({
-      method: 'POST',
-      url: '/api/v1/certificates/with-key',
-      headers: { authorization: `Bearer ${f.token}` },
-      payload: {
-        ca: f.caId,
-        profile: 'tls-server-policies',
-        subject: { commonName: 'rest.example.com' },
-        sans: { dns: ['rest.example.com'] },
-        keyType: 'ec-p256',
-      },
-    });
-    expect(r.statusCode, r.body).toBe(201);
-    const pem: string = r.json().certificatePem;
+    const pem = await issueRestLeaf(f, f.caId, 'tls-server-policies');
     const text = opensslText(pem);
     expect(text).toMatch(
       /X509v3 Extended Key Usage: \n\s+TLS Web Server Authentication, 1\.3\.6\.1\.4\.1\.32473\.9\.5\n/,

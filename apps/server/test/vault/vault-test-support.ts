@@ -238,3 +238,30 @@ export async function issueWebLeaf(
   expect(r.status, r.text).toBe(200);
   return { pem: `${r.body.data.certificate}\n`, serial: r.body.data.serial_number };
 }
+
+/**
+ * a leaf of CA `ca` by another channel than Vault (REST `POST /api/v1/certificates/with-key`, an EC P-256 key):
+ * `rest.example.com` under `profile`, `ttl` when given; its PEM
+ */
+export async function issueRestLeaf(
+  f: Pick<VaultFixture, 'app' | 'token'>,
+  ca: string,
+  profile: string,
+  ttl?: string,
+): Promise<string> {
+  const r = await f.app.inject({
+    method: 'POST',
+    url: '/api/v1/certificates/with-key',
+    headers: { authorization: `Bearer ${f.token}` },
+    payload: {
+      ca,
+      profile,
+      subject: { commonName: 'rest.example.com' },
+      sans: { dns: ['rest.example.com'] },
+      keyType: 'ec-p256',
+      ...(ttl ? { ttl } : {}),
+    },
+  });
+  expect(r.statusCode, r.body).toBe(201);
+  return r.json().certificatePem as string;
+}

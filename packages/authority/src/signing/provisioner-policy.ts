@@ -138,13 +138,21 @@ export function applyLifetime(
 /** Modifiers: the profile as this channel issues it (EKU / key usage overrides). */
 export function applyProfileModifiers(effective: Provisioner, profile: Profile): Profile {
   const m = effective.modifiers;
-  if (!m?.extKeyUsage && !m?.keyUsage && !m?.extKeyUsageOids && !m?.certificatePolicies) return profile;
+  if (
+    !m?.extKeyUsage &&
+    !m?.keyUsage &&
+    !m?.extKeyUsageOids &&
+    !m?.certificatePolicies &&
+    m?.leafBasicConstraints === undefined
+  )
+    return profile;
   return {
     ...profile,
     extKeyUsage: m.extKeyUsage ? [...m.extKeyUsage] : profile.extKeyUsage,
     keyUsage: m.keyUsage ? [...m.keyUsage] : profile.keyUsage,
     extKeyUsageOids: m.extKeyUsageOids ?? profile.extKeyUsageOids,
     certificatePolicies: m.certificatePolicies ?? profile.certificatePolicies,
+    ...(m.leafBasicConstraints === undefined ? {} : { leafBasicConstraints: m.leafBasicConstraints }),
   };
 }
 

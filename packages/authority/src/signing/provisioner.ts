@@ -89,6 +89,11 @@ export interface ProvisionerModifiers {
   extKeyUsageOids?: string[];
   /** replaces the profile's certificate policies (a Vault role's `policy_identifiers`); linted as a profile's */
   certificatePolicies?: CertificatePolicy[];
+  /**
+   * replaces the profile's `leafBasicConstraints`: false, the leaves carry no basicConstraints (a Vault role without
+   * `basic_constraints_valid_for_non_ca`, as OpenBao's), true the critical cA FALSE every other channel's carry
+   */
+  leafBasicConstraints?: boolean;
   /** lifetimes longer than this are shortened instead of refused (Vault's `max_ttl` semantics) */
   capLifetimeMs?: number;
   /**

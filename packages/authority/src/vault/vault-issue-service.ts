@@ -261,6 +261,9 @@ export function verbatimRole(lender: VaultRole | undefined, params: Record<strin
     no_store: lender?.no_store,
     generate_lease: lender?.generate_lease ?? false,
     not_before_duration: lender?.not_before_duration,
+    // the request's, else the lending role's (OpenBao's buildSignVerbatimRole)
+    basic_constraints_valid_for_non_ca:
+      fromRequest('basic_constraints_valid_for_non_ca') ?? lender?.basic_constraints_valid_for_non_ca,
   });
 }
 
@@ -492,6 +495,8 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
           // the role's EKU OIDs and policies: the profile's extKeyUsageOids and certificatePolicies for this request
           extKeyUsageOids: roleDerived.extKeyUsageOids,
           certificatePolicies: roleDerived.certificatePolicies,
+          // OpenBao's leaves carry basicConstraints (critical, cA FALSE) only with basic_constraints_valid_for_non_ca
+          leafBasicConstraints: role.basic_constraints_valid_for_non_ca,
           capLifetimeMs: maxTtl * 1000,
           noStore: role.no_store,
           urls: mountUrls(mount),

@@ -1,4 +1,7 @@
-/** basicConstraints (RFC 5280 §4.2.1.9): CA:TRUE with an optional pathLen for CAs, an empty SEQUENCE for leaves. */
+/**
+ * basicConstraints (RFC 5280 §4.2.1.9): CA:TRUE with an optional pathLen for CAs, an empty SEQUENCE for leaves — none
+ * for a leaf whose profile says `leafBasicConstraints: false` (RFC 5280 lets an end entity leave it out).
+ */
 import { children, content, readWhole, toHex } from '../der-reader';
 import { integer, seq, TRUE } from '../der-writer';
 import type { CertificateExtension } from './certificate-extension';
@@ -18,7 +21,7 @@ export const BASIC_CONSTRAINTS: CertificateExtension<BasicConstraintsValue> = {
   critical: true,
   optional: false,
   encode(plan) {
-    if (!plan.profile.isCa) return LEAF;
+    if (!plan.profile.isCa) return plan.profile.leafBasicConstraints === false ? undefined : LEAF;
     const pl = plan.pathLen;
     if (pl === null || pl === undefined) return CA_UNLIMITED;
     if (pl < 16) return (caWithPathLen[pl] ??= seq(TRUE, integer(pl)));
