@@ -14,7 +14,8 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => f?.close());
 
-/** the notAfter openssl reads in a certificate (epoch ms) */
+/** the notBefore and notAfter openssl reads in a certificate (epoch ms) */
+const opensslStartDate = (pem: string) => Date.parse(/Not Before: (.+)/.exec(opensslText(pem))![1]!);
 const opensslEndDate = (pem: string) => Date.parse(/Not After : (.+)/.exec(opensslText(pem))![1]!);
 
 /** an RFC 3339 time `ms` from now, in whole seconds (as Vault's `not_after` is written) */
@@ -44,6 +45,8 @@ describe('Vault issue', () => {
         .replace(/^(00:)+/, ''),
     );
     expect(d.expiration).toBe(Math.floor(Date.parse(cert.validTo) / 1000));
+    // OpenBao's respData: not_before in unix seconds, the certificate's as openssl reads it
+    expect(d.not_before).toBe(opensslStartDate(d.certificate) / 1000);
     expect(d.private_key).toMatch(/^-----BEGIN RSA PRIVATE KEY-----/);
     expect(d.private_key_type).toBe('rsa');
     expect(
@@ -300,6 +303,7 @@ describe('Vault sign', () => {
     expect(r.body.data).not.toHaveProperty('private_key');
     const cert = new X509Certificate(r.body.data.certificate);
     expect(cert.subject).toContain('CN=s.example.com');
+    expect(r.body.data.not_before).toBe(opensslStartDate(r.body.data.certificate) / 1000);
     expect(cert.publicKey.export({ type: 'spki', format: 'pem' })).toBe(
       createPublicKey(csr.keyPem).export({ type: 'spki', format: 'pem' }),
     );

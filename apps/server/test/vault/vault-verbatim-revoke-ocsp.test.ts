@@ -61,6 +61,9 @@ describe('sign-verbatim', () => {
     const text = opensslText(d.certificate);
     expect(text).toContain('Digital Signature, Key Agreement');
     expect(text).not.toContain('Extended Key Usage');
+    // OpenBao's not_before and expiration: unix seconds, the certificate's as openssl reads them
+    expect(d.not_before).toBe(Date.parse(/Not Before: (.+)/.exec(text)![1]!) / 1000);
+    expect(d.expiration).toBe(Date.parse(/Not After : (.+)/.exec(text)![1]!) / 1000);
     verify(d.certificate);
     const events = await f.authority.audit.list({ action: 'certificate.issued', order: 'desc', limit: 1 });
     expect(events[0]?.details).toMatchObject({
