@@ -579,7 +579,10 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
     },
 
     async respond(requestDer, options) {
-      const answerKey = options?.responderCaId ? undefined : answerKeyOf(requestDer);
+      // a mount's responder (even one without a default issuer: '') answers for its own issuers only, never from the
+      // answers in memory of the whole responder
+      const restricted = options?.responderCaId !== undefined || options?.mountCaIds !== undefined;
+      const answerKey = restricted ? undefined : answerKeyOf(requestDer);
       // before any read: another connection's commit meanwhile makes what is read stale
       const others = store.otherCommits;
       if (answerKey !== undefined) {
@@ -605,9 +608,10 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
         );
         const mountCaIds = options?.mountCaIds;
         const fixed =
-          (mountCaIds && resolved.find((x) => x.caId && mountCaIds.includes(x.caId))?.caId) ?? options?.responderCaId;
+          (mountCaIds && resolved.find((x) => x.caId && mountCaIds.includes(x.caId))?.caId) ??
+          (options?.responderCaId || undefined);
         const single = resolved.length === 1 ? resolved[0] : undefined;
-        if (!fixed && !parsed.nonce && single?.caId) {
+        if (!restricted && !parsed.nonce && single?.caId) {
           const stored = await respondStored(single.caId, single.r, since);
           if (stored) {
             const { since: readSince, ...answer } = stored;
@@ -626,8 +630,9 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
             return answer;
           }
         }
-        if (fixed) {
-          const own = await store.cas.findById(fixed);
+        if (restricted) {
+          // no issuer of the mount named and no default issuer (OpenBao: no default → unauthorized), or a CA gone
+          const own = fixed === undefined ? undefined : await store.cas.findById(fixed);
           if (!own?.certificatePem) {
             return { der: ocspErrorResponse('unauthorized'), statuses: [], errorStatus: 'unauthorized' };
           }

@@ -579,7 +579,8 @@ export interface OcspService {
 export interface OcspRespondOptions {
   /**
    * answer as this CA only (a Vault mount's responder): certificates of other issuers are `unknown`, signed by this
-   * CA (OpenBao answers a foreign issuer so); without a certificate of its own the answer is `unauthorized`
+   * CA (OpenBao answers a foreign issuer so); without a certificate of its own, or '' (a mount without a default
+   * issuer), the answer is `unauthorized` unless the request names one of `mountCaIds`
    */
   responderCaId?: string;
   /** the CAs of that mount: a request naming one of them is answered by it (a mount's other issuers) */
