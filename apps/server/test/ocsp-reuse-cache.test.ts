@@ -2,15 +2,16 @@
 // `/v1/<mount>/ocsp`), several certificates or an unusual CertID — signs per request, and reuses a response it signed
 // for the same certificate, CertID and status for 60 s of clock time (`responseReuseMs`, ocsp-service.ts): a response
 // signed less than 60 s ago is reused byte for byte, one 60 s old is signed again, a revocation in between is
-// answered by a new response at once. The clock is the authority's (`fixedClock`), moved by the test; every response
-// is checked by `openssl ocsp`. On SQLite and on PostgreSQL.
+// answered by a new response at once, and of two concurrent requests the response signed later stays the one reused
+// (the earlier request's signature held by the test, `holdNextSignature`). The clock is the authority's
+// (`fixedClock`), moved by the test; every response is checked by `openssl ocsp`. On SQLite and on PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '@pkim/shared';
 import type { Authority, AuthorityConfig, OcspRespondOptions } from '@pkim/authority';
 import { opensslOcspRequest } from '../../../tests/support/verifiers';
 import { postgresInstances } from '../../../tests/support/postgres-instances';
 import { ACTORS, openAuthorityFixture, type AuthorityFixture } from './server-test-support';
-import { checked, ocspLeaf, ocspPki, statusOf, type OcspPki } from './ocsp-test-support';
+import { checked, holdNextSignature, ocspLeaf, ocspPki, statusOf, type OcspPki } from './ocsp-test-support';
 
 const MINUTE = 60_000;
 /** responseReuseMs' default (ocsp-service.ts) */
@@ -72,6 +73,33 @@ function reuseTests(open: (config: Partial<AuthorityConfig>) => Promise<Authorit
       const out = checked({ der: r.der, ...p, leafPem: leaf.pem });
       expect(statusOf(out)).toBe('revoked');
       expect(out).toMatch(/Reason: keyCompromise/);
+    }
+  });
+
+  // two requests for one certificate at once, both finding nothing to reuse: the one that read the clock first
+  // finishes signing last (the test holds its signature); the response the later one signed stays the one reused
+  it('a response signed later by a concurrent request stays reused when an earlier one finishes after it', async () => {
+    const leaf = await ocspLeaf(authority, p.issuingId, 'reuse-race.example.test');
+    const req = opensslOcspRequest({ issuerPem: p.issuingPem, leafPem: leaf.pem });
+    const hold = holdNextSignature(authority);
+    try {
+      const t1 = clock.now();
+      const earlier = authority.ocsp.respond(req, mount); // signs at t1; its signature is held
+      await hold.signing;
+      clock.advance(1_000);
+      const later = await authority.ocsp.respond(req, mount); // nothing kept yet: signed at t1 + 1 s, kept
+      expect(later.thisUpdate).toBe(t1 + 1_000);
+      hold.release();
+      const early = await earlier; // signed at t1, done after the later one was kept
+      expect(early.thisUpdate).toBe(t1);
+      expect(same(early, later)).toBe(false);
+      const reused = await authority.ocsp.respond(req, mount);
+      expect(same(reused, later), 'the later-signed response reused').toBe(true);
+      expect(reused.thisUpdate).toBe(t1 + 1_000);
+      for (const r of [early, later, reused])
+        expect(statusOf(checked({ der: r.der, ...p, leafPem: leaf.pem }))).toBe('good');
+    } finally {
+      hold.restore();
     }
   });
 

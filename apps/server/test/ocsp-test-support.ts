@@ -121,3 +121,40 @@ export function holdNextStatusRead(authority: Authority, serial: string) {
     },
   };
 }
+
+/**
+ * Holds the next signature made with a CA key of `authority` (signed on this thread: no worker pool, as the tests'
+ * authorities run) — the signature made, its result kept back — until `release()`: a request signing a response stops
+ * between its reads and what it keeps afterwards, without timing. `signing` resolves once the held signature has been
+ * made; `restore()` puts the key backends back.
+ */
+export function holdNextSignature(authority: Authority) {
+  const keys = internalsOf(authority).keys;
+  const signer = keys.signer.bind(keys);
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let done!: () => void;
+  const signing = new Promise<void>((r) => (done = r));
+  let held = false;
+  keys.signer = (ref) => {
+    const s = signer(ref);
+    const sign = async (data: Uint8Array) => {
+      const signature = await s.sign(data);
+      if (!held) {
+        held = true;
+        done();
+        await released;
+      }
+      return signature;
+    };
+    return Object.assign(Object.create(s) as typeof s, { sign });
+  };
+  return {
+    signing,
+    release,
+    restore() {
+      release();
+      keys.signer = signer;
+    },
+  };
+}
