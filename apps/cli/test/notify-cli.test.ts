@@ -124,6 +124,15 @@ describe('pkim notify', () => {
     const noSmtp = pkim('notify', 'rule', 'add', 'x', '--email', 'pki@example.com');
     expect(noSmtp.code).toBe(2);
     expect(noSmtp.stderr).toMatch(/^error: notification\.smtp_not_configured: /);
+    // a typo in --profile or --ca would notify nothing: refused, not a rule
+    const typo = pkim('notify', 'rule', 'add', 'x', '--webhook', url, '--profile', 'tls-servre');
+    expect([typo.code, typo.stderr]).toEqual([
+      3,
+      "error: profile.not_found: no certificate profile 'tls-servre', and no certificate carries that name: " +
+        'the rule would match nothing\n',
+    ]);
+    const caTypo = pkim('notify', 'rule', 'add', 'x', '--webhook', url, '--ca', 'n-rooot');
+    expect([caTypo.code, caTypo.stderr]).toEqual([3, "error: ca.not_found: no CA 'n-rooot'\n"]);
     const dup = pkim('notify', 'rule', 'add', 'web-expiry', '--webhook', url);
     expect(dup.code).toBe(4);
     expect(dup.stderr).toMatch(/^error: notification\.rule_name_taken: /);

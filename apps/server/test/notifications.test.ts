@@ -363,6 +363,10 @@ describe('notifications: two server instances on one PostgreSQL database', () =>
     );
     await expectPkiError(a.notifications.createRule({ ...base, name: 'x', daysBefore: [-1] }, admin), 'input.invalid');
     await expectPkiError(a.notifications.createRule({ ...base, name: 'x', ca: 'nope' }, admin), 'ca.not_found');
+    await expectPkiError(
+      a.notifications.createRule({ ...base, name: 'x', profile: 'tls-servre' }, admin),
+      'profile.not_found',
+    );
     await expectPkiError(a.notifications.createRule({ ...base, name: 'x', secret: 'short' }, admin), 'input.invalid');
     await expectPkiError(
       a.notifications.createRule({ ...base, name: 'x', namePattern: 'a b' }, admin),
@@ -509,5 +513,47 @@ describe('notifications: two server instances on one SQLite file', () => {
     const missing = await rest('POST', '/api/v1/notifications/rules/nope/rotate-secret', {});
     expect([missing.status, missing.json.code]).toEqual([404, 'notification.rule_not_found']);
     expect(await a.audit.list({ action: 'notification.secret_rotated', limit: 5 })).toHaveLength(1);
+  });
+
+  it('a rule whose profile is a typo: 404 profile.not_found over REST and tRPC, no rule made', async () => {
+    const [a] = authorities as [Authority];
+    const app = apps[0]!;
+    const token = (await a.auth.createToken({ name: 'typo-admin', role: 'admin' }, admin)).token;
+    const headers = { authorization: `Bearer ${token}` };
+    const before = (await a.notifications.listRules(admin)).map((r) => r.name);
+    const rule = (name: string, profile: string) => ({
+      name,
+      trigger: 'expiry',
+      channel: 'webhook',
+      target: hook.url,
+      profile,
+    });
+    const rest = await app.inject({
+      method: 'POST',
+      url: '/api/v1/notifications/rules',
+      payload: rule('typo-rest', 'tls-servre'),
+      headers,
+    });
+    expect([rest.statusCode, rest.json<{ code: string }>().code], rest.body).toEqual([404, 'profile.not_found']);
+    expect(rest.json<{ message: string }>().message).toBe(
+      "no certificate profile 'tls-servre', and no certificate carries that name: the rule would match nothing",
+    );
+    const trpc = await app.inject({
+      method: 'POST',
+      url: '/trpc/notification.createRule',
+      payload: rule('typo-trpc', 'tls-servre'),
+      headers,
+    });
+    const error = trpc.json<{ error?: { data: { pkiCode: string } } }>().error;
+    expect([trpc.statusCode, error?.data.pkiCode], trpc.body).toEqual([404, 'profile.not_found']);
+    expect((await a.notifications.listRules(admin)).map((r) => r.name)).toEqual(before);
+    // a profile in effect that no certificate has yet is a rule for what it will issue
+    const unused = await app.inject({
+      method: 'POST',
+      url: '/api/v1/notifications/rules',
+      payload: rule('tls-client-expiry', 'tls-client'),
+      headers,
+    });
+    expect(unused.statusCode, unused.body).toBe(201);
   });
 });

@@ -413,6 +413,7 @@ export async function createAuthority(config: AuthorityConfig): Promise<Authorit
       settings: notificationSettings,
       sealer: notificationSealer,
       health,
+      profileExists,
     }),
   );
   const exportsService = lazyService(async () =>

@@ -22,6 +22,7 @@ import { authorize } from '../permissions';
 import { auditEvent } from '../audit-service';
 import { nameMatches, validateNamePattern } from '../signing/provisioner';
 import type { Actor } from '../types';
+import { checkProfileFilter, type ProfileExists } from '../profile-filter';
 import type { NotificationSettings } from './notification-config';
 import type { NotificationSecretSealer } from './notification-secret-seal';
 
@@ -134,6 +135,8 @@ export interface NotificationServiceDeps {
   settings: NotificationSettings;
   sealer: NotificationSecretSealer;
   health(): Promise<{ keyBackends: { backend: string; ok: boolean; detail?: string }[] }>;
+  /** a rule's profile that is a typo is refused (profile-filter.ts); absent: any well-formed name */
+  profileExists?: ProfileExists;
 }
 
 const DAY_MS = 86_400_000;
@@ -312,6 +315,8 @@ export function createNotificationService(deps: NotificationServiceDeps): Notifi
     }
     if (input.profile !== undefined && !/^[a-z0-9][a-z0-9._-]{0,63}$/i.test(input.profile))
       throw new PkiError('input.invalid', `'${input.profile}' is not a profile name`);
+    // a typo would notify nothing, silently: profile.not_found unless a profile or a certificate has the name
+    await checkProfileFilter(store, deps.profileExists, input.profile, undefined, 'the rule');
     if (input.namePattern !== undefined) validateNamePattern(input.namePattern);
     if (
       input.channel === 'webhook' &&
