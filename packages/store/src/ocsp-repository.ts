@@ -132,14 +132,8 @@ const KEEPS_NEWER =
   `${revokedSql('excluded')} > ${revokedSql('ocsp_responses')} or (${revokedSql('excluded')} = ` +
   `${revokedSql('ocsp_responses')} and excluded.this_update >= ocsp_responses.this_update)`;
 
-/**
- * A column of `put`'s upsert: the new response's where it wins (KEEPS_NEWER), else the stored one's. Every column of
- * a conflicting row is "updated" — to itself where the stored response stays — so RETURNING gives the row the write
- * kept, whichever won (an `ON CONFLICT … DO UPDATE … WHERE` that does not update returns nothing; a read after it
- * would race another writer). Both engines evaluate every SET expression on the row as it was before the update.
- */
-const keptColumn = (column: string) =>
-  sql.raw(`case when ${KEEPS_NEWER} then excluded.${column} else ocsp_responses.${column} end`);
+/** a column of `put`'s upsert: the new response's (the update is made only where it wins: KEEPS_NEWER) */
+const newColumn = (column: string) => sql.raw(`excluded.${column}`);
 
 /** whether response `a` wins over `b` for the same certificate and hash algorithm: KEEPS_NEWER in memory */
 function keepsNewer(a: OcspResponseRow, b: OcspResponseRow): boolean {
@@ -185,21 +179,38 @@ export function createOcspResponseRepository(db: QueryDb, t: Tables, read: OcspL
 
     async put(rows: OcspResponseRow[]) {
       if (rows.length === 0) return [];
-      return db
+      const batch = newestPerKey(rows);
+      // one conditional upsert: a conflicting row is updated only where the new response wins (KEEPS_NEWER), so a
+      // write that loses writes nothing (no row version, no page) and RETURNING gives the rows inserted or replaced
+      const written = await db
         .insert(O)
-        .values(newestPerKey(rows))
+        .values(batch)
         .onConflictDoUpdate({
           target: [O.certificateId, O.hashAlg],
           set: {
-            statusKey: keptColumn('status_key'),
-            certId: keptColumn('cert_id'),
-            der: keptColumn('der'),
-            thisUpdate: keptColumn('this_update'),
-            nextUpdate: keptColumn('next_update'),
-            refreshAt: keptColumn('refresh_at'),
+            statusKey: newColumn('status_key'),
+            certId: newColumn('cert_id'),
+            der: newColumn('der'),
+            thisUpdate: newColumn('this_update'),
+            nextUpdate: newColumn('next_update'),
+            refreshAt: newColumn('refresh_at'),
           },
+          setWhere: sql.raw(KEEPS_NEWER),
         })
         .returning();
+      if (written.length === batch.length) return written;
+      // the writes that lost (a race: another writer stored a newer response first): what the store kept, read after
+      // the upsert — that response, or one newer still stored since (the rule never goes back); a row removed
+      // meanwhile (its certificate expired or deleted) is left out
+      const key = (r: { certificateId: string; hashAlg: string }) => `${r.hashAlg}:${r.certificateId}`;
+      const won = new Set(written.map(key));
+      const lost = batch.filter((r) => !won.has(key(r)));
+      const kept = await db
+        .select()
+        .from(O)
+        .where(or(...lost.map((r) => and(eq(O.certificateId, r.certificateId), eq(O.hashAlg, r.hashAlg)))));
+      const byKey = new Map([...written, ...kept].map((r) => [key(r), r]));
+      return batch.flatMap((r) => byKey.get(key(r)) ?? []);
     },
 
     async due(now, limit) {

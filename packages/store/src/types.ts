@@ -761,7 +761,8 @@ export interface OcspResponseRepository {
    * inserts or replaces the responses of these certificates (per hash algorithm), keeping the stored one where it is
    * newer (`thisUpdate`) or says revoked while the new one does not (of several rows for one certificate and hash
    * algorithm, the one that rule keeps); returns the row stored after the write for each certificate and hash
-   * algorithm written — the given one, or the one kept over it (in no particular order)
+   * algorithm written — the given one, or the one kept over it (in no particular order); a write that loses writes
+   * nothing (the kept row is read after it), and a row removed meanwhile is left out
    */
   put(rows: OcspResponseRow[]): Promise<OcspResponseRow[]>;
   /**

@@ -2296,6 +2296,55 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect((await store.ocspResponses.lookup(ca.id, cert.serialHex))?.response).toEqual(signedAt(T0 + 35, revoked));
     });
 
+    it('a write that loses writes nothing: the stored row is not updated, what it kept is returned', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const [cert, other] = [makeCert(ca.id), makeCert(ca.id)];
+      await store.commit({ insertCa: [ca], insertCertificates: [cert, other] });
+      const signedAt = (thisUpdate: number, statusKey = 'good', certificateId = cert.id) => ({
+        ...response(certificateId, thisUpdate + 1000, statusKey),
+        der: Buffer.from(`der of ${statusKey} at ${thisUpdate}`).toString('base64'),
+        thisUpdate,
+      });
+      const revoked = `revoked:${T0 + 5}:1`;
+      await store.ocspResponses.put([signedAt(T0 + 30), signedAt(T0 + 35, revoked, other.id)]);
+      // from here every UPDATE of a stored response fails (a trigger): a losing write must not make one (before, it
+      // "updated" the row to its own values — on PostgreSQL a new row version, a dead one left behind)
+      const sqlite = getEngine().dialect === 'sqlite';
+      await getEngine().rawSql(
+        url,
+        sqlite
+          ? 'create trigger pkim_test_refuse_update before update on ocsp_responses ' +
+              "begin select raise(abort, 'refused by the test'); end"
+          : 'create function pkim_test_refuse_update() returns trigger language plpgsql as ' +
+              "$$ begin raise exception 'refused by the test'; end $$; create trigger pkim_test_refuse_update " +
+              'before update on ocsp_responses for each row execute function pkim_test_refuse_update()',
+      );
+      expect(await store.ocspResponses.put([signedAt(T0 + 20)])).toEqual([signedAt(T0 + 30)]); // older
+      expect(await store.ocspResponses.put([signedAt(T0 + 50, 'good', other.id)])).toEqual([
+        signedAt(T0 + 35, revoked, other.id), // a good one over a revoked one
+      ]);
+      const both = await store.ocspResponses.put([signedAt(T0 + 10, 'good', other.id), signedAt(T0 + 25)]);
+      expect(both).toEqual([signedAt(T0 + 35, revoked, other.id), signedAt(T0 + 30)]); // in the batch's order
+      // a write that wins updates the row (the trigger refuses it: the update was tried)
+      const refused = await store.ocspResponses.put([signedAt(T0 + 40)]).then(
+        () => undefined,
+        (e: unknown) => e as Error & { cause?: Error },
+      );
+      expect(`${refused?.message} ${refused?.cause?.message}`).toMatch(/refused by the test/); // PostgreSQL: the cause
+      await getEngine().rawSql(
+        url,
+        sqlite
+          ? 'drop trigger pkim_test_refuse_update'
+          : 'drop trigger pkim_test_refuse_update on ocsp_responses; drop function pkim_test_refuse_update()',
+      );
+      expect(await store.ocspResponses.put([signedAt(T0 + 40)])).toEqual([signedAt(T0 + 40)]);
+      expect((await store.ocspResponses.lookup(ca.id, cert.serialHex))?.response).toEqual(signedAt(T0 + 40));
+      expect((await store.ocspResponses.lookup(ca.id, other.serialHex))?.response).toEqual(
+        signedAt(T0 + 35, revoked, other.id),
+      );
+    });
+
     it('stores one batch naming a certificate + hash algorithm twice: the newer one, as two writes would', async () => {
       const store = await newStore();
       const ca = makeCa();
