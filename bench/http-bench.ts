@@ -15,6 +15,8 @@
  *      per commit: the `pkim_store_commit*` counters of its /metrics, read before and after the row);
  *
  *   env: BENCH_SECONDS=5 BENCH_CONNECTIONS=16 BENCH_FLOOR_SECONDS=3 PKIM_WORKERS (passed to the server),
+ *        BENCH_WARMUP_SECONDS=1 (each row's warm-up before its measured seconds: V8's optimizing compiler runs on
+ *        its own threads for seconds after it, and the server's CPU per request counts every thread's),
  *        BENCH_ONLY=pkim,ocsp (only these rows), BENCH_CPU_PROF_DIR=<dir> (the server runs with --cpu-prof),
  *        BENCH_LOG_LEVEL=warn (the server's PKIM_LOG_LEVEL; its log lines go to a file, as a service's would),
  *        BENCH_PERF_DIR=<dir> (the server runs with --perf-basic-prof and `perf record -e cpu-clock -g` samples it
@@ -47,6 +49,7 @@ import { buildCsr, parseDn, toPem } from '@pkim/core';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const floorSeconds = Number(process.env.BENCH_FLOOR_SECONDS ?? 3);
 const svidIds = Number(process.env.BENCH_SVID_IDS ?? 256);
@@ -297,6 +300,7 @@ const perfDir = process.env.BENCH_PERF_DIR;
 /** `perf record` of the process while `work` runs (BENCH_PERF_DIR), else just `work` */
 async function perfRecord<T>(name: string, pid: number | undefined, work: () => Promise<T>): Promise<T> {
   if (!perfDir || pid === undefined) return work();
+  mkdirSync(perfDir, { recursive: true }); // perf exits at once without it, and its 'exit' below never came (a hang)
   const args = ['record', '-q', '-e', 'cpu-clock', '-g', '-p', String(pid), '-o', join(perfDir, `${name}.data`)];
   const perf = spawn('perf', args, { stdio: 'ignore' });
   try {
@@ -316,7 +320,7 @@ async function measure(
   serverPid?: number,
   metricsUrl?: string,
 ): Promise<LoadResult> {
-  await load(dir, t, 1); // warm-up: JIT, caches, connection set-up
+  await load(dir, t, warmupSeconds); // warm-up: JIT, caches, connection set-up
   // the commit counters are read outside the CPU window (a scrape costs the server's main thread too)
   const figures0 = await serverFigures(metricsUrl);
   const before = cpuMs(serverPid);
@@ -646,8 +650,9 @@ try {
         `${vsCfssl ? ratio(r, cf) : '—'} | ${ratio(r.rps, floor)} |`;
   const lines = [
     '',
-    `HTTP bench: ${seconds} s per row after a 1 s warm-up, ${connections} connections, autocannon in its own ` +
-      `process, Node ${process.version}, ${cores} cores, PKIM_WORKERS=${process.env.PKIM_WORKERS ?? '(default)'}, ` +
+    `HTTP bench: ${seconds} s per row after a ${warmupSeconds} s warm-up, ${connections} connections, ` +
+      `autocannon in its own process, Node ${process.version}, ${cores} cores, ` +
+      `PKIM_WORKERS=${process.env.PKIM_WORKERS ?? '(default)'}, ` +
       `PKIM_LOG_LEVEL=${logLevel}, ` +
       `load average ${load1()} at the end`,
     '',
