@@ -1,6 +1,7 @@
 // End to end in Chromium against `pkim serve` (see console-ca-e2e.test.ts): issuing from a pasted CSR and with a
 // server-generated key, revoking (the certificate page, the CRL download read by openssl, the audit log), and the
-// screenshots of the everyday pages. The CAs are the ones the wizard makes, created through the authority.
+// screenshots of the everyday pages, and the list sorted "Revoked latest" (two more certificates revoked in the
+// reverse of their issuance order). The CAs are the ones the wizard makes, created through the authority.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,21 +11,24 @@ import type { RunningServer } from '@pkim/server';
 import { opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslCrlVerify, opensslVerify } from '../../../tests/support/verifiers';
 import { openConsole, readDownload, type ConsoleSession } from './support/console-browser';
-import { createE2eHierarchy } from './support/console-pki';
+import { createE2eHierarchy, issueServerCertificate } from './support/console-pki';
+
+const POLL = { timeout: 15_000 };
 
 describe('web console: issuing, revoking and the everyday pages (Chromium against pkim serve)', () => {
   let session: ConsoleSession;
   let server: RunningServer;
   let page: Page;
   let base: string;
+  let hierarchy: Awaited<ReturnType<typeof createE2eHierarchy>>;
   const ids: { root?: string; int?: string; csrCert?: string; keyCert?: string } = {};
 
   beforeAll(async () => {
     session = await openConsole({ prefix: 'pkim-e2e-certs' });
     ({ server, page, base } = session);
-    const { root, int } = await createE2eHierarchy(server.authority);
-    ids.root = root.id;
-    ids.int = int.id;
+    hierarchy = await createE2eHierarchy(server.authority);
+    ids.root = hierarchy.root.id;
+    ids.int = hierarchy.int.id;
     await session.signIn('admin', session.adminPassword);
   }, 240_000);
 
@@ -140,5 +144,40 @@ describe('web console: issuing, revoking and the everyday pages (Chromium agains
     // deep link reload answers the console (SPA fallback), not a JSON 404
     await page.goto(`${base}/certificates/${ids.keyCert}`);
     await page.getByRole('heading', { name: 'api.example.com' }).waitFor();
+  }, 90_000);
+
+  it('sorts "Revoked latest": the last revoked first, whatever the issuance order', async () => {
+    // older is issued first and revoked last: each order of the list tells the other apart
+    const older = await issueServerCertificate(server.authority, hierarchy, 'older.example.com');
+    const newer = await issueServerCertificate(server.authority, hierarchy, 'newer.example.com');
+    const revokeInConsole = async (id: string, commonName: string) => {
+      await page.goto(`${base}/certificates/${id}`);
+      await page.getByRole('heading', { name: commonName }).waitFor();
+      await page.getByRole('button', { name: 'Revoke' }).click();
+      await page.getByLabel('Reason').selectOption('superseded');
+      await page.getByRole('button', { name: 'Revoke certificate' }).click();
+      await page.getByText(/Revoked .* reason: superseded/).waitFor();
+      return (await server.authority.certificates.get(id)).certificate.revokedAt!;
+    };
+    const firstAt = await revokeInConsole(newer.certificate.id, 'newer.example.com');
+    // the second revocation a later millisecond than the first, so revocation time alone orders them
+    while (Date.now() <= firstAt) await new Promise((r) => setTimeout(r, 1));
+    const secondAt = await revokeInConsole(older.certificate.id, 'older.example.com');
+    expect(secondAt).toBeGreaterThan(firstAt);
+
+    const rows = () =>
+      page.locator('[data-testid="certificates-table"] tbody tr a[href^="/certificates/"]').allTextContents();
+    await session.nav('Certificates');
+    await expect
+      .poll(rows, POLL)
+      .toEqual(['newer.example.com', 'older.example.com', 'api.example.com', 'www.example.com']);
+    await page.getByLabel('Sort').selectOption({ label: 'Revoked latest' });
+    // the revoked certificates only, the latest revocation first (www.example.com: revoked by the step above)
+    await expect.poll(rows, POLL).toEqual(['older.example.com', 'newer.example.com', 'www.example.com']);
+    expect(new URL(page.url()).searchParams.get('sort')).toBe('revoked_desc');
+    // the order is the link's: a reload shows it again
+    await page.reload();
+    await expect.poll(rows, POLL).toEqual(['older.example.com', 'newer.example.com', 'www.example.com']);
+    expect(await page.getByLabel('Sort').inputValue()).toBe('revoked_desc');
   }, 90_000);
 });
