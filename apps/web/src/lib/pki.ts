@@ -28,12 +28,16 @@ import { isHttpUrl, LEAF_KEY_TYPES, serverUrlsUnder } from '@pkim/contract/vocab
 
 /**
  * The key types a line of a profile's `warnings` (its API object: `keyUsage: keyEncipherment is not possible with
- * ec-p256, ec-p384 keys …`, `… is not possible with RSA keys`) is about; none for a line of another form
+ * ec-p256, ec-p384 keys …`, `… is not possible with RSA keys`) is about, among the key types the profile allows (an
+ * rsaKeyUsage line says "RSA": the RSA sizes the profile allows, not every size); none for a line of another form
  */
-export function warningKeyTypes(warning: string): string[] {
+export function warningKeyTypes(warning: string, allowedKeyTypes: readonly string[]): string[] {
   const list = /not possible with (.+?) keys/.exec(warning)?.[1];
   if (list === undefined) return [];
-  return list.split(', ').flatMap((t) => (t === 'RSA' ? LEAF_KEY_TYPES.filter((k) => k.startsWith('rsa-')) : [t]));
+  return list
+    .split(', ')
+    .flatMap((t) => (t === 'RSA' ? LEAF_KEY_TYPES.filter((k) => k.startsWith('rsa-')) : [t]))
+    .filter((k) => allowedKeyTypes.includes(k));
 }
 
 /**
@@ -47,7 +51,7 @@ export function profileKeyTypeProblems(
 ): string[] {
   if (!profile.allowedKeyTypes.includes(keyType))
     return [`the profile allows only ${profile.allowedKeyTypes.join(', ')} keys: policy.key_type_not_allowed`];
-  return profile.warnings.filter((w) => warningKeyTypes(w).includes(keyType));
+  return profile.warnings.filter((w) => warningKeyTypes(w, profile.allowedKeyTypes).includes(keyType));
 }
 
 /** an IPv4 address in dotted form (each part checked by the server) */

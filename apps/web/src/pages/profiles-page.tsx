@@ -49,10 +49,11 @@ function readOnlyReason(p: ProfileDto): string | null {
 
 /**
  * The Profiles list's short word for a profile's `warnings` (each a key usage a key type it allows cannot carry:
- * `… is not possible with ec-p256 keys …`): the key types it cannot issue for; the warnings in full are its title.
+ * `… is not possible with ec-p256 keys …`): the key types it allows and cannot issue for; the warnings in full are
+ * its title.
  */
-function clashText(warnings: readonly string[]): string {
-  const types = [...new Set(warnings.flatMap(warningKeyTypes))];
+function clashText(p: Pick<ProfileDto, 'warnings' | 'allowedKeyTypes'>): string {
+  const types = [...new Set(p.warnings.flatMap((w) => warningKeyTypes(w, p.allowedKeyTypes)))];
   return types.length ? `cannot issue for ${types.join(', ')}` : 'cannot issue for some key types';
 }
 
@@ -97,7 +98,7 @@ export function ProfilesPage() {
                 </Link>
                 {p.warnings.length > 0 ? (
                   <Badge variant="warning" data-profile-warnings="" title={p.warnings.join('\n')}>
-                    {clashText(p.warnings)}
+                    {clashText(p)}
                   </Badge>
                 ) : null}
               </span>

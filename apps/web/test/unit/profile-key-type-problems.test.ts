@@ -27,7 +27,7 @@ describe('profileKeyTypeProblems', () => {
       allowedKeyTypes: ['ec-p256', 'ec-p384', 'rsa-2048'],
     });
     expect(p.warnings).toHaveLength(1);
-    expect(p.warnings.flatMap(warningKeyTypes)).toEqual(['ec-p256', 'ec-p384']);
+    expect(p.warnings.flatMap((w) => warningKeyTypes(w, p.allowedKeyTypes))).toEqual(['ec-p256', 'ec-p384']);
     expect(profileKeyTypeProblems(p, 'ec-p256')).toEqual(p.warnings);
     expect(profileKeyTypeProblems(p, 'ec-p384')).toEqual(p.warnings);
     expect(profileKeyTypeProblems(p, 'rsa-2048')).toEqual([]);
@@ -44,6 +44,26 @@ describe('profileKeyTypeProblems', () => {
     expect(profileKeyTypeProblems(p, 'ed25519')).toEqual([
       'the profile allows only ec-p256, rsa-2048, rsa-4096 keys: policy.key_type_not_allowed',
     ]);
-    expect(warningKeyTypes('something else')).toEqual([]);
+    expect(warningKeyTypes('something else', p.allowedKeyTypes)).toEqual([]);
+  });
+
+  it("an rsaKeyUsage clash names the RSA sizes the profile allows, not every RSA size (the list's badge)", () => {
+    const only2048 = profile({
+      keyUsage: ['digitalSignature'],
+      rsaKeyUsage: ['keyAgreement'],
+      allowedKeyTypes: ['ec-p256', 'rsa-2048'],
+    });
+    expect(only2048.warnings).toHaveLength(1);
+    expect(only2048.warnings[0]).toContain('is not possible with RSA keys');
+    expect(warningKeyTypes(only2048.warnings[0], only2048.allowedKeyTypes)).toEqual(['rsa-2048']);
+    const two = profile({
+      keyUsage: ['digitalSignature'],
+      rsaKeyUsage: ['keyAgreement'],
+      allowedKeyTypes: ['rsa-4096', 'ec-p256', 'rsa-2048'],
+    });
+    expect(warningKeyTypes(two.warnings[0], two.allowedKeyTypes)).toEqual(['rsa-2048', 'rsa-4096']);
+    // an EC line names only the EC types the profile allows too
+    const ec = profile({ keyUsage: ['keyEncipherment'], allowedKeyTypes: ['ec-p384', 'rsa-3072'] });
+    expect(ec.warnings.flatMap((w) => warningKeyTypes(w, ec.allowedKeyTypes))).toEqual(['ec-p384']);
   });
 });
