@@ -1,8 +1,9 @@
 // `npm run oidc:dev-provider [-- --port N] [--console-url URL] [--settings-file FILE]`: a local OpenID provider on
 // 127.0.0.1 for trying the console's OIDC sign-in from a checkout (docs/oidc.md, "Trying it with a local provider") —
-// tests/support/oidc-dev-provider.ts, what the OIDC e2e tests sign in through. It registers one client whose redirect
-// URI is pkim's (`--console-url`, default http://127.0.0.1:$PKIM_PORT, 8200 without it; `localhost` is registered
-// too), prints its issuer URL, client id and a fresh client secret as PKIM_OIDC_* `export` lines (and writes them to
+// tests/support/oidc-dev-provider.ts, what the OIDC e2e tests sign in through. It registers pkim's client, whose
+// redirect URI is pkim's (`--console-url`, default http://127.0.0.1:$PKIM_PORT, 8200 without it; `localhost` is
+// registered too), and a second one, other-app, whose ID tokens pkim's may ask for (docs/oidc.md, "Troubleshooting"),
+// prints its issuer URL, client id and a fresh client secret as PKIM_OIDC_* `export` lines (and writes them to
 // FILE, whole or not at all, once it listens), and runs until it is stopped (Ctrl-C, SIGTERM). FOR TRYING PKIM OUT,
 // NOT FOR PRODUCTION: its accounts (alice, bob, carol, eve) sign in with any password. The npm script `exec`s node,
 // so a SIGTERM to `npm run`'s pid reaches this process.
@@ -10,7 +11,12 @@ import { createServer } from 'node:http';
 import { renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createDevProvider, DEV_ACCOUNTS } from '../tests/support/oidc-dev-provider';
+import {
+  createDevProvider,
+  DEV_ACCOUNTS,
+  DEV_PEER_CLIENT_ID,
+  DEV_PEER_SCOPE,
+} from '../tests/support/oidc-dev-provider';
 
 const USAGE = 'usage: npm run oidc:dev-provider [-- --port N] [--console-url URL] [--settings-file FILE]';
 
@@ -72,6 +78,7 @@ async function main(): Promise<void> {
       `# issuer ${issuer}, pid ${process.pid}; Ctrl-C stops it.`,
       `# redirect URI registered: ${consoleUrls[0]}/auth/oidc/callback`,
       `# accounts: ${accounts}`,
+      `# a second client, ${DEV_PEER_CLIENT_ID}: scope ${DEV_PEER_SCOPE} asks for an ID token issued for it`,
       '',
     ].join('\n'),
   );

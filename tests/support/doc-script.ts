@@ -2,7 +2,7 @@
 // `<!-- NAME:end -->`, in an empty temporary directory with `pkim` on the PATH (the compiled CLI of this test run), a
 // temporary PKIM_DATA_DIR and a free PKIM_PORT — the only things such a walk-through lets its reader set
 // (tests/readme-quickstart.test.ts, tests/spiffe-quickstart.test.ts).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -28,12 +28,15 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** `<dir>/work` and `<dir>/bin/pkim` (the CLI this test run built, as the reader has it after `npm link`) */
+/**
+ * `<dir>/work` and `<dir>/bin/pkim` (the CLI this test run built, as the reader has it after `npm link`); a second
+ * script in the same `dir` runs where the first left its files, as a reader running a block again does.
+ */
 function prepare(dir: string, script: string): { work: string; bin: string } {
   const work = join(dir, 'work');
   const bin = join(dir, 'bin');
-  mkdirSync(work);
-  mkdirSync(bin);
+  mkdirSync(work, { recursive: true });
+  mkdirSync(bin, { recursive: true });
   writeFileSync(join(bin, 'pkim'), `#!/bin/sh\nexec "${process.execPath}" "${PKIM_BIN}" "$@"\n`);
   chmodSync(join(bin, 'pkim'), 0o755);
   writeFileSync(join(dir, 'walkthrough.sh'), script);
@@ -85,6 +88,13 @@ export interface RunningDocScript {
   exited(): number | null | undefined;
   /** SIGTERM to the script's process group (bash, `pkim serve`, what it started), then waits for bash to end */
   stop(): Promise<void>;
+  /**
+   * The reader's Ctrl-C: SIGINT to the script's process group (what a terminal sends to its foreground job: bash and
+   * every process it started), then waits for bash to end: its exit code, or the signal that ended it.
+   */
+  interrupt(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** the live processes of the script's process group (`pid args` lines): none once it and its children ended */
+  groupProcesses(): string[];
 }
 
 /**
@@ -105,29 +115,45 @@ export async function startDocScript(
   });
   let out = '';
   let code: number | null | undefined;
+  let signal: NodeJS.Signals | null = null;
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const closed = new Promise<void>((resolve) =>
-    child.on('close', (c) => {
+    child.on('close', (c, s) => {
       code = c;
+      signal = s;
       resolve();
     }),
   );
+  const toGroup = (sig: NodeJS.Signals): void => {
+    if (code !== undefined) return;
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // the group is gone already
+    }
+  };
   return {
-    base: `http://127.0.0.1:${port}`,
+    base: `http://127.0.0.1:${env.PKIM_PORT ?? port}`,
     work,
     out: () => out,
     exited: () => code,
     async stop() {
-      if (code === undefined) {
-        try {
-          process.kill(-child.pid!, 'SIGTERM');
-        } catch {
-          // the group is gone already
-        }
-      }
+      toGroup('SIGTERM');
       await closed;
     },
+    async interrupt() {
+      toGroup('SIGINT');
+      await closed;
+      return { code: code ?? null, signal };
+    },
+    groupProcesses: () =>
+      spawnSync('ps', ['-eo', 'pgid=,pid=,stat=,args='], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .map((line) => /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(.*)$/.exec(line))
+        // a zombie (stat Z) has ended: only its parent's wait is missing (init's, for an orphan)
+        .filter((m): m is RegExpExecArray => m !== null && Number(m[1]) === child.pid && !m[3]!.startsWith('Z'))
+        .map((m) => `${m[2]} ${m[4]}`),
   };
 }
 

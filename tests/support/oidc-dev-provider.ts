@@ -3,7 +3,10 @@
 // (scripts/oidc-dev-provider.ts, docs/oidc.md's walk-through) starts. NOT for production: its accounts are fixed,
 // any password signs them in (oidc-provider's development login and consent pages), its keys live in memory only.
 // One confidential client, Authorization Code + PKCE (S256) required; the `groups` claim of each account is what
-// PKIM_OIDC_ROLE_MAP maps to a pkim role.
+// PKIM_OIDC_ROLE_MAP maps to a pkim role. A second client, `other-app`, is another application at the same provider
+// that trusts pkim's client as Dex's cross-client trust does: pkim asking for the scope
+// `audience:server:client_id:other-app` (PKIM_OIDC_SCOPES) gets an ID token issued for other-app (aud other-app, azp
+// pkim-console), the token pkim refuses as not its own (docs/oidc.md, "Troubleshooting").
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider from 'oidc-provider';
@@ -19,6 +22,10 @@ export const DEV_ACCOUNTS: Record<string, { email: string; groups: string[] }> =
 };
 
 export const DEV_CLIENT_ID = 'pkim-console';
+/** the provider's second client: another application whose ID tokens pkim-console may ask for (Dex's trusted peer) */
+export const DEV_PEER_CLIENT_ID = 'other-app';
+/** Dex's cross-client scope: "an ID token for other-app, please" */
+export const DEV_PEER_SCOPE = `audience:server:client_id:${DEV_PEER_CLIENT_ID}`;
 
 export interface DevProviderOptions {
   /** the issuer URL: where the provider answers (http://127.0.0.1:<port>) */
@@ -51,9 +58,16 @@ export function createDevProvider(opts: DevProviderOptions): DevProvider {
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
       },
+      {
+        client_id: DEV_PEER_CLIENT_ID,
+        client_secret: randomBytes(24).toString('base64url'),
+        redirect_uris: ['https://other-app.example.com/callback'],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      },
     ],
     pkce: { required: () => true },
-    scopes: ['openid', 'profile', 'email', 'groups'],
+    scopes: ['openid', 'profile', 'email', 'groups', DEV_PEER_SCOPE],
     claims: { openid: ['sub'], profile: ['preferred_username', 'name'], email: ['email'], groups: ['groups'] },
     findAccount: (_ctx, id) =>
       Promise.resolve({
@@ -70,6 +84,41 @@ export function createDevProvider(opts: DevProviderOptions): DevProvider {
     features: { devInteractions: { enabled: true } },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
   });
+  issueForPeerWhenAsked(provider);
   const callback = provider.callback();
   return { clientId: DEV_CLIENT_ID, clientSecret, handler: (req, res) => void callback(req, res) };
+}
+
+/**
+ * Dex's cross-client trust on oidc-provider (which always signs an ID token for the client that redeems the code): an
+ * ID token whose grant holds DEV_PEER_SCOPE is signed for DEV_PEER_CLIENT_ID (`aud`) with the asking client as `azp`.
+ */
+function issueForPeerWhenAsked(provider: Provider): void {
+  type IdToken = InstanceType<Provider['IdToken']> & {
+    client: { clientId: string };
+    ctx?: { oidc?: { entities?: { AuthorizationCode?: { scope?: string } } } };
+  };
+  const proto = provider.IdToken.prototype as IdToken;
+  const issue = Object.getOwnPropertyDescriptor(proto, 'issue')!.value as (
+    this: IdToken,
+    ...args: Parameters<IdToken['issue']>
+  ) => Promise<string>;
+  proto.issue = async function (this: IdToken, ...args: Parameters<IdToken['issue']>): Promise<string> {
+    const client = this.client;
+    // the scopes of the code being redeemed (the ID token's own `scope` is 'openid' when its claims go by userinfo)
+    const scopes = this.ctx?.oidc?.entities?.AuthorizationCode?.scope ?? '';
+    const asked = args[0].use === 'idtoken' && scopes.split(' ').includes(DEV_PEER_SCOPE);
+    if (!asked || client.clientId === DEV_PEER_CLIENT_ID) return issue.apply(this, args);
+    this.set('azp', client.clientId);
+    // the signing reads `client.clientId` for the audience: the same client seen under the peer's id
+    const peer = new Proxy(client, {
+      get: (target, key) => (key === 'clientId' ? DEV_PEER_CLIENT_ID : (Reflect.get(target, key, target) as unknown)),
+    });
+    (this as { client: unknown }).client = peer;
+    try {
+      return await issue.apply(this, args);
+    } finally {
+      (this as { client: unknown }).client = client;
+    }
+  };
 }

@@ -71,8 +71,13 @@ describe('OIDC ID token verification (jose, JWKS)', () => {
     const keys = createLocalJWKSet({ keys: [k.jwk] });
     const token = await idToken(k.privateKey, 'k1', { aud: 'another-app' });
     const r = await refusal(verifyIdToken(token, { keys, issuer: ISSUER, audience: CLIENT, now: NOW }));
-    expect(r.code).toBe('auth.oidc_invalid_token');
-    expect(r.message).toMatch(/aud/);
+    // the message names both audiences, so the log line and the audit event say what to fix
+    expect(r).toEqual({
+      code: 'auth.oidc_invalid_token',
+      message:
+        "the ID token is for another client: its audience (aud) is 'another-app', not " +
+        `'${CLIENT}', this server's client id (PKIM_OIDC_CLIENT_ID)`,
+    });
     // several audiences: azp must name this client
     const multi = await idToken(k.privateKey, 'k1', { aud: [CLIENT, 'other'], azp: 'other' });
     const r2 = await refusal(verifyIdToken(multi, { keys, issuer: ISSUER, audience: CLIENT, now: NOW }));

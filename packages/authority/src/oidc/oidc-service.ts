@@ -113,13 +113,16 @@ export async function verifyIdToken(
           ? 'the ID token signature does not verify'
           : e instanceof joseErrors.JWKSNoMatchingKey
             ? "no key of the provider's JWKS matches the ID token"
-            : e instanceof joseErrors.JWTClaimValidationFailed
-              ? `ID token claim '${e.claim}' refused: ${e.reason}`
-              : e instanceof joseErrors.JOSEAlgNotAllowed
-                ? 'the ID token algorithm is not allowed'
-                : e instanceof joseErrors.JWKSTimeout || (e as { code?: string }).code === 'ERR_JOSE_GENERIC'
-                  ? undefined
-                  : `the ID token is not valid (${(e as Error).message})`;
+            : e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'aud'
+              ? `the ID token is for another client: its audience (aud) is ${audienceOf(e.payload.aud)}, not ` +
+                `'${o.audience}', this server's client id (PKIM_OIDC_CLIENT_ID)`
+              : e instanceof joseErrors.JWTClaimValidationFailed
+                ? `ID token claim '${e.claim}' refused: ${e.reason}`
+                : e instanceof joseErrors.JOSEAlgNotAllowed
+                  ? 'the ID token algorithm is not allowed'
+                  : e instanceof joseErrors.JWKSTimeout || (e as { code?: string }).code === 'ERR_JOSE_GENERIC'
+                    ? undefined
+                    : `the ID token is not valid (${(e as Error).message})`;
     if (reason === undefined)
       throw new PkiError('auth.oidc_provider_unavailable', `could not fetch the provider's keys: ${String(e)}`);
     throw new PkiError('auth.oidc_invalid_token', reason);
@@ -130,6 +133,12 @@ export async function verifyIdToken(
   if (o.nonce !== undefined && payload.nonce !== o.nonce)
     throw new PkiError('auth.oidc_invalid_token', 'the ID token nonce does not match this sign-in');
   return payload;
+}
+
+/** an ID token's `aud` for a message: 'a' or 'a', 'b' (at most 200 characters: it is the provider's text) */
+function audienceOf(aud: unknown): string {
+  const all = (Array.isArray(aud) ? aud : [aud]).map((a) => `'${String(a)}'`).join(', ');
+  return all.length > 200 ? `${all.slice(0, 200)}…` : all;
 }
 
 /** The role an identity gets: the most powerful role any of its claim values maps to, else the default. */
@@ -235,10 +244,18 @@ export function createOidcService(deps: OidcServiceDeps): OidcService {
   const failed = async (ip: string, reason: string, e: PkiError, details: Record<string, unknown> = {}) => {
     await store
       .commit({
-        audit: [audit(`ip:${ip}`, 'auth.login_failed', null, { method: 'oidc', ip, reason, ...details }, 'failure')],
+        audit: [
+          audit(
+            `ip:${ip}`,
+            'auth.login_failed',
+            null,
+            { method: 'oidc', ip, reason, code: e.code, message: e.message, ...details },
+            'failure',
+          ),
+        ],
       })
       .catch((err: unknown) => logger.warn({ err }, 'could not audit a failed OIDC sign-in'));
-    logger.info({ ip, reason, code: e.code }, 'OIDC sign-in refused');
+    logger.info({ ip, reason, code: e.code, message: e.message }, 'OIDC sign-in refused');
     return e;
   };
 
