@@ -117,8 +117,18 @@ describe('web console: a profile that cannot issue for a key type it allows (Chr
     await page.getByLabel('Key type').selectOption('ed25519');
     await warning.waitFor(POLL);
     expect(await warning.getByRole('listitem').allTextContents()).toEqual([
-      'the profile allows only ec-p256, rsa-2048 keys: policy.key_type_not_allowed',
+      'profile file-mixed does not allow ed25519 keys (allowed: ec-p256, rsa-2048): policy.key_type_not_allowed',
     ]);
+    // …in the server's words: its refusal on submit says the same
+    await page.getByLabel('Common name').fill('mixed.example.com');
+    await page.getByRole('button', { name: 'Generate key and issue' }).click();
+    const refusal = page.locator('[data-error-code="policy.key_type_not_allowed"]');
+    await refusal.waitFor(SERVER_WORK);
+    // the alert around the code: its message below the code
+    const alert = refusal.locator('xpath=ancestor::div[contains(@class, "min-w-0")][1]');
+    expect(await alert.textContent()).toContain(
+      'profile file-mixed does not allow ed25519 keys (allowed: ec-p256, rsa-2048)',
+    );
     // the warning does not stop a submit: the server's refusal is the rule, and nothing is issued
     await page.getByLabel('Key type').selectOption('ec-p256');
     await page.getByLabel('Common name').fill('mixed.example.com');

@@ -3,6 +3,7 @@ import {
   CA_KEY_TYPES,
   KEY_TYPES,
   SSH_CA_KEY_TYPES,
+  keyTypeNotAllowedMessage,
   keyUsageClashes,
   keyUsagesNotPossible,
 } from '@pkim/shared/key-types';
@@ -20,6 +21,8 @@ export const LEAF_KEY_TYPES = KEY_TYPES;
 export { CA_KEY_TYPES, SSH_CA_KEY_TYPES };
 /** The key usages a key of a type cannot carry: a certificate with one is refused (key_usage_key_type_mismatch). */
 export { keyUsageClashes, keyUsagesNotPossible };
+/** The server's text of `policy.key_type_not_allowed` (a profile and a key type it does not allow). */
+export { keyTypeNotAllowedMessage };
 /** Key backends a CA key may live in. */
 export const KEY_BACKENDS = ['software', 'pkcs11', 'kmip'] as const;
 /** A certificate's status (X.509 and SSH alike), as lists filter by it. */

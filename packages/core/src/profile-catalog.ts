@@ -1,5 +1,5 @@
 /** Built-in certificate profiles and the schema for custom profiles defined as data. */
-import { KEY_TYPES, PkiError } from '@pkim/shared';
+import { KEY_TYPES, PkiError, keyTypeNotAllowedMessage } from '@pkim/shared';
 import type { Profile } from './types';
 import type { buildProfileSchema } from './profile-schema';
 
@@ -183,13 +183,8 @@ export async function parseProfile(data: unknown): Promise<Profile> {
   return r.data;
 }
 
-/**
- * The one wording of `policy.key_type_not_allowed` (what was asked, what the profile allows): the authority's check
- * before a key is made or a CSR signed (checkProfileKeyType) and the linter's, for a CA and a leaf alike.
- */
-export function keyTypeNotAllowedMessage(profile: Pick<Profile, 'name' | 'allowedKeyTypes'>, keyType: string): string {
-  return `profile ${profile.name} does not allow ${keyType} keys (allowed: ${profile.allowedKeyTypes.join(', ')})`;
-}
+/** The one wording of `policy.key_type_not_allowed`: in @pkim/shared's key-types, which the web console reads too. */
+export { keyTypeNotAllowedMessage };
 
 /**
  * A built-in profile or one of `custom` (custom profiles shadow built-ins of the same name). Throws

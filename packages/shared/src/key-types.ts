@@ -115,3 +115,15 @@ export function normalizeKeyType(v: string): KeyType | undefined {
   if (isKeyType(s)) return s;
   return aliases[s];
 }
+
+/**
+ * The one wording of `policy.key_type_not_allowed` (what was asked, what the profile allows): the authority's check
+ * before a key is made or a CSR signed (checkProfileKeyType), the linter's, for a CA and a leaf alike, and the web
+ * console's before submit (through @pkim/contract/vocabulary: this module reaches the browser without node:crypto).
+ */
+export function keyTypeNotAllowedMessage(
+  profile: { name: string; allowedKeyTypes: readonly string[] },
+  keyType: string,
+): string {
+  return `profile ${profile.name} does not allow ${keyType} keys (allowed: ${profile.allowedKeyTypes.join(', ')})`;
+}

@@ -24,7 +24,7 @@ export {
   keyUsageClashes,
   keyUsagesNotPossible,
 } from '@pkim/contract/vocabulary';
-import { isHttpUrl, LEAF_KEY_TYPES, serverUrlsUnder } from '@pkim/contract/vocabulary';
+import { isHttpUrl, keyTypeNotAllowedMessage, LEAF_KEY_TYPES, serverUrlsUnder } from '@pkim/contract/vocabulary';
 
 /**
  * The key types a line of a profile's `warnings` (its API object: `keyUsage: keyEncipherment is not possible with
@@ -46,11 +46,12 @@ export function warningKeyTypes(warning: string, allowedKeyTypes: readonly strin
  * usage such a key cannot carry: lint.key_usage_key_type_mismatch)
  */
 export function profileKeyTypeProblems(
-  profile: { allowedKeyTypes: readonly string[]; warnings: readonly string[] },
+  profile: { name: string; allowedKeyTypes: readonly string[]; warnings: readonly string[] },
   keyType: string,
 ): string[] {
+  // the server's own words (keyTypeNotAllowedMessage): what the refusal will say after a submit
   if (!profile.allowedKeyTypes.includes(keyType))
-    return [`the profile allows only ${profile.allowedKeyTypes.join(', ')} keys: policy.key_type_not_allowed`];
+    return [`${keyTypeNotAllowedMessage(profile, keyType)}: policy.key_type_not_allowed`];
   return profile.warnings.filter((w) => warningKeyTypes(w, profile.allowedKeyTypes).includes(keyType));
 }
 

@@ -3,6 +3,7 @@
 // them. The page against the real server: profile-warnings-console-e2e.test.ts.
 import { describe, expect, it } from 'vitest';
 import { toProfileSummaryDto } from '@pkim/contract';
+import { keyTypeNotAllowedMessage } from '@pkim/core';
 import { profileKeyTypeProblems, warningKeyTypes } from '../../src/lib/pki';
 
 const profile = (p: { keyUsage: string[]; rsaKeyUsage?: string[]; allowedKeyTypes: string[] }) =>
@@ -41,9 +42,13 @@ describe('profileKeyTypeProblems', () => {
     });
     expect(profileKeyTypeProblems(p, 'rsa-4096')).toEqual(p.warnings);
     expect(profileKeyTypeProblems(p, 'ec-p256')).toEqual([]);
+    // the server's words for it (checkProfileKeyType's refusal), then the code
     expect(profileKeyTypeProblems(p, 'ed25519')).toEqual([
-      'the profile allows only ec-p256, rsa-2048, rsa-4096 keys: policy.key_type_not_allowed',
+      'profile p does not allow ed25519 keys (allowed: ec-p256, rsa-2048, rsa-4096): policy.key_type_not_allowed',
     ]);
+    expect(keyTypeNotAllowedMessage(p, 'ed25519')).toBe(
+      'profile p does not allow ed25519 keys (allowed: ec-p256, rsa-2048, rsa-4096)',
+    );
     expect(warningKeyTypes('something else', p.allowedKeyTypes)).toEqual([]);
   });
 
