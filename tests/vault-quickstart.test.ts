@@ -1,7 +1,7 @@
-// docs/vault-api.md's two quick starts, executed verbatim (tests/support/doc-script.ts) as a Vault user runs them, the
-// `vault` commands played by hvac (tests/support/hvac-vault-cli.py: Debian's python3-hvac, unmodified; the `vault` and
-// `bao` CLIs are not packaged in Debian). The certificates each walk leaves behind are verified by openssl and
-// certtool.
+// docs/vault-api.md's two quick starts and its login walk (token lookup, AppRole), executed verbatim
+// (tests/support/doc-script.ts) as a Vault user runs them, the `vault` commands played by hvac
+// (tests/support/hvac-vault-cli.py: Debian's python3-hvac, unmodified; the `vault` and `bao` CLIs are not packaged in
+// Debian). The certificates each walk leaves behind are verified by openssl and certtool.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,6 +38,51 @@ describe('docs/vault-api.md quick starts', () => {
       const chain = runPkim(['ca', 'export', 'Issuing', '--chain'], { dataDir }).stdout;
       const [issuing, root] = chain.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)!;
       expectVerifies(read(run.work, 'a.example.com.pem'), root!, [issuing]);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 300_000);
+
+  it('logging in: token lookup, an AppRole login that issues, its token revoked; no `vault auth enable`', async () => {
+    const tmp = tempDir('pkim-vault-logins-');
+    try {
+      // the walk verbatim, then (still against its server) the `vault auth enable` the doc says is not answered
+      const run = await runDocScript(tmp.dir, `${walk('vault-logins')}\nvault auth enable approle || echo "exit $?"\n`);
+      expect(run.code, run.out).toBe(0);
+      const dataDir = join(tmp.dir, 'data');
+      // the admin's token, then the CI job's (lines as `vault token lookup` prints them)
+      for (const line of [
+        'display_name    vault',
+        'path    auth/token/create',
+        'policies    [default pkim-admin]',
+        'display_name    vault approle/ci: ci',
+        'path    auth/approle/login',
+        'creation_ttl    1200',
+        'policies    [default pkim-operator]',
+        'meta    map[pkim_role:operator pkim_scopes:certificate:issue,certificate:read,certificate:revoke,ca:read]',
+        'renewable    false',
+        'Success! Revoked token (if it existed)',
+        'the CI token is revoked',
+      ])
+        expect(run.out.split('\n'), run.out).toContain(line);
+      expect(run.out).toMatch(/permission denied, on get http:\S+\/v1\/auth\/token\/lookup-self/);
+      expect(run.out).toContain('no handler for route "sys/auth/approle"');
+      expect(run.out).toMatch(/^exit 2$/m);
+      // the certificate the CI token issued, verified under the root by openssl and certtool
+      const root = runPkim(['ca', 'export', 'Root'], { dataDir }).stdout;
+      expectVerifies(read(run.work, 'ci.pem'), root);
+      // the login audited as the AppRole's, and the CI token revoked by its own revoke-self
+      const events = (action: string) =>
+        runPkim(['audit', 'list', '--action', action, '--json'], { dataDir }).json<{
+          items: { details: Record<string, unknown> }[];
+        }>().items;
+      expect(events('vault.login').map((e) => e.details)).toEqual([
+        expect.objectContaining({ method: 'approle', role: 'ci' }),
+      ]);
+      const tokens = runPkim(['token', 'list', '--json'], { dataDir }).json<{
+        items: { name: string; revokedAt?: string | null }[];
+      }>().items;
+      expect(tokens.find((t) => t.name === 'vault approle/ci: ci')?.revokedAt, JSON.stringify(tokens)).toBeTruthy();
     } finally {
       tmp.cleanup();
     }
