@@ -13,7 +13,7 @@ import type { Page } from 'playwright-core';
 import type { RunningServer } from '@pkim/server';
 import { createIssuingCa } from '../../../tests/support/ca-kit';
 import { opensslCrlVerify, opensslOcspUrl, opensslText } from '../../../tests/support/verifiers';
-import { openConsole, SERVER_WORK, unreadable, type ConsoleSession } from './support/console-browser';
+import { openConsole, placeholderCut, SERVER_WORK, unreadable, type ConsoleSession } from './support/console-browser';
 import { createE2eHierarchy, E2E_ADMIN, issueServerCertificate } from './support/console-pki';
 
 const POLL = { timeout: 15_000 };
@@ -177,6 +177,8 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
   }, 120_000);
 
   it("the certificate's audit events open from its page, filtered in the address; targets link back", async () => {
+    // an API token, for the Actor field's picker (users and tokens by name)
+    await server.authority.auth.createToken({ name: 'deploy-bot', role: 'operator' }, E2E_ADMIN);
     await page.goto(`${base}/certificates/${ids.web}`);
     await page.getByRole('heading', { name: 'web.example.com' }).waitFor(POLL);
     await page.getByRole('link', { name: 'Audit events' }).click();
@@ -206,7 +208,20 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
     expect(await page.getByLabel('Action').inputValue()).toBe('certificate.revoked');
     // by who acted, by name (audit.list takes a username or a token's name): the user admin revoked web only (bare
     // was revoked by the test's own actor)
-    await page.getByLabel('Actor').fill('admin');
+    const actor = page.getByLabel('Actor');
+    // the whole placeholder shows (it was cut at sm:w-64), and the field offers the users and the API tokens by name
+    expect(await actor.getAttribute('placeholder')).toBe('actor: a username, token name or id');
+    expect(await placeholderCut(actor)).toBe(0);
+    const listId = await actor.getAttribute('list');
+    expect(listId).toBeTruthy();
+    const offered = () =>
+      page
+        .locator(`datalist#${listId} option`)
+        .evaluateAll((els) => els.map((e) => `${e.getAttribute('value')} (${e.getAttribute('label')})`));
+    await expect
+      .poll(offered, POLL)
+      .toEqual(expect.arrayContaining(['admin (user admin)', 'deploy-bot (API token deploy-bot)']));
+    await actor.fill('admin');
     await page.getByRole('button', { name: 'Filter' }).click();
     await expect.poll(() => new URL(page.url()).search, POLL).toBe('?action=certificate.revoked&actor=admin');
     await expect.poll(actions, POLL).toEqual(['certificate.revoked']);

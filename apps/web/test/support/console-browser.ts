@@ -65,6 +65,33 @@ export async function unreadable(l: Locator): Promise<string[]> {
   });
 }
 
+/**
+ * How many px of an input's placeholder its box cuts (0: the whole placeholder shows), the text measured in the
+ * input's own font against its content box
+ */
+export async function placeholderCut(l: Locator): Promise<number> {
+  return l.evaluate((node) => {
+    interface Style {
+      font: string;
+      paddingLeft: string;
+      paddingRight: string;
+    }
+    interface Canvas {
+      getContext(kind: '2d'): { font: string; measureText(text: string): { width: number } } | null;
+    }
+    const g = globalThis as unknown as {
+      getComputedStyle(e: unknown): Style;
+      document: { createElement(tag: 'canvas'): Canvas };
+    };
+    const input = node as unknown as { placeholder: string; clientWidth: number };
+    const style = g.getComputedStyle(node);
+    const context = g.document.createElement('canvas').getContext('2d')!;
+    context.font = style.font;
+    const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return Math.max(0, Math.ceil(context.measureText(input.placeholder).width - room));
+  });
+}
+
 const LOCK = join(REPO_ROOT, 'node_modules/.cache/pkim-web-build.lock');
 const STAMP = join(WEB, 'dist/.pkim-test-run');
 
