@@ -81,7 +81,10 @@ interface CachedCrl {
   checkedAt: number;
   /** Store.otherCommits as before the stamp was read */
   others: number | undefined;
-  /** a complete CRL made while delta CRLs are on: its serials (what a delta CRL based on it leaves out) */
+  /**
+   * a complete CRL made while delta CRLs are on: its serials (what a delta CRL based on it leaves out). Stored as the
+   * CA's base (`store.crlDeltaBases`), which every process serves and signs its deltas of until its grace period
+   */
   serials?: Set<string>;
   /** a delta CRL: the CRL number of its base */
   base?: number;
@@ -273,6 +276,11 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
         ...(delta ? { base: delta.crlNumber } : {}),
       };
       if (partition && cache.size > 1_000) evictPartitions();
+      // a base: stored for the other processes (serve it, sign their deltas of it), unless one made meanwhile is newer
+      if (serials) {
+        const row = { caId: ctx.ca.id, crlNumber: entry.crlNumber, thisUpdate, nextUpdate, der, serials: [...serials] };
+        await store.crlDeltaBases.put(row);
+      }
       cache.set(delta ? deltaKey(ctx.ca.id) : keyOf(ctx.ca.id, partition), entry);
       if (delta) deltaActivity();
       return entry;
@@ -303,6 +311,33 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
     nextUpdate: c.nextUpdate,
   });
 
+  /**
+   * the base another process stored (crl_delta_bases), taken as this process's complete CRL when it is still before
+   * its grace period and newer than `have` (this process's own base, if any); undefined else
+   */
+  async function sharedBase(
+    caId: string,
+    grace: number,
+    now: number,
+    have: CachedCrl | undefined,
+  ): Promise<CachedCrl | undefined> {
+    const row = await store.crlDeltaBases.find(caId);
+    if (!row || now >= row.nextUpdate - grace || (have?.serials && row.crlNumber <= have.crlNumber)) return undefined;
+    const entry: CachedCrl = {
+      der: row.der,
+      count: row.serials.length,
+      crlNumber: row.crlNumber,
+      thisUpdate: row.thisUpdate,
+      nextUpdate: row.nextUpdate,
+      stamp: '', // never a real stamp: past its grace period it is made again, as this process's own
+      checkedAt: now,
+      others: undefined,
+      serials: new Set(row.serials),
+    };
+    cache.set(caId, entry);
+    return entry;
+  }
+
   async function current(caId: string, partition?: CrlPartition) {
     const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
     const id = ca?.id ?? caId;
@@ -315,6 +350,9 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
     // auto_rebuild); revocations meanwhile are its delta CRL's
     const grace = partition ? undefined : await deps.timings?.crlDeltaGraceMs?.(id);
     if (entry?.serials && grace !== undefined && now < entry.nextUpdate - grace) return strip(entry);
+    // none of its own yet (a process started since, or the base reached its grace period): another process's base
+    const shared = grace === undefined ? undefined : await sharedBase(id, grace, now, entry);
+    if (shared) return strip(shared);
     if (entry && fresh(entry)) {
       const others = store.otherCommits; // before the stamp's read: a commit meanwhile makes it stale
       if (entry.others === others && now >= entry.checkedAt && now - entry.checkedAt < recheckMs) return strip(entry);
@@ -342,9 +380,14 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
   async function currentDelta(caId: string) {
     const ca = (await store.cas.findById(caId)) ?? (await store.cas.findByName(caId));
     const id = ca?.id ?? caId;
-    if ((await deps.timings?.crlDeltaGraceMs?.(id)) === undefined) return undefined;
+    const grace = await deps.timings?.crlDeltaGraceMs?.(id);
+    if (grace === undefined) return undefined;
     await current(id);
-    const base = cache.get(id);
+    let base = cache.get(id);
+    // another process made a newer base (its grace period came, or a crl/rotate): that one, as its deltas are
+    const stored = base?.serials ? await store.crlDeltaBases.crlNumber(id) : undefined;
+    if (base && stored !== undefined && stored > base.crlNumber)
+      base = (await sharedBase(id, grace, clock.now(), base)) ?? base;
     // a base made before delta CRLs were turned on has no serials: made again as one
     const complete = base?.serials ? base : await generateOnce(id, SYSTEM_ACTOR);
     const now = clock.now();

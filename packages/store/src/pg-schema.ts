@@ -826,3 +826,15 @@ export const idempotencyKeys = pgTable(
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] }), index('idempotency_keys_expires_idx').on(t.expiresAt)],
 );
+
+/** The base of each CA's delta CRLs: see sqlite-schema.ts. */
+export const crlDeltaBases = pgTable('crl_delta_bases', {
+  caId: text('ca_id')
+    .primaryKey()
+    .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+  crlNumber: bigint('crl_number', { mode: 'number' }).notNull(),
+  thisUpdate: bigint('this_update', { mode: 'number' }).notNull(),
+  nextUpdate: bigint('next_update', { mode: 'number' }).notNull(),
+  der: text('der').notNull(),
+  serials: text('serials').notNull(),
+});

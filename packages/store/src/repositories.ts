@@ -57,6 +57,7 @@ import { PkiError } from '@pkim/shared';
 import { createSshRepository } from './ssh-repository';
 import { createBulkJobRepository } from './bulk-job-repository';
 import { createIdempotencyRepository } from './idempotency-repository';
+import { createCrlDeltaBaseRepository } from './crl-delta-base-repository';
 import { createAcmeRepository } from './acme-repository';
 import { createOcspResponseRepository, type OcspLookupRead } from './ocsp-repository';
 import { prefixRange, searchPrefixes } from './certificate-search-terms';
@@ -1394,6 +1395,7 @@ export function createRepositories(
     settings,
     keyBlobs,
     ocspResponses: createOcspResponseRepository(db, t, ocspRead),
+    crlDeltaBases: createCrlDeltaBaseRepository(db, t),
     spiffe,
     ssh,
     acme,

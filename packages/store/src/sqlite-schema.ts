@@ -843,3 +843,21 @@ export const idempotencyKeys = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] }), index('idempotency_keys_expires_idx').on(t.expiresAt)],
 );
+
+/**
+ * The base of each CA's delta CRLs (crl-delta-base-types.ts): the complete CRL made while delta CRLs are on, with its
+ * CRL number and the serials it lists, so every process serves that one base and signs deltas of it. Derived data:
+ * not copied by copyStore (the target signs its own).
+ */
+export const crlDeltaBases = sqliteTable('crl_delta_bases', {
+  caId: text('ca_id')
+    .primaryKey()
+    .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+  crlNumber: integer('crl_number').notNull(),
+  thisUpdate: integer('this_update').notNull(),
+  nextUpdate: integer('next_update').notNull(),
+  /** the CRL, base64 DER */
+  der: text('der').notNull(),
+  /** the serials it lists (serialHex, as its entries), one per line */
+  serials: text('serials').notNull(),
+});

@@ -2,6 +2,7 @@ import type { KeyType, LeafNotAfterBehavior, RevocationReason, AuditEventContent
 import type { SshRepository, SshUnitOfWork } from './ssh-types';
 import type { AcmeRepository, AcmeUnitOfWork } from './acme-types';
 import type { BulkJobRepository } from './bulk-job-types';
+import type { CrlDeltaBaseRepository } from './crl-delta-base-types';
 import type { IdempotencyRepository } from './idempotency-types';
 
 /**
@@ -866,6 +867,8 @@ export interface StoreRepositories {
   keyBlobs: KeyBlobRepository;
   /** pre-signed OCSP responses (derived data, not copied by copyStore) */
   ocspResponses: OcspResponseRepository;
+  /** the bases of delta CRLs, one per CA (derived data, not copied by copyStore) */
+  crlDeltaBases: CrlDeltaBaseRepository;
   spiffe: SpiffeRepository;
   ssh: SshRepository;
   acme: AcmeRepository;
@@ -1066,3 +1069,4 @@ export * from './ssh-types';
 export * from './acme-types';
 export * from './bulk-job-types';
 export * from './idempotency-types';
+export * from './crl-delta-base-types';

@@ -119,10 +119,20 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
 }
 
 /** back to before 0040 (PostgreSQL only): certificates.ca_id's foreign key back, 0040's triggers gone */
-/** back to before 0044: no index of the revoked certificates by revocation time (journal `when` of each engine) */
+/** back to before 0045: no stored delta CRL bases (journal `when` of each engine) */
+function undo0045(dialect: StoreEngine['dialect'], migrations: string): string[] {
+  const when = dialect === 'sqlite' ? 1796644327289 : 1796644332556;
+  return ['drop table crl_delta_bases', `delete from ${migrations} where created_at = ${when}`];
+}
+
+/** back to before 0044 (and 0045): no index of the revoked certificates by revocation time */
 function undo0044(dialect: StoreEngine['dialect'], migrations: string): string[] {
   const when = dialect === 'sqlite' ? 1796633037916 : 1796633072249;
-  return ['drop index certificates_revoked_at_idx', `delete from ${migrations} where created_at = ${when}`];
+  return [
+    ...undo0045(dialect, migrations),
+    'drop index certificates_revoked_at_idx',
+    `delete from ${migrations} where created_at = ${when}`,
+  ];
 }
 
 /** back to before 0042: CAs without a predecessor or a certificate history (journal `when` of each engine) */
@@ -2883,6 +2893,37 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await store.bulkJobs.delete('job_b');
       expect(await store.bulkJobs.find('job_b')).toBeUndefined();
       expect(await store.bulkJobs.find('job_c')).toMatchObject({ id: 'job_c' });
+    });
+  });
+
+  describe('delta CRL bases (0045)', () => {
+    it('stores a base per CA, replaced by a greater CRL number only; gone with its CA', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      await store.commit({ insertCa: [ca] });
+      const B = store.crlDeltaBases;
+      expect(await B.find(ca.id)).toBeUndefined();
+      expect(await B.crlNumber(ca.id)).toBeUndefined();
+      const base = {
+        caId: ca.id,
+        crlNumber: 7,
+        thisUpdate: T0,
+        nextUpdate: T0 + DAY,
+        der: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x07]),
+        serials: ['0a1b', '0c2d'],
+      };
+      expect(await B.put(base)).toBe(true);
+      expect(await B.find(ca.id)).toEqual(base);
+      expect(await B.crlNumber(ca.id)).toBe(7);
+      // another process's older or same base does not replace it
+      expect(await B.put({ ...base, crlNumber: 6, serials: [] })).toBe(false);
+      expect(await B.put({ ...base, serials: [] })).toBe(false);
+      expect(await B.find(ca.id)).toEqual(base);
+      const newer = { ...base, crlNumber: 9, thisUpdate: T0 + 1, serials: [] };
+      expect(await B.put(newer)).toBe(true);
+      expect(await B.find(ca.id)).toEqual(newer);
+      await store.commit({ deleteCas: [ca.id] });
+      expect(await B.find(ca.id)).toBeUndefined();
     });
   });
 

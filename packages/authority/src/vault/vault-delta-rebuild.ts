@@ -23,10 +23,11 @@ export interface DeltaRebuildCheck {
 
 /**
  * OpenBao's periodic delta CRL rebuild (`delta_rebuild_interval`): `rebuildDueDeltas` is what the server's delta CRL
- * schedule calls (apps/server delta-crl-schedule.ts: one call at a time, per process — each process signs the deltas
- * of its own base). Each mount with `enable_delta` is checked once per its `delta_rebuild_interval` on the authority's
- * clock — the first check one interval after the mount is first seen with delta CRLs on, as OpenBao's builder starts
- * its window when it is made — and a check makes every issuer's delta CRL current through the CRL service
+ * schedule calls (apps/server delta-crl-schedule.ts: one call at a time, per process — each process signs its own
+ * deltas, of the base the processes share: CrlService). Each mount with `enable_delta` is checked once per its
+ * `delta_rebuild_interval` on the authority's clock — the first check one interval after the mount is first seen with
+ * delta CRLs on, as OpenBao's builder starts its window when it is made — and a check makes every issuer's delta CRL
+ * current through the CRL service
  * (`CrlService.currentDelta`: re-signed when a revocation happened since the last one, or when the complete CRL, its
  * base, was re-signed at its grace period; else the one made before). `nextInMs` is when the next mount is due;
  * undefined when no mount has delta CRLs on (the schedule then keeps no timer).

@@ -1,0 +1,25 @@
+/**
+ * The base of a CA's delta CRLs (docs/crl.md, docs/vault-api.md "Delta CRLs"): the complete CRL signed while delta
+ * CRLs are on for the CA, stored so that every process on the database serves that one complete CRL until its grace
+ * period and signs its delta CRLs against it (RFC 5280 §5.2.4: a delta lists what its base does not). One row per CA,
+ * replaced by a base with a greater CRL number only. Times: epoch ms.
+ */
+export interface CrlDeltaBaseRow {
+  caId: string;
+  crlNumber: number;
+  thisUpdate: number;
+  nextUpdate: number;
+  /** the complete CRL, DER */
+  der: Uint8Array;
+  /** the serials it lists (the entries' serialHex) */
+  serials: string[];
+}
+
+export interface CrlDeltaBaseRepository {
+  /** the CA's stored base, if one was stored */
+  find(caId: string): Promise<CrlDeltaBaseRow | undefined>;
+  /** the stored base's CRL number only (one small read: has another process made a newer base?) */
+  crlNumber(caId: string): Promise<number | undefined>;
+  /** stores `row` as the CA's base unless one with the same or a greater CRL number is stored; true when stored */
+  put(row: CrlDeltaBaseRow): Promise<boolean>;
+}
