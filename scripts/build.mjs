@@ -210,12 +210,13 @@ export function outputOptions(outDir) {
     // docs/benchmarks.md). A module added here loads with every command: keep it small and free of heavy imports
     // (apps/cli/test/startup-loads.test.ts). packages/keys private-key-pem.ts (≈ 3 KB, node:crypto only) is there too:
     // the authority reads a key to import with it and every key backend checks one with it, so on its own it would be
-    // one more file for every command that opens the authority (`ca list` 39 → 40).
+    // one more file for every command that opens the authority (`ca list` 39 → 40). So is packages/authority's
+    // profile-filter.ts (≈ 1 KB, PkiError only), since the notification service shares it with the certificate service.
     codeSplitting: {
       groups: [
         {
           name: 'common',
-          test: /(packages\/shared\/src\/|packages\/keys\/src\/private-key-pem\.ts$|apps\/cli\/src\/(format|cli-parsers|option-values|export-output|command-outputs)\.ts$)/,
+          test: /(packages\/shared\/src\/|packages\/keys\/src\/private-key-pem\.ts$|packages\/authority\/src\/profile-filter\.ts$|apps\/cli\/src\/(format|cli-parsers|option-values|export-output|command-outputs)\.ts$)/,
         },
         // what the SQLite store shares with its writer thread's entry (sqlite-writer-thread): one chunk, not three
         { name: 'sqlite-commit', test: /packages\/store\/src\/(sqlite-commit|sqlite-database|store-errors)\.ts$/ },
