@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { ArrowDownUp, FileBadge, FileDown, Stamp } from 'lucide-react';
+import type { CERTIFICATE_SORTS } from '@pkim/contract/vocabulary';
 import { trpc } from '../lib/trpc';
 import { useMe } from '../lib/auth';
 import { formatDate, relativeDays, shortHex } from '../lib/utils';
@@ -20,7 +21,7 @@ export interface CertificatesSearch {
   profile?: string;
   /** the expiry window, a duration as the API's `expiringWithin` takes it: `30d`, `36h`, `1y` */
   expiring?: string;
-  sort?: 'issued_desc' | 'expiry_asc' | 'expiry_desc' | 'revoked_desc';
+  sort?: (typeof CERTIFICATE_SORTS)[number];
 }
 
 const PAGE = 50;
