@@ -2157,6 +2157,19 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       nextUpdate,
       refreshAt: nextUpdate - 50,
     });
+    /** a store with a CA and two certificates; `signedAt`: a response of one of them signed at `thisUpdate` */
+    const twoCertificates = async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      const [cert, other] = [makeCert(ca.id), makeCert(ca.id)];
+      await store.commit({ insertCa: [ca], insertCertificates: [cert, other] });
+      const signedAt = (thisUpdate: number, statusKey = 'good', certificateId = cert.id) => ({
+        ...response(certificateId, thisUpdate + 1000, statusKey),
+        der: Buffer.from(`der of ${statusKey} at ${thisUpdate}`).toString('base64'),
+        thisUpdate,
+      });
+      return { store, ca, cert, other, signedAt };
+    };
 
     it("reads a certificate's status with its stored response, replaces it, pages what is due or missing", async () => {
       const store = await newStore();
@@ -2279,15 +2292,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
     });
 
     it('returns the response it kept: its own, or the stored one that won over it', async () => {
-      const store = await newStore();
-      const ca = makeCa();
-      const [cert, other] = [makeCert(ca.id), makeCert(ca.id)];
-      await store.commit({ insertCa: [ca], insertCertificates: [cert, other] });
-      const signedAt = (thisUpdate: number, statusKey = 'good', certificateId = cert.id) => ({
-        ...response(certificateId, thisUpdate + 1000, statusKey),
-        der: Buffer.from(`der of ${statusKey} at ${thisUpdate}`).toString('base64'),
-        thisUpdate,
-      });
+      const { store, ca, cert, other, signedAt } = await twoCertificates();
       const revoked = `revoked:${T0 + 5}:1`;
       const byId = (rows: OcspResponseRow[]) =>
         [...rows].sort((a, b) => a.certificateId.localeCompare(b.certificateId));
@@ -2307,15 +2312,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
     });
 
     it('a write that loses writes nothing: the stored row is not updated, what it kept is returned', async () => {
-      const store = await newStore();
-      const ca = makeCa();
-      const [cert, other] = [makeCert(ca.id), makeCert(ca.id)];
-      await store.commit({ insertCa: [ca], insertCertificates: [cert, other] });
-      const signedAt = (thisUpdate: number, statusKey = 'good', certificateId = cert.id) => ({
-        ...response(certificateId, thisUpdate + 1000, statusKey),
-        der: Buffer.from(`der of ${statusKey} at ${thisUpdate}`).toString('base64'),
-        thisUpdate,
-      });
+      const { store, ca, cert, other, signedAt } = await twoCertificates();
       const revoked = `revoked:${T0 + 5}:1`;
       await store.ocspResponses.put([signedAt(T0 + 30), signedAt(T0 + 35, revoked, other.id)]);
       // from here every UPDATE of a stored response fails (a trigger): a losing write must not make one (before, it
@@ -2356,15 +2353,7 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
     });
 
     it('stores one batch naming a certificate + hash algorithm twice: the newer one, as two writes would', async () => {
-      const store = await newStore();
-      const ca = makeCa();
-      const [cert, other] = [makeCert(ca.id), makeCert(ca.id)];
-      await store.commit({ insertCa: [ca], insertCertificates: [cert, other] });
-      const signedAt = (thisUpdate: number, statusKey = 'good', certificateId = cert.id) => ({
-        ...response(certificateId, thisUpdate + 1000, statusKey),
-        der: Buffer.from(`der of ${statusKey} at ${thisUpdate}`).toString('base64'),
-        thisUpdate,
-      });
+      const { store, ca, cert, other, signedAt } = await twoCertificates();
       const stored = async (c = cert) => (await store.ocspResponses.lookup(ca.id, c.serialHex))?.response;
       const revoked = `revoked:${T0 + 5}:1`;
 
