@@ -17,6 +17,9 @@ const withVault = (block: string): string =>
 const walk = (name: string): string =>
   withVault(markedBashBlock(readFileSync(join(REPO_ROOT, DOC), 'utf8'), name, DOC));
 const read = (dir: string, file: string): string => readFileSync(join(dir, file), 'utf8');
+/** `kubectl create token` and `kubectl get --raw /openid/v1/jwks` as a cluster answers them, with its signing key */
+const withKubectl = (block: string): string =>
+  `kubectl() { '${process.execPath}' '${join(REPO_ROOT, 'tests/support/kubectl-standin.mjs')}' "$@"; }\n${block}`;
 
 function expectVerifies(leafPem: string, rootPem: string, chainPems: string[] = []): void {
   for (const v of [
@@ -97,6 +100,54 @@ describe('docs/vault-api.md quick starts', () => {
       const root = read(run.work, 'root.pem');
       expectVerifies(read(run.work, 'a.example.com.pem'), root);
       expectVerifies(read(run.work, 'b.example.com.pem'), root, [read(run.work, 'int.pem')]);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 300_000);
+
+  it("logging in from Kubernetes: the cluster's JWKS, a role, a service account's login that issues", async () => {
+    const tmp = tempDir('pkim-vault-kubernetes-');
+    try {
+      // the walk verbatim, then (still against its server) the doc's other key form: `pem_keys=@sa.pub`, the
+      // cluster's public key file (the stand-in keeps it where a kubeadm control plane has it: beside its sa.key)
+      const pemKeys = [
+        'vault write auth/kubernetes/config kubernetes_host=https://kubernetes.default.svc \\',
+        '  pem_keys=@"$HOME/.kube-standin/sa.pub"',
+        'vault write -field=token auth/kubernetes/login role=cert-manager jwt="$SA_JWT" > /dev/null',
+        'echo "pem_keys: logged in"',
+      ].join('\n');
+      const run = await runDocScript(tmp.dir, withKubectl(`${walk('vault-kubernetes-login')}\n${pemKeys}\n`));
+      expect(run.code, run.out).toBe(0);
+      const lines = run.out.split('\n');
+      for (const line of [
+        'display_name    vault kubernetes/cert-manager: cert-manager/cert-manager',
+        'path    auth/kubernetes/login',
+        'creation_ttl    1200',
+        'another account: refused',
+        'another audience: refused',
+        'pem_keys: logged in',
+      ])
+        expect(lines, run.out).toContain(line);
+      const refusals = run.out.match(/permission denied, on post http:\S+\/v1\/auth\/kubernetes\/login/g);
+      expect(refusals, run.out).toHaveLength(2);
+      const dataDir = join(tmp.dir, 'data');
+      expectVerifies(read(run.work, 'k8s.pem'), runPkim(['ca', 'export', 'Root'], { dataDir }).stdout);
+      const events = (action: string) =>
+        runPkim(['audit', 'list', '--action', action, '--json'], { dataDir })
+          .json<{
+            items: { details: Record<string, unknown> }[];
+          }>()
+          .items.map((e) => e.details);
+      expect(events('vault.login')).toEqual([
+        expect.objectContaining({ method: 'kubernetes', role: 'cert-manager' }),
+        expect.objectContaining({ method: 'kubernetes', role: 'cert-manager' }),
+      ]);
+      expect(events('vault.login_failed')).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ method: 'kubernetes', reason: 'service_account_not_bound' }),
+          expect.objectContaining({ method: 'kubernetes', reason: 'invalid_jwt' }),
+        ]),
+      );
     } finally {
       tmp.cleanup();
     }

@@ -156,12 +156,14 @@ export function createVaultAuthService(deps: VaultAuthServiceDeps) {
     grant: TokenGrant,
     method: string,
     name: string,
+    /** who logged in, in the token's name: the AppRole's name, the service account's `namespace/name` */
+    who: string,
     metadata: Record<string, string>,
   ): Promise<VaultAuthResponse> {
     const loginActor: Actor = { id: `vault-auth:${method}/${name}`, name: `vault ${method} login`, role: 'admin' };
     const created = await auth.createToken(
       {
-        name: `vault ${method}/${name}: ${Object.values(metadata).join(' ')}`.slice(0, 128),
+        name: `vault ${method}/${name}: ${who}`.slice(0, 128),
         role: grant.token_role,
         scopes: grant.token_scopes,
         expiresInMs: grant.token_ttl * 1000,
@@ -418,7 +420,7 @@ export function createVaultAuthService(deps: VaultAuthServiceDeps) {
         await loginFailed('kubernetes', roleName, 'service_account_not_bound');
         throw denied();
       }
-      return mint(role, 'kubernetes', roleName, {
+      return mint(role, 'kubernetes', roleName, `${sa.namespace}/${sa.name}`, {
         role: roleName,
         service_account_name: sa.name,
         service_account_namespace: sa.namespace,
@@ -441,7 +443,7 @@ export function createVaultAuthService(deps: VaultAuthServiceDeps) {
           (s) => safeEqualHex(s.hash, hash) && (s.expiresAt === null || s.expiresAt > now),
         );
         if (!secretId || !match) break;
-        return mint(role, 'approle', name, { role_name: name });
+        return mint(role, 'approle', name, name, { role_name: name });
       }
       await loginFailed('approle', roleId, 'invalid_credentials');
       throw new PkiError('vault.invalid_parameter', 'invalid role or secret ID');
