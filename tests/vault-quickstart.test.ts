@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { REPO_ROOT, runPkim } from './support/cli-runner';
 import { markedBashBlock, runDocScript } from './support/doc-script';
 import { tempDir } from './support/openssl-tools';
-import { certtoolVerify, opensslVerify, requireBinary } from './support/verifiers';
+import { certtoolVerify, opensslCrlVerify, opensslVerify, requireBinary } from './support/verifiers';
 
 const DOC = 'docs/vault-api.md';
 /** `vault …` as hvac does it, then the walk as the document has it */
@@ -100,6 +100,53 @@ describe('docs/vault-api.md quick starts', () => {
       const root = read(run.work, 'root.pem');
       expectVerifies(read(run.work, 'a.example.com.pem'), root);
       expectVerifies(read(run.work, 'b.example.com.pem'), root, [read(run.work, 'int.pem')]);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 300_000);
+
+  it('revoke-with-key: another key refused, its own revokes; an expired one when the mount allows it', async () => {
+    const tmp = tempDir('pkim-vault-revoke-with-key-');
+    try {
+      const run = await runDocScript(tmp.dir, walk('vault-revoke-with-key'));
+      expect(run.code, run.out).toBe(0);
+      const serial = (file: string) => JSON.parse(read(run.work, file)).data.serial_number as string;
+      const [lost, old] = [serial('lost.json'), serial('old.json')];
+      const lines = run.out.split('\n');
+      expect(lines, run.out).toContain('another key: refused');
+      expect(run.out).toMatch(/Error: provided private key does not match certificate's public key, on post http:\S+/);
+      expect(
+        lines.filter((l) => l === 'state    revoked'),
+        run.out,
+      ).toHaveLength(2);
+      expect(lines, run.out).toContain(
+        `WARNING! certificate with serial ${old} already expired; refusing to add to CRL. ` +
+          "Enable 'AllowExpiredCertRevocation' to allow revoking expired certificates.",
+      );
+      // the CRL the walk fetched, verified under the root by openssl, certtool and Go: both, and nothing else
+      const root = runPkim(['ca', 'export', 'Root'], { dataDir: join(tmp.dir, 'data') }).stdout;
+      const crl = opensslCrlVerify(
+        Buffer.from(read(run.work, 'crl.pem').replace(/-----[A-Z0-9 ]+-----|\s/g, ''), 'base64'),
+        root,
+      );
+      expect(crl.ok, crl.text).toBe(true);
+      const hex = (s: string) => s.replaceAll(':', '').toUpperCase();
+      expect(
+        lines
+          .filter((l) => l.includes('Serial Number: '))
+          .map((l) => l.split(': ')[1])
+          .sort(),
+        run.out,
+      ).toEqual([hex(lost), hex(old)].sort());
+      expect(crl.text).toContain(hex(lost));
+      expect(crl.text).toContain(hex(old));
+      // the keys presented are in neither the server's log nor the audit log
+      const audit = runPkim(['audit', 'list', '--json'], { dataDir: join(tmp.dir, 'data') }).stdout;
+      for (const key of ['lost.key', 'other.key']) {
+        const body = read(run.work, key).split('\n')[1]!;
+        expect(read(run.work, 'server.log')).not.toContain(body);
+        expect(audit).not.toContain(body);
+      }
     } finally {
       tmp.cleanup();
     }

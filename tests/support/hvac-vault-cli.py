@@ -1,10 +1,11 @@
 """The `vault` commands a Vault/OpenBao walk-through uses, played by hvac (Debian python3-hvac, unmodified; the `vault`
 and `bao` CLIs are not packaged in Debian): `vault secrets enable [-path=P] [-max-lease-ttl=D] pki`,
-`vault write [-f] [-field=F] PATH k=v … (v = @file reads the file)`, `vault read [-field=F] PATH`,
+`vault write [-f] [-field=F|-format=json] PATH k=v … (v = @file reads the file)`, `vault read [-field=F] PATH`,
 `vault token lookup` (auth/token/lookup-self), `vault token revoke -self` and `vault auth enable M`, against
 VAULT_ADDR with VAULT_TOKEN, printing as the CLI does (the field's value — a login's `token`, `token_accessor`, `token_duration`,
 `token_policies` from its `auth` as the CLI's RawField reads them — or `key value` lines) and exiting 2 with hvac's
 error on stderr when the server refuses. Like the CLI, `write` without data needs `-f`."""
+import json
 import os
 import sys
 
@@ -21,10 +22,14 @@ AUTH_FIELDS = {
 }
 
 
-def show(r, field, path):
-    """prints a response as the CLI does: one field's value, or the `key value` table"""
+def show(r, field, path, fmt=None):
+    """prints a response as the CLI does: one field's value, the whole response (`-format=json`), or the `key value`
+    table"""
     if not isinstance(r, dict):  # 204: hvac hands back the bare response
         print(f"Success! Data written to: {path}")
+        return
+    if fmt == "json" and field is None:
+        print(json.dumps(r, indent=2))
         return
     auth = r.get("auth")
     data = r.get("data") or {}
@@ -88,14 +93,14 @@ def main(argv):
                         v = f.read()
                 params[k] = v
             # through hvac's adapter: its generic write() takes `path` as its own first argument
-            show(client.adapter.post(f"/v1/{path}", json=params), flags.get("field"), path)
+            show(client.adapter.post(f"/v1/{path}", json=params), flags.get("field"), path, flags.get("format"))
             return 0
         if argv[:1] == ["read"]:
             r = client.adapter.get(f"/v1/{args[0]}")
             if r is None:
                 print(f"No value found at {args[0]}", file=sys.stderr)
                 return 2
-            show(r, flags.get("field"), args[0])
+            show(r, flags.get("field"), args[0], flags.get("format"))
             return 0
         if argv[:1] == ["token"] and args[:1] == ["lookup"]:
             show(client.auth.token.lookup_self(), flags.get("field"), "auth/token/lookup-self")
