@@ -17,6 +17,11 @@ import { goVerify, opensslVerify } from '../../../tests/support/verifiers';
 import { expectPkiError, silentLogger, TEST_ADMIN } from '../../../tests/support/test-kit';
 import { svidCsr, spiffeIdFor, TD } from '../../../tests/support/spiffe-kit';
 import { internalsOf } from '@pkim/authority/internals';
+import {
+  heldSvidKeptByTheOldCa,
+  heldSvidSignedAgainByTheNewCa,
+  twoRotationsAnswerRetryable,
+} from './fixtures/spiffe-rotation-race';
 
 const H = 3_600_000;
 const DAY = 24 * H;
@@ -514,6 +519,26 @@ describe('a rotation racing an SVID of the old CA', () => {
       atTime: Math.floor(clock.now() / 1000),
     });
     expect(v.ok, v.output).toBe(true);
+  });
+});
+
+// its PostgreSQL twin: spiffe-service-pg.test.ts
+describe('an SVID of the old CA committed after the rotation returned (SQLite)', () => {
+  let a: Authority;
+  let token: string;
+  const clock = fixedClock(Date.now());
+  spiffeAuthority(clock, (x) => ({ authority: a, token } = x));
+
+  it('is refused by its commit (the old CA does not keep it) and signed again by the new CA', async () => {
+    await heldSvidSignedAgainByTheNewCa(a, token, clock);
+  });
+
+  it('is committed as signed when the old CA is kept beyond it', async () => {
+    await heldSvidKeptByTheOldCa(a, token, clock);
+  });
+
+  it('two rotations during one issuance: spiffe.ca_rotated (503, retryable), no SVID written', async () => {
+    await twoRotationsAnswerRetryable(a, token);
   });
 });
 

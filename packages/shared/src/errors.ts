@@ -603,6 +603,12 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     kind: 'unauthenticated',
     description: 'The client certificate is not a current SVID issued here (unknown, expired or not verifying).',
   },
+  'spiffe.ca_rotated': {
+    kind: 'unavailable',
+    description:
+      'The SPIFFE CA was rotated twice while the SVID was issued (once is retried with the current CA): request it ' +
+      'again.',
+  },
   'spiffe.svid_revoked': {
     kind: 'forbidden',
     description: 'The client certificate presented for renewal has been revoked.',

@@ -34,6 +34,7 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 import { GENESIS_HASH, PkiError, canonicalJson, plainJsonAndCanonical } from '@pkim/shared';
 import type { AuditEventRow, CertificateRow, CommitResult, UnitOfWork } from './types';
 import { certificateNameRows } from './certificate-search-terms';
+import { svidCaRotated } from './spiffe-repository';
 import * as schema from './pg-schema';
 
 /** Two-int advisory keys (a key space distinct from the one-bigint keys of `withLeaderLock`); see migration 0024. */
@@ -284,6 +285,13 @@ function writeShort(out: Buffer, v: string, at: number): number {
 /** how the batch statement fails when a CA of its certificates changed between its start and the lock */
 export const CA_CHANGED = 'pkim: a CA changed before the audit-chain lock';
 
+/**
+ * an SVID's SPIFFE CA (`sc`, its row in spiffe_cas) that may no longer sign it (`na`: its notAfter): neither active nor
+ * in the trust bundle until it expires (spiffe-repository.ts keepsSvid)
+ */
+const svidCaGone = (sc: string, v: string): string =>
+  `${sc}."status" <> 'active' and (${sc}."keep_until" is null or ${sc}."keep_until" < ${v}."na")`;
+
 /** the text columns (textColumn) before the rows' columns, in order; then the events' fields (EVENT) */
 const enum TextColumn {
   /** the index of each certificate row's unit (its id and CA: the certificates' columns; the CA must be active) */
@@ -365,7 +373,7 @@ export interface BatchStatement {
  * the name of the statement of a batch of certificate rows and events only (issuances), and the prefix of the others'
  * (`_` and the shape's letters: batchStatement)
  */
-export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v15';
+export const BATCH_STATEMENT_NAME = 'pkim_commit_batch_v16';
 
 const statements = new Map<string, BatchStatement>();
 
@@ -374,12 +382,14 @@ const statements = new Map<string, BatchStatement>();
  * connection and shape (at most 16; in practice issuance, revocation, approval). In order:
  *
  * 1. before the audit-chain lock, with the statement's snapshot (everything committed before it started): the units
- *    whose certificates' CA is not `active` are refused — their rows and events are left out, the others
- *    are written — then the certificate rows, their search names and sealed keys are inserted (`pre` reads them
+ *    whose certificates' CA is not `active`, or whose SVID's SPIFFE CA a rotation superseded without keeping it in
+ *    the bundle until the SVID expires (spiffe.ca_rotated), are refused — their rows and events are left out, the
+ *    others are written — then the certificate rows, their search names and sealed keys are inserted (`pre` reads them
  *    all: they run before `head`, outside the lock, and lock no row another transaction waits for under the lock);
  * 2. `pkim_audit_chain_head()` takes the lock (`head` depends on `pre`, `gate` on `head`); every later write reads
  *    `gate`: the CAs of the written certificates are read again with a row lock (`FOR SHARE` returns the newest
- *    committed version of a row changed since the snapshot), and the statement fails if one is no longer active
+ *    committed version of a row changed since the snapshot), the SVIDs' SPIFFE CAs likewise, and the statement fails
+ *    if one is no longer active (or keeping)
  *    (changed between the statement's start and the lock: the units are then written one by one, and refused at
  *    their own snapshot); the revocations, the counters (the inserted rows' and the moved rows'), the events
  *    chained on the head, the request updates (of the units not refused, guarded by the status read);
@@ -436,10 +446,25 @@ function statementText(shape: BatchShape, revocations: number | undefined, reque
     // the units refused at the statement's snapshot, with a CA that is not active and its status (a CA that does not
     // exist fails the statement at the counters' foreign key, certificate_counts.ca_id (migration 0040): the units are
     // then written one by one, that one fails alone)
+    // the SVIDs' certificate, SPIFFE CA and expiry
+    ...when(
+      shape.svids,
+      'sv as materialized (select v."c", v."ca", v."na"::bigint as "na" from',
+      `  unnest(${SVIDS.column('id')}, ${SVIDS.column('caId')}, ${SVIDS.column('notAfter')}) as v("c", "ca", "na")),`,
+    ),
     `refused as materialized (select g."u", min(a."id") filter (where a."status" <> 'active') as "ca",`,
-    `  min(a."status") filter (where a."status" <> 'active') as "status"`,
+    `  min(a."status") filter (where a."status" <> 'active') as "status", null::bigint as "keep"`,
     '  from g join "certificate_authorities" a on a."id" = g."ca"',
-    `  group by g."u" having bool_or(a."status" <> 'active')),`,
+    `  group by g."u" having bool_or(a."status" <> 'active')`,
+    // and the units whose SVID's SPIFFE CA a rotation superseded and does not keep until the SVID expires (status
+    // `spiffe:<status>`: svidCaRotated)
+    ...when(
+      shape.svids,
+      `  union all select g."u", v."ca", 'spiffe:' || sc."status", sc."keep_until" from g`,
+      '  join sv v on v."c" = g."c" join "spiffe_cas" sc on sc."id" = v."ca"',
+      `  where ${svidCaGone('sc', 'v')}`,
+    ),
+    '),',
     'bad as materialized (select g."c" from g where g."u" in (select r."u" from refused r)),',
     `w_certs as (${insert(schema.certificates, CERTS, 'id', '"ca_id", "profile", "status"')}),`,
     `w_names as (${insert(schema.certificateNames, NAMES, 'certificateId', '1')}),`,
@@ -466,6 +491,14 @@ function statementText(shape: BatchShape, revocations: number | undefined, reque
     `recheck as materialized (select count(*) filter (where x."status" <> 'active') as n from (`,
     '  select a."status" from gate, "certificate_authorities" a',
     '  where a."id" in (select g."ca" from g where g."u" not in (select r."u" from refused r)) for share of a) x),',
+    // the same for the SVIDs' SPIFFE CAs (a rotation commits under the audit-chain lock: one committed before the
+    // lock is seen here, one after it commits after this statement and reads the SVID again: spiffe-service rotate)
+    ...when(
+      shape.svids,
+      `recheck_sv as materialized (select count(*) filter (where ${svidCaGone('x', 'x')}) as n from (`,
+      '  select sc."status", sc."keep_until", v."na" from gate, "spiffe_cas" sc join sv v on v."ca" = sc."id"',
+      '  where v."c" not in (select b."c" from bad b) for share of sc) x),',
+    ),
     // the SVIDs' supersedes (of the units not refused), after the lock, with the function's own snapshot (0029): it
     // sees an ID's SVID committed by another instance since this statement started; not called without any
     ...when(
@@ -553,9 +586,9 @@ function statementText(shape: BatchShape, revocations: number | undefined, reque
       `  case when (select count(*) from requests) = (select count(*) from req_in) then 0`,
       `    else ('pkim: a request found its status changed: ' || (select count(*) from requests))::int end +`,
     ),
-    `  case when (select n from recheck) = 0 then 0`,
+    `  case when (select n from recheck)${shape.svids ? ' + (select n from recheck_sv)' : ''} = 0 then 0`,
     `    else ('${CA_CHANGED}: ' || (select n from recheck))::int end,`,
-    '  (select json_agg(json_build_array(r."u", r."ca", r."status")) from refused r)::text,',
+    '  (select json_agg(json_build_array(r."u", r."ca", r."status", r."keep")) from refused r)::text,',
     // the commit inserts its record into the WAL and releases the audit-chain lock without waiting for the disk;
     // the store answers the batch's callers only after FLUSH_WAIT — or, with OWN_FLUSH (its previous batch found the
     // lock free), the commit waits for its own flush with the server's setting, as FLUSH_WAIT would
@@ -814,7 +847,10 @@ export function planBatch(
     results(row) {
       const [firstSeq, firstPrev, hashes, , refusedJson] = row ?? [null, null, null, 0, null];
       const refused = new Map(
-        (JSON.parse(refusedJson ?? '[]') as [number, string, string][]).map(([u, ca, st]) => [u, refusal(ca, st)]),
+        (JSON.parse(refusedJson ?? '[]') as [number, string, string, number | null][]).map(([u, ca, st, keep]) => [
+          u,
+          st.startsWith('spiffe:') ? svidCaRotated(ca, st.slice('spiffe:'.length), keep) : refusal(ca, st),
+        ]),
       );
       const written = events.reduce((n, own, u) => n + (refused.has(u) ? 0 : own.length), 0);
       const H = GENESIS_HASH.length;

@@ -3,7 +3,8 @@
  * writes go through `commit` (see `spiffeSteps`), in the same transaction as the certificate rows.
  */
 import { and, asc, count, desc, eq, gt, isNull, lte, max, ne, sql } from 'drizzle-orm';
-import type { SpiffeRepository, SpiffeSvidView, UnitOfWork } from './types';
+import { PkiError } from '@pkim/shared';
+import type { SpiffeRepository, SpiffeSvidRow, SpiffeSvidView, UnitOfWork } from './types';
 import type { FastSteps, SqlStep } from './unit-of-work';
 import type { QueryDb, Tables } from './query-db';
 import { afterCursor, pageSize, toPage } from './pagination-cursor';
@@ -93,6 +94,51 @@ export function createSpiffeRepository(db: QueryDb, t: Tables): SpiffeRepository
       return rows.map((r) => r.id);
     },
   };
+}
+
+/**
+ * The refusal of an SVID whose SPIFFE CA is no longer the active one of its plane and does not stay in the trust
+ * bundle until the SVID expires (a rotation committed between the issuance's read of its CA and its commit, and
+ * keeps the old CA until an earlier time): relying parties would drop the CA while the SVID is valid. The SVID route
+ * signs it again with the current CA (spiffe-service.ts `sign`).
+ */
+export function svidCaRotated(caId: string, status: string, keepUntil: number | null): PkiError {
+  const until = keepUntil === null ? '' : ` at ${new Date(keepUntil).toISOString()}`;
+  return new PkiError(
+    'spiffe.ca_rotated',
+    `the SPIFFE CA ${caId} was rotated while this SVID was issued (${status}, it leaves the trust bundle${until}, ` +
+      'before the SVID would expire): request the SVID again, the current CA signs it',
+    { details: { caId, keepUntil } },
+  );
+}
+
+/** an SVID's SPIFFE CA at its commit may sign it: active, or superseded and in the bundle until the SVID expires */
+function keepsSvid(ca: { status: string; keepUntil: number | string | null }, notAfter: number): boolean {
+  return ca.status === 'active' || (ca.keepUntil !== null && Number(ca.keepUntil) >= notAfter);
+}
+
+/**
+ * Refuses (`spiffe.ca_rotated`) a unit's SVIDs whose SPIFFE CA, read in the commit's transaction, neither is active
+ * nor keeps them (svidCaRotated): a rotation's commit and an SVID's are ordered by the database (SQLite's one writer;
+ * PostgreSQL's audit-chain lock, which both take), so either the SVID is committed first and the rotation's second
+ * read of the old CA's SVIDs sees it (spiffe-service.ts `rotate`), or the SVID's commit sees the rotation. A CA that is
+ * not a SPIFFE CA is left alone.
+ */
+export function* refuseRotatedSvidCas(
+  db: QueryDb,
+  t: Tables,
+  svids: readonly SpiffeSvidRow[],
+  fast: FastSteps = {},
+): Generator<SqlStep, void, unknown> {
+  const T = t.spiffeCas;
+  for (const v of svids) {
+    const step: SqlStep = fast.spiffeCa
+      ? fast.spiffeCa(v.caId)
+      : { mode: 'rows', q: db.select({ status: T.status, keepUntil: T.keepUntil }).from(T).where(eq(T.id, v.caId)) };
+    const [ca] = (yield step) as { status: string; keepUntil: number | string | null }[];
+    if (ca && !keepsSvid(ca, v.notAfter))
+      throw svidCaRotated(v.caId, ca.status, ca.keepUntil === null ? null : Number(ca.keepUntil));
+  }
 }
 
 /**

@@ -211,7 +211,8 @@ export function fastSteps(sqlite: Database.Database): FastSteps {
   const insertSvid = sqlite.prepare(insertSql(schema.spiffeSvids, 'spiffe_svids', SVID_KEYS));
   const supersedeSvid = sqlite.prepare(SUPERSEDE_SVID_SQL);
   const caStatus = sqlite.prepare('SELECT "status" FROM "certificate_authorities" WHERE "id" = ?');
-  for (const q of [insertCertificate, upsertCount, caStatus]) besideHeldRows.add(q);
+  const spiffeCa = sqlite.prepare('SELECT "status", "keep_until" AS "keepUntil" FROM "spiffe_cas" WHERE "id" = ?');
+  for (const q of [insertCertificate, upsertCount, caStatus, spiffeCa]) besideHeldRows.add(q);
   // a request's update, as Drizzle's `update(R).set(patch).where(…)` writes it (undefined values left out, each value
   // through its column's driver mapping): one statement per set of columns and condition, prepared once (an approval
   // built and prepared it per commit: ≈ 10 % of its main thread)
@@ -250,6 +251,7 @@ export function fastSteps(sqlite: Database.Database): FastSteps {
     updateRequest,
     auditHead: () => ({ mode: 'rows', q: head }),
     caStatus: (caId) => ({ mode: 'rows', q: caStatus, params: [caId] }),
+    spiffeCa: (caId) => ({ mode: 'rows', q: spiffeCa, params: [caId] }),
     insertCertificate: (r: CertificateRow) => ({
       mode: 'exec',
       q: insertCertificate,

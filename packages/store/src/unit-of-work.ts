@@ -22,7 +22,7 @@ import type {
   UnitOfWork,
 } from './types';
 import { type QueryDb, type Tables } from './query-db';
-import { spiffeSteps } from './spiffe-repository';
+import { refuseRotatedSvidCas, spiffeSteps } from './spiffe-repository';
 import { sshUnitOfWorkSteps } from './ssh-unit-of-work';
 import { acmeSteps } from './acme-repository';
 import { certificateNameRows } from './certificate-search-terms';
@@ -53,6 +53,8 @@ export interface FastSteps {
    * certificates are inserted: a unit issuing for a CA that is not active is refused (Store.checksIssuingCaAtCommit)
    */
   caStatus?: (caId: string) => SqlStep;
+  /** a SPIFFE CA's `[{ status, keepUntil }]` (none when it is not one), read before an SVID is inserted */
+  spiffeCa?: (caId: string) => SqlStep;
   /** a request's update (`exec`: the rows changed, 0 when it is not there or not in `onlyIfStatus`) */
   updateRequest?: (u: RequestUpdate) => SqlStep;
 }
@@ -442,6 +444,8 @@ export function* unitOfWork(
     }
   }
 
+  // an SVID whose SPIFFE CA a rotation superseded meanwhile, and does not keep it: refused before anything is written
+  if (unit.insertSpiffeSvids?.length) yield* refuseRotatedSvidCas(db, t, unit.insertSpiffeSvids, fast);
   if (unit.insertCertificates?.length) {
     if (fast.caStatus) yield* refuseInactiveCas(fast.caStatus, unit.insertCertificates, activeCas);
     if (fast.insertCertificate) {

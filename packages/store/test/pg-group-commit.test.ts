@@ -626,6 +626,30 @@ describe('PostgreSQL group commit', () => {
     expect(await a.certificates.countByStatus(caId)).toEqual({ active: 5, revoked: 0, expired: 0 });
   }, 60_000);
 
+  it('an SVID whose SPIFFE CA is rotated while its batch waits for the audit-chain lock is not written', async () => {
+    const { a, caId, sql, url } = await setup();
+    const services = { trustDomain: 'example.org', role: 'services' as const, rotatedAt: null, createdAt: 0 };
+    await a.commit({ insertSpiffeCas: [{ ...services, id: caId, status: 'active', keepUntil: null }] });
+    // another transaction (as another instance's rotation: its commit takes the audit-chain lock first) …
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    clients.push(holder);
+    await holder.query('begin');
+    await holder.query(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`);
+    const s1 = svidUnit(caId, 'spiffe://example.org/web/x', 10);
+    const pending = a.commit(s1.unit);
+    // … while the batch statement, started with the CA active, waits for it; the rotation keeps the old CA until a
+    // millisecond before the SVID expires
+    await until('the batch waits for the audit-chain lock', async () => (await advisoryWaiters(sql)) === 1);
+    const keepUntil = s1.unit.insertSpiffeSvids[0]!.notAfter - 1;
+    await holder.query(`update spiffe_cas set status = 'retiring', keep_until = ${keepUntil} where id = '${caId}'`);
+    await holder.query('commit');
+    await expect(pending).rejects.toMatchObject({ code: 'spiffe.ca_rotated', details: { caId, keepUntil } });
+    expect(await count(sql, 'select count(*) as n from certificates')).toBe(0);
+    expect(await svids(sql)).toEqual([]);
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 0 });
+  }, 60_000);
+
   it('a renewal of an SPIFFE ID that the batch being written renews too is written after it, not beside', async () => {
     const { a, caId, sql, url } = await setup(undefined, PG_GROUP_COMMIT_TWO_WRITES);
     const x = 'spiffe://example.org/web/x';

@@ -3104,6 +3104,69 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         [renewals[1]!.id, other.id].sort(),
       );
     });
+
+    it('refuses an SVID whose SPIFFE CA a rotation superseded and does not keep it, alone in its batch', async () => {
+      // the SVID's commit reads its SPIFFE CA in its own transaction (spiffe-repository.ts refuseRotatedSvidCas;
+      // PostgreSQL's batch statement: `refused`): active, or retiring and kept until the SVID's notAfter
+      const store = await newStore();
+      const [root, old, fresh] = [makeCa(), makeCa(), makeCa()];
+      const spiffeCa = (id: string, status: 'active' | 'retiring', keepUntil: number | null, at: number) => ({
+        id,
+        trustDomain: 'example.org',
+        role: id === root.id ? ('root' as const) : ('services' as const),
+        status,
+        rotatedAt: status === 'retiring' ? T0 : null,
+        keepUntil,
+        createdAt: T0 + at,
+      });
+      await store.commit({
+        insertCa: [root, old, fresh],
+        insertSpiffeCas: [
+          spiffeCa(root.id, 'active', null, 0),
+          spiffeCa(old.id, 'retiring', T0 + 3_600_000, 1),
+          spiffeCa(fresh.id, 'active', null, 2),
+        ],
+      });
+      const svidFields = (id: string, caId: string, spiffeId: string, notAfter: number) =>
+        ({ id, caId, spiffeId, serviceType: 'node', notAfter, supersededBy: null, supersededAt: null }) as const;
+      const svid = (caId: string, name: string, notAfter: number) => {
+        const cert = makeCert(caId, { notAfter, createdAt: T0 });
+        const spiffeId = `spiffe://example.org/node/${name}`;
+        return {
+          cert,
+          unit: {
+            insertCertificates: [cert],
+            insertSpiffeSvids: [{ ...svidFields(cert.id, caId, spiffeId, notAfter), createdAt: T0 }],
+            supersedeSpiffeSvids: [{ spiffeId, by: cert.id, at: T0 }],
+            audit: [makeEvent({ action: 'certificate.issued', target: cert.id })],
+          },
+        };
+      };
+      const leaf = makeCert(fresh.id);
+      const units = [
+        svid(old.id, 'beyond', T0 + 7_200_000), // the old CA leaves the bundle before it expires: refused
+        svid(old.id, 'within', T0 + 3_600_000), // kept exactly until it expires
+        svid(fresh.id, 'current', T0 + 7_200_000),
+        { cert: leaf, unit: { insertCertificates: [leaf], audit: [makeEvent({ target: leaf.id })] } },
+      ];
+      // submitted in one turn: one batch (one transaction or statement where the engine batches)
+      const settled = await Promise.allSettled(units.map((u) => store.commit(u.unit)));
+      expect(settled.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+      const e = (settled[0] as PromiseRejectedResult).reason as PkiError;
+      expect(e).toMatchObject({ code: 'spiffe.ca_rotated', kind: 'unavailable', retryable: true });
+      expect(e.details).toEqual({ caId: old.id, keepUntil: T0 + 3_600_000 });
+      expect(e.message).toMatch(/rotated while this SVID was issued \(retiring, it leaves the trust bundle at /);
+      expect(await store.certificates.findById(units[0]!.cert.id)).toBeUndefined();
+      expect(await store.spiffe.findSvid(units[0]!.cert.id)).toBeUndefined();
+      for (const u of units.slice(1)) expect(await store.certificates.findById(u.cert.id)).toBeDefined();
+      expect((await store.spiffe.svidsByCa(T0)).map((r) => [r.caId, r.count]).sort()).toEqual(
+        [
+          [old.id, 1],
+          [fresh.id, 1],
+        ].sort(),
+      );
+      expect(await store.audit.verify()).toMatchObject({ ok: true, count: 3 });
+    });
   });
 
   describe('ACME tables', () => {

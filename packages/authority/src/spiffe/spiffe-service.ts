@@ -632,33 +632,49 @@ export function createSpiffeService(deps: SpiffeServiceDeps): SpiffeService {
       const csr = decodeCsrUnverified(input.csrPem);
       const ca = await csrFirst(input.csrPem, () => checkCsrIdentity(csr, spiffeId, st, serviceType));
       audited = true; // from here on the pipeline audits its own failures (certificate.issue_failed)
-      const issued = await deps.sign(
-        {
-          kind: 'leaf-csr' as const,
-          ca: ca.id,
-          profile: SVID_PROFILE,
-          lifetimeMs: ttlMs,
-          csrPem: input.csrPem,
-          subject: { organization: td },
-          sans: { uri: [spiffeId] },
-          commitWith: (row: CertificateRow) => ({
-            insertSpiffeSvids: [
-              {
-                id: row.id,
-                caId: row.caId,
-                spiffeId,
-                serviceType,
-                notAfter: row.notAfter,
-                supersededBy: null,
-                supersededAt: null,
-                createdAt: row.createdAt,
-              },
-            ],
-            supersedeSpiffeSvids: [{ spiffeId, by: row.id, at: row.createdAt }],
-          }),
-        },
-        { actor, provisioner: provisionerFor(td, ca.id, spiffeId, serviceType) },
-      );
+      const requester = actor;
+      const issue = (by: CaRow) =>
+        deps.sign(
+          {
+            kind: 'leaf-csr' as const,
+            ca: by.id,
+            profile: SVID_PROFILE,
+            lifetimeMs: ttlMs,
+            csrPem: input.csrPem,
+            subject: { organization: td },
+            sans: { uri: [spiffeId] },
+            commitWith: (row: CertificateRow) => ({
+              insertSpiffeSvids: [
+                {
+                  id: row.id,
+                  caId: row.caId,
+                  spiffeId,
+                  serviceType,
+                  notAfter: row.notAfter,
+                  supersededBy: null,
+                  supersededAt: null,
+                  createdAt: row.createdAt,
+                },
+              ],
+              supersedeSpiffeSvids: [{ spiffeId, by: row.id, at: row.createdAt }],
+            }),
+          },
+          { actor: requester, provisioner: provisionerFor(td, by.id, spiffeId, serviceType) },
+        );
+      let issued: Awaited<ReturnType<typeof issue>>;
+      try {
+        issued = await issue(ca);
+      } catch (e) {
+        // a rotation superseded the CA between this request's read of it and its commit, which refused the SVID
+        // (spiffe.ca_rotated: the old CA leaves the bundle before the SVID would expire): signed once more by the
+        // plane's current CA, read again — a second rotation meanwhile answers the error (503, retryable)
+        if (toPkiError(e).code !== 'spiffe.ca_rotated') throw e;
+        const role = intermediateRoleFor(serviceType);
+        kept.delete(role);
+        const next = (await state(role))?.active[role];
+        if (!next || next.id === ca.id) throw e;
+        issued = await issue(next);
+      }
       const row = issued.certificate;
       const chain = [...chainOf(issued.chainPem)];
       const der = splitPemBundle(issued.certificatePem)[0]!;
