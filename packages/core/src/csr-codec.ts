@@ -28,6 +28,7 @@ import { fromPem } from './pem-codec';
 
 const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const SAN_OID = '2.5.29.17';
+const BASIC_CONSTRAINTS_OID = '2.5.29.19';
 
 /** a CSR's parts as read by {@link parseCsr} (the signature not checked) */
 export interface ParsedCsr {
@@ -37,6 +38,11 @@ export interface ParsedCsr {
   signature: Uint8Array;
   der: Uint8Array;
   csr: CsrContent;
+  /**
+   * the CSR's extensionRequest asks for basicConstraints (whatever its value): a leaf is signed without it, and the
+   * Vault API warns as OpenBao does (vault-issue-service.ts)
+   */
+  basicConstraints: boolean;
 }
 
 /** the decoded CSR with a copy of its DER and its subject as an RFC 4514 string */
@@ -141,6 +147,7 @@ export async function verifyCsrContentAsync(read: UnverifiedCsr): Promise<CsrCon
 /** the content octets of the two OIDs a CSR is searched for (compared in place, not decoded) */
 const EXTENSION_REQUEST_OID = oid(EXTENSION_REQUEST).subarray(2);
 const SAN_OID_CONTENT = oid(SAN_OID).subarray(2);
+const BASIC_CONSTRAINTS_OID_CONTENT = oid(BASIC_CONSTRAINTS_OID).subarray(2);
 
 /**
  * Whether the OID TLV `t` is the OID whose content octets are `want`. For a TLV the well-formedness walk checked (tag
@@ -178,6 +185,7 @@ export function parseCsr(input: string | Uint8Array): ParsedCsr {
   let subject: DistinguishedName;
   let spki: Uint8Array;
   let sans: SubjectAltNames = {};
+  let basicConstraints = false;
   let sigOid: string;
   let signature: Uint8Array;
   try {
@@ -218,7 +226,10 @@ export function parseCsr(input: string | Uint8Array): ParsedCsr {
             if (ext.tag !== 0x30 || id.tag !== 0x06 || value.tag !== 0x04 || m < 2 || m > 3)
               throw new Error('malformed extension');
             if (critical && critical.tag !== 0x01) throw new Error('malformed extension (critical)');
-            if (!isOid(der, id, SAN_OID_CONTENT)) continue;
+            if (!isOid(der, id, SAN_OID_CONTENT)) {
+              if (isOid(der, id, BASIC_CONSTRAINTS_OID_CONTENT)) basicConstraints = true;
+              continue;
+            }
             const v = der.subarray(value.contentStart, value.end);
             sans = decodeGeneralNames(v, readWhole(v));
           }
@@ -241,7 +252,7 @@ export function parseCsr(input: string | Uint8Array): ParsedCsr {
     throw new PkiError('csr.invalid_signature', `unsupported CSR signature algorithm ${sigOid}`, {
       details: { algorithm: sigOid },
     });
-  return { alg, spki, info, signature, der, csr: { subject, publicKey: spki, keyType, sans } };
+  return { alg, spki, info, signature, der, csr: { subject, publicKey: spki, keyType, sans }, basicConstraints };
 }
 
 /**

@@ -275,6 +275,7 @@ function listParseCsr(input: Uint8Array): ParsedCsr {
     sans: SubjectAltNames;
     sigOid: string;
     signature: Uint8Array;
+    basicConstraints: boolean;
   };
   try {
     const top = readWhole(der);
@@ -286,6 +287,7 @@ function listParseCsr(input: Uint8Array): ParsedCsr {
     if (verT?.tag !== 0x02 || subjT?.tag !== 0x30 || spkiT?.tag !== 0x30)
       throw new Error('malformed CertificationRequestInfo');
     let sans: SubjectAltNames = {};
+    let basicConstraints = false;
     if (attrsT?.tag === 0xa0) {
       for (const attr of children(der, attrsT)) {
         const attrParts = children(der, attr);
@@ -304,7 +306,9 @@ function listParseCsr(input: Uint8Array): ParsedCsr {
             if (ext.tag !== 0x30 || id.tag !== 0x06 || value.tag !== 0x04 || ep.length < 2 || ep.length > 3)
               throw new Error('malformed extension');
             if (critical && critical.tag !== 0x01) throw new Error('malformed extension (critical)');
-            if (decodeOid(der.subarray(id.contentStart, id.end)) !== '2.5.29.17') continue;
+            const extnId = decodeOid(der.subarray(id.contentStart, id.end));
+            if (extnId === '2.5.29.19') basicConstraints = true;
+            if (extnId !== '2.5.29.17') continue;
             const v = der.subarray(value.contentStart, value.end);
             sans = decodeGeneralNames(v, readWhole(v));
           }
@@ -320,6 +324,7 @@ function listParseCsr(input: Uint8Array): ParsedCsr {
       sans,
       sigOid: oidOf(at(children(der, algT), 0, 'signatureAlgorithm')),
       signature: sig.subarray(1),
+      basicConstraints,
     };
   } catch (e) {
     throw new PkiError('csr.invalid', `malformed CSR: ${(e as Error).message}`);
@@ -337,6 +342,7 @@ function listParseCsr(input: Uint8Array): ParsedCsr {
     signature: parts.signature,
     der,
     csr: { subject: parts.subject, publicKey: parts.spki, keyType, sans: parts.sans },
+    basicConstraints: parts.basicConstraints,
   };
 }
 
@@ -348,7 +354,7 @@ function csrVerdict(parse: (der: Uint8Array) => ParsedCsr, der: Uint8Array): str
     const alg = Object.keys(SIGNATURE_ALGORITHMS).find((k) => SIGNATURE_ALGORITHMS[k] === p.alg);
     const { subject, keyType, sans, publicKey } = p.csr;
     const fields = [alg, h(p.spki), h(p.info), h(p.signature), h(p.der), h(publicKey), keyType, subject, sans];
-    return JSON.stringify(fields);
+    return JSON.stringify([...fields, p.basicConstraints]);
   } catch (e) {
     if (!(e instanceof PkiError) || e instanceof DerError) throw e;
     return `${e.code}: ${e.message} ${JSON.stringify(e.details ?? {})}`;

@@ -74,3 +74,43 @@ describe("a role's basic_constraints_valid_for_non_ca", () => {
     expect(basicConstraints(await issueRestLeaf(f, f.caId, 'tls-server', '1h'))).toBe('critical,CA:FALSE');
   });
 });
+
+describe("a CSR's basicConstraints that the leaf does not get: OpenBao's warning", () => {
+  // OpenBao's signCert (sign, sign-verbatim): the exact text, in the answer's warnings (builtin/logical/pki)
+  const WARNING = 'specified CSR contained a Basic Constraints extension that was ignored during issuance';
+  const csr = (cn: string, addext?: string[]) =>
+    opensslCsr({ keyType: 'ec-p256', subject: `/CN=${cn}.example.com`, ...(addext ? { addext } : {}) }).csrPem;
+  /** the answer's warnings (none: []), after openssl read and verified its leaf */
+  async function warnings(path: string, body: Record<string, unknown>): Promise<{ bc: string; warnings: string[] }> {
+    const r = await vaultCall(f, 'POST', `pki/${path}`, { ttl: '1h', ...body });
+    expect(r.status, r.text).toBe(200);
+    return { bc: basicConstraints(r.body.data.certificate as string), warnings: (r.body.warnings ?? []) as string[] };
+  }
+
+  it('sign, sign-verbatim without basic_constraints_valid_for_non_ca warn; with it, or without one, not', async () => {
+    const asksCa = csr('w1', ['basicConstraints=critical,CA:TRUE']);
+    const asksLeaf = csr('w2', ['basicConstraints=CA:FALSE']);
+    const plain = csr('w3');
+    expect(await warnings('sign/web', { csr: asksCa })).toEqual({ bc: '', warnings: [WARNING] });
+    expect(await warnings('sign/web', { csr: asksLeaf })).toEqual({ bc: '', warnings: [WARNING] });
+    expect(await warnings('issuer/default/sign/web', { csr: asksCa })).toEqual({ bc: '', warnings: [WARNING] });
+    expect(await warnings('sign/web', { csr: plain })).toEqual({ bc: '', warnings: [] });
+    expect(await warnings('sign/web-bc', { csr: asksCa })).toEqual({ bc: 'critical,CA:FALSE', warnings: [] });
+    expect(await warnings('sign-verbatim', { csr: asksLeaf })).toEqual({ bc: '', warnings: [WARNING] });
+    expect(await warnings('sign-verbatim/web', { csr: asksCa })).toEqual({ bc: '', warnings: [WARNING] });
+    expect(await warnings('sign-verbatim', { csr: asksLeaf, basic_constraints_valid_for_non_ca: true })).toEqual({
+      bc: 'critical,CA:FALSE',
+      warnings: [],
+    });
+    expect(await warnings('sign-verbatim/web-bc', { csr: asksCa })).toEqual({ bc: 'critical,CA:FALSE', warnings: [] });
+    // with another warning (use_csr_common_name's), after it, as OpenBao's signCert appends it last
+    await vaultCall(f, 'POST', 'pki/roles/web-csr-cn', { ...EC_ROLE, use_csr_common_name: true });
+    expect(await warnings('sign/web-csr-cn', { csr: asksCa, common_name: 'other.example.com' })).toEqual({
+      bc: '',
+      warnings: [
+        'the common_name field was provided but the role is set with "use_csr_common_name" set to true',
+        WARNING,
+      ],
+    });
+  });
+});

@@ -507,6 +507,10 @@ export function createVaultIssueService(deps: VaultIssueServiceDeps) {
         },
       });
 
+      // OpenBao's signCert (sign, sign-verbatim): a leaf is signed without the basicConstraints its CSR asks for, and
+      // says so — unless the role gives leaves basicConstraints of its own (cA FALSE)
+      if (csrRead?.parsed.basicConstraints && !role.basic_constraints_valid_for_non_ca)
+        warnings.push('specified CSR contained a Basic Constraints extension that was ignored during issuance');
       const subject = csrSubject ?? subjectOf(role, cn, serialNumber);
       return { provisioner, subject, lifetimeMs, sans, keyType };
     }
