@@ -10,8 +10,11 @@ import { REMOTE_COMMANDS } from '../src/remote/remote-command-table';
 import { inBothModes, type CliStep, type PkimServer } from '../../../tests/support/remote-server';
 import { opensslCsr, tempDir } from '../../../tests/support/openssl-tools';
 
-/** command path → a bad input of it (`OUT`: the mode's own directory, where a file given to it would be) */
-const BAD: Record<string, string> = {
+/**
+ * command path → a bad input of it, or several (each option that takes a closed list of values: one bad value each)
+ * (`OUT`: the mode's own directory, where a file given to it would be)
+ */
+const BAD: Record<string, string | string[]> = {
   'ca list': 'ca list --expiring-within 30x',
   'ca show': 'ca show no-such-ca',
   'ca create': 'ca create --name root --subject CN=Again',
@@ -31,7 +34,7 @@ const BAD: Record<string, string> = {
   'ca truststore': 'ca truststore issuing --format jks --out OUT/t.jks',
   'cert sign': 'cert sign --ca issuing --csr OUT/not-a-csr.txt',
   'cert issue': 'cert issue --ca issuing --cn outside.example.net',
-  'cert list': 'cert list --sort bogus',
+  'cert list': ['cert list --sort bogus', 'cert list --status bogus'],
   'cert show': 'cert show 0badc0de',
   'cert revoke': 'cert revoke 0badc0de --reason keyCompromise',
   'cert delete': 'cert delete 0badc0de',
@@ -202,7 +205,10 @@ async function flow(pkim: Parameters<Parameters<typeof inBothModes>[2]>[0], out:
     steps[`read ${line}`] = { code: r.code, json: r.code === 0 ? keys(JSON.parse(r.stdout)) : r.stderr };
   }
   const mode = out.endsWith('remote-out') ? 'remote' : 'local';
-  for (const [path, line] of Object.entries(BAD)) {
+  const bad = Object.entries(BAD).flatMap(([path, lines]) =>
+    Array.isArray(lines) ? lines.map((line) => [`${path} (${line})`, line] as const) : [[path, lines] as const],
+  );
+  for (const [path, line] of bad) {
     const args = line.replaceAll('OUT', out).split(' ');
     const json = await pkim(...args, '--json');
     let error = '';
