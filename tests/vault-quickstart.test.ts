@@ -46,11 +46,14 @@ describe('docs/vault-api.md quick starts', () => {
     }
   }, 300_000);
 
-  it('logging in: token lookup, an AppRole login that issues, its token revoked; no `vault auth enable`', async () => {
+  it('logging in: `vault auth enable approle` accepted, an AppRole login that issues, its token revoked', async () => {
     const tmp = tempDir('pkim-vault-logins-');
     try {
-      // the walk verbatim, then (still against its server) the `vault auth enable` the doc says is not answered
-      const run = await runDocScript(tmp.dir, `${walk('vault-logins')}\nvault auth enable approle || echo "exit $?"\n`);
+      // the walk verbatim, then (still against its server) a method the doc says is not supported
+      const run = await runDocScript(
+        tmp.dir,
+        `${walk('vault-logins')}\nvault auth enable userpass || echo "exit $?"\n`,
+      );
       expect(run.code, run.out).toBe(0);
       const dataDir = join(tmp.dir, 'data');
       // the admin's token, then the CI job's (lines as `vault token lookup` prints them)
@@ -69,7 +72,11 @@ describe('docs/vault-api.md quick starts', () => {
       ])
         expect(run.out.split('\n'), run.out).toContain(line);
       expect(run.out).toMatch(/permission denied, on get http:\S+\/v1\/auth\/token\/lookup-self/);
-      expect(run.out).toContain('no handler for route "sys/auth/approle"');
+      // `vault auth enable approle` (enabled already: accepted) and `vault auth list`
+      expect(run.out.split('\n'), run.out).toContain('Success! Enabled approle auth method at: approle/');
+      for (const type of ['approle', 'kubernetes', 'token'])
+        expect(run.out).toMatch(new RegExp(`^${type}/    ${type}    auth_${type}_[0-9a-f]{8}    .+    n/a$`, 'm'));
+      expect(run.out).toContain('auth method "userpass" is not supported here');
       expect(run.out).toMatch(/^exit 2$/m);
       // the certificate the CI token issued, verified under the root by openssl and certtool
       const root = runPkim(['ca', 'export', 'Root'], { dataDir }).stdout;

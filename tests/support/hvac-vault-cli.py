@@ -1,10 +1,12 @@
 """The `vault` commands a Vault/OpenBao walk-through uses, played by hvac (Debian python3-hvac, unmodified; the `vault`
 and `bao` CLIs are not packaged in Debian): `vault secrets enable [-path=P] [-max-lease-ttl=D] pki`,
 `vault write [-f] [-field=F|-format=json] PATH k=v … (v = @file reads the file)`, `vault read [-field=F] PATH`,
-`vault token lookup` (auth/token/lookup-self), `vault token revoke -self` and `vault auth enable M`, against
-VAULT_ADDR with VAULT_TOKEN, printing as the CLI does (the field's value — a login's `token`, `token_accessor`, `token_duration`,
-`token_policies` from its `auth` as the CLI's RawField reads them — or `key value` lines) and exiting 2 with hvac's
-error on stderr when the server refuses. Like the CLI, `write` without data needs `-f`."""
+`vault token lookup` (auth/token/lookup-self), `vault token revoke -self`, `vault auth enable [-path=P] M`,
+`vault auth disable P` and `vault auth list` (its table: path, type, accessor, description, version — `n/a` for
+none), against VAULT_ADDR with VAULT_TOKEN, printing as the CLI does (the field's value — a login's `token`,
+`token_accessor`, `token_duration`, `token_policies` from its `auth` as the CLI's RawField reads them — or `key value`
+lines) and exiting 2 with hvac's error on stderr when the server refuses. Like the CLI, `write` without data needs
+`-f`."""
 import json
 import os
 import sys
@@ -79,6 +81,19 @@ def main(argv):
         if argv[:1] == ["auth"] and args[:1] == ["enable"]:
             client.sys.enable_auth_method(args[1], path=flags.get("path"))
             print(f"Success! Enabled {args[1]} auth method at: {flags.get('path', args[1])}/")
+            return 0
+        if argv[:1] == ["auth"] and args[:1] == ["disable"]:
+            client.sys.disable_auth_method(args[1])
+            print(f"Success! Disabled the auth method (if it existed) at: {args[1]}/")
+            return 0
+        if argv[:1] == ["auth"] and args[:1] == ["list"]:
+            r = client.sys.list_auth_methods()
+            methods = r.get("data") or r
+            print("Path    Type    Accessor    Description    Version")
+            for path in sorted(methods):
+                m = methods[path]
+                cells = [path, m["type"], m["accessor"], m["description"] or "n/a", m["plugin_version"] or "n/a"]
+                print("    ".join(cells))
             return 0
         if argv[:1] == ["write"]:
             path, pairs = args[0], args[1:]

@@ -111,7 +111,10 @@ describe('node-vault against pkim serve', () => {
       jwt: await serviceAccountJwt('cert-manager', 'cert-manager'),
     });
     expect(typeof login.auth.client_token).toBe('string');
-    expect(login.auth.policies).toEqual(['pki-issue']);
+    // the policies that govern the token (its PKI Manager role), not the role's `token_policies` labels: the login
+    // and lookup-self answer the same list, as Vault's do
+    expect(login.auth.policies).toEqual(['default', 'pkim-operator']);
+    expect(login.auth.token_policies).toEqual(login.auth.policies);
     expect(login.auth.lease_duration).toBe(3600);
     expect(typeof login.auth.renewable).toBe('boolean');
     expect(login.auth.metadata).toMatchObject({
@@ -119,6 +122,7 @@ describe('node-vault against pkim serve', () => {
       service_account_namespace: 'cert-manager',
     });
     k8s.token = login.auth.client_token;
+    expect((await k8s.tokenLookupSelf()).data.policies).toEqual(login.auth.policies);
 
     const issued = await k8s.write('pki/issue/web', { common_name: 'a.example.com', ttl: '24h' });
     const d = issued.data;
@@ -260,6 +264,9 @@ describe('node-vault against pkim serve', () => {
     const login = await ci.approleLogin({ role_id: roleId, secret_id: secretId });
     expect(login.auth.lease_duration).toBe(1200);
     expect(ci.token).toBe(login.auth.client_token);
+    expect(login.auth.policies).toEqual(['default', 'pkim-operator']);
+    expect(login.auth.token_policies).toEqual(login.auth.policies);
+    expect((await ci.tokenLookupSelf()).data.policies).toEqual(login.auth.policies);
     const issued = await ci.write('pki/issue/web', { common_name: 'ci.example.com' });
     expect(issued.data.certificate).toMatch(PEM_RE);
     await expect(

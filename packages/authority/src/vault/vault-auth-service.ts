@@ -15,7 +15,10 @@ import { vaultGlob } from './vault-role-policy';
  * scopes of the auth role. `X-Vault-Token` accepts every PKI Manager API token, whoever minted it.
  */
 
-/** What an auth role grants: Vault policy names (reported) mapped onto a PKI Manager role and scopes. */
+/**
+ * What an auth role grants: a PKI Manager role and scopes. Its Vault policy names (`token_policies`) are kept and read
+ * back with the role (Terraform writes them) but govern nothing: a token's policies are `tokenPolicies` of its role.
+ */
 interface TokenGrant {
   token_policies: string[];
   token_role: UserRole;
@@ -67,7 +70,27 @@ const APPROLE_ROLE = 'vault.auth.approle.role|';
 const DEFAULT_SCOPES = ['certificate:issue', 'certificate:read', 'certificate:revoke', 'ca:read'];
 const AUTH_ROLE_NAME_RE = /^\w(([\w.-]+)?\w)?$/;
 
+/**
+ * The policies of a token, as the login answers them and `auth/token/lookup-self` too (Vault answers one list in
+ * both): what governs the token here — `default` and `pkim-<role>` (its PKI Manager role; its scopes are `meta`).
+ */
+const tokenPolicies = (role: UserRole): string[] => ['default', `pkim-${role}`];
+
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+/**
+ * The auth methods `sys/auth` lists: always enabled, each at its default path (`auth/<type>/`), never moved or
+ * disabled. Descriptions as `vault auth list` shows them (OpenBao's for `token`).
+ */
+const AUTH_METHODS = {
+  token: 'token based credentials',
+  approle: 'AppRole logins (role_id + secret_id) minting PKI Manager API tokens',
+  kubernetes: 'Kubernetes service-account logins (JWT verified offline) minting PKI Manager API tokens',
+} as const;
+type AuthMethodType = keyof typeof AUTH_METHODS;
+const isAuthMethod = (t: string): t is AuthMethodType => Object.hasOwn(AUTH_METHODS, t);
+/** OpenBao's sanitizePath: no leading slash, one trailing slash */
+const authPath = (p: string) => `${p.replace(/^\/+/, '').replace(/\/+$/, '')}/`;
 
 function safeEqualHex(a: string, b: string): boolean {
   const x = Buffer.from(a, 'hex');
@@ -135,6 +158,8 @@ export interface VaultAuthServiceDeps {
   logger: Logger;
   auth: AuthService;
   audit: AuditService;
+  /** the database's Vault cluster id: the methods' accessors and UUIDs are derived from it (stable, not stored) */
+  clusterId(): Promise<string>;
 }
 
 export function createVaultAuthService(deps: VaultAuthServiceDeps) {
@@ -181,8 +206,8 @@ export function createVaultAuthService(deps: VaultAuthServiceDeps) {
     return {
       client_token: created.token,
       accessor: created.id,
-      policies: grant.token_policies,
-      token_policies: grant.token_policies,
+      policies: tokenPolicies(grant.token_role),
+      token_policies: tokenPolicies(grant.token_role),
       metadata,
       lease_duration: grant.token_ttl,
       renewable: false,
@@ -236,7 +261,83 @@ export function createVaultAuthService(deps: VaultAuthServiceDeps) {
     throw denied();
   }
 
+  /** a `sys/auth` entry shaped as OpenBao's mountInfo; accessor and UUID derived from the cluster id */
+  async function methodEntry(type: AuthMethodType): Promise<Record<string, unknown>> {
+    const h = sha256(`${await deps.clusterId()}|auth/${type}`);
+    return {
+      type,
+      description: AUTH_METHODS[type],
+      accessor: `auth_${type}_${h.slice(0, 8)}`,
+      config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false, token_type: 'default-service' },
+      local: false,
+      seal_wrap: false,
+      external_entropy_access: false,
+      options: null,
+      uuid: `${h.slice(8, 16)}-${h.slice(16, 20)}-${h.slice(20, 24)}-${h.slice(24, 28)}-${h.slice(28, 40)}`,
+      plugin_version: '',
+      running_plugin_version: 'builtin',
+      running_sha256: '',
+    };
+  }
+
   return {
+    /** `GET sys/auth` (`vault auth list`, `ca:read` as `sys/mounts`): every method, keyed `<path>/` */
+    async listMethods(actor: Actor): Promise<Record<string, Record<string, unknown>>> {
+      authorize(actor, 'ca:read');
+      const map: Record<string, Record<string, unknown>> = {};
+      for (const type of Object.keys(AUTH_METHODS) as AuthMethodType[]) map[`${type}/`] = await methodEntry(type);
+      return map;
+    },
+
+    /** `GET sys/auth/<path>`: its entry; another path OpenBao's 400 */
+    async readMethod(path: string, actor: Actor): Promise<Record<string, unknown>> {
+      authorize(actor, 'ca:read');
+      const p = authPath(path);
+      const type = p.slice(0, -1);
+      if (!isAuthMethod(type)) throw new PkiError('vault.invalid_parameter', `No auth engine at ${p}`);
+      return methodEntry(type);
+    },
+
+    /**
+     * `POST sys/auth/<path>` (`vault auth enable [-path=P] <type>`; `token:manage`, OpenBao's sudo path): approle and
+     * kubernetes at their default paths are enabled already — accepted, nothing changes (OpenBao answers a second
+     * enable 409 `path is already in use at <path>`; here the methods exist from the start, so the first line of an
+     * AppRole guide passes). Another type, or a method at another path: 400, nothing changed.
+     */
+    async enableMethod(path: string, params: Record<string, unknown>, actor: Actor): Promise<void> {
+      authorize(actor, 'token:manage');
+      const p = authPath(path);
+      const type = parseVaultString('type', params.type);
+      if (!type) throw new PkiError('vault.invalid_parameter', 'backend type must be specified as a string');
+      if (type === 'token')
+        throw new PkiError('vault.invalid_parameter', 'token credential backend cannot be instantiated');
+      if (!isAuthMethod(type)) {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          `auth method "${type}" is not supported here: PKI Manager answers approle and kubernetes (at auth/approle/ ` +
+            'and auth/kubernetes/, always enabled)',
+        );
+      }
+      if (p !== `${type}/`) {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          `the ${type} auth method is at ${type}/ only (always enabled there): it cannot be enabled at ${p}`,
+        );
+      }
+    },
+
+    /** `DELETE sys/auth/<path>` (`vault auth disable`): the methods cannot be disabled (400); another path 204 */
+    async disableMethod(path: string, actor: Actor): Promise<void> {
+      authorize(actor, 'token:manage');
+      const p = authPath(path);
+      if (isAuthMethod(p.slice(0, -1))) {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          `the auth method at ${p} cannot be disabled here: it is always enabled (delete its roles to end its logins)`,
+        );
+      }
+    },
+
     async writeKubernetesConfig(params: Record<string, unknown>, actor: Actor) {
       authorize(actor, 'token:manage');
       let jwks: JSONWebKeySet | null = null;
@@ -472,7 +573,7 @@ export function createVaultAuthService(deps: VaultAuthServiceDeps) {
         num_uses: 0,
         orphan: true,
         path,
-        policies: ['default', `pkim-${row.role}`],
+        policies: tokenPolicies(row.role),
         renewable: false,
         ttl: row.expiresAt ? Math.max(0, Math.floor((row.expiresAt - now) / 1000)) : 0,
         type: 'service',

@@ -51,6 +51,7 @@ export function createVaultService(deps: VaultServiceDeps) {
     logger: deps.logger,
     auth: deps.auth,
     audit: deps.audit,
+    clusterId: () => mounts.clusterId(),
   });
   /** the mount's issuers (its CAs) as Vault 1.11+ names them: `issuers`, `issuer/:ref`, `config/issuers` */
   const caIssuers = createVaultIssuerService({

@@ -213,6 +213,34 @@ export const SYSTEM_ROUTES: VaultRoute[] = [
     },
   },
   {
+    // `vault auth list`: the methods this server answers (always enabled), repeated at the top level as sys/mounts
+    path: 'sys/auth',
+    ops: {
+      async read(c) {
+        const map = await c.authority.vault.auth.listMethods(actorOf(c));
+        return { kind: 'json', data: map, top: map };
+      },
+    },
+  },
+  {
+    // `vault auth enable approle|kubernetes` at the default path: accepted, nothing changes (enabled already);
+    // another type or path 400; `vault auth disable` of a method 400
+    path: 'sys/auth/*',
+    ops: {
+      async read(c) {
+        return json(await c.authority.vault.auth.readMethod(c.path['*'], actorOf(c)));
+      },
+      async write(c) {
+        await c.authority.vault.auth.enableMethod(c.path['*'], c.params, actorOf(c));
+        return { kind: 'empty' };
+      },
+      async delete(c) {
+        await c.authority.vault.auth.disableMethod(c.path['*'], actorOf(c));
+        return { kind: 'empty' };
+      },
+    },
+  },
+  {
     path: 'auth/token/lookup-self',
     ops: {
       async read(c) {
