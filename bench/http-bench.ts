@@ -8,15 +8,24 @@
  *      result — nothing else);
  *   3. prepares a temp data dir (EC P-256 root, API token, Vault mount + role, SPIFFE trust domain), starts
  *      `pkim serve` on 127.0.0.1:0 (PKIM_RATE_LIMIT=0) and `cfssl serve` (Debian golang-cfssl) with an EC P-256 CA;
- *   4. drives each route with `autocannon -c <connections> -d <seconds>` after a 1 s warm-up and prints one table
- *      with pkim/cfssl and pkim/floor ratios, and the server's CPU time per request (all threads / main thread,
- *      from /proc on Linux), which moves much less than req/s on a loaded machine; below it, per signing row, the
- *      server's group commit during the row (units per commit, commits/s, the first unit's wait and the write's ms
- *      per commit: the `pkim_store_commit*` counters of its /metrics, read before and after the row);
+ *   4. drives each route with `autocannon -c <connections> -d <seconds>` after a 10 s warm-up (each server, each row,
+ *      the same) and prints one table with pkim/cfssl and pkim/floor ratios (the warm-up beside them), and the
+ *      server's CPU time per request (all threads / main thread / V8's threads, from /proc on Linux), which moves much
+ *      less than req/s on a loaded machine; below it, per signing row, the server's group commit during the row
+ *      (units per commit, commits/s, the first unit's wait and the write's ms per commit: the `pkim_store_commit*`
+ *      counters of its /metrics, read before and after the row);
  *
  *   env: BENCH_SECONDS=5 BENCH_CONNECTIONS=16 BENCH_FLOOR_SECONDS=3 PKIM_WORKERS (passed to the server),
- *        BENCH_WARMUP_SECONDS=1 (each row's warm-up before its measured seconds: V8's optimizing compiler runs on
- *        its own threads for seconds after it, and the server's CPU per request counts every thread's),
+ *        BENCH_WARMUP_SECONDS=10 (each row's warm-up before its measured seconds, cfssl's as pkim's. Why 10: a
+ *        user's server runs warm, and V8 keeps compiling the server's warm functions (TurboFan, on its own threads,
+ *        counted in the server's CPU) until it has answered ≈ 4,000–5,000 CSR sign requests: the CPU per request
+ *        stops falling there — ≈ 3 s at the idle machine's ≈ 1,500 req/s, 7–12 s at load 12–17 (300–800 req/s).
+ *        After 1 s V8's threads were 440–520 µs of a request's 1,430–1,700, after 10 s 50–80 of 920–1,210, and
+ *        TurboFan 0.9 % of the row against session 41's 22 %; 10 s is the smallest of 1, 3, 6, 10 s past that
+ *        point in every run here (docs/benchmarks-record.md, session 42; until session 41 the default was 1 s:
+ *        earlier figures are not comparable with later ones),
+ *        BENCH_CPU_CURVE=<s> (the server's CPU per certificate every <s> seconds from each signing row's warm-up
+ *        on — all / main / V8's threads —, printed below the table: where the warm-up's plateau is),
  *        BENCH_ONLY=pkim,ocsp (only these rows), BENCH_CPU_PROF_DIR=<dir> (the server runs with --cpu-prof),
  *        BENCH_LOG_LEVEL=warn (the server's PKIM_LOG_LEVEL; its log lines go to a file, as a service's would),
  *        BENCH_PERF_DIR=<dir> (the server runs with --perf-basic-prof and `perf record -e cpu-clock -g` samples it
@@ -49,7 +58,7 @@ import { buildCsr, parseDn, toPem } from '@pkim/core';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 1);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const floorSeconds = Number(process.env.BENCH_FLOOR_SECONDS ?? 3);
 const svidIds = Number(process.env.BENCH_SVID_IDS ?? 256);
@@ -158,6 +167,10 @@ interface LoadResult {
   /** server CPU time per answered request, µs, all threads and the main (JavaScript) thread alone (Linux only) */
   cpuUs?: number;
   mainCpuUs?: number;
+  /** … and V8's platform threads alone (TurboFan compiling, GC's helpers): what a longer warm-up takes away */
+  v8CpuUs?: number;
+  /** BENCH_CPU_CURVE's table rows: seconds since the warm-up's start, certificates, µs per certificate */
+  curveLines?: string[];
   skipped?: boolean;
   /** the server's group commit during the row (its /metrics counters, read before and after): pkim rows only */
   commits?: CommitFigures;
@@ -205,16 +218,23 @@ function commitFiguresOf(text: string): CommitFigures | undefined {
 }
 
 /**
- * CPU time a process has used, ms: all its threads, and its main thread (the task whose id is the pid), from
+ * CPU time a process has used, ms: all its threads, its main thread (the task whose id is the pid), and V8's platform
+ * threads (TurboFan's compiles, GC's helpers: in Node 20 the platform's five threads, its four workers and their
+ * delayed-task thread, are the first started after the main thread — the five next tids in order, not pid + 1…5: other
+ * processes take tids in between; libuv's pool starts later, at its first job), from
  * /proc/<pid>/task/<tid>/stat (utime + stime in clock ticks, assumed 100 Hz). CPU per request moves much less with
  * the machine's load than requests per second do, so it shows per-request waste on a shared machine.
  */
-function cpuMs(pid: number | undefined): { all: number; main: number } | undefined {
+function cpuMs(pid: number | undefined): { all: number; main: number; v8: number } | undefined {
   if (pid === undefined || process.platform !== 'linux') return undefined;
   let all = 0;
   let main = 0;
+  let v8 = 0;
   try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const tids = readdirSync(`/proc/${pid}/task`)
+      .map(Number)
+      .sort((a, b) => a - b);
+    for (const [i, tid] of tids.entries()) {
       let stat: string;
       try {
         stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
@@ -224,12 +244,51 @@ function cpuMs(pid: number | undefined): { all: number; main: number } | undefin
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const ms = (Number(f[11]) + Number(f[12])) * 10;
       all += ms;
-      if (tid === String(pid)) main = ms;
+      if (tid === pid) main = ms;
+      else if (i <= 5) v8 += ms;
     }
   } catch {
     return undefined;
   }
-  return { all, main };
+  return { all, main, v8 };
+}
+
+/** BENCH_CPU_CURVE=<s>: the server's CPU per certificate every <s> seconds from the warm-up's start (pkim rows) */
+const curveStep = Number(process.env.BENCH_CPU_CURVE ?? 0);
+
+/**
+ * samples the server's CPU (cpuMs) and its certificates so far (the commit units of its /metrics) every curveStep
+ * seconds until `stop`; a step's µs per certificate: its CPU over its units (all / main / V8's platform threads)
+ */
+function cpuCurve(pid: number, metricsUrl: string): { stop: () => Promise<string[]> } {
+  const points: { t: number; units: number; cpu: { all: number; main: number; v8: number } }[] = [];
+  const t0 = performance.now();
+  const sample = async () => {
+    const f = await serverFigures(metricsUrl);
+    const cpu = cpuMs(pid);
+    if (f?.commits && cpu) points.push({ t: (performance.now() - t0) / 1000, units: f.commits.units, cpu });
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const first = sample().then(() => {
+    timer = setInterval(() => void sample(), curveStep * 1000);
+  });
+  return {
+    stop: async () => {
+      await first;
+      clearInterval(timer);
+      await sample();
+      const lines: string[] = [];
+      for (let i = 1; i < points.length; i++) {
+        const [a, b] = [points[i - 1]!, points[i]!];
+        const n = b.units - a.units;
+        if (n <= 0) continue;
+        const us = (k: 'all' | 'main' | 'v8') => Math.round(((b.cpu[k] - a.cpu[k]) * 1000) / n);
+        const total = b.units - points[0]!.units;
+        lines.push(`| ${b.t.toFixed(0)} | ${n} | ${total} | ${us('all')} | ${us('main')} | ${us('v8')} |`);
+      }
+      return lines;
+    },
+  };
 }
 
 interface Target {
@@ -320,6 +379,7 @@ async function measure(
   serverPid?: number,
   metricsUrl?: string,
 ): Promise<LoadResult> {
+  const curve = curveStep > 0 && serverPid !== undefined && metricsUrl ? cpuCurve(serverPid, metricsUrl) : undefined;
   await load(dir, t, warmupSeconds); // warm-up: JIT, caches, connection set-up
   // the commit counters are read outside the CPU window (a scrape costs the server's main thread too)
   const figures0 = await serverFigures(metricsUrl);
@@ -327,6 +387,7 @@ async function measure(
   const r = await perfRecord(name, serverPid, () => load(dir, t, seconds));
   const after = cpuMs(serverPid);
   const figures1 = await serverFigures(metricsUrl);
+  const curveLines = await curve?.stop();
   const commits0 = figures0?.commits;
   const commits1 = figures1?.commits;
   // a background job tick (every PKIM_JOBS_INTERVAL_MS, 60 s by default: e.g. the OCSP responses of every certificate
@@ -341,14 +402,17 @@ async function measure(
           writeSeconds: commits1.writeSeconds - commits0.writeSeconds,
         }
       : undefined;
-  if (!before || !after || r.requests === 0) return { ...r, commits, jobRuns };
+  if (!before || !after || r.requests === 0) return { ...r, commits, jobRuns, curveLines };
   // threads that ended during the row (a restarted worker) are not counted: a lower bound then
   return {
     ...r,
     commits,
     jobRuns,
+    curveLines,
     cpuUs: Math.round(((after.all - before.all) * 1000) / r.requests),
     mainCpuUs: Math.round(((after.main - before.main) * 1000) / r.requests),
+    // Go's threads in cfssl's row are not V8's: its figure only for the pkim server (its rows read /metrics)
+    v8CpuUs: metricsUrl ? Math.round(((after.v8 - before.v8) * 1000) / r.requests) : undefined,
   };
 }
 
@@ -642,7 +706,7 @@ try {
     const y = typeof b === 'number' ? b : b.skipped ? 0 : b.rps;
     return x > 0 && y > 0 ? (x / y).toFixed(2) : '—';
   };
-  const cpu = (r: LoadResult) => (r.cpuUs === undefined ? '' : `${r.cpuUs} / ${r.mainCpuUs}`);
+  const cpu = (r: LoadResult) => (r.cpuUs === undefined ? '' : `${r.cpuUs} / ${r.mainCpuUs} / ${r.v8CpuUs ?? '—'}`);
   const row = (name: string, r: LoadResult, vsCfssl: boolean) =>
     r.skipped
       ? undefined
@@ -656,7 +720,8 @@ try {
       `PKIM_LOG_LEVEL=${logLevel}, ` +
       `load average ${load1()} at the end`,
     '',
-    '| route | req/s | p50 ms | p99 ms | failures | server CPU µs/req (all / main thread) | vs cfssl | vs floor |',
+    "| route | req/s | p50 ms | p99 ms | failures | server CPU µs/req (all / main thread / V8's threads) | vs cfssl " +
+      '| vs floor |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
     `| node:crypto floor, ${cores} threads (verify CSR + sign + verify; mean of ` +
       `${Math.round(floorBefore)} before and ${Math.round(floorAfter)} after) | ${Math.round(floor)} ` +
@@ -674,7 +739,7 @@ try {
     row('pkim: `GET /ocsp/<base64>`, no nonce', oGet, false),
     row('pkim: `POST /ocsp`, with nonce', o2, false),
     '',
-    `pkim / cfssl (CSR signing) = ${ratio(pkim, cf)} (target ≥ 1.0); ` +
+    `pkim / cfssl (CSR signing) = ${ratio(pkim, cf)} (target ≥ 1.0; both after a ${warmupSeconds} s warm-up); ` +
       `pkim / floor = ${ratio(pkim.skipped ? 0 : pkim.rps, floor)}; ` +
       `OCSP (no nonce) / sign = ${ratio(o1, pkim)} (target ≥ 10)` +
       (pkim.cpuUs !== undefined && cf.cpuUs !== undefined
@@ -700,6 +765,21 @@ try {
     commitLine('Vault `sign`', vault),
   ].filter((l) => l !== undefined);
   if (commitLines.length) lines.push('', "The server's group commit (its /metrics, during each row):", ...commitLines);
+  for (const [name, r] of [
+    ['CSR sign', pkim],
+    ['SVID', svid],
+    ['Vault `sign`', vault],
+  ] as const)
+    if (r.curveLines?.length)
+      lines.push(
+        '',
+        `${name}: the server's CPU every ${curveStep} s from the warm-up's start (${warmupSeconds} s, then the ` +
+          `${seconds} s row; BENCH_CPU_CURVE)`,
+        '',
+        "| s | certificates | since the start | µs/cert all | main thread | V8's threads |",
+        '|---:|---:|---:|---:|---:|---:|',
+        ...r.curveLines,
+      );
   if ([pkim, svid, vault, o1, oGet, o2].some((r) => r.jobRuns))
     lines.push(
       '',

@@ -11,20 +11,34 @@
 //     perf record -k CLOCK_MONOTONIC -e cpu-clock -F 999 -g -o <perf.data> -- env -u NODE_EXTRA_CA_CERTS npm run bench
 //   perf script -i <perf.data> --tid <the bench's pid> -F time,ip,sym,dso > <main.script>
 //   node bench/perf-main-steps.mjs --us=<main thread µs/cert of the 16-in-flight row> <dir> <main.script>
+//
+// `--server`: bench:http's `pkim serve` instead (session 42): its `BENCH_PERF_DIR` file covers the measured row only,
+// so every sample counts (no windows, no dir); ours is the built server's chunks; Node's HTTP has its step; and a
+// second table lists ours by function — each sample of an "ours" step to its innermost frame of ours (what TurboFan
+// inlined into it included), the lines ≥ `--top=<µs>` (default 5):
+//   BENCH_PERF_DIR=<dir> PKIM_WORKERS=1 BENCH_ONLY=pkim,cfssl BENCH_FLOOR_SECONDS=0 npm run bench:http
+//   perf script -i <dir>/pkim.data --tid <the server's pid> -F time,ip,sym,dso > <main.script>
+//   node bench/perf-main-steps.mjs --server --us=<main thread µs/req of the CSR sign row> <main.script>
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = process.argv.slice(2);
 const us = Number(args.find((a) => a.startsWith('--us='))?.slice(5));
-const [dir, scriptFile] = args.filter((a) => !a.startsWith('--'));
-if (!dir || !scriptFile || !(us > 0)) {
+const server = args.includes('--server');
+const top = Number(args.find((a) => a.startsWith('--top='))?.slice(6) ?? 5);
+const files = args.filter((a) => !a.startsWith('--'));
+const [dir, scriptFile] = server ? [undefined, files[0]] : files;
+if ((!server && !dir) || !scriptFile || !(us > 0)) {
   console.error('usage: node bench/perf-main-steps.mjs --us=<main thread µs/cert> <BENCH_CPU_PROF dir> <perf script>');
+  console.error('       node bench/perf-main-steps.mjs --server --us=<main thread µs/req> [--top=<µs>] <perf script>');
   process.exit(2);
 }
-const windows = readdirSync(dir)
-  .filter((f) => f.endsWith('.cpuprofile'))
-  .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')))
-  .map((p) => [p.startTime / 1e6, p.endTime / 1e6]);
+const windows = server
+  ? [[-Infinity, Infinity]]
+  : readdirSync(dir)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')))
+      .map((p) => [p.startTime / 1e6, p.endTime / 1e6]);
 
 /** a perf script frame line → { name, url, js } */
 function frameOf(line) {
@@ -36,7 +50,12 @@ function frameOf(line) {
 const any = (s, re) => s.some((f) => re.test(f.name));
 const anyJs = (s, re) => s.some((f) => f.js && re.test(f.name));
 const noJs = (s) => !s.some((f) => f.js);
-const ours = (s) => s.some((f) => f.js && /\/packages\//.test(f.url));
+const anyJsUrl = (s, re) => s.some((f) => f.js && re.test(f.url));
+/** a frame of ours: the sources (`npm run bench`) or the built server's chunks (`--server`) */
+const oursUrl = server ? /pkim-bench-build|\/dist\/cli\// : /\/packages\//;
+const isOurs = (f) => f.js && oursUrl.test(f.url);
+const ours = (s) => s.some(isOurs);
+const STORE = server ? oursUrl : /store\/src/;
 
 /** step → does a sample's stack (innermost frame first) count for it; `c.commit`: under the store's commit */
 const STEPS = [
@@ -69,6 +88,16 @@ const STEPS = [
     (s) => anyJs(s, /^(verifyOneShot|signOneShot|job\.ondone)$/) || any(s, /SignJob|CryptoJob/),
   ],
   ["the CSR's decode (PEM, DER, names)", (s) => anyJs(s, /^(parseCsr|decodeBody|fromPem|firstBlock|decodeName)$/)],
+  ...(server
+    ? [
+        [
+          "Node's HTTP and net (llhttp, IncomingMessage, the head, end, writev's JavaScript)",
+          (s) =>
+            !isOurs(s.find((f) => f.js) ?? {}) &&
+            any(s, /llhttp|Parser::|StreamBase|LibuvStreamWrap|TCPWrap/) | anyJsUrl(s, /^node:(_http|http|net)/),
+        ],
+      ]
+    : []),
   [
     "the pipeline's other JavaScript (plan, checks, lint, TBS, event, CA context: inlined in its frames)",
     (s) => ours(s),
@@ -82,6 +111,9 @@ const STEPS = [
 ];
 
 const counts = new Map();
+/** the steps whose samples are our JavaScript's (by function in the second table) */
+const OURS_STEPS = /^commit: the audit|^commit: its JavaScript|^the CSR's decode|^the pipeline's other/;
+const byFunction = new Map();
 let n = 0;
 for (const block of readFileSync(scriptFile, 'utf8').split('\n\n')) {
   const lines = block.split('\n').filter(Boolean);
@@ -94,14 +126,25 @@ for (const block of readFileSync(scriptFile, 'utf8').split('\n\n')) {
   const c = {
     commit:
       anyJs(s, /^(sqliteTransaction|flush|runStepSync|runSync|writeNow|write)$/) &&
-      s.some((f) => /store\/src/.test(f.url)),
+      s.some((f) => f.js && STORE.test(f.url)),
   };
   const step = STEPS.find(([, matches]) => matches(s, c))[0];
   counts.set(step, (counts.get(step) ?? 0) + 1);
+  const inner = OURS_STEPS.test(step) ? s.find(isOurs) : undefined;
+  if (inner) {
+    const key = `${inner.name} (${inner.url.replace(/^.*\//, '')})`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + 1);
+  }
 }
 console.log(`${n} main-thread samples in ${windows.length} windows; µs at ${us} µs/cert\n`);
 console.log('| step | share | µs/cert |\n|---|---:|---:|');
 for (const [name] of STEPS) {
   const v = counts.get(name) ?? 0;
   console.log(`| ${name} | ${((100 * v) / n).toFixed(1)} % | ${((us * v) / n).toFixed(0)} |`);
+}
+if (server) {
+  console.log(`\nours by function (innermost frame of ours; TurboFan's inlined callees in it), ≥ ${top} µs:\n`);
+  console.log('| function (chunk:line:column) | share | µs/req |\n|---|---:|---:|');
+  for (const [name, v] of [...byFunction].sort((a, b) => b[1] - a[1]))
+    if ((us * v) / n >= top) console.log(`| ${name} | ${((100 * v) / n).toFixed(1)} % | ${Math.round((us * v) / n)} |`);
 }
