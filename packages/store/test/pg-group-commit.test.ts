@@ -650,6 +650,22 @@ describe('PostgreSQL group commit', () => {
     expect(await a.audit.verify()).toMatchObject({ ok: true, count: 0 });
   }, 60_000);
 
+  it('the general unit of work refuses an SVID whose SPIFFE CA was rotated and does not keep it', async () => {
+    const { a, b, caId, sql } = await setup();
+    const services = { trustDomain: 'example.org', role: 'services' as const, createdAt: 0 };
+    const s1 = svidUnit(caId, 'spiffe://example.org/web/x', 10);
+    const keepUntil = s1.unit.insertSpiffeSvids[0]!.notAfter - 1;
+    await b.commit({ insertSpiffeCas: [{ ...services, id: caId, status: 'retiring', rotatedAt: 5, keepUntil }] });
+    // a setting beside the SVID: not batchable, the general unit of work writes it (spiffe-repository.ts's query)
+    const unit = { ...s1.unit, setSettings: { k: 'v' } };
+    await expect(a.commit(unit)).rejects.toMatchObject({ code: 'spiffe.ca_rotated', details: { caId, keepUntil } });
+    expect(await count(sql, 'select count(*) as n from certificates')).toBe(0);
+    // kept until the SVID's notAfter: written
+    await b.commit({ updateSpiffeCas: [{ id: caId, patch: { keepUntil: keepUntil + 1 } }] });
+    await a.commit(unit);
+    expect(await svids(sql)).toEqual([[s1.id, null, null]]);
+  }, 60_000);
+
   it('a renewal of an SPIFFE ID that the batch being written renews too is written after it, not beside', async () => {
     const { a, caId, sql, url } = await setup(undefined, PG_GROUP_COMMIT_TWO_WRITES);
     const x = 'spiffe://example.org/web/x';
