@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   PkiError,
   REVOCATION_REASONS,
@@ -65,7 +67,15 @@ export interface CrlServiceDeps {
   publicBaseUrl?: string;
   /** CRL partitioning (PKIM_CRL_PARTITION_ABOVE, PKIM_CRL_PARTITION_DAYS): the windows `refreshPartitions` builds */
   crlPartition?: CrlPartitionSettings;
+  /**
+   * how long (clock time) this process's claim to sign a delta CRL base holds before another process may take it
+   * over (its holder died meanwhile); default 60 s
+   */
+  baseClaimMs?: number;
 }
+
+/** how often a process waiting for another's delta CRL base looks for it (wall time) */
+const BASE_WAIT_POLL_MS = 25;
 
 /** partition windows of one CA the refresh job builds per run at most (1-day windows of 1-year certificates: 366) */
 const MAX_REFRESHED_PARTITIONS = 400;
@@ -110,6 +120,9 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
   const backgroundEntries = deps.backgroundEntries ?? 10_000;
   const cache = new Map<string, CachedCrl>();
   const inflight = new Map<string, Promise<CachedCrl>>();
+  /** this process in the claims to sign a delta CRL base (crl_delta_base_claims) */
+  const claimOwner = randomUUID();
+  const baseClaimMs = deps.baseClaimMs ?? 60_000;
   const deltaListeners = new Set<() => void>();
   const deltaActivity = () => {
     for (const listener of deltaListeners) {
@@ -294,14 +307,48 @@ export function createCrlService(deps: CrlServiceDeps): CrlService & {
     for (const k of cache.keys()) if (k.includes('/')) cache.delete(k);
   }
 
+  /** a complete CRL (or a partition's) made once at a time in this process; a delta CRLs' base by one process */
   function generateOnce(caId: string, actor: Actor, partition?: CrlPartition): Promise<CachedCrl> {
     const key = keyOf(caId, partition);
     let p = inflight.get(key);
     if (!p) {
-      p = generateCached(caId, actor, partition).finally(() => inflight.delete(key));
+      const made = async () => {
+        const grace = partition ? undefined : await deps.timings?.crlDeltaGraceMs?.(caId);
+        return grace === undefined ? generateCached(caId, actor, partition) : claimedBase(caId, actor, grace);
+      };
+      p = made().finally(() => inflight.delete(key));
       inflight.set(key, p);
     }
     return p;
+  }
+
+  /**
+   * a new base of the CA's delta CRLs, signed by one process of the database at a time: the one holding the CA's
+   * claim (crl_delta_base_claims) signs and stores it; another process meanwhile waits for that base and takes it
+   * (`sharedBase`), or signs once the claim is released without a base (its signing failed) or expired (its process
+   * died). A base stored since the caller looked (a claim taken after the previous holder's ended) is taken, not
+   * signed again.
+   */
+  async function claimedBase(caId: string, actor: Actor, grace: number): Promise<CachedCrl> {
+    let seen = await store.crlDeltaBases.crlNumber(caId);
+    for (;;) {
+      const now = clock.now();
+      const held = await store.crlDeltaBases.claim({ caId, owner: claimOwner, expiresAt: now + baseClaimMs }, now);
+      if (!held) {
+        try {
+          return (await sharedBase(caId, grace, clock.now(), cache.get(caId))) ?? (await generateCached(caId, actor));
+        } finally {
+          await store.crlDeltaBases.release(caId, claimOwner);
+        }
+      }
+      await delay(BASE_WAIT_POLL_MS);
+      const stored = await store.crlDeltaBases.crlNumber(caId);
+      if (stored !== undefined && stored !== seen) {
+        seen = stored;
+        const shared = await sharedBase(caId, grace, clock.now(), cache.get(caId));
+        if (shared) return shared;
+      }
+    }
   }
 
   const strip = (c: CachedCrl) => ({

@@ -15,6 +15,18 @@ export interface CrlDeltaBaseRow {
   serials: string[];
 }
 
+/**
+ * A process signing a CA's next base: taken before signing (insert if absent), so that processes reaching a base's
+ * grace period together sign one base — the others wait for it — and released once the base is stored.
+ */
+export interface CrlDeltaBaseClaim {
+  caId: string;
+  /** the claiming process (random per process) */
+  owner: string;
+  /** when another process may take it over (its holder died): epoch ms */
+  expiresAt: number;
+}
+
 export interface CrlDeltaBaseRepository {
   /** the CA's stored base, if one was stored */
   find(caId: string): Promise<CrlDeltaBaseRow | undefined>;
@@ -22,4 +34,11 @@ export interface CrlDeltaBaseRepository {
   crlNumber(caId: string): Promise<number | undefined>;
   /** stores `row` as the CA's base unless one with the same or a greater CRL number is stored; true when stored */
   put(row: CrlDeltaBaseRow): Promise<boolean>;
+  /**
+   * takes the claim to sign the CA's next base unless another owner holds one not expired at `now` (an expired one is
+   * taken over); undefined when `claim.owner` holds it now, else the other owner's claim
+   */
+  claim(claim: CrlDeltaBaseClaim, now: number): Promise<CrlDeltaBaseClaim | undefined>;
+  /** removes the CA's claim if `owner` holds it (its base stored, or its signing failed) */
+  release(caId: string, owner: string): Promise<void>;
 }

@@ -838,3 +838,12 @@ export const crlDeltaBases = pgTable('crl_delta_bases', {
   der: text('der').notNull(),
   serials: text('serials').notNull(),
 });
+
+/** The process signing a CA's next delta CRL base: see sqlite-schema.ts. */
+export const crlDeltaBaseClaims = pgTable('crl_delta_base_claims', {
+  caId: text('ca_id')
+    .primaryKey()
+    .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+  owner: text('owner').notNull(),
+  expiresAt: bigint('expires_at', { mode: 'number' }).notNull(),
+});

@@ -861,3 +861,17 @@ export const crlDeltaBases = sqliteTable('crl_delta_bases', {
   /** the serials it lists (serialHex, as its entries), one per line */
   serials: text('serials').notNull(),
 });
+
+/**
+ * The process signing a CA's next delta CRL base (crl-delta-base-types.ts `claim`): taken before signing, insert if
+ * absent, so that two processes reaching a base's grace period together sign one base; removed once it is stored,
+ * taken over once `expires_at` passed (its process died). Not copied by copyStore.
+ */
+export const crlDeltaBaseClaims = sqliteTable('crl_delta_base_claims', {
+  caId: text('ca_id')
+    .primaryKey()
+    .references(() => certificateAuthorities.id, { onDelete: 'cascade' }),
+  /** the claiming process (random per process) */
+  owner: text('owner').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+});

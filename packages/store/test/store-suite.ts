@@ -119,10 +119,20 @@ function undo0027(dialect: StoreEngine['dialect'], migrations: string): string[]
 }
 
 /** back to before 0040 (PostgreSQL only): certificates.ca_id's foreign key back, 0040's triggers gone */
-/** back to before 0045: no stored delta CRL bases (journal `when` of each engine) */
+/** back to before 0046: no claims to sign a delta CRL base (journal `when` of each engine) */
+function undo0046(dialect: StoreEngine['dialect'], migrations: string): string[] {
+  const when = dialect === 'sqlite' ? 1796653075958 : 1796653082792;
+  return ['drop table crl_delta_base_claims', `delete from ${migrations} where created_at = ${when}`];
+}
+
+/** back to before 0045 (and 0046): no stored delta CRL bases (journal `when` of each engine) */
 function undo0045(dialect: StoreEngine['dialect'], migrations: string): string[] {
   const when = dialect === 'sqlite' ? 1796644327289 : 1796644332556;
-  return ['drop table crl_delta_bases', `delete from ${migrations} where created_at = ${when}`];
+  return [
+    ...undo0046(dialect, migrations),
+    'drop table crl_delta_bases',
+    `delete from ${migrations} where created_at = ${when}`,
+  ];
 }
 
 /** back to before 0044 (and 0045): no index of the revoked certificates by revocation time */
@@ -2913,6 +2923,34 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       expect(await B.find(ca.id)).toEqual(newer);
       await store.commit({ deleteCas: [ca.id] });
       expect(await B.find(ca.id)).toBeUndefined();
+    });
+  });
+
+  describe('delta CRL base claims (0046)', () => {
+    it('one owner at a time per CA: held until released or expired, then taken over; gone with its CA', async () => {
+      const store = await newStore();
+      const [ca, other] = [makeCa(), makeCa()];
+      await store.commit({ insertCa: [ca, other] });
+      const B = store.crlDeltaBases;
+      const a = { caId: ca.id, owner: 'process-a', expiresAt: T0 + 60_000 };
+      const b = { caId: ca.id, owner: 'process-b', expiresAt: T0 + 61_000 };
+      expect(await B.claim(a, T0)).toBeUndefined();
+      expect(await B.claim(a, T0)).toBeUndefined(); // its own, again
+      expect(await B.claim(b, T0 + 1)).toEqual(a);
+      expect(await B.claim({ ...b, caId: other.id }, T0)).toBeUndefined(); // per CA
+      // released by another owner: nothing; by its owner: free
+      await B.release(ca.id, 'process-b');
+      expect(await B.claim(b, T0 + 1)).toEqual(a);
+      await B.release(ca.id, 'process-a');
+      expect(await B.claim(b, T0 + 1)).toBeUndefined();
+      // b died: held until its expiry, then taken over
+      expect(await B.claim(a, b.expiresAt - 1)).toEqual(b);
+      const later = { ...a, expiresAt: b.expiresAt + 60_000 };
+      expect(await B.claim(later, b.expiresAt)).toBeUndefined();
+      expect(await B.claim(b, b.expiresAt)).toEqual(later);
+      // the CA deleted while claimed: the claim with it (the foreign key cascades)
+      await store.commit({ deleteCas: [ca.id] });
+      expect(await store.cas.findById(ca.id)).toBeUndefined();
     });
   });
 
