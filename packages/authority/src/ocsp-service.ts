@@ -607,9 +607,8 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
           })),
         );
         const mountCaIds = options?.mountCaIds;
-        const fixed =
-          (mountCaIds && resolved.find((x) => x.caId && mountCaIds.includes(x.caId))?.caId) ??
-          (options?.responderCaId || undefined);
+        const defaultCaId = options?.responderCaId || undefined;
+        let fixed = (mountCaIds && resolved.find((x) => x.caId && mountCaIds.includes(x.caId))?.caId) ?? defaultCaId;
         const single = resolved.length === 1 ? resolved[0] : undefined;
         if (!restricted && !parsed.nonce && single?.caId) {
           const stored = await respondStored(single.caId, single.r, since);
@@ -631,8 +630,14 @@ export function createOcspService(deps: OcspServiceDeps): OcspService & {
           }
         }
         if (restricted) {
-          // no issuer of the mount named and no default issuer (OpenBao: no default → unauthorized), or a CA gone
-          const own = fixed === undefined ? undefined : await store.cas.findById(fixed);
+          let own = fixed === undefined ? undefined : await store.cas.findById(fixed);
+          if (!own && fixed !== defaultCaId && defaultCaId !== undefined) {
+            // an issuer of the mount deleted by another process since this one read the mount (and its issuer
+            // index): another issuer's certificate now, as the deleting process answers it — the default's `unknown`
+            fixed = defaultCaId;
+            own = await store.cas.findById(fixed);
+          }
+          // no issuer of the mount named and no default issuer (OpenBao: no default → unauthorized), or it is gone
           if (!own?.certificatePem) {
             return { der: ocspErrorResponse('unauthorized'), statuses: [], errorStatus: 'unauthorized' };
           }
