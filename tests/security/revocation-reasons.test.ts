@@ -84,13 +84,20 @@ describe('finding 1: revocation reasons that un-revoke or are unknown are refuse
     });
   }
 
-  it('the CLI refuses --reason removeFromCRL with one error line and exit ≠ 0', async () => {
-    const leaf = await issue('cli-remove.example.test');
-    const r = runPkim(['cert', 'revoke', leaf.id, '--reason', 'removeFromCRL'], { dataDir: s.fx.dataDir });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr.trim()).toMatch(/^error: revocation\.invalid_reason: .*delta CRLs/);
-    expect((await s.authority.certificates.find(leaf.id)).status).toBe('active');
-  });
+  for (const [reason, why] of [
+    ['removeFromCRL', /delta CRLs/],
+    ['aACompromise', /attribute certificates/],
+    ['certificateHold', /holds are not supported/],
+  ] as const) {
+    it(`the CLI refuses --reason ${reason} with one error line and exit ≠ 0`, async () => {
+      const leaf = await issue(`cli-${reason.toLowerCase()}.example.test`);
+      const r = runPkim(['cert', 'revoke', leaf.id, '--reason', reason], { dataDir: s.fx.dataDir });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim()).toMatch(/^error: revocation\.invalid_reason: [^\n]*$/);
+      expect(r.stderr).toMatch(why);
+      expect((await s.authority.certificates.find(leaf.id)).status).toBe('active');
+    });
+  }
 
   it('openssl verify -crl_check refuses a certificate revoked with each accepted reason; OCSP agrees', async () => {
     const leaves: { reason: (typeof ACCEPTED_REVOCATION_REASONS)[number]; pem: string }[] = [];
