@@ -2,7 +2,9 @@
 // real PostgreSQL (tests/support/postgres.ts), the reader's variables being the data directory and libpq's PGHOST,
 // PGPORT, PGUSER: a SQLite data directory as a reader has it after a while (a root, an issuing CA, a certificate),
 // then the block: a backup, `createdb`, `pkim db copy`, `audit verify`, and a certificate issued on PostgreSQL with
-// the data directory's master key — verified by openssl and certtool up to the root the SQLite database made.
+// the data directory's master key — verified by openssl and certtool up to the root the SQLite database made. Before
+// it, "Backup and restore"'s block: a backup, a restore on a new host (with the master key) that issues, a restore
+// over data refused, then forced.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,8 +41,16 @@ describe('docs/postgresql.md walk-through', () => {
         ].join('\n'),
       );
       expect(before.code, before.out).toBe(0);
+      const md = readFileSync(join(REPO_ROOT, DOC), 'utf8');
 
-      const block = markedBashBlock(readFileSync(join(REPO_ROOT, DOC), 'utf8'), 'postgresql-move', DOC);
+      // "Backup and restore": a backup, a restore on a new host with the master key, one refused, one forced
+      const backup = await runDocScript(tmp.dir, markedBashBlock(md, 'postgresql-backup', DOC));
+      expect(backup.code, backup.out).toBe(0);
+      expect(backup.out).toMatch(/^error: store\.target_not_empty: .* already holds data/m);
+      expect(backup.out.split('\n')).toContain('refused: the database holds data');
+      expect(backup.out.match(/^audit chain: +OK: 5 events verified/gm), backup.out).toHaveLength(2);
+
+      const block = markedBashBlock(md, 'postgresql-move', DOC);
       const run = await runDocScript(tmp.dir, block, 240_000, env);
       expect(run.code, run.out).toBe(0);
       expect(existsSync(join(run.work, 'pkim-before-move.db')), run.out).toBe(true);
@@ -54,7 +64,7 @@ describe('docs/postgresql.md walk-through', () => {
       });
       expect(chain.code, chain.stderr).toBe(0);
       const [issuing, root] = chain.stdout.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)!;
-      for (const leaf of ['before.pem', 'moved.pem']) {
+      for (const leaf of ['before.pem', 'restored.pem', 'moved.pem']) {
         const leafPem = readFileSync(join(run.work, leaf), 'utf8');
         for (const v of [
           opensslVerify({ leafPem, rootPem: root!, chainPems: [issuing], purpose: 'sslserver' }),
