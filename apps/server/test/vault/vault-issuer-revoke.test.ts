@@ -1,7 +1,9 @@
 // `POST <mount>/issuer/:ref/revoke` (OpenBao's pathRevokeIssuer) over raw HTTP: the mount's CA certificate is revoked
 // without cascade — its parent's CRL (openssl, certtool, Go, fetched from a mount of the parent) and its parent's OCSP
 // answer (openssl ocsp) list it, its leaves stay good, it issues nothing more while its CRL and OCSP go on; a second
-// call answers the same entry; a root answers with OpenBao's warnings; audited in the hash-chained log.
+// call answers the same entry; a root answers with OpenBao's warnings; audited in the hash-chained log. A revoked
+// issuer's `issuer/:ref` POST without `usage` (OpenBao's default: issuing too) or with `issuing-certificates` is
+// refused with OpenBao's message, changing nothing; with its own usage, or a PATCH without one, it is written.
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { opensslCrlVerify, opensslOcspCheck, opensslOcspRequest } from '../../../../tests/support/verifiers';
@@ -141,5 +143,44 @@ describe('issuer/:ref/revoke', () => {
     ]);
     // its CRL keeps being served and does not list itself
     expect((await crlOf('lone', root.pem)).has(serialHex(root.pem))).toBe(false);
+  });
+
+  it("refuses a revoked issuer's POST without usage (OpenBao's default: issuing too) as OpenBao does", async () => {
+    const root = await createRootCa(f.authority, 'Vault Revoked Write Root');
+    await f.authority.vault.mounts.mount({ path: 'rw', ca: root.id }, ACTORS.admin);
+    // not revoked: a POST without usage is written (every usage is the entry's)
+    const live = await vaultCall(f, 'POST', 'rw/issuer/default', { leaf_not_after_behavior: 'truncate' });
+    expect(live.status, live.text).toBe(200);
+    expect((await vaultCall(f, 'POST', 'rw/issuer/default/revoke')).status).toBe(200);
+    const entry = (await vaultCall(f, 'GET', 'rw/issuer/default')).body.data;
+    expect(entry).toMatchObject({ usage: 'crl-signing,ocsp-signing,read-only', leaf_not_after_behavior: 'truncate' });
+    const events = async () => (await f.authority.audit.list({ target: root.id, limit: 100 })).length;
+    const before = await events();
+    const message =
+      'This issuer was revoked; unable to modify its usage to include certificate signing again. Reissue this ' +
+      'certificate (preferably with a new key) and modify that entry instead.';
+    for (const [method, body] of [
+      ['POST', { issuer_name: 'renamed-root' }],
+      ['POST', {}],
+      ['POST', { usage: 'read-only,issuing-certificates,crl-signing,ocsp-signing', issuer_name: 'renamed-root' }],
+      ['PATCH', { usage: 'issuing-certificates' }],
+    ] as const) {
+      const r = await vaultCall(f, method, 'rw/issuer/default', body);
+      expect(r.status, `${method} ${JSON.stringify(body)}: ${r.text}`).toBe(400);
+      expect(r.body.errors).toEqual([message]);
+    }
+    expect((await vaultCall(f, 'GET', 'rw/issuer/default')).body.data).toEqual(entry);
+    expect(await events()).toBe(before);
+    // with its own usage (any order) a POST is written — the name, and the behavior back to its default;
+    // a PATCH without usage keeps it
+    const own = await vaultCall(f, 'POST', 'rw/issuer/default', {
+      usage: 'read-only,ocsp-signing,crl-signing',
+      issuer_name: 'renamed-root',
+    });
+    expect(own.status, own.text).toBe(200);
+    expect(own.body.data).toMatchObject({ issuer_name: 'renamed-root', leaf_not_after_behavior: 'err', revoked: true });
+    const patched = await vaultCall(f, 'PATCH', 'rw/issuer/default', { leaf_not_after_behavior: 'permit' });
+    expect(patched.status, patched.text).toBe(200);
+    expect(patched.body.data).toMatchObject({ usage: 'crl-signing,ocsp-signing,read-only', revoked: true });
   });
 });

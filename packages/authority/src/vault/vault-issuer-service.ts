@@ -44,6 +44,10 @@ const POST_DEFAULTS: Record<string, unknown> = {
 const USAGE = 'crl-signing,issuing-certificates,ocsp-signing,read-only';
 /** a revoked issuer (OpenBao drops `issuing-certificates`): its CRL and OCSP answers go on, it issues nothing more */
 const REVOKED_USAGE = 'crl-signing,ocsp-signing,read-only';
+/** OpenBao's answer to a usage with `issuing-certificates` — a POST without `usage` too — on a revoked issuer */
+const REVOKED_NO_ISSUING =
+  'This issuer was revoked; unable to modify its usage to include certificate signing again. Reissue this ' +
+  'certificate (preferably with a new key) and modify that entry instead.';
 
 export interface VaultIssuerServiceDeps {
   cas: CaService;
@@ -164,7 +168,8 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
       opts: { replace?: boolean } = {},
     ): Promise<Record<string, unknown>> {
       authorize(actor, 'ca:write');
-      const params = opts.replace ? { ...POST_DEFAULTS, ...given } : given;
+      // POST: `usage` not given is OpenBao's default, every usage — issuing included (refused on a revoked issuer)
+      const params = opts.replace ? { ...POST_DEFAULTS, usage: USAGE, ...given } : given;
       const issuer = await resolve(mount, ref);
       const entry = entryOf(issuer, mount);
       const invalid = (m: string) => new PkiError('vault.invalid_parameter', m);
@@ -202,6 +207,9 @@ export function createVaultIssuerService(deps: VaultIssuerServiceDeps) {
           "CRLs and OCSP responses are signed with the CA key's algorithm",
         ],
       ];
+      // OpenBao's refusal (pathUpdateIssuer), before the usage check: a revoked issuer never issues again
+      const usage = params.usage === undefined ? [] : parseVaultList('usage', params.usage).map((x) => x.trim());
+      if (issuer.ca.status === 'revoked' && usage.includes('issuing-certificates')) throw invalid(REVOKED_NO_ISSUING);
       for (const [field, same, where] of checks) {
         if (params[field] !== undefined && !same())
           throw invalid(`${field} cannot be changed on a PKI Manager issuer (its CA): ${where}`);
