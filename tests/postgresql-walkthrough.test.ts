@@ -72,6 +72,12 @@ describe('docs/postgresql.md walk-through', () => {
         ])
           expect(v.ok, `${leaf}: ${v.output}`).toBe(true);
       }
+      // "With plain PostgreSQL tools": pg_dump and pg_restore of the moved database, then its chain verified
+      const pgTools = `set -euo pipefail\n${markedBashBlock(md, 'postgresql-pg-tools', DOC)}`;
+      const tools = await runDocScript(tmp.dir, pgTools, 240_000, { ...env, PKIM_DATABASE_URL: moved });
+      expect(tools.code, tools.out).toBe(0);
+      expect(tools.out).toMatch(/^audit chain OK: \d+ events verified/m);
+
       const certs = runPkim(['cert', 'list', '--json', '--database-url', moved], { dataDir: join(tmp.dir, 'data') });
       expect(
         certs
