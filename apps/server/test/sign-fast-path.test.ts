@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import type { Authority } from '@pkim/authority';
 import { issuedCertificateSchema, toIssuedCertificateDto } from '@pkim/contract';
-import { opensslCsr } from '../../../tests/support/openssl-tools';
+import { openssl, opensslCsr } from '../../../tests/support/openssl-tools';
 import { opensslVerify } from '../../../tests/support/verifiers';
 import { signAnswer, signAnswerJson, signWithCa } from '../src/transports/rest/rest-pki-plugin';
 import {
@@ -133,6 +133,25 @@ describe('the CSR sign route in front of the router', () => {
         },
       };
       expect(signAnswerJson(odd)).toBe(JSON.stringify(signAnswer(odd)));
+    }
+  });
+
+  it('counts the bytes of an answer UTF-8 encodes in several bytes (content-length), as the router does', async () => {
+    // a subject of characters two to four bytes long each: the answer's length in bytes ≠ its length in characters
+    const r = openssl([
+      ...['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '@key.pem'],
+      ...['-utf8', '-subj', '/CN=fast.example.com/O=Zoë Ünïcødé 😀', '-addext', 'subjectAltName=DNS:fast.example.com'],
+    ]);
+    expect(r.ok, r.output).toBe(true);
+    const utf8Csr = /-----BEGIN CERTIFICATE REQUEST-----[\s\S]+?-----END CERTIFICATE REQUEST-----\n/.exec(r.output)![0];
+    const { fast, routed } = await both(JSON.stringify({ csr: utf8Csr, profile: 'tls-server' }));
+    expect([fast.status, routed.status]).toEqual([201, 201]);
+    for (const answer of [fast, routed]) {
+      const bytes = Buffer.from(await answer.arrayBuffer());
+      expect(Number(answer.headers.get('content-length'))).toBe(bytes.length);
+      const text = bytes.toString('utf8');
+      expect(text.length).toBeLessThan(bytes.length);
+      expect((JSON.parse(text) as { subject: string }).subject).toContain('O=Zoë Ünïcødé 😀');
     }
   });
 
