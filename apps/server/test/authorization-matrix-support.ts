@@ -191,6 +191,7 @@ const TRPC: Record<string, TrpcRow> = {
   },
   'audit.list': { input: () => ({ limit: 5 }), expect: AUDITORS },
   'audit.verify': { expect: AUDITORS },
+  'audit.actors': { expect: AUDITORS },
   'user.me': { expect: EVERYONE },
   // another user's password: needs user:manage
   'user.changePassword': {

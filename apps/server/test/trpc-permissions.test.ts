@@ -63,6 +63,7 @@ const ACCESS: Record<string, RoleName[] | 'public'> = {
   'request.reject': ISSUERS,
   'audit.list': ['admin', 'auditor'],
   'audit.verify': ['admin', 'auditor'],
+  'audit.actors': ['admin', 'auditor'],
   'user.me': ALL,
   'user.changePassword': ALL,
   'user.list': ADMIN,

@@ -3,7 +3,14 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { PkiError, canonicalJson, newId, type Clock } from '@pkim/shared';
 import type { AuditEventRow, NewAuditEvent, Store } from '@pkim/store';
-import type { Actor, AuditCheckpointView, AuditEventView, AuditService, AuditVerifyResult } from './types';
+import type {
+  Actor,
+  AuditActorView,
+  AuditCheckpointView,
+  AuditEventView,
+  AuditService,
+  AuditVerifyResult,
+} from './types';
 
 export function actorId(actor: Actor | string): string {
   return typeof actor === 'string' ? actor : actor.id;
@@ -151,17 +158,30 @@ export function createAuditService(deps: AuditServiceDeps): AuditService {
     return (await store.audit.list({ afterSeq: seq - 1, limit: 1, order: 'asc' }))[0];
   }
 
+  function mayRead(reader: Actor | undefined): void {
+    if (reader?.resources?.cas) {
+      throw new PkiError(
+        'auth.forbidden',
+        'the audit log spans every CA: a principal limited to some CAs cannot read it',
+        { details: { limits: reader.resources } },
+      );
+    }
+  }
+
   return {
     async list(query, reader) {
-      if (reader?.resources?.cas) {
-        throw new PkiError(
-          'auth.forbidden',
-          'the audit log spans every CA: a principal limited to some CAs cannot read it',
-          { details: { limits: reader.resources } },
-        );
-      }
+      mayRead(reader);
       const actor = query.actor ? await actorsNamed(store, query.actor) : undefined;
       return withActorNames(store, await store.audit.list({ ...query, actor }));
+    },
+
+    async actors(reader) {
+      mayRead(reader);
+      // by name; a user before a token of the same name
+      const kind = (a: AuditActorView) => (a.kind === 'user' ? 0 : 1);
+      const order = (a: AuditActorView, b: AuditActorView) =>
+        a.name.localeCompare(b.name) || kind(a) - kind(b) || a.id.localeCompare(b.id);
+      return (await store.audit.namedActors()).sort(order);
     },
 
     async verify(): Promise<AuditVerifyResult> {

@@ -604,6 +604,13 @@ export type AuditVerifyResult =
 /** an audit event as read: with its actor's display name (a user's username, an API token's name; else null) */
 export type AuditEventView = AuditEventRow & { actorName: string | null };
 
+/** one who acted in the audit log, by name: a user (its username) or an API token (its name) — never a secret */
+export interface AuditActorView {
+  id: string;
+  kind: 'user' | 'token';
+  name: string;
+}
+
 export interface AuditService {
   /**
    * The audit log spans every CA: a principal limited to some CAs (`resources.cas`) is refused (`auth.forbidden`)
@@ -621,6 +628,12 @@ export interface AuditService {
     },
     reader?: Actor,
   ): Promise<AuditEventView[]>;
+  /**
+   * The users and API tokens that appear in the audit log as actors, by name (what the `actor` filter takes), sorted
+   * by name: readable by whoever may read the log (the console's Actor picker for an auditor, who may not list users
+   * or tokens). A principal limited to some CAs is refused as by `list`.
+   */
+  actors(reader?: Actor): Promise<AuditActorView[]>;
   /** the hash chain, then the signed checkpoints (tail truncation, rewrite before the checkpoint) */
   verify(): Promise<AuditVerifyResult>;
   /**

@@ -1,5 +1,11 @@
 import { isoTime } from './common-mappers';
-import type { AuditCheckpointDto, AuditEventDto, AuditEventRecord, AuditVerifyDto } from './audit-schemas';
+import type {
+  AuditActorDto,
+  AuditCheckpointDto,
+  AuditEventDto,
+  AuditEventRecord,
+  AuditVerifyDto,
+} from './audit-schemas';
 
 /**
  * The contract's wire mappers for audit events, checkpoints and verification results: the authority's records
@@ -30,6 +36,11 @@ export function toAuditEventDto(e: AuditEventRecord): AuditEventDto {
 export function toAuditEventPage(rows: AuditEventRecord[], limit: number) {
   const last = rows[rows.length - 1];
   return { items: rows.map(toAuditEventDto), nextCursor: rows.length >= limit && last ? String(last.seq) : null };
+}
+
+/** the audit log's actors by name → one page (never paged: a deployment's users and tokens) */
+export function toAuditActorPage(actors: readonly AuditActorDto[]) {
+  return { items: actors.map(({ id, kind, name }) => ({ id, kind, name })), nextCursor: null };
 }
 
 /** the authority's checkpoint (its time in epoch ms) → the wire (RFC 3339) */

@@ -23,6 +23,15 @@ export const auditEventSchema = z.object({
 export type AuditEventDto = z.infer<typeof auditEventSchema>;
 export const auditEventPageSchema = pageSchema(auditEventSchema);
 
+/**
+ * One who acted in the audit log, by name (`audit.actors`): a user by username, an API token by name — what the
+ * `actor` filter takes; the id is the events' `actor`. Never a secret.
+ */
+export const auditActorSchema = z.object({ id: z.string(), kind: z.enum(['user', 'token']), name: z.string() });
+export type AuditActorDto = z.infer<typeof auditActorSchema>;
+/** every actor at once (one page, `nextCursor` null: a deployment's users and tokens) */
+export const auditActorPageSchema = pageSchema(auditActorSchema);
+
 /** The store's audit event (epoch ms) — what {@link toAuditEventDto} maps from. */
 export interface AuditEventRecord extends Omit<AuditEventDto, 'time'> {
   time: number;

@@ -149,6 +149,11 @@ export const REST_TWINS = {
   'request.reject': { method: 'POST', path: '/requests/:id/reject', summary: 'Reject a request' },
   'audit.list': { method: 'GET', path: '/audit/events', summary: 'List audit events' },
   'audit.verify': { method: 'GET', path: '/audit/verify', summary: 'Verify the audit hash chain' },
+  'audit.actors': {
+    method: 'GET',
+    path: '/audit/actors',
+    summary: 'The users and API tokens that appear in the audit log, by name',
+  },
   'user.me': { method: 'GET', path: '/users/me', summary: 'The calling user or token' },
   'user.changePassword': { method: 'PUT', path: '/users/me/password', summary: 'Change a password' },
   'user.list': { method: 'GET', path: '/users', summary: 'List users' },

@@ -1150,6 +1150,17 @@ export function createRepositories(
       const [row] = await db.select({ n: max(A.seq) }).from(A);
       return Number(row?.n ?? 0);
     },
+    async namedActors() {
+      const acted = (id: Column) => sql`exists (select 1 from ${A} where ${A.actor} = ${id})`;
+      const U = t.users;
+      const T = t.apiTokens;
+      const users = await db.select({ id: U.id, name: U.username }).from(U).where(acted(U.id));
+      const tokens = await db.select({ id: T.id, name: T.name }).from(T).where(acted(T.id));
+      return [
+        ...users.map((u) => ({ ...u, kind: 'user' as const })),
+        ...tokens.map((k) => ({ ...k, kind: 'token' as const })),
+      ];
+    },
   };
 
   const users: UserRepository = {

@@ -622,6 +622,11 @@ export interface AuditRepository {
     | { ok: false; count: number; brokenAtSeq: number; brokenEventId: string; reason: string }
   >;
   count(): Promise<number>;
+  /**
+   * the users and API tokens that have acted (at least one event is theirs), by name: one probe of the actor index
+   * per user and per token (a deleted user's or token's events have no name to offer)
+   */
+  namedActors(): Promise<{ id: string; kind: 'user' | 'token'; name: string }[]>;
 }
 
 export interface UserRepository {

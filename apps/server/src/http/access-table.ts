@@ -45,6 +45,8 @@ const TRPC_ACCESS = {
   'request.certificate': 'request:read',
   'audit.list': 'audit:read',
   'audit.verify': 'audit:read',
+  // the names of who acted (users, tokens) to whoever may read the log: an auditor may not list users or tokens
+  'audit.actors': 'audit:read',
   'user.me': 'account:self',
   'user.changePassword': 'account:self',
   'user.list': 'user:manage',

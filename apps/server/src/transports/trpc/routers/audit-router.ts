@@ -1,7 +1,9 @@
 import {
+  auditActorPageSchema,
   auditEventPageSchema,
   auditListInputSchema,
   auditVerifyOutputSchema,
+  toAuditActorPage,
   toAuditEventPage,
   toAuditVerifyDto,
 } from '@pkim/contract';
@@ -17,6 +19,11 @@ export const auditRouter = router({
       const from = cursor ? Number(cursor) : afterSeq;
       return toAuditEventPage(await ctx.authority.audit.list({ ...query, afterSeq: from }, ctx.actor), query.limit);
     }),
+
+  /** the users and API tokens that appear in the log, by name (the console's Actor picker, for every reader) */
+  actors: procedure()
+    .output(auditActorPageSchema)
+    .query(async ({ ctx }) => toAuditActorPage(await ctx.authority.audit.actors(ctx.actor))),
 
   /** walks the hash chain and reports the first broken link */
   verify: procedure()
