@@ -14,7 +14,7 @@ import type { RunningServer } from '@pkim/server';
 import { createIssuingCa } from '../../../tests/support/ca-kit';
 import { opensslCrlVerify, opensslOcspUrl, opensslText } from '../../../tests/support/verifiers';
 import { openConsole, placeholderCut, SERVER_WORK, unreadable, type ConsoleSession } from './support/console-browser';
-import { createE2eHierarchy, E2E_ADMIN, issueServerCertificate } from './support/console-pki';
+import { createE2eHierarchy, E2E_ADMIN, issueServerCertificate, PASSWORD } from './support/console-pki';
 
 const POLL = { timeout: 15_000 };
 const DAY = 86_400_000;
@@ -27,6 +27,12 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
   const ids: Record<string, string> = {};
   let pems = { root: '', int: '' };
   const warning = (code: string) => page.locator(`[data-warning="${code}"]`);
+  // the audit log's Actor field's list: the options it shows, each `name (kind)`
+  const actorList = () => page.getByRole('listbox', { name: 'Actors' });
+  const offered = () =>
+    actorList()
+      .getByRole('option')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
 
   beforeAll(async () => {
     session = await openConsole({ prefix: 'pkim-e2e-revocation-walk' });
@@ -177,8 +183,21 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
   }, 120_000);
 
   it("the certificate's audit events open from its page, filtered in the address; targets link back", async () => {
-    // an API token, for the Actor field's picker (users and tokens by name)
-    await server.authority.auth.createToken({ name: 'deploy-bot', role: 'operator' }, E2E_ADMIN);
+    // an API token that issues a certificate: the Actor field's picker offers it by name (the user admin, who signed
+    // in, beside it)
+    const bot = await server.authority.auth.createToken({ name: 'deploy-bot', role: 'operator' }, E2E_ADMIN);
+    const botActor = (await server.authority.auth.authenticateToken(bot.token))!;
+    const botIssued = await server.authority.issuance.issueWithKey(
+      {
+        caId: ids.int!,
+        profile: 'tls-server',
+        subject: { commonName: 'bot.example.com' },
+        sans: { dns: ['bot.example.com'] },
+        keyType: 'ec-p256',
+      },
+      botActor,
+    );
+    ids.bot = botIssued.certificate.id;
     await page.goto(`${base}/certificates/${ids.web}`);
     await page.getByRole('heading', { name: 'web.example.com' }).waitFor(POLL);
     await page.getByRole('link', { name: 'Audit events' }).click();
@@ -208,25 +227,54 @@ describe('web console: revoking, CRL and OCSP, the audit trail and the dashboard
     expect(await page.getByLabel('Action').inputValue()).toBe('certificate.revoked');
     // by who acted, by name (audit.list takes a username or a token's name): the user admin revoked web only (bare
     // was revoked by the test's own actor)
-    const actor = page.getByLabel('Actor');
-    // the whole placeholder shows (it was cut at sm:w-64), and the field offers the users and the API tokens by name
+    const actor = page.getByRole('combobox', { name: 'Actor' });
+    // the whole placeholder shows (it was cut at sm:w-64)
     expect(await actor.getAttribute('placeholder')).toBe('actor: a username, token name or id');
     expect(await placeholderCut(actor)).toBe(0);
-    const listId = await actor.getAttribute('list');
-    expect(listId).toBeTruthy();
-    const offered = () =>
-      page
-        .locator(`datalist#${listId} option`)
-        .evaluateAll((els) => els.map((e) => `${e.getAttribute('value')} (${e.getAttribute('label')})`));
-    await expect
-      .poll(offered, POLL)
-      .toEqual(expect.arrayContaining(['admin (user admin)', 'deploy-bot (API token deploy-bot)']));
-    await actor.fill('admin');
+    // the field's list offers who acted whose name begins with what is typed; ↓ and Enter choose one
+    await actor.fill('ad');
+    await expect.poll(offered, POLL).toEqual(['admin (user)']);
+    await actor.press('ArrowDown');
+    await actor.press('Enter');
+    expect(await actor.inputValue()).toBe('admin');
+    expect(await actorList().isHidden()).toBe(true);
+    expect(new URL(page.url()).search).toBe('?action=certificate.revoked');
     await page.getByRole('button', { name: 'Filter' }).click();
     await expect.poll(() => new URL(page.url()).search, POLL).toBe('?action=certificate.revoked&actor=admin');
     await expect.poll(actions, POLL).toEqual(['certificate.revoked']);
     // each target opens what it names
     await rows.first().getByRole('link', { name: ids.web }).click();
     await page.getByRole('heading', { name: 'web.example.com' }).waitFor(POLL);
+  }, 120_000);
+
+  it("an auditor picks who acted from the Actor field's list (audit.actors: no user or token list)", async () => {
+    await server.authority.auth.createUser({ username: 'audrey', password: PASSWORD, role: 'auditor' }, E2E_ADMIN);
+    await session.signIn('audrey', PASSWORD);
+    await page.goto(`${base}/audit`);
+    await page.getByTestId('audit-chain-ok').waitFor(SERVER_WORK);
+    const actor = page.getByRole('combobox', { name: 'Actor' });
+    // every user and token that acted, by name (audrey by signing in); no user or token that did not
+    await actor.click();
+    await expect.poll(offered, POLL).toEqual(['admin (user)', 'audrey (user)', 'deploy-bot (API token)']);
+    expect(await actor.getAttribute('aria-expanded')).toBe('true');
+    await actor.pressSequentially('de');
+    await expect.poll(offered, POLL).toEqual(['deploy-bot (API token)']);
+    await actorList().getByRole('option', { name: 'deploy-bot (API token)' }).click();
+    expect(await actor.inputValue()).toBe('deploy-bot');
+    expect(await actorList().isHidden()).toBe(true);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => new URL(page.url()).search, POLL).toBe('?actor=deploy-bot');
+    const rows = page.locator('[data-testid="audit-table"] [data-action]');
+    await expect
+      .poll(() => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-action'))), POLL)
+      .toEqual(['certificate.issued']);
+    expect(await rows.first().locator('td').nth(3).textContent()).toBe('deploy-bot');
+    expect(await rows.first().locator('td').nth(4).textContent()).toBe(ids.bot);
+    // Escape closes the list, the field keeps what was typed
+    await actor.fill('a');
+    await expect.poll(offered, POLL).toEqual(['admin (user)', 'audrey (user)']);
+    await actor.press('Escape');
+    expect(await actorList().isHidden()).toBe(true);
+    expect(await actor.inputValue()).toBe('a');
   }, 120_000);
 });

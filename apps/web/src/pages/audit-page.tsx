@@ -3,9 +3,9 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { ChevronLeft, ChevronRight, Link2, ScrollText, ShieldAlert, ShieldCheck } from 'lucide-react';
 import { trpc } from '../lib/trpc';
-import { useMe } from '../lib/auth';
 import { formatDateTime, shortHex } from '../lib/utils';
 import { PageHeader } from '../components/page';
+import { ActorPicker } from '../components/actor-picker';
 import { Button } from '../components/ui/button';
 import { Card, CardContent } from '../components/ui/card';
 import { Input } from '../components/ui/input';
@@ -88,26 +88,6 @@ function AuditDetails({ details, className }: { details: Record<string, unknown>
   );
 }
 
-/**
- * The Actor filter's picker: the users by username and the API tokens by name, from the API's lists (`user.list`,
- * `token.list`: asked only by a viewer who may read them — another still types a name or an id)
- */
-function ActorOptions({ id }: { id: string }) {
-  const { can } = useMe();
-  const users = useQuery({ ...trpc.user.list.queryOptions(), enabled: can('user:manage') });
-  const tokens = useQuery({ ...trpc.token.list.queryOptions(), enabled: can('token:manage') });
-  return (
-    <datalist id={id} data-testid="audit-actor-options">
-      {(users.data?.items ?? []).map((u) => (
-        <option key={u.id} value={u.username} label={`user ${u.username}`} />
-      ))}
-      {(tokens.data?.items ?? []).map((t) => (
-        <option key={t.id} value={t.name} label={`API token ${t.name}`} />
-      ))}
-    </datalist>
-  );
-}
-
 export function AuditPage() {
   const applied = useSearch({ from: '/app/audit' });
   const navigate = useNavigate({ from: '/audit' });
@@ -159,16 +139,7 @@ export function AuditPage() {
             onChange={(e) => setAction(e.target.value)}
             className="w-full sm:w-64"
           />
-          <Input
-            aria-label="Actor"
-            placeholder="actor: a username, token name or id"
-            list="audit-actors"
-            autoComplete="off"
-            value={actor}
-            onChange={(e) => setActor(e.target.value)}
-            className="w-full sm:w-80"
-          />
-          <ActorOptions id="audit-actors" />
+          <ActorPicker value={actor} onChange={setActor} className="w-full sm:w-80" />
           <Input
             aria-label="Target"
             placeholder="target id"

@@ -1,0 +1,114 @@
+import { useId, useState } from 'react';
+import { useQuery } from '@tanstack/react-query';
+import { trpc } from '../lib/trpc';
+import { useMe } from '../lib/auth';
+import { cn } from '../lib/utils';
+import { Input } from './ui/input';
+
+/** an option's kind in words */
+const KIND = { user: 'user', token: 'API token' } as const;
+
+/**
+ * The audit log's Actor field: a text field (a username, an API token's name or any actor id, as typed) with a
+ * listbox of who acted in the log — the users and API tokens by name (`audit.actors`, readable by every viewer who
+ * may read the log: an auditor too) — those whose name begins with what is typed. A click, or ↓/↑ and Enter, puts
+ * the name in the field; Escape closes the list; Enter with no option chosen submits the form as before.
+ */
+export function ActorPicker({
+  value,
+  onChange,
+  className,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  className?: string;
+}) {
+  const { can } = useMe();
+  const actors = useQuery({ ...trpc.audit.actors.queryOptions(), enabled: can('audit:read') });
+  const [open, setOpen] = useState(false);
+  const [active, setActive] = useState(-1);
+  const listId = useId();
+  const typed = value.trim().toLowerCase();
+  const options = (actors.data?.items ?? []).filter((a) => a.name.toLowerCase().startsWith(typed));
+  const shown = open && options.length > 0;
+  const optionId = (i: number) => `${listId}-${i}`;
+  const choose = (name: string) => {
+    onChange(name);
+    setOpen(false);
+    setActive(-1);
+  };
+  return (
+    <div className={cn('relative', className)}>
+      <Input
+        role="combobox"
+        aria-label="Actor"
+        aria-autocomplete="list"
+        aria-expanded={shown}
+        aria-controls={listId}
+        aria-activedescendant={shown && active >= 0 ? optionId(active) : undefined}
+        placeholder="actor: a username, token name or id"
+        autoComplete="off"
+        value={value}
+        onChange={(e) => {
+          onChange(e.target.value);
+          setOpen(true);
+          setActive(-1);
+        }}
+        onFocus={() => setOpen(true)}
+        onBlur={() => setOpen(false)}
+        onKeyDown={(e) => {
+          if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+            e.preventDefault();
+            if (!shown) {
+              setOpen(true);
+              return;
+            }
+            const step = e.key === 'ArrowDown' ? 1 : -1;
+            setActive((i) => (i + step + options.length) % options.length);
+          } else if (e.key === 'Enter' && shown && options[active]) {
+            e.preventDefault();
+            choose(options[active].name);
+          } else if (e.key === 'Escape' && shown) {
+            e.preventDefault();
+            setOpen(false);
+          }
+        }}
+        className="w-full"
+      />
+      <ul
+        id={listId}
+        role="listbox"
+        aria-label="Actors"
+        hidden={!shown}
+        className={cn(
+          'absolute top-full left-0 z-20 mt-1 max-h-64 w-full overflow-auto',
+          'rounded-md border bg-card py-1 text-sm shadow-md',
+        )}
+      >
+        {shown
+          ? options.map((a, i) => (
+              <li
+                key={a.id}
+                id={optionId(i)}
+                role="option"
+                aria-selected={i === active}
+                aria-label={`${a.name} (${KIND[a.kind]})`}
+                data-actor-kind={a.kind}
+                // keeps the focus in the field (no blur before the click)
+                onMouseDown={(e) => e.preventDefault()}
+                onClick={() => choose(a.name)}
+                onMouseEnter={() => setActive(i)}
+                className={cn(
+                  'flex cursor-pointer items-baseline justify-between gap-2 px-3 py-1.5',
+                  i === active && 'bg-accent text-accent-foreground',
+                )}
+              >
+                <span className="truncate">{a.name}</span>
+                <span className="shrink-0 text-xs text-muted-foreground">{KIND[a.kind]}</span>
+              </li>
+            ))
+          : null}
+      </ul>
+    </div>
+  );
+}
