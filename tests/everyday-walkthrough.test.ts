@@ -23,11 +23,13 @@ const BLOCKS = [
 ];
 const PASSWORD = 'correct horse battery staple'; // pw.txt's line in the setup block
 
-/** an inventory report's CSV (no field here holds a comma, a quote or a line break) as objects by its header */
+/** an inventory report's CSV (no field here holds a line break; a quoted one may hold commas) by its header */
 function parseCsv(text: string): Record<string, string>[] {
+  const fields = (row: string) =>
+    [...row.matchAll(/(?:^|,)(?:"((?:[^"]|"")*)"|([^,]*))/g)].map((m) => m[1]?.replace(/""/g, '"') ?? m[2] ?? '');
   const [header, ...rows] = text.trim().split(/\r?\n/);
-  const keys = header!.split(',');
-  return rows.map((row) => Object.fromEntries(row.split(',').map((v, i) => [keys[i], v])));
+  const keys = fields(header!);
+  return rows.map((row) => Object.fromEntries(fields(row).map((v, i) => [keys[i], v])));
 }
 
 describe('docs/everyday.md walk-through', () => {
@@ -116,6 +118,22 @@ describe('docs/everyday.md walk-through', () => {
       const inventory = readFileSync(file('inventory.csv'), 'utf8').trim().split(/\r?\n/);
       expect(inventory[0]).toMatch(/^id,serial,subject,common_name,/);
       expect(inventory).toHaveLength(1 + 1 + 2 + 2 + 1); // header, the app, the two bulk runs' rows, the demo
+      // `--sort expiry_asc`: the soonest to end first (the default, newest issued first, put the demo first too but
+      // the app, issued before the bulk runs with a 90-day lifetime as theirs, last)
+      const byEnd = parseCsv(readFileSync(file('inventory.csv'), 'utf8'));
+      expect(byEnd[0]!.common_name).toBe('demo.example.com');
+      const ends = byEnd.map((r) => Date.parse(r.not_after!));
+      expect(ends).toEqual([...ends].sort((a, b) => a - b));
+      // the page of the next to end, soonest first, in the table (under its header's rule): the demo on top
+      const table = run.out.split('\n');
+      const header = table.findIndex((l) => /^SERIAL\s+CA\s+STATUS\s+DAYS LEFT\s+NAME\s*$/.test(l));
+      expect(header, run.out).toBeGreaterThanOrEqual(0);
+      const soonest = table.slice(header + 2, header + 5).map((l) => l.trim().split(/\s+/));
+      expect(soonest.map((cells) => cells.at(-1))[0]).toBe('demo.example.com');
+      expect(soonest.map((cells) => cells[2])).toEqual(['active', 'active', 'active']);
+      const daysLeft = soonest.map((cells) => Number(cells[3]));
+      expect(daysLeft[0]).toBe(6);
+      expect(daysLeft).toEqual([...daysLeft].sort((a, b) => a - b));
       // the expiring report lists the inventory block's one-week certificate, and only it (the others live 90 days+)
       const expiring = parseCsv(readFileSync(file('expiring.csv'), 'utf8'));
       const demo = readFileSync(file('demo.pem'), 'utf8');
