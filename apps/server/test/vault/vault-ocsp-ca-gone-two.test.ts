@@ -7,49 +7,21 @@
 // read it is given to its `vault.pki.ocsp` by the test (what its request path holds in that moment), without timing.
 // Two instances on one SQLite database and two on one PostgreSQL database, their clock standing still; over HTTP
 // too, every response read by `openssl ocsp`.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Authority } from '@pkim/authority';
 import { buildServer } from '@pkim/server';
 import { fixedClock } from '@pkim/shared';
-import { opensslOcspRequest, opensslRaw, withTempDir } from '../../../../tests/support/verifiers';
+import { opensslOcspRequest } from '../../../../tests/support/verifiers';
 import { postgresInstances } from '../../../../tests/support/postgres-instances';
 import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from '../server-test-support';
-import { vaultCall, WEB_ROLE } from './vault-test-support';
+import { goneMountWithTwoRoots, vaultCall, vaultOcspAsk as ask, vaultOcspRead as read } from './vault-test-support';
 
 interface Instance {
   url: string;
   token: string;
 }
 const pemOf = (s: string) => `${s.trim()}\n`;
-
-/** `<path>` of `instance` asked by POST: the HTTP status and the response */
-async function ask(instance: Instance, path: string, req: Uint8Array) {
-  const res = await fetch(`${instance.url}/v1/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/ocsp-request' },
-    body: Buffer.from(req),
-  });
-  return { status: res.status, der: new Uint8Array(await res.arrayBuffer()) };
-}
-
-/**
- * `openssl ocsp -respin` of a response: `unauthorized` for that responder error, else the status of the one
- * certificate after the signature was verified against `signerPem`
- */
-function read(der: Uint8Array, signerPem: string): string {
-  const out = withTempDir((dir) => {
-    writeFileSync(join(dir, 'resp.der'), der);
-    writeFileSync(join(dir, 'signer.pem'), signerPem);
-    const args = ['ocsp', '-respin', join(dir, 'resp.der'), '-resp_text', '-VAfile', join(dir, 'signer.pem')];
-    return opensslRaw(args).output;
-  });
-  if (out.includes('Responder Error: unauthorized (6)')) return 'unauthorized';
-  expect(out, out).toContain('Response verify OK');
-  return /Cert Status: (good|revoked|unknown)/.exec(out)?.[1] ?? out;
-}
 
 function goneTests(open: () => Promise<[Authority, Authority]>) {
   let a: Instance;
@@ -75,15 +47,7 @@ function goneTests(open: () => Promise<[Authority, Authority]>) {
   });
 
   it("a deleted issuer: unknown signed by the default issuer, from both instances (B's mount as before)", async () => {
-    expect((await vaultCall(a, 'POST', 'sys/mounts/gone', { type: 'pki' })).status).toBe(204);
-    const made = async (path: string, cn: string) => {
-      const r = await vaultCall(a, 'POST', `gone/${path}`, { common_name: cn, key_type: 'ec' });
-      expect(r.status, r.text).toBe(200);
-      return { id: r.body.data.issuer_id as string, pem: pemOf(r.body.data.certificate) };
-    };
-    const first = await made('root/generate/internal', 'Gone Two First');
-    const second = await made('issuers/generate/root/internal', 'Gone Two Second');
-    expect((await vaultCall(a, 'POST', 'gone/roles/web', { ...WEB_ROLE, key_type: 'ec' })).status).toBe(200);
+    const { first, second } = await goneMountWithTwoRoots(a, ['Gone Two First', 'Gone Two Second']);
     const r = await vaultCall(a, 'POST', `gone/issuer/${second.id}/issue/web`, { common_name: 'l.example.com' });
     expect(r.status, r.text).toBe(200);
     const ofSecond = opensslOcspRequest({ issuerPem: second.pem, leafPem: pemOf(r.body.data.certificate) });

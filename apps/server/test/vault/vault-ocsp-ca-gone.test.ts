@@ -4,11 +4,17 @@
 // 401 `unauthorized` (RFC 6960 §2.3), whatever the request names, also a certificate of a CA outside the mount. The
 // native `/ocsp` answers a deleted CA's certificate `unauthorized` (ocsp-ca-gone.test.ts). `unified-ocsp` is not a
 // path here, as in OpenBao (404). Over raw HTTP; every response read by `openssl ocsp`.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { opensslOcspRequest, opensslRaw, withTempDir } from '../../../../tests/support/verifiers';
-import { openVaultFixture, vaultCall, WEB_ROLE, type VaultFixture } from './vault-test-support';
+import { opensslOcspRequest } from '../../../../tests/support/verifiers';
+import {
+  goneMountWithTwoRoots,
+  openVaultFixture,
+  vaultCall,
+  vaultOcspAsk as ask,
+  vaultOcspRead as read,
+  WEB_ROLE,
+  type VaultFixture,
+} from './vault-test-support';
 
 let f: VaultFixture;
 beforeAll(async () => {
@@ -18,46 +24,9 @@ afterAll(async () => f?.close());
 
 const pemOf = (s: string) => `${s.trim()}\n`;
 
-/** POST (or GET) `<path>` with an OCSP request: the HTTP status and the response */
-async function ask(path: string, req: Uint8Array, method: 'POST' | 'GET' = 'POST') {
-  const res =
-    method === 'POST'
-      ? await fetch(`${f.url}/v1/${path}`, {
-          method,
-          headers: { 'content-type': 'application/ocsp-request' },
-          body: Buffer.from(req),
-        })
-      : await fetch(`${f.url}/v1/${path}/${encodeURIComponent(Buffer.from(req).toString('base64'))}`);
-  return { status: res.status, type: res.headers.get('content-type'), der: new Uint8Array(await res.arrayBuffer()) };
-}
-
-/**
- * `openssl ocsp -respin` of a response: `unauthorized` for that responder error, else the status of the one
- * certificate after the signature was verified against `signerPem` (-VAfile: the responder the test expects)
- */
-function read(der: Uint8Array, signerPem?: string): string {
-  const out = withTempDir((dir) => {
-    writeFileSync(join(dir, 'resp.der'), der);
-    const args = ['ocsp', '-respin', join(dir, 'resp.der'), '-resp_text'];
-    if (signerPem) writeFileSync(join(dir, 'signer.pem'), signerPem);
-    return opensslRaw([...args, ...(signerPem ? ['-VAfile', join(dir, 'signer.pem')] : ['-noverify'])]).output;
-  });
-  if (out.includes('Responder Error: unauthorized (6)')) return 'unauthorized';
-  expect(out, out).toContain('Response verify OK');
-  return /Cert Status: (good|revoked|unknown)/.exec(out)?.[1] ?? out;
-}
-
 describe("a Vault mount's ocsp for the certificates of a deleted issuer", () => {
   it('a deleted issuer: unknown signed by the default issuer; no default left: 401 unauthorized', async () => {
-    expect((await vaultCall(f, 'POST', 'sys/mounts/gone', { type: 'pki' })).status).toBe(204);
-    const made = async (path: string, cn: string) => {
-      const r = await vaultCall(f, 'POST', `gone/${path}`, { common_name: cn, key_type: 'ec' });
-      expect(r.status, r.text).toBe(200);
-      return { id: r.body.data.issuer_id as string, pem: pemOf(r.body.data.certificate) };
-    };
-    const first = await made('root/generate/internal', 'Gone First');
-    const second = await made('issuers/generate/root/internal', 'Gone Second');
-    expect((await vaultCall(f, 'POST', 'gone/roles/web', { ...WEB_ROLE, key_type: 'ec' })).status).toBe(200);
+    const { first, second } = await goneMountWithTwoRoots(f, ['Gone First', 'Gone Second']);
     const leaf = async (path: string, issuerPem: string) => {
       const r = await vaultCall(f, 'POST', `gone/${path}`, { common_name: 'l.example.com', ttl: '1h' });
       expect(r.status, r.text).toBe(200);
@@ -69,19 +38,19 @@ describe("a Vault mount's ocsp for the certificates of a deleted issuer", () => 
     const pkiLeaf = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'p.example.com', ttl: '1h' });
     const outside = opensslOcspRequest({ issuerPem: f.intermediatePem, leafPem: pemOf(pkiLeaf.body.data.certificate) });
 
-    expect(read((await ask('gone/ocsp', ofSecond)).der, second.pem)).toBe('good');
-    expect(read((await ask('gone/ocsp', outside)).der, first.pem)).toBe('unknown');
+    expect(read((await ask(f, 'gone/ocsp', ofSecond)).der, second.pem)).toBe('good');
+    expect(read((await ask(f, 'gone/ocsp', outside)).der, first.pem)).toBe('unknown');
 
     // the second issuer revoked (its leaves stay good), then deleted with its certificates
     expect((await vaultCall(f, 'POST', `gone/issuer/${second.id}/revoke`)).status).toBe(200);
-    expect(read((await ask('gone/ocsp', ofSecond)).der, second.pem)).toBe('good');
+    expect(read((await ask(f, 'gone/ocsp', ofSecond)).der, second.pem)).toBe('good');
     expect((await vaultCall(f, 'DELETE', `gone/issuer/${second.id}`)).status).toBe(200);
     for (const method of ['POST', 'GET'] as const) {
-      const r = await ask('gone/ocsp', ofSecond, method);
+      const r = await ask(f, 'gone/ocsp', ofSecond, method);
       expect([r.status, r.type]).toEqual([200, 'application/ocsp-response']);
       expect(read(r.der, first.pem), method).toBe('unknown');
     }
-    expect(read((await ask('gone/ocsp', ofFirst)).der, first.pem)).toBe('good');
+    expect(read((await ask(f, 'gone/ocsp', ofFirst)).der, first.pem)).toBe('good');
     const native = await fetch(`${f.url}/ocsp`, {
       method: 'POST',
       headers: { 'content-type': 'application/ocsp-request' },
@@ -94,13 +63,13 @@ describe("a Vault mount's ocsp for the certificates of a deleted issuer", () => 
     expect((await vaultCall(f, 'DELETE', 'gone/issuer/default')).status).toBe(200);
     for (const req of [ofFirst, ofSecond, outside]) {
       for (const method of ['POST', 'GET'] as const) {
-        const r = await ask('gone/ocsp', req, method);
+        const r = await ask(f, 'gone/ocsp', req, method);
         expect([r.status, r.type]).toEqual([401, 'application/ocsp-response']);
         expect(read(r.der), method).toBe('unauthorized');
       }
     }
     // the fixture's mount still answers its own leaf
-    expect(read((await ask('pki/ocsp', outside)).der, f.intermediatePem)).toBe('good');
+    expect(read((await ask(f, 'pki/ocsp', outside)).der, f.intermediatePem)).toBe('good');
   });
 
   it('a mount that never had an issuer: 401 unauthorized, also for a certificate of a CA outside it', async () => {
@@ -108,7 +77,7 @@ describe("a Vault mount's ocsp for the certificates of a deleted issuer", () => 
     const pkiLeaf = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'e.example.com', ttl: '1h' });
     const outside = opensslOcspRequest({ issuerPem: f.intermediatePem, leafPem: pemOf(pkiLeaf.body.data.certificate) });
     for (const method of ['POST', 'GET'] as const) {
-      const r = await ask('empty/ocsp', outside, method);
+      const r = await ask(f, 'empty/ocsp', outside, method);
       expect([r.status, r.type]).toEqual([401, 'application/ocsp-response']);
       expect(read(r.der), method).toBe('unauthorized');
     }
@@ -116,7 +85,7 @@ describe("a Vault mount's ocsp for the certificates of a deleted issuer", () => 
 
   it('unified-ocsp is not a path (OpenBao has none): 404', async () => {
     const req = opensslOcspRequest({ issuerPem: f.rootPem, leafPem: f.intermediatePem });
-    expect((await ask('pki/unified-ocsp', req)).status).toBe(404);
-    expect((await ask('pki/unified-ocsp', req, 'GET')).status).toBe(404);
+    expect((await ask(f, 'pki/unified-ocsp', req)).status).toBe(404);
+    expect((await ask(f, 'pki/unified-ocsp', req, 'GET')).status).toBe(404);
   });
 });

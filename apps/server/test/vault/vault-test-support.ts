@@ -265,3 +265,54 @@ export async function issueRestLeaf(
   expect(r.statusCode, r.body).toBe(201);
   return r.json().certificatePem as string;
 }
+
+/** POST (or GET) `/v1/<path>` of `instance` with an OCSP request: the HTTP status, its content type and the response */
+export async function vaultOcspAsk(
+  instance: Pick<VaultFixture, 'url'>,
+  path: string,
+  req: Uint8Array,
+  method: 'POST' | 'GET' = 'POST',
+) {
+  const res =
+    method === 'POST'
+      ? await fetch(`${instance.url}/v1/${path}`, {
+          method,
+          headers: { 'content-type': 'application/ocsp-request' },
+          body: Buffer.from(req),
+        })
+      : await fetch(`${instance.url}/v1/${path}/${encodeURIComponent(Buffer.from(req).toString('base64'))}`);
+  return { status: res.status, type: res.headers.get('content-type'), der: new Uint8Array(await res.arrayBuffer()) };
+}
+
+/**
+ * `openssl ocsp -respin` of a response: `unauthorized` for that responder error, else the status of the one
+ * certificate after the signature was verified against `signerPem` (-VAfile: the responder the test expects)
+ */
+export function vaultOcspRead(der: Uint8Array, signerPem?: string): string {
+  const out = withTempDir((dir) => {
+    writeFileSync(join(dir, 'resp.der'), der);
+    const args = ['ocsp', '-respin', join(dir, 'resp.der'), '-resp_text'];
+    if (signerPem) writeFileSync(join(dir, 'signer.pem'), signerPem);
+    return opensslRaw([...args, ...(signerPem ? ['-VAfile', join(dir, 'signer.pem')] : ['-noverify'])]).output;
+  });
+  if (out.includes('Responder Error: unauthorized (6)')) return 'unauthorized';
+  expect(out, out).toContain('Response verify OK');
+  return /Cert Status: (good|revoked|unknown)/.exec(out)?.[1] ?? out;
+}
+
+/**
+ * The mount `gone` with two EC roots — the first made by root/generate (the mount's default), the second by
+ * issuers/generate/root — and the role `web`: each root's issuer id and PEM
+ */
+export async function goneMountWithTwoRoots(instance: Pick<VaultFixture, 'url' | 'token'>, names: [string, string]) {
+  expect((await vaultCall(instance, 'POST', 'sys/mounts/gone', { type: 'pki' })).status).toBe(204);
+  const made = async (path: string, cn: string) => {
+    const r = await vaultCall(instance, 'POST', `gone/${path}`, { common_name: cn, key_type: 'ec' });
+    expect(r.status, r.text).toBe(200);
+    return { id: r.body.data.issuer_id as string, pem: `${(r.body.data.certificate as string).trim()}\n` };
+  };
+  const first = await made('root/generate/internal', names[0]);
+  const second = await made('issuers/generate/root/internal', names[1]);
+  expect((await vaultCall(instance, 'POST', 'gone/roles/web', { ...WEB_ROLE, key_type: 'ec' })).status).toBe(200);
+  return { first, second };
+}
