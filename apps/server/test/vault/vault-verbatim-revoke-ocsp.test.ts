@@ -164,6 +164,26 @@ describe('revoke-with-key', () => {
   });
 });
 
+describe('revoke-with-key, the order of its checks (OpenBao path_revoke.go)', () => {
+  it('a too-short key: refused before the lookup; an issuer with a wrong key: the mismatch', async () => {
+    const short = await vaultCall(f, 'POST', 'pki/revoke-with-key', { serial_number: '01:02:03', private_key: 'k' });
+    expect(short.status).toBe(400);
+    expect(short.body.errors[0]).toMatch(/^Provided data for private_key was too short/);
+    const issuerSerial = new X509Certificate(f.intermediatePem).serialNumber.toLowerCase().match(/../g)!.join(':');
+    const leaf = await vaultCall(f, 'POST', 'pki/issue/web', { common_name: 'order.example.com' });
+    const wrong = await vaultCall(f, 'POST', 'pki/revoke-with-key', {
+      serial_number: issuerSerial,
+      private_key: leaf.body.data.private_key,
+    });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.errors[0]).toBe("provided private key does not match certificate's public key");
+    // without a key (revoke): the issuer's own refusal, as before
+    const plain = await vaultCall(f, 'POST', 'pki/revoke', { serial_number: issuerSerial });
+    expect(plain.status).toBe(400);
+    expect(plain.body.errors[0]).toMatch(/to its own CRL is not allowed/);
+  });
+});
+
 describe('OCSP under the mount', () => {
   const post = async (der: Uint8Array) => {
     const res = await fetch(`${f.url}/v1/pki/ocsp`, {

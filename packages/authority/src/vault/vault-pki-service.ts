@@ -70,11 +70,8 @@ export interface VaultPkiServiceDeps {
   ocsp: OcspService;
 }
 
-/**
- * revoke-with-key's proof of possession: the private key (PEM: PKCS#1, SEC1 or PKCS#8) must belong to the certificate.
- * OpenBao's messages; the key is only parsed to derive its public key, never kept or logged.
- */
-export function checkKeyMatchesCertificate(privateKeyPem: string, certificatePem: string): void {
+/** revoke-with-key's first check, as OpenBao's (before the certificate is looked up): a key shorter than any PEM */
+function checkKeyPemLength(privateKeyPem: string): void {
   if (privateKeyPem.length < 64) {
     throw new PkiError(
       'vault.invalid_parameter',
@@ -82,6 +79,14 @@ export function checkKeyMatchesCertificate(privateKeyPem: string, certificatePem
         'of a PEM file?',
     );
   }
+}
+
+/**
+ * revoke-with-key's proof of possession: the private key (PEM: PKCS#1, SEC1 or PKCS#8) must belong to the certificate.
+ * OpenBao's messages; the key is only parsed to derive its public key, never kept or logged.
+ */
+export function checkKeyMatchesCertificate(privateKeyPem: string, certificatePem: string): void {
+  checkKeyPemLength(privateKeyPem);
   let key: KeyObject;
   try {
     key = createPrivateKey(privateKeyPem);
@@ -425,6 +430,7 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       if (options.withKey && !keyPem) {
         throw new PkiError('vault.invalid_parameter', 'Must have private key to revoke via the /revoke-with-key path.');
       }
+      if (options.withKey) checkKeyPemLength(keyPem);
       let serial = serialIn;
       if (pemIn) {
         // OpenBao's checks and messages (pathRevokeWriteHandleCertificate)
@@ -448,6 +454,8 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       for (const caId of hex ? issuersOfMount(mount) : []) {
         const ca = await store.cas.findById(caId);
         if (ca && ca.serialHex === hex) {
+          // as OpenBao: revoke-with-key proves the key first (an issuer's certificate with a wrong key: the mismatch)
+          if (options.withKey && ca.certificatePem) checkKeyMatchesCertificate(keyPem, ca.certificatePem);
           throw new PkiError('vault.revoke_issuer', `adding issuer (id: ${ca.id}) to its own CRL is not allowed`);
         }
       }
