@@ -1,6 +1,6 @@
 // Row builders for the store tests (not a test file itself).
 import { randomBytes } from 'node:crypto';
-import type { CaRow, CertificateRequestRow, CertificateRow, NewAuditEvent, UserRow } from '../src/types';
+import type { ApiTokenRow, CaRow, CertificateRequestRow, CertificateRow, NewAuditEvent, UserRow } from '../src/types';
 import { pemFingerprintSha256 } from '../src/copy-store';
 import { activeRootCaRow, randomCertificatePem } from '../src/example-rows';
 
@@ -82,6 +82,24 @@ export function makeUser(patch: Partial<UserRow> = {}): UserRow {
     resources: null,
     createdAt: T0,
     updatedAt: T0,
+    ...patch,
+  };
+}
+
+export function makeToken(patch: Partial<ApiTokenRow> = {}): ApiTokenRow {
+  const id = patch.id ?? `tok_${uniq()}`;
+  return {
+    id,
+    name: `token-${id}`,
+    tokenHash: randomBytes(32).toString('hex'),
+    userId: null,
+    role: 'auditor',
+    scopes: [],
+    resources: null,
+    expiresAt: null,
+    lastUsedAt: null,
+    revokedAt: null,
+    createdAt: T0,
     ...patch,
   };
 }

@@ -24,7 +24,7 @@ import type {
   StoreLogger,
   UnitOfWork,
 } from '../src/types';
-import { DAY, T0, makeCa, makeCert, makeEvent, makeRequest, makeUser } from './store-fixtures';
+import { DAY, T0, makeCa, makeCert, makeEvent, makeRequest, makeToken, makeUser } from './store-fixtures';
 
 /**
  * The dense walk of the suite's dense-search stores (OpenStoreOptions.denseWalk): the pages are the same for any
@@ -2563,6 +2563,33 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
         brokenEventId: victim!.id,
         reason: expect.stringMatching(/modified/),
       });
+    });
+
+    it('namedActors: the users and API tokens that acted, not those that did not or were deleted since', async () => {
+      const store = await newStore();
+      const ada = makeUser({ username: 'ada' });
+      const quiet = makeUser({ username: 'quiet' });
+      const gone = makeUser({ username: 'gone' });
+      const bot = makeToken({ name: 'deploy-bot' });
+      const idle = makeToken({ name: 'idle' });
+      const namesake = makeToken({ name: 'ada' });
+      await store.commit({
+        insertUsers: [ada, quiet, gone],
+        insertTokens: [bot, idle, namesake],
+        audit: [ada, gone, bot, namesake].map((a) => makeEvent({ actor: a.id })).concat(makeEvent({ actor: 'system' })),
+      });
+      // a user deleted since (the product disables users; a restore or an operator's SQL may remove one): its events
+      // stay in the log, with no name to offer
+      await getEngine().rawSql(url, `delete from users where id = '${gone.id}'`);
+      const byName = (a: { name: string; id: string }, b: { name: string; id: string }) =>
+        a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+      expect((await store.audit.namedActors()).sort(byName)).toEqual(
+        [
+          { id: ada.id, kind: 'user', name: 'ada' },
+          { id: namesake.id, kind: 'token', name: 'ada' },
+          { id: bot.id, kind: 'token', name: 'deploy-bot' },
+        ].sort(byName),
+      );
     });
 
     it('detects a deleted event as a gap in the sequence', async () => {
