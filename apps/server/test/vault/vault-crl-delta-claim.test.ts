@@ -4,21 +4,15 @@
 // whose process died is taken over once it expired. Deterministic: the first instance's signature is held by the test
 // (holdNextSignature) until the second has found the claim taken; the clock (both instances') is moved by the test.
 // SQLite and PostgreSQL; every CRL read by openssl, certtool and Go, and `openssl verify -crl_check -use_deltas`.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '@pkim/shared';
 import type { Authority } from '@pkim/authority';
 import { internalsOf } from '@pkim/authority/internals';
 import { opensslCrlVerify } from '../../../../tests/support/verifiers';
 import { postgresInstances } from '../../../../tests/support/postgres-instances';
-import {
-  ACTORS,
-  createIssuingCa,
-  createRootCa,
-  openAuthorityFixture,
-  type AuthorityFixture,
-} from '../server-test-support';
+import { ACTORS, createIssuingCa, createRootCa } from '../server-test-support';
 import { holdNextSignature, ocspLeaf } from '../ocsp-test-support';
-import { crlNumberOf, verifyLeafWithCrls } from './vault-test-support';
+import { crlNumberOf, twoInstances, verifyLeafWithCrls } from './vault-test-support';
 
 const HOUR = 3_600_000;
 interface Crl {
@@ -161,14 +155,7 @@ const start = () => Date.now() - 3 * HOUR;
 
 describe('one delta CRL base when two instances reach its grace period together (one SQLite database)', () => {
   const clock = fixedClock(start());
-  let fx: AuthorityFixture | undefined;
-  afterAll(async () => {
-    await fx?.close();
-  });
-  claimTests(async () => {
-    fx = await openAuthorityFixture({ clock });
-    return [fx.authority, await fx.openSecond({ clock })];
-  }, clock);
+  claimTests(twoInstances(clock), clock);
 });
 
 describe('one delta CRL base when two instances reach its grace period together (one PostgreSQL database)', () => {

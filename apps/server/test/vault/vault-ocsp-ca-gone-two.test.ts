@@ -14,8 +14,14 @@ import { buildServer } from '@pkim/server';
 import { fixedClock } from '@pkim/shared';
 import { opensslOcspRequest } from '../../../../tests/support/verifiers';
 import { postgresInstances } from '../../../../tests/support/postgres-instances';
-import { ACTORS, listen, openAuthorityFixture, type AuthorityFixture } from '../server-test-support';
-import { goneMountWithTwoRoots, vaultCall, vaultOcspAsk as ask, vaultOcspRead as read } from './vault-test-support';
+import { ACTORS, listen } from '../server-test-support';
+import {
+  goneMountWithTwoRoots,
+  twoInstances,
+  vaultCall,
+  vaultOcspAsk as ask,
+  vaultOcspRead as read,
+} from './vault-test-support';
 
 interface Instance {
   url: string;
@@ -78,14 +84,7 @@ function goneTests(open: () => Promise<[Authority, Authority]>) {
 
 describe("a Vault mount's ocsp for a just-deleted issuer, two instances (one SQLite database)", () => {
   const clock = fixedClock(Date.now()); // both instances'; it stands still: no recheck window passes
-  let fx: AuthorityFixture | undefined;
-  afterAll(async () => {
-    await fx?.close();
-  });
-  goneTests(async () => {
-    fx = await openAuthorityFixture({ clock });
-    return [fx.authority, await fx.openSecond({ clock })];
-  });
+  goneTests(twoInstances(clock));
 });
 
 describe("a Vault mount's ocsp for a just-deleted issuer, two instances (one PostgreSQL database)", () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Authority, AuthorityConfig } from '@pkim/authority';
 import { buildServer } from '@pkim/server';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { opensslRaw, opensslText, opensslVerify, withTempDir } from '../../../../tests/support/verifiers';
 import {
   ACTORS,
@@ -30,6 +30,22 @@ export interface VaultFixture {
   caId: string;
   rootCaId: string;
   close(): Promise<void>;
+}
+
+/**
+ * Two instances (authorities) on one SQLite database, their clock `clock` (AuthorityConfig's): the opener a describe
+ * block's tests call (as postgresInstances().two({ clock }) on PostgreSQL); the block's afterAll, registered here,
+ * closes both.
+ */
+export function twoInstances(clock: AuthorityConfig['clock']): () => Promise<[Authority, Authority]> {
+  let fx: AuthorityFixture | undefined;
+  afterAll(async () => {
+    await fx?.close();
+  });
+  return async () => {
+    fx = await openAuthorityFixture({ clock });
+    return [fx.authority, await fx.openSecond({ clock })];
+  };
 }
 
 /** The role most tests issue under: names below example.com, max_ttl 72h (Vault's default key type rsa). */
