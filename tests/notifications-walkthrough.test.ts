@@ -111,4 +111,65 @@ describe('docs/notifications.md walk-through', () => {
       tmp.cleanup();
     }
   }, 300_000);
+
+  it('its rules block runs as written: three rules, a rotation, the log, a removal; e-mail needs SMTP', async () => {
+    const doc = readFileSync(join(REPO_ROOT, DOC), 'utf8');
+    const tmp = tempDir('pkim-notify-rules-walk-');
+    try {
+      // the reader's data directory: the walk below's first lines (a root and the CA named issuing)
+      const before = await runDocScript(
+        tmp.dir,
+        [
+          'set -euo pipefail',
+          'pkim init',
+          'pkim ca create --name root --subject "CN=Example Root CA" > /dev/null',
+          'pkim ca create --name issuing --parent root --subject "CN=Example Issuing CA" > /dev/null',
+        ].join('\n'),
+      );
+      expect(before.code, before.out).toBe(0);
+      const dataDir = join(tmp.dir, 'data');
+      // without an SMTP server the e-mail rule is refused (exit as docs/errors.md says), nothing added
+      const refused = await runPkimAsync(
+        ['notify', 'rule', 'add', 'ops-mail', '--email', 'pki-team@example.com', '--ca', 'issuing'],
+        { dataDir },
+      );
+      expect(refused.stderr.trim()).toBe(
+        'error: notification.smtp_not_configured: e-mail rules need an SMTP server: set PKIM_SMTP_HOST ' +
+          '(docs/notifications.md)',
+      );
+      const errorsRow = readFileSync(join(REPO_ROOT, 'docs/errors.md'), 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('| `notification.smtp_not_configured` |'))!;
+      expect(refused.code).toBe(Number(errorsRow.split('|')[4]!.trim()));
+      expect(doc).toContain(`(\`notification.smtp_not_configured\`, exit ${refused.code})`);
+
+      const run = await runDocScript(tmp.dir, markedBashBlock(doc, 'notifications-rules', DOC));
+      expect(run.code, run.out).toBe(0);
+      const lines = run.out.split('\n');
+      expect(run.out).toMatch(
+        /^rule tls-expiry \(ntr_\w+\) added: expiry 30\/7\/1 days → webhook https:\/\/hooks\.example\.com\/pki$/m,
+      );
+      expect(run.out).toMatch(
+        /^rule ops-mail \(ntr_\w+\) added: expiry 7\/1 days → email pki-team@example\.com,oncall@example\.com$/m,
+      );
+      // a secret for each webhook rule and the rotation's, each printed once
+      const secrets = run.out.match(/secret \(HMAC-SHA256 key\):\n([A-Za-z0-9_-]{43})\n/g);
+      expect(secrets, run.out).toHaveLength(3);
+      expect(new Set(secrets).size).toBe(3);
+      expect(run.out).toMatch(
+        /^ops-mail +expiry 7\/1d +email +pki-team@example\.com,oncall@example\.com +ca=issuing +yes$/m,
+      );
+      expect(run.out).toMatch(
+        /^rule tls-expiry: webhook secret rotated; deliveries are signed under the old secret too until \S+Z$/m,
+      );
+      expect(lines).toContain('(none)');
+      expect(lines).toContain('rule ops-mail removed');
+      const rules = (await runPkimAsync(['notify', 'rule', 'list', '--json'], { dataDir })).json<{
+        items: { name: string }[];
+      }>();
+      expect(rules.items.map((r) => r.name).sort()).toEqual(['revocations', 'tls-expiry']);
+    } finally {
+      tmp.cleanup();
+    }
+  }, 300_000);
 });
