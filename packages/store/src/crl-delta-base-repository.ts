@@ -3,13 +3,33 @@
  * audit: the complete CRL's signature is audited by the CRL service (`crl.generated`); these rows only let the other
  * processes serve it and sign its deltas, and one process sign it.
  */
-import { and, eq, lt } from 'drizzle-orm';
-import type { CrlDeltaBaseRepository } from './crl-delta-base-types';
-import { affectedRows, type QueryDb, type Tables } from './query-db';
+import { and, eq, lt, sql } from 'drizzle-orm';
+import type { NodePgDatabase } from 'drizzle-orm/node-postgres';
+import type { CrlDeltaBaseRepository, CrlDeltaBaseRow } from './crl-delta-base-types';
+import { affectedRows, asQueryDb, type QueryDb, type Tables } from './query-db';
+import type { StoreDialect } from './types';
 
-export function createCrlDeltaBaseRepository(db: QueryDb, t: Tables): CrlDeltaBaseRepository {
+export function createCrlDeltaBaseRepository(db: QueryDb, t: Tables, dialect: StoreDialect): CrlDeltaBaseRepository {
   const B = t.crlDeltaBases;
   const C = t.crlDeltaBaseClaims;
+  const columns = (row: CrlDeltaBaseRow) => ({
+    caId: row.caId,
+    crlNumber: row.crlNumber,
+    thisUpdate: row.thisUpdate,
+    nextUpdate: row.nextUpdate,
+    der: Buffer.from(row.der).toString('base64'),
+    serials: row.serials.join('\n'),
+  });
+  /** the upsert of `put`, on `q` (the database or a transaction) */
+  const upsert = (q: Pick<QueryDb, 'insert'>, row: CrlDeltaBaseRow) => {
+    const values = columns(row);
+    const { caId: _key, ...rest } = values;
+    return q
+      .insert(B)
+      .values(values)
+      .onConflictDoUpdate({ target: B.caId, set: rest, setWhere: lt(B.crlNumber, row.crlNumber) });
+  };
+  const holds = (caId: string, owner: string) => and(eq(C.caId, caId), eq(C.owner, owner));
   return {
     async find(caId) {
       const [row] = await db.select().from(B).where(eq(B.caId, caId));
@@ -28,20 +48,32 @@ export function createCrlDeltaBaseRepository(db: QueryDb, t: Tables): CrlDeltaBa
       return row ? Number(row.crlNumber) : undefined;
     },
     async put(row) {
-      const values = {
-        caId: row.caId,
-        crlNumber: row.crlNumber,
-        thisUpdate: row.thisUpdate,
-        nextUpdate: row.nextUpdate,
-        der: Buffer.from(row.der).toString('base64'),
-        serials: row.serials.join('\n'),
-      };
-      const { caId: _key, ...rest } = values;
-      const result = await db
-        .insert(B)
-        .values(values)
-        .onConflictDoUpdate({ target: B.caId, set: rest, setWhere: lt(B.crlNumber, row.crlNumber) });
-      return affectedRows(result) > 0;
+      return affectedRows(await upsert(db, row)) > 0;
+    },
+    async putClaimed(row, owner) {
+      if (dialect === 'sqlite') {
+        // one synchronous transaction holding the write lock from its start: no takeover between check and write
+        return db.transaction(
+          (tx) => {
+            const [claim] = tx.select({ owner: C.owner }).from(C).where(eq(C.caId, row.caId)).all();
+            if (claim?.owner !== owner) return 'unclaimed' as const;
+            return upsert(tx, row).run().changes > 0 ? ('stored' as const) : ('older' as const);
+          },
+          { behavior: 'immediate' },
+        );
+      }
+      // PostgreSQL: the claim row locked (FOR UPDATE) until the base is written; a takeover's delete waits for it
+      return (db as unknown as NodePgDatabase).transaction(async (tx) => {
+        const locked = await tx.execute<{ owner: string }>(
+          sql`select owner from crl_delta_base_claims where ca_id = ${row.caId} for update`,
+        );
+        if (locked.rows[0]?.owner !== owner) return 'unclaimed' as const;
+        const result = await upsert(asQueryDb(tx, t).db, row);
+        return affectedRows(result) > 0 ? ('stored' as const) : ('older' as const);
+      });
+    },
+    async renew(caId, owner, expiresAt) {
+      return affectedRows(await db.update(C).set({ expiresAt }).where(holds(caId, owner))) > 0;
     },
     async claim(claim, now) {
       // as the idempotency keys' claim: insert if absent; an expired claim is removed (only that one: two processes
@@ -64,7 +96,7 @@ export function createCrlDeltaBaseRepository(db: QueryDb, t: Tables): CrlDeltaBa
         : { ...claim, owner: '' };
     },
     async release(caId, owner) {
-      await db.delete(C).where(and(eq(C.caId, caId), eq(C.owner, owner)));
+      await db.delete(C).where(holds(caId, owner));
     },
   };
 }

@@ -35,10 +35,21 @@ export interface CrlDeltaBaseRepository {
   /** stores `row` as the CA's base unless one with the same or a greater CRL number is stored; true when stored */
   put(row: CrlDeltaBaseRow): Promise<boolean>;
   /**
+   * `put` by the holder of the CA's claim only, atomically with the check (the claim row locked meanwhile): 'stored',
+   * 'older' (a base with the same or a greater CRL number is stored) or 'unclaimed' (`owner` does not hold the claim:
+   * it expired and another process took it over — nothing stored)
+   */
+  putClaimed(row: CrlDeltaBaseRow, owner: string): Promise<'stored' | 'older' | 'unclaimed'>;
+  /**
    * takes the claim to sign the CA's next base unless another owner holds one not expired at `now` (an expired one is
    * taken over); undefined when `claim.owner` holds it now, else the other owner's claim
    */
   claim(claim: CrlDeltaBaseClaim, now: number): Promise<CrlDeltaBaseClaim | undefined>;
+  /**
+   * moves the expiry of `owner`'s claim to `expiresAt` (its holder is alive and still signing); false when `owner`
+   * does not hold the CA's claim any more (it was taken over, or released)
+   */
+  renew(caId: string, owner: string, expiresAt: number): Promise<boolean>;
   /** removes the CA's claim if `owner` holds it (its base stored, or its signing failed) */
   release(caId: string, owner: string): Promise<void>;
 }

@@ -1406,7 +1406,7 @@ export function createRepositories(
     settings,
     keyBlobs,
     ocspResponses: createOcspResponseRepository(db, t, ocspRead),
-    crlDeltaBases: createCrlDeltaBaseRepository(db, t),
+    crlDeltaBases: createCrlDeltaBaseRepository(db, t, dialect),
     spiffe,
     ssh,
     acme,

@@ -2979,6 +2979,43 @@ export function defineStoreSuite(getEngine: () => StoreEngine): void {
       await store.commit({ deleteCas: [ca.id] });
       expect(await store.cas.findById(ca.id)).toBeUndefined();
     });
+
+    it('the holder renews its claim; a base is stored by the holder only (renew and putClaimed)', async () => {
+      const store = await newStore();
+      const ca = makeCa();
+      await store.commit({ insertCa: [ca] });
+      const B = store.crlDeltaBases;
+      const base = {
+        caId: ca.id,
+        crlNumber: 4,
+        thisUpdate: T0,
+        nextUpdate: T0 + DAY,
+        der: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x04]),
+        serials: ['0a'],
+      };
+      // no claim: nothing renewed, nothing stored
+      expect(await B.renew(ca.id, 'process-a', T0 + 15_000)).toBe(false);
+      expect(await B.putClaimed(base, 'process-a')).toBe('unclaimed');
+      expect(await B.find(ca.id)).toBeUndefined();
+      const a = { caId: ca.id, owner: 'process-a', expiresAt: T0 + 15_000 };
+      expect(await B.claim(a, T0)).toBeUndefined();
+      // renewed by its holder: not taken over at its first expiry; another owner renews nothing
+      expect(await B.renew(ca.id, 'process-a', T0 + 30_000)).toBe(true);
+      expect(await B.renew(ca.id, 'process-b', T0 + 60_000)).toBe(false);
+      const b = { caId: ca.id, owner: 'process-b', expiresAt: T0 + 45_000 };
+      expect(await B.claim(b, T0 + 20_000)).toEqual({ ...a, expiresAt: T0 + 30_000 });
+      // the holder stores; another owner does not
+      expect(await B.putClaimed({ ...base, crlNumber: 5 }, 'process-b')).toBe('unclaimed');
+      expect(await B.putClaimed(base, 'process-a')).toBe('stored');
+      expect(await B.putClaimed({ ...base, serials: [] }, 'process-a')).toBe('older');
+      expect(await B.find(ca.id)).toEqual(base);
+      // a not renewed past its expiry: b takes it over; a renews nothing and stores nothing any more
+      expect(await B.claim(b, T0 + 30_000)).toBeUndefined();
+      expect(await B.renew(ca.id, 'process-a', T0 + 60_000)).toBe(false);
+      expect(await B.putClaimed({ ...base, crlNumber: 6 }, 'process-a')).toBe('unclaimed');
+      expect(await B.putClaimed({ ...base, crlNumber: 7 }, 'process-b')).toBe('stored');
+      expect(await B.crlNumber(ca.id)).toBe(7);
+    });
   });
 
   describe('idempotency keys', () => {
