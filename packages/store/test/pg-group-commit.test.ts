@@ -572,8 +572,8 @@ describe('PostgreSQL group commit', () => {
   }, 60_000);
 
   /** an SVID as the SVID route commits it: certificate, SVID row superseding the ID's current one, its event */
-  const svidUnit = (caId: string, spiffeId: string, at: number) => {
-    const cert = makeCert(caId, { createdAt: at });
+  const svidUnit = (caId: string, spiffeId: string, at: number, notAfter?: number) => {
+    const cert = makeCert(caId, notAfter === undefined ? { createdAt: at } : { createdAt: at, notAfter });
     const row = { id: cert.id, caId, spiffeId, serviceType: 'web', notAfter: cert.notAfter, createdAt: at };
     return {
       id: cert.id,
@@ -648,6 +648,47 @@ describe('PostgreSQL group commit', () => {
     expect(await count(sql, 'select count(*) as n from certificates')).toBe(0);
     expect(await svids(sql)).toEqual([]);
     expect(await a.audit.verify()).toMatchObject({ ok: true, count: 0 });
+  }, 60_000);
+
+  it('a batch with SVIDs of two SPIFFE CAs, one rotated while it waits for the lock: one SVID refused', async () => {
+    const { a, caId: rotated, sql, url } = await setup();
+    const other = makeCa();
+    const services = { trustDomain: 'example.org', role: 'services' as const, rotatedAt: null, createdAt: 0 };
+    await a.commit({
+      insertCa: [other],
+      insertSpiffeCas: [rotated, other.id].map((id) => ({
+        ...services,
+        id,
+        status: 'active' as const,
+        keepUntil: null,
+      })),
+    });
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    clients.push(holder);
+    await holder.query('begin');
+    await holder.query(`select pg_advisory_xact_lock(${LOCK_CLASS}, ${AUDIT_CHAIN_LOCK})`);
+    // the rotated CA keeps its SVIDs that end by keepUntil: `within` is kept, `beyond` is not; `y` is the other CA's
+    const keepUntil = T0 + 3_600_000;
+    const within = svidUnit(rotated, 'spiffe://example.org/web/within', 10, keepUntil);
+    const y = svidUnit(other.id, 'spiffe://example.org/web/y', 20, keepUntil + 1);
+    const beyond = svidUnit(rotated, 'spiffe://example.org/web/beyond', 30, keepUntil + 1);
+    const pending = Promise.allSettled([within, y, beyond].map((s) => a.commit(s.unit))); // one turn: one batch
+    await until('the batch waits for the audit-chain lock', async () => (await advisoryWaiters(sql)) === 1);
+    await holder.query(`update spiffe_cas set status = 'retiring', keep_until = ${keepUntil} where id = '${rotated}'`);
+    await holder.query('commit');
+    const settled = await pending;
+    expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect((settled[2] as PromiseRejectedResult).reason).toMatchObject({
+      code: 'spiffe.ca_rotated',
+      details: { caId: rotated, keepUntil },
+    });
+    expect(await svids(sql)).toEqual([
+      [within.id, null, null],
+      [y.id, null, null],
+    ]);
+    expect(await count(sql, 'select count(*) as n from certificates')).toBe(2);
+    expect(await a.audit.verify()).toMatchObject({ ok: true, count: 2 });
   }, 60_000);
 
   it('the general unit of work refuses an SVID whose SPIFFE CA was rotated and does not keep it', async () => {
