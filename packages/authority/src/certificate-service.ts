@@ -1,8 +1,14 @@
-import { PkiError, assertAcceptedRevocationReason, type Clock, type RevocationReason } from '@pkim/shared';
-import { certificatePurposes, normalizeSerialHex } from '@pkim/core';
+import { PkiError, assertAcceptedRevocationReason, newId, type Clock, type RevocationReason } from '@pkim/shared';
+import {
+  certificatePurposes,
+  normalizeSerialHex,
+  parseCertificate,
+  toPem,
+  verifyCertificateSignatureAsync,
+} from '@pkim/core';
 import type { CertificateRow, Store } from '@pkim/store';
 import type { Logger } from 'pino';
-import type { Actor, CertificateService } from './types';
+import type { Actor, CertificateService, PresentedRevocation, PresentedRevocationResult } from './types';
 import { auditEvent } from './audit-service';
 import { recordFailure } from './ca-context';
 import { checkActorMayUseCa, visibleCaIds } from './signing/provisioner-policy';
@@ -10,6 +16,7 @@ import { resolveCaRef } from './ca-context';
 import { authorize } from './permissions';
 import { certificateAt } from './certificate-view';
 import { checkProfileFilter, type ProfileExists } from './profile-filter';
+import { commonNameOf } from './subject-input';
 
 export interface CertificateServiceDeps {
   store: Store;
@@ -25,6 +32,12 @@ export interface CertificateServiceDeps {
 export const MIN_PREFIX = 8;
 /** candidates listed when a reference is ambiguous */
 const CANDIDATES = 10;
+/** a certificate ending within this is revoked only when expired ones may be (OpenBao's wiggle room, crl_util.go) */
+export const EXPIRED_WITHIN_MS = 2000;
+/** the profile of a certificate recorded from its presented PEM: what it was issued under is not in it */
+export const PRESENTED_PROFILE = 'unknown';
+/** …and who issued it (its `certificate.issued` event, if any, says; the row does not guess) */
+export const PRESENTED_ISSUER = 'unknown';
 
 export function createCertificateService(deps: CertificateServiceDeps): CertificateService {
   const { store, clock } = deps;
@@ -143,6 +156,136 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
     }
   }
 
+  /** the CA here whose own certificate `der` is (by serial, then by its DER), if any */
+  async function caWithCertificate(serialHex: string, der: Uint8Array) {
+    for (const ca of await store.cas.list()) {
+      if (ca.serialHex !== serialHex || !ca.certificatePem) continue;
+      if (Buffer.from(parseCertificate(ca.certificatePem).der).equals(der)) return ca;
+    }
+    return undefined;
+  }
+
+  /**
+   * Records a presented certificate of one of `caIds` as revoked — one its CA signed but never stored (a Vault
+   * `no_store` role's): its signature must verify under the CA's key (not just name the CA), a CA's own certificate is
+   * refused, an expired one is revoked only when `allowExpired`; the row (its own serial, subject, SANs, validity;
+   * profile and issuer unknown) and its `certificate.revoked` event in one commit. A stored certificate with the same
+   * DER: revoked already, its row; else the stored path (`revoke`). Then on its CA's CRL and OCSP `revoked`.
+   */
+  async function revokePresented(input: PresentedRevocation, actor: Actor): Promise<PresentedRevocationResult> {
+    authorize(actor, 'certificate:revoke');
+    let outcome: PresentedRevocationResult | { storedId: string };
+    try {
+      outcome = await recordPresented(input, actor);
+    } catch (e) {
+      throw await recordFailure(deps, actor, 'certificate.revoke_failed', input.caIds[0] ?? null, e, {
+        reason: input.reason,
+        presented: true,
+      });
+    }
+    // stored after all (issued with a row, or recorded meanwhile) and not yet revoked: the stored path
+    return 'storedId' in outcome ? { certificate: await revoke(outcome.storedId, input.reason, actor) } : outcome;
+  }
+
+  /** revokePresented's checks and its one commit (row + event); a stored row still active: its id */
+  async function recordPresented(
+    input: PresentedRevocation,
+    actor: Actor,
+  ): Promise<PresentedRevocationResult | { storedId: string }> {
+    assertAcceptedRevocationReason(input.reason);
+    const info = parseCertificate(input.certificatePem);
+    const der = Buffer.from(info.der);
+    let issuer: Awaited<ReturnType<typeof store.cas.findById>>;
+    for (const caId of input.caIds) {
+      const ca = await store.cas.findById(caId);
+      if (!ca?.certificatePem) continue;
+      // the signature under the CA's key, not the issuer's name: a certificate another key signed is not the CA's
+      if (await verifyCertificateSignatureAsync(der, parseCertificate(ca.certificatePem).publicKey)) {
+        issuer = ca;
+        break;
+      }
+    }
+    if (!issuer) {
+      throw new PkiError(
+        'certificate.issuer_unverified',
+        `the signature of certificate ${info.serialHex} verifies under the key of none of the CAs given`,
+      );
+    }
+    // a CA's own certificate its parent signed: the CA is revoked as a CA, not as a leaf of its parent
+    const ownCa = await caWithCertificate(info.serialHex, der);
+    if (ownCa) {
+      throw new PkiError(
+        'certificate.is_ca_certificate',
+        `certificate ${info.serialHex} is CA ${ownCa.name}'s own certificate: a CA is revoked as a CA (pkim ca ` +
+          'revoke), not as a certificate of its issuer',
+      );
+    }
+    checkActorMayUseCa(actor, issuer);
+    const stored = await store.certificates.findBySerial(issuer.id, info.serialHex);
+    if (stored) {
+      if (!Buffer.from(parseCertificate(stored.certificatePem).der).equals(der)) {
+        throw new PkiError(
+          'certificate.serial_taken',
+          `CA ${issuer.name} has another certificate with serial ${info.serialHex}; nothing was revoked`,
+        );
+      }
+      if (stored.status === 'revoked') return { certificate: stored };
+    }
+    input.verifyHolder?.(issuer.id);
+    if (info.notAfter < clock.now() + EXPIRED_WITHIN_MS && !input.allowExpired) {
+      return { expired: true, serialHex: info.serialHex };
+    }
+    if (stored) return { storedId: stored.id };
+    if (info.keyType === 'unknown') {
+      throw new PkiError('certificate.invalid', `certificate ${info.serialHex} has a key of a type not known here`);
+    }
+    const t = clock.now();
+    const row: CertificateRow = {
+      id: newId('crt'),
+      caId: issuer.id,
+      serialHex: info.serialHex,
+      subjectDn: info.subjectDn,
+      commonName: commonNameOf(info.subject),
+      sans: info.sans,
+      profile: PRESENTED_PROFILE,
+      keyType: info.keyType,
+      notBefore: info.notBefore,
+      notAfter: info.notAfter,
+      status: 'revoked',
+      revokedAt: t,
+      revocationReason: input.reason,
+      fingerprintSha256: info.fingerprintSha256,
+      certificatePem: toPem(info.der, 'CERTIFICATE'),
+      requestId: null,
+      issuedBy: PRESENTED_ISSUER,
+      createdAt: t,
+      renewedFrom: null,
+      provisioner: null,
+    };
+    try {
+      await store.commit({
+        insertCertificates: [row],
+        audit: [
+          auditEvent(clock, actor, 'certificate.revoked', row.id, {
+            caId: row.caId,
+            serial: row.serialHex,
+            reason: input.reason,
+            presented: true,
+          }),
+        ],
+      });
+    } catch (e) {
+      // a concurrent revocation of the same certificate won: its row is the answer
+      const again = await store.certificates.findBySerial(issuer.id, info.serialHex);
+      if (again?.status === 'revoked' && again.fingerprintSha256 === row.fingerprintSha256) {
+        return { certificate: again };
+      }
+      throw e;
+    }
+    deps.onRevoked?.([row.caId], [{ caId: row.caId, serialHex: row.serialHex }]);
+    return { certificate: row };
+  }
+
   /**
    * The one deletion rule (CLI, tRPC, REST): a certificate record may go once it has expired, revoked or not — a
    * revoked one stays on its CA's CRL until then. Deleting is record keeping, not PKI: `ca:write` (admins, as a CA's
@@ -180,6 +323,7 @@ export function createCertificateService(deps: CertificateServiceDeps): Certific
   }
 
   return {
+    revokePresented,
     async get(id, actor) {
       const certificate = certificateAt(await find(id, actor), clock.now());
       const renewedBy = (await store.certificates.findRenewalsOf(certificate.id)).map((c) => c.id);

@@ -414,6 +414,20 @@ export interface IssuanceService {
  * CAs' objects — a certificate of another CA is `certificate.not_found`, lists leave them out. Without an actor
  * (the local CLI operator, in-process callers) nothing is filtered.
  */
+/** a certificate presented to be revoked that may have no row here (a Vault `no_store` role's): `revokePresented` */
+export interface PresentedRevocation {
+  /** the CAs that may have signed it (a Vault mount's issuers): the first whose key verifies its signature */
+  caIds: string[];
+  certificatePem: string;
+  reason: RevocationReason;
+  /** revoke it also when expired (or ending within EXPIRED_WITHIN_MS, 2 s); else `expired` and nothing changes */
+  allowExpired: boolean;
+  /** called once the issuing CA is known, before anything changes (a proof of possession: throw to refuse) */
+  verifyHolder?: (caId: string) => void;
+}
+
+export type PresentedRevocationResult = { certificate: CertificateRow } | { expired: true; serialHex: string };
+
 export interface CertificateService {
   /**
    * with the ids of the certificates that renew it (newest first) and what it may be used for, read from the
@@ -434,6 +448,12 @@ export interface CertificateService {
   list(query: CertificateQuery, actor?: Actor): Promise<Page<CertificateRow>>;
   expiringBefore(t: number, limit?: number, actor?: Actor): Promise<CertificateRow[]>;
   revoke(ref: string, reason: RevocationReason, actor: Actor): Promise<CertificateRow>;
+  /**
+   * revokes a presented certificate of one of `caIds` that may have no row here (a Vault `no_store` role's): its
+   * signature verified under the CA's key, the row (status revoked) and its event in one commit
+   * (certificate-service.ts)
+   */
+  revokePresented(input: PresentedRevocation, actor: Actor): Promise<PresentedRevocationResult>;
   /** deletes an expired certificate record (revoked ones stay until they expire): the record as it was */
   delete(ref: string, actor: Actor): Promise<CertificateRow>;
 }

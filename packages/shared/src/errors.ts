@@ -354,6 +354,14 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
       'After a database copy the target does not match the source (row counts, certificate fingerprints or ' +
       'audit chain head).',
   },
+  'certificate.issuer_unverified': {
+    kind: 'invalid_input',
+    description: "A presented certificate's signature verifies under the key of none of the CAs it may be of.",
+  },
+  'certificate.is_ca_certificate': {
+    kind: 'invalid_input',
+    description: "The certificate is a CA's own certificate: revoke the CA (`pkim ca revoke`), not a certificate.",
+  },
   'certificate.serial_taken': {
     kind: 'conflict',
     description: 'The issuing CA already has a certificate with this serial number.',

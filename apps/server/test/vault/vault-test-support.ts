@@ -56,7 +56,25 @@ export async function openVaultFixture(
   opts: { roles?: Record<string, Record<string, unknown>> } = {},
 ): Promise<VaultFixture> {
   const fx = await openAuthorityFixture(extra);
-  const { authority } = fx;
+  const served = await serveVaultMount(fx.authority, opts);
+  return {
+    ...served,
+    fx,
+    async close() {
+      await served.close();
+      await fx.close();
+    },
+  };
+}
+
+/**
+ * openVaultFixture's mount on an authority opened elsewhere (a PostgreSQL one: postgresInstances): the root +
+ * intermediate CA, the mount `pki`, the roles, an admin token and the server; `close` closes the server only
+ */
+export async function serveVaultMount(
+  authority: Authority,
+  opts: { roles?: Record<string, Record<string, unknown>> } = {},
+): Promise<Omit<VaultFixture, 'fx'>> {
   const admin = ACTORS.admin;
   const root = await createRootCa(authority, 'Vault Test Root');
   const inter = await createIssuingCa(authority, root, 'Vault Test Issuing');
@@ -69,7 +87,6 @@ export async function openVaultFixture(
     if (!written) throw new Error(`role ${name} not written`);
   }
   return {
-    fx,
     authority,
     app,
     url,
@@ -79,10 +96,7 @@ export async function openVaultFixture(
     intermediatePem: inter.pem,
     caId: inter.id,
     rootCaId: root.id,
-    async close() {
-      await app.close();
-      await fx.close();
-    },
+    close: () => app.close(),
   };
 }
 

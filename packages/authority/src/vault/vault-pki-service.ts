@@ -8,6 +8,7 @@ import { authorize } from '../permissions';
 import type { Actor, CaService, CertificateService, CrlService, OcspService } from '../types';
 import type { CaContextLoader } from '../ca-context';
 import { auditEvent } from '../audit-service';
+import { EXPIRED_WITHIN_MS } from '../certificate-service';
 import { issuersOfMount, type VaultMount } from './vault-mount-service';
 import { ALL_TIDY_TARGETS, checkFixedTidyField, fixedTidyValues } from './vault-auto-tidy';
 import {
@@ -104,6 +105,14 @@ export function checkKeyMatchesCertificate(privateKeyPem: string, certificatePem
   if (!spki(createPublicKey(key)).equals(spki(certKey))) {
     throw new PkiError('vault.invalid_parameter', "provided private key does not match certificate's public key");
   }
+}
+
+/** OpenBao's warning for a certificate that expired (or ends within 2 s) without allow_expired_cert_revocation */
+function expiredWarning(serialHex: string): string {
+  return (
+    `certificate with serial ${toVaultSerial(serialHex)} already expired; refusing to add to CRL. ` +
+    "Enable 'AllowExpiredCertRevocation' to allow revoking expired certificates."
+  );
 }
 
 const LIST_CAP = 100_000;
@@ -232,6 +241,37 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       if (row) return row;
     }
     return undefined;
+  }
+
+  /**
+   * revoke's `certificate` without a row here (a `no_store` role's), as OpenBao's pathRevokeWriteHandleCertificate:
+   * revoked (and stored) when it verifies under an issuer of the mount — the authority's revokePresented does it all
+   */
+  async function revokePresented(mount: VaultMount, pem: string, keyPem: string, actor: Actor): Promise<VaultResult> {
+    try {
+      const r = await deps.certificates.revokePresented(
+        {
+          caIds: issuersOfMount(mount),
+          certificatePem: pem,
+          reason: 'unspecified',
+          allowExpired: mount.crl.allow_expired_cert_revocation,
+          // revoke-with-key: the key proven after the signature, before anything is written (as OpenBao)
+          verifyHolder: keyPem ? () => checkKeyMatchesCertificate(keyPem, pem) : undefined,
+        },
+        actor,
+      );
+      if ('expired' in r) return { data: null, warnings: [expiredWarning(r.serialHex)] };
+      return { data: revocationData(r.certificate) };
+    } catch (e) {
+      if (e instanceof PkiError && e.code === 'certificate.issuer_unverified') {
+        throw new PkiError(
+          'vault.invalid_parameter',
+          'unable to verify signature on presented cert from any present issuer in this mount; certificates from ' +
+            'previous CAs will need to have their issuing CA and key re-imported if revocation is necessary',
+        );
+      }
+      throw e;
+    }
   }
 
   function revocationData(row: Pick<CertificateRow, 'revokedAt'>): Record<string, unknown> {
@@ -460,6 +500,7 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
         }
       }
       const row = await findIssued(mount, serial);
+      if (!row && pemIn) return revokePresented(mount, pemIn, keyPem, actor);
       if (!row) throw new PkiError('vault.cert_not_found', `certificate with serial ${serial} not found.`);
       if (pemIn && !sameCertificate(row.certificatePem, pemIn)) {
         // OpenBao answers this with a 500; a 400 here (the request's certificate is not the one stored)
@@ -472,14 +513,8 @@ export function createVaultPkiService(deps: VaultPkiServiceDeps) {
       if (options.withKey) checkKeyMatchesCertificate(keyPem, row.certificatePem);
       if (row.status === 'revoked') return { data: revocationData(row) };
       // as OpenBao: ending within 2 s counts as expired, unless config/crl allow_expired_cert_revocation
-      if (row.notAfter < clock.now() + 2000 && !mount.crl.allow_expired_cert_revocation) {
-        return {
-          data: null,
-          warnings: [
-            `certificate with serial ${toVaultSerial(row.serialHex)} already expired; refusing to add to CRL. ` +
-              "Enable 'AllowExpiredCertRevocation' to allow revoking expired certificates.",
-          ],
-        };
+      if (row.notAfter < clock.now() + EXPIRED_WITHIN_MS && !mount.crl.allow_expired_cert_revocation) {
+        return { data: null, warnings: [expiredWarning(row.serialHex)] };
       }
       try {
         const revoked = await deps.certificates.revoke(row.id, 'unspecified', actor);
