@@ -134,6 +134,12 @@ describe('docs/postgresql.md walk-through', () => {
       );
       expect(refused.out.split('\n')).toContain(`refused: exit ${errorsMdExit('kms.master_key_missing')}`);
       expect(existsSync(join(instance2, 'master.key'))).toBe(false);
+      // another master key: the Root's key does not open (docs/errors.md's exit), no file written, nothing issued
+      expect(refused.out).toMatch(
+        /^error: kms\.auth_failed: the key-encryption key does not decrypt key key_\w+ \(PKIM_MASTER_KEY or <dataDir>\/master\.key differs from the one the key was created with\)$/m,
+      );
+      expect(refused.out.split('\n')).toContain(`refused: exit ${errorsMdExit('kms.auth_failed')}`);
+      expect(existsSync(join(refused.work, 'other.pem')) || existsSync(join(refused.work, 'other.key'))).toBe(false);
       // the CA the walk made, its certificate checked by openssl (self-signed, a CA)
       const root = runPkim(['ca', 'export', 'Root', '--database-url', url], {
         dataDir: join(shell, 'data'),
@@ -142,6 +148,11 @@ describe('docs/postgresql.md walk-through', () => {
       expect(root.code, root.stderr).toBe(0);
       const v = opensslVerify({ leafPem: root.stdout, rootPem: root.stdout });
       expect(v.ok, v.output).toBe(true);
+      const certs = runPkim(['cert', 'list', '--json', '--database-url', url], {
+        dataDir: join(shell, 'data'),
+        env: { PKIM_MASTER_KEY: masterKey },
+      });
+      expect(certs.json<{ items: unknown[] }>().items).toEqual([]);
 
       // the reader's Ctrl-C: the server stops, the walk ends, nothing is left running
       const ended = await server.interrupt();

@@ -295,7 +295,9 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
   },
   'kms.auth_failed': {
     kind: 'forbidden',
-    description: 'The key backend refused our credentials (wrong PIN, API key, client certificate).',
+    description:
+      'The key backend refused our credentials (wrong PIN, API key, client certificate), or a software key does not ' +
+      'open under this master key (PKIM_MASTER_KEY or master.key differs from the one it was sealed with).',
   },
   'kms.operation_failed': { kind: 'internal', description: 'The key backend refused the operation.' },
   'kms.unsupported': {
