@@ -286,7 +286,8 @@ export const ERROR_CATALOG: Record<string, { kind: ErrorKind; description: strin
     kind: 'not_found',
     description:
       'The database holds software keys but their master key (master.key or PKIM_MASTER_KEY) is not here, as after ' +
-      '`pkim restore`: put it back. No new one is made (it would open none of them).',
+      '`pkim restore` or on another instance of a shared database: put it back. No new one is made (it would open ' +
+      'none of them).',
   },
   'kms.timeout': { kind: 'timeout', description: 'The key backend did not answer in time.' },
   'kms.key_not_found': {
