@@ -9,6 +9,13 @@
 //      certificate, without the thread messages;
 //  (3) full service: CSR → policy → lint → sign → verify → persist certificate + audit on SQLite,
 //      one at a time and with 16 in flight. Prints a markdown table and the ratio full/floor.
+//      Each of the two rows runs after an uncounted warm-up of BENCH_WARMUP_SECONDS (default 10; 0 = none) of itself
+//      (1 at a time, 16 in flight) on the same authority and store, as the floor has its warm-up round and as
+//      bench:http warms each server 10 s: V8 compiles the pipeline's warm functions on its own threads (TurboFan) for
+//      its first seconds — from a cold start, 16 in flight, its threads' CPU fell 281 → 71 → 29 → 15 µs/cert in 2 s
+//      steps and stayed ≤ 11 from 8 s on (docs/benchmarks-record.md session 43); a cold row counted V8's compile, not
+//      pkim. Each warm-up's rate and CPU (main thread, V8's threads, process) are printed under the table beside its
+//      row's; the floor's rounds, its operations and the rows' own seconds are unchanged.
 //  (3b) the other two leaf paths, 16 in flight: approving submitted certificate requests (the approval signs the
 //      request's CSR in a `csr-leaf` job; the requests are submitted beforehand, untimed) and leaves with a key the
 //      authority generates (ECDSA P-256, a `key-leaf` job: key generation + the certificate steps, no CSR to verify).
@@ -33,7 +40,10 @@
 //  performance.eventLoopUtilization: blocked in the poll phase, not time the OS gave to other threads), and its GC:
 //  scavenges and other collections per 1,000 certificates and the main thread's pauses (PerformanceObserver 'gc';
 //  docs/benchmarks-record.md "Session 37: the commit's B-trees").
+//  V8's threads: the platform's five threads, the first started after the main thread (as bench/http-bench.ts).
 //  env: BENCH_SECONDS (default 3), BENCH_FLOOR_ROUNDS (default 7, ≥ 2), BENCH_FLOOR_MS (default 300),
+//  BENCH_WARMUP_SECONDS (default 10: each full-service row's uncounted warm-up; 0 = none, the rows cold as before
+//  session 43),
 //  PKIM_WORKERS (worker threads of the authority; unset = in-process),
 //  BENCH_WRITE_WHEN_IDLE=0|1 (in-process: the held group commit without / with `writeWhenIdle`, whatever
 //  IN_PROCESS_GROUP_COMMIT says),
@@ -79,6 +89,7 @@ import { runJob } from '../packages/authority/src/compute/compute-jobs';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const FLOOR_ROUNDS = Math.max(2, Number(process.env.BENCH_FLOOR_ROUNDS ?? 7));
 const FLOOR_MS = Number(process.env.BENCH_FLOOR_MS ?? 300);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
 const admin = { id: 'bench', role: 'admin' as const };
 
 /** CPU time of the main thread in µs (utime + stime of /proc/self/task/<pid>/stat), undefined off Linux */
@@ -90,6 +101,24 @@ function mainThreadCpuUs(): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * V8's platform threads (TurboFan's compiles, GC's helpers): in Node 20 the platform's five threads are the first
+ * started after the main thread — the five next thread ids in order (as bench/http-bench.ts counts them); libuv's pool
+ * and the compute workers start later, at their first job. Empty off Linux.
+ */
+const v8Tids: string[] = (() => {
+  try {
+    return readdirSync('/proc/self/task')
+      .map(Number)
+      .filter((tid) => tid > process.pid)
+      .sort((a, b) => a - b)
+      .slice(0, 5)
+      .map(String);
+  } catch {
+    return [];
+  }
+})();
 
 /** CPU µs of every thread of this process by thread id (Linux /proc/self/task), undefined off Linux */
 function threadsCpuUs(): Map<string, number> | undefined {
@@ -181,10 +210,12 @@ function workerThreadsCpuUs(): { us: number; threads: number } | undefined {
   return { us, threads };
 }
 
-/** CPU µs per certificate of a timed run: main thread, worker threads (with a pool) and whole process */
+/** CPU µs per certificate of a timed run: main thread, worker threads (with a pool), V8's threads, whole process */
 interface CpuPerCert {
   main?: number;
   workers?: number;
+  /** V8's platform threads (`v8Tids`): TurboFan compiling, GC's helpers */
+  v8?: number;
   process: number;
 }
 
@@ -197,10 +228,12 @@ async function withCpu(
 ): Promise<{ rate: number; n: number; cpu: CpuPerCert }> {
   const main0 = mainThreadCpuUs();
   const workers0 = workerThreadsCpuUs();
+  const v80 = v8Tids.length ? threadsCpuUs() : undefined;
   const proc0 = process.cpuUsage();
   const { rate, n } = await run();
   const main1 = mainThreadCpuUs();
   const workers1 = workerThreadsCpuUs();
+  const v81 = v80 ? threadsCpuUs() : undefined;
   const proc = process.cpuUsage(proc0);
   // a worker that ended during the run would take its CPU with it: no figure then
   const workersUs =
@@ -214,6 +247,7 @@ async function withCpu(
     cpu: {
       main: main0 !== undefined && main1 !== undefined ? (main1 - main0) / n : undefined,
       workers: workersUs === undefined ? undefined : workersUs / n,
+      v8: v80 && v81 ? sumOver(v8Tids, v80, v81) / n : undefined,
       process: (proc.user + proc.system) / n,
     },
   };
@@ -415,6 +449,25 @@ const authority = await createAuthority({
   sqliteWriterThread: writerThread === undefined ? undefined : writerThread === '1',
 });
 const root = await authority.cas.create({ name: 'bench-root', subject: 'CN=Bench Root', keyType: 'ec-p256' }, admin);
+/**
+ * a full-service row's warm-up, uncounted: BENCH_WARMUP_SECONDS of the row as it runs (1 at a time or 16 in flight),
+ * on the same authority and store the counted row then uses — the floor has its warm-up round, a server runs warm,
+ * and V8 compiles the pipeline's warm functions on its own threads for its first seconds (TurboFan: a cold row counts
+ * V8's compile, not pkim). Its rate and CPU are printed under the table.
+ */
+const warmUp = (inFlight: number) =>
+  withCpu(async () => {
+    if (WARMUP_SECONDS <= 0) return { rate: 0, n: 0 };
+    const issue = (i: number) =>
+      authority.issuance.issueFromCsr(
+        { caId: root.ca.id, csrPem: csrs[i % csrs.length]!.pem, profile: 'tls-server' },
+        admin,
+      );
+    return inFlight === 1
+      ? countLoop(issue, WARMUP_SECONDS * 1000)
+      : countConcurrent(issue, inFlight, WARMUP_SECONDS * 1000);
+  });
+const warm1 = await warmUp(1);
 const jobs0 = authority.describe().workerJobs;
 const messages0 = authority.describe().workerMessages;
 const commits0 = authority.describe().commits;
@@ -430,11 +483,16 @@ const full1 = await withCpu(() =>
 const jobs1 = authority.describe().workerJobs;
 const messages1 = authority.describe().workerMessages;
 const commits1 = authority.describe().commits;
+const warm16 = await warmUp(16);
+// the 16-in-flight row's own start: after its warm-up
+const jobs16Start = authority.describe().workerJobs;
+const messages16Start = authority.describe().workerMessages;
+const commits16Start = authority.describe().commits;
 // the 16-in-flight row in FLOOR_ROUNDS − 1 parts, a floor round after each (the floor interleaved with it)
 const full16: { rate: number; n: number; cpu: CpuPerCert } = {
   rate: 0,
   n: 0,
-  cpu: { main: 0, workers: threadsBefore ? 0 : undefined, process: 0 },
+  cpu: { main: 0, workers: threadsBefore ? 0 : undefined, v8: v8Tids.length ? 0 : undefined, process: 0 },
 };
 let full16Ms = 0;
 /** ms the main thread's event loop waited for work (performance.eventLoopUtilization().idle) in the 16-in-flight row */
@@ -503,12 +561,15 @@ for (let part = 0, issued = 0; part < FLOOR_ROUNDS - 1; part++) {
   full16.cpu.main = r.cpu.main === undefined || main === undefined ? undefined : main + r.cpu.main * r.n;
   const ws = full16.cpu.workers;
   full16.cpu.workers = r.cpu.workers === undefined || ws === undefined ? undefined : ws + r.cpu.workers * r.n;
+  const v8 = full16.cpu.v8;
+  full16.cpu.v8 = r.cpu.v8 === undefined || v8 === undefined ? undefined : v8 + r.cpu.v8 * r.n;
   await floorRound();
 }
 full16.rate = full16.n / (full16Ms / 1000);
 full16.cpu.process /= full16.n;
 if (full16.cpu.main !== undefined) full16.cpu.main /= full16.n;
 if (full16.cpu.workers !== undefined) full16.cpu.workers /= full16.n;
+if (full16.cpu.v8 !== undefined) full16.cpu.v8 /= full16.n;
 const jobs16 = authority.describe().workerJobs;
 const messages16 = authority.describe().workerMessages;
 const commits16 = authority.describe().commits;
@@ -691,6 +752,22 @@ console.log(
     `CSR key imported from its ${floorHow}, the faster way; the median of ${FLOOR_ROUNDS} rounds of ${FLOOR_MS} ms ` +
     `interleaved with the full-service rows); audit chain verified: ${verified.count} events`,
 );
+{
+  // each full-service row's warm-up beside the row: what a longer run no longer pays (V8's threads compiling)
+  const cpuOf = (c: CpuPerCert) =>
+    `main ${us(c.main) || '—'} / V8's threads ${us(c.v8) || '—'} / process ${us(c.process)} µs/cert`;
+  const line = (name: string, w: Run, row: Run) =>
+    `- ${name}: warm-up ${fmt(w.rate)}/s (${fmt(w.n)} certificates), CPU ${cpuOf(w.cpu)}; ` +
+    `the counted row ${fmt(row.rate)}/s, CPU ${cpuOf(row.cpu)}`;
+  console.log(
+    WARMUP_SECONDS > 0
+      ? `\nfull-service rows after an uncounted warm-up of ${WARMUP_SECONDS} s each (BENCH_WARMUP_SECONDS), ` +
+          `as the row runs, on the same store:\n${line('1 at a time', warm1, full1)}\n` +
+          line('16 in flight', warm16, full16)
+      : `\nfull-service rows without a warm-up (BENCH_WARMUP_SECONDS=0); V8's threads: ` +
+          `${us(full1.cpu.v8) || '—'} (1 at a time), ${us(full16.cpu.v8) || '—'} (16 in flight) µs/cert`,
+  );
+}
 /** mean units per group-commit batch (transaction) between two readings of describe().commits */
 const perBatch = (a: typeof commits0, b: typeof commits0) =>
   ((b.units - a.units) / Math.max(1, b.batches - a.batches)).toFixed(1);
@@ -703,8 +780,8 @@ const atDeadline = (a: typeof commits0, b: typeof commits0) => {
 };
 console.log(
   `units per commit (mean batch of the store's group commit): ${perBatch(commits0, commits1)} (1 at a time), ` +
-    `${perBatch(commits1, commits16)} (16 in flight; written at the 2 ms deadline with signatures still running: ` +
-    `${atDeadline(commits1, commits16)}); the main thread's event loop idle (waiting for work) ` +
+    `${perBatch(commits16Start, commits16)} (16 in flight; written at the 2 ms deadline with signatures still ` +
+    `running: ${atDeadline(commits16Start, commits16)}); the main thread's event loop idle (waiting for work) ` +
     `${((100 * full16IdleMs) / full16Ms).toFixed(0)} % of the 16-in-flight row, waited for a core ` +
     `${Number.isNaN(full16WaitUs) ? '(no schedstat)' : `${fmt(full16WaitUs / full16.n)} µs/cert`} ` +
     '(runnable, not running)',
@@ -725,7 +802,7 @@ console.log(
 }
 if (workers !== undefined && workers >= 2) {
   const per = (j: number, n: number) => (j / n).toFixed(2);
-  const [one, sixteen] = [per(jobs1 - jobs0, full1.n), per(jobs16 - jobs1, full16.n)];
+  const [one, sixteen] = [per(jobs1 - jobs0, full1.n), per(jobs16 - jobs16Start, full16.n)];
   console.log(
     `worker jobs per certificate: ${one} (1 at a time), ${sixteen} (16 in flight); worker threads: ` +
       `${workerThreadCount} (started after the pool's first job: its workers and, run from sources, ` +
@@ -736,7 +813,7 @@ if (workers !== undefined && workers >= 2) {
     `${((b.jobs - a.jobs) / n).toFixed(3)} / ${((b.answers - a.answers) / n).toFixed(3)}`;
   console.log(
     `messages per certificate, jobs / answers: ${perMessage(messages0, messages1, full1.n)} (1 at a time), ` +
-      `${perMessage(messages1, messages16, full16.n)} (16 in flight)`,
+      `${perMessage(messages16Start, messages16, full16.n)} (16 in flight)`,
   );
 }
 if (scaling.length === 2) {
