@@ -193,3 +193,104 @@ describe('sys/auth', () => {
     expect(raw.body.data.meta).toEqual({ pkim_role: 'auditor', pkim_scopes: 'ca:read,certificate:read' });
   }, 120_000);
 });
+
+/** hvac's own calls (Debian python3-hvac): read_auth_method_tuning, tune_auth_method; each answer or its error */
+function hvacTune(calls: [string, string, Record<string, unknown>?][], token = f.token): Promise<any[]> {
+  const script = `
+import hvac, json, sys
+c = hvac.Client(url=sys.argv[1], token=sys.argv[2])
+out = []
+for call in json.loads(sys.argv[3]):
+    op, path, kw = call[0], call[1], (call[2] if len(call) > 2 else {})
+    try:
+        r = c.sys.read_auth_method_tuning(path) if op == 'read' else c.sys.tune_auth_method(path, **kw)
+        out.append(r if isinstance(r, dict) else {'status': r.status_code})
+    except hvac.exceptions.VaultError as e:
+        out.append({'error': type(e).__name__, 'errors': e.errors})
+print(json.dumps(out))
+`;
+  return new Promise((resolve, reject) => {
+    execFile(
+      '/usr/bin/python3',
+      ['-c', script, f.url, token, JSON.stringify(calls)],
+      { timeout: 60_000 },
+      (e, out, err) => (e ? reject(new Error(`hvac failed: ${e.message}\n${err}`)) : resolve(JSON.parse(out))),
+    );
+  });
+}
+
+describe('sys/auth/<path>/tune', () => {
+  it("reads each method's tuning in OpenBao's shape, over HTTP and with hvac", async () => {
+    for (const [type, ttl] of [
+      ['token', 0],
+      ['approle', 3600],
+      ['kubernetes', 3600],
+    ] as const) {
+      const r = await vaultCall(f, 'GET', `sys/auth/${type}/tune`);
+      expect(r.status, r.text).toBe(200);
+      expect(r.body.data).toEqual({
+        description: (await vaultCall(f, 'GET', `sys/auth/${type}`)).body.data.description,
+        default_lease_ttl: ttl,
+        max_lease_ttl: 0,
+        force_no_cache: false,
+        token_type: 'default-service',
+      });
+    }
+    const [approle, missing] = await hvacTune([
+      ['read', 'approle'],
+      ['read', 'userpass'],
+    ]);
+    expect(approle.data).toMatchObject({ default_lease_ttl: 3600, max_lease_ttl: 0, token_type: 'default-service' });
+    expect(missing).toEqual({ error: 'InvalidRequest', errors: ['No auth engine at userpass/'] });
+  });
+
+  it('keeps a description (vault auth list shows it, audited); the TTLs only as read; other fields 400', async () => {
+    const before = await state();
+    for (const [path, body, error] of [
+      ['approle', { default_lease_ttl: '2h' }, 'default_lease_ttl of auth/approle/ is 3600 here and cannot be tuned'],
+      ['kubernetes', { max_lease_ttl: 7200 }, 'max_lease_ttl of auth/kubernetes/ is 0 here and cannot be tuned'],
+      ['token', { default_lease_ttl: '1h' }, 'an API token keeps the expiry it was created with'],
+      ['approle', { description: 'CI', listing_visibility: 'unauth' }, 'listing_visibility is not tunable here'],
+      ['approle', { token_type: 'batch' }, 'token_type is not tunable here'],
+      ['token', { token_type: 'batch' }, "'token_type' cannot be set for 'token' or 'ns_token' auth mounts"],
+      ['approle', { force_no_cache: true }, 'force_no_cache is not tunable here'],
+      ['userpass', { description: 'x' }, 'No auth engine at userpass/'],
+    ] as const) {
+      const r = await vaultCall(f, 'POST', `sys/auth/${path}/tune`, body);
+      expect(r.status, `${path} ${JSON.stringify(body)}: ${r.text}`).toBe(400);
+      expect(r.body.errors[0]).toContain(error);
+    }
+    expect(await state()).toEqual(before);
+
+    // what was read written back changes nothing but the description
+    const [tuned, read, refused] = await hvacTune([
+      ['tune', 'approle', { description: 'CI logins', default_lease_ttl: 3600, max_lease_ttl: 0 }],
+      ['read', 'approle'],
+      ['tune', 'approle', { default_lease_ttl: '24h' }],
+    ]);
+    expect(tuned).toEqual({ status: 204 });
+    expect(read.data).toMatchObject({ description: 'CI logins', default_lease_ttl: 3600 });
+    expect(refused.error).toBe('InvalidRequest');
+    expect(refused.errors[0]).toContain('default_lease_ttl of auth/approle/ is 3600 here');
+    expect((await vaultCall(f, 'GET', 'sys/auth')).body.data['approle/'].description).toBe('CI logins');
+    const [event] = await f.authority.audit.list({ action: 'vault.auth_tuned', order: 'desc', limit: 1 });
+    expect(event).toMatchObject({ target: 'auth/approle/', details: { description: 'CI logins' } });
+    const list = await vault(['auth', 'list']);
+    expect(list.out).toContain('CI logins');
+  });
+
+  it('needs ca:read to read, token:manage to tune; no token 403', async () => {
+    const operator = await tokenOf('tune operator', 'operator');
+    const issuer = await tokenOf('tune issuer', 'operator', ['certificate:issue']);
+    const before = await state();
+    expect((await vaultCall(f, 'GET', 'sys/auth/approle/tune', undefined, { token: operator })).status).toBe(200);
+    for (const token of [operator, issuer, null]) {
+      const r = await vaultCall(f, 'POST', 'sys/auth/approle/tune', { description: 'nope' }, { token });
+      expect(r.status, r.text).toBe(403);
+    }
+    for (const token of [issuer, null]) {
+      expect((await vaultCall(f, 'GET', 'sys/auth/approle/tune', undefined, { token })).status).toBe(403);
+    }
+    expect(await state()).toEqual(before);
+  });
+});

@@ -67,6 +67,10 @@ export interface VaultAuthResponse {
 const K8S_CONFIG = 'vault.auth.kubernetes.config';
 const K8S_ROLE = 'vault.auth.kubernetes.role|';
 const APPROLE_ROLE = 'vault.auth.approle.role|';
+/** a method's description as `sys/auth/<path>/tune` wrote it (else AUTH_METHODS's) */
+const METHOD_DESCRIPTION = 'vault.auth.description|';
+/** the default TTL of the tokens a login mints when its role names no token_ttl (grantFromParams) */
+const ROLE_TOKEN_TTL = 3600;
 const DEFAULT_SCOPES = ['certificate:issue', 'certificate:read', 'certificate:revoke', 'ca:read'];
 const AUTH_ROLE_NAME_RE = /^\w(([\w.-]+)?\w)?$/;
 
@@ -115,7 +119,7 @@ function grantFromParams(params: Record<string, unknown>): TokenGrant {
     params.token_scopes === undefined ? DEFAULT_SCOPES : parseVaultList('token_scopes', params.token_scopes);
   const badScope = scopes.find((s) => !isValidScope(s));
   if (badScope) throw new PkiError('vault.invalid_parameter', `unknown token scope "${badScope}"`);
-  const ttl = parseVaultDuration('token_ttl', params.token_ttl ?? params.ttl) || 3600;
+  const ttl = parseVaultDuration('token_ttl', params.token_ttl ?? params.ttl) || ROLE_TOKEN_TTL;
   const maxTtl = parseVaultDuration('token_max_ttl', params.token_max_ttl ?? params.max_ttl) || 0;
   if (maxTtl && ttl > maxTtl) throw new PkiError('vault.invalid_parameter', 'token_ttl cannot exceed token_max_ttl');
   return {
@@ -261,12 +265,33 @@ export function createVaultAuthService(deps: VaultAuthServiceDeps) {
     throw denied();
   }
 
+  async function descriptionOf(type: AuthMethodType): Promise<string> {
+    return (await store.settings.get(METHOD_DESCRIPTION + type)) ?? AUTH_METHODS[type];
+  }
+
+  /**
+   * `sys/auth/<path>/tune`'s lease TTLs as they are here: a login's token lives its role's token_ttl (1 h when the
+   * role names none) up to the role's token_max_ttl (0: no cap of the method); the token method mints nothing here
+   * (an API token keeps the expiry it was created with): 0 and 0
+   */
+  function leaseTtls(type: AuthMethodType): { default_lease_ttl: number; max_lease_ttl: number } {
+    return { default_lease_ttl: type === 'token' ? 0 : ROLE_TOKEN_TTL, max_lease_ttl: 0 };
+  }
+
+  /** the method at `sys/auth/<path>` (OpenBao's sanitizePath), else OpenBao's 400 */
+  function methodAt(path: string): AuthMethodType {
+    const p = authPath(path);
+    const type = p.slice(0, -1);
+    if (!isAuthMethod(type)) throw new PkiError('vault.invalid_parameter', `No auth engine at ${p}`);
+    return type;
+  }
+
   /** a `sys/auth` entry shaped as OpenBao's mountInfo; accessor and UUID derived from the cluster id */
   async function methodEntry(type: AuthMethodType): Promise<Record<string, unknown>> {
     const h = sha256(`${await deps.clusterId()}|auth/${type}`);
     return {
       type,
-      description: AUTH_METHODS[type],
+      description: await descriptionOf(type),
       accessor: `auth_${type}_${h.slice(0, 8)}`,
       config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false, token_type: 'default-service' },
       local: false,
@@ -292,10 +317,65 @@ export function createVaultAuthService(deps: VaultAuthServiceDeps) {
     /** `GET sys/auth/<path>`: its entry; another path OpenBao's 400 */
     async readMethod(path: string, actor: Actor): Promise<Record<string, unknown>> {
       authorize(actor, 'ca:read');
-      const p = authPath(path);
-      const type = p.slice(0, -1);
-      if (!isAuthMethod(type)) throw new PkiError('vault.invalid_parameter', `No auth engine at ${p}`);
-      return methodEntry(type);
+      return methodEntry(methodAt(path));
+    },
+
+    /**
+     * `GET sys/auth/<path>/tune` (`ca:read`, as `sys/auth`), OpenBao's handleTuneReadCommon shape for an auth mount:
+     * description, the lease TTLs as they are here (leaseTtls), force_no_cache, token_type
+     */
+    async readMethodTune(path: string, actor: Actor): Promise<Record<string, unknown>> {
+      authorize(actor, 'ca:read');
+      const type = methodAt(path);
+      return {
+        description: await descriptionOf(type),
+        ...leaseTtls(type),
+        force_no_cache: false,
+        token_type: 'default-service',
+      };
+    },
+
+    /**
+     * `POST sys/auth/<path>/tune` (`token:manage`, as `sys/auth/<path>`): `description` is kept (shown by `vault auth
+     * list`; audited `vault.auth_tuned`); the lease TTLs and `force_no_cache` only as they are (a client writing back
+     * what it read); every other field OpenBao tunes a 400 naming it. Checked whole before anything changes.
+     */
+    async tuneMethod(path: string, params: Record<string, unknown>, actor: Actor): Promise<void> {
+      authorize(actor, 'token:manage');
+      const type = methodAt(path);
+      const ttls = leaseTtls(type);
+      for (const [field, value] of Object.entries(params)) {
+        if (value === undefined || field === 'description') continue;
+        if (field === 'default_lease_ttl' || field === 'max_lease_ttl') {
+          // 0 and OpenBao's `system` ask for the default: what it is here
+          if (value === 'system' || [0, ttls[field]].includes(parseVaultDuration(field, value))) continue;
+          throw new PkiError(
+            'vault.invalid_parameter',
+            `${field} of auth/${type}/ is ${ttls[field]} here and cannot be tuned: ` +
+              (type === 'token'
+                ? 'an API token keeps the expiry it was created with'
+                : `a login's token lives its role's token_ttl, up to its token_max_ttl (auth/${type}/role/<name>)`),
+          );
+        }
+        if (field === 'force_no_cache' && (value === false || value === 'false')) continue;
+        if (field === 'token_type' && type === 'token') {
+          throw new PkiError(
+            'vault.invalid_parameter',
+            "'token_type' cannot be set for 'token' or 'ns_token' auth mounts",
+          );
+        }
+        throw new PkiError(
+          'vault.invalid_parameter',
+          `${field} is not tunable here: of auth/${type}/ only description is (default_lease_ttl, max_lease_ttl and ` +
+            'force_no_cache as they are read)',
+        );
+      }
+      if (params.description === undefined) return;
+      const description = parseVaultString('description', params.description);
+      await store.commit({
+        setSettings: { [METHOD_DESCRIPTION + type]: description },
+        audit: [auditEvent(clock, actor, 'vault.auth_tuned', `auth/${type}/`, { description })],
+      });
     },
 
     /**

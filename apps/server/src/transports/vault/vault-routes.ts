@@ -224,14 +224,18 @@ export const SYSTEM_ROUTES: VaultRoute[] = [
   },
   {
     // `vault auth enable approle|kubernetes` at the default path: accepted, nothing changes (enabled already);
-    // another type or path 400; `vault auth disable` of a method 400
+    // another type or path 400; `vault auth disable` of a method 400; `<path>/tune` read and written (description)
     path: 'sys/auth/*',
     ops: {
       async read(c) {
-        return json(await c.authority.vault.auth.readMethod(c.path['*'], actorOf(c)));
+        const { path, tune } = splitTune(c.path['*']);
+        const auth = c.authority.vault.auth;
+        return json(await (tune ? auth.readMethodTune(path, actorOf(c)) : auth.readMethod(path, actorOf(c))));
       },
       async write(c) {
-        await c.authority.vault.auth.enableMethod(c.path['*'], c.params, actorOf(c));
+        const { path, tune } = splitTune(c.path['*']);
+        if (tune) await c.authority.vault.auth.tuneMethod(path, c.params, actorOf(c));
+        else await c.authority.vault.auth.enableMethod(path, c.params, actorOf(c));
         return { kind: 'empty' };
       },
       async delete(c) {
